@@ -1,0 +1,297 @@
+/*
+ * latefuse.h — public API of liblatefuse.
+ *
+ * latefuse builds and trains small Keras-style multi-input networks (the
+ * engine) and fuses the decisions of models that are already trained (the
+ * fusion tool, built on the engine).  Everything public is prefixed `lf_` /
+ * `LF_`; nothing else is exported.
+ *
+ * Conventions that hold for every function below unless its comment says
+ * otherwise:
+ *   - Fallible calls return an `lf_status`; `LF_OK` (0) is success.  The
+ *     readable message of the last failure on a model is `lf_model_error(m)`.
+ *   - The caller owns what it passes in (arrays are read, never kept); the
+ *     model owns what it allocates and frees it in `lf_model_free`.
+ *   - Arrays are dense row-major float32: a batch of N rows of D features is
+ *     N*D floats, row i at offset i*D.
+ *   - No function calls exit() or abort(), whatever the input.
+ *   - Thread-safety: a model may be used by one thread at a time, except
+ *     `lf_model_predict`, which only reads the model and may run on the same
+ *     model from any number of threads at once (as long as no other call
+ *     modifies it meanwhile).  Different models are independent.
+ */
+#ifndef LATEFUSE_H
+#define LATEFUSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LF_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum lf_status {
+    LF_OK = 0,
+    LF_ERR_NOMEM = 1,   /* an allocation failed                              */
+    LF_ERR_IO = 2,      /* a file could not be opened, read or written       */
+    LF_ERR_FORMAT = 3,  /* a file or string is malformed or not trusted      */
+    LF_ERR_SHAPE = 4,   /* array sizes do not fit together                   */
+    LF_ERR_ARG = 5,     /* an argument is invalid (NULL, out of range, name) */
+    LF_ERR_STATE = 6,   /* the call is not valid now (e.g. not compiled)     */
+    LF_ERR_NUMERIC = 7  /* a value is NaN/Inf or training diverged           */
+} lf_status;
+
+/* A constant, never-NULL English name for a status ("out of memory", ...). */
+const char *lf_status_string(lf_status st);
+
+/* ----------------------------------------------------------------- model */
+
+typedef struct lf_model lf_model;
+
+/* Creates an empty model.  `seed` seeds the model's own random generator,
+ * which draws the initial weights (in layer creation order), dropout masks
+ * and shuffling: the same seed and the same calls give bit-identical
+ * results.  Returns LF_ERR_ARG if out is NULL, LF_ERR_NOMEM on failure. */
+lf_status lf_model_create(lf_model **out, uint64_t seed);
+
+/* Frees the model and everything it owns.  NULL is allowed. */
+void lf_model_free(lf_model *m);
+
+/* The message of the last failed call on `m` ("" if none).  The pointer
+ * stays valid until the next call on m.  Never NULL (for m == NULL it is a
+ * constant string). */
+const char *lf_model_error(const lf_model *m);
+
+/* --------------------------------------------------------------- builder */
+/*
+ * The builder reads like the Keras functional API.  Each call adds one layer
+ * (a node of the graph) and returns its id (>= 0); the arguments name earlier
+ * nodes by id, so a node may feed any number of later ones and creation order
+ * is a topological order.  Layer names must be unique, 1..63 characters of
+ * [A-Za-z0-9_.-]; NULL gives a Keras-style default ("dense", "dense_1", ...).
+ *
+ * Errors are sticky: a failing builder call returns -1, records the message,
+ * and every later builder call and lf_model_compile fail with the first
+ * error.  So a model can be built without checking each call.
+ *
+ * Shapes: every tensor is (batch, features); `dim` and `units` are the
+ * feature counts.
+ */
+
+typedef enum lf_activation {
+    LF_LINEAR = 0,
+    LF_RELU,
+    LF_LEAKY_RELU, /* x >= 0 ? x : 0.2 x   (Keras' default negative_slope)  */
+    LF_ELU,        /* x >= 0 ? x : exp(x) - 1                               */
+    LF_GELU,       /* exact: x * Phi(x), as Keras/PyTorch default           */
+    LF_SIGMOID,
+    LF_TANH,
+    LF_SOFTMAX     /* over the features of each row                         */
+} lf_activation;
+
+/* Returns the Keras spelling ("relu", ...) or NULL for an invalid value. */
+const char *lf_activation_name(lf_activation a);
+/* Parses a Keras spelling; returns -1 if unknown. */
+int lf_activation_parse(const char *name);
+
+/* Input(dim).  Inputs are numbered in creation order: that is the order of
+ * the `x` arrays given to fit, evaluate and predict. */
+int lf_input(lf_model *m, size_t dim, const char *name);
+
+/* Dense(units, activation, use_bias): y = act(x W^T + b).
+ * W is stored (units, in) like PyTorch's nn.Linear.weight (the transpose of
+ * Keras' kernel); glorot_uniform init, limit sqrt(6/(in+units)); b = 0. */
+int lf_dense(lf_model *m, int x, size_t units, lf_activation act, int use_bias,
+             const char *name);
+
+/* Activation(act) as a layer of its own. */
+int lf_activation_layer(lf_model *m, int x, lf_activation act, const char *name);
+
+/* Dropout(rate), 0 <= rate < 1: inverted dropout while training (kept units
+ * scaled by 1/(1-rate)), identity in evaluate and predict. */
+int lf_dropout(lf_model *m, int x, float rate, const char *name);
+
+/* Keras merging layers over n >= 2 inputs of equal dim (Subtract: exactly 2;
+ * Concatenate: any dims, joined along features). */
+int lf_add(lf_model *m, size_t n, const int *xs, const char *name);
+int lf_subtract(lf_model *m, int a, int b, const char *name);
+int lf_multiply(lf_model *m, size_t n, const int *xs, const char *name);
+int lf_average(lf_model *m, size_t n, const int *xs, const char *name);
+int lf_maximum(lf_model *m, size_t n, const int *xs, const char *name);
+int lf_minimum(lf_model *m, size_t n, const int *xs, const char *name);
+int lf_concatenate(lf_model *m, size_t n, const int *xs, const char *name);
+
+/* Dot(axes=1): y = <a, b> per row, shape (batch, 1).  With normalize != 0
+ * both rows are L2-normalised first (Keras' eps 1e-12): cosine similarity. */
+int lf_dot(lf_model *m, int a, int b, int normalize, const char *name);
+
+/* WeightedAverage: the seed's layer.  One trainable weight w_k per input
+ * (init U(0,1)), a = softmax(w), y = sum_k a_k x_k; inputs of equal dim.
+ * `mask` is -1, or the id of a node of dim n holding 1 where input k is
+ * present in that row and 0 where it is missing: the softmax then runs over
+ * the present inputs only (a row with no input present gives 0). */
+int lf_weighted_average(lf_model *m, size_t n, const int *xs, int mask,
+                        const char *name);
+
+/* ClassWeightedAverage: one weight per input per feature, W (n, dim), init
+ * U(0,1); for every feature c, a_{.c} = softmax over inputs of W_{.c} and
+ * y_c = sum_k a_kc x_kc.  `mask` as for lf_weighted_average. */
+int lf_class_weighted_average(lf_model *m, size_t n, const int *xs, int mask,
+                              const char *name);
+
+/* GatedAverage: sample-dependent weights.  `gate` is a node of dim n (the
+ * logits of a gating network); a_r = softmax(gate_r) (over the present inputs
+ * when `mask` >= 0), y_r = sum_k a_rk x_rk.  No weights of its own. */
+int lf_gated_average(lf_model *m, size_t n, const int *xs, int gate, int mask,
+                     const char *name);
+
+/* Adds an L2 penalty l2 * sum(W^2) on a Dense layer's kernel (Keras'
+ * kernel_regularizer=l2(l2)).  It is part of the training loss. */
+lf_status lf_set_l2(lf_model *m, int dense_node, float l2);
+
+/* Number of nodes and the output dim of a node (0 for an invalid id). */
+size_t lf_model_num_nodes(const lf_model *m);
+size_t lf_node_dim(const lf_model *m, int node);
+int lf_node_find(const lf_model *m, const char *name); /* -1 if none */
+
+/* --------------------------------------------------------------- compile */
+
+typedef enum lf_loss {
+    LF_LOSS_MSE = 0,
+    LF_LOSS_MAE,
+    LF_LOSS_BINARY_CROSSENTROPY,      /* targets in [0,1], same dim as y     */
+    LF_LOSS_CATEGORICAL_CROSSENTROPY, /* one-hot (or soft) targets           */
+    LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY /* one column: the class index   */
+} lf_loss;
+
+const char *lf_loss_name(lf_loss l); /* Keras spelling or NULL */
+int lf_loss_parse(const char *name); /* -1 if unknown */
+
+typedef enum lf_optimizer_kind { LF_OPT_SGD = 0, LF_OPT_ADAM, LF_OPT_RMSPROP } lf_optimizer_kind;
+
+typedef struct lf_optimizer {
+    lf_optimizer_kind kind;
+    float learning_rate;
+    float momentum;   /* sgd, rmsprop */
+    int nesterov;     /* sgd */
+    float beta_1;     /* adam */
+    float beta_2;     /* adam */
+    float epsilon;    /* adam, rmsprop */
+    float rho;        /* rmsprop */
+} lf_optimizer;
+
+/* Keras' defaults: sgd lr 0.01, momentum 0; adam lr 1e-3, beta_1 0.9,
+ * beta_2 0.999, epsilon 1e-7; rmsprop lr 1e-3, rho 0.9, epsilon 1e-7. */
+lf_optimizer lf_optimizer_default(lf_optimizer_kind kind);
+
+/* Model(inputs, output).compile(optimizer, loss).  `output` is the node
+ * whose value predict returns.  Fixes the graph: no builder call is accepted
+ * afterwards.  With a softmax output and a categorical loss (or a sigmoid
+ * output and binary cross-entropy) the loss is computed from the logits
+ * (fused log-softmax / log-sigmoid), which is exact and stable. opt may be
+ * NULL for adam with defaults. */
+lf_status lf_model_compile(lf_model *m, int output, lf_loss loss, const lf_optimizer *opt);
+
+size_t lf_model_num_inputs(const lf_model *m);
+size_t lf_model_input_dim(const lf_model *m, size_t i);
+size_t lf_model_output_dim(const lf_model *m);
+size_t lf_model_num_params(const lf_model *m);
+
+/* Writes a table like Keras' model.summary(): layer (type), output shape,
+ * parameters, inputs, and the totals.  Works before compile too. */
+lf_status lf_model_summary(const lf_model *m, FILE *out);
+
+/* ------------------------------------------------------------------ fit */
+
+typedef struct lf_fit_options {
+    size_t batch_size;        /* default 32 */
+    size_t epochs;            /* default 1 */
+    int shuffle;              /* default 1: reshuffle every epoch */
+    float validation_split;   /* default 0: last fraction of rows, as Keras */
+    const float *const *val_x;/* or explicit validation data (overrides)   */
+    const float *val_y;
+    size_t val_n;
+    size_t patience;          /* 0: no early stopping; else stop after this
+                                 many epochs without improvement of the
+                                 monitored loss (val_loss if any, else loss) */
+    float min_delta;          /* improvement needed, default 0 */
+    int restore_best_weights; /* with early stopping, default 0 */
+    const float *sample_weight;   /* NULL, or N weights >= 0 */
+    const float *class_weight;    /* NULL, or one weight per class */
+    size_t n_class_weight;
+    uint64_t seed;            /* shuffling and dropout draw from a generator
+                                 seeded with this (default 0) */
+    int verbose;              /* 0 silent; 1 progress bar on stderr when it
+                                 is a terminal plus a line per epoch;
+                                 2 one line per epoch on stderr */
+} lf_fit_options;
+
+lf_fit_options lf_fit_defaults(void);
+
+/* Per-epoch history of the last fit; arrays of `epochs` values.  Values not
+ * measured are NaN (accuracy for regression losses, val_* without
+ * validation data).  Owned by the model, valid until the next fit/free. */
+typedef struct lf_history {
+    size_t epochs;          /* epochs actually run */
+    const double *loss;
+    const double *val_loss;
+    const double *accuracy;
+    const double *val_accuracy;
+    size_t best_epoch;      /* 0-based epoch of the best monitored loss */
+    int stopped_early;
+} lf_history;
+
+/* Trains the compiled model.  x: one array per input (N x input_dim);
+ * y: N x output_dim targets (N x 1 class indices, as floats, for sparse
+ * categorical cross-entropy).  Inputs and targets must be finite.
+ * Deterministic for a given model seed, options and data. */
+lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_t n,
+                       const lf_fit_options *opt);
+const lf_history *lf_model_history(const lf_model *m);
+
+/* Loss (with any L2 penalty, without dropout) and accuracy (NaN for
+ * regression losses) over N rows; either out pointer may be NULL. */
+lf_status lf_model_evaluate(lf_model *m, const float *const *x, const float *y, size_t n,
+                            const float *sample_weight, double *loss, double *accuracy);
+
+/* Inference for any number of rows (worked in chunks): y receives
+ * N x output_dim floats.  Thread-safe on one model (see the top). It keeps
+ * no message: on failure, lf_status_string(status) describes it. */
+lf_status lf_model_predict(const lf_model *m, const float *const *x, size_t n, float *y);
+
+/* -------------------------------------------------------------- weights */
+/*
+ * Weights by layer name and index, in Keras' order: Dense: 0 kernel
+ * (units, in), 1 bias (units); WeightedAverage: 0 W (n); ClassWeighted-
+ * Average: 0 W (n, dim).  Shapes are row-major.
+ */
+size_t lf_layer_num_weights(const lf_model *m, const char *layer);
+/* Writes the shape (shape[1] = 1 for vectors) and element count. */
+lf_status lf_layer_weight_shape(lf_model *m, const char *layer, size_t idx,
+                                size_t shape[2], size_t *count);
+lf_status lf_get_weights(lf_model *m, const char *layer, size_t idx, float *out,
+                         size_t count);
+lf_status lf_set_weights(lf_model *m, const char *layer, size_t idx, const float *in,
+                         size_t count);
+
+/* ------------------------------------------------------------ save/load */
+
+/* Saves architecture and weights (and the optimizer state when
+ * with_optimizer != 0) to one safetensors file (schema in README.md).  The
+ * write is atomic: a temporary file beside `path`, fsync, rename. */
+lf_status lf_model_save(lf_model *m, const char *path, int with_optimizer);
+
+/* Replaces the contents of an empty model (freshly created) with a saved
+ * model.  The file is validated completely before anything is trusted; on
+ * failure the model stays empty and lf_model_error(m) names the problem. */
+lf_status lf_model_load(lf_model *m, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LATEFUSE_H */

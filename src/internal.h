@@ -1,0 +1,56 @@
+/*
+ * internal.h — what every source file of liblatefuse shares and nothing
+ * outside the library sees: the error record, overridable allocation, the
+ * seeded random generator.
+ */
+#ifndef LF_INTERNAL_H
+#define LF_INTERNAL_H
+
+#include "latefuse.h"
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+/* Allocation goes through these so that a build can substitute its own
+ * allocator (e.g. the fault-injection test build), as stb libraries do. */
+#ifndef LF_MALLOC
+#define LF_MALLOC(n) malloc(n)
+#define LF_CALLOC(n, s) calloc((n), (s))
+#define LF_REALLOC(p, n) realloc((p), (n))
+#define LF_FREE(p) free(p)
+#endif
+
+/* A readable message for the last failure.  Internal functions take an
+ * `lf_err *` (never NULL) and fill it through lf_fail. */
+typedef struct lf_err {
+    char msg[512];
+} lf_err;
+
+/* Formats the message into e (printf-style) and returns st. */
+lf_status lf_fail(lf_err *e, lf_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* n*size with overflow check: returns 0 (and sets *out = 0) on overflow. */
+int lf_mul_ok(size_t a, size_t b, size_t *out);
+
+/* Allocates n*size bytes (zeroed) with overflow check; NULL on failure. */
+void *lf_alloc_array(size_t n, size_t size);
+
+/* ------------------------------------------------------------------ RNG */
+/* xoshiro256** seeded by splitmix64: small, fast, good, and its whole state
+ * lives in the owner (no global state). */
+typedef struct lf_rng {
+    uint64_t s[4];
+} lf_rng;
+
+void lf_rng_seed(lf_rng *r, uint64_t seed);
+uint64_t lf_rng_next(lf_rng *r);
+/* Uniform in [0, 1) with 24 random bits (exactly representable float). */
+float lf_rng_uniform(lf_rng *r);
+/* Uniform integer in [0, n), unbiased; n > 0. */
+uint64_t lf_rng_below(lf_rng *r, uint64_t n);
+
+#endif

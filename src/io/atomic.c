@@ -1,0 +1,110 @@
+/*
+ * atomic.c — temporary file + fsync + rename, so that a crash or an error
+ * while saving never leaves a half-written file (see atomic.h).
+ */
+#include "io/atomic.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *dup_str(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = LF_MALLOC(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+static void release(lf_atomic_file *af) {
+    LF_FREE(af->path);
+    LF_FREE(af->tmp_path);
+    memset(af, 0, sizeof *af);
+}
+
+lf_status lf_atomic_open(lf_atomic_file *af, const char *path, lf_err *e) {
+    memset(af, 0, sizeof *af);
+    if (!path || !*path) return lf_fail(e, LF_ERR_ARG, "empty output path");
+    size_t n = strlen(path);
+    af->path = dup_str(path);
+    af->tmp_path = LF_MALLOC(n + 16);
+    if (!af->path || !af->tmp_path) {
+        release(af);
+        return lf_fail(e, LF_ERR_NOMEM, "out of memory opening '%s'", path);
+    }
+    memcpy(af->tmp_path, path, n);
+    memcpy(af->tmp_path + n, ".tmp-XXXXXX", 12);
+    int fd = mkstemp(af->tmp_path);
+    if (fd < 0) {
+        int err = errno;
+        lf_status st = lf_fail(e, LF_ERR_IO, "cannot create a temporary file beside '%s': %s", path,
+                               strerror(err));
+        release(af);
+        return st;
+    }
+    af->f = fdopen(fd, "wb");
+    if (!af->f) {
+        close(fd);
+        unlink(af->tmp_path);
+        release(af);
+        return lf_fail(e, LF_ERR_NOMEM, "cannot open a stream on the temporary file for '%s'", path);
+    }
+    return LF_OK;
+}
+
+lf_status lf_atomic_write(lf_atomic_file *af, const void *data, size_t n, lf_err *e) {
+    if (af->failed) return lf_fail(e, LF_ERR_IO, "writing '%s' failed earlier", af->path);
+    if (n && fwrite(data, 1, n, af->f) != n) {
+        af->failed = 1;
+        return lf_fail(e, LF_ERR_IO, "cannot write '%s': %s", af->path, strerror(errno));
+    }
+    return LF_OK;
+}
+
+void lf_atomic_abort(lf_atomic_file *af) {
+    if (af->f) fclose(af->f);
+    if (af->tmp_path) unlink(af->tmp_path);
+    release(af);
+}
+
+lf_status lf_atomic_commit(lf_atomic_file *af, lf_err *e) {
+    lf_status st = LF_OK;
+    if (af->failed)
+        st = lf_fail(e, LF_ERR_IO, "writing '%s' failed", af->path);
+    else if (fflush(af->f) != 0 || fsync(fileno(af->f)) != 0)
+        st = lf_fail(e, LF_ERR_IO, "cannot write '%s': %s", af->path, strerror(errno));
+    if (st != LF_OK) {
+        lf_atomic_abort(af);
+        return st;
+    }
+    int rc = fclose(af->f);
+    af->f = NULL;
+    if (rc != 0) {
+        st = lf_fail(e, LF_ERR_IO, "cannot write '%s': %s", af->path, strerror(errno));
+        lf_atomic_abort(af);
+        return st;
+    }
+    if (rename(af->tmp_path, af->path) != 0) {
+        st = lf_fail(e, LF_ERR_IO, "cannot replace '%s': %s", af->path, strerror(errno));
+        lf_atomic_abort(af);
+        return st;
+    }
+    /* make the rename durable: fsync the folder (best effort) */
+    char *slash = strrchr(af->path, '/');
+    const char *dir = ".";
+    if (slash) {
+        if (slash == af->path) dir = "/";
+        else {
+            *slash = '\0';
+            dir = af->path;
+        }
+    }
+    int dfd = open(dir, O_RDONLY);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    release(af);
+    return LF_OK;
+}

@@ -1,0 +1,87 @@
+/*
+ * util.c — status strings, the error record, checked allocation and the
+ * random generator shared by the whole library.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *lf_status_string(lf_status st) {
+    switch (st) {
+    case LF_OK: return "success";
+    case LF_ERR_NOMEM: return "out of memory";
+    case LF_ERR_IO: return "input/output error";
+    case LF_ERR_FORMAT: return "malformed or untrusted data";
+    case LF_ERR_SHAPE: return "array shapes do not match";
+    case LF_ERR_ARG: return "invalid argument";
+    case LF_ERR_STATE: return "call not valid in the current state";
+    case LF_ERR_NUMERIC: return "non-finite value";
+    }
+    return "unknown status";
+}
+
+lf_status lf_fail(lf_err *e, lf_status st, const char *fmt, ...) {
+    if (e) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+int lf_mul_ok(size_t a, size_t b, size_t *out) {
+    if (a != 0 && b > SIZE_MAX / a) {
+        *out = 0;
+        return 0;
+    }
+    *out = a * b;
+    return 1;
+}
+
+void *lf_alloc_array(size_t n, size_t size) {
+    size_t bytes;
+    if (!lf_mul_ok(n, size, &bytes)) return NULL;
+    if (bytes == 0) bytes = 1;
+    void *p = LF_MALLOC(bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+static uint64_t splitmix64(uint64_t *x) {
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void lf_rng_seed(lf_rng *r, uint64_t seed) {
+    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t lf_rng_next(lf_rng *r) {
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+float lf_rng_uniform(lf_rng *r) { return (float)(lf_rng_next(r) >> 40) * (1.0f / 16777216.0f); }
+
+uint64_t lf_rng_below(lf_rng *r, uint64_t n) {
+    /* rejection sampling: discard the top partial range */
+    uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+    uint64_t x;
+    do x = lf_rng_next(r);
+    while (x >= limit);
+    return x % n;
+}
