@@ -1,0 +1,398 @@
+/*
+ * fit.c — training, evaluation and prediction: Keras' fit/evaluate/predict
+ * over the graph driver.  Every buffer a training step needs (workspace,
+ * gathered batch, index permutation) is allocated before the first epoch;
+ * the step itself allocates nothing.
+ */
+#include "kernels.h"
+#include "model.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PREDICT_CHUNK 256
+
+lf_fit_options lf_fit_defaults(void) {
+    lf_fit_options o;
+    memset(&o, 0, sizeof o);
+    o.batch_size = 32;
+    o.epochs = 1;
+    o.shuffle = 1;
+    o.verbose = 0;
+    return o;
+}
+
+const lf_history *lf_model_history(const lf_model *m) { return m ? &m->history : NULL; }
+
+/* --------------------------------------------------------- validation */
+
+static lf_status check_inputs(lf_model *m, const float *const *x, size_t n, const char *what) {
+    if (!x) return lf_model_fail(m, LF_ERR_ARG, "%s: the input arrays are NULL", what);
+    for (size_t i = 0; i < m->n_inputs; i++) {
+        if (!x[i]) return lf_model_fail(m, LF_ERR_ARG, "%s: input %zu ('%s') is NULL", what, i,
+                                        m->nodes[m->inputs[i]].name);
+        size_t d = m->nodes[m->inputs[i]].dim;
+        for (size_t j = 0; j < n * d; j++)
+            if (!isfinite(x[i][j]))
+                return lf_model_fail(m, LF_ERR_NUMERIC,
+                                     "%s: input '%s' holds a non-finite value at row %zu, column %zu",
+                                     what, m->nodes[m->inputs[i]].name, j / d, j % d);
+    }
+    return LF_OK;
+}
+
+static lf_status check_targets(lf_model *m, const float *y, size_t n, const char *what) {
+    if (!y) return lf_model_fail(m, LF_ERR_ARG, "%s: the targets are NULL", what);
+    size_t D = m->nodes[m->output].dim, tc = lf_loss_target_cols(m->loss, D);
+    for (size_t j = 0; j < n * tc; j++) {
+        float v = y[j];
+        if (!isfinite(v))
+            return lf_model_fail(m, LF_ERR_NUMERIC, "%s: target at row %zu, column %zu is not finite",
+                                 what, j / tc, j % tc);
+        if (m->loss == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY &&
+            (v < 0 || v >= (float)D || v != floorf(v)))
+            return lf_model_fail(m, LF_ERR_ARG, "%s: label %g at row %zu is not a class in 0..%zu",
+                                 what, (double)v, j, D - 1);
+        if ((m->loss == LF_LOSS_BINARY_CROSSENTROPY || m->loss == LF_LOSS_CATEGORICAL_CROSSENTROPY) &&
+            (v < 0 || v > 1))
+            return lf_model_fail(m, LF_ERR_ARG, "%s: target %g at row %zu, column %zu is outside [0, 1]",
+                                 what, (double)v, j / tc, j % tc);
+    }
+    return LF_OK;
+}
+
+static lf_status check_ready(lf_model *m, const char *what) {
+    if (!m->compiled)
+        return lf_model_fail(m, LF_ERR_STATE, "%s: the model is not compiled (call lf_model_compile)", what);
+    return LF_OK;
+}
+
+/* class of a target row, for class weights */
+static size_t target_class(const lf_model *m, const float *t, size_t D) {
+    if (m->loss == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) return (size_t)t[0];
+    if (m->loss == LF_LOSS_BINARY_CROSSENTROPY && D == 1) return t[0] > 0.5f;
+    size_t best = 0;
+    for (size_t j = 1; j < D; j++)
+        if (t[j] > t[best]) best = j;
+    return best;
+}
+
+/* ------------------------------------------------------ eval (chunked) */
+
+/* Loss (sum of w_r l_r, plus nothing else) and correct count over n rows,
+ * in chunks through ws (no dropout). */
+static double eval_rows(const lf_model *m, lf_ws *ws, const float *const *x, const float *y,
+                        const float *sw, size_t n, size_t *correct) {
+    size_t D = m->nodes[m->output].dim, tc = lf_loss_target_cols(m->loss, D);
+    const float *xp[64];
+    double total = 0;
+    for (size_t r0 = 0; r0 < n; r0 += ws->batch) {
+        size_t B = n - r0 < ws->batch ? n - r0 : ws->batch;
+        for (size_t i = 0; i < m->n_inputs; i++) xp[i] = x[i] + r0 * m->nodes[m->inputs[i]].dim;
+        lf_graph_forward(m, ws, xp, B, 0, NULL);
+        total += lf_loss_eval(m->loss, m->fused, ws->out[m->output], lf_graph_logits(m, ws),
+                              y + r0 * tc, sw ? sw + r0 : NULL, B, D, 1.0, NULL, correct);
+    }
+    return total;
+}
+
+lf_status lf_model_evaluate(lf_model *m, const float *const *x, const float *y, size_t n,
+                            const float *sw, double *loss, double *accuracy) {
+    if (!m) return LF_ERR_ARG;
+    lf_status st = check_ready(m, "evaluate");
+    if (st == LF_OK && m->n_inputs > 64) st = lf_model_fail(m, LF_ERR_ARG, "evaluate: at most 64 inputs");
+    if (st == LF_OK && n == 0) st = lf_model_fail(m, LF_ERR_ARG, "evaluate: no rows");
+    if (st == LF_OK) st = check_inputs(m, x, n, "evaluate");
+    if (st == LF_OK) st = check_targets(m, y, n, "evaluate");
+    if (st != LF_OK) return st;
+    lf_ws ws;
+    if (lf_ws_init(&ws, m, n < PREDICT_CHUNK ? n : PREDICT_CHUNK, 0) != LF_OK)
+        return lf_model_fail(m, LF_ERR_NOMEM, "evaluate: out of memory");
+    size_t correct = 0;
+    double total = eval_rows(m, &ws, x, y, sw, n, &correct);
+    lf_ws_free(&ws);
+    if (loss) *loss = total / (double)n + lf_l2_penalty(m, NULL);
+    if (accuracy) {
+        size_t D = m->nodes[m->output].dim;
+        size_t per_row = (m->loss == LF_LOSS_BINARY_CROSSENTROPY) ? D : 1;
+        *accuracy = lf_loss_has_accuracy(m->loss) ? (double)correct / (double)(n * per_row) : NAN;
+    }
+    return LF_OK;
+}
+
+lf_status lf_model_predict(const lf_model *m, const float *const *x, size_t n, float *y) {
+    if (!m || !x || !y) return LF_ERR_ARG;
+    if (!m->compiled) return LF_ERR_STATE;
+    if (m->n_inputs > 64) return LF_ERR_ARG;
+    if (n == 0) return LF_OK;
+    for (size_t i = 0; i < m->n_inputs; i++)
+        if (!x[i]) return LF_ERR_ARG;
+    lf_ws ws;
+    if (lf_ws_init(&ws, m, n < PREDICT_CHUNK ? n : PREDICT_CHUNK, 0) != LF_OK) return LF_ERR_NOMEM;
+    size_t D = m->nodes[m->output].dim;
+    const float *xp[64];
+    for (size_t r0 = 0; r0 < n; r0 += ws.batch) {
+        size_t B = n - r0 < ws.batch ? n - r0 : ws.batch;
+        for (size_t i = 0; i < m->n_inputs; i++) xp[i] = x[i] + r0 * m->nodes[m->inputs[i]].dim;
+        lf_graph_forward(m, &ws, xp, B, 0, NULL);
+        memcpy(y + r0 * D, ws.out[m->output], B * D * sizeof *y);
+    }
+    lf_ws_free(&ws);
+    return LF_OK;
+}
+
+/* ------------------------------------------------------ one train step */
+
+/* Forward + loss + backward on B contiguous rows; gradients into m->grads
+ * (zeroed here), input gradients into ws->dout of the inputs when asked.
+ * Returns sum_r w_r l_r and adds the correct count. */
+static double train_batch(lf_model *m, lf_ws *ws, const float *const *x, const float *t,
+                          const float *w, size_t B, int training, lf_rng *rng, int input_grads,
+                          size_t *correct) {
+    size_t D = m->nodes[m->output].dim;
+    lf_graph_forward(m, ws, x, B, training, rng);
+    double lsum = lf_loss_eval(m->loss, m->fused, ws->out[m->output], lf_graph_logits(m, ws), t,
+                               w, B, D, (double)B, ws->dout[m->output], correct);
+    memset(m->grads, 0, m->n_params * sizeof *m->grads);
+    lf_graph_backward(m, ws, m->grads, B, input_grads);
+    return lsum;
+}
+
+/* Internal entry for the gradient and golden tests (declared in the tests):
+ * batch loss (mean + L2) and gradients of n rows in one batch, optionally
+ * taking an optimizer step.  input_grads: NULL or one array per input. */
+lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t, size_t n,
+                             int training, int step, double *loss, float **input_grads);
+lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t, size_t n,
+                             int training, int step, double *loss, float **input_grads) {
+    if (!m || !m->compiled || n == 0) return LF_ERR_STATE;
+    lf_ws ws;
+    if (lf_ws_init(&ws, m, n, 1) != LF_OK) return LF_ERR_NOMEM;
+    for (size_t i = 0; i < m->n_inputs; i++) ws.dout[m->inputs[i]] = input_grads ? input_grads[i] : NULL;
+    /* input gradients land in the caller's arrays; zeroed by backward */
+    if (input_grads)
+        for (size_t i = 0; i < m->n_inputs; i++)
+            if (!input_grads[i]) return lf_ws_free(&ws), LF_ERR_ARG;
+    double lsum = train_batch(m, &ws, x, t, NULL, n, training, &m->rng, input_grads != NULL, NULL);
+    double pen = lf_l2_penalty(m, m->grads);
+    if (loss) *loss = lsum / (double)n + pen;
+    if (step) {
+        m->step++;
+        lf_optim_step(&m->opt, m->params, m->grads, m->m1, m->m2, m->n_params, m->step);
+    }
+    lf_ws_free(&ws);
+    return LF_OK;
+}
+
+/* --------------------------------------------------------------- fit */
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void progress(const lf_model *m, size_t epoch, size_t epochs, size_t step, size_t steps,
+                     double elapsed, double loss, double acc, int final, double vloss,
+                     double vacc) {
+    char bar[31];
+    size_t filled = steps ? step * 30 / steps : 30;
+    for (size_t i = 0; i < 30; i++) bar[i] = i < filled ? '=' : (i == filled ? '>' : '.');
+    bar[30] = '\0';
+    fprintf(stderr, "\r%zu/%zu [%s] - ", step, steps, bar);
+    if (final) fprintf(stderr, "%.0fs %.0fms/step", elapsed, 1000.0 * elapsed / (double)(steps ? steps : 1));
+    else fprintf(stderr, "ETA: %.0fs", step ? elapsed * (double)(steps - step) / (double)step : 0.0);
+    fprintf(stderr, " - loss: %.4f", loss);
+    if (!isnan(acc)) fprintf(stderr, " - accuracy: %.4f", acc);
+    if (final && !isnan(vloss)) fprintf(stderr, " - val_loss: %.4f", vloss);
+    if (final && !isnan(vacc)) fprintf(stderr, " - val_accuracy: %.4f", vacc);
+    fputs(final ? "\n" : "   ", stderr);
+    (void)m, (void)epoch, (void)epochs;
+}
+
+typedef struct fit_bufs {
+    float *xb_block, *tb, *wb, *best;
+    const float **xb;
+    size_t *idx;
+} fit_bufs;
+
+static void fit_bufs_free(fit_bufs *b) {
+    LF_FREE(b->xb_block), LF_FREE(b->tb), LF_FREE(b->wb), LF_FREE(b->best);
+    LF_FREE(b->xb), LF_FREE(b->idx);
+}
+
+lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_t n,
+                       const lf_fit_options *options) {
+    if (!m) return LF_ERR_ARG;
+    lf_fit_options o = options ? *options : lf_fit_defaults();
+    lf_status st = check_ready(m, "fit");
+    if (st != LF_OK) return st;
+    if (m->n_inputs > 64) return lf_model_fail(m, LF_ERR_ARG, "fit: at most 64 inputs");
+    if (n == 0) return lf_model_fail(m, LF_ERR_ARG, "fit: no training rows");
+    if (o.batch_size == 0) return lf_model_fail(m, LF_ERR_ARG, "fit: batch_size must be at least 1");
+    if (o.epochs == 0) return lf_model_fail(m, LF_ERR_ARG, "fit: epochs must be at least 1");
+    if (!(o.validation_split >= 0.0f && o.validation_split < 1.0f))
+        return lf_model_fail(m, LF_ERR_ARG, "fit: validation_split must be in [0, 1), got %g",
+                             (double)o.validation_split);
+    if ((st = check_inputs(m, x, n, "fit")) != LF_OK) return st;
+    if ((st = check_targets(m, y, n, "fit")) != LF_OK) return st;
+    size_t D = m->nodes[m->output].dim, tc = lf_loss_target_cols(m->loss, D);
+    if (o.sample_weight)
+        for (size_t r = 0; r < n; r++)
+            if (!(o.sample_weight[r] >= 0.0f) || !isfinite(o.sample_weight[r]))
+                return lf_model_fail(m, LF_ERR_ARG, "fit: sample weight %g at row %zu must be finite and >= 0",
+                                     (double)o.sample_weight[r], r);
+    if (o.class_weight) {
+        if (!lf_loss_has_accuracy(m->loss))
+            return lf_model_fail(m, LF_ERR_ARG, "fit: class weights need a classification loss");
+        size_t need = (m->loss == LF_LOSS_BINARY_CROSSENTROPY && D == 1) ? 2 : D;
+        if (o.n_class_weight < need)
+            return lf_model_fail(m, LF_ERR_ARG, "fit: %zu class weights given, the output has %zu classes",
+                                 o.n_class_weight, need);
+        for (size_t c = 0; c < need; c++)
+            if (!(o.class_weight[c] >= 0.0f) || !isfinite(o.class_weight[c]))
+                return lf_model_fail(m, LF_ERR_ARG, "fit: class weight %zu must be finite and >= 0", c);
+    }
+
+    /* training / validation rows: explicit data, or the last fraction */
+    const float *const *vx = NULL;
+    const float *vy = NULL;
+    size_t n_train = n, n_val = 0;
+    const float *vxp[64];
+    if (o.val_x) {
+        if (o.val_n == 0 || !o.val_y)
+            return lf_model_fail(m, LF_ERR_ARG, "fit: validation data need val_y and val_n > 0");
+        if ((st = check_inputs(m, o.val_x, o.val_n, "fit (validation data)")) != LF_OK) return st;
+        if ((st = check_targets(m, o.val_y, o.val_n, "fit (validation data)")) != LF_OK) return st;
+        vx = o.val_x, vy = o.val_y, n_val = o.val_n;
+    } else if (o.validation_split > 0.0f) {
+        n_train = (size_t)((double)n * (1.0 - (double)o.validation_split));
+        n_val = n - n_train;
+        if (n_train == 0 || n_val == 0)
+            return lf_model_fail(m, LF_ERR_ARG,
+                                 "fit: validation_split %g of %zu rows leaves an empty training or validation set",
+                                 (double)o.validation_split, n);
+        for (size_t i = 0; i < m->n_inputs; i++) vxp[i] = x[i] + n_train * m->nodes[m->inputs[i]].dim;
+        vx = vxp, vy = y + n_train * tc;
+    }
+
+    /* every buffer of the loop, allocated once */
+    size_t B = o.batch_size < n_train ? o.batch_size : n_train;
+    size_t row_floats = 0;
+    for (size_t i = 0; i < m->n_inputs; i++) row_floats += m->nodes[m->inputs[i]].dim;
+    fit_bufs b;
+    memset(&b, 0, sizeof b);
+    b.xb_block = lf_alloc_array(B, row_floats * sizeof(float));
+    b.tb = lf_alloc_array(B * tc, sizeof(float));
+    b.wb = lf_alloc_array(B, sizeof(float));
+    b.xb = lf_alloc_array(m->n_inputs, sizeof(float *));
+    b.idx = lf_alloc_array(n_train, sizeof(size_t));
+    b.best = (o.patience && o.restore_best_weights) ? lf_alloc_array(m->n_params, sizeof(float)) : NULL;
+    double *hist = LF_REALLOC(m->hist, 4 * o.epochs * sizeof(double));
+    if (hist) m->hist = hist;
+    lf_ws eval_ws;
+    memset(&eval_ws, 0, sizeof eval_ws);
+    int eval_ok = !vx || lf_ws_init(&eval_ws, m, n_val < PREDICT_CHUNK ? n_val : PREDICT_CHUNK, 0) == LF_OK;
+    if (m->train_ws.batch < B || !m->train_ws.with_grads || m->train_ws.n_nodes != m->n_nodes) {
+        lf_ws_free(&m->train_ws);
+        if (lf_ws_init(&m->train_ws, m, B, 1) != LF_OK) eval_ok = 0;
+    }
+    if (!b.xb_block || !b.tb || !b.wb || !b.xb || !b.idx || !hist || !eval_ok ||
+        (o.patience && o.restore_best_weights && !b.best)) {
+        fit_bufs_free(&b);
+        lf_ws_free(&eval_ws);
+        return lf_model_fail(m, LF_ERR_NOMEM, "fit: out of memory for the training buffers");
+    }
+    float *p = b.xb_block;
+    for (size_t i = 0; i < m->n_inputs; i++) b.xb[i] = p, p += B * m->nodes[m->inputs[i]].dim;
+    for (size_t r = 0; r < n_train; r++) b.idx[r] = r;
+
+    lf_rng rng;
+    lf_rng_seed(&rng, o.seed);
+    m->history = (lf_history){0, m->hist, m->hist + o.epochs, m->hist + 2 * o.epochs,
+                              m->hist + 3 * o.epochs, 0, 0};
+    int weighted = o.sample_weight || o.class_weight;
+    int tty = o.verbose == 1 && isatty(2);
+    size_t steps = (n_train + B - 1) / B, wait = 0;
+    double best = INFINITY;
+    int has_acc = lf_loss_has_accuracy(m->loss);
+    size_t acc_per_row = m->loss == LF_LOSS_BINARY_CROSSENTROPY ? D : 1;
+    st = LF_OK;
+
+    for (size_t e = 0; e < o.epochs; e++) {
+        double t0 = now_s(), last_draw = 0, lsum = 0, pen_sum = 0;
+        size_t correct = 0;
+        if (o.verbose) fprintf(stderr, "Epoch %zu/%zu\n", e + 1, o.epochs);
+        if (o.shuffle)
+            for (size_t r = n_train; r > 1; r--) {
+                size_t j = (size_t)lf_rng_below(&rng, r);
+                size_t tmp = b.idx[r - 1];
+                b.idx[r - 1] = b.idx[j], b.idx[j] = tmp;
+            }
+        for (size_t s = 0; s < steps; s++) {
+            size_t r0 = s * B, nb = n_train - r0 < B ? n_train - r0 : B;
+            for (size_t r = 0; r < nb; r++) {
+                size_t src = b.idx[r0 + r];
+                for (size_t i = 0; i < m->n_inputs; i++) {
+                    size_t d = m->nodes[m->inputs[i]].dim;
+                    memcpy((float *)b.xb[i] + r * d, x[i] + src * d, d * sizeof(float));
+                }
+                memcpy(b.tb + r * tc, y + src * tc, tc * sizeof(float));
+                if (weighted) {
+                    float w = o.sample_weight ? o.sample_weight[src] : 1.0f;
+                    if (o.class_weight) w *= o.class_weight[target_class(m, y + src * tc, D)];
+                    b.wb[r] = w;
+                }
+            }
+            lsum += train_batch(m, &m->train_ws, b.xb, b.tb, weighted ? b.wb : NULL, nb, 1, &rng, 0,
+                                &correct);
+            pen_sum += lf_l2_penalty(m, m->grads) * (double)nb;
+            m->step++;
+            lf_optim_step(&m->opt, m->params, m->grads, m->m1, m->m2, m->n_params, m->step);
+            if (tty && (now_s() - last_draw > 0.1 || s + 1 == steps)) {
+                last_draw = now_s();
+                size_t seen = r0 + nb;
+                progress(m, e, o.epochs, s + 1, steps, last_draw - t0, (lsum + pen_sum) / (double)seen,
+                         has_acc ? (double)correct / (double)(seen * acc_per_row) : NAN, 0, NAN, NAN);
+            }
+        }
+        double loss = (lsum + pen_sum) / (double)n_train;
+        double acc = has_acc ? (double)correct / (double)(n_train * acc_per_row) : NAN;
+        double vloss = NAN, vacc = NAN;
+        if (vx) {
+            size_t vc = 0;
+            vloss = eval_rows(m, &eval_ws, vx, vy, NULL, n_val, &vc) / (double)n_val +
+                    lf_l2_penalty(m, NULL);
+            vacc = has_acc ? (double)vc / (double)(n_val * acc_per_row) : NAN;
+        }
+        m->hist[e] = loss, m->hist[o.epochs + e] = vloss;
+        m->hist[2 * o.epochs + e] = acc, m->hist[3 * o.epochs + e] = vacc;
+        m->history.epochs = e + 1;
+        if (o.verbose) progress(m, e, o.epochs, steps, steps, now_s() - t0, loss, acc, 1, vloss, vacc);
+        if (!isfinite(loss) || (vx && !isfinite(vloss))) {
+            st = lf_model_fail(m, LF_ERR_NUMERIC,
+                               "fit: training diverged at epoch %zu (the loss is not finite); "
+                               "try a smaller learning rate", e + 1);
+            break;
+        }
+        double monitor = vx ? vloss : loss;
+        if (monitor < best - o.min_delta) {
+            best = monitor;
+            m->history.best_epoch = e;
+            wait = 0;
+            if (b.best) memcpy(b.best, m->params, m->n_params * sizeof(float));
+        } else if (o.patience && ++wait >= o.patience) {
+            m->history.stopped_early = 1;
+            if (b.best) memcpy(m->params, b.best, m->n_params * sizeof(float));
+            if (o.verbose)
+                fprintf(stderr, "Early stopping at epoch %zu; best epoch %zu%s\n", e + 1,
+                        m->history.best_epoch + 1, b.best ? " (weights restored)" : "");
+            break;
+        }
+    }
+    fit_bufs_free(&b);
+    lf_ws_free(&eval_ws);
+    return st;
+}

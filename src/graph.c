@@ -1,0 +1,242 @@
+/*
+ * graph.c — the driver that moves a batch through the compiled graph:
+ * workspace layout, the forward pass in creation (= topological) order and
+ * the backward pass in reverse order.  Each node's work is done by the pure
+ * kernels of layers/ and kernels.c; this file only wires buffers.
+ *
+ * Per node the workspace holds out (B x dim), dout (B x dim, training only)
+ * and aux (B x aux_per_row): Dense with an activation keeps z and dz there,
+ * Dropout its mask, Dot the norms, weighted layers the weights they used.
+ * Input nodes own no buffer: their out points into the caller's rows.
+ */
+#include "kernels.h"
+#include "layers/layers.h"
+#include "model.h"
+
+#include <math.h>
+#include <string.h>
+
+void lf_ws_free(lf_ws *ws) {
+    LF_FREE(ws->block);
+    LF_FREE(ws->out);
+    memset(ws, 0, sizeof *ws);
+}
+
+lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads) {
+    memset(ws, 0, sizeof *ws);
+    size_t n = m->n_nodes, total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const lf_node *nd = &m->nodes[i];
+        size_t per_row = nd->aux_per_row + (nd->kind == LF_K_INPUT ? 0 : nd->dim) +
+                         (with_grads ? nd->dim : 0);
+        size_t sz;
+        if (!lf_mul_ok(per_row, batch, &sz) || sz > SIZE_MAX / 8 - total) return LF_ERR_NOMEM;
+        total += sz;
+    }
+    ws->out = lf_alloc_array(3 * (n ? n : 1), sizeof(float *));
+    ws->block = lf_alloc_array(total ? total : 1, sizeof(float));
+    if (!ws->out || !ws->block) {
+        lf_ws_free(ws);
+        return LF_ERR_NOMEM;
+    }
+    ws->dout = ws->out + n;
+    ws->aux = ws->out + 2 * n;
+    float *p = ws->block;
+    for (size_t i = 0; i < n; i++) {
+        const lf_node *nd = &m->nodes[i];
+        if (nd->kind != LF_K_INPUT) ws->out[i] = p, p += batch * nd->dim;
+        if (with_grads) ws->dout[i] = p, p += batch * nd->dim;
+        if (nd->aux_per_row) ws->aux[i] = p, p += batch * nd->aux_per_row;
+    }
+    ws->batch = batch;
+    ws->n_nodes = n;
+    ws->with_grads = with_grads;
+    return LF_OK;
+}
+
+static lf_merge_op merge_op(lf_kind k) {
+    switch (k) {
+    case LF_K_SUBTRACT: return LF_MERGE_SUB;
+    case LF_K_MULTIPLY: return LF_MERGE_MUL;
+    case LF_K_AVERAGE: return LF_MERGE_AVG;
+    case LF_K_MAXIMUM: return LF_MERGE_MAX;
+    case LF_K_MINIMUM: return LF_MERGE_MIN;
+    default: return LF_MERGE_ADD;
+    }
+}
+
+#define MAX_STACK_INPUTS 16
+
+/* the input buffers of a node, gathered into a small array */
+typedef struct {
+    const float *x[MAX_STACK_INPUTS];
+    const float **xs;
+    float *d[MAX_STACK_INPUTS];
+    float **ds;
+    size_t dims[MAX_STACK_INPUTS];
+    size_t *dimv;
+    void *heap;
+} in_list;
+
+static int in_list_make(in_list *l, const lf_model *m, const lf_ws *ws, const lf_node *nd,
+                        int want_grads, int input_grads) {
+    size_t k = nd->n_in;
+    l->heap = NULL;
+    l->xs = l->x;
+    l->ds = l->d;
+    l->dimv = l->dims;
+    if (k > MAX_STACK_INPUTS) {
+        /* rare: more inputs than the stack array holds */
+        char *h = lf_alloc_array(k, sizeof(float *) * 2 + sizeof(size_t));
+        if (!h) return 0;
+        l->heap = h;
+        l->xs = (const float **)h;
+        l->ds = (float **)(h + k * sizeof(float *));
+        l->dimv = (size_t *)(h + 2 * k * sizeof(float *));
+    }
+    for (size_t i = 0; i < k; i++) {
+        int src = nd->in[i];
+        l->xs[i] = ws->out[src];
+        l->dimv[i] = m->nodes[src].dim;
+        int is_input = m->nodes[src].kind == LF_K_INPUT;
+        l->ds[i] = (want_grads && (!is_input || input_grads)) ? ws->dout[src] : NULL;
+    }
+    return 1;
+}
+
+void lf_graph_forward(const lf_model *m, lf_ws *ws, const float *const *x, size_t B,
+                      int training, lf_rng *rng) {
+    for (size_t i = 0; i < m->n_inputs; i++) ws->out[m->inputs[i]] = (float *)x[i];
+    for (size_t id = 0; id < m->n_nodes; id++) {
+        const lf_node *nd = &m->nodes[id];
+        if (!nd->needed || nd->kind == LF_K_INPUT) continue;
+        float *y = ws->out[id], *aux = ws->aux[id];
+        const float *w = m->params + nd->param_off;
+        const float *x0 = nd->n_in ? ws->out[nd->in[0]] : NULL;
+        size_t in0 = nd->n_in ? m->nodes[nd->in[0]].dim : 0;
+        const float *mask = nd->mask >= 0 ? ws->out[nd->mask] : NULL;
+        in_list l;
+        switch (nd->kind) {
+        case LF_K_DENSE: {
+            float *z = nd->act == LF_LINEAR ? y : aux;
+            lf_dense_forward(z, x0, w, nd->use_bias ? w + nd->dim * in0 : NULL, B, in0, nd->dim);
+            if (nd->act != LF_LINEAR) lf_act_forward(nd->act, y, z, B, nd->dim);
+            break;
+        }
+        case LF_K_ACTIVATION:
+            lf_act_forward(nd->act, y, x0, B, nd->dim);
+            break;
+        case LF_K_DROPOUT:
+            if (training && nd->rate > 0.0f) lf_dropout_forward(y, aux, x0, B * nd->dim, nd->rate, rng);
+            else memcpy(y, x0, B * nd->dim * sizeof *y);
+            break;
+        case LF_K_CONCATENATE:
+        case LF_K_WAVG:
+        case LF_K_CWAVG:
+        case LF_K_GATED:
+        case LF_K_ADD: case LF_K_SUBTRACT: case LF_K_MULTIPLY:
+        case LF_K_AVERAGE: case LF_K_MAXIMUM: case LF_K_MINIMUM:
+            if (!in_list_make(&l, m, ws, nd, 0, 0)) {
+                /* cannot happen for models built with <= 1024 inputs unless
+                 * memory is exhausted: poison the output so it is visible */
+                for (size_t j = 0; j < B * nd->dim; j++) y[j] = (float)NAN;
+                break;
+            }
+            if (nd->kind == LF_K_CONCATENATE) lf_concat_forward(y, l.xs, l.dimv, nd->n_in, B);
+            else if (nd->kind == LF_K_WAVG) lf_wavg_forward(y, aux, l.xs, w, mask, nd->n_in, B, nd->dim);
+            else if (nd->kind == LF_K_CWAVG) lf_cwavg_forward(y, aux, l.xs, w, mask, nd->n_in, B, nd->dim);
+            else if (nd->kind == LF_K_GATED)
+                lf_gated_forward(y, aux, l.xs, ws->out[nd->gate], mask, nd->n_in, B, nd->dim);
+            else lf_merge_forward(merge_op(nd->kind), y, l.xs, nd->n_in, B, nd->dim);
+            LF_FREE(l.heap);
+            break;
+        case LF_K_DOT:
+            lf_dot_forward(y, aux, x0, ws->out[nd->in[1]], B, in0, nd->normalize);
+            break;
+        case LF_K_INPUT:
+        case LF_K_COUNT:
+            break;
+        }
+    }
+}
+
+const float *lf_graph_logits(const lf_model *m, const lf_ws *ws) {
+    const lf_node *nd = &m->nodes[m->output];
+    if (nd->kind == LF_K_DENSE) return nd->act == LF_LINEAR ? ws->out[m->output] : ws->aux[m->output];
+    if (nd->kind == LF_K_ACTIVATION) return ws->out[nd->in[0]];
+    return ws->out[m->output];
+}
+
+void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int input_grads) {
+    /* zero every gradient buffer but the output's (set by the loss) */
+    for (size_t id = 0; id < m->n_nodes; id++)
+        if (m->nodes[id].needed && (int)id != m->output && ws->dout[id])
+            memset(ws->dout[id], 0, B * m->nodes[id].dim * sizeof(float));
+    for (size_t id = (size_t)m->output + 1; id-- > 0;) {
+        const lf_node *nd = &m->nodes[id];
+        if (!nd->needed || nd->kind == LF_K_INPUT) continue;
+        const float *dy = ws->dout[id], *y = ws->out[id];
+        float *aux = ws->aux[id];
+        float *gw = grads + nd->param_off;
+        const float *w = m->params + nd->param_off;
+        int fused_here = m->fused && (int)id == m->output;
+        in_list l;
+        if (!in_list_make(&l, m, ws, nd, 1, input_grads)) continue;
+        float *dx0 = nd->n_in ? l.ds[0] : NULL;
+        const float *x0 = nd->n_in ? l.xs[0] : NULL;
+        size_t in0 = nd->n_in ? l.dimv[0] : 0;
+        switch (nd->kind) {
+        case LF_K_DENSE: {
+            const float *dz = dy;
+            if (nd->act != LF_LINEAR && !fused_here) {
+                float *dzb = aux + B * nd->dim;
+                lf_act_backward(nd->act, dzb, dy, aux, y, B, nd->dim);
+                dz = dzb;
+            }
+            lf_dense_backward(dx0, gw, nd->use_bias ? gw + nd->dim * in0 : NULL, dz, x0, w, B, in0,
+                              nd->dim);
+            break;
+        }
+        case LF_K_ACTIVATION:
+            if (!dx0) break;
+            if (fused_here) {
+                for (size_t j = 0; j < B * nd->dim; j++) dx0[j] += dy[j];
+            } else {
+                lf_act_backward(nd->act, aux, dy, x0, y, B, nd->dim);
+                for (size_t j = 0; j < B * nd->dim; j++) dx0[j] += aux[j];
+            }
+            break;
+        case LF_K_DROPOUT:
+            if (!dx0) break;
+            if (nd->rate > 0.0f) lf_dropout_backward(dx0, dy, aux, B * nd->dim);
+            else for (size_t j = 0; j < B * nd->dim; j++) dx0[j] += dy[j];
+            break;
+        case LF_K_CONCATENATE:
+            lf_concat_backward(l.ds, dy, l.dimv, nd->n_in, B);
+            break;
+        case LF_K_WAVG:
+            lf_wavg_backward(l.ds, gw, dy, l.xs, aux, nd->n_in, B, nd->dim);
+            break;
+        case LF_K_CWAVG:
+            lf_cwavg_backward(l.ds, gw, dy, l.xs, aux, nd->n_in, B, nd->dim);
+            break;
+        case LF_K_GATED: {
+            int g = nd->gate;
+            float *dgate = (m->nodes[g].kind != LF_K_INPUT || input_grads) ? ws->dout[g] : NULL;
+            lf_gated_backward(l.ds, dgate, dy, l.xs, aux, nd->n_in, B, nd->dim);
+            break;
+        }
+        case LF_K_DOT:
+            lf_dot_backward(dx0, l.ds[1], dy, x0, l.xs[1], aux, B, in0, nd->normalize);
+            break;
+        case LF_K_ADD: case LF_K_SUBTRACT: case LF_K_MULTIPLY:
+        case LF_K_AVERAGE: case LF_K_MAXIMUM: case LF_K_MINIMUM:
+            lf_merge_backward(merge_op(nd->kind), l.ds, dy, l.xs, y, nd->n_in, B, nd->dim);
+            break;
+        case LF_K_INPUT:
+        case LF_K_COUNT:
+            break;
+        }
+        LF_FREE(l.heap);
+    }
+}

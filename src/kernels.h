@@ -1,0 +1,34 @@
+/*
+ * kernels.h — the pure math of the engine: one sgemm-shaped interface for
+ * every matrix product, and the activation functions.  Every function is a
+ * pure function of its arguments (float *restrict + dimensions), testable on
+ * its own, and deterministic: results never depend on the thread count.
+ */
+#ifndef LF_KERNELS_H
+#define LF_KERNELS_H
+
+#include "latefuse.h"
+#include <stddef.h>
+
+/* C (M x N) = alpha * op(A) (M x K) * op(B) (K x N) + beta * C, row-major.
+ * op(A) = A (M x K, lda) or, with trans_a, A^T where A is K x M (lda);
+ * op(B) = B (K x N, ldb) or, with trans_b, B^T where B is N x K (ldb).
+ * beta == 0 overwrites C (C's old contents, even NaN, are ignored). */
+void lf_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
+              const float *restrict A, size_t lda, const float *restrict B, size_t ldb,
+              float beta, float *restrict C, size_t ldc);
+
+/* y = act(z) over B rows of D features (y may equal z except for softmax
+ * and gelu, which read z after writing y: pass distinct buffers). */
+void lf_act_forward(lf_activation a, float *restrict y, const float *restrict z, size_t B,
+                    size_t D);
+
+/* dz = dy * act'(z), given z and y = act(z); for softmax the full Jacobian
+ * product dz = y * (dy - <dy, y>) per row.  Overwrites dz. */
+void lf_act_backward(lf_activation a, float *restrict dz, const float *restrict dy,
+                     const float *restrict z, const float *restrict y, size_t B, size_t D);
+
+/* In-place softmax of each of B rows of D values (max-subtracted). */
+void lf_softmax_rows(float *x, size_t B, size_t D);
+
+#endif

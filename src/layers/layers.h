@@ -1,0 +1,78 @@
+/*
+ * layers.h — forward/backward kernels of every layer family, as plain
+ * functions of arrays and dimensions (the graph driver in graph.c owns the
+ * buffers and calls them).  Backward functions ACCUMULATE (+=) into the
+ * gradients of their inputs and weights, so a node that feeds several others
+ * sums its gradients; a NULL input gradient means "not needed".
+ * Shapes are given as (rows, features), B = batch rows.
+ */
+#ifndef LF_LAYERS_H
+#define LF_LAYERS_H
+
+#include "internal.h"
+
+/* ---- dense.c: y = x w^T + b
+ * x: (B, in)  w: (out, in)  b: (out) or NULL  y: (B, out) */
+void lf_dense_forward(float *restrict y, const float *restrict x, const float *restrict w,
+                      const float *restrict b, size_t B, size_t in, size_t out);
+/* dz: (B, out) -> dx (B, in) +=, dw (out, in) +=, db (out) += */
+void lf_dense_backward(float *restrict dx, float *restrict dw, float *restrict db,
+                       const float *restrict dz, const float *restrict x,
+                       const float *restrict w, size_t B, size_t in, size_t out);
+
+/* ---- dropout.c: inverted dropout
+ * mask: (B*D) receives 0 or 1/(1-rate) drawn from rng; y = x * mask */
+void lf_dropout_forward(float *restrict y, float *restrict mask, const float *restrict x,
+                        size_t n, float rate, lf_rng *rng);
+void lf_dropout_backward(float *restrict dx, const float *restrict dy,
+                         const float *restrict mask, size_t n);
+
+/* ---- merge.c: Keras merging layers over k inputs xs[i]: (B, D) */
+typedef enum { LF_MERGE_ADD, LF_MERGE_SUB, LF_MERGE_MUL, LF_MERGE_AVG, LF_MERGE_MAX,
+               LF_MERGE_MIN } lf_merge_op;
+void lf_merge_forward(lf_merge_op op, float *restrict y, const float *const *xs, size_t k,
+                      size_t B, size_t D);
+/* dxs[i] may be NULL; y is the forward output (max/min route to the first
+ * input equal to it). */
+void lf_merge_backward(lf_merge_op op, float *const *dxs, const float *restrict dy,
+                       const float *const *xs, const float *restrict y, size_t k, size_t B,
+                       size_t D);
+/* Concatenate along features: xs[i]: (B, dims[i]) -> y: (B, sum dims) */
+void lf_concat_forward(float *restrict y, const float *const *xs, const size_t *dims, size_t k,
+                       size_t B);
+void lf_concat_backward(float *const *dxs, const float *restrict dy, const size_t *dims,
+                        size_t k, size_t B);
+/* Dot(axes=1): a, b: (B, D) -> y: (B, 1); normalize: cosine similarity with
+ * norms[r*2 + {0,1}] = max(|a_r|, 1e-6) ... (stored for backward) */
+void lf_dot_forward(float *restrict y, float *restrict norms, const float *restrict a,
+                    const float *restrict b, size_t B, size_t D, int normalize);
+void lf_dot_backward(float *restrict da, float *restrict db, const float *restrict dy,
+                     const float *restrict a, const float *restrict b,
+                     const float *restrict norms, size_t B, size_t D, int normalize);
+
+/* ---- weighted.c: softmax-weighted averages over k inputs xs[i]: (B, D)
+ * WeightedAverage   w: (k)      a: (B, k) per-row weights (masked softmax)
+ * ClassWeighted     w: (k, D)   a: (B, k, D)
+ * Gated             gate: (B, k) logits, a: (B, k)
+ * mask: (B, k) of 0/1 or NULL (all present). */
+void lf_wavg_forward(float *restrict y, float *restrict a, const float *const *xs,
+                     const float *restrict w, const float *restrict mask, size_t k, size_t B,
+                     size_t D);
+void lf_wavg_backward(float *const *dxs, float *restrict dw, const float *restrict dy,
+                      const float *const *xs, const float *restrict a, size_t k, size_t B,
+                      size_t D);
+void lf_cwavg_forward(float *restrict y, float *restrict a, const float *const *xs,
+                      const float *restrict w, const float *restrict mask, size_t k, size_t B,
+                      size_t D);
+void lf_cwavg_backward(float *const *dxs, float *restrict dw, const float *restrict dy,
+                       const float *const *xs, const float *restrict a, size_t k, size_t B,
+                       size_t D);
+void lf_gated_forward(float *restrict y, float *restrict a, const float *const *xs,
+                      const float *restrict gate, const float *restrict mask, size_t k,
+                      size_t B, size_t D);
+/* dgate: (B, k) += */
+void lf_gated_backward(float *const *dxs, float *restrict dgate, const float *restrict dy,
+                       const float *const *xs, const float *restrict a, size_t k, size_t B,
+                       size_t D);
+
+#endif

@@ -1,0 +1,160 @@
+/*
+ * weighted.c — softmax-weighted averages of k inputs of equal shape: the
+ * heart of learned late fusion.
+ *
+ *   WeightedAverage       a = softmax(w), w: (k)        y = sum_i a_i x_i
+ *   ClassWeightedAverage  a_.c = softmax(w_.c), w: (k, D), per feature c
+ *   GatedAverage          a_r = softmax(gate_r), gate: (B, k) from a network
+ *
+ * An optional mask (B, k) of 0/1 marks which inputs are present in a row;
+ * the softmax then runs over the present inputs only, which is exactly the
+ * "renormalise over the models present" rule for a missing modality.  The
+ * weights actually used, per row, are kept in `a` for the backward pass:
+ *   dx_i = a_i dy,  g_i = <dy, x_i>,  dw_j = a_j (g_j - sum_i a_i g_i).
+ */
+#include "layers/layers.h"
+
+#include <math.h>
+#include <string.h>
+
+/* a[i*stride] = masked softmax of logits[i*stride] over i < k */
+static void masked_softmax(float *restrict a, const float *restrict logits, size_t stride,
+                           const float *restrict mask, size_t k) {
+    float mx = -INFINITY;
+    for (size_t i = 0; i < k; i++)
+        if (!mask || mask[i] > 0) mx = logits[i * stride] > mx ? logits[i * stride] : mx;
+    double s = 0;
+    for (size_t i = 0; i < k; i++) {
+        float e = (!mask || mask[i] > 0) ? expf(logits[i * stride] - mx) : 0.0f;
+        a[i * stride] = e;
+        s += e;
+    }
+    float inv = s > 0 ? (float)(1.0 / s) : 0.0f;
+    for (size_t i = 0; i < k; i++) a[i * stride] *= inv;
+}
+
+static int row_has_mask(const float *mask) { return mask != NULL; }
+
+// xs[i]: (B, D)  w: (k)  mask: (B, k)|NULL  a: (B, k)  y: (B, D)
+void lf_wavg_forward(float *restrict y, float *restrict a, const float *const *xs,
+                     const float *restrict w, const float *restrict mask, size_t k, size_t B,
+                     size_t D) {
+    for (size_t r = 0; r < B; r++) {
+        float *ar = a + r * k;
+        if (r == 0 || row_has_mask(mask)) masked_softmax(ar, w, 1, mask ? mask + r * k : NULL, k);
+        else memcpy(ar, a, k * sizeof *ar);
+        float *yr = y + r * D;
+        memset(yr, 0, D * sizeof *yr);
+        for (size_t i = 0; i < k; i++) {
+            float ai = ar[i];
+            if (ai == 0.0f) continue; /* a missing input may hold anything */
+            const float *x = xs[i] + r * D;
+            for (size_t c = 0; c < D; c++) yr[c] += ai * x[c];
+        }
+    }
+}
+
+/* Shared backward of the per-row-weight layers: dlogits[r*row_stride + i]
+ * += a_ri (g_ri - sum_j a_rj g_rj).  row_stride 0 accumulates every row into
+ * one weight vector (WeightedAverage), k gives per-row logits (Gated). */
+static void weights_backward(float *const *dxs, float *restrict dlogits, size_t row_stride,
+                             const float *restrict dy, const float *const *xs,
+                             const float *restrict a, size_t k, size_t B, size_t D) {
+    for (size_t r = 0; r < B; r++) {
+        const float *ar = a + r * k, *dyr = dy + r * D;
+        double gbar = 0;
+        for (size_t i = 0; i < k; i++) {
+            if (ar[i] == 0.0f) continue; /* a missing input may hold anything */
+            const float *x = xs[i] + r * D;
+            double gi = 0;
+            for (size_t c = 0; c < D; c++) gi += (double)dyr[c] * x[c];
+            gbar += ar[i] * gi;
+        }
+        for (size_t i = 0; i < k; i++) {
+            if (dxs[i]) {
+                float *dx = dxs[i] + r * D;
+                for (size_t c = 0; c < D; c++) dx[c] += ar[i] * dyr[c];
+            }
+            if (dlogits && ar[i] != 0.0f) {
+                const float *x = xs[i] + r * D;
+                double gi = 0;
+                for (size_t c = 0; c < D; c++) gi += (double)dyr[c] * x[c];
+                dlogits[r * row_stride + i] += (float)(ar[i] * (gi - gbar));
+            }
+        }
+    }
+}
+
+void lf_wavg_backward(float *const *dxs, float *restrict dw, const float *restrict dy,
+                      const float *const *xs, const float *restrict a, size_t k, size_t B,
+                      size_t D) {
+    weights_backward(dxs, dw, 0, dy, xs, a, k, B, D);
+}
+
+// xs[i]: (B, D)  w: (k, D)  mask: (B, k)|NULL  a: (B, k, D)  y: (B, D)
+void lf_cwavg_forward(float *restrict y, float *restrict a, const float *const *xs,
+                      const float *restrict w, const float *restrict mask, size_t k, size_t B,
+                      size_t D) {
+    for (size_t r = 0; r < B; r++) {
+        float *ar = a + r * k * D;
+        if (r == 0 || row_has_mask(mask)) {
+            const float *mr = mask ? mask + r * k : NULL;
+            for (size_t c = 0; c < D; c++) masked_softmax(ar + c, w + c, D, mr, k);
+        } else {
+            memcpy(ar, a, k * D * sizeof *ar);
+        }
+        float *yr = y + r * D;
+        memset(yr, 0, D * sizeof *yr);
+        for (size_t i = 0; i < k; i++) {
+            const float *x = xs[i] + r * D, *ai = ar + i * D;
+            if (mask && !(mask[r * k + i] > 0)) continue;
+            for (size_t c = 0; c < D; c++) yr[c] += ai[c] * x[c];
+        }
+    }
+}
+
+void lf_cwavg_backward(float *const *dxs, float *restrict dw, const float *restrict dy,
+                       const float *const *xs, const float *restrict a, size_t k, size_t B,
+                       size_t D) {
+    for (size_t r = 0; r < B; r++) {
+        const float *ar = a + r * k * D, *dyr = dy + r * D;
+        for (size_t c = 0; c < D; c++) {
+            double gbar = 0;
+            for (size_t i = 0; i < k; i++) {
+                float aic = ar[i * D + c];
+                if (aic != 0.0f) gbar += (double)aic * dyr[c] * xs[i][r * D + c];
+            }
+            for (size_t i = 0; i < k; i++) {
+                float aic = ar[i * D + c];
+                if (dxs[i]) dxs[i][r * D + c] += aic * dyr[c];
+                if (dw && aic != 0.0f) {
+                    double gi = (double)dyr[c] * xs[i][r * D + c];
+                    dw[i * D + c] += (float)(aic * (gi - gbar));
+                }
+            }
+        }
+    }
+}
+
+// xs[i]: (B, D)  gate: (B, k)  mask: (B, k)|NULL  a: (B, k)  y: (B, D)
+void lf_gated_forward(float *restrict y, float *restrict a, const float *const *xs,
+                      const float *restrict gate, const float *restrict mask, size_t k,
+                      size_t B, size_t D) {
+    for (size_t r = 0; r < B; r++) {
+        float *ar = a + r * k;
+        masked_softmax(ar, gate + r * k, 1, mask ? mask + r * k : NULL, k);
+        float *yr = y + r * D;
+        memset(yr, 0, D * sizeof *yr);
+        for (size_t i = 0; i < k; i++) {
+            if (ar[i] == 0.0f) continue;
+            const float *x = xs[i] + r * D;
+            for (size_t c = 0; c < D; c++) yr[c] += ar[i] * x[c];
+        }
+    }
+}
+
+void lf_gated_backward(float *const *dxs, float *restrict dgate, const float *restrict dy,
+                       const float *const *xs, const float *restrict a, size_t k, size_t B,
+                       size_t D) {
+    weights_backward(dxs, dgate, k, dy, xs, a, k, B, D);
+}

@@ -1,0 +1,132 @@
+/*
+ * model.h — the inside of an lf_model: the graph of nodes, the flat blocks
+ * of parameters / gradients / optimizer moments, and the workspace in which
+ * a batch flows forward and backward.  Shared by builder.c, graph.c,
+ * loss.c, fit.c and model_io.c; nothing outside the library sees it.
+ */
+#ifndef LF_MODEL_H
+#define LF_MODEL_H
+
+#include "internal.h"
+
+typedef enum lf_kind {
+    LF_K_INPUT = 0,
+    LF_K_DENSE,
+    LF_K_ACTIVATION,
+    LF_K_DROPOUT,
+    LF_K_ADD,
+    LF_K_SUBTRACT,
+    LF_K_MULTIPLY,
+    LF_K_AVERAGE,
+    LF_K_MAXIMUM,
+    LF_K_MINIMUM,
+    LF_K_CONCATENATE,
+    LF_K_DOT,
+    LF_K_WAVG,
+    LF_K_CWAVG,
+    LF_K_GATED,
+    LF_K_COUNT
+} lf_kind;
+
+/* Stable Keras-style type names: what the model file stores. */
+const char *lf_kind_name(lf_kind k);
+int lf_kind_parse(const char *name); /* -1 if unknown */
+
+#define LF_NAME_MAX 64
+
+typedef struct lf_node {
+    lf_kind kind;
+    char name[LF_NAME_MAX];
+    size_t dim;          /* output features */
+    size_t n_in;         /* merged inputs (xs) */
+    int *in;             /* their node ids */
+    int gate, mask;      /* extra inputs of weighted layers, -1 if none */
+    lf_activation act;   /* Dense, Activation */
+    int use_bias;        /* Dense */
+    int normalize;       /* Dot */
+    float rate;          /* Dropout */
+    float l2;            /* Dense kernel penalty */
+    size_t param_off;    /* offset into the flat parameter block */
+    size_t n_params;
+    size_t aux_per_row;  /* scratch floats per batch row (see graph.c) */
+    int needed;          /* an ancestor of the output (set by compile) */
+} lf_node;
+
+/* Buffers for one batch size: per node, its output, its gradient and its
+ * scratch, all carved from one block. */
+typedef struct lf_ws {
+    size_t batch;        /* rows the buffers hold */
+    size_t n_nodes;
+    float *block;
+    float **out, **dout, **aux;
+    int with_grads;
+} lf_ws;
+
+struct lf_model {
+    lf_err err;
+    lf_status sticky;        /* first builder error, LF_OK if none */
+    lf_rng rng;              /* init, dropout, shuffling */
+    lf_node *nodes;
+    size_t n_nodes, cap_nodes;
+    int *inputs;             /* node ids of the inputs, in creation order */
+    size_t n_inputs;
+
+    float *params;           /* flat blocks, n_params each */
+    float *grads, *m1, *m2;  /* allocated by compile */
+    size_t n_params, cap_params;
+    uint64_t step;           /* optimizer steps taken */
+
+    int compiled;
+    int output;
+    lf_loss loss;
+    lf_optimizer opt;
+    int fused;               /* loss computed from the output's logits */
+
+    lf_ws train_ws;          /* reused across fits */
+    double *hist;            /* 4 x epochs: loss, val_loss, acc, val_acc */
+    lf_history history;
+};
+
+/* Records an error on the model and returns st. */
+lf_status lf_model_fail(lf_model *m, lf_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Workspace for `batch` rows (with gradient buffers when with_grads). */
+lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads);
+void lf_ws_free(lf_ws *ws);
+
+/* Forward pass of B rows.  x[i] points at the first of B rows of input i
+ * (the input nodes' outputs point there, nothing is copied).  With
+ * training != 0 dropout draws from rng. */
+void lf_graph_forward(const lf_model *m, lf_ws *ws, const float *const *x, size_t B,
+                      int training, lf_rng *rng);
+
+/* Backward pass: ws->dout[output] must hold dL/d(output) (or dL/dz of the
+ * output's pre-activation when m->fused).  Accumulates into grads (which
+ * the caller zeroes).  With input_grads, also fills ws->dout of inputs. */
+void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int input_grads);
+
+/* Pre-activation of the output node (the logits) for the fused losses. */
+const float *lf_graph_logits(const lf_model *m, const lf_ws *ws);
+
+/* ---- loss.c */
+/* Fills dy (B x D) with d(batch loss)/d(output) — or d/d(logits) when
+ * fused — where batch loss = sum_r w_r l_r / B_norm, and returns
+ * sum_r w_r l_r.  Counts correct predictions into *correct (may be NULL). */
+double lf_loss_eval(lf_loss loss, int fused, const float *y, const float *z, const float *t,
+                    const float *w, size_t B, size_t D, double B_norm, float *dy,
+                    size_t *correct);
+/* Number of target columns the loss expects for an output of dim D. */
+size_t lf_loss_target_cols(lf_loss loss, size_t D);
+int lf_loss_has_accuracy(lf_loss loss);
+/* sum over Dense layers of l2 * |W|^2; adds 2 l2 W into grads if non-NULL */
+double lf_l2_penalty(const lf_model *m, float *grads);
+
+/* ---- optim.c: one update of the flat blocks (step t >= 1) */
+void lf_optim_step(const lf_optimizer *o, float *restrict w, const float *restrict g,
+                   float *restrict m1, float *restrict m2, size_t n, uint64_t t);
+
+#endif

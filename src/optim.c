@@ -1,0 +1,55 @@
+/*
+ * optim.c — sgd (momentum, nesterov), adam and rmsprop, each one loop over
+ * the flat parameter block, with Keras 3's exact update rules:
+ *   sgd:     v = mu v - lr g;  w += v  (nesterov: w += mu v - lr g)
+ *   adam:    m += (g - m)(1 - b1);  v += (g^2 - v)(1 - b2);
+ *            w -= lr sqrt(1 - b2^t)/(1 - b1^t) * m / (sqrt(v) + eps)
+ *   rmsprop: v = rho v + (1 - rho) g^2;  w -= lr g / (sqrt(v) + eps)
+ *            (with momentum: m = mu m + lr g / (sqrt(v) + eps); w -= m)
+ */
+#include "model.h"
+
+#include <math.h>
+
+void lf_optim_step(const lf_optimizer *o, float *restrict w, const float *restrict g,
+                   float *restrict m1, float *restrict m2, size_t n, uint64_t t) {
+    float lr = o->learning_rate;
+    switch (o->kind) {
+    case LF_OPT_SGD:
+        if (o->momentum == 0.0f) {
+            for (size_t i = 0; i < n; i++) w[i] -= lr * g[i];
+        } else {
+            float mu = o->momentum;
+            for (size_t i = 0; i < n; i++) {
+                m1[i] = mu * m1[i] - lr * g[i];
+                w[i] += o->nesterov ? mu * m1[i] - lr * g[i] : m1[i];
+            }
+        }
+        break;
+    case LF_OPT_ADAM: {
+        double b1 = o->beta_1, b2 = o->beta_2;
+        float alpha = (float)(lr * sqrt(1.0 - pow(b2, (double)t)) / (1.0 - pow(b1, (double)t)));
+        float c1 = 1.0f - o->beta_1, c2 = 1.0f - o->beta_2, eps = o->epsilon;
+        for (size_t i = 0; i < n; i++) {
+            m1[i] += (g[i] - m1[i]) * c1;
+            m2[i] += (g[i] * g[i] - m2[i]) * c2;
+            w[i] -= alpha * m1[i] / (sqrtf(m2[i]) + eps);
+        }
+        break;
+    }
+    case LF_OPT_RMSPROP: {
+        float rho = o->rho, eps = o->epsilon, mu = o->momentum;
+        for (size_t i = 0; i < n; i++) {
+            m2[i] = rho * m2[i] + (1.0f - rho) * g[i] * g[i];
+            float step = lr * g[i] / (sqrtf(m2[i]) + eps);
+            if (mu > 0.0f) {
+                m1[i] = mu * m1[i] + step;
+                w[i] -= m1[i];
+            } else {
+                w[i] -= step;
+            }
+        }
+        break;
+    }
+    }
+}

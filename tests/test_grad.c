@@ -1,0 +1,276 @@
+/*
+ * test_grad.c — finite-difference gradient checks of every layer,
+ * activation and loss: the analytic gradient of the batch loss w.r.t. every
+ * parameter and every input element is compared with a central difference
+ * computed in double-checked float32 steps.  A wrong backward formula gives
+ * O(1) relative errors; the tolerance (2e-3 + 2e-2 |fd|) sits far below that.
+ */
+#include "check.h"
+#include "engine_util.h"
+
+#include <stdlib.h>
+
+#define MAXIN 4
+
+static double loss_at(lf_model *m, const float *const *x, const float *t, size_t n) {
+    double l = 0;
+    lf__loss_and_grads(m, x, t, n, 0, 0, &l, NULL);
+    return l;
+}
+
+/* checks all parameter and input gradients of a compiled model */
+static void fd_check(const char *what, lf_model *m, float **x, const float *t, size_t n) {
+    size_t ni = lf_model_num_inputs(m), np = m->n_params;
+    float *ig[MAXIN];
+    for (size_t i = 0; i < ni; i++) ig[i] = calloc(n * lf_model_input_dim(m, i), sizeof(float));
+    double l0;
+    lf_status st = lf__loss_and_grads(m, (const float *const *)x, t, n, 0, 0, &l0, ig);
+    CHECK(st == LF_OK, "%s: loss_and_grads failed", what);
+    float *ana = malloc((np ? np : 1) * sizeof *ana), *num = malloc((np ? np : 1) * sizeof *num);
+    memcpy(ana, m->grads, np * sizeof *ana);
+    for (size_t j = 0; j < np; j++) {
+        float w = m->params[j], h = 1e-3f * (fabsf(w) > 1 ? fabsf(w) : 1);
+        m->params[j] = w + h;
+        double lp = loss_at(m, (const float *const *)x, t, n);
+        m->params[j] = w - h;
+        double lm = loss_at(m, (const float *const *)x, t, n);
+        m->params[j] = w;
+        num[j] = (float)((lp - lm) / (2.0 * h));
+    }
+    char label[160];
+    snprintf(label, sizeof label, "%s: parameter gradients", what);
+    CHECK_CLOSE(label, ana, num, np, 2e-3, 2e-2);
+    for (size_t i = 0; i < ni; i++) {
+        size_t cnt = n * lf_model_input_dim(m, i);
+        float *numi = malloc(cnt * sizeof *numi);
+        for (size_t j = 0; j < cnt; j++) {
+            float v = x[i][j], h = 1e-3f;
+            x[i][j] = v + h;
+            double lp = loss_at(m, (const float *const *)x, t, n);
+            x[i][j] = v - h;
+            double lm = loss_at(m, (const float *const *)x, t, n);
+            x[i][j] = v;
+            numi[j] = (float)((lp - lm) / (2.0 * h));
+        }
+        snprintf(label, sizeof label, "%s: gradient of input %zu", what, i);
+        CHECK_CLOSE(label, ig[i], numi, cnt, 2e-3, 2e-2);
+        free(numi);
+        free(ig[i]);
+    }
+    free(ana);
+    free(num);
+}
+
+/* random inputs for a model, targets suited to its loss */
+typedef struct {
+    float *x[MAXIN];
+    float *t;
+} data;
+
+static data make_data(lf_model *m, size_t n, lf_loss loss, uint64_t seed) {
+    data d;
+    memset(&d, 0, sizeof d);
+    for (size_t i = 0; i < lf_model_num_inputs(m); i++) {
+        size_t cnt = n * lf_model_input_dim(m, i);
+        d.x[i] = malloc(cnt * sizeof(float));
+        fill_uniform(d.x[i], cnt, -1, 1, seed + i);
+    }
+    size_t D = lf_model_output_dim(m);
+    size_t tc = loss == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ? 1 : D;
+    d.t = malloc(n * tc * sizeof(float));
+    fill_uniform(d.t, n * tc, 0, 1, seed + 99);
+    if (loss == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)
+        for (size_t r = 0; r < n; r++) d.t[r] = (float)(r % D);
+    if (loss == LF_LOSS_CATEGORICAL_CROSSENTROPY)
+        for (size_t r = 0; r < n; r++)
+            for (size_t j = 0; j < D; j++) d.t[r * D + j] = j == (r * 7) % D;
+    if (loss == LF_LOSS_MSE || loss == LF_LOSS_MAE)
+        for (size_t j = 0; j < n * tc; j++) d.t[j] = d.t[j] * 4 - 2;
+    return d;
+}
+
+static void free_data(data *d) {
+    for (int i = 0; i < MAXIN; i++) free(d->x[i]);
+    free(d->t);
+}
+
+static void run(const char *what, lf_model *m, int out, lf_loss loss, size_t n, uint64_t seed) {
+    lf_status st = lf_model_compile(m, out, loss, NULL);
+    CHECK(st == LF_OK, "%s: compile: %s", what, lf_model_error(m));
+    if (st != LF_OK) return;
+    data d = make_data(m, n, loss, seed);
+    fd_check(what, m, d.x, d.t, n);
+    free_data(&d);
+}
+
+static void test_activations(void) {
+    for (int a = LF_LINEAR; a <= LF_SOFTMAX; a++) {
+        lf_model *m;
+        lf_model_create(&m, 10 + a);
+        int x = lf_input(m, 5, "x");
+        int h = lf_dense(m, x, 4, a, 1, "h");
+        int o = lf_dense(m, h, 3, LF_LINEAR, 1, "o");
+        char what[64];
+        snprintf(what, sizeof what, "Dense(4, %s)", lf_activation_name(a));
+        run(what, m, o, LF_LOSS_MSE, 6, 100 + a);
+        lf_model_free(m);
+        /* the same activation as a layer of its own */
+        lf_model_create(&m, 20 + a);
+        x = lf_input(m, 5, "x");
+        h = lf_dense(m, x, 4, LF_LINEAR, 0, "h");
+        int act = lf_activation_layer(m, h, a, "act");
+        o = lf_dense(m, act, 2, LF_LINEAR, 1, "o");
+        snprintf(what, sizeof what, "Activation(%s)", lf_activation_name(a));
+        run(what, m, o, LF_LOSS_MSE, 6, 200 + a);
+        lf_model_free(m);
+    }
+}
+
+static void test_losses(void) {
+    struct {
+        const char *what;
+        lf_activation act;
+        lf_loss loss;
+        int act_layer;
+    } cases[] = {
+        {"mse", LF_LINEAR, LF_LOSS_MSE, 0},
+        {"mae", LF_LINEAR, LF_LOSS_MAE, 0},
+        {"binary_crossentropy (fused sigmoid)", LF_SIGMOID, LF_LOSS_BINARY_CROSSENTROPY, 0},
+        {"binary_crossentropy (softmax output)", LF_SOFTMAX, LF_LOSS_BINARY_CROSSENTROPY, 0},
+        {"categorical_crossentropy (fused softmax)", LF_SOFTMAX, LF_LOSS_CATEGORICAL_CROSSENTROPY, 0},
+        {"categorical_crossentropy (fused, Activation layer)", LF_SOFTMAX,
+         LF_LOSS_CATEGORICAL_CROSSENTROPY, 1},
+        {"categorical_crossentropy (sigmoid output)", LF_SIGMOID, LF_LOSS_CATEGORICAL_CROSSENTROPY, 0},
+        {"sparse_categorical_crossentropy (fused)", LF_SOFTMAX,
+         LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 0},
+        {"sparse_categorical_crossentropy (sigmoid output)", LF_SIGMOID,
+         LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 0},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lf_model *m;
+        lf_model_create(&m, 300 + c);
+        int x = lf_input(m, 4, "x");
+        int h = lf_dense(m, x, 5, LF_TANH, 1, "h");
+        int o = cases[c].act_layer
+                    ? lf_activation_layer(m, lf_dense(m, h, 3, LF_LINEAR, 1, "logits"), cases[c].act, "o")
+                    : lf_dense(m, h, 3, cases[c].act, 1, "o");
+        run(cases[c].what, m, o, cases[c].loss, 7, 400 + c);
+        lf_model_free(m);
+    }
+}
+
+/* two inputs, a shared Dense feeding two branches, then a merge */
+static void test_merges(void) {
+    for (int k = LF_K_ADD; k <= LF_K_DOT; k++) {
+        for (int norm = 0; norm <= (k == LF_K_DOT); norm++) {
+            lf_model *m;
+            lf_model_create(&m, 500 + k);
+            int a = lf_input(m, 3, "a"), b = lf_input(m, 4, "b");
+            int shared = lf_dense(m, a, 4, LF_TANH, 1, "shared"); /* feeds two branches */
+            int b1 = lf_dense(m, shared, 4, LF_ELU, 1, "b1");
+            int b2 = lf_dense(m, b, 4, LF_TANH, 1, "b2");
+            int xs[3] = {shared, b1, b2}, mg;
+            switch (k) {
+            case LF_K_ADD: mg = lf_add(m, 3, xs, "merge"); break;
+            case LF_K_SUBTRACT: mg = lf_subtract(m, shared, b2, "merge"); break;
+            case LF_K_MULTIPLY: mg = lf_multiply(m, 3, xs, "merge"); break;
+            case LF_K_AVERAGE: mg = lf_average(m, 3, xs, "merge"); break;
+            case LF_K_MAXIMUM: mg = lf_maximum(m, 3, xs, "merge"); break;
+            case LF_K_MINIMUM: mg = lf_minimum(m, 3, xs, "merge"); break;
+            case LF_K_CONCATENATE: mg = lf_concatenate(m, 3, xs, "merge"); break;
+            default: mg = lf_dot(m, b1, b2, norm, "merge"); break;
+            }
+            int o = lf_dense(m, mg, 2, LF_LINEAR, 1, "o");
+            char what[80];
+            snprintf(what, sizeof what, "%s%s with a shared node", lf_kind_name(k),
+                     norm ? "(normalize)" : "");
+            run(what, m, o, LF_LOSS_MSE, 5, 600 + k);
+            lf_model_free(m);
+        }
+    }
+}
+
+static void test_weighted(void) {
+    for (int kind = 0; kind < 3; kind++) {
+        for (int masked = 0; masked <= 1; masked++) {
+            lf_model *m;
+            lf_model_create(&m, 700 + kind * 2 + masked);
+            int a = lf_input(m, 4, "a"), b = lf_input(m, 3, "b"), c = lf_input(m, 4, "c");
+            int mask = masked ? lf_input(m, 3, "mask") : -1;
+            int xa = lf_dense(m, a, 3, LF_TANH, 1, "xa");
+            int xb = lf_dense(m, b, 3, LF_SIGMOID, 1, "xb");
+            int xc = lf_dense(m, c, 3, LF_LINEAR, 1, "xc");
+            int xs[3] = {xa, xb, xc}, w;
+            if (kind == 0) w = lf_weighted_average(m, 3, xs, mask, "fuse");
+            else if (kind == 1) w = lf_class_weighted_average(m, 3, xs, mask, "fuse");
+            else {
+                int cat = lf_concatenate(m, 3, xs, "cat");
+                int gate = lf_dense(m, cat, 3, LF_LINEAR, 1, "gate");
+                w = lf_gated_average(m, 3, xs, gate, mask, "fuse");
+            }
+            int o = lf_dense(m, w, 2, LF_SOFTMAX, 1, "o");
+            lf_status st = lf_model_compile(m, o, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL);
+            CHECK(st == LF_OK, "compile weighted: %s", lf_model_error(m));
+            data d = make_data(m, 6, LF_LOSS_CATEGORICAL_CROSSENTROPY, 800 + kind);
+            if (masked) {
+                /* rows with 3, 2, 1 and 0 inputs present */
+                static const float mk[6][3] = {{1, 1, 1}, {1, 0, 1}, {0, 1, 0}, {0, 0, 0}, {1, 1, 0}, {0, 1, 1}};
+                memcpy(d.x[3], mk, sizeof mk);
+            }
+            const char *names[3] = {"WeightedAverage", "ClassWeightedAverage", "GatedAverage"};
+            char what[80];
+            snprintf(what, sizeof what, "%s%s", names[kind], masked ? " with a mask" : "");
+            /* the mask is not differentiable: check parameters + real inputs */
+            if (masked) {
+                size_t np = m->n_params;
+                double l0;
+                float *ig[4];
+                for (int i = 0; i < 4; i++) ig[i] = calloc(6 * lf_model_input_dim(m, i), sizeof(float));
+                lf__loss_and_grads(m, (const float *const *)d.x, d.t, 6, 0, 0, &l0, ig);
+                float *ana = malloc(np * sizeof *ana), *num = malloc(np * sizeof *num);
+                memcpy(ana, m->grads, np * sizeof *ana);
+                for (size_t j = 0; j < np; j++) {
+                    float w0 = m->params[j], h = 1e-3f;
+                    m->params[j] = w0 + h;
+                    double lp = loss_at(m, (const float *const *)d.x, d.t, 6);
+                    m->params[j] = w0 - h;
+                    double lm = loss_at(m, (const float *const *)d.x, d.t, 6);
+                    m->params[j] = w0;
+                    num[j] = (float)((lp - lm) / (2 * h));
+                }
+                CHECK_CLOSE(what, ana, num, np, 2e-3, 2e-2);
+                /* a missing input gets no gradient at all */
+                int silent = 1;
+                for (size_t j = 0; j < 4; j++) silent &= ig[1][3 * 3 + j % 3] == 0.0f;
+                CHECK(silent, "%s: input b is missing in row 3 but has a gradient", what);
+                free(ana), free(num);
+                for (int i = 0; i < 4; i++) free(ig[i]);
+            } else {
+                fd_check(what, m, d.x, d.t, 6);
+            }
+            free_data(&d);
+            lf_model_free(m);
+        }
+    }
+}
+
+static void test_l2(void) {
+    lf_model *m;
+    lf_model_create(&m, 900);
+    int x = lf_input(m, 4, "x");
+    int h = lf_dense(m, x, 3, LF_RELU, 1, "h");
+    int o = lf_dense(m, h, 3, LF_SOFTMAX, 1, "o");
+    CHECK(lf_set_l2(m, o, 0.05f) == LF_OK, "set_l2");
+    CHECK(lf_set_l2(m, x, 0.05f) == LF_ERR_ARG, "set_l2 on an input must fail");
+    run("Dense with an L2 penalty", m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 5, 901);
+    lf_model_free(m);
+}
+
+int main(void) {
+    test_activations();
+    test_losses();
+    test_merges();
+    test_weighted();
+    test_l2();
+    return check_report("test_grad");
+}
