@@ -67,7 +67,7 @@ san:
 
 # Regenerates the committed PyTorch golden files (needs python3-torch).
 golden:
-	python3 tests/make_golden.py tests/golden
+	/usr/bin/python3 tests/make_golden.py tests/golden
 
 clean:
 	rm -rf build build-*

@@ -396,3 +396,18 @@ lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_
     lf_ws_free(&eval_ws);
     return st;
 }
+
+/* Internal entry for the golden tests: the inference-mode output of every
+ * node for n rows (out[id] NULL to skip a node). */
+lf_status lf__forward_nodes(const lf_model *m, const float *const *x, size_t n, float **out);
+lf_status lf__forward_nodes(const lf_model *m, const float *const *x, size_t n, float **out) {
+    if (!m || !m->compiled || n == 0) return LF_ERR_STATE;
+    lf_ws ws;
+    if (lf_ws_init(&ws, m, n, 0) != LF_OK) return LF_ERR_NOMEM;
+    lf_graph_forward(m, &ws, x, n, 0, NULL);
+    for (size_t id = 0; id < m->n_nodes; id++)
+        if (out[id] && m->nodes[id].needed)
+            memcpy(out[id], ws.out[id], n * m->nodes[id].dim * sizeof(float));
+    lf_ws_free(&ws);
+    return LF_OK;
+}

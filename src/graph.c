@@ -107,6 +107,7 @@ static int in_list_make(in_list *l, const lf_model *m, const lf_ws *ws, const lf
 void lf_graph_forward(const lf_model *m, lf_ws *ws, const float *const *x, size_t B,
                       int training, lf_rng *rng) {
     for (size_t i = 0; i < m->n_inputs; i++) ws->out[m->inputs[i]] = (float *)x[i];
+    ws->training = training;
     for (size_t id = 0; id < m->n_nodes; id++) {
         const lf_node *nd = &m->nodes[id];
         if (!nd->needed || nd->kind == LF_K_INPUT) continue;
@@ -208,7 +209,7 @@ void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int
             break;
         case LF_K_DROPOUT:
             if (!dx0) break;
-            if (nd->rate > 0.0f) lf_dropout_backward(dx0, dy, aux, B * nd->dim);
+            if (ws->training && nd->rate > 0.0f) lf_dropout_backward(dx0, dy, aux, B * nd->dim);
             else for (size_t j = 0; j < B * nd->dim; j++) dx0[j] += dy[j];
             break;
         case LF_K_CONCATENATE:

@@ -60,6 +60,7 @@ typedef struct lf_ws {
     float *block;
     float **out, **dout, **aux;
     int with_grads;
+    int training;        /* the last forward pass drew dropout masks */
 } lf_ws;
 
 struct lf_model {

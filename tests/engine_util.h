@@ -11,6 +11,8 @@
 lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t, size_t n,
                              int training, int step, double *loss, float **input_grads);
 
+lf_status lf__forward_nodes(const lf_model *m, const float *const *x, size_t n, float **out);
+
 /* deterministic uniform fill in [lo, hi) */
 static inline void fill_uniform(float *a, size_t n, float lo, float hi, uint64_t seed) {
     lf_rng r;
