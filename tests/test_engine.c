@@ -1,0 +1,425 @@
+/*
+ * test_engine.c — behaviour of the engine beyond single gradients: builder
+ * errors and names, summary, weights by name, dropout statistics, train vs
+ * inference mode, predict in chunks, fit (learning, determinism, validation
+ * split, sample and class weights, early stopping with restored weights),
+ * and the model file (round trip bit for bit, with and without optimizer
+ * state, corrupted files rejected with their exact error).
+ */
+#include "check.h"
+#include "engine_util.h"
+#include "io/safetensors.h"
+#include "model_io.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static char tmpdir[64];
+
+static lf_model *seed_model(uint64_t seed) {
+    lf_model *m;
+    lf_model_create(&m, seed);
+    int in1 = lf_input(m, 100, NULL), in2 = lf_input(m, 100, NULL);
+    int x1 = lf_dense(m, in1, 32, LF_RELU, 1, NULL), x2 = lf_dense(m, in2, 32, LF_RELU, 1, NULL);
+    int w = lf_weighted_average(m, 2, (int[]){x1, x2}, -1, NULL);
+    int out = lf_dense(m, w, 1, LF_LINEAR, 1, NULL);
+    lf_model_compile(m, out, LF_LOSS_MSE, NULL);
+    return m;
+}
+
+static void test_builder(void) {
+    lf_model *m = seed_model(1);
+    /* Keras-style default names */
+    CHECK(lf_node_find(m, "input") == 0 && lf_node_find(m, "input_1") == 1, "input names");
+    CHECK(lf_node_find(m, "dense") == 2 && lf_node_find(m, "dense_1") == 3 && lf_node_find(m, "dense_2") == 5,
+          "dense names");
+    CHECK(lf_node_find(m, "weighted_average") == 4, "wavg name");
+    CHECK(lf_model_num_params(m) == 2 * (100 * 32 + 32) + 2 + 33, "params %zu", lf_model_num_params(m));
+    /* summary */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    CHECK(lf_model_summary(m, f) == LF_OK, "summary");
+    fclose(f);
+    CHECK(strstr(buf, "weighted_average (WeightedAverage)") != NULL, "summary row:\n%s", buf);
+    CHECK(strstr(buf, "(None, 32)") != NULL && strstr(buf, "Total params: 6499") != NULL,
+          "summary totals:\n%s", buf);
+    CHECK(strstr(buf, "dense, dense_1") != NULL, "summary connections:\n%s", buf);
+    free(buf);
+    /* weights by name */
+    size_t shape[2], cnt;
+    CHECK(lf_layer_weight_shape(m, "dense", 0, shape, &cnt) == LF_OK && shape[0] == 32 && shape[1] == 100,
+          "kernel shape");
+    CHECK(lf_layer_num_weights(m, "weighted_average") == 1, "wavg weights");
+    float w2[2] = {0.25f, -1.5f}, back[2];
+    CHECK(lf_set_weights(m, "weighted_average", 0, w2, 2) == LF_OK, "set");
+    CHECK(lf_get_weights(m, "weighted_average", 0, back, 2) == LF_OK && back[0] == 0.25f && back[1] == -1.5f,
+          "get");
+    CHECK(lf_set_weights(m, "weighted_average", 0, w2, 3) == LF_ERR_SHAPE, "count");
+    CHECK(strcmp(lf_model_error(m), "layer 'weighted_average' weight 0 holds 2 values, 3 given") == 0, "%s",
+          lf_model_error(m));
+    CHECK(lf_get_weights(m, "nope", 0, back, 2) == LF_ERR_ARG && strcmp(lf_model_error(m), "no layer named 'nope'") == 0,
+          "%s", lf_model_error(m));
+    float bad[2] = {NAN, 0};
+    CHECK(lf_set_weights(m, "weighted_average", 0, bad, 2) == LF_ERR_NUMERIC, "nan weight");
+    /* initial WeightedAverage weights are U(0,1), glorot limit respected */
+    lf_model *m2 = seed_model(7);
+    float wv[2], k[3200];
+    lf_get_weights(m2, "weighted_average", 0, wv, 2);
+    CHECK(wv[0] >= 0 && wv[0] < 1 && wv[1] >= 0 && wv[1] < 1, "U(0,1) init %g %g", wv[0], wv[1]);
+    lf_get_weights(m2, "dense", 0, k, 3200);
+    float lim = sqrtf(6.0f / 132.0f), mx = 0;
+    for (int i = 0; i < 3200; i++) mx = fabsf(k[i]) > mx ? fabsf(k[i]) : mx;
+    CHECK(mx <= lim && mx > 0.95f * lim, "glorot limit %g vs %g", mx, lim);
+    lf_model_free(m2);
+    /* adding after compile */
+    CHECK(lf_input(m, 3, "late") == -1, "no build after compile");
+    lf_model_free(m);
+
+    /* sticky errors, exact messages */
+    lf_model_create(&m, 0);
+    int a = lf_input(m, 4, "a");
+    int b = lf_input(m, 5, "b");
+    CHECK(lf_add(m, 2, (int[]){a, b}, "sum") == -1, "shape mismatch");
+    CHECK(strcmp(lf_model_error(m), "Add: inputs must have equal shapes, got 4 ('a') and 5 ('b')") == 0, "%s",
+          lf_model_error(m));
+    CHECK(lf_dense(m, a, 3, LF_RELU, 1, "d") == -1, "sticky");
+    CHECK(lf_model_compile(m, a, LF_LOSS_MSE, NULL) == LF_ERR_SHAPE, "compile reports the first error");
+    lf_model_free(m);
+    lf_model_create(&m, 0);
+    a = lf_input(m, 4, "a");
+    CHECK(lf_dense(m, a, 3, LF_RELU, 1, "a") == -1 && strcmp(lf_model_error(m), "layer name 'a' is used twice") == 0,
+          "%s", lf_model_error(m));
+    lf_model_free(m);
+    lf_model_create(&m, 0);
+    a = lf_input(m, 4, "a");
+    CHECK(lf_dense(m, 7, 3, LF_RELU, 1, NULL) == -1 &&
+              strcmp(lf_model_error(m), "Dense: input is not a node of this model (id 7)") == 0,
+          "%s", lf_model_error(m));
+    lf_model_free(m);
+    lf_model_create(&m, 0);
+    a = lf_input(m, 4, "a");
+    lf_input(m, 4, "b");
+    int d = lf_dense(m, a, 2, LF_SOFTMAX, 1, "d");
+    CHECK(lf_model_compile(m, d, LF_LOSS_MSE, NULL) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "compile: input 'b' is not connected to the output") == 0,
+          "%s", lf_model_error(m));
+    CHECK(lf_dropout(m, a, 1.0f, NULL) == -1 && strstr(lf_model_error(m), "Dropout rate must be in [0, 1)"),
+          "%s", lf_model_error(m));
+    lf_model_free(m);
+    lf_model_create(&m, 0);
+    a = lf_input(m, 4, "bad name!");
+    CHECK(a == -1 && strstr(lf_model_error(m), "invalid layer name 'bad name!'"), "%s", lf_model_error(m));
+    lf_model_free(m);
+    /* fit before compile */
+    lf_model_create(&m, 0);
+    a = lf_input(m, 1, "a");
+    float one = 1;
+    const float *xs[1] = {&one};
+    CHECK(lf_model_fit(m, xs, &one, 1, NULL) == LF_ERR_STATE &&
+              strcmp(lf_model_error(m), "fit: the model is not compiled (call lf_model_compile)") == 0,
+          "%s", lf_model_error(m));
+    float y1;
+    CHECK(lf_model_predict(m, xs, 1, &y1) == LF_ERR_STATE, "predict before compile");
+    lf_model_free(m);
+}
+
+static void test_dropout(void) {
+    lf_model *m;
+    lf_model_create(&m, 3);
+    int x = lf_input(m, 1000, "x");
+    int d = lf_dropout(m, x, 0.3f, "drop");
+    lf_model_compile(m, d, LF_LOSS_MSE, NULL);
+    float *in = malloc(1000 * 20 * sizeof *in), *out[2] = {0};
+    for (int i = 0; i < 20000; i++) in[i] = 1.0f + (float)(i % 7);
+    const float *xs[1] = {in};
+    float *outs[2] = {NULL, malloc(20000 * sizeof(float))};
+    /* training mode: a fraction 0.3 dropped, the rest scaled by 1/0.7 */
+    float *g[1] = {calloc(20000, sizeof(float))};
+    double loss;
+    float *t = calloc(20000, sizeof(float));
+    lf__loss_and_grads(m, xs, t, 20, 1, 0, &loss, g);
+    /* the gradient of mse w.r.t. x is 2 y mask / (B D) -> zero where dropped */
+    size_t zeros = 0, bad = 0;
+    for (int i = 0; i < 20000; i++) {
+        if (g[0][i] == 0.0f) zeros++;
+        else {
+            float expect = 2.0f * in[i] / 0.7f / 0.7f / 20000.0f;
+            if (fabsf(g[0][i] - expect) > 1e-6f * expect + 1e-12f) bad++;
+        }
+    }
+    double frac = zeros / 20000.0, sd = sqrt(0.3 * 0.7 / 20000.0);
+    CHECK(fabs(frac - 0.3) < 4 * sd, "dropped fraction %.4f, expected 0.3 +- %.4f", frac, 4 * sd);
+    CHECK(bad == 0, "%zu kept units not scaled by 1/(1-rate)", bad);
+    /* inference: identity */
+    CHECK(lf__forward_nodes(m, xs, 20, outs) == LF_OK, "forward");
+    CHECK(memcmp(outs[1], in, 20000 * sizeof(float)) == 0, "dropout is the identity in inference");
+    float *p = malloc(20000 * sizeof *p);
+    CHECK(lf_model_predict(m, xs, 20, p) == LF_OK && memcmp(p, in, 20000 * sizeof(float)) == 0,
+          "predict has no dropout");
+    free(in), free(outs[1]), free(g[0]), free(t), free(p);
+    (void)out;
+    lf_model_free(m);
+}
+
+/* a learnable 2-class task: label = (x0 + x1 > x2 + x3) */
+static void make_task(float *x, float *y, size_t n, uint64_t seed) {
+    fill_uniform(x, n * 4, -1, 1, seed);
+    for (size_t r = 0; r < n; r++) y[r] = x[r * 4] + x[r * 4 + 1] > x[r * 4 + 2] + x[r * 4 + 3];
+}
+
+static lf_model *clf_model(uint64_t seed, float dropout) {
+    lf_model *m;
+    lf_model_create(&m, seed);
+    int x = lf_input(m, 4, "x");
+    int h = lf_dense(m, x, 16, LF_RELU, 1, "h");
+    int dr = lf_dropout(m, h, dropout, "drop");
+    int o = lf_dense(m, dr, 2, LF_SOFTMAX, 1, "o");
+    lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL);
+    return m;
+}
+
+static void test_fit(void) {
+    size_t n = 600;
+    float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y);
+    make_task(x, y, n, 11);
+    const float *xs[1] = {x};
+    lf_fit_options o = lf_fit_defaults();
+    o.epochs = 30;
+    o.validation_split = 0.25f;
+    o.seed = 5;
+    lf_model *m = clf_model(1, 0.1f);
+    CHECK(lf_model_fit(m, xs, y, n, &o) == LF_OK, "fit: %s", lf_model_error(m));
+    const lf_history *h = lf_model_history(m);
+    CHECK(h->epochs == 30, "epochs %zu", h->epochs);
+    CHECK(h->loss[29] < h->loss[0] * 0.5, "loss %g -> %g", h->loss[0], h->loss[29]);
+    CHECK(h->val_accuracy[29] > 0.9, "val accuracy %g", h->val_accuracy[29]);
+    /* validation = the last 25 % of rows, as Keras: evaluate gives the same */
+    double vl, va;
+    const float *vx[1] = {x + 450 * 4};
+    CHECK(lf_model_evaluate(m, vx, y + 450, 150, NULL, &vl, &va) == LF_OK, "evaluate");
+    CHECK(fabs(vl - h->val_loss[29]) < 1e-9 && fabs(va - h->val_accuracy[29]) < 1e-12,
+          "val_loss %g vs evaluate %g", h->val_loss[29], vl);
+    /* determinism: same seeds -> bit-identical weights */
+    lf_model *m2 = clf_model(1, 0.1f);
+    lf_model_fit(m2, xs, y, n, &o);
+    size_t np = lf_model_num_params(m);
+    CHECK(memcmp(m->params, m2->params, np * sizeof(float)) == 0, "fit is not bit-reproducible");
+    lf_model *m3 = clf_model(1, 0.1f);
+    o.seed = 6;
+    lf_model_fit(m3, xs, y, n, &o);
+    CHECK(memcmp(m->params, m3->params, np * sizeof(float)) != 0, "another seed changes nothing");
+    lf_model_free(m2), lf_model_free(m3);
+
+    /* predict in chunks = predict row by row */
+    float *p = malloc(n * 2 * sizeof *p), p1[2];
+    CHECK(lf_model_predict(m, xs, n, p) == LF_OK, "predict");
+    int same = 1;
+    for (size_t r = 0; r < n; r += 37) {
+        const float *xr[1] = {x + r * 4};
+        lf_model_predict(m, xr, 1, p1);
+        same &= p1[0] == p[r * 2] && p1[1] == p[r * 2 + 1];
+    }
+    CHECK(same, "chunked predict differs from single rows");
+    CHECK(fabsf(p[0] + p[1] - 1.0f) < 1e-6f, "softmax rows sum to 1");
+
+    /* sample weights: evaluate with 0/1 weights = mean over the kept rows * share */
+    float *sw = malloc(n * sizeof *sw);
+    for (size_t r = 0; r < n; r++) sw[r] = r < 100;
+    double lw, l100;
+    lf_model_evaluate(m, xs, y, n, sw, &lw, NULL);
+    lf_model_evaluate(m, xs, y, 100, NULL, &l100, NULL);
+    CHECK(fabs(lw - l100 * 100.0 / n) < 1e-7, "weighted loss %g vs %g", lw, l100 * 100.0 / n);
+    /* zero class weight for class 1: training only on class 0 drives every
+     * prediction to class 0 */
+    lf_model *mc = clf_model(2, 0.0f);
+    float cw[2] = {1, 0};
+    lf_fit_options oc = lf_fit_defaults();
+    oc.epochs = 20;
+    oc.class_weight = cw;
+    oc.n_class_weight = 2;
+    CHECK(lf_model_fit(mc, xs, y, n, &oc) == LF_OK, "class weights: %s", lf_model_error(mc));
+    lf_model_predict(mc, xs, n, p);
+    size_t zero_class = 0;
+    for (size_t r = 0; r < n; r++) zero_class += p[r * 2] > p[r * 2 + 1];
+    CHECK(zero_class == n, "%zu of %zu rows predicted class 0", zero_class, n);
+    oc.n_class_weight = 1;
+    CHECK(lf_model_fit(mc, xs, y, n, &oc) == LF_ERR_ARG &&
+              strcmp(lf_model_error(mc), "fit: 1 class weights given, the output has 2 classes") == 0,
+          "%s", lf_model_error(mc));
+    lf_model_free(mc);
+    /* bad targets */
+    float ybad = 2;
+    CHECK(lf_model_fit(m, xs, &ybad, 1, NULL) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "fit: label 2 at row 0 is not a class in 0..1") == 0,
+          "%s", lf_model_error(m));
+    x[5] = INFINITY;
+    CHECK(lf_model_fit(m, xs, y, n, NULL) == LF_ERR_NUMERIC &&
+              strcmp(lf_model_error(m), "fit: input 'x' holds a non-finite value at row 1, column 1") == 0,
+          "%s", lf_model_error(m));
+    x[5] = 0;
+    free(sw), free(p);
+    lf_model_free(m);
+
+    /* early stopping: validation targets are the opposite labels, so the
+     * validation loss rises as training succeeds */
+    float *vy = malloc(200 * sizeof *vy);
+    for (size_t r = 0; r < 200; r++) vy[r] = 1 - y[r];
+    const float *vxs[1] = {x};
+    lf_fit_options oe = lf_fit_defaults();
+    oe.epochs = 50;
+    oe.val_x = vxs, oe.val_y = vy, oe.val_n = 200;
+    oe.patience = 3;
+    oe.restore_best_weights = 1;
+    lf_model *me = clf_model(4, 0.0f);
+    CHECK(lf_model_fit(me, xs, y, n, &oe) == LF_OK, "fit: %s", lf_model_error(me));
+    h = lf_model_history(me);
+    CHECK(h->stopped_early && h->epochs == h->best_epoch + 4, "stopped %d after %zu epochs, best %zu",
+          h->stopped_early, h->epochs, h->best_epoch);
+    double best = h->val_loss[h->best_epoch];
+    for (size_t e = 0; e < h->epochs; e++) CHECK(h->val_loss[e] >= best, "best is the minimum");
+    double restored;
+    lf_model_evaluate(me, vxs, vy, 200, NULL, &restored, NULL);
+    CHECK(fabs(restored - best) < 1e-9, "restored weights give val_loss %g, best was %g", restored, best);
+    lf_model_free(me);
+    free(vy), free(x), free(y);
+}
+
+static void test_save_load(void) {
+    char path[128], path2[128];
+    snprintf(path, sizeof path, "%s/seed.lf", tmpdir);
+    snprintf(path2, sizeof path2, "%s/bad.lf", tmpdir);
+    lf_model *m = seed_model(9);
+    float *x1 = malloc(50 * 100 * sizeof *x1), *x2 = malloc(50 * 100 * sizeof *x2), y[50];
+    fill_uniform(x1, 5000, 0, 1, 1), fill_uniform(x2, 5000, 0, 1, 2), fill_uniform(y, 50, 0, 1, 3);
+    const float *xs[2] = {x1, x2};
+    lf_fit_options o = lf_fit_defaults();
+    o.epochs = 2;
+    lf_model_fit(m, xs, y, 50, &o);
+    CHECK(lf_model_save(m, path, 1) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model *l;
+    lf_model_create(&l, 0);
+    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+    float p1[50], p2[50];
+    lf_model_predict(m, xs, 50, p1);
+    lf_model_predict(l, xs, 50, p2);
+    CHECK(memcmp(p1, p2, sizeof p1) == 0, "loaded model predicts differently");
+    CHECK(memcmp(m->m1, l->m1, m->n_params * sizeof(float)) == 0 && l->step == m->step,
+          "optimizer state restored (step %llu vs %llu)", (unsigned long long)l->step,
+          (unsigned long long)m->step);
+    /* training goes on identically from the loaded state */
+    lf_model_fit(m, xs, y, 50, &o);
+    lf_model_fit(l, xs, y, 50, &o);
+    CHECK(memcmp(m->params, l->params, m->n_params * sizeof(float)) == 0, "resumed training differs");
+    CHECK(lf_model_load(l, path) == LF_ERR_STATE, "load into a non-empty model");
+    lf_model_free(l);
+
+    /* the file opens as plain safetensors with the expected tensors */
+    lf_st_file f;
+    lf_err e;
+    CHECK(lf_st_read(path, &f, &e) == LF_OK, "%s", e.msg);
+    const lf_st_tensor *t = lf_st_find(&f, "dense.kernel");
+    CHECK(t && t->ndim == 2 && t->shape[0] == 32 && t->shape[1] == 100, "dense.kernel (32, 100)");
+    CHECK(lf_st_find(&f, "weighted_average.W") && lf_st_find(&f, "optimizer.v"), "W and moments");
+    CHECK(strcmp(lf_st_metadata(&f, "format"), "latefuse") == 0, "format");
+    const char *arch = lf_st_metadata(&f, "architecture");
+    CHECK(strstr(arch, "\"type\":\"WeightedAverage\"") != NULL, "arch: %s", arch);
+
+    /* corrupted architectures and tensors: rebuild with modified parts */
+    struct {
+        const char *from, *to, *msg;
+    } cases[] = {
+        {"\"type\":\"WeightedAverage\"", "\"type\":\"Lambda\"", "unknown layer type 'Lambda'"},
+        {"\"units\":32", "\"units\":-32", "'units' must be an integer in 1.."},
+        {"\"activation\":\"relu\"", "\"activation\":\"relu\",\"code\":\"x\"", "unknown field 'code'"},
+        {"\"inbound\":[\"input\"]", "\"inbound\":[\"dense_2\"]", "inbound 0 does not name an earlier layer"},
+        {"\"loss\":\"mse\"", "\"loss\":\"eval\"", "unknown or missing loss"},
+        {"{\"layers\"", "{\"layers\":[],\"layers\"", "duplicate key 'layers'"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const char *at = strstr(arch, cases[c].from);
+        CHECK(at != NULL, "case %zu: pattern", c);
+        if (!at) continue;
+        size_t n = strlen(arch) + strlen(cases[c].to) + 1;
+        char *mod = malloc(n);
+        snprintf(mod, n, "%.*s%s%s", (int)(at - arch), arch, cases[c].to, at + strlen(cases[c].from));
+        lf_model *b;
+        lf_model_create(&b, 0);
+        lf_err e2;
+        lf_status st = lf_model_from_parts(b, mod, strlen(mod), &f, "", &e2);
+        CHECK(st == LF_ERR_FORMAT && strstr(e2.msg, cases[c].msg), "case %zu: %d %s", c, st, e2.msg);
+        CHECK(lf_model_num_nodes(b) == 0, "case %zu: the model is left empty", c);
+        lf_model_free(b);
+        free(mod);
+    }
+    /* a tensor of the wrong shape, a missing one, an extra one, a NaN */
+    lf_st_out *outs;
+    char *names;
+    size_t n;
+    CHECK(lf_model_tensors(m, "", 0, &outs, &n, &names, &e) == LF_OK, "tensors");
+    const char *keys[3] = {"format", "format_version", "architecture"};
+    const char *vals[3] = {"latefuse", "1", arch};
+    struct {
+        int mode;
+        const char *msg;
+    } tc[] = {{0, "tensor 'dense.kernel' must be F32 of shape (32, 100)"},
+              {1, "tensor 'dense_2.bias' is missing"},
+              {2, "unexpected tensor 'extra'"},
+              {3, "non-finite"}};
+    float nanv[32 * 100];
+    for (int i = 0; i < 3200; i++) nanv[i] = 0;
+    nanv[17] = 12345.0f; /* patched into a NaN in the file bytes below */
+    for (size_t c = 0; c < 4; c++) {
+        lf_st_out mod[16];
+        memcpy(mod, outs, n * sizeof *outs);
+        size_t k = n;
+        if (tc[c].mode == 0) mod[0].shape[0] = 16;
+        if (tc[c].mode == 1) k--;
+        if (tc[c].mode == 2) mod[k++] = (lf_st_out){"extra", nanv, 1, {2}};
+        if (tc[c].mode == 3) mod[0].data = nanv;
+        unsigned char *bytes;
+        size_t blen;
+        CHECK(lf_st_serialize(mod, k, keys, vals, 3, &bytes, &blen, &e) == LF_OK, "write: %s", e.msg);
+        if (tc[c].mode == 3) {
+            float marker = 12345.0f, qnan = NAN;
+            for (size_t i = 0; i + 4 <= blen; i++)
+                if (memcmp(bytes + i, &marker, 4) == 0) memcpy(bytes + i, &qnan, 4);
+        }
+        FILE *fw = fopen(path2, "wb");
+        fwrite(bytes, 1, blen, fw);
+        fclose(fw);
+        free(bytes);
+        lf_model *b;
+        lf_model_create(&b, 0);
+        lf_status st = lf_model_load(b, path2);
+        CHECK(st == LF_ERR_FORMAT && strstr(lf_model_error(b), tc[c].msg), "tensor case %zu: %s", c,
+              lf_model_error(b));
+        lf_model_free(b);
+    }
+    free(outs), free(names);
+    lf_st_free(&f);
+    /* not a latefuse file; missing file */
+    const char *k1[1] = {"format"}, *v1[1] = {"other"};
+    lf_st_write(path2, NULL, 0, k1, v1, 1, &e);
+    lf_model_create(&l, 0);
+    CHECK(lf_model_load(l, path2) == LF_ERR_FORMAT && strstr(lf_model_error(l), "not a latefuse model"), "%s",
+          lf_model_error(l));
+    CHECK(lf_model_load(l, "/nonexistent/x.lf") == LF_ERR_IO, "missing file");
+    lf_model_free(l);
+    /* a failed save leaves the old file intact */
+    CHECK(lf_model_save(m, "/nonexistent-dir/x.lf", 0) == LF_ERR_IO, "save into a missing folder");
+    lf_model_free(m);
+    free(x1), free(x2);
+    unlink(path), unlink(path2);
+}
+
+int main(void) {
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_engine_XXXXXX");
+    if (!mkdtemp(tmpdir)) return 2;
+    test_builder();
+    test_dropout();
+    test_fit();
+    test_save_load();
+    rmdir(tmpdir);
+    return check_report("test_engine");
+}
