@@ -1,0 +1,400 @@
+/*
+ * rules.c — the fixed fusion rules (mean, product, max, min, median, vote,
+ * borda), decision templates and per-model accuracies.  See rules.h for the
+ * exact semantics of each rule.
+ *
+ * Every rule walks the rows once; per row it first finds the models present
+ * (first value not NaN) and their renormalised weights, then streams each
+ * present model's row into a small double accumulator of C values, so the
+ * hot loops of mean and product are contiguous, branch-free and
+ * vectorisable.  Scratch memory is allocated once per call.
+ */
+#include "fusion/rules.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const rule_names[LF_RULE_COUNT] = {"mean",   "product", "max",  "min",
+                                                      "median", "vote",    "borda"};
+
+const char *lf_rule_name(lf_rule r) {
+    if ((int)r < 0 || (int)r >= LF_RULE_COUNT) return NULL;
+    return rule_names[r];
+}
+
+int lf_rule_parse(const char *name) {
+    if (!name) return -1;
+    for (int i = 0; i < LF_RULE_COUNT; i++)
+        if (strcmp(name, rule_names[i]) == 0) return i;
+    return -1;
+}
+
+size_t lf_argmax_f(const float *row, size_t C) {
+    size_t best = 0;
+    for (size_t c = 1; c < C; c++)
+        if (row[c] > row[best]) best = c;
+    return best;
+}
+
+/* The checks every function here shares: arrays present, M and C positive,
+ * N*C and M*C*C representable. */
+static lf_status check_common(const char *fn, const float *const *p, size_t M, size_t N,
+                              size_t C, const void *out, lf_err *e) {
+    size_t nc, mc, mcc;
+    if (!p) return lf_fail(e, LF_ERR_ARG, "%s: the model probability list is NULL", fn);
+    if (!out) return lf_fail(e, LF_ERR_ARG, "%s: the output array is NULL", fn);
+    if (M == 0) return lf_fail(e, LF_ERR_ARG, "%s: no models given (M = 0)", fn);
+    if (C == 0) return lf_fail(e, LF_ERR_ARG, "%s: no classes given (C = 0)", fn);
+    for (size_t k = 0; k < M; k++)
+        if (!p[k]) return lf_fail(e, LF_ERR_ARG, "%s: probabilities of model %zu are NULL", fn, k);
+    if (!lf_mul_ok(N, C, &nc) || !lf_mul_ok(M, C, &mc) || !lf_mul_ok(mc, C, &mcc) ||
+        nc > SIZE_MAX / sizeof(double) || mcc > SIZE_MAX / sizeof(double))
+        return lf_fail(e, LF_ERR_SHAPE, "%s: %zu models x %zu rows x %zu classes is too large",
+                       fn, M, N, C);
+    return LF_OK;
+}
+
+static lf_status check_labels(const char *fn, const int *y, size_t N, size_t C, lf_err *e) {
+    if (!y && N > 0) return lf_fail(e, LF_ERR_ARG, "%s: the label array is NULL", fn);
+    for (size_t i = 0; i < N; i++)
+        if (y[i] < 0 || (size_t)y[i] >= C)
+            return lf_fail(e, LF_ERR_ARG, "%s: label of row %zu is %d, outside 0..%zu", fn, i,
+                           y[i], C - 1);
+    return LF_OK;
+}
+
+static void fill_uniform(float *row, size_t C) {
+    float u = (float)(1.0 / (double)C);
+    for (size_t c = 0; c < C; c++) row[c] = u;
+}
+
+/* Writes acc / sum into row, or uniform when the sum is not positive. */
+static void write_normalised(float *row, const double *acc, size_t C) {
+    double s = 0.0;
+    for (size_t c = 0; c < C; c++) s += acc[c];
+    if (!(s > 0.0)) {
+        fill_uniform(row, C);
+        return;
+    }
+    double inv = 1.0 / s;
+    for (size_t c = 0; c < C; c++) row[c] = (float)(acc[c] * inv);
+}
+
+/* Sorts v[0..n) ascending (n is the number of models: small). */
+static void insertion_sort(double *v, size_t n) {
+    for (size_t i = 1; i < n; i++) {
+        double x = v[i];
+        size_t j = i;
+        while (j > 0 && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+}
+
+typedef struct rank_item {
+    float v;
+    size_t c;
+} rank_item;
+
+/* Descending by value, then ascending by class: a total order, so the
+ * result does not depend on qsort's algorithm. */
+static int rank_cmp(const void *a, const void *b) {
+    const rank_item *x = a, *y = b;
+    if (x->v > y->v) return -1;
+    if (x->v < y->v) return 1;
+    return (x->c > y->c) - (x->c < y->c);
+}
+
+/* Adds w * (Borda points of row) to acc; items is scratch of C entries. */
+static void borda_add(const float *row, size_t C, double w, rank_item *items, double *acc) {
+    for (size_t c = 0; c < C; c++) items[c].v = row[c], items[c].c = c;
+    if (C <= 32) {
+        for (size_t a = 1; a < C; a++) {
+            rank_item x = items[a];
+            size_t b = a;
+            while (b > 0 && rank_cmp(&items[b - 1], &x) > 0) {
+                items[b] = items[b - 1];
+                b--;
+            }
+            items[b] = x;
+        }
+    } else {
+        qsort(items, C, sizeof *items, rank_cmp);
+    }
+    size_t r0 = 0;
+    while (r0 < C) {
+        size_t r1 = r0 + 1;
+        while (r1 < C && items[r1].v == items[r0].v) r1++;
+        /* ranks r0..r1-1 share the mean points C-1-(r0+r1-1)/2 */
+        double pts = (double)(C - 1) - 0.5 * (double)(r0 + r1 - 1);
+        for (size_t j = r0; j < r1; j++) acc[items[j].c] += w * pts;
+        r0 = r1;
+    }
+}
+
+lf_status lf_rule_apply(lf_rule r, const float *const *p, size_t M, size_t N, size_t C,
+                        const float *weights, float *out, lf_err *e) {
+    static const char fn[] = "fusion rule";
+    lf_status st = check_common(fn, p, M, N, C, out, e);
+    if (st != LF_OK) return st;
+    if ((int)r < 0 || (int)r >= LF_RULE_COUNT)
+        return lf_fail(e, LF_ERR_ARG, "fusion rule: unknown rule number %d", (int)r);
+    if (weights) {
+        double total = 0.0;
+        for (size_t k = 0; k < M; k++) {
+            if (!isfinite(weights[k]) || weights[k] < 0.0f)
+                return lf_fail(e, LF_ERR_ARG,
+                               "fusion rule: weight of model %zu is %g; weights must be finite "
+                               "and >= 0",
+                               k, (double)weights[k]);
+            total += weights[k];
+        }
+        if (!(total > 0.0))
+            return lf_fail(e, LF_ERR_ARG, "fusion rule: all %zu model weights are zero", M);
+    }
+
+    /* scratch: acc (C), acc2 (C), w (M), present list (M), med (M), items (C) */
+    double *acc = lf_alloc_array(2 * C + 2 * M, sizeof(double));
+    size_t *present = lf_alloc_array(M, sizeof(size_t));
+    rank_item *items = r == LF_RULE_BORDA ? lf_alloc_array(C, sizeof(rank_item)) : NULL;
+    if (!acc || !present || (r == LF_RULE_BORDA && !items)) {
+        LF_FREE(acc);
+        LF_FREE(present);
+        LF_FREE(items);
+        return lf_fail(e, LF_ERR_NOMEM, "fusion rule: out of memory for %zu classes", C);
+    }
+    double *acc2 = acc + C, *w = acc + 2 * C, *med = w + M;
+    /* all weights equal (or none given): the product can skip most logs */
+    int equal_w = 1;
+    for (size_t k = 1; weights && k < M; k++) equal_w &= weights[k] == weights[0];
+    const int weighted = r == LF_RULE_MEAN || r == LF_RULE_PRODUCT || r == LF_RULE_VOTE ||
+                         r == LF_RULE_BORDA;
+
+    for (size_t i = 0; i < N; i++) {
+        float *o = out + i * C;
+        size_t np = 0;
+        double wsum = 0.0;
+        for (size_t k = 0; k < M; k++) {
+            if (lf_row_missing(p[k], i, C)) continue;
+            double wk = weights ? (double)weights[k] : 1.0;
+            if (weighted && wk == 0.0) continue; /* contributes nothing */
+            present[np] = k;
+            w[np++] = wk;
+            wsum += wk;
+        }
+        if (np == 0) {
+            fill_uniform(o, C);
+            continue;
+        }
+        double invw = 1.0 / wsum;
+        if (np == 1 && r != LF_RULE_VOTE && r != LF_RULE_BORDA) {
+            /* one model: each of these rules returns its row as it is */
+            memcpy(o, p[present[0]] + i * C, C * sizeof *o);
+            continue;
+        }
+
+        switch (r) {
+        case LF_RULE_MEAN: {
+            memset(acc, 0, C * sizeof *acc);
+            for (size_t j = 0; j < np; j++) {
+                const float *row = p[present[j]] + i * C;
+                double wk = w[j];
+                for (size_t c = 0; c < C; c++) acc[c] += wk * (double)row[c];
+            }
+            for (size_t c = 0; c < C; c++) o[c] = (float)(acc[c] * invw);
+            break; /* (no renormalisation: the rows sum to 1) */
+        }
+        case LF_RULE_PRODUCT: {
+            if (equal_w) {
+                /* equal weights: sum_k log p_kc / np = log(prod_k p_kc) / np,
+                 * one log per class instead of one per value; products of
+                 * up to 16 values >= 1e-12 cannot underflow a double */
+                memset(acc, 0, C * sizeof *acc);
+                for (size_t j0 = 0; j0 < np; j0 += 16) {
+                    size_t j1 = j0 + 16 < np ? j0 + 16 : np;
+                    for (size_t c = 0; c < C; c++) acc2[c] = 1.0;
+                    for (size_t j = j0; j < j1; j++) {
+                        const float *row = p[present[j]] + i * C;
+                        for (size_t c = 0; c < C; c++)
+                            acc2[c] *= row[c] > 1e-12f ? (double)row[c] : 1e-12;
+                    }
+                    for (size_t c = 0; c < C; c++) acc[c] += log(acc2[c]);
+                }
+                double invn = 1.0 / (double)np;
+                for (size_t c = 0; c < C; c++) acc[c] *= invn;
+            } else {
+                memset(acc, 0, C * sizeof *acc);
+                for (size_t j = 0; j < np; j++) {
+                    const float *row = p[present[j]] + i * C;
+                    double wk = w[j] * invw;
+                    for (size_t c = 0; c < C; c++) {
+                        double v = row[c] > 1e-12f ? (double)row[c] : 1e-12;
+                        acc[c] += wk * log(v);
+                    }
+                }
+            }
+            double mx = acc[0];
+            for (size_t c = 1; c < C; c++) mx = acc[c] > mx ? acc[c] : mx;
+            double s = 0.0;
+            for (size_t c = 0; c < C; c++) s += (acc[c] = exp(acc[c] - mx));
+            double inv = 1.0 / s; /* s >= 1: the maximum contributes exp(0) */
+            for (size_t c = 0; c < C; c++) o[c] = (float)(acc[c] * inv);
+            break;
+        }
+        case LF_RULE_MAX:
+        case LF_RULE_MIN: {
+            const float *row0 = p[present[0]] + i * C;
+            for (size_t c = 0; c < C; c++) acc[c] = row0[c];
+            for (size_t j = 1; j < np; j++) {
+                const float *row = p[present[j]] + i * C;
+                if (r == LF_RULE_MAX) {
+                    for (size_t c = 0; c < C; c++) acc[c] = row[c] > acc[c] ? row[c] : acc[c];
+                } else {
+                    for (size_t c = 0; c < C; c++) acc[c] = row[c] < acc[c] ? row[c] : acc[c];
+                }
+            }
+            write_normalised(o, acc, C);
+            break;
+        }
+        case LF_RULE_MEDIAN: {
+            for (size_t c = 0; c < C; c++) {
+                for (size_t j = 0; j < np; j++) med[j] = p[present[j]][i * C + c];
+                insertion_sort(med, np);
+                acc[c] = (np & 1) ? med[np / 2] : 0.5 * (med[np / 2 - 1] + med[np / 2]);
+            }
+            write_normalised(o, acc, C);
+            break;
+        }
+        case LF_RULE_VOTE:
+        case LF_RULE_BORDA: {
+            memset(acc, 0, 2 * C * sizeof *acc); /* acc: votes/points, acc2: mean */
+            for (size_t j = 0; j < np; j++) {
+                const float *row = p[present[j]] + i * C;
+                double wk = w[j] * invw;
+                for (size_t c = 0; c < C; c++) acc2[c] += wk * (double)row[c];
+                if (r == LF_RULE_VOTE)
+                    acc[lf_argmax_f(row, C)] += wk;
+                else
+                    borda_add(row, C, wk, items, acc);
+            }
+            if (r == LF_RULE_BORDA && C == 1) acc[0] = 1.0;
+            for (size_t c = 0; c < C; c++) acc[c] += LF_RULE_TIE_EPS * acc2[c];
+            write_normalised(o, acc, C);
+            break;
+        }
+        }
+    }
+    LF_FREE(acc);
+    LF_FREE(present);
+    LF_FREE(items);
+    return LF_OK;
+}
+
+lf_status lf_decision_templates_fit(const float *const *p, size_t M, size_t N, size_t C,
+                                    const int *y, float *templates, lf_err *e) {
+    static const char fn[] = "decision templates";
+    lf_status st = check_common(fn, p, M, N, C, templates, e);
+    if (st == LF_OK) st = check_labels(fn, y, N, C, e);
+    if (st != LF_OK) return st;
+    size_t MC = M * C;
+    double *sum = lf_alloc_array(C * MC, sizeof(double));
+    size_t *cnt = lf_alloc_array(C * M, sizeof(size_t));
+    if (!sum || !cnt) {
+        LF_FREE(sum);
+        LF_FREE(cnt);
+        return lf_fail(e, LF_ERR_NOMEM, "decision templates: out of memory for %zu x %zu values",
+                       C, MC);
+    }
+    for (size_t i = 0; i < N; i++) {
+        size_t c = (size_t)y[i];
+        for (size_t k = 0; k < M; k++) {
+            if (lf_row_missing(p[k], i, C)) continue;
+            const float *row = p[k] + i * C;
+            double *s = sum + c * MC + k * C;
+            for (size_t j = 0; j < C; j++) s[j] += row[j];
+            cnt[c * M + k]++;
+        }
+    }
+    float u = (float)(1.0 / (double)C);
+    for (size_t c = 0; c < C; c++)
+        for (size_t k = 0; k < M; k++) {
+            size_t n = cnt[c * M + k];
+            float *t = templates + c * MC + k * C;
+            const double *s = sum + c * MC + k * C;
+            for (size_t j = 0; j < C; j++) t[j] = n ? (float)(s[j] / (double)n) : u;
+        }
+    LF_FREE(sum);
+    LF_FREE(cnt);
+    return LF_OK;
+}
+
+lf_status lf_decision_templates_apply(const float *templates, const float *const *p, size_t M,
+                                      size_t N, size_t C, float *out, lf_err *e) {
+    static const char fn[] = "decision templates";
+    lf_status st = check_common(fn, p, M, N, C, out, e);
+    if (st != LF_OK) return st;
+    if (!templates) return lf_fail(e, LF_ERR_ARG, "decision templates: the templates are NULL");
+    size_t MC = M * C;
+    for (size_t t = 0; t < C * MC; t++)
+        if (!isfinite(templates[t]))
+            return lf_fail(e, LF_ERR_NUMERIC,
+                           "decision templates: template of class %zu, model %zu, class %zu is "
+                           "%g (not finite)",
+                           t / MC, (t % MC) / C, t % C, (double)templates[t]);
+    double *S = lf_alloc_array(C, sizeof(double));
+    size_t *present = lf_alloc_array(M, sizeof(size_t));
+    if (!S || !present) {
+        LF_FREE(S);
+        LF_FREE(present);
+        return lf_fail(e, LF_ERR_NOMEM, "decision templates: out of memory for %zu classes", C);
+    }
+    for (size_t i = 0; i < N; i++) {
+        float *o = out + i * C;
+        size_t np = 0;
+        for (size_t k = 0; k < M; k++)
+            if (!lf_row_missing(p[k], i, C)) present[np++] = k;
+        if (np == 0) {
+            fill_uniform(o, C);
+            continue;
+        }
+        double scale = 1.0 / ((double)np * (double)C);
+        for (size_t c = 0; c < C; c++) {
+            double d = 0.0;
+            for (size_t j = 0; j < np; j++) {
+                size_t k = present[j];
+                const float *row = p[k] + i * C;
+                const float *t = templates + c * MC + k * C;
+                for (size_t q = 0; q < C; q++) {
+                    double diff = (double)row[q] - (double)t[q];
+                    d += diff * diff;
+                }
+            }
+            double s = 1.0 - d * scale;
+            S[c] = s > 0.0 ? s : 0.0;
+        }
+        write_normalised(o, S, C);
+    }
+    LF_FREE(S);
+    LF_FREE(present);
+    return LF_OK;
+}
+
+lf_status lf_model_accuracies(const float *const *p, size_t M, size_t N, size_t C,
+                              const int *y, double *acc, lf_err *e) {
+    static const char fn[] = "model accuracies";
+    lf_status st = check_common(fn, p, M, N, C, acc, e);
+    if (st == LF_OK) st = check_labels(fn, y, N, C, e);
+    if (st != LF_OK) return st;
+    for (size_t k = 0; k < M; k++) {
+        size_t n = 0, right = 0;
+        for (size_t i = 0; i < N; i++) {
+            if (lf_row_missing(p[k], i, C)) continue;
+            n++;
+            right += lf_argmax_f(p[k] + i * C, C) == (size_t)y[i];
+        }
+        acc[k] = n ? (double)right / (double)n : 0.0;
+    }
+    return LF_OK;
+}

@@ -1,0 +1,726 @@
+/*
+ * npy.c — reader and writers for numpy's .npy format (see npy.h), plus the
+ * shared whole-file reader and lf_array_free (see array.h).
+ *
+ * The header is a Python dict literal; rather than trusting a general
+ * evaluator it is parsed here by a small strict recursive-descent parser
+ * that knows exactly the three keys numpy writes.  Every size read from the
+ * file is checked against the bytes actually present before any allocation,
+ * so a hostile header cannot make us allocate (or read) more than the file.
+ */
+#include "io/npy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define NPY_MAGIC "\x93NUMPY"
+#define NPY_MAGIC_LEN 6
+#define NPY_MAX_HEADER ((size_t)1 << 20) /* numpy's default is 10000 bytes */
+#define NPY_ALIGN 64
+#define EXACT_INT_LIMIT 16777216.0 /* 2^24: float32 holds every integer up to this */
+
+/* ------------------------------------------------------------ lf_array */
+
+void lf_array_free(lf_array *a) {
+    if (!a) return;
+    LF_FREE(a->data);
+    memset(a, 0, sizeof *a);
+}
+
+/* ------------------------------------------------------- whole-file read */
+
+lf_status lf_io_read_file(const char *path, unsigned char **buf, size_t *len, lf_err *e) {
+    *buf = NULL;
+    *len = 0;
+    if (!path || !*path) return lf_fail(e, LF_ERR_ARG, "empty input path");
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return lf_fail(e, LF_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int err = errno;
+        close(fd);
+        return lf_fail(e, LF_ERR_IO, "cannot read '%s': %s", path, strerror(err));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return lf_fail(e, LF_ERR_IO, "cannot read '%s': it is a folder", path);
+    }
+    size_t cap = 65536;
+    if (S_ISREG(st.st_mode)) {
+        if (st.st_size < 0 || (uintmax_t)st.st_size >= (uintmax_t)SIZE_MAX) {
+            close(fd);
+            return lf_fail(e, LF_ERR_IO, "cannot read '%s': the file is too large", path);
+        }
+        cap = (size_t)st.st_size + 1; /* +1: room for the final 0 */
+    }
+    unsigned char *b = LF_MALLOC(cap);
+    if (!b) {
+        close(fd);
+        return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s' (%zu bytes)", path, cap - 1);
+    }
+    size_t n = 0;
+    for (;;) {
+        if (n == cap - 1) {
+            /* full: see whether more follows before growing */
+            unsigned char probe;
+            ssize_t r = read(fd, &probe, 1);
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0) goto read_error;
+            if (r == 0) break;
+            if (cap > SIZE_MAX / 2) {
+                LF_FREE(b);
+                close(fd);
+                return lf_fail(e, LF_ERR_IO, "cannot read '%s': the file is too large", path);
+            }
+            unsigned char *nb = LF_REALLOC(b, cap * 2);
+            if (!nb) {
+                LF_FREE(b);
+                close(fd);
+                return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", path);
+            }
+            b = nb;
+            cap *= 2;
+            b[n++] = probe;
+            continue;
+        }
+        ssize_t r = read(fd, b + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) goto read_error;
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
+    b[n] = 0;
+    *buf = b;
+    *len = n;
+    return LF_OK;
+read_error: {
+    int err = errno;
+    LF_FREE(b);
+    close(fd);
+    return lf_fail(e, LF_ERR_IO, "cannot read '%s': %s", path, strerror(err));
+}
+}
+
+/* ------------------------------------------------------- header parsing */
+
+typedef struct hdr_cur {
+    const char *s;    /* header text (not NUL-terminated) */
+    size_t n, i;      /* length, position */
+    const char *name; /* for messages */
+    lf_err *e;
+} hdr_cur;
+
+typedef struct npy_header {
+    char descr[64];
+    int have_descr, have_fortran, have_shape;
+    int fortran;
+    size_t ndim;
+    uint64_t dims[2]; /* the first two dimensions */
+} npy_header;
+
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+static int is_ident(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+static void skip_ws(hdr_cur *c) {
+    while (c->i < c->n && is_ws(c->s[c->i])) c->i++;
+}
+
+static int peek(const hdr_cur *c) { return c->i < c->n ? (unsigned char)c->s[c->i] : -1; }
+
+static lf_status syntax(hdr_cur *c, const char *what) {
+    if (c->i >= c->n)
+        return lf_fail(c->e, LF_ERR_FORMAT, "malformed .npy header in '%s': %s, found the end of the header",
+                       c->name, what);
+    return lf_fail(c->e, LF_ERR_FORMAT, "malformed .npy header in '%s': %s at offset %zu, found '%.12s'",
+                   c->name, what, c->i, c->s + c->i);
+}
+
+/* A Python string literal in single or double quotes, without escapes. */
+static lf_status parse_string(hdr_cur *c, char *out, size_t cap) {
+    int q = peek(c);
+    if (q != '\'' && q != '"') return syntax(c, "expected a quoted string");
+    size_t start = ++c->i;
+    while (c->i < c->n && c->s[c->i] != (char)q) {
+        char ch = c->s[c->i];
+        if (ch == '\\' || ch == '\n' || ch == '\0') return syntax(c, "unsupported character in a string");
+        c->i++;
+    }
+    if (c->i >= c->n) return syntax(c, "unterminated string");
+    size_t len = c->i - start;
+    c->i++; /* closing quote */
+    if (len >= cap) len = cap - 1; /* long strings are truncated: they never match anyway */
+    memcpy(out, c->s + start, len);
+    out[len] = '\0';
+    return LF_OK;
+}
+
+/* Skips any Python value up to the ',' or '}' that ends it (brackets and
+ * quotes balanced), copying its text into out for messages. */
+static lf_status skip_value(hdr_cur *c, char *out, size_t cap) {
+    size_t start = c->i;
+    int depth = 0;
+    while (c->i < c->n) {
+        char ch = c->s[c->i];
+        if (ch == '\'' || ch == '"') {
+            size_t j = c->i + 1;
+            while (j < c->n && c->s[j] != ch) j++;
+            if (j >= c->n) return syntax(c, "unterminated string");
+            c->i = j + 1;
+            continue;
+        }
+        if (ch == '(' || ch == '[' || ch == '{') depth++;
+        else if (ch == ')' || ch == ']' || ch == '}') {
+            if (depth == 0) break;
+            depth--;
+        } else if (ch == ',' && depth == 0)
+            break;
+        c->i++;
+    }
+    if (depth != 0) return syntax(c, "unbalanced brackets");
+    size_t end = c->i;
+    while (end > start && is_ws(c->s[end - 1])) end--;
+    size_t len = end - start;
+    if (len >= cap) len = cap - 1;
+    memcpy(out, c->s + start, len);
+    out[len] = '\0';
+    return LF_OK;
+}
+
+static lf_status parse_descr(hdr_cur *c, npy_header *h) {
+    int p = peek(c);
+    if (p == '\'' || p == '"') return parse_string(c, h->descr, sizeof h->descr);
+    /* a list (structured dtype) or anything else: unsupported */
+    char raw[64];
+    lf_status st = skip_value(c, raw, sizeof raw);
+    if (st != LF_OK) return st;
+    return lf_fail(c->e, LF_ERR_FORMAT, "unsupported dtype '%s' in '%s'", raw, c->name);
+}
+
+static lf_status parse_bool(hdr_cur *c, int *out) {
+    const char *rest = c->s + c->i;
+    size_t left = c->n - c->i;
+    if (left >= 4 && memcmp(rest, "True", 4) == 0 && (left == 4 || !is_ident(rest[4]))) {
+        *out = 1;
+        c->i += 4;
+        return LF_OK;
+    }
+    if (left >= 5 && memcmp(rest, "False", 5) == 0 && (left == 5 || !is_ident(rest[5]))) {
+        *out = 0;
+        c->i += 5;
+        return LF_OK;
+    }
+    return syntax(c, "'fortran_order' must be True or False");
+}
+
+static lf_status parse_dim(hdr_cur *c, uint64_t *out) {
+    if (peek(c) == '-')
+        return lf_fail(c->e, LF_ERR_FORMAT, "negative dimension in the shape of '%s'", c->name);
+    if (peek(c) < '0' || peek(c) > '9')
+        return lf_fail(c->e, LF_ERR_FORMAT, "non-integer dimension '%.12s' in the shape of '%s'",
+                       c->s + c->i, c->name);
+    uint64_t v = 0;
+    while (peek(c) >= '0' && peek(c) <= '9') {
+        unsigned d = (unsigned)(peek(c) - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return lf_fail(c->e, LF_ERR_FORMAT, "dimension too large in the shape of '%s'", c->name);
+        v = v * 10 + d;
+        c->i++;
+    }
+    if (peek(c) == 'L') c->i++; /* Python 2 long suffix, still in old files */
+    int p = peek(c);
+    if (p == '.' || p == 'e' || p == 'E' || (p >= 0 && is_ident((char)p)))
+        return lf_fail(c->e, LF_ERR_FORMAT, "non-integer dimension in the shape of '%s'", c->name);
+    *out = v;
+    return LF_OK;
+}
+
+/* A tuple of non-negative integers: (), (n,), (n, m), (n, m, ...), with an
+ * optional trailing comma when it holds two or more. */
+static lf_status parse_shape(hdr_cur *c, npy_header *h) {
+    if (peek(c) != '(') return syntax(c, "'shape' must be a tuple");
+    c->i++;
+    skip_ws(c);
+    h->ndim = 0;
+    if (peek(c) == ')') {
+        c->i++;
+        return LF_OK;
+    }
+    int had_comma = 0;
+    for (;;) {
+        uint64_t d = 0;
+        lf_status st = parse_dim(c, &d);
+        if (st != LF_OK) return st;
+        if (h->ndim < 2) h->dims[h->ndim] = d;
+        h->ndim++;
+        skip_ws(c);
+        if (peek(c) == ',') {
+            had_comma = 1;
+            c->i++;
+            skip_ws(c);
+            if (peek(c) == ')') {
+                c->i++;
+                return LF_OK;
+            }
+            continue;
+        }
+        if (peek(c) == ')') {
+            if (h->ndim == 1 && !had_comma) return syntax(c, "'shape' must be a tuple (missing ',')");
+            c->i++;
+            return LF_OK;
+        }
+        return syntax(c, "expected ',' or ')' in 'shape'");
+    }
+}
+
+static lf_status parse_header(hdr_cur *c, npy_header *h) {
+    memset(h, 0, sizeof *h);
+    skip_ws(c);
+    if (peek(c) != '{') return syntax(c, "expected '{'");
+    c->i++;
+    for (;;) {
+        skip_ws(c);
+        if (peek(c) == '}') {
+            c->i++;
+            break;
+        }
+        char key[32];
+        lf_status st = parse_string(c, key, sizeof key);
+        if (st != LF_OK) return st;
+        skip_ws(c);
+        if (peek(c) != ':') return syntax(c, "expected ':'");
+        c->i++;
+        skip_ws(c);
+        int *seen;
+        if (strcmp(key, "descr") == 0) seen = &h->have_descr;
+        else if (strcmp(key, "fortran_order") == 0) seen = &h->have_fortran;
+        else if (strcmp(key, "shape") == 0) seen = &h->have_shape;
+        else
+            return lf_fail(c->e, LF_ERR_FORMAT, "unknown key '%s' in the .npy header of '%s'", key,
+                           c->name);
+        if (*seen)
+            return lf_fail(c->e, LF_ERR_FORMAT, "duplicate key '%s' in the .npy header of '%s'", key,
+                           c->name);
+        *seen = 1;
+        if (seen == &h->have_descr) st = parse_descr(c, h);
+        else if (seen == &h->have_fortran) st = parse_bool(c, &h->fortran);
+        else st = parse_shape(c, h);
+        if (st != LF_OK) return st;
+        skip_ws(c);
+        if (peek(c) == ',') {
+            c->i++;
+            continue;
+        }
+        if (peek(c) == '}') {
+            c->i++;
+            break;
+        }
+        return syntax(c, "expected ',' or '}'");
+    }
+    skip_ws(c);
+    if (c->i != c->n) return syntax(c, "unexpected text after the dict");
+    static const char *const keys[3] = {"descr", "fortran_order", "shape"};
+    const int have[3] = {h->have_descr, h->have_fortran, h->have_shape};
+    for (int k = 0; k < 3; k++)
+        if (!have[k])
+            return lf_fail(c->e, LF_ERR_FORMAT, "missing key '%s' in the .npy header of '%s'",
+                           keys[k], c->name);
+    return LF_OK;
+}
+
+/* ------------------------------------------------------------- dtypes */
+
+typedef enum { K_FLOAT, K_INT, K_UINT, K_BOOL } npy_kind;
+
+typedef struct npy_dtype {
+    npy_kind kind;
+    size_t size;   /* bytes per element */
+    int big;       /* stored big-endian */
+} npy_dtype;
+
+static int host_is_big(void) {
+    const uint16_t one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 0;
+}
+
+static lf_status parse_dtype(const char *descr, const char *name, npy_dtype *dt, lf_err *e) {
+    if (strlen(descr) == 3 && strchr("<>=|", descr[0]) && descr[2] >= '1' && descr[2] <= '8') {
+        char order = descr[0], kind = descr[1];
+        size_t size = (size_t)(descr[2] - '0');
+        int any4 = size == 1 || size == 2 || size == 4 || size == 8;
+        int ok = 0;
+        if (kind == 'f') {
+            ok = size == 2 || size == 4 || size == 8;
+            dt->kind = K_FLOAT;
+        } else if (kind == 'i' || kind == 'u') {
+            ok = any4;
+            dt->kind = kind == 'i' ? K_INT : K_UINT;
+        } else if (kind == 'b') {
+            ok = size == 1;
+            dt->kind = K_BOOL;
+        }
+        if (order == '|' && size != 1) ok = 0; /* byte order is required for wider types */
+        if (ok) {
+            dt->size = size;
+            dt->big = order == '>' || (order == '=' && host_is_big());
+            return LF_OK;
+        }
+    }
+    return lf_fail(e, LF_ERR_FORMAT, "unsupported dtype '%s' in '%s'", descr, name);
+}
+
+static uint64_t load_uint(const unsigned char *p, size_t size, int big) {
+    uint64_t v = 0;
+    for (size_t k = 0; k < size; k++) {
+        size_t idx = big ? k : size - 1 - k;
+        v = (v << 8) | p[idx];
+    }
+    return v;
+}
+
+/* IEEE half to float: exact for every value (subnormals, Inf, NaN). */
+static float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h >> 15) << 31;
+    uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+    float f;
+    if (exp == 0) {
+        f = ldexpf((float)mant, -24); /* zero or subnormal: mant * 2^-24 */
+        return sign ? -f : f;
+    }
+    uint32_t bits;
+    if (exp == 31) bits = sign | 0x7f800000u | (mant << 13);
+    else bits = sign | ((exp + 112) << 23) | (mant << 13);
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* Names element k (storage order) of the array for messages. */
+static void element_name(char *buf, size_t cap, size_t k, const npy_header *h, size_t rows,
+                         size_t cols) {
+    if (h->ndim == 1) snprintf(buf, cap, "[%zu]", k);
+    else if (h->fortran) snprintf(buf, cap, "[%zu, %zu]", k % rows, k / rows);
+    else snprintf(buf, cap, "[%zu, %zu]", k / cols, k % cols);
+}
+
+/* Converts one element; fails for integers beyond 2^24, invalid bools and
+ * float64 values beyond the float32 range. */
+static lf_status convert(const unsigned char *p, const npy_dtype *dt, float *out, size_t k,
+                         const npy_header *h, size_t rows, size_t cols, const char *name, lf_err *e) {
+    uint64_t u = load_uint(p, dt->size, dt->big);
+    char where[64];
+    switch (dt->kind) {
+    case K_FLOAT:
+        if (dt->size == 2) *out = half_to_float((uint16_t)u);
+        else if (dt->size == 4) {
+            uint32_t b = (uint32_t)u;
+            memcpy(out, &b, sizeof *out);
+        } else {
+            double d;
+            memcpy(&d, &u, sizeof d);
+            /* values at or beyond FLT_MAX + half an ulp round to infinity */
+            if (isfinite(d) && fabs(d) >= 0x1.ffffffp+127) {
+                element_name(where, sizeof where, k, h, rows, cols);
+                return lf_fail(e, LF_ERR_FORMAT, "element %s of '%s' (%g) overflows float32", where,
+                               name, d);
+            }
+            *out = (float)d;
+        }
+        return LF_OK;
+    case K_BOOL:
+        if (u > 1) {
+            element_name(where, sizeof where, k, h, rows, cols);
+            return lf_fail(e, LF_ERR_FORMAT, "element %s of '%s' is not a valid bool (byte %u)", where,
+                           name, (unsigned)u);
+        }
+        *out = (float)u;
+        return LF_OK;
+    case K_INT: {
+        int64_t v;
+        if (dt->size < 8 && (u >> (8 * dt->size - 1)) & 1) /* sign-extend */
+            u |= ~(uint64_t)0 << (8 * dt->size);
+        memcpy(&v, &u, sizeof v);
+        if (v > (int64_t)EXACT_INT_LIMIT || v < -(int64_t)EXACT_INT_LIMIT) {
+            element_name(where, sizeof where, k, h, rows, cols);
+            return lf_fail(e, LF_ERR_FORMAT,
+                           "element %s of '%s' (%lld) exceeds 2^24 in magnitude and would not be exact "
+                           "as float32",
+                           where, name, (long long)v);
+        }
+        *out = (float)v;
+        return LF_OK;
+    }
+    case K_UINT:
+        if (u > (uint64_t)EXACT_INT_LIMIT) {
+            element_name(where, sizeof where, k, h, rows, cols);
+            return lf_fail(e, LF_ERR_FORMAT,
+                           "element %s of '%s' (%llu) exceeds 2^24 in magnitude and would not be exact "
+                           "as float32",
+                           where, name, (unsigned long long)u);
+        }
+        *out = (float)u;
+        return LF_OK;
+    }
+    return lf_fail(e, LF_ERR_FORMAT, "unsupported dtype in '%s'", name);
+}
+
+/* ------------------------------------------------------------- reader */
+
+lf_status lf_npy_parse(const unsigned char *buf, size_t len, const char *name_for_messages,
+                       lf_array *out, lf_err *e) {
+    const char *name = name_for_messages ? name_for_messages : "<memory>";
+    if (!out) return lf_fail(e, LF_ERR_ARG, "no output array for '%s'", name);
+    memset(out, 0, sizeof *out);
+    if (!buf && len) return lf_fail(e, LF_ERR_ARG, "no buffer for '%s'", name);
+    if (len < NPY_MAGIC_LEN + 2 || memcmp(buf, NPY_MAGIC, NPY_MAGIC_LEN) != 0)
+        return lf_fail(e, LF_ERR_FORMAT, "'%s' is not a .npy file (no \\x93NUMPY magic)", name);
+    unsigned major = buf[6], minor = buf[7];
+    if (minor != 0 || major < 1 || major > 3)
+        return lf_fail(e, LF_ERR_FORMAT, "unsupported .npy version %u.%u in '%s' (1.0, 2.0, 3.0 known)",
+                       major, minor, name);
+    size_t prefix = major == 1 ? 10 : 12;
+    if (len < prefix)
+        return lf_fail(e, LF_ERR_FORMAT, "'%s' is truncated inside the .npy header length", name);
+    size_t hlen = (size_t)load_uint(buf + 8, prefix - 8, 0);
+    if (hlen > NPY_MAX_HEADER)
+        return lf_fail(e, LF_ERR_FORMAT, "the .npy header of '%s' is %zu bytes, more than the %zu allowed",
+                       name, hlen, NPY_MAX_HEADER);
+    if (hlen > len - prefix)
+        return lf_fail(e, LF_ERR_FORMAT,
+                       "the .npy header of '%s' claims %zu bytes but only %zu follow: header beyond the "
+                       "end of the file",
+                       name, hlen, len - prefix);
+
+    hdr_cur cur = {(const char *)buf + prefix, hlen, 0, name, e};
+    npy_header h;
+    lf_status st = parse_header(&cur, &h);
+    if (st != LF_OK) return st;
+    npy_dtype dt = {K_FLOAT, 4, 0};
+    st = parse_dtype(h.descr, name, &dt, e);
+    if (st != LF_OK) return st;
+    if (h.ndim == 0)
+        return lf_fail(e, LF_ERR_FORMAT, "'%s' holds a 0-d array (a scalar); 1-D or 2-D expected", name);
+    if (h.ndim > 2)
+        return lf_fail(e, LF_ERR_FORMAT, "'%s' holds a %zu-d array; 1-D or 2-D expected", name, h.ndim);
+
+    uint64_t d0 = h.dims[0], d1 = h.ndim == 2 ? h.dims[1] : 1;
+    const uint64_t limit = (uint64_t)1 << 63;
+    uint64_t count = 0, nbytes = 0;
+    int fits = !(d1 != 0 && d0 > UINT64_MAX / d1);
+    if (fits) {
+        count = d0 * d1;
+        fits = count <= limit / dt.size;
+    }
+    if (fits) {
+        nbytes = count * dt.size;
+        fits = nbytes <= (uint64_t)SIZE_MAX;
+    }
+    if (!fits) {
+        if (h.ndim == 1)
+            return lf_fail(e, LF_ERR_FORMAT, "the shape (%llu,) of '%s' is too large", (unsigned long long)d0,
+                           name);
+        return lf_fail(e, LF_ERR_FORMAT, "the shape (%llu, %llu) of '%s' is too large",
+                       (unsigned long long)d0, (unsigned long long)d1, name);
+    }
+    size_t data_off = prefix + hlen, avail = len - data_off;
+    if ((uint64_t)avail < nbytes)
+        return lf_fail(e, LF_ERR_FORMAT, "truncated data: expected %llu bytes, found %zu in '%s'",
+                       (unsigned long long)nbytes, avail, name);
+    if ((uint64_t)avail > nbytes)
+        return lf_fail(e, LF_ERR_FORMAT, "%llu trailing bytes after the data of '%s'",
+                       (unsigned long long)(avail - nbytes), name);
+
+    size_t rows = (size_t)d0, cols = (size_t)d1, n = (size_t)count, bytes;
+    if (!lf_mul_ok(n, sizeof(float), &bytes))
+        return lf_fail(e, LF_ERR_FORMAT, "'%s' is too large for memory", name);
+    float *data = LF_MALLOC(bytes ? bytes : 1);
+    if (!data) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s' (%zu floats)", name, n);
+    const unsigned char *src = buf + data_off;
+    int transpose = h.fortran && h.ndim == 2;
+    if (dt.kind == K_FLOAT && dt.size == 4 && dt.big == host_is_big() && !transpose) {
+        if (bytes) memcpy(data, src, bytes);
+    } else {
+        for (size_t k = 0; k < n; k++) {
+            size_t dst = transpose ? (k % rows) * cols + k / rows : k;
+            st = convert(src + k * dt.size, &dt, &data[dst], k, &h, rows, cols, name, e);
+            if (st != LF_OK) {
+                LF_FREE(data);
+                return st;
+            }
+        }
+    }
+    out->data = data;
+    out->rows = rows;
+    out->cols = cols;
+    out->is_integer = dt.kind != K_FLOAT;
+    return LF_OK;
+}
+
+lf_status lf_npy_read(const char *path, lf_array *out, lf_err *e) {
+    if (out) memset(out, 0, sizeof *out);
+    unsigned char *buf;
+    size_t len;
+    lf_status st = lf_io_read_file(path, &buf, &len, e);
+    if (st != LF_OK) return st;
+    st = lf_npy_parse(buf, len, path, out, e);
+    LF_FREE(buf);
+    return st;
+}
+
+/* ------------------------------------------------------------- writers */
+
+/* Builds magic, version 1.0, header length and the dict padded with spaces
+ * and '\n' so that the data start at a multiple of 64.  Returns the total
+ * length written into buf (cap >= 256 is always enough here). */
+static size_t make_header(unsigned char *buf, size_t cap, const char *descr, const char *shape) {
+    char dict[160];
+    int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
+                     descr, shape);
+    size_t dlen = (size_t)n;
+    size_t total = 10 + dlen + 1; /* +1: the final '\n' */
+    total = (total + NPY_ALIGN - 1) / NPY_ALIGN * NPY_ALIGN;
+    if (total > cap) return 0; /* cannot happen for the shapes written here */
+    size_t hlen = total - 10;
+    memcpy(buf, NPY_MAGIC, NPY_MAGIC_LEN);
+    buf[6] = 1;
+    buf[7] = 0;
+    buf[8] = (unsigned char)(hlen & 0xff);
+    buf[9] = (unsigned char)(hlen >> 8);
+    memcpy(buf + 10, dict, dlen);
+    memset(buf + 10 + dlen, ' ', hlen - dlen - 1);
+    buf[total - 1] = '\n';
+    return total;
+}
+
+lf_status lf_npy_writer_open(lf_npy_writer *w, const char *path, size_t rows, size_t cols,
+                             lf_err *e) {
+    if (!w) return lf_fail(e, LF_ERR_ARG, "no writer given for '%s'", path ? path : "");
+    memset(w, 0, sizeof *w);
+    size_t n, bytes;
+    if (!lf_mul_ok(rows, cols, &n) || !lf_mul_ok(n, sizeof(float), &bytes))
+        return lf_fail(e, LF_ERR_ARG, "shape (%zu, %zu) is too large to write to '%s'", rows, cols,
+                       path ? path : "");
+    lf_status st = lf_atomic_open(&w->af, path, e);
+    if (st != LF_OK) return st;
+    char shape[64];
+    snprintf(shape, sizeof shape, "(%zu, %zu)", rows, cols);
+    unsigned char head[256];
+    size_t hn = make_header(head, sizeof head, "<f4", shape);
+    st = lf_atomic_write(&w->af, head, hn, e);
+    if (st != LF_OK) {
+        lf_atomic_abort(&w->af);
+        memset(w, 0, sizeof *w);
+        return st;
+    }
+    w->rows = rows;
+    w->cols = cols;
+    return LF_OK;
+}
+
+lf_status lf_npy_writer_rows(lf_npy_writer *w, const float *data, size_t nrows, lf_err *e) {
+    if (!w || !w->af.f) return lf_fail(e, LF_ERR_STATE, "the .npy writer is not open");
+    const char *path = w->af.path;
+    if (w->failed) return lf_fail(e, (lf_status)w->failed, "writing '%s' failed earlier", path);
+    if (nrows > w->rows - w->written) {
+        w->failed = LF_ERR_SHAPE;
+        return lf_fail(e, LF_ERR_SHAPE,
+                       "'%s' was declared with %zu rows: appending %zu rows after %zu exceeds it", path,
+                       w->rows, nrows, w->written);
+    }
+    size_t n = nrows * w->cols; /* <= rows*cols, checked at open */
+    if (n && !data) return lf_fail(e, LF_ERR_ARG, "no data given for '%s'", path);
+    unsigned char chunk[4096 * 4];
+    for (size_t k = 0; k < n;) {
+        size_t m = n - k < 4096 ? n - k : 4096;
+        for (size_t j = 0; j < m; j++) {
+            uint32_t b;
+            memcpy(&b, &data[k + j], sizeof b);
+            chunk[4 * j] = (unsigned char)b;
+            chunk[4 * j + 1] = (unsigned char)(b >> 8);
+            chunk[4 * j + 2] = (unsigned char)(b >> 16);
+            chunk[4 * j + 3] = (unsigned char)(b >> 24);
+        }
+        lf_status st = lf_atomic_write(&w->af, chunk, 4 * m, e);
+        if (st != LF_OK) {
+            w->failed = st;
+            return st;
+        }
+        k += m;
+    }
+    w->written += nrows;
+    return LF_OK;
+}
+
+void lf_npy_writer_abort(lf_npy_writer *w) {
+    if (!w) return;
+    lf_atomic_abort(&w->af);
+    memset(w, 0, sizeof *w);
+}
+
+lf_status lf_npy_writer_commit(lf_npy_writer *w, lf_err *e) {
+    if (!w || !w->af.f) return lf_fail(e, LF_ERR_STATE, "the .npy writer is not open");
+    lf_status st = LF_OK;
+    if (w->failed)
+        st = lf_fail(e, (lf_status)w->failed, "writing '%s' failed earlier; nothing was written",
+                     w->af.path);
+    else if (w->written != w->rows)
+        st = lf_fail(e, LF_ERR_SHAPE, "only %zu of the %zu declared rows were written to '%s'",
+                     w->written, w->rows, w->af.path);
+    if (st != LF_OK) {
+        lf_npy_writer_abort(w);
+        return st;
+    }
+    st = lf_atomic_commit(&w->af, e);
+    memset(w, 0, sizeof *w);
+    return st;
+}
+
+lf_status lf_npy_write(const char *path, const float *data, size_t rows, size_t cols, lf_err *e) {
+    lf_npy_writer w;
+    lf_status st = lf_npy_writer_open(&w, path, rows, cols, e);
+    if (st != LF_OK) return st;
+    st = lf_npy_writer_rows(&w, data, rows, e);
+    if (st != LF_OK) {
+        lf_npy_writer_abort(&w);
+        return st;
+    }
+    return lf_npy_writer_commit(&w, e);
+}
+
+lf_status lf_npy_write_1d(const char *path, const int64_t *data, size_t n, lf_err *e) {
+    if (n && !data) return lf_fail(e, LF_ERR_ARG, "no data given for '%s'", path ? path : "");
+    if (n > SIZE_MAX / 8) return lf_fail(e, LF_ERR_ARG, "%zu values are too many to write", n);
+    lf_atomic_file af;
+    lf_status st = lf_atomic_open(&af, path, e);
+    if (st != LF_OK) return st;
+    char shape[64];
+    snprintf(shape, sizeof shape, "(%zu,)", n);
+    unsigned char head[256];
+    size_t hn = make_header(head, sizeof head, "<i8", shape);
+    st = lf_atomic_write(&af, head, hn, e);
+    unsigned char chunk[2048 * 8];
+    for (size_t k = 0; k < n && st == LF_OK;) {
+        size_t m = n - k < 2048 ? n - k : 2048;
+        for (size_t j = 0; j < m; j++) {
+            uint64_t u;
+            memcpy(&u, &data[k + j], sizeof u);
+            for (int b = 0; b < 8; b++) chunk[8 * j + (size_t)b] = (unsigned char)(u >> (8 * b));
+        }
+        st = lf_atomic_write(&af, chunk, 8 * m, e);
+        k += m;
+    }
+    if (st != LF_OK) {
+        lf_atomic_abort(&af);
+        return st;
+    }
+    return lf_atomic_commit(&af, e);
+}

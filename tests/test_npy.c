@@ -1,0 +1,583 @@
+/*
+ * test_npy.c — the .npy reader and writers (src/io/npy.c).
+ *
+ * Fixtures are built byte by byte here (magic, version, header length,
+ * header text, raw data) so the test needs no Python: every dtype, both byte
+ * orders, versions 1-3, Fortran order, and each malformed header / size the
+ * reader must reject, with its exact status and a piece of its message.
+ * The writers are checked by reading their files back bit for bit and by
+ * looking at the header bytes numpy itself would write.
+ */
+#include "check.h"
+#include "io/npy.h"
+
+#include <dirent.h>
+#include <float.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ fixtures */
+
+/* Builds a .npy image: magic, version major.minor, header length (u16 for
+ * major 1, u32 otherwise), the header text as given, then the data. */
+static size_t build(unsigned char *out, unsigned major, unsigned minor, const char *header,
+                    const void *data, size_t dlen) {
+    size_t hl = strlen(header), p = 0;
+    memcpy(out, "\x93NUMPY", 6);
+    out[6] = (unsigned char)major;
+    out[7] = (unsigned char)minor;
+    p = 8;
+    if (major == 1) {
+        out[p++] = (unsigned char)(hl & 0xff);
+        out[p++] = (unsigned char)(hl >> 8);
+    } else {
+        for (int k = 0; k < 4; k++) out[p++] = (unsigned char)(hl >> (8 * k));
+    }
+    memcpy(out + p, header, hl);
+    p += hl;
+    if (dlen) memcpy(out + p, data, dlen);
+    return p + dlen;
+}
+
+static unsigned char img[1 << 16];
+
+/* Parses header + data built with version 1.0. */
+static lf_status parse_v(unsigned major, const char *header, const void *data, size_t dlen,
+                         lf_array *a, lf_err *e) {
+    size_t n = build(img, major, 0, header, data, dlen);
+    e->msg[0] = '\0';
+    return lf_npy_parse(img, n, "t.npy", a, e);
+}
+
+static lf_status parse1(const char *header, const void *data, size_t dlen, lf_array *a, lf_err *e) {
+    return parse_v(1, header, data, dlen, a, e);
+}
+
+static int contains(const char *s, const char *sub) { return strstr(s, sub) != NULL; }
+
+/* Expects a failure with status `want` and `sub` in the message. */
+#define EXPECT_FAIL(call, want, sub)                                                        \
+    do {                                                                                    \
+        lf_array fa_ = {(float *)1, 9, 9, 9};                                               \
+        lf_err fe_ = {{0}};                                                                 \
+        lf_status fs_ = call(&fa_, &fe_);                                                   \
+        CHECK(fs_ == (want), "status %d, want %d (msg: %s)", (int)fs_, (int)(want), fe_.msg); \
+        CHECK(contains(fe_.msg, (sub)), "message '%s' lacks '%s'", fe_.msg, (sub));         \
+        CHECK(fa_.data == NULL && fa_.rows == 0, "output not cleared on failure");          \
+    } while (0)
+
+/* Shorthand for a header with the usual keys. */
+static char hbuf[4096];
+static const char *hdr(const char *descr, const char *fortran, const char *shape) {
+    snprintf(hbuf, sizeof hbuf, "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }\n", descr,
+             fortran, shape);
+    return hbuf;
+}
+
+static void put_le(unsigned char *p, uint64_t v, size_t size) {
+    for (size_t k = 0; k < size; k++) p[k] = (unsigned char)(v >> (8 * k));
+}
+static void put_be(unsigned char *p, uint64_t v, size_t size) {
+    for (size_t k = 0; k < size; k++) p[k] = (unsigned char)(v >> (8 * (size - 1 - k)));
+}
+static uint32_t fbits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+static uint64_t dbits(double d) {
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    return u;
+}
+
+static const float F6[6] = {1.0f, -2.5f, 3.25f, 0.0f, 1e-3f, -7.0f};
+
+/* --------------------------------------------------------------- reads */
+
+static void test_versions_and_headers(void) {
+    unsigned char d[24];
+    for (int k = 0; k < 6; k++) put_le(d + 4 * k, fbits(F6[k]), 4);
+    const char *headers[] = {
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }          \n",
+        "{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (2, 3)}\n",
+        "{'shape': (2,3), 'fortran_order': False, 'descr': '<f4'}",
+        "  {  'fortran_order' :False ,'shape':( 2 , 3 , ) ,'descr':'<f4' ,  }  \n",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 3L), }\n",
+    };
+    for (unsigned major = 1; major <= 3; major++) {
+        for (size_t h = 0; h < sizeof headers / sizeof *headers; h++) {
+            lf_array a;
+            lf_err e;
+            lf_status st = parse_v(major, headers[h], d, sizeof d, &a, &e);
+            CHECK(st == LF_OK, "v%u header %zu: %s", major, h, e.msg);
+            if (st != LF_OK) continue;
+            CHECK(a.rows == 2 && a.cols == 3 && a.is_integer == 0, "shape %zux%zu", a.rows, a.cols);
+            CHECK(memcmp(a.data, F6, sizeof F6) == 0, "v%u header %zu values", major, h);
+            lf_array_free(&a);
+            CHECK(a.data == NULL && a.rows == 0, "free clears");
+        }
+    }
+    lf_array_free(NULL);
+}
+
+static void test_float_dtypes(void) {
+    lf_array a;
+    lf_err e;
+    unsigned char d[64];
+    /* big-endian float32 */
+    for (int k = 0; k < 6; k++) put_be(d + 4 * k, fbits(F6[k]), 4);
+    CHECK(parse1(hdr(">f4", "False", "(3, 2)"), d, 24, &a, &e) == LF_OK, "%s", e.msg);
+    CHECK(a.rows == 3 && a.cols == 2 && memcmp(a.data, F6, sizeof F6) == 0, ">f4 values");
+    lf_array_free(&a);
+    /* native */
+    memcpy(d, F6, sizeof F6);
+    CHECK(parse1(hdr("=f4", "False", "(6,)"), d, 24, &a, &e) == LF_OK, "%s", e.msg);
+    CHECK(a.rows == 6 && a.cols == 1 && memcmp(a.data, F6, sizeof F6) == 0, "=f4 values");
+    lf_array_free(&a);
+
+    /* float64, both orders: rounded to nearest float */
+    const double dv[4] = {0.1, -1e-300, 3.0, 1e30};
+    const float want[4] = {0.1f, -0.0f, 3.0f, 1e30f};
+    for (int big = 0; big <= 1; big++) {
+        for (int k = 0; k < 4; k++) (big ? put_be : put_le)(d + 8 * k, dbits(dv[k]), 8);
+        CHECK(parse1(hdr(big ? ">f8" : "<f8", "False", "(2, 2)"), d, 32, &a, &e) == LF_OK, "%s",
+              e.msg);
+        CHECK(a.rows == 2 && a.cols == 2 && !a.is_integer, "f8 shape");
+        CHECK(memcmp(a.data, want, sizeof want) == 0, "f8 values %.9g %.9g %.9g %.9g", a.data[0],
+              a.data[1], a.data[2], a.data[3]);
+        CHECK(signbit(a.data[1]), "-1e-300 rounds to -0");
+        lf_array_free(&a);
+    }
+    /* 3.40282356e38 (just below FLT_MAX + half an ulp) rounds to FLT_MAX;
+     * the halfway point 3.4028235677973366e38 itself rounds to infinity */
+    put_le(d, dbits(3.40282356e38), 8);
+    CHECK(parse1(hdr("<f8", "False", "(1,)"), d, 8, &a, &e) == LF_OK, "%s", e.msg);
+    CHECK(a.data && a.data[0] == FLT_MAX, "near FLT_MAX");
+    lf_array_free(&a);
+    put_le(d, dbits(3.4028235677973366e38), 8);
+    CHECK(parse1(hdr("<f8", "False", "(1,)"), d, 8, &a, &e) == LF_ERR_FORMAT, "halfway overflows");
+
+    /* half: 1, -2, 0x3555, smallest subnormal, +inf, -0, 65504, NaN */
+    const uint16_t hv[8] = {0x3C00, 0xC000, 0x3555, 0x0001, 0x7C00, 0x8000, 0x7BFF, 0x7E00};
+    const float hw[7] = {1.0f, -2.0f, 0.333251953125f, 5.9604644775390625e-8f, INFINITY, -0.0f,
+                         65504.0f};
+    for (int big = 0; big <= 1; big++) {
+        for (int k = 0; k < 8; k++) (big ? put_be : put_le)(d + 2 * k, hv[k], 2);
+        CHECK(parse1(hdr(big ? ">f2" : "<f2", "False", "(8,)"), d, 16, &a, &e) == LF_OK, "%s", e.msg);
+        CHECK(a.rows == 8 && a.cols == 1, "f2 shape");
+        CHECK(memcmp(a.data, hw, sizeof hw) == 0, "f2 values %.9g %.9g %.9g %.9g", a.data[0],
+              a.data[1], a.data[2], a.data[3]);
+        CHECK(isnan(a.data[7]), "f2 NaN");
+        lf_array_free(&a);
+    }
+}
+
+static void test_integer_dtypes(void) {
+    lf_array a;
+    lf_err e;
+    unsigned char d[64];
+    static const struct {
+        const char *descr;
+        size_t size;
+        int big;
+        int64_t v[3];
+    } cases[] = {
+        {"|i1", 1, 0, {-128, 127, 0}},
+        {"|u1", 1, 0, {255, 0, 7}},
+        {"<i2", 2, 0, {-300, 32767, -32768}},
+        {">i2", 2, 1, {-300, 32767, -32768}},
+        {"<u2", 2, 0, {65535, 1, 0}},
+        {">u2", 2, 1, {65535, 258, 0}},
+        {"<i4", 4, 0, {-16777216, 16777216, -5}},
+        {">i4", 4, 1, {-16777216, 16777216, -5}},
+        {"=i4", 4, 0, {123456, -1, 2}},
+        {"<u4", 4, 0, {16777216, 70000, 3}},
+        {">u4", 4, 1, {16777216, 70000, 3}},
+        {"<i8", 8, 0, {-16777216, 16777216, -1}},
+        {">i8", 8, 1, {-16777216, 16777216, -1}},
+        {"<u8", 8, 0, {16777216, 12345, 0}},
+        {">u8", 8, 1, {16777216, 12345, 0}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        for (int k = 0; k < 3; k++)
+            (cases[c].big ? put_be : put_le)(d + cases[c].size * (size_t)k, (uint64_t)cases[c].v[k],
+                                             cases[c].size);
+        lf_status st = parse1(hdr(cases[c].descr, "False", "(3,)"), d, 3 * cases[c].size, &a, &e);
+        CHECK(st == LF_OK, "%s: %s", cases[c].descr, e.msg);
+        if (st != LF_OK) continue;
+        CHECK(a.rows == 3 && a.cols == 1 && a.is_integer == 1, "%s shape/is_integer", cases[c].descr);
+        for (int k = 0; k < 3; k++)
+            CHECK(a.data[k] == (float)cases[c].v[k], "%s [%d] = %.9g, want %lld", cases[c].descr, k,
+                  a.data[k], (long long)cases[c].v[k]);
+        lf_array_free(&a);
+    }
+    /* bool */
+    const unsigned char b[4] = {0, 1, 1, 0};
+    CHECK(parse1(hdr("|b1", "False", "(2, 2)"), b, 4, &a, &e) == LF_OK, "%s", e.msg);
+    CHECK(a.is_integer == 1 && a.data[0] == 0.0f && a.data[1] == 1.0f && a.data[2] == 1.0f &&
+              a.data[3] == 0.0f,
+          "bool values");
+    lf_array_free(&a);
+}
+
+static void test_fortran_and_shapes(void) {
+    lf_array a;
+    lf_err e;
+    unsigned char d[64];
+    /* logical [[1,2,3],[4,5,6]] stored column by column */
+    const float col_major[6] = {1, 4, 2, 5, 3, 6};
+    const float row_major[6] = {1, 2, 3, 4, 5, 6};
+    for (int k = 0; k < 6; k++) put_le(d + 4 * k, fbits(col_major[k]), 4);
+    CHECK(parse1(hdr("<f4", "True", "(2, 3)"), d, 24, &a, &e) == LF_OK, "%s", e.msg);
+    CHECK(a.rows == 2 && a.cols == 3 && memcmp(a.data, row_major, sizeof row_major) == 0,
+          "fortran 2x3: %g %g %g / %g %g %g", a.data[0], a.data[1], a.data[2], a.data[3], a.data[4],
+          a.data[5]);
+    lf_array_free(&a);
+    /* fortran int16 big-endian 3x2: logical [[1,2],[3,4],[5,6]] */
+    const int16_t cm[6] = {1, 3, 5, 2, 4, 6};
+    for (int k = 0; k < 6; k++) put_be(d + 2 * k, (uint16_t)cm[k], 2);
+    CHECK(parse1(hdr(">i2", "True", "(3, 2)"), d, 12, &a, &e) == LF_OK, "%s", e.msg);
+    CHECK(a.rows == 3 && a.cols == 2 && memcmp(a.data, row_major, sizeof row_major) == 0,
+          "fortran >i2 3x2");
+    lf_array_free(&a);
+    /* an error in Fortran data names the logical element [row, col] */
+    put_be(d + 2 * 3, 0, 2);
+    memset(d, 0, 12);
+    put_le(d + 4 * 3, 20000000, 4); /* storage index 3 = logical [1, 1] of 2x3 */
+    CHECK(parse1(hdr("<i4", "True", "(2, 3)"), d, 24, &a, &e) == LF_ERR_FORMAT, "fortran big int");
+    CHECK(contains(e.msg, "element [1, 1] of 't.npy' (20000000) exceeds 2^24"), "%s", e.msg);
+    /* 1-D and empty shapes */
+    for (int k = 0; k < 4; k++) put_le(d + 4 * k, fbits((float)k + 0.5f), 4);
+    CHECK(parse1(hdr("<f4", "False", "(4,)"), d, 16, &a, &e) == LF_OK, "%s", e.msg);
+    CHECK(a.rows == 4 && a.cols == 1 && a.data[3] == 3.5f, "1-D");
+    lf_array_free(&a);
+    CHECK(parse1(hdr("<f4", "True", "(4,)"), d, 16, &a, &e) == LF_OK, "%s", e.msg);
+    CHECK(a.rows == 4 && a.cols == 1 && a.data[1] == 1.5f, "1-D fortran");
+    lf_array_free(&a);
+    CHECK(parse1(hdr("<f4", "False", "(0, 3)"), d, 0, &a, &e) == LF_OK, "%s", e.msg);
+    CHECK(a.rows == 0 && a.cols == 3 && a.data != NULL, "empty 0x3");
+    lf_array_free(&a);
+}
+
+/* ---------------------------------------------------------- rejections */
+
+static unsigned char rd[64];
+static const char *rh; /* header used by the current rejection */
+static size_t rdl;     /* data length */
+static unsigned rmajor = 1;
+static lf_status parse_r(lf_array *a, lf_err *e) { return parse_v(rmajor, rh, rd, rdl, a, e); }
+
+#define REJECT(header, dlen, want, sub)                                                     \
+    do {                                                                                    \
+        rh = (header);                                                                      \
+        rdl = (dlen);                                                                       \
+        EXPECT_FAIL(parse_r, want, sub);                                                    \
+    } while (0)
+
+static size_t raw_len;
+static lf_status parse_raw(lf_array *a, lf_err *e) { return lf_npy_parse(img, raw_len, "t.npy", a, e); }
+
+static void test_rejections(void) {
+    memset(rd, 0, sizeof rd);
+    /* magic, version, header length */
+    memcpy(img, "\x93NUMPX\x01\x00\x10\x00", 10);
+    raw_len = 10;
+    EXPECT_FAIL(parse_raw, LF_ERR_FORMAT, "'t.npy' is not a .npy file");
+    memcpy(img, "PK\x03\x04", 4);
+    raw_len = 4;
+    EXPECT_FAIL(parse_raw, LF_ERR_FORMAT, "not a .npy file");
+    raw_len = 0;
+    EXPECT_FAIL(parse_raw, LF_ERR_FORMAT, "not a .npy file");
+    raw_len = build(img, 4, 0, hdr("<f4", "False", "(1,)"), rd, 4);
+    EXPECT_FAIL(parse_raw, LF_ERR_FORMAT, "unsupported .npy version 4.0");
+    raw_len = build(img, 0, 9, hdr("<f4", "False", "(1,)"), rd, 4);
+    EXPECT_FAIL(parse_raw, LF_ERR_FORMAT, "unsupported .npy version 0.9");
+    raw_len = build(img, 1, 1, hdr("<f4", "False", "(1,)"), rd, 4);
+    EXPECT_FAIL(parse_raw, LF_ERR_FORMAT, "unsupported .npy version 1.1");
+    raw_len = build(img, 1, 0, hdr("<f4", "False", "(1,)"), rd, 0);
+    raw_len = 9; /* cut inside the length field */
+    EXPECT_FAIL(parse_raw, LF_ERR_FORMAT, "truncated inside the .npy header length");
+    raw_len = build(img, 1, 0, hdr("<f4", "False", "(1,)"), rd, 0);
+    img[8] = 0xff, img[9] = 0x7f; /* 32767 bytes claimed */
+    EXPECT_FAIL(parse_raw, LF_ERR_FORMAT, "header beyond the end of the file");
+    raw_len = build(img, 2, 0, hdr("<f4", "False", "(1,)"), rd, 4);
+    put_le(img + 8, 0x200000, 4); /* 2 MiB */
+    EXPECT_FAIL(parse_raw, LF_ERR_FORMAT, "is 2097152 bytes, more than the 1048576 allowed");
+    put_le(img + 8, 0xffffffffu, 4);
+    EXPECT_FAIL(parse_raw, LF_ERR_FORMAT, "more than the 1048576 allowed");
+
+    /* header syntax and keys */
+    REJECT("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'extra': 1}", 4, LF_ERR_FORMAT,
+           "unknown key 'extra'");
+    REJECT("{'descr': '<f4', 'fortran_order': False}", 4, LF_ERR_FORMAT, "missing key 'shape'");
+    REJECT("{'shape': (1,), 'fortran_order': False}", 4, LF_ERR_FORMAT, "missing key 'descr'");
+    REJECT("{'descr': '<f4', 'shape': (1,)}", 4, LF_ERR_FORMAT, "missing key 'fortran_order'");
+    REJECT("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'descr': '<f4'}", 4, LF_ERR_FORMAT,
+           "duplicate key 'descr'");
+    REJECT("{'descr': '<f4', 'fortran_order': 0, 'shape': (1,)}", 4, LF_ERR_FORMAT,
+           "'fortran_order' must be True or False");
+    REJECT("{'descr': '<f4', 'fortran_order': Falsey, 'shape': (1,)}", 4, LF_ERR_FORMAT,
+           "'fortran_order' must be True or False");
+    REJECT("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)", 4, LF_ERR_FORMAT,
+           "found the end of the header");
+    REJECT("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)} x", 4, LF_ERR_FORMAT,
+           "unexpected text after the dict");
+    REJECT("['descr', '<f4']", 4, LF_ERR_FORMAT, "expected '{'");
+    REJECT("{'descr': '<f4' 'fortran_order': False, 'shape': (1,)}", 4, LF_ERR_FORMAT,
+           "expected ',' or '}'");
+    REJECT("{'descr' '<f4', 'fortran_order': False, 'shape': (1,)}", 4, LF_ERR_FORMAT,
+           "expected ':'");
+    REJECT("{descr: '<f4', 'fortran_order': False, 'shape': (1,)}", 4, LF_ERR_FORMAT,
+           "expected a quoted string");
+    REJECT("{'descr: '<f4', 'fortran_order': False, 'shape': (1,)}", 4, LF_ERR_FORMAT,
+           "malformed .npy header in 't.npy'");
+    REJECT("{'descr': '<f4', 'fortran_order': False, 'shape': (1,),,}", 4, LF_ERR_FORMAT,
+           "expected a quoted string");
+
+    /* dtypes */
+    static const char *bad_dtypes[] = {"|O", "<U4", "|S3", "<c8", "<c16", "<M8[ns]", "<m8[s]", "|V8",
+                                       "<f16", "<f3", "|f4", "f4", "<b2", "<i3", "", "<f4 "};
+    for (size_t k = 0; k < sizeof bad_dtypes / sizeof *bad_dtypes; k++) {
+        char want[64];
+        snprintf(want, sizeof want, "unsupported dtype '%s'", bad_dtypes[k]);
+        REJECT(hdr(bad_dtypes[k], "False", "(1,)"), 4, LF_ERR_FORMAT, want);
+    }
+    REJECT("{'descr': [('a', '<f4'), ('b', '<i4')], 'fortran_order': False, 'shape': (1,)}", 8,
+           LF_ERR_FORMAT, "unsupported dtype '[('a', '<f4'), ('b', '<i4')]'");
+    REJECT("{'descr': 4, 'fortran_order': False, 'shape': (1,)}", 4, LF_ERR_FORMAT,
+           "unsupported dtype '4'");
+
+    /* shapes */
+    REJECT(hdr("<f4", "False", "()"), 4, LF_ERR_FORMAT, "0-d array");
+    REJECT(hdr("<f4", "False", "(1, 1, 1)"), 4, LF_ERR_FORMAT, "3-d array");
+    REJECT(hdr("<f4", "False", "(-1,)"), 4, LF_ERR_FORMAT, "negative dimension");
+    REJECT(hdr("<f4", "False", "(2, -3)"), 4, LF_ERR_FORMAT, "negative dimension");
+    REJECT(hdr("<f4", "False", "(1.5,)"), 4, LF_ERR_FORMAT, "non-integer dimension");
+    REJECT(hdr("<f4", "False", "(1e3,)"), 4, LF_ERR_FORMAT, "non-integer dimension");
+    REJECT(hdr("<f4", "False", "('a',)"), 4, LF_ERR_FORMAT, "non-integer dimension");
+    REJECT(hdr("<f4", "False", "(1)"), 4, LF_ERR_FORMAT, "'shape' must be a tuple");
+    REJECT(hdr("<f4", "False", "[1]"), 4, LF_ERR_FORMAT, "'shape' must be a tuple");
+    REJECT(hdr("<f4", "False", "(1 2)"), 4, LF_ERR_FORMAT, "expected ',' or ')'");
+    REJECT(hdr("<f4", "False", "(99999999999999999999999,)"), 4, LF_ERR_FORMAT, "dimension too large");
+    /* sizes overflowing 2^63 / 2^64 are refused before any allocation */
+    REJECT(hdr("<f4", "False", "(4611686018427387904, 4)"), 4, LF_ERR_FORMAT,
+           "(4611686018427387904, 4) of 't.npy' is too large");
+    REJECT(hdr("<f8", "False", "(1099511627776, 1099511627776)"), 4, LF_ERR_FORMAT, "is too large");
+    REJECT(hdr("<f4", "False", "(2305843009213693953,)"), 4, LF_ERR_FORMAT,
+           "(2305843009213693953,) of 't.npy' is too large");
+    REJECT(hdr("<f8", "False", "(18446744073709551615,)"), 4, LF_ERR_FORMAT, "is too large");
+    /* huge but representable: compared with the bytes present, no allocation */
+    REJECT(hdr("<f8", "False", "(1000000000000,)"), 16, LF_ERR_FORMAT,
+           "truncated data: expected 8000000000000 bytes, found 16");
+    REJECT(hdr("<f4", "False", "(2305843009213693952,)"), 16, LF_ERR_FORMAT,
+           "truncated data: expected 9223372036854775808 bytes, found 16");
+    REJECT(hdr("<f4", "False", "(2, 3)"), 20, LF_ERR_FORMAT,
+           "truncated data: expected 24 bytes, found 20");
+    REJECT(hdr("<f4", "False", "(2, 3)"), 0, LF_ERR_FORMAT, "truncated data: expected 24 bytes, found 0");
+    REJECT(hdr("<f4", "False", "(2, 3)"), 27, LF_ERR_FORMAT, "3 trailing bytes after the data of 't.npy'");
+    REJECT(hdr("<i8", "False", "(0,)"), 1, LF_ERR_FORMAT, "1 trailing bytes");
+    rmajor = 3;
+    REJECT(hdr("<f4", "False", "(2, 3)"), 25, LF_ERR_FORMAT, "1 trailing bytes");
+    rmajor = 1;
+
+    /* values that float32 cannot hold exactly */
+    put_le(rd + 4, 16777217, 4);
+    REJECT(hdr("<i4", "False", "(3,)"), 12, LF_ERR_FORMAT,
+           "element [1] of 't.npy' (16777217) exceeds 2^24 in magnitude");
+    memset(rd, 0, sizeof rd);
+    put_le(rd + 8, (uint64_t)-16777217, 8);
+    REJECT(hdr("<i8", "False", "(1, 2)"), 16, LF_ERR_FORMAT, "element [0, 1] of 't.npy' (-16777217)");
+    memset(rd, 0xff, 8);
+    REJECT(hdr("<u8", "False", "(1,)"), 8, LF_ERR_FORMAT, "(18446744073709551615) exceeds 2^24");
+    REJECT(hdr("<u4", "False", "(1, 1)"), 4, LF_ERR_FORMAT, "element [0, 0] of 't.npy' (4294967295)");
+    memset(rd, 0, sizeof rd);
+    rd[2] = 2;
+    REJECT(hdr("|b1", "False", "(2, 2)"), 4, LF_ERR_FORMAT,
+           "element [1, 0] of 't.npy' is not a valid bool (byte 2)");
+    rd[2] = 0;
+    put_le(rd, dbits(1e39), 8);
+    REJECT(hdr("<f8", "False", "(1,)"), 8, LF_ERR_FORMAT, "element [0] of 't.npy' (1e+39) overflows float32");
+    put_le(rd, dbits(-3.5e38), 8);
+    REJECT(hdr("<f8", "False", "(1,)"), 8, LF_ERR_FORMAT, "overflows float32");
+    memset(rd, 0, sizeof rd);
+}
+
+/* ---------------------------------------------------------------- files */
+
+static char dir[64];
+
+static char *tpath(const char *name) {
+    static char p[4][sizeof dir + 260];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
+    return p[k];
+}
+
+static unsigned char *slurp(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    static unsigned char buf[1 << 20];
+    *n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    return buf;
+}
+
+static size_t dir_entries(void) {
+    DIR *d = opendir(dir);
+    size_t n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) n++;
+    if (d) closedir(d);
+    return n;
+}
+
+static const char *read_path;
+static lf_status read_r(lf_array *a, lf_err *e) { return lf_npy_read(read_path, a, e); }
+
+static void test_writer(void) {
+    lf_err e = {{0}};
+    lf_array a;
+    float v[8] = {0.1f, -0.0f, 1e-45f, INFINITY, -INFINITY, FLT_MAX, 0.0f, 1.0f / 3.0f};
+    uint32_t nan_bits = 0x7fc00123u;
+    memcpy(&v[6], &nan_bits, 4);
+    const char *p = tpath("m.npy");
+    CHECK(lf_npy_write(p, v, 2, 4, &e) == LF_OK, "%s", e.msg);
+    size_t n = 0;
+    unsigned char *b = slurp(p, &n);
+    CHECK(b != NULL, "file written");
+    if (b) {
+        size_t off = 10 + (size_t)(b[8] | b[9] << 8);
+        CHECK(memcmp(b, "\x93NUMPY\x01\x00", 8) == 0, "magic + version 1.0");
+        CHECK(off % 64 == 0 && off == 128, "data offset %zu", off);
+        const char *want = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4), }";
+        CHECK(memcmp(b + 10, want, strlen(want)) == 0, "header text '%.60s'", (const char *)b + 10);
+        CHECK(b[off - 1] == '\n' && b[off - 2] == ' ', "header padded with spaces and '\\n'");
+        CHECK(n == off + sizeof v, "file size %zu", n);
+        CHECK(b[off] == 0xcd && b[off + 1] == 0xcc && b[off + 2] == 0xcc && b[off + 3] == 0x3d,
+              "0.1f stored little-endian");
+    }
+    CHECK(lf_npy_read(p, &a, &e) == LF_OK, "%s", e.msg);
+    CHECK(a.rows == 2 && a.cols == 4 && !a.is_integer && memcmp(a.data, v, sizeof v) == 0,
+          "round trip bit-identical");
+    lf_array_free(&a);
+
+    /* a larger matrix crosses the writer's internal chunks */
+    size_t rows = 1000, cols = 37;
+    float *big = malloc(rows * cols * sizeof *big);
+    for (size_t k = 0; k < rows * cols; k++) big[k] = (float)k * 0.37f - 5000.0f;
+    CHECK(lf_npy_write(tpath("big.npy"), big, rows, cols, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_read(tpath("big.npy"), &a, &e) == LF_OK, "%s", e.msg);
+    CHECK(a.rows == rows && a.cols == cols && memcmp(a.data, big, rows * cols * 4) == 0, "big round trip");
+    lf_array_free(&a);
+    free(big);
+
+    /* int64 vector */
+    const int64_t iv[4] = {0, 5, -3, 16777216};
+    p = tpath("i.npy");
+    CHECK(lf_npy_write_1d(p, iv, 4, &e) == LF_OK, "%s", e.msg);
+    b = slurp(p, &n);
+    if (b) {
+        const char *want = "{'descr': '<i8', 'fortran_order': False, 'shape': (4,), }";
+        CHECK(memcmp(b + 10, want, strlen(want)) == 0, "1-D header '%.60s'", (const char *)b + 10);
+        CHECK(n == 128 + 32, "1-D file size %zu", n);
+        CHECK(b[128 + 16] == 0xfd && b[128 + 23] == 0xff, "-3 little-endian");
+    }
+    CHECK(lf_npy_read(p, &a, &e) == LF_OK, "%s", e.msg);
+    CHECK(a.rows == 4 && a.cols == 1 && a.is_integer == 1 && a.data[0] == 0.0f && a.data[1] == 5.0f &&
+              a.data[2] == -3.0f && a.data[3] == 16777216.0f,
+          "1-D values");
+    lf_array_free(&a);
+    CHECK(lf_npy_write_1d(tpath("empty.npy"), NULL, 0, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_read(tpath("empty.npy"), &a, &e) == LF_OK && a.rows == 0 && a.cols == 1, "%s", e.msg);
+    lf_array_free(&a);
+
+    /* streaming writer */
+    lf_npy_writer w;
+    const float r6[6] = {1, 2, 3, 4, 5, 6};
+    p = tpath("s.npy");
+    CHECK(lf_npy_writer_open(&w, p, 3, 2, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_rows(&w, r6, 2, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_rows(&w, r6 + 4, 0, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_rows(&w, r6 + 4, 1, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_commit(&w, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_read(p, &a, &e) == LF_OK, "%s", e.msg);
+    CHECK(a.rows == 3 && a.cols == 2 && memcmp(a.data, r6, sizeof r6) == 0, "streamed values");
+    lf_array_free(&a);
+
+    size_t before = dir_entries();
+    p = tpath("few.npy");
+    CHECK(lf_npy_writer_open(&w, p, 3, 2, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_rows(&w, r6, 1, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_commit(&w, &e) == LF_ERR_SHAPE, "too few rows");
+    CHECK(contains(e.msg, "only 1 of the 3 declared rows were written to"), "%s", e.msg);
+    CHECK(access(p, F_OK) != 0, "nothing left after a short commit");
+
+    p = tpath("many.npy");
+    CHECK(lf_npy_writer_open(&w, p, 2, 2, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_rows(&w, r6, 3, &e) == LF_ERR_SHAPE, "too many rows");
+    CHECK(contains(e.msg, "declared with 2 rows: appending 3 rows after 0 exceeds it"), "%s", e.msg);
+    CHECK(lf_npy_writer_rows(&w, r6, 1, &e) == LF_ERR_SHAPE, "sticky");
+    CHECK(lf_npy_writer_commit(&w, &e) == LF_ERR_SHAPE, "commit after overflow");
+    CHECK(access(p, F_OK) != 0, "nothing left after a refused commit");
+
+    CHECK(lf_npy_writer_open(&w, tpath("ab.npy"), 2, 2, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_rows(&w, r6, 1, &e) == LF_OK, "%s", e.msg);
+    lf_npy_writer_abort(&w);
+    lf_npy_writer_abort(&w); /* twice is safe */
+    CHECK(dir_entries() == before, "no temporary files left (%zu entries, want %zu)", dir_entries(), before);
+    CHECK(lf_npy_writer_commit(&w, &e) == LF_ERR_STATE, "commit after abort");
+
+    CHECK(lf_npy_write(tpath("s.npy"), NULL, 2, 2, &e) == LF_ERR_ARG, "NULL data");
+    CHECK(lf_npy_write(tpath("o.npy"), r6, SIZE_MAX / 2, 3, &e) == LF_ERR_ARG, "overflowing shape");
+    CHECK(contains(e.msg, "is too large to write"), "%s", e.msg);
+    CHECK(lf_npy_write("/nonexistent-folder-lf/x.npy", r6, 1, 1, &e) == LF_ERR_IO, "bad folder");
+    CHECK(contains(e.msg, "/nonexistent-folder-lf/x.npy"), "%s", e.msg);
+    CHECK(dir_entries() == before, "no temporary files left");
+
+    /* reading files: missing, folder, bad content (the message names the path) */
+    read_path = tpath("missing.npy");
+    EXPECT_FAIL(read_r, LF_ERR_IO, "missing.npy");
+    read_path = dir;
+    EXPECT_FAIL(read_r, LF_ERR_IO, "is a folder");
+    p = tpath("bad.npy");
+    FILE *f = fopen(p, "wb");
+    fputs("a,b\n1,2\n", f);
+    fclose(f);
+    read_path = p;
+    EXPECT_FAIL(read_r, LF_ERR_FORMAT, "bad.npy' is not a .npy file");
+    unsigned char t[256];
+    size_t tn = build(t, 1, 0, hdr("<f4", "False", "(3,)"), rd, 8);
+    f = fopen(p, "wb");
+    fwrite(t, 1, tn, f);
+    fclose(f);
+    EXPECT_FAIL(read_r, LF_ERR_FORMAT, "truncated data: expected 12 bytes, found 8 in '");
+}
+
+static void cleanup(void) {
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) unlink(tpath(de->d_name));
+    if (d) closedir(d);
+    rmdir(dir);
+}
+
+int main(void) {
+    test_versions_and_headers();
+    test_float_dtypes();
+    test_integer_dtypes();
+    test_fortran_and_shapes();
+    test_rejections();
+    strcpy(dir, "/tmp/lf_test_npy_XXXXXX");
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp failed");
+        return check_report("test_npy");
+    }
+    test_writer();
+    cleanup();
+    return check_report("test_npy");
+}
