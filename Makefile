@@ -4,6 +4,8 @@
 #   make test       builds and runs every test (C tests, golden tests, CLI tests)
 #   make demo       runs the main job with no input files
 #   make san        the tests under AddressSanitizer + UBSan (CC=gcc or clang)
+#   make bench      benchmarks against PyTorch, numpy and scikit-learn
+#   make python     installs the Python package
 #
 # Variables: CC, BUILD (output folder), SAN (e.g. address,undefined), OPT.
 
@@ -27,7 +29,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
-.PHONY: all test demo san clean golden deps
+.PHONY: all test demo san clean golden deps bench python
 all: $(BUILD)/liblatefuse.a $(BUILD)/liblatefuse.so $(BUILD)/latefuse $(EXAMPLE_BIN)
 
 $(BUILD)/%.o: %.c include/latefuse.h $(wildcard src/*.h src/*/*.h)
@@ -64,6 +66,14 @@ demo: all
 
 san:
 	$(MAKE) test BUILD=build-san-$(notdir $(CC)) SAN=address,undefined OPT=-O1
+
+# Benchmarks against PyTorch / numpy / scikit-learn (see bench/README.md).
+bench: all
+	sh bench/run.sh $(BUILD)
+
+# Installs the Python package (needs python3-numpy).
+python: $(BUILD)/liblatefuse.so
+	/usr/bin/python3 -m pip install --no-build-isolation --no-deps --break-system-packages ./python
 
 # Regenerates the committed PyTorch golden files (needs python3-torch).
 golden:

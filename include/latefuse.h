@@ -291,6 +291,140 @@ lf_status lf_model_save(lf_model *m, const char *path, int with_optimizer);
  * failure the model stays empty and lf_model_error(m) names the problem. */
 lf_status lf_model_load(lf_model *m, const char *path);
 
+
+/* ================================================================ fusion */
+/*
+ * Late fusion of models that are already trained.  The inputs are the
+ * outputs of M models for the same N samples: M arrays of N x C class
+ * probabilities (or raw scores with `logits`), row-major float32.  A row of
+ * NaN means that model's output is missing for that sample; a NULL array
+ * means the model is missing for every row.  Labels are N ints in 0..C-1.
+ *
+ * Inputs are validated before use: every present row finite, probabilities
+ * >= 0 summing to 1 within 1e-3; messages name the model, row and value.
+ */
+
+typedef enum lf_method {
+    /* fixed rules (renormalised over the models present) */
+    LF_FUSE_MEAN = 0,
+    LF_FUSE_PRODUCT,          /* geometric mean, renormalised */
+    LF_FUSE_MAX,
+    LF_FUSE_MIN,
+    LF_FUSE_MEDIAN,
+    LF_FUSE_VOTE,             /* majority, ties broken by mean probability */
+    LF_FUSE_BORDA,
+    /* trained classical combiners */
+    LF_FUSE_ACC_WEIGHTED,     /* mean weighted by each model's accuracy */
+    LF_FUSE_DECISION_TEMPLATE,
+    LF_FUSE_STACK_LR,         /* multinomial logistic regression on log p, L2 */
+    /* learned with the engine */
+    LF_FUSE_WAVG,             /* the seed's WeightedAverage over models */
+    LF_FUSE_WAVG_CLASS,       /* ClassWeightedAverage: per model, per class */
+    LF_FUSE_LOGLINEAR,        /* softmax-weighted sum of log p, renormalised */
+    LF_FUSE_MLP,              /* Concatenate -> Dense(128, relu) -> Dropout(0.2)
+                                 -> Dense(C, softmax) */
+    LF_FUSE_GATE,             /* per-sample softmax weights from a small net */
+    LF_FUSE_AUTO,             /* best cross-validated log-loss (fit only) */
+    LF_FUSE_COUNT
+} lf_method;
+
+/* The CLI spelling ("mean", ..., "wavg-class", "auto"); NULL if invalid. */
+const char *lf_method_name(lf_method m);
+/* Parses a spelling; -1 if unknown. */
+int lf_method_parse(const char *name);
+
+typedef struct lf_fusion_options {
+    lf_method method;     /* default LF_FUSE_WAVG */
+    int calibrate;        /* fit one temperature per model first */
+    int logits;           /* inputs are raw scores: softmax applied */
+    size_t folds;         /* cross-validation folds (auto, compare); 5 */
+    uint64_t seed;        /* folds, initial weights, shuffling; 0 */
+    size_t epochs;        /* learned methods; 0 = the method's default */
+    float modality_dropout; /* learned methods: share of extra training rows
+                               with one present model hidden; default 0.5 */
+    int verbose;          /* progress on stderr when it is a terminal */
+} lf_fusion_options;
+
+lf_fusion_options lf_fusion_defaults(void);
+
+typedef struct lf_fusion lf_fusion;
+
+/* An empty fusion model (also the context that carries error messages). */
+lf_status lf_fusion_create(lf_fusion **out);
+void lf_fusion_free(lf_fusion *f);
+/* Message of the last failed call on f ("" if none); never NULL. */
+const char *lf_fusion_error(const lf_fusion *f);
+
+/* Fits the method of `opt` on N labelled samples.  names: M model names
+ * (1..63 characters, distinct), stored with the model: predict matches
+ * inputs by position, the CLI by these names.  Replaces any earlier fit. */
+lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
+                        size_t N, size_t C, const int *y, const lf_fusion_options *opt);
+
+/* Fused probabilities (N x C) for M arrays in the fitted order (NULL for a
+ * model absent from every row, NaN rows for single missing outputs).  The
+ * inputs are validated as for fit.  Rows where no model is present get the
+ * uniform distribution.  Thread-safe on one fitted model; on failure
+ * lf_status_string describes the status. */
+lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N, float *out);
+
+/* Save (atomic, safetensors layout, schema in README.md) and load. */
+lf_status lf_fusion_save(lf_fusion *f, const char *path);
+lf_status lf_fusion_load(lf_fusion *f, const char *path);
+
+/* What was fitted. */
+lf_method lf_fusion_method(const lf_fusion *f);
+int lf_fusion_calibrated(const lf_fusion *f);
+int lf_fusion_logits(const lf_fusion *f);
+size_t lf_fusion_num_models(const lf_fusion *f);
+size_t lf_fusion_num_classes(const lf_fusion *f);
+const char *lf_fusion_model_name(const lf_fusion *f, size_t i);
+/* Temperature of model i (1 when not calibrated). */
+float lf_fusion_temperature(const lf_fusion *f, size_t i);
+/* The learned weights over models, as the seed shows them (softmax(W)):
+ * M values for acc-weighted, wavg and loglinear, M x C (model-major) for
+ * wavg-class; rows*cols values are written when cap allows.  Returns the
+ * number of values (0 for methods without such weights). */
+size_t lf_fusion_weights(const lf_fusion *f, float *out, size_t cap, size_t *rows, size_t *cols);
+
+/* ------------------------------------------------------------- compare */
+
+enum { LF_METRIC_ACCURACY = 0, LF_METRIC_MACRO_F1, LF_METRIC_LOG_LOSS, LF_METRIC_BRIER,
+       LF_METRIC_ECE, LF_NUM_METRICS };
+
+typedef struct lf_score_row {
+    char name[80];           /* method name, or "model:<name>", or "oracle" */
+    int kind;                /* 0 method, 1 single model, 2 oracle */
+    lf_method method;        /* for kind 0 */
+    int calibrated;
+    double mean[LF_NUM_METRICS];
+    double std[LF_NUM_METRICS];
+    double *acc_without;     /* M values: accuracy with model i absent
+                                (methods only; NULL otherwise) */
+} lf_score_row;
+
+typedef struct lf_compare_table {
+    size_t n_rows;
+    lf_score_row *rows;      /* sorted by mean log-loss, best first; the
+                                oracle (accuracy only) last */
+    size_t n_models;
+} lf_compare_table;
+
+/* Stratified K-fold cross-validation (opt->folds, opt->seed) of `methods`
+ * (n_methods of them; NULL = every method), each trained on K-1 folds and
+ * scored on the held-out fold, with calibration as opt->calibrate; plus
+ * every single model and the oracle.  The table is owned by f, valid until
+ * the next compare/fit/free. */
+lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *const *names,
+                            size_t M, size_t N, size_t C, const int *y, const lf_method *methods,
+                            size_t n_methods, const lf_fusion_options *opt,
+                            const lf_compare_table **table);
+
+/* Metrics of fused probabilities against labels (accuracy, macro-F1,
+ * log-loss, Brier score, 15-bin expected calibration error). */
+lf_status lf_fusion_metrics(const float *prob, const int *y, size_t N, size_t C,
+                            double metrics[LF_NUM_METRICS]);
+
 #ifdef __cplusplus
 }
 #endif
