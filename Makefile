@@ -43,8 +43,9 @@ $(BUILD)/liblatefuse.a: $(LIB_OBJ)
 $(BUILD)/liblatefuse.so: $(LIB_OBJ)
 	$(CC) -shared -o $@ $^ $(LDLIBS)
 
-$(BUILD)/latefuse: tools/latefuse.c $(BUILD)/liblatefuse.a
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/liblatefuse.a $(LDLIBS)
+TOOL_SRC := $(sort $(wildcard tools/*.c))
+$(BUILD)/latefuse: $(TOOL_SRC) $(wildcard tools/*.h) $(BUILD)/liblatefuse.a
+	$(CC) $(CFLAGS) -Itools -o $@ $(TOOL_SRC) $(BUILD)/liblatefuse.a $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c tests/check.h $(BUILD)/liblatefuse.a
 	@mkdir -p $(dir $@)
