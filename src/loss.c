@@ -6,8 +6,10 @@
  * With a softmax output and a categorical loss (or sigmoid and binary
  * cross-entropy) the loss is computed from the logits z — log-softmax /
  * log-sigmoid, stable for any z — and the gradient is returned w.r.t. z:
- * (p - t) w_r / B.  Otherwise probabilities are clipped to [1e-7, 1 - 1e-7]
- * as Keras does.
+ * (p - t) w_r / B.  Otherwise, as Keras does, categorical outputs are
+ * first divided by their sum (so an unnormalised output, e.g. a per-class
+ * weighted average, is a distribution) and probabilities are clipped to
+ * [1e-7, 1 - 1e-7].
  */
 #include "model.h"
 
@@ -100,13 +102,24 @@ double lf_loss_eval(lf_loss loss, int fused, const float *y, const float *z, con
                     }
                 }
             } else {
+                /* Keras: q = y / sum(y), clipped to [eps, 1-eps];
+                 * l = -sum t log q;  dl/dy_j = (sum_i t_i [q_i unclipped]
+                 * - t_j [q_j unclipped] / q_j) / S */
+                double S = 0, tsum = 0;
+                for (size_t j = 0; j < D; j++) S += yr[j];
                 for (size_t j = 0; j < D; j++) {
                     double tj = sparse ? (j == label) : tr[j];
-                    double p = yr[j];
-                    int clipped = p < CLIP_EPS || p > 1 - CLIP_EPS;
-                    p = p < CLIP_EPS ? CLIP_EPS : p > 1 - CLIP_EPS ? 1 - CLIP_EPS : p;
-                    if (tj != 0) l -= tj * log(p);
-                    if (dr) dr[j] = clipped ? 0.0f : (float)(g * -tj / p);
+                    double q = S > 0 ? yr[j] / S : 0;
+                    int clipped = q < CLIP_EPS || q > 1 - CLIP_EPS;
+                    q = q < CLIP_EPS ? CLIP_EPS : q > 1 - CLIP_EPS ? 1 - CLIP_EPS : q;
+                    if (tj != 0) l -= tj * log(q);
+                    if (!clipped) tsum += tj;
+                }
+                for (size_t j = 0; dr && j < D; j++) {
+                    double tj = sparse ? (j == label) : tr[j];
+                    double q = S > 0 ? yr[j] / S : 0;
+                    int clipped = q < CLIP_EPS || q > 1 - CLIP_EPS;
+                    dr[j] = S > 0 ? (float)(g * (tsum - (clipped ? 0.0 : tj / q)) / S) : 0.0f;
                 }
             }
             if (correct) right += argmax(yr, D) == (sparse ? label : argmax(tr, D));

@@ -1,0 +1,282 @@
+/*
+ * compare.c — honest evaluation: stratified K-fold cross-validation of every
+ * method over the given validation outputs.  For each fold, calibration and
+ * the method are fitted on the other K-1 folds only and scored on the held-
+ * out fold; the table reports mean and standard deviation over folds of
+ * accuracy, macro-F1, log-loss, Brier score and ECE, for every method, every
+ * single model (a missing output scored as the uniform distribution), and
+ * the oracle's accuracy (some present model right) as an upper bound; and,
+ * per method, the accuracy when each model is absent.
+ */
+#include "fusion/calibrate.h"
+#include "fusion/cv.h"
+#include "fusion/fusion_internal.h"
+#include "fusion/metrics.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *const *names,
+                             size_t M, size_t C, const int *y, const size_t *idx, size_t n,
+                             const lf_fusion_options *o, lf_method method, int calibrate);
+
+/* everything the folds share */
+typedef struct cv_ctx {
+    const float *const *p;
+    const char *const *names;
+    size_t M, N, C, K;
+    const int *y;
+    const lf_fusion_options *o;
+    size_t *fold, *train, *test;
+    int *ytest;
+    float *prob;   /* N x C scratch for fused test rows */
+    const float **pdrop;
+} cv_ctx;
+
+static void to_array(const lf_metrics *mt, double *v) {
+    v[LF_METRIC_ACCURACY] = mt->accuracy;
+    v[LF_METRIC_MACRO_F1] = mt->macro_f1;
+    v[LF_METRIC_LOG_LOSS] = mt->log_loss;
+    v[LF_METRIC_BRIER] = mt->brier;
+    v[LF_METRIC_ECE] = mt->ece;
+}
+
+static void mean_std(const lf_metrics *per, size_t K, lf_score_row *row) {
+    lf_metrics mean, sd;
+    lf_metrics_mean_std(per, K, &mean, &sd);
+    to_array(&mean, row->mean);
+    to_array(&sd, row->std);
+}
+
+static lf_status split(cv_ctx *c, size_t k, size_t *n_train, size_t *n_test, lf_err *e) {
+    lf_status st = lf_fold_split(c->fold, c->N, k, c->train, n_train, c->test, n_test, e);
+    for (size_t i = 0; st == LF_OK && i < *n_test; i++) c->ytest[i] = c->y[c->test[i]];
+    return st;
+}
+
+/* one method, cross-validated; acc_without (M) may be NULL */
+static lf_status cv_method(lf_err *e, cv_ctx *c, lf_method method, int calibrate, lf_metrics *per,
+                           double *acc_without) {
+    lf_fusion fs;
+    memset(&fs, 0, sizeof fs);
+    lf_status st = LF_OK;
+    if (acc_without) memset(acc_without, 0, c->M * sizeof *acc_without);
+    for (size_t k = 0; st == LF_OK && k < c->K; k++) {
+        size_t ntr, nte;
+        if ((st = split(c, k, &ntr, &nte, e)) != LF_OK) break;
+        st = lf_fusion_fit_rows(&fs, c->p, c->names, c->M, c->C, c->y, c->train, ntr, c->o, method,
+                                calibrate);
+        if (st != LF_OK) {
+            lf_fail(e, st, "%s, fold %zu: %s", lf_method_name(method), k + 1, fs.err.msg);
+            break;
+        }
+        for (long drop = -1; st == LF_OK && drop < (long)(acc_without ? c->M : 0); drop++) {
+            for (size_t m = 0; m < c->M; m++) c->pdrop[m] = (long)m == drop ? NULL : c->p[m];
+            lf_probs pr;
+            st = lf_probs_prepare(e, c->pdrop, c->M, c->C, c->o->logits, fs.temps, c->test, nte, &pr);
+            if (st == LF_OK) st = lf_fusion_predict_core(&fs, &pr, c->prob);
+            lf_probs_free(&pr);
+            if (st != LF_OK) {
+                lf_fail(e, st, "%s, fold %zu: prediction failed (%s)", lf_method_name(method), k + 1,
+                        lf_status_string(st));
+                break;
+            }
+            lf_metrics mt;
+            st = lf_metrics_compute(c->prob, c->ytest, nte, c->C, &mt, e);
+            if (drop < 0) per[k] = mt;
+            else acc_without[drop] += mt.accuracy / (double)c->K;
+        }
+    }
+    lf_fusion_clear(&fs);
+    return st;
+}
+
+/* a single model's own outputs (temperature fitted on the training folds) */
+static lf_status cv_single(lf_err *e, cv_ctx *c, size_t m, int calibrate, lf_metrics *per) {
+    lf_status st = LF_OK;
+    for (size_t k = 0; st == LF_OK && k < c->K; k++) {
+        size_t ntr, nte;
+        if ((st = split(c, k, &ntr, &nte, e)) != LF_OK) break;
+        float T = 1.0f;
+        if (calibrate && c->p[m]) {
+            lf_probs tr;
+            const float *one[1] = {c->p[m]};
+            st = lf_probs_prepare(e, one, 1, c->C, c->o->logits, NULL, c->train, ntr, &tr);
+            int *ytr = lf_alloc_array(ntr ? ntr : 1, sizeof *ytr);
+            if (st == LF_OK && !ytr) st = lf_fail(e, LF_ERR_NOMEM, "out of memory");
+            for (size_t i = 0; st == LF_OK && i < ntr; i++) ytr[i] = c->y[c->train[i]];
+            if (st == LF_OK) st = lf_fit_temperature(tr.p[0], ytr, ntr, c->C, &T, e);
+            LF_FREE(ytr);
+            lf_probs_free(&tr);
+            if (st != LF_OK) break;
+        }
+        const float *one[1] = {c->p[m]};
+        lf_probs pr;
+        if (c->p[m]) {
+            st = lf_probs_prepare(e, one, 1, c->C, c->o->logits, &T, c->test, nte, &pr);
+            if (st != LF_OK) break;
+            for (size_t i = 0; i < nte * c->C; i++) c->prob[i] = pr.p[0][i];
+            lf_probs_free(&pr);
+        }
+        for (size_t i = 0; i < nte; i++) /* missing: uniform */
+            if (!c->p[m] || isnan(c->prob[i * c->C]))
+                for (size_t j = 0; j < c->C; j++) c->prob[i * c->C + j] = 1.0f / (float)c->C;
+        st = lf_metrics_compute(c->prob, c->ytest, nte, c->C, &per[k], e);
+    }
+    return st;
+}
+
+static lf_status cv_oracle(lf_err *e, cv_ctx *c, double *mean, double *sd) {
+    double acc[64], s = 0, ss = 0;
+    lf_status st = LF_OK;
+    for (size_t k = 0; st == LF_OK && k < c->K; k++) {
+        size_t ntr, nte;
+        if ((st = split(c, k, &ntr, &nte, e)) != LF_OK) break;
+        lf_probs pr;
+        st = lf_probs_prepare(e, c->p, c->M, c->C, c->o->logits, NULL, c->test, nte, &pr);
+        if (st == LF_OK)
+            st = lf_oracle_accuracy((const float *const *)pr.p, c->M, nte, c->C, c->ytest, &acc[k], e);
+        lf_probs_free(&pr);
+        s += acc[k];
+    }
+    *mean = s / (double)c->K;
+    for (size_t k = 0; k < c->K; k++) ss += (acc[k] - *mean) * (acc[k] - *mean);
+    *sd = c->K > 1 ? sqrt(ss / (double)(c->K - 1)) : 0;
+    return st;
+}
+
+static void ctx_free(cv_ctx *c) {
+    LF_FREE(c->fold), LF_FREE(c->train), LF_FREE(c->test), LF_FREE(c->ytest);
+    LF_FREE(c->prob), LF_FREE(c->pdrop);
+}
+
+static lf_status ctx_init(lf_err *e, cv_ctx *c, const float *const *p, const char *const *names,
+                          size_t M, size_t N, size_t C, const int *y, const lf_fusion_options *o) {
+    memset(c, 0, sizeof *c);
+    c->p = p, c->names = names, c->M = M, c->N = N, c->C = C, c->y = y, c->o = o;
+    c->K = o->folds;
+    if (c->K < 2 || c->K > 64) return lf_fail(e, LF_ERR_ARG, "folds must be in 2..64, got %zu", c->K);
+    if (c->K > N) return lf_fail(e, LF_ERR_ARG, "%zu folds need at least %zu samples, got %zu", c->K, c->K, N);
+    c->fold = lf_alloc_array(N, sizeof *c->fold);
+    c->train = lf_alloc_array(N, sizeof *c->train);
+    c->test = lf_alloc_array(N, sizeof *c->test);
+    c->ytest = lf_alloc_array(N, sizeof *c->ytest);
+    c->prob = lf_alloc_array(N, C * sizeof *c->prob);
+    c->pdrop = lf_alloc_array(M, sizeof *c->pdrop);
+    if (!c->fold || !c->train || !c->test || !c->ytest || !c->prob || !c->pdrop) {
+        ctx_free(c);
+        return lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
+    }
+    lf_status st = lf_stratified_kfold(y, N, C, c->K, o->seed, c->fold, e);
+    if (st != LF_OK) ctx_free(c);
+    return st;
+}
+
+static int by_log_loss(const void *a, const void *b) {
+    const lf_score_row *x = a, *y = b;
+    if (x->kind == 2 || y->kind == 2) return x->kind - y->kind == 0 ? 0 : (x->kind == 2 ? 1 : -1);
+    double dx = x->mean[LF_METRIC_LOG_LOSS], dy = y->mean[LF_METRIC_LOG_LOSS];
+    if (dx < dy) return -1;
+    if (dx > dy) return 1;
+    return strcmp(x->name, y->name);
+}
+
+lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *const *names,
+                            size_t M, size_t N, size_t C, const int *y, const lf_method *methods,
+                            size_t n_methods, const lf_fusion_options *opt,
+                            const lf_compare_table **table) {
+    if (!f) return LF_ERR_ARG;
+    lf_fusion_options o = opt ? *opt : lf_fusion_defaults();
+    lf_method all[LF_FUSE_COUNT];
+    if (!methods) {
+        for (int m = 0; m < LF_FUSE_AUTO; m++) all[m] = (lf_method)m;
+        methods = all, n_methods = LF_FUSE_AUTO;
+    }
+    for (size_t i = 0; i < n_methods; i++)
+        if ((unsigned)methods[i] >= LF_FUSE_AUTO)
+            return lf_fail(&f->err, LF_ERR_ARG, "compare: method %d is not a fusion method", (int)methods[i]);
+    o.method = LF_FUSE_MEAN; /* the methods are given apart */
+    lf_status st = lf_fusion_check(&f->err, p, names, M, N, C, y, &o);
+    if (st != LF_OK) return st;
+    cv_ctx c;
+    if ((st = ctx_init(&f->err, &c, p, names, M, N, C, y, &o)) != LF_OK) return st;
+
+    lf_compare_table *t = &f->table;
+    for (size_t i = 0; i < t->n_rows; i++) LF_FREE(t->rows[i].acc_without);
+    LF_FREE(t->rows);
+    memset(t, 0, sizeof *t);
+    size_t cap = n_methods + M + 1;
+    t->rows = lf_alloc_array(cap, sizeof *t->rows);
+    lf_metrics *per = lf_alloc_array(c.K, sizeof *per);
+    if (!t->rows || !per) {
+        LF_FREE(per);
+        ctx_free(&c);
+        return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory for the comparison table");
+    }
+    t->n_models = M;
+    int tty = o.verbose && isatty(2);
+    for (size_t i = 0; st == LF_OK && i < n_methods; i++) {
+        lf_score_row *row = &t->rows[t->n_rows];
+        if (tty) fprintf(stderr, "\rcompare: %zu/%zu %-20s", i + 1, n_methods, lf_method_name(methods[i]));
+        row->acc_without = lf_alloc_array(M, sizeof(double));
+        if (!row->acc_without) {
+            st = lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
+            break;
+        }
+        t->n_rows++;
+        snprintf(row->name, sizeof row->name, "%s", lf_method_name(methods[i]));
+        row->kind = 0, row->method = methods[i], row->calibrated = o.calibrate;
+        st = cv_method(&f->err, &c, methods[i], o.calibrate, per, row->acc_without);
+        if (st == LF_OK) mean_std(per, c.K, row);
+    }
+    if (tty) fprintf(stderr, "\r%60s\r", "");
+    for (size_t m = 0; st == LF_OK && m < M; m++) {
+        lf_score_row *row = &t->rows[t->n_rows++];
+        snprintf(row->name, sizeof row->name, "model:%s", names[m]);
+        row->kind = 1, row->calibrated = o.calibrate;
+        st = cv_single(&f->err, &c, m, o.calibrate, per);
+        if (st == LF_OK) mean_std(per, c.K, row);
+    }
+    if (st == LF_OK) {
+        lf_score_row *row = &t->rows[t->n_rows++];
+        snprintf(row->name, sizeof row->name, "oracle");
+        row->kind = 2;
+        for (int j = 0; j < LF_NUM_METRICS; j++) row->mean[j] = row->std[j] = NAN;
+        st = cv_oracle(&f->err, &c, &row->mean[LF_METRIC_ACCURACY], &row->std[LF_METRIC_ACCURACY]);
+    }
+    LF_FREE(per);
+    ctx_free(&c);
+    if (st != LF_OK) return st;
+    qsort(t->rows, t->n_rows, sizeof *t->rows, by_log_loss);
+    if (table) *table = t;
+    return LF_OK;
+}
+
+lf_status lf_fusion_select(lf_fusion *f, const float *const *p, const char *const *names,
+                           size_t M, size_t N, size_t C, const int *y, const lf_fusion_options *o,
+                           lf_method *method, int *calibrate) {
+    cv_ctx c;
+    lf_status st = ctx_init(&f->err, &c, p, names, M, N, C, y, o);
+    if (st != LF_OK) return st;
+    lf_metrics *per = lf_alloc_array(c.K, sizeof *per);
+    if (!per) {
+        ctx_free(&c);
+        return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
+    }
+    double best = INFINITY;
+    for (int m = 0; st == LF_OK && m < LF_FUSE_AUTO; m++)
+        for (int cal = 0; st == LF_OK && cal <= 1; cal++) {
+            if ((st = cv_method(&f->err, &c, (lf_method)m, cal, per, NULL)) != LF_OK) break;
+            lf_score_row row;
+            mean_std(per, c.K, &row);
+            if (row.mean[LF_METRIC_LOG_LOSS] < best) {
+                best = row.mean[LF_METRIC_LOG_LOSS];
+                *method = (lf_method)m, *calibrate = cal;
+            }
+        }
+    LF_FREE(per);
+    ctx_free(&c);
+    return st;
+}

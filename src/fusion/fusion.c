@@ -1,0 +1,374 @@
+/*
+ * fusion.c — the fusion model: method names, input validation and
+ * preparation (logits, calibration), fit and predict for every method, and
+ * what a fitted model shows (temperatures, weights).  The fixed rules and
+ * classical combiners live in rules.c, the learned methods in learned.c,
+ * cross-validation in compare.c, the file in fusion_io.c.
+ */
+#include "fusion/calibrate.h"
+#include "fusion/fusion_internal.h"
+#include "fusion/metrics.h"
+#include "fusion/rules.h"
+#include "kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const method_names[LF_FUSE_COUNT] = {
+    "mean", "product", "max", "min", "median", "vote", "borda", "acc-weighted",
+    "decision-template", "stack-lr", "wavg", "wavg-class", "loglinear", "mlp", "gate", "auto"};
+
+const char *lf_method_name(lf_method m) {
+    return (unsigned)m < LF_FUSE_COUNT ? method_names[m] : NULL;
+}
+
+int lf_method_parse(const char *name) {
+    for (int m = 0; m < LF_FUSE_COUNT; m++)
+        if (name && strcmp(name, method_names[m]) == 0) return m;
+    return -1;
+}
+
+int lf_method_is_learned(lf_method m) { return m >= LF_FUSE_STACK_LR && m <= LF_FUSE_GATE; }
+
+lf_fusion_options lf_fusion_defaults(void) {
+    lf_fusion_options o;
+    memset(&o, 0, sizeof o);
+    o.method = LF_FUSE_WAVG;
+    o.folds = 5;
+    o.modality_dropout = 0.5f;
+    return o;
+}
+
+lf_status lf_fusion_create(lf_fusion **out) {
+    if (!out) return LF_ERR_ARG;
+    *out = LF_CALLOC(1, sizeof **out);
+    return *out ? LF_OK : LF_ERR_NOMEM;
+}
+
+void lf_fusion_clear(lf_fusion *f) {
+    LF_FREE(f->names), LF_FREE(f->temps), LF_FREE(f->weights), LF_FREE(f->templates);
+    lf_model_free(f->net);
+    f->names = NULL, f->temps = f->weights = f->templates = NULL, f->net = NULL;
+    f->fitted = 0, f->M = f->C = 0, f->calibrated = f->logits = 0;
+}
+
+static void table_free(lf_compare_table *t) {
+    for (size_t i = 0; i < t->n_rows; i++) LF_FREE(t->rows[i].acc_without);
+    LF_FREE(t->rows);
+    memset(t, 0, sizeof *t);
+}
+
+void lf_fusion_free(lf_fusion *f) {
+    if (!f) return;
+    lf_fusion_clear(f);
+    table_free(&f->table);
+    LF_FREE(f);
+}
+
+const char *lf_fusion_error(const lf_fusion *f) { return f ? f->err.msg : "no fusion model (NULL)"; }
+
+/* ---------------------------------------------------------- inputs */
+
+void lf_probs_free(lf_probs *pr) {
+    LF_FREE(pr->p);
+    LF_FREE(pr->block);
+    memset(pr, 0, sizeof *pr);
+}
+
+lf_status lf_inputs_validate(lf_err *e, const float *const *p, const char *const *names,
+                             size_t M, size_t N, size_t C, int logits) {
+    if (!p) return lf_fail(e, LF_ERR_ARG, "no model outputs given");
+    for (size_t k = 0; k < M; k++) {
+        const char *nm = names ? names[k] : NULL;
+        char label[96];
+        if (nm) snprintf(label, sizeof label, "model '%.60s'", nm);
+        else snprintf(label, sizeof label, "model %zu", k);
+        if (!p[k]) continue; /* missing everywhere */
+        for (size_t r = 0; r < N; r++) {
+            const float *row = p[k] + r * C;
+            if (isnan(row[0])) {
+                for (size_t c = 1; c < C; c++)
+                    if (!isnan(row[c]))
+                        return lf_fail(e, LF_ERR_FORMAT,
+                                       "%s: row %zu is partly NaN (a missing output must be NaN in every column)",
+                                       label, r);
+                continue;
+            }
+            double s = 0;
+            for (size_t c = 0; c < C; c++) {
+                float v = row[c];
+                if (!isfinite(v))
+                    return lf_fail(e, LF_ERR_FORMAT, "%s: row %zu, class %zu is %s", label, r, c,
+                                   isnan(v) ? "NaN in a row that is not all NaN" : v > 0 ? "+Inf" : "-Inf");
+                if (!logits && v < 0)
+                    return lf_fail(e, LF_ERR_FORMAT, "%s: row %zu, class %zu is a negative probability (%g)",
+                                   label, r, c, (double)v);
+                s += v;
+            }
+            if (!logits && fabs(s - 1.0) > 1e-3)
+                return lf_fail(e, LF_ERR_FORMAT,
+                               "%s: row %zu sums to %.6g, not 1 (tolerance 1e-3; use --logits for raw scores)",
+                               label, r, s);
+        }
+    }
+    return LF_OK;
+}
+
+lf_status lf_probs_prepare(lf_err *e, const float *const *p, size_t M, size_t C, int logits,
+                           const float *temps, const size_t *idx, size_t n, lf_probs *out) {
+    memset(out, 0, sizeof *out);
+    size_t present = M; /* a model missing everywhere becomes NaN rows */
+    out->p = lf_alloc_array(M ? M : 1, sizeof *out->p);
+    size_t rows_total = present * n;
+    out->block = lf_alloc_array(rows_total ? rows_total : 1, C * sizeof(float));
+    if (!out->p || !out->block) {
+        lf_probs_free(out);
+        return lf_fail(e, LF_ERR_NOMEM, "out of memory preparing %zu rows of %zu models", n, M);
+    }
+    out->M = M, out->N = n, out->C = C;
+    float *dst = out->block;
+    for (size_t k = 0; k < M; k++) {
+        out->p[k] = dst;
+        if (!p[k]) {
+            for (size_t i = 0; i < n * C; i++) dst[i] = (float)NAN;
+            dst += n * C;
+            continue;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const float *src = p[k] + (idx ? idx[i] : i) * C;
+            float *row = dst + i * C;
+            memcpy(row, src, C * sizeof *row);
+            if (logits && !isnan(row[0])) lf_softmax_rows(row, 1, C);
+        }
+        if (temps && temps[k] != 1.0f) lf_apply_temperature(dst, n, C, temps[k], dst);
+        dst += n * C;
+    }
+    return LF_OK;
+}
+
+static lf_status check_labels(lf_err *e, const int *y, size_t N, size_t C) {
+    if (!y) return lf_fail(e, LF_ERR_ARG, "no labels given");
+    for (size_t r = 0; r < N; r++)
+        if (y[r] < 0 || (size_t)y[r] >= C)
+            return lf_fail(e, LF_ERR_FORMAT, "label %d at row %zu is not a class in 0..%zu", y[r], r, C - 1);
+    return LF_OK;
+}
+
+static lf_status check_names(lf_err *e, const char *const *names, size_t M) {
+    if (!names) return lf_fail(e, LF_ERR_ARG, "no model names given");
+    for (size_t k = 0; k < M; k++) {
+        size_t len = names[k] ? strlen(names[k]) : 0;
+        if (len == 0 || len >= LF_FUSION_NAME_MAX)
+            return lf_fail(e, LF_ERR_ARG, "model name %zu must have 1 to %d characters", k,
+                           LF_FUSION_NAME_MAX - 1);
+        for (size_t j = 0; j < k; j++)
+            if (strcmp(names[j], names[k]) == 0)
+                return lf_fail(e, LF_ERR_ARG, "model name '%s' is given twice", names[k]);
+    }
+    return LF_OK;
+}
+
+lf_status lf_fusion_check(lf_err *e, const float *const *p, const char *const *names,
+                               size_t M, size_t N, size_t C, const int *y,
+                               const lf_fusion_options *o) {
+    if (M == 0) return lf_fail(e, LF_ERR_ARG, "no models given");
+    if (M > 1024) return lf_fail(e, LF_ERR_ARG, "at most 1024 models, got %zu", M);
+    if (N == 0) return lf_fail(e, LF_ERR_ARG, "no samples given");
+    if (C == 0) return lf_fail(e, LF_ERR_ARG, "no classes given");
+    size_t tot;
+    if (!lf_mul_ok(N, C, &tot) || tot > SIZE_MAX / 64) return lf_fail(e, LF_ERR_ARG, "too many values");
+    lf_status st = check_names(e, names, M);
+    if (st == LF_OK) st = check_labels(e, y, N, C);
+    if (st == LF_OK) st = lf_inputs_validate(e, p, names, M, N, C, o->logits);
+    if (st == LF_OK && (unsigned)o->method >= LF_FUSE_COUNT)
+        st = lf_fail(e, LF_ERR_ARG, "unknown fusion method %d", (int)o->method);
+    if (st == LF_OK && !(o->modality_dropout >= 0 && o->modality_dropout <= 1))
+        st = lf_fail(e, LF_ERR_ARG, "modality_dropout must be in [0, 1]");
+    return st;
+}
+
+/* ------------------------------------------------------------- fit */
+
+lf_status lf_fusion_fit_core(lf_fusion *f, const lf_probs *pr, const int *y,
+                             const lf_fusion_options *opt) {
+    size_t M = pr->M, N = pr->N, C = pr->C;
+    lf_method m = f->method;
+    if (m == LF_FUSE_ACC_WEIGHTED) {
+        double *acc = lf_alloc_array(M, sizeof *acc);
+        f->weights = lf_alloc_array(M, sizeof *f->weights);
+        if (!acc || !f->weights) {
+            LF_FREE(acc);
+            return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
+        }
+        lf_status st = lf_model_accuracies((const float *const *)pr->p, M, N, C, y, acc, &f->err);
+        double s = 0;
+        for (size_t k = 0; k < M; k++) s += acc[k];
+        for (size_t k = 0; k < M; k++) f->weights[k] = s > 0 ? (float)(acc[k] / s) : 1.0f / (float)M;
+        LF_FREE(acc);
+        return st;
+    }
+    if (m == LF_FUSE_DECISION_TEMPLATE) {
+        f->templates = lf_alloc_array(C, M * C * sizeof(float));
+        if (!f->templates) return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
+        return lf_decision_templates_fit((const float *const *)pr->p, M, N, C, y, f->templates, &f->err);
+    }
+    if (lf_method_is_learned(m)) return lf_learned_fit(f, pr, y, opt);
+    return LF_OK; /* fixed rules learn nothing */
+}
+
+lf_status lf_fusion_predict_core(const lf_fusion *f, const lf_probs *pr, float *out) {
+    lf_err e; /* predict is thread-safe: it writes no shared message */
+    lf_method m = f->method;
+    const float *const *p = (const float *const *)pr->p;
+    if (m <= LF_FUSE_BORDA) return lf_rule_apply((lf_rule)m, p, pr->M, pr->N, pr->C, NULL, out, &e);
+    if (m == LF_FUSE_ACC_WEIGHTED)
+        return lf_rule_apply(LF_RULE_MEAN, p, pr->M, pr->N, pr->C, f->weights, out, &e);
+    if (m == LF_FUSE_DECISION_TEMPLATE)
+        return lf_decision_templates_apply(f->templates, p, pr->M, pr->N, pr->C, out, &e);
+    return lf_learned_predict(f, pr, out);
+}
+
+/* fitted temperatures on prepared (uncalibrated) probabilities */
+static lf_status fit_temperatures(lf_err *e, const lf_probs *pr, const int *y, float *temps) {
+    for (size_t k = 0; k < pr->M; k++) {
+        temps[k] = 1.0f;
+        if (!pr->p[k]) continue;
+        lf_status st = lf_fit_temperature(pr->p[k], y, pr->N, pr->C, &temps[k], e);
+        if (st != LF_OK) return st;
+    }
+    return LF_OK;
+}
+
+/* Fits calibration + method on the rows idx (NULL: all) of validated raw
+ * inputs.  Used by lf_fusion_fit and by each fold of compare. */
+lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *const *names,
+                             size_t M, size_t C, const int *y, const size_t *idx, size_t n,
+                             const lf_fusion_options *o, lf_method method, int calibrate);
+lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *const *names,
+                             size_t M, size_t C, const int *y, const size_t *idx, size_t n,
+                             const lf_fusion_options *o, lf_method method, int calibrate) {
+    lf_fusion_clear(f);
+    f->names = lf_alloc_array(M, sizeof *f->names);
+    f->temps = lf_alloc_array(M, sizeof *f->temps);
+    int *yy = lf_alloc_array(n, sizeof *yy);
+    if (!f->names || !f->temps || !yy) {
+        LF_FREE(yy);
+        lf_fusion_clear(f);
+        return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
+    }
+    for (size_t k = 0; k < M; k++) {
+        snprintf(f->names[k], LF_FUSION_NAME_MAX, "%s", names[k]);
+        f->temps[k] = 1.0f;
+    }
+    for (size_t i = 0; i < n; i++) yy[i] = y[idx ? idx[i] : i];
+    f->M = M, f->C = C, f->method = method, f->calibrated = calibrate, f->logits = o->logits;
+    lf_probs pr;
+    lf_status st = lf_probs_prepare(&f->err, p, M, C, o->logits, NULL, idx, n, &pr);
+    if (st == LF_OK && calibrate) {
+        st = fit_temperatures(&f->err, &pr, yy, f->temps);
+        for (size_t k = 0; st == LF_OK && k < M; k++)
+            if (pr.p[k] && f->temps[k] != 1.0f) lf_apply_temperature(pr.p[k], n, C, f->temps[k], pr.p[k]);
+    }
+    if (st == LF_OK) st = lf_fusion_fit_core(f, &pr, yy, o);
+    lf_probs_free(&pr);
+    LF_FREE(yy);
+    if (st != LF_OK) {
+        lf_err keep = f->err;
+        lf_fusion_clear(f);
+        f->err = keep;
+        return st;
+    }
+    f->fitted = 1;
+    return LF_OK;
+}
+
+/* compare.c: the best (method, calibration) by cross-validated log-loss */
+lf_status lf_fusion_select(lf_fusion *f, const float *const *p, const char *const *names,
+                           size_t M, size_t N, size_t C, const int *y, const lf_fusion_options *o,
+                           lf_method *method, int *calibrate);
+
+lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
+                        size_t N, size_t C, const int *y, const lf_fusion_options *opt) {
+    if (!f) return LF_ERR_ARG;
+    lf_fusion_options o = opt ? *opt : lf_fusion_defaults();
+    lf_status st = lf_fusion_check(&f->err, p, names, M, N, C, y, &o);
+    if (st != LF_OK) return st;
+    lf_method method = o.method;
+    int calibrate = o.calibrate;
+    if (method == LF_FUSE_AUTO) {
+        st = lf_fusion_select(f, p, names, M, N, C, y, &o, &method, &calibrate);
+        if (st != LF_OK) return st;
+    }
+    return lf_fusion_fit_rows(f, p, names, M, C, y, NULL, N, &o, method, calibrate);
+}
+
+lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N, float *out) {
+    if (!f || !p || !out) return LF_ERR_ARG;
+    if (!f->fitted) return LF_ERR_STATE;
+    if (N == 0) return LF_OK;
+    lf_err e;
+    lf_status st = lf_inputs_validate(&e, p, NULL, f->M, N, f->C, f->logits);
+    if (st != LF_OK) return st;
+    lf_probs pr;
+    st = lf_probs_prepare(&e, p, f->M, f->C, f->logits, f->temps, NULL, N, &pr);
+    if (st != LF_OK) return st;
+    st = lf_fusion_predict_core(f, &pr, out);
+    lf_probs_free(&pr);
+    return st;
+}
+
+/* ----------------------------------------------------------- queries */
+
+lf_method lf_fusion_method(const lf_fusion *f) { return f ? f->method : LF_FUSE_COUNT; }
+int lf_fusion_calibrated(const lf_fusion *f) { return f ? f->calibrated : 0; }
+int lf_fusion_logits(const lf_fusion *f) { return f ? f->logits : 0; }
+size_t lf_fusion_num_models(const lf_fusion *f) { return f && f->fitted ? f->M : 0; }
+size_t lf_fusion_num_classes(const lf_fusion *f) { return f && f->fitted ? f->C : 0; }
+const char *lf_fusion_model_name(const lf_fusion *f, size_t i) {
+    return (f && f->fitted && i < f->M) ? f->names[i] : NULL;
+}
+float lf_fusion_temperature(const lf_fusion *f, size_t i) {
+    return (f && f->fitted && i < f->M) ? f->temps[i] : 1.0f;
+}
+
+size_t lf_fusion_weights(const lf_fusion *f, float *out, size_t cap, size_t *rows, size_t *cols) {
+    if (!f || !f->fitted) return 0;
+    size_t M = f->M, C = f->C, r = M, c = 1;
+    if (f->method == LF_FUSE_ACC_WEIGHTED) {
+        if (out && cap >= M) memcpy(out, f->weights, M * sizeof *out);
+    } else if (f->method == LF_FUSE_WAVG || f->method == LF_FUSE_LOGLINEAR ||
+               f->method == LF_FUSE_WAVG_CLASS) {
+        if (f->method == LF_FUSE_WAVG_CLASS) c = C;
+        size_t n = r * c;
+        if (out && cap >= n) {
+            if (lf_get_weights(f->net, "fuse", 0, out, n) != LF_OK) return 0;
+            /* softmax over models: per class for wavg-class */
+            for (size_t j = 0; j < c; j++) {
+                float mx = -INFINITY;
+                for (size_t k = 0; k < r; k++) mx = out[k * c + j] > mx ? out[k * c + j] : mx;
+                double s = 0;
+                for (size_t k = 0; k < r; k++) s += out[k * c + j] = expf(out[k * c + j] - mx);
+                for (size_t k = 0; k < r; k++) out[k * c + j] = (float)(out[k * c + j] / s);
+            }
+        }
+    } else {
+        return 0;
+    }
+    if (rows) *rows = r;
+    if (cols) *cols = c;
+    return r * c;
+}
+
+lf_status lf_fusion_metrics(const float *prob, const int *y, size_t N, size_t C,
+                            double metrics[LF_NUM_METRICS]) {
+    lf_metrics mt;
+    lf_err e;
+    lf_status st = lf_metrics_compute(prob, y, N, C, &mt, &e);
+    if (st != LF_OK) return st;
+    metrics[LF_METRIC_ACCURACY] = mt.accuracy;
+    metrics[LF_METRIC_MACRO_F1] = mt.macro_f1;
+    metrics[LF_METRIC_LOG_LOSS] = mt.log_loss;
+    metrics[LF_METRIC_BRIER] = mt.brier;
+    metrics[LF_METRIC_ECE] = mt.ece;
+    return LF_OK;
+}

@@ -1,0 +1,74 @@
+/*
+ * fusion_internal.h — the inside of an lf_fusion, shared by fusion.c (the
+ * object, validation, fit and predict), learned.c (the methods trained with
+ * the engine), compare.c (cross-validation) and fusion_io.c (the file).
+ */
+#ifndef LF_FUSION_INTERNAL_H
+#define LF_FUSION_INTERNAL_H
+
+#include "internal.h"
+
+#define LF_FUSION_NAME_MAX 64
+
+struct lf_fusion {
+    lf_err err;
+    int fitted;
+    lf_method method;
+    int calibrated, logits;
+    size_t M, C;
+    char (*names)[LF_FUSION_NAME_MAX];
+    float *temps;      /* M temperatures (1 when not calibrated) */
+    float *weights;    /* acc-weighted: M weights summing to 1 */
+    float *templates;  /* decision-template: C x (M*C) */
+    lf_model *net;     /* the learned methods' network */
+    lf_compare_table table;
+};
+
+/* True when the methods are fitted by the engine. */
+int lf_method_is_learned(lf_method m);
+
+/* Probabilities ready for fusion: M arrays N x C (NaN rows = missing),
+ * owned by the holder, after softmax of logits and calibration. */
+typedef struct lf_probs {
+    size_t M, N, C;
+    float **p;     /* never NULL; NaN rows = missing */
+    float *block;
+} lf_probs;
+
+void lf_probs_free(lf_probs *pr);
+
+/* Fits the method's parameters (not the temperatures) on prepared
+ * probabilities.  Fills f->weights / f->templates / f->net. */
+lf_status lf_fusion_fit_core(lf_fusion *f, const lf_probs *pr, const int *y,
+                             const lf_fusion_options *opt);
+/* Fused probabilities from prepared probabilities (thread-safe). */
+lf_status lf_fusion_predict_core(const lf_fusion *f, const lf_probs *pr, float *out);
+
+/* learned.c */
+lf_status lf_learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
+                         const lf_fusion_options *opt);
+lf_status lf_learned_predict(const lf_fusion *f, const lf_probs *pr, float *out);
+/* builds the (uncompiled) network of a learned method */
+lf_status lf_learned_build(lf_model *net, lf_method method, size_t M, size_t C);
+
+/* Clears everything fitted (names, weights, net), keeping the error. */
+void lf_fusion_clear(lf_fusion *f);
+
+/* Validates raw inputs: a missing row is NaN in every column; present rows
+ * finite and, unless logits, probabilities >= 0 summing to 1 within 1e-3.
+ * Messages name the model, row (0-based) and value. */
+lf_status lf_inputs_validate(lf_err *e, const float *const *p, const char *const *names,
+                             size_t M, size_t N, size_t C, int logits);
+
+/* The checks fit and compare share: counts, names, labels, inputs and
+ * options. */
+lf_status lf_fusion_check(lf_err *e, const float *const *p, const char *const *names, size_t M,
+                          size_t N, size_t C, const int *y, const lf_fusion_options *o);
+
+/* Copies rows idx[0..n) (idx NULL: rows 0..n-1) of validated inputs into
+ * probabilities: softmax for logits, then temps (NULL: none).  A NULL input
+ * (model missing everywhere) becomes NaN rows, so out->p[k] is never NULL. */
+lf_status lf_probs_prepare(lf_err *e, const float *const *p, size_t M, size_t C, int logits,
+                           const float *temps, const size_t *idx, size_t n, lf_probs *out);
+
+#endif

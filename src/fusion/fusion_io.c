@@ -1,0 +1,210 @@
+/*
+ * fusion_io.c — the fusion model file.  Same container as a network
+ * (safetensors, see model_io.c): metadata format = "latefuse-fusion",
+ * format_version = "1", fusion = a JSON object {method, calibrated, logits,
+ * classes, models: [names], temperatures: [floats]} and, for the learned
+ * methods, architecture = the network's JSON; tensors "fusion.weights" (M,
+ * acc-weighted), "fusion.templates" (C, M*C, decision-template) and the
+ * network's weights under the prefix "net.".  Loading checks every field
+ * and tensor as the network loader does.
+ */
+#include "fusion/fusion_internal.h"
+#include "model_io.h"
+
+#include <math.h>
+#include <string.h>
+
+#define FORMAT "latefuse-fusion"
+#define FORMAT_VERSION "1"
+
+lf_status lf_fusion_save(lf_fusion *f, const char *path) {
+    if (!f) return LF_ERR_ARG;
+    if (!f->fitted) return lf_fail(&f->err, LF_ERR_STATE, "save: the fusion model is not fitted");
+    if (!path) return lf_fail(&f->err, LF_ERR_ARG, "save: no path given");
+    lf_buf js, arch;
+    lf_buf_init(&js);
+    lf_buf_init(&arch);
+    lf_buf_printf(&js, "{\"method\":\"%s\",\"calibrated\":%s,\"logits\":%s,\"classes\":%zu,\"models\":[",
+                  lf_method_name(f->method), f->calibrated ? "true" : "false",
+                  f->logits ? "true" : "false", f->C);
+    for (size_t k = 0; k < f->M; k++) {
+        if (k) lf_buf_puts(&js, ",");
+        lf_buf_json_string(&js, f->names[k]);
+    }
+    lf_buf_puts(&js, "],\"temperatures\":[");
+    for (size_t k = 0; k < f->M; k++) {
+        if (k) lf_buf_puts(&js, ",");
+        lf_buf_json_float(&js, f->temps[k]);
+    }
+    lf_buf_puts(&js, "]}");
+    if (f->net) lf_model_arch_json(f->net, &arch);
+    lf_st_out *outs = NULL, own[2];
+    char *names = NULL;
+    size_t n = 0;
+    lf_status st = (js.failed || arch.failed) ? lf_fail(&f->err, LF_ERR_NOMEM, "save: out of memory") : LF_OK;
+    if (st == LF_OK && f->net) st = lf_model_tensors(f->net, "net.", 0, &outs, &n, &names, &f->err);
+    lf_st_out *all = NULL;
+    if (st == LF_OK) {
+        size_t extra = 0;
+        if (f->weights) own[extra++] = (lf_st_out){"fusion.weights", f->weights, 1, {f->M}};
+        if (f->templates) own[extra++] = (lf_st_out){"fusion.templates", f->templates, 2, {f->C, f->M * f->C}};
+        all = lf_alloc_array(n + extra + 1, sizeof *all);
+        if (!all) st = lf_fail(&f->err, LF_ERR_NOMEM, "save: out of memory");
+        else {
+            memcpy(all, own, extra * sizeof *all);
+            if (n) memcpy(all + extra, outs, n * sizeof *all);
+            const char *keys[4] = {"format", "format_version", "fusion", "architecture"};
+            const char *vals[4] = {FORMAT, FORMAT_VERSION, js.data, arch.data};
+            st = lf_st_write(path, all, n + extra, keys, vals, f->net ? 4 : 3, &f->err);
+        }
+    }
+    LF_FREE(all), LF_FREE(outs), LF_FREE(names);
+    lf_buf_free(&js);
+    lf_buf_free(&arch);
+    return st;
+}
+
+static lf_status load_f32(lf_err *e, const lf_st_file *sf, const char *name, size_t d0, size_t d1,
+                          float *dst) {
+    const lf_st_tensor *t = lf_st_find(sf, name);
+    if (!t) return lf_fail(e, LF_ERR_FORMAT, "tensor '%s' is missing", name);
+    size_t nd = d1 ? 2 : 1;
+    if (t->dtype != LF_ST_F32 || t->ndim != nd || t->shape[0] != d0 || (d1 && t->shape[1] != d1))
+        return lf_fail(e, LF_ERR_FORMAT, "tensor '%s' must be F32 of shape (%zu%s%zu)", name, d0,
+                       d1 ? ", " : "", d1);
+    return lf_st_tensor_f32(t, dst, t->count, e);
+}
+
+static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
+    const char *fmt = lf_st_metadata(sf, "format"), *ver = lf_st_metadata(sf, "format_version");
+    const char *fj = lf_st_metadata(sf, "fusion"), *arch = lf_st_metadata(sf, "architecture");
+    if (!fmt || strcmp(fmt, FORMAT) != 0) return lf_fail(e, LF_ERR_FORMAT, "not a latefuse fusion model");
+    if (!ver || strcmp(ver, FORMAT_VERSION) != 0)
+        return lf_fail(e, LF_ERR_FORMAT, "unsupported fusion format version '%.20s'", ver ? ver : "(none)");
+    if (!fj) return lf_fail(e, LF_ERR_FORMAT, "the metadata has no 'fusion' entry");
+    lf_json *root;
+    lf_status st = lf_json_parse(fj, strlen(fj), &root, e);
+    if (st != LF_OK) {
+        char msg[sizeof e->msg];
+        memcpy(msg, e->msg, sizeof msg);
+        return lf_fail(e, LF_ERR_FORMAT, "fusion settings: %.400s", msg);
+    }
+    static const char *const keys[] = {"method", "calibrated", "logits", "classes", "models", "temperatures"};
+    for (size_t i = 0; st == LF_OK && i < lf_json_len(root); i++) {
+        const char *k = lf_json_key_at(root, i);
+        int ok = 0;
+        for (size_t j = 0; j < 6; j++) ok |= strcmp(k, keys[j]) == 0;
+        if (!ok) st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: unknown field '%.60s'", k);
+    }
+    int method = lf_method_parse(lf_json_str(lf_json_get(root, "method")));
+    const lf_json *models = lf_json_get(root, "models"), *temps = lf_json_get(root, "temperatures");
+    size_t C = 0, M = lf_json_len(models);
+    if (st != LF_OK) {
+    } else if (!lf_json_is(root, LF_JSON_OBJECT))
+        st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: not a JSON object");
+    else if (method < 0 || method == LF_FUSE_AUTO)
+        st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: unknown or missing method");
+    else if (!lf_json_bool(lf_json_get(root, "calibrated"), &f->calibrated) ||
+             !lf_json_bool(lf_json_get(root, "logits"), &f->logits))
+        st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: 'calibrated' and 'logits' must be true or false");
+    else if (!lf_json_size(lf_json_get(root, "classes"), &C) || C == 0 || C > (1u << 20))
+        st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: 'classes' must be an integer in 1..1048576");
+    else if (!lf_json_is(models, LF_JSON_ARRAY) || M == 0 || M > 1024 ||
+             !lf_json_is(temps, LF_JSON_ARRAY) || lf_json_len(temps) != M)
+        st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: 'models' and 'temperatures' must be lists of 1..1024 entries of equal length");
+    if (st == LF_OK) {
+        f->names = lf_alloc_array(M, sizeof *f->names);
+        f->temps = lf_alloc_array(M, sizeof *f->temps);
+        if (!f->names || !f->temps) st = lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    }
+    for (size_t k = 0; st == LF_OK && k < M; k++) {
+        const char *nm = lf_json_str(lf_json_at(models, k));
+        double T;
+        if (!nm || !*nm || strlen(nm) >= LF_FUSION_NAME_MAX)
+            st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: model name %zu must be a string of 1..63 bytes", k);
+        else if (!lf_json_num(lf_json_at(temps, k), &T) || !(T >= 0.01 && T <= 100))
+            st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: temperature %zu must be a number in [0.01, 100]", k);
+        else {
+            for (size_t j = 0; j < k; j++)
+                if (strcmp(f->names[j], nm) == 0)
+                    st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: model name '%s' appears twice", nm);
+            snprintf(f->names[k], LF_FUSION_NAME_MAX, "%s", nm);
+            f->temps[k] = (float)T;
+        }
+    }
+    lf_json_free(root);
+    if (st != LF_OK) return st;
+    f->method = (lf_method)method, f->M = M, f->C = C;
+    size_t expect = 0;
+    if (method == LF_FUSE_ACC_WEIGHTED) {
+        expect = 1;
+        if (!(f->weights = lf_alloc_array(M, sizeof(float)))) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+        if ((st = load_f32(e, sf, "fusion.weights", M, 0, f->weights)) != LF_OK) return st;
+        double s = 0;
+        for (size_t k = 0; k < M; k++) {
+            if (!(f->weights[k] >= 0)) return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.weights' holds a negative weight");
+            s += f->weights[k];
+        }
+        if (!(s > 0)) return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.weights' sums to 0");
+    } else if (method == LF_FUSE_DECISION_TEMPLATE) {
+        expect = 1;
+        if (!(f->templates = lf_alloc_array(C, M * C * sizeof(float))))
+            return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+        if ((st = load_f32(e, sf, "fusion.templates", C, M * C, f->templates)) != LF_OK) return st;
+    } else if (lf_method_is_learned((lf_method)method)) {
+        if (!arch) return lf_fail(e, LF_ERR_FORMAT, "the metadata has no 'architecture' for the %s network",
+                                  lf_method_name((lf_method)method));
+        if ((st = lf_model_create(&f->net, 0)) != LF_OK) return lf_fail(e, st, "out of memory");
+        if ((st = lf_model_from_parts(f->net, arch, strlen(arch), sf, "net.", e)) != LF_OK) return st;
+        /* the network must be exactly the one this method builds */
+        lf_model *ref;
+        if ((st = lf_model_create(&ref, 0)) != LF_OK) return lf_fail(e, st, "out of memory");
+        st = lf_learned_build(ref, (lf_method)method, M, C);
+        lf_buf a, b;
+        lf_buf_init(&a), lf_buf_init(&b);
+        if (st == LF_OK) {
+            lf_model_arch_json(ref, &a);
+            lf_model_arch_json(f->net, &b);
+            /* compare without the optimizer's step count */
+            const char *ia = a.data ? strstr(a.data, "\"iterations\"") : NULL;
+            const char *ib = b.data ? strstr(b.data, "\"iterations\"") : NULL;
+            if (a.failed || b.failed) st = lf_fail(e, LF_ERR_NOMEM, "out of memory");
+            else if (!ia || !ib || ia - a.data != ib - b.data || memcmp(a.data, b.data, (size_t)(ia - a.data)) != 0)
+                st = lf_fail(e, LF_ERR_FORMAT, "the network is not the one the %s method builds for %zu models and %zu classes",
+                             lf_method_name((lf_method)method), M, C);
+        } else {
+            st = lf_fail(e, LF_ERR_FORMAT, "cannot build the %s network", lf_method_name((lf_method)method));
+        }
+        lf_buf_free(&a), lf_buf_free(&b);
+        lf_model_free(ref);
+        if (st != LF_OK) return st;
+        expect = lf_st_count(sf); /* checked by the network loader */
+    }
+    /* no stray tensors */
+    if (!lf_method_is_learned((lf_method)method) && lf_st_count(sf) != expect)
+        return lf_fail(e, LF_ERR_FORMAT, "the file holds %zu tensors, the %s method has %zu",
+                       lf_st_count(sf), lf_method_name((lf_method)method), expect);
+    if (lf_method_is_learned((lf_method)method))
+        for (size_t i = 0; i < lf_st_count(sf); i++)
+            if (strncmp(lf_st_at(sf, i)->name, "net.", 4) != 0)
+                return lf_fail(e, LF_ERR_FORMAT, "unexpected tensor '%.80s'", lf_st_at(sf, i)->name);
+    return LF_OK;
+}
+
+lf_status lf_fusion_load(lf_fusion *f, const char *path) {
+    if (!f) return LF_ERR_ARG;
+    if (!path) return lf_fail(&f->err, LF_ERR_ARG, "load: no path given");
+    lf_fusion_clear(f);
+    lf_st_file sf;
+    lf_err e;
+    lf_status st = lf_st_read(path, &sf, &f->err);
+    if (st != LF_OK) return st;
+    st = parse(f, &sf, &e);
+    lf_st_free(&sf);
+    if (st != LF_OK) {
+        lf_fusion_clear(f);
+        return lf_fail(&f->err, st, "'%s': %s", path, e.msg);
+    }
+    f->fitted = 1;
+    return LF_OK;
+}

@@ -1,0 +1,218 @@
+/*
+ * learned.c — the fusion methods trained with the engine.  Each is a small
+ * network over M inputs p0..p{M-1} (one model's C outputs each, 0 where the
+ * model is missing) and a `mask` input (M values: 1 present, 0 missing):
+ *
+ *   wavg        WeightedAverage(p, mask)                       (the seed)
+ *   wavg-class  ClassWeightedAverage(p, mask), renormalised
+ *   loglinear   softmax(WeightedAverage(log p, mask))  (weighted product rule)
+ *   stack-lr    Dense(C, softmax, L2)(Concatenate(log p, mask))
+ *   mlp         Concatenate(p, mask) -> Dense(128, relu) -> Dropout(0.2)
+ *               -> Dense(C, softmax)                        (the question's head)
+ *   gate        GatedAverage(p, gate, mask), gate = Dense(M)(Dense(32, relu)(
+ *               Concatenate(p, mask)))
+ *
+ * All are trained with (sparse) categorical cross-entropy and Adam.  To be
+ * ready for a missing modality, training adds copies of rows with one
+ * present model hidden (modality dropout) and the mask tells the network.
+ */
+#include "fusion/fusion_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+#define LOG_FLOOR 1e-7f
+#define PREDICT_CHUNK 4096
+
+typedef struct method_cfg {
+    float lr;
+    size_t batch, epochs;
+    int log_inputs;
+} method_cfg;
+
+static method_cfg config(lf_method m) {
+    switch (m) {
+    case LF_FUSE_STACK_LR: return (method_cfg){0.01f, 64, 60, 1};
+    case LF_FUSE_LOGLINEAR: return (method_cfg){0.01f, 64, 40, 1};
+    case LF_FUSE_MLP: return (method_cfg){1e-3f, 32, 60, 0};
+    case LF_FUSE_GATE: return (method_cfg){3e-3f, 32, 60, 0};
+    default: return (method_cfg){0.01f, 64, 40, 0}; /* wavg, wavg-class */
+    }
+}
+
+lf_status lf_learned_build(lf_model *net, lf_method method, size_t M, size_t C) {
+    int *xs = lf_alloc_array(M + 1, sizeof *xs);
+    if (!xs) return LF_ERR_NOMEM;
+    char name[32];
+    for (size_t k = 0; k < M; k++) {
+        snprintf(name, sizeof name, "p%zu", k);
+        xs[k] = lf_input(net, C, name);
+    }
+    int mask = lf_input(net, M, "mask"), out = -1;
+    xs[M] = mask;
+    switch (method) {
+    case LF_FUSE_WAVG:
+    case LF_FUSE_LOGLINEAR:
+        out = lf_weighted_average(net, M, xs, mask, "fuse");
+        if (method == LF_FUSE_LOGLINEAR) out = lf_activation_layer(net, out, LF_SOFTMAX, "out");
+        break;
+    case LF_FUSE_WAVG_CLASS:
+        out = lf_class_weighted_average(net, M, xs, mask, "fuse");
+        break;
+    case LF_FUSE_STACK_LR: {
+        int cat = lf_concatenate(net, M + 1, xs, "cat");
+        out = lf_dense(net, cat, C, LF_SOFTMAX, 1, "out");
+        if (out >= 0) lf_set_l2(net, out, 1e-4f);
+        break;
+    }
+    case LF_FUSE_MLP: {
+        int cat = lf_concatenate(net, M + 1, xs, "cat");
+        int h = lf_dense(net, cat, 128, LF_RELU, 1, "hidden");
+        int d = lf_dropout(net, h, 0.2f, "dropout");
+        out = lf_dense(net, d, C, LF_SOFTMAX, 1, "out");
+        break;
+    }
+    case LF_FUSE_GATE: {
+        int cat = lf_concatenate(net, M + 1, xs, "cat");
+        int h = lf_dense(net, cat, 32, LF_RELU, 1, "gate_hidden");
+        int g = lf_dense(net, h, M, LF_LINEAR, 1, "gate");
+        out = lf_gated_average(net, M, xs, g, mask, "fuse");
+        break;
+    }
+    default:
+        break;
+    }
+    LF_FREE(xs);
+    lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
+    opt.learning_rate = config(method).lr;
+    return lf_model_compile(net, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &opt);
+}
+
+/* network inputs for rows: x[k] (n x C) and x[M] the mask (n x M).
+ * hide: -1, or a model to treat as missing in every row (augmentation). */
+static void fill_row(const lf_probs *pr, size_t r, float *const *x, size_t i, int log_inputs,
+                     long hide) {
+    size_t M = pr->M, C = pr->C;
+    for (size_t k = 0; k < M; k++) {
+        const float *src = pr->p[k] ? pr->p[k] + r * C : NULL;
+        float *dst = x[k] + i * C;
+        int present = src && !isnan(src[0]) && (long)k != hide;
+        x[M][i * M + k] = present ? 1.0f : 0.0f;
+        for (size_t c = 0; c < C; c++)
+            dst[c] = !present ? 0.0f : log_inputs ? logf(src[c] > LOG_FLOOR ? src[c] : LOG_FLOOR) : src[c];
+    }
+}
+
+static size_t present_count(const lf_probs *pr, size_t r) {
+    size_t n = 0;
+    for (size_t k = 0; k < pr->M; k++) n += pr->p[k] && !isnan(pr->p[k][r * pr->C]);
+    return n;
+}
+
+lf_status lf_learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
+                         const lf_fusion_options *opt) {
+    size_t M = pr->M, N = pr->N, C = pr->C;
+    method_cfg cfg = config(f->method);
+    lf_rng rng;
+    lf_rng_seed(&rng, opt->seed ^ 0x6c66757365ull);
+
+    /* training rows: every row with a model present, in random order, plus
+     * modality-dropout copies of rows with two or more present */
+    size_t *rows = lf_alloc_array(2 * N, sizeof *rows);
+    long *hide = lf_alloc_array(2 * N, sizeof *hide);
+    if (!rows || !hide) {
+        LF_FREE(rows), LF_FREE(hide);
+        return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
+    }
+    size_t n = 0;
+    for (size_t r = 0; r < N; r++) {
+        size_t pc = present_count(pr, r);
+        if (pc == 0) continue;
+        rows[n] = r, hide[n++] = -1;
+        if (pc >= 2 && opt->modality_dropout > 0 && lf_rng_uniform(&rng) < opt->modality_dropout) {
+            size_t pick = (size_t)lf_rng_below(&rng, pc), seen = 0;
+            for (size_t k = 0; k < M; k++)
+                if (pr->p[k] && !isnan(pr->p[k][r * C]) && seen++ == pick) {
+                    rows[n] = r, hide[n++] = (long)k;
+                    break;
+                }
+        }
+    }
+    for (size_t i = n; i > 1; i--) { /* shuffle: the validation split is random */
+        size_t j = (size_t)lf_rng_below(&rng, i);
+        size_t tr = rows[i - 1];
+        long th = hide[i - 1];
+        rows[i - 1] = rows[j], hide[i - 1] = hide[j];
+        rows[j] = tr, hide[j] = th;
+    }
+    float **x = lf_alloc_array(M + 1, sizeof *x);
+    float *t = lf_alloc_array(n ? n : 1, sizeof *t);
+    lf_status st = (x && t) ? LF_OK : LF_ERR_NOMEM;
+    for (size_t k = 0; st == LF_OK && k <= M; k++)
+        if (!(x[k] = lf_alloc_array(n ? n : 1, (k < M ? C : M) * sizeof(float)))) st = LF_ERR_NOMEM;
+    if (st != LF_OK) {
+        lf_fail(&f->err, st, "out of memory for %zu training rows", n);
+    } else if (n == 0) {
+        st = lf_fail(&f->err, LF_ERR_ARG, "no training row has any model present");
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            fill_row(pr, rows[i], x, i, cfg.log_inputs, hide[i]);
+            t[i] = (float)y[rows[i]];
+        }
+        st = lf_model_create(&f->net, opt->seed);
+        if (st == LF_OK) st = lf_learned_build(f->net, f->method, M, C);
+        if (st != LF_OK) {
+            lf_fail(&f->err, st, "building the %s network: %s", lf_method_name(f->method),
+                    f->net ? lf_model_error(f->net) : "out of memory");
+        } else {
+            lf_fit_options fo = lf_fit_defaults();
+            fo.batch_size = cfg.batch;
+            fo.epochs = opt->epochs ? opt->epochs : cfg.epochs;
+            /* keep large inputs to a similar number of steps */
+            size_t cap = 400000 / n;
+            if (!opt->epochs && fo.epochs > cap) fo.epochs = cap < 3 ? 3 : cap;
+            fo.seed = opt->seed;
+            fo.verbose = opt->verbose ? 1 : 0;
+            if (n >= 100) {
+                fo.validation_split = 0.1f;
+                fo.patience = 8;
+                fo.restore_best_weights = 1;
+            }
+            st = lf_model_fit(f->net, (const float *const *)x, t, n, &fo);
+            if (st != LF_OK)
+                lf_fail(&f->err, st, "training %s: %s", lf_method_name(f->method), lf_model_error(f->net));
+        }
+    }
+    if (x)
+        for (size_t k = 0; k <= M; k++) LF_FREE(x[k]);
+    LF_FREE(x), LF_FREE(t), LF_FREE(rows), LF_FREE(hide);
+    return st;
+}
+
+lf_status lf_learned_predict(const lf_fusion *f, const lf_probs *pr, float *out) {
+    size_t M = pr->M, N = pr->N, C = pr->C;
+    size_t chunk = N < PREDICT_CHUNK ? N : PREDICT_CHUNK;
+    int log_inputs = config(f->method).log_inputs;
+    float **x = lf_alloc_array(M + 1, sizeof *x);
+    lf_status st = x ? LF_OK : LF_ERR_NOMEM;
+    for (size_t k = 0; st == LF_OK && k <= M; k++)
+        if (!(x[k] = lf_alloc_array(chunk, (k < M ? C : M) * sizeof(float)))) st = LF_ERR_NOMEM;
+    for (size_t r0 = 0; st == LF_OK && r0 < N; r0 += chunk) {
+        size_t n = N - r0 < chunk ? N - r0 : chunk;
+        for (size_t i = 0; i < n; i++) fill_row(pr, r0 + i, x, i, log_inputs, -1);
+        st = lf_model_predict(f->net, (const float *const *)x, n, out + r0 * C);
+        for (size_t i = 0; st == LF_OK && i < n; i++) {
+            float *row = out + (r0 + i) * C;
+            int any = 0;
+            for (size_t k = 0; k < M; k++) any |= x[M][i * M + k] > 0;
+            double s = 0;
+            for (size_t c = 0; c < C; c++) s += row[c];
+            for (size_t c = 0; c < C; c++)
+                row[c] = (any && s > 0) ? (float)(row[c] / s) : 1.0f / (float)C;
+        }
+    }
+    if (x)
+        for (size_t k = 0; k <= M; k++) LF_FREE(x[k]);
+    LF_FREE(x);
+    return st;
+}
