@@ -1,0 +1,358 @@
+/*
+ * test_fusion.c — the fusion API end to end: every method on small inputs
+ * computed by hand (or by a property that only the right answer has),
+ * missing outputs, logits, calibration, what learned methods learn,
+ * cross-validation without leakage, the comparison table, the fusion file
+ * (round trip bit for bit for every method, tampering rejected), and the
+ * exact input-validation messages.
+ */
+#include "check.h"
+#include "latefuse.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *names2[2] = {"image", "text"};
+
+static unsigned long long rs = 1;
+static float urand(void) {
+    rs = rs * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (float)(rs >> 40) / 16777216.0f;
+}
+
+/* two models over C classes, each sharp on its own half of the classes;
+ * every 10th row has one model missing */
+static void make_task(float **p, int *y, size_t N, size_t C, int with_missing) {
+    for (size_t r = 0; r < N; r++) {
+        y[r] = (int)(r % C);
+        for (int k = 0; k < 2; k++) {
+            float *row = p[k] + r * C;
+            int good = k == 0 ? (size_t)y[r] < C / 2 : (size_t)y[r] >= C / 2;
+            double s = 0;
+            for (size_t c = 0; c < C; c++) {
+                row[c] = urand() + ((int)c == y[r] ? (good ? 3.0f : 0.3f) : 0.0f);
+                s += row[c];
+            }
+            for (size_t c = 0; c < C; c++) row[c] = (float)(row[c] / s);
+        }
+        if (with_missing && r % 10 == 3)
+            for (size_t c = 0; c < C; c++) p[(r / 10) % 2][r * C + c] = NAN;
+    }
+}
+
+static lf_fusion *fit(lf_method m, const float *const *p, size_t M, size_t N, size_t C, const int *y,
+                      int calibrate, int logits) {
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    lf_fusion_options o = lf_fusion_defaults();
+    o.method = m, o.calibrate = calibrate, o.logits = logits;
+    lf_status st = lf_fusion_fit(f, p, names2, M, N, C, y, &o);
+    CHECK(st == LF_OK, "fit %s: %s", lf_method_name(m), lf_fusion_error(f));
+    return f;
+}
+
+static void test_names(void) {
+    for (int m = 0; m < LF_FUSE_COUNT; m++) CHECK(lf_method_parse(lf_method_name(m)) == m, "name %d", m);
+    CHECK(strcmp(lf_method_name(LF_FUSE_WAVG_CLASS), "wavg-class") == 0, "wavg-class");
+    CHECK(strcmp(lf_method_name(LF_FUSE_DECISION_TEMPLATE), "decision-template") == 0, "d-t");
+    CHECK(lf_method_parse("WAVG") == -1 && lf_method_name(LF_FUSE_COUNT) == NULL, "unknown");
+}
+
+/* the fixed rules through the API, against hand computation */
+static void test_rules_by_hand(void) {
+    /* 2 models x 2 rows x 3 classes */
+    float a[6] = {0.5f, 0.3f, 0.2f, 0.1f, 0.1f, 0.8f};
+    float b[6] = {0.2f, 0.6f, 0.2f, NAN, NAN, NAN};
+    const float *p[2] = {a, b};
+    int y[2] = {1, 2};
+    float out[6];
+    lf_fusion *f = fit(LF_FUSE_MEAN, p, 2, 2, 3, y, 0, 0);
+    CHECK(lf_fusion_predict(f, p, 2, out) == LF_OK, "predict");
+    float want_mean[6] = {0.35f, 0.45f, 0.2f, 0.1f, 0.1f, 0.8f}; /* row 2: only model a */
+    CHECK_CLOSE("mean", out, want_mean, 6, 1e-6, 0);
+    lf_fusion_free(f);
+    f = fit(LF_FUSE_PRODUCT, p, 2, 2, 3, y, 0, 0);
+    lf_fusion_predict(f, p, 2, out);
+    double g0 = sqrt(0.5 * 0.2), g1 = sqrt(0.3 * 0.6), g2 = sqrt(0.2 * 0.2), s = g0 + g1 + g2;
+    float want_prod[6] = {(float)(g0 / s), (float)(g1 / s), (float)(g2 / s), 0.1f, 0.1f, 0.8f};
+    CHECK_CLOSE("product", out, want_prod, 6, 1e-6, 0);
+    /* a model missing everywhere (NULL): the other model's output */
+    const float *only_a[2] = {a, NULL};
+    lf_fusion_predict(f, only_a, 2, out);
+    CHECK_CLOSE("product without text", out, a, 6, 1e-6, 0);
+    /* no model present: uniform */
+    const float *none[2] = {NULL, NULL};
+    lf_fusion_predict(f, none, 1, out);
+    float unif[3] = {1.0f / 3, 1.0f / 3, 1.0f / 3};
+    CHECK_CLOSE("no model present", out, unif, 3, 1e-7, 0);
+    lf_fusion_free(f);
+    f = fit(LF_FUSE_MAX, p, 2, 2, 3, y, 0, 0);
+    lf_fusion_predict(f, p, 1, out);
+    float want_max[3] = {0.5f / 1.3f, 0.6f / 1.3f, 0.2f / 1.3f};
+    CHECK_CLOSE("max", out, want_max, 3, 1e-6, 0);
+    lf_fusion_free(f);
+    /* logits: softmax first */
+    float la[3] = {0, 1, 2}, lb[3] = {2, 1, 0};
+    const float *pl[2] = {la, lb};
+    f = fit(LF_FUSE_MEAN, pl, 2, 1, 3, y, 0, 1);
+    lf_fusion_predict(f, pl, 1, out);
+    const double E = exp(1.0), e0 = 1 / (1 + E + E * E);
+    float want_l[3] = {(float)((e0 + e0 * E * E) / 2), (float)(e0 * E), (float)((e0 + e0 * E * E) / 2)};
+    CHECK_CLOSE("mean of softmax(logits)", out, want_l, 3, 1e-6, 0);
+    CHECK(lf_fusion_logits(f) == 1, "logits stored");
+    lf_fusion_free(f);
+    /* acc-weighted: model a right on both rows, b right on 1 of its 1 row */
+    float a2[6] = {0.2f, 0.7f, 0.1f, 0.1f, 0.1f, 0.8f}, b2[6] = {0.6f, 0.3f, 0.1f, 0.1f, 0.1f, 0.8f};
+    const float *p2[2] = {a2, b2};
+    f = fit(LF_FUSE_ACC_WEIGHTED, p2, 2, 2, 3, y, 0, 0);
+    float w[2];
+    size_t rows, cols;
+    CHECK(lf_fusion_weights(f, w, 2, &rows, &cols) == 2 && rows == 2 && cols == 1, "weights count");
+    float want_w[2] = {1.0f / 1.5f, 0.5f / 1.5f};
+    CHECK_CLOSE("acc-weighted weights", w, want_w, 2, 1e-6, 0);
+    lf_fusion_predict(f, p2, 1, out);
+    float want_aw[3] = {0.2f * 2 / 3 + 0.6f / 3, 0.7f * 2 / 3 + 0.3f / 3, 0.1f};
+    CHECK_CLOSE("acc-weighted output", out, want_aw, 3, 1e-6, 0);
+    lf_fusion_free(f);
+}
+
+static void test_learned(void) {
+    size_t N = 800, C = 4;
+    float *p[2] = {malloc(N * C * sizeof(float)), malloc(N * C * sizeof(float))};
+    int *y = malloc(N * sizeof *y);
+    make_task(p, y, N, C, 1);
+    float *out = malloc(N * C * sizeof *out);
+    /* wavg-class: image trusted on classes 0-1, text on 2-3 */
+    lf_fusion *f = fit(LF_FUSE_WAVG_CLASS, (const float *const *)p, 2, N, C, y, 0, 0);
+    float w[8];
+    size_t rows, cols;
+    CHECK(lf_fusion_weights(f, w, 8, &rows, &cols) == 8 && rows == 2 && cols == 4, "wavg-class shape");
+    CHECK(w[0] > 0.8f && w[1] > 0.8f && w[6] > 0.8f && w[7] > 0.8f,
+          "wavg-class weights image %.3f %.3f %.3f %.3f", w[0], w[1], w[2], w[3]);
+    CHECK(fabsf(w[0] + w[4] - 1) < 1e-6f, "per-class weights sum to 1");
+    CHECK(lf_fusion_predict(f, (const float *const *)p, N, out) == LF_OK, "predict");
+    double m[LF_NUM_METRICS];
+    lf_fusion_metrics(out, y, N, C, m);
+    CHECK(m[LF_METRIC_ACCURACY] > 0.9, "wavg-class accuracy %.3f", m[LF_METRIC_ACCURACY]);
+    double s = 0;
+    for (size_t c = 0; c < C; c++) s += out[c];
+    CHECK(fabs(s - 1) < 1e-5, "rows sum to 1: %g", s);
+    lf_fusion_free(f);
+    /* wavg: the informative model gets the weight when the other is noise */
+    for (size_t r = 0; r < N; r++) {
+        float *row = p[1] + r * C;
+        for (size_t c = 0; c < C; c++) row[c] = 1.0f / (float)C;
+    }
+    f = fit(LF_FUSE_WAVG, (const float *const *)p, 2, N, C, y, 0, 0);
+    CHECK(lf_fusion_weights(f, w, 2, &rows, &cols) == 2 && w[0] > 0.75f && fabsf(w[0] + w[1] - 1) < 1e-6f,
+          "wavg weights %.3f %.3f", w[0], w[1]);
+    lf_fusion_free(f);
+    /* every learned method copes with a modality absent at prediction */
+    for (int mth = LF_FUSE_STACK_LR; mth <= LF_FUSE_GATE; mth++) {
+        make_task(p, y, N, C, 1);
+        f = fit(mth, (const float *const *)p, 2, N, C, y, 0, 0);
+        const float *only_image[2] = {p[0], NULL};
+        CHECK(lf_fusion_predict(f, only_image, N, out) == LF_OK, "%s predict", lf_method_name(mth));
+        lf_fusion_metrics(out, y, N, C, m);
+        /* image alone is right on classes 0-1 (half the rows) and about
+         * 1/2 on the others: ~0.6-0.75 */
+        CHECK(m[LF_METRIC_ACCURACY] > 0.55 && m[LF_METRIC_ACCURACY] < 0.95,
+              "%s with the text model absent: accuracy %.3f", lf_method_name(mth), m[LF_METRIC_ACCURACY]);
+        lf_fusion_predict(f, (const float *const *)p, N, out);
+        lf_fusion_metrics(out, y, N, C, m);
+        CHECK(m[LF_METRIC_ACCURACY] > 0.9, "%s accuracy %.3f", lf_method_name(mth), m[LF_METRIC_ACCURACY]);
+        lf_fusion_free(f);
+    }
+    free(p[0]), free(p[1]), free(y), free(out);
+}
+
+static void test_calibration(void) {
+    /* a model whose outputs are softmax(3 * log q) of calibrated q */
+    size_t N = 3000, C = 3;
+    float *p = malloc(N * C * sizeof *p);
+    int *y = malloc(N * sizeof *y);
+    for (size_t r = 0; r < N; r++) {
+        float q[3] = {0.6f, 0.3f, 0.1f};
+        size_t rot = r % 3;
+        double z[3], s = 0;
+        for (size_t c = 0; c < 3; c++) z[c] = exp(3.0 * log(q[(c + rot) % 3])), s += z[c];
+        for (size_t c = 0; c < 3; c++) p[r * 3 + c] = (float)(z[c] / s);
+        /* labels in the calibrated proportions 6:3:1 per block of 10 */
+        size_t j = (r / 3) % 10, cls = j < 6 ? 0 : j < 9 ? 1 : 2;
+        y[r] = (int)((cls + 3 - rot) % 3);
+    }
+    const float *pp[2] = {p, p};
+    lf_fusion *f = fit(LF_FUSE_MEAN, pp, 2, N, C, y, 1, 0);
+    CHECK(lf_fusion_calibrated(f) && fabsf(lf_fusion_temperature(f, 0) - 3.0f) < 0.01f,
+          "temperature %g, expected 3", lf_fusion_temperature(f, 0));
+    float out[3];
+    lf_fusion_predict(f, pp, 1, out);
+    float want[3] = {0.6f, 0.3f, 0.1f};
+    CHECK_CLOSE("calibrated output", out, want, 3, 2e-3, 0);
+    lf_fusion_free(f);
+    free(p), free(y);
+}
+
+static void test_compare(void) {
+    size_t N = 400, C = 4;
+    float *p[2] = {malloc(N * C * sizeof(float)), malloc(N * C * sizeof(float))};
+    int *y = malloc(N * sizeof *y);
+    make_task(p, y, N, C, 1);
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    lf_fusion_options o = lf_fusion_defaults();
+    const lf_compare_table *t;
+    lf_method ms[4] = {LF_FUSE_MEAN, LF_FUSE_VOTE, LF_FUSE_WAVG, LF_FUSE_STACK_LR};
+    CHECK(lf_fusion_compare(f, (const float *const *)p, names2, 2, N, C, y, ms, 4, &o, &t) == LF_OK, "%s",
+          lf_fusion_error(f));
+    CHECK(t->n_rows == 4 + 2 + 1 && t->n_models == 2, "rows %zu", t->n_rows);
+    CHECK(strcmp(t->rows[t->n_rows - 1].name, "oracle") == 0, "oracle last");
+    for (size_t i = 0; i + 2 < t->n_rows; i++)
+        CHECK(t->rows[i].mean[LF_METRIC_LOG_LOSS] <= t->rows[i + 1].mean[LF_METRIC_LOG_LOSS], "sorted");
+    int seen_models = 0;
+    for (size_t i = 0; i < t->n_rows; i++) {
+        const lf_score_row *r = &t->rows[i];
+        CHECK(r->std[LF_METRIC_ACCURACY] >= 0, "std");
+        if (r->kind == 1) seen_models++;
+        if (r->kind == 0 && r->method == LF_FUSE_MEAN) {
+            /* with image absent, the mean is the text model: equal accuracy */
+            const lf_score_row *text = NULL;
+            for (size_t j = 0; j < t->n_rows; j++)
+                if (strcmp(t->rows[j].name, "model:text") == 0) text = &t->rows[j];
+            CHECK(text && fabs(r->acc_without[0] - text->mean[LF_METRIC_ACCURACY]) < 0.03,
+                  "mean without image %.3f vs text alone %.3f", r->acc_without[0],
+                  text ? text->mean[LF_METRIC_ACCURACY] : -1);
+        }
+    }
+    CHECK(seen_models == 2, "single-model rows");
+    /* the same seed gives the same table; leakage-free CV on random data:
+     * an MLP cannot beat chance on held-out folds */
+    for (size_t r = 0; r < N; r++) {
+        y[r] = (int)(urand() * C);
+        for (int k = 0; k < 2; k++) {
+            double s = 0;
+            for (size_t c = 0; c < C; c++) s += p[k][r * C + c] = urand();
+            for (size_t c = 0; c < C; c++) p[k][r * C + c] = (float)(p[k][r * C + c] / s);
+        }
+    }
+    lf_method mlp = LF_FUSE_MLP;
+    o.epochs = 200;
+    CHECK(lf_fusion_compare(f, (const float *const *)p, names2, 2, N, C, y, &mlp, 1, &o, &t) == LF_OK, "%s",
+          lf_fusion_error(f));
+    double cv_acc = t->rows[0].mean[LF_METRIC_ACCURACY];
+    CHECK(cv_acc < 0.36, "cross-validated accuracy on random labels %.3f (chance 0.25)", cv_acc);
+    lf_fusion_free(f);
+    free(p[0]), free(p[1]), free(y);
+}
+
+static void test_save_load(void) {
+    size_t N = 300, C = 4;
+    float *p[2] = {malloc(N * C * sizeof(float)), malloc(N * C * sizeof(float))};
+    int *y = malloc(N * sizeof *y);
+    make_task(p, y, N, C, 1);
+    float *o1 = malloc(N * C * sizeof *o1), *o2 = malloc(N * C * sizeof *o2);
+    char dir[] = "/tmp/lf_fusion_XXXXXX", path[64];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/f.lf", dir);
+    for (int m = 0; m < LF_FUSE_AUTO; m++) {
+        lf_fusion *f = fit(m, (const float *const *)p, 2, N, C, y, m % 2, 0);
+        CHECK(lf_fusion_save(f, path) == LF_OK, "save %s: %s", lf_method_name(m), lf_fusion_error(f));
+        lf_fusion *g;
+        lf_fusion_create(&g);
+        CHECK(lf_fusion_load(g, path) == LF_OK, "load %s: %s", lf_method_name(m), lf_fusion_error(g));
+        CHECK((int)lf_fusion_method(g) == m && lf_fusion_num_models(g) == 2 && lf_fusion_num_classes(g) == C &&
+                  strcmp(lf_fusion_model_name(g, 1), "text") == 0 && lf_fusion_calibrated(g) == m % 2 &&
+                  lf_fusion_temperature(g, 0) == lf_fusion_temperature(f, 0),
+              "%s: settings after load", lf_method_name(m));
+        lf_fusion_predict(f, (const float *const *)p, N, o1);
+        lf_fusion_predict(g, (const float *const *)p, N, o2);
+        CHECK(memcmp(o1, o2, N * C * sizeof *o1) == 0, "%s: loaded model predicts differently",
+              lf_method_name(m));
+        lf_fusion_free(f), lf_fusion_free(g);
+    }
+    /* an engine model file is not a fusion model */
+    lf_model *net;
+    lf_model_create(&net, 0);
+    int x = lf_input(net, 2, "x");
+    lf_model_compile(net, lf_dense(net, x, 2, LF_SOFTMAX, 1, "o"), LF_LOSS_MSE, NULL);
+    lf_model_save(net, path, 0);
+    lf_model_free(net);
+    lf_fusion *g;
+    lf_fusion_create(&g);
+    CHECK(lf_fusion_load(g, path) == LF_ERR_FORMAT && strstr(lf_fusion_error(g), "not a latefuse fusion model"),
+          "%s", lf_fusion_error(g));
+    float z[4] = {0.5f, 0.5f, 0.5f, 0.5f};
+    const float *pz[1] = {z};
+    CHECK(lf_fusion_predict(g, pz, 1, o1) == LF_ERR_STATE, "predict on an unfitted model");
+    CHECK(lf_fusion_save(g, path) == LF_ERR_STATE, "save an unfitted model");
+    lf_fusion_free(g);
+    unlink(path);
+    rmdir(dir);
+    free(p[0]), free(p[1]), free(y), free(o1), free(o2);
+}
+
+static void expect_error(const char *what, const float *const *p, size_t M, size_t N, size_t C,
+                         const int *y, const char *const *names, lf_status want, const char *msg) {
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    lf_fusion_options o = lf_fusion_defaults();
+    o.method = LF_FUSE_MEAN;
+    lf_status st = lf_fusion_fit(f, p, names, M, N, C, y, &o);
+    CHECK(st == want && strcmp(lf_fusion_error(f), msg) == 0, "%s: got %d '%s'", what, st, lf_fusion_error(f));
+    lf_fusion_free(f);
+}
+
+static void test_errors(void) {
+    float a[6] = {0.5f, 0.3f, 0.2f, 0.1f, 0.1f, 0.8f}, b[6];
+    const float *p[2] = {a, b};
+    int y[2] = {0, 1};
+    memcpy(b, a, sizeof b);
+    b[4] = 0.2f;
+    expect_error("row sum", p, 2, 2, 3, y, names2, LF_ERR_FORMAT,
+                 "model 'text': row 1 sums to 1.1, not 1 (tolerance 1e-3; use --logits for raw scores)");
+    memcpy(b, a, sizeof b);
+    b[0] = -0.1f, b[1] = 0.9f;
+    expect_error("negative", p, 2, 2, 3, y, names2, LF_ERR_FORMAT,
+                 "model 'text': row 0, class 0 is a negative probability (-0.1)");
+    memcpy(b, a, sizeof b);
+    b[2] = INFINITY;
+    expect_error("inf", p, 2, 2, 3, y, names2, LF_ERR_FORMAT, "model 'text': row 0, class 2 is +Inf");
+    memcpy(b, a, sizeof b);
+    b[3] = NAN;
+    expect_error("partial NaN", p, 2, 2, 3, y, names2, LF_ERR_FORMAT,
+                 "model 'text': row 1 is partly NaN (a missing output must be NaN in every column)");
+    memcpy(b, a, sizeof b);
+    int ybad[2] = {0, 3};
+    expect_error("label", p, 2, 2, 3, ybad, names2, LF_ERR_FORMAT, "label 3 at row 1 is not a class in 0..2");
+    const char *dup[2] = {"x", "x"};
+    expect_error("names", p, 2, 2, 3, y, dup, LF_ERR_ARG, "model name 'x' is given twice");
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    lf_fusion_options o = lf_fusion_defaults();
+    o.folds = 5;
+    const lf_compare_table *t;
+    CHECK(lf_fusion_compare(f, p, names2, 2, 2, 3, y, NULL, 0, &o, &t) == LF_ERR_ARG &&
+              strcmp(lf_fusion_error(f), "5 folds need at least 5 samples, got 2") == 0,
+          "%s", lf_fusion_error(f));
+    lf_fusion_free(f);
+    double m[LF_NUM_METRICS];
+    float pr[4] = {0.8f, 0.2f, 0.4f, 0.6f};
+    int yy[2] = {0, 0};
+    CHECK(lf_fusion_metrics(pr, yy, 2, 2, m) == LF_OK, "metrics");
+    CHECK(fabs(m[LF_METRIC_ACCURACY] - 0.5) < 1e-12 &&
+              fabs(m[LF_METRIC_LOG_LOSS] - (-(log(0.8) + log(0.4)) / 2)) < 1e-6 &&
+              fabs(m[LF_METRIC_BRIER] - (0.04 + 0.04 + 0.36 + 0.36) / 2) < 1e-6,
+          "metrics by hand: acc %g ll %g brier %g", m[0], m[2], m[3]);
+}
+
+int main(void) {
+    test_names();
+    test_rules_by_hand();
+    test_learned();
+    test_calibration();
+    test_compare();
+    test_save_load();
+    test_errors();
+    return check_report("test_fusion");
+}
