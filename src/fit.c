@@ -86,7 +86,7 @@ static size_t target_class(const lf_model *m, const float *t, size_t D) {
 static double eval_rows(const lf_model *m, lf_ws *ws, const float *const *x, const float *y,
                         const float *sw, size_t n, size_t *correct) {
     size_t D = m->nodes[m->output].dim, tc = lf_loss_target_cols(m->loss, D);
-    const float *xp[64];
+    const float **xp = ws->xin;
     double total = 0;
     for (size_t r0 = 0; r0 < n; r0 += ws->batch) {
         size_t B = n - r0 < ws->batch ? n - r0 : ws->batch;
@@ -102,7 +102,6 @@ lf_status lf_model_evaluate(lf_model *m, const float *const *x, const float *y, 
                             const float *sw, double *loss, double *accuracy) {
     if (!m) return LF_ERR_ARG;
     lf_status st = check_ready(m, "evaluate");
-    if (st == LF_OK && m->n_inputs > 64) st = lf_model_fail(m, LF_ERR_ARG, "evaluate: at most 64 inputs");
     if (st == LF_OK && n == 0) st = lf_model_fail(m, LF_ERR_ARG, "evaluate: no rows");
     if (st == LF_OK) st = check_inputs(m, x, n, "evaluate");
     if (st == LF_OK) st = check_targets(m, y, n, "evaluate");
@@ -125,14 +124,13 @@ lf_status lf_model_evaluate(lf_model *m, const float *const *x, const float *y, 
 lf_status lf_model_predict(const lf_model *m, const float *const *x, size_t n, float *y) {
     if (!m || !x || !y) return LF_ERR_ARG;
     if (!m->compiled) return LF_ERR_STATE;
-    if (m->n_inputs > 64) return LF_ERR_ARG;
     if (n == 0) return LF_OK;
     for (size_t i = 0; i < m->n_inputs; i++)
         if (!x[i]) return LF_ERR_ARG;
     lf_ws ws;
     if (lf_ws_init(&ws, m, n < PREDICT_CHUNK ? n : PREDICT_CHUNK, 0) != LF_OK) return LF_ERR_NOMEM;
     size_t D = m->nodes[m->output].dim;
-    const float *xp[64];
+    const float **xp = ws.xin;
     for (size_t r0 = 0; r0 < n; r0 += ws.batch) {
         size_t B = n - r0 < ws.batch ? n - r0 : ws.batch;
         for (size_t i = 0; i < m->n_inputs; i++) xp[i] = x[i] + r0 * m->nodes[m->inputs[i]].dim;
@@ -214,13 +212,13 @@ static void progress(const lf_model *m, size_t epoch, size_t epochs, size_t step
 
 typedef struct fit_bufs {
     float *xb_block, *tb, *wb, *best;
-    const float **xb;
+    const float **xb, **vx;
     size_t *idx;
 } fit_bufs;
 
 static void fit_bufs_free(fit_bufs *b) {
     LF_FREE(b->xb_block), LF_FREE(b->tb), LF_FREE(b->wb), LF_FREE(b->best);
-    LF_FREE(b->xb), LF_FREE(b->idx);
+    LF_FREE(b->xb), LF_FREE(b->vx), LF_FREE(b->idx);
 }
 
 lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_t n,
@@ -229,10 +227,10 @@ lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_
     lf_fit_options o = options ? *options : lf_fit_defaults();
     lf_status st = check_ready(m, "fit");
     if (st != LF_OK) return st;
-    if (m->n_inputs > 64) return lf_model_fail(m, LF_ERR_ARG, "fit: at most 64 inputs");
     if (n == 0) return lf_model_fail(m, LF_ERR_ARG, "fit: no training rows");
     if (o.batch_size == 0) return lf_model_fail(m, LF_ERR_ARG, "fit: batch_size must be at least 1");
-    if (o.epochs == 0) return lf_model_fail(m, LF_ERR_ARG, "fit: epochs must be at least 1");
+    if (o.epochs == 0 || o.epochs > ((size_t)1 << 32))
+        return lf_model_fail(m, LF_ERR_ARG, "fit: epochs must be in 1..2^32");
     if (!(o.validation_split >= 0.0f && o.validation_split < 1.0f))
         return lf_model_fail(m, LF_ERR_ARG, "fit: validation_split must be in [0, 1), got %g",
                              (double)o.validation_split);
@@ -260,7 +258,8 @@ lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_
     const float *const *vx = NULL;
     const float *vy = NULL;
     size_t n_train = n, n_val = 0;
-    const float *vxp[64];
+    fit_bufs b;
+    memset(&b, 0, sizeof b);
     if (o.val_x) {
         if (o.val_n == 0 || !o.val_y)
             return lf_model_fail(m, LF_ERR_ARG, "fit: validation data need val_y and val_n > 0");
@@ -274,16 +273,16 @@ lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_
             return lf_model_fail(m, LF_ERR_ARG,
                                  "fit: validation_split %g of %zu rows leaves an empty training or validation set",
                                  (double)o.validation_split, n);
-        for (size_t i = 0; i < m->n_inputs; i++) vxp[i] = x[i] + n_train * m->nodes[m->inputs[i]].dim;
-        vx = vxp, vy = y + n_train * tc;
+        if (!(b.vx = lf_alloc_array(m->n_inputs, sizeof *b.vx)))
+            return lf_model_fail(m, LF_ERR_NOMEM, "fit: out of memory");
+        for (size_t i = 0; i < m->n_inputs; i++) b.vx[i] = x[i] + n_train * m->nodes[m->inputs[i]].dim;
+        vx = b.vx, vy = y + n_train * tc;
     }
 
     /* every buffer of the loop, allocated once */
     size_t B = o.batch_size < n_train ? o.batch_size : n_train;
     size_t row_floats = 0;
     for (size_t i = 0; i < m->n_inputs; i++) row_floats += m->nodes[m->inputs[i]].dim;
-    fit_bufs b;
-    memset(&b, 0, sizeof b);
     b.xb_block = lf_alloc_array(B, row_floats * sizeof(float));
     b.tb = lf_alloc_array(B * tc, sizeof(float));
     b.wb = lf_alloc_array(B, sizeof(float));

@@ -19,6 +19,8 @@
 void lf_ws_free(lf_ws *ws) {
     LF_FREE(ws->block);
     LF_FREE(ws->out);
+    LF_FREE(ws->xs);
+    LF_FREE(ws->dims);
     memset(ws, 0, sizeof *ws);
 }
 
@@ -33,14 +35,21 @@ lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads)
         if (!lf_mul_ok(per_row, batch, &sz) || sz > SIZE_MAX / 8 - total) return LF_ERR_NOMEM;
         total += sz;
     }
+    size_t fan_in = 2;
+    for (size_t i = 0; i < n; i++) fan_in = m->nodes[i].n_in > fan_in ? m->nodes[i].n_in : fan_in;
     ws->out = lf_alloc_array(3 * (n ? n : 1), sizeof(float *));
     ws->block = lf_alloc_array(total ? total : 1, sizeof(float));
-    if (!ws->out || !ws->block) {
+    /* xs, ds (fan_in each) and xin (n_inputs): one pointer block */
+    ws->xs = lf_alloc_array(2 * fan_in + m->n_inputs + 1, sizeof(float *));
+    ws->dims = lf_alloc_array(fan_in, sizeof(size_t));
+    if (!ws->out || !ws->block || !ws->xs || !ws->dims) {
         lf_ws_free(ws);
         return LF_ERR_NOMEM;
     }
     ws->dout = ws->out + n;
     ws->aux = ws->out + 2 * n;
+    ws->ds = (float **)(ws->xs + fan_in);
+    ws->xin = ws->xs + 2 * fan_in;
     float *p = ws->block;
     for (size_t i = 0; i < n; i++) {
         const lf_node *nd = &m->nodes[i];
@@ -65,43 +74,18 @@ static lf_merge_op merge_op(lf_kind k) {
     }
 }
 
-#define MAX_STACK_INPUTS 16
-
-/* the input buffers of a node, gathered into a small array */
-typedef struct {
-    const float *x[MAX_STACK_INPUTS];
-    const float **xs;
-    float *d[MAX_STACK_INPUTS];
-    float **ds;
-    size_t dims[MAX_STACK_INPUTS];
-    size_t *dimv;
-    void *heap;
-} in_list;
-
-static int in_list_make(in_list *l, const lf_model *m, const lf_ws *ws, const lf_node *nd,
-                        int want_grads, int input_grads) {
-    size_t k = nd->n_in;
-    l->heap = NULL;
-    l->xs = l->x;
-    l->ds = l->d;
-    l->dimv = l->dims;
-    if (k > MAX_STACK_INPUTS) {
-        /* rare: more inputs than the stack array holds */
-        char *h = lf_alloc_array(k, sizeof(float *) * 2 + sizeof(size_t));
-        if (!h) return 0;
-        l->heap = h;
-        l->xs = (const float **)h;
-        l->ds = (float **)(h + k * sizeof(float *));
-        l->dimv = (size_t *)(h + 2 * k * sizeof(float *));
-    }
-    for (size_t i = 0; i < k; i++) {
+/* The inputs of a node (and, for backward, where their gradients go) into
+ * the workspace's scratch arrays.  Gradients of model inputs are skipped
+ * unless asked for. */
+static void gather(const lf_model *m, lf_ws *ws, const lf_node *nd, int want_grads,
+                   int input_grads) {
+    for (size_t i = 0; i < nd->n_in; i++) {
         int src = nd->in[i];
-        l->xs[i] = ws->out[src];
-        l->dimv[i] = m->nodes[src].dim;
+        ws->xs[i] = ws->out[src];
+        ws->dims[i] = m->nodes[src].dim;
         int is_input = m->nodes[src].kind == LF_K_INPUT;
-        l->ds[i] = (want_grads && (!is_input || input_grads)) ? ws->dout[src] : NULL;
+        ws->ds[i] = (want_grads && (!is_input || input_grads)) ? ws->dout[src] : NULL;
     }
-    return 1;
 }
 
 void lf_graph_forward(const lf_model *m, lf_ws *ws, const float *const *x, size_t B,
@@ -116,7 +100,6 @@ void lf_graph_forward(const lf_model *m, lf_ws *ws, const float *const *x, size_
         const float *x0 = nd->n_in ? ws->out[nd->in[0]] : NULL;
         size_t in0 = nd->n_in ? m->nodes[nd->in[0]].dim : 0;
         const float *mask = nd->mask >= 0 ? ws->out[nd->mask] : NULL;
-        in_list l;
         switch (nd->kind) {
         case LF_K_DENSE: {
             float *z = nd->act == LF_LINEAR ? y : aux;
@@ -137,19 +120,13 @@ void lf_graph_forward(const lf_model *m, lf_ws *ws, const float *const *x, size_
         case LF_K_GATED:
         case LF_K_ADD: case LF_K_SUBTRACT: case LF_K_MULTIPLY:
         case LF_K_AVERAGE: case LF_K_MAXIMUM: case LF_K_MINIMUM:
-            if (!in_list_make(&l, m, ws, nd, 0, 0)) {
-                /* cannot happen for models built with <= 1024 inputs unless
-                 * memory is exhausted: poison the output so it is visible */
-                for (size_t j = 0; j < B * nd->dim; j++) y[j] = (float)NAN;
-                break;
-            }
-            if (nd->kind == LF_K_CONCATENATE) lf_concat_forward(y, l.xs, l.dimv, nd->n_in, B);
-            else if (nd->kind == LF_K_WAVG) lf_wavg_forward(y, aux, l.xs, w, mask, nd->n_in, B, nd->dim);
-            else if (nd->kind == LF_K_CWAVG) lf_cwavg_forward(y, aux, l.xs, w, mask, nd->n_in, B, nd->dim);
+            gather(m, ws, nd, 0, 0);
+            if (nd->kind == LF_K_CONCATENATE) lf_concat_forward(y, ws->xs, ws->dims, nd->n_in, B);
+            else if (nd->kind == LF_K_WAVG) lf_wavg_forward(y, aux, ws->xs, w, mask, nd->n_in, B, nd->dim);
+            else if (nd->kind == LF_K_CWAVG) lf_cwavg_forward(y, aux, ws->xs, w, mask, nd->n_in, B, nd->dim);
             else if (nd->kind == LF_K_GATED)
-                lf_gated_forward(y, aux, l.xs, ws->out[nd->gate], mask, nd->n_in, B, nd->dim);
-            else lf_merge_forward(merge_op(nd->kind), y, l.xs, nd->n_in, B, nd->dim);
-            LF_FREE(l.heap);
+                lf_gated_forward(y, aux, ws->xs, ws->out[nd->gate], mask, nd->n_in, B, nd->dim);
+            else lf_merge_forward(merge_op(nd->kind), y, ws->xs, nd->n_in, B, nd->dim);
             break;
         case LF_K_DOT:
             lf_dot_forward(y, aux, x0, ws->out[nd->in[1]], B, in0, nd->normalize);
@@ -181,11 +158,10 @@ void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int
         float *gw = grads + nd->param_off;
         const float *w = m->params + nd->param_off;
         int fused_here = m->fused && (int)id == m->output;
-        in_list l;
-        if (!in_list_make(&l, m, ws, nd, 1, input_grads)) continue;
-        float *dx0 = nd->n_in ? l.ds[0] : NULL;
-        const float *x0 = nd->n_in ? l.xs[0] : NULL;
-        size_t in0 = nd->n_in ? l.dimv[0] : 0;
+        gather(m, ws, nd, 1, input_grads);
+        float *dx0 = nd->n_in ? ws->ds[0] : NULL;
+        const float *x0 = nd->n_in ? ws->xs[0] : NULL;
+        size_t in0 = nd->n_in ? ws->dims[0] : 0;
         switch (nd->kind) {
         case LF_K_DENSE: {
             const float *dz = dy;
@@ -213,31 +189,30 @@ void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int
             else for (size_t j = 0; j < B * nd->dim; j++) dx0[j] += dy[j];
             break;
         case LF_K_CONCATENATE:
-            lf_concat_backward(l.ds, dy, l.dimv, nd->n_in, B);
+            lf_concat_backward(ws->ds, dy, ws->dims, nd->n_in, B);
             break;
         case LF_K_WAVG:
-            lf_wavg_backward(l.ds, gw, dy, l.xs, aux, nd->n_in, B, nd->dim);
+            lf_wavg_backward(ws->ds, gw, dy, ws->xs, aux, nd->n_in, B, nd->dim);
             break;
         case LF_K_CWAVG:
-            lf_cwavg_backward(l.ds, gw, dy, l.xs, aux, nd->n_in, B, nd->dim);
+            lf_cwavg_backward(ws->ds, gw, dy, ws->xs, aux, nd->n_in, B, nd->dim);
             break;
         case LF_K_GATED: {
             int g = nd->gate;
             float *dgate = (m->nodes[g].kind != LF_K_INPUT || input_grads) ? ws->dout[g] : NULL;
-            lf_gated_backward(l.ds, dgate, dy, l.xs, aux, nd->n_in, B, nd->dim);
+            lf_gated_backward(ws->ds, dgate, dy, ws->xs, aux, nd->n_in, B, nd->dim);
             break;
         }
         case LF_K_DOT:
-            lf_dot_backward(dx0, l.ds[1], dy, x0, l.xs[1], aux, B, in0, nd->normalize);
+            lf_dot_backward(dx0, ws->ds[1], dy, x0, ws->xs[1], aux, B, in0, nd->normalize);
             break;
         case LF_K_ADD: case LF_K_SUBTRACT: case LF_K_MULTIPLY:
         case LF_K_AVERAGE: case LF_K_MAXIMUM: case LF_K_MINIMUM:
-            lf_merge_backward(merge_op(nd->kind), l.ds, dy, l.xs, y, nd->n_in, B, nd->dim);
+            lf_merge_backward(merge_op(nd->kind), ws->ds, dy, ws->xs, y, nd->n_in, B, nd->dim);
             break;
         case LF_K_INPUT:
         case LF_K_COUNT:
             break;
         }
-        LF_FREE(l.heap);
     }
 }

@@ -59,6 +59,10 @@ typedef struct lf_ws {
     size_t n_nodes;
     float *block;
     float **out, **dout, **aux;
+    const float **xs;    /* scratch: the inputs of one node (max fan-in) */
+    float **ds;          /* their gradients */
+    size_t *dims;        /* their dims */
+    const float **xin;   /* scratch: one pointer per model input */
     int with_grads;
     int training;        /* the last forward pass drew dropout masks */
 } lf_ws;
