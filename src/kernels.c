@@ -1,49 +1,163 @@
 /*
  * kernels.c — sgemm and activations (see kernels.h).
  *
- * The sgemm is a straightforward cache-friendly loop nest: each output row is
- * accumulated as a sum of rows of B (i-k-j order), which vectorises well and
- * keeps the summation order fixed, so results are bit-reproducible.  The
- * transposed-B case (the Dense forward, x W^T) works row by row with dot
- * products.  A later, tuned version keeps this interface.
+ * The sgemm packs and blocks for the caches and runs an AVX2+FMA
+ * micro-kernel where the CPU has one (details below); activations are plain
+ * loops with the stable formulas.
  */
 #include "kernels.h"
 
 #include <math.h>
 #include <string.h>
 
-/* dot product of two length-n rows with four partial sums (fixed order) */
-static float dot_f(const float *restrict a, const float *restrict b, size_t n) {
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += a[i] * b[i];
-        s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2];
-        s3 += a[i + 3] * b[i + 3];
-    }
-    for (; i < n; i++) s0 += a[i] * b[i];
-    return (s0 + s1) + (s2 + s3);
+/* ------------------------------------------------------------- sgemm
+ *
+ * Packed, cache-blocked GEMM in the GotoBLAS style.  op(B) is copied in
+ * KC x NC blocks into panels of NR columns and op(A) in MC x KC blocks into
+ * panels of MR rows (zero-padded), so the micro-kernel streams both from
+ * contiguous memory; an MR x NR block of C lives in registers for KC steps.
+ * The micro-kernel is AVX2+FMA when the CPU has it (chosen at run time), a
+ * portable loop otherwise.  Threads (OpenMP, above a work threshold) split
+ * the columns of C: every element of C is computed by one thread, with the
+ * k-sum always in the same order, so results never depend on the number of
+ * threads.  Pack buffers live on the stack: nothing is allocated.
+ */
+#define MR 6
+#define NR 16
+#define KC 256
+#define MC 96
+#define NC 256
+#define PARALLEL_FLOPS (1 << 22) /* below this, one thread */
+
+typedef void (*micro_fn)(size_t kc, const float *restrict a, const float *restrict b,
+                         float *restrict acc);
+
+/* acc (MR x NR) = sum_k a[k*MR + i] * b[k*NR + j] */
+static void micro_portable(size_t kc, const float *restrict a, const float *restrict b,
+                           float *restrict acc) {
+    float c[MR][NR] = {{0}};
+    for (size_t k = 0; k < kc; k++, a += MR, b += NR)
+        for (int i = 0; i < MR; i++)
+            for (int j = 0; j < NR; j++) c[i][j] += a[i] * b[j];
+    memcpy(acc, c, sizeof c);
 }
 
-void lf_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
-              const float *restrict A, size_t lda, const float *restrict B, size_t ldb,
-              float beta, float *restrict C, size_t ldc) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#define HAVE_AVX2_KERNEL 1
+__attribute__((target("avx2,fma"))) static void micro_avx2(size_t kc, const float *restrict a,
+                                                           const float *restrict b,
+                                                           float *restrict acc) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    for (size_t k = 0; k < kc; k++, a += MR, b += NR) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), ai;
+        ai = _mm256_broadcast_ss(a + 0);
+        c00 = _mm256_fmadd_ps(ai, b0, c00), c01 = _mm256_fmadd_ps(ai, b1, c01);
+        ai = _mm256_broadcast_ss(a + 1);
+        c10 = _mm256_fmadd_ps(ai, b0, c10), c11 = _mm256_fmadd_ps(ai, b1, c11);
+        ai = _mm256_broadcast_ss(a + 2);
+        c20 = _mm256_fmadd_ps(ai, b0, c20), c21 = _mm256_fmadd_ps(ai, b1, c21);
+        ai = _mm256_broadcast_ss(a + 3);
+        c30 = _mm256_fmadd_ps(ai, b0, c30), c31 = _mm256_fmadd_ps(ai, b1, c31);
+        ai = _mm256_broadcast_ss(a + 4);
+        c40 = _mm256_fmadd_ps(ai, b0, c40), c41 = _mm256_fmadd_ps(ai, b1, c41);
+        ai = _mm256_broadcast_ss(a + 5);
+        c50 = _mm256_fmadd_ps(ai, b0, c50), c51 = _mm256_fmadd_ps(ai, b1, c51);
+    }
+    _mm256_storeu_ps(acc + 0, c00), _mm256_storeu_ps(acc + 8, c01);
+    _mm256_storeu_ps(acc + 16, c10), _mm256_storeu_ps(acc + 24, c11);
+    _mm256_storeu_ps(acc + 32, c20), _mm256_storeu_ps(acc + 40, c21);
+    _mm256_storeu_ps(acc + 48, c30), _mm256_storeu_ps(acc + 56, c31);
+    _mm256_storeu_ps(acc + 64, c40), _mm256_storeu_ps(acc + 72, c41);
+    _mm256_storeu_ps(acc + 80, c50), _mm256_storeu_ps(acc + 88, c51);
+}
+#endif
+
+static micro_fn pick_kernel(void) {
+#ifdef HAVE_AVX2_KERNEL
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return micro_avx2;
+#endif
+    return micro_portable;
+}
+
+/* op(A)[i][k] for the packed copy */
+static void pack_a(float *restrict dst, int trans, const float *restrict A, size_t lda, size_t i0,
+                   size_t mc, size_t k0, size_t kc) {
+    for (size_t p = 0; p < mc; p += MR) {
+        size_t rows = mc - p < MR ? mc - p : MR;
+        for (size_t k = 0; k < kc; k++, dst += MR) {
+            size_t r = 0;
+            if (trans) {
+                const float *src = A + (k0 + k) * lda + i0 + p;
+                for (; r < rows; r++) dst[r] = src[r];
+            } else {
+                const float *src = A + (i0 + p) * lda + k0 + k;
+                for (; r < rows; r++) dst[r] = src[r * lda];
+            }
+            for (; r < MR; r++) dst[r] = 0.0f;
+        }
+    }
+}
+
+/* op(B)[k][j] for the packed copy */
+static void pack_b(float *restrict dst, int trans, const float *restrict B, size_t ldb, size_t k0,
+                   size_t kc, size_t j0, size_t nc) {
+    for (size_t p = 0; p < nc; p += NR) {
+        size_t cols = nc - p < NR ? nc - p : NR;
+        for (size_t k = 0; k < kc; k++, dst += NR) {
+            size_t c = 0;
+            if (trans) {
+                const float *src = B + (j0 + p) * ldb + k0 + k;
+                for (; c < cols; c++) dst[c] = src[c * ldb];
+            } else {
+                const float *src = B + (k0 + k) * ldb + j0 + p;
+                for (; c < cols; c++) dst[c] = src[c];
+            }
+            for (; c < NR; c++) dst[c] = 0.0f;
+        }
+    }
+}
+
+/* the columns [j0, j0+nc) of C, all rows, all of K */
+static void gemm_columns(micro_fn micro, int trans_a, int trans_b, size_t M, size_t K, float alpha,
+                         const float *restrict A, size_t lda, const float *restrict B, size_t ldb,
+                         float *restrict C, size_t ldc, size_t j0, size_t nc) {
+    float bpack[KC * NC], apack[MC * KC], acc[MR * NR];
+    for (size_t pc = 0; pc < K; pc += KC) {
+        size_t kc = K - pc < KC ? K - pc : KC;
+        pack_b(bpack, trans_b, B, ldb, pc, kc, j0, nc);
+        for (size_t ic = 0; ic < M; ic += MC) {
+            size_t mc = M - ic < MC ? M - ic : MC;
+            pack_a(apack, trans_a, A, lda, ic, mc, pc, kc);
+            for (size_t jr = 0; jr < nc; jr += NR) {
+                size_t nr = nc - jr < NR ? nc - jr : NR;
+                for (size_t ir = 0; ir < mc; ir += MR) {
+                    size_t mr = mc - ir < MR ? mc - ir : MR;
+                    micro(kc, apack + ir * kc, bpack + jr * kc, acc);
+                    for (size_t i = 0; i < mr; i++) {
+                        float *c = C + (ic + ir + i) * ldc + j0 + jr;
+                        const float *t = acc + i * NR;
+                        for (size_t j = 0; j < nr; j++) c[j] += alpha * t[j];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* small products: a plain loop nest is faster than packing */
+static void gemm_small(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
+                       const float *restrict A, size_t lda, const float *restrict B, size_t ldb,
+                       float *restrict C, size_t ldc) {
     for (size_t i = 0; i < M; i++) {
         float *restrict c = C + i * ldc;
-        if (beta == 0.0f) memset(c, 0, N * sizeof *c);
-        else if (beta != 1.0f)
-            for (size_t j = 0; j < N; j++) c[j] *= beta;
-        if (trans_b && !trans_a) {
-            /* C[i][j] += alpha * <A[i][:], B[j][:]> */
-            const float *a = A + i * lda;
-            for (size_t j = 0; j < N; j++) c[j] += alpha * dot_f(a, B + j * ldb, K);
-            continue;
-        }
         for (size_t k = 0; k < K; k++) {
-            float aik = trans_a ? A[k * lda + i] : A[i * lda + k];
-            if (aik == 0.0f) continue;
-            aik *= alpha;
+            float aik = alpha * (trans_a ? A[k * lda + i] : A[i * lda + k]);
             if (!trans_b) {
                 const float *restrict b = B + k * ldb;
                 for (size_t j = 0; j < N; j++) c[j] += aik * b[j];
@@ -51,6 +165,34 @@ void lf_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alph
                 for (size_t j = 0; j < N; j++) c[j] += aik * B[j * ldb + k];
             }
         }
+    }
+}
+
+void lf_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
+              const float *restrict A, size_t lda, const float *restrict B, size_t ldb,
+              float beta, float *restrict C, size_t ldc) {
+    for (size_t i = 0; i < M; i++) {
+        float *c = C + i * ldc;
+        if (beta == 0.0f) memset(c, 0, N * sizeof *c);
+        else if (beta != 1.0f)
+            for (size_t j = 0; j < N; j++) c[j] *= beta;
+    }
+    if (M == 0 || N == 0 || K == 0) return;
+    double flops = 2.0 * (double)M * (double)N * (double)K;
+    if (flops < 65536.0 || (M < MR && N < NR)) {
+        gemm_small(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+        return;
+    }
+    micro_fn micro = pick_kernel();
+    size_t panels = (N + NC - 1) / NC;
+    /* the same split of columns whatever the thread count: each panel is
+     * one unit of work, computed the same way by whichever thread */
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (flops >= PARALLEL_FLOPS && panels > 1)
+#endif
+    for (size_t p = 0; p < panels; p++) {
+        size_t j0 = p * NC, nc = N - j0 < NC ? N - j0 : NC;
+        gemm_columns(micro, trans_a, trans_b, M, K, alpha, A, lda, B, ldb, C, ldc, j0, nc);
     }
 }
 
