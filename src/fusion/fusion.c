@@ -174,7 +174,7 @@ lf_status lf_fusion_check(lf_err *e, const float *const *p, const char *const *n
     if (M == 0) return lf_fail(e, LF_ERR_ARG, "no models given");
     if (M > 1024) return lf_fail(e, LF_ERR_ARG, "at most 1024 models, got %zu", M);
     if (N == 0) return lf_fail(e, LF_ERR_ARG, "no samples given");
-    if (C == 0) return lf_fail(e, LF_ERR_ARG, "no classes given");
+    if (C < 2) return lf_fail(e, LF_ERR_ARG, "fusion needs at least 2 classes, got %zu", C);
     size_t tot;
     if (!lf_mul_ok(N, C, &tot) || tot > SIZE_MAX / 64) return lf_fail(e, LF_ERR_ARG, "too many values");
     lf_status st = check_names(e, names, M);
