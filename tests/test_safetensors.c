@@ -427,7 +427,7 @@ static void test_files(void) {
     CHECK(lf_st_read(path, &f, &e) == LF_ERR_IO, "missing file status");
     snprintf(msg_path, sizeof msg_path, "cannot open '%s': No such file or directory", path);
     CHECK(strstr(e.msg, msg_path) != NULL, "missing file message: %s", e.msg);
-    CHECK(lf_st_read(tmpdir, &f, &e) == LF_ERR_IO && strstr(e.msg, "not a regular file"), "folder: %s", e.msg);
+    CHECK(lf_st_read(tmpdir, &f, &e) == LF_ERR_IO && strstr(e.msg, "it is a folder"), "folder: %s", e.msg);
 
     path_in(path, sizeof path, "short.safetensors");
     FILE *fp = fopen(path, "wb");

@@ -9,6 +9,7 @@
  * host byte order and of alignment.
  */
 #include "io/safetensors.h"
+#include "io/array.h"
 
 #include "io/atomic.h"
 
@@ -289,39 +290,12 @@ lf_status lf_st_read(const char *path, lf_st_file *out, lf_err *e) {
     if (!out) return lf_fail(e, LF_ERR_ARG, "lf_st_read: NULL output");
     memset(out, 0, sizeof *out);
     if (!path || !*path) return lf_fail(e, LF_ERR_ARG, "lf_st_read: empty path");
-    FILE *f = fopen(path, "rb");
-    if (!f) return lf_fail(e, LF_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0) {
-        int err = errno;
-        fclose(f);
-        return lf_fail(e, LF_ERR_IO, "cannot read '%s': %s", path, strerror(err));
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return lf_fail(e, LF_ERR_IO, "cannot read '%s': not a regular file", path);
-    }
-    if (sb.st_size < 0 || (uintmax_t)sb.st_size > (uintmax_t)SIZE_MAX - 1) {
-        fclose(f);
-        return lf_fail(e, LF_ERR_IO, "cannot read '%s': the file is too large", path);
-    }
-    size_t size = (size_t)sb.st_size;
-    unsigned char *data = LF_MALLOC(size ? size : 1);
-    if (!data) {
-        fclose(f);
-        return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s' (%zu bytes)", path, size);
-    }
-    size_t got = size ? fread(data, 1, size, f) : 0;
-    int rerr = ferror(f), err = errno;
-    int extra = fgetc(f) != EOF; /* the file grew meanwhile */
-    fclose(f);
-    if (got != size || rerr || extra) {
-        LF_FREE(data);
-        if (rerr) return lf_fail(e, LF_ERR_IO, "cannot read '%s': %s", path, strerror(err));
-        return lf_fail(e, LF_ERR_IO, "cannot read '%s': it changed size while being read", path);
-    }
+    unsigned char *data;
+    size_t size;
+    lf_status st = lf_io_read_file(path, &data, &size, e);
+    if (st != LF_OK) return st;
     lf_err pe;
-    lf_status st = lf_st_parse(data, size, out, &pe);
+    st = lf_st_parse(data, size, out, &pe);
     if (st) {
         LF_FREE(data);
         if (st == LF_ERR_FORMAT)
