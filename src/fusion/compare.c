@@ -178,6 +178,7 @@ static int by_log_loss(const void *a, const void *b) {
     const lf_score_row *x = a, *y = b;
     if (x->kind == 2 || y->kind == 2) return x->kind - y->kind == 0 ? 0 : (x->kind == 2 ? 1 : -1);
     double dx = x->mean[LF_METRIC_LOG_LOSS], dy = y->mean[LF_METRIC_LOG_LOSS];
+    if (isnan(dx) != isnan(dy)) return isnan(dx) ? 1 : -1; /* NaN last */
     if (dx < dy) return -1;
     if (dx > dy) return 1;
     return strcmp(x->name, y->name);
@@ -200,6 +201,8 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     o.method = LF_FUSE_MEAN; /* the methods are given apart */
     lf_status st = lf_fusion_check(&f->err, p, names, M, N, C, y, &o);
     if (st != LF_OK) return st;
+    o.verbose = 0; /* the folds' fits stay quiet; compare shows its own progress */
+    int tty = opt && opt->verbose && isatty(2);
     cv_ctx c;
     if ((st = ctx_init(&f->err, &c, p, names, M, N, C, y, &o)) != LF_OK) return st;
 
@@ -216,7 +219,6 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
         return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory for the comparison table");
     }
     t->n_models = M;
-    int tty = o.verbose && isatty(2);
     for (size_t i = 0; st == LF_OK && i < n_methods; i++) {
         lf_score_row *row = &t->rows[t->n_rows];
         if (tty) fprintf(stderr, "\rcompare: %zu/%zu %-20s", i + 1, n_methods, lf_method_name(methods[i]));
@@ -255,8 +257,11 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
 }
 
 lf_status lf_fusion_select(lf_fusion *f, const float *const *p, const char *const *names,
-                           size_t M, size_t N, size_t C, const int *y, const lf_fusion_options *o,
+                           size_t M, size_t N, size_t C, const int *y, const lf_fusion_options *opt,
                            lf_method *method, int *calibrate) {
+    lf_fusion_options quiet = *opt;
+    const lf_fusion_options *o = &quiet;
+    quiet.verbose = 0;
     cv_ctx c;
     lf_status st = ctx_init(&f->err, &c, p, names, M, N, C, y, o);
     if (st != LF_OK) return st;

@@ -1,0 +1,347 @@
+/*
+ * faults.c — fault injection.  Linked with -Wl,--wrap for the allocation
+ * and I/O calls of the library, it makes the n-th call fail, for every n
+ * until the operation succeeds, across load, compare, fit, predict and save
+ * (and the .npy reader and writer): every run must return a clean error or
+ * a fully correct result, leave the output file untouched when it fails,
+ * and leak nothing (the program runs under LeakSanitizer).  Failing reads,
+ * short reads (every read returns at most 7 bytes: must still succeed),
+ * failing writes (ENOSPC), failing fsync and rename are injected the same
+ * way.  Prints "faults: N passed, N failed".
+ */
+#include "latefuse.h"
+#include "io/npy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ the hooks */
+
+enum { MODE_OFF, MODE_ALLOC, MODE_IO };
+static int mode;
+static long fail_at, calls, injected;
+static int short_reads;
+
+static int hit(int kind) {
+    if (mode != kind) return 0;
+    if (++calls == fail_at) {
+        injected++;
+        return 1;
+    }
+    return 0;
+}
+
+void *__real_malloc(size_t);
+void *__real_calloc(size_t, size_t);
+void *__real_realloc(void *, size_t);
+void *__wrap_malloc(size_t n) { return hit(MODE_ALLOC) ? NULL : __real_malloc(n); }
+void *__wrap_calloc(size_t n, size_t s) { return hit(MODE_ALLOC) ? NULL : __real_calloc(n, s); }
+void *__wrap_realloc(void *p, size_t n) { return hit(MODE_ALLOC) ? NULL : __real_realloc(p, n); }
+
+int __real_open(const char *, int, ...);
+ssize_t __real_read(int, void *, size_t);
+size_t __real_fwrite(const void *, size_t, size_t, FILE *);
+int __real_fflush(FILE *);
+int __real_fsync(int);
+int __real_rename(const char *, const char *);
+int __real_mkstemp(char *);
+
+int __wrap_open(const char *p, int flags, ...) {
+    if (hit(MODE_IO)) return errno = EACCES, -1;
+    return __real_open(p, flags, 0644);
+}
+ssize_t __wrap_read(int fd, void *b, size_t n) {
+    if (hit(MODE_IO)) return errno = EIO, -1;
+    return __real_read(fd, b, short_reads && n > 7 ? 7 : n);
+}
+size_t __wrap_fwrite(const void *p, size_t s, size_t n, FILE *f) {
+    if (hit(MODE_IO)) return errno = ENOSPC, 0;
+    return __real_fwrite(p, s, n, f);
+}
+int __wrap_fflush(FILE *f) {
+    if (hit(MODE_IO)) return errno = ENOSPC, EOF;
+    return __real_fflush(f);
+}
+int __wrap_fsync(int fd) {
+    if (hit(MODE_IO)) return errno = EIO, -1;
+    return __real_fsync(fd);
+}
+int __wrap_rename(const char *a, const char *b) {
+    if (hit(MODE_IO)) return errno = EXDEV, -1;
+    return __real_rename(a, b);
+}
+int __wrap_mkstemp(char *t) {
+    if (hit(MODE_IO)) return errno = ENOSPC, -1;
+    return __real_mkstemp(t);
+}
+
+/* ------------------------------------------------------------ fixtures */
+
+static int pass, fail;
+static long runs_with_fault;
+static char dir[] = "/tmp/lf_faults_XXXXXX";
+static char model_path[128], fusion_path[128], out_path[128], npy_path[128];
+
+#define N 40
+#define C 3
+static float pa[N * C], pb[N * C], x1[N * 4];
+static int y[N];
+static float yf[N];
+static const char *names[2] = {"a", "b"};
+
+static void fixtures(void) {
+    unsigned long long s = 3;
+    for (int r = 0; r < N; r++) {
+        y[r] = r % C, yf[r] = (float)y[r];
+        double sa = 0, sb = 0;
+        for (int c = 0; c < C; c++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            pa[r * C + c] = (float)(s >> 40) / 16777216.0f + (c == y[r]);
+            pb[r * C + c] = (float)((s >> 16) & 0xffff) / 65536.0f + 0.5f * (c == y[r]);
+            sa += pa[r * C + c], sb += pb[r * C + c];
+        }
+        for (int c = 0; c < C; c++) pa[r * C + c] /= (float)sa, pb[r * C + c] /= (float)sb;
+        for (int j = 0; j < 4; j++) x1[r * 4 + j] = (float)((r * 7 + j * 3) % 11) / 11.0f;
+    }
+    pb[5 * C] = pb[5 * C + 1] = pb[5 * C + 2] = NAN; /* a missing output */
+}
+
+static lf_model *small_model(uint64_t seed) {
+    lf_model *m;
+    if (lf_model_create(&m, seed) != LF_OK) return NULL;
+    int x = lf_input(m, 4, "x");
+    int h = lf_dense(m, x, 8, LF_RELU, 1, "h");
+    int d = lf_dropout(m, h, 0.1f, "d");
+    if (lf_model_compile(m, lf_dense(m, d, C, LF_SOFTMAX, 1, "o"), LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+                         NULL) != LF_OK) {
+        lf_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* a file's bytes, for "untouched" checks */
+static size_t slurp(const char *path, unsigned char *buf, size_t cap) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    return n;
+}
+
+/* ------------------------------------------------------- the operations */
+
+static float ref_model[N * C], ref_fusion[N * C], ref_fit[N * C];
+
+/* each returns its status; on success it checks its result (ok = 1) */
+static lf_status op_load(int *ok) {
+    lf_model *m;
+    lf_status st = lf_model_create(&m, 0);
+    if (st != LF_OK) return st;
+    st = lf_model_load(m, model_path);
+    float out[N * C];
+    const float *xs[1] = {x1};
+    if (st == LF_OK) st = lf_model_predict(m, xs, N, out);
+    if (st == LF_OK) *ok = memcmp(out, ref_model, sizeof out) == 0;
+    lf_model_free(m);
+    return st;
+}
+
+static lf_status op_fusion_load_predict(int *ok) {
+    lf_fusion *f;
+    lf_status st = lf_fusion_create(&f);
+    if (st != LF_OK) return st;
+    st = lf_fusion_load(f, fusion_path);
+    float out[N * C];
+    const float *p[2] = {pa, pb};
+    if (st == LF_OK) st = lf_fusion_predict(f, p, N, out);
+    if (st == LF_OK) *ok = memcmp(out, ref_fusion, sizeof out) == 0;
+    lf_fusion_free(f);
+    return st;
+}
+
+static lf_status op_fit(int *ok) {
+    lf_model *m = small_model(1);
+    if (!m) return LF_ERR_NOMEM;
+    lf_fit_options o = lf_fit_defaults();
+    o.epochs = 2, o.validation_split = 0.25f, o.patience = 1, o.restore_best_weights = 1;
+    const float *xs[1] = {x1};
+    lf_status st = lf_model_fit(m, xs, yf, N, &o);
+    float out[N * C];
+    if (st == LF_OK) st = lf_model_predict(m, xs, N, out);
+    if (st == LF_OK) *ok = memcmp(out, ref_fit, sizeof out) == 0;
+    lf_model_free(m);
+    return st;
+}
+
+static lf_status op_fusion_fit(int *ok) {
+    lf_fusion *f;
+    lf_status st = lf_fusion_create(&f);
+    if (st != LF_OK) return st;
+    lf_fusion_options o = lf_fusion_defaults();
+    o.method = LF_FUSE_WAVG, o.calibrate = 1, o.epochs = 2;
+    const float *p[2] = {pa, pb};
+    st = lf_fusion_fit(f, p, names, 2, N, C, y, &o);
+    float out[N * C];
+    if (st == LF_OK) st = lf_fusion_predict(f, p, N, out);
+    if (st == LF_OK) *ok = memcmp(out, ref_fusion, sizeof out) == 0;
+    lf_fusion_free(f);
+    return st;
+}
+
+static lf_status op_compare(int *ok) {
+    lf_fusion *f;
+    lf_status st = lf_fusion_create(&f);
+    if (st != LF_OK) return st;
+    lf_fusion_options o = lf_fusion_defaults();
+    o.folds = 2, o.epochs = 1;
+    lf_method ms[4] = {LF_FUSE_MEAN, LF_FUSE_DECISION_TEMPLATE, LF_FUSE_ACC_WEIGHTED, LF_FUSE_STACK_LR};
+    const float *p[2] = {pa, pb};
+    const lf_compare_table *t;
+    st = lf_fusion_compare(f, p, names, 2, N, C, y, ms, 4, &o, &t);
+    if (st == LF_OK) *ok = t->n_rows == 4 + 2 + 1 && isfinite(t->rows[0].mean[LF_METRIC_LOG_LOSS]);
+    lf_fusion_free(f);
+    return st;
+}
+
+static unsigned char old_bytes[1 << 16], new_bytes[1 << 16], cur[1 << 16];
+static size_t old_len, new_len;
+
+static lf_status op_save(int *ok) {
+    lf_model *m = small_model(1); /* the new model; the file holds seed 7's */
+    lf_status st = m ? lf_model_save(m, out_path, 1) : LF_ERR_NOMEM;
+    lf_model_free(m);
+    size_t n = slurp(out_path, cur, sizeof cur);
+    if (st == LF_OK) *ok = n == new_len && memcmp(cur, new_bytes, n) == 0;
+    else *ok = n == old_len && memcmp(cur, old_bytes, n) == 0; /* untouched */
+    return st;
+}
+
+static lf_status op_npy(int *ok) {
+    lf_array a;
+    lf_err e;
+    lf_status st = lf_npy_read(npy_path, &a, &e);
+    int read_ok = 0;
+    if (st == LF_OK) {
+        read_ok = a.rows == N && a.cols == C && memcmp(a.data, pa, sizeof pa) == 0;
+        st = lf_npy_write(out_path, a.data, a.rows, a.cols, &e);
+        lf_array_free(&a);
+    }
+    /* success: the output reads back as the input; failure: untouched
+     * (checked with the hooks off) */
+    int saved = mode;
+    mode = MODE_OFF;
+    size_t n = slurp(out_path, cur, sizeof cur);
+    if (st == LF_OK) {
+        lf_array b;
+        *ok = read_ok && lf_npy_read(out_path, &b, &e) == LF_OK && memcmp(b.data, pa, sizeof pa) == 0;
+        if (*ok) lf_array_free(&b);
+    } else {
+        *ok = n == old_len && memcmp(cur, old_bytes, n) == 0;
+    }
+    mode = saved;
+    return st;
+}
+
+/* runs op with the n-th call of `kind` failing, for n = 1, 2, ... until a
+ * run sees no injected fault */
+static void sweep(const char *what, int kind, lf_status (*op)(int *), int reset_out) {
+    long n;
+    int bad = 0;
+    for (n = 1;; n++) {
+        if (reset_out) {
+            FILE *f = fopen(out_path, "wb");
+            fwrite(old_bytes, 1, old_len, f);
+            fclose(f);
+        }
+        int ok = 0;
+        mode = kind, fail_at = n, calls = 0;
+        long before = injected;
+        lf_status st = op(&ok);
+        mode = MODE_OFF;
+        int faulted = injected > before;
+        if (faulted) runs_with_fault++;
+        if (st == LF_OK && !ok) bad++, fprintf(stderr, "%s: fault %ld: success with a wrong result\n", what, n);
+        if (st != LF_OK && reset_out && !ok)
+            bad++, fprintf(stderr, "%s: fault %ld: the old file was damaged\n", what, n);
+        if (!faulted) {
+            if (st != LF_OK || !ok) bad++, fprintf(stderr, "%s: fails without a fault (%d)\n", what, st);
+            break;
+        }
+        if (n > 100000) break;
+    }
+    printf("%-28s %5ld faults injected, %s\n", what, n - 1, bad ? "FAILED" : "all clean");
+    if (bad) fail++;
+    else pass++;
+}
+
+int main(void) {
+    if (!mkdtemp(dir)) return 2;
+    snprintf(model_path, sizeof model_path, "%s/m.lf", dir);
+    snprintf(fusion_path, sizeof fusion_path, "%s/f.lf", dir);
+    snprintf(out_path, sizeof out_path, "%s/out.bin", dir);
+    snprintf(npy_path, sizeof npy_path, "%s/p.npy", dir);
+    fixtures();
+    /* references, computed without faults */
+    lf_model *m = small_model(7);
+    const float *xs[1] = {x1};
+    lf_model_save(m, model_path, 1);
+    lf_model_predict(m, xs, N, ref_model);
+    lf_model_save(m, out_path, 1);
+    old_len = slurp(out_path, old_bytes, sizeof old_bytes);
+    lf_model_free(m);
+    m = small_model(1);
+    lf_model_save(m, out_path, 1);
+    new_len = slurp(out_path, new_bytes, sizeof new_bytes);
+    lf_model_free(m);
+    m = small_model(1);
+    lf_fit_options o = lf_fit_defaults();
+    o.epochs = 2, o.validation_split = 0.25f, o.patience = 1, o.restore_best_weights = 1;
+    lf_model_fit(m, xs, yf, N, &o);
+    lf_model_predict(m, xs, N, ref_fit);
+    lf_model_free(m);
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    lf_fusion_options fo = lf_fusion_defaults();
+    fo.method = LF_FUSE_WAVG, fo.calibrate = 1, fo.epochs = 2;
+    const float *p[2] = {pa, pb};
+    lf_fusion_fit(f, p, names, 2, N, C, y, &fo);
+    lf_fusion_save(f, fusion_path);
+    lf_fusion_predict(f, p, N, ref_fusion);
+    lf_fusion_free(f);
+    lf_err e;
+    lf_npy_write(npy_path, pa, N, C, &e);
+    if (memcmp(old_bytes, new_bytes, old_len) == 0) return 2; /* the two models must differ */
+
+    sweep("alloc: model load+predict", MODE_ALLOC, op_load, 0);
+    sweep("alloc: fusion load+predict", MODE_ALLOC, op_fusion_load_predict, 0);
+    sweep("alloc: model fit", MODE_ALLOC, op_fit, 0);
+    sweep("alloc: fusion fit", MODE_ALLOC, op_fusion_fit, 0);
+    sweep("alloc: compare", MODE_ALLOC, op_compare, 0);
+    sweep("alloc: save", MODE_ALLOC, op_save, 1);
+    sweep("alloc: npy read+write", MODE_ALLOC, op_npy, 1);
+    sweep("io: model load", MODE_IO, op_load, 0);
+    sweep("io: fusion load", MODE_IO, op_fusion_load_predict, 0);
+    sweep("io: save", MODE_IO, op_save, 1);
+    sweep("io: npy read+write", MODE_IO, op_npy, 1);
+    short_reads = 1;
+    int ok = 0;
+    lf_status st = op_load(&ok);
+    if (st == LF_OK && ok) pass++;
+    else fail++, fprintf(stderr, "short reads: load failed (%d)\n", st);
+    st = op_npy(&ok);
+    if (st == LF_OK && ok) pass++;
+    else fail++, fprintf(stderr, "short reads: npy failed (%d)\n", st);
+    short_reads = 0;
+    printf("faults: %ld runs with an injected fault\n", runs_with_fault);
+    unlink(model_path), unlink(fusion_path), unlink(out_path), unlink(npy_path);
+    rmdir(dir);
+    printf("faults: %d passed, %d failed\n", pass, fail);
+    return fail != 0;
+}
