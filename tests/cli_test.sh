@@ -1,0 +1,276 @@
+#!/bin/sh
+# cli_test.sh — tests of the `latefuse` command-line tool: every command,
+# and every error message (exact stderr text and exit status).
+#
+# Fixtures are made here, in a mktemp -d folder: small hand-made CSV files
+# (3 models x 10 samples x 2 classes, whose `mean` accuracy is 8/10 by hand)
+# and .npy files written by the tool itself (predict).  Needs no Python.
+# LF_BUILD names the build folder (default build).  The last line is
+# "cli: N passed, N failed"; the exit status is non-zero on any failure.
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${LF_BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+LF=$BUILD/latefuse
+if [ ! -x "$LF" ]; then
+    echo "cli_test: $LF is not built"
+    echo "cli: 0 passed, 1 failed"
+    exit 1
+fi
+T=$(mktemp -d "${TMPDIR:-/tmp}/latefuse_cli.XXXXXX") || exit 1
+trap 'cd /; rm -rf "$T"' EXIT
+cd "$T" || exit 1
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() {
+    fail=$((fail + 1))
+    echo "FAIL: $*"
+}
+
+# run ARGS...: stdout in ./out, stderr in ./err, exit status in $rc.
+run() {
+    "$LF" "$@" >out 2>err
+    rc=$?
+}
+# expect_ok ARGS...: exit status 0.
+expect_ok() {
+    run "$@"
+    if [ "$rc" -eq 0 ]; then ok; else bad "latefuse $* -> exit $rc: $(cat err)"; fi
+}
+# expect_error STATUS MESSAGE ARGS...: that status, exactly "latefuse: MESSAGE"
+# on stderr, nothing on stdout.
+expect_error() {
+    want_rc=$1
+    want_msg=$2
+    shift 2
+    run "$@"
+    got=$(cat err)
+    if [ "$rc" -eq "$want_rc" ] && [ "$got" = "latefuse: $want_msg" ] && [ ! -s out ]; then
+        ok
+    else
+        bad "latefuse $* -> exit $rc, stderr '$got', stdout $(wc -c <out) bytes; wanted exit $want_rc, 'latefuse: $want_msg'"
+    fi
+}
+# contains FILE TEXT WHAT: FILE holds the fixed string TEXT.
+contains() {
+    if grep -qF -- "$2" "$1"; then ok; else bad "$3: '$2' not found in $1: $(head -c 400 "$1")"; fi
+}
+# close GOT WANT TOL WHAT: |GOT - WANT| <= TOL.
+close() {
+    if awk -v g="$1" -v w="$2" -v t="$3" 'BEGIN { d = g - w; if (d < 0) d = -d; exit !(g != "" && g != "null" && d <= t) }'; then
+        ok
+    else
+        bad "$4: got '$1', wanted $2 (within $3)"
+    fi
+}
+# json_field FILE METHOD KEY: the value of KEY in the object of METHOD.
+json_field() {
+    grep -F "{\"method\": \"$2\"," "$1" | sed -n "s/.*\"$3\": \([^,}]*\).*/\1/p"
+}
+
+# ------------------------------------------------------------ fixtures
+# P(class 0) per sample; y alternates 0,1.  The mean of A, B, C is right on
+# 8 of 10 rows (wrong on rows 5 and 6), A alone on 6, and the oracle (some
+# model right) on 8: on rows 5 and 6 every model is wrong.
+printf 'p0,p1\n0.9,0.1\n0.2,0.8\n0.4,0.6\n0.6,0.4\n0.3,0.7\n0.7,0.3\n0.8,0.2\n0.1,0.9\n0.7,0.3\n0.35,0.65\n' >a.csv
+printf '0.6,0.4\n0.7,0.3\n0.8,0.2\n0.1,0.9\n0.2,0.8\n0.6,0.4\n0.9,0.1\n0.3,0.7\n0.4,0.6\n0.45,0.55\n' >b.csv
+printf '0.3,0.7\n0.4,0.6\n0.7,0.3\n0.2,0.8\n0.4,0.6\n0.8,0.2\n0.1,0.9\n0.9,0.1\n0.6,0.4\n0.25,0.75\n' >c.csv
+printf 'label\n0\n1\n0\n1\n0\n1\n0\n1\n0\n1\n' >y.csv
+printf '1,0\n0,1\n1,0\n0,1\n1,0\n0,1\n1,0\n0,1\n1,0\n0,1\n' >y_onehot.csv
+# B with its output for sample 3 missing (a row of NaN).
+sed '3s/.*/nan,nan/' b.csv >b_missing.csv
+# raw scores (logits) with the same decisions as A
+printf '2.0,-0.2\n-1.0,0.4\n-0.3,0.1\n0.5,-0.5\n-0.4,0.4\n1.0,0.1\n1.5,-1.0\n-2.0,1.0\n0.6,-0.2\n-0.3,0.3\n' >al.csv
+# broken inputs
+sed '2s/.*/0.9,0.3/' a.csv >bad_sum.csv          # data row 1 sums to 1.2
+sed '4s/.*/-0.1,1.1/' b.csv >bad_neg.csv         # data row 4 negative
+sed '5s/.*/inf,0/' b.csv >bad_inf.csv            # data row 5 +inf
+sed '6s/.*/0.5,nan/' b.csv >bad_nan.csv          # data row 6 partly NaN
+head -n 9 b.csv >short.csv                       # 9 rows
+printf '0.5,0.3,0.2\n' >three.csv
+for i in 2 3 4 5 6 7 8 9 10; do printf '0.5,0.3,0.2\n' >>three.csv; done
+sed '8s/.*/2/' y.csv >y_range.csv                # data row 7 label 2
+sed '3s/.*/1.5/' y.csv >y_frac.csv               # data row 2 label 1.5
+head -n 9 y.csv >y_short.csv                     # 8 labels
+sed '2s/.*/1,1/' y_onehot.csv >y_hot2.csv        # row 2 has two 1s
+printf '0,1,0\n' >y3.csv
+for i in 2 3 4 5 6 7 8 9 10; do printf '0,1,0\n' >>y3.csv; done
+cp a.csv a.txt
+M3="-m A=a.csv -m B=b.csv -m C=c.csv"
+
+# ------------------------------------------------------- help, version
+expect_ok --help
+contains out "usage: latefuse COMMAND" "--help"
+contains out "compare" "--help lists compare"
+expect_ok --version
+if [ "$(cat out)" = "latefuse 0.1.0" ]; then ok; else bad "--version printed '$(cat out)'"; fi
+for c in seed-example head-example compare fit predict eval inspect demo; do
+    expect_ok $c --help
+    contains out "usage: latefuse $c" "$c --help"
+done
+
+# ------------------------------------------------------------- usage errors
+expect_error 2 "no command given; see 'latefuse --help'"
+expect_error 2 "unknown command 'frobnicate'; see 'latefuse --help'" frobnicate
+expect_error 2 "unknown option '--bogus'; see 'latefuse --help'" --bogus
+expect_error 2 "unknown option '--bogus' for compare; see 'latefuse compare --help'" compare --bogus
+expect_error 2 "unknown option '--json' for fit; see 'latefuse fit --help'" fit $M3 -y y.csv --json
+expect_error 2 "unknown option '--logits' for predict; see 'latefuse predict --help'" predict f.lf -m A=a.csv -o x.npy --logits
+expect_error 2 "option -y needs a value; see 'latefuse compare --help'" compare $M3 -y
+expect_error 2 "option --calibrate takes no value" compare $M3 -y y.csv --calibrate=1
+expect_error 2 "compare needs the labels: -y LABELS" compare $M3
+expect_error 2 "compare needs at least one -m NAME=FILE" compare -y y.csv
+expect_error 2 "fit needs --method NAME" fit $M3 -y y.csv -o f.lf
+expect_error 2 "fit needs an output file: -o FILE" fit $M3 -y y.csv --method mean
+expect_error 2 "predict needs a fusion model file: latefuse predict FUSION -m NAME=FILE ..." predict -m A=a.csv -o x.npy
+expect_error 2 "predict needs an output file: -o FILE" predict f.lf -m A=a.csv
+expect_error 2 "inspect needs a fusion model file: latefuse inspect FUSION" inspect
+expect_error 2 "unexpected argument 'extra' for inspect; see 'latefuse inspect --help'" inspect f.lf extra
+expect_error 2 "unexpected argument 'a.csv' for compare; see 'latefuse compare --help'" compare a.csv
+expect_error 2 "-m expects NAME=FILE, got 'a.csv'" compare -m a.csv -y y.csv
+expect_error 2 "the model name 'A' is given twice" compare -m A=a.csv -m A=b.csv -y y.csv
+expect_error 2 "the model name 'a b' may only hold letters, digits, '_', '.' and '-'" compare -m "a b=a.csv" -y y.csv
+expect_error 2 "-m A= names no file" compare -m A= -y y.csv
+expect_error 2 "--folds expects an integer from 2 to 1000, got '1'" compare $M3 -y y.csv --folds 1
+expect_error 2 "--folds expects an integer from 2 to 1000, got 'x'" compare $M3 -y y.csv --folds=x
+expect_error 2 "--seed expects a non-negative integer, got '-3'" compare $M3 -y y.csv --seed -3
+expect_error 2 "unknown method 'avg' in --methods (see latefuse --help)" compare $M3 -y y.csv --methods mean,avg
+expect_error 2 "method 'auto' chooses a method in fit; it cannot be compared" compare $M3 -y y.csv --methods auto
+expect_error 2 "unknown method 'nope' (see latefuse --help)" fit $M3 -y y.csv --method nope -o f.lf
+expect_error 2 "--epochs expects an integer from 1 to 1000000, got '0'" seed-example --epochs 0
+
+# ------------------------------------------------------------- input errors
+expect_error 2 "cannot tell the format of 'a.txt': use a .npy or .csv file" compare -m A=a.txt -y y.csv
+expect_error 2 "cannot open 'nope.csv': No such file or directory" compare -m A=nope.csv -y y.csv
+expect_error 2 "row 1 of 'bad_sum.csv' sums to 1.2, not 1 within 1e-3 (pass --logits for raw scores)" compare -m A=bad_sum.csv -m B=b.csv -y y.csv
+expect_error 2 "row 4 of 'bad_neg.csv' holds a negative probability -0.1 in column 1 (pass --logits for raw scores)" compare -m A=a.csv -m B=bad_neg.csv -y y.csv
+expect_error 2 "row 5 of 'bad_inf.csv' holds inf in column 1" compare -m A=a.csv -m B=bad_inf.csv -y y.csv
+expect_error 2 "row 5 of 'bad_inf.csv' holds inf in column 1" compare -m A=a.csv -m B=bad_inf.csv -y y.csv --logits
+expect_error 2 "row 6 of 'bad_nan.csv' has NaN in column 2 but values in others; a missing output must be a whole row of NaN" compare -m A=a.csv -m B=bad_nan.csv -y y.csv
+expect_error 2 "row-count mismatch: 'short.csv' has 9 rows but 'a.csv' has 10" compare -m A=a.csv -m S=short.csv -y y.csv
+expect_error 2 "class-count mismatch: 'three.csv' has 3 columns but 'a.csv' has 2" compare -m A=a.csv -m T=three.csv -y y.csv
+expect_error 2 "label 2 at row 7 of 'y_range.csv' is out of range 0..1" compare $M3 -y y_range.csv
+expect_error 2 "label 1.5 at row 2 of 'y_frac.csv' is not an integer" compare $M3 -y y_frac.csv
+expect_error 2 "'y_short.csv' has 8 labels but the model files have 10 rows" compare $M3 -y y_short.csv
+expect_error 2 "row 2 of 'y_hot2.csv' is not one-hot (exactly one 1, the rest 0)" compare $M3 -y y_hot2.csv
+expect_error 2 "'y3.csv' has 3 columns; labels must be one column of class indices or 2 one-hot columns" compare $M3 -y y3.csv
+expect_error 2 "cannot open 'nope.lf': No such file or directory" inspect nope.lf
+printf '0.5\n0.5\n' >one.csv
+expect_error 2 "'one.csv' has 1 column; model outputs need one column per class (at least 2)" compare -m O=one.csv -y y.csv
+run inspect a.csv
+if [ "$rc" -eq 2 ] && grep -q "^latefuse: 'a.csv' is not a valid" err && [ "$(wc -l <err)" -eq 1 ]; then ok; else bad "inspect of a CSV file: exit $rc, $(cat err)"; fi
+
+# ------------------------------------------------------------- compare
+expect_ok compare $M3 -y y.csv
+for m in mean product max min median vote borda acc-weighted decision-template stack-lr wavg wavg-class loglinear mlp gate model:A model:B model:C oracle; do
+    if grep -q "^$m " out; then ok; else bad "compare table lacks a row for $m"; fi
+done
+contains out "w/o A" "compare table has the accuracy without A"
+if [ "$(tail -n 1 out | cut -d' ' -f1)" = "oracle" ]; then ok; else bad "the oracle is not the last row"; fi
+
+expect_ok compare $M3 -y y.csv --json
+cp out all.json
+close "$(json_field all.json mean accuracy)" 0.8 1e-9 "mean accuracy (8 of 10 by hand)"
+close "$(json_field all.json model:A accuracy)" 0.6 1e-9 "model:A accuracy (6 of 10 by hand)"
+close "$(json_field all.json oracle accuracy)" 0.8 1e-9 "oracle accuracy (8 of 10 by hand)"
+if [ "$(json_field all.json oracle log_loss)" = "null" ]; then ok; else bad "oracle log_loss should be null"; fi
+if [ "$(json_field all.json mean calibrated)" = "false" ]; then ok; else bad "mean calibrated should be false"; fi
+for k in accuracy_std macro_f1 log_loss brier ece; do
+    v=$(json_field all.json mean $k)
+    if [ -n "$v" ] && [ "$v" != null ]; then ok; else bad "mean lacks $k in JSON"; fi
+done
+if [ "$(head -n 1 all.json)" = "[" ] && [ "$(tail -n 1 all.json)" = "]" ] && [ "$(grep -c '{"method"' all.json)" -eq 19 ]; then ok; else bad "JSON is not one array of 19 objects"; fi
+
+expect_ok compare $M3 -y y_onehot.csv --methods mean,vote,mean --json
+if [ "$(grep -c '{"method"' out)" -eq 6 ]; then ok; else bad "--methods mean,vote gave $(grep -c '{"method"' out) rows, wanted 6"; fi
+close "$(json_field out mean accuracy)" 0.8 1e-9 "mean accuracy with one-hot labels"
+expect_ok compare $M3 -y y.csv --methods mean --calibrate --json
+if [ "$(json_field out mean calibrated)" = "true" ]; then ok; else bad "--calibrate not reported"; fi
+expect_ok compare -m A=a.csv -m B=b_missing.csv -m C=c.csv -y y.csv --methods mean,wavg
+contains out "model:B" "compare with a missing output"
+expect_ok compare -m L=al.csv -m B=b.csv -y y.csv --logits --methods mean --json
+expect_error 2 "row 1 of 'al.csv' holds a negative probability -0.2 in column 2 (pass --logits for raw scores)" compare -m L=al.csv -m B=b.csv -y y.csv
+
+# ------------------------------------------------- fit, inspect, predict, eval
+expect_ok fit $M3 -y y.csv --method wavg -o wavg.lf
+contains out "fitted wavg on 10 samples of 3 models and 2 classes; saved to wavg.lf" "fit summary"
+contains out "weights of wavg" "fit prints the weights"
+if [ -s wavg.lf ]; then ok; else bad "fit wrote no file"; fi
+expect_ok inspect wavg.lf
+contains out "method:      wavg" "inspect method"
+contains out "models:      3" "inspect models"
+contains out "temperature 1.0000" "inspect temperatures"
+w=$(grep -E '^  [ABC] +[0-9.]+ ' out | awk '{ s += $2 } END { print s }')
+close "$w" 1 2e-4 "inspect weights sum to 1"
+if grep -qE '^  A +0\.[0-9]{4} .*█' out; then ok; else bad "inspect draws no bar for A: $(cat out)"; fi
+
+expect_ok fit $M3 -y y.csv --method wavg-class --calibrate -o wc.lf
+expect_ok inspect wc.lf
+contains out "calibrated:  yes" "inspect calibrated"
+contains out "class 0" "inspect wavg-class table"
+expect_ok fit $M3 -y y.csv --method auto --folds 2 -o auto.lf
+contains out "(chosen by auto)" "fit auto names its choice"
+expect_error 1 "cannot create a temporary file beside 'nodir/x.lf': No such file or directory" fit $M3 -y y.csv --method mean -o nodir/x.lf
+if [ ! -e nodir ]; then ok; else bad "a failed fit left files"; fi
+
+expect_ok fit $M3 -y y.csv --method mean -o mean.lf
+expect_ok predict mean.lf $M3 -o fused.npy --classes-out pred.npy
+contains out "wrote 10 x 2 fused probabilities to fused.npy and 10 classes to pred.npy" "predict summary"
+# the fused probabilities, read back as a model's outputs, score the mean's 8/10
+expect_ok compare -m F=fused.npy -m B=b.csv -y y.csv --methods mean --json
+close "$(json_field out model:F accuracy)" 0.8 1e-9 "fused.npy accuracy"
+# the predicted classes (int64 .npy) are labels that agree with the fused output
+expect_ok eval mean.lf $M3 -y pred.npy --json
+contains out '"accuracy": 1,' "eval against its own predictions"
+expect_ok eval mean.lf $M3 -y y.csv --json
+contains out '"samples": 10, "accuracy": 0.8,' "eval accuracy 8/10"
+expect_ok eval mean.lf $M3 -y y.csv
+contains out "accuracy  0.8000" "eval text"
+# a float .npy that is not one-hot is rejected as labels
+expect_error 2 "row 1 of 'fused.npy' is not one-hot (exactly one 1, the rest 0)" eval mean.lf $M3 -y fused.npy
+
+# a model left out is missing for every row: the mean of A alone is A (6/10)
+expect_ok predict mean.lf -m A=a.csv -o onlya.npy
+contains out "(absent: B C)" "predict names the absent models"
+expect_ok compare -m F=onlya.npy -m B=b.csv -y y.csv --methods mean --json
+close "$(json_field out model:F accuracy)" 0.6 1e-9 "mean with B and C left out"
+expect_ok eval mean.lf -m A=a.csv -y y.csv --json
+contains out '"accuracy": 0.6,' "eval with models left out"
+expect_ok predict mean.lf -m A=a.csv -m B=b_missing.csv -m C=c.csv -o m.npy
+expect_error 2 "the fusion model has no model named 'D' (it knows A, B, C)" predict mean.lf -m A=a.csv -m D=b.csv -o x.npy
+expect_error 2 "'three.csv' has 3 columns but the fusion model has 2 classes" predict mean.lf -m A=three.csv -o x.npy
+expect_error 2 "row 1 of 'bad_sum.csv' sums to 1.2, not 1 within 1e-3 (pass --logits for raw scores)" predict mean.lf -m A=bad_sum.csv -o x.npy
+expect_error 1 "cannot create a temporary file beside 'nodir/x.npy': No such file or directory" predict mean.lf $M3 -o nodir/x.npy
+if [ ! -e x.npy ]; then ok; else bad "a failed predict left x.npy"; fi
+
+# --logits is stored with the model and applied by predict
+expect_ok fit -m L=al.csv -m B=b.csv -y y.csv --method mean --logits -o logits.lf
+expect_ok inspect logits.lf
+contains out "inputs:      logits (softmax applied)" "inspect shows logits"
+expect_ok predict logits.lf -m L=al.csv -m B=b.csv -o fl.npy
+expect_ok eval logits.lf -m L=al.csv -m B=b.csv -y y.csv
+
+# ------------------------------------------------------------ examples, demo
+expect_ok seed-example
+contains out 'Total params: 6499' "seed-example prints the summary"
+line=$(grep -E '^weights: [0-9.]+ [0-9.]+$' out)
+if [ -n "$line" ]; then ok; else bad "seed-example printed no 'weights: w1 w2' line: $(tail -n 2 out)"; fi
+s=$(echo "$line" | awk '{ print $2 + $3 }')
+close "$s" 1 1e-5 "seed-example weights sum to 1"
+contains err "Epoch 10/10" "seed-example shows per-epoch progress"
+expect_ok seed-example --epochs 2 --seed 3
+contains err "Epoch 2/2" "seed-example --epochs"
+expect_ok head-example --epochs 5
+if grep -qE '^test accuracy: +0\.[0-9]{4}' out && grep -qE '^train accuracy: +0\.[0-9]{4}' out; then ok; else bad "head-example accuracies: $(cat out | tail -n 5)"; fi
+
+expect_ok demo
+for m in mean product max min median vote borda acc-weighted decision-template stack-lr wavg wavg-class loglinear mlp gate model:image model:text oracle; do
+    if grep -q "^$m " out; then ok; else bad "demo table lacks $m"; fi
+done
+contains out "weights of wavg (sum to 1)" "demo shows wavg's weights"
+contains out "weights of wavg-class per model and class" "demo shows wavg-class's weights"
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,421 @@
+/*
+ * args.c — the command line of `latefuse`: the usage texts and a pure
+ * parser, lf_cli_parse, from argv to struct cli_opts.
+ *
+ * Why separate: the parser touches no files and no global state, so it is
+ * easy to test and to fuzz; the commands receive options that are already
+ * checked (every option belongs to its command, numbers are in range,
+ * required options are present, model names are valid and distinct).
+ * Options take their value as the next argument or after '=' ("--folds 5",
+ * "--folds=5"); "--" ends the options.
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#define BIT(c) (1u << (c))
+
+enum opt_id {
+    OPT_MODEL, OPT_LABELS, OPT_FOLDS, OPT_SEED, OPT_METHODS, OPT_METHOD, OPT_CALIBRATE,
+    OPT_LOGITS, OPT_JSON, OPT_OUT, OPT_CLASSES_OUT, OPT_EPOCHS, OPT_HELP
+};
+
+typedef struct opt_spec {
+    const char *name;
+    enum opt_id id;
+    int takes_value;
+    unsigned commands; /* BIT(command) for every command that accepts it */
+} opt_spec;
+
+#define ALLCMD 0xFFFFu
+#define FUSECMD (BIT(CLI_COMPARE) | BIT(CLI_FIT))
+
+static const opt_spec OPTS[] = {
+    {"-m", OPT_MODEL, 1, FUSECMD | BIT(CLI_PREDICT) | BIT(CLI_EVAL)},
+    {"-y", OPT_LABELS, 1, FUSECMD | BIT(CLI_EVAL)},
+    {"--folds", OPT_FOLDS, 1, FUSECMD},
+    {"--seed", OPT_SEED, 1, FUSECMD | BIT(CLI_SEED_EXAMPLE) | BIT(CLI_HEAD_EXAMPLE) | BIT(CLI_DEMO)},
+    {"--methods", OPT_METHODS, 1, BIT(CLI_COMPARE)},
+    {"--method", OPT_METHOD, 1, BIT(CLI_FIT)},
+    {"--calibrate", OPT_CALIBRATE, 0, FUSECMD},
+    {"--logits", OPT_LOGITS, 0, FUSECMD},
+    {"--json", OPT_JSON, 0, BIT(CLI_COMPARE) | BIT(CLI_EVAL)},
+    {"-o", OPT_OUT, 1, BIT(CLI_FIT) | BIT(CLI_PREDICT)},
+    {"--classes-out", OPT_CLASSES_OUT, 1, BIT(CLI_PREDICT)},
+    {"--epochs", OPT_EPOCHS, 1, BIT(CLI_SEED_EXAMPLE) | BIT(CLI_HEAD_EXAMPLE) | BIT(CLI_FIT)},
+    {"--help", OPT_HELP, 0, ALLCMD},
+    {"-h", OPT_HELP, 0, ALLCMD},
+};
+
+static const char *const COMMAND_NAMES[CLI_NUM_COMMANDS] = {
+    "", "seed-example", "head-example", "compare", "fit", "predict", "eval", "inspect", "demo"};
+
+const char *lf_cli_command_name(cli_command c) {
+    return (unsigned)c < CLI_NUM_COMMANDS ? COMMAND_NAMES[c] : "";
+}
+
+/* ------------------------------------------------------------ usage */
+
+static const char USAGE_MAIN[] =
+    "usage: latefuse COMMAND [OPTIONS]\n"
+    "\n"
+    "Late fusion of already-trained classifiers, and a Keras-style network engine.\n"
+    "\n"
+    "Fusion commands (model files: N x C probabilities as .npy or .csv, a row of NaN = missing):\n"
+    "  compare  -m NAME=FILE ... -y LABELS   cross-validated table of every fusion method\n"
+    "  fit      -m NAME=FILE ... -y LABELS --method NAME -o FUSION   fit and save a fusion model\n"
+    "  predict  FUSION -m NAME=FILE ... -o OUT.npy                   fused probabilities\n"
+    "  eval     FUSION -m NAME=FILE ... -y LABELS                     metrics on new data\n"
+    "  inspect  FUSION                        method, models, temperatures, learned weights\n"
+    "  demo                                   the whole job on a generated two-modality task\n"
+    "\n"
+    "Engine examples:\n"
+    "  seed-example   train the WeightedAverage seed network and print its weights\n"
+    "  head-example   train the concatenation head on a classification task\n"
+    "\n"
+    "  latefuse COMMAND --help    options of a command\n"
+    "  latefuse --version         the version\n"
+    "\n"
+    "Methods: mean product max min median vote borda acc-weighted decision-template stack-lr\n"
+    "         wavg wavg-class loglinear mlp gate auto\n"
+    "Exit status: 0 success, 2 bad usage or input, 1 other errors.\n";
+
+static const char USAGE_SEED[] =
+    "usage: latefuse seed-example [--epochs N] [--seed S]\n"
+    "\n"
+    "Trains the seed network: two inputs of 100 features (1000 samples drawn from U(0,1),\n"
+    "targets U(0,1)), Dense(32, relu) per branch, WeightedAverage over both, Dense(1);\n"
+    "adam, mse, batch 32.  Prints the model summary, the per-epoch progress (stderr) and\n"
+    "the learned fusion weights softmax(W) as one line \"weights: w1 w2\".\n"
+    "\n"
+    "  --epochs N   epochs (default 10)\n"
+    "  --seed S     seed of the data and the model (default 0)\n";
+
+static const char USAGE_HEAD[] =
+    "usage: latefuse head-example [--epochs N] [--seed S]\n"
+    "\n"
+    "Trains the concatenation head Concatenate -> Dense(128, relu) -> Dropout(0.2) ->\n"
+    "Dense(3, softmax) with categorical cross-entropy on the outputs of two pretend\n"
+    "models, each reliable on different classes (validation split 0.2), and prints the\n"
+    "train and held-out test accuracy beside each single model's.\n"
+    "\n"
+    "  --epochs N   epochs (default 20)\n"
+    "  --seed S     seed of the data and the model (default 0)\n";
+
+static const char USAGE_COMPARE[] =
+    "usage: latefuse compare -m NAME=FILE ... -y LABELS [--folds K] [--seed S]\n"
+    "                        [--methods a,b,...|all] [--calibrate] [--logits] [--json]\n"
+    "\n"
+    "Stratified K-fold cross-validation of fusion methods over validation outputs; prints\n"
+    "every method, every single model and the oracle, best (lowest log-loss) first.\n"
+    "\n"
+    "  -m NAME=FILE    a model's outputs, N x C (.npy or .csv); repeat per model\n"
+    "  -y LABELS       N class indices 0..C-1, or N x C one-hot (.npy or .csv)\n"
+    "  --folds K       cross-validation folds (default 5)\n"
+    "  --seed S        seed of the folds and the learned methods (default 0)\n"
+    "  --methods LIST  comma-separated method names, or all (default all)\n"
+    "  --calibrate     fit one temperature per model before fusing\n"
+    "  --logits        the files hold raw scores (softmax is applied)\n"
+    "  --json          one JSON array of objects instead of the table\n";
+
+static const char USAGE_FIT[] =
+    "usage: latefuse fit -m NAME=FILE ... -y LABELS --method NAME -o FUSION\n"
+    "                    [--calibrate] [--logits] [--seed S] [--folds K] [--epochs N]\n"
+    "\n"
+    "Fits one fusion method on all the given samples and saves it.\n"
+    "\n"
+    "  -m NAME=FILE    a model's outputs, N x C (.npy or .csv); repeat per model\n"
+    "  -y LABELS       N class indices 0..C-1, or N x C one-hot (.npy or .csv)\n"
+    "  --method NAME   a method (see latefuse --help), or auto\n"
+    "  -o FUSION       where to save the fusion model\n"
+    "  --calibrate     fit one temperature per model first\n"
+    "  --logits        the files hold raw scores (stored: predict applies softmax)\n"
+    "  --seed S        seed (default 0)\n"
+    "  --folds K       folds for auto and out-of-fold calibration (default 5)\n"
+    "  --epochs N      epochs of the learned methods (default: the method's)\n";
+
+static const char USAGE_PREDICT[] =
+    "usage: latefuse predict FUSION -m NAME=FILE ... -o OUT.npy [--classes-out PRED.npy]\n"
+    "\n"
+    "Fused probabilities (N x C float32 .npy) for new outputs.  Files are matched to the\n"
+    "fusion model's models by NAME; a model left out is treated as missing for every row.\n"
+    "\n"
+    "  -m NAME=FILE         a model's outputs (.npy or .csv); repeat per model\n"
+    "  -o OUT.npy           the fused probabilities\n"
+    "  --classes-out FILE   the predicted classes (int64 .npy)\n";
+
+static const char USAGE_EVAL[] =
+    "usage: latefuse eval FUSION -m NAME=FILE ... -y LABELS [--json]\n"
+    "\n"
+    "Accuracy, macro-F1, log-loss, Brier score and ECE of the fused prediction on new data.\n"
+    "\n"
+    "  -m NAME=FILE    a model's outputs (.npy or .csv); repeat per model\n"
+    "  -y LABELS       N class indices 0..C-1, or N x C one-hot\n"
+    "  --json          one JSON object\n";
+
+static const char USAGE_INSPECT[] =
+    "usage: latefuse inspect FUSION\n"
+    "\n"
+    "Prints the method, models, classes, calibration temperatures and the learned\n"
+    "weights (bars; a model x class table for wavg-class).\n";
+
+static const char USAGE_DEMO[] =
+    "usage: latefuse demo [--seed S]\n"
+    "\n"
+    "Generates a 4-class task seen by two modalities (image: classes 0/1, text: 2/3, about\n"
+    "10% of each modality's outputs missing), trains one classifier per modality with\n"
+    "the engine, fuses their out-of-fold outputs with every method, prints the table and\n"
+    "the learned weights of wavg and wavg-class.\n";
+
+const char *lf_cli_usage(cli_command c) {
+    switch (c) {
+    case CLI_SEED_EXAMPLE: return USAGE_SEED;
+    case CLI_HEAD_EXAMPLE: return USAGE_HEAD;
+    case CLI_COMPARE: return USAGE_COMPARE;
+    case CLI_FIT: return USAGE_FIT;
+    case CLI_PREDICT: return USAGE_PREDICT;
+    case CLI_EVAL: return USAGE_EVAL;
+    case CLI_INSPECT: return USAGE_INSPECT;
+    case CLI_DEMO: return USAGE_DEMO;
+    default: return USAGE_MAIN;
+    }
+}
+
+/* ------------------------------------------------------------ parsing */
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return CLI_EXIT_USAGE;
+}
+
+/* Decimal unsigned integer, no sign, no spaces, no overflow. */
+static int parse_u64(const char *s, uint64_t *v) {
+    uint64_t x = 0;
+    if (!s || !*s) return 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return 0;
+        unsigned d = (unsigned)(*s - '0');
+        if (x > (UINT64_MAX - d) / 10) return 0;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return 1;
+}
+
+static int valid_name_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+}
+
+static int add_model(struct cli_opts *o, const char *arg, char *err, size_t errlen) {
+    const char *eq = strchr(arg, '=');
+    if (!eq)
+        return fail(err, errlen, "-m expects NAME=FILE, got '%.200s'", arg);
+    size_t len = (size_t)(eq - arg);
+    if (len == 0 || len > CLI_NAME_MAX)
+        return fail(err, errlen, "the model name in '-m %.200s' must be 1 to %d characters", arg,
+                    CLI_NAME_MAX);
+    for (size_t i = 0; i < len; i++)
+        if (!valid_name_char(arg[i]))
+            return fail(err, errlen,
+                        "the model name '%.*s' may only hold letters, digits, '_', '.' and '-'",
+                        (int)len, arg);
+    if (!eq[1]) return fail(err, errlen, "-m %.*s= names no file", (int)len, arg);
+    for (size_t k = 0; k < o->n_models; k++)
+        if (strlen(o->models[k].name) == len && memcmp(o->models[k].name, arg, len) == 0)
+            return fail(err, errlen, "the model name '%.*s' is given twice", (int)len, arg);
+    if (o->n_models >= CLI_MAX_MODELS)
+        return fail(err, errlen, "too many models: at most %d -m options", CLI_MAX_MODELS);
+    cli_model_arg *m = &o->models[o->n_models++];
+    memcpy(m->name, arg, len);
+    m->name[len] = '\0';
+    m->path = eq + 1;
+    return 0;
+}
+
+static int parse_method_list(struct cli_opts *o, const char *list, char *err, size_t errlen) {
+    o->n_methods = 0;
+    if (strcmp(list, "all") == 0) return 0;
+    const char *s = list;
+    for (;;) {
+        const char *end = strchr(s, ',');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        char name[64];
+        if (len == 0) return fail(err, errlen, "--methods holds an empty name in '%.200s'", list);
+        if (len >= sizeof name)
+            return fail(err, errlen, "unknown method '%.*s' in --methods", (int)(len > 80 ? 80 : len), s);
+        memcpy(name, s, len);
+        name[len] = '\0';
+        int id = lf_method_parse(name);
+        if (id < 0 || id >= LF_FUSE_COUNT)
+            return fail(err, errlen, "unknown method '%s' in --methods (see latefuse --help)", name);
+        if (id == LF_FUSE_AUTO)
+            return fail(err, errlen, "method 'auto' chooses a method in fit; it cannot be compared");
+        int seen = 0;
+        for (size_t k = 0; k < o->n_methods; k++) seen |= o->methods[k] == (lf_method)id;
+        if (!seen) o->methods[o->n_methods++] = (lf_method)id;
+        if (!end) break;
+        s = end + 1;
+    }
+    return 0;
+}
+
+static int parse_count(const char *opt, const char *val, uint64_t lo, uint64_t hi, size_t *out,
+                       char *err, size_t errlen) {
+    uint64_t v;
+    if (!parse_u64(val, &v) || v < lo || v > hi)
+        return fail(err, errlen, "%s expects an integer from %llu to %llu, got '%.200s'", opt,
+                    (unsigned long long)lo, (unsigned long long)hi, val);
+    *out = (size_t)v;
+    return 0;
+}
+
+static int set_option(struct cli_opts *o, enum opt_id id, const char *name, const char *val,
+                      char *err, size_t errlen) {
+    uint64_t v;
+    switch (id) {
+    case OPT_MODEL: return add_model(o, val, err, errlen);
+    case OPT_LABELS:
+        if (!*val) return fail(err, errlen, "-y names no file");
+        o->labels = val;
+        return 0;
+    case OPT_FOLDS: return parse_count(name, val, 2, 1000, &o->folds, err, errlen);
+    case OPT_EPOCHS: return parse_count(name, val, 1, 1000000, &o->epochs, err, errlen);
+    case OPT_SEED:
+        if (!parse_u64(val, &v))
+            return fail(err, errlen, "--seed expects a non-negative integer, got '%.200s'", val);
+        o->seed = v;
+        return 0;
+    case OPT_METHODS: return parse_method_list(o, val, err, errlen);
+    case OPT_METHOD: {
+        int id2 = lf_method_parse(val);
+        if (id2 < 0 || id2 >= LF_FUSE_COUNT)
+            return fail(err, errlen, "unknown method '%.200s' (see latefuse --help)", val);
+        o->method = (lf_method)id2;
+        o->method_set = 1;
+        return 0;
+    }
+    case OPT_CALIBRATE: o->calibrate = 1; return 0;
+    case OPT_LOGITS: o->logits = 1; return 0;
+    case OPT_JSON: o->json = 1; return 0;
+    case OPT_OUT:
+        if (!*val) return fail(err, errlen, "-o names no file");
+        o->out = val;
+        return 0;
+    case OPT_CLASSES_OUT:
+        if (!*val) return fail(err, errlen, "--classes-out names no file");
+        o->classes_out = val;
+        return 0;
+    case OPT_HELP: o->help = 1; return 0;
+    }
+    return 0;
+}
+
+static int check_required(struct cli_opts *o, char *err, size_t errlen) {
+    const char *cmd = lf_cli_command_name(o->command);
+    switch (o->command) {
+    case CLI_COMPARE:
+    case CLI_FIT:
+    case CLI_PREDICT:
+    case CLI_EVAL:
+        if (o->command != CLI_COMPARE && o->command != CLI_FIT && !o->fusion_path)
+            return fail(err, errlen, "%s needs a fusion model file: latefuse %s FUSION -m NAME=FILE ...",
+                        cmd, cmd);
+        if (o->n_models == 0)
+            return fail(err, errlen, "%s needs at least one -m NAME=FILE", cmd);
+        if (o->command != CLI_PREDICT && !o->labels)
+            return fail(err, errlen, "%s needs the labels: -y LABELS", cmd);
+        if (o->command == CLI_FIT && !o->method_set)
+            return fail(err, errlen, "fit needs --method NAME");
+        if ((o->command == CLI_FIT || o->command == CLI_PREDICT) && !o->out)
+            return fail(err, errlen, "%s needs an output file: -o FILE", cmd);
+        return 0;
+    case CLI_INSPECT:
+        if (!o->fusion_path) return fail(err, errlen, "inspect needs a fusion model file: latefuse inspect FUSION");
+        return 0;
+    default: return 0;
+    }
+}
+
+int lf_cli_parse(int argc, char **argv, struct cli_opts *out, char *err, size_t errlen) {
+    if (err && errlen) err[0] = '\0';
+    if (!out) return fail(err, errlen, "internal error: no output for the parser");
+    memset(out, 0, sizeof *out);
+    out->folds = 5;
+    out->method = LF_FUSE_WAVG;
+    if (argc < 2 || !argv || !argv[1])
+        return fail(err, errlen, "no command given; see 'latefuse --help'");
+
+    const char *first = argv[1];
+    if (strcmp(first, "--help") == 0 || strcmp(first, "-h") == 0 || strcmp(first, "help") == 0) {
+        out->help = 1;
+        return 0;
+    }
+    if (strcmp(first, "--version") == 0 || strcmp(first, "-V") == 0) {
+        out->version = 1;
+        return 0;
+    }
+    for (int c = 1; c < CLI_NUM_COMMANDS; c++)
+        if (strcmp(first, COMMAND_NAMES[c]) == 0) out->command = (cli_command)c;
+    if (out->command == CLI_NONE) {
+        if (first[0] == '-') return fail(err, errlen, "unknown option '%.200s'; see 'latefuse --help'", first);
+        return fail(err, errlen, "unknown command '%.200s'; see 'latefuse --help'", first);
+    }
+    const char *cmd = COMMAND_NAMES[out->command];
+    int takes_positional = out->command == CLI_PREDICT || out->command == CLI_EVAL ||
+                           out->command == CLI_INSPECT;
+    int only_positional = 0;
+
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (!a) break;
+        if (!only_positional && strcmp(a, "--") == 0) {
+            only_positional = 1;
+            continue;
+        }
+        if (only_positional || a[0] != '-' || a[1] == '\0') {
+            if (!takes_positional || out->fusion_path)
+                return fail(err, errlen, "unexpected argument '%.200s' for %s; see 'latefuse %s --help'",
+                            a, cmd, cmd);
+            out->fusion_path = a;
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        size_t nlen = (eq && a[1] == '-') ? (size_t)(eq - a) : strlen(a);
+        const opt_spec *spec = NULL;
+        for (size_t k = 0; k < sizeof OPTS / sizeof OPTS[0]; k++)
+            if (strlen(OPTS[k].name) == nlen && strncmp(OPTS[k].name, a, nlen) == 0) spec = &OPTS[k];
+        if (!spec || !(spec->commands & BIT(out->command)))
+            return fail(err, errlen, "unknown option '%.*s' for %s; see 'latefuse %s --help'",
+                        (int)(nlen > 200 ? 200 : nlen), a, cmd, cmd);
+        const char *val = NULL;
+        if (spec->takes_value) {
+            if (nlen < strlen(a)) {
+                val = a + nlen + 1;
+            } else {
+                if (i + 1 >= argc || !argv[i + 1])
+                    return fail(err, errlen, "option %s needs a value; see 'latefuse %s --help'",
+                                spec->name, cmd);
+                val = argv[++i];
+            }
+        } else if (nlen < strlen(a)) {
+            return fail(err, errlen, "option %s takes no value", spec->name);
+        }
+        int rc = set_option(out, spec->id, spec->name, val, err, errlen);
+        if (rc) return rc;
+    }
+    if (out->help) return 0;
+    return check_required(out, err, errlen);
+}

@@ -1,0 +1,170 @@
+/*
+ * cli.h — what the files of the `latefuse` command-line tool share: the
+ * parsed command line (struct cli_opts, filled by the pure parser in
+ * args.c), the loaded inputs (inputs.c), the output formatters (table.c)
+ * and one entry point per command (cmd_*.c).
+ *
+ * The tool is a thin layer over the public API in latefuse.h: it parses,
+ * loads and validates files, calls the library, and prints.  Exit status:
+ * 0 success, 2 bad usage or bad input, 1 any other failure; every error is
+ * one sentence on stderr prefixed "latefuse: ".
+ */
+#ifndef LF_CLI_H
+#define LF_CLI_H
+
+#include "latefuse.h"
+#include "internal.h"
+#include "io/array.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+#define CLI_MAX_MODELS 64
+#define CLI_NAME_MAX 63
+
+typedef enum cli_command {
+    CLI_NONE = 0,   /* no command: top-level --help / --version / usage */
+    CLI_SEED_EXAMPLE,
+    CLI_HEAD_EXAMPLE,
+    CLI_COMPARE,
+    CLI_FIT,
+    CLI_PREDICT,
+    CLI_EVAL,
+    CLI_INSPECT,
+    CLI_DEMO,
+    CLI_NUM_COMMANDS
+} cli_command;
+
+typedef struct cli_model_arg {
+    char name[CLI_NAME_MAX + 1]; /* NAME of -m NAME=FILE (copied)          */
+    const char *path;            /* FILE: points into argv                 */
+} cli_model_arg;
+
+struct cli_opts {
+    cli_command command;
+    int help;                    /* --help / -h given: print usage, exit 0 */
+    int version;                 /* --version given (top level)            */
+    cli_model_arg models[CLI_MAX_MODELS];
+    size_t n_models;
+    const char *labels;          /* -y */
+    const char *fusion_path;     /* positional FUSION of predict/eval/inspect */
+    const char *out;             /* -o */
+    const char *classes_out;     /* --classes-out */
+    size_t folds;                /* --folds, default 5 */
+    uint64_t seed;               /* --seed, default 0 */
+    size_t epochs;               /* --epochs; 0 = the command's default */
+    lf_method method;            /* --method (fit) */
+    int method_set;
+    lf_method methods[LF_FUSE_COUNT]; /* --methods (compare), deduplicated */
+    size_t n_methods;            /* 0 = every method */
+    int calibrate, logits, json;
+};
+
+/* ----------------------------------------------------------- args.c */
+
+/* Parses argv (argv[0] is the program) into *out.  Pure: reads only its
+ * arguments, writes only *out and err, allocates nothing (paths point into
+ * argv).  Returns 0 on success (including --help / --version, flagged in
+ * *out) or CLI_EXIT_USAGE with one sentence (no prefix, no newline) in err.
+ * Checks every option belongs to the command, values parse, required
+ * options are present, and model names are valid and distinct. */
+int lf_cli_parse(int argc, char **argv, struct cli_opts *out, char *err, size_t errlen);
+
+/* The command's spelling ("compare", ...); "" for CLI_NONE. */
+const char *lf_cli_command_name(cli_command c);
+
+/* The usage text of a command (CLI_NONE: the overview of every command). */
+const char *lf_cli_usage(cli_command c);
+
+/* --------------------------------------------------------- inputs.c */
+
+/* The model outputs given on the command line, validated: M arrays of
+ * N x C float32 (NULL for a model absent from every row), NaN rows where a
+ * model's output is missing. */
+typedef struct cli_inputs {
+    size_t M, N, C;
+    float *p[CLI_MAX_MODELS];
+    const char *names[CLI_MAX_MODELS];
+    const char *paths[CLI_MAX_MODELS];
+} cli_inputs;
+
+/* Reads a .npy or .csv file (chosen by extension, any case) into *out. */
+lf_status cli_read_matrix(const char *path, lf_array *out, lf_err *e);
+
+/* Checks a model output matrix: finite, rows all-NaN (missing) or free of
+ * NaN, and unless `logits`, probabilities >= 0 whose rows sum to 1 within
+ * 1e-3.  Messages name the file, the 1-based row and the value. */
+lf_status cli_check_outputs(const char *path, const float *p, size_t N, size_t C, int logits,
+                            lf_err *e);
+
+/* Loads every -m file of o in order (names and paths kept), checks that all
+ * have the same rows and columns (and C == want_c when want_c > 0), and
+ * validates each with cli_check_outputs. */
+lf_status cli_load_models(const struct cli_opts *o, int logits, size_t want_c, cli_inputs *in,
+                          lf_err *e);
+
+/* Arranges `in` (loaded by name) in the order of the fusion model's stored
+ * names: stored models not given become NULL; a given name the fusion model
+ * does not know is LF_ERR_ARG. */
+lf_status cli_match_models(const lf_fusion *f, cli_inputs *in, lf_err *e);
+
+/* Loads labels for N samples of C classes: N integers in 0..C-1 (one
+ * column, any numeric dtype but integral values) or an N x C one-hot
+ * matrix.  *y is LF_MALLOC'ed (free with LF_FREE). */
+lf_status cli_load_labels(const char *path, size_t N, size_t C, int **y, lf_err *e);
+
+void cli_inputs_free(cli_inputs *in);
+
+/* ---------------------------------------------------------- table.c */
+
+/* The compare table as text, in the table's order (best first). */
+void cli_print_compare(FILE *f, const lf_compare_table *t, const char *const *names, size_t M);
+/* The compare table as one JSON array (see the README notes). */
+void cli_print_compare_json(FILE *f, const lf_compare_table *t);
+/* Metrics of one fused prediction, as text lines or one JSON object. */
+void cli_print_metrics(FILE *f, const double m[LF_NUM_METRICS], size_t N, int json);
+/* A horizontal bar of `width` cells for a value in [0, 1] (eighth blocks). */
+void cli_print_bar(FILE *f, double v, int width);
+/* Method, models, classes, temperatures and learned weights of a fitted
+ * fusion model (bars; a model x class table for per-class weights). */
+void cli_print_fusion(FILE *f, const lf_fusion *fu, int header);
+/* Writes s as a JSON string literal (quotes and escapes). */
+void cli_json_string(FILE *f, const char *s);
+
+/* ------------------------------------------------------ commands */
+
+/* Each returns the process exit status. */
+int cli_cmd_seed_example(const struct cli_opts *o);
+int cli_cmd_head_example(const struct cli_opts *o);
+int cli_cmd_compare(const struct cli_opts *o);
+int cli_cmd_fit(const struct cli_opts *o);
+int cli_cmd_predict(const struct cli_opts *o);
+int cli_cmd_eval(const struct cli_opts *o);
+int cli_cmd_inspect(const struct cli_opts *o);
+int cli_cmd_demo(const struct cli_opts *o);
+
+/* Prints "latefuse: MSG" on stderr (one line). */
+void cli_error(const char *msg);
+/* Prints the error and returns the exit status for a failed status:
+ * 2 for bad input (FORMAT, SHAPE, ARG, NUMERIC, and IO when `input` is set:
+ * a file that cannot be read), 1 otherwise. */
+int cli_fail(lf_status st, const char *msg, int input);
+
+/* Small seeded generator of the examples and the demo (splitmix64): the
+ * data do not depend on the library's generator. */
+typedef struct cli_rng {
+    uint64_t s;
+} cli_rng;
+uint64_t cli_rng_next(cli_rng *r);
+double cli_rng_uniform(cli_rng *r);  /* [0, 1), 53 bits */
+double cli_rng_normal(cli_rng *r);   /* standard normal (Box-Muller) */
+
+/* Whether stderr is a terminal (progress display). */
+int cli_stderr_tty(void);
+
+#endif

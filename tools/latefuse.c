@@ -1,0 +1,83 @@
+/*
+ * latefuse.c — main() of the `latefuse` command-line tool: parses the
+ * command line (args.c), prints help/version, and runs the command
+ * (cmd_*.c).  Also the helpers every command shares: error printing with
+ * the exit-status policy, the examples' seeded generator, terminal test.
+ *
+ * Exit status: 0 success; 2 bad usage or bad input (unknown option,
+ * missing argument, unreadable or malformed input file, library FORMAT /
+ * SHAPE / ARG / NUMERIC errors); 1 anything else (out of memory, a file
+ * that cannot be written).
+ */
+#include "cli.h"
+
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+void cli_error(const char *msg) {
+    fprintf(stderr, "latefuse: %s\n", msg && *msg ? msg : "unknown error");
+}
+
+int cli_fail(lf_status st, const char *msg, int input) {
+    char buf[600];
+    if (!msg || !*msg) {
+        snprintf(buf, sizeof buf, "%s", lf_status_string(st));
+        msg = buf;
+    }
+    cli_error(msg);
+    switch (st) {
+    case LF_ERR_FORMAT:
+    case LF_ERR_SHAPE:
+    case LF_ERR_ARG:
+    case LF_ERR_NUMERIC: return CLI_EXIT_USAGE;
+    case LF_ERR_IO: return input ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+    default: return CLI_EXIT_FAIL;
+    }
+}
+
+uint64_t cli_rng_next(cli_rng *r) {
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+double cli_rng_uniform(cli_rng *r) { return (double)(cli_rng_next(r) >> 11) * 0x1.0p-53; }
+
+double cli_rng_normal(cli_rng *r) {
+    double u = cli_rng_uniform(r), v = cli_rng_uniform(r);
+    return sqrt(-2.0 * log(1.0 - u)) * cos(6.283185307179586 * v);
+}
+
+int cli_stderr_tty(void) { return isatty(2); }
+
+int main(int argc, char **argv) {
+    struct cli_opts o;
+    char err[512];
+    if (lf_cli_parse(argc, argv, &o, err, sizeof err)) {
+        cli_error(err);
+        return CLI_EXIT_USAGE;
+    }
+    if (o.version) {
+        printf("latefuse %s\n", LF_VERSION);
+        return 0;
+    }
+    if (o.help) {
+        fputs(lf_cli_usage(o.command), stdout);
+        return 0;
+    }
+    switch (o.command) {
+    case CLI_SEED_EXAMPLE: return cli_cmd_seed_example(&o);
+    case CLI_HEAD_EXAMPLE: return cli_cmd_head_example(&o);
+    case CLI_COMPARE: return cli_cmd_compare(&o);
+    case CLI_FIT: return cli_cmd_fit(&o);
+    case CLI_PREDICT: return cli_cmd_predict(&o);
+    case CLI_EVAL: return cli_cmd_eval(&o);
+    case CLI_INSPECT: return cli_cmd_inspect(&o);
+    case CLI_DEMO: return cli_cmd_demo(&o);
+    default: break;
+    }
+    fputs(lf_cli_usage(CLI_NONE), stderr);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,200 @@
+/*
+ * table.c — everything `latefuse` prints about results: the comparison
+ * table (text and JSON), the metrics of one prediction, and a fitted fusion
+ * model with its learned weights drawn as horizontal bars.
+ *
+ * Why separate: the commands stay short, and one place decides number
+ * formats (4 decimals in tables, %.10g in JSON, NaN shown as "-" / null).
+ */
+#include "cli.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const METRIC_KEYS[LF_NUM_METRICS] = {"accuracy", "macro_f1", "log_loss",
+                                                        "brier", "ece"};
+
+static void cell(FILE *f, double v, int width) {
+    if (isnan(v))
+        fprintf(f, "  %*s", width, "-");
+    else
+        fprintf(f, "  %*.4f", width, v);
+}
+
+/* The i-th row to show: the table's order (best first), except that the
+ * oracle, an upper bound rather than a method, always comes last. */
+static size_t display_index(const lf_compare_table *t, size_t i) {
+    size_t seen = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t r = 0; r < t->n_rows; r++)
+            if ((t->rows[r].kind == 2) == (pass == 1) && seen++ == i) return r;
+    return i;
+}
+
+void cli_print_compare(FILE *f, const lf_compare_table *t, const char *const *names, size_t M) {
+    int w = 6;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        int n = (int)strlen(t->rows[r].name);
+        if (n > w) w = n;
+    }
+    fprintf(f, "%-*s  %-3s  %-15s  %8s  %8s  %8s  %8s", w, "method", "cal", "accuracy",
+            "macro-F1", "log-loss", "Brier", "ECE");
+    int *ww = LF_CALLOC(M ? M : 1, sizeof *ww);
+    for (size_t k = 0; k < M; k++) {
+        char h[96];
+        snprintf(h, sizeof h, "w/o %s", names[k]);
+        int hw = (int)strlen(h);
+        if (ww) ww[k] = hw < 6 ? 6 : hw;
+        fprintf(f, "  %*s", ww ? ww[k] : 6, h);
+    }
+    fputc('\n', f);
+    for (size_t i = 0; i < t->n_rows; i++) {
+        const lf_score_row *s = &t->rows[display_index(t, i)];
+        fprintf(f, "%-*s  %-3s  ", w, s->name, s->kind == 2 ? "" : s->calibrated ? "yes" : "no");
+        double a = s->mean[LF_METRIC_ACCURACY], sd = s->std[LF_METRIC_ACCURACY];
+        if (isnan(a))
+            fprintf(f, "%-15s", "-");
+        else if (isnan(sd))
+            fprintf(f, "%.4f         ", a);
+        else
+            fprintf(f, "%.4f \xc2\xb1 %.4f", a, sd);
+        for (int m = 1; m < LF_NUM_METRICS; m++) cell(f, s->mean[m], 8);
+        for (size_t k = 0; k < M; k++) cell(f, s->acc_without ? s->acc_without[k] : NAN, ww ? ww[k] : 6);
+        fputc('\n', f);
+    }
+    LF_FREE(ww);
+}
+
+void cli_json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void json_number(FILE *f, double v) {
+    if (isfinite(v))
+        fprintf(f, "%.10g", v);
+    else
+        fputs("null", f);
+}
+
+void cli_print_compare_json(FILE *f, const lf_compare_table *t) {
+    fputs("[\n", f);
+    for (size_t i = 0; i < t->n_rows; i++) {
+        const lf_score_row *s = &t->rows[display_index(t, i)];
+        fputs("  {\"method\": ", f);
+        cli_json_string(f, s->name);
+        fprintf(f, ", \"calibrated\": %s", s->calibrated ? "true" : "false");
+        fputs(", \"accuracy\": ", f);
+        json_number(f, s->mean[LF_METRIC_ACCURACY]);
+        fputs(", \"accuracy_std\": ", f);
+        json_number(f, s->std[LF_METRIC_ACCURACY]);
+        for (int m = 1; m < LF_NUM_METRICS; m++) {
+            fprintf(f, ", \"%s\": ", METRIC_KEYS[m]);
+            json_number(f, s->kind == 2 ? NAN : s->mean[m]);
+        }
+        fprintf(f, "}%s\n", i + 1 < t->n_rows ? "," : "");
+    }
+    fputs("]\n", f);
+}
+
+void cli_print_metrics(FILE *f, const double m[LF_NUM_METRICS], size_t N, int json) {
+    if (json) {
+        fprintf(f, "{\"samples\": %zu", N);
+        for (int k = 0; k < LF_NUM_METRICS; k++) {
+            fprintf(f, ", \"%s\": ", METRIC_KEYS[k]);
+            json_number(f, m[k]);
+        }
+        fputs("}\n", f);
+        return;
+    }
+    fprintf(f, "samples   %zu\n", N);
+    fprintf(f, "accuracy  %.4f\n", m[LF_METRIC_ACCURACY]);
+    fprintf(f, "macro-F1  %.4f\n", m[LF_METRIC_MACRO_F1]);
+    fprintf(f, "log-loss  %.4f\n", m[LF_METRIC_LOG_LOSS]);
+    fprintf(f, "Brier     %.4f\n", m[LF_METRIC_BRIER]);
+    fprintf(f, "ECE       %.4f\n", m[LF_METRIC_ECE]);
+}
+
+void cli_print_bar(FILE *f, double v, int width) {
+    static const char *const PART[8] = {"",
+                                        "\xe2\x96\x8f", "\xe2\x96\x8e", "\xe2\x96\x8d", "\xe2\x96\x8c",
+                                        "\xe2\x96\x8b", "\xe2\x96\x8a", "\xe2\x96\x89"};
+    if (!(v > 0)) return;
+    if (v > 1) v = 1;
+    long eighths = lround(v * width * 8);
+    for (long i = 0; i < eighths / 8; i++) fputs("\xe2\x96\x88", f);
+    fputs(PART[eighths % 8], f);
+}
+
+void cli_print_fusion(FILE *f, const lf_fusion *fu, int header) {
+    size_t M = lf_fusion_num_models(fu), C = lf_fusion_num_classes(fu);
+    const char *mname = lf_method_name(lf_fusion_method(fu));
+    int w = 5;
+    for (size_t k = 0; k < M; k++) {
+        int n = (int)strlen(lf_fusion_model_name(fu, k));
+        if (n > w) w = n;
+    }
+    if (header) {
+        fprintf(f, "method:      %s\n", mname ? mname : "?");
+        fprintf(f, "calibrated:  %s\n", lf_fusion_calibrated(fu) ? "yes" : "no");
+        fprintf(f, "inputs:      %s\n", lf_fusion_logits(fu) ? "logits (softmax applied)" : "probabilities");
+        fprintf(f, "classes:     %zu\n", C);
+        fprintf(f, "models:      %zu\n", M);
+        for (size_t k = 0; k < M; k++)
+            fprintf(f, "  %-*s  temperature %.4f\n", w, lf_fusion_model_name(fu, k),
+                    (double)lf_fusion_temperature(fu, k));
+    }
+    size_t rows = 0, cols = 0;
+    size_t n = lf_fusion_weights(fu, NULL, 0, &rows, &cols);
+    if (n == 0) {
+        fprintf(f, "%s learns no weights over models\n", mname ? mname : "this method");
+        return;
+    }
+    float *wts = LF_MALLOC(n * sizeof *wts);
+    if (!wts) {
+        fputs("(out of memory drawing the weights)\n", f);
+        return;
+    }
+    lf_fusion_weights(fu, wts, n, &rows, &cols);
+    if (cols <= 1) {
+        fprintf(f, "weights of %s (sum to 1):\n", mname ? mname : "?");
+        for (size_t k = 0; k < rows && k < M; k++) {
+            fprintf(f, "  %-*s  %.4f ", w, lf_fusion_model_name(fu, k), (double)wts[k]);
+            cli_print_bar(f, wts[k], 20);
+            fputc('\n', f);
+        }
+    } else {
+        fprintf(f, "weights of %s per model and class (each class sums to 1 over models):\n",
+                mname ? mname : "?");
+        fprintf(f, "  %-*s", w, "");
+        for (size_t c = 0; c < cols; c++) {
+            char h[32];
+            snprintf(h, sizeof h, "class %zu", c);
+            fprintf(f, "  %9s", h);
+        }
+        fputc('\n', f);
+        for (size_t k = 0; k < rows && k < M; k++) {
+            fprintf(f, "  %-*s", w, lf_fusion_model_name(fu, k));
+            for (size_t c = 0; c < cols; c++) fprintf(f, "  %9.4f", (double)wts[k * cols + c]);
+            fputc('\n', f);
+        }
+        for (size_t k = 0; k < rows && k < M; k++) {
+            double mean = 0;
+            for (size_t c = 0; c < cols; c++) mean += wts[k * cols + c];
+            mean /= (double)cols;
+            fprintf(f, "  %-*s  %.4f ", w, lf_fusion_model_name(fu, k), mean);
+            cli_print_bar(f, mean, 20);
+            fputs("  (mean over classes)\n", f);
+        }
+    }
+    LF_FREE(wts);
+}
