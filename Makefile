@@ -6,8 +6,12 @@
 #   make san        the tests under AddressSanitizer + UBSan (CC=gcc or clang)
 #   make bench      benchmarks against PyTorch, numpy and scikit-learn
 #   make python     installs the Python package
+#   make fuzz       builds the libFuzzer targets (clang) into build-fuzz/ and
+#                   runs each for FUZZ_SECONDS seconds (see fuzz/README.md)
+#   make deps       installs the Debian packages the tests need, if missing
 #
-# Variables: CC, BUILD (output folder), SAN (e.g. address,undefined), OPT.
+# Variables: CC, BUILD (output folder), SAN (e.g. address,undefined), OPT,
+# EXTRA_CFLAGS (e.g. -Werror), FUZZ_CC, FUZZ_SECONDS, FUZZ_JOBS.
 
 CC      ?= cc
 BUILD   ?= build
@@ -29,7 +33,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
-.PHONY: all test demo san clean golden deps bench python
+.PHONY: all test demo san clean golden deps bench python fuzz fuzz-build fuzz-bins
 all: $(BUILD)/liblatefuse.a $(BUILD)/liblatefuse.so $(BUILD)/latefuse $(EXAMPLE_BIN)
 
 $(BUILD)/%.o: %.c include/latefuse.h $(wildcard src/*.h src/*/*.h)
@@ -51,6 +55,11 @@ $(BUILD)/tests/%: tests/%.c tests/check.h $(BUILD)/liblatefuse.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/liblatefuse.a $(LDLIBS)
 
+# The corpus replay test also links the fuzz targets' bodies (no libFuzzer).
+$(BUILD)/tests/test_corpus: tests/test_corpus.c tests/check.h fuzz/targets.c fuzz/targets.h $(BUILD)/liblatefuse.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ifuzz -o $@ $< fuzz/targets.c $(BUILD)/liblatefuse.a $(LDLIBS)
+
 $(BUILD)/examples/%: examples/%.c $(BUILD)/liblatefuse.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/liblatefuse.a $(LDLIBS)
@@ -67,6 +76,26 @@ demo: all
 
 san:
 	$(MAKE) test BUILD=build-san-$(notdir $(CC)) SAN=address,undefined OPT=-O1
+
+# libFuzzer targets: fuzz/fuzz_<name>.c, each run with fuzz/corpus/<name>/
+# copied to a scratch folder; crashes are saved in fuzz/crashes/<name>/.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 20
+FUZZ_JOBS    ?= 2
+FUZZ_TARGETS := $(sort $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c)))
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/targets.c fuzz/targets.h $(BUILD)/liblatefuse.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ifuzz -fsanitize=fuzzer -o $@ $< fuzz/targets.c $(BUILD)/liblatefuse.a $(LDLIBS)
+
+fuzz-bins: $(FUZZ_BIN)
+
+fuzz-build:
+	$(MAKE) fuzz-bins BUILD=build-fuzz CC=$(FUZZ_CC) SAN=fuzzer-no-link,address,undefined OPT=-O1
+
+fuzz: fuzz-build
+	sh fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 # Benchmarks against PyTorch / numpy / scikit-learn (see bench/README.md).
 bench: all

@@ -200,7 +200,9 @@ static void progress(const lf_model *m, size_t epoch, size_t epochs, size_t step
     for (size_t i = 0; i < 30; i++) bar[i] = i < filled ? '=' : (i == filled ? '>' : '.');
     bar[30] = '\0';
     fprintf(stderr, "\r%zu/%zu [%s] - ", step, steps, bar);
-    if (final) fprintf(stderr, "%.0fs %.0fms/step", elapsed, 1000.0 * elapsed / (double)(steps ? steps : 1));
+    double per_step = elapsed / (double)(steps ? steps : 1);
+    if (final && per_step >= 1e-3) fprintf(stderr, "%.0fs %.0fms/step", elapsed, 1e3 * per_step);
+    else if (final) fprintf(stderr, "%.0fs %.0fus/step", elapsed, 1e6 * per_step);
     else fprintf(stderr, "ETA: %.0fs", step ? elapsed * (double)(steps - step) / (double)step : 0.0);
     fprintf(stderr, " - loss: %.4f", loss);
     if (!isnan(acc)) fprintf(stderr, " - accuracy: %.4f", acc);

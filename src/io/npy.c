@@ -140,8 +140,10 @@ static lf_status syntax(hdr_cur *c, const char *what) {
     if (c->i >= c->n)
         return lf_fail(c->e, LF_ERR_FORMAT, "malformed .npy header in '%s': %s, found the end of the header",
                        c->name, what);
-    return lf_fail(c->e, LF_ERR_FORMAT, "malformed .npy header in '%s': %s at offset %zu, found '%.12s'",
-                   c->name, what, c->i, c->s + c->i);
+    /* the header is not NUL-terminated: never show more than what is left */
+    size_t left = c->n - c->i < 12 ? c->n - c->i : 12;
+    return lf_fail(c->e, LF_ERR_FORMAT, "malformed .npy header in '%s': %s at offset %zu, found '%.*s'",
+                   c->name, what, c->i, (int)left, c->s + c->i);
 }
 
 /* A Python string literal in single or double quotes, without escapes. */
@@ -225,8 +227,8 @@ static lf_status parse_dim(hdr_cur *c, uint64_t *out) {
     if (peek(c) == '-')
         return lf_fail(c->e, LF_ERR_FORMAT, "negative dimension in the shape of '%s'", c->name);
     if (peek(c) < '0' || peek(c) > '9')
-        return lf_fail(c->e, LF_ERR_FORMAT, "non-integer dimension '%.12s' in the shape of '%s'",
-                       c->s + c->i, c->name);
+        return lf_fail(c->e, LF_ERR_FORMAT, "non-integer dimension '%.*s' in the shape of '%s'",
+                       (int)(c->n - c->i < 12 ? c->n - c->i : 12), c->s + c->i, c->name);
     uint64_t v = 0;
     while (peek(c) >= '0' && peek(c) <= '9') {
         unsigned d = (unsigned)(peek(c) - '0');
