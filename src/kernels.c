@@ -150,12 +150,29 @@ static void gemm_columns(micro_fn micro, int trans_a, int trans_b, size_t M, siz
     }
 }
 
-/* small products: a plain loop nest is faster than packing */
+/* small products: plain loops, each in the order that reads memory
+ * contiguously (packing costs more than it saves here) */
+static float dot_f(const float *restrict a, const float *restrict b, size_t n) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        s0 += a[k] * b[k], s1 += a[k + 1] * b[k + 1], s2 += a[k + 2] * b[k + 2];
+        s3 += a[k + 3] * b[k + 3], s4 += a[k + 4] * b[k + 4], s5 += a[k + 5] * b[k + 5];
+        s6 += a[k + 6] * b[k + 6], s7 += a[k + 7] * b[k + 7];
+    }
+    for (; k < n; k++) s0 += a[k] * b[k];
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+}
+
 static void gemm_small(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
                        const float *restrict A, size_t lda, const float *restrict B, size_t ldb,
                        float *restrict C, size_t ldc) {
     for (size_t i = 0; i < M; i++) {
         float *restrict c = C + i * ldc;
+        if (trans_b && !trans_a) { /* rows of A and B are both contiguous in k */
+            for (size_t j = 0; j < N; j++) c[j] += alpha * dot_f(A + i * lda, B + j * ldb, K);
+            continue;
+        }
         for (size_t k = 0; k < K; k++) {
             float aik = alpha * (trans_a ? A[k * lda + i] : A[i * lda + k]);
             if (!trans_b) {
