@@ -152,7 +152,9 @@ static int build_fail(lf_model *m, lf_status st, const char *fmt, ...) {
 static int grow_params(lf_model *m, size_t extra) {
     if (extra > SIZE_MAX / sizeof(float) - m->n_params) return 0;
     size_t need = m->n_params + extra;
-    if (need <= m->cap_params) return 1;
+    /* the block always exists once a node does, so that param_off
+     * arithmetic is valid even for layers without weights */
+    if (need <= m->cap_params && m->params) return 1;
     size_t cap = m->cap_params ? m->cap_params : 256;
     while (cap < need) cap = cap > SIZE_MAX / 2 / sizeof(float) ? need : cap * 2;
     float *p = LF_REALLOC(m->params, cap * sizeof *p);
