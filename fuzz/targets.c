@@ -1,0 +1,477 @@
+/*
+ * targets.c — the bodies of the fuzz targets (see targets.h): one function
+ * per parser that runs an untrusted input through it and checks every
+ * promise the parser's header makes, so that the fuzzer finds not only
+ * crashes, leaks and undefined behaviour but also wrong answers that look
+ * right (a success with inconsistent sizes, a value that does not survive a
+ * round trip, a failure without a message).
+ *
+ * Shared by the libFuzzer drivers and tests/test_corpus.c; uses the
+ * library's internal headers because the parsers are internal.
+ */
+#include "targets.h"
+
+#include "io/csv.h"
+#include "io/json.h"
+#include "io/npy.h"
+#include "io/safetensors.h"
+#include "model.h"
+#include "model_io.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Models whose nodes hold more floats per row than this are loaded but not
+ * run (the workspace would be rows x this many floats). */
+#define FZ_MAX_ROW_FLOATS ((size_t)1 << 20)
+#define FZ_ROWS 3
+
+static int broken(const char *target, const char *what) {
+    fprintf(stderr, "fuzz %s: broken promise: %s\n", target, what);
+    return FZ_BROKEN;
+}
+
+static int status_valid(int st) { return st >= LF_OK && st <= LF_ERR_NUMERIC; }
+
+/* a failure leaves a non-empty, NUL-terminated message */
+static int msg_ok(const lf_err *e) {
+    size_t n = strnlen(e->msg, sizeof e->msg);
+    return n > 0 && n < sizeof e->msg;
+}
+
+/* --------------------------------------------------------- npy and CSV */
+
+/* The promises of array.h / npy.h / csv.h about a parsed lf_array. */
+static int check_array(const char *t, lf_status st, const lf_array *a, const lf_err *e) {
+    if (!status_valid(st)) return broken(t, "invalid lf_status");
+    if (st != LF_OK) {
+        if (a->data || a->rows || a->cols || a->is_integer)
+            return broken(t, "failure left the array non-zeroed");
+        if (!msg_ok(e)) return broken(t, "failure without a message");
+        return st;
+    }
+    size_t count;
+    if (!lf_mul_ok(a->rows, a->cols, &count)) return broken(t, "rows * cols overflows");
+    if (count && !a->data) return broken(t, "data is NULL for a non-empty array");
+    if (a->is_integer != 0 && a->is_integer != 1) return broken(t, "is_integer is not 0/1");
+    for (size_t i = 0; i < count; i++) {
+        float v = a->data[i]; /* reads every element: ASan checks the size */
+        if (a->is_integer && !(v == floorf(v) && fabsf(v) <= 16777216.0f))
+            return broken(t, "an integer array holds a value that is not an exact integer");
+    }
+    return st;
+}
+
+int fz_run_npy(const unsigned char *data, size_t len) {
+    lf_array a;
+    lf_err e;
+    memset(&a, 0x5a, sizeof a); /* the parser must overwrite it either way */
+    e.msg[0] = 0;
+    lf_status st = lf_npy_parse(data, len, "fuzz.npy", &a, &e);
+    int r = check_array("npy", st, &a, &e);
+    if (st == LF_OK) lf_array_free(&a);
+    return r;
+}
+
+int fz_run_csv(const unsigned char *data, size_t len) {
+    lf_array a;
+    lf_err e;
+    memset(&a, 0x5a, sizeof a);
+    e.msg[0] = 0;
+    lf_status st = lf_csv_parse((const char *)data, len, "fuzz.csv", &a, &e);
+    int r = check_array("csv", st, &a, &e);
+    if (st == LF_OK) lf_array_free(&a);
+    return r;
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+/* The promises of json.h about a parsed tree (recursion is bounded by
+ * LF_JSON_MAX_DEPTH, which the parser enforces; the depth check makes sure
+ * it does). */
+static int check_json(const lf_json *j, size_t len, size_t depth) {
+    if (!j) return broken("json", "NULL node");
+    if (depth > LF_JSON_MAX_DEPTH + 1) return broken("json", "nesting beyond LF_JSON_MAX_DEPTH");
+    if (len && j->offset >= len) return broken("json", "node offset beyond the input");
+    switch (j->type) {
+    case LF_JSON_NULL: return 0;
+    case LF_JSON_BOOL: return (j->boolean == 0 || j->boolean == 1) ? 0 : broken("json", "bool not 0/1");
+    case LF_JSON_NUMBER:
+        if (!isfinite(j->number)) return broken("json", "non-finite number");
+        if (j->is_int && (double)j->integer != j->number)
+            return broken("json", "integer and number disagree");
+        return 0;
+    case LF_JSON_STRING:
+        if (!j->str || strlen(j->str) != j->str_len) return broken("json", "string length wrong");
+        if (!lf_utf8_valid(j->str, j->str_len)) return broken("json", "string is not UTF-8");
+        return 0;
+    case LF_JSON_ARRAY:
+    case LF_JSON_OBJECT:
+        if (j->n && !j->items) return broken("json", "items missing");
+        for (size_t i = 0; i < j->n; i++) {
+            const lf_json *c = j->items[i];
+            if (!c) return broken("json", "NULL item");
+            if (j->type == LF_JSON_OBJECT) {
+                if (!c->key || !lf_utf8_valid(c->key, strlen(c->key)))
+                    return broken("json", "member without a UTF-8 key");
+                if (lf_json_get(j, c->key) != c) return broken("json", "duplicate key accepted");
+                if (lf_json_key_at(j, i) != c->key) return broken("json", "lf_json_key_at wrong");
+            } else if (c->key) {
+                return broken("json", "array item with a key");
+            }
+            if (lf_json_at(j, i) != c) return broken("json", "lf_json_at wrong");
+            if (check_json(c, len, depth + 1)) return FZ_BROKEN;
+        }
+        return lf_json_len(j) == j->n ? 0 : broken("json", "lf_json_len wrong");
+    }
+    return broken("json", "unknown node type");
+}
+
+static void write_json(lf_buf *b, const lf_json *j) {
+    switch (j->type) {
+    case LF_JSON_NULL: lf_buf_puts(b, "null"); break;
+    case LF_JSON_BOOL: lf_buf_puts(b, j->boolean ? "true" : "false"); break;
+    case LF_JSON_NUMBER:
+        if (j->is_int) lf_buf_printf(b, "%" PRId64, j->integer);
+        else lf_buf_json_double(b, j->number);
+        break;
+    case LF_JSON_STRING: lf_buf_json_string(b, j->str); break;
+    case LF_JSON_ARRAY:
+    case LF_JSON_OBJECT:
+        lf_buf_puts(b, j->type == LF_JSON_ARRAY ? "[" : "{");
+        for (size_t i = 0; i < j->n; i++) {
+            if (i) lf_buf_puts(b, ",");
+            if (j->type == LF_JSON_OBJECT) {
+                lf_buf_json_string(b, j->items[i]->key);
+                lf_buf_puts(b, ":");
+            }
+            write_json(b, j->items[i]);
+        }
+        lf_buf_puts(b, j->type == LF_JSON_ARRAY ? "]" : "}");
+        break;
+    }
+}
+
+static int same_json(const lf_json *a, const lf_json *b) {
+    if (a->type != b->type || a->n != b->n) return 0;
+    if ((a->key || b->key) && (!a->key || !b->key || strcmp(a->key, b->key) != 0)) return 0;
+    switch (a->type) {
+    case LF_JSON_NULL: return 1;
+    case LF_JSON_BOOL: return a->boolean == b->boolean;
+    case LF_JSON_NUMBER:
+        if (a->is_int && b->is_int) return a->integer == b->integer;
+        return a->number == b->number;
+    case LF_JSON_STRING: return a->str_len == b->str_len && memcmp(a->str, b->str, a->str_len) == 0;
+    default:
+        for (size_t i = 0; i < a->n; i++)
+            if (!same_json(a->items[i], b->items[i])) return 0;
+        return 1;
+    }
+}
+
+int fz_run_json(const unsigned char *data, size_t len) {
+    lf_json *root = (lf_json *)&root; /* must become NULL on failure */
+    lf_err e;
+    e.msg[0] = 0;
+    lf_status st = lf_json_parse((const char *)data, len, &root, &e);
+    if (!status_valid(st)) return broken("json", "invalid lf_status");
+    if (st != LF_OK) {
+        if (root) return broken("json", "failure left *out non-NULL");
+        if (!msg_ok(&e)) return broken("json", "failure without a message");
+        return st;
+    }
+    int r = check_json(root, len, 1) ? FZ_BROKEN : LF_OK;
+    if (r == LF_OK) {
+        /* what we write from the tree must read back as the same tree */
+        lf_buf b;
+        lf_buf_init(&b);
+        write_json(&b, root);
+        if (b.failed) {
+            r = LF_ERR_NOMEM;
+        } else {
+            lf_json *again = NULL;
+            lf_status st2 = lf_json_parse(b.data, b.len, &again, &e);
+            if (st2 == LF_ERR_NOMEM) r = LF_ERR_NOMEM;
+            else if (st2 != LF_OK) r = broken("json", "the re-written document does not parse");
+            else if (!same_json(root, again)) r = broken("json", "the re-written document differs");
+            lf_json_free(again);
+        }
+        lf_buf_free(&b);
+    }
+    lf_json_free(root);
+    return r;
+}
+
+/* --------------------------------------------------------- safetensors */
+
+static int st_empty(const lf_st_file *f) {
+    return f->n_tensors == 0 && !f->tensors && !f->by_name && !f->metadata && !f->header &&
+           !f->owned;
+}
+
+/* The promises of safetensors.h about a parsed file of len bytes at buf. */
+static int check_st(const lf_st_file *f, const unsigned char *buf, size_t len) {
+    const char *t = "safetensors";
+    if (len < 8) return broken(t, "accepted fewer than 8 bytes");
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | buf[i];
+    if (hlen > len - 8 || 8 + hlen + f->data_len != len)
+        return broken(t, "header length + byte buffer do not make up the file");
+    if (lf_st_count(f) != f->n_tensors) return broken(t, "lf_st_count wrong");
+    size_t total = 0;
+    unsigned sink = 0;
+    for (size_t i = 0; i < f->n_tensors; i++) {
+        const lf_st_tensor *x = lf_st_at(f, i);
+        if (!x || !x->name) return broken(t, "tensor without a name");
+        size_t nl = strlen(x->name);
+        if (nl < 1 || nl > LF_ST_MAX_NAME || !lf_utf8_valid(x->name, nl))
+            return broken(t, "tensor name not 1..255 bytes of UTF-8");
+        if ((unsigned)x->dtype >= LF_ST_NUM_DTYPES || x->ndim > LF_ST_MAX_DIMS)
+            return broken(t, "dtype or ndim out of range");
+        size_t count = 1, nbytes;
+        for (size_t d = 0; d < x->ndim; d++)
+            if (!lf_mul_ok(count, x->shape[d], &count)) return broken(t, "shape product overflows");
+        if (count != x->count || !lf_mul_ok(count, lf_st_dtype_size(x->dtype), &nbytes) ||
+            nbytes != x->nbytes)
+            return broken(t, "count or nbytes disagree with the shape");
+        size_t begin = 8 + (size_t)hlen;
+        if (x->nbytes && (x->data != buf + begin + x->offset || x->offset > f->data_len ||
+                          x->nbytes > f->data_len - x->offset))
+            return broken(t, "tensor data outside the byte buffer");
+        for (size_t k = 0; k < x->nbytes; k++) sink += x->data[k]; /* ASan checks */
+        if (lf_st_find(f, x->name) != x) return broken(t, "lf_st_find does not find a tensor");
+        total += x->nbytes;
+    }
+    (void)sink;
+    if (total != f->data_len) return broken(t, "tensors do not tile the byte buffer");
+    for (size_t i = 0; i < lf_st_metadata_count(f); i++) {
+        const char *k = lf_st_metadata_key(f, i), *v = lf_st_metadata_value(f, i);
+        if (!k || !v || lf_st_metadata(f, k) != v) return broken(t, "metadata accessors disagree");
+    }
+    return 0;
+}
+
+/* Re-writes a file whose tensors are all finite F32 and checks that it
+ * reads back with the same tensors and metadata. */
+static int st_round_trip(const lf_st_file *f) {
+    const char *t = "safetensors";
+    size_t n = f->n_tensors, nm = lf_st_metadata_count(f);
+    for (size_t i = 0; i < n; i++)
+        if (f->tensors[i].dtype != LF_ST_F32) return LF_OK;
+    lf_st_out *outs = lf_alloc_array(n ? n : 1, sizeof *outs);
+    float **vals = lf_alloc_array(n ? n : 1, sizeof *vals);
+    const char **keys = lf_alloc_array(nm ? nm : 1, sizeof *keys);
+    const char **mv = lf_alloc_array(nm ? nm : 1, sizeof *mv);
+    int r = (outs && vals && keys && mv) ? LF_OK : LF_ERR_NOMEM;
+    lf_err e;
+    for (size_t i = 0; r == LF_OK && i < n; i++) {
+        const lf_st_tensor *x = &f->tensors[i];
+        vals[i] = lf_alloc_array(x->count ? x->count : 1, sizeof(float));
+        if (!vals[i]) {
+            r = LF_ERR_NOMEM;
+            break;
+        }
+        lf_status st = lf_st_tensor_f32(x, vals[i], x->count, &e);
+        if (st == LF_ERR_FORMAT) r = -2; /* non-finite: the writer refuses, nothing to check */
+        else if (st != LF_OK) r = broken(t, "lf_st_tensor_f32 failed on a valid F32 tensor");
+        outs[i].name = x->name;
+        outs[i].data = vals[i];
+        outs[i].ndim = x->ndim;
+        memcpy(outs[i].shape, x->shape, sizeof outs[i].shape);
+    }
+    for (size_t i = 0; r == LF_OK && i < nm; i++) {
+        keys[i] = lf_st_metadata_key(f, i);
+        mv[i] = lf_st_metadata_value(f, i);
+    }
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    if (r == LF_OK) {
+        lf_status st = lf_st_serialize(outs, n, keys, mv, nm, &buf, &len, &e);
+        if (st == LF_ERR_NOMEM) r = LF_ERR_NOMEM;
+        else if (st != LF_OK) r = broken(t, "a valid file cannot be written back");
+    }
+    if (r == LF_OK) {
+        lf_st_file g;
+        lf_status st = lf_st_parse(buf, len, &g, &e);
+        if (st == LF_ERR_NOMEM) r = LF_ERR_NOMEM;
+        else if (st != LF_OK) r = broken(t, "a written file does not read back");
+        else if (g.n_tensors != n || lf_st_metadata_count(&g) != nm) r = broken(t, "round trip changed counts");
+        for (size_t i = 0; r == LF_OK && i < n; i++) {
+            const lf_st_tensor *a = &f->tensors[i], *b = &g.tensors[i];
+            if (strcmp(a->name, b->name) != 0 || b->dtype != LF_ST_F32 || a->ndim != b->ndim ||
+                memcmp(a->shape, b->shape, a->ndim * sizeof *a->shape) != 0 ||
+                a->nbytes != b->nbytes || (a->nbytes && memcmp(a->data, b->data, a->nbytes) != 0))
+                r = broken(t, "round trip changed a tensor");
+        }
+        for (size_t i = 0; r == LF_OK && i < nm; i++)
+            if (strcmp(keys[i], lf_st_metadata_key(&g, i)) != 0 ||
+                strcmp(mv[i], lf_st_metadata_value(&g, i)) != 0)
+                r = broken(t, "round trip changed the metadata");
+        lf_st_free(&g);
+    }
+    LF_FREE(buf);
+    for (size_t i = 0; vals && i < n; i++) LF_FREE(vals[i]);
+    LF_FREE(vals);
+    LF_FREE(outs);
+    LF_FREE((void *)keys);
+    LF_FREE((void *)mv);
+    return r == -2 ? LF_OK : r;
+}
+
+int fz_run_safetensors(const unsigned char *data, size_t len) {
+    lf_st_file f;
+    lf_err e;
+    memset(&f, 0x5a, sizeof f);
+    e.msg[0] = 0;
+    lf_status st = lf_st_parse(data, len, &f, &e);
+    if (!status_valid(st)) return broken("safetensors", "invalid lf_status");
+    if (st != LF_OK) {
+        int r = st;
+        if (!st_empty(&f)) r = broken("safetensors", "failure left the file non-empty");
+        else if (!msg_ok(&e)) r = broken("safetensors", "failure without a message");
+        lf_st_free(&f);
+        return r;
+    }
+    int r = check_st(&f, data, len) ? FZ_BROKEN : LF_OK;
+    for (size_t i = 0; r == LF_OK && i < f.n_tensors; i++) {
+        const lf_st_tensor *x = &f.tensors[i];
+        float *tmp = lf_alloc_array(x->count ? x->count : 1, sizeof *tmp);
+        if (!tmp) {
+            r = LF_ERR_NOMEM;
+            break;
+        }
+        lf_status s2 = lf_st_tensor_f32(x, tmp, x->count, &e);
+        if (!status_valid(s2) || (s2 != LF_OK && !msg_ok(&e)))
+            r = broken("safetensors", "lf_st_tensor_f32 gave no valid status/message");
+        else if (s2 == LF_OK && x->dtype != LF_ST_F32 && x->dtype != LF_ST_F64)
+            r = broken("safetensors", "lf_st_tensor_f32 converted a dtype it must refuse");
+        for (size_t k = 0; r == LF_OK && s2 == LF_OK && k < x->count; k++)
+            if (!isfinite(tmp[k])) r = broken("safetensors", "lf_st_tensor_f32 gave a non-finite value");
+        LF_FREE(tmp);
+    }
+    if (r == LF_OK) r = st_round_trip(&f);
+    lf_st_free(&f);
+    return r;
+}
+
+/* --------------------------------------------------------------- model */
+
+/* Predicts FZ_ROWS rows (zeros, ones, minus a half) into y. */
+static lf_status predict_rows(const lf_model *m, float *y) {
+    size_t ni = lf_model_num_inputs(m);
+    float *x[64] = {0};
+    lf_status st = LF_OK;
+    for (size_t i = 0; i < ni && st == LF_OK; i++) {
+        size_t d = lf_model_input_dim(m, i);
+        x[i] = lf_alloc_array(FZ_ROWS * d, sizeof(float));
+        if (!x[i]) st = LF_ERR_NOMEM;
+        for (size_t k = 0; x[i] && k < d; k++) x[i][d + k] = 1.0f, x[i][2 * d + k] = -0.5f;
+    }
+    if (st == LF_OK) st = lf_model_predict(m, (const float *const *)x, FZ_ROWS, y);
+    for (size_t i = 0; i < ni; i++) LF_FREE(x[i]);
+    return st;
+}
+
+/* Saves m in memory (as lf_model_save does, without the optimizer state),
+ * loads the bytes into a fresh model and predicts with it into y2. */
+static int model_round_trip(lf_model *m, float *y2) {
+    lf_buf arch;
+    lf_buf_init(&arch);
+    lf_model_arch_json(m, &arch);
+    lf_st_out *outs = NULL;
+    char *names = NULL;
+    size_t n = 0, len = 0;
+    unsigned char *buf = NULL;
+    lf_err e;
+    int r = arch.failed ? LF_ERR_NOMEM : LF_OK;
+    if (r == LF_OK) r = lf_model_tensors(m, "", 0, &outs, &n, &names, &e);
+    if (r == LF_OK) {
+        const char *keys[1] = {"architecture"}, *vals[1] = {arch.data};
+        r = lf_st_serialize(outs, n, keys, vals, 1, &buf, &len, &e);
+        LF_FREE(outs);
+        LF_FREE(names);
+        if (r != LF_OK && r != LF_ERR_NOMEM) r = broken("model", "a loaded model cannot be saved");
+    }
+    lf_st_file f;
+    if (r == LF_OK) {
+        r = lf_st_parse(buf, len, &f, &e);
+        if (r != LF_OK && r != LF_ERR_NOMEM) r = broken("model", "a saved model is not valid safetensors");
+    }
+    if (r == LF_OK) {
+        lf_model *m2 = NULL;
+        r = lf_model_create(&m2, 7);
+        if (r == LF_OK) {
+            r = lf_model_from_parts(m2, arch.data, arch.len, &f, "", &e);
+            if (r == LF_OK) r = predict_rows(m2, y2);
+            if (r != LF_OK && r != LF_ERR_NOMEM) {
+                fprintf(stderr, "fuzz model: reload: %s\n", e.msg);
+                r = broken("model", "a saved model does not load and predict again");
+            }
+        }
+        lf_model_free(m2);
+        lf_st_free(&f);
+    }
+    LF_FREE(buf);
+    lf_buf_free(&arch);
+    return r;
+}
+
+int fz_run_model(const unsigned char *data, size_t len) {
+    lf_st_file f;
+    lf_err e;
+    e.msg[0] = 0;
+    lf_status st = lf_st_parse(data, len, &f, &e);
+    if (!status_valid(st)) return broken("model", "invalid lf_status from lf_st_parse");
+    if (st != LF_OK) {
+        lf_st_free(&f);
+        return st;
+    }
+    const char *arch = lf_st_metadata(&f, "architecture");
+    if (!arch) {
+        lf_st_free(&f);
+        return LF_ERR_FORMAT;
+    }
+    lf_model *m = NULL;
+    if (lf_model_create(&m, 1) != LF_OK) {
+        lf_st_free(&f);
+        return LF_ERR_NOMEM;
+    }
+    st = lf_model_from_parts(m, arch, strlen(arch), &f, "", &e);
+    lf_st_free(&f); /* the model owns copies of everything it keeps */
+    int r = st;
+    if (!status_valid(st)) {
+        r = broken("model", "invalid lf_status from lf_model_from_parts");
+    } else if (st != LF_OK) {
+        if (lf_model_num_nodes(m) != 0 || lf_model_num_params(m) != 0)
+            r = broken("model", "a failed load left the model non-empty");
+        else if (!msg_ok(&e))
+            r = broken("model", "a failed load without a message");
+    } else if (m->compiled && lf_model_num_inputs(m) <= 64) {
+        size_t row = 0;
+        for (size_t i = 0; i < lf_model_num_nodes(m); i++) row += lf_node_dim(m, (int)i);
+        size_t D = lf_model_output_dim(m);
+        if (row <= FZ_MAX_ROW_FLOATS && D > 0) {
+            float *y = lf_alloc_array(FZ_ROWS * D, sizeof *y);
+            float *y2 = lf_alloc_array(FZ_ROWS * D, sizeof *y2);
+            if (!y || !y2) r = LF_ERR_NOMEM;
+            else if ((r = predict_rows(m, y)) != LF_OK && r != LF_ERR_NOMEM)
+                r = broken("model", "a loaded model does not predict");
+            else if (r == LF_OK && (r = model_round_trip(m, y2)) == LF_OK &&
+                     memcmp(y, y2, FZ_ROWS * D * sizeof *y) != 0)
+                r = broken("model", "a saved and reloaded model predicts differently");
+            LF_FREE(y);
+            LF_FREE(y2);
+        }
+    }
+    lf_model_free(m);
+    return r;
+}
+
+const fz_target fz_targets[] = {
+    {"npy", fz_run_npy},   {"csv", fz_run_csv},     {"json", fz_run_json},
+    {"safetensors", fz_run_safetensors}, {"model", fz_run_model},
+};
+const size_t fz_num_targets = sizeof fz_targets / sizeof fz_targets[0];

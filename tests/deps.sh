@@ -1,0 +1,39 @@
+#!/bin/sh
+# deps.sh — installs the Debian packages that the build and the tests need
+# (`make deps`, and .ci/run), only those that are missing, without prompts.
+#   gcc, make, libc6-dev    the build
+#   clang, libclang-rt-14-dev   `make san CC=clang` and `make fuzz` (libFuzzer,
+#                               ASan/UBSan runtimes)
+#   python3-numpy, python3-torch, python3-pytest   golden files, benchmarks and
+#                               the Python tests (/usr/bin/python3)
+# `apt-get update` runs only when something is missing and the package
+# lists are absent or an install without it fails.  Needs root (or sudo).
+set -eu
+PKGS="make gcc libc6-dev clang libclang-rt-14-dev python3-numpy python3-torch python3-pytest"
+
+installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
+
+missing=""
+for p in $PKGS; do installed "$p" || missing="$missing $p"; done
+if [ -z "$missing" ]; then
+    echo "deps: all present ($PKGS)"
+    exit 0
+fi
+echo "deps: installing$missing"
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+        echo "deps: missing$missing, and not root (no sudo): install them first" >&2
+        exit 1
+    fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt_install() { $SUDO apt-get install -y -q --no-install-recommends $missing; }
+if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then $SUDO apt-get update -q; fi
+if ! apt_install; then
+    $SUDO apt-get update -q
+    apt_install
+fi
+for p in $missing; do installed "$p" || { echo "deps: $p did not install" >&2; exit 1; }; done
+echo "deps: done"
