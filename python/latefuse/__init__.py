@@ -1,0 +1,59 @@
+"""
+latefuse — Python interface to liblatefuse (multimodal late fusion and a
+small Keras-style network engine), over ctypes; numpy is the one dependency.
+
+Networks, as Keras:
+    from latefuse.layers import Input, Dense, WeightedAverage
+    inp1, inp2 = Input((100,)), Input((100,))
+    x1 = Dense(32, activation='relu')(inp1); x2 = Dense(32, activation='relu')(inp2)
+    out = Dense(1)(WeightedAverage(n_output=2)([x1, x2]))
+    m = latefuse.Model([inp1, inp2], out); m.compile('adam', 'mse')
+    m.fit([X1, X2], y, epochs=10)
+    latefuse.softmax(m.get_weights()[-3])
+
+Fusion, as scikit-learn:
+    f = latefuse.Fusion(method="wavg").fit([p_image, p_text], y)
+    f.predict_proba([q_image, q_text]); latefuse.compare([p_image, p_text], y)
+
+The C calls release the GIL (ctypes.CDLL).  Library failures raise
+latefuse.LatefuseError (a RuntimeError) with the library's message; wrong
+shapes and arguments raise ValueError before any call.
+"""
+import numpy as _np
+
+from ._lib import LatefuseError, library_path
+from . import layers, optimizers, regularizers, callbacks
+from .models import Model, History, load_model
+from .fusion import Fusion, compare, load_fusion, fusion_metrics, METHODS
+
+__version__ = "0.1.0"
+
+__all__ = ["LatefuseError", "Model", "History", "load_model", "Fusion", "compare", "load_fusion",
+           "fusion_metrics", "METHODS", "softmax", "layers", "optimizers", "regularizers",
+           "callbacks", "nn", "library_path"]
+
+
+def softmax(x, axis=-1):
+    """Numerically stable softmax of a numpy array along `axis` (the seed's
+    tf.nn.softmax(m.get_weights()[-3]) becomes latefuse.softmax(...))."""
+    a = _np.asarray(x)
+    if not _np.issubdtype(a.dtype, _np.floating):
+        a = a.astype(_np.float64)
+    e = _np.exp(a - _np.max(a, axis=axis, keepdims=True))
+    return e / _np.sum(e, axis=axis, keepdims=True)
+
+
+class _Tensorish(_np.ndarray):
+    """An ndarray with TensorFlow's .numpy(), so the seed's last line
+    `tf.nn.softmax(...).numpy()` ports as `latefuse.nn.softmax(...).numpy()`."""
+
+    def numpy(self):
+        return _np.asarray(self)
+
+
+class nn:
+    """tf.nn look-alike: nn.softmax(x, axis=-1) returns an array with .numpy()."""
+
+    @staticmethod
+    def softmax(x, axis=-1):
+        return softmax(x, axis).view(_Tensorish)

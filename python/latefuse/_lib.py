@@ -1,0 +1,236 @@
+"""
+_lib.py — loads liblatefuse through ctypes and declares every C prototype.
+
+Why ctypes: numpy is the package's one dependency, so there is nothing to
+compile at install time; the shared library built by `make` is used as is.
+ctypes' CDLL releases the GIL for the duration of every foreign call, so
+fit, predict and the fusion calls run while other Python threads keep going.
+
+Where the library comes from, first match wins:
+  1. the environment variable LATEFUSE_LIB (a path to liblatefuse.so);
+  2. latefuse/_lib/liblatefuse.so, copied into the package by setup.py;
+  3. ../../build/liblatefuse.so relative to this file (running from the repo).
+
+Also here: LatefuseError, and the small array helpers shared by the engine
+and the fusion wrappers (C-contiguous float32 without copying when the array
+already is one, pointer tables for `const float *const *` arguments).
+"""
+import ctypes
+import os
+
+import numpy as np
+
+__all__ = ["LatefuseError", "lib", "library_path"]
+
+
+class LatefuseError(RuntimeError):
+    """An error reported by the C library; the message is the library's own
+    (lf_model_error / lf_fusion_error), `status` the lf_status code and
+    `status_name` its English name."""
+
+    def __init__(self, message, status=0, status_name=""):
+        super().__init__(message)
+        self.status = int(status)
+        self.status_name = status_name
+
+
+def _candidates():
+    env = os.environ.get("LATEFUSE_LIB")
+    if env:
+        return [env], True
+    here = os.path.dirname(os.path.abspath(__file__))
+    return [os.path.join(here, "_lib", "liblatefuse.so"),
+            os.path.normpath(os.path.join(here, "..", "..", "build", "liblatefuse.so"))], False
+
+
+def _load():
+    paths, from_env = _candidates()
+    for p in paths:
+        if os.path.isfile(p):
+            return ctypes.CDLL(p), p
+    if from_env:
+        raise ImportError("latefuse: LATEFUSE_LIB is set to '%s', which is not a file" % paths[0])
+    raise ImportError("latefuse: liblatefuse.so not found (looked at %s); build it with `make` "
+                      "or set LATEFUSE_LIB to its path" % ", ".join(paths))
+
+
+lib, library_path = _load()
+
+c_size = ctypes.c_size_t
+c_float_p = ctypes.POINTER(ctypes.c_float)
+c_double_p = ctypes.POINTER(ctypes.c_double)
+c_int_p = ctypes.POINTER(ctypes.c_int)
+c_void_p = ctypes.c_void_p
+c_char_p = ctypes.c_char_p
+c_int = ctypes.c_int
+
+
+class Optimizer(ctypes.Structure):
+    _fields_ = [("kind", c_int), ("learning_rate", ctypes.c_float), ("momentum", ctypes.c_float),
+                ("nesterov", c_int), ("beta_1", ctypes.c_float), ("beta_2", ctypes.c_float),
+                ("epsilon", ctypes.c_float), ("rho", ctypes.c_float)]
+
+
+class FitOptions(ctypes.Structure):
+    _fields_ = [("batch_size", c_size), ("epochs", c_size), ("shuffle", c_int),
+                ("validation_split", ctypes.c_float), ("val_x", c_void_p), ("val_y", c_void_p),
+                ("val_n", c_size), ("patience", c_size), ("min_delta", ctypes.c_float),
+                ("restore_best_weights", c_int), ("sample_weight", c_void_p),
+                ("class_weight", c_void_p), ("n_class_weight", c_size),
+                ("seed", ctypes.c_uint64), ("verbose", c_int)]
+
+
+class History(ctypes.Structure):
+    _fields_ = [("epochs", c_size), ("loss", c_double_p), ("val_loss", c_double_p),
+                ("accuracy", c_double_p), ("val_accuracy", c_double_p),
+                ("best_epoch", c_size), ("stopped_early", c_int)]
+
+
+class FusionOptions(ctypes.Structure):
+    _fields_ = [("method", c_int), ("calibrate", c_int), ("logits", c_int), ("folds", c_size),
+                ("seed", ctypes.c_uint64), ("epochs", c_size), ("modality_dropout", ctypes.c_float),
+                ("verbose", c_int)]
+
+
+NUM_METRICS = 5
+METRIC_NAMES = ("accuracy", "macro_f1", "log_loss", "brier", "ece")
+
+
+class ScoreRow(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char * 80), ("kind", c_int), ("method", c_int),
+                ("calibrated", c_int), ("mean", ctypes.c_double * NUM_METRICS),
+                ("std", ctypes.c_double * NUM_METRICS), ("acc_without", c_double_p)]
+
+
+class CompareTable(ctypes.Structure):
+    _fields_ = [("n_rows", c_size), ("rows", ctypes.POINTER(ScoreRow)), ("n_models", c_size)]
+
+
+def _proto(name, restype, *argtypes):
+    fn = getattr(lib, name)
+    fn.restype = restype
+    fn.argtypes = list(argtypes)
+
+
+_S = c_int  # lf_status
+_P = c_void_p  # opaque handles and pointer tables
+
+_proto("lf_status_string", c_char_p, _S)
+_proto("lf_model_create", _S, ctypes.POINTER(c_void_p), ctypes.c_uint64)
+_proto("lf_model_free", None, _P)
+_proto("lf_model_error", c_char_p, _P)
+_proto("lf_activation_name", c_char_p, c_int)
+_proto("lf_activation_parse", c_int, c_char_p)
+_proto("lf_input", c_int, _P, c_size, c_char_p)
+_proto("lf_dense", c_int, _P, c_int, c_size, c_int, c_int, c_char_p)
+_proto("lf_activation_layer", c_int, _P, c_int, c_int, c_char_p)
+_proto("lf_dropout", c_int, _P, c_int, ctypes.c_float, c_char_p)
+for _n in ("lf_add", "lf_multiply", "lf_average", "lf_maximum", "lf_minimum", "lf_concatenate"):
+    _proto(_n, c_int, _P, c_size, c_int_p, c_char_p)
+_proto("lf_subtract", c_int, _P, c_int, c_int, c_char_p)
+_proto("lf_dot", c_int, _P, c_int, c_int, c_int, c_char_p)
+_proto("lf_weighted_average", c_int, _P, c_size, c_int_p, c_int, c_char_p)
+_proto("lf_class_weighted_average", c_int, _P, c_size, c_int_p, c_int, c_char_p)
+_proto("lf_gated_average", c_int, _P, c_size, c_int_p, c_int, c_int, c_char_p)
+_proto("lf_set_l2", _S, _P, c_int, ctypes.c_float)
+_proto("lf_model_num_nodes", c_size, _P)
+_proto("lf_node_dim", c_size, _P, c_int)
+_proto("lf_node_find", c_int, _P, c_char_p)
+_proto("lf_loss_name", c_char_p, c_int)
+_proto("lf_loss_parse", c_int, c_char_p)
+_proto("lf_optimizer_default", Optimizer, c_int)
+_proto("lf_model_compile", _S, _P, c_int, c_int, ctypes.POINTER(Optimizer))
+_proto("lf_model_num_inputs", c_size, _P)
+_proto("lf_model_input_dim", c_size, _P, c_size)
+_proto("lf_model_output_dim", c_size, _P)
+_proto("lf_model_num_params", c_size, _P)
+_proto("lf_model_summary", _S, _P, c_void_p)
+_proto("lf_fit_defaults", FitOptions)
+_proto("lf_model_fit", _S, _P, _P, c_void_p, c_size, ctypes.POINTER(FitOptions))
+_proto("lf_model_history", ctypes.POINTER(History), _P)
+_proto("lf_model_evaluate", _S, _P, _P, c_void_p, c_size, c_void_p, c_double_p, c_double_p)
+_proto("lf_model_predict", _S, _P, _P, c_size, c_void_p)
+_proto("lf_layer_num_weights", c_size, _P, c_char_p)
+_proto("lf_layer_weight_shape", _S, _P, c_char_p, c_size, ctypes.POINTER(c_size), ctypes.POINTER(c_size))
+_proto("lf_get_weights", _S, _P, c_char_p, c_size, c_void_p, c_size)
+_proto("lf_set_weights", _S, _P, c_char_p, c_size, c_void_p, c_size)
+_proto("lf_model_save", _S, _P, c_char_p, c_int)
+_proto("lf_model_load", _S, _P, c_char_p)
+
+_proto("lf_method_name", c_char_p, c_int)
+_proto("lf_method_parse", c_int, c_char_p)
+_proto("lf_fusion_defaults", FusionOptions)
+_proto("lf_fusion_create", _S, ctypes.POINTER(c_void_p))
+_proto("lf_fusion_free", None, _P)
+_proto("lf_fusion_error", c_char_p, _P)
+_proto("lf_fusion_fit", _S, _P, _P, _P, c_size, c_size, c_size, c_void_p, ctypes.POINTER(FusionOptions))
+_proto("lf_fusion_predict", _S, _P, _P, c_size, c_void_p)
+_proto("lf_fusion_save", _S, _P, c_char_p)
+_proto("lf_fusion_load", _S, _P, c_char_p)
+_proto("lf_fusion_method", c_int, _P)
+_proto("lf_fusion_calibrated", c_int, _P)
+_proto("lf_fusion_logits", c_int, _P)
+_proto("lf_fusion_num_models", c_size, _P)
+_proto("lf_fusion_num_classes", c_size, _P)
+_proto("lf_fusion_model_name", c_char_p, _P, c_size)
+_proto("lf_fusion_temperature", ctypes.c_float, _P, c_size)
+_proto("lf_fusion_weights", c_size, _P, c_void_p, c_size, ctypes.POINTER(c_size), ctypes.POINTER(c_size))
+_proto("lf_fusion_compare", _S, _P, _P, _P, c_size, c_size, c_size, c_void_p, c_void_p, c_size,
+       ctypes.POINTER(FusionOptions), ctypes.POINTER(ctypes.POINTER(CompareTable)))
+_proto("lf_fusion_metrics", _S, c_void_p, c_void_p, c_size, c_size, ctypes.c_double * NUM_METRICS)
+
+
+def status_string(st):
+    s = lib.lf_status_string(st)
+    return s.decode() if s else "status %d" % st
+
+
+def raise_model(handle, st, what=None):
+    """Raises LatefuseError for status st with the model's message."""
+    msg = lib.lf_model_error(handle) if handle else b""
+    msg = msg.decode("utf-8", "replace") if msg else ""
+    if not msg:
+        msg = status_string(st) if what is None else "%s: %s" % (what, status_string(st))
+    raise LatefuseError(msg, st, status_string(st))
+
+
+def raise_fusion(handle, st, what=None):
+    msg = lib.lf_fusion_error(handle) if handle else b""
+    msg = msg.decode("utf-8", "replace") if msg else ""
+    if not msg:
+        msg = status_string(st) if what is None else "%s: %s" % (what, status_string(st))
+    raise LatefuseError(msg, st, status_string(st))
+
+
+# ------------------------------------------------------------------ arrays
+
+def as_f32(a, what):
+    """`a` as a C-contiguous float32 ndarray.  No copy when it already is one
+    (np.ascontiguousarray is then the identity); float64 or Fortran-ordered
+    input is converted once, since the library reads row-major float32."""
+    try:
+        arr = np.asarray(a)
+    except Exception as exc:  # pragma: no cover - numpy's own message
+        raise ValueError("%s: cannot be read as an array (%s)" % (what, exc))
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError("%s: expected a numeric array, got dtype %s" % (what, arr.dtype))
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise ValueError("%s: complex values are not supported" % what)
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def ptr(a):
+    """Address of an ndarray's data (None for None)."""
+    return None if a is None else a.ctypes.data
+
+
+def ptr_table(arrays):
+    """A `const float *const *` table for a list of ndarrays (None -> NULL).
+    The caller keeps `arrays` alive during the call."""
+    tab = (c_void_p * max(1, len(arrays)))(*[ptr(a) for a in arrays])
+    return tab
+
+
+def name_table(names):
+    enc = [n.encode("utf-8") for n in names]
+    return (c_char_p * max(1, len(enc)))(*enc), enc

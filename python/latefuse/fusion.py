@@ -1,0 +1,367 @@
+"""
+fusion.py — late fusion in scikit-learn's spelling: Fusion(...).fit(P, y),
+predict_proba(P), predict(P), compare(P, y), over lf_fusion_*.
+
+Why: the people fusing models hold each model's outputs as numpy arrays and
+know scikit-learn's conventions; the work (every method, calibration,
+cross-validation) runs in the C library.
+
+P is a list with one entry per model: an (N, C) array of class
+probabilities (raw scores with logits=True), float32 or float64, C or
+Fortran order; a row of NaN marks a missing output for that sample, and
+None a model missing for every sample.  y holds N integer labels in 0..C-1.
+Shapes and labels are checked here (ValueError); the library validates the
+values and its failures raise LatefuseError with its message.  The C calls
+release the GIL (ctypes).
+"""
+import ctypes
+import os
+
+import numpy as np
+
+from . import _lib
+from ._lib import LatefuseError, lib
+
+__all__ = ["Fusion", "compare", "load_fusion", "fusion_metrics", "METHODS"]
+
+METHODS = tuple(lib.lf_method_name(i).decode() for i in range(64) if lib.lf_method_name(i))
+
+
+def _prep(P, what, n_models=None, n_classes=None):
+    if isinstance(P, np.ndarray) and P.ndim == 3:
+        P = list(P)
+    if not isinstance(P, (list, tuple)):
+        raise ValueError("%s: pass a list with one (N, C) array per model (or None for a missing model)" % what)
+    if n_models is not None and len(P) != n_models:
+        raise ValueError("%s: the fusion model was fitted on %d models, got %d arrays" % (what, n_models, len(P)))
+    if len(P) == 0:
+        raise ValueError("%s: no model outputs given" % what)
+    arrs, N, C = [], None, None
+    for i, p in enumerate(P):
+        if p is None:
+            arrs.append(None)
+            continue
+        a = _lib.as_f32(p, "%s: model %d" % (what, i))
+        if a.ndim != 2:
+            raise ValueError("%s: model %d must be an (N, C) array, got shape %s" % (what, i, tuple(a.shape)))
+        if N is None:
+            N, C = a.shape
+        elif a.shape != (N, C):
+            raise ValueError("%s: model %d has shape %s but model %d has (%d, %d): every model needs "
+                             "the same N samples and C classes" % (what, i, tuple(a.shape),
+                                                                   _first(arrs), N, C))
+        arrs.append(a)
+    if N is None:
+        raise ValueError("%s: every model is None; at least one model's outputs are needed" % what)
+    if n_classes is not None and C != n_classes:
+        raise ValueError("%s: the fusion model has %d classes, the arrays have %d columns" % (what, n_classes, C))
+    if C < 2:
+        raise ValueError("%s: at least 2 classes (columns) are needed, got %d" % (what, C))
+    return arrs, N, C
+
+
+def _first(arrs):
+    return next(i for i, a in enumerate(arrs) if a is not None)
+
+
+def _labels(y, N, C, what):
+    a = np.asarray(y)
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a.reshape(-1)
+    if a.ndim != 1 or a.shape[0] != N:
+        raise ValueError("%s: y must hold %d labels (one per row), got shape %s" % (what, N, tuple(a.shape)))
+    if a.dtype == bool or not np.issubdtype(a.dtype, np.number):
+        raise ValueError("%s: labels must be integers in 0..%d" % (what, C - 1))
+    if not np.issubdtype(a.dtype, np.integer):
+        bad = np.flatnonzero(~np.isfinite(a) | (a != np.round(a)))
+        if bad.size:
+            raise ValueError("%s: label %r at row %d is not an integer" % (what, a[bad[0]].item(), bad[0]))
+    bad = np.flatnonzero((a < 0) | (a >= C))
+    if bad.size:
+        raise ValueError("%s: label %r at row %d is out of range 0..%d" % (what, a[bad[0]].item(), bad[0], C - 1))
+    return np.ascontiguousarray(a, dtype=np.intc)
+
+
+def _names(names, M, what):
+    if names is None:
+        return ["model%d" % i for i in range(M)]
+    names = [str(n) for n in names]
+    if len(names) != M:
+        raise ValueError("%s: %d names for %d models" % (what, len(names), M))
+    return names
+
+
+def _diagnose(arrs, logits):
+    """Why the library refused these outputs (predict keeps no message):
+    the first model/row/value at fault, or ''."""
+    for i, a in enumerate(arrs):
+        if a is None:
+            continue
+        nan = np.isnan(a)
+        partial = np.flatnonzero(nan.any(axis=1) & ~nan.all(axis=1))
+        if partial.size:
+            return "model %d, row %d: NaN in some columns only (a missing output is a whole row of NaN)" % (i, partial[0])
+        rows = ~nan.all(axis=1)
+        inf = np.flatnonzero(rows & ~np.isfinite(np.where(nan, 0, a)).all(axis=1))
+        if inf.size:
+            return "model %d, row %d: a non-finite value" % (i, inf[0])
+        if not logits:
+            neg = np.flatnonzero(rows & (np.where(nan, 0, a) < 0).any(axis=1))
+            if neg.size:
+                return "model %d, row %d: a negative probability" % (i, neg[0])
+            s = np.where(nan, 0, a).sum(axis=1, dtype=np.float64)
+            off = np.flatnonzero(rows & (np.abs(s - 1.0) > 1e-3))
+            if off.size:
+                return "model %d, row %d: probabilities sum to %g, not 1 (use logits=True for raw scores)" % (
+                    i, off[0], s[off[0]])
+    return ""
+
+
+def _options(method, calibrate, folds, seed, logits, epochs, modality_dropout, verbose, what):
+    o = lib.lf_fusion_defaults()
+    if method is not None:
+        mid = lib.lf_method_parse(str(method).encode())
+        if mid < 0:
+            raise ValueError("%s: unknown method %r: use one of %s" % (what, method, ", ".join(METHODS)))
+        o.method = mid
+    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
+        raise ValueError("%s: folds must be an integer >= 2, got %r" % (what, folds))
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError("%s: epochs must be an integer >= 0 (0: the method's default), got %r" % (what, epochs))
+    md = float(modality_dropout)
+    if not 0.0 <= md <= 1.0:
+        raise ValueError("%s: modality_dropout must be in [0, 1], got %r" % (what, modality_dropout))
+    o.calibrate, o.logits, o.folds = int(bool(calibrate)), int(bool(logits)), int(folds)
+    o.seed, o.epochs, o.modality_dropout, o.verbose = int(seed) & 0xFFFFFFFFFFFFFFFF, int(epochs), md, int(verbose)
+    return o
+
+
+class Fusion:
+    """Fusion(method="wavg", calibrate=False, folds=5, seed=0, logits=False,
+    epochs=0, modality_dropout=0.5, verbose=0).
+
+    method: one of latefuse.METHODS (mean, product, max, min, median, vote,
+    borda, acc-weighted, decision-template, stack-lr, wavg, wavg-class,
+    loglinear, mlp, gate, auto).  After fit: method_ (the fitted method;
+    for auto the one chosen), calibrated_, names_, n_models_, n_classes_,
+    classes_, weights_ (softmax of the learned weights: (M,) or (M, C) for
+    wavg-class; None for methods without such weights), temperatures_ (M,)."""
+
+    def __init__(self, method="wavg", calibrate=False, folds=5, seed=0, logits=False, epochs=0,
+                 modality_dropout=0.5, verbose=0):
+        self.method = method
+        self.calibrate = calibrate
+        self.folds = folds
+        self.seed = seed
+        self.logits = logits
+        self.epochs = epochs
+        self.modality_dropout = modality_dropout
+        self.verbose = verbose
+        self._handle = None
+        self._fitted = False
+
+    # scikit-learn's parameter protocol
+    _PARAMS = ("method", "calibrate", "folds", "seed", "logits", "epochs", "modality_dropout", "verbose")
+
+    def get_params(self, deep=True):
+        return {k: getattr(self, k) for k in self._PARAMS}
+
+    def set_params(self, **params):
+        for k, v in params.items():
+            if k not in self._PARAMS:
+                raise ValueError("Fusion: unknown parameter %r" % k)
+            setattr(self, k, v)
+        return self
+
+    def _h(self):
+        if self._handle is None:
+            h = ctypes.c_void_p()
+            st = lib.lf_fusion_create(ctypes.byref(h))
+            if st:
+                raise LatefuseError("could not create a fusion model: " + _lib.status_string(st), st)
+            self._handle = h
+        return self._handle
+
+    def __del__(self):
+        h = getattr(self, "_handle", None)
+        if h is not None and lib is not None:
+            lib.lf_fusion_free(h)
+            self._handle = None
+
+    def fit(self, P, y, names=None):
+        """Fits the fusion on the models' outputs P (list of (N, C) arrays,
+        NaN rows / None for missing) and labels y; returns self."""
+        arrs, N, C = _prep(P, "fit")
+        yy = _labels(y, N, C, "fit")
+        nm = _names(names, len(arrs), "fit")
+        o = _options(self.method, self.calibrate, self.folds, self.seed, self.logits, self.epochs,
+                     self.modality_dropout, self.verbose, "fit")
+        tab = _lib.ptr_table(arrs)
+        ntab, keep = _lib.name_table(nm)
+        h = self._h()
+        st = lib.lf_fusion_fit(h, tab, ntab, len(arrs), N, C, yy.ctypes.data, ctypes.byref(o))
+        if st:
+            self._fitted = False
+            _lib.raise_fusion(h, st)
+        self._read_fitted()
+        return self
+
+    def _read_fitted(self):
+        h = self._handle
+        self._fitted = True
+        M, C = lib.lf_fusion_num_models(h), lib.lf_fusion_num_classes(h)
+        self.method_ = lib.lf_method_name(lib.lf_fusion_method(h)).decode()
+        self.calibrated_ = bool(lib.lf_fusion_calibrated(h))
+        self.logits_ = bool(lib.lf_fusion_logits(h))
+        self.n_models_, self.n_classes_ = int(M), int(C)
+        self.classes_ = np.arange(C)
+        self.names_ = [lib.lf_fusion_model_name(h, i).decode() for i in range(M)]
+        self.temperatures_ = np.array([lib.lf_fusion_temperature(h, i) for i in range(M)], dtype=np.float32)
+        rows, cols = ctypes.c_size_t(), ctypes.c_size_t()
+        n = lib.lf_fusion_weights(h, None, 0, ctypes.byref(rows), ctypes.byref(cols))
+        if n:
+            w = np.empty(n, dtype=np.float32)
+            lib.lf_fusion_weights(h, w.ctypes.data, n, ctypes.byref(rows), ctypes.byref(cols))
+            self.weights_ = w if cols.value <= 1 else w.reshape(rows.value, cols.value)
+        else:
+            self.weights_ = None
+
+    def _need_fitted(self, what):
+        if not self._fitted:
+            raise ValueError("%s: this Fusion is not fitted yet; call fit(P, y) or Fusion.load(path)" % what)
+
+    def predict_proba(self, P):
+        """Fused class probabilities, (N, C) float32.  Rows where no model is
+        present get the uniform distribution."""
+        self._need_fitted("predict_proba")
+        arrs, N, C = _prep(P, "predict_proba", self.n_models_, self.n_classes_)
+        out = np.empty((N, C), dtype=np.float32)
+        tab = _lib.ptr_table(arrs)
+        st = lib.lf_fusion_predict(self._handle, tab, N, out.ctypes.data)
+        if st:
+            why = _diagnose(arrs, self.logits_)
+            msg = "predict_proba: " + _lib.status_string(st) + (": " + why if why else "")
+            raise LatefuseError(msg, st, _lib.status_string(st))
+        return out
+
+    def predict(self, P):
+        """The fused class of every row (argmax of predict_proba)."""
+        return np.argmax(self.predict_proba(P), axis=1)
+
+    def score(self, P, y):
+        """Accuracy of predict(P) against y (scikit-learn's score)."""
+        p = self.predict(P)
+        return float(np.mean(p == _labels(y, p.shape[0], self.n_classes_, "score")))
+
+    def metrics(self, P, y):
+        """accuracy, macro_f1, log_loss, brier, ece of the fused outputs."""
+        prob = self.predict_proba(P)
+        return fusion_metrics(prob, y)
+
+    def save(self, path):
+        """Saves the fitted fusion (atomic write; the CLI reads it too)."""
+        self._need_fitted("save")
+        st = lib.lf_fusion_save(self._handle, os.fsencode(os.fspath(path)))
+        if st:
+            _lib.raise_fusion(self._handle, st)
+
+    @classmethod
+    def load(cls, path):
+        """A fitted Fusion from a file written by save() or `latefuse fit`."""
+        f = cls()
+        h = f._h()
+        st = lib.lf_fusion_load(h, os.fsencode(os.fspath(path)))
+        if st:
+            _lib.raise_fusion(h, st)
+        f._read_fitted()
+        f.method, f.calibrate, f.logits = f.method_, f.calibrated_, f.logits_
+        return f
+
+    def __repr__(self):
+        args = ", ".join("%s=%r" % (k, getattr(self, k)) for k in self._PARAMS[:5])
+        return "Fusion(%s)%s" % (args, " fitted" if self._fitted else "")
+
+
+def load_fusion(path):
+    """Same as Fusion.load(path)."""
+    return Fusion.load(path)
+
+
+def fusion_metrics(prob, y):
+    """Metrics of (N, C) probabilities against labels: a dict with accuracy,
+    macro_f1, log_loss, brier, ece (lf_fusion_metrics)."""
+    p = _lib.as_f32(prob, "fusion_metrics: prob")
+    if p.ndim != 2 or p.shape[1] < 2:
+        raise ValueError("fusion_metrics: prob must be (N, C) with C >= 2, got shape %s" % (tuple(p.shape),))
+    N, C = p.shape
+    yy = _labels(y, N, C, "fusion_metrics")
+    out = (ctypes.c_double * _lib.NUM_METRICS)()
+    st = lib.lf_fusion_metrics(p.ctypes.data, yy.ctypes.data, N, C, out)
+    if st:
+        raise LatefuseError("fusion_metrics: " + _lib.status_string(st), st, _lib.status_string(st))
+    return dict(zip(_lib.METRIC_NAMES, list(out)))
+
+
+def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, logits=False,
+            epochs=0, modality_dropout=0.5, verbose=0, as_frame=None):
+    """Stratified K-fold comparison of fusion methods, every single model and
+    the oracle (lf_fusion_compare).  Returns one dict per row, sorted by
+    mean log-loss (the oracle last): method (the row's name: a method,
+    "model:<name>" or "oracle"), kind ("method", "model", "oracle"),
+    calibrated, accuracy, accuracy_std, macro_f1(_std), log_loss(_std),
+    brier(_std), ece(_std), and acc_without_<name> per model (NaN for rows
+    that are not methods).  A pandas DataFrame instead when pandas is
+    importable (as_frame=None) or as_frame=True."""
+    arrs, N, C = _prep(P, "compare")
+    yy = _labels(y, N, C, "compare")
+    nm = _names(names, len(arrs), "compare")
+    o = _options(None, calibrate, folds, seed, logits, epochs, modality_dropout, verbose, "compare")
+    if methods is None or (isinstance(methods, str) and methods == "all"):
+        mids = None
+    else:
+        ms = [methods] if isinstance(methods, str) else list(methods)
+        if not ms:
+            raise ValueError("compare: methods is empty")
+        mids = []
+        for m in ms:
+            i = lib.lf_method_parse(str(m).encode())
+            if i < 0:
+                raise ValueError("compare: unknown method %r: use one of %s" % (m, ", ".join(METHODS)))
+            mids.append(i)
+    marr = (ctypes.c_int * len(mids))(*mids) if mids else None
+    h = ctypes.c_void_p()
+    st = lib.lf_fusion_create(ctypes.byref(h))
+    if st:
+        raise LatefuseError("could not create a fusion context: " + _lib.status_string(st), st)
+    try:
+        tab = _lib.ptr_table(arrs)
+        ntab, keep = _lib.name_table(nm)
+        tp = ctypes.POINTER(_lib.CompareTable)()
+        st = lib.lf_fusion_compare(h, tab, ntab, len(arrs), N, C, yy.ctypes.data, marr,
+                                   len(mids) if mids else 0, ctypes.byref(o), ctypes.byref(tp))
+        if st:
+            _lib.raise_fusion(h, st)
+        t = tp.contents
+        rows = []
+        kinds = {0: "method", 1: "model", 2: "oracle"}
+        for r in range(t.n_rows):
+            row = t.rows[r]
+            d = {"method": row.name.decode("utf-8", "replace"), "kind": kinds.get(row.kind, str(row.kind)),
+                 "calibrated": bool(row.calibrated)}
+            for k, mname in enumerate(_lib.METRIC_NAMES):
+                d[mname] = float(row.mean[k])
+                d[mname + "_std"] = float(row.std[k])
+            for i, n in enumerate(nm):
+                d["acc_without_" + n] = float(row.acc_without[i]) if row.acc_without else float("nan")
+            rows.append(d)
+    finally:
+        lib.lf_fusion_free(h)
+    if as_frame is None or as_frame:
+        try:
+            import pandas as pd
+        except ImportError:
+            if as_frame:
+                raise
+            return rows
+        return pd.DataFrame(rows)
+    return rows

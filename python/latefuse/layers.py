@@ -1,0 +1,369 @@
+"""
+layers.py — the Keras layer classes, recorded in Python and built in C.
+
+Why: users port Keras code line by line, so the spelling is Keras' own
+(`x = Dense(32, activation='relu')(inp)`, merge layers take a list).  A
+layer call only records a node of the graph (a KerasTensor knows its layer
+and its inputs); `latefuse.Model(inputs, outputs)` then walks the graph and
+creates the C model through the builder (lf_input, lf_dense, ...).  Shapes
+are checked here at call time, with Keras-like messages, so mistakes show
+where the layer is called rather than when the model is built.
+
+Every tensor is (batch, features).  A layer object is called once: the C
+model owns each layer's weights, so Keras' layer sharing is not offered.
+"""
+import itertools
+
+__all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Concatenate",
+           "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot",
+           "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor"]
+
+_counter = itertools.count()
+
+ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softmax")
+
+
+def _activation(a):
+    if a is None:
+        return "linear"
+    if not isinstance(a, str) or a not in ACTIVATIONS:
+        raise ValueError("unknown activation %r: use one of %s" % (a, ", ".join(ACTIVATIONS)))
+    return a
+
+
+class KerasTensor:
+    """A symbolic (batch, dim) tensor: the output of one layer call."""
+
+    def __init__(self, layer, inputs, dim, extra=None):
+        self.layer = layer
+        self.inputs = list(inputs)
+        self.dim = int(dim)
+        self.extra = dict(extra or {})  # mask / gate tensors of the averages
+        self._order = next(_counter)
+
+    @property
+    def shape(self):
+        return (None, self.dim)
+
+    def __repr__(self):
+        return "<KerasTensor shape=(None, %d), layer=%s>" % (self.dim, self.layer.name or
+                                                            type(self.layer).__name__)
+
+
+class Layer:
+    """Base class.  `name` is the user's name or None (then the model gives
+    a Keras-style default: dense, dense_1, ...)."""
+
+    prefix = "layer"
+
+    def __init__(self, name=None):
+        if name is not None and not isinstance(name, str):
+            raise ValueError("a layer name must be a string, got %r" % (name,))
+        self._user_name = name
+        self._built_name = None
+        self._model = None
+        self._output = None
+
+    @property
+    def name(self):
+        return self._user_name or self._built_name
+
+    # --- weights, through the model that built the layer
+    def _owner(self):
+        model = self._model() if self._model is not None else None
+        if model is None:
+            raise ValueError("layer %s is not part of a Model yet: its weights live in the C "
+                             "model, created by latefuse.Model(inputs, outputs)" %
+                             (self.name or type(self).__name__))
+        return model
+
+    def get_weights(self):
+        """This layer's weights as numpy arrays, Keras' layout (a Dense
+        kernel is (in, units): the transpose of the C library's storage)."""
+        return self._owner()._layer_weights(self)
+
+    def set_weights(self, weights):
+        """Sets this layer's weights (Keras' layout and shapes)."""
+        self._owner()._set_layer_weights(self, weights)
+
+    @property
+    def output(self):
+        return self._output
+
+    # --- calling
+    def __call__(self, inputs, **kwargs):
+        if self._output is not None:
+            raise ValueError("layer %s is already called once: latefuse layers cannot be shared "
+                             "(the C model owns each layer's weights); create a new layer" %
+                             (self.name or type(self).__name__))
+        out = self._call(inputs, **kwargs)
+        self._output = out
+        return out
+
+    def _call(self, inputs, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self):
+        return "<%s name=%s>" % (type(self).__name__, self.name)
+
+
+def _one(layer, x):
+    if isinstance(x, (list, tuple)):
+        if len(x) != 1:
+            raise ValueError("layer %s expects one input tensor, got %d" % (type(layer).__name__, len(x)))
+        x = x[0]
+    if not isinstance(x, KerasTensor):
+        raise ValueError("layer %s must be called on a tensor from Input() or another layer, got %r"
+                         % (type(layer).__name__, type(x).__name__))
+    return x
+
+
+def _many(layer, xs, least=2):
+    if isinstance(xs, KerasTensor) or not isinstance(xs, (list, tuple)):
+        raise ValueError("a %s layer should be called on a list of inputs" % type(layer).__name__)
+    xs = list(xs)
+    for i, x in enumerate(xs):
+        if not isinstance(x, KerasTensor):
+            raise ValueError("%s: input %d is not a tensor (got %r)" % (type(layer).__name__, i,
+                                                                      type(x).__name__))
+    if len(xs) < least:
+        raise ValueError("a %s layer should be called on a list of at least %d inputs, got %d"
+                         % (type(layer).__name__, least, len(xs)))
+    return xs
+
+
+def _equal_dims(layer, xs):
+    dims = [x.dim for x in xs]
+    if len(set(dims)) != 1:
+        raise ValueError("%s needs inputs of the same shape, got shapes %s" %
+                         (type(layer).__name__, ", ".join("(None, %d)" % d for d in dims)))
+    return dims[0]
+
+
+class InputLayer(Layer):
+    prefix = "input"
+
+    def __init__(self, dim, name=None):
+        super().__init__(name)
+        self.dim = dim
+
+    def _call(self, inputs, **kwargs):  # pragma: no cover
+        raise ValueError("an input layer is not called")
+
+
+def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs):
+    """Input(shape=(dim,)) -> a symbolic (batch, dim) tensor, as keras.Input.
+    Inputs are the `x` arrays of fit/predict in the order of Model(inputs=...)."""
+    if kwargs:
+        raise ValueError("Input: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+    if shape is None and batch_shape is not None:
+        shape = tuple(batch_shape)[1:]
+    if isinstance(shape, int):
+        shape = (shape,)
+    if shape is None or len(tuple(shape)) != 1 or shape[0] is None or int(shape[0]) < 1:
+        raise ValueError("Input: shape must be (features,) with features >= 1, got %r "
+                         "(latefuse tensors are (batch, features))" % (shape,))
+    if dtype not in (None, "float32", "float64"):
+        raise ValueError("Input: dtype must be float32 (the library computes in float32)")
+    layer = InputLayer(int(shape[0]), name)
+    t = KerasTensor(layer, [], layer.dim)
+    layer._output = t
+    return t
+
+
+class Dense(Layer):
+    """Dense(units, activation=None, use_bias=True, kernel_regularizer=None).
+    glorot_uniform kernel, zero bias (Keras' defaults).  get_weights() gives
+    [kernel (in, units), bias (units,)] as Keras does; the C library stores
+    the kernel as (units, in) like PyTorch and the transposition happens in
+    Python."""
+
+    prefix = "dense"
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, name=None, **kwargs):
+        super().__init__(name)
+        if kwargs:
+            raise ValueError("Dense: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+            raise ValueError("Dense: units must be a positive integer, got %r" % (units,))
+        if kernel_initializer != "glorot_uniform" or bias_initializer != "zeros":
+            raise ValueError("Dense: only kernel_initializer='glorot_uniform' and "
+                             "bias_initializer='zeros' are available (set other weights with set_weights)")
+        self.units = units
+        self.activation = _activation(activation)
+        self.use_bias = bool(use_bias)
+        self.l2 = 0.0
+        if kernel_regularizer is not None:
+            l2 = getattr(kernel_regularizer, "l2", None)
+            if l2 is None or getattr(kernel_regularizer, "l1", 0.0):
+                raise ValueError("Dense: kernel_regularizer must be latefuse.regularizers.l2(x)")
+            self.l2 = float(l2)
+        self.kernel_regularizer = kernel_regularizer
+
+    def _call(self, x):
+        x = _one(self, x)
+        return KerasTensor(self, [x], self.units)
+
+
+class Activation(Layer):
+    prefix = "activation"
+
+    def __init__(self, activation, name=None):
+        super().__init__(name)
+        self.activation = _activation(activation)
+
+    def _call(self, x):
+        x = _one(self, x)
+        return KerasTensor(self, [x], x.dim)
+
+
+class Dropout(Layer):
+    """Dropout(rate): inverted dropout while training, identity in predict."""
+
+    prefix = "dropout"
+
+    def __init__(self, rate, noise_shape=None, seed=None, name=None):
+        super().__init__(name)
+        if noise_shape is not None:
+            raise ValueError("Dropout: noise_shape is not supported")
+        if not (isinstance(rate, (int, float)) and 0.0 <= rate < 1.0):
+            raise ValueError("Dropout: rate must be in [0, 1), got %r" % (rate,))
+        self.rate = float(rate)
+
+    def _call(self, x):
+        x = _one(self, x)
+        return KerasTensor(self, [x], x.dim)
+
+
+class _Merge(Layer):
+    def _call(self, xs):
+        xs = _many(self, xs)
+        return KerasTensor(self, xs, _equal_dims(self, xs))
+
+
+class Add(_Merge):
+    prefix = "add"
+
+
+class Multiply(_Merge):
+    prefix = "multiply"
+
+
+class Average(_Merge):
+    prefix = "average"
+
+
+class Maximum(_Merge):
+    prefix = "maximum"
+
+
+class Minimum(_Merge):
+    prefix = "minimum"
+
+
+class Subtract(_Merge):
+    prefix = "subtract"
+
+    def _call(self, xs):
+        xs = _many(self, xs)
+        if len(xs) != 2:
+            raise ValueError("a Subtract layer should be called on exactly 2 inputs, got %d" % len(xs))
+        return KerasTensor(self, xs, _equal_dims(self, xs))
+
+
+class Concatenate(Layer):
+    """Concatenate(axis=-1): joins along the features."""
+
+    prefix = "concatenate"
+
+    def __init__(self, axis=-1, name=None):
+        super().__init__(name)
+        if axis not in (-1, 1):
+            raise ValueError("Concatenate: only axis=-1 (the features) exists for (batch, features) tensors")
+
+    def _call(self, xs):
+        xs = _many(self, xs)
+        return KerasTensor(self, xs, sum(x.dim for x in xs))
+
+
+class Dot(Layer):
+    """Dot(axes=1, normalize=False): row-wise dot product, (batch, 1);
+    normalize=True gives the cosine similarity."""
+
+    prefix = "dot"
+
+    def __init__(self, axes=1, normalize=False, name=None):
+        super().__init__(name)
+        if axes not in (1, -1, (1, 1), (-1, -1), [1, 1], [-1, -1]):
+            raise ValueError("Dot: only axes=1 (the features) exists for (batch, features) tensors")
+        self.normalize = bool(normalize)
+
+    def _call(self, xs):
+        xs = _many(self, xs)
+        if len(xs) != 2:
+            raise ValueError("a Dot layer should be called on exactly 2 inputs, got %d" % len(xs))
+        _equal_dims(self, xs)
+        return KerasTensor(self, xs, 1)
+
+
+def _mask(layer, mask, n):
+    if mask is None:
+        return None
+    if not isinstance(mask, KerasTensor) or mask.dim != n:
+        raise ValueError("%s: mask must be a (batch, %d) tensor holding 1 where an input is present"
+                         % (type(layer).__name__, n))
+    return mask
+
+
+class WeightedAverage(Layer):
+    """The seed's layer: one trainable weight per input, init U(0,1),
+    y = sum_k softmax(W)_k x_k.  n_output (the seed's argument) is the number
+    of inputs; when given it is checked against the call.  get_weights()
+    gives W with the seed's shape (1, 1, n_inputs), so
+    latefuse.softmax(W) are the fusion weights.  Optional `mask` at call
+    time: a (batch, n_inputs) tensor, 1 where input k is present."""
+
+    prefix = "weighted_average"
+
+    def __init__(self, n_output=None, name=None):
+        super().__init__(name)
+        if n_output is not None and (isinstance(n_output, bool) or not isinstance(n_output, int)
+                                     or n_output < 2):
+            raise ValueError("%s: n_output (the number of inputs) must be an integer >= 2, got %r"
+                             % (type(self).__name__, n_output))
+        self.n_output = n_output
+
+    def _call(self, xs, mask=None):
+        xs = _many(self, xs)
+        if self.n_output is not None and self.n_output != len(xs):
+            raise ValueError("%s(n_output=%d) called on %d inputs: n_output is the number of inputs"
+                             % (type(self).__name__, self.n_output, len(xs)))
+        d = _equal_dims(self, xs)
+        return KerasTensor(self, xs, d, {"mask": _mask(self, mask, len(xs))})
+
+
+class ClassWeightedAverage(WeightedAverage):
+    """One weight per input per feature (class): for each feature c,
+    y_c = sum_k softmax_k(W[k, c]) x_kc.  get_weights() gives W as
+    (1, features, n_inputs) so that latefuse.softmax(W) (over the last axis,
+    the inputs, as for WeightedAverage) gives the per-class weights; the C
+    library stores it as (n_inputs, features)."""
+
+    prefix = "class_weighted_average"
+
+
+class GatedAverage(Layer):
+    """Sample-dependent weights: called as GatedAverage()([x1, x2], gate=g)
+    where g is a (batch, n_inputs) tensor of gate logits; y = sum_k
+    softmax(g)_k x_k.  No weights of its own.  Optional `mask` as for
+    WeightedAverage."""
+
+    prefix = "gated_average"
+
+    def _call(self, xs, gate=None, mask=None):
+        xs = _many(self, xs)
+        d = _equal_dims(self, xs)
+        if not isinstance(gate, KerasTensor) or gate.dim != len(xs):
+            raise ValueError("GatedAverage: gate must be a (batch, %d) tensor of logits" % len(xs))
+        return KerasTensor(self, xs, d, {"gate": gate, "mask": _mask(self, mask, len(xs))})

@@ -1,0 +1,229 @@
+"""
+test_engine.py — the Keras-style API against PyTorch and against itself.
+
+The seed network (two Dense(32, relu) branches, WeightedAverage, Dense(1),
+mse) and the concatenation head (Concatenate, Dense(128, relu),
+Dropout(0.2), Dense(C, softmax), categorical cross-entropy) get fixed
+weights through set_weights (Keras layout); PyTorch computes the same
+forward pass, loss and, for the seed, one Keras-3 Adam step on the full
+batch from its gradients.  Then the API: history keys, evaluate, summary,
+per-layer weights, save/load round trip, recompile, early stopping.
+"""
+import math
+
+import numpy as np
+import pytest
+
+import latefuse
+from latefuse import Model
+from latefuse.callbacks import EarlyStopping
+from latefuse.layers import (Add, Average, ClassWeightedAverage, Concatenate, Dense, Dot, Dropout,
+                             Input, Maximum, Minimum, Multiply, Subtract, WeightedAverage)
+
+torch = pytest.importorskip("torch")
+
+
+def seed_model(seed=0):
+    inp1 = Input((100,)); inp2 = Input((100,))
+    x1 = Dense(32, activation='relu')(inp1); x2 = Dense(32, activation='relu')(inp2)
+    w = WeightedAverage(n_output=2)([x1, x2])
+    out = Dense(1)(w)
+    return Model([inp1, inp2], out, seed=seed)
+
+
+def fixed_seed_weights(rng):
+    return [rng.uniform(-0.2, 0.2, (100, 32)), rng.uniform(-0.1, 0.1, (32,)),
+            rng.uniform(-0.2, 0.2, (100, 32)), rng.uniform(-0.1, 0.1, (32,)),
+            rng.uniform(0, 1, (1, 1, 2)), rng.uniform(-0.3, 0.3, (32, 1)), rng.uniform(-0.1, 0.1, (1,))]
+
+
+def torch_seed(ws, x1, x2):
+    """The seed network in PyTorch (float64) from Keras-layout weights."""
+    p = [torch.tensor(np.asarray(w, dtype=np.float32).astype(np.float64), requires_grad=True) for w in ws]
+    a = torch.relu(torch.tensor(x1, dtype=torch.float64) @ p[0] + p[1])
+    b = torch.relu(torch.tensor(x2, dtype=torch.float64) @ p[2] + p[3])
+    s = torch.softmax(p[4].reshape(-1), dim=0)
+    h = s[0] * a + s[1] * b
+    return h @ p[5] + p[6], p
+
+
+def test_seed_network_matches_pytorch_forward_loss_and_adam_step():
+    rng = np.random.default_rng(1)
+    ws = fixed_seed_weights(rng)
+    x1 = rng.uniform(0, 1, (64, 100)).astype(np.float32)
+    x2 = rng.uniform(0, 1, (64, 100)).astype(np.float32)
+    y = rng.uniform(0, 1, (64, 1)).astype(np.float32)
+    m = seed_model()
+    m.compile('adam', 'mse')
+    m.set_weights(ws)
+    out_t, p = torch_seed(ws, x1, x2)
+    np.testing.assert_allclose(m.predict([x1, x2]), out_t.detach().numpy(), rtol=0, atol=1e-5)
+    loss_t = torch.mean((out_t - torch.tensor(y, dtype=torch.float64)) ** 2)
+    assert abs(m.evaluate([x1, x2], y) - loss_t.item()) < 1e-5
+    # one Keras-3 Adam step on the whole batch
+    loss_t.backward()
+    lr, b1, b2, eps = 1e-3, 0.9, 0.999, 1e-7
+    alpha = lr * math.sqrt(1 - b2) / (1 - b1)
+    want = []
+    for t in p:
+        g = t.grad.numpy()
+        mm, vv = (1 - b1) * g, (1 - b2) * g * g
+        want.append(t.detach().numpy() - alpha * mm / (np.sqrt(vv) + eps))
+    h = m.fit([x1, x2], y, epochs=1, batch_size=64, shuffle=False, verbose=0)
+    assert abs(h.history["loss"][0] - loss_t.item()) < 1e-5
+    for got, exp in zip(m.get_weights(), want):
+        assert got.shape == exp.shape
+        np.testing.assert_allclose(got, exp, rtol=0, atol=1e-5)
+
+
+def test_concatenation_head_matches_pytorch():
+    rng = np.random.default_rng(2)
+    a, b = Input((5,), name="img"), Input((4,), name="txt")
+    c = Concatenate()([a, b])
+    h = Dense(128, activation='relu')(c)
+    h = Dropout(0.2)(h)
+    out = Dense(3, activation='softmax')(h)
+    m = Model([a, b], out)
+    m.compile(latefuse.optimizers.Adam(learning_rate=1e-3), 'categorical_crossentropy', metrics=['accuracy'])
+    ws = [rng.normal(0, 0.3, (9, 128)), rng.normal(0, 0.1, (128,)),
+          rng.normal(0, 0.3, (128, 3)), rng.normal(0, 0.1, (3,))]
+    m.set_weights(ws)
+    xa, xb = rng.normal(size=(50, 5)), rng.normal(size=(50, 4))
+    y = np.eye(3)[rng.integers(0, 3, 50)]
+    t = [torch.tensor(w, dtype=torch.float32).double() for w in ws]
+    xc = torch.tensor(np.concatenate([xa, xb], 1).astype(np.float32)).double()
+    z = torch.relu(xc @ t[0] + t[1]) @ t[2] + t[3]
+    prob = torch.softmax(z, dim=1)
+    np.testing.assert_allclose(m.predict([xa, xb]), prob.numpy(), rtol=0, atol=1e-5)
+    loss = -(torch.tensor(y) * torch.log_softmax(z, dim=1)).sum(1).mean().item()
+    acc = float(np.mean(prob.numpy().argmax(1) == y.argmax(1)))
+    got_loss, got_acc = m.evaluate([xa, xb], y)
+    assert abs(got_loss - loss) < 1e-5
+    assert got_acc == pytest.approx(acc, abs=1e-12)
+
+
+def test_every_merge_layer_forward():
+    rng = np.random.default_rng(3)
+    a, b = Input((4,)), Input((4,))
+    outs = [Add()([a, b]), Subtract()([a, b]), Multiply()([a, b]), Average()([a, b]),
+            Maximum()([a, b]), Minimum()([a, b])]
+    xa, xb = rng.normal(size=(6, 4)), rng.normal(size=(6, 4))
+    xa32, xb32 = xa.astype(np.float32), xb.astype(np.float32)
+    want = [xa32 + xb32, xa32 - xb32, xa32 * xb32, (xa32 + xb32) / 2, np.maximum(xa32, xb32),
+            np.minimum(xa32, xb32)]
+    for o, w in zip(outs, want):
+        np.testing.assert_allclose(Model([a, b], o).predict([xa, xb]), w, atol=1e-6)
+    a2, b2 = Input((4,)), Input((4,))
+    d = Model([a2, b2], Dot(axes=1, normalize=True)([a2, b2])).predict([xa, xb])
+    cos = (xa * xb).sum(1) / np.linalg.norm(xa, axis=1) / np.linalg.norm(xb, axis=1)
+    np.testing.assert_allclose(d[:, 0], cos, atol=1e-5)
+
+
+def test_class_weighted_average_weights_layout():
+    a, b = Input((3,)), Input((3,))
+    cw = ClassWeightedAverage(name="cw")([a, b])
+    m = Model([a, b], cw)
+    W = np.array([[[0.0, 1.0], [2.0, 0.0], [0.5, 0.5]]])  # (1, classes, inputs)
+    m.get_layer("cw").set_weights([W])
+    np.testing.assert_allclose(m.get_layer("cw").get_weights()[0], W)
+    xa, xb = np.ones((2, 3)), np.zeros((2, 3))
+    share_a = latefuse.softmax(W)[0, :, 0]
+    np.testing.assert_allclose(m.predict([xa, xb]), np.tile(share_a, (2, 1)), atol=1e-6)
+
+
+def test_history_summary_layers_and_weights_layout(capsys):
+    m = seed_model()
+    m.compile('adam', 'mse')
+    rng = np.random.default_rng(4)
+    X1, X2, y = rng.uniform(0, 1, (200, 100)), rng.uniform(0, 1, (200, 100)), rng.uniform(0, 1, (200, 1))
+    h = m.fit([X1, X2], y, epochs=3, validation_split=0.25, verbose=0)
+    assert sorted(h.history) == ["loss", "val_loss"]
+    assert len(h.history["loss"]) == 3 and h.epoch == [0, 1, 2]
+    assert [w.shape for w in m.get_weights()] == [(100, 32), (32,), (100, 32), (32,), (1, 1, 2), (32, 1), (1,)]
+    assert [ly.name for ly in m.layers] == ["input", "input_1", "dense", "dense_1", "weighted_average", "dense_2"]
+    assert m.count_params() == 2 * (100 * 32 + 32) + 2 + 33
+    k = m.get_layer("dense_2").get_weights()
+    assert k[0].shape == (32, 1) and k[1].shape == (1,)
+    m.summary()
+    text = capsys.readouterr().out
+    assert "weighted_average (WeightedAverage)" in text and "Total params: 6499" in text
+    sw = latefuse.softmax(m.get_weights()[-3])
+    assert sw.shape == (1, 1, 2) and abs(sw.sum() - 1) < 1e-6
+    assert np.allclose(latefuse.nn.softmax(m.get_weights()[-3]).numpy(), sw)
+
+
+def test_predict_before_compile_then_compile_keeps_weights(tmp_path):
+    m = seed_model(seed=7)
+    x = [np.full((2, 100), 0.5), np.full((2, 100), 0.25)]
+    p0 = m.predict(x)
+    m.compile(latefuse.optimizers.SGD(learning_rate=0.1, momentum=0.9, nesterov=True), 'mae')
+    np.testing.assert_array_equal(m.predict(x), p0)
+    m.compile('rmsprop', 'mse')  # compiling again rebuilds in C, same weights
+    np.testing.assert_array_equal(m.predict(x), p0)
+    # an uncompiled model saves without a loss and loads uncompiled
+    u = seed_model(seed=7)
+    u.save(tmp_path / "u.lf")
+    v = latefuse.load_model(tmp_path / "u.lf")
+    np.testing.assert_array_equal(v.predict(x), p0)
+    with pytest.raises(RuntimeError, match="compile"):
+        v.fit(x, np.zeros((2, 1)))
+
+
+def test_save_load_round_trip_is_bit_identical(tmp_path):
+    m = seed_model(seed=3)
+    m.compile('adam', 'mse')
+    rng = np.random.default_rng(5)
+    X = [rng.uniform(0, 1, (100, 100)) for _ in range(2)]
+    y = rng.uniform(0, 1, (100, 1))
+    m.fit(X, y, epochs=2, verbose=0)
+    path = tmp_path / "seed.lf"
+    m.save(str(path))
+    m2 = latefuse.load_model(path)
+    np.testing.assert_array_equal(m2.predict(X), m.predict(X))
+    assert [ly.name for ly in m2.layers] == [ly.name for ly in m.layers]
+    for a, b in zip(m2.get_weights(), m.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert m2.loss == "mse" and isinstance(m2.optimizer, latefuse.optimizers.Adam)
+    # training continues identically from the saved optimizer state
+    h1 = m.fit(X, y, epochs=1, verbose=0, seed=9)
+    h2 = m2.fit(X, y, epochs=1, verbose=0, seed=9)
+    assert h1.history["loss"] == h2.history["loss"]
+
+
+def test_fit_is_deterministic_and_early_stopping_restores():
+    rng = np.random.default_rng(6)
+    X = [rng.uniform(0, 1, (120, 100)) for _ in range(2)]
+    y = rng.uniform(0, 1, (120, 1))
+    hs = []
+    for _ in range(2):
+        m = seed_model(seed=11)
+        m.compile('adam', 'mse')
+        hs.append(m.fit(X, y, epochs=3, batch_size=16, verbose=0, seed=4).history["loss"])
+    assert hs[0] == hs[1]
+    m = seed_model(seed=1)
+    m.compile(latefuse.optimizers.SGD(learning_rate=2.0), 'mse')  # too large: val_loss worsens
+    es = EarlyStopping(monitor='val_loss', patience=2, restore_best_weights=True)
+    h = m.fit(X, y, epochs=50, validation_data=(X, y), callbacks=[es], verbose=0)
+    assert h.stopped_early and len(h.history["loss"]) < 50
+    best = min(h.history["val_loss"])
+    assert h.history["val_loss"][h.best_epoch] == best
+    assert m.evaluate(X, y) == pytest.approx(best, rel=1e-4)
+
+
+def test_classification_metrics_class_weight_sparse_and_l2():
+    rng = np.random.default_rng(8)
+    a = Input((6,))
+    h = Dense(16, activation='tanh', kernel_regularizer=latefuse.regularizers.l2(0.01))(a)
+    out = Dense(3, activation='softmax')(h)
+    m = Model(a, out)
+    m.compile('adam', 'sparse_categorical_crossentropy', metrics=['accuracy'])
+    x = rng.normal(size=(90, 6))
+    y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0)
+    hist = m.fit(x, y, epochs=4, verbose=0, validation_split=0.2, class_weight={0: 1.0, 1: 2.0})
+    assert sorted(hist.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    loss, acc = m.evaluate(x, y)
+    assert 0.0 <= acc <= 1.0 and loss > 0
+    assert m.evaluate(x, y, return_dict=True) == {"loss": loss, "accuracy": acc}
+    # the L2 penalty is part of evaluate's loss
+    k = m.get_layer("dense").get_weights()[0]
+    assert m.evaluate(x, y)[0] >= 0.01 * float((k.astype(np.float64) ** 2).sum()) - 1e-6

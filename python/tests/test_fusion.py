@@ -1,0 +1,168 @@
+"""
+test_fusion.py — Fusion / compare over the C fusion API, and identity with
+the `latefuse` CLI on the same files.
+
+Fixed rules are checked by hand (mean of the two models' probabilities);
+learned methods by their invariants (probabilities, weights summing to 1,
+save/load bit-identical).  The CLI test writes .npy files, runs `latefuse
+fit` and `latefuse predict`, and requires the CLI's output to equal
+predict_proba exactly, both ways (CLI file read by Python, Python file read
+by the CLI); it skips with a reason where the CLI lacks the fit command.
+"""
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+import latefuse
+from conftest import cli_path, make_task
+
+
+def test_mean_rule_by_hand_with_missing_rows_and_models(task):
+    (p1, p2), y = task
+    f = latefuse.Fusion(method="mean").fit([p1, p2], y, names=["image", "text"])
+    assert f.method_ == "mean" and f.names_ == ["image", "text"] and f.n_classes_ == 3
+    np.testing.assert_allclose(f.predict_proba([p1, p2]), (p1 + p2) / 2, atol=1e-6)
+    q2 = p2.copy()
+    q2[5] = np.nan  # a missing output: the mean of the models present
+    got = f.predict_proba([p1, q2])
+    np.testing.assert_allclose(got[5], p1[5], atol=1e-6)
+    np.testing.assert_allclose(got[6], (p1[6] + p2[6]) / 2, atol=1e-6)
+    np.testing.assert_allclose(f.predict_proba([None, p2]), p2, atol=1e-6)
+    both = np.full_like(p1, np.nan)
+    np.testing.assert_allclose(f.predict_proba([both, None])[0], [1 / 3] * 3, atol=1e-6)
+    np.testing.assert_array_equal(f.predict([p1, p2]), np.argmax((p1 + p2) / 2, axis=1))
+    assert f.weights_ is None and np.all(f.temperatures_ == 1.0)
+
+
+def test_wavg_learns_the_better_model_and_round_trips(task, tmp_path):
+    (p1, p2), y = task
+    f = latefuse.Fusion(method="wavg", seed=0).fit([p1, p2], y)
+    assert f.names_ == ["model0", "model1"]
+    assert f.weights_.shape == (2,) and abs(f.weights_.sum() - 1) < 1e-5
+    assert f.weights_[0] > f.weights_[1]  # model 0 has the stronger signal
+    prob = f.predict_proba([p1, p2])
+    assert prob.dtype == np.float32 and prob.shape == (300, 3)
+    np.testing.assert_allclose(prob.sum(1), 1, atol=1e-5)
+    f.save(tmp_path / "f.lf")
+    g = latefuse.Fusion.load(tmp_path / "f.lf")
+    assert g.method_ == "wavg" and g.names_ == f.names_
+    np.testing.assert_array_equal(g.weights_, f.weights_)
+    np.testing.assert_array_equal(g.predict_proba([p1, p2]), prob)
+    h = latefuse.load_fusion(str(tmp_path / "f.lf"))
+    np.testing.assert_array_equal(h.predict_proba([p1, None]), g.predict_proba([p1, None]))
+    assert f.score([p1, p2], y) == pytest.approx(float(np.mean(prob.argmax(1) == y)))
+
+
+def test_wavg_class_weights_calibration_and_logits(task):
+    (p1, p2), y = task
+    f = latefuse.Fusion(method="wavg-class", calibrate=True).fit([p1, p2], y)
+    assert f.calibrated_ and f.weights_.shape == (2, 3)
+    np.testing.assert_allclose(f.weights_.sum(0), 1, atol=1e-5)
+    assert f.temperatures_.shape == (2,) and np.all(f.temperatures_ > 0)
+    z1, z2 = np.log(p1) + 3.0, np.log(p2) - 1.0  # raw scores: softmax gives p back
+    g = latefuse.Fusion(method="mean", logits=True).fit([z1, z2], y)
+    np.testing.assert_allclose(g.predict_proba([z1, z2]), (p1 + p2) / 2, atol=1e-5)
+
+
+def test_compare_table(task):
+    (p1, p2), y = task
+    rows = latefuse.compare([p1, p2], y, methods=["mean", "wavg"], names=["image", "text"],
+                            folds=3, as_frame=False)
+    names = [r["method"] for r in rows]
+    assert set(names) == {"mean", "wavg", "model:image", "model:text", "oracle"}
+    assert names[-1] == "oracle"
+    keys = {"method", "calibrated", "accuracy", "accuracy_std", "macro_f1", "log_loss", "brier", "ece",
+            "acc_without_image", "acc_without_text"}
+    assert keys <= set(rows[0])
+    mean = next(r for r in rows if r["method"] == "mean")
+    assert 0 < mean["accuracy"] <= 1 and mean["log_loss"] > 0 and not mean["calibrated"]
+    assert 0 < mean["acc_without_image"] < mean["accuracy"] + 0.2
+    meth = [r for r in rows if r["kind"] != "oracle"]
+    assert [r["log_loss"] for r in meth] == sorted(r["log_loss"] for r in meth)
+    m = latefuse.fusion_metrics((p1 + p2) / 2, y)
+    assert m["accuracy"] == pytest.approx(float(np.mean(((p1 + p2) / 2).argmax(1) == y)))
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        assert isinstance(latefuse.compare([p1, p2], y, methods="mean", folds=3), list)
+    else:
+        assert list(latefuse.compare([p1, p2], y, methods="mean", folds=3)["method"])[-1] == "oracle"
+
+
+def _env():
+    """The CLI's environment: without the sanitizer runtime that
+    tests/python_test.sh preloads for Python (the CLI brings its own)."""
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    return env
+
+
+def _run(args):
+    return subprocess.run(args, capture_output=True, text=True, timeout=300, env=_env())
+
+
+def _cli_has_fit():
+    exe = cli_path()
+    if not os.path.isfile(exe):
+        return False, "the CLI %s is not built" % exe
+    try:
+        r = _run([exe, "fit", "--help"])
+    except OSError as e:
+        return False, "the CLI %s cannot run: %s" % (exe, e)
+    if "usage: latefuse fit" not in r.stdout + r.stderr:
+        return False, "the CLI %s has no `fit` command yet" % exe
+    return True, ""
+
+
+@pytest.mark.parametrize("method,calibrate", [("mean", False), ("wavg", False), ("stack-lr", True)])
+def test_identical_to_cli(tmp_path, method, calibrate):
+    ok, why = _cli_has_fit()
+    if not ok:
+        pytest.skip(why)
+    exe = cli_path()
+    (p1, p2), y = make_task(n=240, seed=3)
+    p2[7] = np.nan  # a missing output travels through the files too
+    np.save(tmp_path / "image.npy", p1)
+    np.save(tmp_path / "text.npy", p2)
+    np.save(tmp_path / "y.npy", y.astype(np.int64))
+    models = ["-m", "image=%s" % (tmp_path / "image.npy"), "-m", "text=%s" % (tmp_path / "text.npy")]
+    fit = [exe, "fit"] + models + ["-y", str(tmp_path / "y.npy"), "--method", method, "--seed", "0",
+                                   "-o", str(tmp_path / "cli.lf")] + (["--calibrate"] if calibrate else [])
+    r = _run(fit)
+    assert r.returncode == 0, r.stderr
+    r = _run([exe, "predict", str(tmp_path / "cli.lf")] + models + ["-o", str(tmp_path / "cli.npy")])
+    assert r.returncode == 0, r.stderr
+    cli_out = np.load(tmp_path / "cli.npy")
+    f = latefuse.Fusion(method=method, calibrate=calibrate, seed=0).fit([p1, p2], y, names=["image", "text"])
+    np.testing.assert_array_equal(f.predict_proba([p1, p2]), cli_out.astype(np.float32))
+    g = latefuse.Fusion.load(tmp_path / "cli.lf")  # the CLI's file in Python
+    np.testing.assert_array_equal(g.predict_proba([p1, p2]), cli_out.astype(np.float32))
+    f.save(tmp_path / "py.lf")  # Python's file in the CLI
+    r = _run([exe, "predict", str(tmp_path / "py.lf")] + models + ["-o", str(tmp_path / "py.npy")])
+    assert r.returncode == 0, r.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "py.npy").astype(np.float32), cli_out.astype(np.float32))
+
+
+def test_fit_with_missing_rows_and_a_missing_model(task):
+    (p1, p2), y = task
+    q1 = p1.copy()
+    q1[:40] = np.nan  # image missing for the first 40 samples
+    f = latefuse.Fusion(method="wavg").fit([q1, p2], y)
+    prob = f.predict_proba([q1, p2])
+    np.testing.assert_allclose(prob[:40], p2[:40], atol=1e-5)  # only text is present there
+    g = latefuse.Fusion(method="acc-weighted").fit([p1, p2, None], y)
+    assert g.n_models_ == 3
+    np.testing.assert_allclose(g.predict_proba([p1, p2, None]).sum(1), 1, atol=1e-5)
+
+
+def test_seed_example_runs():
+    import sys
+    from conftest import REPO
+    r = subprocess.run([sys.executable, os.path.join(REPO, "python", "examples", "seed.py")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    line = [ln for ln in r.stdout.splitlines() if ln.startswith("weights:")]
+    w = [float(v) for v in line[0].split()[1:]]
+    assert len(w) == 2 and abs(sum(w) - 1) < 1e-5
