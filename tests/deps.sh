@@ -9,7 +9,7 @@
 # `apt-get update` runs only when something is missing and the package
 # lists are absent or an install without it fails.  Needs root (or sudo).
 set -eu
-PKGS="make gcc libc6-dev clang libclang-rt-14-dev python3-numpy python3-torch python3-pytest"
+PKGS="make gcc libc6-dev clang libclang-rt-14-dev libomp-14-dev python3-numpy python3-torch python3-pytest python3-setuptools python3-wheel"
 
 installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
 

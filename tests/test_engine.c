@@ -13,6 +13,9 @@
 
 #include <stdlib.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static char tmpdir[64];
 
@@ -413,7 +416,40 @@ static void test_save_load(void) {
     unlink(path), unlink(path2);
 }
 
+/* fit gives bit-identical weights whatever the number of threads (the
+ * sgemm splits columns, never the k-sum) */
+static void test_threads_determinism(void) {
+#ifdef _OPENMP
+    size_t n = 256, d = 600;
+    float *x = malloc(n * d * sizeof *x), *y = malloc(n * sizeof *y);
+    fill_uniform(x, n * d, -1, 1, 21);
+    for (size_t r = 0; r < n; r++) y[r] = (float)(r % 10);
+    float *w[2];
+    for (int t = 0; t < 2; t++) {
+        omp_set_num_threads(t + 1);
+        lf_model *m;
+        lf_model_create(&m, 5);
+        int in = lf_input(m, d, "x");
+        int h = lf_dense(m, in, 512, LF_RELU, 1, "h");
+        lf_model_compile(m, lf_dense(m, h, 10, LF_SOFTMAX, 1, "o"), LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL);
+        lf_fit_options o = lf_fit_defaults();
+        o.epochs = 2, o.batch_size = 128;
+        const float *xs[1] = {x};
+        CHECK(lf_model_fit(m, xs, y, n, &o) == LF_OK, "fit");
+        w[t] = malloc(m->n_params * sizeof(float));
+        memcpy(w[t], m->params, m->n_params * sizeof(float));
+        if (t == 1) CHECK(memcmp(w[0], w[1], m->n_params * sizeof(float)) == 0, "1 and 2 threads differ");
+        lf_model_free(m);
+    }
+    omp_set_num_threads(omp_get_num_procs());
+    free(w[0]), free(w[1]), free(x), free(y);
+#else
+    printf("test_engine: built without OpenMP, thread-count determinism not tested\n");
+#endif
+}
+
 int main(void) {
+    test_threads_determinism();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_engine_XXXXXX");
     if (!mkdtemp(tmpdir)) return 2;
     test_builder();
