@@ -59,9 +59,9 @@ $(BUILD)/tests/%: tests/%.c tests/check.h $(BUILD)/liblatefuse.a
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/liblatefuse.a $(LDLIBS)
 
 # The corpus replay test also links the fuzz targets' bodies (no libFuzzer).
-$(BUILD)/tests/test_corpus: tests/test_corpus.c tests/check.h fuzz/targets.c fuzz/targets.h $(BUILD)/liblatefuse.a
+$(BUILD)/tests/test_corpus: tests/test_corpus.c tests/check.h fuzz/targets.c fuzz/targets.h tools/args.c tools/cli.h $(BUILD)/liblatefuse.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Ifuzz -o $@ $< fuzz/targets.c $(BUILD)/liblatefuse.a $(LDLIBS)
+	$(CC) $(CFLAGS) -Ifuzz -Itools -o $@ $< fuzz/targets.c tools/args.c $(BUILD)/liblatefuse.a $(LDLIBS)
 
 $(BUILD)/examples/%: examples/%.c $(BUILD)/liblatefuse.a
 	@mkdir -p $(dir $@)
@@ -94,9 +94,9 @@ FUZZ_JOBS    ?= 2
 FUZZ_TARGETS := $(sort $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c)))
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 
-$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/targets.c fuzz/targets.h $(BUILD)/liblatefuse.a
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/targets.c fuzz/targets.h tools/args.c tools/cli.h $(BUILD)/liblatefuse.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Ifuzz -fsanitize=fuzzer -o $@ $< fuzz/targets.c $(BUILD)/liblatefuse.a $(LDLIBS)
+	$(CC) $(CFLAGS) -Ifuzz -Itools -fsanitize=fuzzer -o $@ $< fuzz/targets.c tools/args.c $(BUILD)/liblatefuse.a $(LDLIBS)
 
 fuzz-bins: $(FUZZ_BIN)
 

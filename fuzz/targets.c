@@ -10,6 +10,7 @@
  * library's internal headers because the parsers are internal.
  */
 #include "targets.h"
+#include "cli.h"
 
 #include "io/csv.h"
 #include "io/json.h"
@@ -470,8 +471,42 @@ int fz_run_model(const unsigned char *data, size_t len) {
     return r;
 }
 
+/* ---------------------------------------------------------------- cli */
+
+/* The bytes are the arguments, separated by NUL bytes (at most 64; the
+ * program name is prepended).  lf_cli_parse must return 0 or the usage exit
+ * status with a one-sentence message, and on success give a command. */
+int fz_run_cli(const unsigned char *data, size_t len) {
+    enum { MAX_ARGS = 64 };
+    char *buf = malloc(len + 1);
+    if (!buf) return 0;
+    memcpy(buf, data, len);
+    buf[len] = '\0';
+    char *argv[MAX_ARGS + 2];
+    int argc = 0;
+    argv[argc++] = "latefuse";
+    for (size_t i = 0; i <= len && argc <= MAX_ARGS;) {
+        argv[argc++] = buf + i;
+        i += strlen(buf + i) + 1;
+    }
+    argv[argc] = NULL;
+    struct cli_opts o;
+    char err[256];
+    err[0] = '\0';
+    int rc = lf_cli_parse(argc, argv, &o, err, sizeof err);
+    int broken = 0;
+    if (rc != 0 && rc != CLI_EXIT_USAGE) broken = 1, fprintf(stderr, "cli: exit code %d\n", rc);
+    if (rc == CLI_EXIT_USAGE && (err[0] == '\0' || strchr(err, '\n')))
+        broken = 1, fprintf(stderr, "cli: usage error without a one-line message\n");
+    if (rc == 0 && !o.help && !o.version && o.command == CLI_NONE)
+        broken = 1, fprintf(stderr, "cli: success without a command\n");
+    if (rc == 0 && o.n_models > CLI_MAX_MODELS) broken = 1, fprintf(stderr, "cli: too many models\n");
+    free(buf);
+    return broken ? FZ_BROKEN : rc;
+}
+
 const fz_target fz_targets[] = {
     {"npy", fz_run_npy},   {"csv", fz_run_csv},     {"json", fz_run_json},
-    {"safetensors", fz_run_safetensors}, {"model", fz_run_model},
+    {"safetensors", fz_run_safetensors}, {"model", fz_run_model}, {"cli", fz_run_cli},
 };
 const size_t fz_num_targets = sizeof fz_targets / sizeof fz_targets[0];

@@ -570,7 +570,7 @@ size_t lf_layer_num_weights(const lf_model *m, const char *layer) {
 
 lf_status lf_layer_weight_shape(lf_model *m, const char *layer, size_t idx, size_t shape[2],
                                 size_t *count) {
-    size_t off, s[2];
+    size_t off = 0, s[2] = {0, 0};
     lf_status st = weight_slot(m, layer, idx, &off, s);
     if (st != LF_OK) return st;
     if (shape) shape[0] = s[0], shape[1] = s[1];
@@ -578,33 +578,37 @@ lf_status lf_layer_weight_shape(lf_model *m, const char *layer, size_t idx, size
     return LF_OK;
 }
 
-static lf_status weight_io(lf_model *m, const char *layer, size_t idx, float *out,
-                           const float *in, size_t count) {
-    size_t off, s[2];
-    lf_status st = weight_slot(m, layer, idx, &off, s);
+/* checks layer/idx/count for a weight transfer; *off is its offset */
+static lf_status weight_checked(lf_model *m, const char *layer, size_t idx, const void *buf,
+                                size_t count, size_t *off) {
+    size_t s[2] = {0, 0};
+    *off = 0;
+    lf_status st = weight_slot(m, layer, idx, off, s);
     if (st != LF_OK) return st;
+    if (!m->params) return lf_model_fail(m, LF_ERR_STATE, "layer '%s' has no weights yet", layer);
     if (count != s[0] * s[1])
         return lf_model_fail(m, LF_ERR_SHAPE, "layer '%s' weight %zu holds %zu values, %zu given", layer,
                              idx, s[0] * s[1], count);
-    if (!(out ? (void *)out : (void *)in)) return lf_model_fail(m, LF_ERR_ARG, "NULL weight buffer");
-    if (out) {
-        memcpy(out, m->params + off, count * sizeof *out);
-        return LF_OK;
-    }
+    if (!buf) return lf_model_fail(m, LF_ERR_ARG, "NULL weight buffer");
+    return LF_OK;
+}
+
+lf_status lf_get_weights(lf_model *m, const char *layer, size_t idx, float *out, size_t count) {
+    size_t off;
+    lf_status st = weight_checked(m, layer, idx, out, count, &off);
+    if (st == LF_OK) memcpy(out, m->params + off, count * sizeof *out);
+    return st;
+}
+
+lf_status lf_set_weights(lf_model *m, const char *layer, size_t idx, const float *in,
+                         size_t count) {
+    size_t off;
+    lf_status st = weight_checked(m, layer, idx, in, count, &off);
+    if (st != LF_OK) return st;
     for (size_t i = 0; i < count; i++)
         if (!isfinite(in[i]))
             return lf_model_fail(m, LF_ERR_NUMERIC, "layer '%s' weight %zu: value %zu is not finite",
                                  layer, idx, i);
     memcpy(m->params + off, in, count * sizeof *in);
     return LF_OK;
-}
-
-lf_status lf_get_weights(lf_model *m, const char *layer, size_t idx, float *out, size_t count) {
-    return weight_io(m, layer, idx, out, NULL, count);
-}
-
-lf_status lf_set_weights(lf_model *m, const char *layer, size_t idx, const float *in,
-                         size_t count) {
-    if (!in) return m ? lf_model_fail(m, LF_ERR_ARG, "NULL weight buffer") : LF_ERR_ARG;
-    return weight_io(m, layer, idx, NULL, in, count);
 }
