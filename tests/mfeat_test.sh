@@ -1,0 +1,62 @@
+#!/bin/sh
+# mfeat_test.sh — runs the mfeat example (examples/mfeat.c) in --quick mode
+# on the UCI Multiple Features data at ../shared/data/mfeat, when present, and
+# checks that it succeeds and that its numbers are plausible: every view's
+# test error below 40 %, pix/fac/kar below 10 %, and the best fusion method
+# ahead of the best single view.  Also checks the missing-folder message and
+# exit status 2.  Run from the repository root; LF_BUILD = build folder.
+# Last line: "mfeat: N passed, N failed"; exit status non-zero on failure.
+cd "$(dirname "$0")/.." || exit 1
+BUILD=${LF_BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$(pwd)/$BUILD ;; esac
+BIN=$BUILD/examples/mfeat
+DATA=../shared/data/mfeat
+pass=0; fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+if [ ! -x "$BIN" ]; then
+    bad "$BIN is not built"
+    echo "mfeat: $pass passed, $fail failed"
+    exit 1
+fi
+
+# a missing data folder: a clear message and exit status 2
+tmp=$(mktemp -d /tmp/mfeat_test.XXXXXX) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+"$BIN" "$tmp/none" --quick >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && ok || bad "missing folder: exit status $rc, expected 2"
+grep -q "data folder '$tmp/none' not found" "$tmp/err" && ok || bad "missing folder message: $(cat "$tmp/err")"
+
+if [ ! -f "$DATA/mfeat-pix" ]; then
+    echo "notice: $DATA not present, the mfeat run is skipped"
+    echo "mfeat: $pass passed, $fail failed"
+    [ $fail -eq 0 ]; exit $?
+fi
+
+"$BIN" "$DATA" --quick >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 0 ] && ok || { bad "mfeat --quick exited $rc"; cat "$tmp/err"; }
+
+# per-view errors: "view NAME (D features)   MEAN ± STD"
+for v in fou fac kar pix zer mor; do
+    e=$(awk -v v="$v" '$1 == "view" && $2 == v { print $5 }' "$tmp/out")
+    if [ -z "$e" ]; then bad "no error printed for view $v"; continue; fi
+    limit=40
+    case $v in pix|fac|kar) limit=10 ;; esac
+    if awk -v e="$e" -v l="$limit" 'BEGIN { exit !(e + 0 < l) }'; then ok
+    else bad "view $v errs $e %, expected below $limit %"; fi
+done
+
+# best fusion vs best single view, from the summary line
+line=$(grep '^best single view [0-9]' "$tmp/out")
+bv=$(printf '%s\n' "$line" | sed -E 's/^best single view ([0-9.]+) %.*/\1/')
+bf=$(printf '%s\n' "$line" | sed -E 's/.*best fusion ([0-9.]+) %.*/\1/')
+if [ -n "$line" ] && awk -v a="$bf" -v b="$bv" 'BEGIN { exit !(a + 0 < b + 0) }'; then ok
+else bad "best fusion ($bf %) is not below the best single view ($bv %): $line"; fi
+
+# every fusion method printed a number
+n=$(grep -c '^fusion ' "$tmp/out")
+[ "$n" -ge 15 ] && ok || bad "only $n fusion rows printed"
+
+echo "mfeat: $pass passed, $fail failed"
+[ $fail -eq 0 ]
