@@ -151,7 +151,9 @@ int lf_gated_average(lf_model *m, size_t n, const int *xs, int gate, int mask,
                      const char *name);
 
 /* Adds an L2 penalty l2 * sum(W^2) on a Dense layer's kernel (Keras'
- * kernel_regularizer=l2(l2)).  It is part of the training loss. */
+ * kernel_regularizer=l2(l2)), or on the weights W of a WeightedAverage /
+ * ClassWeightedAverage (which pulls their softmax towards equal weights).
+ * It is part of the training loss. */
 lf_status lf_set_l2(lf_model *m, int dense_node, float l2);
 
 /* Number of nodes and the output dim of a node (0 for an invalid id). */

@@ -403,8 +403,11 @@ int lf_gated_average(lf_model *m, size_t n, const int *xs, int gate, int mask, c
 
 lf_status lf_set_l2(lf_model *m, int node, float l2) {
     if (!m) return LF_ERR_ARG;
-    if (node < 0 || (size_t)node >= m->n_nodes || m->nodes[node].kind != LF_K_DENSE)
-        return lf_model_fail(m, LF_ERR_ARG, "lf_set_l2: node %d is not a Dense layer", node);
+    lf_kind k = (node >= 0 && (size_t)node < m->n_nodes) ? m->nodes[node].kind : LF_K_COUNT;
+    if (k != LF_K_DENSE && k != LF_K_WAVG && k != LF_K_CWAVG)
+        return lf_model_fail(m, LF_ERR_ARG,
+                             "lf_set_l2: node %d is not a Dense, WeightedAverage or ClassWeightedAverage layer",
+                             node);
     if (!(l2 >= 0.0f) || !isfinite(l2))
         return lf_model_fail(m, LF_ERR_ARG, "lf_set_l2: the penalty must be finite and >= 0");
     m->nodes[node].l2 = l2;

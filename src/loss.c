@@ -136,8 +136,9 @@ double lf_l2_penalty(const lf_model *m, float *grads) {
     double pen = 0;
     for (size_t i = 0; i < m->n_nodes; i++) {
         const lf_node *nd = &m->nodes[i];
-        if (nd->kind != LF_K_DENSE || nd->l2 == 0.0f || !nd->needed) continue;
-        size_t nw = nd->dim * m->nodes[nd->in[0]].dim;
+        if (nd->l2 == 0.0f || !nd->needed) continue;
+        /* Dense: the kernel only (not the bias); weighted averages: W */
+        size_t nw = nd->kind == LF_K_DENSE ? nd->dim * m->nodes[nd->in[0]].dim : nd->n_params;
         const float *w = m->params + nd->param_off;
         double s = 0;
         for (size_t j = 0; j < nw; j++) s += (double)w[j] * w[j];

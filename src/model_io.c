@@ -85,6 +85,10 @@ void lf_model_arch_json(const lf_model *m, lf_buf *b) {
         case LF_K_WAVG:
         case LF_K_CWAVG:
         case LF_K_GATED:
+            if (nd->kind != LF_K_GATED) {
+                lf_buf_puts(b, ",\"l2\":");
+                lf_buf_json_float(b, nd->l2);
+            }
             if (nd->kind == LF_K_GATED) {
                 lf_buf_puts(b, ",\"gate\":");
                 lf_buf_json_string(b, m->nodes[nd->gate].name);
@@ -276,7 +280,7 @@ static lf_status build_layer(lf_model *m, const lf_json *L, size_t idx, lf_err *
     static const char *const k_drop[] = {"name", "type", "inbound", "rate", NULL};
     static const char *const k_merge[] = {"name", "type", "inbound", NULL};
     static const char *const k_dot[] = {"name", "type", "inbound", "normalize", NULL};
-    static const char *const k_wavg[] = {"name", "type", "inbound", "mask", NULL};
+    static const char *const k_wavg[] = {"name", "type", "inbound", "mask", "l2", NULL};
     static const char *const k_gated[] = {"name", "type", "inbound", "gate", "mask", NULL};
     const char *const *allowed = kind == LF_K_INPUT ? k_input : kind == LF_K_DENSE ? k_dense
                                  : kind == LF_K_ACTIVATION ? k_act : kind == LF_K_DROPOUT ? k_drop
@@ -337,8 +341,13 @@ static lf_status build_layer(lf_model *m, const lf_json *L, size_t idx, lf_err *
     case LF_K_MAXIMUM: id = lf_maximum(m, n_in, ids, name); break;
     case LF_K_MINIMUM: id = lf_minimum(m, n_in, ids, name); break;
     case LF_K_CONCATENATE: id = lf_concatenate(m, n_in, ids, name); break;
-    case LF_K_WAVG: id = lf_weighted_average(m, n_in, ids, mask, name); break;
-    case LF_K_CWAVG: id = lf_class_weighted_average(m, n_in, ids, mask, name); break;
+    case LF_K_WAVG:
+    case LF_K_CWAVG:
+        if ((st = get_float(L, "l2", 0, 1e6f, &f, where, e)) != LF_OK) return st;
+        id = kind == LF_K_WAVG ? lf_weighted_average(m, n_in, ids, mask, name)
+                               : lf_class_weighted_average(m, n_in, ids, mask, name);
+        if (id >= 0) lf_set_l2(m, id, f);
+        break;
     case LF_K_GATED: {
         int gate = node_by_name(m, lf_json_get(L, "gate"));
         if (gate < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: 'gate' does not name an earlier layer", where);

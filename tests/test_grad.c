@@ -264,6 +264,17 @@ static void test_l2(void) {
     CHECK(lf_set_l2(m, x, 0.05f) == LF_ERR_ARG, "set_l2 on an input must fail");
     run("Dense with an L2 penalty", m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 5, 901);
     lf_model_free(m);
+    /* on the weights of the weighted averages */
+    for (int cls = 0; cls <= 1; cls++) {
+        lf_model_create(&m, 902 + cls);
+        int a = lf_input(m, 3, "a"), b = lf_input(m, 3, "b");
+        int xs[2] = {lf_dense(m, a, 3, LF_TANH, 1, NULL), lf_dense(m, b, 3, LF_TANH, 1, NULL)};
+        int w = cls ? lf_class_weighted_average(m, 2, xs, -1, "w") : lf_weighted_average(m, 2, xs, -1, "w");
+        CHECK(lf_set_l2(m, w, 0.3f) == LF_OK, "set_l2 on a weighted average");
+        run(cls ? "ClassWeightedAverage with an L2 penalty" : "WeightedAverage with an L2 penalty", m,
+            lf_dense(m, w, 2, LF_LINEAR, 1, NULL), LF_LOSS_MSE, 4, 903);
+        lf_model_free(m);
+    }
 }
 
 int main(void) {
