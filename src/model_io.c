@@ -313,7 +313,8 @@ static lf_status build_layer(lf_model *m, const lf_json *L, size_t idx, lf_err *
         if (!lf_json_size(lf_json_get(L, "units"), &units) || units == 0 || units > MAX_DIM)
             return lf_fail(e, LF_ERR_FORMAT, "%s: 'units' must be an integer in 1..%zu", where, MAX_DIM);
         if ((st = get_bool(L, "use_bias", &flag, where, e)) != LF_OK) return st;
-        if ((st = get_float(L, "l2", 0, 1e6f, &f, where, e)) != LF_OK) return st;
+        f = 0; /* "l2" is optional: absent means no penalty */
+        if (lf_json_get(L, "l2") && (st = get_float(L, "l2", 0, 1e6f, &f, where, e)) != LF_OK) return st;
         id = lf_dense(m, ids[0], units, act, flag, name);
         if (id >= 0) lf_set_l2(m, id, f);
         break;
@@ -343,7 +344,8 @@ static lf_status build_layer(lf_model *m, const lf_json *L, size_t idx, lf_err *
     case LF_K_CONCATENATE: id = lf_concatenate(m, n_in, ids, name); break;
     case LF_K_WAVG:
     case LF_K_CWAVG:
-        if ((st = get_float(L, "l2", 0, 1e6f, &f, where, e)) != LF_OK) return st;
+        f = 0;
+        if (lf_json_get(L, "l2") && (st = get_float(L, "l2", 0, 1e6f, &f, where, e)) != LF_OK) return st;
         id = kind == LF_K_WAVG ? lf_weighted_average(m, n_in, ids, mask, name)
                                : lf_class_weighted_average(m, n_in, ids, mask, name);
         if (id >= 0) lf_set_l2(m, id, f);
