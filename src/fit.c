@@ -107,7 +107,7 @@ lf_status lf_model_evaluate(lf_model *m, const float *const *x, const float *y, 
     if (st == LF_OK) st = check_targets(m, y, n, "evaluate");
     if (st != LF_OK) return st;
     lf_ws ws;
-    if (lf_ws_init(&ws, m, n < PREDICT_CHUNK ? n : PREDICT_CHUNK, 0) != LF_OK)
+    if (lf_ws_init(&ws, m, n < PREDICT_CHUNK ? n : PREDICT_CHUNK, 0, NULL, 0) != LF_OK)
         return lf_model_fail(m, LF_ERR_NOMEM, "evaluate: out of memory");
     size_t correct = 0;
     double total = eval_rows(m, &ws, x, y, sw, n, &correct);
@@ -128,7 +128,10 @@ lf_status lf_model_predict(const lf_model *m, const float *const *x, size_t n, f
     for (size_t i = 0; i < m->n_inputs; i++)
         if (!x[i]) return LF_ERR_ARG;
     lf_ws ws;
-    if (lf_ws_init(&ws, m, n < PREDICT_CHUNK ? n : PREDICT_CHUNK, 0) != LF_OK) return LF_ERR_NOMEM;
+    /* a few rows of a small model fit in this stack buffer: no allocation */
+    double stack[1024];
+    if (lf_ws_init(&ws, m, n < PREDICT_CHUNK ? n : PREDICT_CHUNK, 0, stack, sizeof stack) != LF_OK)
+        return LF_ERR_NOMEM;
     size_t D = m->nodes[m->output].dim;
     const float **xp = ws.xin;
     for (size_t r0 = 0; r0 < n; r0 += ws.batch) {
@@ -167,7 +170,7 @@ lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t,
                              int training, int step, double *loss, float **input_grads) {
     if (!m || !m->compiled || n == 0) return LF_ERR_STATE;
     lf_ws ws;
-    if (lf_ws_init(&ws, m, n, 1) != LF_OK) return LF_ERR_NOMEM;
+    if (lf_ws_init(&ws, m, n, 1, NULL, 0) != LF_OK) return LF_ERR_NOMEM;
     for (size_t i = 0; i < m->n_inputs; i++) ws.dout[m->inputs[i]] = input_grads ? input_grads[i] : NULL;
     /* input gradients land in the caller's arrays; zeroed by backward */
     if (input_grads)
@@ -295,10 +298,10 @@ lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_
     if (hist) m->hist = hist;
     lf_ws eval_ws;
     memset(&eval_ws, 0, sizeof eval_ws);
-    int eval_ok = !vx || lf_ws_init(&eval_ws, m, n_val < PREDICT_CHUNK ? n_val : PREDICT_CHUNK, 0) == LF_OK;
+    int eval_ok = !vx || lf_ws_init(&eval_ws, m, n_val < PREDICT_CHUNK ? n_val : PREDICT_CHUNK, 0, NULL, 0) == LF_OK;
     if (m->train_ws.batch < B || !m->train_ws.with_grads || m->train_ws.n_nodes != m->n_nodes) {
         lf_ws_free(&m->train_ws);
-        if (lf_ws_init(&m->train_ws, m, B, 1) != LF_OK) eval_ok = 0;
+        if (lf_ws_init(&m->train_ws, m, B, 1, NULL, 0) != LF_OK) eval_ok = 0;
     }
     if (!b.xb_block || !b.tb || !b.wb || !b.xb || !b.idx || !hist || !eval_ok ||
         (o.patience && o.restore_best_weights && !b.best)) {
@@ -404,7 +407,7 @@ lf_status lf__forward_nodes(const lf_model *m, const float *const *x, size_t n, 
 lf_status lf__forward_nodes(const lf_model *m, const float *const *x, size_t n, float **out) {
     if (!m || !m->compiled || n == 0) return LF_ERR_STATE;
     lf_ws ws;
-    if (lf_ws_init(&ws, m, n, 0) != LF_OK) return LF_ERR_NOMEM;
+    if (lf_ws_init(&ws, m, n, 0, NULL, 0) != LF_OK) return LF_ERR_NOMEM;
     lf_graph_forward(m, &ws, x, n, 0, NULL);
     for (size_t id = 0; id < m->n_nodes; id++)
         if (out[id] && m->nodes[id].needed)

@@ -14,17 +14,20 @@
 #include "model.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 void lf_ws_free(lf_ws *ws) {
-    LF_FREE(ws->block);
-    LF_FREE(ws->out);
-    LF_FREE(ws->xs);
-    LF_FREE(ws->dims);
+    if (ws->owned) LF_FREE(ws->mem);
     memset(ws, 0, sizeof *ws);
 }
 
-lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads) {
+/* One block holds everything: the per-node pointer arrays, the scratch
+ * pointer arrays, the dims, then the floats (aligned to 64 bytes).  It is
+ * carved from the caller's buffer when that is large enough (predict of a
+ * few rows allocates nothing), else allocated once. */
+lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads, void *buf,
+                     size_t buf_bytes) {
     memset(ws, 0, sizeof *ws);
     size_t n = m->n_nodes, total = 0;
     for (size_t i = 0; i < n; i++) {
@@ -37,19 +40,29 @@ lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads)
     }
     size_t fan_in = 2;
     for (size_t i = 0; i < n; i++) fan_in = m->nodes[i].n_in > fan_in ? m->nodes[i].n_in : fan_in;
-    ws->out = lf_alloc_array(3 * (n ? n : 1), sizeof(float *));
-    ws->block = lf_alloc_array(total ? total : 1, sizeof(float));
-    /* xs, ds (fan_in each) and xin (n_inputs): one pointer block */
-    ws->xs = lf_alloc_array(2 * fan_in + m->n_inputs + 1, sizeof(float *));
-    ws->dims = lf_alloc_array(fan_in, sizeof(size_t));
-    if (!ws->out || !ws->block || !ws->xs || !ws->dims) {
-        lf_ws_free(ws);
-        return LF_ERR_NOMEM;
+    size_t n_ptrs = 3 * n + 2 * fan_in + m->n_inputs;
+    size_t head = n_ptrs * sizeof(float *) + fan_in * sizeof(size_t);
+    head = (head + 63) & ~(size_t)63;
+    if (total > (SIZE_MAX - head - 64) / sizeof(float)) return LF_ERR_NOMEM;
+    size_t bytes = head + total * sizeof(float) + 64;
+    char *mem = buf;
+    if (!buf || buf_bytes < bytes) {
+        mem = LF_MALLOC(bytes);
+        if (!mem) return LF_ERR_NOMEM;
+        ws->owned = 1;
     }
-    ws->dout = ws->out + n;
-    ws->aux = ws->out + 2 * n;
-    ws->ds = (float **)(ws->xs + fan_in);
-    ws->xin = ws->xs + 2 * fan_in;
+    ws->mem = mem;
+    char *base = (char *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);
+    float **ptrs = (float **)base;
+    memset(ptrs, 0, n_ptrs * sizeof *ptrs);
+    ws->out = ptrs;
+    ws->dout = ptrs + n;
+    ws->aux = ptrs + 2 * n;
+    ws->xs = (const float **)(ptrs + 3 * n);
+    ws->ds = ptrs + 3 * n + fan_in;
+    ws->xin = (const float **)(ptrs + 3 * n + 2 * fan_in);
+    ws->dims = (size_t *)(ptrs + n_ptrs);
+    ws->block = (float *)(base + head);
     float *p = ws->block;
     for (size_t i = 0; i < n; i++) {
         const lf_node *nd = &m->nodes[i];

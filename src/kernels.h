@@ -10,6 +10,18 @@
 #include "latefuse.h"
 #include <stddef.h>
 
+/* Hot loops are compiled twice, for AVX2 and for the baseline, and the
+ * right one is picked when the program loads (GCC/clang function
+ * multi-versioning; used on static functions only, behind plain extern
+ * wrappers, so that no caller needs to know).  The two compute the same results: no FMA contraction
+ * (-std=c11 sets -ffp-contract=off) and no reassociation (no fast-math). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang_analyzer__) && \
+    !defined(LF_NO_CLONES) && (defined(__clang__) ? __clang_major__ >= 14 : __GNUC__ >= 6)
+#define LF_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define LF_CLONES
+#endif
+
 /* C (M x N) = alpha * op(A) (M x K) * op(B) (K x N) + beta * C, row-major.
  * op(A) = A (M x K, lda) or, with trans_a, A^T where A is K x M (lda);
  * op(B) = B (K x N, ldb) or, with trans_b, B^T where B is N x K (ldb).

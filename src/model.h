@@ -57,6 +57,8 @@ typedef struct lf_node {
 typedef struct lf_ws {
     size_t batch;        /* rows the buffers hold */
     size_t n_nodes;
+    void *mem;           /* the one block everything is carved from */
+    int owned;           /* mem was allocated (else the caller's buffer) */
     float *block;
     float **out, **dout, **aux;
     const float **xs;    /* scratch: the inputs of one node (max fan-in) */
@@ -99,8 +101,10 @@ lf_status lf_model_fail(lf_model *m, lf_status st, const char *fmt, ...)
 #endif
     ;
 
-/* Workspace for `batch` rows (with gradient buffers when with_grads). */
-lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads);
+/* Workspace for `batch` rows (with gradient buffers when with_grads),
+ * carved from buf when it has buf_bytes enough (buf may be NULL). */
+lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads, void *buf,
+                     size_t buf_bytes);
 void lf_ws_free(lf_ws *ws);
 
 /* Forward pass of B rows.  x[i] points at the first of B rows of input i

@@ -7,12 +7,13 @@
  *   rmsprop: v = rho v + (1 - rho) g^2;  w -= lr g / (sqrt(v) + eps)
  *            (with momentum: m = mu m + lr g / (sqrt(v) + eps); w -= m)
  */
+#include "kernels.h"
 #include "model.h"
 
 #include <math.h>
 
-void lf_optim_step(const lf_optimizer *o, float *restrict w, const float *restrict g,
-                   float *restrict m1, float *restrict m2, size_t n, uint64_t t) {
+LF_CLONES static void step(const lf_optimizer *o, float *restrict w, const float *restrict g,
+                          float *restrict m1, float *restrict m2, size_t n, uint64_t t) {
     float lr = o->learning_rate;
     switch (o->kind) {
     case LF_OPT_SGD:
@@ -52,4 +53,9 @@ void lf_optim_step(const lf_optimizer *o, float *restrict w, const float *restri
         break;
     }
     }
+}
+
+void lf_optim_step(const lf_optimizer *o, float *restrict w, const float *restrict g,
+                   float *restrict m1, float *restrict m2, size_t n, uint64_t t) {
+    step(o, w, g, m1, m2, n, t);
 }
