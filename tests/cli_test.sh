@@ -265,6 +265,33 @@ contains err "Epoch 2/2" "seed-example --epochs"
 expect_ok head-example --epochs 5
 if grep -qE '^test accuracy: +0\.[0-9]{4}' out && grep -qE '^train accuracy: +0\.[0-9]{4}' out; then ok; else bad "head-example accuracies: $(cat out | tail -n 5)"; fi
 
+# Streaming predict: .npy inputs larger than one chunk (8192 rows) give
+# exactly the bytes the whole-file path gives for the same data as CSV, and
+# an error in a later chunk names its row counted from the file's start.
+awk 'BEGIN { for (i = 0; i < 20000; i++) { a = (i % 7) / 10 + 0.1; printf "%.6f,%.6f,%.6f\n", a, 0.5 - a / 2, 0.5 - a / 2 } }' >big_a.csv
+awk 'BEGIN { for (i = 0; i < 20000; i++) { a = (i % 5) / 10 + 0.2; printf "%.6f,%.6f,%.6f\n", 0.5 - a / 2, a, 0.5 - a / 2 } }' >big_b.csv
+awk 'BEGIN { for (i = 0; i < 20000; i++) print i % 3 }' >big_y.csv
+expect_ok fit -m a=big_a.csv -m b=big_b.csv -y big_y.csv --method wavg --epochs 2 -o big.lf
+expect_ok predict big.lf -m a=big_a.csv -o big_a.npy   # the one-model "fusion" of a is a itself
+expect_ok predict big.lf -m b=big_b.csv -o big_b.npy
+expect_ok predict big.lf -m a=big_a.csv -m b=big_b.csv -o whole.npy --classes-out whole_cls.npy
+expect_ok predict big.lf -m a=big_a.npy -m b=big_b.npy -o streamed.npy --classes-out streamed_cls.npy
+contains out "wrote 20000 x 3 fused probabilities to streamed.npy and 20000 classes to streamed_cls.npy" "streamed predict"
+if cmp -s whole.npy streamed.npy && cmp -s whole_cls.npy streamed_cls.npy; then ok; else bad "streamed predict differs from the whole-file path"; fi
+expect_ok predict big.lf -m b=big_b.npy -o streamed_b.npy
+if cmp -s big_b.npy streamed_b.npy; then ok; else bad "streamed predict with a absent differs"; fi
+awk 'NR == 15001 { print "0.5,0.5,0.5"; next } { print }' big_a.csv >bad_a.csv
+expect_error 2 "row 15001 of 'bad_a.csv' sums to 1.5, not 1 within 1e-3 (pass --logits for raw scores)" \
+    predict big.lf -m a=bad_a.csv -o x.npy
+cp big_a.npy bad_a.npy   # row 15001 (in the second chunk): first value 0.9
+off=$(( $(wc -c <big_a.npy) - 240000 + 15000 * 12 ))
+printf '\146\146\146\077' | dd of=bad_a.npy bs=1 seek=$off conv=notrunc 2>/dev/null
+run predict big.lf -m a=bad_a.npy -o x.npy
+if [ "$rc" -eq 2 ] && grep -q "^latefuse: row 15001 of 'bad_a.npy' sums to" err && [ ! -e x.npy ]; then ok; else bad "streamed bad row: exit $rc, $(cat err)"; fi
+head -c 2000 big_a.npy >cut_a.npy
+expect_error 2 "truncated data: expected 240000 bytes, found 1872 in 'cut_a.npy'" predict big.lf -m a=cut_a.npy -o x.npy
+if [ ! -e x.npy ]; then ok; else bad "a failed predict left x.npy"; fi
+
 expect_ok demo
 for m in mean product max min median vote borda acc-weighted decision-template stack-lr wavg wavg-class loglinear mlp gate model:image model:text oracle; do
     if grep -q "^$m " out; then ok; else bad "demo table lacks $m"; fi

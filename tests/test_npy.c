@@ -557,6 +557,60 @@ static void test_writer(void) {
     EXPECT_FAIL(read_r, LF_ERR_FORMAT, "truncated data: expected 12 bytes, found 8 in '");
 }
 
+/* the streaming reader gives the same values as the whole-file reader,
+ * chunk by chunk, for native and converted dtypes; Fortran order and
+ * damaged files are refused at open */
+static void write_file(const char *path, const unsigned char *b, size_t n) {
+    FILE *f = fopen(path, "wb");
+    fwrite(b, 1, n, f);
+    fclose(f);
+}
+
+static void test_streaming_reader(void) {
+    lf_err e;
+    static float big[1000 * 7];
+    for (size_t i = 0; i < 1000 * 7; i++) big[i] = (float)i * 0.25f - 100.0f;
+    CHECK(lf_npy_write(tpath("s.npy"), big, 1000, 7, &e) == LF_OK, "%s", e.msg);
+    lf_npy_reader r;
+    CHECK(lf_npy_reader_open(&r, tpath("s.npy"), &e) == LF_OK && r.rows == 1000 && r.cols == 7, "open: %s",
+          e.msg);
+    static float got[1000 * 7];
+    size_t done = 0;
+    while (done < 1000) {
+        size_t k = 1000 - done < 301 ? 1000 - done : 301;
+        CHECK(lf_npy_reader_rows(&r, got + done * 7, k, &e) == LF_OK, "rows: %s", e.msg);
+        done += k;
+    }
+    CHECK(memcmp(got, big, sizeof big) == 0, "streamed rows differ");
+    CHECK(lf_npy_reader_rows(&r, got, 1, &e) == LF_ERR_SHAPE && contains(e.msg, "has 1000 rows, 1 asked from row 1000"),
+          "past the end: %s", e.msg);
+    lf_npy_reader_close(&r);
+    lf_npy_reader_close(&r); /* twice is fine */
+    /* big-endian float64, converted in chunks */
+    unsigned char data[6 * 8];
+    for (int k = 0; k < 6; k++) put_be(data + 8 * k, dbits((double)F6[k]), 8);
+    size_t n = build(img, 1, 0, hdr(">f8", "False", "(3, 2)"), data, sizeof data);
+    write_file(tpath("be.npy"), img, n);
+    CHECK(lf_npy_reader_open(&r, tpath("be.npy"), &e) == LF_OK, "open be: %s", e.msg);
+    float six[6];
+    CHECK(lf_npy_reader_rows(&r, six, 2, &e) == LF_OK && lf_npy_reader_rows(&r, six + 4, 1, &e) == LF_OK,
+          "rows be: %s", e.msg);
+    CHECK(memcmp(six, F6, sizeof six) == 0, "big-endian float64 streamed wrongly");
+    lf_npy_reader_close(&r);
+    /* Fortran order with 2 columns: refused; truncated data: refused */
+    n = build(img, 1, 0, hdr("<f4", "True", "(3, 2)"), F6, sizeof F6);
+    write_file(tpath("f.npy"), img, n);
+    CHECK(lf_npy_reader_open(&r, tpath("f.npy"), &e) == LF_ERR_ARG && contains(e.msg, "Fortran order"), "%s",
+          e.msg);
+    n = build(img, 1, 0, hdr("<f4", "False", "(3, 2)"), F6, sizeof F6 - 4);
+    write_file(tpath("t.npy"), img, n);
+    CHECK(lf_npy_reader_open(&r, tpath("t.npy"), &e) == LF_ERR_FORMAT &&
+              contains(e.msg, "truncated data: expected 24 bytes, found 20"),
+          "%s", e.msg);
+    CHECK(lf_npy_reader_open(&r, tpath("missing.npy"), &e) == LF_ERR_IO, "missing file");
+    unlink(tpath("s.npy")), unlink(tpath("be.npy")), unlink(tpath("f.npy")), unlink(tpath("t.npy"));
+}
+
 static void cleanup(void) {
     DIR *d = opendir(dir);
     struct dirent *de;
@@ -578,6 +632,7 @@ int main(void) {
         return check_report("test_npy");
     }
     test_writer();
+    test_streaming_reader();
     cleanup();
     return check_report("test_npy");
 }

@@ -102,6 +102,10 @@ lf_status cli_read_matrix(const char *path, lf_array *out, lf_err *e);
 lf_status cli_check_outputs(const char *path, const float *p, size_t N, size_t C, int logits,
                             lf_err *e);
 
+/* The same for N rows that start at row row0 (0-based) of the file. */
+lf_status cli_check_outputs_at(const char *path, const float *p, size_t N, size_t C, int logits,
+                               size_t row0, lf_err *e);
+
 /* Loads every -m file of o in order (names and paths kept), checks that all
  * have the same rows and columns (and C == want_c when want_c > 0), and
  * validates each with cli_check_outputs. */
@@ -144,6 +148,11 @@ int cli_cmd_head_example(const struct cli_opts *o);
 int cli_cmd_compare(const struct cli_opts *o);
 int cli_cmd_fit(const struct cli_opts *o);
 int cli_cmd_predict(const struct cli_opts *o);
+/* stream.c: predict with every input a C-order .npy file, read and fused
+ * chunk by chunk into a streamed output (memory independent of the row
+ * count).  Sets *handled to 0, doing nothing, when the inputs do not allow
+ * it (a CSV or Fortran-order file): the caller then loads them whole. */
+int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled);
 int cli_cmd_eval(const struct cli_opts *o);
 int cli_cmd_inspect(const struct cli_opts *o);
 int cli_cmd_demo(const struct cli_opts *o);

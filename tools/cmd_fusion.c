@@ -114,17 +114,20 @@ done:
     return rc;
 }
 
-/* Loads the fusion model, the -m files matched to its names, and fuses. */
-static int load_and_predict(const struct cli_opts *o, lf_fusion **fp, cli_inputs *in, float **out) {
+/* Loads a fusion model into *fp (NULL on failure; the caller frees it). */
+static int load_fusion(const struct cli_opts *o, lf_fusion **fp) {
+    lf_status st = lf_fusion_create(fp);
+    if (st) return cli_fail(st, "cannot create a fusion model", 0);
+    st = lf_fusion_load(*fp, o->fusion_path);
+    return st ? fusion_fail(*fp, st, 1) : 0;
+}
+
+/* Loads the -m files whole, matched to the fusion model's names, and fuses. */
+static int load_and_predict(const struct cli_opts *o, lf_fusion *f, cli_inputs *in, float **out) {
     lf_err e = {{0}};
     *out = NULL;
     memset(in, 0, sizeof *in);
-    lf_status st = lf_fusion_create(fp);
-    if (st) return cli_fail(st, "cannot create a fusion model", 0);
-    lf_fusion *f = *fp;
-    st = lf_fusion_load(f, o->fusion_path);
-    if (st) return fusion_fail(f, st, 1);
-    st = cli_load_models(o, lf_fusion_logits(f), lf_fusion_num_classes(f), in, &e);
+    lf_status st = cli_load_models(o, lf_fusion_logits(f), lf_fusion_num_classes(f), in, &e);
     if (!st) st = cli_match_models(f, in, &e);
     if (st) return cli_fail(st, e.msg, 1);
     size_t cells;
@@ -138,9 +141,15 @@ static int load_and_predict(const struct cli_opts *o, lf_fusion **fp, cli_inputs
 int cli_cmd_predict(const struct cli_opts *o) {
     lf_fusion *f = NULL;
     cli_inputs in;
+    memset(&in, 0, sizeof in);
     float *prob = NULL;
     int64_t *cls = NULL;
-    int rc = load_and_predict(o, &f, &in, &prob);
+    int handled = 0;
+    int rc = load_fusion(o, &f);
+    /* .npy inputs stream through in chunks; others are loaded whole */
+    if (!rc) rc = cli_predict_stream(o, f, &handled);
+    if (!rc && !handled) rc = load_and_predict(o, f, &in, &prob);
+    if (handled) goto done;
     lf_err e = {{0}};
     if (rc) goto done;
     lf_status st = lf_npy_write(o->out, prob, in.N, in.C, &e);
@@ -191,7 +200,9 @@ int cli_cmd_eval(const struct cli_opts *o) {
     float *prob = NULL;
     int *y = NULL;
     lf_err e = {{0}};
-    int rc = load_and_predict(o, &f, &in, &prob);
+    memset(&in, 0, sizeof in);
+    int rc = load_fusion(o, &f);
+    if (!rc) rc = load_and_predict(o, f, &in, &prob);
     if (rc) goto done;
     lf_status st = cli_load_labels(o->labels, in.N, in.C, &y, &e);
     if (st) {

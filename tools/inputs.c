@@ -33,7 +33,13 @@ lf_status cli_read_matrix(const char *path, lf_array *out, lf_err *e) {
 
 lf_status cli_check_outputs(const char *path, const float *p, size_t N, size_t C, int logits,
                             lf_err *e) {
-    for (size_t i = 0; i < N; i++) {
+    return cli_check_outputs_at(path, p, N, C, logits, 0, e);
+}
+
+lf_status cli_check_outputs_at(const char *path, const float *p, size_t N, size_t C, int logits,
+                               size_t row0, lf_err *e) {
+    p -= row0 * C; /* rows are numbered from the start of the file */
+    for (size_t i = row0; i < row0 + N; i++) {
         const float *r = p + i * C;
         size_t nan = 0;
         for (size_t c = 0; c < C; c++) nan += isnan(r[c]) ? 1 : 0;

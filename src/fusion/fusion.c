@@ -11,6 +11,7 @@
 #include "fusion/rules.h"
 #include "kernels.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -86,6 +87,16 @@ lf_status lf_inputs_validate(lf_err *e, const float *const *p, const char *const
         if (!p[k]) continue; /* missing everywhere */
         for (size_t r = 0; r < N; r++) {
             const float *row = p[k] + r * C;
+            /* fast path, one branch per row: every value a finite
+             * probability (or finite score) and the row sums to 1 */
+            double s0 = 0;
+            int odd = 0;
+            for (size_t c = 0; c < C; c++) {
+                float v = row[c];
+                s0 += v;
+                odd |= logits ? !(fabsf(v) <= FLT_MAX) : !(v >= 0.0f && v <= FLT_MAX);
+            }
+            if (!odd && (logits || fabs(s0 - 1.0) <= 1e-3)) continue;
             if (isnan(row[0])) {
                 for (size_t c = 1; c < C; c++)
                     if (!isnan(row[c]))
@@ -117,9 +128,14 @@ lf_status lf_inputs_validate(lf_err *e, const float *const *p, const char *const
 lf_status lf_probs_prepare(lf_err *e, const float *const *p, size_t M, size_t C, int logits,
                            const float *temps, const size_t *idx, size_t n, lf_probs *out) {
     memset(out, 0, sizeof *out);
-    size_t present = M; /* a model missing everywhere becomes NaN rows */
+    /* all rows, nothing to transform: read the caller's arrays in place
+     * (only a model missing everywhere needs NaN rows of its own) */
+    int borrow = !idx && !logits;
+    for (size_t k = 0; borrow && temps && k < M; k++) borrow = temps[k] == 1.0f;
+    size_t copies = 0;
+    for (size_t k = 0; k < M; k++) copies += !borrow || !p[k];
     out->p = lf_alloc_array(M ? M : 1, sizeof *out->p);
-    size_t rows_total = present * n;
+    size_t rows_total = copies * n;
     out->block = lf_alloc_array(rows_total ? rows_total : 1, C * sizeof(float));
     if (!out->p || !out->block) {
         lf_probs_free(out);
@@ -128,6 +144,10 @@ lf_status lf_probs_prepare(lf_err *e, const float *const *p, size_t M, size_t C,
     out->M = M, out->N = n, out->C = C;
     float *dst = out->block;
     for (size_t k = 0; k < M; k++) {
+        if (borrow && p[k]) {
+            out->p[k] = (float *)p[k]; /* read only: nothing below writes it */
+            continue;
+        }
         out->p[k] = dst;
         if (!p[k]) {
             for (size_t i = 0; i < n * C; i++) dst[i] = (float)NAN;
@@ -263,7 +283,19 @@ lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *co
     for (size_t i = 0; i < n; i++) yy[i] = y[idx ? idx[i] : i];
     f->M = M, f->C = C, f->method = method, f->calibrated = calibrate, f->logits = o->logits;
     lf_probs pr;
+    /* temperatures are applied in place below: always work on a copy */
+    size_t *all = NULL;
+    if (!idx && calibrate) {
+        if (!(all = lf_alloc_array(n ? n : 1, sizeof *all))) {
+            LF_FREE(yy);
+            lf_fusion_clear(f);
+            return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < n; i++) all[i] = i;
+        idx = all;
+    }
     lf_status st = lf_probs_prepare(&f->err, p, M, C, o->logits, NULL, idx, n, &pr);
+    LF_FREE(all);
     if (st == LF_OK && calibrate) {
         st = fit_temperatures(&f->err, &pr, yy, f->temps);
         for (size_t k = 0; st == LF_OK && k < M; k++)

@@ -67,7 +67,9 @@ lf_status lf_fusion_check(lf_err *e, const float *const *p, const char *const *n
 
 /* Copies rows idx[0..n) (idx NULL: rows 0..n-1) of validated inputs into
  * probabilities: softmax for logits, then temps (NULL: none).  A NULL input
- * (model missing everywhere) becomes NaN rows, so out->p[k] is never NULL. */
+ * (model missing everywhere) becomes NaN rows, so out->p[k] is never NULL.
+ * With idx NULL, no logits and no temperature the caller's arrays are used
+ * in place: out->p must then be treated as read-only. */
 lf_status lf_probs_prepare(lf_err *e, const float *const *p, size_t M, size_t C, int logits,
                            const float *temps, const size_t *idx, size_t n, lf_probs *out);
 

@@ -477,94 +477,237 @@ static lf_status convert(const unsigned char *p, const npy_dtype *dt, float *out
 
 /* ------------------------------------------------------------- reader */
 
+/* What the header and the file size say: dtype, shape, where the data
+ * start.  `head` holds the first head_len bytes of a file of file_len bytes
+ * (the whole file for lf_npy_parse, its beginning for the streaming
+ * reader); the data must fill the rest of the file exactly. */
+typedef struct npy_layout {
+    npy_header h;
+    npy_dtype dt;
+    size_t rows, cols, count, data_off;
+} npy_layout;
+
+static lf_status parse_layout(const unsigned char *head, size_t head_len, uint64_t file_len,
+                              const char *name, npy_layout *L, lf_err *e) {
+    if (head_len < NPY_MAGIC_LEN + 2 || memcmp(head, NPY_MAGIC, NPY_MAGIC_LEN) != 0)
+        return lf_fail(e, LF_ERR_FORMAT, "'%s' is not a .npy file (no \\x93NUMPY magic)", name);
+    unsigned major = head[6], minor = head[7];
+    if (minor != 0 || major < 1 || major > 3)
+        return lf_fail(e, LF_ERR_FORMAT, "unsupported .npy version %u.%u in '%s' (1.0, 2.0, 3.0 known)",
+                       major, minor, name);
+    size_t prefix = major == 1 ? 10 : 12;
+    if (head_len < prefix)
+        return lf_fail(e, LF_ERR_FORMAT, "'%s' is truncated inside the .npy header length", name);
+    size_t hlen = (size_t)load_uint(head + 8, prefix - 8, 0);
+    if (hlen > NPY_MAX_HEADER)
+        return lf_fail(e, LF_ERR_FORMAT, "the .npy header of '%s' is %zu bytes, more than the %zu allowed",
+                       name, hlen, NPY_MAX_HEADER);
+    if (hlen > head_len - prefix)
+        return lf_fail(e, LF_ERR_FORMAT,
+                       "the .npy header of '%s' claims %zu bytes but only %zu follow: header beyond the "
+                       "end of the file",
+                       name, hlen, head_len - prefix);
+
+    hdr_cur cur = {(const char *)head + prefix, hlen, 0, name, e};
+    npy_header *h = &L->h;
+    lf_status st = parse_header(&cur, h);
+    if (st != LF_OK) return st;
+    L->dt = (npy_dtype){K_FLOAT, 4, 0};
+    st = parse_dtype(h->descr, name, &L->dt, e);
+    if (st != LF_OK) return st;
+    if (h->ndim == 0)
+        return lf_fail(e, LF_ERR_FORMAT, "'%s' holds a 0-d array (a scalar); 1-D or 2-D expected", name);
+    if (h->ndim > 2)
+        return lf_fail(e, LF_ERR_FORMAT, "'%s' holds a %zu-d array; 1-D or 2-D expected", name, h->ndim);
+
+    uint64_t d0 = h->dims[0], d1 = h->ndim == 2 ? h->dims[1] : 1;
+    const uint64_t limit = (uint64_t)1 << 63;
+    uint64_t count = 0, nbytes = 0;
+    int fits = !(d1 != 0 && d0 > UINT64_MAX / d1);
+    if (fits) {
+        count = d0 * d1;
+        fits = count <= limit / L->dt.size;
+    }
+    if (fits) {
+        nbytes = count * L->dt.size;
+        fits = nbytes <= (uint64_t)SIZE_MAX && count <= (uint64_t)SIZE_MAX / sizeof(float);
+    }
+    if (!fits) {
+        if (h->ndim == 1)
+            return lf_fail(e, LF_ERR_FORMAT, "the shape (%llu,) of '%s' is too large", (unsigned long long)d0,
+                           name);
+        return lf_fail(e, LF_ERR_FORMAT, "the shape (%llu, %llu) of '%s' is too large",
+                       (unsigned long long)d0, (unsigned long long)d1, name);
+    }
+    size_t data_off = prefix + hlen;
+    uint64_t avail = file_len - data_off;
+    if (avail < nbytes)
+        return lf_fail(e, LF_ERR_FORMAT, "truncated data: expected %llu bytes, found %llu in '%s'",
+                       (unsigned long long)nbytes, (unsigned long long)avail, name);
+    if (avail > nbytes)
+        return lf_fail(e, LF_ERR_FORMAT, "%llu trailing bytes after the data of '%s'",
+                       (unsigned long long)(avail - nbytes), name);
+    L->rows = (size_t)d0, L->cols = (size_t)d1, L->count = (size_t)count, L->data_off = data_off;
+    return LF_OK;
+}
+
+/* Converts elements k0..k0+n-1 (file order) from src into out; a float32
+ * of the host's byte order is copied as it is. */
+static lf_status convert_run(const unsigned char *src, const npy_layout *L, float *out, size_t k0,
+                             size_t n, const char *name, lf_err *e) {
+    const npy_dtype *dt = &L->dt;
+    if (dt->kind == K_FLOAT && dt->size == 4 && dt->big == host_is_big()) {
+        if (n) memcpy(out, src, n * sizeof *out);
+        return LF_OK;
+    }
+    for (size_t k = 0; k < n; k++) {
+        lf_status st = convert(src + k * dt->size, dt, &out[k], k0 + k, &L->h, L->rows, L->cols, name, e);
+        if (st != LF_OK) return st;
+    }
+    return LF_OK;
+}
+
 lf_status lf_npy_parse(const unsigned char *buf, size_t len, const char *name_for_messages,
                        lf_array *out, lf_err *e) {
     const char *name = name_for_messages ? name_for_messages : "<memory>";
     if (!out) return lf_fail(e, LF_ERR_ARG, "no output array for '%s'", name);
     memset(out, 0, sizeof *out);
     if (!buf && len) return lf_fail(e, LF_ERR_ARG, "no buffer for '%s'", name);
-    if (len < NPY_MAGIC_LEN + 2 || memcmp(buf, NPY_MAGIC, NPY_MAGIC_LEN) != 0)
-        return lf_fail(e, LF_ERR_FORMAT, "'%s' is not a .npy file (no \\x93NUMPY magic)", name);
-    unsigned major = buf[6], minor = buf[7];
-    if (minor != 0 || major < 1 || major > 3)
-        return lf_fail(e, LF_ERR_FORMAT, "unsupported .npy version %u.%u in '%s' (1.0, 2.0, 3.0 known)",
-                       major, minor, name);
-    size_t prefix = major == 1 ? 10 : 12;
-    if (len < prefix)
-        return lf_fail(e, LF_ERR_FORMAT, "'%s' is truncated inside the .npy header length", name);
-    size_t hlen = (size_t)load_uint(buf + 8, prefix - 8, 0);
-    if (hlen > NPY_MAX_HEADER)
-        return lf_fail(e, LF_ERR_FORMAT, "the .npy header of '%s' is %zu bytes, more than the %zu allowed",
-                       name, hlen, NPY_MAX_HEADER);
-    if (hlen > len - prefix)
-        return lf_fail(e, LF_ERR_FORMAT,
-                       "the .npy header of '%s' claims %zu bytes but only %zu follow: header beyond the "
-                       "end of the file",
-                       name, hlen, len - prefix);
-
-    hdr_cur cur = {(const char *)buf + prefix, hlen, 0, name, e};
-    npy_header h;
-    lf_status st = parse_header(&cur, &h);
+    npy_layout L;
+    lf_status st = parse_layout(buf, len, len, name, &L, e);
     if (st != LF_OK) return st;
-    npy_dtype dt = {K_FLOAT, 4, 0};
-    st = parse_dtype(h.descr, name, &dt, e);
-    if (st != LF_OK) return st;
-    if (h.ndim == 0)
-        return lf_fail(e, LF_ERR_FORMAT, "'%s' holds a 0-d array (a scalar); 1-D or 2-D expected", name);
-    if (h.ndim > 2)
-        return lf_fail(e, LF_ERR_FORMAT, "'%s' holds a %zu-d array; 1-D or 2-D expected", name, h.ndim);
-
-    uint64_t d0 = h.dims[0], d1 = h.ndim == 2 ? h.dims[1] : 1;
-    const uint64_t limit = (uint64_t)1 << 63;
-    uint64_t count = 0, nbytes = 0;
-    int fits = !(d1 != 0 && d0 > UINT64_MAX / d1);
-    if (fits) {
-        count = d0 * d1;
-        fits = count <= limit / dt.size;
-    }
-    if (fits) {
-        nbytes = count * dt.size;
-        fits = nbytes <= (uint64_t)SIZE_MAX;
-    }
-    if (!fits) {
-        if (h.ndim == 1)
-            return lf_fail(e, LF_ERR_FORMAT, "the shape (%llu,) of '%s' is too large", (unsigned long long)d0,
-                           name);
-        return lf_fail(e, LF_ERR_FORMAT, "the shape (%llu, %llu) of '%s' is too large",
-                       (unsigned long long)d0, (unsigned long long)d1, name);
-    }
-    size_t data_off = prefix + hlen, avail = len - data_off;
-    if ((uint64_t)avail < nbytes)
-        return lf_fail(e, LF_ERR_FORMAT, "truncated data: expected %llu bytes, found %zu in '%s'",
-                       (unsigned long long)nbytes, avail, name);
-    if ((uint64_t)avail > nbytes)
-        return lf_fail(e, LF_ERR_FORMAT, "%llu trailing bytes after the data of '%s'",
-                       (unsigned long long)(avail - nbytes), name);
-
-    size_t rows = (size_t)d0, cols = (size_t)d1, n = (size_t)count, bytes;
-    if (!lf_mul_ok(n, sizeof(float), &bytes))
-        return lf_fail(e, LF_ERR_FORMAT, "'%s' is too large for memory", name);
+    size_t rows = L.rows, cols = L.cols, n = L.count, bytes = n * sizeof(float);
     float *data = LF_MALLOC(bytes ? bytes : 1);
     if (!data) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s' (%zu floats)", name, n);
-    const unsigned char *src = buf + data_off;
-    int transpose = h.fortran && h.ndim == 2;
-    if (dt.kind == K_FLOAT && dt.size == 4 && dt.big == host_is_big() && !transpose) {
-        if (bytes) memcpy(data, src, bytes);
+    const unsigned char *src = buf + L.data_off;
+    if (L.h.fortran && L.h.ndim == 2) {
+        for (size_t k = 0; k < n && st == LF_OK; k++)
+            st = convert(src + k * L.dt.size, &L.dt, &data[(k % rows) * cols + k / rows], k, &L.h, rows,
+                         cols, name, e);
     } else {
-        for (size_t k = 0; k < n; k++) {
-            size_t dst = transpose ? (k % rows) * cols + k / rows : k;
-            st = convert(src + k * dt.size, &dt, &data[dst], k, &h, rows, cols, name, e);
-            if (st != LF_OK) {
-                LF_FREE(data);
-                return st;
-            }
-        }
+        st = convert_run(src, &L, data, 0, n, name, e);
+    }
+    if (st != LF_OK) {
+        LF_FREE(data);
+        return st;
     }
     out->data = data;
     out->rows = rows;
     out->cols = cols;
-    out->is_integer = dt.kind != K_FLOAT;
+    out->is_integer = L.dt.kind != K_FLOAT;
     return LF_OK;
+}
+
+/* ---------------------------------------------------- streaming reader */
+
+struct lf_npy_reader_impl {
+    npy_layout L;
+    int fd;
+    char *path;
+    unsigned char *raw; /* conversion buffer (non-native dtypes) */
+    size_t raw_cap;
+    size_t next;        /* rows read so far */
+};
+
+/* reads exactly n bytes (short reads continue); 0 at a premature end */
+static lf_status read_full(int fd, void *buf, size_t n, const char *path, lf_err *e) {
+    unsigned char *p = buf;
+    while (n) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return lf_fail(e, LF_ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+        if (r == 0) return lf_fail(e, LF_ERR_IO, "cannot read '%s': it became shorter while being read", path);
+        p += r, n -= (size_t)r;
+    }
+    return LF_OK;
+}
+
+lf_status lf_npy_reader_open(lf_npy_reader *rd, const char *path, lf_err *e) {
+    memset(rd, 0, sizeof *rd);
+    if (!path || !*path) return lf_fail(e, LF_ERR_ARG, "empty input path");
+    struct lf_npy_reader_impl *r = LF_CALLOC(1, sizeof *r);
+    size_t plen = strlen(path) + 1;
+    char *pcopy = LF_MALLOC(plen);
+    if (!r || !pcopy) {
+        LF_FREE(r), LF_FREE(pcopy);
+        return lf_fail(e, LF_ERR_NOMEM, "out of memory opening '%s'", path);
+    }
+    memcpy(pcopy, path, plen);
+    r->path = pcopy;
+    r->fd = open(path, O_RDONLY);
+    if (r->fd < 0) {
+        lf_status st = lf_fail(e, LF_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+        LF_FREE(r->path), LF_FREE(r);
+        return st;
+    }
+    rd->impl = r;
+    struct stat sb;
+    if (fstat(r->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        lf_npy_reader_close(rd);
+        return lf_fail(e, LF_ERR_IO, "cannot read '%s': not a regular file", path);
+    }
+    uint64_t file_len = (uint64_t)sb.st_size;
+    /* the header: the 12-byte prefix tells its length */
+    unsigned char pre[12];
+    size_t want = file_len < sizeof pre ? (size_t)file_len : sizeof pre;
+    lf_status st = read_full(r->fd, pre, want, path, e);
+    size_t hl = 0;
+    if (st == LF_OK && want >= 10 && memcmp(pre, NPY_MAGIC, NPY_MAGIC_LEN) == 0)
+        hl = (pre[6] == 1 ? 10 : 12) + (size_t)load_uint(pre + 8, pre[6] == 1 ? 2 : 4, 0);
+    size_t head_len = hl > want && hl - want <= NPY_MAX_HEADER + 12 && hl <= file_len ? hl : want;
+    unsigned char *head = st == LF_OK ? LF_MALLOC(head_len ? head_len : 1) : NULL;
+    if (st == LF_OK && !head) st = lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", path);
+    if (st == LF_OK) {
+        memcpy(head, pre, want);
+        st = read_full(r->fd, head + want, head_len - want, path, e);
+    }
+    if (st == LF_OK) st = parse_layout(head, head_len, file_len, path, &r->L, e);
+    LF_FREE(head);
+    if (st == LF_OK && r->L.h.fortran && r->L.h.ndim == 2 && r->L.cols > 1)
+        st = lf_fail(e, LF_ERR_ARG, "'%s' is in Fortran order: it cannot be read row by row", path);
+    if (st != LF_OK) {
+        lf_npy_reader_close(rd);
+        return st;
+    }
+    /* the file position is now at the data (the header was read whole) */
+    rd->rows = r->L.rows, rd->cols = r->L.cols;
+    rd->is_integer = r->L.dt.kind != K_FLOAT;
+    return LF_OK;
+}
+
+lf_status lf_npy_reader_rows(lf_npy_reader *rd, float *dst, size_t nrows, lf_err *e) {
+    struct lf_npy_reader_impl *r = rd->impl;
+    if (!r) return lf_fail(e, LF_ERR_STATE, "the .npy reader is closed");
+    if (nrows > r->L.rows - r->next)
+        return lf_fail(e, LF_ERR_SHAPE, "'%s' has %zu rows, %zu asked from row %zu", r->path, r->L.rows,
+                       nrows, r->next);
+    size_t n = nrows * r->L.cols, bytes = n * r->L.dt.size;
+    int native = r->L.dt.kind == K_FLOAT && r->L.dt.size == 4 && r->L.dt.big == host_is_big();
+    lf_status st;
+    if (native) {
+        st = read_full(r->fd, dst, bytes, r->path, e);
+    } else {
+        if (r->raw_cap < bytes) {
+            unsigned char *nb = LF_REALLOC(r->raw, bytes);
+            if (!nb) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
+            r->raw = nb, r->raw_cap = bytes;
+        }
+        st = read_full(r->fd, r->raw, bytes, r->path, e);
+        if (st == LF_OK) st = convert_run(r->raw, &r->L, dst, r->next * r->L.cols, n, r->path, e);
+    }
+    if (st == LF_OK) r->next += nrows;
+    return st;
+}
+
+void lf_npy_reader_close(lf_npy_reader *rd) {
+    struct lf_npy_reader_impl *r = rd ? rd->impl : NULL;
+    if (r) {
+        if (r->fd >= 0) close(r->fd);
+        LF_FREE(r->raw);
+        LF_FREE(r->path);
+        LF_FREE(r);
+    }
+    if (rd) memset(rd, 0, sizeof *rd);
 }
 
 lf_status lf_npy_read(const char *path, lf_array *out, lf_err *e) {

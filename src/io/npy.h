@@ -47,6 +47,22 @@ lf_status lf_npy_write_1d(const char *path, const int64_t *data, size_t n, lf_er
  * is still safe).  After a failed append the writer must still be given to
  * commit (which then refuses) or abort; both release it and may be called
  * again harmlessly. */
+/* A streaming reader: the header is checked at open (as lf_npy_parse does,
+ * against the file's size), then rows are read in order, chunk by chunk, so
+ * a file of any size is fused in bounded memory.  Fortran order with more
+ * than one column cannot be read by rows: open returns LF_ERR_ARG (read the
+ * whole file with lf_npy_read instead). */
+typedef struct lf_npy_reader {
+    size_t rows, cols;
+    int is_integer;
+    struct lf_npy_reader_impl *impl;
+} lf_npy_reader;
+
+lf_status lf_npy_reader_open(lf_npy_reader *r, const char *path, lf_err *e);
+/* The next nrows rows as float32 (nrows * cols values). */
+lf_status lf_npy_reader_rows(lf_npy_reader *r, float *dst, size_t nrows, lf_err *e);
+void lf_npy_reader_close(lf_npy_reader *r); /* safe on a zeroed or closed reader */
+
 typedef struct lf_npy_writer {
     lf_atomic_file af;
     size_t rows, cols;  /* declared shape */

@@ -1,0 +1,148 @@
+/*
+ * stream.c — `latefuse predict` over .npy files of any size: the inputs are
+ * read CHUNK rows at a time (io/npy.h's streaming reader), each chunk is
+ * validated (with row numbers counted from the start of its file), fused
+ * and appended to a streamed .npy writer, so memory does not grow with the
+ * number of rows.  Same checks and messages as the whole-file path in
+ * inputs.c; the output appears only when everything succeeded.
+ */
+#include "cli.h"
+#include "io/npy.h"
+
+#include <string.h>
+
+#define CHUNK 8192
+
+static int is_npy(const char *path) {
+    size_t n = strlen(path);
+    return n >= 4 && (strcmp(path + n - 4, ".npy") == 0 || strcmp(path + n - 4, ".NPY") == 0);
+}
+
+int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
+    *handled = 0;
+    for (size_t k = 0; k < o->n_models; k++)
+        if (!is_npy(o->models[k].path)) return 0;
+    size_t M = lf_fusion_num_models(f), C = lf_fusion_num_classes(f), G = o->n_models;
+    if (M > CLI_MAX_MODELS) return 0;
+    lf_npy_reader rd[CLI_MAX_MODELS];
+    memset(rd, 0, sizeof rd);
+    lf_err e = {{0}};
+    lf_status st = LF_OK;
+    int rc = 0;
+    float *buf = NULL, *out = NULL;
+    int64_t *cls = NULL;
+    lf_npy_writer w;
+    memset(&w, 0, sizeof w);
+    for (size_t k = 0; k < G; k++) {
+        st = lf_npy_reader_open(&rd[k], o->models[k].path, &e);
+        if (st == LF_ERR_ARG) { /* Fortran order: the whole-file path reads it */
+            for (size_t j = 0; j < k; j++) lf_npy_reader_close(&rd[j]);
+            return 0;
+        }
+        if (st) goto fail_input;
+    }
+    *handled = 1;
+    /* the checks of cli_load_models, then the names of cli_match_models */
+    size_t N = G ? rd[0].rows : 0;
+    for (size_t k = 0; k < G && !st; k++) {
+        const char *path = o->models[k].path;
+        if (k == 0 && rd[0].cols != C)
+            st = lf_fail(&e, LF_ERR_SHAPE, "'%s' has %zu columns but the fusion model has %zu classes", path,
+                         rd[0].cols, C);
+        else if (rd[k].rows != N)
+            st = lf_fail(&e, LF_ERR_SHAPE, "row-count mismatch: '%s' has %zu rows but '%s' has %zu", path,
+                         rd[k].rows, o->models[0].path, N);
+        else if (rd[k].cols != C)
+            st = lf_fail(&e, LF_ERR_SHAPE, "class-count mismatch: '%s' has %zu columns but '%s' has %zu",
+                         path, rd[k].cols, o->models[0].path, C);
+    }
+    int src[CLI_MAX_MODELS]; /* stored model j reads -m number src[j], or -1 */
+    for (size_t j = 0; j < M; j++) src[j] = -1;
+    for (size_t k = 0; k < G && !st; k++) {
+        size_t j = 0;
+        while (j < M && strcmp(lf_fusion_model_name(f, j), o->models[k].name) != 0) j++;
+        if (j == M) {
+            char known[512] = "";
+            for (size_t i = 0; i < M; i++) {
+                size_t n = strlen(known);
+                snprintf(known + n, sizeof known - n, "%s%s", i ? ", " : "", lf_fusion_model_name(f, i));
+            }
+            st = lf_fail(&e, LF_ERR_ARG, "the fusion model has no model named '%s' (it knows %s)",
+                         o->models[k].name, known);
+        } else {
+            src[j] = (int)k;
+        }
+    }
+    if (st) goto fail_input;
+
+    size_t R = N < CHUNK ? (N ? N : 1) : CHUNK;
+    buf = lf_alloc_array(G ? G : 1, R * C * sizeof(float));
+    out = lf_alloc_array(R, C * sizeof(float));
+    if (o->classes_out) cls = lf_alloc_array(N ? N : 1, sizeof *cls);
+    if (!buf || !out || (o->classes_out && !cls)) {
+        rc = cli_fail(LF_ERR_NOMEM, "out of memory for the streamed prediction", 0);
+        goto done;
+    }
+    st = lf_npy_writer_open(&w, o->out, N, C, &e);
+    if (st) {
+        rc = cli_fail(st, e.msg, 0);
+        goto done;
+    }
+    for (size_t r0 = 0; r0 < N; r0 += R) {
+        size_t n = N - r0 < R ? N - r0 : R;
+        const float *p[CLI_MAX_MODELS];
+        for (size_t k = 0; k < G && !st; k++) st = lf_npy_reader_rows(&rd[k], buf + k * R * C, n, &e);
+        if (st) goto fail_input;
+        for (size_t j = 0; j < M; j++) p[j] = src[j] < 0 ? NULL : buf + (size_t)src[j] * R * C;
+        /* the library validates the chunk; on failure, find the file, row
+         * and value for the message */
+        st = lf_fusion_predict(f, p, n, out);
+        if (st) {
+            lf_status why = st;
+            st = LF_OK;
+            for (size_t k = 0; k < G && !st; k++)
+                st = cli_check_outputs_at(o->models[k].path, buf + k * R * C, n, C, lf_fusion_logits(f), r0, &e);
+            if (st) goto fail_input;
+            rc = cli_fail(why, lf_status_string(why), 1);
+            goto done;
+        }
+        if (cls)
+            for (size_t i = 0; i < n; i++) {
+                size_t best = 0;
+                for (size_t c = 1; c < C; c++)
+                    if (out[i * C + c] > out[i * C + best]) best = c;
+                cls[r0 + i] = (int64_t)best;
+            }
+        st = lf_npy_writer_rows(&w, out, n, &e);
+        if (st) {
+            rc = cli_fail(st, e.msg, 0);
+            goto done;
+        }
+    }
+    st = lf_npy_writer_commit(&w, &e);
+    if (!st && cls) st = lf_npy_write_1d(o->classes_out, cls, N, &e);
+    if (st) {
+        rc = cli_fail(st, e.msg, 0);
+        goto done;
+    }
+    printf("wrote %zu x %zu fused probabilities to %s", N, C, o->out);
+    if (o->classes_out) printf(" and %zu classes to %s", N, o->classes_out);
+    size_t absent = 0;
+    for (size_t j = 0; j < M; j++) absent += src[j] < 0;
+    if (absent) {
+        printf(" (absent:");
+        for (size_t j = 0; j < M; j++)
+            if (src[j] < 0) printf(" %s", lf_fusion_model_name(f, j));
+        printf(")");
+    }
+    printf("\n");
+    goto done;
+fail_input:
+    *handled = 1;
+    rc = cli_fail(st, e.msg, 1);
+done:
+    lf_npy_writer_abort(&w); /* no-op after a commit */
+    for (size_t k = 0; k < G; k++) lf_npy_reader_close(&rd[k]);
+    LF_FREE(buf), LF_FREE(out), LF_FREE(cls);
+    return rc;
+}
