@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#define CHUNK 8192
+#define CHUNK 16384
 
 static int is_npy(const char *path) {
     size_t n = strlen(path);
