@@ -4,6 +4,7 @@
  * summary, and weights by layer name.
  */
 #include "model.h"
+#include "model_io.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -87,15 +88,7 @@ lf_status lf_model_create(lf_model **out, uint64_t seed) {
 
 void lf_model_free(lf_model *m) {
     if (!m) return;
-    for (size_t i = 0; i < m->n_nodes; i++) LF_FREE(m->nodes[i].in);
-    LF_FREE(m->nodes);
-    LF_FREE(m->inputs);
-    LF_FREE(m->params);
-    LF_FREE(m->grads);
-    LF_FREE(m->m1);
-    LF_FREE(m->m2);
-    LF_FREE(m->hist);
-    lf_ws_free(&m->train_ws);
+    lf_model_reset(m); /* model_io.c: frees everything the model owns */
     LF_FREE(m);
 }
 
