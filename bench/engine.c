@@ -1,0 +1,289 @@
+/*
+ * engine.c — the latefuse side of benchmarks B1, B2 and B3 (see
+ * bench/README.md), through the public C API only (include/latefuse.h).
+ * bench/torch_peer.py runs the identical work in PyTorch.
+ *
+ *   engine b1 [runs]        seed network, whole fit (10 epochs of 1000 rows)
+ *   engine b2 [calls]       seed network, one-row predict latency
+ *   engine b3 [rows] [runs] [max_run_s]
+ *                           embedding-fusion MLP, one epoch (20000 rows
+ *                           when a run on `rows` would take over max_run_s)
+ *
+ * Each run builds and compiles a fresh model outside the timed region and
+ * times only lf_model_fit (or each lf_model_predict call); one untimed
+ * warm-up run comes first.  Data are U(0,1) from a fixed-seed generator.
+ * Output: "RESULT <key> <value>" lines read by bench/report.py.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "latefuse.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* splitmix64: the benchmark's own data generator */
+static uint64_t next_u64(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static float next_unit(uint64_t *s) { return (float)(next_u64(s) >> 40) * (1.0f / 16777216.0f); }
+
+static float *uniform(size_t n, uint64_t *s) {
+    float *a = malloc(n * sizeof *a);
+    if (!a) {
+        fprintf(stderr, "engine: cannot allocate %zu floats\n", n);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) a[i] = next_unit(s);
+    return a;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n) {
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static int fail(lf_model *m, const char *what) {
+    fprintf(stderr, "engine: %s failed: %s\n", what, lf_model_error(m));
+    lf_model_free(m);
+    return 1;
+}
+
+/* ------------------------------------------------------- seed network */
+
+enum { SEED_DIM = 100, SEED_ROWS = 1000, SEED_BATCH = 32, SEED_EPOCHS = 10 };
+
+/* 2 x Input(100) -> Dense(32, relu) each -> WeightedAverage -> Dense(1);
+ * adam (Keras defaults: lr 1e-3, eps 1e-7), mse */
+static lf_model *seed_network(uint64_t seed) {
+    lf_model *m = NULL;
+    if (lf_model_create(&m, seed) != LF_OK) return NULL;
+    int in1 = lf_input(m, SEED_DIM, "in1"), in2 = lf_input(m, SEED_DIM, "in2");
+    int br[2] = {lf_dense(m, in1, 32, LF_RELU, 1, "d1"), lf_dense(m, in2, 32, LF_RELU, 1, "d2")};
+    int w = lf_weighted_average(m, 2, br, -1, "wavg");
+    int out = lf_dense(m, w, 1, LF_LINEAR, 1, "out");
+    lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
+    if (lf_model_compile(m, out, LF_LOSS_MSE, &opt) != LF_OK) {
+        fail(m, "seed network compile");
+        return NULL;
+    }
+    return m;
+}
+
+static int bench_b1(size_t runs) {
+    uint64_t s = 1;
+    float *x1 = uniform(SEED_ROWS * SEED_DIM, &s), *x2 = uniform(SEED_ROWS * SEED_DIM, &s);
+    float *y = uniform(SEED_ROWS, &s);
+    double *t = malloc((runs + 1) * sizeof *t);
+    int rc = 1;
+    if (!x1 || !x2 || !y || !t) goto done;
+    const float *x[2] = {x1, x2};
+    lf_fit_options o = lf_fit_defaults();
+    o.batch_size = SEED_BATCH;
+    o.epochs = SEED_EPOCHS;
+    o.shuffle = 1;
+    double loss = 0;
+    for (size_t r = 0; r <= runs; r++) { /* run 0 is the warm-up */
+        lf_model *m = seed_network(100 + r);
+        if (!m) goto done;
+        o.seed = r;
+        double t0 = now_s();
+        lf_status st = lf_model_fit(m, x, y, SEED_ROWS, &o);
+        double dt = now_s() - t0;
+        if (st != LF_OK) {
+            fail(m, "B1 fit");
+            goto done;
+        }
+        const lf_history *h = lf_model_history(m);
+        loss = h->loss[h->epochs - 1];
+        lf_model_free(m);
+        if (r > 0) t[r - 1] = dt;
+    }
+    printf("RESULT b1.latefuse.runs %zu\n", runs);
+    printf("RESULT b1.latefuse.median_s %.6g\n", median(t, runs));
+    printf("RESULT b1.latefuse.min_s %.6g\n", t[0]);
+    printf("RESULT b1.latefuse.final_loss %.6g\n", loss);
+    rc = 0;
+done:
+    free(x1);
+    free(x2);
+    free(y);
+    free(t);
+    return rc;
+}
+
+static int bench_b2(size_t calls) {
+    uint64_t s = 2;
+    float *x1 = uniform(SEED_DIM, &s), *x2 = uniform(SEED_DIM, &s);
+    double *t = malloc(calls * sizeof *t);
+    lf_model *m = seed_network(7);
+    int rc = 1;
+    if (!x1 || !x2 || !t || !m) goto done;
+    const float *x[2] = {x1, x2};
+    float yv = 0, sink = 0;
+    for (size_t i = 0; i < 1000; i++) { /* warm-up */
+        if (lf_model_predict(m, x, 1, &yv) != LF_OK) {
+            fprintf(stderr, "engine: B2 predict failed\n");
+            goto done;
+        }
+        sink += yv;
+    }
+    for (size_t i = 0; i < calls; i++) {
+        double t0 = now_s();
+        lf_status st = lf_model_predict(m, x, 1, &yv);
+        t[i] = now_s() - t0;
+        if (st != LF_OK) {
+            fprintf(stderr, "engine: B2 predict failed: %s\n", lf_status_string(st));
+            goto done;
+        }
+        sink += yv;
+    }
+    printf("RESULT b2.latefuse.calls %zu\n", calls);
+    printf("RESULT b2.latefuse.median_s %.6g\n", median(t, calls));
+    printf("RESULT b2.latefuse.p99_s %.6g\n", t[(size_t)(0.99 * (double)(calls - 1))]);
+    fprintf(stderr, "engine: B2 checksum %g\n", (double)sink);
+    rc = 0;
+done:
+    lf_model_free(m);
+    free(x1);
+    free(x2);
+    free(t);
+    return rc;
+}
+
+/* ------------------------------------------------- embedding-fusion MLP */
+
+enum { B3_IMG = 2048, B3_TXT = 768, B3_CLASSES = 10, B3_BATCH = 256 };
+
+/* multiply-adds of one row's forward pass (the backward pass does twice as
+ * many: gradients of the weights and of the hidden activations) */
+#define B3_MACS ((double)B3_IMG * 512 + (double)B3_TXT * 512 + 1024.0 * 256 + 256.0 * B3_CLASSES)
+
+static lf_model *fusion_mlp(uint64_t seed) {
+    lf_model *m = NULL;
+    if (lf_model_create(&m, seed) != LF_OK) return NULL;
+    int img = lf_input(m, B3_IMG, "image"), txt = lf_input(m, B3_TXT, "text");
+    int h[2] = {lf_dense(m, img, 512, LF_RELU, 1, "image_dense"),
+                lf_dense(m, txt, 512, LF_RELU, 1, "text_dense")};
+    int c = lf_concatenate(m, 2, h, "concat");
+    int d = lf_dense(m, c, 256, LF_RELU, 1, "hidden");
+    int out = lf_dense(m, d, B3_CLASSES, LF_SOFTMAX, 1, "out");
+    lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
+    if (lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &opt) != LF_OK) {
+        fail(m, "B3 compile");
+        return NULL;
+    }
+    return m;
+}
+
+/* Rows actually used: `rows`, unless the data cannot be allocated or the
+ * short warm-up projects a run longer than max_run_s; then B3_SMALL rows
+ * (stated in the output as b3.reduced_from). */
+enum { B3_SMALL = 20000 };
+
+static int bench_b3(size_t rows, size_t runs, double max_run_s) {
+    uint64_t s = 3;
+    size_t asked = rows;
+    float *ximg = uniform(rows * B3_IMG, &s), *xtxt = ximg ? uniform(rows * B3_TXT, &s) : NULL;
+    if ((!ximg || !xtxt) && rows > B3_SMALL) {
+        free(ximg);
+        free(xtxt);
+        rows = B3_SMALL;
+        ximg = uniform(rows * B3_IMG, &s);
+        xtxt = ximg ? uniform(rows * B3_TXT, &s) : NULL;
+    }
+    float *y = malloc(rows * sizeof *y);
+    double *t = malloc((runs + 1) * sizeof *t);
+    int rc = 1;
+    if (!ximg || !xtxt || !y || !t) goto done;
+    for (size_t i = 0; i < rows; i++) y[i] = (float)(next_u64(&s) % B3_CLASSES);
+    const float *x[2] = {ximg, xtxt};
+    lf_fit_options o = lf_fit_defaults();
+    o.batch_size = B3_BATCH;
+    o.epochs = 1;
+    o.shuffle = 1;
+    double loss = 0, projected = 0;
+    for (size_t r = 0; r <= runs; r++) {
+        /* the warm-up (run 0) is a short fit of 10 batches: it warms the
+         * caches and allocator and projects the time of a full run */
+        size_t n = r == 0 ? (rows < 10 * B3_BATCH ? rows : 10 * B3_BATCH) : rows;
+        lf_model *m = fusion_mlp(200 + r);
+        if (!m) goto done;
+        o.seed = r;
+        double t0 = now_s();
+        lf_status st = lf_model_fit(m, x, y, n, &o);
+        double dt = now_s() - t0;
+        if (st != LF_OK) {
+            fail(m, "B3 fit");
+            goto done;
+        }
+        const lf_history *h = lf_model_history(m);
+        loss = h->loss[h->epochs - 1];
+        lf_model_free(m);
+        if (r == 0) {
+            projected = dt / (double)n * (double)rows;
+            if (max_run_s > 0 && projected > max_run_s && rows > B3_SMALL) {
+                fprintf(stderr,
+                        "engine: B3 projects %.0f s per run on %zu rows (limit %.0f s): "
+                        "using %d rows\n",
+                        projected, rows, max_run_s, B3_SMALL);
+                rows = B3_SMALL;
+            }
+        } else {
+            t[r - 1] = dt;
+            fprintf(stderr, "engine: B3 run %zu: %.3f s\n", r, dt);
+        }
+    }
+    double med = median(t, runs);
+    printf("RESULT b3.rows %zu\n", rows);
+    if (rows != asked) {
+        printf("RESULT b3.reduced_from %zu\n", asked);
+        printf("RESULT b3.latefuse.projected_full_s %.4g\n", projected);
+    }
+    printf("RESULT b3.latefuse.runs %zu\n", runs);
+    printf("RESULT b3.latefuse.median_s %.6g\n", med);
+    printf("RESULT b3.latefuse.samples_per_s %.6g\n", (double)rows / med);
+    printf("RESULT b3.latefuse.gflops %.6g\n", 6.0 * B3_MACS * (double)rows / med * 1e-9);
+    printf("RESULT b3.latefuse.final_loss %.6g\n", loss);
+    rc = 0;
+done:
+    free(ximg);
+    free(xtxt);
+    free(y);
+    free(t);
+    return rc;
+}
+
+static size_t arg_size(int argc, char **argv, int i, size_t def) {
+    if (argc <= i) return def;
+    char *end = NULL;
+    unsigned long long v = strtoull(argv[i], &end, 10);
+    return (end && *end == '\0' && v > 0) ? (size_t)v : def;
+}
+
+int main(int argc, char **argv) {
+    const char *which = argc > 1 ? argv[1] : "";
+    if (strcmp(which, "b1") == 0) return bench_b1(arg_size(argc, argv, 2, 7));
+    if (strcmp(which, "b2") == 0) return bench_b2(arg_size(argc, argv, 2, 20000));
+    if (strcmp(which, "b3") == 0)
+        return bench_b3(arg_size(argc, argv, 2, 100000), arg_size(argc, argv, 3, 3),
+                        argc > 4 ? strtod(argv[4], NULL) : 0);
+    fprintf(stderr, "usage: engine b1 [runs] | b2 [calls] | b3 [rows] [runs] [max_run_s]\n");
+    return 2;
+}

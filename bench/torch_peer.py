@@ -1,0 +1,382 @@
+"""torch_peer.py — the PyTorch side of benchmarks B1, B2, B3 and B5.
+
+The same networks, optimizer (Adam, lr 1e-3, eps 1e-7 as Keras), loss,
+batch size, epochs and data sizes as bench/engine.c, with the data shuffled
+every epoch (randperm + index), as many threads as cores, and the epoch's
+mean loss accumulated like Keras' fit does.  Each run builds a fresh model
+and optimizer outside the timed region; one untimed warm-up run comes first.
+
+    /usr/bin/python3 bench/torch_peer.py b1 [runs]
+    /usr/bin/python3 bench/torch_peer.py b2 [calls]
+    /usr/bin/python3 bench/torch_peer.py b3 [rows] [runs] [max_run_s]
+    /usr/bin/python3 bench/torch_peer.py b5 DIR EPOCHS [RUNS]
+
+B5 trains latefuse's learned fusion networks (src/fusion/learned.c) on the
+files bench/gendata.py b5 wrote: see b5() below for what is replicated.
+
+Prints "RESULT <key> <value>" lines read by bench/report.py.
+"""
+import os
+import statistics
+import sys
+import time
+
+import torch
+from torch import nn
+
+torch.set_num_threads(os.cpu_count() or 1)
+
+
+def result(key, value):
+    print(f"RESULT {key} {value}", flush=True)
+
+
+def blas_library():
+    """The BLAS library torch loaded (from /proc/self/maps): Debian's
+    python3-torch calls whatever libblas.so.3 is found, the reference
+    (netlib) one unless OpenBLAS is installed or put on LD_LIBRARY_PATH."""
+    torch.rand(8, 8) @ torch.rand(8, 8)
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.split()[-1].lower()}
+    except OSError:
+        return "unknown"
+    if not libs:
+        return "unknown"
+    path = sorted(libs)[0]
+    kind = "openblas" if any("openblas" in p for p in libs) else "reference" \
+        if "/blas/" in path else "other"
+    return kind + ":" + path
+
+
+BLAS = blas_library()
+
+
+def adam(model):
+    return torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
+
+
+# ------------------------------------------------------------ seed network
+
+class WeightedAverage(nn.Module):
+    """One trainable weight per input, init U(0,1); y = sum softmax(w)_k x_k."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.w = nn.Parameter(torch.rand(n))
+
+    def forward(self, xs):
+        a = torch.softmax(self.w, dim=0)
+        return sum(a[k] * x for k, x in enumerate(xs))
+
+
+class SeedNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.d1 = nn.Linear(100, 32)
+        self.d2 = nn.Linear(100, 32)
+        self.wavg = WeightedAverage(2)
+        self.out = nn.Linear(32, 1)
+
+    def forward(self, x1, x2):
+        return self.out(self.wavg([torch.relu(self.d1(x1)), torch.relu(self.d2(x2))]))
+
+
+def fit(model, xs, y, batch, epochs, loss_fn):
+    opt = adam(model)
+    n = y.shape[0]
+    loss_epoch = 0.0
+    for _ in range(epochs):
+        perm = torch.randperm(n)
+        total = 0.0
+        for i in range(0, n, batch):
+            idx = perm[i:i + batch]
+            out = model(*[x[idx] for x in xs])
+            loss = loss_fn(out, y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * idx.shape[0]
+        loss_epoch = total / n
+    return loss_epoch
+
+
+def b1(runs):
+    torch.manual_seed(1)
+    x1, x2, y = torch.rand(1000, 100), torch.rand(1000, 100), torch.rand(1000, 1)
+    mse = nn.MSELoss()
+    times, loss = [], 0.0
+    for r in range(runs + 1):  # run 0 is the warm-up
+        model = SeedNet()
+        t0 = time.perf_counter()
+        loss = fit(model, [x1, x2], y, 32, 10, mse)
+        dt = time.perf_counter() - t0
+        if r > 0:
+            times.append(dt)
+    result("b1.torch.runs", runs)
+    result("b1.torch.median_s", f"{statistics.median(times):.6g}")
+    result("b1.torch.min_s", f"{min(times):.6g}")
+    result("b1.torch.final_loss", f"{loss:.6g}")
+
+
+def b2(calls):
+    torch.manual_seed(2)
+    model = SeedNet()
+    model.eval()
+    x1, x2 = torch.rand(1, 100), torch.rand(1, 100)
+    times = [0.0] * calls
+    clock = time.perf_counter_ns
+    with torch.no_grad():
+        for _ in range(1000):  # warm-up
+            model(x1, x2)
+        for i in range(calls):
+            t0 = clock()
+            model(x1, x2)
+            times[i] = clock() - t0
+    times.sort()
+    result("b2.torch.calls", calls)
+    result("b2.torch.median_s", f"{statistics.median(times) * 1e-9:.6g}")
+    result("b2.torch.p99_s", f"{times[int(0.99 * (calls - 1))] * 1e-9:.6g}")
+
+
+# --------------------------------------------------- embedding-fusion MLP
+
+B3_MACS = 2048 * 512 + 768 * 512 + 1024 * 256 + 256 * 10
+
+
+class FusionMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.image_dense = nn.Linear(2048, 512)
+        self.text_dense = nn.Linear(768, 512)
+        self.hidden = nn.Linear(1024, 256)
+        self.out = nn.Linear(256, 10)
+
+    def forward(self, img, txt):
+        h = torch.cat([torch.relu(self.image_dense(img)), torch.relu(self.text_dense(txt))], dim=1)
+        return self.out(torch.relu(self.hidden(h)))  # logits: softmax fused in the loss
+
+
+def b3(rows, runs, max_run_s=0):
+    """One epoch of `rows` rows.  On the reference BLAS, when the warm-up
+    projects an epoch longer than max_run_s, one timed run only, and past
+    twice that limit on a prefix of the rows sized to take about max_run_s:
+    throughput is per row, so it stays comparable."""
+    torch.manual_seed(3)
+    img, txt = torch.rand(rows, 2048), torch.rand(rows, 768)
+    y = torch.randint(0, 10, (rows,))
+    ce = nn.CrossEntropyLoss()
+    times, loss, r, timed = [], 0.0, 0, rows
+    while r <= runs:
+        n = min(rows, 2560) if r == 0 else timed  # warm-up of 10 batches
+        model = FusionMLP()
+        t0 = time.perf_counter()
+        loss = fit(model, [img[:n], txt[:n]], y[:n], 256, 1, ce)
+        dt = time.perf_counter() - t0
+        if r == 0:
+            projected = dt / n * rows
+            # Only a slow BLAS (the reference one) is cut short: with
+            # OpenBLAS every epoch runs whole, since a warm-up disturbed by
+            # other work on the machine can project far too long.
+            limit = max_run_s * (1 if BLAS.startswith("reference") else 4)
+            if max_run_s and projected > limit and not BLAS.startswith("openblas"):
+                runs = 1
+                if projected > 2 * max_run_s:
+                    timed = max(2560, int(rows * max_run_s / projected) // 256 * 256)
+                    timed = min(timed, rows)
+                print(f"torch_peer: B3 projects {projected:.0f} s per epoch: "
+                      f"one timed epoch of {timed} rows", file=sys.stderr)
+                result("b3.torch.projected_s", f"{projected:.4g}")
+        else:
+            times.append(dt)
+            print(f"torch_peer: B3 run {r}: {dt:.3f} s", file=sys.stderr)
+        r += 1
+    med = statistics.median(times)
+    result("b3.torch.rows", timed)
+    result("b3.torch.runs", runs)
+    result("b3.torch.median_s", f"{med:.6g}")
+    result("b3.torch.samples_per_s", f"{timed / med:.6g}")
+    result("b3.torch.gflops", f"{6 * B3_MACS * timed / med * 1e-9:.6g}")
+    result("b3.torch.final_loss", f"{loss:.6g}")
+
+
+# ------------------------------------------------- learned fusion (B5)
+
+# src/fusion/learned.c, config(): learning rate and batch size per method
+B5_CFG = {"wavg": (0.01, 64), "wavg-class": (0.01, 64), "stack-lr": (0.01, 64)}
+CLIP = 1e-7  # Keras' clipping of probabilities in the categorical loss
+LOG_FLOOR = 1e-7  # learned.c: log inputs of stack-lr
+
+
+class FuseWavg(nn.Module):
+    """WeightedAverage: one weight per model, init U(0,1); y = sum softmax(w)_k p_k."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.w = nn.Parameter(torch.rand(m))
+
+    def forward(self, ps):
+        a = torch.softmax(self.w, dim=0)
+        return sum(a[k] * p for k, p in enumerate(ps))
+
+
+class FuseWavgClass(nn.Module):
+    """ClassWeightedAverage: weights (models x classes), init U(0,1), softmax
+    over the models per class."""
+
+    def __init__(self, m, c):
+        super().__init__()
+        self.w = nn.Parameter(torch.rand(m, c))
+
+    def forward(self, ps):
+        a = torch.softmax(self.w, dim=0)
+        return sum(a[k] * p for k, p in enumerate(ps))
+
+
+class FuseStackLR(nn.Module):
+    """Dense(C, softmax) on Concatenate(log p_1..log p_M, mask): glorot-uniform
+    kernel, zero bias, L2 1e-4 on the kernel; returns the logits (the softmax
+    is fused in the loss, as latefuse does)."""
+
+    def __init__(self, m, c):
+        super().__init__()
+        self.out = nn.Linear(m * c + m, c)
+        nn.init.xavier_uniform_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x):
+        return self.out(x)
+
+
+def prob_ce(q, y):
+    """Keras' categorical cross-entropy on probabilities: renormalise, clip."""
+    q = q / q.sum(dim=1, keepdim=True)
+    return -torch.log(q.gather(1, y[:, None]).clamp(CLIP, 1 - CLIP)).mean()
+
+
+def b5_load(folder, part):
+    import numpy as np
+    ps = [torch.from_numpy(np.load(os.path.join(folder, f"{part}_{k}.npy"))) for k in "abc"]
+    y = torch.from_numpy(np.load(os.path.join(folder, f"{part}_y.npy")).astype("int64"))
+    return ps, y
+
+
+def b5_fit(method, ps, y, epochs):
+    """What lf_fusion_fit does with modality_dropout 0: the inputs prepared
+    (for stack-lr: log max(p, 1e-7) and a mask of ones, concatenated), the
+    rows shuffled once and the last 10 % held out for validation, then
+    `epochs` epochs of Adam (lr and batch of config(), eps 1e-7) over the
+    training rows reshuffled each epoch, the epoch's mean loss accumulated,
+    the validation loss computed after each epoch, early stopping with
+    patience 8 restoring the best weights."""
+    lr, batch = B5_CFG[method]
+    n, c, m = y.shape[0], ps[0].shape[1], len(ps)
+    if method == "stack-lr":
+        x = torch.cat([torch.log(p.clamp_min(LOG_FLOOR)) for p in ps] + [torch.ones(n, m)], dim=1)
+        model = FuseStackLR(m, c)
+
+        def loss_fn(xb, yb):
+            return (nn.functional.cross_entropy(model(xb), yb) +
+                    1e-4 * (model.out.weight ** 2).sum())
+    else:
+        x = torch.stack(ps, dim=1)  # n x M x C: one gather per batch
+        model = FuseWavg(m) if method == "wavg" else FuseWavgClass(m, c)
+
+        def loss_fn(xb, yb):
+            return prob_ce(model(xb.unbind(1)), yb)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-7)
+    order = torch.randperm(n)
+    n_train = int(n * 0.9)
+    tr, va = order[:n_train], order[n_train:]
+    xv, yv = x[va], y[va]
+    best, best_state, wait = float("inf"), None, 0
+    for _ in range(epochs):
+        perm = tr[torch.randperm(n_train)]
+        total = 0.0
+        for i in range(0, n_train, batch):
+            idx = perm[i:i + batch]
+            loss = loss_fn(x[idx], y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * idx.shape[0]
+        with torch.no_grad():
+            vloss = loss_fn(xv, yv).item()
+        if vloss < best:
+            best, wait = vloss, 0
+            best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        else:
+            wait += 1
+            if wait >= 8:
+                model.load_state_dict(best_state)
+                break
+    return model
+
+
+def b5_predict(method, model, ps):
+    with torch.no_grad():
+        if method == "stack-lr":
+            n, m = ps[0].shape[0], len(ps)
+            x = torch.cat([torch.log(p.clamp_min(LOG_FLOOR)) for p in ps] + [torch.ones(n, m)], 1)
+            q = torch.softmax(model(x), dim=1)
+        else:
+            q = model(ps)
+        return q / q.sum(dim=1, keepdim=True)  # latefuse renormalises every row
+
+
+def logloss(q, y):
+    """lf_fusion_metrics' log-loss: -mean log clip(q_y, 1e-15, 1), in double."""
+    return float(-torch.log(q.double().gather(1, y[:, None]).clamp(1e-15, 1.0)).mean())
+
+
+def b5(folder, epochs, runs=1):
+    torch.manual_seed(5)
+    ps, y = b5_load(folder, "train")
+    pt, yt = b5_load(folder, "test")
+    for method in ("wavg", "wavg-class", "stack-lr"):
+        times = []
+        for r in range(runs):
+            t0 = time.perf_counter()
+            model = b5_fit(method, ps, y, epochs)
+            times.append(time.perf_counter() - t0)
+            print(f"torch_peer: B5 {method} fit {times[-1]:.3f} s", file=sys.stderr)
+        q = b5_predict(method, model, pt)
+        acc = float((q.argmax(dim=1) == yt).double().mean())
+        result(f"b5.{method}.torch.runs", runs)
+        result(f"b5.{method}.torch.median_s", f"{statistics.median(times):.6g}")
+        result(f"b5.{method}.torch.logloss", f"{logloss(q, yt):.6g}")
+        result(f"b5.{method}.torch.accuracy", f"{acc:.6g}")
+
+
+def main(argv):
+    which = argv[1] if len(argv) > 1 else ""
+    if which == "b5":
+        if len(argv) < 4:
+            print("usage: torch_peer.py b5 DIR EPOCHS [RUNS]", file=sys.stderr)
+            return 2
+        result("torch.version", torch.__version__)
+        result("torch.threads", torch.get_num_threads())
+        result("torch.blas", BLAS)
+        b5(argv[2], int(argv[3]), int(argv[4]) if len(argv) > 4 else 1)
+        return 0
+    nums = [float(a) for a in argv[2:]]
+    nums = [int(v) for v in nums[:2]] + nums[2:]  # counts, then a time limit
+    result("torch.version", torch.__version__)
+    result("torch.threads", torch.get_num_threads())
+    result("torch.blas", BLAS)
+    if which == "b1":
+        b1(*(nums or [7]))
+    elif which == "b2":
+        b2(*(nums or [20000]))
+    elif which == "b3":
+        b3(*(nums or [100000, 3]))
+    else:
+        print("usage: torch_peer.py b1 [runs] | b2 [calls] | b3 [rows] [runs] [max_run_s] | "
+              "b5 DIR EPOCHS [RUNS]",
+              file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
