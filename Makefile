@@ -110,6 +110,7 @@ fuzz: fuzz-build
 
 # Benchmarks against PyTorch / numpy / scikit-learn (see bench/README.md).
 bench: all
+	sh tests/deps.sh bench
 	sh bench/run.sh $(BUILD)
 
 # Installs the Python package (needs python3-numpy).

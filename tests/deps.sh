@@ -6,10 +6,14 @@
 #                               ASan/UBSan runtimes)
 #   python3-numpy, python3-torch, python3-pytest   golden files, benchmarks and
 #                               the Python tests (/usr/bin/python3)
+# `sh tests/deps.sh bench` adds what `make bench` needs: scikit-learn and an
+# optimised BLAS (OpenBLAS, OpenMP build) so that the PyTorch and numpy peers
+# are measured at their best.
 # `apt-get update` runs only when something is missing and the package
 # lists are absent or an install without it fails.  Needs root (or sudo).
 set -eu
 PKGS="make gcc libc6-dev clang libclang-rt-14-dev libomp-14-dev python3-numpy python3-torch python3-pytest python3-setuptools python3-wheel"
+[ "${1:-}" = bench ] && PKGS="$PKGS python3-sklearn libopenblas0-openmp"
 
 installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
 
