@@ -85,18 +85,24 @@ lf_status lf_inputs_validate(lf_err *e, const float *const *p, const char *const
         if (nm) snprintf(label, sizeof label, "model '%.60s'", nm);
         else snprintf(label, sizeof label, "model %zu", k);
         if (!p[k]) continue; /* missing everywhere */
+        /* fast path, vectorisable: every value a finite probability (or a
+         * finite score), then every row summing to 1; only when something
+         * is off does the row-by-row check below find what and where */
+        size_t total = N * C;
+        const float *all = p[k];
+        int odd = 0;
+        if (logits)
+            for (size_t i = 0; i < total; i++) odd |= !(fabsf(all[i]) <= FLT_MAX);
+        else
+            for (size_t i = 0; i < total; i++) odd |= !(all[i] >= 0.0f && all[i] <= FLT_MAX);
+        for (size_t r = 0; !odd && !logits && r < N; r++) {
+            float s0 = 0; /* 1e-6 off at most: the check below decides near 1e-3 */
+            for (size_t c = 0; c < C; c++) s0 += all[r * C + c];
+            odd = !(fabsf(s0 - 1.0f) <= 0.999e-3f);
+        }
+        if (!odd) continue;
         for (size_t r = 0; r < N; r++) {
             const float *row = p[k] + r * C;
-            /* fast path, one branch per row: every value a finite
-             * probability (or finite score) and the row sums to 1 */
-            double s0 = 0;
-            int odd = 0;
-            for (size_t c = 0; c < C; c++) {
-                float v = row[c];
-                s0 += v;
-                odd |= logits ? !(fabsf(v) <= FLT_MAX) : !(v >= 0.0f && v <= FLT_MAX);
-            }
-            if (!odd && (logits || fabs(s0 - 1.0) <= 1e-3)) continue;
             if (isnan(row[0])) {
                 for (size_t c = 1; c < C; c++)
                     if (!isnan(row[c]))

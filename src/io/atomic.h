@@ -17,6 +17,7 @@ typedef struct lf_atomic_file {
     char *path;     /* the target */
     char *tmp_path; /* the temporary file */
     int failed;     /* a write failed: commit refuses */
+    char *buf;      /* the stream's buffer (owned; may be NULL) */
 } lf_atomic_file;
 
 lf_status lf_atomic_open(lf_atomic_file *af, const char *path, lf_err *e);
