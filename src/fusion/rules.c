@@ -10,6 +10,7 @@
  * vectorisable.  Scratch memory is allocated once per call.
  */
 #include "fusion/rules.h"
+#include "kernels.h"
 
 #include <math.h>
 #include <string.h>
@@ -134,6 +135,23 @@ static void borda_add(const float *row, size_t C, double w, rank_item *items, do
     }
 }
 
+/* out[j] = (sum_k wk p_k[j]) * invw over n values, in blocks so that each
+ * pass over a model vectorises; per value the sum runs over k in order. */
+LF_CLONES static void flat_mean(const float *const *p, size_t M, size_t n, double wk, double invw,
+                                float *out) {
+    enum { BLOCK = 512 };
+    double acc[BLOCK];
+    for (size_t j0 = 0; j0 < n; j0 += BLOCK) {
+        size_t m = n - j0 < BLOCK ? n - j0 : BLOCK;
+        for (size_t j = 0; j < m; j++) acc[j] = 0.0;
+        for (size_t k = 0; k < M; k++) {
+            const float *pk = p[k] + j0;
+            for (size_t j = 0; j < m; j++) acc[j] += wk * (double)pk[j];
+        }
+        for (size_t j = 0; j < m; j++) out[j0 + j] = (float)(acc[j] * invw);
+    }
+}
+
 lf_status lf_rule_apply(lf_rule r, const float *const *p, size_t M, size_t N, size_t C,
                         const float *weights, float *out, lf_err *e) {
     static const char fn[] = "fusion rule";
@@ -179,11 +197,7 @@ lf_status lf_rule_apply(lf_rule r, const float *const *p, size_t M, size_t N, si
         for (size_t k = 0; k < M; k++) all_present &= !lf_row_missing(p[k], i, C);
     if (all_present) {
         double wk = weights ? (double)weights[0] : 1.0, invw = 1.0 / (wk * (double)M);
-        for (size_t j = 0; j < N * C; j++) {
-            double a = 0.0;
-            for (size_t k = 0; k < M; k++) a += wk * (double)p[k][j];
-            out[j] = (float)(a * invw);
-        }
+        flat_mean(p, M, N * C, wk, invw, out);
         N = 0; /* done: skip the row loop */
     }
 
