@@ -215,102 +215,100 @@ static void progress(const lf_model *m, size_t epoch, size_t epochs, size_t step
     (void)m, (void)epoch, (void)epochs;
 }
 
+/* ------------------------------------------------ row sources for fit */
+
+/* An array source: rows of the caller's arrays, copied into the batch. */
+typedef struct array_rows {
+    const lf_model *m;
+    const float *const *x;
+    const float *y;
+    size_t tc;
+} array_rows;
+
+static void gather_arrays(void *ctx, const size_t *rows, size_t n, float *const *xb, float *tb) {
+    const array_rows *a = ctx;
+    const lf_model *m = a->m;
+    for (size_t r = 0; r < n; r++) {
+        size_t src = rows[r];
+        for (size_t i = 0; i < m->n_inputs; i++) {
+            size_t d = m->nodes[m->inputs[i]].dim;
+            memcpy(xb[i] + r * d, a->x[i] + src * d, d * sizeof(float));
+        }
+        memcpy(tb + r * a->tc, a->y + src * a->tc, a->tc * sizeof(float));
+    }
+}
+
 typedef struct fit_bufs {
     float *xb_block, *tb, *wb, *best;
-    const float **xb, **vx;
-    size_t *idx;
+    float **xb;
+    size_t *idx;  /* training row ids, reshuffled every epoch */
+    size_t *vidx; /* a chunk of validation row ids */
 } fit_bufs;
 
 static void fit_bufs_free(fit_bufs *b) {
     LF_FREE(b->xb_block), LF_FREE(b->tb), LF_FREE(b->wb), LF_FREE(b->best);
-    LF_FREE(b->xb), LF_FREE(b->vx), LF_FREE(b->idx);
+    LF_FREE(b->xb), LF_FREE(b->idx), LF_FREE(b->vidx);
 }
 
-lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_t n,
-                       const lf_fit_options *options) {
-    if (!m) return LF_ERR_ARG;
-    lf_fit_options o = options ? *options : lf_fit_defaults();
-    lf_status st = check_ready(m, "fit");
-    if (st != LF_OK) return st;
-    if (n == 0) return lf_model_fail(m, LF_ERR_ARG, "fit: no training rows");
-    if (o.batch_size == 0) return lf_model_fail(m, LF_ERR_ARG, "fit: batch_size must be at least 1");
-    if (o.epochs == 0 || o.epochs > ((size_t)1 << 32))
-        return lf_model_fail(m, LF_ERR_ARG, "fit: epochs must be in 1..2^32");
-    if (!(o.validation_split >= 0.0f && o.validation_split < 1.0f))
-        return lf_model_fail(m, LF_ERR_ARG, "fit: validation_split must be in [0, 1), got %g",
-                             (double)o.validation_split);
-    if ((st = check_inputs(m, x, n, "fit")) != LF_OK) return st;
-    if ((st = check_targets(m, y, n, "fit")) != LF_OK) return st;
+/* Validation loss (sum of l_r) and correct count: rows first..first+n of
+ * the source, gathered chunk by chunk into the batch buffers. */
+static double eval_source(lf_model *m, lf_ws *ws, const lf_row_source *src, size_t first, size_t n,
+                          fit_bufs *b, size_t *correct) {
+    size_t D = m->nodes[m->output].dim;
+    double total = 0;
+    for (size_t r0 = 0; r0 < n; r0 += ws->batch) {
+        size_t B = n - r0 < ws->batch ? n - r0 : ws->batch;
+        for (size_t r = 0; r < B; r++) b->vidx[r] = first + r0 + r;
+        src->gather(src->ctx, b->vidx, B, b->xb, b->tb);
+        lf_graph_forward(m, ws, (const float *const *)b->xb, B, 0, NULL);
+        total += lf_loss_eval(m->loss, m->fused, ws->out[m->output], lf_graph_logits(m, ws), b->tb, NULL,
+                              B, D, 1.0, NULL, correct);
+    }
+    return total;
+}
+
+/* The training loop over a row source: rows [0, n_train) train; the
+ * validation rows are [vfirst, vfirst + n_val) of vsrc (none if n_val = 0).
+ * Options are checked by the callers; sample weights index source rows. */
+static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
+                          const lf_row_source *vsrc, size_t vfirst, size_t n_val,
+                          const lf_fit_options *op) {
+    lf_fit_options o = *op;
+    lf_status st = LF_OK;
     size_t D = m->nodes[m->output].dim, tc = lf_loss_target_cols(m->loss, D);
-    if (o.sample_weight)
-        for (size_t r = 0; r < n; r++)
-            if (!(o.sample_weight[r] >= 0.0f) || !isfinite(o.sample_weight[r]))
-                return lf_model_fail(m, LF_ERR_ARG, "fit: sample weight %g at row %zu must be finite and >= 0",
-                                     (double)o.sample_weight[r], r);
-    if (o.class_weight) {
-        if (!lf_loss_has_accuracy(m->loss))
-            return lf_model_fail(m, LF_ERR_ARG, "fit: class weights need a classification loss");
-        size_t need = (m->loss == LF_LOSS_BINARY_CROSSENTROPY && D == 1) ? 2 : D;
-        if (o.n_class_weight < need)
-            return lf_model_fail(m, LF_ERR_ARG, "fit: %zu class weights given, the output has %zu classes",
-                                 o.n_class_weight, need);
-        for (size_t c = 0; c < need; c++)
-            if (!(o.class_weight[c] >= 0.0f) || !isfinite(o.class_weight[c]))
-                return lf_model_fail(m, LF_ERR_ARG, "fit: class weight %zu must be finite and >= 0", c);
-    }
-
-    /* training / validation rows: explicit data, or the last fraction */
-    const float *const *vx = NULL;
-    const float *vy = NULL;
-    size_t n_train = n, n_val = 0;
-    fit_bufs b;
-    memset(&b, 0, sizeof b);
-    if (o.val_x) {
-        if (o.val_n == 0 || !o.val_y)
-            return lf_model_fail(m, LF_ERR_ARG, "fit: validation data need val_y and val_n > 0");
-        if ((st = check_inputs(m, o.val_x, o.val_n, "fit (validation data)")) != LF_OK) return st;
-        if ((st = check_targets(m, o.val_y, o.val_n, "fit (validation data)")) != LF_OK) return st;
-        vx = o.val_x, vy = o.val_y, n_val = o.val_n;
-    } else if (o.validation_split > 0.0f) {
-        n_train = (size_t)((double)n * (1.0 - (double)o.validation_split));
-        n_val = n - n_train;
-        if (n_train == 0 || n_val == 0)
-            return lf_model_fail(m, LF_ERR_ARG,
-                                 "fit: validation_split %g of %zu rows leaves an empty training or validation set",
-                                 (double)o.validation_split, n);
-        if (!(b.vx = lf_alloc_array(m->n_inputs, sizeof *b.vx)))
-            return lf_model_fail(m, LF_ERR_NOMEM, "fit: out of memory");
-        for (size_t i = 0; i < m->n_inputs; i++) b.vx[i] = x[i] + n_train * m->nodes[m->inputs[i]].dim;
-        vx = b.vx, vy = y + n_train * tc;
-    }
-
-    /* every buffer of the loop, allocated once */
     size_t B = o.batch_size < n_train ? o.batch_size : n_train;
+    size_t EB = n_val < PREDICT_CHUNK ? n_val : PREDICT_CHUNK; /* validation chunk */
+    size_t rows_buf = B > EB ? B : EB;
     size_t row_floats = 0;
     for (size_t i = 0; i < m->n_inputs; i++) row_floats += m->nodes[m->inputs[i]].dim;
-    b.xb_block = lf_alloc_array(B, row_floats * sizeof(float));
-    b.tb = lf_alloc_array(B * tc, sizeof(float));
+
+    /* every buffer of the loop, allocated once */
+    fit_bufs b;
+    memset(&b, 0, sizeof b);
+    b.xb_block = lf_alloc_array(rows_buf, row_floats * sizeof(float));
+    b.tb = lf_alloc_array(rows_buf * tc, sizeof(float));
     b.wb = lf_alloc_array(B, sizeof(float));
     b.xb = lf_alloc_array(m->n_inputs, sizeof(float *));
     b.idx = lf_alloc_array(n_train, sizeof(size_t));
+    b.vidx = lf_alloc_array(EB ? EB : 1, sizeof(size_t));
     b.best = (o.patience && o.restore_best_weights) ? lf_alloc_array(m->n_params, sizeof(float)) : NULL;
     double *hist = LF_REALLOC(m->hist, 4 * o.epochs * sizeof(double));
     if (hist) m->hist = hist;
     lf_ws eval_ws;
     memset(&eval_ws, 0, sizeof eval_ws);
-    int eval_ok = !vx || lf_ws_init(&eval_ws, m, n_val < PREDICT_CHUNK ? n_val : PREDICT_CHUNK, 0, NULL, 0) == LF_OK;
+    int eval_ok = !n_val || lf_ws_init(&eval_ws, m, EB, 0, NULL, 0) == LF_OK;
     if (m->train_ws.batch < B || !m->train_ws.with_grads || m->train_ws.n_nodes != m->n_nodes) {
         lf_ws_free(&m->train_ws);
         if (lf_ws_init(&m->train_ws, m, B, 1, NULL, 0) != LF_OK) eval_ok = 0;
     }
-    if (!b.xb_block || !b.tb || !b.wb || !b.xb || !b.idx || !hist || !eval_ok ||
+    if (!b.xb_block || !b.tb || !b.wb || !b.xb || !b.idx || !b.vidx || !hist || !eval_ok ||
         (o.patience && o.restore_best_weights && !b.best)) {
         fit_bufs_free(&b);
         lf_ws_free(&eval_ws);
         return lf_model_fail(m, LF_ERR_NOMEM, "fit: out of memory for the training buffers");
     }
     float *p = b.xb_block;
-    for (size_t i = 0; i < m->n_inputs; i++) b.xb[i] = p, p += B * m->nodes[m->inputs[i]].dim;
+    for (size_t i = 0; i < m->n_inputs; i++) b.xb[i] = p, p += rows_buf * m->nodes[m->inputs[i]].dim;
     for (size_t r = 0; r < n_train; r++) b.idx[r] = r;
 
     lf_rng rng;
@@ -323,7 +321,6 @@ lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_
     double best = INFINITY;
     int has_acc = lf_loss_has_accuracy(m->loss);
     size_t acc_per_row = m->loss == LF_LOSS_BINARY_CROSSENTROPY ? D : 1;
-    st = LF_OK;
 
     for (size_t e = 0; e < o.epochs; e++) {
         double t0 = now_s(), last_draw = 0, lsum = 0, pen_sum = 0;
@@ -337,21 +334,14 @@ lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_
             }
         for (size_t s = 0; s < steps; s++) {
             size_t r0 = s * B, nb = n_train - r0 < B ? n_train - r0 : B;
-            for (size_t r = 0; r < nb; r++) {
-                size_t src = b.idx[r0 + r];
-                for (size_t i = 0; i < m->n_inputs; i++) {
-                    size_t d = m->nodes[m->inputs[i]].dim;
-                    memcpy((float *)b.xb[i] + r * d, x[i] + src * d, d * sizeof(float));
-                }
-                memcpy(b.tb + r * tc, y + src * tc, tc * sizeof(float));
-                if (weighted) {
-                    float w = o.sample_weight ? o.sample_weight[src] : 1.0f;
-                    if (o.class_weight) w *= o.class_weight[target_class(m, y + src * tc, D)];
-                    b.wb[r] = w;
-                }
+            src->gather(src->ctx, b.idx + r0, nb, b.xb, b.tb);
+            for (size_t r = 0; weighted && r < nb; r++) {
+                float w = o.sample_weight ? o.sample_weight[b.idx[r0 + r]] : 1.0f;
+                if (o.class_weight) w *= o.class_weight[target_class(m, b.tb + r * tc, D)];
+                b.wb[r] = w;
             }
-            lsum += train_batch(m, &m->train_ws, b.xb, b.tb, weighted ? b.wb : NULL, nb, 1, &rng, 0,
-                                &correct);
+            lsum += train_batch(m, &m->train_ws, (const float *const *)b.xb, b.tb, weighted ? b.wb : NULL,
+                                nb, 1, &rng, 0, &correct);
             pen_sum += lf_l2_penalty(m, m->grads) * (double)nb;
             m->step++;
             lf_optim_step(&m->opt, m->params, m->grads, m->m1, m->m2, m->n_params, m->step);
@@ -365,9 +355,9 @@ lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_
         double loss = (lsum + pen_sum) / (double)n_train;
         double acc = has_acc ? (double)correct / (double)(n_train * acc_per_row) : NAN;
         double vloss = NAN, vacc = NAN;
-        if (vx) {
+        if (n_val) {
             size_t vc = 0;
-            vloss = eval_rows(m, &eval_ws, vx, vy, NULL, n_val, &vc) / (double)n_val +
+            vloss = eval_source(m, &eval_ws, vsrc, vfirst, n_val, &b, &vc) / (double)n_val +
                     lf_l2_penalty(m, NULL);
             vacc = has_acc ? (double)vc / (double)(n_val * acc_per_row) : NAN;
         }
@@ -375,13 +365,13 @@ lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_
         m->hist[2 * o.epochs + e] = acc, m->hist[3 * o.epochs + e] = vacc;
         m->history.epochs = e + 1;
         if (o.verbose) progress(m, e, o.epochs, steps, steps, now_s() - t0, loss, acc, 1, vloss, vacc);
-        if (!isfinite(loss) || (vx && !isfinite(vloss))) {
+        if (!isfinite(loss) || (n_val && !isfinite(vloss))) {
             st = lf_model_fail(m, LF_ERR_NUMERIC,
                                "fit: training diverged at epoch %zu (the loss is not finite); "
                                "try a smaller learning rate", e + 1);
             break;
         }
-        double monitor = vx ? vloss : loss;
+        double monitor = n_val ? vloss : loss;
         if (monitor < best - o.min_delta) {
             best = monitor;
             m->history.best_epoch = e;
@@ -399,6 +389,88 @@ lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_
     fit_bufs_free(&b);
     lf_ws_free(&eval_ws);
     return st;
+}
+
+/* checks shared by both entries */
+static lf_status check_options(lf_model *m, size_t n, const lf_fit_options *o) {
+    lf_status st = check_ready(m, "fit");
+    if (st != LF_OK) return st;
+    if (n == 0) return lf_model_fail(m, LF_ERR_ARG, "fit: no training rows");
+    if (o->batch_size == 0) return lf_model_fail(m, LF_ERR_ARG, "fit: batch_size must be at least 1");
+    if (o->epochs == 0 || o->epochs > ((size_t)1 << 32))
+        return lf_model_fail(m, LF_ERR_ARG, "fit: epochs must be in 1..2^32");
+    if (!(o->validation_split >= 0.0f && o->validation_split < 1.0f))
+        return lf_model_fail(m, LF_ERR_ARG, "fit: validation_split must be in [0, 1), got %g",
+                             (double)o->validation_split);
+    size_t D = m->nodes[m->output].dim;
+    if (o->class_weight) {
+        if (!lf_loss_has_accuracy(m->loss))
+            return lf_model_fail(m, LF_ERR_ARG, "fit: class weights need a classification loss");
+        size_t need = (m->loss == LF_LOSS_BINARY_CROSSENTROPY && D == 1) ? 2 : D;
+        if (o->n_class_weight < need)
+            return lf_model_fail(m, LF_ERR_ARG, "fit: %zu class weights given, the output has %zu classes",
+                                 o->n_class_weight, need);
+        for (size_t c = 0; c < need; c++)
+            if (!(o->class_weight[c] >= 0.0f) || !isfinite(o->class_weight[c]))
+                return lf_model_fail(m, LF_ERR_ARG, "fit: class weight %zu must be finite and >= 0", c);
+    }
+    return LF_OK;
+}
+
+/* rows left for training by a validation split (n_val through *n_val) */
+static lf_status split_rows(lf_model *m, size_t n, float split, size_t *n_val) {
+    *n_val = 0;
+    if (split <= 0.0f) return LF_OK;
+    size_t n_train = (size_t)((double)n * (1.0 - (double)split));
+    if (n_train == 0 || n_train == n)
+        return lf_model_fail(m, LF_ERR_ARG,
+                             "fit: validation_split %g of %zu rows leaves an empty training or validation set",
+                             (double)split, n);
+    *n_val = n - n_train;
+    return LF_OK;
+}
+
+lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_t n,
+                       const lf_fit_options *options) {
+    if (!m) return LF_ERR_ARG;
+    lf_fit_options o = options ? *options : lf_fit_defaults();
+    lf_status st = check_options(m, n, &o);
+    if (st != LF_OK) return st;
+    if ((st = check_inputs(m, x, n, "fit")) != LF_OK) return st;
+    if ((st = check_targets(m, y, n, "fit")) != LF_OK) return st;
+    size_t D = m->nodes[m->output].dim, tc = lf_loss_target_cols(m->loss, D);
+    if (o.sample_weight)
+        for (size_t r = 0; r < n; r++)
+            if (!(o.sample_weight[r] >= 0.0f) || !isfinite(o.sample_weight[r]))
+                return lf_model_fail(m, LF_ERR_ARG, "fit: sample weight %g at row %zu must be finite and >= 0",
+                                     (double)o.sample_weight[r], r);
+    array_rows train = {m, x, y, tc}, val = {m, o.val_x, o.val_y, tc};
+    lf_row_source src = {n, gather_arrays, &train}, vsrc = {o.val_n, gather_arrays, &val};
+    if (o.val_x) {
+        /* explicit validation data */
+        if (o.val_n == 0 || !o.val_y)
+            return lf_model_fail(m, LF_ERR_ARG, "fit: validation data need val_y and val_n > 0");
+        if ((st = check_inputs(m, o.val_x, o.val_n, "fit (validation data)")) != LF_OK) return st;
+        if ((st = check_targets(m, o.val_y, o.val_n, "fit (validation data)")) != LF_OK) return st;
+        return fit_core(m, &src, n, &vsrc, 0, o.val_n, &o);
+    }
+    /* or the last fraction of the rows, as Keras */
+    size_t n_val;
+    if ((st = split_rows(m, n, o.validation_split, &n_val)) != LF_OK) return st;
+    return fit_core(m, &src, n - n_val, &src, n - n_val, n_val, &o);
+}
+
+lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fit_options *options) {
+    if (!m) return LF_ERR_ARG;
+    if (!src || !src->gather) return lf_model_fail(m, LF_ERR_ARG, "fit: no row source");
+    lf_fit_options o = options ? *options : lf_fit_defaults();
+    lf_status st = check_options(m, src->n, &o);
+    if (st != LF_OK) return st;
+    if (o.sample_weight || o.val_x)
+        return lf_model_fail(m, LF_ERR_ARG, "fit: a row source takes neither sample weights nor validation arrays");
+    size_t n_val;
+    if ((st = split_rows(m, src->n, o.validation_split, &n_val)) != LF_OK) return st;
+    return fit_core(m, src, src->n - n_val, src, src->n - n_val, n_val, &o);
 }
 
 /* Internal entry for the golden tests: the inference-mode output of every

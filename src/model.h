@@ -121,6 +121,17 @@ void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int
 /* Pre-activation of the output node (the logits) for the fused losses. */
 const float *lf_graph_logits(const lf_model *m, const lf_ws *ws);
 
+/* ---- fit.c: training from rows the caller assembles (no copy of the
+ * data set).  gather fills, for n row ids, the inputs' rows (x[i]: n x
+ * dim_i) and the targets (t: n x target columns).  Rows [0, n) with the
+ * options' validation_split taken from the end, as lf_model_fit does. */
+typedef struct lf_row_source {
+    size_t n;
+    void (*gather)(void *ctx, const size_t *rows, size_t n, float *const *x, float *t);
+    void *ctx;
+} lf_row_source;
+lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fit_options *opt);
+
 /* ---- loss.c */
 /* Fills dy (B x D) with d(batch loss)/d(output) — or d/d(logits) when
  * fused — where batch loss = sum_r w_r l_r / B_norm, and returns

@@ -24,9 +24,30 @@ static int has_ext(const char *path, const char *ext) {
     return 1;
 }
 
+/* A C-order .npy straight into floats, chunk by chunk (no copy of the
+ * file's bytes beside them); Fortran order goes through lf_npy_read. */
+static lf_status read_npy(const char *path, lf_array *out, lf_err *e) {
+    lf_npy_reader r;
+    lf_status st = lf_npy_reader_open(&r, path, e);
+    if (st == LF_ERR_ARG) return lf_npy_read(path, out, e);
+    if (st) return st;
+    size_t cells;
+    float *data = NULL;
+    if (!lf_mul_ok(r.rows, r.cols, &cells) || !(data = lf_alloc_array(cells ? cells : 1, sizeof *data)))
+        st = lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", path);
+    for (size_t r0 = 0; !st && r0 < r.rows; r0 += 65536) {
+        size_t n = r.rows - r0 < 65536 ? r.rows - r0 : 65536;
+        st = lf_npy_reader_rows(&r, data + r0 * r.cols, n, e);
+    }
+    if (!st) *out = (lf_array){data, r.rows, r.cols, r.is_integer};
+    else LF_FREE(data);
+    lf_npy_reader_close(&r);
+    return st;
+}
+
 lf_status cli_read_matrix(const char *path, lf_array *out, lf_err *e) {
     memset(out, 0, sizeof *out);
-    if (has_ext(path, ".npy")) return lf_npy_read(path, out, e);
+    if (has_ext(path, ".npy")) return read_npy(path, out, e);
     if (has_ext(path, ".csv")) return lf_csv_read(path, out, e);
     return lf_fail(e, LF_ERR_ARG, "cannot tell the format of '%s': use a .npy or .csv file", path);
 }

@@ -17,6 +17,7 @@
  * present model hidden (modality dropout) and the mask tells the network.
  */
 #include "fusion/fusion_internal.h"
+#include "model.h"
 
 #include <math.h>
 #include <string.h>
@@ -109,6 +110,26 @@ static size_t present_count(const lf_probs *pr, size_t r) {
     return n;
 }
 
+/* The training rows, assembled batch by batch straight from the prepared
+ * probabilities: code = row * (M + 1) + (hidden model + 1). */
+typedef struct train_rows {
+    const lf_probs *pr;
+    const int *y;
+    const uint64_t *code;
+    int log_inputs;
+} train_rows;
+
+static void gather_rows(void *ctx, const size_t *ids, size_t n, float *const *x, float *t) {
+    const train_rows *tr = ctx;
+    uint64_t stride = tr->pr->M + 1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t code = tr->code[ids[i]];
+        size_t row = (size_t)(code / stride);
+        fill_row(tr->pr, row, x, i, tr->log_inputs, (long)(code % stride) - 1);
+        t[i] = (float)tr->y[row];
+    }
+}
+
 lf_status lf_learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
                          const lf_fusion_options *opt) {
     size_t M = pr->M, N = pr->N, C = pr->C;
@@ -117,48 +138,34 @@ lf_status lf_learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
     lf_rng_seed(&rng, opt->seed ^ 0x6c66757365ull);
 
     /* training rows: every row with a model present, in random order, plus
-     * modality-dropout copies of rows with two or more present */
-    size_t *rows = lf_alloc_array(2 * N, sizeof *rows);
-    long *hide = lf_alloc_array(2 * N, sizeof *hide);
-    if (!rows || !hide) {
-        LF_FREE(rows), LF_FREE(hide);
-        return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
-    }
+     * modality-dropout copies of rows with two or more present (a copy is
+     * only a code: nothing of the data is duplicated) */
+    uint64_t *code = lf_alloc_array(2 * N, sizeof *code);
+    if (!code) return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
     size_t n = 0;
+    uint64_t stride = M + 1;
     for (size_t r = 0; r < N; r++) {
         size_t pc = present_count(pr, r);
         if (pc == 0) continue;
-        rows[n] = r, hide[n++] = -1;
+        code[n++] = (uint64_t)r * stride;
         if (pc >= 2 && opt->modality_dropout > 0 && lf_rng_uniform(&rng) < opt->modality_dropout) {
             size_t pick = (size_t)lf_rng_below(&rng, pc), seen = 0;
             for (size_t k = 0; k < M; k++)
                 if (pr->p[k] && !isnan(pr->p[k][r * C]) && seen++ == pick) {
-                    rows[n] = r, hide[n++] = (long)k;
+                    code[n++] = (uint64_t)r * stride + k + 1;
                     break;
                 }
         }
     }
     for (size_t i = n; i > 1; i--) { /* shuffle: the validation split is random */
         size_t j = (size_t)lf_rng_below(&rng, i);
-        size_t tr = rows[i - 1];
-        long th = hide[i - 1];
-        rows[i - 1] = rows[j], hide[i - 1] = hide[j];
-        rows[j] = tr, hide[j] = th;
+        uint64_t tmp = code[i - 1];
+        code[i - 1] = code[j], code[j] = tmp;
     }
-    float **x = lf_alloc_array(M + 1, sizeof *x);
-    float *t = lf_alloc_array(n ? n : 1, sizeof *t);
-    lf_status st = (x && t) ? LF_OK : LF_ERR_NOMEM;
-    for (size_t k = 0; st == LF_OK && k <= M; k++)
-        if (!(x[k] = lf_alloc_array(n ? n : 1, (k < M ? C : M) * sizeof(float)))) st = LF_ERR_NOMEM;
-    if (st != LF_OK) {
-        lf_fail(&f->err, st, "out of memory for %zu training rows", n);
-    } else if (n == 0) {
+    lf_status st = LF_OK;
+    if (n == 0) {
         st = lf_fail(&f->err, LF_ERR_ARG, "no training row has any model present");
     } else {
-        for (size_t i = 0; i < n; i++) {
-            fill_row(pr, rows[i], x, i, cfg.log_inputs, hide[i]);
-            t[i] = (float)y[rows[i]];
-        }
         st = lf_model_create(&f->net, opt->seed);
         if (st == LF_OK) st = lf_learned_build(f->net, f->method, M, C);
         if (st != LF_OK) {
@@ -178,14 +185,14 @@ lf_status lf_learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
                 fo.patience = 8;
                 fo.restore_best_weights = 1;
             }
-            st = lf_model_fit(f->net, (const float *const *)x, t, n, &fo);
+            train_rows tr = {pr, y, code, cfg.log_inputs};
+            lf_row_source src = {n, gather_rows, &tr};
+            st = lf_model_fit_source(f->net, &src, &fo);
             if (st != LF_OK)
                 lf_fail(&f->err, st, "training %s: %s", lf_method_name(f->method), lf_model_error(f->net));
         }
     }
-    if (x)
-        for (size_t k = 0; k <= M; k++) LF_FREE(x[k]);
-    LF_FREE(x), LF_FREE(t), LF_FREE(rows), LF_FREE(hide);
+    LF_FREE(code);
     return st;
 }
 
