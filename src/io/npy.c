@@ -783,6 +783,12 @@ lf_status lf_npy_writer_rows(lf_npy_writer *w, const float *data, size_t nrows, 
     }
     size_t n = nrows * w->cols; /* <= rows*cols, checked at open */
     if (n && !data) return lf_fail(e, LF_ERR_ARG, "no data given for '%s'", path);
+    if (!host_is_big()) { /* '<f4' is the host's own layout: write as it is */
+        lf_status st = lf_atomic_write(&w->af, data, n * sizeof *data, e);
+        if (st != LF_OK) w->failed = st;
+        else w->written += nrows;
+        return st;
+    }
     unsigned char chunk[4096 * 4];
     for (size_t k = 0; k < n;) {
         size_t m = n - k < 4096 ? n - k : 4096;
