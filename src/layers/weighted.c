@@ -33,7 +33,15 @@ static void masked_softmax(float *restrict a, const float *restrict logits, size
     for (size_t i = 0; i < k; i++) a[i * stride] *= inv;
 }
 
-static int row_has_mask(const float *mask) { return mask != NULL; }
+/* Row r needs its own softmax unless it has the same mask as row r-1 (or
+ * there is no mask at all): then its weights are a copy of the previous
+ * row's — the same numbers, without the exps (most rows have every input
+ * present). */
+static int new_weights(const float *mask, size_t r, size_t k) {
+    if (r == 0) return 1;
+    if (!mask) return 0;
+    return memcmp(mask + r * k, mask + (r - 1) * k, k * sizeof *mask) != 0;
+}
 
 // xs[i]: (B, D)  w: (k)  mask: (B, k)|NULL  a: (B, k)  y: (B, D)
 void lf_wavg_forward(float *restrict y, float *restrict a, const float *const *xs,
@@ -41,8 +49,8 @@ void lf_wavg_forward(float *restrict y, float *restrict a, const float *const *x
                      size_t D) {
     for (size_t r = 0; r < B; r++) {
         float *ar = a + r * k;
-        if (r == 0 || row_has_mask(mask)) masked_softmax(ar, w, 1, mask ? mask + r * k : NULL, k);
-        else memcpy(ar, a, k * sizeof *ar);
+        if (new_weights(mask, r, k)) masked_softmax(ar, w, 1, mask ? mask + r * k : NULL, k);
+        else memcpy(ar, ar - k, k * sizeof *ar);
         float *yr = y + r * D;
         memset(yr, 0, D * sizeof *yr);
         for (size_t i = 0; i < k; i++) {
@@ -97,11 +105,11 @@ void lf_cwavg_forward(float *restrict y, float *restrict a, const float *const *
                       size_t D) {
     for (size_t r = 0; r < B; r++) {
         float *ar = a + r * k * D;
-        if (r == 0 || row_has_mask(mask)) {
+        if (new_weights(mask, r, k)) {
             const float *mr = mask ? mask + r * k : NULL;
             for (size_t c = 0; c < D; c++) masked_softmax(ar + c, w + c, D, mr, k);
         } else {
-            memcpy(ar, a, k * D * sizeof *ar);
+            memcpy(ar, ar - k * D, k * D * sizeof *ar);
         }
         float *yr = y + r * D;
         memset(yr, 0, D * sizeof *yr);
