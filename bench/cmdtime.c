@@ -21,6 +21,7 @@
  * step as failed.
  */
 #define _DEFAULT_SOURCE
+#include "timing.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,22 +31,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n) {
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* One run: returns 0 and fills wall, cpu and peak (KiB), or -1. */
 static int run_once(char **cmd, double *wall, double *cpu, long *peak) {

@@ -17,17 +17,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "latefuse.h"
 
+#include "timing.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* splitmix64: the benchmark's own data generator */
 static uint64_t next_u64(uint64_t *s) {
@@ -47,16 +42,6 @@ static float *uniform(size_t n, uint64_t *s) {
     }
     for (size_t i = 0; i < n; i++) a[i] = next_unit(s);
     return a;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n) {
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 static int fail(lf_model *m, const char *what) {

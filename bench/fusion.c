@@ -19,7 +19,9 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "latefuse.h"
+#include "io/npy.h"
 
+#include "timing.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,62 +30,17 @@
 
 enum { NMODELS = 3 };
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n) {
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* A minimal reader of the .npy files gendata.py writes: version 1 or 2,
- * C order, '<f4' (float32) or '<i4' (int32), 1 or 2 dimensions.  Returns the
- * data (malloc'd) and its shape, or NULL with a message on stderr. */
-static void *read_npy(const char *path, const char *want, size_t *rows, size_t *cols) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        fprintf(stderr, "fusion: cannot open '%s'\n", path);
+/* The .npy files gendata.py writes, through the library's reader (float32
+ * model outputs; int32 labels, which it converts exactly to float). */
+static float *read_npy(const char *path, size_t *rows, size_t *cols) {
+    lf_array arr;
+    lf_err e;
+    if (lf_npy_read(path, &arr, &e) != LF_OK) {
+        fprintf(stderr, "fusion: %s\n", e.msg);
         return NULL;
     }
-    unsigned char pre[12];
-    char *hdr = NULL;
-    void *data = NULL;
-    size_t hlen = 0;
-    if (fread(pre, 1, 10, fp) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) goto bad;
-    if (pre[6] == 1) {
-        hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
-    } else {
-        if (fread(pre + 10, 1, 2, fp) != 2) goto bad;
-        hlen = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
-    }
-    if (!(hdr = calloc(hlen + 1, 1)) || fread(hdr, 1, hlen, fp) != hlen) goto bad;
-    char descr[16];
-    snprintf(descr, sizeof descr, "'%s'", want);
-    const char *shape = strstr(hdr, "'shape': (");
-    if (!strstr(hdr, descr) || !strstr(hdr, "'fortran_order': False") || !shape) goto bad;
-    char *end;
-    *rows = (size_t)strtoull(shape + 10, &end, 10);
-    *cols = 1;
-    if (*end == ',' && end[1] == ' ' && end[2] != ')') *cols = (size_t)strtoull(end + 2, &end, 10);
-    size_t n = *rows * *cols;
-    if (!(data = malloc(n ? 4 * n : 1)) || fread(data, 4, n, fp) != n) goto bad;
-    free(hdr);
-    fclose(fp);
-    return data;
-bad:
-    fprintf(stderr, "fusion: '%s' is not a C-order %s .npy file this reader knows\n", path, want);
-    free(hdr);
-    free(data);
-    fclose(fp);
-    return NULL;
+    *rows = arr.rows, *cols = arr.cols;
+    return arr.data;
 }
 
 typedef struct split {
@@ -98,7 +55,7 @@ static int load_split(const char *dir, const char *part, split *s) {
     memset(s, 0, sizeof *s);
     for (int k = 0; k < NMODELS; k++) {
         snprintf(path, sizeof path, "%s/%s_%c.npy", dir, part, 'a' + k);
-        if (!(s->p[k] = read_npy(path, "<f4", &r, &c))) return 1;
+        if (!(s->p[k] = read_npy(path, &r, &c))) return 1;
         if (k > 0 && (r != s->n || c != s->c)) {
             fprintf(stderr, "fusion: '%s' has a different shape\n", path);
             return 1;
@@ -106,7 +63,12 @@ static int load_split(const char *dir, const char *part, split *s) {
         s->n = r, s->c = c;
     }
     snprintf(path, sizeof path, "%s/%s_y.npy", dir, part);
-    if (!(s->y = read_npy(path, "<i4", &r, &c))) return 1;
+    float *yf = read_npy(path, &r, &c);
+    if (!yf) return 1;
+    s->y = malloc((r ? r : 1) * sizeof *s->y);
+    for (size_t i = 0; s->y && i < r; i++) s->y[i] = (int)yf[i];
+    LF_FREE(yf);
+    if (!s->y) return 1;
     if (r != s->n) {
         fprintf(stderr, "fusion: '%s' has %zu labels for %zu rows\n", path, r, s->n);
         return 1;
