@@ -85,40 +85,25 @@ static micro_fn pick_kernel(void) {
     return micro_portable;
 }
 
-/* op(A)[i][k] for the packed copy */
-static void pack_a(float *restrict dst, int trans, const float *restrict A, size_t lda, size_t i0,
-                   size_t mc, size_t k0, size_t kc) {
-    for (size_t p = 0; p < mc; p += MR) {
-        size_t rows = mc - p < MR ? mc - p : MR;
-        for (size_t k = 0; k < kc; k++, dst += MR) {
-            size_t r = 0;
-            if (trans) {
-                const float *src = A + (k0 + k) * lda + i0 + p;
-                for (; r < rows; r++) dst[r] = src[r];
+/* Packs the block [o0, o0+on) x [k0, k0+kc) of a matrix seen as X[o][k]
+ * into panels of `width` values of o per k (zero-padded).  X[o][k] is
+ * X[k*ld + o] when o_contiguous, else X[o*ld + k].  op(A) packs with width
+ * MR (o = row i, contiguous when A is transposed), op(B) with width NR
+ * (o = column j, contiguous when B is not). */
+static void pack(float *restrict dst, size_t width, int o_contiguous, const float *restrict X,
+                 size_t ld, size_t o0, size_t on, size_t k0, size_t kc) {
+    for (size_t p = 0; p < on; p += width) {
+        size_t n = on - p < width ? on - p : width;
+        for (size_t k = 0; k < kc; k++, dst += width) {
+            size_t i = 0;
+            if (o_contiguous) {
+                const float *src = X + (k0 + k) * ld + o0 + p;
+                for (; i < n; i++) dst[i] = src[i];
             } else {
-                const float *src = A + (i0 + p) * lda + k0 + k;
-                for (; r < rows; r++) dst[r] = src[r * lda];
+                const float *src = X + (o0 + p) * ld + k0 + k;
+                for (; i < n; i++) dst[i] = src[i * ld];
             }
-            for (; r < MR; r++) dst[r] = 0.0f;
-        }
-    }
-}
-
-/* op(B)[k][j] for the packed copy */
-static void pack_b(float *restrict dst, int trans, const float *restrict B, size_t ldb, size_t k0,
-                   size_t kc, size_t j0, size_t nc) {
-    for (size_t p = 0; p < nc; p += NR) {
-        size_t cols = nc - p < NR ? nc - p : NR;
-        for (size_t k = 0; k < kc; k++, dst += NR) {
-            size_t c = 0;
-            if (trans) {
-                const float *src = B + (j0 + p) * ldb + k0 + k;
-                for (; c < cols; c++) dst[c] = src[c * ldb];
-            } else {
-                const float *src = B + (k0 + k) * ldb + j0 + p;
-                for (; c < cols; c++) dst[c] = src[c];
-            }
-            for (; c < NR; c++) dst[c] = 0.0f;
+            for (; i < width; i++) dst[i] = 0.0f;
         }
     }
 }
@@ -130,10 +115,10 @@ static void gemm_columns(micro_fn micro, int trans_a, int trans_b, size_t M, siz
     float bpack[KC * NC], apack[MC * KC], acc[MR * NR];
     for (size_t pc = 0; pc < K; pc += KC) {
         size_t kc = K - pc < KC ? K - pc : KC;
-        pack_b(bpack, trans_b, B, ldb, pc, kc, j0, nc);
+        pack(bpack, NR, !trans_b, B, ldb, j0, nc, pc, kc);
         for (size_t ic = 0; ic < M; ic += MC) {
             size_t mc = M - ic < MC ? M - ic : MC;
-            pack_a(apack, trans_a, A, lda, ic, mc, pc, kc);
+            pack(apack, MR, trans_a, A, lda, ic, mc, pc, kc);
             for (size_t jr = 0; jr < nc; jr += NR) {
                 size_t nr = nc - jr < NR ? nc - jr : NR;
                 for (size_t ir = 0; ir < mc; ir += MR) {
