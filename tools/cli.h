@@ -106,6 +106,16 @@ lf_status cli_check_outputs(const char *path, const float *p, size_t N, size_t C
 lf_status cli_check_outputs_at(const char *path, const float *p, size_t N, size_t C, int logits,
                                size_t row0, lf_err *e);
 
+/* Shape checks of a model file against the first one (file `first` with N
+ * rows and C columns; is_first for that file itself) and, when want_c > 0,
+ * the fusion model's classes.  The messages name both files. */
+lf_status cli_check_shape(const char *path, size_t rows, size_t cols, const char *first, size_t N,
+                          size_t C, int is_first, size_t want_c, lf_err *e);
+
+/* The index *j of `name` among the fusion model's models; LF_ERR_ARG with
+ * the names it knows otherwise. */
+lf_status cli_find_model(const lf_fusion *f, const char *name, size_t *j, lf_err *e);
+
 /* Loads every -m file of o in order (names and paths kept), checks that all
  * have the same rows and columns (and C == want_c when want_c > 0), and
  * validates each with cli_check_outputs. */

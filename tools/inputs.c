@@ -102,6 +102,35 @@ void cli_inputs_free(cli_inputs *in) {
     in->M = in->N = in->C = 0;
 }
 
+lf_status cli_check_shape(const char *path, size_t rows, size_t cols, const char *first, size_t N,
+                          size_t C, int is_first, size_t want_c, lf_err *e) {
+    if (is_first && want_c && cols != want_c)
+        return lf_fail(e, LF_ERR_SHAPE, "'%s' has %zu columns but the fusion model has %zu classes", path,
+                       cols, want_c);
+    if (is_first && cols < 2)
+        return lf_fail(e, LF_ERR_SHAPE,
+                       "'%s' has %zu column; model outputs need one column per class (at least 2)", path, cols);
+    if (rows != N)
+        return lf_fail(e, LF_ERR_SHAPE, "row-count mismatch: '%s' has %zu rows but '%s' has %zu", path, rows,
+                       first, N);
+    if (cols != C)
+        return lf_fail(e, LF_ERR_SHAPE, "class-count mismatch: '%s' has %zu columns but '%s' has %zu", path,
+                       cols, first, C);
+    return LF_OK;
+}
+
+lf_status cli_find_model(const lf_fusion *f, const char *name, size_t *j, lf_err *e) {
+    size_t M = lf_fusion_num_models(f);
+    for (*j = 0; *j < M; ++*j)
+        if (strcmp(lf_fusion_model_name(f, *j), name) == 0) return LF_OK;
+    char known[512] = "";
+    for (size_t i = 0; i < M; i++) {
+        size_t n = strlen(known);
+        snprintf(known + n, sizeof known - n, "%s%s", i ? ", " : "", lf_fusion_model_name(f, i));
+    }
+    return lf_fail(e, LF_ERR_ARG, "the fusion model has no model named '%s' (it knows %s)", name, known);
+}
+
 lf_status cli_load_models(const struct cli_opts *o, int logits, size_t want_c, cli_inputs *in,
                           lf_err *e) {
     memset(in, 0, sizeof *in);
@@ -117,22 +146,8 @@ lf_status cli_load_models(const struct cli_opts *o, int logits, size_t want_c, c
         in->names[k] = o->models[k].name;
         in->paths[k] = path;
         in->M = k + 1;
-        if (k == 0) {
-            in->N = a.rows;
-            in->C = a.cols;
-            if (want_c && a.cols != want_c)
-                st = lf_fail(e, LF_ERR_SHAPE, "'%s' has %zu columns but the fusion model has %zu classes",
-                             path, a.cols, want_c);
-            else if (a.cols < 2)
-                st = lf_fail(e, LF_ERR_SHAPE, "'%s' has %zu column; model outputs need one column per class (at least 2)",
-                             path, a.cols);
-        } else if (a.rows != in->N) {
-            st = lf_fail(e, LF_ERR_SHAPE, "row-count mismatch: '%s' has %zu rows but '%s' has %zu",
-                         path, a.rows, in->paths[0], in->N);
-        } else if (a.cols != in->C) {
-            st = lf_fail(e, LF_ERR_SHAPE, "class-count mismatch: '%s' has %zu columns but '%s' has %zu",
-                         path, a.cols, in->paths[0], in->C);
-        }
+        if (k == 0) in->N = a.rows, in->C = a.cols;
+        st = cli_check_shape(path, a.rows, a.cols, in->paths[0], in->N, in->C, k == 0, want_c, e);
         if (!st) st = cli_check_outputs(path, a.data, a.rows, a.cols, logits, e);
         if (st) {
             cli_inputs_free(in);
@@ -146,17 +161,9 @@ lf_status cli_match_models(const lf_fusion *f, cli_inputs *in, lf_err *e) {
     size_t M = lf_fusion_num_models(f);
     if (M > CLI_MAX_MODELS) return lf_fail(e, LF_ERR_ARG, "the fusion model has too many models (%zu)", M);
     for (size_t k = 0; k < in->M; k++) {
-        size_t j = 0;
-        while (j < M && strcmp(lf_fusion_model_name(f, j), in->names[k]) != 0) j++;
-        if (j == M) {
-            char known[512] = "";
-            for (size_t i = 0; i < M; i++) {
-                size_t n = strlen(known);
-                snprintf(known + n, sizeof known - n, "%s%s", i ? ", " : "", lf_fusion_model_name(f, i));
-            }
-            return lf_fail(e, LF_ERR_ARG, "the fusion model has no model named '%s' (it knows %s)",
-                           in->names[k], known);
-        }
+        size_t j;
+        lf_status st = cli_find_model(f, in->names[k], &j, e);
+        if (st) return st;
     }
     cli_inputs out;
     memset(&out, 0, sizeof out);

@@ -44,34 +44,15 @@ int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
     *handled = 1;
     /* the checks of cli_load_models, then the names of cli_match_models */
     size_t N = G ? rd[0].rows : 0;
-    for (size_t k = 0; k < G && !st; k++) {
-        const char *path = o->models[k].path;
-        if (k == 0 && rd[0].cols != C)
-            st = lf_fail(&e, LF_ERR_SHAPE, "'%s' has %zu columns but the fusion model has %zu classes", path,
-                         rd[0].cols, C);
-        else if (rd[k].rows != N)
-            st = lf_fail(&e, LF_ERR_SHAPE, "row-count mismatch: '%s' has %zu rows but '%s' has %zu", path,
-                         rd[k].rows, o->models[0].path, N);
-        else if (rd[k].cols != C)
-            st = lf_fail(&e, LF_ERR_SHAPE, "class-count mismatch: '%s' has %zu columns but '%s' has %zu",
-                         path, rd[k].cols, o->models[0].path, C);
-    }
+    for (size_t k = 0; k < G && !st; k++)
+        st = cli_check_shape(o->models[k].path, rd[k].rows, rd[k].cols, o->models[0].path, N, C, k == 0, C,
+                             &e);
     int src[CLI_MAX_MODELS]; /* stored model j reads -m number src[j], or -1 */
     for (size_t j = 0; j < M; j++) src[j] = -1;
     for (size_t k = 0; k < G && !st; k++) {
-        size_t j = 0;
-        while (j < M && strcmp(lf_fusion_model_name(f, j), o->models[k].name) != 0) j++;
-        if (j == M) {
-            char known[512] = "";
-            for (size_t i = 0; i < M; i++) {
-                size_t n = strlen(known);
-                snprintf(known + n, sizeof known - n, "%s%s", i ? ", " : "", lf_fusion_model_name(f, i));
-            }
-            st = lf_fail(&e, LF_ERR_ARG, "the fusion model has no model named '%s' (it knows %s)",
-                         o->models[k].name, known);
-        } else {
-            src[j] = (int)k;
-        }
+        size_t j;
+        st = cli_find_model(f, o->models[k].name, &j, &e);
+        if (!st) src[j] = (int)k;
     }
     if (st) goto fail_input;
 
