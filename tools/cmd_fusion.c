@@ -9,6 +9,7 @@
  * the library's writers, so a failed run leaves no partial file.
  */
 #include "cli.h"
+#include "fusion/rules.h"
 #include "io/npy.h"
 
 #include <math.h>
@@ -164,10 +165,7 @@ int cli_cmd_predict(const struct cli_opts *o) {
             goto done;
         }
         for (size_t i = 0; i < in.N; i++) {
-            size_t best = 0;
-            for (size_t c = 1; c < in.C; c++)
-                if (prob[i * in.C + c] > prob[i * in.C + best]) best = c;
-            cls[i] = (int64_t)best;
+            cls[i] = (int64_t)lf_argmax_f(prob + i * in.C, in.C);
         }
         st = lf_npy_write_1d(o->classes_out, cls, in.N, &e);
         if (st) {

@@ -7,6 +7,7 @@
  * inputs.c; the output appears only when everything succeeded.
  */
 #include "cli.h"
+#include "fusion/rules.h"
 #include "io/npy.h"
 
 #include <string.h>
@@ -89,10 +90,7 @@ int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
         }
         if (cls)
             for (size_t i = 0; i < n; i++) {
-                size_t best = 0;
-                for (size_t c = 1; c < C; c++)
-                    if (out[i * C + c] > out[i * C + best]) best = c;
-                cls[r0 + i] = (int64_t)best;
+                cls[r0 + i] = (int64_t)lf_argmax_f(out + i * C, C);
             }
         st = lf_npy_writer_rows(&w, out, n, &e);
         if (st) {
