@@ -73,10 +73,7 @@ static lf_status check_ready(lf_model *m, const char *what) {
 static size_t target_class(const lf_model *m, const float *t, size_t D) {
     if (m->loss == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) return (size_t)t[0];
     if (m->loss == LF_LOSS_BINARY_CROSSENTROPY && D == 1) return t[0] > 0.5f;
-    size_t best = 0;
-    for (size_t j = 1; j < D; j++)
-        if (t[j] > t[best]) best = j;
-    return best;
+    return lf_argmax_f(t, D);
 }
 
 /* ------------------------------------------------------ eval (chunked) */

@@ -198,6 +198,13 @@ void lf_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alph
     }
 }
 
+size_t lf_argmax_f(const float *v, size_t n) {
+    size_t best = 0;
+    for (size_t j = 1; j < n; j++)
+        if (v[j] > v[best]) best = j;
+    return best;
+}
+
 void lf_softmax_rows(float *x, size_t B, size_t D) {
     for (size_t r = 0; r < B; r++) {
         float *row = x + r * D;

@@ -40,6 +40,9 @@ void lf_act_forward(lf_activation a, float *restrict y, const float *restrict z,
 void lf_act_backward(lf_activation a, float *restrict dz, const float *restrict dy,
                      const float *restrict z, const float *restrict y, size_t B, size_t D);
 
+/* Index of the largest of the n values (ties: the lowest index). */
+size_t lf_argmax_f(const float *v, size_t n);
+
 /* In-place softmax of each of B rows of D values (max-subtracted). */
 void lf_softmax_rows(float *x, size_t B, size_t D);
 

@@ -11,6 +11,7 @@
  * weighted average, is a distribution) and probabilities are clipped to
  * [1e-7, 1 - 1e-7].
  */
+#include "kernels.h"
 #include "model.h"
 
 #include <math.h>
@@ -22,13 +23,6 @@ size_t lf_loss_target_cols(lf_loss loss, size_t D) {
 }
 
 int lf_loss_has_accuracy(lf_loss loss) { return loss >= LF_LOSS_BINARY_CROSSENTROPY; }
-
-static size_t argmax(const float *v, size_t n) {
-    size_t best = 0;
-    for (size_t j = 1; j < n; j++)
-        if (v[j] > v[best]) best = j;
-    return best;
-}
 
 /* log(1 + exp(x)) without overflow */
 static double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
@@ -122,7 +116,7 @@ double lf_loss_eval(lf_loss loss, int fused, const float *y, const float *z, con
                     dr[j] = S > 0 ? (float)(g * (tsum - (clipped ? 0.0 : tj / q)) / S) : 0.0f;
                 }
             }
-            if (correct) right += argmax(yr, D) == (sparse ? label : argmax(tr, D));
+            if (correct) right += lf_argmax_f(yr, D) == (sparse ? label : lf_argmax_f(tr, D));
             break;
         }
         }

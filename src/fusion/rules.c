@@ -30,13 +30,6 @@ int lf_rule_parse(const char *name) {
     return -1;
 }
 
-size_t lf_argmax_f(const float *row, size_t C) {
-    size_t best = 0;
-    for (size_t c = 1; c < C; c++)
-        if (row[c] > row[best]) best = c;
-    return best;
-}
-
 /* The checks every function here shares: arrays present, M and C positive,
  * N*C and M*C*C representable. */
 static lf_status check_common(const char *fn, const float *const *p, size_t M, size_t N,

@@ -23,6 +23,7 @@
 #define LF_FUSION_RULES_H
 
 #include "internal.h"
+#include "kernels.h"
 
 typedef enum lf_rule {
     LF_RULE_MEAN = 0,
@@ -134,8 +135,7 @@ lf_status lf_decision_templates_apply(const float *templates, const float *const
 lf_status lf_model_accuracies(const float *const *p, size_t M, size_t N, size_t C,
                               const int *y, double *acc, lf_err *e);
 
-/* Index of the largest of the C values (ties: the lowest index). */
-size_t lf_argmax_f(const float *row, size_t C);
+/* lf_argmax_f (the predicted class of a row) is in kernels.h. */
 
 /* Nonzero when row i of p[k] is missing (its first value is NaN). */
 static inline int lf_row_missing(const float *pk, size_t i, size_t C) {
