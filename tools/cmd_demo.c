@@ -12,6 +12,7 @@
  * show their learned weights.  Runs in a few seconds.
  */
 #include "cli.h"
+#include "kernels.h"
 
 #include <math.h>
 #include <string.h>
@@ -94,10 +95,7 @@ static double accuracy_present(const float *p, const int *y) {
     for (size_t i = 0; i < DEMO_N; i++) {
         const float *r = p + i * DEMO_C;
         if (isnan(r[0])) continue;
-        int best = 0;
-        for (int c = 1; c < DEMO_C; c++)
-            if (r[c] > r[best]) best = c;
-        ok += best == y[i];
+        ok += lf_argmax_f(r, DEMO_C) == (size_t)y[i];
         n++;
     }
     return n ? (double)ok / (double)n : 0.0;

@@ -11,6 +11,7 @@
  * from the tool's own seeded generator, independent of the model's.
  */
 #include "cli.h"
+#include "kernels.h"
 
 #include <math.h>
 #include <string.h>
@@ -116,10 +117,7 @@ static void make_head_data(cli_rng *r, size_t n, float *a, float *b, float *oneh
 static double argmax_accuracy(const float *p, const int *y, size_t n) {
     size_t ok = 0;
     for (size_t i = 0; i < n; i++) {
-        int best = 0;
-        for (int c = 1; c < HEAD_C; c++)
-            if (p[i * HEAD_C + c] > p[i * HEAD_C + best]) best = c;
-        ok += best == y[i];
+        ok += lf_argmax_f(p + i * HEAD_C, HEAD_C) == (size_t)y[i];
     }
     return n ? (double)ok / (double)n : 0.0;
 }
