@@ -390,8 +390,8 @@ static lf_status read_optimizer(const lf_json *o, lf_optimizer *opt, uint64_t *i
     return LF_OK;
 }
 
-static lf_status load_tensor(const lf_st_file *f, const char *name, float *dst, size_t ndim,
-                             const size_t *shape, lf_err *e) {
+lf_status lf_load_tensor(const lf_st_file *f, const char *name, float *dst, size_t ndim,
+                         const size_t *shape, lf_err *e) {
     const lf_st_tensor *t = lf_st_find(f, name);
     if (!t) return lf_fail(e, LF_ERR_FORMAT, "model file: tensor '%.80s' is missing", name);
     int same = t->ndim == ndim && t->dtype == LF_ST_F32;
@@ -450,7 +450,7 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
     with_opt = m->compiled && lf_st_find(f, oname) != NULL;
     if ((st = lf_model_tensors(m, prefix, with_opt, &outs, &n, &names, e)) != LF_OK) return st;
     for (size_t i = 0; st == LF_OK && i < n; i++)
-        st = load_tensor(f, outs[i].name, (float *)outs[i].data, outs[i].ndim, outs[i].shape, e);
+        st = lf_load_tensor(f, outs[i].name, (float *)outs[i].data, outs[i].ndim, outs[i].shape, e);
     size_t plen = strlen(prefix), ours = 0;
     for (size_t i = 0; i < lf_st_count(f); i++)
         ours += strncmp(lf_st_at(f, i)->name, prefix, plen) == 0;

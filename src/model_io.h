@@ -26,6 +26,11 @@ void lf_model_arch_json(const lf_model *m, lf_buf *b);
 lf_status lf_model_from_parts(lf_model *m, const char *arch, size_t arch_len,
                               const lf_st_file *f, const char *prefix, lf_err *e);
 
+/* Copies tensor `name` of f into dst, requiring F32 of exactly the given
+ * shape (ndim 1 or 2) and finite values; LF_ERR_FORMAT otherwise. */
+lf_status lf_load_tensor(const lf_st_file *f, const char *name, float *dst, size_t ndim,
+                         const size_t *shape, lf_err *e);
+
 /* Frees the graph and weights, leaving an empty model (seed kept). */
 void lf_model_reset(lf_model *m);
 

@@ -64,17 +64,6 @@ lf_status lf_fusion_save(lf_fusion *f, const char *path) {
     return st;
 }
 
-static lf_status load_f32(lf_err *e, const lf_st_file *sf, const char *name, size_t d0, size_t d1,
-                          float *dst) {
-    const lf_st_tensor *t = lf_st_find(sf, name);
-    if (!t) return lf_fail(e, LF_ERR_FORMAT, "tensor '%s' is missing", name);
-    size_t nd = d1 ? 2 : 1;
-    if (t->dtype != LF_ST_F32 || t->ndim != nd || t->shape[0] != d0 || (d1 && t->shape[1] != d1))
-        return lf_fail(e, LF_ERR_FORMAT, "tensor '%s' must be F32 of shape (%zu%s%zu)", name, d0,
-                       d1 ? ", " : "", d1);
-    return lf_st_tensor_f32(t, dst, t->count, e);
-}
-
 static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
     const char *fmt = lf_st_metadata(sf, "format"), *ver = lf_st_metadata(sf, "format_version");
     const char *fj = lf_st_metadata(sf, "fusion"), *arch = lf_st_metadata(sf, "architecture");
@@ -139,7 +128,7 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
     if (method == LF_FUSE_ACC_WEIGHTED) {
         expect = 1;
         if (!(f->weights = lf_alloc_array(M, sizeof(float)))) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
-        if ((st = load_f32(e, sf, "fusion.weights", M, 0, f->weights)) != LF_OK) return st;
+        if ((st = lf_load_tensor(sf, "fusion.weights", f->weights, 1, (size_t[]){M}, e)) != LF_OK) return st;
         double s = 0;
         for (size_t k = 0; k < M; k++) {
             if (!(f->weights[k] >= 0)) return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.weights' holds a negative weight");
@@ -150,7 +139,8 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
         expect = 1;
         if (!(f->templates = lf_alloc_array(C, M * C * sizeof(float))))
             return lf_fail(e, LF_ERR_NOMEM, "out of memory");
-        if ((st = load_f32(e, sf, "fusion.templates", C, M * C, f->templates)) != LF_OK) return st;
+        if ((st = lf_load_tensor(sf, "fusion.templates", f->templates, 2, (size_t[]){C, M * C}, e)) != LF_OK)
+            return st;
     } else if (lf_method_is_learned((lf_method)method)) {
         if (!arch) return lf_fail(e, LF_ERR_FORMAT, "the metadata has no 'architecture' for the %s network",
                                   lf_method_name((lf_method)method));
