@@ -235,16 +235,33 @@ static void gather_arrays(void *ctx, const size_t *rows, size_t n, float *const 
     }
 }
 
+/* the first lines of the next batch's rows (the hardware streams the rest) */
+static void prefetch_arrays(void *ctx, const size_t *rows, size_t n) {
+    const array_rows *a = ctx;
+    const lf_model *m = a->m;
+    for (size_t r = 0; r < n; r++) {
+        for (size_t i = 0; i < m->n_inputs; i++) {
+            size_t d = m->nodes[m->inputs[i]].dim;
+            const char *row = (const char *)(a->x[i] + rows[r] * d);
+            __builtin_prefetch(row);
+            __builtin_prefetch(row + d * sizeof(float) - 1);
+        }
+        __builtin_prefetch(a->y + rows[r] * a->tc);
+    }
+}
+
 typedef struct fit_bufs {
     float *xb_block, *tb, *wb, *best;
     float **xb;
-    size_t *idx;  /* training row ids, reshuffled every epoch */
-    size_t *vidx; /* a chunk of validation row ids */
+    lf_ids idx;   /* training row ids, reshuffled every epoch */
+    size_t *bidx; /* the row ids of one batch or validation chunk */
+    size_t *next; /* the next batch's row ids (for the source's prefetch) */
 } fit_bufs;
 
 static void fit_bufs_free(fit_bufs *b) {
     LF_FREE(b->xb_block), LF_FREE(b->tb), LF_FREE(b->wb), LF_FREE(b->best);
-    LF_FREE(b->xb), LF_FREE(b->idx), LF_FREE(b->vidx);
+    LF_FREE(b->xb), LF_FREE(b->bidx), LF_FREE(b->next);
+    lf_ids_free(&b->idx);
 }
 
 /* Validation loss (sum of l_r) and correct count: rows first..first+n of
@@ -255,8 +272,8 @@ static double eval_source(lf_model *m, lf_ws *ws, const lf_row_source *src, size
     double total = 0;
     for (size_t r0 = 0; r0 < n; r0 += ws->batch) {
         size_t B = n - r0 < ws->batch ? n - r0 : ws->batch;
-        for (size_t r = 0; r < B; r++) b->vidx[r] = first + r0 + r;
-        src->gather(src->ctx, b->vidx, B, b->xb, b->tb);
+        for (size_t r = 0; r < B; r++) b->bidx[r] = first + r0 + r;
+        src->gather(src->ctx, b->bidx, B, b->xb, b->tb);
         lf_graph_forward(m, ws, (const float *const *)b->xb, B, 0, NULL);
         total += lf_loss_eval(m->loss, m->fused, ws->out[m->output], lf_graph_logits(m, ws), b->tb, NULL,
                               B, D, 1.0, NULL, correct);
@@ -286,8 +303,9 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
     b.tb = lf_alloc_array(rows_buf * tc, sizeof(float));
     b.wb = lf_alloc_array(B, sizeof(float));
     b.xb = lf_alloc_array(m->n_inputs, sizeof(float *));
-    b.idx = lf_alloc_array(n_train, sizeof(size_t));
-    b.vidx = lf_alloc_array(EB ? EB : 1, sizeof(size_t));
+    int idx_ok = lf_ids_alloc(&b.idx, n_train, n_train - 1) == 0;
+    b.bidx = lf_alloc_array(rows_buf, sizeof(size_t));
+    b.next = lf_alloc_array(rows_buf, sizeof(size_t));
     b.best = (o.patience && o.restore_best_weights) ? lf_alloc_array(m->n_params, sizeof(float)) : NULL;
     double *hist = LF_REALLOC(m->hist, 4 * o.epochs * sizeof(double));
     if (hist) m->hist = hist;
@@ -298,7 +316,7 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
         lf_ws_free(&m->train_ws);
         if (lf_ws_init(&m->train_ws, m, B, 1, NULL, 0) != LF_OK) eval_ok = 0;
     }
-    if (!b.xb_block || !b.tb || !b.wb || !b.xb || !b.idx || !b.vidx || !hist || !eval_ok ||
+    if (!b.xb_block || !b.tb || !b.wb || !b.xb || !idx_ok || !b.bidx || !b.next || !hist || !eval_ok ||
         (o.patience && o.restore_best_weights && !b.best)) {
         fit_bufs_free(&b);
         lf_ws_free(&eval_ws);
@@ -306,7 +324,7 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
     }
     float *p = b.xb_block;
     for (size_t i = 0; i < m->n_inputs; i++) b.xb[i] = p, p += rows_buf * m->nodes[m->inputs[i]].dim;
-    for (size_t r = 0; r < n_train; r++) b.idx[r] = r;
+    for (size_t r = 0; r < n_train; r++) lf_ids_set(b.idx, r, r);
 
     lf_rng rng;
     lf_rng_seed(&rng, o.seed);
@@ -323,17 +341,23 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
         double t0 = now_s(), last_draw = 0, lsum = 0, pen_sum = 0;
         size_t correct = 0;
         if (o.verbose) fprintf(stderr, "Epoch %zu/%zu\n", e + 1, o.epochs);
-        if (o.shuffle)
-            for (size_t r = n_train; r > 1; r--) {
-                size_t j = (size_t)lf_rng_below(&rng, r);
-                size_t tmp = b.idx[r - 1];
-                b.idx[r - 1] = b.idx[j], b.idx[j] = tmp;
-            }
+        if (o.shuffle) lf_ids_shuffle(b.idx, n_train, &rng);
         for (size_t s = 0; s < steps; s++) {
             size_t r0 = s * B, nb = n_train - r0 < B ? n_train - r0 : B;
-            src->gather(src->ctx, b.idx + r0, nb, b.xb, b.tb);
+            if (s == 0 || !src->prefetch) {
+                for (size_t r = 0; r < nb; r++) b.bidx[r] = (size_t)lf_ids_get(b.idx, r0 + r);
+            } else {
+                size_t *t = b.bidx;
+                b.bidx = b.next, b.next = t;
+            }
+            src->gather(src->ctx, b.bidx, nb, b.xb, b.tb);
+            if (src->prefetch && s + 1 < steps) {
+                size_t r1 = r0 + nb, n1 = n_train - r1 < B ? n_train - r1 : B;
+                for (size_t r = 0; r < n1; r++) b.next[r] = (size_t)lf_ids_get(b.idx, r1 + r);
+                src->prefetch(src->ctx, b.next, n1);
+            }
             for (size_t r = 0; weighted && r < nb; r++) {
-                float w = o.sample_weight ? o.sample_weight[b.idx[r0 + r]] : 1.0f;
+                float w = o.sample_weight ? o.sample_weight[b.bidx[r]] : 1.0f;
                 if (o.class_weight) w *= o.class_weight[target_class(m, b.tb + r * tc, D)];
                 b.wb[r] = w;
             }
@@ -442,7 +466,8 @@ lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_
                 return lf_model_fail(m, LF_ERR_ARG, "fit: sample weight %g at row %zu must be finite and >= 0",
                                      (double)o.sample_weight[r], r);
     array_rows train = {m, x, y, tc}, val = {m, o.val_x, o.val_y, tc};
-    lf_row_source src = {n, gather_arrays, &train}, vsrc = {o.val_n, gather_arrays, &val};
+    lf_row_source src = {n, gather_arrays, &train, prefetch_arrays},
+                  vsrc = {o.val_n, gather_arrays, &val, NULL};
     if (o.val_x) {
         /* explicit validation data */
         if (o.val_n == 0 || !o.val_y)

@@ -53,4 +53,28 @@ float lf_rng_uniform(lf_rng *r);
 /* Uniform integer in [0, n), unbiased; n > 0. */
 uint64_t lf_rng_below(lf_rng *r, uint64_t n);
 
+/* ------------------------------------------------------------ row ids */
+/* An array of row numbers (training orders, shuffles) that takes 4 bytes
+ * per entry when every value fits in 32 bits and 8 otherwise: for the large
+ * inputs these arrays are a sizeable share of a fit's memory. */
+typedef struct lf_ids {
+    void *p;
+    int wide;
+} lf_ids;
+
+/* Room for n ids, each at most max_value, zeroed; 0 on success, -1 when
+ * out of memory (ids->p is then NULL). */
+int lf_ids_alloc(lf_ids *ids, size_t n, uint64_t max_value);
+void lf_ids_free(lf_ids *ids);
+static inline uint64_t lf_ids_get(lf_ids a, size_t i) {
+    return a.wide ? ((const uint64_t *)a.p)[i] : ((const uint32_t *)a.p)[i];
+}
+static inline void lf_ids_set(lf_ids a, size_t i, uint64_t v) {
+    if (a.wide) ((uint64_t *)a.p)[i] = v;
+    else ((uint32_t *)a.p)[i] = (uint32_t)v;
+}
+/* Fisher-Yates over the first n ids; draws the same random numbers
+ * whatever the width. */
+void lf_ids_shuffle(lf_ids a, size_t n, lf_rng *r);
+
 #endif

@@ -129,6 +129,10 @@ typedef struct lf_row_source {
     size_t n;
     void (*gather)(void *ctx, const size_t *rows, size_t n, float *const *x, float *t);
     void *ctx;
+    /* optional (may be NULL): called with the next batch's row ids before
+     * the current batch trains, to start fetching rows scattered over a
+     * large input; it must not change anything the gather reads */
+    void (*prefetch)(void *ctx, const size_t *rows, size_t n);
 } lf_row_source;
 lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fit_options *opt);
 

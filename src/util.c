@@ -85,3 +85,23 @@ uint64_t lf_rng_below(lf_rng *r, uint64_t n) {
     while (x >= limit);
     return x % n;
 }
+
+int lf_ids_alloc(lf_ids *ids, size_t n, uint64_t max_value) {
+    ids->wide = max_value > UINT32_MAX;
+    ids->p = lf_alloc_array(n ? n : 1, ids->wide ? sizeof(uint64_t) : sizeof(uint32_t));
+    return ids->p ? 0 : -1;
+}
+
+void lf_ids_free(lf_ids *ids) {
+    LF_FREE(ids->p);
+    ids->p = NULL;
+}
+
+void lf_ids_shuffle(lf_ids a, size_t n, lf_rng *r) {
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)lf_rng_below(r, i);
+        uint64_t tmp = lf_ids_get(a, i - 1);
+        lf_ids_set(a, i - 1, lf_ids_get(a, j));
+        lf_ids_set(a, j, tmp);
+    }
+}

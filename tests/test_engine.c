@@ -471,7 +471,7 @@ static void test_fit_source(void) {
     const float *xs[1] = {x};
     CHECK(lf_model_fit(a, xs, y, n, &o) == LF_OK, "fit");
     rows_ctx c = {x, y};
-    lf_row_source src = {n, gather_task, &c};
+    lf_row_source src = {n, gather_task, &c, NULL};
     CHECK(lf_model_fit_source(b, &src, &o) == LF_OK, "fit_source: %s", lf_model_error(b));
     CHECK(memcmp(a->params, b->params, a->n_params * sizeof(float)) == 0, "row source differs from arrays");
     CHECK(lf_model_history(a)->epochs == lf_model_history(b)->epochs &&

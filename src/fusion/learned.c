@@ -18,6 +18,7 @@
  */
 #include "fusion/fusion_internal.h"
 #include "model.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -90,7 +91,9 @@ lf_status lf_learned_build(lf_model *net, lf_method method, size_t M, size_t C) 
 }
 
 /* network inputs for rows: x[k] (n x C) and x[M] the mask (n x M).
- * hide: -1, or a model to treat as missing in every row (augmentation). */
+ * hide: -1, or a model to treat as missing in every row (augmentation).
+ * With log inputs this leaves max(p, LOG_FLOOR), and 1 for a missing
+ * model, for take_logs to turn into log p and 0. */
 static void fill_row(const lf_probs *pr, size_t r, float *const *x, size_t i, int log_inputs,
                      long hide) {
     size_t M = pr->M, C = pr->C;
@@ -99,9 +102,19 @@ static void fill_row(const lf_probs *pr, size_t r, float *const *x, size_t i, in
         float *dst = x[k] + i * C;
         int present = src && !isnan(src[0]) && (long)k != hide;
         x[M][i * M + k] = present ? 1.0f : 0.0f;
-        for (size_t c = 0; c < C; c++)
-            dst[c] = !present ? 0.0f : log_inputs ? logf(src[c] > LOG_FLOOR ? src[c] : LOG_FLOOR) : src[c];
+        if (!present) {
+            for (size_t c = 0; c < C; c++) dst[c] = log_inputs ? 1.0f : 0.0f;
+        } else if (log_inputs) {
+            for (size_t c = 0; c < C; c++) dst[c] = src[c] > LOG_FLOOR ? src[c] : LOG_FLOOR;
+        } else {
+            memcpy(dst, src, C * sizeof(float));
+        }
     }
+}
+
+/* the logs of n rows fill_row left, in place, one vectorised pass per model */
+static void take_logs(float *const *x, size_t M, size_t C, size_t n) {
+    for (size_t k = 0; k < M; k++) lf_log_f(x[k], x[k], n * C);
 }
 
 static size_t present_count(const lf_probs *pr, size_t r) {
@@ -111,23 +124,44 @@ static size_t present_count(const lf_probs *pr, size_t r) {
 }
 
 /* The training rows, assembled batch by batch straight from the prepared
- * probabilities: code = row * (M + 1) + (hidden model + 1). */
+ * probabilities: code = row << shift | (hidden model + 1). */
 typedef struct train_rows {
     const lf_probs *pr;
     const int *y;
-    const uint64_t *code;
+    lf_ids code;
+    unsigned shift;
     int log_inputs;
 } train_rows;
 
+/* The rows are scattered over the whole input: fetching all of a batch's
+ * cache lines ahead of use makes their misses overlap (fit_core asks for
+ * the next batch while the current one trains). */
+static void prefetch_rows(void *ctx, const size_t *ids, size_t n) {
+    const train_rows *tr = ctx;
+    const lf_probs *pr = tr->pr;
+    size_t row_bytes = pr->C * sizeof(float);
+    for (size_t i = 0; i < n; i++) {
+        size_t row = (size_t)(lf_ids_get(tr->code, ids[i]) >> tr->shift);
+        for (size_t k = 0; k < pr->M; k++)
+            if (pr->p[k]) {
+                const char *a = (const char *)(pr->p[k] + row * pr->C);
+                __builtin_prefetch(a, 0, 1);
+                __builtin_prefetch(a + row_bytes - 1, 0, 1);
+            }
+        __builtin_prefetch(tr->y + row);
+    }
+}
+
 static void gather_rows(void *ctx, const size_t *ids, size_t n, float *const *x, float *t) {
     const train_rows *tr = ctx;
-    uint64_t stride = tr->pr->M + 1;
+    uint64_t low = ((uint64_t)1 << tr->shift) - 1;
     for (size_t i = 0; i < n; i++) {
-        uint64_t code = tr->code[ids[i]];
-        size_t row = (size_t)(code / stride);
-        fill_row(tr->pr, row, x, i, tr->log_inputs, (long)(code % stride) - 1);
+        uint64_t code = lf_ids_get(tr->code, ids[i]);
+        size_t row = (size_t)(code >> tr->shift);
+        fill_row(tr->pr, row, x, i, tr->log_inputs, (long)(code & low) - 1);
         t[i] = (float)tr->y[row];
     }
+    if (tr->log_inputs) take_logs(x, tr->pr->M, tr->pr->C, n);
 }
 
 lf_status lf_learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
@@ -140,28 +174,30 @@ lf_status lf_learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
     /* training rows: every row with a model present, in random order, plus
      * modality-dropout copies of rows with two or more present (a copy is
      * only a code: nothing of the data is duplicated) */
-    uint64_t *code = lf_alloc_array(2 * N, sizeof *code);
-    if (!code) return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
+    unsigned shift = 1;
+    while (((uint64_t)1 << shift) <= M) shift++;
+    if (N > (UINT64_MAX >> shift))
+        return lf_fail(&f->err, LF_ERR_ARG, "too many rows (%zu) to train on", N);
+    lf_ids code;
+    /* without modality dropout every row is trained once: room for N only */
+    size_t room = opt->modality_dropout > 0 ? 2 * N : N;
+    if (room < N || lf_ids_alloc(&code, room, N ? ((uint64_t)(N - 1) << shift) | M : 0) != 0)
+        return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
     size_t n = 0;
-    uint64_t stride = M + 1;
     for (size_t r = 0; r < N; r++) {
         size_t pc = present_count(pr, r);
         if (pc == 0) continue;
-        code[n++] = (uint64_t)r * stride;
+        lf_ids_set(code, n++, (uint64_t)r << shift);
         if (pc >= 2 && opt->modality_dropout > 0 && lf_rng_uniform(&rng) < opt->modality_dropout) {
             size_t pick = (size_t)lf_rng_below(&rng, pc), seen = 0;
             for (size_t k = 0; k < M; k++)
                 if (pr->p[k] && !isnan(pr->p[k][r * C]) && seen++ == pick) {
-                    code[n++] = (uint64_t)r * stride + k + 1;
+                    lf_ids_set(code, n++, ((uint64_t)r << shift) | (k + 1));
                     break;
                 }
         }
     }
-    for (size_t i = n; i > 1; i--) { /* shuffle: the validation split is random */
-        size_t j = (size_t)lf_rng_below(&rng, i);
-        uint64_t tmp = code[i - 1];
-        code[i - 1] = code[j], code[j] = tmp;
-    }
+    lf_ids_shuffle(code, n, &rng); /* the validation split is random */
     lf_status st = LF_OK;
     if (n == 0) {
         st = lf_fail(&f->err, LF_ERR_ARG, "no training row has any model present");
@@ -185,14 +221,14 @@ lf_status lf_learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
                 fo.patience = 8;
                 fo.restore_best_weights = 1;
             }
-            train_rows tr = {pr, y, code, cfg.log_inputs};
-            lf_row_source src = {n, gather_rows, &tr};
+            train_rows tr = {pr, y, code, shift, cfg.log_inputs};
+            lf_row_source src = {n, gather_rows, &tr, prefetch_rows};
             st = lf_model_fit_source(f->net, &src, &fo);
             if (st != LF_OK)
                 lf_fail(&f->err, st, "training %s: %s", lf_method_name(f->method), lf_model_error(f->net));
         }
     }
-    LF_FREE(code);
+    lf_ids_free(&code);
     return st;
 }
 
@@ -207,6 +243,7 @@ lf_status lf_learned_predict(const lf_fusion *f, const lf_probs *pr, float *out)
     for (size_t r0 = 0; st == LF_OK && r0 < N; r0 += chunk) {
         size_t n = N - r0 < chunk ? N - r0 : chunk;
         for (size_t i = 0; i < n; i++) fill_row(pr, r0 + i, x, i, log_inputs, -1);
+        if (log_inputs) take_logs(x, M, C, n);
         st = lf_model_predict(f->net, (const float *const *)x, n, out + r0 * C);
         for (size_t i = 0; st == LF_OK && i < n; i++) {
             float *row = out + (r0 + i) * C;
