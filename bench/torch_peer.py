@@ -268,7 +268,9 @@ def b5_fit(method, ps, y, epochs):
     `epochs` epochs of Adam (lr and batch of config(), eps 1e-7) over the
     training rows reshuffled each epoch, the epoch's mean loss accumulated,
     the validation loss computed after each epoch, early stopping with
-    patience 8 restoring the best weights."""
+    patience 8 restoring the best weights; for stack-lr, the moving average
+    of the weights (Keras' use_ema, learned.c's momentum) written into the
+    weights at the end."""
     lr, batch = B5_CFG[method]
     n, c, m = y.shape[0], ps[0].shape[1], len(ps)
     if method == "stack-lr":
@@ -290,6 +292,14 @@ def b5_fit(method, ps, y, epochs):
     tr, va = order[:n_train], order[n_train:]
     xv, yv = x[va], y[va]
     best, best_state, wait = float("inf"), None, 0
+    # stack-lr keeps the moving average of its weights (Keras' use_ema):
+    # momentum 1 - 10 / steps within [0, 0.999], 0 on the first step
+    ema, mom = None, 0.0
+    if method == "stack-lr":
+        steps = epochs * ((n_train + batch - 1) // batch)
+        mom = min(max(1.0 - 10.0 / steps, 0.0), 0.999)
+        ema = [p.detach().clone() for p in model.parameters()]
+    step = 0
     for _ in range(epochs):
         perm = tr[torch.randperm(n_train)]
         total = 0.0
@@ -299,6 +309,12 @@ def b5_fit(method, ps, y, epochs):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if ema is not None:
+                m = mom if step > 0 else 0.0
+                with torch.no_grad():
+                    for a, p in zip(ema, model.parameters()):
+                        a.mul_(m).add_(p, alpha=1.0 - m)
+            step += 1
             total += loss.item() * idx.shape[0]
         with torch.no_grad():
             vloss = loss_fn(xv, yv).item()
@@ -310,6 +326,10 @@ def b5_fit(method, ps, y, epochs):
             if wait >= 8:
                 model.load_state_dict(best_state)
                 break
+    if ema is not None:
+        with torch.no_grad():
+            for a, p in zip(ema, model.parameters()):
+                p.copy_(a)
     return model
 
 

@@ -185,10 +185,23 @@ typedef struct lf_optimizer {
     float beta_2;     /* adam */
     float epsilon;    /* adam, rmsprop */
     float rho;        /* rmsprop */
+    int use_ema;      /* all: keep a moving average of the weights during
+                         fit and write it into the weights when fit ends */
+    float ema_momentum; /* its momentum, in [0, 1) */
 } lf_optimizer;
 
 /* Keras' defaults: sgd lr 0.01, momentum 0; adam lr 1e-3, beta_1 0.9,
- * beta_2 0.999, epsilon 1e-7; rmsprop lr 1e-3, rho 0.9, epsilon 1e-7. */
+ * beta_2 0.999, epsilon 1e-7; rmsprop lr 1e-3, rho 0.9, epsilon 1e-7;
+ * use_ema 0, ema_momentum 0.99.
+ *
+ * use_ema follows Keras 3: after every optimizer step of fit,
+ * average = m * average + (1 - m) * w, with m = 0 on the model's first step
+ * ever (the average starts as the weights) and m = ema_momentum after; when
+ * fit ends (also by early stopping, after any restore of the best weights)
+ * the weights become the average.  A fit that starts from trained weights
+ * starts its average from them.  Validation during fit sees the raw
+ * weights.  lf_model_train_on_batch does not use it (Keras only writes the
+ * average back at the end of fit). */
 lf_optimizer lf_optimizer_default(lf_optimizer_kind kind);
 
 /* Model(inputs, output).compile(optimizer, loss).  `output` is the node

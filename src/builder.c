@@ -69,7 +69,7 @@ int lf_loss_parse(const char *name) {
 }
 
 lf_optimizer lf_optimizer_default(lf_optimizer_kind kind) {
-    lf_optimizer o = {kind, 1e-3f, 0.0f, 0, 0.9f, 0.999f, 1e-7f, 0.9f};
+    lf_optimizer o = {kind, 1e-3f, 0.0f, 0, 0.9f, 0.999f, 1e-7f, 0.9f, 0, 0.99f};
     if (kind == LF_OPT_SGD) o.learning_rate = 0.01f;
     return o;
 }
@@ -429,6 +429,7 @@ static int valid_optimizer(const lf_optimizer *o) {
     if (!(o->beta_1 >= 0.0f && o->beta_1 < 1.0f) || !(o->beta_2 >= 0.0f && o->beta_2 < 1.0f)) return 0;
     if (!(o->epsilon > 0.0f) || !isfinite(o->epsilon)) return 0;
     if (!(o->rho >= 0.0f && o->rho < 1.0f)) return 0;
+    if (o->use_ema && !(o->ema_momentum >= 0.0f && o->ema_momentum < 1.0f)) return 0;
     return 1;
 }
 
@@ -444,7 +445,7 @@ lf_status lf_model_compile(lf_model *m, int output, lf_loss loss, const lf_optim
     if (!valid_optimizer(&o))
         return lf_model_fail(m, LF_ERR_ARG,
                              "compile: invalid optimizer settings (learning rate and epsilon must be > 0, "
-                             "momentum, rho and betas in [0, 1))");
+                             "momentum, rho, betas and ema_momentum in [0, 1))");
     if (m->n_inputs == 0) return lf_model_fail(m, LF_ERR_STATE, "compile: the model has no input");
     const lf_node *out = &m->nodes[output];
     if (out->kind == LF_K_INPUT)

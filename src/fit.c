@@ -256,11 +256,12 @@ typedef struct fit_bufs {
     lf_ids idx;   /* training row ids, reshuffled every epoch */
     size_t *bidx; /* the row ids of one batch or validation chunk */
     size_t *next; /* the next batch's row ids (for the source's prefetch) */
+    float *ema;   /* the moving average of the weights (optimizer use_ema) */
 } fit_bufs;
 
 static void fit_bufs_free(fit_bufs *b) {
     LF_FREE(b->xb_block), LF_FREE(b->tb), LF_FREE(b->wb), LF_FREE(b->best);
-    LF_FREE(b->xb), LF_FREE(b->bidx), LF_FREE(b->next);
+    LF_FREE(b->xb), LF_FREE(b->bidx), LF_FREE(b->next), LF_FREE(b->ema);
     lf_ids_free(&b->idx);
 }
 
@@ -307,6 +308,7 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
     b.bidx = lf_alloc_array(rows_buf, sizeof(size_t));
     b.next = lf_alloc_array(rows_buf, sizeof(size_t));
     b.best = (o.patience && o.restore_best_weights) ? lf_alloc_array(m->n_params, sizeof(float)) : NULL;
+    b.ema = m->opt.use_ema ? lf_alloc_array(m->n_params, sizeof(float)) : NULL;
     double *hist = LF_REALLOC(m->hist, 4 * o.epochs * sizeof(double));
     if (hist) m->hist = hist;
     lf_ws eval_ws;
@@ -317,7 +319,7 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
         if (lf_ws_init(&m->train_ws, m, B, 1, NULL, 0) != LF_OK) eval_ok = 0;
     }
     if (!b.xb_block || !b.tb || !b.wb || !b.xb || !idx_ok || !b.bidx || !b.next || !hist || !eval_ok ||
-        (o.patience && o.restore_best_weights && !b.best)) {
+        (o.patience && o.restore_best_weights && !b.best) || (m->opt.use_ema && !b.ema)) {
         fit_bufs_free(&b);
         lf_ws_free(&eval_ws);
         return lf_model_fail(m, LF_ERR_NOMEM, "fit: out of memory for the training buffers");
@@ -325,6 +327,7 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
     float *p = b.xb_block;
     for (size_t i = 0; i < m->n_inputs; i++) b.xb[i] = p, p += rows_buf * m->nodes[m->inputs[i]].dim;
     for (size_t r = 0; r < n_train; r++) lf_ids_set(b.idx, r, r);
+    if (b.ema) memcpy(b.ema, m->params, m->n_params * sizeof(float));
 
     lf_rng rng;
     lf_rng_seed(&rng, o.seed);
@@ -366,6 +369,7 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
             pen_sum += lf_l2_penalty(m, m->grads) * (double)nb;
             m->step++;
             lf_optim_step(&m->opt, m->params, m->grads, m->m1, m->m2, m->n_params, m->step);
+            if (b.ema) lf_ema_update(b.ema, m->params, m->n_params, m->step == 1 ? 0.0f : m->opt.ema_momentum);
             if (tty && (now_s() - last_draw > 0.1 || s + 1 == steps)) {
                 last_draw = now_s();
                 size_t seen = r0 + nb;
@@ -407,6 +411,7 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
             break;
         }
     }
+    if (b.ema && st == LF_OK) memcpy(m->params, b.ema, m->n_params * sizeof(float));
     fit_bufs_free(&b);
     lf_ws_free(&eval_ws);
     return st;

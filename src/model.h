@@ -152,5 +152,7 @@ double lf_l2_penalty(const lf_model *m, float *grads);
 /* ---- optim.c: one update of the flat blocks (step t >= 1) */
 void lf_optim_step(const lf_optimizer *o, float *restrict w, const float *restrict g,
                    float *restrict m1, float *restrict m2, size_t n, uint64_t t);
+/* avg = momentum * avg + (1 - momentum) * w (Keras' use_ema) */
+void lf_ema_update(float *restrict avg, const float *restrict w, size_t n, float momentum);
 
 #endif

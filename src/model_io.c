@@ -120,6 +120,10 @@ void lf_model_arch_json(const lf_model *m, lf_buf *b) {
         lf_buf_json_float(b, o->epsilon);
         lf_buf_puts(b, ",\"rho\":");
         lf_buf_json_float(b, o->rho);
+        if (o->use_ema) {
+            lf_buf_puts(b, ",\"use_ema\":true,\"ema_momentum\":");
+            lf_buf_json_float(b, o->ema_momentum);
+        }
         lf_buf_printf(b, ",\"iterations\":%llu}", (unsigned long long)m->step);
     }
     lf_buf_puts(b, "}");
@@ -364,7 +368,8 @@ static lf_status build_layer(lf_model *m, const lf_json *L, size_t idx, lf_err *
 
 static lf_status read_optimizer(const lf_json *o, lf_optimizer *opt, uint64_t *iters, lf_err *e) {
     static const char *const keys[] = {"name", "learning_rate", "momentum", "nesterov", "beta_1",
-                                       "beta_2", "epsilon", "rho", "iterations", NULL};
+                                       "beta_2", "epsilon", "rho", "use_ema", "ema_momentum",
+                                       "iterations", NULL};
     const char *where = "architecture: optimizer";
     if (!lf_json_is(o, LF_JSON_OBJECT)) return lf_fail(e, LF_ERR_FORMAT, "%s must be an object", where);
     lf_status st = only_keys(o, keys, where, e);
@@ -382,6 +387,11 @@ static lf_status read_optimizer(const lf_json *o, lf_optimizer *opt, uint64_t *i
         (st = get_float(o, "beta_2", 0, 0.9999999f, &opt->beta_2, where, e)) ||
         (st = get_float(o, "epsilon", 1e-30f, 1.0f, &opt->epsilon, where, e)) ||
         (st = get_float(o, "rho", 0, 0.9999999f, &opt->rho, where, e)))
+        return st;
+    /* optional (written only when on) */
+    if (lf_json_get(o, "use_ema") && (st = get_bool(o, "use_ema", &opt->use_ema, where, e))) return st;
+    if (lf_json_get(o, "ema_momentum") &&
+        (st = get_float(o, "ema_momentum", 0, 0.9999999f, &opt->ema_momentum, where, e)))
         return st;
     double it;
     if (!lf_json_num(lf_json_get(o, "iterations"), &it) || !(it >= 0 && it < 9e15) || it != floor(it))

@@ -6,6 +6,7 @@
  *            w -= lr sqrt(1 - b2^t)/(1 - b1^t) * m / (sqrt(v) + eps)
  *   rmsprop: v = rho v + (1 - rho) g^2;  w -= lr g / (sqrt(v) + eps)
  *            (with momentum: m = mu m + lr g / (sqrt(v) + eps); w -= m)
+ * and the moving average of the weights of use_ema (fit.c applies it).
  */
 #include "kernels.h"
 #include "model.h"
@@ -58,4 +59,9 @@ LF_CLONES static void step(const lf_optimizer *o, float *restrict w, const float
 void lf_optim_step(const lf_optimizer *o, float *restrict w, const float *restrict g,
                    float *restrict m1, float *restrict m2, size_t n, uint64_t t) {
     step(o, w, g, m1, m2, n, t);
+}
+
+void lf_ema_update(float *restrict avg, const float *restrict w, size_t n, float momentum) {
+    float rest = 1.0f - momentum;
+    for (size_t i = 0; i < n; i++) avg[i] = momentum * avg[i] + rest * w[i];
 }

@@ -483,6 +483,61 @@ static void test_fit_source(void) {
     free(x), free(y);
 }
 
+/* use_ema: the weights after fit are Keras' moving average of the weights
+ * after each step, which a model without it shows one step at a time */
+static void test_ema(void) {
+    size_t n = 300, B = 100;
+    float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y);
+    make_task(x, y, n, 23);
+    lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
+    opt.learning_rate = 0.05f;
+    lf_model *a, *b;
+    lf_model_create(&a, 4), lf_model_create(&b, 4);
+    lf_model *both[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        int in = lf_input(both[k], 4, "x");
+        int h = lf_dense(both[k], in, 8, LF_TANH, 1, "h");
+        int o = lf_dense(both[k], h, 2, LF_SOFTMAX, 1, "o");
+        opt.use_ema = k == 0, opt.ema_momentum = 0.9f;
+        CHECK(lf_model_compile(both[k], o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &opt) == LF_OK, "compile");
+    }
+    size_t P = a->n_params;
+    float *avg = calloc(P, sizeof *avg);
+    lf_fit_options o = lf_fit_defaults();
+    o.batch_size = B, o.shuffle = 0, o.epochs = 1;
+    for (size_t s = 0; s < 6; s++) { /* b: one step per fit, rows in order */
+        const float *xs[1] = {x + (s % 3) * B * 4};
+        CHECK(lf_model_fit(b, xs, y + (s % 3) * B, B, &o) == LF_OK, "step %zu", s);
+        float mom = s == 0 ? 0.0f : 0.9f;
+        for (size_t i = 0; i < P; i++) avg[i] = mom * avg[i] + (1.0f - mom) * b->params[i];
+    }
+    const float *xs[1] = {x};
+    o.epochs = 2;
+    CHECK(lf_model_fit(a, xs, y, n, &o) == LF_OK, "fit with use_ema: %s", lf_model_error(a));
+    CHECK(memcmp(a->params, avg, P * sizeof(float)) == 0, "weights after fit are not the moving average");
+    CHECK(memcmp(a->params, b->params, P * sizeof(float)) != 0, "the average equals the last weights");
+    /* it is saved and loaded with the optimizer */
+    char path[96];
+    snprintf(path, sizeof path, "%s/ema.safetensors", tmpdir);
+    lf_model *c = NULL;
+    lf_model_create(&c, 0);
+    CHECK(lf_model_save(a, path, 0) == LF_OK, "save");
+    CHECK(lf_model_load(c, path) == LF_OK && c->opt.use_ema == 1 && c->opt.ema_momentum == 0.9f,
+          "use_ema not loaded: %s", lf_model_error(c));
+    remove(path);
+    lf_model_free(c);
+    /* a momentum of 1 would never move */
+    lf_model *d;
+    lf_model_create(&d, 1);
+    int in = lf_input(d, 4, "x"), out = lf_dense(d, in, 2, LF_SOFTMAX, 1, "o");
+    opt.use_ema = 1, opt.ema_momentum = 1.0f;
+    CHECK(lf_model_compile(d, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &opt) == LF_ERR_ARG &&
+              strstr(lf_model_error(d), "ema_momentum in [0, 1)"),
+          "ema_momentum 1 accepted: %s", lf_model_error(d));
+    lf_model_free(a), lf_model_free(b), lf_model_free(d);
+    free(x), free(y), free(avg);
+}
+
 int main(void) {
     test_threads_determinism();
     test_fit_source();
@@ -492,6 +547,7 @@ int main(void) {
     test_dropout();
     test_fit();
     test_save_load();
+    test_ema();
     rmdir(tmpdir);
     return check_report("test_engine");
 }

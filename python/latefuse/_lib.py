@@ -68,7 +68,8 @@ c_int = ctypes.c_int
 class Optimizer(ctypes.Structure):
     _fields_ = [("kind", c_int), ("learning_rate", ctypes.c_float), ("momentum", ctypes.c_float),
                 ("nesterov", c_int), ("beta_1", ctypes.c_float), ("beta_2", ctypes.c_float),
-                ("epsilon", ctypes.c_float), ("rho", ctypes.c_float)]
+                ("epsilon", ctypes.c_float), ("rho", ctypes.c_float), ("use_ema", c_int),
+                ("ema_momentum", ctypes.c_float)]
 
 
 class FitOptions(ctypes.Structure):

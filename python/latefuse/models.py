@@ -694,13 +694,15 @@ _KINDS = {"Dense": L.Dense, "Activation": L.Activation, "Dropout": L.Dropout, "A
 
 def _optimizer_from(d):
     name = d.get("name", "adam")
+    ema = {"use_ema": d.get("use_ema", False), "ema_momentum": d.get("ema_momentum", 0.99)}
     if name == "sgd":
-        return _optimizers.SGD(d["learning_rate"], d.get("momentum", 0.0), d.get("nesterov", False))
+        return _optimizers.SGD(d["learning_rate"], d.get("momentum", 0.0), d.get("nesterov", False),
+                               **ema)
     if name == "rmsprop":
         return _optimizers.RMSprop(d["learning_rate"], d.get("rho", 0.9), d.get("momentum", 0.0),
-                                   d.get("epsilon", 1e-7))
+                                   d.get("epsilon", 1e-7), **ema)
     return _optimizers.Adam(d["learning_rate"], d.get("beta_1", 0.9), d.get("beta_2", 0.999),
-                            d.get("epsilon", 1e-7))
+                            d.get("epsilon", 1e-7), **ema)
 
 
 def load_model(filepath, compile=True, seed=0):

@@ -11,12 +11,24 @@ __all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "get"]
 
 
 class Optimizer:
+    """Base: every optimizer also takes Keras' use_ema=False and
+    ema_momentum=0.99 (fit keeps a moving average of the weights and ends
+    with it, see lf_optimizer in latefuse.h)."""
+
     kind = None
+
+    def _ema(self, use_ema, ema_momentum):
+        self.use_ema = bool(use_ema)
+        self.ema_momentum = float(ema_momentum)
+        if self.use_ema and not 0.0 <= self.ema_momentum < 1.0:
+            raise ValueError("ema_momentum must be in [0, 1), got %r" % (ema_momentum,))
 
     def _struct(self):
         o = _lib.lib.lf_optimizer_default(self.kind)
         for k, v in self._settings().items():
             setattr(o, k, v)
+        o.use_ema = int(getattr(self, "use_ema", False))
+        o.ema_momentum = getattr(self, "ema_momentum", 0.99)
         return o
 
     def _settings(self):  # pragma: no cover - abstract
@@ -39,7 +51,9 @@ class SGD(Optimizer):
 
     kind = 0
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, use_ema=False,
+                 ema_momentum=0.99):
+        self._ema(use_ema, ema_momentum)
         self.learning_rate = _lr(learning_rate)
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
@@ -54,7 +68,9 @@ class Adam(Optimizer):
 
     kind = 1
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+                 use_ema=False, ema_momentum=0.99):
+        self._ema(use_ema, ema_momentum)
         if amsgrad:
             raise ValueError("Adam: amsgrad is not supported")
         self.learning_rate = _lr(learning_rate)
@@ -70,7 +86,9 @@ class RMSprop(Optimizer):
 
     kind = 2
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False):
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
+                 use_ema=False, ema_momentum=0.99):
+        self._ema(use_ema, ema_momentum)
         if centered:
             raise ValueError("RMSprop: centered=True is not supported")
         self.learning_rate = _lr(learning_rate)

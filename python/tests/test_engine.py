@@ -227,3 +227,31 @@ def test_classification_metrics_class_weight_sparse_and_l2():
     # the L2 penalty is part of evaluate's loss
     k = m.get_layer("dense").get_weights()[0]
     assert m.evaluate(x, y)[0] >= 0.01 * float((k.astype(np.float64) ** 2).sum()) - 1e-6
+
+
+def test_use_ema_ends_fit_with_the_moving_average(tmp_path):
+    """Keras' use_ema: the weights after fit are avg = m avg + (1 - m) w over
+    the steps (m = 0 on the first), which a model without it, fitted one
+    batch at a time, shows step by step; the setting is saved with the model."""
+    rng = np.random.default_rng(8)
+    X = [rng.uniform(0, 1, (64, 100)) for _ in range(2)]
+    y = rng.uniform(0, 1, (64, 1))
+    a, b = seed_model(seed=2), seed_model(seed=2)
+    a.compile(latefuse.optimizers.Adam(0.01, use_ema=True, ema_momentum=0.8), 'mse')
+    b.compile(latefuse.optimizers.Adam(0.01), 'mse')
+    avg = None
+    for s in range(8):  # 2 epochs of 4 batches of 16, in order
+        r = slice((s % 4) * 16, (s % 4) * 16 + 16)
+        b.fit([X[0][r], X[1][r]], y[r], batch_size=16, epochs=1, shuffle=False, verbose=0)
+        w = b.get_weights()
+        avg = w if avg is None else [np.float32(0.8) * p + np.float32(0.2) * q for p, q in zip(avg, w)]
+    a.fit(X, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    for p, q in zip(a.get_weights(), avg):
+        np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(a.get_weights()[0], b.get_weights()[0])
+    path = tmp_path / "ema.lf"
+    a.save(str(path))
+    o = latefuse.load_model(path).optimizer
+    assert o.use_ema and o.ema_momentum == pytest.approx(0.8)
+    with pytest.raises(ValueError, match="ema_momentum"):
+        latefuse.optimizers.SGD(use_ema=True, ema_momentum=1.0)

@@ -153,6 +153,10 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
         lf_buf a, b;
         lf_buf_init(&a), lf_buf_init(&b);
         if (st == LF_OK) {
+            /* the weight averaging's momentum depends on the training size
+             * (learned.c): a setting of the fit, not of the network */
+            ref->opt.use_ema = f->net->opt.use_ema;
+            ref->opt.ema_momentum = f->net->opt.ema_momentum;
             lf_model_arch_json(ref, &a);
             lf_model_arch_json(f->net, &b);
             /* compare without the optimizer's step count */

@@ -6,7 +6,9 @@
  *   wavg        WeightedAverage(p, mask)                       (the seed)
  *   wavg-class  ClassWeightedAverage(p, mask), renormalised
  *   loglinear   softmax(WeightedAverage(log p, mask))  (weighted product rule)
- *   stack-lr    Dense(C, softmax, L2)(Concatenate(log p, mask))
+ *   stack-lr    Dense(C, softmax, L2)(Concatenate(log p, mask)); the weights
+ *               kept are their moving average (use_ema, momentum
+ *               1 - 10 / steps, at most 0.999)
  *   mlp         Concatenate(p, mask) -> Dense(128, relu) -> Dropout(0.2)
  *               -> Dense(C, softmax)                        (the question's head)
  *   gate        GatedAverage(p, gate, mask), gate = Dense(M)(Dense(32, relu)(
@@ -220,6 +222,16 @@ lf_status lf_learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
                 fo.validation_split = 0.1f;
                 fo.patience = 8;
                 fo.restore_best_weights = 1;
+            }
+            if (f->method == LF_FUSE_STACK_LR) {
+                /* a convex problem: the average of the weights over about
+                 * the last tenth of the steps (Keras' use_ema) is far
+                 * closer to the optimum than the last, noisy, iterate */
+                size_t n_train = (size_t)((double)n * (1.0 - (double)fo.validation_split));
+                double steps = (double)fo.epochs * (double)((n_train + fo.batch_size - 1) / fo.batch_size);
+                double mom = 1.0 - 10.0 / steps;
+                f->net->opt.use_ema = 1;
+                f->net->opt.ema_momentum = (float)(mom < 0.0 ? 0.0 : mom > 0.999 ? 0.999 : mom);
             }
             train_rows tr = {pr, y, code, shift, cfg.log_inputs};
             lf_row_source src = {n, gather_rows, &tr, prefetch_rows};
