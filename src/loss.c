@@ -78,22 +78,25 @@ double lf_loss_eval(lf_loss loss, int fused, const float *y, const float *z, con
             int sparse = loss == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
             size_t label = sparse ? (size_t)tr[0] : 0;
             if (fused) {
+                /* one exp per class: e_j = exp(z_j - max) (kept in dr),
+                 * log-sum-exp = max + log sum e, softmax p_j = e_j / sum e */
                 double mx = zr[0], s = 0;
                 for (size_t j = 1; j < D; j++) mx = zr[j] > mx ? zr[j] : mx;
-                for (size_t j = 0; j < D; j++) s += exp((double)zr[j] - mx);
-                double lse = mx + log(s);
+                for (size_t j = 0; j < D; j++) {
+                    double e = exp((double)zr[j] - mx);
+                    s += e;
+                    if (dr) dr[j] = (float)e;
+                }
+                double lse = mx + log(s), inv = 1.0 / s, tsum = 1.0;
+                if (dr && !sparse) {
+                    /* soft targets need not sum to 1: d/dz = p*sum(t) - t */
+                    tsum = 0;
+                    for (size_t q = 0; q < D; q++) tsum += tr[q];
+                }
                 for (size_t j = 0; j < D; j++) {
                     double tj = sparse ? (j == label) : tr[j];
                     if (tj != 0) l -= tj * ((double)zr[j] - lse);
-                    if (dr) {
-                        double p = exp((double)zr[j] - lse), tsum = 1.0;
-                        if (!sparse) {
-                            /* soft targets need not sum to 1: d/dz = p*sum(t) - t */
-                            tsum = 0;
-                            for (size_t q = 0; q < D; q++) tsum += tr[q];
-                        }
-                        dr[j] = (float)(g * (p * tsum - tj));
-                    }
+                    if (dr) dr[j] = (float)(g * ((double)dr[j] * inv * tsum - tj));
                 }
             } else {
                 /* Keras: q = y / sum(y), clipped to [eps, 1-eps];
