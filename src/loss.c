@@ -104,6 +104,22 @@ double lf_loss_eval(lf_loss loss, int fused, const float *y, const float *z, con
                  * - t_j [q_j unclipped] / q_j) / S */
                 double S = 0, tsum = 0;
                 for (size_t j = 0; j < D; j++) S += yr[j];
+                if (sparse) {
+                    /* the same arithmetic with t one-hot: only the label's
+                     * q enters; every other class gets g sum(t) / S */
+                    double q = S > 0 ? yr[label] / S : 0;
+                    int clipped = q < CLIP_EPS || q > 1 - CLIP_EPS;
+                    double qc = q < CLIP_EPS ? CLIP_EPS : q > 1 - CLIP_EPS ? 1 - CLIP_EPS : q;
+                    l -= log(qc);
+                    tsum = clipped ? 0.0 : 1.0;
+                    if (dr) {
+                        float rest = S > 0 ? (float)(g * tsum / S) : 0.0f;
+                        for (size_t j = 0; j < D; j++) dr[j] = rest;
+                        dr[label] = S > 0 ? (float)(g * (tsum - (clipped ? 0.0 : 1.0 / q)) / S) : 0.0f;
+                    }
+                    if (correct) right += lf_argmax_f(yr, D) == label;
+                    break;
+                }
                 for (size_t j = 0; j < D; j++) {
                     double tj = sparse ? (j == label) : tr[j];
                     double q = S > 0 ? yr[j] / S : 0;
