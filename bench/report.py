@@ -299,8 +299,8 @@ def notes(res):
                    f"{res.get('data.disk_avail_gb', '?')} GB free.")
     if "b5.rows" in res:
         out.append(f"B5: {res.get('b5.epochs', '?')} epoch(s), no modality dropout, batch 64, "
-                   f"Adam lr 0.01 on both sides (stack-lr: both keep the moving average of the "
-                   f"weights, Keras' use_ema with momentum 1 - 10 / steps, at most 0.999); both hold "
+                   f"Adam lr 0.01 on both sides, both ending with the moving average of the "
+                   f"weights (Keras' use_ema, momentum 1 - 10 / steps, at most 0.999); both hold "
                    f"out 10 % of the rows for validation; "
                    f"log-loss on {res.get('b5.test_rows', '?')} held-out rows; latefuse's time is the "
                    f"median of {res.get('b5.wavg.latefuse.runs', '?')} fits, the peers fit once.  scikit-learn "

@@ -268,9 +268,9 @@ def b5_fit(method, ps, y, epochs):
     `epochs` epochs of Adam (lr and batch of config(), eps 1e-7) over the
     training rows reshuffled each epoch, the epoch's mean loss accumulated,
     the validation loss computed after each epoch, early stopping with
-    patience 8 restoring the best weights; for stack-lr, the moving average
-    of the weights (Keras' use_ema, learned.c's momentum) written into the
-    weights at the end."""
+    patience 8 restoring the best weights; the moving average of the
+    weights (Keras' use_ema, learned.c's momentum) written into the weights
+    at the end."""
     lr, batch = B5_CFG[method]
     n, c, m = y.shape[0], ps[0].shape[1], len(ps)
     if method == "stack-lr":
@@ -292,13 +292,11 @@ def b5_fit(method, ps, y, epochs):
     tr, va = order[:n_train], order[n_train:]
     xv, yv = x[va], y[va]
     best, best_state, wait = float("inf"), None, 0
-    # stack-lr keeps the moving average of its weights (Keras' use_ema):
+    # the moving average of the weights (Keras' use_ema, as learned.c):
     # momentum 1 - 10 / steps within [0, 0.999], 0 on the first step
-    ema, mom = None, 0.0
-    if method == "stack-lr":
-        steps = epochs * ((n_train + batch - 1) // batch)
-        mom = min(max(1.0 - 10.0 / steps, 0.0), 0.999)
-        ema = [p.detach().clone() for p in model.parameters()]
+    steps = epochs * ((n_train + batch - 1) // batch)
+    mom = min(max(1.0 - 10.0 / steps, 0.0), 0.999)
+    ema = [p.detach().clone() for p in model.parameters()]
     step = 0
     for _ in range(epochs):
         perm = tr[torch.randperm(n_train)]
