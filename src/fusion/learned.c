@@ -166,6 +166,16 @@ static void gather_rows(void *ctx, const size_t *ids, size_t n, float *const *x,
     if (tr->log_inputs) take_logs(x, tr->pr->M, tr->pr->C, n);
 }
 
+/* The weights kept are their moving average over about the last tenth of
+ * the steps (Keras' use_ema): for these (mostly convex) problems far closer
+ * to the optimum than the last, noisy, Adam iterate. */
+static float ema_momentum(size_t n, const lf_fit_options *fo) {
+    size_t n_train = (size_t)((double)n * (1.0 - (double)fo->validation_split));
+    double steps = (double)fo->epochs * (double)((n_train + fo->batch_size - 1) / fo->batch_size);
+    double mom = 1.0 - 10.0 / steps;
+    return (float)(mom < 0.0 ? 0.0 : mom > 0.999 ? 0.999 : mom);
+}
+
 lf_status lf_learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
                          const lf_fusion_options *opt) {
     size_t M = pr->M, N = pr->N, C = pr->C;
@@ -223,17 +233,8 @@ lf_status lf_learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
                 fo.patience = 8;
                 fo.restore_best_weights = 1;
             }
-            {
-                /* the weights kept are their moving average over about the
-                 * last tenth of the steps (Keras' use_ema): for these
-                 * (mostly convex) problems far closer to the optimum than
-                 * the last, noisy, Adam iterate */
-                size_t n_train = (size_t)((double)n * (1.0 - (double)fo.validation_split));
-                double steps = (double)fo.epochs * (double)((n_train + fo.batch_size - 1) / fo.batch_size);
-                double mom = 1.0 - 10.0 / steps;
-                f->net->opt.use_ema = 1;
-                f->net->opt.ema_momentum = (float)(mom < 0.0 ? 0.0 : mom > 0.999 ? 0.999 : mom);
-            }
+            f->net->opt.use_ema = 1;
+            f->net->opt.ema_momentum = ema_momentum(n, &fo);
             train_rows tr = {pr, y, code, shift, cfg.log_inputs};
             lf_row_source src = {n, gather_rows, &tr, prefetch_rows};
             st = lf_model_fit_source(f->net, &src, &fo);
