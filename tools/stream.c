@@ -65,7 +65,7 @@ int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
         rc = cli_fail(LF_ERR_NOMEM, "out of memory for the streamed prediction", 0);
         goto done;
     }
-    st = lf_npy_writer_open(&w, o->out, N, C, &e);
+    st = lf_npy_writer_open_flags(&w, o->out, N, C, o->no_fsync ? LF_WRITE_NO_FSYNC : 0, &e);
     if (st) {
         rc = cli_fail(st, e.msg, 0);
         goto done;
@@ -99,7 +99,7 @@ int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
         }
     }
     st = lf_npy_writer_commit(&w, &e);
-    if (!st && cls) st = lf_npy_write_1d(o->classes_out, cls, N, &e);
+    if (!st && cls) st = lf_npy_write_1d_flags(o->classes_out, cls, N, o->no_fsync ? LF_WRITE_NO_FSYNC : 0, &e);
     if (st) {
         rc = cli_fail(st, e.msg, 0);
         goto done;

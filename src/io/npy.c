@@ -748,13 +748,18 @@ static size_t make_header(unsigned char *buf, size_t cap, const char *descr, con
 
 lf_status lf_npy_writer_open(lf_npy_writer *w, const char *path, size_t rows, size_t cols,
                              lf_err *e) {
+    return lf_npy_writer_open_flags(w, path, rows, cols, 0, e);
+}
+
+lf_status lf_npy_writer_open_flags(lf_npy_writer *w, const char *path, size_t rows, size_t cols,
+                                   unsigned flags, lf_err *e) {
     if (!w) return lf_fail(e, LF_ERR_ARG, "no writer given for '%s'", path ? path : "");
     memset(w, 0, sizeof *w);
     size_t n, bytes;
     if (!lf_mul_ok(rows, cols, &n) || !lf_mul_ok(n, sizeof(float), &bytes))
         return lf_fail(e, LF_ERR_ARG, "shape (%zu, %zu) is too large to write to '%s'", rows, cols,
                        path ? path : "");
-    lf_status st = lf_atomic_open(&w->af, path, e);
+    lf_status st = lf_atomic_open_flags(&w->af, path, flags, e);
     if (st != LF_OK) return st;
     char shape[64];
     snprintf(shape, sizeof shape, "(%zu, %zu)", rows, cols);
@@ -836,8 +841,13 @@ lf_status lf_npy_writer_commit(lf_npy_writer *w, lf_err *e) {
 }
 
 lf_status lf_npy_write(const char *path, const float *data, size_t rows, size_t cols, lf_err *e) {
+    return lf_npy_write_flags(path, data, rows, cols, 0, e);
+}
+
+lf_status lf_npy_write_flags(const char *path, const float *data, size_t rows, size_t cols,
+                             unsigned flags, lf_err *e) {
     lf_npy_writer w;
-    lf_status st = lf_npy_writer_open(&w, path, rows, cols, e);
+    lf_status st = lf_npy_writer_open_flags(&w, path, rows, cols, flags, e);
     if (st != LF_OK) return st;
     st = lf_npy_writer_rows(&w, data, rows, e);
     if (st != LF_OK) {
@@ -848,10 +858,15 @@ lf_status lf_npy_write(const char *path, const float *data, size_t rows, size_t 
 }
 
 lf_status lf_npy_write_1d(const char *path, const int64_t *data, size_t n, lf_err *e) {
+    return lf_npy_write_1d_flags(path, data, n, 0, e);
+}
+
+lf_status lf_npy_write_1d_flags(const char *path, const int64_t *data, size_t n, unsigned flags,
+                                lf_err *e) {
     if (n && !data) return lf_fail(e, LF_ERR_ARG, "no data given for '%s'", path ? path : "");
     if (n > SIZE_MAX / 8) return lf_fail(e, LF_ERR_ARG, "%zu values are too many to write", n);
     lf_atomic_file af;
-    lf_status st = lf_atomic_open(&af, path, e);
+    lf_status st = lf_atomic_open_flags(&af, path, flags, e);
     if (st != LF_OK) return st;
     char shape[64];
     snprintf(shape, sizeof shape, "(%zu,)", n);

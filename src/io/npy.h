@@ -36,10 +36,15 @@ lf_status lf_npy_read(const char *path, lf_array *out, lf_err *e);
 /* Writes rows x cols float32 as version 1.0, '<f4', C order, shape
  * (rows, cols), with the data starting at a multiple of 64 bytes.  Atomic. */
 lf_status lf_npy_write(const char *path, const float *data, size_t rows, size_t cols, lf_err *e);
+/* The same with LF_WRITE_* flags (lf_atomic_open_flags). */
+lf_status lf_npy_write_flags(const char *path, const float *data, size_t rows, size_t cols,
+                             unsigned flags, lf_err *e);
 
 /* Writes n int64 values as shape (n,), dtype '<i8' (e.g. predicted class
  * indices).  Atomic. */
 lf_status lf_npy_write_1d(const char *path, const int64_t *data, size_t n, lf_err *e);
+lf_status lf_npy_write_1d_flags(const char *path, const int64_t *data, size_t n, unsigned flags,
+                                lf_err *e);
 
 /* Streaming writer: the header (shape (rows, cols), '<f4') is written at
  * open; rows are appended; commit checks that exactly `rows` rows came and
@@ -72,6 +77,8 @@ typedef struct lf_npy_writer {
 
 lf_status lf_npy_writer_open(lf_npy_writer *w, const char *path, size_t rows, size_t cols,
                              lf_err *e);
+lf_status lf_npy_writer_open_flags(lf_npy_writer *w, const char *path, size_t rows, size_t cols,
+                                   unsigned flags, lf_err *e);
 /* Appends nrows rows (nrows*cols floats).  More rows than declared in total
  * is LF_ERR_SHAPE (and makes commit fail). */
 lf_status lf_npy_writer_rows(lf_npy_writer *w, const float *data, size_t nrows, lf_err *e);
