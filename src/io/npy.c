@@ -720,7 +720,7 @@ static lf_status map_span(struct lf_npy_reader_impl *r, size_t off, size_t n, co
         return lf_fail(e, LF_ERR_IO, "cannot read '%s': it became shorter while being read", r->path);
 #if defined(MADV_DONTNEED) && defined(MADV_WILLNEED)
     size_t drop = off / r->page * r->page;
-    if (drop >= r->released + ((size_t)1 << 22)) { /* every 4 MiB */
+    if (drop >= r->released + ((size_t)1 << 20)) { /* every 1 MiB */
         (void)madvise((void *)(uintptr_t)(r->map + r->released), drop - r->released, MADV_DONTNEED);
         r->released = drop;
     }
