@@ -154,11 +154,17 @@ def rows_b4(res):
     moved = None if None in nbytes else sum(nbytes)
     for rule in ("mean", "product"):
         lf, np_ = num(res, f"b4.{rule}.latefuse.median_s"), num(res, f"b4.{rule}.numpy.median_s")
-        if lf is None and np_ is None:
+        lfn = num(res, f"b4.{rule}.latefuse_nofsync.median_s")
+        if lf is None and np_ is None and lfn is None:
             continue
-        r = ratio(np_, lf)
-        rows.append((f"B4 {rule}: 3 models x {n} rows x 10 classes, .npy -> .npy (median; "
-                     f"peer numpy)", fmt_time(lf), fmt_time(np_), fmt_ratio(r), ">= 3x", met(r, 3)))
+        # the default run fsyncs its output, numpy does not: the goals are
+        # judged on the --no-fsync run, the fair comparison
+        r, rn = ratio(np_, lf), ratio(np_, lfn)
+        rows.append((f"B4 {rule}: 3 models x {n} rows x 10 classes, .npy -> .npy, with fsync "
+                     f"(the default; median; peer numpy, no fsync)", fmt_time(lf), fmt_time(np_),
+                     fmt_ratio(r), "", ""))
+        rows.append((f"B4 {rule}: the same with --no-fsync (median; peer numpy)", fmt_time(lfn),
+                     fmt_time(np_), fmt_ratio(rn), ">= 3x", met(rn, 3)))
 
         def gbs(t):
             g = ratio(moved, t)
@@ -167,9 +173,10 @@ def rows_b4(res):
             share = ratio(g * 1e-9, bw)
             return f"{g * 1e-9:.2f} GB/s" + ("" if share is None else f" ({share:.0%})"), share
 
-        (lt, ls), (pt, _) = gbs(lf), gbs(np_)
-        rows.append((f"B4 {rule}: (bytes read + written) / time (share of the copy bandwidth)",
-                     lt, pt, "", ">= 70% of bandwidth", met(ls, 0.7)))
+        (lt, _), (ltn, lsn), (pt, _) = gbs(lf), gbs(lfn), gbs(np_)
+        rows.append((f"B4 {rule}: (bytes read + written) / time (share of the copy bandwidth), "
+                     f"with fsync / --no-fsync", f"{lt} / {ltn}", pt, "", ">= 70% of bandwidth",
+                     met(lsn, 0.7)))
         d = num(res, f"b4.{rule}.max_abs_diff")
         rows.append((f"B4 {rule}: max |latefuse - numpy| over the output; latefuse peak memory",
                      f"{res.get(f'b4.{rule}.max_abs_diff', NA)}; "
@@ -289,8 +296,11 @@ def notes(res):
                "B6 has no peer.")
     if "b4.rows" in res:
         out.append(f"B4: latefuse is timed as a whole `latefuse predict` process (reading the .npy "
-                   f"files, validating, fusing, writing with fsync), numpy from np.load to np.save "
-                   f"in one interpreter (no fsync); share of B4's input in the page cache after "
+                   f"files, validating, fusing, writing), once as users run it by default (the "
+                   f"output fsynced) and once with --no-fsync (still a temporary file renamed "
+                   f"into place); numpy from np.load to np.save in one interpreter, which does "
+                   f"not fsync, so B4's goals are judged on the --no-fsync run; share of B4's "
+                   f"input in the page cache after "
                    f"the runs: {res.get('b4.cached_share', '?')}; disk free "
                    f"{res.get('data.disk_avail_gb', '?')} GB, memory available "
                    f"{res.get('data.mem_avail_gb', '?')} GB.")

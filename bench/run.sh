@@ -27,8 +27,9 @@
 #                       B3 runs on 20000 rows (and says so); if PyTorch's
 #                       does, it times one epoch only; default 30
 #   LF_BENCH_B4_ROWS    rows of B4's .npy files (default 10000000)
-#   LF_BENCH_B4_RUNS    timed `latefuse predict` runs per rule (default 3,
-#                       after one warm-up; the same for numpy)
+#   LF_BENCH_B4_RUNS    timed `latefuse predict` runs per rule, with fsync and
+#                       with --no-fsync (default 3, after one warm-up; the same
+#                       for numpy)
 #   LF_BENCH_B5_ROWS, LF_BENCH_B5_TEST  training / held-out rows of B5
 #                       (default 1000000 / 200000)
 #   LF_BENCH_B5_EPOCHS  epochs of B5's fits (default 1)
@@ -309,9 +310,14 @@ bench_b4() {
             STATUS=1
             continue
         fi
+        # as users run it (the output fsynced), then with --no-fsync (numpy
+        # does not fsync: the fair comparison)
         run_step "b4.$rule.latefuse" "$OUT/cmdtime" "b4.$rule.latefuse" "$B4_RUNS" 1 -- \
             "$LF" predict "$DATA/$rule.lf" -m a="$DATA/a.npy" -m b="$DATA/b.npy" \
             -m c="$DATA/c.npy" -o "$DATA/lf_$rule.npy"
+        run_step "b4.$rule.latefuse_nofsync" "$OUT/cmdtime" "b4.$rule.latefuse_nofsync" "$B4_RUNS" 1 -- \
+            "$LF" predict "$DATA/$rule.lf" -m a="$DATA/a.npy" -m b="$DATA/b.npy" \
+            -m c="$DATA/c.npy" -o "$DATA/lf_$rule.npy" --no-fsync
     done
     py_step b4.numpy numpy bench/numpy_peer.py b4 "$DATA" "$B4_RUNS" "$DATA/lf_mean.npy" \
         "$DATA/lf_product.npy"

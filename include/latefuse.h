@@ -385,6 +385,17 @@ lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N,
 
 /* Save (atomic, safetensors layout, schema in README.md) and load. */
 lf_status lf_fusion_save(lf_fusion *f, const char *path);
+
+/* Flags of the writers that take them (lf_fusion_save_flags).
+ * LF_WRITE_NO_FSYNC: still a temporary file renamed into place (a failed
+ * save leaves no partial file, readers see the old file or the whole new
+ * one), but without the fsyncs: faster for large files, not durable (after
+ * a machine crash the target may be old, empty or partial). */
+#define LF_WRITE_NO_FSYNC 1u
+
+/* lf_fusion_save with LF_WRITE_* flags (0: the same as lf_fusion_save);
+ * unknown flags are LF_ERR_ARG. */
+lf_status lf_fusion_save_flags(lf_fusion *f, const char *path, unsigned flags);
 lf_status lf_fusion_load(lf_fusion *f, const char *path);
 
 /* What was fitted. */

@@ -278,6 +278,18 @@ expect_ok predict big.lf -m a=big_a.csv -m b=big_b.csv -o whole.npy --classes-ou
 expect_ok predict big.lf -m a=big_a.npy -m b=big_b.npy -o streamed.npy --classes-out streamed_cls.npy
 contains out "wrote 20000 x 3 fused probabilities to streamed.npy and 20000 classes to streamed_cls.npy" "streamed predict"
 if cmp -s whole.npy streamed.npy && cmp -s whole_cls.npy streamed_cls.npy; then ok; else bad "streamed predict differs from the whole-file path"; fi
+# the mapped inputs (the default) and --no-mmap's read() give the same bytes;
+# --no-fsync writes the same bytes (still through a renamed temporary file)
+expect_ok predict big.lf -m a=big_a.npy -m b=big_b.npy -o read.npy --classes-out read_cls.npy --no-mmap --no-fsync
+if cmp -s streamed.npy read.npy && cmp -s streamed_cls.npy read_cls.npy; then ok; else bad "--no-mmap/--no-fsync predict differs"; fi
+if ls read.npy.tmp-* >/dev/null 2>&1; then bad "--no-fsync left a temporary file"; else ok; fi
+expect_ok predict mean.lf $M3 -o fused_nofsync.npy --no-fsync
+if cmp -s fused.npy fused_nofsync.npy; then ok; else bad "--no-fsync predict differs"; fi
+expect_ok fit -m a=big_a.csv -m b=big_b.csv -y big_y.csv --method mean -o nofsync.lf --no-fsync
+contains out "saved to nofsync.lf" "fit --no-fsync"
+expect_error 2 "unknown option '--no-fsync' for eval; see 'latefuse eval --help'" eval big.lf -m a=big_a.npy -y big_y.csv --no-fsync
+expect_error 2 "option --no-fsync takes no value" predict big.lf -m a=big_a.npy -o x.npy --no-fsync=1
+expect_error 2 "unknown option '--no-mmap' for fit; see 'latefuse fit --help'" fit -m a=big_a.csv -y big_y.csv --method mean -o x.lf --no-mmap
 expect_ok predict big.lf -m b=big_b.npy -o streamed_b.npy
 if cmp -s big_b.npy streamed_b.npy; then ok; else bad "streamed predict with a absent differs"; fi
 awk 'NR == 15001 { print "0.5,0.5,0.5"; next } { print }' big_a.csv >bad_a.csv

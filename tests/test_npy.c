@@ -611,6 +611,75 @@ static void test_streaming_reader(void) {
     unlink(tpath("s.npy")), unlink(tpath("be.npy")), unlink(tpath("f.npy")), unlink(tpath("t.npy"));
 }
 
+/* the mapped reader (lf_npy_reader_next without a copy) and the read()
+ * reader give the same rows; a misaligned data offset or LF_NPY_NO_MMAP
+ * stays on read(); a file that shrinks while mapped is an error, not a
+ * crash; LF_WRITE_NO_FSYNC writes the same bytes */
+static void test_mapped_reader(void) {
+    lf_err e;
+    enum { R = 5000, K = 3 };
+    static float big[R * K];
+    for (size_t i = 0; i < R * K; i++) big[i] = (float)i * 0.5f - 7.0f;
+    CHECK(lf_npy_write(tpath("m.npy"), big, R, K, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_write_flags(tpath("m2.npy"), big, R, K, LF_WRITE_NO_FSYNC, &e) == LF_OK, "%s", e.msg);
+    unsigned char *b1, *b2;
+    size_t n1, n2;
+    CHECK(lf_io_read_file(tpath("m.npy"), &b1, &n1, &e) == LF_OK && lf_io_read_file(tpath("m2.npy"), &b2, &n2, &e) == LF_OK &&
+              n1 == n2 && memcmp(b1, b2, n1) == 0,
+          "--no-fsync writes other bytes");
+    LF_FREE(b1), LF_FREE(b2);
+    CHECK(lf_npy_write_flags(tpath("m3.npy"), big, R, K, 8u, &e) == LF_ERR_ARG && contains(e.msg, "unknown write flags"),
+          "unknown write flag: %s", e.msg);
+    lf_npy_reader rm, rr;
+    CHECK(lf_npy_reader_open(&rm, tpath("m.npy"), &e) == LF_OK && rm.mapped == 1, "mapped open: %s", e.msg);
+    CHECK(lf_npy_reader_open_flags(&rr, tpath("m.npy"), LF_NPY_NO_MMAP, &e) == LF_OK && rr.mapped == 0, "read open: %s",
+          e.msg);
+    size_t done = 0;
+    int same = 1;
+    while (done < R) {
+        size_t k = R - done < 1777 ? R - done : 1777;
+        const float *a = NULL, *b = NULL;
+        CHECK(lf_npy_reader_next(&rm, k, &a, &e) == LF_OK && a, "next mapped: %s", e.msg);
+        CHECK(lf_npy_reader_next(&rr, k, &b, &e) == LF_OK && b, "next read: %s", e.msg);
+        if (!a || !b) break;
+        same &= memcmp(a, b, k * K * sizeof *a) == 0 && memcmp(a, big + done * K, k * K * sizeof *a) == 0;
+        done += k;
+    }
+    CHECK(same && done == R, "mapped and read rows differ");
+    const float *none = big;
+    CHECK(lf_npy_reader_next(&rm, 1, &none, &e) == LF_ERR_SHAPE && none == NULL, "past the end (mapped)");
+    lf_npy_reader_close(&rm), lf_npy_reader_close(&rr);
+    CHECK(lf_npy_reader_open_flags(&rr, tpath("m.npy"), 2u, &e) == LF_ERR_ARG, "unknown reader flag");
+    /* version 2.0 header of odd length: data at an offset that is not a
+     * multiple of 4, read() instead of a map, same values */
+    unsigned char img2[256];
+    size_t hl = 0;
+    const char *h = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }\n";
+    memcpy(img2, "\x93NUMPY\x02\x00", 8);
+    hl = strlen(h) + 1; /* one more space: 12 + hl is odd */
+    img2[8] = (unsigned char)hl, img2[9] = img2[10] = img2[11] = 0;
+    memcpy(img2 + 12, h, hl - 2);
+    img2[12 + hl - 2] = ' ', img2[12 + hl - 1] = '\n';
+    memcpy(img2 + 12 + hl, F6, sizeof F6);
+    write_file(tpath("odd.npy"), img2, 12 + hl + sizeof F6);
+    CHECK((12 + hl) % 4 != 0, "the test file is aligned");
+    CHECK(lf_npy_reader_open(&rm, tpath("odd.npy"), &e) == LF_OK && rm.mapped == 0, "odd open: %s", e.msg);
+    const float *six = NULL;
+    CHECK(lf_npy_reader_next(&rm, 3, &six, &e) == LF_OK && six && memcmp(six, F6, sizeof F6) == 0, "odd rows: %s",
+          e.msg);
+    lf_npy_reader_close(&rm);
+    /* shrinking under the map: the size check before each chunk */
+    CHECK(lf_npy_reader_open(&rm, tpath("m.npy"), &e) == LF_OK && rm.mapped, "open: %s", e.msg);
+    const float *a = NULL;
+    CHECK(lf_npy_reader_next(&rm, 10, &a, &e) == LF_OK, "first rows: %s", e.msg);
+    CHECK(truncate(tpath("m.npy"), 1000) == 0, "truncate");
+    CHECK(lf_npy_reader_next(&rm, 10, &a, &e) == LF_ERR_IO && contains(e.msg, "became shorter"), "shrunk: %s", e.msg);
+    float tmp[30];
+    CHECK(lf_npy_reader_rows(&rm, tmp, 10, &e) == LF_ERR_IO && contains(e.msg, "became shorter"), "shrunk: %s", e.msg);
+    lf_npy_reader_close(&rm);
+    unlink(tpath("m.npy")), unlink(tpath("m2.npy")), unlink(tpath("odd.npy"));
+}
+
 static void cleanup(void) {
     DIR *d = opendir(dir);
     struct dirent *de;
@@ -633,6 +702,7 @@ int main(void) {
     }
     test_writer();
     test_streaming_reader();
+    test_mapped_reader();
     cleanup();
     return check_report("test_npy");
 }

@@ -423,6 +423,85 @@ static void test_many_models(void) {
     CHECK_CLOSE("median of 40 equal rows", out, soft, 3, 1e-7, 0);
 }
 
+/* The fused fast path (lf_rule_fused) gives lf_rule_apply's bits, and the
+ * product (branch-free log/exp) stays within 1e-7 of a long double
+ * reference on hostile values: zeros, -0.0, values below, at and just above
+ * the 1e-12 clip, near-one values; a missing row or a row that does not sum
+ * to 1 sends the caller to the general path. */
+static void test_fused(void) {
+    enum { M = 3, N = 3001, NC = 7 };
+    static float a[M][N * NC], of[N * NC], og[N * NC];
+    unsigned long long s = 11;
+    const float hostile[] = {0.0f, -0.0f, 1e-30f, 1e-12f, 1.0000001e-12f, 1e-7f};
+    for (size_t k = 0; k < M; k++)
+        for (size_t i = 0; i < N; i++) {
+            float *row = a[k] + i * NC;
+            double sum = 0;
+            for (size_t c = 1; c < NC; c++) {
+                s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+                unsigned pick = (unsigned)(s >> 60); /* 0..15: hostile in 6 of 16 */
+                row[c] = pick < 6 && i % 3 ? hostile[pick] : (float)((s >> 40) & 0xffffff) / 16777216.0f / NC;
+                if (i % 7 == 3) row[c] = hostile[pick % 6]; /* every class hostile: row[0] near 1 */
+                sum += row[c];
+            }
+            row[0] = (float)(1.0 - sum); /* >= 1/NC */
+        }
+    const float *p[M] = {a[0], a[1], a[2]};
+    lf_err e;
+    for (int r = 0; r < 2; r++) {
+        lf_rule rule = r ? LF_RULE_PRODUCT : LF_RULE_MEAN;
+        CHECK(lf_rule_fused(rule, p, M, N, NC, of) == 1, "fused %s refused valid rows", lf_rule_name(rule));
+        CHECK(lf_rule_apply(rule, p, M, N, NC, NULL, og, &e) == LF_OK, "%s", e.msg);
+        size_t bad = 0;
+        while (bad < (size_t)N * NC && !memcmp(&of[bad], &og[bad], sizeof *of)) bad++;
+        CHECK(bad == (size_t)N * NC, "fused %s differs from the row loop at %zu: %g vs %g", lf_rule_name(rule), bad,
+              bad < (size_t)N * NC ? (double)of[bad] : 0.0, bad < (size_t)N * NC ? (double)og[bad] : 0.0);
+    }
+    double worst = 0;
+    for (size_t i = 0; i < N; i++) {
+        long double g[NC], tot = 0;
+        for (size_t c = 0; c < NC; c++) {
+            long double l = 0;
+            for (size_t k = 0; k < M; k++) {
+                float v = p[k][i * NC + c];
+                l += logl(v > 1e-12f ? (long double)v : 1e-12L);
+            }
+            tot += g[c] = expl(l / M);
+        }
+        for (size_t c = 0; c < NC; c++) {
+            double d = fabs((double)(g[c] / tot) - (double)of[i * NC + c]);
+            worst = d > worst ? d : worst;
+        }
+    }
+    CHECK(worst <= 1e-7, "product vs long double reference: %g", worst);
+    /* a missing row: refused by the fast path; the row loop fuses the two
+     * models left (their geometric mean) */
+    for (size_t c = 0; c < NC; c++) a[1][5 * NC + c] = NaN;
+    CHECK(lf_rule_fused(LF_RULE_PRODUCT, p, M, N, NC, of) == 0, "fused took a missing row");
+    CHECK(lf_rule_apply(LF_RULE_PRODUCT, p, M, N, NC, NULL, og, &e) == LF_OK, "%s", e.msg);
+    long double g[NC], tot = 0;
+    for (size_t c = 0; c < NC; c++) {
+        float u = a[0][5 * NC + c], v = a[2][5 * NC + c];
+        tot += g[c] = sqrtl((u > 1e-12f ? (long double)u : 1e-12L) * (v > 1e-12f ? (long double)v : 1e-12L));
+    }
+    worst = 0;
+    for (size_t c = 0; c < NC; c++) {
+        double d = fabs((double)(g[c] / tot) - (double)og[5 * NC + c]);
+        worst = d > worst ? d : worst;
+    }
+    CHECK(worst <= 1e-7, "product with a missing model: %g off", worst);
+    /* a row that does not sum to 1, and a negative value: refused */
+    for (size_t c = 0; c < NC; c++) a[1][5 * NC + c] = 0.1f;
+    CHECK(lf_rule_fused(LF_RULE_MEAN, p, M, N, NC, of) == 0, "fused took a row summing to 0.7");
+    a[1][5 * NC] = 0.4f, a[1][5 * NC + 1] = -0.1f, a[1][5 * NC + 2] = 0.2f;
+    CHECK(lf_rule_fused(LF_RULE_MEAN, p, M, N, NC, of) == 0, "fused took a negative value");
+    /* what it does not handle: one model, other rules, NULL models */
+    CHECK(lf_rule_fused(LF_RULE_MEAN, p, 1, N, NC, of) == 0, "one model");
+    CHECK(lf_rule_fused(LF_RULE_MAX, p, M, N, NC, of) == 0, "max");
+    const float *pn[M] = {a[0], NULL, a[2]};
+    CHECK(lf_rule_fused(LF_RULE_MEAN, pn, M, N, NC, of) == 0, "a NULL model");
+}
+
 int main(void) {
     test_names();
     test_two_models();
@@ -435,5 +514,6 @@ int main(void) {
     test_accuracies();
     test_properties();
     test_many_models();
+    test_fused();
     return check_report("test_rules");
 }

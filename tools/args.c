@@ -18,7 +18,7 @@
 
 enum opt_id {
     OPT_MODEL, OPT_LABELS, OPT_FOLDS, OPT_SEED, OPT_METHODS, OPT_METHOD, OPT_CALIBRATE,
-    OPT_LOGITS, OPT_JSON, OPT_OUT, OPT_CLASSES_OUT, OPT_EPOCHS, OPT_HELP
+    OPT_LOGITS, OPT_JSON, OPT_OUT, OPT_CLASSES_OUT, OPT_EPOCHS, OPT_NO_FSYNC, OPT_NO_MMAP, OPT_HELP
 };
 
 typedef struct opt_spec {
@@ -44,6 +44,8 @@ static const opt_spec OPTS[] = {
     {"-o", OPT_OUT, 1, BIT(CLI_FIT) | BIT(CLI_PREDICT)},
     {"--classes-out", OPT_CLASSES_OUT, 1, BIT(CLI_PREDICT)},
     {"--epochs", OPT_EPOCHS, 1, BIT(CLI_SEED_EXAMPLE) | BIT(CLI_HEAD_EXAMPLE) | BIT(CLI_FIT)},
+    {"--no-fsync", OPT_NO_FSYNC, 0, BIT(CLI_FIT) | BIT(CLI_PREDICT)},
+    {"--no-mmap", OPT_NO_MMAP, 0, BIT(CLI_PREDICT)},
     {"--help", OPT_HELP, 0, ALLCMD},
     {"-h", OPT_HELP, 0, ALLCMD},
 };
@@ -122,6 +124,7 @@ static const char USAGE_COMPARE[] =
 static const char USAGE_FIT[] =
     "usage: latefuse fit -m NAME=FILE ... -y LABELS --method NAME -o FUSION\n"
     "                    [--calibrate] [--logits] [--seed S] [--folds K] [--epochs N]\n"
+    "                    [--no-fsync]\n"
     "\n"
     "Fits one fusion method on all the given samples and saves it.\n"
     "\n"
@@ -133,17 +136,24 @@ static const char USAGE_FIT[] =
     "  --logits        the files hold raw scores (stored: predict applies softmax)\n"
     "  --seed S        seed (default 0)\n"
     "  --folds K       folds for auto and out-of-fold calibration (default 5)\n"
-    "  --epochs N      epochs of the learned methods (default: the method's)\n";
+    "  --epochs N      epochs of the learned methods (default: the method's)\n"
+    "  --no-fsync      write FUSION atomically (temporary file + rename) but skip the\n"
+    "                  fsync: faster, not durable across a machine crash\n";
 
 static const char USAGE_PREDICT[] =
     "usage: latefuse predict FUSION -m NAME=FILE ... -o OUT.npy [--classes-out PRED.npy]\n"
+    "                        [--no-fsync] [--no-mmap]\n"
     "\n"
     "Fused probabilities (N x C float32 .npy) for new outputs.  Files are matched to the\n"
     "fusion model's models by NAME; a model left out is treated as missing for every row.\n"
     "\n"
     "  -m NAME=FILE         a model's outputs (.npy or .csv); repeat per model\n"
     "  -o OUT.npy           the fused probabilities\n"
-    "  --classes-out FILE   the predicted classes (int64 .npy)\n";
+    "  --classes-out FILE   the predicted classes (int64 .npy)\n"
+    "  --no-fsync           write the outputs atomically (temporary file + rename) but\n"
+    "                       skip the fsync: faster, not durable across a machine crash\n"
+    "  --no-mmap            read .npy inputs with read() instead of mapping them (for\n"
+    "                       files that other processes may truncate while they are read)\n";
 
 static const char USAGE_EVAL[] =
     "usage: latefuse eval FUSION -m NAME=FILE ... -y LABELS [--json]\n"
@@ -313,6 +323,8 @@ static int set_option(struct cli_opts *o, enum opt_id id, const char *name, cons
     case OPT_CALIBRATE: o->calibrate = 1; return 0;
     case OPT_LOGITS: o->logits = 1; return 0;
     case OPT_JSON: o->json = 1; return 0;
+    case OPT_NO_FSYNC: o->no_fsync = 1; return 0;
+    case OPT_NO_MMAP: o->no_mmap = 1; return 0;
     case OPT_OUT:
         if (!*val) return fail(err, errlen, "-o names no file");
         o->out = val;

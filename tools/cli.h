@@ -63,6 +63,8 @@ struct cli_opts {
     lf_method methods[LF_FUSE_COUNT]; /* --methods (compare), deduplicated */
     size_t n_methods;            /* 0 = every method */
     int calibrate, logits, json;
+    int no_fsync;                /* --no-fsync (fit, predict): LF_WRITE_NO_FSYNC */
+    int no_mmap;                 /* --no-mmap (predict): LF_NPY_NO_MMAP */
 };
 
 /* ----------------------------------------------------------- args.c */

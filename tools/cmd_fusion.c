@@ -98,7 +98,7 @@ int cli_cmd_fit(const struct cli_opts *o) {
         rc = fusion_fail(f, st, 1);
         goto done;
     }
-    st = lf_fusion_save(f, o->out);
+    st = lf_fusion_save_flags(f, o->out, o->no_fsync ? LF_WRITE_NO_FSYNC : 0);
     if (st) {
         rc = fusion_fail(f, st, 0);
         goto done;
@@ -153,7 +153,7 @@ int cli_cmd_predict(const struct cli_opts *o) {
     if (handled) goto done;
     lf_err e = {{0}};
     if (rc) goto done;
-    lf_status st = lf_npy_write(o->out, prob, in.N, in.C, &e);
+    lf_status st = lf_npy_write_flags(o->out, prob, in.N, in.C, o->no_fsync ? LF_WRITE_NO_FSYNC : 0, &e);
     if (st) {
         rc = cli_fail(st, e.msg, 0);
         goto done;
@@ -167,7 +167,7 @@ int cli_cmd_predict(const struct cli_opts *o) {
         for (size_t i = 0; i < in.N; i++) {
             cls[i] = (int64_t)lf_argmax_f(prob + i * in.C, in.C);
         }
-        st = lf_npy_write_1d(o->classes_out, cls, in.N, &e);
+        st = lf_npy_write_1d_flags(o->classes_out, cls, in.N, o->no_fsync ? LF_WRITE_NO_FSYNC : 0, &e);
         if (st) {
             rc = cli_fail(st, e.msg, 0);
             goto done;

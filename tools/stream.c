@@ -1,6 +1,7 @@
 /*
  * stream.c — `latefuse predict` over .npy files of any size: the inputs are
- * read CHUNK rows at a time (io/npy.h's streaming reader), each chunk is
+ * read CHUNK rows at a time (io/npy.h's streaming reader: float32 files
+ * through a memory map, without a copy, unless --no-mmap), each chunk is
  * validated (with row numbers counted from the start of its file), fused
  * and appended to a streamed .npy writer, so memory does not grow with the
  * number of rows.  Same checks and messages as the whole-file path in
@@ -30,12 +31,12 @@ int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
     lf_err e = {{0}};
     lf_status st = LF_OK;
     int rc = 0;
-    float *buf = NULL, *out = NULL;
+    float *out = NULL;
     int64_t *cls = NULL;
     lf_npy_writer w;
     memset(&w, 0, sizeof w);
     for (size_t k = 0; k < G; k++) {
-        st = lf_npy_reader_open(&rd[k], o->models[k].path, &e);
+        st = lf_npy_reader_open_flags(&rd[k], o->models[k].path, o->no_mmap ? LF_NPY_NO_MMAP : 0, &e);
         if (st == LF_ERR_ARG) { /* Fortran order: the whole-file path reads it */
             for (size_t j = 0; j < k; j++) lf_npy_reader_close(&rd[j]);
             return 0;
@@ -58,24 +59,24 @@ int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
     if (st) goto fail_input;
 
     size_t R = N < CHUNK ? (N ? N : 1) : CHUNK;
-    buf = lf_alloc_array(G ? G : 1, R * C * sizeof(float));
     out = lf_alloc_array(R, C * sizeof(float));
     if (o->classes_out) cls = lf_alloc_array(N ? N : 1, sizeof *cls);
-    if (!buf || !out || (o->classes_out && !cls)) {
+    if (!out || (o->classes_out && !cls)) {
         rc = cli_fail(LF_ERR_NOMEM, "out of memory for the streamed prediction", 0);
         goto done;
     }
-    st = lf_npy_writer_open(&w, o->out, N, C, &e);
+    st = lf_npy_writer_open_flags(&w, o->out, N, C, o->no_fsync ? LF_WRITE_NO_FSYNC : 0, &e);
     if (st) {
         rc = cli_fail(st, e.msg, 0);
         goto done;
     }
     for (size_t r0 = 0; r0 < N; r0 += R) {
         size_t n = N - r0 < R ? N - r0 : R;
-        const float *p[CLI_MAX_MODELS];
-        for (size_t k = 0; k < G && !st; k++) st = lf_npy_reader_rows(&rd[k], buf + k * R * C, n, &e);
+        const float *p[CLI_MAX_MODELS], *rows[CLI_MAX_MODELS];
+        /* each reader's rows: in its file's memory map, or read into its buffer */
+        for (size_t k = 0; k < G && !st; k++) st = lf_npy_reader_next(&rd[k], n, &rows[k], &e);
         if (st) goto fail_input;
-        for (size_t j = 0; j < M; j++) p[j] = src[j] < 0 ? NULL : buf + (size_t)src[j] * R * C;
+        for (size_t j = 0; j < M; j++) p[j] = src[j] < 0 ? NULL : rows[src[j]];
         /* the library validates the chunk; on failure, find the file, row
          * and value for the message */
         st = lf_fusion_predict(f, p, n, out);
@@ -83,7 +84,7 @@ int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
             lf_status why = st;
             st = LF_OK;
             for (size_t k = 0; k < G && !st; k++)
-                st = cli_check_outputs_at(o->models[k].path, buf + k * R * C, n, C, lf_fusion_logits(f), r0, &e);
+                st = cli_check_outputs_at(o->models[k].path, rows[k], n, C, lf_fusion_logits(f), r0, &e);
             if (st) goto fail_input;
             rc = cli_fail(why, lf_status_string(why), 1);
             goto done;
@@ -99,7 +100,7 @@ int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
         }
     }
     st = lf_npy_writer_commit(&w, &e);
-    if (!st && cls) st = lf_npy_write_1d(o->classes_out, cls, N, &e);
+    if (!st && cls) st = lf_npy_write_1d_flags(o->classes_out, cls, N, o->no_fsync ? LF_WRITE_NO_FSYNC : 0, &e);
     if (st) {
         rc = cli_fail(st, e.msg, 0);
         goto done;
@@ -122,6 +123,6 @@ fail_input:
 done:
     lf_npy_writer_abort(&w); /* no-op after a commit */
     for (size_t k = 0; k < G; k++) lf_npy_reader_close(&rd[k]);
-    LF_FREE(buf), LF_FREE(out), LF_FREE(cls);
+    LF_FREE(out), LF_FREE(cls);
     return rc;
 }

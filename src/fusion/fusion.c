@@ -349,6 +349,14 @@ lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N,
     if (!f || !p || !out) return LF_ERR_ARG;
     if (!f->fitted) return LF_ERR_STATE;
     if (N == 0) return LF_OK;
+    /* mean and product of probabilities, every model given, no calibration:
+     * validated and fused in one pass (the same bits as below); anything
+     * off (a missing row, a bad value) takes the path below */
+    if (!f->logits && (f->method == LF_FUSE_MEAN || f->method == LF_FUSE_PRODUCT)) {
+        int plain = 1;
+        for (size_t k = 0; k < f->M; k++) plain &= p[k] != NULL && f->temps[k] == 1.0f;
+        if (plain && lf_rule_fused((lf_rule)f->method, p, f->M, N, f->C, out)) return LF_OK;
+    }
     lf_err e;
     lf_status st = lf_inputs_validate(&e, p, NULL, f->M, N, f->C, f->logits);
     if (st != LF_OK) return st;

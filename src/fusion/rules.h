@@ -63,8 +63,12 @@ int lf_rule_parse(const char *name);
  *
  *   mean     out_c = sum_k w_k p_kc.
  *   product  weighted geometric mean, renormalised:
- *            out_c ∝ exp(sum_k w_k log max(p_kc, 1e-12)), computed in log
- *            space with the maximum subtracted (no underflow).
+ *            out_c ∝ exp(sum_k w_k log max(p_kc, 1e-12)), computed in
+ *            double (the exponents lie in [-27.7, 88.8] for any float
+ *            input: no overflow or underflow, no maximum to subtract); with equal
+ *            weights as log(prod_k max(p_kc, 1e-12)) / n, one log per 16
+ *            models.  log and exp are rules.c's branch-free double versions
+ *            (fdlibm's, < 1 ulp), which vectorise.
  *   max/min  per-class max / min over the present models (weights are not
  *            used), renormalised to sum 1; all zero gives uniform.
  *   median   per-class unweighted median over the present models (mean of
@@ -88,13 +92,27 @@ int lf_rule_parse(const char *name);
  *            (with C = 1 the only class gets 1).
  *
  * Inner loops accumulate in double and stream each model's row once, so
- * mean and product cost O(M C) per row with one log per value for product.
+ * mean and product cost O(M C) per row with one log per value for weighted product.
  *
  * Errors: LF_ERR_ARG for NULL arrays, M == 0, C == 0, an unknown rule or
  * bad weights; LF_ERR_SHAPE if N*C overflows; LF_ERR_NOMEM.
  */
 lf_status lf_rule_apply(lf_rule r, const float *const *p, size_t M, size_t N, size_t C,
                         const float *weights, float *out, lf_err *e);
+
+/*
+ * The fast path of mean and product with equal weights (weights NULL):
+ * checks every row of every model as lf_inputs_validate's fast check does
+ * for probabilities (values in [0, FLT_MAX], float row sums within
+ * 0.999e-3 of 1, so no missing row) and fuses in the same pass, block by
+ * block (OpenMP across blocks; every row's result is independent of the
+ * thread count).  Returns 1 when out holds exactly what lf_rule_apply gives
+ * (the same bits); 0 when some row is missing or not clearly valid, M < 2,
+ * another rule, or C > 2048: the caller then validates and calls
+ * lf_rule_apply (out may have been written in part).  p[k] must hold N * C
+ * readable values each.
+ */
+int lf_rule_fused(lf_rule r, const float *const *p, size_t M, size_t N, size_t C, float *out);
 
 /*
  * Decision templates (Kuncheva 2001), fitting: templates is C x (M*C); row

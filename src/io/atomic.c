@@ -27,7 +27,14 @@ static void release(lf_atomic_file *af) {
 }
 
 lf_status lf_atomic_open(lf_atomic_file *af, const char *path, lf_err *e) {
+    return lf_atomic_open_flags(af, path, 0, e);
+}
+
+lf_status lf_atomic_open_flags(lf_atomic_file *af, const char *path, unsigned flags, lf_err *e) {
     memset(af, 0, sizeof *af);
+    if (flags & ~(unsigned)LF_WRITE_NO_FSYNC)
+        return lf_fail(e, LF_ERR_ARG, "unknown write flags 0x%x for '%s'", flags & ~(unsigned)LF_WRITE_NO_FSYNC,
+                       path ? path : "");
     if (!path || !*path) return lf_fail(e, LF_ERR_ARG, "empty output path");
     size_t n = strlen(path);
     af->path = dup_str(path);
@@ -57,6 +64,7 @@ lf_status lf_atomic_open(lf_atomic_file *af, const char *path, lf_err *e) {
      * glibc ignores the size unless it is given the buffer) */
     af->buf = LF_MALLOC(ATOMIC_BUF);
     if (af->buf) setvbuf(af->f, af->buf, _IOFBF, ATOMIC_BUF);
+    af->flags = flags;
     return LF_OK;
 }
 
@@ -79,7 +87,7 @@ lf_status lf_atomic_commit(lf_atomic_file *af, lf_err *e) {
     lf_status st = LF_OK;
     if (af->failed)
         st = lf_fail(e, LF_ERR_IO, "writing '%s' failed", af->path);
-    else if (fflush(af->f) != 0 || fsync(fileno(af->f)) != 0)
+    else if (fflush(af->f) != 0 || (!(af->flags & LF_WRITE_NO_FSYNC) && fsync(fileno(af->f)) != 0))
         st = lf_fail(e, LF_ERR_IO, "cannot write '%s': %s", af->path, strerror(errno));
     if (st != LF_OK) {
         lf_atomic_abort(af);
@@ -96,6 +104,10 @@ lf_status lf_atomic_commit(lf_atomic_file *af, lf_err *e) {
         st = lf_fail(e, LF_ERR_IO, "cannot replace '%s': %s", af->path, strerror(errno));
         lf_atomic_abort(af);
         return st;
+    }
+    if (af->flags & LF_WRITE_NO_FSYNC) {
+        release(af);
+        return LF_OK;
     }
     /* make the rename durable: fsync the folder (best effort) */
     char *slash = strrchr(af->path, '/');

@@ -8,6 +8,7 @@
  * file is checked against the bytes actually present before any allocation,
  * so a hostile header cannot make us allocate (or read) more than the file.
  */
+#define _DEFAULT_SOURCE /* madvise's MADV_* (Linux, the BSDs) */
 #include "io/npy.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -606,7 +608,13 @@ struct lf_npy_reader_impl {
     char *path;
     unsigned char *raw; /* conversion buffer (non-native dtypes) */
     size_t raw_cap;
+    float *out;         /* lf_npy_reader_next's buffer when not mapped */
+    size_t out_cap;     /* in floats */
     size_t next;        /* rows read so far */
+    const unsigned char *map; /* the whole file, read only, or NULL */
+    size_t map_len;
+    size_t released;    /* bytes at the start of map dropped (page multiple) */
+    size_t page;
 };
 
 /* reads exactly n bytes (short reads continue); 0 at a premature end */
@@ -623,7 +631,30 @@ static lf_status read_full(int fd, void *buf, size_t n, const char *path, lf_err
 }
 
 lf_status lf_npy_reader_open(lf_npy_reader *rd, const char *path, lf_err *e) {
+    return lf_npy_reader_open_flags(rd, path, 0, e);
+}
+
+/* Maps a native float32 file whole (best effort: 0 leaves the reader on
+ * read()). */
+static void try_map(struct lf_npy_reader_impl *r, uint64_t file_len) {
+    const npy_layout *L = &r->L;
+    if (!(L->dt.kind == K_FLOAT && L->dt.size == 4 && L->dt.big == host_is_big())) return;
+    if (L->count == 0 || L->data_off % sizeof(float) != 0 || file_len > (uint64_t)SIZE_MAX) return;
+    long pg = sysconf(_SC_PAGESIZE);
+    size_t len = (size_t)file_len;
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, r->fd, 0);
+    if (m == MAP_FAILED) return;
+#ifdef MADV_SEQUENTIAL
+    (void)madvise(m, len, MADV_SEQUENTIAL);
+#endif
+    r->map = m, r->map_len = len, r->page = pg > 0 ? (size_t)pg : 4096;
+}
+
+lf_status lf_npy_reader_open_flags(lf_npy_reader *rd, const char *path, unsigned flags, lf_err *e) {
     memset(rd, 0, sizeof *rd);
+    if (flags & ~(unsigned)LF_NPY_NO_MMAP)
+        return lf_fail(e, LF_ERR_ARG, "unknown reader flags 0x%x for '%s'", flags & ~(unsigned)LF_NPY_NO_MMAP,
+                       path ? path : "");
     if (!path || !*path) return lf_fail(e, LF_ERR_ARG, "empty input path");
     struct lf_npy_reader_impl *r = LF_CALLOC(1, sizeof *r);
     size_t plen = strlen(path) + 1;
@@ -672,19 +703,56 @@ lf_status lf_npy_reader_open(lf_npy_reader *rd, const char *path, lf_err *e) {
     /* the file position is now at the data (the header was read whole) */
     rd->rows = r->L.rows, rd->cols = r->L.cols;
     rd->is_integer = r->L.dt.kind != K_FLOAT;
+    if (!(flags & LF_NPY_NO_MMAP)) try_map(r, file_len);
+    rd->mapped = r->map != NULL;
+    return LF_OK;
+}
+
+/* Mapped reads: the bytes [off, off + n) of the file, after checking that
+ * the file still holds them; the pages before off are dropped from the
+ * process (not from the page cache) and the next n bytes are asked for. */
+static lf_status map_span(struct lf_npy_reader_impl *r, size_t off, size_t n, const unsigned char **p,
+                          lf_err *e) {
+    struct stat sb;
+    if (fstat(r->fd, &sb) != 0)
+        return lf_fail(e, LF_ERR_IO, "cannot read '%s': %s", r->path, strerror(errno));
+    if (sb.st_size < 0 || (uint64_t)sb.st_size < (uint64_t)r->map_len)
+        return lf_fail(e, LF_ERR_IO, "cannot read '%s': it became shorter while being read", r->path);
+#if defined(MADV_DONTNEED) && defined(MADV_WILLNEED)
+    size_t drop = off / r->page * r->page;
+    if (drop >= r->released + ((size_t)1 << 20)) { /* every 1 MiB */
+        (void)madvise((void *)(uintptr_t)(r->map + r->released), drop - r->released, MADV_DONTNEED);
+        r->released = drop;
+    }
+    size_t ahead = (off + n) / r->page * r->page;
+    if (ahead < r->map_len) {
+        size_t len = r->map_len - ahead < n ? r->map_len - ahead : n;
+        (void)madvise((void *)(uintptr_t)(r->map + ahead), len, MADV_WILLNEED);
+    }
+#endif
+    *p = r->map + off;
+    return LF_OK;
+}
+
+static lf_status check_request(struct lf_npy_reader_impl *r, size_t nrows, lf_err *e) {
+    if (nrows > r->L.rows - r->next)
+        return lf_fail(e, LF_ERR_SHAPE, "'%s' has %zu rows, %zu asked from row %zu", r->path, r->L.rows,
+                       nrows, r->next);
     return LF_OK;
 }
 
 lf_status lf_npy_reader_rows(lf_npy_reader *rd, float *dst, size_t nrows, lf_err *e) {
     struct lf_npy_reader_impl *r = rd->impl;
     if (!r) return lf_fail(e, LF_ERR_STATE, "the .npy reader is closed");
-    if (nrows > r->L.rows - r->next)
-        return lf_fail(e, LF_ERR_SHAPE, "'%s' has %zu rows, %zu asked from row %zu", r->path, r->L.rows,
-                       nrows, r->next);
+    lf_status st = check_request(r, nrows, e);
+    if (st != LF_OK) return st;
     size_t n = nrows * r->L.cols, bytes = n * r->L.dt.size;
     int native = r->L.dt.kind == K_FLOAT && r->L.dt.size == 4 && r->L.dt.big == host_is_big();
-    lf_status st;
-    if (native) {
+    if (r->map) {
+        const unsigned char *src;
+        st = map_span(r, r->L.data_off + r->next * r->L.cols * sizeof(float), bytes, &src, e);
+        if (st == LF_OK && bytes) memcpy(dst, src, bytes);
+    } else if (native) {
         st = read_full(r->fd, dst, bytes, r->path, e);
     } else {
         if (r->raw_cap < bytes) {
@@ -699,11 +767,39 @@ lf_status lf_npy_reader_rows(lf_npy_reader *rd, float *dst, size_t nrows, lf_err
     return st;
 }
 
+lf_status lf_npy_reader_next(lf_npy_reader *rd, size_t nrows, const float **rows, lf_err *e) {
+    struct lf_npy_reader_impl *r = rd ? rd->impl : NULL;
+    if (rows) *rows = NULL;
+    if (!r) return lf_fail(e, LF_ERR_STATE, "the .npy reader is closed");
+    if (!rows) return lf_fail(e, LF_ERR_ARG, "no place for the rows of '%s'", r->path);
+    lf_status st = check_request(r, nrows, e);
+    if (st != LF_OK) return st;
+    size_t n = nrows * r->L.cols;
+    if (r->map) {
+        const unsigned char *src;
+        st = map_span(r, r->L.data_off + r->next * r->L.cols * sizeof(float), n * sizeof(float), &src, e);
+        if (st != LF_OK) return st;
+        *rows = (const float *)(const void *)src; /* data_off % 4 == 0: aligned */
+        r->next += nrows;
+        return LF_OK;
+    }
+    if (r->out_cap < n || !r->out) {
+        float *nb = LF_REALLOC(r->out, (n ? n : 1) * sizeof *nb);
+        if (!nb) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
+        r->out = nb, r->out_cap = n ? n : 1;
+    }
+    st = lf_npy_reader_rows(rd, r->out, nrows, e);
+    if (st == LF_OK) *rows = r->out;
+    return st;
+}
+
 void lf_npy_reader_close(lf_npy_reader *rd) {
     struct lf_npy_reader_impl *r = rd ? rd->impl : NULL;
     if (r) {
+        if (r->map) munmap((void *)(uintptr_t)r->map, r->map_len);
         if (r->fd >= 0) close(r->fd);
         LF_FREE(r->raw);
+        LF_FREE(r->out);
         LF_FREE(r->path);
         LF_FREE(r);
     }
@@ -748,13 +844,18 @@ static size_t make_header(unsigned char *buf, size_t cap, const char *descr, con
 
 lf_status lf_npy_writer_open(lf_npy_writer *w, const char *path, size_t rows, size_t cols,
                              lf_err *e) {
+    return lf_npy_writer_open_flags(w, path, rows, cols, 0, e);
+}
+
+lf_status lf_npy_writer_open_flags(lf_npy_writer *w, const char *path, size_t rows, size_t cols,
+                                   unsigned flags, lf_err *e) {
     if (!w) return lf_fail(e, LF_ERR_ARG, "no writer given for '%s'", path ? path : "");
     memset(w, 0, sizeof *w);
     size_t n, bytes;
     if (!lf_mul_ok(rows, cols, &n) || !lf_mul_ok(n, sizeof(float), &bytes))
         return lf_fail(e, LF_ERR_ARG, "shape (%zu, %zu) is too large to write to '%s'", rows, cols,
                        path ? path : "");
-    lf_status st = lf_atomic_open(&w->af, path, e);
+    lf_status st = lf_atomic_open_flags(&w->af, path, flags, e);
     if (st != LF_OK) return st;
     char shape[64];
     snprintf(shape, sizeof shape, "(%zu, %zu)", rows, cols);
@@ -836,8 +937,13 @@ lf_status lf_npy_writer_commit(lf_npy_writer *w, lf_err *e) {
 }
 
 lf_status lf_npy_write(const char *path, const float *data, size_t rows, size_t cols, lf_err *e) {
+    return lf_npy_write_flags(path, data, rows, cols, 0, e);
+}
+
+lf_status lf_npy_write_flags(const char *path, const float *data, size_t rows, size_t cols,
+                             unsigned flags, lf_err *e) {
     lf_npy_writer w;
-    lf_status st = lf_npy_writer_open(&w, path, rows, cols, e);
+    lf_status st = lf_npy_writer_open_flags(&w, path, rows, cols, flags, e);
     if (st != LF_OK) return st;
     st = lf_npy_writer_rows(&w, data, rows, e);
     if (st != LF_OK) {
@@ -848,10 +954,15 @@ lf_status lf_npy_write(const char *path, const float *data, size_t rows, size_t 
 }
 
 lf_status lf_npy_write_1d(const char *path, const int64_t *data, size_t n, lf_err *e) {
+    return lf_npy_write_1d_flags(path, data, n, 0, e);
+}
+
+lf_status lf_npy_write_1d_flags(const char *path, const int64_t *data, size_t n, unsigned flags,
+                                lf_err *e) {
     if (n && !data) return lf_fail(e, LF_ERR_ARG, "no data given for '%s'", path ? path : "");
     if (n > SIZE_MAX / 8) return lf_fail(e, LF_ERR_ARG, "%zu values are too many to write", n);
     lf_atomic_file af;
-    lf_status st = lf_atomic_open(&af, path, e);
+    lf_status st = lf_atomic_open_flags(&af, path, flags, e);
     if (st != LF_OK) return st;
     char shape[64];
     snprintf(shape, sizeof shape, "(%zu,)", n);

@@ -36,10 +36,15 @@ lf_status lf_npy_read(const char *path, lf_array *out, lf_err *e);
 /* Writes rows x cols float32 as version 1.0, '<f4', C order, shape
  * (rows, cols), with the data starting at a multiple of 64 bytes.  Atomic. */
 lf_status lf_npy_write(const char *path, const float *data, size_t rows, size_t cols, lf_err *e);
+/* The same with LF_WRITE_* flags (lf_atomic_open_flags). */
+lf_status lf_npy_write_flags(const char *path, const float *data, size_t rows, size_t cols,
+                             unsigned flags, lf_err *e);
 
 /* Writes n int64 values as shape (n,), dtype '<i8' (e.g. predicted class
  * indices).  Atomic. */
 lf_status lf_npy_write_1d(const char *path, const int64_t *data, size_t n, lf_err *e);
+lf_status lf_npy_write_1d_flags(const char *path, const int64_t *data, size_t n, unsigned flags,
+                                lf_err *e);
 
 /* Streaming writer: the header (shape (rows, cols), '<f4') is written at
  * open; rows are appended; commit checks that exactly `rows` rows came and
@@ -51,16 +56,37 @@ lf_status lf_npy_write_1d(const char *path, const int64_t *data, size_t n, lf_er
  * against the file's size), then rows are read in order, chunk by chunk, so
  * a file of any size is fused in bounded memory.  Fortran order with more
  * than one column cannot be read by rows: open returns LF_ERR_ARG (read the
- * whole file with lf_npy_read instead). */
+ * whole file with lf_npy_read instead).
+ *
+ * A little-endian float32 file whose data start at a multiple of 4 bytes
+ * is memory-mapped read-only at open (unless LF_NPY_NO_MMAP is given):
+ * lf_npy_reader_next then hands out pointers into the mapping, without a
+ * copy, and the pages already consumed are dropped from the process's
+ * memory as it goes (the page cache keeps them), so the resident memory
+ * stays flat.  Where mmap fails (a pipe, a special file system, no address
+ * space) the reader falls back to read() with the same results.  The file
+ * size is checked again before every chunk ("it became shorter while being
+ * read"); a file truncated by another process between that check and the
+ * use of its pages would raise SIGBUS, as with any memory map: pass
+ * LF_NPY_NO_MMAP (the CLI's --no-mmap) where files may shrink while read. */
 typedef struct lf_npy_reader {
     size_t rows, cols;
     int is_integer;
+    int mapped; /* the data are read through a memory map */
     struct lf_npy_reader_impl *impl;
 } lf_npy_reader;
 
+#define LF_NPY_NO_MMAP 1u /* lf_npy_reader_open_flags: always read() */
+
 lf_status lf_npy_reader_open(lf_npy_reader *r, const char *path, lf_err *e);
+lf_status lf_npy_reader_open_flags(lf_npy_reader *r, const char *path, unsigned flags, lf_err *e);
 /* The next nrows rows as float32 (nrows * cols values). */
 lf_status lf_npy_reader_rows(lf_npy_reader *r, float *dst, size_t nrows, lf_err *e);
+/* The next nrows rows as float32 without a copy where the file is mapped:
+ * *rows points into the mapping, or into a buffer of the reader (grown to
+ * nrows * cols floats) otherwise.  Valid until the next call on r or its
+ * close; read only.  On failure *rows is NULL. */
+lf_status lf_npy_reader_next(lf_npy_reader *r, size_t nrows, const float **rows, lf_err *e);
 void lf_npy_reader_close(lf_npy_reader *r); /* safe on a zeroed or closed reader */
 
 typedef struct lf_npy_writer {
@@ -72,6 +98,8 @@ typedef struct lf_npy_writer {
 
 lf_status lf_npy_writer_open(lf_npy_writer *w, const char *path, size_t rows, size_t cols,
                              lf_err *e);
+lf_status lf_npy_writer_open_flags(lf_npy_writer *w, const char *path, size_t rows, size_t cols,
+                                   unsigned flags, lf_err *e);
 /* Appends nrows rows (nrows*cols floats).  More rows than declared in total
  * is LF_ERR_SHAPE (and makes commit fail). */
 lf_status lf_npy_writer_rows(lf_npy_writer *w, const float *data, size_t nrows, lf_err *e);

@@ -127,5 +127,9 @@ lf_status lf_st_serialize(const lf_st_out *tensors, size_t n, const char *const 
 lf_status lf_st_write(const char *path, const lf_st_out *tensors, size_t n,
                       const char *const *meta_keys, const char *const *meta_values,
                       size_t n_meta, lf_err *e);
+/* The same with LF_WRITE_* flags (lf_atomic_open_flags). */
+lf_status lf_st_write_flags(const char *path, const lf_st_out *tensors, size_t n,
+                            const char *const *meta_keys, const char *const *meta_values,
+                            size_t n_meta, unsigned flags, lf_err *e);
 
 #endif
