@@ -11,74 +11,17 @@
  */
 #include "fusion/rules.h"
 #include "kernels.h"
+#include "vmath.h"
 
 #include <float.h>
 #include <math.h>
 #include <string.h>
 
-/* ---------------------------------------------- log and exp in double
- *
- * The product rule needs one log and one exp per value; libm's are calls
- * the compiler cannot vectorise.  These are fdlibm's algorithms (the same
- * reductions and minimax coefficients, error below 1 ulp in double), written
- * without branches or table lookups so that a loop of them vectorises, and
- * without FMA contraction (-std=c11), so the scalar and the AVX2 code give
- * the same bits.  Rounded to float, their results match libm's except, at
- * most, for a value within a double ulp of a float rounding boundary.
- *
- * lf_log_pos: x positive, finite and normal (the product rule's products of
- * up to 16 values >= 1e-12: >= 1e-192).  lf_exp_small: |x| <= 700 (the
- * product rule's exponents, weighted means of logs of floats in
- * [1e-12, FLT_MAX], lie in [-27.7, 88.8]). */
-static inline uint64_t d2u(double x) {
-    uint64_t u;
-    memcpy(&u, &x, sizeof u);
-    return u;
-}
-static inline double u2d(uint64_t u) {
-    double x;
-    memcpy(&x, &u, sizeof x);
-    return x;
-}
-
-static inline double lf_log_pos(double x) {
-    const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
-    const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
-                 Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
-                 Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
-                 Lg7 = 1.479819860511658591e-01;
-    /* x = 2^k * m with m in [sqrt(2)/2, sqrt(2)) */
-    uint64_t u = d2u(x) + (0x3ff0000000000000ULL - 0x3fe6a09e667f3bcdULL);
-    double k = u2d((u >> 52) | 0x4330000000000000ULL) - (4503599627370496.0 + 1023.0);
-    double m = u2d((u & 0x000fffffffffffffULL) + 0x3fe6a09e667f3bcdULL);
-    double f = m - 1.0;
-    double hfsq = 0.5 * f * f;
-    double s = f / (2.0 + f);
-    double z = s * s, w = z * z;
-    double t1 = w * (Lg2 + w * (Lg4 + w * Lg6));
-    double t2 = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7)));
-    double R = t2 + t1;
-    return k * ln2_hi - ((hfsq - (s * (hfsq + R) + k * ln2_lo)) - f);
-}
-
-static inline double lf_exp_small(double x) {
-    const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10,
-                 inv_ln2 = 1.44269504088896338700e+00;
-    const double P1 = 1.66666666666666019037e-01, P2 = -2.77777777770155933842e-03,
-                 P3 = 6.61375632143793436117e-05, P4 = -1.65339022054652515390e-06,
-                 P5 = 4.13813679705723846039e-08;
-    const double shift = 6755399441055744.0; /* 0x1.8p52: rounds to an integer */
-    double t = x * inv_ln2 + shift;
-    double k = t - shift; /* round(x / ln2), in [-1010, 1010] */
-    double hi = x - k * ln2_hi, lo = k * ln2_lo;
-    double r = hi - lo;
-    double rr = r * r;
-    double c = r - rr * (P1 + rr * (P2 + rr * (P3 + rr * (P4 + rr * P5))));
-    double y = 1.0 + ((r * c) / (2.0 - c) - lo + hi);
-    /* 2^k: the low bits of t hold k (two's complement) */
-    double scale = u2d((d2u(t) + 1023u) << 52);
-    return y * scale;
-}
+/* The product rule's log and exp: vmath.h's double kernels, which loops
+ * vectorise.  lf_log_d needs x positive, finite and normal (the rule's
+ * products of up to 16 values >= 1e-12: >= 1e-192); lf_exp_d |x| <= 708
+ * (the rule's exponents, weighted means of logs of floats in [1e-12,
+ * FLT_MAX], lie in [-27.7, 88.8]). */
 
 static const char *const rule_names[LF_RULE_COUNT] = {"mean",   "product", "max",  "min",
                                                       "median", "vote",    "borda"};
@@ -261,14 +204,14 @@ LF_CLONES static int fused_block(int product, const float *const *p, size_t M, s
                  * bits order like signed integers (-0.0's are the
                  * smallest), so an integer max, which vectorises (a ?: on
                  * doubles does not: its comparison may trap) */
-                int64_t b = (int64_t)d2u((double)v[j]), lo = (int64_t)d2u(1e-12);
-                Q[j] *= u2d((uint64_t)(b > lo ? b : lo));
+                int64_t b = (int64_t)lf_d2u((double)v[j]), lo = (int64_t)lf_d2u(1e-12);
+                Q[j] *= lf_u2d((uint64_t)(b > lo ? b : lo));
             }
         }
-        for (size_t j = 0; j < tot; j++) L[j] += lf_log_pos(Q[j]);
+        for (size_t j = 0; j < tot; j++) L[j] += lf_log_d(Q[j]);
     }
     double invn = 1.0 / (double)M;
-    for (size_t j = 0; j < tot; j++) Q[j] = lf_exp_small(L[j] * invn);
+    for (size_t j = 0; j < tot; j++) Q[j] = lf_exp_d(L[j] * invn);
     for (size_t r = 0; r < n; r++) {
         const double *e = Q + r * C;
         double s = 0.0;
@@ -396,7 +339,7 @@ lf_status lf_rule_apply(lf_rule r, const float *const *p, size_t M, size_t N, si
                         for (size_t c = 0; c < C; c++)
                             acc2[c] *= row[c] > 1e-12f ? (double)row[c] : 1e-12;
                     }
-                    for (size_t c = 0; c < C; c++) acc[c] += lf_log_pos(acc2[c]);
+                    for (size_t c = 0; c < C; c++) acc[c] += lf_log_d(acc2[c]);
                 }
                 double invn = 1.0 / (double)np;
                 for (size_t c = 0; c < C; c++) acc[c] *= invn;
@@ -407,7 +350,7 @@ lf_status lf_rule_apply(lf_rule r, const float *const *p, size_t M, size_t N, si
                     double wk = w[j] * invw;
                     for (size_t c = 0; c < C; c++) {
                         double v = row[c] > 1e-12f ? (double)row[c] : 1e-12;
-                        acc[c] += wk * lf_log_pos(v);
+                        acc[c] += wk * lf_log_d(v);
                     }
                 }
             }
@@ -415,7 +358,7 @@ lf_status lf_rule_apply(lf_rule r, const float *const *p, size_t M, size_t N, si
              * in double their exp neither overflows nor underflows, and
              * needs no maximum subtracted */
             double s = 0.0;
-            for (size_t c = 0; c < C; c++) s += (acc[c] = lf_exp_small(acc[c]));
+            for (size_t c = 0; c < C; c++) s += (acc[c] = lf_exp_d(acc[c]));
             double inv = 1.0 / s; /* s >= 1e-12 */
             for (size_t c = 0; c < C; c++) o[c] = (float)(acc[c] * inv);
             break;
