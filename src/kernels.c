@@ -269,6 +269,22 @@ __attribute__((target("avx2"))) static size_t pack_t8_avx2(float *restrict dst, 
 }
 #endif
 
+/* The contiguous part of pack with AVX-512: dst[k*width + i] = src[k*ld + i]
+ * for i < n, zero for n <= i < width, by masked loads (width <= 32). */
+#ifdef HAVE_X86_KERNELS
+A5_TARGET static void pack_c_avx512(float *restrict dst, size_t width, const float *restrict src,
+                                    size_t ld, size_t n, size_t kc) {
+    __mmask16 l0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+    __mmask16 l1 = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
+    __mmask16 s0 = width >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << width) - 1);
+    __mmask16 s1 = width >= 32 ? (__mmask16)0xFFFF : width <= 16 ? 0 : (__mmask16)((1u << (width - 16)) - 1);
+    for (size_t k = 0; k < kc; k++, dst += width, src += ld) {
+        _mm512_mask_storeu_ps(dst, s0, _mm512_maskz_loadu_ps(l0, src));
+        if (s1) _mm512_mask_storeu_ps(dst + 16, s1, _mm512_maskz_loadu_ps(l1, src + 16));
+    }
+}
+#endif
+
 static size_t pack_t8(float *restrict dst, size_t width, const float *restrict src, size_t ld,
                       size_t n, size_t kc) {
 #ifdef HAVE_X86_KERNELS
@@ -290,6 +306,12 @@ LF_CLONES static void pack(float *restrict dst, size_t width, int o_contiguous,
     for (size_t p = 0; p < on; p += width, dst += kc * width) {
         size_t n = on - p < width ? on - p : width;
         if (o_contiguous) {
+#ifdef HAVE_X86_KERNELS
+            if (width <= 32 && has_avx512()) {
+                pack_c_avx512(dst, width, X + k0 * ld + o0 + p, ld, n, kc);
+                continue;
+            }
+#endif
             float *d = dst;
             for (size_t k = 0; k < kc; k++, d += width) {
                 const float *src = X + (k0 + k) * ld + o0 + p;
@@ -390,11 +412,70 @@ LF_CLONES static void gemm_dots(size_t M, size_t N, size_t K, float alpha,
     }
 }
 
+#ifdef HAVE_X86_KERNELS
+/* the four sums of v0..v3, in one fixed order */
+A5_TARGET static inline __m128 sum4_512(__m512 v0, __m512 v1, __m512 v2, __m512 v3) {
+    __m512 a = _mm512_add_ps(_mm512_unpacklo_ps(v0, v1), _mm512_unpackhi_ps(v0, v1));
+    __m512 b = _mm512_add_ps(_mm512_unpacklo_ps(v2, v3), _mm512_unpackhi_ps(v2, v3));
+    __m512 c = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b))),
+                             _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b))));
+    __m256 d = _mm256_add_ps(_mm512_castps512_ps256(c), _mm512_extractf32x8_ps(c, 1));
+    return _mm_add_ps(_mm256_castps256_ps128(d), _mm256_extractf128_ps(d, 1));
+}
+
+/* gemm_dots with AVX-512: 16 lanes, the tail by a mask, four columns of C
+ * (rows of B) per pass over a row of A */
+A5_TARGET static void gemm_dots_avx512(size_t M, size_t N, size_t K, float alpha,
+                                       const float *restrict A, size_t lda,
+                                       const float *restrict B, size_t ldb, float *restrict C,
+                                       size_t ldc) {
+    size_t kf = K - K % 16;
+    __mmask16 tail = (__mmask16)((1u << (K % 16)) - 1);
+    __m128 va = _mm_set1_ps(alpha);
+    for (size_t i = 0; i < M; i++) {
+        const float *restrict a = A + i * lda;
+        float *restrict c = C + i * ldc;
+        size_t j = 0;
+        for (; j < N; j += 4) {
+            size_t nj = N - j < 4 ? N - j : 4;
+            const float *b0 = B + j * ldb;
+            const float *b1 = nj > 1 ? b0 + ldb : b0, *b2 = nj > 2 ? b0 + 2 * ldb : b0;
+            const float *b3 = nj > 3 ? b0 + 3 * ldb : b0;
+            __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            size_t k = 0;
+            for (; k < kf; k += 16) {
+                __m512 x = _mm512_loadu_ps(a + k);
+                s0 = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + k), s0);
+                s1 = _mm512_fmadd_ps(x, _mm512_loadu_ps(b1 + k), s1);
+                s2 = _mm512_fmadd_ps(x, _mm512_loadu_ps(b2 + k), s2);
+                s3 = _mm512_fmadd_ps(x, _mm512_loadu_ps(b3 + k), s3);
+            }
+            if (tail) {
+                __m512 x = _mm512_maskz_loadu_ps(tail, a + k);
+                s0 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(tail, b0 + k), s0);
+                s1 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(tail, b1 + k), s1);
+                s2 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(tail, b2 + k), s2);
+                s3 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(tail, b3 + k), s3);
+            }
+            __m128 sum = _mm_mul_ps(va, sum4_512(s0, s1, s2, s3));
+            __mmask8 cm = (__mmask8)((1u << nj) - 1);
+            _mm_mask_storeu_ps(c + j, cm, _mm_add_ps(_mm_maskz_loadu_ps(cm, c + j), sum));
+        }
+    }
+}
+#endif
+
 LF_CLONES static void gemm_small(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                                  float alpha, const float *restrict A, size_t lda,
                                  const float *restrict B, size_t ldb, float *restrict C,
                                  size_t ldc) {
     if (trans_b && !trans_a) { /* rows of A and B are both contiguous in k */
+#ifdef HAVE_X86_KERNELS
+        if (has_avx512()) {
+            gemm_dots_avx512(M, N, K, alpha, A, lda, B, ldb, C, ldc);
+            return;
+        }
+#endif
         gemm_dots(M, N, K, alpha, A, lda, B, ldb, C, ldc);
         return;
     }
