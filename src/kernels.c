@@ -436,6 +436,33 @@ A5_TARGET static void gemm_dots_avx512(size_t M, size_t N, size_t K, float alpha
         const float *restrict a = A + i * lda;
         float *restrict c = C + i * ldc;
         size_t j = 0;
+        for (; j + 8 <= N; j += 8) { /* eight independent chains */
+            const float *b0 = B + j * ldb;
+            __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            __m512 s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+#define DOT8(LOAD, k)                                                                      \
+    do {                                                                                   \
+        __m512 x = LOAD(a + (k));                                                          \
+        s0 = _mm512_fmadd_ps(x, LOAD(b0 + (k)), s0);                                       \
+        s1 = _mm512_fmadd_ps(x, LOAD(b0 + ldb + (k)), s1);                                 \
+        s2 = _mm512_fmadd_ps(x, LOAD(b0 + 2 * ldb + (k)), s2);                             \
+        s3 = _mm512_fmadd_ps(x, LOAD(b0 + 3 * ldb + (k)), s3);                             \
+        s4 = _mm512_fmadd_ps(x, LOAD(b0 + 4 * ldb + (k)), s4);                             \
+        s5 = _mm512_fmadd_ps(x, LOAD(b0 + 5 * ldb + (k)), s5);                             \
+        s6 = _mm512_fmadd_ps(x, LOAD(b0 + 6 * ldb + (k)), s6);                             \
+        s7 = _mm512_fmadd_ps(x, LOAD(b0 + 7 * ldb + (k)), s7);                             \
+    } while (0)
+#define TAIL_LOAD(p) _mm512_maskz_loadu_ps(tail, p)
+            size_t k = 0;
+            for (; k < kf; k += 16) DOT8(_mm512_loadu_ps, k);
+            if (tail) DOT8(TAIL_LOAD, k);
+#undef TAIL_LOAD
+#undef DOT8
+            __m128 lo = _mm_mul_ps(va, sum4_512(s0, s1, s2, s3));
+            __m128 hi = _mm_mul_ps(va, sum4_512(s4, s5, s6, s7));
+            _mm_storeu_ps(c + j, _mm_add_ps(_mm_loadu_ps(c + j), lo));
+            _mm_storeu_ps(c + j + 4, _mm_add_ps(_mm_loadu_ps(c + j + 4), hi));
+        }
         for (; j < N; j += 4) {
             size_t nj = N - j < 4 ? N - j : 4;
             const float *b0 = B + j * ldb;

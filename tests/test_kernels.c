@@ -130,7 +130,8 @@ int main(void) {
     size_t br_sizes[][3] = {{1, 32, 100}, {3, 10, 7}, {32, 32, 100}, {256, 512, 300}, {37, 45, 600}};
     for (size_t s = 0; s < sizeof br_sizes / sizeof br_sizes[0]; s++)
         bias_relu_same_bits(br_sizes[s][0], br_sizes[s][1], br_sizes[s][2]);
-    size_t sizes[][3] = {{1, 1, 1},   {3, 5, 7},     {6, 16, 256}, {7, 17, 257},
+    size_t sizes[][3] = {{1, 1, 1},   {3, 5, 7},     {1, 37, 100}, {2, 64, 300}, {3, 20, 33},
+                         {6, 16, 256}, {7, 17, 257},
                          {32, 32, 100}, {97, 250, 300}, {256, 513, 70}, {13, 600, 520}};
     for (int ta = 0; ta <= 1; ta++)
         for (int tb = 0; tb <= 1; tb++)
