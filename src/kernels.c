@@ -1,7 +1,7 @@
 /*
  * kernels.c — sgemm and activations (see kernels.h).
  *
- * The sgemm packs and blocks for the caches and runs an AVX2+FMA
+ * The sgemm packs and blocks for the caches and runs an AVX-512 or AVX2+FMA
  * micro-kernel where the CPU has one (details below); activations are plain
  * loops with the stable formulas.
  */
