@@ -5,7 +5,8 @@
  * kernels of layers/ and kernels.c; this file only wires buffers.
  *
  * Per node the workspace holds out (B x dim), dout (B x dim, training only)
- * and aux (B x aux_per_row): Dense with an activation keeps z and dz there,
+ * and aux (B x aux_per_row): Dense with an activation keeps z (not for relu,
+ * see relu_in_place) and dz there,
  * Dropout its mask, Dot the norms, weighted layers the weights they used.
  * Input nodes own no buffer: their out points into the caller's rows.
  */
@@ -101,6 +102,13 @@ static void gather(const lf_model *m, lf_ws *ws, const lf_node *nd, int want_gra
     }
 }
 
+/* A relu Dense (other than the output, whose pre-activation the losses may
+ * read) writes max(z, 0) straight from the sgemm's epilogue and keeps no z:
+ * its backward pass takes relu' from y. */
+static int relu_in_place(const lf_model *m, const lf_node *nd, size_t id) {
+    return nd->act == LF_RELU && (int)id != m->output;
+}
+
 void lf_graph_forward(const lf_model *m, lf_ws *ws, const float *const *x, size_t B,
                       int training, lf_rng *rng) {
     for (size_t i = 0; i < m->n_inputs; i++) ws->out[m->inputs[i]] = (float *)x[i];
@@ -115,8 +123,13 @@ void lf_graph_forward(const lf_model *m, lf_ws *ws, const float *const *x, size_
         const float *mask = nd->mask >= 0 ? ws->out[nd->mask] : NULL;
         switch (nd->kind) {
         case LF_K_DENSE: {
+            const float *b = nd->use_bias ? w + nd->dim * in0 : NULL;
+            if (relu_in_place(m, nd, id)) {
+                lf_dense_forward(y, x0, w, b, B, in0, nd->dim, 1);
+                break;
+            }
             float *z = nd->act == LF_LINEAR ? y : aux;
-            lf_dense_forward(z, x0, w, nd->use_bias ? w + nd->dim * in0 : NULL, B, in0, nd->dim);
+            lf_dense_forward(z, x0, w, b, B, in0, nd->dim, 0);
             if (nd->act != LF_LINEAR) lf_act_forward(nd->act, y, z, B, nd->dim);
             break;
         }
@@ -180,7 +193,9 @@ void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int
             const float *dz = dy;
             if (nd->act != LF_LINEAR && !fused_here) {
                 float *dzb = aux + B * nd->dim;
-                lf_act_backward(nd->act, dzb, dy, aux, y, B, nd->dim);
+                /* relu' from y = max(z, 0) when z was not kept: y > 0 iff z > 0 */
+                const float *z = relu_in_place(m, nd, id) ? y : aux;
+                lf_act_backward(nd->act, dzb, dy, z, y, B, nd->dim);
                 dz = dzb;
             }
             lf_dense_backward(dx0, gw, nd->use_bias ? gw + nd->dim * in0 : NULL, dz, x0, w, B, in0,

@@ -1,7 +1,7 @@
 /*
  * kernels.c — sgemm and activations (see kernels.h).
  *
- * The sgemm packs and blocks for the caches and runs an AVX2+FMA
+ * The sgemm packs and blocks for the caches and runs an AVX-512 or AVX2+FMA
  * micro-kernel where the CPU has one (details below); activations are plain
  * loops with the stable formulas.
  */
@@ -9,52 +9,117 @@
 
 #include <math.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* ------------------------------------------------------------- sgemm
  *
  * Packed, cache-blocked GEMM in the GotoBLAS style.  op(B) is copied in
  * KC x NC blocks into panels of NR columns and op(A) in MC x KC blocks into
  * panels of MR rows (zero-padded), so the micro-kernel streams both from
- * contiguous memory; an MR x NR block of C lives in registers for KC steps.
- * The micro-kernel is AVX2+FMA when the CPU has it (chosen at run time), a
- * portable loop otherwise.  Threads (OpenMP, above a work threshold) split
- * the columns of C: every element of C is computed by one thread, with the
- * k-sum always in the same order, so results never depend on the number of
- * threads.  Pack buffers live on the stack: nothing is allocated.
+ * contiguous memory; an MR x NR block of C lives in registers for KC steps
+ * and is then added to C in place (or stored, on the first k-block when
+ * beta == 0), with the optional epilogue (bias, relu) of the last k-block
+ * applied while the tile is still in registers.
+ *
+ * The micro-kernel is chosen at run time: AVX-512 (12 x 32, 24 zmm
+ * accumulators), AVX2+FMA (6 x 16), or a portable loop.  Every element of C
+ * is one FMA chain over k in order within a k-block, k-blocks summed in
+ * order, so the AVX-512 and AVX2 kernels give the same bits.
+ *
+ * Threads (OpenMP, above a work threshold) split C into column (or, for
+ * narrow C, row) ranges aligned to the micro-tile: every element of C is
+ * computed by one thread, in the same way whatever the split, so results
+ * never depend on the number of threads.  Pack buffers live on the stack:
+ * nothing is allocated.
+ *
+ * Products too small to repay packing take direct loops (gemm_small), with
+ * SIMD dot products when both operands are contiguous in k (x w^T, the
+ * Dense forward of a few rows).
  */
-#define MR 6
-#define NR 16
 #define KC 256
-#define MC 96
+#define MC 96 /* a multiple of both MR (6, 12) */
 #define NC 256
+#define MR_MAX 12
+#define NR_MAX 32
 #define PARALLEL_FLOPS (1 << 22) /* below this, one thread */
 
-typedef void (*micro_fn)(size_t kc, const float *restrict a, const float *restrict b,
-                         float *restrict acc);
+typedef struct epilogue {
+    const float *bias; /* per column, NULL if none */
+    int relu;
+} epilogue;
 
-/* acc (MR x NR) = sum_k a[k*MR + i] * b[k*NR + j] */
-static void micro_portable(size_t kc, const float *restrict a, const float *restrict b,
-                           float *restrict acc) {
-    float c[MR][NR] = {{0}};
-    for (size_t k = 0; k < kc; k++, a += MR, b += NR)
-        for (int i = 0; i < MR; i++)
-            for (int j = 0; j < NR; j++) c[i][j] += a[i] * b[j];
-    memcpy(acc, c, sizeof c);
+/* acc (MR x NR) = sum_k a[k*MR + i] * b[k*NR + j]; then for i < mr, j < nr:
+ * c[i][j] = (load ? c[i][j] : 0) + alpha * acc[i][j], then + bias[j], then
+ * max(., 0) when relu (bias/relu: the caller passes them on the last
+ * k-block only). */
+typedef void (*micro_fn)(size_t kc, const float *restrict a, const float *restrict b,
+                         float *restrict c, size_t ldc, size_t mr, size_t nr, float alpha,
+                         int load, const float *restrict bias, int relu);
+
+typedef struct gemm_kernel {
+    micro_fn micro;
+    size_t mr, nr;
+} gemm_kernel;
+
+/* the scalar update of a tile held in acc (row stride NR) */
+static void tile_update(float *restrict c, size_t ldc, const float *restrict acc, size_t NR,
+                        size_t mr, size_t nr, float alpha, int load, const float *restrict bias,
+                        int relu) {
+    for (size_t i = 0; i < mr; i++) {
+        float *ci = c + i * ldc;
+        const float *t = acc + i * NR;
+        for (size_t j = 0; j < nr; j++) {
+            float v = alpha * t[j];
+            if (load) v = ci[j] + v;
+            if (bias) v = v + bias[j];
+            if (relu) v = v > 0 ? v : 0.0f;
+            ci[j] = v;
+        }
+    }
 }
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define P_MR 6
+#define P_NR 16
+static void micro_portable(size_t kc, const float *restrict a, const float *restrict b,
+                           float *restrict c, size_t ldc, size_t mr, size_t nr, float alpha,
+                           int load, const float *restrict bias, int relu) {
+    float acc[P_MR][P_NR] = {{0}};
+    for (size_t k = 0; k < kc; k++, a += P_MR, b += P_NR)
+        for (int i = 0; i < P_MR; i++)
+            for (int j = 0; j < P_NR; j++) acc[i][j] += a[i] * b[j];
+    tile_update(c, ldc, &acc[0][0], P_NR, mr, nr, alpha, load, bias, relu);
+}
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(LF_NO_SIMD)
 #include <immintrin.h>
-#define HAVE_AVX2_KERNEL 1
-__attribute__((target("avx2,fma"))) static void micro_avx2(size_t kc, const float *restrict a,
-                                                           const float *restrict b,
-                                                           float *restrict acc) {
+#define HAVE_X86_KERNELS 1
+
+/* ---- AVX2 + FMA, 6 x 16 */
+#define A2_MR 6
+#define A2_NR 16
+__attribute__((target("avx2,fma"))) static inline __m256
+upd256(__m256 acc, const float *c, __m256 va, int load, const float *bias, __m256 zero,
+       int relu) {
+    __m256 v = _mm256_mul_ps(va, acc);
+    if (load) v = _mm256_add_ps(_mm256_loadu_ps(c), v);
+    if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias));
+    if (relu) v = _mm256_max_ps(v, zero);
+    return v;
+}
+
+__attribute__((target("avx2,fma"))) static void
+micro_avx2(size_t kc, const float *restrict a, const float *restrict b, float *restrict c,
+           size_t ldc, size_t mr, size_t nr, float alpha, int load, const float *restrict bias,
+           int relu) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
     __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-    for (size_t k = 0; k < kc; k++, a += MR, b += NR) {
+    for (size_t k = 0; k < kc; k++, a += A2_MR, b += A2_NR) {
         __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), ai;
         ai = _mm256_broadcast_ss(a + 0);
         c00 = _mm256_fmadd_ps(ai, b0, c00), c01 = _mm256_fmadd_ps(ai, b1, c01);
@@ -69,65 +134,229 @@ __attribute__((target("avx2,fma"))) static void micro_avx2(size_t kc, const floa
         ai = _mm256_broadcast_ss(a + 5);
         c50 = _mm256_fmadd_ps(ai, b0, c50), c51 = _mm256_fmadd_ps(ai, b1, c51);
     }
+    if (mr == A2_MR && nr == A2_NR) {
+        __m256 va = _mm256_set1_ps(alpha), zero = _mm256_setzero_ps();
+#define A2_ROW(i, x0, x1)                                                                  \
+    do {                                                                                   \
+        float *ci = c + (i) * ldc;                                                         \
+        __m256 v0 = upd256(x0, ci, va, load, bias, zero, relu);                            \
+        __m256 v1 = upd256(x1, ci + 8, va, load, bias ? bias + 8 : NULL, zero, relu);      \
+        _mm256_storeu_ps(ci, v0), _mm256_storeu_ps(ci + 8, v1);                            \
+    } while (0)
+        A2_ROW(0, c00, c01); A2_ROW(1, c10, c11); A2_ROW(2, c20, c21);
+        A2_ROW(3, c30, c31); A2_ROW(4, c40, c41); A2_ROW(5, c50, c51);
+#undef A2_ROW
+        return;
+    }
+    float acc[A2_MR * A2_NR];
     _mm256_storeu_ps(acc + 0, c00), _mm256_storeu_ps(acc + 8, c01);
     _mm256_storeu_ps(acc + 16, c10), _mm256_storeu_ps(acc + 24, c11);
     _mm256_storeu_ps(acc + 32, c20), _mm256_storeu_ps(acc + 40, c21);
     _mm256_storeu_ps(acc + 48, c30), _mm256_storeu_ps(acc + 56, c31);
     _mm256_storeu_ps(acc + 64, c40), _mm256_storeu_ps(acc + 72, c41);
     _mm256_storeu_ps(acc + 80, c50), _mm256_storeu_ps(acc + 88, c51);
+    tile_update(c, ldc, acc, A2_NR, mr, nr, alpha, load, bias, relu);
+}
+
+/* ---- AVX-512, 12 x 32: 24 accumulators, edges by masks */
+#define A5_MR 12
+#define A5_NR 32
+#define A5_TARGET __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,fma")))
+A5_TARGET static inline void upd512(float *c, __m512 acc, __mmask16 mk, __m512 va, int load,
+                                    const float *bias, int relu) {
+    __m512 v = _mm512_mul_ps(va, acc);
+    if (load) v = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, c), v);
+    if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, bias));
+    if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+    _mm512_mask_storeu_ps(c, mk, v);
+}
+
+A5_TARGET static void micro_avx512(size_t kc, const float *restrict a, const float *restrict b,
+                                   float *restrict c, size_t ldc, size_t mr, size_t nr,
+                                   float alpha, int load, const float *restrict bias, int relu) {
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
+    __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+    __m512 c80 = _mm512_setzero_ps(), c81 = _mm512_setzero_ps();
+    __m512 c90 = _mm512_setzero_ps(), c91 = _mm512_setzero_ps();
+    __m512 cA0 = _mm512_setzero_ps(), cA1 = _mm512_setzero_ps();
+    __m512 cB0 = _mm512_setzero_ps(), cB1 = _mm512_setzero_ps();
+    for (size_t k = 0; k < kc; k++, a += A5_MR, b += A5_NR) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), ai;
+#define A5_K(i, x0, x1)                                                                    \
+    ai = _mm512_set1_ps(a[i]);                                                             \
+    x0 = _mm512_fmadd_ps(ai, b0, x0), x1 = _mm512_fmadd_ps(ai, b1, x1)
+        A5_K(0, c00, c01); A5_K(1, c10, c11); A5_K(2, c20, c21); A5_K(3, c30, c31);
+        A5_K(4, c40, c41); A5_K(5, c50, c51); A5_K(6, c60, c61); A5_K(7, c70, c71);
+        A5_K(8, c80, c81); A5_K(9, c90, c91); A5_K(10, cA0, cA1); A5_K(11, cB0, cB1);
+#undef A5_K
+    }
+    __m512 va = _mm512_set1_ps(alpha);
+    __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
+    __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
+    const float *bias1 = bias ? bias + 16 : NULL;
+#define A5_ROW(i, x0, x1)                                                                  \
+    if ((i) < mr) {                                                                        \
+        float *ci = c + (size_t)(i) * ldc;                                                 \
+        upd512(ci, x0, m0, va, load, bias, relu);                                          \
+        if (m1) upd512(ci + 16, x1, m1, va, load, bias1, relu);                            \
+    }
+    A5_ROW(0, c00, c01) A5_ROW(1, c10, c11) A5_ROW(2, c20, c21) A5_ROW(3, c30, c31)
+    A5_ROW(4, c40, c41) A5_ROW(5, c50, c51) A5_ROW(6, c60, c61) A5_ROW(7, c70, c71)
+    A5_ROW(8, c80, c81) A5_ROW(9, c90, c91) A5_ROW(10, cA0, cA1) A5_ROW(11, cB0, cB1)
+#undef A5_ROW
+}
+
+static int has_avx512(void) {
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
 }
 #endif
 
-static micro_fn pick_kernel(void) {
-#ifdef HAVE_AVX2_KERNEL
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return micro_avx2;
+static gemm_kernel pick_kernel(void) {
+#ifdef HAVE_X86_KERNELS
+    if (has_avx512())
+        return (gemm_kernel){micro_avx512, A5_MR, A5_NR};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return (gemm_kernel){micro_avx2, A2_MR, A2_NR};
 #endif
-    return micro_portable;
+    return (gemm_kernel){micro_portable, P_MR, P_NR};
+}
+
+/* The transposing part of pack: dst[k*width + i] = src[i*ld + k] for the
+ * first rows i (a multiple of 8, at most n) and all k < kc, by 8 x 8 blocks
+ * transposed in AVX registers; returns how many rows it did. */
+#ifdef HAVE_X86_KERNELS
+__attribute__((target("avx2"))) static size_t pack_t8_avx2(float *restrict dst, size_t width,
+                                                           const float *restrict src, size_t ld,
+                                                           size_t n, size_t kc) {
+    size_t rows = n - n % 8;
+    for (size_t i = 0; i < rows; i += 8) {
+        const float *s = src + i * ld;
+        size_t k = 0;
+        for (; k + 8 <= kc; k += 8) {
+            __m256 r0 = _mm256_loadu_ps(s + k), r1 = _mm256_loadu_ps(s + ld + k);
+            __m256 r2 = _mm256_loadu_ps(s + 2 * ld + k), r3 = _mm256_loadu_ps(s + 3 * ld + k);
+            __m256 r4 = _mm256_loadu_ps(s + 4 * ld + k), r5 = _mm256_loadu_ps(s + 5 * ld + k);
+            __m256 r6 = _mm256_loadu_ps(s + 6 * ld + k), r7 = _mm256_loadu_ps(s + 7 * ld + k);
+            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+            __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+            __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+            __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+            __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            float *d = dst + k * width + i;
+            _mm256_storeu_ps(d + 0 * width, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(d + 1 * width, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(d + 2 * width, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(d + 3 * width, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(d + 4 * width, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(d + 5 * width, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(d + 6 * width, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(d + 7 * width, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+        for (; k < kc; k++)
+            for (size_t r = 0; r < 8; r++) dst[k * width + i + r] = s[r * ld + k];
+    }
+    return rows;
+}
+#endif
+
+/* The contiguous part of pack with AVX-512: dst[k*width + i] = src[k*ld + i]
+ * for i < n, zero for n <= i < width, by masked loads (width <= 32). */
+#ifdef HAVE_X86_KERNELS
+A5_TARGET static void pack_c_avx512(float *restrict dst, size_t width, const float *restrict src,
+                                    size_t ld, size_t n, size_t kc) {
+    __mmask16 l0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+    __mmask16 l1 = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
+    __mmask16 s0 = width >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << width) - 1);
+    __mmask16 s1 = width >= 32 ? (__mmask16)0xFFFF : width <= 16 ? 0 : (__mmask16)((1u << (width - 16)) - 1);
+    for (size_t k = 0; k < kc; k++, dst += width, src += ld) {
+        _mm512_mask_storeu_ps(dst, s0, _mm512_maskz_loadu_ps(l0, src));
+        if (s1) _mm512_mask_storeu_ps(dst + 16, s1, _mm512_maskz_loadu_ps(l1, src + 16));
+    }
+}
+#endif
+
+static size_t pack_t8(float *restrict dst, size_t width, const float *restrict src, size_t ld,
+                      size_t n, size_t kc) {
+#ifdef HAVE_X86_KERNELS
+    if (__builtin_cpu_supports("avx2")) return pack_t8_avx2(dst, width, src, ld, n, kc);
+#endif
+    (void)dst, (void)width, (void)src, (void)ld, (void)n, (void)kc;
+    return 0;
 }
 
 /* Packs the block [o0, o0+on) x [k0, k0+kc) of a matrix seen as X[o][k]
  * into panels of `width` values of o per k (zero-padded).  X[o][k] is
- * X[k*ld + o] when o_contiguous, else X[o*ld + k].  op(A) packs with width
- * MR (o = row i, contiguous when A is transposed), op(B) with width NR
- * (o = column j, contiguous when B is not). */
-static void pack(float *restrict dst, size_t width, int o_contiguous, const float *restrict X,
-                 size_t ld, size_t o0, size_t on, size_t k0, size_t kc) {
-    for (size_t p = 0; p < on; p += width) {
+ * X[k*ld + o] when o_contiguous, else X[o*ld + k] (then each o is read
+ * along k, contiguously, and written with a stride).  op(A) packs with
+ * width MR (o = row i, contiguous when A is transposed), op(B) with width
+ * NR (o = column j, contiguous when B is not). */
+LF_CLONES static void pack(float *restrict dst, size_t width, int o_contiguous,
+                           const float *restrict X, size_t ld, size_t o0, size_t on, size_t k0,
+                           size_t kc) {
+    for (size_t p = 0; p < on; p += width, dst += kc * width) {
         size_t n = on - p < width ? on - p : width;
-        for (size_t k = 0; k < kc; k++, dst += width) {
-            size_t i = 0;
-            if (o_contiguous) {
-                const float *src = X + (k0 + k) * ld + o0 + p;
-                for (; i < n; i++) dst[i] = src[i];
-            } else {
-                const float *src = X + (o0 + p) * ld + k0 + k;
-                for (; i < n; i++) dst[i] = src[i * ld];
+        if (o_contiguous) {
+#ifdef HAVE_X86_KERNELS
+            if (width <= 32 && has_avx512()) {
+                pack_c_avx512(dst, width, X + k0 * ld + o0 + p, ld, n, kc);
+                continue;
             }
-            for (; i < width; i++) dst[i] = 0.0f;
+#endif
+            float *d = dst;
+            for (size_t k = 0; k < kc; k++, d += width) {
+                const float *src = X + (k0 + k) * ld + o0 + p;
+                size_t i = 0;
+                for (; i < n; i++) d[i] = src[i];
+                for (; i < width; i++) d[i] = 0.0f;
+            }
+        } else {
+            size_t i = pack_t8(dst, width, X + (o0 + p) * ld + k0, ld, n, kc);
+            for (; i < n; i++) {
+                const float *src = X + (o0 + p + i) * ld + k0;
+                for (size_t k = 0; k < kc; k++) dst[k * width + i] = src[k];
+            }
+            for (; i < width; i++)
+                for (size_t k = 0; k < kc; k++) dst[k * width + i] = 0.0f;
         }
     }
 }
 
-/* the columns [j0, j0+nc) of C, all rows, all of K */
-static void gemm_columns(micro_fn micro, int trans_a, int trans_b, size_t M, size_t K, float alpha,
-                         const float *restrict A, size_t lda, const float *restrict B, size_t ldb,
-                         float *restrict C, size_t ldc, size_t j0, size_t nc) {
-    float bpack[KC * NC], apack[MC * KC], acc[MR * NR];
-    for (size_t pc = 0; pc < K; pc += KC) {
-        size_t kc = K - pc < KC ? K - pc : KC;
-        pack(bpack, NR, !trans_b, B, ldb, j0, nc, pc, kc);
-        for (size_t ic = 0; ic < M; ic += MC) {
-            size_t mc = M - ic < MC ? M - ic : MC;
-            pack(apack, MR, trans_a, A, lda, ic, mc, pc, kc);
-            for (size_t jr = 0; jr < nc; jr += NR) {
-                size_t nr = nc - jr < NR ? nc - jr : NR;
-                for (size_t ir = 0; ir < mc; ir += MR) {
-                    size_t mr = mc - ir < MR ? mc - ir : MR;
-                    micro(kc, apack + ir * kc, bpack + jr * kc, acc);
-                    for (size_t i = 0; i < mr; i++) {
-                        float *c = C + (ic + ir + i) * ldc + j0 + jr;
-                        const float *t = acc + i * NR;
-                        for (size_t j = 0; j < nr; j++) c[j] += alpha * t[j];
+/* C rows [i0, i1) x columns [j0, j1), all of K; the first k-block adds to
+ * C when load0, else overwrites it. */
+static void gemm_block(const gemm_kernel *kn, int trans_a, int trans_b, size_t i0, size_t i1,
+                       size_t j0, size_t j1, size_t K, float alpha, const float *restrict A,
+                       size_t lda, const float *restrict B, size_t ldb, int load0,
+                       float *restrict C, size_t ldc, const epilogue *ep) {
+    _Alignas(64) float bpack[KC * NC];
+    _Alignas(64) float apack[MC * KC];
+    size_t mr = kn->mr, nr = kn->nr;
+    for (size_t jc = j0; jc < j1; jc += NC) {
+        size_t nc = j1 - jc < NC ? j1 - jc : NC;
+        for (size_t pc = 0; pc < K; pc += KC) {
+            size_t kc = K - pc < KC ? K - pc : KC;
+            int load = load0 || pc > 0, last = pc + kc == K;
+            int relu = last && ep->relu;
+            pack(bpack, nr, !trans_b, B, ldb, jc, nc, pc, kc);
+            for (size_t ic = i0; ic < i1; ic += MC) {
+                size_t mc = i1 - ic < MC ? i1 - ic : MC;
+                pack(apack, mr, trans_a, A, lda, ic, mc, pc, kc);
+                for (size_t jr = 0; jr < nc; jr += nr) {
+                    size_t nrr = nc - jr < nr ? nc - jr : nr;
+                    const float *bias = last && ep->bias ? ep->bias + jc + jr : NULL;
+                    for (size_t ir = 0; ir < mc; ir += mr) {
+                        size_t mrr = mc - ir < mr ? mc - ir : mr;
+                        kn->micro(kc, apack + ir * kc, bpack + jr * kc, C + (ic + ir) * ldc + jc + jr,
+                                  ldc, mrr, nrr, alpha, load, bias, relu);
                     }
                 }
             }
@@ -135,29 +364,150 @@ static void gemm_columns(micro_fn micro, int trans_a, int trans_b, size_t M, siz
     }
 }
 
-/* small products: plain loops, each in the order that reads memory
- * contiguously (packing costs more than it saves here) */
-static float dot_f(const float *restrict a, const float *restrict b, size_t n) {
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-    size_t k = 0;
-    for (; k + 8 <= n; k += 8) {
-        s0 += a[k] * b[k], s1 += a[k + 1] * b[k + 1], s2 += a[k + 2] * b[k + 2];
-        s3 += a[k + 3] * b[k + 3], s4 += a[k + 4] * b[k + 4], s5 += a[k + 5] * b[k + 5];
-        s6 += a[k + 6] * b[k + 6], s7 += a[k + 7] * b[k + 7];
-    }
-    for (; k < n; k++) s0 += a[k] * b[k];
-    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+/* small products: direct loops, each in the order that reads memory
+ * contiguously (packing costs more than it saves here).  Dot products run
+ * in DL lanes (lane l sums the k = l mod DL terms in order, then a fixed
+ * tree adds the lanes): the compiler vectorises the lanes, and every ISA
+ * gives the same bits. */
+#define DL 16
+static inline float lanes_sum(float *s) {
+    for (int w = DL / 2; w > 0; w /= 2)
+        for (int l = 0; l < w; l++) s[l] += s[l + w];
+    return s[0];
 }
 
-LF_CLONES static void gemm_small(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
-                       const float *restrict A, size_t lda, const float *restrict B, size_t ldb,
-                       float *restrict C, size_t ldc) {
+LF_CLONES static void gemm_dots(size_t M, size_t N, size_t K, float alpha,
+                                const float *restrict A, size_t lda, const float *restrict B,
+                                size_t ldb, float *restrict C, size_t ldc) {
+    size_t kf = K - K % DL;
+    for (size_t i = 0; i < M; i++) {
+        const float *restrict a = A + i * lda;
+        float *restrict c = C + i * ldc;
+        size_t j = 0;
+        for (; j + 4 <= N; j += 4) {
+            const float *b0 = B + j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+            float s0[DL] = {0}, s1[DL] = {0}, s2[DL] = {0}, s3[DL] = {0};
+            for (size_t k = 0; k < kf; k += DL)
+                for (int l = 0; l < DL; l++) {
+                    float x = a[k + l];
+                    s0[l] += x * b0[k + l], s1[l] += x * b1[k + l];
+                    s2[l] += x * b2[k + l], s3[l] += x * b3[k + l];
+                }
+            for (size_t k = kf; k < K; k++) {
+                float x = a[k];
+                s0[k - kf] += x * b0[k], s1[k - kf] += x * b1[k];
+                s2[k - kf] += x * b2[k], s3[k - kf] += x * b3[k];
+            }
+            c[j] += alpha * lanes_sum(s0), c[j + 1] += alpha * lanes_sum(s1);
+            c[j + 2] += alpha * lanes_sum(s2), c[j + 3] += alpha * lanes_sum(s3);
+        }
+        for (; j < N; j++) {
+            const float *b0 = B + j * ldb;
+            float s0[DL] = {0};
+            for (size_t k = 0; k < kf; k += DL)
+                for (int l = 0; l < DL; l++) s0[l] += a[k + l] * b0[k + l];
+            for (size_t k = kf; k < K; k++) s0[k - kf] += a[k] * b0[k];
+            c[j] += alpha * lanes_sum(s0);
+        }
+    }
+}
+
+#ifdef HAVE_X86_KERNELS
+/* the four sums of v0..v3, in one fixed order */
+A5_TARGET static inline __m128 sum4_512(__m512 v0, __m512 v1, __m512 v2, __m512 v3) {
+    __m512 a = _mm512_add_ps(_mm512_unpacklo_ps(v0, v1), _mm512_unpackhi_ps(v0, v1));
+    __m512 b = _mm512_add_ps(_mm512_unpacklo_ps(v2, v3), _mm512_unpackhi_ps(v2, v3));
+    __m512 c = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b))),
+                             _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b))));
+    __m256 d = _mm256_add_ps(_mm512_castps512_ps256(c), _mm512_extractf32x8_ps(c, 1));
+    return _mm_add_ps(_mm256_castps256_ps128(d), _mm256_extractf128_ps(d, 1));
+}
+
+/* gemm_dots with AVX-512: 16 lanes, the tail by a mask, four columns of C
+ * (rows of B) per pass over a row of A */
+A5_TARGET static void gemm_dots_avx512(size_t M, size_t N, size_t K, float alpha,
+                                       const float *restrict A, size_t lda,
+                                       const float *restrict B, size_t ldb, float *restrict C,
+                                       size_t ldc) {
+    size_t kf = K - K % 16;
+    __mmask16 tail = (__mmask16)((1u << (K % 16)) - 1);
+    __m128 va = _mm_set1_ps(alpha);
+    for (size_t i = 0; i < M; i++) {
+        const float *restrict a = A + i * lda;
+        float *restrict c = C + i * ldc;
+        size_t j = 0;
+        for (; j + 8 <= N; j += 8) { /* eight independent chains */
+            const float *b0 = B + j * ldb;
+            __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            __m512 s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+#define DOT8(LOAD, k)                                                                      \
+    do {                                                                                   \
+        __m512 x = LOAD(a + (k));                                                          \
+        s0 = _mm512_fmadd_ps(x, LOAD(b0 + (k)), s0);                                       \
+        s1 = _mm512_fmadd_ps(x, LOAD(b0 + ldb + (k)), s1);                                 \
+        s2 = _mm512_fmadd_ps(x, LOAD(b0 + 2 * ldb + (k)), s2);                             \
+        s3 = _mm512_fmadd_ps(x, LOAD(b0 + 3 * ldb + (k)), s3);                             \
+        s4 = _mm512_fmadd_ps(x, LOAD(b0 + 4 * ldb + (k)), s4);                             \
+        s5 = _mm512_fmadd_ps(x, LOAD(b0 + 5 * ldb + (k)), s5);                             \
+        s6 = _mm512_fmadd_ps(x, LOAD(b0 + 6 * ldb + (k)), s6);                             \
+        s7 = _mm512_fmadd_ps(x, LOAD(b0 + 7 * ldb + (k)), s7);                             \
+    } while (0)
+#define TAIL_LOAD(p) _mm512_maskz_loadu_ps(tail, p)
+            size_t k = 0;
+            for (; k < kf; k += 16) DOT8(_mm512_loadu_ps, k);
+            if (tail) DOT8(TAIL_LOAD, k);
+#undef TAIL_LOAD
+#undef DOT8
+            __m128 lo = _mm_mul_ps(va, sum4_512(s0, s1, s2, s3));
+            __m128 hi = _mm_mul_ps(va, sum4_512(s4, s5, s6, s7));
+            _mm_storeu_ps(c + j, _mm_add_ps(_mm_loadu_ps(c + j), lo));
+            _mm_storeu_ps(c + j + 4, _mm_add_ps(_mm_loadu_ps(c + j + 4), hi));
+        }
+        for (; j < N; j += 4) {
+            size_t nj = N - j < 4 ? N - j : 4;
+            const float *b0 = B + j * ldb;
+            const float *b1 = nj > 1 ? b0 + ldb : b0, *b2 = nj > 2 ? b0 + 2 * ldb : b0;
+            const float *b3 = nj > 3 ? b0 + 3 * ldb : b0;
+            __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            size_t k = 0;
+            for (; k < kf; k += 16) {
+                __m512 x = _mm512_loadu_ps(a + k);
+                s0 = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + k), s0);
+                s1 = _mm512_fmadd_ps(x, _mm512_loadu_ps(b1 + k), s1);
+                s2 = _mm512_fmadd_ps(x, _mm512_loadu_ps(b2 + k), s2);
+                s3 = _mm512_fmadd_ps(x, _mm512_loadu_ps(b3 + k), s3);
+            }
+            if (tail) {
+                __m512 x = _mm512_maskz_loadu_ps(tail, a + k);
+                s0 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(tail, b0 + k), s0);
+                s1 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(tail, b1 + k), s1);
+                s2 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(tail, b2 + k), s2);
+                s3 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(tail, b3 + k), s3);
+            }
+            __m128 sum = _mm_mul_ps(va, sum4_512(s0, s1, s2, s3));
+            __mmask8 cm = (__mmask8)((1u << nj) - 1);
+            _mm_mask_storeu_ps(c + j, cm, _mm_add_ps(_mm_maskz_loadu_ps(cm, c + j), sum));
+        }
+    }
+}
+#endif
+
+LF_CLONES static void gemm_small(int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                                 float alpha, const float *restrict A, size_t lda,
+                                 const float *restrict B, size_t ldb, float *restrict C,
+                                 size_t ldc) {
+    if (trans_b && !trans_a) { /* rows of A and B are both contiguous in k */
+#ifdef HAVE_X86_KERNELS
+        if (has_avx512()) {
+            gemm_dots_avx512(M, N, K, alpha, A, lda, B, ldb, C, ldc);
+            return;
+        }
+#endif
+        gemm_dots(M, N, K, alpha, A, lda, B, ldb, C, ldc);
+        return;
+    }
     for (size_t i = 0; i < M; i++) {
         float *restrict c = C + i * ldc;
-        if (trans_b && !trans_a) { /* rows of A and B are both contiguous in k */
-            for (size_t j = 0; j < N; j++) c[j] += alpha * dot_f(A + i * lda, B + j * ldb, K);
-            continue;
-        }
         for (size_t k = 0; k < K; k++) {
             float aik = alpha * (trans_a ? A[k * lda + i] : A[i * lda + k]);
             if (!trans_b) {
@@ -170,32 +520,112 @@ LF_CLONES static void gemm_small(int trans_a, int trans_b, size_t M, size_t N, s
     }
 }
 
+LF_CLONES static void apply_epilogue(float *restrict C, size_t M, size_t N, size_t ldc,
+                                     const epilogue *ep) {
+    for (size_t i = 0; i < M; i++) {
+        float *restrict c = C + i * ldc;
+        if (ep->bias)
+            for (size_t j = 0; j < N; j++) c[j] = c[j] + ep->bias[j];
+        if (ep->relu)
+            for (size_t j = 0; j < N; j++) c[j] = c[j] > 0 ? c[j] : 0.0f;
+    }
+}
+
+/* kn: the packed path with this kernel (tests), NULL: the path and kernel
+ * this CPU and these sizes call for */
+static void sgemm_ex(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
+                     const float *restrict A, size_t lda, const float *restrict B, size_t ldb,
+                     float beta, float *restrict C, size_t ldc, const epilogue *ep,
+                     const gemm_kernel *forced) {
+    if (M == 0 || N == 0) return;
+    double flops = 2.0 * (double)M * (double)N * (double)K;
+    int small = K == 0 || (!forced && (flops < 65536.0 || (M < 6 && N < 16) ||
+                                       (M < 4 && trans_b && !trans_a)));
+    if (beta != 1.0f && (small || beta != 0.0f))
+        for (size_t i = 0; i < M; i++) {
+            float *c = C + i * ldc;
+            if (beta == 0.0f) memset(c, 0, N * sizeof *c);
+            else
+                for (size_t j = 0; j < N; j++) c[j] *= beta;
+        }
+    if (small) {
+        if (K) gemm_small(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+        if (ep->bias || ep->relu) apply_epilogue(C, M, N, ldc, ep);
+        return;
+    }
+    gemm_kernel kn = forced ? *forced : pick_kernel();
+    int load0 = beta != 0.0f;
+    int threads = 1;
+#ifdef _OPENMP
+    if (flops >= PARALLEL_FLOPS) threads = omp_get_max_threads();
+#endif
+    /* split the larger side (in micro-tiles): less packing per thread */
+    size_t tiles_m = (M + kn.mr - 1) / kn.mr, tiles_n = (N + kn.nr - 1) / kn.nr;
+    int by_cols = tiles_n * kn.nr >= tiles_m * kn.mr;
+    size_t tiles = by_cols ? tiles_n : tiles_m;
+    if ((size_t)threads > tiles) threads = (int)tiles;
+    if (threads <= 1) {
+        gemm_block(&kn, trans_a, trans_b, 0, M, 0, N, K, alpha, A, lda, B, ldb, load0, C, ldc, ep);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+    {
+        size_t T = (size_t)omp_get_num_threads(), t = (size_t)omp_get_thread_num();
+        size_t t0 = tiles * t / T, t1 = tiles * (t + 1) / T;
+        if (by_cols) {
+            size_t j0 = t0 * kn.nr, j1 = t1 * kn.nr < N ? t1 * kn.nr : N;
+            if (j0 < j1)
+                gemm_block(&kn, trans_a, trans_b, 0, M, j0, j1, K, alpha, A, lda, B, ldb, load0, C,
+                           ldc, ep);
+        } else {
+            size_t i0 = t0 * kn.mr, i1 = t1 * kn.mr < M ? t1 * kn.mr : M;
+            if (i0 < i1)
+                gemm_block(&kn, trans_a, trans_b, i0, i1, 0, N, K, alpha, A, lda, B, ldb, load0, C,
+                           ldc, ep);
+        }
+    }
+#endif
+}
+
 void lf_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
               const float *restrict A, size_t lda, const float *restrict B, size_t ldb,
               float beta, float *restrict C, size_t ldc) {
-    for (size_t i = 0; i < M; i++) {
-        float *c = C + i * ldc;
-        if (beta == 0.0f) memset(c, 0, N * sizeof *c);
-        else if (beta != 1.0f)
-            for (size_t j = 0; j < N; j++) c[j] *= beta;
+    epilogue ep = {NULL, 0};
+    sgemm_ex(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, &ep, NULL);
+}
+
+void lf_sgemm_bias_relu(int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                        const float *restrict A, size_t lda, const float *restrict B, size_t ldb,
+                        const float *restrict bias, int relu, float *restrict C, size_t ldc) {
+    epilogue ep = {bias, relu};
+    sgemm_ex(trans_a, trans_b, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc, &ep, NULL);
+}
+
+/* Internal entry for test_kernels: the packed path with a given micro-kernel
+ * (isa 0 portable, 1 AVX2, 2 AVX-512), with the bias/relu epilogue;
+ * returns 0 when this CPU lacks that ISA. */
+int lf__sgemm_isa(int isa, int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
+                  const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
+                  size_t ldc, const float *bias, int relu);
+int lf__sgemm_isa(int isa, int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
+                  const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
+                  size_t ldc, const float *bias, int relu) {
+    gemm_kernel kn = {micro_portable, P_MR, P_NR};
+#ifdef HAVE_X86_KERNELS
+    if (isa == 1) {
+        if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return 0;
+        kn = (gemm_kernel){micro_avx2, A2_MR, A2_NR};
+    } else if (isa == 2) {
+        if (!has_avx512()) return 0;
+        kn = (gemm_kernel){micro_avx512, A5_MR, A5_NR};
     }
-    if (M == 0 || N == 0 || K == 0) return;
-    double flops = 2.0 * (double)M * (double)N * (double)K;
-    if (flops < 65536.0 || (M < MR && N < NR)) {
-        gemm_small(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
-        return;
-    }
-    micro_fn micro = pick_kernel();
-    size_t panels = (N + NC - 1) / NC;
-    /* the same split of columns whatever the thread count: each panel is
-     * one unit of work, computed the same way by whichever thread */
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (flops >= PARALLEL_FLOPS && panels > 1)
+#else
+    if (isa != 0) return 0;
 #endif
-    for (size_t p = 0; p < panels; p++) {
-        size_t j0 = p * NC, nc = N - j0 < NC ? N - j0 : NC;
-        gemm_columns(micro, trans_a, trans_b, M, K, alpha, A, lda, B, ldb, C, ldc, j0, nc);
-    }
+    epilogue ep = {bias, relu};
+    sgemm_ex(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, &ep, &kn);
+    return 1;
 }
 
 size_t lf_argmax_f(const float *v, size_t n) {

@@ -30,6 +30,14 @@ void lf_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alph
               const float *restrict A, size_t lda, const float *restrict B, size_t ldb,
               float beta, float *restrict C, size_t ldc);
 
+/* C (M x N) = relu?(op(A) op(B) + bias) (bias: N values or NULL; relu 0/1):
+ * lf_sgemm with alpha 1, beta 0 and the bias and the activation applied to
+ * each tile of C while it is still in registers.  The same bits as lf_sgemm
+ * followed by adding the bias and then taking max(x, 0). */
+void lf_sgemm_bias_relu(int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                        const float *restrict A, size_t lda, const float *restrict B, size_t ldb,
+                        const float *restrict bias, int relu, float *restrict C, size_t ldc);
+
 /* y = act(z) over B rows of D features (y may equal z except for softmax
  * and gelu, which read z after writing y: pass distinct buffers). */
 void lf_act_forward(lf_activation a, float *restrict y, const float *restrict z, size_t B,

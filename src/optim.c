@@ -56,8 +56,25 @@ LF_CLONES static void step(const lf_optimizer *o, float *restrict w, const float
     }
 }
 
+/* Each parameter's update reads only its own w, g, m1, m2: threads take
+ * fixed chunks of the block (above a size where that pays), and the result
+ * is the same whatever their number. */
+#define OPT_CHUNK ((size_t)1 << 15)
+#define OPT_PARALLEL ((size_t)1 << 17)
+
 void lf_optim_step(const lf_optimizer *o, float *restrict w, const float *restrict g,
                    float *restrict m1, float *restrict m2, size_t n, uint64_t t) {
+#ifdef _OPENMP
+    if (n >= OPT_PARALLEL) {
+        size_t chunks = (n + OPT_CHUNK - 1) / OPT_CHUNK;
+#pragma omp parallel for schedule(static)
+        for (size_t c = 0; c < chunks; c++) {
+            size_t off = c * OPT_CHUNK, len = n - off < OPT_CHUNK ? n - off : OPT_CHUNK;
+            step(o, w + off, g + off, m1 ? m1 + off : NULL, m2 ? m2 + off : NULL, len, t);
+        }
+        return;
+    }
+#endif
     step(o, w, g, m1, m2, n, t);
 }
 

@@ -3,7 +3,8 @@
  * transposition, odd sizes that exercise every edge of the blocking (rows
  * not a multiple of the micro-tile, K across several blocks), alpha/beta,
  * leading dimensions larger than the row length, and beta = 0 ignoring NaN
- * in C; softmax rows against hand values.
+ * in C; every micro-kernel of the packed path (portable, AVX2, AVX-512)
+ * with the fused bias/relu epilogue; softmax rows against hand values.
  */
 #include "check.h"
 #include "kernels.h"
@@ -42,8 +43,95 @@ static void one(int ta, int tb, size_t M, size_t N, size_t K, float alpha, float
     free(A), free(B), free(C), free(R);
 }
 
+int lf__sgemm_isa(int isa, int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
+                  const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
+                  size_t ldc, const float *bias, int relu);
+
+/* Every micro-kernel of the packed path (portable, AVX2, AVX-512 where the
+ * CPU has them) against the double-precision reference, with the bias and
+ * relu epilogue, on shapes whose edges cut every micro-tile (6 x 16,
+ * 12 x 32) and k-block; the AVX2 and AVX-512 kernels (one FMA chain per
+ * element, k in order) must agree to the bit.  Returns how many ISAs ran. */
+static int isa_one(int ta, int tb, size_t M, size_t N, size_t K, float alpha, float beta,
+                   size_t pad, int with_bias, int relu) {
+    size_t ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
+    size_t lda = ac + pad, ldb = bc + pad, ldc = N + pad;
+    float *A = malloc(ar * lda * sizeof *A), *B = malloc(br * ldb * sizeof *B);
+    float *C0 = malloc(M * ldc * sizeof *C0), *R = malloc(M * ldc * sizeof *R);
+    float *bias = malloc(N * sizeof *bias), *Cs[3];
+    fill_uniform(A, ar * lda, -1, 1, M * 3 + K);
+    fill_uniform(B, br * ldb, -1, 1, N * 11 + K);
+    fill_uniform(C0, M * ldc, -1, 1, 5);
+    fill_uniform(bias, N, -1, 1, 9);
+    if (beta == 0) C0[0] = NAN; /* must be ignored */
+    memcpy(R, C0, M * ldc * sizeof *R);
+    reference(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, R, ldc);
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) {
+            float *r = R + i * ldc + j;
+            if (with_bias) *r = (float)((double)*r + bias[j]);
+            if (relu) *r = *r > 0 ? *r : 0.0f;
+        }
+    int ran = 0;
+    for (int isa = 0; isa < 3; isa++) {
+        Cs[isa] = malloc(M * ldc * sizeof *Cs[isa]);
+        memcpy(Cs[isa], C0, M * ldc * sizeof *C0);
+        if (!lf__sgemm_isa(isa, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cs[isa], ldc,
+                           with_bias ? bias : NULL, relu)) {
+            free(Cs[isa]), Cs[isa] = NULL;
+            continue;
+        }
+        ran++;
+        char what[128];
+        snprintf(what, sizeof what, "isa %d sgemm %c%c M=%zu N=%zu K=%zu alpha=%g beta=%g bias=%d relu=%d",
+                 isa, ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, beta, with_bias, relu);
+        CHECK_CLOSE(what, Cs[isa], R, M * ldc, 2e-6 * (double)K + 1e-5, 1e-5);
+    }
+    if (Cs[1] && Cs[2])
+        CHECK(memcmp(Cs[1], Cs[2], M * ldc * sizeof *C0) == 0,
+              "AVX2 and AVX-512 differ: %c%c M=%zu N=%zu K=%zu", ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K);
+    for (int isa = 0; isa < 3; isa++) free(Cs[isa]);
+    free(A), free(B), free(C0), free(R), free(bias);
+    return ran;
+}
+
+/* the fused-epilogue entry against lf_sgemm followed by bias then relu:
+ * the same bits, through whichever path the sizes take */
+static void bias_relu_same_bits(size_t M, size_t N, size_t K) {
+    float *A = malloc(M * K * sizeof *A), *W = malloc(N * K * sizeof *W), *b = malloc(N * sizeof *b);
+    float *C = malloc(M * N * sizeof *C), *R = malloc(M * N * sizeof *R);
+    fill_uniform(A, M * K, -1, 1, 31), fill_uniform(W, N * K, -1, 1, 32), fill_uniform(b, N, -1, 1, 33);
+    lf_sgemm(0, 1, M, N, K, 1.0f, A, K, W, K, 0.0f, R, N);
+    for (size_t i = 0; i < M * N; i++) {
+        float v = R[i] + b[i % N];
+        R[i] = v > 0 ? v : 0.0f;
+    }
+    lf_sgemm_bias_relu(0, 1, M, N, K, A, K, W, K, b, 1, C, N);
+    CHECK(memcmp(C, R, M * N * sizeof *C) == 0, "bias+relu epilogue differs from sgemm, bias, relu: M=%zu N=%zu K=%zu",
+          M, N, K);
+    free(A), free(W), free(b), free(C), free(R);
+}
+
 int main(void) {
-    size_t sizes[][3] = {{1, 1, 1},   {3, 5, 7},     {6, 16, 256}, {7, 17, 257},
+    size_t isa_sizes[][3] = {{1, 1, 1},    {12, 32, 256}, {13, 33, 257}, {11, 31, 5},
+                             {25, 70, 300}, {96, 256, 512}, {97, 257, 513}, {7, 600, 40},
+                             {300, 9, 33}};
+    int ran = 0;
+    for (int ta = 0; ta <= 1; ta++)
+        for (int tb = 0; tb <= 1; tb++)
+            for (size_t s = 0; s < sizeof isa_sizes / sizeof isa_sizes[0]; s++) {
+                size_t M = isa_sizes[s][0], N = isa_sizes[s][1], K = isa_sizes[s][2];
+                ran = isa_one(ta, tb, M, N, K, 1.0f, 0.0f, 0, 0, 0);
+                isa_one(ta, tb, M, N, K, 0.5f, 1.0f, 3, 1, 0);
+                isa_one(ta, tb, M, N, K, 1.0f, 0.0f, 1, 1, 1);
+                isa_one(ta, tb, M, N, K, -1.5f, 0.25f, 0, 0, 1);
+            }
+    printf("test_kernels: packed sgemm checked on %d micro-kernel(s)\n", ran);
+    size_t br_sizes[][3] = {{1, 32, 100}, {3, 10, 7}, {32, 32, 100}, {256, 512, 300}, {37, 45, 600}};
+    for (size_t s = 0; s < sizeof br_sizes / sizeof br_sizes[0]; s++)
+        bias_relu_same_bits(br_sizes[s][0], br_sizes[s][1], br_sizes[s][2]);
+    size_t sizes[][3] = {{1, 1, 1},   {3, 5, 7},     {1, 37, 100}, {2, 64, 300}, {3, 20, 33},
+                         {6, 16, 256}, {7, 17, 257},
                          {32, 32, 100}, {97, 250, 300}, {256, 513, 70}, {13, 600, 520}};
     for (int ta = 0; ta <= 1; ta++)
         for (int tb = 0; tb <= 1; tb++)

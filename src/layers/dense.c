@@ -5,13 +5,11 @@
 #include "layers/layers.h"
 #include "kernels.h"
 
-// x: (B, in)  w: (out, in)  b: (out)  y: (B, out)
+// x: (B, in)  w: (out, in)  b: (out)  y: (B, out); relu: y = max(y, 0),
+// applied with the bias while each tile of y is in registers
 void lf_dense_forward(float *restrict y, const float *restrict x, const float *restrict w,
-                      const float *restrict b, size_t B, size_t in, size_t out) {
-    lf_sgemm(0, 1, B, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
-    if (b)
-        for (size_t r = 0; r < B; r++)
-            for (size_t j = 0; j < out; j++) y[r * out + j] += b[j];
+                      const float *restrict b, size_t B, size_t in, size_t out, int relu) {
+    lf_sgemm_bias_relu(0, 1, B, out, in, x, in, w, in, b, relu, y, out);
 }
 
 // dz: (B, out)  x: (B, in)  w: (out, in)

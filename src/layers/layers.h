@@ -11,10 +11,10 @@
 
 #include "internal.h"
 
-/* ---- dense.c: y = x w^T + b
+/* ---- dense.c: y = x w^T + b (then max(y, 0) when relu)
  * x: (B, in)  w: (out, in)  b: (out) or NULL  y: (B, out) */
 void lf_dense_forward(float *restrict y, const float *restrict x, const float *restrict w,
-                      const float *restrict b, size_t B, size_t in, size_t out);
+                      const float *restrict b, size_t B, size_t in, size_t out, int relu);
 /* dz: (B, out) -> dx (B, in) +=, dw (out, in) +=, db (out) += */
 void lf_dense_backward(float *restrict dx, float *restrict dw, float *restrict db,
                        const float *restrict dz, const float *restrict x,

@@ -65,28 +65,42 @@ void lf_wavg_forward(float *restrict y, float *restrict a, const float *const *x
 /* Shared backward of the per-row-weight layers: dlogits[r*row_stride + i]
  * += a_ri (g_ri - sum_j a_rj g_rj).  row_stride 0 accumulates every row into
  * one weight vector (WeightedAverage), k gives per-row logits (Gated). */
+/* <dy, x> over D features in double, in four interleaved partial sums
+ * (independent chains: the loop is not one long dependent chain) */
+static double dot_d(const float *restrict dy, const float *restrict x, size_t D) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t c = 0;
+    for (; c + 4 <= D; c += 4) {
+        s0 += (double)dy[c] * x[c], s1 += (double)dy[c + 1] * x[c + 1];
+        s2 += (double)dy[c + 2] * x[c + 2], s3 += (double)dy[c + 3] * x[c + 3];
+    }
+    for (; c < D; c++) s0 += (double)dy[c] * x[c];
+    return (s0 + s1) + (s2 + s3);
+}
+
+#define WB_K 16 /* inputs whose g_i are kept on the stack; more are recomputed */
+
 static void weights_backward(float *const *dxs, float *restrict dlogits, size_t row_stride,
                              const float *restrict dy, const float *const *xs,
                              const float *restrict a, size_t k, size_t B, size_t D) {
+    double g[WB_K];
     for (size_t r = 0; r < B; r++) {
         const float *ar = a + r * k, *dyr = dy + r * D;
         double gbar = 0;
-        for (size_t i = 0; i < k; i++) {
-            if (ar[i] == 0.0f) continue; /* a missing input may hold anything */
-            const float *x = xs[i] + r * D;
-            double gi = 0;
-            for (size_t c = 0; c < D; c++) gi += (double)dyr[c] * x[c];
-            gbar += ar[i] * gi;
-        }
+        if (dlogits)
+            for (size_t i = 0; i < k; i++) {
+                if (ar[i] == 0.0f) continue; /* a missing input may hold anything */
+                double gi = dot_d(dyr, xs[i] + r * D, D);
+                if (i < WB_K) g[i] = gi;
+                gbar += ar[i] * gi;
+            }
         for (size_t i = 0; i < k; i++) {
             if (dxs[i]) {
                 float *dx = dxs[i] + r * D;
                 for (size_t c = 0; c < D; c++) dx[c] += ar[i] * dyr[c];
             }
             if (dlogits && ar[i] != 0.0f) {
-                const float *x = xs[i] + r * D;
-                double gi = 0;
-                for (size_t c = 0; c < D; c++) gi += (double)dyr[c] * x[c];
+                double gi = i < WB_K ? g[i] : dot_d(dyr, xs[i] + r * D, D);
                 dlogits[r * row_stride + i] += (float)(ar[i] * (gi - gbar));
             }
         }
