@@ -177,6 +177,11 @@ def rows_b4(res):
         rows.append((f"B4 {rule}: (bytes read + written) / time (share of the copy bandwidth), "
                      f"with fsync / --no-fsync", f"{lt} / {ltn}", pt, "", ">= 70% of bandwidth",
                      met(lsn, 0.7)))
+        fl = num(res, "b4.io_floor.median_s")
+        if fl is not None:
+            rows.append((f"B4 {rule}: file-I/O floor (cat the 3 inputs, dd the output's size) / "
+                         f"latefuse --no-fsync", f"{fmt_time(fl)} / {fmt_time(lfn)} "
+                         f"({ratio(fl, lfn):.0%} of the floor's speed)" if lfn else fmt_time(fl), "", "", "", ""))
         d = num(res, f"b4.{rule}.max_abs_diff")
         rows.append((f"B4 {rule}: max |latefuse - numpy| over the output; latefuse peak memory",
                      f"{res.get(f'b4.{rule}.max_abs_diff', NA)}; "

@@ -319,6 +319,16 @@ bench_b4() {
             "$LF" predict "$DATA/$rule.lf" -m a="$DATA/a.npy" -m b="$DATA/b.npy" \
             -m c="$DATA/c.npy" -o "$DATA/lf_$rule.npy" --no-fsync
     done
+    # what the files alone cost through the kernel: cat the three inputs
+    # (read() from the page cache) and write the output's size with dd (no
+    # fsync); no program that reads and writes these files can beat it
+    if [ -f "$DATA/lf_mean.npy" ]; then
+        out_mib=$(($(bytes_of "$DATA/lf_mean.npy") / 1048576))
+        run_step b4.io_floor "$OUT/cmdtime" b4.io_floor "$B4_RUNS" 1 -- sh -c \
+            'cat "$1" "$2" "$3" >/dev/null && dd if=/dev/zero of="$4" bs=1M count="$5" status=none' \
+            sh "$DATA/a.npy" "$DATA/b.npy" "$DATA/c.npy" "$DATA/floor.npy" "$out_mib"
+        rm -f "$DATA/floor.npy"
+    fi
     py_step b4.numpy numpy bench/numpy_peer.py b4 "$DATA" "$B4_RUNS" "$DATA/lf_mean.npy" \
         "$DATA/lf_product.npy"
     {
