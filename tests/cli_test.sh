@@ -304,6 +304,54 @@ head -c 2000 big_a.npy >cut_a.npy
 expect_error 2 "truncated data: expected 240000 bytes, found 1872 in 'cut_a.npy'" predict big.lf -m a=cut_a.npy -o x.npy
 if [ ! -e x.npy ]; then ok; else bad "a failed predict left x.npy"; fi
 
+# A mapped input that shrinks under the reader.  huge.npy: 8e6 x 3 float32
+# raw scores (all bytes '?': 0.747), header by hand, read with --logits'
+# softmax: long enough (~0.3 s) to be interrupted.  Whether the truncation
+# lands before a chunk's size check (a clean error) or between the check and
+# the reads (SIGBUS, caught by the tool), the exit is 2 with a message and
+# nothing is left behind; a SIGBUS sent directly takes the handler's path.
+rows=8000000
+dict="{'descr': '<f4', 'fortran_order': False, 'shape': ($rows, 3), }"
+len=$(( ${#dict} + 1 )); pad=$(( (64 - (10 + len) % 64) % 64 )); hl=$(( len + pad ))
+{
+    printf '\223NUMPY\001\000'
+    printf "\\$(printf %03o $((hl % 256)))\\$(printf %03o $((hl / 256)))"
+    printf '%s' "$dict"
+    printf "%${pad}s\n" ""
+    head -c $((rows * 12)) /dev/zero | tr '\0' '?'
+} >huge.npy
+expect_ok fit -m a=big_a.csv -m b=big_b.csv -y big_y.csv --method mean --logits -o lg.lf
+mkdir -p sb
+# started_writing: waits (up to 10 s) for the output's temporary file, which
+# the tool creates just before it installs its SIGBUS handler
+started_writing() {
+    i=0
+    while [ -z "$(ls sb)" ] && [ "$i" -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+    sleep 0.02
+}
+"$LF" predict lg.lf -m a=huge.npy -m b=huge.npy -o sb/x.npy 2>sb.err &
+pid=$!
+started_writing
+if kill -BUS "$pid" 2>/dev/null; then
+    wait "$pid"
+    rc=$?
+    if [ "$rc" -eq 2 ] && grep -q "^latefuse: an input file shrank while it was being read (it is memory-mapped; --no-mmap reads it with read()); nothing was written$" sb.err &&
+        [ -z "$(ls sb)" ]; then ok; else bad "SIGBUS: exit $rc, $(cat sb.err), left: $(ls sb)"; fi
+else
+    wait "$pid"
+    bad "predict of huge.npy ended before the SIGBUS: the test file is too small"
+fi
+cp huge.npy shrink.npy
+"$LF" predict lg.lf -m a=shrink.npy -m b=huge.npy -o sb/x.npy 2>sb.err &
+pid=$!
+started_writing
+: >shrink.npy
+wait "$pid"
+rc=$?
+if [ "$rc" -eq 2 ] && grep -q "^latefuse: \(an input file shrank while it was being read\|cannot read 'shrink.npy': it became shorter while being read\)" sb.err &&
+    [ -z "$(ls sb)" ]; then ok; else bad "input truncated while mapped: exit $rc, $(cat sb.err), left: $(ls sb)"; fi
+rm -f huge.npy shrink.npy
+
 expect_ok demo
 for m in mean product max min median vote borda acc-weighted decision-template stack-lr wavg wavg-class loglinear mlp gate model:image model:text oracle; do
     if grep -q "^$m " out; then ok; else bad "demo table lacks $m"; fi

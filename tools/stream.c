@@ -11,9 +11,28 @@
 #include "fusion/rules.h"
 #include "io/npy.h"
 
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CHUNK 16384
+
+/* A mapped input that another process truncates while it is read raises
+ * SIGBUS at the first access past its new end (the size is checked before
+ * every chunk, but not between the check and the reads).  The tool owns its
+ * signals: for the streaming loop, the handler removes the temporary
+ * output, says what happened and exits, with async-signal-safe calls only. */
+static const char *volatile bus_tmp; /* the output's temporary file, once open */
+
+static void on_sigbus(int sig) {
+    static const char msg[] = "latefuse: an input file shrank while it was being read (it is "
+                              "memory-mapped; --no-mmap reads it with read()); nothing was written\n";
+    (void)sig;
+    if (bus_tmp) unlink(bus_tmp);
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+    _exit(CLI_EXIT_USAGE);
+}
 
 static int is_npy(const char *path) {
     size_t n = strlen(path);
@@ -35,6 +54,8 @@ int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
     int64_t *cls = NULL;
     lf_npy_writer w;
     memset(&w, 0, sizeof w);
+    int mapped = 0;
+    struct sigaction old_bus;
     for (size_t k = 0; k < G; k++) {
         st = lf_npy_reader_open_flags(&rd[k], o->models[k].path, o->no_mmap ? LF_NPY_NO_MMAP : 0, &e);
         if (st == LF_ERR_ARG) { /* Fortran order: the whole-file path reads it */
@@ -70,6 +91,15 @@ int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
         rc = cli_fail(st, e.msg, 0);
         goto done;
     }
+    for (size_t k = 0; k < G; k++) mapped |= rd[k].mapped;
+    if (mapped) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_sigbus;
+        sigemptyset(&sa.sa_mask);
+        bus_tmp = w.af.tmp_path;
+        sigaction(SIGBUS, &sa, &old_bus);
+    }
     for (size_t r0 = 0; r0 < N; r0 += R) {
         size_t n = N - r0 < R ? N - r0 : R;
         const float *p[CLI_MAX_MODELS], *rows[CLI_MAX_MODELS];
@@ -99,6 +129,7 @@ int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
             goto done;
         }
     }
+    bus_tmp = NULL; /* commit renames it */
     st = lf_npy_writer_commit(&w, &e);
     if (!st && cls) st = lf_npy_write_1d_flags(o->classes_out, cls, N, o->no_fsync ? LF_WRITE_NO_FSYNC : 0, &e);
     if (st) {
@@ -121,6 +152,10 @@ fail_input:
     *handled = 1;
     rc = cli_fail(st, e.msg, 1);
 done:
+    if (mapped) {
+        sigaction(SIGBUS, &old_bus, NULL);
+        bus_tmp = NULL;
+    }
     lf_npy_writer_abort(&w); /* no-op after a commit */
     for (size_t k = 0; k < G; k++) lf_npy_reader_close(&rd[k]);
     LF_FREE(out), LF_FREE(cls);
