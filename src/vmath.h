@@ -12,7 +12,8 @@
  * thread count.
  *
  *   log x = k ln 2 + 2 atanh(s),  x = 2^k m,  m in [sqrt(1/2), sqrt(2)),
- *           s = (m - 1) / (m + 1), |s| < 0.1716: atanh's series to s^23.
+ *           s = (m - 1) / (m + 1), |s| < 0.1716: atanh's series to s^23
+ *           (to s^13 for float results, truncation below 1e-12).
  *   exp x = 2^n exp(r),  n = round(x / ln 2),  |r| <= ln 2 / 2 (ln 2 in two
  *           parts, so r is exact): exp's Taylor series to r^13.
  */
@@ -34,16 +35,29 @@ static inline double lf_u2d(uint64_t u) {
     return x;
 }
 
-/* log x for x positive, finite and normal (anything else: garbage) */
-static inline double lf_log_d(double x) {
+/* For log x, x positive, finite and normal: x = 2^k m with m in
+ * [sqrt(1/2), sqrt(2)); returns s = (m - 1) / (m + 1) and sets *k, so that
+ * log x = k ln 2 + 2 atanh(s). */
+static inline double lf_log_reduce(double x, double *k) {
     const uint64_t sqrt_half = 0x3fe6a09e667f3bcdull; /* bits of sqrt(1/2) */
     uint64_t t = lf_d2u(x) - sqrt_half;
     /* k: the top 12 bits of t, two's complement, turned into a double
      * through the 2^52 trick (AVX2 has no int64 -> double conversion) */
     uint64_t kb = ((t >> 52) + 2048u) & 0xfffu;
-    double k = lf_u2d(0x4330000000000000ull | kb) - (0x1p52 + 2048.0);
+    *k = lf_u2d(0x4330000000000000ull | kb) - (0x1p52 + 2048.0);
     double m = lf_u2d((t & 0x000fffffffffffffull) + sqrt_half);
-    double s = (m - 1.0) / (m + 1.0), z = s * s;
+    return (m - 1.0) / (m + 1.0);
+}
+
+/* k ln 2 + 2 s (1 + z p): ln 2 in two parts, k ln2_hi exact, small terms first */
+static inline double lf_log_join(double k, double s, double z, double p) {
+    const double ln2_hi = 0x1.62e42p-1, ln2_lo = 0x1.fdf473de6af28p-22;
+    return k * ln2_hi + (k * ln2_lo + (2.0 * s + 2.0 * s * z * p));
+}
+
+/* log x for x positive, finite and normal (anything else: garbage) */
+static inline double lf_log_d(double x) {
+    double k, s = lf_log_reduce(x, &k), z = s * s;
     double p = 1.0 / 23;
     p = p * z + 1.0 / 21;
     p = p * z + 1.0 / 19;
@@ -55,9 +69,7 @@ static inline double lf_log_d(double x) {
     p = p * z + 1.0 / 7;
     p = p * z + 1.0 / 5;
     p = p * z + 1.0 / 3;
-    const double ln2_hi = 0x1.62e42p-1, ln2_lo = 0x1.fdf473de6af28p-22;
-    /* k ln2_hi is exact; the small terms first */
-    return k * ln2_hi + (k * ln2_lo + (2.0 * s + 2.0 * s * z * p));
+    return lf_log_join(k, s, z, p);
 }
 
 /* exp x for |x| <= 708 (anything else: garbage) */
