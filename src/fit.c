@@ -150,7 +150,9 @@ static double train_batch(lf_model *m, lf_ws *ws, const float *const *x, const f
                           const float *w, size_t B, int training, lf_rng *rng, int input_grads,
                           size_t *correct) {
     size_t D = m->nodes[m->output].dim;
+    ws->logits_only = 1; /* the fused losses need no softmax output */
     lf_graph_forward(m, ws, x, B, training, rng);
+    ws->logits_only = 0;
     double lsum = lf_loss_eval(m->loss, m->fused, ws->out[m->output], lf_graph_logits(m, ws), t,
                                w, B, D, (double)B, ws->dout[m->output], correct);
     memset(m->grads, 0, m->n_params * sizeof *m->grads);

@@ -109,6 +109,12 @@ static int relu_in_place(const lf_model *m, const lf_node *nd, size_t id) {
     return nd->act == LF_RELU && (int)id != m->output;
 }
 
+/* The output's softmax, when the caller needs only the logits (training
+ * with a fused cross-entropy: the loss and its gradient come from them). */
+static int skip_softmax(const lf_model *m, const lf_ws *ws, size_t id) {
+    return ws->logits_only && m->fused && (int)id == m->output && m->nodes[id].act == LF_SOFTMAX;
+}
+
 void lf_graph_forward(const lf_model *m, lf_ws *ws, const float *const *x, size_t B,
                       int training, lf_rng *rng) {
     for (size_t i = 0; i < m->n_inputs; i++) ws->out[m->inputs[i]] = (float *)x[i];
@@ -130,11 +136,11 @@ void lf_graph_forward(const lf_model *m, lf_ws *ws, const float *const *x, size_
             }
             float *z = nd->act == LF_LINEAR ? y : aux;
             lf_dense_forward(z, x0, w, b, B, in0, nd->dim, 0);
-            if (nd->act != LF_LINEAR) lf_act_forward(nd->act, y, z, B, nd->dim);
+            if (nd->act != LF_LINEAR && !skip_softmax(m, ws, id)) lf_act_forward(nd->act, y, z, B, nd->dim);
             break;
         }
         case LF_K_ACTIVATION:
-            lf_act_forward(nd->act, y, x0, B, nd->dim);
+            if (!skip_softmax(m, ws, id)) lf_act_forward(nd->act, y, x0, B, nd->dim);
             break;
         case LF_K_DROPOUT:
             if (training && nd->rate > 0.0f) lf_dropout_forward(y, aux, x0, B * nd->dim, nd->rate, rng);

@@ -135,7 +135,9 @@ double lf_loss_eval(lf_loss loss, int fused, const float *y, const float *z, con
                     dr[j] = S > 0 ? (float)(g * (tsum - (clipped ? 0.0 : tj / q)) / S) : 0.0f;
                 }
             }
-            if (correct) right += lf_argmax_f(yr, D) == (sparse ? label : lf_argmax_f(tr, D));
+            /* (fused: the softmax output may not be computed; its argmax
+             * is the logits') */
+            if (correct) right += lf_argmax_f(fused ? zr : yr, D) == (sparse ? label : lf_argmax_f(tr, D));
             break;
         }
         }

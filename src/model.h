@@ -67,6 +67,8 @@ typedef struct lf_ws {
     const float **xin;   /* scratch: one pointer per model input */
     int with_grads;
     int training;        /* the last forward pass drew dropout masks */
+    int logits_only;     /* set by the caller: forward may leave the output's
+                            softmax undone (a fused loss reads the logits) */
 } lf_ws;
 
 struct lf_model {
