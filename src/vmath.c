@@ -23,22 +23,9 @@
 #include <math.h>
 #include <stdint.h>
 
-/* log of a float, in double: atanh's series to s^13 (truncation below
- * 1e-12 relative) is enough for a float result; a float's denormals are
- * normal doubles */
-static inline float log_float(float xf) {
-    double k, s = lf_log_reduce((double)xf, &k), z = s * s;
-    double p = 1.0 / 13;
-    p = p * z + 1.0 / 11;
-    p = p * z + 1.0 / 9;
-    p = p * z + 1.0 / 7;
-    p = p * z + 1.0 / 5;
-    p = p * z + 1.0 / 3;
-    return (float)lf_log_join(k, s, z, p);
-}
-
 LF_CLONES static void log_block(const float *x, float *y, size_t n) {
-    for (size_t i = 0; i < n; i++) y[i] = log_float(x[i]);
+    /* (a float's denormals are normal doubles) */
+    for (size_t i = 0; i < n; i++) y[i] = (float)lf_log_d((double)x[i]);
 }
 
 /* whether any x is not positive and finite: as bits, those lie in
