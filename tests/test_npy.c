@@ -622,8 +622,8 @@ static void test_mapped_reader(void) {
     for (size_t i = 0; i < R * K; i++) big[i] = (float)i * 0.5f - 7.0f;
     CHECK(lf_npy_write(tpath("m.npy"), big, R, K, &e) == LF_OK, "%s", e.msg);
     CHECK(lf_npy_write_flags(tpath("m2.npy"), big, R, K, LF_WRITE_NO_FSYNC, &e) == LF_OK, "%s", e.msg);
-    unsigned char *b1, *b2;
-    size_t n1, n2;
+    unsigned char *b1 = NULL, *b2 = NULL;
+    size_t n1 = 0, n2 = 0;
     CHECK(lf_io_read_file(tpath("m.npy"), &b1, &n1, &e) == LF_OK && lf_io_read_file(tpath("m2.npy"), &b2, &n2, &e) == LF_OK &&
               n1 == n2 && memcmp(b1, b2, n1) == 0,
           "--no-fsync writes other bytes");
