@@ -199,13 +199,18 @@ LF_CLONES static int fused_block(int product, const float *const *p, size_t M, s
         for (size_t k = k0; k < k1; k++) {
             const float *v = p[k] + i0 * C;
             for (size_t j = 0; j < tot; j++) {
-                /* v > 1e-12f ? v : 1e-12, the same for every float v >= 0
-                 * (validated above; -0.0 included): as doubles >= +0.0 their
-                 * bits order like signed integers (-0.0's are the
-                 * smallest), so an integer max, which vectorises (a ?: on
-                 * doubles does not: its comparison may trap) */
-                int64_t b = (int64_t)lf_d2u((double)v[j]), lo = (int64_t)lf_d2u(1e-12);
-                Q[j] *= lf_u2d((uint64_t)(b > lo ? b : lo));
+                /* max(v, 1e-12) in double, for every float v >= 0
+                 * (validated above; -0.0 included): (double)v > 1e-12
+                 * exactly when v >= 0x1.19799ap-40f, the first float above
+                 * 1e-12, and as int32 the bits of floats >= +0.0 order like
+                 * the floats (-0.0's are negative); an integer comparison
+                 * and a select by masks vectorise (GCC keeps a branch for
+                 * ?: here) */
+                int32_t b;
+                memcpy(&b, v + j, sizeof b);
+                uint64_t keep = (uint64_t)0 - (uint64_t)(b >= 0x2b8cbccd); /* all ones or 0 */
+                uint64_t vd = lf_d2u((double)v[j]), lo = lf_d2u(1e-12);
+                Q[j] *= lf_u2d((vd & keep) | (lo & ~keep));
             }
         }
         for (size_t j = 0; j < tot; j++) L[j] += lf_log_d(Q[j]);
