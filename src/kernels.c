@@ -50,17 +50,22 @@ typedef struct epilogue {
     int relu;
 } epilogue;
 
-/* acc (MR x NR) = sum_k a[k*MR + i] * b[k*NR + j]; then for i < mr, j < nr:
+/* acc (MR x NR) = sum_k a[k*as + i] * b[k*bs + j]; then for i < mr, j < nr:
  * c[i][j] = (load ? c[i][j] : 0) + alpha * acc[i][j], then + bias[j], then
  * max(., 0) when relu (bias/relu: the caller passes them on the last
  * k-block only). */
-typedef void (*micro_fn)(size_t kc, const float *restrict a, const float *restrict b,
-                         float *restrict c, size_t ldc, size_t mr, size_t nr, float alpha,
-                         int load, const float *restrict bias, int relu);
+typedef void (*micro_fn)(size_t kc, const float *restrict a, size_t as, const float *restrict b,
+                         size_t bs, float *restrict c, size_t ldc, size_t mr, size_t nr,
+                         float alpha, int load, const float *restrict bias, int relu);
 
+/* direct: the kernel reads only the mr x nr part of the tile from a and b
+ * (rows of a in groups of 4, columns of b by masked loads), so an operand
+ * that already has the panel layout (A transposed, B not) is read in place
+ * with as = lda or bs = ldb, unpacked (see gemm_block). */
 typedef struct gemm_kernel {
     micro_fn micro;
     size_t mr, nr;
+    int direct;
 } gemm_kernel;
 
 /* the scalar update of a tile held in acc (row stride NR) */
@@ -82,11 +87,12 @@ static void tile_update(float *restrict c, size_t ldc, const float *restrict acc
 
 #define P_MR 6
 #define P_NR 16
-static void micro_portable(size_t kc, const float *restrict a, const float *restrict b,
-                           float *restrict c, size_t ldc, size_t mr, size_t nr, float alpha,
-                           int load, const float *restrict bias, int relu) {
+static void micro_portable(size_t kc, const float *restrict a, size_t as,
+                           const float *restrict b, size_t bs, float *restrict c, size_t ldc,
+                           size_t mr, size_t nr, float alpha, int load,
+                           const float *restrict bias, int relu) {
     float acc[P_MR][P_NR] = {{0}};
-    for (size_t k = 0; k < kc; k++, a += P_MR, b += P_NR)
+    for (size_t k = 0; k < kc; k++, a += as, b += bs)
         for (int i = 0; i < P_MR; i++)
             for (int j = 0; j < P_NR; j++) acc[i][j] += a[i] * b[j];
     tile_update(c, ldc, &acc[0][0], P_NR, mr, nr, alpha, load, bias, relu);
@@ -110,16 +116,16 @@ upd256(__m256 acc, const float *c, __m256 va, int load, const float *bias, __m25
 }
 
 __attribute__((target("avx2,fma"))) static void
-micro_avx2(size_t kc, const float *restrict a, const float *restrict b, float *restrict c,
-           size_t ldc, size_t mr, size_t nr, float alpha, int load, const float *restrict bias,
-           int relu) {
+micro_avx2(size_t kc, const float *restrict a, size_t as, const float *restrict b, size_t bs,
+           float *restrict c, size_t ldc, size_t mr, size_t nr, float alpha, int load,
+           const float *restrict bias, int relu) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
     __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-    for (size_t k = 0; k < kc; k++, a += A2_MR, b += A2_NR) {
+    for (size_t k = 0; k < kc; k++, a += as, b += bs) {
         __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), ai;
         ai = _mm256_broadcast_ss(a + 0);
         c00 = _mm256_fmadd_ps(ai, b0, c00), c01 = _mm256_fmadd_ps(ai, b1, c01);
@@ -171,45 +177,65 @@ A5_TARGET static inline void upd512(float *c, __m512 acc, __mmask16 mk, __m512 v
     _mm512_mask_storeu_ps(c, mk, v);
 }
 
-A5_TARGET static void micro_avx512(size_t kc, const float *restrict a, const float *restrict b,
-                                   float *restrict c, size_t ldc, size_t mr, size_t nr,
-                                   float alpha, int load, const float *restrict bias, int relu) {
-    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
-    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
-    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
-    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
-    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
-    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
-    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
-    __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
-    __m512 c80 = _mm512_setzero_ps(), c81 = _mm512_setzero_ps();
-    __m512 c90 = _mm512_setzero_ps(), c91 = _mm512_setzero_ps();
-    __m512 cA0 = _mm512_setzero_ps(), cA1 = _mm512_setzero_ps();
-    __m512 cB0 = _mm512_setzero_ps(), cB1 = _mm512_setzero_ps();
-    for (size_t k = 0; k < kc; k++, a += A5_MR, b += A5_NR) {
-        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), ai;
+/* The kernel body for ROWS (4, 8, 12) rows of a and NW (1, 2) zmm of b,
+ * both constants after inlining: an edge tile of mr <= 8 rows or nr <= 16
+ * columns runs only the FMAs it needs.  b is read by masked loads (lanes
+ * j >= nr neither read nor used), a for rows i < ROWS only. */
+#define A5_ZERO(x) __m512 x = _mm512_setzero_ps()
+A5_TARGET __attribute__((always_inline)) static inline void
+micro512_body(const int ROWS, const int NW, size_t kc, const float *restrict a, size_t as,
+              const float *restrict b, size_t bs, float *restrict c, size_t ldc, size_t mr,
+              size_t nr, float alpha, int load, const float *restrict bias, int relu) {
+    A5_ZERO(c00); A5_ZERO(c01); A5_ZERO(c10); A5_ZERO(c11); A5_ZERO(c20); A5_ZERO(c21);
+    A5_ZERO(c30); A5_ZERO(c31); A5_ZERO(c40); A5_ZERO(c41); A5_ZERO(c50); A5_ZERO(c51);
+    A5_ZERO(c60); A5_ZERO(c61); A5_ZERO(c70); A5_ZERO(c71); A5_ZERO(c80); A5_ZERO(c81);
+    A5_ZERO(c90); A5_ZERO(c91); A5_ZERO(cA0); A5_ZERO(cA1); A5_ZERO(cB0); A5_ZERO(cB1);
+    __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
+    __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
+    for (size_t k = 0; k < kc; k++, a += as, b += bs) {
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = b0, ai;
+        if (NW > 1) b1 = _mm512_maskz_loadu_ps(m1, b + 16);
 #define A5_K(i, x0, x1)                                                                    \
-    ai = _mm512_set1_ps(a[i]);                                                             \
-    x0 = _mm512_fmadd_ps(ai, b0, x0), x1 = _mm512_fmadd_ps(ai, b1, x1)
-        A5_K(0, c00, c01); A5_K(1, c10, c11); A5_K(2, c20, c21); A5_K(3, c30, c31);
-        A5_K(4, c40, c41); A5_K(5, c50, c51); A5_K(6, c60, c61); A5_K(7, c70, c71);
-        A5_K(8, c80, c81); A5_K(9, c90, c91); A5_K(10, cA0, cA1); A5_K(11, cB0, cB1);
+    if ((i) < ROWS) {                                                                      \
+        ai = _mm512_set1_ps(a[i]);                                                         \
+        x0 = _mm512_fmadd_ps(ai, b0, x0);                                                  \
+        if (NW > 1) x1 = _mm512_fmadd_ps(ai, b1, x1);                                      \
+    }
+        A5_K(0, c00, c01) A5_K(1, c10, c11) A5_K(2, c20, c21) A5_K(3, c30, c31)
+        A5_K(4, c40, c41) A5_K(5, c50, c51) A5_K(6, c60, c61) A5_K(7, c70, c71)
+        A5_K(8, c80, c81) A5_K(9, c90, c91) A5_K(10, cA0, cA1) A5_K(11, cB0, cB1)
 #undef A5_K
     }
     __m512 va = _mm512_set1_ps(alpha);
-    __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
-    __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
     const float *bias1 = bias ? bias + 16 : NULL;
 #define A5_ROW(i, x0, x1)                                                                  \
-    if ((i) < mr) {                                                                        \
+    if ((i) < ROWS && (i) < mr) {                                                          \
         float *ci = c + (size_t)(i) * ldc;                                                 \
         upd512(ci, x0, m0, va, load, bias, relu);                                          \
-        if (m1) upd512(ci + 16, x1, m1, va, load, bias1, relu);                            \
+        if (NW > 1 && m1) upd512(ci + 16, x1, m1, va, load, bias1, relu);                  \
     }
     A5_ROW(0, c00, c01) A5_ROW(1, c10, c11) A5_ROW(2, c20, c21) A5_ROW(3, c30, c31)
     A5_ROW(4, c40, c41) A5_ROW(5, c50, c51) A5_ROW(6, c60, c61) A5_ROW(7, c70, c71)
     A5_ROW(8, c80, c81) A5_ROW(9, c90, c91) A5_ROW(10, cA0, cA1) A5_ROW(11, cB0, cB1)
 #undef A5_ROW
+}
+#undef A5_ZERO
+
+A5_TARGET static void micro_avx512(size_t kc, const float *restrict a, size_t as,
+                                   const float *restrict b, size_t bs, float *restrict c,
+                                   size_t ldc, size_t mr, size_t nr, float alpha, int load,
+                                   const float *restrict bias, int relu) {
+#define A5_CALL(R, W) micro512_body(R, W, kc, a, as, b, bs, c, ldc, mr, nr, alpha, load, bias, relu)
+    if (nr > 16) {
+        if (mr > 8) A5_CALL(12, 2);
+        else if (mr > 4) A5_CALL(8, 2);
+        else A5_CALL(4, 2);
+    } else {
+        if (mr > 8) A5_CALL(12, 1);
+        else if (mr > 4) A5_CALL(8, 1);
+        else A5_CALL(4, 1);
+    }
+#undef A5_CALL
 }
 
 static int has_avx512(void) {
@@ -221,11 +247,11 @@ static int has_avx512(void) {
 static gemm_kernel pick_kernel(void) {
 #ifdef HAVE_X86_KERNELS
     if (has_avx512())
-        return (gemm_kernel){micro_avx512, A5_MR, A5_NR};
+        return (gemm_kernel){micro_avx512, A5_MR, A5_NR, 1};
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return (gemm_kernel){micro_avx2, A2_MR, A2_NR};
+        return (gemm_kernel){micro_avx2, A2_MR, A2_NR, 0};
 #endif
-    return (gemm_kernel){micro_portable, P_MR, P_NR};
+    return (gemm_kernel){micro_portable, P_MR, P_NR, 0};
 }
 
 /* The transposing part of pack: dst[k*width + i] = src[i*ld + k] for the
@@ -340,23 +366,35 @@ static void gemm_block(const gemm_kernel *kn, int trans_a, int trans_b, size_t i
     _Alignas(64) float bpack[KC * NC];
     _Alignas(64) float apack[MC * KC];
     size_t mr = kn->mr, nr = kn->nr;
+    /* op(A) = A^T is k-major already: read in place when every row tile
+     * is 4, 8 or 12 rows (what the direct kernel reads); B likewise when
+     * not transposed (columns by masked loads) */
+    int a_direct = kn->direct && trans_a && (i1 - i0) % 4 == 0;
+    int b_direct = kn->direct && !trans_b;
     for (size_t jc = j0; jc < j1; jc += NC) {
         size_t nc = j1 - jc < NC ? j1 - jc : NC;
         for (size_t pc = 0; pc < K; pc += KC) {
             size_t kc = K - pc < KC ? K - pc : KC;
             int load = load0 || pc > 0, last = pc + kc == K;
             int relu = last && ep->relu;
-            pack(bpack, nr, !trans_b, B, ldb, jc, nc, pc, kc);
+            const float *bp = bpack;
+            size_t bs = nr, bj = kc; /* k stride, stride between column tiles */
+            if (b_direct) bp = B + pc * ldb + jc, bs = ldb, bj = 1;
+            else pack(bpack, nr, !trans_b, B, ldb, jc, nc, pc, kc);
             for (size_t ic = i0; ic < i1; ic += MC) {
                 size_t mc = i1 - ic < MC ? i1 - ic : MC;
-                pack(apack, mr, trans_a, A, lda, ic, mc, pc, kc);
+                const float *ap = apack;
+                size_t as = mr, ai = kc;
+                if (a_direct) ap = A + pc * lda + ic, as = lda, ai = 1;
+                else pack(apack, mr, trans_a, A, lda, ic, mc, pc, kc);
                 for (size_t jr = 0; jr < nc; jr += nr) {
                     size_t nrr = nc - jr < nr ? nc - jr : nr;
                     const float *bias = last && ep->bias ? ep->bias + jc + jr : NULL;
                     for (size_t ir = 0; ir < mc; ir += mr) {
                         size_t mrr = mc - ir < mr ? mc - ir : mr;
-                        kn->micro(kc, apack + ir * kc, bpack + jr * kc, C + (ic + ir) * ldc + jc + jr,
-                                  ldc, mrr, nrr, alpha, load, bias, relu);
+                        kn->micro(kc, ap + ir * ai, as, bp + jr * bj, bs,
+                                  C + (ic + ir) * ldc + jc + jr, ldc, mrr, nrr, alpha, load, bias,
+                                  relu);
                     }
                 }
             }
@@ -611,14 +649,14 @@ int lf__sgemm_isa(int isa, int trans_a, int trans_b, size_t M, size_t N, size_t 
 int lf__sgemm_isa(int isa, int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
                   const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
                   size_t ldc, const float *bias, int relu) {
-    gemm_kernel kn = {micro_portable, P_MR, P_NR};
+    gemm_kernel kn = {micro_portable, P_MR, P_NR, 0};
 #ifdef HAVE_X86_KERNELS
     if (isa == 1) {
         if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return 0;
-        kn = (gemm_kernel){micro_avx2, A2_MR, A2_NR};
+        kn = (gemm_kernel){micro_avx2, A2_MR, A2_NR, 0};
     } else if (isa == 2) {
         if (!has_avx512()) return 0;
-        kn = (gemm_kernel){micro_avx512, A5_MR, A5_NR};
+        kn = (gemm_kernel){micro_avx512, A5_MR, A5_NR, 1};
     }
 #else
     if (isa != 0) return 0;

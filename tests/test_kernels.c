@@ -115,7 +115,12 @@ static void bias_relu_same_bits(size_t M, size_t N, size_t K) {
 int main(void) {
     size_t isa_sizes[][3] = {{1, 1, 1},    {12, 32, 256}, {13, 33, 257}, {11, 31, 5},
                              {25, 70, 300}, {96, 256, 512}, {97, 257, 513}, {7, 600, 40},
-                             {300, 9, 33}};
+                             {300, 9, 33},
+                             /* rows a multiple of 4 (A^T read in place by the AVX-512
+                              * kernel: 4-, 8- and 12-row tiles), columns cut at 4, 16,
+                              * 20 and past NC (B read in place by masked loads) */
+                             {32, 100, 32}, {8, 4, 9},    {4, 17, 3},    {20, 100, 64},
+                             {36, 48, 300}, {16, 16, 600}, {32, 300, 40}, {104, 20, 7}};
     int ran = 0;
     for (int ta = 0; ta <= 1; ta++)
         for (int tb = 0; tb <= 1; tb++)
