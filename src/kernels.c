@@ -258,6 +258,15 @@ static gemm_kernel pick_kernel(void) {
  * first rows i (a multiple of 8, at most n) and all k < kc, by 8 x 8 blocks
  * transposed in AVX registers; returns how many rows it did. */
 #ifdef HAVE_X86_KERNELS
+/* d[k*width + r] = s[r*ld + k] for r, k < 4 */
+static inline void t4x4(float *restrict d, size_t width, const float *restrict s, size_t ld) {
+    __m128 r0 = _mm_loadu_ps(s), r1 = _mm_loadu_ps(s + ld);
+    __m128 r2 = _mm_loadu_ps(s + 2 * ld), r3 = _mm_loadu_ps(s + 3 * ld);
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+    _mm_storeu_ps(d, r0), _mm_storeu_ps(d + width, r1);
+    _mm_storeu_ps(d + 2 * width, r2), _mm_storeu_ps(d + 3 * width, r3);
+}
+
 __attribute__((target("avx2"))) static size_t pack_t8_avx2(float *restrict dst, size_t width,
                                                            const float *restrict src, size_t ld,
                                                            size_t n, size_t kc) {
@@ -288,10 +297,24 @@ __attribute__((target("avx2"))) static size_t pack_t8_avx2(float *restrict dst, 
             _mm256_storeu_ps(d + 6 * width, _mm256_permute2f128_ps(u2, u6, 0x31));
             _mm256_storeu_ps(d + 7 * width, _mm256_permute2f128_ps(u3, u7, 0x31));
         }
+        for (; k + 4 <= kc; k += 4) {
+            t4x4(dst + k * width + i, width, s + k, ld);
+            t4x4(dst + k * width + i + 4, width, s + 4 * ld + k, ld);
+        }
         for (; k < kc; k++)
             for (size_t r = 0; r < 8; r++) dst[k * width + i + r] = s[r * ld + k];
     }
     return rows;
+}
+
+/* pack_t8's companion for the next 4 rows: 4 x 4 blocks in SSE registers */
+static size_t pack_t4_sse(float *restrict dst, size_t width, const float *restrict src, size_t ld,
+                          size_t kc) {
+    size_t k = 0;
+    for (; k + 4 <= kc; k += 4) t4x4(dst + k * width, width, src + k, ld);
+    for (; k < kc; k++)
+        for (size_t r = 0; r < 4; r++) dst[k * width + r] = src[r * ld + k];
+    return 4;
 }
 #endif
 
@@ -347,12 +370,21 @@ LF_CLONES static void pack(float *restrict dst, size_t width, int o_contiguous,
             }
         } else {
             size_t i = pack_t8(dst, width, X + (o0 + p) * ld + k0, ld, n, kc);
+#ifdef HAVE_X86_KERNELS
+            if (n - i >= 4) i += pack_t4_sse(dst + i, width, X + (o0 + p + i) * ld + k0, ld, kc);
+#endif
             for (; i < n; i++) {
                 const float *src = X + (o0 + p + i) * ld + k0;
                 for (size_t k = 0; k < kc; k++) dst[k * width + i] = src[k];
             }
-            for (; i < width; i++)
-                for (size_t k = 0; k < kc; k++) dst[k * width + i] = 0.0f;
+            for (size_t k = 0; i < width && k < kc; k++) { /* the padding rows */
+                float *d = dst + k * width;
+                size_t z = i;
+#ifdef HAVE_X86_KERNELS
+                for (; z + 4 <= width; z += 4) _mm_storeu_ps(d + z, _mm_setzero_ps());
+#endif
+                for (; z < width; z++) d[z] = 0.0f;
+            }
         }
     }
 }
