@@ -221,6 +221,42 @@ micro512_body(const int ROWS, const int NW, size_t kc, const float *restrict a, 
 }
 #undef A5_ZERO
 
+/* micro512_body for tiles of nr <= 8 columns: one ymm per row (half the
+ * work of a zmm where 512-bit operations are split in two, as on Zen 4) */
+A5_TARGET static inline void upd256m(float *c, __m256 acc, __mmask8 mk, __m256 va, int load,
+                                     const float *bias, int relu) {
+    __m256 v = _mm256_mul_ps(va, acc);
+    if (load) v = _mm256_add_ps(_mm256_maskz_loadu_ps(mk, c), v);
+    if (bias) v = _mm256_add_ps(v, _mm256_maskz_loadu_ps(mk, bias));
+    if (relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
+    _mm256_mask_storeu_ps(c, mk, v);
+}
+
+#define A5_ZERO8(x) __m256 x = _mm256_setzero_ps()
+A5_TARGET __attribute__((always_inline)) static inline void
+micro512_body8(const int ROWS, size_t kc, const float *restrict a, size_t as,
+               const float *restrict b, size_t bs, float *restrict c, size_t ldc, size_t mr,
+               size_t nr, float alpha, int load, const float *restrict bias, int relu) {
+    A5_ZERO8(c0); A5_ZERO8(c1); A5_ZERO8(c2); A5_ZERO8(c3); A5_ZERO8(c4); A5_ZERO8(c5);
+    A5_ZERO8(c6); A5_ZERO8(c7); A5_ZERO8(c8); A5_ZERO8(c9); A5_ZERO8(cA); A5_ZERO8(cB);
+    __mmask8 m = nr >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << nr) - 1);
+    for (size_t k = 0; k < kc; k++, a += as, b += bs) {
+        __m256 b0 = _mm256_maskz_loadu_ps(m, b);
+#define A5_K8(i, x) \
+    if ((i) < ROWS) x = _mm256_fmadd_ps(_mm256_set1_ps(a[i]), b0, x);
+        A5_K8(0, c0) A5_K8(1, c1) A5_K8(2, c2) A5_K8(3, c3) A5_K8(4, c4) A5_K8(5, c5)
+        A5_K8(6, c6) A5_K8(7, c7) A5_K8(8, c8) A5_K8(9, c9) A5_K8(10, cA) A5_K8(11, cB)
+#undef A5_K8
+    }
+    __m256 va = _mm256_set1_ps(alpha);
+#define A5_ROW8(i, x) \
+    if ((i) < ROWS && (i) < mr) upd256m(c + (size_t)(i) * ldc, x, m, va, load, bias, relu);
+    A5_ROW8(0, c0) A5_ROW8(1, c1) A5_ROW8(2, c2) A5_ROW8(3, c3) A5_ROW8(4, c4) A5_ROW8(5, c5)
+    A5_ROW8(6, c6) A5_ROW8(7, c7) A5_ROW8(8, c8) A5_ROW8(9, c9) A5_ROW8(10, cA) A5_ROW8(11, cB)
+#undef A5_ROW8
+}
+#undef A5_ZERO8
+
 A5_TARGET static void micro_avx512(size_t kc, const float *restrict a, size_t as,
                                    const float *restrict b, size_t bs, float *restrict c,
                                    size_t ldc, size_t mr, size_t nr, float alpha, int load,
@@ -230,6 +266,10 @@ A5_TARGET static void micro_avx512(size_t kc, const float *restrict a, size_t as
         if (mr > 8) A5_CALL(12, 2);
         else if (mr > 4) A5_CALL(8, 2);
         else A5_CALL(4, 2);
+    } else if (nr <= 8) {
+        if (mr > 8) micro512_body8(12, kc, a, as, b, bs, c, ldc, mr, nr, alpha, load, bias, relu);
+        else if (mr > 4) micro512_body8(8, kc, a, as, b, bs, c, ldc, mr, nr, alpha, load, bias, relu);
+        else micro512_body8(4, kc, a, as, b, bs, c, ldc, mr, nr, alpha, load, bias, relu);
     } else {
         if (mr > 8) A5_CALL(12, 1);
         else if (mr > 4) A5_CALL(8, 1);
