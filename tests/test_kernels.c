@@ -118,9 +118,11 @@ int main(void) {
                              {300, 9, 33},
                              /* rows a multiple of 4 (A^T read in place by the AVX-512
                               * kernel: 4-, 8- and 12-row tiles), columns cut at 4, 16,
-                              * 20 and past NC (B read in place by masked loads) */
+                              * 20 and past NC (B read in place by masked loads; <= 8
+                              * columns on ymm) */
                              {32, 100, 32}, {8, 4, 9},    {4, 17, 3},    {20, 100, 64},
-                             {36, 48, 300}, {16, 16, 600}, {32, 300, 40}, {104, 20, 7}};
+                             {36, 48, 300}, {16, 16, 600}, {32, 300, 40}, {104, 20, 7},
+                             {12, 70, 30}, {24, 6, 17}};
     int ran = 0;
     for (int ta = 0; ta <= 1; ta++)
         for (int tb = 0; tb <= 1; tb++)
