@@ -28,12 +28,25 @@ const lf_history *lf_model_history(const lf_model *m) { return m ? &m->history :
 
 /* --------------------------------------------------------- validation */
 
+/* whether every value is finite: exponent bits not all ones, tested on the
+ * bits so that the loop vectorises (the caller words any error) */
+LF_CLONES static int all_finite(const float *v, size_t n) {
+    uint32_t bad = 0;
+    for (size_t j = 0; j < n; j++) {
+        uint32_t u;
+        memcpy(&u, v + j, sizeof u);
+        bad |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
+    }
+    return !bad;
+}
+
 static lf_status check_inputs(lf_model *m, const float *const *x, size_t n, const char *what) {
     if (!x) return lf_model_fail(m, LF_ERR_ARG, "%s: the input arrays are NULL", what);
     for (size_t i = 0; i < m->n_inputs; i++) {
         if (!x[i]) return lf_model_fail(m, LF_ERR_ARG, "%s: input %zu ('%s') is NULL", what, i,
                                         m->nodes[m->inputs[i]].name);
         size_t d = m->nodes[m->inputs[i]].dim;
+        if (all_finite(x[i], n * d)) continue;
         for (size_t j = 0; j < n * d; j++)
             if (!isfinite(x[i][j]))
                 return lf_model_fail(m, LF_ERR_NUMERIC,
@@ -473,7 +486,11 @@ lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_
                 return lf_model_fail(m, LF_ERR_ARG, "fit: sample weight %g at row %zu must be finite and >= 0",
                                      (double)o.sample_weight[r], r);
     array_rows train = {m, x, y, tc}, val = {m, o.val_x, o.val_y, tc};
-    lf_row_source src = {n, gather_arrays, &train, prefetch_arrays},
+    /* prefetching pays only where the rows are not in the caches anyway */
+    size_t row_bytes = tc * sizeof(float);
+    for (size_t i = 0; i < m->n_inputs; i++) row_bytes += m->nodes[m->inputs[i]].dim * sizeof(float);
+    int big = (double)n * (double)row_bytes > 16e6;
+    lf_row_source src = {n, gather_arrays, &train, big ? prefetch_arrays : NULL},
                   vsrc = {o.val_n, gather_arrays, &val, NULL};
     if (o.val_x) {
         /* explicit validation data */
