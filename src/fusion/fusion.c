@@ -76,24 +76,6 @@ void lf_probs_free(lf_probs *pr) {
     memset(pr, 0, sizeof *pr);
 }
 
-/* Every value a finite probability (or a finite score with logits) and,
- * for probabilities, every row summing to 1 within 1e-3 (in float: 1e-6 off
- * at most, so a row near the bound goes to the exact check). */
-LF_CLONES static int looks_valid(const float *v, size_t N, size_t C, int logits) {
-    size_t total = N * C;
-    int odd = 0;
-    if (logits)
-        for (size_t i = 0; i < total; i++) odd |= !(fabsf(v[i]) <= FLT_MAX);
-    else /* & not &&: no branch, so the loop vectorises */
-        for (size_t i = 0; i < total; i++) odd |= !((v[i] >= 0.0f) & (v[i] <= FLT_MAX));
-    for (size_t r = 0; !odd && !logits && r < N; r++) {
-        float s0 = 0;
-        for (size_t c = 0; c < C; c++) s0 += v[r * C + c];
-        odd = !(fabsf(s0 - 1.0f) <= 0.999e-3f);
-    }
-    return !odd;
-}
-
 lf_status lf_inputs_validate(lf_err *e, const float *const *p, const char *const *names,
                              size_t M, size_t N, size_t C, int logits) {
     if (!p) return lf_fail(e, LF_ERR_ARG, "no model outputs given");
@@ -101,7 +83,7 @@ lf_status lf_inputs_validate(lf_err *e, const float *const *p, const char *const
         if (!p[k]) continue; /* missing everywhere */
         /* fast path, vectorisable; only when something is off does the
          * row-by-row check below find what and where */
-        if (looks_valid(p[k], N, C, logits)) continue;
+        if (lf_probs_look_valid(p[k], N, C, logits)) continue;
         const char *nm = names ? names[k] : NULL;
         char label[96];
         if (nm) snprintf(label, sizeof label, "model '%.60s'", nm);

@@ -136,27 +136,47 @@ static void borda_add(const float *row, size_t C, double w, rank_item *items, do
     }
 }
 
-/* out[j] = (sum_k wk p_k[j]) * invw over n values, in blocks so that each
- * pass over a model vectorises; per value the sum runs over k in order. */
-LF_CLONES static void flat_mean(const float *const *p, size_t M, size_t n, double wk, double invw,
-                                float *out) {
+/* out[j] = (sum_k wk p_k[off + j]) * invw over n values, in blocks so that
+ * each pass over a model vectorises; per value the sum runs over k in
+ * order. */
+LF_CLONES static void flat_mean(const float *const *p, size_t M, size_t off, size_t n, double wk,
+                                double invw, float *out) {
     enum { BLOCK = 512 };
     double acc[BLOCK];
     for (size_t j0 = 0; j0 < n; j0 += BLOCK) {
         size_t m = n - j0 < BLOCK ? n - j0 : BLOCK;
         for (size_t j = 0; j < m; j++) acc[j] = 0.0;
         for (size_t k = 0; k < M; k++) {
-            const float *pk = p[k] + j0;
+            const float *pk = p[k] + off + j0;
             for (size_t j = 0; j < m; j++) acc[j] += wk * (double)pk[j];
         }
         for (size_t j = 0; j < m; j++) out[j0 + j] = (float)(acc[j] * invw);
     }
 }
 
+LF_CLONES static int looks_valid(const float *v, size_t N, size_t C, int logits) {
+    size_t total = N * C;
+    int odd = 0;
+    if (logits)
+        for (size_t i = 0; i < total; i++) odd |= !(fabsf(v[i]) <= FLT_MAX);
+    else /* & not &&: no branch, so the loop vectorises */
+        for (size_t i = 0; i < total; i++) odd |= !((v[i] >= 0.0f) & (v[i] <= FLT_MAX));
+    for (size_t r = 0; !odd && !logits && r < N; r++) {
+        float s0 = 0;
+        for (size_t c = 0; c < C; c++) s0 += v[r * C + c];
+        odd = !(fabsf(s0 - 1.0f) <= 0.999e-3f);
+    }
+    return !odd;
+}
+
+int lf_probs_look_valid(const float *v, size_t N, size_t C, int logits) {
+    return looks_valid(v, N, C, logits);
+}
+
 /* ------------------------------------------------ fused mean / product
  *
- * One pass per block of rows that both checks the inputs (the fast check of
- * lf_inputs_validate: every value in [0, FLT_MAX], every row's float sum
+ * One pass per block of rows that both checks the inputs (looks_valid, the
+ * fast check lf_inputs_validate makes too: every value in [0, FLT_MAX], every row's float sum
  * within 0.999e-3 of 1, so no NaN, i.e. no missing row) and fuses them with
  * exactly the operations, in the same order, of lf_rule_apply's row loop
  * for equal weights and every model present, so the output has the same
@@ -169,26 +189,11 @@ LF_CLONES static int fused_block(int product, const float *const *p, size_t M, s
                                  size_t n, float *out) {
     double L[FUSED_VALUES], Q[FUSED_VALUES];
     size_t tot = n * C;
-    int odd = 0;
-    for (size_t k = 0; k < M; k++) {
-        const float *v = p[k] + i0 * C;
-        for (size_t j = 0; j < tot; j++) odd |= !((v[j] >= 0.0f) & (v[j] <= FLT_MAX));
-        for (size_t r = 0; r < n; r++) {
-            float s0 = 0;
-            for (size_t c = 0; c < C; c++) s0 += v[r * C + c];
-            odd |= !(fabsf(s0 - 1.0f) <= 0.999e-3f);
-        }
-    }
-    if (odd) return 0;
+    for (size_t k = 0; k < M; k++)
+        if (!looks_valid(p[k] + i0 * C, n, C, 0)) return 0;
     float *o = out + i0 * C;
-    if (!product) { /* flat_mean with wk = 1 */
-        double invw = 1.0 / (1.0 * (double)M);
-        for (size_t j = 0; j < tot; j++) L[j] = 0.0;
-        for (size_t k = 0; k < M; k++) {
-            const float *v = p[k] + i0 * C;
-            for (size_t j = 0; j < tot; j++) L[j] += 1.0 * (double)v[j];
-        }
-        for (size_t j = 0; j < tot; j++) o[j] = (float)(L[j] * invw);
+    if (!product) { /* lf_rule_apply's mean with equal weights */
+        flat_mean(p, M, i0 * C, tot, 1.0, 1.0 / (1.0 * (double)M), o);
         return 1;
     }
     /* product, equal weights: log of products of up to 16 clipped values */
@@ -292,7 +297,7 @@ lf_status lf_rule_apply(lf_rule r, const float *const *p, size_t M, size_t N, si
         for (size_t k = 0; k < M; k++) all_present &= !lf_row_missing(p[k], i, C);
     if (all_present) {
         double wk = weights ? (double)weights[0] : 1.0, invw = 1.0 / (wk * (double)M);
-        flat_mean(p, M, N * C, wk, invw, out);
+        flat_mean(p, M, 0, N * C, wk, invw, out);
         N = 0; /* done: skip the row loop */
     }
 

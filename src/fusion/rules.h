@@ -114,6 +114,13 @@ lf_status lf_rule_apply(lf_rule r, const float *const *p, size_t M, size_t N, si
  */
 int lf_rule_fused(lf_rule r, const float *const *p, size_t M, size_t N, size_t C, float *out);
 
+/* The fast, vectorised input check of lf_inputs_validate and
+ * lf_rule_fused: nonzero when every value of v (N rows of C) is a finite
+ * probability (a finite score with logits) and, for probabilities, every
+ * row sums to 1 within 1e-3 (in float: 1e-6 off at most, so a row near the
+ * bound fails here and goes to the exact, row-by-row check). */
+int lf_probs_look_valid(const float *v, size_t N, size_t C, int logits);
+
 /*
  * Decision templates (Kuncheva 2001), fitting: templates is C x (M*C); row
  * c is the mean decision profile of the training rows of class c, i.e. the
