@@ -8,15 +8,6 @@
  * LF_CLONES).  Values the log kernel does not cover (<= 0, Inf, NaN) are
  * rare: a block holding one goes through libm's logf instead.
  */
-/* GCC will not turn the loops' selects into blends while it must keep
- * floating-point exceptions exact (clang's default already allows it);
- * no result changes, only the trap flags nobody reads.  Before the
- * includes: GCC inlines vmath.h's kernels only into functions compiled with
- * the same options. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
-
 #include "vmath.h"
 #include "kernels.h"
 
@@ -52,17 +43,3 @@ void lf_log_f(const float *x, float *y, size_t n) {
     }
 }
 
-static inline float exp_one(float xf) {
-    double x = (double)xf;
-    /* beyond these the float result is 0 or +Inf anyway (NaN passes) */
-    x = x < -104.0 ? -104.0 : x;
-    x = x > 89.0 ? 89.0 : x;
-    float res = (float)lf_exp_d(x);
-    return xf != xf ? xf : res;
-}
-
-LF_CLONES static void exp_block(const float *restrict x, float *restrict y, size_t n) {
-    for (size_t i = 0; i < n; i++) y[i] = exp_one(x[i]);
-}
-
-void lf_exp_f(const float *x, float *y, size_t n) { exp_block(x, y, n); }

@@ -1,8 +1,8 @@
 /*
  * vmath.h — logarithm and exponential written so that loops over them
  * vectorise: no calls, no branches, no tables.  The double kernels are
- * inline, for loops that fuse them with other work (the product rule); the
- * array functions take and give floats.
+ * inline, for loops that fuse them with other work (the product rule);
+ * lf_log_f takes and gives floats.
  *
  * The double kernels' truncation errors are below 1e-12 relative (a float
  * ulp is 6e-8), so their results rounded to float are the correctly
@@ -94,9 +94,5 @@ static inline double lf_exp_d(double x) {
  * NaN, of +Inf +Inf).  y may be x (in place); otherwise they must not
  * overlap. */
 void lf_log_f(const float *x, float *y, size_t n);
-
-/* y[i] = exp(x[i]), i < n, as C's expf (underflow to 0, overflow to +Inf,
- * NaN stays NaN).  x and y must not overlap. */
-void lf_exp_f(const float *x, float *y, size_t n);
 
 #endif
