@@ -156,8 +156,8 @@ lf_status lf_model_predict(const lf_model *m, const float *const *x, size_t n, f
 
 /* ------------------------------------------------------ one train step */
 
-/* Forward + loss + backward on B contiguous rows; gradients into m->grads
- * (zeroed here), input gradients into ws->dout of the inputs when asked.
+/* Forward + loss + backward on B contiguous rows; gradients added into
+ * m->grads (which the caller zeroes: lf_optim_step leaves them zero), input gradients into ws->dout of the inputs when asked.
  * Returns sum_r w_r l_r and adds the correct count. */
 static double train_batch(lf_model *m, lf_ws *ws, const float *const *x, const float *t,
                           const float *w, size_t B, int training, lf_rng *rng, int input_grads,
@@ -168,7 +168,6 @@ static double train_batch(lf_model *m, lf_ws *ws, const float *const *x, const f
     ws->logits_only = 0;
     double lsum = lf_loss_eval(m->loss, m->fused, ws->out[m->output], lf_graph_logits(m, ws), t,
                                w, B, D, (double)B, ws->dout[m->output], correct);
-    memset(m->grads, 0, m->n_params * sizeof *m->grads);
     lf_graph_backward(m, ws, m->grads, B, input_grads);
     return lsum;
 }
@@ -188,12 +187,18 @@ lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t,
     if (input_grads)
         for (size_t i = 0; i < m->n_inputs; i++)
             if (!input_grads[i]) return lf_ws_free(&ws), LF_ERR_ARG;
+    memset(m->grads, 0, m->n_params * sizeof *m->grads);
     double lsum = train_batch(m, &ws, x, t, NULL, n, training, &m->rng, input_grads != NULL, NULL);
     double pen = lf_l2_penalty(m, m->grads);
     if (loss) *loss = lsum / (double)n + pen;
-    if (step) {
+    if (step) { /* the step consumes the gradients: the caller still reads them */
+        float *g = LF_MALLOC((m->n_params ? m->n_params : 1) * sizeof *g);
+        if (!g) return lf_ws_free(&ws), LF_ERR_NOMEM;
+        memcpy(g, m->grads, m->n_params * sizeof *g);
         m->step++;
         lf_optim_step(&m->opt, m->params, m->grads, m->m1, m->m2, m->n_params, m->step);
+        memcpy(m->grads, g, m->n_params * sizeof *g);
+        LF_FREE(g);
     }
     lf_ws_free(&ws);
     return LF_OK;
@@ -343,6 +348,7 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
     for (size_t i = 0; i < m->n_inputs; i++) b.xb[i] = p, p += rows_buf * m->nodes[m->inputs[i]].dim;
     for (size_t r = 0; r < n_train; r++) lf_ids_set(b.idx, r, r);
     if (b.ema) memcpy(b.ema, m->params, m->n_params * sizeof(float));
+    memset(m->grads, 0, m->n_params * sizeof *m->grads); /* each step leaves them zero */
 
     lf_rng rng;
     lf_rng_seed(&rng, o.seed);

@@ -151,8 +151,11 @@ int lf_loss_has_accuracy(lf_loss loss);
 /* sum over Dense layers of l2 * |W|^2; adds 2 l2 W into grads if non-NULL */
 double lf_l2_penalty(const lf_model *m, float *grads);
 
-/* ---- optim.c: one update of the flat blocks (step t >= 1) */
-void lf_optim_step(const lf_optimizer *o, float *restrict w, const float *restrict g,
+/* ---- optim.c: one update of the flat blocks (step t >= 1).  The gradient
+ * is consumed: g is left all zero, ready for the next backward pass to add
+ * into (zeroing it in the update's own loop costs nothing: the loop waits on
+ * its divisions, not on memory). */
+void lf_optim_step(const lf_optimizer *o, float *restrict w, float *restrict g,
                    float *restrict m1, float *restrict m2, size_t n, uint64_t t);
 /* avg = momentum * avg + (1 - momentum) * w (Keras' use_ema) */
 void lf_ema_update(float *restrict avg, const float *restrict w, size_t n, float momentum);

@@ -13,18 +13,19 @@
 
 #include <math.h>
 
-LF_CLONES static void step(const lf_optimizer *o, float *restrict w, const float *restrict g,
+LF_CLONES static void step(const lf_optimizer *o, float *restrict w, float *restrict g,
                           float *restrict m1, float *restrict m2, size_t n, uint64_t t) {
     float lr = o->learning_rate;
     switch (o->kind) {
     case LF_OPT_SGD:
         if (o->momentum == 0.0f) {
-            for (size_t i = 0; i < n; i++) w[i] -= lr * g[i];
+            for (size_t i = 0; i < n; i++) w[i] -= lr * g[i], g[i] = 0.0f;
         } else {
             float mu = o->momentum;
             for (size_t i = 0; i < n; i++) {
                 m1[i] = mu * m1[i] - lr * g[i];
                 w[i] += o->nesterov ? mu * m1[i] - lr * g[i] : m1[i];
+                g[i] = 0.0f;
             }
         }
         break;
@@ -36,6 +37,7 @@ LF_CLONES static void step(const lf_optimizer *o, float *restrict w, const float
             m1[i] += (g[i] - m1[i]) * c1;
             m2[i] += (g[i] * g[i] - m2[i]) * c2;
             w[i] -= alpha * m1[i] / (sqrtf(m2[i]) + eps);
+            g[i] = 0.0f;
         }
         break;
     }
@@ -44,6 +46,7 @@ LF_CLONES static void step(const lf_optimizer *o, float *restrict w, const float
         for (size_t i = 0; i < n; i++) {
             m2[i] = rho * m2[i] + (1.0f - rho) * g[i] * g[i];
             float step = lr * g[i] / (sqrtf(m2[i]) + eps);
+            g[i] = 0.0f;
             if (mu > 0.0f) {
                 m1[i] = mu * m1[i] + step;
                 w[i] -= m1[i];
@@ -62,7 +65,7 @@ LF_CLONES static void step(const lf_optimizer *o, float *restrict w, const float
 #define OPT_CHUNK ((size_t)1 << 15)
 #define OPT_PARALLEL ((size_t)1 << 17)
 
-void lf_optim_step(const lf_optimizer *o, float *restrict w, const float *restrict g,
+void lf_optim_step(const lf_optimizer *o, float *restrict w, float *restrict g,
                    float *restrict m1, float *restrict m2, size_t n, uint64_t t) {
 #ifdef _OPENMP
     if (n >= OPT_PARALLEL) {

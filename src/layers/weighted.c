@@ -13,6 +13,7 @@
  *   dx_i = a_i dy,  g_i = <dy, x_i>,  dw_j = a_j (g_j - sum_i a_i g_i).
  */
 #include "layers/layers.h"
+#include "kernels.h"
 
 #include <math.h>
 #include <string.h>
@@ -33,6 +34,8 @@ static void masked_softmax(float *restrict a, const float *restrict logits, size
     for (size_t i = 0; i < k; i++) a[i * stride] *= inv;
 }
 
+#define WF_K 16 /* inputs whose row pointers the masked forward keeps on the stack */
+
 /* Row r needs its own softmax unless it has the same mask as row r-1 (or
  * there is no mask at all): then its weights are a copy of the previous
  * row's — the same numbers, without the exps (most rows have every input
@@ -43,15 +46,42 @@ static int new_weights(const float *mask, size_t r, size_t k) {
     return memcmp(mask + r * k, mask + (r - 1) * k, k * sizeof *mask) != 0;
 }
 
+/* y (n) = sum_i a_i x_i (n) over the inputs with a_i != 0, summed in
+ * input order from 0 */
+LF_CLONES static void weighted_sum(float *restrict y, const float *restrict a,
+                                   const float *const *xs, size_t k, size_t n) {
+    memset(y, 0, n * sizeof *y);
+    for (size_t i = 0; i < k; i++) {
+        float ai = a[i];
+        if (ai == 0.0f) continue; /* a missing input may hold anything */
+        const float *restrict x = xs[i];
+        for (size_t c = 0; c < n; c++) y[c] += ai * x[c];
+    }
+}
+
 // xs[i]: (B, D)  w: (k)  mask: (B, k)|NULL  a: (B, k)  y: (B, D)
 void lf_wavg_forward(float *restrict y, float *restrict a, const float *const *xs,
                      const float *restrict w, const float *restrict mask, size_t k, size_t B,
                      size_t D) {
+    if (!mask) { /* one set of weights for every row: the whole block at once */
+        if (B == 0) return;
+        masked_softmax(a, w, 1, NULL, k);
+        for (size_t r = 1; r < B; r++)
+            for (size_t i = 0; i < k; i++) a[r * k + i] = a[i];
+        weighted_sum(y, a, xs, k, B * D);
+        return;
+    }
+    const float *xr[WF_K];
     for (size_t r = 0; r < B; r++) {
         float *ar = a + r * k;
-        if (new_weights(mask, r, k)) masked_softmax(ar, w, 1, mask ? mask + r * k : NULL, k);
+        if (new_weights(mask, r, k)) masked_softmax(ar, w, 1, mask + r * k, k);
         else memcpy(ar, ar - k, k * sizeof *ar);
         float *yr = y + r * D;
+        if (k <= WF_K) {
+            for (size_t i = 0; i < k; i++) xr[i] = xs[i] + r * D;
+            weighted_sum(yr, ar, xr, k, D);
+            continue;
+        }
         memset(yr, 0, D * sizeof *yr);
         for (size_t i = 0; i < k; i++) {
             float ai = ar[i];
@@ -67,7 +97,7 @@ void lf_wavg_forward(float *restrict y, float *restrict a, const float *const *x
  * one weight vector (WeightedAverage), k gives per-row logits (Gated). */
 /* <dy, x> over D features in double, in four interleaved partial sums
  * (independent chains: the loop is not one long dependent chain) */
-static double dot_d(const float *restrict dy, const float *restrict x, size_t D) {
+static inline __attribute__((always_inline)) double dot_d(const float *restrict dy, const float *restrict x, size_t D) {
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     size_t c = 0;
     for (; c + 4 <= D; c += 4) {
@@ -80,7 +110,7 @@ static double dot_d(const float *restrict dy, const float *restrict x, size_t D)
 
 #define WB_K 16 /* inputs whose g_i are kept on the stack; more are recomputed */
 
-static void weights_backward(float *const *dxs, float *restrict dlogits, size_t row_stride,
+LF_CLONES static void weights_backward(float *const *dxs, float *restrict dlogits, size_t row_stride,
                              const float *restrict dy, const float *const *xs,
                              const float *restrict a, size_t k, size_t B, size_t D) {
     double g[WB_K];
