@@ -300,6 +300,54 @@ off=$(( $(wc -c <big_a.npy) - 240000 + 15000 * 12 ))
 printf '\146\146\146\077' | dd of=bad_a.npy bs=1 seek=$off conv=notrunc 2>/dev/null
 run predict big.lf -m a=bad_a.npy -o x.npy
 if [ "$rc" -eq 2 ] && grep -q "^latefuse: row 15001 of 'bad_a.npy' sums to" err && [ ! -e x.npy ]; then ok; else bad "streamed bad row: exit $rc, $(cat err)"; fi
+# the same failure with --classes-out: neither output, no temporary file
+run predict big.lf -m a=bad_a.npy -o x.npy --classes-out xc.npy
+if [ "$rc" -eq 2 ] && [ ! -e x.npy ] && [ ! -e xc.npy ] && ! ls ./*.tmp-* >/dev/null 2>&1; then ok; else bad "streamed bad row with --classes-out: exit $rc, left: $(ls ./*.tmp-* x.npy xc.npy 2>/dev/null)"; fi
+
+# --classes-out on the streaming path: 70000 rows (5 chunks) of 3 classes
+# whose mean's argmax is row % 3 by construction (a: 0.6 on class i % 3,
+# b: 0.5 on class (i + 1) % 3, so class i % 3 gets 0.425, the next 0.35);
+# the int64 ids are checked one by one after the header
+awk 'BEGIN { for (i = 0; i < 70000; i++) { c = i % 3; printf "%s,%s,%s\n", c == 0 ? 0.6 : 0.2, c == 1 ? 0.6 : 0.2, c == 2 ? 0.6 : 0.2 } }' >cls_a.csv
+awk 'BEGIN { for (i = 0; i < 70000; i++) { c = (i + 1) % 3; printf "%s,%s,%s\n", c == 0 ? 0.5 : 0.25, c == 1 ? 0.5 : 0.25, c == 2 ? 0.5 : 0.25 } }' >cls_b.csv
+awk 'BEGIN { for (i = 0; i < 70000; i++) print i % 3 }' >cls_y.csv
+expect_ok fit -m a=cls_a.csv -m b=cls_b.csv -y cls_y.csv --method mean -o cls.lf
+expect_ok predict cls.lf -m a=cls_a.csv -o cls_a.npy   # the mean of a alone is a
+expect_ok predict cls.lf -m b=cls_b.csv -o cls_b.npy
+expect_ok predict cls.lf -m a=cls_a.npy -m b=cls_b.npy -o cls_p.npy --classes-out cls_c.npy
+contains out "wrote 70000 x 3 fused probabilities to cls_p.npy and 70000 classes to cls_c.npy" "streamed --classes-out"
+hl=$(od -An -tu2 -j8 -N2 cls_c.npy | tr -d ' ')
+if head -c $((10 + hl)) cls_c.npy | grep -qF "{'descr': '<i8', 'fortran_order': False, 'shape': (70000,), }" &&
+    [ $(($(wc -c <cls_c.npy) - 10 - hl)) -eq 560000 ] &&
+    od -An -v -td8 -j $((10 + hl)) cls_c.npy | tr -s ' ' '\n' | grep -v '^$' | cmp -s - cls_y.csv; then
+    ok
+else
+    bad "streamed --classes-out: the class ids are not row % 3"
+fi
+# the same bytes from the whole-file path, and whatever the thread count
+expect_ok predict cls.lf -m a=cls_a.csv -m b=cls_b.csv -o cls_pw.npy --classes-out cls_cw.npy
+if cmp -s cls_p.npy cls_pw.npy && cmp -s cls_c.npy cls_cw.npy; then ok; else bad "streamed --classes-out differs from the whole-file path"; fi
+for t in 1 2 3 7; do
+    OMP_NUM_THREADS=$t "$LF" predict cls.lf -m a=cls_a.npy -m b=cls_b.npy -o cls_pt.npy --classes-out cls_ct.npy --no-fsync >out 2>err
+    rc=$?
+    OMP_NUM_THREADS=$t "$LF" predict big.lf -m a=big_a.npy -m b=big_b.npy -o big_pt.npy --classes-out big_ct.npy --no-mmap >out 2>err
+    rc2=$?
+    if [ "$rc" -eq 0 ] && [ "$rc2" -eq 0 ] && cmp -s cls_p.npy cls_pt.npy && cmp -s cls_c.npy cls_ct.npy &&
+        cmp -s streamed.npy big_pt.npy && cmp -s streamed_cls.npy big_ct.npy; then
+        ok
+    else
+        bad "streamed predict with OMP_NUM_THREADS=$t differs (exit $rc, $rc2)"
+    fi
+done
+# a --classes-out that cannot be written: neither output, no temporary file
+mkdir -p cdir
+expect_error 1 "cannot replace 'cdir': it is a folder" predict cls.lf -m a=cls_a.npy -m b=cls_b.npy -o x.npy --classes-out cdir
+expect_error 1 "cannot create a temporary file beside 'nodir/c.npy': No such file or directory" \
+    predict cls.lf -m a=cls_a.npy -m b=cls_b.npy -o x.npy --classes-out nodir/c.npy
+expect_error 1 "cannot replace 'cdir': it is a folder" predict cls.lf -m a=cls_a.npy -m b=cls_b.npy -o cdir --classes-out xc.npy
+if [ ! -e x.npy ] && [ ! -e xc.npy ] && ! ls ./*.tmp-* cdir/* >/dev/null 2>&1; then ok; else bad "a failed --classes-out left: $(ls ./*.tmp-* x.npy xc.npy cdir/* 2>/dev/null)"; fi
+rm -f cls_pt.npy cls_ct.npy big_pt.npy big_ct.npy
+
 head -c 2000 big_a.npy >cut_a.npy
 expect_error 2 "truncated data: expected 240000 bytes, found 1872 in 'cut_a.npy'" predict big.lf -m a=cut_a.npy -o x.npy
 if [ ! -e x.npy ]; then ok; else bad "a failed predict left x.npy"; fi
@@ -322,14 +370,15 @@ len=$(( ${#dict} + 1 )); pad=$(( (64 - (10 + len) % 64) % 64 )); hl=$(( len + pa
 } >huge.npy
 expect_ok fit -m a=big_a.csv -m b=big_b.csv -y big_y.csv --method mean --logits -o lg.lf
 mkdir -p sb
-# started_writing: waits (up to 10 s) for the output's temporary file, which
-# the tool creates just before it installs its SIGBUS handler
+# started_writing: waits (up to 10 s) for the outputs' temporary files, which
+# the tool creates just before it installs its SIGBUS handler (both outputs:
+# --classes-out's temporary file must go too)
 started_writing() {
     i=0
     while [ -z "$(ls sb)" ] && [ "$i" -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
     sleep 0.02
 }
-"$LF" predict lg.lf -m a=huge.npy -m b=huge.npy -o sb/x.npy 2>sb.err &
+"$LF" predict lg.lf -m a=huge.npy -m b=huge.npy -o sb/x.npy --classes-out sb/c.npy 2>sb.err &
 pid=$!
 started_writing
 if kill -BUS "$pid" 2>/dev/null; then
@@ -342,7 +391,7 @@ else
     bad "predict of huge.npy ended before the SIGBUS: the test file is too small"
 fi
 cp huge.npy shrink.npy
-"$LF" predict lg.lf -m a=shrink.npy -m b=huge.npy -o sb/x.npy 2>sb.err &
+"$LF" predict lg.lf -m a=shrink.npy -m b=huge.npy -o sb/x.npy --classes-out sb/c.npy 2>sb.err &
 pid=$!
 started_writing
 : >shrink.npy

@@ -680,6 +680,112 @@ static void test_mapped_reader(void) {
     unlink(tpath("m.npy")), unlink(tpath("m2.npy")), unlink(tpath("odd.npy"));
 }
 
+/* reading and writing by position (the threads of `latefuse predict`):
+ * lf_npy_reader_at gives the rows wherever the reader stands, mapped, on
+ * read() and converted; lf_npy_reader_release in any order keeps the rows
+ * readable; the positional writers fill a file out of order, refuse rows
+ * beyond the shape, and commit only when every row came; finish then commit
+ * of two files */
+static void test_positional(void) {
+    lf_err e;
+    enum { R = 3000, K = 5 };
+    static float big[R * K];
+    for (size_t i = 0; i < R * K; i++) big[i] = (float)i * 0.125f - 3.0f;
+    CHECK(lf_npy_write(tpath("p.npy"), big, R, K, &e) == LF_OK, "%s", e.msg);
+    unsigned char data[6 * 8];
+    for (int k = 0; k < 6; k++) put_be(data + 8 * k, dbits((double)F6[k]), 8);
+    size_t n = build(img, 1, 0, hdr(">f8", "False", "(3, 2)"), data, sizeof data);
+    write_file(tpath("be.npy"), img, n);
+    lf_npy_reader rm, rr, rb;
+    CHECK(lf_npy_reader_open(&rm, tpath("p.npy"), &e) == LF_OK && rm.mapped, "%s", e.msg);
+    CHECK(lf_npy_reader_open_flags(&rr, tpath("p.npy"), LF_NPY_NO_MMAP, &e) == LF_OK && !rr.mapped, "%s", e.msg);
+    CHECK(lf_npy_reader_open(&rb, tpath("be.npy"), &e) == LF_OK && !rb.mapped, "%s", e.msg);
+    lf_npy_buf bm, br, bb;
+    memset(&bm, 0, sizeof bm), memset(&br, 0, sizeof br), memset(&bb, 0, sizeof bb);
+    const size_t starts[] = {2000, 0, 999, 1000, 2999, 1500};
+    const size_t counts[] = {999, 999, 1, 500, 1, 500}; /* every row once */
+    int same = 1;
+    for (int i = 0; i < 6; i++) { /* out of order, each range released after use */
+        const float *a = NULL, *b = NULL;
+        CHECK(lf_npy_reader_at(&rm, starts[i], counts[i], &bm, &a, &e) == LF_OK && a, "at mapped: %s", e.msg);
+        CHECK(lf_npy_reader_at(&rr, starts[i], counts[i], &br, &b, &e) == LF_OK && b, "at read: %s", e.msg);
+        if (!a || !b) break;
+        same &= memcmp(a, big + starts[i] * K, counts[i] * K * sizeof *a) == 0 &&
+                memcmp(b, big + starts[i] * K, counts[i] * K * sizeof *b) == 0;
+        lf_npy_reader_release(&rm, starts[i], counts[i]);
+        lf_npy_reader_release(&rr, starts[i], counts[i]);
+    }
+    CHECK(same, "rows by position differ");
+    const float *a = NULL;
+    CHECK(lf_npy_reader_at(&rm, 0, R, &bm, &a, &e) == LF_OK && a && memcmp(a, big, sizeof big) == 0,
+          "all rows again after their release: %s", e.msg);
+    CHECK(lf_npy_reader_at(&rm, 2999, 2, &bm, &a, &e) == LF_ERR_SHAPE && !a &&
+              contains(e.msg, "has 3000 rows, 2 asked from row 2999"),
+          "past the end: %s", e.msg);
+    CHECK(lf_npy_reader_at(&rb, 1, 2, &bb, &a, &e) == LF_OK && a && memcmp(a, F6 + 2, 4 * sizeof *a) == 0,
+          "big-endian float64 by position: %s", e.msg);
+    lf_npy_reader_close(&rm), lf_npy_reader_close(&rr), lf_npy_reader_close(&rb);
+    CHECK(lf_npy_reader_at(&rm, 0, 1, &bm, &a, &e) == LF_ERR_STATE, "closed reader");
+    lf_npy_buf_free(&bm), lf_npy_buf_free(&br), lf_npy_buf_free(&bb);
+    lf_npy_buf_free(&bb); /* twice is safe */
+
+    /* the writers by position: rows out of order give the appended bytes */
+    size_t before = dir_entries();
+    lf_npy_writer w, wi;
+    static int64_t ids[R];
+    for (size_t i = 0; i < R; i++) ids[i] = (int64_t)i * 7 - 1000;
+    CHECK(lf_npy_writer_open(&w, tpath("q.npy"), R, K, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_open_i64(&wi, tpath("qi.npy"), R, 0, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_positional(&w, &e) == LF_OK && lf_npy_writer_positional(&wi, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_rows(&w, big, 1, &e) == LF_ERR_STATE, "append to a positional writer");
+    CHECK(lf_npy_writer_rows_at(&wi, 0, big, 1, &e) == LF_ERR_ARG, "floats to the int64 writer");
+    for (int i = 5; i >= 0; i--) {
+        if (i == 3) continue; /* rows 1000..1499: last */
+        CHECK(lf_npy_writer_rows_at(&w, starts[i], big + starts[i] * K, counts[i], &e) == LF_OK, "%s", e.msg);
+        CHECK(lf_npy_writer_i64_at(&wi, starts[i], ids + starts[i], counts[i], &e) == LF_OK, "%s", e.msg);
+    }
+    CHECK(lf_npy_writer_finish(&w, &e) == LF_ERR_SHAPE && contains(e.msg, "only 2500 of the 3000 declared rows"),
+          "finish with rows missing: %s", e.msg);
+    CHECK(access(tpath("q.npy"), F_OK) != 0, "nothing left after a short finish");
+    lf_npy_writer_abort(&wi);
+    CHECK(dir_entries() == before, "no temporary files left");
+    CHECK(lf_npy_writer_open(&w, tpath("q.npy"), R, K, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_open_i64(&wi, tpath("qi.npy"), R, LF_WRITE_NO_FSYNC, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_positional(&w, &e) == LF_OK && lf_npy_writer_positional(&wi, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_positional(&w, &e) == LF_ERR_STATE, "positional twice");
+    for (int i = 5; i >= 0; i--) {
+        CHECK(lf_npy_writer_rows_at(&w, starts[i], big + starts[i] * K, counts[i], &e) == LF_OK, "%s", e.msg);
+        CHECK(lf_npy_writer_i64_at(&wi, starts[i], ids + starts[i], counts[i], &e) == LF_OK, "%s", e.msg);
+    }
+    CHECK(lf_npy_writer_finish(&w, &e) == LF_OK && lf_npy_writer_finish(&wi, &e) == LF_OK, "finish: %s", e.msg);
+    CHECK(access(tpath("q.npy"), F_OK) != 0 && access(tpath("qi.npy"), F_OK) != 0, "finish renames nothing");
+    CHECK(lf_npy_writer_commit(&w, &e) == LF_OK && lf_npy_writer_commit(&wi, &e) == LF_OK, "commit: %s", e.msg);
+    unsigned char *b1 = NULL, *b2 = NULL;
+    size_t n1 = 0, n2 = 0;
+    CHECK(lf_io_read_file(tpath("p.npy"), &b1, &n1, &e) == LF_OK && lf_io_read_file(tpath("q.npy"), &b2, &n2, &e) == LF_OK &&
+              n1 == n2 && memcmp(b1, b2, n1) == 0,
+          "the positional writer's bytes differ from the appending writer's");
+    LF_FREE(b1), LF_FREE(b2);
+    CHECK(lf_npy_write_1d(tpath("pi.npy"), ids, R, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_io_read_file(tpath("pi.npy"), &b1, &n1, &e) == LF_OK && lf_io_read_file(tpath("qi.npy"), &b2, &n2, &e) == LF_OK &&
+              n1 == n2 && memcmp(b1, b2, n1) == 0,
+          "the positional int64 writer's bytes differ from lf_npy_write_1d's");
+    LF_FREE(b1), LF_FREE(b2);
+    /* rows beyond the shape: refused, and commit then fails */
+    CHECK(lf_npy_writer_open(&w, tpath("q2.npy"), 2, K, &e) == LF_OK && lf_npy_writer_positional(&w, &e) == LF_OK,
+          "%s", e.msg);
+    CHECK(lf_npy_writer_rows_at(&w, 0, big, 2, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_rows_at(&w, 1, big, 2, &e) == LF_ERR_SHAPE && contains(e.msg, "rows 2 to 3 exceed it"), "%s",
+          e.msg);
+    CHECK(lf_npy_writer_commit(&w, &e) == LF_ERR_SHAPE && contains(e.msg, "failed earlier"), "%s", e.msg);
+    CHECK(access(tpath("q2.npy"), F_OK) != 0, "nothing left after a refused commit");
+    /* a folder as the target: refused at open */
+    CHECK(lf_npy_writer_open(&w, dir, 2, K, &e) == LF_ERR_IO && contains(e.msg, "it is a folder"), "%s", e.msg);
+    unlink(tpath("p.npy")), unlink(tpath("be.npy")), unlink(tpath("q.npy")), unlink(tpath("qi.npy")),
+        unlink(tpath("pi.npy"));
+    CHECK(dir_entries() == before - 2, "no temporary files left (%zu entries)", dir_entries()); /* p.npy, be.npy gone */
+}
+
 static void cleanup(void) {
     DIR *d = opendir(dir);
     struct dirent *de;
@@ -703,6 +809,7 @@ int main(void) {
     test_writer();
     test_streaming_reader();
     test_mapped_reader();
+    test_positional();
     cleanup();
     return check_report("test_npy");
 }

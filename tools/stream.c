@@ -3,32 +3,76 @@
  * read CHUNK rows at a time (io/npy.h's streaming reader: float32 files
  * through a memory map, without a copy, unless --no-mmap), each chunk is
  * validated (with row numbers counted from the start of its file), fused
- * and appended to a streamed .npy writer, so memory does not grow with the
- * number of rows.  Same checks and messages as the whole-file path in
- * inputs.c; the output appears only when everything succeeded.
+ * and written at its place in the output (and its class ids at theirs in
+ * --classes-out), so memory does not grow with the number of rows.  Same
+ * checks and messages as the whole-file path in inputs.c; the outputs
+ * appear only when everything succeeded.
+ *
+ * Threads.  The chunks are shared out to T threads (OpenMP's thread count,
+ * at most STREAM_MAX_THREADS): each thread takes the next chunk from a
+ * shared counter, reads, checks and fuses it alone, and pwrite()s it at its
+ * offset into the output's temporary file.  The reason is the write: on
+ * Linux (ext4), a buffered write holds the file's inode lock while it
+ * copies into the page cache, so two threads writing one file never copy
+ * at the same time — the write is a serial section, and the way to use a
+ * second core is to fuse the next chunk while one thread writes.
+ * Measured for issue 5's B4 (3 inputs x 10^7 rows x 10 classes float32 in
+ * the page cache, 400 MB out, --no-fsync; the 2-core Zen 4 VM; medians,
+ * standalone programs first, then this tool):
+ *   write() 400 MB into a new file    1 thread 80 ms; 2 threads pwrite()ing
+ *                                     halves 81 ms (ftruncate first: 82);
+ *                                     blocks reserved first (fallocate):
+ *                                     57 ms for 1 or 2 threads
+ *   read the mapped 1.2 GB once       1 thread 75-90 ms, 2 threads 50-55;
+ *   (faults + a sum)                  MAP_POPULATE or MADV_POPULATE_READ
+ *                                     first 95 (1 or 2 threads);
+ *                                     MADV_HUGEPAGE no better; read() into
+ *                                     a reused buffer 130 / 75 ms
+ *   fuse (data resident)              mean 190 ms on 1 thread, 100 on 2;
+ *                                     product 640 / 330 ms
+ * The chunks in order, each fused by lf_rule_fused's own 2 threads and then
+ * written by one thread while the other waited, took mean 0.40 s, product
+ * 0.60 s (blocks reserved in both); the chunks shared out as here, 0.25 s
+ * and 0.45 s.  The output does not depend on T: every chunk is the same
+ * rows, fused by the same code, wherever it runs.
+ *
+ * Errors: a thread stops at its first failed chunk, and no thread takes a
+ * chunk after the first failed one so far; every chunk before the first
+ * failed one is completed, so the error reported is that chunk's, the one
+ * the chunks in order would meet.
  */
 #include "cli.h"
 #include "fusion/rules.h"
 #include "io/npy.h"
 
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define CHUNK 16384
+/* beyond a few threads the writes, one at a time, are the bound; each
+ * thread holds a chunk's buffers */
+#define STREAM_MAX_THREADS 8
 
 /* A mapped input that another process truncates while it is read raises
  * SIGBUS at the first access past its new end (the size is checked before
  * every chunk, but not between the check and the reads).  The tool owns its
  * signals: for the streaming loop, the handler removes the temporary
- * output, says what happened and exits, with async-signal-safe calls only. */
-static const char *volatile bus_tmp; /* the output's temporary file, once open */
+ * outputs, says what happened and exits, with async-signal-safe calls only. */
+static const char *volatile bus_tmp[2]; /* the outputs' temporary files, once open */
 
 static void on_sigbus(int sig) {
     static const char msg[] = "latefuse: an input file shrank while it was being read (it is "
                               "memory-mapped; --no-mmap reads it with read()); nothing was written\n";
     (void)sig;
-    if (bus_tmp) unlink(bus_tmp);
+    for (int i = 0; i < 2; i++)
+        if (bus_tmp[i]) unlink(bus_tmp[i]);
     ssize_t w = write(2, msg, sizeof msg - 1);
     (void)w;
     _exit(CLI_EXIT_USAGE);
@@ -37,6 +81,81 @@ static void on_sigbus(int sig) {
 static int is_npy(const char *path) {
     size_t n = strlen(path);
     return n >= 4 && (strcmp(path + n - 4, ".npy") == 0 || strcmp(path + n - 4, ".NPY") == 0);
+}
+
+/* What every thread shares: read only, but for the two counters. */
+typedef struct stream_job {
+    const struct cli_opts *o;
+    const lf_fusion *f;
+    const lf_npy_reader *rd; /* G readers */
+    const int *src;          /* stored model j reads -m number src[j], or -1 */
+    size_t G, M, C, N, nchunks;
+    lf_npy_writer *w, *wc;   /* the probabilities; the class ids, or NULL */
+    atomic_size_t next;      /* the next chunk to take */
+    atomic_size_t stop;      /* the first failed chunk so far (SIZE_MAX: none) */
+} stream_job;
+
+/* One thread's buffers, and its failure: the first chunk it could not do. */
+typedef struct stream_worker {
+    float *out;      /* CHUNK x C */
+    int64_t *cls;    /* CHUNK, with --classes-out */
+    lf_npy_buf *buf; /* G: the rows read with --no-mmap */
+    size_t failed;   /* the chunk, or SIZE_MAX */
+    lf_status st;
+    int input;       /* cli_fail's `input` */
+    lf_err e;
+} stream_worker;
+
+/* Chunk c: read, check, fuse, write.  0, or a failure recorded in wk. */
+static int run_chunk(const stream_job *j, stream_worker *wk, size_t c) {
+    size_t r0 = c * CHUNK, n = j->N - r0 < CHUNK ? j->N - r0 : CHUNK, C = j->C;
+    const float *p[CLI_MAX_MODELS], *rows[CLI_MAX_MODELS];
+    lf_status st = LF_OK;
+    wk->input = 1;
+    /* each reader's rows: in its file's memory map, or read into the buffer */
+    for (size_t k = 0; k < j->G && !st; k++) st = lf_npy_reader_at(&j->rd[k], r0, n, &wk->buf[k], &rows[k], &wk->e);
+    if (st) goto fail;
+    for (size_t m = 0; m < j->M; m++) p[m] = j->src[m] < 0 ? NULL : rows[j->src[m]];
+    /* the library validates the chunk; on failure, find the file, row and
+     * value for the message */
+    st = lf_fusion_predict(j->f, p, n, wk->out);
+    if (st) {
+        lf_status why = st;
+        st = LF_OK;
+        for (size_t k = 0; k < j->G && !st; k++)
+            st = cli_check_outputs_at(j->o->models[k].path, rows[k], n, C, lf_fusion_logits(j->f), r0, &wk->e);
+        if (!st) {
+            st = why;
+            snprintf(wk->e.msg, sizeof wk->e.msg, "%s", lf_status_string(why));
+        }
+        goto fail;
+    }
+    if (wk->cls)
+        for (size_t i = 0; i < n; i++) wk->cls[i] = (int64_t)lf_argmax_f(wk->out + i * C, C);
+    wk->input = 0;
+    st = lf_npy_writer_rows_at(j->w, r0, wk->out, n, &wk->e);
+    if (!st && j->wc) st = lf_npy_writer_i64_at(j->wc, r0, wk->cls, n, &wk->e);
+    if (st) goto fail;
+    for (size_t k = 0; k < j->G; k++) lf_npy_reader_release(&j->rd[k], r0, n);
+    return 1;
+fail:
+    wk->st = st;
+    wk->failed = c;
+    return 0;
+}
+
+/* One thread: chunks from the shared counter until none is left or one failed. */
+static void run_worker(stream_job *j, stream_worker *wk) {
+    for (;;) {
+        size_t c = atomic_fetch_add(&j->next, 1);
+        if (c >= j->nchunks || c > atomic_load(&j->stop)) return;
+        if (!run_chunk(j, wk, c)) {
+            size_t s = atomic_load(&j->stop);
+            while (c < s && !atomic_compare_exchange_weak(&j->stop, &s, c)) {
+            }
+            return;
+        }
+    }
 }
 
 int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
@@ -50,10 +169,11 @@ int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
     lf_err e = {{0}};
     lf_status st = LF_OK;
     int rc = 0;
-    float *out = NULL;
-    int64_t *cls = NULL;
-    lf_npy_writer w;
+    lf_npy_writer w, wc;
     memset(&w, 0, sizeof w);
+    memset(&wc, 0, sizeof wc);
+    stream_worker *wks = NULL;
+    size_t T = 1;
     int mapped = 0;
     struct sigaction old_bus;
     for (size_t k = 0; k < G; k++) {
@@ -70,7 +190,7 @@ int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
     for (size_t k = 0; k < G && !st; k++)
         st = cli_check_shape(o->models[k].path, rd[k].rows, rd[k].cols, o->models[0].path, N, C, k == 0, C,
                              &e);
-    int src[CLI_MAX_MODELS]; /* stored model j reads -m number src[j], or -1 */
+    int src[CLI_MAX_MODELS];
     for (size_t j = 0; j < M; j++) src[j] = -1;
     for (size_t k = 0; k < G && !st; k++) {
         size_t j;
@@ -79,14 +199,31 @@ int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
     }
     if (st) goto fail_input;
 
-    size_t R = N < CHUNK ? (N ? N : 1) : CHUNK;
-    out = lf_alloc_array(R, C * sizeof(float));
-    if (o->classes_out) cls = lf_alloc_array(N ? N : 1, sizeof *cls);
-    if (!out || (o->classes_out && !cls)) {
+    size_t nchunks = N / CHUNK + (N % CHUNK != 0);
+#ifdef _OPENMP
+    T = (size_t)omp_get_max_threads();
+#endif
+    if (T > STREAM_MAX_THREADS) T = STREAM_MAX_THREADS;
+    if (T > nchunks) T = nchunks ? nchunks : 1;
+    size_t R = N < CHUNK ? (N ? N : 1) : CHUNK; /* rows of a chunk's buffers */
+    wks = LF_CALLOC(T, sizeof *wks);
+    int nomem = !wks;
+    for (size_t t = 0; t < T && !nomem; t++) {
+        wks[t].failed = SIZE_MAX;
+        wks[t].out = lf_alloc_array(R, C * sizeof(float));
+        wks[t].cls = o->classes_out ? lf_alloc_array(R, sizeof(int64_t)) : NULL;
+        wks[t].buf = LF_CALLOC(G ? G : 1, sizeof(lf_npy_buf));
+        nomem = !wks[t].out || (o->classes_out && !wks[t].cls) || !wks[t].buf;
+    }
+    if (nomem) {
         rc = cli_fail(LF_ERR_NOMEM, "out of memory for the streamed prediction", 0);
         goto done;
     }
-    st = lf_npy_writer_open_flags(&w, o->out, N, C, o->no_fsync ? LF_WRITE_NO_FSYNC : 0, &e);
+    unsigned wflags = o->no_fsync ? LF_WRITE_NO_FSYNC : 0;
+    st = lf_npy_writer_open_flags(&w, o->out, N, C, wflags, &e);
+    if (!st) st = lf_npy_writer_positional(&w, &e);
+    if (!st && o->classes_out) st = lf_npy_writer_open_i64(&wc, o->classes_out, N, wflags, &e);
+    if (!st && o->classes_out) st = lf_npy_writer_positional(&wc, &e);
     if (st) {
         rc = cli_fail(st, e.msg, 0);
         goto done;
@@ -97,41 +234,43 @@ int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = on_sigbus;
         sigemptyset(&sa.sa_mask);
-        bus_tmp = w.af.tmp_path;
+        bus_tmp[0] = w.af.tmp_path;
+        bus_tmp[1] = o->classes_out ? wc.af.tmp_path : NULL;
         sigaction(SIGBUS, &sa, &old_bus);
     }
-    for (size_t r0 = 0; r0 < N; r0 += R) {
-        size_t n = N - r0 < R ? N - r0 : R;
-        const float *p[CLI_MAX_MODELS], *rows[CLI_MAX_MODELS];
-        /* each reader's rows: in its file's memory map, or read into its buffer */
-        for (size_t k = 0; k < G && !st; k++) st = lf_npy_reader_next(&rd[k], n, &rows[k], &e);
-        if (st) goto fail_input;
-        for (size_t j = 0; j < M; j++) p[j] = src[j] < 0 ? NULL : rows[src[j]];
-        /* the library validates the chunk; on failure, find the file, row
-         * and value for the message */
-        st = lf_fusion_predict(f, p, n, out);
-        if (st) {
-            lf_status why = st;
-            st = LF_OK;
-            for (size_t k = 0; k < G && !st; k++)
-                st = cli_check_outputs_at(o->models[k].path, rows[k], n, C, lf_fusion_logits(f), r0, &e);
-            if (st) goto fail_input;
-            rc = cli_fail(why, lf_status_string(why), 1);
-            goto done;
-        }
-        if (cls)
-            for (size_t i = 0; i < n; i++) {
-                cls[r0 + i] = (int64_t)lf_argmax_f(out + i * C, C);
-            }
-        st = lf_npy_writer_rows(&w, out, n, &e);
-        if (st) {
-            rc = cli_fail(st, e.msg, 0);
-            goto done;
-        }
+
+    stream_job job;
+    memset(&job, 0, sizeof job);
+    job.o = o, job.f = f, job.rd = rd, job.src = src;
+    job.G = G, job.M = M, job.C = C, job.N = N, job.nchunks = nchunks;
+    job.w = &w, job.wc = o->classes_out ? &wc : NULL;
+    atomic_init(&job.next, 0);
+    atomic_init(&job.stop, SIZE_MAX);
+    /* one thread (a single chunk, or OMP_NUM_THREADS=1): no region, so the
+     * library's own loops may still use the threads */
+#pragma omp parallel num_threads((int)T) if (T > 1)
+    {
+        size_t t = 0;
+#ifdef _OPENMP
+        t = (size_t)omp_get_thread_num();
+#endif
+        if (t < T) run_worker(&job, &wks[t]);
     }
-    bus_tmp = NULL; /* commit renames it */
-    st = lf_npy_writer_commit(&w, &e);
-    if (!st && cls) st = lf_npy_write_1d_flags(o->classes_out, cls, N, o->no_fsync ? LF_WRITE_NO_FSYNC : 0, &e);
+    stream_worker *first = NULL; /* the first failed chunk's thread */
+    for (size_t t = 0; t < T; t++)
+        if (wks[t].failed != SIZE_MAX && (!first || wks[t].failed < first->failed)) first = &wks[t];
+    if (first) {
+        rc = cli_fail(first->st, first->e.msg, first->input);
+        goto done;
+    }
+    bus_tmp[0] = bus_tmp[1] = NULL; /* the reads are over: commit renames them */
+    /* both files complete (written, fsynced, closed) before either is
+     * renamed: only a failure of the second rename itself (rare: a target
+     * that is a folder is refused at open) leaves the first output new */
+    st = lf_npy_writer_finish(&w, &e);
+    if (!st && o->classes_out) st = lf_npy_writer_finish(&wc, &e);
+    if (!st) st = lf_npy_writer_commit(&w, &e);
+    if (!st && o->classes_out) st = lf_npy_writer_commit(&wc, &e);
     if (st) {
         rc = cli_fail(st, e.msg, 0);
         goto done;
@@ -154,10 +293,15 @@ fail_input:
 done:
     if (mapped) {
         sigaction(SIGBUS, &old_bus, NULL);
-        bus_tmp = NULL;
+        bus_tmp[0] = bus_tmp[1] = NULL;
     }
     lf_npy_writer_abort(&w); /* no-op after a commit */
+    lf_npy_writer_abort(&wc);
     for (size_t k = 0; k < G; k++) lf_npy_reader_close(&rd[k]);
-    LF_FREE(out), LF_FREE(cls);
+    for (size_t t = 0; wks && t < T; t++) {
+        for (size_t k = 0; wks[t].buf && k < G; k++) lf_npy_buf_free(&wks[t].buf[k]);
+        LF_FREE(wks[t].out), LF_FREE(wks[t].cls), LF_FREE(wks[t].buf);
+    }
+    LF_FREE(wks);
     return rc;
 }

@@ -5,12 +5,17 @@
  * which commit fsyncs, renames over the target and then fsyncs the folder
  * (both fsyncs are skipped with LF_WRITE_NO_FSYNC).
  * abort (or any failure) removes the temporary file; the target is never
- * touched until the rename.
+ * touched until the rename.  A target that is a folder is refused at open.
+ *
+ * Data are appended through a stdio stream (lf_atomic_write), or, for
+ * several threads filling one file, written at their offsets with pwrite
+ * (lf_atomic_pwrite) after the stream is flushed.
  */
 #ifndef LF_ATOMIC_H
 #define LF_ATOMIC_H
 
 #include "internal.h"
+#include <stdint.h>
 #include <stdio.h>
 
 typedef struct lf_atomic_file {
@@ -18,6 +23,7 @@ typedef struct lf_atomic_file {
     char *path;     /* the target */
     char *tmp_path; /* the temporary file */
     int failed;     /* a write failed: commit refuses */
+    int finished;   /* lf_atomic_finish succeeded: the file is closed, not yet renamed */
     char *buf;      /* the stream's buffer (owned; may be NULL) */
     unsigned flags; /* LF_WRITE_* of lf_atomic_open_flags */
 } lf_atomic_file;
@@ -30,10 +36,36 @@ lf_status lf_atomic_open(lf_atomic_file *af, const char *path, lf_err *e);
  * the target may hold the old contents or, depending on the file system,
  * an empty or partial file. */
 lf_status lf_atomic_open_flags(lf_atomic_file *af, const char *path, unsigned flags, lf_err *e);
+/* Says that the file will hold `bytes` bytes, so that the file system
+ * allocates its blocks at once (best effort; nothing on failure or where
+ * unsupported).  On Linux, fallocate(FALLOC_FL_KEEP_SIZE): the size still
+ * grows as data come.  Besides failing early on a full disk, on ext4 it
+ * makes the buffered writes cheaper (no per-page delayed-allocation
+ * reservation: 400 MB in 57 ms instead of 80 ms) and the rename over an
+ * existing target cheap: ext4 (auto_da_alloc) otherwise starts writing the
+ * new file's delayed-allocation blocks to disk inside rename() (160 ms for
+ * 400 MB on the development machine, even with LF_WRITE_NO_FSYNC). */
+void lf_atomic_reserve(lf_atomic_file *af, uint64_t bytes);
 /* Appends n bytes; on failure records it, and commit then fails. */
 lf_status lf_atomic_write(lf_atomic_file *af, const void *data, size_t n, lf_err *e);
-/* Flushes, fsyncs, renames onto the target; frees af.  On failure the
- * temporary file is removed and the target left as it was. */
+/* Flushes the stream: what lf_atomic_write appended is in the file.  On
+ * failure records it, and commit then fails. */
+lf_status lf_atomic_flush(lf_atomic_file *af, lf_err *e);
+/* Writes n bytes at offset off of the file, bypassing the stream (flush it
+ * first if it wrote anything).  Calls for disjoint ranges may run on
+ * several threads at once: af is only read, and a failure is only returned
+ * (the caller must then abort). */
+lf_status lf_atomic_pwrite(const lf_atomic_file *af, const void *data, size_t n, uint64_t off,
+                           lf_err *e);
+/* The part of commit that can fail for the data's sake: flush, fsync
+ * (unless LF_WRITE_NO_FSYNC), close.  The temporary file stays for
+ * commit (or abort) to rename (remove): finishing every output first lets
+ * several of them appear together.  On failure the temporary file is
+ * removed and af freed. */
+lf_status lf_atomic_finish(lf_atomic_file *af, lf_err *e);
+/* Finishes (unless done), renames onto the target, fsyncs its folder
+ * (unless LF_WRITE_NO_FSYNC); frees af.  On failure the temporary file is
+ * removed and the target left as it was. */
 lf_status lf_atomic_commit(lf_atomic_file *af, lf_err *e);
 /* Discards the temporary file; frees af.  Safe on a zeroed af. */
 void lf_atomic_abort(lf_atomic_file *af);

@@ -711,25 +711,42 @@ lf_status lf_npy_reader_open_flags(lf_npy_reader *rd, const char *path, unsigned
 /* Mapped reads: the bytes [off, off + n) of the file, after checking that
  * the file still holds them; the pages before off are dropped from the
  * process (not from the page cache) and the next n bytes are asked for. */
-static lf_status map_span(struct lf_npy_reader_impl *r, size_t off, size_t n, const unsigned char **p,
-                          lf_err *e) {
+/* A mapped file must still hold the whole mapping before its pages are
+ * touched (a shorter file would raise SIGBUS). */
+static lf_status check_map_size(const struct lf_npy_reader_impl *r, lf_err *e) {
     struct stat sb;
     if (fstat(r->fd, &sb) != 0)
         return lf_fail(e, LF_ERR_IO, "cannot read '%s': %s", r->path, strerror(errno));
     if (sb.st_size < 0 || (uint64_t)sb.st_size < (uint64_t)r->map_len)
         return lf_fail(e, LF_ERR_IO, "cannot read '%s': it became shorter while being read", r->path);
-#if defined(MADV_DONTNEED) && defined(MADV_WILLNEED)
-    size_t drop = off / r->page * r->page;
-    if (drop >= r->released + ((size_t)1 << 20)) { /* every 1 MiB */
-        (void)madvise((void *)(uintptr_t)(r->map + r->released), drop - r->released, MADV_DONTNEED);
-        r->released = drop;
-    }
+    return LF_OK;
+}
+
+/* Asks for the n bytes of the mapping that follow [off, off + n). */
+static void map_ahead(const struct lf_npy_reader_impl *r, size_t off, size_t n) {
+#ifdef MADV_WILLNEED
     size_t ahead = (off + n) / r->page * r->page;
     if (ahead < r->map_len) {
         size_t len = r->map_len - ahead < n ? r->map_len - ahead : n;
         (void)madvise((void *)(uintptr_t)(r->map + ahead), len, MADV_WILLNEED);
     }
+#else
+    (void)r, (void)off, (void)n;
 #endif
+}
+
+static lf_status map_span(struct lf_npy_reader_impl *r, size_t off, size_t n, const unsigned char **p,
+                          lf_err *e) {
+    lf_status st = check_map_size(r, e);
+    if (st != LF_OK) return st;
+#ifdef MADV_DONTNEED
+    size_t drop = off / r->page * r->page;
+    if (drop >= r->released + ((size_t)1 << 20)) { /* every 1 MiB */
+        (void)madvise((void *)(uintptr_t)(r->map + r->released), drop - r->released, MADV_DONTNEED);
+        r->released = drop;
+    }
+#endif
+    map_ahead(r, off, n);
     *p = r->map + off;
     return LF_OK;
 }
@@ -793,6 +810,82 @@ lf_status lf_npy_reader_next(lf_npy_reader *rd, size_t nrows, const float **rows
     return st;
 }
 
+/* pread()s exactly n bytes at off (short reads continue) */
+static lf_status pread_full(int fd, void *buf, size_t n, uint64_t off, const char *path, lf_err *e) {
+    unsigned char *p = buf;
+    while (n) {
+        ssize_t r = pread(fd, p, n, (off_t)off);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return lf_fail(e, LF_ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+        if (r == 0) return lf_fail(e, LF_ERR_IO, "cannot read '%s': it became shorter while being read", path);
+        p += r, n -= (size_t)r, off += (uint64_t)r;
+    }
+    return LF_OK;
+}
+
+lf_status lf_npy_reader_at(const lf_npy_reader *rd, size_t row0, size_t nrows, lf_npy_buf *buf,
+                           const float **rows, lf_err *e) {
+    const struct lf_npy_reader_impl *r = rd ? rd->impl : NULL;
+    if (rows) *rows = NULL;
+    if (!r) return lf_fail(e, LF_ERR_STATE, "the .npy reader is closed");
+    if (!rows || !buf) return lf_fail(e, LF_ERR_ARG, "no place for the rows of '%s'", r->path);
+    if (row0 > r->L.rows || nrows > r->L.rows - row0)
+        return lf_fail(e, LF_ERR_SHAPE, "'%s' has %zu rows, %zu asked from row %zu", r->path, r->L.rows,
+                       nrows, row0);
+    const npy_layout *L = &r->L;
+    size_t n = nrows * L->cols, k0 = row0 * L->cols; /* within the data: checked at open */
+    lf_status st;
+    if (r->map) {
+        st = check_map_size(r, e);
+        if (st != LF_OK) return st;
+        size_t off = L->data_off + k0 * sizeof(float);
+        map_ahead(r, off, n * sizeof(float));
+        *rows = (const float *)(const void *)(r->map + off); /* data_off % 4 == 0: aligned */
+        return LF_OK;
+    }
+    if (buf->out_cap < n || !buf->out) {
+        float *nb = LF_REALLOC(buf->out, (n ? n : 1) * sizeof *nb);
+        if (!nb) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
+        buf->out = nb, buf->out_cap = n ? n : 1;
+    }
+    size_t bytes = n * L->dt.size;
+    uint64_t off = (uint64_t)L->data_off + (uint64_t)k0 * L->dt.size;
+    if (L->dt.kind == K_FLOAT && L->dt.size == 4 && L->dt.big == host_is_big()) {
+        st = pread_full(r->fd, buf->out, bytes, off, r->path, e);
+    } else {
+        if (buf->raw_cap < bytes || !buf->raw) {
+            unsigned char *nb = LF_REALLOC(buf->raw, bytes ? bytes : 1);
+            if (!nb) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
+            buf->raw = nb, buf->raw_cap = bytes ? bytes : 1;
+        }
+        st = pread_full(r->fd, buf->raw, bytes, off, r->path, e);
+        if (st == LF_OK) st = convert_run(buf->raw, L, buf->out, k0, n, r->path, e);
+    }
+    if (st == LF_OK) *rows = buf->out;
+    return st;
+}
+
+void lf_npy_reader_release(const lf_npy_reader *rd, size_t row0, size_t nrows) {
+#ifdef MADV_DONTNEED
+    const struct lf_npy_reader_impl *r = rd ? rd->impl : NULL;
+    if (!r || !r->map || row0 > r->L.rows || nrows > r->L.rows - row0) return;
+    size_t row_bytes = r->L.cols * sizeof(float);
+    size_t a = row0 ? (r->L.data_off + row0 * row_bytes) / r->page * r->page : 0;
+    size_t b = row0 + nrows == r->L.rows ? r->map_len
+                                          : (r->L.data_off + (row0 + nrows) * row_bytes) / r->page * r->page;
+    if (b > a) (void)madvise((void *)(uintptr_t)(r->map + a), b - a, MADV_DONTNEED);
+#else
+    (void)rd, (void)row0, (void)nrows;
+#endif
+}
+
+void lf_npy_buf_free(lf_npy_buf *b) {
+    if (!b) return;
+    LF_FREE(b->out);
+    LF_FREE(b->raw);
+    memset(b, 0, sizeof *b);
+}
+
 void lf_npy_reader_close(lf_npy_reader *rd) {
     struct lf_npy_reader_impl *r = rd ? rd->impl : NULL;
     if (r) {
@@ -847,34 +940,74 @@ lf_status lf_npy_writer_open(lf_npy_writer *w, const char *path, size_t rows, si
     return lf_npy_writer_open_flags(w, path, rows, cols, 0, e);
 }
 
-lf_status lf_npy_writer_open_flags(lf_npy_writer *w, const char *path, size_t rows, size_t cols,
-                                   unsigned flags, lf_err *e) {
+/* Both writers: the header (dtype descr, shape text) written, the whole
+ * file's blocks reserved. */
+static lf_status writer_open(lf_npy_writer *w, const char *path, size_t rows, size_t cols, size_t elem,
+                             const char *descr, unsigned flags, lf_err *e) {
     if (!w) return lf_fail(e, LF_ERR_ARG, "no writer given for '%s'", path ? path : "");
     memset(w, 0, sizeof *w);
     size_t n, bytes;
-    if (!lf_mul_ok(rows, cols, &n) || !lf_mul_ok(n, sizeof(float), &bytes))
+    if (!lf_mul_ok(rows, cols, &n) || !lf_mul_ok(n, elem, &bytes) || bytes > SIZE_MAX - 4096) {
+        if (elem == 8)
+            return lf_fail(e, LF_ERR_ARG, "shape (%zu,) is too large to write to '%s'", rows, path ? path : "");
         return lf_fail(e, LF_ERR_ARG, "shape (%zu, %zu) is too large to write to '%s'", rows, cols,
                        path ? path : "");
+    }
     lf_status st = lf_atomic_open_flags(&w->af, path, flags, e);
     if (st != LF_OK) return st;
     char shape[64];
-    snprintf(shape, sizeof shape, "(%zu, %zu)", rows, cols);
+    if (elem == 8) snprintf(shape, sizeof shape, "(%zu,)", rows);
+    else snprintf(shape, sizeof shape, "(%zu, %zu)", rows, cols);
     unsigned char head[256];
-    size_t hn = make_header(head, sizeof head, "<f4", shape);
+    size_t hn = make_header(head, sizeof head, descr, shape);
+    lf_atomic_reserve(&w->af, (uint64_t)hn + bytes);
     st = lf_atomic_write(&w->af, head, hn, e);
     if (st != LF_OK) {
         lf_atomic_abort(&w->af);
         memset(w, 0, sizeof *w);
         return st;
     }
-    w->rows = rows;
-    w->cols = cols;
+    w->rows = rows, w->cols = cols, w->elem = elem, w->data_off = hn;
     return LF_OK;
 }
 
-lf_status lf_npy_writer_rows(lf_npy_writer *w, const float *data, size_t nrows, lf_err *e) {
+lf_status lf_npy_writer_open_flags(lf_npy_writer *w, const char *path, size_t rows, size_t cols,
+                                   unsigned flags, lf_err *e) {
+    return writer_open(w, path, rows, cols, sizeof(float), "<f4", flags, e);
+}
+
+lf_status lf_npy_writer_open_i64(lf_npy_writer *w, const char *path, size_t n, unsigned flags,
+                                 lf_err *e) {
+    return writer_open(w, path, n, 1, sizeof(int64_t), "<i8", flags, e);
+}
+
+/* Writes n values of w->elem bytes as little-endian: appended to the
+ * stream, or (at != NULL) at byte offset *at of the file. */
+static lf_status put_values(lf_npy_writer *w, const void *data, size_t n, const uint64_t *at, lf_err *e) {
+    size_t E = w->elem;
+    if (!host_is_big()) /* '<f4' and '<i8' are the host's own layout */
+        return at ? lf_atomic_pwrite(&w->af, data, n * E, *at, e) : lf_atomic_write(&w->af, data, n * E, e);
+    unsigned char chunk[16384];
+    const unsigned char *src = data;
+    size_t per = sizeof chunk / E;
+    for (size_t k = 0; k < n;) {
+        size_t m = n - k < per ? n - k : per;
+        for (size_t j = 0; j < m; j++) /* reverse each value's bytes */
+            for (size_t b = 0; b < E; b++) chunk[j * E + b] = src[(k + j) * E + E - 1 - b];
+        lf_status st = at ? lf_atomic_pwrite(&w->af, chunk, m * E, *at + (uint64_t)k * E, e)
+                          : lf_atomic_write(&w->af, chunk, m * E, e);
+        if (st != LF_OK) return st;
+        k += m;
+    }
+    return LF_OK;
+}
+
+static lf_status append(lf_npy_writer *w, const void *data, size_t nrows, size_t elem, lf_err *e) {
     if (!w || !w->af.f) return lf_fail(e, LF_ERR_STATE, "the .npy writer is not open");
     const char *path = w->af.path;
+    if (w->elem != elem)
+        return lf_fail(e, LF_ERR_ARG, "'%s' holds %s values", path, w->elem == 8 ? "int64" : "float32");
+    if (w->positional) return lf_fail(e, LF_ERR_STATE, "'%s' is being written by position", path);
     if (w->failed) return lf_fail(e, (lf_status)w->failed, "writing '%s' failed earlier", path);
     if (nrows > w->rows - w->written) {
         w->failed = LF_ERR_SHAPE;
@@ -884,32 +1017,64 @@ lf_status lf_npy_writer_rows(lf_npy_writer *w, const float *data, size_t nrows, 
     }
     size_t n = nrows * w->cols; /* <= rows*cols, checked at open */
     if (n && !data) return lf_fail(e, LF_ERR_ARG, "no data given for '%s'", path);
-    if (!host_is_big()) { /* '<f4' is the host's own layout: write as it is */
-        lf_status st = lf_atomic_write(&w->af, data, n * sizeof *data, e);
-        if (st != LF_OK) w->failed = st;
-        else w->written += nrows;
+    lf_status st = put_values(w, data, n, NULL, e);
+    if (st != LF_OK) w->failed = st;
+    else w->written += nrows;
+    return st;
+}
+
+lf_status lf_npy_writer_rows(lf_npy_writer *w, const float *data, size_t nrows, lf_err *e) {
+    return append(w, data, nrows, sizeof(float), e);
+}
+
+lf_status lf_npy_writer_i64(lf_npy_writer *w, const int64_t *data, size_t n, lf_err *e) {
+    return append(w, data, n, sizeof(int64_t), e);
+}
+
+lf_status lf_npy_writer_positional(lf_npy_writer *w, lf_err *e) {
+    if (!w || !w->af.f) return lf_fail(e, LF_ERR_STATE, "the .npy writer is not open");
+    if (w->positional || w->written || w->failed)
+        return lf_fail(e, LF_ERR_STATE, "'%s' was appended to: it cannot be written by position", w->af.path);
+    lf_status st = lf_atomic_flush(&w->af, e); /* the header */
+    if (st != LF_OK) {
+        w->failed = st;
         return st;
     }
-    unsigned char chunk[4096 * 4];
-    for (size_t k = 0; k < n;) {
-        size_t m = n - k < 4096 ? n - k : 4096;
-        for (size_t j = 0; j < m; j++) {
-            uint32_t b;
-            memcpy(&b, &data[k + j], sizeof b);
-            chunk[4 * j] = (unsigned char)b;
-            chunk[4 * j + 1] = (unsigned char)(b >> 8);
-            chunk[4 * j + 2] = (unsigned char)(b >> 16);
-            chunk[4 * j + 3] = (unsigned char)(b >> 24);
-        }
-        lf_status st = lf_atomic_write(&w->af, chunk, 4 * m, e);
-        if (st != LF_OK) {
-            w->failed = st;
-            return st;
-        }
-        k += m;
-    }
-    w->written += nrows;
+    atomic_store(&w->placed, 0);
+    atomic_store(&w->place_failed, 0);
+    w->positional = 1;
     return LF_OK;
+}
+
+static lf_status place(lf_npy_writer *w, size_t row0, const void *data, size_t nrows, size_t elem,
+                       lf_err *e) {
+    if (!w || !w->af.f || !w->positional)
+        return lf_fail(e, LF_ERR_STATE, "the .npy writer is not open for writing by position");
+    const char *path = w->af.path;
+    lf_status st = LF_OK;
+    if (w->elem != elem)
+        st = lf_fail(e, LF_ERR_ARG, "'%s' holds %s values", path, w->elem == 8 ? "int64" : "float32");
+    else if (row0 > w->rows || nrows > w->rows - row0)
+        st = lf_fail(e, LF_ERR_SHAPE, "'%s' was declared with %zu rows: rows %zu to %zu exceed it", path,
+                     w->rows, row0 + 1, row0 + nrows);
+    else if (nrows && !data)
+        st = lf_fail(e, LF_ERR_ARG, "no data given for '%s'", path);
+    else {
+        uint64_t at = (uint64_t)w->data_off + (uint64_t)row0 * w->cols * elem;
+        st = put_values(w, data, nrows * w->cols, &at, e);
+    }
+    if (st != LF_OK) atomic_store(&w->place_failed, (int)st);
+    else atomic_fetch_add(&w->placed, nrows);
+    return st;
+}
+
+lf_status lf_npy_writer_rows_at(lf_npy_writer *w, size_t row0, const float *data, size_t nrows,
+                                lf_err *e) {
+    return place(w, row0, data, nrows, sizeof(float), e);
+}
+
+lf_status lf_npy_writer_i64_at(lf_npy_writer *w, size_t i0, const int64_t *data, size_t n, lf_err *e) {
+    return place(w, i0, data, n, sizeof(int64_t), e);
 }
 
 void lf_npy_writer_abort(lf_npy_writer *w) {
@@ -918,19 +1083,33 @@ void lf_npy_writer_abort(lf_npy_writer *w) {
     memset(w, 0, sizeof *w);
 }
 
-lf_status lf_npy_writer_commit(lf_npy_writer *w, lf_err *e) {
+lf_status lf_npy_writer_finish(lf_npy_writer *w, lf_err *e) {
+    if (w && w->finished) return LF_OK;
     if (!w || !w->af.f) return lf_fail(e, LF_ERR_STATE, "the .npy writer is not open");
     lf_status st = LF_OK;
-    if (w->failed)
-        st = lf_fail(e, (lf_status)w->failed, "writing '%s' failed earlier; nothing was written",
-                     w->af.path);
-    else if (w->written != w->rows)
-        st = lf_fail(e, LF_ERR_SHAPE, "only %zu of the %zu declared rows were written to '%s'",
-                     w->written, w->rows, w->af.path);
+    int failed = w->positional ? atomic_load(&w->place_failed) : w->failed;
+    size_t got = w->positional ? atomic_load(&w->placed) : w->written;
+    if (failed)
+        st = lf_fail(e, (lf_status)failed, "writing '%s' failed earlier; nothing was written", w->af.path);
+    else if (got != w->rows)
+        st = lf_fail(e, LF_ERR_SHAPE, "only %zu of the %zu declared rows were written to '%s'", got,
+                     w->rows, w->af.path);
     if (st != LF_OK) {
         lf_npy_writer_abort(w);
         return st;
     }
+    st = lf_atomic_finish(&w->af, e);
+    if (st != LF_OK) {
+        memset(w, 0, sizeof *w); /* the file is removed, af released */
+        return st;
+    }
+    w->finished = 1;
+    return LF_OK;
+}
+
+lf_status lf_npy_writer_commit(lf_npy_writer *w, lf_err *e) {
+    lf_status st = lf_npy_writer_finish(w, e);
+    if (st != LF_OK) return st;
     st = lf_atomic_commit(&w->af, e);
     memset(w, 0, sizeof *w);
     return st;
@@ -960,29 +1139,13 @@ lf_status lf_npy_write_1d(const char *path, const int64_t *data, size_t n, lf_er
 lf_status lf_npy_write_1d_flags(const char *path, const int64_t *data, size_t n, unsigned flags,
                                 lf_err *e) {
     if (n && !data) return lf_fail(e, LF_ERR_ARG, "no data given for '%s'", path ? path : "");
-    if (n > SIZE_MAX / 8) return lf_fail(e, LF_ERR_ARG, "%zu values are too many to write", n);
-    lf_atomic_file af;
-    lf_status st = lf_atomic_open_flags(&af, path, flags, e);
+    lf_npy_writer w;
+    lf_status st = lf_npy_writer_open_i64(&w, path, n, flags, e);
     if (st != LF_OK) return st;
-    char shape[64];
-    snprintf(shape, sizeof shape, "(%zu,)", n);
-    unsigned char head[256];
-    size_t hn = make_header(head, sizeof head, "<i8", shape);
-    st = lf_atomic_write(&af, head, hn, e);
-    unsigned char chunk[2048 * 8];
-    for (size_t k = 0; k < n && st == LF_OK;) {
-        size_t m = n - k < 2048 ? n - k : 2048;
-        for (size_t j = 0; j < m; j++) {
-            uint64_t u;
-            memcpy(&u, &data[k + j], sizeof u);
-            for (int b = 0; b < 8; b++) chunk[8 * j + (size_t)b] = (unsigned char)(u >> (8 * b));
-        }
-        st = lf_atomic_write(&af, chunk, 8 * m, e);
-        k += m;
-    }
+    st = lf_npy_writer_i64(&w, data, n, e);
     if (st != LF_OK) {
-        lf_atomic_abort(&af);
+        lf_npy_writer_abort(&w);
         return st;
     }
-    return lf_atomic_commit(&af, e);
+    return lf_npy_writer_commit(&w, e);
 }

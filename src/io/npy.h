@@ -17,6 +17,7 @@
 #include "io/array.h"
 #include "io/atomic.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 /* Parses a .npy image held in memory.  Accepted dtypes: '<f2' '<f4' '<f8',
@@ -46,12 +47,6 @@ lf_status lf_npy_write_1d(const char *path, const int64_t *data, size_t n, lf_er
 lf_status lf_npy_write_1d_flags(const char *path, const int64_t *data, size_t n, unsigned flags,
                                 lf_err *e);
 
-/* Streaming writer: the header (shape (rows, cols), '<f4') is written at
- * open; rows are appended; commit checks that exactly `rows` rows came and
- * renames the file into place.  After a failed open nothing is held (abort
- * is still safe).  After a failed append the writer must still be given to
- * commit (which then refuses) or abort; both release it and may be called
- * again harmlessly. */
 /* A streaming reader: the header is checked at open (as lf_npy_parse does,
  * against the file's size), then rows are read in order, chunk by chunk, so
  * a file of any size is fused in bounded memory.  Fortran order with more
@@ -89,20 +84,82 @@ lf_status lf_npy_reader_rows(lf_npy_reader *r, float *dst, size_t nrows, lf_err 
 lf_status lf_npy_reader_next(lf_npy_reader *r, size_t nrows, const float **rows, lf_err *e);
 void lf_npy_reader_close(lf_npy_reader *r); /* safe on a zeroed or closed reader */
 
+/* Reading by position, for several threads sharing one reader: rows
+ * [row0, row0 + nrows) as float32, wherever the reader stands (its own
+ * position is neither used nor moved).  Where the file is mapped, *rows
+ * points into the mapping (after the size check of lf_npy_reader_next);
+ * otherwise the rows are read with pread() into buf, which the caller owns
+ * (zeroed at first, grown as needed, freed with lf_npy_buf_free) and gives
+ * to one thread at a time.  Calls on the same reader may run concurrently.
+ * Valid until the next call with buf, or the reader's close. */
+typedef struct lf_npy_buf {
+    float *out;          /* the rows (nrows * cols floats) */
+    size_t out_cap;      /* in floats */
+    unsigned char *raw;  /* the file's bytes of a non-native dtype */
+    size_t raw_cap;
+} lf_npy_buf;
+
+lf_status lf_npy_reader_at(const lf_npy_reader *r, size_t row0, size_t nrows, lf_npy_buf *buf,
+                           const float **rows, lf_err *e);
+/* The rows [row0, row0 + nrows) are done with: where the file is mapped,
+ * its pages from the one holding the first of their bytes up to the one
+ * holding the first byte after them (to the end for the last rows) are
+ * dropped from the process (the page cache keeps them), so the resident
+ * memory stays flat.  Releasing each row range once, in any order and from
+ * any thread, releases every page; a page that another thread still reads
+ * is simply mapped again.  No-op for a reader on read(). */
+void lf_npy_reader_release(const lf_npy_reader *r, size_t row0, size_t nrows);
+void lf_npy_buf_free(lf_npy_buf *b);
+
+/* Streaming writer: the header (shape (rows, cols), '<f4'; or (rows,),
+ * '<i8' for lf_npy_writer_open_i64) is written at open, and the blocks of
+ * the whole file are reserved (lf_atomic_reserve); rows are appended;
+ * commit checks that exactly `rows` rows came and renames the file into
+ * place.  After a failed open nothing is held (abort is still safe).  After
+ * a failed append the writer must still be given to commit (which then
+ * refuses) or abort; both release it and may be called again harmlessly.
+ *
+ * Instead of appending, several threads may fill the file by position:
+ * after lf_npy_writer_positional, lf_npy_writer_rows_at (lf_npy_writer_i64_at)
+ * writes rows at their place, concurrently for disjoint rows, each row
+ * once; commit then checks that `rows` rows were placed and none failed. */
 typedef struct lf_npy_writer {
     lf_atomic_file af;
-    size_t rows, cols;  /* declared shape */
+    size_t rows, cols;  /* declared shape; cols is 1 for the int64 vector */
+    size_t elem;        /* bytes per value: 4 ('<f4') or 8 ('<i8') */
+    size_t data_off;    /* the header's length: where row 0 starts */
     size_t written;     /* rows appended so far */
     int failed;         /* 0, or the lf_status of a failed append: commit refuses */
+    int positional;     /* lf_npy_writer_positional was called */
+    int finished;       /* lf_npy_writer_finish succeeded */
+    atomic_size_t placed;  /* rows written by position so far */
+    atomic_int place_failed; /* 0, or the lf_status of a failed positional write */
 } lf_npy_writer;
 
 lf_status lf_npy_writer_open(lf_npy_writer *w, const char *path, size_t rows, size_t cols,
                              lf_err *e);
 lf_status lf_npy_writer_open_flags(lf_npy_writer *w, const char *path, size_t rows, size_t cols,
                                    unsigned flags, lf_err *e);
+/* An int64 vector of n values, shape (n,), '<i8' (e.g. class indices). */
+lf_status lf_npy_writer_open_i64(lf_npy_writer *w, const char *path, size_t n, unsigned flags,
+                                 lf_err *e);
 /* Appends nrows rows (nrows*cols floats).  More rows than declared in total
  * is LF_ERR_SHAPE (and makes commit fail). */
 lf_status lf_npy_writer_rows(lf_npy_writer *w, const float *data, size_t nrows, lf_err *e);
+/* Appends n values to an int64 writer. */
+lf_status lf_npy_writer_i64(lf_npy_writer *w, const int64_t *data, size_t n, lf_err *e);
+/* Switches to writing by position (before any append; once). */
+lf_status lf_npy_writer_positional(lf_npy_writer *w, lf_err *e);
+/* Writes rows [row0, row0 + nrows) at their place; thread-safe for
+ * disjoint rows.  A failure (or rows beyond the declared shape) makes
+ * commit fail. */
+lf_status lf_npy_writer_rows_at(lf_npy_writer *w, size_t row0, const float *data, size_t nrows,
+                                lf_err *e);
+lf_status lf_npy_writer_i64_at(lf_npy_writer *w, size_t i0, const int64_t *data, size_t n, lf_err *e);
+/* Checks the rows and does everything of commit but the rename
+ * (lf_atomic_finish): finishing every output before committing any makes a
+ * late failure leave none of them.  On failure the writer is released. */
+lf_status lf_npy_writer_finish(lf_npy_writer *w, lf_err *e);
 /* Fewer rows than declared is LF_ERR_SHAPE; the target is then untouched. */
 lf_status lf_npy_writer_commit(lf_npy_writer *w, lf_err *e);
 void lf_npy_writer_abort(lf_npy_writer *w);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <dirent.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -53,6 +54,8 @@ int __real_fsync(int);
 int __real_rename(const char *, const char *);
 int __real_mkstemp(char *);
 void *__real_mmap(void *, size_t, int, int, int, off_t);
+ssize_t __real_pread(int, void *, size_t, off_t);
+ssize_t __real_pwrite(int, const void *, size_t, off_t);
 
 int __wrap_open(const char *p, int flags, ...) {
     if (hit(MODE_IO)) return errno = EACCES, -1;
@@ -82,6 +85,14 @@ int __wrap_rename(const char *a, const char *b) {
 void *__wrap_mmap(void *a, size_t n, int prot, int flags, int fd, off_t off) {
     if (hit(MODE_IO)) return errno = ENOMEM, MAP_FAILED;
     return __real_mmap(a, n, prot, flags, fd, off);
+}
+ssize_t __wrap_pread(int fd, void *b, size_t n, off_t off) {
+    if (hit(MODE_IO)) return errno = EIO, -1;
+    return __real_pread(fd, b, short_reads && n > 7 ? 7 : n, off);
+}
+ssize_t __wrap_pwrite(int fd, const void *b, size_t n, off_t off) {
+    if (hit(MODE_IO)) return errno = ENOSPC, -1;
+    return __real_pwrite(fd, b, short_reads && n > 7 ? 7 : n, off);
 }
 int __wrap_mkstemp(char *t) {
     if (hit(MODE_IO)) return errno = ENOSPC, -1;
@@ -256,6 +267,71 @@ static lf_status op_npy(int *ok) {
     return st;
 }
 
+/* what `latefuse predict` does on its threads: rows read by position (on
+ * read(), as --no-mmap), written by position out of order into two files
+ * (the probabilities and int64 ids), both finished before either is
+ * renamed; on failure the ids file does not exist and out_path is
+ * untouched, unless only the last rename failed */
+static lf_status op_npy_at(int *ok) {
+    lf_err e;
+    lf_npy_reader r;
+    lf_npy_writer w, wi;
+    lf_npy_buf buf;
+    memset(&w, 0, sizeof w), memset(&wi, 0, sizeof wi), memset(&buf, 0, sizeof buf);
+    static int64_t ids[N];
+    for (int i = 0; i < N; i++) ids[i] = y[i];
+    char ids_path[160];
+    snprintf(ids_path, sizeof ids_path, "%s.ids", out_path);
+    lf_status st = lf_npy_reader_open_flags(&r, npy_path, LF_NPY_NO_MMAP, &e);
+    if (st == LF_OK) st = lf_npy_writer_open(&w, out_path, N, C, &e);
+    if (st == LF_OK) st = lf_npy_writer_positional(&w, &e);
+    if (st == LF_OK) st = lf_npy_writer_open_i64(&wi, ids_path, N, 0, &e);
+    if (st == LF_OK) st = lf_npy_writer_positional(&wi, &e);
+    for (int c = 3; c >= 0 && st == LF_OK; c--) { /* 4 chunks of 10 rows, last first */
+        const float *rows = NULL;
+        st = lf_npy_reader_at(&r, (size_t)c * 10, 10, &buf, &rows, &e);
+        if (st == LF_OK) st = lf_npy_writer_rows_at(&w, (size_t)c * 10, rows, 10, &e);
+        if (st == LF_OK) st = lf_npy_writer_i64_at(&wi, (size_t)c * 10, ids + c * 10, 10, &e);
+    }
+    if (st == LF_OK) st = lf_npy_writer_finish(&w, &e);
+    if (st == LF_OK) st = lf_npy_writer_finish(&wi, &e);
+    if (st == LF_OK) st = lf_npy_writer_commit(&w, &e);
+    int first_committed = st == LF_OK;
+    if (st == LF_OK) st = lf_npy_writer_commit(&wi, &e);
+    lf_npy_writer_abort(&w), lf_npy_writer_abort(&wi);
+    lf_npy_buf_free(&buf);
+    lf_npy_reader_close(&r);
+    int saved = mode;
+    mode = MODE_OFF;
+    size_t n = slurp(out_path, cur, sizeof cur);
+    if (st == LF_OK) {
+        lf_array b, bi;
+        *ok = lf_npy_read(out_path, &b, &e) == LF_OK;
+        if (*ok) *ok = memcmp(b.data, pa, sizeof pa) == 0, lf_array_free(&b);
+        if (*ok) *ok = lf_npy_read(ids_path, &bi, &e) == LF_OK;
+        if (*ok) *ok = memcmp(bi.data, yf, sizeof yf) == 0, lf_array_free(&bi);
+    } else if (first_committed) {
+        /* the one window left: the second rename failed after the first
+         * (both files were complete): the first output is the new one */
+        lf_array b;
+        *ok = lf_npy_read(out_path, &b, &e) == LF_OK && access(ids_path, F_OK) != 0;
+        if (*ok) *ok = memcmp(b.data, pa, sizeof pa) == 0, lf_array_free(&b);
+    } else {
+        *ok = n == old_len && memcmp(cur, old_bytes, n) == 0 && access(ids_path, F_OK) != 0;
+    }
+    /* no temporary file left: the folder holds the fixtures only */
+    size_t files = 0;
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        files += strstr(de->d_name, ".tmp-") != NULL;
+    if (d) closedir(d);
+    *ok = *ok && files == 0;
+    unlink(ids_path);
+    mode = saved;
+    return st;
+}
+
 /* runs op with the n-th call of `kind` failing, for n = 1, 2, ... until a
  * run sees no injected fault */
 static void sweep(const char *what, int kind, lf_status (*op)(int *), int reset_out) {
@@ -337,6 +413,8 @@ int main(void) {
     sweep("io: fusion load", MODE_IO, op_fusion_load_predict, 0);
     sweep("io: save", MODE_IO, op_save, 1);
     sweep("io: npy read+write", MODE_IO, op_npy, 1);
+    sweep("alloc: npy by position", MODE_ALLOC, op_npy_at, 1);
+    sweep("io: npy by position", MODE_IO, op_npy_at, 1);
     short_reads = 1;
     int ok = 0;
     lf_status st = op_load(&ok);
@@ -345,6 +423,9 @@ int main(void) {
     st = op_npy(&ok);
     if (st == LF_OK && ok) pass++;
     else fail++, fprintf(stderr, "short reads: npy failed (%d)\n", st);
+    st = op_npy_at(&ok);
+    if (st == LF_OK && ok) pass++;
+    else fail++, fprintf(stderr, "short reads/writes: npy by position failed (%d)\n", st);
     short_reads = 0;
     printf("faults: %ld runs with an injected fault\n", runs_with_fault);
     unlink(model_path), unlink(fusion_path), unlink(out_path), unlink(npy_path);
