@@ -188,9 +188,8 @@ const float *lf_graph_logits(const lf_model *m, const lf_ws *ws) {
 
 /* One node's backward pass over B rows: gradients of its parameters into
  * grads, of its inputs added to their dout. */
-/* rate: 0, or the factor of the optimizer step the node then takes */
 static void backward_node(lf_model *m, lf_ws *ws, size_t id, float *grads, size_t B,
-                          int input_grads, float rate, node_io io) {
+                          int input_grads, uint64_t step, node_io io) {
     const lf_node *nd = &m->nodes[id];
     const float *dy = ws->dout[id], *y = ws->out[id];
     float *aux = ws->aux[id];
@@ -255,7 +254,7 @@ static void backward_node(lf_model *m, lf_ws *ws, size_t id, float *grads, size_
     case LF_K_COUNT:
         break;
     }
-    if (rate != 0.0f) lf_optim_node(m, id, rate);
+    if (step) lf_optim_node(m, id, step);
 }
 
 /* ------------------------------------------------- independent nodes
@@ -395,7 +394,6 @@ void lf_graph_forward(const lf_model *m, lf_ws *ws, const float *const *x, size_
 
 void lf_graph_backward(lf_model *m, lf_ws *ws, float *grads, size_t B, int input_grads,
                        uint64_t step) {
-    float rate = step ? lf_optim_rate(&m->opt, step) : 0.0f;
     /* zero every gradient buffer but the output's (set by the loss) */
     for (size_t id = 0; id < m->n_nodes; id++)
         if (m->nodes[id].needed && (int)id != m->output && ws->dout[id])
@@ -406,7 +404,7 @@ void lf_graph_backward(lf_model *m, lf_ws *ws, float *grads, size_t B, int input
         int ids[RUN_MAX];
         size_t n = nd->run_last == (int)id ? run_members(m, nd->run_first, nd->run_last, B, ids) : 0;
         if (!n) {
-            backward_node(m, ws, id, grads, B, input_grads, rate, ws_io(ws));
+            backward_node(m, ws, id, grads, B, input_grads, step, ws_io(ws));
             continue;
         }
 #ifdef _OPENMP
@@ -417,7 +415,7 @@ void lf_graph_backward(lf_model *m, lf_ws *ws, float *grads, size_t B, int input
             float *ds[RUN_FAN_IN];
             size_t dims[RUN_FAN_IN];
             node_io io = {xs, ds, dims};
-            backward_node(m, ws, (size_t)ids[k], grads, B, input_grads, rate, io);
+            backward_node(m, ws, (size_t)ids[k], grads, B, input_grads, step, io);
         }
         id = (size_t)nd->run_first;
     }

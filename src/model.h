@@ -172,15 +172,9 @@ void lf_l2_grad(const lf_model *m, size_t id, float *grads);
  * its divisions, not on memory). */
 void lf_optim_step(const lf_optimizer *o, float *restrict w, float *restrict g,
                    float *restrict m1, float *restrict m2, size_t n, uint64_t t);
-/* the step-dependent factor of step t: Adam's bias-corrected rate
- * lr sqrt(1 - b2^t) / (1 - b1^t), else the learning rate */
-float lf_optim_rate(const lf_optimizer *o, uint64_t t);
-/* lf_optim_step with that factor computed once by the caller */
-void lf_optim_step_rate(const lf_optimizer *o, float rate, float *restrict w, float *restrict g,
-                        float *restrict m1, float *restrict m2, size_t n);
-/* node id's L2 gradient (lf_l2_grad) and optimizer step (factor rate) on
- * its slice of the blocks */
-void lf_optim_node(lf_model *m, size_t id, float rate);
+/* node id's L2 gradient (lf_l2_grad) and optimizer step t on its slice of
+ * the blocks */
+void lf_optim_node(lf_model *m, size_t id, uint64_t t);
 /* avg = momentum * avg + (1 - momentum) * w (Keras' use_ema) */
 void lf_ema_update(float *restrict avg, const float *restrict w, size_t n, float momentum);
 

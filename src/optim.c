@@ -13,15 +13,9 @@
 
 #include <math.h>
 
-float lf_optim_rate(const lf_optimizer *o, uint64_t t) {
-    if (o->kind != LF_OPT_ADAM) return o->learning_rate;
-    double b1 = o->beta_1, b2 = o->beta_2;
-    return (float)(o->learning_rate * sqrt(1.0 - pow(b2, (double)t)) / (1.0 - pow(b1, (double)t)));
-}
-
-/* lr: lf_optim_rate of this step */
-LF_CLONES static void step(const lf_optimizer *o, float lr, float *restrict w, float *restrict g,
-                          float *restrict m1, float *restrict m2, size_t n) {
+LF_CLONES static void step(const lf_optimizer *o, float *restrict w, float *restrict g,
+                          float *restrict m1, float *restrict m2, size_t n, uint64_t t) {
+    float lr = o->learning_rate;
     switch (o->kind) {
     case LF_OPT_SGD:
         if (o->momentum == 0.0f) {
@@ -36,7 +30,8 @@ LF_CLONES static void step(const lf_optimizer *o, float lr, float *restrict w, f
         }
         break;
     case LF_OPT_ADAM: {
-        float alpha = lr;
+        double b1 = o->beta_1, b2 = o->beta_2;
+        float alpha = (float)(lr * sqrt(1.0 - pow(b2, (double)t)) / (1.0 - pow(b1, (double)t)));
         float c1 = 1.0f - o->beta_1, c2 = 1.0f - o->beta_2, eps = o->epsilon;
         for (size_t i = 0; i < n; i++) {
             m1[i] += (g[i] - m1[i]) * c1;
@@ -70,25 +65,20 @@ LF_CLONES static void step(const lf_optimizer *o, float lr, float *restrict w, f
 #define OPT_CHUNK ((size_t)1 << 15)
 #define OPT_PARALLEL ((size_t)1 << 17)
 
-void lf_optim_step_rate(const lf_optimizer *o, float rate, float *restrict w, float *restrict g,
-                        float *restrict m1, float *restrict m2, size_t n) {
+void lf_optim_step(const lf_optimizer *o, float *restrict w, float *restrict g,
+                   float *restrict m1, float *restrict m2, size_t n, uint64_t t) {
 #ifdef _OPENMP
     if (n >= OPT_PARALLEL) {
         size_t chunks = (n + OPT_CHUNK - 1) / OPT_CHUNK;
 #pragma omp parallel for schedule(static)
         for (size_t c = 0; c < chunks; c++) {
             size_t off = c * OPT_CHUNK, len = n - off < OPT_CHUNK ? n - off : OPT_CHUNK;
-            step(o, rate, w + off, g + off, m1 ? m1 + off : NULL, m2 ? m2 + off : NULL, len);
+            step(o, w + off, g + off, m1 ? m1 + off : NULL, m2 ? m2 + off : NULL, len, t);
         }
         return;
     }
 #endif
-    step(o, rate, w, g, m1, m2, n);
-}
-
-void lf_optim_step(const lf_optimizer *o, float *restrict w, float *restrict g,
-                   float *restrict m1, float *restrict m2, size_t n, uint64_t t) {
-    lf_optim_step_rate(o, lf_optim_rate(o, t), w, g, m1, m2, n);
+    step(o, w, g, m1, m2, n, t);
 }
 
 void lf_ema_update(float *restrict avg, const float *restrict w, size_t n, float momentum) {
@@ -96,11 +86,10 @@ void lf_ema_update(float *restrict avg, const float *restrict w, size_t n, float
     for (size_t i = 0; i < n; i++) avg[i] = momentum * avg[i] + rest * w[i];
 }
 
-void lf_optim_node(lf_model *m, size_t id, float rate) {
+void lf_optim_node(lf_model *m, size_t id, uint64_t t) {
     const lf_node *nd = &m->nodes[id];
     if (!nd->n_params) return;
     size_t o = nd->param_off;
     lf_l2_grad(m, id, m->grads);
-    lf_optim_step_rate(&m->opt, rate, m->params + o, m->grads + o, m->m1 + o, m->m2 + o,
-                       nd->n_params);
+    lf_optim_step(&m->opt, m->params + o, m->grads + o, m->m1 + o, m->m2 + o, nd->n_params, t);
 }
