@@ -490,7 +490,6 @@ lf_status lf_model_compile(lf_model *m, int output, lf_loss loss, const lf_optim
     m->fused = (softmax_out && (loss == LF_LOSS_CATEGORICAL_CROSSENTROPY ||
                                 loss == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)) ||
                (sigmoid_out && loss == LF_LOSS_BINARY_CROSSENTROPY);
-    lf_graph_plan(m);
     m->compiled = 1;
     return LF_OK;
 }

@@ -157,19 +157,18 @@ lf_status lf_model_predict(const lf_model *m, const float *const *x, size_t n, f
 /* ------------------------------------------------------ one train step */
 
 /* Forward + loss + backward on B contiguous rows; gradients added into
- * m->grads (which the caller zeroes: lf_optim_step leaves them zero), and
- * with step t > 0 the optimizer step t, node by node; input gradients into ws->dout of the inputs when asked.
+ * m->grads (which the caller zeroes: lf_optim_step leaves them zero), input gradients into ws->dout of the inputs when asked.
  * Returns sum_r w_r l_r and adds the correct count. */
 static double train_batch(lf_model *m, lf_ws *ws, const float *const *x, const float *t,
                           const float *w, size_t B, int training, lf_rng *rng, int input_grads,
-                          uint64_t step, size_t *correct) {
+                          size_t *correct) {
     size_t D = m->nodes[m->output].dim;
     ws->logits_only = 1; /* the fused losses need no softmax output */
     lf_graph_forward(m, ws, x, B, training, rng);
     ws->logits_only = 0;
     double lsum = lf_loss_eval(m->loss, m->fused, ws->out[m->output], lf_graph_logits(m, ws), t,
                                w, B, D, (double)B, ws->dout[m->output], correct);
-    lf_graph_backward(m, ws, m->grads, B, input_grads, step);
+    lf_graph_backward(m, ws, m->grads, B, input_grads);
     return lsum;
 }
 
@@ -189,7 +188,7 @@ lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t,
         for (size_t i = 0; i < m->n_inputs; i++)
             if (!input_grads[i]) return lf_ws_free(&ws), LF_ERR_ARG;
     memset(m->grads, 0, m->n_params * sizeof *m->grads);
-    double lsum = train_batch(m, &ws, x, t, NULL, n, training, &m->rng, input_grads != NULL, 0, NULL);
+    double lsum = train_batch(m, &ws, x, t, NULL, n, training, &m->rng, input_grads != NULL, NULL);
     double pen = lf_l2_penalty(m, m->grads);
     if (loss) *loss = lsum / (double)n + pen;
     if (step) { /* the step consumes the gradients: the caller still reads them */
@@ -386,10 +385,11 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
                 if (o.class_weight) w *= o.class_weight[target_class(m, b.tb + r * tc, D)];
                 b.wb[r] = w;
             }
-            pen_sum += lf_l2_penalty(m, NULL) * (double)nb; /* of the weights before the step */
-            m->step++;
             lsum += train_batch(m, &m->train_ws, (const float *const *)b.xb, b.tb, weighted ? b.wb : NULL,
-                                nb, 1, &rng, 0, m->step, &correct);
+                                nb, 1, &rng, 0, &correct);
+            pen_sum += lf_l2_penalty(m, m->grads) * (double)nb;
+            m->step++;
+            lf_optim_step(&m->opt, m->params, m->grads, m->m1, m->m2, m->n_params, m->step);
             if (b.ema) lf_ema_update(b.ema, m->params, m->n_params, m->step == 1 ? 0.0f : m->opt.ema_momentum);
             if (tty && (now_s() - last_draw > 0.1 || s + 1 == steps)) {
                 last_draw = now_s();

@@ -43,6 +43,7 @@
 #define NC 256
 #define MR_MAX 12
 #define NR_MAX 32
+#define PARALLEL_FLOPS (1 << 22) /* below this, one thread */
 
 typedef struct epilogue {
     const float *bias; /* per column, NULL if none */
@@ -666,7 +667,7 @@ static void sgemm_ex(int trans_a, int trans_b, size_t M, size_t N, size_t K, flo
     int load0 = beta != 0.0f;
     int threads = 1;
 #ifdef _OPENMP
-    if (flops >= LF_SGEMM_PARALLEL_FLOPS) threads = omp_get_max_threads();
+    if (flops >= PARALLEL_FLOPS) threads = omp_get_max_threads();
 #endif
     /* split the larger side (in micro-tiles): less packing per thread */
     size_t tiles_m = (M + kn.mr - 1) / kn.mr, tiles_n = (N + kn.nr - 1) / kn.nr;

@@ -22,11 +22,6 @@
 #define LF_CLONES
 #endif
 
-/* Products of at least this many FLOPs (2 M N K) split C between the
- * OpenMP threads; smaller ones run on the calling thread (graph.c runs
- * independent nodes of such sizes side by side instead). */
-#define LF_SGEMM_PARALLEL_FLOPS (1 << 22)
-
 /* C (M x N) = alpha * op(A) (M x K) * op(B) (K x N) + beta * C, row-major.
  * op(A) = A (M x K, lda) or, with trans_a, A^T where A is K x M (lda);
  * op(B) = B (K x N, ldb) or, with trans_b, B^T where B is N x K (ldb).

@@ -147,31 +147,21 @@ double lf_loss_eval(lf_loss loss, int fused, const float *y, const float *z, con
     return total;
 }
 
-/* Dense: the kernel only (not the bias); weighted averages: W */
-static size_t l2_count(const lf_model *m, const lf_node *nd) {
-    return nd->kind == LF_K_DENSE ? nd->dim * m->nodes[nd->in[0]].dim : nd->n_params;
-}
-
-void lf_l2_grad(const lf_model *m, size_t id, float *grads) {
-    const lf_node *nd = &m->nodes[id];
-    if (nd->l2 == 0.0f || !nd->needed) return;
-    size_t nw = l2_count(m, nd);
-    const float *w = m->params + nd->param_off;
-    float *g = grads + nd->param_off;
-    for (size_t j = 0; j < nw; j++) g[j] += 2.0f * nd->l2 * w[j];
-}
-
 double lf_l2_penalty(const lf_model *m, float *grads) {
     double pen = 0;
     for (size_t i = 0; i < m->n_nodes; i++) {
         const lf_node *nd = &m->nodes[i];
         if (nd->l2 == 0.0f || !nd->needed) continue;
-        size_t nw = l2_count(m, nd);
+        /* Dense: the kernel only (not the bias); weighted averages: W */
+        size_t nw = nd->kind == LF_K_DENSE ? nd->dim * m->nodes[nd->in[0]].dim : nd->n_params;
         const float *w = m->params + nd->param_off;
         double s = 0;
         for (size_t j = 0; j < nw; j++) s += (double)w[j] * w[j];
         pen += nd->l2 * s;
-        if (grads) lf_l2_grad(m, i, grads);
+        if (grads) {
+            float *g = grads + nd->param_off;
+            for (size_t j = 0; j < nw; j++) g[j] += 2.0f * nd->l2 * w[j];
+        }
     }
     return pen;
 }

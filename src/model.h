@@ -50,8 +50,6 @@ typedef struct lf_node {
     size_t n_params;
     size_t aux_per_row;  /* scratch floats per batch row (see graph.c) */
     int needed;          /* an ancestor of the output (set by compile) */
-    int run_first, run_last; /* the run of independent nodes this one belongs
-                                to (see graph.c), or -1, -1 */
 } lf_node;
 
 /* Buffers for one batch size: per node, its output, its gradient and its
@@ -111,10 +109,6 @@ lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads,
                      size_t buf_bytes);
 void lf_ws_free(lf_ws *ws);
 
-/* Finds the runs of consecutive independent nodes, which may run side by
- * side (see graph.c); compile calls it once `needed` is set. */
-void lf_graph_plan(lf_model *m);
-
 /* Forward pass of B rows.  x[i] points at the first of B rows of input i
  * (the input nodes' outputs point there, nothing is copied).  With
  * training != 0 dropout draws from rng. */
@@ -123,15 +117,8 @@ void lf_graph_forward(const lf_model *m, lf_ws *ws, const float *const *x, size_
 
 /* Backward pass: ws->dout[output] must hold dL/d(output) (or dL/dz of the
  * output's pre-activation when m->fused).  Accumulates into grads (which
- * the caller zeroes).  With input_grads, also fills ws->dout of inputs.
- * With step t > 0 (grads must be m->grads), each node's parameters also
- * take their L2 gradient and optimizer step t (lf_optim_node) as soon as
- * the node is done, on the thread that ran it, which runs it again in the
- * next forward pass and finds them in its cache: the same bits as
- * stepping the whole block afterwards, since no node reads another's
- * parameters. */
-void lf_graph_backward(lf_model *m, lf_ws *ws, float *grads, size_t B, int input_grads,
-                       uint64_t step);
+ * the caller zeroes).  With input_grads, also fills ws->dout of inputs. */
+void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int input_grads);
 
 /* Pre-activation of the output node (the logits) for the fused losses. */
 const float *lf_graph_logits(const lf_model *m, const lf_ws *ws);
@@ -163,8 +150,6 @@ size_t lf_loss_target_cols(lf_loss loss, size_t D);
 int lf_loss_has_accuracy(lf_loss loss);
 /* sum over Dense layers of l2 * |W|^2; adds 2 l2 W into grads if non-NULL */
 double lf_l2_penalty(const lf_model *m, float *grads);
-/* adds node id's 2 l2 W into grads (nothing when it has no l2) */
-void lf_l2_grad(const lf_model *m, size_t id, float *grads);
 
 /* ---- optim.c: one update of the flat blocks (step t >= 1).  The gradient
  * is consumed: g is left all zero, ready for the next backward pass to add
@@ -172,9 +157,6 @@ void lf_l2_grad(const lf_model *m, size_t id, float *grads);
  * its divisions, not on memory). */
 void lf_optim_step(const lf_optimizer *o, float *restrict w, float *restrict g,
                    float *restrict m1, float *restrict m2, size_t n, uint64_t t);
-/* node id's L2 gradient (lf_l2_grad) and optimizer step t on its slice of
- * the blocks */
-void lf_optim_node(lf_model *m, size_t id, uint64_t t);
 /* avg = momentum * avg + (1 - momentum) * w (Keras' use_ema) */
 void lf_ema_update(float *restrict avg, const float *restrict w, size_t n, float momentum);
 

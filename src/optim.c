@@ -85,11 +85,3 @@ void lf_ema_update(float *restrict avg, const float *restrict w, size_t n, float
     float rest = 1.0f - momentum;
     for (size_t i = 0; i < n; i++) avg[i] = momentum * avg[i] + rest * w[i];
 }
-
-void lf_optim_node(lf_model *m, size_t id, uint64_t t) {
-    const lf_node *nd = &m->nodes[id];
-    if (!nd->n_params) return;
-    size_t o = nd->param_off;
-    lf_l2_grad(m, id, m->grads);
-    lf_optim_step(&m->opt, m->params + o, m->grads + o, m->m1 + o, m->m2 + o, nd->n_params, t);
-}

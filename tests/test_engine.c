@@ -461,90 +461,6 @@ static void gather_task(void *ctx, const size_t *rows, size_t n, float *const *x
     }
 }
 
-/* The towers of a multi-input network run side by side (graph.c's runs),
- * each on its own thread with its optimizer step: the weights after a fit
- * are the same bits with one thread and with two, and the same as the
- * global optimizer step of lf__loss_and_grads gives. */
-static lf_model *towers(int ema) {
-    lf_model *m;
-    lf_model_create(&m, 11);
-    int in[3], br[3];
-    for (int i = 0; i < 3; i++) {
-        char name[8];
-        snprintf(name, sizeof name, "in%d", i);
-        in[i] = lf_input(m, 100, name);
-    }
-    for (int i = 0; i < 3; i++) {
-        char name[8];
-        snprintf(name, sizeof name, "d%d", i);
-        br[i] = lf_dense(m, in[i], 32, LF_RELU, 1, name);
-    }
-    lf_set_l2(m, br[1], 1e-3f);
-    int w = lf_weighted_average(m, 3, br, -1, "wavg");
-    lf_optimizer adam = lf_optimizer_default(LF_OPT_ADAM);
-    adam.use_ema = ema;
-    lf_model_compile(m, lf_dense(m, w, 1, LF_LINEAR, 1, "out"), LF_LOSS_MSE, &adam);
-    return m;
-}
-
-static void test_tower_threads(void) {
-    size_t n = 96;
-    float *x[3], *y = malloc(n * sizeof *y);
-    for (int i = 0; i < 3; i++) {
-        x[i] = malloc(n * 100 * sizeof(float));
-        fill_uniform(x[i], n * 100, 0, 1, 30 + (uint64_t)i);
-    }
-    fill_uniform(y, n, 0, 1, 40);
-    const float *xs[3] = {x[0], x[1], x[2]};
-
-    lf_model *m = towers(0);
-    int d0 = 3, d2 = 5, wavg = 6, out = 7;
-    CHECK(m->nodes[d0].run_first == d0 && m->nodes[d0].run_last == d2 &&
-              m->nodes[d2].run_first == d0 && m->nodes[wavg].run_first == -1 &&
-              m->nodes[out].run_first == -1,
-          "the three towers form one run; the merge and the output run alone");
-    lf_model_free(m);
-
-#ifdef _OPENMP
-    for (int ema = 0; ema < 2; ema++) {
-        float *w[2];
-        size_t np = 0;
-        for (int t = 0; t < 2; t++) {
-            omp_set_num_threads(t + 1);
-            m = towers(ema);
-            lf_fit_options o = lf_fit_defaults();
-            o.epochs = 3, o.batch_size = 32, o.verbose = 0;
-            CHECK(lf_model_fit(m, xs, y, n, &o) == LF_OK, "fit the towers");
-            np = m->n_params;
-            w[t] = malloc(np * sizeof(float));
-            memcpy(w[t], m->params, np * sizeof(float));
-            lf_model_free(m);
-        }
-        omp_set_num_threads(omp_get_num_procs());
-        CHECK(memcmp(w[0], w[1], np * sizeof(float)) == 0,
-              ema ? "towers with EMA: 1 and 2 threads give the same weights"
-                  : "towers: 1 and 2 threads give the same weights");
-        free(w[0]), free(w[1]);
-    }
-#endif
-
-    /* one step node by node (fit, 32 rows in one batch, no shuffle) against
-     * the whole-block step (lf__loss_and_grads): the same bits */
-    lf_model *a = towers(0), *b = towers(0);
-    lf_fit_options o = lf_fit_defaults();
-    o.epochs = 1, o.batch_size = 32, o.shuffle = 0, o.verbose = 0;
-    CHECK(lf_model_fit(a, xs, y, 32, &o) == LF_OK, "one fit step");
-    double loss;
-    CHECK(lf__loss_and_grads(b, xs, y, 32, 1, 1, &loss, NULL) == LF_OK, "one whole-block step");
-    CHECK(memcmp(a->params, b->params, a->n_params * sizeof(float)) == 0 &&
-              memcmp(a->m1, b->m1, a->n_params * sizeof(float)) == 0 &&
-              memcmp(a->m2, b->m2, a->n_params * sizeof(float)) == 0,
-          "node-by-node and whole-block optimizer steps give the same bits");
-    lf_model_free(a), lf_model_free(b);
-    for (int i = 0; i < 3; i++) free(x[i]);
-    free(y);
-}
-
 static void test_fit_source(void) {
     size_t n = 300;
     float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y);
@@ -624,7 +540,6 @@ static void test_ema(void) {
 
 int main(void) {
     test_threads_determinism();
-    test_tower_threads();
     test_fit_source();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_engine_XXXXXX");
     if (!mkdtemp(tmpdir)) return 2;
