@@ -178,10 +178,14 @@ const float *lf_graph_logits(const lf_model *m, const lf_ws *ws) {
 }
 
 void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int input_grads) {
-    /* zero every gradient buffer but the output's (set by the loss) */
-    for (size_t id = 0; id < m->n_nodes; id++)
-        if (m->nodes[id].needed && (int)id != m->output && ws->dout[id])
-            memset(ws->dout[id], 0, B * m->nodes[id].dim * sizeof(float));
+    /* zero every gradient buffer that backward adds to: all but the
+     * output's (set by the loss) and the inputs' unless asked for */
+    for (size_t id = 0; id < m->n_nodes; id++) {
+        const lf_node *nd = &m->nodes[id];
+        if (nd->needed && (int)id != m->output && ws->dout[id] &&
+            (nd->kind != LF_K_INPUT || input_grads))
+            memset(ws->dout[id], 0, B * nd->dim * sizeof(float));
+    }
     for (size_t id = (size_t)m->output + 1; id-- > 0;) {
         const lf_node *nd = &m->nodes[id];
         if (!nd->needed || nd->kind == LF_K_INPUT) continue;
