@@ -245,14 +245,15 @@ typedef struct array_rows {
 static void gather_arrays(void *ctx, const size_t *rows, size_t n, float *const *xb, float *tb) {
     const array_rows *a = ctx;
     const lf_model *m = a->m;
-    for (size_t r = 0; r < n; r++) {
-        size_t src = rows[r];
-        for (size_t i = 0; i < m->n_inputs; i++) {
-            size_t d = m->nodes[m->inputs[i]].dim;
-            memcpy(xb[i] + r * d, a->x[i] + src * d, d * sizeof(float));
-        }
-        memcpy(tb + r * a->tc, a->y + src * a->tc, a->tc * sizeof(float));
+    for (size_t i = 0; i < m->n_inputs; i++) {
+        size_t d = m->nodes[m->inputs[i]].dim;
+        const float *x = a->x[i];
+        float *dst = xb[i];
+        for (size_t r = 0; r < n; r++) memcpy(dst + r * d, x + rows[r] * d, d * sizeof(float));
     }
+    size_t tc = a->tc;
+    for (size_t r = 0; r < n; r++) /* a few values: no call */
+        for (size_t j = 0; j < tc; j++) tb[r * tc + j] = a->y[rows[r] * tc + j];
 }
 
 /* the first lines of the next batch's rows (the hardware streams the rest) */
