@@ -477,8 +477,11 @@ static void gemm_block(const gemm_kernel *kn, int trans_a, int trans_b, size_t i
 /* small products: direct loops, each in the order that reads memory
  * contiguously (packing costs more than it saves here).  Dot products run
  * in DL lanes (lane l sums the k = l mod DL terms in order, then a fixed
- * tree adds the lanes): the compiler vectorises the lanes, and every ISA
- * gives the same bits. */
+ * tree adds lanes l and l+8, l and l+4, l and l+2, l and l+1): the
+ * compiler vectorises the lanes, and the AVX2 and baseline clones give the
+ * same bits.  The AVX-512 version keeps the lanes and the tree but fuses
+ * each multiply-add (one rounding), so its bits are its own
+ * (test_kernels checks both against the order written out). */
 #define DL 16
 static inline float lanes_sum(float *s) {
     for (int w = DL / 2; w > 0; w /= 2)
@@ -523,14 +526,25 @@ LF_CLONES static void gemm_dots(size_t M, size_t N, size_t K, float alpha,
 }
 
 #ifdef HAVE_X86_KERNELS
-/* the four sums of v0..v3, in one fixed order */
+/* the lane sums of v0..v3, each in lanes_sum's tree: lanes l and l+8, then
+ * l and l+4, l and l+2, l and l+1 (the same bits as gemm_dots) */
+A5_TARGET static inline __m128 half_sums(__m512 v) { /* lanes 0-3 after the l+8 and l+4 steps */
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
 A5_TARGET static inline __m128 sum4_512(__m512 v0, __m512 v1, __m512 v2, __m512 v3) {
-    __m512 a = _mm512_add_ps(_mm512_unpacklo_ps(v0, v1), _mm512_unpackhi_ps(v0, v1));
-    __m512 b = _mm512_add_ps(_mm512_unpacklo_ps(v2, v3), _mm512_unpackhi_ps(v2, v3));
-    __m512 c = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b))),
-                             _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b))));
-    __m256 d = _mm256_add_ps(_mm512_castps512_ps256(c), _mm512_extractf32x8_ps(c, 1));
-    return _mm_add_ps(_mm256_castps256_ps128(d), _mm256_extractf128_ps(d, 1));
+    __m128 q0 = half_sums(v0), q1 = half_sums(v1), q2 = half_sums(v2), q3 = half_sums(v3);
+    /* u = (q0[0]+q0[2], q1[0]+q1[2], q0[1]+q0[3], q1[1]+q1[3]), w likewise for q2, q3 */
+    __m128 u = _mm_add_ps(_mm_unpacklo_ps(q0, q1), _mm_unpackhi_ps(q0, q1));
+    __m128 w = _mm_add_ps(_mm_unpacklo_ps(q2, q3), _mm_unpackhi_ps(q2, q3));
+    return _mm_add_ps(_mm_movelh_ps(u, w), _mm_movehl_ps(w, u));
+}
+
+A5_TARGET static inline float sum1_512(__m512 v) {
+    __m128 q = half_sums(v);
+    __m128 u = _mm_add_ps(q, _mm_movehl_ps(q, q)); /* q0+q2, q1+q3 */
+    return _mm_cvtss_f32(_mm_add_ss(u, _mm_shuffle_ps(u, u, 1)));
 }
 
 /* gemm_dots with AVX-512: 16 lanes, the tail by a mask, four columns of C
@@ -573,8 +587,8 @@ A5_TARGET static void gemm_dots_avx512(size_t M, size_t N, size_t K, float alpha
             _mm_storeu_ps(c + j, _mm_add_ps(_mm_loadu_ps(c + j), lo));
             _mm_storeu_ps(c + j + 4, _mm_add_ps(_mm_loadu_ps(c + j + 4), hi));
         }
-        for (; j < N; j += 4) {
-            size_t nj = N - j < 4 ? N - j : 4;
+        for (; j + 4 <= N; j += 4) {
+            size_t nj = 4;
             const float *b0 = B + j * ldb;
             const float *b1 = nj > 1 ? b0 + ldb : b0, *b2 = nj > 2 ? b0 + 2 * ldb : b0;
             const float *b3 = nj > 3 ? b0 + 3 * ldb : b0;
@@ -597,6 +611,16 @@ A5_TARGET static void gemm_dots_avx512(size_t M, size_t N, size_t K, float alpha
             __m128 sum = _mm_mul_ps(va, sum4_512(s0, s1, s2, s3));
             __mmask8 cm = (__mmask8)((1u << nj) - 1);
             _mm_mask_storeu_ps(c + j, cm, _mm_add_ps(_mm_maskz_loadu_ps(cm, c + j), sum));
+        }
+        for (; j < N; j++) { /* the last columns one at a time: one chain each */
+            const float *b0 = B + j * ldb;
+            __m512 s0 = _mm512_setzero_ps();
+            size_t k = 0;
+            for (; k < kf; k += 16)
+                s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(b0 + k), s0);
+            if (tail)
+                s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, a + k), _mm512_maskz_loadu_ps(tail, b0 + k), s0);
+            c[j] += alpha * sum1_512(s0);
         }
     }
 }

@@ -10,7 +10,9 @@
 #include "kernels.h"
 #include "engine_util.h"
 
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void reference(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A,
                       size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc) {
@@ -112,6 +114,42 @@ static void bias_relu_same_bits(size_t M, size_t N, size_t K) {
     free(A), free(W), free(b), free(C), free(R);
 }
 
+/* The small path's x w^T (rows of both contiguous in k, few rows) sums
+ * each dot product in 16 lanes, lane l taking k = l mod 16 in order, and
+ * then adds the lanes in a fixed tree (l + 8, l + 4, l + 2, l + 1): with
+ * fused multiply-adds on AVX-512, with separate ones elsewhere.  The
+ * reference does exactly that, so the results must agree to the bit. */
+static float lanes_dot(const float *a, const float *b, size_t K, int fused) {
+    float s[16] = {0};
+    for (size_t k = 0; k < K; k++)
+        s[k % 16] = fused ? fmaf(a[k], b[k], s[k % 16]) : s[k % 16] + a[k] * b[k];
+    for (int w = 8; w > 0; w /= 2)
+        for (int l = 0; l < w; l++) s[l] += s[l + w];
+    return s[0];
+}
+
+static void dots_same_bits(size_t M, size_t N, size_t K) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(LF_NO_SIMD)
+    int fused = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+#else
+    int fused = 0;
+#endif
+    float *A = malloc(M * K * sizeof *A), *W = malloc(N * K * sizeof *W);
+    float *C = malloc(M * N * sizeof *C);
+    fill_uniform(A, M * K, -1, 1, 41 + K), fill_uniform(W, N * K, -1, 1, 42 + N);
+    lf_sgemm(0, 1, M, N, K, 1.0f, A, K, W, K, 0.0f, C, N);
+    size_t bad = 0;
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) {
+            float r = lanes_dot(A + i * K, W + j * K, K, fused);
+            bad += memcmp(&r, &C[i * N + j], sizeof r) != 0;
+        }
+    CHECK(bad == 0, "small x w^T: %zu of %zu dot products differ from the 16-lane order (M=%zu N=%zu K=%zu)",
+          bad, M * N, M, N, K);
+    free(A), free(W), free(C);
+}
+
 int main(void) {
     size_t isa_sizes[][3] = {{1, 1, 1},    {12, 32, 256}, {13, 33, 257}, {11, 31, 5},
                              {25, 70, 300}, {96, 256, 512}, {97, 257, 513}, {7, 600, 40},
@@ -147,6 +185,10 @@ int main(void) {
                 one(ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], 0.5f, 1.0f, 3);
             }
     one(0, 1, 40, 40, 40, 2.0f, -0.5f, 1);
+    size_t dot_sizes[][3] = {{1, 1, 1}, {3, 1, 37}, {2, 2, 16}, {3, 3, 15}, {2, 5, 100},
+                             {3, 8, 33}, {1, 13, 64}, {32, 1, 32}, {2, 31, 7}};
+    for (size_t s = 0; s < sizeof dot_sizes / sizeof dot_sizes[0]; s++)
+        dots_same_bits(dot_sizes[s][0], dot_sizes[s][1], dot_sizes[s][2]);
     float x[6] = {0, 1, 2, 5, 5, 5};
     lf_softmax_rows(x, 2, 3);
     double e = exp(1.0), s = 1 + e + e * e;
