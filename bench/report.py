@@ -155,14 +155,21 @@ def rows_b4(res):
     for rule in ("mean", "product"):
         lf, np_ = num(res, f"b4.{rule}.latefuse.median_s"), num(res, f"b4.{rule}.numpy.median_s")
         lfn = num(res, f"b4.{rule}.latefuse_nofsync.median_s")
+        npf = num(res, f"b4.{rule}.numpy_fresh.median_s")
         if lf is None and np_ is None and lfn is None:
             continue
+        # numpy writing over its previous output (as latefuse's runs do) and
+        # into a fresh file: the goals are judged against the faster
+        np_over = np_
+        if npf is not None and (np_ is None or npf < np_):
+            np_ = npf
         # the default run fsyncs its output, numpy does not: the goals are
         # judged on the --no-fsync run, the fair comparison
         r, rn = ratio(np_, lf), ratio(np_, lfn)
         rows.append((f"B4 {rule}: 3 models x {n} rows x 10 classes, .npy -> .npy, with fsync "
-                     f"(the default; median; peer numpy, no fsync)", fmt_time(lf), fmt_time(np_),
-                     fmt_ratio(r), "", ""))
+                     f"(the default; median; peer numpy, no fsync, the faster of writing over "
+                     f"its last output ({fmt_time(np_over)}) and into a fresh file "
+                     f"({fmt_time(npf)}))", fmt_time(lf), fmt_time(np_), fmt_ratio(r), "", ""))
         rows.append((f"B4 {rule}: the same with --no-fsync (median; peer numpy)", fmt_time(lfn),
                      fmt_time(np_), fmt_ratio(rn), ">= 3x", met(rn, 3)))
 
@@ -179,8 +186,8 @@ def rows_b4(res):
                      met(lsn, 0.7)))
         fl = num(res, "b4.io_floor.median_s")
         if fl is not None:
-            rows.append((f"B4 {rule}: file-I/O floor (cat the 3 inputs, dd the output's size) / "
-                         f"latefuse --no-fsync", f"{fmt_time(fl)} / {fmt_time(lfn)} "
+            rows.append((f"B4 {rule}: file-I/O floor on one thread (cat the 3 inputs, dd the "
+                         f"output's size into a new file, removed) / latefuse --no-fsync", f"{fmt_time(fl)} / {fmt_time(lfn)} "
                          f"({ratio(fl, lfn):.0%} of the floor's speed)" if lfn else fmt_time(fl), "", "", "", ""))
         d = num(res, f"b4.{rule}.max_abs_diff")
         rows.append((f"B4 {rule}: max |latefuse - numpy| over the output; latefuse peak memory",
