@@ -97,76 +97,42 @@ void lf_wavg_forward(float *restrict y, float *restrict a, const float *const *x
  * one weight vector (WeightedAverage), k gives per-row logits (Gated). */
 /* <dy, x> over D features in double, in four interleaved partial sums
  * (independent chains: the loop is not one long dependent chain) */
-static inline __attribute__((always_inline)) double dot_d(const float *restrict dy,
-                                                         const float *restrict x, size_t D) {
-    double s[4] = {0, 0, 0, 0}; /* s[l]: the terms c = l mod 4, in order */
+static inline __attribute__((always_inline)) double dot_d(const float *restrict dy, const float *restrict x, size_t D) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     size_t c = 0;
-    for (; c + 4 <= D; c += 4)
-        for (int l = 0; l < 4; l++) s[l] += (double)dy[c + l] * (double)x[c + l];
-    for (; c < D; c++) s[0] += (double)dy[c] * x[c];
-    return (s[0] + s[1]) + (s[2] + s[3]);
+    for (; c + 4 <= D; c += 4) {
+        s0 += (double)dy[c] * x[c], s1 += (double)dy[c + 1] * x[c + 1];
+        s2 += (double)dy[c + 2] * x[c + 2], s3 += (double)dy[c + 3] * x[c + 3];
+    }
+    for (; c < D; c++) s0 += (double)dy[c] * x[c];
+    return (s0 + s1) + (s2 + s3);
 }
 
-#define WB_K 16    /* inputs whose g_i are kept on the stack; more are recomputed */
-#define WB_ROWS 32 /* rows of WeightedAverage gradients staged before they are summed */
+#define WB_K 16 /* inputs whose g_i are kept on the stack; more are recomputed */
 
-/* Row r's weight-logit gradients a_ri (g_ri - sum_j a_rj g_rj), where
- * g_ri = <dy_r, x_ri>, for the inputs with a_ri != 0 (the others, which may
- * hold anything, give nothing): added to dl[i], or stored there when
- * assign. */
-static inline __attribute__((always_inline)) void
-row_dlogits(float *restrict dl, int assign, const float *restrict ar, const float *restrict dyr,
-            const float *const *xs, size_t off, size_t k, size_t D) {
-    double g[WB_K], gbar = 0;
-    for (size_t i = 0; i < k; i++) {
-        if (ar[i] == 0.0f) continue;
-        double gi = dot_d(dyr, xs[i] + off, D);
-        if (i < WB_K) g[i] = gi;
-        gbar += ar[i] * gi;
-    }
-    for (size_t i = 0; i < k; i++) {
-        if (ar[i] == 0.0f) continue;
-        double gi = i < WB_K ? g[i] : dot_d(dyr, xs[i] + off, D);
-        float v = (float)(ar[i] * (gi - gbar));
-        dl[i] = assign ? v : dl[i] + v;
-    }
-}
-
-/* dxs[i] += a_i dy; dlogits[r * row_stride + i] += the rows' weight-logit
- * gradients, rows in order.  With row_stride 0 (WeightedAverage) every row
- * adds to the same k values: the rows' terms are staged WB_ROWS at a time
- * (independent dot products the CPU overlaps) and then summed into each
- * dlogits[i] in row order, in a register, with the same additions as one
- * row at a time. */
 LF_CLONES static void weights_backward(float *const *dxs, float *restrict dlogits, size_t row_stride,
-                                       const float *restrict dy, const float *const *xs,
-                                       const float *restrict a, size_t k, size_t B, size_t D) {
+                             const float *restrict dy, const float *const *xs,
+                             const float *restrict a, size_t k, size_t B, size_t D) {
+    double g[WB_K];
     for (size_t r = 0; r < B; r++) {
         const float *ar = a + r * k, *dyr = dy + r * D;
+        double gbar = 0;
+        if (dlogits)
+            for (size_t i = 0; i < k; i++) {
+                if (ar[i] == 0.0f) continue; /* a missing input may hold anything */
+                double gi = dot_d(dyr, xs[i] + r * D, D);
+                if (i < WB_K) g[i] = gi;
+                gbar += ar[i] * gi;
+            }
         for (size_t i = 0; i < k; i++) {
-            if (!dxs[i]) continue;
-            float *dx = dxs[i] + r * D;
-            for (size_t c = 0; c < D; c++) dx[c] += ar[i] * dyr[c];
-        }
-    }
-    if (!dlogits) return;
-    if (row_stride || k > WB_K) {
-        for (size_t r = 0; r < B; r++)
-            row_dlogits(dlogits + r * row_stride, 0, a + r * k, dy + r * D, xs, r * D, k, D);
-        return;
-    }
-    float d[WB_ROWS * WB_K];
-    for (size_t r0 = 0; r0 < B; r0 += WB_ROWS) {
-        size_t n = B - r0 < WB_ROWS ? B - r0 : WB_ROWS;
-        for (size_t q = 0; q < n; q++) {
-            size_t r = r0 + q;
-            row_dlogits(d + q * k, 1, a + r * k, dy + r * D, xs, r * D, k, D);
-        }
-        for (size_t i = 0; i < k; i++) {
-            float acc = dlogits[i];
-            for (size_t q = 0; q < n; q++)
-                if (a[(r0 + q) * k + i] != 0.0f) acc += d[q * k + i];
-            dlogits[i] = acc;
+            if (dxs[i]) {
+                float *dx = dxs[i] + r * D;
+                for (size_t c = 0; c < D; c++) dx[c] += ar[i] * dyr[c];
+            }
+            if (dlogits && ar[i] != 0.0f) {
+                double gi = i < WB_K ? g[i] : dot_d(dyr, xs[i] + r * D, D);
+                dlogits[r * row_stride + i] += (float)(ar[i] * (gi - gbar));
+            }
         }
     }
 }
