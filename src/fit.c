@@ -157,7 +157,8 @@ lf_status lf_model_predict(const lf_model *m, const float *const *x, size_t n, f
 /* ------------------------------------------------------ one train step */
 
 /* Forward + loss + backward on B contiguous rows; gradients added into
- * m->grads (which the caller zeroes: lf_optim_step leaves them zero), input gradients into ws->dout of the inputs when asked.
+ * m->grads (which the caller zeroes: lf_optim_step leaves them zero),
+ * input gradients into ws->dout of the inputs when asked.
  * Returns sum_r w_r l_r and adds the correct count. */
 static double train_batch(lf_model *m, lf_ws *ws, const float *const *x, const float *t,
                           const float *w, size_t B, int training, lf_rng *rng, int input_grads,

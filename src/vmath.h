@@ -24,6 +24,11 @@
 #include <stdint.h>
 #include <string.h>
 
+/* ln 2 in two parts: LF_LN2_HI has trailing zero bits, so k * LF_LN2_HI is
+ * exact for the |k| these functions meet; LF_LN2_LO is the rest */
+#define LF_LN2_HI 0x1.62e42p-1
+#define LF_LN2_LO 0x1.fdf473de6af28p-22
+
 static inline uint64_t lf_d2u(double x) {
     uint64_t u;
     memcpy(&u, &x, sizeof u);
@@ -49,10 +54,9 @@ static inline double lf_log_reduce(double x, double *k) {
     return (m - 1.0) / (m + 1.0);
 }
 
-/* k ln 2 + 2 s (1 + z p): ln 2 in two parts, k ln2_hi exact, small terms first */
+/* k ln 2 + 2 s (1 + z p): ln 2 in two parts, small terms first */
 static inline double lf_log_join(double k, double s, double z, double p) {
-    const double ln2_hi = 0x1.62e42p-1, ln2_lo = 0x1.fdf473de6af28p-22;
-    return k * ln2_hi + (k * ln2_lo + (2.0 * s + 2.0 * s * z * p));
+    return k * LF_LN2_HI + (k * LF_LN2_LO + (2.0 * s + 2.0 * s * z * p));
 }
 
 /* log x for x positive, finite and normal (anything else: garbage):
@@ -73,8 +77,7 @@ static inline double lf_exp_d(double x) {
     const double shift = 0x1.8p52; /* adding it rounds |v| < 2^51 to an integer */
     double t = x * 0x1.71547652b82fep0 + shift;
     double n = t - shift;
-    const double ln2_hi = 0x1.62e42p-1, ln2_lo = 0x1.fdf473de6af28p-22;
-    double r = (x - n * ln2_hi) - n * ln2_lo;
+    double r = (x - n * LF_LN2_HI) - n * LF_LN2_LO;
     double p = 1.0 / 3628800;
     p = p * r + 1.0 / 362880;
     p = p * r + 1.0 / 40320;

@@ -34,8 +34,6 @@ static void masked_softmax(float *restrict a, const float *restrict logits, size
     for (size_t i = 0; i < k; i++) a[i * stride] *= inv;
 }
 
-#define WF_K 16 /* inputs whose row pointers the masked forward keeps on the stack */
-
 /* Row r needs its own softmax unless it has the same mask as row r-1 (or
  * there is no mask at all): then its weights are a copy of the previous
  * row's — the same numbers, without the exps (most rows have every input
@@ -46,15 +44,15 @@ static int new_weights(const float *mask, size_t r, size_t k) {
     return memcmp(mask + r * k, mask + (r - 1) * k, k * sizeof *mask) != 0;
 }
 
-/* y (n) = sum_i a_i x_i (n) over the inputs with a_i != 0, summed in
- * input order from 0 */
+/* y (n) = sum_i a_i x_i[off .. off + n) over the inputs with a_i != 0,
+ * summed in input order from 0 */
 LF_CLONES static void weighted_sum(float *restrict y, const float *restrict a,
-                                   const float *const *xs, size_t k, size_t n) {
+                                   const float *const *xs, size_t off, size_t k, size_t n) {
     memset(y, 0, n * sizeof *y);
     for (size_t i = 0; i < k; i++) {
         float ai = a[i];
         if (ai == 0.0f) continue; /* a missing input may hold anything */
-        const float *restrict x = xs[i];
+        const float *restrict x = xs[i] + off;
         for (size_t c = 0; c < n; c++) y[c] += ai * x[c];
     }
 }
@@ -68,36 +66,21 @@ void lf_wavg_forward(float *restrict y, float *restrict a, const float *const *x
         masked_softmax(a, w, 1, NULL, k);
         for (size_t r = 1; r < B; r++)
             for (size_t i = 0; i < k; i++) a[r * k + i] = a[i];
-        weighted_sum(y, a, xs, k, B * D);
+        weighted_sum(y, a, xs, 0, k, B * D);
         return;
     }
-    const float *xr[WF_K];
     for (size_t r = 0; r < B; r++) {
         float *ar = a + r * k;
         if (new_weights(mask, r, k)) masked_softmax(ar, w, 1, mask + r * k, k);
         else memcpy(ar, ar - k, k * sizeof *ar);
-        float *yr = y + r * D;
-        if (k <= WF_K) {
-            for (size_t i = 0; i < k; i++) xr[i] = xs[i] + r * D;
-            weighted_sum(yr, ar, xr, k, D);
-            continue;
-        }
-        memset(yr, 0, D * sizeof *yr);
-        for (size_t i = 0; i < k; i++) {
-            float ai = ar[i];
-            if (ai == 0.0f) continue; /* a missing input may hold anything */
-            const float *x = xs[i] + r * D;
-            for (size_t c = 0; c < D; c++) yr[c] += ai * x[c];
-        }
+        weighted_sum(y + r * D, ar, xs, r * D, k, D);
     }
 }
 
-/* Shared backward of the per-row-weight layers: dlogits[r*row_stride + i]
- * += a_ri (g_ri - sum_j a_rj g_rj).  row_stride 0 accumulates every row into
- * one weight vector (WeightedAverage), k gives per-row logits (Gated). */
 /* <dy, x> over D features in double, in four interleaved partial sums
  * (independent chains: the loop is not one long dependent chain) */
-static inline __attribute__((always_inline)) double dot_d(const float *restrict dy, const float *restrict x, size_t D) {
+static inline __attribute__((always_inline)) double dot_d(const float *restrict dy,
+                                                         const float *restrict x, size_t D) {
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     size_t c = 0;
     for (; c + 4 <= D; c += 4) {
@@ -110,6 +93,9 @@ static inline __attribute__((always_inline)) double dot_d(const float *restrict 
 
 #define WB_K 16 /* inputs whose g_i are kept on the stack; more are recomputed */
 
+/* Shared backward of the per-row-weight layers: dlogits[r*row_stride + i]
+ * += a_ri (g_ri - sum_j a_rj g_rj).  row_stride 0 accumulates every row into
+ * one weight vector (WeightedAverage), k gives per-row logits (Gated). */
 LF_CLONES static void weights_backward(float *const *dxs, float *restrict dlogits, size_t row_stride,
                              const float *restrict dy, const float *const *xs,
                              const float *restrict a, size_t k, size_t B, size_t D) {
