@@ -1,0 +1,27 @@
+/*
+ * fixed.c — the fixed rules as fusion methods: mean, product, max, min,
+ * median, vote and borda (rules.c computes them).  They learn nothing and
+ * keep no state; the file holds only the common settings.
+ */
+#include "fusion/method.h"
+#include "fusion/rules.h"
+
+static lf_status rule_predict(const lf_fusion *f, const lf_probs *pr, float *out) {
+    lf_err e; /* predict is thread-safe: it writes no shared message */
+    return lf_rule_apply((lf_rule)f->def->rule, (const float *const *)pr->p, pr->M, pr->N, pr->C, NULL,
+                         out, &e);
+}
+
+#define FIXED_RULE(var, ID, NAME, RULE, SUMMARY)                                                  \
+    const lf_method_def var = {.id = ID, .name = NAME, .family = LF_FAMILY_FIXED,                 \
+                               .summary = SUMMARY, .predict = rule_predict, .rule = RULE}
+
+FIXED_RULE(lf_method_mean, LF_FUSE_MEAN, "mean", LF_RULE_MEAN, "mean of the models present");
+FIXED_RULE(lf_method_product, LF_FUSE_PRODUCT, "product", LF_RULE_PRODUCT,
+           "geometric mean of the models present, renormalised");
+FIXED_RULE(lf_method_max, LF_FUSE_MAX, "max", LF_RULE_MAX, "per-class maximum, renormalised");
+FIXED_RULE(lf_method_min, LF_FUSE_MIN, "min", LF_RULE_MIN, "per-class minimum, renormalised");
+FIXED_RULE(lf_method_median, LF_FUSE_MEDIAN, "median", LF_RULE_MEDIAN, "per-class median, renormalised");
+FIXED_RULE(lf_method_vote, LF_FUSE_VOTE, "vote", LF_RULE_VOTE,
+           "majority vote, ties broken by the mean probability");
+FIXED_RULE(lf_method_borda, LF_FUSE_BORDA, "borda", LF_RULE_BORDA, "Borda count of the class ranks");
