@@ -85,7 +85,7 @@ static size_t acc_weights(const lf_fusion *f, float *out, size_t cap, size_t *ro
     return f->M;
 }
 
-const lf_method_def lf_method_acc_weighted = {
+static const lf_method_def acc_weighted = {
     .id = LF_FUSE_ACC_WEIGHTED, .name = "acc-weighted", .family = LF_FAMILY_CLASSICAL,
     .summary = "mean weighted by each model's training accuracy",
     .fit = acc_fit, .predict = acc_predict, .save = acc_save, .load = acc_load,
@@ -119,8 +119,10 @@ static lf_status dt_load(lf_fusion *f, const lf_st_file *sf, const char *arch, l
     return st;
 }
 
-const lf_method_def lf_method_decision_template = {
+static const lf_method_def decision_template = {
     .id = LF_FUSE_DECISION_TEMPLATE, .name = "decision-template", .family = LF_FAMILY_CLASSICAL,
     .summary = "nearest per-class mean decision profile (Kuncheva)",
     .fit = dt_fit, .predict = dt_predict, .save = dt_save, .load = dt_load,
     .free_state = free_floats, .rule = -1};
+
+const lf_method_def *const lf_classical_methods[] = {&acc_weighted, &decision_template, NULL};

@@ -199,7 +199,7 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     for (size_t i = 0; methods && i < n_methods; i++)
         if (!lf_method_def_of(methods[i]))
             return lf_fail(&f->err, LF_ERR_ARG, "compare: method %d is not a fusion method", (int)methods[i]);
-    if (!methods) n_methods = lf_method_table_len;
+    if (!methods) n_methods = lf_method_count();
     o.method = LF_FUSE_MEAN; /* the methods are given apart */
     lf_status st = lf_fusion_check(&f->err, p, names, M, N, C, y, &o);
     if (st != LF_OK) return st;
@@ -220,7 +220,7 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     }
     t->n_models = M;
     for (size_t i = 0; st == LF_OK && i < n_methods; i++) {
-        lf_method mi = methods ? methods[i] : lf_method_table[i]->id;
+        lf_method mi = methods ? methods[i] : lf_method_at(i)->id;
         lf_score_row *row = &t->rows[t->n_rows];
         if (tty) fprintf(stderr, "\rcompare: %zu/%zu %-20s", i + 1, n_methods, lf_method_name(mi));
         row->acc_without = lf_alloc_array(M, sizeof(double));
@@ -278,9 +278,9 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
         return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
     }
     double best = INFINITY;
-    for (size_t i = 0; st == LF_OK && i < lf_method_table_len; i++)
+    for (size_t i = 0; st == LF_OK && i < lf_method_count(); i++)
         for (int cal = 0; st == LF_OK && cal <= 1; cal++) {
-            lf_method m = lf_method_table[i]->id;
+            lf_method m = lf_method_at(i)->id;
             if ((st = cv_method(&f->err, &c, m, cal, per, NULL)) != LF_OK) break;
             lf_score_row row;
             mean_std(per, c.K, &row);

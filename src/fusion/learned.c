@@ -366,22 +366,24 @@ static void free_net(void *state) { lf_model_free(state); }
 
 #define LEARNED(var, ID, NAME, SUMMARY, WEIGHTS, LR, BATCH, EPOCHS, LOGS, BUILD)                    \
     static const learned_params var##_params = {LR, BATCH, EPOCHS, LOGS, BUILD};                 \
-    const lf_method_def var = {.id = ID, .name = NAME, .family = LF_FAMILY_LEARNED,               \
+    static const lf_method_def var = {.id = ID, .name = NAME, .family = LF_FAMILY_LEARNED,               \
                                .summary = SUMMARY, .fit = learned_fit, .predict = learned_predict, \
                                .save = learned_save, .load = learned_load, .weights = WEIGHTS,   \
                                .free_state = free_net, .params = &var##_params, .rule = -1}
 
-LEARNED(lf_method_stack_lr, LF_FUSE_STACK_LR, "stack-lr",
+LEARNED(stack_lr, LF_FUSE_STACK_LR, "stack-lr",
         "multinomial logistic regression on log p and the mask, L2", NULL, 0.01f, 64, 60, 1, build_stack_lr);
-LEARNED(lf_method_wavg, LF_FUSE_WAVG, "wavg", "the seed's WeightedAverage: one softmax weight per model",
+LEARNED(wavg, LF_FUSE_WAVG, "wavg", "the seed's WeightedAverage: one softmax weight per model",
         learned_weights, 0.01f, 64, 40, 0, build_wavg);
-LEARNED(lf_method_wavg_class, LF_FUSE_WAVG_CLASS, "wavg-class",
+LEARNED(wavg_class, LF_FUSE_WAVG_CLASS, "wavg-class",
         "ClassWeightedAverage: one softmax weight per model and class", learned_weights, 0.01f, 64, 40, 0,
         build_wavg_class);
-LEARNED(lf_method_loglinear, LF_FUSE_LOGLINEAR, "loglinear",
+LEARNED(loglinear, LF_FUSE_LOGLINEAR, "loglinear",
         "softmax-weighted sum of log p, renormalised (weighted product rule)", learned_weights, 0.01f, 64,
         40, 1, build_loglinear);
-LEARNED(lf_method_mlp, LF_FUSE_MLP, "mlp", "the question's head: Concatenate, Dense(128), Dropout, Dense",
+LEARNED(mlp, LF_FUSE_MLP, "mlp", "the question's head: Concatenate, Dense(128), Dropout, Dense",
         NULL, 1e-3f, 32, 60, 0, build_mlp);
-LEARNED(lf_method_gate, LF_FUSE_GATE, "gate", "per-sample softmax weights from a small network", NULL,
+LEARNED(gate, LF_FUSE_GATE, "gate", "per-sample softmax weights from a small network", NULL,
         3e-3f, 32, 60, 0, build_gate);
+
+const lf_method_def *const lf_learned_methods[] = {&stack_lr, &wavg, &wavg_class, &loglinear, &mlp, &gate, NULL};

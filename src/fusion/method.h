@@ -4,10 +4,13 @@
  * Everything the fusion model does that depends on the method goes through
  * its record: fitting its state, predicting, putting the state into the
  * fusion file and reading it back, and showing its weights.  A method is a
- * record in its family's file (rules.c: the fixed rules; classical.c: the
- * methods fitted by counting; learned.c: the networks trained by the engine)
- * and one slot in the table of methods.c.  Nothing else switches on
- * methods.
+ * record in its family's file (fixed.c: the fixed rules; classical.c: the
+ * methods fitted by counting; learned.c: the networks trained by the
+ * engine), listed in the family's NULL-terminated list there; methods.c
+ * joins the families into one table.  Nothing else switches on methods.
+ *
+ * Adding a method to a family is its record and its slot in the family's
+ * list, in the family's file, plus its lf_method value in latefuse.h.
  *
  * A method's fitted state is private to it: f->state, made by fit or load,
  * released by free_state.  The fixed rules have none.
@@ -58,15 +61,14 @@ typedef struct lf_method_def {
  * the methods, not a method). */
 const lf_method_def *lf_method_def_of(lf_method m);
 
-/* The records, in table order (the order compare and auto try them). */
-extern const lf_method_def *const lf_method_table[];
-extern const size_t lf_method_table_len;
+/* The number of methods, and method i in table order (the order compare
+ * and auto try them: family by family, each family in its file's order). */
+size_t lf_method_count(void);
+const lf_method_def *lf_method_at(size_t i);
 
-/* The families' records (rules.c, classical.c, learned.c). */
-extern const lf_method_def lf_method_mean, lf_method_product, lf_method_max, lf_method_min,
-    lf_method_median, lf_method_vote, lf_method_borda;
-extern const lf_method_def lf_method_acc_weighted, lf_method_decision_template;
-extern const lf_method_def lf_method_stack_lr, lf_method_wavg, lf_method_wavg_class,
-    lf_method_loglinear, lf_method_mlp, lf_method_gate;
+/* Each family's records, NULL-terminated, in its file. */
+extern const lf_method_def *const lf_fixed_methods[];     /* fixed.c */
+extern const lf_method_def *const lf_classical_methods[]; /* classical.c */
+extern const lf_method_def *const lf_learned_methods[];   /* learned.c */
 
 #endif

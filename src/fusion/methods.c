@@ -1,28 +1,38 @@
 /*
- * methods.c — the table of fusion methods: one slot per method, in the
- * order compare and auto try them, and the public calls that name, list
- * and classify methods.  A method's behaviour lives in its record, in its
- * family's file (fixed.c, classical.c, learned.c); adding a method is its
- * record and one slot here (and, for the public API, one lf_method value).
+ * methods.c — the table of fusion methods: the families' lists (fixed.c,
+ * classical.c, learned.c) joined in the order compare and auto try them,
+ * and the public calls that name, list and classify methods.  A method's
+ * behaviour lives in its record, in its family's file; adding one touches
+ * that file and its lf_method value in latefuse.h, nothing here.
  */
 #include "fusion/method.h"
 
 #include <string.h>
 
-const lf_method_def *const lf_method_table[] = {
-    &lf_method_mean,     &lf_method_product,      &lf_method_max,
-    &lf_method_min,      &lf_method_median,       &lf_method_vote,
-    &lf_method_borda,    &lf_method_acc_weighted, &lf_method_decision_template,
-    &lf_method_stack_lr, &lf_method_wavg,         &lf_method_wavg_class,
-    &lf_method_loglinear, &lf_method_mlp,         &lf_method_gate,
-};
-const size_t lf_method_table_len = sizeof lf_method_table / sizeof lf_method_table[0];
+/* the families, in table order */
+static const lf_method_def *const *const families[] = {lf_fixed_methods, lf_classical_methods,
+                                                        lf_learned_methods};
+
+size_t lf_method_count(void) {
+    size_t n = 0;
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
+        for (const lf_method_def *const *d = families[f]; *d; d++) n++;
+    return n;
+}
+
+const lf_method_def *lf_method_at(size_t i) {
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
+        for (const lf_method_def *const *d = families[f]; *d; d++)
+            if (i-- == 0) return *d;
+    return NULL;
+}
 
 static const char AUTO_NAME[] = "auto";
 
 const lf_method_def *lf_method_def_of(lf_method m) {
-    for (size_t i = 0; i < lf_method_table_len; i++)
-        if (lf_method_table[i]->id == m) return lf_method_table[i];
+    const lf_method_def *d;
+    for (size_t i = 0; (d = lf_method_at(i)); i++)
+        if (d->id == m) return d;
     return NULL;
 }
 
@@ -35,14 +45,18 @@ const char *lf_method_name(lf_method m) {
 int lf_method_parse(const char *name) {
     if (!name) return -1;
     if (strcmp(name, AUTO_NAME) == 0) return LF_FUSE_AUTO;
-    for (size_t i = 0; i < lf_method_table_len; i++)
-        if (strcmp(name, lf_method_table[i]->name) == 0) return (int)lf_method_table[i]->id;
+    const lf_method_def *d;
+    for (size_t i = 0; (d = lf_method_at(i)); i++)
+        if (strcmp(name, d->name) == 0) return (int)d->id;
     return -1;
 }
 
 size_t lf_method_list(lf_method *out, size_t cap) {
-    for (size_t i = 0; out && i < cap && i < lf_method_table_len; i++) out[i] = lf_method_table[i]->id;
-    return lf_method_table_len;
+    const lf_method_def *d;
+    size_t n = 0;
+    for (; (d = lf_method_at(n)); n++)
+        if (out && n < cap) out[n] = d->id;
+    return n;
 }
 
 int lf_method_family(lf_method m) {
