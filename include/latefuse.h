@@ -31,6 +31,12 @@
 extern "C" {
 #endif
 
+/* The library is built with -fvisibility=hidden: what this header declares
+ * is exported, nothing else (tests/abi_test.sh checks it). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #define LF_VERSION "0.1.0"
 
 /* ---------------------------------------------------------------- status */
@@ -471,6 +477,9 @@ void lf_compare_table_free(lf_compare_table *t);
 lf_status lf_fusion_metrics(const float *prob, const int *y, size_t N, size_t C,
                             double metrics[LF_NUM_METRICS]);
 
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 #ifdef __cplusplus
 }
 #endif
