@@ -349,7 +349,10 @@ typedef enum lf_method {
                                  -> Dense(C, softmax) */
     LF_FUSE_GATE = 14,        /* per-sample softmax weights from a small net */
     /* not a method: the best one by cross-validated log-loss (fit only) */
-    LF_FUSE_AUTO = 15
+    LF_FUSE_AUTO = 15,
+    /* greedy ensemble selection (Caruana 2004): weights = selection counts */
+    LF_FUSE_GES = 16,         /* over the linear pool */
+    LF_FUSE_GES_LOG = 17      /* over the log-linear (geometric) pool */
 } lf_method;
 
 typedef enum lf_family {
@@ -369,6 +372,10 @@ size_t lf_method_list(lf_method *out, size_t cap);
 /* The method's lf_family, or -1 for auto and unknown values. */
 int lf_method_family(lf_method m);
 
+/* The metrics of lf_fusion_metrics and the compare table, by index. */
+enum { LF_METRIC_ACCURACY = 0, LF_METRIC_MACRO_F1, LF_METRIC_LOG_LOSS, LF_METRIC_BRIER,
+       LF_METRIC_ECE, LF_NUM_METRICS };
+
 typedef struct lf_fusion_options {
     lf_method method;     /* default LF_FUSE_WAVG */
     int calibrate;        /* fit one temperature per model first */
@@ -379,6 +386,11 @@ typedef struct lf_fusion_options {
     float modality_dropout; /* learned methods: share of extra training rows
                                with one present model hidden; default 0.5 */
     int verbose;          /* progress on stderr when it is a terminal */
+    int metric;           /* what ges optimises: LF_METRIC_LOG_LOSS (default)
+                             or LF_METRIC_ACCURACY (log-loss breaks ties) */
+    size_t ensemble_size; /* ges: selections, with replacement; 0 = 50 */
+    size_t bags;          /* ges: selections over random halves of the models,
+                             added up; 0 or 1 = one selection over all */
 } lf_fusion_options;
 
 lf_fusion_options lf_fusion_defaults(void);
@@ -436,9 +448,6 @@ float lf_fusion_temperature(const lf_fusion *f, size_t i);
 size_t lf_fusion_weights(const lf_fusion *f, float *out, size_t cap, size_t *rows, size_t *cols);
 
 /* ------------------------------------------------------------- compare */
-
-enum { LF_METRIC_ACCURACY = 0, LF_METRIC_MACRO_F1, LF_METRIC_LOG_LOSS, LF_METRIC_BRIER,
-       LF_METRIC_ECE, LF_NUM_METRICS };
 
 typedef struct lf_score_row {
     char name[80];           /* method name, or "model:<name>", or "oracle" */

@@ -22,6 +22,9 @@ lf_fusion_options lf_fusion_defaults(void) {
     o.method = LF_FUSE_WAVG;
     o.folds = 5;
     o.modality_dropout = 0.5f;
+    o.metric = LF_METRIC_LOG_LOSS;
+    o.ensemble_size = 50;
+    o.bags = 1;
     return o;
 }
 

@@ -69,6 +69,7 @@ const lf_method_def *lf_method_at(size_t i);
 /* Each family's records, NULL-terminated, in its file. */
 extern const lf_method_def *const lf_fixed_methods[];     /* fixed.c */
 extern const lf_method_def *const lf_classical_methods[]; /* classical.c */
+extern const lf_method_def *const lf_selection_methods[]; /* selection.c */
 extern const lf_method_def *const lf_learned_methods[];   /* learned.c */
 
 #endif
