@@ -448,7 +448,7 @@ static void test_threads_determinism(void) {
     for (int t = 0; t < 4; t++) free(w[t]);
     free(x), free(y);
 #else
-    printf("test_engine: built without OpenMP, thread-count determinism not tested\n");
+    CHECK_SKIP("built without OpenMP: thread-count determinism not tested");
 #endif
 }
 
