@@ -21,8 +21,10 @@ OPT     ?= -O3
 SAN     ?=
 # -fno-math-errno lets sqrt vectorise; it changes no result (no fast-math).
 OMP     ?= -fopenmp
+# -fvisibility=hidden: the shared library exports what include/latefuse.h
+# declares and nothing else (the header says so with a visibility pragma).
 CFLAGS_BASE := -std=c11 $(OPT) -g -Wall -Wextra -Wpedantic -Wshadow -fno-math-errno $(OMP) \
-               -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc -fPIC
+               -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc -fPIC -fvisibility=hidden
 ifneq ($(SAN),)
 CFLAGS_BASE += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDSAN := -fsanitize=$(SAN)

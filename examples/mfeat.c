@@ -301,6 +301,13 @@ static int tune(float *const *X, const int *y) {
  * on the out-of-fold outputs of split 1's training part, with modality
  * dropout 0 and 0.5 and calibration off and on: the fusion options are
  * chosen on training data too. */
+/* every fusion method, in the library's order (the mean rule first) */
+#define MAX_METHODS 64
+static size_t methods(lf_method *ms) {
+    size_t n = lf_method_list(ms, MAX_METHODS);
+    return n < MAX_METHODS ? n : MAX_METHODS;
+}
+
 static int tune_fusion(float *const *X, const int *y, size_t members) {
     size_t tr[NTR], te[NTE], fold[NTR];
     int ytr[NTR];
@@ -331,26 +338,30 @@ static int tune_fusion(float *const *X, const int *y, size_t members) {
     static const float md[] = {0.0f, 0.5f};
     printf("Fusion: 5-fold CV error (%%) on the out-of-fold outputs of split 1's training part\n");
     printf("%-20s %12s %12s %12s %12s\n", "method", "md0", "md0.5", "md0 +cal", "md0.5 +cal");
-    double err[LF_FUSE_AUTO][4];
+    lf_method ms[MAX_METHODS];
+    size_t NM = methods(ms);
+    double err[MAX_METHODS][4];
     for (int cal = 0; cal < 2; cal++)
         for (int d = 0; d < 2; d++) {
             lf_fusion_options o = lf_fusion_defaults();
             o.modality_dropout = md[d];
             o.calibrate = cal;
             o.seed = 7;
-            const lf_compare_table *t;
+            lf_compare_table *t;
             if (lf_fusion_compare(f, p, names, NV, NTR, C, ytr, NULL, 0, &o, &t) != LF_OK) {
                 fprintf(stderr, "mfeat: %s\n", lf_fusion_error(f));
                 lf_fusion_free(f);
                 return 1;
             }
             for (size_t r = 0; r < t->n_rows; r++)
-                if (t->rows[r].kind == 0)
-                    err[t->rows[r].method][cal * 2 + d] = 100.0 * (1.0 - t->rows[r].mean[LF_METRIC_ACCURACY]);
+                for (size_t k = 0; k < NM; k++)
+                    if (t->rows[r].kind == 0 && t->rows[r].method == ms[k])
+                        err[k][cal * 2 + d] = 100.0 * (1.0 - t->rows[r].mean[LF_METRIC_ACCURACY]);
+            lf_compare_table_free(t);
         }
-    for (int m = 0; m < LF_FUSE_AUTO; m++)
-        printf("%-20s %12.2f %12.2f %12.2f %12.2f\n", lf_method_name((lf_method)m), err[m][0],
-               err[m][1], err[m][2], err[m][3]);
+    for (size_t k = 0; k < NM; k++)
+        printf("%-20s %12.2f %12.2f %12.2f %12.2f\n", lf_method_name(ms[k]), err[k][0], err[k][1],
+               err[k][2], err[k][3]);
     lf_fusion_free(f);
     return 0;
 }
@@ -369,12 +380,13 @@ static lf_fusion_options fusion_options(lf_method m, int calibrate, uint64_t see
     return o;
 }
 
-static int is_fixed(lf_method m) { return m <= LF_FUSE_BORDA; }
+static int is_fixed(lf_method m) { return lf_method_family(m) == LF_FAMILY_FIXED; }
 
 /* Text table on stdout; the same as markdown in md (may be NULL). */
 static void report(FILE *md, const run_cfg *rc, const double *view_err, const double *fuse_err,
                    const double *wsum, double elapsed, const char *cmd) {
-    size_t S = rc->splits, NM = LF_FUSE_AUTO;
+    lf_method ms[MAX_METHODS];
+    size_t S = rc->splits, NM = methods(ms);
     double best_view = 1e9, best_fixed = 1e9, best_learned = 1e9, mean_rule = 0;
     size_t ki_fixed = 0, ki_learned = 0; /* their rows in fuse_err */
     char best_fixed_name[64] = "", best_learned_name[64] = "";
@@ -417,8 +429,8 @@ static void report(FILE *md, const run_cfg *rc, const double *view_err, const do
         for (int cal = 0; cal < 2; cal++) {
             mean_std(fuse_err + (k * 2 + (size_t)cal) * S, S, &mu[cal], &sd[cal]);
             char label[64];
-            snprintf(label, sizeof label, "%s%s", lf_method_name((lf_method)k), cal ? " +calibrate" : "");
-            if (is_fixed((lf_method)k)) {
+            snprintf(label, sizeof label, "%s%s", lf_method_name(ms[k]), cal ? " +calibrate" : "");
+            if (is_fixed(ms[k])) {
                 if (mu[cal] < best_fixed) {
                     best_fixed = mu[cal], ki_fixed = k * 2 + (size_t)cal;
                     snprintf(best_fixed_name, sizeof best_fixed_name, "%s", label);
@@ -428,11 +440,11 @@ static void report(FILE *md, const run_cfg *rc, const double *view_err, const do
                 snprintf(best_learned_name, sizeof best_learned_name, "%s", label);
             }
         }
-        printf("fusion %-19s %7.2f ± %5.2f  %7.2f ± %5.2f\n", lf_method_name((lf_method)k), mu[0],
+        printf("fusion %-19s %7.2f ± %5.2f  %7.2f ± %5.2f\n", lf_method_name(ms[k]), mu[0],
                sd[0], mu[1], sd[1]);
         if (md)
-            fprintf(md, "| fusion `%s`%s | %.2f ± %.2f | %.2f ± %.2f | |\n", lf_method_name((lf_method)k),
-                    is_fixed((lf_method)k) ? " (fixed rule)" : "", mu[0], sd[0], mu[1], sd[1]);
+            fprintf(md, "| fusion `%s`%s | %.2f ± %.2f | %.2f ± %.2f | |\n", lf_method_name(ms[k]),
+                    is_fixed(ms[k]) ? " (fixed rule)" : "", mu[0], sd[0], mu[1], sd[1]);
     }
     printf("%-26s %16s %16s   %s\n", "best combination", "", "", "1.5");
     double best_fuse = best_fixed < best_learned ? best_fixed : best_learned;
@@ -488,7 +500,8 @@ static void report(FILE *md, const run_cfg *rc, const double *view_err, const do
         double sd;
         mean_std(fuse_err, S, &mean_rule, &sd); /* mean, uncalibrated */
     }
-    for (size_t k = LF_FUSE_ACC_WEIGHTED; k < NM; k++) {
+    for (size_t k = 0; k < NM; k++) {
+        if (is_fixed(ms[k])) continue;
         double mu, sd;
         mean_std(fuse_err + k * 2 * S, S, &mu, &sd);
         n_trained++, beat_mean += mu < mean_rule;
@@ -515,7 +528,8 @@ static void report(FILE *md, const run_cfg *rc, const double *view_err, const do
 }
 
 static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd) {
-    size_t S = rc->splits, NM = LF_FUSE_AUTO;
+    lf_method ms[MAX_METHODS];
+    size_t S = rc->splits, NM = methods(ms);
     double *view_err = LF_CALLOC(NV * S, sizeof *view_err);
     double *fuse_err = LF_CALLOC(NM * 2 * S, sizeof *fuse_err);
     double wsum[3 * NV] = {0};
@@ -560,7 +574,7 @@ static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd
         const float *po[NV], *pt[NV];
         for (size_t v = 0; v < NV; v++) po[v] = oof + v * NTR * C, pt[v] = tst + v * NTE * C;
         for (size_t k = 0; k < NM * 2; k++) {
-            lf_method m = (lf_method)(k / 2);
+            lf_method m = ms[k / 2];
             lf_fusion_options fo = fusion_options(m, (int)(k % 2), 7 + s);
             lf_status st = lf_fusion_fit(fu, po, names, NV, NTR, C, ytr, &fo);
             if (st == LF_OK) st = lf_fusion_predict(fu, pt, NTE, fused);

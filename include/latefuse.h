@@ -31,6 +31,12 @@
 extern "C" {
 #endif
 
+/* The library is built with -fvisibility=hidden: what this header declares
+ * is exported, nothing else (tests/abi_test.sh checks it). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #define LF_VERSION "0.1.0"
 
 /* ---------------------------------------------------------------- status */
@@ -319,34 +325,49 @@ lf_status lf_model_load(lf_model *m, const char *path);
  * >= 0 summing to 1 within 1e-3; messages name the model, row and value.
  */
 
+/* Fusion methods.  The values are stable (they are not positions in a list):
+ * a new method gets a new value, and no code relies on their order; use
+ * lf_method_list to enumerate them and lf_method_family to classify them. */
 typedef enum lf_method {
     /* fixed rules (renormalised over the models present) */
     LF_FUSE_MEAN = 0,
-    LF_FUSE_PRODUCT,          /* geometric mean, renormalised */
-    LF_FUSE_MAX,
-    LF_FUSE_MIN,
-    LF_FUSE_MEDIAN,
-    LF_FUSE_VOTE,             /* majority, ties broken by mean probability */
-    LF_FUSE_BORDA,
-    /* trained classical combiners */
-    LF_FUSE_ACC_WEIGHTED,     /* mean weighted by each model's accuracy */
-    LF_FUSE_DECISION_TEMPLATE,
-    LF_FUSE_STACK_LR,         /* multinomial logistic regression on log p, L2 */
-    /* learned with the engine */
-    LF_FUSE_WAVG,             /* the seed's WeightedAverage over models */
-    LF_FUSE_WAVG_CLASS,       /* ClassWeightedAverage: per model, per class */
-    LF_FUSE_LOGLINEAR,        /* softmax-weighted sum of log p, renormalised */
-    LF_FUSE_MLP,              /* Concatenate -> Dense(128, relu) -> Dropout(0.2)
+    LF_FUSE_PRODUCT = 1,      /* geometric mean, renormalised */
+    LF_FUSE_MAX = 2,
+    LF_FUSE_MIN = 3,
+    LF_FUSE_MEDIAN = 4,
+    LF_FUSE_VOTE = 5,         /* majority, ties broken by mean probability */
+    LF_FUSE_BORDA = 6,
+    /* classical combiners, fitted by counting */
+    LF_FUSE_ACC_WEIGHTED = 7, /* mean weighted by each model's accuracy */
+    LF_FUSE_DECISION_TEMPLATE = 8,
+    /* trained with the engine */
+    LF_FUSE_STACK_LR = 9,     /* multinomial logistic regression on log p, L2 */
+    LF_FUSE_WAVG = 10,        /* the seed's WeightedAverage over models */
+    LF_FUSE_WAVG_CLASS = 11,  /* ClassWeightedAverage: per model, per class */
+    LF_FUSE_LOGLINEAR = 12,   /* softmax-weighted sum of log p, renormalised */
+    LF_FUSE_MLP = 13,         /* Concatenate -> Dense(128, relu) -> Dropout(0.2)
                                  -> Dense(C, softmax) */
-    LF_FUSE_GATE,             /* per-sample softmax weights from a small net */
-    LF_FUSE_AUTO,             /* best cross-validated log-loss (fit only) */
-    LF_FUSE_COUNT
+    LF_FUSE_GATE = 14,        /* per-sample softmax weights from a small net */
+    /* not a method: the best one by cross-validated log-loss (fit only) */
+    LF_FUSE_AUTO = 15
 } lf_method;
+
+typedef enum lf_family {
+    LF_FAMILY_FIXED = 0,      /* fixed rules: nothing is fitted */
+    LF_FAMILY_CLASSICAL,      /* fitted by counting (accuracies, templates) */
+    LF_FAMILY_LEARNED         /* a network trained with the engine */
+} lf_family;
 
 /* The CLI spelling ("mean", ..., "wavg-class", "auto"); NULL if invalid. */
 const char *lf_method_name(lf_method m);
-/* Parses a spelling; -1 if unknown. */
+/* Parses a spelling (auto included); -1 if unknown. */
 int lf_method_parse(const char *name);
+/* Every fusion method (auto excluded), in the order compare and auto try
+ * them: writes min(count, cap) ids to out (out may be NULL when cap is 0)
+ * and returns the count. */
+size_t lf_method_list(lf_method *out, size_t cap);
+/* The method's lf_family, or -1 for auto and unknown values. */
+int lf_method_family(lf_method m);
 
 typedef struct lf_fusion_options {
     lf_method method;     /* default LF_FUSE_WAVG */
@@ -398,7 +419,8 @@ lf_status lf_fusion_save(lf_fusion *f, const char *path);
 lf_status lf_fusion_save_flags(lf_fusion *f, const char *path, unsigned flags);
 lf_status lf_fusion_load(lf_fusion *f, const char *path);
 
-/* What was fitted. */
+/* What was fitted; lf_fusion_method is (lf_method)-1 for NULL or an
+ * unfitted model. */
 lf_method lf_fusion_method(const lf_fusion *f);
 int lf_fusion_calibrated(const lf_fusion *f);
 int lf_fusion_logits(const lf_fusion *f);
@@ -437,20 +459,27 @@ typedef struct lf_compare_table {
 } lf_compare_table;
 
 /* Stratified K-fold cross-validation (opt->folds, opt->seed) of `methods`
- * (n_methods of them; NULL = every method), each trained on K-1 folds and
- * scored on the held-out fold, with calibration as opt->calibrate; plus
- * every single model and the oracle.  The table is owned by f, valid until
- * the next compare/fit/free. */
+ * (n_methods of them; NULL = every method of lf_method_list), each trained
+ * on K-1 folds and scored on the held-out fold, with calibration as
+ * opt->calibrate; plus every single model and the oracle.  On success
+ * *table is a new table that the caller releases with
+ * lf_compare_table_free; f only carries the error message (its fitted
+ * model, if any, is left as it was). */
 lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *const *names,
                             size_t M, size_t N, size_t C, const int *y, const lf_method *methods,
                             size_t n_methods, const lf_fusion_options *opt,
-                            const lf_compare_table **table);
+                            lf_compare_table **table);
+/* Releases a table made by lf_fusion_compare (NULL is allowed). */
+void lf_compare_table_free(lf_compare_table *t);
 
 /* Metrics of fused probabilities against labels (accuracy, macro-F1,
  * log-loss, Brier score, 15-bin expected calibration error). */
 lf_status lf_fusion_metrics(const float *prob, const int *y, size_t N, size_t C,
                             double metrics[LF_NUM_METRICS]);
 
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 #ifdef __cplusplus
 }
 #endif

@@ -57,10 +57,17 @@ static lf_fusion *fit(lf_method m, const float *const *p, size_t M, size_t N, si
 }
 
 static void test_names(void) {
-    for (int m = 0; m < LF_FUSE_COUNT; m++) CHECK(lf_method_parse(lf_method_name(m)) == m, "name %d", m);
+    lf_method ms[64];
+    size_t n = lf_method_list(ms, 64);
+    CHECK(n == 15 && ms[0] == LF_FUSE_MEAN && ms[14] == LF_FUSE_GATE, "%zu methods", n);
+    for (size_t i = 0; i < n; i++) CHECK(lf_method_parse(lf_method_name(ms[i])) == (int)ms[i], "name %d", ms[i]);
+    CHECK(lf_method_parse("auto") == LF_FUSE_AUTO && lf_method_family(LF_FUSE_AUTO) == -1, "auto");
+    CHECK(lf_method_family(LF_FUSE_BORDA) == LF_FAMILY_FIXED &&
+              lf_method_family(LF_FUSE_DECISION_TEMPLATE) == LF_FAMILY_CLASSICAL &&
+              lf_method_family(LF_FUSE_STACK_LR) == LF_FAMILY_LEARNED, "families");
     CHECK(strcmp(lf_method_name(LF_FUSE_WAVG_CLASS), "wavg-class") == 0, "wavg-class");
     CHECK(strcmp(lf_method_name(LF_FUSE_DECISION_TEMPLATE), "decision-template") == 0, "d-t");
-    CHECK(lf_method_parse("WAVG") == -1 && lf_method_name(LF_FUSE_COUNT) == NULL, "unknown");
+    CHECK(lf_method_parse("WAVG") == -1 && lf_method_name((lf_method)16) == NULL, "unknown");
 }
 
 /* the fixed rules through the API, against hand computation */
@@ -344,7 +351,7 @@ static void test_compare(void) {
     lf_fusion *f;
     lf_fusion_create(&f);
     lf_fusion_options o = lf_fusion_defaults();
-    const lf_compare_table *t;
+    lf_compare_table *t;
     lf_method ms[4] = {LF_FUSE_MEAN, LF_FUSE_VOTE, LF_FUSE_WAVG, LF_FUSE_STACK_LR};
     CHECK(lf_fusion_compare(f, (const float *const *)p, names2, 2, N, C, y, ms, 4, &o, &t) == LF_OK, "%s",
           lf_fusion_error(f));
@@ -368,6 +375,7 @@ static void test_compare(void) {
         }
     }
     CHECK(seen_models == 2, "single-model rows");
+    lf_compare_table_free(t);
     /* the same seed gives the same table; leakage-free CV on random data:
      * an MLP cannot beat chance on held-out folds */
     for (size_t r = 0; r < N; r++) {
@@ -384,6 +392,7 @@ static void test_compare(void) {
           lf_fusion_error(f));
     double cv_acc = t->rows[0].mean[LF_METRIC_ACCURACY];
     CHECK(cv_acc < 0.36, "cross-validated accuracy on random labels %.3f (chance 0.25)", cv_acc);
+    lf_compare_table_free(t);
     lf_fusion_free(f);
     free(p[0]), free(p[1]), free(y);
 }
@@ -473,7 +482,7 @@ static void test_errors(void) {
     lf_fusion_create(&f);
     lf_fusion_options o = lf_fusion_defaults();
     o.folds = 5;
-    const lf_compare_table *t;
+    lf_compare_table *t;
     CHECK(lf_fusion_compare(f, p, names2, 2, 2, 3, y, NULL, 0, &o, &t) == LF_ERR_ARG &&
               strcmp(lf_fusion_error(f), "5 folds need at least 5 samples, got 2") == 0,
           "%s", lf_fusion_error(f));

@@ -272,13 +272,14 @@ static int parse_method_list(struct cli_opts *o, const char *list, char *err, si
         memcpy(name, s, len);
         name[len] = '\0';
         int id = lf_method_parse(name);
-        if (id < 0 || id >= LF_FUSE_COUNT)
+        if (id < 0)
             return fail(err, errlen, "unknown method '%s' in --methods (see latefuse --help)", name);
         if (id == LF_FUSE_AUTO)
             return fail(err, errlen, "method 'auto' chooses a method in fit; it cannot be compared");
         int seen = 0;
         for (size_t k = 0; k < o->n_methods; k++) seen |= o->methods[k] == (lf_method)id;
-        if (!seen) o->methods[o->n_methods++] = (lf_method)id;
+        if (!seen && o->n_methods < sizeof o->methods / sizeof o->methods[0])
+            o->methods[o->n_methods++] = (lf_method)id;
         if (!end) break;
         s = end + 1;
     }
@@ -314,7 +315,7 @@ static int set_option(struct cli_opts *o, enum opt_id id, const char *name, cons
     case OPT_METHODS: return parse_method_list(o, val, err, errlen);
     case OPT_METHOD: {
         int id2 = lf_method_parse(val);
-        if (id2 < 0 || id2 >= LF_FUSE_COUNT)
+        if (id2 < 0)
             return fail(err, errlen, "unknown method '%.200s' (see latefuse --help)", val);
         o->method = (lf_method)id2;
         o->method_set = 1;

@@ -60,7 +60,7 @@ struct cli_opts {
     size_t epochs;               /* --epochs; 0 = the command's default */
     lf_method method;            /* --method (fit) */
     int method_set;
-    lf_method methods[LF_FUSE_COUNT]; /* --methods (compare), deduplicated */
+    lf_method methods[64];       /* --methods (compare), deduplicated */
     size_t n_methods;            /* 0 = every method */
     int calibrate, logits, json;
     int no_fsync;                /* --no-fsync (fit, predict): LF_WRITE_NO_FSYNC */

@@ -108,6 +108,7 @@ int cli_cmd_demo(const struct cli_opts *o) {
     int *y = LF_MALLOC(sizeof(int) * DEMO_N);
     size_t *fold = LF_MALLOC(sizeof(size_t) * DEMO_N);
     lf_fusion *f = NULL;
+    lf_compare_table *t = NULL;
     int rc = 0;
     char msg[600];
     if (!xi || !xt || !pi || !pt || !ycol || !y || !fold) {
@@ -161,7 +162,6 @@ int cli_cmd_demo(const struct cli_opts *o) {
     opt.folds = 5;
     opt.seed = o->seed;
     opt.verbose = cli_stderr_tty();
-    const lf_compare_table *t = NULL;
     printf("every fusion method, 5-fold stratified cross-validation (best log-loss first):\n");
     fflush(stdout);
     st = lf_fusion_compare(f, p, names, 2, DEMO_N, DEMO_C, y, NULL, 0, &opt, &t);
@@ -184,6 +184,7 @@ int cli_cmd_demo(const struct cli_opts *o) {
         cli_print_fusion(stdout, f, 0);
     }
 done:
+    lf_compare_table_free(t);
     lf_fusion_free(f);
     LF_FREE(xi);
     LF_FREE(xt);

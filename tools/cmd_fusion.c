@@ -52,13 +52,13 @@ int cli_cmd_compare(const struct cli_opts *o) {
     int rc = load_labelled(o, &in, &y);
     if (rc) return rc;
     lf_fusion *f = NULL;
+    lf_compare_table *t = NULL;
     lf_status st = lf_fusion_create(&f);
     if (st) {
         rc = cli_fail(st, "cannot create a fusion context", 0);
         goto done;
     }
     lf_fusion_options opt = options_of(o);
-    const lf_compare_table *t = NULL;
     st = lf_fusion_compare(f, (const float *const *)in.p, in.names, in.M, in.N, in.C, y,
                            o->n_methods ? o->methods : NULL, o->n_methods, &opt, &t);
     if (st) {
@@ -74,6 +74,7 @@ int cli_cmd_compare(const struct cli_opts *o) {
         cli_print_compare(stdout, t, in.names, in.M);
     }
 done:
+    lf_compare_table_free(t);
     lf_fusion_free(f);
     cli_inputs_free(&in);
     LF_FREE(y);

@@ -160,6 +160,8 @@ _proto("lf_model_load", _S, _P, c_char_p)
 
 _proto("lf_method_name", c_char_p, c_int)
 _proto("lf_method_parse", c_int, c_char_p)
+_proto("lf_method_list", c_size, c_int_p, c_size)
+_proto("lf_method_family", c_int, c_int)
 _proto("lf_fusion_defaults", FusionOptions)
 _proto("lf_fusion_create", _S, ctypes.POINTER(c_void_p))
 _proto("lf_fusion_free", None, _P)
@@ -178,6 +180,7 @@ _proto("lf_fusion_temperature", ctypes.c_float, _P, c_size)
 _proto("lf_fusion_weights", c_size, _P, c_void_p, c_size, ctypes.POINTER(c_size), ctypes.POINTER(c_size))
 _proto("lf_fusion_compare", _S, _P, _P, _P, c_size, c_size, c_size, c_void_p, c_void_p, c_size,
        ctypes.POINTER(FusionOptions), ctypes.POINTER(ctypes.POINTER(CompareTable)))
+_proto("lf_compare_table_free", None, ctypes.POINTER(CompareTable))
 _proto("lf_fusion_metrics", _S, c_void_p, c_void_p, c_size, c_size, ctypes.c_double * NUM_METRICS)
 
 

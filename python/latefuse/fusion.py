@@ -333,10 +333,10 @@ def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, l
     st = lib.lf_fusion_create(ctypes.byref(h))
     if st:
         raise LatefuseError("could not create a fusion context: " + _lib.status_string(st), st)
+    tp = ctypes.POINTER(_lib.CompareTable)()
     try:
         tab = _lib.ptr_table(arrs)
         ntab, keep = _lib.name_table(nm)
-        tp = ctypes.POINTER(_lib.CompareTable)()
         st = lib.lf_fusion_compare(h, tab, ntab, len(arrs), N, C, yy.ctypes.data, marr,
                                    len(mids) if mids else 0, ctypes.byref(o), ctypes.byref(tp))
         if st:
@@ -355,6 +355,7 @@ def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, l
                 d["acc_without_" + n] = float(row.acc_without[i]) if row.acc_without else float("nan")
             rows.append(d)
     finally:
+        lib.lf_compare_table_free(tp)
         lib.lf_fusion_free(h)
     if as_frame is None or as_frame:
         try:

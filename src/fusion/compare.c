@@ -1,6 +1,8 @@
 /*
- * compare.c — honest evaluation: stratified K-fold cross-validation of every
- * method over the given validation outputs.  For each fold, calibration and
+ * compare.c — honest evaluation and the choice it supports: stratified
+ * K-fold cross-validation of every method over the given validation outputs
+ * (lf_fusion_compare), and lf_fusion_fit, whose `auto` picks the method and
+ * calibration with the best cross-validated log-loss.  For each fold, calibration and
  * the method are fitted on the other K-1 folds only and scored on the held-
  * out fold; the table reports mean and standard deviation over folds of
  * accuracy, macro-F1, log-loss, Brier score and ECE, for every method, every
@@ -10,17 +12,13 @@
  */
 #include "fusion/calibrate.h"
 #include "fusion/cv.h"
-#include "fusion/fusion_internal.h"
+#include "fusion/method.h"
 #include "fusion/metrics.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *const *names,
-                             size_t M, size_t C, const int *y, const size_t *idx, size_t n,
-                             const lf_fusion_options *o, lf_method method, int calibrate);
 
 /* everything the folds share */
 typedef struct cv_ctx {
@@ -184,20 +182,24 @@ static int by_log_loss(const void *a, const void *b) {
     return strcmp(x->name, y->name);
 }
 
+void lf_compare_table_free(lf_compare_table *t) {
+    if (!t) return;
+    for (size_t i = 0; i < t->n_rows; i++) LF_FREE(t->rows[i].acc_without);
+    LF_FREE(t->rows);
+    LF_FREE(t);
+}
+
 lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *const *names,
                             size_t M, size_t N, size_t C, const int *y, const lf_method *methods,
                             size_t n_methods, const lf_fusion_options *opt,
-                            const lf_compare_table **table) {
+                            lf_compare_table **table) {
     if (!f) return LF_ERR_ARG;
+    if (table) *table = NULL;
     lf_fusion_options o = opt ? *opt : lf_fusion_defaults();
-    lf_method all[LF_FUSE_COUNT];
-    if (!methods) {
-        for (int m = 0; m < LF_FUSE_AUTO; m++) all[m] = (lf_method)m;
-        methods = all, n_methods = LF_FUSE_AUTO;
-    }
-    for (size_t i = 0; i < n_methods; i++)
-        if ((unsigned)methods[i] >= LF_FUSE_AUTO)
+    for (size_t i = 0; methods && i < n_methods; i++)
+        if (!lf_method_def_of(methods[i]))
             return lf_fail(&f->err, LF_ERR_ARG, "compare: method %d is not a fusion method", (int)methods[i]);
+    if (!methods) n_methods = lf_method_count();
     o.method = LF_FUSE_MEAN; /* the methods are given apart */
     lf_status st = lf_fusion_check(&f->err, p, names, M, N, C, y, &o);
     if (st != LF_OK) return st;
@@ -206,31 +208,30 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     cv_ctx c;
     if ((st = ctx_init(&f->err, &c, p, names, M, N, C, y, &o)) != LF_OK) return st;
 
-    lf_compare_table *t = &f->table;
-    for (size_t i = 0; i < t->n_rows; i++) LF_FREE(t->rows[i].acc_without);
-    LF_FREE(t->rows);
-    memset(t, 0, sizeof *t);
+    lf_compare_table *t = LF_CALLOC(1, sizeof *t);
     size_t cap = n_methods + M + 1;
-    t->rows = lf_alloc_array(cap, sizeof *t->rows);
+    if (t) t->rows = lf_alloc_array(cap, sizeof *t->rows);
     lf_metrics *per = lf_alloc_array(c.K, sizeof *per);
-    if (!t->rows || !per) {
+    if (!t || !t->rows || !per) {
         LF_FREE(per);
+        lf_compare_table_free(t);
         ctx_free(&c);
         return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory for the comparison table");
     }
     t->n_models = M;
     for (size_t i = 0; st == LF_OK && i < n_methods; i++) {
+        lf_method mi = methods ? methods[i] : lf_method_at(i)->id;
         lf_score_row *row = &t->rows[t->n_rows];
-        if (tty) fprintf(stderr, "\rcompare: %zu/%zu %-20s", i + 1, n_methods, lf_method_name(methods[i]));
+        if (tty) fprintf(stderr, "\rcompare: %zu/%zu %-20s", i + 1, n_methods, lf_method_name(mi));
         row->acc_without = lf_alloc_array(M, sizeof(double));
         if (!row->acc_without) {
             st = lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
             break;
         }
         t->n_rows++;
-        snprintf(row->name, sizeof row->name, "%s", lf_method_name(methods[i]));
-        row->kind = 0, row->method = methods[i], row->calibrated = o.calibrate;
-        st = cv_method(&f->err, &c, methods[i], o.calibrate, per, row->acc_without);
+        snprintf(row->name, sizeof row->name, "%s", lf_method_name(mi));
+        row->kind = 0, row->method = mi, row->calibrated = o.calibrate;
+        st = cv_method(&f->err, &c, mi, o.calibrate, per, row->acc_without);
         if (st == LF_OK) mean_std(per, c.K, row);
     }
     if (tty) fprintf(stderr, "\r%60s\r", "");
@@ -250,15 +251,21 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     }
     LF_FREE(per);
     ctx_free(&c);
-    if (st != LF_OK) return st;
+    if (st != LF_OK) {
+        lf_compare_table_free(t);
+        return st;
+    }
     qsort(t->rows, t->n_rows, sizeof *t->rows, by_log_loss);
     if (table) *table = t;
+    else lf_compare_table_free(t);
     return LF_OK;
 }
 
-lf_status lf_fusion_select(lf_fusion *f, const float *const *p, const char *const *names,
-                           size_t M, size_t N, size_t C, const int *y, const lf_fusion_options *opt,
-                           lf_method *method, int *calibrate) {
+/* auto: the best (method, calibration) by cross-validated log-loss, every
+ * method of the table tried with and without calibration */
+static lf_status select_method(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
+                               size_t N, size_t C, const int *y, const lf_fusion_options *opt,
+                               lf_method *method, int *calibrate) {
     lf_fusion_options quiet = *opt;
     const lf_fusion_options *o = &quiet;
     quiet.verbose = 0;
@@ -271,17 +278,33 @@ lf_status lf_fusion_select(lf_fusion *f, const float *const *p, const char *cons
         return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
     }
     double best = INFINITY;
-    for (int m = 0; st == LF_OK && m < LF_FUSE_AUTO; m++)
+    for (size_t i = 0; st == LF_OK && i < lf_method_count(); i++)
         for (int cal = 0; st == LF_OK && cal <= 1; cal++) {
-            if ((st = cv_method(&f->err, &c, (lf_method)m, cal, per, NULL)) != LF_OK) break;
+            lf_method m = lf_method_at(i)->id;
+            if ((st = cv_method(&f->err, &c, m, cal, per, NULL)) != LF_OK) break;
             lf_score_row row;
             mean_std(per, c.K, &row);
             if (row.mean[LF_METRIC_LOG_LOSS] < best) {
                 best = row.mean[LF_METRIC_LOG_LOSS];
-                *method = (lf_method)m, *calibrate = cal;
+                *method = m, *calibrate = cal;
             }
         }
     LF_FREE(per);
     ctx_free(&c);
     return st;
+}
+
+lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
+                        size_t N, size_t C, const int *y, const lf_fusion_options *opt) {
+    if (!f) return LF_ERR_ARG;
+    lf_fusion_options o = opt ? *opt : lf_fusion_defaults();
+    lf_status st = lf_fusion_check(&f->err, p, names, M, N, C, y, &o);
+    if (st != LF_OK) return st;
+    lf_method method = o.method;
+    int calibrate = o.calibrate;
+    if (method == LF_FUSE_AUTO) {
+        st = select_method(f, p, names, M, N, C, y, &o, &method, &calibrate);
+        if (st != LF_OK) return st;
+    }
+    return lf_fusion_fit_rows(f, p, names, M, C, y, NULL, N, &o, method, calibrate);
 }

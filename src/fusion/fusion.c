@@ -1,12 +1,13 @@
 /*
- * fusion.c — the fusion model: method names, input validation and
- * preparation (logits, calibration), fit and predict for every method, and
- * what a fitted model shows (temperatures, weights).  The fixed rules and
- * classical combiners live in rules.c, the learned methods in learned.c,
- * cross-validation in compare.c, the file in fusion_io.c.
+ * fusion.c — the fusion model: input validation and preparation (logits,
+ * calibration), fit and predict through the method's record (method.h), and
+ * what a fitted model shows (temperatures, weights).  The methods live in
+ * their families' files (fixed.c, classical.c, learned.c; the table in
+ * methods.c), cross-validation and auto in compare.c, the file in
+ * fusion_io.c.
  */
 #include "fusion/calibrate.h"
-#include "fusion/fusion_internal.h"
+#include "fusion/method.h"
 #include "fusion/metrics.h"
 #include "fusion/rules.h"
 #include "kernels.h"
@@ -14,22 +15,6 @@
 #include <float.h>
 #include <math.h>
 #include <string.h>
-
-static const char *const method_names[LF_FUSE_COUNT] = {
-    "mean", "product", "max", "min", "median", "vote", "borda", "acc-weighted",
-    "decision-template", "stack-lr", "wavg", "wavg-class", "loglinear", "mlp", "gate", "auto"};
-
-const char *lf_method_name(lf_method m) {
-    return (unsigned)m < LF_FUSE_COUNT ? method_names[m] : NULL;
-}
-
-int lf_method_parse(const char *name) {
-    for (int m = 0; m < LF_FUSE_COUNT; m++)
-        if (name && strcmp(name, method_names[m]) == 0) return m;
-    return -1;
-}
-
-int lf_method_is_learned(lf_method m) { return m >= LF_FUSE_STACK_LR && m <= LF_FUSE_GATE; }
 
 lf_fusion_options lf_fusion_defaults(void) {
     lf_fusion_options o;
@@ -47,22 +32,15 @@ lf_status lf_fusion_create(lf_fusion **out) {
 }
 
 void lf_fusion_clear(lf_fusion *f) {
-    LF_FREE(f->names), LF_FREE(f->temps), LF_FREE(f->weights), LF_FREE(f->templates);
-    lf_model_free(f->net);
-    f->names = NULL, f->temps = f->weights = f->templates = NULL, f->net = NULL;
+    LF_FREE(f->names), LF_FREE(f->temps);
+    if (f->def && f->def->free_state && f->state) f->def->free_state(f->state);
+    f->names = NULL, f->temps = NULL, f->state = NULL, f->def = NULL;
     f->fitted = 0, f->M = f->C = 0, f->calibrated = f->logits = 0;
-}
-
-static void table_free(lf_compare_table *t) {
-    for (size_t i = 0; i < t->n_rows; i++) LF_FREE(t->rows[i].acc_without);
-    LF_FREE(t->rows);
-    memset(t, 0, sizeof *t);
 }
 
 void lf_fusion_free(lf_fusion *f) {
     if (!f) return;
     lf_fusion_clear(f);
-    table_free(&f->table);
     LF_FREE(f);
 }
 
@@ -193,7 +171,7 @@ lf_status lf_fusion_check(lf_err *e, const float *const *p, const char *const *n
     lf_status st = check_names(e, names, M);
     if (st == LF_OK) st = check_labels(e, y, N, C);
     if (st == LF_OK) st = lf_inputs_validate(e, p, names, M, N, C, o->logits);
-    if (st == LF_OK && (unsigned)o->method >= LF_FUSE_COUNT)
+    if (st == LF_OK && o->method != LF_FUSE_AUTO && !lf_method_def_of(o->method))
         st = lf_fail(e, LF_ERR_ARG, "unknown fusion method %d", (int)o->method);
     if (st == LF_OK && !(o->modality_dropout >= 0 && o->modality_dropout <= 1))
         st = lf_fail(e, LF_ERR_ARG, "modality_dropout must be in [0, 1]");
@@ -204,41 +182,11 @@ lf_status lf_fusion_check(lf_err *e, const float *const *p, const char *const *n
 
 lf_status lf_fusion_fit_core(lf_fusion *f, const lf_probs *pr, const int *y,
                              const lf_fusion_options *opt) {
-    size_t M = pr->M, N = pr->N, C = pr->C;
-    lf_method m = f->method;
-    if (m == LF_FUSE_ACC_WEIGHTED) {
-        double *acc = lf_alloc_array(M, sizeof *acc);
-        f->weights = lf_alloc_array(M, sizeof *f->weights);
-        if (!acc || !f->weights) {
-            LF_FREE(acc);
-            return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
-        }
-        lf_status st = lf_model_accuracies((const float *const *)pr->p, M, N, C, y, acc, &f->err);
-        double s = 0;
-        for (size_t k = 0; k < M; k++) s += acc[k];
-        for (size_t k = 0; k < M; k++) f->weights[k] = s > 0 ? (float)(acc[k] / s) : 1.0f / (float)M;
-        LF_FREE(acc);
-        return st;
-    }
-    if (m == LF_FUSE_DECISION_TEMPLATE) {
-        f->templates = lf_alloc_array(C, M * C * sizeof(float));
-        if (!f->templates) return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
-        return lf_decision_templates_fit((const float *const *)pr->p, M, N, C, y, f->templates, &f->err);
-    }
-    if (lf_method_is_learned(m)) return lf_learned_fit(f, pr, y, opt);
-    return LF_OK; /* fixed rules learn nothing */
+    return f->def->fit ? f->def->fit(f, pr, y, opt) : LF_OK; /* fixed rules learn nothing */
 }
 
 lf_status lf_fusion_predict_core(const lf_fusion *f, const lf_probs *pr, float *out) {
-    lf_err e; /* predict is thread-safe: it writes no shared message */
-    lf_method m = f->method;
-    const float *const *p = (const float *const *)pr->p;
-    if (m <= LF_FUSE_BORDA) return lf_rule_apply((lf_rule)m, p, pr->M, pr->N, pr->C, NULL, out, &e);
-    if (m == LF_FUSE_ACC_WEIGHTED)
-        return lf_rule_apply(LF_RULE_MEAN, p, pr->M, pr->N, pr->C, f->weights, out, &e);
-    if (m == LF_FUSE_DECISION_TEMPLATE)
-        return lf_decision_templates_apply(f->templates, p, pr->M, pr->N, pr->C, out, &e);
-    return lf_learned_predict(f, pr, out);
+    return f->def->predict(f, pr, out);
 }
 
 /* fitted temperatures on prepared (uncalibrated) probabilities */
@@ -252,15 +200,12 @@ static lf_status fit_temperatures(lf_err *e, const lf_probs *pr, const int *y, f
     return LF_OK;
 }
 
-/* Fits calibration + method on the rows idx (NULL: all) of validated raw
- * inputs.  Used by lf_fusion_fit and by each fold of compare. */
-lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *const *names,
-                             size_t M, size_t C, const int *y, const size_t *idx, size_t n,
-                             const lf_fusion_options *o, lf_method method, int calibrate);
 lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *const *names,
                              size_t M, size_t C, const int *y, const size_t *idx, size_t n,
                              const lf_fusion_options *o, lf_method method, int calibrate) {
     lf_fusion_clear(f);
+    const lf_method_def *def = lf_method_def_of(method);
+    if (!def) return lf_fail(&f->err, LF_ERR_ARG, "unknown fusion method %d", (int)method);
     f->names = lf_alloc_array(M, sizeof *f->names);
     f->temps = lf_alloc_array(M, sizeof *f->temps);
     int *yy = lf_alloc_array(n, sizeof *yy);
@@ -274,7 +219,7 @@ lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *co
         f->temps[k] = 1.0f;
     }
     for (size_t i = 0; i < n; i++) yy[i] = y[idx ? idx[i] : i];
-    f->M = M, f->C = C, f->method = method, f->calibrated = calibrate, f->logits = o->logits;
+    f->M = M, f->C = C, f->def = def, f->calibrated = calibrate, f->logits = o->logits;
     lf_probs pr;
     /* temperatures are applied in place below: always work on a copy */
     size_t *all = NULL;
@@ -307,26 +252,6 @@ lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *co
     return LF_OK;
 }
 
-/* compare.c: the best (method, calibration) by cross-validated log-loss */
-lf_status lf_fusion_select(lf_fusion *f, const float *const *p, const char *const *names,
-                           size_t M, size_t N, size_t C, const int *y, const lf_fusion_options *o,
-                           lf_method *method, int *calibrate);
-
-lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
-                        size_t N, size_t C, const int *y, const lf_fusion_options *opt) {
-    if (!f) return LF_ERR_ARG;
-    lf_fusion_options o = opt ? *opt : lf_fusion_defaults();
-    lf_status st = lf_fusion_check(&f->err, p, names, M, N, C, y, &o);
-    if (st != LF_OK) return st;
-    lf_method method = o.method;
-    int calibrate = o.calibrate;
-    if (method == LF_FUSE_AUTO) {
-        st = lf_fusion_select(f, p, names, M, N, C, y, &o, &method, &calibrate);
-        if (st != LF_OK) return st;
-    }
-    return lf_fusion_fit_rows(f, p, names, M, C, y, NULL, N, &o, method, calibrate);
-}
-
 lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N, float *out) {
     if (!f || !p || !out) return LF_ERR_ARG;
     if (!f->fitted) return LF_ERR_STATE;
@@ -334,10 +259,10 @@ lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N,
     /* mean and product of probabilities, every model given, no calibration:
      * validated and fused in one pass (the same bits as below); anything
      * off (a missing row, a bad value) takes the path below */
-    if (!f->logits && (f->method == LF_FUSE_MEAN || f->method == LF_FUSE_PRODUCT)) {
+    if (!f->logits && (f->def->rule == LF_RULE_MEAN || f->def->rule == LF_RULE_PRODUCT)) {
         int plain = 1;
         for (size_t k = 0; k < f->M; k++) plain &= p[k] != NULL && f->temps[k] == 1.0f;
-        if (plain && lf_rule_fused((lf_rule)f->method, p, f->M, N, f->C, out)) return LF_OK;
+        if (plain && lf_rule_fused((lf_rule)f->def->rule, p, f->M, N, f->C, out)) return LF_OK;
     }
     lf_err e;
     lf_status st = lf_inputs_validate(&e, p, NULL, f->M, N, f->C, f->logits);
@@ -352,7 +277,7 @@ lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N,
 
 /* ----------------------------------------------------------- queries */
 
-lf_method lf_fusion_method(const lf_fusion *f) { return f ? f->method : LF_FUSE_COUNT; }
+lf_method lf_fusion_method(const lf_fusion *f) { return f && f->fitted ? f->def->id : (lf_method)-1; }
 int lf_fusion_calibrated(const lf_fusion *f) { return f ? f->calibrated : 0; }
 int lf_fusion_logits(const lf_fusion *f) { return f ? f->logits : 0; }
 size_t lf_fusion_num_models(const lf_fusion *f) { return f && f->fitted ? f->M : 0; }
@@ -365,31 +290,8 @@ float lf_fusion_temperature(const lf_fusion *f, size_t i) {
 }
 
 size_t lf_fusion_weights(const lf_fusion *f, float *out, size_t cap, size_t *rows, size_t *cols) {
-    if (!f || !f->fitted) return 0;
-    size_t M = f->M, C = f->C, r = M, c = 1;
-    if (f->method == LF_FUSE_ACC_WEIGHTED) {
-        if (out && cap >= M) memcpy(out, f->weights, M * sizeof *out);
-    } else if (f->method == LF_FUSE_WAVG || f->method == LF_FUSE_LOGLINEAR ||
-               f->method == LF_FUSE_WAVG_CLASS) {
-        if (f->method == LF_FUSE_WAVG_CLASS) c = C;
-        size_t n = r * c;
-        if (out && cap >= n) {
-            if (lf_get_weights(f->net, "fuse", 0, out, n) != LF_OK) return 0;
-            /* softmax over models: per class for wavg-class */
-            for (size_t j = 0; j < c; j++) {
-                float mx = -INFINITY;
-                for (size_t k = 0; k < r; k++) mx = out[k * c + j] > mx ? out[k * c + j] : mx;
-                double s = 0;
-                for (size_t k = 0; k < r; k++) s += out[k * c + j] = expf(out[k * c + j] - mx);
-                for (size_t k = 0; k < r; k++) out[k * c + j] = (float)(out[k * c + j] / s);
-            }
-        }
-    } else {
-        return 0;
-    }
-    if (rows) *rows = r;
-    if (cols) *cols = c;
-    return r * c;
+    if (!f || !f->fitted || !f->def->weights) return 0;
+    return f->def->weights(f, out, cap, rows, cols);
 }
 
 lf_status lf_fusion_metrics(const float *prob, const int *y, size_t N, size_t C,

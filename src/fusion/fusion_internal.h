@@ -1,7 +1,8 @@
 /*
  * fusion_internal.h — the inside of an lf_fusion, shared by fusion.c (the
- * object, validation, fit and predict), learned.c (the methods trained with
- * the engine), compare.c (cross-validation) and fusion_io.c (the file).
+ * object, validation, fit and predict), the methods' files (fixed.c,
+ * classical.c, learned.c, reached through their records in method.h),
+ * compare.c (cross-validation, auto) and fusion_io.c (the file).
  */
 #ifndef LF_FUSION_INTERNAL_H
 #define LF_FUSION_INTERNAL_H
@@ -10,22 +11,18 @@
 
 #define LF_FUSION_NAME_MAX 64
 
+typedef struct lf_method_def lf_method_def;
+
 struct lf_fusion {
     lf_err err;
     int fitted;
-    lf_method method;
+    const lf_method_def *def; /* the method (method.h); NULL until fitted */
+    void *state;              /* the method's fitted state, its own */
     int calibrated, logits;
     size_t M, C;
     char (*names)[LF_FUSION_NAME_MAX];
     float *temps;      /* M temperatures (1 when not calibrated) */
-    float *weights;    /* acc-weighted: M weights summing to 1 */
-    float *templates;  /* decision-template: C x (M*C) */
-    lf_model *net;     /* the learned methods' network */
-    lf_compare_table table;
 };
-
-/* True when the methods are fitted by the engine. */
-int lf_method_is_learned(lf_method m);
 
 /* Probabilities ready for fusion: M arrays N x C (NaN rows = missing),
  * owned by the holder, after softmax of logits and calibration. */
@@ -37,21 +34,22 @@ typedef struct lf_probs {
 
 void lf_probs_free(lf_probs *pr);
 
-/* Fits the method's parameters (not the temperatures) on prepared
- * probabilities.  Fills f->weights / f->templates / f->net. */
+/* Fits the method's state (not the temperatures) on prepared
+ * probabilities, through its record. */
 lf_status lf_fusion_fit_core(lf_fusion *f, const lf_probs *pr, const int *y,
                              const lf_fusion_options *opt);
 /* Fused probabilities from prepared probabilities (thread-safe). */
 lf_status lf_fusion_predict_core(const lf_fusion *f, const lf_probs *pr, float *out);
 
-/* learned.c */
-lf_status lf_learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
-                         const lf_fusion_options *opt);
-lf_status lf_learned_predict(const lf_fusion *f, const lf_probs *pr, float *out);
-/* builds the (uncompiled) network of a learned method */
-lf_status lf_learned_build(lf_model *net, lf_method method, size_t M, size_t C);
+/* Fits calibration + method on the rows idx (NULL: all) of validated raw
+ * inputs (lf_fusion_check).  Used by lf_fusion_fit and by each fold of
+ * compare. */
+lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *const *names,
+                             size_t M, size_t C, const int *y, const size_t *idx, size_t n,
+                             const lf_fusion_options *o, lf_method method, int calibrate);
 
-/* Clears everything fitted (names, weights, net), keeping the error. */
+/* Clears everything fitted (names, temperatures, the method's state),
+ * keeping the error. */
 void lf_fusion_clear(lf_fusion *f);
 
 /* Validates raw inputs: a missing row is NaN in every column; present rows

@@ -2,13 +2,14 @@
  * fusion_io.c — the fusion model file.  Same container as a network
  * (safetensors, see model_io.c): metadata format = "latefuse-fusion",
  * format_version = "1", fusion = a JSON object {method, calibrated, logits,
- * classes, models: [names], temperatures: [floats]} and, for the learned
- * methods, architecture = the network's JSON; tensors "fusion.weights" (M,
- * acc-weighted), "fusion.templates" (C, M*C, decision-template) and the
- * network's weights under the prefix "net.".  Loading checks every field
- * and tensor as the network loader does.
+ * classes, models: [names], temperatures: [floats]}; what the method keeps
+ * is its own (its record's save and load, method.h): tensors named
+ * "fusion.*" (acc-weighted's weights, decision-template's templates), or a
+ * network, saved as architecture = its JSON and its weights under the
+ * prefix "net.".  Loading checks every field and tensor as the network
+ * loader does.
  */
-#include "fusion/fusion_internal.h"
+#include "fusion/method.h"
 #include "model_io.h"
 
 #include <math.h>
@@ -29,7 +30,7 @@ lf_status lf_fusion_save_flags(lf_fusion *f, const char *path, unsigned flags) {
     lf_buf_init(&js);
     lf_buf_init(&arch);
     lf_buf_printf(&js, "{\"method\":\"%s\",\"calibrated\":%s,\"logits\":%s,\"classes\":%zu,\"models\":[",
-                  lf_method_name(f->method), f->calibrated ? "true" : "false",
+                  f->def->name, f->calibrated ? "true" : "false",
                   f->logits ? "true" : "false", f->C);
     for (size_t k = 0; k < f->M; k++) {
         if (k) lf_buf_puts(&js, ",");
@@ -41,25 +42,24 @@ lf_status lf_fusion_save_flags(lf_fusion *f, const char *path, unsigned flags) {
         lf_buf_json_float(&js, f->temps[k]);
     }
     lf_buf_puts(&js, "]}");
-    if (f->net) lf_model_arch_json(f->net, &arch);
-    lf_st_out *outs = NULL, own[2];
+    lf_method_save ms = {.n_tensors = 0};
+    if (f->def->save) f->def->save(f, &ms);
+    if (ms.net) lf_model_arch_json(ms.net, &arch);
+    lf_st_out *outs = NULL;
     char *names = NULL;
     size_t n = 0;
     lf_status st = (js.failed || arch.failed) ? lf_fail(&f->err, LF_ERR_NOMEM, "save: out of memory") : LF_OK;
-    if (st == LF_OK && f->net) st = lf_model_tensors(f->net, "net.", 0, &outs, &n, &names, &f->err);
+    if (st == LF_OK && ms.net) st = lf_model_tensors(ms.net, "net.", 0, &outs, &n, &names, &f->err);
     lf_st_out *all = NULL;
     if (st == LF_OK) {
-        size_t extra = 0;
-        if (f->weights) own[extra++] = (lf_st_out){"fusion.weights", f->weights, 1, {f->M}};
-        if (f->templates) own[extra++] = (lf_st_out){"fusion.templates", f->templates, 2, {f->C, f->M * f->C}};
-        all = lf_alloc_array(n + extra + 1, sizeof *all);
+        all = lf_alloc_array(n + ms.n_tensors + 1, sizeof *all);
         if (!all) st = lf_fail(&f->err, LF_ERR_NOMEM, "save: out of memory");
         else {
-            memcpy(all, own, extra * sizeof *all);
-            if (n) memcpy(all + extra, outs, n * sizeof *all);
+            memcpy(all, ms.tensors, ms.n_tensors * sizeof *all);
+            if (n) memcpy(all + ms.n_tensors, outs, n * sizeof *all);
             const char *keys[4] = {"format", "format_version", "fusion", "architecture"};
             const char *vals[4] = {FORMAT, FORMAT_VERSION, js.data, arch.data};
-            st = lf_st_write_flags(path, all, n + extra, keys, vals, f->net ? 4 : 3, flags, &f->err);
+            st = lf_st_write_flags(path, all, n + ms.n_tensors, keys, vals, ms.net ? 4 : 3, flags, &f->err);
         }
     }
     LF_FREE(all), LF_FREE(outs), LF_FREE(names);
@@ -89,13 +89,15 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
         for (size_t j = 0; j < 6; j++) ok |= strcmp(k, keys[j]) == 0;
         if (!ok) st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: unknown field '%.60s'", k);
     }
+    const lf_method_def *def = NULL;
     int method = lf_method_parse(lf_json_str(lf_json_get(root, "method")));
+    if (method >= 0) def = lf_method_def_of((lf_method)method);
     const lf_json *models = lf_json_get(root, "models"), *temps = lf_json_get(root, "temperatures");
     size_t C = 0, M = lf_json_len(models);
     if (st != LF_OK) {
     } else if (!lf_json_is(root, LF_JSON_OBJECT))
         st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: not a JSON object");
-    else if (method < 0 || method == LF_FUSE_AUTO)
+    else if (!def)
         st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: unknown or missing method");
     else if (!lf_json_bool(lf_json_get(root, "calibrated"), &f->calibrated) ||
              !lf_json_bool(lf_json_get(root, "logits"), &f->logits))
@@ -127,65 +129,11 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
     }
     lf_json_free(root);
     if (st != LF_OK) return st;
-    f->method = (lf_method)method, f->M = M, f->C = C;
-    size_t expect = 0;
-    if (method == LF_FUSE_ACC_WEIGHTED) {
-        expect = 1;
-        if (!(f->weights = lf_alloc_array(M, sizeof(float)))) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
-        if ((st = lf_load_tensor(sf, "fusion.weights", f->weights, 1, (size_t[]){M}, e)) != LF_OK) return st;
-        double s = 0;
-        for (size_t k = 0; k < M; k++) {
-            if (!(f->weights[k] >= 0)) return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.weights' holds a negative weight");
-            s += f->weights[k];
-        }
-        if (!(s > 0)) return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.weights' sums to 0");
-    } else if (method == LF_FUSE_DECISION_TEMPLATE) {
-        expect = 1;
-        if (!(f->templates = lf_alloc_array(C, M * C * sizeof(float))))
-            return lf_fail(e, LF_ERR_NOMEM, "out of memory");
-        if ((st = lf_load_tensor(sf, "fusion.templates", f->templates, 2, (size_t[]){C, M * C}, e)) != LF_OK)
-            return st;
-    } else if (lf_method_is_learned((lf_method)method)) {
-        if (!arch) return lf_fail(e, LF_ERR_FORMAT, "the metadata has no 'architecture' for the %s network",
-                                  lf_method_name((lf_method)method));
-        if ((st = lf_model_create(&f->net, 0)) != LF_OK) return lf_fail(e, st, "out of memory");
-        if ((st = lf_model_from_parts(f->net, arch, strlen(arch), sf, "net.", e)) != LF_OK) return st;
-        /* the network must be exactly the one this method builds */
-        lf_model *ref;
-        if ((st = lf_model_create(&ref, 0)) != LF_OK) return lf_fail(e, st, "out of memory");
-        st = lf_learned_build(ref, (lf_method)method, M, C);
-        lf_buf a, b;
-        lf_buf_init(&a), lf_buf_init(&b);
-        if (st == LF_OK) {
-            /* the weight averaging's momentum depends on the training size
-             * (learned.c): a setting of the fit, not of the network */
-            ref->opt.use_ema = f->net->opt.use_ema;
-            ref->opt.ema_momentum = f->net->opt.ema_momentum;
-            lf_model_arch_json(ref, &a);
-            lf_model_arch_json(f->net, &b);
-            /* compare without the optimizer's step count */
-            const char *ia = a.data ? strstr(a.data, "\"iterations\"") : NULL;
-            const char *ib = b.data ? strstr(b.data, "\"iterations\"") : NULL;
-            if (a.failed || b.failed) st = lf_fail(e, LF_ERR_NOMEM, "out of memory");
-            else if (!ia || !ib || ia - a.data != ib - b.data || memcmp(a.data, b.data, (size_t)(ia - a.data)) != 0)
-                st = lf_fail(e, LF_ERR_FORMAT, "the network is not the one the %s method builds for %zu models and %zu classes",
-                             lf_method_name((lf_method)method), M, C);
-        } else {
-            st = lf_fail(e, LF_ERR_FORMAT, "cannot build the %s network", lf_method_name((lf_method)method));
-        }
-        lf_buf_free(&a), lf_buf_free(&b);
-        lf_model_free(ref);
-        if (st != LF_OK) return st;
-        expect = lf_st_count(sf); /* checked by the network loader */
-    }
-    /* no stray tensors */
-    if (!lf_method_is_learned((lf_method)method) && lf_st_count(sf) != expect)
-        return lf_fail(e, LF_ERR_FORMAT, "the file holds %zu tensors, the %s method has %zu",
-                       lf_st_count(sf), lf_method_name((lf_method)method), expect);
-    if (lf_method_is_learned((lf_method)method))
-        for (size_t i = 0; i < lf_st_count(sf); i++)
-            if (strncmp(lf_st_at(sf, i)->name, "net.", 4) != 0)
-                return lf_fail(e, LF_ERR_FORMAT, "unexpected tensor '%.80s'", lf_st_at(sf, i)->name);
+    f->def = def, f->M = M, f->C = C;
+    if (def->load) return def->load(f, sf, arch, e);
+    if (arch) return lf_fail(e, LF_ERR_FORMAT, "the %s method has no network, but the file holds an architecture", def->name);
+    if (lf_st_count(sf) != 0)
+        return lf_fail(e, LF_ERR_FORMAT, "the file holds %zu tensors, the %s method has 0", lf_st_count(sf), def->name);
     return LF_OK;
 }
 

@@ -17,9 +17,14 @@
  * most 0.999; on B5's stack-lr it halves the gap to the optimum).  To be
  * ready for a missing modality, training adds copies of rows with one
  * present model hidden (modality dropout) and the mask tells the network.
+ *
+ * Each method is a record (method.h) whose params hold its training
+ * settings and the function that builds its network; the state is the
+ * trained network, saved under "net." with its architecture.
  */
-#include "fusion/fusion_internal.h"
+#include "fusion/method.h"
 #include "model.h"
+#include "model_io.h"
 #include "vmath.h"
 
 #include <math.h>
@@ -28,23 +33,57 @@
 #define LOG_FLOOR 1e-7f
 #define PREDICT_CHUNK 4096
 
-typedef struct method_cfg {
+/* What a learned method's record carries (its params). */
+typedef struct learned_params {
     float lr;
     size_t batch, epochs;
-    int log_inputs;
-} method_cfg;
+    int log_inputs;                  /* the network sees log max(p, 1e-7) */
+    /* adds the layers after the inputs xs[0..M) and the mask xs[M];
+     * returns the output node (or -1, the builder's error is sticky) */
+    int (*build)(lf_model *net, const int *xs, size_t M, size_t C);
+} learned_params;
 
-static method_cfg config(lf_method m) {
-    switch (m) {
-    case LF_FUSE_STACK_LR: return (method_cfg){0.01f, 64, 60, 1};
-    case LF_FUSE_LOGLINEAR: return (method_cfg){0.01f, 64, 40, 1};
-    case LF_FUSE_MLP: return (method_cfg){1e-3f, 32, 60, 0};
-    case LF_FUSE_GATE: return (method_cfg){3e-3f, 32, 60, 0};
-    default: return (method_cfg){0.01f, 64, 40, 0}; /* wavg, wavg-class */
-    }
+static const learned_params *params_of(const lf_fusion *f) { return f->def->params; }
+
+static int build_wavg(lf_model *net, const int *xs, size_t M, size_t C) {
+    (void)C;
+    return lf_weighted_average(net, M, xs, xs[M], "fuse");
 }
 
-lf_status lf_learned_build(lf_model *net, lf_method method, size_t M, size_t C) {
+static int build_loglinear(lf_model *net, const int *xs, size_t M, size_t C) {
+    return lf_activation_layer(net, build_wavg(net, xs, M, C), LF_SOFTMAX, "out");
+}
+
+static int build_wavg_class(lf_model *net, const int *xs, size_t M, size_t C) {
+    (void)C;
+    return lf_class_weighted_average(net, M, xs, xs[M], "fuse");
+}
+
+static int build_stack_lr(lf_model *net, const int *xs, size_t M, size_t C) {
+    int cat = lf_concatenate(net, M + 1, xs, "cat");
+    int out = lf_dense(net, cat, C, LF_SOFTMAX, 1, "out");
+    if (out >= 0) lf_set_l2(net, out, 1e-4f);
+    return out;
+}
+
+static int build_mlp(lf_model *net, const int *xs, size_t M, size_t C) {
+    int cat = lf_concatenate(net, M + 1, xs, "cat");
+    int h = lf_dense(net, cat, 128, LF_RELU, 1, "hidden");
+    int d = lf_dropout(net, h, 0.2f, "dropout");
+    return lf_dense(net, d, C, LF_SOFTMAX, 1, "out");
+}
+
+static int build_gate(lf_model *net, const int *xs, size_t M, size_t C) {
+    (void)C;
+    int cat = lf_concatenate(net, M + 1, xs, "cat");
+    int h = lf_dense(net, cat, 32, LF_RELU, 1, "gate_hidden");
+    int g = lf_dense(net, h, M, LF_LINEAR, 1, "gate");
+    return lf_gated_average(net, M, xs, g, xs[M], "fuse");
+}
+
+/* The (compiled, untrained) network of a learned method for M models of C
+ * classes: inputs p0..p{M-1} (C each) and mask (M). */
+static lf_status build(lf_model *net, const learned_params *lp, size_t M, size_t C) {
     int *xs = lf_alloc_array(M + 1, sizeof *xs);
     if (!xs) return LF_ERR_NOMEM;
     char name[32];
@@ -52,43 +91,11 @@ lf_status lf_learned_build(lf_model *net, lf_method method, size_t M, size_t C) 
         snprintf(name, sizeof name, "p%zu", k);
         xs[k] = lf_input(net, C, name);
     }
-    int mask = lf_input(net, M, "mask"), out = -1;
-    xs[M] = mask;
-    switch (method) {
-    case LF_FUSE_WAVG:
-    case LF_FUSE_LOGLINEAR:
-        out = lf_weighted_average(net, M, xs, mask, "fuse");
-        if (method == LF_FUSE_LOGLINEAR) out = lf_activation_layer(net, out, LF_SOFTMAX, "out");
-        break;
-    case LF_FUSE_WAVG_CLASS:
-        out = lf_class_weighted_average(net, M, xs, mask, "fuse");
-        break;
-    case LF_FUSE_STACK_LR: {
-        int cat = lf_concatenate(net, M + 1, xs, "cat");
-        out = lf_dense(net, cat, C, LF_SOFTMAX, 1, "out");
-        if (out >= 0) lf_set_l2(net, out, 1e-4f);
-        break;
-    }
-    case LF_FUSE_MLP: {
-        int cat = lf_concatenate(net, M + 1, xs, "cat");
-        int h = lf_dense(net, cat, 128, LF_RELU, 1, "hidden");
-        int d = lf_dropout(net, h, 0.2f, "dropout");
-        out = lf_dense(net, d, C, LF_SOFTMAX, 1, "out");
-        break;
-    }
-    case LF_FUSE_GATE: {
-        int cat = lf_concatenate(net, M + 1, xs, "cat");
-        int h = lf_dense(net, cat, 32, LF_RELU, 1, "gate_hidden");
-        int g = lf_dense(net, h, M, LF_LINEAR, 1, "gate");
-        out = lf_gated_average(net, M, xs, g, mask, "fuse");
-        break;
-    }
-    default:
-        break;
-    }
+    xs[M] = lf_input(net, M, "mask");
+    int out = lp->build(net, xs, M, C);
     LF_FREE(xs);
     lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
-    opt.learning_rate = config(method).lr;
+    opt.learning_rate = lp->lr;
     return lf_model_compile(net, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &opt);
 }
 
@@ -176,10 +183,10 @@ static float ema_momentum(size_t n, const lf_fit_options *fo) {
     return (float)(mom < 0.0 ? 0.0 : mom > 0.999 ? 0.999 : mom);
 }
 
-lf_status lf_learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
-                         const lf_fusion_options *opt) {
+static lf_status learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
+                             const lf_fusion_options *opt) {
     size_t M = pr->M, N = pr->N, C = pr->C;
-    method_cfg cfg = config(f->method);
+    const learned_params *cfg = params_of(f);
     lf_rng rng;
     lf_rng_seed(&rng, opt->seed ^ 0x6c66757365ull);
 
@@ -214,15 +221,17 @@ lf_status lf_learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
     if (n == 0) {
         st = lf_fail(&f->err, LF_ERR_ARG, "no training row has any model present");
     } else {
-        st = lf_model_create(&f->net, opt->seed);
-        if (st == LF_OK) st = lf_learned_build(f->net, f->method, M, C);
+        lf_model *net = NULL;
+        st = lf_model_create(&net, opt->seed);
+        f->state = net;
+        if (st == LF_OK) st = build(net, cfg, M, C);
         if (st != LF_OK) {
-            lf_fail(&f->err, st, "building the %s network: %s", lf_method_name(f->method),
-                    f->net ? lf_model_error(f->net) : "out of memory");
+            lf_fail(&f->err, st, "building the %s network: %s", f->def->name,
+                    net ? lf_model_error(net) : "out of memory");
         } else {
             lf_fit_options fo = lf_fit_defaults();
-            fo.batch_size = cfg.batch;
-            fo.epochs = opt->epochs ? opt->epochs : cfg.epochs;
+            fo.batch_size = cfg->batch;
+            fo.epochs = opt->epochs ? opt->epochs : cfg->epochs;
             /* keep large inputs to a similar number of steps */
             size_t cap = 400000 / n;
             if (!opt->epochs && fo.epochs > cap) fo.epochs = cap < 3 ? 3 : cap;
@@ -233,23 +242,22 @@ lf_status lf_learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
                 fo.patience = 8;
                 fo.restore_best_weights = 1;
             }
-            f->net->opt.use_ema = 1;
-            f->net->opt.ema_momentum = ema_momentum(n, &fo);
-            train_rows tr = {pr, y, code, shift, cfg.log_inputs};
+            net->opt.use_ema = 1;
+            net->opt.ema_momentum = ema_momentum(n, &fo);
+            train_rows tr = {pr, y, code, shift, cfg->log_inputs};
             lf_row_source src = {n, gather_rows, &tr, prefetch_rows};
-            st = lf_model_fit_source(f->net, &src, &fo);
-            if (st != LF_OK)
-                lf_fail(&f->err, st, "training %s: %s", lf_method_name(f->method), lf_model_error(f->net));
+            st = lf_model_fit_source(net, &src, &fo);
+            if (st != LF_OK) lf_fail(&f->err, st, "training %s: %s", f->def->name, lf_model_error(net));
         }
     }
     lf_ids_free(&code);
     return st;
 }
 
-lf_status lf_learned_predict(const lf_fusion *f, const lf_probs *pr, float *out) {
+static lf_status learned_predict(const lf_fusion *f, const lf_probs *pr, float *out) {
     size_t M = pr->M, N = pr->N, C = pr->C;
     size_t chunk = N < PREDICT_CHUNK ? N : PREDICT_CHUNK;
-    int log_inputs = config(f->method).log_inputs;
+    int log_inputs = params_of(f)->log_inputs;
     float **x = lf_alloc_array(M + 1, sizeof *x);
     lf_status st = x ? LF_OK : LF_ERR_NOMEM;
     for (size_t k = 0; st == LF_OK && k <= M; k++)
@@ -258,7 +266,7 @@ lf_status lf_learned_predict(const lf_fusion *f, const lf_probs *pr, float *out)
         size_t n = N - r0 < chunk ? N - r0 : chunk;
         for (size_t i = 0; i < n; i++) fill_row(pr, r0 + i, x, i, log_inputs, -1);
         if (log_inputs) take_logs(x, M, C, n);
-        st = lf_model_predict(f->net, (const float *const *)x, n, out + r0 * C);
+        st = lf_model_predict(f->state, (const float *const *)x, n, out + r0 * C);
         for (size_t i = 0; st == LF_OK && i < n; i++) {
             float *row = out + (r0 + i) * C;
             int any = 0;
@@ -274,3 +282,108 @@ lf_status lf_learned_predict(const lf_fusion *f, const lf_probs *pr, float *out)
     LF_FREE(x);
     return st;
 }
+
+/* --------------------------------------------------------- the file */
+
+static void learned_save(const lf_fusion *f, lf_method_save *s) { s->net = f->state; }
+
+/* The architecture JSON up to the optimizer's step count (which depends on
+ * the training, not on the network), its length in *len; NULL when out of
+ * memory. */
+static const char *arch_upto_iterations(const lf_model *net, lf_buf *b, size_t *len) {
+    lf_model_arch_json(net, b);
+    if (b->failed || !b->data) return NULL;
+    const char *it = strstr(b->data, "\"iterations\"");
+    *len = it ? (size_t)(it - b->data) : b->len;
+    return b->data;
+}
+
+static lf_status learned_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e) {
+    const char *name = f->def->name;
+    size_t M = f->M, C = f->C;
+    if (!arch) return lf_fail(e, LF_ERR_FORMAT, "the metadata has no 'architecture' for the %s network", name);
+    for (size_t i = 0; i < lf_st_count(sf); i++)
+        if (strncmp(lf_st_at(sf, i)->name, "net.", 4) != 0)
+            return lf_fail(e, LF_ERR_FORMAT, "unexpected tensor '%.80s'", lf_st_at(sf, i)->name);
+    lf_model *net = NULL;
+    lf_status st = lf_model_create(&net, 0);
+    f->state = net;
+    if (st != LF_OK) return lf_fail(e, st, "out of memory");
+    if ((st = lf_model_from_parts(net, arch, strlen(arch), sf, "net.", e)) != LF_OK) return st;
+    /* the network must be exactly the one this method builds for M models
+     * and C classes: its inputs first (so that a file declaring huge counts
+     * builds nothing big), then the whole architecture */
+    int fits = lf_model_num_inputs(net) == M + 1 && lf_model_input_dim(net, M) == M &&
+               lf_model_output_dim(net) == C;
+    for (size_t k = 0; fits && k < M; k++) fits = lf_model_input_dim(net, k) == C;
+    if (!fits)
+        return lf_fail(e, LF_ERR_FORMAT, "the network is not the one the %s method builds for %zu models and %zu classes",
+                       name, M, C);
+    lf_model *ref;
+    if ((st = lf_model_create(&ref, 0)) != LF_OK) return lf_fail(e, st, "out of memory");
+    st = build(ref, f->def->params, M, C);
+    lf_buf a, b;
+    lf_buf_init(&a), lf_buf_init(&b);
+    if (st == LF_OK) {
+        /* the weight averaging's momentum depends on the training size: a
+         * setting of the fit, not of the network */
+        ref->opt.use_ema = net->opt.use_ema;
+        ref->opt.ema_momentum = net->opt.ema_momentum;
+        size_t la, lb;
+        const char *ja = arch_upto_iterations(ref, &a, &la), *jb = arch_upto_iterations(net, &b, &lb);
+        if (!ja || !jb) st = lf_fail(e, LF_ERR_NOMEM, "out of memory");
+        else if (la != lb || memcmp(ja, jb, la) != 0)
+            st = lf_fail(e, LF_ERR_FORMAT, "the network is not the one the %s method builds for %zu models and %zu classes",
+                         name, M, C);
+    } else {
+        st = lf_fail(e, LF_ERR_FORMAT, "cannot build the %s network", name);
+    }
+    lf_buf_free(&a), lf_buf_free(&b);
+    lf_model_free(ref);
+    return st;
+}
+
+/* softmax over models of the "fuse" layer's weights: per class for
+ * wavg-class */
+static size_t learned_weights(const lf_fusion *f, float *out, size_t cap, size_t *rows, size_t *cols) {
+    size_t r = f->M, c = f->def->id == LF_FUSE_WAVG_CLASS ? f->C : 1, n = r * c;
+    if (out && cap >= n) {
+        if (lf_get_weights(f->state, "fuse", 0, out, n) != LF_OK) return 0;
+        for (size_t j = 0; j < c; j++) {
+            float mx = -INFINITY;
+            for (size_t k = 0; k < r; k++) mx = out[k * c + j] > mx ? out[k * c + j] : mx;
+            double s = 0;
+            for (size_t k = 0; k < r; k++) s += out[k * c + j] = expf(out[k * c + j] - mx);
+            for (size_t k = 0; k < r; k++) out[k * c + j] = (float)(out[k * c + j] / s);
+        }
+    }
+    if (rows) *rows = r;
+    if (cols) *cols = c;
+    return n;
+}
+
+static void free_net(void *state) { lf_model_free(state); }
+
+#define LEARNED(var, ID, NAME, SUMMARY, WEIGHTS, LR, BATCH, EPOCHS, LOGS, BUILD)                    \
+    static const learned_params var##_params = {LR, BATCH, EPOCHS, LOGS, BUILD};                 \
+    static const lf_method_def var = {.id = ID, .name = NAME, .family = LF_FAMILY_LEARNED,               \
+                               .summary = SUMMARY, .fit = learned_fit, .predict = learned_predict, \
+                               .save = learned_save, .load = learned_load, .weights = WEIGHTS,   \
+                               .free_state = free_net, .params = &var##_params, .rule = -1}
+
+LEARNED(stack_lr, LF_FUSE_STACK_LR, "stack-lr",
+        "multinomial logistic regression on log p and the mask, L2", NULL, 0.01f, 64, 60, 1, build_stack_lr);
+LEARNED(wavg, LF_FUSE_WAVG, "wavg", "the seed's WeightedAverage: one softmax weight per model",
+        learned_weights, 0.01f, 64, 40, 0, build_wavg);
+LEARNED(wavg_class, LF_FUSE_WAVG_CLASS, "wavg-class",
+        "ClassWeightedAverage: one softmax weight per model and class", learned_weights, 0.01f, 64, 40, 0,
+        build_wavg_class);
+LEARNED(loglinear, LF_FUSE_LOGLINEAR, "loglinear",
+        "softmax-weighted sum of log p, renormalised (weighted product rule)", learned_weights, 0.01f, 64,
+        40, 1, build_loglinear);
+LEARNED(mlp, LF_FUSE_MLP, "mlp", "the question's head: Concatenate, Dense(128), Dropout, Dense",
+        NULL, 1e-3f, 32, 60, 0, build_mlp);
+LEARNED(gate, LF_FUSE_GATE, "gate", "per-sample softmax weights from a small network", NULL,
+        3e-3f, 32, 60, 0, build_gate);
+
+const lf_method_def *const lf_learned_methods[] = {&stack_lr, &wavg, &wavg_class, &loglinear, &mlp, &gate, NULL};

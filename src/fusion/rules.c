@@ -252,6 +252,149 @@ int lf_rule_fused(lf_rule r, const float *const *p, size_t M, size_t N, size_t C
     return !bad;
 }
 
+/* ------------------------------------------------ the rules, row by row
+ *
+ * lf_rule_apply finds the models present in a row (with their weights) and
+ * hands the row to its rule: one function per rule, each writing out row o
+ * from the np present models (np >= 1). */
+typedef struct rule_row {
+    const float *const *p;
+    size_t i, C;          /* the row, the classes */
+    size_t np;            /* models present (and weighted) in the row */
+    const size_t *present;
+    const double *w;      /* their weights, and 1 / their sum */
+    double invw;
+    int equal_w;          /* all weights equal (or none given) */
+    double *acc, *acc2;   /* scratch of C each */
+    double *med;          /* scratch of M */
+    rank_item *items;     /* scratch of C (borda) */
+} rule_row;
+
+static const float *row_of(const rule_row *x, size_t j) { return x->p[x->present[j]] + x->i * x->C; }
+
+static void mean_row(const rule_row *x, float *o) {
+    size_t C = x->C;
+    double *acc = x->acc;
+    memset(acc, 0, C * sizeof *acc);
+    for (size_t j = 0; j < x->np; j++) {
+        const float *row = row_of(x, j);
+        double wk = x->w[j];
+        for (size_t c = 0; c < C; c++) acc[c] += wk * (double)row[c];
+    }
+    for (size_t c = 0; c < C; c++) o[c] = (float)(acc[c] * x->invw);
+    /* (no renormalisation: the rows sum to 1) */
+}
+
+static void product_row(const rule_row *x, float *o) {
+    size_t C = x->C, np = x->np;
+    double *acc = x->acc, *acc2 = x->acc2;
+    memset(acc, 0, C * sizeof *acc);
+    if (x->equal_w) {
+        /* equal weights: sum_k log p_kc / np = log(prod_k p_kc) / np, one
+         * log per class instead of one per value; products of up to 16
+         * values >= 1e-12 cannot underflow a double */
+        for (size_t j0 = 0; j0 < np; j0 += 16) {
+            size_t j1 = j0 + 16 < np ? j0 + 16 : np;
+            for (size_t c = 0; c < C; c++) acc2[c] = 1.0;
+            for (size_t j = j0; j < j1; j++) {
+                const float *row = row_of(x, j);
+                for (size_t c = 0; c < C; c++) acc2[c] *= row[c] > 1e-12f ? (double)row[c] : 1e-12;
+            }
+            for (size_t c = 0; c < C; c++) acc[c] += lf_log_d(acc2[c]);
+        }
+        double invn = 1.0 / (double)np;
+        for (size_t c = 0; c < C; c++) acc[c] *= invn;
+    } else {
+        for (size_t j = 0; j < np; j++) {
+            const float *row = row_of(x, j);
+            double wk = x->w[j] * x->invw;
+            for (size_t c = 0; c < C; c++) {
+                double v = row[c] > 1e-12f ? (double)row[c] : 1e-12;
+                acc[c] += wk * lf_log_d(v);
+            }
+        }
+    }
+    /* the exponents lie in [log 1e-12, log FLT_MAX] = [-27.7, 88.8]: in
+     * double their exp neither overflows nor underflows, and needs no
+     * maximum subtracted */
+    double s = 0.0;
+    for (size_t c = 0; c < C; c++) s += (acc[c] = lf_exp_d(acc[c]));
+    double inv = 1.0 / s; /* s >= 1e-12 */
+    for (size_t c = 0; c < C; c++) o[c] = (float)(acc[c] * inv);
+}
+
+static void max_row(const rule_row *x, float *o) {
+    size_t C = x->C;
+    const float *row0 = row_of(x, 0);
+    for (size_t c = 0; c < C; c++) x->acc[c] = row0[c];
+    for (size_t j = 1; j < x->np; j++) {
+        const float *row = row_of(x, j);
+        for (size_t c = 0; c < C; c++) x->acc[c] = row[c] > x->acc[c] ? row[c] : x->acc[c];
+    }
+    write_normalised(o, x->acc, C);
+}
+
+static void min_row(const rule_row *x, float *o) {
+    size_t C = x->C;
+    const float *row0 = row_of(x, 0);
+    for (size_t c = 0; c < C; c++) x->acc[c] = row0[c];
+    for (size_t j = 1; j < x->np; j++) {
+        const float *row = row_of(x, j);
+        for (size_t c = 0; c < C; c++) x->acc[c] = row[c] < x->acc[c] ? row[c] : x->acc[c];
+    }
+    write_normalised(o, x->acc, C);
+}
+
+static void median_row(const rule_row *x, float *o) {
+    size_t C = x->C, np = x->np;
+    for (size_t c = 0; c < C; c++) {
+        for (size_t j = 0; j < np; j++) x->med[j] = row_of(x, j)[c];
+        insertion_sort(x->med, np);
+        x->acc[c] = (np & 1) ? x->med[np / 2] : 0.5 * (x->med[np / 2 - 1] + x->med[np / 2]);
+    }
+    write_normalised(o, x->acc, C);
+}
+
+/* vote and borda: acc the (weighted) votes or points, acc2 the weighted
+ * mean, which breaks ties */
+static void vote_or_borda_row(const rule_row *x, float *o, int borda) {
+    size_t C = x->C;
+    double *acc = x->acc, *acc2 = x->acc2;
+    memset(acc, 0, 2 * C * sizeof *acc); /* acc and acc2 */
+    for (size_t j = 0; j < x->np; j++) {
+        const float *row = row_of(x, j);
+        double wk = x->w[j] * x->invw;
+        for (size_t c = 0; c < C; c++) acc2[c] += wk * (double)row[c];
+        if (borda) borda_add(row, C, wk, x->items, acc);
+        else acc[lf_argmax_f(row, C)] += wk;
+    }
+    if (borda && C == 1) acc[0] = 1.0;
+    for (size_t c = 0; c < C; c++) acc[c] += LF_RULE_TIE_EPS * acc2[c];
+    write_normalised(o, acc, C);
+}
+
+static void vote_row(const rule_row *x, float *o) { vote_or_borda_row(x, o, 0); }
+static void borda_row(const rule_row *x, float *o) { vote_or_borda_row(x, o, 1); }
+
+static void (*const rule_rows[LF_RULE_COUNT])(const rule_row *, float *) = {
+    [LF_RULE_MEAN] = mean_row,     [LF_RULE_PRODUCT] = product_row, [LF_RULE_MAX] = max_row,
+    [LF_RULE_MIN] = min_row,       [LF_RULE_MEDIAN] = median_row,   [LF_RULE_VOTE] = vote_row,
+    [LF_RULE_BORDA] = borda_row,
+};
+
+static lf_status check_weights(const float *weights, size_t M, lf_err *e) {
+    double total = 0.0;
+    for (size_t k = 0; k < M; k++) {
+        if (!isfinite(weights[k]) || weights[k] < 0.0f)
+            return lf_fail(e, LF_ERR_ARG,
+                           "fusion rule: weight of model %zu is %g; weights must be finite and >= 0", k,
+                           (double)weights[k]);
+        total += weights[k];
+    }
+    if (!(total > 0.0)) return lf_fail(e, LF_ERR_ARG, "fusion rule: all %zu model weights are zero", M);
+    return LF_OK;
+}
+
 lf_status lf_rule_apply(lf_rule r, const float *const *p, size_t M, size_t N, size_t C,
                         const float *weights, float *out, lf_err *e) {
     static const char fn[] = "fusion rule";
@@ -259,21 +402,23 @@ lf_status lf_rule_apply(lf_rule r, const float *const *p, size_t M, size_t N, si
     if (st != LF_OK) return st;
     if ((int)r < 0 || (int)r >= LF_RULE_COUNT)
         return lf_fail(e, LF_ERR_ARG, "fusion rule: unknown rule number %d", (int)r);
-    if (weights) {
-        double total = 0.0;
-        for (size_t k = 0; k < M; k++) {
-            if (!isfinite(weights[k]) || weights[k] < 0.0f)
-                return lf_fail(e, LF_ERR_ARG,
-                               "fusion rule: weight of model %zu is %g; weights must be finite "
-                               "and >= 0",
-                               k, (double)weights[k]);
-            total += weights[k];
-        }
-        if (!(total > 0.0))
-            return lf_fail(e, LF_ERR_ARG, "fusion rule: all %zu model weights are zero", M);
+    if (weights && (st = check_weights(weights, M, e)) != LF_OK) return st;
+
+    /* all weights equal (or none given): the product can skip most logs */
+    int equal_w = 1;
+    for (size_t k = 1; weights && k < M; k++) equal_w &= weights[k] == weights[0];
+    /* the mean with equal weights and no missing output: one flat loop over
+     * all values (the same sums, in the same order, as the row loop) */
+    int all_present = r == LF_RULE_MEAN && equal_w && M > 1;
+    for (size_t i = 0; all_present && i < N; i++)
+        for (size_t k = 0; k < M; k++) all_present &= !lf_row_missing(p[k], i, C);
+    if (all_present) {
+        double wk = weights ? (double)weights[0] : 1.0, invw = 1.0 / (wk * (double)M);
+        flat_mean(p, M, 0, N * C, wk, invw, out);
+        return LF_OK;
     }
 
-    /* scratch: acc (C), acc2 (C), w (M), present list (M), med (M), items (C) */
+    /* scratch: acc (C), acc2 (C), w (M), med (M), present (M), items (C) */
     double *acc = lf_alloc_array(2 * C + 2 * M, sizeof(double));
     size_t *present = lf_alloc_array(M, sizeof(size_t));
     rank_item *items = r == LF_RULE_BORDA ? lf_alloc_array(C, sizeof(rank_item)) : NULL;
@@ -283,24 +428,10 @@ lf_status lf_rule_apply(lf_rule r, const float *const *p, size_t M, size_t N, si
         LF_FREE(items);
         return lf_fail(e, LF_ERR_NOMEM, "fusion rule: out of memory for %zu classes", C);
     }
-    double *acc2 = acc + C, *w = acc + 2 * C, *med = w + M;
-    /* all weights equal (or none given): the product can skip most logs */
-    int equal_w = 1;
-    for (size_t k = 1; weights && k < M; k++) equal_w &= weights[k] == weights[0];
+    double *w = acc + 2 * C;
+    rule_row x = {p, 0, C, 0, present, w, 0.0, equal_w, acc, acc + C, w + M, items};
     const int weighted = r == LF_RULE_MEAN || r == LF_RULE_PRODUCT || r == LF_RULE_VOTE ||
                          r == LF_RULE_BORDA;
-
-    /* the mean with equal weights and no missing output: one flat loop over
-     * all values (the same sums, in the same order, as the row loop) */
-    int all_present = r == LF_RULE_MEAN && equal_w && M > 1;
-    for (size_t i = 0; all_present && i < N; i++)
-        for (size_t k = 0; k < M; k++) all_present &= !lf_row_missing(p[k], i, C);
-    if (all_present) {
-        double wk = weights ? (double)weights[0] : 1.0, invw = 1.0 / (wk * (double)M);
-        flat_mean(p, M, 0, N * C, wk, invw, out);
-        N = 0; /* done: skip the row loop */
-    }
-
     for (size_t i = 0; i < N; i++) {
         float *o = out + i * C;
         size_t np = 0;
@@ -315,105 +446,12 @@ lf_status lf_rule_apply(lf_rule r, const float *const *p, size_t M, size_t N, si
         }
         if (np == 0) {
             fill_uniform(o, C);
-            continue;
-        }
-        double invw = 1.0 / wsum;
-        if (np == 1 && r != LF_RULE_VOTE && r != LF_RULE_BORDA) {
+        } else if (np == 1 && r != LF_RULE_VOTE && r != LF_RULE_BORDA) {
             /* one model: each of these rules returns its row as it is */
             memcpy(o, p[present[0]] + i * C, C * sizeof *o);
-            continue;
-        }
-
-        switch (r) {
-        case LF_RULE_MEAN: {
-            memset(acc, 0, C * sizeof *acc);
-            for (size_t j = 0; j < np; j++) {
-                const float *row = p[present[j]] + i * C;
-                double wk = w[j];
-                for (size_t c = 0; c < C; c++) acc[c] += wk * (double)row[c];
-            }
-            for (size_t c = 0; c < C; c++) o[c] = (float)(acc[c] * invw);
-            break; /* (no renormalisation: the rows sum to 1) */
-        }
-        case LF_RULE_PRODUCT: {
-            if (equal_w) {
-                /* equal weights: sum_k log p_kc / np = log(prod_k p_kc) / np,
-                 * one log per class instead of one per value; products of
-                 * up to 16 values >= 1e-12 cannot underflow a double */
-                memset(acc, 0, C * sizeof *acc);
-                for (size_t j0 = 0; j0 < np; j0 += 16) {
-                    size_t j1 = j0 + 16 < np ? j0 + 16 : np;
-                    for (size_t c = 0; c < C; c++) acc2[c] = 1.0;
-                    for (size_t j = j0; j < j1; j++) {
-                        const float *row = p[present[j]] + i * C;
-                        for (size_t c = 0; c < C; c++)
-                            acc2[c] *= row[c] > 1e-12f ? (double)row[c] : 1e-12;
-                    }
-                    for (size_t c = 0; c < C; c++) acc[c] += lf_log_d(acc2[c]);
-                }
-                double invn = 1.0 / (double)np;
-                for (size_t c = 0; c < C; c++) acc[c] *= invn;
-            } else {
-                memset(acc, 0, C * sizeof *acc);
-                for (size_t j = 0; j < np; j++) {
-                    const float *row = p[present[j]] + i * C;
-                    double wk = w[j] * invw;
-                    for (size_t c = 0; c < C; c++) {
-                        double v = row[c] > 1e-12f ? (double)row[c] : 1e-12;
-                        acc[c] += wk * lf_log_d(v);
-                    }
-                }
-            }
-            /* the exponents lie in [log 1e-12, log FLT_MAX] = [-27.7, 88.8]:
-             * in double their exp neither overflows nor underflows, and
-             * needs no maximum subtracted */
-            double s = 0.0;
-            for (size_t c = 0; c < C; c++) s += (acc[c] = lf_exp_d(acc[c]));
-            double inv = 1.0 / s; /* s >= 1e-12 */
-            for (size_t c = 0; c < C; c++) o[c] = (float)(acc[c] * inv);
-            break;
-        }
-        case LF_RULE_MAX:
-        case LF_RULE_MIN: {
-            const float *row0 = p[present[0]] + i * C;
-            for (size_t c = 0; c < C; c++) acc[c] = row0[c];
-            for (size_t j = 1; j < np; j++) {
-                const float *row = p[present[j]] + i * C;
-                if (r == LF_RULE_MAX) {
-                    for (size_t c = 0; c < C; c++) acc[c] = row[c] > acc[c] ? row[c] : acc[c];
-                } else {
-                    for (size_t c = 0; c < C; c++) acc[c] = row[c] < acc[c] ? row[c] : acc[c];
-                }
-            }
-            write_normalised(o, acc, C);
-            break;
-        }
-        case LF_RULE_MEDIAN: {
-            for (size_t c = 0; c < C; c++) {
-                for (size_t j = 0; j < np; j++) med[j] = p[present[j]][i * C + c];
-                insertion_sort(med, np);
-                acc[c] = (np & 1) ? med[np / 2] : 0.5 * (med[np / 2 - 1] + med[np / 2]);
-            }
-            write_normalised(o, acc, C);
-            break;
-        }
-        case LF_RULE_VOTE:
-        case LF_RULE_BORDA: {
-            memset(acc, 0, 2 * C * sizeof *acc); /* acc: votes/points, acc2: mean */
-            for (size_t j = 0; j < np; j++) {
-                const float *row = p[present[j]] + i * C;
-                double wk = w[j] * invw;
-                for (size_t c = 0; c < C; c++) acc2[c] += wk * (double)row[c];
-                if (r == LF_RULE_VOTE)
-                    acc[lf_argmax_f(row, C)] += wk;
-                else
-                    borda_add(row, C, wk, items, acc);
-            }
-            if (r == LF_RULE_BORDA && C == 1) acc[0] = 1.0;
-            for (size_t c = 0; c < C; c++) acc[c] += LF_RULE_TIE_EPS * acc2[c];
-            write_normalised(o, acc, C);
-            break;
-        }
+        } else {
+            x.i = i, x.np = np, x.invw = 1.0 / wsum;
+            rule_rows[r](&x, o);
         }
     }
     LF_FREE(acc);

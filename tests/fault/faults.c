@@ -221,9 +221,10 @@ static lf_status op_compare(int *ok) {
     o.folds = 2, o.epochs = 1;
     lf_method ms[4] = {LF_FUSE_MEAN, LF_FUSE_DECISION_TEMPLATE, LF_FUSE_ACC_WEIGHTED, LF_FUSE_STACK_LR};
     const float *p[2] = {pa, pb};
-    const lf_compare_table *t;
+    lf_compare_table *t;
     st = lf_fusion_compare(f, p, names, 2, N, C, y, ms, 4, &o, &t);
     if (st == LF_OK) *ok = t->n_rows == 4 + 2 + 1 && isfinite(t->rows[0].mean[LF_METRIC_LOG_LOSS]);
+    if (st == LF_OK) lf_compare_table_free(t);
     lf_fusion_free(f);
     return st;
 }

@@ -1,0 +1,74 @@
+/*
+ * method.h — one record per fusion method.
+ *
+ * Everything the fusion model does that depends on the method goes through
+ * its record: fitting its state, predicting, putting the state into the
+ * fusion file and reading it back, and showing its weights.  A method is a
+ * record in its family's file (fixed.c: the fixed rules; classical.c: the
+ * methods fitted by counting; learned.c: the networks trained by the
+ * engine), listed in the family's NULL-terminated list there; methods.c
+ * joins the families into one table.  Nothing else switches on methods.
+ *
+ * Adding a method to a family is its record and its slot in the family's
+ * list, in the family's file, plus its lf_method value in latefuse.h.
+ *
+ * A method's fitted state is private to it: f->state, made by fit or load,
+ * released by free_state.  The fixed rules have none.
+ */
+#ifndef LF_FUSION_METHOD_H
+#define LF_FUSION_METHOD_H
+
+#include "fusion/fusion_internal.h"
+#include "io/safetensors.h"
+
+/* The tensors and architecture a method adds to a fusion file. */
+typedef struct lf_method_save {
+    lf_st_out tensors[2];   /* the method's own tensors ("fusion.*")      */
+    size_t n_tensors;
+    const lf_model *net;    /* a network saved under "net." with its
+                               architecture, or NULL                       */
+} lf_method_save;
+
+typedef struct lf_method_def {
+    lf_method id;
+    const char *name;              /* as the CLI and the file spell it */
+    lf_family family;
+    const char *summary;           /* one line, for help texts */
+    /* Fits f->state on prepared probabilities (pr->M models of pr->C
+     * classes, y the labels); NULL for a method that learns nothing.
+     * Errors go to f->err. */
+    lf_status (*fit)(lf_fusion *f, const lf_probs *pr, const int *y, const lf_fusion_options *o);
+    /* Fused probabilities (pr->N x pr->C) from prepared probabilities.
+     * Only reads f: may run from many threads at once. */
+    lf_status (*predict)(const lf_fusion *f, const lf_probs *pr, float *out);
+    /* What the file holds besides the common settings; NULL: nothing. */
+    void (*save)(const lf_fusion *f, lf_method_save *s);
+    /* Reads the state back from a file whose common settings (f->M, f->C,
+     * names, temperatures) are already loaded; every tensor of the file
+     * must be accounted for.  NULL: the file must hold no tensor and no
+     * architecture. */
+    lf_status (*load)(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e);
+    /* The weights over models as lf_fusion_weights documents them; NULL:
+     * the method has none. */
+    size_t (*weights)(const lf_fusion *f, float *out, size_t cap, size_t *rows, size_t *cols);
+    /* Releases a state made by fit or load; NULL: the method keeps none. */
+    void (*free_state)(void *state);
+    const void *params;            /* the family's settings for this method */
+    int rule;                      /* lf_rule for a fixed rule, else -1 */
+} lf_method_def;
+
+/* The record of a method id, or NULL (auto has none: it is a choice among
+ * the methods, not a method). */
+const lf_method_def *lf_method_def_of(lf_method m);
+
+/* The number of methods, and method i in table order (the order compare
+ * and auto try them: family by family, each family in its file's order). */
+size_t lf_method_count(void);
+const lf_method_def *lf_method_at(size_t i);
+
+/* Each family's records, NULL-terminated, in its file. */
+extern const lf_method_def *const lf_fixed_methods[];     /* fixed.c */
+extern const lf_method_def *const lf_classical_methods[]; /* classical.c */
+extern const lf_method_def *const lf_learned_methods[];   /* learned.c */
+
+#endif
