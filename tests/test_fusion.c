@@ -9,7 +9,7 @@
  * exact input-validation messages.
  */
 #include "check.h"
-#include "fusion/fusion_internal.h"
+#include "fusion/method.h"
 #include "latefuse.h"
 #include "model.h"
 
@@ -264,13 +264,13 @@ static void replay_learned(lf_method method, size_t N, size_t batch) {
     CHECK(o.modality_dropout == 0.5f, "default modality dropout %g", (double)o.modality_dropout);
     CHECK(lf_fusion_fit(f, (const float *const *)p, names2, 2, N, C, y, &o) == LF_OK, "%s: fit: %s", name,
           lf_fusion_error(f));
-    CHECK(f->net && f->net->opt.use_ema == 1 && f->net->opt.ema_momentum == mom,
+    CHECK(((lf_model *)f->state) && ((lf_model *)f->state)->opt.use_ema == 1 && ((lf_model *)f->state)->opt.ema_momentum == mom,
           "%s: the network keeps no moving average of momentum %g", name, (double)mom);
     size_t diff = 0;
-    for (size_t i = 0; f->net && f->net->n_params == P && i < P; i++) diff += f->net->params[i] != avg[i];
-    CHECK(f->net && f->net->n_params == P && diff == 0,
+    for (size_t i = 0; ((lf_model *)f->state) && ((lf_model *)f->state)->n_params == P && i < P; i++) diff += ((lf_model *)f->state)->params[i] != avg[i];
+    CHECK(((lf_model *)f->state) && ((lf_model *)f->state)->n_params == P && diff == 0,
           "%s: %zu of %zu weights are not the moving average of the replayed steps (weight 0: %.9g, expected "
-          "%.9g)", name, diff, P, f->net ? (double)f->net->params[0] : 0.0, (double)avg[0]);
+          "%.9g)", name, diff, P, ((lf_model *)f->state) ? (double)((lf_model *)f->state)->params[0] : 0.0, (double)avg[0]);
     lf_fusion_free(f);
     free(avg), free(p[0]), free(p[1]), free(y), free(code);
 }
@@ -289,7 +289,7 @@ static void test_stack_lr_l2(void) {
     float yf[N], mask[2 * N], out[N * C];
     make_task(p, y, N, C, 0);
     lf_fusion *f = fit(LF_FUSE_STACK_LR, (const float *const *)p, 2, N, C, y, 0, 0);
-    lf_model *net = f->net;
+    lf_model *net = ((lf_model *)f->state);
     size_t shape[2], cnt = 0;
     CHECK(net && lf_layer_weight_shape(net, "out", 0, shape, &cnt) == LF_OK && cnt == C * (2 * C + 2),
           "stack-lr kernel: %zu values", cnt);
