@@ -1,7 +1,8 @@
 # latefuse — build, test, demo.
 #
 #   make            library (static + shared) and the `latefuse` tool
-#   make test       builds and runs every test (C tests, golden tests, CLI tests)
+#   make test       builds and runs every test (C tests, golden tests, CLI tests);
+#                   first runs `make deps` when a package the tests use is missing
 #   make demo       runs the main job with no input files
 #   make san        the tests under AddressSanitizer + UBSan (CC=gcc or clang)
 #   make bench      benchmarks against PyTorch, numpy and scikit-learn
@@ -38,7 +39,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
-.PHONY: all test demo san tsan clean golden deps bench python fuzz fuzz-build fuzz-bins
+.PHONY: all test test-build demo san tsan clean golden deps bench python fuzz fuzz-build fuzz-bins
 all: $(BUILD)/liblatefuse.a $(BUILD)/liblatefuse.so $(BUILD)/latefuse $(EXAMPLE_BIN)
 
 $(BUILD)/%.o: %.c include/latefuse.h $(wildcard src/*.h src/*/*.h)
@@ -73,8 +74,14 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/liblatefuse.a
 deps:
 	@sh tests/deps.sh
 
-test: all $(TEST_BIN)
+# First a quick check of the Debian packages the tests use: when one is
+# missing, `make deps` runs (as root) or the missing ones are named.
+test:
+	@sh tests/deps.sh test
+	@$(MAKE) --no-print-directory test-build
 	@sh tests/run.sh $(BUILD)
+
+test-build: all $(TEST_BIN)
 
 demo: all
 	./$(BUILD)/latefuse demo

@@ -3,16 +3,39 @@
  * or prints the failure with its location; CHECK_CLOSE compares arrays with
  * an absolute + relative tolerance and prints the worst element.  A test
  * program ends with `return check_report("name");`, which prints
- * "name: N passed, N failed" and returns non-zero on any failure.
+ * "name: N passed, N failed" (", K skipped" added when checks were skipped)
+ * and returns non-zero on any failure.  CHECK_SKIP(...) records a check
+ * that cannot run here (a missing dependency or data folder) with its
+ * reason; under CI=true it is a failure instead.
  */
 #ifndef LF_CHECK_H
 #define LF_CHECK_H
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static int check_pass_, check_fail_;
+static int check_pass_, check_fail_, check_skipped_;
+
+/* A skipped check: counted and said; a failure under CI=true. */
+#define CHECK_SKIP(...) check_skip_(__FILE__, __LINE__, __VA_ARGS__)
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static inline void check_skip_(const char *file, int line, const char *fmt, ...) {
+    const char *ci = getenv("CI");
+    int fail = ci && strcmp(ci, "true") == 0;
+    fprintf(stderr, "%s:%d: %s: ", file, line, fail ? "FAIL (skipped under CI=true)" : "SKIP");
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    if (fail) check_fail_++;
+    else check_skipped_++;
+}
 
 #define CHECK(cond, ...)                                                        \
     do {                                                                        \
@@ -54,7 +77,9 @@ static inline int check_close_(const char *what, const float *got, const float *
 }
 
 static inline int check_report(const char *name) {
-    printf("%s: %d passed, %d failed\n", name, check_pass_, check_fail_);
+    if (check_skipped_)
+        printf("%s: %d passed, %d failed, %d skipped\n", name, check_pass_, check_fail_, check_skipped_);
+    else printf("%s: %d passed, %d failed\n", name, check_pass_, check_fail_);
     return check_fail_ != 0;
 }
 

@@ -1,6 +1,7 @@
 #!/bin/sh
 # deps.sh — installs the Debian packages that the build and the tests need
-# (`make deps`, and .ci/run), only those that are missing, without prompts.
+# (`make deps`, `make test` when something is missing, and .ci/run), only
+# those that are missing, without prompts.
 #   gcc, make, libc6-dev    the build
 #   clang, libclang-rt-14-dev   `make san CC=clang` and `make fuzz` (libFuzzer,
 #                               ASan/UBSan runtimes)
@@ -16,6 +17,28 @@ PKGS="make gcc libc6-dev clang libclang-rt-14-dev libomp-14-dev python3-numpy py
 [ "${1:-}" = bench ] && PKGS="$PKGS python3-sklearn libopenblas0-openmp"
 
 installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
+
+# `sh tests/deps.sh test` (the first thing `make test` does): a quick dpkg
+# check of what the tests use; when something is missing it runs this
+# script's install (as root, or with passwordless sudo) and says so, or
+# else says what is missing and how to install it.  It never fails the
+# build: the tests that need what is missing fail or are skipped (a skip
+# is a failure under CI=true).
+if [ "${1:-}" = test ]; then
+    missing=""
+    for p in make gcc libc6-dev python3-numpy python3-torch python3-pytest; do
+        installed "$p" || missing="$missing $p"
+    done
+    [ -z "$missing" ] && exit 0
+    if [ "$(id -u)" -eq 0 ] || { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then
+        echo "make test: missing$missing: running make deps first"
+        sh "$0" || echo "make test: make deps failed; the tests that need$missing will fail or be skipped"
+    else
+        echo "make test: missing$missing (not root: run 'make deps' as root to install them);" \
+             "the tests that need them will be skipped"
+    fi
+    exit 0
+fi
 
 missing=""
 for p in $PKGS; do installed "$p" || missing="$missing $p"; done

@@ -3,12 +3,13 @@
 # against the shared library of a build folder ($LF_BUILD, default build).
 #
 # Why a script: tests/run.sh runs every tests/*_test.sh and sums their
-# "NAME: N passed, N failed" last lines.  Here the Python tests need
-# Debian's /usr/bin/python3 with numpy and pytest (the `python3` on PATH may
-# be another interpreter); without them the tests are skipped with a visible
-# notice and count 0.  Skipped tests (e.g. the CLI comparison before the CLI
-# has its fit command) are not failures.  --capture=sys leaves the C
-# library's stderr (sanitizer reports) visible when a test crashes.
+# "NAME: N passed, N failed[, K skipped]" last lines.  Here the Python tests
+# need Debian's /usr/bin/python3 with numpy and pytest (the `python3` on PATH
+# may be another interpreter); without them the run counts as one skipped
+# check, with its reason, and pytest's own skips (e.g. the tests that need
+# torch) are counted as skipped.  Under CI=true a skip is a failure.
+# --capture=sys leaves the C library's stderr (sanitizer reports) visible
+# when a test crashes.
 # Exit status: non-zero when a test failed or pytest itself failed.
 cd "$(dirname "$0")/.." || exit 1
 PY=/usr/bin/python3
@@ -17,8 +18,13 @@ case "$BUILD" in /*) ;; *) BUILD="$(pwd)/$BUILD" ;; esac
 LIB="$BUILD/liblatefuse.so"
 
 skip() {
-    echo "NOTICE: Python tests skipped: $1"
-    echo "python: 0 passed, 0 failed"
+    if [ "${CI:-}" = true ]; then
+        echo "FAIL (skipped under CI=true): Python tests: $1"
+        echo "python: 0 passed, 1 failed"
+        exit 1
+    fi
+    echo "SKIP: Python tests: $1"
+    echo "python: 0 passed, 0 failed, 1 skipped"
     exit 0
 }
 
@@ -61,11 +67,16 @@ rc=$?
 printf '%s\n' "$out"
 summary=$(printf '%s\n' "$out" | grep -E '[0-9]+ (passed|failed|errors?|skipped)' | tail -n 1)
 count() { printf '%s\n' "$summary" | grep -oE "[0-9]+ $1" | head -n 1 | cut -d' ' -f1; }
-passed=$(count passed); failed=$(count failed); errors=$(count 'errors?')
-passed=${passed:-0}; failed=$((${failed:-0} + ${errors:-0}))
+passed=$(count passed); failed=$(count failed); errors=$(count 'errors?'); skipped=$(count skipped)
+passed=${passed:-0}; failed=$((${failed:-0} + ${errors:-0})); skipped=${skipped:-0}
 if [ $rc -ne 0 ] && [ $failed -eq 0 ]; then
     echo "pytest exited with status $rc"
     failed=1
 fi
-echo "python: $passed passed, $failed failed"
+if [ $skipped -gt 0 ] && [ "${CI:-}" = true ]; then
+    echo "FAIL (skipped under CI=true): $skipped Python tests skipped"
+    failed=$((failed + skipped)); skipped=0
+fi
+if [ $skipped -gt 0 ]; then echo "python: $passed passed, $failed failed, $skipped skipped"
+else echo "python: $passed passed, $failed failed"; fi
 [ $failed -eq 0 ]

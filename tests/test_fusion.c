@@ -2,12 +2,16 @@
  * test_fusion.c — the fusion API end to end: every method on small inputs
  * computed by hand (or by a property that only the right answer has),
  * missing outputs, logits, calibration, what learned methods learn,
+ * how learned methods train (their rows with modality dropout and the moving
+ * average of the weights, replayed step by step; stack-lr's L2 penalty),
  * cross-validation without leakage, the comparison table, the fusion file
  * (round trip bit for bit for every method, tampering rejected), and the
  * exact input-validation messages.
  */
 #include "check.h"
+#include "fusion/method.h"
 #include "latefuse.h"
+#include "model.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +176,144 @@ static void test_learned(void) {
         lf_fusion_free(f);
     }
     free(p[0]), free(p[1]), free(y), free(out);
+}
+
+/* ------------------------------------------ how the learned methods train */
+
+/* The replay of a learned method's training rows: code = row << 2 |
+ * (hidden model + 1), two models, both present in every row. */
+typedef struct replay_rows {
+    const float *const *p;
+    const int *y;
+    const size_t *code;
+    size_t C;
+} replay_rows;
+
+static void replay_gather(void *ctx, const size_t *ids, size_t n, float *const *x, float *t) {
+    const replay_rows *rr = ctx;
+    size_t C = rr->C;
+    for (size_t i = 0; i < n; i++) {
+        size_t row = rr->code[ids[i]] >> 2;
+        long hide = (long)(rr->code[ids[i]] & 3) - 1;
+        for (size_t k = 0; k < 2; k++) {
+            int present = (long)k != hide;
+            x[2][i * 2 + k] = present ? 1.0f : 0.0f;
+            for (size_t c = 0; c < C; c++) x[k][i * C + c] = present ? rr->p[k][row * C + c] : 0.0f;
+        }
+        t[i] = (float)rr->y[row];
+    }
+}
+
+/* A learned method's training written out on a small task (both models in
+ * every row, 30 epochs, seed 5; under 100 rows no validation split):
+ *  - the rows: each row, and with probability 0.5 (modality_dropout) a copy
+ *    with one of its two models hidden (lf_rng_uniform < 0.5, then
+ *    lf_rng_below(2) picks the model), drawn from a generator seeded with
+ *    seed ^ 0x6c66757365, which then shuffles them (Fisher-Yates);
+ *  - the network: lf_learned_build on a model seeded with `seed`, fit in
+ *    the method's batches (wavg 64, gate 32: one batch per epoch here)
+ *    with the fit's seed;
+ *  - the weights kept: the moving average of the weights after each step,
+ *    momentum 1 - 10 / steps (0 at the first step, as Keras' use_ema).
+ * The fitted network's weights must be exactly that average: without the
+ * average they would be the last step's, without modality dropout the
+ * network would have trained on other rows. */
+static void replay_learned(lf_method method, size_t N, size_t batch) {
+    enum { C = 3, E = 30 };
+    const uint64_t seed = 5;
+    float *p[2] = {malloc(N * C * sizeof(float)), malloc(N * C * sizeof(float))};
+    int *y = malloc(N * sizeof *y);
+    size_t *code = malloc(2 * N * sizeof *code), n = 0, copies = 0;
+    make_task(p, y, N, C, 0);
+    /* the training rows */
+    lf_rng rng;
+    lf_rng_seed(&rng, seed ^ 0x6c66757365ull);
+    for (size_t r = 0; r < N; r++) {
+        code[n++] = r << 2;
+        if (lf_rng_uniform(&rng) < 0.5f) code[n++] = r << 2 | (size_t)(lf_rng_below(&rng, 2) + 1), copies++;
+    }
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)lf_rng_below(&rng, i), tmp = code[i - 1];
+        code[i - 1] = code[j], code[j] = tmp;
+    }
+    const char *name = lf_method_name(method);
+    CHECK(copies >= N / 4 && n <= batch, "%s: the task needs copies and one batch per epoch: %zu rows, %zu copies",
+          name, n, copies);
+    /* the weights after each step, by fits of 1..E epochs from scratch */
+    replay_rows rr = {(const float *const *)p, y, code, C};
+    lf_row_source src = {n, replay_gather, &rr, NULL};
+    const float mom = (float)(1.0 - 10.0 / E);
+    float *avg = NULL;
+    size_t P = 0;
+    for (size_t k = 1; k <= E; k++) {
+        lf_model *net;
+        lf_model_create(&net, seed);
+        CHECK(lf_learned_build(net, method, 2, C) == LF_OK, "%s: build: %s", name, lf_model_error(net));
+        lf_fit_options fo = lf_fit_defaults();
+        fo.batch_size = batch, fo.epochs = k, fo.seed = seed;
+        CHECK(lf_model_fit_source(net, &src, &fo) == LF_OK, "%s: replay: %s", name, lf_model_error(net));
+        if (!avg) P = net->n_params, avg = calloc(P, sizeof *avg);
+        float m = k == 1 ? 0.0f : mom;
+        for (size_t i = 0; i < P; i++) avg[i] = m * avg[i] + (1.0f - m) * net->params[i];
+        lf_model_free(net);
+    }
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    lf_fusion_options o = lf_fusion_defaults();
+    o.method = method, o.epochs = E, o.seed = seed;
+    CHECK(o.modality_dropout == 0.5f, "default modality dropout %g", (double)o.modality_dropout);
+    CHECK(lf_fusion_fit(f, (const float *const *)p, names2, 2, N, C, y, &o) == LF_OK, "%s: fit: %s", name,
+          lf_fusion_error(f));
+    CHECK(((lf_model *)f->state) && ((lf_model *)f->state)->opt.use_ema == 1 && ((lf_model *)f->state)->opt.ema_momentum == mom,
+          "%s: the network keeps no moving average of momentum %g", name, (double)mom);
+    size_t diff = 0;
+    for (size_t i = 0; ((lf_model *)f->state) && ((lf_model *)f->state)->n_params == P && i < P; i++) diff += ((lf_model *)f->state)->params[i] != avg[i];
+    CHECK(((lf_model *)f->state) && ((lf_model *)f->state)->n_params == P && diff == 0,
+          "%s: %zu of %zu weights are not the moving average of the replayed steps (weight 0: %.9g, expected "
+          "%.9g)", name, diff, P, ((lf_model *)f->state) ? (double)((lf_model *)f->state)->params[0] : 0.0, (double)avg[0]);
+    lf_fusion_free(f);
+    free(avg), free(p[0]), free(p[1]), free(y), free(code);
+}
+
+static void test_learned_replay(void) {
+    replay_learned(LF_FUSE_WAVG, 40, 64);
+    replay_learned(LF_FUSE_GATE, 20, 32);
+}
+
+/* stack-lr's loss carries the L2 penalty 1e-4 * sum of its kernel's
+ * squares: evaluate's loss less the cross-entropy of its predictions */
+static void test_stack_lr_l2(void) {
+    enum { N = 200, C = 3 };
+    float *p[2] = {malloc(N * C * sizeof(float)), malloc(N * C * sizeof(float))};
+    int y[N];
+    float yf[N], mask[2 * N], out[N * C];
+    make_task(p, y, N, C, 0);
+    lf_fusion *f = fit(LF_FUSE_STACK_LR, (const float *const *)p, 2, N, C, y, 0, 0);
+    lf_model *net = ((lf_model *)f->state);
+    size_t shape[2], cnt = 0;
+    CHECK(net && lf_layer_weight_shape(net, "out", 0, shape, &cnt) == LF_OK && cnt == C * (2 * C + 2),
+          "stack-lr kernel: %zu values", cnt);
+    float *k = malloc((cnt ? cnt : 1) * sizeof *k);
+    lf_get_weights(net, "out", 0, k, cnt);
+    double pen = 0;
+    for (size_t j = 0; j < cnt; j++) pen += (double)k[j] * k[j];
+    pen *= 1e-4;
+    /* any inputs do: the network's own (log p, mask) */
+    float *lp[2] = {malloc(N * C * sizeof(float)), malloc(N * C * sizeof(float))};
+    for (size_t i = 0; i < N * C; i++) lp[0][i] = logf(p[0][i]), lp[1][i] = logf(p[1][i]);
+    for (size_t i = 0; i < 2 * N; i++) mask[i] = 1;
+    for (size_t r = 0; r < N; r++) yf[r] = (float)y[r];
+    const float *x[3] = {lp[0], lp[1], mask};
+    double loss = 0, ce = 0;
+    CHECK(lf_model_evaluate(net, x, yf, N, NULL, &loss, NULL) == LF_OK, "evaluate: %s", lf_model_error(net));
+    CHECK(lf_model_predict(net, x, N, out) == LF_OK, "predict");
+    for (size_t r = 0; r < N; r++) ce -= log((double)out[r * C + (size_t)y[r]]);
+    ce /= N;
+    CHECK(pen > 1e-4 && fabs(loss - ce - pen) < 1e-2 * pen,
+          "stack-lr: loss %.9g - cross-entropy %.9g = %.3g, expected the L2 penalty %.3g", loss, ce, loss - ce,
+          pen);
+    lf_fusion_free(f);
+    free(k), free(p[0]), free(p[1]), free(lp[0]), free(lp[1]);
 }
 
 static void test_calibration(void) {
@@ -359,6 +501,8 @@ int main(void) {
     test_names();
     test_rules_by_hand();
     test_learned();
+    test_learned_replay();
+    test_stack_lr_l2();
     test_calibration();
     test_compare();
     test_save_load();

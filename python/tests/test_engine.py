@@ -8,6 +8,7 @@ weights through set_weights (Keras layout); PyTorch computes the same
 forward pass, loss and, for the seed, one Keras-3 Adam step on the full
 batch from its gradients.  Then the API: history keys, evaluate, summary,
 per-layer weights, save/load round trip, recompile, early stopping.
+Only the PyTorch comparisons need torch; the rest run without it.
 """
 import math
 
@@ -20,7 +21,13 @@ from latefuse.callbacks import EarlyStopping
 from latefuse.layers import (Add, Average, ClassWeightedAverage, Concatenate, Dense, Dot, Dropout,
                              Input, Maximum, Minimum, Multiply, Subtract, WeightedAverage)
 
-torch = pytest.importorskip("torch")
+# Only the two comparisons with PyTorch need it; without it they are
+# reported as skipped (a failure under CI=true, see tests/python_test.sh).
+try:
+    import torch
+except ImportError:
+    torch = None
+needs_torch = pytest.mark.skipif(torch is None, reason="needs PyTorch (apt-get install python3-torch)")
 
 
 def seed_model(seed=0):
@@ -47,6 +54,7 @@ def torch_seed(ws, x1, x2):
     return h @ p[5] + p[6], p
 
 
+@needs_torch
 def test_seed_network_matches_pytorch_forward_loss_and_adam_step():
     rng = np.random.default_rng(1)
     ws = fixed_seed_weights(rng)
@@ -76,6 +84,7 @@ def test_seed_network_matches_pytorch_forward_loss_and_adam_step():
         np.testing.assert_allclose(got, exp, rtol=0, atol=1e-5)
 
 
+@needs_torch
 def test_concatenation_head_matches_pytorch():
     rng = np.random.default_rng(2)
     a, b = Input((5,), name="img"), Input((4,), name="txt")

@@ -45,6 +45,14 @@ typedef struct learned_params {
 
 static const learned_params *params_of(const lf_fusion *f) { return f->def->params; }
 
+static lf_status build(lf_model *net, const learned_params *lp, size_t M, size_t C);
+
+lf_status lf_learned_build(lf_model *net, lf_method m, size_t M, size_t C) {
+    const lf_method_def *d = lf_method_def_of(m);
+    if (!d || d->family != LF_FAMILY_LEARNED) return LF_ERR_ARG;
+    return build(net, d->params, M, C);
+}
+
 static int build_wavg(lf_model *net, const int *xs, size_t M, size_t C) {
     (void)C;
     return lf_weighted_average(net, M, xs, xs[M], "fuse");

@@ -66,6 +66,11 @@ const lf_method_def *lf_method_def_of(lf_method m);
 size_t lf_method_count(void);
 const lf_method_def *lf_method_at(size_t i);
 
+/* learned.c: the compiled, untrained network of learned method m for M
+ * models of C classes (LF_ERR_ARG for another method); the tests replay
+ * its training with it. */
+lf_status lf_learned_build(lf_model *net, lf_method m, size_t M, size_t C);
+
 /* Each family's records, NULL-terminated, in its file. */
 extern const lf_method_def *const lf_fixed_methods[];     /* fixed.c */
 extern const lf_method_def *const lf_classical_methods[]; /* classical.c */
