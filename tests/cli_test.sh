@@ -497,6 +497,23 @@ else
     wait "$pid"
     bad "predict of huge.npy ended before the SIGBUS: the test file is too small"
 fi
+# fit and eval (which load their inputs whole, from the mapping) take the
+# same handler: exit 2 with its line
+for cmd in "fit -m a=huge.npy -m b=huge.npy -y big_y.csv --method mean -o sb/x.lf" \
+    "eval lg.lf -m a=huge.npy -m b=huge.npy -y big_y.csv"; do
+    # shellcheck disable=SC2086
+    "$LF" $cmd 2>sb.err &
+    pid=$!
+    sleep 0.1
+    if kill -BUS "$pid" 2>/dev/null; then
+        wait "$pid"
+        rc=$?
+        if [ "$rc" -eq 2 ] && grep -q "^latefuse: an input file shrank while it was being read" sb.err && [ -z "$(ls sb)" ]; then ok; else bad "SIGBUS in ${cmd%% *}: exit $rc, $(cat sb.err), left: $(ls sb)"; fi
+    else
+        wait "$pid"
+        bad "${cmd%% *} of huge.npy ended before the SIGBUS"
+    fi
+done
 cp huge.npy shrink.npy
 "$LF" predict lg.lf -m a=shrink.npy -m b=huge.npy -o sb/x.npy --classes-out sb/c.npy 2>sb.err &
 pid=$!
