@@ -191,6 +191,9 @@ void cli_guard_release(const sigset_t *prev);
 /* Registers a temporary file (its name is copied) / forgets them all. */
 void cli_temp_add(const char *tmp);
 void cli_temp_clear(void);
+/* Says, with the signals held, that every output is in place: a signal
+ * that then comes says so instead of "no output was written". */
+void cli_outputs_done(void);
 /* Nonzero, with one sentence in err, when -o or --classes-out is the same
  * file (device and inode) as an input, the labels, the fusion model or the
  * other output. */

@@ -43,6 +43,8 @@
  * by the handler. */
 static char guard_path[GUARD_SLOTS][GUARD_PATH];
 static volatile sig_atomic_t guard_used[GUARD_SLOTS];
+/* the outputs are in place (a signal held during the renames acts after) */
+static volatile sig_atomic_t guard_done;
 
 static void remove_temps(void) {
     for (int i = 0; i < GUARD_SLOTS; i++)
@@ -72,8 +74,8 @@ static void on_signal(int sig) {
     }
     say("latefuse: stopped by ");
     say(name);
-    say(sig == SIGXFSZ ? " (the file size limit, ulimit -f, was reached); no output was written\n"
-                       : "; no output was written\n");
+    if (sig == SIGXFSZ) say(" (the file size limit, ulimit -f, was reached)");
+    say(guard_done ? "; the outputs were complete and are in place\n" : "; no output was written\n");
     _exit(128 + sig);
 }
 
@@ -132,6 +134,8 @@ void cli_temp_add(const char *tmp) {
             return;
         }
 }
+
+void cli_outputs_done(void) { guard_done = 1; }
 
 void cli_temp_clear(void) {
     for (int i = 0; i < GUARD_SLOTS; i++) guard_used[i] = 0;
@@ -260,6 +264,7 @@ lf_status cli_outputs_commit(const struct cli_opts *o, lf_npy_writer *w, lf_npy_
     cli_guard_hold(&prev);
     if (!st) st = lf_npy_writer_commit(w, e);
     if (!st && o->classes_out) st = lf_npy_writer_commit(wc, e);
+    if (!st) cli_outputs_done();
     cli_outputs_abort(w, wc);
     cli_guard_release(&prev);
     return st;
