@@ -365,6 +365,23 @@ while kill -0 "$catpid" 2>/dev/null && [ "$i" -lt 40 ]; do sleep 0.05; i=$((i + 
 kill "$catpid" 2>/dev/null   # still waiting: the FIFO was replaced
 wait "$catpid"
 if [ -p fifo.npy ] && cmp -s from_fifo.npy fused.npy; then ok; else bad "-o FIFO: replaced, or other bytes came through"; fi
+# a FIFO nobody reads: its open waits, and can still be interrupted, and
+# --classes-out's temporary file goes; a reader that goes away (SIGPIPE) too
+mkfifo fifo2.npy
+env --default-signal=INT "$LF" predict mean.lf $M3 -o fifo2.npy --classes-out fc.npy >out 2>err &
+pid=$!
+sleep 0.3
+kill -INT "$pid"
+i=0
+while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 40 ]; do sleep 0.05; i=$((i + 1)); done
+kill -KILL "$pid" 2>/dev/null
+wait "$pid"
+rc=$?
+if [ "$rc" -eq 130 ] && [ "$(cat err)" = "latefuse: stopped by SIGINT; no output was written" ] && [ -p fifo2.npy ] &&
+    [ -z "$(ls | grep '^fc\.npy')" ]; then ok; else bad "SIGINT while waiting for a FIFO's reader: exit $rc, $(cat err), $(ls | grep '^fc\.npy')"; fi
+(env --default-signal=PIPE "$LF" predict cls.lf -m a=cls_a.csv -m b=cls_b.csv -o - --classes-out fc.npy 2>err; echo $? >rc.txt) | head -c 10 >/dev/null
+if [ "$(cat rc.txt)" -eq 141 ] && [ "$(cat err)" = "latefuse: stopped by SIGPIPE: the reader of an output went away" ] &&
+    [ -z "$(ls | grep '^fc\.npy')" ]; then ok; else bad "SIGPIPE: exit $(cat rc.txt), $(cat err), $(ls | grep '^fc\.npy')"; fi
 # a character device: a null device of the test's own (root only), never
 # /dev/null itself, which a tool that replaces its target would destroy
 if mknod null_dev c 1 3 2>/dev/null && mknod zero_dev c 1 5 2>/dev/null; then

@@ -9,7 +9,7 @@
  * signals (the library installs no handler and keeps no global state): the
  * commands register each temporary file here once it is open (a copy of
  * its name, in static storage), and one handler for SIGINT, SIGTERM,
- * SIGHUP and SIGXFSZ (and SIGBUS, an input shrinking while mapped) unlinks
+ * SIGHUP, SIGXFSZ and SIGPIPE (and SIGBUS, an input shrinking while mapped) unlinks
  * every registered name with unlink(2), writes one line with write(2) and
  * leaves with _exit: 128 + the signal, 2 for SIGBUS.  A registered name that
  * was renamed already is simply not found.  An atexit function removes them
@@ -67,6 +67,10 @@ static void on_signal(int sig) {
     remove_temps();
     const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP"
                                                                                             : "SIGXFSZ";
+    if (sig == SIGPIPE) {
+        say("latefuse: stopped by SIGPIPE: the reader of an output went away\n");
+        _exit(128 + sig);
+    }
     if (sig == SIGBUS) {
         say("latefuse: an input file shrank while it was being read (it is memory-mapped; --no-mmap reads it "
             "with read()); nothing was written\n");
@@ -90,7 +94,7 @@ static void async_set(sigset_t *s) {
 }
 
 void cli_guard_start(void) {
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGXFSZ, SIGBUS};
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGXFSZ, SIGBUS, SIGPIPE};
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -100,7 +104,7 @@ void cli_guard_start(void) {
     }
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
         if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN && sigs[i] != SIGBUS &&
-            sigs[i] != SIGXFSZ)
+            sigs[i] != SIGXFSZ) /* (an ignored SIGPIPE: writes fail with EPIPE) */
             continue;
         sigaction(sigs[i], &sa, NULL);
     }
@@ -232,24 +236,34 @@ static unsigned out_flags(const struct cli_opts *o, const char *path) {
     return (o->no_fsync ? LF_WRITE_NO_FSYNC : 0) | (strcmp(path, "-") == 0 ? LF_ATOMIC_STDOUT : 0);
 }
 
+/* Opens one output; one that gets a temporary file is opened and registered
+ * with the signals held; one written through (a FIFO's open waits for a
+ * reader) is not held, so that it can be interrupted. */
+static lf_status open_one(const struct cli_opts *o, const char *path, int ids, size_t N, size_t C,
+                          lf_npy_writer *w, lf_err *e) {
+    int through = cli_out_through(path);
+    sigset_t prev;
+    if (!through) cli_guard_hold(&prev);
+    lf_status st = ids ? lf_npy_writer_open_i64(w, path, N, out_flags(o, path), e)
+                       : lf_npy_writer_open_flags(w, path, N, C, out_flags(o, path), e);
+    if (!st && !through) cli_temp_add(w->af.tmp_path);
+    if (!through) cli_guard_release(&prev);
+    return st;
+}
+
 lf_status cli_outputs_open(const struct cli_opts *o, size_t N, size_t C, lf_npy_writer *w, lf_npy_writer *wc,
                            lf_err *e) {
     memset(w, 0, sizeof *w);
     memset(wc, 0, sizeof *wc);
-    sigset_t prev;
-    cli_guard_hold(&prev);
-    lf_status st = lf_npy_writer_open_flags(w, o->out, N, C, out_flags(o, o->out), e);
-    if (!st) cli_temp_add(w->af.tmp_path);
-    if (!st && o->classes_out) {
-        st = lf_npy_writer_open_i64(wc, o->classes_out, N, out_flags(o, o->classes_out), e);
-        if (!st) cli_temp_add(wc->af.tmp_path);
+    /* the files to be replaced first: a failure there touches no FIFO */
+    int later = o->classes_out && cli_out_through(o->out) && !cli_out_through(o->classes_out);
+    lf_status st = LF_OK;
+    for (int k = 0; k < 2 && !st; k++) {
+        int ids = (k == 0) == later;
+        if (ids && !o->classes_out) continue;
+        st = open_one(o, ids ? o->classes_out : o->out, ids, N, C, ids ? wc : w, e);
     }
-    if (st) {
-        lf_npy_writer_abort(w);
-        lf_npy_writer_abort(wc);
-        cli_temp_clear();
-    }
-    cli_guard_release(&prev);
+    if (st) cli_outputs_abort(w, wc);
     return st;
 }
 
