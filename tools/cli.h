@@ -1,8 +1,9 @@
 /*
  * cli.h — what the files of the `latefuse` command-line tool share: the
  * parsed command line (struct cli_opts, filled by the pure parser in
- * args.c), the loaded inputs (inputs.c), the output formatters (table.c)
- * and one entry point per command (cmd_*.c).
+ * args.c), the loaded inputs (inputs.c), the output formatters (table.c),
+ * the output paths, temporary files and signals (guard.c) and one entry
+ * point per command (cmd_*.c).
  *
  * The tool is a thin layer over the public API in latefuse.h: it parses,
  * loads and validates files, calls the library, and prints.  Exit status:

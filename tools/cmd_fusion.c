@@ -6,7 +6,9 @@
  * Exit status: input problems (unreadable or malformed files, library
  * FORMAT/SHAPE/ARG/NUMERIC errors) give 2; a file that cannot be written
  * or memory running out gives 1.  Output files are written atomically by
- * the library's writers, so a failed run leaves no partial file.
+ * the library's writers, so a failed run leaves no partial file; guard.c
+ * has checked the output paths against the inputs before the command runs,
+ * and removes the temporary files if a signal stops it.
  */
 #include "cli.h"
 #include "fusion/rules.h"
