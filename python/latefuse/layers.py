@@ -5,13 +5,15 @@ Why: users port Keras code line by line, so the spelling is Keras' own
 (`x = Dense(32, activation='relu')(inp)`, merge layers take a list).  A
 layer call only records a node of the graph (a KerasTensor knows its layer
 and its inputs); `latefuse.Model(inputs, outputs)` then walks the graph and
-creates the C model through the builder (lf_input, lf_dense, ...).  Shapes
+creates the C model through the builder (lf_input, lf_dense, ...): each
+class's `_build` calls its own builder function.  Shapes
 are checked here at call time, with Keras-like messages, so mistakes show
 where the layer is called rather than when the model is built.
 
 Every tensor is (batch, features).  A layer object is called once: the C
 model owns each layer's weights, so Keras' layer sharing is not offered.
 """
+import ctypes
 import itertools
 
 __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Concatenate",
@@ -103,8 +105,25 @@ class Layer:
     def _call(self, inputs, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _build(self, lib, h, t, ids, name):
+        """Adds this layer's node, the output tensor t, to the C model h
+        through its builder function; ids maps id(tensor) to node ids and
+        name is the layer's name (bytes).  Returns the node id, -1 on error."""
+        raise ValueError("Model: layer %r cannot be built" % (self,))
+
     def __repr__(self):
         return "<%s name=%s>" % (type(self).__name__, self.name)
+
+
+def _ids(t, ids):
+    """The node ids of t's inputs, and the same as a C int array."""
+    ii = [ids[id(x)] for x in t.inputs]
+    return ii, (ctypes.c_int * max(1, len(ii)))(*ii)
+
+
+def _extra_id(t, ids, key):
+    x = t.extra.get(key)
+    return ids[id(x)] if x is not None else -1
 
 
 def _one(layer, x):
@@ -149,6 +168,9 @@ class InputLayer(Layer):
 
     def _call(self, inputs, **kwargs):  # pragma: no cover
         raise ValueError("an input layer is not called")
+
+    def _build(self, lib, h, t, ids, name):
+        return lib.lf_input(h, self.dim, name)
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs):
@@ -205,6 +227,14 @@ class Dense(Layer):
         x = _one(self, x)
         return KerasTensor(self, [x], self.units)
 
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        i = lib.lf_dense(h, ii[0], self.units, lib.lf_activation_parse(self.activation.encode()),
+                         int(self.use_bias), name)
+        if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
+            i = -1
+        return i
+
 
 class Activation(Layer):
     prefix = "activation"
@@ -216,6 +246,10 @@ class Activation(Layer):
     def _call(self, x):
         x = _one(self, x)
         return KerasTensor(self, [x], x.dim)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_activation_layer(h, ii[0], lib.lf_activation_parse(self.activation.encode()), name)
 
 
 class Dropout(Layer):
@@ -235,31 +269,46 @@ class Dropout(Layer):
         x = _one(self, x)
         return KerasTensor(self, [x], x.dim)
 
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_dropout(h, ii[0], self.rate, name)
+
 
 class _Merge(Layer):
+    builder = None  # the C builder function: lf_add, ...
+
     def _call(self, xs):
         xs = _many(self, xs)
         return KerasTensor(self, xs, _equal_dims(self, xs))
 
+    def _build(self, lib, h, t, ids, name):
+        ii, arr = _ids(t, ids)
+        return getattr(lib, self.builder)(h, len(ii), arr, name)
+
 
 class Add(_Merge):
     prefix = "add"
+    builder = "lf_add"
 
 
 class Multiply(_Merge):
     prefix = "multiply"
+    builder = "lf_multiply"
 
 
 class Average(_Merge):
     prefix = "average"
+    builder = "lf_average"
 
 
 class Maximum(_Merge):
     prefix = "maximum"
+    builder = "lf_maximum"
 
 
 class Minimum(_Merge):
     prefix = "minimum"
+    builder = "lf_minimum"
 
 
 class Subtract(_Merge):
@@ -270,6 +319,10 @@ class Subtract(_Merge):
         if len(xs) != 2:
             raise ValueError("a Subtract layer should be called on exactly 2 inputs, got %d" % len(xs))
         return KerasTensor(self, xs, _equal_dims(self, xs))
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_subtract(h, ii[0], ii[1], name)
 
 
 class Concatenate(Layer):
@@ -285,6 +338,10 @@ class Concatenate(Layer):
     def _call(self, xs):
         xs = _many(self, xs)
         return KerasTensor(self, xs, sum(x.dim for x in xs))
+
+    def _build(self, lib, h, t, ids, name):
+        ii, arr = _ids(t, ids)
+        return lib.lf_concatenate(h, len(ii), arr, name)
 
 
 class Dot(Layer):
@@ -305,6 +362,10 @@ class Dot(Layer):
             raise ValueError("a Dot layer should be called on exactly 2 inputs, got %d" % len(xs))
         _equal_dims(self, xs)
         return KerasTensor(self, xs, 1)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_dot(h, ii[0], ii[1], int(self.normalize), name)
 
 
 def _mask(layer, mask, n):
@@ -342,6 +403,10 @@ class WeightedAverage(Layer):
         d = _equal_dims(self, xs)
         return KerasTensor(self, xs, d, {"mask": _mask(self, mask, len(xs))})
 
+    def _build(self, lib, h, t, ids, name):
+        ii, arr = _ids(t, ids)
+        return lib.lf_weighted_average(h, len(ii), arr, _extra_id(t, ids, "mask"), name)
+
 
 class ClassWeightedAverage(WeightedAverage):
     """One weight per input per feature (class): for each feature c,
@@ -351,6 +416,10 @@ class ClassWeightedAverage(WeightedAverage):
     library stores it as (n_inputs, features)."""
 
     prefix = "class_weighted_average"
+
+    def _build(self, lib, h, t, ids, name):
+        ii, arr = _ids(t, ids)
+        return lib.lf_class_weighted_average(h, len(ii), arr, _extra_id(t, ids, "mask"), name)
 
 
 class GatedAverage(Layer):
@@ -367,3 +436,8 @@ class GatedAverage(Layer):
         if not isinstance(gate, KerasTensor) or gate.dim != len(xs):
             raise ValueError("GatedAverage: gate must be a (batch, %d) tensor of logits" % len(xs))
         return KerasTensor(self, xs, d, {"gate": gate, "mask": _mask(self, mask, len(xs))})
+
+    def _build(self, lib, h, t, ids, name):
+        ii, arr = _ids(t, ids)
+        return lib.lf_gated_average(h, len(ii), arr, _extra_id(t, ids, "gate"), _extra_id(t, ids, "mask"),
+                                    name)

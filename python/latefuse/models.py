@@ -51,8 +51,6 @@ _LOSS_ALIASES = {
 }
 _ACC_METRICS = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy",
                 "sparse_categorical_accuracy")
-_MERGE_FN = {L.Add: "lf_add", L.Multiply: "lf_multiply", L.Average: "lf_average",
-             L.Maximum: "lf_maximum", L.Minimum: "lf_minimum", L.Concatenate: "lf_concatenate"}
 _SPARSE = 4
 _BINARY = 2
 
@@ -174,35 +172,7 @@ class Model:
         try:
             ids = {}
             for t in self._nodes:
-                ly, nm = t.layer, _enc(self._names[id(t.layer)])
-                ii = [ids[id(x)] for x in t.inputs]
-                arr = (ctypes.c_int * max(1, len(ii)))(*ii)
-                mask = ids[id(t.extra["mask"])] if t.extra.get("mask") is not None else -1
-                if isinstance(ly, L.InputLayer):
-                    i = lib.lf_input(h, ly.dim, nm)
-                elif isinstance(ly, L.Dense):
-                    i = lib.lf_dense(h, ii[0], ly.units, lib.lf_activation_parse(_enc(ly.activation)),
-                                     int(ly.use_bias), nm)
-                    if i >= 0 and ly.l2 > 0.0 and lib.lf_set_l2(h, i, ly.l2) != 0:
-                        i = -1
-                elif isinstance(ly, L.Activation):
-                    i = lib.lf_activation_layer(h, ii[0], lib.lf_activation_parse(_enc(ly.activation)), nm)
-                elif isinstance(ly, L.Dropout):
-                    i = lib.lf_dropout(h, ii[0], ly.rate, nm)
-                elif isinstance(ly, L.Subtract):
-                    i = lib.lf_subtract(h, ii[0], ii[1], nm)
-                elif isinstance(ly, L.Dot):
-                    i = lib.lf_dot(h, ii[0], ii[1], int(ly.normalize), nm)
-                elif isinstance(ly, L.ClassWeightedAverage):
-                    i = lib.lf_class_weighted_average(h, len(ii), arr, mask, nm)
-                elif isinstance(ly, L.WeightedAverage):
-                    i = lib.lf_weighted_average(h, len(ii), arr, mask, nm)
-                elif isinstance(ly, L.GatedAverage):
-                    i = lib.lf_gated_average(h, len(ii), arr, ids[id(t.extra["gate"])], mask, nm)
-                elif type(ly) in _MERGE_FN:
-                    i = getattr(lib, _MERGE_FN[type(ly)])(h, len(ii), arr, nm)
-                else:
-                    raise ValueError("Model: layer %r cannot be built" % (ly,))
+                i = t.layer._build(lib, h, t, ids, _enc(self._names[id(t.layer)]))
                 if i < 0:
                     _lib.raise_model(h, 5)
                 ids[id(t)] = i
