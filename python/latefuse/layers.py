@@ -57,6 +57,12 @@ class Layer:
     a Keras-style default: dense, dense_1, ...)."""
 
     prefix = "layer"
+    _types = {}  # Keras type name (the model file's "type") -> class
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            Layer._types[cls.__name__] = cls
 
     def __init__(self, name=None):
         if name is not None and not isinstance(name, str):
@@ -110,6 +116,13 @@ class Layer:
         through its builder function; ids maps id(tensor) to node ids and
         name is the layer's name (bytes).  Returns the node id, -1 on error."""
         raise ValueError("Model: layer %r cannot be built" % (self,))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        """The layer of a model file's layer `spec` (the architecture JSON,
+        already validated by the library), called on its inbound tensors
+        ins; tensors maps earlier layer names to their tensors."""
+        return cls(name=spec["name"])(ins)
 
     def __repr__(self):
         return "<%s name=%s>" % (type(self).__name__, self.name)
@@ -227,6 +240,12 @@ class Dense(Layer):
         x = _one(self, x)
         return KerasTensor(self, [x], self.units)
 
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        ly = cls(int(spec["units"]), spec["activation"], spec["use_bias"], name=spec["name"])
+        ly.l2 = float(spec.get("l2") or 0.0)
+        return ly(ins)
+
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         i = lib.lf_dense(h, ii[0], self.units, lib.lf_activation_parse(self.activation.encode()),
@@ -246,6 +265,10 @@ class Activation(Layer):
     def _call(self, x):
         x = _one(self, x)
         return KerasTensor(self, [x], x.dim)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec["activation"], name=spec["name"])(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
@@ -268,6 +291,10 @@ class Dropout(Layer):
     def _call(self, x):
         x = _one(self, x)
         return KerasTensor(self, [x], x.dim)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(float(spec["rate"]), name=spec["name"])(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
@@ -363,6 +390,10 @@ class Dot(Layer):
         _equal_dims(self, xs)
         return KerasTensor(self, xs, 1)
 
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(normalize=bool(spec.get("normalize")), name=spec["name"])(ins)
+
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         return lib.lf_dot(h, ii[0], ii[1], int(self.normalize), name)
@@ -403,6 +434,11 @@ class WeightedAverage(Layer):
         d = _equal_dims(self, xs)
         return KerasTensor(self, xs, d, {"mask": _mask(self, mask, len(xs))})
 
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        mask = tensors[spec["mask"]] if spec.get("mask") else None
+        return cls(name=spec["name"])(ins, mask=mask)
+
     def _build(self, lib, h, t, ids, name):
         ii, arr = _ids(t, ids)
         return lib.lf_weighted_average(h, len(ii), arr, _extra_id(t, ids, "mask"), name)
@@ -436,6 +472,11 @@ class GatedAverage(Layer):
         if not isinstance(gate, KerasTensor) or gate.dim != len(xs):
             raise ValueError("GatedAverage: gate must be a (batch, %d) tensor of logits" % len(xs))
         return KerasTensor(self, xs, d, {"gate": gate, "mask": _mask(self, mask, len(xs))})
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        mask = tensors[spec["mask"]] if spec.get("mask") else None
+        return cls(name=spec["name"])(ins, gate=tensors[spec["gate"]], mask=mask)
 
     def _build(self, lib, h, t, ids, name):
         ii, arr = _ids(t, ids)

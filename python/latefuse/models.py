@@ -655,13 +655,6 @@ def _read_architecture(path):
     return json.loads(header["__metadata__"]["architecture"])
 
 
-_KINDS = {"Dense": L.Dense, "Activation": L.Activation, "Dropout": L.Dropout, "Add": L.Add,
-          "Subtract": L.Subtract, "Multiply": L.Multiply, "Average": L.Average,
-          "Maximum": L.Maximum, "Minimum": L.Minimum, "Concatenate": L.Concatenate, "Dot": L.Dot,
-          "WeightedAverage": L.WeightedAverage, "ClassWeightedAverage": L.ClassWeightedAverage,
-          "GatedAverage": L.GatedAverage}
-
-
 def _optimizer_from(d):
     name = d.get("name", "adam")
     ema = {"use_ema": d.get("use_ema", False), "ema_momentum": d.get("ema_momentum", 0.99)}
@@ -700,26 +693,10 @@ def load_model(filepath, compile=True, seed=0):
                 inputs.append(t)
             else:
                 ins = [tensors[s] for s in spec.get("inbound", [])]
-                if kind == "Dense":
-                    ly = L.Dense(int(spec["units"]), spec["activation"], spec["use_bias"], name=nm)
-                    ly.l2 = float(spec.get("l2") or 0.0)
-                    t = ly(ins)
-                elif kind == "Activation":
-                    t = L.Activation(spec["activation"], name=nm)(ins)
-                elif kind == "Dropout":
-                    t = L.Dropout(float(spec["rate"]), name=nm)(ins)
-                elif kind == "Dot":
-                    t = L.Dot(normalize=bool(spec.get("normalize")), name=nm)(ins)
-                elif kind in ("WeightedAverage", "ClassWeightedAverage"):
-                    mask = tensors[spec["mask"]] if spec.get("mask") else None
-                    t = _KINDS[kind](name=nm)(ins, mask=mask)
-                elif kind == "GatedAverage":
-                    mask = tensors[spec["mask"]] if spec.get("mask") else None
-                    t = L.GatedAverage(name=nm)(ins, gate=tensors[spec["gate"]], mask=mask)
-                elif kind in _KINDS:
-                    t = _KINDS[kind](name=nm)(ins)
-                else:  # pragma: no cover - the library rejects unknown types
+                cls = L.Layer._types.get(kind)
+                if cls is None:  # pragma: no cover - the library rejects unknown types
                     raise LatefuseError("load_model: unknown layer type '%s'" % kind)
+                t = cls._load(spec, ins, tensors)
             tensors[nm] = t
         out = tensors[arch["output"]] if "output" in arch else tensors[arch["layers"][-1]["name"]]
         m = Model.__new__(Model)
