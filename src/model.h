@@ -28,7 +28,8 @@
     X(LF_K_DOT, lf_type_dot)                    \
     X(LF_K_WAVG, lf_type_wavg)                  \
     X(LF_K_CWAVG, lf_type_cwavg)                \
-    X(LF_K_GATED, lf_type_gated)
+    X(LF_K_GATED, lf_type_gated)                \
+    X(LF_K_FLATTEN, lf_type_flatten)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;

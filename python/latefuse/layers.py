@@ -16,7 +16,9 @@ model owns each layer's weights, so Keras' layer sharing is not offered.
 import ctypes
 import itertools
 
-__all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Concatenate",
+from . import _lib
+
+__all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Flatten", "Concatenate",
            "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot",
            "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor"]
 
@@ -299,6 +301,30 @@ class Dropout(Layer):
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         return lib.lf_dropout(h, ii[0], self.rate, name)
+
+
+_lib._proto("lf_flatten", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_char_p)
+
+
+class Flatten(Layer):
+    """Flatten(): (batch, d1, ..., dk) -> (batch, d1 * ... * dk).  Every
+    tensor is (batch, features) today, so it is the identity."""
+
+    prefix = "flatten"
+
+    def __init__(self, data_format=None, name=None):
+        super().__init__(name)
+        if data_format not in (None, "channels_last", "channels_first"):
+            raise ValueError("Flatten: data_format must be 'channels_last' or 'channels_first', got %r"
+                             % (data_format,))
+
+    def _call(self, x):
+        x = _one(self, x)
+        return KerasTensor(self, [x], x.dim)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_flatten(h, ii[0], name)
 
 
 class _Merge(Layer):
