@@ -55,8 +55,8 @@ typedef struct lf_layer_ctx {
     int is_output;             /* the node is the model's output */
     int logits_only;           /* forward: the output's softmax may be left undone */
     int fused;                 /* backward: dy is d loss / d logits of the output */
-    int training;              /* forward: training pass (dropout draws) */
-    lf_rng *rng;
+    int training;              /* a training pass (the forward one drew dropout masks) */
+    lf_rng *rng;               /* forward: the generator of dropout masks */
 } lf_layer_ctx;
 
 /* The record of one layer kind.  Functions that a kind does not need are
