@@ -122,6 +122,11 @@ int lf_activation_layer(lf_model *m, int x, lf_activation act, const char *name)
  * scaled by 1/(1-rate)), identity in evaluate and predict. */
 int lf_dropout(lf_model *m, int x, float rate, const char *name);
 
+/* Flatten(): (batch, d1, ..., dk) -> (batch, d1 * ... * dk).  Tensors are
+ * all (batch, features) today, so it is the identity (its output is a copy
+ * of x). */
+int lf_flatten(lf_model *m, int x, const char *name);
+
 /* Keras merging layers over n >= 2 inputs of equal dim (Subtract: exactly 2;
  * Concatenate: any dims, joined along features). */
 int lf_add(lf_model *m, size_t n, const int *xs, const char *name);
