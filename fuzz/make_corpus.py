@@ -85,6 +85,11 @@ def csv_corpus(d):
     write(d, "bad_nul.csv", b"1,2\n3,\x004\n")
     write(d, "bad_beyond_float.csv", "1,2\n3,1e39\n")
     write(d, "bad_comma_decimal.txt", "1,5;2,5\n")
+    write(d, "ok_bom_cr_trailing.csv", b"\xef\xbb\xbfp0,p1,\r0.25,0.75,\r,,\r1,0,\r")
+    write(d, "ok_long_number.txt", "0." + "0" * 300 + "5 1e-3\n+.5 -0\n")
+    write(d, "bad_first_row_typo.csv", "0.2,0.8O\n0.6,0.4\n")
+    write(d, "bad_first_row_hex.csv", "0x1p-3,0x1.cp-1\n0.6,0.4\n")
+    write(d, "bad_trailing_comma_some.csv", "1,2,\n3,4\n")
 
 
 def json_corpus(d, arch):

@@ -122,6 +122,11 @@ int lf_activation_layer(lf_model *m, int x, lf_activation act, const char *name)
  * scaled by 1/(1-rate)), identity in evaluate and predict. */
 int lf_dropout(lf_model *m, int x, float rate, const char *name);
 
+/* Flatten(): (batch, d1, ..., dk) -> (batch, d1 * ... * dk).  Tensors are
+ * all (batch, features) today, so it is the identity (its output is a copy
+ * of x). */
+int lf_flatten(lf_model *m, int x, const char *name);
+
 /* Keras merging layers over n >= 2 inputs of equal dim (Subtract: exactly 2;
  * Concatenate: any dims, joined along features). */
 int lf_add(lf_model *m, size_t n, const int *xs, const char *name);
@@ -419,7 +424,15 @@ lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N,
 /* Save (atomic, safetensors layout, schema in README.md) and load. */
 lf_status lf_fusion_save(lf_fusion *f, const char *path);
 
-/* Flags of the writers that take them (lf_fusion_save_flags).
+/* Every save (lf_model_save, lf_fusion_save) writes "<path>.tmp-XXXXXX"
+ * (the name cut to NAME_MAX) and renames it over `path`: a symbolic link is
+ * followed and the file it points to replaced (the link stays); an existing
+ * device, FIFO or socket is written through, not replaced; a new file gets
+ * 0666 & ~umask, a replaced one keeps its mode.  The library installs no
+ * signal handler: a process killed during a save may leave the temporary
+ * file (the latefuse tool blocks its signals around the save).
+ *
+ * Flags of the writers that take them (lf_fusion_save_flags).
  * LF_WRITE_NO_FSYNC: still a temporary file renamed into place (a failed
  * save leaves no partial file, readers see the old file or the whole new
  * one), but without the fsyncs: faster for large files, not durable (after

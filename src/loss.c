@@ -12,7 +12,7 @@
  * [1e-7, 1 - 1e-7].
  */
 #include "kernels.h"
-#include "model.h"
+#include "layers/layer.h"
 
 #include <math.h>
 
@@ -152,14 +152,22 @@ double lf_l2_penalty(const lf_model *m, float *grads) {
     for (size_t i = 0; i < m->n_nodes; i++) {
         const lf_node *nd = &m->nodes[i];
         if (nd->l2 == 0.0f || !nd->needed) continue;
-        /* Dense: the kernel only (not the bias); weighted averages: W */
-        size_t nw = nd->kind == LF_K_DENSE ? nd->dim * m->nodes[nd->in[0]].dim : nd->n_params;
-        const float *w = m->params + nd->param_off;
+        /* the weights the kind's record marks (Dense: the kernel, not the bias) */
+        lf_weight wt[LF_MAX_WEIGHTS];
+        size_t nt = lf_node_weights(m, nd, wt);
         double s = 0;
-        for (size_t j = 0; j < nw; j++) s += (double)w[j] * w[j];
+        for (size_t k = 0; k < nt; k++) {
+            if (!wt[k].l2) continue;
+            const float *w = m->params + nd->param_off + wt[k].off;
+            size_t nw = lf_weight_count(&wt[k]);
+            for (size_t j = 0; j < nw; j++) s += (double)w[j] * w[j];
+        }
         pen += nd->l2 * s;
-        if (grads) {
-            float *g = grads + nd->param_off;
+        for (size_t k = 0; grads && k < nt; k++) {
+            if (!wt[k].l2) continue;
+            const float *w = m->params + nd->param_off + wt[k].off;
+            float *g = grads + nd->param_off + wt[k].off;
+            size_t nw = lf_weight_count(&wt[k]);
             for (size_t j = 0; j < nw; j++) g[j] += 2.0f * nd->l2 * w[j];
         }
     }

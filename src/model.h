@@ -9,24 +9,31 @@
 
 #include "internal.h"
 
-typedef enum lf_kind {
-    LF_K_INPUT = 0,
-    LF_K_DENSE,
-    LF_K_ACTIVATION,
-    LF_K_DROPOUT,
-    LF_K_ADD,
-    LF_K_SUBTRACT,
-    LF_K_MULTIPLY,
-    LF_K_AVERAGE,
-    LF_K_MAXIMUM,
-    LF_K_MINIMUM,
-    LF_K_CONCATENATE,
-    LF_K_DOT,
-    LF_K_WAVG,
-    LF_K_CWAVG,
-    LF_K_GATED,
-    LF_K_COUNT
-} lf_kind;
+/* The layer table: one line per layer kind, its enum value and its record
+ * (src/layers/layer.h: name, JSON type, weights, forward, backward, ...),
+ * defined in the kind's layer-family file under src/layers/.  The order is
+ * the enum's; a new kind goes at the end. */
+#define LF_LAYER_TABLE(X)                       \
+    X(LF_K_INPUT, lf_type_input)                \
+    X(LF_K_DENSE, lf_type_dense)                \
+    X(LF_K_ACTIVATION, lf_type_activation)      \
+    X(LF_K_DROPOUT, lf_type_dropout)            \
+    X(LF_K_ADD, lf_type_add)                    \
+    X(LF_K_SUBTRACT, lf_type_subtract)          \
+    X(LF_K_MULTIPLY, lf_type_multiply)          \
+    X(LF_K_AVERAGE, lf_type_average)            \
+    X(LF_K_MAXIMUM, lf_type_maximum)            \
+    X(LF_K_MINIMUM, lf_type_minimum)            \
+    X(LF_K_CONCATENATE, lf_type_concatenate)    \
+    X(LF_K_DOT, lf_type_dot)                    \
+    X(LF_K_WAVG, lf_type_wavg)                  \
+    X(LF_K_CWAVG, lf_type_cwavg)                \
+    X(LF_K_GATED, lf_type_gated)                \
+    X(LF_K_FLATTEN, lf_type_flatten)
+
+#define LF_KIND_ENUM_(kind, record) kind,
+typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
+#undef LF_KIND_ENUM_
 
 /* Stable Keras-style type names: what the model file stores. */
 const char *lf_kind_name(lf_kind k);
@@ -34,6 +41,9 @@ int lf_kind_parse(const char *name); /* -1 if unknown */
 
 #define LF_NAME_MAX 64
 
+/* A node of the graph.  Beside the fields every node has, a kind keeps its
+ * own settings here (act, use_bias, normalize, rate, gate, mask, l2: set by
+ * its builder and its JSON reader, read by its record's functions). */
 typedef struct lf_node {
     lf_kind kind;
     char name[LF_NAME_MAX];
@@ -45,7 +55,7 @@ typedef struct lf_node {
     int use_bias;        /* Dense */
     int normalize;       /* Dot */
     float rate;          /* Dropout */
-    float l2;            /* Dense kernel penalty */
+    float l2;            /* penalty on the weights the record marks l2 */
     size_t param_off;    /* offset into the flat parameter block */
     size_t n_params;
     size_t aux_per_row;  /* scratch floats per batch row (see graph.c) */
@@ -95,6 +105,11 @@ struct lf_model {
     double *hist;            /* 4 x epochs: loss, val_loss, acc, val_acc */
     lf_history history;
 };
+
+/* ---- model.c: the model's lifetime and errors */
+/* Frees the graph and weights, leaving an empty model (seed and message
+ * kept). */
+void lf_model_reset(lf_model *m);
 
 /* Records an error on the model and returns st. */
 lf_status lf_model_fail(lf_model *m, lf_status st, const char *fmt, ...)

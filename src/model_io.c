@@ -6,14 +6,17 @@
  * "<layer>.W" (weighted averages), optionally the optimizer moments
  * "optimizer.m" / "optimizer.v", and in "__metadata__" the strings
  * format = "latefuse", format_version = "1" and architecture = a JSON
- * object describing the graph (schema in README.md).  The loader validates
- * the container (safetensors.c), then every field of the architecture,
- * rebuilds the graph with the public builder (which re-checks shapes and
- * names), and finally requires exactly the expected tensors with exactly the
- * expected shapes and finite values.  Nothing in the file is executed or
- * used as a path.
+ * object describing the graph (schema in README.md).  Each layer's own
+ * fields, and its tensors, are its kind's record's (layers/layer.h); this
+ * file writes and reads what every layer and model has.  The loader
+ * validates the container (safetensors.c), then every field of the
+ * architecture, rebuilds the graph through the records' builder path (which
+ * re-checks shapes and names), and finally requires exactly the expected
+ * tensors with exactly the expected shapes and finite values.  Nothing in
+ * the file is executed or used as a path.
  */
 #include "model_io.h"
+#include "layers/layer.h"
 
 #include <math.h>
 #include <string.h>
@@ -21,24 +24,6 @@
 #define FORMAT_VERSION "1"
 
 static const char *const opt_names[] = {"sgd", "adam", "rmsprop"};
-
-void lf_model_reset(lf_model *m) {
-    lf_rng rng = m->rng;
-    for (size_t i = 0; i < m->n_nodes; i++) LF_FREE(m->nodes[i].in);
-    LF_FREE(m->nodes);
-    LF_FREE(m->inputs);
-    LF_FREE(m->params);
-    LF_FREE(m->grads);
-    LF_FREE(m->m1);
-    LF_FREE(m->m2);
-    LF_FREE(m->hist);
-    lf_ws_free(&m->train_ws);
-    lf_err err = m->err;
-    memset(m, 0, sizeof *m);
-    m->err = err;
-    m->rng = rng;
-    m->output = -1;
-}
 
 /* ------------------------------------------------------------------ save */
 
@@ -51,13 +36,13 @@ void lf_model_arch_json(const lf_model *m, lf_buf *b) {
     lf_buf_puts(b, "{\"layers\":[");
     for (size_t i = 0; i < m->n_nodes; i++) {
         const lf_node *nd = &m->nodes[i];
+        const lf_layer_type *t = lf_type_of(nd);
         lf_buf_puts(b, i ? ",{" : "{");
         json_key(b, "name");
         lf_buf_json_string(b, nd->name);
         lf_buf_puts(b, ",");
         json_key(b, "type");
-        lf_buf_json_string(b, lf_kind_name(nd->kind));
-        if (nd->kind == LF_K_INPUT) lf_buf_printf(b, ",\"dim\":%zu", nd->dim);
+        lf_buf_json_string(b, t->type);
         if (nd->n_in) {
             lf_buf_puts(b, ",\"inbound\":[");
             for (size_t j = 0; j < nd->n_in; j++) {
@@ -66,40 +51,7 @@ void lf_model_arch_json(const lf_model *m, lf_buf *b) {
             }
             lf_buf_puts(b, "]");
         }
-        switch (nd->kind) {
-        case LF_K_DENSE:
-            lf_buf_printf(b, ",\"units\":%zu,\"activation\":\"%s\",\"use_bias\":%s,\"l2\":", nd->dim,
-                          lf_activation_name(nd->act), nd->use_bias ? "true" : "false");
-            lf_buf_json_float(b, nd->l2);
-            break;
-        case LF_K_ACTIVATION:
-            lf_buf_printf(b, ",\"activation\":\"%s\"", lf_activation_name(nd->act));
-            break;
-        case LF_K_DROPOUT:
-            lf_buf_puts(b, ",\"rate\":");
-            lf_buf_json_float(b, nd->rate);
-            break;
-        case LF_K_DOT:
-            lf_buf_printf(b, ",\"normalize\":%s", nd->normalize ? "true" : "false");
-            break;
-        case LF_K_WAVG:
-        case LF_K_CWAVG:
-        case LF_K_GATED:
-            if (nd->kind != LF_K_GATED) {
-                lf_buf_puts(b, ",\"l2\":");
-                lf_buf_json_float(b, nd->l2);
-            }
-            if (nd->kind == LF_K_GATED) {
-                lf_buf_puts(b, ",\"gate\":");
-                lf_buf_json_string(b, m->nodes[nd->gate].name);
-            }
-            lf_buf_puts(b, ",\"mask\":");
-            if (nd->mask >= 0) lf_buf_json_string(b, m->nodes[nd->mask].name);
-            else lf_buf_puts(b, "null");
-            break;
-        default:
-            break;
-        }
+        if (t->write_json) t->write_json(m, nd, b);
         lf_buf_puts(b, "}");
     }
     lf_buf_puts(b, "]");
@@ -133,10 +85,12 @@ lf_status lf_model_tensors(const lf_model *m, const char *prefix, int with_opt, 
                            size_t *n, char **names, lf_err *e) {
     size_t count = with_opt ? 2 : 0, name_bytes = 64;
     size_t plen = strlen(prefix);
+    lf_weight w[LF_MAX_WEIGHTS];
     for (size_t i = 0; i < m->n_nodes; i++) {
-        size_t nw = lf_layer_num_weights(m, m->nodes[i].name);
+        size_t nw = lf_node_weights(m, &m->nodes[i], w);
         count += nw;
-        name_bytes += nw * (plen + strlen(m->nodes[i].name) + 8);
+        for (size_t j = 0; j < nw; j++)
+            name_bytes += plen + strlen(m->nodes[i].name) + strlen(w[j].suffix) + 2;
     }
     name_bytes += 2 * (plen + 16);
     *outs = lf_alloc_array(count ? count : 1, sizeof **outs);
@@ -150,35 +104,23 @@ lf_status lf_model_tensors(const lf_model *m, const char *prefix, int with_opt, 
     size_t k = 0;
     for (size_t i = 0; i < m->n_nodes; i++) {
         const lf_node *nd = &m->nodes[i];
-        size_t nw = lf_layer_num_weights(m, nd->name);
-        size_t in = nd->n_in ? m->nodes[nd->in[0]].dim : 0;
+        size_t nw = lf_node_weights(m, nd, w);
         for (size_t j = 0; j < nw; j++) {
             lf_st_out *t = &(*outs)[k++];
-            const char *suffix = nd->kind == LF_K_DENSE ? (j ? "bias" : "kernel") : "W";
-            int w = sprintf(np, "%s%s.%s", prefix, nd->name, suffix);
+            int len = sprintf(np, "%s%s.%s", prefix, nd->name, w[j].suffix);
             t->name = np;
-            np += w + 1;
-            if (nd->kind == LF_K_DENSE && j == 0) {
-                t->data = m->params + nd->param_off;
-                t->ndim = 2, t->shape[0] = nd->dim, t->shape[1] = in;
-            } else if (nd->kind == LF_K_DENSE) {
-                t->data = m->params + nd->param_off + nd->dim * in;
-                t->ndim = 1, t->shape[0] = nd->dim;
-            } else if (nd->kind == LF_K_WAVG) {
-                t->data = m->params + nd->param_off;
-                t->ndim = 1, t->shape[0] = nd->n_in;
-            } else {
-                t->data = m->params + nd->param_off;
-                t->ndim = 2, t->shape[0] = nd->n_in, t->shape[1] = nd->dim;
-            }
+            np += len + 1;
+            t->data = m->params + nd->param_off + w[j].off;
+            t->ndim = w[j].ndim;
+            for (size_t d = 0; d < w[j].ndim; d++) t->shape[d] = w[j].shape[d];
         }
     }
     if (with_opt) {
         for (int j = 0; j < 2; j++) {
             lf_st_out *t = &(*outs)[k++];
-            int w = sprintf(np, "%soptimizer.%s", prefix, j ? "v" : "m");
+            int len = sprintf(np, "%soptimizer.%s", prefix, j ? "v" : "m");
             t->name = np;
-            np += w + 1;
+            np += len + 1;
             t->data = j ? m->m2 : m->m1;
             t->ndim = 1, t->shape[0] = m->n_params;
         }
@@ -228,139 +170,36 @@ static lf_status only_keys(const lf_json *obj, const char *const *allowed, const
     return LF_OK;
 }
 
-static const char *get_str(const lf_json *obj, const char *key) {
-    return lf_json_str(lf_json_get(obj, key));
-}
-
-static int node_by_name(const lf_model *m, const lf_json *j) {
-    const char *s = lf_json_str(j);
-    return s ? lf_node_find(m, s) : -1;
-}
-
-static lf_status get_float(const lf_json *obj, const char *key, float lo, float hi, float *out,
-                           const char *where, lf_err *e) {
-    double v;
-    if (!lf_json_num(lf_json_get(obj, key), &v) || !(v >= lo && v <= hi))
-        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be a number in [%g, %g]", where, key,
-                       (double)lo, (double)hi);
-    *out = (float)v;
-    return LF_OK;
-}
-
-static lf_status get_bool(const lf_json *obj, const char *key, int *out, const char *where,
-                          lf_err *e) {
-    if (!lf_json_bool(lf_json_get(obj, key), out))
-        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be true or false", where, key);
-    return LF_OK;
-}
-
-#define MAX_DIM ((size_t)1 << 28)
-
 static lf_status build_layer(lf_model *m, const lf_json *L, size_t idx, lf_err *e) {
     char where[96];
     snprintf(where, sizeof where, "architecture: layer %zu", idx);
     if (!lf_json_is(L, LF_JSON_OBJECT)) return lf_fail(e, LF_ERR_FORMAT, "%s is not an object", where);
-    const char *name = get_str(L, "name"), *type = get_str(L, "type");
+    const char *name = lf_arch_str(L, "name"), *type = lf_arch_str(L, "type");
     if (!name || !type) return lf_fail(e, LF_ERR_FORMAT, "%s: 'name' and 'type' must be strings", where);
     snprintf(where, sizeof where, "architecture: layer '%.40s'", name);
     int kind = lf_kind_parse(type);
     if (kind < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown layer type '%.60s'", where, type);
+    const lf_layer_type *t = lf_layer_types[kind];
 
     /* inbound nodes, by name, all earlier layers */
     const lf_json *inb = lf_json_get(L, "inbound");
     size_t n_in = inb ? lf_json_len(inb) : 0;
-    if (kind == LF_K_INPUT ? inb != NULL : (!lf_json_is(inb, LF_JSON_ARRAY) || n_in == 0 || n_in > 1024))
+    if (t->is_input ? inb != NULL : (!lf_json_is(inb, LF_JSON_ARRAY) || n_in == 0 || n_in > 1024))
         return lf_fail(e, LF_ERR_FORMAT, "%s: 'inbound' must be %s", where,
-                       kind == LF_K_INPUT ? "absent for an input" : "a list of 1..1024 layer names");
+                       t->is_input ? "absent for an input" : "a list of 1..1024 layer names");
     int ids[1024];
     for (size_t j = 0; j < n_in; j++) {
-        ids[j] = node_by_name(m, lf_json_at(inb, j));
+        ids[j] = lf_arch_node(m, lf_json_at(inb, j));
         if (ids[j] < 0)
             return lf_fail(e, LF_ERR_FORMAT, "%s: inbound %zu does not name an earlier layer", where, j);
     }
-    static const char *const k_input[] = {"name", "type", "dim", NULL};
-    static const char *const k_dense[] = {"name", "type", "inbound", "units", "activation", "use_bias", "l2", NULL};
-    static const char *const k_act[] = {"name", "type", "inbound", "activation", NULL};
-    static const char *const k_drop[] = {"name", "type", "inbound", "rate", NULL};
-    static const char *const k_merge[] = {"name", "type", "inbound", NULL};
-    static const char *const k_dot[] = {"name", "type", "inbound", "normalize", NULL};
-    static const char *const k_wavg[] = {"name", "type", "inbound", "mask", "l2", NULL};
-    static const char *const k_gated[] = {"name", "type", "inbound", "gate", "mask", NULL};
-    const char *const *allowed = kind == LF_K_INPUT ? k_input : kind == LF_K_DENSE ? k_dense
-                                 : kind == LF_K_ACTIVATION ? k_act : kind == LF_K_DROPOUT ? k_drop
-                                 : kind == LF_K_DOT ? k_dot : kind == LF_K_GATED ? k_gated
-                                 : (kind == LF_K_WAVG || kind == LF_K_CWAVG) ? k_wavg : k_merge;
-    lf_status st = only_keys(L, allowed, where, e);
+    lf_status st = only_keys(L, t->keys, where, e);
     if (st != LF_OK) return st;
 
-    int id = -1, act = 0, flag = 0, mask = -1;
-    size_t units = 0;
-    float f = 0;
-    if (kind == LF_K_DENSE || kind == LF_K_ACTIVATION) {
-        act = lf_activation_parse(get_str(L, "activation"));
-        if (act < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown or missing activation", where);
-    }
-    if ((kind == LF_K_WAVG || kind == LF_K_CWAVG || kind == LF_K_GATED)) {
-        const lf_json *mj = lf_json_get(L, "mask");
-        if (!mj) return lf_fail(e, LF_ERR_FORMAT, "%s: 'mask' is missing", where);
-        if (!lf_json_is(mj, LF_JSON_NULL) && (mask = node_by_name(m, mj)) < 0)
-            return lf_fail(e, LF_ERR_FORMAT, "%s: 'mask' does not name an earlier layer", where);
-    }
-    switch (kind) {
-    case LF_K_INPUT:
-        if (!lf_json_size(lf_json_get(L, "dim"), &units) || units == 0 || units > MAX_DIM)
-            return lf_fail(e, LF_ERR_FORMAT, "%s: 'dim' must be an integer in 1..%zu", where, MAX_DIM);
-        id = lf_input(m, units, name);
-        break;
-    case LF_K_DENSE:
-        if (n_in != 1) return lf_fail(e, LF_ERR_FORMAT, "%s: Dense takes 1 inbound layer", where);
-        if (!lf_json_size(lf_json_get(L, "units"), &units) || units == 0 || units > MAX_DIM)
-            return lf_fail(e, LF_ERR_FORMAT, "%s: 'units' must be an integer in 1..%zu", where, MAX_DIM);
-        if ((st = get_bool(L, "use_bias", &flag, where, e)) != LF_OK) return st;
-        f = 0; /* "l2" is optional: absent means no penalty */
-        if (lf_json_get(L, "l2") && (st = get_float(L, "l2", 0, 1e6f, &f, where, e)) != LF_OK) return st;
-        id = lf_dense(m, ids[0], units, act, flag, name);
-        if (id >= 0) lf_set_l2(m, id, f);
-        break;
-    case LF_K_ACTIVATION:
-        if (n_in != 1) return lf_fail(e, LF_ERR_FORMAT, "%s: Activation takes 1 inbound layer", where);
-        id = lf_activation_layer(m, ids[0], act, name);
-        break;
-    case LF_K_DROPOUT:
-        if (n_in != 1) return lf_fail(e, LF_ERR_FORMAT, "%s: Dropout takes 1 inbound layer", where);
-        if ((st = get_float(L, "rate", 0, 0.999f, &f, where, e)) != LF_OK) return st;
-        id = lf_dropout(m, ids[0], f, name);
-        break;
-    case LF_K_SUBTRACT:
-    case LF_K_DOT:
-        if (n_in != 2) return lf_fail(e, LF_ERR_FORMAT, "%s: %s takes 2 inbound layers", where, type);
-        if (kind == LF_K_SUBTRACT) id = lf_subtract(m, ids[0], ids[1], name);
-        else {
-            if ((st = get_bool(L, "normalize", &flag, where, e)) != LF_OK) return st;
-            id = lf_dot(m, ids[0], ids[1], flag, name);
-        }
-        break;
-    case LF_K_ADD: id = lf_add(m, n_in, ids, name); break;
-    case LF_K_MULTIPLY: id = lf_multiply(m, n_in, ids, name); break;
-    case LF_K_AVERAGE: id = lf_average(m, n_in, ids, name); break;
-    case LF_K_MAXIMUM: id = lf_maximum(m, n_in, ids, name); break;
-    case LF_K_MINIMUM: id = lf_minimum(m, n_in, ids, name); break;
-    case LF_K_CONCATENATE: id = lf_concatenate(m, n_in, ids, name); break;
-    case LF_K_WAVG:
-    case LF_K_CWAVG:
-        f = 0;
-        if (lf_json_get(L, "l2") && (st = get_float(L, "l2", 0, 1e6f, &f, where, e)) != LF_OK) return st;
-        id = kind == LF_K_WAVG ? lf_weighted_average(m, n_in, ids, mask, name)
-                               : lf_class_weighted_average(m, n_in, ids, mask, name);
-        if (id >= 0) lf_set_l2(m, id, f);
-        break;
-    case LF_K_GATED: {
-        int gate = node_by_name(m, lf_json_get(L, "gate"));
-        if (gate < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: 'gate' does not name an earlier layer", where);
-        id = lf_gated_average(m, n_in, ids, gate, mask, name);
-        break;
-    }
-    }
+    /* the kind's own fields, then the builder's checks */
+    lf_node proto = LF_NODE_PROTO;
+    if (t->read_json && (st = t->read_json(m, L, n_in, &proto, where, e)) != LF_OK) return st;
+    int id = lf_node_add(m, t, (lf_kind)kind, proto, ids, n_in, name);
     if (id < 0) return lf_fail(e, m->sticky == LF_ERR_NOMEM ? LF_ERR_NOMEM : LF_ERR_FORMAT, "%s: %s",
                                where, m->err.msg);
     return LF_OK;
@@ -374,24 +213,24 @@ static lf_status read_optimizer(const lf_json *o, lf_optimizer *opt, uint64_t *i
     if (!lf_json_is(o, LF_JSON_OBJECT)) return lf_fail(e, LF_ERR_FORMAT, "%s must be an object", where);
     lf_status st = only_keys(o, keys, where, e);
     if (st != LF_OK) return st;
-    const char *name = get_str(o, "name");
+    const char *name = lf_arch_str(o, "name");
     int kind = -1;
     for (int k = 0; k < 3; k++)
         if (name && strcmp(name, opt_names[k]) == 0) kind = k;
     if (kind < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown optimizer name", where);
     *opt = lf_optimizer_default((lf_optimizer_kind)kind);
-    if ((st = get_float(o, "learning_rate", 1e-12f, 1e6f, &opt->learning_rate, where, e)) ||
-        (st = get_float(o, "momentum", 0, 0.9999f, &opt->momentum, where, e)) ||
-        (st = get_bool(o, "nesterov", &opt->nesterov, where, e)) ||
-        (st = get_float(o, "beta_1", 0, 0.9999999f, &opt->beta_1, where, e)) ||
-        (st = get_float(o, "beta_2", 0, 0.9999999f, &opt->beta_2, where, e)) ||
-        (st = get_float(o, "epsilon", 1e-30f, 1.0f, &opt->epsilon, where, e)) ||
-        (st = get_float(o, "rho", 0, 0.9999999f, &opt->rho, where, e)))
+    if ((st = lf_arch_float(o, "learning_rate", 1e-12f, 1e6f, &opt->learning_rate, where, e)) ||
+        (st = lf_arch_float(o, "momentum", 0, 0.9999f, &opt->momentum, where, e)) ||
+        (st = lf_arch_bool(o, "nesterov", &opt->nesterov, where, e)) ||
+        (st = lf_arch_float(o, "beta_1", 0, 0.9999999f, &opt->beta_1, where, e)) ||
+        (st = lf_arch_float(o, "beta_2", 0, 0.9999999f, &opt->beta_2, where, e)) ||
+        (st = lf_arch_float(o, "epsilon", 1e-30f, 1.0f, &opt->epsilon, where, e)) ||
+        (st = lf_arch_float(o, "rho", 0, 0.9999999f, &opt->rho, where, e)))
         return st;
     /* optional (written only when on) */
-    if (lf_json_get(o, "use_ema") && (st = get_bool(o, "use_ema", &opt->use_ema, where, e))) return st;
+    if (lf_json_get(o, "use_ema") && (st = lf_arch_bool(o, "use_ema", &opt->use_ema, where, e))) return st;
     if (lf_json_get(o, "ema_momentum") &&
-        (st = get_float(o, "ema_momentum", 0, 0.9999999f, &opt->ema_momentum, where, e)))
+        (st = lf_arch_float(o, "ema_momentum", 0, 0.9999999f, &opt->ema_momentum, where, e)))
         return st;
     double it;
     if (!lf_json_num(lf_json_get(o, "iterations"), &it) || !(it >= 0 && it < 9e15) || it != floor(it))
@@ -434,8 +273,8 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
         st = build_layer(m, lf_json_at(layers, i), i, e);
     const lf_json *out = lf_json_get(root, "output");
     if (st == LF_OK && out) {
-        int oid = node_by_name(m, out);
-        int loss = lf_loss_parse(get_str(root, "loss"));
+        int oid = lf_arch_node(m, out);
+        int loss = lf_loss_parse(lf_arch_str(root, "loss"));
         lf_optimizer opt;
         uint64_t iters = 0;
         if (oid < 0) st = lf_fail(e, LF_ERR_FORMAT, "architecture: 'output' does not name a layer");

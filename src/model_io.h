@@ -31,7 +31,4 @@ lf_status lf_model_from_parts(lf_model *m, const char *arch, size_t arch_len,
 lf_status lf_load_tensor(const lf_st_file *f, const char *name, float *dst, size_t ndim,
                          const size_t *shape, lf_err *e);
 
-/* Frees the graph and weights, leaving an empty model (seed kept). */
-void lf_model_reset(lf_model *m);
-
 #endif

@@ -133,8 +133,8 @@ expect_error 2 "-m expects NAME=FILE, got 'a.csv'" compare -m a.csv -y y.csv
 expect_error 2 "the model name 'A' is given twice" compare -m A=a.csv -m A=b.csv -y y.csv
 expect_error 2 "the model name 'a b' may only hold letters, digits, '_', '.' and '-'" compare -m "a b=a.csv" -y y.csv
 expect_error 2 "-m A= names no file" compare -m A= -y y.csv
-expect_error 2 "--folds expects an integer from 2 to 1000, got '1'" compare $M3 -y y.csv --folds 1
-expect_error 2 "--folds expects an integer from 2 to 1000, got 'x'" compare $M3 -y y.csv --folds=x
+expect_error 2 "--folds expects an integer from 2 to 64, got '1'" compare $M3 -y y.csv --folds 1
+expect_error 2 "--folds expects an integer from 2 to 64, got 'x'" compare $M3 -y y.csv --folds=x
 expect_error 2 "--seed expects a non-negative integer, got '-3'" compare $M3 -y y.csv --seed -3
 expect_error 2 "unknown method 'avg' in --methods (see latefuse --help)" compare $M3 -y y.csv --methods mean,avg
 expect_error 2 "method 'auto' chooses a method in fit; it cannot be compared" compare $M3 -y y.csv --methods auto
@@ -348,6 +348,134 @@ expect_error 1 "cannot replace 'cdir': it is a folder" predict cls.lf -m a=cls_a
 if [ ! -e x.npy ] && [ ! -e xc.npy ] && ! ls ./*.tmp-* cdir/* >/dev/null 2>&1; then ok; else bad "a failed --classes-out left: $(ls ./*.tmp-* x.npy xc.npy cdir/* 2>/dev/null)"; fi
 rm -f cls_pt.npy cls_ct.npy big_pt.npy big_ct.npy
 
+# ------------------------------------------------------------ output paths
+# (issue 11) -o never clobbers what it should not: standard output, devices
+# and FIFOs are written through, a symbolic link's target is replaced, an
+# output that is an input is refused before anything is read or written.
+run predict mean.lf $M3 -o -
+if [ "$rc" -eq 0 ] && cmp -s out fused.npy && [ "$(cat err)" = "wrote 10 x 2 fused probabilities to -" ]; then ok; else bad "-o -: exit $rc, $(cat err)"; fi
+run predict big.lf -m a=big_a.npy -m b=big_b.npy -o - --classes-out sc.npy   # .npy inputs: not streamed
+if [ "$rc" -eq 0 ] && cmp -s out streamed.npy && cmp -s sc.npy streamed_cls.npy; then ok; else bad "-o - with .npy inputs: exit $rc, $(cat err)"; fi
+mkfifo fifo.npy
+cat fifo.npy >from_fifo.npy &
+catpid=$!
+expect_ok predict mean.lf $M3 -o fifo.npy
+i=0
+while kill -0 "$catpid" 2>/dev/null && [ "$i" -lt 40 ]; do sleep 0.05; i=$((i + 1)); done
+kill "$catpid" 2>/dev/null   # still waiting: the FIFO was replaced
+wait "$catpid"
+if [ -p fifo.npy ] && cmp -s from_fifo.npy fused.npy; then ok; else bad "-o FIFO: replaced, or other bytes came through"; fi
+# a FIFO nobody reads: its open waits, and can still be interrupted, and
+# --classes-out's temporary file goes; a reader that goes away (SIGPIPE) too
+mkfifo fifo2.npy
+env --default-signal=INT "$LF" predict mean.lf $M3 -o fifo2.npy --classes-out fc.npy >out 2>err &
+pid=$!
+sleep 0.3
+kill -INT "$pid"
+i=0
+while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 40 ]; do sleep 0.05; i=$((i + 1)); done
+kill -KILL "$pid" 2>/dev/null
+wait "$pid"
+rc=$?
+if [ "$rc" -eq 130 ] && [ "$(cat err)" = "latefuse: stopped by SIGINT; no output was written" ] && [ -p fifo2.npy ] &&
+    [ -z "$(ls | grep '^fc\.npy')" ]; then ok; else bad "SIGINT while waiting for a FIFO's reader: exit $rc, $(cat err), $(ls | grep '^fc\.npy')"; fi
+(env --default-signal=PIPE "$LF" predict cls.lf -m a=cls_a.csv -m b=cls_b.csv -o - --classes-out fc.npy 2>err; echo $? >rc.txt) | head -c 10 >/dev/null
+if [ "$(cat rc.txt)" -eq 141 ] && [ "$(cat err)" = "latefuse: stopped by SIGPIPE: the reader of an output went away" ] &&
+    [ -z "$(ls | grep '^fc\.npy')" ]; then ok; else bad "SIGPIPE: exit $(cat rc.txt), $(cat err), $(ls | grep '^fc\.npy')"; fi
+# a character device: a null device of the test's own (root only), never
+# /dev/null itself, which a tool that replaces its target would destroy
+if mknod null_dev c 1 3 2>/dev/null && mknod zero_dev c 1 5 2>/dev/null; then
+    expect_ok predict big.lf -m a=big_a.npy -o null_dev --classes-out zero_dev
+    if [ -c null_dev ] && [ -c zero_dev ]; then ok; else bad "-o DEVICE replaced the device"; fi
+fi
+printf 'old' >lt.npy
+ln -s lt.npy link.npy
+expect_ok predict mean.lf $M3 -o link.npy
+if [ -L link.npy ] && [ "$(readlink link.npy)" = lt.npy ] && cmp -s lt.npy fused.npy; then ok; else bad "-o LINK: the link was replaced or its target not written"; fi
+ln -s nowhere.npy dangling.npy
+expect_ok predict mean.lf $M3 -o dangling.npy
+if [ -L dangling.npy ] && cmp -s nowhere.npy fused.npy; then ok; else bad "-o DANGLING-LINK: its target was not created"; fi
+# an output naming an input (by inode: another spelling, a hard link) is exit 2, the input intact
+cp a.csv a_copy.csv
+expect_error 2 "-o './a.csv' is the same file as the input 'a.csv'; nothing was read or written" predict mean.lf $M3 -o ./a.csv
+ln a.csv a_hard.csv
+expect_error 2 "--classes-out 'a_hard.csv' is the same file as the input 'a.csv'; nothing was read or written" \
+    predict mean.lf $M3 -o x.npy --classes-out a_hard.csv
+expect_error 2 "-o 'mean.lf' is the same file as the fusion model 'mean.lf'; nothing was read or written" predict mean.lf $M3 -o mean.lf
+expect_error 2 "-o 'y.csv' is the same file as the labels 'y.csv'; nothing was read or written" fit $M3 -y y.csv --method mean -o y.csv
+expect_error 2 "-o 'b.csv' is the same file as the input 'b.csv'; nothing was read or written" fit $M3 -y y.csv --method mean -o b.csv
+expect_error 2 "-o 'x.npy' and --classes-out './x.npy' name the same file; nothing was read or written" predict mean.lf $M3 -o x.npy --classes-out ./x.npy
+expect_error 2 "-o 'lt.npy' and --classes-out 'link.npy' name the same file; nothing was read or written" predict mean.lf $M3 -o lt.npy --classes-out link.npy
+if cmp -s a.csv a_copy.csv && [ ! -e x.npy ]; then ok; else bad "a refused output changed its input or wrote x.npy"; fi
+cp a_copy.csv a.csv   # (for the tests below, should it have been)
+rm -f x.npy
+# a repeated single-valued option is an error
+expect_error 2 "option -o is given twice" predict mean.lf $M3 -o x.npy -o y.npy
+expect_error 2 "option --method is given twice" fit $M3 -y y.csv --method mean --method=max -o x.lf
+expect_error 2 "option --folds is given twice" compare $M3 -y y.csv --folds 2 --folds 3
+expect_error 2 "option -y is given twice" compare $M3 -y y.csv -y y.csv
+expect_error 2 "fit cannot write the fusion model to standard output; name a file with -o" fit $M3 -y y.csv --method mean -o -
+# modes: a new file 0666 & ~umask, a replaced one keeps its mode
+rm -f m1.npy m2.npy
+(umask 027; "$LF" predict mean.lf $M3 -o m1.npy >/dev/null 2>&1)
+(umask 027; "$LF" fit $M3 -y y.csv --method mean -o m1.lf >/dev/null 2>&1)
+printf 'old' >m2.npy
+chmod 600 m2.npy
+expect_ok predict mean.lf $M3 -o m2.npy
+if [ "$(stat -c %a m1.npy m1.lf m2.npy | tr '\n' ' ')" = "640 640 600 " ]; then ok; else bad "output modes: $(stat -c '%n %a' m1.npy m1.lf m2.npy | tr '\n' ' ')"; fi
+# a long but valid name (250 bytes): its temporary file's name is cut to NAME_MAX
+long=$(awk 'BEGIN { for (i = 0; i < 246; i++) printf "n" }').npy
+expect_ok predict big.lf -m a=big_a.npy -o "$long" --classes-out "c$long"
+if cmp -s "$long" big_a.npy && ! ls ./*.tmp-* >/dev/null 2>&1; then ok; else bad "a 250-byte output name"; fi
+expect_ok fit $M3 -y y.csv --method mean -o "$long"
+rm -f "$long" "c$long"
+# --classes-out that cannot be written, on the whole-file (CSV) path: -o is
+# not replaced either
+printf 'old' >keep.npy
+expect_error 1 "cannot replace 'cdir': it is a folder" predict mean.lf $M3 -o keep.npy --classes-out cdir
+expect_error 1 "cannot create a temporary file beside 'nodir/c.npy': No such file or directory" \
+    predict mean.lf $M3 -o keep.npy --classes-out nodir/c.npy
+if [ "$(cat keep.npy)" = old ] && ! ls ./*.tmp-* >/dev/null 2>&1; then ok; else bad "a failed --classes-out replaced -o on the CSV path"; fi
+# the file size limit (SIGXFSZ): one line, 128 + 25, nothing left
+for inp in big_a.npy big_a.csv; do
+    sh -c 'ulimit -f 100; exec "$@"' sh "$LF" predict big.lf -m a=$inp -o xf.npy --classes-out xfc.npy >out 2>err
+    rc=$?
+    if [ "$rc" -eq 153 ] && [ "$(cat err)" = "latefuse: stopped by SIGXFSZ (the file size limit, ulimit -f, was reached); no output was written" ] &&
+        [ ! -e xf.npy ] && [ ! -e xfc.npy ] && ! ls ./*.tmp-* >/dev/null 2>&1; then ok; else bad "SIGXFSZ with $inp: exit $rc, $(cat err), $(ls ./*.tmp-* xf*.npy 2>/dev/null)"; fi
+done
+sh -c 'ulimit -f 0; exec "$@"' sh "$LF" fit $M3 -y y.csv --method mean -o xf.lf >out 2>/dev/null
+rc=$?
+if [ "$rc" -eq 153 ] && [ ! -e xf.lf ] && ! ls ./*.tmp-* >/dev/null 2>&1; then ok; else bad "SIGXFSZ in fit: exit $rc"; fi
+# threads that cannot be created (libgomp exits 1 with its own line): at the
+# start, before any output exists.  Needs a build without AddressSanitizer
+# (its shadow memory does not fit under ulimit -v).
+if sh -c 'ulimit -v 2000000; exec "$@"' sh "$LF" --version >/dev/null 2>&1; then
+    OMP_NUM_THREADS=4 OMP_STACKSIZE=3G sh -c 'ulimit -v 2000000; exec "$@"' sh "$LF" predict big.lf -m a=big_a.npy -o xt.npy >out 2>err
+    rc=$?
+    if [ "$rc" -eq 1 ] && [ "$(grep -c . err)" -eq 1 ] && grep -q "^libgomp: Thread creation failed" err && [ ! -e xt.npy ] && ! ls ./*.tmp-* >/dev/null 2>&1; then ok; else bad "thread creation failure: exit $rc, $(cat err), $(ls ./*.tmp-* xt.npy 2>/dev/null)"; fi
+else
+    echo "cli: note: the thread-creation check is skipped: this build does not run under ulimit -v (AddressSanitizer)" >&2
+fi
+# messages: an empty eval, the wrong-sum hint only for rows that look like raw scores
+dict="{'descr': '<f4', 'fortran_order': False, 'shape': (0, 2), }"
+len=$(( ${#dict} + 1 )); pad=$(( (64 - (10 + len) % 64) % 64 )); hl=$(( len + pad ))
+{
+    printf '\223NUMPY\001\000'
+    printf "\\$(printf %03o $((hl % 256)))\\$(printf %03o $((hl / 256)))"
+    printf '%s' "$dict"
+    printf "%${pad}s\n" ""
+} >empty.npy
+expect_error 2 "eval needs at least one row, and 'empty.npy' has none" eval mean.lf -m A=empty.npy -y y.csv
+printf '0.5,0.49\n0.5,0.5\n' >near.csv
+expect_error 2 "row 1 of 'near.csv' sums to 0.99, not 1 within 1e-3" compare -m A=near.csv -y y.csv
+printf '2.5,0.5\n0.5,0.5\n' >far.csv
+expect_error 2 "row 1 of 'far.csv' sums to 3, not 1 within 1e-3 (pass --logits for raw scores)" compare -m A=far.csv -y y.csv
+printf '1\n' >one_col.csv
+expect_error 2 "'one_col.csv' has 1 column; model outputs need one column per class (at least 2)" compare -m A=one_col.csv -y y.csv
+printf '0.5,0.5\n' >one_row.csv
+expect_error 2 "row-count mismatch: 'one_row.csv' has 1 row but 'a.csv' has 10" compare -m A=a.csv -m B=one_row.csv -y y.csv
+expect_error 2 "'one_col.csv' has 1 label but the model files have 10 rows" compare $M3 -y one_col.csv
+
 head -c 2000 big_a.npy >cut_a.npy
 expect_error 2 "truncated data: expected 240000 bytes, found 1872 in 'cut_a.npy'" predict big.lf -m a=cut_a.npy -o x.npy
 if [ ! -e x.npy ]; then ok; else bad "a failed predict left x.npy"; fi
@@ -390,6 +518,34 @@ else
     wait "$pid"
     bad "predict of huge.npy ended before the SIGBUS: the test file is too small"
 fi
+# fit and eval (which load their inputs whole, from the mapping) take the
+# same handler: exit 2 with its line
+# (the signal must arrive while the command runs: under load a run can
+# end first, so each command gets up to 5 tries, sooner each time)
+for cmd in "fit -m a=huge.npy -m b=huge.npy -y big_y.csv --method mean -o sb/x.lf" \
+    "eval lg.lf -m a=huge.npy -m b=huge.npy -y big_y.csv"; do
+    caught=0
+    for delay in 0.1 0.05 0.02 0.01 0.005; do
+        # shellcheck disable=SC2086
+        "$LF" $cmd 2>sb.err &
+        pid=$!
+        sleep $delay
+        if kill -BUS "$pid" 2>/dev/null; then
+            wait "$pid"
+            rc=$?
+            caught=1
+            break
+        fi
+        wait "$pid"
+    done
+    if [ "$caught" -eq 0 ]; then
+        bad "${cmd%% *} of huge.npy ended before the SIGBUS, 5 times"
+    elif [ "$rc" -eq 2 ] && grep -q "^latefuse: an input file shrank while it was being read" sb.err && [ -z "$(ls sb)" ]; then
+        ok
+    else
+        bad "SIGBUS in ${cmd%% *}: exit $rc, $(cat sb.err), left: $(ls sb)"
+    fi
+done
 cp huge.npy shrink.npy
 "$LF" predict lg.lf -m a=shrink.npy -m b=huge.npy -o sb/x.npy --classes-out sb/c.npy 2>sb.err &
 pid=$!
@@ -399,6 +555,55 @@ wait "$pid"
 rc=$?
 if [ "$rc" -eq 2 ] && grep -q "^latefuse: \(an input file shrank while it was being read\|cannot read 'shrink.npy': it became shorter while being read\)" sb.err &&
     [ -z "$(ls sb)" ]; then ok; else bad "input truncated while mapped: exit $rc, $(cat sb.err), left: $(ls sb)"; fi
+# Interrupted runs leave nothing behind (issue 11): SIGINT, SIGTERM or SIGHUP
+# at a random moment of predict (streamed from mapped or read() inputs, or
+# whole CSV files), fit or compare, LF_SIGNAL_RUNS times (default 30).  Each
+# run ends with exit 0 and no message, or with 128 + the signal and exactly
+# the handler's line;
+# no temporary file is ever left.  env --default-signal undoes the SIGINT
+# that sh ignores in background jobs.
+mkdir -p sig
+runs=${LF_SIGNAL_RUNS:-30}
+i=0 sig_bad=0 stopped=0
+while [ "$i" -lt "$runs" ]; do
+    case $((i % 5)) in
+    0) max=0.6; set -- predict lg.lf -m a=huge.npy -m b=huge.npy -o sig/x.npy --classes-out sig/c.npy ;;
+    1) max=0.6; set -- predict lg.lf -m a=huge.npy -o sig/x.npy --no-mmap --no-fsync ;;
+    2) max=0.08; set -- predict cls.lf -m a=cls_a.csv -m b=cls_b.csv -o sig/x.npy --classes-out sig/c.npy ;;
+    3) max=0.4; set -- fit -m a=big_a.csv -m b=big_b.csv -y big_y.csv --method mlp -o sig/x.lf ;;
+    4) max=0.2; set -- compare -m a=big_a.csv -m b=big_b.csv -y big_y.csv --methods mean,wavg ;;
+    esac
+    case $((i % 3)) in 0) s=INT n=2 ;; 1) s=TERM n=15 ;; *) s=HUP n=1 ;; esac
+    delay=$(awk -v i="$i" -v m="$max" 'BEGIN { srand(i * 7919 + 1); printf "%.3f", rand() * m }')
+    env --default-signal=INT "$LF" "$@" >/dev/null 2>sig.err &
+    pid=$!
+    sleep "$delay"
+    kill -"$s" "$pid" 2>/dev/null
+    wait "$pid"
+    rc=$?
+    left=$(ls sig | grep -F .tmp-)
+    if [ "$rc" -eq $((128 + n)) ]; then
+        stopped=$((stopped + 1))
+        # no line: the signal came before the handler was installed, at the
+        # start, when nothing exists yet; "complete": it came while the
+        # outputs were being renamed, and acted after
+        case $(cat sig.err) in
+        "" | "latefuse: stopped by SIG$s; no output was written") [ -z "$(ls sig)" ] || rc=x ;;
+        "latefuse: stopped by SIG$s; the outputs were complete and are in place") [ -n "$(ls sig)" ] || rc=x ;;
+        *) rc=x ;;
+        esac
+    elif [ "$rc" -eq 0 ]; then
+        [ -s sig.err ] && rc=x
+    fi
+    if [ "$rc" != 0 ] && [ "$rc" != $((128 + n)) ] || [ -n "$left" ]; then
+        sig_bad=$((sig_bad + 1))
+        echo "interrupted run $i ($*, SIG$s after ${delay}s): exit $rc, $(cat sig.err), left: $(ls sig)"
+    fi
+    rm -f sig/*
+    i=$((i + 1))
+done
+if [ "$sig_bad" -eq 0 ] && [ "$stopped" -ge $((runs / 3)) ]; then ok; else bad "interrupted runs: $sig_bad of $runs wrong, $stopped stopped by the signal"; fi
+echo "cli: note: $stopped of $runs interrupted runs stopped by the signal, $sig_bad wrong" >&2
 rm -f huge.npy shrink.npy
 
 expect_ok demo

@@ -8,7 +8,7 @@ BUILD=${LF_BUILD:-build}
 out="$BUILD/tests/faults"
 mkdir -p "$BUILD/tests"
 CC=${CC:-cc}
-wraps="malloc calloc realloc open read fwrite fflush fsync rename mkstemp mmap pread pwrite"
+wraps="malloc calloc realloc open read fwrite fflush fsync rename mmap pread pwrite"
 wl=""
 for w in $wraps; do wl="$wl -Wl,--wrap=$w"; done
 if ! $CC -std=c11 -O1 -g -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc -fsanitize=address -fno-omit-frame-pointer \

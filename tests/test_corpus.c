@@ -210,7 +210,7 @@ int main(void) {
         {"npy", "bad_version_4.npy", "unsupported .npy version 4.0 in"},
         {"csv", "bad_beyond_float.csv", "value '1e39' at row 2, column 2 overflows float32 in"},
         {"csv", "bad_blank_between.csv", "between data rows (row 3 has data)"},
-        {"csv", "bad_comma_decimal.txt", "holds no data (only a header)"},
+        {"csv", "bad_comma_decimal.txt", "'5;2' at row 1, column 2 is not a number"},
         {"csv", "bad_empty.csv", "holds no data"},
         {"csv", "bad_nul.csv", "contains a NUL byte at row 2 (not a text file?)"},
         {"csv", "bad_ragged.csv", "row 2 has 2 fields, expected 3 in"},

@@ -1,6 +1,7 @@
 /*
  * test_csv.c — the CSV / whitespace table reader and the CSV writer
- * (src/io/csv.c): delimiters, header detection, line endings, missing and
+ * (src/io/csv.c): delimiters, header detection (never by a parse failure),
+ * byte order marks, LF/CRLF/CR line ends, trailing commas, missing and
  * special values, every error with its status and message, locale
  * independence, a writer round trip, and the real UCI mfeat-mor file when
  * the shared data folder is present.
@@ -62,12 +63,23 @@ static void expect_error(const char *text, size_t len, lf_status want, const cha
 }
 #define ERR(text, want, sub) expect_error((text), strlen(text), (want), (sub), __LINE__)
 
+/* The message must be exactly `msg` (status LF_ERR_FORMAT). */
+static void expect_message(const char *text, const char *msg, int line) {
+    lf_array a = {(float *)1, 7, 7, 7};
+    lf_err e = {{0}};
+    lf_status st = lf_csv_parse(text, strlen(text), "x.csv", &a, &e);
+    CHECK(st == LF_ERR_FORMAT && strcmp(e.msg, msg) == 0, "line %d: status %d, message\n  '%s', want\n  '%s'",
+          line, (int)st, e.msg, msg);
+    CHECK(a.data == NULL && a.rows == 0 && a.cols == 0, "line %d: output not cleared", line);
+}
+#define ERR_EXACT(text, msg) expect_message((text), (msg), __LINE__)
+
 static void test_reading(void) {
     /* comma, header, integers */
     TABLE("1,2,3\n4,5,6\n", 2, 3, 1, 1, 2, 3, 4, 5, 6);
     TABLE("a,b,c\n1,2,3\n4,5,6\n", 2, 3, 1, 1, 2, 3, 4, 5, 6);
     TABLE("\"x\",y\n1.5,-2\n", 1, 2, 0, 1.5f, -2);
-    TABLE("1,b\n2,3\n", 1, 2, 1, 2, 3); /* one text field makes a header */
+    TABLE("a,\"b\"\n2,3\n", 1, 2, 1, 2, 3); /* only text fields make a header */
     /* decimals, exponents, signs, spaces around fields */
     TABLE(" 0.5 , -1.25e2,+3E-1\n\t.5,1.,  -0 \n", 2, 3, 0, 0.5f, -125.0f, 0.3f, 0.5f, 1.0f, -0.0f);
     TABLE("0.1\n0.2\n0.3\n", 3, 1, 0, 0.1f, 0.2f, 0.3f);
@@ -88,7 +100,7 @@ static void test_reading(void) {
     /* missing and special values */
     TABLE("nan,NaN,NA\n,1, \ninf,-inf,+Infinity\n-nan,NAN,Inf\n", 4, 3, 0, NAN, NAN, NAN, NAN, 1, NAN,
           INFINITY, -INFINITY, INFINITY, NAN, NAN, INFINITY);
-    TABLE("1,2,\n", 1, 3, 0, 1, 2, NAN);
+    TABLE("1,,2\n", 1, 3, 0, 1, NAN, 2);
 }
 
 static void test_errors(void) {
@@ -98,7 +110,7 @@ static void test_errors(void) {
     ERR("1 2 3\n4 5\n", LF_ERR_FORMAT, "row 2 has 2 fields, expected 3");
     ERR("1,2\nabc,3\n", LF_ERR_FORMAT, "'abc' at row 2, column 1 is not a number");
     ERR("h\n1\n2x\n", LF_ERR_FORMAT, "'2x' at row 3, column 1 is not a number");
-    ERR("1,2\n3,0x10\n", LF_ERR_FORMAT, "'0x10' at row 2, column 2 is not a number");
+    ERR("1,2\n3,0x10\n", LF_ERR_FORMAT, "'0x10' at row 2, column 2 is a hexadecimal number in 'x.csv'");
     ERR("1,2\n3,1,5\n", LF_ERR_FORMAT, "row 2 has 3 fields");
     ERR("1 2\n3 1,5\n", LF_ERR_FORMAT, "'1,5' at row 2, column 2 is not a number");
     ERR("1\n.\n", LF_ERR_FORMAT, "'.' at row 2, column 1 is not a number");
@@ -122,10 +134,10 @@ static void test_errors(void) {
     memset(longf + 2, '1', sizeof longf - 2);
     memcpy(longf + 290, "x\n", 3);
     ERR(longf, LF_ERR_FORMAT, "...' at row 2, column 1 is not a number");
-    /* a too-long all-digit field is refused, not truncated */
+    /* a long all-digit field is read whole, not truncated */
     memset(longf + 2, '1', sizeof longf - 2);
     memcpy(longf + 290, "\n", 2);
-    ERR(longf, LF_ERR_FORMAT, "at row 2, column 1 is not a number");
+    ERR(longf, LF_ERR_FORMAT, "value '1111111111111111111111111111111111111111...' at row 2, column 1 overflows");
 
     /* the text need not be NUL-terminated: only len bytes are read */
     lf_array a;
@@ -135,6 +147,90 @@ static void test_errors(void) {
     lf_array_free(&a);
     CHECK(lf_csv_parse(NULL, 0, NULL, &a, &e) == LF_ERR_FORMAT, "NULL empty text");
     CHECK(contains(e.msg, "'<memory>' holds no data"), "%s", e.msg);
+}
+
+/* Whether the first row is a header never depends on a parse failure: a
+ * header holds text and no number; a first row that mixes them, or holds a
+ * malformed or hexadecimal number, is an error naming the field.  A byte
+ * order mark is skipped; a long number is read whole. */
+static void test_first_row(void) {
+    TABLE("\xEF\xBB\xBF" "0.5,0.25\n1,2\n", 2, 2, 0, 0.5f, 0.25f, 1, 2);
+    TABLE("\xEF\xBB\xBF" "p0,p1\n1,2\n", 1, 2, 1, 1, 2);
+    TABLE("\xEF\xBB\xBF" "7\n8\n", 2, 1, 1, 7, 8);
+    ERR_EXACT("\xEF\xBB\xBF", "'x.csv' holds no data");
+    /* empty header fields (pandas' index column) count for neither */
+    TABLE(",p0,p1\n0,0.5,0.5\n", 1, 3, 0, 0, 0.5f, 0.5f);
+    TABLE("nan,NA\n1,2\n", 2, 2, 0, NAN, NAN, 1, 2); /* missing values are data */
+    TABLE(",,\n1,2,3\n", 2, 3, 0, NAN, NAN, NAN, 1, 2, 3);
+    /* a typo in the first row is an error, never a header */
+    ERR_EXACT("0.2,0.8O\n0.6,0.4\n", "'0.8O' at row 1, column 2 is not a number in 'x.csv'");
+    ERR_EXACT("0.2O,0.8O\n0.6,0.4\n", "'0.2O' at row 1, column 1 is not a number in 'x.csv'");
+    ERR_EXACT("\n-.5x 1e\n1 2\n", "'-.5x' at row 2, column 1 is not a number in 'x.csv'");
+    ERR_EXACT("1 2.5.\n1 2\n", "'2.5.' at row 1, column 2 is not a number in 'x.csv'");
+    ERR_EXACT("\xEF\xBB\xBF" "0.8O,0.2\n", "'0.8O' at row 1, column 1 is not a number in 'x.csv'");
+    ERR_EXACT("1,b\n2,3\n",
+              "'b' at row 1, column 2 is not a number in 'x.csv' (row 1 is not a header: column 1 holds a number)");
+    ERR_EXACT("model,0,1\nm,0.5,0.5\n", "'model' at row 1, column 1 is not a number in 'x.csv' (row 1 is not a "
+                                        "header: column 2 holds a number)");
+    ERR_EXACT("p0,0.8O\n1,2\n", "'p0' at row 1, column 1 is not a number in 'x.csv' (row 1 is not a header: "
+                                "column 2 starts like a number)");
+    ERR_EXACT("\n\np0,,nan\n1,2,3\n", "'p0' at row 3, column 1 is not a number in 'x.csv' (row 3 is not a header: "
+                                      "column 3 holds a number)");
+    /* hexadecimal numbers: refused in every row, never a header */
+    ERR_EXACT("0x1p-3,0.875\n0.5,0.5\n",
+              "'0x1p-3' at row 1, column 1 is a hexadecimal number in 'x.csv'; write numbers in decimal");
+    ERR_EXACT("0x1p-3,-0X.8p1\n", "'0x1p-3' at row 1, column 1 is a hexadecimal number in 'x.csv'; write numbers "
+                                  "in decimal");
+    ERR_EXACT("1,2\n0.5,+0xA\n",
+              "'+0xA' at row 2, column 2 is a hexadecimal number in 'x.csv'; write numbers in decimal");
+    ERR_EXACT("0x,1\n", "'0x' at row 1, column 1 is not a number in 'x.csv'");
+    /* a field over 256 characters: a number is read whole, text is text */
+    char t[1200];
+    size_t n = 0;
+    t[n++] = '0', t[n++] = '.', t[n++] = '5';
+    memset(t + n, '0', 400), n += 400;
+    memcpy(t + n, ",+", 2), n += 2;
+    memset(t + n, '0', 300), n += 300;
+    memcpy(t + n, "3\n1,2\n", 7);
+    TABLE(t, 2, 2, 0, 0.5f, 3, 1, 2);
+    memset(t, 'p', 300);
+    memcpy(t + 300, ",q\n1,2\n", 8);
+    TABLE(t, 1, 2, 1, 1, 2);
+    memcpy(t + 300, ",1\n1,2\n", 8);
+    ERR_EXACT(t, "'pppppppppppppppppppppppppppppppppppppppp...' at row 1, column 1 is not a number in 'x.csv' (row "
+                 "1 is not a header: column 2 holds a number)");
+}
+
+/* A comma ending every row is no field; ending some rows only is an error.
+ * Lone CRs (old Mac files) end lines like LF and CRLF. */
+static void test_line_ends(void) {
+    TABLE("1,2,\n3,4,\n", 2, 2, 1, 1, 2, 3, 4);
+    TABLE("a,b\n1,2,\n3,4,\n", 2, 2, 1, 1, 2, 3, 4);
+    TABLE("a,b,\r\n1,2,\r\n3,4 , \r\n", 2, 2, 1, 1, 2, 3, 4);
+    TABLE("1,\n0,\n", 2, 1, 1, 1, 0);
+    TABLE("1,2,,\n3,4,,\n", 2, 3, 0, 1, 2, NAN, 3, 4, NAN);
+    /* rows of empty fields (missing outputs) fit either way */
+    TABLE(",,\n,,\n", 2, 3, 0, NAN, NAN, NAN, NAN, NAN, NAN);
+    TABLE(",,\n\n", 1, 3, 0, NAN, NAN, NAN);
+    TABLE("p,q\n,,\n1,2,\n,,\n", 3, 2, 0, NAN, NAN, 1, 2, NAN, NAN);
+    TABLE(",\n,\n2,\n", 3, 1, 0, NAN, NAN, 2);
+    ERR_EXACT(",,\n1,2,\n3,4\n", "row 3 of 'x.csv' does not end with a comma but row 2 does (a trailing comma "
+                                "must end every row or none)");
+    ERR_EXACT("1,2,\n3,4\n", "row 2 of 'x.csv' does not end with a comma but row 1 does (a trailing comma must "
+                             "end every row or none)");
+    ERR_EXACT("h,h\n1,2\n3,4\n5,6,\n", "row 4 of 'x.csv' ends with a comma but row 2 does not (a trailing comma "
+                                        "must end every row or none)");
+    ERR_EXACT("1,2,\n3,4,5,\n", "row 2 has 3 fields, expected 2 in 'x.csv'");
+    /* CR-only, mixed line ends */
+    TABLE("1,2\r3,4\r5,6\r", 3, 2, 1, 1, 2, 3, 4, 5, 6);
+    TABLE("a,b\r1,2\r3,4", 2, 2, 1, 1, 2, 3, 4);
+    TABLE("1 2\r\n3 4\r5 6\n7 8", 4, 2, 1, 1, 2, 3, 4, 5, 6, 7, 8);
+    TABLE("\r\r1\r2\r\r\r", 2, 1, 1, 1, 2);
+    ERR_EXACT("1,2\r3,x\r", "'x' at row 2, column 2 is not a number in 'x.csv'");
+    ERR_EXACT("1,2\r\r3,4\r", "blank line at row 2 of 'x.csv' between data rows (row 3 has data)");
+    ERR_EXACT("1,2\r3,4\r5\r", "row 3 has 1 fields, expected 2 in 'x.csv'");
+    expect_error("1,2\r3,\0004\r", 9, LF_ERR_FORMAT, "'x.csv' contains a NUL byte at row 2", __LINE__);
+    expect_error("1\r\n2\r\0", 7, LF_ERR_FORMAT, "'x.csv' contains a NUL byte at row 3", __LINE__);
 }
 
 /* "0.5" must read as 0.5 even where the locale's decimal point is ',' */
@@ -274,6 +370,8 @@ int main(void) {
     char dir[] = "/tmp/lf_test_csv_XXXXXX";
     test_reading();
     test_errors();
+    test_first_row();
+    test_line_ends();
     if (!mkdtemp(dir)) {
         CHECK(0, "mkdtemp failed");
         return check_report("test_csv");

@@ -1,5 +1,6 @@
 /*
- * test_npy.c — the .npy reader and writers (src/io/npy.c).
+ * test_npy.c — the .npy reader and writers (src/io/npy.c), and the
+ * bounded whole-file read every reader shares (src/io/file.c).
  *
  * Fixtures are built byte by byte here (magic, version, header length,
  * header text, raw data) so the test needs no Python: every dtype, both byte
@@ -15,6 +16,9 @@
 #include <float.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------ fixtures */
@@ -786,6 +790,98 @@ static void test_positional(void) {
     CHECK(dir_entries() == before - 2, "no temporary files left (%zu entries)", dir_entries()); /* p.npy, be.npy gone */
 }
 
+/* the whole-file read every reader shares (src/io/file.c): exact bytes;
+ * folders and devices refused, also through a symlink; a FIFO without a
+ * writer neither hangs nor reads as an empty success; a pipe is read up
+ * to the limit and refused beyond it, never truncated */
+static void test_read_file(void) {
+    lf_err e;
+    unsigned char *b;
+    size_t n;
+    alarm(20); /* a hang fails the test (SIGALRM) instead of stalling it */
+    unsigned char bytes[70000];
+    for (size_t k = 0; k < sizeof bytes; k++) bytes[k] = (unsigned char)(k * 7 + 1);
+    write_file(tpath("r.bin"), bytes, sizeof bytes);
+    CHECK(lf_io_read_file(tpath("r.bin"), &b, &n, &e) == LF_OK && n == sizeof bytes &&
+              memcmp(b, bytes, n) == 0 && b[n] == 0,
+          "regular file: %s", e.msg);
+    free(b);
+    write_file(tpath("empty.bin"), bytes, 0);
+    CHECK(lf_io_read_file(tpath("empty.bin"), &b, &n, &e) == LF_OK && n == 0 && b && b[0] == 0, "empty: %s",
+          e.msg);
+    free(b);
+    char want[600];
+    CHECK(lf_io_read_file(dir, &b, &n, &e) == LF_ERR_IO && !b && n == 0, "folder");
+    snprintf(want, sizeof want, "cannot read '%s': it is a folder", dir);
+    CHECK(strcmp(e.msg, want) == 0, "%s", e.msg);
+    CHECK(lf_io_read_file("", &b, &n, &e) == LF_ERR_ARG, "empty path");
+
+    /* a symlink to /dev/zero: refused by every reader, nothing read */
+    CHECK(symlink("/dev/zero", tpath("zero.npy")) == 0, "symlink");
+    snprintf(want, sizeof want, "cannot read '%s': it is a character device, not a regular file or a pipe",
+             tpath("zero.npy"));
+    CHECK(lf_io_read_file(tpath("zero.npy"), &b, &n, &e) == LF_ERR_IO && strcmp(e.msg, want) == 0, "%s", e.msg);
+    lf_array a;
+    CHECK(lf_npy_read(tpath("zero.npy"), &a, &e) == LF_ERR_IO && strcmp(e.msg, want) == 0, "%s", e.msg);
+    lf_npy_reader r;
+    CHECK(lf_npy_reader_open(&r, tpath("zero.npy"), &e) == LF_ERR_IO && strcmp(e.msg, want) == 0, "%s", e.msg);
+
+    /* a FIFO with no writer: an error at once */
+    CHECK(mkfifo(tpath("f.npy"), 0600) == 0, "mkfifo");
+    snprintf(want, sizeof want, "cannot read '%s': it is a pipe or FIFO and nothing was written to it",
+             tpath("f.npy"));
+    CHECK(lf_io_read_file(tpath("f.npy"), &b, &n, &e) == LF_ERR_IO && strcmp(e.msg, want) == 0, "%s", e.msg);
+    snprintf(want, sizeof want, "cannot read '%s': it is a pipe or FIFO; .npy inputs must be regular files",
+             tpath("f.npy"));
+    CHECK(lf_npy_reader_open(&r, tpath("f.npy"), &e) == LF_ERR_IO && strcmp(e.msg, want) == 0, "%s", e.msg);
+    /* with a writer (opened before the read, told through `sync`): every
+     * byte, across the buffer's growth */
+    int sync[2];
+    CHECK(pipe(sync) == 0, "pipe");
+    int holder = open(tpath("f.npy"), O_RDONLY | O_NONBLOCK); /* lets the writer's open return */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(tpath("f.npy"), O_WRONLY);
+        int ok = fd >= 0 && write(sync[1], "x", 1) == 1;
+        for (size_t off = 0; ok && off < sizeof bytes;) {
+            ssize_t w = write(fd, bytes + off, sizeof bytes - off);
+            ok = w > 0;
+            off += ok ? (size_t)w : 0;
+        }
+        _exit(ok && close(fd) == 0 ? 0 : 1);
+    }
+    char c;
+    CHECK(holder >= 0 && pid > 0 && read(sync[0], &c, 1) == 1, "writer started");
+    CHECK(lf_io_read_file(tpath("f.npy"), &b, &n, &e) == LF_OK && n == sizeof bytes && memcmp(b, bytes, n) == 0,
+          "FIFO with a writer: %s (%zu bytes)", e.msg, n);
+    free(b);
+    close(holder), close(sync[0]), close(sync[1]);
+    int status = -1;
+    if (pid > 0) waitpid(pid, &status, 0);
+    CHECK(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer child");
+
+    /* the limit on a pipe: exactly the limit is read, one byte more refused */
+    for (size_t lim = 99; lim <= 100; lim++) {
+        int p[2];
+        CHECK(pipe(p) == 0 && write(p[1], bytes, 100) == 100, "pipe");
+        close(p[1]);
+        lf_status st = lf_io_read_fd(p[0], "p.csv", lim, &b, &n, &e);
+        close(p[0]);
+        if (lim == 100) {
+            CHECK(st == LF_OK && n == 100 && memcmp(b, bytes, 100) == 0, "100 bytes at limit 100: %s", e.msg);
+            free(b);
+        } else {
+            CHECK(st == LF_ERR_IO && !b &&
+                      strcmp(e.msg, "cannot read 'p.csv': it is not a regular file and holds more than 99 "
+                                    "bytes (save it to a file first)") == 0,
+                  "100 bytes at limit 99: %s", e.msg);
+        }
+    }
+    alarm(0);
+    unlink(tpath("r.bin")), unlink(tpath("empty.bin")), unlink(tpath("zero.npy")), unlink(tpath("f.npy"));
+}
+
 static void cleanup(void) {
     DIR *d = opendir(dir);
     struct dirent *de;
@@ -810,6 +906,7 @@ int main(void) {
     test_streaming_reader();
     test_mapped_reader();
     test_positional();
+    test_read_file();
     cleanup();
     return check_report("test_npy");
 }

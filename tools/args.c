@@ -15,6 +15,8 @@
 #include <string.h>
 
 #define BIT(c) (1u << (c))
+/* the library's range of folds (lf_fusion_options.folds) */
+#define CLI_MAX_FOLDS 64
 
 enum opt_id {
     OPT_MODEL, OPT_LABELS, OPT_FOLDS, OPT_SEED, OPT_METHODS, OPT_METHOD, OPT_CALIBRATE,
@@ -114,7 +116,7 @@ static const char USAGE_COMPARE[] =
     "\n"
     "  -m NAME=FILE    a model's outputs, N x C (.npy or .csv); repeat per model\n"
     "  -y LABELS       N class indices 0..C-1, or N x C one-hot (.npy or .csv)\n"
-    "  --folds K       cross-validation folds (default 5)\n"
+    "  --folds K       cross-validation folds, 2 to 64 (default 5)\n"
     "  --seed S        seed of the folds and the learned methods (default 0)\n"
     "  --methods LIST  comma-separated method names, or all (default all)\n"
     "  --calibrate     fit one temperature per model before fusing\n"
@@ -135,7 +137,7 @@ static const char USAGE_FIT[] =
     "  --calibrate     fit one temperature per model first\n"
     "  --logits        the files hold raw scores (stored: predict applies softmax)\n"
     "  --seed S        seed (default 0)\n"
-    "  --folds K       folds for auto and out-of-fold calibration (default 5)\n"
+    "  --folds K       folds for auto and out-of-fold calibration, 2 to 64 (default 5)\n"
     "  --epochs N      epochs of the learned methods (default: the method's)\n"
     "  --no-fsync      write FUSION atomically (temporary file + rename) but skip the\n"
     "                  fsync: faster, not durable across a machine crash\n";
@@ -148,8 +150,8 @@ static const char USAGE_PREDICT[] =
     "fusion model's models by NAME; a model left out is treated as missing for every row.\n"
     "\n"
     "  -m NAME=FILE         a model's outputs (.npy or .csv); repeat per model\n"
-    "  -o OUT.npy           the fused probabilities\n"
-    "  --classes-out FILE   the predicted classes (int64 .npy)\n"
+    "  -o OUT.npy           the fused probabilities; - for standard output\n"
+    "  --classes-out FILE   the predicted classes (int64 .npy); - for standard output\n"
     "  --no-fsync           write the outputs atomically (temporary file + rename) but\n"
     "                       skip the fsync: faster, not durable across a machine crash\n"
     "  --no-mmap            read .npy inputs with read() instead of mapping them (for\n"
@@ -305,7 +307,7 @@ static int set_option(struct cli_opts *o, enum opt_id id, const char *name, cons
         if (!*val) return fail(err, errlen, "-y names no file");
         o->labels = val;
         return 0;
-    case OPT_FOLDS: return parse_count(name, val, 2, 1000, &o->folds, err, errlen);
+    case OPT_FOLDS: return parse_count(name, val, 2, CLI_MAX_FOLDS, &o->folds, err, errlen);
     case OPT_EPOCHS: return parse_count(name, val, 1, 1000000, &o->epochs, err, errlen);
     case OPT_SEED:
         if (!parse_u64(val, &v))
@@ -357,6 +359,8 @@ static int check_required(struct cli_opts *o, char *err, size_t errlen) {
             return fail(err, errlen, "fit needs --method NAME");
         if ((o->command == CLI_FIT || o->command == CLI_PREDICT) && !o->out)
             return fail(err, errlen, "%s needs an output file: -o FILE", cmd);
+        if (o->command == CLI_FIT && strcmp(o->out, "-") == 0)
+            return fail(err, errlen, "fit cannot write the fusion model to standard output; name a file with -o");
         return 0;
     case CLI_INSPECT:
         if (!o->fusion_path) return fail(err, errlen, "inspect needs a fusion model file: latefuse inspect FUSION");
@@ -393,6 +397,7 @@ int lf_cli_parse(int argc, char **argv, struct cli_opts *out, char *err, size_t 
     int takes_positional = out->command == CLI_PREDICT || out->command == CLI_EVAL ||
                            out->command == CLI_INSPECT;
     int only_positional = 0;
+    unsigned seen = 0; /* options given, by opt_id */
 
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -429,6 +434,10 @@ int lf_cli_parse(int argc, char **argv, struct cli_opts *out, char *err, size_t 
         } else if (nlen < strlen(a)) {
             return fail(err, errlen, "option %s takes no value", spec->name);
         }
+        /* an option with one value given twice: which one was meant? */
+        if (spec->takes_value && spec->id != OPT_MODEL && (seen & (1u << spec->id)))
+            return fail(err, errlen, "option %s is given twice", spec->name);
+        seen |= 1u << spec->id;
         int rc = set_option(out, spec->id, spec->name, val, err, errlen);
         if (rc) return rc;
     }

@@ -1,8 +1,9 @@
 /*
  * cli.h — what the files of the `latefuse` command-line tool share: the
  * parsed command line (struct cli_opts, filled by the pure parser in
- * args.c), the loaded inputs (inputs.c), the output formatters (table.c)
- * and one entry point per command (cmd_*.c).
+ * args.c), the loaded inputs (inputs.c), the output formatters (table.c),
+ * the output paths, temporary files and signals (guard.c) and one entry
+ * point per command (cmd_*.c).
  *
  * The tool is a thin layer over the public API in latefuse.h: it parses,
  * loads and validates files, calls the library, and prints.  Exit status:
@@ -16,6 +17,7 @@
 #include "internal.h"
 #include "io/array.h"
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -175,6 +177,43 @@ void cli_error(const char *msg);
  * 2 for bad input (FORMAT, SHAPE, ARG, NUMERIC, and IO when `input` is set:
  * a file that cannot be read), 1 otherwise. */
 int cli_fail(lf_status st, const char *msg, int input);
+
+/* ---------------------------------------------------------- guard.c */
+
+/* Installs the handlers of SIGINT, SIGTERM, SIGHUP, SIGXFSZ and SIGBUS
+ * (which remove the registered temporary files and exit with one line) and
+ * the atexit cleanup, and starts the OpenMP threads with those signals
+ * blocked.  Called once by main before a fusion command. */
+void cli_guard_start(void);
+/* Blocks the asynchronous signals in this thread (the old mask in *prev),
+ * around creating + registering, or renaming + unregistering, the outputs. */
+void cli_guard_hold(sigset_t *prev);
+void cli_guard_release(const sigset_t *prev);
+/* Registers a temporary file (its name is copied) / forgets them all. */
+void cli_temp_add(const char *tmp);
+void cli_temp_clear(void);
+/* Says, with the signals held, that every output is in place: a signal
+ * that then comes says so instead of "no output was written". */
+void cli_outputs_done(void);
+/* Nonzero, with one sentence in err, when -o or --classes-out is the same
+ * file (device and inode) as an input, the labels, the fusion model or the
+ * other output. */
+int cli_check_outputs_apart(const struct cli_opts *o, char *err, size_t errlen);
+/* Whether an output is written through rather than replaced: "-" (standard
+ * output) or an existing file that is neither regular nor a folder. */
+int cli_out_through(const char *path);
+struct lf_npy_writer;
+/* Opens the writers of -o (N x C float32) and, with --classes-out, of the
+ * class ids (N int64), "-" as standard output, and registers their
+ * temporary files, with the signals held.  On failure neither is open. */
+lf_status cli_outputs_open(const struct cli_opts *o, size_t N, size_t C, struct lf_npy_writer *w,
+                           struct lf_npy_writer *wc, lf_err *e);
+/* Finishes both, then renames both into place with the signals held; on
+ * failure removes both temporary files.  Forgets the registered files. */
+lf_status cli_outputs_commit(const struct cli_opts *o, struct lf_npy_writer *w, struct lf_npy_writer *wc,
+                             lf_err *e);
+/* Discards both (no-op on committed or zeroed writers); forgets them. */
+void cli_outputs_abort(struct lf_npy_writer *w, struct lf_npy_writer *wc);
 
 /* Small seeded generator of the examples and the demo (splitmix64): the
  * data do not depend on the library's generator. */

@@ -6,10 +6,13 @@
  * Exit status: input problems (unreadable or malformed files, library
  * FORMAT/SHAPE/ARG/NUMERIC errors) give 2; a file that cannot be written
  * or memory running out gives 1.  Output files are written atomically by
- * the library's writers, so a failed run leaves no partial file.
+ * the library's writers, so a failed run leaves no partial file; guard.c
+ * has checked the output paths against the inputs before the command runs,
+ * and removes the temporary files if a signal stops it.
  */
 #include "cli.h"
 #include "fusion/rules.h"
+#include "io/atomic.h"
 #include "io/npy.h"
 
 #include <math.h>
@@ -99,7 +102,13 @@ int cli_cmd_fit(const struct cli_opts *o) {
         rc = fusion_fail(f, st, 1);
         goto done;
     }
+    /* the library's temporary file is not registered: the save runs with
+     * the signals held, and one that comes meanwhile acts after it */
+    sigset_t prev;
+    cli_guard_hold(&prev);
     st = lf_fusion_save_flags(f, o->out, o->no_fsync ? LF_WRITE_NO_FSYNC : 0);
+    if (!st) cli_outputs_done();
+    cli_guard_release(&prev);
     if (st) {
         rc = fusion_fail(f, st, 0);
         goto done;
@@ -154,37 +163,39 @@ int cli_cmd_predict(const struct cli_opts *o) {
     if (handled) goto done;
     lf_err e = {{0}};
     if (rc) goto done;
-    lf_status st = lf_npy_write_flags(o->out, prob, in.N, in.C, o->no_fsync ? LF_WRITE_NO_FSYNC : 0, &e);
-    if (st) {
-        rc = cli_fail(st, e.msg, 0);
-        goto done;
-    }
     if (o->classes_out) {
         cls = lf_alloc_array(in.N ? in.N : 1, sizeof *cls);
         if (!cls) {
             rc = cli_fail(LF_ERR_NOMEM, "out of memory for the predicted classes", 0);
             goto done;
         }
-        for (size_t i = 0; i < in.N; i++) {
-            cls[i] = (int64_t)lf_argmax_f(prob + i * in.C, in.C);
-        }
-        st = lf_npy_write_1d_flags(o->classes_out, cls, in.N, o->no_fsync ? LF_WRITE_NO_FSYNC : 0, &e);
-        if (st) {
-            rc = cli_fail(st, e.msg, 0);
-            goto done;
-        }
+        for (size_t i = 0; i < in.N; i++) cls[i] = (int64_t)lf_argmax_f(prob + i * in.C, in.C);
+    }
+    /* both outputs complete before either replaces its target */
+    lf_npy_writer w, wc;
+    lf_status st = cli_outputs_open(o, in.N, in.C, &w, &wc, &e);
+    if (!st) st = lf_npy_writer_rows(&w, prob, in.N, &e);
+    if (!st && o->classes_out) st = lf_npy_writer_i64(&wc, cls, in.N, &e);
+    if (!st) st = cli_outputs_commit(o, &w, &wc, &e);
+    else cli_outputs_abort(&w, &wc);
+    if (st) {
+        rc = cli_fail(st, e.msg, 0);
+        goto done;
     }
     size_t absent = 0;
     for (size_t k = 0; k < in.M; k++) absent += in.p[k] == NULL;
-    printf("wrote %zu x %zu fused probabilities to %s", in.N, in.C, o->out);
-    if (o->classes_out) printf(" and %zu classes to %s", in.N, o->classes_out);
+    /* the summary goes to stderr when the data go to stdout */
+    int to_stdout = strcmp(o->out, "-") == 0 || (o->classes_out && strcmp(o->classes_out, "-") == 0);
+    FILE *say = to_stdout ? stderr : stdout;
+    fprintf(say, "wrote %zu x %zu fused probabilities to %s", in.N, in.C, o->out);
+    if (o->classes_out) fprintf(say, " and %zu classes to %s", in.N, o->classes_out);
     if (absent) {
-        printf(" (absent:");
+        fprintf(say, " (absent:");
         for (size_t k = 0; k < in.M; k++)
-            if (!in.p[k]) printf(" %s", in.names[k]);
-        printf(")");
+            if (!in.p[k]) fprintf(say, " %s", in.names[k]);
+        fprintf(say, ")");
     }
-    printf("\n");
+    fprintf(say, "\n");
 done:
     lf_fusion_free(f);
     cli_inputs_free(&in);
@@ -203,6 +214,12 @@ int cli_cmd_eval(const struct cli_opts *o) {
     int rc = load_fusion(o, &f);
     if (!rc) rc = load_and_predict(o, f, &in, &prob);
     if (rc) goto done;
+    if (in.N == 0) { /* no metric is defined on no rows */
+        char msg[600];
+        snprintf(msg, sizeof msg, "eval needs at least one row, and '%s' has none", o->models[0].path);
+        rc = cli_fail(LF_ERR_SHAPE, msg, 1);
+        goto done;
+    }
     lf_status st = cli_load_labels(o->labels, in.N, in.C, &y, &e);
     if (st) {
         rc = cli_fail(st, e.msg, 1);

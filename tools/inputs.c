@@ -16,6 +16,12 @@
 #include <math.h>
 #include <string.h>
 
+/* A row whose sum is further than this from 1 looks like raw scores. */
+#define CLI_LOGITS_HINT 0.1
+
+/* "s" for a count other than 1. */
+static const char *plural(size_t n) { return n == 1 ? "" : "s"; }
+
 static int has_ext(const char *path, const char *ext) {
     size_t n = strlen(path), k = strlen(ext);
     if (n <= k) return 0;
@@ -84,11 +90,12 @@ lf_status cli_check_outputs_at(const char *path, const float *p, size_t N, size_
                                i + 1, path, (double)r[c], c + 1);
             s += r[c];
         }
+        /* --logits is suggested only for a row that looks like raw scores:
+         * a negative value (above) or a sum far from 1; near 1, the sum says
+         * enough (rounded or truncated probabilities) */
         if (!logits && fabs(s - 1.0) > 1e-3)
-            return lf_fail(e, LF_ERR_FORMAT,
-                           "row %zu of '%s' sums to %.6g, not 1 within 1e-3 (pass --logits for raw "
-                           "scores)",
-                           i + 1, path, s);
+            return lf_fail(e, LF_ERR_FORMAT, "row %zu of '%s' sums to %.6g, not 1 within 1e-3%s", i + 1, path, s,
+                           fabs(s - 1.0) > CLI_LOGITS_HINT ? " (pass --logits for raw scores)" : "");
     }
     return LF_OK;
 }
@@ -105,17 +112,18 @@ void cli_inputs_free(cli_inputs *in) {
 lf_status cli_check_shape(const char *path, size_t rows, size_t cols, const char *first, size_t N,
                           size_t C, int is_first, size_t want_c, lf_err *e) {
     if (is_first && want_c && cols != want_c)
-        return lf_fail(e, LF_ERR_SHAPE, "'%s' has %zu columns but the fusion model has %zu classes", path,
-                       cols, want_c);
+        return lf_fail(e, LF_ERR_SHAPE, "'%s' has %zu column%s but the fusion model has %zu classes", path,
+                       cols, plural(cols), want_c);
     if (is_first && cols < 2)
         return lf_fail(e, LF_ERR_SHAPE,
-                       "'%s' has %zu column; model outputs need one column per class (at least 2)", path, cols);
+                       "'%s' has %zu column%s; model outputs need one column per class (at least 2)", path, cols,
+                       plural(cols));
     if (rows != N)
-        return lf_fail(e, LF_ERR_SHAPE, "row-count mismatch: '%s' has %zu rows but '%s' has %zu", path, rows,
-                       first, N);
+        return lf_fail(e, LF_ERR_SHAPE, "row-count mismatch: '%s' has %zu row%s but '%s' has %zu", path, rows,
+                       plural(rows), first, N);
     if (cols != C)
-        return lf_fail(e, LF_ERR_SHAPE, "class-count mismatch: '%s' has %zu columns but '%s' has %zu", path,
-                       cols, first, C);
+        return lf_fail(e, LF_ERR_SHAPE, "class-count mismatch: '%s' has %zu column%s but '%s' has %zu", path,
+                       cols, plural(cols), first, C);
     return LF_OK;
 }
 
@@ -191,15 +199,15 @@ lf_status cli_load_labels(const char *path, size_t N, size_t C, int **y, lf_err 
     lf_status st = cli_read_matrix(path, &a, e);
     if (st) return st;
     if (a.rows != N) {
-        st = lf_fail(e, LF_ERR_SHAPE, "'%s' has %zu labels but the model files have %zu rows", path,
-                     a.rows, N);
+        st = lf_fail(e, LF_ERR_SHAPE, "'%s' has %zu label%s but the model files have %zu row%s", path,
+                     a.rows, plural(a.rows), N, plural(N));
         goto done;
     }
     if (a.cols != 1 && a.cols != C) {
         st = lf_fail(e, LF_ERR_SHAPE,
-                     "'%s' has %zu columns; labels must be one column of class indices or %zu "
+                     "'%s' has %zu column%s; labels must be one column of class indices or %zu "
                      "one-hot columns",
-                     path, a.cols, C);
+                     path, a.cols, plural(a.cols), C);
         goto done;
     }
     out = lf_alloc_array(N ? N : 1, sizeof *out);

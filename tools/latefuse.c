@@ -67,6 +67,14 @@ int main(int argc, char **argv) {
         fputs(lf_cli_usage(o.command), stdout);
         return 0;
     }
+    if (o.command == CLI_COMPARE || o.command == CLI_FIT || o.command == CLI_PREDICT || o.command == CLI_EVAL) {
+        /* before anything is read or written */
+        if (cli_check_outputs_apart(&o, err, sizeof err)) {
+            cli_error(err);
+            return CLI_EXIT_USAGE;
+        }
+        cli_guard_start();
+    }
     switch (o.command) {
     case CLI_SEED_EXAMPLE: return cli_cmd_seed_example(&o);
     case CLI_HEAD_EXAMPLE: return cli_cmd_head_example(&o);

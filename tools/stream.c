@@ -45,12 +45,10 @@
 #include "fusion/rules.h"
 #include "io/npy.h"
 
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -62,21 +60,8 @@
 
 /* A mapped input that another process truncates while it is read raises
  * SIGBUS at the first access past its new end (the size is checked before
- * every chunk, but not between the check and the reads).  The tool owns its
- * signals: for the streaming loop, the handler removes the temporary
- * outputs, says what happened and exits, with async-signal-safe calls only. */
-static const char *volatile bus_tmp[2]; /* the outputs' temporary files, once open */
-
-static void on_sigbus(int sig) {
-    static const char msg[] = "latefuse: an input file shrank while it was being read (it is "
-                              "memory-mapped; --no-mmap reads it with read()); nothing was written\n";
-    (void)sig;
-    for (int i = 0; i < 2; i++)
-        if (bus_tmp[i]) unlink(bus_tmp[i]);
-    ssize_t w = write(2, msg, sizeof msg - 1);
-    (void)w;
-    _exit(CLI_EXIT_USAGE);
-}
+ * every chunk, but not between the check and the reads): guard.c's handler
+ * removes the registered temporary outputs, says so and exits 2. */
 
 static int is_npy(const char *path) {
     size_t n = strlen(path);
@@ -160,6 +145,9 @@ static void run_worker(stream_job *j, stream_worker *wk) {
 
 int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
     *handled = 0;
+    /* an output written through (standard output, a FIFO) cannot be
+     * written by position: the whole-file path writes it in order */
+    if (cli_out_through(o->out) || cli_out_through(o->classes_out)) return 0;
     for (size_t k = 0; k < o->n_models; k++)
         if (!is_npy(o->models[k].path)) return 0;
     size_t M = lf_fusion_num_models(f), C = lf_fusion_num_classes(f), G = o->n_models;
@@ -174,8 +162,6 @@ int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
     memset(&wc, 0, sizeof wc);
     stream_worker *wks = NULL;
     size_t T = 1;
-    int mapped = 0;
-    struct sigaction old_bus;
     for (size_t k = 0; k < G; k++) {
         st = lf_npy_reader_open_flags(&rd[k], o->models[k].path, o->no_mmap ? LF_NPY_NO_MMAP : 0, &e);
         if (st == LF_ERR_ARG) { /* Fortran order: the whole-file path reads it */
@@ -219,24 +205,12 @@ int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
         rc = cli_fail(LF_ERR_NOMEM, "out of memory for the streamed prediction", 0);
         goto done;
     }
-    unsigned wflags = o->no_fsync ? LF_WRITE_NO_FSYNC : 0;
-    st = lf_npy_writer_open_flags(&w, o->out, N, C, wflags, &e);
+    st = cli_outputs_open(o, N, C, &w, &wc, &e);
     if (!st) st = lf_npy_writer_positional(&w, &e);
-    if (!st && o->classes_out) st = lf_npy_writer_open_i64(&wc, o->classes_out, N, wflags, &e);
     if (!st && o->classes_out) st = lf_npy_writer_positional(&wc, &e);
     if (st) {
         rc = cli_fail(st, e.msg, 0);
         goto done;
-    }
-    for (size_t k = 0; k < G; k++) mapped |= rd[k].mapped;
-    if (mapped) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_sigbus;
-        sigemptyset(&sa.sa_mask);
-        bus_tmp[0] = w.af.tmp_path;
-        bus_tmp[1] = o->classes_out ? wc.af.tmp_path : NULL;
-        sigaction(SIGBUS, &sa, &old_bus);
     }
 
     stream_job job;
@@ -263,14 +237,7 @@ int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
         rc = cli_fail(first->st, first->e.msg, first->input);
         goto done;
     }
-    bus_tmp[0] = bus_tmp[1] = NULL; /* the reads are over: commit renames them */
-    /* both files complete (written, fsynced, closed) before either is
-     * renamed: only a failure of the second rename itself (rare: a target
-     * that is a folder is refused at open) leaves the first output new */
-    st = lf_npy_writer_finish(&w, &e);
-    if (!st && o->classes_out) st = lf_npy_writer_finish(&wc, &e);
-    if (!st) st = lf_npy_writer_commit(&w, &e);
-    if (!st && o->classes_out) st = lf_npy_writer_commit(&wc, &e);
+    st = cli_outputs_commit(o, &w, &wc, &e);
     if (st) {
         rc = cli_fail(st, e.msg, 0);
         goto done;
@@ -291,12 +258,7 @@ fail_input:
     *handled = 1;
     rc = cli_fail(st, e.msg, 1);
 done:
-    if (mapped) {
-        sigaction(SIGBUS, &old_bus, NULL);
-        bus_tmp[0] = bus_tmp[1] = NULL;
-    }
-    lf_npy_writer_abort(&w); /* no-op after a commit */
-    lf_npy_writer_abort(&wc);
+    cli_outputs_abort(&w, &wc);
     for (size_t k = 0; k < G; k++) lf_npy_reader_close(&rd[k]);
     for (size_t t = 0; wks && t < T; t++) {
         for (size_t k = 0; wks[t].buf && k < G; k++) lf_npy_buf_free(&wks[t].buf[k]);

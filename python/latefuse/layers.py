@@ -5,16 +5,20 @@ Why: users port Keras code line by line, so the spelling is Keras' own
 (`x = Dense(32, activation='relu')(inp)`, merge layers take a list).  A
 layer call only records a node of the graph (a KerasTensor knows its layer
 and its inputs); `latefuse.Model(inputs, outputs)` then walks the graph and
-creates the C model through the builder (lf_input, lf_dense, ...).  Shapes
+creates the C model through the builder (lf_input, lf_dense, ...): each
+class's `_build` calls its own builder function.  Shapes
 are checked here at call time, with Keras-like messages, so mistakes show
 where the layer is called rather than when the model is built.
 
 Every tensor is (batch, features).  A layer object is called once: the C
 model owns each layer's weights, so Keras' layer sharing is not offered.
 """
+import ctypes
 import itertools
 
-__all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Concatenate",
+from . import _lib
+
+__all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Flatten", "Concatenate",
            "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot",
            "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor"]
 
@@ -55,6 +59,12 @@ class Layer:
     a Keras-style default: dense, dense_1, ...)."""
 
     prefix = "layer"
+    _types = {}  # Keras type name (the model file's "type") -> class
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            Layer._types[cls.__name__] = cls
 
     def __init__(self, name=None):
         if name is not None and not isinstance(name, str):
@@ -103,8 +113,32 @@ class Layer:
     def _call(self, inputs, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _build(self, lib, h, t, ids, name):
+        """Adds this layer's node, the output tensor t, to the C model h
+        through its builder function; ids maps id(tensor) to node ids and
+        name is the layer's name (bytes).  Returns the node id, -1 on error."""
+        raise ValueError("Model: layer %r cannot be built" % (self,))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        """The layer of a model file's layer `spec` (the architecture JSON,
+        already validated by the library), called on its inbound tensors
+        ins; tensors maps earlier layer names to their tensors."""
+        return cls(name=spec["name"])(ins)
+
     def __repr__(self):
         return "<%s name=%s>" % (type(self).__name__, self.name)
+
+
+def _ids(t, ids):
+    """The node ids of t's inputs, and the same as a C int array."""
+    ii = [ids[id(x)] for x in t.inputs]
+    return ii, (ctypes.c_int * max(1, len(ii)))(*ii)
+
+
+def _extra_id(t, ids, key):
+    x = t.extra.get(key)
+    return ids[id(x)] if x is not None else -1
 
 
 def _one(layer, x):
@@ -149,6 +183,9 @@ class InputLayer(Layer):
 
     def _call(self, inputs, **kwargs):  # pragma: no cover
         raise ValueError("an input layer is not called")
+
+    def _build(self, lib, h, t, ids, name):
+        return lib.lf_input(h, self.dim, name)
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs):
@@ -205,6 +242,20 @@ class Dense(Layer):
         x = _one(self, x)
         return KerasTensor(self, [x], self.units)
 
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        ly = cls(int(spec["units"]), spec["activation"], spec["use_bias"], name=spec["name"])
+        ly.l2 = float(spec.get("l2") or 0.0)
+        return ly(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        i = lib.lf_dense(h, ii[0], self.units, lib.lf_activation_parse(self.activation.encode()),
+                         int(self.use_bias), name)
+        if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
+            i = -1
+        return i
+
 
 class Activation(Layer):
     prefix = "activation"
@@ -216,6 +267,14 @@ class Activation(Layer):
     def _call(self, x):
         x = _one(self, x)
         return KerasTensor(self, [x], x.dim)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec["activation"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_activation_layer(h, ii[0], lib.lf_activation_parse(self.activation.encode()), name)
 
 
 class Dropout(Layer):
@@ -235,31 +294,74 @@ class Dropout(Layer):
         x = _one(self, x)
         return KerasTensor(self, [x], x.dim)
 
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(float(spec["rate"]), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_dropout(h, ii[0], self.rate, name)
+
+
+_lib._proto("lf_flatten", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_char_p)
+
+
+class Flatten(Layer):
+    """Flatten(): (batch, d1, ..., dk) -> (batch, d1 * ... * dk).  Every
+    tensor is (batch, features) today, so it is the identity."""
+
+    prefix = "flatten"
+
+    def __init__(self, data_format=None, name=None):
+        super().__init__(name)
+        if data_format not in (None, "channels_last", "channels_first"):
+            raise ValueError("Flatten: data_format must be 'channels_last' or 'channels_first', got %r"
+                             % (data_format,))
+
+    def _call(self, x):
+        x = _one(self, x)
+        return KerasTensor(self, [x], x.dim)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_flatten(h, ii[0], name)
+
 
 class _Merge(Layer):
+    builder = None  # the C builder function: lf_add, ...
+
     def _call(self, xs):
         xs = _many(self, xs)
         return KerasTensor(self, xs, _equal_dims(self, xs))
 
+    def _build(self, lib, h, t, ids, name):
+        ii, arr = _ids(t, ids)
+        return getattr(lib, self.builder)(h, len(ii), arr, name)
+
 
 class Add(_Merge):
     prefix = "add"
+    builder = "lf_add"
 
 
 class Multiply(_Merge):
     prefix = "multiply"
+    builder = "lf_multiply"
 
 
 class Average(_Merge):
     prefix = "average"
+    builder = "lf_average"
 
 
 class Maximum(_Merge):
     prefix = "maximum"
+    builder = "lf_maximum"
 
 
 class Minimum(_Merge):
     prefix = "minimum"
+    builder = "lf_minimum"
 
 
 class Subtract(_Merge):
@@ -270,6 +372,10 @@ class Subtract(_Merge):
         if len(xs) != 2:
             raise ValueError("a Subtract layer should be called on exactly 2 inputs, got %d" % len(xs))
         return KerasTensor(self, xs, _equal_dims(self, xs))
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_subtract(h, ii[0], ii[1], name)
 
 
 class Concatenate(Layer):
@@ -285,6 +391,10 @@ class Concatenate(Layer):
     def _call(self, xs):
         xs = _many(self, xs)
         return KerasTensor(self, xs, sum(x.dim for x in xs))
+
+    def _build(self, lib, h, t, ids, name):
+        ii, arr = _ids(t, ids)
+        return lib.lf_concatenate(h, len(ii), arr, name)
 
 
 class Dot(Layer):
@@ -305,6 +415,14 @@ class Dot(Layer):
             raise ValueError("a Dot layer should be called on exactly 2 inputs, got %d" % len(xs))
         _equal_dims(self, xs)
         return KerasTensor(self, xs, 1)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(normalize=bool(spec.get("normalize")), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_dot(h, ii[0], ii[1], int(self.normalize), name)
 
 
 def _mask(layer, mask, n):
@@ -342,6 +460,15 @@ class WeightedAverage(Layer):
         d = _equal_dims(self, xs)
         return KerasTensor(self, xs, d, {"mask": _mask(self, mask, len(xs))})
 
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        mask = tensors[spec["mask"]] if spec.get("mask") else None
+        return cls(name=spec["name"])(ins, mask=mask)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, arr = _ids(t, ids)
+        return lib.lf_weighted_average(h, len(ii), arr, _extra_id(t, ids, "mask"), name)
+
 
 class ClassWeightedAverage(WeightedAverage):
     """One weight per input per feature (class): for each feature c,
@@ -351,6 +478,10 @@ class ClassWeightedAverage(WeightedAverage):
     library stores it as (n_inputs, features)."""
 
     prefix = "class_weighted_average"
+
+    def _build(self, lib, h, t, ids, name):
+        ii, arr = _ids(t, ids)
+        return lib.lf_class_weighted_average(h, len(ii), arr, _extra_id(t, ids, "mask"), name)
 
 
 class GatedAverage(Layer):
@@ -367,3 +498,13 @@ class GatedAverage(Layer):
         if not isinstance(gate, KerasTensor) or gate.dim != len(xs):
             raise ValueError("GatedAverage: gate must be a (batch, %d) tensor of logits" % len(xs))
         return KerasTensor(self, xs, d, {"gate": gate, "mask": _mask(self, mask, len(xs))})
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        mask = tensors[spec["mask"]] if spec.get("mask") else None
+        return cls(name=spec["name"])(ins, gate=tensors[spec["gate"]], mask=mask)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, arr = _ids(t, ids)
+        return lib.lf_gated_average(h, len(ii), arr, _extra_id(t, ids, "gate"), _extra_id(t, ids, "mask"),
+                                    name)

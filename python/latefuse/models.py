@@ -51,8 +51,6 @@ _LOSS_ALIASES = {
 }
 _ACC_METRICS = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy",
                 "sparse_categorical_accuracy")
-_MERGE_FN = {L.Add: "lf_add", L.Multiply: "lf_multiply", L.Average: "lf_average",
-             L.Maximum: "lf_maximum", L.Minimum: "lf_minimum", L.Concatenate: "lf_concatenate"}
 _SPARSE = 4
 _BINARY = 2
 
@@ -174,35 +172,7 @@ class Model:
         try:
             ids = {}
             for t in self._nodes:
-                ly, nm = t.layer, _enc(self._names[id(t.layer)])
-                ii = [ids[id(x)] for x in t.inputs]
-                arr = (ctypes.c_int * max(1, len(ii)))(*ii)
-                mask = ids[id(t.extra["mask"])] if t.extra.get("mask") is not None else -1
-                if isinstance(ly, L.InputLayer):
-                    i = lib.lf_input(h, ly.dim, nm)
-                elif isinstance(ly, L.Dense):
-                    i = lib.lf_dense(h, ii[0], ly.units, lib.lf_activation_parse(_enc(ly.activation)),
-                                     int(ly.use_bias), nm)
-                    if i >= 0 and ly.l2 > 0.0 and lib.lf_set_l2(h, i, ly.l2) != 0:
-                        i = -1
-                elif isinstance(ly, L.Activation):
-                    i = lib.lf_activation_layer(h, ii[0], lib.lf_activation_parse(_enc(ly.activation)), nm)
-                elif isinstance(ly, L.Dropout):
-                    i = lib.lf_dropout(h, ii[0], ly.rate, nm)
-                elif isinstance(ly, L.Subtract):
-                    i = lib.lf_subtract(h, ii[0], ii[1], nm)
-                elif isinstance(ly, L.Dot):
-                    i = lib.lf_dot(h, ii[0], ii[1], int(ly.normalize), nm)
-                elif isinstance(ly, L.ClassWeightedAverage):
-                    i = lib.lf_class_weighted_average(h, len(ii), arr, mask, nm)
-                elif isinstance(ly, L.WeightedAverage):
-                    i = lib.lf_weighted_average(h, len(ii), arr, mask, nm)
-                elif isinstance(ly, L.GatedAverage):
-                    i = lib.lf_gated_average(h, len(ii), arr, ids[id(t.extra["gate"])], mask, nm)
-                elif type(ly) in _MERGE_FN:
-                    i = getattr(lib, _MERGE_FN[type(ly)])(h, len(ii), arr, nm)
-                else:
-                    raise ValueError("Model: layer %r cannot be built" % (ly,))
+                i = t.layer._build(lib, h, t, ids, _enc(self._names[id(t.layer)]))
                 if i < 0:
                     _lib.raise_model(h, 5)
                 ids[id(t)] = i
@@ -685,13 +655,6 @@ def _read_architecture(path):
     return json.loads(header["__metadata__"]["architecture"])
 
 
-_KINDS = {"Dense": L.Dense, "Activation": L.Activation, "Dropout": L.Dropout, "Add": L.Add,
-          "Subtract": L.Subtract, "Multiply": L.Multiply, "Average": L.Average,
-          "Maximum": L.Maximum, "Minimum": L.Minimum, "Concatenate": L.Concatenate, "Dot": L.Dot,
-          "WeightedAverage": L.WeightedAverage, "ClassWeightedAverage": L.ClassWeightedAverage,
-          "GatedAverage": L.GatedAverage}
-
-
 def _optimizer_from(d):
     name = d.get("name", "adam")
     ema = {"use_ema": d.get("use_ema", False), "ema_momentum": d.get("ema_momentum", 0.99)}
@@ -730,26 +693,10 @@ def load_model(filepath, compile=True, seed=0):
                 inputs.append(t)
             else:
                 ins = [tensors[s] for s in spec.get("inbound", [])]
-                if kind == "Dense":
-                    ly = L.Dense(int(spec["units"]), spec["activation"], spec["use_bias"], name=nm)
-                    ly.l2 = float(spec.get("l2") or 0.0)
-                    t = ly(ins)
-                elif kind == "Activation":
-                    t = L.Activation(spec["activation"], name=nm)(ins)
-                elif kind == "Dropout":
-                    t = L.Dropout(float(spec["rate"]), name=nm)(ins)
-                elif kind == "Dot":
-                    t = L.Dot(normalize=bool(spec.get("normalize")), name=nm)(ins)
-                elif kind in ("WeightedAverage", "ClassWeightedAverage"):
-                    mask = tensors[spec["mask"]] if spec.get("mask") else None
-                    t = _KINDS[kind](name=nm)(ins, mask=mask)
-                elif kind == "GatedAverage":
-                    mask = tensors[spec["mask"]] if spec.get("mask") else None
-                    t = L.GatedAverage(name=nm)(ins, gate=tensors[spec["gate"]], mask=mask)
-                elif kind in _KINDS:
-                    t = _KINDS[kind](name=nm)(ins)
-                else:  # pragma: no cover - the library rejects unknown types
+                cls = L.Layer._types.get(kind)
+                if cls is None:  # pragma: no cover - the library rejects unknown types
                     raise LatefuseError("load_model: unknown layer type '%s'" % kind)
+                t = cls._load(spec, ins, tensors)
             tensors[nm] = t
         out = tensors[arch["output"]] if "output" in arch else tensors[arch["layers"][-1]["name"]]
         m = Model.__new__(Model)

@@ -90,10 +90,10 @@ lf_status lf_inputs_validate(lf_err *e, const float *const *p, const char *const
                                    label, r, c, (double)v);
                 s += v;
             }
+            /* raw scores are suggested only for a sum far from 1 */
             if (!logits && fabs(s - 1.0) > 1e-3)
-                return lf_fail(e, LF_ERR_FORMAT,
-                               "%s: row %zu sums to %.6g, not 1 (tolerance 1e-3; use --logits for raw scores)",
-                               label, r, s);
+                return lf_fail(e, LF_ERR_FORMAT, "%s: row %zu sums to %.6g, not 1 (tolerance 1e-3%s)", label, r,
+                               s, fabs(s - 1.0) > 0.1 ? "; use --logits for raw scores" : "");
         }
     }
     return LF_OK;

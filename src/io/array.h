@@ -1,6 +1,6 @@
 /*
  * array.h — the dense 2-D float32 array that the file readers (.npy, CSV)
- * return, and a whole-file reader they share.
+ * return; file.h (included) has the whole-file read they share.
  *
  * Every reader converts its input to row-major float32 so that the rest of
  * the library handles one type only; `is_integer` remembers whether the
@@ -11,6 +11,7 @@
 #define LF_IO_ARRAY_H
 
 #include "internal.h"
+#include "io/file.h" /* lf_io_read_file: every reader's whole-file read */
 
 typedef struct lf_array {
     float *data;     /* rows*cols floats, row-major, owned (LF_FREE)         */
@@ -21,12 +22,5 @@ typedef struct lf_array {
 
 /* Frees a->data and zeroes *a.  NULL and a zeroed array are allowed. */
 void lf_array_free(lf_array *a);
-
-/* Reads a whole file into a fresh LF_MALLOC buffer (*buf, *len), with one
- * extra byte set to 0 after the data (so *buf is never NULL, even for an
- * empty file).  The size is taken from fstat first; a file that is not
- * readable, a folder, or one too large for memory gives LF_ERR_IO (or
- * LF_ERR_NOMEM) with a message naming the path.  Implemented in npy.c. */
-lf_status lf_io_read_file(const char *path, unsigned char **buf, size_t *len, lf_err *e);
 
 #endif

@@ -1,11 +1,20 @@
 /*
  * atomic.h — write a file so that it either appears whole or not at all.
  *
- * Data go to a temporary file beside the target ("<path>.tmp-XXXXXX"),
- * which commit fsyncs, renames over the target and then fsyncs the folder
- * (both fsyncs are skipped with LF_WRITE_NO_FSYNC).
- * abort (or any failure) removes the temporary file; the target is never
- * touched until the rename.  A target that is a folder is refused at open.
+ * Data go to a temporary file beside the target ("<path>.tmp-XXXXXX", the
+ * last component cut to stay within NAME_MAX), which commit fsyncs, renames
+ * over the target and then fsyncs the folder (both fsyncs are skipped with
+ * LF_WRITE_NO_FSYNC).  abort (or any failure) removes the temporary file;
+ * the target is never touched until the rename.
+ *
+ * Targets: a new file gets mode 0666 & ~umask; a replaced regular file
+ * keeps its mode (and, where allowed, its owner); a symbolic link is
+ * followed and the file it points to replaced (the link stays); a folder is
+ * refused at open.  An existing target that is not a regular file (a
+ * device such as /dev/null, a FIFO, a socket) and standard output
+ * (LF_ATOMIC_STDOUT) are written through, as the data come, never
+ * replaced: a failure there cannot be undone, and pwrite needs a seekable
+ * target.
  *
  * Data are appended through a stdio stream (lf_atomic_write), or, for
  * several threads filling one file, written at their offsets with pwrite
@@ -18,10 +27,17 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* An lf_atomic_open_flags flag beside the public LF_WRITE_*: write to
+ * standard output (a duplicate of descriptor 1); the path only names it in
+ * messages. */
+#define LF_ATOMIC_STDOUT (1u << 30)
+
 typedef struct lf_atomic_file {
     FILE *f;
-    char *path;     /* the target */
-    char *tmp_path; /* the temporary file */
+    char *path;     /* the target as given (messages) */
+    char *target;   /* the file that the rename replaces: path with its links followed */
+    char *tmp_path; /* the temporary file (NULL when written through) */
+    int through;    /* written straight to the target (no temporary file) */
     int failed;     /* a write failed: commit refuses */
     int finished;   /* lf_atomic_finish succeeded: the file is closed, not yet renamed */
     char *buf;      /* the stream's buffer (owned; may be NULL) */

@@ -2,11 +2,11 @@
  * csv.c — numeric text tables in and out (see csv.h for the rules).
  *
  * Fields are validated by a small hand-written grammar first (so strtof's
- * extras — hex floats, "nan(...)", leading junk — are never accepted) and
- * only then converted with strtof, correctly rounded, under a private "C"
- * locale installed for the calling thread with uselocale(): the decimal
- * point is '.' whatever setlocale() the program made, and no global state
- * is touched.
+ * extras — hex floats, "nan(...)", leading junk — are never accepted; hex
+ * floats get an error of their own) and only then converted with strtof,
+ * correctly rounded, under a private "C" locale installed for the calling
+ * thread with uselocale(): the decimal point is '.' whatever setlocale()
+ * the program made, and no global state is touched.
  */
 #include "io/csv.h"
 #include "io/atomic.h"
@@ -17,10 +17,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#define FIELD_MAX 256              /* longer fields cannot be numbers we want */
+#define FIELD_MAX 256              /* longer numbers are copied to the heap */
 #define EXACT_INT_LIMIT 16777216.0 /* 2^24 */
 
-typedef enum { F_NUMBER, F_NOT_NUMBER, F_OVERFLOW } field_kind;
+/* What a trimmed field is.  F_NUMBER also covers "nan", "NA" and "inf";
+ * F_MALFORMED starts like a number ([+-] then a digit, or '.' and a digit)
+ * but is not one ("0.8O", "1e", "1,5"), so it is never a header's name;
+ * F_HEX is C's hexadecimal notation ("0x1p-3"), which the reader refuses. */
+typedef enum { F_NUMBER, F_EMPTY, F_OVERFLOW, F_HEX, F_MALFORMED, F_TEXT, F_NOMEM } field_kind;
 
 static int is_space(char c) { return c == ' ' || c == '\t'; }
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -34,13 +38,23 @@ static int equals_nocase(const char *s, size_t n, const char *word) {
     return 1;
 }
 
+/* Not a number: malformed, hexadecimal or text (see field_kind). */
+static field_kind not_number(const char *s, size_t n) {
+    size_t i = n && (s[0] == '+' || s[0] == '-');
+    if (i + 2 < n && s[i] == '0' && lower(s[i + 1]) == 'x' &&
+        (is_digit(s[i + 2]) || (lower(s[i + 2]) >= 'a' && lower(s[i + 2]) <= 'f') || s[i + 2] == '.'))
+        return F_HEX;
+    if (i < n && (is_digit(s[i]) || (s[i] == '.' && i + 1 < n && is_digit(s[i + 1])))) return F_MALFORMED;
+    return F_TEXT;
+}
+
 /* Classifies one trimmed field and converts it.  Needs the "C" numeric
  * locale to be current (see lf_csv_parse). */
 static field_kind parse_field(const char *s, size_t n, float *out, int *is_int) {
     *is_int = 0;
     if (n == 0) { /* empty field: missing value */
         *out = NAN;
-        return F_NUMBER;
+        return F_EMPTY;
     }
     if (n == 2 && s[0] == 'N' && s[1] == 'A') {
         *out = NAN;
@@ -69,32 +83,37 @@ static field_kind parse_field(const char *s, size_t n, float *out, int *is_int) 
         i++;
         while (i < n && is_digit(s[i])) i++, digits++;
     }
-    if (digits == 0) return F_NOT_NUMBER;
+    if (digits == 0) return not_number(s, n);
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
         integer = 0;
         i++;
         if (i < n && (s[i] == '+' || s[i] == '-')) i++;
         size_t ed = 0;
         while (i < n && is_digit(s[i])) i++, ed++;
-        if (ed == 0) return F_NOT_NUMBER;
+        if (ed == 0) return not_number(s, n);
     }
-    if (i != n) return F_NOT_NUMBER;
-    if (n >= FIELD_MAX) return F_NOT_NUMBER;
-    char buf[FIELD_MAX];
+    if (i != n) return not_number(s, n);
+    /* strtof needs a terminated copy; a long number goes to the heap */
+    char small[FIELD_MAX], *buf = small;
+    if (n >= sizeof small && !(buf = LF_MALLOC(n + 1))) return F_NOMEM;
     memcpy(buf, s, n);
     buf[n] = '\0';
     char *end;
     errno = 0;
     float v = strtof(buf, &end);
-    if (end != buf + n) return F_NOT_NUMBER; /* cannot happen after the checks */
-    if (isinf(v)) return F_OVERFLOW;          /* the text is finite: ERANGE */
-    *out = v;
-    /* exactness is judged on the text's value (16777217 rounds to 2^24) */
-    *is_int = integer && fabs(strtod(buf, NULL)) <= EXACT_INT_LIMIT;
-    return F_NUMBER;
+    field_kind k = F_NUMBER;
+    if (end != buf + n) k = F_MALFORMED; /* cannot happen after the checks */
+    else if (isinf(v)) k = F_OVERFLOW;   /* the text is finite: ERANGE */
+    if (k == F_NUMBER) {
+        *out = v;
+        /* exactness is judged on the text's value (16777217 rounds to 2^24) */
+        *is_int = integer && fabs(strtod(buf, NULL)) <= EXACT_INT_LIMIT;
+    }
+    if (buf != small) LF_FREE(buf);
+    return k;
 }
 
-/* One line of the text: [s, s+n) without its '\n' and a final '\r'. */
+/* One line of the text: [s, s+n) without its line break. */
 typedef struct line_ref {
     const char *s;
     size_t n;
@@ -142,14 +161,16 @@ static int is_blank(line_ref l) {
     return 1;
 }
 
-/* Returns the line starting at *pos and advances *pos past its '\n'. */
+/* Returns the line starting at *pos and advances *pos past its line break:
+ * "\n", "\r\n" or a lone "\r" (old Mac files), so a CR-only file is never
+ * read as one long line. */
 static line_ref next_line(const char *text, size_t len, size_t *pos) {
     line_ref l = {text + *pos, 0};
-    const char *nl = memchr(text + *pos, '\n', len - *pos);
-    size_t end = nl ? (size_t)(nl - text) : len;
+    size_t end = *pos;
+    while (end < len && text[end] != '\n' && text[end] != '\r') end++;
     l.n = end - *pos;
-    if (l.n && l.s[l.n - 1] == '\r') l.n--;
-    *pos = nl ? end + 1 : len;
+    if (end < len && text[end] == '\r' && end + 1 < len && text[end + 1] == '\n') end++;
+    *pos = end < len ? end + 1 : len;
     return l;
 }
 
@@ -173,17 +194,77 @@ static int table_push(table *t, float v) {
 
 /* Quotes at most 40 characters of a field in messages. */
 #define SHOWN(n) ((int)((n) > 40 ? 40 : (n)))
+#define MORE(n) ((n) > 40 ? "..." : "")
+
+/* The first non-blank line: a header (skipped) when it holds a text field
+ * and no number; empty fields count for neither.  `why` explains in
+ * messages why a first line holding text is not a header. */
+typedef struct first_line {
+    int header;
+    char why[96];
+} first_line;
+
+static lf_status classify_first(line_ref line, char delim, size_t row, const char *name, first_line *fl,
+                                lf_err *e) {
+    splitter sp = {line, 0, delim, 0};
+    const char *fs;
+    size_t fn, text = 0, numeric = 0;
+    field_kind numeric_kind = F_NUMBER;
+    for (size_t c = 1; next_field(&sp, &fs, &fn); c++) {
+        float v;
+        int is_int;
+        field_kind k = parse_field(fs, fn, &v, &is_int);
+        if (k == F_NOMEM) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s' at row %zu", name, row);
+        if (k == F_TEXT) {
+            if (!text) text = c;
+        } else if (k != F_EMPTY && !numeric) {
+            numeric = c;
+            numeric_kind = k;
+        }
+    }
+    fl->header = text && !numeric;
+    fl->why[0] = '\0';
+    if (text && numeric)
+        snprintf(fl->why, sizeof fl->why, " (row %zu is not a header: column %zu %s)", row, numeric,
+                 numeric_kind == F_MALFORMED || numeric_kind == F_HEX ? "starts like a number"
+                                                                      : "holds a number");
+    return LF_OK;
+}
+
+/* Whether the data rows end with a trailing comma (*trailing), judged on
+ * the first data row that holds a value: a row of empty fields (a missing
+ * output) fits either way.  `line` is the first data row (number `row`),
+ * `pos` where the next one starts.  Returns the number of the row judged. */
+static size_t trailing_from(const char *text, size_t len, size_t pos, line_ref line, size_t row, char delim,
+                            int *trailing) {
+    *trailing = 0;
+    if (delim != ',') return row;
+    for (size_t judged = row;; judged++) {
+        splitter sp = {line, 0, delim, 0};
+        const char *fs;
+        size_t fn, nf = 0;
+        int last_empty = 0, any = 0;
+        while (next_field(&sp, &fs, &fn)) nf++, last_empty = fn == 0, any |= fn != 0;
+        if (any) {
+            *trailing = nf >= 2 && last_empty;
+            return judged;
+        }
+        if (pos >= len) return row;
+        line = next_line(text, len, &pos);
+    }
+}
 
 static lf_status parse_table(const char *text, size_t len, const char *name, lf_array *out,
                              lf_err *e) {
     const char *nul = len ? memchr(text, '\0', len) : NULL;
     if (nul) {
-        size_t row = 1;
-        for (const char *p = text; p < nul; p++) row += *p == '\n';
+        size_t row = 0, at = 0;
+        while (at <= (size_t)(nul - text) && at < len) next_line(text, len, &at), row++;
         return lf_fail(e, LF_ERR_FORMAT, "'%s' contains a NUL byte at row %zu (not a text file?)", name,
                        row);
     }
     size_t pos = 0, row = 0;
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) pos = 3; /* UTF-8 byte order mark */
     line_ref line = {text, 0};
     int found = 0;
     while (pos < len) { /* leading blank lines */
@@ -196,23 +277,22 @@ static lf_status parse_table(const char *text, size_t len, const char *name, lf_
     }
     if (!found) return lf_fail(e, LF_ERR_FORMAT, "'%s' holds no data", name);
     char delim = memchr(line.s, ',', line.n) ? ',' : 0;
-
-    /* header: any field of the first line that is not a number */
-    int header = 0;
-    splitter sp = {line, 0, delim, 0};
-    const char *fs;
-    size_t fn;
-    while (next_field(&sp, &fs, &fn)) {
-        float v;
-        int is_int;
-        if (parse_field(fs, fn, &v, &is_int) == F_NOT_NUMBER) header = 1;
-    }
+    size_t first_row = row;
+    first_line fl;
+    lf_status st = classify_first(line, delim, row, name, &fl, e);
+    if (st != LF_OK) return st;
 
     table t = {NULL, 0, 0};
     size_t rows = 0, cols = 0, blank_row = 0;
     int all_int = 1;
-    lf_status st = LF_OK;
-    int have_line = !header; /* the first line is data unless it is a header */
+    /* A comma ending the first data row (an empty last field) must end
+     * every row, and is then no field (see trailing_from). */
+    int trailing = 0;
+    size_t trailing_row = 0;
+    int have_line = !fl.header; /* the first line is data unless it is a header */
+    const char *fs;
+    size_t fn;
+    splitter sp;
     for (;;) {
         if (!have_line) {
             if (pos >= len) break;
@@ -231,32 +311,57 @@ static lf_status parse_table(const char *text, size_t len, const char *name, lf_
             goto fail;
         }
         size_t nf = 0;
+        int last_empty = 0;
         sp = (splitter){line, 0, delim, 0};
-        while (next_field(&sp, &fs, &fn)) nf++;
-        if (rows == 0) cols = nf;
-        else if (nf != cols) {
-            st = lf_fail(e, LF_ERR_FORMAT, "row %zu has %zu fields, expected %zu in '%s'", row, nf, cols,
-                         name);
+        while (next_field(&sp, &fs, &fn)) nf++, last_empty = fn == 0;
+        int ends_comma = delim == ',' && nf >= 2 && last_empty;
+        if (rows == 0) {
+            trailing_row = trailing_from(text, len, pos, line, row, delim, &trailing);
+            cols = nf - (size_t)trailing;
+        } else if (trailing && !ends_comma) {
+            st = lf_fail(e, LF_ERR_FORMAT,
+                         "row %zu of '%s' does not end with a comma but row %zu does (a trailing comma must "
+                         "end every row or none)",
+                         row, name, trailing_row);
+            goto fail;
+        } else if (!trailing && ends_comma && nf == cols + 1) {
+            st = lf_fail(e, LF_ERR_FORMAT,
+                         "row %zu of '%s' ends with a comma but row %zu does not (a trailing comma must end "
+                         "every row or none)",
+                         row, name, trailing_row);
             goto fail;
         }
+        if (nf - (size_t)trailing != cols) {
+            st = lf_fail(e, LF_ERR_FORMAT, "row %zu has %zu fields, expected %zu in '%s'", row,
+                         nf - (size_t)trailing, cols, name);
+            goto fail;
+        }
+        const char *why = row == first_row ? fl.why : "";
         sp = (splitter){line, 0, delim, 0};
-        for (size_t c = 1; next_field(&sp, &fs, &fn); c++) {
+        for (size_t c = 1; c <= cols && next_field(&sp, &fs, &fn); c++) {
             float v = 0;
             int is_int;
             field_kind k = parse_field(fs, fn, &v, &is_int);
-            if (k == F_NOT_NUMBER) {
-                st = lf_fail(e, LF_ERR_FORMAT, "'%.*s%s' at row %zu, column %zu is not a number in '%s'",
-                             SHOWN(fn), fs, fn > 40 ? "..." : "", row, c, name);
+            if (k == F_MALFORMED || k == F_TEXT) {
+                st = lf_fail(e, LF_ERR_FORMAT, "'%.*s%s' at row %zu, column %zu is not a number in '%s'%s",
+                             SHOWN(fn), fs, MORE(fn), row, c, name, why);
+                goto fail;
+            }
+            if (k == F_HEX) {
+                st = lf_fail(e, LF_ERR_FORMAT,
+                             "'%.*s%s' at row %zu, column %zu is a hexadecimal number in '%s'; write numbers "
+                             "in decimal",
+                             SHOWN(fn), fs, MORE(fn), row, c, name);
                 goto fail;
             }
             if (k == F_OVERFLOW) {
                 st = lf_fail(e, LF_ERR_FORMAT,
-                             "value '%.*s' at row %zu, column %zu overflows float32 in '%s'", SHOWN(fn),
-                             fs, row, c, name);
+                             "value '%.*s%s' at row %zu, column %zu overflows float32 in '%s'", SHOWN(fn),
+                             fs, MORE(fn), row, c, name);
                 goto fail;
             }
             all_int &= is_int;
-            if (!table_push(&t, v)) {
+            if (k == F_NOMEM || !table_push(&t, v)) {
                 st = lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s' at row %zu", name, row);
                 goto fail;
             }

@@ -3,15 +3,25 @@
  * lf_array, and write float matrices as CSV.
  *
  * Reading rules (chosen so that both spreadsheet exports and the classic
- * fixed-width UCI files such as mfeat read without options):
+ * fixed-width UCI files such as mfeat read without options, and so that no
+ * row is ever dropped silently):
+ *   - a UTF-8 byte order mark at the start is skipped;
+ *   - lines end with LF, CRLF or a lone CR (old Mac files);
  *   - the delimiter is ',' when the first non-blank line holds a comma,
  *     otherwise runs of spaces/tabs;
- *   - the first non-blank line is a header, and skipped, when any of its
- *     fields is not a number;
- *   - numbers use '.' as decimal point whatever the process locale; "nan",
- *     "NaN", "NA" and (with ',') empty fields are NaN; "inf"/"-inf" are
- *     +-Inf (callers check finiteness); values beyond float32 are rejected;
- *   - CRLF, a missing final newline, leading blank lines and trailing blank
+ *   - the first non-blank line is a header, and skipped, when it holds text
+ *     and no number (empty fields count for neither); text is a field that
+ *     does not start like a number, so a first line that mixes numbers and
+ *     text, or holds a malformed number ("0.8O"), is an error naming the
+ *     field, never a header;
+ *   - numbers are decimal with '.' as decimal point whatever the process
+ *     locale, of any length; "nan", "NaN", "NA" and (with ',') empty fields
+ *     are NaN; "inf"/"-inf" are +-Inf (callers check finiteness); values
+ *     beyond float32 and hexadecimal numbers ("0x1p-3") are errors;
+ *   - a comma ending every data row (an empty last field) is no field; one
+ *     ending only some rows is an error (judged on the first row holding a
+ *     value: a row of empty fields fits either way);
+ *   - a missing final newline, leading blank lines and trailing blank
  *     lines are accepted; a blank line between data rows, ragged rows, text
  *     fields and NUL bytes are errors naming the 1-based row (line number
  *     in the file) and column.

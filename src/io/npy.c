@@ -1,6 +1,6 @@
 /*
- * npy.c — reader and writers for numpy's .npy format (see npy.h), plus the
- * shared whole-file reader and lf_array_free (see array.h).
+ * npy.c — reader and writers for numpy's .npy format (see npy.h), plus
+ * lf_array_free (see array.h).
  *
  * The header is a Python dict literal; rather than trusting a general
  * evaluator it is parsed here by a small strict recursive-descent parser
@@ -33,81 +33,6 @@ void lf_array_free(lf_array *a) {
     if (!a) return;
     LF_FREE(a->data);
     memset(a, 0, sizeof *a);
-}
-
-/* ------------------------------------------------------- whole-file read */
-
-lf_status lf_io_read_file(const char *path, unsigned char **buf, size_t *len, lf_err *e) {
-    *buf = NULL;
-    *len = 0;
-    if (!path || !*path) return lf_fail(e, LF_ERR_ARG, "empty input path");
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return lf_fail(e, LF_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int err = errno;
-        close(fd);
-        return lf_fail(e, LF_ERR_IO, "cannot read '%s': %s", path, strerror(err));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return lf_fail(e, LF_ERR_IO, "cannot read '%s': it is a folder", path);
-    }
-    size_t cap = 65536;
-    if (S_ISREG(st.st_mode)) {
-        if (st.st_size < 0 || (uintmax_t)st.st_size >= (uintmax_t)SIZE_MAX) {
-            close(fd);
-            return lf_fail(e, LF_ERR_IO, "cannot read '%s': the file is too large", path);
-        }
-        cap = (size_t)st.st_size + 1; /* +1: room for the final 0 */
-    }
-    unsigned char *b = LF_MALLOC(cap);
-    if (!b) {
-        close(fd);
-        return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s' (%zu bytes)", path, cap - 1);
-    }
-    size_t n = 0;
-    for (;;) {
-        if (n == cap - 1) {
-            /* full: see whether more follows before growing */
-            unsigned char probe;
-            ssize_t r = read(fd, &probe, 1);
-            if (r < 0 && errno == EINTR) continue;
-            if (r < 0) goto read_error;
-            if (r == 0) break;
-            if (cap > SIZE_MAX / 2) {
-                LF_FREE(b);
-                close(fd);
-                return lf_fail(e, LF_ERR_IO, "cannot read '%s': the file is too large", path);
-            }
-            unsigned char *nb = LF_REALLOC(b, cap * 2);
-            if (!nb) {
-                LF_FREE(b);
-                close(fd);
-                return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", path);
-            }
-            b = nb;
-            cap *= 2;
-            b[n++] = probe;
-            continue;
-        }
-        ssize_t r = read(fd, b + n, cap - 1 - n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) goto read_error;
-        if (r == 0) break;
-        n += (size_t)r;
-    }
-    close(fd);
-    b[n] = 0;
-    *buf = b;
-    *len = n;
-    return LF_OK;
-read_error: {
-    int err = errno;
-    LF_FREE(b);
-    close(fd);
-    return lf_fail(e, LF_ERR_IO, "cannot read '%s': %s", path, strerror(err));
-}
 }
 
 /* ------------------------------------------------------- header parsing */
@@ -665,17 +590,17 @@ lf_status lf_npy_reader_open_flags(lf_npy_reader *rd, const char *path, unsigned
     }
     memcpy(pcopy, path, plen);
     r->path = pcopy;
-    r->fd = open(path, O_RDONLY);
-    if (r->fd < 0) {
-        lf_status st = lf_fail(e, LF_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    struct stat sb;
+    lf_status ost = lf_io_open(path, &r->fd, &sb, e);
+    if (ost != LF_OK) {
         LF_FREE(r->path), LF_FREE(r);
-        return st;
+        return ost;
     }
     rd->impl = r;
-    struct stat sb;
-    if (fstat(r->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    if (!S_ISREG(sb.st_mode)) { /* a pipe: rows cannot be read by position */
         lf_npy_reader_close(rd);
-        return lf_fail(e, LF_ERR_IO, "cannot read '%s': not a regular file", path);
+        return lf_fail(e, LF_ERR_IO, "cannot read '%s': it is a pipe or FIFO; .npy inputs must be regular files",
+                       path);
     }
     uint64_t file_len = (uint64_t)sb.st_size;
     /* the header: the 12-byte prefix tells its length */

@@ -1,9 +1,13 @@
 /*
  * dropout.c — inverted dropout (Keras' Dropout): while training each unit
  * is kept with probability 1-rate and scaled by 1/(1-rate), so inference is
- * the identity.  The mask is drawn from the model's own generator.
+ * the identity.  The mask is drawn from the model's own generator and kept
+ * in the node's workspace for the backward pass.
  */
 #include "layers/layers.h"
+#include "layers/layer.h"
+
+#include <string.h>
 
 // x, y, mask: (n) = (B * D)
 void lf_dropout_forward(float *restrict y, float *restrict mask, const float *restrict x,
@@ -18,4 +22,62 @@ void lf_dropout_forward(float *restrict y, float *restrict mask, const float *re
 void lf_dropout_backward(float *restrict dx, const float *restrict dy,
                          const float *restrict mask, size_t n) {
     for (size_t i = 0; i < n; i++) dx[i] += dy[i] * mask[i];
+}
+
+/* ---------------------------------------------------------------- record */
+
+static int dropout_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    (void)t, (void)n_in;
+    if (!(nd->rate >= 0.0f && nd->rate < 1.0f))
+        return lf_build_fail(m, LF_ERR_ARG, "Dropout rate must be in [0, 1), got %g", (double)nd->rate);
+    nd->dim = (in[0] >= 0 && (size_t)in[0] < m->n_nodes) ? m->nodes[in[0]].dim : 1;
+    nd->aux_per_row = nd->dim; /* mask */
+    return 1;
+}
+
+static void dropout_forward(const lf_layer_ctx *c) {
+    size_t n = c->B * c->nd->dim;
+    if (c->training && c->nd->rate > 0.0f) lf_dropout_forward(c->y, c->aux, c->xs[0], n, c->nd->rate, c->rng);
+    else memcpy(c->y, c->xs[0], n * sizeof *c->y);
+}
+
+static void dropout_backward(const lf_layer_ctx *c) {
+    float *dx = c->dxs[0];
+    if (!dx) return;
+    size_t n = c->B * c->nd->dim;
+    if (c->training && c->nd->rate > 0.0f) lf_dropout_backward(dx, c->dy, c->aux, n);
+    else for (size_t j = 0; j < n; j++) dx[j] += c->dy[j];
+}
+
+static void dropout_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    lf_buf_puts(b, ",\"rate\":");
+    lf_buf_json_float(b, nd->rate);
+}
+
+static lf_status dropout_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
+                              const char *where, lf_err *e) {
+    (void)m;
+    lf_status st = lf_arch_arity(n_in, 1, "Dropout", where, e);
+    if (st != LF_OK) return st;
+    return lf_arch_float(L, "rate", 0, 0.999f, &nd->rate, where, e);
+}
+
+static const char *const dropout_keys[] = {"name", "type", "inbound", "rate", NULL};
+
+const lf_layer_type lf_type_dropout = {
+    .type = "Dropout",
+    .prefix = "dropout",
+    .keys = dropout_keys,
+    .infer = dropout_infer,
+    .forward = dropout_forward,
+    .backward = dropout_backward,
+    .write_json = dropout_json,
+    .read_json = dropout_read,
+};
+
+int lf_dropout(lf_model *m, int x, float rate, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.rate = rate;
+    return lf_node_add(m, &lf_type_dropout, LF_K_DROPOUT, nd, &x, 1, name);
 }

@@ -1,9 +1,12 @@
 /*
  * merge.c — Keras' merging layers: Add, Subtract, Multiply, Average,
  * Maximum, Minimum (elementwise over inputs of equal shape), Concatenate
- * (along features) and Dot (row-wise inner product, optionally cosine).
+ * (along features) and Dot (row-wise inner product, optionally cosine):
+ * their kernels, then their records (none has weights; Dot keeps the two
+ * norms of each row for the backward pass).
  */
 #include "layers/layers.h"
+#include "layers/layer.h"
 
 #include <math.h>
 #include <string.h>
@@ -168,4 +171,169 @@ void lf_dot_backward(float *restrict da, float *restrict db, const float *restri
             }
         }
     }
+}
+
+/* --------------------------------------------------------------- records */
+
+/* Inputs of a merge: n >= min_n, all nodes; equal dims unless concatenated.
+ * *dim is the common dim (or the sum). */
+int lf_merge_dims(lf_model *m, const char *kn, size_t n, const int *xs, size_t min_n, int equal,
+                  size_t *dim) {
+    if (!xs) return lf_build_fail(m, LF_ERR_ARG, "%s: no inputs given", kn);
+    if (n < min_n) return lf_build_fail(m, LF_ERR_ARG, "%s needs at least %zu inputs, got %zu", kn, min_n, n);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (xs[i] < 0 || (size_t)xs[i] >= m->n_nodes)
+            return lf_build_fail(m, LF_ERR_ARG, "%s: input %zu is not a node of this model (id %d)", kn, i,
+                                 xs[i]);
+        size_t d = m->nodes[xs[i]].dim;
+        if (equal && d != m->nodes[xs[0]].dim)
+            return lf_build_fail(m, LF_ERR_SHAPE,
+                                 "%s: inputs must have equal shapes, got %zu ('%s') and %zu ('%s')", kn,
+                                 m->nodes[xs[0]].dim, m->nodes[xs[0]].name, d, m->nodes[xs[i]].name);
+        if (total > SIZE_MAX / 2) return lf_build_fail(m, LF_ERR_ARG, "%s: too many features", kn);
+        total += d;
+    }
+    *dim = equal ? m->nodes[xs[0]].dim : total;
+    return 1;
+}
+
+/* Add, Subtract, Multiply, Average, Maximum, Minimum: t->op is the
+ * lf_merge_op */
+static int elementwise_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in,
+                             size_t n_in) {
+    return lf_merge_dims(m, t->type, n_in, in, 2, 1, &nd->dim);
+}
+
+static void elementwise_forward(const lf_layer_ctx *c) {
+    lf_merge_forward((lf_merge_op)c->t->op, c->y, c->xs, c->nd->n_in, c->B, c->nd->dim);
+}
+
+static void elementwise_backward(const lf_layer_ctx *c) {
+    lf_merge_backward((lf_merge_op)c->t->op, c->dxs, c->dy, c->xs, c->y, c->nd->n_in, c->B, c->nd->dim);
+}
+
+static lf_status subtract_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
+                               const char *where, lf_err *e) {
+    (void)m, (void)L, (void)nd;
+    return lf_arch_arity(n_in, 2, "Subtract", where, e);
+}
+
+static const char *const merge_keys[] = {"name", "type", "inbound", NULL};
+
+#define ELEMENTWISE(Type, pfx, merge_op, read)                                                   \
+    {.type = Type, .prefix = pfx, .keys = merge_keys, .op = merge_op,                           \
+     .infer = elementwise_infer, .forward = elementwise_forward,                                \
+     .backward = elementwise_backward, .read_json = read}
+const lf_layer_type lf_type_add = ELEMENTWISE("Add", "add", LF_MERGE_ADD, NULL);
+const lf_layer_type lf_type_subtract = ELEMENTWISE("Subtract", "subtract", LF_MERGE_SUB, subtract_read);
+const lf_layer_type lf_type_multiply = ELEMENTWISE("Multiply", "multiply", LF_MERGE_MUL, NULL);
+const lf_layer_type lf_type_average = ELEMENTWISE("Average", "average", LF_MERGE_AVG, NULL);
+const lf_layer_type lf_type_maximum = ELEMENTWISE("Maximum", "maximum", LF_MERGE_MAX, NULL);
+const lf_layer_type lf_type_minimum = ELEMENTWISE("Minimum", "minimum", LF_MERGE_MIN, NULL);
+#undef ELEMENTWISE
+
+static int merge(lf_model *m, const lf_layer_type *t, lf_kind kind, size_t n, const int *xs,
+                 const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    return lf_node_add(m, t, kind, nd, xs, n, name);
+}
+
+int lf_add(lf_model *m, size_t n, const int *xs, const char *name) {
+    return merge(m, &lf_type_add, LF_K_ADD, n, xs, name);
+}
+int lf_subtract(lf_model *m, int a, int b, const char *name) {
+    int xs[2] = {a, b};
+    return merge(m, &lf_type_subtract, LF_K_SUBTRACT, 2, xs, name);
+}
+int lf_multiply(lf_model *m, size_t n, const int *xs, const char *name) {
+    return merge(m, &lf_type_multiply, LF_K_MULTIPLY, n, xs, name);
+}
+int lf_average(lf_model *m, size_t n, const int *xs, const char *name) {
+    return merge(m, &lf_type_average, LF_K_AVERAGE, n, xs, name);
+}
+int lf_maximum(lf_model *m, size_t n, const int *xs, const char *name) {
+    return merge(m, &lf_type_maximum, LF_K_MAXIMUM, n, xs, name);
+}
+int lf_minimum(lf_model *m, size_t n, const int *xs, const char *name) {
+    return merge(m, &lf_type_minimum, LF_K_MINIMUM, n, xs, name);
+}
+
+/* Concatenate */
+static int concat_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in,
+                        size_t n_in) {
+    return lf_merge_dims(m, t->type, n_in, in, 2, 0, &nd->dim);
+}
+
+static void concat_forward(const lf_layer_ctx *c) {
+    lf_concat_forward(c->y, c->xs, c->dims, c->nd->n_in, c->B);
+}
+
+static void concat_backward(const lf_layer_ctx *c) {
+    lf_concat_backward(c->dxs, c->dy, c->dims, c->nd->n_in, c->B);
+}
+
+const lf_layer_type lf_type_concatenate = {
+    .type = "Concatenate",
+    .prefix = "concatenate",
+    .keys = merge_keys,
+    .infer = concat_infer,
+    .forward = concat_forward,
+    .backward = concat_backward,
+};
+
+int lf_concatenate(lf_model *m, size_t n, const int *xs, const char *name) {
+    return merge(m, &lf_type_concatenate, LF_K_CONCATENATE, n, xs, name);
+}
+
+/* Dot(axes=1) */
+static int dot_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in,
+                     size_t n_in) {
+    size_t dim;
+    if (!lf_merge_dims(m, t->type, n_in, in, 2, 1, &dim)) return 0;
+    nd->dim = 1;
+    nd->aux_per_row = 2; /* norms */
+    return 1;
+}
+
+static void dot_forward(const lf_layer_ctx *c) {
+    lf_dot_forward(c->y, c->aux, c->xs[0], c->xs[1], c->B, c->dims[0], c->nd->normalize);
+}
+
+static void dot_backward(const lf_layer_ctx *c) {
+    lf_dot_backward(c->dxs[0], c->dxs[1], c->dy, c->xs[0], c->xs[1], c->aux, c->B, c->dims[0],
+                    c->nd->normalize);
+}
+
+static void dot_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    lf_buf_printf(b, ",\"normalize\":%s", nd->normalize ? "true" : "false");
+}
+
+static lf_status dot_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
+                          const char *where, lf_err *e) {
+    (void)m;
+    lf_status st = lf_arch_arity(n_in, 2, "Dot", where, e);
+    if (st != LF_OK) return st;
+    return lf_arch_bool(L, "normalize", &nd->normalize, where, e);
+}
+
+static const char *const dot_keys[] = {"name", "type", "inbound", "normalize", NULL};
+
+const lf_layer_type lf_type_dot = {
+    .type = "Dot",
+    .prefix = "dot",
+    .keys = dot_keys,
+    .infer = dot_infer,
+    .forward = dot_forward,
+    .backward = dot_backward,
+    .write_json = dot_json,
+    .read_json = dot_read,
+};
+
+int lf_dot(lf_model *m, int a, int b, int normalize, const char *name) {
+    int xs[2] = {a, b};
+    lf_node nd = LF_NODE_PROTO;
+    nd.normalize = normalize != 0;
+    return lf_node_add(m, &lf_type_dot, LF_K_DOT, nd, xs, 2, name);
 }

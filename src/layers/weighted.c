@@ -11,8 +11,12 @@
  * "renormalise over the models present" rule for a missing modality.  The
  * weights actually used, per row, are kept in `a` for the backward pass:
  *   dx_i = a_i dy,  g_i = <dy, x_i>,  dw_j = a_j (g_j - sum_i a_i g_i).
+ *
+ * The records follow the kernels: weights "W" of shape (k) or (k, D), drawn
+ * U(0, 1) like the seed's, with an optional L2 penalty.
  */
 #include "layers/layers.h"
+#include "layers/layer.h"
 #include "kernels.h"
 
 #include <math.h>
@@ -195,4 +199,182 @@ void lf_gated_backward(float *const *dxs, float *restrict dgate, const float *re
                        const float *const *xs, const float *restrict a, size_t k, size_t B,
                        size_t D) {
     weights_backward(dxs, dgate, k, dy, xs, a, k, B, D);
+}
+
+/* --------------------------------------------------------------- records */
+
+enum { W_AVG, W_CLASS, W_GATED }; /* t->op */
+
+/* WeightedAverage / ClassWeightedAverage / GatedAverage share their checks */
+static int weighted_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *xs,
+                          size_t n) {
+    if (!lf_merge_dims(m, t->type, n, xs, 1, 1, &nd->dim)) return 0;
+    const char *kn = t->type;
+    if (n > 1024) return lf_build_fail(m, LF_ERR_ARG, "%s: at most 1024 inputs, got %zu", kn, n);
+    int mask = nd->mask, gate = nd->gate;
+    if (mask != -1) {
+        if (mask < 0 || (size_t)mask >= m->n_nodes)
+            return lf_build_fail(m, LF_ERR_ARG, "%s: mask is not a node of this model (id %d)", kn, mask);
+        if (m->nodes[mask].dim != n)
+            return lf_build_fail(m, LF_ERR_SHAPE,
+                                 "%s: the mask must have %zu features (one per input), got %zu", kn, n,
+                                 m->nodes[mask].dim);
+    }
+    if (t->op == W_GATED) {
+        if (gate < 0 || (size_t)gate >= m->n_nodes)
+            return lf_build_fail(m, LF_ERR_ARG, "%s: gate is not a node of this model (id %d)", kn, gate);
+        if (m->nodes[gate].dim != n)
+            return lf_build_fail(m, LF_ERR_SHAPE,
+                                 "%s: the gate must have %zu features (one per input), got %zu", kn, n,
+                                 m->nodes[gate].dim);
+    }
+    nd->aux_per_row = t->op == W_CLASS ? n * nd->dim : n; /* the weights used, per row */
+    return 1;
+}
+
+static size_t wavg_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
+    (void)m;
+    w[0] = (lf_weight){"W", 0, 1, {nd->n_in}, 1};
+    return 1;
+}
+
+static size_t cwavg_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
+    (void)m;
+    w[0] = (lf_weight){"W", 0, 2, {nd->n_in, nd->dim}, 1};
+    return 1;
+}
+
+/* U(0, 1), as the seed */
+static void weighted_init(lf_model *m, lf_node *nd) {
+    float *w = m->params + nd->param_off;
+    for (size_t i = 0; i < nd->n_params; i++) w[i] = lf_rng_uniform(&m->rng);
+}
+
+static void wavg_forward(const lf_layer_ctx *c) {
+    lf_wavg_forward(c->y, c->aux, c->xs, c->w, c->mask, c->nd->n_in, c->B, c->nd->dim);
+}
+static void wavg_backward(const lf_layer_ctx *c) {
+    lf_wavg_backward(c->dxs, c->dw, c->dy, c->xs, c->aux, c->nd->n_in, c->B, c->nd->dim);
+}
+static void cwavg_forward(const lf_layer_ctx *c) {
+    lf_cwavg_forward(c->y, c->aux, c->xs, c->w, c->mask, c->nd->n_in, c->B, c->nd->dim);
+}
+static void cwavg_backward(const lf_layer_ctx *c) {
+    lf_cwavg_backward(c->dxs, c->dw, c->dy, c->xs, c->aux, c->nd->n_in, c->B, c->nd->dim);
+}
+static void gated_forward(const lf_layer_ctx *c) {
+    lf_gated_forward(c->y, c->aux, c->xs, c->gate, c->mask, c->nd->n_in, c->B, c->nd->dim);
+}
+static void gated_backward(const lf_layer_ctx *c) {
+    lf_gated_backward(c->dxs, c->dgate, c->dy, c->xs, c->aux, c->nd->n_in, c->B, c->nd->dim);
+}
+
+static void mask_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    lf_buf_puts(b, ",\"mask\":");
+    if (nd->mask >= 0) lf_buf_json_string(b, m->nodes[nd->mask].name);
+    else lf_buf_puts(b, "null");
+}
+
+static void wavg_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    lf_buf_puts(b, ",\"l2\":");
+    lf_buf_json_float(b, nd->l2);
+    mask_json(m, nd, b);
+}
+
+static void gated_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    lf_buf_puts(b, ",\"gate\":");
+    lf_buf_json_string(b, m->nodes[nd->gate].name);
+    mask_json(m, nd, b);
+}
+
+static lf_status mask_read(const lf_model *m, const lf_json *L, lf_node *nd, const char *where,
+                           lf_err *e) {
+    const lf_json *mj = lf_json_get(L, "mask");
+    if (!mj) return lf_fail(e, LF_ERR_FORMAT, "%s: 'mask' is missing", where);
+    if (!lf_json_is(mj, LF_JSON_NULL) && (nd->mask = lf_arch_node(m, mj)) < 0)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: 'mask' does not name an earlier layer", where);
+    return LF_OK;
+}
+
+static lf_status wavg_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
+                           const char *where, lf_err *e) {
+    (void)n_in;
+    lf_status st = mask_read(m, L, nd, where, e);
+    if (st != LF_OK) return st;
+    if (lf_json_get(L, "l2") && (st = lf_arch_float(L, "l2", 0, 1e6f, &nd->l2, where, e)) != LF_OK)
+        return st;
+    return LF_OK;
+}
+
+static lf_status gated_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
+                            const char *where, lf_err *e) {
+    (void)n_in;
+    lf_status st = mask_read(m, L, nd, where, e);
+    if (st != LF_OK) return st;
+    nd->gate = lf_arch_node(m, lf_json_get(L, "gate"));
+    if (nd->gate < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: 'gate' does not name an earlier layer", where);
+    return LF_OK;
+}
+
+static const char *const wavg_keys[] = {"name", "type", "inbound", "mask", "l2", NULL};
+static const char *const gated_keys[] = {"name", "type", "inbound", "gate", "mask", NULL};
+
+const lf_layer_type lf_type_wavg = {
+    .type = "WeightedAverage",
+    .prefix = "weighted_average",
+    .keys = wavg_keys,
+    .op = W_AVG,
+    .l2 = 1,
+    .infer = weighted_infer,
+    .weights = wavg_weights,
+    .init = weighted_init,
+    .forward = wavg_forward,
+    .backward = wavg_backward,
+    .write_json = wavg_json,
+    .read_json = wavg_read,
+};
+
+const lf_layer_type lf_type_cwavg = {
+    .type = "ClassWeightedAverage",
+    .prefix = "class_weighted_average",
+    .keys = wavg_keys,
+    .op = W_CLASS,
+    .l2 = 1,
+    .infer = weighted_infer,
+    .weights = cwavg_weights,
+    .init = weighted_init,
+    .forward = cwavg_forward,
+    .backward = cwavg_backward,
+    .write_json = wavg_json,
+    .read_json = wavg_read,
+};
+
+const lf_layer_type lf_type_gated = {
+    .type = "GatedAverage",
+    .prefix = "gated_average",
+    .keys = gated_keys,
+    .op = W_GATED,
+    .infer = weighted_infer,
+    .forward = gated_forward,
+    .backward = gated_backward,
+    .write_json = gated_json,
+    .read_json = gated_read,
+};
+
+static int weighted(lf_model *m, const lf_layer_type *t, lf_kind kind, size_t n, const int *xs,
+                    int gate, int mask, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.gate = gate;
+    nd.mask = mask;
+    return lf_node_add(m, t, kind, nd, xs, n, name);
+}
+
+int lf_weighted_average(lf_model *m, size_t n, const int *xs, int mask, const char *name) {
+    return weighted(m, &lf_type_wavg, LF_K_WAVG, n, xs, -1, mask, name);
+}
+int lf_class_weighted_average(lf_model *m, size_t n, const int *xs, int mask, const char *name) {
+    return weighted(m, &lf_type_cwavg, LF_K_CWAVG, n, xs, -1, mask, name);
+}
+int lf_gated_average(lf_model *m, size_t n, const int *xs, int gate, int mask, const char *name) {
+    return weighted(m, &lf_type_gated, LF_K_GATED, n, xs, gate, mask, name);
 }

@@ -52,7 +52,6 @@ size_t __real_fwrite(const void *, size_t, size_t, FILE *);
 int __real_fflush(FILE *);
 int __real_fsync(int);
 int __real_rename(const char *, const char *);
-int __real_mkstemp(char *);
 void *__real_mmap(void *, size_t, int, int, int, off_t);
 ssize_t __real_pread(int, void *, size_t, off_t);
 ssize_t __real_pwrite(int, const void *, size_t, off_t);
@@ -93,10 +92,6 @@ ssize_t __wrap_pread(int fd, void *b, size_t n, off_t off) {
 ssize_t __wrap_pwrite(int fd, const void *b, size_t n, off_t off) {
     if (hit(MODE_IO)) return errno = ENOSPC, -1;
     return __real_pwrite(fd, b, short_reads && n > 7 ? 7 : n, off);
-}
-int __wrap_mkstemp(char *t) {
-    if (hit(MODE_IO)) return errno = ENOSPC, -1;
-    return __real_mkstemp(t);
 }
 
 /* ------------------------------------------------------------ fixtures */

@@ -1,0 +1,85 @@
+/*
+ * activation.c — the activation functions' names and the Activation layer,
+ * y = act(x) (the functions themselves are in kernels.c, shared with Dense).
+ */
+#include "kernels.h"
+#include "layers/layer.h"
+
+#include <string.h>
+
+static const char *const act_names[] = {"linear", "relu", "leaky_relu", "elu",
+                                        "gelu",   "sigmoid", "tanh", "softmax"};
+
+const char *lf_activation_name(lf_activation a) {
+    return (unsigned)a <= LF_SOFTMAX ? act_names[a] : NULL;
+}
+
+int lf_activation_parse(const char *name) {
+    for (int a = 0; a <= LF_SOFTMAX; a++)
+        if (name && strcmp(name, act_names[a]) == 0) return a;
+    return -1;
+}
+
+static int act_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    (void)t, (void)n_in;
+    if (!lf_check_act(m, nd->act)) return 0;
+    nd->dim = (in[0] >= 0 && (size_t)in[0] < m->n_nodes) ? m->nodes[in[0]].dim : 1;
+    nd->aux_per_row = nd->dim; /* dz */
+    return 1;
+}
+
+static void act_forward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    if (!(c->logits_only && nd->act == LF_SOFTMAX)) lf_act_forward(nd->act, c->y, c->xs[0], c->B, nd->dim);
+}
+
+static void act_backward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    float *dx = c->dxs[0];
+    if (!dx) return;
+    size_t n = c->B * nd->dim;
+    if (c->fused) {
+        for (size_t j = 0; j < n; j++) dx[j] += c->dy[j];
+    } else {
+        lf_act_backward(nd->act, c->aux, c->dy, c->xs[0], c->y, c->B, nd->dim);
+        for (size_t j = 0; j < n; j++) dx[j] += c->aux[j];
+    }
+}
+
+static const float *act_logits(const lf_model *m, const lf_ws *ws, int id) {
+    return ws->out[m->nodes[id].in[0]];
+}
+
+static void act_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    lf_buf_printf(b, ",\"activation\":\"%s\"", lf_activation_name(nd->act));
+}
+
+static lf_status act_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
+                          const char *where, lf_err *e) {
+    (void)m;
+    int act = lf_activation_parse(lf_arch_str(L, "activation"));
+    if (act < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown or missing activation", where);
+    nd->act = (lf_activation)act;
+    return lf_arch_arity(n_in, 1, "Activation", where, e);
+}
+
+static const char *const act_keys[] = {"name", "type", "inbound", "activation", NULL};
+
+const lf_layer_type lf_type_activation = {
+    .type = "Activation",
+    .prefix = "activation",
+    .keys = act_keys,
+    .infer = act_infer,
+    .forward = act_forward,
+    .backward = act_backward,
+    .logits = act_logits,
+    .write_json = act_json,
+    .read_json = act_read,
+};
+
+int lf_activation_layer(lf_model *m, int x, lf_activation act, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.act = act;
+    return lf_node_add(m, &lf_type_activation, LF_K_ACTIVATION, nd, &x, 1, name);
+}

@@ -1,0 +1,177 @@
+/*
+ * layer.c — what the layer records and their builders share: adding a node
+ * to the graph (name, input and shape checks, the weight layout, initial
+ * weights), finding a node by name, sticky builder errors, and readers of
+ * the architecture JSON's fields.  It reaches a kind only through the
+ * record it is given (never through the table).
+ */
+#include "layers/layer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+int lf_build_fail(lf_model *m, lf_status st, const char *fmt, ...) {
+    if (m->sticky == LF_OK) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(m->err.msg, sizeof m->err.msg, fmt, ap);
+        va_end(ap);
+        m->sticky = st;
+    }
+    return 0;
+}
+
+int lf_check_act(lf_model *m, lf_activation act) {
+    if ((unsigned)act > LF_SOFTMAX) return lf_build_fail(m, LF_ERR_ARG, "unknown activation %d", (int)act);
+    return 1;
+}
+
+static int valid_name(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n >= LF_NAME_MAX) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+int lf_node_find(const lf_model *m, const char *name) {
+    if (!m || !name) return -1;
+    for (size_t i = 0; i < m->n_nodes; i++)
+        if (strcmp(m->nodes[i].name, name) == 0) return (int)i;
+    return -1;
+}
+
+size_t lf_weight_count(const lf_weight *w) {
+    size_t n = 1;
+    for (size_t d = 0; d < w->ndim; d++) n *= w->shape[d];
+    return n;
+}
+
+static int grow_params(lf_model *m, size_t extra) {
+    if (extra > SIZE_MAX / sizeof(float) - m->n_params) return 0;
+    size_t need = m->n_params + extra;
+    /* the block always exists once a node does, so that param_off
+     * arithmetic is valid even for layers without weights */
+    if (need <= m->cap_params && m->params) return 1;
+    size_t cap = m->cap_params ? m->cap_params : 256;
+    while (cap < need) cap = cap > SIZE_MAX / 2 / sizeof(float) ? need : cap * 2;
+    float *p = LF_REALLOC(m->params, cap * sizeof *p);
+    if (!p) return 0;
+    m->params = p;
+    m->cap_params = cap;
+    return 1;
+}
+
+int lf_node_add(lf_model *m, const lf_layer_type *t, lf_kind kind, lf_node proto, const int *in,
+                size_t n_in, const char *name) {
+    if (!m || m->sticky != LF_OK) return -1;
+    proto.kind = kind;
+    if (t->infer && !t->infer(m, t, &proto, in, n_in)) return -1;
+    if (m->compiled)
+        return lf_build_fail(m, LF_ERR_STATE, "cannot add layer '%s': the model is already compiled",
+                             name ? name : t->prefix),
+               -1;
+    char buf[LF_NAME_MAX];
+    if (name) {
+        if (!valid_name(name))
+            return lf_build_fail(m, LF_ERR_ARG,
+                                 "invalid layer name '%.80s': use 1-63 characters of A-Z a-z 0-9 _ . -",
+                                 name),
+                   -1;
+        if (lf_node_find(m, name) >= 0)
+            return lf_build_fail(m, LF_ERR_ARG, "layer name '%s' is used twice", name), -1;
+        snprintf(buf, sizeof buf, "%s", name);
+    } else {
+        snprintf(buf, sizeof buf, "%s", t->prefix);
+        for (unsigned i = 1; lf_node_find(m, buf) >= 0; i++) snprintf(buf, sizeof buf, "%s_%u", t->prefix, i);
+    }
+    for (size_t i = 0; i < n_in; i++)
+        if (in[i] < 0 || (size_t)in[i] >= m->n_nodes)
+            return lf_build_fail(m, LF_ERR_ARG, "layer '%s': input %zu is not a node of this model (id %d)",
+                                 buf, i, in[i]),
+                   -1;
+    if (proto.dim == 0) return lf_build_fail(m, LF_ERR_SHAPE, "layer '%s' would have 0 features", buf), -1;
+    if (m->n_nodes >= (size_t)0x7fffffff) return lf_build_fail(m, LF_ERR_ARG, "too many layers"), -1;
+    if (t->is_input) {
+        int *ins = LF_REALLOC(m->inputs, (m->n_inputs + 1) * sizeof *ins);
+        if (!ins) return lf_build_fail(m, LF_ERR_NOMEM, "out of memory adding an input"), -1;
+        m->inputs = ins;
+    }
+    if (m->n_nodes == m->cap_nodes) {
+        size_t cap = m->cap_nodes ? 2 * m->cap_nodes : 16;
+        lf_node *nn = LF_REALLOC(m->nodes, cap * sizeof *nn);
+        if (!nn) return lf_build_fail(m, LF_ERR_NOMEM, "out of memory adding layer '%s'", buf), -1;
+        m->nodes = nn;
+        m->cap_nodes = cap;
+    }
+    int *ins = NULL;
+    if (n_in) {
+        ins = LF_MALLOC(n_in * sizeof *ins);
+        if (!ins) return lf_build_fail(m, LF_ERR_NOMEM, "out of memory adding layer '%s'", buf), -1;
+        memcpy(ins, in, n_in * sizeof *ins);
+    }
+    lf_node *nd = &m->nodes[m->n_nodes];
+    *nd = proto;
+    nd->kind = kind;
+    memcpy(nd->name, buf, sizeof buf);
+    nd->n_in = n_in;
+    nd->in = ins;
+    nd->needed = 0;
+    /* the weights, laid out by the record, follow the earlier nodes' */
+    lf_weight w[LF_MAX_WEIGHTS];
+    size_t nw = t->weights ? t->weights(m, nd, w) : 0, n_params = 0;
+    for (size_t j = 0; j < nw; j++) n_params += lf_weight_count(&w[j]);
+    if (!grow_params(m, n_params)) {
+        LF_FREE(ins);
+        return lf_build_fail(m, LF_ERR_NOMEM, "out of memory for the %zu weights of layer '%s'",
+                             n_params, buf),
+               -1;
+    }
+    nd->param_off = m->n_params;
+    nd->n_params = n_params;
+    m->n_params += n_params;
+    int id = (int)m->n_nodes++;
+    if (t->is_input) m->inputs[m->n_inputs++] = id;
+    if (t->init) t->init(m, nd);
+    return id;
+}
+
+/* ------------------------------------------------- architecture fields */
+
+const char *lf_arch_str(const lf_json *obj, const char *key) {
+    return lf_json_str(lf_json_get(obj, key));
+}
+
+int lf_arch_node(const lf_model *m, const lf_json *j) {
+    const char *s = lf_json_str(j);
+    return s ? lf_node_find(m, s) : -1;
+}
+
+lf_status lf_arch_float(const lf_json *obj, const char *key, float lo, float hi, float *out,
+                        const char *where, lf_err *e) {
+    double v;
+    if (!lf_json_num(lf_json_get(obj, key), &v) || !(v >= lo && v <= hi))
+        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be a number in [%g, %g]", where, key,
+                       (double)lo, (double)hi);
+    *out = (float)v;
+    return LF_OK;
+}
+
+lf_status lf_arch_bool(const lf_json *obj, const char *key, int *out, const char *where,
+                       lf_err *e) {
+    if (!lf_json_bool(lf_json_get(obj, key), out))
+        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be true or false", where, key);
+    return LF_OK;
+}
+
+lf_status lf_arch_arity(size_t n_in, size_t want, const char *type, const char *where,
+                        lf_err *e) {
+    if (n_in == want) return LF_OK;
+    return lf_fail(e, LF_ERR_FORMAT, "%s: %s takes %zu inbound layer%s", where, type, want,
+                   want == 1 ? "" : "s");
+}

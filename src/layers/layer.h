@@ -1,0 +1,157 @@
+/*
+ * layer.h — the record of a layer kind, and what the records share.
+ *
+ * Every kind of layer is described once, by an lf_layer_type record defined
+ * in its layer-family file (dense.c, merge.c, ...) and listed in the layer
+ * table (LF_LAYER_TABLE in model.h).  The rest of the engine reaches a kind
+ * only through its record: the builder (shape inference, weights by name),
+ * graph.c (forward and backward), model_io.c (the architecture JSON and the
+ * tensors of the model file) and loss.c (the L2 penalty).
+ *
+ * To add a kind: write its record (and its public builder function, which
+ * fills a node and calls lf_node_add) in its family file, add one line to
+ * LF_LAYER_TABLE, declare the builder in include/latefuse.h, and add its
+ * Python class (python/latefuse/layers.py).  README.md, "Layout", says the
+ * same with an example.
+ */
+#ifndef LF_LAYER_H
+#define LF_LAYER_H
+
+#include "io/json.h"
+#include "model.h"
+
+/* One weight tensor of a node, as the model file and lf_get_weights see
+ * it: its slice of the node's parameters and its row-major shape. */
+#define LF_MAX_WEIGHTS 4   /* weight tensors of one node */
+#define LF_WEIGHT_DIMS 4   /* dimensions of one weight tensor */
+typedef struct lf_weight {
+    const char *suffix;    /* tensor "<layer>.<suffix>": "kernel", "bias", "W" */
+    size_t off;            /* first value, counted from the node's param_off */
+    size_t ndim;           /* 1 .. LF_WEIGHT_DIMS */
+    size_t shape[LF_WEIGHT_DIMS];
+    int l2;                /* the node's l2 penalty applies to it */
+} lf_weight;
+
+/* What a forward or backward pass of one node works on.  graph.c fills it:
+ * the buffers of the node and of its inputs (in the order of nd->in) and
+ * the graph-level facts a kind may need. */
+typedef struct lf_layer_type lf_layer_type;
+typedef struct lf_layer_ctx {
+    const lf_model *m;
+    const lf_layer_type *t;    /* the node's record */
+    const lf_node *nd;
+    size_t B;                  /* batch rows */
+    const float *const *xs;    /* inputs: xs[i] is (B, dims[i]) */
+    const size_t *dims;
+    float *const *dxs;         /* backward: their gradients (+=), NULL where not needed */
+    float *y;                  /* output (B, nd->dim) */
+    const float *dy;           /* backward: d loss / d y (d / d logits when fused) */
+    float *aux;                /* B x nd->aux_per_row scratch kept from forward to backward */
+    const float *w;            /* the node's parameters (param_off) */
+    float *dw;                 /* backward: their gradients (+=) */
+    const float *mask;         /* rows of the node's mask input, or NULL */
+    const float *gate;         /* rows of the node's gate input, or NULL */
+    float *dgate;              /* backward: its gradient (+=), or NULL */
+    int is_output;             /* the node is the model's output */
+    int logits_only;           /* forward: the output's softmax may be left undone */
+    int fused;                 /* backward: dy is d loss / d logits of the output */
+    int training;              /* a training pass (the forward one drew dropout masks) */
+    lf_rng *rng;               /* forward: the generator of dropout masks */
+} lf_layer_ctx;
+
+/* The record of one layer kind.  Functions that a kind does not need are
+ * NULL.  Builder errors are reported through lf_build_fail (sticky). */
+struct lf_layer_type {
+    const char *type;          /* Keras class name: the JSON "type" */
+    const char *prefix;        /* default layer names: prefix, prefix_1, ... */
+    const char *const *keys;   /* the JSON fields a layer of this kind may have */
+    int is_input;              /* a model input: no inbound layers, fed by the caller */
+    int op;                    /* a variant shared functions switch on (merge ops) */
+    int l2;                    /* lf_set_l2 applies (to the weights marked l2) */
+
+    /* Shape inference and validation: checks the inputs `in` (ids, not yet
+     * checked to be nodes unless the kind does it) and the settings the
+     * builder put in nd, then sets nd->dim and nd->aux_per_row.  Returns 0
+     * after lf_build_fail.  t is the record itself (a family's shared
+     * function names its kind by t->type). */
+    int (*infer)(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in);
+    /* The weight tensors of a node whose inputs are set: fills w (room for
+     * LF_MAX_WEIGHTS) and returns their count.  The one place a kind's
+     * weight layout is written: n_params, lf_get_weights, the model file
+     * and the L2 penalty all follow it. */
+    size_t (*weights)(const lf_model *m, const lf_node *nd, lf_weight *w);
+    /* Initial weights of a new node (draws from m->rng, in creation order). */
+    void (*init)(lf_model *m, lf_node *nd);
+
+    void (*forward)(const lf_layer_ctx *c);
+    void (*backward)(const lf_layer_ctx *c);
+    /* For kinds that end in nd->act: the pre-activation of node `id` (the
+     * logits a fused loss reads).  NULL: the kind has no activation. */
+    const float *(*logits)(const lf_model *m, const lf_ws *ws, int id);
+
+    /* Appends the kind's own JSON fields (",\"units\":3,..."). */
+    void (*write_json)(const lf_model *m, const lf_node *nd, lf_buf *b);
+    /* Reads them into nd (n_in: the inbound layers given); on failure
+     * returns the status with a message "<where>: ..." in e. */
+    lf_status (*read_json)(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
+                           const char *where, lf_err *e);
+};
+
+/* The table: lf_layer_types[kind] is the record of that kind. */
+#define LF_TYPE_DECLARE_(kind, record) extern const lf_layer_type record;
+LF_LAYER_TABLE(LF_TYPE_DECLARE_)
+#undef LF_TYPE_DECLARE_
+extern const lf_layer_type *const lf_layer_types[LF_K_COUNT];
+
+static inline const lf_layer_type *lf_type_of(const lf_node *nd) {
+    return lf_layer_types[nd->kind];
+}
+
+/* table.c: the weight tensors of node nd (its record's layout); returns
+ * their count. */
+size_t lf_node_weights(const lf_model *m, const lf_node *nd, lf_weight *w);
+
+/* ---- layer.c: what the records and their builders share */
+
+/* A node's settings before it is added: no gate, no mask. */
+#define LF_NODE_PROTO {.gate = -1, .mask = -1}
+
+/* Adds a node of kind `kind` (record t) with the settings in proto: runs
+ * the record's infer, checks the name and the inputs, lays out and
+ * initialises the weights.  Returns the node id, or -1 (sticky error). */
+int lf_node_add(lf_model *m, const lf_layer_type *t, lf_kind kind, lf_node proto, const int *in,
+                size_t n_in, const char *name);
+
+/* A sticky builder failure: records the first message, returns 0. */
+int lf_build_fail(lf_model *m, lf_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Values in weight w. */
+size_t lf_weight_count(const lf_weight *w);
+
+/* Inputs of a merge (merge.c): n >= min_n nodes, of equal dims unless not
+ * `equal`; *dim is the common dim (or their sum).  0 after lf_build_fail,
+ * whose message starts with the kind's name kn. */
+int lf_merge_dims(lf_model *m, const char *kn, size_t n, const int *xs, size_t min_n, int equal,
+                  size_t *dim);
+
+/* Checks an activation value; 0 after lf_build_fail. */
+int lf_check_act(lf_model *m, lf_activation act);
+
+/* Architecture JSON fields, for the records' read_json. */
+const char *lf_arch_str(const lf_json *obj, const char *key);
+int lf_arch_node(const lf_model *m, const lf_json *j); /* an earlier layer by name, or -1 */
+lf_status lf_arch_float(const lf_json *obj, const char *key, float lo, float hi, float *out,
+                        const char *where, lf_err *e);
+lf_status lf_arch_bool(const lf_json *obj, const char *key, int *out, const char *where,
+                       lf_err *e);
+/* The inbound count a kind requires: "<where>: Dense takes 1 inbound layer" */
+lf_status lf_arch_arity(size_t n_in, size_t want, const char *type, const char *where,
+                        lf_err *e);
+
+#define LF_ARCH_MAX_DIM ((size_t)1 << 28)
+
+#endif

@@ -1,0 +1,291 @@
+/*
+ * guard.c — what keeps `latefuse` from leaving anything behind or writing
+ * over a file it reads: the registry of temporary files, the signal
+ * handlers, and the check of the output paths against the inputs.
+ *
+ * Temporary files.  The library writes every output to a temporary file
+ * renamed into place (io/atomic.h) and removes it on any failure it sees;
+ * what it cannot see is the process being stopped.  The tool owns its
+ * signals (the library installs no handler and keeps no global state): the
+ * commands register each temporary file here once it is open (a copy of
+ * its name, in static storage), and one handler for SIGINT, SIGTERM,
+ * SIGHUP, SIGXFSZ and SIGPIPE (and SIGBUS, an input shrinking while mapped) unlinks
+ * every registered name with unlink(2), writes one line with write(2) and
+ * leaves with _exit: 128 + the signal, 2 for SIGBUS.  A registered name that
+ * was renamed already is simply not found.  An atexit function removes them
+ * too, for exit() called from inside a library (libgomp exits with status 1
+ * when it cannot create its threads).
+ *
+ * Races.  A file is created and registered, and the outputs are renamed and
+ * unregistered, with the four asynchronous signals blocked in the calling
+ * thread (cli_guard_hold / cli_guard_release); the OpenMP threads are
+ * started once, early (cli_guard_start), with those signals blocked, and
+ * keep that mask, so such a signal is always delivered to the main thread,
+ * and never between a file's creation and its registration.  Starting the
+ * threads early also makes a failure to create them (ulimit -u, -v) happen
+ * before any file exists.  A signal ignored when the tool starts (nohup, a
+ * background job's SIGINT) stays ignored.
+ */
+#include "cli.h"
+#include "io/npy.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define GUARD_SLOTS 4
+#define GUARD_PATH 4096
+
+/* The registry: written by the main thread with the signals blocked, read
+ * by the handler. */
+static char guard_path[GUARD_SLOTS][GUARD_PATH];
+static volatile sig_atomic_t guard_used[GUARD_SLOTS];
+/* the outputs are in place (a signal held during the renames acts after) */
+static volatile sig_atomic_t guard_done;
+
+static void remove_temps(void) {
+    for (int i = 0; i < GUARD_SLOTS; i++)
+        if (guard_used[i]) {
+            (void)unlink(guard_path[i]);
+            guard_used[i] = 0;
+        }
+}
+
+static void say(const char *s) {
+    size_t n = strlen(s); /* async-signal-safe */
+    while (n) {
+        ssize_t w = write(2, s, n);
+        if (w <= 0) return;
+        s += w, n -= (size_t)w;
+    }
+}
+
+static void on_signal(int sig) {
+    remove_temps();
+    const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP"
+                                                                                            : "SIGXFSZ";
+    if (sig == SIGPIPE) {
+        say("latefuse: stopped by SIGPIPE: the reader of an output went away\n");
+        _exit(128 + sig);
+    }
+    if (sig == SIGBUS) {
+        say("latefuse: an input file shrank while it was being read (it is memory-mapped; --no-mmap reads it "
+            "with read()); nothing was written\n");
+        _exit(CLI_EXIT_USAGE);
+    }
+    say("latefuse: stopped by ");
+    say(name);
+    if (sig == SIGXFSZ) say(" (the file size limit, ulimit -f, was reached)");
+    say(guard_done ? "; the outputs were complete and are in place\n" : "; no output was written\n");
+    _exit(128 + sig);
+}
+
+static void at_exit(void) { remove_temps(); }
+
+static void async_set(sigset_t *s) {
+    sigemptyset(s);
+    sigaddset(s, SIGINT);
+    sigaddset(s, SIGTERM);
+    sigaddset(s, SIGHUP);
+    sigaddset(s, SIGXFSZ);
+}
+
+void cli_guard_start(void) {
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGXFSZ, SIGBUS, SIGPIPE};
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        sigaddset(&sa.sa_mask, sigs[i]); /* one handler at a time */
+    }
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN && sigs[i] != SIGBUS &&
+            sigs[i] != SIGXFSZ) /* (an ignored SIGPIPE: writes fail with EPIPE) */
+            continue;
+        sigaction(sigs[i], &sa, NULL);
+    }
+    atexit(at_exit);
+    sigset_t block, prev;
+    async_set(&block);
+    sigprocmask(SIG_BLOCK, &block, &prev);
+    /* the OpenMP team, created now with the signals blocked */
+#pragma omp parallel
+    {
+        (void)0;
+    }
+    sigprocmask(SIG_SETMASK, &prev, NULL);
+}
+
+void cli_guard_hold(sigset_t *prev) {
+    sigset_t block;
+    async_set(&block);
+    sigprocmask(SIG_BLOCK, &block, prev);
+}
+
+void cli_guard_release(const sigset_t *prev) { sigprocmask(SIG_SETMASK, prev, NULL); }
+
+void cli_temp_add(const char *tmp) {
+    if (!tmp) return;
+    size_t n = strlen(tmp);
+    for (int i = 0; i < GUARD_SLOTS; i++)
+        if (!guard_used[i] && n < GUARD_PATH) {
+            memcpy(guard_path[i], tmp, n + 1);
+            guard_used[i] = 1;
+            return;
+        }
+}
+
+void cli_outputs_done(void) { guard_done = 1; }
+
+void cli_temp_clear(void) {
+    for (int i = 0; i < GUARD_SLOTS; i++) guard_used[i] = 0;
+}
+
+/* ------------------------------------------------------ output paths */
+
+/* Where an output would land: the file it names (links followed) when it
+ * exists, else its folder and last component. */
+typedef struct place {
+    int exists, known;
+    dev_t dev;
+    ino_t ino;
+    const char *base;
+} place;
+
+static place place_of(const char *path) {
+    place p;
+    memset(&p, 0, sizeof p);
+    struct stat sb;
+    if (strcmp(path, "-") == 0 ? fstat(STDOUT_FILENO, &sb) == 0 : stat(path, &sb) == 0) {
+        p.exists = p.known = 1;
+        p.dev = sb.st_dev, p.ino = sb.st_ino;
+        return p;
+    }
+    const char *slash = strrchr(path, '/');
+    char dir[GUARD_PATH];
+    size_t dn = slash ? (size_t)(slash - path) : 0;
+    if (dn >= sizeof dir) return p;
+    if (slash) {
+        memcpy(dir, path, dn ? dn : 1);
+        dir[dn ? dn : 1] = '\0';
+    } else {
+        memcpy(dir, ".", 2);
+    }
+    if (stat(dir, &sb) == 0) {
+        p.known = 1;
+        p.dev = sb.st_dev, p.ino = sb.st_ino;
+        p.base = slash ? slash + 1 : path;
+    }
+    return p;
+}
+
+static int same_place(const place *a, const place *b) {
+    if (!a->known || !b->known || a->exists != b->exists || a->dev != b->dev || a->ino != b->ino) return 0;
+    return a->exists || strcmp(a->base, b->base) == 0;
+}
+
+/* Whether the output `out` is the input `in` (same device and inode). */
+static int is_input(const place *out, const char *in) {
+    struct stat sb;
+    return out->exists && in && stat(in, &sb) == 0 && sb.st_dev == out->dev && sb.st_ino == out->ino;
+}
+
+static int refuse_input(const char *opt, const char *out, const place *p, const char *what, const char *in,
+                        char *err, size_t errlen) {
+    if (!is_input(p, in)) return 0;
+    snprintf(err, errlen, "%s '%s' is the same file as the %s '%s'; nothing was read or written", opt,
+             strcmp(out, "-") == 0 ? "- (standard output)" : out, what, in);
+    return 1;
+}
+
+int cli_check_outputs_apart(const struct cli_opts *o, char *err, size_t errlen) {
+    const char *outs[2] = {o->out, o->classes_out};
+    const char *opts[2] = {"-o", "--classes-out"};
+    place pl[2];
+    for (int k = 0; k < 2; k++) {
+        if (!outs[k]) continue;
+        pl[k] = place_of(outs[k]);
+        if (refuse_input(opts[k], outs[k], &pl[k], "fusion model", o->fusion_path, err, errlen) ||
+            refuse_input(opts[k], outs[k], &pl[k], "labels", o->labels, err, errlen))
+            return 1;
+        for (size_t m = 0; m < o->n_models; m++)
+            if (refuse_input(opts[k], outs[k], &pl[k], "input", o->models[m].path, err, errlen)) return 1;
+    }
+    if (outs[0] && outs[1] && same_place(&pl[0], &pl[1])) {
+        snprintf(err, errlen, "-o '%s' and --classes-out '%s' name the same file; nothing was read or written",
+                 outs[0], outs[1]);
+        return 1;
+    }
+    return 0;
+}
+
+int cli_out_through(const char *path) {
+    struct stat sb;
+    if (!path) return 0;
+    if (strcmp(path, "-") == 0) return 1;
+    return stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode);
+}
+
+/* ------------------------------------------------- opening, committing */
+
+static unsigned out_flags(const struct cli_opts *o, const char *path) {
+    return (o->no_fsync ? LF_WRITE_NO_FSYNC : 0) | (strcmp(path, "-") == 0 ? LF_ATOMIC_STDOUT : 0);
+}
+
+/* Opens one output; one that gets a temporary file is opened and registered
+ * with the signals held; one written through (a FIFO's open waits for a
+ * reader) is not held, so that it can be interrupted. */
+static lf_status open_one(const struct cli_opts *o, const char *path, int ids, size_t N, size_t C,
+                          lf_npy_writer *w, lf_err *e) {
+    int through = cli_out_through(path);
+    sigset_t prev;
+    if (!through) cli_guard_hold(&prev);
+    lf_status st = ids ? lf_npy_writer_open_i64(w, path, N, out_flags(o, path), e)
+                       : lf_npy_writer_open_flags(w, path, N, C, out_flags(o, path), e);
+    if (!st && !through) cli_temp_add(w->af.tmp_path);
+    if (!through) cli_guard_release(&prev);
+    return st;
+}
+
+lf_status cli_outputs_open(const struct cli_opts *o, size_t N, size_t C, lf_npy_writer *w, lf_npy_writer *wc,
+                           lf_err *e) {
+    memset(w, 0, sizeof *w);
+    memset(wc, 0, sizeof *wc);
+    /* the files to be replaced first: a failure there touches no FIFO */
+    int later = o->classes_out && cli_out_through(o->out) && !cli_out_through(o->classes_out);
+    lf_status st = LF_OK;
+    for (int k = 0; k < 2 && !st; k++) {
+        int ids = (k == 0) == later;
+        if (ids && !o->classes_out) continue;
+        st = open_one(o, ids ? o->classes_out : o->out, ids, N, C, ids ? wc : w, e);
+    }
+    if (st) cli_outputs_abort(w, wc);
+    return st;
+}
+
+lf_status cli_outputs_commit(const struct cli_opts *o, lf_npy_writer *w, lf_npy_writer *wc, lf_err *e) {
+    /* both files complete (written, fsynced, closed) before either is
+     * renamed, and the renames with the signals held: only a failure of the
+     * second rename itself (rare: a folder is refused at open) leaves the
+     * first output new */
+    lf_status st = lf_npy_writer_finish(w, e);
+    if (!st && o->classes_out) st = lf_npy_writer_finish(wc, e);
+    sigset_t prev;
+    cli_guard_hold(&prev);
+    if (!st) st = lf_npy_writer_commit(w, e);
+    if (!st && o->classes_out) st = lf_npy_writer_commit(wc, e);
+    if (!st) cli_outputs_done();
+    cli_outputs_abort(w, wc);
+    cli_guard_release(&prev);
+    return st;
+}
+
+void cli_outputs_abort(lf_npy_writer *w, lf_npy_writer *wc) {
+    lf_npy_writer_abort(w); /* no-op after a commit */
+    lf_npy_writer_abort(wc);
+    cli_temp_clear();
+}
