@@ -391,8 +391,10 @@ typedef struct lf_fusion_options {
     float modality_dropout; /* learned methods: share of extra training rows
                                with one present model hidden; default 0.5 */
     int verbose;          /* progress on stderr when it is a terminal */
-    int metric;           /* what ges optimises: LF_METRIC_LOG_LOSS (default)
-                             or LF_METRIC_ACCURACY (log-loss breaks ties) */
+    int metric;           /* what ges and auto optimise: LF_METRIC_LOG_LOSS
+                             (default) or LF_METRIC_ACCURACY (for ges the
+                             log-loss breaks ties); auto also takes
+                             LF_METRIC_MACRO_F1 */
     size_t ensemble_size; /* ges: selections, with replacement; 0 = 50 */
     size_t bags;          /* ges: selections over random halves of the models,
                              added up; 0 or 1 = one selection over all */
@@ -493,6 +495,19 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
                             lf_compare_table **table);
 /* Releases a table made by lf_fusion_compare (NULL is allowed). */
 void lf_compare_table_free(lf_compare_table *t);
+
+/* After lf_fusion_fit with method LF_FUSE_AUTO: every candidate auto
+ * scored (each method without and with calibration; acc_without NULL),
+ * best first by opt->metric, and one sentence saying what it chose and
+ * why.  auto takes the best mean cross-validated score, corrected for the
+ * number of candidates by the one-standard-error rule: the candidate with
+ * the fewest fitted numbers among those within one standard error of the
+ * best; on tiny data (fewer than 20 rows per class) it chooses among the
+ * methods with at most one fitted number per model.  NULL for a model
+ * fitted otherwise or loaded from a file; owned by f, valid until its next
+ * fit, load or free. */
+const lf_compare_table *lf_fusion_auto_table(const lf_fusion *f);
+const char *lf_fusion_auto_note(const lf_fusion *f);
 
 /* Metrics of fused probabilities against labels (accuracy, macro-F1,
  * log-loss, Brier score, 15-bin expected calibration error). */

@@ -19,6 +19,9 @@
 
 static void free_floats(void *state) { LF_FREE(state); }
 
+static size_t per_model(size_t M, size_t C) { return (void)C, M; }
+static size_t templates(size_t M, size_t C) { return C * M * C; }
+
 /* The method's one tensor from a file: exactly `name`, F32 of the given
  * shape, finite; allocated only once its shape is known to match. */
 static lf_status load_floats(const lf_st_file *sf, const char *arch, const char *method, const char *name,
@@ -89,7 +92,7 @@ static const lf_method_def acc_weighted = {
     .id = LF_FUSE_ACC_WEIGHTED, .name = "acc-weighted", .family = LF_FAMILY_CLASSICAL,
     .summary = "mean weighted by each model's training accuracy",
     .fit = acc_fit, .predict = acc_predict, .save = acc_save, .load = acc_load,
-    .weights = acc_weights, .free_state = free_floats, .rule = -1};
+    .weights = acc_weights, .free_state = free_floats, .n_params = per_model, .rule = -1};
 
 /* -------------------------------------------------- decision-template */
 
@@ -123,6 +126,6 @@ static const lf_method_def decision_template = {
     .id = LF_FUSE_DECISION_TEMPLATE, .name = "decision-template", .family = LF_FAMILY_CLASSICAL,
     .summary = "nearest per-class mean decision profile (Kuncheva)",
     .fit = dt_fit, .predict = dt_predict, .save = dt_save, .load = dt_load,
-    .free_state = free_floats, .rule = -1};
+    .free_state = free_floats, .n_params = templates, .rule = -1};
 
 const lf_method_def *const lf_classical_methods[] = {&acc_weighted, &decision_template, NULL};

@@ -22,6 +22,8 @@ struct lf_fusion {
     size_t M, C;
     char (*names)[LF_FUSION_NAME_MAX];
     float *temps;      /* M temperatures (1 when not calibrated) */
+    lf_compare_table *auto_table; /* fitted by auto: its candidates, or NULL */
+    char auto_note[512];          /* ... and why it chose what it chose */
 };
 
 /* Probabilities ready for fusion: M arrays N x C (NaN rows = missing),

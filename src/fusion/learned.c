@@ -372,26 +372,35 @@ static size_t learned_weights(const lf_fusion *f, float *out, size_t cap, size_t
 
 static void free_net(void *state) { lf_model_free(state); }
 
-#define LEARNED(var, ID, NAME, SUMMARY, WEIGHTS, LR, BATCH, EPOCHS, LOGS, BUILD)                    \
+/* the networks' weight counts (inputs: M x C outputs and the M-value mask) */
+static size_t np_stack_lr(size_t M, size_t C) { return (M * C + M) * C + C; }
+static size_t np_per_model(size_t M, size_t C) { return (void)C, M; }
+static size_t np_per_class(size_t M, size_t C) { return M * C; }
+static size_t np_mlp(size_t M, size_t C) { return (M * C + M) * 128 + 128 + 128 * C + C; }
+static size_t np_gate(size_t M, size_t C) { return (M * C + M) * 32 + 32 + 32 * M + M; }
+
+#define LEARNED(var, ID, NAME, SUMMARY, WEIGHTS, LR, BATCH, EPOCHS, LOGS, BUILD, NPARAMS)           \
     static const learned_params var##_params = {LR, BATCH, EPOCHS, LOGS, BUILD};                 \
     static const lf_method_def var = {.id = ID, .name = NAME, .family = LF_FAMILY_LEARNED,               \
                                .summary = SUMMARY, .fit = learned_fit, .predict = learned_predict, \
                                .save = learned_save, .load = learned_load, .weights = WEIGHTS,   \
-                               .free_state = free_net, .params = &var##_params, .rule = -1}
+                               .free_state = free_net, .n_params = NPARAMS,                     \
+                               .params = &var##_params, .rule = -1}
 
 LEARNED(stack_lr, LF_FUSE_STACK_LR, "stack-lr",
-        "multinomial logistic regression on log p and the mask, L2", NULL, 0.01f, 64, 60, 1, build_stack_lr);
+        "multinomial logistic regression on log p and the mask, L2", NULL, 0.01f, 64, 60, 1, build_stack_lr,
+        np_stack_lr);
 LEARNED(wavg, LF_FUSE_WAVG, "wavg", "the seed's WeightedAverage: one softmax weight per model",
-        learned_weights, 0.01f, 64, 40, 0, build_wavg);
+        learned_weights, 0.01f, 64, 40, 0, build_wavg, np_per_model);
 LEARNED(wavg_class, LF_FUSE_WAVG_CLASS, "wavg-class",
         "ClassWeightedAverage: one softmax weight per model and class", learned_weights, 0.01f, 64, 40, 0,
-        build_wavg_class);
+        build_wavg_class, np_per_class);
 LEARNED(loglinear, LF_FUSE_LOGLINEAR, "loglinear",
         "softmax-weighted sum of log p, renormalised (weighted product rule)", learned_weights, 0.01f, 64,
-        40, 1, build_loglinear);
+        40, 1, build_loglinear, np_per_model);
 LEARNED(mlp, LF_FUSE_MLP, "mlp", "the question's head: Concatenate, Dense(128), Dropout, Dense",
-        NULL, 1e-3f, 32, 60, 0, build_mlp);
+        NULL, 1e-3f, 32, 60, 0, build_mlp, np_mlp);
 LEARNED(gate, LF_FUSE_GATE, "gate", "per-sample softmax weights from a small network", NULL,
-        3e-3f, 32, 60, 0, build_gate);
+        3e-3f, 32, 60, 0, build_gate, np_gate);
 
 const lf_method_def *const lf_learned_methods[] = {&stack_lr, &wavg, &wavg_class, &loglinear, &mlp, &gate, NULL};

@@ -53,6 +53,9 @@ typedef struct lf_method_def {
     size_t (*weights)(const lf_fusion *f, float *out, size_t cap, size_t *rows, size_t *cols);
     /* Releases a state made by fit or load; NULL: the method keeps none. */
     void (*free_state)(void *state);
+    /* How many numbers the method fits for M models of C classes (auto
+     * prefers fewer when scores are within a standard error); NULL: 0. */
+    size_t (*n_params)(size_t M, size_t C);
     const void *params;            /* the family's settings for this method */
     int rule;                      /* lf_rule for a fixed rule, else -1 */
 } lf_method_def;

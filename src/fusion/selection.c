@@ -357,18 +357,21 @@ static size_t ges_weights(const lf_fusion *f, float *out, size_t cap, size_t *ro
 
 static void free_counts(void *state) { LF_FREE(state); }
 
+static size_t per_model(size_t M, size_t C) { return (void)C, M; }
+
 static const ges_params linear = {0}, geometric = {1};
 
 static const lf_method_def ges = {
     .id = LF_FUSE_GES, .name = "ges", .family = LF_FAMILY_CLASSICAL,
     .summary = "greedy ensemble selection (Caruana 2004) over the linear pool",
     .fit = ges_fit, .predict = ges_predict, .save = ges_save, .load = ges_load,
-    .weights = ges_weights, .free_state = free_counts, .params = &linear, .rule = -1};
+    .weights = ges_weights, .free_state = free_counts, .n_params = per_model, .params = &linear, .rule = -1};
 
 static const lf_method_def ges_log = {
     .id = LF_FUSE_GES_LOG, .name = "ges-log", .family = LF_FAMILY_CLASSICAL,
     .summary = "greedy ensemble selection over the log-linear (geometric) pool",
     .fit = ges_fit, .predict = ges_predict, .save = ges_save, .load = ges_load,
-    .weights = ges_weights, .free_state = free_counts, .params = &geometric, .rule = -1};
+    .weights = ges_weights, .free_state = free_counts, .n_params = per_model, .params = &geometric,
+    .rule = -1};
 
 const lf_method_def *const lf_selection_methods[] = {&ges, &ges_log, NULL};
