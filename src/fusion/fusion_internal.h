@@ -51,6 +51,10 @@ lf_status lf_learned_predict(const lf_fusion *f, const lf_probs *pr, float *out)
 /* builds the (uncompiled) network of a learned method */
 lf_status lf_learned_build(lf_model *net, lf_method method, size_t M, size_t C);
 
+/* lf_fusion_load from the bytes of a file in memory (the fuzz target);
+ * `label` stands for the path in messages. */
+lf_status lf_fusion_load_bytes(lf_fusion *f, const unsigned char *buf, size_t len, const char *label);
+
 /* Clears everything fitted (names, weights, net), keeping the error. */
 void lf_fusion_clear(lf_fusion *f);
 

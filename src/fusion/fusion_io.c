@@ -68,6 +68,41 @@ lf_status lf_fusion_save_flags(lf_fusion *f, const char *path, unsigned flags) {
     return st;
 }
 
+/* Allocates *dst for tensor `name` of the given shape and reads it.  The
+ * size comes from the settings, so it is allocated only when the file
+ * stores exactly that many elements: a file that declares a large model
+ * but stores little fails on the shape, before any allocation (with a
+ * shape that differs, lf_load_tensor fails without touching dst). */
+static lf_status load_owned(const lf_st_file *sf, const char *name, size_t ndim, const size_t *shape,
+                            float **dst, lf_err *e) {
+    const lf_st_tensor *t = lf_st_find(sf, name);
+    size_t count = shape[0];
+    for (size_t d = 1; d < ndim; d++)
+        if (!lf_mul_ok(count, shape[d], &count)) count = 0;
+    if (!t || count == 0 || t->count != count) return lf_load_tensor(sf, name, NULL, ndim, shape, e);
+    if (!(*dst = lf_alloc_array(count, sizeof **dst))) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    return lf_load_tensor(sf, name, *dst, ndim, shape, e);
+}
+
+/* The weights of the network lf_learned_build makes for M models and C
+ * classes (learned.c), computed so that the reference network is built only
+ * when the file's network has as many: settings that declare a large model
+ * beside a small network must not make the loader build a large one.  0 when
+ * the count overflows. */
+static size_t learned_weights(lf_method method, size_t M, size_t C) {
+    size_t in = M * C + M; /* the inputs concatenated: M x C and the mask (M <= 1024, C <= 2^20) */
+    size_t w = 0;
+    switch (method) {
+    case LF_FUSE_WAVG:
+    case LF_FUSE_LOGLINEAR: return M;
+    case LF_FUSE_WAVG_CLASS: return M * C;
+    case LF_FUSE_STACK_LR: return lf_mul_ok(in + 1, C, &w) ? w : 0;
+    case LF_FUSE_MLP: return lf_mul_ok(C, 129, &w) && w <= SIZE_MAX - (in + 1) * 128 ? w + (in + 1) * 128 : 0;
+    case LF_FUSE_GATE: return (in + 1) * 32 + 33 * M;
+    default: return 0;
+    }
+}
+
 static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
     const char *fmt = lf_st_metadata(sf, "format"), *ver = lf_st_metadata(sf, "format_version");
     const char *fj = lf_st_metadata(sf, "fusion"), *arch = lf_st_metadata(sf, "architecture");
@@ -82,26 +117,23 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
         memcpy(msg, e->msg, sizeof msg);
         return lf_fail(e, LF_ERR_FORMAT, "fusion settings: %.400s", msg);
     }
-    static const char *const keys[] = {"method", "calibrated", "logits", "classes", "models", "temperatures"};
-    for (size_t i = 0; st == LF_OK && i < lf_json_len(root); i++) {
-        const char *k = lf_json_key_at(root, i);
-        int ok = 0;
-        for (size_t j = 0; j < 6; j++) ok |= strcmp(k, keys[j]) == 0;
-        if (!ok) st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: unknown field '%.60s'", k);
-    }
+    static const char *const keys[] = {"method", "calibrated", "logits", "classes", "models", "temperatures", NULL};
+    const char *unknown = lf_json_unknown_key(root, keys);
     int method = lf_method_parse(lf_json_str(lf_json_get(root, "method")));
     const lf_json *models = lf_json_get(root, "models"), *temps = lf_json_get(root, "temperatures");
     size_t C = 0, M = lf_json_len(models);
-    if (st != LF_OK) {
-    } else if (!lf_json_is(root, LF_JSON_OBJECT))
+    char nm_msg[LF_MSG_STR];
+    if (!lf_json_is(root, LF_JSON_OBJECT))
         st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: not a JSON object");
+    else if (unknown)
+        st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: unknown field '%s'", lf_str_for_msg(nm_msg, unknown));
     else if (method < 0 || method == LF_FUSE_AUTO)
         st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: unknown or missing method");
     else if (!lf_json_bool(lf_json_get(root, "calibrated"), &f->calibrated) ||
              !lf_json_bool(lf_json_get(root, "logits"), &f->logits))
         st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: 'calibrated' and 'logits' must be true or false");
-    else if (!lf_json_size(lf_json_get(root, "classes"), &C) || C == 0 || C > (1u << 20))
-        st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: 'classes' must be an integer in 1..1048576");
+    else if (!lf_json_size(lf_json_get(root, "classes"), &C) || C < 2 || C > (1u << 20))
+        st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: 'classes' must be an integer in 2..1048576");
     else if (!lf_json_is(models, LF_JSON_ARRAY) || M == 0 || M > 1024 ||
              !lf_json_is(temps, LF_JSON_ARRAY) || lf_json_len(temps) != M)
         st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: 'models' and 'temperatures' must be lists of 1..1024 entries of equal length");
@@ -113,8 +145,8 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
     for (size_t k = 0; st == LF_OK && k < M; k++) {
         const char *nm = lf_json_str(lf_json_at(models, k));
         double T;
-        if (!nm || !*nm || strlen(nm) >= LF_FUSION_NAME_MAX)
-            st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: model name %zu must be a string of 1..63 bytes", k);
+        if (!nm || !lf_name_valid(nm, strlen(nm)))
+            st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: model name %zu must be a string of 1..63 letters, digits, '_', '.' or '-'", k);
         else if (!lf_json_num(lf_json_at(temps, k), &T) || !(T >= 0.01 && T <= 100))
             st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: temperature %zu must be a number in [0.01, 100]", k);
         else {
@@ -131,8 +163,7 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
     size_t expect = 0;
     if (method == LF_FUSE_ACC_WEIGHTED) {
         expect = 1;
-        if (!(f->weights = lf_alloc_array(M, sizeof(float)))) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
-        if ((st = lf_load_tensor(sf, "fusion.weights", f->weights, 1, (size_t[]){M}, e)) != LF_OK) return st;
+        if ((st = load_owned(sf, "fusion.weights", 1, (size_t[]){M}, &f->weights, e)) != LF_OK) return st;
         double s = 0;
         for (size_t k = 0; k < M; k++) {
             if (!(f->weights[k] >= 0)) return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.weights' holds a negative weight");
@@ -141,9 +172,7 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
         if (!(s > 0)) return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.weights' sums to 0");
     } else if (method == LF_FUSE_DECISION_TEMPLATE) {
         expect = 1;
-        if (!(f->templates = lf_alloc_array(C, M * C * sizeof(float))))
-            return lf_fail(e, LF_ERR_NOMEM, "out of memory");
-        if ((st = lf_load_tensor(sf, "fusion.templates", f->templates, 2, (size_t[]){C, M * C}, e)) != LF_OK)
+        if ((st = load_owned(sf, "fusion.templates", 2, (size_t[]){C, M * C}, &f->templates, e)) != LF_OK)
             return st;
     } else if (lf_method_is_learned((lf_method)method)) {
         if (!arch) return lf_fail(e, LF_ERR_FORMAT, "the metadata has no 'architecture' for the %s network",
@@ -151,6 +180,9 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
         if ((st = lf_model_create(&f->net, 0)) != LF_OK) return lf_fail(e, st, "out of memory");
         if ((st = lf_model_from_parts(f->net, arch, strlen(arch), sf, "net.", e)) != LF_OK) return st;
         /* the network must be exactly the one this method builds */
+        if (lf_model_num_params(f->net) != learned_weights((lf_method)method, M, C))
+            return lf_fail(e, LF_ERR_FORMAT, "the network is not the one the %s method builds for %zu models and %zu classes",
+                           lf_method_name((lf_method)method), M, C);
         lf_model *ref;
         if ((st = lf_model_create(&ref, 0)) != LF_OK) return lf_fail(e, st, "out of memory");
         st = lf_learned_build(ref, (lf_method)method, M, C);
@@ -189,20 +221,38 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
     return LF_OK;
 }
 
+/* Loads from a parsed file; `label` (the path) starts the messages. */
+static lf_status load_st(lf_fusion *f, lf_st_file *sf, const char *label) {
+    lf_err e;
+    lf_status st = parse(f, sf, &e);
+    lf_st_free(sf);
+    if (st != LF_OK) {
+        lf_fusion_clear(f);
+        return lf_fail(&f->err, st, "'%s': %s", label, e.msg);
+    }
+    f->fitted = 1;
+    return LF_OK;
+}
+
 lf_status lf_fusion_load(lf_fusion *f, const char *path) {
     if (!f) return LF_ERR_ARG;
     if (!path) return lf_fail(&f->err, LF_ERR_ARG, "load: no path given");
     lf_fusion_clear(f);
     lf_st_file sf;
-    lf_err e;
     lf_status st = lf_st_read(path, &sf, &f->err);
     if (st != LF_OK) return st;
-    st = parse(f, &sf, &e);
-    lf_st_free(&sf);
-    if (st != LF_OK) {
-        lf_fusion_clear(f);
-        return lf_fail(&f->err, st, "'%s': %s", path, e.msg);
-    }
-    f->fitted = 1;
-    return LF_OK;
+    return load_st(f, &sf, path);
+}
+
+lf_status lf_fusion_load_bytes(lf_fusion *f, const unsigned char *buf, size_t len, const char *label) {
+    if (!f) return LF_ERR_ARG;
+    if (!buf || !label) return lf_fail(&f->err, LF_ERR_ARG, "load: no bytes or no label given");
+    lf_fusion_clear(f);
+    lf_st_file sf;
+    lf_err e;
+    lf_status st = lf_st_parse(buf, len, &sf, &e);
+    if (st != LF_OK)
+        return lf_fail(&f->err, st, st == LF_ERR_FORMAT ? "'%s' is not a valid safetensors file: %s" : "reading '%s': %s",
+                       label, e.msg);
+    return load_st(f, &sf, label);
 }
