@@ -219,12 +219,9 @@ lf_status lf_model_save(lf_model *m, const char *path, int with_optimizer) {
 /* checks that obj has only the allowed keys */
 static lf_status only_keys(const lf_json *obj, const char *const *allowed, const char *where,
                            lf_err *e) {
-    for (size_t i = 0; i < lf_json_len(obj); i++) {
-        const char *k = lf_json_key_at(obj, i);
-        int ok = 0;
-        for (size_t a = 0; allowed[a]; a++) ok |= strcmp(k, allowed[a]) == 0;
-        if (!ok) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown field '%.60s'", where, k);
-    }
+    char k[LF_MSG_STR];
+    const char *bad = lf_json_unknown_key(obj, allowed);
+    if (bad) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown field '%s'", where, lf_str_for_msg(k, bad));
     return LF_OK;
 }
 
@@ -256,15 +253,35 @@ static lf_status get_bool(const lf_json *obj, const char *key, int *out, const c
 
 #define MAX_DIM ((size_t)1 << 28)
 
-static lf_status build_layer(lf_model *m, const lf_json *L, size_t idx, lf_err *e) {
-    char where[96];
+/* The a x b weights of a layer, with the earlier layers', must fit in the
+ * floats the file stores, checked before the builder allocates them, so
+ * that a small file cannot make the loader allocate gigabytes.  Up to
+ * BUDGET_SLACK floats more are let through to be built, so that a file
+ * missing a tensor or two is reported by the tensor's name. */
+#define BUDGET_SLACK ((size_t)1 << 20)
+static lf_status check_budget(const lf_model *m, size_t a, size_t b, size_t stored, const char *where,
+                              lf_err *e) {
+    size_t need, limit = stored + BUDGET_SLACK;
+    if (!lf_mul_ok(a, b, &need) || m->n_params > limit || need > limit - m->n_params)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: needs more weights than the file stores (%zu floats)", where,
+                       stored);
+    return LF_OK;
+}
+
+/* stored: the floats the file stores, which bound the weights a layer may
+ * allocate before they are compared with the stored tensors */
+static lf_status build_layer(lf_model *m, const lf_json *L, size_t idx, size_t stored, lf_err *e) {
+    char where[96], esc[LF_MSG_STR];
     snprintf(where, sizeof where, "architecture: layer %zu", idx);
     if (!lf_json_is(L, LF_JSON_OBJECT)) return lf_fail(e, LF_ERR_FORMAT, "%s is not an object", where);
     const char *name = get_str(L, "name"), *type = get_str(L, "type");
     if (!name || !type) return lf_fail(e, LF_ERR_FORMAT, "%s: 'name' and 'type' must be strings", where);
-    snprintf(where, sizeof where, "architecture: layer '%.40s'", name);
+    if (!lf_name_valid(name, strlen(name)))
+        return lf_fail(e, LF_ERR_FORMAT, "%s: the name '%s' is not 1-63 characters of A-Z a-z 0-9 _ . -",
+                       where, lf_str_for_msg(esc, name));
+    snprintf(where, sizeof where, "architecture: layer '%s'", name);
     int kind = lf_kind_parse(type);
-    if (kind < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown layer type '%.60s'", where, type);
+    if (kind < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown layer type '%s'", where, lf_str_for_msg(esc, type));
 
     /* inbound nodes, by name, all earlier layers */
     const lf_json *inb = lf_json_get(L, "inbound");
@@ -317,6 +334,8 @@ static lf_status build_layer(lf_model *m, const lf_json *L, size_t idx, lf_err *
         if (!lf_json_size(lf_json_get(L, "units"), &units) || units == 0 || units > MAX_DIM)
             return lf_fail(e, LF_ERR_FORMAT, "%s: 'units' must be an integer in 1..%zu", where, MAX_DIM);
         if ((st = get_bool(L, "use_bias", &flag, where, e)) != LF_OK) return st;
+        if ((st = check_budget(m, units, lf_node_dim(m, ids[0]) + (flag != 0), stored, where, e)) != LF_OK)
+            return st;
         f = 0; /* "l2" is optional: absent means no penalty */
         if (lf_json_get(L, "l2") && (st = get_float(L, "l2", 0, 1e6f, &f, where, e)) != LF_OK) return st;
         id = lf_dense(m, ids[0], units, act, flag, name);
@@ -348,6 +367,8 @@ static lf_status build_layer(lf_model *m, const lf_json *L, size_t idx, lf_err *
     case LF_K_CONCATENATE: id = lf_concatenate(m, n_in, ids, name); break;
     case LF_K_WAVG:
     case LF_K_CWAVG:
+        if ((st = check_budget(m, n_in, kind == LF_K_WAVG ? 1 : lf_node_dim(m, ids[0]), stored, where, e)) != LF_OK)
+            return st;
         f = 0;
         if (lf_json_get(L, "l2") && (st = get_float(L, "l2", 0, 1e6f, &f, where, e)) != LF_OK) return st;
         id = kind == LF_K_WAVG ? lf_weighted_average(m, n_in, ids, mask, name)
@@ -430,8 +451,11 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
     if (st == LF_OK && (!lf_json_is(layers, LF_JSON_ARRAY) || lf_json_len(layers) == 0 ||
                         lf_json_len(layers) > 100000))
         st = lf_fail(e, LF_ERR_FORMAT, "architecture: 'layers' must be a list of 1..100000 layers");
+    size_t stored = 0, plen = strlen(prefix);
+    for (size_t i = 0; i < lf_st_count(f); i++)
+        if (strncmp(lf_st_at(f, i)->name, prefix, plen) == 0) stored += lf_st_at(f, i)->count;
     for (size_t i = 0; st == LF_OK && i < lf_json_len(layers); i++)
-        st = build_layer(m, lf_json_at(layers, i), i, e);
+        st = build_layer(m, lf_json_at(layers, i), i, stored, e);
     const lf_json *out = lf_json_get(root, "output");
     if (st == LF_OK && out) {
         int oid = node_by_name(m, out);
@@ -461,7 +485,7 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
     if ((st = lf_model_tensors(m, prefix, with_opt, &outs, &n, &names, e)) != LF_OK) return st;
     for (size_t i = 0; st == LF_OK && i < n; i++)
         st = lf_load_tensor(f, outs[i].name, (float *)outs[i].data, outs[i].ndim, outs[i].shape, e);
-    size_t plen = strlen(prefix), ours = 0;
+    size_t ours = 0;
     for (size_t i = 0; i < lf_st_count(f); i++)
         ours += strncmp(lf_st_at(f, i)->name, prefix, plen) == 0;
     if (st == LF_OK && ours != n) {
