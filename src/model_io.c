@@ -427,9 +427,10 @@ lf_status lf_load_tensor(const lf_st_file *f, const char *name, float *dst, size
     if (!t) return lf_fail(e, LF_ERR_FORMAT, "model file: tensor '%.80s' is missing", name);
     int same = t->ndim == ndim && t->dtype == LF_ST_F32;
     for (size_t d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d];
-    if (!same)
-        return lf_fail(e, LF_ERR_FORMAT, "model file: tensor '%.80s' must be F32 of shape (%zu%s%zu)",
-                       name, shape[0], ndim > 1 ? ", " : "", ndim > 1 ? shape[1] : 0);
+    char dims[48];
+    if (ndim > 1) snprintf(dims, sizeof dims, "%zu, %zu", shape[0], shape[1]);
+    else snprintf(dims, sizeof dims, "%zu", shape[0]);
+    if (!same) return lf_fail(e, LF_ERR_FORMAT, "model file: tensor '%.80s' must be F32 of shape (%s)", name, dims);
     return lf_st_tensor_f32(t, dst, t->count, e);
 }
 
