@@ -180,9 +180,10 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
         if ((st = lf_model_create(&f->net, 0)) != LF_OK) return lf_fail(e, st, "out of memory");
         if ((st = lf_model_from_parts(f->net, arch, strlen(arch), sf, "net.", e)) != LF_OK) return st;
         /* the network must be exactly the one this method builds */
-        if (lf_model_num_params(f->net) != learned_weights((lf_method)method, M, C))
-            return lf_fail(e, LF_ERR_FORMAT, "the network is not the one the %s method builds for %zu models and %zu classes",
-                           lf_method_name((lf_method)method), M, C);
+        size_t want = learned_weights((lf_method)method, M, C);
+        if (lf_model_num_params(f->net) != want)
+            return lf_fail(e, LF_ERR_FORMAT, "the network has %zu weights, the %s method builds %zu for %zu models and %zu classes",
+                           lf_model_num_params(f->net), lf_method_name((lf_method)method), want, M, C);
         lf_model *ref;
         if ((st = lf_model_create(&ref, 0)) != LF_OK) return lf_fail(e, st, "out of memory");
         st = lf_learned_build(ref, (lf_method)method, M, C);
