@@ -495,7 +495,8 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
             int expected = 0;
             for (size_t j = 0; j < n; j++) expected |= strcmp(tn, outs[j].name) == 0;
             if (!expected && strncmp(tn, prefix, plen) == 0) {
-                st = lf_fail(e, LF_ERR_FORMAT, "model file: unexpected tensor '%.80s'", tn);
+                char esc[LF_MSG_STR];
+                st = lf_fail(e, LF_ERR_FORMAT, "model file: unexpected tensor '%s'", lf_str_for_msg(esc, tn));
                 break;
             }
         }
@@ -520,11 +521,12 @@ lf_status lf_model_load(lf_model *m, const char *path) {
     if (st != LF_OK) return st;
     const char *fmt = lf_st_metadata(&f, "format"), *ver = lf_st_metadata(&f, "format_version");
     const char *arch = lf_st_metadata(&f, "architecture");
+    char esc[LF_MSG_STR];
     if (!fmt || strcmp(fmt, "latefuse") != 0)
         st = lf_model_fail(m, LF_ERR_FORMAT, "'%s' is a safetensors file but not a latefuse model", path);
     else if (!ver || strcmp(ver, FORMAT_VERSION) != 0)
-        st = lf_model_fail(m, LF_ERR_FORMAT, "'%s': unsupported latefuse format version '%.20s'", path,
-                           ver ? ver : "(none)");
+        st = lf_model_fail(m, LF_ERR_FORMAT, "'%s': unsupported latefuse format version '%s'", path,
+                           ver ? lf_str_for_msg(esc, ver) : "(none)");
     else if (!arch)
         st = lf_model_fail(m, LF_ERR_FORMAT, "'%s': the metadata has no architecture", path);
     else {
