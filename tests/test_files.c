@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { M = 2, N = 12, C = 3 };
 
@@ -53,6 +54,7 @@ static lf_status load_with(lf_method method, const char *fusion, const char *arc
     char path[] = "/tmp/lf_files_XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0, "mkstemp");
+    if (fd >= 0) close(fd);
     lf_fusion *f = fitted(method);
     lf_status st = lf_fusion_save(f, path);
     CHECK(st == LF_OK, "save: %s", lf_fusion_error(f));
@@ -242,6 +244,62 @@ static void test_names(void) {
           "lf_name_valid");
 }
 
+/* Strings of the container (format version, tensor names) are escaped in
+ * messages too. */
+static void test_container_strings(void) {
+    float w[2] = {0.5f, 0.5f};
+    lf_st_out extra = {"stray\x1b[2J", w, 1, {2}};
+    const char *keys[3] = {"format", "format_version", "fusion"};
+    const char *vals[3] = {"latefuse-fusion", "1\x1b[2J", SETTINGS("mean", "3", "\"image\",\"text\"")};
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    lf_err e;
+    lf_fusion *f = NULL;
+    lf_fusion_create(&f);
+    CHECK(lf_st_serialize(NULL, 0, keys, vals, 3, &buf, &len, &e) == LF_OK, "serialize: %s", e.msg);
+    CHECK(lf_fusion_load_bytes(f, buf, len, "v.lff") == LF_ERR_FORMAT &&
+              strcmp(lf_fusion_error(f), "'v.lff': unsupported fusion format version '1\\x1b[2J'") == 0,
+          "version: %s", lf_fusion_error(f));
+    LF_FREE(buf);
+    vals[1] = "1";
+    CHECK(lf_st_serialize(&extra, 1, keys, vals, 3, &buf, &len, &e) == LF_OK, "serialize: %s", e.msg);
+    CHECK(lf_fusion_load_bytes(f, buf, len, "t.lff") == LF_ERR_FORMAT &&
+              strcmp(lf_fusion_error(f), "'t.lff': the file holds 1 tensors, the mean method has 0") == 0,
+          "stray tensor, fixed rule: %s", lf_fusion_error(f));
+    LF_FREE(buf);
+    lf_fusion_free(f);
+
+    /* a model file: an unexpected tensor's name */
+    const char *arch = "{\"layers\":[{\"name\":\"x\",\"type\":\"InputLayer\",\"dim\":2}]}";
+    const char *mkeys[3] = {"format", "format_version", "architecture"};
+    const char *mvals[3] = {"latefuse", "1", arch};
+    CHECK(lf_st_serialize(&extra, 1, mkeys, mvals, 3, &buf, &len, &e) == LF_OK, "serialize: %s", e.msg);
+    lf_st_file sf;
+    CHECK(lf_st_parse(buf, len, &sf, &e) == LF_OK, "parse: %s", e.msg);
+    lf_model *m = NULL;
+    lf_model_create(&m, 0);
+    lf_status st = lf_model_from_parts(m, arch, strlen(arch), &sf, "", &e);
+    CHECK(st == LF_ERR_FORMAT && strcmp(e.msg, "model file: unexpected tensor 'stray\\x1b[2J'") == 0, "model: %d %s",
+          st, e.msg);
+    lf_model_free(m);
+    lf_st_free(&sf);
+    LF_FREE(buf);
+    /* and through lf_model_load, the version */
+    char path[] = "/tmp/lf_files_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    if (fd >= 0) close(fd);
+    mvals[1] = "2\x07";
+    CHECK(lf_st_write(path, NULL, 0, mkeys, mvals, 3, &e) == LF_OK, "write: %s", e.msg);
+    lf_model_create(&m, 0);
+    char want[200];
+    snprintf(want, sizeof want, "'%s': unsupported latefuse format version '2\\x07'", path);
+    CHECK(lf_model_load(m, path) == LF_ERR_FORMAT && strcmp(lf_model_error(m), want) == 0, "model version: %s",
+          lf_model_error(m));
+    lf_model_free(m);
+    remove(path);
+}
+
 /* Item 9: a fusion file of 1 class is refused at load. */
 static void test_one_class(void) {
     expect(LF_FUSE_MEAN, SETTINGS("mean", "1", "\"image\",\"text\""), NULL,
@@ -252,6 +310,7 @@ int main(void) {
     test_wrong_types();
     test_sizes();
     test_names();
+    test_container_strings();
     test_one_class();
     return check_report("test_files");
 }

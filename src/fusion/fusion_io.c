@@ -106,9 +106,11 @@ static size_t learned_weights(lf_method method, size_t M, size_t C) {
 static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
     const char *fmt = lf_st_metadata(sf, "format"), *ver = lf_st_metadata(sf, "format_version");
     const char *fj = lf_st_metadata(sf, "fusion"), *arch = lf_st_metadata(sf, "architecture");
+    char esc[LF_MSG_STR];
     if (!fmt || strcmp(fmt, FORMAT) != 0) return lf_fail(e, LF_ERR_FORMAT, "not a latefuse fusion model");
     if (!ver || strcmp(ver, FORMAT_VERSION) != 0)
-        return lf_fail(e, LF_ERR_FORMAT, "unsupported fusion format version '%.20s'", ver ? ver : "(none)");
+        return lf_fail(e, LF_ERR_FORMAT, "unsupported fusion format version '%s'",
+                       ver ? lf_str_for_msg(esc, ver) : "(none)");
     if (!fj) return lf_fail(e, LF_ERR_FORMAT, "the metadata has no 'fusion' entry");
     lf_json *root;
     lf_status st = lf_json_parse(fj, strlen(fj), &root, e);
@@ -122,11 +124,10 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
     int method = lf_method_parse(lf_json_str(lf_json_get(root, "method")));
     const lf_json *models = lf_json_get(root, "models"), *temps = lf_json_get(root, "temperatures");
     size_t C = 0, M = lf_json_len(models);
-    char nm_msg[LF_MSG_STR];
     if (!lf_json_is(root, LF_JSON_OBJECT))
         st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: not a JSON object");
     else if (unknown)
-        st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: unknown field '%s'", lf_str_for_msg(nm_msg, unknown));
+        st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: unknown field '%s'", lf_str_for_msg(esc, unknown));
     else if (method < 0 || method == LF_FUSE_AUTO)
         st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: unknown or missing method");
     else if (!lf_json_bool(lf_json_get(root, "calibrated"), &f->calibrated) ||
@@ -218,7 +219,7 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
     if (lf_method_is_learned((lf_method)method))
         for (size_t i = 0; i < lf_st_count(sf); i++)
             if (strncmp(lf_st_at(sf, i)->name, "net.", 4) != 0)
-                return lf_fail(e, LF_ERR_FORMAT, "unexpected tensor '%.80s'", lf_st_at(sf, i)->name);
+                return lf_fail(e, LF_ERR_FORMAT, "unexpected tensor '%s'", lf_str_for_msg(esc, lf_st_at(sf, i)->name));
     return LF_OK;
 }
 
