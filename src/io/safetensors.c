@@ -84,12 +84,9 @@ static lf_status parse_entry(const lf_json *j, lf_st_tensor *t, size_t data_len,
     lf_str_for_msg(nm, t->name);
     if (!lf_json_is(j, LF_JSON_OBJECT))
         return lf_fail(e, LF_ERR_FORMAT, "tensor '%s': entry is not a JSON object", nm);
-    for (size_t i = 0; i < lf_json_len(j); i++) {
-        const char *k = lf_json_key_at(j, i);
-        if (strcmp(k, "dtype") && strcmp(k, "shape") && strcmp(k, "data_offsets"))
-            return lf_fail(e, LF_ERR_FORMAT, "tensor '%s': unexpected field '%s'", nm, lf_str_for_msg(tmp, k));
-    }
-    static const char *const fields[3] = {"dtype", "shape", "data_offsets"};
+    static const char *const fields[4] = {"dtype", "shape", "data_offsets", NULL};
+    const char *k = lf_json_unknown_key(j, fields);
+    if (k) return lf_fail(e, LF_ERR_FORMAT, "tensor '%s': unexpected field '%s'", nm, lf_str_for_msg(tmp, k));
     for (int i = 0; i < 3; i++)
         if (!lf_json_get(j, fields[i]))
             return lf_fail(e, LF_ERR_FORMAT, "tensor '%s': missing field '%s'", nm, fields[i]);
