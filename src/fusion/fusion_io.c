@@ -87,18 +87,18 @@ static lf_status load_owned(const lf_st_file *sf, const char *name, size_t ndim,
 /* The weights of the network lf_learned_build makes for M models and C
  * classes (learned.c), computed so that the reference network is built only
  * when the file's network has as many: settings that declare a large model
- * beside a small network must not make the loader build a large one.  0 when
- * the count overflows. */
-static size_t learned_weights(lf_method method, size_t M, size_t C) {
-    size_t in = M * C + M; /* the inputs concatenated: M x C and the mask (M <= 1024, C <= 2^20) */
-    size_t w = 0;
+ * beside a small network must not make the loader build a large one.  With
+ * M <= 1024 and C <= 2^20 (checked before) the counts stay below 2^51; in
+ * double, so that they cannot wrap where size_t is narrower. */
+static double learned_weights(lf_method method, size_t M, size_t C) {
+    double m = (double)M, c = (double)C, in = m * c + m; /* the inputs concatenated, with the mask */
     switch (method) {
     case LF_FUSE_WAVG:
-    case LF_FUSE_LOGLINEAR: return M;
-    case LF_FUSE_WAVG_CLASS: return M * C;
-    case LF_FUSE_STACK_LR: return lf_mul_ok(in + 1, C, &w) ? w : 0;
-    case LF_FUSE_MLP: return lf_mul_ok(C, 129, &w) && w <= SIZE_MAX - (in + 1) * 128 ? w + (in + 1) * 128 : 0;
-    case LF_FUSE_GATE: return (in + 1) * 32 + 33 * M;
+    case LF_FUSE_LOGLINEAR: return m;                          /* one weight per model */
+    case LF_FUSE_WAVG_CLASS: return m * c;                     /* per model, per class */
+    case LF_FUSE_STACK_LR: return (in + 1) * c;                /* Dense(C) with bias */
+    case LF_FUSE_MLP: return (in + 1) * 128 + 129 * c;         /* Dense(128), Dense(C) */
+    case LF_FUSE_GATE: return (in + 1) * 32 + 33 * m;          /* Dense(32), Dense(M) */
     default: return 0;
     }
 }
@@ -181,9 +181,9 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
         if ((st = lf_model_create(&f->net, 0)) != LF_OK) return lf_fail(e, st, "out of memory");
         if ((st = lf_model_from_parts(f->net, arch, strlen(arch), sf, "net.", e)) != LF_OK) return st;
         /* the network must be exactly the one this method builds */
-        size_t want = learned_weights((lf_method)method, M, C);
-        if (lf_model_num_params(f->net) != want)
-            return lf_fail(e, LF_ERR_FORMAT, "the network has %zu weights, the %s method builds %zu for %zu models and %zu classes",
+        double want = learned_weights((lf_method)method, M, C);
+        if ((double)lf_model_num_params(f->net) != want)
+            return lf_fail(e, LF_ERR_FORMAT, "the network has %zu weights, the %s method builds %.0f for %zu models and %zu classes",
                            lf_model_num_params(f->net), lf_method_name((lf_method)method), want, M, C);
         lf_model *ref;
         if ((st = lf_model_create(&ref, 0)) != LF_OK) return lf_fail(e, st, "out of memory");
