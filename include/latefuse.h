@@ -411,7 +411,7 @@ void lf_fusion_free(lf_fusion *f);
 const char *lf_fusion_error(const lf_fusion *f);
 
 /* Fits the method of `opt` on N labelled samples.  names: M model names
- * (1..63 characters, distinct), stored with the model: predict matches
+ * (1..63 characters of A-Z a-z 0-9 _ . -, distinct), stored with the model: predict matches
  * inputs by position, the CLI by these names.  Replaces any earlier fit. */
 lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
                         size_t N, size_t C, const int *y, const lf_fusion_options *opt);

@@ -9,7 +9,8 @@
  *                      templates, saved as "fusion.templates" (C, M*C).
  *
  * The state is one float array; a file's tensor is checked against the
- * settings' M and C before anything is allocated for it.
+ * settings' M and C before anything is allocated for it
+ * (lf_fusion_load_floats).
  */
 #include "fusion/method.h"
 #include "fusion/rules.h"
@@ -21,22 +22,6 @@ static void free_floats(void *state) { LF_FREE(state); }
 
 static size_t per_model(size_t M, size_t C) { return (void)C, M; }
 static size_t templates(size_t M, size_t C) { return C * M * C; }
-
-/* The method's one tensor from a file: exactly `name`, F32 of the given
- * shape, finite; allocated only once its shape is known to match. */
-static lf_status load_floats(const lf_st_file *sf, const char *arch, const char *method, const char *name,
-                             size_t ndim, const size_t *shape, float **out, lf_err *e) {
-    if (arch) return lf_fail(e, LF_ERR_FORMAT, "the %s method has no network, but the file holds an architecture", method);
-    if (lf_st_count(sf) != 1)
-        return lf_fail(e, LF_ERR_FORMAT, "the file holds %zu tensors, the %s method has 1", lf_st_count(sf), method);
-    const lf_st_tensor *t = lf_st_find(sf, name);
-    size_t n = 1;
-    int same = t && t->ndim == ndim;
-    for (size_t d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d], n *= shape[d];
-    if (!same) return lf_load_tensor(sf, name, NULL, ndim, shape, e); /* its message */
-    if (!(*out = lf_alloc_array(n, sizeof **out))) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
-    return lf_load_tensor(sf, name, *out, ndim, shape, e);
-}
 
 /* ------------------------------------------------------- acc-weighted */
 
@@ -69,7 +54,7 @@ static void acc_save(const lf_fusion *f, lf_method_save *s) {
 
 static lf_status acc_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e) {
     float *w = NULL;
-    lf_status st = load_floats(sf, arch, "acc-weighted", "fusion.weights", 1, (size_t[]){f->M}, &w, e);
+    lf_status st = lf_fusion_load_floats(sf, arch, f->def, "fusion.weights", 1, (size_t[]){f->M}, &w, e);
     f->state = w;
     if (st != LF_OK) return st;
     double s = 0;
@@ -116,8 +101,8 @@ static void dt_save(const lf_fusion *f, lf_method_save *s) {
 
 static lf_status dt_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e) {
     float *t = NULL;
-    lf_status st = load_floats(sf, arch, "decision-template", "fusion.templates", 2,
-                               (size_t[]){f->C, f->M * f->C}, &t, e);
+    lf_status st = lf_fusion_load_floats(sf, arch, f->def, "fusion.templates", 2, (size_t[]){f->C, f->M * f->C},
+                                         &t, e);
     f->state = t;
     return st;
 }

@@ -152,9 +152,9 @@ static lf_status check_labels(lf_err *e, const int *y, size_t N, size_t C) {
 static lf_status check_names(lf_err *e, const char *const *names, size_t M) {
     if (!names) return lf_fail(e, LF_ERR_ARG, "no model names given");
     for (size_t k = 0; k < M; k++) {
-        size_t len = names[k] ? strlen(names[k]) : 0;
-        if (len == 0 || len >= LF_FUSION_NAME_MAX)
-            return lf_fail(e, LF_ERR_ARG, "model name %zu must have 1 to %d characters", k,
+        /* the set the loader accepts: a saved model always loads */
+        if (!names[k] || !lf_name_valid(names[k], strlen(names[k])))
+            return lf_fail(e, LF_ERR_ARG, "model name %zu must have 1 to %d characters of A-Z a-z 0-9 _ . -", k,
                            LF_FUSION_NAME_MAX - 1);
         for (size_t j = 0; j < k; j++)
             if (strcmp(names[j], names[k]) == 0)

@@ -50,6 +50,10 @@ lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *co
                              size_t M, size_t C, const int *y, const size_t *idx, size_t n,
                              const lf_fusion_options *o, lf_method method, int calibrate);
 
+/* lf_fusion_load from the bytes of a file in memory (the fuzz target);
+ * `label` stands for the path in messages. */
+lf_status lf_fusion_load_bytes(lf_fusion *f, const unsigned char *buf, size_t len, const char *label);
+
 /* Clears everything fitted (names, temperatures, the method's state),
  * keeping the error. */
 void lf_fusion_clear(lf_fusion *f);

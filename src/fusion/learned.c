@@ -310,17 +310,24 @@ static lf_status learned_load(lf_fusion *f, const lf_st_file *sf, const char *ar
     const char *name = f->def->name;
     size_t M = f->M, C = f->C;
     if (!arch) return lf_fail(e, LF_ERR_FORMAT, "the metadata has no 'architecture' for the %s network", name);
+    char esc[LF_MSG_STR];
     for (size_t i = 0; i < lf_st_count(sf); i++)
         if (strncmp(lf_st_at(sf, i)->name, "net.", 4) != 0)
-            return lf_fail(e, LF_ERR_FORMAT, "unexpected tensor '%.80s'", lf_st_at(sf, i)->name);
+            return lf_fail(e, LF_ERR_FORMAT, "unexpected tensor '%s'", lf_str_for_msg(esc, lf_st_at(sf, i)->name));
     lf_model *net = NULL;
     lf_status st = lf_model_create(&net, 0);
     f->state = net;
     if (st != LF_OK) return lf_fail(e, st, "out of memory");
     if ((st = lf_model_from_parts(net, arch, strlen(arch), sf, "net.", e)) != LF_OK) return st;
     /* the network must be exactly the one this method builds for M models
-     * and C classes: its inputs first (so that a file declaring huge counts
-     * builds nothing big), then the whole architecture */
+     * and C classes: its size and inputs first, so that settings that
+     * declare a large model beside a small network build nothing large
+     * (M <= 1024 and C <= 2^20 keep the counts below 2^51), then the whole
+     * architecture */
+    size_t want = f->def->n_params(M, C);
+    if (lf_model_num_params(net) != want)
+        return lf_fail(e, LF_ERR_FORMAT, "the network has %zu weights, the %s method builds %zu for %zu models and %zu classes",
+                       lf_model_num_params(net), name, want, M, C);
     int fits = lf_model_num_inputs(net) == M + 1 && lf_model_input_dim(net, M) == M &&
                lf_model_output_dim(net) == C;
     for (size_t k = 0; fits && k < M; k++) fits = lf_model_input_dim(net, k) == C;

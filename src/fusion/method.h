@@ -69,6 +69,13 @@ const lf_method_def *lf_method_def_of(lf_method m);
 size_t lf_method_count(void);
 const lf_method_def *lf_method_at(size_t i);
 
+/* fusion_io.c, for a method's load: its one tensor `name` of the file, F32
+ * of exactly `shape` and finite, into *dst (allocated only once the file
+ * is known to store that many elements); the file must hold no other
+ * tensor and no architecture. */
+lf_status lf_fusion_load_floats(const lf_st_file *sf, const char *arch, const lf_method_def *d, const char *name,
+                                size_t ndim, const size_t *shape, float **dst, lf_err *e);
+
 /* learned.c: the compiled, untrained network of learned method m for M
  * models of C classes (LF_ERR_ARG for another method); the tests replay
  * its training with it. */

@@ -320,16 +320,9 @@ static void ges_save(const lf_fusion *f, lf_method_save *s) {
 }
 
 static lf_status ges_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e) {
-    if (arch) return lf_fail(e, LF_ERR_FORMAT, "the %s method has no network, but the file holds an architecture", f->def->name);
-    if (lf_st_count(sf) != 1)
-        return lf_fail(e, LF_ERR_FORMAT, "the file holds %zu tensors, the %s method has 1", lf_st_count(sf), f->def->name);
-    const lf_st_tensor *t = lf_st_find(sf, "fusion.weights");
-    size_t shape[1] = {f->M};
-    if (!t || t->ndim != 1 || t->shape[0] != f->M) return lf_load_tensor(sf, "fusion.weights", NULL, 1, shape, e);
-    float *w = lf_alloc_array(f->M, sizeof *w);
-    if (!w) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    float *w = NULL;
+    lf_status st = lf_fusion_load_floats(sf, arch, f->def, "fusion.weights", 1, (size_t[]){f->M}, &w, e);
     f->state = w;
-    lf_status st = lf_load_tensor(sf, "fusion.weights", w, 1, shape, e);
     if (st != LF_OK) return st;
     double s = 0;
     for (size_t k = 0; k < f->M; k++) {
