@@ -1,5 +1,5 @@
 /*
- * test_npy.c — the .npy reader and writers (src/io/npy.c), and the
+ * test_npy.c — the .npy reader and writers (src/io/npy_*.c), and the
  * bounded whole-file read every reader shares (src/io/file.c).
  *
  * Fixtures are built byte by byte here (magic, version, header length,

@@ -10,6 +10,11 @@
  * spaces and a final '\n', then the raw data.  The reader parses the header
  * itself, strictly, and trusts nothing: sizes are checked against the file
  * before anything is allocated.
+ *
+ * One file per job: npy_format.c (header, dtypes, conversion to float32;
+ * npy_format.h, shared by the others), npy_read.c (the whole-array reader),
+ * npy_reader.c (the streaming, memory-mapped reader), npy_write.c (the
+ * writers, whole and streaming).
  */
 #ifndef LF_IO_NPY_H
 #define LF_IO_NPY_H
