@@ -612,7 +612,7 @@ static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd
     lf_atomic_file af;
     memset(&af, 0, sizeof af);
     lf_err e;
-    if (md_path && lf_atomic_open(&af, md_path, &e) != LF_OK) {
+    if (md_path && lf_atomic_open(&af, md_path, 0, &e) != LF_OK) {
         fprintf(stderr, "mfeat: %s\n", e.msg);
         goto done;
     }

@@ -14,10 +14,10 @@
 
 #include <stdio.h>
 
-static int save(lf_model *m, const char *dir, const char *name, int with_opt) {
+static int save(lf_model *m, const char *dir, const char *name, unsigned flags) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (lf_model_save(m, path, with_opt) != LF_OK) {
+    if (lf_model_save(m, path, flags) != LF_OK) {
         fprintf(stderr, "%s: %s\n", path, lf_model_error(m));
         return 1;
     }
@@ -42,7 +42,7 @@ static int seed_net(const char *dir) {
         lf_fit_options o = lf_fit_defaults();
         rc = lf_model_fit(m, x, y, 2, &o) != LF_OK;
     }
-    rc = rc || save(m, dir, "ok_seed.lfm", 0) || save(m, dir, "ok_seed_adam.lfm", 1);
+    rc = rc || save(m, dir, "ok_seed.lfm", 0) || save(m, dir, "ok_seed_adam.lfm", LF_SAVE_OPTIMIZER);
     lf_model_free(m);
     return rc;
 }
@@ -81,7 +81,7 @@ static int zoo(const char *dir) {
     opt.nesterov = 1;
     int rc = lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, &opt) != LF_OK;
     if (rc) fprintf(stderr, "zoo: %s\n", lf_model_error(m));
-    rc = rc || save(m, dir, "ok_zoo.lfm", 1);
+    rc = rc || save(m, dir, "ok_zoo.lfm", LF_SAVE_OPTIMIZER);
     lf_model_free(m);
     return rc;
 }

@@ -307,10 +307,32 @@ lf_status lf_set_weights(lf_model *m, const char *layer, size_t idx, const float
 
 /* ------------------------------------------------------------ save/load */
 
-/* Saves architecture and weights (and the optimizer state when
- * with_optimizer != 0) to one safetensors file (schema in README.md).  The
- * write is atomic: a temporary file beside `path`, fsync, rename. */
-lf_status lf_model_save(lf_model *m, const char *path, int with_optimizer);
+/* Every save (lf_model_save, lf_fusion_save) writes "<path>.tmp-XXXXXX"
+ * (the name cut to NAME_MAX), fsyncs it, renames it over `path` and fsyncs
+ * the folder: a symbolic link is followed and the file it points to
+ * replaced (the link stays); an existing device, FIFO or socket is written
+ * through, not replaced; a new file gets 0666 & ~umask, a replaced one
+ * keeps its mode.  The library installs no signal handler: a process
+ * killed during a save may leave the temporary file (the latefuse tool
+ * blocks its signals around the save).
+ *
+ * The saves take flags, or-ed together (0: none); an unknown or
+ * inapplicable flag is LF_ERR_ARG.
+ * LF_WRITE_NO_FSYNC (both): still a temporary file renamed into place (a
+ * failed save leaves no partial file, readers see the old file or the
+ * whole new one), but without the fsyncs: faster for large files, not
+ * durable (after a machine crash the target may be old, empty or
+ * partial).
+ * LF_SAVE_OPTIMIZER (lf_model_save): the optimizer state too (its moment
+ * estimates), so that training resumes where it stopped; the model must be
+ * compiled. */
+#define LF_WRITE_NO_FSYNC 1u
+#define LF_SAVE_OPTIMIZER 2u
+
+/* Saves architecture and weights (and with LF_SAVE_OPTIMIZER the optimizer
+ * state) to one safetensors file (schema in README.md), atomically (see
+ * above). */
+lf_status lf_model_save(lf_model *m, const char *path, unsigned flags);
 
 /* Replaces the contents of an empty model (freshly created) with a saved
  * model.  The file is validated completely before anything is trusted; on
@@ -421,27 +443,9 @@ lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *
  * lf_status_string describes the status. */
 lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N, float *out);
 
-/* Save (atomic, safetensors layout, schema in README.md) and load. */
-lf_status lf_fusion_save(lf_fusion *f, const char *path);
-
-/* Every save (lf_model_save, lf_fusion_save) writes "<path>.tmp-XXXXXX"
- * (the name cut to NAME_MAX) and renames it over `path`: a symbolic link is
- * followed and the file it points to replaced (the link stays); an existing
- * device, FIFO or socket is written through, not replaced; a new file gets
- * 0666 & ~umask, a replaced one keeps its mode.  The library installs no
- * signal handler: a process killed during a save may leave the temporary
- * file (the latefuse tool blocks its signals around the save).
- *
- * Flags of the writers that take them (lf_fusion_save_flags).
- * LF_WRITE_NO_FSYNC: still a temporary file renamed into place (a failed
- * save leaves no partial file, readers see the old file or the whole new
- * one), but without the fsyncs: faster for large files, not durable (after
- * a machine crash the target may be old, empty or partial). */
-#define LF_WRITE_NO_FSYNC 1u
-
-/* lf_fusion_save with LF_WRITE_* flags (0: the same as lf_fusion_save);
- * unknown flags are LF_ERR_ARG. */
-lf_status lf_fusion_save_flags(lf_fusion *f, const char *path, unsigned flags);
+/* Save (atomic, safetensors layout, schema in README.md; flags 0 or
+ * LF_WRITE_NO_FSYNC, see lf_model_save) and load. */
+lf_status lf_fusion_save(lf_fusion *f, const char *path, unsigned flags);
 lf_status lf_fusion_load(lf_fusion *f, const char *path);
 
 /* What was fitted; lf_fusion_method is (lf_method)-1 for NULL or an

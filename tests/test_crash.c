@@ -37,13 +37,13 @@ int main(void) {
     for (int i = 0; i < 64; i++) x[i] = (float)i / 64.0f;
     const float *xs[1] = {x};
     for (int k = 0; k < 2; k++) lf_model_predict(m[k], xs, 1, ref[k]);
-    CHECK(lf_model_save(m[0], path, 1) == LF_OK, "initial save");
+    CHECK(lf_model_save(m[0], path, LF_SAVE_OPTIMIZER) == LF_OK, "initial save");
     srand(12345);
     int old_or_new = 0, strays = 0;
     for (int kill_no = 0; kill_no < KILLS; kill_no++) {
         pid_t pid = fork();
         if (pid == 0) {
-            for (unsigned i = 0;; i++) lf_model_save(m[i & 1], path, 1);
+            for (unsigned i = 0;; i++) lf_model_save(m[i & 1], path, LF_SAVE_OPTIMIZER);
         }
         struct timespec d = {0, 200000 + (rand() % 3000) * 1000L}; /* 0.2-3.2 ms */
         nanosleep(&d, NULL);

@@ -289,6 +289,20 @@ static void test_fit(void) {
     free(vy), free(x), free(y);
 }
 
+/* 1 when the two files hold the same bytes (and both can be read). */
+static int same_bytes(const char *a, const char *b) {
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        if (ca != cb) same = 0;
+        if (ca == EOF || cb == EOF) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
 static void test_save_load(void) {
     char path[128], path2[128];
     snprintf(path, sizeof path, "%s/seed.lf", tmpdir);
@@ -300,7 +314,7 @@ static void test_save_load(void) {
     lf_fit_options o = lf_fit_defaults();
     o.epochs = 2;
     lf_model_fit(m, xs, y, 50, &o);
-    CHECK(lf_model_save(m, path, 1) == LF_OK, "save: %s", lf_model_error(m));
+    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
     lf_model *l;
     lf_model_create(&l, 0);
     CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
@@ -404,7 +418,7 @@ static void test_save_load(void) {
     lf_st_free(&f);
     /* not a latefuse file; missing file */
     const char *k1[1] = {"format"}, *v1[1] = {"other"};
-    lf_st_write(path2, NULL, 0, k1, v1, 1, &e);
+    lf_st_write(path2, NULL, 0, k1, v1, 1, 0, &e);
     lf_model_create(&l, 0);
     CHECK(lf_model_load(l, path2) == LF_ERR_FORMAT && strstr(lf_model_error(l), "not a latefuse model"), "%s",
           lf_model_error(l));
@@ -412,6 +426,14 @@ static void test_save_load(void) {
     lf_model_free(l);
     /* a failed save leaves the old file intact */
     CHECK(lf_model_save(m, "/nonexistent-dir/x.lf", 0) == LF_ERR_IO, "save into a missing folder");
+    /* the flags: LF_WRITE_NO_FSYNC writes the same bytes, the optimizer
+     * state makes the file larger, an unknown bit is refused */
+    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK &&
+              lf_model_save(m, path2, LF_SAVE_OPTIMIZER | LF_WRITE_NO_FSYNC) == LF_OK && same_bytes(path, path2),
+          "save without fsync: %s", lf_model_error(m));
+    CHECK(lf_model_save(m, path2, 0) == LF_OK && !same_bytes(path, path2), "save without the optimizer");
+    CHECK(lf_model_save(m, path2, 4u) == LF_ERR_ARG && strcmp(lf_model_error(m), "save: unknown flags 0x4") == 0,
+          "%s", lf_model_error(m));
     lf_model_free(m);
     free(x1), free(x2);
     unlink(path), unlink(path2);

@@ -261,7 +261,7 @@ class Fusion:
     def save(self, path):
         """Saves the fitted fusion (atomic write; the CLI reads it too)."""
         self._need_fitted("save")
-        st = lib.lf_fusion_save(self._handle, os.fsencode(os.fspath(path)))
+        st = lib.lf_fusion_save(self._handle, os.fsencode(os.fspath(path)), 0)
         if st:
             _lib.raise_fusion(self._handle, st)
 

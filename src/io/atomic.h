@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* An lf_atomic_open_flags flag beside the public LF_WRITE_*: write to
+/* An lf_atomic_open flag beside the public LF_WRITE_*: write to
  * standard output (a duplicate of descriptor 1); the path only names it in
  * messages. */
 #define LF_ATOMIC_STDOUT (1u << 30)
@@ -41,17 +41,17 @@ typedef struct lf_atomic_file {
     int failed;     /* a write failed: commit refuses */
     int finished;   /* lf_atomic_finish succeeded: the file is closed, not yet renamed */
     char *buf;      /* the stream's buffer (owned; may be NULL) */
-    unsigned flags; /* LF_WRITE_* of lf_atomic_open_flags */
+    unsigned flags; /* LF_WRITE_* of lf_atomic_open */
 } lf_atomic_file;
 
-lf_status lf_atomic_open(lf_atomic_file *af, const char *path, lf_err *e);
-/* The same with LF_WRITE_* flags (latefuse.h): LF_WRITE_NO_FSYNC keeps the
- * temporary file and the rename (a failed run still leaves no partial
- * file, and readers see the old file or the whole new one) but skips the
- * fsync of the file and of its folder: after a machine crash soon after,
- * the target may hold the old contents or, depending on the file system,
- * an empty or partial file. */
-lf_status lf_atomic_open_flags(lf_atomic_file *af, const char *path, unsigned flags, lf_err *e);
+/* Opens the temporary file (or the target written through).  flags: 0 or
+ * LF_WRITE_* (latefuse.h), plus LF_ATOMIC_STDOUT; others are LF_ERR_ARG.
+ * LF_WRITE_NO_FSYNC keeps the temporary file and the rename (a failed run
+ * still leaves no partial file, and readers see the old file or the whole
+ * new one) but skips the fsync of the file and of its folder: after a
+ * machine crash soon after, the target may hold the old contents or,
+ * depending on the file system, an empty or partial file. */
+lf_status lf_atomic_open(lf_atomic_file *af, const char *path, unsigned flags, lf_err *e);
 /* Says that the file will hold `bytes` bytes, so that the file system
  * allocates its blocks at once (best effort; nothing on failure or where
  * unsupported).  On Linux, fallocate(FALLOC_FL_KEEP_SIZE): the size still

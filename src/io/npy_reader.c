@@ -41,10 +41,6 @@ static lf_status read_full(int fd, void *buf, size_t n, const char *path, lf_err
     return LF_OK;
 }
 
-lf_status lf_npy_reader_open(lf_npy_reader *rd, const char *path, lf_err *e) {
-    return lf_npy_reader_open_flags(rd, path, 0, e);
-}
-
 /* Maps a native float32 file whole (best effort: 0 leaves the reader on
  * read()). */
 static void try_map(struct lf_npy_reader_impl *r, uint64_t file_len) {
@@ -61,7 +57,7 @@ static void try_map(struct lf_npy_reader_impl *r, uint64_t file_len) {
     r->map = m, r->map_len = len, r->page = pg > 0 ? (size_t)pg : 4096;
 }
 
-lf_status lf_npy_reader_open_flags(lf_npy_reader *rd, const char *path, unsigned flags, lf_err *e) {
+lf_status lf_npy_reader_open(lf_npy_reader *rd, const char *path, unsigned flags, lf_err *e) {
     memset(rd, 0, sizeof *rd);
     if (flags & ~(unsigned)LF_NPY_NO_MMAP)
         return lf_fail(e, LF_ERR_ARG, "unknown reader flags 0x%x for '%s'", flags & ~(unsigned)LF_NPY_NO_MMAP,

@@ -35,11 +35,6 @@ static size_t make_header(unsigned char *buf, size_t cap, const char *descr, con
     return total;
 }
 
-lf_status lf_npy_writer_open(lf_npy_writer *w, const char *path, size_t rows, size_t cols,
-                             lf_err *e) {
-    return lf_npy_writer_open_flags(w, path, rows, cols, 0, e);
-}
-
 /* Both writers: the header (dtype descr, shape text) written, the whole
  * file's blocks reserved. */
 static lf_status writer_open(lf_npy_writer *w, const char *path, size_t rows, size_t cols, size_t elem,
@@ -53,7 +48,7 @@ static lf_status writer_open(lf_npy_writer *w, const char *path, size_t rows, si
         return lf_fail(e, LF_ERR_ARG, "shape (%zu, %zu) is too large to write to '%s'", rows, cols,
                        path ? path : "");
     }
-    lf_status st = lf_atomic_open_flags(&w->af, path, flags, e);
+    lf_status st = lf_atomic_open(&w->af, path, flags, e);
     if (st != LF_OK) return st;
     char shape[64];
     if (elem == 8) snprintf(shape, sizeof shape, "(%zu,)", rows);
@@ -71,8 +66,8 @@ static lf_status writer_open(lf_npy_writer *w, const char *path, size_t rows, si
     return LF_OK;
 }
 
-lf_status lf_npy_writer_open_flags(lf_npy_writer *w, const char *path, size_t rows, size_t cols,
-                                   unsigned flags, lf_err *e) {
+lf_status lf_npy_writer_open(lf_npy_writer *w, const char *path, size_t rows, size_t cols,
+                             unsigned flags, lf_err *e) {
     return writer_open(w, path, rows, cols, sizeof(float), "<f4", flags, e);
 }
 
@@ -215,14 +210,10 @@ lf_status lf_npy_writer_commit(lf_npy_writer *w, lf_err *e) {
     return st;
 }
 
-lf_status lf_npy_write(const char *path, const float *data, size_t rows, size_t cols, lf_err *e) {
-    return lf_npy_write_flags(path, data, rows, cols, 0, e);
-}
-
-lf_status lf_npy_write_flags(const char *path, const float *data, size_t rows, size_t cols,
-                             unsigned flags, lf_err *e) {
+lf_status lf_npy_write(const char *path, const float *data, size_t rows, size_t cols, unsigned flags,
+                       lf_err *e) {
     lf_npy_writer w;
-    lf_status st = lf_npy_writer_open_flags(&w, path, rows, cols, flags, e);
+    lf_status st = lf_npy_writer_open(&w, path, rows, cols, flags, e);
     if (st != LF_OK) return st;
     st = lf_npy_writer_rows(&w, data, rows, e);
     if (st != LF_OK) {
@@ -232,12 +223,7 @@ lf_status lf_npy_write_flags(const char *path, const float *data, size_t rows, s
     return lf_npy_writer_commit(&w, e);
 }
 
-lf_status lf_npy_write_1d(const char *path, const int64_t *data, size_t n, lf_err *e) {
-    return lf_npy_write_1d_flags(path, data, n, 0, e);
-}
-
-lf_status lf_npy_write_1d_flags(const char *path, const int64_t *data, size_t n, unsigned flags,
-                                lf_err *e) {
+lf_status lf_npy_write_1d(const char *path, const int64_t *data, size_t n, unsigned flags, lf_err *e) {
     if (n && !data) return lf_fail(e, LF_ERR_ARG, "no data given for '%s'", path ? path : "");
     lf_npy_writer w;
     lf_status st = lf_npy_writer_open_i64(&w, path, n, flags, e);
