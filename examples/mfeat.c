@@ -355,7 +355,7 @@ static int tune_fusion(float *const *X, const int *y, size_t members) {
             }
             for (size_t r = 0; r < t->n_rows; r++)
                 for (size_t k = 0; k < NM; k++)
-                    if (t->rows[r].kind == 0 && t->rows[r].method == ms[k])
+                    if (t->rows[r].kind == LF_ROW_METHOD && t->rows[r].method == ms[k])
                         err[k][cal * 2 + d] = 100.0 * (1.0 - t->rows[r].mean[LF_METRIC_ACCURACY]);
             lf_compare_table_free(t);
         }

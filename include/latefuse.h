@@ -9,7 +9,24 @@
  * Conventions that hold for every function below unless its comment says
  * otherwise:
  *   - Fallible calls return an `lf_status`; `LF_OK` (0) is success.  The
- *     readable message of the last failure on a model is `lf_model_error(m)`.
+ *     readable message of the last failure on a model is `lf_model_error(m)`
+ *     (on a fusion model `lf_fusion_error(f)`).
+ *   - A call that only reads its object takes it `const` and keeps nothing
+ *     in it: its failures are told by the status alone (lf_status_string),
+ *     and it may run from several threads at once (lf_model_predict,
+ *     lf_fusion_predict, the getters).  The exceptions take the object
+ *     non-const only to store their message, because a status cannot tell
+ *     what went wrong: the saves (which file, which system error), the
+ *     weight transfers (which layer, which index), lf_model_evaluate and
+ *     lf_fusion_compare (which row of the caller's data is invalid).
+ *   - Names: functions are lf_<object>_<action>; every enumeration constant
+ *     is LF_<TAG>_<NAME> with one tag per enumeration: LF_ERR_ (lf_status,
+ *     besides LF_OK), LF_LOSS_ (lf_loss), LF_OPT_ (lf_optimizer_kind),
+ *     LF_FUSE_ (lf_method), LF_FAMILY_ (lf_family), LF_METRIC_ (the
+ *     metrics), LF_ROW_ (lf_row_kind); the activations (LF_RELU, ...) are
+ *     the one exception left; flags are bits named
+ *     after what takes them (LF_WRITE_*, LF_SAVE_*).  No public field holds
+ *     a bare number where an enumeration names the values.
  *   - The caller owns what it passes in (arrays are read, never kept); the
  *     model owns what it allocates and frees it in `lf_model_free`.
  *   - Arrays are dense row-major float32: a batch of N rows of D features is
@@ -466,10 +483,17 @@ size_t lf_fusion_weights(const lf_fusion *f, float *out, size_t cap, size_t *row
 
 /* ------------------------------------------------------------- compare */
 
+/* What a row of the compare table scores. */
+typedef enum lf_row_kind {
+    LF_ROW_METHOD = 0,       /* a fusion method */
+    LF_ROW_MODEL = 1,        /* one of the input models alone */
+    LF_ROW_ORACLE = 2        /* right where any model is right (accuracy only) */
+} lf_row_kind;
+
 typedef struct lf_score_row {
     char name[80];           /* method name, or "model:<name>", or "oracle" */
-    int kind;                /* 0 method, 1 single model, 2 oracle */
-    lf_method method;        /* for kind 0 */
+    lf_row_kind kind;
+    lf_method method;        /* for LF_ROW_METHOD */
     int calibrated;
     double mean[LF_NUM_METRICS];
     double std[LF_NUM_METRICS];

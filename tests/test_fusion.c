@@ -363,8 +363,8 @@ static void test_compare(void) {
     for (size_t i = 0; i < t->n_rows; i++) {
         const lf_score_row *r = &t->rows[i];
         CHECK(r->std[LF_METRIC_ACCURACY] >= 0, "std");
-        if (r->kind == 1) seen_models++;
-        if (r->kind == 0 && r->method == LF_FUSE_MEAN) {
+        if (r->kind == LF_ROW_MODEL) seen_models++;
+        if (r->kind == LF_ROW_METHOD && r->method == LF_FUSE_MEAN) {
             /* with image absent, the mean is the text model: equal accuracy */
             const lf_score_row *text = NULL;
             for (size_t j = 0; j < t->n_rows; j++)

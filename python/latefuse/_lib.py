@@ -98,6 +98,9 @@ NUM_METRICS = 5
 WRITE_NO_FSYNC = 1
 SAVE_OPTIMIZER = 2
 METRIC_NAMES = ("accuracy", "macro_f1", "log_loss", "brier", "ece")
+# lf_row_kind: what a row of the compare table scores
+ROW_METHOD, ROW_MODEL, ROW_ORACLE = 0, 1, 2
+ROW_KIND_NAMES = {ROW_METHOD: "method", ROW_MODEL: "model", ROW_ORACLE: "oracle"}
 
 
 class ScoreRow(ctypes.Structure):
