@@ -148,9 +148,9 @@ static lf_status fit_one(const float *xtr, const float *ytr, size_t ntr, const f
         return st;
     }
     int in = lf_input(m, d, "x");
-    int h1 = lf_dense(m, in, cfg->hidden, LF_RELU, 1, "hidden");
+    int h1 = lf_dense(m, in, cfg->hidden, LF_ACT_RELU, 1, "hidden");
     int dr = lf_dropout(m, h1, cfg->dropout, "dropout");
-    int out_node = lf_dense(m, dr, C, LF_SOFTMAX, 1, "out");
+    int out_node = lf_dense(m, dr, C, LF_ACT_SOFTMAX, 1, "out");
     if (cfg->l2 > 0 && h1 >= 0 && out_node >= 0) {
         lf_set_l2(m, h1, cfg->l2);
         lf_set_l2(m, out_node, cfg->l2);

@@ -21,10 +21,9 @@
  *     lf_fusion_compare (which row of the caller's data is invalid).
  *   - Names: functions are lf_<object>_<action>; every enumeration constant
  *     is LF_<TAG>_<NAME> with one tag per enumeration: LF_ERR_ (lf_status,
- *     besides LF_OK), LF_LOSS_ (lf_loss), LF_OPT_ (lf_optimizer_kind),
- *     LF_FUSE_ (lf_method), LF_FAMILY_ (lf_family), LF_METRIC_ (the
- *     metrics), LF_ROW_ (lf_row_kind); the activations (LF_RELU, ...) are
- *     the one exception left; flags are bits named
+ *     besides LF_OK), LF_ACT_ (lf_activation), LF_LOSS_ (lf_loss), LF_OPT_
+ *     (lf_optimizer_kind), LF_FUSE_ (lf_method), LF_FAMILY_ (lf_family),
+ *     LF_METRIC_ (the metrics), LF_ROW_ (lf_row_kind); flags are bits named
  *     after what takes them (LF_WRITE_*, LF_SAVE_*).  No public field holds
  *     a bare number where an enumeration names the values.
  *   - The caller owns what it passes in (arrays are read, never kept); the
@@ -107,14 +106,14 @@ const char *lf_model_error(const lf_model *m);
  */
 
 typedef enum lf_activation {
-    LF_LINEAR = 0,
-    LF_RELU,
-    LF_LEAKY_RELU, /* x >= 0 ? x : 0.2 x   (Keras' default negative_slope)  */
-    LF_ELU,        /* x >= 0 ? x : exp(x) - 1                               */
-    LF_GELU,       /* exact: x * Phi(x), as Keras/PyTorch default           */
-    LF_SIGMOID,
-    LF_TANH,
-    LF_SOFTMAX     /* over the features of each row                         */
+    LF_ACT_LINEAR = 0,
+    LF_ACT_RELU,
+    LF_ACT_LEAKY_RELU, /* x >= 0 ? x : 0.2 x  (Keras' default negative_slope) */
+    LF_ACT_ELU,        /* x >= 0 ? x : exp(x) - 1                             */
+    LF_ACT_GELU,       /* exact: x * Phi(x), as Keras/PyTorch default         */
+    LF_ACT_SIGMOID,
+    LF_ACT_TANH,
+    LF_ACT_SOFTMAX     /* over the features of each row                       */
 } lf_activation;
 
 /* Returns the Keras spelling ("relu", ...) or NULL for an invalid value. */

@@ -23,8 +23,8 @@ static lf_model *make(uint64_t seed) {
     lf_model *m;
     lf_model_create(&m, seed);
     int x = lf_input(m, 64, "x");
-    int h = lf_dense(m, x, 256, LF_RELU, 1, "h");
-    lf_model_compile(m, lf_dense(m, h, 10, LF_SOFTMAX, 1, "o"), LF_LOSS_MSE, NULL);
+    int h = lf_dense(m, x, 256, LF_ACT_RELU, 1, "h");
+    lf_model_compile(m, lf_dense(m, h, 10, LF_ACT_SOFTMAX, 1, "o"), LF_LOSS_MSE, NULL);
     return m;
 }
 

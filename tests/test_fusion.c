@@ -460,7 +460,7 @@ static void test_save_load(void) {
     lf_model *net;
     lf_model_create(&net, 0);
     int x = lf_input(net, 2, "x");
-    lf_model_compile(net, lf_dense(net, x, 2, LF_SOFTMAX, 1, "o"), LF_LOSS_MSE, NULL);
+    lf_model_compile(net, lf_dense(net, x, 2, LF_ACT_SOFTMAX, 1, "o"), LF_LOSS_MSE, NULL);
     lf_model_save(net, path, 0);
     lf_model_free(net);
     lf_fusion *g;

@@ -129,9 +129,9 @@ static lf_model *small_model(uint64_t seed) {
     lf_model *m;
     if (lf_model_create(&m, seed) != LF_OK) return NULL;
     int x = lf_input(m, 4, "x");
-    int h = lf_dense(m, x, 8, LF_RELU, 1, "h");
+    int h = lf_dense(m, x, 8, LF_ACT_RELU, 1, "h");
     int d = lf_dropout(m, h, 0.1f, "d");
-    if (lf_model_compile(m, lf_dense(m, d, C, LF_SOFTMAX, 1, "o"), LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+    if (lf_model_compile(m, lf_dense(m, d, C, LF_ACT_SOFTMAX, 1, "o"), LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
                          NULL) != LF_OK) {
         lf_model_free(m);
         return NULL;
