@@ -57,10 +57,10 @@ lf_status lf_atomic_open(lf_atomic_file *af, const char *path, unsigned flags, l
  * unsupported).  On Linux, fallocate(FALLOC_FL_KEEP_SIZE): the size still
  * grows as data come.  Besides failing early on a full disk, on ext4 it
  * makes the buffered writes cheaper (no per-page delayed-allocation
- * reservation: 400 MB in 57 ms instead of 80 ms) and the rename over an
- * existing target cheap: ext4 (auto_da_alloc) otherwise starts writing the
- * new file's delayed-allocation blocks to disk inside rename() (160 ms for
- * 400 MB on the development machine, even with LF_WRITE_NO_FSYNC). */
+ * reservation) and the rename over an existing target cheap: ext4
+ * (auto_da_alloc) otherwise starts writing the new file's
+ * delayed-allocation blocks to disk inside rename(), even with
+ * LF_WRITE_NO_FSYNC (measurements in bench/README.md). */
 void lf_atomic_reserve(lf_atomic_file *af, uint64_t bytes);
 /* Appends n bytes; on failure records it, and commit then fails. */
 lf_status lf_atomic_write(lf_atomic_file *af, const void *data, size_t n, lf_err *e);
