@@ -45,7 +45,7 @@ static int fit_and_save(const char *dir, lf_method method, int calibrate, int lo
     o.epochs = 2;
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    int rc = lf_fusion_fit(f, ps, names, M, N, C, y, &o) != LF_OK || lf_fusion_save(f, path) != LF_OK;
+    int rc = lf_fusion_fit(f, ps, names, M, N, C, y, &o) != LF_OK || lf_fusion_save(f, path, 0) != LF_OK;
     if (rc) fprintf(stderr, "%s: %s\n", path, lf_fusion_error(f));
     lf_fusion_free(f);
     return rc;
@@ -79,7 +79,7 @@ static int rewrite(const char *dir, const char *from, const char *to, const char
     const char *vals[4] = {lf_st_metadata(&sf, "format"), lf_st_metadata(&sf, "format_version"), fusion,
                            arch ? arch : lf_st_metadata(&sf, "architecture")};
     snprintf(path, sizeof path, "%s/%s", dir, to);
-    if (!rc && lf_st_write(path, outs, n, keys, vals, vals[3] ? 4 : 3, &e) != LF_OK) {
+    if (!rc && lf_st_write(path, outs, n, keys, vals, vals[3] ? 4 : 3, 0, &e) != LF_OK) {
         fprintf(stderr, "%s: %s\n", path, e.msg);
         rc = 1;
     }

@@ -9,7 +9,23 @@
  * Conventions that hold for every function below unless its comment says
  * otherwise:
  *   - Fallible calls return an `lf_status`; `LF_OK` (0) is success.  The
- *     readable message of the last failure on a model is `lf_model_error(m)`.
+ *     readable message of the last failure on a model is `lf_model_error(m)`
+ *     (on a fusion model `lf_fusion_error(f)`).
+ *   - A call that only reads its object takes it `const` and keeps nothing
+ *     in it: its failures are told by the status alone (lf_status_string),
+ *     and it may run from several threads at once (lf_model_predict,
+ *     lf_fusion_predict, the getters).  The exceptions take the object
+ *     non-const only to store their message, because a status cannot tell
+ *     what went wrong: the saves (which file, which system error), the
+ *     weight transfers (which layer, which index), lf_model_evaluate and
+ *     lf_fusion_compare (which row of the caller's data is invalid).
+ *   - Names: functions are lf_<object>_<action>; every enumeration constant
+ *     is LF_<TAG>_<NAME> with one tag per enumeration: LF_ERR_ (lf_status,
+ *     besides LF_OK), LF_ACT_ (lf_activation), LF_LOSS_ (lf_loss), LF_OPT_
+ *     (lf_optimizer_kind), LF_FUSE_ (lf_method), LF_FAMILY_ (lf_family),
+ *     LF_METRIC_ (the metrics), LF_ROW_ (lf_row_kind); flags are bits named
+ *     after what takes them (LF_WRITE_*, LF_SAVE_*).  No public field holds
+ *     a bare number where an enumeration names the values.
  *   - The caller owns what it passes in (arrays are read, never kept); the
  *     model owns what it allocates and frees it in `lf_model_free`.
  *   - Arrays are dense row-major float32: a batch of N rows of D features is
@@ -90,14 +106,14 @@ const char *lf_model_error(const lf_model *m);
  */
 
 typedef enum lf_activation {
-    LF_LINEAR = 0,
-    LF_RELU,
-    LF_LEAKY_RELU, /* x >= 0 ? x : 0.2 x   (Keras' default negative_slope)  */
-    LF_ELU,        /* x >= 0 ? x : exp(x) - 1                               */
-    LF_GELU,       /* exact: x * Phi(x), as Keras/PyTorch default           */
-    LF_SIGMOID,
-    LF_TANH,
-    LF_SOFTMAX     /* over the features of each row                         */
+    LF_ACT_LINEAR = 0,
+    LF_ACT_RELU,
+    LF_ACT_LEAKY_RELU, /* x >= 0 ? x : 0.2 x  (Keras' default negative_slope) */
+    LF_ACT_ELU,        /* x >= 0 ? x : exp(x) - 1                             */
+    LF_ACT_GELU,       /* exact: x * Phi(x), as Keras/PyTorch default         */
+    LF_ACT_SIGMOID,
+    LF_ACT_TANH,
+    LF_ACT_SOFTMAX     /* over the features of each row                       */
 } lf_activation;
 
 /* Returns the Keras spelling ("relu", ...) or NULL for an invalid value. */
@@ -307,10 +323,32 @@ lf_status lf_set_weights(lf_model *m, const char *layer, size_t idx, const float
 
 /* ------------------------------------------------------------ save/load */
 
-/* Saves architecture and weights (and the optimizer state when
- * with_optimizer != 0) to one safetensors file (schema in README.md).  The
- * write is atomic: a temporary file beside `path`, fsync, rename. */
-lf_status lf_model_save(lf_model *m, const char *path, int with_optimizer);
+/* Every save (lf_model_save, lf_fusion_save) writes "<path>.tmp-XXXXXX"
+ * (the name cut to NAME_MAX), fsyncs it, renames it over `path` and fsyncs
+ * the folder: a symbolic link is followed and the file it points to
+ * replaced (the link stays); an existing device, FIFO or socket is written
+ * through, not replaced; a new file gets 0666 & ~umask, a replaced one
+ * keeps its mode.  The library installs no signal handler: a process
+ * killed during a save may leave the temporary file (the latefuse tool
+ * blocks its signals around the save).
+ *
+ * The saves take flags, or-ed together (0: none); an unknown or
+ * inapplicable flag is LF_ERR_ARG.
+ * LF_WRITE_NO_FSYNC (both): still a temporary file renamed into place (a
+ * failed save leaves no partial file, readers see the old file or the
+ * whole new one), but without the fsyncs: faster for large files, not
+ * durable (after a machine crash the target may be old, empty or
+ * partial).
+ * LF_SAVE_OPTIMIZER (lf_model_save): the optimizer state too (its moment
+ * estimates), so that training resumes where it stopped; the model must be
+ * compiled. */
+#define LF_WRITE_NO_FSYNC 1u
+#define LF_SAVE_OPTIMIZER 2u
+
+/* Saves architecture and weights (and with LF_SAVE_OPTIMIZER the optimizer
+ * state) to one safetensors file (schema in README.md), atomically (see
+ * above). */
+lf_status lf_model_save(lf_model *m, const char *path, unsigned flags);
 
 /* Replaces the contents of an empty model (freshly created) with a saved
  * model.  The file is validated completely before anything is trusted; on
@@ -423,27 +461,9 @@ lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *
  * lf_status_string describes the status. */
 lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N, float *out);
 
-/* Save (atomic, safetensors layout, schema in README.md) and load. */
-lf_status lf_fusion_save(lf_fusion *f, const char *path);
-
-/* Every save (lf_model_save, lf_fusion_save) writes "<path>.tmp-XXXXXX"
- * (the name cut to NAME_MAX) and renames it over `path`: a symbolic link is
- * followed and the file it points to replaced (the link stays); an existing
- * device, FIFO or socket is written through, not replaced; a new file gets
- * 0666 & ~umask, a replaced one keeps its mode.  The library installs no
- * signal handler: a process killed during a save may leave the temporary
- * file (the latefuse tool blocks its signals around the save).
- *
- * Flags of the writers that take them (lf_fusion_save_flags).
- * LF_WRITE_NO_FSYNC: still a temporary file renamed into place (a failed
- * save leaves no partial file, readers see the old file or the whole new
- * one), but without the fsyncs: faster for large files, not durable (after
- * a machine crash the target may be old, empty or partial). */
-#define LF_WRITE_NO_FSYNC 1u
-
-/* lf_fusion_save with LF_WRITE_* flags (0: the same as lf_fusion_save);
- * unknown flags are LF_ERR_ARG. */
-lf_status lf_fusion_save_flags(lf_fusion *f, const char *path, unsigned flags);
+/* Save (atomic, safetensors layout, schema in README.md; flags 0 or
+ * LF_WRITE_NO_FSYNC, see lf_model_save) and load. */
+lf_status lf_fusion_save(lf_fusion *f, const char *path, unsigned flags);
 lf_status lf_fusion_load(lf_fusion *f, const char *path);
 
 /* What was fitted; lf_fusion_method is (lf_method)-1 for NULL or an
@@ -464,10 +484,17 @@ size_t lf_fusion_weights(const lf_fusion *f, float *out, size_t cap, size_t *row
 
 /* ------------------------------------------------------------- compare */
 
+/* What a row of the compare table scores. */
+typedef enum lf_row_kind {
+    LF_ROW_METHOD = 0,       /* a fusion method */
+    LF_ROW_MODEL = 1,        /* one of the input models alone */
+    LF_ROW_ORACLE = 2        /* right where any model is right (accuracy only) */
+} lf_row_kind;
+
 typedef struct lf_score_row {
     char name[80];           /* method name, or "model:<name>", or "oracle" */
-    int kind;                /* 0 method, 1 single model, 2 oracle */
-    lf_method method;        /* for kind 0 */
+    lf_row_kind kind;
+    lf_method method;        /* for LF_ROW_METHOD */
     int calibrated;
     double mean[LF_NUM_METRICS];
     double std[LF_NUM_METRICS];

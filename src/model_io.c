@@ -129,8 +129,11 @@ lf_status lf_model_tensors(const lf_model *m, const char *prefix, int with_opt, 
     return LF_OK;
 }
 
-lf_status lf_model_save(lf_model *m, const char *path, int with_optimizer) {
+lf_status lf_model_save(lf_model *m, const char *path, unsigned flags) {
     if (!m) return LF_ERR_ARG;
+    const unsigned known = LF_WRITE_NO_FSYNC | LF_SAVE_OPTIMIZER;
+    if (flags & ~known) return lf_model_fail(m, LF_ERR_ARG, "save: unknown flags 0x%x", flags & ~known);
+    int with_optimizer = (flags & LF_SAVE_OPTIMIZER) != 0;
     if (!path) return lf_model_fail(m, LF_ERR_ARG, "save: no path given");
     if (with_optimizer && !m->compiled)
         return lf_model_fail(m, LF_ERR_STATE, "save: the optimizer state needs a compiled model");
@@ -148,7 +151,7 @@ lf_status lf_model_save(lf_model *m, const char *path, int with_optimizer) {
     if (st == LF_OK) {
         const char *keys[3] = {"format", "format_version", "architecture"};
         const char *vals[3] = {"latefuse", FORMAT_VERSION, arch.data};
-        st = lf_st_write(path, outs, n, keys, vals, 3, &m->err);
+        st = lf_st_write(path, outs, n, keys, vals, 3, flags & LF_WRITE_NO_FSYNC, &m->err);
         LF_FREE(outs);
         LF_FREE(names);
     }

@@ -56,7 +56,7 @@ static lf_status load_with(lf_method method, const char *fusion, const char *arc
     CHECK(fd >= 0, "mkstemp");
     if (fd >= 0) close(fd);
     lf_fusion *f = fitted(method);
-    lf_status st = lf_fusion_save(f, path);
+    lf_status st = lf_fusion_save(f, path, 0);
     CHECK(st == LF_OK, "save: %s", lf_fusion_error(f));
     lf_st_file sf;
     lf_err e;
@@ -290,7 +290,7 @@ static void test_container_strings(void) {
     CHECK(fd >= 0, "mkstemp");
     if (fd >= 0) close(fd);
     mvals[1] = "2\x07";
-    CHECK(lf_st_write(path, NULL, 0, mkeys, mvals, 3, &e) == LF_OK, "write: %s", e.msg);
+    CHECK(lf_st_write(path, NULL, 0, mkeys, mvals, 3, 0, &e) == LF_OK, "write: %s", e.msg);
     lf_model_create(&m, 0);
     char want[200];
     snprintf(want, sizeof want, "'%s': unsupported latefuse format version '2\\x07'", path);

@@ -133,10 +133,10 @@ static void test_seed(void) {
     lf_model *m;
     lf_model_create(&m, 1);
     int in1 = lf_input(m, 100, "in1"), in2 = lf_input(m, 100, "in2");
-    int d1 = lf_dense(m, in1, 32, LF_RELU, 1, "d1"), d2 = lf_dense(m, in2, 32, LF_RELU, 1, "d2");
+    int d1 = lf_dense(m, in1, 32, LF_ACT_RELU, 1, "d1"), d2 = lf_dense(m, in2, 32, LF_ACT_RELU, 1, "d2");
     int xs[2] = {d1, d2};
     int w = lf_weighted_average(m, 2, xs, -1, "wavg");
-    int out = lf_dense(m, w, 1, LF_LINEAR, 1, "out");
+    int out = lf_dense(m, w, 1, LF_ACT_LINEAR, 1, "out");
     CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
     check_network(m, "tests/golden/seed.safetensors", 8, 1);
     lf_model_free(m);
@@ -148,9 +148,9 @@ static void test_head(void) {
     int img = lf_input(m, 5, "image"), txt = lf_input(m, 5, "text");
     int xs[2] = {img, txt};
     int cat = lf_concatenate(m, 2, xs, "cat");
-    int hid = lf_dense(m, cat, 128, LF_RELU, 1, "hidden");
+    int hid = lf_dense(m, cat, 128, LF_ACT_RELU, 1, "hidden");
     int drop = lf_dropout(m, hid, 0.2f, "drop");
-    int out = lf_dense(m, drop, 5, LF_SOFTMAX, 1, "out");
+    int out = lf_dense(m, drop, 5, LF_ACT_SOFTMAX, 1, "out");
     CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s",
           lf_model_error(m));
     check_network(m, "tests/golden/head.safetensors", 16, 1);
@@ -161,11 +161,11 @@ static void test_zoo(void) {
     lf_model *m;
     lf_model_create(&m, 3);
     int a = lf_input(m, 4, "a"), b = lf_input(m, 4, "b"), c = lf_input(m, 4, "c");
-    int lr = lf_dense(m, a, 4, LF_LEAKY_RELU, 1, "dense_lrelu");
-    int el = lf_dense(m, b, 4, LF_ELU, 1, "dense_elu");
-    int ge = lf_dense(m, c, 4, LF_GELU, 1, "dense_gelu");
-    int th = lf_dense(m, a, 4, LF_TANH, 1, "dense_tanh");
-    int sg = lf_dense(m, b, 4, LF_SIGMOID, 1, "dense_sig");
+    int lr = lf_dense(m, a, 4, LF_ACT_LEAKY_RELU, 1, "dense_lrelu");
+    int el = lf_dense(m, b, 4, LF_ACT_ELU, 1, "dense_elu");
+    int ge = lf_dense(m, c, 4, LF_ACT_GELU, 1, "dense_gelu");
+    int th = lf_dense(m, a, 4, LF_ACT_TANH, 1, "dense_tanh");
+    int sg = lf_dense(m, b, 4, LF_ACT_SIGMOID, 1, "dense_sig");
     int add = lf_add(m, 3, (int[]){lr, el, ge}, "add");
     int sub = lf_subtract(m, th, sg, "sub");
     int mul = lf_multiply(m, 2, (int[]){add, sub}, "mul");
@@ -177,7 +177,7 @@ static void test_zoo(void) {
     int dot = lf_dot(m, lr, el, 1, "dot");
     int dotraw = lf_dot(m, add, avg, 0, "dotraw");
     int cat2 = lf_concatenate(m, 3, (int[]){cat, dot, dotraw}, "cat2");
-    int out = lf_dense(m, cat2, 3, LF_LINEAR, 1, "out");
+    int out = lf_dense(m, cat2, 3, LF_ACT_LINEAR, 1, "out");
     CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
     check_network(m, "tests/golden/zoo.safetensors", 6, 0);
     lf_model_free(m);

@@ -262,7 +262,7 @@ static void test_against_reference(void) {
     int fd = mkstemp(path);
     CHECK(fd >= 0, "mkstemp");
     close(fd);
-    CHECK(lf_fusion_save(f, path) == LF_OK, "save: %s", lf_fusion_error(f));
+    CHECK(lf_fusion_save(f, path, 0) == LF_OK, "save: %s", lf_fusion_error(f));
     lf_fusion *g;
     lf_fusion_create(&g);
     CHECK(lf_fusion_load(g, path) == LF_OK, "load: %s", lf_fusion_error(g));
@@ -279,7 +279,7 @@ static void test_against_reference(void) {
     const char *keys[3] = {"format", "format_version", "fusion"};
     const char *vals[3] = {lf_st_metadata(&sf, "format"), lf_st_metadata(&sf, "format_version"),
                            lf_st_metadata(&sf, "fusion")};
-    CHECK(lf_st_write(path, &t, 1, keys, vals, 3, &e) == LF_OK, "write: %s", e.msg);
+    CHECK(lf_st_write(path, &t, 1, keys, vals, 3, 0, &e) == LF_OK, "write: %s", e.msg);
     lf_st_free(&sf);
     CHECK(lf_fusion_load(g, path) == LF_ERR_FORMAT &&
               strstr(lf_fusion_error(g), "tensor 'fusion.weights' of ges must hold selection counts (integers >= 0)"),

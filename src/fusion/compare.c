@@ -174,7 +174,8 @@ static lf_status ctx_init(lf_err *e, cv_ctx *c, const float *const *p, const cha
 
 static int by_log_loss(const void *a, const void *b) {
     const lf_score_row *x = a, *y = b;
-    if (x->kind == 2 || y->kind == 2) return x->kind - y->kind == 0 ? 0 : (x->kind == 2 ? 1 : -1);
+    if (x->kind == LF_ROW_ORACLE || y->kind == LF_ROW_ORACLE)
+        return x->kind == y->kind ? 0 : (x->kind == LF_ROW_ORACLE ? 1 : -1);
     double dx = x->mean[LF_METRIC_LOG_LOSS], dy = y->mean[LF_METRIC_LOG_LOSS];
     if (isnan(dx) != isnan(dy)) return isnan(dx) ? 1 : -1; /* NaN last */
     if (dx < dy) return -1;
@@ -230,7 +231,7 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
         }
         t->n_rows++;
         snprintf(row->name, sizeof row->name, "%s", lf_method_name(mi));
-        row->kind = 0, row->method = mi, row->calibrated = o.calibrate;
+        row->kind = LF_ROW_METHOD, row->method = mi, row->calibrated = o.calibrate;
         st = cv_method(&f->err, &c, mi, o.calibrate, per, row->acc_without);
         if (st == LF_OK) mean_std(per, c.K, row);
     }
@@ -238,14 +239,14 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     for (size_t m = 0; st == LF_OK && m < M; m++) {
         lf_score_row *row = &t->rows[t->n_rows++];
         snprintf(row->name, sizeof row->name, "model:%s", names[m]);
-        row->kind = 1, row->calibrated = o.calibrate;
+        row->kind = LF_ROW_MODEL, row->calibrated = o.calibrate;
         st = cv_single(&f->err, &c, m, o.calibrate, per);
         if (st == LF_OK) mean_std(per, c.K, row);
     }
     if (st == LF_OK) {
         lf_score_row *row = &t->rows[t->n_rows++];
         snprintf(row->name, sizeof row->name, "oracle");
-        row->kind = 2;
+        row->kind = LF_ROW_ORACLE;
         for (int j = 0; j < LF_NUM_METRICS; j++) row->mean[j] = row->std[j] = NAN;
         st = cv_oracle(&f->err, &c, &row->mean[LF_METRIC_ACCURACY], &row->std[LF_METRIC_ACCURACY]);
     }

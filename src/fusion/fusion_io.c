@@ -18,12 +18,11 @@
 #define FORMAT "latefuse-fusion"
 #define FORMAT_VERSION "1"
 
-lf_status lf_fusion_save(lf_fusion *f, const char *path) { return lf_fusion_save_flags(f, path, 0); }
-
-lf_status lf_fusion_save_flags(lf_fusion *f, const char *path, unsigned flags) {
+lf_status lf_fusion_save(lf_fusion *f, const char *path, unsigned flags) {
     if (!f) return LF_ERR_ARG;
     if (flags & ~(unsigned)LF_WRITE_NO_FSYNC)
-        return lf_fail(&f->err, LF_ERR_ARG, "save: unknown write flags 0x%x", flags & ~(unsigned)LF_WRITE_NO_FSYNC);
+        return lf_fail(&f->err, LF_ERR_ARG, "save: unknown flags 0x%x (a fusion model takes LF_WRITE_NO_FSYNC only)",
+                       flags & ~(unsigned)LF_WRITE_NO_FSYNC);
     if (!f->fitted) return lf_fail(&f->err, LF_ERR_STATE, "save: the fusion model is not fitted");
     if (!path) return lf_fail(&f->err, LF_ERR_ARG, "save: no path given");
     lf_buf js, arch;
@@ -59,7 +58,7 @@ lf_status lf_fusion_save_flags(lf_fusion *f, const char *path, unsigned flags) {
             if (n) memcpy(all + ms.n_tensors, outs, n * sizeof *all);
             const char *keys[4] = {"format", "format_version", "fusion", "architecture"};
             const char *vals[4] = {FORMAT, FORMAT_VERSION, js.data, arch.data};
-            st = lf_st_write_flags(path, all, n + ms.n_tensors, keys, vals, ms.net ? 4 : 3, flags, &f->err);
+            st = lf_st_write(path, all, n + ms.n_tensors, keys, vals, ms.net ? 4 : 3, flags, &f->err);
         }
     }
     LF_FREE(all), LF_FREE(outs), LF_FREE(names);

@@ -59,7 +59,7 @@ static int build_wavg(lf_model *net, const int *xs, size_t M, size_t C) {
 }
 
 static int build_loglinear(lf_model *net, const int *xs, size_t M, size_t C) {
-    return lf_activation_layer(net, build_wavg(net, xs, M, C), LF_SOFTMAX, "out");
+    return lf_activation_layer(net, build_wavg(net, xs, M, C), LF_ACT_SOFTMAX, "out");
 }
 
 static int build_wavg_class(lf_model *net, const int *xs, size_t M, size_t C) {
@@ -69,23 +69,23 @@ static int build_wavg_class(lf_model *net, const int *xs, size_t M, size_t C) {
 
 static int build_stack_lr(lf_model *net, const int *xs, size_t M, size_t C) {
     int cat = lf_concatenate(net, M + 1, xs, "cat");
-    int out = lf_dense(net, cat, C, LF_SOFTMAX, 1, "out");
+    int out = lf_dense(net, cat, C, LF_ACT_SOFTMAX, 1, "out");
     if (out >= 0) lf_set_l2(net, out, 1e-4f);
     return out;
 }
 
 static int build_mlp(lf_model *net, const int *xs, size_t M, size_t C) {
     int cat = lf_concatenate(net, M + 1, xs, "cat");
-    int h = lf_dense(net, cat, 128, LF_RELU, 1, "hidden");
+    int h = lf_dense(net, cat, 128, LF_ACT_RELU, 1, "hidden");
     int d = lf_dropout(net, h, 0.2f, "dropout");
-    return lf_dense(net, d, C, LF_SOFTMAX, 1, "out");
+    return lf_dense(net, d, C, LF_ACT_SOFTMAX, 1, "out");
 }
 
 static int build_gate(lf_model *net, const int *xs, size_t M, size_t C) {
     (void)C;
     int cat = lf_concatenate(net, M + 1, xs, "cat");
-    int h = lf_dense(net, cat, 32, LF_RELU, 1, "gate_hidden");
-    int g = lf_dense(net, h, M, LF_LINEAR, 1, "gate");
+    int h = lf_dense(net, cat, 32, LF_ACT_RELU, 1, "gate_hidden");
+    int g = lf_dense(net, h, M, LF_ACT_LINEAR, 1, "gate");
     return lf_gated_average(net, M, xs, g, xs[M], "fuse");
 }
 

@@ -527,13 +527,7 @@ lf_status lf_st_serialize(const lf_st_out *tensors, size_t n, const char *const 
 
 lf_status lf_st_write(const char *path, const lf_st_out *tensors, size_t n,
                       const char *const *meta_keys, const char *const *meta_values, size_t n_meta,
-                      lf_err *e) {
-    return lf_st_write_flags(path, tensors, n, meta_keys, meta_values, n_meta, 0, e);
-}
-
-lf_status lf_st_write_flags(const char *path, const lf_st_out *tensors, size_t n,
-                            const char *const *meta_keys, const char *const *meta_values,
-                            size_t n_meta, unsigned flags, lf_err *e) {
+                      unsigned flags, lf_err *e) {
     enum { CHUNK = 16384 };
     lf_buf hdr;
     lf_buf_init(&hdr);
@@ -549,7 +543,7 @@ lf_status lf_st_write_flags(const char *path, const lf_st_out *tensors, size_t n
         return lf_fail(e, LF_ERR_NOMEM, "out of memory writing '%s'", path ? path : "");
     }
     lf_atomic_file af;
-    st = lf_atomic_open_flags(&af, path, flags, e);
+    st = lf_atomic_open(&af, path, flags, e);
     if (st == LF_OK) {
         unsigned char len8[8];
         put_u64le(len8, hdr.len);

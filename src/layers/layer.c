@@ -23,7 +23,7 @@ int lf_build_fail(lf_model *m, lf_status st, const char *fmt, ...) {
 }
 
 int lf_check_act(lf_model *m, lf_activation act) {
-    if ((unsigned)act > LF_SOFTMAX) return lf_build_fail(m, LF_ERR_ARG, "unknown activation %d", (int)act);
+    if ((unsigned)act > LF_ACT_SOFTMAX) return lf_build_fail(m, LF_ERR_ARG, "unknown activation %d", (int)act);
     return 1;
 }
 
