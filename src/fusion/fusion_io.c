@@ -2,7 +2,8 @@
  * fusion_io.c — the fusion model file.  Same container as a network
  * (safetensors, see model_io.c): metadata format = "latefuse-fusion",
  * format_version = "1", fusion = a JSON object {method, calibrated, logits,
- * classes, models: [names], temperatures: [floats]}; what the method keeps
+ * classes, models: [names], temperatures: [floats], and, optionally,
+ * importance: {log_loss: [M + 1], accuracy: [M + 1]}}; what the method keeps
  * is its own (its record's save and load, method.h): tensors named
  * "fusion.*" (acc-weighted's weights, decision-template's templates), or a
  * network, saved as architecture = its JSON and its weights under the
@@ -40,7 +41,18 @@ lf_status lf_fusion_save(lf_fusion *f, const char *path, unsigned flags) {
         if (k) lf_buf_puts(&js, ",");
         lf_buf_json_float(&js, f->temps[k]);
     }
-    lf_buf_puts(&js, "]}");
+    lf_buf_puts(&js, "]");
+    if (f->importance) { /* with every model, then without each */
+        for (int part = 0; part < 2; part++) {
+            lf_buf_puts(&js, part ? "],\"accuracy\":[" : ",\"importance\":{\"log_loss\":[");
+            for (size_t k = 0; k <= f->M; k++) {
+                if (k) lf_buf_puts(&js, ",");
+                lf_buf_json_double(&js, f->importance[part * (f->M + 1) + k]);
+            }
+        }
+        lf_buf_puts(&js, "]}");
+    }
+    lf_buf_puts(&js, "}");
     lf_method_save ms = {.n_tensors = 0};
     if (f->def->save) f->def->save(f, &ms);
     if (ms.net) lf_model_arch_json(ms.net, &arch);
@@ -87,6 +99,29 @@ lf_status lf_fusion_load_floats(const lf_st_file *sf, const char *arch, const lf
     return lf_load_tensor(sf, name, *dst, ndim, shape, e);
 }
 
+/* the optional "importance": {"log_loss": [M + 1 numbers >= 0], "accuracy":
+ * [M + 1 numbers in 0..1]} (lf_fusion_importance) */
+static lf_status read_importance(lf_fusion *f, const lf_json *j, size_t M, lf_err *e) {
+    static const char *const keys[] = {"log_loss", "accuracy", NULL};
+    const lf_json *ll = lf_json_get(j, "log_loss"), *acc = lf_json_get(j, "accuracy");
+    if (!lf_json_is(j, LF_JSON_OBJECT) || lf_json_unknown_key(j, keys) || !lf_json_is(ll, LF_JSON_ARRAY) ||
+        !lf_json_is(acc, LF_JSON_ARRAY) || lf_json_len(ll) != M + 1 || lf_json_len(acc) != M + 1)
+        return lf_fail(e, LF_ERR_FORMAT,
+                       "fusion settings: 'importance' must be {\"log_loss\": [...], \"accuracy\": [...]} with %zu numbers each",
+                       M + 1);
+    double *imp = lf_alloc_array(2 * (M + 1), sizeof *imp);
+    if (!imp) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k <= M; k++)
+        if (!lf_json_num(lf_json_at(ll, k), &imp[k]) || !(imp[k] >= 0 && imp[k] < 1e6) ||
+            !lf_json_num(lf_json_at(acc, k), &imp[M + 1 + k]) || !(imp[M + 1 + k] >= 0 && imp[M + 1 + k] <= 1)) {
+            LF_FREE(imp);
+            return lf_fail(e, LF_ERR_FORMAT,
+                           "fusion settings: importance %zu must be a log-loss in [0, 1e6) and an accuracy in [0, 1]", k);
+        }
+    f->importance = imp;
+    return LF_OK;
+}
+
 static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
     const char *fmt = lf_st_metadata(sf, "format"), *ver = lf_st_metadata(sf, "format_version");
     const char *fj = lf_st_metadata(sf, "fusion"), *arch = lf_st_metadata(sf, "architecture");
@@ -103,7 +138,8 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
         memcpy(msg, e->msg, sizeof msg);
         return lf_fail(e, LF_ERR_FORMAT, "fusion settings: %.400s", msg);
     }
-    static const char *const keys[] = {"method", "calibrated", "logits", "classes", "models", "temperatures", NULL};
+    static const char *const keys[] = {"method", "calibrated", "logits", "classes", "models", "temperatures",
+                                       "importance", NULL};
     const char *unknown = lf_json_unknown_key(root, keys);
     const lf_method_def *def = NULL;
     int method = lf_method_parse(lf_json_str(lf_json_get(root, "method")));
@@ -144,6 +180,7 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
             f->temps[k] = (float)T;
         }
     }
+    if (st == LF_OK && lf_json_get(root, "importance")) st = read_importance(f, lf_json_get(root, "importance"), M, e);
     lf_json_free(root);
     if (st != LF_OK) return st;
     f->def = def, f->M = M, f->C = C;
