@@ -436,6 +436,8 @@ typedef struct lf_fusion_options {
     size_t ensemble_size; /* ges: selections, with replacement; 0 = 50 */
     size_t bags;          /* ges: selections over random halves of the models,
                              added up; 0 or 1 = one selection over all */
+    int importance;       /* fit: measure lf_fusion_importance (M + 1
+                             predictions of the fitting rows); default 1 */
 } lf_fusion_options;
 
 lf_fusion_options lf_fusion_defaults(void);
@@ -490,6 +492,7 @@ size_t lf_fusion_weights(const lf_fusion *f, float *out, size_t cap, size_t *row
  * each non-NULL array when cap >= M + 1 and returns M + 1; 0 for a model
  * not fitted.  Stored in the fusion file. */
 size_t lf_fusion_importance(const lf_fusion *f, double *log_loss, double *accuracy, size_t cap);
+/* (0 also when the fit was told not to measure it: options.importance 0) */
 
 /* ------------------------------------------------------------- compare */
 

@@ -396,7 +396,7 @@ lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *
         if (st != LF_OK) return st;
     }
     st = lf_fusion_fit_rows(f, p, names, M, C, y, NULL, N, &o, method, calibrate);
-    if (st == LF_OK) st = lf_fusion_measure_importance(f, p, N, y);
+    if (st == LF_OK && o.importance) st = lf_fusion_measure_importance(f, p, N, y);
     if (st != LF_OK) lf_fusion_clear(f);
     if (st == LF_OK && table) {
         f->auto_table = table;

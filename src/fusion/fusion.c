@@ -25,6 +25,7 @@ lf_fusion_options lf_fusion_defaults(void) {
     o.metric = LF_METRIC_LOG_LOSS;
     o.ensemble_size = 50;
     o.bags = 1;
+    o.importance = 1;
     return o;
 }
 
