@@ -357,7 +357,16 @@ typedef enum lf_method {
     LF_FUSE_AUTO = 15,
     /* greedy ensemble selection (Caruana 2004): weights = selection counts */
     LF_FUSE_GES = 16,         /* over the linear pool */
-    LF_FUSE_GES_LOG = 17      /* over the log-linear (geometric) pool */
+    LF_FUSE_GES_LOG = 17,     /* over the log-linear (geometric) pool */
+    /* dynamic selection: per row, the models competent on its k nearest
+     * fitting rows in the space of the models' outputs */
+    LF_FUSE_KNORA_E = 18,     /* k-nearest oracles eliminate (Ko et al. 2008) */
+    LF_FUSE_KNORA_U = 19,     /* k-nearest oracles union */
+    LF_FUSE_OLA = 20,         /* overall local accuracy (Woods et al. 1997) */
+    LF_FUSE_LCA = 21,         /* local class accuracy (Woods et al. 1997) */
+    /* evidence combination */
+    LF_FUSE_DEMPSTER_SHAFER = 22, /* Rogova 1994 over decision templates */
+    LF_FUSE_BKS = 23          /* behaviour-knowledge space (Huang & Suen 1995) */
 } lf_method;
 
 typedef enum lf_family {
@@ -396,6 +405,8 @@ typedef struct lf_fusion_options {
     size_t ensemble_size; /* ges: selections, with replacement; 0 = 50 */
     size_t bags;          /* ges: selections over random halves of the models,
                              added up; 0 or 1 = one selection over all */
+    size_t k;             /* knora-e, knora-u, ola, lca: neighbours in the
+                             region of competence, 1..1000; 0 = 7 */
 } lf_fusion_options;
 
 lf_fusion_options lf_fusion_defaults(void);

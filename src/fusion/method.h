@@ -23,7 +23,7 @@
 
 /* The tensors and architecture a method adds to a fusion file. */
 typedef struct lf_method_save {
-    lf_st_out tensors[2];   /* the method's own tensors ("fusion.*")      */
+    lf_st_out tensors[4];   /* the method's own tensors ("fusion.*")      */
     size_t n_tensors;
     const lf_model *net;    /* a network saved under "net." with its
                                architecture, or NULL                       */
@@ -76,5 +76,7 @@ extern const lf_method_def *const lf_fixed_methods[];     /* fixed.c */
 extern const lf_method_def *const lf_classical_methods[]; /* classical.c */
 extern const lf_method_def *const lf_selection_methods[]; /* selection.c */
 extern const lf_method_def *const lf_learned_methods[];   /* learned.c */
+extern const lf_method_def *const lf_dynamic_methods[];   /* dynamic.c */
+extern const lf_method_def *const lf_evidence_methods[];  /* evidence.c */
 
 #endif
