@@ -16,7 +16,7 @@
 # in bench/report.py.
 #
 # Environment (all optional):
-#   LF_BENCH            benchmarks to run, default "machine b1 b2 b3 b4 b5 b6"
+#   LF_BENCH            benchmarks to run, default "machine b1 b2 b3 b4 b5 b6 b9"
 #   LF_BENCH_QUICK=1    tiny sizes, to check that the harness works (the
 #                       numbers mean nothing)
 #   LF_BENCH_B1_RUNS    timed fits of B1 (default 7, after one warm-up)
@@ -69,6 +69,8 @@ if [ "${LF_BENCH_QUICK:-0}" = 1 ]; then
     B5_TEST=${LF_BENCH_B5_TEST:-5000}
     B5_RUNS=${LF_BENCH_B5_RUNS:-1}
     B6_SIZES=${LF_BENCH_B6_SIZES:-1000 10000 100000}
+    B9_FIT=${LF_BENCH_B9_FIT:-2000}
+    B9_ROWS=${LF_BENCH_B9_ROWS:-20000}
     COPY_MIB=${LF_BENCH_COPY_MIB:-16}
 else
     B1_RUNS=${LF_BENCH_B1_RUNS:-7}
@@ -81,6 +83,8 @@ else
     B5_TEST=${LF_BENCH_B5_TEST:-200000}
     B5_RUNS=${LF_BENCH_B5_RUNS:-3}
     B6_SIZES=${LF_BENCH_B6_SIZES:-10000 100000 1000000 10000000}
+    B9_FIT=${LF_BENCH_B9_FIT:-100000}
+    B9_ROWS=${LF_BENCH_B9_ROWS:-1000000}
     COPY_MIB=${LF_BENCH_COPY_MIB:-512}
 fi
 B3_MAX_RUN_S=${LF_BENCH_B3_MAX_RUN_S:-30}
@@ -113,7 +117,7 @@ build() {
     fi
     mkdir -p "$OUT"
     libs=$(lib_flags)
-    for prog in machine engine fusion cmdtime; do
+    for prog in machine engine fusion cmdtime des; do
         # shellcheck disable=SC2086 # $libs is a list of flags
         if ! $CC -O2 -std=c11 -Iinclude -Isrc -o "$OUT/$prog" "bench/$prog.c" \
             "$BUILD/liblatefuse.a" $libs; then
@@ -398,6 +402,13 @@ wait_quiet() {
     echo "$busy"
 }
 
+# B9: dynamic selection's predict (knora-e: exact 7 nearest neighbours by
+# brute force) on B9_ROWS rows against B9_FIT fitting rows, 5 models x 10
+# classes, data made in C (bench/des.c); one run.
+bench_b9() {
+    run_step b9 "$OUT/des" "$B9_FIT" "$B9_ROWS" knora-e
+}
+
 build
 : >"$RESULTS"
 {
@@ -411,7 +422,7 @@ build
 } >>"$RESULTS"
 peer_setup
 start=$(date +%s)
-for b in ${LF_BENCH:-machine b1 b2 b3 b4 b5 b6}; do
+for b in ${LF_BENCH:-machine b1 b2 b3 b4 b5 b6 b9}; do
     if command -v "bench_$b" >/dev/null 2>&1; then
         "bench_$b"
     else

@@ -467,8 +467,10 @@ const char *lf_fusion_model_name(const lf_fusion *f, size_t i);
 float lf_fusion_temperature(const lf_fusion *f, size_t i);
 /* The learned weights over models, as the seed shows them (softmax(W)):
  * M values for acc-weighted, wavg and loglinear, M x C (model-major) for
- * wavg-class; rows*cols values are written when cap allows.  Returns the
- * number of values (0 for methods without such weights). */
+ * wavg-class; for knora-e, knora-u, ola and lca, M values: each model's
+ * mean share of the fused output on the fitting rows (each left out of its
+ * own neighbours); rows*cols values are written when cap allows.  Returns
+ * the number of values (0 for methods without such weights). */
 size_t lf_fusion_weights(const lf_fusion *f, float *out, size_t cap, size_t *rows, size_t *cols);
 
 /* ------------------------------------------------------------- compare */
