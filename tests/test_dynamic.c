@@ -378,9 +378,9 @@ static void test_bad_files(void) {
         lf_st_out outs[4] = {{"fusion.rows", rows, 2, {6, 3}}, {"fusion.labels", lab, 1, {6}},
                              {"fusion.k", &k, 1, {1}}, {"fusion.weights", w, 1, {2}}};
         const char *keys[3] = {"format", "format_version", "fusion"};
-        const char *vals[3] = {"latefuse-fusion", "1",
-                               "{\"method\":\"knora-e\",\"calibrated\":false,\"logits\":false,\"classes\":2,"
-                               "\"models\":[\"a\",\"b\"],\"temperatures\":[1,1]}"};
+        static const char settings[] = "{\"method\":\"knora-e\",\"calibrated\":false,\"logits\":false,"
+                                       "\"classes\":2,\"models\":[\"a\",\"b\"],\"temperatures\":[1,1]}";
+        const char *vals[3] = {"latefuse-fusion", "1", settings};
         CHECK(lf_st_write(path, outs, 4, keys, vals, 3, &e) == LF_OK, "write: %s", e.msg);
         lf_st_free(&sf);
         free(rows);
