@@ -32,7 +32,7 @@
  * model) followed by M presence indicators (1 present, 0 missing), D = M C
  * + M values; squared Euclidean distance.  A feature space given as
  * another file is not supported.  The search is exact brute force: blocks
- * of 64 query rows against blocks of 1024 fitting rows, -2 q.x from the
+ * of 256 query rows against blocks of 512 fitting rows, -2 q.x from the
  * sgemm plus ||x||^2 (||q||^2 is the same for all of a query's neighbours),
  * in float; equal keys go to the lower fitting row; OpenMP over query
  * blocks, each row's result independent of the thread count.
@@ -53,8 +53,8 @@
 #include <math.h>
 #include <string.h>
 
-#define QB 64          /* query rows per block */
-#define FB 1024        /* fitting rows per block */
+#define QB 256         /* query rows per block */
+#define FB 512         /* fitting rows per block */
 #define K_DEFAULT 7
 #define K_MAX 1000
 #define WEIGHT_ROWS 2048 /* fitting rows that the weights are measured on */
