@@ -247,7 +247,7 @@ def rows_b9(res):
     t = num(res, "b9.ges_fit.latefuse.median_s")
     rows.append((f"B9 ges fit, {n} rows x 5 models x 10 classes", fmt_span(res, "b9.ges_fit.latefuse"), "", "",
                  "<= 1 s", met_le(t, 1.0)))
-    for d in ("knora-e", "knora-u", "ola", "lca"):
+    for d in ("knora-e",):
         if f"b9.{d}.missing" in res:
             continue
         t = num(res, f"b9.{d}_predict.latefuse.median_s")

@@ -407,6 +407,7 @@ wait_quiet() {
     echo "$busy"
 }
 
+
 build
 : >"$RESULTS"
 {

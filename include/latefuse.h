@@ -395,7 +395,16 @@ typedef enum lf_method {
     LF_FUSE_AUTO = 15,
     /* greedy ensemble selection (Caruana 2004): weights = selection counts */
     LF_FUSE_GES = 16,         /* over the linear pool */
-    LF_FUSE_GES_LOG = 17      /* over the log-linear (geometric) pool */
+    LF_FUSE_GES_LOG = 17,     /* over the log-linear (geometric) pool */
+    /* dynamic selection: per row, the models competent on its k nearest
+     * fitting rows in the space of the models' outputs */
+    LF_FUSE_KNORA_E = 18,     /* k-nearest oracles eliminate (Ko et al. 2008) */
+    LF_FUSE_KNORA_U = 19,     /* k-nearest oracles union */
+    LF_FUSE_OLA = 20,         /* overall local accuracy (Woods et al. 1997) */
+    LF_FUSE_LCA = 21,         /* local class accuracy (Woods et al. 1997) */
+    /* evidence combination */
+    LF_FUSE_DEMPSTER_SHAFER = 22, /* Rogova 1994 over decision templates */
+    LF_FUSE_BKS = 23          /* behaviour-knowledge space (Huang & Suen 1995) */
 } lf_method;
 
 typedef enum lf_family {
@@ -438,6 +447,8 @@ typedef struct lf_fusion_options {
                              added up; 0 or 1 = one selection over all */
     int importance;       /* fit: measure lf_fusion_importance (M + 1
                              predictions of the fitting rows); default 1 */
+    size_t k;             /* knora-e, knora-u, ola, lca: neighbours in the
+                             region of competence, 1..1000; 0 = 7 */
 } lf_fusion_options;
 
 lf_fusion_options lf_fusion_defaults(void);
@@ -480,8 +491,10 @@ const char *lf_fusion_model_name(const lf_fusion *f, size_t i);
 float lf_fusion_temperature(const lf_fusion *f, size_t i);
 /* The learned weights over models, as the seed shows them (softmax(W)):
  * M values for acc-weighted, wavg and loglinear, M x C (model-major) for
- * wavg-class; rows*cols values are written when cap allows.  Returns the
- * number of values (0 for methods without such weights). */
+ * wavg-class; for knora-e, knora-u, ola and lca, M values: each model's
+ * mean share of the fused output on the fitting rows (each left out of its
+ * own neighbours); rows*cols values are written when cap allows.  Returns
+ * the number of values (0 for methods without such weights). */
 size_t lf_fusion_weights(const lf_fusion *f, float *out, size_t cap, size_t *rows, size_t *cols);
 
 /* What each model is worth, measured at fit time on the fitting rows (so

@@ -181,7 +181,7 @@ for k in accuracy_std macro_f1 log_loss brier ece; do
     v=$(json_field all.json mean $k)
     if [ -n "$v" ] && [ "$v" != null ]; then ok; else bad "mean lacks $k in JSON"; fi
 done
-if [ "$(head -n 1 all.json)" = "[" ] && [ "$(tail -n 1 all.json)" = "]" ] && [ "$(grep -c '{"method"' all.json)" -eq 21 ]; then ok; else bad "JSON is not one array of 21 objects (17 methods, 3 models, the oracle)"; fi
+if [ "$(head -n 1 all.json)" = "[" ] && [ "$(tail -n 1 all.json)" = "]" ] && [ "$(grep -c '{"method"' all.json)" -eq 27 ]; then ok; else bad "JSON is not one array of 27 objects (23 methods, 3 models, the oracle)"; fi
 
 expect_ok compare $M3 -y y_onehot.csv --methods mean,vote,mean --json
 if [ "$(grep -c '{"method"' out)" -eq 6 ]; then ok; else bad "--methods mean,vote gave $(grep -c '{"method"' out) rows, wanted 6"; fi

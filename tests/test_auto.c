@@ -9,10 +9,12 @@
  */
 #include "check.h"
 #include "fusion/method.h"
+#include "io/safetensors.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const names3[3] = {"a", "b", "c"};
 
@@ -35,9 +37,9 @@ static void make_data(float **p, int *y, size_t M, size_t N, size_t C, uint64_t 
     }
 }
 
-static size_t params_of(const lf_score_row *r, size_t M, size_t C) {
+static size_t params_of(const lf_score_row *r, size_t M, size_t C, size_t N) {
     const lf_method_def *d = lf_method_def_of(r->method);
-    return (d && d->n_params ? d->n_params(M, C) : 0) + (r->calibrated ? M : 0);
+    return (d && d->n_params ? d->n_params(M, C, N) : 0) + (r->calibrated ? M : 0);
 }
 
 static double loss_of(const lf_score_row *r, int metric) {
@@ -70,13 +72,13 @@ static int check_auto(size_t N, size_t C, int metric, int expect_tiny) {
     /* the rule, from the table's own numbers */
     size_t best = t->n_rows;
     for (size_t r = 0; r < t->n_rows; r++) {
-        if (expect_tiny && params_of(&t->rows[r], M, C) > M) continue;
+        if (expect_tiny && params_of(&t->rows[r], M, C, N) > M) continue;
         if (best == t->n_rows || loss_of(&t->rows[r], metric) < loss_of(&t->rows[best], metric)) best = r;
     }
     double limit = loss_of(&t->rows[best], metric) + t->rows[best].std[metric] / sqrt((double)o.folds);
     size_t pick = best;
     for (size_t r = 0; r < t->n_rows; r++) {
-        size_t pr = params_of(&t->rows[r], M, C), pp = params_of(&t->rows[pick], M, C);
+        size_t pr = params_of(&t->rows[r], M, C, N), pp = params_of(&t->rows[pick], M, C, N);
         if ((expect_tiny && pr > M) || !(loss_of(&t->rows[r], metric) <= limit)) continue;
         if (pr < pp || (pr == pp && loss_of(&t->rows[r], metric) < loss_of(&t->rows[pick], metric))) pick = r;
     }
@@ -90,7 +92,7 @@ static int check_auto(size_t N, size_t C, int metric, int expect_tiny) {
     CHECK(strncmp(note, head, strlen(head)) == 0, "note: %s", note);
     CHECK((strstr(note, "fewer than 20 per class") != NULL) == expect_tiny, "tiny data said: %s", note);
     CHECK((strstr(note, "within one standard error") != NULL) == (pick != best), "one-SE said: %s", note);
-    if (expect_tiny) CHECK(params_of(want, M, C) <= M, "tiny data: %zu fitted numbers", params_of(want, M, C));
+    if (expect_tiny) CHECK(params_of(want, M, C, N) <= M, "tiny data: %zu fitted numbers", params_of(want, M, C, N));
     simpler = pick != best;
 out:
     lf_fusion_free(f);
@@ -99,28 +101,48 @@ out:
     return simpler;
 }
 
-/* every method's count of fitted numbers: the networks the engine builds */
+/* every method's count of fitted numbers: for the learned methods the
+ * network the engine builds; for the others the floats their fitted file
+ * stores (bks: at most, one tuple per distinct row) */
 static void test_params(void) {
-    size_t M = 3, C = 4;
+    enum { M = 3, C = 4, N = 60 };
+    float *p[M];
+    int y[N];
+    for (int k = 0; k < M; k++) p[k] = malloc(N * C * sizeof(float));
+    make_data(p, y, M, N, C, 5);
+    char path[] = "/tmp/latefuse_auto_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
     for (size_t i = 0; i < lf_method_count(); i++) {
         const lf_method_def *d = lf_method_at(i);
-        size_t want = 0;
+        size_t want = 0, got = d->n_params ? d->n_params(M, C, N) : 0;
         if (d->family == LF_FAMILY_LEARNED) {
             lf_model *net;
             lf_model_create(&net, 1);
             CHECK(lf_learned_build(net, d->id, M, C) == LF_OK, "%s builds", d->name);
             want = lf_model_num_params(net);
             lf_model_free(net);
-        } else if (d->family == LF_FAMILY_FIXED) {
-            want = 0;
-        } else if (d->id == LF_FUSE_DECISION_TEMPLATE) {
-            want = C * M * C;
         } else {
-            want = M; /* one weight or count per model */
+            lf_fusion *f;
+            lf_fusion_create(&f);
+            lf_fusion_options o = lf_fusion_defaults();
+            o.method = d->id;
+            lf_st_file sf;
+            lf_err e;
+            CHECK(lf_fusion_fit(f, (const float *const *)p, names3, M, N, C, y, &o) == LF_OK &&
+                      lf_fusion_save(f, path, 0) == LF_OK && lf_st_read(path, &sf, &e) == LF_OK,
+                  "%s: %s", d->name, lf_fusion_error(f));
+            for (size_t t = 0; t < lf_st_count(&sf); t++) want += lf_st_at(&sf, t)->count;
+            lf_st_free(&sf);
+            lf_fusion_free(f);
         }
-        size_t got = d->n_params ? d->n_params(M, C) : 0;
-        CHECK(got == want, "%s fits %zu numbers, the record says %zu", d->name, want, got);
+        if (d->id == LF_FUSE_BKS)
+            CHECK(want > 0 && want <= got, "bks stores %zu numbers, at most %zu by its record", want, got);
+        else
+            CHECK(got == want, "%s fits %zu numbers, the record says %zu", d->name, want, got);
     }
+    unlink(path);
+    for (int k = 0; k < M; k++) free(p[k]);
 }
 
 static void test_errors(void) {

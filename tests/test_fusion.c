@@ -59,7 +59,9 @@ static lf_fusion *fit(lf_method m, const float *const *p, size_t M, size_t N, si
 static void test_names(void) {
     lf_method ms[64];
     size_t n = lf_method_list(ms, 64);
-    CHECK(n == 17 && ms[0] == LF_FUSE_MEAN && ms[14] == LF_FUSE_GATE && ms[16] == LF_FUSE_GES_LOG, "%zu methods", n);
+    CHECK(n == 23 && ms[0] == LF_FUSE_MEAN && ms[14] == LF_FUSE_GATE && ms[16] == LF_FUSE_GES_LOG &&
+              ms[17] == LF_FUSE_KNORA_E && ms[20] == LF_FUSE_LCA && ms[22] == LF_FUSE_BKS,
+          "%zu methods", n);
     for (size_t i = 0; i < n; i++) CHECK(lf_method_parse(lf_method_name(ms[i])) == (int)ms[i], "name %d", ms[i]);
     CHECK(lf_method_parse("auto") == LF_FUSE_AUTO && lf_method_family(LF_FUSE_AUTO) == -1, "auto");
     CHECK(lf_method_family(LF_FUSE_BORDA) == LF_FAMILY_FIXED &&

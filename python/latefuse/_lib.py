@@ -91,7 +91,7 @@ class FusionOptions(ctypes.Structure):
     _fields_ = [("method", c_int), ("calibrate", c_int), ("logits", c_int), ("folds", c_size),
                 ("seed", ctypes.c_uint64), ("epochs", c_size), ("modality_dropout", ctypes.c_float),
                 ("verbose", c_int), ("metric", c_int), ("ensemble_size", c_size), ("bags", c_size),
-                ("importance", c_int)]
+                ("importance", c_int), ("k", c_size)]
 
 
 NUM_METRICS = 5

@@ -20,8 +20,8 @@
 
 static void free_floats(void *state) { LF_FREE(state); }
 
-static size_t per_model(size_t M, size_t C) { return (void)C, M; }
-static size_t templates(size_t M, size_t C) { return C * M * C; }
+static size_t per_model(size_t M, size_t C, size_t N) { return (void)C, (void)N, M; }
+static size_t templates(size_t M, size_t C, size_t N) { return (void)N, C * M * C; }
 
 /* ------------------------------------------------------- acc-weighted */
 

@@ -284,8 +284,8 @@ static double auto_loss(const lf_score_row *r, int metric) {
     return metric == LF_METRIC_LOG_LOSS ? r->mean[metric] : 1.0 - r->mean[metric];
 }
 
-static size_t auto_params(const lf_method_def *d, int calibrated, size_t M, size_t C) {
-    return (d->n_params ? d->n_params(M, C) : 0) + (calibrated ? M : 0);
+static size_t auto_params(const lf_method_def *d, int calibrated, size_t M, size_t C, size_t N) {
+    return (d->n_params ? d->n_params(M, C, N) : 0) + (calibrated ? M : 0);
 }
 
 static lf_status select_method(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
@@ -335,7 +335,7 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
     size_t best = n_cand;
     for (size_t r = 0; r < t->n_rows; r++) {
         const lf_score_row *x = &t->rows[r];
-        if (tiny && auto_params(lf_method_def_of(x->method), x->calibrated, M, C) > M) continue;
+        if (tiny && auto_params(lf_method_def_of(x->method), x->calibrated, M, C, N) > M) continue;
         if (isnan(auto_loss(x, metric))) continue;
         if (best == n_cand || auto_loss(x, metric) < auto_loss(&t->rows[best], metric)) best = r;
     }
@@ -347,8 +347,8 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
     size_t pick = best;
     for (size_t r = 0; r < t->n_rows; r++) {
         const lf_score_row *x = &t->rows[r], *b = &t->rows[pick];
-        size_t px = auto_params(lf_method_def_of(x->method), x->calibrated, M, C);
-        size_t pb = auto_params(lf_method_def_of(b->method), b->calibrated, M, C);
+        size_t px = auto_params(lf_method_def_of(x->method), x->calibrated, M, C, N);
+        size_t pb = auto_params(lf_method_def_of(b->method), b->calibrated, M, C, N);
         if ((tiny && px > M) || !(auto_loss(x, metric) <= limit)) continue;
         if (px < pb || (px == pb && auto_loss(x, metric) < auto_loss(b, metric))) pick = r;
     }
@@ -363,8 +363,8 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
                       "; the best, %s%s (%.4f), is within one standard error (%.4f) and fits more numbers "
                       "(%zu against %zu)",
                       br->name, br->calibrated ? " with calibration" : "", br->mean[metric], se,
-                      auto_params(lf_method_def_of(br->method), br->calibrated, M, C),
-                      auto_params(lf_method_def_of(pr->method), pr->calibrated, M, C));
+                      auto_params(lf_method_def_of(br->method), br->calibrated, M, C, N),
+                      auto_params(lf_method_def_of(pr->method), pr->calibrated, M, C, N));
     if (n >= 0 && (size_t)n < note_len && tiny)
         snprintf(note + n, note_len - (size_t)n,
                  "; %zu rows for %zu classes is fewer than %d per class, so only methods with at most one fitted "

@@ -324,7 +324,7 @@ static lf_status learned_load(lf_fusion *f, const lf_st_file *sf, const char *ar
      * declare a large model beside a small network build nothing large
      * (M <= 1024 and C <= 2^20 keep the counts below 2^51), then the whole
      * architecture */
-    size_t want = f->def->n_params(M, C);
+    size_t want = f->def->n_params(M, C, 0);
     if (lf_model_num_params(net) != want)
         return lf_fail(e, LF_ERR_FORMAT, "the network has %zu weights, the %s method builds %zu for %zu models and %zu classes",
                        lf_model_num_params(net), name, want, M, C);
@@ -380,11 +380,11 @@ static size_t learned_weights(const lf_fusion *f, float *out, size_t cap, size_t
 static void free_net(void *state) { lf_model_free(state); }
 
 /* the networks' weight counts (inputs: M x C outputs and the M-value mask) */
-static size_t np_stack_lr(size_t M, size_t C) { return (M * C + M) * C + C; }
-static size_t np_per_model(size_t M, size_t C) { return (void)C, M; }
-static size_t np_per_class(size_t M, size_t C) { return M * C; }
-static size_t np_mlp(size_t M, size_t C) { return (M * C + M) * 128 + 128 + 128 * C + C; }
-static size_t np_gate(size_t M, size_t C) { return (M * C + M) * 32 + 32 + 32 * M + M; }
+static size_t np_stack_lr(size_t M, size_t C, size_t N) { return (void)N, (M * C + M) * C + C; }
+static size_t np_per_model(size_t M, size_t C, size_t N) { return (void)C, (void)N, M; }
+static size_t np_per_class(size_t M, size_t C, size_t N) { return (void)N, M * C; }
+static size_t np_mlp(size_t M, size_t C, size_t N) { return (void)N, (M * C + M) * 128 + 128 + 128 * C + C; }
+static size_t np_gate(size_t M, size_t C, size_t N) { return (void)N, (M * C + M) * 32 + 32 + 32 * M + M; }
 
 #define LEARNED(var, ID, NAME, SUMMARY, WEIGHTS, LR, BATCH, EPOCHS, LOGS, BUILD, NPARAMS)           \
     static const learned_params var##_params = {LR, BATCH, EPOCHS, LOGS, BUILD};                 \

@@ -350,7 +350,7 @@ static size_t ges_weights(const lf_fusion *f, float *out, size_t cap, size_t *ro
 
 static void free_counts(void *state) { LF_FREE(state); }
 
-static size_t per_model(size_t M, size_t C) { return (void)C, M; }
+static size_t per_model(size_t M, size_t C, size_t N) { return (void)C, (void)N, M; }
 
 static const ges_params linear = {0}, geometric = {1};
 
