@@ -6,6 +6,7 @@
  * be found or built) and float/double round trips of the writer.
  */
 #include "check.h"
+#include "locale_util.h"
 #include "io/json.h"
 
 #include <float.h>
@@ -421,25 +422,11 @@ static void test_writer(void) {
     CHECK(!lf_strtod_c("2.5x", &v) && v == 0, "lf_strtod_c rejects junk");
 }
 
-/* Finds (or builds into tmpdir with localedef) a comma-decimal locale. */
-static int set_comma_locale(const char *tmpdir) {
-    const char *names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8", "de_DE", "fr_FR"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        if (setlocale(LC_NUMERIC, names[i])) return 1;
-    if (!tmpdir || access("/usr/bin/localedef", X_OK) != 0) return 0;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd,
-             "/usr/bin/localedef -i de_DE -f UTF-8 '%s/de_DE.UTF-8' >/dev/null 2>&1", tmpdir);
-    if (system(cmd) == -1) return 0;
-    if (setenv("LOCPATH", tmpdir, 1) != 0) return 0;
-    return setlocale(LC_NUMERIC, "de_DE.UTF-8") != NULL;
-}
-
 static void test_locale(void) {
     char tmpl[] = "/tmp/lf_json_XXXXXX";
     const char *dir = mkdtemp(tmpl);
-    if (!set_comma_locale(dir)) {
-        printf("notice: no comma-decimal locale available; locale test skipped\n");
+    if (!set_comma_locale(dir, LC_NUMERIC)) {
+        CHECK_SKIP("no comma-decimal locale could be found or built (install the locales package)");
     } else {
         char probe[16];
         snprintf(probe, sizeof probe, "%.1f", 0.5);

@@ -173,7 +173,7 @@ static void test_layout(void) {
  * file written by a pure-Python writer (F64/I64/F16, unsorted offsets). */
 static void test_python_interop(void) {
     if (access("/usr/bin/python3", X_OK) != 0) {
-        printf("notice: /usr/bin/python3 not found; interop test skipped\n");
+        CHECK_SKIP("/usr/bin/python3 not found: the interop test needs it");
         return;
     }
     float w[6] = {0.25f, -1.5f, 3.0f, 1e-20f, -0.0f, 7.0f};
