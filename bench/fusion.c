@@ -100,7 +100,6 @@ static int bench_b5(const char *dir, size_t epochs, size_t runs) {
         o.epochs = epochs;
         o.modality_dropout = 0.0f;
         o.seed = 0;
-        o.verbose = 0;
         lf_fusion *f = NULL;
         for (size_t r = 0; r < runs; r++) {
             lf_fusion_free(f);

@@ -55,6 +55,59 @@ typedef enum lf_status {
 /* A constant, never-NULL English name for a status ("out of memory", ...). */
 const char *lf_status_string(lf_status st);
 
+/* ------------------------------------------------------------- progress */
+
+/* What a long call (fit, a learned fusion method's fit, compare) reports
+ * while it runs, through the `progress` callback of its options.  The
+ * library never prints and never asks whether stderr is a terminal: the
+ * caller decides what to show (the CLI draws a Keras-style bar on a
+ * terminal; Python does the same for verbose=1).  The callback runs on the
+ * calling thread, between steps; it must not call the library on the same
+ * object.  Events:
+ *   EPOCH_BEGIN  epoch (1-based) of epochs is starting
+ *   STEP         step of steps done in this epoch; seconds, loss and
+ *                accuracy so far (NaN without accuracy).  Sent at most
+ *                every 0.1 s and at the epoch's last step.
+ *   EPOCH_END    the epoch's loss and accuracy, val_loss and val_accuracy
+ *                (NaN without validation data), seconds for the epoch
+ *   EARLY_STOP   training stops after `epoch`; best_epoch (1-based), and
+ *                restored = 1 when the best weights were put back
+ *   METHOD       compare: method `item` of `items` (1-based) is starting
+ *   METHODS_DONE compare: every method is done
+ * STEP, METHOD and METHODS_DONE redraw one line ('\r'): show them on a
+ * terminal only. */
+typedef enum lf_progress_event {
+    LF_PROGRESS_EPOCH_BEGIN = 0,
+    LF_PROGRESS_STEP,
+    LF_PROGRESS_EPOCH_END,
+    LF_PROGRESS_EARLY_STOP,
+    LF_PROGRESS_METHOD,
+    LF_PROGRESS_METHODS_DONE
+} lf_progress_event;
+
+typedef struct lf_progress {
+    lf_progress_event event;
+    size_t epoch, epochs;        /* 1-based epoch of the fit's epochs      */
+    size_t step, steps;          /* steps done in the epoch, of steps      */
+    double seconds;              /* since the epoch began                  */
+    double loss, accuracy;       /* so far in the epoch (NaN: not measured) */
+    double val_loss, val_accuracy; /* EPOCH_END; NaN otherwise             */
+    size_t best_epoch;           /* EARLY_STOP: 1-based                    */
+    int restored;                /* EARLY_STOP: best weights put back      */
+    size_t item, items;          /* METHOD: 1-based method of items        */
+    const char *method;          /* METHOD: its name                       */
+} lf_progress;
+
+typedef void (*lf_progress_fn)(void *ctx, const lf_progress *p);
+
+/* The Keras-style text of an event into buf (always terminated; cut to
+ * len - 1 bytes): "Epoch 2/10\n", "\r12/40 [=====>....] - ETA: 3s - loss:
+ * 0.4321 - accuracy: 0.8800   ", the epoch's final bar line with its time
+ * per step and validation metrics, "Early stopping at epoch ...\n",
+ * "\rcompare: 3/21 wavg   ...", a blank line for METHODS_DONE.  Returns
+ * the length of the whole text.  Writes nowhere else. */
+size_t lf_progress_format(const lf_progress *p, char *buf, size_t len);
+
 /* ----------------------------------------------------------------- model */
 
 typedef struct lf_model lf_model;
@@ -252,9 +305,9 @@ typedef struct lf_fit_options {
     size_t n_class_weight;
     uint64_t seed;            /* shuffling and dropout draw from a generator
                                  seeded with this (default 0) */
-    int verbose;              /* 0 silent; 1 progress bar on stderr when it
-                                 is a terminal plus a line per epoch;
-                                 2 one line per epoch on stderr */
+    lf_progress_fn progress;  /* NULL (default): silent; else called with
+                                 each epoch's and step's progress */
+    void *progress_ctx;       /* passed to progress */
 } lf_fit_options;
 
 lf_fit_options lf_fit_defaults(void);
@@ -390,7 +443,9 @@ typedef struct lf_fusion_options {
     size_t epochs;        /* learned methods; 0 = the method's default */
     float modality_dropout; /* learned methods: share of extra training rows
                                with one present model hidden; default 0.5 */
-    int verbose;          /* progress on stderr when it is a terminal */
+    lf_progress_fn progress; /* NULL (default): silent; else compare's and
+                                the learned methods' training progress */
+    void *progress_ctx;   /* passed to progress */
     int metric;           /* what ges optimises: LF_METRIC_LOG_LOSS (default)
                              or LF_METRIC_ACCURACY (log-loss breaks ties) */
     size_t ensemble_size; /* ges: selections, with replacement; 0 = 50 */

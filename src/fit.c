@@ -10,7 +10,6 @@
 #include <math.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #define PREDICT_CHUNK 256
 
@@ -20,7 +19,6 @@ lf_fit_options lf_fit_defaults(void) {
     o.batch_size = 32;
     o.epochs = 1;
     o.shuffle = 1;
-    o.verbose = 0;
     return o;
 }
 
@@ -213,24 +211,10 @@ static double now_s(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static void progress(const lf_model *m, size_t epoch, size_t epochs, size_t step, size_t steps,
-                     double elapsed, double loss, double acc, int final, double vloss,
-                     double vacc) {
-    char bar[31];
-    size_t filled = steps ? step * 30 / steps : 30;
-    for (size_t i = 0; i < 30; i++) bar[i] = i < filled ? '=' : (i == filled ? '>' : '.');
-    bar[30] = '\0';
-    fprintf(stderr, "\r%zu/%zu [%s] - ", step, steps, bar);
-    double per_step = elapsed / (double)(steps ? steps : 1);
-    if (final && per_step >= 1e-3) fprintf(stderr, "%.0fs %.0fms/step", elapsed, 1e3 * per_step);
-    else if (final) fprintf(stderr, "%.0fs %.0fus/step", elapsed, 1e6 * per_step);
-    else fprintf(stderr, "ETA: %.0fs", step ? elapsed * (double)(steps - step) / (double)step : 0.0);
-    fprintf(stderr, " - loss: %.4f", loss);
-    if (!isnan(acc)) fprintf(stderr, " - accuracy: %.4f", acc);
-    if (final && !isnan(vloss)) fprintf(stderr, " - val_loss: %.4f", vloss);
-    if (final && !isnan(vacc)) fprintf(stderr, " - val_accuracy: %.4f", vacc);
-    fputs(final ? "\n" : "   ", stderr);
-    (void)m, (void)epoch, (void)epochs;
+/* Sends one event to the options' callback (none: nothing). */
+static void report(const lf_fit_options *o, lf_progress *p, lf_progress_event ev) {
+    p->event = ev;
+    o->progress(o->progress_ctx, p);
 }
 
 /* ------------------------------------------------ row sources for fit */
@@ -357,7 +341,9 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
     m->history = (lf_history){0, m->hist, m->hist + o.epochs, m->hist + 2 * o.epochs,
                               m->hist + 3 * o.epochs, 0, 0};
     int weighted = o.sample_weight || o.class_weight;
-    int tty = o.verbose == 1 && isatty(2);
+    lf_progress pr;
+    memset(&pr, 0, sizeof pr);
+    pr.epochs = o.epochs;
     size_t steps = (n_train + B - 1) / B, wait = 0;
     double best = INFINITY;
     int has_acc = lf_loss_has_accuracy(m->loss);
@@ -366,7 +352,8 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
     for (size_t e = 0; e < o.epochs; e++) {
         double t0 = now_s(), last_draw = 0, lsum = 0, pen_sum = 0;
         size_t correct = 0;
-        if (o.verbose) fprintf(stderr, "Epoch %zu/%zu\n", e + 1, o.epochs);
+        pr.epoch = e + 1, pr.steps = steps;
+        if (o.progress) report(&o, &pr, LF_PROGRESS_EPOCH_BEGIN);
         if (o.shuffle) lf_ids_shuffle(b.idx, n_train, &rng);
         for (size_t s = 0; s < steps; s++) {
             size_t r0 = s * B, nb = n_train - r0 < B ? n_train - r0 : B;
@@ -393,11 +380,14 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
             m->step++;
             lf_optim_step(&m->opt, m->params, m->grads, m->m1, m->m2, m->n_params, m->step);
             if (b.ema) lf_ema_update(b.ema, m->params, m->n_params, m->step == 1 ? 0.0f : m->opt.ema_momentum);
-            if (tty && (now_s() - last_draw > 0.1 || s + 1 == steps)) {
+            if (o.progress && (now_s() - last_draw > 0.1 || s + 1 == steps)) {
                 last_draw = now_s();
                 size_t seen = r0 + nb;
-                progress(m, e, o.epochs, s + 1, steps, last_draw - t0, (lsum + pen_sum) / (double)seen,
-                         has_acc ? (double)correct / (double)(seen * acc_per_row) : NAN, 0, NAN, NAN);
+                pr.step = s + 1, pr.seconds = last_draw - t0;
+                pr.loss = (lsum + pen_sum) / (double)seen;
+                pr.accuracy = has_acc ? (double)correct / (double)(seen * acc_per_row) : NAN;
+                pr.val_loss = pr.val_accuracy = NAN;
+                report(&o, &pr, LF_PROGRESS_STEP);
             }
         }
         double loss = (lsum + pen_sum) / (double)n_train;
@@ -412,7 +402,11 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
         m->hist[e] = loss, m->hist[o.epochs + e] = vloss;
         m->hist[2 * o.epochs + e] = acc, m->hist[3 * o.epochs + e] = vacc;
         m->history.epochs = e + 1;
-        if (o.verbose) progress(m, e, o.epochs, steps, steps, now_s() - t0, loss, acc, 1, vloss, vacc);
+        if (o.progress) {
+            pr.step = steps, pr.seconds = now_s() - t0;
+            pr.loss = loss, pr.accuracy = acc, pr.val_loss = vloss, pr.val_accuracy = vacc;
+            report(&o, &pr, LF_PROGRESS_EPOCH_END);
+        }
         if (!isfinite(loss) || (n_val && !isfinite(vloss))) {
             st = lf_model_fail(m, LF_ERR_NUMERIC,
                                "fit: training diverged at epoch %zu (the loss is not finite); "
@@ -428,9 +422,10 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
         } else if (o.patience && ++wait >= o.patience) {
             m->history.stopped_early = 1;
             if (b.best) memcpy(m->params, b.best, m->n_params * sizeof(float));
-            if (o.verbose)
-                fprintf(stderr, "Early stopping at epoch %zu; best epoch %zu%s\n", e + 1,
-                        m->history.best_epoch + 1, b.best ? " (weights restored)" : "");
+            if (o.progress) {
+                pr.best_epoch = m->history.best_epoch + 1, pr.restored = b.best != NULL;
+                report(&o, &pr, LF_PROGRESS_EARLY_STOP);
+            }
             break;
         }
     }

@@ -226,5 +226,11 @@ double cli_rng_normal(cli_rng *r);   /* standard normal (Box-Muller) */
 
 /* Whether stderr is a terminal (progress display). */
 int cli_stderr_tty(void);
+/* The progress of a fit on stderr: the Keras bar on a terminal, else one
+ * line per epoch. */
+void cli_progress_fit(lf_fit_options *o);
+/* The progress of compare and the learned methods' fits on stderr, on a
+ * terminal only (silent otherwise). */
+void cli_progress_fusion(lf_fusion_options *o);
 
 #endif

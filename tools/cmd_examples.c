@@ -16,8 +16,6 @@
 #include <math.h>
 #include <string.h>
 
-static int fit_verbosity(void) { return cli_stderr_tty() ? 1 : 2; }
-
 static int model_fail(lf_model *m, lf_status st) {
     char msg[600];
     snprintf(msg, sizeof msg, "%s", *lf_model_error(m) ? lf_model_error(m) : lf_status_string(st));
@@ -63,7 +61,7 @@ int cli_cmd_seed_example(const struct cli_opts *o) {
     fo.epochs = epochs;
     fo.batch_size = 32;
     fo.seed = o->seed;
-    fo.verbose = fit_verbosity();
+    cli_progress_fit(&fo);
     const float *x[2] = {x1, x2};
     float w[2];
     st = lf_model_fit(m, x, y, N, &fo);
@@ -160,7 +158,7 @@ int cli_cmd_head_example(const struct cli_opts *o) {
     fo.epochs = o->epochs ? o->epochs : 20;
     fo.validation_split = 0.2f;
     fo.seed = o->seed;
-    fo.verbose = fit_verbosity();
+    cli_progress_fit(&fo);
     const float *xtr[2] = {a, b};
     const float *xte[2] = {a + (size_t)NTR * HEAD_C, b + (size_t)NTR * HEAD_C};
     double acc_tr = NAN, acc_te = NAN;

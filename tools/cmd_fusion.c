@@ -32,7 +32,7 @@ static lf_fusion_options options_of(const struct cli_opts *o) {
     opt.folds = o->folds;
     opt.seed = o->seed;
     if (o->epochs) opt.epochs = o->epochs;
-    opt.verbose = cli_stderr_tty();
+    cli_progress_fusion(&opt);
     return opt;
 }
 

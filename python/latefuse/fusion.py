@@ -132,7 +132,9 @@ def _options(method, calibrate, folds, seed, logits, epochs, modality_dropout, v
     if not 0.0 <= md <= 1.0:
         raise ValueError("%s: modality_dropout must be in [0, 1], got %r" % (what, modality_dropout))
     o.calibrate, o.logits, o.folds = int(bool(calibrate)), int(bool(logits)), int(folds)
-    o.seed, o.epochs, o.modality_dropout, o.verbose = int(seed) & 0xFFFFFFFFFFFFFFFF, int(epochs), md, int(verbose)
+    o.seed, o.epochs, o.modality_dropout = int(seed) & 0xFFFFFFFFFFFFFFFF, int(epochs), md
+    if verbose:  # compare's progress and the learned methods' epochs on stderr
+        o.progress = _lib.progress_printer(_lib.stderr_tty())
     return o
 
 
