@@ -476,6 +476,59 @@ lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *
  * lf_status_string describes the status. */
 lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N, float *out);
 
+/* ------------------------------------------------------- input checks
+ *
+ * One check of model outputs and labels that the library's own fit,
+ * compare and predict use, and that a caller uses to word its errors: the
+ * first problem is returned as data (which model, row, column, what, the
+ * value), not as text, so that the CLI can name a file and count rows from
+ * 1, Python from 0, and the library names the model. */
+typedef enum lf_input_problem {
+    LF_INPUT_OK = 0,
+    LF_INPUT_PARTIAL_NAN,      /* NaN in some columns of a row, not all (a
+                                  missing output is NaN in every column);
+                                  column: the first NaN */
+    LF_INPUT_INF,              /* value +-Inf at (row, column) */
+    LF_INPUT_NEGATIVE,         /* a negative probability (without logits) */
+    LF_INPUT_SUM,              /* a row of probabilities sums to `sum`
+                                  (in double), not 1 within 1e-3 */
+    LF_INPUT_LABEL_RANGE,      /* label `value` is not a class in 0..C-1 */
+    LF_INPUT_LABEL_NOT_INTEGER,/* label `value` is not a whole number */
+    LF_INPUT_LABEL_NOT_ONE_HOT /* a one-hot row is not exactly one 1 and
+                                  the rest 0 */
+} lf_input_problem;
+
+typedef struct lf_input_issue {
+    lf_input_problem kind;
+    size_t model;         /* index of the array among those checked */
+    const char *name;     /* names[model], or NULL without names */
+    size_t row, column;   /* 0-based; rows counted from row0 */
+    double value;         /* the value at fault */
+    double sum;           /* LF_INPUT_SUM: the row's sum */
+} lf_input_issue;
+
+/* Checks M model outputs of N rows x C columns (p[k] NULL: model k absent):
+ * a row is either NaN in every column (a missing output) or finite, and
+ * unless `logits` its values are >= 0 and sum to 1 within 1e-3.  Models in
+ * order, rows in order, a row's partial NaN before its columns.  Rows are
+ * numbered from row0 (the first row of a block of a larger input).
+ * Returns LF_OK with issue->kind LF_INPUT_OK, or LF_ERR_FORMAT with the
+ * first problem in *issue (issue may be NULL); LF_ERR_ARG for p NULL. */
+lf_status lf_check_outputs(const float *const *p, const char *const *names, size_t M, size_t N,
+                           size_t C, int logits, size_t row0, lf_input_issue *issue);
+
+/* Checks N class labels against C classes: LF_OK, or LF_ERR_FORMAT with
+ * the first label outside 0..C-1 (LF_INPUT_LABEL_RANGE). */
+lf_status lf_check_labels(const int *y, size_t N, size_t C, lf_input_issue *issue);
+
+/* Labels from a numeric matrix of N rows: one column of class indices
+ * (whole numbers in 0..C-1) or C one-hot columns (with C > 1).  Writes N
+ * labels to y; LF_ERR_FORMAT with the first bad row in *issue
+ * (LABEL_NOT_INTEGER, LABEL_RANGE, LABEL_NOT_ONE_HOT); LF_ERR_SHAPE (issue
+ * kind OK) when cols is neither 1 nor C. */
+lf_status lf_labels_from_matrix(const float *v, size_t N, size_t cols, size_t C, int *y,
+                                lf_input_issue *issue);
+
 /* Save (atomic, safetensors layout, schema in README.md) and load. */
 lf_status lf_fusion_save(lf_fusion *f, const char *path);
 

@@ -2,11 +2,11 @@
  * inputs.c — loading and validating the files the fusion commands read:
  * each model's outputs (N x C, .npy or .csv) and the labels.
  *
- * Why here and not only in the library: the library validates arrays, but
- * only the tool knows file names, so the messages here name the file, the
- * 1-based data row and the offending value, which is what a user needs to
- * fix an export.  A row of NaN is a missing output; a row with only some
- * NaN is an error.  Nothing here prints; errors go back through lf_err.
+ * The checks are the library's (lf_check_outputs, lf_labels_from_matrix);
+ * what is here is their wording: only the tool knows file names, so the
+ * messages name the file, the 1-based data row and column and the
+ * offending value, which is what a user needs to fix an export.  Nothing
+ * here prints; errors go back through lf_err.
  */
 #include "cli.h"
 #include "io/csv.h"
@@ -63,41 +63,37 @@ lf_status cli_check_outputs(const char *path, const float *p, size_t N, size_t C
     return cli_check_outputs_at(path, p, N, C, logits, 0, e);
 }
 
+/* The library's check (lf_check_outputs), worded for the command line: the
+ * file, the 1-based row counted from the start of the file, the 1-based
+ * column. */
 lf_status cli_check_outputs_at(const char *path, const float *p, size_t N, size_t C, int logits,
                                size_t row0, lf_err *e) {
-    p -= row0 * C; /* rows are numbered from the start of the file */
-    for (size_t i = row0; i < row0 + N; i++) {
-        const float *r = p + i * C;
-        size_t nan = 0;
-        for (size_t c = 0; c < C; c++) nan += isnan(r[c]) ? 1 : 0;
-        if (nan == C) continue; /* a missing output */
-        if (nan)
-            for (size_t c = 0; c < C; c++)
-                if (isnan(r[c]))
-                    return lf_fail(e, LF_ERR_FORMAT,
-                                   "row %zu of '%s' has NaN in column %zu but values in others; a "
-                                   "missing output must be a whole row of NaN",
-                                   i + 1, path, c + 1);
-        double s = 0;
-        for (size_t c = 0; c < C; c++) {
-            if (isinf(r[c]))
-                return lf_fail(e, LF_ERR_FORMAT, "row %zu of '%s' holds %s in column %zu", i + 1,
-                               path, r[c] > 0 ? "inf" : "-inf", c + 1);
-            if (!logits && r[c] < 0)
-                return lf_fail(e, LF_ERR_FORMAT,
-                               "row %zu of '%s' holds a negative probability %g in column %zu "
-                               "(pass --logits for raw scores)",
-                               i + 1, path, (double)r[c], c + 1);
-            s += r[c];
-        }
+    lf_input_issue is;
+    lf_status st = lf_check_outputs(&p, NULL, 1, N, C, logits, row0, &is);
+    if (st == LF_OK) return LF_OK;
+    size_t row = is.row + 1, col = is.column + 1;
+    switch (is.kind) {
+    case LF_INPUT_PARTIAL_NAN:
+        return lf_fail(e, st,
+                       "row %zu of '%s' has NaN in column %zu but values in others; a missing output must be "
+                       "a whole row of NaN",
+                       row, path, col);
+    case LF_INPUT_INF:
+        return lf_fail(e, st, "row %zu of '%s' holds %s in column %zu", row, path, is.value > 0 ? "inf" : "-inf",
+                       col);
+    case LF_INPUT_NEGATIVE:
+        return lf_fail(e, st,
+                       "row %zu of '%s' holds a negative probability %g in column %zu (pass --logits for raw "
+                       "scores)",
+                       row, path, is.value, col);
+    case LF_INPUT_SUM:
         /* --logits is suggested only for a row that looks like raw scores:
          * a negative value (above) or a sum far from 1; near 1, the sum says
          * enough (rounded or truncated probabilities) */
-        if (!logits && fabs(s - 1.0) > 1e-3)
-            return lf_fail(e, LF_ERR_FORMAT, "row %zu of '%s' sums to %.6g, not 1 within 1e-3%s", i + 1, path, s,
-                           fabs(s - 1.0) > CLI_LOGITS_HINT ? " (pass --logits for raw scores)" : "");
+        return lf_fail(e, st, "row %zu of '%s' sums to %.6g, not 1 within 1e-3%s", row, path, is.sum,
+                       fabs(is.sum - 1.0) > CLI_LOGITS_HINT ? " (pass --logits for raw scores)" : "");
+    default: return lf_fail(e, st, "row %zu of '%s' is not valid", row, path);
     }
-    return LF_OK;
 }
 
 void cli_inputs_free(cli_inputs *in) {
@@ -215,36 +211,16 @@ lf_status cli_load_labels(const char *path, size_t N, size_t C, int **y, lf_err 
         st = lf_fail(e, LF_ERR_NOMEM, "out of memory reading the labels of '%s'", path);
         goto done;
     }
-    for (size_t i = 0; i < N && !st; i++) {
-        const float *r = a.data + i * a.cols;
-        if (a.cols == 1 && C != 1) {
-            float v = r[0];
-            if (!isfinite(v) || v != floorf(v))
-                st = lf_fail(e, LF_ERR_FORMAT, "label %g at row %zu of '%s' is not an integer",
-                             (double)v, i + 1, path);
-            else if (v < 0 || v >= (float)C)
-                st = lf_fail(e, LF_ERR_FORMAT,
-                             "label %g at row %zu of '%s' is out of range 0..%zu", (double)v,
-                             i + 1, path, C - 1);
-            else
-                out[i] = (int)v;
-        } else {
-            size_t ones = 0, hot = 0;
-            for (size_t c = 0; c < C; c++) {
-                if (r[c] == 1.0f) {
-                    ones++;
-                    hot = c;
-                } else if (r[c] != 0.0f) {
-                    ones = 2; /* not one-hot */
-                    break;
-                }
-            }
-            if (ones != 1)
-                st = lf_fail(e, LF_ERR_FORMAT,
-                             "row %zu of '%s' is not one-hot (exactly one 1, the rest 0)", i + 1, path);
-            else
-                out[i] = (int)hot;
-        }
+    lf_input_issue is;
+    st = lf_labels_from_matrix(a.data, N, a.cols, C, out, &is);
+    if (st) {
+        size_t row = is.row + 1;
+        if (is.kind == LF_INPUT_LABEL_NOT_INTEGER)
+            st = lf_fail(e, st, "label %g at row %zu of '%s' is not an integer", is.value, row, path);
+        else if (is.kind == LF_INPUT_LABEL_RANGE)
+            st = lf_fail(e, st, "label %g at row %zu of '%s' is out of range 0..%zu", is.value, row, path, C - 1);
+        else
+            st = lf_fail(e, st, "row %zu of '%s' is not one-hot (exactly one 1, the rest 0)", row, path);
     }
     if (st) {
         LF_FREE(out);

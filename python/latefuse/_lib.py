@@ -107,6 +107,16 @@ class FusionOptions(ctypes.Structure):
                 ("progress", PROGRESS_FN), ("progress_ctx", c_void_p), ("metric", c_int), ("ensemble_size", c_size), ("bags", c_size)]
 
 
+class InputIssue(ctypes.Structure):
+    """lf_input_issue: the first problem lf_check_outputs / lf_labels_from_matrix found."""
+    _fields_ = [("kind", c_int), ("model", c_size), ("name", c_char_p), ("row", c_size),
+                ("column", c_size), ("value", ctypes.c_double), ("sum", ctypes.c_double)]
+
+
+# lf_input_problem
+INPUT_PARTIAL_NAN, INPUT_INF, INPUT_NEGATIVE, INPUT_SUM = 1, 2, 3, 4
+INPUT_LABEL_RANGE, INPUT_LABEL_NOT_INTEGER, INPUT_LABEL_NOT_ONE_HOT = 5, 6, 7
+
 NUM_METRICS = 5
 METRIC_NAMES = ("accuracy", "macro_f1", "log_loss", "brier", "ece")
 
@@ -196,6 +206,8 @@ _proto("lf_fusion_weights", c_size, _P, c_void_p, c_size, ctypes.POINTER(c_size)
 _proto("lf_fusion_compare", _S, _P, _P, _P, c_size, c_size, c_size, c_void_p, c_void_p, c_size,
        ctypes.POINTER(FusionOptions), ctypes.POINTER(ctypes.POINTER(CompareTable)))
 _proto("lf_compare_table_free", None, ctypes.POINTER(CompareTable))
+_proto("lf_check_outputs", _S, _P, _P, c_size, c_size, c_size, c_int, c_size, ctypes.POINTER(InputIssue))
+_proto("lf_labels_from_matrix", _S, c_void_p, c_size, c_size, c_size, c_void_p, ctypes.POINTER(InputIssue))
 _proto("lf_fusion_metrics", _S, c_void_p, c_void_p, c_size, c_size, ctypes.c_double * NUM_METRICS)
 
 

@@ -70,16 +70,17 @@ def _labels(y, N, C, what):
         a = a.reshape(-1)
     if a.ndim != 1 or a.shape[0] != N:
         raise ValueError("%s: y must hold %d labels (one per row), got shape %s" % (what, N, tuple(a.shape)))
-    if a.dtype == bool or not np.issubdtype(a.dtype, np.number):
+    if a.dtype == bool or not np.issubdtype(a.dtype, np.number) or np.issubdtype(a.dtype, np.complexfloating):
         raise ValueError("%s: labels must be integers in 0..%d" % (what, C - 1))
-    if not np.issubdtype(a.dtype, np.integer):
-        bad = np.flatnonzero(~np.isfinite(a) | (a != np.round(a)))
-        if bad.size:
-            raise ValueError("%s: label %r at row %d is not an integer" % (what, a[bad[0]].item(), bad[0]))
-    bad = np.flatnonzero((a < 0) | (a >= C))
-    if bad.size:
-        raise ValueError("%s: label %r at row %d is out of range 0..%d" % (what, a[bad[0]].item(), bad[0], C - 1))
-    return np.ascontiguousarray(a, dtype=np.intc)
+    # the library's label check (lf_labels_from_matrix), on float32 values:
+    # an integer beyond 2^24 rounds, but stays out of range
+    v = np.ascontiguousarray(a, dtype=np.float32)
+    out = np.empty(N, dtype=np.intc)
+    issue = _lib.InputIssue()
+    if N and lib.lf_labels_from_matrix(v.ctypes.data, N, 1, C, out.ctypes.data, ctypes.byref(issue)):
+        why = "is not an integer" if issue.kind == _lib.INPUT_LABEL_NOT_INTEGER else "is out of range 0..%d" % (C - 1)
+        raise ValueError("%s: label %g at row %d %s" % (what, issue.value, issue.row, why))
+    return out
 
 
 def _names(names, M, what):
@@ -92,29 +93,22 @@ def _names(names, M, what):
 
 
 def _diagnose(arrs, logits):
-    """Why the library refused these outputs (predict keeps no message):
-    the first model/row/value at fault, or ''."""
-    for i, a in enumerate(arrs):
-        if a is None:
-            continue
-        nan = np.isnan(a)
-        partial = np.flatnonzero(nan.any(axis=1) & ~nan.all(axis=1))
-        if partial.size:
-            return "model %d, row %d: NaN in some columns only (a missing output is a whole row of NaN)" % (i, partial[0])
-        rows = ~nan.all(axis=1)
-        inf = np.flatnonzero(rows & ~np.isfinite(np.where(nan, 0, a)).all(axis=1))
-        if inf.size:
-            return "model %d, row %d: a non-finite value" % (i, inf[0])
-        if not logits:
-            neg = np.flatnonzero(rows & (np.where(nan, 0, a) < 0).any(axis=1))
-            if neg.size:
-                return "model %d, row %d: a negative probability" % (i, neg[0])
-            s = np.where(nan, 0, a).sum(axis=1, dtype=np.float64)
-            off = np.flatnonzero(rows & (np.abs(s - 1.0) > 1e-3))
-            if off.size:
-                return "model %d, row %d: probabilities sum to %g, not 1 (use logits=True for raw scores)" % (
-                    i, off[0], s[off[0]])
-    return ""
+    """Why the library refused these outputs (predict keeps no message): the
+    library's own check (lf_check_outputs), worded with 0-based model and
+    row numbers; '' when it finds nothing."""
+    issue = _lib.InputIssue()
+    tab = _lib.ptr_table(arrs)
+    N, C = next(a.shape for a in arrs if a is not None)
+    if not lib.lf_check_outputs(tab, None, len(arrs), N, C, int(bool(logits)), 0, ctypes.byref(issue)):
+        return ""
+    where = "model %d, row %d: " % (issue.model, issue.row)
+    if issue.kind == _lib.INPUT_PARTIAL_NAN:
+        return where + "NaN in some columns only (a missing output is a whole row of NaN)"
+    if issue.kind == _lib.INPUT_INF:
+        return where + "a non-finite value"
+    if issue.kind == _lib.INPUT_NEGATIVE:
+        return where + "a negative probability"
+    return where + "probabilities sum to %g, not 1 (use logits=True for raw scores)" % issue.sum
 
 
 def _options(method, calibrate, folds, seed, logits, epochs, modality_dropout, verbose, what):
