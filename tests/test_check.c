@@ -42,6 +42,9 @@ static void test_outputs(void) {
     CHECK(lf_check_outputs(p, NULL, 2, 3, 2, 0, 0, &is) == LF_ERR_FORMAT && is.kind == LF_INPUT_SUM &&
               is.row == 1 && is.sum == 0.75,
           "sum: kind %d row %zu sum %g", (int)is.kind, is.row, is.sum);
+    bad[3] = 0.755f; /* 1.005: not within 1e-3 */
+    CHECK(lf_check_outputs(p, NULL, 2, 3, 2, 0, 0, &is) == LF_ERR_FORMAT && fabs(is.sum - 1.005) < 1e-6,
+          "a sum 5e-3 off: kind %d sum %.9g", (int)is.kind, is.sum);
     bad[3] = 0.7505f; /* 1.0005: within 1e-3 */
     CHECK(lf_check_outputs(p, NULL, 2, 3, 2, 0, 0, &is) == LF_OK, "a sum within 1e-3: kind %d", (int)is.kind);
 }
