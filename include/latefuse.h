@@ -552,6 +552,90 @@ lf_status lf_fusion_save(lf_fusion *f, const char *path);
 lf_status lf_fusion_save_flags(lf_fusion *f, const char *path, unsigned flags);
 lf_status lf_fusion_load(lf_fusion *f, const char *path);
 
+/* --------------------------------------------- predicting from files
+ *
+ * lf_fusion_predict_files fuses model outputs stored in files (.npy of any
+ * numeric dtype, C or Fortran order, or .csv; chosen by the extension, any
+ * case) into a float32 .npy of N x C probabilities at out_path and, when
+ * classes_path is given, an int64 .npy of the N predicted classes.
+ *
+ * Contract:
+ *   - Each input file is opened once.  A C-order .npy is read in chunks of
+ *     rows (memory-mapped when its dtype is native float32, unless
+ *     LF_READ_NO_MMAP; pread() otherwise), so memory does not grow with the
+ *     number of rows; a CSV or a Fortran-order .npy is read whole.
+ *   - names[k] says which of the fusion model's models paths[k] holds; a
+ *     stored model given no file is absent (NaN rows, as lf_fusion_predict).
+ *     Checked before anything is written: the first file's columns against
+ *     the fusion model's classes (and at least 2), every file's rows and
+ *     columns against the first's, every name against the stored names.
+ *     Every chunk is checked with lf_check_outputs; the first bad row (in
+ *     file order) fails the call, reported in res->issue.
+ *   - The chunks are shared out to up to 8 threads (OpenMP's count); the
+ *     output's bytes do not depend on the thread count, and are those of
+ *     lf_fusion_predict on the whole arrays.
+ *   - Outputs go to temporary files renamed into place (as every save,
+ *     above, LF_WRITE_NO_FSYNC honoured), both complete before either is
+ *     renamed: a failure leaves neither, nor any temporary file.  "-" is
+ *     standard output; "-", an existing FIFO or device is written through
+ *     (in order, after everything is fused in memory, so a bad input writes
+ *     nothing there); the outputs replaced through a temporary file are
+ *     opened first.  Between creating and renaming, a temporary file exists
+ *     under a name the caller cannot guess: the library installs no signal
+ *     handler, so a caller that wants to remove them when a signal stops the
+ *     process passes `temp` (below) and keeps the names it is given.
+ *   - A mapped input truncated by another process while it is read raises
+ *     SIGBUS (the size is checked before every chunk, not between the check
+ *     and the reads): a caller that may meet this handles SIGBUS or passes
+ *     LF_READ_NO_MMAP.
+ * Returns LF_OK with res->rows and res->cols set, or the failure's status
+ * with one sentence in res->message; res->input is 1 when an input (a file
+ * read, its shape, a name, a value) was at fault, 0 when writing failed. */
+
+/* What the call tells `temp` about its temporary files, in this order:
+ *   CREATING  a temporary output is about to be created (a signal handler
+ *             should be held off from now, e.g. with sigprocmask)
+ *   CREATED   it exists: path is its name (NULL when creating failed); the
+ *             handler may run again
+ *   RENAMING  both outputs are complete and about to be renamed (hold)
+ *   RENAMED   ok = 1: both are in place; ok = 0: the rename failed and the
+ *             temporary files are gone; forget every name (release)
+ *   DISCARDED the call failed before renaming; the temporary files are
+ *             gone: forget every name
+ * Called on the calling thread only. */
+typedef enum lf_temp_event {
+    LF_TEMP_CREATING = 0,
+    LF_TEMP_CREATED,
+    LF_TEMP_RENAMING,
+    LF_TEMP_RENAMED,
+    LF_TEMP_DISCARDED
+} lf_temp_event;
+
+typedef void (*lf_temp_fn)(void *ctx, lf_temp_event ev, const char *path, int ok);
+
+#define LF_READ_NO_MMAP 2u /* lf_predict_files_options.flags: read() every input */
+
+typedef struct lf_predict_files_options {
+    const char *classes_path; /* NULL, or the class ids' .npy */
+    unsigned flags;           /* LF_WRITE_NO_FSYNC | LF_READ_NO_MMAP */
+    lf_temp_fn temp;          /* NULL, or told about the temporary files */
+    void *temp_ctx;
+} lf_predict_files_options;
+
+typedef struct lf_predict_files_result {
+    size_t rows, cols;        /* what was written */
+    int input;                /* on failure: 1 an input was at fault */
+    size_t file;              /* on failure with an input: its index in paths */
+    lf_input_issue issue;     /* a bad value: issue.model is the file's
+                                 index in paths; rows 0-based from the
+                                 file's start (kind LF_INPUT_OK otherwise) */
+    char message[512];        /* on failure: one sentence */
+} lf_predict_files_result;
+
+lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, const char *const *paths,
+                                  size_t n, const char *out_path, const lf_predict_files_options *opt,
+                                  lf_predict_files_result *res);
+
 /* What was fitted; lf_fusion_method is (lf_method)-1 for NULL or an
  * unfitted model. */
 lf_method lf_fusion_method(const lf_fusion *f);

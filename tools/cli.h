@@ -2,8 +2,8 @@
  * cli.h — what the files of the `latefuse` command-line tool share: the
  * parsed command line (struct cli_opts, filled by the pure parser in
  * args.c), the loaded inputs (inputs.c), the output formatters (table.c),
- * the output paths, temporary files and signals (guard.c) and one entry
- * point per command (cmd_*.c).
+ * the output paths, temporary files and signals (guard.c), the shared
+ * helpers (util.c) and one entry point per command (cmd_*.c).
  *
  * The tool is a thin layer over the public API in latefuse.h: it parses,
  * loads and validates files, calls the library, and prints.  Exit status:
@@ -106,6 +106,10 @@ lf_status cli_read_matrix(const char *path, lf_array *out, lf_err *e);
 lf_status cli_check_outputs(const char *path, const float *p, size_t N, size_t C, int logits,
                             lf_err *e);
 
+/* The wording of a problem lf_check_outputs found in the file `path`:
+ * 1-based row and column, the value. */
+void cli_issue_message(const lf_input_issue *is, const char *path, char *msg, size_t len);
+
 /* The same for N rows that start at row row0 (0-based) of the file. */
 lf_status cli_check_outputs_at(const char *path, const float *p, size_t N, size_t C, int logits,
                                size_t row0, lf_err *e);
@@ -162,11 +166,6 @@ int cli_cmd_head_example(const struct cli_opts *o);
 int cli_cmd_compare(const struct cli_opts *o);
 int cli_cmd_fit(const struct cli_opts *o);
 int cli_cmd_predict(const struct cli_opts *o);
-/* stream.c: predict with every input a C-order .npy file, read and fused
- * chunk by chunk into a streamed output (memory independent of the row
- * count).  Sets *handled to 0, doing nothing, when the inputs do not allow
- * it (a CSV or Fortran-order file): the caller then loads them whole. */
-int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled);
 int cli_cmd_eval(const struct cli_opts *o);
 int cli_cmd_inspect(const struct cli_opts *o);
 int cli_cmd_demo(const struct cli_opts *o);
@@ -199,21 +198,10 @@ void cli_outputs_done(void);
  * file (device and inode) as an input, the labels, the fusion model or the
  * other output. */
 int cli_check_outputs_apart(const struct cli_opts *o, char *err, size_t errlen);
-/* Whether an output is written through rather than replaced: "-" (standard
- * output) or an existing file that is neither regular nor a folder. */
-int cli_out_through(const char *path);
-struct lf_npy_writer;
-/* Opens the writers of -o (N x C float32) and, with --classes-out, of the
- * class ids (N int64), "-" as standard output, and registers their
- * temporary files, with the signals held.  On failure neither is open. */
-lf_status cli_outputs_open(const struct cli_opts *o, size_t N, size_t C, struct lf_npy_writer *w,
-                           struct lf_npy_writer *wc, lf_err *e);
-/* Finishes both, then renames both into place with the signals held; on
- * failure removes both temporary files.  Forgets the registered files. */
-lf_status cli_outputs_commit(const struct cli_opts *o, struct lf_npy_writer *w, struct lf_npy_writer *wc,
-                             lf_err *e);
-/* Discards both (no-op on committed or zeroed writers); forgets them. */
-void cli_outputs_abort(struct lf_npy_writer *w, struct lf_npy_writer *wc);
+/* lf_fusion_predict_files' temp callback: holds the signals while a
+ * temporary output is created and registered, and while the outputs are
+ * renamed; forgets them after. */
+void cli_temp_event(void *ctx, lf_temp_event ev, const char *path, int ok);
 
 /* Small seeded generator of the examples and the demo (splitmix64): the
  * data do not depend on the library's generator. */

@@ -63,36 +63,42 @@ lf_status cli_check_outputs(const char *path, const float *p, size_t N, size_t C
     return cli_check_outputs_at(path, p, N, C, logits, 0, e);
 }
 
-/* The library's check (lf_check_outputs), worded for the command line: the
- * file, the 1-based row counted from the start of the file, the 1-based
- * column. */
+/* The library's check (lf_check_outputs), worded for the command line. */
 lf_status cli_check_outputs_at(const char *path, const float *p, size_t N, size_t C, int logits,
                                size_t row0, lf_err *e) {
     lf_input_issue is;
     lf_status st = lf_check_outputs(&p, NULL, 1, N, C, logits, row0, &is);
     if (st == LF_OK) return LF_OK;
-    size_t row = is.row + 1, col = is.column + 1;
-    switch (is.kind) {
+    cli_issue_message(&is, path, e->msg, sizeof e->msg);
+    return st;
+}
+
+void cli_issue_message(const lf_input_issue *is, const char *path, char *msg, size_t len) {
+    size_t row = is->row + 1, col = is->column + 1;
+    switch (is->kind) {
     case LF_INPUT_PARTIAL_NAN:
-        return lf_fail(e, st,
-                       "row %zu of '%s' has NaN in column %zu but values in others; a missing output must be "
-                       "a whole row of NaN",
-                       row, path, col);
+        snprintf(msg, len,
+                 "row %zu of '%s' has NaN in column %zu but values in others; a missing output must be a whole "
+                 "row of NaN",
+                 row, path, col);
+        break;
     case LF_INPUT_INF:
-        return lf_fail(e, st, "row %zu of '%s' holds %s in column %zu", row, path, is.value > 0 ? "inf" : "-inf",
-                       col);
+        snprintf(msg, len, "row %zu of '%s' holds %s in column %zu", row, path, is->value > 0 ? "inf" : "-inf",
+                 col);
+        break;
     case LF_INPUT_NEGATIVE:
-        return lf_fail(e, st,
-                       "row %zu of '%s' holds a negative probability %g in column %zu (pass --logits for raw "
-                       "scores)",
-                       row, path, is.value, col);
+        snprintf(msg, len,
+                 "row %zu of '%s' holds a negative probability %g in column %zu (pass --logits for raw scores)",
+                 row, path, is->value, col);
+        break;
     case LF_INPUT_SUM:
         /* --logits is suggested only for a row that looks like raw scores:
          * a negative value (above) or a sum far from 1; near 1, the sum says
          * enough (rounded or truncated probabilities) */
-        return lf_fail(e, st, "row %zu of '%s' sums to %.6g, not 1 within 1e-3%s", row, path, is.sum,
-                       fabs(is.sum - 1.0) > CLI_LOGITS_HINT ? " (pass --logits for raw scores)" : "");
-    default: return lf_fail(e, st, "row %zu of '%s' is not valid", row, path);
+        snprintf(msg, len, "row %zu of '%s' sums to %.6g, not 1 within 1e-3%s", row, path, is->sum,
+                 fabs(is->sum - 1.0) > CLI_LOGITS_HINT ? " (pass --logits for raw scores)" : "");
+        break;
+    default: snprintf(msg, len, "row %zu of '%s' is not valid", row, path); break;
     }
 }
 

@@ -117,6 +117,19 @@ class InputIssue(ctypes.Structure):
 INPUT_PARTIAL_NAN, INPUT_INF, INPUT_NEGATIVE, INPUT_SUM = 1, 2, 3, 4
 INPUT_LABEL_RANGE, INPUT_LABEL_NOT_INTEGER, INPUT_LABEL_NOT_ONE_HOT = 5, 6, 7
 
+TEMP_FN = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_char_p, c_int)
+WRITE_NO_FSYNC, READ_NO_MMAP = 1, 2
+
+
+class PredictFilesOptions(ctypes.Structure):
+    _fields_ = [("classes_path", c_char_p), ("flags", ctypes.c_uint), ("temp", TEMP_FN), ("temp_ctx", c_void_p)]
+
+
+class PredictFilesResult(ctypes.Structure):
+    _fields_ = [("rows", c_size), ("cols", c_size), ("input", c_int), ("file", c_size),
+                ("issue", InputIssue), ("message", ctypes.c_char * 512)]
+
+
 NUM_METRICS = 5
 METRIC_NAMES = ("accuracy", "macro_f1", "log_loss", "brier", "ece")
 
@@ -208,6 +221,8 @@ _proto("lf_fusion_compare", _S, _P, _P, _P, c_size, c_size, c_size, c_void_p, c_
 _proto("lf_compare_table_free", None, ctypes.POINTER(CompareTable))
 _proto("lf_check_outputs", _S, _P, _P, c_size, c_size, c_size, c_int, c_size, ctypes.POINTER(InputIssue))
 _proto("lf_labels_from_matrix", _S, c_void_p, c_size, c_size, c_size, c_void_p, ctypes.POINTER(InputIssue))
+_proto("lf_fusion_predict_files", _S, _P, _P, _P, c_size, c_char_p, ctypes.POINTER(PredictFilesOptions),
+       ctypes.POINTER(PredictFilesResult))
 _proto("lf_fusion_metrics", _S, c_void_p, c_void_p, c_size, c_size, ctypes.c_double * NUM_METRICS)
 
 

@@ -254,6 +254,32 @@ class Fusion:
         prob = self.predict_proba(P)
         return fusion_metrics(prob, y)
 
+    def predict_files(self, files, out, classes_out=None, mmap=True, fsync=True):
+        """Fuses model outputs stored in files (lf_fusion_predict_files):
+        files maps each model's name to a .npy (C or Fortran order, any
+        numeric dtype) or .csv file; a model not named is absent.  Writes
+        the (N, C) float32 probabilities to `out` and, with classes_out, the
+        int64 classes, streamed in chunks (memory does not grow with N),
+        each through a temporary file renamed into place when both are
+        complete.  Returns (N, C).  A bad value raises LatefuseError naming
+        the file and its 1-based row."""
+        self._need_fitted("predict_files")
+        items = list(files.items()) if isinstance(files, dict) else list(files)
+        names = [str(n) for n, _ in items]
+        paths = [os.fsencode(os.fspath(p)) for _, p in items]
+        ntab, keep = _lib.name_table(names)
+        ptab = (ctypes.c_char_p * max(1, len(paths)))(*paths)
+        o = _lib.PredictFilesOptions()
+        o.classes_path = os.fsencode(os.fspath(classes_out)) if classes_out is not None else None
+        o.flags = (0 if mmap else _lib.READ_NO_MMAP) | (0 if fsync else _lib.WRITE_NO_FSYNC)
+        res = _lib.PredictFilesResult()
+        st = lib.lf_fusion_predict_files(self._handle, ntab, ptab, len(paths), os.fsencode(os.fspath(out)),
+                                         ctypes.byref(o), ctypes.byref(res))
+        if st:
+            msg = res.message.decode("utf-8", "replace") or _lib.status_string(st)
+            raise LatefuseError("predict_files: " + msg, st, _lib.status_string(st))
+        return int(res.rows), int(res.cols)
+
     def save(self, path):
         """Saves the fitted fusion (atomic write; the CLI reads it too)."""
         self._need_fitted("save")
