@@ -552,6 +552,40 @@ lf_status lf_fusion_save(lf_fusion *f, const char *path);
 lf_status lf_fusion_save_flags(lf_fusion *f, const char *path, unsigned flags);
 lf_status lf_fusion_load(lf_fusion *f, const char *path);
 
+/* ------------------------------------------------------- files and folds
+ *
+ * What a deployer needs around the fusion calls: reading model outputs or
+ * labels from files, writing a matrix, and the folds compare uses. */
+
+/* A dense row-major float32 matrix owned by the caller (lf_matrix_free). */
+typedef struct lf_matrix {
+    float *data;      /* rows * cols values (never NULL after a read) */
+    size_t rows, cols;/* a 1-D source gives rows = n, cols = 1 */
+    int is_integer;   /* the source held integers (an integer .npy dtype,
+                         or CSV whose every value is an integer literal) */
+} lf_matrix;
+
+/* Reads a .npy (any numeric dtype, C or Fortran order, 1-D or 2-D) or a
+ * .csv file (chosen by the extension, any case; the formats' rules are in
+ * README.md) into *out as float32.  On failure *out is zeroed and one
+ * sentence naming the file goes to err (errlen bytes; err may be NULL). */
+lf_status lf_matrix_read(const char *path, lf_matrix *out, char *err, size_t errlen);
+void lf_matrix_free(lf_matrix *m); /* NULL and a zeroed matrix are allowed */
+
+/* Writes rows x cols float32 as a .npy (version 1.0, '<f4', C order),
+ * through a temporary file renamed into place as every save (LF_WRITE_*
+ * flags below); "-" is standard output. */
+lf_status lf_npy_save(const char *path, const float *data, size_t rows, size_t cols, unsigned flags,
+                      char *err, size_t errlen);
+
+/* The stratified K-fold split of compare: fold[i] in 0..K-1 for each of N
+ * labels in 0..C-1, the same for the same labels, K and seed (the rule is
+ * written down in src/fusion/cv.h); fold sizes, and the per-class counts of
+ * any two folds, differ by at most one.  LF_ERR_ARG (with err) for K < 2,
+ * K > N, C == 0 or a label outside 0..C-1. */
+lf_status lf_folds_stratified(const int *y, size_t N, size_t C, size_t K, uint64_t seed, size_t *fold,
+                              char *err, size_t errlen);
+
 /* --------------------------------------------- predicting from files
  *
  * lf_fusion_predict_files fuses model outputs stored in files (.npy of any

@@ -125,6 +125,36 @@ int main(void) {
     size_t nref, nout;
     unsigned char *want = slurp(ref, &nref);
 
+    /* the public reader and writer: either order and CSV read back b */
+    {
+        const char *srcs[3] = {pb, pf, pc};
+        for (int k = 0; k < 3; k++) {
+            lf_matrix mt;
+            char err[512];
+            lf_status st = lf_matrix_read(srcs[k], &mt, err, sizeof err);
+            CHECK(st == LF_OK && mt.rows == N && mt.cols == C && memcmp(mt.data, b, sizeof(float) * N * C) == 0,
+                  "lf_matrix_read %s: %d %s", srcs[k], (int)st, st ? err : "");
+            lf_matrix_free(&mt);
+        }
+        lf_matrix mt;
+        char err[512];
+        CHECK(lf_matrix_read("x.txt", &mt, err, sizeof err) == LF_ERR_ARG && mt.data == NULL &&
+                  strcmp(err, "cannot tell the format of 'x.txt': use a .npy or .csv file") == 0,
+              "unknown format: %s", err);
+        char saved[300];
+        snprintf(saved, sizeof saved, "%s/saved.npy", dir);
+        CHECK(lf_npy_save(saved, fused, N, C, LF_WRITE_NO_FSYNC, err, sizeof err) == LF_OK, "save: %s", err);
+        size_t nsaved;
+        unsigned char *sv = slurp(saved, &nsaved), *rf = slurp(ref, &nref);
+        CHECK(sv && rf && nsaved == nref && memcmp(sv, rf, nref) == 0, "lf_npy_save: not the reference bytes");
+        free(sv), free(rf);
+        size_t fold[N], count[4] = {0};
+        CHECK(lf_folds_stratified(y, N, C, 4, 7, fold, err, sizeof err) == LF_OK, "folds: %s", err);
+        for (size_t i = 0; i < N; i++) count[fold[i] < 4 ? fold[i] : 0]++;
+        CHECK(count[0] == N / 4 && count[3] == N / 4, "fold sizes %zu %zu", count[0], count[3]);
+        CHECK(lf_folds_stratified(y, N, C, 1, 7, fold, err, sizeof err) == LF_ERR_ARG && err[0], "K = 1: %s", err);
+    }
+
     /* C order, Fortran order, CSV: the bytes of lf_fusion_predict */
     const char *bs[3] = {pb, pf, pc};
     for (int k = 0; k < 3; k++) {

@@ -14,10 +14,9 @@
 #define LF_CLI_H
 
 #include "latefuse.h"
-#include "internal.h"
-#include "io/array.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -85,6 +84,21 @@ const char *lf_cli_command_name(cli_command c);
 /* The usage text of a command (CLI_NONE: the overview of every command). */
 const char *lf_cli_usage(cli_command c);
 
+/* A one-sentence message (the tool's own lf_err). */
+typedef struct cli_err {
+    char msg[512];
+} cli_err;
+
+/* Formats the message into e (printf-style) and returns st. */
+lf_status cli_set(cli_err *e, lf_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* The index of the largest of n values (the first on ties). */
+size_t cli_argmax(const float *v, size_t n);
+
 /* --------------------------------------------------------- inputs.c */
 
 /* The model outputs given on the command line, validated: M arrays of
@@ -97,14 +111,15 @@ typedef struct cli_inputs {
     const char *paths[CLI_MAX_MODELS];
 } cli_inputs;
 
-/* Reads a .npy or .csv file (chosen by extension, any case) into *out. */
-lf_status cli_read_matrix(const char *path, lf_array *out, lf_err *e);
+/* Reads a .npy or .csv file (chosen by extension, any case) into *out
+ * (lf_matrix_read). */
+lf_status cli_read_matrix(const char *path, lf_matrix *out, cli_err *e);
 
 /* Checks a model output matrix: finite, rows all-NaN (missing) or free of
  * NaN, and unless `logits`, probabilities >= 0 whose rows sum to 1 within
  * 1e-3.  Messages name the file, the 1-based row and the value. */
 lf_status cli_check_outputs(const char *path, const float *p, size_t N, size_t C, int logits,
-                            lf_err *e);
+                            cli_err *e);
 
 /* The wording of a problem lf_check_outputs found in the file `path`:
  * 1-based row and column, the value. */
@@ -112,33 +127,33 @@ void cli_issue_message(const lf_input_issue *is, const char *path, char *msg, si
 
 /* The same for N rows that start at row row0 (0-based) of the file. */
 lf_status cli_check_outputs_at(const char *path, const float *p, size_t N, size_t C, int logits,
-                               size_t row0, lf_err *e);
+                               size_t row0, cli_err *e);
 
 /* Shape checks of a model file against the first one (file `first` with N
  * rows and C columns; is_first for that file itself) and, when want_c > 0,
  * the fusion model's classes.  The messages name both files. */
 lf_status cli_check_shape(const char *path, size_t rows, size_t cols, const char *first, size_t N,
-                          size_t C, int is_first, size_t want_c, lf_err *e);
+                          size_t C, int is_first, size_t want_c, cli_err *e);
 
 /* The index *j of `name` among the fusion model's models; LF_ERR_ARG with
  * the names it knows otherwise. */
-lf_status cli_find_model(const lf_fusion *f, const char *name, size_t *j, lf_err *e);
+lf_status cli_find_model(const lf_fusion *f, const char *name, size_t *j, cli_err *e);
 
 /* Loads every -m file of o in order (names and paths kept), checks that all
  * have the same rows and columns (and C == want_c when want_c > 0), and
  * validates each with cli_check_outputs. */
 lf_status cli_load_models(const struct cli_opts *o, int logits, size_t want_c, cli_inputs *in,
-                          lf_err *e);
+                          cli_err *e);
 
 /* Arranges `in` (loaded by name) in the order of the fusion model's stored
  * names: stored models not given become NULL; a given name the fusion model
  * does not know is LF_ERR_ARG. */
-lf_status cli_match_models(const lf_fusion *f, cli_inputs *in, lf_err *e);
+lf_status cli_match_models(const lf_fusion *f, cli_inputs *in, cli_err *e);
 
 /* Loads labels for N samples of C classes: N integers in 0..C-1 (one
  * column, any numeric dtype but integral values) or an N x C one-hot
- * matrix.  *y is LF_MALLOC'ed (free with LF_FREE). */
-lf_status cli_load_labels(const char *path, size_t N, size_t C, int **y, lf_err *e);
+ * matrix.  *y is malloc'ed (free with free). */
+lf_status cli_load_labels(const char *path, size_t N, size_t C, int **y, cli_err *e);
 
 void cli_inputs_free(cli_inputs *in);
 

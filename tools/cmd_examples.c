@@ -11,7 +11,6 @@
  * from the tool's own seeded generator, independent of the model's.
  */
 #include "cli.h"
-#include "kernels.h"
 
 #include <math.h>
 #include <string.h>
@@ -26,8 +25,8 @@ static int model_fail(lf_model *m, lf_status st) {
 int cli_cmd_seed_example(const struct cli_opts *o) {
     enum { N = 1000, D = 100 };
     size_t epochs = o->epochs ? o->epochs : 10;
-    float *x1 = LF_MALLOC(sizeof(float) * N * D), *x2 = LF_MALLOC(sizeof(float) * N * D);
-    float *y = LF_MALLOC(sizeof(float) * N);
+    float *x1 = malloc(sizeof(float) * N * D), *x2 = malloc(sizeof(float) * N * D);
+    float *y = malloc(sizeof(float) * N);
     lf_model *m = NULL;
     int rc = 0;
     if (!x1 || !x2 || !y) {
@@ -76,9 +75,9 @@ int cli_cmd_seed_example(const struct cli_opts *o) {
     printf("weights: %.6f %.6f\n", e0 / (e0 + e1), e1 / (e0 + e1));
 done:
     lf_model_free(m);
-    LF_FREE(x1);
-    LF_FREE(x2);
-    LF_FREE(y);
+    free(x1);
+    free(x2);
+    free(y);
     return rc;
 }
 
@@ -115,7 +114,7 @@ static void make_head_data(cli_rng *r, size_t n, float *a, float *b, float *oneh
 static double argmax_accuracy(const float *p, const int *y, size_t n) {
     size_t ok = 0;
     for (size_t i = 0; i < n; i++) {
-        ok += lf_argmax_f(p + i * HEAD_C, HEAD_C) == (size_t)y[i];
+        ok += cli_argmax(p + i * HEAD_C, HEAD_C) == (size_t)y[i];
     }
     return n ? (double)ok / (double)n : 0.0;
 }
@@ -123,9 +122,9 @@ static double argmax_accuracy(const float *p, const int *y, size_t n) {
 int cli_cmd_head_example(const struct cli_opts *o) {
     enum { NTR = 2000, NTE = 1000 };
     size_t n = NTR + NTE;
-    float *a = LF_MALLOC(sizeof(float) * n * HEAD_C), *b = LF_MALLOC(sizeof(float) * n * HEAD_C);
-    float *t = LF_MALLOC(sizeof(float) * n * HEAD_C);
-    int *y = LF_MALLOC(sizeof(int) * n);
+    float *a = malloc(sizeof(float) * n * HEAD_C), *b = malloc(sizeof(float) * n * HEAD_C);
+    float *t = malloc(sizeof(float) * n * HEAD_C);
+    int *y = malloc(sizeof(int) * n);
     lf_model *m = NULL;
     int rc = 0;
     if (!a || !b || !t || !y) {
@@ -184,9 +183,9 @@ int cli_cmd_head_example(const struct cli_opts *o) {
     printf("test accuracy:        %.4f  (%d held-out samples)\n", acc_te, NTE);
 done:
     lf_model_free(m);
-    LF_FREE(a);
-    LF_FREE(b);
-    LF_FREE(t);
-    LF_FREE(y);
+    free(a);
+    free(b);
+    free(t);
+    free(y);
     return rc;
 }

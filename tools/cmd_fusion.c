@@ -13,9 +13,6 @@
  * and removes the temporary files if a signal stops it.
  */
 #include "cli.h"
-#include "fusion/rules.h"
-#include "io/atomic.h"
-#include "io/npy.h"
 
 #include <math.h>
 #include <string.h>
@@ -40,7 +37,7 @@ static lf_fusion_options options_of(const struct cli_opts *o) {
 
 /* Loads -m files and -y labels for compare and fit. */
 static int load_labelled(const struct cli_opts *o, cli_inputs *in, int **y) {
-    lf_err e = {{0}};
+    cli_err e = {{0}};
     lf_status st = cli_load_models(o, o->logits, 0, in, &e);
     if (st) return cli_fail(st, e.msg, 1);
     st = cli_load_labels(o->labels, in->N, in->C, y, &e);
@@ -82,7 +79,7 @@ done:
     lf_compare_table_free(t);
     lf_fusion_free(f);
     cli_inputs_free(&in);
-    LF_FREE(y);
+    free(y);
     return rc;
 }
 
@@ -123,7 +120,7 @@ int cli_cmd_fit(const struct cli_opts *o) {
 done:
     lf_fusion_free(f);
     cli_inputs_free(&in);
-    LF_FREE(y);
+    free(y);
     return rc;
 }
 
@@ -137,14 +134,13 @@ static int load_fusion(const struct cli_opts *o, lf_fusion **fp) {
 
 /* Loads the -m files whole, matched to the fusion model's names, and fuses. */
 static int load_and_predict(const struct cli_opts *o, lf_fusion *f, cli_inputs *in, float **out) {
-    lf_err e = {{0}};
+    cli_err e = {{0}};
     *out = NULL;
     memset(in, 0, sizeof *in);
     lf_status st = cli_load_models(o, lf_fusion_logits(f), lf_fusion_num_classes(f), in, &e);
     if (!st) st = cli_match_models(f, in, &e);
     if (st) return cli_fail(st, e.msg, 1);
-    size_t cells;
-    if (!lf_mul_ok(in->N, in->C, &cells) || !(*out = lf_alloc_array(cells ? cells : 1, sizeof(float))))
+    if (!(*out = calloc(in->N ? in->N : 1, in->C * sizeof(float))))
         return cli_fail(LF_ERR_NOMEM, "out of memory for the fused probabilities", 0);
     st = lf_fusion_predict(f, (const float *const *)in->p, in->N, *out);
     if (st) return fusion_fail(f, st, 1);
@@ -205,7 +201,7 @@ int cli_cmd_eval(const struct cli_opts *o) {
     cli_inputs in;
     float *prob = NULL;
     int *y = NULL;
-    lf_err e = {{0}};
+    cli_err e = {{0}};
     memset(&in, 0, sizeof in);
     int rc = load_fusion(o, &f);
     if (!rc) rc = load_and_predict(o, f, &in, &prob);
@@ -231,8 +227,8 @@ int cli_cmd_eval(const struct cli_opts *o) {
 done:
     lf_fusion_free(f);
     cli_inputs_free(&in);
-    LF_FREE(prob);
-    LF_FREE(y);
+    free(prob);
+    free(y);
     return rc;
 }
 

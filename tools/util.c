@@ -12,8 +12,24 @@
 #include "cli.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
+
+lf_status cli_set(cli_err *e, lf_status st, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+size_t cli_argmax(const float *v, size_t n) {
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++)
+        if (v[i] > v[best]) best = i;
+    return best;
+}
 
 void cli_error(const char *msg) {
     fprintf(stderr, "latefuse: %s\n", msg && *msg ? msg : "unknown error");
