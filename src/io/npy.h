@@ -76,7 +76,7 @@ typedef struct lf_npy_reader {
 /* lf_npy_reader_open_flags: a Fortran-order file opens too (r->fortran
  * set); its rows cannot be read by position: read it whole with
  * lf_npy_reader_load, through the descriptor already open. */
-#define LF_NPY_ANY_ORDER 2u
+#define LF_NPY_ANY_ORDER 4u
 
 lf_status lf_npy_reader_open(lf_npy_reader *r, const char *path, lf_err *e);
 lf_status lf_npy_reader_open_flags(lf_npy_reader *r, const char *path, unsigned flags, lf_err *e);
