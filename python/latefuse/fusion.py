@@ -92,7 +92,7 @@ def _names(names, M, what):
     return names
 
 
-def _diagnose(arrs, logits):
+def _issue_text(arrs, logits):
     """Why the library refused these outputs (predict keeps no message): the
     library's own check (lf_check_outputs), worded with 0-based model and
     row numbers; '' when it finds nothing."""
@@ -235,7 +235,7 @@ class Fusion:
         tab = _lib.ptr_table(arrs)
         st = lib.lf_fusion_predict(self._handle, tab, N, out.ctypes.data)
         if st:
-            why = _diagnose(arrs, self.logits_)
+            why = _issue_text(arrs, self.logits_)
             msg = "predict_proba: " + _lib.status_string(st) + (": " + why if why else "")
             raise LatefuseError(msg, st, _lib.status_string(st))
         return out
