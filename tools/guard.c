@@ -45,6 +45,8 @@
  * by the handler. */
 static char guard_path[GUARD_SLOTS][GUARD_PATH];
 static volatile sig_atomic_t guard_used[GUARD_SLOTS];
+/* the size of the OpenMP team started by cli_guard_start */
+static volatile int guard_team;
 /* the outputs are in place (a signal held during the renames acts after) */
 static volatile sig_atomic_t guard_done;
 
@@ -114,11 +116,13 @@ void cli_guard_start(void) {
     sigset_t block, prev;
     async_set(&block);
     sigprocmask(SIG_BLOCK, &block, &prev);
-    /* the OpenMP team, created now with the signals blocked */
-#pragma omp parallel
-    {
-        (void)0;
-    }
+    /* the OpenMP team, created now with the signals blocked (an empty
+     * region is optimised away, and the team would then be created later,
+     * by the first parallel loop, with the signals open in its threads) */
+    int team = 0;
+#pragma omp parallel reduction(+ : team)
+    team += 1;
+    guard_team = team;
     sigprocmask(SIG_SETMASK, &prev, NULL);
 }
 
