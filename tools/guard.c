@@ -115,6 +115,10 @@ void cli_guard_start(void) {
     atexit(at_exit);
     sigset_t block, prev;
     async_set(&block);
+    /* not SIGXFSZ: a worker thread's write past ulimit -f raises it in that
+     * thread, and blocked it would turn into a write error (EFBIG) instead
+     * of the handler's line */
+    sigdelset(&block, SIGXFSZ);
     sigprocmask(SIG_BLOCK, &block, &prev);
     /* the OpenMP team, created now with the signals blocked (an empty
      * region is optimised away, and the team would then be created later,
