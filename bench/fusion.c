@@ -124,7 +124,6 @@ static int bench_b5(const char *dir, size_t epochs, size_t runs) {
         o.epochs = epochs;
         o.modality_dropout = 0.0f;
         o.seed = 0;
-        o.verbose = 0;
         o.importance = 0; /* the peers measure no importance */
         lf_fusion *f = NULL;
         for (size_t r = 0; r <= runs; r++) { /* r = 0: the warm-up */

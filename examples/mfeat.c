@@ -43,10 +43,6 @@
  */
 #include <latefuse.h>
 
-#include "fusion/cv.h"
-#include "internal.h"
-#include "io/atomic.h"
-#include "io/csv.h"
 
 #include <errno.h>
 #include <math.h>
@@ -120,15 +116,58 @@ static double error_pct(const float *prob, const int *y, size_t n) {
     return 100.0 * (double)wrong / (double)n;
 }
 
+/* The splits' generator: xoshiro256** seeded by splitmix64 (the library's
+ * own generator, written out here so that the splits stay the same). */
+typedef struct rng {
+    uint64_t s[4];
+} rng;
+
+static void rng_seed(rng *r, uint64_t x) {
+    for (int i = 0; i < 4; i++) {
+        uint64_t z = (x += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        r->s[i] = z ^ (z >> 31);
+    }
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t rng_next(rng *r) {
+    uint64_t *s = r->s, result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0], s[3] ^= s[1], s[1] ^= s[2], s[0] ^= s[3], s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+/* uniform in [0, n), unbiased (rejection of the top partial range) */
+static uint64_t rng_below(rng *r, uint64_t n) {
+    uint64_t limit = UINT64_MAX - UINT64_MAX % n, x;
+    do x = rng_next(r);
+    while (x >= limit);
+    return x % n;
+}
+
+/* The rows of fold f as test set and the others as training set, each in
+ * increasing row order. */
+static void fold_split(const size_t *fold, size_t n, size_t f, size_t *train, size_t *n_train, size_t *test,
+                       size_t *n_test) {
+    *n_train = *n_test = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (fold[i] == f) test[(*n_test)++] = i;
+        else train[(*n_train)++] = i;
+    }
+}
+
 /* Draws split s: per class, 50 training and 100 test rows (disjoint). */
 static void draw_split(uint64_t seed, size_t *tr, size_t *te) {
-    lf_rng r;
-    lf_rng_seed(&r, seed);
+    rng r;
+    rng_seed(&r, seed);
     size_t rows[PER_CLASS];
     for (size_t c = 0; c < C; c++) {
         for (size_t i = 0; i < PER_CLASS; i++) rows[i] = c * PER_CLASS + i;
         for (size_t i = PER_CLASS - 1; i > 0; i--) {
-            size_t j = (size_t)lf_rng_below(&r, i + 1), t = rows[i];
+            size_t j = (size_t)rng_below(&r, i + 1), t = rows[i];
             rows[i] = rows[j], rows[j] = t;
         }
         for (size_t i = 0; i < NTR_C; i++) tr[c * NTR_C + i] = rows[i];
@@ -178,10 +217,10 @@ static lf_status fit_one(const float *xtr, const float *ytr, size_t ntr, const f
 static lf_status train_predict(const float *X, size_t d, const int *y, const size_t *tr,
                                size_t ntr, const size_t *te, size_t nte, const net_cfg *cfg,
                                uint64_t seed, float *out, char *msg, size_t cap) {
-    double *mu = LF_CALLOC(d, sizeof *mu), *sd = LF_CALLOC(d, sizeof *sd);
-    float *xtr = lf_alloc_array(ntr, d * sizeof(float));
-    float *xte = lf_alloc_array(nte, d * sizeof(float));
-    float *ytr = lf_alloc_array(ntr, sizeof(float));
+    double *mu = calloc(d, sizeof *mu), *sd = calloc(d, sizeof *sd);
+    float *xtr = calloc(ntr, d * sizeof(float));
+    float *xte = calloc(nte, d * sizeof(float));
+    float *ytr = calloc(ntr, sizeof(float));
     lf_status st = (mu && sd && xtr && xte && ytr) ? LF_OK : LF_ERR_NOMEM;
     if (st != LF_OK) snprintf(msg, cap, "out of memory");
     if (st == LF_OK) {
@@ -210,15 +249,15 @@ static lf_status train_predict(const float *X, size_t d, const int *y, const siz
     /* an ensemble of cfg->members networks (seeds seed + 7919 k):
      * the mean of their probabilities */
     size_t members = cfg->members ? cfg->members : 1;
-    float *prob = members > 1 ? lf_alloc_array(nte, C * sizeof(float)) : NULL;
+    float *prob = members > 1 ? calloc(nte, C * sizeof(float)) : NULL;
     if (st == LF_OK && members > 1 && !prob) st = LF_ERR_NOMEM, snprintf(msg, cap, "out of memory");
     for (size_t k = 0; st == LF_OK && k < members; k++) {
         st = fit_one(xtr, ytr, ntr, xte, nte, d, cfg, seed + 7919 * k, k ? prob : out, msg, cap);
         for (size_t i = 0; st == LF_OK && k && i < nte * C; i++) out[i] += prob[i];
     }
     for (size_t i = 0; st == LF_OK && members > 1 && i < nte * C; i++) out[i] /= (float)members;
-    LF_FREE(prob);
-    LF_FREE(mu), LF_FREE(sd), LF_FREE(xtr), LF_FREE(xte), LF_FREE(ytr);
+    free(prob);
+    free(mu), free(sd), free(xtr), free(xte), free(ytr);
     return st;
 }
 
@@ -231,16 +270,11 @@ static lf_status out_of_fold(const float *X, size_t d, const int *y, const size_
                              char *msg, size_t cap) {
     size_t a[NTR], b[NTR], na, nb, ia[NTR], ib[NTR];
     float prob[NTR * C];
-    lf_err e;
     for (size_t f = 0; f < FOLDS; f++) {
-        lf_status st = lf_fold_split(fold, NTR, f, ia, &na, ib, &nb, &e);
-        if (st != LF_OK) {
-            snprintf(msg, cap, "%s", e.msg);
-            return st;
-        }
+        fold_split(fold, NTR, f, ia, &na, ib, &nb);
         for (size_t i = 0; i < na; i++) a[i] = tr[ia[i]];
         for (size_t i = 0; i < nb; i++) b[i] = tr[ib[i]];
-        st = train_predict(X, d, y, a, na, b, nb, cfg, seed + 1000 * (f + 1), prob, msg, cap);
+        lf_status st = train_predict(X, d, y, a, na, b, nb, cfg, seed + 1000 * (f + 1), prob, msg, cap);
         if (st != LF_OK) return st;
         for (size_t i = 0; i < nb; i++) memcpy(oof + ib[i] * C, prob + i * C, C * sizeof(float));
     }
@@ -265,11 +299,11 @@ static int tune(float *const *X, const int *y) {
     size_t ngrid = sizeof grid / sizeof grid[0];
     size_t tr[NTR], te[NTE], fold[NTR];
     int ytr[NTR];
-    lf_err e;
+    char why[512];
     draw_split(1, tr, te);
     for (size_t i = 0; i < NTR; i++) ytr[i] = y[tr[i]];
-    if (lf_stratified_kfold(ytr, NTR, C, FOLDS, 99, fold, &e) != LF_OK) {
-        fprintf(stderr, "mfeat: %s\n", e.msg);
+    if (lf_folds_stratified(ytr, NTR, C, FOLDS, 99, fold, why, sizeof why) != LF_OK) {
+        fprintf(stderr, "mfeat: %s\n", why);
         return 1;
     }
     printf("Inner 5-fold CV error (%%) on the 500 training patterns of split 1\n");
@@ -311,13 +345,13 @@ static size_t methods(lf_method *ms) {
 static int tune_fusion(float *const *X, const int *y, size_t members) {
     size_t tr[NTR], te[NTE], fold[NTR];
     int ytr[NTR];
-    lf_err e;
+    char why[512];
     char msg[600];
     static float oof[NV][NTR * C];
     draw_split(1, tr, te);
     for (size_t i = 0; i < NTR; i++) ytr[i] = y[tr[i]];
-    if (lf_stratified_kfold(ytr, NTR, C, FOLDS, 99, fold, &e) != LF_OK) {
-        fprintf(stderr, "mfeat: %s\n", e.msg);
+    if (lf_folds_stratified(ytr, NTR, C, FOLDS, 99, fold, why, sizeof why) != LF_OK) {
+        fprintf(stderr, "mfeat: %s\n", why);
         return 1;
     }
     const char *names[NV];
@@ -530,12 +564,12 @@ static void report(FILE *md, const run_cfg *rc, const double *view_err, const do
 static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd) {
     lf_method ms[MAX_METHODS];
     size_t S = rc->splits, NM = methods(ms);
-    double *view_err = LF_CALLOC(NV * S, sizeof *view_err);
-    double *fuse_err = LF_CALLOC(NM * 2 * S, sizeof *fuse_err);
+    double *view_err = calloc(NV * S, sizeof *view_err);
+    double *fuse_err = calloc(NM * 2 * S, sizeof *fuse_err);
     double wsum[3 * NV] = {0};
-    float *oof = lf_alloc_array(NV, NTR * C * sizeof(float));
-    float *tst = lf_alloc_array(NV, NTE * C * sizeof(float));
-    float *fused = lf_alloc_array(NTE, C * sizeof(float));
+    float *oof = calloc(NV, NTR * C * sizeof(float));
+    float *tst = calloc(NV, NTE * C * sizeof(float));
+    float *fused = calloc(NTE, C * sizeof(float));
     lf_fusion *fu = NULL;
     int rcode = 1;
     if (!view_err || !fuse_err || !oof || !tst || !fused || lf_fusion_create(&fu) != LF_OK) {
@@ -548,13 +582,13 @@ static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd
     for (size_t s = 0; s < S; s++) {
         size_t tr[NTR], te[NTE], fold[NTR];
         int ytr[NTR], yte[NTE];
-        lf_err e;
+        char why[512];
         char msg[600];
         draw_split(1 + s, tr, te);
         for (size_t i = 0; i < NTR; i++) ytr[i] = y[tr[i]];
         for (size_t i = 0; i < NTE; i++) yte[i] = y[te[i]];
-        if (lf_stratified_kfold(ytr, NTR, C, FOLDS, 99 + s, fold, &e) != LF_OK) {
-            fprintf(stderr, "mfeat: %s\n", e.msg);
+        if (lf_folds_stratified(ytr, NTR, C, FOLDS, 99 + s, fold, why, sizeof why) != LF_OK) {
+            fprintf(stderr, "mfeat: %s\n", why);
             goto done;
         }
         for (size_t v = 0; v < NV; v++) {
@@ -609,17 +643,24 @@ static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd
     struct stat sb;
     if (!md_path && !rc->quick && stat("examples", &sb) == 0 && S_ISDIR(sb.st_mode))
         md_path = "examples/mfeat-results.md";
-    lf_atomic_file af;
-    memset(&af, 0, sizeof af);
-    lf_err e;
-    if (md_path && lf_atomic_open(&af, md_path, 0, &e) != LF_OK) {
-        fprintf(stderr, "mfeat: %s\n", e.msg);
-        goto done;
-    }
-    report(md_path ? af.f : NULL, rc, view_err, fuse_err, wsum, elapsed, cmd);
+    /* written beside its place and renamed over it: a failed run leaves
+     * the old table whole */
+    char tmp_path[4096];
+    FILE *md = NULL;
     if (md_path) {
-        if (lf_atomic_commit(&af, &e) != LF_OK) {
-            fprintf(stderr, "mfeat: %s\n", e.msg);
+        snprintf(tmp_path, sizeof tmp_path, "%s.tmp", md_path);
+        if (!(md = fopen(tmp_path, "w"))) {
+            fprintf(stderr, "mfeat: cannot write '%s': %s\n", tmp_path, strerror(errno));
+            goto done;
+        }
+    }
+    report(md, rc, view_err, fuse_err, wsum, elapsed, cmd);
+    if (md) {
+        int bad = ferror(md) != 0;
+        bad |= fclose(md) != 0;
+        if (bad || rename(tmp_path, md_path) != 0) {
+            fprintf(stderr, "mfeat: cannot write '%s': %s\n", md_path, strerror(errno));
+            remove(tmp_path);
             goto done;
         }
         printf("table written to %s\n", md_path);
@@ -627,11 +668,53 @@ static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd
     rcode = 0;
 done:
     lf_fusion_free(fu);
-    LF_FREE(view_err), LF_FREE(fuse_err), LF_FREE(oof), LF_FREE(tst), LF_FREE(fused);
+    free(view_err), free(fuse_err), free(oof), free(tst), free(fused);
     return rcode;
 }
 
 /* ---------------------------------------------------------------- main */
+
+/* One view's file: NROWS lines of `cols` numbers separated by blanks,
+ * converted with strtof (as the library's CSV reader does).  NULL, with
+ * the reason on stderr, when the file cannot be read or has another
+ * shape. */
+static float *read_view(const char *path, size_t cols) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "mfeat: cannot read '%s': %s\n", path, strerror(errno));
+        return NULL;
+    }
+    float *x = calloc((size_t)NROWS * cols, sizeof *x);
+    char *line = NULL;
+    size_t cap = 0, rows = 0;
+    int ok = x != NULL;
+    while (ok && getline(&line, &cap, f) >= 0) {
+        char *p = line, *end;
+        size_t c = 0;
+        for (;;) {
+            while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++;
+            if (!*p) break;
+            float v = strtof(p, &end);
+            if (end == p || c >= cols || rows >= NROWS) {
+                ok = 0;
+                break;
+            }
+            x[rows * cols + c++] = v;
+            p = end;
+        }
+        if (ok && c == 0) continue; /* a blank line */
+        if (ok && c != cols) ok = 0;
+        rows += ok;
+    }
+    free(line);
+    fclose(f);
+    if (!ok || rows != NROWS) {
+        fprintf(stderr, "mfeat: '%s' is not %d rows of %zu numbers\n", path, NROWS, cols);
+        free(x);
+        return NULL;
+    }
+    return x;
+}
 
 static int usage(void) {
     fprintf(stderr, "usage: mfeat DATA_DIR [--splits N] [--quick] [--members K] [--md FILE]\n"
@@ -686,24 +769,12 @@ int main(int argc, char **argv) {
         return 2;
     }
     float *X[NV] = {0};
-    lf_array arr[NV];
-    memset(arr, 0, sizeof arr);
     int rcode = 2;
     for (size_t v = 0; v < NV; v++) {
         char path[4096];
-        lf_err e;
         snprintf(path, sizeof path, "%s/mfeat-%s", dir, VIEWS[v].name);
-        lf_status st = lf_csv_read(path, &arr[v], &e);
-        if (st != LF_OK) {
-            fprintf(stderr, "mfeat: %s\n", e.msg);
-            goto done;
-        }
-        if (arr[v].rows != NROWS || arr[v].cols != VIEWS[v].cols) {
-            fprintf(stderr, "mfeat: %s has %zu rows x %zu columns, expected %d x %zu\n", path,
-                    arr[v].rows, arr[v].cols, NROWS, VIEWS[v].cols);
-            goto done;
-        }
-        X[v] = arr[v].data;
+        X[v] = read_view(path, VIEWS[v].cols);
+        if (!X[v]) goto done;
     }
     int y[NROWS];
     for (size_t i = 0; i < NROWS; i++) y[i] = (int)(i / PER_CLASS);
@@ -713,6 +784,6 @@ int main(int argc, char **argv) {
         len += snprintf(cmd + len, sizeof cmd - (size_t)len, " %s", argv[i]);
     rcode = rc.tune ? tune(X, y) : rc.tune_fusion ? tune_fusion(X, y, rc.members) : run(X, y, &rc, cmd);
 done:
-    for (size_t v = 0; v < NV; v++) lf_array_free(&arr[v]);
+    for (size_t v = 0; v < NV; v++) free(X[v]);
     return rcode;
 }

@@ -15,6 +15,16 @@ static float uniform(uint64_t *s) { /* xorshift64: any U(0,1) source will do */
     return (float)(*s >> 40) / 16777216.0f;
 }
 
+/* The progress callback: each epoch's lines on stderr (the library prints
+ * nothing itself; lf_progress_format gives the Keras text). */
+static void epoch_lines(void *ctx, const lf_progress *p) {
+    char line[256];
+    (void)ctx;
+    if (p->event == LF_PROGRESS_STEP) return;  /* the redrawn bar: terminals only */
+    lf_progress_format(p, line, sizeof line);
+    fputs(line, stderr);
+}
+
 int main(void) {
     enum { N = 1000, D = 100 };
     static float x1[N * D], x2[N * D], y[N];
@@ -31,7 +41,7 @@ int main(void) {
     int out = lf_dense(m, avg, 1, LF_ACT_LINEAR, 1, "dense_2");
     lf_fit_options opt = lf_fit_defaults();
     opt.epochs = 10;  /* batch 32, shuffled, as Keras */
-    opt.verbose = 2;  /* one line per epoch on stderr */
+    opt.progress = epoch_lines;
     const float *x[2] = {x1, x2};
     float w[2];
     if (lf_model_compile(m, out, LF_LOSS_MSE, NULL) != LF_OK ||  /* NULL: adam defaults */

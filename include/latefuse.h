@@ -71,6 +71,59 @@ typedef enum lf_status {
 /* A constant, never-NULL English name for a status ("out of memory", ...). */
 const char *lf_status_string(lf_status st);
 
+/* ------------------------------------------------------------- progress */
+
+/* What a long call (fit, a learned fusion method's fit, compare) reports
+ * while it runs, through the `progress` callback of its options.  The
+ * library never prints and never asks whether stderr is a terminal: the
+ * caller decides what to show (the CLI draws a Keras-style bar on a
+ * terminal; Python does the same for verbose=1).  The callback runs on the
+ * calling thread, between steps; it must not call the library on the same
+ * object.  Events:
+ *   EPOCH_BEGIN  epoch (1-based) of epochs is starting
+ *   STEP         step of steps done in this epoch; seconds, loss and
+ *                accuracy so far (NaN without accuracy).  Sent at most
+ *                every 0.1 s and at the epoch's last step.
+ *   EPOCH_END    the epoch's loss and accuracy, val_loss and val_accuracy
+ *                (NaN without validation data), seconds for the epoch
+ *   EARLY_STOP   training stops after `epoch`; best_epoch (1-based), and
+ *                restored = 1 when the best weights were put back
+ *   METHOD       compare: method `item` of `items` (1-based) is starting
+ *   METHODS_DONE compare: every method is done
+ * STEP, METHOD and METHODS_DONE redraw one line ('\r'): show them on a
+ * terminal only. */
+typedef enum lf_progress_event {
+    LF_PROGRESS_EPOCH_BEGIN = 0,
+    LF_PROGRESS_STEP,
+    LF_PROGRESS_EPOCH_END,
+    LF_PROGRESS_EARLY_STOP,
+    LF_PROGRESS_METHOD,
+    LF_PROGRESS_METHODS_DONE
+} lf_progress_event;
+
+typedef struct lf_progress {
+    lf_progress_event event;
+    size_t epoch, epochs;        /* 1-based epoch of the fit's epochs      */
+    size_t step, steps;          /* steps done in the epoch, of steps      */
+    double seconds;              /* since the epoch began                  */
+    double loss, accuracy;       /* so far in the epoch (NaN: not measured) */
+    double val_loss, val_accuracy; /* EPOCH_END; NaN otherwise             */
+    size_t best_epoch;           /* EARLY_STOP: 1-based                    */
+    int restored;                /* EARLY_STOP: best weights put back      */
+    size_t item, items;          /* METHOD: 1-based method of items        */
+    const char *method;          /* METHOD: its name                       */
+} lf_progress;
+
+typedef void (*lf_progress_fn)(void *ctx, const lf_progress *p);
+
+/* The Keras-style text of an event into buf (always terminated; cut to
+ * len - 1 bytes): "Epoch 2/10\n", "\r12/40 [=====>....] - ETA: 3s - loss:
+ * 0.4321 - accuracy: 0.8800   ", the epoch's final bar line with its time
+ * per step and validation metrics, "Early stopping at epoch ...\n",
+ * "\rcompare: 3/21 wavg   ...", a blank line for METHODS_DONE.  Returns
+ * the length of the whole text.  Writes nowhere else. */
+size_t lf_progress_format(const lf_progress *p, char *buf, size_t len);
+
 /* ----------------------------------------------------------------- model */
 
 typedef struct lf_model lf_model;
@@ -268,9 +321,9 @@ typedef struct lf_fit_options {
     size_t n_class_weight;
     uint64_t seed;            /* shuffling and dropout draw from a generator
                                  seeded with this (default 0) */
-    int verbose;              /* 0 silent; 1 progress bar on stderr when it
-                                 is a terminal plus a line per epoch;
-                                 2 one line per epoch on stderr */
+    lf_progress_fn progress;  /* NULL (default): silent; else called with
+                                 each epoch's and step's progress */
+    void *progress_ctx;       /* passed to progress */
 } lf_fit_options;
 
 lf_fit_options lf_fit_defaults(void);
@@ -437,7 +490,9 @@ typedef struct lf_fusion_options {
     size_t epochs;        /* learned methods; 0 = the method's default */
     float modality_dropout; /* learned methods: share of extra training rows
                                with one present model hidden; default 0.5 */
-    int verbose;          /* progress on stderr when it is a terminal */
+    lf_progress_fn progress; /* NULL (default): silent; else compare's and
+                                the learned methods' training progress */
+    void *progress_ctx;   /* passed to progress */
     int metric;           /* what ges and auto optimise: LF_METRIC_LOG_LOSS
                              (default) or LF_METRIC_ACCURACY (for ges the
                              log-loss breaks ties); auto also takes
@@ -474,10 +529,181 @@ lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *
  * lf_status_string describes the status. */
 lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N, float *out);
 
+/* ------------------------------------------------------- input checks
+ *
+ * One check of model outputs and labels that the library's own fit,
+ * compare and predict use, and that a caller uses to word its errors: the
+ * first problem is returned as data (which model, row, column, what, the
+ * value), not as text, so that the CLI can name a file and count rows from
+ * 1, Python from 0, and the library names the model. */
+typedef enum lf_input_problem {
+    LF_INPUT_OK = 0,
+    LF_INPUT_PARTIAL_NAN,      /* NaN in some columns of a row, not all (a
+                                  missing output is NaN in every column);
+                                  column: the first NaN */
+    LF_INPUT_INF,              /* value +-Inf at (row, column) */
+    LF_INPUT_NEGATIVE,         /* a negative probability (without logits) */
+    LF_INPUT_SUM,              /* a row of probabilities sums to `sum`
+                                  (in double), not 1 within 1e-3 */
+    LF_INPUT_LABEL_RANGE,      /* label `value` is not a class in 0..C-1 */
+    LF_INPUT_LABEL_NOT_INTEGER,/* label `value` is not a whole number */
+    LF_INPUT_LABEL_NOT_ONE_HOT /* a one-hot row is not exactly one 1 and
+                                  the rest 0 */
+} lf_input_problem;
+
+typedef struct lf_input_issue {
+    lf_input_problem kind;
+    size_t model;         /* index of the array among those checked */
+    const char *name;     /* names[model], or NULL without names */
+    size_t row, column;   /* 0-based; rows counted from row0 */
+    double value;         /* the value at fault */
+    double sum;           /* LF_INPUT_SUM: the row's sum */
+} lf_input_issue;
+
+/* Checks M model outputs of N rows x C columns (p[k] NULL: model k absent):
+ * a row is either NaN in every column (a missing output) or finite, and
+ * unless `logits` its values are >= 0 and sum to 1 within 1e-3.  Models in
+ * order, rows in order, a row's partial NaN before its columns.  Rows are
+ * numbered from row0 (the first row of a block of a larger input).
+ * Returns LF_OK with issue->kind LF_INPUT_OK, or LF_ERR_FORMAT with the
+ * first problem in *issue (issue may be NULL); LF_ERR_ARG for p NULL. */
+lf_status lf_check_outputs(const float *const *p, const char *const *names, size_t M, size_t N,
+                           size_t C, int logits, size_t row0, lf_input_issue *issue);
+
+/* Checks N class labels against C classes: LF_OK, or LF_ERR_FORMAT with
+ * the first label outside 0..C-1 (LF_INPUT_LABEL_RANGE). */
+lf_status lf_check_labels(const int *y, size_t N, size_t C, lf_input_issue *issue);
+
+/* Labels from a numeric matrix of N rows: one column of class indices
+ * (whole numbers in 0..C-1) or C one-hot columns (with C > 1).  Writes N
+ * labels to y; LF_ERR_FORMAT with the first bad row in *issue
+ * (LABEL_NOT_INTEGER, LABEL_RANGE, LABEL_NOT_ONE_HOT); LF_ERR_SHAPE (issue
+ * kind OK) when cols is neither 1 nor C. */
+lf_status lf_labels_from_matrix(const float *v, size_t N, size_t cols, size_t C, int *y,
+                                lf_input_issue *issue);
+
 /* Save (atomic, safetensors layout, schema in README.md; flags 0 or
  * LF_WRITE_NO_FSYNC, see lf_model_save) and load. */
 lf_status lf_fusion_save(lf_fusion *f, const char *path, unsigned flags);
 lf_status lf_fusion_load(lf_fusion *f, const char *path);
+
+/* ------------------------------------------------------- files and folds
+ *
+ * What a deployer needs around the fusion calls: reading model outputs or
+ * labels from files, writing a matrix, and the folds compare uses. */
+
+/* A dense row-major float32 matrix owned by the caller (lf_matrix_free). */
+typedef struct lf_matrix {
+    float *data;      /* rows * cols values (never NULL after a read) */
+    size_t rows, cols;/* a 1-D source gives rows = n, cols = 1 */
+    int is_integer;   /* the source held integers (an integer .npy dtype,
+                         or CSV whose every value is an integer literal) */
+} lf_matrix;
+
+/* Reads a .npy (any numeric dtype, C or Fortran order, 1-D or 2-D) or a
+ * .csv file (chosen by the extension, any case; the formats' rules are in
+ * README.md) into *out as float32.  On failure *out is zeroed and one
+ * sentence naming the file goes to err (errlen bytes; err may be NULL). */
+lf_status lf_matrix_read(const char *path, lf_matrix *out, char *err, size_t errlen);
+void lf_matrix_free(lf_matrix *m); /* NULL and a zeroed matrix are allowed */
+
+/* Writes rows x cols float32 as a .npy (version 1.0, '<f4', C order),
+ * through a temporary file renamed into place as every save (LF_WRITE_*
+ * flags below); "-" is standard output. */
+lf_status lf_npy_save(const char *path, const float *data, size_t rows, size_t cols, unsigned flags,
+                      char *err, size_t errlen);
+
+/* The stratified K-fold split of compare: fold[i] in 0..K-1 for each of N
+ * labels in 0..C-1, the same for the same labels, K and seed (the rule is
+ * written down in src/fusion/cv.h); fold sizes, and the per-class counts of
+ * any two folds, differ by at most one.  LF_ERR_ARG (with err) for K < 2,
+ * K > N, C == 0 or a label outside 0..C-1. */
+lf_status lf_folds_stratified(const int *y, size_t N, size_t C, size_t K, uint64_t seed, size_t *fold,
+                              char *err, size_t errlen);
+
+/* --------------------------------------------- predicting from files
+ *
+ * lf_fusion_predict_files fuses model outputs stored in files (.npy of any
+ * numeric dtype, C or Fortran order, or .csv; chosen by the extension, any
+ * case) into a float32 .npy of N x C probabilities at out_path and, when
+ * classes_path is given, an int64 .npy of the N predicted classes.
+ *
+ * Contract:
+ *   - Each input file is opened once.  A C-order .npy is read in chunks of
+ *     rows (memory-mapped when its dtype is native float32, unless
+ *     LF_READ_NO_MMAP; pread() otherwise), so memory does not grow with the
+ *     number of rows; a CSV or a Fortran-order .npy is read whole.
+ *   - names[k] says which of the fusion model's models paths[k] holds; a
+ *     stored model given no file is absent (NaN rows, as lf_fusion_predict).
+ *     Checked before anything is written: the first file's columns against
+ *     the fusion model's classes (and at least 2), every file's rows and
+ *     columns against the first's, every name against the stored names.
+ *     Every chunk is checked with lf_check_outputs; the first bad row (in
+ *     file order) fails the call, reported in res->issue.
+ *   - The chunks are shared out to up to 8 threads (OpenMP's count); the
+ *     output's bytes do not depend on the thread count, and are those of
+ *     lf_fusion_predict on the whole arrays.
+ *   - Outputs go to temporary files renamed into place (as every save,
+ *     above, LF_WRITE_NO_FSYNC honoured), both complete before either is
+ *     renamed: a failure leaves neither, nor any temporary file.  "-" is
+ *     standard output; "-", an existing FIFO or device is written through
+ *     (in order, after everything is fused in memory, so a bad input writes
+ *     nothing there); the outputs replaced through a temporary file are
+ *     opened first.  Between creating and renaming, a temporary file exists
+ *     under a name the caller cannot guess: the library installs no signal
+ *     handler, so a caller that wants to remove them when a signal stops the
+ *     process passes `temp` (below) and keeps the names it is given.
+ *   - A mapped input truncated by another process while it is read raises
+ *     SIGBUS (the size is checked before every chunk, not between the check
+ *     and the reads): a caller that may meet this handles SIGBUS or passes
+ *     LF_READ_NO_MMAP.
+ * Returns LF_OK with res->rows and res->cols set, or the failure's status
+ * with one sentence in res->message; res->input is 1 when an input (a file
+ * read, its shape, a name, a value) was at fault, 0 when writing failed. */
+
+/* What the call tells `temp` about its temporary files, in this order:
+ *   CREATING  a temporary output is about to be created (a signal handler
+ *             should be held off from now, e.g. with sigprocmask)
+ *   CREATED   it exists: path is its name (NULL when creating failed); the
+ *             handler may run again
+ *   RENAMING  both outputs are complete and about to be renamed (hold)
+ *   RENAMED   ok = 1: both are in place; ok = 0: the rename failed and the
+ *             temporary files are gone; forget every name (release)
+ *   DISCARDED the call failed before renaming; the temporary files are
+ *             gone: forget every name
+ * Called on the calling thread only. */
+typedef enum lf_temp_event {
+    LF_TEMP_CREATING = 0,
+    LF_TEMP_CREATED,
+    LF_TEMP_RENAMING,
+    LF_TEMP_RENAMED,
+    LF_TEMP_DISCARDED
+} lf_temp_event;
+
+typedef void (*lf_temp_fn)(void *ctx, lf_temp_event ev, const char *path, int ok);
+
+#define LF_READ_NO_MMAP 2u /* lf_predict_files_options.flags: read() every input */
+
+typedef struct lf_predict_files_options {
+    const char *classes_path; /* NULL, or the class ids' .npy */
+    unsigned flags;           /* LF_WRITE_NO_FSYNC | LF_READ_NO_MMAP */
+    lf_temp_fn temp;          /* NULL, or told about the temporary files */
+    void *temp_ctx;
+} lf_predict_files_options;
+
+typedef struct lf_predict_files_result {
+    size_t rows, cols;        /* what was written */
+    int input;                /* on failure: 1 an input was at fault */
+    size_t file;              /* on failure with an input: its index in paths */
+    lf_input_issue issue;     /* a bad value: issue.model is the file's
+                                 index in paths; rows 0-based from the
+                                 file's start (kind LF_INPUT_OK otherwise) */
+    char message[512];        /* on failure: one sentence */
+} lf_predict_files_result;
+
+lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, const char *const *paths,
+                                  size_t n, const char *out_path, const lf_predict_files_options *opt,
+                                  lf_predict_files_result *res);
 
 /* What was fitted; lf_fusion_method is (lf_method)-1 for NULL or an
  * unfitted model. */

@@ -10,7 +10,6 @@
 #include <math.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #define PREDICT_CHUNK 256
 
@@ -20,7 +19,6 @@ lf_fit_options lf_fit_defaults(void) {
     o.batch_size = 32;
     o.epochs = 1;
     o.shuffle = 1;
-    o.verbose = 0;
     return o;
 }
 
@@ -213,24 +211,10 @@ static double now_s(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static void progress(const lf_model *m, size_t epoch, size_t epochs, size_t step, size_t steps,
-                     double elapsed, double loss, double acc, int final, double vloss,
-                     double vacc) {
-    char bar[31];
-    size_t filled = steps ? step * 30 / steps : 30;
-    for (size_t i = 0; i < 30; i++) bar[i] = i < filled ? '=' : (i == filled ? '>' : '.');
-    bar[30] = '\0';
-    fprintf(stderr, "\r%zu/%zu [%s] - ", step, steps, bar);
-    double per_step = elapsed / (double)(steps ? steps : 1);
-    if (final && per_step >= 1e-3) fprintf(stderr, "%.0fs %.0fms/step", elapsed, 1e3 * per_step);
-    else if (final) fprintf(stderr, "%.0fs %.0fus/step", elapsed, 1e6 * per_step);
-    else fprintf(stderr, "ETA: %.0fs", step ? elapsed * (double)(steps - step) / (double)step : 0.0);
-    fprintf(stderr, " - loss: %.4f", loss);
-    if (!isnan(acc)) fprintf(stderr, " - accuracy: %.4f", acc);
-    if (final && !isnan(vloss)) fprintf(stderr, " - val_loss: %.4f", vloss);
-    if (final && !isnan(vacc)) fprintf(stderr, " - val_accuracy: %.4f", vacc);
-    fputs(final ? "\n" : "   ", stderr);
-    (void)m, (void)epoch, (void)epochs;
+/* Sends one event to the options' callback (none: nothing). */
+static void report(const lf_fit_options *o, lf_progress *p, lf_progress_event ev) {
+    p->event = ev;
+    o->progress(o->progress_ctx, p);
 }
 
 /* ------------------------------------------------ row sources for fit */
@@ -272,147 +256,196 @@ static void prefetch_arrays(void *ctx, const size_t *rows, size_t n) {
     }
 }
 
-typedef struct fit_bufs {
+/* Everything one fit shares between its allocation, epochs and steps: the
+ * options, the sources, the buffers (allocated once, before the first
+ * epoch: a step allocates nothing), the generator and the progress event. */
+typedef struct fit_run {
+    lf_model *m;
+    const lf_fit_options *o;
+    const lf_row_source *src, *vsrc;
+    size_t n_train, vfirst, n_val;
+    size_t D, tc, B, steps, acc_per_row;
+    int weighted, has_acc;
     float *xb_block, *tb, *wb, *best;
     float **xb;
     lf_ids idx;   /* training row ids, reshuffled every epoch */
     size_t *bidx; /* the row ids of one batch or validation chunk */
     size_t *next; /* the next batch's row ids (for the source's prefetch) */
     float *ema;   /* the moving average of the weights (optimizer use_ema) */
-} fit_bufs;
+    lf_ws eval_ws;
+    lf_rng rng;
+    lf_progress pr;
+} fit_run;
 
-static void fit_bufs_free(fit_bufs *b) {
-    LF_FREE(b->xb_block), LF_FREE(b->tb), LF_FREE(b->wb), LF_FREE(b->best);
-    LF_FREE(b->xb), LF_FREE(b->bidx), LF_FREE(b->next), LF_FREE(b->ema);
-    lf_ids_free(&b->idx);
+static void fit_run_free(fit_run *r) {
+    LF_FREE(r->xb_block), LF_FREE(r->tb), LF_FREE(r->wb), LF_FREE(r->best);
+    LF_FREE(r->xb), LF_FREE(r->bidx), LF_FREE(r->next), LF_FREE(r->ema);
+    lf_ids_free(&r->idx);
+    lf_ws_free(&r->eval_ws);
 }
 
 /* Validation loss (sum of l_r) and correct count: rows first..first+n of
  * the source, gathered chunk by chunk into the batch buffers. */
-static double eval_source(lf_model *m, lf_ws *ws, const lf_row_source *src, size_t first, size_t n,
-                          fit_bufs *b, size_t *correct) {
-    size_t D = m->nodes[m->output].dim;
+static double eval_source(fit_run *r, size_t *correct) {
+    lf_model *m = r->m;
+    lf_ws *ws = &r->eval_ws;
     double total = 0;
-    for (size_t r0 = 0; r0 < n; r0 += ws->batch) {
-        size_t B = n - r0 < ws->batch ? n - r0 : ws->batch;
-        for (size_t r = 0; r < B; r++) b->bidx[r] = first + r0 + r;
-        src->gather(src->ctx, b->bidx, B, b->xb, b->tb);
-        lf_graph_forward(m, ws, (const float *const *)b->xb, B, 0, NULL);
-        total += lf_loss_eval(m->loss, m->fused, ws->out[m->output], lf_graph_logits(m, ws), b->tb, NULL,
-                              B, D, 1.0, NULL, correct);
+    for (size_t r0 = 0; r0 < r->n_val; r0 += ws->batch) {
+        size_t B = r->n_val - r0 < ws->batch ? r->n_val - r0 : ws->batch;
+        for (size_t i = 0; i < B; i++) r->bidx[i] = r->vfirst + r0 + i;
+        r->vsrc->gather(r->vsrc->ctx, r->bidx, B, r->xb, r->tb);
+        lf_graph_forward(m, ws, (const float *const *)r->xb, B, 0, NULL);
+        total += lf_loss_eval(m->loss, m->fused, ws->out[m->output], lf_graph_logits(m, ws), r->tb, NULL,
+                              B, r->D, 1.0, NULL, correct);
     }
     return total;
 }
 
-/* The training loop over a row source: rows [0, n_train) train; the
- * validation rows are [vfirst, vfirst + n_val) of vsrc (none if n_val = 0).
- * Options are checked by the callers; sample weights index source rows. */
-static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
-                          const lf_row_source *vsrc, size_t vfirst, size_t n_val,
-                          const lf_fit_options *op) {
-    lf_fit_options o = *op;
-    lf_status st = LF_OK;
-    size_t D = m->nodes[m->output].dim, tc = lf_loss_target_cols(m->loss, D);
-    size_t B = o.batch_size < n_train ? o.batch_size : n_train;
-    size_t EB = n_val < PREDICT_CHUNK ? n_val : PREDICT_CHUNK; /* validation chunk */
-    size_t rows_buf = B > EB ? B : EB;
-    size_t row_floats = 0;
+/* Allocation: every buffer of the loop, the workspaces, the history, the
+ * identity order of the training rows, the generator.  On failure frees
+ * what it got. */
+static lf_status fit_alloc(fit_run *r) {
+    lf_model *m = r->m;
+    const lf_fit_options *o = r->o;
+    r->D = m->nodes[m->output].dim, r->tc = lf_loss_target_cols(m->loss, r->D);
+    r->B = o->batch_size < r->n_train ? o->batch_size : r->n_train;
+    size_t EB = r->n_val < PREDICT_CHUNK ? r->n_val : PREDICT_CHUNK; /* validation chunk */
+    size_t rows_buf = r->B > EB ? r->B : EB, row_floats = 0;
     for (size_t i = 0; i < m->n_inputs; i++) row_floats += m->nodes[m->inputs[i]].dim;
-
-    /* every buffer of the loop, allocated once */
-    fit_bufs b;
-    memset(&b, 0, sizeof b);
-    b.xb_block = lf_alloc_array(rows_buf, row_floats * sizeof(float));
-    b.tb = lf_alloc_array(rows_buf * tc, sizeof(float));
-    b.wb = lf_alloc_array(B, sizeof(float));
-    b.xb = lf_alloc_array(m->n_inputs, sizeof(float *));
-    int idx_ok = lf_ids_alloc(&b.idx, n_train, n_train - 1) == 0;
-    b.bidx = lf_alloc_array(rows_buf, sizeof(size_t));
-    b.next = lf_alloc_array(rows_buf, sizeof(size_t));
-    b.best = (o.patience && o.restore_best_weights) ? lf_alloc_array(m->n_params, sizeof(float)) : NULL;
-    b.ema = m->opt.use_ema ? lf_alloc_array(m->n_params, sizeof(float)) : NULL;
-    double *hist = LF_REALLOC(m->hist, 4 * o.epochs * sizeof(double));
+    r->xb_block = lf_alloc_array(rows_buf, row_floats * sizeof(float));
+    r->tb = lf_alloc_array(rows_buf * r->tc, sizeof(float));
+    r->wb = lf_alloc_array(r->B, sizeof(float));
+    r->xb = lf_alloc_array(m->n_inputs, sizeof(float *));
+    int idx_ok = lf_ids_alloc(&r->idx, r->n_train, r->n_train - 1) == 0;
+    r->bidx = lf_alloc_array(rows_buf, sizeof(size_t));
+    r->next = lf_alloc_array(rows_buf, sizeof(size_t));
+    int keep_best = o->patience && o->restore_best_weights;
+    r->best = keep_best ? lf_alloc_array(m->n_params, sizeof(float)) : NULL;
+    r->ema = m->opt.use_ema ? lf_alloc_array(m->n_params, sizeof(float)) : NULL;
+    double *hist = LF_REALLOC(m->hist, 4 * o->epochs * sizeof(double));
     if (hist) m->hist = hist;
-    lf_ws eval_ws;
-    memset(&eval_ws, 0, sizeof eval_ws);
-    int eval_ok = !n_val || lf_ws_init(&eval_ws, m, EB, 0, NULL, 0) == LF_OK;
-    if (m->train_ws.batch < B || !m->train_ws.with_grads || m->train_ws.n_nodes != m->n_nodes) {
+    int eval_ok = !r->n_val || lf_ws_init(&r->eval_ws, m, EB, 0, NULL, 0) == LF_OK;
+    if (m->train_ws.batch < r->B || !m->train_ws.with_grads || m->train_ws.n_nodes != m->n_nodes) {
         lf_ws_free(&m->train_ws);
-        if (lf_ws_init(&m->train_ws, m, B, 1, NULL, 0) != LF_OK) eval_ok = 0;
+        if (lf_ws_init(&m->train_ws, m, r->B, 1, NULL, 0) != LF_OK) eval_ok = 0;
     }
-    if (!b.xb_block || !b.tb || !b.wb || !b.xb || !idx_ok || !b.bidx || !b.next || !hist || !eval_ok ||
-        (o.patience && o.restore_best_weights && !b.best) || (m->opt.use_ema && !b.ema)) {
-        fit_bufs_free(&b);
-        lf_ws_free(&eval_ws);
+    if (!r->xb_block || !r->tb || !r->wb || !r->xb || !idx_ok || !r->bidx || !r->next || !hist || !eval_ok ||
+        (keep_best && !r->best) || (m->opt.use_ema && !r->ema)) {
+        fit_run_free(r);
         return lf_model_fail(m, LF_ERR_NOMEM, "fit: out of memory for the training buffers");
     }
-    float *p = b.xb_block;
-    for (size_t i = 0; i < m->n_inputs; i++) b.xb[i] = p, p += rows_buf * m->nodes[m->inputs[i]].dim;
-    for (size_t r = 0; r < n_train; r++) lf_ids_set(b.idx, r, r);
-    if (b.ema) memcpy(b.ema, m->params, m->n_params * sizeof(float));
+    float *p = r->xb_block;
+    for (size_t i = 0; i < m->n_inputs; i++) r->xb[i] = p, p += rows_buf * m->nodes[m->inputs[i]].dim;
+    for (size_t i = 0; i < r->n_train; i++) lf_ids_set(r->idx, i, i);
+    if (r->ema) memcpy(r->ema, m->params, m->n_params * sizeof(float));
     memset(m->grads, 0, m->n_params * sizeof *m->grads); /* each step leaves them zero */
+    lf_rng_seed(&r->rng, o->seed);
+    m->history = (lf_history){0, m->hist, m->hist + o->epochs, m->hist + 2 * o->epochs,
+                              m->hist + 3 * o->epochs, 0, 0};
+    r->weighted = o->sample_weight || o->class_weight;
+    r->steps = (r->n_train + r->B - 1) / r->B;
+    r->has_acc = lf_loss_has_accuracy(m->loss);
+    r->acc_per_row = m->loss == LF_LOSS_BINARY_CROSSENTROPY ? r->D : 1;
+    memset(&r->pr, 0, sizeof r->pr);
+    r->pr.epochs = o->epochs;
+    return LF_OK;
+}
 
-    lf_rng rng;
-    lf_rng_seed(&rng, o.seed);
-    m->history = (lf_history){0, m->hist, m->hist + o.epochs, m->hist + 2 * o.epochs,
-                              m->hist + 3 * o.epochs, 0, 0};
-    int weighted = o.sample_weight || o.class_weight;
-    int tty = o.verbose == 1 && isatty(2);
-    size_t steps = (n_train + B - 1) / B, wait = 0;
+/* Step s of the epoch: gather its rows (prefetching the next step's),
+ * weight them, forward + backward, the optimizer step and the weights'
+ * moving average.  Adds the weighted loss sum, the L2 penalty sum and the
+ * correct count; returns the step's number of rows. */
+static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum, size_t *correct) {
+    lf_model *m = r->m;
+    const lf_fit_options *o = r->o;
+    const lf_row_source *src = r->src;
+    size_t B = r->B, n_train = r->n_train, r0 = s * B, nb = n_train - r0 < B ? n_train - r0 : B;
+    if (s == 0 || !src->prefetch) {
+        for (size_t i = 0; i < nb; i++) r->bidx[i] = (size_t)lf_ids_get(r->idx, r0 + i);
+    } else {
+        size_t *t = r->bidx;
+        r->bidx = r->next, r->next = t;
+    }
+    src->gather(src->ctx, r->bidx, nb, r->xb, r->tb);
+    if (src->prefetch && s + 1 < r->steps) {
+        size_t r1 = r0 + nb, n1 = n_train - r1 < B ? n_train - r1 : B;
+        for (size_t i = 0; i < n1; i++) r->next[i] = (size_t)lf_ids_get(r->idx, r1 + i);
+        src->prefetch(src->ctx, r->next, n1);
+    }
+    for (size_t i = 0; r->weighted && i < nb; i++) {
+        float w = o->sample_weight ? o->sample_weight[r->bidx[i]] : 1.0f;
+        if (o->class_weight) w *= o->class_weight[target_class(m, r->tb + i * r->tc, r->D)];
+        r->wb[i] = w;
+    }
+    *lsum += train_batch(m, &m->train_ws, (const float *const *)r->xb, r->tb, r->weighted ? r->wb : NULL, nb, 1,
+                         &r->rng, 0, correct);
+    *pen_sum += lf_l2_penalty(m, m->grads) * (double)nb;
+    m->step++;
+    lf_optim_step(&m->opt, m->params, m->grads, m->m1, m->m2, m->n_params, m->step);
+    if (r->ema) lf_ema_update(r->ema, m->params, m->n_params, m->step == 1 ? 0.0f : m->opt.ema_momentum);
+    return nb;
+}
+
+/* Epoch e: shuffle, every step (with its progress), then the validation
+ * metrics; writes the epoch's history entry.  The loss through *loss_out,
+ * the validation loss through *vloss_out (NaN without validation rows). */
+static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out) {
+    lf_model *m = r->m;
+    const lf_fit_options *o = r->o;
+    size_t n_train = r->n_train, steps = r->steps;
+    double t0 = now_s(), last_draw = 0, lsum = 0, pen_sum = 0;
+    size_t correct = 0;
+    r->pr.epoch = e + 1, r->pr.steps = steps;
+    if (o->progress) report(o, &r->pr, LF_PROGRESS_EPOCH_BEGIN);
+    if (o->shuffle) lf_ids_shuffle(r->idx, n_train, &r->rng);
+    for (size_t s = 0, seen = 0; s < steps; s++) {
+        seen += fit_step(r, s, &lsum, &pen_sum, &correct);
+        if (o->progress && (now_s() - last_draw > 0.1 || s + 1 == steps)) {
+            last_draw = now_s();
+            r->pr.step = s + 1, r->pr.seconds = last_draw - t0;
+            r->pr.loss = (lsum + pen_sum) / (double)seen;
+            r->pr.accuracy = r->has_acc ? (double)correct / (double)(seen * r->acc_per_row) : NAN;
+            r->pr.val_loss = r->pr.val_accuracy = NAN;
+            report(o, &r->pr, LF_PROGRESS_STEP);
+        }
+    }
+    double loss = (lsum + pen_sum) / (double)n_train;
+    double acc = r->has_acc ? (double)correct / (double)(n_train * r->acc_per_row) : NAN;
+    double vloss = NAN, vacc = NAN;
+    if (r->n_val) {
+        size_t vc = 0;
+        vloss = eval_source(r, &vc) / (double)r->n_val + lf_l2_penalty(m, NULL);
+        vacc = r->has_acc ? (double)vc / (double)(r->n_val * r->acc_per_row) : NAN;
+    }
+    m->hist[e] = loss, m->hist[o->epochs + e] = vloss;
+    m->hist[2 * o->epochs + e] = acc, m->hist[3 * o->epochs + e] = vacc;
+    m->history.epochs = e + 1;
+    if (o->progress) {
+        r->pr.step = steps, r->pr.seconds = now_s() - t0;
+        r->pr.loss = loss, r->pr.accuracy = acc, r->pr.val_loss = vloss, r->pr.val_accuracy = vacc;
+        report(o, &r->pr, LF_PROGRESS_EPOCH_END);
+    }
+    *loss_out = loss, *vloss_out = vloss;
+}
+
+/* The training loop over a row source: rows [0, n_train) train; the
+ * validation rows are [vfirst, vfirst + n_val) of vsrc (none if n_val = 0).
+ * Options are checked by the callers; sample weights index source rows.
+ * Allocation, then the epochs with divergence and early stopping, then the
+ * weights' moving average put in place. */
+static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
+                          const lf_row_source *vsrc, size_t vfirst, size_t n_val,
+                          const lf_fit_options *o) {
+    fit_run r;
+    memset(&r, 0, sizeof r);
+    r.m = m, r.o = o, r.src = src, r.vsrc = vsrc, r.n_train = n_train, r.vfirst = vfirst, r.n_val = n_val;
+    lf_status st = fit_alloc(&r);
+    if (st != LF_OK) return st;
+    size_t wait = 0;
     double best = INFINITY;
-    int has_acc = lf_loss_has_accuracy(m->loss);
-    size_t acc_per_row = m->loss == LF_LOSS_BINARY_CROSSENTROPY ? D : 1;
-
-    for (size_t e = 0; e < o.epochs; e++) {
-        double t0 = now_s(), last_draw = 0, lsum = 0, pen_sum = 0;
-        size_t correct = 0;
-        if (o.verbose) fprintf(stderr, "Epoch %zu/%zu\n", e + 1, o.epochs);
-        if (o.shuffle) lf_ids_shuffle(b.idx, n_train, &rng);
-        for (size_t s = 0; s < steps; s++) {
-            size_t r0 = s * B, nb = n_train - r0 < B ? n_train - r0 : B;
-            if (s == 0 || !src->prefetch) {
-                for (size_t r = 0; r < nb; r++) b.bidx[r] = (size_t)lf_ids_get(b.idx, r0 + r);
-            } else {
-                size_t *t = b.bidx;
-                b.bidx = b.next, b.next = t;
-            }
-            src->gather(src->ctx, b.bidx, nb, b.xb, b.tb);
-            if (src->prefetch && s + 1 < steps) {
-                size_t r1 = r0 + nb, n1 = n_train - r1 < B ? n_train - r1 : B;
-                for (size_t r = 0; r < n1; r++) b.next[r] = (size_t)lf_ids_get(b.idx, r1 + r);
-                src->prefetch(src->ctx, b.next, n1);
-            }
-            for (size_t r = 0; weighted && r < nb; r++) {
-                float w = o.sample_weight ? o.sample_weight[b.bidx[r]] : 1.0f;
-                if (o.class_weight) w *= o.class_weight[target_class(m, b.tb + r * tc, D)];
-                b.wb[r] = w;
-            }
-            lsum += train_batch(m, &m->train_ws, (const float *const *)b.xb, b.tb, weighted ? b.wb : NULL,
-                                nb, 1, &rng, 0, &correct);
-            pen_sum += lf_l2_penalty(m, m->grads) * (double)nb;
-            m->step++;
-            lf_optim_step(&m->opt, m->params, m->grads, m->m1, m->m2, m->n_params, m->step);
-            if (b.ema) lf_ema_update(b.ema, m->params, m->n_params, m->step == 1 ? 0.0f : m->opt.ema_momentum);
-            if (tty && (now_s() - last_draw > 0.1 || s + 1 == steps)) {
-                last_draw = now_s();
-                size_t seen = r0 + nb;
-                progress(m, e, o.epochs, s + 1, steps, last_draw - t0, (lsum + pen_sum) / (double)seen,
-                         has_acc ? (double)correct / (double)(seen * acc_per_row) : NAN, 0, NAN, NAN);
-            }
-        }
-        double loss = (lsum + pen_sum) / (double)n_train;
-        double acc = has_acc ? (double)correct / (double)(n_train * acc_per_row) : NAN;
-        double vloss = NAN, vacc = NAN;
-        if (n_val) {
-            size_t vc = 0;
-            vloss = eval_source(m, &eval_ws, vsrc, vfirst, n_val, &b, &vc) / (double)n_val +
-                    lf_l2_penalty(m, NULL);
-            vacc = has_acc ? (double)vc / (double)(n_val * acc_per_row) : NAN;
-        }
-        m->hist[e] = loss, m->hist[o.epochs + e] = vloss;
-        m->hist[2 * o.epochs + e] = acc, m->hist[3 * o.epochs + e] = vacc;
-        m->history.epochs = e + 1;
-        if (o.verbose) progress(m, e, o.epochs, steps, steps, now_s() - t0, loss, acc, 1, vloss, vacc);
+    for (size_t e = 0; e < o->epochs; e++) {
+        double loss, vloss;
+        fit_epoch(&r, e, &loss, &vloss);
         if (!isfinite(loss) || (n_val && !isfinite(vloss))) {
             st = lf_model_fail(m, LF_ERR_NUMERIC,
                                "fit: training diverged at epoch %zu (the loss is not finite); "
@@ -420,23 +453,23 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
             break;
         }
         double monitor = n_val ? vloss : loss;
-        if (monitor < best - o.min_delta) {
+        if (monitor < best - o->min_delta) {
             best = monitor;
             m->history.best_epoch = e;
             wait = 0;
-            if (b.best) memcpy(b.best, m->params, m->n_params * sizeof(float));
-        } else if (o.patience && ++wait >= o.patience) {
+            if (r.best) memcpy(r.best, m->params, m->n_params * sizeof(float));
+        } else if (o->patience && ++wait >= o->patience) {
             m->history.stopped_early = 1;
-            if (b.best) memcpy(m->params, b.best, m->n_params * sizeof(float));
-            if (o.verbose)
-                fprintf(stderr, "Early stopping at epoch %zu; best epoch %zu%s\n", e + 1,
-                        m->history.best_epoch + 1, b.best ? " (weights restored)" : "");
+            if (r.best) memcpy(m->params, r.best, m->n_params * sizeof(float));
+            if (o->progress) {
+                r.pr.best_epoch = m->history.best_epoch + 1, r.pr.restored = r.best != NULL;
+                report(o, &r.pr, LF_PROGRESS_EARLY_STOP);
+            }
             break;
         }
     }
-    if (b.ema && st == LF_OK) memcpy(m->params, b.ema, m->n_params * sizeof(float));
-    fit_bufs_free(&b);
-    lf_ws_free(&eval_ws);
+    if (r.ema && st == LF_OK) memcpy(m->params, r.ema, m->n_params * sizeof(float));
+    fit_run_free(&r);
     return st;
 }
 

@@ -2,8 +2,8 @@
  * cli.h — what the files of the `latefuse` command-line tool share: the
  * parsed command line (struct cli_opts, filled by the pure parser in
  * args.c), the loaded inputs (inputs.c), the output formatters (table.c),
- * the output paths, temporary files and signals (guard.c) and one entry
- * point per command (cmd_*.c).
+ * the output paths, temporary files and signals (guard.c), the shared
+ * helpers (util.c) and one entry point per command (cmd_*.c).
  *
  * The tool is a thin layer over the public API in latefuse.h: it parses,
  * loads and validates files, calls the library, and prints.  Exit status:
@@ -14,10 +14,9 @@
 #define LF_CLI_H
 
 #include "latefuse.h"
-#include "internal.h"
-#include "io/array.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -85,6 +84,21 @@ const char *lf_cli_command_name(cli_command c);
 /* The usage text of a command (CLI_NONE: the overview of every command). */
 const char *lf_cli_usage(cli_command c);
 
+/* A one-sentence message (the tool's own lf_err). */
+typedef struct cli_err {
+    char msg[512];
+} cli_err;
+
+/* Formats the message into e (printf-style) and returns st. */
+lf_status cli_set(cli_err *e, lf_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* The index of the largest of n values (the first on ties). */
+size_t cli_argmax(const float *v, size_t n);
+
 /* --------------------------------------------------------- inputs.c */
 
 /* The model outputs given on the command line, validated: M arrays of
@@ -97,44 +111,49 @@ typedef struct cli_inputs {
     const char *paths[CLI_MAX_MODELS];
 } cli_inputs;
 
-/* Reads a .npy or .csv file (chosen by extension, any case) into *out. */
-lf_status cli_read_matrix(const char *path, lf_array *out, lf_err *e);
+/* Reads a .npy or .csv file (chosen by extension, any case) into *out
+ * (lf_matrix_read). */
+lf_status cli_read_matrix(const char *path, lf_matrix *out, cli_err *e);
 
 /* Checks a model output matrix: finite, rows all-NaN (missing) or free of
  * NaN, and unless `logits`, probabilities >= 0 whose rows sum to 1 within
  * 1e-3.  Messages name the file, the 1-based row and the value. */
 lf_status cli_check_outputs(const char *path, const float *p, size_t N, size_t C, int logits,
-                            lf_err *e);
+                            cli_err *e);
+
+/* The wording of a problem lf_check_outputs found in the file `path`:
+ * 1-based row and column, the value. */
+void cli_issue_message(const lf_input_issue *is, const char *path, char *msg, size_t len);
 
 /* The same for N rows that start at row row0 (0-based) of the file. */
 lf_status cli_check_outputs_at(const char *path, const float *p, size_t N, size_t C, int logits,
-                               size_t row0, lf_err *e);
+                               size_t row0, cli_err *e);
 
 /* Shape checks of a model file against the first one (file `first` with N
  * rows and C columns; is_first for that file itself) and, when want_c > 0,
  * the fusion model's classes.  The messages name both files. */
 lf_status cli_check_shape(const char *path, size_t rows, size_t cols, const char *first, size_t N,
-                          size_t C, int is_first, size_t want_c, lf_err *e);
+                          size_t C, int is_first, size_t want_c, cli_err *e);
 
 /* The index *j of `name` among the fusion model's models; LF_ERR_ARG with
  * the names it knows otherwise. */
-lf_status cli_find_model(const lf_fusion *f, const char *name, size_t *j, lf_err *e);
+lf_status cli_find_model(const lf_fusion *f, const char *name, size_t *j, cli_err *e);
 
 /* Loads every -m file of o in order (names and paths kept), checks that all
  * have the same rows and columns (and C == want_c when want_c > 0), and
  * validates each with cli_check_outputs. */
 lf_status cli_load_models(const struct cli_opts *o, int logits, size_t want_c, cli_inputs *in,
-                          lf_err *e);
+                          cli_err *e);
 
 /* Arranges `in` (loaded by name) in the order of the fusion model's stored
  * names: stored models not given become NULL; a given name the fusion model
  * does not know is LF_ERR_ARG. */
-lf_status cli_match_models(const lf_fusion *f, cli_inputs *in, lf_err *e);
+lf_status cli_match_models(const lf_fusion *f, cli_inputs *in, cli_err *e);
 
 /* Loads labels for N samples of C classes: N integers in 0..C-1 (one
  * column, any numeric dtype but integral values) or an N x C one-hot
- * matrix.  *y is LF_MALLOC'ed (free with LF_FREE). */
-lf_status cli_load_labels(const char *path, size_t N, size_t C, int **y, lf_err *e);
+ * matrix.  *y is malloc'ed (free with free). */
+lf_status cli_load_labels(const char *path, size_t N, size_t C, int **y, cli_err *e);
 
 void cli_inputs_free(cli_inputs *in);
 
@@ -162,11 +181,6 @@ int cli_cmd_head_example(const struct cli_opts *o);
 int cli_cmd_compare(const struct cli_opts *o);
 int cli_cmd_fit(const struct cli_opts *o);
 int cli_cmd_predict(const struct cli_opts *o);
-/* stream.c: predict with every input a C-order .npy file, read and fused
- * chunk by chunk into a streamed output (memory independent of the row
- * count).  Sets *handled to 0, doing nothing, when the inputs do not allow
- * it (a CSV or Fortran-order file): the caller then loads them whole. */
-int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled);
 int cli_cmd_eval(const struct cli_opts *o);
 int cli_cmd_inspect(const struct cli_opts *o);
 int cli_cmd_demo(const struct cli_opts *o);
@@ -199,21 +213,10 @@ void cli_outputs_done(void);
  * file (device and inode) as an input, the labels, the fusion model or the
  * other output. */
 int cli_check_outputs_apart(const struct cli_opts *o, char *err, size_t errlen);
-/* Whether an output is written through rather than replaced: "-" (standard
- * output) or an existing file that is neither regular nor a folder. */
-int cli_out_through(const char *path);
-struct lf_npy_writer;
-/* Opens the writers of -o (N x C float32) and, with --classes-out, of the
- * class ids (N int64), "-" as standard output, and registers their
- * temporary files, with the signals held.  On failure neither is open. */
-lf_status cli_outputs_open(const struct cli_opts *o, size_t N, size_t C, struct lf_npy_writer *w,
-                           struct lf_npy_writer *wc, lf_err *e);
-/* Finishes both, then renames both into place with the signals held; on
- * failure removes both temporary files.  Forgets the registered files. */
-lf_status cli_outputs_commit(const struct cli_opts *o, struct lf_npy_writer *w, struct lf_npy_writer *wc,
-                             lf_err *e);
-/* Discards both (no-op on committed or zeroed writers); forgets them. */
-void cli_outputs_abort(struct lf_npy_writer *w, struct lf_npy_writer *wc);
+/* lf_fusion_predict_files' temp callback: holds the signals while a
+ * temporary output is created and registered, and while the outputs are
+ * renamed; forgets them after. */
+void cli_temp_event(void *ctx, lf_temp_event ev, const char *path, int ok);
 
 /* Small seeded generator of the examples and the demo (splitmix64): the
  * data do not depend on the library's generator. */
@@ -226,5 +229,11 @@ double cli_rng_normal(cli_rng *r);   /* standard normal (Box-Muller) */
 
 /* Whether stderr is a terminal (progress display). */
 int cli_stderr_tty(void);
+/* The progress of a fit on stderr: the Keras bar on a terminal, else one
+ * line per epoch. */
+void cli_progress_fit(lf_fit_options *o);
+/* The progress of compare and the learned methods' fits on stderr, on a
+ * terminal only (silent otherwise). */
+void cli_progress_fusion(lf_fusion_options *o);
 
 #endif

@@ -12,7 +12,6 @@
  * show their learned weights.  Runs in a few seconds.
  */
 #include "cli.h"
-#include "kernels.h"
 
 #include <math.h>
 #include <string.h>
@@ -38,9 +37,9 @@ static void demo_features(cli_rng *r, int y, int good_lo, float *x) {
 /* Out-of-fold softmax outputs of Input(D) -> Dense(C, softmax) on x. */
 static lf_status oof_outputs(const float *x, const float *ycol, const size_t *fold, uint64_t seed,
                              float *out, char *msg, size_t msglen) {
-    float *xtr = LF_MALLOC(sizeof(float) * DEMO_N * DEMO_D), *ytr = LF_MALLOC(sizeof(float) * DEMO_N);
-    float *xte = LF_MALLOC(sizeof(float) * DEMO_N * DEMO_D);
-    size_t *idx = LF_MALLOC(sizeof(size_t) * DEMO_N);
+    float *xtr = malloc(sizeof(float) * DEMO_N * DEMO_D), *ytr = malloc(sizeof(float) * DEMO_N);
+    float *xte = malloc(sizeof(float) * DEMO_N * DEMO_D);
+    size_t *idx = malloc(sizeof(size_t) * DEMO_N);
     lf_status st = LF_OK;
     if (!xtr || !ytr || !xte || !idx) {
         snprintf(msg, msglen, "out of memory for the demo's classifiers");
@@ -72,7 +71,7 @@ static lf_status oof_outputs(const float *x, const float *ycol, const size_t *fo
         fo.epochs = 15;
         fo.seed = seed + k;
         const float *xa[1] = {xtr}, *xb[1] = {xte};
-        float *pred = LF_MALLOC(sizeof(float) * (nte ? nte : 1) * DEMO_C);
+        float *pred = malloc(sizeof(float) * (nte ? nte : 1) * DEMO_C);
         if (!st) st = pred ? lf_model_fit(m, xa, ytr, ntr, &fo) : LF_ERR_NOMEM;
         if (!st) st = lf_model_predict(m, xb, nte, pred);
         if (st)
@@ -80,13 +79,13 @@ static lf_status oof_outputs(const float *x, const float *ycol, const size_t *fo
                      *lf_model_error(m) ? lf_model_error(m) : lf_status_string(st));
         for (size_t j = 0; !st && j < nte; j++)
             memcpy(out + idx[j] * DEMO_C, pred + j * DEMO_C, sizeof(float) * DEMO_C);
-        LF_FREE(pred);
+        free(pred);
         lf_model_free(m);
     }
-    LF_FREE(xtr);
-    LF_FREE(ytr);
-    LF_FREE(xte);
-    LF_FREE(idx);
+    free(xtr);
+    free(ytr);
+    free(xte);
+    free(idx);
     return st;
 }
 
@@ -95,18 +94,18 @@ static double accuracy_present(const float *p, const int *y) {
     for (size_t i = 0; i < DEMO_N; i++) {
         const float *r = p + i * DEMO_C;
         if (isnan(r[0])) continue;
-        ok += lf_argmax_f(r, DEMO_C) == (size_t)y[i];
+        ok += cli_argmax(r, DEMO_C) == (size_t)y[i];
         n++;
     }
     return n ? (double)ok / (double)n : 0.0;
 }
 
 int cli_cmd_demo(const struct cli_opts *o) {
-    float *xi = LF_MALLOC(sizeof(float) * DEMO_N * DEMO_D), *xt = LF_MALLOC(sizeof(float) * DEMO_N * DEMO_D);
-    float *pi = LF_MALLOC(sizeof(float) * DEMO_N * DEMO_C), *pt = LF_MALLOC(sizeof(float) * DEMO_N * DEMO_C);
-    float *ycol = LF_MALLOC(sizeof(float) * DEMO_N);
-    int *y = LF_MALLOC(sizeof(int) * DEMO_N);
-    size_t *fold = LF_MALLOC(sizeof(size_t) * DEMO_N);
+    float *xi = malloc(sizeof(float) * DEMO_N * DEMO_D), *xt = malloc(sizeof(float) * DEMO_N * DEMO_D);
+    float *pi = malloc(sizeof(float) * DEMO_N * DEMO_C), *pt = malloc(sizeof(float) * DEMO_N * DEMO_C);
+    float *ycol = malloc(sizeof(float) * DEMO_N);
+    int *y = malloc(sizeof(int) * DEMO_N);
+    size_t *fold = malloc(sizeof(size_t) * DEMO_N);
     lf_fusion *f = NULL;
     lf_compare_table *t = NULL;
     int rc = 0;
@@ -161,7 +160,7 @@ int cli_cmd_demo(const struct cli_opts *o) {
     lf_fusion_options opt = lf_fusion_defaults();
     opt.folds = 5;
     opt.seed = o->seed;
-    opt.verbose = cli_stderr_tty();
+    cli_progress_fusion(&opt);
     printf("every fusion method, 5-fold stratified cross-validation (best log-loss first):\n");
     fflush(stdout);
     st = lf_fusion_compare(f, p, names, 2, DEMO_N, DEMO_C, y, NULL, 0, &opt, &t);
@@ -186,12 +185,12 @@ int cli_cmd_demo(const struct cli_opts *o) {
 done:
     lf_compare_table_free(t);
     lf_fusion_free(f);
-    LF_FREE(xi);
-    LF_FREE(xt);
-    LF_FREE(pi);
-    LF_FREE(pt);
-    LF_FREE(ycol);
-    LF_FREE(y);
-    LF_FREE(fold);
+    free(xi);
+    free(xt);
+    free(pi);
+    free(pt);
+    free(ycol);
+    free(y);
+    free(fold);
     return rc;
 }

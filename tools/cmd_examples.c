@@ -11,12 +11,9 @@
  * from the tool's own seeded generator, independent of the model's.
  */
 #include "cli.h"
-#include "kernels.h"
 
 #include <math.h>
 #include <string.h>
-
-static int fit_verbosity(void) { return cli_stderr_tty() ? 1 : 2; }
 
 static int model_fail(lf_model *m, lf_status st) {
     char msg[600];
@@ -28,8 +25,8 @@ static int model_fail(lf_model *m, lf_status st) {
 int cli_cmd_seed_example(const struct cli_opts *o) {
     enum { N = 1000, D = 100 };
     size_t epochs = o->epochs ? o->epochs : 10;
-    float *x1 = LF_MALLOC(sizeof(float) * N * D), *x2 = LF_MALLOC(sizeof(float) * N * D);
-    float *y = LF_MALLOC(sizeof(float) * N);
+    float *x1 = malloc(sizeof(float) * N * D), *x2 = malloc(sizeof(float) * N * D);
+    float *y = malloc(sizeof(float) * N);
     lf_model *m = NULL;
     int rc = 0;
     if (!x1 || !x2 || !y) {
@@ -63,7 +60,7 @@ int cli_cmd_seed_example(const struct cli_opts *o) {
     fo.epochs = epochs;
     fo.batch_size = 32;
     fo.seed = o->seed;
-    fo.verbose = fit_verbosity();
+    cli_progress_fit(&fo);
     const float *x[2] = {x1, x2};
     float w[2];
     st = lf_model_fit(m, x, y, N, &fo);
@@ -78,9 +75,9 @@ int cli_cmd_seed_example(const struct cli_opts *o) {
     printf("weights: %.6f %.6f\n", e0 / (e0 + e1), e1 / (e0 + e1));
 done:
     lf_model_free(m);
-    LF_FREE(x1);
-    LF_FREE(x2);
-    LF_FREE(y);
+    free(x1);
+    free(x2);
+    free(y);
     return rc;
 }
 
@@ -117,7 +114,7 @@ static void make_head_data(cli_rng *r, size_t n, float *a, float *b, float *oneh
 static double argmax_accuracy(const float *p, const int *y, size_t n) {
     size_t ok = 0;
     for (size_t i = 0; i < n; i++) {
-        ok += lf_argmax_f(p + i * HEAD_C, HEAD_C) == (size_t)y[i];
+        ok += cli_argmax(p + i * HEAD_C, HEAD_C) == (size_t)y[i];
     }
     return n ? (double)ok / (double)n : 0.0;
 }
@@ -125,9 +122,9 @@ static double argmax_accuracy(const float *p, const int *y, size_t n) {
 int cli_cmd_head_example(const struct cli_opts *o) {
     enum { NTR = 2000, NTE = 1000 };
     size_t n = NTR + NTE;
-    float *a = LF_MALLOC(sizeof(float) * n * HEAD_C), *b = LF_MALLOC(sizeof(float) * n * HEAD_C);
-    float *t = LF_MALLOC(sizeof(float) * n * HEAD_C);
-    int *y = LF_MALLOC(sizeof(int) * n);
+    float *a = malloc(sizeof(float) * n * HEAD_C), *b = malloc(sizeof(float) * n * HEAD_C);
+    float *t = malloc(sizeof(float) * n * HEAD_C);
+    int *y = malloc(sizeof(int) * n);
     lf_model *m = NULL;
     int rc = 0;
     if (!a || !b || !t || !y) {
@@ -160,7 +157,7 @@ int cli_cmd_head_example(const struct cli_opts *o) {
     fo.epochs = o->epochs ? o->epochs : 20;
     fo.validation_split = 0.2f;
     fo.seed = o->seed;
-    fo.verbose = fit_verbosity();
+    cli_progress_fit(&fo);
     const float *xtr[2] = {a, b};
     const float *xte[2] = {a + (size_t)NTR * HEAD_C, b + (size_t)NTR * HEAD_C};
     double acc_tr = NAN, acc_te = NAN;
@@ -186,9 +183,9 @@ int cli_cmd_head_example(const struct cli_opts *o) {
     printf("test accuracy:        %.4f  (%d held-out samples)\n", acc_te, NTE);
 done:
     lf_model_free(m);
-    LF_FREE(a);
-    LF_FREE(b);
-    LF_FREE(t);
-    LF_FREE(y);
+    free(a);
+    free(b);
+    free(t);
+    free(y);
     return rc;
 }

@@ -3,6 +3,8 @@
  * eval and inspect.  Each loads and validates its files (inputs.c), makes
  * one or two library calls (lf_fusion_*), and prints (table.c).
  *
+ * predict streams through the library (lf_fusion_predict_files).
+ *
  * Exit status: input problems (unreadable or malformed files, library
  * FORMAT/SHAPE/ARG/NUMERIC errors) give 2; a file that cannot be written
  * or memory running out gives 1.  Output files are written atomically by
@@ -11,9 +13,6 @@
  * and removes the temporary files if a signal stops it.
  */
 #include "cli.h"
-#include "fusion/rules.h"
-#include "io/atomic.h"
-#include "io/npy.h"
 
 #include <math.h>
 #include <string.h>
@@ -32,13 +31,13 @@ static lf_fusion_options options_of(const struct cli_opts *o) {
     opt.folds = o->folds;
     opt.seed = o->seed;
     if (o->epochs) opt.epochs = o->epochs;
-    opt.verbose = cli_stderr_tty();
+    cli_progress_fusion(&opt);
     return opt;
 }
 
 /* Loads -m files and -y labels for compare and fit. */
 static int load_labelled(const struct cli_opts *o, cli_inputs *in, int **y) {
-    lf_err e = {{0}};
+    cli_err e = {{0}};
     lf_status st = cli_load_models(o, o->logits, 0, in, &e);
     if (st) return cli_fail(st, e.msg, 1);
     st = cli_load_labels(o->labels, in->N, in->C, y, &e);
@@ -80,7 +79,7 @@ done:
     lf_compare_table_free(t);
     lf_fusion_free(f);
     cli_inputs_free(&in);
-    LF_FREE(y);
+    free(y);
     return rc;
 }
 
@@ -121,7 +120,7 @@ int cli_cmd_fit(const struct cli_opts *o) {
 done:
     lf_fusion_free(f);
     cli_inputs_free(&in);
-    LF_FREE(y);
+    free(y);
     return rc;
 }
 
@@ -135,73 +134,66 @@ static int load_fusion(const struct cli_opts *o, lf_fusion **fp) {
 
 /* Loads the -m files whole, matched to the fusion model's names, and fuses. */
 static int load_and_predict(const struct cli_opts *o, lf_fusion *f, cli_inputs *in, float **out) {
-    lf_err e = {{0}};
+    cli_err e = {{0}};
     *out = NULL;
     memset(in, 0, sizeof *in);
     lf_status st = cli_load_models(o, lf_fusion_logits(f), lf_fusion_num_classes(f), in, &e);
     if (!st) st = cli_match_models(f, in, &e);
     if (st) return cli_fail(st, e.msg, 1);
-    size_t cells;
-    if (!lf_mul_ok(in->N, in->C, &cells) || !(*out = lf_alloc_array(cells ? cells : 1, sizeof(float))))
+    if (!(*out = calloc(in->N ? in->N : 1, in->C * sizeof(float))))
         return cli_fail(LF_ERR_NOMEM, "out of memory for the fused probabilities", 0);
     st = lf_fusion_predict(f, (const float *const *)in->p, in->N, *out);
     if (st) return fusion_fail(f, st, 1);
     return 0;
 }
 
+/* predict: the library streams the files (lf_fusion_predict_files); the
+ * signals are held while it creates or renames a temporary output
+ * (cli_temp_event), and its input problems are worded here. */
 int cli_cmd_predict(const struct cli_opts *o) {
     lf_fusion *f = NULL;
-    cli_inputs in;
-    memset(&in, 0, sizeof in);
-    float *prob = NULL;
-    int64_t *cls = NULL;
-    int handled = 0;
     int rc = load_fusion(o, &f);
-    /* .npy inputs stream through in chunks; others are loaded whole */
-    if (!rc) rc = cli_predict_stream(o, f, &handled);
-    if (!rc && !handled) rc = load_and_predict(o, f, &in, &prob);
-    if (handled) goto done;
-    lf_err e = {{0}};
-    if (rc) goto done;
-    if (o->classes_out) {
-        cls = lf_alloc_array(in.N ? in.N : 1, sizeof *cls);
-        if (!cls) {
-            rc = cli_fail(LF_ERR_NOMEM, "out of memory for the predicted classes", 0);
-            goto done;
-        }
-        for (size_t i = 0; i < in.N; i++) cls[i] = (int64_t)lf_argmax_f(prob + i * in.C, in.C);
+    if (rc) {
+        lf_fusion_free(f);
+        return rc;
     }
-    /* both outputs complete before either replaces its target */
-    lf_npy_writer w, wc;
-    lf_status st = cli_outputs_open(o, in.N, in.C, &w, &wc, &e);
-    if (!st) st = lf_npy_writer_rows(&w, prob, in.N, &e);
-    if (!st && o->classes_out) st = lf_npy_writer_i64(&wc, cls, in.N, &e);
-    if (!st) st = cli_outputs_commit(o, &w, &wc, &e);
-    else cli_outputs_abort(&w, &wc);
+    const char *names[CLI_MAX_MODELS], *paths[CLI_MAX_MODELS];
+    for (size_t k = 0; k < o->n_models; k++) names[k] = o->models[k].name, paths[k] = o->models[k].path;
+    sigset_t held;
+    lf_predict_files_options po;
+    memset(&po, 0, sizeof po);
+    po.classes_path = o->classes_out;
+    po.flags = (o->no_fsync ? LF_WRITE_NO_FSYNC : 0) | (o->no_mmap ? LF_READ_NO_MMAP : 0);
+    po.temp = cli_temp_event, po.temp_ctx = &held;
+    lf_predict_files_result res;
+    lf_status st = lf_fusion_predict_files(f, names, paths, o->n_models, o->out, &po, &res);
     if (st) {
-        rc = cli_fail(st, e.msg, 0);
-        goto done;
+        char msg[600];
+        if (res.issue.kind != LF_INPUT_OK)
+            cli_issue_message(&res.issue, paths[res.file], msg, sizeof msg);
+        else
+            snprintf(msg, sizeof msg, "%s", res.message);
+        rc = cli_fail(st, msg, res.input);
+        lf_fusion_free(f);
+        return rc;
     }
-    size_t absent = 0;
-    for (size_t k = 0; k < in.M; k++) absent += in.p[k] == NULL;
     /* the summary goes to stderr when the data go to stdout */
     int to_stdout = strcmp(o->out, "-") == 0 || (o->classes_out && strcmp(o->classes_out, "-") == 0);
     FILE *say = to_stdout ? stderr : stdout;
-    fprintf(say, "wrote %zu x %zu fused probabilities to %s", in.N, in.C, o->out);
-    if (o->classes_out) fprintf(say, " and %zu classes to %s", in.N, o->classes_out);
-    if (absent) {
-        fprintf(say, " (absent:");
-        for (size_t k = 0; k < in.M; k++)
-            if (!in.p[k]) fprintf(say, " %s", in.names[k]);
-        fprintf(say, ")");
+    fprintf(say, "wrote %zu x %zu fused probabilities to %s", res.rows, res.cols, o->out);
+    if (o->classes_out) fprintf(say, " and %zu classes to %s", res.rows, o->classes_out);
+    size_t M = lf_fusion_num_models(f), absent = 0;
+    for (size_t j = 0; j < M; j++) {
+        const char *nm = lf_fusion_model_name(f, j);
+        size_t k = 0;
+        while (k < o->n_models && strcmp(names[k], nm) != 0) k++;
+        if (k < o->n_models) continue;
+        fprintf(say, "%s %s", absent++ ? "" : " (absent:", nm);
     }
+    if (absent) fprintf(say, ")");
     fprintf(say, "\n");
-done:
     lf_fusion_free(f);
-    cli_inputs_free(&in);
-    LF_FREE(prob);
-    LF_FREE(cls);
-    return rc;
+    return 0;
 }
 
 int cli_cmd_eval(const struct cli_opts *o) {
@@ -209,7 +201,7 @@ int cli_cmd_eval(const struct cli_opts *o) {
     cli_inputs in;
     float *prob = NULL;
     int *y = NULL;
-    lf_err e = {{0}};
+    cli_err e = {{0}};
     memset(&in, 0, sizeof in);
     int rc = load_fusion(o, &f);
     if (!rc) rc = load_and_predict(o, f, &in, &prob);
@@ -235,8 +227,8 @@ int cli_cmd_eval(const struct cli_opts *o) {
 done:
     lf_fusion_free(f);
     cli_inputs_free(&in);
-    LF_FREE(prob);
-    LF_FREE(y);
+    free(prob);
+    free(y);
     return rc;
 }
 

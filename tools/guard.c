@@ -4,21 +4,24 @@
  * handlers, and the check of the output paths against the inputs.
  *
  * Temporary files.  The library writes every output to a temporary file
- * renamed into place (io/atomic.h) and removes it on any failure it sees;
- * what it cannot see is the process being stopped.  The tool owns its
- * signals (the library installs no handler and keeps no global state): the
- * commands register each temporary file here once it is open (a copy of
- * its name, in static storage), and one handler for SIGINT, SIGTERM,
- * SIGHUP, SIGXFSZ and SIGPIPE (and SIGBUS, an input shrinking while mapped) unlinks
- * every registered name with unlink(2), writes one line with write(2) and
- * leaves with _exit: 128 + the signal, 2 for SIGBUS.  A registered name that
- * was renamed already is simply not found.  An atexit function removes them
- * too, for exit() called from inside a library (libgomp exits with status 1
- * when it cannot create its threads).
+ * renamed into place and removes it on any failure it sees; what it cannot
+ * see is the process being stopped.  The tool owns its signals (the
+ * library installs no handler and keeps no global state): predict hands
+ * lf_fusion_predict_files cli_temp_event, which the library calls around
+ * creating each temporary output (its name is registered here, a copy in
+ * static storage) and around the renames; fit saves with the signals held.
+ * One handler for SIGINT, SIGTERM, SIGHUP, SIGXFSZ and SIGPIPE (and SIGBUS,
+ * an input shrinking while mapped) unlinks every registered name with
+ * unlink(2), writes one line with write(2) and leaves with _exit: 128 + the
+ * signal, 2 for SIGBUS.  A registered name that was renamed already is
+ * simply not found.  An atexit function removes them too, for exit() called
+ * from inside a library (libgomp exits with status 1 when it cannot create
+ * its threads).
  *
  * Races.  A file is created and registered, and the outputs are renamed and
  * unregistered, with the four asynchronous signals blocked in the calling
- * thread (cli_guard_hold / cli_guard_release); the OpenMP threads are
+ * thread (cli_guard_hold / cli_guard_release, from the library's
+ * CREATING/CREATED and RENAMING/RENAMED events); the OpenMP threads are
  * started once, early (cli_guard_start), with those signals blocked, and
  * keep that mask, so such a signal is always delivered to the main thread,
  * and never between a file's creation and its registration.  Starting the
@@ -27,7 +30,6 @@
  * background job's SIGINT) stays ignored.
  */
 #include "cli.h"
-#include "io/npy.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -43,6 +45,8 @@
  * by the handler. */
 static char guard_path[GUARD_SLOTS][GUARD_PATH];
 static volatile sig_atomic_t guard_used[GUARD_SLOTS];
+/* the size of the OpenMP team started by cli_guard_start */
+static volatile int guard_team;
 /* the outputs are in place (a signal held during the renames acts after) */
 static volatile sig_atomic_t guard_done;
 
@@ -111,12 +115,18 @@ void cli_guard_start(void) {
     atexit(at_exit);
     sigset_t block, prev;
     async_set(&block);
+    /* not SIGXFSZ: a worker thread's write past ulimit -f raises it in that
+     * thread, and blocked it would turn into a write error (EFBIG) instead
+     * of the handler's line */
+    sigdelset(&block, SIGXFSZ);
     sigprocmask(SIG_BLOCK, &block, &prev);
-    /* the OpenMP team, created now with the signals blocked */
-#pragma omp parallel
-    {
-        (void)0;
-    }
+    /* the OpenMP team, created now with the signals blocked (an empty
+     * region is optimised away, and the team would then be created later,
+     * by the first parallel loop, with the signals open in its threads) */
+    int team = 0;
+#pragma omp parallel reduction(+ : team)
+    team += 1;
+    guard_team = team;
     sigprocmask(SIG_SETMASK, &prev, NULL);
 }
 
@@ -223,69 +233,21 @@ int cli_check_outputs_apart(const struct cli_opts *o, char *err, size_t errlen) 
     return 0;
 }
 
-int cli_out_through(const char *path) {
-    struct stat sb;
-    if (!path) return 0;
-    if (strcmp(path, "-") == 0) return 1;
-    return stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode);
-}
-
-/* ------------------------------------------------- opening, committing */
-
-static unsigned out_flags(const struct cli_opts *o, const char *path) {
-    return (o->no_fsync ? LF_WRITE_NO_FSYNC : 0) | (strcmp(path, "-") == 0 ? LF_ATOMIC_STDOUT : 0);
-}
-
-/* Opens one output; one that gets a temporary file is opened and registered
- * with the signals held; one written through (a FIFO's open waits for a
- * reader) is not held, so that it can be interrupted. */
-static lf_status open_one(const struct cli_opts *o, const char *path, int ids, size_t N, size_t C,
-                          lf_npy_writer *w, lf_err *e) {
-    int through = cli_out_through(path);
-    sigset_t prev;
-    if (!through) cli_guard_hold(&prev);
-    lf_status st = ids ? lf_npy_writer_open_i64(w, path, N, out_flags(o, path), e)
-                       : lf_npy_writer_open(w, path, N, C, out_flags(o, path), e);
-    if (!st && !through) cli_temp_add(w->af.tmp_path);
-    if (!through) cli_guard_release(&prev);
-    return st;
-}
-
-lf_status cli_outputs_open(const struct cli_opts *o, size_t N, size_t C, lf_npy_writer *w, lf_npy_writer *wc,
-                           lf_err *e) {
-    memset(w, 0, sizeof *w);
-    memset(wc, 0, sizeof *wc);
-    /* the files to be replaced first: a failure there touches no FIFO */
-    int later = o->classes_out && cli_out_through(o->out) && !cli_out_through(o->classes_out);
-    lf_status st = LF_OK;
-    for (int k = 0; k < 2 && !st; k++) {
-        int ids = (k == 0) == later;
-        if (ids && !o->classes_out) continue;
-        st = open_one(o, ids ? o->classes_out : o->out, ids, N, C, ids ? wc : w, e);
+void cli_temp_event(void *ctx, lf_temp_event ev, const char *path, int ok) {
+    /* the mask to restore, between CREATING and CREATED (RENAMING and RENAMED) */
+    sigset_t *prev = ctx;
+    switch (ev) {
+    case LF_TEMP_CREATING:
+    case LF_TEMP_RENAMING: cli_guard_hold(prev); break;
+    case LF_TEMP_CREATED:
+        if (path) cli_temp_add(path);
+        cli_guard_release(prev);
+        break;
+    case LF_TEMP_RENAMED:
+        if (ok) cli_outputs_done();
+        cli_temp_clear();
+        cli_guard_release(prev);
+        break;
+    case LF_TEMP_DISCARDED: cli_temp_clear(); break;
     }
-    if (st) cli_outputs_abort(w, wc);
-    return st;
-}
-
-lf_status cli_outputs_commit(const struct cli_opts *o, lf_npy_writer *w, lf_npy_writer *wc, lf_err *e) {
-    /* both files complete (written, fsynced, closed) before either is
-     * renamed, and the renames with the signals held: only a failure of the
-     * second rename itself (rare: a folder is refused at open) leaves the
-     * first output new */
-    lf_status st = lf_npy_writer_finish(w, e);
-    if (!st && o->classes_out) st = lf_npy_writer_finish(wc, e);
-    sigset_t prev;
-    cli_guard_hold(&prev);
-    if (!st) st = lf_npy_writer_commit(w, e);
-    if (!st && o->classes_out) st = lf_npy_writer_commit(wc, e);
-    if (!st) cli_outputs_done();
-    cli_outputs_abort(w, wc);
-    cli_guard_release(&prev);
-    return st;
-}
-
-void cli_outputs_abort(lf_npy_writer *w, lf_npy_writer *wc) {
-    lf_npy_writer_abort(w); /* no-op after a commit */
-    lf_npy_writer_abort(wc);
-    cli_temp_clear();
 }

@@ -2,17 +2,14 @@
  * inputs.c — loading and validating the files the fusion commands read:
  * each model's outputs (N x C, .npy or .csv) and the labels.
  *
- * Why here and not only in the library: the library validates arrays, but
- * only the tool knows file names, so the messages here name the file, the
- * 1-based data row and the offending value, which is what a user needs to
- * fix an export.  A row of NaN is a missing output; a row with only some
- * NaN is an error.  Nothing here prints; errors go back through lf_err.
+ * The checks are the library's (lf_check_outputs, lf_labels_from_matrix);
+ * what is here is their wording: only the tool knows file names, so the
+ * messages name the file, the 1-based data row and column and the
+ * offending value, which is what a user needs to fix an export.  Nothing
+ * here prints; errors go back through cli_err.
  */
 #include "cli.h"
-#include "io/csv.h"
-#include "io/npy.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <string.h>
 
@@ -22,112 +19,82 @@
 /* "s" for a count other than 1. */
 static const char *plural(size_t n) { return n == 1 ? "" : "s"; }
 
-static int has_ext(const char *path, const char *ext) {
-    size_t n = strlen(path), k = strlen(ext);
-    if (n <= k) return 0;
-    for (size_t i = 0; i < k; i++)
-        if (tolower((unsigned char)path[n - k + i]) != ext[i]) return 0;
-    return 1;
-}
-
-/* A C-order .npy straight into floats, chunk by chunk (no copy of the
- * file's bytes beside them); Fortran order goes through lf_npy_read. */
-static lf_status read_npy(const char *path, lf_array *out, lf_err *e) {
-    lf_npy_reader r;
-    lf_status st = lf_npy_reader_open(&r, path, 0, e);
-    if (st == LF_ERR_ARG) return lf_npy_read(path, out, e);
-    if (st) return st;
-    size_t cells;
-    float *data = NULL;
-    if (!lf_mul_ok(r.rows, r.cols, &cells) || !(data = lf_alloc_array(cells ? cells : 1, sizeof *data)))
-        st = lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", path);
-    for (size_t r0 = 0; !st && r0 < r.rows; r0 += 65536) {
-        size_t n = r.rows - r0 < 65536 ? r.rows - r0 : 65536;
-        st = lf_npy_reader_rows(&r, data + r0 * r.cols, n, e);
-    }
-    if (!st) *out = (lf_array){data, r.rows, r.cols, r.is_integer};
-    else LF_FREE(data);
-    lf_npy_reader_close(&r);
-    return st;
-}
-
-lf_status cli_read_matrix(const char *path, lf_array *out, lf_err *e) {
-    memset(out, 0, sizeof *out);
-    if (has_ext(path, ".npy")) return read_npy(path, out, e);
-    if (has_ext(path, ".csv")) return lf_csv_read(path, out, e);
-    return lf_fail(e, LF_ERR_ARG, "cannot tell the format of '%s': use a .npy or .csv file", path);
+lf_status cli_read_matrix(const char *path, lf_matrix *out, cli_err *e) {
+    return lf_matrix_read(path, out, e->msg, sizeof e->msg);
 }
 
 lf_status cli_check_outputs(const char *path, const float *p, size_t N, size_t C, int logits,
-                            lf_err *e) {
+                            cli_err *e) {
     return cli_check_outputs_at(path, p, N, C, logits, 0, e);
 }
 
+/* The library's check (lf_check_outputs), worded for the command line. */
 lf_status cli_check_outputs_at(const char *path, const float *p, size_t N, size_t C, int logits,
-                               size_t row0, lf_err *e) {
-    p -= row0 * C; /* rows are numbered from the start of the file */
-    for (size_t i = row0; i < row0 + N; i++) {
-        const float *r = p + i * C;
-        size_t nan = 0;
-        for (size_t c = 0; c < C; c++) nan += isnan(r[c]) ? 1 : 0;
-        if (nan == C) continue; /* a missing output */
-        if (nan)
-            for (size_t c = 0; c < C; c++)
-                if (isnan(r[c]))
-                    return lf_fail(e, LF_ERR_FORMAT,
-                                   "row %zu of '%s' has NaN in column %zu but values in others; a "
-                                   "missing output must be a whole row of NaN",
-                                   i + 1, path, c + 1);
-        double s = 0;
-        for (size_t c = 0; c < C; c++) {
-            if (isinf(r[c]))
-                return lf_fail(e, LF_ERR_FORMAT, "row %zu of '%s' holds %s in column %zu", i + 1,
-                               path, r[c] > 0 ? "inf" : "-inf", c + 1);
-            if (!logits && r[c] < 0)
-                return lf_fail(e, LF_ERR_FORMAT,
-                               "row %zu of '%s' holds a negative probability %g in column %zu "
-                               "(pass --logits for raw scores)",
-                               i + 1, path, (double)r[c], c + 1);
-            s += r[c];
-        }
+                               size_t row0, cli_err *e) {
+    lf_input_issue is;
+    lf_status st = lf_check_outputs(&p, NULL, 1, N, C, logits, row0, &is);
+    if (st == LF_OK) return LF_OK;
+    cli_issue_message(&is, path, e->msg, sizeof e->msg);
+    return st;
+}
+
+void cli_issue_message(const lf_input_issue *is, const char *path, char *msg, size_t len) {
+    size_t row = is->row + 1, col = is->column + 1;
+    switch (is->kind) {
+    case LF_INPUT_PARTIAL_NAN:
+        snprintf(msg, len,
+                 "row %zu of '%s' has NaN in column %zu but values in others; a missing output must be a whole "
+                 "row of NaN",
+                 row, path, col);
+        break;
+    case LF_INPUT_INF:
+        snprintf(msg, len, "row %zu of '%s' holds %s in column %zu", row, path, is->value > 0 ? "inf" : "-inf",
+                 col);
+        break;
+    case LF_INPUT_NEGATIVE:
+        snprintf(msg, len,
+                 "row %zu of '%s' holds a negative probability %g in column %zu (pass --logits for raw scores)",
+                 row, path, is->value, col);
+        break;
+    case LF_INPUT_SUM:
         /* --logits is suggested only for a row that looks like raw scores:
          * a negative value (above) or a sum far from 1; near 1, the sum says
          * enough (rounded or truncated probabilities) */
-        if (!logits && fabs(s - 1.0) > 1e-3)
-            return lf_fail(e, LF_ERR_FORMAT, "row %zu of '%s' sums to %.6g, not 1 within 1e-3%s", i + 1, path, s,
-                           fabs(s - 1.0) > CLI_LOGITS_HINT ? " (pass --logits for raw scores)" : "");
+        snprintf(msg, len, "row %zu of '%s' sums to %.6g, not 1 within 1e-3%s", row, path, is->sum,
+                 fabs(is->sum - 1.0) > CLI_LOGITS_HINT ? " (pass --logits for raw scores)" : "");
+        break;
+    default: snprintf(msg, len, "row %zu of '%s' is not valid", row, path); break;
     }
-    return LF_OK;
 }
 
 void cli_inputs_free(cli_inputs *in) {
     if (!in) return;
     for (size_t k = 0; k < CLI_MAX_MODELS; k++) {
-        LF_FREE(in->p[k]);
+        free(in->p[k]);
         in->p[k] = NULL;
     }
     in->M = in->N = in->C = 0;
 }
 
 lf_status cli_check_shape(const char *path, size_t rows, size_t cols, const char *first, size_t N,
-                          size_t C, int is_first, size_t want_c, lf_err *e) {
+                          size_t C, int is_first, size_t want_c, cli_err *e) {
     if (is_first && want_c && cols != want_c)
-        return lf_fail(e, LF_ERR_SHAPE, "'%s' has %zu column%s but the fusion model has %zu classes", path,
+        return cli_set(e, LF_ERR_SHAPE, "'%s' has %zu column%s but the fusion model has %zu classes", path,
                        cols, plural(cols), want_c);
     if (is_first && cols < 2)
-        return lf_fail(e, LF_ERR_SHAPE,
+        return cli_set(e, LF_ERR_SHAPE,
                        "'%s' has %zu column%s; model outputs need one column per class (at least 2)", path, cols,
                        plural(cols));
     if (rows != N)
-        return lf_fail(e, LF_ERR_SHAPE, "row-count mismatch: '%s' has %zu row%s but '%s' has %zu", path, rows,
+        return cli_set(e, LF_ERR_SHAPE, "row-count mismatch: '%s' has %zu row%s but '%s' has %zu", path, rows,
                        plural(rows), first, N);
     if (cols != C)
-        return lf_fail(e, LF_ERR_SHAPE, "class-count mismatch: '%s' has %zu column%s but '%s' has %zu", path,
+        return cli_set(e, LF_ERR_SHAPE, "class-count mismatch: '%s' has %zu column%s but '%s' has %zu", path,
                        cols, plural(cols), first, C);
     return LF_OK;
 }
 
-lf_status cli_find_model(const lf_fusion *f, const char *name, size_t *j, lf_err *e) {
+lf_status cli_find_model(const lf_fusion *f, const char *name, size_t *j, cli_err *e) {
     size_t M = lf_fusion_num_models(f);
     for (*j = 0; *j < M; ++*j)
         if (strcmp(lf_fusion_model_name(f, *j), name) == 0) return LF_OK;
@@ -136,15 +103,15 @@ lf_status cli_find_model(const lf_fusion *f, const char *name, size_t *j, lf_err
         size_t n = strlen(known);
         snprintf(known + n, sizeof known - n, "%s%s", i ? ", " : "", lf_fusion_model_name(f, i));
     }
-    return lf_fail(e, LF_ERR_ARG, "the fusion model has no model named '%s' (it knows %s)", name, known);
+    return cli_set(e, LF_ERR_ARG, "the fusion model has no model named '%s' (it knows %s)", name, known);
 }
 
 lf_status cli_load_models(const struct cli_opts *o, int logits, size_t want_c, cli_inputs *in,
-                          lf_err *e) {
+                          cli_err *e) {
     memset(in, 0, sizeof *in);
     for (size_t k = 0; k < o->n_models; k++) {
         const char *path = o->models[k].path;
-        lf_array a;
+        lf_matrix a;
         lf_status st = cli_read_matrix(path, &a, e);
         if (st) {
             cli_inputs_free(in);
@@ -165,9 +132,9 @@ lf_status cli_load_models(const struct cli_opts *o, int logits, size_t want_c, c
     return LF_OK;
 }
 
-lf_status cli_match_models(const lf_fusion *f, cli_inputs *in, lf_err *e) {
+lf_status cli_match_models(const lf_fusion *f, cli_inputs *in, cli_err *e) {
     size_t M = lf_fusion_num_models(f);
-    if (M > CLI_MAX_MODELS) return lf_fail(e, LF_ERR_ARG, "the fusion model has too many models (%zu)", M);
+    if (M > CLI_MAX_MODELS) return cli_set(e, LF_ERR_ARG, "the fusion model has too many models (%zu)", M);
     for (size_t k = 0; k < in->M; k++) {
         size_t j;
         lf_status st = cli_find_model(f, in->names[k], &j, e);
@@ -192,66 +159,46 @@ lf_status cli_match_models(const lf_fusion *f, cli_inputs *in, lf_err *e) {
     return LF_OK;
 }
 
-lf_status cli_load_labels(const char *path, size_t N, size_t C, int **y, lf_err *e) {
+lf_status cli_load_labels(const char *path, size_t N, size_t C, int **y, cli_err *e) {
     *y = NULL;
     int *out = NULL;
-    lf_array a;
+    lf_matrix a;
     lf_status st = cli_read_matrix(path, &a, e);
     if (st) return st;
     if (a.rows != N) {
-        st = lf_fail(e, LF_ERR_SHAPE, "'%s' has %zu label%s but the model files have %zu row%s", path,
+        st = cli_set(e, LF_ERR_SHAPE, "'%s' has %zu label%s but the model files have %zu row%s", path,
                      a.rows, plural(a.rows), N, plural(N));
         goto done;
     }
     if (a.cols != 1 && a.cols != C) {
-        st = lf_fail(e, LF_ERR_SHAPE,
+        st = cli_set(e, LF_ERR_SHAPE,
                      "'%s' has %zu column%s; labels must be one column of class indices or %zu "
                      "one-hot columns",
                      path, a.cols, plural(a.cols), C);
         goto done;
     }
-    out = lf_alloc_array(N ? N : 1, sizeof *out);
+    out = calloc(N ? N : 1, sizeof *out);
     if (!out) {
-        st = lf_fail(e, LF_ERR_NOMEM, "out of memory reading the labels of '%s'", path);
+        st = cli_set(e, LF_ERR_NOMEM, "out of memory reading the labels of '%s'", path);
         goto done;
     }
-    for (size_t i = 0; i < N && !st; i++) {
-        const float *r = a.data + i * a.cols;
-        if (a.cols == 1 && C != 1) {
-            float v = r[0];
-            if (!isfinite(v) || v != floorf(v))
-                st = lf_fail(e, LF_ERR_FORMAT, "label %g at row %zu of '%s' is not an integer",
-                             (double)v, i + 1, path);
-            else if (v < 0 || v >= (float)C)
-                st = lf_fail(e, LF_ERR_FORMAT,
-                             "label %g at row %zu of '%s' is out of range 0..%zu", (double)v,
-                             i + 1, path, C - 1);
-            else
-                out[i] = (int)v;
-        } else {
-            size_t ones = 0, hot = 0;
-            for (size_t c = 0; c < C; c++) {
-                if (r[c] == 1.0f) {
-                    ones++;
-                    hot = c;
-                } else if (r[c] != 0.0f) {
-                    ones = 2; /* not one-hot */
-                    break;
-                }
-            }
-            if (ones != 1)
-                st = lf_fail(e, LF_ERR_FORMAT,
-                             "row %zu of '%s' is not one-hot (exactly one 1, the rest 0)", i + 1, path);
-            else
-                out[i] = (int)hot;
-        }
+    lf_input_issue is;
+    st = lf_labels_from_matrix(a.data, N, a.cols, C, out, &is);
+    if (st) {
+        size_t row = is.row + 1;
+        if (is.kind == LF_INPUT_LABEL_NOT_INTEGER)
+            st = cli_set(e, st, "label %g at row %zu of '%s' is not an integer", is.value, row, path);
+        else if (is.kind == LF_INPUT_LABEL_RANGE)
+            st = cli_set(e, st, "label %g at row %zu of '%s' is out of range 0..%zu", is.value, row, path, C - 1);
+        else
+            st = cli_set(e, st, "row %zu of '%s' is not one-hot (exactly one 1, the rest 0)", row, path);
     }
     if (st) {
-        LF_FREE(out);
+        free(out);
     } else {
         *y = out;
     }
 done:
-    lf_array_free(&a);
+    lf_matrix_free(&a);
     return st;
 }

@@ -11,46 +11,7 @@
  */
 #include "cli.h"
 
-#include <math.h>
-#include <string.h>
-#include <unistd.h>
-
-void cli_error(const char *msg) {
-    fprintf(stderr, "latefuse: %s\n", msg && *msg ? msg : "unknown error");
-}
-
-int cli_fail(lf_status st, const char *msg, int input) {
-    char buf[600];
-    if (!msg || !*msg) {
-        snprintf(buf, sizeof buf, "%s", lf_status_string(st));
-        msg = buf;
-    }
-    cli_error(msg);
-    switch (st) {
-    case LF_ERR_FORMAT:
-    case LF_ERR_SHAPE:
-    case LF_ERR_ARG:
-    case LF_ERR_NUMERIC: return CLI_EXIT_USAGE;
-    case LF_ERR_IO: return input ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
-    default: return CLI_EXIT_FAIL;
-    }
-}
-
-uint64_t cli_rng_next(cli_rng *r) {
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-double cli_rng_uniform(cli_rng *r) { return (double)(cli_rng_next(r) >> 11) * 0x1.0p-53; }
-
-double cli_rng_normal(cli_rng *r) {
-    double u = cli_rng_uniform(r), v = cli_rng_uniform(r);
-    return sqrt(-2.0 * log(1.0 - u)) * cos(6.283185307179586 * v);
-}
-
-int cli_stderr_tty(void) { return isatty(2); }
+#include <stdio.h>
 
 int main(int argc, char **argv) {
     struct cli_opts o;

@@ -39,7 +39,7 @@ void cli_print_compare(FILE *f, const lf_compare_table *t, const char *const *na
     }
     fprintf(f, "%-*s  %-3s  %-15s  %8s  %8s  %8s  %8s", w, "method", "cal", "accuracy",
             "macro-F1", "log-loss", "Brier", "ECE");
-    int *ww = LF_CALLOC(M ? M : 1, sizeof *ww);
+    int *ww = calloc(M ? M : 1, sizeof *ww);
     for (size_t k = 0; k < M; k++) {
         char h[96];
         snprintf(h, sizeof h, "w/o %s", names[k]);
@@ -62,7 +62,7 @@ void cli_print_compare(FILE *f, const lf_compare_table *t, const char *const *na
         for (size_t k = 0; k < M; k++) cell(f, s->acc_without ? s->acc_without[k] : NAN, ww ? ww[k] : 6);
         fputc('\n', f);
     }
-    LF_FREE(ww);
+    free(ww);
 }
 
 void cli_json_string(FILE *f, const char *s) {
@@ -159,7 +159,7 @@ void cli_print_fusion(FILE *f, const lf_fusion *fu, int header) {
         fprintf(f, "%s learns no weights over models\n", mname ? mname : "this method");
         return;
     }
-    float *wts = LF_MALLOC(n * sizeof *wts);
+    float *wts = malloc(n * sizeof *wts);
     if (!wts) {
         fputs("(out of memory drawing the weights)\n", f);
         return;
@@ -196,5 +196,5 @@ void cli_print_fusion(FILE *f, const lf_fusion *fu, int header) {
             fputs("  (mean over classes)\n", f);
         }
     }
-    LF_FREE(wts);
+    free(wts);
 }

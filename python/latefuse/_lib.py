@@ -72,13 +72,27 @@ class Optimizer(ctypes.Structure):
                 ("ema_momentum", ctypes.c_float)]
 
 
+class Progress(ctypes.Structure):
+    """lf_progress: one event of a fit or a compare (see latefuse.h)."""
+    _fields_ = [("event", c_int), ("epoch", c_size), ("epochs", c_size), ("step", c_size),
+                ("steps", c_size), ("seconds", ctypes.c_double), ("loss", ctypes.c_double),
+                ("accuracy", ctypes.c_double), ("val_loss", ctypes.c_double),
+                ("val_accuracy", ctypes.c_double), ("best_epoch", c_size), ("restored", c_int),
+                ("item", c_size), ("items", c_size), ("method", c_char_p)]
+
+
+PROGRESS_FN = ctypes.CFUNCTYPE(None, c_void_p, ctypes.POINTER(Progress))
+# the events that redraw one line ('\r'): shown on a terminal only
+_REDRAW = (1, 4, 5)  # LF_PROGRESS_STEP, LF_PROGRESS_METHOD, LF_PROGRESS_METHODS_DONE
+
+
 class FitOptions(ctypes.Structure):
     _fields_ = [("batch_size", c_size), ("epochs", c_size), ("shuffle", c_int),
                 ("validation_split", ctypes.c_float), ("val_x", c_void_p), ("val_y", c_void_p),
                 ("val_n", c_size), ("patience", c_size), ("min_delta", ctypes.c_float),
                 ("restore_best_weights", c_int), ("sample_weight", c_void_p),
                 ("class_weight", c_void_p), ("n_class_weight", c_size),
-                ("seed", ctypes.c_uint64), ("verbose", c_int)]
+                ("seed", ctypes.c_uint64), ("progress", PROGRESS_FN), ("progress_ctx", c_void_p)]
 
 
 class History(ctypes.Structure):
@@ -90,8 +104,31 @@ class History(ctypes.Structure):
 class FusionOptions(ctypes.Structure):
     _fields_ = [("method", c_int), ("calibrate", c_int), ("logits", c_int), ("folds", c_size),
                 ("seed", ctypes.c_uint64), ("epochs", c_size), ("modality_dropout", ctypes.c_float),
-                ("verbose", c_int), ("metric", c_int), ("ensemble_size", c_size), ("bags", c_size),
-                ("importance", c_int), ("k", c_size)]
+                ("progress", PROGRESS_FN), ("progress_ctx", c_void_p), ("metric", c_int), ("ensemble_size", c_size),
+                ("bags", c_size), ("importance", c_int), ("k", c_size)]
+
+
+class InputIssue(ctypes.Structure):
+    """lf_input_issue: the first problem lf_check_outputs / lf_labels_from_matrix found."""
+    _fields_ = [("kind", c_int), ("model", c_size), ("name", c_char_p), ("row", c_size),
+                ("column", c_size), ("value", ctypes.c_double), ("sum", ctypes.c_double)]
+
+
+# lf_input_problem
+INPUT_PARTIAL_NAN, INPUT_INF, INPUT_NEGATIVE, INPUT_SUM = 1, 2, 3, 4
+INPUT_LABEL_RANGE, INPUT_LABEL_NOT_INTEGER, INPUT_LABEL_NOT_ONE_HOT = 5, 6, 7
+
+TEMP_FN = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_char_p, c_int)
+WRITE_NO_FSYNC, READ_NO_MMAP = 1, 2
+
+
+class PredictFilesOptions(ctypes.Structure):
+    _fields_ = [("classes_path", c_char_p), ("flags", ctypes.c_uint), ("temp", TEMP_FN), ("temp_ctx", c_void_p)]
+
+
+class PredictFilesResult(ctypes.Structure):
+    _fields_ = [("rows", c_size), ("cols", c_size), ("input", c_int), ("file", c_size),
+                ("issue", InputIssue), ("message", ctypes.c_char * 512)]
 
 
 NUM_METRICS = 5
@@ -124,6 +161,7 @@ _S = c_int  # lf_status
 _P = c_void_p  # opaque handles and pointer tables
 
 _proto("lf_status_string", c_char_p, _S)
+_proto("lf_progress_format", c_size, ctypes.POINTER(Progress), ctypes.c_char_p, c_size)
 _proto("lf_model_create", _S, ctypes.POINTER(c_void_p), ctypes.c_uint64)
 _proto("lf_model_free", None, _P)
 _proto("lf_model_error", c_char_p, _P)
@@ -188,7 +226,37 @@ _proto("lf_fusion_weights", c_size, _P, c_void_p, c_size, ctypes.POINTER(c_size)
 _proto("lf_fusion_compare", _S, _P, _P, _P, c_size, c_size, c_size, c_void_p, c_void_p, c_size,
        ctypes.POINTER(FusionOptions), ctypes.POINTER(ctypes.POINTER(CompareTable)))
 _proto("lf_compare_table_free", None, ctypes.POINTER(CompareTable))
+_proto("lf_check_outputs", _S, _P, _P, c_size, c_size, c_size, c_int, c_size, ctypes.POINTER(InputIssue))
+_proto("lf_labels_from_matrix", _S, c_void_p, c_size, c_size, c_size, c_void_p, ctypes.POINTER(InputIssue))
+_proto("lf_fusion_predict_files", _S, _P, _P, _P, c_size, c_char_p, ctypes.POINTER(PredictFilesOptions),
+       ctypes.POINTER(PredictFilesResult))
 _proto("lf_fusion_metrics", _S, c_void_p, c_void_p, c_size, c_size, ctypes.c_double * NUM_METRICS)
+
+
+def progress_printer(bar):
+    """A progress callback (PROGRESS_FN) that writes the library's Keras-style
+    text (lf_progress_format) to sys.stderr; the redrawn lines (a step's bar,
+    compare's method) only when `bar`.  Assigning it to an options struct's
+    `progress` field keeps it alive as long as the struct."""
+    import sys
+    buf = ctypes.create_string_buffer(512)
+
+    def show(ctx, p):
+        if p.contents.event in _REDRAW and not bar:
+            return
+        lib.lf_progress_format(p, buf, len(buf))
+        sys.stderr.write(buf.value.decode("utf-8", "replace"))
+        sys.stderr.flush()
+
+    return PROGRESS_FN(show)
+
+
+def stderr_tty():
+    import sys
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def status_string(st):

@@ -70,16 +70,17 @@ def _labels(y, N, C, what):
         a = a.reshape(-1)
     if a.ndim != 1 or a.shape[0] != N:
         raise ValueError("%s: y must hold %d labels (one per row), got shape %s" % (what, N, tuple(a.shape)))
-    if a.dtype == bool or not np.issubdtype(a.dtype, np.number):
+    if a.dtype == bool or not np.issubdtype(a.dtype, np.number) or np.issubdtype(a.dtype, np.complexfloating):
         raise ValueError("%s: labels must be integers in 0..%d" % (what, C - 1))
-    if not np.issubdtype(a.dtype, np.integer):
-        bad = np.flatnonzero(~np.isfinite(a) | (a != np.round(a)))
-        if bad.size:
-            raise ValueError("%s: label %r at row %d is not an integer" % (what, a[bad[0]].item(), bad[0]))
-    bad = np.flatnonzero((a < 0) | (a >= C))
-    if bad.size:
-        raise ValueError("%s: label %r at row %d is out of range 0..%d" % (what, a[bad[0]].item(), bad[0], C - 1))
-    return np.ascontiguousarray(a, dtype=np.intc)
+    # the library's label check (lf_labels_from_matrix), on float32 values:
+    # an integer beyond 2^24 rounds, but stays out of range
+    v = np.ascontiguousarray(a, dtype=np.float32)
+    out = np.empty(N, dtype=np.intc)
+    issue = _lib.InputIssue()
+    if N and lib.lf_labels_from_matrix(v.ctypes.data, N, 1, C, out.ctypes.data, ctypes.byref(issue)):
+        why = "is not an integer" if issue.kind == _lib.INPUT_LABEL_NOT_INTEGER else "is out of range 0..%d" % (C - 1)
+        raise ValueError("%s: label %g at row %d %s" % (what, issue.value, issue.row, why))
+    return out
 
 
 def _names(names, M, what):
@@ -91,30 +92,23 @@ def _names(names, M, what):
     return names
 
 
-def _diagnose(arrs, logits):
-    """Why the library refused these outputs (predict keeps no message):
-    the first model/row/value at fault, or ''."""
-    for i, a in enumerate(arrs):
-        if a is None:
-            continue
-        nan = np.isnan(a)
-        partial = np.flatnonzero(nan.any(axis=1) & ~nan.all(axis=1))
-        if partial.size:
-            return "model %d, row %d: NaN in some columns only (a missing output is a whole row of NaN)" % (i, partial[0])
-        rows = ~nan.all(axis=1)
-        inf = np.flatnonzero(rows & ~np.isfinite(np.where(nan, 0, a)).all(axis=1))
-        if inf.size:
-            return "model %d, row %d: a non-finite value" % (i, inf[0])
-        if not logits:
-            neg = np.flatnonzero(rows & (np.where(nan, 0, a) < 0).any(axis=1))
-            if neg.size:
-                return "model %d, row %d: a negative probability" % (i, neg[0])
-            s = np.where(nan, 0, a).sum(axis=1, dtype=np.float64)
-            off = np.flatnonzero(rows & (np.abs(s - 1.0) > 1e-3))
-            if off.size:
-                return "model %d, row %d: probabilities sum to %g, not 1 (use logits=True for raw scores)" % (
-                    i, off[0], s[off[0]])
-    return ""
+def _issue_text(arrs, logits):
+    """Why the library refused these outputs (predict keeps no message): the
+    library's own check (lf_check_outputs), worded with 0-based model and
+    row numbers; '' when it finds nothing."""
+    issue = _lib.InputIssue()
+    tab = _lib.ptr_table(arrs)
+    N, C = next(a.shape for a in arrs if a is not None)
+    if not lib.lf_check_outputs(tab, None, len(arrs), N, C, int(bool(logits)), 0, ctypes.byref(issue)):
+        return ""
+    where = "model %d, row %d: " % (issue.model, issue.row)
+    if issue.kind == _lib.INPUT_PARTIAL_NAN:
+        return where + "NaN in some columns only (a missing output is a whole row of NaN)"
+    if issue.kind == _lib.INPUT_INF:
+        return where + "a non-finite value"
+    if issue.kind == _lib.INPUT_NEGATIVE:
+        return where + "a negative probability"
+    return where + "probabilities sum to %g, not 1 (use logits=True for raw scores)" % issue.sum
 
 
 def _options(method, calibrate, folds, seed, logits, epochs, modality_dropout, verbose, what):
@@ -132,7 +126,9 @@ def _options(method, calibrate, folds, seed, logits, epochs, modality_dropout, v
     if not 0.0 <= md <= 1.0:
         raise ValueError("%s: modality_dropout must be in [0, 1], got %r" % (what, modality_dropout))
     o.calibrate, o.logits, o.folds = int(bool(calibrate)), int(bool(logits)), int(folds)
-    o.seed, o.epochs, o.modality_dropout, o.verbose = int(seed) & 0xFFFFFFFFFFFFFFFF, int(epochs), md, int(verbose)
+    o.seed, o.epochs, o.modality_dropout = int(seed) & 0xFFFFFFFFFFFFFFFF, int(epochs), md
+    if verbose:  # compare's progress and the learned methods' epochs on stderr
+        o.progress = _lib.progress_printer(_lib.stderr_tty())
     return o
 
 
@@ -239,7 +235,7 @@ class Fusion:
         tab = _lib.ptr_table(arrs)
         st = lib.lf_fusion_predict(self._handle, tab, N, out.ctypes.data)
         if st:
-            why = _diagnose(arrs, self.logits_)
+            why = _issue_text(arrs, self.logits_)
             msg = "predict_proba: " + _lib.status_string(st) + (": " + why if why else "")
             raise LatefuseError(msg, st, _lib.status_string(st))
         return out
@@ -257,6 +253,32 @@ class Fusion:
         """accuracy, macro_f1, log_loss, brier, ece of the fused outputs."""
         prob = self.predict_proba(P)
         return fusion_metrics(prob, y)
+
+    def predict_files(self, files, out, classes_out=None, mmap=True, fsync=True):
+        """Fuses model outputs stored in files (lf_fusion_predict_files):
+        files maps each model's name to a .npy (C or Fortran order, any
+        numeric dtype) or .csv file; a model not named is absent.  Writes
+        the (N, C) float32 probabilities to `out` and, with classes_out, the
+        int64 classes, streamed in chunks (memory does not grow with N),
+        each through a temporary file renamed into place when both are
+        complete.  Returns (N, C).  A bad value raises LatefuseError naming
+        the file and its 1-based row."""
+        self._need_fitted("predict_files")
+        items = list(files.items()) if isinstance(files, dict) else list(files)
+        names = [str(n) for n, _ in items]
+        paths = [os.fsencode(os.fspath(p)) for _, p in items]
+        ntab, keep = _lib.name_table(names)
+        ptab = (ctypes.c_char_p * max(1, len(paths)))(*paths)
+        o = _lib.PredictFilesOptions()
+        o.classes_path = os.fsencode(os.fspath(classes_out)) if classes_out is not None else None
+        o.flags = (0 if mmap else _lib.READ_NO_MMAP) | (0 if fsync else _lib.WRITE_NO_FSYNC)
+        res = _lib.PredictFilesResult()
+        st = lib.lf_fusion_predict_files(self._handle, ntab, ptab, len(paths), os.fsencode(os.fspath(out)),
+                                         ctypes.byref(o), ctypes.byref(res))
+        if st:
+            msg = res.message.decode("utf-8", "replace") or _lib.status_string(st)
+            raise LatefuseError("predict_files: " + msg, st, _lib.status_string(st))
+        return int(res.rows), int(res.cols)
 
     def save(self, path):
         """Saves the fitted fusion (atomic write; the CLI reads it too)."""

@@ -345,7 +345,9 @@ class Model:
         if not 0.0 <= vs < 1.0:
             raise ValueError("fit: validation_split must be in [0, 1), got %r" % (validation_split,))
         opts.batch_size, opts.epochs, opts.shuffle = int(batch_size), int(epochs), int(bool(shuffle))
-        opts.validation_split, opts.verbose = vs, int(verbose)
+        opts.validation_split = vs
+        if verbose:  # 1: the bar on a terminal; 2 (or not a terminal): a line per epoch
+            opts.progress = _lib.progress_printer(verbose == 1 and _lib.stderr_tty())
         opts.seed = int(seed) & 0xFFFFFFFFFFFFFFFF
         keep = [xs, ys]
         has_val = vs > 0.0

@@ -166,3 +166,32 @@ def test_seed_example_runs():
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("weights:")]
     w = [float(v) for v in line[0].split()[1:]]
     assert len(w) == 2 and abs(sum(w) - 1) < 1e-5
+
+
+def test_predict_files_streams_every_format(tmp_path):
+    """predict_files (lf_fusion_predict_files) gives predict_proba's bytes
+    for C-order, Fortran-order and CSV inputs, the classes, and a bad row
+    names its file and 1-based row, leaving no output."""
+    rng = np.random.default_rng(3)
+    a = rng.dirichlet(np.ones(3), size=20000).astype(np.float32)
+    b = rng.dirichlet(np.ones(3), size=20000).astype(np.float32)
+    y = rng.integers(0, 3, 20000)
+    f = latefuse.Fusion(method="product").fit([a, b], y, names=["a", "b"])
+    want = f.predict_proba([a, b])
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "bf.npy", np.asfortranarray(b))
+    np.savetxt(tmp_path / "b.csv", b, delimiter=",", fmt="%.9g")
+    for bpath in ("bf.npy", "b.csv"):
+        out = tmp_path / "out.npy"
+        shape = f.predict_files({"a": tmp_path / "a.npy", "b": tmp_path / bpath}, out,
+                                classes_out=tmp_path / "cls.npy", mmap=False)
+        assert shape == (20000, 3)
+        assert np.array_equal(np.load(out), want)
+        assert np.array_equal(np.load(tmp_path / "cls.npy"), want.argmax(axis=1))
+    bad = b.copy()
+    bad[17000, 0] += 0.5
+    np.save(tmp_path / "bad.npy", bad)
+    with pytest.raises(latefuse.LatefuseError, match=r"row 17001 of '.*bad.npy' sums to 1.5"):
+        f.predict_files([("a", tmp_path / "a.npy"), ("b", tmp_path / "bad.npy")], tmp_path / "x.npy")
+    assert not (tmp_path / "x.npy").exists()
+    assert not [p for p in os.listdir(tmp_path) if ".tmp-" in p]

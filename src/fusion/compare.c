@@ -18,7 +18,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 /* everything the folds share */
 typedef struct cv_ctx {
@@ -204,8 +203,10 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     o.method = LF_FUSE_MEAN; /* the methods are given apart */
     lf_status st = lf_fusion_check(&f->err, p, names, M, N, C, y, &o);
     if (st != LF_OK) return st;
-    o.verbose = 0; /* the folds' fits stay quiet; compare shows its own progress */
-    int tty = opt && opt->verbose && isatty(2);
+    o.progress = NULL; /* the folds' fits stay quiet; compare reports its own progress */
+    lf_progress pr;
+    memset(&pr, 0, sizeof pr);
+    pr.items = n_methods;
     cv_ctx c;
     if ((st = ctx_init(&f->err, &c, p, names, M, N, C, y, &o)) != LF_OK) return st;
 
@@ -223,7 +224,10 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     for (size_t i = 0; st == LF_OK && i < n_methods; i++) {
         lf_method mi = methods ? methods[i] : lf_method_at(i)->id;
         lf_score_row *row = &t->rows[t->n_rows];
-        if (tty) fprintf(stderr, "\rcompare: %zu/%zu %-20s", i + 1, n_methods, lf_method_name(mi));
+        if (opt && opt->progress) {
+            pr.event = LF_PROGRESS_METHOD, pr.item = i + 1, pr.method = lf_method_name(mi);
+            opt->progress(opt->progress_ctx, &pr);
+        }
         row->acc_without = lf_alloc_array(M, sizeof(double));
         if (!row->acc_without) {
             st = lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
@@ -235,7 +239,10 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
         st = cv_method(&f->err, &c, mi, o.calibrate, per, row->acc_without);
         if (st == LF_OK) mean_std(per, c.K, row);
     }
-    if (tty) fprintf(stderr, "\r%60s\r", "");
+    if (opt && opt->progress) {
+        pr.event = LF_PROGRESS_METHODS_DONE;
+        opt->progress(opt->progress_ctx, &pr);
+    }
     for (size_t m = 0; st == LF_OK && m < M; m++) {
         lf_score_row *row = &t->rows[t->n_rows++];
         snprintf(row->name, sizeof row->name, "model:%s", names[m]);
@@ -297,7 +304,7 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
         return lf_fail(&f->err, LF_ERR_ARG, "auto chooses by log-loss, accuracy or macro-F1, not metric %d", metric);
     lf_fusion_options quiet = *opt;
     const lf_fusion_options *o = &quiet;
-    quiet.verbose = 0;
+    quiet.progress = NULL;
     /* ges optimises the log-loss or the accuracy */
     if (metric == LF_METRIC_MACRO_F1) quiet.metric = LF_METRIC_LOG_LOSS;
     size_t n_cand = 2 * lf_method_count();

@@ -64,43 +64,27 @@ void lf_probs_free(lf_probs *pr) {
 lf_status lf_inputs_validate(lf_err *e, const float *const *p, const char *const *names,
                              size_t M, size_t N, size_t C, int logits) {
     if (!p) return lf_fail(e, LF_ERR_ARG, "no model outputs given");
-    for (size_t k = 0; k < M; k++) {
-        if (!p[k]) continue; /* missing everywhere */
-        /* fast path, vectorisable; only when something is off does the
-         * row-by-row check below find what and where */
-        if (lf_probs_look_valid(p[k], N, C, logits)) continue;
-        const char *nm = names ? names[k] : NULL;
-        char label[96];
-        if (nm) snprintf(label, sizeof label, "model '%.60s'", nm);
-        else snprintf(label, sizeof label, "model %zu", k);
-        for (size_t r = 0; r < N; r++) {
-            const float *row = p[k] + r * C;
-            if (isnan(row[0])) {
-                for (size_t c = 1; c < C; c++)
-                    if (!isnan(row[c]))
-                        return lf_fail(e, LF_ERR_FORMAT,
-                                       "%s: row %zu is partly NaN (a missing output must be NaN in every column)",
-                                       label, r);
-                continue;
-            }
-            double s = 0;
-            for (size_t c = 0; c < C; c++) {
-                float v = row[c];
-                if (!isfinite(v))
-                    return lf_fail(e, LF_ERR_FORMAT, "%s: row %zu, class %zu is %s", label, r, c,
-                                   isnan(v) ? "NaN in a row that is not all NaN" : v > 0 ? "+Inf" : "-Inf");
-                if (!logits && v < 0)
-                    return lf_fail(e, LF_ERR_FORMAT, "%s: row %zu, class %zu is a negative probability (%g)",
-                                   label, r, c, (double)v);
-                s += v;
-            }
-            /* raw scores are suggested only for a sum far from 1 */
-            if (!logits && fabs(s - 1.0) > 1e-3)
-                return lf_fail(e, LF_ERR_FORMAT, "%s: row %zu sums to %.6g, not 1 (tolerance 1e-3%s)", label, r,
-                               s, fabs(s - 1.0) > 0.1 ? "; use --logits for raw scores" : "");
-        }
+    lf_input_issue is;
+    lf_status st = lf_check_outputs(p, names, M, N, C, logits, 0, &is);
+    if (st == LF_OK) return LF_OK;
+    char label[96];
+    if (is.name) snprintf(label, sizeof label, "model '%.60s'", is.name);
+    else snprintf(label, sizeof label, "model %zu", is.model);
+    switch (is.kind) {
+    case LF_INPUT_PARTIAL_NAN:
+        return lf_fail(e, st, "%s: row %zu is partly NaN (a missing output must be NaN in every column)", label,
+                       is.row);
+    case LF_INPUT_INF:
+        return lf_fail(e, st, "%s: row %zu, class %zu is %s", label, is.row, is.column,
+                       is.value > 0 ? "+Inf" : "-Inf");
+    case LF_INPUT_NEGATIVE:
+        return lf_fail(e, st, "%s: row %zu, class %zu is a negative probability (%g)", label, is.row, is.column,
+                       is.value);
+    case LF_INPUT_SUM: /* raw scores are suggested only for a sum far from 1 */
+        return lf_fail(e, st, "%s: row %zu sums to %.6g, not 1 (tolerance 1e-3%s)", label, is.row, is.sum,
+                       fabs(is.sum - 1.0) > 0.1 ? "; use --logits for raw scores" : "");
+    default: return lf_fail(e, st, "%s: row %zu is not valid", label, is.row);
     }
-    return LF_OK;
 }
 
 lf_status lf_probs_prepare(lf_err *e, const float *const *p, size_t M, size_t C, int logits,
@@ -146,9 +130,9 @@ lf_status lf_probs_prepare(lf_err *e, const float *const *p, size_t M, size_t C,
 
 static lf_status check_labels(lf_err *e, const int *y, size_t N, size_t C) {
     if (!y) return lf_fail(e, LF_ERR_ARG, "no labels given");
-    for (size_t r = 0; r < N; r++)
-        if (y[r] < 0 || (size_t)y[r] >= C)
-            return lf_fail(e, LF_ERR_FORMAT, "label %d at row %zu is not a class in 0..%zu", y[r], r, C - 1);
+    lf_input_issue is;
+    lf_status st = lf_check_labels(y, N, C, &is);
+    if (st) return lf_fail(e, st, "label %d at row %zu is not a class in 0..%zu", (int)is.value, is.row, C - 1);
     return LF_OK;
 }
 

@@ -70,12 +70,17 @@ typedef struct lf_npy_reader {
     size_t rows, cols;
     int is_integer;
     int mapped; /* the data are read through a memory map */
+    int fortran; /* Fortran order with more than one column (LF_NPY_ANY_ORDER) */
     struct lf_npy_reader_impl *impl;
 } lf_npy_reader;
 
 #define LF_NPY_NO_MMAP 1u /* lf_npy_reader_open: always read() */
+/* lf_npy_reader_open: a Fortran-order file opens too (r->fortran set); its
+ * rows cannot be read by position: read it whole with lf_npy_reader_load,
+ * through the descriptor already open. */
+#define LF_NPY_ANY_ORDER 4u
 
-/* flags: 0 or LF_NPY_NO_MMAP; others are LF_ERR_ARG. */
+/* flags: 0, LF_NPY_NO_MMAP, LF_NPY_ANY_ORDER; others are LF_ERR_ARG. */
 lf_status lf_npy_reader_open(lf_npy_reader *r, const char *path, unsigned flags, lf_err *e);
 /* The next nrows rows as float32 (nrows * cols values). */
 lf_status lf_npy_reader_rows(lf_npy_reader *r, float *dst, size_t nrows, lf_err *e);
@@ -85,6 +90,14 @@ lf_status lf_npy_reader_rows(lf_npy_reader *r, float *dst, size_t nrows, lf_err 
  * close; read only.  On failure *rows is NULL. */
 lf_status lf_npy_reader_next(lf_npy_reader *r, size_t nrows, const float **rows, lf_err *e);
 void lf_npy_reader_close(lf_npy_reader *r); /* safe on a zeroed or closed reader */
+/* The whole file of an open reader (either order) as lf_npy_read gives it,
+ * read again from its start through the reader's descriptor (the file is
+ * not opened again; its size is checked again). */
+lf_status lf_npy_reader_load(lf_npy_reader *r, lf_array *out, lf_err *e);
+/* The whole file of an open reader (either order) as lf_npy_read gives it,
+ * read again from its start through the reader's descriptor (the file is
+ * not opened again; its size is checked again). */
+lf_status lf_npy_reader_load(lf_npy_reader *r, lf_array *out, lf_err *e);
 
 /* Reading by position, for several threads sharing one reader: rows
  * [row0, row0 + nrows) as float32, wherever the reader stands (its own

@@ -59,9 +59,9 @@ static void try_map(struct lf_npy_reader_impl *r, uint64_t file_len) {
 
 lf_status lf_npy_reader_open(lf_npy_reader *rd, const char *path, unsigned flags, lf_err *e) {
     memset(rd, 0, sizeof *rd);
-    if (flags & ~(unsigned)LF_NPY_NO_MMAP)
-        return lf_fail(e, LF_ERR_ARG, "unknown reader flags 0x%x for '%s'", flags & ~(unsigned)LF_NPY_NO_MMAP,
-                       path ? path : "");
+    const unsigned known = LF_NPY_NO_MMAP | LF_NPY_ANY_ORDER;
+    if (flags & ~known)
+        return lf_fail(e, LF_ERR_ARG, "unknown reader flags 0x%x for '%s'", flags & ~known, path ? path : "");
     if (!path || !*path) return lf_fail(e, LF_ERR_ARG, "empty input path");
     struct lf_npy_reader_impl *r = LF_CALLOC(1, sizeof *r);
     size_t plen = strlen(path) + 1;
@@ -101,7 +101,8 @@ lf_status lf_npy_reader_open(lf_npy_reader *rd, const char *path, unsigned flags
     }
     if (st == LF_OK) st = lf_npy_parse_layout(head, head_len, file_len, path, &r->L, e);
     LF_FREE(head);
-    if (st == LF_OK && r->L.h.fortran && r->L.h.ndim == 2 && r->L.cols > 1)
+    rd->fortran = r->L.h.fortran && r->L.h.ndim == 2 && r->L.cols > 1;
+    if (st == LF_OK && rd->fortran && !(flags & LF_NPY_ANY_ORDER))
         st = lf_fail(e, LF_ERR_ARG, "'%s' is in Fortran order: it cannot be read row by row", path);
     if (st != LF_OK) {
         lf_npy_reader_close(rd);
@@ -110,7 +111,7 @@ lf_status lf_npy_reader_open(lf_npy_reader *rd, const char *path, unsigned flags
     /* the file position is now at the data (the header was read whole) */
     rd->rows = r->L.rows, rd->cols = r->L.cols;
     rd->is_integer = r->L.dt.kind != LF_NPY_FLOAT;
-    if (!(flags & LF_NPY_NO_MMAP)) try_map(r, file_len);
+    if (!(flags & LF_NPY_NO_MMAP) && !rd->fortran) try_map(r, file_len);
     rd->mapped = r->map != NULL;
     return LF_OK;
 }
@@ -159,6 +160,8 @@ static lf_status map_span(struct lf_npy_reader_impl *r, size_t off, size_t n, co
 }
 
 static lf_status check_request(struct lf_npy_reader_impl *r, size_t nrows, lf_err *e) {
+    if (r->L.h.fortran && r->L.h.ndim == 2 && r->L.cols > 1)
+        return lf_fail(e, LF_ERR_ARG, "'%s' is in Fortran order: it cannot be read row by row", r->path);
     if (nrows > r->L.rows - r->next)
         return lf_fail(e, LF_ERR_SHAPE, "'%s' has %zu rows, %zu asked from row %zu", r->path, r->L.rows,
                        nrows, r->next);
@@ -240,6 +243,7 @@ lf_status lf_npy_reader_at(const lf_npy_reader *rd, size_t row0, size_t nrows, l
         return lf_fail(e, LF_ERR_SHAPE, "'%s' has %zu rows, %zu asked from row %zu", r->path, r->L.rows,
                        nrows, row0);
     const lf_npy_layout *L = &r->L;
+    if (rd->fortran) return lf_fail(e, LF_ERR_ARG, "'%s' is in Fortran order: it cannot be read row by row", r->path);
     size_t n = nrows * L->cols, k0 = row0 * L->cols; /* within the data: checked at open */
     lf_status st;
     if (r->map) {
@@ -304,4 +308,21 @@ void lf_npy_reader_close(lf_npy_reader *rd) {
         LF_FREE(r);
     }
     if (rd) memset(rd, 0, sizeof *rd);
+}
+
+lf_status lf_npy_reader_load(lf_npy_reader *rd, lf_array *out, lf_err *e) {
+    struct lf_npy_reader_impl *r = rd ? rd->impl : NULL;
+    if (out) memset(out, 0, sizeof *out);
+    if (!r) return lf_fail(e, LF_ERR_STATE, "the .npy reader is closed");
+    struct stat sb;
+    if (fstat(r->fd, &sb) != 0) return lf_fail(e, LF_ERR_IO, "cannot read '%s': %s", r->path, strerror(errno));
+    if ((uint64_t)sb.st_size > (uint64_t)SIZE_MAX - 1)
+        return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
+    size_t len = (size_t)sb.st_size;
+    unsigned char *buf = LF_MALLOC(len ? len : 1);
+    if (!buf) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
+    lf_status st = pread_full(r->fd, buf, len, 0, r->path, e);
+    if (st == LF_OK) st = lf_npy_parse(buf, len, r->path, out, e);
+    LF_FREE(buf);
+    return st;
 }

@@ -1,0 +1,93 @@
+/*
+ * matrix.c — the public file calls for deployers: lf_matrix_read (.npy or
+ * CSV by extension), lf_npy_save, and lf_folds_stratified (cv.c's split).
+ * Thin wrappers over io/npy.h, io/csv.h and fusion/cv.h that copy the
+ * message into the caller's buffer.
+ */
+#include "fusion/cv.h"
+#include "io/csv.h"
+#include "io/npy.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+static lf_status give(lf_status st, const lf_err *e, char *err, size_t errlen) {
+    if (st != LF_OK && err && errlen) snprintf(err, errlen, "%s", e->msg[0] ? e->msg : lf_status_string(st));
+    return st;
+}
+
+static int has_ext(const char *path, const char *ext) {
+    size_t n = strlen(path), k = strlen(ext);
+    if (n <= k) return 0;
+    for (size_t i = 0; i < k; i++)
+        if (tolower((unsigned char)path[n - k + i]) != ext[i]) return 0;
+    return 1;
+}
+
+/* A .npy opened once: a C-order file straight into floats, chunk by chunk
+ * (no copy of the file's bytes beside them; memory-mapped where it can
+ * be), a Fortran-order one whole through the same descriptor. */
+static lf_status read_npy(const char *path, lf_array *out, lf_err *e) {
+    lf_npy_reader r;
+    lf_status st = lf_npy_reader_open(&r, path, LF_NPY_ANY_ORDER, e);
+    if (st != LF_OK) return st;
+    if (r.fortran) {
+        st = lf_npy_reader_load(&r, out, e);
+        lf_npy_reader_close(&r);
+        return st;
+    }
+    size_t cells;
+    float *data = NULL;
+    if (!lf_mul_ok(r.rows, r.cols, &cells) || !(data = lf_alloc_array(cells ? cells : 1, sizeof *data)))
+        st = lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", path);
+    for (size_t r0 = 0; st == LF_OK && r0 < r.rows; r0 += 65536) {
+        size_t n = r.rows - r0 < 65536 ? r.rows - r0 : 65536;
+        st = lf_npy_reader_rows(&r, data + r0 * r.cols, n, e);
+    }
+    if (st == LF_OK) *out = (lf_array){data, r.rows, r.cols, r.is_integer};
+    else LF_FREE(data);
+    lf_npy_reader_close(&r);
+    return st;
+}
+
+lf_status lf_matrix_read(const char *path, lf_matrix *out, char *err, size_t errlen) {
+    lf_err e = {{0}};
+    if (!out) return give(lf_fail(&e, LF_ERR_ARG, "no matrix to read into"), &e, err, errlen);
+    memset(out, 0, sizeof *out);
+    if (!path || !*path) return give(lf_fail(&e, LF_ERR_ARG, "empty input path"), &e, err, errlen);
+    lf_array a = {0};
+    lf_status st;
+    if (has_ext(path, ".npy")) {
+        /* opened once: rows as they come for C order, whole otherwise */
+        st = read_npy(path, &a, &e);
+    } else if (has_ext(path, ".csv")) {
+        st = lf_csv_read(path, &a, &e);
+    } else {
+        st = lf_fail(&e, LF_ERR_ARG, "cannot tell the format of '%s': use a .npy or .csv file", path);
+    }
+    if (st != LF_OK) return give(st, &e, err, errlen);
+    out->data = a.data, out->rows = a.rows, out->cols = a.cols, out->is_integer = a.is_integer;
+    return LF_OK;
+}
+
+void lf_matrix_free(lf_matrix *m) {
+    if (!m) return;
+    LF_FREE(m->data);
+    memset(m, 0, sizeof *m);
+}
+
+lf_status lf_npy_save(const char *path, const float *data, size_t rows, size_t cols, unsigned flags,
+                      char *err, size_t errlen) {
+    lf_err e = {{0}};
+    if (!path || (!data && rows && cols)) return give(lf_fail(&e, LF_ERR_ARG, "no path or data"), &e, err, errlen);
+    if (flags & ~LF_WRITE_NO_FSYNC) return give(lf_fail(&e, LF_ERR_ARG, "unknown flags 0x%x", flags), &e, err, errlen);
+    unsigned f = flags | (strcmp(path, "-") == 0 ? LF_ATOMIC_STDOUT : 0);
+    return give(lf_npy_write(path, data, rows, cols, f, &e), &e, err, errlen);
+}
+
+lf_status lf_folds_stratified(const int *y, size_t N, size_t C, size_t K, uint64_t seed, size_t *fold,
+                              char *err, size_t errlen) {
+    lf_err e = {{0}};
+    return give(lf_stratified_kfold(y, N, C, K, seed, fold, &e), &e, err, errlen);
+}

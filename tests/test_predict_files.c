@@ -1,0 +1,245 @@
+/*
+ * test_predict_files.c — lf_fusion_predict_files: the same bytes as
+ * lf_fusion_predict on the arrays for C-order .npy (several chunks),
+ * Fortran-order .npy and CSV inputs; the temporary-file events in order
+ * (the temporary file exists between CREATED and RENAMED); a bad row in a
+ * later chunk fails with its file and row in res, leaving no output and no
+ * temporary file (DISCARDED told); shape and name errors with their
+ * messages.
+ */
+#include "check.h"
+#include "latefuse.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { N = 20000, C = 3 }; /* two chunks */
+
+/* A float32 .npy written by hand: C order (data row-major) or Fortran
+ * order (the same matrix, column-major on disk). */
+static void write_npy(const char *path, const float *v, size_t rows, size_t cols, int fortran) {
+    char dict[128];
+    int n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': %s, 'shape': (%zu, %zu), }",
+                     fortran ? "True" : "False", rows, cols);
+    size_t hl = 64 - 10;
+    while ((size_t)n + 1 > hl) hl += 64;
+    FILE *f = fopen(path, "wb");
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    unsigned char len[2] = {(unsigned char)(hl & 0xff), (unsigned char)(hl >> 8)};
+    fwrite(len, 1, 2, f);
+    fwrite(dict, 1, (size_t)n, f);
+    for (size_t i = (size_t)n; i + 1 < hl; i++) fputc(' ', f);
+    fputc('\n', f);
+    if (!fortran) fwrite(v, sizeof(float), rows * cols, f);
+    else
+        for (size_t c = 0; c < cols; c++)
+            for (size_t r = 0; r < rows; r++) fwrite(v + r * cols + c, sizeof(float), 1, f);
+    fclose(f);
+}
+
+static void write_csv(const char *path, const float *v, size_t rows, size_t cols) {
+    FILE *f = fopen(path, "w");
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++) fprintf(f, "%.9g%c", (double)v[r * cols + c], c + 1 < cols ? ',' : '\n');
+    fclose(f);
+}
+
+static unsigned char *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)n + 1);
+    *len = fread(b, 1, (size_t)n, f);
+    fclose(f);
+    return b;
+}
+
+/* the temporary-file events, as a string of letters, and the files seen */
+typedef struct events {
+    char seq[32];
+    int tmp_existed;
+    char tmp[4096];
+} events;
+
+static void on_temp(void *ctx, lf_temp_event ev, const char *path, int ok) {
+    events *e = ctx;
+    static const char letter[] = "cCrRD";
+    size_t n = strlen(e->seq);
+    if (n + 2 < sizeof e->seq) e->seq[n] = letter[ev], e->seq[n + 1] = ok ? '+' : '\0';
+    if (ev == LF_TEMP_CREATED && path) snprintf(e->tmp, sizeof e->tmp, "%s", path);
+    if (ev == LF_TEMP_RENAMING) e->tmp_existed = access(e->tmp, F_OK) == 0;
+}
+
+static int no_temp_left(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int ok = 1;
+    while (d && (de = readdir(d)))
+        if (strstr(de->d_name, ".tmp-")) ok = 0;
+    if (d) closedir(d);
+    return ok;
+}
+
+int main(void) {
+    char dir[] = "/tmp/lf_pf_XXXXXX";
+    if (!mkdtemp(dir)) return 1;
+    char pa[256], pb[256], pf[256], pc[256], out[256], outc[256], ref[256], bad[256];
+    snprintf(pa, sizeof pa, "%s/a.npy", dir);
+    snprintf(pb, sizeof pb, "%s/b.npy", dir);
+    snprintf(pf, sizeof pf, "%s/b_fortran.NPY", dir);
+    snprintf(pc, sizeof pc, "%s/b.csv", dir);
+    snprintf(out, sizeof out, "%s/out.npy", dir);
+    snprintf(outc, sizeof outc, "%s/cls.npy", dir);
+    snprintf(ref, sizeof ref, "%s/ref.npy", dir);
+    snprintf(bad, sizeof bad, "%s/bad.npy", dir);
+    float *a = malloc(sizeof(float) * N * C), *b = malloc(sizeof(float) * N * C), *fused = malloc(sizeof(float) * N * C);
+    int *y = malloc(sizeof(int) * N);
+    for (size_t i = 0; i < N; i++) {
+        float u = (float)((i * 37) % 101) / 101.0f, v = (float)((i * 11) % 53) / 53.0f;
+        a[i * C] = 0.5f * u, a[i * C + 1] = 0.5f * (1 - u), a[i * C + 2] = 0.5f;
+        b[i * C] = 0.25f, b[i * C + 1] = 0.75f * v, b[i * C + 2] = 0.75f * (1 - v);
+        y[i] = (int)(i % C);
+    }
+    /* a fusion model of a and b (product: the fused path and the row path) */
+    lf_fusion *fu;
+    lf_fusion_create(&fu);
+    lf_fusion_options fo = lf_fusion_defaults();
+    fo.method = LF_FUSE_PRODUCT;
+    const float *p[2] = {a, b};
+    const char *names[2] = {"a", "b"};
+    CHECK(lf_fusion_fit(fu, p, names, 2, N, C, y, &fo) == LF_OK, "fit: %s", lf_fusion_error(fu));
+    CHECK(lf_fusion_predict(fu, p, N, fused) == LF_OK, "predict");
+
+    write_npy(pa, a, N, C, 0);
+    write_npy(pb, b, N, C, 0);
+    write_npy(pf, b, N, C, 1);
+    write_csv(pc, b, N, C);
+    write_npy(ref, fused, N, C, 0);
+    size_t nref, nout;
+    unsigned char *want = slurp(ref, &nref);
+
+    /* the public reader and writer: either order and CSV read back b */
+    {
+        const char *srcs[3] = {pb, pf, pc};
+        for (int k = 0; k < 3; k++) {
+            lf_matrix mt;
+            char err[512];
+            lf_status st = lf_matrix_read(srcs[k], &mt, err, sizeof err);
+            CHECK(st == LF_OK && mt.rows == N && mt.cols == C && memcmp(mt.data, b, sizeof(float) * N * C) == 0,
+                  "lf_matrix_read %s: %d %s", srcs[k], (int)st, st ? err : "");
+            lf_matrix_free(&mt);
+        }
+        lf_matrix mt;
+        char err[512];
+        CHECK(lf_matrix_read("x.txt", &mt, err, sizeof err) == LF_ERR_ARG && mt.data == NULL &&
+                  strcmp(err, "cannot tell the format of 'x.txt': use a .npy or .csv file") == 0,
+              "unknown format: %s", err);
+        char saved[300];
+        snprintf(saved, sizeof saved, "%s/saved.npy", dir);
+        CHECK(lf_npy_save(saved, fused, N, C, LF_WRITE_NO_FSYNC, err, sizeof err) == LF_OK, "save: %s", err);
+        size_t nsaved;
+        unsigned char *sv = slurp(saved, &nsaved), *rf = slurp(ref, &nref);
+        CHECK(sv && rf && nsaved == nref && memcmp(sv, rf, nref) == 0, "lf_npy_save: not the reference bytes");
+        free(sv), free(rf);
+        size_t fold[N], count[4] = {0};
+        CHECK(lf_folds_stratified(y, N, C, 4, 7, fold, err, sizeof err) == LF_OK, "folds: %s", err);
+        for (size_t i = 0; i < N; i++) count[fold[i] < 4 ? fold[i] : 0]++;
+        CHECK(count[0] == N / 4 && count[3] == N / 4, "fold sizes %zu %zu", count[0], count[3]);
+        CHECK(lf_folds_stratified(y, N, C, 1, 7, fold, err, sizeof err) == LF_ERR_ARG && err[0], "K = 1: %s", err);
+    }
+
+    /* C order, Fortran order, CSV: the bytes of lf_fusion_predict */
+    const char *bs[3] = {pb, pf, pc};
+    for (int k = 0; k < 3; k++) {
+        const char *paths[2] = {pa, bs[k]};
+        events ev;
+        memset(&ev, 0, sizeof ev);
+        lf_predict_files_options o;
+        memset(&o, 0, sizeof o);
+        o.flags = k == 1 ? LF_READ_NO_MMAP | LF_WRITE_NO_FSYNC : 0;
+        o.classes_path = k == 0 ? outc : NULL;
+        o.temp = on_temp, o.temp_ctx = &ev;
+        lf_predict_files_result res;
+        lf_status st = lf_fusion_predict_files(fu, names, paths, 2, out, &o, &res);
+        CHECK(st == LF_OK && res.rows == N && res.cols == C, "%s: %d %s", bs[k], (int)st, res.message);
+        unsigned char *got = slurp(out, &nout);
+        CHECK(got && nout == nref && memcmp(got, want, nref) == 0, "%s: the output differs from lf_fusion_predict",
+              bs[k]);
+        free(got);
+        const char *seq = k == 0 ? "cC+cC+rR+" : "cC+rR+";
+        CHECK(strcmp(ev.seq, seq) == 0 && ev.tmp_existed, "%s: events %s, want %s; temp existed %d", bs[k], ev.seq,
+              seq, ev.tmp_existed);
+    }
+    size_t ncls;
+    unsigned char *cls = slurp(outc, &ncls);
+    CHECK(cls && ncls == 128 + 8 * N, "class ids: %zu bytes", ncls);
+    if (cls) {
+        int64_t id;
+        memcpy(&id, cls + 128 + 8 * 12345, 8);
+        size_t best = 0;
+        for (size_t c = 1; c < C; c++)
+            if (fused[12345 * C + c] > fused[12345 * C + best]) best = c;
+        CHECK(id == (int64_t)best, "class of row 12345: %lld, want %zu", (long long)id, best);
+    }
+    free(cls);
+
+    /* a bad row in the second chunk of the second file: nothing written */
+    b[18000 * C + 1] += 0.5f;
+    write_npy(bad, b, N, C, 0);
+    remove(out), remove(outc);
+    {
+        const char *paths[2] = {pa, bad};
+        events ev;
+        memset(&ev, 0, sizeof ev);
+        lf_predict_files_options o;
+        memset(&o, 0, sizeof o);
+        o.classes_path = outc, o.temp = on_temp, o.temp_ctx = &ev;
+        lf_predict_files_result res;
+        lf_status st = lf_fusion_predict_files(fu, names, paths, 2, out, &o, &res);
+        CHECK(st == LF_ERR_FORMAT && res.input == 1 && res.file == 1 && res.issue.kind == LF_INPUT_SUM &&
+                  res.issue.row == 18000 && fabs(res.issue.sum - 1.5) < 1e-6,
+              "bad row: st %d input %d file %zu kind %d row %zu sum %g", (int)st, res.input, res.file,
+              (int)res.issue.kind, res.issue.row, res.issue.sum);
+        CHECK(strcmp(ev.seq, "cC+cC+D") == 0, "bad row: events %s", ev.seq);
+        char msg[600];
+        snprintf(msg, sizeof msg, "row 18001 of '%s' sums to 1.5, not 1 within 1e-3", bad);
+        CHECK(strcmp(res.message, msg) == 0, "bad row: %s", res.message);
+        CHECK(access(out, F_OK) != 0 && access(outc, F_OK) != 0 && no_temp_left(dir), "bad row left a file");
+    }
+    /* shapes and names */
+    {
+        const char *paths[2] = {pa, pa};
+        const char *wrong[2] = {"a", "z"};
+        lf_predict_files_result res;
+        char msg[600];
+        CHECK(lf_fusion_predict_files(fu, wrong, paths, 2, out, NULL, &res) == LF_ERR_ARG && res.input == 1 &&
+                  strcmp(res.message, "the fusion model has no model named 'z' (it knows a, b)") == 0,
+              "name: %s", res.message);
+        const char *one[1] = {"b"};
+        snprintf(msg, sizeof msg, "%s/x.txt", dir);
+        const char *txt[1] = {msg};
+        CHECK(lf_fusion_predict_files(fu, one, txt, 1, out, NULL, &res) == LF_ERR_ARG &&
+                  strstr(res.message, "cannot tell the format of") != NULL,
+              "format: %s", res.message);
+        write_npy(bad, b, N - 1, C, 0);
+        const char *short_[2] = {pa, bad};
+        snprintf(msg, sizeof msg, "row-count mismatch: '%s' has %d rows but '%s' has %d", bad, N - 1, pa, N);
+        CHECK(lf_fusion_predict_files(fu, names, short_, 2, out, NULL, &res) == LF_ERR_SHAPE && res.file == 1 &&
+                  strcmp(res.message, msg) == 0,
+              "rows: %s", res.message);
+        CHECK(access(out, F_OK) != 0 && no_temp_left(dir), "a refused call left a file");
+    }
+    lf_fusion_free(fu);
+    free(a), free(b), free(fused), free(y), free(want);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) return 1;
+    return check_report("predict_files");
+}
