@@ -633,6 +633,65 @@ lf_status lf_textvec_save(lf_textvec *tv, const char *path);
  * is checked first, and on failure tv is unchanged. */
 lf_status lf_textvec_load(lf_textvec *tv, const char *path);
 
+/* ================================================================= images */
+/*
+ * PNG and JPEG images, decoded through libpng and libjpeg(-turbo) when the
+ * library was built with them (the Makefile finds them; lf_image_formats
+ * says which).  Every image becomes RGB (grey expanded, alpha and 16-bit
+ * precision dropped, palettes expanded; CMYK JPEG is refused) and is
+ * resized to height x width as Keras' image_dataset_from_directory does:
+ * tf.image.resize bilinear, half-pixel centres, no antialiasing; the
+ * float result is rounded to the nearest integer (Keras keeps the floats).
+ * Output is uint8, row-major height x width x 3 (NHWC for a batch).
+ *
+ * Images larger than LF_IMAGE_MAX_SIDE on a side or LF_IMAGE_MAX_PIXELS in
+ * all are refused before any pixel memory is allocated.  Corrupt or
+ * truncated data (including what libjpeg only warns about, e.g. "Premature
+ * end of JPEG file") are LF_ERR_FORMAT; the decoders' errors come back by
+ * longjmp, never exit.  Messages go to msg (msg_size bytes, NUL-terminated;
+ * msg may be NULL); the file functions' messages start with the path.
+ */
+#define LF_IMAGE_MAX_SIDE 16384u
+#define LF_IMAGE_MAX_PIXELS 67108864u /* 2^26: 192 MiB as RGB */
+enum { LF_IMAGE_PNG = 1, LF_IMAGE_JPEG = 2 };
+/* LF_IMAGE_PNG | LF_IMAGE_JPEG for the decoders this build has. */
+int lf_image_formats(void);
+
+/* Decodes a PNG or JPEG held in memory (the format is told by its first
+ * bytes) into out (height * width * 3 bytes).  1 <= height, width <=
+ * LF_IMAGE_MAX_SIDE.  A format this build lacks is LF_ERR_STATE ("latefuse
+ * was built without libpng: install libpng-dev and rebuild"). */
+lf_status lf_image_decode(const void *data, size_t len, size_t height, size_t width, uint8_t *out,
+                          char *msg, size_t msg_size);
+/* The same for a file. */
+lf_status lf_image_load(const char *path, size_t height, size_t width, uint8_t *out, char *msg,
+                        size_t msg_size);
+
+/* A folder of images, one sub-folder per class, as
+ * keras.utils.image_dataset_from_directory(labels="inferred"): the class
+ * names are the sub-folders' names sorted (bytes, as Python sorts them),
+ * label i for class_names[i]; inside a class the files whose names end in
+ * .png, .jpg or .jpeg (any case) are taken from the class folder and its
+ * sub-folders (not following links to folders), folders sorted by path
+ * and files by name as Keras' walk; other files are ignored, except .bmp
+ * and .gif, which are refused (not supported here).  No shuffling: the
+ * order above. */
+typedef struct lf_image_set {
+    size_t n, height, width; /* n images of height x width x 3 */
+    uint8_t *images;         /* n * height * width * 3 bytes, NHWC, RGB */
+    int32_t *labels;         /* n class indices */
+    size_t n_classes;
+    char **class_names;      /* n_classes names, sorted */
+    char **paths;            /* the file of each image */
+} lf_image_set;
+
+/* Loads every image of `dir` into *out (zeroed on failure; the message
+ * names the file that failed).  At least one class folder and one image
+ * are needed. */
+lf_status lf_image_folder_load(const char *dir, size_t height, size_t width, lf_image_set *out,
+                               char *msg, size_t msg_size);
+void lf_image_set_free(lf_image_set *s);
+
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #endif
