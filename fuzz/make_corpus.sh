@@ -1,7 +1,8 @@
 #!/bin/sh
 # make_corpus.sh — regenerates the committed seed corpus fuzz/corpus/ from
 # scratch: the real model files with the library (make_model_seeds.c, built
-# against build/liblatefuse.a), then every hand-made seed with
+# against build/liblatefuse.a), the images with libpng and libjpeg
+# (make_image_seeds.c), then every hand-made seed with
 # make_corpus.py (needs /usr/bin/python3 with numpy).  Run from the
 # repository root after `make`.  Only needed when the formats change.
 set -eu
@@ -11,6 +12,11 @@ mkdir -p fuzz/corpus/model "$BUILD/fuzz"
 ${CC:-cc} -std=c11 -O1 -g -Wall -Wextra -Wpedantic -Iinclude -o "$BUILD/fuzz/make_model_seeds" \
     fuzz/make_model_seeds.c "$BUILD/liblatefuse.a" -lm
 "$BUILD/fuzz/make_model_seeds" fuzz/corpus/model
+# the image seeds, written with libpng and libjpeg (make_image_seeds.c)
+mkdir -p fuzz/corpus/image
+${CC:-cc} -std=c11 -O1 -g -Wall -Wextra -Wpedantic $(pkg-config --cflags libpng libjpeg) \
+    -o "$BUILD/fuzz/make_image_seeds" fuzz/make_image_seeds.c $(pkg-config --libs libpng libjpeg)
+"$BUILD/fuzz/make_image_seeds" fuzz/corpus/image
 /usr/bin/python3 fuzz/make_corpus.py fuzz/corpus
 chmod 644 fuzz/corpus/*/*
 du -sh fuzz/corpus

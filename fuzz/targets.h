@@ -34,10 +34,15 @@ int fz_run_safetensors(const unsigned char *data, size_t len);
  * predict a few rows, and predict the same after an in-memory save/load. */
 int fz_run_model(const unsigned char *data, size_t len);
 
+/* lf_image_decode of the bytes (PNG or JPEG) at two output sizes, which
+ * must agree on the status; a failure has a message, a success none. */
+int fz_run_image(const unsigned char *data, size_t len);
+
 /* The command-line parser (tools/args.c): NUL-separated arguments. */
 int fz_run_cli(const unsigned char *data, size_t len);
 
-/* The targets by name ("npy", "csv", "json", "safetensors", "model", "cli"). */
+/* The targets by name ("npy", "csv", "json", "safetensors", "model", "image",
+ * "cli"). */
 typedef int (*fz_target_fn)(const unsigned char *data, size_t len);
 typedef struct fz_target {
     const char *name;
