@@ -491,21 +491,36 @@ lf_status lf_textvec_transform(lf_textvec *tv, const char *const *texts, size_t 
     toks t;
     memset(&t, 0, sizeof t);
     const lf_textvec_mode mode = tv->opt.output_mode;
-    for (size_t d = 0; d < n; d++) {
+    /* tf_idf: the vocabulary ids of a row's tokens, and a mark per entry so
+     * that each entry present is scaled once (a pass over the tokens, not
+     * over the vocabulary) */
+    size_t *ids = NULL, ids_cap = 0;
+    unsigned char *seen = mode == LF_TEXTVEC_TF_IDF ? LF_CALLOC(tv->vocab.n, 1) : NULL;
+    if (mode == LF_TEXTVEC_TF_IDF && !seen) t.failed = 1;
+    for (size_t d = 0; d < n && !t.failed; d++) {
         float *row = out + d * dim;
         memset(row, 0, dim * sizeof *row);
         tokenize(&tv->opt, texts[d], strlen(texts[d]), &t);
         if (t.failed) break;
+        if (seen && !grow((void **)&ids, &ids_cap, t.n + 1, sizeof *ids)) {
+            t.failed = 1;
+            break;
+        }
         for (size_t i = 0; i < t.n; i++) {
             size_t k = vocab_find(&tv->vocab, t.buf + t.off[i], t.len[i], 0);
             if (mode == LF_TEXTVEC_MULTI_HOT) row[k] = 1;
             else row[k] += 1;
+            if (seen) ids[i] = k;
         }
-        if (mode == LF_TEXTVEC_TF_IDF)
-            for (size_t k = 0; k < tv->vocab.n; k++) row[k] *= tv->vocab.idf[k];
+        if (seen) {
+            for (size_t i = 0; i < t.n; i++)
+                if (!seen[ids[i]]) seen[ids[i]] = 1, row[ids[i]] *= tv->vocab.idf[ids[i]];
+            for (size_t i = 0; i < t.n; i++) seen[ids[i]] = 0;
+        }
     }
     int failed = t.failed;
     toks_free(&t);
+    LF_FREE(ids), LF_FREE(seen);
     if (failed) return lf_fail(&tv->err, LF_ERR_NOMEM, "transform: out of memory");
     tv->err.msg[0] = 0;
     return LF_OK;
