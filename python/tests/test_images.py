@@ -1,7 +1,9 @@
 """
 test_images.py — latefuse.images: PNG files written here with zlib (exact
 pixels), a resize value computed by hand (TensorFlow's half-pixel bilinear),
-a folder of two classes in Keras' order, and a truncated file's message.
+a folder of two classes in Keras' order, a truncated file's message, and
+the resize against PyTorch's bilinear interpolate (align_corners=False, no
+antialiasing: the same half-pixel rule as tf.image.resize).
 """
 import struct
 import zlib
@@ -10,6 +12,11 @@ import numpy as np
 import pytest
 
 from latefuse import LatefuseError, images
+
+try:
+    import torch
+except ImportError:  # pragma: no cover
+    torch = None
 
 needs_png = pytest.mark.skipif("png" not in images.formats(), reason="latefuse was built without libpng")
 
@@ -61,3 +68,20 @@ def test_errors():
         images.decode_image(b"hello world", (2, 2))
     with pytest.raises(ValueError, match="image_size must be"):
         images.decode_image(b"x", 3)
+
+
+@needs_png
+@pytest.mark.skipif(torch is None, reason="needs PyTorch (apt-get install python3-torch)")
+def test_resize_matches_pytorch_bilinear():
+    rng = np.random.default_rng(0)
+    src = rng.integers(0, 256, size=(17, 23, 3), dtype=np.uint8)
+    t = torch.from_numpy(src.astype(np.float32)).permute(2, 0, 1)[None]
+    for size in ((8, 11), (40, 50), (17, 5), (1, 1)):
+        ours = images.decode_image(png(src), size).astype(np.int32)
+        ref = torch.nn.functional.interpolate(t, size=size, mode="bilinear", align_corners=False,
+                                              antialias=False)[0].permute(1, 2, 0).numpy()
+        want = np.floor(ref + 0.5).astype(np.int32)
+        diff = np.abs(ours - want)
+        # float rounding may put a value on the other side of .5: never more
+        assert diff.max() <= 1, size
+        assert (diff == 0).mean() > 0.99, size
