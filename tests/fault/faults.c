@@ -7,7 +7,9 @@
  * and leak nothing (the program runs under LeakSanitizer).  Failing reads,
  * short reads (every read returns at most 7 bytes: must still succeed),
  * failing writes (ENOSPC), failing fsync and rename are injected the same
- * way.  Prints "faults: N passed, N failed".
+ * way.  TextVectorization is swept too, and, when fault_test.sh finds
+ * libpng and libjpeg, the image folder loader.  Prints "faults: N passed,
+ * N failed".
  */
 #include "latefuse.h"
 #include "io/npy.h"
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <dirent.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -281,6 +284,56 @@ static lf_status op_textvec_keep(int *ok) {
     return st;
 }
 
+#if defined(LF_HAVE_PNG) && defined(LF_HAVE_JPEG)
+/* The image folder loader: img/a/x.png and img/b/y.jpg (seed files of the
+ * image fuzzer), resized to 6 x 5. */
+static char img_dir[160], img_files[4][200];
+static uint8_t ref_img[2 * 6 * 5 * 3];
+
+static lf_status op_images(int *ok) {
+    lf_image_set s;
+    lf_status st = lf_image_folder_load(img_dir, 6, 5, &s, NULL, 0);
+    if (st == LF_OK) {
+        *ok = s.n == 2 && s.labels[0] == 0 && s.labels[1] == 1 && memcmp(s.images, ref_img, sizeof ref_img) == 0;
+        lf_image_set_free(&s);
+    }
+    return st;
+}
+
+static int copy_file(const char *from, const char *to) {
+    static unsigned char buf[1 << 16];
+    FILE *f = fopen(from, "rb");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    f = fopen(to, "wb");
+    if (!f) return 0;
+    int ok = fwrite(buf, 1, n, f) == n;
+    return (fclose(f) == 0) && ok && n > 0;
+}
+
+static int images_setup(const char *root) {
+    snprintf(img_dir, sizeof img_dir, "%s/img", root);
+    snprintf(img_files[0], sizeof img_files[0], "%s/a", img_dir);
+    snprintf(img_files[1], sizeof img_files[1], "%s/b", img_dir);
+    snprintf(img_files[2], sizeof img_files[2], "%s/a/x.png", img_dir);
+    snprintf(img_files[3], sizeof img_files[3], "%s/b/y.jpg", img_dir);
+    if (mkdir(img_dir, 0700) || mkdir(img_files[0], 0700) || mkdir(img_files[1], 0700)) return 0;
+    if (!copy_file("fuzz/corpus/image/ok_rgb.png", img_files[2]) ||
+        !copy_file("fuzz/corpus/image/ok_rgb.jpg", img_files[3]))
+        return 0;
+    lf_image_set s;
+    if (lf_image_folder_load(img_dir, 6, 5, &s, NULL, 0) != LF_OK) return 0;
+    memcpy(ref_img, s.images, sizeof ref_img);
+    lf_image_set_free(&s);
+    return 1;
+}
+
+static void images_cleanup(void) {
+    unlink(img_files[2]), unlink(img_files[3]), rmdir(img_files[0]), rmdir(img_files[1]), rmdir(img_dir);
+}
+#endif
+
 static unsigned char old_bytes[1 << 16], new_bytes[1 << 16], cur[1 << 16];
 static size_t old_len, new_len;
 
@@ -476,6 +529,18 @@ int main(void) {
     sweep("alloc: textvec", MODE_ALLOC, op_textvec, 0);
     sweep("alloc: textvec adapt keeps", MODE_ALLOC, op_textvec_keep, 0);
     sweep("io: textvec save+load", MODE_IO, op_textvec, 0);
+#if defined(LF_HAVE_PNG) && defined(LF_HAVE_JPEG)
+    if (!images_setup(dir)) {
+        fail++;
+        fprintf(stderr, "images: the folder could not be set up (run from the repository root)\n");
+    } else {
+        sweep("alloc: image folder", MODE_ALLOC, op_images, 0);
+        sweep("io: image folder", MODE_IO, op_images, 0);
+    }
+    images_cleanup();
+#else
+    printf("images: built without libpng/libjpeg, not swept\n");
+#endif
     short_reads = 1;
     int ok = 0;
     lf_status st = op_load(&ok);
