@@ -525,7 +525,8 @@ lf_status lf_fusion_metrics(const float *prob, const int *y, size_t N, size_t C,
  *     not with ngrams): each whitespace-separated word (CJK characters are
  *     not split off first) gives its substrings of n code points for n from
  *     min to max, n ascending, then left to right ("abc", 1..2: a, b, c, ab,
- *     bc); a word shorter than n gives no n-gram.
+ *     bc); a word shorter than n gives no n-gram.  With split "none" the
+ *     whole standardized text is the one word.
  *  5. lookup.  The vocabulary (lf_textvec_vocabulary) is, in "int" mode,
  *     index 0 = "" (padding), 1 = "[UNK]" (every token not in it), then the
  *     learned tokens; in the other modes index 0 = "[UNK]", then the learned
@@ -672,7 +673,8 @@ lf_status lf_image_load(const char *path, size_t height, size_t width, uint8_t *
  * names are the sub-folders' names sorted (bytes, as Python sorts them),
  * label i for class_names[i]; inside a class the files whose names end in
  * .png, .jpg or .jpeg (any case) are taken from the class folder and its
- * sub-folders (not following links to folders), folders sorted by path
+ * sub-folders (a class folder may be a link; links to folders inside it
+ * are not followed, as Keras' follow_links=False), folders sorted by path
  * and files by name as Keras' walk; other files are ignored, except .bmp
  * and .gif, which are refused (not supported here).  No shuffling: the
  * order above. */
