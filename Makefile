@@ -13,7 +13,8 @@
 #
 # Variables: CC, BUILD (output folder), SAN (e.g. address,undefined), OPT, OMP (-fopenmp;
 # empty for a build without threads),
-# EXTRA_CFLAGS (e.g. -Werror), FUZZ_CC, FUZZ_SECONDS, FUZZ_JOBS.
+# EXTRA_CFLAGS (e.g. -Werror), FUZZ_CC, FUZZ_SECONDS, FUZZ_JOBS, HAVE_PNG and
+# HAVE_JPEG (1/0: with or without the image decoders; found by default).
 
 CC      ?= cc
 BUILD   ?= build
@@ -29,8 +30,25 @@ ifneq ($(SAN),)
 CFLAGS_BASE += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDSAN := -fsanitize=$(SAN)
 endif
+# Optional image decoders (src/image/): libpng and libjpeg(-turbo), found
+# with pkg-config (Debian: libpng-dev, libjpeg62-turbo-dev; `make deps`).
+# HAVE_PNG=0 / HAVE_JPEG=0 build without them (lf_image_* then say so).
+ifeq ($(origin HAVE_PNG), undefined)
+HAVE_PNG := $(shell pkg-config --exists libpng 2>/dev/null && echo 1 || echo 0)
+endif
+ifeq ($(origin HAVE_JPEG), undefined)
+HAVE_JPEG := $(shell pkg-config --exists libjpeg 2>/dev/null && echo 1 || echo 0)
+endif
+ifeq ($(HAVE_PNG),1)
+CFLAGS_BASE += -DLF_HAVE_PNG $(shell pkg-config --cflags libpng)
+IMGLIBS += $(shell pkg-config --libs libpng)
+endif
+ifeq ($(HAVE_JPEG),1)
+CFLAGS_BASE += -DLF_HAVE_JPEG $(shell pkg-config --cflags libjpeg)
+IMGLIBS += $(shell pkg-config --libs libjpeg)
+endif
 CFLAGS  := $(CFLAGS_BASE) $(EXTRA_CFLAGS)
-LDLIBS  := -lm $(OMP) $(LDSAN)
+LDLIBS  := $(IMGLIBS) -lm $(OMP) $(LDSAN)
 
 LIB_SRC := $(sort $(wildcard src/*.c src/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -569,9 +569,30 @@ int fz_run_cli(const unsigned char *data, size_t len) {
     return broken ? FZ_BROKEN : rc;
 }
 
+/* --------------------------------------------------------------- image */
+
+int fz_run_image(const unsigned char *data, size_t len) {
+    static const size_t sizes[2][2] = {{8, 8}, {3, 5}};
+    uint8_t out[8 * 8 * 3];
+    char msg[512];
+    int first = 0;
+    for (int k = 0; k < 2; k++) {
+        memset(msg, 'x', sizeof msg);
+        lf_status st = lf_image_decode(data, len, sizes[k][0], sizes[k][1], out, msg, sizeof msg);
+        if (!status_valid(st)) return broken("image", "invalid lf_status");
+        size_t n = strnlen(msg, sizeof msg);
+        if (n == sizeof msg) return broken("image", "the message is not NUL-terminated");
+        if (st != LF_OK && n == 0) return broken("image", "a failure without a message");
+        if (st == LF_OK && n != 0) return broken("image", "a success with a message");
+        if (k == 1 && (int)st != first) return broken("image", "the status depends on the output size");
+        first = st;
+    }
+    return first;
+}
+
 const fz_target fz_targets[] = {
     {"npy", fz_run_npy},   {"csv", fz_run_csv},     {"json", fz_run_json},
-    {"safetensors", fz_run_safetensors}, {"model", fz_run_model}, {"cli", fz_run_cli},
-    {"fusion", fz_run_fusion},
+    {"safetensors", fz_run_safetensors}, {"model", fz_run_model}, {"image", fz_run_image},
+    {"cli", fz_run_cli}, {"fusion", fz_run_fusion},
 };
 const size_t fz_num_targets = sizeof fz_targets / sizeof fz_targets[0];

@@ -37,11 +37,15 @@ int fz_run_model(const unsigned char *data, size_t len);
 /* The fusion-file loader (lf_fusion_load_bytes); a loaded model must
  * predict probability rows. */
 int fz_run_fusion(const unsigned char *data, size_t len);
+/* lf_image_decode of the bytes (PNG or JPEG) at two output sizes, which
+ * must agree on the status; a failure has a message, a success none. */
+int fz_run_image(const unsigned char *data, size_t len);
 
 /* The command-line parser (tools/args.c): NUL-separated arguments. */
 int fz_run_cli(const unsigned char *data, size_t len);
 
-/* The targets by name ("npy", "csv", "json", "safetensors", "model", "cli", "fusion"). */
+/* The targets by name ("npy", "csv", "json", "safetensors", "model", "image",
+ * "cli", "fusion"). */
 typedef int (*fz_target_fn)(const unsigned char *data, size_t len);
 typedef struct fz_target {
     const char *name;

@@ -792,6 +792,201 @@ const char *lf_fusion_auto_note(const lf_fusion *f);
 lf_status lf_fusion_metrics(const float *prob, const int *y, size_t N, size_t C,
                             double metrics[LF_NUM_METRICS]);
 
+/* ======================================================= text vectorization */
+/*
+ * TextVectorization, as Keras' layer of that name: a preprocessing object
+ * (not trained by gradient) that maps texts to token ids or to bag-of-token
+ * vectors over a vocabulary learned by lf_textvec_adapt.  Steps per text:
+ *
+ *  1. The text must be valid UTF-8 (RFC 3629); else LF_ERR_FORMAT naming
+ *     the text (1-based), the line inside it and the bad byte.
+ *  2. standardize: lower-case (ASCII as Keras; also Latin-1, Latin
+ *     Extended-A, Greek and Cyrillic capitals, one to one, no locale) and/or
+ *     remove punctuation (Keras' 32 ASCII characters, plus the fullwidth and
+ *     CJK punctuation ，。！？、；：“”《》（） and General Punctuation; the
+ *     list is in src/text/text.h).  Removed, not replaced by a space: "don't"
+ *     becomes "dont", as in Keras.
+ *  3. split: "whitespace" cuts at runs of Unicode white space; with
+ *     split_cjk (on by default; Keras has no such option) every CJK
+ *     ideograph, kana and Hangul syllable is a token of its own, so
+ *     "2019年花展" gives "2019", "年", "花", "展".  LF_TEXTVEC_SPLIT_NONE
+ *     keeps the whole standardized text as one token (none if empty).
+ *  4. ngrams (Keras' integer `ngrams`, n >= 2): the tokens are replaced by
+ *     all 1-grams, then all 2-grams, ..., n-grams of the token sequence,
+ *     joined by one space ("a b c", n = 2: a, b, c, "a b", "b c").
+ *     Or character n-grams (char_ngram_min..char_ngram_max, an extension;
+ *     not with ngrams): each whitespace-separated word (CJK characters are
+ *     not split off first) gives its substrings of n code points for n from
+ *     min to max, n ascending, then left to right ("abc", 1..2: a, b, c, ab,
+ *     bc); a word shorter than n gives no n-gram.  With split "none" the
+ *     whole standardized text is the one word.
+ *  5. lookup.  The vocabulary (lf_textvec_vocabulary) is, in "int" mode,
+ *     index 0 = "" (padding), 1 = "[UNK]" (every token not in it), then the
+ *     learned tokens; in the other modes index 0 = "[UNK]", then the learned
+ *     tokens.  adapt counts every token of the corpus and orders them by
+ *     count, descending, ties broken by the token's bytes compared as
+ *     unsigned bytes, descending ("b", "abc", "ab", "a"), exactly as Keras'
+ *     np.lexsort((tokens, counts))[::-1]; max_tokens (when > 0) counts the reserved
+ *     entries and keeps the first max_tokens - reserved tokens.
+ *  6. output: "int": the ids of the tokens, truncated or padded with 0 to
+ *     the sequence length; "multi_hot": 1 where a vocabulary entry occurs;
+ *     "count": its number of occurrences; "tf_idf": count * idf, with
+ *     idf = ln(1 + D / (1 + d)) (D documents in adapt, d of them holding the
+ *     token; Keras 3's formula) and the idf of "[UNK]" the mean idf of the
+ *     learned tokens.  Dense outputs have vocabulary_size columns, or
+ *     max_tokens with pad_to_max_tokens (extra columns 0).
+ */
+typedef struct lf_textvec lf_textvec;
+
+typedef enum lf_textvec_standardize {
+    LF_TEXTVEC_LOWER_AND_STRIP_PUNCTUATION = 0, /* Keras' default */
+    LF_TEXTVEC_LOWER,
+    LF_TEXTVEC_STRIP_PUNCTUATION,
+    LF_TEXTVEC_STANDARDIZE_NONE
+} lf_textvec_standardize;
+
+typedef enum lf_textvec_split { LF_TEXTVEC_SPLIT_WHITESPACE = 0, LF_TEXTVEC_SPLIT_NONE } lf_textvec_split;
+
+typedef enum lf_textvec_mode {
+    LF_TEXTVEC_INT = 0,
+    LF_TEXTVEC_MULTI_HOT,
+    LF_TEXTVEC_COUNT,
+    LF_TEXTVEC_TF_IDF
+} lf_textvec_mode;
+
+typedef struct lf_textvec_options {
+    size_t max_tokens;              /* 0: no limit (Keras None); else > the
+                                       reserved entries (2 int, 1 others) */
+    lf_textvec_standardize standardize;
+    lf_textvec_split split;
+    int split_cjk;                  /* default 1 */
+    size_t ngrams;                  /* 0 (None) or 1: none; n: 1..n-grams */
+    size_t char_ngram_min, char_ngram_max; /* 0, 0: off; else 1 <= min <= max <= 16 */
+    lf_textvec_mode output_mode;    /* default LF_TEXTVEC_INT */
+    size_t output_sequence_length;  /* "int" only; 0 (None): the caller
+                                       chooses per call (lf_textvec_max_length) */
+    int pad_to_max_tokens;          /* dense modes with max_tokens only */
+} lf_textvec_options;
+
+lf_textvec_options lf_textvec_defaults(void);
+
+/* Checks the options (LF_ERR_ARG with a message in *msg, if msg != NULL,
+ * NUL-terminated within msg_size) and creates an unadapted object.  opt
+ * may be NULL for the defaults. */
+lf_status lf_textvec_create(lf_textvec **out, const lf_textvec_options *opt, char *msg,
+                            size_t msg_size);
+void lf_textvec_free(lf_textvec *tv);
+/* Message of the last failed call on tv ("" if none); never NULL. */
+const char *lf_textvec_error(const lf_textvec *tv);
+lf_textvec_options lf_textvec_get_options(const lf_textvec *tv);
+
+/* Learns the vocabulary (and the idf weights in "tf_idf" mode) from n
+ * texts (NUL-terminated), replacing any earlier one.  Every text is
+ * validated first; on failure the object is unchanged.  A corpus without a
+ * single token is LF_ERR_ARG. */
+lf_status lf_textvec_adapt(lf_textvec *tv, const char *const *texts, size_t n);
+int lf_textvec_adapted(const lf_textvec *tv);
+
+/* Vocabulary entries, reserved ones included (0 before adapt), and entry
+ * i (NULL when out of range). */
+size_t lf_textvec_vocabulary_size(const lf_textvec *tv);
+const char *lf_textvec_vocabulary(const lf_textvec *tv, size_t i);
+/* "tf_idf": the vocabulary_size idf weights; NULL otherwise. */
+const float *lf_textvec_idf_weights(const lf_textvec *tv);
+/* Columns of a dense output ("multi_hot", "count", "tf_idf"); 0 in "int"
+ * mode or before adapt. */
+size_t lf_textvec_output_dim(const lf_textvec *tv);
+
+/* Dense modes: writes n rows of lf_textvec_output_dim floats. */
+lf_status lf_textvec_transform(lf_textvec *tv, const char *const *texts, size_t n, float *out);
+/* "int" mode: writes n rows of seq_len token ids (int32), truncated or
+ * padded with 0.  seq_len must equal output_sequence_length when that is
+ * set (LF_ERR_SHAPE otherwise); with it unset, Keras pads to the longest
+ * text of the batch: pass lf_textvec_max_length's answer. */
+lf_status lf_textvec_transform_int(lf_textvec *tv, const char *const *texts, size_t n, size_t seq_len,
+                                   int32_t *out);
+/* The largest number of tokens of one of the n texts (after n-grams). */
+lf_status lf_textvec_max_length(lf_textvec *tv, const char *const *texts, size_t n, size_t *len);
+
+/* Reads a text file of one text per line ("\n" or "\r\n" line ends; a last
+ * line without an end counts; empty lines are empty texts).  Invalid UTF-8
+ * or a NUL byte is LF_ERR_FORMAT naming the path and the 1-based line.  On
+ * success *lines holds *n NUL-terminated texts and a NULL after them, all
+ * in one allocation released with lf_textvec_lines_free.  tv only carries
+ * the message. */
+lf_status lf_textvec_read_lines(lf_textvec *tv, const char *path, char ***lines, size_t *n);
+void lf_textvec_lines_free(char **lines);
+
+/* Saves the options, the vocabulary and the idf weights (atomic, a
+ * safetensors file: metadata format = "latefuse-textvec", format_version
+ * = "1", config = the options as JSON with Keras' argument names,
+ * vocabulary = a JSON list of strings; tensor "idf_weights" F32
+ * [vocabulary_size] in "tf_idf" mode only).  Needs an adapted object. */
+lf_status lf_textvec_save(lf_textvec *tv, const char *path);
+/* Replaces tv's options and vocabulary with a saved object's; every field
+ * is checked first, and on failure tv is unchanged. */
+lf_status lf_textvec_load(lf_textvec *tv, const char *path);
+
+/* ================================================================= images */
+/*
+ * PNG and JPEG images, decoded through libpng and libjpeg(-turbo) when the
+ * library was built with them (the Makefile finds them; lf_image_formats
+ * says which).  Every image becomes RGB (grey expanded, alpha and 16-bit
+ * precision dropped, palettes expanded; CMYK JPEG is refused) and is
+ * resized to height x width as Keras' image_dataset_from_directory does:
+ * tf.image.resize bilinear, half-pixel centres, no antialiasing; the
+ * float result is rounded to the nearest integer (Keras keeps the floats).
+ * Output is uint8, row-major height x width x 3 (NHWC for a batch).
+ *
+ * Images larger than LF_IMAGE_MAX_SIDE on a side or LF_IMAGE_MAX_PIXELS in
+ * all are refused before any pixel memory is allocated.  Corrupt or
+ * truncated data (including what libjpeg only warns about, e.g. "Premature
+ * end of JPEG file") are LF_ERR_FORMAT; the decoders' errors come back by
+ * longjmp, never exit.  Messages go to msg (msg_size bytes, NUL-terminated;
+ * msg may be NULL); the file functions' messages start with the path.
+ */
+#define LF_IMAGE_MAX_SIDE 16384u
+#define LF_IMAGE_MAX_PIXELS 67108864u /* 2^26: 192 MiB as RGB */
+enum { LF_IMAGE_PNG = 1, LF_IMAGE_JPEG = 2 };
+/* LF_IMAGE_PNG | LF_IMAGE_JPEG for the decoders this build has. */
+int lf_image_formats(void);
+
+/* Decodes a PNG or JPEG held in memory (the format is told by its first
+ * bytes) into out (height * width * 3 bytes).  1 <= height, width <=
+ * LF_IMAGE_MAX_SIDE.  A format this build lacks is LF_ERR_STATE ("latefuse
+ * was built without libpng: install libpng-dev and rebuild"). */
+lf_status lf_image_decode(const void *data, size_t len, size_t height, size_t width, uint8_t *out,
+                          char *msg, size_t msg_size);
+/* The same for a file. */
+lf_status lf_image_load(const char *path, size_t height, size_t width, uint8_t *out, char *msg,
+                        size_t msg_size);
+
+/* A folder of images, one sub-folder per class, as
+ * keras.utils.image_dataset_from_directory(labels="inferred"): the class
+ * names are the sub-folders' names sorted (bytes, as Python sorts them),
+ * label i for class_names[i]; inside a class the files whose names end in
+ * .png, .jpg or .jpeg (any case) are taken from the class folder and its
+ * sub-folders (a class folder may be a link; links to folders inside it
+ * are not followed, as Keras' follow_links=False), folders sorted by path
+ * and files by name as Keras' walk; other files are ignored, except .bmp
+ * and .gif, which are refused (not supported here).  No shuffling: the
+ * order above. */
+typedef struct lf_image_set {
+    size_t n, height, width; /* n images of height x width x 3 */
+    uint8_t *images;         /* n * height * width * 3 bytes, NHWC, RGB */
+    int32_t *labels;         /* n class indices */
+    size_t n_classes;
+    char **class_names;      /* n_classes names, sorted */
+    char **paths;            /* the file of each image */
+} lf_image_set;
+
+/* Loads every image of `dir` into *out (zeroed on failure; the message
+ * names the file that failed).  At least one class folder and one image
+ * are needed. */
+lf_status lf_image_folder_load(const char *dir, size_t height, size_t width, lf_image_set *out,
+                               char *msg, size_t msg_size);
+void lf_image_set_free(lf_image_set *s);
+
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #endif

@@ -3,6 +3,9 @@
 # (`make deps`, `make test` when something is missing, and .ci/run), only
 # those that are missing, without prompts.
 #   gcc, make, libc6-dev    the build
+#   pkg-config, libpng-dev, libjpeg62-turbo-dev   the image decoders
+#                               (lf_image_*; the Makefile finds them with
+#                               pkg-config and builds without them if absent)
 #   clang, libclang-rt-14-dev   `make san CC=clang` and `make fuzz` (libFuzzer,
 #                               ASan/UBSan runtimes)
 #   python3-numpy, python3-torch, python3-pytest   golden files, benchmarks and
@@ -15,7 +18,7 @@
 # `apt-get update` runs only when something is missing and the package
 # lists are absent or an install without it fails.  Needs root (or sudo).
 set -eu
-PKGS="make gcc libc6-dev clang libclang-rt-14-dev libomp-14-dev python3-numpy python3-torch python3-pytest python3-setuptools python3-wheel locales"
+PKGS="make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev clang libclang-rt-14-dev libomp-14-dev python3-numpy python3-torch python3-pytest python3-setuptools python3-wheel locales"
 [ "${1:-}" = bench ] && PKGS="$PKGS python3-sklearn libopenblas0-openmp"
 
 installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
@@ -28,7 +31,7 @@ installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'
 # is a failure under CI=true).
 if [ "${1:-}" = test ]; then
     missing=""
-    for p in make gcc libc6-dev python3-numpy python3-torch python3-pytest locales; do
+    for p in make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev python3-numpy python3-torch python3-pytest locales; do
         installed "$p" || missing="$missing $p"
     done
     [ -z "$missing" ] && exit 0

@@ -20,7 +20,7 @@ from . import _lib
 
 __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Flatten", "Concatenate",
            "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot",
-           "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor"]
+           "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor", "TextVectorization"]
 
 _counter = itertools.count()
 
@@ -508,3 +508,7 @@ class GatedAverage(Layer):
         ii, arr = _ids(t, ids)
         return lib.lf_gated_average(h, len(ii), arr, _extra_id(t, ids, "gate"), _extra_id(t, ids, "mask"),
                                     name)
+
+
+# TextVectorization is a preprocessing object, not a graph layer (text.py).
+from .text import TextVectorization  # noqa: E402

@@ -7,7 +7,9 @@
  * and leak nothing (the program runs under LeakSanitizer).  Failing reads,
  * short reads (every read returns at most 7 bytes: must still succeed),
  * failing writes (ENOSPC), failing fsync and rename are injected the same
- * way.  Prints "faults: N passed, N failed".
+ * way.  TextVectorization is swept too, and, when fault_test.sh finds
+ * libpng and libjpeg, the image folder loader.  Prints "faults: N passed,
+ * N failed".
  */
 #include "latefuse.h"
 #include "io/npy.h"
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <dirent.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -224,6 +227,113 @@ static lf_status op_compare(int *ok) {
     return st;
 }
 
+/* TextVectorization: adapt, transform, save, load, transform again */
+static const char *tv_texts[3] = {"南宁青秀山郁金香盛开，游客赏花。", "The cat sat; the CAT sat!",
+                                  "彩色包衣的蔬菜种子 seeds\n第二行"};
+enum { TV_DIM = 64 };
+static float ref_tv[3 * TV_DIM];
+static char tv_path[128];
+
+static lf_textvec *tv_new(void) {
+    lf_textvec_options o = lf_textvec_defaults();
+    o.output_mode = LF_TEXTVEC_TF_IDF, o.char_ngram_min = 1, o.char_ngram_max = 2;
+    o.max_tokens = TV_DIM, o.pad_to_max_tokens = 1;
+    lf_textvec *tv = NULL;
+    return lf_textvec_create(&tv, &o, NULL, 0) == LF_OK ? tv : NULL;
+}
+
+static lf_status op_textvec(int *ok) {
+    lf_textvec *tv = tv_new(), *tl = NULL;
+    lf_status st = tv ? lf_textvec_adapt(tv, tv_texts, 3) : LF_ERR_NOMEM;
+    float out[3 * TV_DIM], back[3 * TV_DIM];
+    if (st == LF_OK) st = lf_textvec_transform(tv, tv_texts, 3, out);
+    if (st == LF_OK) st = lf_textvec_save(tv, tv_path);
+    if (st == LF_OK) st = lf_textvec_create(&tl, NULL, NULL, 0);
+    if (st == LF_OK) st = lf_textvec_load(tl, tv_path);
+    if (st == LF_OK) st = lf_textvec_transform(tl, tv_texts, 3, back);
+    if (st == LF_OK) *ok = memcmp(out, ref_tv, sizeof out) == 0 && memcmp(back, ref_tv, sizeof back) == 0;
+    lf_textvec_free(tv);
+    lf_textvec_free(tl);
+    return st;
+}
+
+/* A failed adapt keeps the earlier vocabulary (reported as a wrong
+ * success when it does not). */
+static lf_status op_textvec_keep(int *ok) {
+    int saved = mode;
+    mode = MODE_OFF; /* the first adapt runs without faults */
+    lf_textvec *tv = tv_new();
+    lf_status st = tv ? lf_textvec_adapt(tv, tv_texts + 1, 1) : LF_ERR_NOMEM;
+    size_t v0 = lf_textvec_vocabulary_size(tv);
+    char first[64] = "";
+    if (st == LF_OK) snprintf(first, sizeof first, "%s", lf_textvec_vocabulary(tv, 1));
+    mode = saved;
+    if (st != LF_OK) {
+        lf_textvec_free(tv);
+        return LF_OK; /* ok stays 0: reported */
+    }
+    st = lf_textvec_adapt(tv, tv_texts, 3);
+    float out[3 * TV_DIM];
+    if (st != LF_OK && (lf_textvec_vocabulary_size(tv) != v0 || strcmp(lf_textvec_vocabulary(tv, 1), first) != 0))
+        st = LF_OK; /* ok stays 0: the old vocabulary was damaged */
+    else if (st == LF_OK) {
+        st = lf_textvec_transform(tv, tv_texts, 3, out);
+        if (st == LF_OK) *ok = memcmp(out, ref_tv, sizeof out) == 0;
+    }
+    lf_textvec_free(tv);
+    return st;
+}
+
+#if defined(LF_HAVE_PNG) && defined(LF_HAVE_JPEG)
+/* The image folder loader: img/a/x.png and img/b/y.jpg (seed files of the
+ * image fuzzer), resized to 6 x 5. */
+static char img_dir[160], img_files[4][200];
+static uint8_t ref_img[2 * 6 * 5 * 3];
+
+static lf_status op_images(int *ok) {
+    lf_image_set s;
+    lf_status st = lf_image_folder_load(img_dir, 6, 5, &s, NULL, 0);
+    if (st == LF_OK) {
+        *ok = s.n == 2 && s.labels[0] == 0 && s.labels[1] == 1 && memcmp(s.images, ref_img, sizeof ref_img) == 0;
+        lf_image_set_free(&s);
+    }
+    return st;
+}
+
+static int copy_file(const char *from, const char *to) {
+    static unsigned char buf[1 << 16];
+    FILE *f = fopen(from, "rb");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    f = fopen(to, "wb");
+    if (!f) return 0;
+    int ok = fwrite(buf, 1, n, f) == n;
+    return (fclose(f) == 0) && ok && n > 0;
+}
+
+static int images_setup(const char *root) {
+    snprintf(img_dir, sizeof img_dir, "%s/img", root);
+    snprintf(img_files[0], sizeof img_files[0], "%s/a", img_dir);
+    snprintf(img_files[1], sizeof img_files[1], "%s/b", img_dir);
+    snprintf(img_files[2], sizeof img_files[2], "%s/a/x.png", img_dir);
+    snprintf(img_files[3], sizeof img_files[3], "%s/b/y.jpg", img_dir);
+    if (mkdir(img_dir, 0700) || mkdir(img_files[0], 0700) || mkdir(img_files[1], 0700)) return 0;
+    if (!copy_file("fuzz/corpus/image/ok_rgb.png", img_files[2]) ||
+        !copy_file("fuzz/corpus/image/ok_rgb.jpg", img_files[3]))
+        return 0;
+    lf_image_set s;
+    if (lf_image_folder_load(img_dir, 6, 5, &s, NULL, 0) != LF_OK) return 0;
+    memcpy(ref_img, s.images, sizeof ref_img);
+    lf_image_set_free(&s);
+    return 1;
+}
+
+static void images_cleanup(void) {
+    unlink(img_files[2]), unlink(img_files[3]), rmdir(img_files[0]), rmdir(img_files[1]), rmdir(img_dir);
+}
+#endif
+
 static unsigned char old_bytes[1 << 16], new_bytes[1 << 16], cur[1 << 16];
 static size_t old_len, new_len;
 
@@ -397,6 +507,11 @@ int main(void) {
     lf_err e;
     lf_npy_write(npy_path, pa, N, C, 0, &e);
     if (memcmp(old_bytes, new_bytes, old_len) == 0) return 2; /* the two models must differ */
+    snprintf(tv_path, sizeof tv_path, "%s/tv.lf", dir);
+    lf_textvec *tv = tv_new();
+    if (!tv || lf_textvec_adapt(tv, tv_texts, 3) != LF_OK || lf_textvec_transform(tv, tv_texts, 3, ref_tv) != LF_OK)
+        return 2;
+    lf_textvec_free(tv);
 
     sweep("alloc: model load+predict", MODE_ALLOC, op_load, 0);
     sweep("alloc: fusion load+predict", MODE_ALLOC, op_fusion_load_predict, 0);
@@ -411,6 +526,21 @@ int main(void) {
     sweep("io: npy read+write", MODE_IO, op_npy, 1);
     sweep("alloc: npy by position", MODE_ALLOC, op_npy_at, 1);
     sweep("io: npy by position", MODE_IO, op_npy_at, 1);
+    sweep("alloc: textvec", MODE_ALLOC, op_textvec, 0);
+    sweep("alloc: textvec adapt keeps", MODE_ALLOC, op_textvec_keep, 0);
+    sweep("io: textvec save+load", MODE_IO, op_textvec, 0);
+#if defined(LF_HAVE_PNG) && defined(LF_HAVE_JPEG)
+    if (!images_setup(dir)) {
+        fail++;
+        fprintf(stderr, "images: the folder could not be set up (run from the repository root)\n");
+    } else {
+        sweep("alloc: image folder", MODE_ALLOC, op_images, 0);
+        sweep("io: image folder", MODE_IO, op_images, 0);
+    }
+    images_cleanup();
+#else
+    printf("images: built without libpng/libjpeg, not swept\n");
+#endif
     short_reads = 1;
     int ok = 0;
     lf_status st = op_load(&ok);
@@ -424,7 +554,7 @@ int main(void) {
     else fail++, fprintf(stderr, "short reads/writes: npy by position failed (%d)\n", st);
     short_reads = 0;
     printf("faults: %ld runs with an injected fault\n", runs_with_fault);
-    unlink(model_path), unlink(fusion_path), unlink(out_path), unlink(npy_path);
+    unlink(model_path), unlink(fusion_path), unlink(out_path), unlink(npy_path), unlink(tv_path);
     rmdir(dir);
     printf("faults: %d passed, %d failed\n", pass, fail);
     return fail != 0;
