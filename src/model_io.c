@@ -5,7 +5,7 @@
  * "<layer>.kernel", "<layer>.bias" (Dense, PyTorch layout (out, in)) and
  * "<layer>.W" (weighted averages), optionally the optimizer moments
  * "optimizer.m" / "optimizer.v", and in "__metadata__" the strings
- * format = "latefuse", format_version = "1" and architecture = a JSON
+ * format = "latefuse", format_version = "2" and architecture = a JSON
  * object describing the graph (schema in README.md).  Each layer's own
  * fields, and its tensors, are its kind's record's (layers/layer.h); this
  * file writes and reads what every layer and model has.  The loader
@@ -21,7 +21,9 @@
 #include <math.h>
 #include <string.h>
 
-#define FORMAT_VERSION "1"
+/* version 2: inputs store their "shape" and "dtype" (version 1 files,
+ * flat float inputs with a "dim" only, still load) */
+#define FORMAT_VERSION "2"
 
 static const char *const opt_names[] = {"sgd", "adam", "rmsprop"};
 
@@ -336,7 +338,7 @@ lf_status lf_model_load(lf_model *m, const char *path) {
     const char *arch = lf_st_metadata(&f, "architecture");
     if (!fmt || strcmp(fmt, "latefuse") != 0)
         st = lf_model_fail(m, LF_ERR_FORMAT, "'%s' is a safetensors file but not a latefuse model", path);
-    else if (!ver || strcmp(ver, FORMAT_VERSION) != 0)
+    else if (!ver || (strcmp(ver, FORMAT_VERSION) != 0 && strcmp(ver, "1") != 0))
         st = lf_model_fail(m, LF_ERR_FORMAT, "'%s': unsupported latefuse format version '%.20s'", path,
                            ver ? ver : "(none)");
     else if (!arch)
