@@ -150,6 +150,59 @@ int lf_flatten(lf_model *m, int x, const char *name);
  * (no -1 entry); the values are copied in the same row-major order. */
 int lf_reshape(lf_model *m, int x, size_t rank, const size_t *dims, const char *name);
 
+/* ---- image layers: x is (batch, H, W, C), channels last */
+
+/* Conv2D(filters, kernel_size=(kh, kw), strides=(sh, sw), padding,
+ * activation, use_bias): y (batch, Ho, Wo, filters) = act(conv(x) + b), Ho =
+ * (H - kh) / sh + 1 with LF_PADDING_VALID, ceil(H / sh) with
+ * LF_PADDING_SAME (likewise Wo).  The kernel is Keras' (kh, kw, C, filters),
+ * glorot_uniform (fan_in kh kw C, fan_out kh kw filters); b = 0.  An
+ * activation applies per pixel over the filters (softmax too). */
+int lf_conv2d(lf_model *m, int x, size_t filters, size_t kh, size_t kw, size_t sh, size_t sw,
+              lf_padding padding, lf_activation act, int use_bias, const char *name);
+
+/* MaxPooling2D / AveragePooling2D(pool_size=(ph, pw), strides=(sh, sw),
+ * padding): the max / mean of each window; strides 0 means Keras' default,
+ * the pool size.  With LF_PADDING_SAME padded pixels take no part (the mean
+ * divides by the window's real pixels). */
+int lf_max_pooling2d(lf_model *m, int x, size_t ph, size_t pw, size_t sh, size_t sw, lf_padding padding,
+                     const char *name);
+int lf_average_pooling2d(lf_model *m, int x, size_t ph, size_t pw, size_t sh, size_t sw,
+                         lf_padding padding, const char *name);
+/* GlobalMaxPooling2D / GlobalAveragePooling2D: (batch, H, W, C) -> (batch, C). */
+int lf_global_max_pooling2d(lf_model *m, int x, const char *name);
+int lf_global_average_pooling2d(lf_model *m, int x, const char *name);
+
+/* BatchNormalization(axis=-1, momentum, epsilon) over the last axis of any
+ * shape (Keras' defaults: momentum 0.99, epsilon 1e-3).  Weights gamma,
+ * beta (trained), moving_mean, moving_variance (not trained, saved).
+ * Training normalises by the batch's mean and biased variance and updates
+ * moving = moving * momentum + batch * (1 - momentum) (Keras 3's rule, the
+ * biased variance too); evaluate and predict use the moving statistics. */
+int lf_batch_normalization(lf_model *m, int x, float momentum, float epsilon, const char *name);
+
+/* Rescaling(scale, offset): y = x * scale + offset, any shape. */
+int lf_rescaling(lf_model *m, int x, float scale, float offset, const char *name);
+
+/* RandomFlip(mode): while training, each image is mirrored left-right
+ * (horizontal) and/or top-bottom (vertical), each with probability 1/2,
+ * drawn from the model's generator; the identity in evaluate and predict. */
+typedef enum lf_flip {
+    LF_FLIP_HORIZONTAL = 1,
+    LF_FLIP_VERTICAL = 2,
+    LF_FLIP_HORIZONTAL_AND_VERTICAL = 3
+} lf_flip;
+int lf_random_flip(lf_model *m, int x, lf_flip mode, const char *name);
+
+/* RandomTranslation(height_factor, width_factor), factors in [0, 1]: while
+ * training, each image shifts by round(u H) rows and round(v W) columns, u
+ * and v uniform in [-factor, factor], from the model's generator; pixels
+ * shifted in are 0.  Supported: Keras' fill_mode="constant" (fill_value 0)
+ * with interpolation="nearest" only.  The identity in evaluate and
+ * predict. */
+int lf_random_translation(lf_model *m, int x, float height_factor, float width_factor,
+                          const char *name);
+
 /* Keras merging layers over n >= 2 inputs of equal dim (Subtract: exactly 2;
  * Concatenate: any dims, joined along features). */
 int lf_add(lf_model *m, size_t n, const int *xs, const char *name);

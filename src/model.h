@@ -30,7 +30,16 @@
     X(LF_K_CWAVG, lf_type_cwavg)                \
     X(LF_K_GATED, lf_type_gated)                \
     X(LF_K_FLATTEN, lf_type_flatten)            \
-    X(LF_K_RESHAPE, lf_type_reshape)
+    X(LF_K_RESHAPE, lf_type_reshape)            \
+    X(LF_K_CONV2D, lf_type_conv2d)              \
+    X(LF_K_MAXPOOL2D, lf_type_maxpool2d)        \
+    X(LF_K_AVGPOOL2D, lf_type_avgpool2d)        \
+    X(LF_K_GMAXPOOL2D, lf_type_gmaxpool2d)      \
+    X(LF_K_GAVGPOOL2D, lf_type_gavgpool2d)      \
+    X(LF_K_BATCHNORM, lf_type_batchnorm)        \
+    X(LF_K_RESCALING, lf_type_rescaling)        \
+    X(LF_K_RANDOM_FLIP, lf_type_random_flip)    \
+    X(LF_K_RANDOM_TRANSLATION, lf_type_random_translation)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;

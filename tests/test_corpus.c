@@ -252,7 +252,7 @@ int main(void) {
         {"model", "bad_no_architecture.lfm", "the metadata has no architecture"},
         {"model", "bad_units_beyond_max.lfm", "architecture: layer 'dense': 'units' must be an integer in"},
         {"model", "bad_unknown_field.lfm", "architecture: layer 'in_a': unknown field 'exec'"},
-        {"model", "bad_unknown_layer_type.lfm", "architecture: layer 'dense_1': unknown layer type 'Conv2D'"},
+        {"model", "bad_unknown_layer_type.lfm", "architecture: layer 'dense_1': unknown layer type 'Conv3D'"},
         {"model", "bad_wrong_tensor_shape.lfm", "model file: tensor 'dense.kernel' must be F32 of shape (4, 3)"},
     };
     for (size_t i = 0; i < sizeof msgs / sizeof msgs[0]; i++) {

@@ -165,6 +165,12 @@ lf_status lf_arch_bool(const lf_json *obj, const char *key, int *out, const char
  * may be NULL). */
 lf_status lf_arch_sizes(const lf_json *obj, const char *key, size_t lo, size_t hi, size_t min_n,
                         size_t max_n, size_t *out, size_t *n, const char *where, lf_err *e);
+/* conv.c: the output size of one spatial axis of `in` pixels under a
+ * window k, stride s and padding p (0: the window does not fit), and in
+ * *pad the padding before the first pixel (Keras: the odd one after). */
+size_t lf_conv_out(size_t in, size_t k, size_t s, lf_padding p, size_t *pad);
+/* "padding": "valid" or "same" (conv.c) */
+lf_status lf_arch_padding(const lf_json *L, lf_padding *p, const char *where, lf_err *e);
 /* The inbound count a kind requires: "<where>: Dense takes 1 inbound layer" */
 lf_status lf_arch_arity(size_t n_in, size_t want, const char *type, const char *where,
                         lf_err *e);
