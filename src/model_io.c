@@ -247,9 +247,13 @@ lf_status lf_load_tensor(const lf_st_file *f, const char *name, float *dst, size
     if (!t) return lf_fail(e, LF_ERR_FORMAT, "model file: tensor '%.80s' is missing", name);
     int same = t->ndim == ndim && t->dtype == LF_ST_F32;
     for (size_t d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d];
-    if (!same)
-        return lf_fail(e, LF_ERR_FORMAT, "model file: tensor '%.80s' must be F32 of shape (%zu%s%zu)",
-                       name, shape[0], ndim > 1 ? ", " : "", ndim > 1 ? shape[1] : 0);
+    if (!same) {
+        char dims[96] = "";
+        size_t used = 0;
+        for (size_t d = 0; d < ndim && used < sizeof dims; d++)
+            used += (size_t)snprintf(dims + used, sizeof dims - used, d ? ", %zu" : "%zu", shape[d]);
+        return lf_fail(e, LF_ERR_FORMAT, "model file: tensor '%.80s' must be F32 of shape (%s)", name, dims);
+    }
     return lf_st_tensor_f32(t, dst, t->count, e);
 }
 

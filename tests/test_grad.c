@@ -413,6 +413,16 @@ static void test_norm_augment(void) {
                   1500 + training, 3, training);
         lf_model_free(m);
     }
+    /* Activation(softmax) on an image: over the channels of each pixel */
+    {
+        int x;
+        lf_model *m = image_model(1450, 3, 2, 4, &x);
+        int c = lf_conv2d(m, x, 3, 2, 2, 1, 1, LF_PADDING_SAME, LF_LINEAR, 1, "conv");
+        int h = lf_activation_layer(m, c, LF_SOFTMAX, "act");
+        if (c >= 0) scale_kernel(m, "conv", 3);
+        image_run("Activation(softmax) over channels", m, h, 1460, 6, 0);
+        lf_model_free(m);
+    }
     /* augmentation in a training pass (each pass draws the same), then a
      * conv so that the gradient is not just a permutation */
     for (int kind = 0; kind < 4; kind++) {

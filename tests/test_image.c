@@ -45,11 +45,23 @@ static void test_shapes(void) {
     CHECK(has(buf, "seq (Reshape)                      (None, 30, 3)"), "summary Reshape row:\n%s", buf);
     CHECK(has(buf, "flat (Flatten)                     (None, 90)"), "summary Flatten row:\n%s", buf);
     free(buf);
-    /* Flatten, Reshape and Dense rows: the values do not move */
+    /* a softmax Activation runs over the last axis: each of the 30 steps'
+     * 3 values sum to 1 */
     float in[2 * 90], out[2 * 2];
     fill_uniform(in, 180, -1, 1, 3);
     const float *xs[1] = {in};
     CHECK(lf_model_predict(m, xs, 2, out) == LF_OK, "predict");
+    lf_model *s;
+    lf_model_create(&s, 1);
+    int sx = lf_input_shape(s, 2, (size_t[]){30, 3}, LF_FLOAT32, "x");
+    int so = lf_activation_layer(s, sx, LF_SOFTMAX, "sm");
+    CHECK(lf_model_compile(s, so, LF_LOSS_MSE, NULL) == LF_OK, "compile softmax");
+    float sm[180];
+    CHECK(lf_model_predict(s, xs, 2, sm) == LF_OK, "predict softmax");
+    int sums = 1;
+    for (int k = 0; k < 60; k++) sums &= fabsf(sm[3 * k] + sm[3 * k + 1] + sm[3 * k + 2] - 1.0f) < 1e-6f;
+    CHECK(sums, "softmax over the last axis");
+    lf_model_free(s);
     lf_model_free(m);
 
     /* build-time errors name the layer and the shapes */
