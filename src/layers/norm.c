@@ -58,6 +58,11 @@ static void bn_init(lf_model *m, lf_node *nd) {
     for (size_t c = 0; c < C; c++) w[c] = 1.0f, w[C + c] = 0.0f, w[2 * C + c] = 0.0f, w[3 * C + c] = 1.0f;
 }
 
+/* Channels are processed in blocks of CB: each pass over the rows reads them
+ * in memory order and keeps the block's sums (in double) on the stack; every
+ * channel's sums still add its values in row order. */
+#define CB 64
+
 static void bn_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     size_t C = channels(nd), N = c->B * nd->dim / C;
@@ -76,23 +81,32 @@ static void bn_forward(const lf_layer_ctx *c) {
     }
     /* the moving statistics: the model's parameters, updated here */
     float *mm = (float *)c->w + 2 * C, *mv = (float *)c->w + 3 * C;
-    for (size_t ch = 0; ch < C; ch++) {
-        double s = 0, ss = 0;
-        for (size_t r = 0; r < N; r++) s += x[r * C + ch];
-        float mean = (float)(s / (double)N);
-        for (size_t r = 0; r < N; r++) {
-            double d = (double)x[r * C + ch] - mean;
-            ss += d * d;
+    for (size_t c0 = 0; c0 < C; c0 += CB) {
+        size_t nc = C - c0 < CB ? C - c0 : CB;
+        double s[CB] = {0}, ss[CB] = {0};
+        float mean[CB];
+        for (size_t r = 0; r < N; r++)
+            for (size_t k = 0; k < nc; k++) s[k] += x[r * C + c0 + k];
+        for (size_t k = 0; k < nc; k++) mean[k] = (float)(s[k] / (double)N);
+        for (size_t r = 0; r < N; r++)
+            for (size_t k = 0; k < nc; k++) {
+                double d = (double)x[r * C + c0 + k] - mean[k];
+                ss[k] += d * d;
+            }
+        for (size_t k = 0; k < nc; k++) {
+            size_t ch = c0 + k;
+            float var = (float)(ss[k] / (double)N);
+            inv[ch] = 1.0f / sqrtf(var + nd->epsilon);
+            mm[ch] = mm[ch] * nd->momentum + mean[k] * (1.0f - nd->momentum);
+            mv[ch] = mv[ch] * nd->momentum + var * (1.0f - nd->momentum);
         }
-        float var = (float)(ss / (double)N);
-        inv[ch] = 1.0f / sqrtf(var + nd->epsilon);
-        for (size_t r = 0; r < N; r++) {
-            float h = (x[r * C + ch] - mean) * inv[ch];
-            xhat[r * C + ch] = h;
-            c->y[r * C + ch] = gamma[ch] * h + beta[ch];
-        }
-        mm[ch] = mm[ch] * nd->momentum + mean * (1.0f - nd->momentum);
-        mv[ch] = mv[ch] * nd->momentum + var * (1.0f - nd->momentum);
+        for (size_t r = 0; r < N; r++)
+            for (size_t k = 0; k < nc; k++) {
+                size_t ch = c0 + k;
+                float h = (x[r * C + ch] - mean[k]) * inv[ch];
+                xhat[r * C + ch] = h;
+                c->y[r * C + ch] = gamma[ch] * h + beta[ch];
+            }
     }
 }
 
@@ -101,23 +115,31 @@ static void bn_backward(const lf_layer_ctx *c) {
     size_t C = channels(nd), N = c->B * nd->dim / C;
     const float *gamma = c->w, *xhat = c->aux, *inv = c->aux + c->B * nd->dim, *dy = c->dy;
     float *dgamma = c->dw, *dbeta = c->dw + C, *dx = c->dxs[0];
-    for (size_t ch = 0; ch < C; ch++) {
-        double sdy = 0, sdyh = 0;
-        for (size_t r = 0; r < N; r++) {
-            sdy += dy[r * C + ch];
-            sdyh += (double)dy[r * C + ch] * xhat[r * C + ch];
-        }
-        dgamma[ch] += (float)sdyh;
-        dbeta[ch] += (float)sdy;
-        if (!dx) continue;
-        float k = gamma[ch] * inv[ch];
-        if (!c->training) { /* the statistics are constants */
-            for (size_t r = 0; r < N; r++) dx[r * C + ch] += k * dy[r * C + ch];
-            continue;
-        }
-        float mdy = (float)(sdy / (double)N), mdyh = (float)(sdyh / (double)N);
+    for (size_t c0 = 0; c0 < C; c0 += CB) {
+        size_t nc = C - c0 < CB ? C - c0 : CB;
+        double sdy[CB] = {0}, sdyh[CB] = {0};
         for (size_t r = 0; r < N; r++)
-            dx[r * C + ch] += k * (dy[r * C + ch] - mdy - xhat[r * C + ch] * mdyh);
+            for (size_t k = 0; k < nc; k++) {
+                size_t i = r * C + c0 + k;
+                sdy[k] += dy[i];
+                sdyh[k] += (double)dy[i] * xhat[i];
+            }
+        float kk[CB], mdy[CB], mdyh[CB];
+        for (size_t k = 0; k < nc; k++) {
+            size_t ch = c0 + k;
+            dgamma[ch] += (float)sdyh[k];
+            dbeta[ch] += (float)sdy[k];
+            kk[k] = gamma[ch] * inv[ch];
+            /* in inference the statistics are constants */
+            mdy[k] = c->training ? (float)(sdy[k] / (double)N) : 0.0f;
+            mdyh[k] = c->training ? (float)(sdyh[k] / (double)N) : 0.0f;
+        }
+        if (!dx) continue;
+        for (size_t r = 0; r < N; r++)
+            for (size_t k = 0; k < nc; k++) {
+                size_t i = r * C + c0 + k;
+                dx[i] += kk[k] * (dy[i] - mdy[k] - xhat[i] * mdyh[k]);
+            }
     }
 }
 
