@@ -154,10 +154,10 @@ lf_status lf_model_compile(lf_model *m, int output, lf_loss loss, const lf_optim
 
 lf_status lf_model_summary(const lf_model *m, FILE *f) {
     if (!m || !f) return LF_ERR_ARG;
-    const char *rule = "________________________________________________________________________________________\n";
-    const char *dbl = "========================================================================================\n";
+    const char *rule = "______________________________________________________________________________________________________________\n";
+    const char *dbl = "==============================================================================================================\n";
     fprintf(f, "Model: \"functional\"\n%s", rule);
-    fprintf(f, "%-34s %-14s %10s  %s\n", "Layer (type)", "Output Shape", "Param #", "Connected to");
+    fprintf(f, "%-50s %-20s %10s  %s\n", "Layer (type)", "Output Shape", "Param #", "Connected to");
     fputs(dbl, f);
     size_t trainable = 0, fixed = 0;
     for (size_t i = 0; i < m->n_nodes; i++) {
@@ -176,7 +176,7 @@ lf_status lf_model_summary(const lf_model *m, FILE *f) {
             used += (size_t)w;
         }
         if (lf_type_of(nd)->is_input) snprintf(conn, sizeof conn, "-");
-        fprintf(f, "%-34s %-14s %10zu  %s\n", lt, shape, nd->n_params, conn);
+        fprintf(f, "%-50s %-20s %10zu  %s\n", lt, shape, nd->n_params, conn);
         lf_weight w[LF_MAX_WEIGHTS];
         size_t nw = lf_node_weights(m, nd, w);
         for (size_t j = 0; j < nw; j++) fixed += w[j].fixed ? lf_weight_count(&w[j]) : 0;

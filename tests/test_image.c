@@ -41,9 +41,9 @@ static void test_shapes(void) {
     FILE *mf = open_memstream(&buf, &len);
     lf_model_summary(m, mf);
     fclose(mf);
-    CHECK(has(buf, "img (InputLayer)                   (None, 6, 5, 3)"), "summary input row:\n%s", buf);
-    CHECK(has(buf, "seq (Reshape)                      (None, 30, 3)"), "summary Reshape row:\n%s", buf);
-    CHECK(has(buf, "flat (Flatten)                     (None, 90)"), "summary Flatten row:\n%s", buf);
+    CHECK(has(buf, "img (InputLayer)                                   (None, 6, 5, 3)"), "summary input row:\n%s", buf);
+    CHECK(has(buf, "seq (Reshape)                                      (None, 30, 3)"), "summary Reshape row:\n%s", buf);
+    CHECK(has(buf, "flat (Flatten)                                     (None, 90)"), "summary Flatten row:\n%s", buf);
     free(buf);
     /* a softmax Activation runs over the last axis: each of the 30 steps'
      * 3 values sum to 1 */
