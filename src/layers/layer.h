@@ -73,8 +73,10 @@ struct lf_layer_type {
 
     /* Shape inference and validation: checks the inputs `in` (ids, not yet
      * checked to be nodes unless the kind does it) and the settings the
-     * builder put in nd, then sets nd->dim and nd->aux_per_row.  Returns 0
-     * after lf_build_fail.  t is the record itself (a family's shared
+     * builder put in nd, then sets nd->dim and nd->aux_per_row, and the
+     * shape (lf_shape_set) unless lf_node_add's default fits: the first
+     * input's shape when the dim is the same, else flat.  Returns 0 after
+     * lf_build_fail.  t is the record itself (a family's shared
      * function names its kind by t->type). */
     int (*infer)(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in);
     /* The weight tensors of a node whose inputs are set: fills w (room for
