@@ -60,9 +60,9 @@ static lf_model *seed_network(uint64_t seed) {
     lf_model *m = NULL;
     if (lf_model_create(&m, seed) != LF_OK) return NULL;
     int in1 = lf_input(m, SEED_DIM, "in1"), in2 = lf_input(m, SEED_DIM, "in2");
-    int br[2] = {lf_dense(m, in1, 32, LF_RELU, 1, "d1"), lf_dense(m, in2, 32, LF_RELU, 1, "d2")};
+    int br[2] = {lf_dense(m, in1, 32, LF_ACT_RELU, 1, "d1"), lf_dense(m, in2, 32, LF_ACT_RELU, 1, "d2")};
     int w = lf_weighted_average(m, 2, br, -1, "wavg");
-    int out = lf_dense(m, w, 1, LF_LINEAR, 1, "out");
+    int out = lf_dense(m, w, 1, LF_ACT_LINEAR, 1, "out");
     lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
     if (lf_model_compile(m, out, LF_LOSS_MSE, &opt) != LF_OK) {
         fail(m, "seed network compile");
@@ -167,11 +167,11 @@ static lf_model *fusion_mlp(uint64_t seed) {
     lf_model *m = NULL;
     if (lf_model_create(&m, seed) != LF_OK) return NULL;
     int img = lf_input(m, B3_IMG, "image"), txt = lf_input(m, B3_TXT, "text");
-    int h[2] = {lf_dense(m, img, 512, LF_RELU, 1, "image_dense"),
-                lf_dense(m, txt, 512, LF_RELU, 1, "text_dense")};
+    int h[2] = {lf_dense(m, img, 512, LF_ACT_RELU, 1, "image_dense"),
+                lf_dense(m, txt, 512, LF_ACT_RELU, 1, "text_dense")};
     int c = lf_concatenate(m, 2, h, "concat");
-    int d = lf_dense(m, c, 256, LF_RELU, 1, "hidden");
-    int out = lf_dense(m, d, B3_CLASSES, LF_SOFTMAX, 1, "out");
+    int d = lf_dense(m, c, 256, LF_ACT_RELU, 1, "hidden");
+    int out = lf_dense(m, d, B3_CLASSES, LF_ACT_SOFTMAX, 1, "out");
     lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
     if (lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &opt) != LF_OK) {
         fail(m, "B3 compile");

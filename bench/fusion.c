@@ -13,15 +13,26 @@
  * dropout (every training row once), seed 0, no calibration.  The library
  * also holds out the last 10 % of the shuffled rows for validation (one
  * evaluation per epoch, early stopping with patience 8), as the peer does.
- * Each timed run fits a fresh lf_fusion; median of RUNS.  The last fit
- * predicts the test rows; their log-loss and accuracy come from
- * lf_fusion_metrics.  Output: "RESULT <key> <value>" lines.
+ * Each fit is of a fresh lf_fusion: one warm-up fit, then RUNS timed ones
+ * (median, min and max), as the peers do.  The last fit predicts the test
+ * rows; their log-loss and accuracy come from lf_fusion_metrics.
+ *
+ *   fusion b9 ROWS FIT_ROWS RUNS
+ *
+ * B9: greedy ensemble selection (ges) fitted on ROWS rows of 5 models x 10
+ * classes (one warm-up, then RUNS timed fits: median, min and max), and
+ * dynamic selection (knora-e) fitted on FIT_ROWS rows and predicting ROWS
+ * rows (one timed run); the data are drawn here (seeded; each model right
+ * about 60 to 75 % of the time).
+ *
+ * Output: "RESULT <key> <value>" lines.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "latefuse.h"
 #include "io/npy.h"
 
 #include "timing.h"
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +92,19 @@ static void free_split(split *s) {
     free(s->y);
 }
 
+/* RESULT <bench>.<what>.<side>.{median_s,min_s,max_s} of n times */
+static void print_times(const char *bench, const char *what, const char *side, const double *t, size_t n) {
+    double lo = t[0], hi = t[0];
+    for (size_t i = 1; i < n; i++) lo = t[i] < lo ? t[i] : lo, hi = t[i] > hi ? t[i] : hi;
+    double *s = malloc(n * sizeof *s);
+    if (!s) return;
+    memcpy(s, t, n * sizeof *s);
+    printf("RESULT %s.%s.%s.median_s %.6g\n", bench, what, side, median(s, n));
+    printf("RESULT %s.%s.%s.min_s %.6g\nRESULT %s.%s.%s.max_s %.6g\n", bench, what, side, lo, bench, what,
+           side, hi);
+    free(s);
+}
+
 static int bench_b5(const char *dir, size_t epochs, size_t runs) {
     static const char *const names[NMODELS] = {"a", "b", "c"};
     static const lf_method methods[] = {LF_FUSE_WAVG, LF_FUSE_WAVG_CLASS, LF_FUSE_STACK_LR};
@@ -101,21 +125,23 @@ static int bench_b5(const char *dir, size_t epochs, size_t runs) {
         o.modality_dropout = 0.0f;
         o.seed = 0;
         o.verbose = 0;
+        o.importance = 0; /* the peers measure no importance */
         lf_fusion *f = NULL;
-        for (size_t r = 0; r < runs; r++) {
+        for (size_t r = 0; r <= runs; r++) { /* r = 0: the warm-up */
             lf_fusion_free(f);
             f = NULL;
             if (lf_fusion_create(&f) != LF_OK) goto out;
             double t0 = now_s();
             lf_status st = lf_fusion_fit(f, (const float *const *)tr.p, names, NMODELS, tr.n, tr.c,
                                          tr.y, &o);
-            t[r] = now_s() - t0;
+            double dt = now_s() - t0;
             if (st != LF_OK) {
                 fprintf(stderr, "fusion: fitting %s failed: %s\n", mn, lf_fusion_error(f));
                 lf_fusion_free(f);
                 goto out;
             }
-            fprintf(stderr, "fusion: B5 %s fit %.3f s\n", mn, t[r]);
+            fprintf(stderr, "fusion: B5 %s fit %.3f s%s\n", mn, dt, r ? "" : " (warm-up)");
+            if (r) t[r - 1] = dt;
         }
         double met[LF_NUM_METRICS];
         lf_status st = lf_fusion_predict(f, (const float *const *)te.p, te.n, prob);
@@ -126,8 +152,7 @@ static int bench_b5(const char *dir, size_t epochs, size_t runs) {
             goto out;
         }
         printf("RESULT b5.%s.latefuse.runs %zu\n", mn, runs);
-        printf("RESULT b5.%s.latefuse.median_s %.6g\n", mn, median(t, runs));
-        printf("RESULT b5.%s.latefuse.min_s %.6g\n", mn, t[0]);
+        print_times("b5", mn, "latefuse", t, runs);
         printf("RESULT b5.%s.latefuse.logloss %.6g\n", mn, met[LF_METRIC_LOG_LOSS]);
         printf("RESULT b5.%s.latefuse.accuracy %.6g\n", mn, met[LF_METRIC_ACCURACY]);
         fflush(stdout);
@@ -149,9 +174,104 @@ static size_t arg_size(int argc, char **argv, int i, size_t def) {
     return (*end || v == 0) ? def : (size_t)v;
 }
 
+/* B9's data: M models' outputs for N rows of C classes, each model a
+ * softmax of noise plus a margin on the label (seeded, deterministic) */
+static void draw_outputs(uint64_t seed, size_t N, size_t M, size_t C, float **p, int *y) {
+    uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
+#define NEXT() (s = s * 6364136223846793005ull + 1442695040888963407ull, (double)(s >> 11) / 9007199254740992.0)
+    for (size_t r = 0; r < N; r++) {
+        y[r] = (int)(NEXT() * (double)C);
+        for (size_t k = 0; k < M; k++) {
+            float *row = p[k] + r * C;
+            double z = 0;
+            for (size_t c = 0; c < C; c++) {
+                double e = exp(3.0 * NEXT() + ((int)c == y[r] ? 1.0 + 0.25 * (double)k : 0.0));
+                row[c] = (float)e, z += e;
+            }
+            for (size_t c = 0; c < C; c++) row[c] = (float)(row[c] / z);
+        }
+    }
+#undef NEXT
+}
+
+static int bench_b9(size_t n, size_t n_fit, size_t runs) {
+    enum { M = 5, C = 10 };
+    static const char *const names[M] = {"a", "b", "c", "d", "e"};
+    float *p[M], *q[M], *out = malloc(n * C * sizeof *out);
+    int *y = malloc(n * sizeof *y), *yq = malloc(n_fit * sizeof *yq), rc = 1;
+    double *t = malloc(runs * sizeof *t);
+    for (int k = 0; k < M; k++) p[k] = malloc(n * C * sizeof(float)), q[k] = malloc(n_fit * C * sizeof(float));
+    for (int k = 0; k < M; k++)
+        if (!p[k] || !q[k]) goto out;
+    if (!out || !y || !yq || !t) goto out;
+    draw_outputs(1, n, M, C, p, y);
+    draw_outputs(2, n_fit, M, C, q, yq);
+    printf("RESULT b9.rows %zu\nRESULT b9.fit_rows %zu\nRESULT b9.models %d\nRESULT b9.classes %d\n", n, n_fit,
+           M, C);
+    /* ges: fit on n rows */
+    lf_fusion_options o = lf_fusion_defaults();
+    o.method = LF_FUSE_GES;
+    for (size_t r = 0; r <= runs; r++) {
+        lf_fusion *f;
+        if (lf_fusion_create(&f) != LF_OK) goto out;
+        double t0 = now_s();
+        lf_status st = lf_fusion_fit(f, (const float *const *)p, names, M, n, C, y, &o);
+        double dt = now_s() - t0;
+        if (st != LF_OK) {
+            fprintf(stderr, "fusion: B9 ges fit failed: %s\n", lf_fusion_error(f));
+            lf_fusion_free(f);
+            goto out;
+        }
+        fprintf(stderr, "fusion: B9 ges fit %.3f s%s\n", dt, r ? "" : " (warm-up)");
+        if (r) t[r - 1] = dt;
+        lf_fusion_free(f);
+    }
+    print_times("b9", "ges_fit", "latefuse", t, runs);
+    /* dynamic selection: fit on n_fit rows, predict n rows; knora-e only
+     * (the others find the same neighbours), one run and no warm-up: at
+     * full size a run takes minutes */
+    static const char *const des[] = {"knora-e"};
+    runs = 1;
+    for (size_t d = 0; d < sizeof des / sizeof *des; d++) {
+        int id = lf_method_parse(des[d]);
+        if (id < 0) {
+            printf("RESULT b9.%s.missing 1\n", des[d]);
+            continue;
+        }
+        lf_fusion *f;
+        if (lf_fusion_create(&f) != LF_OK) goto out;
+        o.method = (lf_method)id;
+        lf_status st = lf_fusion_fit(f, (const float *const *)q, names, M, n_fit, C, yq, &o);
+        for (size_t r = 0; st == LF_OK && r < runs; r++) {
+            double t0 = now_s();
+            st = lf_fusion_predict(f, (const float *const *)p, n, out);
+            double dt = now_s() - t0;
+            fprintf(stderr, "fusion: B9 %s predict %.3f s\n", des[d], dt);
+            t[r] = dt;
+        }
+        if (st != LF_OK) {
+            fprintf(stderr, "fusion: B9 %s failed: %s\n", des[d], lf_fusion_error(f));
+            lf_fusion_free(f);
+            goto out;
+        }
+        lf_fusion_free(f);
+        char what[32];
+        snprintf(what, sizeof what, "%s_predict", des[d]);
+        print_times("b9", what, "latefuse", t, runs);
+    }
+    rc = 0;
+out:
+    for (int k = 0; k < M; k++) free(p[k]), free(q[k]);
+    free(out), free(y), free(yq), free(t);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[1], "b5") == 0)
         return bench_b5(argv[2], arg_size(argc, argv, 3, 3), arg_size(argc, argv, 4, 3));
-    fprintf(stderr, "usage: fusion b5 DIR [epochs] [runs]\n");
+    if (argc >= 2 && strcmp(argv[1], "b9") == 0)
+        return bench_b9(arg_size(argc, argv, 2, 1000000), arg_size(argc, argv, 3, 100000),
+                        arg_size(argc, argv, 4, 3));
+    fprintf(stderr, "usage: fusion b5 DIR [epochs] [runs] | fusion b9 [rows] [fit_rows] [runs]\n");
     return 2;
 }

@@ -16,7 +16,7 @@
 # in bench/report.py.
 #
 # Environment (all optional):
-#   LF_BENCH            benchmarks to run, default "machine b1 b2 b3 b4 b5 b6"
+#   LF_BENCH            benchmarks to run, default "machine b1 b2 b3 b4 b5 b6 b9"
 #   LF_BENCH_QUICK=1    tiny sizes, to check that the harness works (the
 #                       numbers mean nothing)
 #   LF_BENCH_B1_RUNS    timed fits of B1 (default 7, after one warm-up)
@@ -33,8 +33,11 @@
 #   LF_BENCH_B5_ROWS, LF_BENCH_B5_TEST  training / held-out rows of B5
 #                       (default 1000000 / 200000)
 #   LF_BENCH_B5_EPOCHS  epochs of B5's fits (default 1)
-#   LF_BENCH_B5_RUNS    timed latefuse fits per method (default 3; the peers
-#                       fit once)
+#   LF_BENCH_B5_RUNS    timed fits per method, on every side, after one
+#                       warm-up fit (default 3)
+#   LF_BENCH_B9_ROWS, LF_BENCH_B9_FIT_ROWS  rows of B9's ges fit and DES
+#                       predict / DES fitting rows (default 1000000 / 100000)
+#   LF_BENCH_B9_RUNS    timed calls of B9 after a warm-up (default 3)
 #   LF_BENCH_B6_SIZES   row counts of B6 (default "10000 100000 1000000
 #                       10000000"; sizes above B4's rows are skipped)
 #   LF_BENCH_B6_EPOCHS  epochs of B6's wavg fits (default 1)
@@ -69,6 +72,9 @@ if [ "${LF_BENCH_QUICK:-0}" = 1 ]; then
     B5_TEST=${LF_BENCH_B5_TEST:-5000}
     B5_RUNS=${LF_BENCH_B5_RUNS:-1}
     B6_SIZES=${LF_BENCH_B6_SIZES:-1000 10000 100000}
+    B9_ROWS=${LF_BENCH_B9_ROWS:-20000}
+    B9_FIT_ROWS=${LF_BENCH_B9_FIT_ROWS:-2000}
+    B9_RUNS=${LF_BENCH_B9_RUNS:-1}
     COPY_MIB=${LF_BENCH_COPY_MIB:-16}
 else
     B1_RUNS=${LF_BENCH_B1_RUNS:-7}
@@ -81,6 +87,9 @@ else
     B5_TEST=${LF_BENCH_B5_TEST:-200000}
     B5_RUNS=${LF_BENCH_B5_RUNS:-3}
     B6_SIZES=${LF_BENCH_B6_SIZES:-10000 100000 1000000 10000000}
+    B9_ROWS=${LF_BENCH_B9_ROWS:-1000000}
+    B9_FIT_ROWS=${LF_BENCH_B9_FIT_ROWS:-100000}
+    B9_RUNS=${LF_BENCH_B9_RUNS:-3}
     COPY_MIB=${LF_BENCH_COPY_MIB:-512}
 fi
 B3_MAX_RUN_S=${LF_BENCH_B3_MAX_RUN_S:-30}
@@ -354,8 +363,8 @@ bench_b5() {
     mkdir -p "$DATA/b5"
     run_step data.b5 "$PY" bench/gendata.py b5 "$DATA/b5" "$B5_ROWS" "$B5_TEST" || return 0
     run_step b5.latefuse "$OUT/fusion" b5 "$DATA/b5" "$B5_EPOCHS" "$B5_RUNS"
-    peer b5.torch b5 "$DATA/b5" "$B5_EPOCHS" 1
-    py_step b5.sklearn sklearn bench/sklearn_peer.py b5 "$DATA/b5" 1
+    peer b5.torch b5 "$DATA/b5" "$B5_EPOCHS" "$B5_RUNS"
+    py_step b5.sklearn sklearn bench/sklearn_peer.py b5 "$DATA/b5" "$B5_RUNS"
     rm -rf "$DATA/b5"
 }
 
@@ -398,6 +407,7 @@ wait_quiet() {
     echo "$busy"
 }
 
+
 build
 : >"$RESULTS"
 {
@@ -411,7 +421,11 @@ build
 } >>"$RESULTS"
 peer_setup
 start=$(date +%s)
-for b in ${LF_BENCH:-machine b1 b2 b3 b4 b5 b6}; do
+# B9: greedy ensemble selection's fit and dynamic selection's predict (no
+# peer: goals are absolute times on this machine; data drawn by the program)
+bench_b9() { run_step b9.latefuse "$OUT/fusion" b9 "$B9_ROWS" "$B9_FIT_ROWS" "$B9_RUNS"; }
+
+for b in ${LF_BENCH:-machine b1 b2 b3 b4 b5 b6 b9}; do
     if command -v "bench_$b" >/dev/null 2>&1; then
         "bench_$b"
     else

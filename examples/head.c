@@ -39,9 +39,9 @@ int main(void) {
     if (lf_model_create(&m, 1) != LF_OK) return 1;
     int in[2] = {lf_input(m, C, "image"), lf_input(m, C, "text")};
     int h = lf_concatenate(m, 2, in, NULL);
-    h = lf_dense(m, h, 128, LF_RELU, 1, NULL);
+    h = lf_dense(m, h, 128, LF_ACT_RELU, 1, NULL);
     h = lf_dropout(m, h, 0.2f, NULL);
-    h = lf_dense(m, h, C, LF_SOFTMAX, 1, NULL);
+    h = lf_dense(m, h, C, LF_ACT_SOFTMAX, 1, NULL);
     lf_fit_options opt = lf_fit_defaults();
     opt.epochs = 20;
     opt.validation_split = 0.2f;

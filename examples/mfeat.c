@@ -148,9 +148,9 @@ static lf_status fit_one(const float *xtr, const float *ytr, size_t ntr, const f
         return st;
     }
     int in = lf_input(m, d, "x");
-    int h1 = lf_dense(m, in, cfg->hidden, LF_RELU, 1, "hidden");
+    int h1 = lf_dense(m, in, cfg->hidden, LF_ACT_RELU, 1, "hidden");
     int dr = lf_dropout(m, h1, cfg->dropout, "dropout");
-    int out_node = lf_dense(m, dr, C, LF_SOFTMAX, 1, "out");
+    int out_node = lf_dense(m, dr, C, LF_ACT_SOFTMAX, 1, "out");
     if (cfg->l2 > 0 && h1 >= 0 && out_node >= 0) {
         lf_set_l2(m, h1, cfg->l2);
         lf_set_l2(m, out_node, cfg->l2);
@@ -355,7 +355,7 @@ static int tune_fusion(float *const *X, const int *y, size_t members) {
             }
             for (size_t r = 0; r < t->n_rows; r++)
                 for (size_t k = 0; k < NM; k++)
-                    if (t->rows[r].kind == 0 && t->rows[r].method == ms[k])
+                    if (t->rows[r].kind == LF_ROW_METHOD && t->rows[r].method == ms[k])
                         err[k][cal * 2 + d] = 100.0 * (1.0 - t->rows[r].mean[LF_METRIC_ACCURACY]);
             lf_compare_table_free(t);
         }
@@ -612,7 +612,7 @@ static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd
     lf_atomic_file af;
     memset(&af, 0, sizeof af);
     lf_err e;
-    if (md_path && lf_atomic_open(&af, md_path, &e) != LF_OK) {
+    if (md_path && lf_atomic_open(&af, md_path, 0, &e) != LF_OK) {
         fprintf(stderr, "mfeat: %s\n", e.msg);
         goto done;
     }

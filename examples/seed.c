@@ -25,10 +25,10 @@ int main(void) {
     lf_model *m;
     if (lf_model_create(&m, 1) != LF_OK) return 1;
     int in1 = lf_input(m, D, "input_1"), in2 = lf_input(m, D, "input_2");
-    int branches[2] = {lf_dense(m, in1, 32, LF_RELU, 1, "dense"),
-                       lf_dense(m, in2, 32, LF_RELU, 1, "dense_1")};
+    int branches[2] = {lf_dense(m, in1, 32, LF_ACT_RELU, 1, "dense"),
+                       lf_dense(m, in2, 32, LF_ACT_RELU, 1, "dense_1")};
     int avg = lf_weighted_average(m, 2, branches, -1, "weighted_average");
-    int out = lf_dense(m, avg, 1, LF_LINEAR, 1, "dense_2");
+    int out = lf_dense(m, avg, 1, LF_ACT_LINEAR, 1, "dense_2");
     lf_fit_options opt = lf_fit_defaults();
     opt.epochs = 10;  /* batch 32, shuffled, as Keras */
     opt.verbose = 2;  /* one line per epoch on stderr */

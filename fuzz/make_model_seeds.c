@@ -15,10 +15,10 @@
 
 #include <stdio.h>
 
-static int save(lf_model *m, const char *dir, const char *name, int with_opt) {
+static int save(lf_model *m, const char *dir, const char *name, unsigned flags) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (lf_model_save(m, path, with_opt) != LF_OK) {
+    if (lf_model_save(m, path, flags) != LF_OK) {
         fprintf(stderr, "%s: %s\n", path, lf_model_error(m));
         return 1;
     }
@@ -30,10 +30,10 @@ static int seed_net(const char *dir) {
     lf_model *m;
     if (lf_model_create(&m, 42) != LF_OK) return 1;
     int a = lf_input(m, 3, "in_a"), b = lf_input(m, 3, "in_b");
-    int xa = lf_dense(m, a, 4, LF_RELU, 1, NULL), xb = lf_dense(m, b, 4, LF_RELU, 1, NULL);
+    int xa = lf_dense(m, a, 4, LF_ACT_RELU, 1, NULL), xb = lf_dense(m, b, 4, LF_ACT_RELU, 1, NULL);
     int xs[2] = {xa, xb};
     int w = lf_weighted_average(m, 2, xs, -1, "wavg");
-    int out = lf_dense(m, w, 1, LF_LINEAR, 1, "out");
+    int out = lf_dense(m, w, 1, LF_ACT_LINEAR, 1, "out");
     int rc = lf_model_compile(m, out, LF_LOSS_MSE, NULL) != LF_OK;
     if (!rc) {
         /* one step of training so that the optimizer state is not zero */
@@ -43,7 +43,7 @@ static int seed_net(const char *dir) {
         lf_fit_options o = lf_fit_defaults();
         rc = lf_model_fit(m, x, y, 2, &o) != LF_OK;
     }
-    rc = rc || save(m, dir, "ok_seed.lfm", 0) || save(m, dir, "ok_seed_adam.lfm", 1);
+    rc = rc || save(m, dir, "ok_seed.lfm", 0) || save(m, dir, "ok_seed_adam.lfm", LF_SAVE_OPTIMIZER);
     lf_model_free(m);
     return rc;
 }
@@ -56,7 +56,7 @@ static int zoo(const char *dir) {
     int d[8];
     for (int k = 0; k < 8; k++) d[k] = lf_dense(m, k % 2 ? b : a, 2, (lf_activation)k, k % 3 != 0, NULL);
     lf_set_l2(m, d[0], 0.01f);
-    int act = lf_activation_layer(m, d[0], LF_TANH, "act");
+    int act = lf_activation_layer(m, d[0], LF_ACT_TANH, "act");
     int drop = lf_dropout(m, act, 0.25f, "drop");
     int p2[2] = {drop, d[1]};
     int add = lf_add(m, 2, p2, "add");
@@ -71,18 +71,18 @@ static int zoo(const char *dir) {
     int q[2] = {mx, mn};
     int wavg = lf_weighted_average(m, 2, q, mask, "wavg");
     int cw = lf_class_weighted_average(m, 2, q, -1, "cwavg");
-    int gate = lf_dense(m, d[7], 2, LF_LINEAR, 1, "gate");
+    int gate = lf_dense(m, d[7], 2, LF_ACT_LINEAR, 1, "gate");
     int r[2] = {wavg, cw};
     int gated = lf_gated_average(m, 2, r, gate, mask, "gated");
     int c[3] = {gated, dot, dot2};
     int cat = lf_concatenate(m, 3, c, "cat");
-    int out = lf_dense(m, cat, 3, LF_SOFTMAX, 1, "out");
+    int out = lf_dense(m, cat, 3, LF_ACT_SOFTMAX, 1, "out");
     lf_optimizer opt = lf_optimizer_default(LF_OPT_SGD);
     opt.momentum = 0.5f;
     opt.nesterov = 1;
     int rc = lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, &opt) != LF_OK;
     if (rc) fprintf(stderr, "zoo: %s\n", lf_model_error(m));
-    rc = rc || save(m, dir, "ok_zoo.lfm", 1);
+    rc = rc || save(m, dir, "ok_zoo.lfm", LF_SAVE_OPTIMIZER);
     lf_model_free(m);
     return rc;
 }
@@ -91,7 +91,7 @@ static int uncompiled(const char *dir) {
     lf_model *m;
     if (lf_model_create(&m, 3) != LF_OK) return 1;
     int a = lf_input(m, 2, "x");
-    lf_dense(m, a, 2, LF_SIGMOID, 0, "h");
+    lf_dense(m, a, 2, LF_ACT_SIGMOID, 0, "h");
     int rc = save(m, dir, "ok_uncompiled.lfm", 0);
     lf_model_free(m);
     return rc;
@@ -101,11 +101,11 @@ static int cnn(const char *dir) {
     lf_model *m;
     if (lf_model_create(&m, 4) != LF_OK) return 1;
     size_t shape[3] = {6, 5, 2};
-    int x = lf_input_shape(m, 3, shape, LF_FLOAT32, "img");
+    int x = lf_input_shape(m, 3, shape, LF_DTYPE_FLOAT32, "img");
     int h = lf_rescaling(m, x, 0.5f, -1.0f, NULL);
     h = lf_random_flip(m, h, LF_FLIP_HORIZONTAL, NULL);
     h = lf_random_translation(m, h, 0.2f, 0.1f, NULL);
-    h = lf_conv2d(m, h, 3, 3, 2, 1, 2, LF_PADDING_SAME, LF_RELU, 1, NULL);
+    h = lf_conv2d(m, h, 3, 3, 2, 1, 2, LF_PADDING_SAME, LF_ACT_RELU, 1, NULL);
     h = lf_batch_normalization(m, h, 0.99f, 1e-3f, NULL);
     h = lf_max_pooling2d(m, h, 2, 2, 0, 0, LF_PADDING_SAME, NULL);
     h = lf_average_pooling2d(m, h, 2, 1, 1, 1, LF_PADDING_VALID, NULL);
@@ -113,7 +113,7 @@ static int cnn(const char *dir) {
     int xs[2] = {g1, g2};
     size_t rs[2] = {2, 3};
     int r = lf_flatten(m, lf_reshape(m, lf_concatenate(m, 2, xs, NULL), 2, rs, NULL), NULL);
-    int out = lf_dense(m, r, 2, LF_SOFTMAX, 1, "out");
+    int out = lf_dense(m, r, 2, LF_ACT_SOFTMAX, 1, "out");
     int rc = lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) != LF_OK;
     rc = rc || save(m, dir, "ok_cnn.lfm", 0);
     lf_model_free(m);

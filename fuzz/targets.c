@@ -16,6 +16,7 @@
 #include "io/json.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
+#include "fusion/fusion_internal.h"
 #include "model.h"
 #include "model_io.h"
 
@@ -471,6 +472,69 @@ int fz_run_model(const unsigned char *data, size_t len) {
     return r;
 }
 
+/* ------------------------------------------------------------- fusion */
+
+/* Fusion models with more than this many inputs per row are loaded but
+ * not run. */
+#define FZ_MAX_FUSION_FLOATS ((size_t)1 << 16)
+
+/* lf_fusion_load_bytes: a failure leaves an unfitted model and a message
+ * naming the file; a success has 1..1024 valid, distinct names, 2 or more
+ * classes, temperatures in [0.01, 100], and predicts probability rows for
+ * uniform inputs (and the uniform row for a row with every model missing). */
+int fz_run_fusion(const unsigned char *data, size_t len) {
+    lf_fusion *f = NULL;
+    if (lf_fusion_create(&f) != LF_OK) return LF_ERR_NOMEM;
+    lf_status st = lf_fusion_load_bytes(f, data, len, "fuzz.lff");
+    int r = st;
+    size_t M = lf_fusion_num_models(f), C = lf_fusion_num_classes(f);
+    if (!status_valid(st)) {
+        r = broken("fusion", "invalid lf_status");
+    } else if (st != LF_OK) {
+        if (M || C) r = broken("fusion", "a failed load left the model fitted");
+        else if (!msg_ok(&f->err) || !strstr(f->err.msg, "'fuzz.lff'"))
+            r = broken("fusion", "a failed load without a message naming the file");
+    } else if (M == 0 || M > 1024 || C < 2) {
+        r = broken("fusion", "a loaded model with no models or fewer than 2 classes");
+    } else {
+        for (size_t k = 0; k < M && r == LF_OK; k++) {
+            const char *nm = lf_fusion_model_name(f, k);
+            float T = lf_fusion_temperature(f, k);
+            if (!nm || !lf_name_valid(nm, strlen(nm))) r = broken("fusion", "a model name outside the name set");
+            for (size_t j = 0; j < k && r == LF_OK; j++)
+                if (strcmp(nm, lf_fusion_model_name(f, j)) == 0) r = broken("fusion", "a model name twice");
+            if (r == LF_OK && !(T >= 0.01f && T <= 100)) r = broken("fusion", "a temperature out of range");
+        }
+        size_t MC;
+        if (r == LF_OK && lf_mul_ok(M, C, &MC) && MC <= FZ_MAX_FUSION_FLOATS) {
+            /* row 0 uniform everywhere, row 1 every model missing */
+            float *in = lf_alloc_array(2 * MC, sizeof *in), *out = lf_alloc_array(2 * C, sizeof *out);
+            const float **p = lf_alloc_array(M, sizeof *p);
+            if (!in || !out || !p) r = LF_ERR_NOMEM;
+            for (size_t k = 0; r == LF_OK && k < M; k++) {
+                for (size_t c = 0; c < C; c++) in[k * 2 * C + c] = 1.0f / (float)C, in[k * 2 * C + C + c] = NAN;
+                p[k] = in + k * 2 * C;
+            }
+            if (r == LF_OK && (st = lf_fusion_predict(f, p, 2, out)) != LF_OK) {
+                if (st != LF_ERR_NOMEM) r = broken("fusion", "a loaded model does not predict");
+            } else if (r == LF_OK) {
+                for (size_t i = 0; i < 2 && r == LF_OK; i++) {
+                    double s = 0;
+                    for (size_t c = 0; c < C; c++) {
+                        float v = out[i * C + c];
+                        if (!(v >= 0 && v <= 1)) r = broken("fusion", "a fused value outside [0, 1]");
+                        s += v;
+                    }
+                    if (r == LF_OK && !(fabs(s - 1) < 1e-3)) r = broken("fusion", "a fused row that does not sum to 1");
+                }
+            }
+            LF_FREE(in), LF_FREE(out), LF_FREE(p);
+        }
+    }
+    lf_fusion_free(f);
+    return r;
+}
+
 /* ---------------------------------------------------------------- cli */
 
 /* The bytes are the arguments, separated by NUL bytes (at most 64; the
@@ -508,5 +572,6 @@ int fz_run_cli(const unsigned char *data, size_t len) {
 const fz_target fz_targets[] = {
     {"npy", fz_run_npy},   {"csv", fz_run_csv},     {"json", fz_run_json},
     {"safetensors", fz_run_safetensors}, {"model", fz_run_model}, {"cli", fz_run_cli},
+    {"fusion", fz_run_fusion},
 };
 const size_t fz_num_targets = sizeof fz_targets / sizeof fz_targets[0];

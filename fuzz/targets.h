@@ -34,10 +34,14 @@ int fz_run_safetensors(const unsigned char *data, size_t len);
  * predict a few rows, and predict the same after an in-memory save/load. */
 int fz_run_model(const unsigned char *data, size_t len);
 
+/* The fusion-file loader (lf_fusion_load_bytes); a loaded model must
+ * predict probability rows. */
+int fz_run_fusion(const unsigned char *data, size_t len);
+
 /* The command-line parser (tools/args.c): NUL-separated arguments. */
 int fz_run_cli(const unsigned char *data, size_t len);
 
-/* The targets by name ("npy", "csv", "json", "safetensors", "model", "cli"). */
+/* The targets by name ("npy", "csv", "json", "safetensors", "model", "cli", "fusion"). */
 typedef int (*fz_target_fn)(const unsigned char *data, size_t len);
 typedef struct fz_target {
     const char *name;

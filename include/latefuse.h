@@ -9,7 +9,23 @@
  * Conventions that hold for every function below unless its comment says
  * otherwise:
  *   - Fallible calls return an `lf_status`; `LF_OK` (0) is success.  The
- *     readable message of the last failure on a model is `lf_model_error(m)`.
+ *     readable message of the last failure on a model is `lf_model_error(m)`
+ *     (on a fusion model `lf_fusion_error(f)`).
+ *   - A call that only reads its object takes it `const` and keeps nothing
+ *     in it: its failures are told by the status alone (lf_status_string),
+ *     and it may run from several threads at once (lf_model_predict,
+ *     lf_fusion_predict, the getters).  The exceptions take the object
+ *     non-const only to store their message, because a status cannot tell
+ *     what went wrong: the saves (which file, which system error), the
+ *     weight transfers (which layer, which index), lf_model_evaluate and
+ *     lf_fusion_compare (which row of the caller's data is invalid).
+ *   - Names: functions are lf_<object>_<action>; every enumeration constant
+ *     is LF_<TAG>_<NAME> with one tag per enumeration: LF_ERR_ (lf_status,
+ *     besides LF_OK), LF_ACT_ (lf_activation), LF_LOSS_ (lf_loss), LF_OPT_
+ *     (lf_optimizer_kind), LF_FUSE_ (lf_method), LF_FAMILY_ (lf_family),
+ *     LF_METRIC_ (the metrics), LF_ROW_ (lf_row_kind); flags are bits named
+ *     after what takes them (LF_WRITE_*, LF_SAVE_*).  No public field holds
+ *     a bare number where an enumeration names the values.
  *   - The caller owns what it passes in (arrays are read, never kept); the
  *     model owns what it allocates and frees it in `lf_model_free`.
  *   - Arrays are dense row-major float32: a batch of N rows of D features is
@@ -94,9 +110,9 @@ const char *lf_model_error(const lf_model *m);
 
 #define LF_MAX_RANK 3
 
-/* What an input holds.  LF_INT32: integer token ids, given today as floats
+/* What an input holds.  LF_DTYPE_INT32: integer token ids, given today as floats
  * holding integers (the rows stay float arrays). */
-typedef enum lf_dtype { LF_FLOAT32 = 0, LF_INT32 } lf_dtype;
+typedef enum lf_dtype { LF_DTYPE_FLOAT32 = 0, LF_DTYPE_INT32 } lf_dtype;
 
 /* Keras' padding of convolutions and poolings: "valid" (none) or "same"
  * (output size ceil(in / stride); the extra padding pixel, when the total
@@ -104,14 +120,14 @@ typedef enum lf_dtype { LF_FLOAT32 = 0, LF_INT32 } lf_dtype;
 typedef enum lf_padding { LF_PADDING_VALID = 0, LF_PADDING_SAME } lf_padding;
 
 typedef enum lf_activation {
-    LF_LINEAR = 0,
-    LF_RELU,
-    LF_LEAKY_RELU, /* x >= 0 ? x : 0.2 x   (Keras' default negative_slope)  */
-    LF_ELU,        /* x >= 0 ? x : exp(x) - 1                               */
-    LF_GELU,       /* exact: x * Phi(x), as Keras/PyTorch default           */
-    LF_SIGMOID,
-    LF_TANH,
-    LF_SOFTMAX     /* over the features of each row                         */
+    LF_ACT_LINEAR = 0,
+    LF_ACT_RELU,
+    LF_ACT_LEAKY_RELU, /* x >= 0 ? x : 0.2 x  (Keras' default negative_slope) */
+    LF_ACT_ELU,        /* x >= 0 ? x : exp(x) - 1                             */
+    LF_ACT_GELU,       /* exact: x * Phi(x), as Keras/PyTorch default         */
+    LF_ACT_SIGMOID,
+    LF_ACT_TANH,
+    LF_ACT_SOFTMAX     /* over the features of each row                       */
 } lf_activation;
 
 /* Returns the Keras spelling ("relu", ...) or NULL for an invalid value. */
@@ -125,7 +141,7 @@ int lf_input(lf_model *m, size_t dim, const char *name);
 
 /* Input(shape, dtype): rank 1..LF_MAX_RANK dims, each >= 1, channels last
  * ((H, W, C) for an image).  lf_input(m, d, name) is lf_input_shape(m, 1,
- * &d, LF_FLOAT32, name). */
+ * &d, LF_DTYPE_FLOAT32, name). */
 int lf_input_shape(lf_model *m, size_t rank, const size_t *dims, lf_dtype dtype,
                    const char *name);
 
@@ -387,10 +403,32 @@ lf_status lf_set_weights(lf_model *m, const char *layer, size_t idx, const float
 
 /* ------------------------------------------------------------ save/load */
 
-/* Saves architecture and weights (and the optimizer state when
- * with_optimizer != 0) to one safetensors file (schema in README.md).  The
- * write is atomic: a temporary file beside `path`, fsync, rename. */
-lf_status lf_model_save(lf_model *m, const char *path, int with_optimizer);
+/* Every save (lf_model_save, lf_fusion_save) writes "<path>.tmp-XXXXXX"
+ * (the name cut to NAME_MAX), fsyncs it, renames it over `path` and fsyncs
+ * the folder: a symbolic link is followed and the file it points to
+ * replaced (the link stays); an existing device, FIFO or socket is written
+ * through, not replaced; a new file gets 0666 & ~umask, a replaced one
+ * keeps its mode.  The library installs no signal handler: a process
+ * killed during a save may leave the temporary file (the latefuse tool
+ * blocks its signals around the save).
+ *
+ * The saves take flags, or-ed together (0: none); an unknown or
+ * inapplicable flag is LF_ERR_ARG.
+ * LF_WRITE_NO_FSYNC (both): still a temporary file renamed into place (a
+ * failed save leaves no partial file, readers see the old file or the
+ * whole new one), but without the fsyncs: faster for large files, not
+ * durable (after a machine crash the target may be old, empty or
+ * partial).
+ * LF_SAVE_OPTIMIZER (lf_model_save): the optimizer state too (its moment
+ * estimates), so that training resumes where it stopped; the model must be
+ * compiled. */
+#define LF_WRITE_NO_FSYNC 1u
+#define LF_SAVE_OPTIMIZER 2u
+
+/* Saves architecture and weights (and with LF_SAVE_OPTIMIZER the optimizer
+ * state) to one safetensors file (schema in README.md), atomically (see
+ * above). */
+lf_status lf_model_save(lf_model *m, const char *path, unsigned flags);
 
 /* Replaces the contents of an empty model (freshly created) with a saved
  * model.  The file is validated completely before anything is trusted; on
@@ -437,7 +475,16 @@ typedef enum lf_method {
     LF_FUSE_AUTO = 15,
     /* greedy ensemble selection (Caruana 2004): weights = selection counts */
     LF_FUSE_GES = 16,         /* over the linear pool */
-    LF_FUSE_GES_LOG = 17      /* over the log-linear (geometric) pool */
+    LF_FUSE_GES_LOG = 17,     /* over the log-linear (geometric) pool */
+    /* dynamic selection: per row, the models competent on its k nearest
+     * fitting rows in the space of the models' outputs */
+    LF_FUSE_KNORA_E = 18,     /* k-nearest oracles eliminate (Ko et al. 2008) */
+    LF_FUSE_KNORA_U = 19,     /* k-nearest oracles union */
+    LF_FUSE_OLA = 20,         /* overall local accuracy (Woods et al. 1997) */
+    LF_FUSE_LCA = 21,         /* local class accuracy (Woods et al. 1997) */
+    /* evidence combination */
+    LF_FUSE_DEMPSTER_SHAFER = 22, /* Rogova 1994 over decision templates */
+    LF_FUSE_BKS = 23          /* behaviour-knowledge space (Huang & Suen 1995) */
 } lf_method;
 
 typedef enum lf_family {
@@ -471,11 +518,17 @@ typedef struct lf_fusion_options {
     float modality_dropout; /* learned methods: share of extra training rows
                                with one present model hidden; default 0.5 */
     int verbose;          /* progress on stderr when it is a terminal */
-    int metric;           /* what ges optimises: LF_METRIC_LOG_LOSS (default)
-                             or LF_METRIC_ACCURACY (log-loss breaks ties) */
+    int metric;           /* what ges and auto optimise: LF_METRIC_LOG_LOSS
+                             (default) or LF_METRIC_ACCURACY (for ges the
+                             log-loss breaks ties); auto also takes
+                             LF_METRIC_MACRO_F1 */
     size_t ensemble_size; /* ges: selections, with replacement; 0 = 50 */
     size_t bags;          /* ges: selections over random halves of the models,
                              added up; 0 or 1 = one selection over all */
+    int importance;       /* fit: measure lf_fusion_importance (M + 1
+                             predictions of the fitting rows); default 1 */
+    size_t k;             /* knora-e, knora-u, ola, lca: neighbours in the
+                             region of competence, 1..1000; 0 = 7 */
 } lf_fusion_options;
 
 lf_fusion_options lf_fusion_defaults(void);
@@ -489,7 +542,7 @@ void lf_fusion_free(lf_fusion *f);
 const char *lf_fusion_error(const lf_fusion *f);
 
 /* Fits the method of `opt` on N labelled samples.  names: M model names
- * (1..63 characters, distinct), stored with the model: predict matches
+ * (1..63 characters of A-Z a-z 0-9 _ . -, distinct), stored with the model: predict matches
  * inputs by position, the CLI by these names.  Replaces any earlier fit. */
 lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
                         size_t N, size_t C, const int *y, const lf_fusion_options *opt);
@@ -501,27 +554,9 @@ lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *
  * lf_status_string describes the status. */
 lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N, float *out);
 
-/* Save (atomic, safetensors layout, schema in README.md) and load. */
-lf_status lf_fusion_save(lf_fusion *f, const char *path);
-
-/* Every save (lf_model_save, lf_fusion_save) writes "<path>.tmp-XXXXXX"
- * (the name cut to NAME_MAX) and renames it over `path`: a symbolic link is
- * followed and the file it points to replaced (the link stays); an existing
- * device, FIFO or socket is written through, not replaced; a new file gets
- * 0666 & ~umask, a replaced one keeps its mode.  The library installs no
- * signal handler: a process killed during a save may leave the temporary
- * file (the latefuse tool blocks its signals around the save).
- *
- * Flags of the writers that take them (lf_fusion_save_flags).
- * LF_WRITE_NO_FSYNC: still a temporary file renamed into place (a failed
- * save leaves no partial file, readers see the old file or the whole new
- * one), but without the fsyncs: faster for large files, not durable (after
- * a machine crash the target may be old, empty or partial). */
-#define LF_WRITE_NO_FSYNC 1u
-
-/* lf_fusion_save with LF_WRITE_* flags (0: the same as lf_fusion_save);
- * unknown flags are LF_ERR_ARG. */
-lf_status lf_fusion_save_flags(lf_fusion *f, const char *path, unsigned flags);
+/* Save (atomic, safetensors layout, schema in README.md; flags 0 or
+ * LF_WRITE_NO_FSYNC, see lf_model_save) and load. */
+lf_status lf_fusion_save(lf_fusion *f, const char *path, unsigned flags);
 lf_status lf_fusion_load(lf_fusion *f, const char *path);
 
 /* What was fitted; lf_fusion_method is (lf_method)-1 for NULL or an
@@ -536,16 +571,35 @@ const char *lf_fusion_model_name(const lf_fusion *f, size_t i);
 float lf_fusion_temperature(const lf_fusion *f, size_t i);
 /* The learned weights over models, as the seed shows them (softmax(W)):
  * M values for acc-weighted, wavg and loglinear, M x C (model-major) for
- * wavg-class; rows*cols values are written when cap allows.  Returns the
- * number of values (0 for methods without such weights). */
+ * wavg-class; for knora-e, knora-u, ola and lca, M values: each model's
+ * mean share of the fused output on the fitting rows (each left out of its
+ * own neighbours); rows*cols values are written when cap allows.  Returns
+ * the number of values (0 for methods without such weights). */
 size_t lf_fusion_weights(const lf_fusion *f, float *out, size_t cap, size_t *rows, size_t *cols);
+
+/* What each model is worth, measured at fit time on the fitting rows (so
+ * in-sample for a method that learns; compare's acc_without is the
+ * cross-validated counterpart): the fused output's log-loss and accuracy
+ * with every model (log_loss[0], accuracy[0]) and with model i missing in
+ * every row (log_loss[i + 1], accuracy[i + 1]).  Writes M + 1 values to
+ * each non-NULL array when cap >= M + 1 and returns M + 1; 0 for a model
+ * not fitted.  Stored in the fusion file. */
+size_t lf_fusion_importance(const lf_fusion *f, double *log_loss, double *accuracy, size_t cap);
+/* (0 also when the fit was told not to measure it: options.importance 0) */
 
 /* ------------------------------------------------------------- compare */
 
+/* What a row of the compare table scores. */
+typedef enum lf_row_kind {
+    LF_ROW_METHOD = 0,       /* a fusion method */
+    LF_ROW_MODEL = 1,        /* one of the input models alone */
+    LF_ROW_ORACLE = 2        /* right where any model is right (accuracy only) */
+} lf_row_kind;
+
 typedef struct lf_score_row {
     char name[80];           /* method name, or "model:<name>", or "oracle" */
-    int kind;                /* 0 method, 1 single model, 2 oracle */
-    lf_method method;        /* for kind 0 */
+    lf_row_kind kind;
+    lf_method method;        /* for LF_ROW_METHOD */
     int calibrated;
     double mean[LF_NUM_METRICS];
     double std[LF_NUM_METRICS];
@@ -573,6 +627,19 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
                             lf_compare_table **table);
 /* Releases a table made by lf_fusion_compare (NULL is allowed). */
 void lf_compare_table_free(lf_compare_table *t);
+
+/* After lf_fusion_fit with method LF_FUSE_AUTO: every candidate auto
+ * scored (each method without and with calibration; acc_without NULL),
+ * best first by opt->metric, and one sentence saying what it chose and
+ * why.  auto takes the best mean cross-validated score, corrected for the
+ * number of candidates by the one-standard-error rule: the candidate with
+ * the fewest fitted numbers among those within one standard error of the
+ * best; on tiny data (fewer than 20 rows per class) it chooses among the
+ * methods with at most one fitted number per model.  NULL for a model
+ * fitted otherwise or loaded from a file; owned by f, valid until its next
+ * fit, load or free. */
+const lf_compare_table *lf_fusion_auto_table(const lf_fusion *f);
+const char *lf_fusion_auto_note(const lf_fusion *f);
 
 /* Metrics of fused probabilities against labels (accuracy, macro-F1,
  * log-loss, Brier score, 15-bin expected calibration error). */

@@ -141,8 +141,8 @@ lf_status lf_model_compile(lf_model *m, int output, lf_loss loss, const lf_optim
     m->step = 0;
     /* a kind that ends in its activation exposes the logits to the loss */
     int ends_in_act = lf_type_of(out)->logits != NULL;
-    int softmax_out = ends_in_act && out->act == LF_SOFTMAX;
-    int sigmoid_out = ends_in_act && out->act == LF_SIGMOID;
+    int softmax_out = ends_in_act && out->act == LF_ACT_SOFTMAX;
+    int sigmoid_out = ends_in_act && out->act == LF_ACT_SIGMOID;
     m->fused = (softmax_out && (loss == LF_LOSS_CATEGORICAL_CROSSENTROPY ||
                                 loss == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)) ||
                (sigmoid_out && loss == LF_LOSS_BINARY_CROSSENTROPY);

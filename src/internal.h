@@ -35,6 +35,10 @@ lf_status lf_fail(lf_err *e, lf_status st, const char *fmt, ...)
 
 /* n*size with overflow check: returns 0 (and sets *out = 0) on overflow. */
 int lf_mul_ok(size_t a, size_t b, size_t *out);
+/* 1 if the n bytes at s are a valid name: 1..63 characters of A-Z a-z 0-9
+ * _ . - (the names of layers, of fused models, and of `-m NAME`), so that a
+ * name read from a file can never carry a control character to a terminal. */
+int lf_name_valid(const char *s, size_t n);
 
 /* Allocates n*size bytes (zeroed) with overflow check; NULL on failure. */
 void *lf_alloc_array(size_t n, size_t size);

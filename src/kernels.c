@@ -792,30 +792,30 @@ LF_CLONES static void act_forward(lf_activation a, float *restrict y, const floa
                                   size_t D) {
     size_t n = B * D;
     switch (a) {
-    case LF_LINEAR:
+    case LF_ACT_LINEAR:
         if (y != z) memcpy(y, z, n * sizeof *y);
         break;
-    case LF_RELU:
+    case LF_ACT_RELU:
         for (size_t i = 0; i < n; i++) y[i] = z[i] > 0 ? z[i] : 0.0f;
         break;
-    case LF_LEAKY_RELU:
+    case LF_ACT_LEAKY_RELU:
         for (size_t i = 0; i < n; i++) y[i] = z[i] >= 0 ? z[i] : LEAKY_SLOPE * z[i];
         break;
-    case LF_ELU:
+    case LF_ACT_ELU:
         for (size_t i = 0; i < n; i++) y[i] = z[i] >= 0 ? z[i] : expm1f(z[i]);
         break;
-    case LF_GELU:
+    case LF_ACT_GELU:
         for (size_t i = 0; i < n; i++)
             y[i] = (float)(0.5 * z[i] * (1.0 + erf(z[i] * INV_SQRT2)));
         break;
-    case LF_SIGMOID:
+    case LF_ACT_SIGMOID:
         for (size_t i = 0; i < n; i++)
             y[i] = z[i] >= 0 ? 1.0f / (1.0f + expf(-z[i])) : expf(z[i]) / (1.0f + expf(z[i]));
         break;
-    case LF_TANH:
+    case LF_ACT_TANH:
         for (size_t i = 0; i < n; i++) y[i] = tanhf(z[i]);
         break;
-    case LF_SOFTMAX:
+    case LF_ACT_SOFTMAX:
         if (y != z) memcpy(y, z, n * sizeof *y);
         lf_softmax_rows(y, B, D);
         break;
@@ -826,25 +826,25 @@ LF_CLONES static void act_backward(lf_activation a, float *restrict dz, const fl
                                    const float *restrict z, const float *restrict y, size_t B, size_t D) {
     size_t n = B * D;
     switch (a) {
-    case LF_LINEAR:
+    case LF_ACT_LINEAR:
         memcpy(dz, dy, n * sizeof *dz);
         break;
-    case LF_RELU: /* dy read unconditionally, so the loop vectorises */
+    case LF_ACT_RELU: /* dy read unconditionally, so the loop vectorises */
         for (size_t i = 0; i < n; i++) {
             float g = dy[i];
             dz[i] = z[i] > 0 ? g : 0.0f;
         }
         break;
-    case LF_LEAKY_RELU:
+    case LF_ACT_LEAKY_RELU:
         for (size_t i = 0; i < n; i++) {
             float g = dy[i];
             dz[i] = z[i] >= 0 ? g : LEAKY_SLOPE * g;
         }
         break;
-    case LF_ELU:
+    case LF_ACT_ELU:
         for (size_t i = 0; i < n; i++) dz[i] = z[i] >= 0 ? dy[i] : dy[i] * (y[i] + 1.0f);
         break;
-    case LF_GELU:
+    case LF_ACT_GELU:
         for (size_t i = 0; i < n; i++) {
             double x = z[i];
             double cdf = 0.5 * (1.0 + erf(x * INV_SQRT2));
@@ -852,13 +852,13 @@ LF_CLONES static void act_backward(lf_activation a, float *restrict dz, const fl
             dz[i] = (float)(dy[i] * (cdf + x * pdf));
         }
         break;
-    case LF_SIGMOID:
+    case LF_ACT_SIGMOID:
         for (size_t i = 0; i < n; i++) dz[i] = dy[i] * y[i] * (1.0f - y[i]);
         break;
-    case LF_TANH:
+    case LF_ACT_TANH:
         for (size_t i = 0; i < n; i++) dz[i] = dy[i] * (1.0f - y[i] * y[i]);
         break;
-    case LF_SOFTMAX:
+    case LF_ACT_SOFTMAX:
         for (size_t r = 0; r < B; r++) {
             const float *yr = y + r * D, *dyr = dy + r * D;
             float *dzr = dz + r * D;

@@ -112,6 +112,14 @@ struct lf_model {
     float *params;           /* flat blocks, n_params each */
     float *grads, *m1, *m2;  /* allocated by compile */
     size_t n_params, cap_params;
+    /* while a file is loaded (model_io.c): the weights its tensors store;
+     * a layer whose weights, with the earlier layers', pass that by more
+     * than LF_LOAD_SLACK floats is refused before they are allocated, so a
+     * small file cannot make the loader allocate gigabytes.  The slack
+     * lets a file missing a tensor or two be reported by the tensor's
+     * name.  0 outside a load: no limit. */
+    int load_limited;
+    size_t load_stored;
     uint64_t step;           /* optimizer steps taken */
 
     int compiled;
@@ -124,6 +132,8 @@ struct lf_model {
     double *hist;            /* 4 x epochs: loss, val_loss, acc, val_acc */
     lf_history history;
 };
+
+#define LF_LOAD_SLACK ((size_t)1 << 20)
 
 /* ---- model.c: the model's lifetime and errors */
 /* Frees the graph and weights, leaving an empty model (seed and message

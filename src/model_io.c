@@ -131,8 +131,11 @@ lf_status lf_model_tensors(const lf_model *m, const char *prefix, int with_opt, 
     return LF_OK;
 }
 
-lf_status lf_model_save(lf_model *m, const char *path, int with_optimizer) {
+lf_status lf_model_save(lf_model *m, const char *path, unsigned flags) {
     if (!m) return LF_ERR_ARG;
+    const unsigned known = LF_WRITE_NO_FSYNC | LF_SAVE_OPTIMIZER;
+    if (flags & ~known) return lf_model_fail(m, LF_ERR_ARG, "save: unknown flags 0x%x", flags & ~known);
+    int with_optimizer = (flags & LF_SAVE_OPTIMIZER) != 0;
     if (!path) return lf_model_fail(m, LF_ERR_ARG, "save: no path given");
     if (with_optimizer && !m->compiled)
         return lf_model_fail(m, LF_ERR_STATE, "save: the optimizer state needs a compiled model");
@@ -150,7 +153,7 @@ lf_status lf_model_save(lf_model *m, const char *path, int with_optimizer) {
     if (st == LF_OK) {
         const char *keys[3] = {"format", "format_version", "architecture"};
         const char *vals[3] = {"latefuse", FORMAT_VERSION, arch.data};
-        st = lf_st_write(path, outs, n, keys, vals, 3, &m->err);
+        st = lf_st_write(path, outs, n, keys, vals, 3, flags & LF_WRITE_NO_FSYNC, &m->err);
         LF_FREE(outs);
         LF_FREE(names);
     }
@@ -163,24 +166,24 @@ lf_status lf_model_save(lf_model *m, const char *path, int with_optimizer) {
 /* checks that obj has only the allowed keys */
 static lf_status only_keys(const lf_json *obj, const char *const *allowed, const char *where,
                            lf_err *e) {
-    for (size_t i = 0; i < lf_json_len(obj); i++) {
-        const char *k = lf_json_key_at(obj, i);
-        int ok = 0;
-        for (size_t a = 0; allowed[a]; a++) ok |= strcmp(k, allowed[a]) == 0;
-        if (!ok) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown field '%.60s'", where, k);
-    }
+    char k[LF_MSG_STR];
+    const char *bad = lf_json_unknown_key(obj, allowed);
+    if (bad) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown field '%s'", where, lf_str_for_msg(k, bad));
     return LF_OK;
 }
 
 static lf_status build_layer(lf_model *m, const lf_json *L, size_t idx, lf_err *e) {
-    char where[96];
+    char where[96], esc[LF_MSG_STR];
     snprintf(where, sizeof where, "architecture: layer %zu", idx);
     if (!lf_json_is(L, LF_JSON_OBJECT)) return lf_fail(e, LF_ERR_FORMAT, "%s is not an object", where);
     const char *name = lf_arch_str(L, "name"), *type = lf_arch_str(L, "type");
     if (!name || !type) return lf_fail(e, LF_ERR_FORMAT, "%s: 'name' and 'type' must be strings", where);
-    snprintf(where, sizeof where, "architecture: layer '%.40s'", name);
+    if (!lf_name_valid(name, strlen(name)))
+        return lf_fail(e, LF_ERR_FORMAT, "%s: the name '%s' is not 1-63 characters of A-Z a-z 0-9 _ . -",
+                       where, lf_str_for_msg(esc, name));
+    snprintf(where, sizeof where, "architecture: layer '%s'", name);
     int kind = lf_kind_parse(type);
-    if (kind < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown layer type '%.60s'", where, type);
+    if (kind < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown layer type '%s'", where, lf_str_for_msg(esc, type));
     const lf_layer_type *t = lf_layer_types[kind];
 
     /* inbound nodes, by name, all earlier layers */
@@ -275,8 +278,13 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
     if (st == LF_OK && (!lf_json_is(layers, LF_JSON_ARRAY) || lf_json_len(layers) == 0 ||
                         lf_json_len(layers) > 100000))
         st = lf_fail(e, LF_ERR_FORMAT, "architecture: 'layers' must be a list of 1..100000 layers");
+    size_t stored = 0, plen = strlen(prefix);
+    for (size_t i = 0; i < lf_st_count(f); i++)
+        if (strncmp(lf_st_at(f, i)->name, prefix, plen) == 0) stored += lf_st_at(f, i)->count;
+    m->load_limited = 1, m->load_stored = stored; /* layer.c's lf_node_add checks it */
     for (size_t i = 0; st == LF_OK && i < lf_json_len(layers); i++)
         st = build_layer(m, lf_json_at(layers, i), i, e);
+    m->load_limited = 0;
     const lf_json *out = lf_json_get(root, "output");
     if (st == LF_OK && out) {
         int oid = lf_arch_node(m, out);
@@ -306,7 +314,7 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
     if ((st = lf_model_tensors(m, prefix, with_opt, &outs, &n, &names, e)) != LF_OK) return st;
     for (size_t i = 0; st == LF_OK && i < n; i++)
         st = lf_load_tensor(f, outs[i].name, (float *)outs[i].data, outs[i].ndim, outs[i].shape, e);
-    size_t plen = strlen(prefix), ours = 0;
+    size_t ours = 0;
     for (size_t i = 0; i < lf_st_count(f); i++)
         ours += strncmp(lf_st_at(f, i)->name, prefix, plen) == 0;
     if (st == LF_OK && ours != n) {
@@ -315,7 +323,8 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
             int expected = 0;
             for (size_t j = 0; j < n; j++) expected |= strcmp(tn, outs[j].name) == 0;
             if (!expected && strncmp(tn, prefix, plen) == 0) {
-                st = lf_fail(e, LF_ERR_FORMAT, "model file: unexpected tensor '%.80s'", tn);
+                char esc[LF_MSG_STR];
+                st = lf_fail(e, LF_ERR_FORMAT, "model file: unexpected tensor '%s'", lf_str_for_msg(esc, tn));
                 break;
             }
         }
@@ -340,11 +349,12 @@ lf_status lf_model_load(lf_model *m, const char *path) {
     if (st != LF_OK) return st;
     const char *fmt = lf_st_metadata(&f, "format"), *ver = lf_st_metadata(&f, "format_version");
     const char *arch = lf_st_metadata(&f, "architecture");
+    char esc[LF_MSG_STR];
     if (!fmt || strcmp(fmt, "latefuse") != 0)
         st = lf_model_fail(m, LF_ERR_FORMAT, "'%s' is a safetensors file but not a latefuse model", path);
     else if (!ver || (strcmp(ver, FORMAT_VERSION) != 0 && strcmp(ver, "1") != 0))
-        st = lf_model_fail(m, LF_ERR_FORMAT, "'%s': unsupported latefuse format version '%.20s'", path,
-                           ver ? ver : "(none)");
+        st = lf_model_fail(m, LF_ERR_FORMAT, "'%s': unsupported latefuse format version '%s'", path,
+                           ver ? lf_str_for_msg(esc, ver) : "(none)");
     else if (!arch)
         st = lf_model_fail(m, LF_ERR_FORMAT, "'%s': the metadata has no architecture", path);
     else {

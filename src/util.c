@@ -40,6 +40,17 @@ int lf_mul_ok(size_t a, size_t b, size_t *out) {
     return 1;
 }
 
+int lf_name_valid(const char *s, size_t n) {
+    if (!s || n == 0 || n > 63) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
 void *lf_alloc_array(size_t n, size_t size) {
     size_t bytes;
     if (!lf_mul_ok(n, size, &bytes)) return NULL;

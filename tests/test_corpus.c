@@ -132,6 +132,18 @@ static void replay(const fz_target *t, const char *dir, int is_seed_dir, tally *
                                    "the message names the file: %s", lf_model_error(m));
             lf_model_free(m);
         }
+        if (is_seed_dir && strcmp(t->name, "fusion") == 0 &&
+            (starts_with(names[i], "ok_") || starts_with(names[i], "bad_"))) {
+            /* lf_fusion_load of the file agrees with the target's verdict */
+            lf_fusion *f = NULL;
+            CHECK(lf_fusion_create(&f) == LF_OK, "create");
+            lf_status st = lf_fusion_load(f, path);
+            CHECK((int)st == r, "lf_fusion_load(%s) gives %d, the target %d: %s", path, st, r,
+                  lf_fusion_error(f));
+            if (st != LF_OK) CHECK(strstr(lf_fusion_error(f), path) != NULL,
+                                   "the message names the file: %s", lf_fusion_error(f));
+            lf_fusion_free(f);
+        }
         tl->files++;
         free(data);
     }
@@ -160,6 +172,12 @@ static lf_status message_of(const char *target, const char *file, char *msg, siz
         st = data ? lf_json_parse((const char *)data, len, &root, &e) : LF_ERR_IO;
         lf_json_free(root);
         free(data);
+    } else if (strcmp(target, "fusion") == 0) {
+        lf_fusion *f = NULL;
+        if (lf_fusion_create(&f) != LF_OK) return LF_ERR_NOMEM;
+        st = lf_fusion_load(f, path);
+        snprintf(e.msg, sizeof e.msg, "%s", lf_fusion_error(f));
+        lf_fusion_free(f);
     } else {
         lf_model *m = NULL;
         if (lf_model_create(&m, 0) != LF_OK) return LF_ERR_NOMEM;
@@ -254,6 +272,13 @@ int main(void) {
         {"model", "bad_unknown_field.lfm", "architecture: layer 'in_a': unknown field 'exec'"},
         {"model", "bad_unknown_layer_type.lfm", "architecture: layer 'dense_1': unknown layer type 'Conv3D'"},
         {"model", "bad_wrong_tensor_shape.lfm", "model file: tensor 'dense.kernel' must be F32 of shape (4, 3)"},
+        {"fusion", "bad_mlp_1024x16000.lff", "the network has 1539 weights, the mlp method builds 2099347200 for 1024 models"},
+        {"fusion", "bad_name_escape.lff", "model name 1 must be a string of 1..63 letters, digits, '_', '.' or '-'"},
+        {"fusion", "bad_one_class.lff", "fusion settings: 'classes' must be an integer in 2..1048576"},
+        {"fusion", "bad_settings_array.lff", "fusion settings: not a JSON object"},
+        {"fusion", "bad_settings_string.lff", "fusion settings: not a JSON object"},
+        {"fusion", "bad_templates_1024x16000.lff", "tensor 'fusion.templates' must be F32 of shape (16000, 16384000)"},
+        {"fusion", "bad_unknown_field.lff", "fusion settings: unknown field '\\x07bell'"},
     };
     for (size_t i = 0; i < sizeof msgs / sizeof msgs[0]; i++) {
         char msg[600];

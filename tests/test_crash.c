@@ -23,8 +23,8 @@ static lf_model *make(uint64_t seed) {
     lf_model *m;
     lf_model_create(&m, seed);
     int x = lf_input(m, 64, "x");
-    int h = lf_dense(m, x, 256, LF_RELU, 1, "h");
-    lf_model_compile(m, lf_dense(m, h, 10, LF_SOFTMAX, 1, "o"), LF_LOSS_MSE, NULL);
+    int h = lf_dense(m, x, 256, LF_ACT_RELU, 1, "h");
+    lf_model_compile(m, lf_dense(m, h, 10, LF_ACT_SOFTMAX, 1, "o"), LF_LOSS_MSE, NULL);
     return m;
 }
 
@@ -37,13 +37,13 @@ int main(void) {
     for (int i = 0; i < 64; i++) x[i] = (float)i / 64.0f;
     const float *xs[1] = {x};
     for (int k = 0; k < 2; k++) lf_model_predict(m[k], xs, 1, ref[k]);
-    CHECK(lf_model_save(m[0], path, 1) == LF_OK, "initial save");
+    CHECK(lf_model_save(m[0], path, LF_SAVE_OPTIMIZER) == LF_OK, "initial save");
     srand(12345);
     int old_or_new = 0, strays = 0;
     for (int kill_no = 0; kill_no < KILLS; kill_no++) {
         pid_t pid = fork();
         if (pid == 0) {
-            for (unsigned i = 0;; i++) lf_model_save(m[i & 1], path, 1);
+            for (unsigned i = 0;; i++) lf_model_save(m[i & 1], path, LF_SAVE_OPTIMIZER);
         }
         struct timespec d = {0, 200000 + (rand() % 3000) * 1000L}; /* 0.2-3.2 ms */
         nanosleep(&d, NULL);

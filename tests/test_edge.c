@@ -110,7 +110,7 @@ static void test_engine_nan(void) {
     lf_model *m;
     lf_model_create(&m, 1);
     int x = lf_input(m, 3, "x");
-    int o = lf_dense(m, x, 2, LF_SOFTMAX, 1, "o");
+    int o = lf_dense(m, x, 2, LF_ACT_SOFTMAX, 1, "o");
     lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL);
     float in[6] = {1, 2, 3, NAN, 0, 0}, out[4];
     const float *xs[1] = {in};
@@ -166,8 +166,8 @@ static void test_threads(void) {
     lf_model *m;
     lf_model_create(&m, 3);
     int xa = lf_input(m, C, "a"), xb = lf_input(m, C, "b");
-    int h = lf_dense(m, lf_concatenate(m, 2, (int[]){xa, xb}, NULL), 256, LF_RELU, 1, NULL);
-    lf_model_compile(m, lf_dense(m, h, C, LF_SOFTMAX, 1, NULL), LF_LOSS_MSE, NULL);
+    int h = lf_dense(m, lf_concatenate(m, 2, (int[]){xa, xb}, NULL), 256, LF_ACT_RELU, 1, NULL);
+    lf_model_compile(m, lf_dense(m, h, C, LF_ACT_SOFTMAX, 1, NULL), LF_LOSS_MSE, NULL);
     float *ref = malloc(N * C * sizeof *ref), *mref = malloc(N * C * sizeof *mref);
     lf_fusion_predict(f, p, N, ref);
     lf_model_predict(m, p, N, mref);

@@ -24,9 +24,9 @@ static lf_model *seed_model(uint64_t seed) {
     lf_model *m;
     lf_model_create(&m, seed);
     int in1 = lf_input(m, 100, NULL), in2 = lf_input(m, 100, NULL);
-    int x1 = lf_dense(m, in1, 32, LF_RELU, 1, NULL), x2 = lf_dense(m, in2, 32, LF_RELU, 1, NULL);
+    int x1 = lf_dense(m, in1, 32, LF_ACT_RELU, 1, NULL), x2 = lf_dense(m, in2, 32, LF_ACT_RELU, 1, NULL);
     int w = lf_weighted_average(m, 2, (int[]){x1, x2}, -1, NULL);
-    int out = lf_dense(m, w, 1, LF_LINEAR, 1, NULL);
+    int out = lf_dense(m, w, 1, LF_ACT_LINEAR, 1, NULL);
     lf_model_compile(m, out, LF_LOSS_MSE, NULL);
     return m;
 }
@@ -87,24 +87,24 @@ static void test_builder(void) {
     CHECK(lf_add(m, 2, (int[]){a, b}, "sum") == -1, "shape mismatch");
     CHECK(strcmp(lf_model_error(m), "Add: inputs must have equal shapes, got 4 ('a') and 5 ('b')") == 0, "%s",
           lf_model_error(m));
-    CHECK(lf_dense(m, a, 3, LF_RELU, 1, "d") == -1, "sticky");
+    CHECK(lf_dense(m, a, 3, LF_ACT_RELU, 1, "d") == -1, "sticky");
     CHECK(lf_model_compile(m, a, LF_LOSS_MSE, NULL) == LF_ERR_SHAPE, "compile reports the first error");
     lf_model_free(m);
     lf_model_create(&m, 0);
     a = lf_input(m, 4, "a");
-    CHECK(lf_dense(m, a, 3, LF_RELU, 1, "a") == -1 && strcmp(lf_model_error(m), "layer name 'a' is used twice") == 0,
+    CHECK(lf_dense(m, a, 3, LF_ACT_RELU, 1, "a") == -1 && strcmp(lf_model_error(m), "layer name 'a' is used twice") == 0,
           "%s", lf_model_error(m));
     lf_model_free(m);
     lf_model_create(&m, 0);
     a = lf_input(m, 4, "a");
-    CHECK(lf_dense(m, 7, 3, LF_RELU, 1, NULL) == -1 &&
+    CHECK(lf_dense(m, 7, 3, LF_ACT_RELU, 1, NULL) == -1 &&
               strcmp(lf_model_error(m), "Dense: input is not a node of this model (id 7)") == 0,
           "%s", lf_model_error(m));
     lf_model_free(m);
     lf_model_create(&m, 0);
     a = lf_input(m, 4, "a");
     lf_input(m, 4, "b");
-    int d = lf_dense(m, a, 2, LF_SOFTMAX, 1, "d");
+    int d = lf_dense(m, a, 2, LF_ACT_SOFTMAX, 1, "d");
     CHECK(lf_model_compile(m, d, LF_LOSS_MSE, NULL) == LF_ERR_ARG &&
               strcmp(lf_model_error(m), "compile: input 'b' is not connected to the output") == 0,
           "%s", lf_model_error(m));
@@ -176,9 +176,9 @@ static lf_model *clf_model(uint64_t seed, float dropout) {
     lf_model *m;
     lf_model_create(&m, seed);
     int x = lf_input(m, 4, "x");
-    int h = lf_dense(m, x, 16, LF_RELU, 1, "h");
+    int h = lf_dense(m, x, 16, LF_ACT_RELU, 1, "h");
     int dr = lf_dropout(m, h, dropout, "drop");
-    int o = lf_dense(m, dr, 2, LF_SOFTMAX, 1, "o");
+    int o = lf_dense(m, dr, 2, LF_ACT_SOFTMAX, 1, "o");
     lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL);
     return m;
 }
@@ -289,6 +289,20 @@ static void test_fit(void) {
     free(vy), free(x), free(y);
 }
 
+/* 1 when the two files hold the same bytes (and both can be read). */
+static int same_bytes(const char *a, const char *b) {
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        if (ca != cb) same = 0;
+        if (ca == EOF || cb == EOF) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
 static void test_save_load(void) {
     char path[128], path2[128];
     snprintf(path, sizeof path, "%s/seed.lf", tmpdir);
@@ -300,7 +314,7 @@ static void test_save_load(void) {
     lf_fit_options o = lf_fit_defaults();
     o.epochs = 2;
     lf_model_fit(m, xs, y, 50, &o);
-    CHECK(lf_model_save(m, path, 1) == LF_OK, "save: %s", lf_model_error(m));
+    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
     lf_model *l;
     lf_model_create(&l, 0);
     CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
@@ -404,7 +418,7 @@ static void test_save_load(void) {
     lf_st_free(&f);
     /* not a latefuse file; missing file */
     const char *k1[1] = {"format"}, *v1[1] = {"other"};
-    lf_st_write(path2, NULL, 0, k1, v1, 1, &e);
+    lf_st_write(path2, NULL, 0, k1, v1, 1, 0, &e);
     lf_model_create(&l, 0);
     CHECK(lf_model_load(l, path2) == LF_ERR_FORMAT && strstr(lf_model_error(l), "not a latefuse model"), "%s",
           lf_model_error(l));
@@ -412,6 +426,14 @@ static void test_save_load(void) {
     lf_model_free(l);
     /* a failed save leaves the old file intact */
     CHECK(lf_model_save(m, "/nonexistent-dir/x.lf", 0) == LF_ERR_IO, "save into a missing folder");
+    /* the flags: LF_WRITE_NO_FSYNC writes the same bytes, the optimizer
+     * state makes the file larger, an unknown bit is refused */
+    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK &&
+              lf_model_save(m, path2, LF_SAVE_OPTIMIZER | LF_WRITE_NO_FSYNC) == LF_OK && same_bytes(path, path2),
+          "save without fsync: %s", lf_model_error(m));
+    CHECK(lf_model_save(m, path2, 0) == LF_OK && !same_bytes(path, path2), "save without the optimizer");
+    CHECK(lf_model_save(m, path2, 4u) == LF_ERR_ARG && strcmp(lf_model_error(m), "save: unknown flags 0x4") == 0,
+          "%s", lf_model_error(m));
     lf_model_free(m);
     free(x1), free(x2);
     unlink(path), unlink(path2);
@@ -440,8 +462,8 @@ static void test_threads_determinism(void) {
         lf_model *m;
         lf_model_create(&m, 5);
         int in = lf_input(m, d, "x");
-        int h = lf_dense(m, in, 512, LF_RELU, 1, "h");
-        lf_model_compile(m, lf_dense(m, h, 10, LF_SOFTMAX, 1, "o"), LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL);
+        int h = lf_dense(m, in, 512, LF_ACT_RELU, 1, "h");
+        lf_model_compile(m, lf_dense(m, h, 10, LF_ACT_SOFTMAX, 1, "o"), LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL);
         lf_fit_options o = lf_fit_defaults();
         o.epochs = 2, o.batch_size = 128;
         const float *xs[1] = {x};
@@ -487,7 +509,7 @@ static void test_reshuffle(void) {
         lf_model *m;
         lf_model_create(&m, 3);
         int in = lf_input(m, 2, "x");
-        lf_model_compile(m, lf_dense(m, in, 2, LF_SOFTMAX, 1, "o"), LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+        lf_model_compile(m, lf_dense(m, in, 2, LF_ACT_SOFTMAX, 1, "o"), LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
                          NULL);
         order_log log;
         memset(&log, 0, sizeof log);
@@ -570,8 +592,8 @@ static void test_ema(void) {
     lf_model *both[2] = {a, b};
     for (int k = 0; k < 2; k++) {
         int in = lf_input(both[k], 4, "x");
-        int h = lf_dense(both[k], in, 8, LF_TANH, 1, "h");
-        int o = lf_dense(both[k], h, 2, LF_SOFTMAX, 1, "o");
+        int h = lf_dense(both[k], in, 8, LF_ACT_TANH, 1, "h");
+        int o = lf_dense(both[k], h, 2, LF_ACT_SOFTMAX, 1, "o");
         opt.use_ema = k == 0, opt.ema_momentum = 0.9f;
         CHECK(lf_model_compile(both[k], o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &opt) == LF_OK, "compile");
     }
@@ -603,7 +625,7 @@ static void test_ema(void) {
     /* a momentum of 1 would never move */
     lf_model *d;
     lf_model_create(&d, 1);
-    int in = lf_input(d, 4, "x"), out = lf_dense(d, in, 2, LF_SOFTMAX, 1, "o");
+    int in = lf_input(d, 4, "x"), out = lf_dense(d, in, 2, LF_ACT_SOFTMAX, 1, "o");
     opt.use_ema = 1, opt.ema_momentum = 1.0f;
     CHECK(lf_model_compile(d, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &opt) == LF_ERR_ARG &&
               strstr(lf_model_error(d), "ema_momentum in [0, 1)"),

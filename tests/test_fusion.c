@@ -59,7 +59,9 @@ static lf_fusion *fit(lf_method m, const float *const *p, size_t M, size_t N, si
 static void test_names(void) {
     lf_method ms[64];
     size_t n = lf_method_list(ms, 64);
-    CHECK(n == 17 && ms[0] == LF_FUSE_MEAN && ms[14] == LF_FUSE_GATE && ms[16] == LF_FUSE_GES_LOG, "%zu methods", n);
+    CHECK(n == 23 && ms[0] == LF_FUSE_MEAN && ms[14] == LF_FUSE_GATE && ms[16] == LF_FUSE_GES_LOG &&
+              ms[17] == LF_FUSE_KNORA_E && ms[20] == LF_FUSE_LCA && ms[22] == LF_FUSE_BKS,
+          "%zu methods", n);
     for (size_t i = 0; i < n; i++) CHECK(lf_method_parse(lf_method_name(ms[i])) == (int)ms[i], "name %d", ms[i]);
     CHECK(lf_method_parse("auto") == LF_FUSE_AUTO && lf_method_family(LF_FUSE_AUTO) == -1, "auto");
     CHECK(lf_method_family(LF_FUSE_BORDA) == LF_FAMILY_FIXED &&
@@ -363,8 +365,8 @@ static void test_compare(void) {
     for (size_t i = 0; i < t->n_rows; i++) {
         const lf_score_row *r = &t->rows[i];
         CHECK(r->std[LF_METRIC_ACCURACY] >= 0, "std");
-        if (r->kind == 1) seen_models++;
-        if (r->kind == 0 && r->method == LF_FUSE_MEAN) {
+        if (r->kind == LF_ROW_MODEL) seen_models++;
+        if (r->kind == LF_ROW_METHOD && r->method == LF_FUSE_MEAN) {
             /* with image absent, the mean is the text model: equal accuracy */
             const lf_score_row *text = NULL;
             for (size_t j = 0; j < t->n_rows; j++)
@@ -397,6 +399,20 @@ static void test_compare(void) {
     free(p[0]), free(p[1]), free(y);
 }
 
+/* 1 when the two files hold the same bytes (and both can be read). */
+static int same_bytes(const char *a, const char *b) {
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        if (ca != cb) same = 0;
+        if (ca == EOF || cb == EOF) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
 static void test_save_load(void) {
     size_t N = 300, C = 4;
     float *p[2] = {malloc(N * C * sizeof(float)), malloc(N * C * sizeof(float))};
@@ -408,7 +424,7 @@ static void test_save_load(void) {
     snprintf(path, sizeof path, "%s/f.lf", dir);
     for (int m = 0; m < LF_FUSE_AUTO; m++) {
         lf_fusion *f = fit(m, (const float *const *)p, 2, N, C, y, m % 2, 0);
-        CHECK(lf_fusion_save(f, path) == LF_OK, "save %s: %s", lf_method_name(m), lf_fusion_error(f));
+        CHECK(lf_fusion_save(f, path, 0) == LF_OK, "save %s: %s", lf_method_name(m), lf_fusion_error(f));
         lf_fusion *g;
         lf_fusion_create(&g);
         CHECK(lf_fusion_load(g, path) == LF_OK, "load %s: %s", lf_method_name(m), lf_fusion_error(g));
@@ -422,11 +438,31 @@ static void test_save_load(void) {
               lf_method_name(m));
         lf_fusion_free(f), lf_fusion_free(g);
     }
+    /* the flags: LF_WRITE_NO_FSYNC writes the same bytes; the optimizer
+     * flag is the network's and refused here, as any unknown bit */
+    {
+        char path2[80];
+        snprintf(path2, sizeof path2, "%s/f2.lf", dir);
+        lf_fusion *f = fit(LF_FUSE_WAVG, (const float *const *)p, 2, N, C, y, 0, 0);
+        CHECK(lf_fusion_save(f, path, 0) == LF_OK && lf_fusion_save(f, path2, LF_WRITE_NO_FSYNC) == LF_OK &&
+                  same_bytes(path, path2),
+              "save without fsync: %s", lf_fusion_error(f));
+        CHECK(lf_fusion_save(f, path2, LF_SAVE_OPTIMIZER) == LF_ERR_ARG &&
+                  strcmp(lf_fusion_error(f),
+                         "save: unknown flags 0x2 (a fusion model takes LF_WRITE_NO_FSYNC only)") == 0,
+              "%s", lf_fusion_error(f));
+        CHECK(lf_fusion_save(f, path2, 0x10) == LF_ERR_ARG &&
+                  strcmp(lf_fusion_error(f),
+                         "save: unknown flags 0x10 (a fusion model takes LF_WRITE_NO_FSYNC only)") == 0,
+              "%s", lf_fusion_error(f));
+        lf_fusion_free(f);
+        unlink(path2);
+    }
     /* an engine model file is not a fusion model */
     lf_model *net;
     lf_model_create(&net, 0);
     int x = lf_input(net, 2, "x");
-    lf_model_compile(net, lf_dense(net, x, 2, LF_SOFTMAX, 1, "o"), LF_LOSS_MSE, NULL);
+    lf_model_compile(net, lf_dense(net, x, 2, LF_ACT_SOFTMAX, 1, "o"), LF_LOSS_MSE, NULL);
     lf_model_save(net, path, 0);
     lf_model_free(net);
     lf_fusion *g;
@@ -436,7 +472,7 @@ static void test_save_load(void) {
     float z[4] = {0.5f, 0.5f, 0.5f, 0.5f};
     const float *pz[1] = {z};
     CHECK(lf_fusion_predict(g, pz, 1, o1) == LF_ERR_STATE, "predict on an unfitted model");
-    CHECK(lf_fusion_save(g, path) == LF_ERR_STATE, "save an unfitted model");
+    CHECK(lf_fusion_save(g, path, 0) == LF_ERR_STATE, "save an unfitted model");
     lf_fusion_free(g);
     unlink(path);
     rmdir(dir);

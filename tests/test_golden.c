@@ -156,10 +156,10 @@ static void test_seed(void) {
     lf_model *m;
     lf_model_create(&m, 1);
     int in1 = lf_input(m, 100, "in1"), in2 = lf_input(m, 100, "in2");
-    int d1 = lf_dense(m, in1, 32, LF_RELU, 1, "d1"), d2 = lf_dense(m, in2, 32, LF_RELU, 1, "d2");
+    int d1 = lf_dense(m, in1, 32, LF_ACT_RELU, 1, "d1"), d2 = lf_dense(m, in2, 32, LF_ACT_RELU, 1, "d2");
     int xs[2] = {d1, d2};
     int w = lf_weighted_average(m, 2, xs, -1, "wavg");
-    int out = lf_dense(m, w, 1, LF_LINEAR, 1, "out");
+    int out = lf_dense(m, w, 1, LF_ACT_LINEAR, 1, "out");
     CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
     check_network(m, "tests/golden/seed.safetensors", 8, 1);
     lf_model_free(m);
@@ -171,9 +171,9 @@ static void test_head(void) {
     int img = lf_input(m, 5, "image"), txt = lf_input(m, 5, "text");
     int xs[2] = {img, txt};
     int cat = lf_concatenate(m, 2, xs, "cat");
-    int hid = lf_dense(m, cat, 128, LF_RELU, 1, "hidden");
+    int hid = lf_dense(m, cat, 128, LF_ACT_RELU, 1, "hidden");
     int drop = lf_dropout(m, hid, 0.2f, "drop");
-    int out = lf_dense(m, drop, 5, LF_SOFTMAX, 1, "out");
+    int out = lf_dense(m, drop, 5, LF_ACT_SOFTMAX, 1, "out");
     CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s",
           lf_model_error(m));
     check_network(m, "tests/golden/head.safetensors", 16, 1);
@@ -184,11 +184,11 @@ static void test_zoo(void) {
     lf_model *m;
     lf_model_create(&m, 3);
     int a = lf_input(m, 4, "a"), b = lf_input(m, 4, "b"), c = lf_input(m, 4, "c");
-    int lr = lf_dense(m, a, 4, LF_LEAKY_RELU, 1, "dense_lrelu");
-    int el = lf_dense(m, b, 4, LF_ELU, 1, "dense_elu");
-    int ge = lf_dense(m, c, 4, LF_GELU, 1, "dense_gelu");
-    int th = lf_dense(m, a, 4, LF_TANH, 1, "dense_tanh");
-    int sg = lf_dense(m, b, 4, LF_SIGMOID, 1, "dense_sig");
+    int lr = lf_dense(m, a, 4, LF_ACT_LEAKY_RELU, 1, "dense_lrelu");
+    int el = lf_dense(m, b, 4, LF_ACT_ELU, 1, "dense_elu");
+    int ge = lf_dense(m, c, 4, LF_ACT_GELU, 1, "dense_gelu");
+    int th = lf_dense(m, a, 4, LF_ACT_TANH, 1, "dense_tanh");
+    int sg = lf_dense(m, b, 4, LF_ACT_SIGMOID, 1, "dense_sig");
     int add = lf_add(m, 3, (int[]){lr, el, ge}, "add");
     int sub = lf_subtract(m, th, sg, "sub");
     int mul = lf_multiply(m, 2, (int[]){add, sub}, "mul");
@@ -200,7 +200,7 @@ static void test_zoo(void) {
     int dot = lf_dot(m, lr, el, 1, "dot");
     int dotraw = lf_dot(m, add, avg, 0, "dotraw");
     int cat2 = lf_concatenate(m, 3, (int[]){cat, dot, dotraw}, "cat2");
-    int out = lf_dense(m, cat2, 3, LF_LINEAR, 1, "out");
+    int out = lf_dense(m, cat2, 3, LF_ACT_LINEAR, 1, "out");
     CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
     check_network(m, "tests/golden/zoo.safetensors", 6, 0);
     lf_model_free(m);
@@ -212,14 +212,14 @@ static void test_zoo(void) {
 static void test_cnn(void) {
     lf_model *m;
     lf_model_create(&m, 4);
-    int img = lf_input_shape(m, 3, (size_t[]){8, 8, 3}, LF_FLOAT32, "img");
-    int c1 = lf_conv2d(m, img, 4, 3, 3, 1, 1, LF_PADDING_SAME, LF_LINEAR, 0, "conv1");
+    int img = lf_input_shape(m, 3, (size_t[]){8, 8, 3}, LF_DTYPE_FLOAT32, "img");
+    int c1 = lf_conv2d(m, img, 4, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 0, "conv1");
     int bn = lf_batch_normalization(m, c1, 0.99f, 1e-3f, "bn");
-    int relu = lf_activation_layer(m, bn, LF_RELU, "relu");
+    int relu = lf_activation_layer(m, bn, LF_ACT_RELU, "relu");
     int pool = lf_max_pooling2d(m, relu, 2, 2, 0, 0, LF_PADDING_VALID, "pool");
-    int c2 = lf_conv2d(m, pool, 5, 3, 3, 2, 2, LF_PADDING_SAME, LF_RELU, 1, "conv2");
+    int c2 = lf_conv2d(m, pool, 5, 3, 3, 2, 2, LF_PADDING_SAME, LF_ACT_RELU, 1, "conv2");
     int gap = lf_global_average_pooling2d(m, c2, "gap");
-    int out = lf_dense(m, gap, 3, LF_SOFTMAX, 1, "out");
+    int out = lf_dense(m, gap, 3, LF_ACT_SOFTMAX, 1, "out");
     CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
     check_network_mode(m, "tests/golden/cnn.safetensors", 4, 1, 1);
     lf_model_free(m);
@@ -229,11 +229,11 @@ static void test_cnn(void) {
 static void test_image_zoo(void) {
     lf_model *m;
     lf_model_create(&m, 5);
-    int img = lf_input_shape(m, 3, (size_t[]){7, 6, 2}, LF_FLOAT32, "img");
+    int img = lf_input_shape(m, 3, (size_t[]){7, 6, 2}, LF_DTYPE_FLOAT32, "img");
     int resc = lf_rescaling(m, img, 0.5f, -0.25f, "resc");
     int parts[9];
-    parts[0] = lf_conv2d(m, resc, 3, 3, 2, 2, 1, LF_PADDING_VALID, LF_ELU, 1, "conv_v");
-    parts[1] = lf_conv2d(m, img, 2, 3, 3, 2, 3, LF_PADDING_SAME, LF_TANH, 0, "conv_s");
+    parts[0] = lf_conv2d(m, resc, 3, 3, 2, 2, 1, LF_PADDING_VALID, LF_ACT_ELU, 1, "conv_v");
+    parts[1] = lf_conv2d(m, img, 2, 3, 3, 2, 3, LF_PADDING_SAME, LF_ACT_TANH, 0, "conv_s");
     parts[2] = lf_max_pooling2d(m, img, 2, 2, 0, 0, LF_PADDING_VALID, "max_v");
     parts[3] = lf_max_pooling2d(m, img, 3, 2, 2, 3, LF_PADDING_SAME, "max_s");
     parts[4] = lf_average_pooling2d(m, img, 2, 3, 1, 2, LF_PADDING_VALID, "avg_v");
@@ -244,7 +244,7 @@ static void test_image_zoo(void) {
     int flat[9];
     for (int i = 0; i < 9; i++) flat[i] = lf_flatten(m, parts[i], NULL);
     int cat = lf_concatenate(m, 9, flat, "cat");
-    int out = lf_dense(m, cat, 3, LF_LINEAR, 1, "out");
+    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
     CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
     check_network(m, "tests/golden/image_zoo.safetensors", 3, 0);
     lf_model_free(m);

@@ -168,12 +168,12 @@ static void run(const char *what, lf_model *m, int out, lf_loss loss, size_t n, 
 }
 
 static void test_activations(void) {
-    for (int a = LF_LINEAR; a <= LF_SOFTMAX; a++) {
+    for (int a = LF_ACT_LINEAR; a <= LF_ACT_SOFTMAX; a++) {
         lf_model *m;
         lf_model_create(&m, 10 + a);
         int x = lf_input(m, 5, "x");
         int h = lf_dense(m, x, 4, a, 1, "h");
-        int o = lf_dense(m, h, 3, LF_LINEAR, 1, "o");
+        int o = lf_dense(m, h, 3, LF_ACT_LINEAR, 1, "o");
         char what[64];
         snprintf(what, sizeof what, "Dense(4, %s)", lf_activation_name(a));
         run(what, m, o, LF_LOSS_MSE, 6, 100 + a);
@@ -181,9 +181,9 @@ static void test_activations(void) {
         /* the same activation as a layer of its own */
         lf_model_create(&m, 20 + a);
         x = lf_input(m, 5, "x");
-        h = lf_dense(m, x, 4, LF_LINEAR, 0, "h");
+        h = lf_dense(m, x, 4, LF_ACT_LINEAR, 0, "h");
         int act = lf_activation_layer(m, h, a, "act");
-        o = lf_dense(m, act, 2, LF_LINEAR, 1, "o");
+        o = lf_dense(m, act, 2, LF_ACT_LINEAR, 1, "o");
         snprintf(what, sizeof what, "Activation(%s)", lf_activation_name(a));
         run(what, m, o, LF_LOSS_MSE, 6, 200 + a);
         lf_model_free(m);
@@ -197,26 +197,26 @@ static void test_losses(void) {
         lf_loss loss;
         int act_layer;
     } cases[] = {
-        {"mse", LF_LINEAR, LF_LOSS_MSE, 0},
-        {"mae", LF_LINEAR, LF_LOSS_MAE, 0},
-        {"binary_crossentropy (fused sigmoid)", LF_SIGMOID, LF_LOSS_BINARY_CROSSENTROPY, 0},
-        {"binary_crossentropy (softmax output)", LF_SOFTMAX, LF_LOSS_BINARY_CROSSENTROPY, 0},
-        {"categorical_crossentropy (fused softmax)", LF_SOFTMAX, LF_LOSS_CATEGORICAL_CROSSENTROPY, 0},
-        {"categorical_crossentropy (fused, Activation layer)", LF_SOFTMAX,
+        {"mse", LF_ACT_LINEAR, LF_LOSS_MSE, 0},
+        {"mae", LF_ACT_LINEAR, LF_LOSS_MAE, 0},
+        {"binary_crossentropy (fused sigmoid)", LF_ACT_SIGMOID, LF_LOSS_BINARY_CROSSENTROPY, 0},
+        {"binary_crossentropy (softmax output)", LF_ACT_SOFTMAX, LF_LOSS_BINARY_CROSSENTROPY, 0},
+        {"categorical_crossentropy (fused softmax)", LF_ACT_SOFTMAX, LF_LOSS_CATEGORICAL_CROSSENTROPY, 0},
+        {"categorical_crossentropy (fused, Activation layer)", LF_ACT_SOFTMAX,
          LF_LOSS_CATEGORICAL_CROSSENTROPY, 1},
-        {"categorical_crossentropy (sigmoid output)", LF_SIGMOID, LF_LOSS_CATEGORICAL_CROSSENTROPY, 0},
-        {"sparse_categorical_crossentropy (fused)", LF_SOFTMAX,
+        {"categorical_crossentropy (sigmoid output)", LF_ACT_SIGMOID, LF_LOSS_CATEGORICAL_CROSSENTROPY, 0},
+        {"sparse_categorical_crossentropy (fused)", LF_ACT_SOFTMAX,
          LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 0},
-        {"sparse_categorical_crossentropy (sigmoid output)", LF_SIGMOID,
+        {"sparse_categorical_crossentropy (sigmoid output)", LF_ACT_SIGMOID,
          LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 0},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         lf_model *m;
         lf_model_create(&m, 300 + c);
         int x = lf_input(m, 4, "x");
-        int h = lf_dense(m, x, 5, LF_TANH, 1, "h");
+        int h = lf_dense(m, x, 5, LF_ACT_TANH, 1, "h");
         int o = cases[c].act_layer
-                    ? lf_activation_layer(m, lf_dense(m, h, 3, LF_LINEAR, 1, "logits"), cases[c].act, "o")
+                    ? lf_activation_layer(m, lf_dense(m, h, 3, LF_ACT_LINEAR, 1, "logits"), cases[c].act, "o")
                     : lf_dense(m, h, 3, cases[c].act, 1, "o");
         run(cases[c].what, m, o, cases[c].loss, 4, 400 + c);
         lf_model_free(m);
@@ -230,9 +230,9 @@ static void test_merges(void) {
             lf_model *m;
             lf_model_create(&m, 500 + k);
             int a = lf_input(m, 3, "a"), b = lf_input(m, 4, "b");
-            int shared = lf_dense(m, a, 4, LF_TANH, 1, "shared"); /* feeds two branches */
-            int b1 = lf_dense(m, shared, 4, LF_ELU, 1, "b1");
-            int b2 = lf_dense(m, b, 4, LF_TANH, 1, "b2");
+            int shared = lf_dense(m, a, 4, LF_ACT_TANH, 1, "shared"); /* feeds two branches */
+            int b1 = lf_dense(m, shared, 4, LF_ACT_ELU, 1, "b1");
+            int b2 = lf_dense(m, b, 4, LF_ACT_TANH, 1, "b2");
             int xs[3] = {shared, b1, b2}, mg;
             switch (k) {
             case LF_K_ADD: mg = lf_add(m, 3, xs, "merge"); break;
@@ -244,7 +244,7 @@ static void test_merges(void) {
             case LF_K_CONCATENATE: mg = lf_concatenate(m, 3, xs, "merge"); break;
             default: mg = lf_dot(m, b1, b2, norm, "merge"); break;
             }
-            int o = lf_dense(m, mg, 2, LF_LINEAR, 1, "o");
+            int o = lf_dense(m, mg, 2, LF_ACT_LINEAR, 1, "o");
             char what[80];
             snprintf(what, sizeof what, "%s%s with a shared node", lf_kind_name(k),
                      norm ? "(normalize)" : "");
@@ -261,18 +261,18 @@ static void test_weighted(void) {
             lf_model_create(&m, 700 + kind * 2 + masked);
             int a = lf_input(m, 4, "a"), b = lf_input(m, 3, "b"), c = lf_input(m, 4, "c");
             int mask = masked ? lf_input(m, 3, "mask") : -1;
-            int xa = lf_dense(m, a, 3, LF_TANH, 1, "xa");
-            int xb = lf_dense(m, b, 3, LF_SIGMOID, 1, "xb");
-            int xc = lf_dense(m, c, 3, LF_LINEAR, 1, "xc");
+            int xa = lf_dense(m, a, 3, LF_ACT_TANH, 1, "xa");
+            int xb = lf_dense(m, b, 3, LF_ACT_SIGMOID, 1, "xb");
+            int xc = lf_dense(m, c, 3, LF_ACT_LINEAR, 1, "xc");
             int xs[3] = {xa, xb, xc}, w;
             if (kind == 0) w = lf_weighted_average(m, 3, xs, mask, "fuse");
             else if (kind == 1) w = lf_class_weighted_average(m, 3, xs, mask, "fuse");
             else {
                 int cat = lf_concatenate(m, 3, xs, "cat");
-                int gate = lf_dense(m, cat, 3, LF_LINEAR, 1, "gate");
+                int gate = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "gate");
                 w = lf_gated_average(m, 3, xs, gate, mask, "fuse");
             }
-            int o = lf_dense(m, w, 2, LF_SOFTMAX, 1, "o");
+            int o = lf_dense(m, w, 2, LF_ACT_SOFTMAX, 1, "o");
             lf_status st = lf_model_compile(m, o, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL);
             CHECK(st == LF_OK, "compile weighted: %s", lf_model_error(m));
             data d = make_data(m, 6, LF_LOSS_CATEGORICAL_CROSSENTROPY, 800 + kind);
@@ -312,8 +312,8 @@ static void test_l2(void) {
     lf_model *m;
     lf_model_create(&m, 900);
     int x = lf_input(m, 4, "x");
-    int h = lf_dense(m, x, 3, LF_RELU, 1, "h");
-    int o = lf_dense(m, h, 3, LF_SOFTMAX, 1, "o");
+    int h = lf_dense(m, x, 3, LF_ACT_RELU, 1, "h");
+    int o = lf_dense(m, h, 3, LF_ACT_SOFTMAX, 1, "o");
     CHECK(lf_set_l2(m, o, 0.05f) == LF_OK, "set_l2");
     CHECK(lf_set_l2(m, x, 0.05f) == LF_ERR_ARG, "set_l2 on an input must fail");
     run("Dense with an L2 penalty", m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 5, 901);
@@ -322,11 +322,11 @@ static void test_l2(void) {
     for (int cls = 0; cls <= 1; cls++) {
         lf_model_create(&m, 902 + cls);
         int a = lf_input(m, 3, "a"), b = lf_input(m, 3, "b");
-        int xs[2] = {lf_dense(m, a, 3, LF_TANH, 1, NULL), lf_dense(m, b, 3, LF_TANH, 1, NULL)};
+        int xs[2] = {lf_dense(m, a, 3, LF_ACT_TANH, 1, NULL), lf_dense(m, b, 3, LF_ACT_TANH, 1, NULL)};
         int w = cls ? lf_class_weighted_average(m, 2, xs, -1, "w") : lf_weighted_average(m, 2, xs, -1, "w");
         CHECK(lf_set_l2(m, w, 0.3f) == LF_OK, "set_l2 on a weighted average");
         run(cls ? "ClassWeightedAverage with an L2 penalty" : "WeightedAverage with an L2 penalty", m,
-            lf_dense(m, w, 2, LF_LINEAR, 1, NULL), LF_LOSS_MSE, 4, 903);
+            lf_dense(m, w, 2, LF_ACT_LINEAR, 1, NULL), LF_LOSS_MSE, 4, 903);
         lf_model_free(m);
     }
 }
@@ -335,12 +335,12 @@ static void test_l2(void) {
 static lf_model *image_model(uint64_t seed, size_t H, size_t W, size_t C, int *x) {
     lf_model *m;
     lf_model_create(&m, seed);
-    *x = lf_input_shape(m, 3, (size_t[]){H, W, C}, LF_FLOAT32, "img");
+    *x = lf_input_shape(m, 3, (size_t[]){H, W, C}, LF_DTYPE_FLOAT32, "img");
     return m;
 }
 
 static void image_run(const char *what, lf_model *m, int h, uint64_t seed, float kscale, int training) {
-    int o = lf_dense(m, lf_flatten(m, h, NULL), 2, LF_LINEAR, 1, "o");
+    int o = lf_dense(m, lf_flatten(m, h, NULL), 2, LF_ACT_LINEAR, 1, "o");
     lf_status st = lf_model_compile(m, o, LF_LOSS_MSE, NULL);
     CHECK(st == LF_OK, "%s: compile: %s", what, lf_model_error(m));
     if (st != LF_OK) return;
@@ -357,11 +357,11 @@ static void test_conv(void) {
         lf_activation act;
         int bias;
     } cases[] = {
-        {5, 6, 2, 3, 3, 2, 1, 1, LF_PADDING_VALID, LF_TANH, 1},
-        {5, 7, 2, 2, 3, 3, 2, 3, LF_PADDING_SAME, LF_ELU, 1},   /* odd padding: the extra pixel after */
-        {6, 6, 3, 2, 2, 2, 2, 2, LF_PADDING_SAME, LF_LINEAR, 0}, /* no padding needed */
-        {4, 5, 1, 2, 4, 1, 3, 2, LF_PADDING_VALID, LF_SIGMOID, 1},
-        {3, 4, 2, 3, 1, 1, 1, 1, LF_PADDING_SAME, LF_SOFTMAX, 1}, /* softmax over the filters */
+        {5, 6, 2, 3, 3, 2, 1, 1, LF_PADDING_VALID, LF_ACT_TANH, 1},
+        {5, 7, 2, 2, 3, 3, 2, 3, LF_PADDING_SAME, LF_ACT_ELU, 1},   /* odd padding: the extra pixel after */
+        {6, 6, 3, 2, 2, 2, 2, 2, LF_PADDING_SAME, LF_ACT_LINEAR, 0}, /* no padding needed */
+        {4, 5, 1, 2, 4, 1, 3, 2, LF_PADDING_VALID, LF_ACT_SIGMOID, 1},
+        {3, 4, 2, 3, 1, 1, 1, 1, LF_PADDING_SAME, LF_ACT_SOFTMAX, 1}, /* softmax over the filters */
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         int x;
@@ -403,7 +403,7 @@ static void test_norm_augment(void) {
         /* a conv first, so that the input's gradient goes through both */
         /* (no conv bias: BatchNormalization takes the mean out, so its
          * gradient is 0 and its finite differences only rounding noise) */
-        int c = lf_conv2d(m, x, 2, 2, 2, 1, 1, LF_PADDING_SAME, LF_LINEAR, 0, "conv");
+        int c = lf_conv2d(m, x, 2, 2, 2, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 0, "conv");
         int h = lf_batch_normalization(m, c, 0.99f, 1e-3f, "bn");
         /* gamma, beta and the moving statistics away from 1, 0, 0, 1 */
         float g[2] = {1.5f, -0.7f}, b[2] = {0.3f, -0.2f}, mm[2] = {0.1f, -0.3f}, mv[2] = {0.5f, 2.0f};
@@ -417,8 +417,8 @@ static void test_norm_augment(void) {
     {
         int x;
         lf_model *m = image_model(1450, 3, 2, 4, &x);
-        int c = lf_conv2d(m, x, 3, 2, 2, 1, 1, LF_PADDING_SAME, LF_LINEAR, 1, "conv");
-        int h = lf_activation_layer(m, c, LF_SOFTMAX, "act");
+        int c = lf_conv2d(m, x, 3, 2, 2, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 1, "conv");
+        int h = lf_activation_layer(m, c, LF_ACT_SOFTMAX, "act");
         if (c >= 0) scale_kernel(m, "conv", 3);
         image_run("Activation(softmax) over channels", m, h, 1460, 6, 0);
         lf_model_free(m);
@@ -436,7 +436,7 @@ static void test_norm_augment(void) {
         case 2: h = lf_random_translation(m, x, 0.5f, 0.5f, NULL), what = "RandomTranslation"; break;
         default: h = lf_random_flip(m, x, LF_FLIP_HORIZONTAL, NULL), what = "RandomFlip (horizontal)"; break;
         }
-        h = lf_conv2d(m, h, 2, 2, 2, 1, 1, LF_PADDING_VALID, LF_TANH, 1, "conv");
+        h = lf_conv2d(m, h, 2, 2, 2, 1, 1, LF_PADDING_VALID, LF_ACT_TANH, 1, "conv");
         if (h >= 0) scale_kernel(m, "conv", 2);
         image_run(what, m, h, 1700 + kind, 3, 1);
         lf_model_free(m);

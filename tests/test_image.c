@@ -23,17 +23,17 @@ static void test_shapes(void) {
     lf_model *m;
     lf_model_create(&m, 1);
     size_t img[3] = {6, 5, 3}, dims[LF_MAX_RANK] = {0};
-    int x = lf_input_shape(m, 3, img, LF_FLOAT32, "img");
+    int x = lf_input_shape(m, 3, img, LF_DTYPE_FLOAT32, "img");
     CHECK(x == 0 && lf_node_dim(m, x) == 90, "image input: id %d dim %zu", x, lf_node_dim(m, x));
     CHECK(lf_node_shape(m, x, dims) == 3 && dims[0] == 6 && dims[1] == 5 && dims[2] == 3, "image shape");
     CHECK(lf_node_shape(m, 7, dims) == 0, "no node 7");
     int r = lf_reshape(m, x, 2, (size_t[]){30, 3}, "seq");
     CHECK(lf_node_shape(m, r, dims) == 2 && dims[0] == 30 && dims[1] == 3, "Reshape (30, 3)");
-    int a = lf_activation_layer(m, r, LF_RELU, "act");
+    int a = lf_activation_layer(m, r, LF_ACT_RELU, "act");
     CHECK(lf_node_shape(m, a, dims) == 2 && dims[0] == 30, "an activation keeps its input's shape");
     int f = lf_flatten(m, a, "flat");
     CHECK(lf_node_shape(m, f, dims) == 1 && dims[0] == 90, "Flatten (90)");
-    int o = lf_dense(m, f, 2, LF_SOFTMAX, 1, "out");
+    int o = lf_dense(m, f, 2, LF_ACT_SOFTMAX, 1, "out");
     CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
           lf_model_error(m));
     char *buf = NULL;
@@ -53,8 +53,8 @@ static void test_shapes(void) {
     CHECK(lf_model_predict(m, xs, 2, out) == LF_OK, "predict");
     lf_model *s;
     lf_model_create(&s, 1);
-    int sx = lf_input_shape(s, 2, (size_t[]){30, 3}, LF_FLOAT32, "x");
-    int so = lf_activation_layer(s, sx, LF_SOFTMAX, "sm");
+    int sx = lf_input_shape(s, 2, (size_t[]){30, 3}, LF_DTYPE_FLOAT32, "x");
+    int so = lf_activation_layer(s, sx, LF_ACT_SOFTMAX, "sm");
     CHECK(lf_model_compile(s, so, LF_LOSS_MSE, NULL) == LF_OK, "compile softmax");
     float sm[180];
     CHECK(lf_model_predict(s, xs, 2, sm) == LF_OK, "predict softmax");
@@ -79,13 +79,13 @@ static void test_shapes(void) {
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         lf_model_create(&m, 2);
-        x = lf_input_shape(m, 3, img, LF_FLOAT32, "img");
+        x = lf_input_shape(m, 3, img, LF_DTYPE_FLOAT32, "img");
         int fl = lf_flatten(m, x, "flat");
         switch (cases[c].what) {
-        case 0: lf_dense(m, x, 3, LF_RELU, 1, NULL); break;
+        case 0: lf_dense(m, x, 3, LF_ACT_RELU, 1, NULL); break;
         case 1: lf_reshape(m, x, 2, (size_t[]){7, 13}, NULL); break;
-        case 2: lf_input_shape(m, 4, (size_t[]){1, 2, 3, 4}, LF_FLOAT32, NULL); break;
-        case 3: lf_input_shape(m, 2, (size_t[]){4, 0}, LF_FLOAT32, NULL); break;
+        case 2: lf_input_shape(m, 4, (size_t[]){1, 2, 3, 4}, LF_DTYPE_FLOAT32, NULL); break;
+        case 3: lf_input_shape(m, 2, (size_t[]){4, 0}, LF_DTYPE_FLOAT32, NULL); break;
         case 4: lf_add(m, 2, (int[]){x, fl}, NULL); break;
         case 5: lf_concatenate(m, 2, (int[]){x, fl}, NULL); break;
         default: lf_input_shape(m, 1, (size_t[]){4}, (lf_dtype)7, NULL); break;
@@ -102,11 +102,11 @@ static void test_file_versions(void) {
     snprintf(path, sizeof path, "%s/v.lf", tmpdir);
     lf_model *m;
     lf_model_create(&m, 3);
-    int ids = lf_input_shape(m, 1, (size_t[]){4}, LF_INT32, "ids");
-    int img = lf_input_shape(m, 3, (size_t[]){2, 2, 3}, LF_FLOAT32, "img");
+    int ids = lf_input_shape(m, 1, (size_t[]){4}, LF_DTYPE_INT32, "ids");
+    int img = lf_input_shape(m, 3, (size_t[]){2, 2, 3}, LF_DTYPE_FLOAT32, "img");
     int fl = lf_flatten(m, img, NULL);
     int cat = lf_concatenate(m, 2, (int[]){ids, fl}, NULL);
-    int o = lf_dense(m, cat, 2, LF_SOFTMAX, 1, "out");
+    int o = lf_dense(m, cat, 2, LF_ACT_SOFTMAX, 1, "out");
     lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL);
     CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
     lf_st_file f;
@@ -122,14 +122,14 @@ static void test_file_versions(void) {
     lf_model_create(&l, 0);
     size_t dims[3];
     CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
-    CHECK(lf_node_shape(l, 1, dims) == 3 && dims[0] == 2 && dims[2] == 3 && l->nodes[0].dtype == LF_INT32,
+    CHECK(lf_node_shape(l, 1, dims) == 3 && dims[0] == 2 && dims[2] == 3 && l->nodes[0].dtype == LF_DTYPE_INT32,
           "shapes and dtypes loaded");
     lf_model_free(l);
     lf_model_free(m);
 
     /* version 1, as latefuse wrote it before shapes */
     lf_model_create(&m, 4);
-    o = lf_dense(m, lf_input(m, 3, "x"), 2, LF_LINEAR, 1, "out");
+    o = lf_dense(m, lf_input(m, 3, "x"), 2, LF_ACT_LINEAR, 1, "out");
     lf_model_compile(m, o, LF_LOSS_MSE, NULL);
     const char *v1 = "{\"layers\":[{\"name\":\"x\",\"type\":\"InputLayer\",\"dim\":3},"
                      "{\"name\":\"out\",\"type\":\"Dense\",\"inbound\":[\"x\"],\"units\":2,"
@@ -141,7 +141,7 @@ static void test_file_versions(void) {
     lf_st_out t[2] = {{.name = "out.kernel", .data = k, .ndim = 2, .shape = {2, 3}},
                       {.name = "out.bias", .data = b, .ndim = 1, .shape = {2}}};
     const char *keys[3] = {"format", "format_version", "architecture"}, *vals[3] = {"latefuse", "1", v1};
-    CHECK(lf_st_write(path, t, 2, keys, vals, 3, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_st_write(path, t, 2, keys, vals, 3, 0, &e) == LF_OK, "%s", e.msg);
     lf_model_create(&l, 0);
     CHECK(lf_model_load(l, path) == LF_OK, "version 1 loads: %s", lf_model_error(l));
     float xin[3] = {1, 0, -1}, y[2];
@@ -151,7 +151,7 @@ static void test_file_versions(void) {
     CHECK(lf_node_shape(l, 0, dims) == 1 && dims[0] == 3, "v1 input shape (3)");
     lf_model_free(l);
     vals[1] = "3";
-    CHECK(lf_st_write(path, t, 2, keys, vals, 3, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_st_write(path, t, 2, keys, vals, 3, 0, &e) == LF_OK, "%s", e.msg);
     lf_model_create(&l, 0);
     CHECK(lf_model_load(l, path) == LF_ERR_FORMAT && has(lf_model_error(l), "unsupported latefuse format version '3'"),
           "version 3: %s", lf_model_error(l));
@@ -165,9 +165,9 @@ static void test_file_versions(void) {
 static void test_batchnorm_stats(void) {
     lf_model *m;
     lf_model_create(&m, 5);
-    int x = lf_input_shape(m, 2, (size_t[]){3, 2}, LF_FLOAT32, "x"); /* 3 steps of 2 channels */
+    int x = lf_input_shape(m, 2, (size_t[]){3, 2}, LF_DTYPE_FLOAT32, "x"); /* 3 steps of 2 channels */
     int bn = lf_batch_normalization(m, x, 0.9f, 0.01f, "bn");
-    int o = lf_dense(m, lf_flatten(m, bn, NULL), 1, LF_LINEAR, 1, "o");
+    int o = lf_dense(m, lf_flatten(m, bn, NULL), 1, LF_ACT_LINEAR, 1, "o");
     CHECK(lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
     /* 2 rows x 3 steps: channel 0 = 1..6, channel 1 = 2, 4, ..., 12 */
     float xin[12], t[2] = {0, 1};
@@ -223,11 +223,11 @@ static void test_batchnorm_stats(void) {
 static void test_augment(void) {
     lf_model *m;
     lf_model_create(&m, 6);
-    int x = lf_input_shape(m, 3, (size_t[]){3, 4, 2}, LF_FLOAT32, "x");
+    int x = lf_input_shape(m, 3, (size_t[]){3, 4, 2}, LF_DTYPE_FLOAT32, "x");
     int fl = lf_random_flip(m, x, LF_FLIP_HORIZONTAL, "flip");
     int tr = lf_random_translation(m, x, 0.5f, 0.5f, "shift");
     int s = lf_add(m, 2, (int[]){fl, tr}, NULL);
-    int o = lf_dense(m, lf_flatten(m, s, NULL), 1, LF_LINEAR, 1, "o");
+    int o = lf_dense(m, lf_flatten(m, s, NULL), 1, LF_ACT_LINEAR, 1, "o");
     CHECK(lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
     enum { N = 16, D = 24 };
     float xin[N * D];
@@ -283,19 +283,19 @@ static void test_cnn_round_trip(void) {
     snprintf(path, sizeof path, "%s/cnn.lf", tmpdir);
     lf_model *m;
     lf_model_create(&m, 7);
-    int x = lf_input_shape(m, 3, (size_t[]){8, 8, 3}, LF_FLOAT32, "img");
+    int x = lf_input_shape(m, 3, (size_t[]){8, 8, 3}, LF_DTYPE_FLOAT32, "img");
     int h = lf_rescaling(m, x, 1.0f / 255, 0, NULL);
     h = lf_random_flip(m, h, LF_FLIP_HORIZONTAL, NULL);
     h = lf_random_translation(m, h, 0.1f, 0.2f, NULL);
-    h = lf_conv2d(m, h, 4, 3, 3, 1, 1, LF_PADDING_SAME, LF_LINEAR, 0, NULL);
+    h = lf_conv2d(m, h, 4, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 0, NULL);
     h = lf_batch_normalization(m, h, 0.99f, 1e-3f, NULL);
-    h = lf_activation_layer(m, h, LF_RELU, NULL);
+    h = lf_activation_layer(m, h, LF_ACT_RELU, NULL);
     h = lf_max_pooling2d(m, h, 2, 2, 0, 0, LF_PADDING_VALID, NULL);
     h = lf_average_pooling2d(m, h, 3, 3, 2, 2, LF_PADDING_SAME, NULL);
-    int a = lf_conv2d(m, h, 5, 2, 2, 1, 1, LF_PADDING_VALID, LF_RELU, 1, NULL);
+    int a = lf_conv2d(m, h, 5, 2, 2, 1, 1, LF_PADDING_VALID, LF_ACT_RELU, 1, NULL);
     int g1 = lf_global_average_pooling2d(m, a, NULL), g2 = lf_global_max_pooling2d(m, a, NULL);
     int r = lf_reshape(m, lf_concatenate(m, 2, (int[]){g1, g2}, NULL), 2, (size_t[]){5, 2}, NULL);
-    int o = lf_dense(m, lf_flatten(m, r, NULL), 3, LF_SOFTMAX, 1, "out");
+    int o = lf_dense(m, lf_flatten(m, r, NULL), 3, LF_ACT_SOFTMAX, 1, "out");
     CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
           lf_model_error(m));
     enum { N = 24, D = 192 };
@@ -309,7 +309,7 @@ static void test_cnn_round_trip(void) {
     float mv[4];
     lf_get_weights(m, "batch_normalization", 3, mv, 4);
     CHECK(mv[0] != 1.0f && mv[3] != 1.0f, "the moving variance moved: %g", (double)mv[0]);
-    CHECK(lf_model_save(m, path, 1) == LF_OK, "save: %s", lf_model_error(m));
+    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
     lf_model *l;
     lf_model_create(&l, 0);
     CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
@@ -363,12 +363,12 @@ static void test_image_errors(void) {
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         lf_model *m;
         lf_model_create(&m, 2);
-        int x = lf_input_shape(m, 3, (size_t[]){4, 5, 3}, LF_FLOAT32, "img"), v = lf_input(m, 12, "v");
+        int x = lf_input_shape(m, 3, (size_t[]){4, 5, 3}, LF_DTYPE_FLOAT32, "img"), v = lf_input(m, 12, "v");
         switch (cases[c].what) {
-        case 0: lf_conv2d(m, v, 2, 3, 3, 1, 1, LF_PADDING_SAME, LF_RELU, 1, NULL); break;
-        case 1: lf_conv2d(m, x, 2, 5, 3, 1, 1, LF_PADDING_VALID, LF_RELU, 1, NULL); break;
+        case 0: lf_conv2d(m, v, 2, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, NULL); break;
+        case 1: lf_conv2d(m, x, 2, 5, 3, 1, 1, LF_PADDING_VALID, LF_ACT_RELU, 1, NULL); break;
         case 2: lf_max_pooling2d(m, x, 2, 6, 0, 0, LF_PADDING_VALID, NULL); break;
-        case 3: lf_conv2d(m, x, 2, 3, 3, 0, 1, LF_PADDING_SAME, LF_RELU, 1, NULL); break;
+        case 3: lf_conv2d(m, x, 2, 3, 3, 0, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, NULL); break;
         case 4: lf_batch_normalization(m, x, 1.5f, 1e-3f, NULL); break;
         case 5: lf_random_translation(m, x, 0.5f, -0.1f, NULL); break;
         case 6: lf_random_flip(m, x, (lf_flip)0, NULL); break;

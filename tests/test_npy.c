@@ -1,5 +1,5 @@
 /*
- * test_npy.c — the .npy reader and writers (src/io/npy.c), and the
+ * test_npy.c — the .npy reader and writers (src/io/npy_*.c), and the
  * bounded whole-file read every reader shares (src/io/file.c).
  *
  * Fixtures are built byte by byte here (magic, version, header length,
@@ -449,7 +449,7 @@ static void test_writer(void) {
     uint32_t nan_bits = 0x7fc00123u;
     memcpy(&v[6], &nan_bits, 4);
     const char *p = tpath("m.npy");
-    CHECK(lf_npy_write(p, v, 2, 4, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_write(p, v, 2, 4, 0, &e) == LF_OK, "%s", e.msg);
     size_t n = 0;
     unsigned char *b = slurp(p, &n);
     CHECK(b != NULL, "file written");
@@ -473,7 +473,7 @@ static void test_writer(void) {
     size_t rows = 1000, cols = 37;
     float *big = malloc(rows * cols * sizeof *big);
     for (size_t k = 0; k < rows * cols; k++) big[k] = (float)k * 0.37f - 5000.0f;
-    CHECK(lf_npy_write(tpath("big.npy"), big, rows, cols, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_write(tpath("big.npy"), big, rows, cols, 0, &e) == LF_OK, "%s", e.msg);
     CHECK(lf_npy_read(tpath("big.npy"), &a, &e) == LF_OK, "%s", e.msg);
     CHECK(a.rows == rows && a.cols == cols && memcmp(a.data, big, rows * cols * 4) == 0, "big round trip");
     lf_array_free(&a);
@@ -482,7 +482,7 @@ static void test_writer(void) {
     /* int64 vector */
     const int64_t iv[4] = {0, 5, -3, 16777216};
     p = tpath("i.npy");
-    CHECK(lf_npy_write_1d(p, iv, 4, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_write_1d(p, iv, 4, 0, &e) == LF_OK, "%s", e.msg);
     b = slurp(p, &n);
     if (b) {
         const char *want = "{'descr': '<i8', 'fortran_order': False, 'shape': (4,), }";
@@ -495,7 +495,7 @@ static void test_writer(void) {
               a.data[2] == -3.0f && a.data[3] == 16777216.0f,
           "1-D values");
     lf_array_free(&a);
-    CHECK(lf_npy_write_1d(tpath("empty.npy"), NULL, 0, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_write_1d(tpath("empty.npy"), NULL, 0, 0, &e) == LF_OK, "%s", e.msg);
     CHECK(lf_npy_read(tpath("empty.npy"), &a, &e) == LF_OK && a.rows == 0 && a.cols == 1, "%s", e.msg);
     lf_array_free(&a);
 
@@ -503,7 +503,7 @@ static void test_writer(void) {
     lf_npy_writer w;
     const float r6[6] = {1, 2, 3, 4, 5, 6};
     p = tpath("s.npy");
-    CHECK(lf_npy_writer_open(&w, p, 3, 2, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_open(&w, p, 3, 2, 0, &e) == LF_OK, "%s", e.msg);
     CHECK(lf_npy_writer_rows(&w, r6, 2, &e) == LF_OK, "%s", e.msg);
     CHECK(lf_npy_writer_rows(&w, r6 + 4, 0, &e) == LF_OK, "%s", e.msg);
     CHECK(lf_npy_writer_rows(&w, r6 + 4, 1, &e) == LF_OK, "%s", e.msg);
@@ -514,31 +514,31 @@ static void test_writer(void) {
 
     size_t before = dir_entries();
     p = tpath("few.npy");
-    CHECK(lf_npy_writer_open(&w, p, 3, 2, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_open(&w, p, 3, 2, 0, &e) == LF_OK, "%s", e.msg);
     CHECK(lf_npy_writer_rows(&w, r6, 1, &e) == LF_OK, "%s", e.msg);
     CHECK(lf_npy_writer_commit(&w, &e) == LF_ERR_SHAPE, "too few rows");
     CHECK(contains(e.msg, "only 1 of the 3 declared rows were written to"), "%s", e.msg);
     CHECK(access(p, F_OK) != 0, "nothing left after a short commit");
 
     p = tpath("many.npy");
-    CHECK(lf_npy_writer_open(&w, p, 2, 2, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_open(&w, p, 2, 2, 0, &e) == LF_OK, "%s", e.msg);
     CHECK(lf_npy_writer_rows(&w, r6, 3, &e) == LF_ERR_SHAPE, "too many rows");
     CHECK(contains(e.msg, "declared with 2 rows: appending 3 rows after 0 exceeds it"), "%s", e.msg);
     CHECK(lf_npy_writer_rows(&w, r6, 1, &e) == LF_ERR_SHAPE, "sticky");
     CHECK(lf_npy_writer_commit(&w, &e) == LF_ERR_SHAPE, "commit after overflow");
     CHECK(access(p, F_OK) != 0, "nothing left after a refused commit");
 
-    CHECK(lf_npy_writer_open(&w, tpath("ab.npy"), 2, 2, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_open(&w, tpath("ab.npy"), 2, 2, 0, &e) == LF_OK, "%s", e.msg);
     CHECK(lf_npy_writer_rows(&w, r6, 1, &e) == LF_OK, "%s", e.msg);
     lf_npy_writer_abort(&w);
     lf_npy_writer_abort(&w); /* twice is safe */
     CHECK(dir_entries() == before, "no temporary files left (%zu entries, want %zu)", dir_entries(), before);
     CHECK(lf_npy_writer_commit(&w, &e) == LF_ERR_STATE, "commit after abort");
 
-    CHECK(lf_npy_write(tpath("s.npy"), NULL, 2, 2, &e) == LF_ERR_ARG, "NULL data");
-    CHECK(lf_npy_write(tpath("o.npy"), r6, SIZE_MAX / 2, 3, &e) == LF_ERR_ARG, "overflowing shape");
+    CHECK(lf_npy_write(tpath("s.npy"), NULL, 2, 2, 0, &e) == LF_ERR_ARG, "NULL data");
+    CHECK(lf_npy_write(tpath("o.npy"), r6, SIZE_MAX / 2, 3, 0, &e) == LF_ERR_ARG, "overflowing shape");
     CHECK(contains(e.msg, "is too large to write"), "%s", e.msg);
-    CHECK(lf_npy_write("/nonexistent-folder-lf/x.npy", r6, 1, 1, &e) == LF_ERR_IO, "bad folder");
+    CHECK(lf_npy_write("/nonexistent-folder-lf/x.npy", r6, 1, 1, 0, &e) == LF_ERR_IO, "bad folder");
     CHECK(contains(e.msg, "/nonexistent-folder-lf/x.npy"), "%s", e.msg);
     CHECK(dir_entries() == before, "no temporary files left");
 
@@ -574,9 +574,9 @@ static void test_streaming_reader(void) {
     lf_err e;
     static float big[1000 * 7];
     for (size_t i = 0; i < 1000 * 7; i++) big[i] = (float)i * 0.25f - 100.0f;
-    CHECK(lf_npy_write(tpath("s.npy"), big, 1000, 7, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_write(tpath("s.npy"), big, 1000, 7, 0, &e) == LF_OK, "%s", e.msg);
     lf_npy_reader r;
-    CHECK(lf_npy_reader_open(&r, tpath("s.npy"), &e) == LF_OK && r.rows == 1000 && r.cols == 7, "open: %s",
+    CHECK(lf_npy_reader_open(&r, tpath("s.npy"), 0, &e) == LF_OK && r.rows == 1000 && r.cols == 7, "open: %s",
           e.msg);
     static float got[1000 * 7];
     size_t done = 0;
@@ -595,7 +595,7 @@ static void test_streaming_reader(void) {
     for (int k = 0; k < 6; k++) put_be(data + 8 * k, dbits((double)F6[k]), 8);
     size_t n = build(img, 1, 0, hdr(">f8", "False", "(3, 2)"), data, sizeof data);
     write_file(tpath("be.npy"), img, n);
-    CHECK(lf_npy_reader_open(&r, tpath("be.npy"), &e) == LF_OK, "open be: %s", e.msg);
+    CHECK(lf_npy_reader_open(&r, tpath("be.npy"), 0, &e) == LF_OK, "open be: %s", e.msg);
     float six[6];
     CHECK(lf_npy_reader_rows(&r, six, 2, &e) == LF_OK && lf_npy_reader_rows(&r, six + 4, 1, &e) == LF_OK,
           "rows be: %s", e.msg);
@@ -604,14 +604,14 @@ static void test_streaming_reader(void) {
     /* Fortran order with 2 columns: refused; truncated data: refused */
     n = build(img, 1, 0, hdr("<f4", "True", "(3, 2)"), F6, sizeof F6);
     write_file(tpath("f.npy"), img, n);
-    CHECK(lf_npy_reader_open(&r, tpath("f.npy"), &e) == LF_ERR_ARG && contains(e.msg, "Fortran order"), "%s",
+    CHECK(lf_npy_reader_open(&r, tpath("f.npy"), 0, &e) == LF_ERR_ARG && contains(e.msg, "Fortran order"), "%s",
           e.msg);
     n = build(img, 1, 0, hdr("<f4", "False", "(3, 2)"), F6, sizeof F6 - 4);
     write_file(tpath("t.npy"), img, n);
-    CHECK(lf_npy_reader_open(&r, tpath("t.npy"), &e) == LF_ERR_FORMAT &&
+    CHECK(lf_npy_reader_open(&r, tpath("t.npy"), 0, &e) == LF_ERR_FORMAT &&
               contains(e.msg, "truncated data: expected 24 bytes, found 20"),
           "%s", e.msg);
-    CHECK(lf_npy_reader_open(&r, tpath("missing.npy"), &e) == LF_ERR_IO, "missing file");
+    CHECK(lf_npy_reader_open(&r, tpath("missing.npy"), 0, &e) == LF_ERR_IO, "missing file");
     unlink(tpath("s.npy")), unlink(tpath("be.npy")), unlink(tpath("f.npy")), unlink(tpath("t.npy"));
 }
 
@@ -624,19 +624,19 @@ static void test_mapped_reader(void) {
     enum { R = 5000, K = 3 };
     static float big[R * K];
     for (size_t i = 0; i < R * K; i++) big[i] = (float)i * 0.5f - 7.0f;
-    CHECK(lf_npy_write(tpath("m.npy"), big, R, K, &e) == LF_OK, "%s", e.msg);
-    CHECK(lf_npy_write_flags(tpath("m2.npy"), big, R, K, LF_WRITE_NO_FSYNC, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_write(tpath("m.npy"), big, R, K, 0, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_write(tpath("m2.npy"), big, R, K, LF_WRITE_NO_FSYNC, &e) == LF_OK, "%s", e.msg);
     unsigned char *b1 = NULL, *b2 = NULL;
     size_t n1 = 0, n2 = 0;
     CHECK(lf_io_read_file(tpath("m.npy"), &b1, &n1, &e) == LF_OK && lf_io_read_file(tpath("m2.npy"), &b2, &n2, &e) == LF_OK &&
               n1 == n2 && memcmp(b1, b2, n1) == 0,
           "--no-fsync writes other bytes");
     LF_FREE(b1), LF_FREE(b2);
-    CHECK(lf_npy_write_flags(tpath("m3.npy"), big, R, K, 8u, &e) == LF_ERR_ARG && contains(e.msg, "unknown write flags"),
+    CHECK(lf_npy_write(tpath("m3.npy"), big, R, K, 8u, &e) == LF_ERR_ARG && contains(e.msg, "unknown write flags"),
           "unknown write flag: %s", e.msg);
     lf_npy_reader rm, rr;
-    CHECK(lf_npy_reader_open(&rm, tpath("m.npy"), &e) == LF_OK && rm.mapped == 1, "mapped open: %s", e.msg);
-    CHECK(lf_npy_reader_open_flags(&rr, tpath("m.npy"), LF_NPY_NO_MMAP, &e) == LF_OK && rr.mapped == 0, "read open: %s",
+    CHECK(lf_npy_reader_open(&rm, tpath("m.npy"), 0, &e) == LF_OK && rm.mapped == 1, "mapped open: %s", e.msg);
+    CHECK(lf_npy_reader_open(&rr, tpath("m.npy"), LF_NPY_NO_MMAP, &e) == LF_OK && rr.mapped == 0, "read open: %s",
           e.msg);
     size_t done = 0;
     int same = 1;
@@ -653,7 +653,7 @@ static void test_mapped_reader(void) {
     const float *none = big;
     CHECK(lf_npy_reader_next(&rm, 1, &none, &e) == LF_ERR_SHAPE && none == NULL, "past the end (mapped)");
     lf_npy_reader_close(&rm), lf_npy_reader_close(&rr);
-    CHECK(lf_npy_reader_open_flags(&rr, tpath("m.npy"), 2u, &e) == LF_ERR_ARG, "unknown reader flag");
+    CHECK(lf_npy_reader_open(&rr, tpath("m.npy"), 2u, &e) == LF_ERR_ARG, "unknown reader flag");
     /* version 2.0 header of odd length: data at an offset that is not a
      * multiple of 4, read() instead of a map, same values */
     unsigned char img2[256];
@@ -667,13 +667,13 @@ static void test_mapped_reader(void) {
     memcpy(img2 + 12 + hl, F6, sizeof F6);
     write_file(tpath("odd.npy"), img2, 12 + hl + sizeof F6);
     CHECK((12 + hl) % 4 != 0, "the test file is aligned");
-    CHECK(lf_npy_reader_open(&rm, tpath("odd.npy"), &e) == LF_OK && rm.mapped == 0, "odd open: %s", e.msg);
+    CHECK(lf_npy_reader_open(&rm, tpath("odd.npy"), 0, &e) == LF_OK && rm.mapped == 0, "odd open: %s", e.msg);
     const float *six = NULL;
     CHECK(lf_npy_reader_next(&rm, 3, &six, &e) == LF_OK && six && memcmp(six, F6, sizeof F6) == 0, "odd rows: %s",
           e.msg);
     lf_npy_reader_close(&rm);
     /* shrinking under the map: the size check before each chunk */
-    CHECK(lf_npy_reader_open(&rm, tpath("m.npy"), &e) == LF_OK && rm.mapped, "open: %s", e.msg);
+    CHECK(lf_npy_reader_open(&rm, tpath("m.npy"), 0, &e) == LF_OK && rm.mapped, "open: %s", e.msg);
     const float *a = NULL;
     CHECK(lf_npy_reader_next(&rm, 10, &a, &e) == LF_OK, "first rows: %s", e.msg);
     CHECK(truncate(tpath("m.npy"), 1000) == 0, "truncate");
@@ -695,15 +695,15 @@ static void test_positional(void) {
     enum { R = 3000, K = 5 };
     static float big[R * K];
     for (size_t i = 0; i < R * K; i++) big[i] = (float)i * 0.125f - 3.0f;
-    CHECK(lf_npy_write(tpath("p.npy"), big, R, K, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_write(tpath("p.npy"), big, R, K, 0, &e) == LF_OK, "%s", e.msg);
     unsigned char data[6 * 8];
     for (int k = 0; k < 6; k++) put_be(data + 8 * k, dbits((double)F6[k]), 8);
     size_t n = build(img, 1, 0, hdr(">f8", "False", "(3, 2)"), data, sizeof data);
     write_file(tpath("be.npy"), img, n);
     lf_npy_reader rm, rr, rb;
-    CHECK(lf_npy_reader_open(&rm, tpath("p.npy"), &e) == LF_OK && rm.mapped, "%s", e.msg);
-    CHECK(lf_npy_reader_open_flags(&rr, tpath("p.npy"), LF_NPY_NO_MMAP, &e) == LF_OK && !rr.mapped, "%s", e.msg);
-    CHECK(lf_npy_reader_open(&rb, tpath("be.npy"), &e) == LF_OK && !rb.mapped, "%s", e.msg);
+    CHECK(lf_npy_reader_open(&rm, tpath("p.npy"), 0, &e) == LF_OK && rm.mapped, "%s", e.msg);
+    CHECK(lf_npy_reader_open(&rr, tpath("p.npy"), LF_NPY_NO_MMAP, &e) == LF_OK && !rr.mapped, "%s", e.msg);
+    CHECK(lf_npy_reader_open(&rb, tpath("be.npy"), 0, &e) == LF_OK && !rb.mapped, "%s", e.msg);
     lf_npy_buf bm, br, bb;
     memset(&bm, 0, sizeof bm), memset(&br, 0, sizeof br), memset(&bb, 0, sizeof bb);
     const size_t starts[] = {2000, 0, 999, 1000, 2999, 1500};
@@ -738,7 +738,7 @@ static void test_positional(void) {
     lf_npy_writer w, wi;
     static int64_t ids[R];
     for (size_t i = 0; i < R; i++) ids[i] = (int64_t)i * 7 - 1000;
-    CHECK(lf_npy_writer_open(&w, tpath("q.npy"), R, K, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_open(&w, tpath("q.npy"), R, K, 0, &e) == LF_OK, "%s", e.msg);
     CHECK(lf_npy_writer_open_i64(&wi, tpath("qi.npy"), R, 0, &e) == LF_OK, "%s", e.msg);
     CHECK(lf_npy_writer_positional(&w, &e) == LF_OK && lf_npy_writer_positional(&wi, &e) == LF_OK, "%s", e.msg);
     CHECK(lf_npy_writer_rows(&w, big, 1, &e) == LF_ERR_STATE, "append to a positional writer");
@@ -753,7 +753,7 @@ static void test_positional(void) {
     CHECK(access(tpath("q.npy"), F_OK) != 0, "nothing left after a short finish");
     lf_npy_writer_abort(&wi);
     CHECK(dir_entries() == before, "no temporary files left");
-    CHECK(lf_npy_writer_open(&w, tpath("q.npy"), R, K, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_writer_open(&w, tpath("q.npy"), R, K, 0, &e) == LF_OK, "%s", e.msg);
     CHECK(lf_npy_writer_open_i64(&wi, tpath("qi.npy"), R, LF_WRITE_NO_FSYNC, &e) == LF_OK, "%s", e.msg);
     CHECK(lf_npy_writer_positional(&w, &e) == LF_OK && lf_npy_writer_positional(&wi, &e) == LF_OK, "%s", e.msg);
     CHECK(lf_npy_writer_positional(&w, &e) == LF_ERR_STATE, "positional twice");
@@ -770,13 +770,13 @@ static void test_positional(void) {
               n1 == n2 && memcmp(b1, b2, n1) == 0,
           "the positional writer's bytes differ from the appending writer's");
     LF_FREE(b1), LF_FREE(b2);
-    CHECK(lf_npy_write_1d(tpath("pi.npy"), ids, R, &e) == LF_OK, "%s", e.msg);
+    CHECK(lf_npy_write_1d(tpath("pi.npy"), ids, R, 0, &e) == LF_OK, "%s", e.msg);
     CHECK(lf_io_read_file(tpath("pi.npy"), &b1, &n1, &e) == LF_OK && lf_io_read_file(tpath("qi.npy"), &b2, &n2, &e) == LF_OK &&
               n1 == n2 && memcmp(b1, b2, n1) == 0,
           "the positional int64 writer's bytes differ from lf_npy_write_1d's");
     LF_FREE(b1), LF_FREE(b2);
     /* rows beyond the shape: refused, and commit then fails */
-    CHECK(lf_npy_writer_open(&w, tpath("q2.npy"), 2, K, &e) == LF_OK && lf_npy_writer_positional(&w, &e) == LF_OK,
+    CHECK(lf_npy_writer_open(&w, tpath("q2.npy"), 2, K, 0, &e) == LF_OK && lf_npy_writer_positional(&w, &e) == LF_OK,
           "%s", e.msg);
     CHECK(lf_npy_writer_rows_at(&w, 0, big, 2, &e) == LF_OK, "%s", e.msg);
     CHECK(lf_npy_writer_rows_at(&w, 1, big, 2, &e) == LF_ERR_SHAPE && contains(e.msg, "rows 2 to 3 exceed it"), "%s",
@@ -784,7 +784,7 @@ static void test_positional(void) {
     CHECK(lf_npy_writer_commit(&w, &e) == LF_ERR_SHAPE && contains(e.msg, "failed earlier"), "%s", e.msg);
     CHECK(access(tpath("q2.npy"), F_OK) != 0, "nothing left after a refused commit");
     /* a folder as the target: refused at open */
-    CHECK(lf_npy_writer_open(&w, dir, 2, K, &e) == LF_ERR_IO && contains(e.msg, "it is a folder"), "%s", e.msg);
+    CHECK(lf_npy_writer_open(&w, dir, 2, K, 0, &e) == LF_ERR_IO && contains(e.msg, "it is a folder"), "%s", e.msg);
     unlink(tpath("p.npy")), unlink(tpath("be.npy")), unlink(tpath("q.npy")), unlink(tpath("qi.npy")),
         unlink(tpath("pi.npy"));
     CHECK(dir_entries() == before - 2, "no temporary files left (%zu entries)", dir_entries()); /* p.npy, be.npy gone */
@@ -824,7 +824,7 @@ static void test_read_file(void) {
     lf_array a;
     CHECK(lf_npy_read(tpath("zero.npy"), &a, &e) == LF_ERR_IO && strcmp(e.msg, want) == 0, "%s", e.msg);
     lf_npy_reader r;
-    CHECK(lf_npy_reader_open(&r, tpath("zero.npy"), &e) == LF_ERR_IO && strcmp(e.msg, want) == 0, "%s", e.msg);
+    CHECK(lf_npy_reader_open(&r, tpath("zero.npy"), 0, &e) == LF_ERR_IO && strcmp(e.msg, want) == 0, "%s", e.msg);
 
     /* a FIFO with no writer: an error at once */
     CHECK(mkfifo(tpath("f.npy"), 0600) == 0, "mkfifo");
@@ -833,7 +833,7 @@ static void test_read_file(void) {
     CHECK(lf_io_read_file(tpath("f.npy"), &b, &n, &e) == LF_ERR_IO && strcmp(e.msg, want) == 0, "%s", e.msg);
     snprintf(want, sizeof want, "cannot read '%s': it is a pipe or FIFO; .npy inputs must be regular files",
              tpath("f.npy"));
-    CHECK(lf_npy_reader_open(&r, tpath("f.npy"), &e) == LF_ERR_IO && strcmp(e.msg, want) == 0, "%s", e.msg);
+    CHECK(lf_npy_reader_open(&r, tpath("f.npy"), 0, &e) == LF_ERR_IO && strcmp(e.msg, want) == 0, "%s", e.msg);
     /* with a writer (opened before the read, told through `sync`): every
      * byte, across the buffer's growth */
     int sync[2];

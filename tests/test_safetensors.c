@@ -81,7 +81,7 @@ static void test_round_trip(void) {
     char path[128];
     path_in(path, sizeof path, "rt.safetensors");
     lf_err e = {{0}};
-    lf_status st = lf_st_write(path, ts, 4, mk, mv, 3, &e);
+    lf_status st = lf_st_write(path, ts, 4, mk, mv, 3, 0, &e);
     CHECK(st == LF_OK, "write: %s", e.msg);
     lf_st_file f;
     st = lf_st_read(path, &f, &e);
@@ -184,7 +184,7 @@ static void test_python_interop(void) {
     path_in(py, sizeof py, "check.py");
     path_in(out2, sizeof out2, "from_py.safetensors");
     lf_err e;
-    CHECK(lf_st_write(path, ts, 2, mk, mv, 1, &e) == LF_OK, "write: %s", e.msg);
+    CHECK(lf_st_write(path, ts, 2, mk, mv, 1, 0, &e) == LF_OK, "write: %s", e.msg);
     FILE *f = fopen(py, "w");
     if (!f) return;
     fputs("import json, struct, sys\n"
@@ -466,7 +466,7 @@ static void test_files(void) {
     path_in(path, sizeof path, "bad.safetensors");
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         e.msg[0] = 0;
-        lf_status st = lf_st_write(path, cases[i].t, cases[i].n, NULL, NULL, 0, &e);
+        lf_status st = lf_st_write(path, cases[i].t, cases[i].n, NULL, NULL, 0, 0, &e);
         CHECK(st == cases[i].want && strstr(e.msg, cases[i].sub), "writer case %zu: %d '%s'", i, st, e.msg);
         unsigned char *b = (unsigned char *)1;
         size_t len = 7;
@@ -476,23 +476,23 @@ static void test_files(void) {
     CHECK(access(path, F_OK) != 0, "no file after failed writes");
     lf_st_out one = {"a", v, 1, {4}};
     const char *mk[] = {"k", "k"}, *mv[] = {"1", "2"}, *mnull[] = {"1", NULL}, *mbad[] = {"\xFF", "x"};
-    CHECK(lf_st_write(path, &one, 1, mk, mv, 2, &e) == LF_ERR_ARG && strstr(e.msg, "duplicate metadata key 'k'"),
+    CHECK(lf_st_write(path, &one, 1, mk, mv, 2, 0, &e) == LF_ERR_ARG && strstr(e.msg, "duplicate metadata key 'k'"),
           "dup meta: %s", e.msg);
-    CHECK(lf_st_write(path, &one, 1, mk, mnull, 2, &e) == LF_ERR_ARG && strstr(e.msg, "metadata entry 1 is NULL"),
+    CHECK(lf_st_write(path, &one, 1, mk, mnull, 2, 0, &e) == LF_ERR_ARG && strstr(e.msg, "metadata entry 1 is NULL"),
           "NULL meta: %s", e.msg);
-    CHECK(lf_st_write(path, &one, 1, mbad, mv, 1, &e) == LF_ERR_ARG && strstr(e.msg, "is not valid UTF-8"),
+    CHECK(lf_st_write(path, &one, 1, mbad, mv, 1, 0, &e) == LF_ERR_ARG && strstr(e.msg, "is not valid UTF-8"),
           "bad meta: %s", e.msg);
-    CHECK(lf_st_write(path, &one, 1, NULL, NULL, 1, &e) == LF_ERR_ARG, "NULL meta lists");
+    CHECK(lf_st_write(path, &one, 1, NULL, NULL, 1, 0, &e) == LF_ERR_ARG, "NULL meta lists");
     CHECK(access(path, F_OK) != 0, "still no file");
     path_in(path, sizeof path, "no/such/dir/x.safetensors");
-    CHECK(lf_st_write(path, &one, 1, NULL, NULL, 0, &e) == LF_ERR_IO && strstr(e.msg, "cannot create a temporary file"),
+    CHECK(lf_st_write(path, &one, 1, NULL, NULL, 0, 0, &e) == LF_ERR_IO && strstr(e.msg, "cannot create a temporary file"),
           "bad folder: %s", e.msg);
 
     /* an overwrite replaces the file atomically */
     path_in(path, sizeof path, "over.safetensors");
-    CHECK(lf_st_write(path, &one, 1, NULL, NULL, 0, &e) == LF_OK, "first write");
+    CHECK(lf_st_write(path, &one, 1, NULL, NULL, 0, 0, &e) == LF_OK, "first write");
     one.shape[0] = 2;
-    CHECK(lf_st_write(path, &one, 1, NULL, NULL, 0, &e) == LF_OK, "second write");
+    CHECK(lf_st_write(path, &one, 1, NULL, NULL, 0, 0, &e) == LF_OK, "second write");
     CHECK(lf_st_read(path, &f, &e) == LF_OK && lf_st_find(&f, "a") && lf_st_find(&f, "a")->count == 2,
           "overwritten");
     lf_st_free(&f);

@@ -11,6 +11,9 @@
 #include "io/safetensors.h"
 
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -259,7 +262,7 @@ static void test_against_reference(void) {
     int fd = mkstemp(path);
     CHECK(fd >= 0, "mkstemp");
     close(fd);
-    CHECK(lf_fusion_save(f, path) == LF_OK, "save: %s", lf_fusion_error(f));
+    CHECK(lf_fusion_save(f, path, 0) == LF_OK, "save: %s", lf_fusion_error(f));
     lf_fusion *g;
     lf_fusion_create(&g);
     CHECK(lf_fusion_load(g, path) == LF_OK, "load: %s", lf_fusion_error(g));
@@ -276,7 +279,7 @@ static void test_against_reference(void) {
     const char *keys[3] = {"format", "format_version", "fusion"};
     const char *vals[3] = {lf_st_metadata(&sf, "format"), lf_st_metadata(&sf, "format_version"),
                            lf_st_metadata(&sf, "fusion")};
-    CHECK(lf_st_write(path, &t, 1, keys, vals, 3, &e) == LF_OK, "write: %s", e.msg);
+    CHECK(lf_st_write(path, &t, 1, keys, vals, 3, 0, &e) == LF_OK, "write: %s", e.msg);
     lf_st_free(&sf);
     CHECK(lf_fusion_load(g, path) == LF_ERR_FORMAT &&
               strstr(lf_fusion_error(g), "tensor 'fusion.weights' of ges must hold selection counts (integers >= 0)"),
@@ -284,6 +287,38 @@ static void test_against_reference(void) {
     unlink(path);
     lf_fusion_free(g);
     lf_fusion_free(f);
+}
+
+/* the candidates' scores are computed in blocks across threads: the counts
+ * (and so the weights' bits) do not depend on the thread count */
+static void test_threads(void) {
+#ifdef _OPENMP
+    enum { M = 4, N = 40000, C = 3 };
+    static float p[M][N * C];
+    static int y[N];
+    uint64_t s = 99;
+    for (size_t r = 0; r < N; r++) {
+        y[r] = (int)(urand(&s) * C);
+        for (size_t k = 0; k < M; k++) {
+            double z = 0, e[C];
+            for (size_t c = 0; c < C; c++) z += e[c] = exp(2.5 * urand(&s) + ((int)c == y[r] ? 0.7 : 0));
+            for (size_t c = 0; c < C; c++) p[k][r * C + c] = (float)(e[c] / z);
+        }
+    }
+    const float *pp[M] = {p[0], p[1], p[2], p[3]};
+    float w[3][M];
+    int threads[3] = {8, 3, 1}; /* largest first: libomp 14 leaks under LeakSanitizer when a team grows */
+    for (int i = 0; i < 3; i++) {
+        omp_set_num_threads(threads[i]);
+        lf_fusion *f = fit(LF_FUSE_GES, pp, M, N, C, y, 30, LF_METRIC_LOG_LOSS, 1, 0);
+        CHECK(lf_fusion_weights(f, w[i], M, NULL, NULL) == M, "weights");
+        lf_fusion_free(f);
+    }
+    omp_set_num_threads(2);
+    CHECK(memcmp(w[0], w[1], sizeof w[0]) == 0 && memcmp(w[0], w[2], sizeof w[0]) == 0,
+          "ges weights with 8, 3 and 1 threads: %g %g %g %g / %g %g %g %g / %g %g %g %g", w[0][0], w[0][1], w[0][2],
+          w[0][3], w[1][0], w[1][1], w[1][2], w[1][3], w[2][0], w[2][1], w[2][2], w[2][3]);
+#endif
 }
 
 static void test_errors(void) {
@@ -303,6 +338,7 @@ static void test_errors(void) {
 int main(void) {
     test_by_hand();
     test_against_reference();
+    test_threads();
     test_errors();
     return check_report("test_selection");
 }

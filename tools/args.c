@@ -134,10 +134,10 @@ static const char USAGE_FIT[] =
     "  -y LABELS       N class indices 0..C-1, or N x C one-hot (.npy or .csv)\n"
     "  --method NAME   a method (see latefuse --help), or auto\n"
     "  -o FUSION       where to save the fusion model\n"
-    "  --calibrate     fit one temperature per model first\n"
+    "  --calibrate     fit one temperature per model first, on the same samples\n"
     "  --logits        the files hold raw scores (stored: predict applies softmax)\n"
     "  --seed S        seed (default 0)\n"
-    "  --folds K       folds for auto and out-of-fold calibration, 2 to 64 (default 5)\n"
+    "  --folds K       folds of auto's cross-validation, 2 to 64 (default 5)\n"
     "  --epochs N      epochs of the learned methods (default: the method's)\n"
     "  --no-fsync      write FUSION atomically (temporary file + rename) but skip the\n"
     "                  fsync: faster, not durable across a machine crash\n";

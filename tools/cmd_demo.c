@@ -64,7 +64,7 @@ static lf_status oof_outputs(const float *x, const float *ycol, const size_t *fo
             break;
         }
         int in = lf_input(m, DEMO_D, "features");
-        int outn = lf_dense(m, in, DEMO_C, LF_SOFTMAX, 1, "classifier");
+        int outn = lf_dense(m, in, DEMO_C, LF_ACT_SOFTMAX, 1, "classifier");
         lf_optimizer adam = lf_optimizer_default(LF_OPT_ADAM);
         adam.learning_rate = 0.02f;
         st = lf_model_compile(m, outn, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam);

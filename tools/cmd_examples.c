@@ -47,9 +47,9 @@ int cli_cmd_seed_example(const struct cli_opts *o) {
         goto done;
     }
     int in1 = lf_input(m, D, "input_1"), in2 = lf_input(m, D, "input_2");
-    int b[2] = {lf_dense(m, in1, 32, LF_RELU, 1, "dense"), lf_dense(m, in2, 32, LF_RELU, 1, "dense_1")};
+    int b[2] = {lf_dense(m, in1, 32, LF_ACT_RELU, 1, "dense"), lf_dense(m, in2, 32, LF_ACT_RELU, 1, "dense_1")};
     int wa = lf_weighted_average(m, 2, b, -1, "weighted_average");
-    int out = lf_dense(m, wa, 1, LF_LINEAR, 1, "dense_2");
+    int out = lf_dense(m, wa, 1, LF_ACT_LINEAR, 1, "dense_2");
     st = lf_model_compile(m, out, LF_LOSS_MSE, NULL);
     if (!st) st = lf_model_summary(m, stdout);
     if (st) {
@@ -144,9 +144,9 @@ int cli_cmd_head_example(const struct cli_opts *o) {
     }
     int xs[2] = {lf_input(m, HEAD_C, "image"), lf_input(m, HEAD_C, "text")};
     int h = lf_concatenate(m, 2, xs, "concatenate");
-    h = lf_dense(m, h, 128, LF_RELU, 1, "dense");
+    h = lf_dense(m, h, 128, LF_ACT_RELU, 1, "dense");
     h = lf_dropout(m, h, 0.2f, "dropout");
-    h = lf_dense(m, h, HEAD_C, LF_SOFTMAX, 1, "dense_1");
+    h = lf_dense(m, h, HEAD_C, LF_ACT_SOFTMAX, 1, "dense_1");
     st = lf_model_compile(m, h, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL);
     if (!st) st = lf_model_summary(m, stdout);
     if (st) {

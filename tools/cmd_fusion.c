@@ -106,7 +106,7 @@ int cli_cmd_fit(const struct cli_opts *o) {
      * the signals held, and one that comes meanwhile acts after it */
     sigset_t prev;
     cli_guard_hold(&prev);
-    st = lf_fusion_save_flags(f, o->out, o->no_fsync ? LF_WRITE_NO_FSYNC : 0);
+    st = lf_fusion_save(f, o->out, o->no_fsync ? LF_WRITE_NO_FSYNC : 0);
     if (!st) cli_outputs_done();
     cli_guard_release(&prev);
     if (st) {

@@ -245,7 +245,7 @@ static lf_status open_one(const struct cli_opts *o, const char *path, int ids, s
     sigset_t prev;
     if (!through) cli_guard_hold(&prev);
     lf_status st = ids ? lf_npy_writer_open_i64(w, path, N, out_flags(o, path), e)
-                       : lf_npy_writer_open_flags(w, path, N, C, out_flags(o, path), e);
+                       : lf_npy_writer_open(w, path, N, C, out_flags(o, path), e);
     if (!st && !through) cli_temp_add(w->af.tmp_path);
     if (!through) cli_guard_release(&prev);
     return st;

@@ -34,7 +34,7 @@ static int has_ext(const char *path, const char *ext) {
  * file's bytes beside them); Fortran order goes through lf_npy_read. */
 static lf_status read_npy(const char *path, lf_array *out, lf_err *e) {
     lf_npy_reader r;
-    lf_status st = lf_npy_reader_open(&r, path, e);
+    lf_status st = lf_npy_reader_open(&r, path, 0, e);
     if (st == LF_ERR_ARG) return lf_npy_read(path, out, e);
     if (st) return st;
     size_t cells;

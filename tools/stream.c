@@ -163,7 +163,7 @@ int cli_predict_stream(const struct cli_opts *o, lf_fusion *f, int *handled) {
     stream_worker *wks = NULL;
     size_t T = 1;
     for (size_t k = 0; k < G; k++) {
-        st = lf_npy_reader_open_flags(&rd[k], o->models[k].path, o->no_mmap ? LF_NPY_NO_MMAP : 0, &e);
+        st = lf_npy_reader_open(&rd[k], o->models[k].path, o->no_mmap ? LF_NPY_NO_MMAP : 0, &e);
         if (st == LF_ERR_ARG) { /* Fortran order: the whole-file path reads it */
             for (size_t j = 0; j < k; j++) lf_npy_reader_close(&rd[j]);
             return 0;

@@ -27,7 +27,7 @@ static size_t display_index(const lf_compare_table *t, size_t i) {
     size_t seen = 0;
     for (int pass = 0; pass < 2; pass++)
         for (size_t r = 0; r < t->n_rows; r++)
-            if ((t->rows[r].kind == 2) == (pass == 1) && seen++ == i) return r;
+            if ((t->rows[r].kind == LF_ROW_ORACLE) == (pass == 1) && seen++ == i) return r;
     return i;
 }
 
@@ -50,7 +50,7 @@ void cli_print_compare(FILE *f, const lf_compare_table *t, const char *const *na
     fputc('\n', f);
     for (size_t i = 0; i < t->n_rows; i++) {
         const lf_score_row *s = &t->rows[display_index(t, i)];
-        fprintf(f, "%-*s  %-3s  ", w, s->name, s->kind == 2 ? "" : s->calibrated ? "yes" : "no");
+        fprintf(f, "%-*s  %-3s  ", w, s->name, s->kind == LF_ROW_ORACLE ? "" : s->calibrated ? "yes" : "no");
         double a = s->mean[LF_METRIC_ACCURACY], sd = s->std[LF_METRIC_ACCURACY];
         if (isnan(a))
             fprintf(f, "%-15s", "-");
@@ -99,7 +99,7 @@ void cli_print_compare_json(FILE *f, const lf_compare_table *t) {
         json_number(f, s->std[LF_METRIC_ACCURACY]);
         for (int m = 1; m < LF_NUM_METRICS; m++) {
             fprintf(f, ", \"%s\": ", METRIC_KEYS[m]);
-            json_number(f, s->kind == 2 ? NAN : s->mean[m]);
+            json_number(f, s->kind == LF_ROW_ORACLE ? NAN : s->mean[m]);
         }
         fprintf(f, "}%s\n", i + 1 < t->n_rows ? "," : "");
     }

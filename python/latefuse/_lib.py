@@ -90,11 +90,18 @@ class History(ctypes.Structure):
 class FusionOptions(ctypes.Structure):
     _fields_ = [("method", c_int), ("calibrate", c_int), ("logits", c_int), ("folds", c_size),
                 ("seed", ctypes.c_uint64), ("epochs", c_size), ("modality_dropout", ctypes.c_float),
-                ("verbose", c_int), ("metric", c_int), ("ensemble_size", c_size), ("bags", c_size)]
+                ("verbose", c_int), ("metric", c_int), ("ensemble_size", c_size), ("bags", c_size),
+                ("importance", c_int), ("k", c_size)]
 
 
 NUM_METRICS = 5
+# flags of lf_model_save and lf_fusion_save (latefuse.h)
+WRITE_NO_FSYNC = 1
+SAVE_OPTIMIZER = 2
 METRIC_NAMES = ("accuracy", "macro_f1", "log_loss", "brier", "ece")
+# lf_row_kind: what a row of the compare table scores
+ROW_METHOD, ROW_MODEL, ROW_ORACLE = 0, 1, 2
+ROW_KIND_NAMES = {ROW_METHOD: "method", ROW_MODEL: "model", ROW_ORACLE: "oracle"}
 
 
 class ScoreRow(ctypes.Structure):
@@ -155,7 +162,7 @@ _proto("lf_layer_num_weights", c_size, _P, c_char_p)
 _proto("lf_layer_weight_shape", _S, _P, c_char_p, c_size, ctypes.POINTER(c_size), ctypes.POINTER(c_size))
 _proto("lf_get_weights", _S, _P, c_char_p, c_size, c_void_p, c_size)
 _proto("lf_set_weights", _S, _P, c_char_p, c_size, c_void_p, c_size)
-_proto("lf_model_save", _S, _P, c_char_p, c_int)
+_proto("lf_model_save", _S, _P, c_char_p, ctypes.c_uint)
 _proto("lf_model_load", _S, _P, c_char_p)
 
 _proto("lf_method_name", c_char_p, c_int)
@@ -168,7 +175,7 @@ _proto("lf_fusion_free", None, _P)
 _proto("lf_fusion_error", c_char_p, _P)
 _proto("lf_fusion_fit", _S, _P, _P, _P, c_size, c_size, c_size, c_void_p, ctypes.POINTER(FusionOptions))
 _proto("lf_fusion_predict", _S, _P, _P, c_size, c_void_p)
-_proto("lf_fusion_save", _S, _P, c_char_p)
+_proto("lf_fusion_save", _S, _P, c_char_p, ctypes.c_uint)
 _proto("lf_fusion_load", _S, _P, c_char_p)
 _proto("lf_fusion_method", c_int, _P)
 _proto("lf_fusion_calibrated", c_int, _P)

@@ -261,7 +261,7 @@ class Fusion:
     def save(self, path):
         """Saves the fitted fusion (atomic write; the CLI reads it too)."""
         self._need_fitted("save")
-        st = lib.lf_fusion_save(self._handle, os.fsencode(os.fspath(path)))
+        st = lib.lf_fusion_save(self._handle, os.fsencode(os.fspath(path)), 0)
         if st:
             _lib.raise_fusion(self._handle, st)
 
@@ -343,10 +343,10 @@ def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, l
             _lib.raise_fusion(h, st)
         t = tp.contents
         rows = []
-        kinds = {0: "method", 1: "model", 2: "oracle"}
         for r in range(t.n_rows):
             row = t.rows[r]
-            d = {"method": row.name.decode("utf-8", "replace"), "kind": kinds.get(row.kind, str(row.kind)),
+            d = {"method": row.name.decode("utf-8", "replace"),
+                 "kind": _lib.ROW_KIND_NAMES.get(row.kind, str(row.kind)),
                  "calibrated": bool(row.calibrated)}
             for k, mname in enumerate(_lib.METRIC_NAMES):
                 d[mname] = float(row.mean[k])

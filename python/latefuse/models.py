@@ -600,7 +600,7 @@ class Model:
         if not overwrite and os.path.exists(path):
             raise FileExistsError("save: '%s' exists and overwrite=False" % path)
         if self._compiled:
-            st = lib.lf_model_save(self._handle, os.fsencode(path), int(bool(include_optimizer)))
+            st = lib.lf_model_save(self._handle, os.fsencode(path), _lib.SAVE_OPTIMIZER if include_optimizer else 0)
             if st:
                 _lib.raise_model(self._handle, st)
             return

@@ -9,7 +9,8 @@
  *                      templates, saved as "fusion.templates" (C, M*C).
  *
  * The state is one float array; a file's tensor is checked against the
- * settings' M and C before anything is allocated for it.
+ * settings' M and C before anything is allocated for it
+ * (lf_fusion_load_floats).
  */
 #include "fusion/method.h"
 #include "fusion/rules.h"
@@ -19,21 +20,8 @@
 
 static void free_floats(void *state) { LF_FREE(state); }
 
-/* The method's one tensor from a file: exactly `name`, F32 of the given
- * shape, finite; allocated only once its shape is known to match. */
-static lf_status load_floats(const lf_st_file *sf, const char *arch, const char *method, const char *name,
-                             size_t ndim, const size_t *shape, float **out, lf_err *e) {
-    if (arch) return lf_fail(e, LF_ERR_FORMAT, "the %s method has no network, but the file holds an architecture", method);
-    if (lf_st_count(sf) != 1)
-        return lf_fail(e, LF_ERR_FORMAT, "the file holds %zu tensors, the %s method has 1", lf_st_count(sf), method);
-    const lf_st_tensor *t = lf_st_find(sf, name);
-    size_t n = 1;
-    int same = t && t->ndim == ndim;
-    for (size_t d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d], n *= shape[d];
-    if (!same) return lf_load_tensor(sf, name, NULL, ndim, shape, e); /* its message */
-    if (!(*out = lf_alloc_array(n, sizeof **out))) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
-    return lf_load_tensor(sf, name, *out, ndim, shape, e);
-}
+static size_t per_model(size_t M, size_t C, size_t N) { return (void)C, (void)N, M; }
+static size_t templates(size_t M, size_t C, size_t N) { return (void)N, C * M * C; }
 
 /* ------------------------------------------------------- acc-weighted */
 
@@ -66,7 +54,7 @@ static void acc_save(const lf_fusion *f, lf_method_save *s) {
 
 static lf_status acc_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e) {
     float *w = NULL;
-    lf_status st = load_floats(sf, arch, "acc-weighted", "fusion.weights", 1, (size_t[]){f->M}, &w, e);
+    lf_status st = lf_fusion_load_floats(sf, arch, f->def, "fusion.weights", 1, (size_t[]){f->M}, &w, e);
     f->state = w;
     if (st != LF_OK) return st;
     double s = 0;
@@ -89,7 +77,7 @@ static const lf_method_def acc_weighted = {
     .id = LF_FUSE_ACC_WEIGHTED, .name = "acc-weighted", .family = LF_FAMILY_CLASSICAL,
     .summary = "mean weighted by each model's training accuracy",
     .fit = acc_fit, .predict = acc_predict, .save = acc_save, .load = acc_load,
-    .weights = acc_weights, .free_state = free_floats, .rule = -1};
+    .weights = acc_weights, .free_state = free_floats, .n_params = per_model, .rule = -1};
 
 /* -------------------------------------------------- decision-template */
 
@@ -113,8 +101,8 @@ static void dt_save(const lf_fusion *f, lf_method_save *s) {
 
 static lf_status dt_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e) {
     float *t = NULL;
-    lf_status st = load_floats(sf, arch, "decision-template", "fusion.templates", 2,
-                               (size_t[]){f->C, f->M * f->C}, &t, e);
+    lf_status st = lf_fusion_load_floats(sf, arch, f->def, "fusion.templates", 2, (size_t[]){f->C, f->M * f->C},
+                                         &t, e);
     f->state = t;
     return st;
 }
@@ -123,6 +111,6 @@ static const lf_method_def decision_template = {
     .id = LF_FUSE_DECISION_TEMPLATE, .name = "decision-template", .family = LF_FAMILY_CLASSICAL,
     .summary = "nearest per-class mean decision profile (Kuncheva)",
     .fit = dt_fit, .predict = dt_predict, .save = dt_save, .load = dt_load,
-    .free_state = free_floats, .rule = -1};
+    .free_state = free_floats, .n_params = templates, .rule = -1};
 
 const lf_method_def *const lf_classical_methods[] = {&acc_weighted, &decision_template, NULL};

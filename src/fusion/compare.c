@@ -174,7 +174,8 @@ static lf_status ctx_init(lf_err *e, cv_ctx *c, const float *const *p, const cha
 
 static int by_log_loss(const void *a, const void *b) {
     const lf_score_row *x = a, *y = b;
-    if (x->kind == 2 || y->kind == 2) return x->kind - y->kind == 0 ? 0 : (x->kind == 2 ? 1 : -1);
+    if (x->kind == LF_ROW_ORACLE || y->kind == LF_ROW_ORACLE)
+        return x->kind == y->kind ? 0 : (x->kind == LF_ROW_ORACLE ? 1 : -1);
     double dx = x->mean[LF_METRIC_LOG_LOSS], dy = y->mean[LF_METRIC_LOG_LOSS];
     if (isnan(dx) != isnan(dy)) return isnan(dx) ? 1 : -1; /* NaN last */
     if (dx < dy) return -1;
@@ -230,7 +231,7 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
         }
         t->n_rows++;
         snprintf(row->name, sizeof row->name, "%s", lf_method_name(mi));
-        row->kind = 0, row->method = mi, row->calibrated = o.calibrate;
+        row->kind = LF_ROW_METHOD, row->method = mi, row->calibrated = o.calibrate;
         st = cv_method(&f->err, &c, mi, o.calibrate, per, row->acc_without);
         if (st == LF_OK) mean_std(per, c.K, row);
     }
@@ -238,14 +239,14 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     for (size_t m = 0; st == LF_OK && m < M; m++) {
         lf_score_row *row = &t->rows[t->n_rows++];
         snprintf(row->name, sizeof row->name, "model:%s", names[m]);
-        row->kind = 1, row->calibrated = o.calibrate;
+        row->kind = LF_ROW_MODEL, row->calibrated = o.calibrate;
         st = cv_single(&f->err, &c, m, o.calibrate, per);
         if (st == LF_OK) mean_std(per, c.K, row);
     }
     if (st == LF_OK) {
         lf_score_row *row = &t->rows[t->n_rows++];
         snprintf(row->name, sizeof row->name, "oracle");
-        row->kind = 2;
+        row->kind = LF_ROW_ORACLE;
         for (int j = 0; j < LF_NUM_METRICS; j++) row->mean[j] = row->std[j] = NAN;
         st = cv_oracle(&f->err, &c, &row->mean[LF_METRIC_ACCURACY], &row->std[LF_METRIC_ACCURACY]);
     }
@@ -261,37 +262,123 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     return LF_OK;
 }
 
-/* auto: the best (method, calibration) by cross-validated log-loss, every
- * method of the table tried with and without calibration */
+/* ------------------------------------------------------------- auto
+ *
+ * auto scores every method, with and without calibration, by one stratified
+ * K-fold cross-validation (the same folds for every candidate) on
+ * opt->metric (log-loss by default; accuracy; macro-F1), and corrects for
+ * having tried many candidates with the one-standard-error rule (Breiman et
+ * al. 1984; Hastie, Tibshirani & Friedman, ESL 7.10): among the candidates
+ * whose mean score is within one standard error (the best's fold standard
+ * deviation / sqrt(K)) of the best, the one with the fewest fitted numbers
+ * wins (calibration counts M; ties: the better mean).  On tiny data (fewer
+ * than 20 rows per class) only the candidates with at most M fitted
+ * numbers are chosen from (fixed rules, per-model weights), and the note
+ * says so.  The table of candidates and the note stay with the fitted
+ * model (lf_fusion_auto_table, lf_fusion_auto_note). */
+
+#define AUTO_ROWS_PER_CLASS 20
+
+/* the score to minimise */
+static double auto_loss(const lf_score_row *r, int metric) {
+    return metric == LF_METRIC_LOG_LOSS ? r->mean[metric] : 1.0 - r->mean[metric];
+}
+
+static size_t auto_params(const lf_method_def *d, int calibrated, size_t M, size_t C, size_t N) {
+    return (d->n_params ? d->n_params(M, C, N) : 0) + (calibrated ? M : 0);
+}
+
 static lf_status select_method(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
                                size_t N, size_t C, const int *y, const lf_fusion_options *opt,
-                               lf_method *method, int *calibrate) {
+                               lf_method *method, int *calibrate, lf_compare_table **table, char *note,
+                               size_t note_len) {
+    int metric = opt->metric;
+    if (metric != LF_METRIC_LOG_LOSS && metric != LF_METRIC_ACCURACY && metric != LF_METRIC_MACRO_F1)
+        return lf_fail(&f->err, LF_ERR_ARG, "auto chooses by log-loss, accuracy or macro-F1, not metric %d", metric);
     lf_fusion_options quiet = *opt;
     const lf_fusion_options *o = &quiet;
     quiet.verbose = 0;
+    /* ges optimises the log-loss or the accuracy */
+    if (metric == LF_METRIC_MACRO_F1) quiet.metric = LF_METRIC_LOG_LOSS;
+    size_t n_cand = 2 * lf_method_count();
     cv_ctx c;
     lf_status st = ctx_init(&f->err, &c, p, names, M, N, C, y, o);
     if (st != LF_OK) return st;
     lf_metrics *per = lf_alloc_array(c.K, sizeof *per);
-    if (!per) {
+    lf_compare_table *t = LF_CALLOC(1, sizeof *t);
+    if (t) t->rows = lf_alloc_array(n_cand, sizeof *t->rows);
+    if (!per || !t || !t->rows) {
+        LF_FREE(per);
+        lf_compare_table_free(t);
         ctx_free(&c);
         return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
     }
-    double best = INFINITY;
+    t->n_models = M;
     for (size_t i = 0; st == LF_OK && i < lf_method_count(); i++)
         for (int cal = 0; st == LF_OK && cal <= 1; cal++) {
-            lf_method m = lf_method_at(i)->id;
-            if ((st = cv_method(&f->err, &c, m, cal, per, NULL)) != LF_OK) break;
-            lf_score_row row;
-            mean_std(per, c.K, &row);
-            if (row.mean[LF_METRIC_LOG_LOSS] < best) {
-                best = row.mean[LF_METRIC_LOG_LOSS];
-                *method = m, *calibrate = cal;
-            }
+            const lf_method_def *d = lf_method_at(i);
+            if ((st = cv_method(&f->err, &c, d->id, cal, per, NULL)) != LF_OK) break;
+            lf_score_row *row = &t->rows[t->n_rows++];
+            memset(row, 0, sizeof *row);
+            snprintf(row->name, sizeof row->name, "%s", d->name);
+            row->kind = 0, row->method = d->id, row->calibrated = cal;
+            mean_std(per, c.K, row);
         }
     LF_FREE(per);
     ctx_free(&c);
-    return st;
+    if (st != LF_OK) {
+        lf_compare_table_free(t);
+        return st;
+    }
+    int tiny = N < AUTO_ROWS_PER_CLASS * C;
+    /* the best allowed candidate, then the simplest within one SE of it */
+    size_t best = n_cand;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        const lf_score_row *x = &t->rows[r];
+        if (tiny && auto_params(lf_method_def_of(x->method), x->calibrated, M, C, N) > M) continue;
+        if (isnan(auto_loss(x, metric))) continue;
+        if (best == n_cand || auto_loss(x, metric) < auto_loss(&t->rows[best], metric)) best = r;
+    }
+    if (best == n_cand) {
+        lf_compare_table_free(t);
+        return lf_fail(&f->err, LF_ERR_NUMERIC, "auto: no candidate has a finite cross-validated score");
+    }
+    double se = t->rows[best].std[metric] / sqrt((double)c.K), limit = auto_loss(&t->rows[best], metric) + se;
+    size_t pick = best;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        const lf_score_row *x = &t->rows[r], *b = &t->rows[pick];
+        size_t px = auto_params(lf_method_def_of(x->method), x->calibrated, M, C, N);
+        size_t pb = auto_params(lf_method_def_of(b->method), b->calibrated, M, C, N);
+        if ((tiny && px > M) || !(auto_loss(x, metric) <= limit)) continue;
+        if (px < pb || (px == pb && auto_loss(x, metric) < auto_loss(b, metric))) pick = r;
+    }
+    const lf_score_row *pr = &t->rows[pick], *br = &t->rows[best];
+    static const char *const mnames[LF_NUM_METRICS] = {"accuracy", "macro-F1", "log-loss", "Brier", "ECE"};
+    *method = pr->method, *calibrate = pr->calibrated;
+    int n = snprintf(note, note_len, "auto chose %s%s by cross-validated %s (%.4f +- %.4f over %zu folds)",
+                     pr->name, pr->calibrated ? " with calibration" : "", mnames[metric], pr->mean[metric],
+                     pr->std[metric], c.K);
+    if (n >= 0 && (size_t)n < note_len && pick != best)
+        n += snprintf(note + n, note_len - (size_t)n,
+                      "; the best, %s%s (%.4f), is within one standard error (%.4f) and fits more numbers "
+                      "(%zu against %zu)",
+                      br->name, br->calibrated ? " with calibration" : "", br->mean[metric], se,
+                      auto_params(lf_method_def_of(br->method), br->calibrated, M, C, N),
+                      auto_params(lf_method_def_of(pr->method), pr->calibrated, M, C, N));
+    if (n >= 0 && (size_t)n < note_len && tiny)
+        snprintf(note + n, note_len - (size_t)n,
+                 "; %zu rows for %zu classes is fewer than %d per class, so only methods with at most one fitted "
+                 "number per model were chosen from",
+                 N, C, AUTO_ROWS_PER_CLASS);
+    /* best first by the metric; stable for equal scores (table order) */
+    for (size_t a = 1; a < t->n_rows; a++) {
+        lf_score_row x = t->rows[a];
+        size_t b = a;
+        while (b > 0 && auto_loss(&t->rows[b - 1], metric) > auto_loss(&x, metric)) t->rows[b] = t->rows[b - 1], b--;
+        t->rows[b] = x;
+    }
+    *table = t;
+    return LF_OK;
 }
 
 lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
@@ -302,9 +389,23 @@ lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *
     if (st != LF_OK) return st;
     lf_method method = o.method;
     int calibrate = o.calibrate;
+    lf_compare_table *table = NULL;
+    char note[sizeof f->auto_note];
     if (method == LF_FUSE_AUTO) {
-        st = select_method(f, p, names, M, N, C, y, &o, &method, &calibrate);
+        st = select_method(f, p, names, M, N, C, y, &o, &method, &calibrate, &table, note, sizeof note);
         if (st != LF_OK) return st;
     }
-    return lf_fusion_fit_rows(f, p, names, M, C, y, NULL, N, &o, method, calibrate);
+    st = lf_fusion_fit_rows(f, p, names, M, C, y, NULL, N, &o, method, calibrate);
+    if (st == LF_OK && o.importance) st = lf_fusion_measure_importance(f, p, N, y);
+    if (st != LF_OK) lf_fusion_clear(f);
+    if (st == LF_OK && table) {
+        f->auto_table = table;
+        memcpy(f->auto_note, note, sizeof note);
+    } else {
+        lf_compare_table_free(table);
+    }
+    return st;
 }
+
+const lf_compare_table *lf_fusion_auto_table(const lf_fusion *f) { return f ? f->auto_table : NULL; }
+const char *lf_fusion_auto_note(const lf_fusion *f) { return f && f->auto_table ? f->auto_note : NULL; }

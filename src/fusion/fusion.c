@@ -25,6 +25,7 @@ lf_fusion_options lf_fusion_defaults(void) {
     o.metric = LF_METRIC_LOG_LOSS;
     o.ensemble_size = 50;
     o.bags = 1;
+    o.importance = 1;
     return o;
 }
 
@@ -37,7 +38,10 @@ lf_status lf_fusion_create(lf_fusion **out) {
 void lf_fusion_clear(lf_fusion *f) {
     LF_FREE(f->names), LF_FREE(f->temps);
     if (f->def && f->def->free_state && f->state) f->def->free_state(f->state);
-    f->names = NULL, f->temps = NULL, f->state = NULL, f->def = NULL;
+    lf_compare_table_free(f->auto_table);
+    LF_FREE(f->importance);
+    f->names = NULL, f->temps = NULL, f->state = NULL, f->def = NULL, f->auto_table = NULL;
+    f->importance = NULL;
     f->fitted = 0, f->M = f->C = 0, f->calibrated = f->logits = 0;
 }
 
@@ -151,9 +155,9 @@ static lf_status check_labels(lf_err *e, const int *y, size_t N, size_t C) {
 static lf_status check_names(lf_err *e, const char *const *names, size_t M) {
     if (!names) return lf_fail(e, LF_ERR_ARG, "no model names given");
     for (size_t k = 0; k < M; k++) {
-        size_t len = names[k] ? strlen(names[k]) : 0;
-        if (len == 0 || len >= LF_FUSION_NAME_MAX)
-            return lf_fail(e, LF_ERR_ARG, "model name %zu must have 1 to %d characters", k,
+        /* the set the loader accepts: a saved model always loads */
+        if (!names[k] || !lf_name_valid(names[k], strlen(names[k])))
+            return lf_fail(e, LF_ERR_ARG, "model name %zu must have 1 to %d characters of A-Z a-z 0-9 _ . -", k,
                            LF_FUSION_NAME_MAX - 1);
         for (size_t j = 0; j < k; j++)
             if (strcmp(names[j], names[k]) == 0)

@@ -22,6 +22,9 @@ struct lf_fusion {
     size_t M, C;
     char (*names)[LF_FUSION_NAME_MAX];
     float *temps;      /* M temperatures (1 when not calibrated) */
+    double *importance;           /* 2 x (M + 1), lf_fusion_importance; or NULL */
+    lf_compare_table *auto_table; /* fitted by auto: its candidates, or NULL */
+    char auto_note[512];          /* ... and why it chose what it chose */
 };
 
 /* Probabilities ready for fusion: M arrays N x C (NaN rows = missing),
@@ -47,6 +50,14 @@ lf_status lf_fusion_predict_core(const lf_fusion *f, const lf_probs *pr, float *
 lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *const *names,
                              size_t M, size_t C, const int *y, const size_t *idx, size_t n,
                              const lf_fusion_options *o, lf_method method, int calibrate);
+
+/* lf_fusion_load from the bytes of a file in memory (the fuzz target);
+ * `label` stands for the path in messages. */
+lf_status lf_fusion_load_bytes(lf_fusion *f, const unsigned char *buf, size_t len, const char *label);
+
+/* importance.c: measures f->importance on the fitting rows (raw inputs, as
+ * lf_fusion_fit takes them). */
+lf_status lf_fusion_measure_importance(lf_fusion *f, const float *const *p, size_t N, const int *y);
 
 /* Clears everything fitted (names, temperatures, the method's state),
  * keeping the error. */

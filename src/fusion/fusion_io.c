@@ -2,7 +2,8 @@
  * fusion_io.c — the fusion model file.  Same container as a network
  * (safetensors, see model_io.c): metadata format = "latefuse-fusion",
  * format_version = "1", fusion = a JSON object {method, calibrated, logits,
- * classes, models: [names], temperatures: [floats]}; what the method keeps
+ * classes, models: [names], temperatures: [floats], and, optionally,
+ * importance: {log_loss: [M + 1], accuracy: [M + 1]}}; what the method keeps
  * is its own (its record's save and load, method.h): tensors named
  * "fusion.*" (acc-weighted's weights, decision-template's templates), or a
  * network, saved as architecture = its JSON and its weights under the
@@ -18,12 +19,11 @@
 #define FORMAT "latefuse-fusion"
 #define FORMAT_VERSION "1"
 
-lf_status lf_fusion_save(lf_fusion *f, const char *path) { return lf_fusion_save_flags(f, path, 0); }
-
-lf_status lf_fusion_save_flags(lf_fusion *f, const char *path, unsigned flags) {
+lf_status lf_fusion_save(lf_fusion *f, const char *path, unsigned flags) {
     if (!f) return LF_ERR_ARG;
     if (flags & ~(unsigned)LF_WRITE_NO_FSYNC)
-        return lf_fail(&f->err, LF_ERR_ARG, "save: unknown write flags 0x%x", flags & ~(unsigned)LF_WRITE_NO_FSYNC);
+        return lf_fail(&f->err, LF_ERR_ARG, "save: unknown flags 0x%x (a fusion model takes LF_WRITE_NO_FSYNC only)",
+                       flags & ~(unsigned)LF_WRITE_NO_FSYNC);
     if (!f->fitted) return lf_fail(&f->err, LF_ERR_STATE, "save: the fusion model is not fitted");
     if (!path) return lf_fail(&f->err, LF_ERR_ARG, "save: no path given");
     lf_buf js, arch;
@@ -41,7 +41,18 @@ lf_status lf_fusion_save_flags(lf_fusion *f, const char *path, unsigned flags) {
         if (k) lf_buf_puts(&js, ",");
         lf_buf_json_float(&js, f->temps[k]);
     }
-    lf_buf_puts(&js, "]}");
+    lf_buf_puts(&js, "]");
+    if (f->importance) { /* with every model, then without each */
+        for (int part = 0; part < 2; part++) {
+            lf_buf_puts(&js, part ? "],\"accuracy\":[" : ",\"importance\":{\"log_loss\":[");
+            for (size_t k = 0; k <= f->M; k++) {
+                if (k) lf_buf_puts(&js, ",");
+                lf_buf_json_double(&js, f->importance[part * (f->M + 1) + k]);
+            }
+        }
+        lf_buf_puts(&js, "]}");
+    }
+    lf_buf_puts(&js, "}");
     lf_method_save ms = {.n_tensors = 0};
     if (f->def->save) f->def->save(f, &ms);
     if (ms.net) lf_model_arch_json(ms.net, &arch);
@@ -59,7 +70,7 @@ lf_status lf_fusion_save_flags(lf_fusion *f, const char *path, unsigned flags) {
             if (n) memcpy(all + ms.n_tensors, outs, n * sizeof *all);
             const char *keys[4] = {"format", "format_version", "fusion", "architecture"};
             const char *vals[4] = {FORMAT, FORMAT_VERSION, js.data, arch.data};
-            st = lf_st_write_flags(path, all, n + ms.n_tensors, keys, vals, ms.net ? 4 : 3, flags, &f->err);
+            st = lf_st_write(path, all, n + ms.n_tensors, keys, vals, ms.net ? 4 : 3, flags, &f->err);
         }
     }
     LF_FREE(all), LF_FREE(outs), LF_FREE(names);
@@ -68,12 +79,57 @@ lf_status lf_fusion_save_flags(lf_fusion *f, const char *path, unsigned flags) {
     return st;
 }
 
+lf_status lf_fusion_load_floats(const lf_st_file *sf, const char *arch, const lf_method_def *d, const char *name,
+                                size_t ndim, const size_t *shape, float **dst, lf_err *e) {
+    if (arch)
+        return lf_fail(e, LF_ERR_FORMAT, "the %s method has no network, but the file holds an architecture", d->name);
+    if (lf_st_count(sf) != 1)
+        return lf_fail(e, LF_ERR_FORMAT, "the file holds %zu tensors, the %s method has 1", lf_st_count(sf), d->name);
+    /* the size comes from the settings: allocated only when the file
+     * stores exactly that many elements, so a file that declares a large
+     * model but stores little fails on the shape, before any allocation
+     * (with a shape that differs, lf_load_tensor fails without touching
+     * dst) */
+    const lf_st_tensor *t = lf_st_find(sf, name);
+    size_t count = shape[0];
+    for (size_t k = 1; k < ndim; k++)
+        if (!lf_mul_ok(count, shape[k], &count)) count = 0;
+    if (!t || count == 0 || t->count != count) return lf_load_tensor(sf, name, NULL, ndim, shape, e);
+    if (!(*dst = lf_alloc_array(count, sizeof **dst))) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    return lf_load_tensor(sf, name, *dst, ndim, shape, e);
+}
+
+/* the optional "importance": {"log_loss": [M + 1 numbers >= 0], "accuracy":
+ * [M + 1 numbers in 0..1]} (lf_fusion_importance) */
+static lf_status read_importance(lf_fusion *f, const lf_json *j, size_t M, lf_err *e) {
+    static const char *const keys[] = {"log_loss", "accuracy", NULL};
+    const lf_json *ll = lf_json_get(j, "log_loss"), *acc = lf_json_get(j, "accuracy");
+    if (!lf_json_is(j, LF_JSON_OBJECT) || lf_json_unknown_key(j, keys) || !lf_json_is(ll, LF_JSON_ARRAY) ||
+        !lf_json_is(acc, LF_JSON_ARRAY) || lf_json_len(ll) != M + 1 || lf_json_len(acc) != M + 1)
+        return lf_fail(e, LF_ERR_FORMAT,
+                       "fusion settings: 'importance' must be {\"log_loss\": [...], \"accuracy\": [...]} with %zu numbers each",
+                       M + 1);
+    double *imp = lf_alloc_array(2 * (M + 1), sizeof *imp);
+    if (!imp) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k <= M; k++)
+        if (!lf_json_num(lf_json_at(ll, k), &imp[k]) || !(imp[k] >= 0 && imp[k] < 1e6) ||
+            !lf_json_num(lf_json_at(acc, k), &imp[M + 1 + k]) || !(imp[M + 1 + k] >= 0 && imp[M + 1 + k] <= 1)) {
+            LF_FREE(imp);
+            return lf_fail(e, LF_ERR_FORMAT,
+                           "fusion settings: importance %zu must be a log-loss in [0, 1e6) and an accuracy in [0, 1]", k);
+        }
+    f->importance = imp;
+    return LF_OK;
+}
+
 static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
     const char *fmt = lf_st_metadata(sf, "format"), *ver = lf_st_metadata(sf, "format_version");
     const char *fj = lf_st_metadata(sf, "fusion"), *arch = lf_st_metadata(sf, "architecture");
+    char esc[LF_MSG_STR];
     if (!fmt || strcmp(fmt, FORMAT) != 0) return lf_fail(e, LF_ERR_FORMAT, "not a latefuse fusion model");
     if (!ver || strcmp(ver, FORMAT_VERSION) != 0)
-        return lf_fail(e, LF_ERR_FORMAT, "unsupported fusion format version '%.20s'", ver ? ver : "(none)");
+        return lf_fail(e, LF_ERR_FORMAT, "unsupported fusion format version '%s'",
+                       ver ? lf_str_for_msg(esc, ver) : "(none)");
     if (!fj) return lf_fail(e, LF_ERR_FORMAT, "the metadata has no 'fusion' entry");
     lf_json *root;
     lf_status st = lf_json_parse(fj, strlen(fj), &root, e);
@@ -82,28 +138,25 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
         memcpy(msg, e->msg, sizeof msg);
         return lf_fail(e, LF_ERR_FORMAT, "fusion settings: %.400s", msg);
     }
-    static const char *const keys[] = {"method", "calibrated", "logits", "classes", "models", "temperatures"};
-    for (size_t i = 0; st == LF_OK && i < lf_json_len(root); i++) {
-        const char *k = lf_json_key_at(root, i);
-        int ok = 0;
-        for (size_t j = 0; j < 6; j++) ok |= strcmp(k, keys[j]) == 0;
-        if (!ok) st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: unknown field '%.60s'", k);
-    }
+    static const char *const keys[] = {"method", "calibrated", "logits", "classes", "models", "temperatures",
+                                       "importance", NULL};
+    const char *unknown = lf_json_unknown_key(root, keys);
     const lf_method_def *def = NULL;
     int method = lf_method_parse(lf_json_str(lf_json_get(root, "method")));
     if (method >= 0) def = lf_method_def_of((lf_method)method);
     const lf_json *models = lf_json_get(root, "models"), *temps = lf_json_get(root, "temperatures");
     size_t C = 0, M = lf_json_len(models);
-    if (st != LF_OK) {
-    } else if (!lf_json_is(root, LF_JSON_OBJECT))
+    if (!lf_json_is(root, LF_JSON_OBJECT))
         st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: not a JSON object");
+    else if (unknown)
+        st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: unknown field '%s'", lf_str_for_msg(esc, unknown));
     else if (!def)
         st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: unknown or missing method");
     else if (!lf_json_bool(lf_json_get(root, "calibrated"), &f->calibrated) ||
              !lf_json_bool(lf_json_get(root, "logits"), &f->logits))
         st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: 'calibrated' and 'logits' must be true or false");
-    else if (!lf_json_size(lf_json_get(root, "classes"), &C) || C == 0 || C > (1u << 20))
-        st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: 'classes' must be an integer in 1..1048576");
+    else if (!lf_json_size(lf_json_get(root, "classes"), &C) || C < 2 || C > (1u << 20))
+        st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: 'classes' must be an integer in 2..1048576");
     else if (!lf_json_is(models, LF_JSON_ARRAY) || M == 0 || M > 1024 ||
              !lf_json_is(temps, LF_JSON_ARRAY) || lf_json_len(temps) != M)
         st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: 'models' and 'temperatures' must be lists of 1..1024 entries of equal length");
@@ -115,8 +168,8 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
     for (size_t k = 0; st == LF_OK && k < M; k++) {
         const char *nm = lf_json_str(lf_json_at(models, k));
         double T;
-        if (!nm || !*nm || strlen(nm) >= LF_FUSION_NAME_MAX)
-            st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: model name %zu must be a string of 1..63 bytes", k);
+        if (!nm || !lf_name_valid(nm, strlen(nm)))
+            st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: model name %zu must be a string of 1..63 letters, digits, '_', '.' or '-'", k);
         else if (!lf_json_num(lf_json_at(temps, k), &T) || !(T >= 0.01 && T <= 100))
             st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: temperature %zu must be a number in [0.01, 100]", k);
         else {
@@ -127,6 +180,7 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
             f->temps[k] = (float)T;
         }
     }
+    if (st == LF_OK && lf_json_get(root, "importance")) st = read_importance(f, lf_json_get(root, "importance"), M, e);
     lf_json_free(root);
     if (st != LF_OK) return st;
     f->def = def, f->M = M, f->C = C;
@@ -137,20 +191,38 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
     return LF_OK;
 }
 
+/* Loads from a parsed file; `label` (the path) starts the messages. */
+static lf_status load_st(lf_fusion *f, lf_st_file *sf, const char *label) {
+    lf_err e;
+    lf_status st = parse(f, sf, &e);
+    lf_st_free(sf);
+    if (st != LF_OK) {
+        lf_fusion_clear(f);
+        return lf_fail(&f->err, st, "'%s': %s", label, e.msg);
+    }
+    f->fitted = 1;
+    return LF_OK;
+}
+
 lf_status lf_fusion_load(lf_fusion *f, const char *path) {
     if (!f) return LF_ERR_ARG;
     if (!path) return lf_fail(&f->err, LF_ERR_ARG, "load: no path given");
     lf_fusion_clear(f);
     lf_st_file sf;
-    lf_err e;
     lf_status st = lf_st_read(path, &sf, &f->err);
     if (st != LF_OK) return st;
-    st = parse(f, &sf, &e);
-    lf_st_free(&sf);
-    if (st != LF_OK) {
-        lf_fusion_clear(f);
-        return lf_fail(&f->err, st, "'%s': %s", path, e.msg);
-    }
-    f->fitted = 1;
-    return LF_OK;
+    return load_st(f, &sf, path);
+}
+
+lf_status lf_fusion_load_bytes(lf_fusion *f, const unsigned char *buf, size_t len, const char *label) {
+    if (!f) return LF_ERR_ARG;
+    if (!buf || !label) return lf_fail(&f->err, LF_ERR_ARG, "load: no bytes or no label given");
+    lf_fusion_clear(f);
+    lf_st_file sf;
+    lf_err e;
+    lf_status st = lf_st_parse(buf, len, &sf, &e);
+    if (st != LF_OK)
+        return lf_fail(&f->err, st, st == LF_ERR_FORMAT ? "'%s' is not a valid safetensors file: %s" : "reading '%s': %s",
+                       label, e.msg);
+    return load_st(f, &sf, label);
 }

@@ -59,7 +59,7 @@ static int build_wavg(lf_model *net, const int *xs, size_t M, size_t C) {
 }
 
 static int build_loglinear(lf_model *net, const int *xs, size_t M, size_t C) {
-    return lf_activation_layer(net, build_wavg(net, xs, M, C), LF_SOFTMAX, "out");
+    return lf_activation_layer(net, build_wavg(net, xs, M, C), LF_ACT_SOFTMAX, "out");
 }
 
 static int build_wavg_class(lf_model *net, const int *xs, size_t M, size_t C) {
@@ -69,23 +69,23 @@ static int build_wavg_class(lf_model *net, const int *xs, size_t M, size_t C) {
 
 static int build_stack_lr(lf_model *net, const int *xs, size_t M, size_t C) {
     int cat = lf_concatenate(net, M + 1, xs, "cat");
-    int out = lf_dense(net, cat, C, LF_SOFTMAX, 1, "out");
+    int out = lf_dense(net, cat, C, LF_ACT_SOFTMAX, 1, "out");
     if (out >= 0) lf_set_l2(net, out, 1e-4f);
     return out;
 }
 
 static int build_mlp(lf_model *net, const int *xs, size_t M, size_t C) {
     int cat = lf_concatenate(net, M + 1, xs, "cat");
-    int h = lf_dense(net, cat, 128, LF_RELU, 1, "hidden");
+    int h = lf_dense(net, cat, 128, LF_ACT_RELU, 1, "hidden");
     int d = lf_dropout(net, h, 0.2f, "dropout");
-    return lf_dense(net, d, C, LF_SOFTMAX, 1, "out");
+    return lf_dense(net, d, C, LF_ACT_SOFTMAX, 1, "out");
 }
 
 static int build_gate(lf_model *net, const int *xs, size_t M, size_t C) {
     (void)C;
     int cat = lf_concatenate(net, M + 1, xs, "cat");
-    int h = lf_dense(net, cat, 32, LF_RELU, 1, "gate_hidden");
-    int g = lf_dense(net, h, M, LF_LINEAR, 1, "gate");
+    int h = lf_dense(net, cat, 32, LF_ACT_RELU, 1, "gate_hidden");
+    int g = lf_dense(net, h, M, LF_ACT_LINEAR, 1, "gate");
     return lf_gated_average(net, M, xs, g, xs[M], "fuse");
 }
 
@@ -310,17 +310,24 @@ static lf_status learned_load(lf_fusion *f, const lf_st_file *sf, const char *ar
     const char *name = f->def->name;
     size_t M = f->M, C = f->C;
     if (!arch) return lf_fail(e, LF_ERR_FORMAT, "the metadata has no 'architecture' for the %s network", name);
+    char esc[LF_MSG_STR];
     for (size_t i = 0; i < lf_st_count(sf); i++)
         if (strncmp(lf_st_at(sf, i)->name, "net.", 4) != 0)
-            return lf_fail(e, LF_ERR_FORMAT, "unexpected tensor '%.80s'", lf_st_at(sf, i)->name);
+            return lf_fail(e, LF_ERR_FORMAT, "unexpected tensor '%s'", lf_str_for_msg(esc, lf_st_at(sf, i)->name));
     lf_model *net = NULL;
     lf_status st = lf_model_create(&net, 0);
     f->state = net;
     if (st != LF_OK) return lf_fail(e, st, "out of memory");
     if ((st = lf_model_from_parts(net, arch, strlen(arch), sf, "net.", e)) != LF_OK) return st;
     /* the network must be exactly the one this method builds for M models
-     * and C classes: its inputs first (so that a file declaring huge counts
-     * builds nothing big), then the whole architecture */
+     * and C classes: its size and inputs first, so that settings that
+     * declare a large model beside a small network build nothing large
+     * (M <= 1024 and C <= 2^20 keep the counts below 2^51), then the whole
+     * architecture */
+    size_t want = f->def->n_params(M, C, 0);
+    if (lf_model_num_params(net) != want)
+        return lf_fail(e, LF_ERR_FORMAT, "the network has %zu weights, the %s method builds %zu for %zu models and %zu classes",
+                       lf_model_num_params(net), name, want, M, C);
     int fits = lf_model_num_inputs(net) == M + 1 && lf_model_input_dim(net, M) == M &&
                lf_model_output_dim(net) == C;
     for (size_t k = 0; fits && k < M; k++) fits = lf_model_input_dim(net, k) == C;
@@ -372,26 +379,35 @@ static size_t learned_weights(const lf_fusion *f, float *out, size_t cap, size_t
 
 static void free_net(void *state) { lf_model_free(state); }
 
-#define LEARNED(var, ID, NAME, SUMMARY, WEIGHTS, LR, BATCH, EPOCHS, LOGS, BUILD)                    \
+/* the networks' weight counts (inputs: M x C outputs and the M-value mask) */
+static size_t np_stack_lr(size_t M, size_t C, size_t N) { return (void)N, (M * C + M) * C + C; }
+static size_t np_per_model(size_t M, size_t C, size_t N) { return (void)C, (void)N, M; }
+static size_t np_per_class(size_t M, size_t C, size_t N) { return (void)N, M * C; }
+static size_t np_mlp(size_t M, size_t C, size_t N) { return (void)N, (M * C + M) * 128 + 128 + 128 * C + C; }
+static size_t np_gate(size_t M, size_t C, size_t N) { return (void)N, (M * C + M) * 32 + 32 + 32 * M + M; }
+
+#define LEARNED(var, ID, NAME, SUMMARY, WEIGHTS, LR, BATCH, EPOCHS, LOGS, BUILD, NPARAMS)           \
     static const learned_params var##_params = {LR, BATCH, EPOCHS, LOGS, BUILD};                 \
     static const lf_method_def var = {.id = ID, .name = NAME, .family = LF_FAMILY_LEARNED,               \
                                .summary = SUMMARY, .fit = learned_fit, .predict = learned_predict, \
                                .save = learned_save, .load = learned_load, .weights = WEIGHTS,   \
-                               .free_state = free_net, .params = &var##_params, .rule = -1}
+                               .free_state = free_net, .n_params = NPARAMS,                     \
+                               .params = &var##_params, .rule = -1}
 
 LEARNED(stack_lr, LF_FUSE_STACK_LR, "stack-lr",
-        "multinomial logistic regression on log p and the mask, L2", NULL, 0.01f, 64, 60, 1, build_stack_lr);
+        "multinomial logistic regression on log p and the mask, L2", NULL, 0.01f, 64, 60, 1, build_stack_lr,
+        np_stack_lr);
 LEARNED(wavg, LF_FUSE_WAVG, "wavg", "the seed's WeightedAverage: one softmax weight per model",
-        learned_weights, 0.01f, 64, 40, 0, build_wavg);
+        learned_weights, 0.01f, 64, 40, 0, build_wavg, np_per_model);
 LEARNED(wavg_class, LF_FUSE_WAVG_CLASS, "wavg-class",
         "ClassWeightedAverage: one softmax weight per model and class", learned_weights, 0.01f, 64, 40, 0,
-        build_wavg_class);
+        build_wavg_class, np_per_class);
 LEARNED(loglinear, LF_FUSE_LOGLINEAR, "loglinear",
         "softmax-weighted sum of log p, renormalised (weighted product rule)", learned_weights, 0.01f, 64,
-        40, 1, build_loglinear);
+        40, 1, build_loglinear, np_per_model);
 LEARNED(mlp, LF_FUSE_MLP, "mlp", "the question's head: Concatenate, Dense(128), Dropout, Dense",
-        NULL, 1e-3f, 32, 60, 0, build_mlp);
+        NULL, 1e-3f, 32, 60, 0, build_mlp, np_mlp);
 LEARNED(gate, LF_FUSE_GATE, "gate", "per-sample softmax weights from a small network", NULL,
-        3e-3f, 32, 60, 0, build_gate);
+        3e-3f, 32, 60, 0, build_gate, np_gate);
 
 const lf_method_def *const lf_learned_methods[] = {&stack_lr, &wavg, &wavg_class, &loglinear, &mlp, &gate, NULL};

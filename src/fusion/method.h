@@ -23,7 +23,7 @@
 
 /* The tensors and architecture a method adds to a fusion file. */
 typedef struct lf_method_save {
-    lf_st_out tensors[2];   /* the method's own tensors ("fusion.*")      */
+    lf_st_out tensors[4];   /* the method's own tensors ("fusion.*")      */
     size_t n_tensors;
     const lf_model *net;    /* a network saved under "net." with its
                                architecture, or NULL                       */
@@ -53,6 +53,10 @@ typedef struct lf_method_def {
     size_t (*weights)(const lf_fusion *f, float *out, size_t cap, size_t *rows, size_t *cols);
     /* Releases a state made by fit or load; NULL: the method keeps none. */
     void (*free_state)(void *state);
+    /* How many numbers the method fits (and its file stores) for M models
+     * of C classes on N rows, at most (auto prefers fewer when scores are
+     * within a standard error); NULL: 0. */
+    size_t (*n_params)(size_t M, size_t C, size_t N);
     const void *params;            /* the family's settings for this method */
     int rule;                      /* lf_rule for a fixed rule, else -1 */
 } lf_method_def;
@@ -66,6 +70,13 @@ const lf_method_def *lf_method_def_of(lf_method m);
 size_t lf_method_count(void);
 const lf_method_def *lf_method_at(size_t i);
 
+/* fusion_io.c, for a method's load: its one tensor `name` of the file, F32
+ * of exactly `shape` and finite, into *dst (allocated only once the file
+ * is known to store that many elements); the file must hold no other
+ * tensor and no architecture. */
+lf_status lf_fusion_load_floats(const lf_st_file *sf, const char *arch, const lf_method_def *d, const char *name,
+                                size_t ndim, const size_t *shape, float **dst, lf_err *e);
+
 /* learned.c: the compiled, untrained network of learned method m for M
  * models of C classes (LF_ERR_ARG for another method); the tests replay
  * its training with it. */
@@ -76,5 +87,7 @@ extern const lf_method_def *const lf_fixed_methods[];     /* fixed.c */
 extern const lf_method_def *const lf_classical_methods[]; /* classical.c */
 extern const lf_method_def *const lf_selection_methods[]; /* selection.c */
 extern const lf_method_def *const lf_learned_methods[];   /* learned.c */
+extern const lf_method_def *const lf_dynamic_methods[];   /* dynamic.c */
+extern const lf_method_def *const lf_evidence_methods[];  /* evidence.c */
 
 #endif

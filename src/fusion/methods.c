@@ -10,8 +10,9 @@
 #include <string.h>
 
 /* the families, in table order */
-static const lf_method_def *const *const families[] = {lf_fixed_methods, lf_classical_methods,
-                                                        lf_learned_methods, lf_selection_methods};
+static const lf_method_def *const *const families[] = {lf_fixed_methods,     lf_classical_methods,
+                                                        lf_learned_methods,   lf_selection_methods,
+                                                        lf_dynamic_methods,   lf_evidence_methods};
 
 size_t lf_method_count(void) {
     size_t n = 0;

@@ -58,6 +58,7 @@ typedef struct pool {
     double *den;   /* N: the selections of the models present in the row */
     double *cand;  /* (M + 1) x C scratch: one row per candidate, the last for k < 0 */
     double *cand_ll; /* 2 M: the candidates' scores */
+    double *part;  /* not full: ceil(N / BLOCK) x M blocks' log-loss sums */
 } pool;
 
 #define BLOCK 1024
@@ -73,33 +74,58 @@ LF_CLONES static double block_neg_log(double *q, size_t n) {
     return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-/* log-loss of the linear pool with one more selection of model k (k < 0:
- * as it is), from the label's column only */
-LF_CLONES static double linear_log_loss(const pool *pl, long k) {
+/* -log(clip(q)) summed over rows r0..r0+n of the linear pool's label
+ * probability with one more selection of model kk (kk = M: none) */
+LF_CLONES static double block_linear(const pool *pl, size_t kk, size_t r0, size_t n) {
     size_t N = pl->pr->N;
-    double invc = 1.0 / (double)pl->pr->C, ll = 0.0, q[BLOCK];
-    /* k < 0: the zeros after the M models' rows (nothing added) */
-    size_t kk = k >= 0 ? (size_t)k : pl->pr->M;
-    const float *pk = pl->py + kk * N, *pp_k = pl->pres + kk * N;
-    for (size_t r0 = 0; r0 < N; r0 += BLOCK) {
-        size_t n = N - r0 < BLOCK ? N - r0 : BLOCK;
-        const double *num = pl->num + r0, *den = pl->den + r0;
-        /* branch-free (integer selects on the bits of doubles >= 0, which
-         * order like the values), so that the loop vectorises: a row with
-         * no model present (d = 0) is divided by 1 and replaced by 1/C */
-        const float *pv = pk + r0, *pp = pp_k + r0;
-        int64_t one = (int64_t)lf_d2u(1.0), lo = (int64_t)lf_d2u(LL_CLIP), unif = (int64_t)lf_d2u(invc);
-        for (size_t j = 0; j < n; j++) {
-            double d = den[j] + (double)pp[j], a = num[j] + (double)pv[j];
-            int64_t db = (int64_t)lf_d2u(d), z = -(int64_t)(db == 0);
-            int64_t xb = (int64_t)lf_d2u(a / lf_u2d((uint64_t)(db | (one & z))));
-            xb = (xb & ~z) | (unif & z);
-            xb = xb < lo ? lo : xb;
-            q[j] = lf_u2d((uint64_t)(xb > one ? one : xb));
-        }
-        ll += block_neg_log(q, n);
+    double invc = 1.0 / (double)pl->pr->C, q[BLOCK];
+    const double *num = pl->num + r0, *den = pl->den + r0;
+    const float *pv = pl->py + kk * N + r0, *pp = pl->pres + kk * N + r0;
+    /* branch-free (integer selects on the bits of doubles >= 0, which order
+     * like the values), so that the loop vectorises: a row with no model
+     * present (d = 0) is divided by 1 and replaced by 1/C */
+    int64_t one = (int64_t)lf_d2u(1.0), lo = (int64_t)lf_d2u(LL_CLIP), unif = (int64_t)lf_d2u(invc);
+    for (size_t j = 0; j < n; j++) {
+        double d = den[j] + (double)pp[j], a = num[j] + (double)pv[j];
+        int64_t db = (int64_t)lf_d2u(d), z = -(int64_t)(db == 0);
+        int64_t xb = (int64_t)lf_d2u(a / lf_u2d((uint64_t)(db | (one & z))));
+        xb = (xb & ~z) | (unif & z);
+        xb = xb < lo ? lo : xb;
+        q[j] = lf_u2d((uint64_t)(xb > one ? one : xb));
     }
+    return block_neg_log(q, n);
+}
+
+/* log-loss of the linear pool with one more selection of model k (k < 0:
+ * as it is), from the label's column only: the blocks' sums added in
+ * order */
+static double linear_log_loss(const pool *pl, long k) {
+    size_t N = pl->pr->N, kk = k >= 0 ? (size_t)k : pl->pr->M;
+    double ll = 0.0;
+    for (size_t r0 = 0; r0 < N; r0 += BLOCK) ll += block_linear(pl, kk, r0, N - r0 < BLOCK ? N - r0 : BLOCK);
     return ll / (double)N;
+}
+
+/* linear_log_loss of every candidate with use[k] set, into ll[k]: one
+ * pass over the rows, blocks across the threads, each block's sums kept
+ * and added in block order, so the results are linear_log_loss's bits
+ * whatever the thread count */
+static void linear_log_losses(const pool *pl, const unsigned char *use, double *ll) {
+    size_t N = pl->pr->N, M = pl->pr->M, nb = (N + BLOCK - 1) / BLOCK;
+    double *part = pl->part; /* nb x M */
+    long long nbl = (long long)nb;
+#pragma omp parallel for schedule(static) if (N * M >= 100000)
+    for (long long b = 0; b < nbl; b++) {
+        size_t r0 = (size_t)b * BLOCK, n = N - r0 < BLOCK ? N - r0 : BLOCK;
+        for (size_t k = 0; k < M; k++)
+            if (use[k]) part[(size_t)b * M + k] = block_linear(pl, k, r0, n);
+    }
+    for (size_t k = 0; k < M; k++) {
+        if (!use[k]) continue;
+        double s = 0.0;
+        for (size_t b = 0; b < nb; b++) s += part[b * M + k];
+        ll[k] = s / (double)N;
+    }
 }
 
 /* log-loss and accuracy of the pool with one more selection of model k
@@ -218,9 +244,13 @@ static void select_once(pool *pl, const unsigned char *use, size_t size, float *
     double *cll = pl->cand_ll, *cacc = cll + M;
     long long MM = (long long)M;
     for (size_t step = n_init; step < size; step++) {
+        if (!pl->full) {
+            linear_log_losses(pl, use, cll);
+        } else {
 #pragma omp parallel for schedule(dynamic, 1) if (pl->pr->N * M >= 100000)
-        for (long long k = 0; k < MM; k++)
-            if (use[k]) score_with(pl, (long)k, &cll[k], &cacc[k]);
+            for (long long k = 0; k < MM; k++)
+                if (use[k]) score_with(pl, (long)k, &cll[k], &cacc[k]);
+        }
         long pick = -1;
         for (size_t k = 0; k < M; k++)
             if (use[k] && (pick < 0 || better(pl, cll[k], cacc[k], cll[pick], cacc[pick]))) pick = (long)k;
@@ -249,7 +279,8 @@ static lf_status ges_fit(lf_fusion *f, const lf_probs *pr, const int *y, const l
     pl.den = lf_alloc_array(N, sizeof(double));
     pl.cand = lf_alloc_array(M + 1, C * sizeof(double));
     pl.cand_ll = lf_alloc_array(M, 2 * sizeof(double));
-    int ok = counts && use && pl.den && pl.cand && pl.cand_ll && (pl.full ? pl.sum != NULL : pl.num && pl.py && pl.pres);
+    if (!pl.full) pl.part = lf_alloc_array((N + BLOCK - 1) / BLOCK, M * sizeof(double));
+    int ok = counts && use && pl.den && pl.cand && pl.cand_ll && (pl.full ? pl.sum != NULL : pl.num && pl.py && pl.pres && pl.part);
     for (size_t k = 0; ok && !pl.full && k < M; k++) /* the labels' column, 0 where missing */
         for (size_t r = 0; r < N; r++) {
             float v = pr->p[k][r * C + (size_t)y[r]];
@@ -271,7 +302,7 @@ static lf_status ges_fit(lf_fusion *f, const lf_probs *pr, const int *y, const l
         }
     }
     LF_FREE(use), LF_FREE(pl.sum), LF_FREE(pl.num), LF_FREE(pl.py), LF_FREE(pl.pres), LF_FREE(pl.den), LF_FREE(pl.cand),
-        LF_FREE(pl.cand_ll);
+        LF_FREE(pl.cand_ll), LF_FREE(pl.part);
     if (st != LF_OK) LF_FREE(counts);
     else f->state = counts;
     return st;
@@ -289,16 +320,9 @@ static void ges_save(const lf_fusion *f, lf_method_save *s) {
 }
 
 static lf_status ges_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e) {
-    if (arch) return lf_fail(e, LF_ERR_FORMAT, "the %s method has no network, but the file holds an architecture", f->def->name);
-    if (lf_st_count(sf) != 1)
-        return lf_fail(e, LF_ERR_FORMAT, "the file holds %zu tensors, the %s method has 1", lf_st_count(sf), f->def->name);
-    const lf_st_tensor *t = lf_st_find(sf, "fusion.weights");
-    size_t shape[1] = {f->M};
-    if (!t || t->ndim != 1 || t->shape[0] != f->M) return lf_load_tensor(sf, "fusion.weights", NULL, 1, shape, e);
-    float *w = lf_alloc_array(f->M, sizeof *w);
-    if (!w) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    float *w = NULL;
+    lf_status st = lf_fusion_load_floats(sf, arch, f->def, "fusion.weights", 1, (size_t[]){f->M}, &w, e);
     f->state = w;
-    lf_status st = lf_load_tensor(sf, "fusion.weights", w, 1, shape, e);
     if (st != LF_OK) return st;
     double s = 0;
     for (size_t k = 0; k < f->M; k++) {
@@ -326,18 +350,21 @@ static size_t ges_weights(const lf_fusion *f, float *out, size_t cap, size_t *ro
 
 static void free_counts(void *state) { LF_FREE(state); }
 
+static size_t per_model(size_t M, size_t C, size_t N) { return (void)C, (void)N, M; }
+
 static const ges_params linear = {0}, geometric = {1};
 
 static const lf_method_def ges = {
     .id = LF_FUSE_GES, .name = "ges", .family = LF_FAMILY_CLASSICAL,
     .summary = "greedy ensemble selection (Caruana 2004) over the linear pool",
     .fit = ges_fit, .predict = ges_predict, .save = ges_save, .load = ges_load,
-    .weights = ges_weights, .free_state = free_counts, .params = &linear, .rule = -1};
+    .weights = ges_weights, .free_state = free_counts, .n_params = per_model, .params = &linear, .rule = -1};
 
 static const lf_method_def ges_log = {
     .id = LF_FUSE_GES_LOG, .name = "ges-log", .family = LF_FAMILY_CLASSICAL,
     .summary = "greedy ensemble selection over the log-linear (geometric) pool",
     .fit = ges_fit, .predict = ges_predict, .save = ges_save, .load = ges_load,
-    .weights = ges_weights, .free_state = free_counts, .params = &geometric, .rule = -1};
+    .weights = ges_weights, .free_state = free_counts, .n_params = per_model, .params = &geometric,
+    .rule = -1};
 
 const lf_method_def *const lf_selection_methods[] = {&ges, &ges_log, NULL};

@@ -34,10 +34,6 @@ static void release(lf_atomic_file *af) {
     memset(af, 0, sizeof *af);
 }
 
-lf_status lf_atomic_open(lf_atomic_file *af, const char *path, lf_err *e) {
-    return lf_atomic_open_flags(af, path, 0, e);
-}
-
 /* The last component of `path` followed through its symbolic links (at most
  * 40), so that the rename replaces the file the link points to and keeps
  * the link; a dangling link gives the path its target would have.  NULL
@@ -133,7 +129,7 @@ static int open_through(const char *path, const struct stat *sb) {
     return fd;
 }
 
-lf_status lf_atomic_open_flags(lf_atomic_file *af, const char *path, unsigned flags, lf_err *e) {
+lf_status lf_atomic_open(lf_atomic_file *af, const char *path, unsigned flags, lf_err *e) {
     memset(af, 0, sizeof *af);
     const unsigned known = (unsigned)LF_WRITE_NO_FSYNC | LF_ATOMIC_STDOUT;
     if (flags & ~known)

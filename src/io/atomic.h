@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* An lf_atomic_open_flags flag beside the public LF_WRITE_*: write to
+/* An lf_atomic_open flag beside the public LF_WRITE_*: write to
  * standard output (a duplicate of descriptor 1); the path only names it in
  * messages. */
 #define LF_ATOMIC_STDOUT (1u << 30)
@@ -41,26 +41,26 @@ typedef struct lf_atomic_file {
     int failed;     /* a write failed: commit refuses */
     int finished;   /* lf_atomic_finish succeeded: the file is closed, not yet renamed */
     char *buf;      /* the stream's buffer (owned; may be NULL) */
-    unsigned flags; /* LF_WRITE_* of lf_atomic_open_flags */
+    unsigned flags; /* LF_WRITE_* of lf_atomic_open */
 } lf_atomic_file;
 
-lf_status lf_atomic_open(lf_atomic_file *af, const char *path, lf_err *e);
-/* The same with LF_WRITE_* flags (latefuse.h): LF_WRITE_NO_FSYNC keeps the
- * temporary file and the rename (a failed run still leaves no partial
- * file, and readers see the old file or the whole new one) but skips the
- * fsync of the file and of its folder: after a machine crash soon after,
- * the target may hold the old contents or, depending on the file system,
- * an empty or partial file. */
-lf_status lf_atomic_open_flags(lf_atomic_file *af, const char *path, unsigned flags, lf_err *e);
+/* Opens the temporary file (or the target written through).  flags: 0 or
+ * LF_WRITE_* (latefuse.h), plus LF_ATOMIC_STDOUT; others are LF_ERR_ARG.
+ * LF_WRITE_NO_FSYNC keeps the temporary file and the rename (a failed run
+ * still leaves no partial file, and readers see the old file or the whole
+ * new one) but skips the fsync of the file and of its folder: after a
+ * machine crash soon after, the target may hold the old contents or,
+ * depending on the file system, an empty or partial file. */
+lf_status lf_atomic_open(lf_atomic_file *af, const char *path, unsigned flags, lf_err *e);
 /* Says that the file will hold `bytes` bytes, so that the file system
  * allocates its blocks at once (best effort; nothing on failure or where
  * unsupported).  On Linux, fallocate(FALLOC_FL_KEEP_SIZE): the size still
  * grows as data come.  Besides failing early on a full disk, on ext4 it
  * makes the buffered writes cheaper (no per-page delayed-allocation
- * reservation: 400 MB in 57 ms instead of 80 ms) and the rename over an
- * existing target cheap: ext4 (auto_da_alloc) otherwise starts writing the
- * new file's delayed-allocation blocks to disk inside rename() (160 ms for
- * 400 MB on the development machine, even with LF_WRITE_NO_FSYNC). */
+ * reservation) and the rename over an existing target cheap: ext4
+ * (auto_da_alloc) otherwise starts writing the new file's
+ * delayed-allocation blocks to disk inside rename(), even with
+ * LF_WRITE_NO_FSYNC (measurements in bench/README.md). */
 void lf_atomic_reserve(lf_atomic_file *af, uint64_t bytes);
 /* Appends n bytes; on failure records it, and commit then fails. */
 lf_status lf_atomic_write(lf_atomic_file *af, const void *data, size_t n, lf_err *e);

@@ -447,7 +447,7 @@ lf_status lf_csv_write(const char *path, const float *data, size_t rows, size_t 
     if (c_loc == (locale_t)0)
         return lf_fail(e, LF_ERR_NOMEM, "cannot create the C locale to write '%s'", path ? path : "");
     lf_atomic_file af;
-    lf_status st = lf_atomic_open(&af, path, e);
+    lf_status st = lf_atomic_open(&af, path, 0, e);
     if (st == LF_OK) {
         locale_t old = uselocale(c_loc);
         st = write_rows(&af, data, rows, cols, e);

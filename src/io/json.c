@@ -665,6 +665,31 @@ const char *lf_json_key_at(const lf_json *obj, size_t i) {
     return (lf_json_is(obj, LF_JSON_OBJECT) && i < obj->n) ? obj->items[i]->key : NULL;
 }
 
+const char *lf_json_unknown_key(const lf_json *obj, const char *const *allowed) {
+    if (!lf_json_is(obj, LF_JSON_OBJECT) || !allowed) return NULL;
+    for (size_t i = 0; i < obj->n; i++) {
+        const char *k = obj->items[i]->key;
+        size_t a = 0;
+        while (allowed[a] && strcmp(k, allowed[a]) != 0) a++;
+        if (!allowed[a]) return k;
+    }
+    return NULL;
+}
+
+const char *lf_str_for_msg(char buf[LF_MSG_STR], const char *s) {
+    size_t o = 0;
+    for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
+        if (o > 60) {
+            memcpy(buf + o, "...", 4);
+            return buf;
+        }
+        if (*u >= 0x20 && *u < 0x7F && *u != '\\') buf[o++] = (char)*u;
+        else o += (size_t)snprintf(buf + o, LF_MSG_STR - o, "\\x%02x", *u);
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 const char *lf_json_str(const lf_json *j) { return lf_json_is(j, LF_JSON_STRING) ? j->str : NULL; }
 
 int lf_json_num(const lf_json *j, double *out) {

@@ -75,6 +75,11 @@ size_t lf_json_len(const lf_json *j);
 const lf_json *lf_json_at(const lf_json *arr, size_t i);
 /* Key of member i of an object (NULL if out of range or not an object). */
 const char *lf_json_key_at(const lf_json *obj, size_t i);
+/* The first key of object `obj` that is not in `allowed` (a NULL-terminated
+ * list), or NULL when every key is allowed.  Safe on any node: NULL for
+ * anything but an object, so callers check the type first (a document that
+ * holds an array where an object belongs has keys nowhere). */
+const char *lf_json_unknown_key(const lf_json *obj, const char *const *allowed);
 /* The string's bytes (NULL if not a string). */
 const char *lf_json_str(const lf_json *j);
 /* Returns 1 and the value of a number, else 0. */
@@ -83,6 +88,12 @@ int lf_json_num(const lf_json *j, double *out);
 int lf_json_size(const lf_json *j, size_t *out);
 /* Returns 1 and 0/1 for true/false, else 0. */
 int lf_json_bool(const lf_json *j, int *out);
+
+/* A string from a file made safe to quote in a message: printable ASCII
+ * is kept, every other byte and '\\' become \xHH, and more than about 60
+ * characters end in "...".  Writes buf (LF_MSG_STR bytes) and returns it. */
+#define LF_MSG_STR 80
+const char *lf_str_for_msg(char buf[LF_MSG_STR], const char *s);
 
 /* Returns 1 if the n bytes are valid UTF-8 (no overlongs, no surrogates,
  * nothing above U+10FFFF), else 0. */

@@ -10,6 +10,11 @@
  * spaces and a final '\n', then the raw data.  The reader parses the header
  * itself, strictly, and trusts nothing: sizes are checked against the file
  * before anything is allocated.
+ *
+ * One file per job: npy_format.c (header, dtypes, conversion to float32;
+ * npy_format.h, shared by the others), npy_read.c (the whole-array reader),
+ * npy_reader.c (the streaming, memory-mapped reader), npy_write.c (the
+ * writers, whole and streaming).
  */
 #ifndef LF_IO_NPY_H
 #define LF_IO_NPY_H
@@ -35,17 +40,14 @@ lf_status lf_npy_parse(const unsigned char *buf, size_t len, const char *name_fo
 lf_status lf_npy_read(const char *path, lf_array *out, lf_err *e);
 
 /* Writes rows x cols float32 as version 1.0, '<f4', C order, shape
- * (rows, cols), with the data starting at a multiple of 64 bytes.  Atomic. */
-lf_status lf_npy_write(const char *path, const float *data, size_t rows, size_t cols, lf_err *e);
-/* The same with LF_WRITE_* flags (lf_atomic_open_flags). */
-lf_status lf_npy_write_flags(const char *path, const float *data, size_t rows, size_t cols,
-                             unsigned flags, lf_err *e);
+ * (rows, cols), with the data starting at a multiple of 64 bytes.  Atomic;
+ * flags: 0 or LF_WRITE_* (lf_atomic_open). */
+lf_status lf_npy_write(const char *path, const float *data, size_t rows, size_t cols, unsigned flags,
+                       lf_err *e);
 
 /* Writes n int64 values as shape (n,), dtype '<i8' (e.g. predicted class
- * indices).  Atomic. */
-lf_status lf_npy_write_1d(const char *path, const int64_t *data, size_t n, lf_err *e);
-lf_status lf_npy_write_1d_flags(const char *path, const int64_t *data, size_t n, unsigned flags,
-                                lf_err *e);
+ * indices).  Atomic; flags as for lf_npy_write. */
+lf_status lf_npy_write_1d(const char *path, const int64_t *data, size_t n, unsigned flags, lf_err *e);
 
 /* A streaming reader: the header is checked at open (as lf_npy_parse does,
  * against the file's size), then rows are read in order, chunk by chunk, so
@@ -71,10 +73,10 @@ typedef struct lf_npy_reader {
     struct lf_npy_reader_impl *impl;
 } lf_npy_reader;
 
-#define LF_NPY_NO_MMAP 1u /* lf_npy_reader_open_flags: always read() */
+#define LF_NPY_NO_MMAP 1u /* lf_npy_reader_open: always read() */
 
-lf_status lf_npy_reader_open(lf_npy_reader *r, const char *path, lf_err *e);
-lf_status lf_npy_reader_open_flags(lf_npy_reader *r, const char *path, unsigned flags, lf_err *e);
+/* flags: 0 or LF_NPY_NO_MMAP; others are LF_ERR_ARG. */
+lf_status lf_npy_reader_open(lf_npy_reader *r, const char *path, unsigned flags, lf_err *e);
 /* The next nrows rows as float32 (nrows * cols values). */
 lf_status lf_npy_reader_rows(lf_npy_reader *r, float *dst, size_t nrows, lf_err *e);
 /* The next nrows rows as float32 without a copy where the file is mapped:
@@ -136,10 +138,9 @@ typedef struct lf_npy_writer {
     atomic_int place_failed; /* 0, or the lf_status of a failed positional write */
 } lf_npy_writer;
 
+/* flags: 0 or LF_WRITE_* (lf_atomic_open, LF_ATOMIC_STDOUT included). */
 lf_status lf_npy_writer_open(lf_npy_writer *w, const char *path, size_t rows, size_t cols,
-                             lf_err *e);
-lf_status lf_npy_writer_open_flags(lf_npy_writer *w, const char *path, size_t rows, size_t cols,
-                                   unsigned flags, lf_err *e);
+                             unsigned flags, lf_err *e);
 /* An int64 vector of n values, shape (n,), '<i8' (e.g. class indices). */
 lf_status lf_npy_writer_open_i64(lf_npy_writer *w, const char *path, size_t n, unsigned flags,
                                  lf_err *e);

@@ -47,22 +47,6 @@ int lf_st_dtype_parse(const char *name) {
     return -1;
 }
 
-/* A name fit for a message: printable ASCII kept, other bytes as \xNN,
- * cut after ~60 characters. */
-static const char *for_msg(char buf[80], const char *s) {
-    size_t o = 0;
-    for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
-        if (o > 60) {
-            memcpy(buf + o, "...", 4);
-            return buf;
-        }
-        if (*u >= 0x20 && *u < 0x7F && *u != '\\') buf[o++] = (char)*u;
-        else o += (size_t)snprintf(buf + o, 80 - o, "\\x%02x", *u);
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
 static uint64_t get_u64le(const unsigned char *p) {
     uint64_t v = 0;
     for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
@@ -97,15 +81,12 @@ void lf_st_free(lf_st_file *f) {
 /* Fills t from the header entry j (named t->name); checks all but tiling. */
 static lf_status parse_entry(const lf_json *j, lf_st_tensor *t, size_t data_len, lf_err *e) {
     char nm[80], tmp[80];
-    for_msg(nm, t->name);
+    lf_str_for_msg(nm, t->name);
     if (!lf_json_is(j, LF_JSON_OBJECT))
         return lf_fail(e, LF_ERR_FORMAT, "tensor '%s': entry is not a JSON object", nm);
-    for (size_t i = 0; i < lf_json_len(j); i++) {
-        const char *k = lf_json_key_at(j, i);
-        if (strcmp(k, "dtype") && strcmp(k, "shape") && strcmp(k, "data_offsets"))
-            return lf_fail(e, LF_ERR_FORMAT, "tensor '%s': unexpected field '%s'", nm, for_msg(tmp, k));
-    }
-    static const char *const fields[3] = {"dtype", "shape", "data_offsets"};
+    static const char *const fields[4] = {"dtype", "shape", "data_offsets", NULL};
+    const char *k = lf_json_unknown_key(j, fields);
+    if (k) return lf_fail(e, LF_ERR_FORMAT, "tensor '%s': unexpected field '%s'", nm, lf_str_for_msg(tmp, k));
     for (int i = 0; i < 3; i++)
         if (!lf_json_get(j, fields[i]))
             return lf_fail(e, LF_ERR_FORMAT, "tensor '%s': missing field '%s'", nm, fields[i]);
@@ -113,7 +94,7 @@ static lf_status parse_entry(const lf_json *j, lf_st_tensor *t, size_t data_len,
     const char *dt = lf_json_str(lf_json_get(j, "dtype"));
     if (!dt) return lf_fail(e, LF_ERR_FORMAT, "tensor '%s': dtype is not a string", nm);
     int d = lf_st_dtype_parse(dt);
-    if (d < 0) return lf_fail(e, LF_ERR_FORMAT, "tensor '%s': unknown dtype '%s'", nm, for_msg(tmp, dt));
+    if (d < 0) return lf_fail(e, LF_ERR_FORMAT, "tensor '%s': unknown dtype '%s'", nm, lf_str_for_msg(tmp, dt));
     t->dtype = (lf_st_dtype)d;
 
     const lf_json *shape = lf_json_get(j, "shape");
@@ -186,12 +167,12 @@ static lf_status check_tiling(const lf_st_tensor *ts, size_t n, const idx_ref *o
         if (t->offset > expected)
             return lf_fail(e, LF_ERR_FORMAT,
                            "bytes %zu..%zu of the data buffer belong to no tensor (a hole before tensor '%s')",
-                           expected, t->offset, for_msg(a, t->name));
+                           expected, t->offset, lf_str_for_msg(a, t->name));
         if (t->offset < expected)
             return lf_fail(e, LF_ERR_FORMAT,
                            "tensor '%s' (bytes %zu..%zu) overlaps tensor '%s' (bytes %zu..%zu)",
-                           for_msg(a, t->name), t->offset, t->offset + t->nbytes,
-                           for_msg(b, prev->name), prev->offset, prev->offset + prev->nbytes);
+                           lf_str_for_msg(a, t->name), t->offset, t->offset + t->nbytes,
+                           lf_str_for_msg(b, prev->name), prev->offset, prev->offset + prev->nbytes);
         if (t->nbytes > 0 || !prev) prev = t;
         expected = t->offset + t->nbytes;
     }
@@ -233,7 +214,7 @@ static lf_status parse_into(const unsigned char *buf, size_t len, lf_st_file *ou
         for (size_t i = 0; i < meta->n; i++)
             if (!lf_json_is(meta->items[i], LF_JSON_STRING))
                 return lf_fail(e, LF_ERR_FORMAT, "__metadata__ value of key '%s' is not a string",
-                               for_msg(nm, meta->items[i]->key));
+                               lf_str_for_msg(nm, meta->items[i]->key));
         out->metadata = meta;
     }
     out->tensors = lf_alloc_array(n, sizeof *out->tensors);
@@ -251,7 +232,7 @@ static lf_status parse_into(const unsigned char *buf, size_t len, lf_st_file *ou
         if (nl == 0) st = lf_fail(e, LF_ERR_FORMAT, "a tensor name is empty");
         else if (nl > LF_ST_MAX_NAME)
             st = lf_fail(e, LF_ERR_FORMAT, "tensor name '%s' is %zu bytes long, over the %d-byte limit",
-                         for_msg(nm, m->key), nl, LF_ST_MAX_NAME);
+                         lf_str_for_msg(nm, m->key), nl, LF_ST_MAX_NAME);
         else {
             lf_st_tensor *t = &out->tensors[k];
             t->name = m->key;
@@ -343,7 +324,7 @@ const char *lf_st_metadata_value(const lf_st_file *f, size_t i) {
 lf_status lf_st_tensor_f32(const lf_st_tensor *t, float *out, size_t count, lf_err *e) {
     char nm[80];
     if (!t || (!out && count)) return lf_fail(e, LF_ERR_ARG, "lf_st_tensor_f32: NULL argument");
-    for_msg(nm, t->name);
+    lf_str_for_msg(nm, t->name);
     if (count != t->count)
         return lf_fail(e, LF_ERR_SHAPE, "tensor '%s' has %zu elements, not %zu", nm, t->count, count);
     if (t->dtype == LF_ST_F32) {
@@ -414,31 +395,31 @@ static lf_status build_header(const lf_st_out *ts, size_t n, const char *const *
         if (l == 0) return lf_fail(e, LF_ERR_ARG, "tensor %zu has an empty name", i);
         if (l > LF_ST_MAX_NAME)
             return lf_fail(e, LF_ERR_ARG, "tensor name '%s' is %zu bytes long, over the %d-byte limit",
-                           for_msg(s, t->name), l, LF_ST_MAX_NAME);
+                           lf_str_for_msg(s, t->name), l, LF_ST_MAX_NAME);
         if (strcmp(t->name, "__metadata__") == 0)
             return lf_fail(e, LF_ERR_ARG, "'__metadata__' is reserved and cannot name a tensor");
         if (!lf_utf8_valid(t->name, l))
-            return lf_fail(e, LF_ERR_ARG, "tensor name '%s' is not valid UTF-8", for_msg(s, t->name));
+            return lf_fail(e, LF_ERR_ARG, "tensor name '%s' is not valid UTF-8", lf_str_for_msg(s, t->name));
         if (t->ndim > LF_ST_MAX_DIMS)
             return lf_fail(e, LF_ERR_ARG, "tensor '%s' has %zu dimensions, more than %d",
-                           for_msg(s, t->name), t->ndim, LF_ST_MAX_DIMS);
+                           lf_str_for_msg(s, t->name), t->ndim, LF_ST_MAX_DIMS);
         size_t count, bytes;
         if (!shape_count(t->shape, t->ndim, &count))
             return lf_fail(e, LF_ERR_ARG, "tensor '%s': the element count of its shape overflows",
-                           for_msg(s, t->name));
+                           lf_str_for_msg(s, t->name));
         if (!lf_mul_ok(count, 4, &bytes) || bytes > SIZE_MAX - total)
-            return lf_fail(e, LF_ERR_ARG, "tensor '%s' is too large to write", for_msg(s, t->name));
-        if (count && !t->data) return lf_fail(e, LF_ERR_ARG, "tensor '%s' has no data", for_msg(s, t->name));
+            return lf_fail(e, LF_ERR_ARG, "tensor '%s' is too large to write", lf_str_for_msg(s, t->name));
+        if (count && !t->data) return lf_fail(e, LF_ERR_ARG, "tensor '%s' has no data", lf_str_for_msg(s, t->name));
         for (size_t k = 0; k < count; k++)
             if (!isfinite(t->data[k]))
                 return lf_fail(e, LF_ERR_NUMERIC, "tensor '%s' holds a non-finite value at element %zu",
-                               for_msg(s, t->name), k);
+                               lf_str_for_msg(s, t->name), k);
         total += bytes;
     }
     for (size_t i = 0; i < nm; i++) {
         if (!mk[i] || !mv[i]) return lf_fail(e, LF_ERR_ARG, "metadata entry %zu is NULL", i);
         if (!lf_utf8_valid(mk[i], strlen(mk[i])) || !lf_utf8_valid(mv[i], strlen(mv[i])))
-            return lf_fail(e, LF_ERR_ARG, "metadata entry '%s' is not valid UTF-8", for_msg(s, mk[i]));
+            return lf_fail(e, LF_ERR_ARG, "metadata entry '%s' is not valid UTF-8", lf_str_for_msg(s, mk[i]));
     }
     const char *dup;
     const char **names = lf_alloc_array(n, sizeof *names);
@@ -447,10 +428,10 @@ static lf_status build_header(const lf_st_out *ts, size_t n, const char *const *
     lf_status st = find_dup(names, n, &dup, e);
     LF_FREE(names);
     if (st) return st;
-    if (dup) return lf_fail(e, LF_ERR_ARG, "duplicate tensor name '%s'", for_msg(s, dup));
+    if (dup) return lf_fail(e, LF_ERR_ARG, "duplicate tensor name '%s'", lf_str_for_msg(s, dup));
     st = find_dup(mk, nm, &dup, e);
     if (st) return st;
-    if (dup) return lf_fail(e, LF_ERR_ARG, "duplicate metadata key '%s'", for_msg(s, dup));
+    if (dup) return lf_fail(e, LF_ERR_ARG, "duplicate metadata key '%s'", lf_str_for_msg(s, dup));
 
     lf_buf_puts(hdr, "{");
     if (nm) {
@@ -546,13 +527,7 @@ lf_status lf_st_serialize(const lf_st_out *tensors, size_t n, const char *const 
 
 lf_status lf_st_write(const char *path, const lf_st_out *tensors, size_t n,
                       const char *const *meta_keys, const char *const *meta_values, size_t n_meta,
-                      lf_err *e) {
-    return lf_st_write_flags(path, tensors, n, meta_keys, meta_values, n_meta, 0, e);
-}
-
-lf_status lf_st_write_flags(const char *path, const lf_st_out *tensors, size_t n,
-                            const char *const *meta_keys, const char *const *meta_values,
-                            size_t n_meta, unsigned flags, lf_err *e) {
+                      unsigned flags, lf_err *e) {
     enum { CHUNK = 16384 };
     lf_buf hdr;
     lf_buf_init(&hdr);
@@ -568,7 +543,7 @@ lf_status lf_st_write_flags(const char *path, const lf_st_out *tensors, size_t n
         return lf_fail(e, LF_ERR_NOMEM, "out of memory writing '%s'", path ? path : "");
     }
     lf_atomic_file af;
-    st = lf_atomic_open_flags(&af, path, flags, e);
+    st = lf_atomic_open(&af, path, flags, e);
     if (st == LF_OK) {
         unsigned char len8[8];
         put_u64le(len8, hdr.len);

@@ -123,13 +123,10 @@ typedef struct lf_st_out {
 lf_status lf_st_serialize(const lf_st_out *tensors, size_t n, const char *const *meta_keys,
                           const char *const *meta_values, size_t n_meta, unsigned char **buf,
                           size_t *len, lf_err *e);
-/* Writes the same bytes to `path` atomically (atomic.h). */
+/* Writes the same bytes to `path` atomically (atomic.h); flags: 0 or
+ * LF_WRITE_* (lf_atomic_open). */
 lf_status lf_st_write(const char *path, const lf_st_out *tensors, size_t n,
                       const char *const *meta_keys, const char *const *meta_values,
-                      size_t n_meta, lf_err *e);
-/* The same with LF_WRITE_* flags (lf_atomic_open_flags). */
-lf_status lf_st_write_flags(const char *path, const lf_st_out *tensors, size_t n,
-                            const char *const *meta_keys, const char *const *meta_values,
-                            size_t n_meta, unsigned flags, lf_err *e);
+                      size_t n_meta, unsigned flags, lf_err *e);
 
 #endif

@@ -13,11 +13,11 @@ static const char *const act_names[] = {"linear", "relu", "leaky_relu", "elu",
                                         "gelu",   "sigmoid", "tanh", "softmax"};
 
 const char *lf_activation_name(lf_activation a) {
-    return (unsigned)a <= LF_SOFTMAX ? act_names[a] : NULL;
+    return (unsigned)a <= LF_ACT_SOFTMAX ? act_names[a] : NULL;
 }
 
 int lf_activation_parse(const char *name) {
-    for (int a = 0; a <= LF_SOFTMAX; a++)
+    for (int a = 0; a <= LF_ACT_SOFTMAX; a++)
         if (name && strcmp(name, act_names[a]) == 0) return a;
     return -1;
 }
@@ -40,7 +40,7 @@ static size_t last_axis(const lf_layer_ctx *c, size_t *rows) {
 static void act_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     size_t rows, w = last_axis(c, &rows);
-    if (!(c->logits_only && nd->act == LF_SOFTMAX)) lf_act_forward(nd->act, c->y, c->xs[0], rows, w);
+    if (!(c->logits_only && nd->act == LF_ACT_SOFTMAX)) lf_act_forward(nd->act, c->y, c->xs[0], rows, w);
 }
 
 static void act_backward(const lf_layer_ctx *c) {

@@ -121,7 +121,7 @@ static int conv_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const in
         nw > LF_ARCH_MAX_DIM)
         return lf_build_fail(m, LF_ERR_ARG, "Conv2D: %zu x %zu columns or %zu x %zu weights are too many",
                              g.Ho * g.Wo, g.K, g.K, F);
-    zz = nd->act == LF_LINEAR ? 0 : 2 * nd->dim; /* z and dz */
+    zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * nd->dim; /* z and dz */
     nd->aux_per_row = cols + zz;
     return 1;
 }
@@ -148,26 +148,26 @@ static void conv_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     geom g = geom_of(conv_input(c->m, nd), nd, nd->shape[2]);
     size_t B = c->B, P = g.Ho * g.Wo, in = g.H * g.W * g.C;
-    size_t zz = nd->act == LF_LINEAR ? 0 : 2 * B * nd->dim;
+    size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * B * nd->dim;
     float *cols = c->aux + zz;
     const float *x = c->xs[0];
 #pragma omp parallel for if (B * P * g.K > 65536) schedule(static)
     for (size_t r = 0; r < B; r++) im2col(cols + r * P * g.K, x + r * in, &g);
     const float *b = nd->use_bias ? c->w + g.K * g.F : NULL;
-    float *z = nd->act == LF_LINEAR ? c->y : c->aux;
+    float *z = nd->act == LF_ACT_LINEAR ? c->y : c->aux;
     lf_sgemm_bias_relu(0, 0, B * P, g.F, g.K, cols, g.K, c->w, g.F, b, 0, z, g.F);
     /* over the last axis (filters) of every pixel */
-    if (nd->act != LF_LINEAR) lf_act_forward(nd->act, c->y, z, B * P, g.F);
+    if (nd->act != LF_ACT_LINEAR) lf_act_forward(nd->act, c->y, z, B * P, g.F);
 }
 
 static void conv_backward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     geom g = geom_of(conv_input(c->m, nd), nd, nd->shape[2]);
     size_t B = c->B, P = g.Ho * g.Wo, N = B * P, in = g.H * g.W * g.C;
-    size_t zz = nd->act == LF_LINEAR ? 0 : 2 * N * g.F;
+    size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * N * g.F;
     float *cols = c->aux + zz;
     const float *dz = c->dy;
-    if (nd->act != LF_LINEAR) {
+    if (nd->act != LF_ACT_LINEAR) {
         float *z = c->aux, *dzb = z + N * g.F;
         lf_act_backward(nd->act, dzb, c->dy, z, c->y, N, g.F);
         dz = dzb;

@@ -47,7 +47,7 @@ static int dense_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const i
     size_t units = nd->dim, nw;
     if (!lf_mul_ok(units, m->nodes[x].dim, &nw) || nw > SIZE_MAX / 8 - units)
         return lf_build_fail(m, LF_ERR_ARG, "Dense: %zu x %zu weights overflow", units, m->nodes[x].dim);
-    nd->aux_per_row = nd->act == LF_LINEAR ? 0 : 2 * units; /* z and dz */
+    nd->aux_per_row = nd->act == LF_ACT_LINEAR ? 0 : 2 * units; /* z and dz */
     return 1;
 }
 
@@ -71,7 +71,7 @@ static void dense_init(lf_model *m, lf_node *nd) {
 /* A relu Dense (other than the output, whose pre-activation the losses may
  * read) writes max(z, 0) straight from the sgemm's epilogue and keeps no z:
  * its backward pass takes relu' from y. */
-static int relu_in_place(const lf_layer_ctx *c) { return c->nd->act == LF_RELU && !c->is_output; }
+static int relu_in_place(const lf_layer_ctx *c) { return c->nd->act == LF_ACT_RELU && !c->is_output; }
 
 static void dense_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
@@ -81,10 +81,10 @@ static void dense_forward(const lf_layer_ctx *c) {
         lf_dense_forward(c->y, c->xs[0], c->w, b, c->B, in, nd->dim, 1);
         return;
     }
-    float *z = nd->act == LF_LINEAR ? c->y : c->aux;
+    float *z = nd->act == LF_ACT_LINEAR ? c->y : c->aux;
     lf_dense_forward(z, c->xs[0], c->w, b, c->B, in, nd->dim, 0);
     /* (the output's softmax is left undone when the loss reads the logits) */
-    if (nd->act != LF_LINEAR && !(c->logits_only && nd->act == LF_SOFTMAX))
+    if (nd->act != LF_ACT_LINEAR && !(c->logits_only && nd->act == LF_ACT_SOFTMAX))
         lf_act_forward(nd->act, c->y, z, c->B, nd->dim);
 }
 
@@ -92,7 +92,7 @@ static void dense_backward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     size_t in = c->dims[0];
     const float *dz = c->dy;
-    if (nd->act != LF_LINEAR && !c->fused) {
+    if (nd->act != LF_ACT_LINEAR && !c->fused) {
         float *dzb = c->aux + c->B * nd->dim;
         /* relu' from y = max(z, 0) when z was not kept: y > 0 iff z > 0 */
         const float *z = relu_in_place(c) ? c->y : c->aux;
@@ -104,7 +104,7 @@ static void dense_backward(const lf_layer_ctx *c) {
 }
 
 static const float *dense_logits(const lf_model *m, const lf_ws *ws, int id) {
-    return m->nodes[id].act == LF_LINEAR ? ws->out[id] : ws->aux[id];
+    return m->nodes[id].act == LF_ACT_LINEAR ? ws->out[id] : ws->aux[id];
 }
 
 static void dense_json(const lf_model *m, const lf_node *nd, lf_buf *b) {

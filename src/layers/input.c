@@ -14,7 +14,7 @@ static const char *const dtype_names[] = {"float32", "int32"};
 /* the builder (or the JSON reader) put the shape in nd */
 static int input_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
     (void)t, (void)in, (void)n_in;
-    if ((unsigned)nd->dtype > LF_INT32)
+    if ((unsigned)nd->dtype > LF_DTYPE_INT32)
         return lf_build_fail(m, LF_ERR_ARG, "InputLayer: unknown dtype %d", (int)nd->dtype);
     size_t dims[LF_MAX_RANK];
     memcpy(dims, nd->shape, sizeof dims);
@@ -48,9 +48,9 @@ static lf_status input_read(const lf_model *m, const lf_json *L, size_t n_in, lf
                            nd->dim);
     }
     const char *dt = lf_arch_str(L, "dtype");
-    nd->dtype = LF_FLOAT32;
+    nd->dtype = LF_DTYPE_FLOAT32;
     if (lf_json_get(L, "dtype")) {
-        if (dt && strcmp(dt, "int32") == 0) nd->dtype = LF_INT32;
+        if (dt && strcmp(dt, "int32") == 0) nd->dtype = LF_DTYPE_INT32;
         else if (!dt || strcmp(dt, "float32") != 0)
             return lf_fail(e, LF_ERR_FORMAT, "%s: 'dtype' must be \"float32\" or \"int32\"", where);
     }
@@ -84,5 +84,5 @@ int lf_input_shape(lf_model *m, size_t rank, const size_t *dims, lf_dtype dtype,
 }
 
 int lf_input(lf_model *m, size_t dim, const char *name) {
-    return lf_input_shape(m, 1, &dim, LF_FLOAT32, name);
+    return lf_input_shape(m, 1, &dim, LF_DTYPE_FLOAT32, name);
 }

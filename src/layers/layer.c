@@ -23,7 +23,7 @@ int lf_build_fail(lf_model *m, lf_status st, const char *fmt, ...) {
 }
 
 int lf_check_act(lf_model *m, lf_activation act) {
-    if ((unsigned)act > LF_SOFTMAX) return lf_build_fail(m, LF_ERR_ARG, "unknown activation %d", (int)act);
+    if ((unsigned)act > LF_ACT_SOFTMAX) return lf_build_fail(m, LF_ERR_ARG, "unknown activation %d", (int)act);
     return 1;
 }
 
@@ -137,6 +137,13 @@ int lf_node_add(lf_model *m, const lf_layer_type *t, lf_kind kind, lf_node proto
     lf_weight w[LF_MAX_WEIGHTS];
     size_t nw = t->weights ? t->weights(m, nd, w) : 0, n_params = 0;
     for (size_t j = 0; j < nw; j++) n_params += lf_weight_count(&w[j]);
+    size_t limit = m->load_stored + LF_LOAD_SLACK;
+    if (m->load_limited && (m->n_params > limit || n_params > limit - m->n_params)) {
+        LF_FREE(ins);
+        return lf_build_fail(m, LF_ERR_FORMAT, "needs more weights than the file stores (%zu floats)",
+                             m->load_stored),
+               -1;
+    }
     if (!grow_params(m, n_params)) {
         LF_FREE(ins);
         return lf_build_fail(m, LF_ERR_NOMEM, "out of memory for the %zu weights of layer '%s'",

@@ -129,9 +129,9 @@ static lf_model *small_model(uint64_t seed) {
     lf_model *m;
     if (lf_model_create(&m, seed) != LF_OK) return NULL;
     int x = lf_input(m, 4, "x");
-    int h = lf_dense(m, x, 8, LF_RELU, 1, "h");
+    int h = lf_dense(m, x, 8, LF_ACT_RELU, 1, "h");
     int d = lf_dropout(m, h, 0.1f, "d");
-    if (lf_model_compile(m, lf_dense(m, d, C, LF_SOFTMAX, 1, "o"), LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+    if (lf_model_compile(m, lf_dense(m, d, C, LF_ACT_SOFTMAX, 1, "o"), LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
                          NULL) != LF_OK) {
         lf_model_free(m);
         return NULL;
@@ -229,7 +229,7 @@ static size_t old_len, new_len;
 
 static lf_status op_save(int *ok) {
     lf_model *m = small_model(1); /* the new model; the file holds seed 7's */
-    lf_status st = m ? lf_model_save(m, out_path, 1) : LF_ERR_NOMEM;
+    lf_status st = m ? lf_model_save(m, out_path, LF_SAVE_OPTIMIZER) : LF_ERR_NOMEM;
     lf_model_free(m);
     size_t n = slurp(out_path, cur, sizeof cur);
     if (st == LF_OK) *ok = n == new_len && memcmp(cur, new_bytes, n) == 0;
@@ -244,7 +244,7 @@ static lf_status op_npy(int *ok) {
     int read_ok = 0;
     if (st == LF_OK) {
         read_ok = a.rows == N && a.cols == C && memcmp(a.data, pa, sizeof pa) == 0;
-        st = lf_npy_write(out_path, a.data, a.rows, a.cols, &e);
+        st = lf_npy_write(out_path, a.data, a.rows, a.cols, 0, &e);
         lf_array_free(&a);
     }
     /* success: the output reads back as the input; failure: untouched
@@ -278,8 +278,8 @@ static lf_status op_npy_at(int *ok) {
     for (int i = 0; i < N; i++) ids[i] = y[i];
     char ids_path[160];
     snprintf(ids_path, sizeof ids_path, "%s.ids", out_path);
-    lf_status st = lf_npy_reader_open_flags(&r, npy_path, LF_NPY_NO_MMAP, &e);
-    if (st == LF_OK) st = lf_npy_writer_open(&w, out_path, N, C, &e);
+    lf_status st = lf_npy_reader_open(&r, npy_path, LF_NPY_NO_MMAP, &e);
+    if (st == LF_OK) st = lf_npy_writer_open(&w, out_path, N, C, 0, &e);
     if (st == LF_OK) st = lf_npy_writer_positional(&w, &e);
     if (st == LF_OK) st = lf_npy_writer_open_i64(&wi, ids_path, N, 0, &e);
     if (st == LF_OK) st = lf_npy_writer_positional(&wi, &e);
@@ -370,13 +370,13 @@ int main(void) {
     /* references, computed without faults */
     lf_model *m = small_model(7);
     const float *xs[1] = {x1};
-    lf_model_save(m, model_path, 1);
+    lf_model_save(m, model_path, LF_SAVE_OPTIMIZER);
     lf_model_predict(m, xs, N, ref_model);
-    lf_model_save(m, out_path, 1);
+    lf_model_save(m, out_path, LF_SAVE_OPTIMIZER);
     old_len = slurp(out_path, old_bytes, sizeof old_bytes);
     lf_model_free(m);
     m = small_model(1);
-    lf_model_save(m, out_path, 1);
+    lf_model_save(m, out_path, LF_SAVE_OPTIMIZER);
     new_len = slurp(out_path, new_bytes, sizeof new_bytes);
     lf_model_free(m);
     m = small_model(1);
@@ -391,11 +391,11 @@ int main(void) {
     fo.method = LF_FUSE_WAVG, fo.calibrate = 1, fo.epochs = 2;
     const float *p[2] = {pa, pb};
     lf_fusion_fit(f, p, names, 2, N, C, y, &fo);
-    lf_fusion_save(f, fusion_path);
+    lf_fusion_save(f, fusion_path, 0);
     lf_fusion_predict(f, p, N, ref_fusion);
     lf_fusion_free(f);
     lf_err e;
-    lf_npy_write(npy_path, pa, N, C, &e);
+    lf_npy_write(npy_path, pa, N, C, 0, &e);
     if (memcmp(old_bytes, new_bytes, old_len) == 0) return 2; /* the two models must differ */
 
     sweep("alloc: model load+predict", MODE_ALLOC, op_load, 0);

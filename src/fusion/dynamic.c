@@ -1,0 +1,427 @@
+/*
+ * dynamic.c — dynamic selection: for each row, the models that were
+ * competent on its region of competence, the k nearest fitting rows
+ * (k = opt->k, 7 by default, at most the number of fitting rows):
+ *
+ *   knora-e  k-nearest oracles eliminate (Ko, Sabourin & Britto 2008): the
+ *            models right on all k neighbours; when none is, the region
+ *            shrinks (the farthest neighbour dropped) until some model is
+ *            right on all that remain, i.e. the models with the longest run
+ *            of right answers from the nearest neighbour on.  Fused: the
+ *            mean of the selected models.
+ *   knora-u  k-nearest oracles union: every model right on at least one
+ *            neighbour, weighted by the number of neighbours it gets right
+ *            (DESlib's votes): sum_k n_k p_k / sum_k n_k.
+ *   ola      overall local accuracy (Woods, Kegelmeyer & Bowyer 1997): the
+ *            one model with the most neighbours right (ties: the lower
+ *            model index); its row is the output.
+ *   lca      local class accuracy (Woods et al. 1997): for a model that
+ *            predicts class l for the row, the share of the neighbours it
+ *            assigns to l whose label is l (0 when it assigns none to l);
+ *            the best model's row is the output (ties: the lower index).
+ *            This is Woods' definition; DESlib's code takes instead the
+ *            share of the neighbours labelled l that the model gets right.
+ *
+ * A model missing in the row cannot be selected.  A model missing in a
+ * neighbour counts as wrong on it.  When no present model is competent
+ * (every count 0), the output is the mean of the models present; no model
+ * present gives the uniform distribution.
+ *
+ * The space of the neighbours (KNOP-style, Cavalin et al.): a row is the
+ * concatenation of the M models' probability vectors (zeros for a missing
+ * model) followed by M presence indicators (1 present, 0 missing), D = M C
+ * + M values; squared Euclidean distance.  A feature space given as
+ * another file is not supported.  The search is exact brute force: blocks
+ * of 256 query rows against blocks of 512 fitting rows, -2 q.x from the
+ * sgemm plus ||x||^2 (||q||^2 is the same for all of a query's neighbours),
+ * in float; equal keys go to the lower fitting row; OpenMP over query
+ * blocks, each row's result independent of the thread count.
+ *
+ * Weights (lf_fusion_weights): each model's mean share of the fused output
+ * over up to 2048 fitting rows (evenly spaced), each with itself left out
+ * of its neighbours; computed at fit and saved.
+ *
+ * File: "fusion.rows" (n, D) the fitting rows as above, "fusion.labels"
+ * (n) their labels, "fusion.k" (1) and "fusion.weights" (M); every shape is
+ * checked against the settings before anything is allocated, then every
+ * value (classes, indicators, probabilities, k, shares).
+ */
+#include "fusion/method.h"
+#include "kernels.h"
+#include "model_io.h"
+
+#include <math.h>
+#include <string.h>
+
+#define QB 256         /* query rows per block */
+#define FB 512         /* fitting rows per block */
+#define K_DEFAULT 7
+#define K_MAX 1000
+#define WEIGHT_ROWS 2048 /* fitting rows that the weights are measured on */
+
+typedef enum des_kind { KNORA_E, KNORA_U, OLA, LCA } des_kind;
+
+typedef struct des_params {
+    des_kind kind;
+} des_params;
+
+typedef struct des_state {
+    size_t n, D, k;  /* fitting rows, their width M C + M, neighbours */
+    float *rows;     /* n x D (saved) */
+    float *labels_f; /* n labels (saved as floats) */
+    float *weights;  /* M shares (saved) */
+    float k_f;       /* k (saved) */
+    float *norms;    /* n: ||x||^2 */
+    int *labels;     /* n */
+    int *pred;       /* n x M: each model's class on the row, -1 missing */
+} des_state;
+
+static void des_free(void *state) {
+    des_state *s = state;
+    if (!s) return;
+    LF_FREE(s->rows), LF_FREE(s->labels_f), LF_FREE(s->weights), LF_FREE(s->norms), LF_FREE(s->labels),
+        LF_FREE(s->pred);
+    LF_FREE(s);
+}
+
+/* A row of the neighbour space from row r of prepared probabilities. */
+static void profile(const lf_probs *pr, size_t r, float *x) {
+    size_t M = pr->M, C = pr->C;
+    for (size_t k = 0; k < M; k++) {
+        const float *p = pr->p[k] + r * C;
+        int present = !isnan(p[0]);
+        for (size_t c = 0; c < C; c++) x[k * C + c] = present ? p[c] : 0.0f;
+        x[M * C + k] = present ? 1.0f : 0.0f;
+    }
+}
+
+/* each model's class on a profile (-1 missing) */
+static void classes_of(const float *x, size_t M, size_t C, int *out) {
+    for (size_t k = 0; k < M; k++) out[k] = x[M * C + k] != 0.0f ? (int)lf_argmax_f(x + k * C, C) : -1;
+}
+
+/* norms, integer labels and classes from rows and labels_f */
+static lf_status derive(des_state *s, size_t M, size_t C, lf_err *e) {
+    s->norms = lf_alloc_array(s->n, sizeof *s->norms);
+    s->labels = lf_alloc_array(s->n, sizeof *s->labels);
+    s->pred = lf_alloc_array(s->n, M * sizeof *s->pred);
+    if (!s->norms || !s->labels || !s->pred) return lf_fail(e, LF_ERR_NOMEM, "out of memory for %zu fitting rows", s->n);
+    for (size_t j = 0; j < s->n; j++) {
+        const float *x = s->rows + j * s->D;
+        double q = 0;
+        for (size_t d = 0; d < s->D; d++) q += (double)x[d] * (double)x[d];
+        s->norms[j] = (float)q;
+        s->labels[j] = (int)s->labels_f[j];
+        classes_of(x, M, C, s->pred + j * M);
+    }
+    return LF_OK;
+}
+
+typedef struct scratch {
+    float *keys;   /* QB x FB */
+    float *bk;     /* QB x k: the best keys so far, ascending */
+    size_t *bi;    /* QB x k: their fitting rows */
+    size_t *cnt;   /* QB */
+    float *x;      /* QB x D: the queries' profiles */
+    int *qp;       /* QB x M: the queries' classes */
+    double *w;     /* QB x M: selection weights */
+} scratch;
+
+static void scratch_free(scratch *sc) {
+    LF_FREE(sc->keys), LF_FREE(sc->bk), LF_FREE(sc->bi), LF_FREE(sc->cnt), LF_FREE(sc->x), LF_FREE(sc->qp),
+        LF_FREE(sc->w);
+}
+
+static int scratch_alloc(scratch *sc, const des_state *s, size_t M) {
+    size_t k = s->k ? s->k : 1;
+    sc->keys = lf_alloc_array(QB, FB * sizeof(float));
+    sc->bk = lf_alloc_array(QB, k * sizeof(float));
+    sc->bi = lf_alloc_array(QB, k * sizeof(size_t));
+    sc->cnt = lf_alloc_array(QB, sizeof(size_t));
+    sc->x = lf_alloc_array(QB, s->D * sizeof(float));
+    sc->qp = lf_alloc_array(QB, M * sizeof(int));
+    sc->w = lf_alloc_array(QB, M * sizeof(double));
+    return sc->keys && sc->bk && sc->bi && sc->cnt && sc->x && sc->qp && sc->w;
+}
+
+/* The K nearest fitting rows of the nq profiles in sc->x, nearest first
+ * (equal keys: the lower row), into sc->bi (K per query); excl: per query a
+ * fitting row left out, or NULL. */
+static void nearest(const des_state *s, size_t nq, size_t K, const size_t *excl, scratch *sc) {
+    size_t D = s->D;
+    for (size_t q = 0; q < nq; q++) sc->cnt[q] = 0;
+    if (K == 0) return;
+    for (size_t f0 = 0; f0 < s->n; f0 += FB) {
+        size_t nf = s->n - f0 < FB ? s->n - f0 : FB;
+        /* keys = ||x||^2 - 2 q.x: the squared distance less ||q||^2 */
+        lf_sgemm(0, 1, nq, nf, D, -2.0f, sc->x, D, s->rows + f0 * D, D, 0.0f, sc->keys, nf);
+        const float *nrm = s->norms + f0;
+        for (size_t q = 0; q < nq; q++) {
+            float *kk = sc->bk + q * K, *row = sc->keys + q * nf;
+            size_t *ii = sc->bi + q * K, c = sc->cnt[q];
+            for (size_t j = 0; j < nf; j++) row[j] += nrm[j];
+            float worst = c == K ? kk[K - 1] : INFINITY;
+            for (size_t j = 0; j < nf; j++) {
+                float v = row[j];
+                if (!(v < worst) || (excl && excl[q] == f0 + j)) continue;
+                size_t pos = c < K ? c++ : K - 1;
+                while (pos > 0 && kk[pos - 1] > v) kk[pos] = kk[pos - 1], ii[pos] = ii[pos - 1], pos--;
+                kk[pos] = v, ii[pos] = f0 + j;
+                worst = c == K ? kk[K - 1] : INFINITY;
+            }
+            sc->cnt[q] = c;
+        }
+    }
+}
+
+/* The selection weights w (M, not normalised; all 0 when no model is
+ * present) of one row with classes qp (-1 missing) and neighbours nb (K). */
+static void select_row(const des_state *s, des_kind kind, size_t M, const int *qp, const size_t *nb, size_t K,
+                       double *w) {
+    double best = 0;
+    long pick = -1;
+    for (size_t k = 0; k < M; k++) {
+        w[k] = 0;
+        if (qp[k] < 0) continue;
+        double comp = 0;
+        if (kind == KNORA_E) {
+            size_t run = 0;
+            while (run < K && s->pred[nb[run] * M + k] == s->labels[nb[run]]) run++;
+            comp = (double)run;
+        } else if (kind == LCA) {
+            size_t num = 0, den = 0;
+            for (size_t j = 0; j < K; j++)
+                if (s->pred[nb[j] * M + k] == qp[k]) den++, num += s->labels[nb[j]] == qp[k];
+            comp = den ? (double)num / (double)den : 0.0;
+        } else {
+            for (size_t j = 0; j < K; j++) comp += s->pred[nb[j] * M + k] == s->labels[nb[j]];
+        }
+        w[k] = comp;
+        if (comp > best) best = comp, pick = (long)k;
+    }
+    for (size_t k = 0; k < M; k++) {
+        if (qp[k] < 0) continue;
+        if (best == 0) w[k] = 1; /* nobody competent: the mean of those present */
+        else if (kind == KNORA_E) w[k] = w[k] == best;
+        else if (kind == OLA || kind == LCA) w[k] = (long)k == pick;
+    }
+}
+
+/* Selection weights of the rows [r0, r0 + nq) of the queries: profiles and
+ * classes already in sc->x and sc->qp. */
+static void block_weights(const des_state *s, des_kind kind, size_t M, size_t nq, const size_t *excl, scratch *sc) {
+    size_t K = excl ? (s->k < s->n ? s->k : s->n - 1) : s->k;
+    nearest(s, nq, K, excl, sc);
+    for (size_t q = 0; q < nq; q++) select_row(s, kind, M, sc->qp + q * M, sc->bi + q * K, sc->cnt[q], sc->w + q * M);
+}
+
+static lf_status des_predict(const lf_fusion *f, const lf_probs *pr, float *out) {
+    const des_state *s = f->state;
+    des_kind kind = ((const des_params *)f->def->params)->kind;
+    size_t N = pr->N, M = pr->M, C = pr->C;
+    long long blocks = (long long)((N + QB - 1) / QB);
+    int failed = 0;
+#pragma omp parallel if (N > QB && (double)N * (double)s->n >= 1e6)
+    {
+        scratch sc = {0};
+        int ok = scratch_alloc(&sc, s, M);
+#pragma omp for schedule(dynamic, 1)
+        for (long long b = 0; b < blocks; b++) {
+            if (!ok) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            size_t r0 = (size_t)b * QB, nq = N - r0 < QB ? N - r0 : QB;
+            for (size_t q = 0; q < nq; q++) {
+                profile(pr, r0 + q, sc.x + q * s->D);
+                classes_of(sc.x + q * s->D, M, C, sc.qp + q * M);
+            }
+            block_weights(s, kind, M, nq, NULL, &sc);
+            for (size_t q = 0; q < nq; q++) {
+                const double *w = sc.w + q * M;
+                float *o = out + (r0 + q) * C;
+                double W = 0;
+                for (size_t k = 0; k < M; k++) W += w[k];
+                if (W == 0) {
+                    for (size_t c = 0; c < C; c++) o[c] = (float)(1.0 / (double)C);
+                    continue;
+                }
+                for (size_t c = 0; c < C; c++) {
+                    double a = 0;
+                    for (size_t k = 0; k < M; k++)
+                        if (w[k] != 0) a += w[k] * (double)pr->p[k][(r0 + q) * C + c];
+                    o[c] = (float)(a / W);
+                }
+            }
+        }
+        scratch_free(&sc);
+    }
+    return failed ? LF_ERR_NOMEM : LF_OK;
+}
+
+/* each model's mean share of the fused output over up to WEIGHT_ROWS
+ * fitting rows, each left out of its own neighbours */
+static lf_status measure_weights(des_state *s, des_kind kind, size_t M, lf_err *e) {
+    size_t n_eval = s->n < WEIGHT_ROWS ? s->n : WEIGHT_ROWS;
+    long long blocks = (long long)((n_eval + QB - 1) / QB);
+    double *share = LF_CALLOC(M, sizeof *share);
+    if (!share) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    size_t rows_counted = 0;
+    int failed = 0;
+#pragma omp parallel if ((double)n_eval * (double)s->n >= 1e6)
+    {
+        scratch sc = {0};
+        int ok = scratch_alloc(&sc, s, M);
+        size_t idx[QB], counted = 0;
+        double *mine = LF_CALLOC(M, sizeof *mine);
+#pragma omp for schedule(dynamic, 1)
+        for (long long b = 0; b < blocks; b++) {
+            if (!ok || !mine) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            size_t e0 = (size_t)b * QB, nq = n_eval - e0 < QB ? n_eval - e0 : QB;
+            for (size_t q = 0; q < nq; q++) {
+                idx[q] = (size_t)(((unsigned long long)(e0 + q) * s->n) / n_eval);
+                memcpy(sc.x + q * s->D, s->rows + idx[q] * s->D, s->D * sizeof(float));
+                memcpy(sc.qp + q * M, s->pred + idx[q] * M, M * sizeof(int));
+            }
+            block_weights(s, kind, M, nq, idx, &sc);
+            for (size_t q = 0; q < nq; q++) {
+                const double *w = sc.w + q * M;
+                double W = 0;
+                for (size_t k = 0; k < M; k++) W += w[k];
+                if (W == 0) continue;
+                for (size_t k = 0; k < M; k++) mine[k] += w[k] / W;
+                counted++;
+            }
+        }
+#pragma omp critical
+        {
+            for (size_t k = 0; mine && k < M; k++) share[k] += mine[k];
+            rows_counted += counted;
+        }
+        LF_FREE(mine);
+        scratch_free(&sc);
+    }
+    for (size_t k = 0; k < M; k++)
+        s->weights[k] = rows_counted ? (float)(share[k] / (double)rows_counted) : (float)(1.0 / (double)M);
+    LF_FREE(share);
+    return failed ? lf_fail(e, LF_ERR_NOMEM, "out of memory") : LF_OK;
+}
+
+static lf_status des_fit(lf_fusion *f, const lf_probs *pr, const int *y, const lf_fusion_options *o) {
+    size_t M = pr->M, N = pr->N, C = pr->C, D = M * C + M, nd;
+    size_t k = o->k ? o->k : K_DEFAULT;
+    if (k > K_MAX)
+        return lf_fail(&f->err, LF_ERR_ARG, "%s: k = %zu neighbours, at most %d", f->def->name, k, K_MAX);
+    if (!lf_mul_ok(N, D, &nd) || nd > SIZE_MAX / sizeof(float) || N >= (1u << 24))
+        return lf_fail(&f->err, LF_ERR_ARG, "%s: %zu fitting rows of %zu values are too many", f->def->name, N, D);
+    des_state *s = LF_CALLOC(1, sizeof *s);
+    if (!s) return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
+    f->state = s;
+    s->n = N, s->D = D, s->k = k < N ? k : N, s->k_f = (float)s->k;
+    s->rows = lf_alloc_array(N, D * sizeof(float));
+    s->labels_f = lf_alloc_array(N, sizeof(float));
+    s->weights = lf_alloc_array(M, sizeof(float));
+    if (!s->rows || !s->labels_f || !s->weights)
+        return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory for %s on %zu rows", f->def->name, N);
+    for (size_t r = 0; r < N; r++) {
+        profile(pr, r, s->rows + r * D);
+        s->labels_f[r] = (float)y[r];
+    }
+    lf_status st = derive(s, M, C, &f->err);
+    if (st == LF_OK) st = measure_weights(s, ((const des_params *)f->def->params)->kind, M, &f->err);
+    return st;
+}
+
+static void des_save(const lf_fusion *f, lf_method_save *sv) {
+    const des_state *s = f->state;
+    sv->tensors[sv->n_tensors++] = (lf_st_out){"fusion.rows", s->rows, 2, {s->n, s->D}};
+    sv->tensors[sv->n_tensors++] = (lf_st_out){"fusion.labels", s->labels_f, 1, {s->n}};
+    sv->tensors[sv->n_tensors++] = (lf_st_out){"fusion.k", &s->k_f, 1, {1}};
+    sv->tensors[sv->n_tensors++] = (lf_st_out){"fusion.weights", s->weights, 1, {f->M}};
+}
+
+static lf_status des_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e) {
+    const char *name = f->def->name;
+    size_t M = f->M, C = f->C, D = M * C + M;
+    if (arch) return lf_fail(e, LF_ERR_FORMAT, "the %s method has no network, but the file holds an architecture", name);
+    if (lf_st_count(sf) != 4)
+        return lf_fail(e, LF_ERR_FORMAT, "the file holds %zu tensors, the %s method has 4", lf_st_count(sf), name);
+    const lf_st_tensor *t = lf_st_find(sf, "fusion.rows");
+    if (!t || t->ndim != 2 || t->shape[1] != D || t->shape[0] == 0 || t->shape[0] >= (1u << 24))
+        return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.rows' of %s must be F32 of shape (n, %zu), n in 1..16777215",
+                       name, D);
+    size_t n = t->shape[0];
+    des_state *s = LF_CALLOC(1, sizeof *s);
+    if (!s) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    f->state = s;
+    s->n = n, s->D = D;
+    s->rows = lf_alloc_array(n, D * sizeof(float));
+    s->labels_f = lf_alloc_array(n, sizeof(float));
+    s->weights = lf_alloc_array(M, sizeof(float));
+    if (!s->rows || !s->labels_f || !s->weights) return lf_fail(e, LF_ERR_NOMEM, "out of memory for %zu fitting rows", n);
+    lf_status st = lf_load_tensor(sf, "fusion.rows", s->rows, 2, (size_t[]){n, D}, e);
+    if (st == LF_OK) st = lf_load_tensor(sf, "fusion.labels", s->labels_f, 1, (size_t[]){n}, e);
+    if (st == LF_OK) st = lf_load_tensor(sf, "fusion.k", &s->k_f, 1, (size_t[]){1}, e);
+    if (st == LF_OK) st = lf_load_tensor(sf, "fusion.weights", s->weights, 1, (size_t[]){M}, e);
+    if (st != LF_OK) return st;
+    size_t kmax = n < K_MAX ? n : K_MAX;
+    if (!(s->k_f >= 1 && s->k_f <= (float)kmax && s->k_f == floorf(s->k_f)))
+        return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.k' of %s must hold an integer in 1..%zu", name, kmax);
+    s->k = (size_t)s->k_f;
+    for (size_t j = 0; j < n; j++) {
+        float l = s->labels_f[j];
+        if (!(l >= 0 && l < (float)C && l == floorf(l)))
+            return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.labels' of %s must hold classes 0..%zu", name, C - 1);
+        const float *x = s->rows + j * D;
+        for (size_t k = 0; k < M; k++) {
+            float ind = x[M * C + k];
+            int ok = ind == 0.0f || ind == 1.0f;
+            for (size_t c = 0; ok && c < C; c++) ok = x[k * C + c] >= 0.0f && x[k * C + c] <= ind;
+            if (!ok)
+                return lf_fail(e, LF_ERR_FORMAT,
+                               "tensor 'fusion.rows' of %s: row %zu, model %zu is not probabilities with indicator 1 "
+                               "or zeros with indicator 0",
+                               name, j, k);
+        }
+    }
+    double sum = 0;
+    for (size_t k = 0; k < M; k++) sum += s->weights[k] >= 0 ? s->weights[k] : NAN;
+    if (!(fabs(sum - 1) <= 1e-3))
+        return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.weights' of %s must hold shares >= 0 summing to 1", name);
+    return derive(s, M, C, e);
+}
+
+static size_t des_weights(const lf_fusion *f, float *out, size_t cap, size_t *rows, size_t *cols) {
+    const des_state *s = f->state;
+    if (out && cap >= f->M) memcpy(out, s->weights, f->M * sizeof *out);
+    if (rows) *rows = f->M;
+    if (cols) *cols = 1;
+    return f->M;
+}
+
+/* the file stores every fitting row (M C outputs and M presence flags),
+ * its label, k and M weights */
+static size_t des_n_params(size_t M, size_t C, size_t N) { return N * (M * C + M + 1) + 1 + M; }
+
+static const des_params p_knora_e = {KNORA_E}, p_knora_u = {KNORA_U}, p_ola = {OLA}, p_lca = {LCA};
+
+#define DES_METHOD(var, ID, NAME, SUMMARY, PARAMS)                                                              \
+    static const lf_method_def var = {                                                                         \
+        .id = ID, .name = NAME, .family = LF_FAMILY_CLASSICAL, .summary = SUMMARY, .fit = des_fit,             \
+        .predict = des_predict, .save = des_save, .load = des_load, .weights = des_weights,                    \
+        .free_state = des_free, .n_params = des_n_params, .params = PARAMS, .rule = -1}
+
+DES_METHOD(knora_e, LF_FUSE_KNORA_E, "knora-e", "dynamic selection: the models right on all k nearest rows (shrinking)",
+           &p_knora_e);
+DES_METHOD(knora_u, LF_FUSE_KNORA_U, "knora-u", "dynamic selection: models weighted by the k nearest rows they get right",
+           &p_knora_u);
+DES_METHOD(ola, LF_FUSE_OLA, "ola", "dynamic selection: the model most accurate on the k nearest rows", &p_ola);
+DES_METHOD(lca, LF_FUSE_LCA, "lca", "dynamic selection: the model most accurate locally for the class it predicts",
+           &p_lca);
+
+const lf_method_def *const lf_dynamic_methods[] = {&knora_e, &knora_u, &ola, &lca, NULL};

@@ -1,0 +1,173 @@
+/*
+ * test_auto.c — `auto`'s choice.  The table of candidates it keeps is
+ * checked against the documented rule, recomputed here from the table's
+ * own scores: the best mean on the metric, then the candidate with the
+ * fewest fitted numbers within one standard error of it (calibration
+ * counting M), and, on tiny data, only candidates with at most M fitted
+ * numbers.  Also: every method's count of fitted numbers against the
+ * network the engine really builds; the table's order; the note; errors.
+ */
+#include "check.h"
+#include "fusion/method.h"
+#include "io/safetensors.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const names3[3] = {"a", "b", "c"};
+
+static double urand(uint64_t *s) {
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(*s >> 11) / 9007199254740992.0;
+}
+
+/* M models of C classes for N rows, model k right more often as k grows */
+static void make_data(float **p, int *y, size_t M, size_t N, size_t C, uint64_t seed) {
+    uint64_t s = seed;
+    for (size_t r = 0; r < N; r++) {
+        y[r] = (int)(urand(&s) * (double)C);
+        for (size_t k = 0; k < M; k++) {
+            double z = 0, e[16];
+            for (size_t c = 0; c < C; c++)
+                z += e[c] = exp(2.0 * urand(&s) + ((int)c == y[r] ? 0.3 + 0.15 * (double)k : 0.0));
+            for (size_t c = 0; c < C; c++) p[k][r * C + c] = (float)(e[c] / z);
+        }
+    }
+}
+
+static size_t params_of(const lf_score_row *r, size_t M, size_t C, size_t N) {
+    const lf_method_def *d = lf_method_def_of(r->method);
+    return (d && d->n_params ? d->n_params(M, C, N) : 0) + (r->calibrated ? M : 0);
+}
+
+static double loss_of(const lf_score_row *r, int metric) {
+    return metric == LF_METRIC_LOG_LOSS ? r->mean[metric] : 1.0 - r->mean[metric];
+}
+
+/* fits auto and checks its choice against the rule; 1 when the rule
+ * chose a simpler candidate than the best */
+static int check_auto(size_t N, size_t C, int metric, int expect_tiny) {
+    enum { M = 3 };
+    float *p[M];
+    int *y = malloc(N * sizeof *y);
+    for (int k = 0; k < M; k++) p[k] = malloc(N * C * sizeof(float));
+    make_data(p, y, M, N, C, 7 + N);
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    lf_fusion_options o = lf_fusion_defaults();
+    o.method = LF_FUSE_AUTO, o.metric = metric, o.epochs = 4, o.folds = 4;
+    CHECK(lf_fusion_fit(f, (const float *const *)p, names3, M, N, C, y, &o) == LF_OK, "auto: %s",
+          lf_fusion_error(f));
+    const lf_compare_table *t = lf_fusion_auto_table(f);
+    const char *note = lf_fusion_auto_note(f);
+    size_t n = lf_method_list(NULL, 0);
+    CHECK(t && note && t->n_rows == 2 * n, "auto keeps its %zu candidates (%zu)", 2 * n, t ? t->n_rows : 0);
+    int simpler = 0;
+    if (!t || !note) goto out;
+    /* best first */
+    for (size_t r = 1; r < t->n_rows; r++)
+        CHECK(loss_of(&t->rows[r - 1], metric) <= loss_of(&t->rows[r], metric), "sorted at %zu", r);
+    /* the rule, from the table's own numbers */
+    size_t best = t->n_rows;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        if (expect_tiny && params_of(&t->rows[r], M, C, N) > M) continue;
+        if (best == t->n_rows || loss_of(&t->rows[r], metric) < loss_of(&t->rows[best], metric)) best = r;
+    }
+    double limit = loss_of(&t->rows[best], metric) + t->rows[best].std[metric] / sqrt((double)o.folds);
+    size_t pick = best;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        size_t pr = params_of(&t->rows[r], M, C, N), pp = params_of(&t->rows[pick], M, C, N);
+        if ((expect_tiny && pr > M) || !(loss_of(&t->rows[r], metric) <= limit)) continue;
+        if (pr < pp || (pr == pp && loss_of(&t->rows[r], metric) < loss_of(&t->rows[pick], metric))) pick = r;
+    }
+    const lf_score_row *want = &t->rows[pick];
+    CHECK(lf_fusion_method(f) == want->method && lf_fusion_calibrated(f) == want->calibrated,
+          "auto fitted %s%s; the rule gives %s%s", lf_method_name(lf_fusion_method(f)),
+          lf_fusion_calibrated(f) ? " +cal" : "", want->name, want->calibrated ? " +cal" : "");
+    char head[128];
+    snprintf(head, sizeof head, "auto chose %s%s by cross-validated", want->name,
+             want->calibrated ? " with calibration" : "");
+    CHECK(strncmp(note, head, strlen(head)) == 0, "note: %s", note);
+    CHECK((strstr(note, "fewer than 20 per class") != NULL) == expect_tiny, "tiny data said: %s", note);
+    CHECK((strstr(note, "within one standard error") != NULL) == (pick != best), "one-SE said: %s", note);
+    if (expect_tiny) CHECK(params_of(want, M, C, N) <= M, "tiny data: %zu fitted numbers", params_of(want, M, C, N));
+    simpler = pick != best;
+out:
+    lf_fusion_free(f);
+    for (int k = 0; k < M; k++) free(p[k]);
+    free(y);
+    return simpler;
+}
+
+/* every method's count of fitted numbers: for the learned methods the
+ * network the engine builds; for the others the floats their fitted file
+ * stores (bks: at most, one tuple per distinct row) */
+static void test_params(void) {
+    enum { M = 3, C = 4, N = 60 };
+    float *p[M];
+    int y[N];
+    for (int k = 0; k < M; k++) p[k] = malloc(N * C * sizeof(float));
+    make_data(p, y, M, N, C, 5);
+    char path[] = "/tmp/latefuse_auto_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    for (size_t i = 0; i < lf_method_count(); i++) {
+        const lf_method_def *d = lf_method_at(i);
+        size_t want = 0, got = d->n_params ? d->n_params(M, C, N) : 0;
+        if (d->family == LF_FAMILY_LEARNED) {
+            lf_model *net;
+            lf_model_create(&net, 1);
+            CHECK(lf_learned_build(net, d->id, M, C) == LF_OK, "%s builds", d->name);
+            want = lf_model_num_params(net);
+            lf_model_free(net);
+        } else {
+            lf_fusion *f;
+            lf_fusion_create(&f);
+            lf_fusion_options o = lf_fusion_defaults();
+            o.method = d->id;
+            lf_st_file sf;
+            lf_err e;
+            CHECK(lf_fusion_fit(f, (const float *const *)p, names3, M, N, C, y, &o) == LF_OK &&
+                      lf_fusion_save(f, path, 0) == LF_OK && lf_st_read(path, &sf, &e) == LF_OK,
+                  "%s: %s", d->name, lf_fusion_error(f));
+            for (size_t t = 0; t < lf_st_count(&sf); t++) want += lf_st_at(&sf, t)->count;
+            lf_st_free(&sf);
+            lf_fusion_free(f);
+        }
+        if (d->id == LF_FUSE_BKS)
+            CHECK(want > 0 && want <= got, "bks stores %zu numbers, at most %zu by its record", want, got);
+        else
+            CHECK(got == want, "%s fits %zu numbers, the record says %zu", d->name, want, got);
+    }
+    unlink(path);
+    for (int k = 0; k < M; k++) free(p[k]);
+}
+
+static void test_errors(void) {
+    float a[6] = {0.9f, 0.1f, 0.6f, 0.4f, 0.2f, 0.8f};
+    const float *p[1] = {a};
+    int y[3] = {0, 1, 1};
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    lf_fusion_options o = lf_fusion_defaults();
+    o.method = LF_FUSE_AUTO, o.metric = LF_METRIC_ECE, o.folds = 2;
+    CHECK(lf_fusion_fit(f, p, names3, 1, 3, 2, y, &o) == LF_ERR_ARG &&
+              strcmp(lf_fusion_error(f), "auto chooses by log-loss, accuracy or macro-F1, not metric 4") == 0,
+          "%s", lf_fusion_error(f));
+    CHECK(lf_fusion_auto_table(f) == NULL && lf_fusion_auto_note(f) == NULL, "no table after a failure");
+    o.method = LF_FUSE_MEAN, o.metric = LF_METRIC_LOG_LOSS;
+    CHECK(lf_fusion_fit(f, p, names3, 1, 3, 2, y, &o) == LF_OK && lf_fusion_auto_table(f) == NULL, "no table: %s",
+          lf_fusion_error(f));
+    lf_fusion_free(f);
+}
+
+int main(void) {
+    test_params();
+    int simpler = check_auto(400, 3, LF_METRIC_LOG_LOSS, 0) + check_auto(400, 3, LF_METRIC_ACCURACY, 0) +
+                  check_auto(300, 3, LF_METRIC_MACRO_F1, 0) + check_auto(36, 3, LF_METRIC_LOG_LOSS, 1);
+    CHECK(simpler >= 1, "the one-standard-error rule chose a simpler candidate in %d of the 4 cases", simpler);
+    test_errors();
+    return check_report("test_auto");
+}
