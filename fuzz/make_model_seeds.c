@@ -7,8 +7,9 @@
  *   make_model_seeds OUTDIR
  * writes OUTDIR/ok_seed.lfm (the issue's WeightedAverage network, small),
  * OUTDIR/ok_seed_adam.lfm (the same with the optimizer state),
- * OUTDIR/ok_zoo.lfm (every layer type and activation), and
- * OUTDIR/ok_uncompiled.lfm (a graph saved before compile).
+ * OUTDIR/ok_zoo.lfm (every layer type and activation),
+ * OUTDIR/ok_uncompiled.lfm (a graph saved before compile), and
+ * OUTDIR/ok_cnn.lfm (every image layer, format version 2: shapes).
  */
 #include "latefuse.h"
 
@@ -96,10 +97,33 @@ static int uncompiled(const char *dir) {
     return rc;
 }
 
+static int cnn(const char *dir) {
+    lf_model *m;
+    if (lf_model_create(&m, 4) != LF_OK) return 1;
+    size_t shape[3] = {6, 5, 2};
+    int x = lf_input_shape(m, 3, shape, LF_DTYPE_FLOAT32, "img");
+    int h = lf_rescaling(m, x, 0.5f, -1.0f, NULL);
+    h = lf_random_flip(m, h, LF_FLIP_HORIZONTAL, NULL);
+    h = lf_random_translation(m, h, 0.2f, 0.1f, NULL);
+    h = lf_conv2d(m, h, 3, 3, 2, 1, 2, LF_PADDING_SAME, LF_ACT_RELU, 1, NULL);
+    h = lf_batch_normalization(m, h, 0.99f, 1e-3f, NULL);
+    h = lf_max_pooling2d(m, h, 2, 2, 0, 0, LF_PADDING_SAME, NULL);
+    h = lf_average_pooling2d(m, h, 2, 1, 1, 1, LF_PADDING_VALID, NULL);
+    int g1 = lf_global_average_pooling2d(m, h, NULL), g2 = lf_global_max_pooling2d(m, h, NULL);
+    int xs[2] = {g1, g2};
+    size_t rs[2] = {2, 3};
+    int r = lf_flatten(m, lf_reshape(m, lf_concatenate(m, 2, xs, NULL), 2, rs, NULL), NULL);
+    int out = lf_dense(m, r, 2, LF_ACT_SOFTMAX, 1, "out");
+    int rc = lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) != LF_OK;
+    rc = rc || save(m, dir, "ok_cnn.lfm", 0);
+    lf_model_free(m);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: make_model_seeds OUTDIR\n");
         return 2;
     }
-    return seed_net(argv[1]) || zoo(argv[1]) || uncompiled(argv[1]);
+    return seed_net(argv[1]) || zoo(argv[1]) || uncompiled(argv[1]) || cnn(argv[1]);
 }

@@ -154,9 +154,23 @@ const char *lf_model_error(const lf_model *m);
  * and every later builder call and lf_model_compile fail with the first
  * error.  So a model can be built without checking each call.
  *
- * Shapes: every tensor is (batch, features); `dim` and `units` are the
- * feature counts.
+ * Shapes: a node's per-sample shape has rank 1 to LF_MAX_RANK, channels
+ * last like Keras: vectors (D), sequences (T, D), images (H, W, C).  Its
+ * `dim` is the product of the shape; the values of a batch are always
+ * (batch, dim) row-major floats (an image row is H x W x C values, channel
+ * fastest), so the arrays given to fit, evaluate and predict are 2-D.
  */
+
+#define LF_MAX_RANK 3
+
+/* What an input holds.  LF_DTYPE_INT32: integer token ids, given today as floats
+ * holding integers (the rows stay float arrays). */
+typedef enum lf_dtype { LF_DTYPE_FLOAT32 = 0, LF_DTYPE_INT32 } lf_dtype;
+
+/* Keras' padding of convolutions and poolings: "valid" (none) or "same"
+ * (output size ceil(in / stride); the extra padding pixel, when the total
+ * is odd, goes to the bottom / right). */
+typedef enum lf_padding { LF_PADDING_VALID = 0, LF_PADDING_SAME } lf_padding;
 
 typedef enum lf_activation {
     LF_ACT_LINEAR = 0,
@@ -178,6 +192,12 @@ int lf_activation_parse(const char *name);
  * the `x` arrays given to fit, evaluate and predict. */
 int lf_input(lf_model *m, size_t dim, const char *name);
 
+/* Input(shape, dtype): rank 1..LF_MAX_RANK dims, each >= 1, channels last
+ * ((H, W, C) for an image).  lf_input(m, d, name) is lf_input_shape(m, 1,
+ * &d, LF_DTYPE_FLOAT32, name). */
+int lf_input_shape(lf_model *m, size_t rank, const size_t *dims, lf_dtype dtype,
+                   const char *name);
+
 /* Dense(units, activation, use_bias): y = act(x W^T + b).
  * W is stored (units, in) like PyTorch's nn.Linear.weight (the transpose of
  * Keras' kernel); glorot_uniform init, limit sqrt(6/(in+units)); b = 0. */
@@ -191,10 +211,66 @@ int lf_activation_layer(lf_model *m, int x, lf_activation act, const char *name)
  * scaled by 1/(1-rate)), identity in evaluate and predict. */
 int lf_dropout(lf_model *m, int x, float rate, const char *name);
 
-/* Flatten(): (batch, d1, ..., dk) -> (batch, d1 * ... * dk).  Tensors are
- * all (batch, features) today, so it is the identity (its output is a copy
- * of x). */
+/* Flatten(): (batch, d1, ..., dk) -> (batch, d1 * ... * dk).  The values
+ * do not move (rows are row-major): its output is a copy of x. */
 int lf_flatten(lf_model *m, int x, const char *name);
+
+/* Reshape(target_shape): rank 1..LF_MAX_RANK dims whose product is x's dim
+ * (no -1 entry); the values are copied in the same row-major order. */
+int lf_reshape(lf_model *m, int x, size_t rank, const size_t *dims, const char *name);
+
+/* ---- image layers: x is (batch, H, W, C), channels last */
+
+/* Conv2D(filters, kernel_size=(kh, kw), strides=(sh, sw), padding,
+ * activation, use_bias): y (batch, Ho, Wo, filters) = act(conv(x) + b), Ho =
+ * (H - kh) / sh + 1 with LF_PADDING_VALID, ceil(H / sh) with
+ * LF_PADDING_SAME (likewise Wo).  The kernel is Keras' (kh, kw, C, filters),
+ * glorot_uniform (fan_in kh kw C, fan_out kh kw filters); b = 0.  An
+ * activation applies per pixel over the filters (softmax too). */
+int lf_conv2d(lf_model *m, int x, size_t filters, size_t kh, size_t kw, size_t sh, size_t sw,
+              lf_padding padding, lf_activation act, int use_bias, const char *name);
+
+/* MaxPooling2D / AveragePooling2D(pool_size=(ph, pw), strides=(sh, sw),
+ * padding): the max / mean of each window; strides 0 means Keras' default,
+ * the pool size.  With LF_PADDING_SAME padded pixels take no part (the mean
+ * divides by the window's real pixels). */
+int lf_max_pooling2d(lf_model *m, int x, size_t ph, size_t pw, size_t sh, size_t sw, lf_padding padding,
+                     const char *name);
+int lf_average_pooling2d(lf_model *m, int x, size_t ph, size_t pw, size_t sh, size_t sw,
+                         lf_padding padding, const char *name);
+/* GlobalMaxPooling2D / GlobalAveragePooling2D: (batch, H, W, C) -> (batch, C). */
+int lf_global_max_pooling2d(lf_model *m, int x, const char *name);
+int lf_global_average_pooling2d(lf_model *m, int x, const char *name);
+
+/* BatchNormalization(axis=-1, momentum, epsilon) over the last axis of any
+ * shape (Keras' defaults: momentum 0.99, epsilon 1e-3).  Weights gamma,
+ * beta (trained), moving_mean, moving_variance (not trained, saved).
+ * Training normalises by the batch's mean and biased variance and updates
+ * moving = moving * momentum + batch * (1 - momentum) (Keras 3's rule, the
+ * biased variance too); evaluate and predict use the moving statistics. */
+int lf_batch_normalization(lf_model *m, int x, float momentum, float epsilon, const char *name);
+
+/* Rescaling(scale, offset): y = x * scale + offset, any shape. */
+int lf_rescaling(lf_model *m, int x, float scale, float offset, const char *name);
+
+/* RandomFlip(mode): while training, each image is mirrored left-right
+ * (horizontal) and/or top-bottom (vertical), each with probability 1/2,
+ * drawn from the model's generator; the identity in evaluate and predict. */
+typedef enum lf_flip {
+    LF_FLIP_HORIZONTAL = 1,
+    LF_FLIP_VERTICAL = 2,
+    LF_FLIP_HORIZONTAL_AND_VERTICAL = 3
+} lf_flip;
+int lf_random_flip(lf_model *m, int x, lf_flip mode, const char *name);
+
+/* RandomTranslation(height_factor, width_factor), factors in [0, 1]: while
+ * training, each image shifts by round(u H) rows and round(v W) columns, u
+ * and v uniform in [-factor, factor], from the model's generator; pixels
+ * shifted in are 0.  Supported: Keras' fill_mode="constant" (fill_value 0)
+ * with interpolation="nearest" only.  The identity in evaluate and
+ * predict. */
+int lf_random_translation(lf_model *m, int x, float height_factor, float width_factor,
+                          const char *name);
 
 /* Keras merging layers over n >= 2 inputs of equal dim (Subtract: exactly 2;
  * Concatenate: any dims, joined along features). */
@@ -239,6 +315,10 @@ lf_status lf_set_l2(lf_model *m, int dense_node, float l2);
 /* Number of nodes and the output dim of a node (0 for an invalid id). */
 size_t lf_model_num_nodes(const lf_model *m);
 size_t lf_node_dim(const lf_model *m, int node);
+/* The per-sample shape of a node: returns its rank (0 for an invalid id)
+ * and, when dims is not NULL, writes that many dims (room for
+ * LF_MAX_RANK). */
+size_t lf_node_shape(const lf_model *m, int node, size_t *dims);
 int lf_node_find(const lf_model *m, const char *name); /* -1 if none */
 
 /* --------------------------------------------------------------- compile */

@@ -62,6 +62,12 @@ size_t lf_model_num_nodes(const lf_model *m) { return m ? m->n_nodes : 0; }
 size_t lf_node_dim(const lf_model *m, int node) {
     return (m && node >= 0 && (size_t)node < m->n_nodes) ? m->nodes[node].dim : 0;
 }
+size_t lf_node_shape(const lf_model *m, int node, size_t *dims) {
+    if (!m || node < 0 || (size_t)node >= m->n_nodes) return 0;
+    const lf_node *nd = &m->nodes[node];
+    if (dims) memcpy(dims, nd->shape, nd->rank * sizeof *dims);
+    return nd->rank;
+}
 size_t lf_model_num_inputs(const lf_model *m) { return m ? m->n_inputs : 0; }
 size_t lf_model_input_dim(const lf_model *m, size_t i) {
     return (m && i < m->n_inputs) ? m->nodes[m->inputs[i]].dim : 0;
@@ -148,17 +154,17 @@ lf_status lf_model_compile(lf_model *m, int output, lf_loss loss, const lf_optim
 
 lf_status lf_model_summary(const lf_model *m, FILE *f) {
     if (!m || !f) return LF_ERR_ARG;
-    const char *rule = "________________________________________________________________________________________\n";
-    const char *dbl = "========================================================================================\n";
+    const char *rule = "______________________________________________________________________________________________________________\n";
+    const char *dbl = "==============================================================================================================\n";
     fprintf(f, "Model: \"functional\"\n%s", rule);
-    fprintf(f, "%-34s %-14s %10s  %s\n", "Layer (type)", "Output Shape", "Param #", "Connected to");
+    fprintf(f, "%-50s %-20s %10s  %s\n", "Layer (type)", "Output Shape", "Param #", "Connected to");
     fputs(dbl, f);
-    size_t trainable = 0;
+    size_t trainable = 0, fixed = 0;
     for (size_t i = 0; i < m->n_nodes; i++) {
         const lf_node *nd = &m->nodes[i];
-        char lt[96], shape[32], conn[160];
+        char lt[96], shape[96], conn[160];
         snprintf(lt, sizeof lt, "%s (%s)", nd->name, lf_type_of(nd)->type);
-        snprintf(shape, sizeof shape, "(None, %zu)", nd->dim);
+        lf_shape_str(nd, shape, sizeof shape);
         conn[0] = '\0';
         size_t used = 0;
         for (size_t j = 0; j < nd->n_in + 2; j++) {
@@ -170,14 +176,20 @@ lf_status lf_model_summary(const lf_model *m, FILE *f) {
             used += (size_t)w;
         }
         if (lf_type_of(nd)->is_input) snprintf(conn, sizeof conn, "-");
-        fprintf(f, "%-34s %-14s %10zu  %s\n", lt, shape, nd->n_params, conn);
+        fprintf(f, "%-50s %-20s %10zu  %s\n", lt, shape, nd->n_params, conn);
+        lf_weight w[LF_MAX_WEIGHTS];
+        size_t nw = lf_node_weights(m, nd, w);
+        for (size_t j = 0; j < nw; j++) fixed += w[j].fixed ? lf_weight_count(&w[j]) : 0;
         trainable += nd->n_params;
         fputs(i + 1 < m->n_nodes ? rule : dbl, f);
     }
     if (m->n_nodes == 0) fputs(dbl, f);
-    fprintf(f, " Total params: %zu (%.2f KB)\n", trainable, trainable * 4.0 / 1024.0);
+    size_t total = trainable;
+    trainable -= fixed;
+    fprintf(f, " Total params: %zu (%.2f KB)\n", total, total * 4.0 / 1024.0);
     fprintf(f, " Trainable params: %zu (%.2f KB)\n", trainable, trainable * 4.0 / 1024.0);
-    fprintf(f, " Non-trainable params: 0 (0.00 B)\n");
+    if (fixed) fprintf(f, " Non-trainable params: %zu (%.2f KB)\n", fixed, fixed * 4.0 / 1024.0);
+    else fprintf(f, " Non-trainable params: 0 (0.00 B)\n");
     return ferror(f) ? LF_ERR_IO : LF_OK;
 }
 

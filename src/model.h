@@ -29,7 +29,17 @@
     X(LF_K_WAVG, lf_type_wavg)                  \
     X(LF_K_CWAVG, lf_type_cwavg)                \
     X(LF_K_GATED, lf_type_gated)                \
-    X(LF_K_FLATTEN, lf_type_flatten)
+    X(LF_K_FLATTEN, lf_type_flatten)            \
+    X(LF_K_RESHAPE, lf_type_reshape)            \
+    X(LF_K_CONV2D, lf_type_conv2d)              \
+    X(LF_K_MAXPOOL2D, lf_type_maxpool2d)        \
+    X(LF_K_AVGPOOL2D, lf_type_avgpool2d)        \
+    X(LF_K_GMAXPOOL2D, lf_type_gmaxpool2d)      \
+    X(LF_K_GAVGPOOL2D, lf_type_gavgpool2d)      \
+    X(LF_K_BATCHNORM, lf_type_batchnorm)        \
+    X(LF_K_RESCALING, lf_type_rescaling)        \
+    X(LF_K_RANDOM_FLIP, lf_type_random_flip)    \
+    X(LF_K_RANDOM_TRANSLATION, lf_type_random_translation)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -47,7 +57,10 @@ int lf_kind_parse(const char *name); /* -1 if unknown */
 typedef struct lf_node {
     lf_kind kind;
     char name[LF_NAME_MAX];
-    size_t dim;          /* output features */
+    size_t dim;          /* output features: the product of shape[0..rank) */
+    size_t rank;         /* per-sample shape, channels last: images (H, W, C), */
+    size_t shape[LF_MAX_RANK]; /* sequences (T, D), vectors (D); rows stay (B, dim) */
+    lf_dtype dtype;      /* InputLayer: what the caller's values are */
     size_t n_in;         /* merged inputs (xs) */
     int *in;             /* their node ids */
     int gate, mask;      /* extra inputs of weighted layers, -1 if none */
@@ -56,6 +69,12 @@ typedef struct lf_node {
     int normalize;       /* Dot */
     float rate;          /* Dropout */
     float l2;            /* penalty on the weights the record marks l2 */
+    size_t kernel[2];    /* Conv2D kernel_size, pooling pool_size (h, w) */
+    size_t strides[2];   /* Conv2D, pooling */
+    lf_padding padding;  /* Conv2D, pooling */
+    float momentum, epsilon; /* BatchNormalization */
+    float scale, offset; /* Rescaling; RandomTranslation's height/width factors */
+    int mode;            /* RandomFlip: LF_FLIP_* */
     size_t param_off;    /* offset into the flat parameter block */
     size_t n_params;
     size_t aux_per_row;  /* scratch floats per batch row (see graph.c) */

@@ -5,7 +5,7 @@
  * "<layer>.kernel", "<layer>.bias" (Dense, PyTorch layout (out, in)) and
  * "<layer>.W" (weighted averages), optionally the optimizer moments
  * "optimizer.m" / "optimizer.v", and in "__metadata__" the strings
- * format = "latefuse", format_version = "1" and architecture = a JSON
+ * format = "latefuse", format_version = "2" and architecture = a JSON
  * object describing the graph (schema in README.md).  Each layer's own
  * fields, and its tensors, are its kind's record's (layers/layer.h); this
  * file writes and reads what every layer and model has.  The loader
@@ -21,7 +21,9 @@
 #include <math.h>
 #include <string.h>
 
-#define FORMAT_VERSION "1"
+/* version 2: inputs store their "shape" and "dtype" (version 1 files,
+ * flat float inputs with a "dim" only, still load) */
+#define FORMAT_VERSION "2"
 
 static const char *const opt_names[] = {"sgd", "adam", "rmsprop"};
 
@@ -248,10 +250,13 @@ lf_status lf_load_tensor(const lf_st_file *f, const char *name, float *dst, size
     if (!t) return lf_fail(e, LF_ERR_FORMAT, "model file: tensor '%.80s' is missing", name);
     int same = t->ndim == ndim && t->dtype == LF_ST_F32;
     for (size_t d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d];
-    char dims[48];
-    if (ndim > 1) snprintf(dims, sizeof dims, "%zu, %zu", shape[0], shape[1]);
-    else snprintf(dims, sizeof dims, "%zu", shape[0]);
-    if (!same) return lf_fail(e, LF_ERR_FORMAT, "model file: tensor '%.80s' must be F32 of shape (%s)", name, dims);
+    if (!same) {
+        char dims[96] = "";
+        size_t used = 0;
+        for (size_t d = 0; d < ndim && used < sizeof dims; d++)
+            used += (size_t)snprintf(dims + used, sizeof dims - used, d ? ", %zu" : "%zu", shape[d]);
+        return lf_fail(e, LF_ERR_FORMAT, "model file: tensor '%.80s' must be F32 of shape (%s)", name, dims);
+    }
     return lf_st_tensor_f32(t, dst, t->count, e);
 }
 
@@ -347,7 +352,7 @@ lf_status lf_model_load(lf_model *m, const char *path) {
     char esc[LF_MSG_STR];
     if (!fmt || strcmp(fmt, "latefuse") != 0)
         st = lf_model_fail(m, LF_ERR_FORMAT, "'%s' is a safetensors file but not a latefuse model", path);
-    else if (!ver || strcmp(ver, FORMAT_VERSION) != 0)
+    else if (!ver || (strcmp(ver, FORMAT_VERSION) != 0 && strcmp(ver, "1") != 0))
         st = lf_model_fail(m, LF_ERR_FORMAT, "'%s': unsupported latefuse format version '%s'", path,
                            ver ? lf_str_for_msg(esc, ver) : "(none)");
     else if (!arch)

@@ -399,6 +399,245 @@ def draw_zoo():
 
 
 # ---------------------------------------------------------------------------
+# image layers (Keras channels-last NHWC here; PyTorch's conv and pooling
+# work in NCHW, so every call transposes in and out)
+# ---------------------------------------------------------------------------
+
+def same_pads(n, k, s):
+    """Keras 'same': output ceil(n/s); the odd padding pixel goes after."""
+    o = -(-n // s)
+    total = max((o - 1) * s + k - n, 0)
+    return total // 2, total - total // 2
+
+
+def conv2d(x, K, b, strides, padding):
+    """x (B,H,W,C), K Keras (kh,kw,C,F), b (F) or None -> (B,Ho,Wo,F)."""
+    kh, kw = K.shape[0], K.shape[1]
+    xc = x.permute(0, 3, 1, 2)
+    if padding == "same":
+        pt, pb = same_pads(x.shape[1], kh, strides[0])
+        pl, pr = same_pads(x.shape[2], kw, strides[1])
+        xc = torch.nn.functional.pad(xc, (pl, pr, pt, pb))
+    y = torch.nn.functional.conv2d(xc, K.permute(3, 2, 0, 1), b, stride=strides)
+    return y.permute(0, 2, 3, 1)
+
+
+def pool2d(x, kind, k, strides, padding):
+    """Max / average pooling; with 'same' the padded pixels take no part
+    (max over real pixels, mean divided by their count), as Keras."""
+    xc = x.permute(0, 3, 1, 2)
+    if padding == "same":
+        pt, pb = same_pads(x.shape[1], k[0], strides[0])
+        pl, pr = same_pads(x.shape[2], k[1], strides[1])
+        pads = (pl, pr, pt, pb)
+    else:
+        pads = (0, 0, 0, 0)
+    if kind == "max":
+        xp = torch.nn.functional.pad(xc, pads, value=-math.inf)
+        y = torch.nn.functional.max_pool2d(xp, k, strides)
+    else:
+        xp = torch.nn.functional.pad(xc, pads)
+        ones = torch.nn.functional.pad(torch.ones_like(xc), pads)
+        y = (torch.nn.functional.avg_pool2d(xp, k, strides, divisor_override=1) /
+             torch.nn.functional.avg_pool2d(ones, k, strides, divisor_override=1))
+    return y.permute(0, 2, 3, 1)
+
+
+BN_EPS = 1e-3
+BN_MOMENTUM = 0.99
+
+
+def batchnorm_train(x, gamma, beta):
+    """Training mode over the last axis: batch mean and biased variance."""
+    axes = tuple(range(x.dim() - 1))
+    mean = x.mean(dim=axes)
+    var = ((x - mean) ** 2).mean(dim=axes)
+    return gamma * (x - mean) / torch.sqrt(var + BN_EPS) + beta, mean, var
+
+
+def conv_kernel32(kh, kw, C, F):
+    lim = math.sqrt(6.0 / (kh * kw * C + kh * kw * F))
+    return u32((kh, kw, C, F), -lim, lim)
+
+
+def flat(x):
+    return x.reshape(x.shape[0], -1)
+
+
+# network 4: a small CNN, trained with batch statistics
+CNN_B = 4
+
+
+def cnn_model(p, x):
+    n = {}
+    n["conv1"] = conv2d(x["img"], p["conv1.kernel"], None, (1, 1), "same")
+    n["bn"], mean, var = batchnorm_train(n["conv1"], p["bn.gamma"], p["bn.beta"])
+    n["relu"] = torch.relu(n["bn"])
+    n["pool"] = pool2d(n["relu"], "max", (2, 2), (2, 2), "valid")
+    pre2 = conv2d(n["pool"], p["conv2.kernel"], p["conv2.bias"], (2, 2), "same")
+    n["conv2"] = torch.relu(pre2)
+    n["gap"] = n["conv2"].mean(dim=(1, 2))
+    z = dense(n["gap"], p["out.kernel"], p["out.bias"])
+    n["out"] = torch.softmax(z, dim=1)
+    loss = cce_from_logits(z, x["y"])
+    win = n["relu"].permute(0, 3, 1, 2).unfold(2, 2, 2).unfold(3, 2, 2).reshape(
+        CNN_B, 4, 4, 4, 4).permute(4, 0, 1, 2, 3)
+    top, _ = torch.sort(win.detach(), dim=0)
+    # a tie among zeros (all of a window below the relu's kink) passes no gradient either way
+    gap = torch.where(top[-1] > 0, top[-1] - top[-2], torch.full_like(top[-1], math.inf)).min().item()
+    margin = min(n["bn"].abs().min().item(), pre2.abs().min().item(), gap)
+    return n, loss, margin
+
+
+def cnn_bn_stats(p, x):
+    conv1 = conv2d(x["img"], p["conv1.kernel"], None, (1, 1), "same")
+    _, mean, var = batchnorm_train(conv1, p["bn.gamma"], p["bn.beta"])
+    return mean, var
+
+
+def draw_cnn():
+    B = CNN_B
+    inputs = {"img": u32((B, 8, 8, 3), 0.0, 1.0), "y": torch.zeros((B, 3), dtype=F32)}
+    inputs["y"][torch.arange(B), torch.randint(0, 3, (B,))] = 1.0
+    params = {
+        # no bias before BatchNormalization (its gradient is 0: Adam would
+        # take full steps on rounding noise)
+        "conv1.kernel": conv_kernel32(3, 3, 3, 4),
+        "bn.gamma": u32((4,), 0.5, 1.5), "bn.beta": bias32(4),
+        "bn.moving_mean": torch.zeros(4, dtype=F32), "bn.moving_variance": torch.ones(4, dtype=F32),
+        "conv2.kernel": conv_kernel32(3, 3, 4, 5), "conv2.bias": bias32(5),
+        "out.kernel": glorot32(3, 5), "out.bias": bias32(3),
+    }
+    return params, inputs
+
+
+# network 5: every image layer once, side by side, in inference mode
+IMZOO_B = 3
+
+
+def imzoo_model(p, x):
+    img = x["img"]
+    n = {}
+    n["resc"] = img * 0.5 - 0.25
+    n["conv_v"] = elu(conv2d(n["resc"], p["conv_v.kernel"], p["conv_v.bias"], (2, 1), "valid"))
+    n["conv_s"] = torch.tanh(conv2d(img, p["conv_s.kernel"], None, (2, 3), "same"))
+    n["max_v"] = pool2d(img, "max", (2, 2), (2, 2), "valid")
+    n["max_s"] = pool2d(img, "max", (3, 2), (2, 3), "same")
+    n["avg_v"] = pool2d(img, "avg", (2, 3), (1, 2), "valid")
+    n["avg_s"] = pool2d(img, "avg", (3, 3), (2, 2), "same")
+    n["gmax"] = img.amax(dim=(1, 2))
+    n["gavg"] = img.mean(dim=(1, 2))
+    mm, mv = p["bn.moving_mean"], p["bn.moving_variance"]
+    n["bn"] = p["bn.gamma"] * (img - mm) / torch.sqrt(mv + BN_EPS) + p["bn.beta"]
+    parts = [flat(n[k]) for k in ("conv_v", "conv_s", "max_v", "max_s", "avg_v", "avg_s", "gmax", "gavg", "bn")]
+    n["cat"] = torch.cat(parts, dim=1)
+    n["out"] = dense(n["cat"], p["out.kernel"], p["out.bias"])
+    loss = mse(n["out"], x["y"])
+    gaps = []
+    for k, s in (("max_v", ((2, 2), (2, 2), "valid")), ("max_s", ((3, 2), (2, 3), "same"))):
+        (kh, kw), (sh, sw), pad = s
+        xc = img.permute(0, 3, 1, 2)
+        if pad == "same":
+            pt, pb = same_pads(img.shape[1], kh, sh)
+            pl, pr = same_pads(img.shape[2], kw, sw)
+            xc = torch.nn.functional.pad(xc, (pl, pr, pt, pb), value=-1e9)
+        w = xc.unfold(2, kh, sh).unfold(3, kw, sw)
+        w = w.reshape(*w.shape[:4], kh * kw).permute(4, 0, 1, 2, 3)
+        top, _ = torch.sort(w.detach(), dim=0)
+        gaps.append((top[-1] - top[-2]).min().item())
+    top, _ = torch.sort(img.reshape(IMZOO_B, -1, 2).permute(1, 0, 2).detach(), dim=0)
+    gaps.append((top[-1] - top[-2]).min().item())
+    return n, loss, min(gaps)
+
+
+def draw_imzoo():
+    B = IMZOO_B
+    inputs = {"img": n32((B, 7, 6, 2)), "y": n32((B, 3))}
+    params = {
+        "conv_v.kernel": conv_kernel32(3, 2, 2, 3), "conv_v.bias": bias32(3),
+        "conv_s.kernel": conv_kernel32(3, 3, 2, 2),
+        "bn.gamma": u32((2,), 0.5, 1.5), "bn.beta": bias32(2),
+        "bn.moving_mean": bias32(2), "bn.moving_variance": u32((2,), 0.5, 2.0),
+        "out.kernel": glorot32(3, 0), "out.bias": bias32(3),
+    }
+    return params, inputs
+
+
+def imzoo_sizes():
+    def o(n, k, s, pad):
+        return -(-n // s) if pad == "same" else (n - k) // s + 1
+    H, W = 7, 6
+    return (o(H, 3, 2, "v") * o(W, 2, 1, "v") * 3 + o(H, 3, 2, "same") * o(W, 3, 3, "same") * 2 +
+            o(H, 2, 2, "v") * o(W, 2, 2, "v") * 2 + o(H, 3, 2, "same") * o(W, 2, 3, "same") * 2 +
+            o(H, 2, 1, "v") * o(W, 3, 2, "v") * 2 + o(H, 3, 2, "same") * o(W, 3, 2, "same") * 2 +
+            2 + 2 + H * W * 2)
+
+
+def build_image(label, drawer, model, node_order, steps, margin_min, fixed=(), bn_stats=None,
+                max_tries=200):
+    """build() for the image networks.  `fixed`: parameters not trained
+    (moving statistics: their gradient is 0).  bn_stats(p, x) -> the batch
+    mean and biased variance a training pass at parameters p normalises
+    with; the moving statistics after s steps follow Keras 3's rule over
+    the forward passes at the parameters before each step."""
+    for attempt in range(1, max_tries + 1):
+        params32, inputs32 = drawer()
+        if "out.kernel" in params32 and params32["out.kernel"].shape[1] == 0:
+            params32["out.kernel"] = glorot32(3, imzoo_sizes())
+        params = {k: v.double() for k, v in params32.items()}
+        inputs = {k: v.double() for k, v in inputs32.items()}
+        trained = {k: v for k, v in params.items() if k not in fixed}
+        const = {k: v for k, v in params.items() if k in fixed}
+
+        def m2(p, x):
+            return model({**p, **{k: v.to(x["img"].dtype) for k, v in const.items()}}, x)
+        if steps:
+            hist, margin = train(m2, trained, inputs, steps)
+        else:
+            hist, margin = [trained], m2(trained, inputs)[2]
+        if margin < margin_min:
+            continue
+        nodes, loss, gp, gx = forward_and_grads(m2, trained, inputs)
+        fd_worst = fd_check(m2, trained, inputs, gp, gx, label)
+        diffs = float32_agreement(m2, trained, inputs, steps, nodes, loss, gp, gx, hist)
+        assert diffs["fwd"] < 1e-5 and diffs["loss"] < 1e-5 and diffs["grad"] < 1e-5, \
+            "%s: float32 re-run disagrees with float64 reference: %r" % (label, diffs)
+        if steps:
+            assert diffs["adam"] < 1e-5, "%s: float32 Adam disagrees: %r" % (label, diffs)
+        print("%s: draw %d, kink/tie margin %.3g, fd max err %.2g, float32 max diffs %s" % (
+            label, attempt, margin, fd_worst, ", ".join("%s %.2g" % (k, v) for k, v in diffs.items())))
+        out = [("x.img", inputs["img"]), ("y", inputs["y"])]
+        for k in params:
+            out.append((k, params[k]))
+        for k in node_order:
+            out.append(("fwd." + k, nodes[k]))
+        out.append(("loss", loss.reshape(1)))
+        for k in params:
+            out.append(("grad." + k, gp[k] if k in gp else torch.zeros_like(params[k])))
+        out.append(("grad.x.img", gx["img"]))
+        if steps:
+            moving = {}
+            if bn_stats is not None:
+                mm, mv = torch.zeros(4, dtype=F64), torch.ones(4, dtype=F64)
+                for s in range(steps):
+                    mean, var = bn_stats(hist[s], inputs)
+                    mm = mm * BN_MOMENTUM + mean.detach() * (1 - BN_MOMENTUM)
+                    mv = mv * BN_MOMENTUM + var.detach() * (1 - BN_MOMENTUM)
+                    moving[s + 1] = (mm, mv)
+            for s in (1, steps):
+                for k in params:
+                    if k in fixed:
+                        v = moving[s][0 if k.endswith("moving_mean") else 1]
+                    else:
+                        v = hist[s][k]
+                    out.append(("step%d.%s" % (s, k), v))
+            _, loss_end, _ = m2(hist[steps], inputs)
+            out.append(("loss.step%d" % steps, loss_end.reshape(1)))
+        return out
+    raise AssertionError("%s: no draw without kinks/ties in %d tries" % (label, max_tries))
+
+
+# ---------------------------------------------------------------------------
 # driver
 # ---------------------------------------------------------------------------
 
@@ -474,6 +713,26 @@ def main(argv):
          "Maximum, Minimum, ClassWeightedAverage(softmax over inputs), Concatenate, Dot(normalize) and "
          "Dot, Dense(3,linear); mse loss; forward and grads.",
          build("zoo", draw_zoo, zoo_model, ZOO_NODES, ["a", "b", "c", "y"], 0, ZOO_MARGIN)),
+    ]
+    files += [
+        ("cnn.safetensors",
+         "Small CNN: img (4,8,8,3) -> Conv2D(4,3x3,same,no bias) -> BatchNormalization (training: batch mean, biased "
+         "variance, eps 1e-3) -> ReLU -> MaxPooling2D(2) -> Conv2D(5,3x3,strides 2,same: the odd pad after, "
+         "relu) -> GlobalAveragePooling2D -> Dense(3,softmax); categorical crossentropy from logits; "
+         "forward, grads, Keras-3 Adam steps 1 and 5, and the moving statistics (Keras 3: momentum 0.99, "
+         "biased variance) after 1 and 5 training passes.",
+         build_image("cnn", draw_cnn, cnn_model, ["conv1", "bn", "relu", "pool", "conv2", "gap", "out"], 5,
+                     SEED_HEAD_MARGIN, fixed=("bn.moving_mean", "bn.moving_variance"), bn_stats=cnn_bn_stats)),
+        ("image_zoo.safetensors",
+         "Image layer zoo: img (3,7,6,2) -> Rescaling(0.5,-0.25) -> Conv2D(3,(3,2),strides (2,1),valid,elu); "
+         "Conv2D(2,3x3,strides (2,3),same,tanh,no bias); MaxPooling2D (2,2) valid and (3,2)/(2,3) same; "
+         "AveragePooling2D (2,3)/(1,2) valid and 3x3/2 same (mean over the real pixels); GlobalMax/"
+         "GlobalAveragePooling2D; BatchNormalization in inference (moving statistics); each flattened, "
+         "Concatenate, Dense(3,linear); mse; forward and grads.",
+         build_image("image_zoo", draw_imzoo, imzoo_model, ["resc", "conv_v", "conv_s", "max_v", "max_s",
+                                                              "avg_v", "avg_s", "gmax", "gavg", "bn", "cat",
+                                                              "out"], 0, ZOO_MARGIN,
+                     fixed=("bn.moving_mean", "bn.moving_variance"))),
     ]
     for fname, desc, tensors in files:
         path = os.path.join(outdir, fname)

@@ -289,7 +289,7 @@ int main(void) {
         {"model", "bad_no_architecture.lfm", "the metadata has no architecture"},
         {"model", "bad_units_beyond_max.lfm", "architecture: layer 'dense': 'units' must be an integer in"},
         {"model", "bad_unknown_field.lfm", "architecture: layer 'in_a': unknown field 'exec'"},
-        {"model", "bad_unknown_layer_type.lfm", "architecture: layer 'dense_1': unknown layer type 'Conv2D'"},
+        {"model", "bad_unknown_layer_type.lfm", "architecture: layer 'dense_1': unknown layer type 'Conv3D'"},
         {"model", "bad_wrong_tensor_shape.lfm", "model file: tensor 'dense.kernel' must be F32 of shape (4, 3)"},
         {"fusion", "bad_mlp_1024x16000.lff", "the network has 1539 weights, the mlp method builds 2099347200 for 1024 models"},
         {"fusion", "bad_name_escape.lff", "model name 1 must be a string of 1..63 letters, digits, '_', '.' or '-'"},

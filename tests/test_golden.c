@@ -10,6 +10,7 @@
 #include "check.h"
 #include "engine_util.h"
 #include "io/safetensors.h"
+#include "layers/layer.h"
 
 #include <stdlib.h>
 
@@ -39,15 +40,16 @@ static void compare(const char *name, const float *got, size_t n) {
     free(want);
 }
 
-/* loads every weight of every layer from "<layer>.kernel|bias|W" */
+/* loads every weight of every layer from "<layer>.<suffix>" (kernel, bias,
+ * W, gamma, ...: the names the model file uses) */
 static void load_weights(lf_model *m) {
     for (size_t id = 0; id < m->n_nodes; id++) {
         const char *layer = m->nodes[id].name;
-        size_t nw = lf_layer_num_weights(m, layer);
+        lf_weight w[LF_MAX_WEIGHTS];
+        size_t nw = lf_node_weights(m, &m->nodes[id], w);
         for (size_t k = 0; k < nw; k++) {
             char name[96];
-            const char *suffix = m->nodes[id].kind == LF_K_DENSE ? (k ? "bias" : "kernel") : "W";
-            snprintf(name, sizeof name, "%s.%s", layer, suffix);
+            snprintf(name, sizeof name, "%s.%s", layer, w[k].suffix);
             size_t cnt = 0;
             float *v = golden(name, &cnt);
             if (v) CHECK(lf_set_weights(m, layer, k, v, cnt) == LF_OK, "set %s: %s", name, lf_model_error(m));
@@ -59,21 +61,36 @@ static void load_weights(lf_model *m) {
 static void compare_weights(lf_model *m, const char *prefix) {
     for (size_t id = 0; id < m->n_nodes; id++) {
         const char *layer = m->nodes[id].name;
-        size_t nw = lf_layer_num_weights(m, layer);
+        lf_weight w[LF_MAX_WEIGHTS];
+        size_t nw = lf_node_weights(m, &m->nodes[id], w);
         for (size_t k = 0; k < nw; k++) {
             char name[96];
-            const char *suffix = m->nodes[id].kind == LF_K_DENSE ? (k ? "bias" : "kernel") : "W";
-            snprintf(name, sizeof name, "%s%s.%s", prefix, layer, suffix);
-            size_t off, cnt;
-            lf_layer_weight_shape(m, layer, k, NULL, &cnt);
-            off = m->nodes[id].param_off + (k ? m->nodes[id].n_params - m->nodes[id].dim : 0);
-            compare(name, (prefix[0] == 'g' ? m->grads : m->params) + off, cnt);
+            snprintf(name, sizeof name, "%s%s.%s", prefix, layer, w[k].suffix);
+            size_t off = m->nodes[id].param_off + w[k].off;
+            compare(name, (prefix[0] == 'g' ? m->grads : m->params) + off, lf_weight_count(&w[k]));
         }
     }
 }
 
-/* forward values, loss, gradients (and Adam steps when steps != 0) */
-static void check_network(lf_model *m, const char *file, size_t B, int steps) {
+/* every node's output in a training pass (batch statistics), the
+ * parameters left as they were (the pass updates moving statistics) */
+static void forward_training(lf_model *m, const float *const *x, size_t B, float **outs) {
+    float *saved = malloc(m->n_params * sizeof *saved);
+    memcpy(saved, m->params, m->n_params * sizeof *saved);
+    lf_ws ws;
+    lf_rng rng = m->rng;
+    CHECK(lf_ws_init(&ws, m, B, 0, NULL, 0) == LF_OK, "workspace");
+    lf_graph_forward(m, &ws, x, B, 1, &rng);
+    for (size_t id = 0; id < m->n_nodes; id++)
+        if (outs[id]) memcpy(outs[id], ws.out[id], B * m->nodes[id].dim * sizeof(float));
+    lf_ws_free(&ws);
+    memcpy(m->params, saved, m->n_params * sizeof *saved);
+    free(saved);
+}
+
+/* forward values, loss, gradients (and Adam steps when steps != 0); with
+ * training, every pass is a training pass */
+static void check_network_mode(lf_model *m, const char *file, size_t B, int steps, int training) {
     lf_err e;
     lf_status st = lf_st_read(file, &gf, &e);
     CHECK(st == LF_OK, "reading %s: %s", file, e.msg);
@@ -92,21 +109,23 @@ static void check_network(lf_model *m, const char *file, size_t B, int steps) {
     float **outs = calloc(m->n_nodes, sizeof *outs);
     for (size_t id = 0; id < m->n_nodes; id++)
         if (m->nodes[id].kind != LF_K_INPUT) outs[id] = malloc(B * m->nodes[id].dim * sizeof(float));
-    CHECK(lf__forward_nodes(m, (const float *const *)x, B, outs) == LF_OK, "forward");
+    if (training) forward_training(m, (const float *const *)x, B, outs);
+    else CHECK(lf__forward_nodes(m, (const float *const *)x, B, outs) == LF_OK, "forward");
     for (size_t id = 0; id < m->n_nodes; id++) {
         char name[96];
-        /* Dropout in inference mode is the identity: PyTorch stores no
-         * value of its own, its input's must match; any other node
-         * missing from the golden file is a failure */
+        /* Dropout in inference mode is the identity and Flatten moves no
+         * value: PyTorch stores no value of their own, their input's must
+         * match; any other node missing from the golden file is a failure */
         const lf_node *nd = &m->nodes[id];
-        snprintf(name, sizeof name, "fwd.%s", nd->kind == LF_K_DROPOUT ? m->nodes[nd->in[0]].name : nd->name);
+        int same = nd->kind == LF_K_DROPOUT || nd->kind == LF_K_FLATTEN;
+        snprintf(name, sizeof name, "fwd.%s", same ? m->nodes[nd->in[0]].name : nd->name);
         if (outs[id]) compare(name, outs[id], B * nd->dim);
         free(outs[id]);
     }
     free(outs);
     /* loss and gradients */
     double loss;
-    CHECK(lf__loss_and_grads(m, (const float *const *)x, y, B, 0, steps > 0, &loss, ig) == LF_OK, "grads");
+    CHECK(lf__loss_and_grads(m, (const float *const *)x, y, B, training, steps > 0, &loss, ig) == LF_OK, "grads");
     float lf = (float)loss;
     compare("loss", &lf, 1);
     compare_weights(m, "grad.");
@@ -118,15 +137,19 @@ static void check_network(lf_model *m, const char *file, size_t B, int steps) {
     if (steps) {
         compare_weights(m, "step1.");
         for (int s = 2; s <= 5; s++)
-            lf__loss_and_grads(m, (const float *const *)x, y, B, 0, 1, &loss, NULL);
+            lf__loss_and_grads(m, (const float *const *)x, y, B, training, 1, &loss, NULL);
         compare_weights(m, "step5.");
-        lf__loss_and_grads(m, (const float *const *)x, y, B, 0, 0, &loss, NULL);
+        lf__loss_and_grads(m, (const float *const *)x, y, B, training, 0, &loss, NULL);
         lf = (float)loss;
         compare("loss.step5", &lf, 1);
     }
     for (size_t i = 0; i < ni; i++) free(x[i]), free(ig[i]);
     free(y);
     lf_st_free(&gf);
+}
+
+static void check_network(lf_model *m, const char *file, size_t B, int steps) {
+    check_network_mode(m, file, B, steps, 0);
 }
 
 static void test_seed(void) {
@@ -183,9 +206,55 @@ static void test_zoo(void) {
     lf_model_free(m);
 }
 
+/* Conv2D -> BatchNormalization -> ReLU -> MaxPooling2D -> Conv2D ->
+ * GlobalAveragePooling2D -> Dense(softmax), trained with batch statistics;
+ * the moving statistics after 1 and 5 passes follow Keras 3's rule */
+static void test_cnn(void) {
+    lf_model *m;
+    lf_model_create(&m, 4);
+    int img = lf_input_shape(m, 3, (size_t[]){8, 8, 3}, LF_DTYPE_FLOAT32, "img");
+    int c1 = lf_conv2d(m, img, 4, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 0, "conv1");
+    int bn = lf_batch_normalization(m, c1, 0.99f, 1e-3f, "bn");
+    int relu = lf_activation_layer(m, bn, LF_ACT_RELU, "relu");
+    int pool = lf_max_pooling2d(m, relu, 2, 2, 0, 0, LF_PADDING_VALID, "pool");
+    int c2 = lf_conv2d(m, pool, 5, 3, 3, 2, 2, LF_PADDING_SAME, LF_ACT_RELU, 1, "conv2");
+    int gap = lf_global_average_pooling2d(m, c2, "gap");
+    int out = lf_dense(m, gap, 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
+    check_network_mode(m, "tests/golden/cnn.safetensors", 4, 1, 1);
+    lf_model_free(m);
+}
+
+/* every image layer once, inference mode */
+static void test_image_zoo(void) {
+    lf_model *m;
+    lf_model_create(&m, 5);
+    int img = lf_input_shape(m, 3, (size_t[]){7, 6, 2}, LF_DTYPE_FLOAT32, "img");
+    int resc = lf_rescaling(m, img, 0.5f, -0.25f, "resc");
+    int parts[9];
+    parts[0] = lf_conv2d(m, resc, 3, 3, 2, 2, 1, LF_PADDING_VALID, LF_ACT_ELU, 1, "conv_v");
+    parts[1] = lf_conv2d(m, img, 2, 3, 3, 2, 3, LF_PADDING_SAME, LF_ACT_TANH, 0, "conv_s");
+    parts[2] = lf_max_pooling2d(m, img, 2, 2, 0, 0, LF_PADDING_VALID, "max_v");
+    parts[3] = lf_max_pooling2d(m, img, 3, 2, 2, 3, LF_PADDING_SAME, "max_s");
+    parts[4] = lf_average_pooling2d(m, img, 2, 3, 1, 2, LF_PADDING_VALID, "avg_v");
+    parts[5] = lf_average_pooling2d(m, img, 3, 3, 2, 2, LF_PADDING_SAME, "avg_s");
+    parts[6] = lf_global_max_pooling2d(m, img, "gmax");
+    parts[7] = lf_global_average_pooling2d(m, img, "gavg");
+    parts[8] = lf_batch_normalization(m, img, 0.99f, 1e-3f, "bn");
+    int flat[9];
+    for (int i = 0; i < 9; i++) flat[i] = lf_flatten(m, parts[i], NULL);
+    int cat = lf_concatenate(m, 9, flat, "cat");
+    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    check_network(m, "tests/golden/image_zoo.safetensors", 3, 0);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_seed();
     test_head();
     test_zoo();
+    test_cnn();
+    test_image_zoo();
     return check_report("test_golden");
 }

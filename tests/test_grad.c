@@ -11,14 +11,19 @@
  */
 #include "check.h"
 #include "engine_util.h"
+#include "layers/layer.h"
 
 #include <stdlib.h>
 
 #define MAXIN 4
 
-static double loss_at(lf_model *m, const float *const *x, const float *t, size_t n) {
+/* The loss of a pass; a training pass (batch statistics, augmentation)
+ * starts from the generator state *rng so that every pass draws the same */
+static double loss_at(lf_model *m, const float *const *x, const float *t, size_t n, int training,
+                      const lf_rng *rng) {
     double l = 0;
-    lf__loss_and_grads(m, x, t, n, 0, 0, &l, NULL);
+    if (training) m->rng = *rng;
+    lf__loss_and_grads(m, x, t, n, training, 0, &l, NULL);
     return l;
 }
 
@@ -39,23 +44,38 @@ static void compare_grads(const char *label, const float *ana, const float *num,
 
 /* checks all parameter gradients and the gradients of every input but
  * `skip` (-1: none; a mask input is not differentiable) */
-static void fd_check_skip(const char *what, lf_model *m, float **x, const float *t, size_t n, int skip) {
+static void fd_check_mode(const char *what, lf_model *m, float **x, const float *t, size_t n, int skip,
+                          int training) {
     size_t ni = lf_model_num_inputs(m), np = m->n_params;
     float *ig[MAXIN];
     for (size_t i = 0; i < ni; i++) ig[i] = calloc(n * lf_model_input_dim(m, i), sizeof(float));
     double l0;
-    lf_status st = lf__loss_and_grads(m, (const float *const *)x, t, n, 0, 0, &l0, ig);
+    lf_rng rng0 = m->rng;
+    lf_status st = lf__loss_and_grads(m, (const float *const *)x, t, n, training, 0, &l0, ig);
     CHECK(st == LF_OK, "%s: loss_and_grads failed", what);
     float *ana = malloc((np ? np : 1) * sizeof *ana), *num = malloc((np ? np : 1) * sizeof *num);
     memcpy(ana, m->grads, np * sizeof *ana);
     for (size_t j = 0; j < np; j++) {
         float w = m->params[j], h = 1e-3f * (fabsf(w) > 1 ? fabsf(w) : 1);
         m->params[j] = w + h;
-        double lp = loss_at(m, (const float *const *)x, t, n);
+        double lp = loss_at(m, (const float *const *)x, t, n, training, &rng0);
         m->params[j] = w - h;
-        double lm = loss_at(m, (const float *const *)x, t, n);
+        double lm = loss_at(m, (const float *const *)x, t, n, training, &rng0);
         m->params[j] = w;
         num[j] = (float)((lp - lm) / (2.0 * h));
+    }
+    /* weights not trained (moving statistics) have no gradient: in an
+     * inference pass the loss still moves with them */
+    for (size_t i = 0; i < m->n_nodes; i++) {
+        lf_weight w[LF_MAX_WEIGHTS];
+        size_t nw = lf_node_weights(m, &m->nodes[i], w);
+        for (size_t k = 0; k < nw; k++)
+            if (w[k].fixed)
+                for (size_t j = 0; j < lf_weight_count(&w[k]); j++) {
+                    size_t at = m->nodes[i].param_off + w[k].off + j;
+                    CHECK(ana[at] == 0.0f, "%s: a weight not trained has gradient %g", what, (double)ana[at]);
+                    num[at] = 0.0f;
+                }
     }
     char label[160];
     snprintf(label, sizeof label, "%s: parameter gradients", what);
@@ -70,9 +90,9 @@ static void fd_check_skip(const char *what, lf_model *m, float **x, const float 
         for (size_t j = 0; j < cnt; j++) {
             float v = x[i][j], h = 1e-3f;
             x[i][j] = v + h;
-            double lp = loss_at(m, (const float *const *)x, t, n);
+            double lp = loss_at(m, (const float *const *)x, t, n, training, &rng0);
             x[i][j] = v - h;
-            double lm = loss_at(m, (const float *const *)x, t, n);
+            double lm = loss_at(m, (const float *const *)x, t, n, training, &rng0);
             x[i][j] = v;
             numi[j] = (float)((lp - lm) / (2.0 * h));
         }
@@ -83,6 +103,10 @@ static void fd_check_skip(const char *what, lf_model *m, float **x, const float 
     }
     free(ana);
     free(num);
+}
+
+static void fd_check_skip(const char *what, lf_model *m, float **x, const float *t, size_t n, int skip) {
+    fd_check_mode(what, m, x, t, n, skip, 0);
 }
 
 static void fd_check(const char *what, lf_model *m, float **x, const float *t, size_t n) {
@@ -307,11 +331,126 @@ static void test_l2(void) {
     }
 }
 
+/* an image input (H, W, C) -> the layer under test -> Flatten -> Dense(2) */
+static lf_model *image_model(uint64_t seed, size_t H, size_t W, size_t C, int *x) {
+    lf_model *m;
+    lf_model_create(&m, seed);
+    *x = lf_input_shape(m, 3, (size_t[]){H, W, C}, LF_DTYPE_FLOAT32, "img");
+    return m;
+}
+
+static void image_run(const char *what, lf_model *m, int h, uint64_t seed, float kscale, int training) {
+    int o = lf_dense(m, lf_flatten(m, h, NULL), 2, LF_ACT_LINEAR, 1, "o");
+    lf_status st = lf_model_compile(m, o, LF_LOSS_MSE, NULL);
+    CHECK(st == LF_OK, "%s: compile: %s", what, lf_model_error(m));
+    if (st != LF_OK) return;
+    if (kscale != 1.0f) scale_kernel(m, "o", kscale);
+    data d = make_data(m, 3, LF_LOSS_MSE, seed);
+    fd_check_mode(what, m, d.x, d.t, 3, -1, training);
+    free_data(&d);
+}
+
+static void test_conv(void) {
+    struct {
+        size_t H, W, C, F, kh, kw, sh, sw;
+        lf_padding pad;
+        lf_activation act;
+        int bias;
+    } cases[] = {
+        {5, 6, 2, 3, 3, 2, 1, 1, LF_PADDING_VALID, LF_ACT_TANH, 1},
+        {5, 7, 2, 2, 3, 3, 2, 3, LF_PADDING_SAME, LF_ACT_ELU, 1},   /* odd padding: the extra pixel after */
+        {6, 6, 3, 2, 2, 2, 2, 2, LF_PADDING_SAME, LF_ACT_LINEAR, 0}, /* no padding needed */
+        {4, 5, 1, 2, 4, 1, 3, 2, LF_PADDING_VALID, LF_ACT_SIGMOID, 1},
+        {3, 4, 2, 3, 1, 1, 1, 1, LF_PADDING_SAME, LF_ACT_SOFTMAX, 1}, /* softmax over the filters */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int x;
+        lf_model *m = image_model(1000 + k, cases[k].H, cases[k].W, cases[k].C, &x);
+        int h = lf_conv2d(m, x, cases[k].F, cases[k].kh, cases[k].kw, cases[k].sh, cases[k].sw, cases[k].pad,
+                          cases[k].act, cases[k].bias, "conv");
+        char what[96];
+        snprintf(what, sizeof what, "Conv2D case %zu (%s, %s)", k, cases[k].pad ? "same" : "valid",
+                 lf_activation_name(cases[k].act));
+        if (h >= 0) scale_kernel(m, "conv", 2);
+        image_run(what, m, h, 1100 + k, 3, 0);
+        lf_model_free(m);
+    }
+}
+
+static void test_pool(void) {
+    for (int kind = 0; kind < 6; kind++) {
+        int x;
+        lf_model *m = image_model(1200 + kind, 5, 7, 2, &x);
+        int h;
+        const char *what;
+        switch (kind) {
+        case 0: h = lf_max_pooling2d(m, x, 2, 2, 0, 0, LF_PADDING_VALID, NULL), what = "MaxPooling2D valid"; break;
+        case 1: h = lf_max_pooling2d(m, x, 3, 2, 2, 3, LF_PADDING_SAME, NULL), what = "MaxPooling2D same"; break;
+        case 2: h = lf_average_pooling2d(m, x, 2, 3, 1, 2, LF_PADDING_VALID, NULL), what = "AveragePooling2D valid"; break;
+        case 3: h = lf_average_pooling2d(m, x, 3, 3, 2, 2, LF_PADDING_SAME, NULL), what = "AveragePooling2D same"; break;
+        case 4: h = lf_global_max_pooling2d(m, x, NULL), what = "GlobalMaxPooling2D"; break;
+        default: h = lf_global_average_pooling2d(m, x, NULL), what = "GlobalAveragePooling2D"; break;
+        }
+        image_run(what, m, h, 1300 + kind, kind >= 4 ? 6 : 3, 0);
+        lf_model_free(m);
+    }
+}
+
+static void test_norm_augment(void) {
+    for (int training = 0; training <= 1; training++) {
+        int x;
+        lf_model *m = image_model(1400 + training, 3, 2, 3, &x);
+        /* a conv first, so that the input's gradient goes through both */
+        /* (no conv bias: BatchNormalization takes the mean out, so its
+         * gradient is 0 and its finite differences only rounding noise) */
+        int c = lf_conv2d(m, x, 2, 2, 2, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 0, "conv");
+        int h = lf_batch_normalization(m, c, 0.99f, 1e-3f, "bn");
+        /* gamma, beta and the moving statistics away from 1, 0, 0, 1 */
+        float g[2] = {1.5f, -0.7f}, b[2] = {0.3f, -0.2f}, mm[2] = {0.1f, -0.3f}, mv[2] = {0.5f, 2.0f};
+        lf_set_weights(m, "bn", 0, g, 2), lf_set_weights(m, "bn", 1, b, 2);
+        lf_set_weights(m, "bn", 2, mm, 2), lf_set_weights(m, "bn", 3, mv, 2);
+        image_run(training ? "BatchNormalization (training)" : "BatchNormalization (inference)", m, h,
+                  1500 + training, 3, training);
+        lf_model_free(m);
+    }
+    /* Activation(softmax) on an image: over the channels of each pixel */
+    {
+        int x;
+        lf_model *m = image_model(1450, 3, 2, 4, &x);
+        int c = lf_conv2d(m, x, 3, 2, 2, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 1, "conv");
+        int h = lf_activation_layer(m, c, LF_ACT_SOFTMAX, "act");
+        if (c >= 0) scale_kernel(m, "conv", 3);
+        image_run("Activation(softmax) over channels", m, h, 1460, 6, 0);
+        lf_model_free(m);
+    }
+    /* augmentation in a training pass (each pass draws the same), then a
+     * conv so that the gradient is not just a permutation */
+    for (int kind = 0; kind < 4; kind++) {
+        int x;
+        lf_model *m = image_model(1600 + kind, 4, 5, 2, &x);
+        int h;
+        const char *what;
+        switch (kind) {
+        case 0: h = lf_rescaling(m, x, 1.5f, -0.25f, NULL), what = "Rescaling"; break;
+        case 1: h = lf_random_flip(m, x, LF_FLIP_HORIZONTAL_AND_VERTICAL, NULL), what = "RandomFlip"; break;
+        case 2: h = lf_random_translation(m, x, 0.5f, 0.5f, NULL), what = "RandomTranslation"; break;
+        default: h = lf_random_flip(m, x, LF_FLIP_HORIZONTAL, NULL), what = "RandomFlip (horizontal)"; break;
+        }
+        h = lf_conv2d(m, h, 2, 2, 2, 1, 1, LF_PADDING_VALID, LF_ACT_TANH, 1, "conv");
+        if (h >= 0) scale_kernel(m, "conv", 2);
+        image_run(what, m, h, 1700 + kind, 3, 1);
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     test_activations();
     test_losses();
     test_merges();
     test_weighted();
     test_l2();
+    test_conv();
+    test_pool();
+    test_norm_augment();
     return check_report("test_grad");
 }

@@ -10,15 +10,19 @@ class's `_build` calls its own builder function.  Shapes
 are checked here at call time, with Keras-like messages, so mistakes show
 where the layer is called rather than when the model is built.
 
-Every tensor is (batch, features).  A layer object is called once: the C
-model owns each layer's weights, so Keras' layer sharing is not offered.
+A tensor is (batch, *shape), shape of rank 1 to 3, channels last like
+Keras: images (H, W, C), sequences (T, D), vectors (D,).  A layer object is
+called once: the C model owns each layer's weights, so Keras' layer sharing
+is not offered.
 """
 import ctypes
 import itertools
 
 from . import _lib
 
-__all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Flatten", "Concatenate",
+__all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Flatten", "Reshape",
+           "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+           "BatchNormalization", "Rescaling", "RandomFlip", "RandomTranslation", "Concatenate",
            "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot",
            "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor", "TextVectorization"]
 
@@ -35,23 +39,31 @@ def _activation(a):
     return a
 
 
-class KerasTensor:
-    """A symbolic (batch, dim) tensor: the output of one layer call."""
+def _shape_str(shape):
+    return "(None, %s)" % ", ".join(str(d) for d in shape)
 
-    def __init__(self, layer, inputs, dim, extra=None):
+
+class KerasTensor:
+    """A symbolic (batch, *sample_shape) tensor: the output of one layer
+    call.  `dim` is the number of values per sample."""
+
+    def __init__(self, layer, inputs, shape, extra=None):
         self.layer = layer
         self.inputs = list(inputs)
-        self.dim = int(dim)
+        self.sample_shape = tuple(int(d) for d in shape) if isinstance(shape, (tuple, list)) else (int(shape),)
+        self.dim = 1
+        for d in self.sample_shape:
+            self.dim *= d
         self.extra = dict(extra or {})  # mask / gate tensors of the averages
         self._order = next(_counter)
 
     @property
     def shape(self):
-        return (None, self.dim)
+        return (None,) + self.sample_shape
 
     def __repr__(self):
-        return "<KerasTensor shape=(None, %d), layer=%s>" % (self.dim, self.layer.name or
-                                                            type(self.layer).__name__)
+        return "<KerasTensor shape=%s, layer=%s>" % (_shape_str(self.sample_shape), self.layer.name or
+                                                     type(self.layer).__name__)
 
 
 class Layer:
@@ -167,43 +179,63 @@ def _many(layer, xs, least=2):
 
 
 def _equal_dims(layer, xs):
-    dims = [x.dim for x in xs]
-    if len(set(dims)) != 1:
+    shapes = [x.sample_shape for x in xs]
+    if len(set(shapes)) != 1:
         raise ValueError("%s needs inputs of the same shape, got shapes %s" %
-                         (type(layer).__name__, ", ".join("(None, %d)" % d for d in dims)))
-    return dims[0]
+                         (type(layer).__name__, ", ".join(_shape_str(s) for s in shapes)))
+    return shapes[0]
+
+
+def _flat(layer, x):
+    if len(x.sample_shape) != 1:
+        raise ValueError("%s: input of shape %s must be (batch, features): add a Flatten"
+                         % (type(layer).__name__, _shape_str(x.sample_shape)))
+    return x
+
+
+_lib._proto("lf_input_shape", ctypes.c_int, _lib._P, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t),
+            ctypes.c_int, ctypes.c_char_p)
 
 
 class InputLayer(Layer):
     prefix = "input"
 
-    def __init__(self, dim, name=None):
+    def __init__(self, shape, name=None, dtype="float32"):
         super().__init__(name)
-        self.dim = dim
+        self.sample_shape = tuple(shape) if isinstance(shape, (tuple, list)) else (int(shape),)
+        self.dim = 1
+        for d in self.sample_shape:
+            self.dim *= d
+        self.dtype = dtype
 
     def _call(self, inputs, **kwargs):  # pragma: no cover
         raise ValueError("an input layer is not called")
 
     def _build(self, lib, h, t, ids, name):
-        return lib.lf_input(h, self.dim, name)
+        dims = (ctypes.c_size_t * len(self.sample_shape))(*self.sample_shape)
+        return lib.lf_input_shape(h, len(self.sample_shape), dims, 1 if self.dtype == "int32" else 0, name)
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs):
-    """Input(shape=(dim,)) -> a symbolic (batch, dim) tensor, as keras.Input.
-    Inputs are the `x` arrays of fit/predict in the order of Model(inputs=...)."""
+    """Input(shape) -> a symbolic (batch, *shape) tensor, as keras.Input:
+    shape of rank 1 to 3, channels last ((64, 64, 3) for images).  dtype
+    float32, or int32 for token ids (given as arrays of integers, computed
+    as floats).  Inputs are the `x` arrays of fit/predict in the order of
+    Model(inputs=...): (N, *shape) or (N, prod(shape))."""
     if kwargs:
         raise ValueError("Input: unsupported arguments %s" % ", ".join(sorted(kwargs)))
     if shape is None and batch_shape is not None:
         shape = tuple(batch_shape)[1:]
     if isinstance(shape, int):
         shape = (shape,)
-    if shape is None or len(tuple(shape)) != 1 or shape[0] is None or int(shape[0]) < 1:
-        raise ValueError("Input: shape must be (features,) with features >= 1, got %r "
-                         "(latefuse tensors are (batch, features))" % (shape,))
-    if dtype not in (None, "float32", "float64"):
-        raise ValueError("Input: dtype must be float32 (the library computes in float32)")
-    layer = InputLayer(int(shape[0]), name)
-    t = KerasTensor(layer, [], layer.dim)
+    if (shape is None or not 1 <= len(tuple(shape)) <= 3 or
+            any(d is None or isinstance(d, bool) or int(d) < 1 for d in tuple(shape))):
+        raise ValueError("Input: shape must be 1 to 3 dims >= 1, channels last (features,), (steps, "
+                         "features) or (height, width, channels), got %r" % (shape,))
+    if dtype not in (None, "float32", "float64", "int32"):
+        raise ValueError("Input: dtype must be float32 or int32 (the library computes in float32)")
+    layer = InputLayer(tuple(int(d) for d in shape), name, "int32" if dtype == "int32" else "float32")
+    t = KerasTensor(layer, [], layer.sample_shape)
     layer._output = t
     return t
 
@@ -239,7 +271,7 @@ class Dense(Layer):
         self.kernel_regularizer = kernel_regularizer
 
     def _call(self, x):
-        x = _one(self, x)
+        x = _flat(self, _one(self, x))
         return KerasTensor(self, [x], self.units)
 
     @classmethod
@@ -266,7 +298,7 @@ class Activation(Layer):
 
     def _call(self, x):
         x = _one(self, x)
-        return KerasTensor(self, [x], x.dim)
+        return KerasTensor(self, [x], x.sample_shape)
 
     @classmethod
     def _load(cls, spec, ins, tensors):
@@ -292,7 +324,7 @@ class Dropout(Layer):
 
     def _call(self, x):
         x = _one(self, x)
-        return KerasTensor(self, [x], x.dim)
+        return KerasTensor(self, [x], x.sample_shape)
 
     @classmethod
     def _load(cls, spec, ins, tensors):
@@ -307,8 +339,7 @@ _lib._proto("lf_flatten", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_char_p)
 
 
 class Flatten(Layer):
-    """Flatten(): (batch, d1, ..., dk) -> (batch, d1 * ... * dk).  Every
-    tensor is (batch, features) today, so it is the identity."""
+    """Flatten(): (batch, d1, ..., dk) -> (batch, d1 * ... * dk)."""
 
     prefix = "flatten"
 
@@ -389,7 +420,7 @@ class Concatenate(Layer):
             raise ValueError("Concatenate: only axis=-1 (the features) exists for (batch, features) tensors")
 
     def _call(self, xs):
-        xs = _many(self, xs)
+        xs = [_flat(self, x) for x in _many(self, xs)]
         return KerasTensor(self, xs, sum(x.dim for x in xs))
 
     def _build(self, lib, h, t, ids, name):
@@ -508,6 +539,337 @@ class GatedAverage(Layer):
         ii, arr = _ids(t, ids)
         return lib.lf_gated_average(h, len(ii), arr, _extra_id(t, ids, "gate"), _extra_id(t, ids, "mask"),
                                     name)
+
+
+# ---------------------------------------------------------------------------
+# shapes and images (channels last)
+# ---------------------------------------------------------------------------
+
+def _pair(v, what, layer):
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = (v, v)
+    v = tuple(v)
+    if len(v) != 2 or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in v):
+        raise ValueError("%s: %s must be a positive integer or a pair of them, got %r" % (layer, what, v))
+    return v
+
+
+def _padding(p, layer):
+    if p not in ("valid", "same"):
+        raise ValueError("%s: padding must be 'valid' or 'same', got %r" % (layer, p))
+    return p
+
+
+def _image(layer, x):
+    x = _one(layer, x)
+    if len(x.sample_shape) != 3:
+        raise ValueError("%s: input of shape %s must be (batch, height, width, channels)"
+                         % (type(layer).__name__, _shape_str(x.sample_shape)))
+    return x
+
+
+def _out_size(n, k, s, padding):
+    return -(-n // s) if padding == "same" else (n - k) // s + 1 if n >= k else 0
+
+
+def _pad_id(p):
+    return 1 if p == "same" else 0
+
+
+_lib._proto("lf_reshape", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t,
+            ctypes.POINTER(ctypes.c_size_t), ctypes.c_char_p)
+
+
+class Reshape(Layer):
+    """Reshape(target_shape): the same values in a new shape (1 to 3 dims,
+    no -1)."""
+
+    prefix = "reshape"
+
+    def __init__(self, target_shape, name=None):
+        super().__init__(name)
+        self.target_shape = tuple(int(d) for d in target_shape)
+        if not 1 <= len(self.target_shape) <= 3 or min(self.target_shape) < 1:
+            raise ValueError("Reshape: target_shape must be 1 to 3 dims >= 1, got %r" % (target_shape,))
+
+    def _call(self, x):
+        x = _one(self, x)
+        n = 1
+        for d in self.target_shape:
+            n *= d
+        if n != x.dim:
+            raise ValueError("Reshape: input of shape %s (%d values) cannot become %s (%d values)"
+                             % (_shape_str(x.sample_shape), x.dim, _shape_str(self.target_shape), n))
+        return KerasTensor(self, [x], self.target_shape)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec["target_shape"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        dims = (ctypes.c_size_t * len(self.target_shape))(*self.target_shape)
+        return lib.lf_reshape(h, ii[0], len(self.target_shape), dims, name)
+
+
+_lib._proto("lf_conv2d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+            ctypes.c_char_p)
+
+
+class Conv2D(Layer):
+    """Conv2D(filters, kernel_size, strides=(1, 1), padding='valid',
+    activation=None, use_bias=True): Keras' convolution over channels-last
+    images; kernel (kh, kw, in_channels, filters) glorot_uniform, zero bias;
+    'same' padding puts the odd pixel at the bottom / right, as Keras."""
+
+    prefix = "conv2d"
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", activation=None,
+                 use_bias=True, name=None, **kwargs):
+        super().__init__(name)
+        if kwargs:
+            raise ValueError("Conv2D: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
+            raise ValueError("Conv2D: filters must be a positive integer, got %r" % (filters,))
+        self.filters = filters
+        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2D")
+        self.strides = _pair(strides, "strides", "Conv2D")
+        self.padding = _padding(padding, "Conv2D")
+        self.activation = _activation(activation)
+        self.use_bias = bool(use_bias)
+
+    def _call(self, x):
+        x = _image(self, x)
+        (H, W, C), (kh, kw), (sh, sw) = x.sample_shape, self.kernel_size, self.strides
+        ho, wo = _out_size(H, kh, sh, self.padding), _out_size(W, kw, sw, self.padding)
+        if ho < 1 or wo < 1:
+            raise ValueError("Conv2D: input of shape %s is smaller than the kernel %r with padding 'valid'"
+                             % (_shape_str(x.sample_shape), self.kernel_size))
+        self._in_channels = C
+        return KerasTensor(self, [x], (ho, wo, self.filters))
+
+    def _weight_shapes(self):
+        k = (self.kernel_size[0], self.kernel_size[1], self._in_channels, self.filters)
+        return [k, (self.filters,)] if self.use_bias else [k]
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(int(spec["filters"]), tuple(spec["kernel_size"]), tuple(spec["strides"]), spec["padding"],
+                   spec["activation"], spec["use_bias"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_conv2d(h, ii[0], self.filters, self.kernel_size[0], self.kernel_size[1], self.strides[0],
+                             self.strides[1], _pad_id(self.padding),
+                             lib.lf_activation_parse(self.activation.encode()), int(self.use_bias), name)
+
+
+_POOL_ARGS = (ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
+              ctypes.c_size_t, ctypes.c_int, ctypes.c_char_p)
+_lib._proto("lf_max_pooling2d", *_POOL_ARGS)
+_lib._proto("lf_average_pooling2d", *_POOL_ARGS)
+
+
+class _Pool2D(Layer):
+    builder = None
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", name=None):
+        super().__init__(name)
+        kind = type(self).__name__
+        self.pool_size = _pair(pool_size, "pool_size", kind)
+        self.strides = self.pool_size if strides is None else _pair(strides, "strides", kind)
+        self.padding = _padding(padding, kind)
+
+    def _call(self, x):
+        x = _image(self, x)
+        (H, W, C), (ph, pw), (sh, sw) = x.sample_shape, self.pool_size, self.strides
+        ho, wo = _out_size(H, ph, sh, self.padding), _out_size(W, pw, sw, self.padding)
+        if ho < 1 or wo < 1:
+            raise ValueError("%s: input of shape %s is smaller than the pool %r with padding 'valid'"
+                             % (type(self).__name__, _shape_str(x.sample_shape), self.pool_size))
+        return KerasTensor(self, [x], (ho, wo, C))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(tuple(spec["pool_size"]), tuple(spec["strides"]), spec["padding"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return getattr(lib, self.builder)(h, ii[0], self.pool_size[0], self.pool_size[1], self.strides[0],
+                                          self.strides[1], _pad_id(self.padding), name)
+
+
+class MaxPooling2D(_Pool2D):
+    """MaxPooling2D(pool_size=(2, 2), strides=None (= pool_size), padding='valid')."""
+    prefix = "max_pooling2d"
+    builder = "lf_max_pooling2d"
+
+
+class AveragePooling2D(_Pool2D):
+    """AveragePooling2D(pool_size=(2, 2), strides=None (= pool_size),
+    padding='valid'); with 'same' the mean is over the real pixels."""
+    prefix = "average_pooling2d"
+    builder = "lf_average_pooling2d"
+
+
+_lib._proto("lf_global_max_pooling2d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_char_p)
+_lib._proto("lf_global_average_pooling2d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_char_p)
+
+
+class _GlobalPool2D(Layer):
+    builder = None
+
+    def _call(self, x):
+        x = _image(self, x)
+        return KerasTensor(self, [x], (x.sample_shape[2],))
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return getattr(lib, self.builder)(h, ii[0], name)
+
+
+class GlobalMaxPooling2D(_GlobalPool2D):
+    """GlobalMaxPooling2D(): (batch, H, W, C) -> (batch, C)."""
+    prefix = "global_max_pooling2d"
+    builder = "lf_global_max_pooling2d"
+
+
+class GlobalAveragePooling2D(_GlobalPool2D):
+    """GlobalAveragePooling2D(): (batch, H, W, C) -> (batch, C)."""
+    prefix = "global_average_pooling2d"
+    builder = "lf_global_average_pooling2d"
+
+
+_lib._proto("lf_batch_normalization", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float,
+            ctypes.c_char_p)
+
+
+class BatchNormalization(Layer):
+    """BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3): weights
+    [gamma, beta, moving_mean, moving_variance]; the moving statistics are
+    not trained but updated by training passes (Keras 3's rule) and used
+    by evaluate and predict."""
+
+    prefix = "batch_normalization"
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, name=None, **kwargs):
+        super().__init__(name)
+        if kwargs:
+            raise ValueError("BatchNormalization: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        if axis != -1:
+            raise ValueError("BatchNormalization: only axis=-1 (channels last) is available")
+        self.momentum, self.epsilon = float(momentum), float(epsilon)
+
+    def _call(self, x):
+        x = _one(self, x)
+        self._channels = x.sample_shape[-1]
+        return KerasTensor(self, [x], x.sample_shape)
+
+    def _weight_shapes(self):
+        return [(self._channels,)] * 4
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(-1, spec["momentum"], spec["epsilon"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_batch_normalization(h, ii[0], self.momentum, self.epsilon, name)
+
+
+_lib._proto("lf_rescaling", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float,
+            ctypes.c_char_p)
+
+
+class Rescaling(Layer):
+    """Rescaling(scale, offset=0.0): x * scale + offset."""
+
+    prefix = "rescaling"
+
+    def __init__(self, scale, offset=0.0, name=None):
+        super().__init__(name)
+        self.scale, self.offset = float(scale), float(offset)
+
+    def _call(self, x):
+        x = _one(self, x)
+        return KerasTensor(self, [x], x.sample_shape)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec["scale"], spec["offset"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_rescaling(h, ii[0], self.scale, self.offset, name)
+
+
+_lib._proto("lf_random_flip", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
+_FLIPS = {"horizontal": 1, "vertical": 2, "horizontal_and_vertical": 3}
+
+
+class RandomFlip(Layer):
+    """RandomFlip(mode='horizontal_and_vertical'): train-only mirroring,
+    drawn from the model's seed; the identity in evaluate and predict."""
+
+    prefix = "random_flip"
+
+    def __init__(self, mode="horizontal_and_vertical", seed=None, name=None):
+        super().__init__(name)
+        if mode not in _FLIPS:
+            raise ValueError("RandomFlip: mode must be one of %s, got %r" % (", ".join(_FLIPS), mode))
+        if seed is not None:
+            raise ValueError("RandomFlip: draws come from the model's seed (seed=None)")
+        self.mode = mode
+
+    def _call(self, x):
+        x = _image(self, x)
+        return KerasTensor(self, [x], x.sample_shape)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec["mode"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_random_flip(h, ii[0], _FLIPS[self.mode], name)
+
+
+_lib._proto("lf_random_translation", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float,
+            ctypes.c_char_p)
+
+
+class RandomTranslation(Layer):
+    """RandomTranslation(height_factor, width_factor, fill_mode='constant',
+    interpolation='nearest', fill_value=0.0): train-only integer shifts of
+    up to factor x size pixels, zeros shifted in; only these fill_mode,
+    interpolation and fill_value are available (Keras' defaults 'reflect'
+    and 'bilinear' are not)."""
+
+    prefix = "random_translation"
+
+    def __init__(self, height_factor, width_factor, fill_mode="constant", interpolation="nearest",
+                 seed=None, fill_value=0.0, name=None):
+        super().__init__(name)
+        if fill_mode != "constant" or interpolation != "nearest" or fill_value != 0.0 or seed is not None:
+            raise ValueError("RandomTranslation: only fill_mode='constant', interpolation='nearest', "
+                             "fill_value=0.0 and seed=None (the model's seed) are available")
+        for f in (height_factor, width_factor):
+            if isinstance(f, (tuple, list)) or not 0.0 <= float(f) <= 1.0:
+                raise ValueError("RandomTranslation: factors must be single numbers in [0, 1], got %r" % (f,))
+        self.height_factor, self.width_factor = float(height_factor), float(width_factor)
+
+    def _call(self, x):
+        x = _image(self, x)
+        return KerasTensor(self, [x], x.sample_shape)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec["height_factor"], spec["width_factor"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_random_translation(h, ii[0], self.height_factor, self.width_factor, name)
 
 
 # TextVectorization is a preprocessing object, not a graph layer (text.py).

@@ -279,6 +279,8 @@ class Model:
             a = _lib.as_f32(a, "%s: input %d ('%s')" % (what, i, nm))
             if a.ndim == 1 and t.dim == 1:
                 a = a.reshape(-1, 1)
+            if a.ndim > 2 and tuple(a.shape[1:]) == t.sample_shape:  # (N, H, W, C): rows stay row-major
+                a = a.reshape(a.shape[0], t.dim)
             if a.ndim != 2 or a.shape[1] != t.dim:
                 raise ValueError("%s: input %d ('%s') must have shape (N, %d), got shape %s" %
                                  (what, i, nm, t.dim, tuple(a.shape)))
@@ -475,6 +477,8 @@ class Model:
     @staticmethod
     def _keras_shape(ly, idx, cshape):
         r, c = cshape
+        if hasattr(ly, "_weight_shapes"):
+            return ly._weight_shapes()[idx]
         if isinstance(ly, L.Dense):
             return (c, r) if idx == 0 else (r,)
         if isinstance(ly, L.ClassWeightedAverage):
@@ -488,7 +492,9 @@ class Model:
         out = []
         for idx in range(lib.lf_layer_num_weights(self._handle, nm)):
             w = self._c_weight(self._handle, nm, idx)
-            if isinstance(ly, L.Dense):
+            if hasattr(ly, "_weight_shapes"):
+                w = w.reshape(ly._weight_shapes()[idx])
+            elif isinstance(ly, L.Dense):
                 w = np.ascontiguousarray(w.T) if idx == 0 else w.reshape(-1)
             elif isinstance(ly, L.ClassWeightedAverage):
                 w = np.ascontiguousarray(w.T).reshape(1, w.shape[1], w.shape[0])
@@ -691,7 +697,8 @@ def load_model(filepath, compile=True, seed=0):
         for spec in arch["layers"]:
             nm, kind = spec["name"], spec["type"]
             if kind == "InputLayer":
-                t = L.Input((int(spec["dim"]),), name=nm)
+                t = L.Input(tuple(spec.get("shape") or (int(spec["dim"]),)), name=nm,
+                            dtype=spec.get("dtype", "float32"))
                 inputs.append(t)
             else:
                 ins = [tensors[s] for s in spec.get("inbound", [])]

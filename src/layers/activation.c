@@ -1,6 +1,8 @@
 /*
  * activation.c — the activation functions' names and the Activation layer,
  * y = act(x) (the functions themselves are in kernels.c, shared with Dense).
+ * Softmax runs over the last axis, as Keras': over the channels of each pixel
+ * of an image, over the features of a vector.
  */
 #include "kernels.h"
 #include "layers/layer.h"
@@ -28,9 +30,17 @@ static int act_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
     return 1;
 }
 
+/* the rows and width an activation runs over: the last axis */
+static size_t last_axis(const lf_layer_ctx *c, size_t *rows) {
+    size_t w = c->nd->shape[c->nd->rank - 1];
+    *rows = c->B * (c->nd->dim / w);
+    return w;
+}
+
 static void act_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
-    if (!(c->logits_only && nd->act == LF_ACT_SOFTMAX)) lf_act_forward(nd->act, c->y, c->xs[0], c->B, nd->dim);
+    size_t rows, w = last_axis(c, &rows);
+    if (!(c->logits_only && nd->act == LF_ACT_SOFTMAX)) lf_act_forward(nd->act, c->y, c->xs[0], rows, w);
 }
 
 static void act_backward(const lf_layer_ctx *c) {
@@ -41,7 +51,8 @@ static void act_backward(const lf_layer_ctx *c) {
     if (c->fused) {
         for (size_t j = 0; j < n; j++) dx[j] += c->dy[j];
     } else {
-        lf_act_backward(nd->act, c->aux, c->dy, c->xs[0], c->y, c->B, nd->dim);
+        size_t rows, w = last_axis(c, &rows);
+        lf_act_backward(nd->act, c->aux, c->dy, c->xs[0], c->y, rows, w);
         for (size_t j = 0; j < n; j++) dx[j] += c->aux[j];
     }
 }

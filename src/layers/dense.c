@@ -38,11 +38,12 @@ static size_t in_dim(const lf_model *m, const lf_node *nd) { return m->nodes[nd-
 
 /* nd->dim holds the units the builder asked for */
 static int dense_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
-    (void)t, (void)n_in;
+    (void)t;
     if (!lf_check_act(m, nd->act)) return 0;
     int x = in[0];
     if (x < 0 || (size_t)x >= m->n_nodes)
         return lf_build_fail(m, LF_ERR_ARG, "Dense: input is not a node of this model (id %d)", x);
+    if (m->nodes[x].rank != 1 && !lf_input_node(m, "Dense", in, n_in, 1)) return 0;
     size_t units = nd->dim, nw;
     if (!lf_mul_ok(units, m->nodes[x].dim, &nw) || nw > SIZE_MAX / 8 - units)
         return lf_build_fail(m, LF_ERR_ARG, "Dense: %zu x %zu weights overflow", units, m->nodes[x].dim);
@@ -52,9 +53,9 @@ static int dense_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const i
 
 static size_t dense_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     size_t in = in_dim(m, nd);
-    w[0] = (lf_weight){"kernel", 0, 2, {nd->dim, in}, 1};
+    w[0] = (lf_weight){"kernel", 0, 2, {nd->dim, in}, 1, 0};
     if (!nd->use_bias) return 1;
-    w[1] = (lf_weight){"bias", nd->dim * in, 1, {nd->dim}, 0};
+    w[1] = (lf_weight){"bias", nd->dim * in, 1, {nd->dim}, 0, 0};
     return 2;
 }
 

@@ -72,6 +72,17 @@ int lf_node_add(lf_model *m, const lf_layer_type *t, lf_kind kind, lf_node proto
     if (!m || m->sticky != LF_OK) return -1;
     proto.kind = kind;
     if (t->infer && !t->infer(m, t, &proto, in, n_in)) return -1;
+    /* a kind that sets no shape keeps its first input's when its dim is the
+     * same (activations, dropout, elementwise merges), else is flat */
+    if (proto.rank == 0) {
+        if (n_in && in[0] >= 0 && (size_t)in[0] < m->n_nodes && m->nodes[in[0]].dim == proto.dim) {
+            proto.rank = m->nodes[in[0]].rank;
+            memcpy(proto.shape, m->nodes[in[0]].shape, sizeof proto.shape);
+        } else {
+            proto.rank = 1;
+            proto.shape[0] = proto.dim;
+        }
+    }
     if (m->compiled)
         return lf_build_fail(m, LF_ERR_STATE, "cannot add layer '%s': the model is already compiled",
                              name ? name : t->prefix),
@@ -148,6 +159,51 @@ int lf_node_add(lf_model *m, const lf_layer_type *t, lf_kind kind, lf_node proto
     return id;
 }
 
+void lf_shape_str(const lf_node *nd, char *buf, size_t cap) {
+    size_t used = (size_t)snprintf(buf, cap, "(None");
+    for (size_t d = 0; d < nd->rank && used < cap; d++)
+        used += (size_t)snprintf(buf + used, cap - used, ", %zu", nd->shape[d]);
+    if (used < cap) snprintf(buf + used, cap - used, ")");
+}
+
+int lf_shape_set(lf_model *m, const char *kn, lf_node *nd, size_t rank, const size_t *dims) {
+    size_t dim = 1;
+    if (rank < 1 || rank > LF_MAX_RANK)
+        return lf_build_fail(m, LF_ERR_SHAPE, "%s: a shape has 1 to %d dims, got %zu", kn, LF_MAX_RANK,
+                             rank);
+    for (size_t d = 0; d < rank; d++) {
+        if (dims[d] == 0 || dims[d] > LF_ARCH_MAX_DIM || !lf_mul_ok(dim, dims[d], &dim) ||
+            dim > LF_ARCH_MAX_DIM)
+            return lf_build_fail(m, LF_ERR_SHAPE,
+                                 "%s: dim %zu of the shape is %zu; dims must be >= 1 and their product "
+                                 "at most %zu",
+                                 kn, d, dims[d], LF_ARCH_MAX_DIM);
+        nd->shape[d] = dims[d];
+    }
+    nd->rank = rank;
+    nd->dim = dim;
+    return 1;
+}
+
+const lf_node *lf_input_node(lf_model *m, const char *kn, const int *in, size_t n_in, size_t rank) {
+    if (n_in != 1 || in[0] < 0 || (size_t)in[0] >= m->n_nodes)
+        return lf_build_fail(m, LF_ERR_ARG, "%s: the input is not a node of this model (id %d)", kn,
+                             n_in ? in[0] : -1),
+               NULL;
+    const lf_node *x = &m->nodes[in[0]];
+    if (rank && x->rank != rank) {
+        char s[96];
+        lf_shape_str(x, s, sizeof s);
+        return lf_build_fail(m, LF_ERR_SHAPE, "%s: input '%s' has shape %s; it needs rank %zu%s", kn,
+                             x->name, s, rank + 1,
+                             rank == 3 ? " (batch, height, width, channels)"
+                             : rank == 1 ? " (batch, features): add a Flatten"
+                                         : ""),
+               NULL;
+    }
+    return x;
+}
+
 /* ------------------------------------------------- architecture fields */
 
 const char *lf_arch_str(const lf_json *obj, const char *key) {
@@ -173,6 +229,20 @@ lf_status lf_arch_bool(const lf_json *obj, const char *key, int *out, const char
                        lf_err *e) {
     if (!lf_json_bool(lf_json_get(obj, key), out))
         return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be true or false", where, key);
+    return LF_OK;
+}
+
+lf_status lf_arch_sizes(const lf_json *obj, const char *key, size_t lo, size_t hi, size_t min_n,
+                        size_t max_n, size_t *out, size_t *n, const char *where, lf_err *e) {
+    const lf_json *a = lf_json_get(obj, key);
+    size_t len = lf_json_len(a);
+    int ok = lf_json_is(a, LF_JSON_ARRAY) && len >= min_n && len <= max_n;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = lf_json_size(lf_json_at(a, i), &out[i]) && out[i] >= lo && out[i] <= hi;
+    if (!ok)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be a list of %zu..%zu integers in %zu..%zu", where,
+                       key, min_n, max_n, lo, hi);
+    if (n) *n = len;
     return LF_OK;
 }
 

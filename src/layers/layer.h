@@ -30,6 +30,8 @@ typedef struct lf_weight {
     size_t ndim;           /* 1 .. LF_WEIGHT_DIMS */
     size_t shape[LF_WEIGHT_DIMS];
     int l2;                /* the node's l2 penalty applies to it */
+    int fixed;             /* not trained: no gradient, "non-trainable" in the
+                              summary (BatchNormalization's moving statistics) */
 } lf_weight;
 
 /* What a forward or backward pass of one node works on.  graph.c fills it:
@@ -71,8 +73,10 @@ struct lf_layer_type {
 
     /* Shape inference and validation: checks the inputs `in` (ids, not yet
      * checked to be nodes unless the kind does it) and the settings the
-     * builder put in nd, then sets nd->dim and nd->aux_per_row.  Returns 0
-     * after lf_build_fail.  t is the record itself (a family's shared
+     * builder put in nd, then sets nd->dim and nd->aux_per_row, and the
+     * shape (lf_shape_set) unless lf_node_add's default fits: the first
+     * input's shape when the dim is the same, else flat.  Returns 0 after
+     * lf_build_fail.  t is the record itself (a family's shared
      * function names its kind by t->type). */
     int (*infer)(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in);
     /* The weight tensors of a node whose inputs are set: fills w (room for
@@ -129,6 +133,17 @@ int lf_build_fail(lf_model *m, lf_status st, const char *fmt, ...)
 #endif
     ;
 
+/* "(None, 64, 64, 3)": a node's shape as Keras' summary prints it. */
+void lf_shape_str(const lf_node *nd, char *buf, size_t cap);
+/* Sets nd's shape (rank dims) and dim, their product; 0 after
+ * lf_build_fail (a dim of 0, a rank outside 1..LF_MAX_RANK, too large). */
+int lf_shape_set(lf_model *m, const char *kn, lf_node *nd, size_t rank, const size_t *dims);
+/* The single input of a one-input kind kn, checked to be a node and, when
+ * rank != 0, to have that per-sample rank ("Conv2D: input 'x' has shape
+ * (None, 12); it needs rank 4 (batch, height, width, channels)"); NULL
+ * after lf_build_fail. */
+const lf_node *lf_input_node(lf_model *m, const char *kn, const int *in, size_t n_in, size_t rank);
+
 /* Values in weight w. */
 size_t lf_weight_count(const lf_weight *w);
 
@@ -148,6 +163,16 @@ lf_status lf_arch_float(const lf_json *obj, const char *key, float lo, float hi,
                         const char *where, lf_err *e);
 lf_status lf_arch_bool(const lf_json *obj, const char *key, int *out, const char *where,
                        lf_err *e);
+/* A list of min_n..max_n integers in lo..hi into out; *n its length (n
+ * may be NULL). */
+lf_status lf_arch_sizes(const lf_json *obj, const char *key, size_t lo, size_t hi, size_t min_n,
+                        size_t max_n, size_t *out, size_t *n, const char *where, lf_err *e);
+/* conv.c: the output size of one spatial axis of `in` pixels under a
+ * window k, stride s and padding p (0: the window does not fit), and in
+ * *pad the padding before the first pixel (Keras: the odd one after). */
+size_t lf_conv_out(size_t in, size_t k, size_t s, lf_padding p, size_t *pad);
+/* "padding": "valid" or "same" (conv.c) */
+lf_status lf_arch_padding(const lf_json *L, lf_padding *p, const char *where, lf_err *e);
 /* The inbound count a kind requires: "<where>: Dense takes 1 inbound layer" */
 lf_status lf_arch_arity(size_t n_in, size_t want, const char *type, const char *where,
                         lf_err *e);

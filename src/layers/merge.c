@@ -187,6 +187,14 @@ int lf_merge_dims(lf_model *m, const char *kn, size_t n, const int *xs, size_t m
             return lf_build_fail(m, LF_ERR_ARG, "%s: input %zu is not a node of this model (id %d)", kn, i,
                                  xs[i]);
         size_t d = m->nodes[xs[i]].dim;
+        const lf_node *a = &m->nodes[xs[0]], *b = &m->nodes[xs[i]];
+        if (equal && d == a->dim && (b->rank != a->rank || memcmp(a->shape, b->shape, a->rank * sizeof *a->shape))) {
+            char sa[96], sb[96];
+            lf_shape_str(a, sa, sizeof sa), lf_shape_str(b, sb, sizeof sb);
+            return lf_build_fail(m, LF_ERR_SHAPE, "%s: inputs must have equal shapes, got %s ('%s') and %s ('%s')",
+                                 kn, sa, a->name, sb, b->name);
+        }
+        if (!equal && b->rank != 1 && !lf_input_node(m, kn, &xs[i], 1, 1)) return 0;
         if (equal && d != m->nodes[xs[0]].dim)
             return lf_build_fail(m, LF_ERR_SHAPE,
                                  "%s: inputs must have equal shapes, got %zu ('%s') and %zu ('%s')", kn,

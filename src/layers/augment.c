@@ -1,0 +1,252 @@
+/*
+ * augment.c — Keras' image preprocessing layers.
+ *
+ * Rescaling(scale, offset): y = x * scale + offset, any shape (e.g. 1/255
+ * for uint8 pixels).
+ *
+ * RandomFlip(mode) and RandomTranslation(height_factor, width_factor):
+ * train-only augmentation of channels-last images (H, W, C), the identity in
+ * evaluate and predict.  In a training pass each row draws from the model's
+ * generator (the one dropout draws from, so a fit stays reproducible from
+ * the model's seed):
+ *  - RandomFlip: "horizontal" mirrors the columns with probability 1/2,
+ *    "vertical" the rows, "horizontal_and_vertical" draws both;
+ *  - RandomTranslation: a shift of round(u H) rows, u uniform in
+ *    [-height_factor, height_factor] (likewise round(v W) columns), the
+ *    image moving down / right for a positive shift.  What is supported of
+ *    Keras' options: fill_mode "constant" with fill_value 0 and
+ *    interpolation "nearest" (integer shifts); Keras' defaults ("reflect",
+ *    "bilinear") are not implemented.
+ * aux keeps each row's draw for the backward pass, which routes the
+ * gradient back through the same map.
+ */
+#include "layers/layer.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ------------------------------------------------------------- Rescaling */
+
+static int rescale_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    (void)t;
+    const lf_node *x = lf_input_node(m, "Rescaling", in, n_in, 0);
+    if (!x) return 0;
+    if (!isfinite(nd->scale) || !isfinite(nd->offset))
+        return lf_build_fail(m, LF_ERR_ARG, "Rescaling: scale and offset must be finite");
+    return lf_shape_set(m, "Rescaling", nd, x->rank, x->shape);
+}
+
+static void rescale_forward(const lf_layer_ctx *c) {
+    size_t n = c->B * c->nd->dim;
+    float s = c->nd->scale, o = c->nd->offset;
+    for (size_t j = 0; j < n; j++) c->y[j] = c->xs[0][j] * s + o;
+}
+
+static void rescale_backward(const lf_layer_ctx *c) {
+    float *dx = c->dxs[0];
+    if (!dx) return;
+    size_t n = c->B * c->nd->dim;
+    for (size_t j = 0; j < n; j++) dx[j] += c->dy[j] * c->nd->scale;
+}
+
+static void rescale_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    lf_buf_puts(b, ",\"scale\":");
+    lf_buf_json_float(b, nd->scale);
+    lf_buf_puts(b, ",\"offset\":");
+    lf_buf_json_float(b, nd->offset);
+}
+
+static lf_status rescale_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
+                              const char *where, lf_err *e) {
+    (void)m;
+    lf_status st = lf_arch_arity(n_in, 1, "Rescaling", where, e);
+    if (st == LF_OK) st = lf_arch_float(L, "scale", -1e30f, 1e30f, &nd->scale, where, e);
+    if (st == LF_OK) st = lf_arch_float(L, "offset", -1e30f, 1e30f, &nd->offset, where, e);
+    return st;
+}
+
+static const char *const rescale_keys[] = {"name", "type", "inbound", "scale", "offset", NULL};
+
+const lf_layer_type lf_type_rescaling = {
+    .type = "Rescaling",
+    .prefix = "rescaling",
+    .keys = rescale_keys,
+    .infer = rescale_infer,
+    .forward = rescale_forward,
+    .backward = rescale_backward,
+    .write_json = rescale_json,
+    .read_json = rescale_read,
+};
+
+int lf_rescaling(lf_model *m, int x, float scale, float offset, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.scale = scale;
+    nd.offset = offset;
+    return lf_node_add(m, &lf_type_rescaling, LF_K_RESCALING, nd, &x, 1, name);
+}
+
+/* ---------------------------------------------- RandomFlip, RandomTranslation */
+
+enum { AUG_FLIP, AUG_TRANSLATE };
+
+static const char *const flip_names[] = {NULL, "horizontal", "vertical", "horizontal_and_vertical"};
+
+static int aug_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    const lf_node *x = lf_input_node(m, t->type, in, n_in, 3);
+    if (!x) return 0;
+    if (t->op == AUG_FLIP && (nd->mode < LF_FLIP_HORIZONTAL || nd->mode > LF_FLIP_HORIZONTAL_AND_VERTICAL))
+        return lf_build_fail(m, LF_ERR_ARG, "RandomFlip: unknown mode %d", nd->mode);
+    if (t->op == AUG_TRANSLATE && !(nd->scale >= 0.0f && nd->scale <= 1.0f && nd->offset >= 0.0f &&
+                                    nd->offset <= 1.0f))
+        return lf_build_fail(m, LF_ERR_ARG,
+                             "RandomTranslation: height_factor and width_factor must be in [0, 1], got %g and %g",
+                             (double)nd->scale, (double)nd->offset);
+    if (!lf_shape_set(m, t->type, nd, 3, x->shape)) return 0;
+    nd->aux_per_row = 2; /* the row's draw: flips or shifts (rows, columns) */
+    return 1;
+}
+
+/* The source pixel of output pixel (y, x) under row r's draw d (2 values),
+ * or 0 when it falls outside (translation's constant fill). */
+static int source(int op, const float *d, const lf_node *nd, size_t y, size_t x, size_t *sy, size_t *sx) {
+    size_t H = nd->shape[0], W = nd->shape[1];
+    if (op == AUG_FLIP) {
+        *sy = d[0] != 0.0f ? H - 1 - y : y;
+        *sx = d[1] != 0.0f ? W - 1 - x : x;
+        return 1;
+    }
+    long ly = (long)y - (long)d[0], lx = (long)x - (long)d[1];
+    if (ly < 0 || lx < 0 || ly >= (long)H || lx >= (long)W) return 0;
+    *sy = (size_t)ly, *sx = (size_t)lx;
+    return 1;
+}
+
+static void aug_forward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
+    int op = c->t->op;
+    for (size_t r = 0; r < c->B; r++) {
+        float *d = c->aux + 2 * r;
+        d[0] = d[1] = 0.0f;
+        if (c->training && c->rng) {
+            if (op == AUG_FLIP) {
+                if (nd->mode & LF_FLIP_VERTICAL) d[0] = lf_rng_uniform(c->rng) < 0.5f;
+                if (nd->mode & LF_FLIP_HORIZONTAL) d[1] = lf_rng_uniform(c->rng) < 0.5f;
+            } else {
+                float u = (2.0f * lf_rng_uniform(c->rng) - 1.0f) * nd->scale;
+                float v = (2.0f * lf_rng_uniform(c->rng) - 1.0f) * nd->offset;
+                d[0] = floorf(u * (float)H + 0.5f);
+                d[1] = floorf(v * (float)W + 0.5f);
+            }
+        }
+        const float *x = c->xs[0] + r * D;
+        float *y = c->y + r * D;
+        for (size_t py = 0; py < H; py++)
+            for (size_t px = 0; px < W; px++) {
+                size_t sy, sx;
+                float *yo = y + (py * W + px) * C;
+                if (source(op, d, nd, py, px, &sy, &sx)) memcpy(yo, x + (sy * W + sx) * C, C * sizeof *yo);
+                else memset(yo, 0, C * sizeof *yo);
+            }
+    }
+}
+
+static void aug_backward(const lf_layer_ctx *c) {
+    float *dx = c->dxs[0];
+    if (!dx) return;
+    const lf_node *nd = c->nd;
+    size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
+    for (size_t r = 0; r < c->B; r++) {
+        const float *d = c->aux + 2 * r, *dy = c->dy + r * D;
+        float *dxr = dx + r * D;
+        for (size_t py = 0; py < H; py++)
+            for (size_t px = 0; px < W; px++) {
+                size_t sy, sx;
+                if (!source(c->t->op, d, nd, py, px, &sy, &sx)) continue;
+                float *di = dxr + (sy * W + sx) * C;
+                const float *g = dy + (py * W + px) * C;
+                for (size_t ch = 0; ch < C; ch++) di[ch] += g[ch];
+            }
+    }
+}
+
+static void flip_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    lf_buf_printf(b, ",\"mode\":\"%s\"", flip_names[nd->mode]);
+}
+
+static lf_status flip_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                           lf_err *e) {
+    (void)m;
+    lf_status st = lf_arch_arity(n_in, 1, "RandomFlip", where, e);
+    if (st != LF_OK) return st;
+    const char *s = lf_arch_str(L, "mode");
+    for (int i = 1; i <= 3; i++)
+        if (s && strcmp(s, flip_names[i]) == 0) return nd->mode = i, LF_OK;
+    return lf_fail(e, LF_ERR_FORMAT,
+                   "%s: 'mode' must be \"horizontal\", \"vertical\" or \"horizontal_and_vertical\"", where);
+}
+
+static void translate_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    lf_buf_puts(b, ",\"height_factor\":");
+    lf_buf_json_float(b, nd->scale);
+    lf_buf_puts(b, ",\"width_factor\":");
+    lf_buf_json_float(b, nd->offset);
+    lf_buf_puts(b, ",\"fill_mode\":\"constant\",\"interpolation\":\"nearest\"");
+}
+
+static lf_status translate_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
+                                const char *where, lf_err *e) {
+    (void)m;
+    lf_status st = lf_arch_arity(n_in, 1, "RandomTranslation", where, e);
+    if (st == LF_OK) st = lf_arch_float(L, "height_factor", 0, 1, &nd->scale, where, e);
+    if (st == LF_OK) st = lf_arch_float(L, "width_factor", 0, 1, &nd->offset, where, e);
+    const char *f = lf_arch_str(L, "fill_mode"), *i = lf_arch_str(L, "interpolation");
+    if (st == LF_OK && (!f || strcmp(f, "constant") != 0 || !i || strcmp(i, "nearest") != 0))
+        st = lf_fail(e, LF_ERR_FORMAT, "%s: only fill_mode \"constant\" and interpolation \"nearest\" are supported",
+                     where);
+    return st;
+}
+
+static const char *const flip_keys[] = {"name", "type", "inbound", "mode", NULL};
+static const char *const translate_keys[] = {"name", "type", "inbound", "height_factor", "width_factor",
+                                             "fill_mode", "interpolation", NULL};
+
+const lf_layer_type lf_type_random_flip = {
+    .type = "RandomFlip",
+    .prefix = "random_flip",
+    .keys = flip_keys,
+    .op = AUG_FLIP,
+    .infer = aug_infer,
+    .forward = aug_forward,
+    .backward = aug_backward,
+    .write_json = flip_json,
+    .read_json = flip_read,
+};
+
+const lf_layer_type lf_type_random_translation = {
+    .type = "RandomTranslation",
+    .prefix = "random_translation",
+    .keys = translate_keys,
+    .op = AUG_TRANSLATE,
+    .infer = aug_infer,
+    .forward = aug_forward,
+    .backward = aug_backward,
+    .write_json = translate_json,
+    .read_json = translate_read,
+};
+
+int lf_random_flip(lf_model *m, int x, lf_flip mode, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.mode = (int)mode;
+    return lf_node_add(m, &lf_type_random_flip, LF_K_RANDOM_FLIP, nd, &x, 1, name);
+}
+
+int lf_random_translation(lf_model *m, int x, float height_factor, float width_factor, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.scale = height_factor;
+    nd.offset = width_factor;
+    return lf_node_add(m, &lf_type_random_translation, LF_K_RANDOM_TRANSLATION, nd, &x, 1, name);
+}

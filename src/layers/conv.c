@@ -1,0 +1,254 @@
+/*
+ * conv.c — Conv2D, Keras' 2-D convolution over channels-last images:
+ * x (B, H, W, C) -> y (B, Ho, Wo, filters), y = act(conv(x, kernel) + bias).
+ *
+ * The kernel is Keras' (kh, kw, C, filters) and the bias (filters);
+ * glorot_uniform kernel (fan_in = kh kw C, fan_out = kh kw filters), zero
+ * bias.  Strides (sh, sw); padding "valid" (Ho = (H - kh) / sh + 1) or
+ * "same" (Ho = ceil(H / sh), padded by max((Ho - 1) sh + kh - H, 0) rows of
+ * zeros of which the odd one goes to the bottom, likewise for the columns).
+ *
+ * Both passes go through the project's sgemm by im2col: every output pixel's
+ * receptive field becomes one row of K = kh kw C values (the kernel's row
+ * order), so for the whole batch z (B Ho Wo, F) = cols (B Ho Wo, K) x
+ * kernel (K, F).  The columns live in the node's scratch (aux), kept from
+ * forward to backward, so training allocates nothing; the backward pass
+ * reuses them for d cols = dz kernel^T before scattering those back onto
+ * dx (col2im).  With an activation, aux holds z and dz (B rows each)
+ * before the columns.  Its activation is per pixel, so a loss never reads
+ * its logits (no fused cross-entropy: the record has no logits).
+ */
+#include "layers/layer.h"
+#include "kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+size_t lf_conv_out(size_t in, size_t k, size_t s, lf_padding p, size_t *pad) {
+    if (p == LF_PADDING_SAME) {
+        size_t o = (in + s - 1) / s, need = (o - 1) * s + k;
+        *pad = need > in ? (need - in) / 2 : 0;
+        return o;
+    }
+    *pad = 0;
+    return in >= k ? (in - k) / s + 1 : 0;
+}
+
+typedef struct geom {
+    size_t H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl, F, K;
+} geom;
+
+static geom geom_of(const lf_node *x, const lf_node *nd, size_t F) {
+    geom g;
+    g.H = x->shape[0], g.W = x->shape[1], g.C = x->shape[2];
+    g.kh = nd->kernel[0], g.kw = nd->kernel[1], g.sh = nd->strides[0], g.sw = nd->strides[1];
+    g.Ho = lf_conv_out(g.H, g.kh, g.sh, nd->padding, &g.pt);
+    g.Wo = lf_conv_out(g.W, g.kw, g.sw, nd->padding, &g.pl);
+    g.F = F;
+    g.K = g.kh * g.kw * g.C;
+    return g;
+}
+
+/* cols (Ho Wo, K) of one image x (H, W, C) */
+static void im2col(float *restrict cols, const float *restrict x, const geom *g) {
+    for (size_t oy = 0; oy < g->Ho; oy++)
+        for (size_t ox = 0; ox < g->Wo; ox++) {
+            float *row = cols + (oy * g->Wo + ox) * g->K;
+            for (size_t ky = 0; ky < g->kh; ky++) {
+                size_t iy = oy * g->sh + ky; /* + pt: unsigned, compared shifted */
+                for (size_t kx = 0; kx < g->kw; kx++) {
+                    size_t ix = ox * g->sw + kx;
+                    float *dst = row + (ky * g->kw + kx) * g->C;
+                    if (iy < g->pt || iy - g->pt >= g->H || ix < g->pl || ix - g->pl >= g->W)
+                        memset(dst, 0, g->C * sizeof *dst);
+                    else
+                        memcpy(dst, x + ((iy - g->pt) * g->W + (ix - g->pl)) * g->C, g->C * sizeof *dst);
+                }
+            }
+        }
+}
+
+/* dx (H, W, C) += the columns' gradients scattered back */
+static void col2im(float *restrict dx, const float *restrict dcols, const geom *g) {
+    for (size_t oy = 0; oy < g->Ho; oy++)
+        for (size_t ox = 0; ox < g->Wo; ox++) {
+            const float *row = dcols + (oy * g->Wo + ox) * g->K;
+            for (size_t ky = 0; ky < g->kh; ky++) {
+                size_t iy = oy * g->sh + ky;
+                if (iy < g->pt || iy - g->pt >= g->H) continue;
+                for (size_t kx = 0; kx < g->kw; kx++) {
+                    size_t ix = ox * g->sw + kx;
+                    if (ix < g->pl || ix - g->pl >= g->W) continue;
+                    const float *src = row + (ky * g->kw + kx) * g->C;
+                    float *d = dx + ((iy - g->pt) * g->W + (ix - g->pl)) * g->C;
+                    for (size_t c = 0; c < g->C; c++) d[c] += src[c];
+                }
+            }
+        }
+}
+
+/* ---------------------------------------------------------------- record */
+
+static const lf_node *conv_input(const lf_model *m, const lf_node *nd) { return &m->nodes[nd->in[0]]; }
+
+/* the builder put filters in nd->dim, kernel, strides, padding, act */
+static int conv_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    (void)t;
+    const lf_node *x = lf_input_node(m, "Conv2D", in, n_in, 3);
+    if (!x || !lf_check_act(m, nd->act)) return 0;
+    size_t F = nd->dim;
+    if (F == 0 || F > LF_ARCH_MAX_DIM)
+        return lf_build_fail(m, LF_ERR_ARG, "Conv2D: filters must be in 1..%zu, got %zu", LF_ARCH_MAX_DIM, F);
+    if ((unsigned)nd->padding > LF_PADDING_SAME)
+        return lf_build_fail(m, LF_ERR_ARG, "Conv2D: unknown padding %d", (int)nd->padding);
+    for (int a = 0; a < 2; a++)
+        if (nd->kernel[a] == 0 || nd->kernel[a] > 1024 || nd->strides[a] == 0 || nd->strides[a] > 1024)
+            return lf_build_fail(m, LF_ERR_ARG,
+                                 "Conv2D: kernel_size and strides must be in 1..1024, got (%zu, %zu) and (%zu, %zu)",
+                                 nd->kernel[0], nd->kernel[1], nd->strides[0], nd->strides[1]);
+    geom g = geom_of(x, nd, F);
+    if (g.Ho == 0 || g.Wo == 0) {
+        char s[96];
+        lf_shape_str(x, s, sizeof s);
+        return lf_build_fail(m, LF_ERR_SHAPE,
+                             "Conv2D: input '%s' of shape %s is smaller than the kernel (%zu, %zu) with "
+                             "padding 'valid'",
+                             x->name, s, g.kh, g.kw);
+    }
+    size_t out[3] = {g.Ho, g.Wo, F}, cols, zz, nw;
+    if (!lf_shape_set(m, "Conv2D", nd, 3, out)) return 0;
+    if (!lf_mul_ok(g.Ho * g.Wo, g.K, &cols) || cols > LF_ARCH_MAX_DIM || !lf_mul_ok(g.K, F, &nw) ||
+        nw > LF_ARCH_MAX_DIM)
+        return lf_build_fail(m, LF_ERR_ARG, "Conv2D: %zu x %zu columns or %zu x %zu weights are too many",
+                             g.Ho * g.Wo, g.K, g.K, F);
+    zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * nd->dim; /* z and dz */
+    nd->aux_per_row = cols + zz;
+    return 1;
+}
+
+static size_t conv_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
+    const lf_node *x = conv_input(m, nd);
+    size_t F = nd->shape[2], C = x->shape[2];
+    w[0] = (lf_weight){"kernel", 0, 4, {nd->kernel[0], nd->kernel[1], C, F}, 1, 0};
+    if (!nd->use_bias) return 1;
+    w[1] = (lf_weight){"bias", nd->kernel[0] * nd->kernel[1] * C * F, 1, {F}, 0, 0};
+    return 2;
+}
+
+static void conv_init(lf_model *m, lf_node *nd) {
+    const lf_node *x = conv_input(m, nd);
+    size_t F = nd->shape[2], rf = nd->kernel[0] * nd->kernel[1], nw = rf * x->shape[2] * F;
+    float *w = m->params + nd->param_off;
+    float limit = sqrtf(6.0f / (float)(rf * x->shape[2] + rf * F));
+    for (size_t i = 0; i < nw; i++) w[i] = (2.0f * lf_rng_uniform(&m->rng) - 1.0f) * limit;
+    if (nd->use_bias) memset(w + nw, 0, F * sizeof *w);
+}
+
+static void conv_forward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    geom g = geom_of(conv_input(c->m, nd), nd, nd->shape[2]);
+    size_t B = c->B, P = g.Ho * g.Wo, in = g.H * g.W * g.C;
+    size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * B * nd->dim;
+    float *cols = c->aux + zz;
+    const float *x = c->xs[0];
+#pragma omp parallel for if (B * P * g.K > 65536) schedule(static)
+    for (size_t r = 0; r < B; r++) im2col(cols + r * P * g.K, x + r * in, &g);
+    const float *b = nd->use_bias ? c->w + g.K * g.F : NULL;
+    float *z = nd->act == LF_ACT_LINEAR ? c->y : c->aux;
+    lf_sgemm_bias_relu(0, 0, B * P, g.F, g.K, cols, g.K, c->w, g.F, b, 0, z, g.F);
+    /* over the last axis (filters) of every pixel */
+    if (nd->act != LF_ACT_LINEAR) lf_act_forward(nd->act, c->y, z, B * P, g.F);
+}
+
+static void conv_backward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    geom g = geom_of(conv_input(c->m, nd), nd, nd->shape[2]);
+    size_t B = c->B, P = g.Ho * g.Wo, N = B * P, in = g.H * g.W * g.C;
+    size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * N * g.F;
+    float *cols = c->aux + zz;
+    const float *dz = c->dy;
+    if (nd->act != LF_ACT_LINEAR) {
+        float *z = c->aux, *dzb = z + N * g.F;
+        lf_act_backward(nd->act, dzb, c->dy, z, c->y, N, g.F);
+        dz = dzb;
+    }
+    if (nd->use_bias) {
+        float *db = c->dw + g.K * g.F;
+        for (size_t r = 0; r < N; r++)
+            for (size_t f = 0; f < g.F; f++) db[f] += dz[r * g.F + f];
+    }
+    lf_sgemm(1, 0, g.K, g.F, N, 1.0f, cols, g.K, dz, g.F, 1.0f, c->dw, g.F);
+    float *dx = c->dxs[0];
+    if (!dx) return;
+    /* the columns are spent: they become d cols */
+    lf_sgemm(0, 1, N, g.K, g.F, 1.0f, dz, g.F, c->w, g.F, 0.0f, cols, g.K);
+#pragma omp parallel for if (N * g.K > 65536) schedule(static)
+    for (size_t r = 0; r < B; r++) col2im(dx + r * in, cols + r * P * g.K, &g);
+}
+
+static const char *const pad_names[] = {"valid", "same"};
+
+static void conv_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    lf_buf_printf(b,
+                  ",\"filters\":%zu,\"kernel_size\":[%zu,%zu],\"strides\":[%zu,%zu],\"padding\":\"%s\","
+                  "\"activation\":\"%s\",\"use_bias\":%s,\"l2\":",
+                  nd->shape[2], nd->kernel[0], nd->kernel[1], nd->strides[0], nd->strides[1],
+                  pad_names[nd->padding], lf_activation_name(nd->act), nd->use_bias ? "true" : "false");
+    lf_buf_json_float(b, nd->l2);
+}
+
+lf_status lf_arch_padding(const lf_json *L, lf_padding *p, const char *where, lf_err *e) {
+    const char *s = lf_arch_str(L, "padding");
+    for (int i = 0; i < 2; i++)
+        if (s && strcmp(s, pad_names[i]) == 0) return *p = (lf_padding)i, LF_OK;
+    return lf_fail(e, LF_ERR_FORMAT, "%s: 'padding' must be \"valid\" or \"same\"", where);
+}
+
+static lf_status conv_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
+                           const char *where, lf_err *e) {
+    (void)m;
+    lf_status st = lf_arch_arity(n_in, 1, "Conv2D", where, e);
+    if (st != LF_OK) return st;
+    int act = lf_activation_parse(lf_arch_str(L, "activation"));
+    if (act < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown or missing activation", where);
+    nd->act = (lf_activation)act;
+    if (!lf_json_size(lf_json_get(L, "filters"), &nd->dim) || nd->dim == 0 || nd->dim > LF_ARCH_MAX_DIM)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: 'filters' must be an integer in 1..%zu", where, LF_ARCH_MAX_DIM);
+    if ((st = lf_arch_sizes(L, "kernel_size", 1, 1024, 2, 2, nd->kernel, NULL, where, e)) ||
+        (st = lf_arch_sizes(L, "strides", 1, 1024, 2, 2, nd->strides, NULL, where, e)) ||
+        (st = lf_arch_padding(L, &nd->padding, where, e)) ||
+        (st = lf_arch_bool(L, "use_bias", &nd->use_bias, where, e)))
+        return st;
+    if (lf_json_get(L, "l2") && (st = lf_arch_float(L, "l2", 0, 1e6f, &nd->l2, where, e)) != LF_OK) return st;
+    return LF_OK;
+}
+
+static const char *const conv_keys[] = {"name", "type", "inbound", "filters", "kernel_size", "strides",
+                                        "padding", "activation", "use_bias", "l2", NULL};
+
+const lf_layer_type lf_type_conv2d = {
+    .type = "Conv2D",
+    .prefix = "conv2d",
+    .keys = conv_keys,
+    .l2 = 1,
+    .infer = conv_infer,
+    .weights = conv_weights,
+    .init = conv_init,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .write_json = conv_json,
+    .read_json = conv_read,
+};
+
+int lf_conv2d(lf_model *m, int x, size_t filters, size_t kh, size_t kw, size_t sh, size_t sw,
+              lf_padding padding, lf_activation act, int use_bias, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.dim = filters;
+    nd.kernel[0] = kh, nd.kernel[1] = kw;
+    nd.strides[0] = sh, nd.strides[1] = sw;
+    nd.padding = padding;
+    nd.act = act;
+    nd.use_bias = use_bias != 0;
+    return lf_node_add(m, &lf_type_conv2d, LF_K_CONV2D, nd, &x, 1, name);
+}

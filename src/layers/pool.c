@@ -1,0 +1,215 @@
+/*
+ * pool.c — Keras' pooling layers over channels-last images x (B, H, W, C):
+ *
+ * MaxPooling2D / AveragePooling2D (pool_size, strides = pool_size by
+ * default, padding "valid" or "same" as Conv2D's): y (B, Ho, Wo, C), the
+ * largest / the mean value of each window.  With "same", padded pixels
+ * take no part: the max is over the window's real pixels and the mean
+ * divides by their count (TensorFlow's and Keras' rule).  Max keeps in aux
+ * the index of the pixel it chose (ties: the first in row-major window
+ * order), through which the gradient flows back.
+ *
+ * GlobalAveragePooling2D / GlobalMaxPooling2D: y (B, C), the mean / the
+ * largest value of each channel over all H x W pixels.
+ */
+#include "layers/layer.h"
+
+#include <float.h>
+#include <string.h>
+
+enum { POOL_MAX, POOL_AVG, POOL_GMAX, POOL_GAVG };
+
+typedef struct pgeom {
+    size_t H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl;
+} pgeom;
+
+static pgeom pgeom_of(const lf_node *x, const lf_node *nd) {
+    pgeom g;
+    g.H = x->shape[0], g.W = x->shape[1], g.C = x->shape[2];
+    if (nd->kind == LF_K_GMAXPOOL2D || nd->kind == LF_K_GAVGPOOL2D) {
+        g.kh = g.H, g.kw = g.W, g.sh = g.H, g.sw = g.W, g.pt = g.pl = 0, g.Ho = g.Wo = 1;
+        return g;
+    }
+    g.kh = nd->kernel[0], g.kw = nd->kernel[1], g.sh = nd->strides[0], g.sw = nd->strides[1];
+    g.Ho = lf_conv_out(g.H, g.kh, g.sh, nd->padding, &g.pt);
+    g.Wo = lf_conv_out(g.W, g.kw, g.sw, nd->padding, &g.pl);
+    return g;
+}
+
+/* the window of output pixel (oy, ox) clipped to the image: [y0, y1) x [x0, x1) */
+static void window(const pgeom *g, size_t oy, size_t ox, size_t *y0, size_t *y1, size_t *x0, size_t *x1) {
+    size_t ys = oy * g->sh, xs = ox * g->sw; /* in padded coordinates */
+    *y0 = ys > g->pt ? ys - g->pt : 0;
+    *y1 = ys + g->kh > g->pt ? ys + g->kh - g->pt : 0;
+    *y1 = *y1 < g->H ? *y1 : g->H;
+    *x0 = xs > g->pl ? xs - g->pl : 0;
+    *x1 = xs + g->kw > g->pl ? xs + g->kw - g->pl : 0;
+    *x1 = *x1 < g->W ? *x1 : g->W;
+}
+
+static const lf_node *pool_input(const lf_model *m, const lf_node *nd) { return &m->nodes[nd->in[0]]; }
+
+static void pool_forward(const lf_layer_ctx *c) {
+    pgeom g = pgeom_of(pool_input(c->m, c->nd), c->nd);
+    int avg = c->t->op == POOL_AVG || c->t->op == POOL_GAVG;
+    size_t in = g.H * g.W * g.C, out = c->nd->dim;
+    for (size_t r = 0; r < c->B; r++) {
+        const float *x = c->xs[0] + r * in;
+        float *y = c->y + r * out;
+        uint32_t *arg = avg ? NULL : (uint32_t *)(void *)(c->aux + r * out);
+        for (size_t oy = 0; oy < g.Ho; oy++)
+            for (size_t ox = 0; ox < g.Wo; ox++) {
+                size_t y0, y1, x0, x1;
+                window(&g, oy, ox, &y0, &y1, &x0, &x1);
+                float *yo = y + (oy * g.Wo + ox) * g.C;
+                uint32_t *ao = arg ? arg + (oy * g.Wo + ox) * g.C : NULL;
+                for (size_t ch = 0; ch < g.C; ch++) {
+                    float acc = avg ? 0.0f : -FLT_MAX;
+                    uint32_t best = (uint32_t)((y0 * g.W + x0) * g.C + ch);
+                    for (size_t iy = y0; iy < y1; iy++)
+                        for (size_t ix = x0; ix < x1; ix++) {
+                            size_t i = (iy * g.W + ix) * g.C + ch;
+                            if (avg) acc += x[i];
+                            else if (x[i] > acc) acc = x[i], best = (uint32_t)i;
+                        }
+                    if (avg) acc /= (float)((y1 - y0) * (x1 - x0));
+                    yo[ch] = acc;
+                    if (ao) ao[ch] = best;
+                }
+            }
+    }
+}
+
+static void pool_backward(const lf_layer_ctx *c) {
+    float *dx = c->dxs[0];
+    if (!dx) return;
+    pgeom g = pgeom_of(pool_input(c->m, c->nd), c->nd);
+    int avg = c->t->op == POOL_AVG || c->t->op == POOL_GAVG;
+    size_t in = g.H * g.W * g.C, out = c->nd->dim;
+    for (size_t r = 0; r < c->B; r++) {
+        float *d = dx + r * in;
+        const float *dy = c->dy + r * out;
+        if (!avg) {
+            const uint32_t *arg = (const uint32_t *)(const void *)(c->aux + r * out);
+            for (size_t j = 0; j < out; j++) d[arg[j]] += dy[j];
+            continue;
+        }
+        for (size_t oy = 0; oy < g.Ho; oy++)
+            for (size_t ox = 0; ox < g.Wo; ox++) {
+                size_t y0, y1, x0, x1;
+                window(&g, oy, ox, &y0, &y1, &x0, &x1);
+                const float *dyo = dy + (oy * g.Wo + ox) * g.C;
+                float inv = 1.0f / (float)((y1 - y0) * (x1 - x0));
+                for (size_t iy = y0; iy < y1; iy++)
+                    for (size_t ix = x0; ix < x1; ix++) {
+                        float *di = d + (iy * g.W + ix) * g.C;
+                        for (size_t ch = 0; ch < g.C; ch++) di[ch] += dyo[ch] * inv;
+                    }
+            }
+    }
+}
+
+/* the builder put pool_size, strides and padding in nd (not for the
+ * global kinds) */
+static int pool_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    const lf_node *x = lf_input_node(m, t->type, in, n_in, 3);
+    if (!x) return 0;
+    int global = t->op == POOL_GMAX || t->op == POOL_GAVG;
+    if (!global) {
+        if ((unsigned)nd->padding > LF_PADDING_SAME)
+            return lf_build_fail(m, LF_ERR_ARG, "%s: unknown padding %d", t->type, (int)nd->padding);
+        for (int a = 0; a < 2; a++)
+            if (nd->kernel[a] == 0 || nd->kernel[a] > 1024 || nd->strides[a] == 0 || nd->strides[a] > 1024)
+                return lf_build_fail(m, LF_ERR_ARG,
+                                     "%s: pool_size and strides must be in 1..1024, got (%zu, %zu) and (%zu, %zu)",
+                                     t->type, nd->kernel[0], nd->kernel[1], nd->strides[0], nd->strides[1]);
+    }
+    pgeom g = pgeom_of(x, nd);
+    if (g.Ho == 0 || g.Wo == 0) {
+        char s[96];
+        lf_shape_str(x, s, sizeof s);
+        return lf_build_fail(m, LF_ERR_SHAPE,
+                             "%s: input '%s' of shape %s is smaller than the pool (%zu, %zu) with padding 'valid'",
+                             t->type, x->name, s, g.kh, g.kw);
+    }
+    size_t out[3] = {g.Ho, g.Wo, g.C};
+    if (!(global ? lf_shape_set(m, t->type, nd, 1, &g.C) : lf_shape_set(m, t->type, nd, 3, out))) return 0;
+    nd->aux_per_row = (t->op == POOL_MAX || t->op == POOL_GMAX) ? nd->dim : 0; /* the chosen pixels */
+    return 1;
+}
+
+static void pool_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    lf_buf_printf(b, ",\"pool_size\":[%zu,%zu],\"strides\":[%zu,%zu],\"padding\":\"%s\"", nd->kernel[0],
+                  nd->kernel[1], nd->strides[0], nd->strides[1], nd->padding == LF_PADDING_SAME ? "same" : "valid");
+}
+
+static lf_status pool_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
+                           const char *where, lf_err *e) {
+    (void)m;
+    lf_status st = lf_arch_arity(n_in, 1, "a pooling layer", where, e);
+    if (st != LF_OK) return st;
+    if ((st = lf_arch_sizes(L, "pool_size", 1, 1024, 2, 2, nd->kernel, NULL, where, e)) ||
+        (st = lf_arch_sizes(L, "strides", 1, 1024, 2, 2, nd->strides, NULL, where, e)) ||
+        (st = lf_arch_padding(L, &nd->padding, where, e)))
+        return st;
+    return LF_OK;
+}
+
+static lf_status gpool_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
+                            const char *where, lf_err *e) {
+    (void)m, (void)L, (void)nd;
+    return lf_arch_arity(n_in, 1, "a pooling layer", where, e);
+}
+
+static const char *const pool_keys[] = {"name", "type", "inbound", "pool_size", "strides", "padding", NULL};
+static const char *const gpool_keys[] = {"name", "type", "inbound", NULL};
+
+#define POOL_RECORD(rec, Type, pfx, o, key_list, json, read)                                           \
+    const lf_layer_type rec = {                                                                    \
+        .type = Type,                                                                              \
+        .prefix = pfx,                                                                             \
+        .keys = key_list,                                                                          \
+        .op = o,                                                                                   \
+        .infer = pool_infer,                                                                       \
+        .forward = pool_forward,                                                                   \
+        .backward = pool_backward,                                                                 \
+        .write_json = json,                                                                        \
+        .read_json = read,                                                                         \
+    };
+POOL_RECORD(lf_type_maxpool2d, "MaxPooling2D", "max_pooling2d", POOL_MAX, pool_keys, pool_json, pool_read)
+POOL_RECORD(lf_type_avgpool2d, "AveragePooling2D", "average_pooling2d", POOL_AVG, pool_keys, pool_json, pool_read)
+POOL_RECORD(lf_type_gmaxpool2d, "GlobalMaxPooling2D", "global_max_pooling2d", POOL_GMAX, gpool_keys, NULL,
+            gpool_read)
+POOL_RECORD(lf_type_gavgpool2d, "GlobalAveragePooling2D", "global_average_pooling2d", POOL_GAVG, gpool_keys,
+            NULL, gpool_read)
+
+static int pool_add(lf_model *m, const lf_layer_type *t, lf_kind k, int x, size_t ph, size_t pw, size_t sh,
+                    size_t sw, lf_padding padding, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.kernel[0] = ph, nd.kernel[1] = pw;
+    /* strides 0: Keras' default, the pool size */
+    nd.strides[0] = sh ? sh : ph, nd.strides[1] = sw ? sw : pw;
+    nd.padding = padding;
+    return lf_node_add(m, t, k, nd, &x, 1, name);
+}
+
+int lf_max_pooling2d(lf_model *m, int x, size_t ph, size_t pw, size_t sh, size_t sw, lf_padding padding,
+                     const char *name) {
+    return pool_add(m, &lf_type_maxpool2d, LF_K_MAXPOOL2D, x, ph, pw, sh, sw, padding, name);
+}
+
+int lf_average_pooling2d(lf_model *m, int x, size_t ph, size_t pw, size_t sh, size_t sw, lf_padding padding,
+                         const char *name) {
+    return pool_add(m, &lf_type_avgpool2d, LF_K_AVGPOOL2D, x, ph, pw, sh, sw, padding, name);
+}
+
+int lf_global_max_pooling2d(lf_model *m, int x, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    return lf_node_add(m, &lf_type_gmaxpool2d, LF_K_GMAXPOOL2D, nd, &x, 1, name);
+}
+
+int lf_global_average_pooling2d(lf_model *m, int x, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    return lf_node_add(m, &lf_type_gavgpool2d, LF_K_GAVGPOOL2D, nd, &x, 1, name);
+}

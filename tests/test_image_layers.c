@@ -1,0 +1,393 @@
+/*
+ * test_image_layers.c — shapes and the image layers beyond their gradients
+ * (test_grad.c) and PyTorch's numbers (test_golden.c): per-sample shapes and
+ * their build-time errors, the summary's shapes, model files of version 2
+ * (shapes stored) and of version 1 (still loading), hand-computed outputs of
+ * the layers, BatchNormalization's moving statistics against Keras' update
+ * rule, the augmentation layers, and save/load round trips of a CNN.
+ */
+#include "check.h"
+#include "engine_util.h"
+#include "io/safetensors.h"
+
+#include <math.h>
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static char tmpdir[64];
+
+static int has(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
+
+static void test_shapes(void) {
+    lf_model *m;
+    lf_model_create(&m, 1);
+    size_t img[3] = {6, 5, 3}, dims[LF_MAX_RANK] = {0};
+    int x = lf_input_shape(m, 3, img, LF_DTYPE_FLOAT32, "img");
+    CHECK(x == 0 && lf_node_dim(m, x) == 90, "image input: id %d dim %zu", x, lf_node_dim(m, x));
+    CHECK(lf_node_shape(m, x, dims) == 3 && dims[0] == 6 && dims[1] == 5 && dims[2] == 3, "image shape");
+    CHECK(lf_node_shape(m, 7, dims) == 0, "no node 7");
+    int r = lf_reshape(m, x, 2, (size_t[]){30, 3}, "seq");
+    CHECK(lf_node_shape(m, r, dims) == 2 && dims[0] == 30 && dims[1] == 3, "Reshape (30, 3)");
+    int a = lf_activation_layer(m, r, LF_ACT_RELU, "act");
+    CHECK(lf_node_shape(m, a, dims) == 2 && dims[0] == 30, "an activation keeps its input's shape");
+    int f = lf_flatten(m, a, "flat");
+    CHECK(lf_node_shape(m, f, dims) == 1 && dims[0] == 90, "Flatten (90)");
+    int o = lf_dense(m, f, 2, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
+          lf_model_error(m));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    lf_model_summary(m, mf);
+    fclose(mf);
+    CHECK(has(buf, "img (InputLayer)                                   (None, 6, 5, 3)"), "summary input row:\n%s", buf);
+    CHECK(has(buf, "seq (Reshape)                                      (None, 30, 3)"), "summary Reshape row:\n%s", buf);
+    CHECK(has(buf, "flat (Flatten)                                     (None, 90)"), "summary Flatten row:\n%s", buf);
+    free(buf);
+    /* a softmax Activation runs over the last axis: each of the 30 steps'
+     * 3 values sum to 1 */
+    float in[2 * 90], out[2 * 2];
+    fill_uniform(in, 180, -1, 1, 3);
+    const float *xs[1] = {in};
+    CHECK(lf_model_predict(m, xs, 2, out) == LF_OK, "predict");
+    lf_model *s;
+    lf_model_create(&s, 1);
+    int sx = lf_input_shape(s, 2, (size_t[]){30, 3}, LF_DTYPE_FLOAT32, "x");
+    int so = lf_activation_layer(s, sx, LF_ACT_SOFTMAX, "sm");
+    CHECK(lf_model_compile(s, so, LF_LOSS_MSE, NULL) == LF_OK, "compile softmax");
+    float sm[180];
+    CHECK(lf_model_predict(s, xs, 2, sm) == LF_OK, "predict softmax");
+    int sums = 1;
+    for (int k = 0; k < 60; k++) sums &= fabsf(sm[3 * k] + sm[3 * k + 1] + sm[3 * k + 2] - 1.0f) < 1e-6f;
+    CHECK(sums, "softmax over the last axis");
+    lf_model_free(s);
+    lf_model_free(m);
+
+    /* build-time errors name the layer and the shapes */
+    struct {
+        int what;
+        const char *msg;
+    } cases[] = {
+        {0, "Dense: input 'img' has shape (None, 6, 5, 3); it needs rank 2 (batch, features): add a Flatten"},
+        {1, "Reshape: input 'img' of shape (None, 6, 5, 3) (90 values) cannot become (None, 7, 13) (91 values)"},
+        {2, "InputLayer: a shape has 1 to 3 dims, got 4"},
+        {3, "InputLayer: dim 1 of the shape is 0; dims must be >= 1 and their product at most 268435456"},
+        {4, "Add: inputs must have equal shapes, got (None, 6, 5, 3) ('img') and (None, 90) ('flat')"},
+        {5, "Concatenate: input 'img' has shape (None, 6, 5, 3); it needs rank 2 (batch, features): add a Flatten"},
+        {6, "InputLayer: unknown dtype 7"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lf_model_create(&m, 2);
+        x = lf_input_shape(m, 3, img, LF_DTYPE_FLOAT32, "img");
+        int fl = lf_flatten(m, x, "flat");
+        switch (cases[c].what) {
+        case 0: lf_dense(m, x, 3, LF_ACT_RELU, 1, NULL); break;
+        case 1: lf_reshape(m, x, 2, (size_t[]){7, 13}, NULL); break;
+        case 2: lf_input_shape(m, 4, (size_t[]){1, 2, 3, 4}, LF_DTYPE_FLOAT32, NULL); break;
+        case 3: lf_input_shape(m, 2, (size_t[]){4, 0}, LF_DTYPE_FLOAT32, NULL); break;
+        case 4: lf_add(m, 2, (int[]){x, fl}, NULL); break;
+        case 5: lf_concatenate(m, 2, (int[]){x, fl}, NULL); break;
+        default: lf_input_shape(m, 1, (size_t[]){4}, (lf_dtype)7, NULL); break;
+        }
+        CHECK(strcmp(lf_model_error(m), cases[c].msg) == 0, "case %zu: got '%s'", c, lf_model_error(m));
+        lf_model_free(m);
+    }
+}
+
+/* a model file stores shapes and dtypes (version 2); a version-1 file (a
+ * "dim" per input, no "shape") still loads */
+static void test_file_versions(void) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/v.lf", tmpdir);
+    lf_model *m;
+    lf_model_create(&m, 3);
+    int ids = lf_input_shape(m, 1, (size_t[]){4}, LF_DTYPE_INT32, "ids");
+    int img = lf_input_shape(m, 3, (size_t[]){2, 2, 3}, LF_DTYPE_FLOAT32, "img");
+    int fl = lf_flatten(m, img, NULL);
+    int cat = lf_concatenate(m, 2, (int[]){ids, fl}, NULL);
+    int o = lf_dense(m, cat, 2, LF_ACT_SOFTMAX, 1, "out");
+    lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL);
+    CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+    lf_st_file f;
+    lf_err e;
+    CHECK(lf_st_read(path, &f, &e) == LF_OK, "%s", e.msg);
+    const char *arch = lf_st_metadata(&f, "architecture");
+    CHECK(strcmp(lf_st_metadata(&f, "format_version"), "2") == 0, "version 2");
+    CHECK(has(arch, "{\"name\":\"img\",\"type\":\"InputLayer\",\"dim\":12,\"shape\":[2,2,3],\"dtype\":\"float32\"}"),
+          "arch: %s", arch ? arch : "(none)");
+    CHECK(has(arch, "\"shape\":[4],\"dtype\":\"int32\""), "arch: %s", arch ? arch : "(none)");
+    lf_st_free(&f);
+    lf_model *l;
+    lf_model_create(&l, 0);
+    size_t dims[3];
+    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+    CHECK(lf_node_shape(l, 1, dims) == 3 && dims[0] == 2 && dims[2] == 3 && l->nodes[0].dtype == LF_DTYPE_INT32,
+          "shapes and dtypes loaded");
+    lf_model_free(l);
+    lf_model_free(m);
+
+    /* version 1, as latefuse wrote it before shapes */
+    lf_model_create(&m, 4);
+    o = lf_dense(m, lf_input(m, 3, "x"), 2, LF_ACT_LINEAR, 1, "out");
+    lf_model_compile(m, o, LF_LOSS_MSE, NULL);
+    const char *v1 = "{\"layers\":[{\"name\":\"x\",\"type\":\"InputLayer\",\"dim\":3},"
+                     "{\"name\":\"out\",\"type\":\"Dense\",\"inbound\":[\"x\"],\"units\":2,"
+                     "\"activation\":\"linear\",\"use_bias\":true,\"l2\":0}],\"output\":\"out\","
+                     "\"loss\":\"mse\",\"optimizer\":{\"name\":\"adam\",\"learning_rate\":0.001,"
+                     "\"momentum\":0,\"nesterov\":false,\"beta_1\":0.9,\"beta_2\":0.999,"
+                     "\"epsilon\":1e-07,\"rho\":0.9,\"iterations\":0}}";
+    float k[6] = {1, 2, 3, 4, 5, 6}, b[2] = {0.5f, -0.5f};
+    lf_st_out t[2] = {{.name = "out.kernel", .data = k, .ndim = 2, .shape = {2, 3}},
+                      {.name = "out.bias", .data = b, .ndim = 1, .shape = {2}}};
+    const char *keys[3] = {"format", "format_version", "architecture"}, *vals[3] = {"latefuse", "1", v1};
+    CHECK(lf_st_write(path, t, 2, keys, vals, 3, 0, &e) == LF_OK, "%s", e.msg);
+    lf_model_create(&l, 0);
+    CHECK(lf_model_load(l, path) == LF_OK, "version 1 loads: %s", lf_model_error(l));
+    float xin[3] = {1, 0, -1}, y[2];
+    const float *xs[1] = {xin};
+    CHECK(lf_model_predict(l, xs, 1, y) == LF_OK && y[0] == -1.5f && y[1] == -2.5f, "v1 predicts %g %g",
+          (double)y[0], (double)y[1]);
+    CHECK(lf_node_shape(l, 0, dims) == 1 && dims[0] == 3, "v1 input shape (3)");
+    lf_model_free(l);
+    vals[1] = "3";
+    CHECK(lf_st_write(path, t, 2, keys, vals, 3, 0, &e) == LF_OK, "%s", e.msg);
+    lf_model_create(&l, 0);
+    CHECK(lf_model_load(l, path) == LF_ERR_FORMAT && has(lf_model_error(l), "unsupported latefuse format version '3'"),
+          "version 3: %s", lf_model_error(l));
+    lf_model_free(l);
+    lf_model_free(m);
+    unlink(path);
+}
+
+/* BatchNormalization's moving statistics after training passes, by hand:
+ * Keras 3's rule with the batch's biased variance; inference uses them */
+static void test_batchnorm_stats(void) {
+    lf_model *m;
+    lf_model_create(&m, 5);
+    int x = lf_input_shape(m, 2, (size_t[]){3, 2}, LF_DTYPE_FLOAT32, "x"); /* 3 steps of 2 channels */
+    int bn = lf_batch_normalization(m, x, 0.9f, 0.01f, "bn");
+    int o = lf_dense(m, lf_flatten(m, bn, NULL), 1, LF_ACT_LINEAR, 1, "o");
+    CHECK(lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    /* 2 rows x 3 steps: channel 0 = 1..6, channel 1 = 2, 4, ..., 12 */
+    float xin[12], t[2] = {0, 1};
+    for (int i = 0; i < 6; i++) xin[2 * i] = (float)(i + 1), xin[2 * i + 1] = (float)(2 * (i + 1));
+    const float *xs[1] = {xin};
+    double loss;
+    CHECK(lf__loss_and_grads(m, xs, t, 2, 1, 0, &loss, NULL) == LF_OK, "training pass");
+    float st[4];
+    lf_get_weights(m, "bn", 2, st, 2), lf_get_weights(m, "bn", 3, st + 2, 2);
+    /* mean 3.5 and 7, biased variance 17.5/6 and 70/6 over the 6 values */
+    double mm0 = 0.1 * 3.5, mm1 = 0.1 * 7, mv0 = 0.9 + 0.1 * (17.5 / 6), mv1 = 0.9 + 0.1 * (70.0 / 6);
+    CHECK(fabs(st[0] - mm0) < 1e-6 && fabs(st[1] - mm1) < 1e-6, "moving mean %.8g %.8g, want %.8g %.8g",
+          (double)st[0], (double)st[1], mm0, mm1);
+    CHECK(fabs(st[2] - mv0) < 1e-6 && fabs(st[3] - mv1) < 1e-6, "moving variance %.8g %.8g, want %.8g %.8g",
+          (double)st[2], (double)st[3], mv0, mv1);
+    /* a second pass: moving = moving * 0.9 + batch * 0.1 again */
+    CHECK(lf__loss_and_grads(m, xs, t, 2, 1, 0, &loss, NULL) == LF_OK, "training pass");
+    lf_get_weights(m, "bn", 2, st, 2), lf_get_weights(m, "bn", 3, st + 2, 2);
+    CHECK(fabs(st[0] - (0.9 * mm0 + 0.35)) < 1e-6 && fabs(st[3] - (0.9 * mv1 + 0.1 * (70.0 / 6))) < 1e-5,
+          "second pass: %.8g %.8g", (double)st[0], (double)st[3]);
+    /* an inference pass leaves them */
+    CHECK(lf__loss_and_grads(m, xs, t, 2, 0, 0, &loss, NULL) == LF_OK, "inference pass");
+    float st2[4];
+    lf_get_weights(m, "bn", 2, st2, 2), lf_get_weights(m, "bn", 3, st2 + 2, 2);
+    CHECK(memcmp(st, st2, sizeof st) == 0, "an inference pass changed the moving statistics");
+    /* inference normalises with them: the BatchNormalization node's output */
+    float g[2] = {2, 0.5f}, b[2] = {1, -1};
+    lf_set_weights(m, "bn", 0, g, 2), lf_set_weights(m, "bn", 1, b, 2);
+    float *outs[4] = {NULL, malloc(12 * sizeof(float)), NULL, NULL};
+    CHECK(lf__forward_nodes(m, xs, 2, outs) == LF_OK, "forward");
+    int ok = 1;
+    for (int i = 0; i < 12; i++) {
+        int ch = i % 2;
+        double want = g[ch] * (xin[i] - st[ch]) / sqrt(st[2 + ch] + 0.01) + b[ch];
+        ok &= fabs(outs[1][i] - want) < 1e-5;
+    }
+    CHECK(ok, "inference output from the moving statistics");
+    free(outs[1]);
+    /* the summary counts them as non-trainable */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    lf_model_summary(m, mf);
+    fclose(mf);
+    CHECK(has(buf, "Total params: 15 (0.06 KB)") && has(buf, "Trainable params: 11 (0.04 KB)") &&
+              has(buf, "Non-trainable params: 4 (0.02 KB)"),
+          "summary:\n%s", buf);
+    free(buf);
+    lf_model_free(m);
+}
+
+/* augmentation: the identity in inference, the drawn map in training */
+static void test_augment(void) {
+    lf_model *m;
+    lf_model_create(&m, 6);
+    int x = lf_input_shape(m, 3, (size_t[]){3, 4, 2}, LF_DTYPE_FLOAT32, "x");
+    int fl = lf_random_flip(m, x, LF_FLIP_HORIZONTAL, "flip");
+    int tr = lf_random_translation(m, x, 0.5f, 0.5f, "shift");
+    int s = lf_add(m, 2, (int[]){fl, tr}, NULL);
+    int o = lf_dense(m, lf_flatten(m, s, NULL), 1, LF_ACT_LINEAR, 1, "o");
+    CHECK(lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    enum { N = 16, D = 24 };
+    float xin[N * D];
+    for (int i = 0; i < N * D; i++) xin[i] = (float)(i % D + 1);
+    const float *xs[1] = {xin};
+    float *outs[6] = {NULL, malloc(sizeof xin), malloc(sizeof xin), NULL, NULL, NULL};
+    CHECK(lf__forward_nodes(m, xs, N, outs) == LF_OK, "forward");
+    CHECK(memcmp(outs[1], xin, sizeof xin) == 0 && memcmp(outs[2], xin, sizeof xin) == 0,
+          "inference: both are the identity");
+    lf_ws ws;
+    lf_rng rng;
+    lf_rng_seed(&rng, 42);
+    lf_ws_init(&ws, m, N, 0, NULL, 0);
+    lf_graph_forward(m, &ws, xs, N, 1, &rng);
+    int flipped = 0, kept = 0, ok = 1, shifted = 0;
+    for (int r = 0; r < N; r++) {
+        const float *y = ws.out[fl] + r * D, *xr = xin + r * D;
+        int is_flip = y[0] == xr[3 * 2]; /* pixel (0, 0) from (0, 3) */
+        flipped += is_flip, kept += !is_flip;
+        for (int py = 0; py < 3; py++)
+            for (int px = 0; px < 4; px++)
+                for (int c = 0; c < 2; c++)
+                    ok &= y[(py * 4 + px) * 2 + c] == xr[(py * 4 + (is_flip ? 3 - px : px)) * 2 + c];
+        /* a translation: some (dy, dx) in [-2, 2] x [-2, 2] with zeros shifted in */
+        const float *t = ws.out[tr] + r * D;
+        int found = 0;
+        for (int dy = -2; dy <= 2 && !found; dy++)
+            for (int dx = -2; dx <= 2 && !found; dx++) {
+                int match = 1;
+                for (int py = 0; py < 3; py++)
+                    for (int px = 0; px < 4; px++)
+                        for (int c = 0; c < 2; c++) {
+                            int sy = py - dy, sx = px - dx;
+                            float want = (sy < 0 || sy >= 3 || sx < 0 || sx >= 4) ? 0.0f : xr[(sy * 4 + sx) * 2 + c];
+                            match &= t[(py * 4 + px) * 2 + c] == want;
+                        }
+                if (match) found = 1, shifted += dy != 0 || dx != 0;
+            }
+        ok &= found;
+    }
+    CHECK(ok, "training: every row is flipped or kept, and shifted with zeros");
+    CHECK(flipped >= 3 && kept >= 3 && shifted >= 8, "draws: %d flipped, %d kept, %d shifted of %d", flipped, kept,
+          shifted, N);
+    lf_ws_free(&ws);
+    free(outs[1]), free(outs[2]);
+    lf_model_free(m);
+}
+
+/* a CNN of every image layer trains, saves and loads: predictions bit for
+ * bit, the moving statistics kept; the layers' fields in the file */
+static void test_cnn_round_trip(void) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/cnn.lf", tmpdir);
+    lf_model *m;
+    lf_model_create(&m, 7);
+    int x = lf_input_shape(m, 3, (size_t[]){8, 8, 3}, LF_DTYPE_FLOAT32, "img");
+    int h = lf_rescaling(m, x, 1.0f / 255, 0, NULL);
+    h = lf_random_flip(m, h, LF_FLIP_HORIZONTAL, NULL);
+    h = lf_random_translation(m, h, 0.1f, 0.2f, NULL);
+    h = lf_conv2d(m, h, 4, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 0, NULL);
+    h = lf_batch_normalization(m, h, 0.99f, 1e-3f, NULL);
+    h = lf_activation_layer(m, h, LF_ACT_RELU, NULL);
+    h = lf_max_pooling2d(m, h, 2, 2, 0, 0, LF_PADDING_VALID, NULL);
+    h = lf_average_pooling2d(m, h, 3, 3, 2, 2, LF_PADDING_SAME, NULL);
+    int a = lf_conv2d(m, h, 5, 2, 2, 1, 1, LF_PADDING_VALID, LF_ACT_RELU, 1, NULL);
+    int g1 = lf_global_average_pooling2d(m, a, NULL), g2 = lf_global_max_pooling2d(m, a, NULL);
+    int r = lf_reshape(m, lf_concatenate(m, 2, (int[]){g1, g2}, NULL), 2, (size_t[]){5, 2}, NULL);
+    int o = lf_dense(m, lf_flatten(m, r, NULL), 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
+          lf_model_error(m));
+    enum { N = 24, D = 192 };
+    float *xin = malloc(N * D * sizeof *xin), y[N];
+    fill_uniform(xin, N * D, 0, 255, 8);
+    for (int i = 0; i < N; i++) y[i] = (float)(i % 3);
+    const float *xs[1] = {xin};
+    lf_fit_options fo = lf_fit_defaults();
+    fo.epochs = 2, fo.batch_size = 8;
+    CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
+    float mv[4];
+    lf_get_weights(m, "batch_normalization", 3, mv, 4);
+    CHECK(mv[0] != 1.0f && mv[3] != 1.0f, "the moving variance moved: %g", (double)mv[0]);
+    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model *l;
+    lf_model_create(&l, 0);
+    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+    float p1[N * 3], p2[N * 3];
+    lf_model_predict(m, xs, N, p1);
+    lf_model_predict(l, xs, N, p2);
+    CHECK(memcmp(p1, p2, sizeof p1) == 0, "the loaded CNN predicts differently");
+    /* and trains on identically (the generator is not saved: reseed both) */
+    lf_model_free(l);
+    lf_st_file f;
+    lf_err e;
+    CHECK(lf_st_read(path, &f, &e) == LF_OK, "%s", e.msg);
+    const char *arch = lf_st_metadata(&f, "architecture");
+    const char *want[] = {
+        "\"type\":\"Conv2D\",\"inbound\":[\"random_translation\"],\"filters\":4,\"kernel_size\":[3,3],"
+        "\"strides\":[1,1],\"padding\":\"same\",\"activation\":\"linear\",\"use_bias\":false,\"l2\":0",
+        "\"type\":\"BatchNormalization\",\"inbound\":[\"conv2d\"],\"axis\":-1,\"momentum\":0.99,\"epsilon\":0.001",
+        "\"type\":\"AveragePooling2D\",\"inbound\":[\"max_pooling2d\"],\"pool_size\":[3,3],\"strides\":[2,2],"
+        "\"padding\":\"same\"",
+        "\"type\":\"RandomFlip\",\"inbound\":[\"rescaling\"],\"mode\":\"horizontal\"",
+        "\"type\":\"RandomTranslation\",\"inbound\":[\"random_flip\"],\"height_factor\":0.1,\"width_factor\":0.2,"
+        "\"fill_mode\":\"constant\",\"interpolation\":\"nearest\"",
+        "\"type\":\"Reshape\",\"inbound\":[\"concatenate\"],\"target_shape\":[5,2]",
+        "\"type\":\"GlobalMaxPooling2D\",\"inbound\":[\"conv2d_1\"]}",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) CHECK(has(arch, want[i]), "arch lacks %s:\n%s", want[i], arch ? arch : "(none)");
+    const lf_st_tensor *t = lf_st_find(&f, "conv2d.kernel");
+    CHECK(t && t->ndim == 4 && t->shape[0] == 3 && t->shape[2] == 3 && t->shape[3] == 4, "conv2d.kernel (3, 3, 3, 4)");
+    CHECK(lf_st_find(&f, "batch_normalization.moving_variance") != NULL, "moving_variance saved");
+    lf_st_free(&f);
+    lf_model_free(m);
+    free(xin);
+    unlink(path);
+}
+
+/* build-time errors of the image layers name the layer and the shapes */
+static void test_image_errors(void) {
+    struct {
+        int what;
+        const char *msg;
+    } cases[] = {
+        {0, "Conv2D: input 'v' has shape (None, 12); it needs rank 4 (batch, height, width, channels)"},
+        {1, "Conv2D: input 'img' of shape (None, 4, 5, 3) is smaller than the kernel (5, 3) with padding 'valid'"},
+        {2, "MaxPooling2D: input 'img' of shape (None, 4, 5, 3) is smaller than the pool (2, 6) with padding 'valid'"},
+        {3, "Conv2D: kernel_size and strides must be in 1..1024, got (3, 3) and (0, 1)"},
+        {4, "BatchNormalization: momentum must be in [0, 1], got 1.5"},
+        {5, "RandomTranslation: height_factor and width_factor must be in [0, 1], got 0.5 and -0.1"},
+        {6, "RandomFlip: unknown mode 0"},
+        {7, "GlobalAveragePooling2D: input 'v' has shape (None, 12); it needs rank 4 (batch, height, width, channels)"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lf_model *m;
+        lf_model_create(&m, 2);
+        int x = lf_input_shape(m, 3, (size_t[]){4, 5, 3}, LF_DTYPE_FLOAT32, "img"), v = lf_input(m, 12, "v");
+        switch (cases[c].what) {
+        case 0: lf_conv2d(m, v, 2, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, NULL); break;
+        case 1: lf_conv2d(m, x, 2, 5, 3, 1, 1, LF_PADDING_VALID, LF_ACT_RELU, 1, NULL); break;
+        case 2: lf_max_pooling2d(m, x, 2, 6, 0, 0, LF_PADDING_VALID, NULL); break;
+        case 3: lf_conv2d(m, x, 2, 3, 3, 0, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, NULL); break;
+        case 4: lf_batch_normalization(m, x, 1.5f, 1e-3f, NULL); break;
+        case 5: lf_random_translation(m, x, 0.5f, -0.1f, NULL); break;
+        case 6: lf_random_flip(m, x, (lf_flip)0, NULL); break;
+        default: lf_global_average_pooling2d(m, v, NULL); break;
+        }
+        CHECK(strcmp(lf_model_error(m), cases[c].msg) == 0, "case %zu: got '%s'", c, lf_model_error(m));
+        lf_model_free(m);
+    }
+}
+
+int main(void) {
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_image_XXXXXX");
+    if (!mkdtemp(tmpdir)) return 1;
+    test_shapes();
+    test_file_versions();
+    test_batchnorm_stats();
+    test_augment();
+    test_cnn_round_trip();
+    test_image_errors();
+    rmdir(tmpdir);
+    return check_report("test_image_layers");
+}
