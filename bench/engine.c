@@ -59,12 +59,9 @@ enum { SEED_DIM = 100, SEED_ROWS = 1000, SEED_BATCH = 32, SEED_EPOCHS = 10 };
 static lf_model *seed_network(uint64_t seed) {
     lf_model *m = NULL;
     if (lf_model_create(&m, seed) != LF_OK) return NULL;
-    int in1 = lf_input(m, SEED_DIM, "in1"), in2 = lf_input(m, SEED_DIM, "in2");
-    int br[2] = {lf_dense(m, in1, 32, LF_ACT_RELU, 1, "d1"), lf_dense(m, in2, 32, LF_ACT_RELU, 1, "d2")};
-    int w = lf_weighted_average(m, 2, br, -1, "wavg");
-    int out = lf_dense(m, w, 1, LF_ACT_LINEAR, 1, "out");
+    static const char *const names[6] = {"in1", "in2", "d1", "d2", "wavg", "out"};
     lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
-    if (lf_model_compile(m, out, LF_LOSS_MSE, &opt) != LF_OK) {
+    if (lf_seed_network(m, SEED_DIM, 32, names, &opt) != LF_OK) {
         fail(m, "seed network compile");
         return NULL;
     }

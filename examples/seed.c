@@ -34,18 +34,16 @@ int main(void) {
 
     lf_model *m;
     if (lf_model_create(&m, 1) != LF_OK) return 1;
-    int in1 = lf_input(m, D, "input_1"), in2 = lf_input(m, D, "input_2");
-    int branches[2] = {lf_dense(m, in1, 32, LF_ACT_RELU, 1, "dense"),
-                       lf_dense(m, in2, 32, LF_ACT_RELU, 1, "dense_1")};
-    int avg = lf_weighted_average(m, 2, branches, -1, "weighted_average");
-    int out = lf_dense(m, avg, 1, LF_ACT_LINEAR, 1, "dense_2");
+    /* Input(100) x 2 -> Dense(32, relu) each -> WeightedAverage -> Dense(1),
+     * mse, adam (Keras' defaults), with Keras' layer names; the README shows
+     * the builder calls it makes */
+    lf_status st = lf_seed_network(m, D, 32, NULL, NULL);
     lf_fit_options opt = lf_fit_defaults();
     opt.epochs = 10;  /* batch 32, shuffled, as Keras */
     opt.progress = epoch_lines;
     const float *x[2] = {x1, x2};
     float w[2];
-    if (lf_model_compile(m, out, LF_LOSS_MSE, NULL) != LF_OK ||  /* NULL: adam defaults */
-        lf_model_fit(m, x, y, N, &opt) != LF_OK ||
+    if (st != LF_OK || lf_model_fit(m, x, y, N, &opt) != LF_OK ||
         lf_get_weights(m, "weighted_average", 0, w, 2) != LF_OK) {
         fprintf(stderr, "seed: %s\n", lf_model_error(m));
         lf_model_free(m);

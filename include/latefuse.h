@@ -372,6 +372,18 @@ lf_optimizer lf_optimizer_default(lf_optimizer_kind kind);
  * NULL for adam with defaults. */
 lf_status lf_model_compile(lf_model *m, int output, lf_loss loss, const lf_optimizer *opt);
 
+/* The founding question's network (README, "The founding question"): two
+ * inputs of `dim` features, Dense(units, relu) on each, their
+ * WeightedAverage, Dense(1, linear), compiled with mse and opt (NULL:
+ * Keras' Adam) on an empty model.  names: its 6 layer names in that order
+ * (the two inputs, the two Dense, the WeightedAverage, the output), or NULL
+ * for Keras' ("input_1", "input_2", "dense", "dense_1",
+ * "weighted_average", "dense_2").  Returns lf_model_compile's status (a
+ * builder error included).  The one definition that the seed-example
+ * command, examples/seed.c, the benchmarks and the tests build. */
+lf_status lf_seed_network(lf_model *m, size_t dim, size_t units, const char *const *names,
+                          const lf_optimizer *opt);
+
 size_t lf_model_num_inputs(const lf_model *m);
 size_t lf_model_input_dim(const lf_model *m, size_t i);
 size_t lf_model_output_dim(const lf_model *m);

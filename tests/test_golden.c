@@ -155,12 +155,8 @@ static void check_network(lf_model *m, const char *file, size_t B, int steps) {
 static void test_seed(void) {
     lf_model *m;
     lf_model_create(&m, 1);
-    int in1 = lf_input(m, 100, "in1"), in2 = lf_input(m, 100, "in2");
-    int d1 = lf_dense(m, in1, 32, LF_ACT_RELU, 1, "d1"), d2 = lf_dense(m, in2, 32, LF_ACT_RELU, 1, "d2");
-    int xs[2] = {d1, d2};
-    int w = lf_weighted_average(m, 2, xs, -1, "wavg");
-    int out = lf_dense(m, w, 1, LF_ACT_LINEAR, 1, "out");
-    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    static const char *const names[6] = {"in1", "in2", "d1", "d2", "wavg", "out"};
+    CHECK(lf_seed_network(m, 100, 32, names, NULL) == LF_OK, "%s", lf_model_error(m));
     check_network(m, "tests/golden/seed.safetensors", 8, 1);
     lf_model_free(m);
 }

@@ -43,11 +43,7 @@ int cli_cmd_seed_example(const struct cli_opts *o) {
         rc = cli_fail(st, "cannot create the model", 0);
         goto done;
     }
-    int in1 = lf_input(m, D, "input_1"), in2 = lf_input(m, D, "input_2");
-    int b[2] = {lf_dense(m, in1, 32, LF_ACT_RELU, 1, "dense"), lf_dense(m, in2, 32, LF_ACT_RELU, 1, "dense_1")};
-    int wa = lf_weighted_average(m, 2, b, -1, "weighted_average");
-    int out = lf_dense(m, wa, 1, LF_ACT_LINEAR, 1, "dense_2");
-    st = lf_model_compile(m, out, LF_LOSS_MSE, NULL);
+    st = lf_seed_network(m, D, 32, NULL, NULL); /* Keras' names, adam */
     if (!st) st = lf_model_summary(m, stdout);
     if (st) {
         rc = model_fail(m, st);
