@@ -6,6 +6,7 @@
  */
 #include "kernels.h"
 #include "model.h"
+#include "testing.h"
 
 #include <math.h>
 #include <string.h>
@@ -171,11 +172,7 @@ static double train_batch(lf_model *m, lf_ws *ws, const float *const *x, const f
     return lsum;
 }
 
-/* Internal entry for the gradient and golden tests (declared in the tests):
- * batch loss (mean + L2) and gradients of n rows in one batch, optionally
- * taking an optimizer step.  input_grads: NULL or one array per input. */
-lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t, size_t n,
-                             int training, int step, double *loss, float **input_grads);
+/* testing.h's hook for the gradient and golden tests */
 lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t, size_t n,
                              int training, int step, double *loss, float **input_grads) {
     if (!m || !m->compiled || n == 0) return LF_ERR_STATE;
@@ -560,9 +557,7 @@ lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fi
     return fit_core(m, src, src->n - n_val, src, src->n - n_val, n_val, &o);
 }
 
-/* Internal entry for the golden tests: the inference-mode output of every
- * node for n rows (out[id] NULL to skip a node). */
-lf_status lf__forward_nodes(const lf_model *m, const float *const *x, size_t n, float **out);
+/* testing.h's hook for the golden tests */
 lf_status lf__forward_nodes(const lf_model *m, const float *const *x, size_t n, float **out) {
     if (!m || !m->compiled || n == 0) return LF_ERR_STATE;
     lf_ws ws;

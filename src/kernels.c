@@ -6,6 +6,7 @@
  * loops with the stable formulas.
  */
 #include "kernels.h"
+#include "testing.h"
 
 #include <math.h>
 #include <string.h>
@@ -736,12 +737,7 @@ void lf_sgemm_bias_relu(int trans_a, int trans_b, size_t M, size_t N, size_t K,
     sgemm_ex(trans_a, trans_b, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc, &ep, NULL);
 }
 
-/* Internal entry for test_kernels: the packed path with a given micro-kernel
- * (isa 0 portable, 1 AVX2, 2 AVX-512), with the bias/relu epilogue;
- * returns 0 when this CPU lacks that ISA. */
-int lf__sgemm_isa(int isa, int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
-                  const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
-                  size_t ldc, const float *bias, int relu);
+/* testing.h's hook for test_kernels */
 int lf__sgemm_isa(int isa, int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
                   const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
                   size_t ldc, const float *bias, int relu) {

@@ -1,17 +1,13 @@
 /*
- * engine_util.h — helpers shared by the engine tests: the internal
- * loss-and-gradient entry point of fit.c and random fills.
+ * engine_util.h — helpers shared by the engine tests: the library's test
+ * hooks (testing.h) and random fills.
  */
 #ifndef LF_ENGINE_UTIL_H
 #define LF_ENGINE_UTIL_H
 
 #include "latefuse.h"
 #include "model.h"
-
-lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t, size_t n,
-                             int training, int step, double *loss, float **input_grads);
-
-lf_status lf__forward_nodes(const lf_model *m, const float *const *x, size_t n, float **out);
+#include "testing.h"
 
 /* deterministic uniform fill in [lo, hi) */
 static inline void fill_uniform(float *a, size_t n, float lo, float hi, uint64_t seed) {

@@ -45,9 +45,6 @@ static void one(int ta, int tb, size_t M, size_t N, size_t K, float alpha, float
     free(A), free(B), free(C), free(R);
 }
 
-int lf__sgemm_isa(int isa, int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
-                  const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
-                  size_t ldc, const float *bias, int relu);
 
 /* Every micro-kernel of the packed path (portable, AVX2, AVX-512 where the
  * CPU has them) against the double-precision reference, with the bias and

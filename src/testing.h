@@ -1,0 +1,33 @@
+/*
+ * testing.h — the library's hooks for its own tests, and only for them:
+ * internal entry points that the gradient, golden and kernel tests call
+ * to reach what the public API does not show (a batch's gradients, every
+ * node's output, one micro-kernel).  They are compiled into the static
+ * library that the tests link, hidden from the shared library
+ * (-fvisibility=hidden: tests/abi_test.sh checks that the .so exports the
+ * public header only), and declared here once, so that their definitions
+ * and their callers are checked against the same prototypes.
+ */
+#ifndef LF_TESTING_H
+#define LF_TESTING_H
+
+#include "latefuse.h"
+
+/* fit.c: the batch loss (mean + L2) and gradients of n rows in one batch,
+ * optionally taking an optimizer step.  input_grads: NULL or one array per
+ * input. */
+lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t, size_t n,
+                             int training, int step, double *loss, float **input_grads);
+
+/* fit.c: the inference-mode output of every node for n rows (out[id] NULL
+ * to skip a node). */
+lf_status lf__forward_nodes(const lf_model *m, const float *const *x, size_t n, float **out);
+
+/* kernels.c: the packed sgemm path with a given micro-kernel (isa 0
+ * portable, 1 AVX2, 2 AVX-512), with the bias/relu epilogue; returns 0 when
+ * this CPU lacks that ISA. */
+int lf__sgemm_isa(int isa, int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
+                  const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
+                  size_t ldc, const float *bias, int relu);
+
+#endif
