@@ -615,5 +615,24 @@ done
 contains out "weights of wavg (sum to 1)" "demo shows wavg's weights"
 contains out "weights of wavg-class per model and class" "demo shows wavg-class's weights"
 
+# issue 14's options and explanations: --metric, ges's and DES's settings,
+# auto's table of candidates, importance in inspect, every std in --json
+expect_error 2 "--metric expects log-loss, accuracy or macro-f1, got 'f1'" fit $M3 -y y.csv --method auto -o a.lf --metric f1
+expect_error 2 "--neighbors expects an integer from 1 to 1000, got '0'" compare $M3 -y y.csv --neighbors 0
+expect_ok fit $M3 -y y.csv --method auto --folds 2 --epochs 2 -o auto.lf
+contains out "(chosen by auto)" "fit auto names the choice"
+contains out "auto chose " "fit auto says why"
+contains out "auto's best candidates (cross-validated log-loss, mean +- std over folds):" "fit auto shows the candidates"
+expect_ok inspect auto.lf
+contains out "on the fitting rows: log-loss " "inspect shows the importance"
+contains out "with one model missing in every row:" "inspect shows each model's worth"
+expect_ok fit $M3 -y y.csv --method ges --ensemble-size 7 --metric accuracy -o ges.lf
+contains out "weights of ges (sum to 1):" "ges shows its selection shares"
+expect_ok fit $M3 -y y.csv --method knora-u --neighbors 3 -o knu.lf
+expect_ok compare $M3 -y y.csv --methods mean,ges --json
+for k in macro_f1_std log_loss_std brier_std ece_std '"accuracy_without": {"A": '; do
+    contains out "$k" "compare --json carries $k"
+done
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

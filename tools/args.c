@@ -20,7 +20,8 @@
 
 enum opt_id {
     OPT_MODEL, OPT_LABELS, OPT_FOLDS, OPT_SEED, OPT_METHODS, OPT_METHOD, OPT_CALIBRATE,
-    OPT_LOGITS, OPT_JSON, OPT_OUT, OPT_CLASSES_OUT, OPT_EPOCHS, OPT_NO_FSYNC, OPT_NO_MMAP, OPT_HELP
+    OPT_LOGITS, OPT_JSON, OPT_OUT, OPT_CLASSES_OUT, OPT_EPOCHS, OPT_NO_FSYNC, OPT_NO_MMAP, OPT_METRIC,
+    OPT_ENSEMBLE_SIZE, OPT_BAGS, OPT_NEIGHBORS, OPT_HELP
 };
 
 typedef struct opt_spec {
@@ -48,6 +49,10 @@ static const opt_spec OPTS[] = {
     {"--epochs", OPT_EPOCHS, 1, BIT(CLI_SEED_EXAMPLE) | BIT(CLI_HEAD_EXAMPLE) | BIT(CLI_FIT)},
     {"--no-fsync", OPT_NO_FSYNC, 0, BIT(CLI_FIT) | BIT(CLI_PREDICT)},
     {"--no-mmap", OPT_NO_MMAP, 0, BIT(CLI_PREDICT)},
+    {"--metric", OPT_METRIC, 1, FUSECMD},
+    {"--ensemble-size", OPT_ENSEMBLE_SIZE, 1, FUSECMD},
+    {"--bags", OPT_BAGS, 1, FUSECMD},
+    {"--neighbors", OPT_NEIGHBORS, 1, FUSECMD},
     {"--help", OPT_HELP, 0, ALLCMD},
     {"-h", OPT_HELP, 0, ALLCMD},
 };
@@ -82,7 +87,8 @@ static const char USAGE_MAIN[] =
     "  latefuse --version         the version\n"
     "\n"
     "Methods: mean product max min median vote borda acc-weighted decision-template stack-lr\n"
-    "         wavg wavg-class loglinear mlp gate auto\n"
+    "         wavg wavg-class loglinear mlp gate ges ges-log knora-e knora-u ola lca\n"
+    "         dempster-shafer bks auto\n"
     "Exit status: 0 success, 2 bad usage or input, 1 other errors.\n";
 
 static const char USAGE_SEED[] =
@@ -110,6 +116,7 @@ static const char USAGE_HEAD[] =
 static const char USAGE_COMPARE[] =
     "usage: latefuse compare -m NAME=FILE ... -y LABELS [--folds K] [--seed S]\n"
     "                        [--methods a,b,...|all] [--calibrate] [--logits] [--json]\n"
+    "                        [--metric M] [--ensemble-size N] [--bags B] [--neighbors K]\n"
     "\n"
     "Stratified K-fold cross-validation of fusion methods over validation outputs; prints\n"
     "every method, every single model and the oracle, best (lowest log-loss) first.\n"
@@ -121,12 +128,17 @@ static const char USAGE_COMPARE[] =
     "  --methods LIST  comma-separated method names, or all (default all)\n"
     "  --calibrate     fit one temperature per model before fusing\n"
     "  --logits        the files hold raw scores (softmax is applied)\n"
-    "  --json          one JSON array of objects instead of the table\n";
+    "  --json          one JSON array of objects instead of the table\n"
+    "  --metric M      what ges optimises: log-loss (default) or accuracy\n"
+    "  --ensemble-size N  ges: selections, with replacement (default 50)\n"
+    "  --bags B        ges: selections over random halves of the models (default 1)\n"
+    "  --neighbors K   knora-e, knora-u, ola, lca: the region of competence (default 7)\n";
 
 static const char USAGE_FIT[] =
     "usage: latefuse fit -m NAME=FILE ... -y LABELS --method NAME -o FUSION\n"
     "                    [--calibrate] [--logits] [--seed S] [--folds K] [--epochs N]\n"
-    "                    [--no-fsync]\n"
+    "                    [--no-fsync] [--metric M] [--ensemble-size N] [--bags B]\n"
+    "                    [--neighbors K]\n"
     "\n"
     "Fits one fusion method on all the given samples and saves it.\n"
     "\n"
@@ -140,7 +152,12 @@ static const char USAGE_FIT[] =
     "  --folds K       folds of auto's cross-validation, 2 to 64 (default 5)\n"
     "  --epochs N      epochs of the learned methods (default: the method's)\n"
     "  --no-fsync      write FUSION atomically (temporary file + rename) but skip the\n"
-    "                  fsync: faster, not durable across a machine crash\n";
+    "                  fsync: faster, not durable across a machine crash\n"
+    "  --metric M      what auto chooses by: log-loss (default), accuracy or macro-f1;\n"
+    "                  what ges optimises: log-loss or accuracy\n"
+    "  --ensemble-size N  ges: selections, with replacement (default 50)\n"
+    "  --bags B        ges: selections over random halves of the models (default 1)\n"
+    "  --neighbors K   knora-e, knora-u, ola, lca: the region of competence (default 7)\n";
 
 static const char USAGE_PREDICT[] =
     "usage: latefuse predict FUSION -m NAME=FILE ... -o OUT.npy [--classes-out PRED.npy]\n"
@@ -328,6 +345,15 @@ static int set_option(struct cli_opts *o, enum opt_id id, const char *name, cons
     case OPT_JSON: o->json = 1; return 0;
     case OPT_NO_FSYNC: o->no_fsync = 1; return 0;
     case OPT_NO_MMAP: o->no_mmap = 1; return 0;
+    case OPT_METRIC:
+        if (strcmp(val, "log-loss") == 0) o->metric = LF_METRIC_LOG_LOSS;
+        else if (strcmp(val, "accuracy") == 0) o->metric = LF_METRIC_ACCURACY;
+        else if (strcmp(val, "macro-f1") == 0) o->metric = LF_METRIC_MACRO_F1;
+        else return fail(err, errlen, "--metric expects log-loss, accuracy or macro-f1, got '%.200s'", val);
+        return 0;
+    case OPT_ENSEMBLE_SIZE: return parse_count(name, val, 1, 100000, &o->ensemble_size, err, errlen);
+    case OPT_BAGS: return parse_count(name, val, 1, 10000, &o->bags, err, errlen);
+    case OPT_NEIGHBORS: return parse_count(name, val, 1, 1000, &o->k, err, errlen);
     case OPT_OUT:
         if (!*val) return fail(err, errlen, "-o names no file");
         o->out = val;
@@ -375,6 +401,7 @@ int lf_cli_parse(int argc, char **argv, struct cli_opts *out, char *err, size_t 
     memset(out, 0, sizeof *out);
     out->folds = 5;
     out->method = LF_FUSE_WAVG;
+    out->metric = LF_METRIC_LOG_LOSS;
     if (argc < 2 || !argv || !argv[1])
         return fail(err, errlen, "no command given; see 'latefuse --help'");
 

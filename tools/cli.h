@@ -66,6 +66,9 @@ struct cli_opts {
     int calibrate, logits, json;
     int no_fsync;                /* --no-fsync (fit, predict): LF_WRITE_NO_FSYNC */
     int no_mmap;                 /* --no-mmap (predict): LF_NPY_NO_MMAP */
+    int metric;                  /* --metric (fit, compare): LF_METRIC_*, default log-loss */
+    size_t ensemble_size, bags;  /* --ensemble-size, --bags (ges); 0: the defaults */
+    size_t k;                    /* --neighbors (dynamic selection); 0: 7 */
 };
 
 /* ----------------------------------------------------------- args.c */
@@ -162,7 +165,9 @@ void cli_inputs_free(cli_inputs *in);
 /* The compare table as text, in the table's order (best first). */
 void cli_print_compare(FILE *f, const lf_compare_table *t, const char *const *names, size_t M);
 /* The compare table as one JSON array (see the README notes). */
-void cli_print_compare_json(FILE *f, const lf_compare_table *t);
+void cli_print_compare_json(FILE *f, const lf_compare_table *t, const char *const *names);
+/* auto's best `top` candidates, mean +- std on its metric. */
+void cli_print_auto(FILE *f, const lf_compare_table *t, int metric, size_t top);
 /* Metrics of one fused prediction, as text lines or one JSON object. */
 void cli_print_metrics(FILE *f, const double m[LF_NUM_METRICS], size_t N, int json);
 /* A horizontal bar of `width` cells for a value in [0, 1] (eighth blocks). */

@@ -31,6 +31,10 @@ static lf_fusion_options options_of(const struct cli_opts *o) {
     opt.folds = o->folds;
     opt.seed = o->seed;
     if (o->epochs) opt.epochs = o->epochs;
+    opt.metric = o->metric;
+    if (o->ensemble_size) opt.ensemble_size = o->ensemble_size;
+    if (o->bags) opt.bags = o->bags;
+    opt.k = o->k;
     cli_progress_fusion(&opt);
     return opt;
 }
@@ -68,7 +72,7 @@ int cli_cmd_compare(const struct cli_opts *o) {
         goto done;
     }
     if (o->json) {
-        cli_print_compare_json(stdout, t);
+        cli_print_compare_json(stdout, t, in.names);
     } else {
         printf("%zu samples, %zu models, %zu classes; %zu-fold stratified cross-validation, seed %llu%s\n",
                in.N, in.M, in.C, o->folds, (unsigned long long)o->seed,
@@ -116,6 +120,11 @@ int cli_cmd_fit(const struct cli_opts *o) {
     printf("fitted %s%s%s on %zu samples of %zu models and %zu classes; saved to %s\n",
            name ? name : "?", o->method == LF_FUSE_AUTO ? " (chosen by auto)" : "",
            lf_fusion_calibrated(f) ? " with calibration" : "", in.N, in.M, in.C, o->out);
+    const lf_compare_table *at = lf_fusion_auto_table(f);
+    if (at) { /* what auto weighed, so that the user sees how close the choice was */
+        printf("%s\n", lf_fusion_auto_note(f));
+        cli_print_auto(stdout, at, opt.metric, 10);
+    }
     if (lf_fusion_weights(f, NULL, 0, NULL, NULL) > 0) cli_print_fusion(stdout, f, 0);
 done:
     lf_fusion_free(f);

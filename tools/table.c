@@ -86,7 +86,7 @@ static void json_number(FILE *f, double v) {
         fputs("null", f);
 }
 
-void cli_print_compare_json(FILE *f, const lf_compare_table *t) {
+void cli_print_compare_json(FILE *f, const lf_compare_table *t, const char *const *names) {
     fputs("[\n", f);
     for (size_t i = 0; i < t->n_rows; i++) {
         const lf_score_row *s = &t->rows[display_index(t, i)];
@@ -100,10 +100,36 @@ void cli_print_compare_json(FILE *f, const lf_compare_table *t) {
         for (int m = 1; m < LF_NUM_METRICS; m++) {
             fprintf(f, ", \"%s\": ", METRIC_KEYS[m]);
             json_number(f, s->kind == LF_ROW_ORACLE ? NAN : s->mean[m]);
+            fprintf(f, ", \"%s_std\": ", METRIC_KEYS[m]);
+            json_number(f, s->kind == LF_ROW_ORACLE ? NAN : s->std[m]);
+        }
+        fputs(", \"accuracy_without\": ", f);
+        if (s->acc_without && names) {
+            fputc('{', f);
+            for (size_t k = 0; k < t->n_models; k++) {
+                if (k) fputs(", ", f);
+                cli_json_string(f, names[k]);
+                fputs(": ", f);
+                json_number(f, s->acc_without[k]);
+            }
+            fputc('}', f);
+        } else {
+            fputs("null", f);
         }
         fprintf(f, "}%s\n", i + 1 < t->n_rows ? "," : "");
     }
     fputs("]\n", f);
+}
+
+void cli_print_auto(FILE *f, const lf_compare_table *t, int metric, size_t top) {
+    static const char *const label[LF_NUM_METRICS] = {"accuracy", "macro-F1", "log-loss", "Brier", "ECE"};
+    fprintf(f, "auto's best candidates (cross-validated %s, mean +- std over folds):\n", label[metric]);
+    for (size_t r = 0; r < t->n_rows && r < top; r++) {
+        const lf_score_row *s = &t->rows[r];
+        char name[100];
+        snprintf(name, sizeof name, "%s%s", s->name, s->calibrated ? " +calibrate" : "");
+        fprintf(f, "  %-28s %.4f +- %.4f\n", name, s->mean[metric], s->std[metric]);
+    }
 }
 
 void cli_print_metrics(FILE *f, const double m[LF_NUM_METRICS], size_t N, int json) {
@@ -135,6 +161,20 @@ void cli_print_bar(FILE *f, double v, int width) {
     fputs(PART[eighths % 8], f);
 }
 
+/* what each model is worth, on the fitting rows (lf_fusion_importance) */
+static void print_importance(FILE *f, const lf_fusion *fu, int w) {
+    size_t M = lf_fusion_num_models(fu);
+    double *ll = malloc((M + 1) * sizeof *ll), *acc = malloc((M + 1) * sizeof *acc);
+    if (ll && acc && lf_fusion_importance(fu, ll, acc, M + 1) == M + 1) {
+        fprintf(f, "on the fitting rows: log-loss %.4f, accuracy %.4f; with one model missing in every row:\n",
+                ll[0], acc[0]);
+        for (size_t k = 0; k < M; k++)
+            fprintf(f, "  %-*s  log-loss %.4f (%+.4f)  accuracy %.4f (%+.4f)\n", w, lf_fusion_model_name(fu, k),
+                    ll[k + 1], ll[k + 1] - ll[0], acc[k + 1], acc[k + 1] - acc[0]);
+    }
+    free(ll), free(acc);
+}
+
 void cli_print_fusion(FILE *f, const lf_fusion *fu, int header) {
     size_t M = lf_fusion_num_models(fu), C = lf_fusion_num_classes(fu);
     const char *mname = lf_method_name(lf_fusion_method(fu));
@@ -153,6 +193,7 @@ void cli_print_fusion(FILE *f, const lf_fusion *fu, int header) {
             fprintf(f, "  %-*s  temperature %.4f\n", w, lf_fusion_model_name(fu, k),
                     (double)lf_fusion_temperature(fu, k));
     }
+    if (header) print_importance(f, fu, w);
     size_t rows = 0, cols = 0;
     size_t n = lf_fusion_weights(fu, NULL, 0, &rows, &cols);
     if (n == 0) {

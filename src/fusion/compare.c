@@ -275,16 +275,19 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
  * K-fold cross-validation (the same folds for every candidate) on
  * opt->metric (log-loss by default; accuracy; macro-F1), and corrects for
  * having tried many candidates with the one-standard-error rule (Breiman et
- * al. 1984; Hastie, Tibshirani & Friedman, ESL 7.10): among the candidates
- * whose mean score is within one standard error (the best's fold standard
- * deviation / sqrt(K)) of the best, the one with the fewest fitted numbers
+ * al. 1984; Hastie, Tibshirani & Friedman, ESL 7.10), capped: among the
+ * candidates whose mean loss is within the tolerance of the best's (one
+ * standard error, the best's fold standard deviation / sqrt(K), but at
+ * most 1 % of the best's loss), the one with the fewest fitted numbers
  * wins (calibration counts M; ties: the better mean).  On tiny data (fewer
- * than 20 rows per class) only the candidates with at most M fitted
- * numbers are chosen from (fixed rules, per-model weights), and the note
- * says so.  The table of candidates and the note stay with the fitted
+ * than 20 rows per class) the tolerance is the whole standard error and
+ * only the candidates with at most M fitted numbers are chosen from (fixed
+ * rules, per-model weights), and the note says so.  (The loss is the
+ * log-loss, or 1 - accuracy, 1 - macro-F1.)  The table of candidates and the note stay with the fitted
  * model (lf_fusion_auto_table, lf_fusion_auto_note). */
 
 #define AUTO_ROWS_PER_CLASS 20
+#define AUTO_MAX_SHARE 0.01 /* the one-SE tolerance, at most this share of the best loss */
 
 /* the score to minimise */
 static double auto_loss(const lf_score_row *r, int metric) {
@@ -350,7 +353,11 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
         lf_compare_table_free(t);
         return lf_fail(&f->err, LF_ERR_NUMERIC, "auto: no candidate has a finite cross-validated score");
     }
-    double se = t->rows[best].std[metric] / sqrt((double)c.K), limit = auto_loss(&t->rows[best], metric) + se;
+    /* the tolerance: one standard error, at most 1 % of the best's loss
+     * (so the choice stays within 1 % of the best cross-validated score)
+     * except on tiny data, where one standard error stands */
+    double bl = auto_loss(&t->rows[best], metric), se = t->rows[best].std[metric] / sqrt((double)c.K);
+    double tol = tiny || se < AUTO_MAX_SHARE * bl ? se : AUTO_MAX_SHARE * bl, limit = bl + tol;
     size_t pick = best;
     for (size_t r = 0; r < t->n_rows; r++) {
         const lf_score_row *x = &t->rows[r], *b = &t->rows[pick];
@@ -367,9 +374,9 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
                      pr->std[metric], c.K);
     if (n >= 0 && (size_t)n < note_len && pick != best)
         n += snprintf(note + n, note_len - (size_t)n,
-                      "; the best, %s%s (%.4f), is within one standard error (%.4f) and fits more numbers "
-                      "(%zu against %zu)",
-                      br->name, br->calibrated ? " with calibration" : "", br->mean[metric], se,
+                      "; the best, %s%s (%.4f), is within the tolerance (%.4f: one standard error, at most 1 %% "
+                      "of the best) and fits more numbers (%zu against %zu)",
+                      br->name, br->calibrated ? " with calibration" : "", br->mean[metric], tol,
                       auto_params(lf_method_def_of(br->method), br->calibrated, M, C, N),
                       auto_params(lf_method_def_of(pr->method), pr->calibrated, M, C, N));
     if (n >= 0 && (size_t)n < note_len && tiny)
