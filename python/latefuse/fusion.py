@@ -111,7 +111,11 @@ def _issue_text(arrs, logits):
     return where + "probabilities sum to %g, not 1 (use logits=True for raw scores)" % issue.sum
 
 
-def _options(method, calibrate, folds, seed, logits, epochs, modality_dropout, verbose, what):
+_METRICS = {"log-loss": 2, "log_loss": 2, "accuracy": 0, "macro-f1": 1, "macro_f1": 1}
+
+
+def _options(method, calibrate, folds, seed, logits, epochs, modality_dropout, verbose, what,
+             metric="log-loss", ensemble_size=50, bags=1, neighbors=7):
     o = lib.lf_fusion_defaults()
     if method is not None:
         mid = lib.lf_method_parse(str(method).encode())
@@ -129,22 +133,34 @@ def _options(method, calibrate, folds, seed, logits, epochs, modality_dropout, v
     o.seed, o.epochs, o.modality_dropout = int(seed) & 0xFFFFFFFFFFFFFFFF, int(epochs), md
     if verbose:  # compare's progress and the learned methods' epochs on stderr
         o.progress = _lib.progress_printer(_lib.stderr_tty())
+    if metric not in _METRICS:
+        raise ValueError("%s: metric must be 'log-loss', 'accuracy' or 'macro-f1', got %r" % (what, metric))
+    for nm, v, hi in (("ensemble_size", ensemble_size, 100000), ("bags", bags, 10000), ("neighbors", neighbors, 1000)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 1 <= v <= hi:
+            raise ValueError("%s: %s must be an integer in 1..%d, got %r" % (what, nm, hi, v))
+    o.metric, o.ensemble_size, o.bags, o.k = _METRICS[metric], int(ensemble_size), int(bags), int(neighbors)
     return o
 
 
 class Fusion:
-    """Fusion(method="wavg", calibrate=False, folds=5, seed=0, logits=False,
-    epochs=0, modality_dropout=0.5, verbose=0).
+    """Fusion(method="auto", calibrate=False, folds=5, seed=0, logits=False,
+    epochs=0, modality_dropout=0.5, verbose=0, metric="log-loss",
+    ensemble_size=50, bags=1, neighbors=7).
 
     method: one of latefuse.METHODS (mean, product, max, min, median, vote,
     borda, acc-weighted, decision-template, stack-lr, wavg, wavg-class,
-    loglinear, mlp, gate, auto).  After fit: method_ (the fitted method;
-    for auto the one chosen), calibrated_, names_, n_models_, n_classes_,
+    loglinear, mlp, gate, ges, ges-log, knora-e, knora-u, ola, lca,
+    dempster-shafer, bks, auto); auto (the default) chooses by
+    cross-validation on `metric`.  ensemble_size, bags: ges; neighbors: the
+    dynamic-selection methods.  After fit: method_ (the fitted method; for
+    auto the one chosen), calibrated_, names_, n_models_, n_classes_,
     classes_, weights_ (softmax of the learned weights: (M,) or (M, C) for
-    wavg-class; None for methods without such weights), temperatures_ (M,)."""
+    wavg-class; None for methods without such weights), temperatures_ (M,),
+    importance_ (dict: log_loss and accuracy on the fitting rows with every
+    model, and with each model missing), auto_note_ (auto's reason, or None)."""
 
-    def __init__(self, method="wavg", calibrate=False, folds=5, seed=0, logits=False, epochs=0,
-                 modality_dropout=0.5, verbose=0):
+    def __init__(self, method="auto", calibrate=False, folds=5, seed=0, logits=False, epochs=0,
+                 modality_dropout=0.5, verbose=0, metric="log-loss", ensemble_size=50, bags=1, neighbors=7):
         self.method = method
         self.calibrate = calibrate
         self.folds = folds
@@ -153,11 +169,16 @@ class Fusion:
         self.epochs = epochs
         self.modality_dropout = modality_dropout
         self.verbose = verbose
+        self.metric = metric
+        self.ensemble_size = ensemble_size
+        self.bags = bags
+        self.neighbors = neighbors
         self._handle = None
         self._fitted = False
 
     # scikit-learn's parameter protocol
-    _PARAMS = ("method", "calibrate", "folds", "seed", "logits", "epochs", "modality_dropout", "verbose")
+    _PARAMS = ("method", "calibrate", "folds", "seed", "logits", "epochs", "modality_dropout", "verbose",
+               "metric", "ensemble_size", "bags", "neighbors")
 
     def get_params(self, deep=True):
         return {k: getattr(self, k) for k in self._PARAMS}
@@ -191,7 +212,8 @@ class Fusion:
         yy = _labels(y, N, C, "fit")
         nm = _names(names, len(arrs), "fit")
         o = _options(self.method, self.calibrate, self.folds, self.seed, self.logits, self.epochs,
-                     self.modality_dropout, self.verbose, "fit")
+                     self.modality_dropout, self.verbose, "fit", self.metric, self.ensemble_size, self.bags,
+                     self.neighbors)
         tab = _lib.ptr_table(arrs)
         ntab, keep = _lib.name_table(nm)
         h = self._h()
@@ -221,6 +243,15 @@ class Fusion:
             self.weights_ = w if cols.value <= 1 else w.reshape(rows.value, cols.value)
         else:
             self.weights_ = None
+        ll, acc = np.empty(M + 1), np.empty(M + 1)
+        if lib.lf_fusion_importance(h, ll.ctypes.data, acc.ctypes.data, M + 1) == M + 1:
+            self.importance_ = {"log_loss": float(ll[0]), "accuracy": float(acc[0]),
+                                "without": {n: {"log_loss": float(ll[i + 1]), "accuracy": float(acc[i + 1])}
+                                            for i, n in enumerate(self.names_)}}
+        else:
+            self.importance_ = None
+        note = lib.lf_fusion_auto_note(h)
+        self.auto_note_ = note.decode() if note else None
 
     def _need_fitted(self, what):
         if not self._fitted:
@@ -325,7 +356,8 @@ def fusion_metrics(prob, y):
 
 
 def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, logits=False,
-            epochs=0, modality_dropout=0.5, verbose=0, as_frame=None):
+            epochs=0, modality_dropout=0.5, verbose=0, as_frame=None, metric="log-loss", ensemble_size=50,
+            bags=1, neighbors=7):
     """Stratified K-fold comparison of fusion methods, every single model and
     the oracle (lf_fusion_compare).  Returns one dict per row, sorted by
     mean log-loss (the oracle last): method (the row's name: a method,
@@ -337,7 +369,8 @@ def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, l
     arrs, N, C = _prep(P, "compare")
     yy = _labels(y, N, C, "compare")
     nm = _names(names, len(arrs), "compare")
-    o = _options(None, calibrate, folds, seed, logits, epochs, modality_dropout, verbose, "compare")
+    o = _options(None, calibrate, folds, seed, logits, epochs, modality_dropout, verbose, "compare", metric,
+                 ensemble_size, bags, neighbors)
     if methods is None or (isinstance(methods, str) and methods == "all"):
         mids = None
     else:
