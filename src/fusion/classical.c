@@ -48,7 +48,7 @@ static lf_status acc_predict(const lf_fusion *f, const lf_probs *pr, float *out)
     return lf_rule_apply(LF_RULE_MEAN, (const float *const *)pr->p, pr->M, pr->N, pr->C, f->state, out, &e);
 }
 
-static void acc_save(const lf_fusion *f, lf_method_save *s) {
+void lf_weights_save(const lf_fusion *f, lf_method_save *s) {
     s->tensors[s->n_tensors++] = (lf_st_out){"fusion.weights", f->state, 1, {f->M}};
 }
 
@@ -76,12 +76,12 @@ static size_t acc_weights(const lf_fusion *f, float *out, size_t cap, size_t *ro
 static const lf_method_def acc_weighted = {
     .id = LF_FUSE_ACC_WEIGHTED, .name = "acc-weighted", .family = LF_FAMILY_CLASSICAL,
     .summary = "mean weighted by each model's training accuracy",
-    .fit = acc_fit, .predict = acc_predict, .save = acc_save, .load = acc_load,
+    .fit = acc_fit, .predict = acc_predict, .save = lf_weights_save, .load = acc_load,
     .weights = acc_weights, .free_state = free_floats, .n_params = per_model, .rule = -1};
 
 /* -------------------------------------------------- decision-template */
 
-static lf_status dt_fit(lf_fusion *f, const lf_probs *pr, const int *y, const lf_fusion_options *o) {
+lf_status lf_templates_fit(lf_fusion *f, const lf_probs *pr, const int *y, const lf_fusion_options *o) {
     (void)o;
     size_t M = pr->M, C = pr->C;
     float *t = lf_alloc_array(C, M * C * sizeof *t);
@@ -95,22 +95,25 @@ static lf_status dt_predict(const lf_fusion *f, const lf_probs *pr, float *out) 
     return lf_decision_templates_apply(f->state, (const float *const *)pr->p, pr->M, pr->N, pr->C, out, &e);
 }
 
-static void dt_save(const lf_fusion *f, lf_method_save *s) {
+void lf_templates_save(const lf_fusion *f, lf_method_save *s) {
     s->tensors[s->n_tensors++] = (lf_st_out){"fusion.templates", f->state, 2, {f->C, f->M * f->C}};
 }
 
-static lf_status dt_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e) {
+lf_status lf_templates_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e) {
     float *t = NULL;
-    lf_status st = lf_fusion_load_floats(sf, arch, f->def, "fusion.templates", 2, (size_t[]){f->C, f->M * f->C},
-                                         &t, e);
+    size_t C = f->C, MC = f->M * f->C;
+    lf_status st = lf_fusion_load_floats(sf, arch, f->def, "fusion.templates", 2, (size_t[]){C, MC}, &t, e);
     f->state = t;
+    for (size_t i = 0; st == LF_OK && i < C * MC; i++) /* means of probabilities */
+        if (!(t[i] >= 0 && t[i] <= 1))
+            return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.templates' of %s must hold probabilities", f->def->name);
     return st;
 }
 
 static const lf_method_def decision_template = {
     .id = LF_FUSE_DECISION_TEMPLATE, .name = "decision-template", .family = LF_FAMILY_CLASSICAL,
     .summary = "nearest per-class mean decision profile (Kuncheva)",
-    .fit = dt_fit, .predict = dt_predict, .save = dt_save, .load = dt_load,
+    .fit = lf_templates_fit, .predict = dt_predict, .save = lf_templates_save, .load = lf_templates_load,
     .free_state = free_floats, .n_params = templates, .rule = -1};
 
 const lf_method_def *const lf_classical_methods[] = {&acc_weighted, &decision_template, NULL};

@@ -50,15 +50,6 @@
 
 static void free_floats(void *state) { LF_FREE(state); }
 
-static lf_status ds_fit(lf_fusion *f, const lf_probs *pr, const int *y, const lf_fusion_options *o) {
-    (void)o;
-    size_t M = pr->M, C = pr->C;
-    float *t = lf_alloc_array(C, M * C * sizeof *t);
-    if (!t) return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
-    f->state = t;
-    return lf_decision_templates_fit((const float *const *)pr->p, M, pr->N, C, y, t, &f->err);
-}
-
 static lf_status ds_predict(const lf_fusion *f, const lf_probs *pr, float *out) {
     size_t M = pr->M, N = pr->N, C = pr->C, MC = M * C;
     const float *T = f->state;
@@ -102,35 +93,12 @@ static lf_status ds_predict(const lf_fusion *f, const lf_probs *pr, float *out) 
     return LF_OK;
 }
 
-static void ds_save(const lf_fusion *f, lf_method_save *s) {
-    s->tensors[s->n_tensors++] = (lf_st_out){"fusion.templates", f->state, 2, {f->C, f->M * f->C}};
-}
-
-static lf_status ds_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e) {
-    size_t C = f->C, MC = f->M * f->C;
-    if (arch) return lf_fail(e, LF_ERR_FORMAT, "the %s method has no network, but the file holds an architecture", f->def->name);
-    if (lf_st_count(sf) != 1)
-        return lf_fail(e, LF_ERR_FORMAT, "the file holds %zu tensors, the %s method has 1", lf_st_count(sf), f->def->name);
-    const lf_st_tensor *t = lf_st_find(sf, "fusion.templates");
-    size_t shape[2] = {C, MC};
-    if (!t || t->ndim != 2 || t->shape[0] != C || t->shape[1] != MC)
-        return lf_load_tensor(sf, "fusion.templates", NULL, 2, shape, e); /* its message */
-    float *T = lf_alloc_array(C, MC * sizeof *T);
-    if (!T) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
-    f->state = T;
-    lf_status st = lf_load_tensor(sf, "fusion.templates", T, 2, shape, e);
-    for (size_t i = 0; st == LF_OK && i < C * MC; i++)
-        if (!(T[i] >= 0 && T[i] <= 1))
-            return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.templates' of %s must hold probabilities", f->def->name);
-    return st;
-}
-
 static size_t ds_n_params(size_t M, size_t C, size_t N) { return (void)N, C * M * C; }
 
 static const lf_method_def dempster_shafer = {
     .id = LF_FUSE_DEMPSTER_SHAFER, .name = "dempster-shafer", .family = LF_FAMILY_CLASSICAL,
     .summary = "Dempster-Shafer combination over decision templates (Rogova)",
-    .fit = ds_fit, .predict = ds_predict, .save = ds_save, .load = ds_load,
+    .fit = lf_templates_fit, .predict = ds_predict, .save = lf_templates_save, .load = lf_templates_load,
     .free_state = free_floats, .n_params = ds_n_params, .rule = -1};
 
 /* ----------------------------------------------------------------- bks */

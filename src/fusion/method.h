@@ -77,6 +77,15 @@ const lf_method_def *lf_method_at(size_t i);
 lf_status lf_fusion_load_floats(const lf_st_file *sf, const char *arch, const lf_method_def *d, const char *name,
                                 size_t ndim, const size_t *shape, float **dst, lf_err *e);
 
+/* classical.c: states other methods share.  An M-vector of weights saved
+ * as "fusion.weights" (acc-weighted, ges); Kuncheva's decision templates,
+ * C x (M*C) fitted on the rows, saved as "fusion.templates" and checked to
+ * be probabilities at load (decision-template, dempster-shafer). */
+void lf_weights_save(const lf_fusion *f, lf_method_save *s);
+lf_status lf_templates_fit(lf_fusion *f, const lf_probs *pr, const int *y, const lf_fusion_options *o);
+void lf_templates_save(const lf_fusion *f, lf_method_save *s);
+lf_status lf_templates_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e);
+
 /* learned.c: the compiled, untrained network of learned method m for M
  * models of C classes (LF_ERR_ARG for another method); the tests replay
  * its training with it. */

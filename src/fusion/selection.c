@@ -315,10 +315,6 @@ static lf_status ges_predict(const lf_fusion *f, const lf_probs *pr, float *out)
                          pr->N, pr->C, f->state, out, &e);
 }
 
-static void ges_save(const lf_fusion *f, lf_method_save *s) {
-    s->tensors[s->n_tensors++] = (lf_st_out){"fusion.weights", f->state, 1, {f->M}};
-}
-
 static lf_status ges_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e) {
     float *w = NULL;
     lf_status st = lf_fusion_load_floats(sf, arch, f->def, "fusion.weights", 1, (size_t[]){f->M}, &w, e);
@@ -357,13 +353,13 @@ static const ges_params linear = {0}, geometric = {1};
 static const lf_method_def ges = {
     .id = LF_FUSE_GES, .name = "ges", .family = LF_FAMILY_CLASSICAL,
     .summary = "greedy ensemble selection (Caruana 2004) over the linear pool",
-    .fit = ges_fit, .predict = ges_predict, .save = ges_save, .load = ges_load,
+    .fit = ges_fit, .predict = ges_predict, .save = lf_weights_save, .load = ges_load,
     .weights = ges_weights, .free_state = free_counts, .n_params = per_model, .params = &linear, .rule = -1};
 
 static const lf_method_def ges_log = {
     .id = LF_FUSE_GES_LOG, .name = "ges-log", .family = LF_FAMILY_CLASSICAL,
     .summary = "greedy ensemble selection over the log-linear (geometric) pool",
-    .fit = ges_fit, .predict = ges_predict, .save = ges_save, .load = ges_load,
+    .fit = ges_fit, .predict = ges_predict, .save = lf_weights_save, .load = ges_load,
     .weights = ges_weights, .free_state = free_counts, .n_params = per_model, .params = &geometric,
     .rule = -1};
 
