@@ -81,9 +81,11 @@ static float *grad_of(const lf_model *m, lf_ws *ws, int src, int input_grads) {
 }
 
 /* The inputs of a node (and, for backward, where their gradients go) into
- * the workspace's scratch arrays, and the rest of what its record works on. */
-static lf_layer_ctx node_ctx(const lf_model *m, lf_ws *ws, size_t id, size_t B, int backward,
-                             int input_grads) {
+ * the workspace's scratch arrays, and the rest of what its record works on,
+ * written field by field into *c (a by-value struct built and copied per
+ * node cost store-forwarding stalls on every call of a small network) */
+static void node_ctx(lf_layer_ctx *c, const lf_model *m, lf_ws *ws, size_t id, size_t B, int backward,
+                     int input_grads) {
     const lf_node *nd = &m->nodes[id];
     for (size_t i = 0; i < nd->n_in; i++) {
         int src = nd->in[i];
@@ -92,28 +94,27 @@ static lf_layer_ctx node_ctx(const lf_model *m, lf_ws *ws, size_t id, size_t B, 
         ws->ds[i] = backward ? grad_of(m, ws, src, input_grads) : NULL;
     }
     int is_output = (int)id == m->output;
-    lf_layer_ctx c = {
-        .m = m,
-        .t = lf_type_of(nd),
-        .nd = nd,
-        .B = B,
-        .xs = ws->xs,
-        .dims = ws->dims,
-        .dxs = ws->ds,
-        .y = ws->out[id],
-        .dy = backward ? ws->dout[id] : NULL,
-        .aux = ws->aux[id],
-        .w = m->params + nd->param_off,
-        .mask = nd->mask >= 0 ? ws->out[nd->mask] : NULL,
-        .gate = nd->gate >= 0 ? ws->out[nd->gate] : NULL,
-        .dgate = backward && nd->gate >= 0 ? grad_of(m, ws, nd->gate, input_grads) : NULL,
-        .is_output = is_output,
-        /* training with a fused cross-entropy: the loss reads the logits */
-        .logits_only = ws->logits_only && m->fused && is_output,
-        .fused = m->fused && is_output,
-        .training = ws->training,
-    };
-    return c;
+    c->m = m;
+    c->t = lf_type_of(nd);
+    c->nd = nd;
+    c->B = B;
+    c->xs = ws->xs;
+    c->dims = ws->dims;
+    c->dxs = ws->ds;
+    c->y = ws->out[id];
+    c->dy = backward ? ws->dout[id] : NULL;
+    c->aux = ws->aux[id];
+    c->w = m->params + nd->param_off;
+    c->dw = NULL;
+    c->mask = nd->mask >= 0 ? ws->out[nd->mask] : NULL;
+    c->gate = nd->gate >= 0 ? ws->out[nd->gate] : NULL;
+    c->dgate = backward && nd->gate >= 0 ? grad_of(m, ws, nd->gate, input_grads) : NULL;
+    c->is_output = is_output;
+    /* training with a fused cross-entropy: the loss reads the logits */
+    c->logits_only = ws->logits_only && m->fused && is_output;
+    c->fused = m->fused && is_output;
+    c->training = ws->training;
+    c->rng = NULL;
 }
 
 void lf_graph_forward(const lf_model *m, lf_ws *ws, const float *const *x, size_t B,
@@ -124,7 +125,8 @@ void lf_graph_forward(const lf_model *m, lf_ws *ws, const float *const *x, size_
         const lf_node *nd = &m->nodes[id];
         const lf_layer_type *t = lf_type_of(nd);
         if (!nd->needed || !t->forward) continue;
-        lf_layer_ctx c = node_ctx(m, ws, id, B, 0, 0);
+        lf_layer_ctx c;
+        node_ctx(&c, m, ws, id, B, 0, 0);
         c.rng = rng;
         t->forward(&c);
     }
@@ -148,7 +150,8 @@ void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int
         const lf_node *nd = &m->nodes[id];
         const lf_layer_type *t = lf_type_of(nd);
         if (!nd->needed || !t->backward) continue;
-        lf_layer_ctx c = node_ctx(m, ws, id, B, 1, input_grads);
+        lf_layer_ctx c;
+        node_ctx(&c, m, ws, id, B, 1, input_grads);
         c.dw = grads + nd->param_off;
         t->backward(&c);
     }
