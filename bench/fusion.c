@@ -210,6 +210,9 @@ static int bench_b9(size_t n, size_t n_fit, size_t runs) {
     /* ges: fit on n rows */
     lf_fusion_options o = lf_fusion_defaults();
     o.method = LF_FUSE_GES;
+    /* the selection itself: fit's importance (M + 1 predictions of the
+     * rows, on by default) is timed apart, as b9.importance */
+    o.importance = 0;
     for (size_t r = 0; r <= runs; r++) {
         lf_fusion *f;
         if (lf_fusion_create(&f) != LF_OK) goto out;
@@ -226,6 +229,17 @@ static int bench_b9(size_t n, size_t n_fit, size_t runs) {
         lf_fusion_free(f);
     }
     print_times("b9", "ges_fit", "latefuse", t, runs);
+    {
+        lf_fusion *f;
+        if (lf_fusion_create(&f) != LF_OK) goto out;
+        o.importance = 1;
+        double t0 = now_s();
+        lf_status st = lf_fusion_fit(f, (const float *const *)p, names, M, n, C, y, &o);
+        printf("RESULT b9.ges_fit_with_importance.latefuse.median_s %.6g\n", now_s() - t0);
+        lf_fusion_free(f);
+        o.importance = 0;
+        if (st != LF_OK) goto out;
+    }
     /* dynamic selection: fit on n_fit rows, predict n rows; knora-e only
      * (the others find the same neighbours), one run and no warm-up: at
      * full size a run takes minutes */
