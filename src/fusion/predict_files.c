@@ -35,7 +35,6 @@
 #include "io/npy.h"
 #include "kernels.h"
 
-#include <ctype.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,28 +56,20 @@ typedef struct source {
     size_t rows, cols;
 } source;
 
-static int has_ext(const char *path, const char *ext) {
-    size_t n = strlen(path), k = strlen(ext);
-    if (n <= k) return 0;
-    for (size_t i = 0; i < k; i++)
-        if (tolower((unsigned char)path[n - k + i]) != ext[i]) return 0;
-    return 1;
-}
-
 static lf_status source_open(source *s, const char *path, unsigned flags, lf_err *e) {
     memset(s, 0, sizeof *s);
-    lf_status st;
-    if (has_ext(path, ".npy")) {
+    lf_io_format fmt;
+    lf_status st = lf_io_format_of(path, &fmt, e);
+    if (st != LF_OK) return st;
+    if (fmt == LF_IO_NPY) {
         unsigned rf = LF_NPY_ANY_ORDER | (flags & LF_READ_NO_MMAP ? LF_NPY_NO_MMAP : 0);
         st = lf_npy_reader_open(&s->rd, path, rf, e);
         if (st == LF_OK && s->rd.fortran) { /* whole, through the descriptor already open */
             st = lf_npy_reader_load(&s->rd, &s->whole, e);
             lf_npy_reader_close(&s->rd);
         }
-    } else if (has_ext(path, ".csv")) {
-        st = lf_csv_read(path, &s->whole, e);
     } else {
-        return lf_fail(e, LF_ERR_ARG, "cannot tell the format of '%s': use a .npy or .csv file", path);
+        st = lf_csv_read(path, &s->whole, e);
     }
     if (st != LF_OK) return st;
     s->rows = s->rd.impl ? s->rd.rows : s->whole.rows;

@@ -8,21 +8,12 @@
 #include "io/csv.h"
 #include "io/npy.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 static lf_status give(lf_status st, const lf_err *e, char *err, size_t errlen) {
     if (st != LF_OK && err && errlen) snprintf(err, errlen, "%s", e->msg[0] ? e->msg : lf_status_string(st));
     return st;
-}
-
-static int has_ext(const char *path, const char *ext) {
-    size_t n = strlen(path), k = strlen(ext);
-    if (n <= k) return 0;
-    for (size_t i = 0; i < k; i++)
-        if (tolower((unsigned char)path[n - k + i]) != ext[i]) return 0;
-    return 1;
 }
 
 /* A .npy opened once: a C-order file straight into floats, chunk by chunk
@@ -57,15 +48,10 @@ lf_status lf_matrix_read(const char *path, lf_matrix *out, char *err, size_t err
     memset(out, 0, sizeof *out);
     if (!path || !*path) return give(lf_fail(&e, LF_ERR_ARG, "empty input path"), &e, err, errlen);
     lf_array a = {0};
-    lf_status st;
-    if (has_ext(path, ".npy")) {
-        /* opened once: rows as they come for C order, whole otherwise */
-        st = read_npy(path, &a, &e);
-    } else if (has_ext(path, ".csv")) {
-        st = lf_csv_read(path, &a, &e);
-    } else {
-        st = lf_fail(&e, LF_ERR_ARG, "cannot tell the format of '%s': use a .npy or .csv file", path);
-    }
+    lf_io_format fmt;
+    lf_status st = lf_io_format_of(path, &fmt, &e);
+    if (st == LF_OK) /* a .npy opened once: rows as they come for C order, whole otherwise */
+        st = fmt == LF_IO_NPY ? read_npy(path, &a, &e) : lf_csv_read(path, &a, &e);
     if (st != LF_OK) return give(st, &e, err, errlen);
     out->data = a.data, out->rows = a.rows, out->cols = a.cols, out->is_integer = a.is_integer;
     return LF_OK;
