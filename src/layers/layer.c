@@ -27,18 +27,6 @@ int lf_check_act(lf_model *m, lf_activation act) {
     return 1;
 }
 
-static int valid_name(const char *s) {
-    size_t n = strlen(s);
-    if (n == 0 || n >= LF_NAME_MAX) return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-'))
-            return 0;
-    }
-    return 1;
-}
-
 int lf_node_find(const lf_model *m, const char *name) {
     if (!m || !name) return -1;
     for (size_t i = 0; i < m->n_nodes; i++)
@@ -89,7 +77,7 @@ int lf_node_add(lf_model *m, const lf_layer_type *t, lf_kind kind, lf_node proto
                -1;
     char buf[LF_NAME_MAX];
     if (name) {
-        if (!valid_name(name))
+        if (!lf_name_valid(name, strlen(name)))
             return lf_build_fail(m, LF_ERR_ARG,
                                  "invalid layer name '%.80s': use 1-63 characters of A-Z a-z 0-9 _ . -",
                                  name),
