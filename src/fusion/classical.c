@@ -16,6 +16,7 @@
 #include "fusion/rules.h"
 #include "model_io.h"
 
+#include <math.h>
 #include <string.h>
 
 static void free_floats(void *state) { LF_FREE(state); }
@@ -52,18 +53,25 @@ void lf_weights_save(const lf_fusion *f, lf_method_save *s) {
     s->tensors[s->n_tensors++] = (lf_st_out){"fusion.weights", f->state, 1, {f->M}};
 }
 
-static lf_status acc_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e) {
+lf_status lf_weights_load(lf_fusion *f, const lf_st_file *sf, const char *arch, int counts, lf_err *e) {
     float *w = NULL;
     lf_status st = lf_fusion_load_floats(sf, arch, f->def, "fusion.weights", 1, (size_t[]){f->M}, &w, e);
     f->state = w;
     if (st != LF_OK) return st;
     double s = 0;
     for (size_t k = 0; k < f->M; k++) {
+        if (counts && (!(w[k] >= 0) || w[k] != floorf(w[k])))
+            return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.weights' of %s must hold selection counts (integers >= 0)",
+                           f->def->name);
         if (!(w[k] >= 0)) return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.weights' holds a negative weight");
         s += w[k];
     }
     if (!(s > 0)) return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.weights' sums to 0");
     return LF_OK;
+}
+
+static lf_status acc_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e) {
+    return lf_weights_load(f, sf, arch, 0, e);
 }
 
 static size_t acc_weights(const lf_fusion *f, float *out, size_t cap, size_t *rows, size_t *cols) {

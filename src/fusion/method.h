@@ -82,6 +82,9 @@ lf_status lf_fusion_load_floats(const lf_st_file *sf, const char *arch, const lf
  * C x (M*C) fitted on the rows, saved as "fusion.templates" and checked to
  * be probabilities at load (decision-template, dempster-shafer). */
 void lf_weights_save(const lf_fusion *f, lf_method_save *s);
+/* Loads them, >= 0 with a positive sum, and whole numbers when `counts`
+ * (ges's selection counts). */
+lf_status lf_weights_load(lf_fusion *f, const lf_st_file *sf, const char *arch, int counts, lf_err *e);
 lf_status lf_templates_fit(lf_fusion *f, const lf_probs *pr, const int *y, const lf_fusion_options *o);
 void lf_templates_save(const lf_fusion *f, lf_method_save *s);
 lf_status lf_templates_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e);

@@ -316,19 +316,7 @@ static lf_status ges_predict(const lf_fusion *f, const lf_probs *pr, float *out)
 }
 
 static lf_status ges_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e) {
-    float *w = NULL;
-    lf_status st = lf_fusion_load_floats(sf, arch, f->def, "fusion.weights", 1, (size_t[]){f->M}, &w, e);
-    f->state = w;
-    if (st != LF_OK) return st;
-    double s = 0;
-    for (size_t k = 0; k < f->M; k++) {
-        if (!(w[k] >= 0) || w[k] != floorf(w[k]))
-            return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.weights' of %s must hold selection counts (integers >= 0)",
-                           f->def->name);
-        s += w[k];
-    }
-    if (!(s > 0)) return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.weights' sums to 0");
-    return LF_OK;
+    return lf_weights_load(f, sf, arch, 1, e);
 }
 
 /* the counts as weights summing to 1 */
