@@ -10,11 +10,14 @@
 #   make fuzz       builds the libFuzzer targets (clang) into build-fuzz/ and
 #                   runs each for FUZZ_SECONDS seconds (see fuzz/README.md)
 #   make deps       installs the Debian packages the tests need, if missing
+#   make install    library, header, tool, man page and pkg-config file under
+#                   $(DESTDIR)$(PREFIX) (default /usr/local); make uninstall
 #
 # Variables: CC, BUILD (output folder), SAN (e.g. address,undefined), OPT, OMP (-fopenmp;
 # empty for a build without threads),
 # EXTRA_CFLAGS (e.g. -Werror), FUZZ_CC, FUZZ_SECONDS, FUZZ_JOBS, HAVE_PNG and
-# HAVE_JPEG (1/0: with or without the image decoders; found by default).
+# HAVE_JPEG (1/0: with or without the image decoders; found by default),
+# PREFIX, DESTDIR, BINDIR, LIBDIR, INCLUDEDIR, MANDIR (make install).
 
 CC      ?= cc
 BUILD   ?= build
@@ -48,6 +51,10 @@ CFLAGS_BASE += -DLF_HAVE_JPEG $(shell pkg-config --cflags libjpeg)
 IMGLIBS += $(shell pkg-config --libs libjpeg)
 endif
 CFLAGS  := $(CFLAGS_BASE) $(EXTRA_CFLAGS)
+# The version is LF_VERSION in include/latefuse.h; the shared library's
+# SONAME carries its major number (liblatefuse.so.MAJOR).
+VERSION := $(shell sed -n 's/^\#define LF_VERSION "\(.*\)"/\1/p' include/latefuse.h)
+MAJOR   := $(firstword $(subst ., ,$(VERSION)))
 LDLIBS  := $(IMGLIBS) -lm $(OMP) $(LDSAN)
 
 LIB_SRC := $(sort $(wildcard src/*.c src/*/*.c))
@@ -57,8 +64,10 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
-.PHONY: all test test-build demo san tsan clean golden deps bench python fuzz fuzz-build fuzz-bins
-all: $(BUILD)/liblatefuse.a $(BUILD)/liblatefuse.so $(BUILD)/latefuse $(EXAMPLE_BIN)
+.PHONY: all test test-build demo san tsan clean golden deps bench python fuzz fuzz-build fuzz-bins \
+        install uninstall
+all: $(BUILD)/liblatefuse.a $(BUILD)/liblatefuse.so $(BUILD)/latefuse $(EXAMPLE_BIN) \
+     $(BUILD)/latefuse.1
 
 $(BUILD)/%.o: %.c include/latefuse.h $(wildcard src/*.h src/*/*.h)
 	@mkdir -p $(dir $@)
@@ -68,8 +77,8 @@ $(BUILD)/liblatefuse.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/liblatefuse.so: $(LIB_OBJ)
-	$(CC) -shared -o $@ $^ $(LDLIBS)
+$(BUILD)/liblatefuse.so: $(LIB_OBJ) Makefile
+	$(CC) -shared -Wl,-soname,liblatefuse.so.$(MAJOR) -o $@ $(LIB_OBJ) $(LDLIBS)
 
 TOOL_SRC := $(sort $(wildcard tools/*.c))
 $(BUILD)/latefuse: $(TOOL_SRC) $(wildcard tools/*.h) $(BUILD)/liblatefuse.a
@@ -87,6 +96,52 @@ $(BUILD)/tests/test_corpus: tests/test_corpus.c tests/check.h fuzz/targets.c fuz
 $(BUILD)/examples/%: examples/%.c $(BUILD)/liblatefuse.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/liblatefuse.a $(LDLIBS)
+
+# The man page, generated from the tool's --help texts.
+$(BUILD)/latefuse.1: $(BUILD)/latefuse tools/manpage.sh
+	sh tools/manpage.sh $(BUILD)/latefuse > $@.tmp && mv $@.tmp $@
+
+# make install: the usual GNU directory variables; DESTDIR stages the files.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+PCDIR      ?= $(LIBDIR)/pkgconfig
+
+# pkg-config file: what a program needs to link the library; Libs.private
+# and Requires.private are the extra libraries of a static link.  Written
+# by install, for the directories of that install.
+define write_pc
+	@{ echo 'prefix=$(PREFIX)'; echo 'libdir=$(LIBDIR)'; echo 'includedir=$(INCLUDEDIR)'; echo; \
+	  echo 'Name: latefuse'; \
+	  echo 'Description: Multimodal late fusion and a Keras-style network engine'; \
+	  echo 'Version: $(VERSION)'; \
+	  echo 'Cflags: -I$${includedir}'; \
+	  echo 'Libs: -L$${libdir} -llatefuse'; \
+	  echo 'Libs.private: -lm $(OMP)'; \
+	  echo 'Requires.private:$(if $(filter 1,$(HAVE_PNG)), libpng)$(if $(filter 1,$(HAVE_JPEG)), libjpeg)'; \
+	} > $(1)
+endef
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PCDIR)
+	install -m 755 $(BUILD)/latefuse $(DESTDIR)$(BINDIR)/latefuse
+	install -m 644 $(BUILD)/liblatefuse.a $(DESTDIR)$(LIBDIR)/liblatefuse.a
+	install -m 755 $(BUILD)/liblatefuse.so $(DESTDIR)$(LIBDIR)/liblatefuse.so.$(VERSION)
+	ln -sf liblatefuse.so.$(VERSION) $(DESTDIR)$(LIBDIR)/liblatefuse.so.$(MAJOR)
+	ln -sf liblatefuse.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/liblatefuse.so
+	install -m 644 include/latefuse.h $(DESTDIR)$(INCLUDEDIR)/latefuse.h
+	install -m 644 $(BUILD)/latefuse.1 $(DESTDIR)$(MANDIR)/man1/latefuse.1
+	$(call write_pc,$(DESTDIR)$(PCDIR)/latefuse.pc)
+	chmod 644 $(DESTDIR)$(PCDIR)/latefuse.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/latefuse $(DESTDIR)$(LIBDIR)/liblatefuse.a \
+	    $(DESTDIR)$(LIBDIR)/liblatefuse.so $(DESTDIR)$(LIBDIR)/liblatefuse.so.$(MAJOR) \
+	    $(DESTDIR)$(LIBDIR)/liblatefuse.so.$(VERSION) $(DESTDIR)$(INCLUDEDIR)/latefuse.h \
+	    $(DESTDIR)$(MANDIR)/man1/latefuse.1 $(DESTDIR)$(PCDIR)/latefuse.pc
 
 # Installs what the tests need (Debian packages), only where missing.
 deps:
