@@ -42,6 +42,15 @@ endif
 ifeq ($(origin HAVE_JPEG), undefined)
 HAVE_JPEG := $(shell pkg-config --exists libjpeg 2>/dev/null && echo 1 || echo 0)
 endif
+# zlib (Debian: zlib1g-dev) inflates np.savez_compressed archives
+# (src/io/npz.c); HAVE_ZLIB=0 builds without (stored .npz only).
+ifeq ($(origin HAVE_ZLIB), undefined)
+HAVE_ZLIB := $(shell pkg-config --exists zlib 2>/dev/null && echo 1 || echo 0)
+endif
+ifeq ($(HAVE_ZLIB),1)
+CFLAGS_BASE += -DLF_HAVE_ZLIB $(shell pkg-config --cflags zlib)
+IMGLIBS += $(shell pkg-config --libs zlib)
+endif
 ifeq ($(HAVE_PNG),1)
 CFLAGS_BASE += -DLF_HAVE_PNG $(shell pkg-config --cflags libpng)
 IMGLIBS += $(shell pkg-config --libs libpng)
@@ -120,7 +129,7 @@ define write_pc
 	  echo 'Cflags: -I$${includedir}'; \
 	  echo 'Libs: -L$${libdir} -llatefuse'; \
 	  echo 'Libs.private: -lm $(OMP)'; \
-	  echo 'Requires.private:$(if $(filter 1,$(HAVE_PNG)), libpng)$(if $(filter 1,$(HAVE_JPEG)), libjpeg)'; \
+	  echo 'Requires.private:$(if $(filter 1,$(HAVE_PNG)), libpng)$(if $(filter 1,$(HAVE_JPEG)), libjpeg)$(if $(filter 1,$(HAVE_ZLIB)), zlib)'; \
 	} > $(1)
 endef
 

@@ -639,8 +639,10 @@ typedef enum lf_input_problem {
                                   (in double), not 1 within 1e-3 */
     LF_INPUT_LABEL_RANGE,      /* label `value` is not a class in 0..C-1 */
     LF_INPUT_LABEL_NOT_INTEGER,/* label `value` is not a whole number */
-    LF_INPUT_LABEL_NOT_ONE_HOT /* a one-hot row is not exactly one 1 and
+    LF_INPUT_LABEL_NOT_ONE_HOT,/* a one-hot row is not exactly one 1 and
                                   the rest 0 */
+    LF_INPUT_NOT_PROBABILITY   /* a one-column (binary) probability `value`
+                                  outside 0..1 (lf_outputs_prepare) */
 } lf_input_problem;
 
 typedef struct lf_input_issue {
@@ -692,12 +694,41 @@ typedef struct lf_matrix {
                          or CSV whose every value is an integer literal) */
 } lf_matrix;
 
-/* Reads a .npy (any numeric dtype, C or Fortran order, 1-D or 2-D) or a
- * .csv file (chosen by the extension, any case; the formats' rules are in
- * README.md) into *out as float32.  On failure *out is zeroed and one
+/* Reads a matrix into *out as float32: a .npy (any numeric dtype, C or
+ * Fortran order, 1-D or 2-D), one array of a .npz archive ("file.npz" with
+ * a single array, or "file.npz:KEY"; deflated ones when built with zlib),
+ * or a text table (CSV, or columns separated by spaces or tabs).  The
+ * format is told by the content (the .npy and ZIP magic bytes), the
+ * extension being the hint for a file that has neither; path "-" reads
+ * standard input (any of these forms).  The formats' rules are in
+ * README.md.  On failure *out is zeroed and one
  * sentence naming the file goes to err (errlen bytes; err may be NULL). */
 lf_status lf_matrix_read(const char *path, lf_matrix *out, char *err, size_t errlen);
 void lf_matrix_free(lf_matrix *m); /* NULL and a zeroed matrix are allowed */
+
+/* Model outputs as users save them, brought to N x C probabilities before
+ * lf_check_outputs (src/fusion/outputs.c has the rules):
+ *   - a one-column matrix (a binary model's positive class) becomes two
+ *     columns: (1 - p, p), or for logits softmax((0, z));
+ *   - LF_OUTPUTS_LOGITS: raw scores, each row through the softmax;
+ *   - LF_OUTPUTS_RAW: raw scores kept raw, for a fusion fitted with
+ *     `logits` (which applies the softmax itself): only the expansion;
+ *   - LF_OUTPUTS_RENORMALIZE: probability rows whose sum is off 1 by more
+ *     than 1e-3 are divided by their sum (other rows keep their bits).
+ * LOGITS, RAW and RENORMALIZE exclude each other.  Missing rows (NaN)
+ * stay missing.  Changes *m in place (cols may become 2); LF_ERR_FORMAT
+ * with the row in *issue (issue may be NULL) for a one-column value that
+ * cannot be read (inf; a probability outside 0..1), LF_ERR_ARG for bad
+ * flags, LF_ERR_NOMEM. */
+#define LF_OUTPUTS_LOGITS 1u
+#define LF_OUTPUTS_RAW 2u
+#define LF_OUTPUTS_RENORMALIZE 4u
+lf_status lf_outputs_prepare(lf_matrix *m, unsigned flags, lf_input_issue *issue);
+
+/* 1 when every present row of the N x C outputs p is in 0..1 and sums to 1
+ * within 1e-3 (and at least one row is present): rows a user called logits
+ * that are probabilities already (softmax would flatten them). */
+int lf_outputs_look_like_probabilities(const float *p, size_t N, size_t C);
 
 /* Writes rows x cols float32 as a .npy (version 1.0, '<f4', C order),
  * through a temporary file renamed into place as every save (LF_WRITE_*
@@ -715,16 +746,17 @@ lf_status lf_folds_stratified(const int *y, size_t N, size_t C, size_t K, uint64
 
 /* --------------------------------------------- predicting from files
  *
- * lf_fusion_predict_files fuses model outputs stored in files (.npy of any
- * numeric dtype, C or Fortran order, or .csv; chosen by the extension, any
- * case) into a float32 .npy of N x C probabilities at out_path and, when
+ * lf_fusion_predict_files fuses model outputs stored in files (any form
+ * lf_matrix_read reads) into a float32 .npy of N x C probabilities at out_path and, when
  * classes_path is given, an int64 .npy of the N predicted classes.
  *
  * Contract:
  *   - Each input file is opened once.  A C-order .npy is read in chunks of
  *     rows (memory-mapped when its dtype is native float32, unless
  *     LF_READ_NO_MMAP; pread() otherwise), so memory does not grow with the
- *     number of rows; a CSV or a Fortran-order .npy is read whole.
+ *     number of rows; any other input (text, .npz, standard input, a
+ *     Fortran-order .npy, a file with LF_OUTPUTS_* flags or one column) is
+ *     read whole.
  *   - names[k] says which of the fusion model's models paths[k] holds; a
  *     stored model given no file is absent (NaN rows, as lf_fusion_predict).
  *     Checked before anything is written: the first file's columns against
@@ -781,6 +813,11 @@ typedef struct lf_predict_files_options {
     unsigned flags;           /* LF_WRITE_NO_FSYNC | LF_READ_NO_MMAP */
     lf_temp_fn temp;          /* NULL, or told about the temporary files */
     void *temp_ctx;
+    const unsigned *file_flags; /* NULL, or per path: LF_OUTPUTS_* of
+                                   lf_outputs_prepare (LOGITS, RENORMALIZE;
+                                   for a fusion fitted on logits every file
+                                   is RAW); such files, and one-column ones,
+                                   are read whole */
 } lf_predict_files_options;
 
 typedef struct lf_predict_files_result {

@@ -142,12 +142,13 @@ expect_error 2 "unknown method 'nope' (see latefuse --help)" fit $M3 -y y.csv --
 expect_error 2 "--epochs expects an integer from 1 to 1000000, got '0'" seed-example --epochs 0
 
 # ------------------------------------------------------------- input errors
-expect_error 2 "cannot tell the format of 'a.txt': use a .npy or .csv file" compare -m A=a.txt -y y.csv
+printf '0.5,0.5\n' >notnpy.npy
+expect_error 2 "'notnpy.npy' is not a .npy file (no \\x93NUMPY magic)" compare -m A=notnpy.npy -y y.csv
 expect_error 2 "cannot open 'nope.csv': No such file or directory" compare -m A=nope.csv -y y.csv
 expect_error 2 "row 1 of 'bad_sum.csv' sums to 1.2, not 1 within 1e-3 (pass --logits for raw scores)" compare -m A=bad_sum.csv -m B=b.csv -y y.csv
 expect_error 2 "row 4 of 'bad_neg.csv' holds a negative probability -0.1 in column 1 (pass --logits for raw scores)" compare -m A=a.csv -m B=bad_neg.csv -y y.csv
 expect_error 2 "row 5 of 'bad_inf.csv' holds inf in column 1" compare -m A=a.csv -m B=bad_inf.csv -y y.csv
-expect_error 2 "row 5 of 'bad_inf.csv' holds inf in column 1" compare -m A=a.csv -m B=bad_inf.csv -y y.csv --logits
+expect_error 2 "row 5 of 'bad_inf.csv' holds inf in column 1" compare -m A=bad_sum.csv -m B=bad_inf.csv -y y.csv --logits
 expect_error 2 "row 6 of 'bad_nan.csv' has NaN in column 2 but values in others; a missing output must be a whole row of NaN" compare -m A=a.csv -m B=bad_nan.csv -y y.csv
 expect_error 2 "row-count mismatch: 'short.csv' has 9 rows but 'a.csv' has 10" compare -m A=a.csv -m S=short.csv -y y.csv
 expect_error 2 "class-count mismatch: 'three.csv' has 3 columns but 'a.csv' has 2" compare -m A=a.csv -m T=three.csv -y y.csv
@@ -158,7 +159,8 @@ expect_error 2 "row 2 of 'y_hot2.csv' is not one-hot (exactly one 1, the rest 0)
 expect_error 2 "'y3.csv' has 3 columns; labels must be one column of class indices or 2 one-hot columns" compare $M3 -y y3.csv
 expect_error 2 "cannot open 'nope.lf': No such file or directory" inspect nope.lf
 printf '0.5\n0.5\n' >one.csv
-expect_error 2 "'one.csv' has 1 column; model outputs need one column per class (at least 2)" compare -m O=one.csv -y y.csv
+printf '0.2,0.3,0.5\n0.1,0.1,0.8\n' >three.csv
+expect_error 2 "'one.csv' has 1 column, a binary model's P(class 1), but the first model has 3 classes" compare -m A=three.csv -m O=one.csv -y y.csv
 run inspect a.csv
 if [ "$rc" -eq 2 ] && grep -q "^latefuse: 'a.csv' is not a valid" err && [ "$(wc -l <err)" -eq 1 ]; then ok; else bad "inspect of a CSV file: exit $rc, $(cat err)"; fi
 
@@ -469,11 +471,11 @@ len=$(( ${#dict} + 1 )); pad=$(( (64 - (10 + len) % 64) % 64 )); hl=$(( len + pa
 } >empty.npy
 expect_error 2 "eval needs at least one row, and 'empty.npy' has none" eval mean.lf -m A=empty.npy -y y.csv
 printf '0.5,0.49\n0.5,0.5\n' >near.csv
-expect_error 2 "row 1 of 'near.csv' sums to 0.99, not 1 within 1e-3" compare -m A=near.csv -y y.csv
+expect_error 2 "row 1 of 'near.csv' sums to 0.99, not 1 within 1e-3 (--renormalize divides such rows by their sum)" compare -m A=near.csv -y y.csv
 printf '2.5,0.5\n0.5,0.5\n' >far.csv
 expect_error 2 "row 1 of 'far.csv' sums to 3, not 1 within 1e-3 (pass --logits for raw scores)" compare -m A=far.csv -y y.csv
 printf '1\n' >one_col.csv
-expect_error 2 "'one_col.csv' has 1 column; model outputs need one column per class (at least 2)" compare -m A=one_col.csv -y y.csv
+expect_ok eval mean.lf -m A=one_col.csv -y one_col.csv
 printf '0.5,0.5\n' >one_row.csv
 expect_error 2 "row-count mismatch: 'one_row.csv' has 1 row but 'a.csv' has 10" compare -m A=a.csv -m B=one_row.csv -y y.csv
 expect_error 2 "'one_col.csv' has 1 label but the model files have 10 rows" compare $M3 -y one_col.csv

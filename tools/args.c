@@ -20,7 +20,7 @@
 
 enum opt_id {
     OPT_MODEL, OPT_LABELS, OPT_FOLDS, OPT_SEED, OPT_METHODS, OPT_METHOD, OPT_CALIBRATE,
-    OPT_LOGITS, OPT_JSON, OPT_OUT, OPT_CLASSES_OUT, OPT_EPOCHS, OPT_NO_FSYNC, OPT_NO_MMAP, OPT_METRIC,
+    OPT_LOGITS, OPT_RENORMALIZE, OPT_JSON, OPT_OUT, OPT_CLASSES_OUT, OPT_EPOCHS, OPT_NO_FSYNC, OPT_NO_MMAP, OPT_METRIC,
     OPT_ENSEMBLE_SIZE, OPT_BAGS, OPT_NEIGHBORS, OPT_HELP
 };
 
@@ -43,6 +43,7 @@ static const opt_spec OPTS[] = {
     {"--method", OPT_METHOD, 1, BIT(CLI_FIT)},
     {"--calibrate", OPT_CALIBRATE, 0, FUSECMD},
     {"--logits", OPT_LOGITS, 0, FUSECMD},
+    {"--renormalize", OPT_RENORMALIZE, 0, FUSECMD | BIT(CLI_PREDICT) | BIT(CLI_EVAL)},
     {"--json", OPT_JSON, 0, BIT(CLI_COMPARE) | BIT(CLI_EVAL)},
     {"-o", OPT_OUT, 1, BIT(CLI_FIT) | BIT(CLI_PREDICT)},
     {"--classes-out", OPT_CLASSES_OUT, 1, BIT(CLI_PREDICT)},
@@ -71,7 +72,7 @@ static const char USAGE_MAIN[] =
     "\n"
     "Late fusion of already-trained classifiers, and a Keras-style network engine.\n"
     "\n"
-    "Fusion commands (model files: N x C probabilities as .npy or .csv, a row of NaN = missing):\n"
+    "Fusion commands (model files: N x C probabilities as .npy, .npz, CSV; a row of NaN = missing):\n"
     "  compare  -m NAME=FILE ... -y LABELS   cross-validated table of every fusion method\n"
     "  fit      -m NAME=FILE ... -y LABELS --method NAME -o FUSION   fit and save a fusion model\n"
     "  predict  FUSION -m NAME=FILE ... -o OUT.npy                   fused probabilities\n"
@@ -117,17 +118,22 @@ static const char USAGE_COMPARE[] =
     "usage: latefuse compare -m NAME=FILE ... -y LABELS [--folds K] [--seed S]\n"
     "                        [--methods a,b,...|all] [--calibrate] [--logits] [--json]\n"
     "                        [--metric M] [--ensemble-size N] [--bags B] [--neighbors K]\n"
+    "                        [--renormalize]\n"
     "\n"
     "Stratified K-fold cross-validation of fusion methods over validation outputs; prints\n"
     "every method, every single model and the oracle, best (lowest log-loss) first.\n"
     "\n"
-    "  -m NAME=FILE    a model's outputs, N x C (.npy or .csv); repeat per model\n"
-    "  -y LABELS       N class indices 0..C-1, or N x C one-hot (.npy or .csv)\n"
+    "  -m NAME=FILE[:OPT]  a model's outputs, N x C; repeat per model.  FILE: .npy,\n"
+    "                  .npz (FILE.npz:KEY for one of several arrays), CSV or text, - for\n"
+    "                  standard input; one column = P(class 1) of a binary model.\n"
+    "                  OPT: logits (this file holds raw scores), renormalize\n"
+    "  -y LABELS       N class indices 0..C-1, or N x C one-hot (same forms as FILE)\n"
     "  --folds K       cross-validation folds, 2 to 64 (default 5)\n"
     "  --seed S        seed of the folds and the learned methods (default 0)\n"
     "  --methods LIST  comma-separated method names, or all (default all)\n"
     "  --calibrate     fit one temperature per model before fusing\n"
     "  --logits        the files hold raw scores (softmax is applied)\n"
+    "  --renormalize   divide probability rows that do not sum to 1 by their sum\n"
     "  --json          one JSON array of objects instead of the table\n"
     "  --metric M      what ges optimises: log-loss (default) or accuracy\n"
     "  --ensemble-size N  ges: selections, with replacement (default 50)\n"
@@ -138,16 +144,20 @@ static const char USAGE_FIT[] =
     "usage: latefuse fit -m NAME=FILE ... -y LABELS --method NAME -o FUSION\n"
     "                    [--calibrate] [--logits] [--seed S] [--folds K] [--epochs N]\n"
     "                    [--no-fsync] [--metric M] [--ensemble-size N] [--bags B]\n"
-    "                    [--neighbors K]\n"
+    "                    [--neighbors K] [--renormalize]\n"
     "\n"
     "Fits one fusion method on all the given samples and saves it.\n"
     "\n"
-    "  -m NAME=FILE    a model's outputs, N x C (.npy or .csv); repeat per model\n"
-    "  -y LABELS       N class indices 0..C-1, or N x C one-hot (.npy or .csv)\n"
+    "  -m NAME=FILE[:OPT]  a model's outputs, N x C; repeat per model.  FILE: .npy,\n"
+    "                  .npz (FILE.npz:KEY for one of several arrays), CSV or text, - for\n"
+    "                  standard input; one column = P(class 1) of a binary model.\n"
+    "                  OPT: logits (this file holds raw scores), renormalize\n"
+    "  -y LABELS       N class indices 0..C-1, or N x C one-hot (same forms as FILE)\n"
     "  --method NAME   a method (see latefuse --help), or auto\n"
     "  -o FUSION       where to save the fusion model\n"
     "  --calibrate     fit one temperature per model first, on the same samples\n"
     "  --logits        the files hold raw scores (stored: predict applies softmax)\n"
+    "  --renormalize   divide probability rows that do not sum to 1 by their sum\n"
     "  --seed S        seed (default 0)\n"
     "  --folds K       folds of auto's cross-validation, 2 to 64 (default 5)\n"
     "  --epochs N      epochs of the learned methods (default: the method's)\n"
@@ -161,12 +171,13 @@ static const char USAGE_FIT[] =
 
 static const char USAGE_PREDICT[] =
     "usage: latefuse predict FUSION -m NAME=FILE ... -o OUT.npy [--classes-out PRED.npy]\n"
-    "                        [--no-fsync] [--no-mmap]\n"
+    "                        [--no-fsync] [--no-mmap] [--renormalize]\n"
     "\n"
     "Fused probabilities (N x C float32 .npy) for new outputs.  Files are matched to the\n"
     "fusion model's models by NAME; a model left out is treated as missing for every row.\n"
     "\n"
-    "  -m NAME=FILE         a model's outputs (.npy or .csv); repeat per model\n"
+    "  -m NAME=FILE[:OPT]   a model's outputs (forms and OPT as in fit); repeat per model\n"
+    "  --renormalize        divide probability rows that do not sum to 1 by their sum\n"
     "  -o OUT.npy           the fused probabilities; - for standard output\n"
     "  --classes-out FILE   the predicted classes (int64 .npy); - for standard output\n"
     "  --no-fsync           write the outputs atomically (temporary file + rename) but\n"
@@ -175,12 +186,13 @@ static const char USAGE_PREDICT[] =
     "                       files that other processes may truncate while they are read)\n";
 
 static const char USAGE_EVAL[] =
-    "usage: latefuse eval FUSION -m NAME=FILE ... -y LABELS [--json]\n"
+    "usage: latefuse eval FUSION -m NAME=FILE ... -y LABELS [--json] [--renormalize]\n"
     "\n"
     "Accuracy, macro-F1, log-loss, Brier score and ECE of the fused prediction on new data.\n"
     "\n"
-    "  -m NAME=FILE    a model's outputs (.npy or .csv); repeat per model\n"
+    "  -m NAME=FILE[:OPT]  a model's outputs (forms and OPT as in fit); repeat per model\n"
     "  -y LABELS       N class indices 0..C-1, or N x C one-hot\n"
+    "  --renormalize   divide probability rows that do not sum to 1 by their sum\n"
     "  --json          one JSON object\n";
 
 static const char USAGE_INSPECT[] =
@@ -274,6 +286,34 @@ static int add_model(struct cli_opts *o, const char *arg, char *err, size_t errl
     memcpy(m->name, arg, len);
     m->name[len] = '\0';
     m->path = eq + 1;
+    m->flags = 0;
+    /* trailing ":logits" / ":renormalize" are the file's options */
+    const char *file = eq + 1;
+    size_t flen = strlen(file);
+    for (;;) {
+        const char *c = file + flen; /* back to the last ':' before flen */
+        while (c > file && c[-1] != ':') c--;
+        if (c == file) break;
+        c--;
+        size_t olen = flen - (size_t)(c - file) - 1;
+        unsigned f = olen == 6 && memcmp(c + 1, "logits", 6) == 0         ? CLI_FILE_LOGITS
+                     : olen == 11 && memcmp(c + 1, "renormalize", 11) == 0 ? CLI_FILE_RENORMALIZE
+                                                                          : 0;
+        if (!f) break;
+        m->flags |= f;
+        flen = (size_t)(c - file);
+    }
+    if (m->flags) {
+        if (flen == 0) return fail(err, errlen, "-m %s= names no file", m->name);
+        if (flen >= sizeof m->path_buf)
+            return fail(err, errlen, "the file name of -m %s is too long (%zu bytes)", m->name, flen);
+        if ((m->flags & CLI_FILE_LOGITS) && (m->flags & CLI_FILE_RENORMALIZE))
+            return fail(err, errlen, "-m %s: ':logits' and ':renormalize' exclude each other (logits need no "
+                        "renormalising)", m->name);
+        memcpy(m->path_buf, file, flen);
+        m->path_buf[flen] = '\0';
+        m->path = m->path_buf;
+    }
     return 0;
 }
 
@@ -342,6 +382,7 @@ static int set_option(struct cli_opts *o, enum opt_id id, const char *name, cons
     }
     case OPT_CALIBRATE: o->calibrate = 1; return 0;
     case OPT_LOGITS: o->logits = 1; return 0;
+    case OPT_RENORMALIZE: o->renormalize = 1; return 0;
     case OPT_JSON: o->json = 1; return 0;
     case OPT_NO_FSYNC: o->no_fsync = 1; return 0;
     case OPT_NO_MMAP: o->no_mmap = 1; return 0;
@@ -385,6 +426,15 @@ static int check_required(struct cli_opts *o, char *err, size_t errlen) {
             return fail(err, errlen, "fit needs --method NAME");
         if ((o->command == CLI_FIT || o->command == CLI_PREDICT) && !o->out)
             return fail(err, errlen, "%s needs an output file: -o FILE", cmd);
+        {
+            size_t dash = o->labels && strcmp(o->labels, "-") == 0;
+            for (size_t k = 0; k < o->n_models; k++) dash += strcmp(o->models[k].path, "-") == 0;
+            if (dash > 1)
+                return fail(err, errlen, "standard input ('-') can be read only once, and %zu inputs name it",
+                            dash);
+        }
+        if (o->logits && o->renormalize)
+            return fail(err, errlen, "--logits and --renormalize exclude each other (logits need no renormalising)");
         if (o->command == CLI_FIT && strcmp(o->out, "-") == 0)
             return fail(err, errlen, "fit cannot write the fusion model to standard output; name a file with -o");
         return 0;
@@ -424,7 +474,7 @@ int lf_cli_parse(int argc, char **argv, struct cli_opts *out, char *err, size_t 
     int takes_positional = out->command == CLI_PREDICT || out->command == CLI_EVAL ||
                            out->command == CLI_INSPECT;
     int only_positional = 0;
-    unsigned seen = 0; /* options given, by opt_id */
+    uint64_t seen = 0; /* options given, by opt_id */
 
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -462,9 +512,9 @@ int lf_cli_parse(int argc, char **argv, struct cli_opts *out, char *err, size_t 
             return fail(err, errlen, "option %s takes no value", spec->name);
         }
         /* an option with one value given twice: which one was meant? */
-        if (spec->takes_value && spec->id != OPT_MODEL && (seen & (1u << spec->id)))
+        if (spec->takes_value && spec->id != OPT_MODEL && (seen & ((uint64_t)1 << spec->id)))
             return fail(err, errlen, "option %s is given twice", spec->name);
-        seen |= 1u << spec->id;
+        seen |= (uint64_t)1 << spec->id;
         int rc = set_option(out, spec->id, spec->name, val, err, errlen);
         if (rc) return rc;
     }

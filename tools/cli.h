@@ -41,9 +41,17 @@ typedef enum cli_command {
     CLI_NUM_COMMANDS
 } cli_command;
 
+/* -m NAME=FILE[:logits][:renormalize]: options of one file */
+#define CLI_FILE_LOGITS 1u      /* the file holds raw scores */
+#define CLI_FILE_RENORMALIZE 2u /* its rows may be renormalised */
+#define CLI_PATH_MAX 1024       /* a FILE followed by options is copied */
+
 typedef struct cli_model_arg {
     char name[CLI_NAME_MAX + 1]; /* NAME of -m NAME=FILE (copied)          */
-    const char *path;            /* FILE: points into argv                 */
+    const char *path;            /* FILE: into argv, or into path_buf when
+                                    options followed it                    */
+    unsigned flags;              /* CLI_FILE_*                             */
+    char path_buf[CLI_PATH_MAX];
 } cli_model_arg;
 
 struct cli_opts {
@@ -64,6 +72,7 @@ struct cli_opts {
     lf_method methods[64];       /* --methods (compare), deduplicated */
     size_t n_methods;            /* 0 = every method */
     int calibrate, logits, json;
+    int renormalize;             /* --renormalize: every probability file  */
     int no_fsync;                /* --no-fsync (fit, predict): LF_WRITE_NO_FSYNC */
     int no_mmap;                 /* --no-mmap (predict): LF_NPY_NO_MMAP */
     int metric;                  /* --metric (fit, compare): LF_METRIC_*, default log-loss */
@@ -75,7 +84,7 @@ struct cli_opts {
 
 /* Parses argv (argv[0] is the program) into *out.  Pure: reads only its
  * arguments, writes only *out and err, allocates nothing (paths point into
- * argv).  Returns 0 on success (including --help / --version, flagged in
+ * argv, or into *out when -m FILE carried options).  Returns 0 on success (including --help / --version, flagged in
  * *out) or CLI_EXIT_USAGE with one sentence (no prefix, no newline) in err.
  * Checks every option belongs to the command, values parse, required
  * options are present, and model names are valid and distinct. */
@@ -145,6 +154,12 @@ lf_status cli_find_model(const lf_fusion *f, const char *name, size_t *j, cli_er
 /* Loads every -m file of o in order (names and paths kept), checks that all
  * have the same rows and columns (and C == want_c when want_c > 0), and
  * validates each with cli_check_outputs. */
+/* The LF_OUTPUTS_* flags of -m file k: RAW when the fusion model reads
+ * logits (`logits`), else its own :logits / :renormalize (or
+ * --renormalize). */
+unsigned cli_file_flags(const struct cli_opts *o, size_t k, int logits);
+/* How messages name an input: "standard input" for "-". */
+const char *cli_input_name(const char *path);
 lf_status cli_load_models(const struct cli_opts *o, int logits, size_t want_c, cli_inputs *in,
                           cli_err *e);
 

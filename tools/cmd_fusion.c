@@ -167,19 +167,24 @@ int cli_cmd_predict(const struct cli_opts *o) {
         return rc;
     }
     const char *names[CLI_MAX_MODELS], *paths[CLI_MAX_MODELS];
-    for (size_t k = 0; k < o->n_models; k++) names[k] = o->models[k].name, paths[k] = o->models[k].path;
+    unsigned flags[CLI_MAX_MODELS];
+    for (size_t k = 0; k < o->n_models; k++) {
+        names[k] = o->models[k].name, paths[k] = o->models[k].path;
+        flags[k] = cli_file_flags(o, k, lf_fusion_logits(f));
+    }
     sigset_t held;
     lf_predict_files_options po;
     memset(&po, 0, sizeof po);
     po.classes_path = o->classes_out;
     po.flags = (o->no_fsync ? LF_WRITE_NO_FSYNC : 0) | (o->no_mmap ? LF_READ_NO_MMAP : 0);
     po.temp = cli_temp_event, po.temp_ctx = &held;
+    po.file_flags = flags;
     lf_predict_files_result res;
     lf_status st = lf_fusion_predict_files(f, names, paths, o->n_models, o->out, &po, &res);
     if (st) {
         char msg[600];
         if (res.issue.kind != LF_INPUT_OK)
-            cli_issue_message(&res.issue, paths[res.file], msg, sizeof msg);
+            cli_issue_message(&res.issue, cli_input_name(paths[res.file]), msg, sizeof msg);
         else
             snprintf(msg, sizeof msg, "%s", res.message);
         rc = cli_fail(st, msg, res.input);

@@ -5,8 +5,9 @@
  * The checks are the library's (lf_check_outputs, lf_labels_from_matrix);
  * what is here is their wording: only the tool knows file names, so the
  * messages name the file, the 1-based data row and column and the
- * offending value, which is what a user needs to fix an export.  Nothing
- * here prints; errors go back through cli_err.
+ * offending value, which is what a user needs to fix an export.  Errors
+ * go back through cli_err; the one thing printed here is the warning for
+ * rows given as logits that look like probabilities.
  */
 #include "cli.h"
 
@@ -47,6 +48,12 @@ void cli_issue_message(const lf_input_issue *is, const char *path, char *msg, si
                  "row of NaN",
                  row, path, col);
         break;
+    case LF_INPUT_NOT_PROBABILITY:
+        snprintf(msg, len,
+                 "row %zu of '%s' holds %g, not a probability in 0..1 (a one-column file is the probability "
+                 "of class 1; give raw scores with :logits)",
+                 row, path, is->value);
+        break;
     case LF_INPUT_INF:
         snprintf(msg, len, "row %zu of '%s' holds %s in column %zu", row, path, is->value > 0 ? "inf" : "-inf",
                  col);
@@ -61,7 +68,8 @@ void cli_issue_message(const lf_input_issue *is, const char *path, char *msg, si
          * a negative value (above) or a sum far from 1; near 1, the sum says
          * enough (rounded or truncated probabilities) */
         snprintf(msg, len, "row %zu of '%s' sums to %.6g, not 1 within 1e-3%s", row, path, is->sum,
-                 fabs(is->sum - 1.0) > CLI_LOGITS_HINT ? " (pass --logits for raw scores)" : "");
+                 fabs(is->sum - 1.0) > CLI_LOGITS_HINT ? " (pass --logits for raw scores)"
+                                                       : " (--renormalize divides such rows by their sum)");
         break;
     default: snprintf(msg, len, "row %zu of '%s' is not valid", row, path); break;
     }
@@ -106,15 +114,41 @@ lf_status cli_find_model(const lf_fusion *f, const char *name, size_t *j, cli_er
     return cli_set(e, LF_ERR_ARG, "the fusion model has no model named '%s' (it knows %s)", name, known);
 }
 
+unsigned cli_file_flags(const struct cli_opts *o, size_t k, int logits) {
+    unsigned f = o->models[k].flags;
+    if (logits) return LF_OUTPUTS_RAW; /* the fusion model applies the softmax */
+    if (f & CLI_FILE_LOGITS) return LF_OUTPUTS_LOGITS;
+    return (f & CLI_FILE_RENORMALIZE) || o->renormalize ? LF_OUTPUTS_RENORMALIZE : 0;
+}
+
+const char *cli_input_name(const char *path) { return strcmp(path, "-") == 0 ? "standard input" : path; }
+
 lf_status cli_load_models(const struct cli_opts *o, int logits, size_t want_c, cli_inputs *in,
                           cli_err *e) {
     memset(in, 0, sizeof *in);
     for (size_t k = 0; k < o->n_models; k++) {
-        const char *path = o->models[k].path;
+        const char *path = cli_input_name(o->models[k].path);
         lf_matrix a;
-        lf_status st = cli_read_matrix(path, &a, e);
+        lf_status st = cli_read_matrix(o->models[k].path, &a, e);
         if (st) {
             cli_inputs_free(in);
+            return st;
+        }
+        unsigned flags = cli_file_flags(o, k, logits);
+        if ((logits || (o->models[k].flags & CLI_FILE_LOGITS)) && a.cols > 1 &&
+            lf_outputs_look_like_probabilities(a.data, a.rows, a.cols))
+            fprintf(stderr,
+                    "latefuse: warning: the rows of '%s' are read as logits but look like probabilities "
+                    "(each in 0..1, summing to 1); the softmax will flatten them%s\n",
+                    path, logits ? " (drop --logits?)" : " (drop ':logits'?)");
+        lf_input_issue is;
+        size_t cols = a.cols;
+        st = lf_outputs_prepare(&a, flags, &is);
+        if (st) {
+            lf_matrix_free(&a);
+            cli_inputs_free(in);
+            if (st == LF_ERR_NOMEM) return cli_set(e, st, "out of memory reading '%s'", path);
+            cli_issue_message(&is, path, e->msg, sizeof e->msg);
             return st;
         }
         in->p[k] = a.data;
@@ -122,6 +156,13 @@ lf_status cli_load_models(const struct cli_opts *o, int logits, size_t want_c, c
         in->paths[k] = path;
         in->M = k + 1;
         if (k == 0) in->N = a.rows, in->C = a.cols;
+        size_t want = k ? in->C : want_c;
+        if (cols == 1 && want && want != 2) {
+            cli_inputs_free(in);
+            return cli_set(e, LF_ERR_SHAPE,
+                           "'%s' has 1 column, a binary model's P(class 1), but %s has %zu classes", path,
+                           k ? "the first model" : "the fusion model", want);
+        }
         st = cli_check_shape(path, a.rows, a.cols, in->paths[0], in->N, in->C, k == 0, want_c, e);
         if (!st) st = cli_check_outputs(path, a.data, a.rows, a.cols, logits, e);
         if (st) {
@@ -159,11 +200,12 @@ lf_status cli_match_models(const lf_fusion *f, cli_inputs *in, cli_err *e) {
     return LF_OK;
 }
 
-lf_status cli_load_labels(const char *path, size_t N, size_t C, int **y, cli_err *e) {
+lf_status cli_load_labels(const char *file, size_t N, size_t C, int **y, cli_err *e) {
     *y = NULL;
     int *out = NULL;
     lf_matrix a;
-    lf_status st = cli_read_matrix(path, &a, e);
+    lf_status st = cli_read_matrix(file, &a, e);
+    const char *path = cli_input_name(file);
     if (st) return st;
     if (a.rows != N) {
         st = cli_set(e, LF_ERR_SHAPE, "'%s' has %zu label%s but the model files have %zu row%s", path,

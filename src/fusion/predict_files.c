@@ -31,7 +31,7 @@
  * the chunks in order would meet.
  */
 #include "fusion/fusion_internal.h"
-#include "io/csv.h"
+#include "io/input.h"
 #include "io/npy.h"
 #include "kernels.h"
 
@@ -58,23 +58,43 @@ typedef struct source {
 
 static lf_status source_open(source *s, const char *path, unsigned flags, lf_err *e) {
     memset(s, 0, sizeof *s);
-    lf_io_format fmt;
-    lf_status st = lf_io_format_of(path, &fmt, e);
-    if (st != LF_OK) return st;
-    if (fmt == LF_IO_NPY) {
+    lf_status st;
+    if (lf_input_streams_npy(path)) {
         unsigned rf = LF_NPY_ANY_ORDER | (flags & LF_READ_NO_MMAP ? LF_NPY_NO_MMAP : 0);
         st = lf_npy_reader_open(&s->rd, path, rf, e);
         if (st == LF_OK && s->rd.fortran) { /* whole, through the descriptor already open */
             st = lf_npy_reader_load(&s->rd, &s->whole, e);
             lf_npy_reader_close(&s->rd);
         }
-    } else {
-        st = lf_csv_read(path, &s->whole, e);
+    } else { /* text, .npz, standard input: whole */
+        st = lf_input_read(path, &s->whole, e);
     }
     if (st != LF_OK) return st;
     s->rows = s->rd.impl ? s->rd.rows : s->whole.rows;
     s->cols = s->rd.impl ? s->rd.cols : s->whole.cols;
     return LF_OK;
+}
+
+/* Applies lf_outputs_prepare (the file's LF_OUTPUTS_* flags; a one-column
+ * file is expanded whatever they are) to a source, which is then held
+ * whole.  A bad value goes to *issue with the file's row. */
+static lf_status source_prepare(source *s, unsigned oflags, const char *path, lf_input_issue *issue,
+                                lf_err *e) {
+    if (s->cols != 1 && !(oflags & ~LF_OUTPUTS_RAW)) return LF_OK; /* nothing to change: streamed */
+    lf_status st = LF_OK;
+    if (s->rd.impl) {
+        st = lf_npy_reader_load(&s->rd, &s->whole, e);
+        lf_npy_reader_close(&s->rd);
+        if (st != LF_OK) return st;
+    }
+    lf_matrix m = {s->whole.data, s->whole.rows, s->whole.cols, s->whole.is_integer};
+    st = lf_outputs_prepare(&m, oflags, issue);
+    s->whole.data = m.data, s->whole.cols = m.cols, s->whole.is_integer = m.is_integer;
+    s->cols = m.cols;
+    if (st == LF_ERR_NOMEM) return lf_fail(e, st, "out of memory reading '%s'", path);
+    if (st == LF_ERR_ARG) return lf_fail(e, st, "predict_files: invalid LF_OUTPUTS_* flags for '%s'", path);
+    if (st != LF_OK) lf_fail(e, st, "'%s' holds a value that is not an output", path);
+    return st;
 }
 
 /* Rows [r0, r0 + n): in the map or the whole copy, or read into buf. */
@@ -352,8 +372,11 @@ lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, 
     lf_status st = LF_OK;
     int input = 1, made = 0, told = 0;
     for (size_t k = 0; k < G && st == LF_OK; k++, opened++) {
+        /* a fusion model fitted on logits applies the softmax itself */
+        unsigned oflags = f->logits ? LF_OUTPUTS_RAW : o.file_flags ? o.file_flags[k] : 0;
         st = source_open(&src[k], paths[k], o.flags, &e);
-        if (st != LF_OK) res->file = k;
+        if (st == LF_OK) st = source_prepare(&src[k], oflags, paths[k], &res->issue, &e);
+        if (st != LF_OK) res->file = k, res->issue.model = k;
     }
     if (st == LF_OK) st = check_files(f, names, paths, src, G, from, &res->file, &e);
     if (st != LF_OK) goto done;

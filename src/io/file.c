@@ -8,7 +8,6 @@
  */
 #include "io/file.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -134,19 +133,4 @@ lf_status lf_io_read_file(const char *path, unsigned char **buf, size_t *len, lf
     st = lf_io_read_fd(fd, path, LF_IO_STREAM_MAX, buf, len, e);
     close(fd);
     return st;
-}
-
-static int has_ext(const char *path, const char *ext) {
-    size_t n = strlen(path), k = strlen(ext);
-    if (n <= k) return 0;
-    for (size_t i = 0; i < k; i++)
-        if (tolower((unsigned char)path[n - k + i]) != ext[i]) return 0;
-    return 1;
-}
-
-lf_status lf_io_format_of(const char *path, lf_io_format *fmt, lf_err *e) {
-    if (has_ext(path, ".npy")) *fmt = LF_IO_NPY;
-    else if (has_ext(path, ".csv")) *fmt = LF_IO_CSV;
-    else return lf_fail(e, LF_ERR_ARG, "cannot tell the format of '%s': use a .npy or .csv file", path);
-    return LF_OK;
 }

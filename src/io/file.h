@@ -42,9 +42,4 @@ lf_status lf_io_read_fd(int fd, const char *name, size_t stream_max, unsigned ch
 /* lf_io_open, then lf_io_read_fd with LF_IO_STREAM_MAX. */
 lf_status lf_io_read_file(const char *path, unsigned char **buf, size_t *len, lf_err *e);
 
-/* A matrix file's format, told by its extension (in any case): .npy or
- * .csv; anything else is LF_ERR_ARG with the message every reader gives. */
-typedef enum lf_io_format { LF_IO_NPY = 1, LF_IO_CSV } lf_io_format;
-lf_status lf_io_format_of(const char *path, lf_io_format *fmt, lf_err *e);
-
 #endif

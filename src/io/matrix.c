@@ -1,11 +1,12 @@
 /*
- * matrix.c — the public file calls for deployers: lf_matrix_read (.npy or
- * CSV by extension), lf_npy_save, and lf_folds_stratified (cv.c's split).
- * Thin wrappers over io/npy.h, io/csv.h and fusion/cv.h that copy the
- * message into the caller's buffer.
+ * matrix.c — the public file calls for deployers: lf_matrix_read (any input
+ * io/input.h reads: .npy, .npz member, text table, standard input),
+ * lf_npy_save, and lf_folds_stratified (cv.c's split).  Thin wrappers over
+ * io/input.h, io/npy.h and fusion/cv.h that copy the message into the
+ * caller's buffer.
  */
 #include "fusion/cv.h"
-#include "io/csv.h"
+#include "io/input.h"
 #include "io/npy.h"
 
 #include <stdio.h>
@@ -48,10 +49,8 @@ lf_status lf_matrix_read(const char *path, lf_matrix *out, char *err, size_t err
     memset(out, 0, sizeof *out);
     if (!path || !*path) return give(lf_fail(&e, LF_ERR_ARG, "empty input path"), &e, err, errlen);
     lf_array a = {0};
-    lf_io_format fmt;
-    lf_status st = lf_io_format_of(path, &fmt, &e);
-    if (st == LF_OK) /* a .npy opened once: rows as they come for C order, whole otherwise */
-        st = fmt == LF_IO_NPY ? read_npy(path, &a, &e) : lf_csv_read(path, &a, &e);
+    /* a .npy file opened once: rows as they come for C order, whole otherwise */
+    lf_status st = lf_input_streams_npy(path) ? read_npy(path, &a, &e) : lf_input_read(path, &a, &e);
     if (st != LF_OK) return give(st, &e, err, errlen);
     out->data = a.data, out->rows = a.rows, out->cols = a.cols, out->is_integer = a.is_integer;
     return LF_OK;
