@@ -71,6 +71,44 @@ def npy_corpus(d):
     write(d, "bad_fortran_not_bool.npy", npy_raw("{'descr': '<f4', 'fortran_order': 0, 'shape': (1,), }", b"\0" * 4))
 
 
+def npz_bytes(**arrays):
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def npz_corpus(d):
+    import zipfile
+    a = np.array([[0.25, 0.75], [0.5, 0.5], [1.0, 0.0]], dtype=np.float32)
+    write(d, "ok_stored.npz", npz_bytes(a=a))
+    buf = io.BytesIO()
+    np.savez_compressed(buf, a=a.astype(np.float64))
+    write(d, "ok_deflated.npz", buf.getvalue())
+    buf = io.BytesIO()  # plain zipfile, no ZIP64 extras, a comment at the end
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("x.npy", npy_bytes(a))
+        z.comment = b"written by hand"
+    write(d, "ok_comment.npz", buf.getvalue())
+    write(d, "two_arrays.npz", npz_bytes(a=a, b=a[::-1].copy()))
+    good = npz_bytes(a=a)
+    write(d, "bad_truncated.npz", good[: len(good) // 2])
+    flip = bytearray(good)
+    flip[good.index(b"NUMPY") + 60] ^= 1
+    write(d, "bad_crc.npz", bytes(flip))
+    write(d, "bad_not_zip.npz", b"PK\x03\x04" + b"\0" * 40)
+    inner = bytearray(good)  # a member that is not a .npy (CRC fixed up)
+    i = good.index(b"\x93NUMPY")
+    inner[i : i + 6] = b"XXNUMP"
+    import zlib
+    n = len(npy_bytes(a))
+    crc = zlib.crc32(bytes(inner[i : i + n])) & 0xFFFFFFFF
+    for sig in (b"PK\x03\x04", b"PK\x01\x02"):
+        j = bytes(inner).index(sig)
+        off = 14 if sig == b"PK\x03\x04" else 16
+        inner[j + off : j + off + 4] = struct.pack("<I", crc)
+    write(d, "bad_member_not_npy.npz", bytes(inner))
+
+
 def csv_corpus(d):
     write(d, "ok_header_comma.csv", "a,b,c\n1,2,3\n4.5,-6e-1,7\n")
     write(d, "ok_spaces.txt", "  1.0   2.0  3.0\n  4.0   5.0  6.0\n")
@@ -241,6 +279,7 @@ def main():
     hdr, _ = parse_st(seed)
     npy_corpus(os.path.join(out, "npy"))
     csv_corpus(os.path.join(out, "csv"))
+    npz_corpus(os.path.join(out, "npz"))
     json_corpus(os.path.join(out, "json"), hdr["__metadata__"]["architecture"])
     st_corpus(os.path.join(out, "safetensors"), seed)
     model_corpus(os.path.join(out, "model"), seed)

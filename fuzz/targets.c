@@ -15,6 +15,7 @@
 #include "io/csv.h"
 #include "io/json.h"
 #include "io/npy.h"
+#include "io/npz.h"
 #include "io/safetensors.h"
 #include "fusion/fusion_internal.h"
 #include "model.h"
@@ -75,6 +76,25 @@ int fz_run_npy(const unsigned char *data, size_t len) {
     lf_status st = lf_npy_parse(data, len, "fuzz.npy", &a, &e);
     int r = check_array("npy", st, &a, &e);
     if (st == LF_OK) lf_array_free(&a);
+    return r;
+}
+
+/* The .npz reader (npz.c): the only array, then the array "b" by key (the
+ * bad seeds must fail the first way; the key lookup only must not crash). */
+int fz_run_npz(const unsigned char *data, size_t len) {
+    lf_array a;
+    lf_err e;
+    memset(&a, 0x5a, sizeof a);
+    e.msg[0] = 0;
+    lf_status st = lf_npz_parse(data, len, NULL, "fuzz.npz", &a, &e);
+    int r = check_array("npz", st, &a, &e);
+    if (st == LF_OK) lf_array_free(&a);
+    if (r == FZ_BROKEN) return r;
+    memset(&a, 0x5a, sizeof a);
+    e.msg[0] = 0;
+    lf_status st2 = lf_npz_parse(data, len, "b", "fuzz.npz", &a, &e);
+    if (check_array("npz", st2, &a, &e) == FZ_BROKEN) return FZ_BROKEN;
+    if (st2 == LF_OK) lf_array_free(&a);
     return r;
 }
 
@@ -593,6 +613,6 @@ int fz_run_image(const unsigned char *data, size_t len) {
 const fz_target fz_targets[] = {
     {"npy", fz_run_npy},   {"csv", fz_run_csv},     {"json", fz_run_json},
     {"safetensors", fz_run_safetensors}, {"model", fz_run_model}, {"image", fz_run_image},
-    {"cli", fz_run_cli}, {"fusion", fz_run_fusion},
+    {"cli", fz_run_cli}, {"fusion", fz_run_fusion}, {"npz", fz_run_npz},
 };
 const size_t fz_num_targets = sizeof fz_targets / sizeof fz_targets[0];

@@ -22,6 +22,7 @@
 
 /* lf_npy_parse of the bytes. */
 int fz_run_npy(const unsigned char *data, size_t len);
+int fz_run_npz(const unsigned char *data, size_t len);
 /* lf_csv_parse of the bytes. */
 int fz_run_csv(const unsigned char *data, size_t len);
 /* lf_json_parse of the bytes, plus a serialise/re-parse round trip. */

@@ -142,9 +142,11 @@ static lf_status member_bytes(const unsigned char *b, size_t len, const member *
         *out = b + data;
     } else if (m->method == 8) {
 #ifdef LF_HAVE_ZLIB
-        if (m->usize > LF_IO_STREAM_MAX * 4 || m->usize >= SIZE_MAX)
-            return lf_fail(e, LF_ERR_FORMAT, "'%s': array '%s' is too large (%llu bytes)", name, key,
-                           (unsigned long long)m->usize);
+        /* deflate expands at most 1032:1, so a larger size is a lie (and
+         * must not size an allocation) */
+        if (m->usize / 1032 > m->csize + 1 || m->usize >= SIZE_MAX)
+            return lf_fail(e, LF_ERR_FORMAT, "'%s': array '%s' claims %llu bytes from %llu compressed ones", name,
+                           key, (unsigned long long)m->usize, (unsigned long long)m->csize);
         unsigned char *u = LF_MALLOC(m->usize ? (size_t)m->usize : 1);
         if (!u) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", name);
         z_stream z;
