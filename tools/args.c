@@ -20,7 +20,7 @@
 
 enum opt_id {
     OPT_MODEL, OPT_LABELS, OPT_FOLDS, OPT_SEED, OPT_METHODS, OPT_METHOD, OPT_CALIBRATE,
-    OPT_LOGITS, OPT_RENORMALIZE, OPT_JSON, OPT_OUT, OPT_CLASSES_OUT, OPT_EPOCHS, OPT_NO_FSYNC, OPT_NO_MMAP, OPT_METRIC,
+    OPT_LOGITS, OPT_RENORMALIZE, OPT_SAVE, OPT_JSON, OPT_OUT, OPT_CLASSES_OUT, OPT_EPOCHS, OPT_NO_FSYNC, OPT_NO_MMAP, OPT_METRIC,
     OPT_ENSEMBLE_SIZE, OPT_BAGS, OPT_NEIGHBORS, OPT_HELP
 };
 
@@ -43,6 +43,7 @@ static const opt_spec OPTS[] = {
     {"--method", OPT_METHOD, 1, BIT(CLI_FIT)},
     {"--calibrate", OPT_CALIBRATE, 0, FUSECMD},
     {"--logits", OPT_LOGITS, 0, FUSECMD},
+    {"--save", OPT_SAVE, 1, BIT(CLI_DEMO)},
     {"--renormalize", OPT_RENORMALIZE, 0, FUSECMD | BIT(CLI_PREDICT) | BIT(CLI_EVAL)},
     {"--json", OPT_JSON, 0, BIT(CLI_COMPARE) | BIT(CLI_EVAL)},
     {"-o", OPT_OUT, 1, BIT(CLI_FIT) | BIT(CLI_PREDICT)},
@@ -202,12 +203,17 @@ static const char USAGE_INSPECT[] =
     "weights (bars; a model x class table for wavg-class).\n";
 
 static const char USAGE_DEMO[] =
-    "usage: latefuse demo [--seed S]\n"
+    "usage: latefuse demo [--seed S] [--save DIR]\n"
     "\n"
     "Generates a 4-class task seen by two modalities (image: classes 0/1, text: 2/3, about\n"
     "10% of each modality's outputs missing), trains one classifier per modality with\n"
     "the engine, fuses their out-of-fold outputs with every method, prints the table and\n"
-    "the learned weights of wavg and wavg-class.\n";
+    "the learned weights of wavg and wavg-class.\n"
+    "\n"
+    "  --seed S     seed of the data and the classifiers (default 0)\n"
+    "  --save DIR   also write DIR/image_val.npy, text_val.npy, y_val.npy (the validation\n"
+    "               outputs) and DIR/image_test.npy, text_test.npy, y_test.npy (a test\n"
+    "               set's), the files of the README's quick start; DIR is created if needed\n";
 
 const char *lf_cli_usage(cli_command c) {
     switch (c) {
@@ -383,6 +389,10 @@ static int set_option(struct cli_opts *o, enum opt_id id, const char *name, cons
     case OPT_CALIBRATE: o->calibrate = 1; return 0;
     case OPT_LOGITS: o->logits = 1; return 0;
     case OPT_RENORMALIZE: o->renormalize = 1; return 0;
+    case OPT_SAVE:
+        if (!*val) return fail(err, errlen, "--save names no folder");
+        o->save_dir = val;
+        return 0;
     case OPT_JSON: o->json = 1; return 0;
     case OPT_NO_FSYNC: o->no_fsync = 1; return 0;
     case OPT_NO_MMAP: o->no_mmap = 1; return 0;

@@ -73,6 +73,7 @@ struct cli_opts {
     size_t n_methods;            /* 0 = every method */
     int calibrate, logits, json;
     int renormalize;             /* --renormalize: every probability file  */
+    const char *save_dir;        /* demo --save DIR                        */
     int no_fsync;                /* --no-fsync (fit, predict): LF_WRITE_NO_FSYNC */
     int no_mmap;                 /* --no-mmap (predict): LF_NPY_NO_MMAP */
     int metric;                  /* --metric (fit, compare): LF_METRIC_*, default log-loss */

@@ -9,17 +9,22 @@
  * of an already-trained model; about 10% of each modality's outputs are
  * then removed (NaN rows, never both for one sample).  Every fusion method
  * is compared by cross-validation, and wavg and wavg-class are fitted to
- * show their learned weights.  Runs in a few seconds.
+ * show their learned weights.  Runs in a few seconds.  With --save DIR it
+ * also writes the validation outputs and a test set's (save_files) that the
+ * README's quick start then fuses with the other commands.
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define DEMO_N 1000
 #define DEMO_C 4
 #define DEMO_D 8
 #define DEMO_FOLDS 5
+#define DEMO_TEST 500 /* rows of the test set demo --save writes */
 
 /* Features of one modality for a sample of class y: the class mean (strong
  * on the two classes the modality is good at, nearly equal on the others)
@@ -34,14 +39,42 @@ static void demo_features(cli_rng *r, int y, int good_lo, float *x) {
         x[1] += y % 2 ? 1.8f : 2.2f; /* the other two classes: almost the same */
 }
 
-/* Out-of-fold softmax outputs of Input(D) -> Dense(C, softmax) on x. */
+/* Input(D) -> Dense(C, softmax) trained on ntr rows, its outputs for nte
+ * rows in out. */
+static lf_status fit_predict(const float *xtr, const float *ytr, size_t ntr, const float *xte, size_t nte,
+                             uint64_t seed, float *out, char *msg, size_t msglen) {
+    lf_model *m = NULL;
+    lf_status st = lf_model_create(&m, seed);
+    if (st) {
+        snprintf(msg, msglen, "cannot create a classifier");
+        return st;
+    }
+    int in = lf_input(m, DEMO_D, "features");
+    int outn = lf_dense(m, in, DEMO_C, LF_ACT_SOFTMAX, 1, "classifier");
+    lf_optimizer adam = lf_optimizer_default(LF_OPT_ADAM);
+    adam.learning_rate = 0.02f;
+    st = lf_model_compile(m, outn, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam);
+    lf_fit_options fo = lf_fit_defaults();
+    fo.epochs = 15;
+    fo.seed = seed;
+    const float *xa[1] = {xtr}, *xb[1] = {xte};
+    if (!st) st = lf_model_fit(m, xa, ytr, ntr, &fo);
+    if (!st) st = lf_model_predict(m, xb, nte, out);
+    if (st)
+        snprintf(msg, msglen, "training a demo classifier failed: %s",
+                 *lf_model_error(m) ? lf_model_error(m) : lf_status_string(st));
+    lf_model_free(m);
+    return st;
+}
+
+/* Out-of-fold softmax outputs of the classifier above on x. */
 static lf_status oof_outputs(const float *x, const float *ycol, const size_t *fold, uint64_t seed,
                              float *out, char *msg, size_t msglen) {
     float *xtr = malloc(sizeof(float) * DEMO_N * DEMO_D), *ytr = malloc(sizeof(float) * DEMO_N);
-    float *xte = malloc(sizeof(float) * DEMO_N * DEMO_D);
+    float *xte = malloc(sizeof(float) * DEMO_N * DEMO_D), *pred = malloc(sizeof(float) * DEMO_N * DEMO_C);
     size_t *idx = malloc(sizeof(size_t) * DEMO_N);
     lf_status st = LF_OK;
-    if (!xtr || !ytr || !xte || !idx) {
+    if (!xtr || !ytr || !xte || !idx || !pred) {
         snprintf(msg, msglen, "out of memory for the demo's classifiers");
         st = LF_ERR_NOMEM;
     }
@@ -56,37 +89,101 @@ static lf_status oof_outputs(const float *x, const float *ycol, const size_t *fo
                 ytr[ntr++] = ycol[i];
             }
         }
-        lf_model *m = NULL;
-        st = lf_model_create(&m, seed + k);
-        if (st) {
-            snprintf(msg, msglen, "cannot create a classifier");
-            break;
-        }
-        int in = lf_input(m, DEMO_D, "features");
-        int outn = lf_dense(m, in, DEMO_C, LF_ACT_SOFTMAX, 1, "classifier");
-        lf_optimizer adam = lf_optimizer_default(LF_OPT_ADAM);
-        adam.learning_rate = 0.02f;
-        st = lf_model_compile(m, outn, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam);
-        lf_fit_options fo = lf_fit_defaults();
-        fo.epochs = 15;
-        fo.seed = seed + k;
-        const float *xa[1] = {xtr}, *xb[1] = {xte};
-        float *pred = malloc(sizeof(float) * (nte ? nte : 1) * DEMO_C);
-        if (!st) st = pred ? lf_model_fit(m, xa, ytr, ntr, &fo) : LF_ERR_NOMEM;
-        if (!st) st = lf_model_predict(m, xb, nte, pred);
-        if (st)
-            snprintf(msg, msglen, "training a demo classifier failed: %s",
-                     *lf_model_error(m) ? lf_model_error(m) : lf_status_string(st));
+        st = fit_predict(xtr, ytr, ntr, xte, nte, seed + k, pred, msg, msglen);
         for (size_t j = 0; !st && j < nte; j++)
             memcpy(out + idx[j] * DEMO_C, pred + j * DEMO_C, sizeof(float) * DEMO_C);
-        free(pred);
-        lf_model_free(m);
     }
     free(xtr);
     free(ytr);
     free(xte);
+    free(pred);
     free(idx);
     return st;
+}
+
+/* Removes about 10% of each modality's outputs (NaN rows, never both for
+ * one sample) from n rows; counts in *mi, *mt. */
+static void drop_outputs(cli_rng *r, float *pi, float *pt, size_t n, size_t *mi, size_t *mt) {
+    *mi = *mt = 0;
+    for (size_t i = 0; i < n; i++) {
+        double u = cli_rng_uniform(r);
+        float *row = u < 0.1 ? pi + i * DEMO_C : u < 0.2 ? pt + i * DEMO_C : NULL;
+        if (!row) continue;
+        for (int c = 0; c < DEMO_C; c++) row[c] = NAN;
+        if (u < 0.1)
+            ++*mi;
+        else
+            ++*mt;
+    }
+}
+
+/* demo --save DIR: the validation outputs (the out-of-fold ones above),
+ * and a test set's outputs from classifiers trained on all of the
+ * validation samples, as the files the README's quick start reads. */
+static int save_files(const struct cli_opts *o, cli_rng *r, const float *xi, const float *xt, const float *ycol,
+                      const float *pi, const float *pt) {
+    const char *dir = o->save_dir;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        char m[600];
+        snprintf(m, sizeof m, "cannot create the folder '%.500s': %s", dir, strerror(errno));
+        return cli_fail(LF_ERR_IO, m, 0);
+    }
+    float *ti = malloc(sizeof(float) * DEMO_TEST * DEMO_D), *tt = malloc(sizeof(float) * DEMO_TEST * DEMO_D);
+    float *qi = malloc(sizeof(float) * DEMO_TEST * DEMO_C), *qt = malloc(sizeof(float) * DEMO_TEST * DEMO_C);
+    float *ty = malloc(sizeof(float) * DEMO_TEST);
+    char msg[600];
+    int rc = 0;
+    lf_status st = LF_OK;
+    if (!ti || !tt || !qi || !qt || !ty) {
+        rc = cli_fail(LF_ERR_NOMEM, "out of memory for the demo's test set", 0);
+        goto done;
+    }
+    for (size_t i = 0; i < DEMO_TEST; i++) {
+        int y = (int)(i % DEMO_C);
+        ty[i] = (float)y;
+        demo_features(r, y, 0, ti + i * DEMO_D);
+        demo_features(r, y, 2, tt + i * DEMO_D);
+    }
+    st = fit_predict(xi, ycol, DEMO_N, ti, DEMO_TEST, o->seed * 2 + 2, qi, msg, sizeof msg);
+    if (!st) st = fit_predict(xt, ycol, DEMO_N, tt, DEMO_TEST, o->seed * 2 + 1002, qt, msg, sizeof msg);
+    if (st) {
+        rc = cli_fail(st, msg, 0);
+        goto done;
+    }
+    size_t mi, mt;
+    drop_outputs(r, qi, qt, DEMO_TEST, &mi, &mt);
+    const struct {
+        const char *name;
+        const float *data;
+        size_t rows, cols;
+    } files[] = {
+        {"image_val.npy", pi, DEMO_N, DEMO_C},   {"text_val.npy", pt, DEMO_N, DEMO_C},
+        {"y_val.npy", ycol, DEMO_N, 1},          {"image_test.npy", qi, DEMO_TEST, DEMO_C},
+        {"text_test.npy", qt, DEMO_TEST, DEMO_C}, {"y_test.npy", ty, DEMO_TEST, 1},
+    };
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, files[k].name);
+        sigset_t held; /* a signal waits until the file is in place */
+        cli_guard_hold(&held);
+        st = lf_npy_save(path, files[k].data, files[k].rows, files[k].cols, 0, msg, sizeof msg);
+        cli_guard_release(&held);
+        if (st) {
+            rc = cli_fail(st, msg, 0);
+            goto done;
+        }
+    }
+    printf("\nsaved to %s/: image_val.npy text_val.npy y_val.npy (%d validation rows: the out-of-fold\n"
+           "outputs above) and image_test.npy text_test.npy y_test.npy (%d new rows, %zu + %zu outputs\n"
+           "missing); the README's quick start uses them\n",
+           dir, DEMO_N, DEMO_TEST, mi, mt);
+done:
+    free(ti);
+    free(tt);
+    free(qi);
+    free(qt);
+    free(ty);
+    return rc;
 }
 
 static double accuracy_present(const float *p, const int *y) {
@@ -134,17 +231,8 @@ int cli_cmd_demo(const struct cli_opts *o) {
         rc = cli_fail(st, msg, 0);
         goto done;
     }
-    size_t miss_i = 0, miss_t = 0;
-    for (size_t i = 0; i < DEMO_N; i++) {
-        double u = cli_rng_uniform(&r);
-        float *row = u < 0.1 ? pi + i * DEMO_C : u < 0.2 ? pt + i * DEMO_C : NULL;
-        if (!row) continue;
-        for (int c = 0; c < DEMO_C; c++) row[c] = NAN;
-        if (u < 0.1)
-            miss_i++;
-        else
-            miss_t++;
-    }
+    size_t miss_i, miss_t;
+    drop_outputs(&r, pi, pt, DEMO_N, &miss_i, &miss_t);
     printf("  image alone: accuracy %.4f where present (%zu outputs missing)\n",
            accuracy_present(pi, y), miss_i);
     printf("  text alone:  accuracy %.4f where present (%zu outputs missing)\n\n",
@@ -182,6 +270,7 @@ int cli_cmd_demo(const struct cli_opts *o) {
         printf("\n");
         cli_print_fusion(stdout, f, 0);
     }
+    if (o->save_dir) rc = save_files(o, &r, xi, xt, ycol, pi, pt);
 done:
     lf_compare_table_free(t);
     lf_fusion_free(f);

@@ -1,0 +1,47 @@
+#!/bin/sh
+# readme_test.sh — the README's quick start works as written: the lines of
+# the shell block between "<!-- quickstart" and "<!-- /quickstart -->" are
+# run one by one, verbatim (comments included), in a scratch folder whose
+# ./build is the build under test; `make ...` lines are what `make test`
+# itself has just done and are only checked to name real targets.  Each
+# command must exit 0 and print something, and the files the block names
+# must exist after it.  LF_BUILD names the build folder (default build).
+# Last line: "readme: N passed, N failed".
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${LF_BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/latefuse_readme.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+ln -s "$BUILD" "$T/build"
+
+sed -n '/^<!-- quickstart/,/^<!-- \/quickstart -->/p' "$ROOT/README.md" |
+    sed -n '/^```sh$/,/^```$/p' | sed '1d;$d' >"$T/block"
+n=$(wc -l <"$T/block")
+if [ "$n" -ge 5 ]; then ok; else bad "the quick start block has $n lines"; fi
+i=0
+while IFS= read -r line; do
+    i=$((i + 1))
+    case $line in
+    make*)
+        target=$(echo "$line" | awk '{ print $2 }')
+        case $target in ''|\#*|test|demo) ok ;;
+        *) if make -n -C "$ROOT" "$target" >/dev/null 2>&1; then ok; else bad "line $i: no make target '$target'"; fi ;;
+        esac
+        continue ;;
+    esac
+    (cd "$T" && sh -c "$line") >"$T/out" 2>"$T/err" </dev/null
+    rc=$?
+    if [ "$rc" -eq 0 ] && [ -s "$T/out" ]; then ok; else bad "line $i: '$line' -> exit $rc: $(tail -3 "$T/err")"; fi
+done <"$T/block"
+for f in $(grep -o 'demo/[a-z_]*\.[a-z]*' "$T/block" | sort -u); do
+    if [ -s "$T/$f" ]; then ok; else bad "$f was not written"; fi
+done
+# the numbers the quick start ends with: auto's choice beats both models alone
+acc=$(cd "$T" && ./build/latefuse eval demo/fusion.lf -m image=demo/image_test.npy -m text=demo/text_test.npy \
+      -y demo/y_test.npy --json | sed -n 's/.*"accuracy": *\([0-9.]*\).*/\1/p')
+if [ -n "$acc" ] && awk "BEGIN { exit !($acc > 0.85) }"; then ok; else bad "fused test accuracy '$acc' <= 0.85"; fi
+echo "readme: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
