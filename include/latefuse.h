@@ -105,7 +105,8 @@ typedef struct lf_progress {
     lf_progress_event event;
     size_t epoch, epochs;        /* 1-based epoch of the fit's epochs      */
     size_t step, steps;          /* steps done in the epoch, of steps      */
-    double seconds;              /* since the epoch began                  */
+    double seconds;              /* since the epoch began; METHOD: since the
+                                    first method began                     */
     double loss, accuracy;       /* so far in the epoch (NaN: not measured) */
     double val_loss, val_accuracy; /* EPOCH_END; NaN otherwise             */
     size_t best_epoch;           /* EARLY_STOP: 1-based                    */
@@ -120,7 +121,8 @@ typedef void (*lf_progress_fn)(void *ctx, const lf_progress *p);
  * len - 1 bytes): "Epoch 2/10\n", "\r12/40 [=====>....] - ETA: 3s - loss:
  * 0.4321 - accuracy: 0.8800   ", the epoch's final bar line with its time
  * per step and validation metrics, "Early stopping at epoch ...\n",
- * "\rcompare: 3/21 wavg   ...", a blank line for METHODS_DONE.  Returns
+ * "\r2/21 [==>.....] - ETA: 30s - wavg   " (a METHOD event: item - 1
+ * done), a blank line for METHODS_DONE.  Returns
  * the length of the whole text.  Writes nowhere else. */
 size_t lf_progress_format(const lf_progress *p, char *buf, size_t len);
 

@@ -61,11 +61,16 @@ size_t lf_progress_format(const lf_progress *p, char *buf, size_t len) {
         put(&t, "Early stopping at epoch %zu; best epoch %zu%s\n", p->epoch, p->best_epoch,
             p->restored ? " (weights restored)" : "");
         break;
-    case LF_PROGRESS_METHOD:
-        put(&t, "\rcompare: %zu/%zu %-20s", p->item, p->items, p->method ? p->method : "");
+    case LF_PROGRESS_METHOD: { /* item starts: item - 1 are done */
+        size_t done = p->item ? p->item - 1 : 0;
+        bar(&t, done, p->items);
+        if (done) put(&t, "ETA: %.0fs - ", p->seconds * (double)(p->items - done) / (double)done);
+        else put(&t, "ETA: ? - ");
+        put(&t, "%-28s", p->method ? p->method : "");
         break;
+    }
     case LF_PROGRESS_METHODS_DONE:
-        put(&t, "\r%60s\r", "");
+        put(&t, "\r%90s\r", "");
         break;
     }
     return t.n;

@@ -264,6 +264,17 @@ close "$s" 1 1e-5 "seed-example weights sum to 1"
 contains err "Epoch 10/10" "seed-example shows per-epoch progress"
 expect_ok seed-example --epochs 2 --seed 3
 contains err "Epoch 2/2" "seed-example --epochs"
+cp out seed3.out
+expect_ok seed-example --epochs 2 --seed 3 --quiet
+if [ ! -s err ] && cmp -s out seed3.out; then ok; else bad "seed-example --quiet: stderr '$(head -c 200 err)', stdout differs: $(cmp out seed3.out 2>&1)"; fi
+# compare's bar: drawn on a terminal only (script(1) gives one), one bar
+# over the methods with the time left, cleared at the end; --quiet: none
+if command -v script >/dev/null 2>&1; then
+    script -qec "'$LF' compare $M3 -y y.csv --methods mean,product,wavg --folds 2 >/dev/null" /dev/null >tty.txt 2>&1
+    if grep -q '2/3 \[====================>.........\] - ETA: ' tty.txt && grep -q ' - wavg' tty.txt; then ok; else bad "no progress bar on a terminal: $(head -c 300 tty.txt | od -c | head -5)"; fi
+    script -qec "'$LF' compare $M3 -y y.csv --methods mean,product,wavg --folds 2 --quiet >/dev/null" /dev/null >tty.txt 2>&1
+    if ! grep -q 'ETA' tty.txt; then ok; else bad "--quiet still drew a bar"; fi
+fi
 expect_ok head-example --epochs 5
 if grep -qE '^test accuracy: +0\.[0-9]{4}' out && grep -qE '^train accuracy: +0\.[0-9]{4}' out; then ok; else bad "head-example accuracies: $(cat out | tail -n 5)"; fi
 

@@ -34,11 +34,17 @@ static void test_format(void) {
     p.event = LF_PROGRESS_EARLY_STOP, p.epoch = 5, p.best_epoch = 2, p.restored = 1;
     lf_progress_format(&p, b, sizeof b);
     CHECK(strcmp(b, "Early stopping at epoch 5; best epoch 2 (weights restored)\n") == 0, "[%s]", b);
-    p.event = LF_PROGRESS_METHOD, p.item = 3, p.items = 21, p.method = "wavg";
+    /* method 3 of 21 starts after 2 done in 4 s: 19 left take 38 s */
+    p.event = LF_PROGRESS_METHOD, p.item = 3, p.items = 21, p.method = "wavg", p.seconds = 4.0;
     lf_progress_format(&p, b, sizeof b);
-    CHECK(strcmp(b, "\rcompare: 3/21 wavg                ") == 0, "[%s]", b);
+    CHECK(strcmp(b, "\r2/21 [==>...........................] - ETA: 38s - wavg                        ") == 0,
+          "[%s]", b);
+    p.item = 1, p.seconds = 0.0;
+    lf_progress_format(&p, b, sizeof b);
+    CHECK(strcmp(b, "\r0/21 [>.............................] - ETA: ? - wavg                        ") == 0,
+          "[%s]", b);
     p.event = LF_PROGRESS_METHODS_DONE;
-    CHECK(lf_progress_format(&p, b, sizeof b) == 62 && b[0] == '\r' && b[61] == '\r', "done: %zu", strlen(b));
+    CHECK(lf_progress_format(&p, b, sizeof b) == 92 && b[0] == '\r' && b[91] == '\r', "done: %zu", strlen(b));
 }
 
 typedef struct seen {
@@ -118,6 +124,13 @@ static void test_compare_events(void) {
           "compare events %zu %zu %zu", s.n[LF_PROGRESS_METHOD], s.n[LF_PROGRESS_METHODS_DONE],
           s.n[LF_PROGRESS_EPOCH_BEGIN]);
     lf_compare_table_free(t);
+    /* auto: one event per candidate (every method, with and without
+     * calibration), numbered 1..items, then one at the end */
+    memset(&s, 0, sizeof s);
+    o.method = LF_FUSE_AUTO;
+    CHECK(lf_fusion_fit(f, p, names, 2, N, C, y, &o) == LF_OK, "auto: %s", lf_fusion_error(f));
+    CHECK(s.n[LF_PROGRESS_METHOD] == 2 * (size_t)lf_method_list(NULL, 0) && s.n[LF_PROGRESS_METHODS_DONE] == 1,
+          "auto events %zu %zu", s.n[LF_PROGRESS_METHOD], s.n[LF_PROGRESS_METHODS_DONE]);
     lf_fusion_free(f);
 }
 

@@ -20,7 +20,7 @@
 
 enum opt_id {
     OPT_MODEL, OPT_LABELS, OPT_FOLDS, OPT_SEED, OPT_METHODS, OPT_METHOD, OPT_CALIBRATE,
-    OPT_LOGITS, OPT_RENORMALIZE, OPT_SAVE, OPT_JSON, OPT_OUT, OPT_CLASSES_OUT, OPT_EPOCHS, OPT_NO_FSYNC, OPT_NO_MMAP, OPT_METRIC,
+    OPT_LOGITS, OPT_RENORMALIZE, OPT_SAVE, OPT_QUIET, OPT_JSON, OPT_OUT, OPT_CLASSES_OUT, OPT_EPOCHS, OPT_NO_FSYNC, OPT_NO_MMAP, OPT_METRIC,
     OPT_ENSEMBLE_SIZE, OPT_BAGS, OPT_NEIGHBORS, OPT_HELP
 };
 
@@ -44,6 +44,8 @@ static const opt_spec OPTS[] = {
     {"--calibrate", OPT_CALIBRATE, 0, FUSECMD},
     {"--logits", OPT_LOGITS, 0, FUSECMD},
     {"--save", OPT_SAVE, 1, BIT(CLI_DEMO)},
+    {"--quiet", OPT_QUIET, 0, FUSECMD | BIT(CLI_DEMO) | BIT(CLI_SEED_EXAMPLE) | BIT(CLI_HEAD_EXAMPLE)},
+    {"-q", OPT_QUIET, 0, FUSECMD | BIT(CLI_DEMO) | BIT(CLI_SEED_EXAMPLE) | BIT(CLI_HEAD_EXAMPLE)},
     {"--renormalize", OPT_RENORMALIZE, 0, FUSECMD | BIT(CLI_PREDICT) | BIT(CLI_EVAL)},
     {"--json", OPT_JSON, 0, BIT(CLI_COMPARE) | BIT(CLI_EVAL)},
     {"-o", OPT_OUT, 1, BIT(CLI_FIT) | BIT(CLI_PREDICT)},
@@ -102,7 +104,8 @@ static const char USAGE_SEED[] =
     "the learned fusion weights softmax(W) as one line \"weights: w1 w2\".\n"
     "\n"
     "  --epochs N   epochs (default 10)\n"
-    "  --seed S     seed of the data and the model (default 0)\n";
+    "  --seed S     seed of the data and the model (default 0)\n"
+    "  --quiet, -q  no per-epoch progress\n";
 
 static const char USAGE_HEAD[] =
     "usage: latefuse head-example [--epochs N] [--seed S]\n"
@@ -113,7 +116,8 @@ static const char USAGE_HEAD[] =
     "train and held-out test accuracy beside each single model's.\n"
     "\n"
     "  --epochs N   epochs (default 20)\n"
-    "  --seed S     seed of the data and the model (default 0)\n";
+    "  --seed S     seed of the data and the model (default 0)\n"
+    "  --quiet, -q  no per-epoch progress\n";
 
 static const char USAGE_COMPARE[] =
     "usage: latefuse compare -m NAME=FILE ... -y LABELS [--folds K] [--seed S]\n"
@@ -139,7 +143,8 @@ static const char USAGE_COMPARE[] =
     "  --metric M      what ges optimises: log-loss (default) or accuracy\n"
     "  --ensemble-size N  ges: selections, with replacement (default 50)\n"
     "  --bags B        ges: selections over random halves of the models (default 1)\n"
-    "  --neighbors K   knora-e, knora-u, ola, lca: the region of competence (default 7)\n";
+    "  --neighbors K   knora-e, knora-u, ola, lca: the region of competence (default 7)\n"
+    "  --quiet, -q     no progress bar (it is drawn on a terminal only)\n";
 
 static const char USAGE_FIT[] =
     "usage: latefuse fit -m NAME=FILE ... -y LABELS --method NAME -o FUSION\n"
@@ -168,7 +173,8 @@ static const char USAGE_FIT[] =
     "                  what ges optimises: log-loss or accuracy\n"
     "  --ensemble-size N  ges: selections, with replacement (default 50)\n"
     "  --bags B        ges: selections over random halves of the models (default 1)\n"
-    "  --neighbors K   knora-e, knora-u, ola, lca: the region of competence (default 7)\n";
+    "  --neighbors K   knora-e, knora-u, ola, lca: the region of competence (default 7)\n"
+    "  --quiet, -q     no progress bar (it is drawn on a terminal only)\n";
 
 static const char USAGE_PREDICT[] =
     "usage: latefuse predict FUSION -m NAME=FILE ... -o OUT.npy [--classes-out PRED.npy]\n"
@@ -211,6 +217,7 @@ static const char USAGE_DEMO[] =
     "the learned weights of wavg and wavg-class.\n"
     "\n"
     "  --seed S     seed of the data and the classifiers (default 0)\n"
+    "  --quiet, -q  no progress bar (it is drawn on a terminal only)\n"
     "  --save DIR   also write DIR/image_val.npy, text_val.npy, y_val.npy (the validation\n"
     "               outputs) and DIR/image_test.npy, text_test.npy, y_test.npy (a test\n"
     "               set's), the files of the README's quick start; DIR is created if needed\n";
@@ -389,6 +396,7 @@ static int set_option(struct cli_opts *o, enum opt_id id, const char *name, cons
     case OPT_CALIBRATE: o->calibrate = 1; return 0;
     case OPT_LOGITS: o->logits = 1; return 0;
     case OPT_RENORMALIZE: o->renormalize = 1; return 0;
+    case OPT_QUIET: o->quiet = 1; return 0;
     case OPT_SAVE:
         if (!*val) return fail(err, errlen, "--save names no folder");
         o->save_dir = val;

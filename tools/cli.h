@@ -74,6 +74,7 @@ struct cli_opts {
     int calibrate, logits, json;
     int renormalize;             /* --renormalize: every probability file  */
     const char *save_dir;        /* demo --save DIR                        */
+    int quiet;                   /* --quiet: no progress display           */
     int no_fsync;                /* --no-fsync (fit, predict): LF_WRITE_NO_FSYNC */
     int no_mmap;                 /* --no-mmap (predict): LF_NPY_NO_MMAP */
     int metric;                  /* --metric (fit, compare): LF_METRIC_*, default log-loss */
@@ -252,9 +253,9 @@ double cli_rng_normal(cli_rng *r);   /* standard normal (Box-Muller) */
 int cli_stderr_tty(void);
 /* The progress of a fit on stderr: the Keras bar on a terminal, else one
  * line per epoch. */
-void cli_progress_fit(lf_fit_options *o);
+void cli_progress_fit(lf_fit_options *o, int quiet);
 /* The progress of compare and the learned methods' fits on stderr, on a
  * terminal only (silent otherwise). */
-void cli_progress_fusion(lf_fusion_options *o);
+void cli_progress_fusion(lf_fusion_options *o, int quiet);
 
 #endif

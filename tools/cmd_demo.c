@@ -248,7 +248,7 @@ int cli_cmd_demo(const struct cli_opts *o) {
     lf_fusion_options opt = lf_fusion_defaults();
     opt.folds = 5;
     opt.seed = o->seed;
-    cli_progress_fusion(&opt);
+    cli_progress_fusion(&opt, o->quiet);
     printf("every fusion method, 5-fold stratified cross-validation (best log-loss first):\n");
     fflush(stdout);
     st = lf_fusion_compare(f, p, names, 2, DEMO_N, DEMO_C, y, NULL, 0, &opt, &t);

@@ -56,7 +56,7 @@ int cli_cmd_seed_example(const struct cli_opts *o) {
     fo.epochs = epochs;
     fo.batch_size = 32;
     fo.seed = o->seed;
-    cli_progress_fit(&fo);
+    cli_progress_fit(&fo, o->quiet);
     const float *x[2] = {x1, x2};
     float w[2];
     st = lf_model_fit(m, x, y, N, &fo);
@@ -153,7 +153,7 @@ int cli_cmd_head_example(const struct cli_opts *o) {
     fo.epochs = o->epochs ? o->epochs : 20;
     fo.validation_split = 0.2f;
     fo.seed = o->seed;
-    cli_progress_fit(&fo);
+    cli_progress_fit(&fo, o->quiet);
     const float *xtr[2] = {a, b};
     const float *xte[2] = {a + (size_t)NTR * HEAD_C, b + (size_t)NTR * HEAD_C};
     double acc_tr = NAN, acc_te = NAN;

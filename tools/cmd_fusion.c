@@ -35,7 +35,7 @@ static lf_fusion_options options_of(const struct cli_opts *o) {
     if (o->ensemble_size) opt.ensemble_size = o->ensemble_size;
     if (o->bags) opt.bags = o->bags;
     opt.k = o->k;
-    cli_progress_fusion(&opt);
+    cli_progress_fusion(&opt, o->quiet);
     return opt;
 }
 

@@ -79,15 +79,15 @@ static void print_progress(void *ctx, const lf_progress *p) {
     fputs(line, stderr);
 }
 
-void cli_progress_fit(lf_fit_options *o) {
+void cli_progress_fit(lf_fit_options *o, int quiet) {
     static int bar = 1;
-    o->progress = print_progress;
+    o->progress = quiet ? NULL : print_progress;
     o->progress_ctx = cli_stderr_tty() ? &bar : NULL;
 }
 
-void cli_progress_fusion(lf_fusion_options *o) {
+void cli_progress_fusion(lf_fusion_options *o, int quiet) {
     static int bar = 1;
-    o->progress = cli_stderr_tty() ? print_progress : NULL;
+    o->progress = cli_stderr_tty() && !quiet ? print_progress : NULL;
     o->progress_ctx = &bar;
 }
 

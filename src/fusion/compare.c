@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* everything the folds share */
 typedef struct cv_ctx {
@@ -189,6 +190,30 @@ void lf_compare_table_free(lf_compare_table *t) {
     LF_FREE(t);
 }
 
+/* ------------------------------------------------------------ progress
+ *
+ * compare and auto report one event per method (or candidate) as it
+ * starts, with the seconds since the first, so that a display can draw one
+ * bar over them all with the time left (lf_progress_format), and one at
+ * the end. */
+
+static double seconds_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* item 1..items starting now (name NULL: all done) */
+static void tell_progress(const lf_fusion_options *opt, size_t item, size_t items, const char *name, double t0) {
+    if (!opt || !opt->progress) return;
+    lf_progress pr;
+    memset(&pr, 0, sizeof pr);
+    pr.event = name ? LF_PROGRESS_METHOD : LF_PROGRESS_METHODS_DONE;
+    pr.item = item, pr.items = items, pr.method = name;
+    pr.seconds = seconds_now() - t0;
+    opt->progress(opt->progress_ctx, &pr);
+}
+
 lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *const *names,
                             size_t M, size_t N, size_t C, const int *y, const lf_method *methods,
                             size_t n_methods, const lf_fusion_options *opt,
@@ -204,9 +229,7 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     lf_status st = lf_fusion_check(&f->err, p, names, M, N, C, y, &o);
     if (st != LF_OK) return st;
     o.progress = NULL; /* the folds' fits stay quiet; compare reports its own progress */
-    lf_progress pr;
-    memset(&pr, 0, sizeof pr);
-    pr.items = n_methods;
+    double t0 = seconds_now();
     cv_ctx c;
     if ((st = ctx_init(&f->err, &c, p, names, M, N, C, y, &o)) != LF_OK) return st;
 
@@ -224,10 +247,7 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     for (size_t i = 0; st == LF_OK && i < n_methods; i++) {
         lf_method mi = methods ? methods[i] : lf_method_at(i)->id;
         lf_score_row *row = &t->rows[t->n_rows];
-        if (opt && opt->progress) {
-            pr.event = LF_PROGRESS_METHOD, pr.item = i + 1, pr.method = lf_method_name(mi);
-            opt->progress(opt->progress_ctx, &pr);
-        }
+        tell_progress(opt, i + 1, n_methods, lf_method_name(mi), t0);
         row->acc_without = lf_alloc_array(M, sizeof(double));
         if (!row->acc_without) {
             st = lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
@@ -239,10 +259,7 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
         st = cv_method(&f->err, &c, mi, o.calibrate, per, row->acc_without);
         if (st == LF_OK) mean_std(per, c.K, row);
     }
-    if (opt && opt->progress) {
-        pr.event = LF_PROGRESS_METHODS_DONE;
-        opt->progress(opt->progress_ctx, &pr);
-    }
+    tell_progress(opt, n_methods, n_methods, NULL, t0);
     for (size_t m = 0; st == LF_OK && m < M; m++) {
         lf_score_row *row = &t->rows[t->n_rows++];
         snprintf(row->name, sizeof row->name, "model:%s", names[m]);
@@ -311,6 +328,7 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
     /* ges optimises the log-loss or the accuracy */
     if (metric == LF_METRIC_MACRO_F1) quiet.metric = LF_METRIC_LOG_LOSS;
     size_t n_cand = 2 * lf_method_count();
+    double t0 = seconds_now();
     cv_ctx c;
     lf_status st = ctx_init(&f->err, &c, p, names, M, N, C, y, o);
     if (st != LF_OK) return st;
@@ -327,6 +345,9 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
     for (size_t i = 0; st == LF_OK && i < lf_method_count(); i++)
         for (int cal = 0; st == LF_OK && cal <= 1; cal++) {
             const lf_method_def *d = lf_method_at(i);
+            char label[80];
+            snprintf(label, sizeof label, "auto: %s%s", d->name, cal ? " +calibrate" : "");
+            tell_progress(opt, 2 * i + (size_t)cal + 1, n_cand, label, t0);
             if ((st = cv_method(&f->err, &c, d->id, cal, per, NULL)) != LF_OK) break;
             lf_score_row *row = &t->rows[t->n_rows++];
             memset(row, 0, sizeof *row);
@@ -334,6 +355,7 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
             row->kind = 0, row->method = d->id, row->calibrated = cal;
             mean_std(per, c.K, row);
         }
+    tell_progress(opt, n_cand, n_cand, NULL, t0);
     LF_FREE(per);
     ctx_free(&c);
     if (st != LF_OK) {
