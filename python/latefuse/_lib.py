@@ -123,7 +123,8 @@ WRITE_NO_FSYNC, READ_NO_MMAP = 1, 2
 
 
 class PredictFilesOptions(ctypes.Structure):
-    _fields_ = [("classes_path", c_char_p), ("flags", ctypes.c_uint), ("temp", TEMP_FN), ("temp_ctx", c_void_p)]
+    _fields_ = [("classes_path", c_char_p), ("flags", ctypes.c_uint), ("temp", TEMP_FN), ("temp_ctx", c_void_p),
+                ("file_flags", ctypes.POINTER(ctypes.c_uint))]
 
 
 class PredictFilesResult(ctypes.Structure):

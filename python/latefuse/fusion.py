@@ -9,13 +9,19 @@ cross-validation) runs in the C library.
 P is a list with one entry per model: an (N, C) array of class
 probabilities (raw scores with logits=True), float32 or float64, C or
 Fortran order; a row of NaN marks a missing output for that sample, and
-None a model missing for every sample.  y holds N integer labels in 0..C-1.
+None a model missing for every sample.  Or, samples first as scikit-learn
+expects (so that cross_val_score, GridSearchCV and Pipeline can index the
+rows), one (N, M, C) array: row i holds the M models' outputs for sample
+i.  y holds N labels: integers in 0..C-1, or any values (strings, ...)
+whose sorted unique values become the classes (classes_).
 Shapes and labels are checked here (ValueError); the library validates the
 values and its failures raise LatefuseError with its message.  The C calls
 release the GIL (ctypes).
 """
 import ctypes
 import os
+import tempfile
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -28,10 +34,11 @@ METHODS = tuple(lib.lf_method_name(i).decode() for i in range(64) if lib.lf_meth
 
 
 def _prep(P, what, n_models=None, n_classes=None):
-    if isinstance(P, np.ndarray) and P.ndim == 3:
-        P = list(P)
+    if isinstance(P, np.ndarray) and P.ndim == 3:  # (N, M, C), samples first
+        P = [P[:, m, :] for m in range(P.shape[1])]
     if not isinstance(P, (list, tuple)):
-        raise ValueError("%s: pass a list with one (N, C) array per model (or None for a missing model)" % what)
+        raise ValueError("%s: pass a list with one (N, C) array per model (or None for a missing model), "
+                         "or one (N, M, C) array" % what)
     if n_models is not None and len(P) != n_models:
         raise ValueError("%s: the fusion model was fitted on %d models, got %d arrays" % (what, n_models, len(P)))
     if len(P) == 0:
@@ -142,6 +149,26 @@ def _options(method, calibrate, folds, seed, logits, epochs, modality_dropout, v
     return o
 
 
+def _encode_labels(y, what):
+    """Labels that are not integer class indices (strings, or integers that
+    are not 0..C-1): their sorted unique values and the indices into them."""
+    a = np.asarray(y)
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a.reshape(-1)
+    if a.ndim != 1:
+        raise ValueError("%s: y must be one label per row, got shape %s" % (what, tuple(a.shape)))
+    classes, idx = np.unique(a, return_inverse=True)
+    return classes, idx
+
+
+def _is_index_labels(y):
+    a = np.asarray(y)
+    return a.dtype != bool and np.issubdtype(a.dtype, np.number) and not np.issubdtype(a.dtype, np.complexfloating)
+
+
+ArrayList = Union[np.ndarray, Sequence[Optional[np.ndarray]]]
+
+
 class Fusion:
     """Fusion(method="auto", calibrate=False, folds=5, seed=0, logits=False,
     epochs=0, modality_dropout=0.5, verbose=0, metric="log-loss",
@@ -157,10 +184,20 @@ class Fusion:
     classes_, weights_ (softmax of the learned weights: (M,) or (M, C) for
     wavg-class; None for methods without such weights), temperatures_ (M,),
     importance_ (dict: log_loss and accuracy on the fitting rows with every
-    model, and with each model missing), auto_note_ (auto's reason, or None)."""
+    model, and with each model missing), auto_note_ (auto's reason, or None).
 
-    def __init__(self, method="auto", calibrate=False, folds=5, seed=0, logits=False, epochs=0,
-                 modality_dropout=0.5, verbose=0, metric="log-loss", ensemble_size=50, bags=1, neighbors=7):
+    A scikit-learn classifier: __init__ only stores its parameters,
+    get_params/set_params, clone, cross_val_score, GridSearchCV and Pipeline
+    work (give X as one (N, M, C) array), classes_ holds y's classes (any
+    labels: strings map through their sorted unique values), score is the
+    accuracy.  A Fusion pickles, deep-copies and joblib-dumps: a fitted one
+    travels as the bytes of its fusion file and predicts identically after."""
+
+    _estimator_type = "classifier"  # scikit-learn's is_classifier
+
+    def __init__(self, method: str = "auto", calibrate: bool = False, folds: int = 5, seed: int = 0,
+                 logits: bool = False, epochs: int = 0, modality_dropout: float = 0.5, verbose: int = 0,
+                 metric: str = "log-loss", ensemble_size: int = 50, bags: int = 1, neighbors: int = 7):
         self.method = method
         self.calibrate = calibrate
         self.folds = folds
@@ -173,25 +210,29 @@ class Fusion:
         self.ensemble_size = ensemble_size
         self.bags = bags
         self.neighbors = neighbors
-        self._handle = None
-        self._fitted = False
 
     # scikit-learn's parameter protocol
     _PARAMS = ("method", "calibrate", "folds", "seed", "logits", "epochs", "modality_dropout", "verbose",
                "metric", "ensemble_size", "bags", "neighbors")
+    _DEFAULTS = dict(method="auto", calibrate=False, folds=5, seed=0, logits=False, epochs=0,
+                     modality_dropout=0.5, verbose=0, metric="log-loss", ensemble_size=50, bags=1, neighbors=7)
 
-    def get_params(self, deep=True):
+    def get_params(self, deep: bool = True) -> Dict[str, Any]:
         return {k: getattr(self, k) for k in self._PARAMS}
 
-    def set_params(self, **params):
+    def set_params(self, **params: Any) -> "Fusion":
         for k, v in params.items():
             if k not in self._PARAMS:
                 raise ValueError("Fusion: unknown parameter %r" % k)
             setattr(self, k, v)
         return self
 
+    @property
+    def _fitted(self):
+        return self.__dict__.get("_is_fitted", False)
+
     def _h(self):
-        if self._handle is None:
+        if self.__dict__.get("_handle") is None:
             h = ctypes.c_void_p()
             st = lib.lf_fusion_create(ctypes.byref(h))
             if st:
@@ -200,15 +241,22 @@ class Fusion:
         return self._handle
 
     def __del__(self):
-        h = getattr(self, "_handle", None)
+        h = self.__dict__.get("_handle")
         if h is not None and lib is not None:
             lib.lf_fusion_free(h)
-            self._handle = None
+            self.__dict__["_handle"] = None
 
-    def fit(self, P, y, names=None):
+    def fit(self, P: ArrayList, y: Any, names: Optional[Sequence[str]] = None) -> "Fusion":
         """Fits the fusion on the models' outputs P (list of (N, C) arrays,
-        NaN rows / None for missing) and labels y; returns self."""
+        NaN rows / None for missing, or one (N, M, C) array) and labels y;
+        returns self."""
         arrs, N, C = _prep(P, "fit")
+        labels = None
+        if not _is_index_labels(y):
+            labels, y = _encode_labels(y, "fit")
+            if len(labels) != C:
+                raise ValueError("fit: y holds %d distinct labels but the outputs have %d columns (classes)"
+                                 % (len(labels), C))
         yy = _labels(y, N, C, "fit")
         nm = _names(names, len(arrs), "fit")
         o = _options(self.method, self.calibrate, self.folds, self.seed, self.logits, self.epochs,
@@ -219,14 +267,16 @@ class Fusion:
         h = self._h()
         st = lib.lf_fusion_fit(h, tab, ntab, len(arrs), N, C, yy.ctypes.data, ctypes.byref(o))
         if st:
-            self._fitted = False
+            self._is_fitted = False
             _lib.raise_fusion(h, st)
         self._read_fitted()
+        if labels is not None:
+            self.classes_ = labels
         return self
 
     def _read_fitted(self):
         h = self._handle
-        self._fitted = True
+        self._is_fitted = True
         M, C = lib.lf_fusion_num_models(h), lib.lf_fusion_num_classes(h)
         self.method_ = lib.lf_method_name(lib.lf_fusion_method(h)).decode()
         self.calibrated_ = bool(lib.lf_fusion_calibrated(h))
@@ -271,14 +321,57 @@ class Fusion:
             raise LatefuseError(msg, st, _lib.status_string(st))
         return out
 
-    def predict(self, P):
-        """The fused class of every row (argmax of predict_proba)."""
-        return np.argmax(self.predict_proba(P), axis=1)
+    def predict(self, P: ArrayList) -> np.ndarray:
+        """The fused class of every row (argmax of predict_proba), as
+        classes_ names it."""
+        return self.classes_[np.argmax(self.predict_proba(P), axis=1)]
 
-    def score(self, P, y):
+    def score(self, P: ArrayList, y: Any) -> float:
         """Accuracy of predict(P) against y (scikit-learn's score)."""
         p = self.predict(P)
-        return float(np.mean(p == _labels(y, p.shape[0], self.n_classes_, "score")))
+        y = np.asarray(y).reshape(-1)
+        if y.shape[0] != p.shape[0]:
+            raise ValueError("score: y must hold %d labels (one per row), got %d" % (p.shape[0], y.shape[0]))
+        return float(np.mean(p == y))
+
+    # pickle, copy.deepcopy, joblib: the parameters, and a fitted model's
+    # fusion file as bytes (the ctypes handle cannot travel)
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_handle",)}
+        if self._fitted:
+            fd, path = tempfile.mkstemp(suffix=".lf")
+            os.close(fd)
+            try:
+                self.save(path)
+                with open(path, "rb") as fh:
+                    state["_file_bytes"] = fh.read()
+            finally:
+                os.unlink(path)
+            for k in [k for k in state if k.endswith("_") and not k.startswith("_")]:
+                if k != "classes_":
+                    del state[k]
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        data = state.pop("_file_bytes", None)
+        classes = state.get("classes_")
+        self.__dict__.update(state)
+        self.__dict__["_handle"] = None
+        if data is not None:
+            fd, path = tempfile.mkstemp(suffix=".lf")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                h = self._h()
+                st = lib.lf_fusion_load(h, os.fsencode(path))
+                if st:
+                    _lib.raise_fusion(h, st)
+            finally:
+                os.unlink(path)
+            self._read_fitted()
+            if classes is not None:
+                self.classes_ = classes
 
     def metrics(self, P, y):
         """accuracy, macro_f1, log_loss, brier, ece of the fused outputs."""
@@ -331,7 +424,8 @@ class Fusion:
         return f
 
     def __repr__(self):
-        args = ", ".join("%s=%r" % (k, getattr(self, k)) for k in self._PARAMS[:5])
+        args = ", ".join("%s=%r" % (k, getattr(self, k)) for k in self._PARAMS
+                         if getattr(self, k) != self._DEFAULTS[k])
         return "Fusion(%s)%s" % (args, " fitted" if self._fitted else "")
 
 
@@ -374,7 +468,7 @@ def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, l
     if methods is None or (isinstance(methods, str) and methods == "all"):
         mids = None
     else:
-        ms = [methods] if isinstance(methods, str) else list(methods)
+        ms = [m.strip() for m in methods.split(",")] if isinstance(methods, str) else list(methods)
         if not ms:
             raise ValueError("compare: methods is empty")
         mids = []

@@ -1,0 +1,105 @@
+"""scikit-learn and Python-object conventions of Fusion (issue 16): samples-first
+(N, M, C) input, a classifier that clone, cross_val_score (also with n_jobs=2),
+GridSearchCV and Pipeline use unchanged, labels given as names, and fitted
+objects that pickle, deep-copy and joblib-dump through their file bytes."""
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+import latefuse as lf
+
+sklearn = pytest.importorskip("sklearn")  # python3-sklearn (make deps); a skip fails under CI=true
+from sklearn.base import clone, is_classifier  # noqa: E402
+from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
+from sklearn.pipeline import Pipeline  # noqa: E402
+from sklearn.preprocessing import FunctionTransformer  # noqa: E402
+
+
+def data(N=300, M=3, C=4, seed=0):
+    """Samples-first outputs: model m is good on classes m and m+1."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, C, N)
+    X = np.empty((N, M, C), dtype=np.float32)
+    for m in range(M):
+        z = rng.normal(0, 1, (N, C))
+        good = np.isin(y, [m % C, (m + 1) % C])
+        z[np.arange(N), y] += np.where(good, 2.5, 0.7)
+        e = np.exp(z - z.max(1, keepdims=True))
+        X[:, m, :] = e / e.sum(1, keepdims=True)
+    return X, y
+
+
+def test_samples_first_equals_the_list_form():
+    X, y = data()
+    a = lf.Fusion(method="wavg", seed=1).fit(X, y)
+    b = lf.Fusion(method="wavg", seed=1).fit([X[:, m, :] for m in range(X.shape[1])], y)
+    assert np.array_equal(a.predict_proba(X), b.predict_proba([X[:, m, :] for m in range(3)]))
+
+
+def test_a_classifier_whose_init_only_stores_parameters():
+    f = lf.Fusion(method="mean", folds=3)
+    assert is_classifier(f)
+    assert set(vars(f)) == set(lf.Fusion._PARAMS)  # nothing but the parameters
+    g = clone(f)
+    assert g.get_params() == f.get_params() and g is not f
+    assert repr(f) == "Fusion(method='mean', folds=3)"
+
+
+def test_cross_val_score_and_n_jobs():
+    X, y = data()
+    s1 = cross_val_score(lf.Fusion(method="mean"), X, y, cv=3)
+    s2 = cross_val_score(lf.Fusion(method="mean"), X, y, cv=3, n_jobs=2)
+    assert s1.shape == (3,) and np.array_equal(s1, s2)
+    # by hand: the mean rule's accuracy on each test fold
+    from sklearn.model_selection import StratifiedKFold
+    for s, (tr, te) in zip(s1, StratifiedKFold(3).split(X[:, 0, :], y)):
+        want = np.mean(np.argmax(X[te].mean(1), 1) == y[te])
+        assert s == pytest.approx(want, abs=1e-12)
+
+
+def test_grid_search_and_pipeline():
+    X, y = data()
+    gs = GridSearchCV(lf.Fusion(), {"method": ["mean", "product", "wavg"]}, cv=3).fit(X, y)
+    assert gs.best_params_["method"] in ("mean", "product", "wavg")
+    assert gs.best_estimator_.method_ == gs.best_params_["method"]
+    pipe = Pipeline([("clip", FunctionTransformer(lambda a: a.astype(np.float64))),
+                     ("fuse", lf.Fusion(method="mean"))]).fit(X, y)
+    assert pipe.score(X, y) == pytest.approx(np.mean(np.argmax(X.mean(1), 1) == y))
+
+
+def test_labels_as_names():
+    X, y = data(C=3, M=2)
+    names = np.array(["cat", "dog", "eel"])[y]
+    f = lf.Fusion(method="mean").fit(X, names)
+    assert list(f.classes_) == ["cat", "dog", "eel"]
+    assert np.array_equal(f.predict(X), np.array(["cat", "dog", "eel"])[np.argmax(X.mean(1), 1)])
+    assert f.score(X, names) == pytest.approx(np.mean(np.argmax(X.mean(1), 1) == y))
+    with pytest.raises(ValueError, match="y holds 2 distinct labels but the outputs have 3 columns"):
+        lf.Fusion(method="mean").fit(X[:10], np.array(["a", "b"] * 5))
+
+
+@pytest.mark.parametrize("method", ["wavg", "ges", "knora-e"])
+def test_pickle_deepcopy_joblib(method, tmp_path):
+    X, y = data()
+    f = lf.Fusion(method=method, seed=3).fit(X, y)
+    want = f.predict_proba(X)
+    g = pickle.loads(pickle.dumps(f))
+    h = copy.deepcopy(f)
+    import joblib
+    joblib.dump(f, tmp_path / "f.joblib")
+    k = joblib.load(tmp_path / "f.joblib")
+    for other in (g, h, k):
+        assert other is not f and other.method_ == f.method_ and other.get_params() == f.get_params()
+        assert np.array_equal(other.predict_proba(X), want)  # the same bits
+    # unfitted ones travel too, and stay unfitted
+    u = pickle.loads(pickle.dumps(lf.Fusion(method="mean")))
+    with pytest.raises(ValueError, match="not fitted"):
+        u.predict_proba(X)
+
+
+def test_compare_takes_a_comma_string():
+    X, y = data()
+    rows = lf.compare(X, y, methods="mean, wavg", folds=3, as_frame=False)
+    assert {r["method"] for r in rows if r["kind"] == "method"} == {"mean", "wavg"}
