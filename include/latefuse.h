@@ -163,9 +163,23 @@ const char *lf_model_error(const lf_model *m);
 
 #define LF_MAX_RANK 3
 
-/* What an input holds.  LF_DTYPE_INT32: integer token ids, given today as floats
- * holding integers (the rows stay float arrays). */
-typedef enum lf_dtype { LF_DTYPE_FLOAT32 = 0, LF_DTYPE_INT32 } lf_dtype;
+/* What an input holds (lf_input_shape) and what an array holds (lf_array).
+ *   LF_DTYPE_FLOAT32  real values;
+ *   LF_DTYPE_INT32    integers, e.g. token ids for an Embedding;
+ *   LF_DTYPE_UINT8    (arrays only, e.g. image pixels 0..255) bytes.
+ * Inside the graph every value is a float32.  The values of an INT32 input
+ * reach the layers that consume it as float32 numbers equal to the
+ * integers, exactly: an int32 array is accepted only with every value in
+ * [-2^24, 2^24] (16777216, the range in which every integer is a float),
+ * and converted by the library, batch by batch, as it reads the rows.  So
+ * a consumer that needs ids (Embedding) reads float rows and checks that
+ * each value is an integer in its range itself (its message names the
+ * layer, the row and the value); a consumer of numbers (Dense) sees the
+ * numbers, as Keras casts.  An INT32 input may still be given as a float
+ * array holding integers (lf_model_fit and friends); an array of any dtype
+ * may feed an input of any dtype (lf_array), its values converted exactly.
+ * An input cannot be declared LF_DTYPE_UINT8. */
+typedef enum lf_dtype { LF_DTYPE_FLOAT32 = 0, LF_DTYPE_INT32, LF_DTYPE_UINT8 } lf_dtype;
 
 /* Keras' padding of convolutions and poolings: "valid" (none) or "same"
  * (output size ceil(in / stride); the extra padding pixel, when the total
