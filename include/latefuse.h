@@ -327,7 +327,7 @@ int lf_gated_average(lf_model *m, size_t n, const int *xs, int gate, int mask,
 lf_status lf_set_l2(lf_model *m, int dense_node, float l2);
 
 /* Keras' layer.trainable: with trainable = 0 the layer's weights are
- * frozen — fit and lf__ steps leave them bit for bit as they are (no
+ * frozen — fit leaves them bit for bit as they are (no
  * gradient step, no L2 penalty gradient, no optimizer moment change, no
  * moving average of use_ema), the summary counts them as non-trainable,
  * and a frozen BatchNormalization runs in inference mode, normalising by
@@ -416,7 +416,7 @@ lf_status lf_seed_network(lf_model *m, size_t dim, size_t units, const char *con
 
 size_t lf_model_num_inputs(const lf_model *m);
 size_t lf_model_input_dim(const lf_model *m, size_t i);
-size_t lf_model_output_dim(const lf_model *m);
+size_t lf_model_output_dim(const lf_model *m); /* output 0's with several */
 size_t lf_model_num_params(const lf_model *m);
 
 /* Writes a table like Keras' model.summary(): layer (type), output shape,
