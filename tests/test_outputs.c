@@ -420,6 +420,13 @@ static void test_frozen(void) {
           "the loaded frozen layers trained");
     remove(path);
     lf_model_free(c);
+    /* with use_ema too: the average leaves a frozen layer alone (m w +
+     * (1 - m) w need not round back to w) */
+    lf_model *e = bn_model(5, 1);
+    lf_set_trainable(e, h, 0);
+    CHECK(lf_model_fit(e, xs, k.lab, k.n, &o) == LF_OK && same_weights(e, ref, "h"),
+          "use_ema moved a frozen layer");
+    lf_model_free(e);
     /* unfrozen again: it trains */
     lf_set_trainable(m, h, 1);
     CHECK(lf_model_fit(m, xs, k.lab, k.n, &o) == LF_OK && !same_weights(m, ref, "h") && same_weights(m, ref, "bn"),
