@@ -165,9 +165,23 @@ const char *lf_model_error(const lf_model *m);
 
 #define LF_MAX_RANK 3
 
-/* What an input holds.  LF_DTYPE_INT32: integer token ids, given today as floats
- * holding integers (the rows stay float arrays). */
-typedef enum lf_dtype { LF_DTYPE_FLOAT32 = 0, LF_DTYPE_INT32 } lf_dtype;
+/* What an input holds (lf_input_shape) and what an array holds (lf_typed_array).
+ *   LF_DTYPE_FLOAT32  real values;
+ *   LF_DTYPE_INT32    integers, e.g. token ids for an Embedding;
+ *   LF_DTYPE_UINT8    (arrays only, e.g. image pixels 0..255) bytes.
+ * Inside the graph every value is a float32.  The values of an INT32 input
+ * reach the layers that consume it as float32 numbers equal to the
+ * integers, exactly: an int32 array is accepted only with every value in
+ * [-2^24, 2^24] (16777216, the range in which every integer is a float),
+ * and converted by the library, batch by batch, as it reads the rows.  So
+ * a consumer that needs ids (Embedding) reads float rows and checks that
+ * each value is an integer in its range itself (its message names the
+ * layer, the row and the value); a consumer of numbers (Dense) sees the
+ * numbers, as Keras casts.  An INT32 input may still be given as a float
+ * array holding integers (lf_model_fit and friends); an array of any dtype
+ * may feed an input of any dtype (lf_typed_array), its values converted exactly.
+ * An input cannot be declared LF_DTYPE_UINT8. */
+typedef enum lf_dtype { LF_DTYPE_FLOAT32 = 0, LF_DTYPE_INT32, LF_DTYPE_UINT8 } lf_dtype;
 
 /* Keras' padding of convolutions and poolings: "valid" (none) or "same"
  * (output size ceil(in / stride); the extra padding pixel, when the total
@@ -314,6 +328,22 @@ int lf_gated_average(lf_model *m, size_t n, const int *xs, int gate, int mask,
  * It is part of the training loss. */
 lf_status lf_set_l2(lf_model *m, int dense_node, float l2);
 
+/* Keras' layer.trainable: with trainable = 0 the layer's weights are
+ * frozen — fit leaves them bit for bit as they are (no
+ * gradient step, no L2 penalty gradient, no optimizer moment change, no
+ * moving average of use_ema), the summary counts them as non-trainable,
+ * and a frozen BatchNormalization runs in inference mode, normalising by
+ * its moving statistics and leaving them unchanged (Keras >= 2.1.3).  The
+ * layer still passes gradients to the layers below it.  Its L2 penalty,
+ * if any, stays in the reported loss, as Keras keeps a frozen layer's
+ * regulariser in its losses.  Any node, before or after compile: the flag
+ * applies from the next training step on (Keras' guide asks to compile
+ * again after changing it; latefuse needs no recompile, as Keras 3's JAX
+ * and PyTorch backends).  Saved in the model file ("trainable": false). */
+lf_status lf_set_trainable(lf_model *m, int node, int trainable);
+/* 1 if the node trains, 0 if it is frozen, -1 for an invalid id. */
+int lf_node_trainable(const lf_model *m, int node);
+
 /* Number of nodes and the output dim of a node (0 for an invalid id). */
 size_t lf_model_num_nodes(const lf_model *m);
 size_t lf_node_dim(const lf_model *m, int node);
@@ -388,7 +418,7 @@ lf_status lf_seed_network(lf_model *m, size_t dim, size_t units, const char *con
 
 size_t lf_model_num_inputs(const lf_model *m);
 size_t lf_model_input_dim(const lf_model *m, size_t i);
-size_t lf_model_output_dim(const lf_model *m);
+size_t lf_model_output_dim(const lf_model *m); /* output 0's with several */
 size_t lf_model_num_params(const lf_model *m);
 
 /* Writes a table like Keras' model.summary(): layer (type), output shape,
@@ -418,6 +448,11 @@ typedef struct lf_fit_options {
     lf_progress_fn progress;  /* NULL (default): silent; else called with
                                  each epoch's and step's progress */
     void *progress_ctx;       /* passed to progress */
+    /* lf_model_fit_arrays' explicit validation data (val_x / val_y are
+     * lf_model_fit's): one array per input, one target array per output,
+     * val_n rows */
+    const struct lf_typed_array *val_arrays;
+    const float *const *val_ys;
 } lf_fit_options;
 
 lf_fit_options lf_fit_defaults(void);
@@ -433,6 +468,16 @@ typedef struct lf_history {
     const double *val_accuracy;
     size_t best_epoch;      /* 0-based epoch of the best monitored loss */
     int stopped_early;
+    /* Per output (lf_model_compile_outputs; one for lf_model_compile):
+     * output k's loss (unweighted) and accuracy at epoch e are
+     * output_loss[k * epochs + e] and output_accuracy[...]; loss above is
+     * sum_k w_k output_loss_k + the L2 penalty, accuracy above is output
+     * 0's with one output and NaN with several (as Keras: per output). */
+    size_t n_outputs;
+    const double *output_loss;
+    const double *val_output_loss;
+    const double *output_accuracy;
+    const double *val_output_accuracy;
 } lf_history;
 
 /* Trains the compiled model.  x: one array per input (N x input_dim);
@@ -452,6 +497,64 @@ lf_status lf_model_evaluate(lf_model *m, const float *const *x, const float *y, 
  * N x output_dim floats.  Thread-safe on one model (see the top). It keeps
  * no message: on failure, lf_status_string(status) describes it. */
 lf_status lf_model_predict(const lf_model *m, const float *const *x, size_t n, float *y);
+
+/* ------------------------------------------ several outputs, typed arrays */
+/*
+ * Keras' Model(inputs, [out_1, ..., out_K]).compile(loss=[l_1, ..., l_K],
+ * loss_weights=[w_1, ..., w_K]): the training loss is
+ *     sum_k w_k loss_k + the L2 penalties,
+ * loss_k being output k's loss as lf_model_compile defines it (mean over
+ * the rows of its per-row loss, sample weights included).  An output may
+ * also feed other layers (a branch's softmax that is both an output and an
+ * input of the fusion layer): its gradient is then the sum of its own
+ * loss's and the one from the layers above.  Such an output's
+ * cross-entropy is computed from its probabilities (clipped as Keras),
+ * not fused with its logits.
+ *
+ * The lf_model_*_arrays calls take the inputs as lf_typed_array (element type
+ * and pointer, see lf_dtype: int32 ids and uint8 pixels go in as they are)
+ * and one target array per output (float32, as lf_model_fit's y: N x dim_k,
+ * or N x 1 class indices for sparse categorical cross-entropy).  They work
+ * on single-output models too; lf_model_fit, lf_model_evaluate and
+ * lf_model_predict refuse a model with several outputs (LF_ERR_STATE).
+ */
+
+/* An input array: N x dim values of type dtype, row-major. */
+typedef struct lf_typed_array {
+    lf_dtype dtype;
+    const void *data;
+} lf_typed_array;
+
+/* Compiles with n_outputs >= 1 distinct non-input output nodes, their
+ * losses (n_outputs of them; give the same loss n times for "one for
+ * all") and loss weights (finite, >= 0; NULL: all 1).  opt as for
+ * lf_model_compile.  lf_model_compile(m, o, l, opt) is this with one
+ * output of weight 1. */
+lf_status lf_model_compile_outputs(lf_model *m, size_t n_outputs, const int *outputs,
+                                   const lf_loss *losses, const float *loss_weights,
+                                   const lf_optimizer *opt);
+/* Number of outputs (0 before compile) and the node id of output k (-1 if
+ * there is none). */
+size_t lf_model_num_outputs(const lf_model *m);
+int lf_model_output_node(const lf_model *m, size_t k);
+
+/* lf_model_fit over typed input arrays (x: one per input) and one target
+ * array per output (y: n_outputs of them).  class_weight needs a model
+ * with one output (as Keras); sample_weight weighs every output's loss.
+ * Validation data: the options' val_arrays, val_ys, val_n (val_x / val_y
+ * are refused here), or validation_split. */
+lf_status lf_model_fit_arrays(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n,
+                              const lf_fit_options *opt);
+/* losses (may be NULL) receives 1 + n_outputs values: the total (as
+ * lf_model_evaluate's loss: weighted sum plus L2 penalty), then each
+ * output's own loss, unweighted; accuracies (may be NULL) receives
+ * n_outputs values (NaN for regression losses). */
+lf_status lf_model_evaluate_arrays(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n,
+                                   const float *sample_weight, double *losses, double *accuracies);
+/* y: n_outputs arrays, output k's of N x dim_k floats.  Thread-safe as
+ * lf_model_predict; keeps no message (an input out of range or not finite
+ * is LF_ERR_NUMERIC). */
+lf_status lf_model_predict_arrays(const lf_model *m, const lf_typed_array *x, size_t n, float *const *y);
 
 /* -------------------------------------------------------------- weights */
 /*

@@ -90,31 +90,72 @@ static int valid_optimizer(const lf_optimizer *o) {
     return 1;
 }
 
-lf_status lf_model_compile(lf_model *m, int output, lf_loss loss, const lf_optimizer *opt) {
+/* A node read by another node the outputs need (as an input, gate or
+ * mask): its value is more than its own loss's. */
+static int feeds_others(const lf_model *m, int id) {
+    for (size_t i = (size_t)id + 1; i < m->n_nodes; i++) {
+        const lf_node *nd = &m->nodes[i];
+        if (!nd->needed) continue;
+        if (nd->gate == id || nd->mask == id) return 1;
+        for (size_t j = 0; j < nd->n_in; j++)
+            if (nd->in[j] == id) return 1;
+    }
+    return 0;
+}
+
+lf_status lf_model_compile_outputs(lf_model *m, size_t n_out, const int *outputs, const lf_loss *losses,
+                                   const float *loss_weights, const lf_optimizer *opt) {
     if (!m) return LF_ERR_ARG;
     if (m->sticky != LF_OK) return m->sticky;
     if (m->compiled) return lf_model_fail(m, LF_ERR_STATE, "the model is already compiled");
-    if (output < 0 || (size_t)output >= m->n_nodes)
-        return lf_model_fail(m, LF_ERR_ARG, "compile: output %d is not a node of this model", output);
-    if ((unsigned)loss > LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)
-        return lf_model_fail(m, LF_ERR_ARG, "compile: unknown loss %d", (int)loss);
+    if (n_out == 0 || !outputs || !losses)
+        return lf_model_fail(m, LF_ERR_ARG, "compile: give at least one output and one loss per output");
+    for (size_t k = 0; k < n_out; k++) {
+        int output = outputs[k];
+        if (output < 0 || (size_t)output >= m->n_nodes)
+            return n_out > 1 ? lf_model_fail(m, LF_ERR_ARG, "compile: output %zu (%d) is not a node of this model",
+                                             k, output)
+                             : lf_model_fail(m, LF_ERR_ARG, "compile: output %d is not a node of this model", output);
+        for (size_t j = 0; j < k; j++)
+            if (outputs[j] == output)
+                return lf_model_fail(m, LF_ERR_ARG, "compile: '%s' is listed twice as an output",
+                                     m->nodes[output].name);
+        if ((unsigned)losses[k] > LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)
+            return lf_model_fail(m, LF_ERR_ARG, "compile: unknown loss %d", (int)losses[k]);
+        float w = loss_weights ? loss_weights[k] : 1.0f;
+        if (!(w >= 0.0f) || !isfinite(w))
+            return lf_model_fail(m, LF_ERR_ARG, "compile: the loss weight of output '%s' must be finite and >= 0",
+                                 m->nodes[output].name);
+    }
     lf_optimizer o = opt ? *opt : lf_optimizer_default(LF_OPT_ADAM);
     if (!valid_optimizer(&o))
         return lf_model_fail(m, LF_ERR_ARG,
                              "compile: invalid optimizer settings (learning rate and epsilon must be > 0, "
                              "momentum, rho, betas and ema_momentum in [0, 1))");
     if (m->n_inputs == 0) return lf_model_fail(m, LF_ERR_STATE, "compile: the model has no input");
-    const lf_node *out = &m->nodes[output];
-    if (lf_type_of(out)->is_input)
-        return lf_model_fail(m, LF_ERR_ARG, "compile: the output is an input layer");
-    if (loss == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY && out->dim < 2)
-        return lf_model_fail(m, LF_ERR_SHAPE,
-                             "compile: sparse_categorical_crossentropy needs an output of at least 2 classes");
+    for (size_t k = 0; k < n_out; k++) {
+        const lf_node *out = &m->nodes[outputs[k]];
+        if (lf_type_of(out)->is_input)
+            return lf_model_fail(m, LF_ERR_ARG, n_out > 1 ? "compile: output '%s' is an input layer"
+                                                          : "compile: the output is an input layer",
+                                 out->name);
+        if (losses[k] == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY && out->dim < 2)
+            return lf_model_fail(m, LF_ERR_SHAPE,
+                                 n_out > 1 ? "compile: sparse_categorical_crossentropy needs an output of at "
+                                             "least 2 classes ('%s' has 1)"
+                                           : "compile: sparse_categorical_crossentropy needs an output of at "
+                                             "least 2 classes",
+                                 out->name);
+    }
 
-    /* mark the ancestors of the output (creation order is topological) */
-    for (size_t i = 0; i < m->n_nodes; i++) m->nodes[i].needed = 0;
-    m->nodes[output].needed = 1;
-    for (size_t i = (size_t)output + 1; i-- > 0;) {
+    /* mark the ancestors of the outputs (creation order is topological) */
+    int last = outputs[0];
+    for (size_t i = 0; i < m->n_nodes; i++) m->nodes[i].needed = 0, m->nodes[i].out_k = -1;
+    for (size_t k = 0; k < n_out; k++) {
+        m->nodes[outputs[k]].needed = 1;
+        last = outputs[k] > last ? outputs[k] : last;
+    }
+    for (size_t i = (size_t)last + 1; i-- > 0;) {
         lf_node *nd = &m->nodes[i];
         if (!nd->needed) continue;
         for (size_t j = 0; j < nd->n_in; j++) m->nodes[nd->in[j]].needed = 1;
@@ -123,31 +164,70 @@ lf_status lf_model_compile(lf_model *m, int output, lf_loss loss, const lf_optim
     }
     for (size_t i = 0; i < m->n_inputs; i++)
         if (!m->nodes[m->inputs[i]].needed)
-            return lf_model_fail(m, LF_ERR_ARG, "compile: input '%s' is not connected to the output",
+            return lf_model_fail(m, LF_ERR_ARG, n_out > 1 ? "compile: input '%s' is not connected to any output"
+                                                          : "compile: input '%s' is not connected to the output",
                                  m->nodes[m->inputs[i]].name);
 
     size_t n = m->n_params ? m->n_params : 1;
     m->grads = LF_CALLOC(n, sizeof(float));
     m->m1 = LF_CALLOC(n, sizeof(float));
     m->m2 = LF_CALLOC(n, sizeof(float));
-    if (!m->grads || !m->m1 || !m->m2) {
-        LF_FREE(m->grads), LF_FREE(m->m1), LF_FREE(m->m2);
+    m->outs = LF_CALLOC(n_out, sizeof *m->outs);
+    if (!m->grads || !m->m1 || !m->m2 || !m->outs) {
+        LF_FREE(m->grads), LF_FREE(m->m1), LF_FREE(m->m2), LF_FREE(m->outs);
         m->grads = m->m1 = m->m2 = NULL;
+        m->outs = NULL;
         return lf_model_fail(m, LF_ERR_NOMEM, "out of memory compiling %zu parameters", m->n_params);
     }
-    m->output = output;
-    m->loss = loss;
+    for (size_t k = 0; k < n_out; k++) {
+        const lf_node *out = &m->nodes[outputs[k]];
+        lf_loss loss = losses[k];
+        /* a kind that ends in its activation exposes the logits to the loss
+         * (unless the output feeds other layers, which read its values) */
+        int ends_in_act = lf_type_of(out)->logits != NULL && !feeds_others(m, outputs[k]);
+        int softmax_out = ends_in_act && out->act == LF_ACT_SOFTMAX;
+        int sigmoid_out = ends_in_act && out->act == LF_ACT_SIGMOID;
+        m->outs[k].node = outputs[k];
+        m->outs[k].loss = loss;
+        m->outs[k].weight = loss_weights ? loss_weights[k] : 1.0f;
+        m->outs[k].fused = (softmax_out && (loss == LF_LOSS_CATEGORICAL_CROSSENTROPY ||
+                                            loss == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)) ||
+                           (sigmoid_out && loss == LF_LOSS_BINARY_CROSSENTROPY);
+        m->nodes[outputs[k]].out_k = (int)k;
+    }
+    m->n_outputs = n_out;
+    m->output = m->outs[0].node;
+    m->loss = m->outs[0].loss;
+    m->fused = m->outs[0].fused;
     m->opt = o;
     m->step = 0;
-    /* a kind that ends in its activation exposes the logits to the loss */
-    int ends_in_act = lf_type_of(out)->logits != NULL;
-    int softmax_out = ends_in_act && out->act == LF_ACT_SOFTMAX;
-    int sigmoid_out = ends_in_act && out->act == LF_ACT_SIGMOID;
-    m->fused = (softmax_out && (loss == LF_LOSS_CATEGORICAL_CROSSENTROPY ||
-                                loss == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)) ||
-               (sigmoid_out && loss == LF_LOSS_BINARY_CROSSENTROPY);
+    lf_graph_plan(m);
     m->compiled = 1;
     return LF_OK;
+}
+
+lf_status lf_model_compile(lf_model *m, int output, lf_loss loss, const lf_optimizer *opt) {
+    return lf_model_compile_outputs(m, 1, &output, &loss, NULL, opt);
+}
+
+size_t lf_model_num_outputs(const lf_model *m) { return m && m->compiled ? m->n_outputs : 0; }
+
+int lf_model_output_node(const lf_model *m, size_t k) {
+    return m && m->compiled && k < m->n_outputs ? m->outs[k].node : -1;
+}
+
+lf_status lf_set_trainable(lf_model *m, int node, int trainable) {
+    if (!m) return LF_ERR_ARG;
+    if (node < 0 || (size_t)node >= m->n_nodes)
+        return lf_model_fail(m, LF_ERR_ARG, "lf_set_trainable: node %d is not a node of this model", node);
+    m->nodes[node].frozen = !trainable;
+    lf_graph_plan(m);
+    return LF_OK;
+}
+
+int lf_node_trainable(const lf_model *m, int node) {
+    if (!m || node < 0 || (size_t)node >= m->n_nodes) return -1;
+    return !m->nodes[node].frozen;
 }
 
 /* -------------------------------------------------------------- summary */
@@ -179,7 +259,7 @@ lf_status lf_model_summary(const lf_model *m, FILE *f) {
         fprintf(f, "%-50s %-20s %10zu  %s\n", lt, shape, nd->n_params, conn);
         lf_weight w[LF_MAX_WEIGHTS];
         size_t nw = lf_node_weights(m, nd, w);
-        for (size_t j = 0; j < nw; j++) fixed += w[j].fixed ? lf_weight_count(&w[j]) : 0;
+        for (size_t j = 0; j < nw; j++) fixed += w[j].fixed || nd->frozen ? lf_weight_count(&w[j]) : 0;
         trainable += nd->n_params;
         fputs(i + 1 < m->n_nodes ? rule : dbl, f);
     }

@@ -5,7 +5,7 @@
  * the step itself allocates nothing.
  */
 #include "kernels.h"
-#include "model.h"
+#include "layers/layer.h"
 #include "testing.h"
 
 #include <math.h>
@@ -39,38 +39,134 @@ LF_CLONES static int all_finite(const float *v, size_t n) {
     return !bad;
 }
 
-static lf_status check_inputs(lf_model *m, const float *const *x, size_t n, const char *what) {
+/* the largest integer magnitude below which every integer is a float */
+#define EXACT_INT 16777216
+
+static const char *input_name(const lf_model *m, size_t i) { return m->nodes[m->inputs[i]].name; }
+
+/* Checks the caller's input arrays: present, of a known type, float values
+ * finite, int32 values within +-2^24 (exact as floats: latefuse.h). */
+static lf_status check_arrays(lf_model *m, const lf_typed_array *x, size_t n, const char *what) {
     if (!x) return lf_model_fail(m, LF_ERR_ARG, "%s: the input arrays are NULL", what);
     for (size_t i = 0; i < m->n_inputs; i++) {
-        if (!x[i]) return lf_model_fail(m, LF_ERR_ARG, "%s: input %zu ('%s') is NULL", what, i,
-                                        m->nodes[m->inputs[i]].name);
+        if (!x[i].data) return lf_model_fail(m, LF_ERR_ARG, "%s: input %zu ('%s') is NULL", what, i, input_name(m, i));
         size_t d = m->nodes[m->inputs[i]].dim;
-        if (all_finite(x[i], n * d)) continue;
-        for (size_t j = 0; j < n * d; j++)
-            if (!isfinite(x[i][j]))
-                return lf_model_fail(m, LF_ERR_NUMERIC,
-                                     "%s: input '%s' holds a non-finite value at row %zu, column %zu",
-                                     what, m->nodes[m->inputs[i]].name, j / d, j % d);
+        if (x[i].dtype == LF_DTYPE_FLOAT32) {
+            const float *v = x[i].data;
+            if (all_finite(v, n * d)) continue;
+            for (size_t j = 0; j < n * d; j++)
+                if (!isfinite(v[j]))
+                    return lf_model_fail(m, LF_ERR_NUMERIC,
+                                         "%s: input '%s' holds a non-finite value at row %zu, column %zu", what,
+                                         input_name(m, i), j / d, j % d);
+        } else if (x[i].dtype == LF_DTYPE_INT32) {
+            const int32_t *v = x[i].data;
+            for (size_t j = 0; j < n * d; j++)
+                if (v[j] > EXACT_INT || v[j] < -EXACT_INT)
+                    return lf_model_fail(m, LF_ERR_NUMERIC,
+                                         "%s: input '%s' holds %ld at row %zu, column %zu, outside "
+                                         "[-2^24, 2^24] (an int32 value must be exact as a float32)",
+                                         what, input_name(m, i), (long)v[j], j / d, j % d);
+        } else if (x[i].dtype != LF_DTYPE_UINT8) {
+            return lf_model_fail(m, LF_ERR_ARG, "%s: input %zu ('%s') has an unknown dtype %d", what, i,
+                                 input_name(m, i), (int)x[i].dtype);
+        }
     }
     return LF_OK;
 }
 
-static lf_status check_targets(lf_model *m, const float *y, size_t n, const char *what) {
-    if (!y) return lf_model_fail(m, LF_ERR_ARG, "%s: the targets are NULL", what);
-    size_t D = m->nodes[m->output].dim, tc = lf_loss_target_cols(m->loss, D);
-    for (size_t j = 0; j < n * tc; j++) {
-        float v = y[j];
-        if (!isfinite(v))
-            return lf_model_fail(m, LF_ERR_NUMERIC, "%s: target at row %zu, column %zu is not finite",
-                                 what, j / tc, j % tc);
-        if (m->loss == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY &&
-            (v < 0 || v >= (float)D || v != floorf(v)))
-            return lf_model_fail(m, LF_ERR_ARG, "%s: label %g at row %zu is not a class in 0..%zu",
-                                 what, (double)v, j, D - 1);
-        if ((m->loss == LF_LOSS_BINARY_CROSSENTROPY || m->loss == LF_LOSS_CATEGORICAL_CROSSENTROPY) &&
-            (v < 0 || v > 1))
-            return lf_model_fail(m, LF_ERR_ARG, "%s: target %g at row %zu, column %zu is outside [0, 1]",
-                                 what, (double)v, j / tc, j % tc);
+/* rows `rows[0..n)` (or, rows NULL, rows first..first+n) of a typed array
+ * of d columns, as floats into dst (n x d) */
+static void rows_to_float(const lf_typed_array *a, size_t d, const size_t *rows, size_t first, size_t n, float *dst) {
+    for (size_t r = 0; r < n; r++) {
+        size_t src = (rows ? rows[r] : first + r) * d;
+        float *o = dst + r * d;
+        switch (a->dtype) {
+        case LF_DTYPE_FLOAT32: memcpy(o, (const float *)a->data + src, d * sizeof *o); break;
+        case LF_DTYPE_INT32: {
+            const int32_t *v = (const int32_t *)a->data + src;
+            for (size_t j = 0; j < d; j++) o[j] = (float)v[j];
+            break;
+        }
+        case LF_DTYPE_UINT8: {
+            const uint8_t *v = (const uint8_t *)a->data + src;
+            for (size_t j = 0; j < d; j++) o[j] = (float)v[j];
+            break;
+        }
+        }
+    }
+}
+
+/* Rows r0..r0+B of every input as float pointers into xp: a float array's
+ * own rows, any other converted into its scratch (chunk rows x dim). */
+static void chunk_inputs(const lf_model *m, const lf_typed_array *x, float *const *scratch, size_t r0, size_t B,
+                         const float **xp) {
+    for (size_t i = 0; i < m->n_inputs; i++) {
+        size_t d = m->nodes[m->inputs[i]].dim;
+        if (x[i].dtype == LF_DTYPE_FLOAT32) {
+            xp[i] = (const float *)x[i].data + r0 * d;
+        } else {
+            rows_to_float(&x[i], d, NULL, r0, B, scratch[i]);
+            xp[i] = scratch[i];
+        }
+    }
+}
+
+/* One scratch block for the non-float inputs of a chunk of rows: the
+ * pointers (n_inputs) then the floats; NULL pointers for float inputs.
+ * *mem receives the block to free (NULL when none is needed); returns 0
+ * when out of memory. */
+static int chunk_scratch(const lf_model *m, const lf_typed_array *x, size_t rows, float ***scratch, void **mem) {
+    size_t floats = 0;
+    for (size_t i = 0; i < m->n_inputs; i++)
+        if (x[i].dtype != LF_DTYPE_FLOAT32) floats += rows * m->nodes[m->inputs[i]].dim;
+    *mem = NULL, *scratch = NULL;
+    if (!floats) return 1;
+    float **p = lf_alloc_array(m->n_inputs * sizeof(float *) + floats * sizeof(float), 1);
+    if (!p) return 0;
+    float *f = (float *)(p + m->n_inputs);
+    for (size_t i = 0; i < m->n_inputs; i++) {
+        if (x[i].dtype == LF_DTYPE_FLOAT32) {
+            p[i] = NULL;
+        } else {
+            p[i] = f;
+            f += rows * m->nodes[m->inputs[i]].dim;
+        }
+    }
+    *scratch = p, *mem = p;
+    return 1;
+}
+
+/* "fit" with one output, "fit: output 'dense_2'" with several: the start of
+ * a message about output k's targets */
+static const char *output_what(const lf_model *m, size_t k, const char *what, char *buf, size_t cap) {
+    if (m->n_outputs == 1) return what;
+    snprintf(buf, cap, "%s: output '%s'", what, m->nodes[m->outs[k].node].name);
+    return buf;
+}
+
+static lf_status check_targets(lf_model *m, const float *const *ys, size_t n, const char *what0) {
+    if (!ys) return lf_model_fail(m, LF_ERR_ARG, "%s: the targets are NULL", what0);
+    for (size_t k = 0; k < m->n_outputs; k++) {
+        char wb[160];
+        const char *what = output_what(m, k, what0, wb, sizeof wb);
+        const float *y = ys[k];
+        lf_loss loss = m->outs[k].loss;
+        if (!y) return lf_model_fail(m, LF_ERR_ARG, "%s: the targets are NULL", what);
+        size_t D = m->nodes[m->outs[k].node].dim, tc = lf_loss_target_cols(loss, D);
+        for (size_t j = 0; j < n * tc; j++) {
+            float v = y[j];
+            if (!isfinite(v))
+                return lf_model_fail(m, LF_ERR_NUMERIC, "%s: target at row %zu, column %zu is not finite",
+                                     what, j / tc, j % tc);
+            if (loss == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY && (v < 0 || v >= (float)D || v != floorf(v)))
+                return lf_model_fail(m, LF_ERR_ARG, "%s: label %g at row %zu is not a class in 0..%zu",
+                                     what, (double)v, j, D - 1);
+            if ((loss == LF_LOSS_BINARY_CROSSENTROPY || loss == LF_LOSS_CATEGORICAL_CROSSENTROPY) &&
+                (v < 0 || v > 1))
+                return lf_model_fail(m, LF_ERR_ARG, "%s: target %g at row %zu, column %zu is outside [0, 1]",
+                                     what, (double)v, j / tc, j % tc);
+        }
     }
     return LF_OK;
 }
@@ -81,58 +177,146 @@ static lf_status check_ready(lf_model *m, const char *what) {
     return LF_OK;
 }
 
-/* class of a target row, for class weights */
+/* the single-output entries on a model with several outputs */
+static lf_status check_single(lf_model *m, const char *what) {
+    if (m->n_outputs > 1)
+        return lf_model_fail(m, LF_ERR_STATE, "%s: the model has %zu outputs; give one target array per output "
+                                              "with lf_model_%s_arrays",
+                             what, m->n_outputs, what);
+    return LF_OK;
+}
+
+/* class of a target row, for class weights (single-output models) */
 static size_t target_class(const lf_model *m, const float *t, size_t D) {
     if (m->loss == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) return (size_t)t[0];
     if (m->loss == LF_LOSS_BINARY_CROSSENTROPY && D == 1) return t[0] > 0.5f;
     return lf_argmax_f(t, D);
 }
 
+/* target columns of output k */
+static size_t out_cols(const lf_model *m, size_t k) {
+    return lf_loss_target_cols(m->outs[k].loss, m->nodes[m->outs[k].node].dim);
+}
+
+/* predictions per row that accuracy counts for output k */
+static size_t acc_per_row(const lf_model *m, size_t k) {
+    return m->outs[k].loss == LF_LOSS_BINARY_CROSSENTROPY ? m->nodes[m->outs[k].node].dim : 1;
+}
+
+/* The outputs' losses on the B rows of the last forward pass: output k's
+ * targets are t[k] (B x its columns), the row weights w (NULL: 1).  Adds
+ * output k's sum_r w_r l_r into lk[k] and its correct count into ck[k]
+ * (either may be NULL).  With grads, writes d(batch loss)/d(output) (d/d
+ * logits when fused) into the outputs' ws->dout, where batch loss =
+ * sum_k weight_k sum_r w_r l_kr / B_norm.  Returns sum_k weight_k sum_r
+ * w_r l_kr (one output of weight 1: its sum, bit for bit). */
+static double outputs_loss(const lf_model *m, lf_ws *ws, const float *const *t, const float *w, size_t B,
+                           double B_norm, int grads, double *lk, size_t *ck) {
+    double total = 0;
+    for (size_t k = 0; k < m->n_outputs; k++) {
+        const lf_output *o = &m->outs[k];
+        size_t D = m->nodes[o->node].dim, right = 0;
+        float *dy = grads ? ws->dout[o->node] : NULL;
+        double l = lf_loss_eval(o->loss, o->fused, ws->out[o->node], lf_graph_logits(m, ws, o->node), t[k], w, B,
+                                D, B_norm, dy, ck ? &right : NULL);
+        if (dy && o->weight != 1.0f)
+            for (size_t j = 0; j < B * D; j++) dy[j] *= o->weight;
+        if (lk) lk[k] += l;
+        if (ck) ck[k] += right;
+        total += o->weight == 1.0f ? l : (double)o->weight * l;
+    }
+    return total;
+}
+
 /* ------------------------------------------------------ eval (chunked) */
 
-/* Loss (sum of w_r l_r, plus nothing else) and correct count over n rows,
- * in chunks through ws (no dropout). */
-static double eval_rows(const lf_model *m, lf_ws *ws, const float *const *x, const float *y,
-                        const float *sw, size_t n, size_t *correct) {
-    size_t D = m->nodes[m->output].dim, tc = lf_loss_target_cols(m->loss, D);
+/* Loss (sum_k weight_k sum_r w_r l_kr, no penalty) over n rows, in chunks
+ * through ws (no dropout); per output into lk and ck as outputs_loss. */
+static double eval_rows(const lf_model *m, lf_ws *ws, const lf_typed_array *x, float *const *scratch,
+                        const float *const *y, const float **tp, const float *sw, size_t n, double *lk,
+                        size_t *ck) {
     const float **xp = ws->xin;
     double total = 0;
     for (size_t r0 = 0; r0 < n; r0 += ws->batch) {
         size_t B = n - r0 < ws->batch ? n - r0 : ws->batch;
-        for (size_t i = 0; i < m->n_inputs; i++) xp[i] = x[i] + r0 * m->nodes[m->inputs[i]].dim;
+        chunk_inputs(m, x, scratch, r0, B, xp);
+        for (size_t k = 0; k < m->n_outputs; k++) tp[k] = y[k] + r0 * out_cols(m, k);
         lf_graph_forward(m, ws, xp, B, 0, NULL);
-        total += lf_loss_eval(m->loss, m->fused, ws->out[m->output], lf_graph_logits(m, ws),
-                              y + r0 * tc, sw ? sw + r0 : NULL, B, D, 1.0, NULL, correct);
+        total += outputs_loss(m, ws, tp, sw ? sw + r0 : NULL, B, 1.0, 0, lk, ck);
     }
     return total;
+}
+
+static lf_status evaluate_core(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n, const float *sw,
+                               double *losses, double *accs) {
+    lf_status st = check_ready(m, "evaluate");
+    if (st == LF_OK && n == 0) st = lf_model_fail(m, LF_ERR_ARG, "evaluate: no rows");
+    if (st == LF_OK) st = check_arrays(m, x, n, "evaluate");
+    if (st == LF_OK) st = check_targets(m, y, n, "evaluate");
+    if (st != LF_OK) return st;
+    size_t K = m->n_outputs, chunk = n < PREDICT_CHUNK ? n : PREDICT_CHUNK;
+    lf_ws ws;
+    double *lk = lf_alloc_array(K, sizeof *lk);
+    size_t *ck = lf_alloc_array(K, sizeof *ck);
+    const float **tp = lf_alloc_array(K, sizeof *tp);
+    float **scratch;
+    void *mem;
+    int ok = lk && ck && tp && chunk_scratch(m, x, chunk, &scratch, &mem);
+    if (!ok || lf_ws_init(&ws, m, chunk, 0, NULL, 0) != LF_OK) {
+        if (ok) LF_FREE(mem);
+        LF_FREE(lk), LF_FREE(ck), LF_FREE(tp);
+        return lf_model_fail(m, LF_ERR_NOMEM, "evaluate: out of memory");
+    }
+    double total = eval_rows(m, &ws, x, scratch, y, tp, sw, n, lk, ck);
+    lf_ws_free(&ws);
+    if (losses) {
+        losses[0] = total / (double)n + lf_l2_penalty(m, NULL);
+        for (size_t k = 0; k < K; k++) losses[1 + k] = lk[k] / (double)n;
+    }
+    for (size_t k = 0; accs && k < K; k++)
+        accs[k] = lf_loss_has_accuracy(m->outs[k].loss) ? (double)ck[k] / (double)(n * acc_per_row(m, k)) : NAN;
+    LF_FREE(mem), LF_FREE(lk), LF_FREE(ck), LF_FREE(tp);
+    return LF_OK;
+}
+
+/* The caller's float arrays as typed arrays (one allocation; NULL when out
+ * of memory, with *st set) */
+static lf_typed_array *float_arrays(lf_model *m, const float *const *x, const char *what, lf_status *st) {
+    lf_typed_array *a = lf_alloc_array(m->n_inputs ? m->n_inputs : 1, sizeof *a);
+    if (!a) {
+        *st = lf_model_fail(m, LF_ERR_NOMEM, "%s: out of memory", what);
+        return NULL;
+    }
+    for (size_t i = 0; i < m->n_inputs; i++) a[i].dtype = LF_DTYPE_FLOAT32, a[i].data = x[i];
+    return a;
 }
 
 lf_status lf_model_evaluate(lf_model *m, const float *const *x, const float *y, size_t n,
                             const float *sw, double *loss, double *accuracy) {
     if (!m) return LF_ERR_ARG;
     lf_status st = check_ready(m, "evaluate");
+    if (st == LF_OK) st = check_single(m, "evaluate");
     if (st == LF_OK && n == 0) st = lf_model_fail(m, LF_ERR_ARG, "evaluate: no rows");
-    if (st == LF_OK) st = check_inputs(m, x, n, "evaluate");
-    if (st == LF_OK) st = check_targets(m, y, n, "evaluate");
+    if (st == LF_OK && !x) st = lf_model_fail(m, LF_ERR_ARG, "evaluate: the input arrays are NULL");
     if (st != LF_OK) return st;
-    lf_ws ws;
-    if (lf_ws_init(&ws, m, n < PREDICT_CHUNK ? n : PREDICT_CHUNK, 0, NULL, 0) != LF_OK)
-        return lf_model_fail(m, LF_ERR_NOMEM, "evaluate: out of memory");
-    size_t correct = 0;
-    double total = eval_rows(m, &ws, x, y, sw, n, &correct);
-    lf_ws_free(&ws);
-    if (loss) *loss = total / (double)n + lf_l2_penalty(m, NULL);
-    if (accuracy) {
-        size_t D = m->nodes[m->output].dim;
-        size_t per_row = (m->loss == LF_LOSS_BINARY_CROSSENTROPY) ? D : 1;
-        *accuracy = lf_loss_has_accuracy(m->loss) ? (double)correct / (double)(n * per_row) : NAN;
-    }
-    return LF_OK;
+    lf_typed_array *xa = float_arrays(m, x, "evaluate", &st);
+    if (!xa) return st;
+    double losses[2];
+    st = evaluate_core(m, xa, &y, n, sw, losses, accuracy);
+    LF_FREE(xa);
+    if (st == LF_OK && loss) *loss = losses[0];
+    return st;
+}
+
+lf_status lf_model_evaluate_arrays(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n,
+                                   const float *sw, double *losses, double *accuracies) {
+    if (!m) return LF_ERR_ARG;
+    return evaluate_core(m, x, y, n, sw, losses, accuracies);
 }
 
 lf_status lf_model_predict(const lf_model *m, const float *const *x, size_t n, float *y) {
     if (!m || !x || !y) return LF_ERR_ARG;
-    if (!m->compiled) return LF_ERR_STATE;
+    if (!m->compiled || m->n_outputs != 1) return LF_ERR_STATE;
     if (n == 0) return LF_OK;
     for (size_t i = 0; i < m->n_inputs; i++)
         if (!x[i]) return LF_ERR_ARG;
@@ -153,23 +337,90 @@ lf_status lf_model_predict(const lf_model *m, const float *const *x, size_t n, f
     return LF_OK;
 }
 
+lf_status lf_model_predict_arrays(const lf_model *m, const lf_typed_array *x, size_t n, float *const *y) {
+    if (!m || !x || !y) return LF_ERR_ARG;
+    if (!m->compiled) return LF_ERR_STATE;
+    for (size_t k = 0; k < m->n_outputs; k++)
+        if (!y[k]) return LF_ERR_ARG;
+    for (size_t i = 0; i < m->n_inputs; i++) {
+        if (!x[i].data || (unsigned)x[i].dtype > LF_DTYPE_UINT8) return LF_ERR_ARG;
+        const int32_t *v = x[i].data;
+        size_t cnt = n * m->nodes[m->inputs[i]].dim;
+        for (size_t j = 0; x[i].dtype == LF_DTYPE_INT32 && j < cnt; j++)
+            if (v[j] > EXACT_INT || v[j] < -EXACT_INT) return LF_ERR_NUMERIC;
+    }
+    if (n == 0) return LF_OK;
+    size_t chunk = n < PREDICT_CHUNK ? n : PREDICT_CHUNK;
+    float **scratch;
+    void *mem;
+    if (!chunk_scratch(m, x, chunk, &scratch, &mem)) return LF_ERR_NOMEM;
+    lf_ws ws;
+    double stack[1024];
+    if (lf_ws_init(&ws, m, chunk, 0, stack, sizeof stack) != LF_OK) {
+        LF_FREE(mem);
+        return LF_ERR_NOMEM;
+    }
+    const float **xp = ws.xin;
+    for (size_t r0 = 0; r0 < n; r0 += ws.batch) {
+        size_t B = n - r0 < ws.batch ? n - r0 : ws.batch;
+        chunk_inputs(m, x, scratch, r0, B, xp);
+        lf_graph_forward(m, &ws, xp, B, 0, NULL);
+        for (size_t k = 0; k < m->n_outputs; k++) {
+            size_t D = m->nodes[m->outs[k].node].dim;
+            memcpy(y[k] + r0 * D, ws.out[m->outs[k].node], B * D * sizeof(float));
+        }
+    }
+    lf_ws_free(&ws);
+    LF_FREE(mem);
+    return LF_OK;
+}
+
 /* ------------------------------------------------------ one train step */
 
-/* Forward + loss + backward on B contiguous rows; gradients added into
- * m->grads (which the caller zeroes: lf_optim_step leaves them zero),
- * input gradients into ws->dout of the inputs when asked.
- * Returns sum_r w_r l_r and adds the correct count. */
-static double train_batch(lf_model *m, lf_ws *ws, const float *const *x, const float *t,
-                          const float *w, size_t B, int training, lf_rng *rng, int input_grads,
-                          size_t *correct) {
-    size_t D = m->nodes[m->output].dim;
+/* Forward + loss + backward on B contiguous rows (output k's targets
+ * t[k]); gradients added into m->grads (which the caller zeroes:
+ * lf_optim_step leaves them zero), input gradients into ws->dout of the
+ * inputs when asked.  Returns the weighted loss sum (outputs_loss) and adds
+ * per output into lk, ck. */
+static double train_batch(lf_model *m, lf_ws *ws, const float *const *x, const float *const *t,
+                          const float *w, size_t B, int training, lf_rng *rng, int input_grads, double *lk,
+                          size_t *ck) {
     ws->logits_only = 1; /* the fused losses need no softmax output */
     lf_graph_forward(m, ws, x, B, training, rng);
     ws->logits_only = 0;
-    double lsum = lf_loss_eval(m->loss, m->fused, ws->out[m->output], lf_graph_logits(m, ws), t,
-                               w, B, D, (double)B, ws->dout[m->output], correct);
+    double lsum = outputs_loss(m, ws, t, w, B, (double)B, 1, lk, ck);
     lf_graph_backward(m, ws, m->grads, B, input_grads);
     return lsum;
+}
+
+/* The parameter runs that train and those that do not (n_nodes *
+ * LF_MAX_WEIGHTS pairs each), for one fit or step. */
+typedef struct param_plan {
+    size_t *runs, n_runs;   /* trained: the optimizer and the average */
+    size_t *dead, n_dead;   /* frozen or fixed: gradients dropped */
+} param_plan;
+
+static int plan_init(const lf_model *m, param_plan *p) {
+    size_t cap = (m->n_nodes ? m->n_nodes : 1) * LF_MAX_WEIGHTS;
+    p->runs = lf_alloc_array(4 * cap, sizeof(size_t));
+    if (!p->runs) return 0;
+    p->dead = p->runs + 2 * cap;
+    p->n_runs = lf_param_runs(m, 1, p->runs, cap);
+    p->n_dead = lf_param_runs(m, 0, p->dead, cap);
+    return 1;
+}
+
+/* One optimizer step over the weights that train; the gradients of the
+ * others (a frozen layer's, its L2 term included) are dropped, so that
+ * every gradient is zero after, as lf_optim_step leaves its own. */
+static void optimizer_step(lf_model *m, const param_plan *p) {
+    for (size_t i = 0; i < p->n_dead; i++) memset(m->grads + p->dead[2 * i], 0, p->dead[2 * i + 1] * sizeof(float));
+    m->step++;
+    for (size_t i = 0; i < p->n_runs; i++) {
+        size_t off = p->runs[2 * i];
+        lf_optim_step(&m->opt, m->params + off, m->grads + off, m->m1 + off, m->m2 + off, p->runs[2 * i + 1],
+                      m->step);
+    }
 }
 
 /* testing.h's hook for the gradient and golden tests */
@@ -177,27 +428,38 @@ lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t,
                              int training, int step, double *loss, float **input_grads) {
     if (!m || !m->compiled || n == 0) return LF_ERR_STATE;
     lf_ws ws;
-    if (lf_ws_init(&ws, m, n, 1, NULL, 0) != LF_OK) return LF_ERR_NOMEM;
+    param_plan plan;
+    const float **tp = lf_alloc_array(m->n_outputs, sizeof *tp);
+    if (!tp || !plan_init(m, &plan)) return LF_FREE(tp), LF_ERR_NOMEM;
+    if (lf_ws_init(&ws, m, n, 1, NULL, 0) != LF_OK) return LF_FREE(tp), LF_FREE(plan.runs), LF_ERR_NOMEM;
     for (size_t i = 0; i < m->n_inputs; i++) ws.dout[m->inputs[i]] = input_grads ? input_grads[i] : NULL;
     /* input gradients land in the caller's arrays; zeroed by backward */
     if (input_grads)
         for (size_t i = 0; i < m->n_inputs; i++)
-            if (!input_grads[i]) return lf_ws_free(&ws), LF_ERR_ARG;
+            if (!input_grads[i]) return lf_ws_free(&ws), LF_FREE(tp), LF_FREE(plan.runs), LF_ERR_ARG;
+    /* output k's n x cols_k targets follow output k-1's */
+    for (size_t k = 0, off = 0; k < m->n_outputs; k++) tp[k] = t + off, off += n * out_cols(m, k);
     memset(m->grads, 0, m->n_params * sizeof *m->grads);
-    double lsum = train_batch(m, &ws, x, t, NULL, n, training, &m->rng, input_grads != NULL, NULL);
+    double lsum = train_batch(m, &ws, x, tp, NULL, n, training, &m->rng, input_grads != NULL, NULL, NULL);
     double pen = lf_l2_penalty(m, m->grads);
+    for (size_t i = 0; i < plan.n_dead; i++)
+        memset(m->grads + plan.dead[2 * i], 0, plan.dead[2 * i + 1] * sizeof(float));
     if (loss) *loss = lsum / (double)n + pen;
+    lf_status st = LF_OK;
     if (step) { /* the step consumes the gradients: the caller still reads them */
         float *g = LF_MALLOC((m->n_params ? m->n_params : 1) * sizeof *g);
-        if (!g) return lf_ws_free(&ws), LF_ERR_NOMEM;
-        memcpy(g, m->grads, m->n_params * sizeof *g);
-        m->step++;
-        lf_optim_step(&m->opt, m->params, m->grads, m->m1, m->m2, m->n_params, m->step);
-        memcpy(m->grads, g, m->n_params * sizeof *g);
-        LF_FREE(g);
+        if (g) {
+            memcpy(g, m->grads, m->n_params * sizeof *g);
+            optimizer_step(m, &plan);
+            memcpy(m->grads, g, m->n_params * sizeof *g);
+            LF_FREE(g);
+        } else {
+            st = LF_ERR_NOMEM;
+        }
     }
     lf_ws_free(&ws);
-    return LF_OK;
+    LF_FREE(tp), LF_FREE(plan.runs);
+    return st;
 }
 
 /* --------------------------------------------------------------- fit */
@@ -216,12 +478,12 @@ static void report(const lf_fit_options *o, lf_progress *p, lf_progress_event ev
 
 /* ------------------------------------------------ row sources for fit */
 
-/* An array source: rows of the caller's arrays, copied into the batch. */
+/* An array source: rows of the caller's arrays (typed inputs, one target
+ * array per output), copied into the batch. */
 typedef struct array_rows {
     const lf_model *m;
-    const float *const *x;
-    const float *y;
-    size_t tc;
+    const lf_typed_array *x;
+    const float *const *y;
 } array_rows;
 
 static void gather_arrays(void *ctx, const size_t *rows, size_t n, float *const *xb, float *tb) {
@@ -229,27 +491,37 @@ static void gather_arrays(void *ctx, const size_t *rows, size_t n, float *const 
     const lf_model *m = a->m;
     for (size_t i = 0; i < m->n_inputs; i++) {
         size_t d = m->nodes[m->inputs[i]].dim;
-        const float *x = a->x[i];
+        if (a->x[i].dtype != LF_DTYPE_FLOAT32) {
+            rows_to_float(&a->x[i], d, rows, 0, n, xb[i]);
+            continue;
+        }
+        const float *x = a->x[i].data;
         float *dst = xb[i];
         for (size_t r = 0; r < n; r++) memcpy(dst + r * d, x + rows[r] * d, d * sizeof(float));
     }
-    size_t tc = a->tc;
-    for (size_t r = 0; r < n; r++) /* a few values: no call */
-        for (size_t j = 0; j < tc; j++) tb[r * tc + j] = a->y[rows[r] * tc + j];
+    /* output k's n x tc block after output k-1's */
+    for (size_t k = 0; k < m->n_outputs; k++) {
+        size_t tc = out_cols(m, k);
+        const float *y = a->y[k];
+        for (size_t r = 0; r < n; r++) /* a few values: no call */
+            for (size_t j = 0; j < tc; j++) tb[r * tc + j] = y[rows[r] * tc + j];
+        tb += n * tc;
+    }
 }
 
 /* the first lines of the next batch's rows (the hardware streams the rest) */
 static void prefetch_arrays(void *ctx, const size_t *rows, size_t n) {
     const array_rows *a = ctx;
     const lf_model *m = a->m;
+    static const size_t size_of[] = {sizeof(float), sizeof(int32_t), sizeof(uint8_t)};
     for (size_t r = 0; r < n; r++) {
         for (size_t i = 0; i < m->n_inputs; i++) {
-            size_t d = m->nodes[m->inputs[i]].dim;
-            const char *row = (const char *)(a->x[i] + rows[r] * d);
+            size_t bytes = m->nodes[m->inputs[i]].dim * size_of[a->x[i].dtype];
+            const char *row = (const char *)a->x[i].data + rows[r] * bytes;
             __builtin_prefetch(row);
-            __builtin_prefetch(row + d * sizeof(float) - 1);
+            __builtin_prefetch(row + bytes - 1);
         }
-        __builtin_prefetch(a->y + rows[r] * a->tc);
+        for (size_t k = 0; k < m->n_outputs; k++) __builtin_prefetch(a->y[k] + rows[r] * out_cols(m, k));
     }
 }
 
@@ -261,14 +533,18 @@ typedef struct fit_run {
     const lf_fit_options *o;
     const lf_row_source *src, *vsrc;
     size_t n_train, vfirst, n_val;
-    size_t D, tc, B, steps, acc_per_row;
+    size_t K, tc, B, steps;   /* outputs, target columns of all outputs */
     int weighted, has_acc;
     float *xb_block, *tb, *wb, *best;
     float **xb;
+    const float **tp; /* output k's targets in the batch (tb) */
+    double *lk;       /* per output: the epoch's loss sums, then validation's */
+    size_t *ck;       /* per output: correct counts, likewise */
     lf_ids idx;   /* training row ids, reshuffled every epoch */
     size_t *bidx; /* the row ids of one batch or validation chunk */
     size_t *next; /* the next batch's row ids (for the source's prefetch) */
     float *ema;   /* the moving average of the weights (optimizer use_ema) */
+    param_plan plan; /* the weights that train */
     lf_ws eval_ws;
     lf_rng rng;
     lf_progress pr;
@@ -277,13 +553,20 @@ typedef struct fit_run {
 static void fit_run_free(fit_run *r) {
     LF_FREE(r->xb_block), LF_FREE(r->tb), LF_FREE(r->wb), LF_FREE(r->best);
     LF_FREE(r->xb), LF_FREE(r->bidx), LF_FREE(r->next), LF_FREE(r->ema);
+    LF_FREE(r->tp), LF_FREE(r->lk), LF_FREE(r->ck), LF_FREE(r->plan.runs);
     lf_ids_free(&r->idx);
     lf_ws_free(&r->eval_ws);
 }
 
-/* Validation loss (sum of l_r) and correct count: rows first..first+n of
- * the source, gathered chunk by chunk into the batch buffers. */
-static double eval_source(fit_run *r, size_t *correct) {
+/* output k's targets in the batch buffer after a gather of n rows */
+static void batch_targets(fit_run *r, size_t n) {
+    for (size_t k = 0, off = 0; k < r->K; k++) r->tp[k] = r->tb + off, off += n * out_cols(r->m, k);
+}
+
+/* Validation loss (sum_k weight_k sum_r l_kr), per output into lk + K and
+ * ck + K: rows first..first+n of the source, gathered chunk by chunk into
+ * the batch buffers. */
+static double eval_source(fit_run *r) {
     lf_model *m = r->m;
     lf_ws *ws = &r->eval_ws;
     double total = 0;
@@ -291,9 +574,9 @@ static double eval_source(fit_run *r, size_t *correct) {
         size_t B = r->n_val - r0 < ws->batch ? r->n_val - r0 : ws->batch;
         for (size_t i = 0; i < B; i++) r->bidx[i] = r->vfirst + r0 + i;
         r->vsrc->gather(r->vsrc->ctx, r->bidx, B, r->xb, r->tb);
+        batch_targets(r, B);
         lf_graph_forward(m, ws, (const float *const *)r->xb, B, 0, NULL);
-        total += lf_loss_eval(m->loss, m->fused, ws->out[m->output], lf_graph_logits(m, ws), r->tb, NULL,
-                              B, r->D, 1.0, NULL, correct);
+        total += outputs_loss(m, ws, r->tp, NULL, B, 1.0, 0, r->lk + r->K, r->ck + r->K);
     }
     return total;
 }
@@ -304,7 +587,9 @@ static double eval_source(fit_run *r, size_t *correct) {
 static lf_status fit_alloc(fit_run *r) {
     lf_model *m = r->m;
     const lf_fit_options *o = r->o;
-    r->D = m->nodes[m->output].dim, r->tc = lf_loss_target_cols(m->loss, r->D);
+    r->K = m->n_outputs;
+    r->tc = 0;
+    for (size_t k = 0; k < r->K; k++) r->tc += out_cols(m, k);
     r->B = o->batch_size < r->n_train ? o->batch_size : r->n_train;
     size_t EB = r->n_val < PREDICT_CHUNK ? r->n_val : PREDICT_CHUNK; /* validation chunk */
     size_t rows_buf = r->B > EB ? r->B : EB, row_floats = 0;
@@ -313,21 +598,26 @@ static lf_status fit_alloc(fit_run *r) {
     r->tb = lf_alloc_array(rows_buf * r->tc, sizeof(float));
     r->wb = lf_alloc_array(r->B, sizeof(float));
     r->xb = lf_alloc_array(m->n_inputs, sizeof(float *));
+    r->tp = lf_alloc_array(r->K, sizeof *r->tp);
+    r->lk = lf_alloc_array(2 * r->K, sizeof *r->lk);
+    r->ck = lf_alloc_array(2 * r->K, sizeof *r->ck);
+    int plan_ok = plan_init(m, &r->plan);
     int idx_ok = lf_ids_alloc(&r->idx, r->n_train, r->n_train - 1) == 0;
     r->bidx = lf_alloc_array(rows_buf, sizeof(size_t));
     r->next = lf_alloc_array(rows_buf, sizeof(size_t));
     int keep_best = o->patience && o->restore_best_weights;
     r->best = keep_best ? lf_alloc_array(m->n_params, sizeof(float)) : NULL;
     r->ema = m->opt.use_ema ? lf_alloc_array(m->n_params, sizeof(float)) : NULL;
-    double *hist = LF_REALLOC(m->hist, 4 * o->epochs * sizeof(double));
+    size_t series = 4 + 4 * r->K;
+    double *hist = LF_REALLOC(m->hist, series * o->epochs * sizeof(double));
     if (hist) m->hist = hist;
     int eval_ok = !r->n_val || lf_ws_init(&r->eval_ws, m, EB, 0, NULL, 0) == LF_OK;
     if (m->train_ws.batch < r->B || !m->train_ws.with_grads || m->train_ws.n_nodes != m->n_nodes) {
         lf_ws_free(&m->train_ws);
         if (lf_ws_init(&m->train_ws, m, r->B, 1, NULL, 0) != LF_OK) eval_ok = 0;
     }
-    if (!r->xb_block || !r->tb || !r->wb || !r->xb || !idx_ok || !r->bidx || !r->next || !hist || !eval_ok ||
-        (keep_best && !r->best) || (m->opt.use_ema && !r->ema)) {
+    if (!r->xb_block || !r->tb || !r->wb || !r->xb || !r->tp || !r->lk || !r->ck || !plan_ok || !idx_ok ||
+        !r->bidx || !r->next || !hist || !eval_ok || (keep_best && !r->best) || (m->opt.use_ema && !r->ema)) {
         fit_run_free(r);
         return lf_model_fail(m, LF_ERR_NOMEM, "fit: out of memory for the training buffers");
     }
@@ -337,12 +627,13 @@ static lf_status fit_alloc(fit_run *r) {
     if (r->ema) memcpy(r->ema, m->params, m->n_params * sizeof(float));
     memset(m->grads, 0, m->n_params * sizeof *m->grads); /* each step leaves them zero */
     lf_rng_seed(&r->rng, o->seed);
-    m->history = (lf_history){0, m->hist, m->hist + o->epochs, m->hist + 2 * o->epochs,
-                              m->hist + 3 * o->epochs, 0, 0};
+    size_t E = o->epochs;
+    m->history = (lf_history){0, m->hist, m->hist + E, m->hist + 2 * E, m->hist + 3 * E, 0, 0,
+                              r->K, m->hist + 4 * E, m->hist + (4 + r->K) * E, m->hist + (4 + 2 * r->K) * E,
+                              m->hist + (4 + 3 * r->K) * E};
     r->weighted = o->sample_weight || o->class_weight;
     r->steps = (r->n_train + r->B - 1) / r->B;
-    r->has_acc = lf_loss_has_accuracy(m->loss);
-    r->acc_per_row = m->loss == LF_LOSS_BINARY_CROSSENTROPY ? r->D : 1;
+    r->has_acc = r->K == 1 && lf_loss_has_accuracy(m->loss);
     memset(&r->pr, 0, sizeof r->pr);
     r->pr.epochs = o->epochs;
     return LF_OK;
@@ -350,9 +641,10 @@ static lf_status fit_alloc(fit_run *r) {
 
 /* Step s of the epoch: gather its rows (prefetching the next step's),
  * weight them, forward + backward, the optimizer step and the weights'
- * moving average.  Adds the weighted loss sum, the L2 penalty sum and the
- * correct count; returns the step's number of rows. */
-static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum, size_t *correct) {
+ * moving average (both over the weights that train).  Adds the weighted
+ * loss sum and the L2 penalty sum, per output into r->lk and r->ck;
+ * returns the step's number of rows. */
+static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum) {
     lf_model *m = r->m;
     const lf_fit_options *o = r->o;
     const lf_row_source *src = r->src;
@@ -364,6 +656,7 @@ static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum, size
         r->bidx = r->next, r->next = t;
     }
     src->gather(src->ctx, r->bidx, nb, r->xb, r->tb);
+    batch_targets(r, nb);
     if (src->prefetch && s + 1 < r->steps) {
         size_t r1 = r0 + nb, n1 = n_train - r1 < B ? n_train - r1 : B;
         for (size_t i = 0; i < n1; i++) r->next[i] = (size_t)lf_ids_get(r->idx, r1 + i);
@@ -371,15 +664,20 @@ static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum, size
     }
     for (size_t i = 0; r->weighted && i < nb; i++) {
         float w = o->sample_weight ? o->sample_weight[r->bidx[i]] : 1.0f;
-        if (o->class_weight) w *= o->class_weight[target_class(m, r->tb + i * r->tc, r->D)];
+        if (o->class_weight) w *= o->class_weight[target_class(m, r->tb + i * r->tc, m->nodes[m->output].dim)];
         r->wb[i] = w;
     }
-    *lsum += train_batch(m, &m->train_ws, (const float *const *)r->xb, r->tb, r->weighted ? r->wb : NULL, nb, 1,
-                         &r->rng, 0, correct);
+    *lsum += train_batch(m, &m->train_ws, (const float *const *)r->xb, r->tp, r->weighted ? r->wb : NULL, nb, 1,
+                         &r->rng, 0, r->lk, r->ck);
     *pen_sum += lf_l2_penalty(m, m->grads) * (double)nb;
-    m->step++;
-    lf_optim_step(&m->opt, m->params, m->grads, m->m1, m->m2, m->n_params, m->step);
-    if (r->ema) lf_ema_update(r->ema, m->params, m->n_params, m->step == 1 ? 0.0f : m->opt.ema_momentum);
+    optimizer_step(m, &r->plan);
+    if (r->ema) {
+        float mom = m->step == 1 ? 0.0f : m->opt.ema_momentum;
+        for (size_t i = 0; i < r->plan.n_runs; i++) {
+            size_t off = r->plan.runs[2 * i];
+            lf_ema_update(r->ema + off, m->params + off, r->plan.runs[2 * i + 1], mom);
+        }
+    }
     return nb;
 }
 
@@ -389,33 +687,42 @@ static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum, size
 static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out) {
     lf_model *m = r->m;
     const lf_fit_options *o = r->o;
-    size_t n_train = r->n_train, steps = r->steps;
+    size_t n_train = r->n_train, steps = r->steps, K = r->K, E = o->epochs;
     double t0 = now_s(), last_draw = 0, lsum = 0, pen_sum = 0;
-    size_t correct = 0;
+    memset(r->lk, 0, 2 * K * sizeof *r->lk);
+    memset(r->ck, 0, 2 * K * sizeof *r->ck);
     r->pr.epoch = e + 1, r->pr.steps = steps;
     if (o->progress) report(o, &r->pr, LF_PROGRESS_EPOCH_BEGIN);
     if (o->shuffle) lf_ids_shuffle(r->idx, n_train, &r->rng);
     for (size_t s = 0, seen = 0; s < steps; s++) {
-        seen += fit_step(r, s, &lsum, &pen_sum, &correct);
+        seen += fit_step(r, s, &lsum, &pen_sum);
         if (o->progress && (now_s() - last_draw > 0.1 || s + 1 == steps)) {
             last_draw = now_s();
             r->pr.step = s + 1, r->pr.seconds = last_draw - t0;
             r->pr.loss = (lsum + pen_sum) / (double)seen;
-            r->pr.accuracy = r->has_acc ? (double)correct / (double)(seen * r->acc_per_row) : NAN;
+            r->pr.accuracy = r->has_acc ? (double)r->ck[0] / (double)(seen * acc_per_row(m, 0)) : NAN;
             r->pr.val_loss = r->pr.val_accuracy = NAN;
             report(o, &r->pr, LF_PROGRESS_STEP);
         }
     }
     double loss = (lsum + pen_sum) / (double)n_train;
-    double acc = r->has_acc ? (double)correct / (double)(n_train * r->acc_per_row) : NAN;
+    double acc = r->has_acc ? (double)r->ck[0] / (double)(n_train * acc_per_row(m, 0)) : NAN;
     double vloss = NAN, vacc = NAN;
     if (r->n_val) {
-        size_t vc = 0;
-        vloss = eval_source(r, &vc) / (double)r->n_val + lf_l2_penalty(m, NULL);
-        vacc = r->has_acc ? (double)vc / (double)(r->n_val * r->acc_per_row) : NAN;
+        vloss = eval_source(r) / (double)r->n_val + lf_l2_penalty(m, NULL);
+        vacc = r->has_acc ? (double)r->ck[K] / (double)(r->n_val * acc_per_row(m, 0)) : NAN;
     }
-    m->hist[e] = loss, m->hist[o->epochs + e] = vloss;
-    m->hist[2 * o->epochs + e] = acc, m->hist[3 * o->epochs + e] = vacc;
+    m->hist[e] = loss, m->hist[E + e] = vloss;
+    m->hist[2 * E + e] = acc, m->hist[3 * E + e] = vacc;
+    for (size_t k = 0; k < K; k++) {
+        int ha = lf_loss_has_accuracy(m->outs[k].loss);
+        double *h = m->hist + 4 * E;
+        h[k * E + e] = r->lk[k] / (double)n_train;
+        h[(K + k) * E + e] = r->n_val ? r->lk[K + k] / (double)r->n_val : NAN;
+        h[(2 * K + k) * E + e] = ha ? (double)r->ck[k] / (double)(n_train * acc_per_row(m, k)) : NAN;
+        h[(3 * K + k) * E + e] =
+            ha && r->n_val ? (double)r->ck[K + k] / (double)(r->n_val * acc_per_row(m, k)) : NAN;
+    }
     m->history.epochs = e + 1;
     if (o->progress) {
         r->pr.step = steps, r->pr.seconds = now_s() - t0;
@@ -429,7 +736,7 @@ static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out)
  * validation rows are [vfirst, vfirst + n_val) of vsrc (none if n_val = 0).
  * Options are checked by the callers; sample weights index source rows.
  * Allocation, then the epochs with divergence and early stopping, then the
- * weights' moving average put in place. */
+ * weights' moving average put in place (over the weights that train). */
 static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
                           const lf_row_source *vsrc, size_t vfirst, size_t n_val,
                           const lf_fit_options *o) {
@@ -465,7 +772,10 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
             break;
         }
     }
-    if (r.ema && st == LF_OK) memcpy(m->params, r.ema, m->n_params * sizeof(float));
+    for (size_t i = 0; r.ema && st == LF_OK && i < r.plan.n_runs; i++) {
+        size_t off = r.plan.runs[2 * i];
+        memcpy(m->params + off, r.ema + off, r.plan.runs[2 * i + 1] * sizeof(float));
+    }
     fit_run_free(&r);
     return st;
 }
@@ -483,6 +793,9 @@ static lf_status check_options(lf_model *m, size_t n, const lf_fit_options *o) {
                              (double)o->validation_split);
     size_t D = m->nodes[m->output].dim;
     if (o->class_weight) {
+        if (m->n_outputs > 1)
+            return lf_model_fail(m, LF_ERR_ARG, "fit: class weights need a model with one output "
+                                                "(use sample weights with several outputs)");
         if (!lf_loss_has_accuracy(m->loss))
             return lf_model_fail(m, LF_ERR_ARG, "fit: class weights need a classification loss");
         size_t need = (m->loss == LF_LOSS_BINARY_CROSSENTROPY && D == 1) ? 2 : D;
@@ -509,39 +822,72 @@ static lf_status split_rows(lf_model *m, size_t n, float split, size_t *n_val) {
     return LF_OK;
 }
 
+/* lf_model_fit and lf_model_fit_arrays: typed inputs, one target array per
+ * output, the validation data as typed arrays (val_x, val_y NULL) */
+static lf_status fit_arrays(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n,
+                            const lf_fit_options *o) {
+    lf_status st = check_options(m, n, o);
+    if (st != LF_OK) return st;
+    if ((st = check_arrays(m, x, n, "fit")) != LF_OK) return st;
+    if ((st = check_targets(m, y, n, "fit")) != LF_OK) return st;
+    if (o->sample_weight)
+        for (size_t r = 0; r < n; r++)
+            if (!(o->sample_weight[r] >= 0.0f) || !isfinite(o->sample_weight[r]))
+                return lf_model_fail(m, LF_ERR_ARG, "fit: sample weight %g at row %zu must be finite and >= 0",
+                                     (double)o->sample_weight[r], r);
+    array_rows train = {m, x, y}, val = {m, o->val_arrays, o->val_ys};
+    /* prefetching pays only where the rows are not in the caches anyway */
+    static const size_t size_of[] = {sizeof(float), sizeof(int32_t), sizeof(uint8_t)};
+    size_t row_bytes = 0;
+    for (size_t k = 0; k < m->n_outputs; k++) row_bytes += out_cols(m, k) * sizeof(float);
+    for (size_t i = 0; i < m->n_inputs; i++) row_bytes += m->nodes[m->inputs[i]].dim * size_of[x[i].dtype];
+    int big = (double)n * (double)row_bytes > 16e6;
+    lf_row_source src = {n, gather_arrays, &train, big ? prefetch_arrays : NULL},
+                  vsrc = {o->val_n, gather_arrays, &val, NULL};
+    if (o->val_arrays) {
+        /* explicit validation data */
+        if (o->val_n == 0 || !o->val_ys)
+            return lf_model_fail(m, LF_ERR_ARG, "fit: validation data need val_y and val_n > 0");
+        if ((st = check_arrays(m, o->val_arrays, o->val_n, "fit (validation data)")) != LF_OK) return st;
+        if ((st = check_targets(m, o->val_ys, o->val_n, "fit (validation data)")) != LF_OK) return st;
+        return fit_core(m, &src, n, &vsrc, 0, o->val_n, o);
+    }
+    /* or the last fraction of the rows, as Keras */
+    size_t n_val;
+    if ((st = split_rows(m, n, o->validation_split, &n_val)) != LF_OK) return st;
+    return fit_core(m, &src, n - n_val, &src, n - n_val, n_val, o);
+}
+
 lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_t n,
                        const lf_fit_options *options) {
     if (!m) return LF_ERR_ARG;
     lf_fit_options o = options ? *options : lf_fit_defaults();
     lf_status st = check_options(m, n, &o);
+    if (st == LF_OK) st = check_single(m, "fit");
+    if (st == LF_OK && o.val_arrays)
+        st = lf_model_fail(m, LF_ERR_ARG, "fit: val_arrays are lf_model_fit_arrays' (give val_x here)");
+    if (st == LF_OK && !x) st = lf_model_fail(m, LF_ERR_ARG, "fit: the input arrays are NULL");
     if (st != LF_OK) return st;
-    if ((st = check_inputs(m, x, n, "fit")) != LF_OK) return st;
-    if ((st = check_targets(m, y, n, "fit")) != LF_OK) return st;
-    size_t D = m->nodes[m->output].dim, tc = lf_loss_target_cols(m->loss, D);
-    if (o.sample_weight)
-        for (size_t r = 0; r < n; r++)
-            if (!(o.sample_weight[r] >= 0.0f) || !isfinite(o.sample_weight[r]))
-                return lf_model_fail(m, LF_ERR_ARG, "fit: sample weight %g at row %zu must be finite and >= 0",
-                                     (double)o.sample_weight[r], r);
-    array_rows train = {m, x, y, tc}, val = {m, o.val_x, o.val_y, tc};
-    /* prefetching pays only where the rows are not in the caches anyway */
-    size_t row_bytes = tc * sizeof(float);
-    for (size_t i = 0; i < m->n_inputs; i++) row_bytes += m->nodes[m->inputs[i]].dim * sizeof(float);
-    int big = (double)n * (double)row_bytes > 16e6;
-    lf_row_source src = {n, gather_arrays, &train, big ? prefetch_arrays : NULL},
-                  vsrc = {o.val_n, gather_arrays, &val, NULL};
-    if (o.val_x) {
-        /* explicit validation data */
-        if (o.val_n == 0 || !o.val_y)
-            return lf_model_fail(m, LF_ERR_ARG, "fit: validation data need val_y and val_n > 0");
-        if ((st = check_inputs(m, o.val_x, o.val_n, "fit (validation data)")) != LF_OK) return st;
-        if ((st = check_targets(m, o.val_y, o.val_n, "fit (validation data)")) != LF_OK) return st;
-        return fit_core(m, &src, n, &vsrc, 0, o.val_n, &o);
+    lf_typed_array *xa = float_arrays(m, x, "fit", &st), *va = NULL;
+    if (xa && o.val_x && !(va = float_arrays(m, o.val_x, "fit", &st))) LF_FREE(xa), xa = NULL;
+    if (!xa) return st;
+    if (va) {
+        o.val_arrays = va;
+        o.val_ys = o.val_y ? &o.val_y : NULL;
     }
-    /* or the last fraction of the rows, as Keras */
-    size_t n_val;
-    if ((st = split_rows(m, n, o.validation_split, &n_val)) != LF_OK) return st;
-    return fit_core(m, &src, n - n_val, &src, n - n_val, n_val, &o);
+    st = fit_arrays(m, xa, &y, n, &o);
+    LF_FREE(xa), LF_FREE(va);
+    return st;
+}
+
+lf_status lf_model_fit_arrays(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n,
+                              const lf_fit_options *options) {
+    if (!m) return LF_ERR_ARG;
+    lf_fit_options o = options ? *options : lf_fit_defaults();
+    if (o.val_x || o.val_y)
+        return lf_model_fail(m, LF_ERR_ARG, "fit: give the validation data as val_arrays and val_ys "
+                                            "(val_x and val_y are lf_model_fit's)");
+    return fit_arrays(m, x, y, n, &o);
 }
 
 lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fit_options *options) {
@@ -550,7 +896,7 @@ lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fi
     lf_fit_options o = options ? *options : lf_fit_defaults();
     lf_status st = check_options(m, src->n, &o);
     if (st != LF_OK) return st;
-    if (o.sample_weight || o.val_x)
+    if (o.sample_weight || o.val_x || o.val_arrays)
         return lf_model_fail(m, LF_ERR_ARG, "fit: a row source takes neither sample weights nor validation arrays");
     size_t n_val;
     if ((st = split_rows(m, src->n, o.validation_split, &n_val)) != LF_OK) return st;

@@ -75,9 +75,12 @@ lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads,
     return LF_OK;
 }
 
-/* a gradient buffer backward fills: not a model input's unless asked for */
+/* a gradient buffer backward fills: not a model input's unless asked for,
+ * nor, unless they are, one of a node below which nothing trains */
 static float *grad_of(const lf_model *m, lf_ws *ws, int src, int input_grads) {
-    return (!lf_type_of(&m->nodes[src])->is_input || input_grads) ? ws->dout[src] : NULL;
+    const lf_node *nd = &m->nodes[src];
+    if (lf_type_of(nd)->is_input) return input_grads ? ws->dout[src] : NULL;
+    return nd->grad_needed || input_grads ? ws->dout[src] : NULL;
 }
 
 /* The inputs of a node (and, for backward, where their gradients go) into
@@ -93,7 +96,7 @@ static void node_ctx(lf_layer_ctx *c, const lf_model *m, lf_ws *ws, size_t id, s
         ws->dims[i] = m->nodes[src].dim;
         ws->ds[i] = backward ? grad_of(m, ws, src, input_grads) : NULL;
     }
-    int is_output = (int)id == m->output;
+    int is_output = nd->out_k >= 0, fused = is_output && m->outs[nd->out_k].fused;
     c->m = m;
     c->t = lf_type_of(nd);
     c->nd = nd;
@@ -111,9 +114,10 @@ static void node_ctx(lf_layer_ctx *c, const lf_model *m, lf_ws *ws, size_t id, s
     c->dgate = backward && nd->gate >= 0 ? grad_of(m, ws, nd->gate, input_grads) : NULL;
     c->is_output = is_output;
     /* training with a fused cross-entropy: the loss reads the logits */
-    c->logits_only = ws->logits_only && m->fused && is_output;
-    c->fused = m->fused && is_output;
-    c->training = ws->training;
+    c->logits_only = ws->logits_only && fused;
+    c->fused = fused;
+    /* a frozen BatchNormalization runs in inference mode (Keras) */
+    c->training = ws->training && !(nd->frozen && c->t->frozen_infers);
     c->rng = NULL;
 }
 
@@ -132,27 +136,68 @@ void lf_graph_forward(const lf_model *m, lf_ws *ws, const float *const *x, size_
     }
 }
 
-const float *lf_graph_logits(const lf_model *m, const lf_ws *ws) {
-    const lf_layer_type *t = lf_type_of(&m->nodes[m->output]);
-    return t->logits ? t->logits(m, ws, m->output) : ws->out[m->output];
+const float *lf_graph_logits(const lf_model *m, const lf_ws *ws, int id) {
+    const lf_layer_type *t = lf_type_of(&m->nodes[id]);
+    return t->logits ? t->logits(m, ws, id) : ws->out[id];
 }
 
 void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int input_grads) {
     /* zero every gradient buffer that backward adds to: all but the
-     * output's (set by the loss) and the inputs' unless asked for */
+     * outputs' (set by the loss) and the inputs' unless asked for */
+    size_t last = 0;
     for (size_t id = 0; id < m->n_nodes; id++) {
         const lf_node *nd = &m->nodes[id];
-        if (nd->needed && (int)id != m->output && ws->dout[id] &&
-            (!lf_type_of(nd)->is_input || input_grads))
+        if (nd->out_k >= 0) last = id;
+        if (nd->needed && nd->out_k < 0 && grad_of(m, ws, (int)id, input_grads))
             memset(ws->dout[id], 0, B * nd->dim * sizeof(float));
     }
-    for (size_t id = (size_t)m->output + 1; id-- > 0;) {
+    for (size_t id = last + 1; id-- > 0;) {
         const lf_node *nd = &m->nodes[id];
         const lf_layer_type *t = lf_type_of(nd);
-        if (!nd->needed || !t->backward) continue;
+        if (!nd->needed || !t->backward || !(nd->grad_needed || input_grads)) continue;
         lf_layer_ctx c;
         node_ctx(&c, m, ws, id, B, 1, input_grads);
         c.dw = grads + nd->param_off;
         t->backward(&c);
     }
+}
+
+/* A node's weights train when it is not frozen and some of them are not
+ * fixed; backward must reach a node when it or an ancestor has such
+ * weights (creation order is topological: one pass). */
+void lf_graph_plan(lf_model *m) {
+    for (size_t id = 0; id < m->n_nodes; id++) {
+        lf_node *nd = &m->nodes[id];
+        int need = 0;
+        if (!nd->frozen && nd->n_params) {
+            lf_weight w[LF_MAX_WEIGHTS];
+            size_t nw = lf_node_weights(m, nd, w);
+            for (size_t k = 0; k < nw; k++) need |= !w[k].fixed;
+        }
+        for (size_t j = 0; j < nd->n_in; j++) need |= m->nodes[nd->in[j]].grad_needed;
+        if (nd->gate >= 0) need |= m->nodes[nd->gate].grad_needed;
+        if (nd->mask >= 0) need |= m->nodes[nd->mask].grad_needed;
+        nd->grad_needed = need;
+    }
+}
+
+size_t lf_param_runs(const lf_model *m, int trains, size_t *runs, size_t cap) {
+    size_t n = 0;
+    for (size_t id = 0; id < m->n_nodes; id++) {
+        const lf_node *nd = &m->nodes[id];
+        if (!nd->n_params) continue;
+        lf_weight w[LF_MAX_WEIGHTS];
+        size_t nw = lf_node_weights(m, nd, w);
+        for (size_t k = 0; k < nw; k++) {
+            if ((!nd->frozen && !w[k].fixed) != !!trains) continue;
+            size_t off = nd->param_off + w[k].off, cnt = lf_weight_count(&w[k]);
+            if (n && n <= cap && runs[2 * (n - 1)] + runs[2 * (n - 1) + 1] == off) {
+                runs[2 * (n - 1) + 1] += cnt; /* continues the last run */
+            } else {
+                if (n < cap) runs[2 * n] = off, runs[2 * n + 1] = cnt;
+                n++;
+            }
+        }
+    }
+    return n;
 }

@@ -29,6 +29,7 @@ void lf_model_reset(lf_model *m) {
     LF_FREE(m->m1);
     LF_FREE(m->m2);
     LF_FREE(m->hist);
+    LF_FREE(m->outs);
     lf_ws_free(&m->train_ws);
     lf_err err = m->err;
     memset(m, 0, sizeof *m);

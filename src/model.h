@@ -78,8 +78,21 @@ typedef struct lf_node {
     size_t param_off;    /* offset into the flat parameter block */
     size_t n_params;
     size_t aux_per_row;  /* scratch floats per batch row (see graph.c) */
-    int needed;          /* an ancestor of the output (set by compile) */
+    int needed;          /* an ancestor of an output (set by compile) */
+    int frozen;          /* Keras' trainable = False (lf_set_trainable) */
+    int out_k;           /* its index among the outputs, -1 if none (compile) */
+    int grad_needed;     /* backward reaches it: it or an ancestor has weights
+                            that train (lf_graph_plan) */
 } lf_node;
+
+/* One output of a compiled model: Keras' compile(loss=[...],
+ * loss_weights=[...]) entry for it. */
+typedef struct lf_output {
+    int node;
+    lf_loss loss;
+    float weight;        /* its loss weight */
+    int fused;           /* its loss is computed from its logits */
+} lf_output;
 
 /* Buffers for one batch size: per node, its output, its gradient and its
  * scratch, all carved from one block. */
@@ -123,13 +136,16 @@ struct lf_model {
     uint64_t step;           /* optimizer steps taken */
 
     int compiled;
-    int output;
-    lf_loss loss;
+    int output;              /* outs[0]'s node, loss and fusion: the one */
+    lf_loss loss;            /* output of a single-output model */
     lf_optimizer opt;
     int fused;               /* loss computed from the output's logits */
+    lf_output *outs;         /* the outputs, n_outputs of them (compile) */
+    size_t n_outputs;
 
     lf_ws train_ws;          /* reused across fits */
-    double *hist;            /* 4 x epochs: loss, val_loss, acc, val_acc */
+    double *hist;            /* (4 + 4 n_outputs) x epochs: loss, val_loss,
+                                acc, val_acc, then per output the same */
     lf_history history;
 };
 
@@ -159,17 +175,30 @@ void lf_ws_free(lf_ws *ws);
 void lf_graph_forward(const lf_model *m, lf_ws *ws, const float *const *x, size_t B,
                       int training, lf_rng *rng);
 
-/* Backward pass: ws->dout[output] must hold dL/d(output) (or dL/dz of the
- * output's pre-activation when m->fused).  Accumulates into grads (which
- * the caller zeroes).  With input_grads, also fills ws->dout of inputs. */
+/* Backward pass: ws->dout of every output must hold dL/d(output) (or dL/dz
+ * of its pre-activation when it is fused).  Accumulates into grads (which
+ * the caller zeroes) for the nodes that train; skips the nodes backward
+ * need not reach (no weights that train at or below them).  With
+ * input_grads, also fills ws->dout of inputs. */
 void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int input_grads);
 
-/* Pre-activation of the output node (the logits) for the fused losses. */
-const float *lf_graph_logits(const lf_model *m, const lf_ws *ws);
+/* Pre-activation of output node `id` (the logits) for the fused losses. */
+const float *lf_graph_logits(const lf_model *m, const lf_ws *ws, int id);
+
+/* Sets every node's grad_needed from the frozen flags (compile and
+ * lf_set_trainable call it). */
+void lf_graph_plan(lf_model *m);
+
+/* The runs of parameters that train (trains != 0: not frozen, not fixed)
+ * or that do not (trains == 0), in order, adjacent ones merged: writes at
+ * most cap (offset, count) pairs into runs and returns how many runs there
+ * are (n_nodes * LF_MAX_WEIGHTS always suffice). */
+size_t lf_param_runs(const lf_model *m, int trains, size_t *runs, size_t cap);
 
 /* ---- fit.c: training from rows the caller assembles (no copy of the
  * data set).  gather fills, for n row ids, the inputs' rows (x[i]: n x
- * dim_i) and the targets (t: n x target columns).  Rows [0, n) with the
+ * dim_i) and the targets (t: n x target columns; with several outputs,
+ * output k's n x cols_k block follows output k-1's).  Rows [0, n) with the
  * options' validation_split taken from the end, as lf_model_fit does. */
 typedef struct lf_row_source {
     size_t n;

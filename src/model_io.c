@@ -54,14 +54,32 @@ void lf_model_arch_json(const lf_model *m, lf_buf *b) {
             lf_buf_puts(b, "]");
         }
         if (t->write_json) t->write_json(m, nd, b);
+        if (nd->frozen) lf_buf_puts(b, ",\"trainable\":false"); /* Keras' default true is not written */
         lf_buf_puts(b, "}");
     }
     lf_buf_puts(b, "]");
-    if (m->compiled) {
+    if (m->compiled && m->n_outputs == 1 && m->outs[0].weight == 1.0f) {
         lf_buf_puts(b, ",\"output\":");
         lf_buf_json_string(b, m->nodes[m->output].name);
-        lf_buf_printf(b, ",\"loss\":\"%s\",\"optimizer\":{\"name\":\"%s\",\"learning_rate\":",
-                      lf_loss_name(m->loss), opt_names[m->opt.kind]);
+        lf_buf_printf(b, ",\"loss\":\"%s\"", lf_loss_name(m->loss));
+    } else if (m->compiled) {
+        /* several outputs (or a loss weight): lists, output by output */
+        lf_buf_puts(b, ",\"outputs\":[");
+        for (size_t k = 0; k < m->n_outputs; k++) {
+            if (k) lf_buf_puts(b, ",");
+            lf_buf_json_string(b, m->nodes[m->outs[k].node].name);
+        }
+        lf_buf_puts(b, "],\"losses\":[");
+        for (size_t k = 0; k < m->n_outputs; k++) lf_buf_printf(b, "%s\"%s\"", k ? "," : "", lf_loss_name(m->outs[k].loss));
+        lf_buf_puts(b, "],\"loss_weights\":[");
+        for (size_t k = 0; k < m->n_outputs; k++) {
+            if (k) lf_buf_puts(b, ",");
+            lf_buf_json_float(b, m->outs[k].weight);
+        }
+        lf_buf_puts(b, "]");
+    }
+    if (m->compiled) {
+        lf_buf_printf(b, ",\"optimizer\":{\"name\":\"%s\",\"learning_rate\":", opt_names[m->opt.kind]);
         const lf_optimizer *o = &m->opt;
         lf_buf_json_float(b, o->learning_rate);
         lf_buf_puts(b, ",\"momentum\":");
@@ -172,6 +190,21 @@ static lf_status only_keys(const lf_json *obj, const char *const *allowed, const
     return LF_OK;
 }
 
+/* only_keys with one more key allowed (extra; NULL: none) */
+static lf_status only_keys_but(const lf_json *obj, const char *const *allowed, const char *extra,
+                               const char *where, lf_err *e) {
+    if (!extra) return only_keys(obj, allowed, where, e);
+    char k[LF_MSG_STR];
+    for (size_t i = 0; i < lf_json_len(obj); i++) {
+        const char *key = lf_json_key_at(obj, i);
+        size_t a = 0;
+        while (allowed[a] && strcmp(key, allowed[a]) != 0) a++;
+        if (!allowed[a] && strcmp(key, extra) != 0)
+            return lf_fail(e, LF_ERR_FORMAT, "%s: unknown field '%s'", where, lf_str_for_msg(k, key));
+    }
+    return LF_OK;
+}
+
 static lf_status build_layer(lf_model *m, const lf_json *L, size_t idx, lf_err *e) {
     char where[96], esc[LF_MSG_STR];
     snprintf(where, sizeof where, "architecture: layer %zu", idx);
@@ -198,7 +231,14 @@ static lf_status build_layer(lf_model *m, const lf_json *L, size_t idx, lf_err *
         if (ids[j] < 0)
             return lf_fail(e, LF_ERR_FORMAT, "%s: inbound %zu does not name an earlier layer", where, j);
     }
-    lf_status st = only_keys(L, t->keys, where, e);
+    /* every layer may say "trainable": false (its kind's keys, plus that) */
+    const lf_json *tr = lf_json_get(L, "trainable");
+    int trainable = 1;
+    lf_status st = LF_OK;
+    if (tr) {
+        if ((st = lf_arch_bool(L, "trainable", &trainable, where, e)) != LF_OK) return st;
+    }
+    st = only_keys_but(L, t->keys, tr ? "trainable" : NULL, where, e);
     if (st != LF_OK) return st;
 
     /* the kind's own fields, then the builder's checks */
@@ -207,6 +247,7 @@ static lf_status build_layer(lf_model *m, const lf_json *L, size_t idx, lf_err *
     int id = lf_node_add(m, t, (lf_kind)kind, proto, ids, n_in, name);
     if (id < 0) return lf_fail(e, m->sticky == LF_ERR_NOMEM ? LF_ERR_NOMEM : LF_ERR_FORMAT, "%s: %s",
                                where, m->err.msg);
+    m->nodes[id].frozen = !trainable;
     return LF_OK;
 }
 
@@ -260,6 +301,40 @@ lf_status lf_load_tensor(const lf_st_file *f, const char *name, float *dst, size
     return lf_st_tensor_f32(t, dst, t->count, e);
 }
 
+/* "outputs", "losses", "loss_weights" (lists of equal length, 1..1024)
+ * and "optimizer": compiles m with them */
+static lf_status read_outputs(lf_model *m, const lf_json *root, lf_err *e) {
+    const lf_json *outs = lf_json_get(root, "outputs"), *ls = lf_json_get(root, "losses"),
+                  *ws = lf_json_get(root, "loss_weights");
+    size_t n = lf_json_len(outs);
+    if (!lf_json_is(outs, LF_JSON_ARRAY) || n == 0 || n > 1024 || !lf_json_is(ls, LF_JSON_ARRAY) ||
+        lf_json_len(ls) != n || !lf_json_is(ws, LF_JSON_ARRAY) || lf_json_len(ws) != n)
+        return lf_fail(e, LF_ERR_FORMAT, "architecture: 'outputs', 'losses' and 'loss_weights' must be lists "
+                                         "of 1..1024 entries, as many of each");
+    int ids[1024];
+    lf_loss losses[1024];
+    float weights[1024];
+    for (size_t k = 0; k < n; k++) {
+        int loss = lf_loss_parse(lf_json_str(lf_json_at(ls, k)));
+        double w;
+        ids[k] = lf_arch_node(m, lf_json_at(outs, k));
+        if (ids[k] < 0) return lf_fail(e, LF_ERR_FORMAT, "architecture: output %zu does not name a layer", k);
+        if (loss < 0) return lf_fail(e, LF_ERR_FORMAT, "architecture: loss %zu is unknown", k);
+        if (!lf_json_num(lf_json_at(ws, k), &w) || !(w >= 0 && w <= 1e6))
+            return lf_fail(e, LF_ERR_FORMAT, "architecture: loss weight %zu must be a number in [0, 1e6]", k);
+        losses[k] = (lf_loss)loss;
+        weights[k] = (float)w;
+    }
+    lf_optimizer opt;
+    uint64_t iters = 0;
+    lf_status st = read_optimizer(lf_json_get(root, "optimizer"), &opt, &iters, e);
+    if (st != LF_OK) return st;
+    if (lf_model_compile_outputs(m, n, ids, losses, weights, &opt) != LF_OK)
+        return lf_fail(e, LF_ERR_FORMAT, "architecture: %s", m->err.msg);
+    m->step = iters;
+    return LF_OK;
+}
+
 static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const lf_st_file *f,
                          const char *prefix, lf_err *e) {
     if (m->n_nodes || m->compiled)
@@ -271,7 +346,8 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
         memcpy(msg, e->msg, sizeof msg);
         return lf_fail(e, LF_ERR_FORMAT, "architecture: %.400s", msg);
     }
-    static const char *const keys[] = {"layers", "output", "loss", "optimizer", NULL};
+    static const char *const keys[] = {"layers", "output", "loss", "outputs", "losses", "loss_weights",
+                                       "optimizer", NULL};
     if (!lf_json_is(root, LF_JSON_OBJECT)) st = lf_fail(e, LF_ERR_FORMAT, "architecture: not a JSON object");
     else st = only_keys(root, keys, "architecture", e);
     const lf_json *layers = lf_json_get(root, "layers");
@@ -285,7 +361,9 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
     for (size_t i = 0; st == LF_OK && i < lf_json_len(layers); i++)
         st = build_layer(m, lf_json_at(layers, i), i, e);
     m->load_limited = 0;
-    const lf_json *out = lf_json_get(root, "output");
+    const lf_json *out = lf_json_get(root, "output"), *out_list = lf_json_get(root, "outputs");
+    if (st == LF_OK && out && out_list)
+        st = lf_fail(e, LF_ERR_FORMAT, "architecture: give 'output' or 'outputs', not both");
     if (st == LF_OK && out) {
         int oid = lf_arch_node(m, out);
         int loss = lf_loss_parse(lf_arch_str(root, "loss"));
@@ -293,11 +371,16 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
         uint64_t iters = 0;
         if (oid < 0) st = lf_fail(e, LF_ERR_FORMAT, "architecture: 'output' does not name a layer");
         else if (loss < 0) st = lf_fail(e, LF_ERR_FORMAT, "architecture: unknown or missing loss");
+        else if (lf_json_get(root, "losses") || lf_json_get(root, "loss_weights"))
+            st = lf_fail(e, LF_ERR_FORMAT, "architecture: 'losses' and 'loss_weights' go with 'outputs'");
         else st = read_optimizer(lf_json_get(root, "optimizer"), &opt, &iters, e);
         if (st == LF_OK && lf_model_compile(m, oid, (lf_loss)loss, &opt) != LF_OK)
             st = lf_fail(e, LF_ERR_FORMAT, "architecture: %s", m->err.msg);
         m->step = iters;
-    } else if (st == LF_OK && (lf_json_get(root, "loss") || lf_json_get(root, "optimizer"))) {
+    } else if (st == LF_OK && out_list) {
+        st = read_outputs(m, root, e);
+    } else if (st == LF_OK && (lf_json_get(root, "loss") || lf_json_get(root, "optimizer") ||
+                               lf_json_get(root, "losses") || lf_json_get(root, "loss_weights"))) {
         st = lf_fail(e, LF_ERR_FORMAT, "architecture: 'loss' and 'optimizer' need 'output'");
     }
     lf_json_free(root);

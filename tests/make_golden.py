@@ -638,6 +638,53 @@ def build_image(label, drawer, model, node_order, steps, margin_min, fixed=(), b
 
 
 # ---------------------------------------------------------------------------
+# network 6: two branches, three outputs, Keras' loss_weights [1, .5, .5]
+# ---------------------------------------------------------------------------
+
+MULTI_B = 8
+MULTI_C = 4
+MULTI_WEIGHTS = (1.0, 0.5, 0.5)
+
+
+def keras_cce(p, t):
+    """Keras' categorical crossentropy of probabilities (not logits): the
+    outputs divided by their sum (no clipping happens at these values)."""
+    return (-(t * torch.log(p / p.sum(dim=1, keepdim=True))).sum(dim=1)).mean()
+
+
+def multi_model(p, x):
+    pre_a = dense(x["a"], p["ha.kernel"], p["ha.bias"])
+    ha = torch.relu(pre_a)
+    hb = torch.tanh(dense(x["b"], p["hb.kernel"], p["hb.bias"]))
+    out_a = torch.softmax(dense(ha, p["out_a.kernel"], p["out_a.bias"]), dim=1)
+    out_b = torch.softmax(dense(hb, p["out_b.kernel"], p["out_b.bias"]), dim=1)
+    a = torch.softmax(p["fused.W"], dim=0)
+    fused = a[0] * out_a + a[1] * out_b
+    B = MULTI_B
+    y = x["y"]  # the three outputs' one-hot targets, stacked: fused, out_a, out_b
+    loss = (MULTI_WEIGHTS[0] * keras_cce(fused, y[:B]) + MULTI_WEIGHTS[1] * keras_cce(out_a, y[B:2 * B]) +
+            MULTI_WEIGHTS[2] * keras_cce(out_b, y[2 * B:]))
+    nodes = {"ha": ha, "hb": hb, "out_a": out_a, "out_b": out_b, "fused": fused}
+    return nodes, loss, pre_a.abs().min().item()
+
+
+def draw_multi():
+    B, C = MULTI_B, MULTI_C
+    labels = torch.randint(0, C, (3 * B,))
+    y = torch.zeros((3 * B, C), dtype=F32)
+    y[torch.arange(3 * B), labels] = 1.0
+    inputs = {"a": u32((B, 6), -1.0, 1.0), "b": u32((B, 5), -1.0, 1.0), "y": y}
+    params = {
+        "ha.kernel": glorot32(8, 6), "ha.bias": bias32(8),
+        "hb.kernel": glorot32(8, 5), "hb.bias": bias32(8),
+        "out_a.kernel": glorot32(C, 8), "out_a.bias": bias32(C),
+        "out_b.kernel": glorot32(C, 8), "out_b.bias": bias32(C),
+        "fused.W": u32((2,), 0.0, 1.0),
+    }
+    return params, inputs
+
+
+# ---------------------------------------------------------------------------
 # driver
 # ---------------------------------------------------------------------------
 
@@ -733,6 +780,16 @@ def main(argv):
                                                               "avg_v", "avg_s", "gmax", "gavg", "bn", "cat",
                                                               "out"], 0, ZOO_MARGIN,
                      fixed=("bn.moving_mean", "bn.moving_variance"))),
+    ]
+    files += [
+        ("multi.safetensors",
+         "Several outputs: a (8,6) -> Dense(8,relu) -> Dense(4,softmax) 'out_a'; b (8,5) -> Dense(8,tanh) -> "
+         "Dense(4,softmax) 'out_b'; WeightedAverage(out_a, out_b) 'fused'; outputs fused, out_a, out_b with "
+         "categorical crossentropy (Keras': of the probabilities divided by their sum) and loss_weights "
+         "1, .5, .5 (y stacks the three outputs' one-hot targets); forward, loss, grads, Keras-3 Adam steps "
+         "1 and 5.",
+         build("multi", draw_multi, multi_model, ["ha", "hb", "out_a", "out_b", "fused"], ["a", "b", "y"], 5,
+               SEED_HEAD_MARGIN)),
     ]
     for fname, desc, tensors in files:
         path = os.path.join(outdir, fname)

@@ -2,7 +2,8 @@
  * test_golden.c — the engine against PyTorch.  tests/make_golden.py builds
  * the same networks in PyTorch (float64 from float32 starting values) and
  * writes inputs, weights, every node's output, the loss, every gradient and
- * the weights after 1 and 5 Keras-Adam steps to the files in tests/golden/.
+ * the weights after 1 and 5 Keras-Adam steps to the files in tests/golden/
+ * (multi.safetensors: a model with three outputs and loss weights).
  * Here the C engine starts from the same weights and must agree within
  * 2e-5 absolute + 2e-4 relative (float32 arithmetic over sums of up to 128
  * terms; the script measured its own float32 re-run within 5.5e-7).
@@ -246,7 +247,26 @@ static void test_image_zoo(void) {
     lf_model_free(m);
 }
 
+/* two branches, three outputs (the branches' softmax outputs also feed
+ * the WeightedAverage), loss weights 1, .5, .5; "y" stacks the outputs'
+ * targets as lf__loss_and_grads reads them */
+static void test_multi(void) {
+    lf_model *m;
+    lf_model_create(&m, 6);
+    int a = lf_input(m, 6, "a"), b = lf_input(m, 5, "b");
+    int ha = lf_dense(m, a, 8, LF_ACT_RELU, 1, "ha"), hb = lf_dense(m, b, 8, LF_ACT_TANH, 1, "hb");
+    int oa = lf_dense(m, ha, 4, LF_ACT_SOFTMAX, 1, "out_a"), ob = lf_dense(m, hb, 4, LF_ACT_SOFTMAX, 1, "out_b");
+    int f = lf_weighted_average(m, 2, (int[]){oa, ob}, -1, "fused");
+    lf_loss cce = LF_LOSS_CATEGORICAL_CROSSENTROPY;
+    CHECK(lf_model_compile_outputs(m, 3, (int[]){f, oa, ob}, (lf_loss[]){cce, cce, cce},
+                                   (float[]){1.0f, 0.5f, 0.5f}, NULL) == LF_OK,
+          "%s", lf_model_error(m));
+    check_network(m, "tests/golden/multi.safetensors", 8, 1);
+    lf_model_free(m);
+}
+
 int main(void) {
+    test_multi();
     test_seed();
     test_head();
     test_zoo();

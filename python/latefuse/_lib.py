@@ -92,13 +92,24 @@ class FitOptions(ctypes.Structure):
                 ("val_n", c_size), ("patience", c_size), ("min_delta", ctypes.c_float),
                 ("restore_best_weights", c_int), ("sample_weight", c_void_p),
                 ("class_weight", c_void_p), ("n_class_weight", c_size),
-                ("seed", ctypes.c_uint64), ("progress", PROGRESS_FN), ("progress_ctx", c_void_p)]
+                ("seed", ctypes.c_uint64), ("progress", PROGRESS_FN), ("progress_ctx", c_void_p),
+                ("val_arrays", c_void_p), ("val_ys", c_void_p)]
 
 
 class History(ctypes.Structure):
     _fields_ = [("epochs", c_size), ("loss", c_double_p), ("val_loss", c_double_p),
                 ("accuracy", c_double_p), ("val_accuracy", c_double_p),
-                ("best_epoch", c_size), ("stopped_early", c_int)]
+                ("best_epoch", c_size), ("stopped_early", c_int),
+                ("n_outputs", c_size), ("output_loss", c_double_p), ("val_output_loss", c_double_p),
+                ("output_accuracy", c_double_p), ("val_output_accuracy", c_double_p)]
+
+
+class TypedArray(ctypes.Structure):
+    """lf_typed_array: an input array's element type (lf_dtype) and data."""
+    _fields_ = [("dtype", c_int), ("data", c_void_p)]
+
+
+DTYPE_FLOAT32, DTYPE_INT32, DTYPE_UINT8 = 0, 1, 2
 
 
 class FusionOptions(ctypes.Structure):
@@ -202,6 +213,13 @@ _proto("lf_layer_weight_shape", _S, _P, c_char_p, c_size, ctypes.POINTER(c_size)
 _proto("lf_get_weights", _S, _P, c_char_p, c_size, c_void_p, c_size)
 _proto("lf_set_weights", _S, _P, c_char_p, c_size, c_void_p, c_size)
 _proto("lf_model_save", _S, _P, c_char_p, ctypes.c_uint)
+_proto("lf_model_compile_outputs", _S, _P, c_size, c_int_p, c_int_p, c_void_p, ctypes.POINTER(Optimizer))
+_proto("lf_model_num_outputs", c_size, _P)
+_proto("lf_model_fit_arrays", _S, _P, c_void_p, c_void_p, c_size, ctypes.POINTER(FitOptions))
+_proto("lf_model_evaluate_arrays", _S, _P, c_void_p, c_void_p, c_size, c_void_p, c_double_p, c_double_p)
+_proto("lf_model_predict_arrays", _S, _P, c_void_p, c_size, c_void_p)
+_proto("lf_set_trainable", _S, _P, c_int, c_int)
+_proto("lf_node_trainable", c_int, _P, c_int)
 _proto("lf_model_load", _S, _P, c_char_p)
 
 _proto("lf_method_name", c_char_p, c_int)
@@ -310,6 +328,17 @@ def ptr_table(arrays):
     """A `const float *const *` table for a list of ndarrays (None -> NULL).
     The caller keeps `arrays` alive during the call."""
     tab = (c_void_p * max(1, len(arrays)))(*[ptr(a) for a in arrays])
+    return tab
+
+
+def typed_table(arrays):
+    """An `lf_typed_array` table for a list of C-contiguous float32, int32
+    or uint8 ndarrays.  The caller keeps `arrays` alive during the call."""
+    kinds = {np.dtype(np.float32): DTYPE_FLOAT32, np.dtype(np.int32): DTYPE_INT32,
+             np.dtype(np.uint8): DTYPE_UINT8}
+    tab = (TypedArray * max(1, len(arrays)))()
+    for i, a in enumerate(arrays):
+        tab[i].dtype, tab[i].data = kinds[a.dtype], a.ctypes.data
     return tab
 
 

@@ -109,6 +109,24 @@ class Layer:
         self._owner()._set_layer_weights(self, weights)
 
     @property
+    def trainable(self):
+        """Keras' layer.trainable.  False freezes the layer: fit leaves its
+        weights bit for bit as they are (no step, no optimizer moment, no
+        moving average), summary() counts them as non-trainable, and a
+        frozen BatchNormalization normalises by its moving statistics.  It
+        takes effect from the next fit on, with or without compiling again
+        (Keras' guide asks to compile again; that works too).  Saved in the
+        model file."""
+        return getattr(self, "_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        model = self._model() if self._model is not None else None
+        if model is not None:
+            model._apply_trainable(self)
+
+    @property
     def output(self):
         return self._output
 

@@ -14,7 +14,15 @@ arguments and turns failures into exceptions:
 
 Arrays: float32 or float64, C or Fortran order.  A C-contiguous float32
 array is passed to the library as it is (no copy); anything else is
-converted once to C-contiguous float32, the library's layout.
+converted once to C-contiguous float32, the library's layout, except
+uint8 arrays (pixels) and integer arrays for an int32 Input (token ids),
+which go to the library as uint8 / int32 (lf_typed_array).
+
+Several outputs: Model(inputs, [out_1, out_2, ...]) with
+compile(loss=..., loss_weights=[...]) (a list, or a dict by output layer
+name); fit and evaluate take one target array per output (a list or a dict
+by name), predict returns a list; the training loss is
+sum_k loss_weight_k * loss_k, as Keras.
 
 The GIL: the C calls go through ctypes.CDLL, which releases the GIL for the
 length of each foreign call, so fit, evaluate and predict run while other
@@ -96,6 +104,8 @@ class Model:
         self.metrics_names = []
         self._acc = False
         self._loss_id = None
+        self._loss_ids = None
+        self.loss_weights = None
 
     # ------------------------------------------------------------ graph
     def _graph_init(self, inputs, outputs, name, seed):
@@ -103,21 +113,23 @@ class Model:
             raise ValueError("Model needs inputs and outputs: Model(inputs=[...], outputs=out)")
         ins = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         outs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-        if len(outs) != 1:
-            raise ValueError("Model: latefuse models have exactly one output, got %d" % len(outs))
+        if not outs:
+            raise ValueError("Model: give at least one output")
         for i, t in enumerate(ins):
             if not isinstance(t, L.KerasTensor) or not isinstance(t.layer, L.InputLayer):
                 raise ValueError("Model: inputs[%d] is not a tensor made by latefuse.layers.Input()" % i)
         if len({id(t) for t in ins}) != len(ins):
             raise ValueError("Model: the same Input is listed twice in inputs")
-        out = outs[0]
-        if not isinstance(out, L.KerasTensor):
-            raise ValueError("Model: outputs must be a tensor made by a layer call, got %r"
-                             % type(out).__name__)
-        if isinstance(out.layer, L.InputLayer):
-            raise ValueError("Model: the output is an Input; add at least one layer")
-        # ancestors of the output
-        seen, stack = {}, [out]
+        for out in outs:
+            if not isinstance(out, L.KerasTensor):
+                raise ValueError("Model: outputs must be a tensor made by a layer call, got %r"
+                                 % type(out).__name__)
+            if isinstance(out.layer, L.InputLayer):
+                raise ValueError("Model: the output is an Input; add at least one layer")
+        if len({id(t) for t in outs}) != len(outs):
+            raise ValueError("Model: the same tensor is listed twice in outputs")
+        # ancestors of the outputs
+        seen, stack = {}, list(outs)
         while stack:
             t = stack.pop()
             if id(t) in seen:
@@ -155,7 +167,7 @@ class Model:
             t.layer._model = ref
             t.layer._built_name = names[id(t.layer)]
         self.inputs = ins
-        self.outputs = [out]
+        self.outputs = outs
         self._nodes = nodes
         self._names = names
         self.layers = [t.layer for t in nodes]
@@ -176,11 +188,10 @@ class Model:
                 if i < 0:
                     _lib.raise_model(h, 5)
                 ids[id(t)] = i
+                if not t.layer.trainable:
+                    lib.lf_set_trainable(h, i, 0)
             if compile_spec is not None:
-                loss_id, opt = compile_spec
-                st = lib.lf_model_compile(h, ids[id(self.outputs[0])], loss_id, ctypes.byref(opt))
-                if st:
-                    _lib.raise_model(h, st)
+                self._compile_c(h, ids, compile_spec)
         except BaseException:
             lib.lf_model_free(h)
             raise
@@ -192,15 +203,67 @@ class Model:
             lib.lf_model_free(h)
             self._handle = None
 
+    def _compile_c(self, h, ids, spec):
+        """Compiles the C model h with spec = (loss ids, loss weights,
+        lf_optimizer struct), one loss and weight per output."""
+        loss_ids, weights, opt = spec
+        k = len(self.outputs)
+        outs = (ctypes.c_int * k)(*[ids[id(t)] for t in self.outputs])
+        ls = (ctypes.c_int * k)(*loss_ids)
+        ws = (ctypes.c_float * k)(*weights)
+        st = lib.lf_model_compile_outputs(h, k, outs, ls, ws, ctypes.byref(opt))
+        if st:
+            _lib.raise_model(h, st)
+
     def _ensure_c_compiled(self):
         """predict needs a compiled C model; an uncompiled Model is compiled
         in C with placeholders (mse, adam), replaced by compile() later."""
         if not self._c_compiled:
-            opt = lib.lf_optimizer_default(1)
-            st = lib.lf_model_compile(self._handle, self._ids[id(self.outputs[0])], 0, ctypes.byref(opt))
+            k = len(self.outputs)
+            self._compile_c(self._handle, self._ids, ([0] * k, [1.0] * k, lib.lf_optimizer_default(1)))
+            self._c_compiled = True
+
+    def _apply_trainable(self, ly):
+        """layer.trainable changed: the C model's flag follows."""
+        if self._handle is not None and ly in self.layers:
+            node = lib.lf_node_find(self._handle, _enc(self._names[id(ly)]))
+            st = lib.lf_set_trainable(self._handle, node, 0 if not ly.trainable else 1)
             if st:
                 _lib.raise_model(self._handle, st)
-            self._c_compiled = True
+
+    @property
+    def trainable(self):
+        """False when every layer is frozen; setting it sets every layer's
+        trainable (Keras' model.trainable)."""
+        return any(ly.trainable for ly in self.layers)
+
+    @trainable.setter
+    def trainable(self, value):
+        for ly in self.layers:
+            ly.trainable = value
+
+    def _output_names(self):
+        return [self._names[id(t.layer)] for t in self.outputs]
+
+    def _per_output(self, value, what, default=None):
+        """A compile argument given once, as a list (one per output) or as a
+        dict by output layer name, as a list of one value per output."""
+        names, k = self._output_names(), len(self.outputs)
+        if isinstance(value, dict):
+            unknown = [n for n in value if n not in names]
+            if unknown:
+                raise ValueError("compile: %s names %s, which is not an output (the outputs are %s)"
+                                 % (what, ", ".join(map(str, unknown)), ", ".join(names)))
+            missing = [n for n in names if n not in value]
+            if missing and default is None:
+                raise ValueError("compile: %s gives nothing for output(s) %s" % (what, ", ".join(missing)))
+            return [value.get(n, default) for n in names]
+        if isinstance(value, (list, tuple)):
+            if len(value) != k:
+                raise ValueError("compile: %s has %d entries; the model has %d output(s) (%s)"
+                                 % (what, len(value), k, ", ".join(names)))
+            return list(value)
+        return [value] * k
 
     def _copy_weights(self, src, dst):
         for ly in self.layers:
@@ -218,22 +281,31 @@ class Model:
         'sgd', 'rmsprop' or latefuse.optimizers.Adam/SGD/RMSprop(...); loss:
         'mse', 'mae', 'binary_crossentropy', 'categorical_crossentropy',
         'sparse_categorical_crossentropy'; metrics: ['accuracy'] or none."""
+        loss_weights = kwargs.pop("loss_weights", None)
         if kwargs:
             raise ValueError("compile: unsupported arguments %s" % ", ".join(sorted(kwargs)))
         opt = _optimizers.get(optimizer)
         if loss is None:
             raise ValueError("compile: a loss is needed, e.g. loss='mse'")
-        if not isinstance(loss, str) or loss not in _LOSS_ALIASES:
-            raise ValueError("compile: unknown loss %r: use one of %s" %
-                             (loss, ", ".join(sorted(set(_LOSS_ALIASES.values())))))
-        loss_id = lib.lf_loss_parse(_enc(_LOSS_ALIASES[loss]))
+        losses = self._per_output(loss, "loss")
+        for ls in losses:
+            if not isinstance(ls, str) or ls not in _LOSS_ALIASES:
+                raise ValueError("compile: unknown loss %r: use one of %s" %
+                                 (ls, ", ".join(sorted(set(_LOSS_ALIASES.values())))))
+        loss_ids = [lib.lf_loss_parse(_enc(_LOSS_ALIASES[ls])) for ls in losses]
+        weights = self._per_output(1.0 if loss_weights is None else loss_weights, "loss_weights", 1.0)
+        for w in weights:
+            if isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating)) or \
+                    not np.isfinite(w) or w < 0:
+                raise ValueError("compile: loss weights must be finite numbers >= 0, got %r" % (w,))
+        weights = [float(w) for w in weights]
         acc = False
         for mt in (metrics or []):
             if mt in _ACC_METRICS:
                 acc = True
             else:
                 raise ValueError("compile: unsupported metric %r: only 'accuracy' is measured" % (mt,))
-        spec = (loss_id, opt._struct())
+        spec = (loss_ids, weights, opt._struct())
         if self._c_compiled:
             h, ids = self._create_c(spec)
             try:
@@ -244,13 +316,25 @@ class Model:
             lib.lf_model_free(self._handle)
             self._handle, self._ids = h, ids
         else:
-            st = lib.lf_model_compile(self._handle, self._ids[id(self.outputs[0])], loss_id,
-                                      ctypes.byref(spec[1]))
-            if st:
-                _lib.raise_model(self._handle, st)
+            self._compile_c(self._handle, self._ids, spec)
         self._c_compiled = self._compiled = True
-        self.loss, self.optimizer, self._loss_id, self._acc = _LOSS_ALIASES[loss], opt, loss_id, acc
-        self.metrics_names = ["loss", "accuracy"] if acc else ["loss"]
+        multi = len(self.outputs) > 1
+        self.loss = [_LOSS_ALIASES[ls] for ls in losses] if multi else _LOSS_ALIASES[losses[0]]
+        self.loss_weights = weights
+        self.optimizer, self._loss_ids, self._acc = opt, loss_ids, acc
+        self._loss_id = loss_ids[0]
+        self.metrics_names = self._metric_keys()
+
+    def _metric_keys(self):
+        """Keras' names of what evaluate returns: loss, then per output
+        <name>_loss with several outputs, then the accuracies."""
+        if len(self.outputs) == 1:
+            return ["loss", "accuracy"] if self._acc else ["loss"]
+        names = self._output_names()
+        keys = ["loss"] + ["%s_loss" % n for n in names]
+        if self._acc:
+            keys += ["%s_accuracy" % n for n, l in zip(names, self._loss_ids) if l >= _BINARY]
+        return keys
 
     def _need_compiled(self, what):
         if not self._compiled:
@@ -276,7 +360,7 @@ class Model:
             nm = self._names[id(t.layer)]
             if a is None:
                 raise ValueError("%s: input %d ('%s') is None" % (what, i, nm))
-            a = _lib.as_f32(a, "%s: input %d ('%s')" % (what, i, nm))
+            a = _as_input(a, t, "%s: input %d ('%s')" % (what, i, nm))
             if a.ndim == 1 and t.dim == 1:
                 a = a.reshape(-1, 1)
             if a.ndim > 2 and tuple(a.shape[1:]) == t.sample_shape:  # (N, H, W, C): rows stay row-major
@@ -292,17 +376,36 @@ class Model:
         return arrs, n
 
     def _ys(self, y, n, what):
+        """The targets: one array per output (a list, or a dict by output
+        layer name; a single array for a single output)."""
         if y is None:
             raise ValueError("%s: y (the targets) is missing" % what)
-        d = self.outputs[0].dim
-        cols = 1 if self._loss_id == _SPARSE else d
-        a = _lib.as_f32(y, "%s: y" % what)
+        k, names = len(self.outputs), self._output_names()
+        if k == 1:
+            if isinstance(y, dict) and list(y) == names:
+                y = y[names[0]]
+            return [self._y_one(y, n, 0, what)]
+        if isinstance(y, dict):
+            missing = [nm for nm in names if nm not in y]
+            if missing:
+                raise ValueError("%s: no targets for output(s) %s" % (what, ", ".join(missing)))
+            y = [y[nm] for nm in names]
+        if not isinstance(y, (list, tuple)) or len(y) != k:
+            raise ValueError("%s: the model has %d outputs (%s): give y as a list of %d arrays, one per "
+                             "output, or a dict by output name" % (what, k, ", ".join(names), k))
+        return [self._y_one(a, n, i, what, names[i]) for i, a in enumerate(y)]
+
+    def _y_one(self, y, n, i, what, out_name=None):
+        d = self.outputs[i].dim
+        cols = 1 if self._loss_ids[i] == _SPARSE else d
+        label = "%s: y" % what if out_name is None else "%s: y for output '%s'" % (what, out_name)
+        a = _lib.as_f32(y, label)
         if a.ndim == 1 and cols == 1:
             a = a.reshape(-1, 1)
         if a.ndim != 2 or a.shape != (n, cols):
             want = "(%d,) or (%d, 1) class indices" % (n, n) if cols == 1 else "(%d, %d)" % (n, cols)
-            raise ValueError("%s: y must have shape %s for this model and loss, got shape %s"
-                             % (what, want, tuple(a.shape)))
+            raise ValueError("%s must have shape %s for this model and loss, got shape %s"
+                             % (label, want, tuple(a.shape)))
         return a
 
     def _sw(self, sw, n, what):
@@ -362,15 +465,19 @@ class Model:
             if nv == 0:
                 raise ValueError("fit: validation_data has no rows")
             vy = self._ys(validation_data[1], nv, "fit (validation_data)")
-            vtab = _lib.ptr_table(vx)
-            keep += [vx, vy, vtab]
-            opts.val_x, opts.val_y, opts.val_n = ctypes.cast(vtab, ctypes.c_void_p), vy.ctypes.data, nv
+            vtab, vytab = _lib.typed_table(vx), _lib.ptr_table(vy)
+            keep += [vx, vy, vtab, vytab]
+            opts.val_arrays, opts.val_ys, opts.val_n = (ctypes.cast(vtab, ctypes.c_void_p),
+                                                         ctypes.cast(vytab, ctypes.c_void_p), nv)
             has_val = True
         sw = self._sw(sample_weight, n, "fit")
         if sw is not None:
             keep.append(sw)
             opts.sample_weight = sw.ctypes.data
         if class_weight is not None:
+            if len(self.outputs) > 1:
+                raise ValueError("fit: class_weight needs a model with one output; with several outputs "
+                                 "give sample_weight")
             d = self.outputs[0].dim
             need = 2 if (self._loss_id == _BINARY and d == 1) else d
             cw = np.ones(need, dtype=np.float32)
@@ -401,8 +508,8 @@ class Model:
                 opts.patience = max(1, es.patience)
                 opts.min_delta = es.min_delta
                 opts.restore_best_weights = int(es.restore_best_weights)
-        tab = _lib.ptr_table(xs)
-        st = lib.lf_model_fit(self._handle, tab, ys.ctypes.data, n, ctypes.byref(opts))
+        tab, ytab = _lib.typed_table(xs), _lib.ptr_table(ys)
+        st = lib.lf_model_fit_arrays(self._handle, tab, ytab, n, ctypes.byref(opts))
         if st:
             _lib.raise_model(self._handle, st)
         hp = lib.lf_model_history(self._handle).contents
@@ -415,6 +522,18 @@ class Model:
             vals = [float(p[i]) for i in range(ne)] if p else []
             if vals and not all(np.isnan(vals)):
                 series[key] = vals
+        if len(self.outputs) > 1:  # Keras' <output>_loss, <output>_accuracy and their val_
+            E = int(opts.epochs)
+            for field, suffix in (("output_loss", "loss"), ("output_accuracy", "accuracy"),
+                                  ("val_output_loss", "val_loss"), ("val_output_accuracy", "val_accuracy")):
+                if suffix.endswith("accuracy") and not self._acc:
+                    continue
+                p = getattr(hp, field)
+                for k, nm in enumerate(self._output_names()):
+                    vals = [float(p[k * E + i]) for i in range(ne)]
+                    if vals and not all(np.isnan(vals)):
+                        key = "val_%s_%s" % (nm, suffix[4:]) if suffix.startswith("val_") else "%s_%s" % (nm, suffix)
+                        series[key] = vals
         if stops:
             stops[0].best_epoch = int(hp.best_epoch)
             stops[0].stopped_epoch = ne - 1 if hp.stopped_early else 0
@@ -432,32 +551,35 @@ class Model:
             raise ValueError("evaluate: no rows")
         ys = self._ys(y, n, "evaluate")
         sw = self._sw(sample_weight, n, "evaluate")
-        loss, acc = ctypes.c_double(), ctypes.c_double()
-        tab = _lib.ptr_table(xs)
-        st = lib.lf_model_evaluate(self._handle, tab, ys.ctypes.data, n, _lib.ptr(sw),
-                                   ctypes.byref(loss), ctypes.byref(acc))
+        k = len(self.outputs)
+        losses, accs = (ctypes.c_double * (1 + k))(), (ctypes.c_double * k)()
+        tab, ytab = _lib.typed_table(xs), _lib.ptr_table(ys)
+        st = lib.lf_model_evaluate_arrays(self._handle, tab, ytab, n, _lib.ptr(sw), losses, accs)
         if st:
             _lib.raise_model(self._handle, st)
-        if return_dict:
-            d = {"loss": loss.value}
+        if k == 1:
+            values = [losses[0], accs[0]] if self._acc else [losses[0]]
+        else:
+            values = list(losses)
             if self._acc:
-                d["accuracy"] = acc.value
-            return d
-        return [loss.value, acc.value] if self._acc else loss.value
+                values += [accs[i] for i in range(k) if self._loss_ids[i] >= _BINARY]
+        if return_dict:
+            return dict(zip(self._metric_keys(), values))
+        return values if len(values) > 1 else values[0]
 
     def predict(self, x, batch_size=None, verbose=0, steps=None):
-        """Outputs for every row, (N, output_dim) float32; dropout is off.
+        """Outputs for every row, (N, output_dim) float32 (a list of them,
+        one per output, for a model with several outputs); dropout is off.
         Runs in C without the GIL and may be called from several threads."""
         xs, n = self._xs(x, "predict")
         self._ensure_c_compiled()
-        out = np.empty((n, self.outputs[0].dim), dtype=np.float32)
-        if n == 0:
-            return out
-        tab = _lib.ptr_table(xs)
-        st = lib.lf_model_predict(self._handle, tab, n, out.ctypes.data)
-        if st:
-            raise LatefuseError("predict: " + _lib.status_string(st), st, _lib.status_string(st))
-        return out
+        outs = [np.empty((n, t.dim), dtype=np.float32) for t in self.outputs]
+        if n > 0:
+            tab, ytab = _lib.typed_table(xs), _lib.ptr_table(outs)
+            st = lib.lf_model_predict_arrays(self._handle, tab, n, ytab)
+            if st:
+                raise LatefuseError("predict: " + _lib.status_string(st), st, _lib.status_string(st))
+        return outs if len(outs) > 1 else outs[0]
 
     __call__ = predict
 
@@ -585,7 +707,8 @@ class Model:
 
     @property
     def output_shape(self):
-        return self.outputs[0].shape
+        s = [t.shape for t in self.outputs]
+        return s[0] if len(s) == 1 else s
 
     # ------------------------------------------------------------ summary, save
     def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
@@ -618,6 +741,24 @@ class Model:
     def __repr__(self):
         return "<latefuse.Model '%s': %d layers, %d params>" % (self.name, len(self.layers),
                                                              self.count_params())
+
+
+_INT_KINDS = (np.int8, np.int16, np.int32, np.int64, np.uint16, np.uint32, np.uint64)
+
+
+def _as_input(a, t, what):
+    """An input array as the library takes it: uint8 as it is (pixels),
+    integers for an int32 input as int32 (token ids: no float copy; values
+    beyond int32 refused here, beyond +-2^24 by the library), anything else
+    as float32 (_lib.as_f32)."""
+    arr = np.asarray(a)
+    if arr.dtype == np.uint8:
+        return np.ascontiguousarray(arr)
+    if getattr(t.layer, "dtype", "float32") == "int32" and arr.dtype.type in _INT_KINDS:
+        if arr.size and arr.dtype != np.int32 and (arr.min() < -2 ** 31 or arr.max() > 2 ** 31 - 1):
+            raise ValueError("%s: values outside the int32 range" % what)
+        return np.ascontiguousarray(arr, dtype=np.int32)
+    return _lib.as_f32(arr, what)
 
 
 def _libc():
@@ -706,20 +847,28 @@ def load_model(filepath, compile=True, seed=0):
                 if cls is None:  # pragma: no cover - the library rejects unknown types
                     raise LatefuseError("load_model: unknown layer type '%s'" % kind)
                 t = cls._load(spec, ins, tensors)
+            if spec.get("trainable", True) is False:
+                t.layer._trainable = False
             tensors[nm] = t
-        out = tensors[arch["output"]] if "output" in arch else tensors[arch["layers"][-1]["name"]]
+        if "outputs" in arch:
+            out = [tensors[o] for o in arch["outputs"]]
+        else:
+            out = tensors[arch["output"]] if "output" in arch else tensors[arch["layers"][-1]["name"]]
         m = Model.__new__(Model)
         m._handle = None
         m._graph_init(inputs, out, None, seed)
         m._handle, owned = h, True
         m._ids = {id(t): lib.lf_node_find(h, _enc(m._names[id(t.layer)])) for t in m._nodes}
-        m._c_compiled = "output" in arch
+        m._c_compiled = "output" in arch or "outputs" in arch
         m._compiled = bool(compile) and m._c_compiled
-        m.loss = arch.get("loss") if m._compiled else None
-        m._loss_id = lib.lf_loss_parse(_enc(arch["loss"])) if m._c_compiled else None
+        loss_names = arch.get("losses") or ([arch["loss"]] if "loss" in arch else [])
+        m.loss = (loss_names if len(loss_names) > 1 else arch.get("loss")) if m._compiled else None
+        m.loss_weights = arch.get("loss_weights", [1.0] * len(m.outputs))
+        m._loss_ids = [lib.lf_loss_parse(_enc(ls)) for ls in loss_names] if m._c_compiled else None
+        m._loss_id = m._loss_ids[0] if m._c_compiled else None
         m.optimizer = _optimizer_from(arch.get("optimizer", {})) if m._compiled else None
         m._acc = False
-        m.metrics_names = ["loss"] if m._compiled else []
+        m.metrics_names = m._metric_keys() if m._compiled else []
         return m
     except BaseException:
         if not owned:

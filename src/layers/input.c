@@ -14,7 +14,10 @@ static const char *const dtype_names[] = {"float32", "int32"};
 /* the builder (or the JSON reader) put the shape in nd */
 static int input_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
     (void)t, (void)in, (void)n_in;
-    if ((unsigned)nd->dtype > LF_DTYPE_INT32)
+    if (nd->dtype == LF_DTYPE_UINT8)
+        return lf_build_fail(m, LF_ERR_ARG, "InputLayer: an input holds float32 or int32 values; "
+                                            "declare a float32 input and give it a uint8 array");
+    if ((unsigned)nd->dtype > LF_DTYPE_UINT8)
         return lf_build_fail(m, LF_ERR_ARG, "InputLayer: unknown dtype %d", (int)nd->dtype);
     size_t dims[LF_MAX_RANK];
     memcpy(dims, nd->shape, sizeof dims);

@@ -70,6 +70,8 @@ struct lf_layer_type {
     int is_input;              /* a model input: no inbound layers, fed by the caller */
     int op;                    /* a variant shared functions switch on (merge ops) */
     int l2;                    /* lf_set_l2 applies (to the weights marked l2) */
+    int frozen_infers;         /* trainable = False runs it in inference mode
+                                  (BatchNormalization, as Keras) */
 
     /* Shape inference and validation: checks the inputs `in` (ids, not yet
      * checked to be nodes unless the kind does it) and the settings the

@@ -169,6 +169,7 @@ const lf_layer_type lf_type_batchnorm = {
     .type = "BatchNormalization",
     .prefix = "batch_normalization",
     .keys = bn_keys,
+    .frozen_infers = 1,
     .infer = bn_infer,
     .weights = bn_weights,
     .init = bn_init,

@@ -1,0 +1,172 @@
+"""
+test_outputs.py — Keras' models with several outputs and loss_weights,
+layer.trainable, and int32 / uint8 input arrays, through the Python API.
+"""
+import numpy as np
+import pytest
+
+import latefuse
+from latefuse import layers as L
+
+
+def two_branch(seed=3):
+    a, b = L.Input((6,), name="a"), L.Input((5,), name="b")
+    oa = L.Dense(3, activation="softmax", name="out_a")(L.Dense(8, activation="tanh", name="ha")(a))
+    ob = L.Dense(3, activation="softmax", name="out_b")(L.Dense(8, activation="relu", name="hb")(b))
+    f = L.WeightedAverage(name="fused")([oa, ob])
+    return latefuse.Model([a, b], [f, oa, ob], seed=seed)
+
+
+def task(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    xa = rng.uniform(-2, 2, (n, 6)).astype(np.float32)
+    xb = rng.uniform(-2, 2, (n, 5)).astype(np.float32)
+    y = ((xa[:, 0] + xb[:, 1] > 0).astype(int) + (xa[:, 2] > 0.5)).astype(np.int64)
+    return xa, xb, y
+
+
+def test_fit_evaluate_predict_several_outputs():
+    xa, xb, y = task()
+    m = two_branch()
+    m.compile(latefuse.optimizers.Adam(0.02), loss="sparse_categorical_crossentropy", loss_weights=[1, .5, .5],
+              metrics=["accuracy"])
+    assert m.metrics_names == ["loss", "fused_loss", "out_a_loss", "out_b_loss", "fused_accuracy",
+                               "out_a_accuracy", "out_b_accuracy"]
+    before = m.evaluate([xa, xb], [y, y, y], return_dict=True)
+    h = m.fit([xa, xb], [y, y, y], epochs=20, batch_size=20, validation_split=0.25, verbose=0)
+    assert set(h.history) == {"loss", "val_loss", "fused_loss", "out_a_loss", "out_b_loss", "fused_accuracy",
+                              "out_a_accuracy", "out_b_accuracy", "val_fused_loss", "val_out_a_loss",
+                              "val_out_b_loss", "val_fused_accuracy", "val_out_a_accuracy",
+                              "val_out_b_accuracy"}
+    last = {k: v[-1] for k, v in h.history.items()}
+    assert last["loss"] == pytest.approx(last["fused_loss"] + .5 * last["out_a_loss"] + .5 * last["out_b_loss"],
+                                         rel=1e-9)
+    after = m.evaluate([xa, xb], {"fused": y, "out_a": y, "out_b": y}, return_dict=True)
+    assert after["loss"] < 0.8 * before["loss"]
+    assert after["loss"] == pytest.approx(after["fused_loss"] + .5 * after["out_a_loss"] + .5 * after["out_b_loss"],
+                                          rel=1e-12)
+    as_list = m.evaluate([xa, xb], [y, y, y])
+    assert as_list == [after[k] for k in m.metrics_names]
+    p = m.predict([xa, xb])
+    assert isinstance(p, list) and [q.shape for q in p] == [(120, 3)] * 3
+    # the fused output is the learned average of the branches' outputs
+    w = np.exp(m.get_layer("fused").get_weights()[0].reshape(-1))
+    w /= w.sum()
+    np.testing.assert_allclose(p[0], w[0] * p[1] + w[1] * p[2], rtol=1e-5, atol=1e-6)
+    assert m.output_shape == [(None, 3)] * 3
+
+
+def test_loss_weights_and_losses_by_name(tmp_path):
+    xa, xb, y = task(60)
+    m = two_branch()
+    onehot = np.eye(3, dtype=np.float32)[y]
+    m.compile("sgd", loss={"fused": "sparse_categorical_crossentropy", "out_a": "sparse_categorical_crossentropy",
+                           "out_b": "categorical_crossentropy"}, loss_weights={"out_a": 0.5, "out_b": 0.25})
+    assert m.loss_weights == [1.0, 0.5, 0.25]
+    assert m.loss == ["sparse_categorical_crossentropy", "sparse_categorical_crossentropy",
+                      "categorical_crossentropy"]
+    m.fit([xa, xb], [y, y, onehot], epochs=2, verbose=0)
+    ev = m.evaluate([xa, xb], [y, y, onehot])
+    path = str(tmp_path / "multi.safetensors")
+    m.save(path)
+    back = latefuse.load_model(path)
+    assert back.loss_weights == [1.0, 0.5, 0.25]
+    assert back.evaluate([xa, xb], [y, y, onehot]) == ev
+    for p, q in zip(back.predict([xa, xb]), m.predict([xa, xb])):
+        assert np.array_equal(p, q)
+
+
+def test_several_outputs_errors():
+    xa, xb, y = task(30)
+    m = two_branch()
+    m.compile("adam", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"fit: the model has 3 outputs \(fused, out_a, out_b\): give y as a "
+                                         r"list of 3 arrays, one per output, or a dict by output name"):
+        m.fit([xa, xb], y, verbose=0)
+    with pytest.raises(ValueError, match=r"evaluate: no targets for output\(s\) out_b"):
+        m.evaluate([xa, xb], {"fused": y, "out_a": y})
+    with pytest.raises(ValueError, match=r"fit: y for output 'out_a' must have shape"):
+        m.fit([xa, xb], [y, y[:10], y], verbose=0)
+    with pytest.raises(ValueError, match="class_weight needs a model with one output"):
+        m.fit([xa, xb], [y, y, y], class_weight={0: 1.0}, verbose=0)
+    with pytest.raises(ValueError, match=r"compile: loss has 2 entries; the model has 3 output\(s\)"):
+        m.compile("adam", loss=["mse", "mse"])
+    with pytest.raises(ValueError, match=r"compile: loss_weights names nope, which is not an output"):
+        m.compile("adam", loss="mse", loss_weights={"nope": 1})
+    with pytest.raises(ValueError, match=r"compile: loss weights must be finite numbers >= 0, got -1"):
+        m.compile("adam", loss="mse", loss_weights=[1, -1, 1])
+
+
+def _frozen_model(seed=5):
+    x = L.Input((6,), name="x")
+    h = L.Dense(8, activation="relu", name="h")(x)
+    bn = L.BatchNormalization(name="bn")(h)
+    o = L.Dense(3, activation="softmax", name="o")(bn)
+    return latefuse.Model(x, o, seed=seed)
+
+
+def test_trainable_false():
+    xa, _, y = task(96)
+    m, ref = _frozen_model(), _frozen_model()
+    m.compile("adam", loss="sparse_categorical_crossentropy")
+    # frozen after compile, as Keras 3 allows (no recompile needed)
+    m.get_layer("h").trainable = False
+    m.get_layer("bn").trainable = False
+    assert not m.get_layer("h").trainable and m.trainable
+    m.fit(xa, y, epochs=3, batch_size=16, verbose=0)
+    for name in ("h", "bn"):
+        for w, r in zip(m.get_layer(name).get_weights(), ref.get_layer(name).get_weights()):
+            assert np.array_equal(w, r), name
+    assert not np.array_equal(m.get_layer("o").get_weights()[0], ref.get_layer("o").get_weights()[0])
+    lines = []
+    m.summary(print_fn=lines.append)
+    assert " Non-trainable params: 88 (0.34 KB)" in lines[0]
+    # compiling again keeps the flags; unfreezing trains again
+    m.compile("adam", loss="sparse_categorical_crossentropy")
+    m.fit(xa, y, epochs=1, verbose=0)
+    assert np.array_equal(m.get_layer("h").get_weights()[0], ref.get_layer("h").get_weights()[0])
+    m.get_layer("h").trainable = True
+    m.fit(xa, y, epochs=1, verbose=0)
+    assert not np.array_equal(m.get_layer("h").get_weights()[0], ref.get_layer("h").get_weights()[0])
+
+
+def test_trainable_saved(tmp_path):
+    m = _frozen_model()
+    m.get_layer("h").trainable = False  # before compile
+    m.compile("adam", loss="sparse_categorical_crossentropy")
+    path = str(tmp_path / "frozen.safetensors")
+    m.save(path)
+    back = latefuse.load_model(path)
+    assert [ly.trainable for ly in back.layers] == [True, False, True, True]
+    back.trainable = False
+    assert not back.trainable and all(not ly.trainable for ly in back.layers)
+
+
+def test_int32_and_uint8_inputs():
+    rng = np.random.default_rng(2)
+    ids = rng.integers(-1000, 1000, (80, 4))          # int64 from numpy
+    px = rng.integers(0, 256, (80, 4)).astype(np.uint8)
+    y = ((ids[:, 0] > 0).astype(int) + (px[:, 1] > 128)).astype(np.int64)
+
+    def build():
+        a = L.Input((4,), dtype="int32", name="ids")
+        b = L.Input((4,), name="pixels")
+        c = L.Concatenate()([L.Rescaling(1e-3)(a), L.Rescaling(1 / 255)(b)])
+        mm = latefuse.Model([a, b], L.Dense(3, activation="softmax")(c), seed=8)
+        mm.compile("adam", loss="sparse_categorical_crossentropy")
+        return mm
+
+    typed, floats = build(), build()
+    typed.fit([ids, px], y, epochs=3, batch_size=16, verbose=0)
+    floats.fit([ids.astype(np.float32), px.astype(np.float32)], y, epochs=3, batch_size=16, verbose=0)
+    for w, v in zip(typed.get_weights(), floats.get_weights()):
+        assert np.array_equal(w, v)
+    assert np.array_equal(typed.predict([ids.astype(np.int32), px]),
+                          floats.predict([ids.astype(np.float32), px.astype(np.float32)]))
+    big = ids.copy()
+    big[3, 1] = 1 << 40
+    with pytest.raises(ValueError, match=r"predict: input 0 \('ids'\): values outside the int32 range"):
+        typed.predict([big, px])
+    big[3, 1] = -(1 << 24) - 1
+    with pytest.raises(latefuse.LatefuseError, match=r"fit: input 'ids' holds -16777217 at row 3, column 1"):
+        typed.fit([big, px], y, verbose=0)
