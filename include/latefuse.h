@@ -279,8 +279,9 @@ int lf_random_translation(lf_model *m, int x, float height_factor, float width_f
  * The padding mask.  Embedding(mask_zero=1) marks every step whose token id
  * is 0 as padding; the mask follows the sequence through the layers that
  * keep it, as Keras' masks do: Dense (on the last axis), Dropout,
- * Activation, the elementwise merges (Add, ...), LayerNormalization,
- * PositionEmbedding and MultiHeadAttention.  Any other layer ends it.  The
+ * Activation, the elementwise merges (Add, ...) and LayerNormalization.
+ * Any other layer ends it (PositionEmbedding's output, like keras_hub's,
+ * carries none: Add it to the sequence, whose mask the sum keeps).  The
  * 1-D global poolings pool over the unmasked steps only. */
 
 /* Embedding(input_dim, output_dim, mask_zero): token ids x, of shape (T)
