@@ -216,7 +216,9 @@ int lf_input_shape(lf_model *m, size_t rank, const size_t *dims, lf_dtype dtype,
 
 /* Dense(units, activation, use_bias): y = act(x W^T + b).
  * W is stored (units, in) like PyTorch's nn.Linear.weight (the transpose of
- * Keras' kernel); glorot_uniform init, limit sqrt(6/(in+units)); b = 0. */
+ * Keras' kernel); glorot_uniform init, limit sqrt(6/(in+units)); b = 0.
+ * Like Keras' Dense it acts on the last axis of x: (T, in) -> (T, units)
+ * (the activation too), keeping a sequence's padding mask. */
 int lf_dense(lf_model *m, int x, size_t units, lf_activation act, int use_bias,
              const char *name);
 
@@ -287,6 +289,57 @@ int lf_random_flip(lf_model *m, int x, lf_flip mode, const char *name);
  * predict. */
 int lf_random_translation(lf_model *m, int x, float height_factor, float width_factor,
                           const char *name);
+
+/* ---- sequence layers: x is (batch, T, D), channels last
+ *
+ * The padding mask.  Embedding(mask_zero=1) marks every step whose token id
+ * is 0 as padding; the mask follows the sequence through the layers that
+ * keep it, as Keras' masks do: Dense (on the last axis), Dropout,
+ * Activation, the elementwise merges (Add, ...) and LayerNormalization.
+ * Any other layer ends it (PositionEmbedding's output, like keras_hub's,
+ * carries none: Add it to the sequence, whose mask the sum keeps).  The
+ * 1-D global poolings pool over the unmasked steps only. */
+
+/* Embedding(input_dim, output_dim, mask_zero): token ids x, of shape (T)
+ * or (T1, T2), -> (T, output_dim) (or (T1, T2, output_dim)): row id of the
+ * table "embeddings" (input_dim, output_dim), init uniform(-0.05, 0.05).
+ * The ids are floats holding integers in [0, input_dim); fit, evaluate and
+ * predict refuse any other value in an input that feeds an Embedding
+ * (LF_ERR_ARG; fit and evaluate name the layer, the id, its row and
+ * position).  mask_zero != 0: id 0 is padding (above). */
+int lf_embedding(lf_model *m, int x, size_t input_dim, size_t output_dim, int mask_zero,
+                 const char *name);
+
+/* GlobalAveragePooling1D / GlobalMaxPooling1D: (batch, T, D) -> (batch, D),
+ * the mean / the max of each feature over the steps; over the unmasked
+ * steps only when x carries a padding mask.  A row whose every step is
+ * masked gives 0 (and passes no gradient back). */
+int lf_global_average_pooling1d(lf_model *m, int x, const char *name);
+int lf_global_max_pooling1d(lf_model *m, int x, const char *name);
+
+/* PositionEmbedding(sequence_length), keras_hub's: x (batch, T, D), T <=
+ * sequence_length -> the first T rows of a trained table "embeddings"
+ * (sequence_length, D), glorot_uniform, the same for every batch row.  As
+ * in keras_hub it returns the position embeddings, not x plus them: add
+ * them with lf_add (which keeps x's padding mask). */
+int lf_position_embedding(lf_model *m, int x, size_t sequence_length, const char *name);
+
+/* Conv1D(filters, kernel_size, strides, padding, activation, use_bias):
+ * x (batch, T, C) -> (batch, To, filters), To = (T - kernel_size) / strides
+ * + 1 with LF_PADDING_VALID, ceil(T / strides) with LF_PADDING_SAME.  The
+ * kernel is Keras' (kernel_size, C, filters), glorot_uniform; b = 0.  The
+ * activation applies per step over the filters.  Ends the padding mask
+ * (Keras' Conv1D does not support masking). */
+int lf_conv1d(lf_model *m, int x, size_t filters, size_t kernel_size, size_t strides, lf_padding padding,
+              lf_activation act, int use_bias, const char *name);
+
+/* LayerNormalization(axis=-1, epsilon, center, scale) over the last axis of
+ * a rank 1..3 x (Keras' defaults: epsilon 1e-3, center and scale on): each
+ * position's features are normalised by their own mean and biased
+ * variance, y = gamma (x - mean) / sqrt(var + epsilon) + beta, in training
+ * and inference alike.  Weights gamma (ones, when scale) and beta (zeros,
+ * when center). */
+int lf_layer_normalization(lf_model *m, int x, float epsilon, int center, int scale, const char *name);
 
 /* Keras merging layers over n >= 2 inputs of equal dim (Subtract: exactly 2;
  * Concatenate: any dims, joined along features). */

@@ -72,7 +72,7 @@ static lf_status check_arrays(lf_model *m, const lf_typed_array *x, size_t n, co
                                  input_name(m, i), (int)x[i].dtype);
         }
     }
-    return LF_OK;
+    return lf_token_ids_check_typed(m, x, n, what, &m->err);
 }
 
 /* rows `rows[0..n)` (or, rows NULL, rows first..first+n) of a typed array
@@ -320,6 +320,7 @@ lf_status lf_model_predict(const lf_model *m, const float *const *x, size_t n, f
     if (n == 0) return LF_OK;
     for (size_t i = 0; i < m->n_inputs; i++)
         if (!x[i]) return LF_ERR_ARG;
+    if (lf_token_ids_check(m, x, n, "predict", NULL) != LF_OK) return LF_ERR_ARG;
     lf_ws ws;
     /* a few rows of a small model fit in this stack buffer: no allocation */
     double stack[1024];
@@ -349,6 +350,7 @@ lf_status lf_model_predict_arrays(const lf_model *m, const lf_typed_array *x, si
         for (size_t j = 0; x[i].dtype == LF_DTYPE_INT32 && j < cnt; j++)
             if (v[j] > EXACT_INT || v[j] < -EXACT_INT) return LF_ERR_NUMERIC;
     }
+    if (lf_token_ids_check_typed(m, x, n, "predict", NULL) != LF_OK) return LF_ERR_ARG;
     if (n == 0) return LF_OK;
     size_t chunk = n < PREDICT_CHUNK ? n : PREDICT_CHUNK;
     float **scratch;
