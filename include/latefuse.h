@@ -312,6 +312,44 @@ int lf_gated_average(lf_model *m, size_t n, const int *xs, int gate, int mask,
  * It is part of the training loss. */
 lf_status lf_set_l2(lf_model *m, int dense_node, float l2);
 
+/* Keras' shared layer (one layer object called on several inputs): node
+ * `node`, the last node added, uses the weights of node `owner` instead of
+ * its own (which are dropped): both must be of the same kind, with weights
+ * of the same shapes ("layer 'dense_1' cannot share the weights of 'dense':
+ * its kernel would have shape (4, 5), not (4, 3)").  Training sums the
+ * gradients of every node that uses the weights; lf_get_weights and the
+ * model file hold them once, under the owner's name (the file records
+ * "shares": owner).  An owner that itself shares stands for its own owner.
+ * Builder errors are sticky, as the builders'. */
+lf_status lf_share_weights(lf_model *m, int node, int owner);
+
+/* Keras' initializers, redrawing one weight tensor of a node from the
+ * model's generator (as kernel_initializer= / bias_initializer=).  Fans: a
+ * vector (n) has fan_in = fan_out = n, a matrix (out, in) as the library
+ * stores Dense's kernel fan_in = in and fan_out = out, a convolution kernel
+ * (..., in, out) fan_in = in x field and fan_out = out x field with field
+ * the product of the leading dims.  glorot_*: scale 1 over (fan_in +
+ * fan_out) / 2; he_*: scale 2 over fan_in; lecun_*: scale 1 over fan_in;
+ * *_uniform draw U(-sqrt(3 scale / fan), +...), *_normal a normal truncated
+ * at 2 standard deviations with sd sqrt(scale / fan) / 0.8796256610342398;
+ * random_normal N(0, 0.05^2), random_uniform U(-0.05, 0.05), zeros, ones. */
+typedef enum lf_initializer {
+    LF_INIT_GLOROT_UNIFORM = 0,
+    LF_INIT_GLOROT_NORMAL,
+    LF_INIT_HE_UNIFORM,
+    LF_INIT_HE_NORMAL,
+    LF_INIT_LECUN_UNIFORM,
+    LF_INIT_LECUN_NORMAL,
+    LF_INIT_ZEROS,
+    LF_INIT_ONES,
+    LF_INIT_RANDOM_NORMAL,
+    LF_INIT_RANDOM_UNIFORM
+} lf_initializer;
+/* The Keras spelling ("he_normal"), or NULL; parse returns -1 if unknown. */
+const char *lf_initializer_name(lf_initializer init);
+int lf_initializer_parse(const char *name);
+lf_status lf_initialize(lf_model *m, int node, size_t weight, lf_initializer init);
+
 /* Number of nodes and the output dim of a node (0 for an invalid id). */
 size_t lf_model_num_nodes(const lf_model *m);
 size_t lf_node_dim(const lf_model *m, int node);

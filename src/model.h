@@ -75,6 +75,8 @@ typedef struct lf_node {
     float momentum, epsilon; /* BatchNormalization */
     float scale, offset; /* Rescaling; RandomTranslation's height/width factors */
     int mode;            /* RandomFlip: LF_FLIP_* */
+    int shares;          /* Keras' shared layer: 1 + the id of the node whose
+                            weights this one uses (lf_share_weights); 0: its own */
     size_t param_off;    /* offset into the flat parameter block */
     size_t n_params;
     size_t aux_per_row;  /* scratch floats per batch row (see graph.c) */

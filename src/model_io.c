@@ -53,6 +53,10 @@ void lf_model_arch_json(const lf_model *m, lf_buf *b) {
             }
             lf_buf_puts(b, "]");
         }
+        if (nd->shares) { /* Keras' shared layer: the weights of an earlier layer */
+            lf_buf_puts(b, ",\"shares\":");
+            lf_buf_json_string(b, m->nodes[nd->shares - 1].name);
+        }
         if (t->write_json) t->write_json(m, nd, b);
         lf_buf_puts(b, "}");
     }
@@ -198,12 +202,24 @@ static lf_status build_layer(lf_model *m, const lf_json *L, size_t idx, lf_err *
         if (ids[j] < 0)
             return lf_fail(e, LF_ERR_FORMAT, "%s: inbound %zu does not name an earlier layer", where, j);
     }
-    lf_status st = only_keys(L, t->keys, where, e);
-    if (st != LF_OK) return st;
+    /* the kind's fields, and "shares" that any layer may have */
+    for (size_t i = 0; i < lf_json_len(L); i++) {
+        const char *k = lf_json_key_at(L, i);
+        int known = strcmp(k, "shares") == 0;
+        for (size_t j = 0; !known && t->keys[j]; j++) known = strcmp(k, t->keys[j]) == 0;
+        if (!known) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown field '%s'", where, lf_str_for_msg(esc, k));
+    }
+    lf_status st;
 
     /* the kind's own fields, then the builder's checks */
     lf_node proto = LF_NODE_PROTO;
     if (t->read_json && (st = t->read_json(m, L, n_in, &proto, where, e)) != LF_OK) return st;
+    const lf_json *sh = lf_json_get(L, "shares");
+    if (sh) {
+        int owner = lf_arch_node(m, sh);
+        if (owner < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: 'shares' does not name an earlier layer", where);
+        proto.shares = owner + 1;
+    }
     int id = lf_node_add(m, t, (lf_kind)kind, proto, ids, n_in, name);
     if (id < 0) return lf_fail(e, m->sticky == LF_ERR_NOMEM ? LF_ERR_NOMEM : LF_ERR_FORMAT, "%s: %s",
                                where, m->err.msg);
