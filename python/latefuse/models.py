@@ -1000,6 +1000,8 @@ class Sequential(Model):
             Model.compile(self, *args, **kwargs)
 
     def _built_from(self, x):
+        if not self.built and self._seq_input is not None:
+            self.build()
         if not self.built:
             a = x[0] if isinstance(x, (list, tuple)) and len(x) == 1 else x
             if isinstance(a, L.KerasTensor):
@@ -1011,6 +1013,8 @@ class Sequential(Model):
                 self.build((None,) + tuple(shape[1:]))
 
     def _unbuilt(self, what):
+        if not self.built and self._seq_input is not None:
+            self.build()
         if not self.built:
             raise ValueError("This model has not yet been built. Build the model first by calling `build()` "
                              "or by calling the model on a batch of data (%s)." % what)
@@ -1047,6 +1051,14 @@ class Sequential(Model):
     def get_weights(self):
         self._unbuilt("get_weights")
         return Model.get_weights(self)
+
+    def count_params(self):
+        self._unbuilt("count_params")
+        return Model.count_params(self)
+
+    def set_weights(self, weights):
+        self._unbuilt("set_weights")
+        return Model.set_weights(self, weights)
 
     def save(self, *args, **kwargs):
         self._unbuilt("save")
