@@ -1057,6 +1057,25 @@ lf_status lf_textvec_save(lf_textvec *tv, const char *path);
  * is checked first, and on failure tv is unchanged. */
 lf_status lf_textvec_load(lf_textvec *tv, const char *path);
 
+/* A copy of tv, adapted or not (*out NULL on failure). */
+lf_status lf_textvec_copy(lf_textvec **out, const lf_textvec *tv);
+
+/* A model input fed by a TextVectorization (Keras: the vectorizer called
+ * on a string Input): m keeps a copy of tv (adapted) with input node
+ * `input`; lf_model_save writes it into the model file (metadata
+ * "textvec:<input>.config" and "textvec:<input>.vocabulary", as in
+ * lf_textvec_save's file, and in tf_idf mode the tensor
+ * "textvec:<input>.idf_weights"), lf_model_load restores it.  The input
+ * must take what tv makes: in "int" mode a fixed output_sequence_length L
+ * and an input of shape (L) (token ids: int32 or float32), in the dense
+ * modes an input of shape (lf_textvec_output_dim).  Attaching again
+ * replaces the copy. */
+lf_status lf_model_attach_textvec(lf_model *m, int input, const lf_textvec *tv);
+/* The vectorizer attached to node `input`, or NULL: owned by m (valid
+ * until m is freed or loaded again), to transform texts into that input's
+ * rows; from one thread at a time. */
+lf_textvec *lf_model_textvec(const lf_model *m, int input);
+
 /* ================================================================= images */
 /*
  * PNG and JPEG images, decoded through libpng and libjpeg(-turbo) when the

@@ -130,6 +130,11 @@ struct lf_model {
     lf_optimizer opt;
     int fused;               /* loss computed from the output's logits */
 
+    /* lf_model_attach_textvec: the TextVectorization that feeds input node
+     * i is textvec[i] (n_textvec entries; NULL where none) */
+    lf_textvec **textvec;
+    size_t n_textvec;
+
     lf_ws train_ws;          /* reused across fits */
     double *hist;            /* 4 x epochs: loss, val_loss, acc, val_acc */
     lf_history history;
