@@ -280,12 +280,19 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, 
         shape = tuple(batch_shape)[1:]
     if isinstance(shape, int):
         shape = (shape,)
+    if dtype in ("string", "str"):  # texts, for a TextVectorization to call on
+        if shape not in (None, (), (1,), [1], []):
+            raise ValueError("Input: a string input holds one text per row: shape=(1,), got %r" % (shape,))
+        layer = InputLayer((1,), name, "string")
+        t = KerasTensor(layer, [], (1,))
+        layer._output = t
+        return t
     if (shape is None or not 1 <= len(tuple(shape)) <= 3 or
             any(d is None or isinstance(d, bool) or int(d) < 1 for d in tuple(shape))):
         raise ValueError("Input: shape must be 1 to 3 dims >= 1, channels last (features,), (steps, "
                          "features) or (height, width, channels), got %r" % (shape,))
     if dtype not in (None, "float32", "float64", "int32"):
-        raise ValueError("Input: dtype must be float32 or int32 (the library computes in float32)")
+        raise ValueError("Input: dtype must be float32, int32 or string (the library computes in float32)")
     layer = InputLayer(tuple(int(d) for d in shape), name, "int32" if dtype == "int32" else "float32")
     t = KerasTensor(layer, [], layer.sample_shape)
     layer._output = t

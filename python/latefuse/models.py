@@ -46,6 +46,8 @@ __all__ = ["Model", "Sequential", "History", "load_model", "model_from_json"]
 _lib._proto("lf_share_weights", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int)
 _lib._proto("lf_initialize", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_int)
 _lib._proto("lf_initializer_parse", ctypes.c_int, ctypes.c_char_p)
+_lib._proto("lf_model_attach_textvec", ctypes.c_int, _lib._P, ctypes.c_int, _lib._P)
+_lib._proto("lf_model_textvec", _lib._P, _lib._P, ctypes.c_int)
 
 _LOSS_ALIASES = {
     "mse": "mse", "mean_squared_error": "mse", "MSE": "mse",
@@ -118,6 +120,13 @@ class Model:
         for i, t in enumerate(ins):
             if not isinstance(t, L.KerasTensor) or not isinstance(t.layer, L.InputLayer):
                 raise ValueError("Model: inputs[%d] is not a tensor made by latefuse.layers.Input()" % i)
+            if t.layer.dtype == "string":  # the model's input is what its TextVectorization makes
+                if getattr(t.layer, "_vectorized", None) is None:
+                    raise ValueError("Model: inputs[%d] is a string input that no TextVectorization is called on"
+                                     % i)
+                ins[i] = t.layer._vectorized
+        # inputs fed by a TextVectorization: {position: the vectorizer}
+        self._tv = {i: t.layer._text[1] for i, t in enumerate(ins) if getattr(t.layer, "_text", None)}
         if len({id(t) for t in ins}) != len(ins):
             raise ValueError("Model: the same Input is listed twice in inputs")
         out = outs[0]
@@ -225,6 +234,7 @@ class Model:
                         if st:
                             _lib.raise_model(h, st)
                 ids[id(t)] = i
+            self._attach_texts(h, ids)
             if compile_spec is not None:
                 loss_id, opt = compile_spec
                 st = lib.lf_model_compile(h, ids[id(self.outputs[0])], loss_id, ctypes.byref(opt))
@@ -234,6 +244,14 @@ class Model:
             lib.lf_model_free(h)
             raise
         return h, ids
+
+    def _attach_texts(self, h, ids):
+        """Gives the C model h a copy of each input's TextVectorization (as
+        it is now: save() attaches again, so the file has the current one)."""
+        for k, tv in self._tv.items():
+            st = lib.lf_model_attach_textvec(h, ids[id(self.inputs[k])], tv._h)
+            if st:
+                _lib.raise_model(h, st)
 
     def __del__(self):
         h = getattr(self, "_handle", None)
@@ -361,7 +379,7 @@ class Model:
             if missing:
                 raise ValueError("%s: no array for input(s) %s" % (what, ", ".join(missing)))
             x = [x[n] for n in names]
-        elif not isinstance(x, (list, tuple)):
+        elif not isinstance(x, (list, tuple)) or (len(self.inputs) == 1 and self._tv and _is_texts(x)):
             x = [x]
         if len(x) != len(self.inputs):
             raise ValueError("%s: the model has %d input(s) (%s), got %d array(s)" %
@@ -372,6 +390,8 @@ class Model:
             nm = self._names[id(t.layer)]
             if a is None:
                 raise ValueError("%s: input %d ('%s') is None" % (what, i, nm))
+            if i in self._tv and _is_texts(a):  # raw strings through the input's TextVectorization
+                a = self._tv[i](a)
             a = _lib.as_f32(a, "%s: input %d ('%s')" % (what, i, nm))
             if a.ndim == 1 and t.dim == 1:
                 a = a.reshape(-1, 1)
@@ -662,6 +682,8 @@ class Model:
         for i, (x, t) in enumerate(zip(xs, self.inputs)):
             if not isinstance(x, L.KerasTensor):
                 raise ValueError("model '%s': input %d is not a tensor (got %r)" % (self.name, i, type(x).__name__))
+            if i in self._tv and isinstance(x.layer, L.InputLayer) and x.layer.dtype == "string":
+                x = self._tv[i](x)  # a string input: through this model's TextVectorization
             if x.sample_shape != t.sample_shape:
                 raise ValueError("model '%s': input %d ('%s') has shape %s, called on a tensor of shape %s" %
                                  (self.name, i, self._names[id(t.layer)], L._shape_str(t.sample_shape),
@@ -813,6 +835,7 @@ class Model:
         if not overwrite and os.path.exists(path):
             raise FileExistsError("save: '%s' exists and overwrite=False" % path)
         self._sync()
+        self._attach_texts(self._handle, self._ids)
         if self._compiled:
             st = lib.lf_model_save(self._handle, os.fsencode(path), _lib.SAVE_OPTIMIZER if include_optimizer else 0)
             if st:
@@ -870,6 +893,13 @@ class Model:
     def __repr__(self):
         return "<latefuse.Model '%s': %d layers, %d params>" % (self.name, len(self.layers),
                                                              self.count_params())
+
+
+def _is_texts(a):
+    if isinstance(a, (list, tuple)):
+        return len(a) > 0 and all(isinstance(v, (str, bytes)) or (isinstance(v, (list, tuple)) and len(v) == 1
+                                                                  and isinstance(v[0], (str, bytes))) for v in a)
+    return isinstance(a, np.ndarray) and a.dtype.kind in "USO"
 
 
 _KERAS_FORMATS = {".keras": "Keras' .keras format (a zip of config.json and model.weights.h5)",
@@ -1200,6 +1230,14 @@ def load_model(filepath, compile=True, seed=0):
         m._graph_init(inputs, out, None, seed)
         m._handle, owned = h, True
         m._ids = {id(t): lib.lf_node_find(h, _enc(m._node_names[id(t)])) for t in m._nodes}
+        for k, t in enumerate(m.inputs):  # inputs fed by a TextVectorization kept in the file
+            p = lib.lf_model_textvec(h, m._ids[id(t)])
+            if p:
+                from .text import TextVectorization
+                tv = TextVectorization._from_handle(p)
+                s = L.Input(shape=(1,), dtype="string")
+                s.layer._vectorized, t.layer._text = t, (s, tv)
+                m._tv[k] = tv
         m._adopt()
         m._c_compiled = "output" in arch
         m._compiled = bool(compile) and m._c_compiled

@@ -377,3 +377,66 @@ def test_save_refuses_keras_names(tmp_path, name, fmt):
                        r"one safetensors file: use a name ending in .lf or .safetensors$" % (path, fmt)):
         m.save(path)
     assert not os.listdir(tmp_path)
+
+
+# ---------------------------------------------------------------- TextVectorization in the model
+
+TEXTS = ["the cat sat", "a dog ran", "the cat ran away", "dogs and cats", "a cat", "the dog"] * 5
+LABELS = np.array([0, 1, 0, 1, 0, 1] * 5)
+
+
+def text_model(mode="tf_idf"):
+    from latefuse.layers import TextVectorization
+    vec = TextVectorization(output_mode=mode, output_sequence_length=4 if mode == "int" else None)
+    vec.adapt(TEXTS)
+    s = Input(shape=(1,), dtype="string", name="text")
+    out = Dense(2, activation="softmax")(Dense(8, activation="relu")(vec(s)))
+    m = Model(s, out, seed=4)
+    m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return m, vec
+
+
+@pytest.mark.parametrize("mode", ["tf_idf", "int"])
+def test_text_vectorization_is_saved_with_the_model(tmp_path, mode):
+    m, vec = text_model(mode)
+    h = m.fit(TEXTS, LABELS, epochs=3, verbose=0, validation_data=(TEXTS[:6], LABELS[:6]))
+    assert len(h.history["val_accuracy"]) == 3
+    probe = ["the cat", "a dog", "zebra"]
+    p = m.predict(probe)
+    np.testing.assert_array_equal(p, m.predict(vec(probe)))  # strings or the vectorized rows
+    m.save(tmp_path / "t.lf")
+    g = load_model(tmp_path / "t.lf")
+    np.testing.assert_array_equal(g.predict(probe), p)
+    assert g._tv[0].get_vocabulary() == vec.get_vocabulary()
+    assert g.evaluate(TEXTS, LABELS) == pytest.approx(m.evaluate(TEXTS, LABELS)[0], rel=1e-6)
+    if mode == "int":
+        # the vectorizer is live: adapted again, the next save keeps the new vocabulary
+        vec.adapt(["zebra zebra lion"])
+        m.save(tmp_path / "t2.lf")
+        assert load_model(tmp_path / "t2.lf")._tv[0].get_vocabulary() == ["", "[UNK]", "zebra", "lion"]
+
+
+def test_text_model_nested_and_errors(tmp_path):
+    from latefuse.layers import TextVectorization
+    m, vec = text_model()
+    t = Input(shape=(1,), dtype="string")
+    outer = Model(t, Dense(1)(m(t)))  # the founding question's text_model(text_input)
+    np.testing.assert_allclose(outer.predict(["the cat"]),
+                               m.predict(["the cat"]) @ outer.get_weights()[-2] + outer.get_weights()[-1],
+                               rtol=1e-5)
+    s = Input(shape=(1,), dtype="string")
+    with pytest.raises(ValueError, match=r"^Model: inputs\[0\] is a string input that no TextVectorization "
+                       r"is called on$"):
+        Model(s, Dense(1)(Input((3,))))
+    with pytest.raises(ValueError, match=r"^TextVectorization: a model input needs a fixed "
+                       r"output_sequence_length in 'int' mode$"):
+        TextVectorization()(Input(shape=(1,), dtype="string"))
+    with pytest.raises(ValueError, match=r"^Input: a string input holds one text per row: shape=\(1,\), "
+                       r"got \(3,\)$"):
+        Input(shape=(3,), dtype="string")
+    # adapted again to a vocabulary of another size, the vectorizer no longer fits the model
+    vec.adapt(["zebra lion"])
+    with pytest.raises(LatefuseError, match=r"^lf_model_attach_textvec: input 'text' has shape \(None, 11\); "
+                       r"the vectorizer makes \(None, 3\)$"):
+        m.save(tmp_path / "never.lf")
+    assert not os.listdir(tmp_path)
