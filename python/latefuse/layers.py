@@ -22,7 +22,7 @@ another one changed them (models.py, Model._sync).
 import ctypes
 import inspect
 import itertools
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence
 
 from . import _lib
 from . import initializers as _init
@@ -146,12 +146,12 @@ class Layer:
             out.append((1, b))
         return out
 
-    def get_weights(self):
+    def get_weights(self) -> List[Any]:
         """This layer's weights as numpy arrays, Keras' layout (a Dense
         kernel is (in, units): the transpose of the C library's storage)."""
         return self._owner()._layer_weights(self)
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Sequence[Any]) -> None:
         """Sets this layer's weights (Keras' layout and shapes)."""
         self._owner()._set_layer_weights(self, weights)
 
@@ -268,7 +268,8 @@ class InputLayer(Layer):
         return lib.lf_input_shape(h, len(self.sample_shape), dims, 1 if self.dtype == "int32" else 0, name)
 
 
-def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs):
+def Input(shape: Any = None, batch_size: Optional[int] = None, dtype: Optional[str] = None,
+          name: Optional[str] = None, batch_shape: Any = None, **kwargs) -> KerasTensor:
     """Input(shape) -> a symbolic (batch, *shape) tensor, as keras.Input:
     shape of rank 1 to 3, channels last ((64, 64, 3) for images).  dtype
     float32, or int32 for token ids (given as arrays of integers, computed

@@ -31,7 +31,7 @@ import os
 import struct
 import warnings
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -95,7 +95,8 @@ class Model:
     created here; compile() fixes loss and optimizer (compiling again
     rebuilds the C model and keeps the weights)."""
 
-    def __init__(self, inputs=None, outputs=None, name=None, seed=None):
+    def __init__(self, inputs: Any = None, outputs: Any = None, name: Optional[str] = None,
+                 seed: Optional[int] = None) -> None:
         self._handle = None
         self._graph_init(inputs, outputs, name, seed)
         self._handle, self._ids = self._create_c(None)
@@ -315,8 +316,9 @@ class Model:
                     _lib.raise_model(dst, st)
 
     # ------------------------------------------------------------ compile
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, run_eagerly=None,
-                jit_compile=None, steps_per_execution=None, **kwargs):
+    def compile(self, optimizer: Any = "rmsprop", loss: Optional[str] = None,
+                metrics: Optional[Sequence[str]] = None, run_eagerly: Any = None, jit_compile: Any = None,
+                steps_per_execution: Any = None, **kwargs) -> None:
         """compile(optimizer, loss, metrics=None), as Keras.  optimizer: 'adam',
         'sgd', 'rmsprop' or latefuse.optimizers.Adam/SGD/RMSprop(...); loss:
         'mse', 'mae', 'binary_crossentropy', 'categorical_crossentropy',
@@ -430,9 +432,11 @@ class Model:
         return a.reshape(n)
 
     # ------------------------------------------------------------ fit
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, seed=0):
+    def fit(self, x: Any = None, y: Any = None, batch_size: Optional[int] = None, epochs: int = 1,
+            verbose: Union[int, str] = "auto", callbacks: Optional[Sequence[Callback]] = None,
+            validation_split: float = 0.0, validation_data: Any = None, shuffle: bool = True,
+            class_weight: Optional[Dict[int, float]] = None, sample_weight: Any = None,
+            initial_epoch: int = 0, seed: int = 0) -> "History":
         """Trains the model in C (without the GIL); returns a History.
 
         As Keras: validation_split takes the last fraction of the rows
@@ -615,8 +619,9 @@ class Model:
         return out
 
     # ------------------------------------------------------------ evaluate / predict
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 return_dict=False):
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: Optional[int] = None,
+                 verbose: Union[int, str] = "auto", sample_weight: Any = None,
+                 return_dict: bool = False) -> Union[float, List[float], Dict[str, float]]:
         """Loss (with any L2 penalty, dropout off), or [loss, accuracy] when
         compiled with metrics=['accuracy']; a dict with return_dict=True."""
         self._need_compiled("evaluating")
@@ -640,7 +645,8 @@ class Model:
             return d
         return list(d.values()) if len(d) > 1 else loss.value
 
-    def predict(self, x, batch_size=None, verbose=0, steps=None):
+    def predict(self, x: Any, batch_size: Optional[int] = None, verbose: Union[int, str] = 0,
+                steps: Optional[int] = None) -> np.ndarray:
         """Outputs for every row, (N, output_dim) float32; dropout is off.
         Runs in C without the GIL and may be called from several threads."""
         xs, n = self._xs(x, "predict")
@@ -772,14 +778,14 @@ class Model:
         self._apply(self._prepare_layer(ly, weights, "set_weights"))
         self._touch([ly])
 
-    def get_weights(self):
+    def get_weights(self) -> List[np.ndarray]:
         """Every weight array in layer order, Keras' layout: Dense kernel
         (in, units) (the C library stores (units, in); transposed here),
         Dense bias (units,), WeightedAverage W (1, 1, n_inputs),
         ClassWeightedAverage W (1, features, n_inputs)."""
         return [w for ly in self.layers for w in self._layer_weights(ly)]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Sequence[Any]) -> None:
         """Sets every weight array, in the order and layout of get_weights().
         All shapes are checked before any weight changes."""
         weights = list(weights)
@@ -797,7 +803,7 @@ class Model:
     def weights(self):
         return self.get_weights()
 
-    def get_layer(self, name=None, index=None):
+    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> L.Layer:
         """The layer with this name (or at this index of model.layers)."""
         if index is not None:
             return self.layers[index]
@@ -807,7 +813,7 @@ class Model:
         raise ValueError("No such layer: %s. Existing layers are: %s" %
                          (name, ", ".join(self._names[id(ly)] for ly in self.layers)))
 
-    def count_params(self):
+    def count_params(self) -> int:
         return int(lib.lf_model_num_params(self._handle))
 
     @property
@@ -820,13 +826,15 @@ class Model:
         return self.outputs[0].shape
 
     # ------------------------------------------------------------ summary, save
-    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+    def summary(self, line_length: Optional[int] = None, positions: Any = None,
+                print_fn: Optional[Callable[[str], Any]] = None, **kwargs) -> None:
         """Prints the C library's table (lf_model_summary): layer (type),
         output shape, parameters, inputs, totals."""
         text = _summary_text(self._handle)
         (print_fn or print)(text.rstrip("\n"))
 
-    def save(self, filepath, overwrite=True, include_optimizer=True):
+    def save(self, filepath: Union[str, "os.PathLike[str]"], overwrite: bool = True,
+             include_optimizer: bool = True) -> None:
         """Saves architecture and weights (and the optimizer state of a
         compiled model when include_optimizer) to one safetensors file,
         written atomically.  latefuse.load_model reads it back."""
@@ -1051,8 +1059,7 @@ class Sequential(Model):
 
     def compile(self, *args, **kwargs):
         if not self.built:
-            opt = _optimizers.get(args[0] if args else kwargs.get("optimizer", "rmsprop"))  # checked now
-            del opt
+            _optimizers.get(args[0] if args else kwargs.get("optimizer", "rmsprop"))  # checked now
             self._deferred = (args, kwargs)
             self._compiled = True
             return
@@ -1188,7 +1195,7 @@ def _optimizer_from(d):
                             d.get("epsilon", 1e-7), **ema)
 
 
-def load_model(filepath, compile=True, seed=0):
+def load_model(filepath: Union[str, "os.PathLike[str]"], compile: bool = True, seed: int = 0) -> Model:
     """Loads a model saved by Model.save (or the C library / CLI).  The file
     is validated completely by the library; a compiled model comes back
     compiled with its loss, optimizer and (if saved) optimizer state.  The
