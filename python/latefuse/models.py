@@ -60,7 +60,7 @@ _ACC_METRICS = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy",
                 "sparse_categorical_accuracy")
 # metrics measured in Python from the predictions (Keras' names)
 _VALUE_METRICS = {"mae": "mae", "mean_absolute_error": "mae", "MAE": "mae",
-                  "mse": "mse", "mean_squared_error": "mse", "MSE": "mse"}
+                  "mse": "mse", "mean_squared_error": "mse", "MSE": "mse", "AUC": "auc", "auc": "auc"}
 _SPARSE = 4
 _BINARY = 2
 
@@ -342,11 +342,16 @@ class Model:
             if isinstance(mt, str) and mt in _ACC_METRICS:
                 acc = True
             elif isinstance(mt, str) and mt in _VALUE_METRICS:
-                if mt not in [e[0] for e in extra]:
-                    extra.append((mt, _VALUE_METRICS[mt]))
+                kind = _VALUE_METRICS[mt]
+                key = "auc" if kind == "auc" else mt  # Keras' history names
+                if kind == "auc" and self.outputs[0].dim != 1:
+                    raise ValueError("compile: metric %r needs a binary output (one sigmoid unit); the output "
+                                     "has %d units" % (mt, self.outputs[0].dim))
+                if key not in [e[0] for e in extra]:
+                    extra.append((key, kind))
             else:
-                raise ValueError("compile: unsupported metric %r: use 'accuracy', 'mae' or 'mse' (or their "
-                                 "long names)" % (mt,))
+                raise ValueError("compile: unsupported metric %r: use 'accuracy', 'mae', 'mse' or 'AUC' (or "
+                                 "their long names)" % (mt,))
         spec = (loss_id, opt._struct())
         if self._c_compiled:
             self._sync()
@@ -614,6 +619,9 @@ class Model:
         w = np.ones(len(p)) if sw is None else sw.astype(np.float64)
         out = {}
         for name, kind in self._metrics:
+            if kind == "auc":
+                out[name] = _auc(p[:, 0], t[:, 0] > 0.5, w)
+                continue
             e = np.abs(p - t) if kind == "mae" else (p - t) ** 2
             out[name] = float(np.sum(w * e.mean(axis=1)) / np.sum(w)) if len(p) else float("nan")
         return out
@@ -901,6 +909,20 @@ class Model:
     def __repr__(self):
         return "<latefuse.Model '%s': %d layers, %d params>" % (self.name, len(self.layers),
                                                              self.count_params())
+
+
+def _auc(score, positive, w):
+    """The exact ROC AUC of scores against boolean labels, rows weighted by
+    w: the weighted share of (positive, negative) pairs ranked right, ties
+    counting one half (Keras' AUC approximates it with 200 thresholds);
+    0.0 without both classes, as Keras."""
+    _, group = np.unique(score, return_inverse=True)
+    pos = np.bincount(group, weights=w * positive)
+    neg = np.bincount(group, weights=w * ~positive)
+    if pos.sum() <= 0 or neg.sum() <= 0:
+        return 0.0
+    below = np.cumsum(neg) - neg
+    return float(np.sum(pos * (below + 0.5 * neg)) / (pos.sum() * neg.sum()))
 
 
 def _is_texts(a):

@@ -268,9 +268,36 @@ def test_metrics_mae_mse_in_history_and_evaluate():
     d = m.evaluate(x, y, sample_weight=w, return_dict=True)
     assert list(d) == ["loss", "mae", "mean_squared_error"]
     assert d["mae"] == pytest.approx(np.abs(p[:20] - y[:20]).mean(), rel=1e-6)
-    with pytest.raises(ValueError, match=r"^compile: unsupported metric 'auc': use 'accuracy', 'mae' or 'mse' "
-                       r"\(or their long names\)$"):
-        m.compile("adam", "mse", metrics=["auc"])
+    with pytest.raises(ValueError, match=r"^compile: unsupported metric 'r2': use 'accuracy', 'mae', 'mse' or "
+                       r"'AUC' \(or their long names\)$"):
+        m.compile("adam", "mse", metrics=["r2"])
+
+
+def test_auc_of_a_binary_output_counts_the_pairs_ranked_right():
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(60, 2))
+    y = (x[:, 0] + 0.8 * rng.normal(size=60) > 0).astype(np.float64).reshape(-1, 1)
+    inp = Input((2,))
+    m = Model(inp, Dense(1, activation="sigmoid")(inp))
+    m.compile("adam", "binary_crossentropy", metrics=["accuracy", "AUC"])
+    assert m.metrics_names == ["loss", "accuracy", "auc"]
+    h = m.fit(x, y, epochs=2, validation_split=0.5, verbose=0)
+    assert sorted(h.history) == ["accuracy", "auc", "loss", "val_accuracy", "val_auc", "val_loss"]
+    from latefuse.models import _auc
+
+    def pairs(p):
+        pos, neg = p[y[:, 0] == 1], p[y[:, 0] == 0]
+        return ((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (len(pos) * len(neg))
+
+    p = m.predict(x)[:, 0].astype(np.float64)
+    assert m.evaluate(x, y)[2] == pytest.approx(pairs(p), rel=1e-12) and pairs(p) > 0.6
+    p[:4] = p[4]  # ties count one half
+    assert _auc(p, y[:, 0] > 0.5, np.ones(60)) == pytest.approx(pairs(p), rel=1e-12)
+    assert _auc(p, np.zeros(60, bool), np.ones(60)) == 0.0
+    two = Model(inp, Dense(2, activation="softmax")(inp))
+    with pytest.raises(ValueError, match=r"^compile: metric 'AUC' needs a binary output \(one sigmoid unit\); "
+                       r"the output has 2 units$"):
+        two.compile("adam", "categorical_crossentropy", metrics=["AUC"])
 
 
 def test_accuracy_spellings():
