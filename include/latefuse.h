@@ -397,6 +397,44 @@ lf_status lf_set_trainable(lf_model *m, int node, int trainable);
 /* 1 if the node trains, 0 if it is frozen, -1 for an invalid id. */
 int lf_node_trainable(const lf_model *m, int node);
 
+/* Keras' shared layer (one layer object called on several inputs): node
+ * `node`, the last node added, uses the weights of node `owner` instead of
+ * its own (which are dropped): both must be of the same kind, with weights
+ * of the same shapes ("layer 'dense_1' cannot share the weights of 'dense':
+ * its kernel would have shape (4, 5), not (4, 3)").  Training sums the
+ * gradients of every node that uses the weights; lf_get_weights and the
+ * model file hold them once, under the owner's name (the file records
+ * "shares": owner).  An owner that itself shares stands for its own owner.
+ * Builder errors are sticky, as the builders'. */
+lf_status lf_share_weights(lf_model *m, int node, int owner);
+
+/* Keras' initializers, redrawing one weight tensor of a node from the
+ * model's generator (as kernel_initializer= / bias_initializer=).  Fans: a
+ * vector (n) has fan_in = fan_out = n, a matrix (out, in) as the library
+ * stores Dense's kernel fan_in = in and fan_out = out, a convolution kernel
+ * (..., in, out) fan_in = in x field and fan_out = out x field with field
+ * the product of the leading dims.  glorot_*: scale 1 over (fan_in +
+ * fan_out) / 2; he_*: scale 2 over fan_in; lecun_*: scale 1 over fan_in;
+ * *_uniform draw U(-sqrt(3 scale / fan), +...), *_normal a normal truncated
+ * at 2 standard deviations with sd sqrt(scale / fan) / 0.8796256610342398;
+ * random_normal N(0, 0.05^2), random_uniform U(-0.05, 0.05), zeros, ones. */
+typedef enum lf_initializer {
+    LF_INIT_GLOROT_UNIFORM = 0,
+    LF_INIT_GLOROT_NORMAL,
+    LF_INIT_HE_UNIFORM,
+    LF_INIT_HE_NORMAL,
+    LF_INIT_LECUN_UNIFORM,
+    LF_INIT_LECUN_NORMAL,
+    LF_INIT_ZEROS,
+    LF_INIT_ONES,
+    LF_INIT_RANDOM_NORMAL,
+    LF_INIT_RANDOM_UNIFORM
+} lf_initializer;
+/* The Keras spelling ("he_normal"), or NULL; parse returns -1 if unknown. */
+const char *lf_initializer_name(lf_initializer init);
+int lf_initializer_parse(const char *name);
+lf_status lf_initialize(lf_model *m, int node, size_t weight, lf_initializer init);
+
 /* Number of nodes and the output dim of a node (0 for an invalid id). */
 size_t lf_model_num_nodes(const lf_model *m);
 size_t lf_node_dim(const lf_model *m, int node);
@@ -1213,6 +1251,25 @@ lf_status lf_textvec_save(lf_textvec *tv, const char *path);
 /* Replaces tv's options and vocabulary with a saved object's; every field
  * is checked first, and on failure tv is unchanged. */
 lf_status lf_textvec_load(lf_textvec *tv, const char *path);
+
+/* A copy of tv, adapted or not (*out NULL on failure). */
+lf_status lf_textvec_copy(lf_textvec **out, const lf_textvec *tv);
+
+/* A model input fed by a TextVectorization (Keras: the vectorizer called
+ * on a string Input): m keeps a copy of tv (adapted) with input node
+ * `input`; lf_model_save writes it into the model file (metadata
+ * "textvec:<input>.config" and "textvec:<input>.vocabulary", as in
+ * lf_textvec_save's file, and in tf_idf mode the tensor
+ * "textvec:<input>.idf_weights"), lf_model_load restores it.  The input
+ * must take what tv makes: in "int" mode a fixed output_sequence_length L
+ * and an input of shape (L) (token ids: int32 or float32), in the dense
+ * modes an input of shape (lf_textvec_output_dim).  Attaching again
+ * replaces the copy. */
+lf_status lf_model_attach_textvec(lf_model *m, int input, const lf_textvec *tv);
+/* The vectorizer attached to node `input`, or NULL: owned by m (valid
+ * until m is freed or loaded again), to transform texts into that input's
+ * rows; from one thread at a time. */
+lf_textvec *lf_model_textvec(const lf_model *m, int input);
 
 /* ================================================================= images */
 /*

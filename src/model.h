@@ -86,6 +86,8 @@ typedef struct lf_node {
     float momentum, epsilon; /* BatchNormalization; LayerNormalization's epsilon */
     float scale, offset; /* Rescaling; RandomTranslation's height/width factors */
     int mode;            /* RandomFlip: LF_FLIP_*; LayerNormalization's scale */
+    int shares;          /* Keras' shared layer: 1 + the id of the node whose
+                            weights this one uses (lf_share_weights); 0: its own */
     size_t param_off;    /* offset into the flat parameter block */
     size_t n_params;
     size_t aux_per_row;  /* scratch floats per batch row (see graph.c) */
@@ -156,6 +158,11 @@ struct lf_model {
     int fused;               /* loss computed from the output's logits */
     lf_output *outs;         /* the outputs, n_outputs of them (compile) */
     size_t n_outputs;
+
+    /* lf_model_attach_textvec: the TextVectorization that feeds input node
+     * i is textvec[i] (n_textvec entries; NULL where none) */
+    lf_textvec **textvec;
+    size_t n_textvec;
 
     lf_ws train_ws;          /* reused across fits */
     double *hist;            /* (4 + 4 n_outputs) x epochs: loss, val_loss,

@@ -157,7 +157,7 @@ static inline const lf_layer_type *lf_type_of(const lf_node *nd) {
 }
 
 /* table.c: the weight tensors of node nd (its record's layout); returns
- * their count. */
+ * their count (0 for a node that shares another's weights). */
 size_t lf_node_weights(const lf_model *m, const lf_node *nd, lf_weight *w);
 
 /* ---- layer.c: what the records and their builders share */
@@ -170,6 +170,11 @@ size_t lf_node_weights(const lf_model *m, const lf_node *nd, lf_weight *w);
  * initialises the weights.  Returns the node id, or -1 (sticky error). */
 int lf_node_add(lf_model *m, const lf_layer_type *t, lf_kind kind, lf_node proto, const int *in,
                 size_t n_in, const char *name);
+
+/* Checks that node nd (its inputs set) may use the weights of node
+ * owner: the same kind and weight tensors of the same shapes.  0 after
+ * lf_build_fail. */
+int lf_share_check(lf_model *m, const lf_node *nd, int owner);
 
 /* A sticky builder failure: records the first message, returns 0. */
 int lf_build_fail(lf_model *m, lf_status st, const char *fmt, ...)
