@@ -3,7 +3,8 @@
  * (safetensors, see model_io.c): metadata format = "latefuse-fusion",
  * format_version = "1", fusion = a JSON object {method, calibrated, logits,
  * classes, models: [names], temperatures: [floats], and, optionally,
- * importance: {log_loss: [M + 1], accuracy: [M + 1]}}; what the method keeps
+ * importance: {log_loss: [M + 1], accuracy: [M + 1]}, and, optionally,
+ * class_names: [C strings]}; what the method keeps
  * is its own (its record's save and load, method.h): tensors named
  * "fusion.*" (acc-weighted's weights, decision-template's templates), or a
  * network, saved as architecture = its JSON and its weights under the
@@ -51,6 +52,14 @@ lf_status lf_fusion_save(lf_fusion *f, const char *path, unsigned flags) {
             }
         }
         lf_buf_puts(&js, "]}");
+    }
+    if (f->class_names) {
+        lf_buf_puts(&js, ",\"class_names\":[");
+        for (size_t c = 0; c < f->C; c++) {
+            if (c) lf_buf_puts(&js, ",");
+            lf_buf_json_string(&js, f->class_names[c]);
+        }
+        lf_buf_puts(&js, "]");
     }
     lf_buf_puts(&js, "}");
     lf_method_save ms = {.n_tensors = 0};
@@ -122,6 +131,26 @@ static lf_status read_importance(lf_fusion *f, const lf_json *j, size_t M, lf_er
     return LF_OK;
 }
 
+/* the optional "class_names": C strings, each a valid class name
+ * (lf_class_name_check); f->C is set */
+static lf_status read_class_names(lf_fusion *f, const lf_json *j, lf_err *e) {
+    if (!lf_json_is(j, LF_JSON_ARRAY) || lf_json_len(j) != f->C)
+        return lf_fail(e, LF_ERR_FORMAT, "fusion settings: 'class_names' must be a list of %zu strings", f->C);
+    char msg[128];
+    if (!(f->class_names = lf_alloc_array(f->C, sizeof *f->class_names)))
+        return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    for (size_t c = 0; c < f->C; c++) {
+        const lf_json *s = lf_json_at(j, c);
+        if (!lf_json_is(s, LF_JSON_STRING))
+            return lf_fail(e, LF_ERR_FORMAT, "fusion settings: class name %zu is not a string", c + 1);
+        if (lf_class_name_check(s->str, s->str_len, c, msg, sizeof msg))
+            return lf_fail(e, LF_ERR_FORMAT, "fusion settings: %s", msg);
+        if (!(f->class_names[c] = LF_MALLOC(s->str_len + 1))) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+        memcpy(f->class_names[c], s->str, s->str_len + 1);
+    }
+    return LF_OK;
+}
+
 static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
     const char *fmt = lf_st_metadata(sf, "format"), *ver = lf_st_metadata(sf, "format_version");
     const char *fj = lf_st_metadata(sf, "fusion"), *arch = lf_st_metadata(sf, "architecture");
@@ -139,7 +168,7 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
         return lf_fail(e, LF_ERR_FORMAT, "fusion settings: %.400s", msg);
     }
     static const char *const keys[] = {"method", "calibrated", "logits", "classes", "models", "temperatures",
-                                       "importance", NULL};
+                                       "importance", "class_names", NULL};
     const char *unknown = lf_json_unknown_key(root, keys);
     const lf_method_def *def = NULL;
     int method = lf_method_parse(lf_json_str(lf_json_get(root, "method")));
@@ -181,6 +210,10 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
         }
     }
     if (st == LF_OK && lf_json_get(root, "importance")) st = read_importance(f, lf_json_get(root, "importance"), M, e);
+    if (st == LF_OK && lf_json_get(root, "class_names")) {
+        f->C = C; /* the names' count, and what lf_fusion_clear frees */
+        st = read_class_names(f, lf_json_get(root, "class_names"), e);
+    }
     lf_json_free(root);
     if (st != LF_OK) return st;
     f->def = def, f->M = M, f->C = C;
