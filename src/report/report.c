@@ -152,8 +152,8 @@ static lf_status reliability_figure(report *r, const char *who, const char *stag
 /* The C x C matrix drawn as a heatmap (counts, or shares of each row). */
 static void matrix_svg(report *r, const char *who, const size_t *cm, int share) {
     size_t C = r->C;
-    double cell = C <= 6 ? 44 : C <= 12 ? 30 : 360.0 / (double)C, lab = 110;
-    double w = lab + cell * (double)C + 10, h = lab + cell * (double)C + 30;
+    double cell = C <= 6 ? 44 : C <= 12 ? 30 : 360.0 / (double)C, lab = 100, top = 72;
+    double w = lab + cell * (double)C + 70, h = top + cell * (double)C + 34;
     lf_svg_open(r->b, w, h, "cm", who);
     size_t most = 1;
     for (size_t i = 0; i < C * C; i++) most = cm[i] > most ? cm[i] : most;
@@ -161,27 +161,27 @@ static void matrix_svg(report *r, const char *who, const size_t *cm, int share) 
     for (size_t t = 0; t < C; t++) {
         size_t row = 0;
         for (size_t q = 0; q < C; q++) row += cm[t * C + q];
-        lf_svg_text(r->b, lab - 6, lab + cell * ((double)t + 0.6), "end", "tick", 0, r->cls[t], 14);
+        lf_svg_text(r->b, lab - 6, top + cell * ((double)t + 0.6), "end", "tick", 0, r->cls[t], 14);
         for (size_t q = 0; q < C; q++) {
             size_t v = cm[t * C + q];
             double s = share ? (row ? (double)v / (double)row : 0) : (double)v / (double)most;
             int dark;
             lf_svg_heat(s, col, &dark);
             snprintf(extra, sizeof extra, "class=\"cell\" data-row=\"%zu\" data-col=\"%zu\" data-count=\"%zu\"", t, q, v);
-            lf_svg_rect(r->b, lab + cell * (double)q, lab + cell * (double)t, cell, cell, col, extra);
+            lf_svg_rect(r->b, lab + cell * (double)q, top + cell * (double)t, cell, cell, col, extra);
             if (cell >= 22) {
                 if (share) lf_fmt_fixed(txt, 100 * s, 0);
                 else snprintf(txt, sizeof txt, "%zu", v);
-                lf_svg_text(r->b, lab + cell * ((double)q + 0.5), lab + cell * ((double)t + 0.5) + 4, "middle",
+                lf_svg_text(r->b, lab + cell * ((double)q + 0.5), top + cell * ((double)t + 0.5) + 4, "middle",
                             dark ? "cellw" : "cellt", 0, txt, 0);
             }
         }
     }
     for (size_t q = 0; q < C; q++)
-        lf_svg_text(r->b, lab + cell * ((double)q + 0.6), lab - 6, "start", "tick", -45, r->cls[q], 14);
-    lf_svg_text(r->b, lab + cell * (double)C / 2, lab + cell * (double)C + 20, "middle", "label", 0,
-                share ? "predicted class (% of the true class's rows)" : "predicted class (rows)", 0);
-    lf_svg_text(r->b, 12, lab + cell * (double)C / 2, "middle", "label", -90, "true class", 0);
+        lf_svg_text(r->b, lab + cell * ((double)q + 0.6), top - 6, "start", "tick", -45, r->cls[q], 10);
+    lf_svg_text(r->b, lab + cell * (double)C / 2, top + cell * (double)C + 20, "middle", "label", 0,
+                share ? "predicted class (% of the row)" : "predicted class (rows)", 0);
+    lf_svg_text(r->b, 12, top + cell * (double)C / 2, "middle", "label", -90, "true class", 0);
     lf_svg_close(r->b);
 }
 
@@ -359,19 +359,20 @@ static lf_status per_class_table(report *r, const float *fused, const float *con
 /* ------------------------------------------------------------ bar charts */
 
 /* Horizontal bars of n labelled values in [0, vmax], with optional
- * whiskers (± err); `cls` names the figure for the tests. */
+ * whiskers (± err); bar `mark` (or none: n) in the darker colour; `cls`
+ * names the figure for the tests. */
 static void hbars(report *r, const char *cls, const char *title, const char *const *labels, const double *v,
-                  const double *err, size_t n, double vmax, const char *xlabel, int decimals) {
+                  const double *err, size_t n, double vmax, const char *xlabel, int decimals, size_t mark) {
     double rowh = 22, lab = 170, w = 560, pw = w - lab - 60;
     lf_buf_printf(r->b, "<figure class=\"%s\">\n", cls);
-    lf_svg_open(r->b, w, 40 + rowh * (double)n + 40, "bars", title);
+    lf_svg_open(r->b, w, 10 + rowh * (double)n + 44, "bars", title);
     lf_plot p = {lab, 10, pw, rowh * (double)n, 0, vmax, 0, 1};
     lf_svg_axes(r->b, &p, 5, 0, decimals > 2 ? 2 : decimals, 0, xlabel, NULL);
     char extra[96], t[32];
     for (size_t i = 0; i < n; i++) {
         double y = p.top + rowh * (double)i + 3, x1 = lf_plot_x(&p, isnan(v[i]) ? 0 : v[i] < 0 ? 0 : v[i]);
         snprintf(extra, sizeof extra, "class=\"bar\" data-value=\"%s\"", lf_fmt_fixed(t, v[i], 6));
-        lf_svg_rect(r->b, p.left, y, x1 - p.left, rowh - 6, lf_svg_colour(i == 0 ? 0 : 5), extra);
+        lf_svg_rect(r->b, p.left, y, x1 - p.left, rowh - 6, lf_svg_colour(i == mark ? 0 : 5), extra);
         if (err && !isnan(err[i]) && err[i] > 0) {
             double lo = lf_plot_x(&p, v[i] - err[i] < 0 ? 0 : v[i] - err[i]), hi = lf_plot_x(&p, v[i] + err[i] > vmax ? vmax : v[i] + err[i]);
             lf_svg_line(r->b, lo, y + (rowh - 6) / 2, hi, y + (rowh - 6) / 2, "whisker");
@@ -416,8 +417,11 @@ static void compare_section(report *r, const lf_compare_table *t, const char *ch
     double v[16], s[16];
     for (size_t i = 0; i < n; i++)
         labels[i] = t->rows[i].name, v[i] = t->rows[i].mean[LF_METRIC_ACCURACY], s[i] = t->rows[i].std[LF_METRIC_ACCURACY];
+    size_t mark = n;
+    for (size_t i = 0; i < n; i++)
+        if (chosen && t->rows[i].kind == LF_ROW_METHOD && strcmp(t->rows[i].name, chosen) == 0) mark = i;
     hbars(r, "compare-bars", "Accuracy (mean ± std over folds) of the first rows of the table", labels, v, s, n, 1,
-          "accuracy", 3);
+          "accuracy", 3, mark);
 }
 
 static void weights_section(report *r, const lf_fusion *fit) {
@@ -446,11 +450,11 @@ static void weights_section(report *r, const lf_fusion *fit) {
         for (size_t k = 0; k < rows; k++) total += v[k] = counts[k];
         snprintf(title, sizeof title, "%s: how often each model was selected (%.0f selections, with replacement)",
                  mname, total);
-        hbars(r, "weights", title, r->names, v, NULL, rows, total > 0 ? total : 1, "selections", 0);
+        hbars(r, "weights", title, r->names, v, NULL, rows, total > 0 ? total : 1, "selections", 0, rows);
     } else if (cols == 1) {
         for (size_t k = 0; k < rows; k++) v[k] = w[k];
         snprintf(title, sizeof title, "%s: weight of each model (they sum to 1)", mname);
-        hbars(r, "weights", title, r->names, v, NULL, rows, 1, "weight", 3);
+        hbars(r, "weights", title, r->names, v, NULL, rows, 1, "weight", 3, rows);
     } else if (r->C <= MAX_DRAWN) {
         /* model x class heatmap */
         double cell = r->C <= 12 ? 40 : 24, lab = 130, top = 100;
@@ -486,7 +490,7 @@ static void weights_section(report *r, const lf_fusion *fit) {
             v[k] = s / (double)cols;
         }
         snprintf(title, sizeof title, "%s: each model's weight, averaged over the %zu classes", mname, cols);
-        hbars(r, "weights", title, r->names, v, NULL, rows, 1, "mean weight", 3);
+        hbars(r, "weights", title, r->names, v, NULL, rows, 1, "mean weight", 3, rows);
     }
     LF_FREE(w), LF_FREE(v);
 }
@@ -548,7 +552,7 @@ static void lomo_section(report *r, const lf_compare_table *t, const char *chose
         char title[160];
         snprintf(title, sizeof title, "%s: cross-validated accuracy with every model, and with each model missing in "
                                       "every row (leave one model out)", chosen);
-        hbars(r, "lomo", title, labels, v, NULL, M + 1, 1, "accuracy", 3);
+        hbars(r, "lomo", title, labels, v, NULL, M + 1, 1, "accuracy", 3, 0);
     } else {
         double ll[65], acc[65];
         if (M + 1 <= 65 && lf_fusion_importance(fit, ll, acc, M + 1) == M + 1) {
@@ -558,7 +562,7 @@ static void lomo_section(report *r, const lf_compare_table *t, const char *chose
                 labels[k + 1] = text[k], v[k + 1] = acc[k + 1];
             }
             hbars(r, "lomo", "Accuracy on the rows the fusion model was fitted on, with every model and with each "
-                             "missing (stored in the fusion file; in-sample)", labels, v, NULL, M + 1, 1, "accuracy", 3);
+                             "missing (stored in the fusion file; in-sample)", labels, v, NULL, M + 1, 1, "accuracy", 3, 0);
         } else {
             put(r, "<p>Not measured for this fusion model.</p>\n");
         }
@@ -593,7 +597,7 @@ static void data_section(report *r, const float *const *p, const char *command) 
             size_t most = 1;
             for (size_t c = 0; c < C; c++) most = count[c] > most ? count[c] : most;
             for (size_t c = 0; c < C; c++) v[c] = (double)count[c];
-            hbars(r, "classes", "Rows per class (the labels)", r->cls, v, NULL, C, (double)most, "rows", 0);
+            hbars(r, "classes", "Rows per class (the labels)", r->cls, v, NULL, C, (double)most, "rows", 0, C);
         } else {
             size_t lo = (size_t)-1, hi = 0;
             for (size_t c = 0; c < C; c++) lo = count[c] < lo ? count[c] : lo, hi = count[c] > hi ? count[c] : hi;

@@ -120,7 +120,7 @@ double lf_plot_y(const lf_plot *p, double v) {
 void lf_svg_axes(lf_buf *b, const lf_plot *p, int nx, int ny, int dx, int dy, const char *xlabel,
                  const char *ylabel) {
     char num[32];
-    for (int i = 0; i <= ny; i++) {
+    for (int i = 0; ny > 0 && i <= ny; i++) {
         double v = p->y0 + (p->y1 - p->y0) * i / (ny ? ny : 1), y = lf_plot_y(p, v);
         lf_svg_line(b, p->left, y, p->left + p->width, y, "grid");
         lf_svg_text(b, p->left - 5, y + 4, "end", "tick", 0, lf_fmt_fixed(num, v, dy), 0);

@@ -44,7 +44,7 @@ typedef struct lf_plot {
 
 double lf_plot_x(const lf_plot *p, double v);
 double lf_plot_y(const lf_plot *p, double v);
-/* The frame, `nx` + 1 and `ny` + 1 evenly spaced ticks with their values
+/* The frame, `nx` + 1 and `ny` + 1 (none for ny 0) evenly spaced ticks with their values
  * (decimals as given) and grid lines, and the axis labels (escaped). */
 void lf_svg_axes(lf_buf *b, const lf_plot *p, int nx, int ny, int dx, int dy, const char *xlabel,
                  const char *ylabel);
