@@ -12,13 +12,15 @@
 #                               the Python tests (/usr/bin/python3)
 #   locales                     the locale sources test_csv and test_json
 #                               build a comma-decimal locale from (localedef)
+#   chromium                    report_test.sh renders `latefuse report`'s
+#                               page headless and checks the screenshot
 # `sh tests/deps.sh bench` adds what `make bench` needs: scikit-learn and an
 # optimised BLAS (OpenBLAS, OpenMP build) so that the PyTorch and numpy peers
 # are measured at their best.
 # `apt-get update` runs only when something is missing and the package
 # lists are absent or an install without it fails.  Needs root (or sudo).
 set -eu
-PKGS="make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev clang libclang-rt-14-dev libomp-14-dev python3-numpy python3-torch python3-pytest python3-setuptools python3-wheel locales"
+PKGS="make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev clang libclang-rt-14-dev libomp-14-dev python3-numpy python3-torch python3-pytest python3-setuptools python3-wheel locales chromium"
 [ "${1:-}" = bench ] && PKGS="$PKGS python3-sklearn libopenblas0-openmp"
 
 installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
@@ -31,7 +33,7 @@ installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'
 # is a failure under CI=true).
 if [ "${1:-}" = test ]; then
     missing=""
-    for p in make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev python3-numpy python3-torch python3-pytest locales; do
+    for p in make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev python3-numpy python3-torch python3-pytest locales chromium; do
         installed "$p" || missing="$missing $p"
     done
     [ -z "$missing" ] && exit 0
