@@ -320,6 +320,36 @@ static void test_page(void) {
     CHECK(bars >= 3 && same == LF_RELIABILITY_BINS, "%zu of 15 bins drawn as computed (%zu with rows)", same, bars);
     free(s);
 
+    /* raw scores: shown as their softmax, so the same diagrams as the
+     * probabilities they stand for (log p + 3 per row) */
+    float la[N * 3], lb[N * 3];
+    for (size_t i = 0; i < N * 3; i++) {
+        la[i] = logf(a[i]) + 3.0f;
+        lb[i] = isnan(b[i]) ? b[i] : logf(b[i]) - 1.0f;
+    }
+    const float *lp[2] = {la, lb};
+    ro.fitted = NULL;
+    ro.fusion.logits = 1;
+    CHECK(lf_fusion_report(f, lp, names, 2, N, 3, y, &ro, path, LF_WRITE_NO_FSYNC) == LF_OK, "report: %s",
+          lf_fusion_error(f));
+    char *lg = slurp(path, NULL);
+    ro.fusion.logits = 0;
+    CHECK(lf_fusion_report(f, p, names, 2, N, 3, y, &ro, path, LF_WRITE_NO_FSYNC) == LF_OK, "report: %s",
+          lf_fusion_error(f));
+    char *pr = slurp(path, NULL);
+    const char *key = "<figure class=\"reliability\" data-model=\"vision\" data-stage=\"before\"";
+    const char *x = lg ? strstr(lg, key) : NULL, *z = pr ? strstr(pr, key) : NULL;
+    const char *xe = x ? strstr(x, "</figure>") : NULL, *ze = z ? strstr(z, "</figure>") : NULL;
+    CHECK(xe && ze && xe - x == ze - z && memcmp(x, z, (size_t)(xe - x)) == 0,
+          "the diagram of logits is that of their probabilities");
+    x = lg ? strstr(lg, "data-model=\"audio\" data-kind=\"counts\"") : NULL;
+    z = pr ? strstr(pr, "data-model=\"audio\" data-kind=\"counts\"") : NULL;
+    xe = x ? strstr(x, "</figure>") : NULL, ze = z ? strstr(z, "</figure>") : NULL;
+    CHECK(xe && ze && xe - x == ze - z && memcmp(x, z, (size_t)(xe - x)) == 0,
+          "the confusion matrix of logits is that of their probabilities");
+    free(lg), free(pr);
+    ro.fitted = fit;
+
     /* the fitted model must be the outputs' */
     const char *other[2] = {"audio", "vision"};
     CHECK(lf_fusion_report(f, p, other, 2, N, 3, y, &ro, path, 0) == LF_ERR_ARG &&

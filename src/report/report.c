@@ -691,8 +691,10 @@ static void fused_free(fused *fz) {
     lf_fusion_free(fz->own);
 }
 
-static lf_status body(report *r, lf_fusion *f, const float *const *p, const lf_report_options *o,
-                      const lf_compare_table *t, fused *fz) {
+/* p: the outputs as given (the library's calls take logits as they come);
+ * shown: the same as probabilities, what the diagrams and matrices show */
+static lf_status body(report *r, lf_fusion *f, const float *const *p, const float *const *shown,
+                      const lf_report_options *o, const lf_compare_table *t, fused *fz) {
     lf_status st = LF_OK;
     size_t M = r->M;
     double m[LF_NUM_METRICS];
@@ -720,7 +722,7 @@ static lf_status body(report *r, lf_fusion *f, const float *const *p, const lf_r
            "many rows fall in each bin. ECE: the rows-weighted gap between accuracy and confidence.</p>\n");
     put(r, "<h3>Before calibration</h3>\n<div class=\"grid\">\n");
     for (size_t k = 0; st == LF_OK && k < M; k++)
-        st = reliability_figure(r, r->names[k], "before", "as given", p[k]);
+        st = reliability_figure(r, r->names[k], "before", "as given", shown[k]);
     if (st == LF_OK && o->fitted)
         st = reliability_figure(r, "fused", "fitted", lf_fusion_calibrated(o->fitted)
                                                           ? "the fusion model's output (its models calibrated)"
@@ -745,17 +747,17 @@ static lf_status body(report *r, lf_fusion *f, const float *const *p, const lf_r
 
     put(r, "<h2 id=\"confusion\">Confusion matrices</h2>\n<p class=\"legend\">Rows: true class; columns: predicted "
            "class; each model on the rows where it is present, fused on every row.</p>\n<div class=\"grid\">\n");
-    for (size_t k = 0; st == LF_OK && k < M; k++) st = confusion_figures(r, r->names[k], p[k]);
+    for (size_t k = 0; st == LF_OK && k < M; k++) st = confusion_figures(r, r->names[k], shown[k]);
     if (st == LF_OK) st = confusion_figures(r, "fused", fz->main);
     put(r, "</div>\n<h2 id=\"perclass\">Per class</h2>\n<p class=\"legend\">Precision, recall and F1 of the fused "
            "output; F1 of each model on its present rows; the last column is where fusion helps (green) or hurts "
            "(orange) against the best single model.</p>\n");
-    if (st == LF_OK) st = per_class_table(r, fz->main, p);
+    if (st == LF_OK) st = per_class_table(r, fz->main, shown);
     if (st != LF_OK) return st;
     weights_section(r, fz->fit);
     history_section(r, fz->fit, o->fitted != NULL);
     lomo_section(r, t, fz->method, fz->fit);
-    data_section(r, p, o->command);
+    data_section(r, shown, o->command);
     return r->b->failed ? lf_fail(&f->err, LF_ERR_NOMEM, "report: out of memory") : LF_OK;
 }
 
@@ -800,7 +802,13 @@ lf_status lf_fusion_report(lf_fusion *f, const float *const *p, const char *cons
     lf_compare_table *t = NULL;
     fused fz;
     memset(&fz, 0, sizeof fz);
-    st = lf_fusion_compare(f, p, names, M, N, C, y, o.methods, o.n_methods, &o.fusion, &t);
+    /* raw scores are shown as the probabilities their softmax gives */
+    lf_probs probs;
+    memset(&probs, 0, sizeof probs);
+    const float *const *shown = p;
+    if (o.fusion.logits && (st = lf_probs_prepare(&f->err, p, M, C, 1, NULL, NULL, N, &probs)) == LF_OK)
+        shown = (const float *const *)probs.p;
+    if (st == LF_OK) st = lf_fusion_compare(f, p, names, M, N, C, y, o.methods, o.n_methods, &o.fusion, &t);
     if (st == LF_OK) st = fuse(&r, f, p, &o, t, &fz);
     if (st == LF_OK) {
         const char *title = o.title ? o.title : "latefuse report";
@@ -813,11 +821,12 @@ lf_status lf_fusion_report(lf_fusion *f, const float *const *p, const char *cons
         lf_buf_puts(&b, "</head><body>\n<h1>");
         lf_html_text(&b, title, 200);
         lf_buf_puts(&b, "</h1>\n");
-        st = body(&r, f, p, &o, t, &fz);
+        st = body(&r, f, p, shown, &o, t, &fz);
         lf_buf_puts(&b, "</body></html>\n");
     }
     if (st == LF_OK) st = lf_text_save(path, &b, flags, &f->err);
     fused_free(&fz);
+    lf_probs_free(&probs);
     lf_compare_table_free(t);
     lf_buf_free(&b);
     LF_FREE(r.cls), LF_FREE(r.numbers);
