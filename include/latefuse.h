@@ -956,7 +956,8 @@ void lf_names_free(lf_names *n);  /* NULL and a zeroed list are allowed */
 const lf_history *lf_fusion_history(const lf_fusion *f);
 
 /* Writes a history as CSV ("epoch,loss,val_loss,accuracy,val_accuracy",
- * epochs from 1, values "%.9g", "nan" where not measured) or, when the
+ * epochs from 1, each value the shortest decimal that reads back as the
+ * same double, "nan" where not measured) or, when the
  * path ends in .json (any case), as one JSON object of arrays (null where
  * not measured) plus best_epoch (1-based) and stopped_early; atomic, flags
  * as every save.  LF_ERR_ARG for no history or path. */
@@ -979,7 +980,8 @@ lf_status lf_history_save(const lf_history *h, const char *path, unsigned flags,
  * and training curves.  A model's diagrams and matrix cover the rows where
  * it is present.  With more than 30 classes the matrices are summarised
  * (the most frequent confusions) and with more than 60 the per-class table
- * shows the 60 worst classes by F1.  Every name is escaped.  Written
+ * shows the 60 worst classes by F1.  With opt->fusion.logits the outputs
+ * are raw scores, shown as their softmax.  Every name is escaped.  Written
  * atomically (flags as every save); errors in lf_fusion_error(f). */
 typedef struct lf_report_options {
     lf_fusion_options fusion;     /* folds, seed, calibrate (the compare

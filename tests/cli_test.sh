@@ -579,6 +579,9 @@ while [ "$i" -lt "$runs" ]; do
     esac
     case $((i % 3)) in 0) s=INT n=2 ;; 1) s=TERM n=15 ;; *) s=HUP n=1 ;; esac
     delay=$(awk -v i="$i" -v m="$max" 'BEGIN { srand(i * 7919 + 1); printf "%.3f", rand() * m }')
+    # emptied first: a signal that comes before the job's shell opens
+    # sig.err (a very short delay) must not leave the last run's message
+    : >sig.err
     env --default-signal=INT "$LF" "$@" >/dev/null 2>sig.err &
     pid=$!
     sleep "$delay"
