@@ -974,7 +974,8 @@ lf_status lf_history_save(const lf_history *h, const char *path, unsigned flags,
  * method, the accuracy without each model, the data and the command.
  *
  * The fused output: with opt->fitted, that fitted model's output on these
- * rows (its inputs in the order of its models); without, the compare
+ * rows (its inputs in the order of its models, raw scores when it was
+ * fitted on them, whatever opt->fusion.logits says); without, the compare
  * table's best method, its out-of-fold output (the same folds), without
  * and with calibration, and the method fitted on every row for its weights
  * and training curves.  A model's diagrams and matrix cover the rows where

@@ -769,6 +769,7 @@ lf_status lf_fusion_report(lf_fusion *f, const float *const *p, const char *cons
     if (!path) return lf_fail(&f->err, LF_ERR_ARG, "report: no output path given");
     if (flags & ~(unsigned)LF_WRITE_NO_FSYNC)
         return lf_fail(&f->err, LF_ERR_ARG, "report: unknown flags 0x%x", flags & ~(unsigned)LF_WRITE_NO_FSYNC);
+    if (o.fitted) o.fusion.logits = lf_fusion_logits(o.fitted); /* its inputs, as it was fitted */
     lf_fusion_options chk = o.fusion;
     chk.method = LF_FUSE_MEAN;
     lf_status st = lf_fusion_check(&f->err, p, names, M, N, C, y, &chk);
