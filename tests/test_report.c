@@ -263,7 +263,7 @@ static void test_page(void) {
     lf_method methods[2] = {LF_FUSE_MEAN, LF_FUSE_WAVG};
     ro.methods = methods, ro.n_methods = 2;
     ro.fusion.folds = 3;
-    const char *hostile[3] = {"<script>alert(1)</script>", "a\"b'c", "\x01" "ctl"};
+    const char *hostile[3] = {"<script>alert(1)</script>", "a\"b'c", "\001ctl"};
     ro.class_names = hostile;
     ro.command = "latefuse report -m x=<y>";
     char path[128];
