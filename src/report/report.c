@@ -457,7 +457,7 @@ static void weights_section(report *r, const lf_fusion *fit) {
         hbars(r, "weights", title, r->names, v, NULL, rows, 1, "weight", 3, rows);
     } else if (r->C <= MAX_DRAWN) {
         /* model x class heatmap */
-        double cell = r->C <= 12 ? 40 : 24, lab = 130, top = 100;
+        double cell = r->C <= 12 ? 40 : 24, lab = 130, top = 64;
         put(r, "<figure class=\"weights-heatmap\">\n");
         lf_svg_open(r->b, lab + cell * (double)r->C + 20, top + cell * (double)rows + 40, "heat", "weights per model and class");
         char col[8], txt[32], extra[128];
