@@ -950,9 +950,9 @@ lf_status lf_names_read(const char *path, lf_names *out, char *err, size_t errle
 lf_status lf_csv_header_read(const char *path, lf_names *out, char *err, size_t errlen);
 void lf_names_free(lf_names *n);  /* NULL and a zeroed list are allowed */
 
-/* The history of a learned method's last fit in this process (the
- * engine's, lf_model_history); NULL for another method, a model loaded
- * from a file (the history is not stored) or NULL f. */
+/* The history of a learned method's fit (the engine's, lf_model_history),
+ * kept in the fusion file; NULL for another method, a file written
+ * without it, or NULL f. */
 const lf_history *lf_fusion_history(const lf_fusion *f);
 
 /* Writes a history as CSV ("epoch,loss,val_loss,accuracy,val_accuracy",

@@ -161,7 +161,13 @@ if any(int(c) != cm[int(r)][int(q)] for r, q, c in cells) or len(cells) != 9:
 print("ok")'
 contains fitted.html "<th>F1 a</th><th>F1 b</th>" "the per-class table has a column per model"
 contains fitted.html "class=\"weights-heatmap\"" "wavg-class's weights as a model x class heatmap"
-contains fitted.html "was read from a fusion file, which does not keep its training history" "says why there is no curve"
+contains fitted.html "<figure class=\"history\">" "the training curves of the model read from its file"
+py "the curves are those fit --history wrote" '
+import re
+h = open("fitted.html", encoding="utf-8").read()
+n = len(open("h.csv").read().split("\n")) - 2
+cap = re.search(r"wavg-class: (\d+) epochs, best epoch (\d+)", h)
+print("ok" if cap and int(cap.group(1)) == n else "caption %r, %d rows in h.csv" % (cap and cap.group(0), n))' 
 
 # the best method, cross-validated, with hostile class names
 expect_ok report -m a=a.csv -m b=b.csv -y y.csv --methods mean,wavg,ges --class-names hostile.txt --folds 3 -o hostile.html

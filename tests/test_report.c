@@ -193,6 +193,37 @@ static void test_class_names(void) {
     CHECK(lf_fusion_class_name(g, 0) && strcmp(lf_fusion_class_name(g, 0), "cat") == 0 &&
               strcmp(lf_fusion_class_name(g, 2), "<b>bird</b>") == 0,
           "names read back");
+    /* a learned method's history goes into the file and back, number for
+     * number; a method that trains nothing has none */
+    CHECK(lf_fusion_history(f) == NULL, "mean has no history");
+    lf_fusion_options lo = lf_fusion_defaults();
+    lo.method = LF_FUSE_WAVG, lo.epochs = 4;
+    lf_fusion *w, *w2;
+    lf_fusion_create(&w), lf_fusion_create(&w2);
+    CHECK(lf_fusion_fit(w, p, names, 2, N, 3, y, &lo) == LF_OK, "fit wavg: %s", lf_fusion_error(w));
+    const lf_history *h1 = lf_fusion_history(w);
+    char wpath[128], wpath2[128];
+    CHECK(h1 && h1->epochs == 4, "wavg's history: %zu epochs", h1 ? h1->epochs : 0);
+    CHECK(lf_fusion_save(w, tmp_path(wpath, sizeof wpath, "w.lff"), LF_WRITE_NO_FSYNC) == LF_OK, "save wavg");
+    CHECK(lf_fusion_load(w2, wpath) == LF_OK, "load wavg: %s", lf_fusion_error(w2));
+    const lf_history *h2 = lf_fusion_history(w2);
+    int same = h1 && h2 && h2->epochs == h1->epochs && h2->best_epoch == h1->best_epoch &&
+               h2->stopped_early == h1->stopped_early;
+    for (size_t i = 0; same && i < h1->epochs; i++)
+        same = h2->loss[i] == h1->loss[i] && h2->accuracy[i] == h1->accuracy[i] &&
+               (isnan(h1->val_loss[i]) ? isnan(h2->val_loss[i]) : h2->val_loss[i] == h1->val_loss[i]);
+    CHECK(same, "the history read back is the one fitted");
+    CHECK(lf_fusion_save(w2, tmp_path(wpath2, sizeof wpath2, "w2.lff"), LF_WRITE_NO_FSYNC) == LF_OK, "save again");
+    size_t l1 = 0, l2 = 0;
+    char *b1 = slurp(wpath, &l1), *b2 = slurp(wpath2, &l2);
+    const char *key = "history\\\":{\\\"loss";  /* inside the metadata's JSON string */
+    size_t at = 0;
+    while (b1 && at + strlen(key) <= l1 && memcmp(b1 + at, key, strlen(key)) != 0) at++;
+    CHECK(b1 && at + strlen(key) <= l1, "the file holds the history");
+    CHECK(b1 && b2 && l1 == l2 && memcmp(b1, b2, l1) == 0, "the file saved again is the same bytes");
+    free(b1), free(b2);
+    lf_fusion_free(w), lf_fusion_free(w2);
+
     /* a refit forgets them */
     CHECK(lf_fusion_fit(f, p, names, 2, N, 3, y, &o) == LF_OK && lf_fusion_class_name(f, 0) == NULL, "refit");
     lf_fusion_free(f);

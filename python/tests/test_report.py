@@ -2,7 +2,7 @@
 test_report.py — the HTML report from Python (latefuse.report,
 Fusion.report) is the page the CLI writes for the same data and command;
 class names travel with a Fusion and its file; a learned Fusion keeps its
-training history; Model.fit's History draws with matplotlib where it is
+training history, in its file too; Model.fit's History draws with matplotlib where it is
 installed and says what is missing where it is not.
 """
 import os
@@ -27,7 +27,7 @@ def test_report_matches_the_cli(tmp_path):
     fpath = str(tmp_path / "f.lff")
     f.save(fpath)
     g = latefuse.Fusion.load(fpath)
-    assert g.class_names_ == ["cat", "dog", "<bird>"] and g.history_ is None
+    assert g.class_names_ == ["cat", "dog", "<bird>"] and g.history_ == f.history_  # kept in the file
     for k, p in (("image", p1), ("text", p2)):
         np.save(str(tmp_path / (k + ".npy")), p)
     np.save(str(tmp_path / "y.npy"), y.astype(np.int64))

@@ -26,6 +26,10 @@ struct lf_fusion {
     lf_compare_table *auto_table; /* fitted by auto: its candidates, or NULL */
     char auto_note[512];          /* ... and why it chose what it chose */
     char **class_names;           /* C names (lf_fusion_set_class_names), or NULL */
+    double *history;              /* a learned method's history read from its file:
+                                     4 x epochs (loss, val_loss, accuracy,
+                                     val_accuracy), or NULL */
+    lf_history history_view;      /* ... as lf_fusion_history shows it */
 };
 
 /* Probabilities ready for fusion: M arrays N x C (NaN rows = missing),

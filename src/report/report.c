@@ -503,8 +503,8 @@ static void history_section(report *r, const lf_fusion *fit, int loaded) {
         put(r, "<p>");
         esc(r, lf_method_name(m));
         put(r, lf_method_family(m) == LF_FAMILY_LEARNED && loaded
-                   ? " was read from a fusion file, which does not keep its training history (latefuse fit --history "
-                     "writes it).</p>\n"
+                   ? " was read from a fusion file that holds no training history (one written before latefuse "
+                     "kept it).</p>\n"
                    : " trains no network: there is no training curve.</p>\n");
         return;
     }
