@@ -1117,6 +1117,126 @@ const char *lf_fusion_auto_note(const lf_fusion *f);
 lf_status lf_fusion_metrics(const float *prob, const int *y, size_t N, size_t C,
                             double metrics[LF_NUM_METRICS]);
 
+/* ----------------------------------------- per class, calibration, history
+ *
+ * What the report draws, as numbers: the confusion matrix and per-class
+ * scores of fused (or single-model) probabilities, the reliability bins
+ * behind the ECE of lf_fusion_metrics, class names, and the training
+ * history of a learned method.  A prediction is the argmax (ties: the
+ * lowest index), as for the metrics. */
+
+/* counts: C x C (row: true class, column: predicted), overwritten.
+ * LF_ERR_ARG for NULL arrays, N or C zero, a label outside 0..C-1;
+ * LF_ERR_NUMERIC for a non-finite probability. */
+lf_status lf_fusion_confusion(const float *prob, const int *y, size_t N, size_t C, size_t *counts);
+
+typedef struct lf_class_score {
+    double precision;   /* TP / predicted, 0 when never predicted */
+    double recall;      /* TP / support, 0 when the class has no row */
+    double f1;          /* 2TP / (2TP + FP + FN), 0 when that is 0/0 */
+    size_t support;     /* rows of the class */
+    size_t predicted;   /* rows predicted as the class */
+} lf_class_score;
+
+/* C scores into out (errors as lf_fusion_confusion). */
+lf_status lf_fusion_per_class(const float *prob, const int *y, size_t N, size_t C, lf_class_score *out);
+
+/* The 15 equal-width bins of confidence (the largest probability) behind
+ * lf_fusion_metrics' ECE: bin i holds (i/15, (i+1)/15], confidence 0 is in
+ * bin 0; per bin the rows, their mean confidence and accuracy (NaN for an
+ * empty bin); ece = sum over bins of count/N |accuracy - confidence|. */
+#define LF_RELIABILITY_BINS 15
+typedef struct lf_reliability {
+    size_t count[LF_RELIABILITY_BINS];
+    double confidence[LF_RELIABILITY_BINS];
+    double accuracy[LF_RELIABILITY_BINS];
+    double ece;
+    size_t rows;
+} lf_reliability;
+
+lf_status lf_fusion_reliability(const float *prob, const int *y, size_t N, size_t C, lf_reliability *out);
+
+/* Class names, shown by inspect, eval, the report and Python, and stored in
+ * the fusion file: n == the fitted model's classes, each name 1..255 bytes
+ * of UTF-8 (no NUL; control characters are allowed, and escaped wherever a
+ * name is shown).  names NULL (n 0) removes them; a fit removes them too.
+ * LF_ERR_STATE for a model not fitted, LF_ERR_ARG (message in f) else. */
+lf_status lf_fusion_set_class_names(lf_fusion *f, const char *const *names, size_t n);
+/* Class c's name; NULL when the model has none or c is out of range. */
+const char *lf_fusion_class_name(const lf_fusion *f, size_t c);
+/* 0 when `name` (len bytes) is a valid class name, else one sentence in
+ * err about class `index` (0-based, counted from 1 in the message). */
+int lf_class_name_check(const char *name, size_t len, size_t index, char *err, size_t errlen);
+
+/* A list of names read from a file, owned by the caller (lf_names_free). */
+typedef struct lf_names {
+    char **names;
+    size_t n;
+} lf_names;
+
+/* One class name per line (LF or CRLF; the last newline optional; a UTF-8
+ * byte order mark skipped), each checked with lf_class_name_check. */
+lf_status lf_names_read(const char *path, lf_names *out, char *err, size_t errlen);
+/* The header row of a CSV file (the first non-blank line when it holds
+ * text and no number, as lf_matrix_read skips it): its fields, trimmed, in
+ * order; out->n = 0 when the file has no header, is not a text table (a
+ * .npy or .npz by its magic bytes), is standard input ("-") or a pipe (read
+ * once, by lf_matrix_read), or cannot be read (lf_matrix_read says why). */
+lf_status lf_csv_header_read(const char *path, lf_names *out, char *err, size_t errlen);
+void lf_names_free(lf_names *n);  /* NULL and a zeroed list are allowed */
+
+/* The history of a learned method's fit (the engine's, lf_model_history),
+ * kept in the fusion file; NULL for another method, a file written
+ * without it, or NULL f. */
+const lf_history *lf_fusion_history(const lf_fusion *f);
+
+/* Writes a history as CSV ("epoch,loss,val_loss,accuracy,val_accuracy",
+ * epochs from 1, each value the shortest decimal that reads back as the
+ * same double, "nan" where not measured) or, when the
+ * path ends in .json (any case), as one JSON object of arrays (null where
+ * not measured) plus best_epoch (1-based) and stopped_early; atomic, flags
+ * as every save.  LF_ERR_ARG for no history or path. */
+lf_status lf_history_save(const lf_history *h, const char *path, unsigned flags, char *err, size_t errlen);
+
+/* ------------------------------------------------------------- report
+ *
+ * lf_fusion_report writes one self-contained HTML page (inline SVG and CSS,
+ * no script, nothing fetched) that shows what fusion does on labelled
+ * model outputs: the compare table (lf_fusion_compare, best first), the
+ * reliability diagram and confidence histogram of every model and of the
+ * fused output before and after calibration, the confusion matrices and a
+ * per-class table, the learned weights, the training curves of a learned
+ * method, the accuracy without each model, the data and the command.
+ *
+ * The fused output: with opt->fitted, that fitted model's output on these
+ * rows (its inputs in the order of its models, raw scores when it was
+ * fitted on them, whatever opt->fusion.logits says); without, the compare
+ * table's best method, its out-of-fold output (the same folds), without
+ * and with calibration, and the method fitted on every row for its weights
+ * and training curves.  A model's diagrams and matrix cover the rows where
+ * it is present.  With more than 30 classes the matrices are summarised
+ * (the most frequent confusions) and with more than 60 the per-class table
+ * shows the 60 worst classes by F1.  With opt->fusion.logits the outputs
+ * are raw scores, shown as their softmax.  Every name is escaped.  Written
+ * atomically (flags as every save); errors in lf_fusion_error(f). */
+typedef struct lf_report_options {
+    lf_fusion_options fusion;     /* folds, seed, calibrate (the compare
+                                     table's), logits, ges and neighbour
+                                     settings; progress is compare's */
+    const lf_method *methods;     /* compare's methods; NULL = every one */
+    size_t n_methods;
+    const lf_fusion *fitted;      /* a fitted model to report on, or NULL */
+    const char *const *class_names; /* C names, or NULL: fitted's, else 0..C-1 */
+    const char *title;            /* NULL: "latefuse report" */
+    const char *command;          /* the command line shown, or NULL */
+} lf_report_options;
+
+lf_report_options lf_report_defaults(void);
+
+lf_status lf_fusion_report(lf_fusion *f, const float *const *p, const char *const *names, size_t M, size_t N,
+                           size_t C, const int *y, const lf_report_options *opt, const char *path,
+                           unsigned flags);
+
 /* ======================================================= text vectorization */
 /*
  * TextVectorization, as Keras' layer of that name: a preprocessing object

@@ -89,6 +89,7 @@ done:
 
 int cli_cmd_fit(const struct cli_opts *o) {
     cli_inputs in;
+    lf_names classes = {NULL, 0};
     int *y = NULL;
     int rc = load_labelled(o, &in, &y);
     if (rc) return rc;
@@ -100,9 +101,28 @@ int cli_cmd_fit(const struct cli_opts *o) {
     }
     lf_fusion_options opt = options_of(o);
     opt.method = o->method;
+    if (o->history && o->method != LF_FUSE_AUTO && lf_method_family(o->method) != LF_FAMILY_LEARNED) {
+        rc = cli_fail(LF_ERR_ARG, "--history needs a learned method (stack-lr, wavg, wavg-class, loglinear, mlp, "
+                      "gate or auto); this one trains no network", 1);
+        goto done;
+    }
+    cli_err e = {{0}};
+    st = cli_class_names(o, in.C, &classes, &e);
+    if (st) {
+        rc = cli_fail(st, e.msg, 1);
+        goto done;
+    }
     st = lf_fusion_fit(f, (const float *const *)in.p, in.names, in.M, in.N, in.C, y, &opt);
+    if (!st && classes.n) st = lf_fusion_set_class_names(f, (const char *const *)classes.names, classes.n);
     if (st) {
         rc = fusion_fail(f, st, 1);
+        goto done;
+    }
+    /* the history first: a fusion file on disk means the whole fit is done */
+    const lf_history *hist = lf_fusion_history(f);
+    char herr[512];
+    if (o->history && hist && lf_history_save(hist, o->history, o->no_fsync ? LF_WRITE_NO_FSYNC : 0, herr, sizeof herr)) {
+        rc = cli_fail(LF_ERR_IO, herr, 0);
         goto done;
     }
     /* the library's temporary file is not registered: the save runs with
@@ -126,7 +146,12 @@ int cli_cmd_fit(const struct cli_opts *o) {
         cli_print_auto(stdout, at, opt.metric, 10);
     }
     if (lf_fusion_weights(f, NULL, 0, NULL, NULL) > 0) cli_print_fusion(stdout, f, 0);
+    if (o->history && hist)
+        printf("wrote the history of %zu epochs to %s\n", hist->epochs, o->history);
+    else if (o->history)
+        printf("wrote no history: %s trains no network\n", name ? name : "the method");
 done:
+    lf_names_free(&classes);
     lf_fusion_free(f);
     cli_inputs_free(&in);
     free(y);
@@ -210,8 +235,16 @@ int cli_cmd_predict(const struct cli_opts *o) {
     return 0;
 }
 
+/* eval --confusion: a C x C matrix of counts, printed */
+#define EVAL_MAX_CONFUSION 1000
+
 int cli_cmd_eval(const struct cli_opts *o) {
     lf_fusion *f = NULL;
+    lf_names classes = {NULL, 0};
+    const char **cls = NULL;
+    char (*nums)[24] = NULL;
+    lf_class_score *pc = NULL;
+    size_t *cm = NULL;
     cli_inputs in;
     float *prob = NULL;
     int *y = NULL;
@@ -237,8 +270,39 @@ int cli_cmd_eval(const struct cli_opts *o) {
         rc = cli_fail(st, lf_status_string(st), 1);
         goto done;
     }
-    cli_print_metrics(stdout, m, in.N, o->json);
+    if (o->per_class || o->confusion) {
+        if (o->confusion && in.C > EVAL_MAX_CONFUSION) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "--confusion prints at most %d classes, and the outputs have %zu (the report "
+                     "lists the most frequent confusions)", EVAL_MAX_CONFUSION, in.C);
+            rc = cli_fail(LF_ERR_ARG, msg, 1);
+            goto done;
+        }
+        st = cli_class_names(o, in.C, &classes, &e);
+        if (st) {
+            rc = cli_fail(st, e.msg, 1);
+            goto done;
+        }
+        cls = calloc(in.C, sizeof *cls);
+        nums = calloc(in.C, sizeof *nums);
+        pc = o->per_class ? calloc(in.C, sizeof *pc) : NULL;
+        cm = o->confusion ? calloc(in.C * in.C, sizeof *cm) : NULL;
+        if (!cls || !nums || (o->per_class && !pc) || (o->confusion && !cm)) {
+            rc = cli_fail(LF_ERR_NOMEM, "out of memory for the per-class scores", 0);
+            goto done;
+        }
+        for (size_t c = 0; c < in.C; c++) cls[c] = cli_class_name(&classes, f, c, nums[c]);
+        if (pc) st = lf_fusion_per_class(prob, y, in.N, in.C, pc);
+        if (!st && cm) st = lf_fusion_confusion(prob, y, in.N, in.C, cm);
+        if (st) {
+            rc = cli_fail(st, lf_status_string(st), 1);
+            goto done;
+        }
+    }
+    cli_print_eval(stdout, m, in.N, in.C, cls, pc, cm, o->json);
 done:
+    lf_names_free(&classes);
+    free(cls), free(nums), free(pc), free(cm);
     lf_fusion_free(f);
     cli_inputs_free(&in);
     free(prob);

@@ -244,3 +244,43 @@ done:
     lf_matrix_free(&a);
     return st;
 }
+
+lf_status cli_class_names(const struct cli_opts *o, size_t C, lf_names *out, cli_err *e) {
+    char err[512];
+    memset(out, 0, sizeof *out);
+    const char *from = o->class_names;
+    lf_status st;
+    if (from) {
+        st = lf_names_read(from, out, err, sizeof err);
+    } else {
+        st = LF_OK;
+        for (size_t k = 0; st == LF_OK && !out->n && k < o->n_models; k++) {
+            from = o->models[k].path;
+            st = lf_csv_header_read(from, out, err, sizeof err);
+        }
+    }
+    if (st) return cli_set(e, st, "%s", err);
+    if (out->n && out->n != C) {
+        size_t n = out->n;
+        lf_names_free(out);
+        return cli_set(e, LF_ERR_SHAPE, "'%s' names %zu classes, but the outputs have %zu", from, n, C);
+    }
+    return LF_OK;
+}
+
+const char *cli_class_name(const lf_names *given, const lf_fusion *f, size_t c, char buf[24]) {
+    if (given && c < given->n) return given->names[c];
+    const char *s = lf_fusion_class_name(f, c);
+    if (s) return s;
+    snprintf(buf, 24, "%zu", c);
+    return buf;
+}
+
+void cli_print_name(FILE *f, const char *s, int width) {
+    int n = 0;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if ((*c & 0xC0) != 0x80) n++;
+        fputc(*c < 0x20 || *c == 0x7f ? '?' : *c, f);
+    }
+    for (; n < width; n++) fputc(' ', f);
+}

@@ -28,7 +28,8 @@ int main(int argc, char **argv) {
         fputs(lf_cli_usage(o.command), stdout);
         return 0;
     }
-    if (o.command == CLI_COMPARE || o.command == CLI_FIT || o.command == CLI_PREDICT || o.command == CLI_EVAL) {
+    if (o.command == CLI_COMPARE || o.command == CLI_FIT || o.command == CLI_PREDICT || o.command == CLI_EVAL ||
+        o.command == CLI_REPORT) {
         /* before anything is read or written */
         if (cli_check_outputs_apart(&o, err, sizeof err)) {
             cli_error(err);
@@ -45,6 +46,7 @@ int main(int argc, char **argv) {
     case CLI_EVAL: return cli_cmd_eval(&o);
     case CLI_INSPECT: return cli_cmd_inspect(&o);
     case CLI_DEMO: return cli_cmd_demo(&o);
+    case CLI_REPORT: return cli_cmd_report(&o);
     default: break;
     }
     fputs(lf_cli_usage(CLI_NONE), stderr);

@@ -95,6 +95,31 @@ class History:
     def __repr__(self):
         return "History(%r)" % (self.history,)
 
+    def plot(self, keys=None, ax=None):
+        """Draws the curves of `keys` (default: every series, loss and
+        val_loss first) against the epoch on `ax` (default: a new figure)
+        with matplotlib, and returns the axes.  matplotlib is not a
+        dependency: without it this raises ImportError saying so (the
+        numbers are in self.history either way)."""
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as exc:
+            raise ImportError("History.plot needs matplotlib (pip install matplotlib, or apt-get install "
+                              "python3-matplotlib); the curves are in History.history") from exc
+        keys = list(self.history) if keys is None else list(keys)
+        for k in keys:
+            if k not in self.history:
+                raise KeyError("History.plot: no series %r (there are %s)" % (k, ", ".join(self.history)))
+        if ax is None:
+            ax = plt.figure().add_subplot(1, 1, 1)
+        epochs = [e + 1 for e in self.epoch]
+        for k in keys:
+            ax.plot(epochs, self.history[k], label=k, linestyle="--" if k.startswith("val_") else "-")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(", ".join(keys))
+        ax.legend()
+        return ax
+
 
 class Model:
     """Model(inputs, outputs, name=None, seed=None), as keras.Model.

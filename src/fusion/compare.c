@@ -14,6 +14,7 @@
 #include "fusion/cv.h"
 #include "fusion/method.h"
 #include "fusion/metrics.h"
+#include "report/report.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -91,36 +92,45 @@ static lf_status cv_method(lf_err *e, cv_ctx *c, lf_method method, int calibrate
     return st;
 }
 
-/* a single model's own outputs (temperature fitted on the training folds) */
+/* a single model's own outputs on the test rows of fold k, already split
+ * (temperature fitted on the training folds), into c->prob; a missing
+ * output is the uniform distribution when `uniform`, else NaN */
+static lf_status single_fold(lf_err *e, cv_ctx *c, size_t m, int calibrate, size_t ntr, size_t nte, int uniform) {
+    lf_status st = LF_OK;
+    float T = 1.0f;
+    if (calibrate && c->p[m]) {
+        lf_probs tr;
+        const float *one[1] = {c->p[m]};
+        st = lf_probs_prepare(e, one, 1, c->C, c->o->logits, NULL, c->train, ntr, &tr);
+        int *ytr = lf_alloc_array(ntr ? ntr : 1, sizeof *ytr);
+        if (st == LF_OK && !ytr) st = lf_fail(e, LF_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; st == LF_OK && i < ntr; i++) ytr[i] = c->y[c->train[i]];
+        if (st == LF_OK) st = lf_fit_temperature(tr.p[0], ytr, ntr, c->C, &T, e);
+        LF_FREE(ytr);
+        lf_probs_free(&tr);
+        if (st != LF_OK) return st;
+    }
+    const float *one[1] = {c->p[m]};
+    lf_probs pr;
+    if (c->p[m]) {
+        st = lf_probs_prepare(e, one, 1, c->C, c->o->logits, &T, c->test, nte, &pr);
+        if (st != LF_OK) return st;
+        for (size_t i = 0; i < nte * c->C; i++) c->prob[i] = pr.p[0][i];
+        lf_probs_free(&pr);
+    }
+    for (size_t i = 0; i < nte; i++) /* missing */
+        if (!c->p[m] || isnan(c->prob[i * c->C]))
+            for (size_t j = 0; j < c->C; j++) c->prob[i * c->C + j] = uniform ? 1.0f / (float)c->C : (float)NAN;
+    return LF_OK;
+}
+
+/* a single model's own outputs, scored (a missing output as uniform) */
 static lf_status cv_single(lf_err *e, cv_ctx *c, size_t m, int calibrate, lf_metrics *per) {
     lf_status st = LF_OK;
     for (size_t k = 0; st == LF_OK && k < c->K; k++) {
         size_t ntr, nte;
         if ((st = split(c, k, &ntr, &nte, e)) != LF_OK) break;
-        float T = 1.0f;
-        if (calibrate && c->p[m]) {
-            lf_probs tr;
-            const float *one[1] = {c->p[m]};
-            st = lf_probs_prepare(e, one, 1, c->C, c->o->logits, NULL, c->train, ntr, &tr);
-            int *ytr = lf_alloc_array(ntr ? ntr : 1, sizeof *ytr);
-            if (st == LF_OK && !ytr) st = lf_fail(e, LF_ERR_NOMEM, "out of memory");
-            for (size_t i = 0; st == LF_OK && i < ntr; i++) ytr[i] = c->y[c->train[i]];
-            if (st == LF_OK) st = lf_fit_temperature(tr.p[0], ytr, ntr, c->C, &T, e);
-            LF_FREE(ytr);
-            lf_probs_free(&tr);
-            if (st != LF_OK) break;
-        }
-        const float *one[1] = {c->p[m]};
-        lf_probs pr;
-        if (c->p[m]) {
-            st = lf_probs_prepare(e, one, 1, c->C, c->o->logits, &T, c->test, nte, &pr);
-            if (st != LF_OK) break;
-            for (size_t i = 0; i < nte * c->C; i++) c->prob[i] = pr.p[0][i];
-            lf_probs_free(&pr);
-        }
-        for (size_t i = 0; i < nte; i++) /* missing: uniform */
-            if (!c->p[m] || isnan(c->prob[i * c->C]))
-                for (size_t j = 0; j < c->C; j++) c->prob[i * c->C + j] = 1.0f / (float)c->C;
+        if ((st = single_fold(e, c, m, calibrate, ntr, nte, 1)) != LF_OK) break;
         st = lf_metrics_compute(c->prob, c->ytest, nte, c->C, &per[k], e);
     }
     return st;
@@ -284,6 +294,38 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     if (table) *table = t;
     else lf_compare_table_free(t);
     return LF_OK;
+}
+
+lf_status lf_cv_outputs(lf_err *e, const float *const *p, const char *const *names, size_t M, size_t N,
+                        size_t C, const int *y, const lf_fusion_options *o, lf_method method, long model,
+                        int calibrate, float *out) {
+    cv_ctx c;
+    lf_status st = ctx_init(e, &c, p, names, M, N, C, y, o);
+    if (st != LF_OK) return st;
+    lf_fusion fs;
+    memset(&fs, 0, sizeof fs);
+    for (size_t k = 0; st == LF_OK && k < c.K; k++) {
+        size_t ntr, nte;
+        if ((st = split(&c, k, &ntr, &nte, e)) != LF_OK) break;
+        if (model >= 0) {
+            st = single_fold(e, &c, (size_t)model, calibrate, ntr, nte, 0);
+        } else {
+            st = lf_fusion_fit_rows(&fs, p, names, M, C, y, c.train, ntr, o, method, calibrate);
+            if (st != LF_OK) {
+                lf_fail(e, st, "%s, fold %zu: %s", lf_method_name(method), k + 1, fs.err.msg);
+                break;
+            }
+            lf_probs pr;
+            st = lf_probs_prepare(e, p, M, C, o->logits, fs.temps, c.test, nte, &pr);
+            if (st == LF_OK) st = lf_fusion_predict_core(&fs, &pr, c.prob);
+            lf_probs_free(&pr);
+        }
+        for (size_t i = 0; st == LF_OK && i < nte; i++)
+            memcpy(out + c.test[i] * C, c.prob + i * C, C * sizeof *out);
+    }
+    lf_fusion_clear(&fs);
+    ctx_free(&c);
+    return st;
 }
 
 /* ------------------------------------------------------------- auto
