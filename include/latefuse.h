@@ -837,8 +837,10 @@ typedef enum lf_input_problem {
     LF_INPUT_LABEL_NOT_INTEGER,/* label `value` is not a whole number */
     LF_INPUT_LABEL_NOT_ONE_HOT,/* a one-hot row is not exactly one 1 and
                                   the rest 0 */
-    LF_INPUT_NOT_PROBABILITY   /* a one-column (binary) probability `value`
+    LF_INPUT_NOT_PROBABILITY,  /* a one-column (binary) probability `value`
                                   outside 0..1 (lf_outputs_prepare) */
+    LF_INPUT_LABEL_NAME        /* a label given by name is not a class name
+                                  (lf_labels_from_names) */
 } lf_input_problem;
 
 typedef struct lf_input_issue {
@@ -1184,6 +1186,18 @@ lf_status lf_names_read(const char *path, lf_names *out, char *err, size_t errle
  * once, by lf_matrix_read), or cannot be read (lf_matrix_read says why). */
 lf_status lf_csv_header_read(const char *path, lf_names *out, char *err, size_t errlen);
 void lf_names_free(lf_names *n);  /* NULL and a zeroed list are allowed */
+
+/* Labels given as names (a text column of "car", "dog", ...): y[i] is the
+ * index of labels[i] among the C class names (exact bytes).  LF_ERR_FORMAT
+ * with the first label that is no class name in *issue (kind
+ * LF_INPUT_LABEL_NAME, its row; issue may be NULL), LF_ERR_ARG for NULL
+ * arguments. */
+lf_status lf_labels_from_names(const char *const *labels, size_t N, const char *const *classes, size_t C,
+                               int *y, lf_input_issue *issue);
+/* The distinct labels of N, sorted bytewise (strcmp), into out (the class
+ * names of labels given by name when no names are given): LF_ERR_NOMEM,
+ * LF_ERR_ARG for NULL arguments. */
+lf_status lf_names_unique(const char *const *labels, size_t N, lf_names *out);
 
 /* The history of a learned method's fit (the engine's, lf_model_history),
  * kept in the fusion file; NULL for another method, a file written

@@ -181,7 +181,11 @@ lf_status cli_match_models(const lf_fusion *f, cli_inputs *in, cli_err *e);
 /* Loads labels for N samples of C classes: N integers in 0..C-1 (one
  * column, any numeric dtype but integral values) or an N x C one-hot
  * matrix.  *y is malloc'ed (free with free). */
-lf_status cli_load_labels(const char *path, size_t N, size_t C, int **y, cli_err *e);
+/* Labels: numbers (class indices or one-hot), or names, one per line,
+ * mapped through *classes (names known: --class-names, a CSV header, the
+ * fusion model's; classes NULL: numbers only) or, when it is empty,
+ * through their sorted distinct values, which are then put in *classes. */
+lf_status cli_load_labels(const char *path, size_t N, size_t C, lf_names *classes, int **y, cli_err *e);
 
 void cli_inputs_free(cli_inputs *in);
 

@@ -39,23 +39,45 @@ static lf_fusion_options options_of(const struct cli_opts *o) {
     return opt;
 }
 
-/* Loads -m files and -y labels for compare and fit. */
-static int load_labelled(const struct cli_opts *o, cli_inputs *in, int **y) {
+/* Loads -m files, the class names (--class-names or a CSV header) and the
+ * -y labels (numbers, or names mapped through the class names, which they
+ * give when there are none) for compare and fit. */
+static int load_labelled(const struct cli_opts *o, cli_inputs *in, lf_names *classes, int **y) {
     cli_err e = {{0}};
     lf_status st = cli_load_models(o, o->logits, 0, in, &e);
     if (st) return cli_fail(st, e.msg, 1);
-    st = cli_load_labels(o->labels, in->N, in->C, y, &e);
+    st = cli_class_names(o, in->C, classes, &e);
+    if (!st) st = cli_load_labels(o->labels, in->N, in->C, classes, y, &e);
     if (st) {
         cli_inputs_free(in);
+        lf_names_free(classes);
         return cli_fail(st, e.msg, 1);
     }
     return 0;
 }
 
+/* The fusion model's class names as a list (empty when it has none). */
+static lf_status names_of(const lf_fusion *f, lf_names *out) {
+    size_t C = lf_fusion_num_classes(f);
+    memset(out, 0, sizeof *out);
+    if (!C || !lf_fusion_class_name(f, 0)) return LF_OK;
+    if (!(out->names = calloc(C, sizeof *out->names))) return LF_ERR_NOMEM;
+    for (size_t c = 0; c < C; c++, out->n = c) {
+        const char *s = lf_fusion_class_name(f, c);
+        if (!(out->names[c] = malloc(strlen(s) + 1))) {
+            lf_names_free(out);
+            return LF_ERR_NOMEM;
+        }
+        memcpy(out->names[c], s, strlen(s) + 1);
+    }
+    return LF_OK;
+}
+
 int cli_cmd_compare(const struct cli_opts *o) {
     cli_inputs in;
+    lf_names classes = {NULL, 0};
     int *y = NULL;
-    int rc = load_labelled(o, &in, &y);
+    int rc = load_labelled(o, &in, &classes, &y);
     if (rc) return rc;
     lf_fusion *f = NULL;
     lf_compare_table *t = NULL;
@@ -83,6 +105,7 @@ done:
     lf_compare_table_free(t);
     lf_fusion_free(f);
     cli_inputs_free(&in);
+    lf_names_free(&classes);
     free(y);
     return rc;
 }
@@ -91,7 +114,7 @@ int cli_cmd_fit(const struct cli_opts *o) {
     cli_inputs in;
     lf_names classes = {NULL, 0};
     int *y = NULL;
-    int rc = load_labelled(o, &in, &y);
+    int rc = load_labelled(o, &in, &classes, &y);
     if (rc) return rc;
     lf_fusion *f = NULL;
     lf_status st = lf_fusion_create(&f);
@@ -104,12 +127,6 @@ int cli_cmd_fit(const struct cli_opts *o) {
     if (o->history && o->method != LF_FUSE_AUTO && lf_method_family(o->method) != LF_FAMILY_LEARNED) {
         rc = cli_fail(LF_ERR_ARG, "--history needs a learned method (stack-lr, wavg, wavg-class, loglinear, mlp, "
                       "gate or auto); this one trains no network", 1);
-        goto done;
-    }
-    cli_err e = {{0}};
-    st = cli_class_names(o, in.C, &classes, &e);
-    if (st) {
-        rc = cli_fail(st, e.msg, 1);
         goto done;
     }
     st = lf_fusion_fit(f, (const float *const *)in.p, in.names, in.M, in.N, in.C, y, &opt);
@@ -259,9 +276,13 @@ int cli_cmd_eval(const struct cli_opts *o) {
         rc = cli_fail(LF_ERR_SHAPE, msg, 1);
         goto done;
     }
-    lf_status st = cli_load_labels(o->labels, in.N, in.C, &y, &e);
+    /* labels given by name map through --class-names, a CSV header, or
+     * the names stored in the fusion model */
+    lf_status st = cli_class_names(o, in.C, &classes, &e);
+    if (!st && !classes.n) st = names_of(f, &classes);
+    if (!st) st = cli_load_labels(o->labels, in.N, in.C, &classes, &y, &e);
     if (st) {
-        rc = cli_fail(st, e.msg, 1);
+        rc = cli_fail(st, st == LF_ERR_NOMEM && !*e.msg ? "out of memory" : e.msg, 1);
         goto done;
     }
     double m[LF_NUM_METRICS];
@@ -276,11 +297,6 @@ int cli_cmd_eval(const struct cli_opts *o) {
             snprintf(msg, sizeof msg, "--confusion prints at most %d classes, and the outputs have %zu (the report "
                      "lists the most frequent confusions)", EVAL_MAX_CONFUSION, in.C);
             rc = cli_fail(LF_ERR_ARG, msg, 1);
-            goto done;
-        }
-        st = cli_class_names(o, in.C, &classes, &e);
-        if (st) {
-            rc = cli_fail(st, e.msg, 1);
             goto done;
         }
         cls = calloc(in.C, sizeof *cls);

@@ -159,3 +159,46 @@ lf_status lf_csv_header_read(const char *path, lf_names *out, char *err, size_t 
     if (st != LF_OK) lf_names_free(out);
     return give(st, &e, err, errlen);
 }
+
+/* ------------------------------------------------------ labels by name */
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+lf_status lf_names_unique(const char *const *labels, size_t N, lf_names *out) {
+    if (!out) return LF_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    if (!labels && N) return LF_ERR_ARG;
+    const char **v = lf_alloc_array(N ? N : 1, sizeof *v);
+    if (!v) return LF_ERR_NOMEM;
+    memcpy(v, labels, N * sizeof *v);
+    qsort(v, N, sizeof *v, cmp_str);
+    size_t n = 0;
+    for (size_t i = 0; i < N; i++)
+        if (i == 0 || strcmp(v[i], v[i - 1]) != 0) v[n++] = v[i];
+    out->names = LF_CALLOC(n ? n : 1, sizeof *out->names);
+    lf_status st = out->names ? LF_OK : LF_ERR_NOMEM;
+    for (size_t i = 0; st == LF_OK && i < n; i++, out->n = i) {
+        size_t len = strlen(v[i]);
+        if (!(out->names[i] = LF_MALLOC(len + 1))) st = LF_ERR_NOMEM;
+        else memcpy(out->names[i], v[i], len + 1);
+    }
+    LF_FREE(v);
+    if (st != LF_OK) lf_names_free(out);
+    return st;
+}
+
+lf_status lf_labels_from_names(const char *const *labels, size_t N, const char *const *classes, size_t C,
+                               int *y, lf_input_issue *issue) {
+    if (issue) memset(issue, 0, sizeof *issue);
+    if ((!labels && N) || !classes || !y) return LF_ERR_ARG;
+    for (size_t i = 0; i < N; i++) {
+        size_t c = 0;
+        while (c < C && strcmp(labels[i], classes[c]) != 0) c++;
+        if (c == C) {
+            if (issue) issue->kind = LF_INPUT_LABEL_NAME, issue->row = i;
+            return LF_ERR_FORMAT;
+        }
+        y[i] = (int)c;
+    }
+    return LF_OK;
+}
