@@ -157,13 +157,14 @@ static void nearest(const des_state *s, size_t nq, size_t K, const size_t *excl,
         lf_sgemm(0, 1, nq, nf, D, -2.0f, sc->x, D, s->rows + f0 * D, D, 0.0f, sc->keys, nf);
         const float *nrm = s->norms + f0;
         for (size_t q = 0; q < nq; q++) {
-            float *kk = sc->bk + q * K, *row = sc->keys + q * nf;
+            float *kk = sc->bk + q * K;
+            const float *row = sc->keys + q * nf;
             size_t *ii = sc->bi + q * K, c = sc->cnt[q];
-            for (size_t j = 0; j < nf; j++) row[j] += nrm[j];
             float worst = c == K ? kk[K - 1] : INFINITY;
-            for (size_t j = 0; j < nf; j++) {
-                float v = row[j];
-                if (!(v < worst) || (excl && excl[q] == f0 + j)) continue;
+            for (size_t j = lf_first_sum_below(row, nrm, 0, nf, worst); j < nf;
+                 j = lf_first_sum_below(row, nrm, j + 1, nf, worst)) {
+                float v = row[j] + nrm[j];
+                if (excl && excl[q] == f0 + j) continue;
                 size_t pos = c < K ? c++ : K - 1;
                 while (pos > 0 && kk[pos - 1] > v) kk[pos] = kk[pos - 1], ii[pos] = ii[pos - 1], pos--;
                 kk[pos] = v, ii[pos] = f0 + j;
