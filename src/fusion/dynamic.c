@@ -34,8 +34,13 @@
  * another file is not supported.  The search is exact brute force: blocks
  * of 256 query rows against blocks of 512 fitting rows, -2 q.x from the
  * sgemm plus ||x||^2 (||q||^2 is the same for all of a query's neighbours),
- * in float; equal keys go to the lower fitting row; OpenMP over query
- * blocks, each row's result independent of the thread count.
+ * in float; equal keys go to the lower fitting row; per query, the keys
+ * below its k-th nearest so far are found 8 at a time (lf_first_sum_below)
+ * and inserted in order, so the neighbours are those of a plain scan;
+ * OpenMP over query blocks, each row's result independent of the thread
+ * count.  Fitted on the same rows, the four methods hold the same fitting
+ * rows: lf_des_predict_shared serves several from one search (compare and
+ * auto cross-validate them together).
  *
  * Weights (lf_fusion_weights): each model's mean share of the fused output
  * over up to 2048 fitting rows (evenly spaced), each with itself left out
