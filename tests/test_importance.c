@@ -80,14 +80,14 @@ static void test_by_hand(void) {
     lf_fusion_free(f);
 }
 
-enum { M = 3, N = 40000, C = 4 };
-static float p[M][N * C], out[N * C];
-static int y[N];
+enum { M = 3, N = 40000, NT = 70000, C = 4 }; /* NT: rows for test_threads (5 blocks) */
+static float p[M][NT * C], out[N * C];
+static int y[NT];
 
 /* more rows than one block, a learned method, missing rows */
 static void test_blocks(void) {
     uint64_t s = 3;
-    for (size_t r = 0; r < N; r++) {
+    for (size_t r = 0; r < NT; r++) { /* the first N rows: test_blocks' */
         s = s * 6364136223846793005ull + 1442695040888963407ull;
         y[r] = (int)((s >> 33) % C);
         for (size_t k = 0; k < M; k++) {
@@ -126,8 +126,9 @@ static void test_blocks(void) {
     lf_fusion_free(f);
 }
 
-/* test_blocks' rows: every method's importance the same bits on one
- * thread; ges's weightless model (the first, with no margin on the label)
+/* test_blocks' data, NT rows (enough blocks for two threads to take them
+ * in turn): every method's importance the same bits on one thread as on
+ * two; ges's weightless model (the first, with no margin on the label)
  * changes nothing */
 static void test_threads(void) {
     const float *pp[M] = {p[0], p[1], p[2]};
@@ -138,13 +139,13 @@ static void test_threads(void) {
         for (int one = 0; one <= 1; one++) {
 #ifdef _OPENMP
             int keep = omp_get_max_threads();
-            if (one) omp_set_num_threads(1);
+            omp_set_num_threads(one ? 1 : 2);
 #endif
             lf_fusion *f;
             lf_fusion_create(&f);
             lf_fusion_options o = lf_fusion_defaults();
             o.method = ms[i], o.epochs = 2;
-            CHECK(lf_fusion_fit(f, pp, names3, M, N, C, y, &o) == LF_OK, "fit: %s", lf_fusion_error(f));
+            CHECK(lf_fusion_fit(f, pp, names3, M, NT, C, y, &o) == LF_OK, "fit: %s", lf_fusion_error(f));
             CHECK(lf_fusion_importance(f, ll[one], acc[one], M + 1) == M + 1, "M + 1 values");
             if (ms[i] == LF_FUSE_GES) lf_fusion_weights(f, w, M, NULL, NULL);
             lf_fusion_free(f);

@@ -12,14 +12,17 @@
  * prepared rows (fit has validated them; lf_fusion_predict would give the
  * same bits); an output with the same bits as the block's output with
  * every model (a model the method does not use) takes that output's
- * scores.  Blocks run on the threads; a metric's total is its blocks'
- * (mean x rows) added in block order, so the numbers do not depend on the
- * thread count.
+ * scores.  Blocks run on the threads (when there are at least two per
+ * thread); a metric's total is its blocks' (mean x rows) added in block
+ * order, so the numbers do not depend on the thread count.
  */
 #include "fusion/fusion_internal.h"
 #include "fusion/metrics.h"
 
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define IMPORTANCE_ROWS 16384
 
@@ -48,7 +51,13 @@ lf_status lf_fusion_measure_importance(lf_fusion *f, const float *const *p, size
         return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory measuring importance");
     }
     long long nbl = (long long)nb;
-#pragma omp parallel if (nb >= 2)
+    /* blocks on the threads when there are enough to keep them all busy;
+     * else one block at a time, each predict with the threads it uses */
+    int par = nb >= 2;
+#ifdef _OPENMP
+    par = nb >= 2 * (size_t)omp_get_max_threads();
+#endif
+#pragma omp parallel if (par)
     {
         float *full = lf_alloc_array(B ? B : 1, C * sizeof *full), *out = lf_alloc_array(B ? B : 1, C * sizeof *out);
         const float **q = lf_alloc_array(M, sizeof *q);
