@@ -53,10 +53,11 @@ lf_status lf_fusion_measure_importance(lf_fusion *f, const float *const *p, size
     long long nbl = (long long)nb;
     /* blocks on the threads when there are enough to keep them all busy;
      * else one block at a time, each predict with the threads it uses */
-    int par = nb >= 2;
+    int par = 0;
 #ifdef _OPENMP
     par = nb >= 2 * (size_t)omp_get_max_threads();
 #endif
+    (void)par; /* read by the pragma only */
 #pragma omp parallel if (par)
     {
         float *full = lf_alloc_array(B ? B : 1, C * sizeof *full), *out = lf_alloc_array(B ? B : 1, C * sizeof *out);
