@@ -92,6 +92,96 @@ static lf_status cv_method(lf_err *e, cv_ctx *c, lf_method method, int calibrate
     return st;
 }
 
+/* The dynamic-selection methods (knora-e, knora-u, ola, lca) of a list
+ * hold the same fitting rows when fitted on the same folds, so they are
+ * cross-validated together: per fold and model left out, one neighbour
+ * search serves them all (lf_des_predict_shared; each output the bits of
+ * its own predict, so every number is cv_method's). */
+static int is_des(lf_method m) {
+    return m == LF_FUSE_KNORA_E || m == LF_FUSE_KNORA_U || m == LF_FUSE_OLA || m == LF_FUSE_LCA;
+}
+
+typedef struct des_group {
+    lf_method m[4];
+    size_t n;
+    int done[2];          /* per calibration */
+    lf_metrics *per[2];   /* n x K */
+    double *without[2];   /* n x M, or NULL */
+} des_group;
+
+static void des_group_free(des_group *g) {
+    for (int cal = 0; cal < 2; cal++) LF_FREE(g->per[cal]), LF_FREE(g->without[cal]);
+}
+
+/* cv_method for the n methods of g at once, into g->per[cal] (and
+ * g->without[cal] when with_without) */
+static lf_status cv_group(lf_err *e, cv_ctx *c, des_group *g, int cal, int with_without) {
+    size_t n = g->n, M = c->M;
+    lf_fusion fs[4];
+    float *outs[4] = {c->prob, NULL, NULL, NULL};
+    memset(fs, 0, sizeof fs);
+    g->per[cal] = lf_alloc_array(n * c->K, sizeof *g->per[cal]);
+    g->without[cal] = with_without ? LF_CALLOC(n * M, sizeof *g->without[cal]) : NULL;
+    lf_status st = g->per[cal] && (!with_without || g->without[cal]) ? LF_OK : LF_ERR_NOMEM;
+    for (size_t i = 1; st == LF_OK && i < n; i++)
+        if (!(outs[i] = lf_alloc_array(c->N, c->C * sizeof(float)))) st = LF_ERR_NOMEM;
+    if (st != LF_OK) lf_fail(e, st, "out of memory for cross-validation");
+    for (size_t k = 0; st == LF_OK && k < c->K; k++) {
+        size_t ntr, nte;
+        if ((st = split(c, k, &ntr, &nte, e)) != LF_OK) break;
+        for (size_t i = 0; st == LF_OK && i < n; i++) {
+            st = lf_fusion_fit_rows(&fs[i], c->p, c->names, M, c->C, c->y, c->train, ntr, c->o, g->m[i], cal);
+            if (st != LF_OK) lf_fail(e, st, "%s, fold %zu: %s", lf_method_name(g->m[i]), k + 1, fs[i].err.msg);
+        }
+        for (long drop = -1; st == LF_OK && drop < (long)(with_without ? M : 0); drop++) {
+            for (size_t m = 0; m < M; m++) c->pdrop[m] = (long)m == drop ? NULL : c->p[m];
+            const lf_fusion *fp[4] = {&fs[0], &fs[1], &fs[2], &fs[3]};
+            lf_probs pr;
+            size_t bad = 0;
+            st = lf_probs_prepare(e, c->pdrop, M, c->C, c->o->logits, fs[0].temps, c->test, nte, &pr);
+            if (st == LF_OK && !lf_des_predict_shared(fp, n, &pr, outs, &st)) /* one by one */
+                for (size_t i = 0; st == LF_OK && i < n; i++) {
+                    lf_probs_free(&pr);
+                    st = lf_probs_prepare(e, c->pdrop, M, c->C, c->o->logits, fs[i].temps, c->test, nte, &pr);
+                    if (st == LF_OK) st = lf_fusion_predict_core(&fs[i], &pr, outs[i]);
+                    bad = i;
+                }
+            lf_probs_free(&pr);
+            if (st != LF_OK) {
+                lf_fail(e, st, "%s, fold %zu: prediction failed (%s)", lf_method_name(g->m[bad]), k + 1,
+                        lf_status_string(st));
+                break;
+            }
+            for (size_t i = 0; st == LF_OK && i < n; i++) {
+                lf_metrics mt;
+                st = lf_metrics_compute(outs[i], c->ytest, nte, c->C, &mt, e);
+                if (drop < 0) g->per[cal][i * c->K + k] = mt;
+                else g->without[cal][i * M + (size_t)drop] += mt.accuracy / (double)c->K;
+            }
+        }
+    }
+    for (size_t i = 0; i < 4; i++) lf_fusion_clear(&fs[i]);
+    for (size_t i = 1; i < n; i++) LF_FREE(outs[i]);
+    if (st == LF_OK) g->done[cal] = 1;
+    return st;
+}
+
+/* cv_method of method, from its group when it is a dynamic-selection
+ * method of g (the group cross-validated the first time) */
+static lf_status cv_any(lf_err *e, cv_ctx *c, des_group *g, lf_method method, int cal, lf_metrics *per,
+                        double *acc_without) {
+    size_t i = 0;
+    while (g && i < g->n && g->m[i] != method) i++;
+    if (!g || i == g->n) return cv_method(e, c, method, cal, per, acc_without);
+    if (!g->done[cal]) {
+        lf_status st = cv_group(e, c, g, cal, acc_without != NULL);
+        if (st != LF_OK) return st;
+    }
+    memcpy(per, g->per[cal] + i * c->K, c->K * sizeof *per);
+    if (acc_without) memcpy(acc_without, g->without[cal] + i * c->M, c->M * sizeof *acc_without);
+    return LF_OK;
+}
+
 /* a single model's own outputs on the test rows of fold k, already split
  * (temperature fitted on the training folds), into c->prob; a missing
  * output is the uniform distribution when `uniform`, else NaN */
@@ -254,6 +344,14 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
         return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory for the comparison table");
     }
     t->n_models = M;
+    des_group g;
+    memset(&g, 0, sizeof g);
+    for (size_t i = 0; i < n_methods && g.n < 4; i++) {
+        lf_method mi = methods ? methods[i] : lf_method_at(i)->id;
+        int seen = 0;
+        for (size_t j = 0; j < g.n; j++) seen |= g.m[j] == mi;
+        if (is_des(mi) && !seen) g.m[g.n++] = mi;
+    }
     for (size_t i = 0; st == LF_OK && i < n_methods; i++) {
         lf_method mi = methods ? methods[i] : lf_method_at(i)->id;
         lf_score_row *row = &t->rows[t->n_rows];
@@ -266,9 +364,10 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
         t->n_rows++;
         snprintf(row->name, sizeof row->name, "%s", lf_method_name(mi));
         row->kind = LF_ROW_METHOD, row->method = mi, row->calibrated = o.calibrate;
-        st = cv_method(&f->err, &c, mi, o.calibrate, per, row->acc_without);
+        st = cv_any(&f->err, &c, &g, mi, o.calibrate ? 1 : 0, per, row->acc_without);
         if (st == LF_OK) mean_std(per, c.K, row);
     }
+    des_group_free(&g);
     tell_progress(opt, n_methods, n_methods, NULL, t0);
     for (size_t m = 0; st == LF_OK && m < M; m++) {
         lf_score_row *row = &t->rows[t->n_rows++];
@@ -384,13 +483,17 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
         return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
     }
     t->n_models = M;
+    des_group g;
+    memset(&g, 0, sizeof g);
+    for (size_t i = 0; i < lf_method_count() && g.n < 4; i++)
+        if (is_des(lf_method_at(i)->id)) g.m[g.n++] = lf_method_at(i)->id;
     for (size_t i = 0; st == LF_OK && i < lf_method_count(); i++)
         for (int cal = 0; st == LF_OK && cal <= 1; cal++) {
             const lf_method_def *d = lf_method_at(i);
             char label[80];
             snprintf(label, sizeof label, "auto: %s%s", d->name, cal ? " +calibrate" : "");
             tell_progress(opt, 2 * i + (size_t)cal + 1, n_cand, label, t0);
-            if ((st = cv_method(&f->err, &c, d->id, cal, per, NULL)) != LF_OK) break;
+            if ((st = cv_any(&f->err, &c, &g, d->id, cal, per, NULL)) != LF_OK) break;
             lf_score_row *row = &t->rows[t->n_rows++];
             memset(row, 0, sizeof *row);
             snprintf(row->name, sizeof row->name, "%s", d->name);
@@ -400,6 +503,7 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
     tell_progress(opt, n_cand, n_cand, NULL, t0);
     LF_FREE(per);
     ctx_free(&c);
+    des_group_free(&g);
     if (st != LF_OK) {
         lf_compare_table_free(t);
         return st;

@@ -101,6 +101,38 @@ lf_status lf_metrics_compute(const float *prob, const int *y, size_t N, size_t C
     return LF_OK;
 }
 
+lf_status lf_metrics_log_loss_accuracy(const float *prob, const int *y, size_t N, size_t C, double *log_loss,
+                                       double *accuracy, lf_err *e) {
+    static const char fn[] = "metrics";
+    size_t nc;
+    if (!prob || !y || !log_loss || !accuracy)
+        return lf_fail(e, LF_ERR_ARG, "metrics: %s is NULL",
+                       !prob ? "the probability array" : !y ? "the label array" : "the output");
+    if (N == 0) return lf_fail(e, LF_ERR_ARG, "metrics: no rows to score (N = 0)");
+    if (C == 0) return lf_fail(e, LF_ERR_ARG, "metrics: no classes given (C = 0)");
+    if (!lf_mul_ok(N, C, &nc) || C > SIZE_MAX / (3 * sizeof(size_t)))
+        return lf_fail(e, LF_ERR_SHAPE, "metrics: %zu rows x %zu classes is too large", N, C);
+    lf_status st = check_labels(fn, y, N, C, e);
+    if (st != LF_OK) return st;
+    for (size_t t = 0; t < nc; t++)
+        if (!isfinite(prob[t]))
+            return lf_fail(e, LF_ERR_NUMERIC, "metrics: probability of row %zu, class %zu is %g",
+                           t / C, t % C, (double)prob[t]);
+    size_t right = 0;
+    double ll = 0.0;
+    for (size_t i = 0; i < N; i++) { /* lf_metrics_compute's loop, less the other metrics */
+        const float *row = prob + i * C;
+        size_t t = (size_t)y[i];
+        right += lf_argmax_f(row, C) == t;
+        double pt = row[t];
+        pt = pt < 1e-15 ? 1e-15 : pt > 1.0 ? 1.0 : pt;
+        ll -= log(pt);
+    }
+    *accuracy = (double)right / (double)N;
+    *log_loss = ll / (double)N;
+    return LF_OK;
+}
+
 lf_status lf_oracle_accuracy(const float *const *p, size_t M, size_t N, size_t C,
                              const int *y, double *acc, lf_err *e) {
     size_t nc;
