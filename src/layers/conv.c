@@ -49,40 +49,55 @@ static geom geom_of(const lf_node *x, const lf_node *nd, size_t F) {
     return g;
 }
 
+/* The kernel columns kx in [*k0, *k1) whose input column ox sw + kx - pl
+ * lies in the image: consecutive kx read consecutive pixels, so the
+ * receptive field's row ky is one run of (*k1 - *k0) C values in x and in
+ * the column row alike. */
+static void kx_range(const geom *g, size_t ox, size_t *k0, size_t *k1) {
+    size_t xs = ox * g->sw; /* the window's first column, padded coordinates */
+    *k0 = xs < g->pl ? g->pl - xs : 0;
+    size_t end = g->W + g->pl - xs; /* kx < end: inside (W + pl > xs always) */
+    *k1 = end < g->kw ? end : g->kw;
+    if (*k1 < *k0) *k1 = *k0;
+}
+
 /* cols (Ho Wo, K) of one image x (H, W, C) */
 static void im2col(float *restrict cols, const float *restrict x, const geom *g) {
+    size_t C = g->C, run = g->kw * C;
     for (size_t oy = 0; oy < g->Ho; oy++)
         for (size_t ox = 0; ox < g->Wo; ox++) {
             float *row = cols + (oy * g->Wo + ox) * g->K;
+            size_t k0, k1;
+            kx_range(g, ox, &k0, &k1);
             for (size_t ky = 0; ky < g->kh; ky++) {
                 size_t iy = oy * g->sh + ky; /* + pt: unsigned, compared shifted */
-                for (size_t kx = 0; kx < g->kw; kx++) {
-                    size_t ix = ox * g->sw + kx;
-                    float *dst = row + (ky * g->kw + kx) * g->C;
-                    if (iy < g->pt || iy - g->pt >= g->H || ix < g->pl || ix - g->pl >= g->W)
-                        memset(dst, 0, g->C * sizeof *dst);
-                    else
-                        memcpy(dst, x + ((iy - g->pt) * g->W + (ix - g->pl)) * g->C, g->C * sizeof *dst);
+                float *dst = row + ky * run;
+                if (iy < g->pt || iy - g->pt >= g->H) {
+                    memset(dst, 0, run * sizeof *dst);
+                    continue;
                 }
+                const float *src = x + ((iy - g->pt) * g->W + ox * g->sw + k0 - g->pl) * C;
+                memset(dst, 0, k0 * C * sizeof *dst);
+                memcpy(dst + k0 * C, src, (k1 - k0) * C * sizeof *dst);
+                memset(dst + k1 * C, 0, (g->kw - k1) * C * sizeof *dst);
             }
         }
 }
 
 /* dx (H, W, C) += the columns' gradients scattered back */
 static void col2im(float *restrict dx, const float *restrict dcols, const geom *g) {
+    size_t C = g->C, run = g->kw * C;
     for (size_t oy = 0; oy < g->Ho; oy++)
         for (size_t ox = 0; ox < g->Wo; ox++) {
             const float *row = dcols + (oy * g->Wo + ox) * g->K;
+            size_t k0, k1;
+            kx_range(g, ox, &k0, &k1);
             for (size_t ky = 0; ky < g->kh; ky++) {
                 size_t iy = oy * g->sh + ky;
                 if (iy < g->pt || iy - g->pt >= g->H) continue;
-                for (size_t kx = 0; kx < g->kw; kx++) {
-                    size_t ix = ox * g->sw + kx;
-                    if (ix < g->pl || ix - g->pl >= g->W) continue;
-                    const float *src = row + (ky * g->kw + kx) * g->C;
-                    float *d = dx + ((iy - g->pt) * g->W + (ix - g->pl)) * g->C;
-                    for (size_t c = 0; c < g->C; c++) d[c] += src[c];
-                }
+                const float *restrict src = row + ky * run + k0 * C;
+                float *restrict d = dx + ((iy - g->pt) * g->W + ox * g->sw + k0 - g->pl) * C;
+                for (size_t j = 0, n = (k1 - k0) * C; j < n; j++) d[j] += src[j];
             }
         }
 }

@@ -17,8 +17,11 @@
  * place a kind's forward does.  Inference uses the moving statistics.
  * Defaults (Keras'): momentum 0.99, epsilon 1e-3.
  *
- * aux: xhat (B x dim) then 1 / sqrt(var + epsilon) per channel.
+ * aux: per channel the mean that normalised (the batch's, or the moving one)
+ * and 1 / sqrt(var + epsilon); backward recomputes xhat = (x - mean) / std
+ * from them and the input, bit for bit as forward had it.
  */
+#include "kernels.h"
 #include "layers/layer.h"
 
 #include <math.h>
@@ -37,8 +40,8 @@ static int bn_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int 
         return lf_build_fail(m, LF_ERR_ARG, "BatchNormalization: epsilon must be finite and > 0, got %g",
                              (double)nd->epsilon);
     if (!lf_shape_set(m, "BatchNormalization", nd, x->rank, x->shape)) return 0;
-    /* xhat, then per channel 1/std (room for it in every row: at least one row) */
-    nd->aux_per_row = nd->dim + channels(nd);
+    /* per channel the mean and 1/std (room for them in every row: at least one row) */
+    nd->aux_per_row = 2 * channels(nd);
     return 1;
 }
 
@@ -58,88 +61,145 @@ static void bn_init(lf_model *m, lf_node *nd) {
     for (size_t c = 0; c < C; c++) w[c] = 1.0f, w[C + c] = 0.0f, w[2 * C + c] = 0.0f, w[3 * C + c] = 1.0f;
 }
 
-/* Channels are processed in blocks of CB: each pass over the rows reads them
- * in memory order and keeps the block's sums (in double) on the stack; every
- * channel's sums still add its values in row order. */
-#define CB 64
+/* Channels are processed in blocks of CB: each pass over the rows reads the
+ * block's part of them in memory order and keeps its sums (in double) in
+ * registers; every channel's sums add its values in row order.  Large
+ * batches share the blocks out to the threads: a channel's numbers are the
+ * same on any thread, and so whatever the thread count. */
+#define CB 16
+#define BN_PARALLEL 65536 /* values of a batch below which one thread works */
+
+/* What one block of channels [c0, c0 + nc) of a pass works on. */
+typedef struct bn_args {
+    const float *x, *dy, *gamma, *beta;
+    float *y, *dx, *mean, *inv, *mm, *mv;
+    size_t N, C;
+    float momentum, epsilon;
+    int training;
+} bn_args;
+
+/* Forward, training, of one block: the batch's statistics, the moving ones
+ * updated, y = gamma xhat + beta.  nc is CB in the hot call (a constant
+ * once inlined: the sums stay in registers). */
+static inline __attribute__((always_inline)) void bn_fwd_block(const bn_args *a, size_t c0, size_t nc) {
+    const float *restrict x = a->x + c0;
+    float *restrict y = a->y + c0;
+    size_t N = a->N, C = a->C;
+    double s[CB] = {0}, ss[CB] = {0};
+    float mean[CB], inv[CB], g[CB], b[CB];
+    for (size_t r = 0; r < N; r++)
+        for (size_t k = 0; k < nc; k++) s[k] += x[r * C + k];
+    for (size_t k = 0; k < nc; k++) mean[k] = (float)(s[k] / (double)N);
+    for (size_t r = 0; r < N; r++)
+        for (size_t k = 0; k < nc; k++) {
+            double d = (double)x[r * C + k] - mean[k];
+            ss[k] += d * d;
+        }
+    for (size_t k = 0; k < nc; k++) {
+        size_t ch = c0 + k;
+        float var = (float)(ss[k] / (double)N);
+        inv[k] = 1.0f / sqrtf(var + a->epsilon);
+        a->mean[ch] = mean[k], a->inv[ch] = inv[k];
+        a->mm[ch] = a->mm[ch] * a->momentum + mean[k] * (1.0f - a->momentum);
+        a->mv[ch] = a->mv[ch] * a->momentum + var * (1.0f - a->momentum);
+        g[k] = a->gamma[ch], b[k] = a->beta[ch];
+    }
+    for (size_t r = 0; r < N; r++)
+        for (size_t k = 0; k < nc; k++) {
+            float h = (x[r * C + k] - mean[k]) * inv[k];
+            y[r * C + k] = g[k] * h + b[k];
+        }
+}
+
+LF_CLONES static void bn_fwd_blocks(const bn_args *a, size_t c0) {
+    size_t nc = a->C - c0 < CB ? a->C - c0 : CB;
+    if (nc == CB) bn_fwd_block(a, c0, CB);
+    else bn_fwd_block(a, c0, nc);
+}
+
+/* Backward of one block: gamma's and beta's gradients (the caller adds
+ * them), and dx += gamma / std (dy - mean(dy) - xhat mean(dy xhat)) in
+ * training (the statistics depend on x), gamma / std dy in inference. */
+static inline __attribute__((always_inline)) void bn_bwd_block(const bn_args *a, size_t c0, size_t nc,
+                                                                double *restrict sdy, double *restrict sdyh) {
+    const float *restrict x = a->x + c0, *restrict dy = a->dy + c0;
+    size_t N = a->N, C = a->C;
+    float mean[CB], inv[CB], kk[CB], mdy[CB], mdyh[CB];
+    double s1[CB] = {0}, s2[CB] = {0};
+    for (size_t k = 0; k < nc; k++) mean[k] = a->mean[c0 + k], inv[k] = a->inv[c0 + k];
+    for (size_t r = 0; r < N; r++)
+        for (size_t k = 0; k < nc; k++) {
+            size_t i = r * C + k;
+            float h = (x[i] - mean[k]) * inv[k];
+            s1[k] += dy[i];
+            s2[k] += (double)dy[i] * h;
+        }
+    for (size_t k = 0; k < nc; k++) {
+        sdy[k] = s1[k], sdyh[k] = s2[k];
+        kk[k] = a->gamma[c0 + k] * inv[k];
+        /* in inference the statistics are constants */
+        mdy[k] = a->training ? (float)(s1[k] / (double)N) : 0.0f;
+        mdyh[k] = a->training ? (float)(s2[k] / (double)N) : 0.0f;
+    }
+    if (!a->dx) return;
+    float *restrict dx = a->dx + c0;
+    for (size_t r = 0; r < N; r++)
+        for (size_t k = 0; k < nc; k++) {
+            size_t i = r * C + k;
+            float h = (x[i] - mean[k]) * inv[k];
+            dx[i] += kk[k] * (dy[i] - mdy[k] - h * mdyh[k]);
+        }
+}
+
+LF_CLONES static void bn_bwd_blocks(const bn_args *a, size_t c0, double *sdy, double *sdyh) {
+    size_t nc = a->C - c0 < CB ? a->C - c0 : CB;
+    if (nc == CB) bn_bwd_block(a, c0, CB, sdy, sdyh);
+    else bn_bwd_block(a, c0, nc, sdy, sdyh);
+}
+
+static bn_args bn_args_of(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    size_t C = channels(nd);
+    float *w = (float *)c->w; /* training forward: the moving statistics are updated */
+    bn_args a = {.x = c->xs[0], .dy = c->dy, .gamma = w, .beta = w + C, .y = c->y,
+                 .dx = c->dxs ? c->dxs[0] : NULL, .mean = c->aux, .inv = c->aux + C,
+                 .mm = w + 2 * C, .mv = w + 3 * C, .N = c->B * nd->dim / C, .C = C,
+                 .momentum = nd->momentum, .epsilon = nd->epsilon, .training = c->training};
+    return a;
+}
 
 static void bn_forward(const lf_layer_ctx *c) {
-    const lf_node *nd = c->nd;
-    size_t C = channels(nd), N = c->B * nd->dim / C;
-    const float *x = c->xs[0], *gamma = c->w, *beta = c->w + C;
-    float *xhat = c->aux, *inv = c->aux + c->B * nd->dim;
+    bn_args a = bn_args_of(c);
+    size_t C = a.C, N = a.N;
     if (!c->training) {
-        const float *mm = c->w + 2 * C, *mv = c->w + 3 * C;
-        for (size_t ch = 0; ch < C; ch++) inv[ch] = 1.0f / sqrtf(mv[ch] + nd->epsilon);
+        const float *restrict x = a.x, *restrict gamma = a.gamma, *restrict beta = a.beta;
+        float *restrict y = a.y, *restrict inv = a.inv;
+        for (size_t ch = 0; ch < C; ch++) a.mean[ch] = a.mm[ch], inv[ch] = 1.0f / sqrtf(a.mv[ch] + a.epsilon);
+        const float *restrict mm = a.mean;
+#pragma omp parallel for if (N * C >= BN_PARALLEL) schedule(static)
         for (size_t r = 0; r < N; r++)
             for (size_t ch = 0; ch < C; ch++) {
                 float h = (x[r * C + ch] - mm[ch]) * inv[ch];
-                xhat[r * C + ch] = h;
-                c->y[r * C + ch] = gamma[ch] * h + beta[ch];
+                y[r * C + ch] = gamma[ch] * h + beta[ch];
             }
         return;
     }
-    /* the moving statistics: the model's parameters, updated here */
-    float *mm = (float *)c->w + 2 * C, *mv = (float *)c->w + 3 * C;
-    for (size_t c0 = 0; c0 < C; c0 += CB) {
-        size_t nc = C - c0 < CB ? C - c0 : CB;
-        double s[CB] = {0}, ss[CB] = {0};
-        float mean[CB];
-        for (size_t r = 0; r < N; r++)
-            for (size_t k = 0; k < nc; k++) s[k] += x[r * C + c0 + k];
-        for (size_t k = 0; k < nc; k++) mean[k] = (float)(s[k] / (double)N);
-        for (size_t r = 0; r < N; r++)
-            for (size_t k = 0; k < nc; k++) {
-                double d = (double)x[r * C + c0 + k] - mean[k];
-                ss[k] += d * d;
-            }
-        for (size_t k = 0; k < nc; k++) {
-            size_t ch = c0 + k;
-            float var = (float)(ss[k] / (double)N);
-            inv[ch] = 1.0f / sqrtf(var + nd->epsilon);
-            mm[ch] = mm[ch] * nd->momentum + mean[k] * (1.0f - nd->momentum);
-            mv[ch] = mv[ch] * nd->momentum + var * (1.0f - nd->momentum);
-        }
-        for (size_t r = 0; r < N; r++)
-            for (size_t k = 0; k < nc; k++) {
-                size_t ch = c0 + k;
-                float h = (x[r * C + ch] - mean[k]) * inv[ch];
-                xhat[r * C + ch] = h;
-                c->y[r * C + ch] = gamma[ch] * h + beta[ch];
-            }
-    }
+#pragma omp parallel for if (N * C >= BN_PARALLEL) schedule(static)
+    for (size_t c0 = 0; c0 < C; c0 += CB) bn_fwd_blocks(&a, c0);
 }
 
 static void bn_backward(const lf_layer_ctx *c) {
-    const lf_node *nd = c->nd;
-    size_t C = channels(nd), N = c->B * nd->dim / C;
-    const float *gamma = c->w, *xhat = c->aux, *inv = c->aux + c->B * nd->dim, *dy = c->dy;
-    float *dgamma = c->dw, *dbeta = c->dw + C, *dx = c->dxs[0];
+    bn_args a = bn_args_of(c);
+    size_t C = a.C, N = a.N;
+    float *dgamma = c->dw, *dbeta = c->dw + C;
+#pragma omp parallel for if (N * C >= BN_PARALLEL) schedule(static)
     for (size_t c0 = 0; c0 < C; c0 += CB) {
-        size_t nc = C - c0 < CB ? C - c0 : CB;
-        double sdy[CB] = {0}, sdyh[CB] = {0};
-        for (size_t r = 0; r < N; r++)
-            for (size_t k = 0; k < nc; k++) {
-                size_t i = r * C + c0 + k;
-                sdy[k] += dy[i];
-                sdyh[k] += (double)dy[i] * xhat[i];
-            }
-        float kk[CB], mdy[CB], mdyh[CB];
-        for (size_t k = 0; k < nc; k++) {
-            size_t ch = c0 + k;
-            dgamma[ch] += (float)sdyh[k];
-            dbeta[ch] += (float)sdy[k];
-            kk[k] = gamma[ch] * inv[ch];
-            /* in inference the statistics are constants */
-            mdy[k] = c->training ? (float)(sdy[k] / (double)N) : 0.0f;
-            mdyh[k] = c->training ? (float)(sdyh[k] / (double)N) : 0.0f;
+        double sdy[CB], sdyh[CB];
+        bn_bwd_blocks(&a, c0, sdy, sdyh);
+        for (size_t k = 0; k < CB && c0 + k < C; k++) {
+            dgamma[c0 + k] += (float)sdyh[k];
+            dbeta[c0 + k] += (float)sdy[k];
         }
-        if (!dx) continue;
-        for (size_t r = 0; r < N; r++)
-            for (size_t k = 0; k < nc; k++) {
-                size_t i = r * C + c0 + k;
-                dx[i] += kk[k] * (dy[i] - mdy[k] - xhat[i] * mdyh[k]);
-            }
     }
 }
 
