@@ -54,6 +54,16 @@ static void act_forward(const lf_layer_ctx *c) {
     for (size_t r = 0; r < c->B; r++) lf_act_forward(nd->act, c->y + r * D, c->xs[0] + r * D, D / w, w);
 }
 
+/* dx += (z > 0 ? dy : 0): relu's dz added at once (dy read unconditionally,
+ * so the loop vectorises) */
+LF_CLONES static void relu_grad_add(float *restrict dx, const float *restrict dy, const float *restrict z,
+                                    size_t n) {
+    for (size_t j = 0; j < n; j++) {
+        float g = dy[j];
+        dx[j] += z[j] > 0 ? g : 0.0f;
+    }
+}
+
 /* samples [r0, r1) of the backward pass */
 static void act_backward_rows(const lf_layer_ctx *c, float *restrict dx, size_t r0, size_t r1) {
     const lf_node *nd = c->nd;
@@ -63,9 +73,8 @@ static void act_backward_rows(const lf_layer_ctx *c, float *restrict dx, size_t 
     dx += a;
     if (c->fused) {
         for (size_t j = 0; j < n; j++) dx[j] += dy[j];
-    } else if (nd->act == LF_ACT_RELU) { /* dz = z > 0 ? dy : 0 added at once */
-        const float *z = c->xs[0] + a;
-        for (size_t j = 0; j < n; j++) dx[j] += z[j] > 0 ? dy[j] : 0.0f;
+    } else if (nd->act == LF_ACT_RELU) {
+        relu_grad_add(dx, dy, c->xs[0] + a, n);
     } else {
         lf_act_backward(nd->act, dz, dy, c->xs[0] + a, c->y + a, n / w, w);
         for (size_t j = 0; j < n; j++) dx[j] += dz[j];
