@@ -11,10 +11,10 @@
  * Both passes go through the project's sgemm by im2col: every output pixel's
  * receptive field becomes one row of K = kh kw C values (the kernel's row
  * order), so for the whole batch z (B Ho Wo, F) = cols (B Ho Wo, K) x
- * kernel (K, F).  The columns live in the node's scratch (aux), kept from
- * forward to backward, so training allocates nothing; the backward pass
- * reuses them for d cols = dz kernel^T before scattering those back onto
- * dx (col2im).  With an activation, aux holds z and dz (B rows each)
+ * kernel (K, F), computed a chunk of images at a time (see CHUNK_ROWS).
+ * The columns live in the node's scratch (aux), kept from forward to
+ * backward, so training allocates nothing; the backward pass reuses them
+ * for d cols = dz kernel^T before scattering those back onto dx (col2im).  With an activation, aux holds z and dz (B rows each)
  * before the columns.  Its activation is per pixel, so a loss never reads
  * its logits (no fused cross-entropy: the record has no logits).
  */
@@ -23,6 +23,9 @@
 
 #include <math.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 size_t lf_conv_out(size_t in, size_t k, size_t s, lf_padding p, size_t *pad) {
     if (p == LF_PADDING_SAME) {
@@ -159,26 +162,67 @@ static void conv_init(lf_model *m, lf_node *nd) {
     if (nd->use_bias) memset(w + nw, 0, F * sizeof *w);
 }
 
+/* Images are worked on in chunks of at least CHUNK_ROWS output pixels (a
+ * whole number of images): a chunk's columns are made and multiplied (or,
+ * backward, multiplied and scattered) while they are still in the core's
+ * cache.  With more chunks than threads the chunks are shared out to the
+ * threads, each product on one thread; else the products use every thread.
+ * A chunk's values are the same either way (lf_sgemm computes every element
+ * alike whatever the split), so results do not depend on the thread count. */
+#define CHUNK_ROWS 256
+#define CONV_PARALLEL 65536 /* values of a batch's columns below which one thread works */
+
+static size_t chunk_images(const geom *g) {
+    size_t P = g->Ho * g->Wo;
+    return P >= CHUNK_ROWS ? 1 : (CHUNK_ROWS + P - 1) / P;
+}
+
+static int chunks_parallel(size_t B, size_t per, size_t values) {
+#ifdef _OPENMP
+    size_t chunks = (B + per - 1) / per;
+    return values >= CONV_PARALLEL && chunks >= 2 * (size_t)omp_get_max_threads();
+#else
+    (void)B, (void)per, (void)values;
+    return 0;
+#endif
+}
+
+/* forward of images [r0, r1): their columns, then z = cols kernel + bias */
+static void conv_fwd_chunk(const lf_layer_ctx *c, const geom *g, float *cols, float *z, size_t r0, size_t r1) {
+    size_t P = g->Ho * g->Wo, in = g->H * g->W * g->C;
+    for (size_t r = r0; r < r1; r++) im2col(cols + r * P * g->K, c->xs[0] + r * in, g);
+    const float *b = c->nd->use_bias ? c->w + g->K * g->F : NULL;
+    lf_sgemm_bias_relu(0, 0, (r1 - r0) * P, g->F, g->K, cols + r0 * P * g->K, g->K, c->w, g->F, b, 0,
+                       z + r0 * P * g->F, g->F);
+}
+
 static void conv_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     geom g = geom_of(conv_input(c->m, nd), nd, nd->shape[2]);
-    size_t B = c->B, P = g.Ho * g.Wo, in = g.H * g.W * g.C;
+    size_t B = c->B, P = g.Ho * g.Wo, per = chunk_images(&g);
     size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * B * nd->dim;
     float *cols = c->aux + zz;
-    const float *x = c->xs[0];
-#pragma omp parallel for if (B * P * g.K > 65536) schedule(static)
-    for (size_t r = 0; r < B; r++) im2col(cols + r * P * g.K, x + r * in, &g);
-    const float *b = nd->use_bias ? c->w + g.K * g.F : NULL;
     float *z = nd->act == LF_ACT_LINEAR ? c->y : c->aux;
-    lf_sgemm_bias_relu(0, 0, B * P, g.F, g.K, cols, g.K, c->w, g.F, b, 0, z, g.F);
+#pragma omp parallel for if (chunks_parallel(B, per, B * P * g.K)) schedule(static)
+    for (size_t r0 = 0; r0 < B; r0 += per) conv_fwd_chunk(c, &g, cols, z, r0, B - r0 < per ? B : r0 + per);
     /* over the last axis (filters) of every pixel */
     if (nd->act != LF_ACT_LINEAR) lf_act_forward(nd->act, c->y, z, B * P, g.F);
+}
+
+/* backward to the input of images [r0, r1): d cols = dz kernel^T over the
+ * spent columns, scattered back onto dx */
+static void conv_dx_chunk(const lf_layer_ctx *c, const geom *g, const float *dz, float *cols, float *dx,
+                          size_t r0, size_t r1) {
+    size_t P = g->Ho * g->Wo, in = g->H * g->W * g->C;
+    lf_sgemm(0, 1, (r1 - r0) * P, g->K, g->F, 1.0f, dz + r0 * P * g->F, g->F, c->w, g->F, 0.0f,
+             cols + r0 * P * g->K, g->K);
+    for (size_t r = r0; r < r1; r++) col2im(dx + r * in, cols + r * P * g->K, g);
 }
 
 static void conv_backward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     geom g = geom_of(conv_input(c->m, nd), nd, nd->shape[2]);
-    size_t B = c->B, P = g.Ho * g.Wo, N = B * P, in = g.H * g.W * g.C;
+    size_t B = c->B, P = g.Ho * g.Wo, N = B * P, per = chunk_images(&g);
     size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * N * g.F;
     float *cols = c->aux + zz;
     const float *dz = c->dy;
@@ -196,9 +240,8 @@ static void conv_backward(const lf_layer_ctx *c) {
     float *dx = c->dxs[0];
     if (!dx) return;
     /* the columns are spent: they become d cols */
-    lf_sgemm(0, 1, N, g.K, g.F, 1.0f, dz, g.F, c->w, g.F, 0.0f, cols, g.K);
-#pragma omp parallel for if (N * g.K > 65536) schedule(static)
-    for (size_t r = 0; r < B; r++) col2im(dx + r * in, cols + r * P * g.K, &g);
+#pragma omp parallel for if (chunks_parallel(B, per, N * g.K)) schedule(static)
+    for (size_t r0 = 0; r0 < B; r0 += per) conv_dx_chunk(c, &g, dz, cols, dx, r0, B - r0 < per ? B : r0 + per);
 }
 
 static const char *const pad_names[] = {"valid", "same"};
