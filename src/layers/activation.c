@@ -26,7 +26,7 @@ static int act_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
     (void)t, (void)n_in;
     if (!lf_check_act(m, nd->act)) return 0;
     nd->dim = (in[0] >= 0 && (size_t)in[0] < m->n_nodes) ? m->nodes[in[0]].dim : 1;
-    nd->aux_per_row = nd->dim; /* dz */
+    nd->aux_per_row = nd->act == LF_ACT_RELU ? 0 : nd->dim; /* dz (relu's backward needs none) */
     return 1;
 }
 
@@ -69,13 +69,13 @@ static void act_backward_rows(const lf_layer_ctx *c, float *restrict dx, size_t 
     const lf_node *nd = c->nd;
     size_t D = nd->dim, w = nd->shape[nd->rank - 1], a = r0 * D, n = (r1 - r0) * D;
     const float *dy = c->dy + a;
-    float *dz = c->aux + a;
     dx += a;
     if (c->fused) {
         for (size_t j = 0; j < n; j++) dx[j] += dy[j];
     } else if (nd->act == LF_ACT_RELU) {
         relu_grad_add(dx, dy, c->xs[0] + a, n);
     } else {
+        float *dz = c->aux + a;
         lf_act_backward(nd->act, dz, dy, c->xs[0] + a, c->y + a, n / w, w);
         for (size_t j = 0; j < n; j++) dx[j] += dz[j];
     }
