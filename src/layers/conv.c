@@ -203,7 +203,9 @@ static void conv_forward(const lf_layer_ctx *c) {
     size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * B * nd->dim;
     float *cols = c->aux + zz;
     float *z = nd->act == LF_ACT_LINEAR ? c->y : c->aux;
-#pragma omp parallel for if (chunks_parallel(B, per, B * P * g.K)) schedule(static)
+    int par = chunks_parallel(B, per, B * P * g.K);
+    (void)par; /* without OpenMP */
+#pragma omp parallel for if (par) schedule(static)
     for (size_t r0 = 0; r0 < B; r0 += per) conv_fwd_chunk(c, &g, cols, z, r0, B - r0 < per ? B : r0 + per);
     /* over the last axis (filters) of every pixel */
     if (nd->act != LF_ACT_LINEAR) lf_act_forward(nd->act, c->y, z, B * P, g.F);
@@ -240,7 +242,9 @@ static void conv_backward(const lf_layer_ctx *c) {
     float *dx = c->dxs[0];
     if (!dx) return;
     /* the columns are spent: they become d cols */
-#pragma omp parallel for if (chunks_parallel(B, per, N * g.K)) schedule(static)
+    int par = chunks_parallel(B, per, N * g.K);
+    (void)par;
+#pragma omp parallel for if (par) schedule(static)
     for (size_t r0 = 0; r0 < B; r0 += per) conv_dx_chunk(c, &g, dz, cols, dx, r0, B - r0 < per ? B : r0 + per);
 }
 

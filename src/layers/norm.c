@@ -178,6 +178,7 @@ static void bn_forward(const lf_layer_ctx *c) {
     bn_args a = bn_args_of(c);
     size_t C = a.C, N = a.N, step = BN_ROWS(C);
     int par = N * C >= BN_PARALLEL;
+    (void)par; /* without OpenMP */
     if (c->training) {
 #pragma omp parallel for if (par && C > CB) schedule(static)
         for (size_t c0 = 0; c0 < C; c0 += CB) bn_stats(&a, c0, C - c0 < CB ? C - c0 : CB);
@@ -195,6 +196,7 @@ static void bn_backward(const lf_layer_ctx *c) {
     bn_args a = bn_args_of(c);
     size_t C = a.C, N = a.N, step = BN_ROWS(C);
     int par = N * C >= BN_PARALLEL;
+    (void)par; /* without OpenMP */
 #pragma omp parallel for if (par && C > CB) schedule(static)
     for (size_t c0 = 0; c0 < C; c0 += CB) bn_grad_sums(&a, c0, C - c0 < CB ? C - c0 : CB);
     float *dx = c->dxs[0];
