@@ -244,10 +244,14 @@ def rows_b7(res):
     if lf is None and pt is None:
         return []
     n = res.get("b7.rows", res.get("b7.torch.rows", "?"))
+    nt = res.get("b7.threads", "?")
     r = ratio(pt, lf)
-    return [(f"B7 image CNN, 1 training epoch of {n} Web_News images 64x64 (median, min-max)",
+    lc, pc = num(res, "b7.latefuse.cpu_median_s"), num(res, "b7.torch.cpu_median_s")
+    return [(f"B7 image CNN, 1 training epoch of {n} Web_News images 64x64, {nt} threads (median, min-max)",
              fmt_span(res, "b7.latefuse"), fmt_span(res, "b7.torch"), fmt_ratio(r), ">= 1.5x",
-             met(r, 1.5))]
+             met(r, 1.5)),
+            ("B7 CPU time of the epoch, all threads (median)", fmt_time(lc), fmt_time(pc),
+             fmt_ratio(ratio(pc, lc)), "", "")]
 
 
 def rows_b9(res):

@@ -39,6 +39,7 @@
 #                       B7 is skipped when its train_images.npy is missing)
 #   LF_BENCH_B7_RUNS    timed epochs of B7 on every side, after one warm-up
 #                       epoch (default 3)
+#   LF_BENCH_B7_THREADS threads of both sides in B7 (default: every core)
 #   LF_BENCH_B9_ROWS, LF_BENCH_B9_FIT_ROWS  rows of B9's ges fit and DES
 #                       predict / DES fitting rows (default 1000000 / 100000)
 #   LF_BENCH_B9_RUNS    timed calls of B9 after a warm-up (default 3)
@@ -442,8 +443,13 @@ bench_b7() {
         echo "RESULT b7.no_data 1" >>"$RESULTS"
         return 0
     fi
-    run_step b7.latefuse "$OUT/cnn" b7 "$dir" "$B7_RUNS" "$B7_ROWS"
+    nt=${LF_BENCH_B7_THREADS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
+    echo "RESULT b7.threads $nt" >>"$RESULTS"
+    run_step b7.latefuse env OMP_NUM_THREADS="$nt" "$OUT/cnn" b7 "$dir" "$B7_RUNS" "$B7_ROWS"
+    LF_BENCH_THREADS=$nt
+    export LF_BENCH_THREADS
     peer b7.torch b7 "$dir" "$B7_RUNS" "$B7_ROWS"
+    unset LF_BENCH_THREADS
 }
 
 for b in ${LF_BENCH:-machine b1 b2 b3 b4 b5 b6 b7 b9}; do
