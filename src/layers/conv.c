@@ -14,9 +14,10 @@
  * kernel (K, F), computed a chunk of images at a time (see CHUNK_ROWS).
  * The columns live in the node's scratch (aux), kept from forward to
  * backward, so training allocates nothing; the backward pass reuses them
- * for d cols = dz kernel^T before scattering those back onto dx (col2im).  With an activation, aux holds z and dz (B rows each)
- * before the columns.  Its activation is per pixel, so a loss never reads
- * its logits (no fused cross-entropy: the record has no logits).
+ * for d cols = dz kernel^T before scattering those back onto dx (col2im).
+ * With an activation, aux holds z and dz (B rows each) before the columns.
+ * Its activation is per pixel, so a loss never reads its logits (no fused
+ * cross-entropy: the record has no logits).
  */
 #include "layers/layer.h"
 #include "kernels.h"
@@ -165,8 +166,9 @@ static void conv_init(lf_model *m, lf_node *nd) {
 /* Images are worked on in chunks of at least CHUNK_ROWS output pixels (a
  * whole number of images): a chunk's columns are made and multiplied (or,
  * backward, multiplied and scattered) while they are still in the core's
- * cache.  With more chunks than threads the chunks are shared out to the
- * threads, each product on one thread; else the products use every thread.
+ * cache.  With at least two chunks per thread the chunks are shared out to
+ * the threads, each product on one thread; else the products use every
+ * thread.
  * A chunk's values are the same either way (lf_sgemm computes every element
  * alike whatever the split), so results do not depend on the thread count. */
 #define CHUNK_ROWS 256

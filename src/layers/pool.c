@@ -59,7 +59,7 @@ static const lf_node *pool_input(const lf_model *m, const lf_node *nd) { return 
  * window's pixels in row-major order (the first of equal maxima wins, the
  * mean adds in that order), as the per-channel loop did. */
 LF_CLONES static void pool_row(const pgeom *g, int avg, const float *restrict x, float *restrict y,
-                     uint32_t *restrict arg) {
+                               uint32_t *restrict arg) {
     size_t C = g->C;
     for (size_t oy = 0; oy < g->Ho; oy++)
         for (size_t ox = 0; ox < g->Wo; ox++) {
