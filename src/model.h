@@ -39,7 +39,8 @@
     X(LF_K_BATCHNORM, lf_type_batchnorm)        \
     X(LF_K_RESCALING, lf_type_rescaling)        \
     X(LF_K_RANDOM_FLIP, lf_type_random_flip)    \
-    X(LF_K_RANDOM_TRANSLATION, lf_type_random_translation)
+    X(LF_K_RANDOM_TRANSLATION, lf_type_random_translation) \
+    X(LF_K_MHA, lf_type_mha)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -75,6 +76,7 @@ typedef struct lf_node {
     float momentum, epsilon; /* BatchNormalization */
     float scale, offset; /* Rescaling; RandomTranslation's height/width factors */
     int mode;            /* RandomFlip: LF_FLIP_* */
+    size_t heads, key_dim, value_dim; /* MultiHeadAttention */
     size_t param_off;    /* offset into the flat parameter block */
     size_t n_params;
     size_t aux_per_row;  /* scratch floats per batch row (see graph.c) */
