@@ -200,7 +200,9 @@ int lf_input_shape(lf_model *m, size_t rank, const size_t *dims, lf_dtype dtype,
 
 /* Dense(units, activation, use_bias): y = act(x W^T + b).
  * W is stored (units, in) like PyTorch's nn.Linear.weight (the transpose of
- * Keras' kernel); glorot_uniform init, limit sqrt(6/(in+units)); b = 0. */
+ * Keras' kernel); glorot_uniform init, limit sqrt(6/(in+units)); b = 0.
+ * Like Keras' Dense it acts on the last axis of x: (T, in) -> (T, units)
+ * (the activation too), keeping a sequence's padding mask. */
 int lf_dense(lf_model *m, int x, size_t units, lf_activation act, int use_bias,
              const char *name);
 
@@ -272,6 +274,32 @@ int lf_random_flip(lf_model *m, int x, lf_flip mode, const char *name);
 int lf_random_translation(lf_model *m, int x, float height_factor, float width_factor,
                           const char *name);
 
+/* ---- sequence layers: x is (batch, T, D), channels last
+ *
+ * The padding mask.  Embedding(mask_zero=1) marks every step whose token id
+ * is 0 as padding; the mask follows the sequence through the layers that
+ * keep it, as Keras' masks do: Dense (on the last axis), Dropout,
+ * Activation, the elementwise merges (Add, ...), LayerNormalization,
+ * PositionEmbedding and MultiHeadAttention.  Any other layer ends it.  The
+ * 1-D global poolings pool over the unmasked steps only. */
+
+/* Embedding(input_dim, output_dim, mask_zero): token ids x, of shape (T)
+ * or (T1, T2), -> (T, output_dim) (or (T1, T2, output_dim)): row id of the
+ * table "embeddings" (input_dim, output_dim), init uniform(-0.05, 0.05).
+ * The ids are floats holding integers in [0, input_dim); fit, evaluate and
+ * predict refuse any other value in an input that feeds an Embedding
+ * (LF_ERR_ARG; fit and evaluate name the layer, the id, its row and
+ * position).  mask_zero != 0: id 0 is padding (above). */
+int lf_embedding(lf_model *m, int x, size_t input_dim, size_t output_dim, int mask_zero,
+                 const char *name);
+
+/* GlobalAveragePooling1D / GlobalMaxPooling1D: (batch, T, D) -> (batch, D),
+ * the mean / the max of each feature over the steps; over the unmasked
+ * steps only when x carries a padding mask.  A row whose every step is
+ * masked gives 0 (and passes no gradient back). */
+int lf_global_average_pooling1d(lf_model *m, int x, const char *name);
+int lf_global_max_pooling1d(lf_model *m, int x, const char *name);
+
 /* MultiHeadAttention(num_heads, key_dim, value_dim, dropout, use_bias,
  * output_shape), Keras' layer, on sequences: query (batch, T, Dq), value
  * (batch, S, Dv) and key (batch, S, Dk), or key = -1 for the value (Keras'
@@ -285,7 +313,11 @@ int lf_random_translation(lf_model *m, int x, float height_factor, float width_f
  * value_dim, output_dim), attention_output.bias (output_dim) (no biases
  * without use_bias); kernels glorot_uniform with Keras' fans for rank 3,
  * biases 0.  dropout (0 <= rate < 1) drops attention weights while training
- * (from the model's generator). */
+ * (from the model's generator).  Padding masks (above): the value's (or
+ * the key's) masks the absent keys, whose scores become -inf before the
+ * softmax, and the query's masks whole rows; a row left with no key has
+ * all-zero weights (Keras 3), so its output is bo.  The output carries the
+ * query's mask. */
 int lf_multi_head_attention(lf_model *m, int query, int value, int key, size_t num_heads,
                             size_t key_dim, size_t value_dim, float dropout, int use_bias,
                             size_t output_dim, const char *name);

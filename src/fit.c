@@ -52,7 +52,7 @@ static lf_status check_inputs(lf_model *m, const float *const *x, size_t n, cons
                                      "%s: input '%s' holds a non-finite value at row %zu, column %zu",
                                      what, m->nodes[m->inputs[i]].name, j / d, j % d);
     }
-    return LF_OK;
+    return lf_token_ids_check(m, x, n, what, &m->err);
 }
 
 static lf_status check_targets(lf_model *m, const float *y, size_t n, const char *what) {
@@ -136,6 +136,7 @@ lf_status lf_model_predict(const lf_model *m, const float *const *x, size_t n, f
     if (n == 0) return LF_OK;
     for (size_t i = 0; i < m->n_inputs; i++)
         if (!x[i]) return LF_ERR_ARG;
+    if (lf_token_ids_check(m, x, n, "predict", NULL) != LF_OK) return LF_ERR_ARG;
     lf_ws ws;
     /* a few rows of a small model fit in this stack buffer: no allocation */
     double stack[1024];

@@ -7,8 +7,9 @@
  * Per node the workspace holds out (B x dim), dout (B x dim, training only)
  * and aux (B x aux_per_row), which the kind uses as it likes (Dense keeps z
  * and dz there, Dropout its mask, Dot the norms, weighted layers the
- * weights they used).  Input nodes own no buffer: their out points into the
- * caller's rows.
+ * weights they used), and for a node that owns a padding mask the mask
+ * (B x steps, layers/layer.h).  Input nodes own no buffer: their out points
+ * into the caller's rows.
  */
 #include "layers/layer.h"
 
@@ -32,14 +33,14 @@ lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads,
     for (size_t i = 0; i < n; i++) {
         const lf_node *nd = &m->nodes[i];
         size_t per_row = nd->aux_per_row + (lf_type_of(nd)->is_input ? 0 : nd->dim) +
-                         (with_grads ? nd->dim : 0);
+                         (with_grads ? nd->dim : 0) + (nd->seq_mask == (int)i ? lf_mask_steps(nd) : 0);
         size_t sz;
         if (!lf_mul_ok(per_row, batch, &sz) || sz > SIZE_MAX / 8 - total) return LF_ERR_NOMEM;
         total += sz;
     }
     size_t fan_in = 2;
     for (size_t i = 0; i < n; i++) fan_in = m->nodes[i].n_in > fan_in ? m->nodes[i].n_in : fan_in;
-    size_t n_ptrs = 3 * n + 2 * fan_in + m->n_inputs;
+    size_t n_ptrs = 4 * n + 3 * fan_in + m->n_inputs;
     size_t head = n_ptrs * sizeof(float *) + fan_in * sizeof(size_t);
     head = (head + 63) & ~(size_t)63;
     if (total > (SIZE_MAX - head - 64) / sizeof(float)) return LF_ERR_NOMEM;
@@ -60,6 +61,8 @@ lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads,
     ws->xs = (const float **)(ptrs + 3 * n);
     ws->ds = ptrs + 3 * n + fan_in;
     ws->xin = (const float **)(ptrs + 3 * n + 2 * fan_in);
+    ws->seq_mask = ptrs + 3 * n + 2 * fan_in + m->n_inputs;
+    ws->xmask = (const float **)(ptrs + 4 * n + 2 * fan_in + m->n_inputs);
     ws->dims = (size_t *)(ptrs + n_ptrs);
     ws->block = (float *)(base + head);
     float *p = ws->block;
@@ -68,6 +71,7 @@ lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads,
         if (!lf_type_of(nd)->is_input) ws->out[i] = p, p += batch * nd->dim;
         if (with_grads) ws->dout[i] = p, p += batch * nd->dim;
         if (nd->aux_per_row) ws->aux[i] = p, p += batch * nd->aux_per_row;
+        if (nd->seq_mask == (int)i) ws->seq_mask[i] = p, p += batch * lf_mask_steps(nd);
     }
     ws->batch = batch;
     ws->n_nodes = n;
@@ -92,6 +96,7 @@ static void node_ctx(lf_layer_ctx *c, const lf_model *m, lf_ws *ws, size_t id, s
         ws->xs[i] = ws->out[src];
         ws->dims[i] = m->nodes[src].dim;
         ws->ds[i] = backward ? grad_of(m, ws, src, input_grads) : NULL;
+        ws->xmask[i] = m->nodes[src].seq_mask >= 0 ? ws->seq_mask[m->nodes[src].seq_mask] : NULL;
     }
     int is_output = (int)id == m->output;
     c->m = m;
@@ -107,6 +112,8 @@ static void node_ctx(lf_layer_ctx *c, const lf_model *m, lf_ws *ws, size_t id, s
     c->w = m->params + nd->param_off;
     c->dw = NULL;
     c->mask = nd->mask >= 0 ? ws->out[nd->mask] : NULL;
+    c->in_masks = ws->xmask;
+    c->out_mask = nd->seq_mask == (int)id ? ws->seq_mask[id] : NULL;
     c->gate = nd->gate >= 0 ? ws->out[nd->gate] : NULL;
     c->dgate = backward && nd->gate >= 0 ? grad_of(m, ws, nd->gate, input_grads) : NULL;
     c->is_output = is_output;

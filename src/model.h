@@ -40,6 +40,9 @@
     X(LF_K_RESCALING, lf_type_rescaling)        \
     X(LF_K_RANDOM_FLIP, lf_type_random_flip)    \
     X(LF_K_RANDOM_TRANSLATION, lf_type_random_translation) \
+    X(LF_K_EMBEDDING, lf_type_embedding)        \
+    X(LF_K_GAVGPOOL1D, lf_type_gavgpool1d)      \
+    X(LF_K_GMAXPOOL1D, lf_type_gmaxpool1d) \
     X(LF_K_MHA, lf_type_mha)
 
 #define LF_KIND_ENUM_(kind, record) kind,
@@ -65,6 +68,10 @@ typedef struct lf_node {
     size_t n_in;         /* merged inputs (xs) */
     int *in;             /* their node ids */
     int gate, mask;      /* extra inputs of weighted layers, -1 if none */
+    int seq_mask;        /* the node whose workspace holds the padding mask
+                            of this node's output, -1 if none (layer.h) */
+    size_t input_dim;    /* Embedding: the vocabulary size */
+    int mask_zero;       /* Embedding: id 0 is padding */
     lf_activation act;   /* Dense, Activation */
     int use_bias;        /* Dense */
     int normalize;       /* Dot */
@@ -92,6 +99,9 @@ typedef struct lf_ws {
     int owned;           /* mem was allocated (else the caller's buffer) */
     float *block;
     float **out, **dout, **aux;
+    float **seq_mask;    /* per node: its padding mask (B x steps) when the
+                            node owns one (nd->seq_mask == its id), else NULL */
+    const float **xmask; /* scratch: the padding masks of one node's inputs */
     const float **xs;    /* scratch: the inputs of one node (max fan-in) */
     float **ds;          /* their gradients */
     size_t *dims;        /* their dims */
@@ -183,6 +193,11 @@ typedef struct lf_row_source {
     void (*prefetch)(void *ctx, const size_t *rows, size_t n);
 } lf_row_source;
 lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fit_options *opt);
+
+/* ---- layers/seq.c: the token ids of n rows of the inputs x that feed an
+ * Embedding, checked to be integers in [0, input_dim): LF_ERR_ARG with "<what>:
+ * Embedding 'e' got token id ..." in e (may be NULL) at the first bad one. */
+lf_status lf_token_ids_check(const lf_model *m, const float *const *x, size_t n, const char *what, lf_err *e);
 
 /* ---- loss.c */
 /* Fills dy (B x D) with d(batch loss)/d(output) — or d/d(logits) when

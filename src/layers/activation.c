@@ -81,6 +81,7 @@ const lf_layer_type lf_type_activation = {
     .type = "Activation",
     .prefix = "activation",
     .keys = act_keys,
+    .masking = LF_MASKING_KEEP,
     .infer = act_infer,
     .forward = act_forward,
     .backward = act_backward,

@@ -22,7 +22,9 @@
  * before the softmax, as Keras combines them into its attention mask; a row
  * with no key left (a masked query, or only masked keys) has all-zero
  * weights, as in Keras 3 (its Softmax multiplies by the mask), so its
- * output is the output bias.  Dropout (rate `dropout`) applies to the
+ * output is the output bias.  The masks are the inputs' padding masks
+ * (layer.h): the query's, and the value's (or the key's) for the keys; the
+ * output carries the query's.  Dropout (rate `dropout`) applies to the
  * attention weights while training, drawn from the model's generator.
  *
  * Speed: the four projections are one sgemm each over all B T (or B S)
@@ -257,6 +259,16 @@ static int mha_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
                              "MultiHeadAttention: %zu heads over %zu x %zu steps, or weights of %zu x %zu, "
                              "are too many",
                              nd->heads, T, S, wmax, hmax);
+    /* the padding masks: the output keeps the query's (Keras), named here
+     * (its owner's, nothing is copied); the keys take the value's, or the
+     * key's */
+    int mv = xv->seq_mask, mk = n_in > 2 ? m->nodes[in[2]].seq_mask : -1;
+    if (mv >= 0 && mk >= 0 && mv != mk)
+        return lf_build_fail(m, LF_ERR_SHAPE,
+                             "MultiHeadAttention: the value and the key carry the padding masks of two "
+                             "layers ('%s' and '%s'); combining masks is not supported",
+                             m->nodes[mv].name, m->nodes[mk].name);
+    nd->seq_mask = xq->seq_mask;
     int dropout = nd->rate > 0.0f;
     nd->aux_per_row = 2 * (T * HK + S * HK + S * HV + T * HV) + (2 + 2 * (size_t)dropout) * hts;
     return 1;
@@ -316,8 +328,9 @@ static void mha_forward(const lf_layer_ctx *c) {
         for (size_t i = 0; i < n; i++) a.drop[i] = lf_rng_uniform(c->rng) < nd->rate ? 0.0f : keep;
         drop = a.drop;
     }
-    lf_attention_forward(a.o, a.prob, a.att, a.q, a.k, a.v, NULL, NULL, drop, B, g.T, g.S, g.H, g.kd,
-                         g.vd);
+    const float *kmask = c->in_masks[1] ? c->in_masks[1] : nd->n_in > 2 ? c->in_masks[2] : NULL;
+    lf_attention_forward(a.o, a.prob, a.att, a.q, a.k, a.v, c->in_masks[0], kmask, drop, B, g.T, g.S, g.H,
+                         g.kd, g.vd);
     lf_sgemm_bias_relu(0, 0, B * g.T, g.Do, g.HV, a.o, g.HV, w + g.wo, g.Do, nb ? w + g.bo : NULL, 0, c->y,
                        g.Do);
 }
@@ -408,6 +421,7 @@ const lf_layer_type lf_type_mha = {
     .prefix = "multi_head_attention",
     .keys = mha_keys,
     .l2 = 1,
+    .masking = LF_MASKING_OWN, /* infer names the query's mask */
     .infer = mha_infer,
     .weights = mha_weights,
     .init = mha_init,

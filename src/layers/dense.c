@@ -5,6 +5,9 @@
  * initial kernel and zero bias; with an activation the workspace keeps z
  * and dz per row (a relu Dense other than the output keeps neither, see
  * relu_in_place).
+ *
+ * Like Keras' Dense it acts on the last axis: a (T, D) input is T rows of D
+ * features each, giving (T, units), and its padding mask passes through.
  */
 #include "layers/layers.h"
 #include "layers/layer.h"
@@ -34,7 +37,11 @@ void lf_dense_backward(float *restrict dx, float *restrict dw, float *restrict d
 
 /* ---------------------------------------------------------------- record */
 
-static size_t in_dim(const lf_model *m, const lf_node *nd) { return m->nodes[nd->in[0]].dim; }
+/* the input's last axis: the features each of its rows has */
+static size_t in_dim(const lf_model *m, const lf_node *nd) {
+    const lf_node *x = &m->nodes[nd->in[0]];
+    return x->shape[x->rank - 1];
+}
 
 /* nd->dim holds the units the builder asked for */
 static int dense_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
@@ -43,25 +50,29 @@ static int dense_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const i
     int x = in[0];
     if (x < 0 || (size_t)x >= m->n_nodes)
         return lf_build_fail(m, LF_ERR_ARG, "Dense: input is not a node of this model (id %d)", x);
-    if (m->nodes[x].rank != 1 && !lf_input_node(m, "Dense", in, n_in, 1)) return 0;
-    size_t units = nd->dim, nw;
-    if (!lf_mul_ok(units, m->nodes[x].dim, &nw) || nw > SIZE_MAX / 8 - units)
-        return lf_build_fail(m, LF_ERR_ARG, "Dense: %zu x %zu weights overflow", units, m->nodes[x].dim);
-    nd->aux_per_row = nd->act == LF_ACT_LINEAR ? 0 : 2 * units; /* z and dz */
+    (void)n_in;
+    const lf_node *xn = &m->nodes[x];
+    size_t units = nd->dim, in_f = xn->shape[xn->rank - 1], nw, out[LF_MAX_RANK];
+    if (!lf_mul_ok(units, in_f, &nw) || nw > SIZE_MAX / 8 - units)
+        return lf_build_fail(m, LF_ERR_ARG, "Dense: %zu x %zu weights overflow", units, in_f);
+    memcpy(out, xn->shape, sizeof out);
+    out[xn->rank - 1] = units;
+    if (!lf_shape_set(m, "Dense", nd, xn->rank, out)) return 0;
+    nd->aux_per_row = nd->act == LF_ACT_LINEAR ? 0 : 2 * nd->dim; /* z and dz */
     return 1;
 }
 
 static size_t dense_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
-    size_t in = in_dim(m, nd);
-    w[0] = (lf_weight){"kernel", 0, 2, {nd->dim, in}, 1, 0};
+    size_t in = in_dim(m, nd), units = nd->shape[nd->rank - 1];
+    w[0] = (lf_weight){"kernel", 0, 2, {units, in}, 1, 0};
     if (!nd->use_bias) return 1;
-    w[1] = (lf_weight){"bias", nd->dim * in, 1, {nd->dim}, 0, 0};
+    w[1] = (lf_weight){"bias", units * in, 1, {units}, 0, 0};
     return 2;
 }
 
 /* glorot_uniform kernel, zero bias */
 static void dense_init(lf_model *m, lf_node *nd) {
-    size_t in = in_dim(m, nd), units = nd->dim, nw = units * in;
+    size_t in = in_dim(m, nd), units = nd->shape[nd->rank - 1], nw = units * in;
     float *w = m->params + nd->param_off;
     float limit = sqrtf(6.0f / (float)(in + units));
     for (size_t i = 0; i < nw; i++) w[i] = (2.0f * lf_rng_uniform(&m->rng) - 1.0f) * limit;
@@ -73,34 +84,41 @@ static void dense_init(lf_model *m, lf_node *nd) {
  * its backward pass takes relu' from y. */
 static int relu_in_place(const lf_layer_ctx *c) { return c->nd->act == LF_ACT_RELU && !c->is_output; }
 
+/* the rows (batch rows x steps) and features of the input's last axis */
+static size_t rows_in(const lf_layer_ctx *c, size_t *in) {
+    const lf_node *x = &c->m->nodes[c->nd->in[0]];
+    *in = x->shape[x->rank - 1];
+    return c->B * (x->dim / *in);
+}
+
 static void dense_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
-    size_t in = c->dims[0];
-    const float *b = nd->use_bias ? c->w + nd->dim * in : NULL;
+    size_t in, R = rows_in(c, &in), units = nd->shape[nd->rank - 1];
+    const float *b = nd->use_bias ? c->w + units * in : NULL;
     if (relu_in_place(c)) {
-        lf_dense_forward(c->y, c->xs[0], c->w, b, c->B, in, nd->dim, 1);
+        lf_dense_forward(c->y, c->xs[0], c->w, b, R, in, units, 1);
         return;
     }
     float *z = nd->act == LF_ACT_LINEAR ? c->y : c->aux;
-    lf_dense_forward(z, c->xs[0], c->w, b, c->B, in, nd->dim, 0);
+    lf_dense_forward(z, c->xs[0], c->w, b, R, in, units, 0);
     /* (the output's softmax is left undone when the loss reads the logits) */
     if (nd->act != LF_ACT_LINEAR && !(c->logits_only && nd->act == LF_ACT_SOFTMAX))
-        lf_act_forward(nd->act, c->y, z, c->B, nd->dim);
+        lf_act_forward(nd->act, c->y, z, R, units);
 }
 
 static void dense_backward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
-    size_t in = c->dims[0];
+    size_t in, R = rows_in(c, &in), units = nd->shape[nd->rank - 1];
     const float *dz = c->dy;
     if (nd->act != LF_ACT_LINEAR && !c->fused) {
         float *dzb = c->aux + c->B * nd->dim;
         /* relu' from y = max(z, 0) when z was not kept: y > 0 iff z > 0 */
         const float *z = relu_in_place(c) ? c->y : c->aux;
-        lf_act_backward(nd->act, dzb, c->dy, z, c->y, c->B, nd->dim);
+        lf_act_backward(nd->act, dzb, c->dy, z, c->y, R, units);
         dz = dzb;
     }
-    lf_dense_backward(c->dxs[0], c->dw, nd->use_bias ? c->dw + nd->dim * in : NULL, dz, c->xs[0], c->w,
-                      c->B, in, nd->dim);
+    lf_dense_backward(c->dxs[0], c->dw, nd->use_bias ? c->dw + units * in : NULL, dz, c->xs[0], c->w, R, in,
+                      units);
 }
 
 static const float *dense_logits(const lf_model *m, const lf_ws *ws, int id) {
@@ -109,7 +127,7 @@ static const float *dense_logits(const lf_model *m, const lf_ws *ws, int id) {
 
 static void dense_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
-    lf_buf_printf(b, ",\"units\":%zu,\"activation\":\"%s\",\"use_bias\":%s,\"l2\":", nd->dim,
+    lf_buf_printf(b, ",\"units\":%zu,\"activation\":\"%s\",\"use_bias\":%s,\"l2\":", nd->shape[nd->rank - 1],
                   lf_activation_name(nd->act), nd->use_bias ? "true" : "false");
     lf_buf_json_float(b, nd->l2);
 }
@@ -140,6 +158,7 @@ const lf_layer_type lf_type_dense = {
     .prefix = "dense",
     .keys = dense_keys,
     .l2 = 1,
+    .masking = LF_MASKING_KEEP,
     .infer = dense_infer,
     .weights = dense_weights,
     .init = dense_init,

@@ -69,6 +69,7 @@ const lf_layer_type lf_type_dropout = {
     .type = "Dropout",
     .prefix = "dropout",
     .keys = dropout_keys,
+    .masking = LF_MASKING_KEEP,
     .infer = dropout_infer,
     .forward = dropout_forward,
     .backward = dropout_backward,

@@ -55,6 +55,28 @@ static int grow_params(lf_model *m, size_t extra) {
     return 1;
 }
 
+/* The padding mask of a new node's output (layer.h): none, its inputs'
+ * (which must not be two different ones), or its own (set by infer). */
+static int seq_mask_of(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in,
+                       const char *name) {
+    if (t->masking == LF_MASKING_OWN) return 1;
+    nd->seq_mask = -1;
+    if (t->masking != LF_MASKING_KEEP) return 1;
+    for (size_t i = 0; i < n_in; i++) {
+        int s = m->nodes[in[i]].seq_mask;
+        if (s < 0 || s == nd->seq_mask) continue;
+        if (nd->seq_mask >= 0)
+            return lf_build_fail(m, LF_ERR_SHAPE,
+                                 "%s '%s': its inputs carry the padding masks of two layers ('%s' and "
+                                 "'%s'); combining masks is not supported",
+                                 t->type, name, m->nodes[nd->seq_mask].name, m->nodes[s].name);
+        if (lf_mask_steps(&m->nodes[s]) != lf_mask_steps(nd))
+            return 1; /* the steps changed (a Dense over a flat input): no mask */
+        nd->seq_mask = s;
+    }
+    return 1;
+}
+
 int lf_node_add(lf_model *m, const lf_layer_type *t, lf_kind kind, lf_node proto, const int *in,
                 size_t n_in, const char *name) {
     if (!m || m->sticky != LF_OK) return -1;
@@ -95,6 +117,7 @@ int lf_node_add(lf_model *m, const lf_layer_type *t, lf_kind kind, lf_node proto
                                  buf, i, in[i]),
                    -1;
     if (proto.dim == 0) return lf_build_fail(m, LF_ERR_SHAPE, "layer '%s' would have 0 features", buf), -1;
+    if (!seq_mask_of(m, t, &proto, in, n_in, buf)) return -1;
     if (m->n_nodes >= (size_t)0x7fffffff) return lf_build_fail(m, LF_ERR_ARG, "too many layers"), -1;
     if (t->is_input) {
         int *ins = LF_REALLOC(m->inputs, (m->n_inputs + 1) * sizeof *ins);
@@ -184,7 +207,8 @@ const lf_node *lf_input_node(lf_model *m, const char *kn, const int *in, size_t 
         lf_shape_str(x, s, sizeof s);
         return lf_build_fail(m, LF_ERR_SHAPE, "%s: input '%s' has shape %s; it needs rank %zu%s", kn,
                              x->name, s, rank + 1,
-                             rank == 3 ? " (batch, height, width, channels)"
+                             rank == 3   ? " (batch, height, width, channels)"
+                             : rank == 2 ? " (batch, steps, features)"
                              : rank == 1 ? " (batch, features): add a Flatten"
                                          : ""),
                NULL;

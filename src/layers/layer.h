@@ -13,6 +13,35 @@
  * LF_LAYER_TABLE, declare the builder in include/latefuse.h, and add its
  * Python class (python/latefuse/layers.py).  README.md, "Layout", says the
  * same with an example.
+ *
+ * The sequence padding mask (Keras' mask_zero) — not the float `mask` of
+ * lf_layer_ctx, which is a weighted layer's modality mask input.  A node
+ * whose output is a sequence may carry a padding mask: per batch row, one
+ * float per step (1 a real step, 0 padding), `steps` = the product of the
+ * output's shape but its last axis ((T, D): T).  Only a mask-making node
+ * stores one: Embedding(mask_zero=True) writes, in its forward pass, 0
+ * where the token id is 0.  The mask lives in the workspace,
+ * ws->seq_mask[owner] (B x steps, row-major), and every node records in
+ * nd->seq_mask which node owns the mask of its output (-1: none), so
+ * nothing is copied from layer to layer.  lf_node_add sets nd->seq_mask
+ * from the record's `masking`:
+ *   LF_MASKING_NONE  (0, the default) the output has no mask: Keras' layers
+ *                    that do not support masking destroy it (Conv1D,
+ *                    Flatten, ...) and the poolings consume it;
+ *   LF_MASKING_KEEP  the output carries its inputs' mask (Dense on (T, D),
+ *                    Dropout, Activation, the elementwise merges,
+ *                    LayerNormalization, PositionEmbedding): the one mask
+ *                    among the inputs (a merge of inputs masked by two
+ *                    different owners is refused at build time; Keras would
+ *                    AND them);
+ *   LF_MASKING_OWN   the node owns a mask: its infer sets nd->seq_mask to
+ *                    the new node's id (m->n_nodes) when it makes one, and
+ *                    its forward writes c->out_mask.
+ * A kind that uses masks reads c->in_masks[i], the padding mask of input i
+ * (B x steps of that input), or NULL when input i carries none
+ * (MultiHeadAttention: query and key/value masks; the 1-D global poolings:
+ * the steps to pool over).  The mask is read in the backward pass from the
+ * same workspace the forward pass wrote it to.
  */
 #ifndef LF_LAYER_H
 #define LF_LAYER_H
@@ -52,6 +81,9 @@ typedef struct lf_layer_ctx {
     const float *w;            /* the node's parameters (param_off) */
     float *dw;                 /* backward: their gradients (+=) */
     const float *mask;         /* rows of the node's mask input, or NULL */
+    const float *const *in_masks; /* in_masks[i]: padding mask (B x steps) of
+                                     input i, or NULL (the top of this file) */
+    float *out_mask;           /* LF_MASKING_OWN: the mask this node writes, or NULL */
     const float *gate;         /* rows of the node's gate input, or NULL */
     float *dgate;              /* backward: its gradient (+=), or NULL */
     int is_output;             /* the node is the model's output */
@@ -60,6 +92,13 @@ typedef struct lf_layer_ctx {
     int training;              /* a training pass (the forward one drew dropout masks) */
     lf_rng *rng;               /* forward: the generator of dropout masks */
 } lf_layer_ctx;
+
+/* The record's `masking`: how a node's output gets its padding mask (the
+ * top of this file). */
+enum { LF_MASKING_NONE = 0, LF_MASKING_KEEP, LF_MASKING_OWN };
+
+/* The padding-mask steps of a node's output: its dim over its last axis. */
+static inline size_t lf_mask_steps(const lf_node *nd) { return nd->dim / nd->shape[nd->rank - 1]; }
 
 /* The record of one layer kind.  Functions that a kind does not need are
  * NULL.  Builder errors are reported through lf_build_fail (sticky). */
@@ -70,6 +109,7 @@ struct lf_layer_type {
     int is_input;              /* a model input: no inbound layers, fed by the caller */
     int op;                    /* a variant shared functions switch on (merge ops) */
     int l2;                    /* lf_set_l2 applies (to the weights marked l2) */
+    int masking;               /* LF_MASKING_*: what the output's padding mask is */
 
     /* Shape inference and validation: checks the inputs `in` (ids, not yet
      * checked to be nodes unless the kind does it) and the settings the
@@ -118,7 +158,7 @@ size_t lf_node_weights(const lf_model *m, const lf_node *nd, lf_weight *w);
 /* ---- layer.c: what the records and their builders share */
 
 /* A node's settings before it is added: no gate, no mask. */
-#define LF_NODE_PROTO {.gate = -1, .mask = -1}
+#define LF_NODE_PROTO {.gate = -1, .mask = -1, .seq_mask = -1}
 
 /* Adds a node of kind `kind` (record t) with the settings in proto: runs
  * the record's infer, checks the name and the inputs, lays out and

@@ -230,7 +230,7 @@ static lf_status subtract_read(const lf_model *m, const lf_json *L, size_t n_in,
 static const char *const merge_keys[] = {"name", "type", "inbound", NULL};
 
 #define ELEMENTWISE(Type, pfx, merge_op, read)                                                   \
-    {.type = Type, .prefix = pfx, .keys = merge_keys, .op = merge_op,                           \
+    {.type = Type, .prefix = pfx, .keys = merge_keys, .op = merge_op, .masking = LF_MASKING_KEEP, \
      .infer = elementwise_infer, .forward = elementwise_forward,                                \
      .backward = elementwise_backward, .read_json = read}
 const lf_layer_type lf_type_add = ELEMENTWISE("Add", "add", LF_MERGE_ADD, NULL);
