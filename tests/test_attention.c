@@ -243,6 +243,10 @@ static void fd_layer(const char *what, lf_model *m, float **x, const float *t, s
     }
     for (size_t i = 0; i < ni; i++) {
         size_t cnt = n * lf_model_input_dim(m, i);
+        if (m->nodes[m->inputs[i]].dtype == LF_DTYPE_INT32) { /* token ids */
+            free(ig[i]);
+            continue;
+        }
         float *numi = malloc(cnt * sizeof *numi);
         for (size_t j = 0; j < cnt; j++) {
             float v = x[i][j], h = 1e-3f;
@@ -309,6 +313,48 @@ static void test_layer_grads(void) {
         free(t);
         lf_model_free(m);
     }
+}
+
+/* with a padding mask: tokens -> Embedding(mask_zero) + x -> self-attention.
+ * Row 0 has one padded step, row 1 only padding, row 2 none. */
+static void test_layer_mask(void) {
+    lf_model *m;
+    lf_model_create(&m, 31);
+    int ids = lf_input_shape(m, 1, (size_t[]){LT}, LF_DTYPE_INT32, "ids");
+    int x = lf_input_shape(m, 2, (size_t[]){LT, LD}, LF_DTYPE_FLOAT32, "x");
+    int e = lf_embedding(m, ids, 5, LD, 1, "emb");
+    int s = lf_add(m, 2, (int[]){e, x}, "sum");
+    int out = lf_multi_head_attention(m, s, s, -1, 2, 3, 0, 0.0f, 1, 0, "mha");
+    CHECK(out >= 0 && m->nodes[out].seq_mask == e, "the output carries the embedding's mask: %s", lf_model_error(m));
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    scale_weights(m, 3.0f);
+    float tok[LB * LT] = {1, 2, 0, 3, 0, 0, 0, 0, 4, 1, 2, 3};
+    float *xv = malloc(LB * LT * LD * sizeof *xv), t[LB * LT * LD];
+    fill_uniform(xv, LB * LT * LD, -1, 1, 32);
+    fill_uniform(t, LB * LT * LD, -3, 3, 33);
+    float *xs[2] = {tok, xv};
+    fd_layer("self-attention, padding mask", m, xs, t, LB, 0);
+    /* a padded step is no key: changing it leaves the other rows' outputs
+     * bit for bit; masked rows output the output bias exactly */
+    float y1[LB * LT * LD], y2[LB * LT * LD];
+    CHECK(lf_model_predict(m, (const float *const *)xs, LB, y1) == LF_OK, "predict: %s", lf_model_error(m));
+    for (size_t d = 0; d < LD; d++) xv[(0 * LT + 2) * LD + d] += 0.5f;
+    lf_model_predict(m, (const float *const *)xs, LB, y2);
+    int same = 1, bias = 1;
+    for (size_t i = 0; i < LB * LT * LD; i++) {
+        size_t r = i / (LT * LD), step = i / LD % LT;
+        if (r == 0 && step == 2) continue;
+        same &= y1[i] == y2[i];
+    }
+    const float *bo = m->params + m->nodes[out].param_off + m->nodes[out].n_params - LD;
+    for (size_t d = 0; d < LD; d++) {
+        bias &= y2[(0 * LT + 2) * LD + d] == bo[d];
+        for (size_t step = 0; step < LT; step++) bias &= y2[(1 * LT + step) * LD + d] == bo[d];
+    }
+    CHECK(same, "a padded step changes no other row's output");
+    CHECK(bias, "masked rows output the output bias");
+    free(xv);
+    lf_model_free(m);
 }
 
 /* weights: Keras' names, shapes and order; glorot limits with Keras' fans */
@@ -427,6 +473,7 @@ int main(void) {
     test_kernel_backward();
     test_layer_weights();
     test_layer_grads();
+    test_layer_mask();
     test_errors();
     test_round_trip();
     rmdir(tmpdir);
