@@ -48,32 +48,110 @@
 /* below this many multiply-adds, the (sample, head) loop runs on one thread */
 #define ATT_PARALLEL_WORK ((size_t)1 << 18)
 
-/* row r of (T, S) scores -> softmax weights over the allowed keys (in
- * place); none allowed: all zero */
-static void masked_softmax_row(float *restrict row, const float *restrict kmask, size_t S,
-                               int query_on) {
-    float mx = -INFINITY;
-    size_t n_on = 0;
-    if (query_on)
-        for (size_t s = 0; s < S; s++)
-            if (!kmask || kmask[s] != 0.0f) {
-                mx = row[s] > mx ? row[s] : mx;
-                n_on++;
+/* Sums and maxima run in SL independent lanes, combined in a fixed tree:
+ * the compiler vectorises them (a single running sum would be a serial
+ * chain it may not reorder), and every clone gives the same bits. */
+#define SL 8
+
+static inline double lanes_total(double *l) {
+    for (int w = SL / 2; w > 0; w /= 2)
+        for (int i = 0; i < w; i++) l[i] += l[i + w];
+    return l[0];
+}
+
+/* the largest of a row's scores of present keys (km: 1 present, 0
+ * absent; NULL: all present) */
+LF_CLONES static float row_max(const float *restrict row, const float *restrict km, size_t S) {
+    float mxl[SL];
+    for (int l = 0; l < SL; l++) mxl[l] = -INFINITY;
+    size_t sf = S - S % SL;
+    if (km)
+        for (size_t s = 0; s < sf; s += SL)
+            for (int l = 0; l < SL; l++) {
+                float v = km[s + l] != 0.0f ? row[s + l] : -INFINITY;
+                mxl[l] = v > mxl[l] ? v : mxl[l];
             }
-    if (n_on == 0 || !isfinite(mx)) {
-        memset(row, 0, S * sizeof *row);
-        return;
+    else
+        for (size_t s = 0; s < sf; s += SL)
+            for (int l = 0; l < SL; l++) mxl[l] = row[s + l] > mxl[l] ? row[s + l] : mxl[l];
+    for (size_t s = sf; s < S; s++) {
+        float v = !km || km[s] != 0.0f ? row[s] : -INFINITY;
+        mxl[s - sf] = v > mxl[s - sf] ? v : mxl[s - sf];
     }
-    double sum = 0.0;
-    for (size_t s = 0; s < S; s++) {
-        double d = (double)row[s] - (double)mx;
-        d = d < -700.0 ? -700.0 : d;
-        double e = (!kmask || kmask[s] != 0.0f) ? lf_exp_d(d) : 0.0;
-        row[s] = (float)e;
-        sum += e;
+    for (int w = SL / 2; w > 0; w /= 2)
+        for (int l = 0; l < w; l++) mxl[l] = mxl[l + w] > mxl[l] ? mxl[l + w] : mxl[l];
+    return mxl[0];
+}
+
+/* row[s] = exp(row[s] - mx) (0 for absent keys); returns their sum.  In
+ * chunks of EC: first the exponents (clamped at -700: lf_exp_d's range;
+ * absent keys get -700 too, whose exp, 1e-304, is 0 in float and nothing
+ * beside the row maximum's 1 in the sum), then the exponentials, a loop
+ * without a branch (one the compiler vectorises) */
+#define EC 256
+LF_CLONES static double row_exp(float *restrict row, const float *restrict km, size_t S, float mx) {
+    double sum[SL] = {0}, d[EC];
+    for (size_t s0 = 0; s0 < S; s0 += EC) {
+        size_t n = S - s0 < EC ? S - s0 : EC, nf = n - n % SL;
+        float *restrict r = row + s0;
+        for (size_t i = 0; i < n; i++) {
+            double v = (double)r[i] - (double)mx;
+            d[i] = v > -700.0 ? v : -700.0;
+        }
+        if (km)
+            for (size_t i = 0; i < n; i++) d[i] = km[s0 + i] != 0.0f ? d[i] : -700.0;
+        for (size_t i = 0; i < nf; i += SL)
+            for (int l = 0; l < SL; l++) {
+                double e = lf_exp_d(d[i + l]);
+                r[i + l] = (float)e;
+                sum[l] += e;
+            }
+        for (size_t i = nf; i < n; i++) {
+            double e = lf_exp_d(d[i]);
+            r[i] = (float)e;
+            sum[i - nf] += e;
+        }
     }
-    float inv = (float)(1.0 / sum);
-    for (size_t s = 0; s < S; s++) row[s] *= inv;
+    return lanes_total(sum);
+}
+
+/* T rows of S scores -> softmax weights over the present keys (kmask: 1
+ * present, 0 absent, or NULL), in place; rows whose qmask is 0, or with
+ * no key present, become all zero */
+LF_CLONES static void softmax_rows(float *restrict p, size_t T, size_t S, const float *restrict kmask,
+                                   const float *restrict qmask) {
+    size_t n_on = S;
+    if (kmask) {
+        n_on = 0;
+        for (size_t s = 0; s < S; s++) n_on += kmask[s] != 0.0f;
+    }
+    for (size_t t = 0; t < T; t++) {
+        float *restrict row = p + t * S;
+        float mx = n_on == 0 || (qmask && qmask[t] == 0.0f) ? NAN : row_max(row, kmask, S);
+        if (!isfinite(mx)) { /* no key, a masked row, or a score +-inf or NaN: no weights */
+            memset(row, 0, S * sizeof *row);
+            continue;
+        }
+        double sum = row_exp(row, kmask, S, mx);
+        float inv = (float)(1.0 / sum);
+        for (size_t s = 0; s < S; s++) row[s] *= inv;
+    }
+}
+
+/* the softmax's backward over T rows: d score = p (d p - <d p, p>), in
+ * place in dp */
+LF_CLONES static void softmax_rows_backward(float *restrict dp, const float *restrict p, size_t T, size_t S) {
+    for (size_t t = 0; t < T; t++) {
+        float *restrict r = dp + t * S;
+        const float *restrict pr = p + t * S;
+        double dot[SL] = {0};
+        size_t sf = S - S % SL;
+        for (size_t s = 0; s < sf; s += SL)
+            for (int l = 0; l < SL; l++) dot[l] += (double)r[s + l] * pr[s + l];
+        for (size_t s = sf; s < S; s++) dot[s - sf] += (double)r[s] * pr[s];
+        float d = (float)lanes_total(dot);
+        for (size_t s = 0; s < S; s++) r[s] = pr[s] * (r[s] - d);
+    }
 }
 
 // q: (B, T, H, kd)  k: (B, S, H, kd)  v: (B, S, H, vd)
@@ -96,9 +174,7 @@ void lf_attention_forward(float *restrict out, float *restrict prob, float *rest
         const float *qb = q + b * T * HK + h * kd, *kb = k + b * S * HK + h * kd;
         // scores (T, S) = q_h (T, kd) k_h^T (kd, S) / sqrt(kd)
         lf_sgemm(0, 1, T, S, kd, scale, qb, HK, kb, HK, 0.0f, p, S);
-        const float *km = kmask ? kmask + b * S : NULL;
-        for (size_t t = 0; t < T; t++)
-            masked_softmax_row(p + t * S, km, S, !qmask || qmask[b * T + t] != 0.0f);
+        softmax_rows(p, T, S, kmask ? kmask + b * S : NULL, qmask ? qmask + b * T : NULL);
         const float *a = p;
         if (drop) {
             float *ad = att + g * T * S;
@@ -138,15 +214,8 @@ void lf_attention_backward(float *restrict dq, float *restrict dk, float *restri
             const float *dr = drop + g * T * S;
             for (size_t i = 0; i < T * S; i++) ds[i] *= dr[i];
         }
-        // softmax: d score = p * (d p - <d p, p>) per row (0 where p is 0)
-        for (size_t t = 0; t < T; t++) {
-            float *r = ds + t * S;
-            const float *pr = p + t * S;
-            double dot = 0.0;
-            for (size_t s = 0; s < S; s++) dot += (double)r[s] * pr[s];
-            float d = (float)dot;
-            for (size_t s = 0; s < S; s++) r[s] = pr[s] * (r[s] - d);
-        }
+        // d score = p (d p - <d p, p>) per row (0 where p is 0)
+        softmax_rows_backward(ds, p, T, S);
         const float *qb = q + b * T * HK + h * kd, *kb = k + b * S * HK + h * kd;
         // dq_h (T, kd) += d score (T, S) k_h (S, kd) / sqrt(kd)
         lf_sgemm(0, 0, T, kd, S, scale, ds, S, kb, HK, 1.0f, dq + b * T * HK + h * kd, HK);
