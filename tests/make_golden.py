@@ -638,6 +638,76 @@ def build_image(label, drawer, model, node_order, steps, margin_min, fixed=(), b
 
 
 # ---------------------------------------------------------------------------
+# attention (Keras' MultiHeadAttention: EinsumDense kernels (D, H, kd),
+# the query scaled by 1/sqrt(kd), softmax over the keys; a padding mask
+# sets absent keys to -inf and a row without keys to all-zero weights)
+# ---------------------------------------------------------------------------
+
+def mha(p, name, xq, xv, xk=None, qmask=None, kmask=None):
+    """(B, T, Dq), (B, S, Dv), (B, S, Dk) -> (B, T, Do); masks (B, T) / (B, S) of 0/1."""
+    xk = xv if xk is None else xk
+    kd = p[name + ".query.kernel"].shape[2]
+    q = torch.einsum("btd,dhk->bthk", xq, p[name + ".query.kernel"]) + p[name + ".query.bias"]
+    k = torch.einsum("bsd,dhk->bshk", xk, p[name + ".key.kernel"]) + p[name + ".key.bias"]
+    v = torch.einsum("bsd,dhk->bshk", xv, p[name + ".value.kernel"]) + p[name + ".value.bias"]
+    s = torch.einsum("bthk,bshk->bhts", q * (1.0 / math.sqrt(kd)), k)
+    if qmask is not None or kmask is not None:
+        B, T, S = xq.shape[0], xq.shape[1], xv.shape[1]
+        qm = qmask if qmask is not None else torch.ones(B, T, dtype=s.dtype)
+        km = kmask if kmask is not None else torch.ones(B, S, dtype=s.dtype)
+        allowed = (qm[:, None, :, None] * km[:, None, None, :]) > 0.5
+        s = torch.where(allowed, s, torch.full_like(s, -math.inf))
+        a = torch.softmax(torch.where(allowed.any(dim=-1, keepdim=True), s, torch.zeros_like(s)), dim=-1)
+        a = torch.where(allowed, a, torch.zeros_like(a))
+    else:
+        a = torch.softmax(s, dim=-1)
+    o = torch.einsum("bhts,bshk->bthk", a, v)
+    return torch.einsum("bthk,hko->bto", o, p[name + ".attention_output.kernel"]) + \
+        p[name + ".attention_output.bias"]
+
+
+def mha_kernel32(a, b, c):
+    """glorot_uniform with Keras' fans for a rank-3 kernel: a b in, a c out."""
+    lim = math.sqrt(6.0 / (a * b + a * c))
+    return u32((a, b, c), -lim, lim)
+
+
+def mha_params32(name, dq, dv, dk, heads, kd, vd, do):
+    return {
+        name + ".query.kernel": mha_kernel32(dq, heads, kd), name + ".query.bias": u32((heads, kd), -0.1, 0.1),
+        name + ".key.kernel": mha_kernel32(dk, heads, kd), name + ".key.bias": u32((heads, kd), -0.1, 0.1),
+        name + ".value.kernel": mha_kernel32(dv, heads, vd), name + ".value.bias": u32((heads, vd), -0.1, 0.1),
+        name + ".attention_output.kernel": mha_kernel32(heads, vd, do),
+        name + ".attention_output.bias": bias32(do),
+    }
+
+
+# network 6: MultiHeadAttention alone: self-attention and cross-attention
+# (query x, value v, separate key k), each flattened, concatenated, Dense(3)
+ATT_B = 3
+
+
+def att_model(p, x):
+    n = {}
+    n["self_att"] = mha(p, "self_att", x["x"], x["x"])
+    n["cross_att"] = mha(p, "cross_att", x["x"], x["v"], x["k"])
+    n["cat"] = torch.cat([flat(n["self_att"]), flat(n["cross_att"])], dim=1)
+    n["out"] = dense(n["cat"], p["out.kernel"], p["out.bias"])
+    return n, mse(n["out"], x["y"]), math.inf
+
+
+def draw_att():
+    B = ATT_B
+    inputs = {"x": n32((B, 5, 8)), "v": n32((B, 4, 6)), "k": n32((B, 4, 3)), "y": n32((B, 3))}
+    params = {}
+    params.update(mha_params32("self_att", 8, 8, 8, 2, 4, 4, 8))
+    params.update(mha_params32("cross_att", 8, 6, 3, 3, 2, 5, 7))
+    params["out.kernel"] = glorot32(3, 5 * 8 + 5 * 7)
+    params["out.bias"] = bias32(3)
+    return params, inputs
+
+
+# ---------------------------------------------------------------------------
 # driver
 # ---------------------------------------------------------------------------
 
@@ -733,6 +803,15 @@ def main(argv):
                                                               "avg_v", "avg_s", "gmax", "gavg", "bn", "cat",
                                                               "out"], 0, ZOO_MARGIN,
                      fixed=("bn.moving_mean", "bn.moving_variance"))),
+    ]
+    files += [
+        ("attention.safetensors",
+         "MultiHeadAttention alone: x (3,5,8), v (3,4,6), k (3,4,3) -> MHA(x, x; 2 heads, key_dim 4) and "
+         "MHA(x, v, key=k; 3 heads, key_dim 2, value_dim 5, output 7), Keras' weights (EinsumDense kernels "
+         "(D, H, dim), query scaled by 1/sqrt(key_dim)); each flattened, Concatenate, Dense(3,linear); mse; "
+         "forward, grads, Keras-3 Adam steps 1 and 5.",
+         build("attention", draw_att, att_model, ["self_att", "cross_att", "cat", "out"], ["x", "v", "k", "y"], 5,
+               0.0)),
     ]
     for fname, desc, tensors in files:
         path = os.path.join(outdir, fname)

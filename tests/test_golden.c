@@ -246,11 +246,29 @@ static void test_image_zoo(void) {
     lf_model_free(m);
 }
 
+/* MultiHeadAttention alone: self-attention, and cross-attention with a
+ * separate key and value_dim / output size of its own */
+static void test_attention(void) {
+    lf_model *m;
+    lf_model_create(&m, 6);
+    int x = lf_input_shape(m, 2, (size_t[]){5, 8}, LF_DTYPE_FLOAT32, "x");
+    int v = lf_input_shape(m, 2, (size_t[]){4, 6}, LF_DTYPE_FLOAT32, "v");
+    int k = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "k");
+    int sa = lf_multi_head_attention(m, x, x, -1, 2, 4, 0, 0.0f, 1, 0, "self_att");
+    int ca = lf_multi_head_attention(m, x, v, k, 3, 2, 5, 0.0f, 1, 7, "cross_att");
+    int cat = lf_concatenate(m, 2, (int[]){lf_flatten(m, sa, NULL), lf_flatten(m, ca, NULL)}, "cat");
+    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    check_network(m, "tests/golden/attention.safetensors", 3, 1);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_seed();
     test_head();
     test_zoo();
     test_cnn();
     test_image_zoo();
+    test_attention();
     return check_report("test_golden");
 }

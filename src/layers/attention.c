@@ -441,8 +441,10 @@ static void mha_backward(const lf_layer_ctx *c) {
     int ik = nd->n_in > 2 ? 2 : 1;
     projection_backward(c->dxs[0], dw + g.wq, nb ? dw + g.bq : NULL, a.dq, c->xs[0], w + g.wq, B * g.T,
                         g.Dq, g.HK);
-    projection_backward(c->dxs[ik], dw + g.wk, nb ? dw + g.bk : NULL, a.dk, c->xs[ik], w + g.wk, B * g.S,
-                        g.Dk, g.HK);
+    /* the key bias adds q . bk to every score of a row, which the softmax
+     * ignores: its gradient is exactly 0 (the sums of dk would give
+     * rounding noise, on which Adam would take full steps) */
+    projection_backward(c->dxs[ik], dw + g.wk, NULL, a.dk, c->xs[ik], w + g.wk, B * g.S, g.Dk, g.HK);
     projection_backward(c->dxs[1], dw + g.wv, nb ? dw + g.bv : NULL, a.dv, c->xs[1], w + g.wv, B * g.S,
                         g.Dv, g.HV);
 }
