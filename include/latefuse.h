@@ -279,8 +279,9 @@ int lf_random_translation(lf_model *m, int x, float height_factor, float width_f
  * The padding mask.  Embedding(mask_zero=1) marks every step whose token id
  * is 0 as padding; the mask follows the sequence through the layers that
  * keep it, as Keras' masks do: Dense (on the last axis), Dropout,
- * Activation, the elementwise merges (Add, ...), LayerNormalization,
- * PositionEmbedding and MultiHeadAttention.  Any other layer ends it.  The
+ * Activation, the elementwise merges (Add, ...) and LayerNormalization.
+ * Any other layer ends it (PositionEmbedding's output, like keras_hub's,
+ * carries none: Add it to the sequence, whose mask the sum keeps).  The
  * 1-D global poolings pool over the unmasked steps only. */
 
 /* Embedding(input_dim, output_dim, mask_zero): token ids x, of shape (T)
@@ -299,6 +300,30 @@ int lf_embedding(lf_model *m, int x, size_t input_dim, size_t output_dim, int ma
  * masked gives 0 (and passes no gradient back). */
 int lf_global_average_pooling1d(lf_model *m, int x, const char *name);
 int lf_global_max_pooling1d(lf_model *m, int x, const char *name);
+
+/* PositionEmbedding(sequence_length), keras_hub's: x (batch, T, D), T <=
+ * sequence_length -> the first T rows of a trained table "embeddings"
+ * (sequence_length, D), glorot_uniform, the same for every batch row.  As
+ * in keras_hub it returns the position embeddings, not x plus them: add
+ * them with lf_add (which keeps x's padding mask). */
+int lf_position_embedding(lf_model *m, int x, size_t sequence_length, const char *name);
+
+/* Conv1D(filters, kernel_size, strides, padding, activation, use_bias):
+ * x (batch, T, C) -> (batch, To, filters), To = (T - kernel_size) / strides
+ * + 1 with LF_PADDING_VALID, ceil(T / strides) with LF_PADDING_SAME.  The
+ * kernel is Keras' (kernel_size, C, filters), glorot_uniform; b = 0.  The
+ * activation applies per step over the filters.  Ends the padding mask
+ * (Keras' Conv1D does not support masking). */
+int lf_conv1d(lf_model *m, int x, size_t filters, size_t kernel_size, size_t strides, lf_padding padding,
+              lf_activation act, int use_bias, const char *name);
+
+/* LayerNormalization(axis=-1, epsilon, center, scale) over the last axis of
+ * a rank 1..3 x (Keras' defaults: epsilon 1e-3, center and scale on): each
+ * position's features are normalised by their own mean and biased
+ * variance, y = gamma (x - mean) / sqrt(var + epsilon) + beta, in training
+ * and inference alike.  Weights gamma (ones, when scale) and beta (zeros,
+ * when center). */
+int lf_layer_normalization(lf_model *m, int x, float epsilon, int center, int scale, const char *name);
 
 /* MultiHeadAttention(num_heads, key_dim, value_dim, dropout, use_bias,
  * output_shape), Keras' layer, on sequences: query (batch, T, Dq), value

@@ -42,7 +42,10 @@
     X(LF_K_RANDOM_TRANSLATION, lf_type_random_translation) \
     X(LF_K_EMBEDDING, lf_type_embedding)        \
     X(LF_K_GAVGPOOL1D, lf_type_gavgpool1d)      \
-    X(LF_K_GMAXPOOL1D, lf_type_gmaxpool1d) \
+    X(LF_K_GMAXPOOL1D, lf_type_gmaxpool1d)      \
+    X(LF_K_POSITION_EMBEDDING, lf_type_position_embedding) \
+    X(LF_K_CONV1D, lf_type_conv1d)              \
+    X(LF_K_LAYERNORM, lf_type_layernorm) \
     X(LF_K_MHA, lf_type_mha)
 
 #define LF_KIND_ENUM_(kind, record) kind,
@@ -70,19 +73,20 @@ typedef struct lf_node {
     int gate, mask;      /* extra inputs of weighted layers, -1 if none */
     int seq_mask;        /* the node whose workspace holds the padding mask
                             of this node's output, -1 if none (layer.h) */
-    size_t input_dim;    /* Embedding: the vocabulary size */
+    size_t input_dim;    /* Embedding: the vocabulary size; PositionEmbedding:
+                            sequence_length */
     int mask_zero;       /* Embedding: id 0 is padding */
     lf_activation act;   /* Dense, Activation */
-    int use_bias;        /* Dense */
+    int use_bias;        /* Dense, Conv1D/2D; LayerNormalization's center */
     int normalize;       /* Dot */
     float rate;          /* Dropout */
     float l2;            /* penalty on the weights the record marks l2 */
-    size_t kernel[2];    /* Conv2D kernel_size, pooling pool_size (h, w) */
+    size_t kernel[2];    /* Conv2D kernel_size, pooling pool_size (h, w); Conv1D's (k, 1) */
     size_t strides[2];   /* Conv2D, pooling */
     lf_padding padding;  /* Conv2D, pooling */
-    float momentum, epsilon; /* BatchNormalization */
+    float momentum, epsilon; /* BatchNormalization; LayerNormalization's epsilon */
     float scale, offset; /* Rescaling; RandomTranslation's height/width factors */
-    int mode;            /* RandomFlip: LF_FLIP_* */
+    int mode;            /* RandomFlip: LF_FLIP_*; LayerNormalization's scale */
     size_t heads, key_dim, value_dim; /* MultiHeadAttention */
     size_t param_off;    /* offset into the flat parameter block */
     size_t n_params;

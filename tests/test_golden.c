@@ -246,6 +246,31 @@ static void test_image_zoo(void) {
     lf_model_free(m);
 }
 
+/* every sequence layer: Embedding(mask_zero) on padded token ids (a row
+ * all padding, a 0 inside a row), PositionEmbedding, LayerNormalization,
+ * Dense on (T, D), the masked 1-D poolings, Conv1D valid and same */
+static void test_seq(void) {
+    lf_model *m;
+    lf_model_create(&m, 6);
+    int ids = lf_input_shape(m, 1, (size_t[]){6}, LF_DTYPE_INT32, "ids");
+    int x = lf_input_shape(m, 2, (size_t[]){6, 4}, LF_DTYPE_FLOAT32, "x");
+    int emb = lf_embedding(m, ids, 11, 4, 1, "emb");
+    int pos = lf_position_embedding(m, emb, 8, "pos");
+    int sum = lf_add(m, 3, (int[]){emb, pos, x}, "sum");
+    int ln = lf_layer_normalization(m, sum, 1e-3f, 1, 1, "ln");
+    int d = lf_dense(m, ln, 5, LF_ACT_GELU, 1, "dense");
+    int cv = lf_conv1d(m, d, 4, 3, 2, LF_PADDING_VALID, LF_ACT_TANH, 1, "conv_v");
+    int cs = lf_conv1d(m, d, 3, 4, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 0, "conv_s");
+    int gap = lf_global_average_pooling1d(m, d, "gap");
+    int gmp = lf_global_max_pooling1d(m, d, "gmp");
+    int gap2 = lf_global_average_pooling1d(m, cs, "gap2");
+    int cat = lf_concatenate(m, 4, (int[]){gap, gmp, lf_flatten(m, cv, NULL), gap2}, "cat");
+    int out = lf_dense(m, cat, 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
+    check_network(m, "tests/golden/seq.safetensors", 4, 1);
+    lf_model_free(m);
+}
+
 /* MultiHeadAttention alone: self-attention, and cross-attention with a
  * separate key and value_dim / output size of its own */
 static void test_attention(void) {
@@ -269,6 +294,7 @@ int main(void) {
     test_zoo();
     test_cnn();
     test_image_zoo();
+    test_seq();
     test_attention();
     return check_report("test_golden");
 }

@@ -443,6 +443,125 @@ static void test_norm_augment(void) {
     }
 }
 
+/* ---- sequence layers */
+
+/* sets weight `idx` of a layer to uniform values in [lo, hi) */
+static void fill_weight(lf_model *m, const char *layer, size_t idx, float lo, float hi, uint64_t seed) {
+    size_t cnt;
+    CHECK(lf_layer_weight_shape(m, layer, idx, NULL, &cnt) == LF_OK, "no weight %zu in %s", idx, layer);
+    float *w = malloc(cnt * sizeof *w);
+    fill_uniform(w, cnt, lo, hi, seed);
+    CHECK(lf_set_weights(m, layer, idx, w, cnt) == LF_OK, "set %s", layer);
+    free(w);
+}
+
+/* token ids (n x T) in [0, V): row r has r % (T + 1) trailing zeros
+ * (padding) and no zero before them, so every mask pattern from none to a
+ * fully masked row comes up */
+static void fill_ids(float *ids, size_t n, size_t T, size_t V, uint64_t seed) {
+    fill_uniform(ids, n * T, 1, (float)V, seed);
+    for (size_t r = 0; r < n; r++)
+        for (size_t t = 0; t < T; t++) ids[r * T + t] = t + r % (T + 1) >= T ? 0.0f : floorf(ids[r * T + t]);
+}
+
+static void seq_run(const char *what, lf_model *m, int h, uint64_t seed, int skip) {
+    int o = lf_dense(m, h, 2, LF_ACT_LINEAR, 1, "o");
+    lf_status st = lf_model_compile(m, o, LF_LOSS_MSE, NULL);
+    CHECK(st == LF_OK, "%s: compile: %s", what, lf_model_error(m));
+    if (st != LF_OK) return;
+    scale_kernel(m, "o", 3);
+    enum { N = 5 };
+    data d = make_data(m, N, LF_LOSS_MSE, seed);
+    for (size_t i = 0; i < lf_model_num_inputs(m); i++)
+        if (m->nodes[m->inputs[i]].dtype == LF_DTYPE_INT32)
+            fill_ids(d.x[i], N, lf_model_input_dim(m, i), 9, seed + 7);
+    fd_check_mode(what, m, d.x, d.t, N, skip, 0);
+    free_data(&d);
+}
+
+static void test_conv1d(void) {
+    struct {
+        size_t T, C, F, k, s;
+        lf_padding pad;
+        lf_activation act;
+        int bias;
+    } cases[] = {
+        {7, 2, 3, 3, 1, LF_PADDING_VALID, LF_ACT_TANH, 1},
+        {7, 3, 2, 4, 2, LF_PADDING_SAME, LF_ACT_ELU, 1},    /* odd padding: the extra step after */
+        {8, 2, 2, 2, 3, LF_PADDING_SAME, LF_ACT_LINEAR, 0},
+        {6, 1, 3, 2, 2, LF_PADDING_VALID, LF_ACT_SIGMOID, 1},
+        {5, 2, 3, 1, 1, LF_PADDING_SAME, LF_ACT_SOFTMAX, 1}, /* softmax over the filters */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lf_model *m;
+        lf_model_create(&m, 2000 + k);
+        int x = lf_input_shape(m, 2, (size_t[]){cases[k].T, cases[k].C}, LF_DTYPE_FLOAT32, "x");
+        int h = lf_conv1d(m, x, cases[k].F, cases[k].k, cases[k].s, cases[k].pad, cases[k].act, cases[k].bias,
+                          "conv");
+        if (h >= 0) scale_kernel(m, "conv", 2);
+        if (h >= 0 && cases[k].bias) fill_weight(m, "conv", 1, -0.5f, 0.5f, 2050 + k);
+        char what[96];
+        snprintf(what, sizeof what, "Conv1D case %zu (%s, stride %zu, %s)", k, cases[k].pad ? "same" : "valid",
+                 cases[k].s, lf_activation_name(cases[k].act));
+        seq_run(what, m, lf_flatten(m, h, NULL), 2100 + k, -1);
+        lf_model_free(m);
+    }
+}
+
+static void test_layernorm(void) {
+    struct {
+        size_t rank, shape[3];
+        int center, scale;
+    } cases[] = {
+        {2, {4, 5}, 1, 1}, {1, {6}, 1, 1}, {3, {2, 3, 4}, 1, 1}, {2, {3, 4}, 0, 1}, {2, {3, 4}, 1, 0}, {2, {3, 4}, 0, 0},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lf_model *m;
+        lf_model_create(&m, 2200 + k);
+        int x = lf_input_shape(m, cases[k].rank, cases[k].shape, LF_DTYPE_FLOAT32, "x");
+        /* a Dense first, so that the input's gradient goes through both */
+        int h = lf_dense(m, x, 4, LF_ACT_LINEAR, 1, "pre");
+        h = lf_layer_normalization(m, h, 1e-3f, cases[k].center, cases[k].scale, "ln");
+        size_t nw = lf_layer_num_weights(m, "ln");
+        CHECK(nw == (size_t)(cases[k].center + cases[k].scale), "LayerNormalization case %zu: %zu weights", k, nw);
+        for (size_t w = 0; w < nw; w++) fill_weight(m, "ln", w, -1.5f, 1.5f, 2250 + k + 10 * w);
+        char what[96];
+        snprintf(what, sizeof what, "LayerNormalization case %zu (rank %zu, center %d, scale %d)", k,
+                 cases[k].rank, cases[k].center, cases[k].scale);
+        seq_run(what, m, cases[k].rank > 1 ? lf_flatten(m, h, NULL) : h, 2300 + k, -1);
+        lf_model_free(m);
+    }
+}
+
+/* Embedding, PositionEmbedding, Dense on (T, D) and the 1-D poolings, with
+ * and without the padding mask */
+static void test_sequence(void) {
+    for (int mask_zero = 0; mask_zero <= 1; mask_zero++)
+        for (int max = 0; max <= 1; max++) {
+            lf_model *m;
+            lf_model_create(&m, 2400 + 2 * mask_zero + max);
+            int ids = lf_input_shape(m, 1, (size_t[]){4}, LF_DTYPE_INT32, "ids");
+            int x = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "x");
+            int e = lf_embedding(m, ids, 9, 3, mask_zero, "emb");
+            int pe = lf_position_embedding(m, e, 6, "pos");
+            int s = lf_add(m, 3, (int[]){e, pe, x}, "sum");
+            int ln = lf_layer_normalization(m, s, 1e-3f, 1, 1, "ln");
+            int d = lf_dense(m, ln, 3, LF_ACT_TANH, 1, "dense");
+            int p = max ? lf_global_max_pooling1d(m, d, "pool") : lf_global_average_pooling1d(m, d, "pool");
+            CHECK(m->nodes[d].seq_mask == (mask_zero ? e : -1), "the mask reaches the pooling");
+            fill_weight(m, "emb", 0, -1, 1, 2450);
+            fill_weight(m, "pos", 0, -1, 1, 2451);
+            fill_weight(m, "ln", 0, 0.5f, 1.5f, 2452);
+            fill_weight(m, "ln", 1, -0.5f, 0.5f, 2453);
+            scale_kernel(m, "dense", 2);
+            char what[96];
+            snprintf(what, sizeof what, "Embedding(mask_zero=%d) + PositionEmbedding + %s", mask_zero,
+                     max ? "GlobalMaxPooling1D" : "GlobalAveragePooling1D");
+            seq_run(what, m, p, 2500 + 2 * mask_zero + max, 0);
+            lf_model_free(m);
+        }
+}
+
 int main(void) {
     test_activations();
     test_losses();
@@ -452,5 +571,8 @@ int main(void) {
     test_conv();
     test_pool();
     test_norm_augment();
+    test_conv1d();
+    test_layernorm();
+    test_sequence();
     return check_report("test_grad");
 }

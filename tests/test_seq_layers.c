@@ -120,12 +120,138 @@ static void test_bad_ids(void) {
     lf_model_free(m);
 }
 
+/* a text model of every sequence layer trains, saves and loads: the
+ * summary's shapes, the layers' fields in the file, predictions bit for
+ * bit (the mask rebuilt from mask_zero) */
+static void test_round_trip(void) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/seq.lf", tmpdir);
+    lf_model *m;
+    lf_model_create(&m, 4);
+    int ids = lf_input_shape(m, 1, (size_t[]){12}, LF_DTYPE_INT32, "tokens");
+    int e = lf_embedding(m, ids, 30, 8, 1, NULL);
+    int pe = lf_position_embedding(m, e, 16, NULL);
+    int h = lf_add(m, 2, (int[]){e, pe}, NULL);
+    h = lf_layer_normalization(m, h, 1e-3f, 1, 1, NULL);
+    int d = lf_dense(m, h, 6, LF_ACT_RELU, 1, NULL);
+    d = lf_dropout(m, d, 0.1f, NULL);
+    int c = lf_conv1d(m, h, 5, 3, 2, LF_PADDING_SAME, LF_ACT_RELU, 1, NULL);
+    int p1 = lf_global_average_pooling1d(m, d, NULL), p2 = lf_global_max_pooling1d(m, c, NULL);
+    int ln2 = lf_layer_normalization(m, lf_concatenate(m, 2, (int[]){p1, p2}, NULL), 1e-5f, 0, 1, NULL);
+    int o = lf_dense(m, ln2, 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
+          lf_model_error(m));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    lf_model_summary(m, mf);
+    fclose(mf);
+    const char *rows[] = {
+        "tokens (InputLayer)                                (None, 12)                    0",
+        "embedding (Embedding)                              (None, 12, 8)               240  tokens",
+        "position_embedding (PositionEmbedding)             (None, 12, 8)               128  embedding",
+        "layer_normalization (LayerNormalization)           (None, 12, 8)                16  add",
+        "dense (Dense)                                      (None, 12, 6)                54  layer_normalization",
+        "conv1d (Conv1D)                                    (None, 6, 5)                125  layer_normalization",
+        "global_average_pooling1d (GlobalAveragePooling1D)  (None, 6)                     0  dropout",
+        "global_max_pooling1d (GlobalMaxPooling1D)          (None, 5)                     0  conv1d",
+        "layer_normalization_1 (LayerNormalization)         (None, 11)                   11  concatenate",
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) CHECK(has(buf, rows[i]), "summary lacks\n%s\nin\n%s", rows[i], buf);
+    free(buf);
+    enum { N = 30, T = 12 };
+    float x[N * T], y[N];
+    fill_uniform(x, N * T, 0, 30, 9);
+    for (int i = 0; i < N * T; i++) x[i] = (i % T) >= 4 + (i / T) % 8 ? 0.0f : floorf(x[i]); /* padded tails */
+    for (int i = 0; i < N; i++) y[i] = (float)(i % 3);
+    const float *xs[1] = {x};
+    lf_fit_options fo = lf_fit_defaults();
+    fo.epochs = 3, fo.batch_size = 8;
+    CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
+    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model *l;
+    lf_model_create(&l, 0);
+    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+    float p[N * 3], q[N * 3];
+    CHECK(lf_model_predict(m, xs, N, p) == LF_OK && lf_model_predict(l, xs, N, q) == LF_OK, "predict");
+    CHECK(memcmp(p, q, sizeof p) == 0, "the loaded model predicts differently");
+    CHECK(l->nodes[1].seq_mask == 1 && l->nodes[5].seq_mask == 1, "the loaded model's mask: %d %d",
+          l->nodes[1].seq_mask, l->nodes[5].seq_mask);
+    lf_model_free(l);
+    lf_st_file f;
+    lf_err er;
+    CHECK(lf_st_read(path, &f, &er) == LF_OK, "%s", er.msg);
+    const char *arch = lf_st_metadata(&f, "architecture");
+    const char *want[] = {
+        "\"type\":\"Embedding\",\"inbound\":[\"tokens\"],\"input_dim\":30,\"output_dim\":8,\"mask_zero\":true}",
+        "\"type\":\"PositionEmbedding\",\"inbound\":[\"embedding\"],\"sequence_length\":16}",
+        "\"type\":\"LayerNormalization\",\"inbound\":[\"add\"],\"axis\":-1,\"epsilon\":0.001,\"center\":true,"
+        "\"scale\":true}",
+        "\"type\":\"Conv1D\",\"inbound\":[\"layer_normalization\"],\"filters\":5,\"kernel_size\":[3],\"strides\":[2],"
+        "\"padding\":\"same\",\"activation\":\"relu\",\"use_bias\":true,\"l2\":0}",
+        "\"type\":\"GlobalMaxPooling1D\",\"inbound\":[\"conv1d\"]}",
+        "\"epsilon\":1e-05,\"center\":false,\"scale\":true}",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        CHECK(has(arch, want[i]), "arch lacks %s:\n%s", want[i], arch ? arch : "(none)");
+    const lf_st_tensor *t = lf_st_find(&f, "conv1d.kernel");
+    CHECK(t && t->ndim == 3 && t->shape[0] == 3 && t->shape[1] == 8 && t->shape[2] == 5, "conv1d.kernel (3, 8, 5)");
+    t = lf_st_find(&f, "embedding.embeddings");
+    CHECK(t && t->ndim == 2 && t->shape[0] == 30 && t->shape[1] == 8, "embedding.embeddings (30, 8)");
+    CHECK(lf_st_find(&f, "layer_normalization_1.beta") == NULL && lf_st_find(&f, "layer_normalization_1.gamma"),
+          "center=false: no beta");
+    lf_st_free(&f);
+    lf_model_free(m);
+    unlink(path);
+}
+
+/* build-time errors name the layer and the shapes */
+static void test_seq_errors(void) {
+    struct {
+        int what;
+        const char *msg;
+    } cases[] = {
+        {0, "Embedding: input 'img' has shape (None, 4, 5, 3); token ids have rank 2 (batch, steps) or 3"},
+        {1, "Embedding: input_dim and output_dim must be in 1..268435456, got 0 and 4"},
+        {2, "PositionEmbedding: input 'seq' has shape (None, 6, 3), longer than sequence_length 5"},
+        {3, "PositionEmbedding: input 'v' has shape (None, 12); it needs rank 3 (batch, steps, features)"},
+        {4, "Conv1D: input 'seq' of shape (None, 6, 3) is shorter than the kernel 7 with padding 'valid'"},
+        {5, "Conv1D: kernel_size and strides must be in 1..1024, got 3 and 0"},
+        {6, "Conv1D: input 'img' has shape (None, 4, 5, 3); it needs rank 3 (batch, steps, features)"},
+        {7, "GlobalMaxPooling1D: input 'v' has shape (None, 12); it needs rank 3 (batch, steps, features)"},
+        {8, "LayerNormalization: epsilon must be finite and > 0, got 0"},
+        {9, "Conv1D: filters must be in 1..268435456, got 0"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lf_model *m;
+        lf_model_create(&m, 2);
+        int img = lf_input_shape(m, 3, (size_t[]){4, 5, 3}, LF_DTYPE_FLOAT32, "img"), v = lf_input(m, 12, "v");
+        int seq = lf_input_shape(m, 2, (size_t[]){6, 3}, LF_DTYPE_FLOAT32, "seq");
+        switch (cases[c].what) {
+        case 0: lf_embedding(m, img, 10, 4, 0, NULL); break;
+        case 1: lf_embedding(m, v, 0, 4, 0, NULL); break;
+        case 2: lf_position_embedding(m, seq, 5, NULL); break;
+        case 3: lf_position_embedding(m, v, 5, NULL); break;
+        case 4: lf_conv1d(m, seq, 2, 7, 1, LF_PADDING_VALID, LF_ACT_RELU, 1, NULL); break;
+        case 5: lf_conv1d(m, seq, 2, 3, 0, LF_PADDING_SAME, LF_ACT_RELU, 1, NULL); break;
+        case 6: lf_conv1d(m, img, 2, 3, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, NULL); break;
+        case 7: lf_global_max_pooling1d(m, v, NULL); break;
+        case 8: lf_layer_normalization(m, seq, 0.0f, 1, 1, NULL); break;
+        default: lf_conv1d(m, seq, 0, 3, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, NULL); break;
+        }
+        CHECK(strcmp(lf_model_error(m), cases[c].msg) == 0, "case %zu: got '%s'", c, lf_model_error(m));
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_seq_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     test_mask_flow();
     test_masked_pooling();
     test_bad_ids();
+    test_round_trip();
+    test_seq_errors();
     rmdir(tmpdir);
     return check_report("test_seq_layers");
 }

@@ -25,6 +25,8 @@ __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Fl
            "BatchNormalization", "Rescaling", "RandomFlip", "RandomTranslation", "Concatenate",
            "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot",
            "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor", "TextVectorization",
+           "Embedding", "PositionEmbedding", "Conv1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
+           "LayerNormalization",
            "MultiHeadAttention"]
 
 _counter = itertools.count()
@@ -272,8 +274,9 @@ class Dense(Layer):
         self.kernel_regularizer = kernel_regularizer
 
     def _call(self, x):
-        x = _flat(self, _one(self, x))
-        return KerasTensor(self, [x], self.units)
+        # on the last axis, as Keras: (T, D) -> (T, units)
+        x = _one(self, x)
+        return KerasTensor(self, [x], x.sample_shape[:-1] + (self.units,))
 
     @classmethod
     def _load(cls, spec, ins, tensors):
@@ -873,15 +876,241 @@ class RandomTranslation(Layer):
         return lib.lf_random_translation(h, ii[0], self.height_factor, self.width_factor, name)
 
 
-_lib._proto("lf_multi_head_attention", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_int,
-            ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_float, ctypes.c_int, ctypes.c_size_t,
+# ---------------------------------------------------------------------------
+# sequences (batch, T, D), channels last, and the padding mask
+# ---------------------------------------------------------------------------
+#
+# Embedding(mask_zero=True) marks token id 0 as padding; the C library
+# carries that mask through Dense, Dropout, Activation, the elementwise
+# merges and LayerNormalization (as Keras' masks flow)
+# and the 1-D global poolings pool over the unmasked steps only.
+
+def _sequence(layer, x):
+    x = _one(layer, x)
+    if len(x.sample_shape) != 2:
+        raise ValueError("%s: input of shape %s must be (batch, steps, features)"
+                         % (type(layer).__name__, _shape_str(x.sample_shape)))
+    return x
+
+
+def _positive(v, what, layer):
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ValueError("%s: %s must be a positive integer, got %r" % (layer, what, v))
+    return v
+
+
+_lib._proto("lf_embedding", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int,
             ctypes.c_char_p)
 
 
-def _positive(v, what):
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError("MultiHeadAttention: %s must be a positive integer, got %r" % (what, v))
-    return v
+class Embedding(Layer):
+    """Embedding(input_dim, output_dim, mask_zero=False): token ids (batch,
+    T) -> (batch, T, output_dim), the table's rows; init uniform(-0.05,
+    0.05) as Keras.  Ids must be integers in [0, input_dim): fit, evaluate
+    and predict refuse others.  mask_zero=True: id 0 is padding, masked
+    downstream."""
+
+    prefix = "embedding"
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", mask_zero=False, name=None,
+                 **kwargs):
+        super().__init__(name)
+        if kwargs:
+            raise ValueError("Embedding: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        if embeddings_initializer != "uniform":
+            raise ValueError("Embedding: only embeddings_initializer='uniform' is available (set other "
+                             "weights with set_weights)")
+        self.input_dim = _positive(input_dim, "input_dim", "Embedding")
+        self.output_dim = _positive(output_dim, "output_dim", "Embedding")
+        self.mask_zero = bool(mask_zero)
+
+    def _call(self, x):
+        x = _one(self, x)
+        if len(x.sample_shape) > 2:
+            raise ValueError("Embedding: input of shape %s must be token ids (batch, steps) or (batch, d1, d2)"
+                             % _shape_str(x.sample_shape))
+        return KerasTensor(self, [x], x.sample_shape + (self.output_dim,))
+
+    def _weight_shapes(self):
+        return [(self.input_dim, self.output_dim)]
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(int(spec["input_dim"]), int(spec["output_dim"]), mask_zero=spec["mask_zero"],
+                   name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_embedding(h, ii[0], self.input_dim, self.output_dim, int(self.mask_zero), name)
+
+
+_lib._proto("lf_position_embedding", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p)
+
+
+class PositionEmbedding(Layer):
+    """PositionEmbedding(sequence_length), keras_hub's: called on (batch, T,
+    D), T <= sequence_length, it returns the first T rows of a trained
+    (sequence_length, D) table (glorot_uniform), not the input plus them:
+    add them, `x = Add()([x, PositionEmbedding(L)(x)])` (keeps x's mask)."""
+
+    prefix = "position_embedding"
+
+    def __init__(self, sequence_length, initializer="glorot_uniform", name=None, **kwargs):
+        super().__init__(name)
+        if kwargs:
+            raise ValueError("PositionEmbedding: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        if initializer != "glorot_uniform":
+            raise ValueError("PositionEmbedding: only initializer='glorot_uniform' is available")
+        self.sequence_length = _positive(sequence_length, "sequence_length", "PositionEmbedding")
+
+    def _call(self, x):
+        x = _sequence(self, x)
+        if x.sample_shape[0] > self.sequence_length:
+            raise ValueError("PositionEmbedding: input of shape %s is longer than sequence_length %d"
+                             % (_shape_str(x.sample_shape), self.sequence_length))
+        self._features = x.sample_shape[1]
+        return KerasTensor(self, [x], x.sample_shape)
+
+    def _weight_shapes(self):
+        return [(self.sequence_length, self._features)]
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(int(spec["sequence_length"]), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_position_embedding(h, ii[0], self.sequence_length, name)
+
+
+_lib._proto("lf_conv1d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
+
+
+def _single(v, what):
+    if isinstance(v, (tuple, list)) and len(v) == 1:
+        v = v[0]
+    return _positive(v, what, "Conv1D")
+
+
+class Conv1D(Layer):
+    """Conv1D(filters, kernel_size, strides=1, padding='valid',
+    activation=None, use_bias=True) over (batch, T, channels): kernel
+    (kernel_size, channels, filters) glorot_uniform, zero bias; 'same' puts
+    the odd padding step after, as Keras.  It ends the padding mask (Keras'
+    Conv1D does not support masking)."""
+
+    prefix = "conv1d"
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
+                 name=None, **kwargs):
+        super().__init__(name)
+        if kwargs:
+            raise ValueError("Conv1D: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        self.filters = _positive(filters, "filters", "Conv1D")
+        self.kernel_size = _single(kernel_size, "kernel_size")
+        self.strides = _single(strides, "strides")
+        self.padding = _padding(padding, "Conv1D")
+        self.activation = _activation(activation)
+        self.use_bias = bool(use_bias)
+
+    def _call(self, x):
+        x = _sequence(self, x)
+        T, C = x.sample_shape
+        to = _out_size(T, self.kernel_size, self.strides, self.padding)
+        if to < 1:
+            raise ValueError("Conv1D: input of shape %s is shorter than the kernel %d with padding 'valid'"
+                             % (_shape_str(x.sample_shape), self.kernel_size))
+        self._in_channels = C
+        return KerasTensor(self, [x], (to, self.filters))
+
+    def _weight_shapes(self):
+        k = (self.kernel_size, self._in_channels, self.filters)
+        return [k, (self.filters,)] if self.use_bias else [k]
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(int(spec["filters"]), int(spec["kernel_size"][0]), int(spec["strides"][0]), spec["padding"],
+                   spec["activation"], spec["use_bias"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_conv1d(h, ii[0], self.filters, self.kernel_size, self.strides, _pad_id(self.padding),
+                             lib.lf_activation_parse(self.activation.encode()), int(self.use_bias), name)
+
+
+_lib._proto("lf_global_max_pooling1d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_char_p)
+_lib._proto("lf_global_average_pooling1d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_char_p)
+
+
+class _GlobalPool1D(Layer):
+    builder = None
+
+    def _call(self, x):
+        x = _sequence(self, x)
+        return KerasTensor(self, [x], (x.sample_shape[1],))
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return getattr(lib, self.builder)(h, ii[0], name)
+
+
+class GlobalMaxPooling1D(_GlobalPool1D):
+    """GlobalMaxPooling1D(): (batch, T, D) -> (batch, D), the max over the
+    unmasked steps (a row with none: 0)."""
+    prefix = "global_max_pooling1d"
+    builder = "lf_global_max_pooling1d"
+
+
+class GlobalAveragePooling1D(_GlobalPool1D):
+    """GlobalAveragePooling1D(): (batch, T, D) -> (batch, D), the mean over
+    the unmasked steps (a row with none: 0)."""
+    prefix = "global_average_pooling1d"
+    builder = "lf_global_average_pooling1d"
+
+
+_lib._proto("lf_layer_normalization", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_int,
+            ctypes.c_int, ctypes.c_char_p)
+
+
+class LayerNormalization(Layer):
+    """LayerNormalization(axis=-1, epsilon=1e-3, center=True, scale=True):
+    each position's last-axis features normalised by their own mean and
+    biased variance; weights [gamma (ones), beta (zeros)] as enabled."""
+
+    prefix = "layer_normalization"
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, name=None, **kwargs):
+        super().__init__(name)
+        if kwargs:
+            raise ValueError("LayerNormalization: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        if axis != -1:
+            raise ValueError("LayerNormalization: only axis=-1 (the last axis) is available")
+        self.epsilon = float(epsilon)
+        if not self.epsilon > 0.0:
+            raise ValueError("LayerNormalization: epsilon must be > 0, got %r" % (epsilon,))
+        self.center, self.scale = bool(center), bool(scale)
+
+    def _call(self, x):
+        x = _one(self, x)
+        self._features = x.sample_shape[-1]
+        return KerasTensor(self, [x], x.sample_shape)
+
+    def _weight_shapes(self):
+        return [(self._features,)] * (int(self.center) + int(self.scale))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(-1, spec["epsilon"], spec["center"], spec["scale"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_layer_normalization(h, ii[0], self.epsilon, int(self.center), int(self.scale), name)
+
+
+_lib._proto("lf_multi_head_attention", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+            ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_float, ctypes.c_int, ctypes.c_size_t,
+            ctypes.c_char_p)
 
 
 class MultiHeadAttention(Layer):
@@ -910,9 +1139,9 @@ class MultiHeadAttention(Layer):
         if kernel_initializer != "glorot_uniform" or bias_initializer != "zeros":
             raise ValueError("MultiHeadAttention: only kernel_initializer='glorot_uniform' and "
                              "bias_initializer='zeros' are available")
-        self.num_heads = _positive(num_heads, "num_heads")
-        self.key_dim = _positive(key_dim, "key_dim")
-        self.value_dim = self.key_dim if value_dim is None else _positive(value_dim, "value_dim")
+        self.num_heads = _positive(num_heads, "num_heads", "MultiHeadAttention")
+        self.key_dim = _positive(key_dim, "key_dim", "MultiHeadAttention")
+        self.value_dim = self.key_dim if value_dim is None else _positive(value_dim, "value_dim", "MultiHeadAttention")
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError("MultiHeadAttention: dropout must be in [0, 1), got %r" % (dropout,))
         self.dropout = float(dropout)
@@ -922,7 +1151,7 @@ class MultiHeadAttention(Layer):
                 raise ValueError("MultiHeadAttention: output_shape must be one integer (the features), got %r"
                                  % (output_shape,))
             output_shape = output_shape[0]
-        self.output_shape = None if output_shape is None else _positive(output_shape, "output_shape")
+        self.output_shape = None if output_shape is None else _positive(output_shape, "output_shape", "MultiHeadAttention")
 
     def __call__(self, query, value=None, key=None, attention_mask=None, return_attention_scores=False,
                  training=None, use_causal_mask=False, **kwargs):

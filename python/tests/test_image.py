@@ -39,8 +39,7 @@ def test_shapes_and_errors():
     assert MaxPooling2D((2, 3))(c).shape == (None, 2, 2, 4)
     assert GlobalMaxPooling2D()(Conv2D(2, 1)(inp)).shape == (None, 2)
     assert Reshape((7, 9))(Flatten()(Conv2D(1, 1)(inp))).shape == (None, 7, 9)
-    with pytest.raises(ValueError, match=r"Dense: input of shape \(None, 9, 7, 2\) must be \(batch, features\): add a Flatten"):
-        Dense(3)(Input((9, 7, 2)))
+    assert Dense(3)(Input((9, 7, 2))).shape == (None, 9, 7, 3)  # on the last axis, as Keras
     with pytest.raises(ValueError, match=r"Conv2D: input of shape \(None, 5\) must be \(batch, height, width, channels\)"):
         Conv2D(2, 3)(Input((5,)))
     with pytest.raises(ValueError, match="RandomTranslation: only fill_mode='constant'"):

@@ -27,10 +27,11 @@
  * from the record's `masking`:
  *   LF_MASKING_NONE  (0, the default) the output has no mask: Keras' layers
  *                    that do not support masking destroy it (Conv1D,
- *                    Flatten, ...) and the poolings consume it;
+ *                    Flatten, PositionEmbedding, ...) and the poolings
+ *                    consume it;
  *   LF_MASKING_KEEP  the output carries its inputs' mask (Dense on (T, D),
  *                    Dropout, Activation, the elementwise merges,
- *                    LayerNormalization, PositionEmbedding): the one mask
+ *                    LayerNormalization): the one mask
  *                    among the inputs (a merge of inputs masked by two
  *                    different owners is refused at build time; Keras would
  *                    AND them);

@@ -10,6 +10,21 @@
  * (lf_token_ids_check).  With mask_zero the layer owns the padding mask of
  * its output (layers/layer.h): 0 where the id is 0.
  *
+ * PositionEmbedding(sequence_length) (keras_hub's): x (B, T, D) -> the
+ * first T rows of its table "embeddings" (sequence_length, D), the same for
+ * every batch row (glorot_uniform, fan_in sequence_length, fan_out D).
+ * Like keras_hub's it returns the position embeddings without adding x,
+ * whose values it does not read: a model adds them, Add([x, p]), and the
+ * sum keeps x's padding mask (this layer, like keras_hub's, carries none).
+ *
+ * Conv1D(filters, kernel_size, strides, padding, activation, use_bias):
+ * x (B, T, C) -> (B, To, filters) with Conv2D's rules on one axis (To =
+ * (T - k) / s + 1 "valid", ceil(T / s) "same", the odd padding step after).
+ * Kernel (k, C, filters) as Keras', glorot_uniform (fan_in k C, fan_out k
+ * filters), zero bias.  Both passes go through the sgemm by im2col, as
+ * Conv2D's (conv.c): aux holds z and dz (with an activation), then the
+ * columns (To, k C) of every row, reused for their gradients.
+ *
  * GlobalAveragePooling1D / GlobalMaxPooling1D: (B, T, D) -> (B, D), the
  * mean / the largest value of each feature over the steps, and over the
  * unmasked steps only when the input carries a padding mask.  A row whose
@@ -17,6 +32,7 @@
  * would divide 0 by 0 there.  Max keeps in aux the step it chose (ties:
  * the first), through which the gradient flows back.
  */
+#include "kernels.h"
 #include "layers/layer.h"
 
 #include <float.h>
@@ -152,6 +168,277 @@ lf_status lf_token_ids_check(const lf_model *m, const float *const *x, size_t n,
         }
     }
     return LF_OK;
+}
+
+/* ---------------------------------------------------- PositionEmbedding */
+
+/* the builder put sequence_length in nd->input_dim */
+static int pos_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    (void)t;
+    const lf_node *x = lf_input_node(m, "PositionEmbedding", in, n_in, 2);
+    if (!x) return 0;
+    if (nd->input_dim == 0 || nd->input_dim > LF_ARCH_MAX_DIM)
+        return lf_build_fail(m, LF_ERR_ARG, "PositionEmbedding: sequence_length must be in 1..%zu, got %zu",
+                             LF_ARCH_MAX_DIM, nd->input_dim);
+    if (x->shape[0] > nd->input_dim) {
+        char s[96];
+        lf_shape_str(x, s, sizeof s);
+        return lf_build_fail(m, LF_ERR_SHAPE,
+                             "PositionEmbedding: input '%s' has shape %s, longer than sequence_length %zu", x->name,
+                             s, nd->input_dim);
+    }
+    size_t nw;
+    if (!lf_mul_ok(nd->input_dim, x->shape[1], &nw) || nw > LF_ARCH_MAX_DIM)
+        return lf_build_fail(m, LF_ERR_ARG, "PositionEmbedding: a table of %zu x %zu weights is too large",
+                             nd->input_dim, x->shape[1]);
+    return lf_shape_set(m, "PositionEmbedding", nd, 2, x->shape);
+}
+
+static size_t pos_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
+    (void)m;
+    w[0] = (lf_weight){"embeddings", 0, 2, {nd->input_dim, nd->shape[1]}, 0, 0};
+    return 1;
+}
+
+static void pos_init(lf_model *m, lf_node *nd) {
+    float *w = m->params + nd->param_off;
+    float limit = sqrtf(6.0f / (float)(nd->input_dim + nd->shape[1]));
+    for (size_t i = 0; i < nd->n_params; i++) w[i] = (2.0f * lf_rng_uniform(&m->rng) - 1.0f) * limit;
+}
+
+static void pos_forward(const lf_layer_ctx *c) {
+    size_t n = c->nd->dim; /* the first T rows of the table */
+    for (size_t r = 0; r < c->B; r++) memcpy(c->y + r * n, c->w, n * sizeof *c->y);
+}
+
+static void pos_backward(const lf_layer_ctx *c) {
+    size_t n = c->nd->dim;
+    for (size_t r = 0; r < c->B; r++)
+        for (size_t j = 0; j < n; j++) c->dw[j] += c->dy[r * n + j];
+}
+
+static void pos_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    lf_buf_printf(b, ",\"sequence_length\":%zu", nd->input_dim);
+}
+
+static lf_status pos_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                          lf_err *e) {
+    (void)m;
+    lf_status st = lf_arch_arity(n_in, 1, "PositionEmbedding", where, e);
+    if (st != LF_OK) return st;
+    if (!lf_json_size(lf_json_get(L, "sequence_length"), &nd->input_dim) || nd->input_dim == 0 ||
+        nd->input_dim > LF_ARCH_MAX_DIM)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: 'sequence_length' must be an integer in 1..%zu", where,
+                       LF_ARCH_MAX_DIM);
+    return LF_OK;
+}
+
+static const char *const pos_keys[] = {"name", "type", "inbound", "sequence_length", NULL};
+
+const lf_layer_type lf_type_position_embedding = {
+    .type = "PositionEmbedding",
+    .prefix = "position_embedding",
+    .keys = pos_keys,
+    .infer = pos_infer,
+    .weights = pos_weights,
+    .init = pos_init,
+    .forward = pos_forward,
+    .backward = pos_backward,
+    .write_json = pos_json,
+    .read_json = pos_read,
+};
+
+int lf_position_embedding(lf_model *m, int x, size_t sequence_length, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.input_dim = sequence_length;
+    return lf_node_add(m, &lf_type_position_embedding, LF_K_POSITION_EMBEDDING, nd, &x, 1, name);
+}
+
+/* --------------------------------------------------------------- Conv1D */
+
+typedef struct geom1 {
+    size_t T, C, To, k, s, pad, F, K;
+} geom1;
+
+static geom1 geom1_of(const lf_node *x, const lf_node *nd) {
+    geom1 g;
+    g.T = x->shape[0], g.C = x->shape[1], g.k = nd->kernel[0], g.s = nd->strides[0];
+    g.To = lf_conv_out(g.T, g.k, g.s, nd->padding, &g.pad);
+    g.F = nd->shape[nd->rank - 1];
+    g.K = g.k * g.C;
+    return g;
+}
+
+/* cols (To, k C) of one sequence x (T, C); zeros where the window leaves it */
+static void im2col1(float *restrict cols, const float *restrict x, const geom1 *g) {
+    for (size_t o = 0; o < g->To; o++)
+        for (size_t j = 0; j < g->k; j++) {
+            size_t t = o * g->s + j; /* + pad: unsigned, compared shifted */
+            float *dst = cols + o * g->K + j * g->C;
+            if (t < g->pad || t - g->pad >= g->T) memset(dst, 0, g->C * sizeof *dst);
+            else memcpy(dst, x + (t - g->pad) * g->C, g->C * sizeof *dst);
+        }
+}
+
+/* dx (T, C) += the columns' gradients scattered back */
+static void col2im1(float *restrict dx, const float *restrict dcols, const geom1 *g) {
+    for (size_t o = 0; o < g->To; o++)
+        for (size_t j = 0; j < g->k; j++) {
+            size_t t = o * g->s + j;
+            if (t < g->pad || t - g->pad >= g->T) continue;
+            const float *src = dcols + o * g->K + j * g->C;
+            float *d = dx + (t - g->pad) * g->C;
+            for (size_t ch = 0; ch < g->C; ch++) d[ch] += src[ch];
+        }
+}
+
+static const lf_node *conv1_input(const lf_model *m, const lf_node *nd) { return &m->nodes[nd->in[0]]; }
+
+/* the builder put filters in nd->dim, kernel[0], strides[0], padding, act */
+static int conv1_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    (void)t;
+    const lf_node *x = lf_input_node(m, "Conv1D", in, n_in, 2);
+    if (!x || !lf_check_act(m, nd->act)) return 0;
+    size_t F = nd->dim;
+    if (F == 0 || F > LF_ARCH_MAX_DIM)
+        return lf_build_fail(m, LF_ERR_ARG, "Conv1D: filters must be in 1..%zu, got %zu", LF_ARCH_MAX_DIM, F);
+    if ((unsigned)nd->padding > LF_PADDING_SAME)
+        return lf_build_fail(m, LF_ERR_ARG, "Conv1D: unknown padding %d", (int)nd->padding);
+    if (nd->kernel[0] == 0 || nd->kernel[0] > 1024 || nd->strides[0] == 0 || nd->strides[0] > 1024)
+        return lf_build_fail(m, LF_ERR_ARG, "Conv1D: kernel_size and strides must be in 1..1024, got %zu and %zu",
+                             nd->kernel[0], nd->strides[0]);
+    size_t pad, To = lf_conv_out(x->shape[0], nd->kernel[0], nd->strides[0], nd->padding, &pad);
+    if (To == 0) {
+        char s[96];
+        lf_shape_str(x, s, sizeof s);
+        return lf_build_fail(m, LF_ERR_SHAPE,
+                             "Conv1D: input '%s' of shape %s is shorter than the kernel %zu with padding 'valid'",
+                             x->name, s, nd->kernel[0]);
+    }
+    size_t out[2] = {To, F}, K = nd->kernel[0] * x->shape[1], cols, nw;
+    if (!lf_shape_set(m, "Conv1D", nd, 2, out)) return 0;
+    if (!lf_mul_ok(To, K, &cols) || cols > LF_ARCH_MAX_DIM || !lf_mul_ok(K, F, &nw) || nw > LF_ARCH_MAX_DIM)
+        return lf_build_fail(m, LF_ERR_ARG, "Conv1D: %zu x %zu columns or %zu x %zu weights are too many", To, K,
+                             K, F);
+    nd->aux_per_row = cols + (nd->act == LF_ACT_LINEAR ? 0 : 2 * nd->dim); /* columns, z and dz */
+    return 1;
+}
+
+static size_t conv1_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
+    size_t F = nd->shape[1], C = conv1_input(m, nd)->shape[1], k = nd->kernel[0];
+    w[0] = (lf_weight){"kernel", 0, 3, {k, C, F}, 1, 0};
+    if (!nd->use_bias) return 1;
+    w[1] = (lf_weight){"bias", k * C * F, 1, {F}, 0, 0};
+    return 2;
+}
+
+static void conv1_init(lf_model *m, lf_node *nd) {
+    size_t F = nd->shape[1], C = conv1_input(m, nd)->shape[1], k = nd->kernel[0], nw = k * C * F;
+    float *w = m->params + nd->param_off;
+    float limit = sqrtf(6.0f / (float)(k * C + k * F));
+    for (size_t i = 0; i < nw; i++) w[i] = (2.0f * lf_rng_uniform(&m->rng) - 1.0f) * limit;
+    if (nd->use_bias) memset(w + nw, 0, F * sizeof *w);
+}
+
+static void conv1_forward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    geom1 g = geom1_of(conv1_input(c->m, nd), nd);
+    size_t B = c->B, in = g.T * g.C;
+    size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * B * nd->dim;
+    float *cols = c->aux + zz;
+    const float *x = c->xs[0];
+#pragma omp parallel for if (B * g.To * g.K > 65536) schedule(static)
+    for (size_t r = 0; r < B; r++) im2col1(cols + r * g.To * g.K, x + r * in, &g);
+    const float *b = nd->use_bias ? c->w + g.K * g.F : NULL;
+    float *z = nd->act == LF_ACT_LINEAR ? c->y : c->aux;
+    lf_sgemm_bias_relu(0, 0, B * g.To, g.F, g.K, cols, g.K, c->w, g.F, b, 0, z, g.F);
+    /* over the last axis (filters) of every step */
+    if (nd->act != LF_ACT_LINEAR) lf_act_forward(nd->act, c->y, z, B * g.To, g.F);
+}
+
+static void conv1_backward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    geom1 g = geom1_of(conv1_input(c->m, nd), nd);
+    size_t B = c->B, N = B * g.To, in = g.T * g.C;
+    size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * N * g.F;
+    float *cols = c->aux + zz;
+    const float *dz = c->dy;
+    if (nd->act != LF_ACT_LINEAR) {
+        float *z = c->aux, *dzb = z + N * g.F;
+        lf_act_backward(nd->act, dzb, c->dy, z, c->y, N, g.F);
+        dz = dzb;
+    }
+    if (nd->use_bias) {
+        float *db = c->dw + g.K * g.F;
+        for (size_t r = 0; r < N; r++)
+            for (size_t f = 0; f < g.F; f++) db[f] += dz[r * g.F + f];
+    }
+    lf_sgemm(1, 0, g.K, g.F, N, 1.0f, cols, g.K, dz, g.F, 1.0f, c->dw, g.F);
+    float *dx = c->dxs[0];
+    if (!dx) return;
+    /* the columns are spent: they become d cols */
+    lf_sgemm(0, 1, N, g.K, g.F, 1.0f, dz, g.F, c->w, g.F, 0.0f, cols, g.K);
+#pragma omp parallel for if (N * g.K > 65536) schedule(static)
+    for (size_t r = 0; r < B; r++) col2im1(dx + r * in, cols + r * g.To * g.K, &g);
+}
+
+static void conv1_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    lf_buf_printf(b,
+                  ",\"filters\":%zu,\"kernel_size\":[%zu],\"strides\":[%zu],\"padding\":\"%s\","
+                  "\"activation\":\"%s\",\"use_bias\":%s,\"l2\":",
+                  nd->shape[1], nd->kernel[0], nd->strides[0], nd->padding == LF_PADDING_SAME ? "same" : "valid",
+                  lf_activation_name(nd->act), nd->use_bias ? "true" : "false");
+    lf_buf_json_float(b, nd->l2);
+}
+
+static lf_status conv1_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                            lf_err *e) {
+    (void)m;
+    lf_status st = lf_arch_arity(n_in, 1, "Conv1D", where, e);
+    if (st != LF_OK) return st;
+    int act = lf_activation_parse(lf_arch_str(L, "activation"));
+    if (act < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown or missing activation", where);
+    nd->act = (lf_activation)act;
+    if (!lf_json_size(lf_json_get(L, "filters"), &nd->dim) || nd->dim == 0 || nd->dim > LF_ARCH_MAX_DIM)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: 'filters' must be an integer in 1..%zu", where, LF_ARCH_MAX_DIM);
+    if ((st = lf_arch_sizes(L, "kernel_size", 1, 1024, 1, 1, nd->kernel, NULL, where, e)) ||
+        (st = lf_arch_sizes(L, "strides", 1, 1024, 1, 1, nd->strides, NULL, where, e)) ||
+        (st = lf_arch_padding(L, &nd->padding, where, e)) ||
+        (st = lf_arch_bool(L, "use_bias", &nd->use_bias, where, e)))
+        return st;
+    if (lf_json_get(L, "l2") && (st = lf_arch_float(L, "l2", 0, 1e6f, &nd->l2, where, e)) != LF_OK) return st;
+    return LF_OK;
+}
+
+static const char *const conv1_keys[] = {"name", "type", "inbound", "filters", "kernel_size", "strides",
+                                         "padding", "activation", "use_bias", "l2", NULL};
+
+const lf_layer_type lf_type_conv1d = {
+    .type = "Conv1D",
+    .prefix = "conv1d",
+    .keys = conv1_keys,
+    .l2 = 1,
+    .infer = conv1_infer,
+    .weights = conv1_weights,
+    .init = conv1_init,
+    .forward = conv1_forward,
+    .backward = conv1_backward,
+    .write_json = conv1_json,
+    .read_json = conv1_read,
+};
+
+int lf_conv1d(lf_model *m, int x, size_t filters, size_t kernel_size, size_t strides, lf_padding padding,
+              lf_activation act, int use_bias, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.dim = filters;
+    nd.kernel[0] = kernel_size, nd.kernel[1] = 1;
+    nd.strides[0] = strides, nd.strides[1] = 1;
+    nd.padding = padding;
+    nd.act = act;
+    nd.use_bias = use_bias != 0;
+    return lf_node_add(m, &lf_type_conv1d, LF_K_CONV1D, nd, &x, 1, name);
 }
 
 /* ------------------------------------------------ global 1-D poolings */

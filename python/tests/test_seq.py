@@ -1,0 +1,137 @@
+"""
+test_seq.py — the sequence layers through the Keras-style API: shapes and
+errors at call time, Keras-layout weights (Embedding (input_dim,
+output_dim), Conv1D kernel (k, channels, filters), LayerNormalization's
+gamma and beta), the padding mask by hand (masked mean and max, a fully
+padded row pooling to 0), refused token ids, and a small text model that
+fits, saves and loads predicting bit for bit.
+"""
+import os
+
+import numpy as np
+import pytest
+
+from latefuse import LatefuseError, Model, load_model
+from latefuse.layers import (Add, Conv1D, Dense, Dropout, Embedding, GlobalAveragePooling1D, GlobalMaxPooling1D,
+                             Input, LayerNormalization, PositionEmbedding)
+
+
+def text_model(seed=0):
+    inp = Input((10,), dtype="int32")
+    e = Embedding(20, 8, mask_zero=True)(inp)
+    x = Add()([e, PositionEmbedding(16)(e)])
+    x = LayerNormalization()(x)
+    x = Dense(8, activation="relu")(x)
+    x = Dropout(0.1)(x)
+    a = GlobalAveragePooling1D()(x)
+    out = Dense(3, activation="softmax")(LayerNormalization(epsilon=1e-5)(Dense(6)(a)))
+    return Model(inp, out, seed=seed)
+
+
+def test_shapes_and_errors():
+    ids = Input((12,), dtype="int32")
+    e = Embedding(50, 6)(ids)
+    assert e.shape == (None, 12, 6)
+    assert Dense(4)(e).shape == (None, 12, 4)
+    assert Conv1D(5, 3)(e).shape == (None, 10, 5)
+    assert Conv1D(5, 4, strides=3, padding="same")(e).shape == (None, 4, 5)
+    assert GlobalMaxPooling1D()(Conv1D(2, 1)(e)).shape == (None, 2)
+    assert LayerNormalization()(Dense(3)(e)).shape == (None, 12, 3)
+    assert PositionEmbedding(12)(Dense(2)(e)).shape == (None, 12, 2)
+    with pytest.raises(ValueError, match=r"Conv1D: input of shape \(None, 5\) must be \(batch, steps, features\)"):
+        Conv1D(2, 3)(Input((5,)))
+    with pytest.raises(ValueError, match=r"Conv1D: input of shape \(None, 4, 2\) is shorter than the kernel 5"):
+        Conv1D(2, 5)(Input((4, 2)))
+    with pytest.raises(ValueError, match=r"PositionEmbedding: input of shape \(None, 9, 2\) is longer than "
+                                         r"sequence_length 8"):
+        PositionEmbedding(8)(Input((9, 2)))
+    with pytest.raises(ValueError, match="Embedding: input_dim must be a positive integer, got 0"):
+        Embedding(0, 3)
+    with pytest.raises(ValueError, match="LayerNormalization: only axis=-1"):
+        LayerNormalization(axis=1)
+
+
+def test_masked_pooling_by_hand():
+    ids = Input((4,), dtype="int32")
+    e = Embedding(6, 2, mask_zero=True)(ids)
+    avg, mx = GlobalAveragePooling1D()(e), GlobalMaxPooling1D()(e)
+    m = Model(ids, Add()([avg, mx]), seed=1)
+    table = np.stack([np.arange(6), -0.5 * np.arange(6)], axis=1).astype(np.float32)
+    m.layers[1].set_weights([table])
+    assert m.layers[1].get_weights()[0].shape == (6, 2)
+    x = np.array([[3, 5, 0, 0], [0, 0, 0, 0], [1, 4, 2, 5]], np.float32)
+    # mean over the unmasked steps + max over them; the padded row gives 0
+    want = np.array([[4 + 5, -2 - 1.5], [0, 0], [3 + 5, -1.5 - 0.5]], np.float32)
+    np.testing.assert_array_equal(m.predict(x), want)
+
+
+def test_weights_keras_layout():
+    inp = Input((7, 3))
+    c = Conv1D(4, 2, use_bias=True)(inp)
+    ln = LayerNormalization(center=False)(c)
+    m = Model(inp, GlobalAveragePooling1D()(ln), seed=2)
+    k, b = m.layers[1].get_weights()
+    assert k.shape == (2, 3, 4) and b.shape == (4,)
+    (g,) = m.layers[2].get_weights()
+    np.testing.assert_array_equal(g, np.ones(4, np.float32))
+    # Conv1D against numpy: y[t] = sum_j x[t + j] @ k[j] + b, then normalised
+    rng = np.random.default_rng(0)
+    k = rng.normal(size=k.shape).astype(np.float32)
+    m.layers[1].set_weights([k, np.zeros(4, np.float32)])
+    x = rng.normal(size=(2, 7, 3)).astype(np.float32)
+    conv = np.stack([sum(x[:, t + j] @ k[j] for j in range(2)) for t in range(6)], axis=1)
+    norm = (conv - conv.mean(-1, keepdims=True)) / np.sqrt(conv.var(-1, keepdims=True) + 1e-3)
+    np.testing.assert_allclose(m.predict(x), norm.mean(axis=1), atol=1e-5)
+
+
+def test_bad_token_ids():
+    m = text_model()
+    m.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+    x = np.ones((4, 10), np.float32)
+    x[2, 7] = 20
+    with pytest.raises(LatefuseError, match=r"fit: Embedding 'embedding' got token id 20 at row 2, position 7 of "
+                                            r"input 'input'; ids must be integers in \[0, 20\)"):
+        m.fit(x, np.zeros(4), verbose=0)
+    with pytest.raises(LatefuseError, match="predict"):
+        m.predict(x)
+
+
+def test_text_model_fits_and_round_trips(tmp_path):
+    m = text_model(seed=3)
+    m.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    rng = np.random.default_rng(1)
+    n = 60
+    y = rng.integers(0, 3, n)
+    # class k's sentences use tokens 1 + 6k .. 6 + 6k, then padding
+    x = np.zeros((n, 10), np.float32)
+    for r in range(n):
+        length = rng.integers(3, 11)
+        x[r, :length] = 1 + 6 * y[r] + rng.integers(0, 6, length)
+    h = m.fit(x, y, epochs=30, batch_size=16, verbose=0)
+    assert h.history["accuracy"][-1] > 0.9
+    p = m.predict(x)
+    path = os.path.join(tmp_path, "text.lf")
+    m.save(path)
+    p2 = load_model(path).predict(x)
+    np.testing.assert_array_equal(p, p2)
+    # the padding's own embedding (row 0) changes nothing: the mask hides it
+    emb = m.layers[1]
+    (table,) = emb.get_weights()
+    table[0] = 5.0
+    emb.set_weights([table])
+    np.testing.assert_array_equal(m.predict(x), p)
+    table[1] += 0.5
+    emb.set_weights([table])
+    assert not np.array_equal(m.predict(x), p)
+
+
+def test_conv1d_model_fits():
+    inp = Input((9, 2))
+    x = Conv1D(4, 3, strides=2, padding="same", activation="relu")(inp)
+    out = Dense(1)(GlobalMaxPooling1D()(x))
+    m = Model(inp, out, seed=4)
+    m.compile(loss="mse", optimizer="adam")
+    x = np.random.default_rng(2).normal(size=(32, 9, 2)).astype(np.float32)
+    y = x[:, :, 0].max(axis=1, keepdims=True)
+    h = m.fit(x, y, epochs=40, batch_size=8, verbose=0)
+    assert h.history["loss"][-1] < h.history["loss"][0] / 2

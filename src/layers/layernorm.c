@@ -1,0 +1,140 @@
+/*
+ * layernorm.c — LayerNormalization over the last axis (Keras' axis=-1) of a
+ * rank-1..3 input: each position's D features (a vector's, a step's, a
+ * pixel's) are normalised by their own mean and biased variance,
+ * y = gamma (x - mean) / sqrt(var + epsilon) + beta, the same in training
+ * and inference.  Weights, in Keras' order: gamma (D, ones) when scale,
+ * beta (D, zeros) when center.  Defaults (Keras'): epsilon 1e-3, center and
+ * scale on.  The padding mask passes through.
+ *
+ * aux: xhat (dim) then 1 / sqrt(var + epsilon) per position (dim / D).
+ */
+#include "layers/layer.h"
+
+#include <math.h>
+#include <string.h>
+
+static size_t features(const lf_node *nd) { return nd->shape[nd->rank - 1]; }
+
+/* the builder put epsilon, center (use_bias) and scale (mode) in nd */
+static int ln_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    (void)t;
+    const lf_node *x = lf_input_node(m, "LayerNormalization", in, n_in, 0);
+    if (!x) return 0;
+    if (!(nd->epsilon > 0.0f) || !isfinite(nd->epsilon))
+        return lf_build_fail(m, LF_ERR_ARG, "LayerNormalization: epsilon must be finite and > 0, got %g",
+                             (double)nd->epsilon);
+    if (!lf_shape_set(m, "LayerNormalization", nd, x->rank, x->shape)) return 0;
+    nd->aux_per_row = nd->dim + nd->dim / features(nd); /* xhat, 1/std per position */
+    return 1;
+}
+
+static size_t ln_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
+    (void)m;
+    size_t D = features(nd), n = 0;
+    if (nd->mode) w[n++] = (lf_weight){"gamma", 0, 1, {D}, 0, 0};
+    if (nd->use_bias) w[n++] = (lf_weight){"beta", nd->mode ? D : 0, 1, {D}, 0, 0};
+    return n;
+}
+
+static void ln_init(lf_model *m, lf_node *nd) {
+    size_t D = features(nd);
+    float *w = m->params + nd->param_off;
+    if (nd->mode)
+        for (size_t j = 0; j < D; j++) w[j] = 1.0f;
+    if (nd->use_bias) memset(w + (nd->mode ? D : 0), 0, D * sizeof *w);
+}
+
+static void ln_forward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    size_t D = features(nd), P = c->B * (nd->dim / D);
+    const float *gamma = nd->mode ? c->w : NULL, *beta = nd->use_bias ? c->w + (nd->mode ? D : 0) : NULL;
+    float *xhat = c->aux, *inv = c->aux + c->B * nd->dim;
+    for (size_t p = 0; p < P; p++) {
+        const float *x = c->xs[0] + p * D;
+        double s = 0, ss = 0;
+        for (size_t j = 0; j < D; j++) s += x[j];
+        float mean = (float)(s / (double)D);
+        for (size_t j = 0; j < D; j++) {
+            double d = (double)x[j] - mean;
+            ss += d * d;
+        }
+        inv[p] = 1.0f / sqrtf((float)(ss / (double)D) + nd->epsilon);
+        float *h = xhat + p * D, *y = c->y + p * D;
+        for (size_t j = 0; j < D; j++) {
+            h[j] = (x[j] - mean) * inv[p];
+            y[j] = (gamma ? gamma[j] * h[j] : h[j]) + (beta ? beta[j] : 0.0f);
+        }
+    }
+}
+
+/* dx = inv (g - mean(g) - xhat mean(g xhat)), g = dy gamma */
+static void ln_backward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    size_t D = features(nd), P = c->B * (nd->dim / D);
+    const float *gamma = nd->mode ? c->w : NULL, *xhat = c->aux, *inv = c->aux + c->B * nd->dim;
+    float *dgamma = nd->mode ? c->dw : NULL, *dbeta = nd->use_bias ? c->dw + (nd->mode ? D : 0) : NULL;
+    float *dx = c->dxs[0];
+    for (size_t p = 0; p < P; p++) {
+        const float *dy = c->dy + p * D, *h = xhat + p * D;
+        double sg = 0, sgh = 0;
+        for (size_t j = 0; j < D; j++) {
+            float g = gamma ? dy[j] * gamma[j] : dy[j];
+            sg += g;
+            sgh += (double)g * h[j];
+            if (dgamma) dgamma[j] += dy[j] * h[j];
+            if (dbeta) dbeta[j] += dy[j];
+        }
+        if (!dx) continue;
+        float mg = (float)(sg / (double)D), mgh = (float)(sgh / (double)D);
+        float *d = dx + p * D;
+        for (size_t j = 0; j < D; j++) {
+            float g = gamma ? dy[j] * gamma[j] : dy[j];
+            d[j] += inv[p] * (g - mg - h[j] * mgh);
+        }
+    }
+}
+
+static void ln_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    lf_buf_puts(b, ",\"axis\":-1,\"epsilon\":");
+    lf_buf_json_float(b, nd->epsilon);
+    lf_buf_printf(b, ",\"center\":%s,\"scale\":%s", nd->use_bias ? "true" : "false", nd->mode ? "true" : "false");
+}
+
+static lf_status ln_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                         lf_err *e) {
+    (void)m;
+    lf_status st = lf_arch_arity(n_in, 1, "LayerNormalization", where, e);
+    double axis;
+    if (st == LF_OK && (!lf_json_num(lf_json_get(L, "axis"), &axis) || axis != -1))
+        st = lf_fail(e, LF_ERR_FORMAT, "%s: 'axis' must be -1", where);
+    if (st == LF_OK) st = lf_arch_float(L, "epsilon", 1e-30f, 1e6f, &nd->epsilon, where, e);
+    if (st == LF_OK) st = lf_arch_bool(L, "center", &nd->use_bias, where, e);
+    if (st == LF_OK) st = lf_arch_bool(L, "scale", &nd->mode, where, e);
+    return st;
+}
+
+static const char *const ln_keys[] = {"name", "type", "inbound", "axis", "epsilon", "center", "scale", NULL};
+
+const lf_layer_type lf_type_layernorm = {
+    .type = "LayerNormalization",
+    .prefix = "layer_normalization",
+    .keys = ln_keys,
+    .masking = LF_MASKING_KEEP,
+    .infer = ln_infer,
+    .weights = ln_weights,
+    .init = ln_init,
+    .forward = ln_forward,
+    .backward = ln_backward,
+    .write_json = ln_json,
+    .read_json = ln_read,
+};
+
+int lf_layer_normalization(lf_model *m, int x, float epsilon, int center, int scale, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.epsilon = epsilon;
+    nd.use_bias = center != 0;
+    nd.mode = scale != 0;
+    return lf_node_add(m, &lf_type_layernorm, LF_K_LAYERNORM, nd, &x, 1, name);
+}
