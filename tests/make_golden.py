@@ -828,6 +828,76 @@ def draw_att():
     return params, inputs
 
 
+# network 8: a one-block transformer encoder on padded token ids (row 0 no
+# padding, row 1 two padded steps, row 2 all padding, row 3 a 0 inside):
+# Embedding(mask_zero) + PositionEmbedding -> MultiHeadAttention (the
+# padding mask on keys and rows) -> Add -> LayerNormalization ->
+# Dense(relu) -> Dense -> Add -> LayerNormalization -> masked
+# GlobalAveragePooling1D -> Dense(softmax)
+ENC_B, ENC_T, ENC_V, ENC_D, ENC_FF = 4, 6, 11, 8, 16
+ENC_NODES = ["emb", "pos", "sum", "att", "add1", "ln1", "ff1", "ff2", "add2", "ln2", "gap", "out"]
+
+
+def encoder_model_ids(ids):
+    mask = ids != 0
+    fmask = mask.to(F64)
+
+    def model(p, x):
+        n = {}
+        m = fmask.to(p["emb.embeddings"].dtype)
+        n["emb"] = p["emb.embeddings"][ids]
+        n["pos"] = p["pos.embeddings"][:ENC_T].unsqueeze(0).expand(ids.shape[0], -1, -1)
+        n["sum"] = n["emb"] + n["pos"]
+        n["att"] = mha(p, "att", n["sum"], n["sum"], qmask=m, kmask=m)
+        n["add1"] = n["sum"] + n["att"]
+        n["ln1"] = layernorm(n["add1"], p["ln1.gamma"], p["ln1.beta"])
+        pre = n["ln1"] @ p["ff1.kernel"].t() + p["ff1.bias"]
+        n["ff1"] = torch.relu(pre)
+        n["ff2"] = n["ff1"] @ p["ff2.kernel"].t() + p["ff2.bias"]
+        n["add2"] = n["ln1"] + n["ff2"]
+        n["ln2"] = layernorm(n["add2"], p["ln2.gamma"], p["ln2.beta"])
+        n["gap"] = masked_avg(n["ln2"], mask)
+        z = dense(n["gap"], p["out.kernel"], p["out.bias"])
+        n["out"] = torch.softmax(z, dim=1)
+        # the relu's kinks matter at the unmasked steps only
+        margin = pre.detach().abs()[mask].min().item()
+        return n, cce_from_logits(z, x["y"]), margin
+    return model
+
+
+def draw_encoder():
+    B, D = ENC_B, ENC_D
+    inputs = {"y": torch.zeros((B, 3), dtype=F32)}
+    inputs["y"][torch.arange(B), torch.randint(0, 3, (B,))] = 1.0
+    params = {"emb.embeddings": u32((ENC_V, D), -1.0, 1.0), "pos.embeddings": u32((8, D), -0.5, 0.5)}
+    params.update(mha_params32("att", D, D, D, 2, 4, 4, D))
+    params.update({
+        "ln1.gamma": u32((D,), 0.5, 1.5), "ln1.beta": bias32(D),
+        "ff1.kernel": glorot32(ENC_FF, D), "ff1.bias": bias32(ENC_FF),
+        "ff2.kernel": glorot32(D, ENC_FF), "ff2.bias": bias32(D),
+        "ln2.gamma": u32((D,), 0.5, 1.5), "ln2.beta": bias32(D),
+        "out.kernel": glorot32(3, D), "out.bias": bias32(3),
+    })
+    return params, inputs
+
+
+def build_encoder(label, steps, margin_min, max_tries=200):
+    """build() on fresh ids each try; the ids are stored as "x.ids" with a
+    zero "grad.x.ids", as build_seq does"""
+    for attempt in range(1, max_tries + 1):
+        ids = torch.randint(1, ENC_V, (ENC_B, ENC_T)) * torch.tensor(SEQ_PAD)
+        try:
+            out = build(label, draw_encoder, encoder_model_ids(ids), ENC_NODES, ["y"], steps, margin_min,
+                        max_tries=1)
+        except AssertionError as e:
+            if "no draw" not in str(e):
+                raise
+            continue
+        idsf = ids.to(F64)
+        return [("x.ids", idsf)] + out + [("grad.x.ids", torch.zeros_like(idsf))]
+    raise AssertionError("%s: no draw without kinks in %d tries" % (label, max_tries))
+
+
 # ---------------------------------------------------------------------------
 # driver
 # ---------------------------------------------------------------------------
@@ -941,6 +1011,13 @@ def main(argv):
          "forward, grads, Keras-3 Adam steps 1 and 5.",
          build("attention", draw_att, att_model, ["self_att", "cross_att", "cat", "out"], ["x", "v", "k", "y"], 5,
                0.0)),
+        ("encoder.safetensors",
+         "One-block transformer encoder: ids (4,6) token ids with padding (a fully padded row, a 0 inside a "
+         "row) -> Embedding(11,8,mask_zero) + PositionEmbedding(8) -> MultiHeadAttention(2 heads, key_dim 4; "
+         "padded keys -inf, padded rows all-zero weights) -> Add -> LayerNormalization -> Dense(16,relu) -> "
+         "Dense(8) -> Add -> LayerNormalization -> GlobalAveragePooling1D over the unmasked steps -> "
+         "Dense(3,softmax); categorical crossentropy from logits; forward, grads, Keras-3 Adam steps 1 and 5.",
+         build_encoder("encoder", 5, SEED_HEAD_MARGIN)),
     ]
     for fname, desc, tensors in files:
         path = os.path.join(outdir, fname)

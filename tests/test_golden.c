@@ -288,6 +288,32 @@ static void test_attention(void) {
     lf_model_free(m);
 }
 
+/* a one-block transformer encoder on padded token ids (a fully padded
+ * row): Embedding(mask_zero) + PositionEmbedding -> MultiHeadAttention ->
+ * Add -> LayerNormalization -> Dense(relu) -> Dense -> Add ->
+ * LayerNormalization -> GlobalAveragePooling1D (masked) -> Dense(softmax) */
+static void test_encoder(void) {
+    lf_model *m;
+    lf_model_create(&m, 7);
+    int ids = lf_input_shape(m, 1, (size_t[]){6}, LF_DTYPE_INT32, "ids");
+    int emb = lf_embedding(m, ids, 11, 8, 1, "emb");
+    int pos = lf_position_embedding(m, emb, 8, "pos");
+    int sum = lf_add(m, 2, (int[]){emb, pos}, "sum");
+    int att = lf_multi_head_attention(m, sum, sum, -1, 2, 4, 0, 0.0f, 1, 0, "att");
+    int add1 = lf_add(m, 2, (int[]){sum, att}, "add1");
+    int ln1 = lf_layer_normalization(m, add1, 1e-3f, 1, 1, "ln1");
+    int ff1 = lf_dense(m, ln1, 16, LF_ACT_RELU, 1, "ff1");
+    int ff2 = lf_dense(m, ff1, 8, LF_ACT_LINEAR, 1, "ff2");
+    int add2 = lf_add(m, 2, (int[]){ln1, ff2}, "add2");
+    int ln2 = lf_layer_normalization(m, add2, 1e-3f, 1, 1, "ln2");
+    int gap = lf_global_average_pooling1d(m, ln2, "gap");
+    int out = lf_dense(m, gap, 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
+    CHECK(m->nodes[att].seq_mask == emb && m->nodes[ln2].seq_mask == emb, "the padding mask reaches the pooling");
+    check_network(m, "tests/golden/encoder.safetensors", 4, 1);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_seed();
     test_head();
@@ -296,5 +322,6 @@ int main(void) {
     test_image_zoo();
     test_seq();
     test_attention();
+    test_encoder();
     return check_report("test_golden");
 }
