@@ -38,9 +38,9 @@
 #include "layers/layers.h"
 #include "layers/layer.h"
 #include "kernels.h"
-#include "vmath.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 /* ------------------------------------------------------------ kernels */
@@ -83,35 +83,48 @@ LF_CLONES static float row_max(const float *restrict row, const float *restrict 
     return mxl[0];
 }
 
-/* row[s] = exp(row[s] - mx) (0 for absent keys); returns their sum.  In
- * chunks of EC: first the exponents (clamped at -700: lf_exp_d's range;
- * absent keys get -700 too, whose exp, 1e-304, is 0 in float and nothing
- * beside the row maximum's 1 in the sum), then the exponentials, a loop
- * without a branch (one the compiler vectorises) */
-#define EC 256
+/* exp x for x in [-87, 0], in float: x = n ln 2 + r, |r| <= ln 2 / 2 (ln 2 in two parts,
+ * the first with trailing zero bits, so n ln2_hi is exact), exp r by its
+ * Taylor series to r^7, times 2^n from the bits.  Within 1.03 ulp of the
+ * exact value over [-87, 0]; no branch, so loops over it vectorise. */
+static inline float exp_nonpos(float x) {
+    const float shift = 0x1.8p23f; /* adding it rounds |v| < 2^22 to an integer */
+    float t = x * 0x1.715476p0f + shift;
+    float n = t - shift;
+    float r = (x - n * 0x1.62e4p-1f) - n * 0x1.7f7d1cp-20f;
+    float p = 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r * r + r;
+    uint32_t tb, sb;
+    memcpy(&tb, &t, sizeof tb);
+    sb = (tb + 127u) << 23; /* the low bits of t hold n (two's complement) */
+    float scale;
+    memcpy(&scale, &sb, sizeof scale);
+    return scale + scale * p;
+}
+
+/* row[s] = exp(row[s] - mx), 0 for absent keys (km 0); returns their sum
+ * (in double, in lanes).  The exponents are clamped to [-87, 0] (an absent
+ * key's score may pass mx; exp -87 is below 2^-125) in a loop of their
+ * own: with the branches beside it, the exp loop would not vectorise. */
 LF_CLONES static double row_exp(float *restrict row, const float *restrict km, size_t S, float mx) {
-    double sum[SL] = {0}, d[EC];
-    for (size_t s0 = 0; s0 < S; s0 += EC) {
-        size_t n = S - s0 < EC ? S - s0 : EC, nf = n - n % SL;
-        float *restrict r = row + s0;
-        for (size_t i = 0; i < n; i++) {
-            double v = (double)r[i] - (double)mx;
-            d[i] = v > -700.0 ? v : -700.0;
-        }
-        if (km)
-            for (size_t i = 0; i < n; i++) d[i] = km[s0 + i] != 0.0f ? d[i] : -700.0;
-        for (size_t i = 0; i < nf; i += SL)
-            for (int l = 0; l < SL; l++) {
-                double e = lf_exp_d(d[i + l]);
-                r[i + l] = (float)e;
-                sum[l] += e;
-            }
-        for (size_t i = nf; i < n; i++) {
-            double e = lf_exp_d(d[i]);
-            r[i] = (float)e;
-            sum[i - nf] += e;
-        }
+    for (size_t s = 0; s < S; s++) {
+        float d = row[s] - mx;
+        d = d < 0.0f ? d : 0.0f;
+        row[s] = d > -87.0f ? d : -87.0f;
     }
+    for (size_t s = 0; s < S; s++) row[s] = exp_nonpos(row[s]);
+    if (km)
+        for (size_t s = 0; s < S; s++) row[s] = km[s] != 0.0f ? row[s] : 0.0f;
+    double sum[SL] = {0};
+    size_t sf = S - S % SL;
+    for (size_t s = 0; s < sf; s += SL)
+        for (int l = 0; l < SL; l++) sum[l] += row[s + l];
+    for (size_t s = sf; s < S; s++) sum[s - sf] += row[s];
     return lanes_total(sum);
 }
 
