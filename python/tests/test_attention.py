@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from latefuse import Model, load_model
-from latefuse.layers import Dense, Flatten, Input, MultiHeadAttention
+from latefuse.layers import (Add, Dense, Embedding, Flatten, GlobalAveragePooling1D, Input, LayerNormalization,
+                             MultiHeadAttention, PositionEmbedding)
 
 
 def numpy_mha(q_in, v_in, k_in, w, heads, kd):
@@ -91,3 +92,42 @@ def test_fit_save_load(tmp_path):
     assert isinstance(att, MultiHeadAttention) and att.num_heads == 2 and att.dropout == pytest.approx(0.1)
     for w1, w2 in zip(m.get_layer("att").get_weights(), att.get_weights()):
         assert np.array_equal(w1, w2)
+
+
+def encoder(seed=0):
+    ids = Input((6,), dtype="int32")
+    emb = Embedding(11, 8, mask_zero=True)(ids)
+    x = Add()([emb, PositionEmbedding(6)(emb)])
+    a = MultiHeadAttention(2, 4, dropout=0.1)(x, x)
+    h = LayerNormalization()(Add()([x, a]))
+    f = Dense(8)(Dense(16, activation="relu")(h))
+    h = LayerNormalization()(Add()([h, f]))
+    out = Dense(3, activation="softmax")(GlobalAveragePooling1D()(h))
+    return Model(ids, out, seed=seed)
+
+
+def test_encoder_padding_mask(tmp_path):
+    """A transformer encoder block on padded ids (a row of padding only):
+    the padding id's embedding reaches no output (its keys are masked and
+    its steps pooled out), and the block fits and round-trips."""
+    m = encoder(6)
+    rng = np.random.default_rng(7)
+    ids = rng.integers(1, 11, size=(40, 6)).astype(np.float32)
+    ids[::2, 4:] = 0
+    ids[3, :] = 0
+    p1 = m.predict(ids)
+    emb = m.layers[1]
+    (table,) = emb.get_weights()
+    table[0] = rng.normal(size=8).astype(np.float32) * 5
+    emb.set_weights([table])
+    np.testing.assert_array_equal(m.predict(ids), p1)
+    table[1] += 1  # a real token's row does reach them
+    emb.set_weights([table])
+    assert not np.array_equal(m.predict(ids), p1)
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    y = (ids[:, 0] % 3).astype(np.float32)
+    h = m.fit(ids, y, epochs=3, batch_size=8, verbose=0)
+    assert np.isfinite(h.history["loss"]).all()
+    path = os.path.join(tmp_path, "enc.lf")
+    m.save(path)
+    assert np.array_equal(load_model(path).predict(ids), m.predict(ids))
