@@ -202,7 +202,8 @@ void lf_attention_forward(float *restrict out, float *restrict prob, float *rest
 }
 
 // dout: (B, T, H, vd); prob, att, drop, q, k, v as the forward pass left them
-// -> dq (B, T, H, kd) +=, dk (B, S, H, kd) +=, dv (B, S, H, vd) +=;
+// -> dq (B, T, H, kd), dk (B, S, H, kd), dv (B, S, H, vd), written (each
+//    value belongs to one (sample, head): no sums across them to keep);
 //    dscore: (B, H, T, S) scratch
 void lf_attention_backward(float *restrict dq, float *restrict dk, float *restrict dv,
                            float *restrict dscore, const float *restrict dout,
@@ -219,8 +220,8 @@ void lf_attention_backward(float *restrict dq, float *restrict dk, float *restri
         const float *p = prob + g * T * S, *a = drop ? att + g * T * S : p;
         const float *dob = dout + b * T * HV + h * vd;
         float *ds = dscore + g * T * S;
-        // dv_h (S, vd) += a^T (S, T) dout_h (T, vd)
-        lf_sgemm(1, 0, S, vd, T, 1.0f, a, S, dob, HV, 1.0f, dv + b * S * HV + h * vd, HV);
+        // dv_h (S, vd) = a^T (S, T) dout_h (T, vd)
+        lf_sgemm(1, 0, S, vd, T, 1.0f, a, S, dob, HV, 0.0f, dv + b * S * HV + h * vd, HV);
         // d a (T, S) = dout_h (T, vd) v_h^T (vd, S)
         lf_sgemm(0, 1, T, S, vd, 1.0f, dob, HV, v + b * S * HV + h * vd, HV, 0.0f, ds, S);
         if (drop) {
@@ -230,10 +231,10 @@ void lf_attention_backward(float *restrict dq, float *restrict dk, float *restri
         // d score = p (d p - <d p, p>) per row (0 where p is 0)
         softmax_rows_backward(ds, p, T, S);
         const float *qb = q + b * T * HK + h * kd, *kb = k + b * S * HK + h * kd;
-        // dq_h (T, kd) += d score (T, S) k_h (S, kd) / sqrt(kd)
-        lf_sgemm(0, 0, T, kd, S, scale, ds, S, kb, HK, 1.0f, dq + b * T * HK + h * kd, HK);
-        // dk_h (S, kd) += d score^T (S, T) q_h (T, kd) / sqrt(kd)
-        lf_sgemm(1, 0, S, kd, T, scale, ds, S, qb, HK, 1.0f, dk + b * S * HK + h * kd, HK);
+        // dq_h (T, kd) = d score (T, S) k_h (S, kd) / sqrt(kd)
+        lf_sgemm(0, 0, T, kd, S, scale, ds, S, kb, HK, 0.0f, dq + b * T * HK + h * kd, HK);
+        // dk_h (S, kd) = d score^T (S, T) q_h (T, kd) / sqrt(kd)
+        lf_sgemm(1, 0, S, kd, T, scale, ds, S, qb, HK, 0.0f, dk + b * S * HK + h * kd, HK);
     }
 }
 
@@ -445,9 +446,6 @@ static void mha_backward(const lf_layer_ctx *c) {
     lf_sgemm(1, 0, g.HV, g.Do, B * g.T, 1.0f, a.o, g.HV, c->dy, g.Do, 1.0f, dw + g.wo, g.Do);
     if (nb) add_col_sums(dw + g.bo, c->dy, B * g.T, g.Do);
     lf_sgemm(0, 1, B * g.T, g.HV, g.Do, 1.0f, c->dy, g.Do, w + g.wo, g.Do, 0.0f, a.dout, g.HV);
-    memset(a.dq, 0, B * g.T * g.HK * sizeof *a.dq);
-    memset(a.dk, 0, B * g.S * g.HK * sizeof *a.dk);
-    memset(a.dv, 0, B * g.S * g.HV * sizeof *a.dv);
     const float *drop = dropout && c->training ? a.drop : NULL;
     lf_attention_backward(a.dq, a.dk, a.dv, a.ds, a.dout, a.prob, a.att, drop, a.q, a.k, a.v, B, g.T, g.S,
                           g.H, g.kd, g.vd);

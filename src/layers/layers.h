@@ -87,7 +87,8 @@ void lf_attention_forward(float *restrict out, float *restrict prob, float *rest
                           const float *restrict v, const float *restrict qmask,
                           const float *restrict kmask, const float *restrict drop, size_t B,
                           size_t T, size_t S, size_t H, size_t kd, size_t vd);
-/* dout (B, T, H, vd) -> dq, dk, dv +=; dscore (B, H, T, S) is scratch */
+/* dout (B, T, H, vd) -> dq, dk, dv, written (=, not +=: every value
+ * belongs to one sample and head); dscore (B, H, T, S) is scratch */
 void lf_attention_backward(float *restrict dq, float *restrict dk, float *restrict dv,
                            float *restrict dscore, const float *restrict dout,
                            const float *restrict prob, const float *restrict att,
