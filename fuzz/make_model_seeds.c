@@ -9,7 +9,8 @@
  * OUTDIR/ok_seed_adam.lfm (the same with the optimizer state),
  * OUTDIR/ok_zoo.lfm (every layer type and activation),
  * OUTDIR/ok_uncompiled.lfm (a graph saved before compile), and
- * OUTDIR/ok_cnn.lfm (every image layer, format version 2: shapes).
+ * OUTDIR/ok_cnn.lfm (every image layer, format version 2: shapes) and
+ * OUTDIR/ok_seq.lfm (every sequence layer, the padding mask).
  */
 #include "latefuse.h"
 
@@ -120,10 +121,31 @@ static int cnn(const char *dir) {
     return rc;
 }
 
+/* every sequence layer, with the padding mask */
+static int seq(const char *dir) {
+    lf_model *m;
+    if (lf_model_create(&m, 5) != LF_OK) return 1;
+    size_t T = 6;
+    int ids = lf_input_shape(m, 1, &T, LF_DTYPE_INT32, "ids");
+    int e = lf_embedding(m, ids, 12, 4, 1, NULL);
+    int xs[2] = {e, lf_position_embedding(m, e, 8, NULL)};
+    int h = lf_layer_normalization(m, lf_add(m, 2, xs, NULL), 1e-3f, 1, 1, NULL);
+    h = lf_dense(m, h, 3, LF_ACT_GELU, 1, NULL);
+    int c = lf_conv1d(m, h, 2, 3, 2, LF_PADDING_SAME, LF_ACT_RELU, 1, NULL);
+    int p[2] = {lf_global_average_pooling1d(m, h, NULL), lf_global_max_pooling1d(m, c, NULL)};
+    int out = lf_dense(m, lf_layer_normalization(m, lf_concatenate(m, 2, p, NULL), 1e-5f, 0, 1, NULL), 2,
+                       LF_ACT_SOFTMAX, 1, "out");
+    int rc = lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) != LF_OK;
+    if (rc) fprintf(stderr, "seq: %s\n", lf_model_error(m));
+    rc = rc || save(m, dir, "ok_seq.lfm", 0);
+    lf_model_free(m);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: make_model_seeds OUTDIR\n");
         return 2;
     }
-    return seed_net(argv[1]) || zoo(argv[1]) || uncompiled(argv[1]) || cnn(argv[1]);
+    return seed_net(argv[1]) || zoo(argv[1]) || uncompiled(argv[1]) || cnn(argv[1]) || seq(argv[1]);
 }

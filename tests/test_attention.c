@@ -352,6 +352,26 @@ static void test_layer_mask(void) {
     CHECK(bias, "masked rows output the output bias");
     free(xv);
     lf_model_free(m);
+    /* a query without a mask attending to a padded value: the output has
+     * no mask (the query's), the padded keys are still left out */
+    lf_model_create(&m, 32);
+    ids = lf_input_shape(m, 1, (size_t[]){LT}, LF_DTYPE_INT32, "ids");
+    x = lf_input_shape(m, 2, (size_t[]){3, LD}, LF_DTYPE_FLOAT32, "x");
+    e = lf_embedding(m, ids, 5, LD, 1, "emb");
+    out = lf_multi_head_attention(m, x, e, -1, 2, 3, 0, 0.0f, 1, 0, "mha");
+    CHECK(out >= 0 && m->nodes[out].seq_mask == -1, "the output carries the query's (no) mask: %s",
+          lf_model_error(m));
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    float xq[LB * 3 * LD], z1[LB * 3 * LD], z2[LB * 3 * LD];
+    fill_uniform(xq, LB * 3 * LD, -1, 1, 34);
+    const float *xs2[2] = {tok, xq};
+    lf_model_predict(m, xs2, LB, z1);
+    float *table = m->params + m->nodes[e].param_off; /* the padding id's row */
+    for (size_t d = 0; d < LD; d++) table[d] += 1.0f;
+    lf_model_predict(m, xs2, LB, z2);
+    int row0 = memcmp(z1, z2, 3 * LD * sizeof(float)) == 0, row2 = memcmp(z1 + 6 * LD, z2 + 6 * LD, 3 * LD * sizeof(float)) == 0;
+    CHECK(row0 && row2, "the padding id's embedding changes no row (rows 0 and 2: %d %d)", row0, row2);
+    lf_model_free(m);
 }
 
 /* weights: Keras' names, shapes and order; glorot limits with Keras' fans */

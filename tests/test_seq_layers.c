@@ -41,8 +41,17 @@ static void test_mask_flow(void) {
     size_t dims[3];
     CHECK(lf_node_shape(m, d, dims) == 2 && dims[0] == 5 && dims[1] == 3, "Dense on (5, 4) gives (5, 3)");
     CHECK(lf_node_shape(m, p, dims) == 1 && dims[0] == 3, "the pooling gives (3)");
-    /* two different masks cannot be merged */
     int e3 = lf_embedding(m, ids, 10, 3, 1, "emb_other");
+    /* LF_MASKING_FIRST (MultiHeadAttention's): the first input's mask,
+     * whatever the others carry; shown with Add's record so marked */
+    lf_layer_type first = lf_type_add;
+    first.masking = LF_MASKING_FIRST;
+    int q = lf_node_add(m, &first, LF_K_ADD, (lf_node)LF_NODE_PROTO, (int[]){e3, a}, 2, "first");
+    int q2 = lf_node_add(m, &first, LF_K_ADD, (lf_node)LF_NODE_PROTO, (int[]){e2, a}, 2, "first_unmasked");
+    CHECK(q >= 0 && q2 >= 0 && m->nodes[q].seq_mask == e3 && m->nodes[q2].seq_mask == -1,
+          "LF_MASKING_FIRST: %d %d (%s)", q >= 0 ? m->nodes[q].seq_mask : -9, q2 >= 0 ? m->nodes[q2].seq_mask : -9,
+          lf_model_error(m));
+    /* two different masks cannot be merged */
     CHECK(lf_add(m, 2, (int[]){a, e3}, "bad") == -1 &&
               strcmp(lf_model_error(m),
                      "Add 'bad': its inputs carry the padding masks of two layers ('emb' and 'emb_other'); "

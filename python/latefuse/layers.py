@@ -244,8 +244,9 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, 
 
 
 class Dense(Layer):
-    """Dense(units, activation=None, use_bias=True, kernel_regularizer=None).
-    glorot_uniform kernel, zero bias (Keras' defaults).  get_weights() gives
+    """Dense(units, activation=None, use_bias=True, kernel_regularizer=None),
+    on the last axis as Keras' ((T, D) -> (T, units)).  glorot_uniform
+    kernel, zero bias (Keras' defaults).  get_weights() gives
     [kernel (in, units), bias (units,)] as Keras does; the C library stores
     the kernel as (units, in) like PyTorch and the transposition happens in
     Python."""

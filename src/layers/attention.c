@@ -342,16 +342,14 @@ static int mha_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
                              "MultiHeadAttention: %zu heads over %zu x %zu steps, or weights of %zu x %zu, "
                              "are too many",
                              nd->heads, T, S, wmax, hmax);
-    /* the padding masks: the output keeps the query's (Keras), named here
-     * (its owner's, nothing is copied); the keys take the value's, or the
-     * key's */
+    /* the padding masks: the keys take the value's, or the key's; the
+     * output carries the query's (Keras; LF_MASKING_FIRST) */
     int mv = xv->seq_mask, mk = n_in > 2 ? m->nodes[in[2]].seq_mask : -1;
     if (mv >= 0 && mk >= 0 && mv != mk)
         return lf_build_fail(m, LF_ERR_SHAPE,
                              "MultiHeadAttention: the value and the key carry the padding masks of two "
                              "layers ('%s' and '%s'); combining masks is not supported",
                              m->nodes[mv].name, m->nodes[mk].name);
-    nd->seq_mask = xq->seq_mask;
     int dropout = nd->rate > 0.0f;
     nd->aux_per_row = 2 * (T * HK + S * HK + S * HV + T * HV) + (2 + 2 * (size_t)dropout) * hts;
     return 1;
@@ -503,7 +501,7 @@ const lf_layer_type lf_type_mha = {
     .prefix = "multi_head_attention",
     .keys = mha_keys,
     .l2 = 1,
-    .masking = LF_MASKING_OWN, /* infer names the query's mask */
+    .masking = LF_MASKING_FIRST, /* the query's mask */
     .infer = mha_infer,
     .weights = mha_weights,
     .init = mha_init,

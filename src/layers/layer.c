@@ -56,13 +56,14 @@ static int grow_params(lf_model *m, size_t extra) {
 }
 
 /* The padding mask of a new node's output (layer.h): none, its inputs'
- * (which must not be two different ones), or its own (set by infer). */
+ * (which must not be two different ones), its first input's, or its own
+ * (set by infer). */
 static int seq_mask_of(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in,
                        const char *name) {
     if (t->masking == LF_MASKING_OWN) return 1;
     nd->seq_mask = -1;
-    if (t->masking != LF_MASKING_KEEP) return 1;
-    for (size_t i = 0; i < n_in; i++) {
+    if (t->masking != LF_MASKING_KEEP && t->masking != LF_MASKING_FIRST) return 1;
+    for (size_t i = 0; i < (t->masking == LF_MASKING_FIRST && n_in ? 1 : n_in); i++) {
         int s = m->nodes[in[i]].seq_mask;
         if (s < 0 || s == nd->seq_mask) continue;
         if (nd->seq_mask >= 0)

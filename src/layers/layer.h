@@ -35,6 +35,8 @@
  *                    among the inputs (a merge of inputs masked by two
  *                    different owners is refused at build time; Keras would
  *                    AND them);
+ *   LF_MASKING_FIRST the output carries its first input's mask, whatever
+ *                    the others carry (MultiHeadAttention: the query's);
  *   LF_MASKING_OWN   the node owns a mask: its infer sets nd->seq_mask to
  *                    the new node's id (m->n_nodes) when it makes one, and
  *                    its forward writes c->out_mask.
@@ -96,7 +98,7 @@ typedef struct lf_layer_ctx {
 
 /* The record's `masking`: how a node's output gets its padding mask (the
  * top of this file). */
-enum { LF_MASKING_NONE = 0, LF_MASKING_KEEP, LF_MASKING_OWN };
+enum { LF_MASKING_NONE = 0, LF_MASKING_KEEP, LF_MASKING_FIRST, LF_MASKING_OWN };
 
 /* The padding-mask steps of a node's output: its dim over its last axis. */
 static inline size_t lf_mask_steps(const lf_node *nd) { return nd->dim / nd->shape[nd->rank - 1]; }
