@@ -1116,7 +1116,8 @@ _lib._proto("lf_multi_head_attention", ctypes.c_int, _lib._P, ctypes.c_int, ctyp
 
 class MultiHeadAttention(Layer):
     """MultiHeadAttention(num_heads, key_dim, value_dim=None, dropout=0.0,
-    use_bias=True, output_shape=None): Keras' attention layer over
+    use_bias=True, output_shape=None, kernel_regularizer=None): Keras'
+    attention layer over
     sequences, called as layer(query, value, key=None): self-attention is
     layer(x, x).  Weights in Keras' order and shapes: query/key/value
     kernels (features, num_heads, key_dim or value_dim) and biases
@@ -1129,8 +1130,8 @@ class MultiHeadAttention(Layer):
     prefix = "multi_head_attention"
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
-                 attention_axes=None, kernel_initializer="glorot_uniform", bias_initializer="zeros", name=None,
-                 **kwargs):
+                 attention_axes=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, name=None, **kwargs):
         super().__init__(name)
         if kwargs:
             raise ValueError("MultiHeadAttention: unsupported arguments %s" % ", ".join(sorted(kwargs)))
@@ -1153,6 +1154,13 @@ class MultiHeadAttention(Layer):
                                  % (output_shape,))
             output_shape = output_shape[0]
         self.output_shape = None if output_shape is None else _positive(output_shape, "output_shape", "MultiHeadAttention")
+        self.l2 = 0.0
+        if kernel_regularizer is not None:  # on the four kernels, as Keras'
+            l2 = getattr(kernel_regularizer, "l2", None)
+            if l2 is None or getattr(kernel_regularizer, "l1", 0.0):
+                raise ValueError("MultiHeadAttention: kernel_regularizer must be latefuse.regularizers.l2(x)")
+            self.l2 = float(l2)
+        self.kernel_regularizer = kernel_regularizer
 
     def __call__(self, query, value=None, key=None, attention_mask=None, return_attention_scores=False,
                  training=None, use_causal_mask=False, **kwargs):
@@ -1195,13 +1203,17 @@ class MultiHeadAttention(Layer):
     def _load(cls, spec, ins, tensors):
         layer = cls(int(spec["num_heads"]), int(spec["key_dim"]), int(spec["value_dim"]), spec["dropout"],
                     spec["use_bias"], int(spec["output_shape"]), name=spec["name"])
+        layer.l2 = float(spec.get("l2") or 0.0)
         return layer(ins[0], ins[1], ins[2] if len(ins) > 2 else None)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
-        return lib.lf_multi_head_attention(h, ii[0], ii[1], ii[2] if len(ii) > 2 else -1, self.num_heads,
-                                           self.key_dim, self.value_dim, self.dropout, int(self.use_bias),
-                                           self.output_shape or 0, name)
+        i = lib.lf_multi_head_attention(h, ii[0], ii[1], ii[2] if len(ii) > 2 else -1, self.num_heads,
+                                        self.key_dim, self.value_dim, self.dropout, int(self.use_bias),
+                                        self.output_shape or 0, name)
+        if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
+            i = -1
+        return i
 
 
 # TextVectorization is a preprocessing object, not a graph layer (text.py).

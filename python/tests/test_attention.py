@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from latefuse import Model, load_model
+from latefuse.regularizers import l2
 from latefuse.layers import (Add, Dense, Embedding, Flatten, GlobalAveragePooling1D, Input, LayerNormalization,
                              MultiHeadAttention, PositionEmbedding)
 
@@ -75,7 +76,7 @@ def test_against_numpy(cross):
 
 def test_fit_save_load(tmp_path):
     x = Input((6, 8))
-    a = MultiHeadAttention(2, 4, dropout=0.1, name="att")(x, x)
+    a = MultiHeadAttention(2, 4, dropout=0.1, kernel_regularizer=l2(1e-3), name="att")(x, x)
     out = Dense(3, activation="softmax")(Flatten()(a))
     m = Model(x, out, seed=4)
     m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
@@ -86,10 +87,21 @@ def test_fit_save_load(tmp_path):
     assert len(h.history["loss"]) == 3 and np.isfinite(h.history["loss"]).all()
     path = os.path.join(tmp_path, "mha.lf")
     m.save(path)
-    l2 = load_model(path)
-    assert np.array_equal(m.predict(xs), l2.predict(xs))
-    att = l2.get_layer("att")
+    loaded = load_model(path)
+    assert np.array_equal(m.predict(xs), loaded.predict(xs))
+    att = loaded.get_layer("att")
     assert isinstance(att, MultiHeadAttention) and att.num_heads == 2 and att.dropout == pytest.approx(0.1)
+    assert att.l2 == pytest.approx(1e-3)
+    # the penalty is in the loss: the same weights without it give less
+    x2 = Input((6, 8))
+    a2 = MultiHeadAttention(2, 4, name="att")(x2, x2)
+    bare = Model(x2, Dense(3, activation="softmax")(Flatten()(a2)), seed=4)
+    bare.set_weights(m.get_weights())
+    bare.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    w = m.get_layer("att").get_weights()
+    pen = 1e-3 * sum(float((k.astype(np.float64) ** 2).sum()) for k in w[0::2])
+    assert m.evaluate(xs, ys) - bare.evaluate(xs, ys) == pytest.approx(pen, rel=1e-3)
     for w1, w2 in zip(m.get_layer("att").get_weights(), att.get_weights()):
         assert np.array_equal(w1, w2)
 
