@@ -22,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define ATOL 2e-3
 #define RTOL 2e-2
@@ -483,6 +486,49 @@ static void test_round_trip(void) {
     unlink(path);
 }
 
+/* fit (dropout on) gives bit-identical weights on 4, 3, 2 and 1 threads:
+ * the (sample, head) pairs above the threshold, and every sgemm, compute
+ * each value the same way on any thread */
+static void test_threads(void) {
+#ifdef _OPENMP
+    enum { N = 16, T = 32, D = 32 };
+    static const int threads[4] = {4, 3, 2, 1}; /* the largest team first (test_engine.c) */
+    int initial = omp_get_max_threads();
+    omp_set_num_threads(initial > 4 ? initial : 4);
+#pragma omp parallel
+    {
+        (void)0;
+    }
+    float *x = malloc(N * T * D * sizeof *x), y[N], *w[4] = {NULL};
+    fill_uniform(x, N * T * D, -1, 1, 41);
+    for (size_t r = 0; r < N; r++) y[r] = (float)(r % 3);
+    size_t np = 0;
+    for (int t = 0; t < 4; t++) {
+        omp_set_num_threads(threads[t]);
+        lf_model *m;
+        lf_model_create(&m, 6);
+        int in = lf_input_shape(m, 2, (size_t[]){T, D}, LF_DTYPE_FLOAT32, "x");
+        int a = lf_multi_head_attention(m, in, in, -1, 4, 8, 0, 0.2f, 1, 0, NULL);
+        int o = lf_dense(m, lf_global_average_pooling1d(m, a, NULL), 3, LF_ACT_SOFTMAX, 1, NULL);
+        lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL);
+        lf_fit_options fo = lf_fit_defaults();
+        fo.epochs = 2, fo.batch_size = 8;
+        const float *xs[1] = {x};
+        CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
+        np = m->n_params;
+        w[t] = malloc(np * sizeof(float));
+        memcpy(w[t], m->params, np * sizeof(float));
+        if (t > 0) CHECK(memcmp(w[0], w[t], np * sizeof(float)) == 0, "4 and %d threads differ", threads[t]);
+        lf_model_free(m);
+    }
+    omp_set_num_threads(initial);
+    for (int t = 0; t < 4; t++) free(w[t]);
+    free(x);
+#else
+    CHECK_SKIP("built without OpenMP: thread-count determinism not tested");
+#endif
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_attention_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -493,6 +539,7 @@ int main(void) {
     test_layer_mask();
     test_errors();
     test_round_trip();
+    test_threads();
     rmdir(tmpdir);
     return check_report("test_attention");
 }
