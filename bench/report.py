@@ -275,6 +275,16 @@ def rows_b9(res):
     return rows
 
 
+def rows_b8(res):
+    lf, pt = num(res, "b8.latefuse.median_s"), num(res, "b8.torch.median_s")
+    if lf is None and pt is None:
+        return []
+    r = ratio(pt, lf)
+    return [(f"B8 MultiHeadAttention encoder block, one training step, batch 32 x (128, 128) (median of "
+             f"{res.get('b8.latefuse.runs', '?')} epochs of {res.get('b8.batches', '?')} steps, min-max)",
+             fmt_span(res, "b8.latefuse"), fmt_span(res, "b8.torch"), fmt_ratio(r), ">= 1.2x", met(r, 1.2))]
+
+
 def b6_sizes(res):
     return sorted(int(k.split(".")[1]) for k in res
                   if k.startswith("b6.") and k.endswith(".input_bytes"))
@@ -326,7 +336,7 @@ def rows_b6(res):
     return rows
 
 
-ROWS = [rows_machine, rows_b1, rows_b2, rows_b3, rows_b4, rows_b5, rows_b6, rows_b7, rows_b9]
+ROWS = [rows_machine, rows_b1, rows_b2, rows_b3, rows_b4, rows_b5, rows_b6, rows_b7, rows_b8, rows_b9]
 HEADER = ("benchmark", "latefuse", "peer", "peer/latefuse", "goal", "goal met")
 
 
@@ -354,7 +364,7 @@ def notes(res):
                    f"so it timed {res.get('b3.torch.runs', '?')} epoch of "
                    f"{res.get('b3.torch.rows', '?')} rows; the ratios compare throughput "
                    f"(rows/s).")
-    out.append("Peers: PyTorch for B1-B3 and B5, numpy for B4, scikit-learn where named; "
+    out.append("Peers: PyTorch for B1-B3, B5 and B8, numpy for B4, scikit-learn where named; "
                "B6 has no peer.")
     if "b4.rows" in res:
         out.append(f"B4: latefuse is timed as a whole `latefuse predict` process (reading the .npy "

@@ -1,4 +1,4 @@
-"""torch_peer.py — the PyTorch side of benchmarks B1, B2, B3 and B5.
+"""torch_peer.py — the PyTorch side of benchmarks B1, B2, B3, B5 and B8.
 
 The same networks, optimizer (Adam, lr 1e-3, eps 1e-7 as Keras), loss,
 batch size, epochs and data sizes as bench/engine.c, with the data shuffled
@@ -11,6 +11,7 @@ and optimizer outside the timed region; one untimed warm-up run comes first.
     /usr/bin/python3 bench/torch_peer.py b3 [rows] [runs] [max_run_s]
     /usr/bin/python3 bench/torch_peer.py b5 DIR EPOCHS [RUNS]
     /usr/bin/python3 bench/torch_peer.py b7 WEBNEWS_DIR [RUNS] [ROWS]
+    /usr/bin/python3 bench/torch_peer.py b8 [batches] [runs]
 
 B5 trains latefuse's learned fusion networks (src/fusion/learned.c) on the
 files bench/gendata.py b5 wrote: see b5() below for what is replicated.
@@ -204,6 +205,68 @@ def b3(rows, runs, max_run_s=0):
     result("b3.torch.samples_per_s", f"{timed / med:.6g}")
     result("b3.torch.gflops", f"{B3_FLOPS_ROW * timed / med * 1e-9:.6g}")
     result("b3.torch.final_loss", f"{loss:.6g}")
+
+
+# ------------------------------------------- attention encoder block (B8)
+
+B8_T, B8_D, B8_H, B8_FF, B8_CLASSES, B8_BATCH = 128, 128, 4, 512, 10, 32
+
+
+class EncoderBlock(nn.Module):
+    """bench/engine.c's encoder_block: PyTorch's own MultiheadAttention
+    (one input projection of 3 D outputs, as PyTorch users write it; the
+    same products as Keras' three), residuals, LayerNorm (eps 1e-3),
+    Linear(FF) relu Linear(D), the mean over the steps, Linear(10)."""
+
+    def __init__(self):
+        super().__init__()
+        self.mha = nn.MultiheadAttention(B8_D, B8_H, batch_first=True)
+        self.ln1, self.ln2 = nn.LayerNorm(B8_D, eps=1e-3), nn.LayerNorm(B8_D, eps=1e-3)
+        self.ff1, self.ff2 = nn.Linear(B8_D, B8_FF), nn.Linear(B8_FF, B8_D)
+        self.out = nn.Linear(B8_D, B8_CLASSES)
+
+    def forward(self, x):
+        a, _ = self.mha(x, x, x, need_weights=False)
+        h = self.ln1(x + a)
+        h = self.ln2(h + self.ff2(torch.relu(self.ff1(h))))
+        return self.out(h.mean(dim=1))
+
+
+def b8(batches=16, runs=3):
+    """One model and optimizer; a warm-up epoch, then `runs` timed epochs
+    of `batches` steps (each: gather the batch, forward, loss, backward,
+    Adam), as bench/engine.c's b8."""
+    torch.manual_seed(8)
+    rows = batches * B8_BATCH
+    x = torch.rand(rows, B8_T, B8_D)
+    y = torch.randint(0, B8_CLASSES, (rows,))
+    model = EncoderBlock()
+    model.train()
+    opt = adam(model)
+    ce = nn.CrossEntropyLoss()
+    times, loss = [], 0.0
+    for r in range(runs + 1):  # run 0 is the warm-up
+        t0 = time.perf_counter()
+        perm = torch.randperm(rows)
+        total = 0.0
+        for i in range(0, rows, B8_BATCH):
+            idx = perm[i:i + B8_BATCH]
+            out = model(x[idx])
+            lo = ce(out, y[idx])
+            opt.zero_grad(set_to_none=True)
+            lo.backward()
+            opt.step()
+            total += lo.item() * idx.shape[0]
+        dt = (time.perf_counter() - t0) / batches
+        loss = total / rows
+        print(f"torch_peer: B8 epoch {r}{'' if r else ' (warm-up)'}: {dt * 1e3:.1f} ms per step", file=sys.stderr)
+        if r:
+            times.append(dt)
+    result("b8.torch.runs", runs)
+    result("b8.torch.median_s", f"{statistics.median(times):.6g}")
+    result("b8.torch.min_s", f"{min(times):.6g}")
+    result("b8.torch.max_s", f"{max(times):.6g}")
+    result("b8.torch.final_loss", f"{loss:.6g}")
 
 
 # ------------------------------------------------- learned fusion (B5)
@@ -500,9 +563,11 @@ def main(argv):
         b2(*(nums or [20000]))
     elif which == "b3":
         b3(*(nums or [100000, 3]))
+    elif which == "b8":
+        b8(*(nums or [16, 3]))
     else:
         print("usage: torch_peer.py b1 [runs] | b2 [calls] | b3 [rows] [runs] [max_run_s] | "
-              "b5 DIR EPOCHS [RUNS] | b7 WEBNEWS_DIR [RUNS] [ROWS]",
+              "b5 DIR EPOCHS [RUNS] | b7 WEBNEWS_DIR [RUNS] [ROWS] | b8 [batches] [runs]",
               file=sys.stderr)
         return 2
     return 0

@@ -341,6 +341,28 @@ int lf_conv1d(lf_model *m, int x, size_t filters, size_t kernel_size, size_t str
  * when center). */
 int lf_layer_normalization(lf_model *m, int x, float epsilon, int center, int scale, const char *name);
 
+/* MultiHeadAttention(num_heads, key_dim, value_dim, dropout, use_bias,
+ * output_shape), Keras' layer, on sequences: query (batch, T, Dq), value
+ * (batch, S, Dv) and key (batch, S, Dk), or key = -1 for the value (Keras'
+ * default); self-attention passes the same node as query and value.  Per
+ * head h: q = query Wq_h + bq_h, k = key Wk_h + bk_h, v = value Wv_h + bv_h,
+ * weights a = softmax(q k^T / sqrt(key_dim)) over the S keys, o_h = a v;
+ * y (batch, T, output_dim) = [o_1 .. o_H] Wo + bo.  value_dim 0 means
+ * key_dim, output_dim 0 the query's Dq.  Weights in Keras' order and
+ * shapes: query.kernel (Dq, H, key_dim), query.bias (H, key_dim), key.*,
+ * value.kernel (Dv, H, value_dim), value.bias, attention_output.kernel (H,
+ * value_dim, output_dim), attention_output.bias (output_dim) (no biases
+ * without use_bias); kernels glorot_uniform with Keras' fans for rank 3,
+ * biases 0.  dropout (0 <= rate < 1) drops attention weights while training
+ * (from the model's generator).  Padding masks (above): the value's (or
+ * the key's) masks the absent keys, whose scores become -inf before the
+ * softmax, and the query's masks whole rows; a row left with no key has
+ * all-zero weights (Keras 3), so its output is bo.  The output carries the
+ * query's mask. */
+int lf_multi_head_attention(lf_model *m, int query, int value, int key, size_t num_heads,
+                            size_t key_dim, size_t value_dim, float dropout, int use_bias,
+                            size_t output_dim, const char *name);
+
 /* Keras merging layers over n >= 2 inputs of equal dim (Subtract: exactly 2;
  * Concatenate: any dims, joined along features). */
 int lf_add(lf_model *m, size_t n, const int *xs, const char *name);

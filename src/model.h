@@ -45,7 +45,8 @@
     X(LF_K_GMAXPOOL1D, lf_type_gmaxpool1d)      \
     X(LF_K_POSITION_EMBEDDING, lf_type_position_embedding) \
     X(LF_K_CONV1D, lf_type_conv1d)              \
-    X(LF_K_LAYERNORM, lf_type_layernorm)
+    X(LF_K_LAYERNORM, lf_type_layernorm) \
+    X(LF_K_MHA, lf_type_mha)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -88,6 +89,7 @@ typedef struct lf_node {
     int mode;            /* RandomFlip: LF_FLIP_*; LayerNormalization's scale */
     int shares;          /* Keras' shared layer: 1 + the id of the node whose
                             weights this one uses (lf_share_weights); 0: its own */
+    size_t heads, key_dim, value_dim; /* MultiHeadAttention */
     size_t param_off;    /* offset into the flat parameter block */
     size_t n_params;
     size_t aux_per_row;  /* scratch floats per batch row (see graph.c) */

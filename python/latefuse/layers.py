@@ -34,7 +34,8 @@ __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Fl
            "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot",
            "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor", "TextVectorization",
            "Embedding", "PositionEmbedding", "Conv1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
-           "LayerNormalization"]
+           "LayerNormalization",
+           "MultiHeadAttention"]
 
 _counter = itertools.count()
 
@@ -1198,6 +1199,113 @@ class LayerNormalization(Layer):
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         return lib.lf_layer_normalization(h, ii[0], self.epsilon, int(self.center), int(self.scale), name)
+
+
+_lib._proto("lf_multi_head_attention", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+            ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_float, ctypes.c_int, ctypes.c_size_t,
+            ctypes.c_char_p)
+
+
+class MultiHeadAttention(Layer):
+    """MultiHeadAttention(num_heads, key_dim, value_dim=None, dropout=0.0,
+    use_bias=True, output_shape=None, kernel_regularizer=None): Keras'
+    attention layer over
+    sequences, called as layer(query, value, key=None): self-attention is
+    layer(x, x).  Weights in Keras' order and shapes: query/key/value
+    kernels (features, num_heads, key_dim or value_dim) and biases
+    (num_heads, dim), output kernel (num_heads, value_dim, output) and bias.
+    The padding mask of an Embedding(mask_zero=True) upstream masks the
+    padded keys (the value's mask) and rows (the query's); the output keeps
+    the query's mask.  Not available: attention_mask, use_causal_mask,
+    return_attention_scores, attention_axes."""
+
+    prefix = "multi_head_attention"
+
+    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
+                 attention_axes=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, name=None, **kwargs):
+        super().__init__(name)
+        if kwargs:
+            raise ValueError("MultiHeadAttention: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        if attention_axes is not None:
+            raise ValueError("MultiHeadAttention: attention_axes is not available (attention runs over the "
+                             "steps of (batch, steps, features) sequences)")
+        if kernel_initializer != "glorot_uniform" or bias_initializer != "zeros":
+            raise ValueError("MultiHeadAttention: only kernel_initializer='glorot_uniform' and "
+                             "bias_initializer='zeros' are available")
+        self.num_heads = _positive(num_heads, "num_heads", "MultiHeadAttention")
+        self.key_dim = _positive(key_dim, "key_dim", "MultiHeadAttention")
+        self.value_dim = self.key_dim if value_dim is None else _positive(value_dim, "value_dim", "MultiHeadAttention")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError("MultiHeadAttention: dropout must be in [0, 1), got %r" % (dropout,))
+        self.dropout = float(dropout)
+        self.use_bias = bool(use_bias)
+        if isinstance(output_shape, (tuple, list)):
+            if len(output_shape) != 1:
+                raise ValueError("MultiHeadAttention: output_shape must be one integer (the features), got %r"
+                                 % (output_shape,))
+            output_shape = output_shape[0]
+        self.output_shape = None if output_shape is None else _positive(output_shape, "output_shape", "MultiHeadAttention")
+        self.l2 = 0.0
+        if kernel_regularizer is not None:  # on the four kernels, as Keras'
+            l2 = getattr(kernel_regularizer, "l2", None)
+            if l2 is None or getattr(kernel_regularizer, "l1", 0.0):
+                raise ValueError("MultiHeadAttention: kernel_regularizer must be latefuse.regularizers.l2(x)")
+            self.l2 = float(l2)
+        self.kernel_regularizer = kernel_regularizer
+
+    def __call__(self, query, value=None, key=None, attention_mask=None, return_attention_scores=False,
+                 training=None, use_causal_mask=False, **kwargs):
+        if kwargs:
+            raise ValueError("MultiHeadAttention: unsupported call arguments %s" % ", ".join(sorted(kwargs)))
+        if attention_mask is not None or use_causal_mask or return_attention_scores:
+            raise ValueError("MultiHeadAttention: attention_mask, use_causal_mask and return_attention_scores "
+                             "are not available; padding masks come from Embedding(mask_zero=True)")
+        if value is None:
+            raise ValueError("MultiHeadAttention: call it as layer(query, value) (self-attention: layer(x, x))")
+        return super().__call__([query, value] + ([] if key is None else [key]))
+
+    def _call(self, xs):
+        what = ("query", "value", "key")
+        for i, x in enumerate(xs):
+            if not isinstance(x, KerasTensor):
+                raise ValueError("MultiHeadAttention: the %s must be a tensor from Input() or another layer, "
+                                 "got %r" % (what[i], type(x).__name__))
+            if len(x.sample_shape) != 2:
+                raise ValueError("MultiHeadAttention: the %s of shape %s must be (batch, steps, features)"
+                                 % (what[i], _shape_str(x.sample_shape)))
+        if len(xs) > 2 and xs[2].sample_shape[0] != xs[1].sample_shape[0]:
+            raise ValueError("MultiHeadAttention: the key has %d steps and the value %d; they must be equal"
+                             % (xs[2].sample_shape[0], xs[1].sample_shape[0]))
+        self._dims = [x.sample_shape[1] for x in xs]
+        if len(xs) == 2:
+            self._dims.append(self._dims[1])
+        out = self.output_shape or self._dims[0]
+        self._out = out
+        return KerasTensor(self, xs, (xs[0].sample_shape[0], out))
+
+    def _weight_shapes(self):
+        dq, dv, dk = self._dims
+        h, kd, vd = self.num_heads, self.key_dim, self.value_dim
+        shapes = [(dq, h, kd), (h, kd), (dk, h, kd), (h, kd), (dv, h, vd), (h, vd), (h, vd, self._out),
+                  (self._out,)]
+        return shapes if self.use_bias else shapes[0::2]
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        layer = cls(int(spec["num_heads"]), int(spec["key_dim"]), int(spec["value_dim"]), spec["dropout"],
+                    spec["use_bias"], int(spec["output_shape"]), name=spec["name"])
+        layer.l2 = float(spec.get("l2") or 0.0)
+        return layer(ins[0], ins[1], ins[2] if len(ins) > 2 else None)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        i = lib.lf_multi_head_attention(h, ii[0], ii[1], ii[2] if len(ii) > 2 else -1, self.num_heads,
+                                        self.key_dim, self.value_dim, self.dropout, int(self.use_bias),
+                                        self.output_shape or 0, name)
+        if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
+            i = -1
+        return i
 
 
 # TextVectorization is a preprocessing object, not a graph layer (text.py).

@@ -54,7 +54,7 @@
 
 /* One weight tensor of a node, as the model file and lf_get_weights see
  * it: its slice of the node's parameters and its row-major shape. */
-#define LF_MAX_WEIGHTS 4   /* weight tensors of one node */
+#define LF_MAX_WEIGHTS 8   /* weight tensors of one node */
 #define LF_WEIGHT_DIMS 4   /* dimensions of one weight tensor */
 typedef struct lf_weight {
     const char *suffix;    /* tensor "<layer>.<suffix>": "kernel", "bias", "W" */
