@@ -252,14 +252,19 @@ static void conv_backward(const lf_layer_ctx *c) {
 
 static const char *const pad_names[] = {"valid", "same"};
 
+void lf_conv_write_json(const lf_node *nd, size_t rank, lf_buf *b) {
+    lf_buf_printf(b, ",\"filters\":%zu,\"kernel_size\":[", nd->shape[rank]);
+    for (size_t i = 0; i < rank; i++) lf_buf_printf(b, "%s%zu", i ? "," : "", nd->kernel[i]);
+    lf_buf_puts(b, "],\"strides\":[");
+    for (size_t i = 0; i < rank; i++) lf_buf_printf(b, "%s%zu", i ? "," : "", nd->strides[i]);
+    lf_buf_printf(b, "],\"padding\":\"%s\",\"activation\":\"%s\",\"use_bias\":%s,\"l2\":", pad_names[nd->padding],
+                  lf_activation_name(nd->act), nd->use_bias ? "true" : "false");
+    lf_buf_json_float(b, nd->l2);
+}
+
 static void conv_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
-    lf_buf_printf(b,
-                  ",\"filters\":%zu,\"kernel_size\":[%zu,%zu],\"strides\":[%zu,%zu],\"padding\":\"%s\","
-                  "\"activation\":\"%s\",\"use_bias\":%s,\"l2\":",
-                  nd->shape[2], nd->kernel[0], nd->kernel[1], nd->strides[0], nd->strides[1],
-                  pad_names[nd->padding], lf_activation_name(nd->act), nd->use_bias ? "true" : "false");
-    lf_buf_json_float(b, nd->l2);
+    lf_conv_write_json(nd, 2, b);
 }
 
 lf_status lf_arch_padding(const lf_json *L, lf_padding *p, const char *where, lf_err *e) {
@@ -269,23 +274,28 @@ lf_status lf_arch_padding(const lf_json *L, lf_padding *p, const char *where, lf
     return lf_fail(e, LF_ERR_FORMAT, "%s: 'padding' must be \"valid\" or \"same\"", where);
 }
 
-static lf_status conv_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
-                           const char *where, lf_err *e) {
-    (void)m;
-    lf_status st = lf_arch_arity(n_in, 1, "Conv2D", where, e);
+lf_status lf_conv_read_json(const lf_json *L, size_t n_in, size_t rank, const char *type, lf_node *nd,
+                            const char *where, lf_err *e) {
+    lf_status st = lf_arch_arity(n_in, 1, type, where, e);
     if (st != LF_OK) return st;
     int act = lf_activation_parse(lf_arch_str(L, "activation"));
     if (act < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown or missing activation", where);
     nd->act = (lf_activation)act;
     if (!lf_json_size(lf_json_get(L, "filters"), &nd->dim) || nd->dim == 0 || nd->dim > LF_ARCH_MAX_DIM)
         return lf_fail(e, LF_ERR_FORMAT, "%s: 'filters' must be an integer in 1..%zu", where, LF_ARCH_MAX_DIM);
-    if ((st = lf_arch_sizes(L, "kernel_size", 1, 1024, 2, 2, nd->kernel, NULL, where, e)) ||
-        (st = lf_arch_sizes(L, "strides", 1, 1024, 2, 2, nd->strides, NULL, where, e)) ||
+    if ((st = lf_arch_sizes(L, "kernel_size", 1, 1024, rank, rank, nd->kernel, NULL, where, e)) ||
+        (st = lf_arch_sizes(L, "strides", 1, 1024, rank, rank, nd->strides, NULL, where, e)) ||
         (st = lf_arch_padding(L, &nd->padding, where, e)) ||
         (st = lf_arch_bool(L, "use_bias", &nd->use_bias, where, e)))
         return st;
     if (lf_json_get(L, "l2") && (st = lf_arch_float(L, "l2", 0, 1e6f, &nd->l2, where, e)) != LF_OK) return st;
     return LF_OK;
+}
+
+static lf_status conv_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
+                           const char *where, lf_err *e) {
+    (void)m;
+    return lf_conv_read_json(L, n_in, 2, "Conv2D", nd, where, e);
 }
 
 static const char *const conv_keys[] = {"name", "type", "inbound", "filters", "kernel_size", "strides",

@@ -221,6 +221,13 @@ lf_status lf_arch_sizes(const lf_json *obj, const char *key, size_t lo, size_t h
  * window k, stride s and padding p (0: the window does not fit), and in
  * *pad the padding before the first pixel (Keras: the odd one after). */
 size_t lf_conv_out(size_t in, size_t k, size_t s, lf_padding p, size_t *pad);
+/* conv.c: the JSON fields Conv1D (rank 1) and Conv2D (rank 2) share —
+ * filters (nd->shape[rank]), kernel_size and strides (rank values each),
+ * padding, activation, use_bias, l2 — written, and read into nd (type names
+ * the kind in messages). */
+void lf_conv_write_json(const lf_node *nd, size_t rank, lf_buf *b);
+lf_status lf_conv_read_json(const lf_json *L, size_t n_in, size_t rank, const char *type, lf_node *nd,
+                            const char *where, lf_err *e);
 /* "padding": "valid" or "same" (conv.c) */
 lf_status lf_arch_padding(const lf_json *L, lf_padding *p, const char *where, lf_err *e);
 /* The inbound count a kind requires: "<where>: Dense takes 1 inbound layer" */
