@@ -16,6 +16,14 @@ import latefuse
 from conftest import cli_path, make_task
 
 
+
+def _cli_env():
+    """The CLI's environment: without the sanitizer runtime python_test.sh
+    preloads into Python (a sanitizer build's latefuse links its own)."""
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    return env
+
 def test_report_matches_the_cli(tmp_path):
     (p1, p2), y = make_task(n=240, seed=3)
     p2 = p2.copy()
