@@ -15,9 +15,9 @@
  *   text:  TextVectorization (tf_idf over character 1..3-grams, the 20000
  *          most frequent, adapted on the training captions) with each row
  *          scaled to unit L2 norm (as scikit-learn's TfidfVectorizer) ->
- *          Input(20000) -> Rescaling(TEXT_SCALE) -> Dense(10, softmax): a
- *          logistic regression, the reference's text model.  The rescaling
- *          lets Adam's default rate train it in as many epochs as the CNN.
+ *          Input(20000) -> Rescaling(30) -> Dense(64, relu) -> Dropout(0.5)
+ *          -> Dense(10, softmax).  The rescaling lets Adam's default rate
+ *          train it in as many epochs as the CNN.
  * Models, each trained on all training items and scored on the test items:
  *   image, text        each branch alone
  *   concat_head        the question's head over the two softmax outputs,
@@ -70,6 +70,11 @@ enum { C = 10, SIDE = 64, PIX = SIDE * SIDE * 3, MAX_MODELS = 16 };
 typedef struct config {
     size_t tokens;        /* TextVectorization max_tokens */
     float text_scale;     /* Rescaling of the unit-norm tf_idf rows */
+    int strided;          /* the image branch's first convolution with
+                             stride 2 instead of AveragePooling2D(2) */
+    size_t text_hidden;   /* 0: Dense(10, softmax) on the features (a
+                             logistic regression); else Dense(hidden,
+                             relu) -> Dropout(0.5) first */
     size_t epochs;        /* every model trained from scratch */
     size_t frozen_epochs; /* the fusion layer over frozen branches */
     size_t folds;         /* late fusion's out-of-fold outputs */
@@ -77,8 +82,8 @@ typedef struct config {
     uint64_t seed;
 } config;
 
-static const config FULL = {20000, 100.0f, 25, 10, 5, 0, 1};
-static const config QUICK = {5000, 100.0f, 5, 2, 3, 400, 1};
+static const config FULL = {20000, 30.0f, 0, 64, 25, 10, 5, 0, 1};
+static const config QUICK = {5000, 30.0f, 0, 64, 5, 2, 3, 400, 1};
 
 /* ------------------------------------------------------------- helpers */
 
@@ -245,16 +250,17 @@ static void l2_rows(float *x, size_t n, size_t d) {
 enum kind { K_IMAGE, K_TEXT, K_CONCAT, K_WAVG, K_WAVG_CLASS, K_WAVG_LW, K_WAVG_FROZEN, K_CONCAT_FROZEN };
 
 /* The image branch on input node `in`; returns its softmax node. */
-static int image_branch(lf_model *m, int in) {
+static int image_branch(lf_model *m, int in, const config *cfg) {
     static const size_t filters[4] = {16, 32, 64, 128};
     char name[64];
     int h = lf_rescaling(m, in, 1.0f / 255.0f, 0.0f, "img_rescale");
     h = lf_random_flip(m, h, LF_FLIP_HORIZONTAL, "img_flip");
     h = lf_random_translation(m, h, 0.1f, 0.1f, "img_shift");
-    h = lf_average_pooling2d(m, h, 2, 2, 0, 0, LF_PADDING_VALID, "img_down");
+    if (!cfg->strided) h = lf_average_pooling2d(m, h, 2, 2, 0, 0, LF_PADDING_VALID, "img_down");
     for (int b = 0; b < 4; b++) {
+        size_t st = cfg->strided && b == 0 ? 2 : 1;
         snprintf(name, sizeof name, "img_conv%d", b + 1);
-        h = lf_conv2d(m, h, filters[b], 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 0, name);
+        h = lf_conv2d(m, h, filters[b], 3, 3, st, st, LF_PADDING_SAME, LF_ACT_LINEAR, 0, name);
         snprintf(name, sizeof name, "img_bn%d", b + 1);
         h = lf_batch_normalization(m, h, 0.99f, 1e-3f, name);
         snprintf(name, sizeof name, "img_relu%d", b + 1);
@@ -269,11 +275,15 @@ static int image_branch(lf_model *m, int in) {
 
 /* The layers of the branches that hold weights (copied by name). */
 static const char *const WEIGHTED[] = {"img_conv1", "img_bn1", "img_conv2", "img_bn2", "img_conv3", "img_bn3",
-                                       "img_conv4", "img_bn4", "img_out",   "txt_out"};
+                                       "img_conv4", "img_bn4", "img_out",   "txt_dense", "txt_out"};
 enum { N_WEIGHTED = sizeof WEIGHTED / sizeof WEIGHTED[0] };
 
 static int text_branch(lf_model *m, int in, const config *cfg) {
     int h = lf_rescaling(m, in, cfg->text_scale, 0.0f, "txt_scale");
+    if (cfg->text_hidden) {
+        h = lf_dense(m, h, cfg->text_hidden, LF_ACT_RELU, 1, "txt_dense");
+        h = lf_dropout(m, h, 0.5f, "txt_drop");
+    }
     return lf_dense(m, h, C, LF_ACT_SOFTMAX, 1, "txt_out");
 }
 
@@ -286,7 +296,7 @@ static lf_status build(lf_model *m, enum kind k, size_t text_dim, const config *
     *fuse = -1;
     if (k != K_TEXT) {
         img = lf_input_shape(m, 3, img_dims, LF_DTYPE_FLOAT32, "image");
-        pi = image_branch(m, img);
+        pi = image_branch(m, img, cfg);
     }
     if (k != K_IMAGE) {
         txt = lf_input(m, text_dim, "text");
@@ -511,15 +521,25 @@ static int late_fusion(const split *tr, const split *te, size_t text_dim, const 
 /* Validation accuracy per epoch of each branch, trained on the first 80 %
  * of the training items and validated on the rest. */
 static int tune(const split *tr, size_t text_dim, const config *cfg) {
-    static const enum kind kinds[2] = {K_IMAGE, K_TEXT};
-    size_t epochs = cfg->epochs * 2;
+    /* the image branch, then the text branch without and with its hidden
+     * layer, at two scales */
+    static const struct {
+        enum kind k;
+        int strided;
+        size_t hidden;
+        float scale;
+    } V[] = {{K_TEXT, 0, 0, 100.0f}, {K_TEXT, 0, 0, 30.0f}, {K_TEXT, 0, 64, 30.0f},
+             {K_TEXT, 0, 64, 100.0f}, {K_IMAGE, 0, 0, 0},     {K_IMAGE, 1, 0, 0}};
+    size_t epochs = cfg->epochs + cfg->epochs / 5;
     printf("validation accuracy per epoch (first 80 %% of the training items -> last 20 %%)\n");
-    for (int i = 0; i < 2; i++) {
+    for (size_t i = 0; i < sizeof V / sizeof V[0]; i++) {
         trained t = {0};
+        config c = *cfg;
+        c.text_hidden = V[i].hidden, c.text_scale = V[i].scale, c.strided = V[i].strided;
         lf_status st = lf_model_create(&t.m, cfg->seed);
-        if (st == LF_OK) st = build(t.m, kinds[i], text_dim, cfg, &t.fuse);
+        if (st == LF_OK) st = build(t.m, V[i].k, text_dim, &c, &t.fuse);
         lf_typed_array x[2];
-        inputs_of(kinds[i], tr, x);
+        inputs_of(V[i].k, tr, x);
         const float *ys[1] = {tr->yf};
         lf_fit_options fo = lf_fit_defaults();
         fo.epochs = epochs;
@@ -534,9 +554,13 @@ static int tune(const split *tr, size_t text_dim, const config *cfg) {
             return 1;
         }
         const lf_history *h = lf_model_history(t.m);
-        printf("%-6s (%.0f s):", i ? "text" : "image", now_s() - t0);
+        if (V[i].k == K_IMAGE)
+            printf("image, %s (%.0f s):", V[i].strided ? "first convolution strided" : "AveragePooling2D",
+                   now_s() - t0);
+        else printf("text, hidden %zu, scale %g (%.0f s):", V[i].hidden, (double)V[i].scale, now_s() - t0);
         for (size_t e = 0; e < h->epochs; e++) printf(" %zu:%.3f", e + 1, h->val_accuracy[e]);
         printf("\n");
+        fflush(stdout);
         lf_model_free(t.m);
     }
     return 0;

@@ -4,7 +4,7 @@ founding question's system on Web_News (news photos 64x64 with Chinese
 captions, 10 classes; ../shared/data/webnews/README.md).
 
 An image CNN branch and a text branch (TextVectorization tf_idf over
-character 1..3-grams -> a logistic regression), each ending in
+character 1..3-grams -> Dense(64, relu) -> Dropout), each ending in
 Dense(10, softmax); each alone, the question's Concatenate head and the
 answer's WeightedAverage / ClassWeightedAverage trained end to end, the
 WeightedAverage with each branch keeping a loss of its own (loss_weights
@@ -35,20 +35,24 @@ from latefuse.layers import (Input, Dense, Dropout, Activation, Concatenate, Con
                              WeightedAverage, ClassWeightedAverage, TextVectorization)
 
 C = 10
-FULL = dict(tokens=20000, text_scale=100.0, epochs=25, frozen_epochs=10, folds=5, n_train=0)
-QUICK = dict(tokens=5000, text_scale=100.0, epochs=5, frozen_epochs=2, folds=3, n_train=400)
+FULL = dict(tokens=20000, text_scale=30.0, text_hidden=64, strided=False, epochs=25, frozen_epochs=10, folds=5,
+            n_train=0)
+QUICK = dict(tokens=5000, text_scale=30.0, text_hidden=64, strided=False, epochs=5, frozen_epochs=2, folds=3,
+             n_train=400)
 # the layers with weights, copied by name from the branches trained apart
 WEIGHTED = ["img_conv1", "img_bn1", "img_conv2", "img_bn2", "img_conv3", "img_bn3", "img_conv4", "img_bn4",
-            "img_out", "txt_out"]
+            "img_out", "txt_dense", "txt_out"]
 
 
-def image_branch(inp):
+def image_branch(inp, cfg):
     h = Rescaling(1.0 / 255, name="img_rescale")(inp)
     h = RandomFlip("horizontal", name="img_flip")(h)
     h = RandomTranslation(0.1, 0.1, name="img_shift")(h)
-    h = AveragePooling2D(2, name="img_down")(h)
+    if not cfg["strided"]:
+        h = AveragePooling2D(2, name="img_down")(h)
     for b, f in enumerate([16, 32, 64, 128], 1):
-        h = Conv2D(f, 3, padding="same", use_bias=False, name="img_conv%d" % b)(h)
+        s = 2 if cfg["strided"] and b == 1 else 1
+        h = Conv2D(f, 3, strides=s, padding="same", use_bias=False, name="img_conv%d" % b)(h)
         h = BatchNormalization(name="img_bn%d" % b)(h)
         h = Activation("relu", name="img_relu%d" % b)(h)
         h = MaxPooling2D(2, name="img_pool%d" % b)(h)
@@ -59,6 +63,9 @@ def image_branch(inp):
 
 def text_branch(inp, cfg):
     h = Rescaling(cfg["text_scale"], name="txt_scale")(inp)
+    if cfg["text_hidden"]:
+        h = Dense(cfg["text_hidden"], activation="relu", name="txt_dense")(h)
+        h = Dropout(0.5, name="txt_drop")(h)
     return Dense(C, activation="softmax", name="txt_out")(h)
 
 
@@ -68,7 +75,7 @@ def build(kind, text_dim, cfg, seed):
     if kind != "text":
         img_in = Input((64, 64, 3), name="image")
         inputs.append(img_in)
-        img_p = image_branch(img_in)
+        img_p = image_branch(img_in, cfg)
     if kind != "image":
         txt_in = Input((text_dim,), name="text")
         inputs.append(txt_in)
