@@ -37,7 +37,7 @@ from latefuse.layers import (Input, Dense, Dropout, Activation, Concatenate, Con
 C = 10
 FULL = dict(tokens=20000, text_scale=30.0, text_hidden=64, strided=False, epochs=25, frozen_epochs=10, folds=5,
             n_train=0)
-QUICK = dict(tokens=5000, text_scale=30.0, text_hidden=64, strided=False, epochs=5, frozen_epochs=2, folds=3,
+QUICK = dict(tokens=5000, text_scale=30.0, text_hidden=64, strided=False, epochs=8, frozen_epochs=2, folds=3,
              n_train=400)
 # the layers with weights, copied by name from the branches trained apart
 WEIGHTED = ["img_conv1", "img_bn1", "img_conv2", "img_bn2", "img_conv3", "img_bn3", "img_conv4", "img_bn4",
