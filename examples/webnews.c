@@ -371,14 +371,13 @@ typedef struct trained {
  * txt into it, trains it on tr and writes its test probabilities
  * (te->n x C; output 0's for several outputs) into prob. */
 static lf_status train_model(trained *t, enum kind k, const split *tr, const split *te, size_t text_dim,
-                             const config *cfg, const lf_model *img, const lf_model *txt, float *prob) {
+                             const config *cfg, lf_model *img, lf_model *txt, float *prob) {
     lf_status st = lf_model_create(&t->m, cfg->seed + 1000 * (uint64_t)k);
     if (st != LF_OK) return st;
     st = build(t->m, k, text_dim, cfg, &t->fuse);
     if (st == LF_OK && (k == K_WAVG_FROZEN || k == K_CONCAT_FROZEN)) {
-        /* lf_get_weights takes the model non-const for its messages only */
-        st = transplant(t->m, (lf_model *)img);
-        if (st == LF_OK) st = transplant(t->m, (lf_model *)txt);
+        st = transplant(t->m, img);
+        if (st == LF_OK) st = transplant(t->m, txt);
     }
     lf_typed_array x[2];
     inputs_of(k, tr, x);
@@ -462,6 +461,7 @@ static int late_fusion(const split *tr, const split *te, size_t text_dim, const 
     lf_fusion *fu = NULL;
     int ok = fold && a && b && oof[0] && oof[1] && out && lf_fusion_create(&fu) == LF_OK;
     char err[512];
+    if (!ok) fprintf(stderr, "webnews: out of memory\n");
     if (ok && lf_folds_stratified(tr->y, n, C, cfg->folds, cfg->seed, fold, err, sizeof err) != LF_OK) {
         fprintf(stderr, "webnews: %s\n", err);
         ok = 0;
@@ -474,6 +474,7 @@ static int late_fusion(const split *tr, const split *te, size_t text_dim, const 
         }
         split sa = {0}, sb = {0};
         ok = split_rows(&sa, tr, a, na, text_dim) && split_rows(&sb, tr, b, nb, text_dim);
+        if (!ok) fprintf(stderr, "webnews: out of memory\n");
         for (int k = 0; ok && k < 2; k++) {
             trained t = {0};
             config fc = *cfg;
@@ -488,7 +489,6 @@ static int late_fusion(const split *tr, const split *te, size_t text_dim, const 
             lf_model_free(t.m);
         }
         split_free(&sa), split_free(&sb);
-        if (!ok && !sa.n) fprintf(stderr, "webnews: out of memory\n");
     }
     if (ok) {
         static const char *const names[2] = {"image", "text"};
