@@ -28,23 +28,32 @@ static size_t ece_bin(double conf) {
     return i;
 }
 
-lf_status lf_metrics_compute(const float *prob, const int *y, size_t N, size_t C,
-                             lf_metrics *out, lf_err *e) {
-    static const char fn[] = "metrics";
+/* The checks both metric calls make, with their messages: arrays given
+ * (outputs_given: the outputs too), rows and classes, labels, finite
+ * probabilities. */
+static lf_status check_metric_inputs(const float *prob, const int *y, size_t N, size_t C, int outputs_given,
+                                     lf_err *e) {
     size_t nc;
-    if (!prob || !y || !out)
+    if (!prob || !y || !outputs_given)
         return lf_fail(e, LF_ERR_ARG, "metrics: %s is NULL",
                        !prob ? "the probability array" : !y ? "the label array" : "the output");
     if (N == 0) return lf_fail(e, LF_ERR_ARG, "metrics: no rows to score (N = 0)");
     if (C == 0) return lf_fail(e, LF_ERR_ARG, "metrics: no classes given (C = 0)");
     if (!lf_mul_ok(N, C, &nc) || C > SIZE_MAX / (3 * sizeof(size_t)))
         return lf_fail(e, LF_ERR_SHAPE, "metrics: %zu rows x %zu classes is too large", N, C);
-    lf_status st = check_labels(fn, y, N, C, e);
+    lf_status st = check_labels("metrics", y, N, C, e);
     if (st != LF_OK) return st;
     for (size_t t = 0; t < nc; t++)
         if (!isfinite(prob[t]))
             return lf_fail(e, LF_ERR_NUMERIC, "metrics: probability of row %zu, class %zu is %g",
                            t / C, t % C, (double)prob[t]);
+    return LF_OK;
+}
+
+lf_status lf_metrics_compute(const float *prob, const int *y, size_t N, size_t C,
+                             lf_metrics *out, lf_err *e) {
+    lf_status st = check_metric_inputs(prob, y, N, C, out != NULL, e);
+    if (st != LF_OK) return st;
 
     size_t *tp = lf_alloc_array(3 * C, sizeof(size_t));
     if (!tp) return lf_fail(e, LF_ERR_NOMEM, "metrics: out of memory for %zu classes", C);
@@ -103,21 +112,8 @@ lf_status lf_metrics_compute(const float *prob, const int *y, size_t N, size_t C
 
 lf_status lf_metrics_log_loss_accuracy(const float *prob, const int *y, size_t N, size_t C, double *log_loss,
                                        double *accuracy, lf_err *e) {
-    static const char fn[] = "metrics";
-    size_t nc;
-    if (!prob || !y || !log_loss || !accuracy)
-        return lf_fail(e, LF_ERR_ARG, "metrics: %s is NULL",
-                       !prob ? "the probability array" : !y ? "the label array" : "the output");
-    if (N == 0) return lf_fail(e, LF_ERR_ARG, "metrics: no rows to score (N = 0)");
-    if (C == 0) return lf_fail(e, LF_ERR_ARG, "metrics: no classes given (C = 0)");
-    if (!lf_mul_ok(N, C, &nc) || C > SIZE_MAX / (3 * sizeof(size_t)))
-        return lf_fail(e, LF_ERR_SHAPE, "metrics: %zu rows x %zu classes is too large", N, C);
-    lf_status st = check_labels(fn, y, N, C, e);
+    lf_status st = check_metric_inputs(prob, y, N, C, log_loss && accuracy, e);
     if (st != LF_OK) return st;
-    for (size_t t = 0; t < nc; t++)
-        if (!isfinite(prob[t]))
-            return lf_fail(e, LF_ERR_NUMERIC, "metrics: probability of row %zu, class %zu is %g",
-                           t / C, t % C, (double)prob[t]);
     size_t right = 0;
     double ll = 0.0;
     for (size_t i = 0; i < N; i++) { /* lf_metrics_compute's loop, less the other metrics */
