@@ -16,13 +16,13 @@ import latefuse
 from conftest import cli_path, make_task
 
 
-
 def _cli_env():
     """The CLI's environment: without the sanitizer runtime python_test.sh
     preloads into Python (a sanitizer build's latefuse links its own)."""
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     return env
+
 
 def test_report_matches_the_cli(tmp_path):
     (p1, p2), y = make_task(n=240, seed=3)
@@ -52,7 +52,7 @@ def test_report_matches_the_cli(tmp_path):
         pytest.fail("the latefuse CLI is not built: %r" % cli)
     out = subprocess.run([cli, "report", "-m", "image=image.npy", "-m", "text=text.npy", "-y", "y.npy", "-f", "f.lff",
                           "--methods", "mean,wavg", "--folds", "3", "-o", "c.html"], cwd=str(tmp_path),
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=_cli_env())
     assert out.returncode == 0, out.stderr
     hc = open(str(tmp_path / "c.html"), encoding="utf-8").read()
     # the same page but for the command line, which the CLI writes as given
