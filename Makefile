@@ -12,6 +12,8 @@
 #   make deps       installs the Debian packages the tests need, if missing
 #   make install    library, header, tool, man page and pkg-config file under
 #                   $(DESTDIR)$(PREFIX) (default /usr/local); make uninstall
+#   make MPI=1      the library, tool and examples with MPI (mpicc, -DLF_HAVE_MPI)
+#                   in build-mpi/ (see README, "MPI"); `make test` builds it too
 #
 # Variables: CC, BUILD (output folder), SAN (e.g. address,undefined), OPT, OMP (-fopenmp;
 # empty for a build without threads),
@@ -20,6 +22,17 @@
 # PREFIX, DESTDIR, BINDIR, LIBDIR, INCLUDEDIR, MANDIR (make install).
 
 CC      ?= cc
+# MPI=1: built with mpicc (Open MPI's wrapper around $(CC) when CC is given)
+# and -DLF_HAVE_MPI, into its own folder; the default build needs no MPI.
+MPI     ?= 0
+MPICC   ?= mpicc
+ifeq ($(MPI),1)
+BUILD   ?= build-mpi
+ifneq ($(origin CC),default)
+export OMPI_CC := $(CC)
+endif
+override CC := $(MPICC)
+endif
 BUILD   ?= build
 OPT     ?= -O3
 SAN     ?=
@@ -59,6 +72,9 @@ ifeq ($(HAVE_JPEG),1)
 CFLAGS_BASE += -DLF_HAVE_JPEG $(shell pkg-config --cflags libjpeg)
 IMGLIBS += $(shell pkg-config --libs libjpeg)
 endif
+ifeq ($(MPI),1)
+CFLAGS_BASE += -DLF_HAVE_MPI
+endif
 CFLAGS  := $(CFLAGS_BASE) $(EXTRA_CFLAGS)
 # The version is LF_VERSION in include/latefuse.h; the shared library's
 # SONAME carries its major number (liblatefuse.so.MAJOR).
@@ -74,7 +90,7 @@ EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
 .PHONY: all test test-build demo san tsan clean golden deps bench python fuzz fuzz-build fuzz-bins \
-        install uninstall
+        install uninstall mpi-build
 all: $(BUILD)/liblatefuse.a $(BUILD)/liblatefuse.so $(BUILD)/latefuse $(EXAMPLE_BIN) \
      $(BUILD)/latefuse.1
 
@@ -163,7 +179,16 @@ test:
 	@$(MAKE) --no-print-directory test-build
 	@sh tests/run.sh $(BUILD)
 
-test-build: all $(TEST_BIN)
+test-build: all $(TEST_BIN) mpi-build
+
+# The MPI variant next to a plain build (tests/mpi_test.sh runs it under
+# mpirun): $(BUILD)-mpi, when mpicc is installed (`make deps` installs it).
+mpi-build:
+ifeq ($(MPI)$(SAN),0)
+	@if command -v $(MPICC) >/dev/null 2>&1; then \
+	    $(MAKE) --no-print-directory all MPI=1 BUILD=$(BUILD)-mpi; \
+	else echo "make test: $(MPICC) is missing (make deps installs Open MPI): no MPI build"; fi
+endif
 
 demo: all
 	./$(BUILD)/latefuse demo

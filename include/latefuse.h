@@ -754,6 +754,14 @@ typedef struct lf_fusion_options {
                              predictions of the fitting rows); default 1 */
     size_t k;             /* knora-e, knora-u, ola, lca: neighbours in the
                              region of competence, 1..1000; 0 = 7 */
+    const void *mpi_comm; /* NULL (default): one process; else a pointer to
+                             an MPI_Comm (the library built with MPI=1):
+                             lf_fusion_compare and auto's cross-validation
+                             spread their (candidate, fold) work over its
+                             ranks (a collective call: every rank calls with
+                             the same inputs and gets the same table, the
+                             same bits as one process).  A build without MPI
+                             returns LF_ERR_ARG. */
 } lf_fusion_options;
 
 lf_fusion_options lf_fusion_defaults(void);

@@ -35,7 +35,8 @@ static lf_fusion_options options_of(const struct cli_opts *o) {
     if (o->ensemble_size) opt.ensemble_size = o->ensemble_size;
     if (o->bags) opt.bags = o->bags;
     opt.k = o->k;
-    cli_progress_fusion(&opt, o->quiet);
+    opt.mpi_comm = o->mpi_comm; /* compare and auto: every rank takes part */
+    cli_progress_fusion(&opt, o->quiet || o->rank);
     return opt;
 }
 
@@ -52,26 +53,43 @@ static int load_labelled(const struct cli_opts *o, cli_inputs *in, int **y) {
     return 0;
 }
 
+/* After loading on every rank of an MPI job: whether some rank failed
+ * (then this one gives up too, before the library's collective calls;
+ * the rank that failed said why).  Frees the inputs of a rank that loaded
+ * them.  Returns the job's exit status, 0 when every rank loaded. */
+static int agree_loaded(const struct cli_opts *o, int rc, cli_inputs *in, int **y) {
+    int job = cli_mpi_agree(o, rc);
+    if (job && !rc) {
+        cli_inputs_free(in);
+        free(*y);
+        *y = NULL;
+    }
+    return job;
+}
+
+/* A library failure that every rank shares: rank 0 says it. */
+static int shared_fail(const struct cli_opts *o, lf_fusion *f, lf_status st, int input) {
+    return o->rank ? cli_exit_status(st, input) : fusion_fail(f, st, input);
+}
+
 int cli_cmd_compare(const struct cli_opts *o) {
     cli_inputs in;
     int *y = NULL;
     int rc = load_labelled(o, &in, &y);
-    if (rc) return rc;
+    if ((rc = agree_loaded(o, rc, &in, &y))) return rc;
     lf_fusion *f = NULL;
     lf_compare_table *t = NULL;
     lf_status st = lf_fusion_create(&f);
-    if (st) {
-        rc = cli_fail(st, "cannot create a fusion context", 0);
-        goto done;
-    }
+    if ((rc = cli_mpi_agree(o, st ? cli_fail(st, "cannot create a fusion context", 0) : 0))) goto done;
     lf_fusion_options opt = options_of(o);
     st = lf_fusion_compare(f, (const float *const *)in.p, in.names, in.M, in.N, in.C, y,
                            o->n_methods ? o->methods : NULL, o->n_methods, &opt, &t);
     if (st) {
-        rc = fusion_fail(f, st, 1);
+        rc = shared_fail(o, f, st, 1);
         goto done;
     }
-    if (o->json) {
+    if (o->rank) { /* rank 0 prints the table */
+    } else if (o->json) {
         cli_print_compare_json(stdout, t, in.names);
     } else {
         printf("%zu samples, %zu models, %zu classes; %zu-fold stratified cross-validation, seed %llu%s\n",
@@ -91,20 +109,18 @@ int cli_cmd_fit(const struct cli_opts *o) {
     cli_inputs in;
     int *y = NULL;
     int rc = load_labelled(o, &in, &y);
-    if (rc) return rc;
+    if ((rc = agree_loaded(o, rc, &in, &y))) return rc;
     lf_fusion *f = NULL;
     lf_status st = lf_fusion_create(&f);
-    if (st) {
-        rc = cli_fail(st, "cannot create a fusion model", 0);
-        goto done;
-    }
+    if ((rc = cli_mpi_agree(o, st ? cli_fail(st, "cannot create a fusion model", 0) : 0))) goto done;
     lf_fusion_options opt = options_of(o);
     opt.method = o->method;
     st = lf_fusion_fit(f, (const float *const *)in.p, in.names, in.M, in.N, in.C, y, &opt);
     if (st) {
-        rc = fusion_fail(f, st, 1);
+        rc = shared_fail(o, f, st, 1);
         goto done;
     }
+    if (o->rank) goto done; /* every rank fitted the same model: rank 0 saves it */
     /* the library's temporary file is not registered: the save runs with
      * the signals held, and one that comes meanwhile acts after it */
     sigset_t prev;

@@ -116,7 +116,8 @@ class FusionOptions(ctypes.Structure):
     _fields_ = [("method", c_int), ("calibrate", c_int), ("logits", c_int), ("folds", c_size),
                 ("seed", ctypes.c_uint64), ("epochs", c_size), ("modality_dropout", ctypes.c_float),
                 ("progress", PROGRESS_FN), ("progress_ctx", c_void_p), ("metric", c_int), ("ensemble_size", c_size),
-                ("bags", c_size), ("importance", c_int), ("k", c_size)]
+                ("bags", c_size), ("importance", c_int), ("k", c_size),
+                ("mpi_comm", c_void_p)]
 
 
 class InputIssue(ctypes.Structure):
