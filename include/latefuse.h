@@ -984,6 +984,19 @@ typedef struct lf_predict_files_options {
                                    for a fusion fitted on logits every file
                                    is RAW); such files, and one-column ones,
                                    are read whole */
+    const void *mpi_comm;     /* NULL: one process; else a pointer to an
+                                 MPI_Comm (the library built with MPI=1),
+                                 a collective call: each rank fuses its
+                                 own range of rows (reading only those of
+                                 a streamed .npy) and writes them at their
+                                 place in rank 0's temporary file, which
+                                 rank 0 renames once every rank succeeded;
+                                 any rank's failure (the first failing
+                                 rows' message, on every rank) removes it.
+                                 The same bytes as one process.  Outputs
+                                 must be files (not "-" or a FIFO); temp
+                                 is told on rank 0 only.  A build without
+                                 MPI returns LF_ERR_ARG. */
 } lf_predict_files_options;
 
 typedef struct lf_predict_files_result {

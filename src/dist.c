@@ -51,7 +51,8 @@ lf_status lf_dist_open(lf_err *e, const void *mpi_comm, lf_dist *d) {
 #endif
 }
 
-lf_status lf_dist_first_failure(const lf_dist *d, size_t first, lf_status st, lf_err *e) {
+lf_status lf_dist_first_failure(const lf_dist *d, size_t first, lf_status st, lf_err *e, void *extra,
+                                size_t extra_len) {
     if (!d->comm) return st;
 #ifdef LF_HAVE_MPI
     MPI_Comm c = comm_of(d);
@@ -68,9 +69,13 @@ lf_status lf_dist_first_failure(const lf_dist *d, size_t first, lf_status st, lf
     if (rc == MPI_SUCCESS) rc = MPI_Bcast(e->msg, (int)sizeof e->msg, MPI_CHAR, root, c);
     if (rc != MPI_SUCCESS) return mpi_failed(e, rc, "MPI_Bcast");
     e->msg[sizeof e->msg - 1] = '\0';
+    if (extra && extra_len) {
+        lf_status bst = lf_dist_bcast(d, extra, extra_len, root, e);
+        if (bst != LF_OK) return bst;
+    }
     return (lf_status)code;
 #else
-    (void)first, (void)e;
+    (void)first, (void)e, (void)extra, (void)extra_len;
     return st;
 #endif
 }

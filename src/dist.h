@@ -37,10 +37,12 @@ int lf_dist_available(void);
 
 /* Agrees on the first failure: `first` is this rank's smallest failing
  * work index (SIZE_MAX: none) with its status `st` and message in e.  On
- * return every rank holds the smallest index over all ranks, the status
- * and message of the rank that failed there (LF_OK if none failed), and
- * returns that status.  Without a communicator it returns st as it is. */
-lf_status lf_dist_first_failure(const lf_dist *d, size_t first, lf_status st, lf_err *e);
+ * return every rank holds the status and message of the rank that failed
+ * at the smallest index (the lowest such rank), and `extra_len` bytes of
+ * its `extra` (NULL: none; details of the failure), and returns that
+ * status (LF_OK if none failed).  Without a communicator it returns st. */
+lf_status lf_dist_first_failure(const lf_dist *d, size_t first, lf_status st, lf_err *e, void *extra,
+                                size_t extra_len);
 
 /* Every rank's n doubles, concatenated in rank order into all
  * (size * n doubles) on every rank. */

@@ -96,4 +96,54 @@ msg=$(sed 's/^latefuse: //' one.err)
 grep -qxF "latefuse: $msg" err && grep -qxF "latefuse: rank 1: $msg" err && ok ||
     bad "compare with bad labels on 2 ranks: stderr '$(cat err)', wanted '$msg' from rank 0 and rank 1"
 
+
+# --- predict sharded over ranks: 100000 rows (7 chunks of 16384), each
+# rank its range; the same bytes as one process
+"$LF" fit $A -o wavg.lff --method wavg --quiet >/dev/null 2>&1 || bad "fit wavg failed"
+gen() { # gen A B C: 100000 rows of 4 probabilities (deterministic)
+    awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN { for (i = 0; i < 100000; i++) {
+        x = (i * a) % 97 + 1; y = (i * b) % 89 + 1; z = (i * c) % 13 + 1; w = i % 5 + 1; s = x + y + z + w;
+        printf "%.6f,%.6f,%.6f,%.6f\n", x / s, y / s, z / s, 1 - x / s - y / s - z / s } }'
+}
+gen 7919 104729 31 >b1.csv
+gen 13 101 17 >b2.csv
+# .npy inputs (streamed by rows): fused by the tool itself
+"$LF" predict wavg.lff -m image=b1.csv -m text=b2.csv -o i.npy >/dev/null 2>&1 &&
+    "$LF" predict wavg.lff -m image=b2.csv -m text=b1.csv -o t.npy >/dev/null 2>&1 || bad "predict fixtures failed"
+P="wavg.lff -m image=i.npy -m text=t.npy"
+"$LF" predict $P -o one.npy --classes-out onec.npy >one.out 2>&1
+for p in 1 2 3; do
+    mpi $p predict $P -o p$p.npy --classes-out p${p}c.npy
+    [ "$rc" -eq 0 ] && [ ! -s err ] && ok || bad "predict on $p ranks: exit $rc, $(cat err)"
+    same one.npy p$p.npy "predict on $p ranks: the probabilities"
+    same onec.npy p${p}c.npy "predict on $p ranks: the classes"
+    sed "s/p${p}c*\.npy/X/g" out >got.out
+    sed "s/onec*\.npy/X/g" one.out >want.out
+    same want.out got.out "predict on $p ranks: what rank 0 alone prints"
+done
+
+# --- a bad row that only rank 1 reads (row 70001: in the second half):
+# the whole job stops with one process's message, exit 2, no output file
+awk 'NR == 70001 { print "0.5,0.7,-0.2,0"; next } { print }' b2.csv >bad.csv
+"$LF" predict wavg.lff -m image=b1.csv -m text=bad.csv -o bad1.npy >/dev/null 2>one.err
+want=$(cat one.err)
+[ "$want" = "latefuse: row 70001 of 'bad.csv' holds a negative probability -0.2 in column 3 (pass --logits for raw scores)" ] &&
+    ok || bad "predict with a bad row, one process: '$want'"
+start=$(date +%s)
+mpi 2 predict wavg.lff -m image=b1.csv -m text=bad.csv -o bad2.npy
+secs=$(($(date +%s) - start))
+[ "$rc" -eq 2 ] && ok || bad "predict with a bad row on rank 1: exit $rc, wanted 2"
+[ "$(grep '^latefuse' err)" = "$want" ] && ok || bad "predict with a bad row on rank 1: stderr '$(cat err)'"
+[ ! -e bad2.npy ] && [ -z "$(ls -a | grep -i 'tmp')" ] && ok || bad "predict with a bad row on rank 1 left files: $(ls -a)"
+[ "$secs" -le 20 ] && ok || bad "predict with a bad row on rank 1 took $secs s"
+# an output that cannot be created (rank 0 creates it): every rank stops
+mpi 2 predict $P -o nodir/x.npy
+[ "$rc" -eq 1 ] && [ "$(grep '^latefuse' err)" = "latefuse: cannot create a temporary file beside 'nodir/x.npy': No such file or directory" ] &&
+    ok || bad "predict to a missing folder on 2 ranks: exit $rc, '$(cat err)'"
+# standard output cannot be written by position
+mpi 2 predict $P -o -
+[ "$rc" -eq 2 ] && [ ! -s out ] &&
+    [ "$(grep '^latefuse' err)" = "latefuse: a prediction over 2 MPI ranks writes its outputs by position: they must be files, not standard output or a FIFO" ] &&
+    ok || bad "predict to standard output on 2 ranks: exit $rc, '$(cat err)'"
+
 finish

@@ -177,7 +177,7 @@ static int load_and_predict(const struct cli_opts *o, lf_fusion *f, cli_inputs *
  * (cli_temp_event), and its input problems are worded here. */
 int cli_cmd_predict(const struct cli_opts *o) {
     lf_fusion *f = NULL;
-    int rc = load_fusion(o, &f);
+    int rc = cli_mpi_agree(o, load_fusion(o, &f));
     if (rc) {
         lf_fusion_free(f);
         return rc;
@@ -195,6 +195,7 @@ int cli_cmd_predict(const struct cli_opts *o) {
     po.flags = (o->no_fsync ? LF_WRITE_NO_FSYNC : 0) | (o->no_mmap ? LF_READ_NO_MMAP : 0);
     po.temp = cli_temp_event, po.temp_ctx = &held;
     po.file_flags = flags;
+    po.mpi_comm = o->mpi_comm; /* under mpirun: each rank its rows */
     lf_predict_files_result res;
     lf_status st = lf_fusion_predict_files(f, names, paths, o->n_models, o->out, &po, &res);
     if (st) {
@@ -203,9 +204,14 @@ int cli_cmd_predict(const struct cli_opts *o) {
             cli_issue_message(&res.issue, cli_input_name(paths[res.file]), msg, sizeof msg);
         else
             snprintf(msg, sizeof msg, "%s", res.message);
-        rc = cli_fail(st, msg, res.input);
+        /* every rank holds the same failure: rank 0 says it */
+        rc = o->rank ? cli_exit_status(st, res.input) : cli_fail(st, msg, res.input);
         lf_fusion_free(f);
         return rc;
+    }
+    if (o->rank) { /* rank 0 reports */
+        lf_fusion_free(f);
+        return 0;
     }
     /* the summary goes to stderr when the data go to stdout */
     int to_stdout = strcmp(o->out, "-") == 0 || (o->classes_out && strcmp(o->classes_out, "-") == 0);

@@ -136,7 +136,7 @@ WRITE_NO_FSYNC, READ_NO_MMAP = 1, 2
 
 class PredictFilesOptions(ctypes.Structure):
     _fields_ = [("classes_path", c_char_p), ("flags", ctypes.c_uint), ("temp", TEMP_FN), ("temp_ctx", c_void_p),
-                ("file_flags", ctypes.POINTER(ctypes.c_uint))]
+                ("file_flags", ctypes.POINTER(ctypes.c_uint)), ("mpi_comm", c_void_p)]
 
 
 class PredictFilesResult(ctypes.Structure):

@@ -189,7 +189,7 @@ static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, co
         if (st != LF_OK) first = u;
     }
     lf_fusion_clear(&fs);
-    st = lf_dist_first_failure(&d, first, st, e);
+    st = lf_dist_first_failure(&d, first, st, e, NULL, 0);
     if (st == LF_OK && d.size > 1) {
         st = lf_dist_allgather(&d, mine, U * R, all, e);
         for (size_t u = 0; st == LF_OK && u < U; u++)
