@@ -53,6 +53,14 @@ int cli_mpi_finish(const struct cli_opts *o, int rc) {
     int init = 0, done = 0;
     MPI_Initialized(&init);
     MPI_Finalized(&done);
+    if (o->ranks > 1) {
+        /* the command is over and its temporary files are gone: when a
+         * rank exits non-zero mpirun stops the others with SIGTERM, which
+         * now ends them quietly (the guard would say "stopped") */
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+    }
     if (init && !done) MPI_Finalize();
 #endif
     (void)o;
