@@ -506,6 +506,19 @@ typedef struct lf_fit_options {
      * val_n rows */
     const struct lf_typed_array *val_arrays;
     const float *const *val_ys;
+    /* NULL (default): one process.  Else a pointer to an MPI_Comm (the
+     * library built with MPI=1), a collective call, data-parallel: rank 0's
+     * weights are broadcast first; every batch's rows are split over the
+     * ranks (each gathers only its slice), their gradients summed in rank
+     * order on every rank (the same bits everywhere), then the same
+     * optimizer step.  Every rank passes the same rows and options.
+     * Deterministic for a given number of ranks P; the sums' grouping
+     * differs between values of P, so the bits do too (rounding only).
+     * Models with BatchNormalization that trains, or with layers that draw
+     * random numbers in training (Dropout, noise, augmentation), are
+     * refused (LF_ERR_ARG) for P > 1.  A build without MPI returns
+     * LF_ERR_ARG. */
+    const void *mpi_comm;
 } lf_fit_options;
 
 lf_fit_options lf_fit_defaults(void);

@@ -95,6 +95,21 @@ lf_status lf_dist_allgather(const lf_dist *d, const double *mine, size_t n, doub
 #endif
 }
 
+lf_status lf_dist_allgather_f(const lf_dist *d, const float *mine, size_t n, float *all, lf_err *e) {
+    if (!d->comm) {
+        if (n) memcpy(all, mine, n * sizeof *mine);
+        return LF_OK;
+    }
+#ifdef LF_HAVE_MPI
+    if (n > INT_MAX) return lf_fail(e, LF_ERR_SHAPE, "%zu values are too many for one MPI message", n);
+    int rc = MPI_Allgather(mine, (int)n, MPI_FLOAT, all, (int)n, MPI_FLOAT, comm_of(d));
+    return rc == MPI_SUCCESS ? LF_OK : mpi_failed(e, rc, "MPI_Allgather");
+#else
+    (void)e;
+    return LF_OK;
+#endif
+}
+
 lf_status lf_dist_any(const lf_dist *d, int mine, int *any, lf_err *e) {
     *any = mine != 0;
     if (!d->comm) return LF_OK;

@@ -48,6 +48,9 @@ lf_status lf_dist_first_failure(const lf_dist *d, size_t first, lf_status st, lf
  * (size * n doubles) on every rank. */
 lf_status lf_dist_allgather(const lf_dist *d, const double *mine, size_t n, double *all, lf_err *e);
 
+/* The same for floats. */
+lf_status lf_dist_allgather_f(const lf_dist *d, const float *mine, size_t n, float *all, lf_err *e);
+
 /* Bitwise OR of an int flag over ranks (any failed), on every rank. */
 lf_status lf_dist_any(const lf_dist *d, int mine, int *any, lf_err *e);
 

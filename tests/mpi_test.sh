@@ -4,7 +4,9 @@
 # the same bytes on 1, 2 and 3 ranks as the build without MPI; predict
 # sharded over ranks writes the same file as one process; a failure that
 # one rank alone sees (a bad row in its part) ends the whole job with the
-# message and no output file; only rank 0 prints.
+# message and no output file; only rank 0 prints; the engine's fit over
+# the ranks (tests/mpi_fit.c) is the plain build's bits on 1 rank and
+# within the golden tolerance on 2.
 # mpirun runs with --oversubscribe (more ranks than cores) and, as root
 # (CI), --allow-run-as-root; OMP_NUM_THREADS=1 (one thread per rank).
 # A missing Open MPI or MPI build is skipped, and a failure under CI=true.
@@ -145,5 +147,44 @@ mpi 2 predict $P -o -
 [ "$rc" -eq 2 ] && [ ! -s out ] &&
     [ "$(grep '^latefuse' err)" = "latefuse: a prediction over 2 MPI ranks writes its outputs by position: they must be files, not standard output or a FIFO" ] &&
     ok || bad "predict to standard output on 2 ranks: exit $rc, '$(cat err)'"
+
+
+# --- the engine's fit over the ranks (tests/mpi_fit.c, built here twice):
+# P = 1 is the plain build's bits; P = 2 is the same run to run and within
+# the golden tolerance of P = 1; models with Dropout or BatchNormalization
+# are refused on P > 1 with their message
+LIBS="$(pkg-config --libs libpng libjpeg zlib 2>/dev/null) -lm -fopenmp"
+if cc -std=c11 -O2 -I"$ROOT/include" "$ROOT/tests/mpi_fit.c" "$BUILD/liblatefuse.a" $LIBS -o fit0 &&
+    mpicc -std=c11 -O2 -DLF_HAVE_MPI -I"$ROOT/include" "$ROOT/tests/mpi_fit.c" "$BUILD-mpi/liblatefuse.a" $LIBS -o fitm; then
+    ok
+    ./fit0 f0.lfm >f0.txt
+    fit() { timeout 60 mpirun $ROOTFLAG --oversubscribe -n "$1" ./fitm "$2" $3 >"$4" 2>/dev/null; rc=$?; }
+    fit 1 f1.lfm "" f1.txt
+    same f0.lfm f1.lfm "fit on 1 rank: the model file"
+    same f0.txt f1.txt "fit on 1 rank: losses and weights"
+    fit 2 f2.lfm "" f2.txt
+    fit 2 f2b.lfm "" f2b.txt
+    same f2.lfm f2b.lfm "fit on 2 ranks, twice: the model file"
+    [ "$(wc -l <f2.txt)" -eq 4 ] && ok || bad "fit on 2 ranks printed: $(cat f2.txt)"
+    paste -d' ' f1.txt f2.txt | awk '{ for (i = 2; i <= NF / 2; i++) { a = $i; b = $(i + NF / 2); d = a - b;
+        if (d < 0) d = -d; if (d > 2e-5 + 2e-4 * (a < 0 ? -a : a)) bad = 1 } } END { exit bad }' &&
+        ok || bad "fit on 2 ranks is not within the golden tolerance of 1 rank: $(paste f1.txt f2.txt)"
+    fit 2 x.lfm dropout x.txt
+    [ "$rc" -eq 1 ] && [ "$(cat x.txt)" = "mpi_fit: fit over 2 MPI ranks: the model draws random numbers in training (dropout, noise or augmentation), which would depend on the number of ranks; train it on one process" ] &&
+        ok || bad "fit of a Dropout model on 2 ranks: exit $rc, '$(cat x.txt)'"
+    fit 2 x.lfm batchnorm x.txt
+    [ "$rc" -eq 1 ] && [ "$(cat x.txt)" = "mpi_fit: fit over 2 MPI ranks: layer 'bn' (BatchNormalization) trains on batch statistics, which are not yet shared between ranks; train it on one process" ] &&
+        ok || bad "fit of a BatchNormalization model on 2 ranks: exit $rc, '$(cat x.txt)'"
+    fit 1 x.lfm dropout x.txt
+    [ "$rc" -eq 0 ] && ok || bad "fit of a Dropout model on 1 rank: exit $rc, '$(cat x.txt)'"
+else
+    bad "tests/mpi_fit.c does not build"
+fi
+# seed-example under mpirun: rank 0 prints the summary and the weights once
+"$LF" seed-example --quiet >seed1.txt 2>/dev/null
+mpi 2 seed-example --quiet
+[ "$rc" -eq 0 ] && [ "$(grep -c '^weights: ' out)" -eq 1 ] && [ "$(grep -c 'Total params' out)" -eq 1 ] &&
+    [ "$(tail -n 1 out)" = "$(tail -n 1 seed1.txt)" ] && ok ||
+    bad "seed-example on 2 ranks: exit $rc, '$(tail -n 2 out)', one process '$(tail -n 1 seed1.txt)'"
 
 finish

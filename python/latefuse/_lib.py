@@ -93,7 +93,7 @@ class FitOptions(ctypes.Structure):
                 ("restore_best_weights", c_int), ("sample_weight", c_void_p),
                 ("class_weight", c_void_p), ("n_class_weight", c_size),
                 ("seed", ctypes.c_uint64), ("progress", PROGRESS_FN), ("progress_ctx", c_void_p),
-                ("val_arrays", c_void_p), ("val_ys", c_void_p)]
+                ("val_arrays", c_void_p), ("val_ys", c_void_p), ("mpi_comm", c_void_p)]
 
 
 class History(ctypes.Structure):
