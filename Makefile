@@ -5,7 +5,8 @@
 #                   first runs `make deps` when a package the tests use is missing
 #   make demo       runs the main job with no input files
 #   make san        the tests under AddressSanitizer + UBSan (CC=gcc or clang)
-#   make bench      benchmarks against PyTorch, numpy and scikit-learn
+#   make bench      benchmarks against PyTorch, numpy and scikit-learn (MPI=1: B10,
+#                   bench/mpi.sh: 1 against 2 ranks)
 #   make python     installs the Python package
 #   make fuzz       builds the libFuzzer targets (clang) into build-fuzz/ and
 #                   runs each for FUZZ_SECONDS seconds (see fuzz/README.md)
@@ -227,7 +228,11 @@ fuzz: fuzz-build
 # Benchmarks against PyTorch / numpy / scikit-learn (see bench/README.md).
 bench: all
 	sh tests/deps.sh bench
+ifeq ($(MPI),1)
+	sh bench/mpi.sh $(BUILD)
+else
 	sh bench/run.sh $(BUILD)
+endif
 
 # Installs the Python package (needs python3-numpy).
 python: $(BUILD)/liblatefuse.so
