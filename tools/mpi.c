@@ -6,8 +6,9 @@
  *
  * Under `mpirun -n P` compare and auto spread their cross-validation over
  * the ranks (the library's mpi_comm), predict writes its rows in shards;
- * only rank 0 prints results and writes files.  Messages of a rank other
- * than 0 start "rank R: ".  A failure seen by some ranks is agreed on
+ * only rank 0 prints results and writes files (the standard output of
+ * the others goes to /dev/null).  Messages of a rank other than 0 start
+ * "rank R: ".  A failure seen by some ranks is agreed on
  * (cli_mpi_agree) before the next collective call, so that no rank waits
  * for one that gave up.
  */
@@ -30,6 +31,11 @@ void cli_mpi_start(int *argc, char ***argv, struct cli_opts *o) {
     MPI_Comm_size(world_comm, &o->ranks);
     o->mpi_comm = o->ranks > 1 ? (const void *)&world_comm : NULL;
     cli_error_rank(o->rank);
+    /* only rank 0 prints, whatever the command (errors stay on stderr) */
+    if (o->rank > 0) {
+        FILE *quiet = freopen("/dev/null", "w", stdout);
+        (void)quiet; /* without /dev/null the rank prints too: no harm done */
+    }
 #else
     (void)argc, (void)argv;
 #endif
