@@ -173,7 +173,10 @@ static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, co
     size_t R = REC(c->M), U = n * c->K, first = SIZE_MAX;
     double *mine = d.size > 1 ? lf_alloc_array(U * R, sizeof *mine) : rec;
     double *all = d.size > 1 ? lf_alloc_array(U * R, (size_t)d.size * sizeof *all) : NULL;
-    if (!mine || (d.size > 1 && !all)) st = lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
+    if (!mine || (d.size > 1 && !all)) {
+        st = lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
+        first = 0; /* before any unit: every rank stops */
+    }
     lf_fusion fs;
     memset(&fs, 0, sizeof fs);
     for (size_t u = (size_t)d.rank; st == LF_OK && u < U; u += (size_t)d.size) {
