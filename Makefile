@@ -189,6 +189,9 @@ ifeq ($(MPI)$(SAN),0)
 	@if command -v $(MPICC) >/dev/null 2>&1; then \
 	    $(MAKE) --no-print-directory all MPI=1 BUILD=$(BUILD)-mpi; \
 	else echo "make test: $(MPICC) is missing (make deps installs Open MPI): no MPI build"; fi
+else ifeq ($(MPI)$(SAN),1)
+	@# `make test MPI=1`: the plain build that mpi_test.sh checks this one against
+	@case "$(BUILD)" in *-mpi) $(MAKE) --no-print-directory all MPI=0 BUILD=$(BUILD:-mpi=) ;; esac
 endif
 
 demo: all

@@ -1,5 +1,5 @@
 /*
- * engine.c — the latefuse side of benchmarks B1, B2 and B3 (see
+ * engine.c — the latefuse side of benchmarks B1, B2, B3 and B8 (see
  * bench/README.md), through the public C API only (include/latefuse.h).
  * bench/torch_peer.py runs the identical work in PyTorch.
  *
@@ -8,6 +8,10 @@
  *   engine b3 [rows] [runs] [max_run_s]
  *                           embedding-fusion MLP, one epoch (20000 rows
  *                           when a run on `rows` would take over max_run_s)
+ *   engine b8 [batches] [runs]
+ *                           a MultiHeadAttention encoder block, one epoch
+ *                           of `batches` training steps (one model: its
+ *                           warm-up epoch, then `runs` timed epochs)
  *
  * Each run builds and compiles a fresh model outside the timed region and
  * times only lf_model_fit (or each lf_model_predict call); one untimed
@@ -255,6 +259,78 @@ done:
     return rc;
 }
 
+/* ------------------------------------------- attention encoder block */
+
+/* x (T, D) -> MultiHeadAttention(H heads, key_dim D/H)(x, x) -> Add ->
+ * LayerNormalization -> Dense(FF, relu) -> Dense(D) -> Add ->
+ * LayerNormalization -> GlobalAveragePooling1D -> Dense(10, softmax);
+ * adam, sparse categorical cross-entropy, batch 32 */
+enum { B8_T = 128, B8_D = 128, B8_H = 4, B8_FF = 512, B8_CLASSES = 10, B8_BATCH = 32 };
+
+static lf_model *encoder_block(uint64_t seed) {
+    lf_model *m = NULL;
+    if (lf_model_create(&m, seed) != LF_OK) return NULL;
+    int x = lf_input_shape(m, 2, (size_t[]){B8_T, B8_D}, LF_DTYPE_FLOAT32, "x");
+    int a = lf_multi_head_attention(m, x, x, -1, B8_H, B8_D / B8_H, 0, 0.0f, 1, 0, "mha");
+    int h = lf_layer_normalization(m, lf_add(m, 2, (int[]){x, a}, NULL), 1e-3f, 1, 1, NULL);
+    int f = lf_dense(m, h, B8_FF, LF_ACT_RELU, 1, "ff1");
+    f = lf_dense(m, f, B8_D, LF_ACT_LINEAR, 1, "ff2");
+    h = lf_layer_normalization(m, lf_add(m, 2, (int[]){h, f}, NULL), 1e-3f, 1, 1, NULL);
+    int out = lf_dense(m, lf_global_average_pooling1d(m, h, NULL), B8_CLASSES, LF_ACT_SOFTMAX, 1, "out");
+    lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
+    if (lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &opt) != LF_OK) {
+        fail(m, "B8 compile");
+        return NULL;
+    }
+    return m;
+}
+
+static int bench_b8(size_t batches, size_t runs) {
+    uint64_t s = 8;
+    size_t rows = batches * B8_BATCH;
+    float *x = uniform(rows * B8_T * B8_D, &s), *y = malloc(rows * sizeof *y);
+    double *t = malloc((runs + 1) * sizeof *t);
+    lf_model *m = encoder_block(800);
+    int rc = 1;
+    if (!x || !y || !t || !m) goto done;
+    for (size_t i = 0; i < rows; i++) y[i] = (float)(next_u64(&s) % B8_CLASSES);
+    const float *xs[1] = {x};
+    lf_fit_options o = lf_fit_defaults();
+    o.batch_size = B8_BATCH;
+    o.epochs = 1;
+    o.shuffle = 1;
+    double loss = 0;
+    for (size_t r = 0; r <= runs; r++) { /* run 0 is the warm-up */
+        o.seed = r;
+        double t0 = now_s();
+        lf_status st = lf_model_fit(m, xs, y, rows, &o);
+        double dt = now_s() - t0;
+        if (st != LF_OK) {
+            fail(m, "B8 fit");
+            m = NULL;
+            goto done;
+        }
+        const lf_history *h = lf_model_history(m);
+        loss = h->loss[h->epochs - 1];
+        if (r > 0) t[r - 1] = dt / (double)batches;
+        fprintf(stderr, "engine: B8 epoch %zu%s: %.1f ms per step\n", r, r ? "" : " (warm-up)",
+                dt / (double)batches * 1e3);
+    }
+    printf("RESULT b8.batches %zu\n", batches);
+    printf("RESULT b8.latefuse.runs %zu\n", runs);
+    printf("RESULT b8.latefuse.median_s %.6g\n", median(t, runs));
+    printf("RESULT b8.latefuse.min_s %.6g\n", t[0]);
+    printf("RESULT b8.latefuse.max_s %.6g\n", t[runs - 1]);
+    printf("RESULT b8.latefuse.final_loss %.6g\n", loss);
+    rc = 0;
+done:
+    lf_model_free(m);
+    free(x);
+    free(y);
+    free(t);
+    return rc;
+}
+
 static size_t arg_size(int argc, char **argv, int i, size_t def) {
     if (argc <= i) return def;
     char *end = NULL;
@@ -269,6 +345,7 @@ int main(int argc, char **argv) {
     if (strcmp(which, "b3") == 0)
         return bench_b3(arg_size(argc, argv, 2, 100000), arg_size(argc, argv, 3, 3),
                         argc > 4 ? strtod(argv[4], NULL) : 0);
-    fprintf(stderr, "usage: engine b1 [runs] | b2 [calls] | b3 [rows] [runs] [max_run_s]\n");
+    if (strcmp(which, "b8") == 0) return bench_b8(arg_size(argc, argv, 2, 16), arg_size(argc, argv, 3, 3));
+    fprintf(stderr, "usage: engine b1 [runs] | b2 [calls] | b3 [rows] [runs] [max_run_s] | b8 [batches] [runs]\n");
     return 2;
 }

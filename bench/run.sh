@@ -16,7 +16,7 @@
 # in bench/report.py.
 #
 # Environment (all optional):
-#   LF_BENCH            benchmarks to run, default "machine b1 b2 b3 b4 b5 b6 b9"
+#   LF_BENCH            benchmarks to run, default "machine b1 b2 b3 b4 b5 b6 b7 b8 b9"
 #   LF_BENCH_QUICK=1    tiny sizes, to check that the harness works (the
 #                       numbers mean nothing)
 #   LF_BENCH_B1_RUNS    timed fits of B1 (default 7, after one warm-up)
@@ -35,9 +35,16 @@
 #   LF_BENCH_B5_EPOCHS  epochs of B5's fits (default 1)
 #   LF_BENCH_B5_RUNS    timed fits per method, on every side, after one
 #                       warm-up fit (default 3)
+#   LF_BENCH_B7_DATA    the Web_News folder of B7 (default ../shared/data/webnews;
+#                       B7 is skipped when its train_images.npy is missing)
+#   LF_BENCH_B7_RUNS    timed epochs of B7 on every side, after one warm-up
+#                       epoch (default 3)
+#   LF_BENCH_B7_THREADS threads of both sides in B7 (default: every core)
 #   LF_BENCH_B9_ROWS, LF_BENCH_B9_FIT_ROWS  rows of B9's ges fit and DES
 #                       predict / DES fitting rows (default 1000000 / 100000)
 #   LF_BENCH_B9_RUNS    timed calls of B9 after a warm-up (default 3)
+#   LF_BENCH_B8_BATCHES training steps per timed epoch of B8 (default 16)
+#   LF_BENCH_B8_RUNS    timed epochs of B8, after one warm-up epoch (default 3)
 #   LF_BENCH_B6_SIZES   row counts of B6 (default "10000 100000 1000000
 #                       10000000"; sizes above B4's rows are skipped)
 #   LF_BENCH_B6_EPOCHS  epochs of B6's wavg fits (default 1)
@@ -75,6 +82,10 @@ if [ "${LF_BENCH_QUICK:-0}" = 1 ]; then
     B9_ROWS=${LF_BENCH_B9_ROWS:-20000}
     B9_FIT_ROWS=${LF_BENCH_B9_FIT_ROWS:-2000}
     B9_RUNS=${LF_BENCH_B9_RUNS:-1}
+    B7_RUNS=${LF_BENCH_B7_RUNS:-1}
+    B7_ROWS=64
+    B8_BATCHES=${LF_BENCH_B8_BATCHES:-2}
+    B8_RUNS=${LF_BENCH_B8_RUNS:-1}
     COPY_MIB=${LF_BENCH_COPY_MIB:-16}
 else
     B1_RUNS=${LF_BENCH_B1_RUNS:-7}
@@ -90,6 +101,10 @@ else
     B9_ROWS=${LF_BENCH_B9_ROWS:-1000000}
     B9_FIT_ROWS=${LF_BENCH_B9_FIT_ROWS:-100000}
     B9_RUNS=${LF_BENCH_B9_RUNS:-3}
+    B7_RUNS=${LF_BENCH_B7_RUNS:-3}
+    B7_ROWS=0
+    B8_BATCHES=${LF_BENCH_B8_BATCHES:-16}
+    B8_RUNS=${LF_BENCH_B8_RUNS:-3}
     COPY_MIB=${LF_BENCH_COPY_MIB:-512}
 fi
 B3_MAX_RUN_S=${LF_BENCH_B3_MAX_RUN_S:-30}
@@ -122,7 +137,7 @@ build() {
     fi
     mkdir -p "$OUT"
     libs=$(lib_flags)
-    for prog in machine engine fusion cmdtime; do
+    for prog in machine engine fusion cmdtime cnn; do
         # shellcheck disable=SC2086 # $libs is a list of flags
         if ! $CC -O2 -std=c11 -Iinclude -Isrc -o "$OUT/$prog" "bench/$prog.c" \
             "$BUILD/liblatefuse.a" $libs; then
@@ -425,7 +440,32 @@ start=$(date +%s)
 # peer: goals are absolute times on this machine; data drawn by the program)
 bench_b9() { run_step b9.latefuse "$OUT/fusion" b9 "$B9_ROWS" "$B9_FIT_ROWS" "$B9_RUNS"; }
 
-for b in ${LF_BENCH:-machine b1 b2 b3 b4 b5 b6 b9}; do
+# B7: one training epoch of the Web_News image CNN (bench/cnn.c), against
+# the same network in PyTorch, each side in its own process
+bench_b7() {
+    dir=${LF_BENCH_B7_DATA:-../shared/data/webnews}
+    if [ ! -f "$dir/train_images.npy" ]; then
+        say "b7: no $dir/train_images.npy (set LF_BENCH_B7_DATA): skipped"
+        echo "RESULT b7.no_data 1" >>"$RESULTS"
+        return 0
+    fi
+    nt=${LF_BENCH_B7_THREADS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
+    echo "RESULT b7.threads $nt" >>"$RESULTS"
+    run_step b7.latefuse env OMP_NUM_THREADS="$nt" "$OUT/cnn" b7 "$dir" "$B7_RUNS" "$B7_ROWS"
+    LF_BENCH_THREADS=$nt
+    export LF_BENCH_THREADS
+    peer b7.torch b7 "$dir" "$B7_RUNS" "$B7_ROWS"
+    unset LF_BENCH_THREADS
+}
+
+# B8: training steps of a MultiHeadAttention encoder block, against the
+# same block in PyTorch (nn.MultiheadAttention)
+bench_b8() {
+    run_step b8.latefuse "$OUT/engine" b8 "$B8_BATCHES" "$B8_RUNS"
+    peer b8.torch b8 "$B8_BATCHES" "$B8_RUNS"
+}
+
+for b in ${LF_BENCH:-machine b1 b2 b3 b4 b5 b6 b7 b8 b9}; do
     if command -v "bench_$b" >/dev/null 2>&1; then
         "bench_$b"
     else

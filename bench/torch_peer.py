@@ -1,4 +1,4 @@
-"""torch_peer.py — the PyTorch side of benchmarks B1, B2, B3 and B5.
+"""torch_peer.py — the PyTorch side of benchmarks B1, B2, B3, B5 and B8.
 
 The same networks, optimizer (Adam, lr 1e-3, eps 1e-7 as Keras), loss,
 batch size, epochs and data sizes as bench/engine.c, with the data shuffled
@@ -10,9 +10,13 @@ and optimizer outside the timed region; one untimed warm-up run comes first.
     /usr/bin/python3 bench/torch_peer.py b2 [calls]
     /usr/bin/python3 bench/torch_peer.py b3 [rows] [runs] [max_run_s]
     /usr/bin/python3 bench/torch_peer.py b5 DIR EPOCHS [RUNS]
+    /usr/bin/python3 bench/torch_peer.py b7 WEBNEWS_DIR [RUNS] [ROWS]
+    /usr/bin/python3 bench/torch_peer.py b8 [batches] [runs]
 
 B5 trains latefuse's learned fusion networks (src/fusion/learned.c) on the
 files bench/gendata.py b5 wrote: see b5() below for what is replicated.
+B7 trains bench/cnn.c's image CNN for one epoch on the Web_News images:
+see b7() below.
 
 Prints "RESULT <key> <value>" lines read by bench/report.py.
 """
@@ -24,7 +28,8 @@ import time
 import torch
 from torch import nn
 
-torch.set_num_threads(os.cpu_count() or 1)
+# LF_BENCH_THREADS: the harness' thread count for both sides (B7), else every core
+torch.set_num_threads(int(os.environ.get("LF_BENCH_THREADS") or 0) or os.cpu_count() or 1)
 
 
 def result(key, value):
@@ -202,6 +207,68 @@ def b3(rows, runs, max_run_s=0):
     result("b3.torch.final_loss", f"{loss:.6g}")
 
 
+# ------------------------------------------- attention encoder block (B8)
+
+B8_T, B8_D, B8_H, B8_FF, B8_CLASSES, B8_BATCH = 128, 128, 4, 512, 10, 32
+
+
+class EncoderBlock(nn.Module):
+    """bench/engine.c's encoder_block: PyTorch's own MultiheadAttention
+    (one input projection of 3 D outputs, as PyTorch users write it; the
+    same products as Keras' three), residuals, LayerNorm (eps 1e-3),
+    Linear(FF) relu Linear(D), the mean over the steps, Linear(10)."""
+
+    def __init__(self):
+        super().__init__()
+        self.mha = nn.MultiheadAttention(B8_D, B8_H, batch_first=True)
+        self.ln1, self.ln2 = nn.LayerNorm(B8_D, eps=1e-3), nn.LayerNorm(B8_D, eps=1e-3)
+        self.ff1, self.ff2 = nn.Linear(B8_D, B8_FF), nn.Linear(B8_FF, B8_D)
+        self.out = nn.Linear(B8_D, B8_CLASSES)
+
+    def forward(self, x):
+        a, _ = self.mha(x, x, x, need_weights=False)
+        h = self.ln1(x + a)
+        h = self.ln2(h + self.ff2(torch.relu(self.ff1(h))))
+        return self.out(h.mean(dim=1))
+
+
+def b8(batches=16, runs=3):
+    """One model and optimizer; a warm-up epoch, then `runs` timed epochs
+    of `batches` steps (each: gather the batch, forward, loss, backward,
+    Adam), as bench/engine.c's b8."""
+    torch.manual_seed(8)
+    rows = batches * B8_BATCH
+    x = torch.rand(rows, B8_T, B8_D)
+    y = torch.randint(0, B8_CLASSES, (rows,))
+    model = EncoderBlock()
+    model.train()
+    opt = adam(model)
+    ce = nn.CrossEntropyLoss()
+    times, loss = [], 0.0
+    for r in range(runs + 1):  # run 0 is the warm-up
+        t0 = time.perf_counter()
+        perm = torch.randperm(rows)
+        total = 0.0
+        for i in range(0, rows, B8_BATCH):
+            idx = perm[i:i + B8_BATCH]
+            out = model(x[idx])
+            lo = ce(out, y[idx])
+            opt.zero_grad(set_to_none=True)
+            lo.backward()
+            opt.step()
+            total += lo.item() * idx.shape[0]
+        dt = (time.perf_counter() - t0) / batches
+        loss = total / rows
+        print(f"torch_peer: B8 epoch {r}{'' if r else ' (warm-up)'}: {dt * 1e3:.1f} ms per step", file=sys.stderr)
+        if r:
+            times.append(dt)
+    result("b8.torch.runs", runs)
+    result("b8.torch.median_s", f"{statistics.median(times):.6g}")
+    result("b8.torch.min_s", f"{min(times):.6g}")
+    result("b8.torch.max_s", f"{max(times):.6g}")
+    result("b8.torch.final_loss", f"{loss:.6g}")
+
+
 # ------------------------------------------------- learned fusion (B5)
 
 # src/fusion/learned.c, config(): learning rate and batch size per method
@@ -372,6 +439,99 @@ def b5(folder, epochs, runs=1):
         result(f"b5.{method}.torch.accuracy", f"{acc:.6g}")
 
 
+# ------------------------------------------------- image CNN (B7)
+
+B7_FILTERS = (32, 64, 128, 128)
+
+
+class ImageCNN(nn.Module):
+    """bench/cnn.c's network on channels-last images: 4 x [Conv2D(f, 3x3,
+    same, no bias) -> BatchNormalization (Keras: eps 1e-3, momentum 0.99,
+    i.e. PyTorch's 0.01) -> ReLU -> MaxPooling2D(2)] -> global average ->
+    Dense(10) (the softmax fused in the loss).  Glorot-uniform kernels."""
+
+    def __init__(self):
+        super().__init__()
+        layers, c = [], 3
+        for f in B7_FILTERS:
+            conv = nn.Conv2d(c, f, 3, padding=1, bias=False)
+            nn.init.xavier_uniform_(conv.weight)
+            layers += [conv, nn.BatchNorm2d(f, eps=1e-3, momentum=0.01), nn.ReLU(), nn.MaxPool2d(2)]
+            c = f
+        self.features = nn.Sequential(*layers)
+        self.out = nn.Linear(c, 10)
+        nn.init.xavier_uniform_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x):
+        return self.out(self.features(x).mean(dim=(2, 3)))
+
+
+def augment(xb, flip_p=0.5, factor=0.1):
+    """RandomFlip("horizontal") then RandomTranslation(factor, factor) as
+    latefuse does them (src/layers/augment.c): per image a mirror with
+    probability 1/2 and a shift of round(u H) rows, round(v W) columns, u, v
+    uniform in [-factor, factor], zeros shifted in; one gather for the batch.
+    xb: (B, H, W, C)."""
+    b, h, w, _ = xb.shape
+    flip = torch.rand(b) < flip_p
+    dy = torch.floor((torch.rand(b) * 2 - 1) * factor * h + 0.5).long()
+    dx = torch.floor((torch.rand(b) * 2 - 1) * factor * w + 0.5).long()
+    sy = torch.arange(h)[None, :] - dy[:, None]  # (B, H): source row of each output row
+    tx = torch.arange(w)[None, :] - dx[:, None]  # (B, W): column in the flipped image
+    sx = torch.where(flip[:, None], w - 1 - tx, tx)
+    valid = ((sy >= 0) & (sy < h))[:, :, None] & ((tx >= 0) & (tx < w))[:, None, :]
+    out = xb[torch.arange(b)[:, None, None], sy.clamp(0, h - 1)[:, :, None], sx.clamp(0, w - 1)[:, None, :]]
+    return out * valid[..., None]
+
+
+def b7(folder, runs, rows=0):
+    """One epoch of the image CNN on the Web_News training images: Adam
+    (Keras' defaults), batch 32, reshuffled, the epoch's mean loss
+    accumulated; the augmentation and the 1/255 rescaling inside the timed
+    loop, as in latefuse's model.  A fresh model per run, built outside the
+    timer; one untimed warm-up epoch first."""
+    import numpy as np
+    torch.manual_seed(7)
+    x = torch.from_numpy(np.load(os.path.join(folder, "train_images.npy"))).float()  # (N, 64, 64, 3)
+    y = torch.from_numpy(np.load(os.path.join(folder, "train_labels.npy")).astype("int64"))
+    if rows:
+        x, y = x[:rows], y[:rows]
+    n = y.shape[0]
+    ce = nn.CrossEntropyLoss()
+    times, cpus, loss = [], [], 0.0
+    for r in range(runs + 1):  # run 0 is the warm-up
+        model = ImageCNN().to(memory_format=torch.channels_last)
+        model.train()
+        opt = adam(model)
+        t0, c0 = time.perf_counter(), time.process_time()
+        perm = torch.randperm(n)
+        total = 0.0
+        for i in range(0, n, 32):
+            idx = perm[i:i + 32]
+            xb = augment(x[idx]) * (1.0 / 255.0)
+            out = model(xb.permute(0, 3, 1, 2))  # NCHW view of NHWC memory: channels_last
+            lb = ce(out, y[idx])
+            opt.zero_grad(set_to_none=True)
+            lb.backward()
+            opt.step()
+            total += lb.item() * idx.shape[0]
+        loss = total / n
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+        print(f"torch_peer: B7 {'run' if r else 'warm-up'} {r}: {dt:.3f} s", file=sys.stderr)
+        if r:
+            times.append(dt)
+            cpus.append(cpu)
+    result("b7.torch.rows", n)
+    result("b7.torch.runs", runs)
+    result("b7.torch.median_s", f"{statistics.median(times):.6g}")
+    result("b7.torch.min_s", f"{min(times):.6g}")
+    result("b7.torch.max_s", f"{max(times):.6g}")
+    result("b7.torch.cpu_median_s", f"{statistics.median(cpus):.6g}")
+    result("b7.torch.final_loss", f"{loss:.6g}")
+    result("b7.torch.mkldnn", int(torch.backends.mkldnn.is_available()))
+
+
 def main(argv):
     which = argv[1] if len(argv) > 1 else ""
     if which == "b5":
@@ -382,6 +542,15 @@ def main(argv):
         result("torch.threads", torch.get_num_threads())
         result("torch.blas", BLAS)
         b5(argv[2], int(argv[3]), int(argv[4]) if len(argv) > 4 else 1)
+        return 0
+    if which == "b7":
+        if len(argv) < 3:
+            print("usage: torch_peer.py b7 WEBNEWS_DIR [RUNS] [ROWS]", file=sys.stderr)
+            return 2
+        result("torch.version", torch.__version__)
+        result("torch.threads", torch.get_num_threads())
+        result("torch.blas", BLAS)
+        b7(argv[2], int(argv[3]) if len(argv) > 3 else 3, int(argv[4]) if len(argv) > 4 else 0)
         return 0
     nums = [float(a) for a in argv[2:]]
     nums = [int(v) for v in nums[:2]] + nums[2:]  # counts, then a time limit
@@ -394,9 +563,11 @@ def main(argv):
         b2(*(nums or [20000]))
     elif which == "b3":
         b3(*(nums or [100000, 3]))
+    elif which == "b8":
+        b8(*(nums or [16, 3]))
     else:
         print("usage: torch_peer.py b1 [runs] | b2 [calls] | b3 [rows] [runs] [max_run_s] | "
-              "b5 DIR EPOCHS [RUNS]",
+              "b5 DIR EPOCHS [RUNS] | b7 WEBNEWS_DIR [RUNS] [ROWS] | b8 [batches] [runs]",
               file=sys.stderr)
         return 2
     return 0

@@ -3,11 +3,12 @@
  * Concatenate -> Dense(128, relu) -> Dropout(0.2) -> Dense(C, softmax),
  * trained with categorical cross-entropy on the outputs of two pretend
  * classifiers (each right on different classes), then scored on held-out
- * data.  Build: make; run: ./build/examples/head
+ * data.  Build: make; run: ./build/examples/head [--history FILE.csv]
  */
 #include <latefuse.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 enum { C = 3, NTR = 2000, NTE = 500, N = NTR + NTE };
 
@@ -26,7 +27,20 @@ static void pretend(uint64_t *s, int y, int good_mask, float *p) {
     for (int c = 0; c < C; c++) p[c] = z[c] / sum;
 }
 
-int main(void) {
+/* `--history FILE`: the per-epoch loss and accuracy, as CSV (or JSON for
+ * a .json name), for plotting. */
+static int save_history(const lf_model *m, int argc, char **argv) {
+    if (argc < 3 || strcmp(argv[1], "--history") != 0) return 0;
+    char err[512];
+    if (lf_history_save(lf_model_history(m), argv[2], 0, err, sizeof err) != LF_OK) {
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        return 1;
+    }
+    printf("wrote the history to %s\n", argv[2]);
+    return 0;
+}
+
+int main(int argc, char **argv) {
     static float a[N * C], b[N * C], t[N * C];
     uint64_t s = 7;
     for (int i = 0; i < N; i++) {
@@ -56,6 +70,7 @@ int main(void) {
         return 1;
     }
     printf("train accuracy %.4f, test accuracy %.4f\n", train_acc, test_acc);
+    int rc = save_history(m, argc, argv);
     lf_model_free(m);
-    return 0;
+    return rc;
 }

@@ -417,8 +417,15 @@ static lf_fusion_options fusion_options(lf_method m, int calibrate, uint64_t see
 static int is_fixed(lf_method m) { return lf_method_family(m) == LF_FAMILY_FIXED; }
 
 /* Text table on stdout; the same as markdown in md (may be NULL). */
+/* auto's choice on one split: the method, its cross-validated log-loss */
+typedef struct auto_pick {
+    char name[64];
+    double ll, ll_sd;
+} auto_pick;
+
 static void report(FILE *md, const run_cfg *rc, const double *view_err, const double *fuse_err,
-                   const double *auto_err, const double *wsum, double elapsed, const char *cmd) {
+                   const double *auto_err, const auto_pick *picks, const double *wsum, double elapsed,
+                   const char *cmd) {
     lf_method ms[MAX_METHODS];
     size_t S = rc->splits, NM = methods(ms);
     double best_view = 1e9, best_fixed = 1e9, best_learned = 1e9, mean_rule = 0;
@@ -490,6 +497,20 @@ static void report(FILE *md, const run_cfg *rc, const double *view_err, const do
     double best_fuse = best_fixed < best_learned ? best_fixed : best_learned;
     const char *best_name = best_fixed < best_learned ? best_fixed_name : best_learned_name;
     if (md) fprintf(md, "| best combination | %.2f (`%s`) | | 1.5 |\n\n", best_fuse, best_name);
+    /* auto's choice split by split */
+    printf("auto's choices:");
+    if (md)
+        fprintf(md, "`auto`'s choice per split (by cross-validated log-loss on the 500 out-of-fold rows, mean ± std "
+                    "over its 5 folds) and its test error:\n\n| split | choice | CV log-loss | test error (%%) |\n"
+                    "| ---: | --- | ---: | ---: |\n");
+    for (size_t i = 0; i < S; i++) {
+        printf(" %zu %s %.2f;", i + 1, picks[i].name, auto_err[i]);
+        if (md)
+            fprintf(md, "| %zu | `%s` | %.4f ± %.4f | %.2f |\n", i + 1, picks[i].name, picks[i].ll, picks[i].ll_sd,
+                    auto_err[i]);
+    }
+    printf("\n");
+    if (md) fprintf(md, "\n");
     printf("\nbest single view %.2f %%, best fixed rule %.2f %% (%s), best trained method %.2f %% (%s), "
            "best fusion %.2f %% (%s)\n",
            best_view, best_fixed, best_fixed_name, best_learned, best_learned_name, best_fuse, best_name);
@@ -574,13 +595,14 @@ static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd
     double *view_err = calloc(NV * S, sizeof *view_err);
     double *fuse_err = calloc(NM * 2 * S, sizeof *fuse_err);
     double *auto_err = calloc(S, sizeof *auto_err);
+    auto_pick *picks = calloc(S, sizeof *picks);
     double wsum[3 * NV] = {0};
     float *oof = calloc(NV, NTR * C * sizeof(float));
     float *tst = calloc(NV, NTE * C * sizeof(float));
     float *fused = calloc(NTE, C * sizeof(float));
     lf_fusion *fu = NULL;
     int rcode = 1;
-    if (!view_err || !fuse_err || !auto_err || !oof || !tst || !fused || lf_fusion_create(&fu) != LF_OK) {
+    if (!view_err || !fuse_err || !auto_err || !picks || !oof || !tst || !fused || lf_fusion_create(&fu) != LF_OK) {
         fprintf(stderr, "mfeat: out of memory\n");
         goto done;
     }
@@ -652,6 +674,12 @@ static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd
             goto done;
         }
         auto_err[s] = 100.0 * (1.0 - amet[LF_METRIC_ACCURACY]);
+        snprintf(picks[s].name, sizeof picks[s].name, "%s%s", lf_method_name(lf_fusion_method(fu)),
+                 lf_fusion_calibrated(fu) ? " +calibrate" : "");
+        const lf_compare_table *at = lf_fusion_auto_table(fu);
+        for (size_t r = 0; at && r < at->n_rows; r++)
+            if (at->rows[r].method == lf_fusion_method(fu) && at->rows[r].calibrated == lf_fusion_calibrated(fu))
+                picks[s].ll = at->rows[r].mean[LF_METRIC_LOG_LOSS], picks[s].ll_sd = at->rows[r].std[LF_METRIC_LOG_LOSS];
         fprintf(stderr, "mfeat: split %zu/%zu done (%.0f s); %s\n", s + 1, S, now_s() - t0, lf_fusion_auto_note(fu));
     }
     double elapsed = now_s() - t0;
@@ -673,7 +701,7 @@ static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd
             goto done;
         }
     }
-    report(md, rc, view_err, fuse_err, auto_err, wsum, elapsed, cmd);
+    report(md, rc, view_err, fuse_err, auto_err, picks, wsum, elapsed, cmd);
     if (md) {
         int bad = ferror(md) != 0;
         bad |= fclose(md) != 0;
@@ -687,7 +715,7 @@ static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd
     rcode = 0;
 done:
     lf_fusion_free(fu);
-    free(view_err), free(fuse_err), free(auto_err), free(oof), free(tst), free(fused);
+    free(view_err), free(fuse_err), free(auto_err), free(picks), free(oof), free(tst), free(fused);
     return rcode;
 }
 

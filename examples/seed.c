@@ -8,6 +8,7 @@
 #include <latefuse.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 static float uniform(uint64_t *s) { /* xorshift64: any U(0,1) source will do */
@@ -25,7 +26,20 @@ static void epoch_lines(void *ctx, const lf_progress *p) {
     fputs(line, stderr);
 }
 
-int main(void) {
+/* `--history FILE`: the per-epoch loss and accuracy, as CSV (or JSON for
+ * a .json name), for plotting. */
+static int save_history(const lf_model *m, int argc, char **argv) {
+    if (argc < 3 || strcmp(argv[1], "--history") != 0) return 0;
+    char err[512];
+    if (lf_history_save(lf_model_history(m), argv[2], 0, err, sizeof err) != LF_OK) {
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        return 1;
+    }
+    printf("wrote the history to %s\n", argv[2]);
+    return 0;
+}
+
+int main(int argc, char **argv) {
     enum { N = 1000, D = 100 };
     static float x1[N * D], x2[N * D], y[N];
     uint64_t s = 42;
@@ -51,6 +65,7 @@ int main(void) {
     }
     double e0 = exp(w[0]), e1 = exp(w[1]);
     printf("weights: %.6f %.6f\n", e0 / (e0 + e1), e1 / (e0 + e1));
+    int rc = save_history(m, argc, argv);
     lf_model_free(m);
-    return 0;
+    return rc;
 }

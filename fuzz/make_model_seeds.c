@@ -10,7 +10,9 @@
  * OUTDIR/ok_zoo.lfm (every layer type and activation),
  * OUTDIR/ok_uncompiled.lfm (a graph saved before compile), and
  * OUTDIR/ok_cnn.lfm (every image layer, format version 2: shapes) and
- * OUTDIR/ok_seq.lfm (every sequence layer, the padding mask).
+ * OUTDIR/ok_seq.lfm (every sequence layer, the padding mask) and
+ * OUTDIR/ok_attention.lfm (MultiHeadAttention: self-attention with the
+ * padding mask and dropout, cross-attention with a key, no bias).
  */
 #include "latefuse.h"
 
@@ -142,10 +144,31 @@ static int seq(const char *dir) {
     return rc;
 }
 
+/* MultiHeadAttention: self-attention over a padded sequence, and
+ * cross-attention with a separate key, without bias */
+static int attention(const char *dir) {
+    lf_model *m;
+    if (lf_model_create(&m, 6) != LF_OK) return 1;
+    size_t T = 5, kv[2] = {3, 4}, kk[2] = {3, 2};
+    int ids = lf_input_shape(m, 1, &T, LF_DTYPE_INT32, "ids");
+    int v = lf_input_shape(m, 2, kv, LF_DTYPE_FLOAT32, "v");
+    int k = lf_input_shape(m, 2, kk, LF_DTYPE_FLOAT32, "k");
+    int e = lf_embedding(m, ids, 9, 4, 1, NULL);
+    int a = lf_multi_head_attention(m, e, e, -1, 2, 3, 0, 0.1f, 1, 0, NULL);
+    int c = lf_multi_head_attention(m, a, v, k, 3, 2, 5, 0.0f, 0, 6, NULL);
+    int out = lf_dense(m, lf_global_average_pooling1d(m, c, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
+    int rc = lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) != LF_OK;
+    if (rc) fprintf(stderr, "attention: %s\n", lf_model_error(m));
+    rc = rc || save(m, dir, "ok_attention.lfm", 0);
+    lf_model_free(m);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: make_model_seeds OUTDIR\n");
         return 2;
     }
-    return seed_net(argv[1]) || zoo(argv[1]) || uncompiled(argv[1]) || cnn(argv[1]) || seq(argv[1]);
+    return seed_net(argv[1]) || zoo(argv[1]) || uncompiled(argv[1]) || cnn(argv[1]) || seq(argv[1]) ||
+           attention(argv[1]);
 }

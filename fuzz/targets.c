@@ -535,6 +535,12 @@ int fz_run_fusion(const unsigned char *data, size_t len) {
                 if (strcmp(nm, lf_fusion_model_name(f, j)) == 0) r = broken("fusion", "a model name twice");
             if (r == LF_OK && !(T >= 0.01f && T <= 100)) r = broken("fusion", "a temperature out of range");
         }
+        /* class names: none, or C of them, each a valid one */
+        for (size_t c = 0; r == LF_OK && lf_fusion_class_name(f, 0) && c < C; c++) {
+            const char *cn = lf_fusion_class_name(f, c);
+            if (!cn || lf_class_name_check(cn, strlen(cn), c, NULL, 0))
+                r = broken("fusion", "a class name missing or outside the rule");
+        }
         size_t MC;
         if (r == LF_OK && lf_mul_ok(M, C, &MC) && MC <= FZ_MAX_FUSION_FLOATS) {
             /* row 0 uniform everywhere, row 1 every model missing */

@@ -341,6 +341,28 @@ int lf_conv1d(lf_model *m, int x, size_t filters, size_t kernel_size, size_t str
  * when center). */
 int lf_layer_normalization(lf_model *m, int x, float epsilon, int center, int scale, const char *name);
 
+/* MultiHeadAttention(num_heads, key_dim, value_dim, dropout, use_bias,
+ * output_shape), Keras' layer, on sequences: query (batch, T, Dq), value
+ * (batch, S, Dv) and key (batch, S, Dk), or key = -1 for the value (Keras'
+ * default); self-attention passes the same node as query and value.  Per
+ * head h: q = query Wq_h + bq_h, k = key Wk_h + bk_h, v = value Wv_h + bv_h,
+ * weights a = softmax(q k^T / sqrt(key_dim)) over the S keys, o_h = a v;
+ * y (batch, T, output_dim) = [o_1 .. o_H] Wo + bo.  value_dim 0 means
+ * key_dim, output_dim 0 the query's Dq.  Weights in Keras' order and
+ * shapes: query.kernel (Dq, H, key_dim), query.bias (H, key_dim), key.*,
+ * value.kernel (Dv, H, value_dim), value.bias, attention_output.kernel (H,
+ * value_dim, output_dim), attention_output.bias (output_dim) (no biases
+ * without use_bias); kernels glorot_uniform with Keras' fans for rank 3,
+ * biases 0.  dropout (0 <= rate < 1) drops attention weights while training
+ * (from the model's generator).  Padding masks (above): the value's (or
+ * the key's) masks the absent keys, whose scores become -inf before the
+ * softmax, and the query's masks whole rows; a row left with no key has
+ * all-zero weights (Keras 3), so its output is bo.  The output carries the
+ * query's mask. */
+int lf_multi_head_attention(lf_model *m, int query, int value, int key, size_t num_heads,
+                            size_t key_dim, size_t value_dim, float dropout, int use_bias,
+                            size_t output_dim, const char *name);
+
 /* Keras merging layers over n >= 2 inputs of equal dim (Subtract: exactly 2;
  * Concatenate: any dims, joined along features). */
 int lf_add(lf_model *m, size_t n, const int *xs, const char *name);
@@ -396,6 +418,44 @@ lf_status lf_set_l2(lf_model *m, int dense_node, float l2);
 lf_status lf_set_trainable(lf_model *m, int node, int trainable);
 /* 1 if the node trains, 0 if it is frozen, -1 for an invalid id. */
 int lf_node_trainable(const lf_model *m, int node);
+
+/* Keras' shared layer (one layer object called on several inputs): node
+ * `node`, the last node added, uses the weights of node `owner` instead of
+ * its own (which are dropped): both must be of the same kind, with weights
+ * of the same shapes ("layer 'dense_1' cannot share the weights of 'dense':
+ * its kernel would have shape (4, 5), not (4, 3)").  Training sums the
+ * gradients of every node that uses the weights; lf_get_weights and the
+ * model file hold them once, under the owner's name (the file records
+ * "shares": owner).  An owner that itself shares stands for its own owner.
+ * Builder errors are sticky, as the builders'. */
+lf_status lf_share_weights(lf_model *m, int node, int owner);
+
+/* Keras' initializers, redrawing one weight tensor of a node from the
+ * model's generator (as kernel_initializer= / bias_initializer=).  Fans: a
+ * vector (n) has fan_in = fan_out = n, a matrix (out, in) as the library
+ * stores Dense's kernel fan_in = in and fan_out = out, a convolution kernel
+ * (..., in, out) fan_in = in x field and fan_out = out x field with field
+ * the product of the leading dims.  glorot_*: scale 1 over (fan_in +
+ * fan_out) / 2; he_*: scale 2 over fan_in; lecun_*: scale 1 over fan_in;
+ * *_uniform draw U(-sqrt(3 scale / fan), +...), *_normal a normal truncated
+ * at 2 standard deviations with sd sqrt(scale / fan) / 0.8796256610342398;
+ * random_normal N(0, 0.05^2), random_uniform U(-0.05, 0.05), zeros, ones. */
+typedef enum lf_initializer {
+    LF_INIT_GLOROT_UNIFORM = 0,
+    LF_INIT_GLOROT_NORMAL,
+    LF_INIT_HE_UNIFORM,
+    LF_INIT_HE_NORMAL,
+    LF_INIT_LECUN_UNIFORM,
+    LF_INIT_LECUN_NORMAL,
+    LF_INIT_ZEROS,
+    LF_INIT_ONES,
+    LF_INIT_RANDOM_NORMAL,
+    LF_INIT_RANDOM_UNIFORM
+} lf_initializer;
+/* The Keras spelling ("he_normal"), or NULL; parse returns -1 if unknown. */
+const char *lf_initializer_name(lf_initializer init);
+int lf_initializer_parse(const char *name);
+lf_status lf_initialize(lf_model *m, int node, size_t weight, lf_initializer init);
 
 /* Number of nodes and the output dim of a node (0 for an invalid id). */
 size_t lf_model_num_nodes(const lf_model *m);
@@ -820,8 +880,10 @@ typedef enum lf_input_problem {
     LF_INPUT_LABEL_NOT_INTEGER,/* label `value` is not a whole number */
     LF_INPUT_LABEL_NOT_ONE_HOT,/* a one-hot row is not exactly one 1 and
                                   the rest 0 */
-    LF_INPUT_NOT_PROBABILITY   /* a one-column (binary) probability `value`
+    LF_INPUT_NOT_PROBABILITY,  /* a one-column (binary) probability `value`
                                   outside 0..1 (lf_outputs_prepare) */
+    LF_INPUT_LABEL_NAME        /* a label given by name is not a class name
+                                  (lf_labels_from_names) */
 } lf_input_problem;
 
 typedef struct lf_input_issue {
@@ -1113,6 +1175,138 @@ const char *lf_fusion_auto_note(const lf_fusion *f);
 lf_status lf_fusion_metrics(const float *prob, const int *y, size_t N, size_t C,
                             double metrics[LF_NUM_METRICS]);
 
+/* ----------------------------------------- per class, calibration, history
+ *
+ * What the report draws, as numbers: the confusion matrix and per-class
+ * scores of fused (or single-model) probabilities, the reliability bins
+ * behind the ECE of lf_fusion_metrics, class names, and the training
+ * history of a learned method.  A prediction is the argmax (ties: the
+ * lowest index), as for the metrics. */
+
+/* counts: C x C (row: true class, column: predicted), overwritten.
+ * LF_ERR_ARG for NULL arrays, N or C zero, a label outside 0..C-1;
+ * LF_ERR_NUMERIC for a non-finite probability. */
+lf_status lf_fusion_confusion(const float *prob, const int *y, size_t N, size_t C, size_t *counts);
+
+typedef struct lf_class_score {
+    double precision;   /* TP / predicted, 0 when never predicted */
+    double recall;      /* TP / support, 0 when the class has no row */
+    double f1;          /* 2TP / (2TP + FP + FN), 0 when that is 0/0 */
+    size_t support;     /* rows of the class */
+    size_t predicted;   /* rows predicted as the class */
+} lf_class_score;
+
+/* C scores into out (errors as lf_fusion_confusion). */
+lf_status lf_fusion_per_class(const float *prob, const int *y, size_t N, size_t C, lf_class_score *out);
+
+/* The 15 equal-width bins of confidence (the largest probability) behind
+ * lf_fusion_metrics' ECE: bin i holds (i/15, (i+1)/15], confidence 0 is in
+ * bin 0; per bin the rows, their mean confidence and accuracy (NaN for an
+ * empty bin); ece = sum over bins of count/N |accuracy - confidence|. */
+#define LF_RELIABILITY_BINS 15
+typedef struct lf_reliability {
+    size_t count[LF_RELIABILITY_BINS];
+    double confidence[LF_RELIABILITY_BINS];
+    double accuracy[LF_RELIABILITY_BINS];
+    double ece;
+    size_t rows;
+} lf_reliability;
+
+lf_status lf_fusion_reliability(const float *prob, const int *y, size_t N, size_t C, lf_reliability *out);
+
+/* Class names, shown by inspect, eval, the report and Python, and stored in
+ * the fusion file: n == the fitted model's classes, each name 1..255 bytes
+ * of UTF-8 (no NUL; control characters are allowed, and escaped wherever a
+ * name is shown).  names NULL (n 0) removes them; a fit removes them too.
+ * LF_ERR_STATE for a model not fitted, LF_ERR_ARG (message in f) else. */
+lf_status lf_fusion_set_class_names(lf_fusion *f, const char *const *names, size_t n);
+/* Class c's name; NULL when the model has none or c is out of range. */
+const char *lf_fusion_class_name(const lf_fusion *f, size_t c);
+/* 0 when `name` (len bytes) is a valid class name, else one sentence in
+ * err about class `index` (0-based, counted from 1 in the message). */
+int lf_class_name_check(const char *name, size_t len, size_t index, char *err, size_t errlen);
+
+/* A list of names read from a file, owned by the caller (lf_names_free). */
+typedef struct lf_names {
+    char **names;
+    size_t n;
+} lf_names;
+
+/* One class name per line (LF or CRLF; the last newline optional; a UTF-8
+ * byte order mark skipped), each checked with lf_class_name_check. */
+lf_status lf_names_read(const char *path, lf_names *out, char *err, size_t errlen);
+/* The header row of a CSV file (the first non-blank line when it holds
+ * text and no number, as lf_matrix_read skips it): its fields, trimmed, in
+ * order; out->n = 0 when the file has no header, is not a text table (a
+ * .npy or .npz by its magic bytes), is standard input ("-") or a pipe (read
+ * once, by lf_matrix_read), or cannot be read (lf_matrix_read says why). */
+lf_status lf_csv_header_read(const char *path, lf_names *out, char *err, size_t errlen);
+void lf_names_free(lf_names *n);  /* NULL and a zeroed list are allowed */
+
+/* Labels given as names (a text column of "car", "dog", ...): y[i] is the
+ * index of labels[i] among the C class names (exact bytes).  LF_ERR_FORMAT
+ * with the first label that is no class name in *issue (kind
+ * LF_INPUT_LABEL_NAME, its row; issue may be NULL), LF_ERR_ARG for NULL
+ * arguments. */
+lf_status lf_labels_from_names(const char *const *labels, size_t N, const char *const *classes, size_t C,
+                               int *y, lf_input_issue *issue);
+/* The distinct labels of N, sorted bytewise (strcmp), into out (the class
+ * names of labels given by name when no names are given): LF_ERR_NOMEM,
+ * LF_ERR_ARG for NULL arguments. */
+lf_status lf_names_unique(const char *const *labels, size_t N, lf_names *out);
+
+/* The history of a learned method's fit (the engine's, lf_model_history),
+ * kept in the fusion file; NULL for another method, a file written
+ * without it, or NULL f. */
+const lf_history *lf_fusion_history(const lf_fusion *f);
+
+/* Writes a history as CSV ("epoch,loss,val_loss,accuracy,val_accuracy",
+ * epochs from 1, each value the shortest decimal that reads back as the
+ * same double, "nan" where not measured) or, when the
+ * path ends in .json (any case), as one JSON object of arrays (null where
+ * not measured) plus best_epoch (1-based) and stopped_early; atomic, flags
+ * as every save.  LF_ERR_ARG for no history or path. */
+lf_status lf_history_save(const lf_history *h, const char *path, unsigned flags, char *err, size_t errlen);
+
+/* ------------------------------------------------------------- report
+ *
+ * lf_fusion_report writes one self-contained HTML page (inline SVG and CSS,
+ * no script, nothing fetched) that shows what fusion does on labelled
+ * model outputs: the compare table (lf_fusion_compare, best first), the
+ * reliability diagram and confidence histogram of every model and of the
+ * fused output before and after calibration, the confusion matrices and a
+ * per-class table, the learned weights, the training curves of a learned
+ * method, the accuracy without each model, the data and the command.
+ *
+ * The fused output: with opt->fitted, that fitted model's output on these
+ * rows (its inputs in the order of its models, raw scores when it was
+ * fitted on them, whatever opt->fusion.logits says); without, the compare
+ * table's best method, its out-of-fold output (the same folds), without
+ * and with calibration, and the method fitted on every row for its weights
+ * and training curves.  A model's diagrams and matrix cover the rows where
+ * it is present.  With more than 30 classes the matrices are summarised
+ * (the most frequent confusions) and with more than 60 the per-class table
+ * shows the 60 worst classes by F1.  With opt->fusion.logits the outputs
+ * are raw scores, shown as their softmax.  Every name is escaped.  Written
+ * atomically (flags as every save); errors in lf_fusion_error(f). */
+typedef struct lf_report_options {
+    lf_fusion_options fusion;     /* folds, seed, calibrate (the compare
+                                     table's), logits, ges and neighbour
+                                     settings; progress is compare's */
+    const lf_method *methods;     /* compare's methods; NULL = every one */
+    size_t n_methods;
+    const lf_fusion *fitted;      /* a fitted model to report on, or NULL */
+    const char *const *class_names; /* C names, or NULL: fitted's, else 0..C-1 */
+    const char *title;            /* NULL: "latefuse report" */
+    const char *command;          /* the command line shown, or NULL */
+} lf_report_options;
+
+lf_report_options lf_report_defaults(void);
+
+lf_status lf_fusion_report(lf_fusion *f, const float *const *p, const char *const *names, size_t M, size_t N,
+                           size_t C, const int *y, const lf_report_options *opt, const char *path,
+                           unsigned flags);
+
 /* ======================================================= text vectorization */
 /*
  * TextVectorization, as Keras' layer of that name: a preprocessing object
@@ -1247,6 +1441,25 @@ lf_status lf_textvec_save(lf_textvec *tv, const char *path);
 /* Replaces tv's options and vocabulary with a saved object's; every field
  * is checked first, and on failure tv is unchanged. */
 lf_status lf_textvec_load(lf_textvec *tv, const char *path);
+
+/* A copy of tv, adapted or not (*out NULL on failure). */
+lf_status lf_textvec_copy(lf_textvec **out, const lf_textvec *tv);
+
+/* A model input fed by a TextVectorization (Keras: the vectorizer called
+ * on a string Input): m keeps a copy of tv (adapted) with input node
+ * `input`; lf_model_save writes it into the model file (metadata
+ * "textvec:<input>.config" and "textvec:<input>.vocabulary", as in
+ * lf_textvec_save's file, and in tf_idf mode the tensor
+ * "textvec:<input>.idf_weights"), lf_model_load restores it.  The input
+ * must take what tv makes: in "int" mode a fixed output_sequence_length L
+ * and an input of shape (L) (token ids: int32 or float32), in the dense
+ * modes an input of shape (lf_textvec_output_dim).  Attaching again
+ * replaces the copy. */
+lf_status lf_model_attach_textvec(lf_model *m, int input, const lf_textvec *tv);
+/* The vectorizer attached to node `input`, or NULL: owned by m (valid
+ * until m is freed or loaded again), to transform texts into that input's
+ * rows; from one thread at a time. */
+lf_textvec *lf_model_textvec(const lf_model *m, int input);
 
 /* ================================================================= images */
 /*

@@ -68,6 +68,7 @@ setup(
     long_description=open(os.path.join(HERE, "README.md"), encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=["latefuse"],
+    package_data={"latefuse": ["py.typed"]},
     python_requires=">=3.8",
     install_requires=["numpy"],
     cmdclass={"build_py": BuildPyWithLib},

@@ -170,15 +170,17 @@ void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int
 }
 
 /* A node's weights train when it is not frozen and some of them are not
- * fixed; backward must reach a node when it or an ancestor has such
+ * fixed (a shared node's weights are its owner's: it trains them when the
+ * owner does); backward must reach a node when it or an ancestor has such
  * weights (creation order is topological: one pass). */
 void lf_graph_plan(lf_model *m) {
     for (size_t id = 0; id < m->n_nodes; id++) {
         lf_node *nd = &m->nodes[id];
+        const lf_node *wn = nd->shares ? &m->nodes[nd->shares - 1] : nd;
         int need = 0;
-        if (!nd->frozen && nd->n_params) {
+        if (!wn->frozen && !nd->frozen && wn->n_params) {
             lf_weight w[LF_MAX_WEIGHTS];
-            size_t nw = lf_node_weights(m, nd, w);
+            size_t nw = lf_node_weights(m, wn, w);
             for (size_t k = 0; k < nw; k++) need |= !w[k].fixed;
         }
         for (size_t j = 0; j < nd->n_in; j++) need |= m->nodes[nd->in[j]].grad_needed;

@@ -30,6 +30,8 @@ void lf_model_reset(lf_model *m) {
     LF_FREE(m->m2);
     LF_FREE(m->hist);
     LF_FREE(m->outs);
+    for (size_t i = 0; i < m->n_textvec; i++) lf_textvec_free(m->textvec[i]);
+    LF_FREE(m->textvec);
     lf_ws_free(&m->train_ws);
     lf_err err = m->err;
     memset(m, 0, sizeof *m);

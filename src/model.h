@@ -45,7 +45,8 @@
     X(LF_K_GMAXPOOL1D, lf_type_gmaxpool1d)      \
     X(LF_K_POSITION_EMBEDDING, lf_type_position_embedding) \
     X(LF_K_CONV1D, lf_type_conv1d)              \
-    X(LF_K_LAYERNORM, lf_type_layernorm)
+    X(LF_K_LAYERNORM, lf_type_layernorm) \
+    X(LF_K_MHA, lf_type_mha)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -86,6 +87,9 @@ typedef struct lf_node {
     float momentum, epsilon; /* BatchNormalization; LayerNormalization's epsilon */
     float scale, offset; /* Rescaling; RandomTranslation's height/width factors */
     int mode;            /* RandomFlip: LF_FLIP_*; LayerNormalization's scale */
+    int shares;          /* Keras' shared layer: 1 + the id of the node whose
+                            weights this one uses (lf_share_weights); 0: its own */
+    size_t heads, key_dim, value_dim; /* MultiHeadAttention */
     size_t param_off;    /* offset into the flat parameter block */
     size_t n_params;
     size_t aux_per_row;  /* scratch floats per batch row (see graph.c) */
@@ -156,6 +160,11 @@ struct lf_model {
     int fused;               /* loss computed from the output's logits */
     lf_output *outs;         /* the outputs, n_outputs of them (compile) */
     size_t n_outputs;
+
+    /* lf_model_attach_textvec: the TextVectorization that feeds input node
+     * i is textvec[i] (n_textvec entries; NULL where none) */
+    lf_textvec **textvec;
+    size_t n_textvec;
 
     lf_ws train_ws;          /* reused across fits */
     double *hist;            /* (4 + 4 n_outputs) x epochs: loss, val_loss,

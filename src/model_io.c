@@ -53,6 +53,10 @@ void lf_model_arch_json(const lf_model *m, lf_buf *b) {
             }
             lf_buf_puts(b, "]");
         }
+        if (nd->shares) { /* Keras' shared layer: the weights of an earlier layer */
+            lf_buf_puts(b, ",\"shares\":");
+            lf_buf_json_string(b, m->nodes[nd->shares - 1].name);
+        }
         if (t->write_json) t->write_json(m, nd, b);
         if (nd->frozen) lf_buf_puts(b, ",\"trainable\":false"); /* Keras' default true is not written */
         lf_buf_puts(b, "}");
@@ -167,14 +171,29 @@ lf_status lf_model_save(lf_model *m, const char *path, unsigned flags) {
     lf_st_out *outs;
     char *names;
     size_t n;
-    lf_status st = lf_model_tensors(m, "", with_optimizer, &outs, &n, &names, &m->err);
-    if (st == LF_OK) {
-        const char *keys[3] = {"format", "format_version", "architecture"};
-        const char *vals[3] = {"latefuse", FORMAT_VERSION, arch.data};
-        st = lf_st_write(path, outs, n, keys, vals, 3, flags & LF_WRITE_NO_FSYNC, &m->err);
-        LF_FREE(outs);
-        LF_FREE(names);
+    lf_textvec_parts tp;
+    lf_status st = lf_model_textvec_parts(m, &tp, &m->err);
+    if (st != LF_OK) {
+        lf_buf_free(&arch);
+        return st;
     }
+    st = lf_model_tensors(m, "", with_optimizer, &outs, &n, &names, &m->err);
+    /* the attached text vectorizers' metadata and idf tensors follow */
+    const char **keys = st == LF_OK ? lf_alloc_array(3 + 2 * tp.n, sizeof *keys) : NULL;
+    const char **vals = st == LF_OK ? lf_alloc_array(3 + 2 * tp.n, sizeof *vals) : NULL;
+    lf_st_out *all = st == LF_OK ? lf_alloc_array(n + tp.n_idf + 1, sizeof *all) : NULL;
+    if (st == LF_OK && (!keys || !vals || !all)) st = lf_model_fail(m, LF_ERR_NOMEM, "save: out of memory");
+    if (st == LF_OK) {
+        keys[0] = "format", keys[1] = "format_version", keys[2] = "architecture";
+        vals[0] = "latefuse", vals[1] = FORMAT_VERSION, vals[2] = arch.data;
+        for (size_t i = 0; i < 2 * tp.n; i++) keys[3 + i] = tp.keys[i], vals[3 + i] = tp.vals[i];
+        memcpy(all, outs, n * sizeof *all);
+        for (size_t i = 0; i < tp.n_idf; i++) all[n + i] = tp.idf[i];
+        st = lf_st_write(path, all, n + tp.n_idf, keys, vals, 3 + 2 * tp.n, flags & LF_WRITE_NO_FSYNC, &m->err);
+    }
+    if (outs) LF_FREE(outs), LF_FREE(names);
+    LF_FREE(keys), LF_FREE(vals), LF_FREE(all);
+    lf_textvec_parts_free(&tp);
     lf_buf_free(&arch);
     return st;
 }
@@ -187,21 +206,6 @@ static lf_status only_keys(const lf_json *obj, const char *const *allowed, const
     char k[LF_MSG_STR];
     const char *bad = lf_json_unknown_key(obj, allowed);
     if (bad) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown field '%s'", where, lf_str_for_msg(k, bad));
-    return LF_OK;
-}
-
-/* only_keys with one more key allowed (extra; NULL: none) */
-static lf_status only_keys_but(const lf_json *obj, const char *const *allowed, const char *extra,
-                               const char *where, lf_err *e) {
-    if (!extra) return only_keys(obj, allowed, where, e);
-    char k[LF_MSG_STR];
-    for (size_t i = 0; i < lf_json_len(obj); i++) {
-        const char *key = lf_json_key_at(obj, i);
-        size_t a = 0;
-        while (allowed[a] && strcmp(key, allowed[a]) != 0) a++;
-        if (!allowed[a] && strcmp(key, extra) != 0)
-            return lf_fail(e, LF_ERR_FORMAT, "%s: unknown field '%s'", where, lf_str_for_msg(k, key));
-    }
     return LF_OK;
 }
 
@@ -231,19 +235,27 @@ static lf_status build_layer(lf_model *m, const lf_json *L, size_t idx, lf_err *
         if (ids[j] < 0)
             return lf_fail(e, LF_ERR_FORMAT, "%s: inbound %zu does not name an earlier layer", where, j);
     }
-    /* every layer may say "trainable": false (its kind's keys, plus that) */
+    /* the kind's fields, plus "trainable" and "shares" that any layer may have */
+    for (size_t i = 0; i < lf_json_len(L); i++) {
+        const char *k = lf_json_key_at(L, i);
+        int known = strcmp(k, "shares") == 0 || strcmp(k, "trainable") == 0;
+        for (size_t j = 0; !known && t->keys[j]; j++) known = strcmp(k, t->keys[j]) == 0;
+        if (!known) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown field '%s'", where, lf_str_for_msg(esc, k));
+    }
     const lf_json *tr = lf_json_get(L, "trainable");
     int trainable = 1;
     lf_status st = LF_OK;
-    if (tr) {
-        if ((st = lf_arch_bool(L, "trainable", &trainable, where, e)) != LF_OK) return st;
-    }
-    st = only_keys_but(L, t->keys, tr ? "trainable" : NULL, where, e);
-    if (st != LF_OK) return st;
+    if (tr && (st = lf_arch_bool(L, "trainable", &trainable, where, e)) != LF_OK) return st;
 
     /* the kind's own fields, then the builder's checks */
     lf_node proto = LF_NODE_PROTO;
     if (t->read_json && (st = t->read_json(m, L, n_in, &proto, where, e)) != LF_OK) return st;
+    const lf_json *sh = lf_json_get(L, "shares");
+    if (sh) {
+        int owner = lf_arch_node(m, sh);
+        if (owner < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: 'shares' does not name an earlier layer", where);
+        proto.shares = owner + 1;
+    }
     int id = lf_node_add(m, t, (lf_kind)kind, proto, ids, n_in, name);
     if (id < 0) return lf_fail(e, m->sticky == LF_ERR_NOMEM ? LF_ERR_NOMEM : LF_ERR_FORMAT, "%s: %s",
                                where, m->err.msg);
@@ -397,15 +409,18 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
     if ((st = lf_model_tensors(m, prefix, with_opt, &outs, &n, &names, e)) != LF_OK) return st;
     for (size_t i = 0; st == LF_OK && i < n; i++)
         st = lf_load_tensor(f, outs[i].name, (float *)outs[i].data, outs[i].ndim, outs[i].shape, e);
+    /* (the tensors of attached text vectorizers, "textvec:...", are
+     * model_textvec.c's) */
     size_t ours = 0;
     for (size_t i = 0; i < lf_st_count(f); i++)
-        ours += strncmp(lf_st_at(f, i)->name, prefix, plen) == 0;
+        ours += strncmp(lf_st_at(f, i)->name, prefix, plen) == 0 &&
+                strncmp(lf_st_at(f, i)->name + plen, "textvec:", 8) != 0;
     if (st == LF_OK && ours != n) {
         for (size_t i = 0; i < lf_st_count(f); i++) {
             const char *tn = lf_st_at(f, i)->name;
             int expected = 0;
             for (size_t j = 0; j < n; j++) expected |= strcmp(tn, outs[j].name) == 0;
-            if (!expected && strncmp(tn, prefix, plen) == 0) {
+            if (!expected && strncmp(tn, prefix, plen) == 0 && strncmp(tn + plen, "textvec:", 8) != 0) {
                 char esc[LF_MSG_STR];
                 st = lf_fail(e, LF_ERR_FORMAT, "model file: unexpected tensor '%s'", lf_str_for_msg(esc, tn));
                 break;
@@ -443,6 +458,7 @@ lf_status lf_model_load(lf_model *m, const char *path) {
     else {
         lf_err e;
         st = lf_model_from_parts(m, arch, strlen(arch), &f, "", &e);
+        if (st == LF_OK && (st = lf_textvec_restore(m, &f, &e)) != LF_OK) lf_model_reset(m);
         if (st != LF_OK) lf_model_fail(m, st, "'%s': %s", path, e.msg);
     }
     lf_st_free(&f);

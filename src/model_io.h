@@ -31,4 +31,18 @@ lf_status lf_model_from_parts(lf_model *m, const char *arch, size_t arch_len,
 lf_status lf_load_tensor(const lf_st_file *f, const char *name, float *dst, size_t ndim,
                          const size_t *shape, lf_err *e);
 
+/* model_textvec.c: the metadata and tensors of the text vectorizers
+ * attached to a model's inputs, for lf_model_save (keys/vals: 2 n metadata
+ * entries; idf: n_idf tensors), and their restoring by lf_model_load. */
+typedef struct lf_textvec_parts {
+    size_t n, n_idf;
+    lf_buf *json;           /* config, vocabulary per vectorizer */
+    char (*names)[96];      /* config, vocabulary, idf_weights names */
+    const char **keys, **vals;
+    lf_st_out *idf;
+} lf_textvec_parts;
+lf_status lf_model_textvec_parts(const lf_model *m, lf_textvec_parts *p, lf_err *e);
+void lf_textvec_parts_free(lf_textvec_parts *p);
+lf_status lf_textvec_restore(lf_model *m, const lf_st_file *f, lf_err *e);
+
 #endif

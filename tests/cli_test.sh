@@ -211,7 +211,9 @@ if grep -qE '^  A +0\.[0-9]{4} .*█' out; then ok; else bad "inspect draws no b
 expect_ok fit $M3 -y y.csv --method wavg-class --calibrate -o wc.lf
 expect_ok inspect wc.lf
 contains out "calibrated:  yes" "inspect calibrated"
-contains out "class 0" "inspect wavg-class table"
+# the class names come from the CSV files' header row (p0,p1)
+contains out "class names: p0, p1" "inspect shows the class names of the CSV header"
+contains out "         p0         p1" "inspect wavg-class table headed by the class names"
 expect_ok fit $M3 -y y.csv --method auto --folds 2 -o auto.lf
 contains out "(chosen by auto)" "fit auto names its choice"
 expect_error 1 "cannot create a temporary file beside 'nodir/x.lf': No such file or directory" fit $M3 -y y.csv --method mean -o nodir/x.lf
@@ -590,6 +592,9 @@ while [ "$i" -lt "$runs" ]; do
     esac
     case $((i % 3)) in 0) s=INT n=2 ;; 1) s=TERM n=15 ;; *) s=HUP n=1 ;; esac
     delay=$(awk -v i="$i" -v m="$max" 'BEGIN { srand(i * 7919 + 1); printf "%.3f", rand() * m }')
+    # emptied first: a signal that comes before the job's shell opens
+    # sig.err (a very short delay) must not leave the last run's message
+    : >sig.err
     env --default-signal=INT "$LF" "$@" >/dev/null 2>sig.err &
     pid=$!
     sleep "$delay"

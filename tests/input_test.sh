@@ -205,6 +205,28 @@ else
     skip ".npz, one-column and :logits checks need python3-numpy"
 fi
 
+# labels given as names: through --class-names (a header line allowed),
+# else their sorted distinct values, stored as the class names
+printf 'label\nno\nyes\nno\nyes\n' >yn.csv    # y.csv is 1 0 1 0: class 0 = yes, 1 = no
+printf 'yes\nno\n' >classes.txt
+expect_ok fit -m a=a.csv -m b=b.csv -y yn.csv --class-names classes.txt --method mean -o fn.lf
+expect_ok inspect fn.lf
+if grep -qx "class names: yes, no" out; then ok; else bad "names from --class-names: $(grep names out)"; fi
+expect_ok eval fn.lf -m a=a.csv -m b=b.csv -y y.csv --json
+cp out eval_numbers.json
+expect_ok eval fn.lf -m a=a.csv -m b=b.csv -y yn.csv --json   # mapped through the stored names
+if cmp -s out eval_numbers.json; then ok; else bad "names and numbers evaluate differently: $(cat out)"; fi
+printf 'no\nyes\nno\nmaybe\n' >ymaybe.csv
+expect_error 2 "label 'maybe' at row 4 of 'ymaybe.csv' is not a class name (the classes: yes, no)" \
+    eval fn.lf -m a=a.csv -m b=b.csv -y ymaybe.csv
+printf 'b\na\nb\na\n' >yab.csv
+expect_ok fit -m a=a.csv -m b=b.csv -y yab.csv --method mean -o fab.lf
+expect_ok inspect fab.lf
+if grep -qx "class names: a, b" out; then ok; else bad "sorted distinct names: $(grep names out)"; fi
+printf 'b\na\nc\na\n' >yabc.csv
+expect_error 2 "'yabc.csv' holds 3 distinct labels but the outputs have 2 classes (give the class names with --class-names)" \
+    fit -m a=a.csv -m b=b.csv -y yabc.csv --method mean -o fab.lf
+
 # --------------------------------------- CSV: refused, naming the field
 printf '0.2,0.8O\n0.6,0.4\n0.3,0.7\n0.9,0.1\n' >typo.csv
 expect_error 2 "'0.8O' at row 1, column 2 is not a number in 'typo.csv'" predict f.lf -m a=typo.csv -o o.npy

@@ -21,6 +21,9 @@ case $(basename "$BUILD") in
     echo "mpi: 0 passed, 0 failed"
     exit 0 ;;
 esac
+# `make test MPI=1` runs this in the MPI build itself (build-mpi): the
+# plain build it is checked against is the same name without "-mpi"
+case $BUILD in *-mpi) BUILD=${BUILD%-mpi} ;; esac
 LF=$BUILD/latefuse
 LFM=$BUILD-mpi/latefuse
 pass=0 fail=0 skipped=0
@@ -79,6 +82,22 @@ for p in 1 2 3; do
     same one.json p$p.json "compare --json --calibrate on $p ranks"
 done
 grep -q '^stack-lr ' one.txt && ok || bad "the compare table lists stack-lr: $(head -c 300 one.txt)"
+# the dynamic-selection methods cross-validated as one group (a unit per
+# fold makes every member's record), interleaved with others, one twice,
+# with and without calibration (the tool lists a method once)
+D="--methods ola,mean,knora-e,lca,wavg,knora-u,ola"
+"$LF" compare $A $D --quiet >des1.txt 2>/dev/null
+"$LF" compare $A $D --calibrate --json >des1.json 2>/dev/null
+[ "$(grep -c '^ola \|^knora-e \|^knora-u \|^lca ' des1.txt)" -eq 4 ] && ok ||
+    bad "compare $D: the table: $(head -c 400 des1.txt)"
+for p in 2 3; do
+    mpi $p compare $A $D
+    cp out des$p.txt
+    same des1.txt des$p.txt "compare $D on $p ranks"
+    mpi $p compare $A $D --calibrate --json
+    cp out des$p.json
+    same des1.json des$p.json "compare $D --calibrate --json on $p ranks"
+done
 
 # --- fit --method auto: auto's cross-validation over the ranks; rank 0
 # writes the model (the same bytes) and prints

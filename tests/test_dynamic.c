@@ -412,9 +412,50 @@ static void test_bad_files(void) {
     lf_fusion_free(f);
 }
 
+/* compare cross-validates the four methods together (one neighbour search
+ * for all): each row the bits of the method compared alone, with and
+ * without calibration, with the accuracies without each model; auto's
+ * table holds the same numbers */
+static void test_compare_together(void) {
+    enum { M = 3, C = 3, N = 400 };
+    static float pf[M * N][C];
+    static int y[N];
+    uint64_t s = 77;
+    random_outputs(pf, N, y, &s);
+    const float *p[M] = {pf[0], pf[N], pf[2 * N]};
+    static const lf_method all[6] = {LF_FUSE_LCA, LF_FUSE_MEAN, LF_FUSE_KNORA_U, LF_FUSE_OLA, LF_FUSE_KNORA_E,
+                                     LF_FUSE_OLA};
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    for (int cal = 0; cal <= 1; cal++) {
+        lf_fusion_options o = lf_fusion_defaults();
+        o.calibrate = cal;
+        lf_compare_table *t, *t1;
+        CHECK(lf_fusion_compare(f, p, names3, M, N, C, y, all, 6, &o, &t) == LF_OK, "compare: %s",
+              lf_fusion_error(f));
+        for (int m = 0; m < 4; m++) {
+            CHECK(lf_fusion_compare(f, p, names3, M, N, C, y, &DES[m], 1, &o, &t1) == LF_OK, "compare %s alone",
+                  lf_method_name(DES[m]));
+            const lf_score_row *a = NULL, *b = NULL;
+            for (size_t r = 0; r < t->n_rows; r++)
+                if (t->rows[r].kind == LF_ROW_METHOD && t->rows[r].method == DES[m]) a = &t->rows[r];
+            for (size_t r = 0; r < t1->n_rows; r++)
+                if (t1->rows[r].kind == LF_ROW_METHOD) b = &t1->rows[r];
+            CHECK(a && b && memcmp(a->mean, b->mean, sizeof a->mean) == 0 && memcmp(a->std, b->std, sizeof a->std) == 0 &&
+                      memcmp(a->acc_without, b->acc_without, M * sizeof *a->acc_without) == 0,
+                  "%s%s: together %.17g, alone %.17g", lf_method_name(DES[m]), cal ? " calibrated" : "",
+                  a ? a->mean[LF_METRIC_LOG_LOSS] : -1, b ? b->mean[LF_METRIC_LOG_LOSS] : -1);
+            lf_compare_table_free(t1);
+        }
+        lf_compare_table_free(t);
+    }
+    lf_fusion_free(f);
+}
+
 int main(void) {
     test_by_hand();
     test_against_reference();
     test_bad_files();
+    test_compare_together();
     return check_report("test_dynamic");
 }

@@ -290,6 +290,49 @@ static void test_seq(void) {
     lf_model_free(m);
 }
 
+/* MultiHeadAttention alone: self-attention, and cross-attention with a
+ * separate key and value_dim / output size of its own */
+static void test_attention(void) {
+    lf_model *m;
+    lf_model_create(&m, 6);
+    int x = lf_input_shape(m, 2, (size_t[]){5, 8}, LF_DTYPE_FLOAT32, "x");
+    int v = lf_input_shape(m, 2, (size_t[]){4, 6}, LF_DTYPE_FLOAT32, "v");
+    int k = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "k");
+    int sa = lf_multi_head_attention(m, x, x, -1, 2, 4, 0, 0.0f, 1, 0, "self_att");
+    int ca = lf_multi_head_attention(m, x, v, k, 3, 2, 5, 0.0f, 1, 7, "cross_att");
+    int cat = lf_concatenate(m, 2, (int[]){lf_flatten(m, sa, NULL), lf_flatten(m, ca, NULL)}, "cat");
+    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    check_network(m, "tests/golden/attention.safetensors", 3, 1);
+    lf_model_free(m);
+}
+
+/* a one-block transformer encoder on padded token ids (a fully padded
+ * row): Embedding(mask_zero) + PositionEmbedding -> MultiHeadAttention ->
+ * Add -> LayerNormalization -> Dense(relu) -> Dense -> Add ->
+ * LayerNormalization -> GlobalAveragePooling1D (masked) -> Dense(softmax) */
+static void test_encoder(void) {
+    lf_model *m;
+    lf_model_create(&m, 7);
+    int ids = lf_input_shape(m, 1, (size_t[]){6}, LF_DTYPE_INT32, "ids");
+    int emb = lf_embedding(m, ids, 11, 8, 1, "emb");
+    int pos = lf_position_embedding(m, emb, 8, "pos");
+    int sum = lf_add(m, 2, (int[]){emb, pos}, "sum");
+    int att = lf_multi_head_attention(m, sum, sum, -1, 2, 4, 0, 0.0f, 1, 0, "att");
+    int add1 = lf_add(m, 2, (int[]){sum, att}, "add1");
+    int ln1 = lf_layer_normalization(m, add1, 1e-3f, 1, 1, "ln1");
+    int ff1 = lf_dense(m, ln1, 16, LF_ACT_RELU, 1, "ff1");
+    int ff2 = lf_dense(m, ff1, 8, LF_ACT_LINEAR, 1, "ff2");
+    int add2 = lf_add(m, 2, (int[]){ln1, ff2}, "add2");
+    int ln2 = lf_layer_normalization(m, add2, 1e-3f, 1, 1, "ln2");
+    int gap = lf_global_average_pooling1d(m, ln2, "gap");
+    int out = lf_dense(m, gap, 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
+    CHECK(m->nodes[att].seq_mask == emb && m->nodes[ln2].seq_mask == emb, "the padding mask reaches the pooling");
+    check_network(m, "tests/golden/encoder.safetensors", 4, 1);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_multi();
     test_seed();
@@ -298,5 +341,7 @@ int main(void) {
     test_cnn();
     test_image_zoo();
     test_seq();
+    test_attention();
+    test_encoder();
     return check_report("test_golden");
 }

@@ -4,7 +4,8 @@
  * their build-time errors, the summary's shapes, model files of version 2
  * (shapes stored) and of version 1 (still loading), hand-computed outputs of
  * the layers, BatchNormalization's moving statistics against Keras' update
- * rule, the augmentation layers, and save/load round trips of a CNN.
+ * rule, the augmentation layers, save/load round trips of a CNN, and a CNN
+ * trained on 8, 3, 2 and 1 threads to the same bits.
  */
 #include "check.h"
 #include "engine_util.h"
@@ -14,6 +15,9 @@
 
 #include <stdlib.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static char tmpdir[64];
 
@@ -379,6 +383,64 @@ static void test_image_errors(void) {
     }
 }
 
+/* The image layers share large batches out to the threads (by images,
+ * channel blocks or rows): a CNN big enough to take every threaded path
+ * (and, with 8 threads, Conv2D's products on every thread instead) trains
+ * to the same weights and predicts the same bits on any thread count. */
+static void test_cnn_threads(void) {
+#ifdef _OPENMP
+    enum { N = 72, D = 32 * 32 * 3 };
+    /* the largest team first (see test_engine.c's thread test) */
+    static const int threads[4] = {8, 3, 2, 1};
+    int initial = omp_get_max_threads();
+    float *x = malloc(N * D * sizeof *x), *y = malloc(N * sizeof *y), *w[4] = {0}, *p[4] = {0};
+    fill_uniform(x, N * D, 0, 255, 33);
+    for (size_t r = 0; r < N; r++) y[r] = (float)(r % 4);
+    size_t np = 0;
+    for (int t = 0; t < 4; t++) {
+        omp_set_num_threads(threads[t]);
+        lf_model *m;
+        lf_model_create(&m, 9);
+        int h = lf_input_shape(m, 3, (size_t[]){32, 32, 3}, LF_DTYPE_FLOAT32, "img");
+        h = lf_random_flip(m, h, LF_FLIP_HORIZONTAL_AND_VERTICAL, NULL);
+        h = lf_random_translation(m, h, 0.2f, 0.1f, NULL);
+        h = lf_rescaling(m, h, 1.0f / 255, -0.5f, NULL);
+        h = lf_conv2d(m, h, 8, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 0, NULL);
+        h = lf_batch_normalization(m, h, 0.9f, 1e-3f, NULL);
+        h = lf_activation_layer(m, h, LF_ACT_RELU, NULL);
+        h = lf_max_pooling2d(m, h, 2, 2, 0, 0, LF_PADDING_VALID, NULL);
+        h = lf_conv2d(m, h, 72, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, NULL);
+        h = lf_average_pooling2d(m, h, 3, 3, 2, 2, LF_PADDING_SAME, NULL);
+        h = lf_batch_normalization(m, h, 0.99f, 1e-3f, NULL); /* 72 channels: two blocks */
+        h = lf_conv2d(m, h, 6, 2, 2, 2, 2, LF_PADDING_VALID, LF_ACT_ELU, 1, NULL);
+        int g1 = lf_global_average_pooling2d(m, h, NULL), g2 = lf_global_max_pooling2d(m, h, NULL);
+        int o = lf_dense(m, lf_concatenate(m, 2, (int[]){g1, g2}, NULL), 4, LF_ACT_SOFTMAX, 1, "out");
+        CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
+              lf_model_error(m));
+        lf_fit_options opt = lf_fit_defaults();
+        opt.epochs = 2, opt.batch_size = 32, opt.seed = 4;
+        const float *xs[1] = {x};
+        CHECK(lf_model_fit(m, xs, y, N, &opt) == LF_OK, "fit: %s", lf_model_error(m));
+        np = m->n_params;
+        w[t] = malloc(np * sizeof(float));
+        p[t] = malloc(N * 4 * sizeof(float));
+        memcpy(w[t], m->params, np * sizeof(float));
+        CHECK(lf_model_predict(m, xs, N, p[t]) == LF_OK, "predict");
+        lf_model_free(m);
+        if (t > 0) {
+            CHECK(memcmp(w[0], w[t], np * sizeof(float)) == 0, "weights: 8 and %d threads differ", threads[t]);
+            CHECK(memcmp(p[0], p[t], N * 4 * sizeof(float)) == 0, "predictions: 8 and %d threads differ",
+                  threads[t]);
+        }
+    }
+    omp_set_num_threads(initial);
+    for (int t = 0; t < 4; t++) free(w[t]), free(p[t]);
+    free(x), free(y);
+#else
+    CHECK_SKIP("built without OpenMP: thread-count determinism not tested");
+#endif
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_image_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -388,6 +450,7 @@ int main(void) {
     test_augment();
     test_cnn_round_trip();
     test_image_errors();
+    test_cnn_threads();
     rmdir(tmpdir);
     return check_report("test_image_layers");
 }

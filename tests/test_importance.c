@@ -3,7 +3,9 @@
  * measured at fit time on the fitting rows.  A mean-rule case by hand
  * (without a model the mean is the other model's row); a case larger than
  * one block of rows against lf_fusion_predict + lf_fusion_metrics on the
- * whole input; the fusion file round trip; a file with a bad importance.
+ * whole input; the fusion file round trip; a file with a bad importance;
+ * the same bits on one thread as on all, and a model that ges leaves out
+ * worth exactly nothing.
  */
 #include "check.h"
 #include "io/safetensors.h"
@@ -12,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static const char *const names3[3] = {"a", "b", "c"};
 
@@ -75,13 +80,14 @@ static void test_by_hand(void) {
     lf_fusion_free(f);
 }
 
+enum { M = 3, N = 40000, NT = 70000, C = 4 }; /* NT: rows for test_threads (5 blocks) */
+static float p[M][NT * C], out[N * C];
+static int y[NT];
+
 /* more rows than one block, a learned method, missing rows */
 static void test_blocks(void) {
-    enum { M = 3, N = 40000, C = 4 };
-    static float p[M][N * C], out[N * C];
-    static int y[N];
     uint64_t s = 3;
-    for (size_t r = 0; r < N; r++) {
+    for (size_t r = 0; r < NT; r++) { /* the first N rows: test_blocks' */
         s = s * 6364136223846793005ull + 1442695040888963407ull;
         y[r] = (int)((s >> 33) % C);
         for (size_t k = 0; k < M; k++) {
@@ -120,8 +126,46 @@ static void test_blocks(void) {
     lf_fusion_free(f);
 }
 
+/* test_blocks' data, NT rows (enough blocks for two threads to take them
+ * in turn): every method's importance the same bits on one thread as on
+ * two; ges's weightless model (the first, with no margin on the label)
+ * changes nothing */
+static void test_threads(void) {
+    const float *pp[M] = {p[0], p[1], p[2]};
+    static const lf_method ms[] = {LF_FUSE_MEAN, LF_FUSE_GES, LF_FUSE_WAVG, LF_FUSE_DEMPSTER_SHAFER, LF_FUSE_BKS};
+    for (size_t i = 0; i < sizeof ms / sizeof *ms; i++) {
+        double ll[2][M + 1], acc[2][M + 1];
+        float w[M];
+        for (int one = 0; one <= 1; one++) {
+#ifdef _OPENMP
+            int keep = omp_get_max_threads();
+            omp_set_num_threads(one ? 1 : 2);
+#endif
+            lf_fusion *f;
+            lf_fusion_create(&f);
+            lf_fusion_options o = lf_fusion_defaults();
+            o.method = ms[i], o.epochs = 2;
+            CHECK(lf_fusion_fit(f, pp, names3, M, NT, C, y, &o) == LF_OK, "fit: %s", lf_fusion_error(f));
+            CHECK(lf_fusion_importance(f, ll[one], acc[one], M + 1) == M + 1, "M + 1 values");
+            if (ms[i] == LF_FUSE_GES) lf_fusion_weights(f, w, M, NULL, NULL);
+            lf_fusion_free(f);
+#ifdef _OPENMP
+            omp_set_num_threads(keep);
+#endif
+        }
+        CHECK(memcmp(ll[0], ll[1], sizeof ll[0]) == 0 && memcmp(acc[0], acc[1], sizeof acc[0]) == 0,
+              "%s: the importance on one thread differs", lf_method_name(ms[i]));
+        if (ms[i] == LF_FUSE_GES)
+            CHECK(w[0] == 0.0f && w[2] > 0.5f && ll[1][1] == ll[1][0] && acc[1][1] == acc[1][0] &&
+                      ll[1][3] > ll[1][0] + 0.01,
+                  "ges: weights %g %g %g; without the first %.17g %.17g, with all %.17g %.17g", w[0], w[1], w[2],
+                  ll[1][1], acc[1][1], ll[1][0], acc[1][0]);
+    }
+}
+
 int main(void) {
     test_by_hand();
     test_blocks();
+    test_threads();
     return check_report("test_importance");
 }

@@ -103,6 +103,49 @@ static void test_errors(void) {
     CHECK(strcmp(e.msg, "metrics: probability of row 1, class 2 is nan") == 0, "msg: %s", e.msg);
 }
 
+/* lf_metrics_log_loss_accuracy: lf_metrics_compute's bits and errors */
+static void test_log_loss_accuracy(void) {
+    lf_metrics m;
+    lf_err e = {{0}}, e2 = {{0}};
+    double ll = -1, acc = -1;
+    CHECK(lf_metrics_compute(P, Y, 6, 4, &m, &e) == LF_OK &&
+              lf_metrics_log_loss_accuracy(P, Y, 6, 4, &ll, &acc, &e) == LF_OK,
+          "hand case");
+    CHECK(memcmp(&ll, &m.log_loss, sizeof ll) == 0 && memcmp(&acc, &m.accuracy, sizeof acc) == 0,
+          "hand case: %.17g %.17g, lf_metrics_compute %.17g %.17g", ll, acc, m.log_loss, m.accuracy);
+    CHECK_NEAR(acc, 0.5, 0);
+    float R[300 * 7];
+    int yr[300];
+    unsigned s = 7;
+    for (int i = 0; i < 300; i++) {
+        double z = 0;
+        for (int c = 0; c < 7; c++) {
+            s = s * 1103515245u + 12345u;
+            z += R[i * 7 + c] = (i % 11 == 0 && c > 0) ? 0.0f : (float)((s >> 8) % 1000) / 1000.0f + 1e-3f;
+        }
+        for (int c = 0; c < 7; c++) R[i * 7 + c] = (float)(R[i * 7 + c] / z);
+        yr[i] = (int)((s >> 4) % 7);
+    }
+    CHECK(lf_metrics_compute(R, yr, 300, 7, &m, &e) == LF_OK &&
+              lf_metrics_log_loss_accuracy(R, yr, 300, 7, &ll, &acc, &e) == LF_OK &&
+              memcmp(&ll, &m.log_loss, sizeof ll) == 0 && memcmp(&acc, &m.accuracy, sizeof acc) == 0,
+          "random rows (some clipped at 1e-15): %.17g %.17g, lf_metrics_compute %.17g %.17g", ll, acc, m.log_loss,
+          m.accuracy);
+    static const int yb[6] = {0, 1, 1, 4, 2, 2};
+    float Pn[24];
+    memcpy(Pn, P, sizeof Pn);
+    Pn[6] = NaN;
+    CHECK(lf_metrics_log_loss_accuracy(P, yb, 6, 4, &ll, &acc, &e) == LF_ERR_ARG &&
+              lf_metrics_compute(P, yb, 6, 4, &m, &e2) == LF_ERR_ARG && strcmp(e.msg, e2.msg) == 0,
+          "bad label: %s", e.msg);
+    CHECK(lf_metrics_log_loss_accuracy(Pn, Y, 6, 4, &ll, &acc, &e) == LF_ERR_NUMERIC &&
+              strcmp(e.msg, "metrics: probability of row 1, class 2 is nan") == 0,
+          "NaN: %s", e.msg);
+    CHECK(lf_metrics_log_loss_accuracy(P, Y, 0, 4, &ll, &acc, &e) == LF_ERR_ARG &&
+              strcmp(e.msg, "metrics: no rows to score (N = 0)") == 0,
+          "N = 0: %s", e.msg);
+}
+
 static void test_oracle(void) {
     /* 2 models, 4 rows, 2 classes */
     static const float a[8] = {0.9f, 0.1f, 0.8f, 0.2f, 0.4f, 0.6f, 0.5f, 0.5f};
@@ -160,6 +203,7 @@ int main(void) {
     test_hand_case();
     test_simple_cases();
     test_errors();
+    test_log_loss_accuracy();
     test_oracle();
     test_mean_std();
     return check_report("test_metrics");

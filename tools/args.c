@@ -21,7 +21,8 @@
 enum opt_id {
     OPT_MODEL, OPT_LABELS, OPT_FOLDS, OPT_SEED, OPT_METHODS, OPT_METHOD, OPT_CALIBRATE,
     OPT_LOGITS, OPT_RENORMALIZE, OPT_SAVE, OPT_QUIET, OPT_JSON, OPT_OUT, OPT_CLASSES_OUT, OPT_EPOCHS, OPT_NO_FSYNC, OPT_NO_MMAP, OPT_METRIC,
-    OPT_ENSEMBLE_SIZE, OPT_BAGS, OPT_NEIGHBORS, OPT_HELP
+    OPT_ENSEMBLE_SIZE, OPT_BAGS, OPT_NEIGHBORS, OPT_HELP,
+    OPT_FUSION, OPT_CLASS_NAMES, OPT_PER_CLASS, OPT_CONFUSION, OPT_HISTORY, OPT_TITLE, OPT_REPORT
 };
 
 typedef struct opt_spec {
@@ -32,14 +33,21 @@ typedef struct opt_spec {
 } opt_spec;
 
 #define ALLCMD 0xFFFFu
-#define FUSECMD (BIT(CLI_COMPARE) | BIT(CLI_FIT))
+#define FUSECMD (BIT(CLI_COMPARE) | BIT(CLI_FIT) | BIT(CLI_REPORT))
 
 static const opt_spec OPTS[] = {
     {"-m", OPT_MODEL, 1, FUSECMD | BIT(CLI_PREDICT) | BIT(CLI_EVAL)},
+    {"-f", OPT_FUSION, 1, BIT(CLI_REPORT)},
+    {"--class-names", OPT_CLASS_NAMES, 1, BIT(CLI_FIT) | BIT(CLI_EVAL) | BIT(CLI_REPORT)},
+    {"--per-class", OPT_PER_CLASS, 0, BIT(CLI_EVAL)},
+    {"--confusion", OPT_CONFUSION, 0, BIT(CLI_EVAL)},
+    {"--history", OPT_HISTORY, 1, BIT(CLI_FIT) | BIT(CLI_SEED_EXAMPLE) | BIT(CLI_HEAD_EXAMPLE)},
+    {"--title", OPT_TITLE, 1, BIT(CLI_REPORT)},
+    {"--report", OPT_REPORT, 1, BIT(CLI_DEMO)},
     {"-y", OPT_LABELS, 1, FUSECMD | BIT(CLI_EVAL)},
     {"--folds", OPT_FOLDS, 1, FUSECMD},
     {"--seed", OPT_SEED, 1, FUSECMD | BIT(CLI_SEED_EXAMPLE) | BIT(CLI_HEAD_EXAMPLE) | BIT(CLI_DEMO)},
-    {"--methods", OPT_METHODS, 1, BIT(CLI_COMPARE)},
+    {"--methods", OPT_METHODS, 1, BIT(CLI_COMPARE) | BIT(CLI_REPORT)},
     {"--method", OPT_METHOD, 1, BIT(CLI_FIT)},
     {"--calibrate", OPT_CALIBRATE, 0, FUSECMD},
     {"--logits", OPT_LOGITS, 0, FUSECMD},
@@ -48,10 +56,10 @@ static const opt_spec OPTS[] = {
     {"-q", OPT_QUIET, 0, FUSECMD | BIT(CLI_DEMO) | BIT(CLI_SEED_EXAMPLE) | BIT(CLI_HEAD_EXAMPLE)},
     {"--renormalize", OPT_RENORMALIZE, 0, FUSECMD | BIT(CLI_PREDICT) | BIT(CLI_EVAL)},
     {"--json", OPT_JSON, 0, BIT(CLI_COMPARE) | BIT(CLI_EVAL)},
-    {"-o", OPT_OUT, 1, BIT(CLI_FIT) | BIT(CLI_PREDICT)},
+    {"-o", OPT_OUT, 1, BIT(CLI_FIT) | BIT(CLI_PREDICT) | BIT(CLI_REPORT)},
     {"--classes-out", OPT_CLASSES_OUT, 1, BIT(CLI_PREDICT)},
     {"--epochs", OPT_EPOCHS, 1, BIT(CLI_SEED_EXAMPLE) | BIT(CLI_HEAD_EXAMPLE) | BIT(CLI_FIT)},
-    {"--no-fsync", OPT_NO_FSYNC, 0, BIT(CLI_FIT) | BIT(CLI_PREDICT)},
+    {"--no-fsync", OPT_NO_FSYNC, 0, BIT(CLI_FIT) | BIT(CLI_PREDICT) | BIT(CLI_REPORT)},
     {"--no-mmap", OPT_NO_MMAP, 0, BIT(CLI_PREDICT)},
     {"--metric", OPT_METRIC, 1, FUSECMD},
     {"--ensemble-size", OPT_ENSEMBLE_SIZE, 1, FUSECMD},
@@ -62,7 +70,7 @@ static const opt_spec OPTS[] = {
 };
 
 static const char *const COMMAND_NAMES[CLI_NUM_COMMANDS] = {
-    "", "seed-example", "head-example", "compare", "fit", "predict", "eval", "inspect", "demo"};
+    "", "seed-example", "head-example", "compare", "fit", "predict", "eval", "inspect", "demo", "report"};
 
 const char *lf_cli_command_name(cli_command c) {
     return (unsigned)c < CLI_NUM_COMMANDS ? COMMAND_NAMES[c] : "";
@@ -81,6 +89,7 @@ static const char USAGE_MAIN[] =
     "  predict  FUSION -m NAME=FILE ... -o OUT.npy                   fused probabilities\n"
     "  eval     FUSION -m NAME=FILE ... -y LABELS                     metrics on new data\n"
     "  inspect  FUSION                        method, models, temperatures, learned weights\n"
+    "  report   -m NAME=FILE ... -y LABELS -o REPORT.html   an HTML page of pictures and tables\n"
     "  demo                                   the whole job on a generated two-modality task\n"
     "\n"
     "Engine examples:\n"
@@ -105,6 +114,7 @@ static const char USAGE_SEED[] =
     "\n"
     "  --epochs N   epochs (default 10)\n"
     "  --seed S     seed of the data and the model (default 0)\n"
+    "  --history F  write the per-epoch loss and accuracy to F (.csv, or .json)\n"
     "  --quiet, -q  no per-epoch progress\n";
 
 static const char USAGE_HEAD[] =
@@ -117,6 +127,7 @@ static const char USAGE_HEAD[] =
     "\n"
     "  --epochs N   epochs (default 20)\n"
     "  --seed S     seed of the data and the model (default 0)\n"
+    "  --history F  write the per-epoch loss and accuracy to F (.csv, or .json)\n"
     "  --quiet, -q  no per-epoch progress\n";
 
 static const char USAGE_COMPARE[] =
@@ -132,7 +143,8 @@ static const char USAGE_COMPARE[] =
     "                  .npz (FILE.npz:KEY for one of several arrays), CSV or text, - for\n"
     "                  standard input; one column = P(class 1) of a binary model.\n"
     "                  OPT: logits (this file holds raw scores), renormalize\n"
-    "  -y LABELS       N class indices 0..C-1, or N x C one-hot (same forms as FILE)\n"
+    "  -y LABELS       N class indices 0..C-1, N x C one-hot (same forms as FILE), or N\n"
+    "                  class names, one per line (through --class-names, else sorted)\n"
     "  --folds K       cross-validation folds, 2 to 64 (default 5)\n"
     "  --seed S        seed of the folds and the learned methods (default 0)\n"
     "  --methods LIST  comma-separated method names, or all (default all)\n"
@@ -150,7 +162,7 @@ static const char USAGE_FIT[] =
     "usage: latefuse fit -m NAME=FILE ... -y LABELS --method NAME -o FUSION\n"
     "                    [--calibrate] [--logits] [--seed S] [--folds K] [--epochs N]\n"
     "                    [--no-fsync] [--metric M] [--ensemble-size N] [--bags B]\n"
-    "                    [--neighbors K] [--renormalize]\n"
+    "                    [--neighbors K] [--renormalize] [--class-names FILE] [--history FILE]\n"
     "\n"
     "Fits one fusion method on all the given samples and saves it.\n"
     "\n"
@@ -158,7 +170,8 @@ static const char USAGE_FIT[] =
     "                  .npz (FILE.npz:KEY for one of several arrays), CSV or text, - for\n"
     "                  standard input; one column = P(class 1) of a binary model.\n"
     "                  OPT: logits (this file holds raw scores), renormalize\n"
-    "  -y LABELS       N class indices 0..C-1, or N x C one-hot (same forms as FILE)\n"
+    "  -y LABELS       N class indices 0..C-1, N x C one-hot (same forms as FILE), or N\n"
+    "                  class names, one per line (through --class-names, else sorted)\n"
     "  --method NAME   a method (see latefuse --help), or auto\n"
     "  -o FUSION       where to save the fusion model\n"
     "  --calibrate     fit one temperature per model first, on the same samples\n"
@@ -174,6 +187,10 @@ static const char USAGE_FIT[] =
     "  --ensemble-size N  ges: selections, with replacement (default 50)\n"
     "  --bags B        ges: selections over random halves of the models (default 1)\n"
     "  --neighbors K   knora-e, knora-u, ola, lca: the region of competence (default 7)\n"
+    "  --class-names FILE  one class name per line, stored in FUSION (default: the\n"
+    "                  header row of a CSV model file, if any)\n"
+    "  --history FILE  a learned method's per-epoch loss and accuracy (.csv, or .json)\n"
+
     "  --quiet, -q     no progress bar (it is drawn on a terminal only)\n";
 
 static const char USAGE_PREDICT[] =
@@ -193,23 +210,28 @@ static const char USAGE_PREDICT[] =
     "                       files that other processes may truncate while they are read)\n";
 
 static const char USAGE_EVAL[] =
-    "usage: latefuse eval FUSION -m NAME=FILE ... -y LABELS [--json] [--renormalize]\n"
+    "usage: latefuse eval FUSION -m NAME=FILE ... -y LABELS [--per-class] [--confusion]\n"
+    "                     [--class-names FILE] [--json] [--renormalize]\n"
     "\n"
     "Accuracy, macro-F1, log-loss, Brier score and ECE of the fused prediction on new data.\n"
     "\n"
     "  -m NAME=FILE[:OPT]  a model's outputs (forms and OPT as in fit); repeat per model\n"
     "  -y LABELS       N class indices 0..C-1, or N x C one-hot\n"
     "  --renormalize   divide probability rows that do not sum to 1 by their sum\n"
-    "  --json          one JSON object\n";
+    "  --per-class     precision, recall, F1 and support of every class\n"
+    "  --confusion     the confusion matrix (rows: true class, columns: predicted)\n"
+    "  --class-names FILE  one class name per line (default: those stored in FUSION,\n"
+    "                  else the header row of a CSV model file)\n"
+    "  --json          one JSON object (with per_class and confusion when asked)\n";
 
 static const char USAGE_INSPECT[] =
     "usage: latefuse inspect FUSION\n"
     "\n"
     "Prints the method, models, classes, calibration temperatures and the learned\n"
-    "weights (bars; a model x class table for wavg-class).\n";
+    "weights (bars; a model x class table for wavg-class), and the class names.\n";
 
 static const char USAGE_DEMO[] =
-    "usage: latefuse demo [--seed S] [--save DIR]\n"
+    "usage: latefuse demo [--seed S] [--save DIR] [--report FILE] [--quiet]\n"
     "\n"
     "Generates a 4-class task seen by two modalities (image: classes 0/1, text: 2/3, about\n"
     "10% of each modality's outputs missing), trains one classifier per modality with\n"
@@ -220,7 +242,31 @@ static const char USAGE_DEMO[] =
     "  --quiet, -q  no progress bar (it is drawn on a terminal only)\n"
     "  --save DIR   also write DIR/image_val.npy, text_val.npy, y_val.npy (the validation\n"
     "               outputs) and DIR/image_test.npy, text_test.npy, y_test.npy (a test\n"
-    "               set's), the files of the README's quick start; DIR is created if needed\n";
+    "               set's), the files of the README's quick start; DIR is created if needed\n"
+    "  --report FILE  also write the HTML report of the demo's data (latefuse report)\n";
+
+static const char USAGE_REPORT[] =
+    "usage: latefuse report -m NAME=FILE ... -y LABELS -o REPORT.html [-f FUSION]\n"
+    "                       [--methods a,b,...|all] [--class-names FILE] [--title TEXT]\n"
+    "                       [--folds K] [--seed S] [--calibrate] [--logits] [--metric M]\n"
+    "                       [--ensemble-size N] [--bags B] [--neighbors K] [--no-fsync]\n"
+    "\n"
+    "One self-contained HTML page (inline SVG and CSS, no script, nothing fetched;\n"
+    "printable): the compare table, reliability diagrams with confidence histograms and\n"
+    "ECE per model and fused (before and after calibration), confusion matrices and a\n"
+    "per-class table, the learned weights, training curves of learned methods, the\n"
+    "accuracy without each model, the data summary and this command.\n"
+    "\n"
+    "  -m NAME=FILE[:OPT]  a model's outputs (forms and OPT as in fit); repeat per model\n"
+    "  -y LABELS       N class indices 0..C-1, or N x C one-hot (.npy or .csv)\n"
+    "  -o REPORT.html  where to write the page\n"
+    "  -f FUSION       report on this fitted fusion model's output (default: the best\n"
+    "                  method of the table, cross-validated)\n"
+    "  --methods LIST  the methods compared (default all)\n"
+    "  --class-names FILE  one class name per line (default: FUSION's, else the header\n"
+    "                  row of a CSV model file, else 0..C-1)\n"
+    "  --title TEXT    the page's title (default \"latefuse report\")\n"
+    "  other options as for compare\n";
 
 const char *lf_cli_usage(cli_command c) {
     switch (c) {
@@ -232,6 +278,7 @@ const char *lf_cli_usage(cli_command c) {
     case CLI_EVAL: return USAGE_EVAL;
     case CLI_INSPECT: return USAGE_INSPECT;
     case CLI_DEMO: return USAGE_DEMO;
+    case CLI_REPORT: return USAGE_REPORT;
     default: return USAGE_MAIN;
     }
 }
@@ -422,6 +469,25 @@ static int set_option(struct cli_opts *o, enum opt_id id, const char *name, cons
         o->classes_out = val;
         return 0;
     case OPT_HELP: o->help = 1; return 0;
+    case OPT_FUSION:
+        if (!*val) return fail(err, errlen, "-f names no file");
+        o->fusion_path = val;
+        return 0;
+    case OPT_CLASS_NAMES:
+        if (!*val) return fail(err, errlen, "--class-names names no file");
+        o->class_names = val;
+        return 0;
+    case OPT_PER_CLASS: o->per_class = 1; return 0;
+    case OPT_CONFUSION: o->confusion = 1; return 0;
+    case OPT_HISTORY:
+        if (!*val) return fail(err, errlen, "--history names no file");
+        o->history = val;
+        return 0;
+    case OPT_TITLE: o->title = val; return 0;
+    case OPT_REPORT:
+        if (!*val) return fail(err, errlen, "--report names no file");
+        o->report = val;
+        return 0;
     }
     return 0;
 }
@@ -433,7 +499,8 @@ static int check_required(struct cli_opts *o, char *err, size_t errlen) {
     case CLI_FIT:
     case CLI_PREDICT:
     case CLI_EVAL:
-        if (o->command != CLI_COMPARE && o->command != CLI_FIT && !o->fusion_path)
+    case CLI_REPORT:
+        if (o->command != CLI_COMPARE && o->command != CLI_FIT && o->command != CLI_REPORT && !o->fusion_path)
             return fail(err, errlen, "%s needs a fusion model file: latefuse %s FUSION -m NAME=FILE ...",
                         cmd, cmd);
         if (o->n_models == 0)
@@ -442,7 +509,7 @@ static int check_required(struct cli_opts *o, char *err, size_t errlen) {
             return fail(err, errlen, "%s needs the labels: -y LABELS", cmd);
         if (o->command == CLI_FIT && !o->method_set)
             return fail(err, errlen, "fit needs --method NAME");
-        if ((o->command == CLI_FIT || o->command == CLI_PREDICT) && !o->out)
+        if ((o->command == CLI_FIT || o->command == CLI_PREDICT || o->command == CLI_REPORT) && !o->out)
             return fail(err, errlen, "%s needs an output file: -o FILE", cmd);
         {
             size_t dash = o->labels && strcmp(o->labels, "-") == 0;
@@ -453,8 +520,9 @@ static int check_required(struct cli_opts *o, char *err, size_t errlen) {
         }
         if (o->logits && o->renormalize)
             return fail(err, errlen, "--logits and --renormalize exclude each other (logits need no renormalising)");
-        if (o->command == CLI_FIT && strcmp(o->out, "-") == 0)
-            return fail(err, errlen, "fit cannot write the fusion model to standard output; name a file with -o");
+        if ((o->command == CLI_FIT || o->command == CLI_REPORT) && strcmp(o->out, "-") == 0)
+            return fail(err, errlen, "%s cannot write %s to standard output; name a file with -o", cmd,
+                        o->command == CLI_FIT ? "the fusion model" : "the report");
         return 0;
     case CLI_INSPECT:
         if (!o->fusion_path) return fail(err, errlen, "inspect needs a fusion model file: latefuse inspect FUSION");
@@ -468,6 +536,7 @@ int lf_cli_parse(int argc, char **argv, struct cli_opts *out, char *err, size_t 
     if (!out) return fail(err, errlen, "internal error: no output for the parser");
     memset(out, 0, sizeof *out);
     out->folds = 5;
+    out->argc = argc, out->argv = argv;
     out->method = LF_FUSE_WAVG;
     out->metric = LF_METRIC_LOG_LOSS;
     if (argc < 2 || !argv || !argv[1])

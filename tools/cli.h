@@ -38,6 +38,7 @@ typedef enum cli_command {
     CLI_EVAL,
     CLI_INSPECT,
     CLI_DEMO,
+    CLI_REPORT,
     CLI_NUM_COMMANDS
 } cli_command;
 
@@ -61,7 +62,7 @@ struct cli_opts {
     cli_model_arg models[CLI_MAX_MODELS];
     size_t n_models;
     const char *labels;          /* -y */
-    const char *fusion_path;     /* positional FUSION of predict/eval/inspect */
+    const char *fusion_path;     /* positional FUSION of predict/eval/inspect, -f of report */
     const char *out;             /* -o */
     const char *classes_out;     /* --classes-out */
     size_t folds;                /* --folds, default 5 */
@@ -80,6 +81,13 @@ struct cli_opts {
     int metric;                  /* --metric (fit, compare): LF_METRIC_*, default log-loss */
     size_t ensemble_size, bags;  /* --ensemble-size, --bags (ges); 0: the defaults */
     size_t k;                    /* --neighbors (dynamic selection); 0: 7 */
+    const char *class_names;     /* --class-names FILE (fit, eval, report) */
+    int per_class, confusion;    /* eval --per-class, --confusion */
+    const char *history;         /* --history FILE (fit, seed-example, head-example) */
+    const char *title;           /* report --title */
+    const char *report;          /* demo --report FILE */
+    int argc;                    /* the command line as given (report shows it) */
+    char **argv;
     int rank, ranks;             /* this process in the MPI job (mpi.c); 0, 1 */
     const void *mpi_comm;        /* the library's communicator; NULL: one process */
 };
@@ -175,9 +183,24 @@ lf_status cli_match_models(const lf_fusion *f, cli_inputs *in, cli_err *e);
 /* Loads labels for N samples of C classes: N integers in 0..C-1 (one
  * column, any numeric dtype but integral values) or an N x C one-hot
  * matrix.  *y is malloc'ed (free with free). */
-lf_status cli_load_labels(const char *path, size_t N, size_t C, int **y, cli_err *e);
+/* Labels: numbers (class indices or one-hot), or names, one per line,
+ * mapped through *classes (names known: --class-names, a CSV header, the
+ * fusion model's; classes NULL: numbers only) or, when it is empty,
+ * through their sorted distinct values, which are then put in *classes. */
+lf_status cli_load_labels(const char *path, size_t N, size_t C, lf_names *classes, int **y, cli_err *e);
 
 void cli_inputs_free(cli_inputs *in);
+
+/* Class names for C classes from --class-names FILE (one per line), else
+ * the header row of the first CSV -m file that has one; out->n = 0 when
+ * there are none.  A count that is not C is LF_ERR_SHAPE naming the file. */
+lf_status cli_class_names(const struct cli_opts *o, size_t C, lf_names *out, cli_err *e);
+/* Class c's name: given's, else the fusion model's (f may be NULL), else
+ * its number written into buf. */
+const char *cli_class_name(const lf_names *given, const lf_fusion *f, size_t c, char buf[24]);
+/* A name on a terminal: control characters as '?', padded with spaces to
+ * `width` characters (UTF-8 counted by code points). */
+void cli_print_name(FILE *f, const char *s, int width);
 
 /* ---------------------------------------------------------- table.c */
 
@@ -189,6 +212,11 @@ void cli_print_compare_json(FILE *f, const lf_compare_table *t, const char *cons
 void cli_print_auto(FILE *f, const lf_compare_table *t, int metric, size_t top);
 /* Metrics of one fused prediction, as text lines or one JSON object. */
 void cli_print_metrics(FILE *f, const double m[LF_NUM_METRICS], size_t N, int json);
+/* eval's output: the metrics, then (when given) the per-class scores and
+ * the confusion matrix (C x C) under the C class names cls; as text, or as
+ * one JSON object holding the same. */
+void cli_print_eval(FILE *f, const double m[LF_NUM_METRICS], size_t N, size_t C, const char *const *cls,
+                    const lf_class_score *pc, const size_t *cm, int json);
 /* A horizontal bar of `width` cells for a value in [0, 1] (eighth blocks). */
 void cli_print_bar(FILE *f, double v, int width);
 /* Method, models, classes, temperatures and learned weights of a fitted
@@ -208,6 +236,7 @@ int cli_cmd_predict(const struct cli_opts *o);
 int cli_cmd_eval(const struct cli_opts *o);
 int cli_cmd_inspect(const struct cli_opts *o);
 int cli_cmd_demo(const struct cli_opts *o);
+int cli_cmd_report(const struct cli_opts *o);
 
 /* Prints "latefuse: MSG" on stderr (one line); "latefuse: rank R: MSG"
  * on a rank R > 0 of an MPI job. */

@@ -270,6 +270,23 @@ int cli_cmd_demo(const struct cli_opts *o) {
         printf("\n");
         cli_print_fusion(stdout, f, 0);
     }
+    if (o->report) {
+        static const char *const CLASSES[DEMO_C] = {"cat", "dog", "sport", "politics"};
+        lf_report_options ro = lf_report_defaults();
+        ro.fusion = opt;
+        ro.class_names = CLASSES;
+        ro.title = "latefuse demo: two modalities, four classes";
+        ro.command = "latefuse demo --report FILE";
+        printf("\nwriting the report...\n");
+        fflush(stdout);
+        st = lf_fusion_report(f, p, names, 2, DEMO_N, DEMO_C, y, &ro, o->report, 0);
+        if (st) {
+            snprintf(msg, sizeof msg, "%s", lf_fusion_error(f));
+            rc = cli_fail(st, msg, st != LF_ERR_IO);
+            goto done;
+        }
+        printf("wrote the report to %s\n", o->report);
+    }
     if (o->save_dir) rc = save_files(o, &r, xi, xt, ycol, pi, pt);
 done:
     lf_compare_table_free(t);

@@ -22,6 +22,15 @@ static int model_fail(lf_model *m, lf_status st) {
     return cli_fail(st, msg, 0);
 }
 
+/* --history FILE: the fit's per-epoch history (CSV, or JSON for .json) */
+static int write_history(const lf_model *m, const char *path) {
+    char err[512];
+    lf_status st = lf_history_save(lf_model_history(m), path, 0, err, sizeof err);
+    if (st) return cli_fail(st, err, 0);
+    fprintf(stderr, "wrote the history to %s\n", path);
+    return 0;
+}
+
 int cli_cmd_seed_example(const struct cli_opts *o) {
     enum { N = 1000, D = 100 };
     size_t epochs = o->epochs ? o->epochs : 10;
@@ -67,6 +76,7 @@ int cli_cmd_seed_example(const struct cli_opts *o) {
         m = NULL;
         goto done;
     }
+    if (o->history && (rc = write_history(m, o->history)) != 0) goto done;
     double mx = w[0] > w[1] ? w[0] : w[1];
     double e0 = exp(w[0] - mx), e1 = exp(w[1] - mx);
     if (o->rank == 0) printf("weights: %.6f %.6f\n", e0 / (e0 + e1), e1 / (e0 + e1));
@@ -169,6 +179,7 @@ int cli_cmd_head_example(const struct cli_opts *o) {
         goto done;
     }
     const lf_history *hist = lf_model_history(m);
+    if (o->history && (rc = write_history(m, o->history)) != 0) goto done;
     printf("image model alone (test):  accuracy %.4f  (reliable on classes 0, 1)\n",
            argmax_accuracy(xte[0], y + NTR, NTE));
     printf("text model alone (test):   accuracy %.4f  (reliable on classes 1, 2)\n",

@@ -40,14 +40,18 @@ static lf_fusion_options options_of(const struct cli_opts *o) {
     return opt;
 }
 
-/* Loads -m files and -y labels for compare and fit. */
-static int load_labelled(const struct cli_opts *o, cli_inputs *in, int **y) {
+/* Loads -m files, the class names (--class-names or a CSV header) and the
+ * -y labels (numbers, or names mapped through the class names, which they
+ * give when there are none) for compare and fit. */
+static int load_labelled(const struct cli_opts *o, cli_inputs *in, lf_names *classes, int **y) {
     cli_err e = {{0}};
     lf_status st = cli_load_models(o, o->logits, 0, in, &e);
     if (st) return cli_fail(st, e.msg, 1);
-    st = cli_load_labels(o->labels, in->N, in->C, y, &e);
+    st = cli_class_names(o, in->C, classes, &e);
+    if (!st) st = cli_load_labels(o->labels, in->N, in->C, classes, y, &e);
     if (st) {
         cli_inputs_free(in);
+        lf_names_free(classes);
         return cli_fail(st, e.msg, 1);
     }
     return 0;
@@ -57,10 +61,11 @@ static int load_labelled(const struct cli_opts *o, cli_inputs *in, int **y) {
  * (then this one gives up too, before the library's collective calls;
  * the rank that failed said why).  Frees the inputs of a rank that loaded
  * them.  Returns the job's exit status, 0 when every rank loaded. */
-static int agree_loaded(const struct cli_opts *o, int rc, cli_inputs *in, int **y) {
+static int agree_loaded(const struct cli_opts *o, int rc, cli_inputs *in, lf_names *classes, int **y) {
     int job = cli_mpi_agree(o, rc);
     if (job && !rc) {
         cli_inputs_free(in);
+        lf_names_free(classes);
         free(*y);
         *y = NULL;
     }
@@ -72,11 +77,29 @@ static int shared_fail(const struct cli_opts *o, lf_fusion *f, lf_status st, int
     return o->rank ? cli_exit_status(st, input) : fusion_fail(f, st, input);
 }
 
+/* The fusion model's class names as a list (empty when it has none). */
+static lf_status names_of(const lf_fusion *f, lf_names *out) {
+    size_t C = lf_fusion_num_classes(f);
+    memset(out, 0, sizeof *out);
+    if (!C || !lf_fusion_class_name(f, 0)) return LF_OK;
+    if (!(out->names = calloc(C, sizeof *out->names))) return LF_ERR_NOMEM;
+    for (size_t c = 0; c < C; c++, out->n = c) {
+        const char *s = lf_fusion_class_name(f, c);
+        if (!(out->names[c] = malloc(strlen(s) + 1))) {
+            lf_names_free(out);
+            return LF_ERR_NOMEM;
+        }
+        memcpy(out->names[c], s, strlen(s) + 1);
+    }
+    return LF_OK;
+}
+
 int cli_cmd_compare(const struct cli_opts *o) {
     cli_inputs in;
+    lf_names classes = {NULL, 0};
     int *y = NULL;
-    int rc = load_labelled(o, &in, &y);
-    if ((rc = agree_loaded(o, rc, &in, &y))) return rc;
+    int rc = load_labelled(o, &in, &classes, &y);
+    if ((rc = agree_loaded(o, rc, &in, &classes, &y))) return rc;
     lf_fusion *f = NULL;
     lf_compare_table *t = NULL;
     lf_status st = lf_fusion_create(&f);
@@ -101,26 +124,43 @@ done:
     lf_compare_table_free(t);
     lf_fusion_free(f);
     cli_inputs_free(&in);
+    lf_names_free(&classes);
     free(y);
     return rc;
 }
 
 int cli_cmd_fit(const struct cli_opts *o) {
     cli_inputs in;
+    lf_names classes = {NULL, 0};
     int *y = NULL;
-    int rc = load_labelled(o, &in, &y);
-    if ((rc = agree_loaded(o, rc, &in, &y))) return rc;
+    int rc = load_labelled(o, &in, &classes, &y);
+    if ((rc = agree_loaded(o, rc, &in, &classes, &y))) return rc;
     lf_fusion *f = NULL;
     lf_status st = lf_fusion_create(&f);
     if ((rc = cli_mpi_agree(o, st ? cli_fail(st, "cannot create a fusion model", 0) : 0))) goto done;
     lf_fusion_options opt = options_of(o);
     opt.method = o->method;
+    if (o->history && o->method != LF_FUSE_AUTO && lf_method_family(o->method) != LF_FAMILY_LEARNED) {
+        /* every rank finds it: rank 0 says it */
+        rc = o->rank ? cli_exit_status(LF_ERR_ARG, 1)
+                     : cli_fail(LF_ERR_ARG, "--history needs a learned method (stack-lr, wavg, wavg-class, loglinear, "
+                                "mlp, gate or auto); this one trains no network", 1);
+        goto done;
+    }
     st = lf_fusion_fit(f, (const float *const *)in.p, in.names, in.M, in.N, in.C, y, &opt);
+    if (!st && classes.n) st = lf_fusion_set_class_names(f, (const char *const *)classes.names, classes.n);
     if (st) {
         rc = shared_fail(o, f, st, 1);
         goto done;
     }
     if (o->rank) goto done; /* every rank fitted the same model: rank 0 saves it */
+    /* the history first: a fusion file on disk means the whole fit is done */
+    const lf_history *hist = lf_fusion_history(f);
+    char herr[512];
+    if (o->history && hist && lf_history_save(hist, o->history, o->no_fsync ? LF_WRITE_NO_FSYNC : 0, herr, sizeof herr)) {
+        rc = cli_fail(LF_ERR_IO, herr, 0);
+        goto done;
+    }
     /* the library's temporary file is not registered: the save runs with
      * the signals held, and one that comes meanwhile acts after it */
     sigset_t prev;
@@ -142,7 +182,12 @@ int cli_cmd_fit(const struct cli_opts *o) {
         cli_print_auto(stdout, at, opt.metric, 10);
     }
     if (lf_fusion_weights(f, NULL, 0, NULL, NULL) > 0) cli_print_fusion(stdout, f, 0);
+    if (o->history && hist)
+        printf("wrote the history of %zu epochs to %s\n", hist->epochs, o->history);
+    else if (o->history)
+        printf("wrote no history: %s trains no network\n", name ? name : "the method");
 done:
+    lf_names_free(&classes);
     lf_fusion_free(f);
     cli_inputs_free(&in);
     free(y);
@@ -232,8 +277,16 @@ int cli_cmd_predict(const struct cli_opts *o) {
     return 0;
 }
 
+/* eval --confusion: a C x C matrix of counts, printed */
+#define EVAL_MAX_CONFUSION 1000
+
 int cli_cmd_eval(const struct cli_opts *o) {
     lf_fusion *f = NULL;
+    lf_names classes = {NULL, 0};
+    const char **cls = NULL;
+    char (*nums)[24] = NULL;
+    lf_class_score *pc = NULL;
+    size_t *cm = NULL;
     cli_inputs in;
     float *prob = NULL;
     int *y = NULL;
@@ -248,9 +301,13 @@ int cli_cmd_eval(const struct cli_opts *o) {
         rc = cli_fail(LF_ERR_SHAPE, msg, 1);
         goto done;
     }
-    lf_status st = cli_load_labels(o->labels, in.N, in.C, &y, &e);
+    /* labels given by name map through --class-names, a CSV header, or
+     * the names stored in the fusion model */
+    lf_status st = cli_class_names(o, in.C, &classes, &e);
+    if (!st && !classes.n) st = names_of(f, &classes);
+    if (!st) st = cli_load_labels(o->labels, in.N, in.C, &classes, &y, &e);
     if (st) {
-        rc = cli_fail(st, e.msg, 1);
+        rc = cli_fail(st, st == LF_ERR_NOMEM && !*e.msg ? "out of memory" : e.msg, 1);
         goto done;
     }
     double m[LF_NUM_METRICS];
@@ -259,8 +316,34 @@ int cli_cmd_eval(const struct cli_opts *o) {
         rc = cli_fail(st, lf_status_string(st), 1);
         goto done;
     }
-    cli_print_metrics(stdout, m, in.N, o->json);
+    if (o->per_class || o->confusion) {
+        if (o->confusion && in.C > EVAL_MAX_CONFUSION) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "--confusion prints at most %d classes, and the outputs have %zu (the report "
+                     "lists the most frequent confusions)", EVAL_MAX_CONFUSION, in.C);
+            rc = cli_fail(LF_ERR_ARG, msg, 1);
+            goto done;
+        }
+        cls = calloc(in.C, sizeof *cls);
+        nums = calloc(in.C, sizeof *nums);
+        pc = o->per_class ? calloc(in.C, sizeof *pc) : NULL;
+        cm = o->confusion ? calloc(in.C * in.C, sizeof *cm) : NULL;
+        if (!cls || !nums || (o->per_class && !pc) || (o->confusion && !cm)) {
+            rc = cli_fail(LF_ERR_NOMEM, "out of memory for the per-class scores", 0);
+            goto done;
+        }
+        for (size_t c = 0; c < in.C; c++) cls[c] = cli_class_name(&classes, f, c, nums[c]);
+        if (pc) st = lf_fusion_per_class(prob, y, in.N, in.C, pc);
+        if (!st && cm) st = lf_fusion_confusion(prob, y, in.N, in.C, cm);
+        if (st) {
+            rc = cli_fail(st, lf_status_string(st), 1);
+            goto done;
+        }
+    }
+    cli_print_eval(stdout, m, in.N, in.C, cls, pc, cm, o->json);
 done:
+    lf_names_free(&classes);
+    free(cls), free(nums), free(pc), free(cm);
     lf_fusion_free(f);
     cli_inputs_free(&in);
     free(prob);

@@ -13,6 +13,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* A row whose sum is further than this from 1 looks like raw scores. */
 #define CLI_LOGITS_HINT 0.1
@@ -200,12 +201,82 @@ lf_status cli_match_models(const lf_fusion *f, cli_inputs *in, cli_err *e) {
     return LF_OK;
 }
 
-lf_status cli_load_labels(const char *file, size_t N, size_t C, int **y, cli_err *e) {
+/* Labels given as names, one per line of the text file `file` (an optional
+ * header line when there are N + 1 lines), mapped through *classes (from
+ * --class-names, a CSV header or the fusion model) or, with none, through
+ * their sorted distinct values, which become *classes.  Returns -1 when the
+ * file is not such a column, or holds something that starts like a number
+ * (the numeric reader's error stands). */
+static int labels_by_name(const char *file, size_t N, size_t C, lf_names *classes, int *out, lf_status *st,
+                          cli_err *e) {
+    struct stat sb;
+    if (strcmp(file, "-") == 0 || stat(file, &sb) != 0 || !S_ISREG(sb.st_mode)) return -1;
+    lf_names lines;
+    char err[512];
+    if (lf_names_read(file, &lines, err, sizeof err) != LF_OK) return -1;
+    const char *const *lab = (const char *const *)lines.names;
+    size_t n = lines.n;
+    if (n == N + 1) { /* a header line: not one of the classes when they are known */
+        size_t c = 0;
+        while (c < classes->n && strcmp(lab[0], classes->names[c]) != 0) c++;
+        if (!classes->n || c == classes->n) lab++, n--;
+    }
+    for (size_t i = 0; i < n; i++) { /* numbers that did not read: the numeric reader's error stands */
+        const char *v = lab[i] + (lab[i][0] == '+' || lab[i][0] == '-');
+        if ((v[0] >= '0' && v[0] <= '9') || (v[0] == '.' && v[1] >= '0' && v[1] <= '9')) {
+            lf_names_free(&lines);
+            return -1;
+        }
+    }
+    *st = LF_OK;
+    if (n != N) {
+        *st = cli_set(e, LF_ERR_SHAPE, "'%s' has %zu label%s but the model files have %zu row%s", file, n,
+                      plural(n), N, plural(N));
+    } else if (classes->n) {
+        lf_input_issue is;
+        if (lf_labels_from_names(lab, N, (const char *const *)classes->names, classes->n, out, &is) != LF_OK) {
+            char list[300] = "";
+            for (size_t c = 0; c < classes->n && strlen(list) < 200; c++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", c ? ", " : "", classes->names[c]);
+            *st = cli_set(e, LF_ERR_FORMAT, "label '%.80s' at row %zu of '%s' is not a class name (the classes: %s)",
+                          lab[is.row], is.row + 1, file, list);
+        }
+    } else {
+        lf_names u;
+        *st = lf_names_unique(lab, N, &u);
+        if (*st == LF_OK && u.n != C) {
+            *st = cli_set(e, LF_ERR_SHAPE,
+                          "'%s' holds %zu distinct labels but the outputs have %zu classes (give the class names "
+                          "with --class-names)", file, u.n, C);
+            lf_names_free(&u);
+        } else if (*st == LF_OK) {
+            lf_labels_from_names(lab, N, (const char *const *)u.names, u.n, out, NULL);
+            *classes = u;
+        } else {
+            *st = cli_set(e, *st, "out of memory reading the labels of '%s'", file);
+        }
+    }
+    lf_names_free(&lines);
+    return 0;
+}
+
+lf_status cli_load_labels(const char *file, size_t N, size_t C, lf_names *classes, int **y, cli_err *e) {
     *y = NULL;
     int *out = NULL;
     lf_matrix a;
     lf_status st = cli_read_matrix(file, &a, e);
     const char *path = cli_input_name(file);
+    if (st == LF_ERR_FORMAT && classes) { /* names ("car", "dog"), not numbers? */
+        cli_err numeric = *e;
+        if (!(out = calloc(N ? N : 1, sizeof *out))) return cli_set(e, LF_ERR_NOMEM, "out of memory");
+        if (labels_by_name(file, N, C, classes, out, &st, e) < 0) {
+            *e = numeric;
+            st = LF_ERR_FORMAT;
+        }
+        if (st) free(out);
+        else *y = out;
+        return st;
+    }
     if (st) return st;
     if (a.rows != N) {
         st = cli_set(e, LF_ERR_SHAPE, "'%s' has %zu label%s but the model files have %zu row%s", path,
@@ -243,4 +314,44 @@ lf_status cli_load_labels(const char *file, size_t N, size_t C, int **y, cli_err
 done:
     lf_matrix_free(&a);
     return st;
+}
+
+lf_status cli_class_names(const struct cli_opts *o, size_t C, lf_names *out, cli_err *e) {
+    char err[512];
+    memset(out, 0, sizeof *out);
+    const char *from = o->class_names;
+    lf_status st;
+    if (from) {
+        st = lf_names_read(from, out, err, sizeof err);
+    } else {
+        st = LF_OK;
+        for (size_t k = 0; st == LF_OK && !out->n && k < o->n_models; k++) {
+            from = o->models[k].path;
+            st = lf_csv_header_read(from, out, err, sizeof err);
+        }
+    }
+    if (st) return cli_set(e, st, "%s", err);
+    if (out->n && out->n != C) {
+        size_t n = out->n;
+        lf_names_free(out);
+        return cli_set(e, LF_ERR_SHAPE, "'%s' names %zu classes, but the outputs have %zu", from, n, C);
+    }
+    return LF_OK;
+}
+
+const char *cli_class_name(const lf_names *given, const lf_fusion *f, size_t c, char buf[24]) {
+    if (given && c < given->n) return given->names[c];
+    const char *s = lf_fusion_class_name(f, c);
+    if (s) return s;
+    snprintf(buf, 24, "%zu", c);
+    return buf;
+}
+
+void cli_print_name(FILE *f, const char *s, int width) {
+    int n = 0;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if ((*c & 0xC0) != 0x80) n++;
+        fputc(*c < 0x20 || *c == 0x7f ? '?' : *c, f);
+    }
+    for (; n < width; n++) fputc(' ', f);
 }

@@ -28,7 +28,8 @@ int main(int argc, char **argv) {
         fputs(lf_cli_usage(o.command), stdout);
         return 0;
     }
-    if (o.command == CLI_COMPARE || o.command == CLI_FIT || o.command == CLI_PREDICT || o.command == CLI_EVAL) {
+    if (o.command == CLI_COMPARE || o.command == CLI_FIT || o.command == CLI_PREDICT || o.command == CLI_EVAL ||
+        o.command == CLI_REPORT) {
         /* before anything is read or written */
         if (cli_check_outputs_apart(&o, err, sizeof err)) {
             cli_error(err);
@@ -41,7 +42,8 @@ int main(int argc, char **argv) {
     }
     /* an MPI job (the MPI build) before the guard's signal handlers */
     cli_mpi_start(&argc, &argv, &o);
-    if (o.command == CLI_COMPARE || o.command == CLI_FIT || o.command == CLI_PREDICT || o.command == CLI_EVAL)
+    if (o.command == CLI_COMPARE || o.command == CLI_FIT || o.command == CLI_PREDICT || o.command == CLI_EVAL ||
+        o.command == CLI_REPORT)
         cli_guard_start();
     int rc = CLI_EXIT_USAGE;
     switch (o.command) {
@@ -53,6 +55,7 @@ int main(int argc, char **argv) {
     case CLI_EVAL: rc = cli_cmd_eval(&o); break;
     case CLI_INSPECT: rc = cli_cmd_inspect(&o); break;
     case CLI_DEMO: rc = cli_cmd_demo(&o); break;
+    case CLI_REPORT: rc = cli_cmd_report(&o); break;
     default: break;
     }
     return cli_mpi_finish(&o, rc);

@@ -133,11 +133,62 @@ void cli_print_auto(FILE *f, const lf_compare_table *t, int metric, size_t top) 
 }
 
 void cli_print_metrics(FILE *f, const double m[LF_NUM_METRICS], size_t N, int json) {
+    cli_print_eval(f, m, N, 0, NULL, NULL, NULL, json);
+}
+
+/* a class name cut or padded to w characters (control characters '?') */
+static void name_cell(FILE *f, const char *s, int w, int right) {
+    char cut[256];
+    size_t n = 0, chars = 0;
+    for (const char *c = s; *c && n + 4 < sizeof cut; c++) {
+        if ((*c & 0xC0) != 0x80 && (int)chars++ == w) break;
+        cut[n++] = *c;
+    }
+    cut[n] = '\0';
+    if (right)
+        for (size_t i = chars > (size_t)w ? (size_t)w : chars; (int)i < w; i++) fputc(' ', f);
+    cli_print_name(f, cut, right ? 0 : w);
+}
+
+void cli_print_eval(FILE *f, const double m[LF_NUM_METRICS], size_t N, size_t C, const char *const *cls,
+                    const lf_class_score *pc, const size_t *cm, int json) {
     if (json) {
         fprintf(f, "{\"samples\": %zu", N);
         for (int k = 0; k < LF_NUM_METRICS; k++) {
             fprintf(f, ", \"%s\": ", METRIC_KEYS[k]);
             json_number(f, m[k]);
+        }
+        if (pc || cm) {
+            fputs(", \"class_names\": [", f);
+            for (size_t c = 0; c < C; c++) {
+                if (c) fputs(", ", f);
+                cli_json_string(f, cls[c]);
+            }
+            fputs("]", f);
+        }
+        if (pc) {
+            fputs(", \"per_class\": [", f);
+            for (size_t c = 0; c < C; c++) {
+                fprintf(f, "%s{\"class\": ", c ? ", " : "");
+                cli_json_string(f, cls[c]);
+                fputs(", \"precision\": ", f);
+                json_number(f, pc[c].precision);
+                fputs(", \"recall\": ", f);
+                json_number(f, pc[c].recall);
+                fputs(", \"f1\": ", f);
+                json_number(f, pc[c].f1);
+                fprintf(f, ", \"support\": %zu}", pc[c].support);
+            }
+            fputs("]", f);
+        }
+        if (cm) {
+            fputs(", \"confusion\": [", f);
+            for (size_t t = 0; t < C; t++) {
+                fputs(t ? ", [" : "[", f);
+                for (size_t q = 0; q < C; q++) fprintf(f, "%s%zu", q ? ", " : "", cm[t * C + q]);
+                fputs("]", f);
+            }
+            fputs("]", f);
         }
         fputs("}\n", f);
         return;
@@ -148,6 +199,37 @@ void cli_print_metrics(FILE *f, const double m[LF_NUM_METRICS], size_t N, int js
     fprintf(f, "log-loss  %.4f\n", m[LF_METRIC_LOG_LOSS]);
     fprintf(f, "Brier     %.4f\n", m[LF_METRIC_BRIER]);
     fprintf(f, "ECE       %.4f\n", m[LF_METRIC_ECE]);
+    int w = 5;
+    for (size_t c = 0; (pc || cm) && c < C; c++) {
+        int n = 0;
+        for (const char *s = cls[c]; *s; s++) n += (*s & 0xC0) != 0x80;
+        if (n > w) w = n;
+    }
+    if (w > 24) w = 24;
+    if (pc) {
+        fputs("\nper class:\n", f);
+        name_cell(f, "class", w, 0);
+        fputs("  precision  recall      F1  support\n", f);
+        for (size_t c = 0; c < C; c++) {
+            name_cell(f, cls[c], w, 0);
+            fprintf(f, "     %.4f  %.4f  %.4f  %7zu\n", pc[c].precision, pc[c].recall, pc[c].f1, pc[c].support);
+        }
+    }
+    if (cm) {
+        int cw = w < 6 ? 6 : w > 12 ? 12 : w;
+        fputs("\nconfusion (rows: true class, columns: predicted):\n", f);
+        name_cell(f, "", w, 0);
+        for (size_t q = 0; q < C; q++) {
+            fputs("  ", f);
+            name_cell(f, cls[q], cw, 1);
+        }
+        fputc('\n', f);
+        for (size_t t = 0; t < C; t++) {
+            name_cell(f, cls[t], w, 0);
+            for (size_t q = 0; q < C; q++) fprintf(f, "  %*zu", cw, cm[t * C + q]);
+            fputc('\n', f);
+        }
+    }
 }
 
 void cli_print_bar(FILE *f, double v, int width) {
@@ -188,6 +270,15 @@ void cli_print_fusion(FILE *f, const lf_fusion *fu, int header) {
         fprintf(f, "calibrated:  %s\n", lf_fusion_calibrated(fu) ? "yes" : "no");
         fprintf(f, "inputs:      %s\n", lf_fusion_logits(fu) ? "logits (softmax applied)" : "probabilities");
         fprintf(f, "classes:     %zu\n", C);
+        if (lf_fusion_class_name(fu, 0)) {
+            fputs("class names:", f);
+            for (size_t c = 0; c < C && c < 50; c++) {
+                fputs(c ? ", " : " ", f);
+                cli_print_name(f, lf_fusion_class_name(fu, c), 0);
+            }
+            if (C > 50) fprintf(f, ", ... (%zu more)", C - 50);
+            fputc('\n', f);
+        }
         fprintf(f, "models:      %zu\n", M);
         for (size_t k = 0; k < M; k++)
             fprintf(f, "  %-*s  temperature %.4f\n", w, lf_fusion_model_name(fu, k),
@@ -219,6 +310,12 @@ void cli_print_fusion(FILE *f, const lf_fusion *fu, int header) {
         fprintf(f, "  %-*s", w, "");
         for (size_t c = 0; c < cols; c++) {
             char h[32];
+            const char *nm = lf_fusion_class_name(fu, c);
+            if (nm) {
+                fputs("  ", f);
+                name_cell(f, nm, 9, 1);
+                continue;
+            }
             snprintf(h, sizeof h, "class %zu", c);
             fprintf(f, "  %9s", h);
         }

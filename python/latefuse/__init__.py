@@ -22,14 +22,14 @@ shapes and arguments raise ValueError before any call.
 import numpy as _np
 
 from ._lib import LatefuseError, library_path
-from . import layers, optimizers, regularizers, callbacks
-from .models import Model, History, load_model
-from .fusion import Fusion, compare, load_fusion, fusion_metrics, METHODS
+from . import layers, optimizers, regularizers, callbacks, initializers
+from .models import Model, Sequential, History, load_model, model_from_json
+from .fusion import Fusion, compare, load_fusion, fusion_metrics, report, METHODS
 
 __version__ = "0.1.0"
 
-__all__ = ["LatefuseError", "Model", "History", "load_model", "Fusion", "compare", "load_fusion",
-           "fusion_metrics", "METHODS", "softmax", "layers", "optimizers", "regularizers",
+__all__ = ["LatefuseError", "Model", "Sequential", "History", "load_model", "model_from_json", "initializers", "Fusion", "compare", "load_fusion",
+           "fusion_metrics", "report", "METHODS", "softmax", "layers", "optimizers", "regularizers",
            "callbacks", "nn", "library_path"]
 
 

@@ -164,6 +164,12 @@ class CompareTable(ctypes.Structure):
     _fields_ = [("n_rows", c_size), ("rows", ctypes.POINTER(ScoreRow)), ("n_models", c_size)]
 
 
+class ReportOptions(ctypes.Structure):
+    """lf_report_options (latefuse.h)."""
+    _fields_ = [("fusion", FusionOptions), ("methods", c_void_p), ("n_methods", c_size), ("fitted", c_void_p),
+                ("class_names", c_void_p), ("title", c_char_p), ("command", c_char_p)]
+
+
 def _proto(name, restype, *argtypes):
     fn = getattr(lib, name)
     fn.restype = restype
@@ -253,6 +259,12 @@ _proto("lf_labels_from_matrix", _S, c_void_p, c_size, c_size, c_size, c_void_p, 
 _proto("lf_fusion_predict_files", _S, _P, _P, _P, c_size, c_char_p, ctypes.POINTER(PredictFilesOptions),
        ctypes.POINTER(PredictFilesResult))
 _proto("lf_fusion_metrics", _S, c_void_p, c_void_p, c_size, c_size, ctypes.c_double * NUM_METRICS)
+_proto("lf_fusion_set_class_names", _S, _P, _P, c_size)
+_proto("lf_fusion_class_name", c_char_p, _P, c_size)
+_proto("lf_fusion_history", ctypes.POINTER(History), _P)
+_proto("lf_report_defaults", ReportOptions)
+_proto("lf_fusion_report", _S, _P, _P, _P, c_size, c_size, c_size, c_void_p, ctypes.POINTER(ReportOptions),
+       c_char_p, ctypes.c_uint)
 
 
 def progress_printer(bar):

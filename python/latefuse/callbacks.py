@@ -1,15 +1,108 @@
 """
-callbacks.py — EarlyStopping, the one Keras callback the C fit loop runs.
+callbacks.py — Keras callbacks: EarlyStopping, run by the C fit loop
+itself (patience, min_delta, restore_best_weights are fit options of the
+library), ModelCheckpoint, and the Callback base class for your own.
 
-Why only this one: the epochs run inside lf_model_fit (without the GIL), so
-arbitrary Python callbacks have no hook; early stopping is a fit option of
-the library (patience, min_delta, restore_best_weights).
+The epochs run inside lf_model_fit (without the GIL); at each epoch's
+begin and end the library reports progress, and there Model.fit calls the
+callbacks' on_epoch_begin(epoch, logs) and on_epoch_end(epoch, logs) (logs:
+loss, accuracy and the compiled metrics, val_* with validation data), and
+on_train_begin / on_train_end around the fit.  There are no per-batch
+hooks.  A callback may read the model (self.model.predict, evaluate, save,
+get_weights) but not change it while fit runs; an exception in a callback
+is raised when fit returns (the epochs are not interrupted).
 """
-__all__ = ["Callback", "EarlyStopping"]
+import os
+import sys
+import warnings
+from typing import Any, Dict, Optional
+
+__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint"]
 
 
 class Callback:
-    pass
+    """keras.callbacks.Callback: subclass and override the hooks."""
+
+    def __init__(self) -> None:
+        self.model = None
+        self.params: Dict[str, Any] = {}
+
+    def set_model(self, model) -> None:
+        self.model = model
+
+    def set_params(self, params: Dict[str, Any]) -> None:
+        self.params = params
+
+    def on_train_begin(self, logs: Optional[Dict[str, float]] = None) -> None:
+        pass
+
+    def on_train_end(self, logs: Optional[Dict[str, float]] = None) -> None:
+        pass
+
+    def on_epoch_begin(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        pass
+
+    def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        pass
+
+
+class ModelCheckpoint(Callback):
+    """ModelCheckpoint(filepath, monitor='val_loss', verbose=0,
+    save_best_only=False, save_weights_only=False, mode='auto',
+    save_freq='epoch'), as Keras: saves the model (Model.save: one
+    safetensors file, so `filepath` must not end in .keras or .h5) at the
+    end of every epoch, or with save_best_only only when `monitor` improved
+    (mode 'min', 'max', or 'auto': max for accuracies, min otherwise).
+    filepath may hold Keras' fields, e.g. 'w.{epoch:02d}-{val_loss:.2f}.lf'.
+    `best` is the best value seen."""
+
+    def __init__(self, filepath: str, monitor: str = "val_loss", verbose: int = 0,
+                 save_best_only: bool = False, save_weights_only: bool = False, mode: str = "auto",
+                 save_freq: Any = "epoch", initial_value_threshold: Optional[float] = None) -> None:
+        super().__init__()
+        from .models import _check_save_name
+        self.filepath = os.fspath(filepath)
+        _check_save_name(self.filepath, "ModelCheckpoint")
+        if save_weights_only:
+            raise ValueError("ModelCheckpoint: save_weights_only=True is not supported: latefuse saves "
+                             "whole models (architecture and weights in one file, Model.save)")
+        if save_freq != "epoch":
+            raise ValueError("ModelCheckpoint: only save_freq='epoch' is supported (the epochs run inside "
+                             "the C library), got %r" % (save_freq,))
+        if mode not in ("auto", "min", "max"):
+            raise ValueError("ModelCheckpoint: mode must be 'auto', 'min' or 'max', got %r" % (mode,))
+        if mode == "auto":
+            mode = "max" if ("acc" in monitor or monitor.startswith("fmeasure")) else "min"
+        self.monitor, self.verbose, self.save_best_only, self.mode = monitor, verbose, bool(save_best_only), mode
+        self.save_weights_only, self.save_freq = False, "epoch"
+        inf = float("inf")
+        self.best = initial_value_threshold if initial_value_threshold is not None else (
+            inf if mode == "min" else -inf)
+
+    def _better(self, v: float) -> bool:
+        return v < self.best if self.mode == "min" else v > self.best
+
+    def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        logs = logs or {}
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if not self.save_best_only:
+            if self.verbose:
+                sys.stderr.write("\nEpoch %d: saving model to %s\n" % (epoch + 1, path))
+            self.model.save(path)
+            return
+        cur = logs.get(self.monitor)
+        if cur is None:
+            warnings.warn("Can save best model only with %s available, skipping (available: %s)"
+                          % (self.monitor, ", ".join(sorted(logs))), RuntimeWarning)
+            return
+        if self._better(cur):
+            if self.verbose:
+                sys.stderr.write("\nEpoch %d: %s improved from %.5f to %.5f, saving model to %s\n"
+                                 % (epoch + 1, self.monitor, self.best, cur, path))
+            self.best = cur
+            self.model.save(path)
+        elif self.verbose:
+            sys.stderr.write("\nEpoch %d: %s did not improve from %.5f\n" % (epoch + 1, self.monitor, self.best))
 
 
 class EarlyStopping(Callback):
@@ -20,8 +113,10 @@ class EarlyStopping(Callback):
     Keras).  patience=0 behaves like patience=1 (stop after the first epoch
     without improvement)."""
 
-    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
-                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
+                 verbose: int = 0, mode: str = "auto", baseline: Optional[float] = None,
+                 restore_best_weights: bool = False, start_from_epoch: int = 0) -> None:
+        super().__init__()
         if monitor not in ("loss", "val_loss"):
             raise ValueError("EarlyStopping: monitor must be 'loss' or 'val_loss', got %r" % (monitor,))
         if mode not in ("auto", "min"):

@@ -246,10 +246,13 @@ class Fusion:
             lib.lf_fusion_free(h)
             self.__dict__["_handle"] = None
 
-    def fit(self, P: ArrayList, y: Any, names: Optional[Sequence[str]] = None) -> "Fusion":
+    def fit(self, P: ArrayList, y: Any, names: Optional[Sequence[str]] = None,
+            class_names: Optional[Sequence[str]] = None) -> "Fusion":
         """Fits the fusion on the models' outputs P (list of (N, C) arrays,
         NaN rows / None for missing, or one (N, M, C) array) and labels y;
-        returns self."""
+        returns self.  class_names: C names, kept with the model
+        (class_names_, the file, inspect, eval and the report); labels given
+        as strings are the class names when class_names is not given."""
         arrs, N, C = _prep(P, "fit")
         labels = None
         if not _is_index_labels(y):
@@ -269,6 +272,15 @@ class Fusion:
         if st:
             self._is_fitted = False
             _lib.raise_fusion(h, st)
+        if class_names is None and labels is not None and labels.dtype.kind in "USO":
+            class_names = labels  # labels given as names name the classes
+        if class_names is not None:
+            cn = [str(c) for c in class_names]
+            ctab, ckeep = _lib.name_table(cn)
+            st = lib.lf_fusion_set_class_names(h, ctab, len(cn))
+            if st:
+                self._is_fitted = False
+                _lib.raise_fusion(h, st, "fit")
         self._read_fitted()
         if labels is not None:
             self.classes_ = labels
@@ -302,6 +314,18 @@ class Fusion:
             self.importance_ = None
         note = lib.lf_fusion_auto_note(h)
         self.auto_note_ = note.decode() if note else None
+        names = [lib.lf_fusion_class_name(h, c) for c in range(C)]
+        self.class_names_ = [n.decode("utf-8") for n in names] if names and names[0] is not None else None
+        hp = lib.lf_fusion_history(h)
+        self.history_ = None
+        if hp:  # a learned method fitted here: its engine history
+            hp = hp.contents
+            self.history_ = {}
+            for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+                ptr = getattr(hp, key)
+                vals = [float(ptr[i]) for i in range(hp.epochs)] if ptr else []
+                if vals and not all(np.isnan(vals)):
+                    self.history_[key] = vals
 
     def _need_fitted(self, what):
         if not self._fitted:
@@ -403,6 +427,21 @@ class Fusion:
             msg = res.message.decode("utf-8", "replace") or _lib.status_string(st)
             raise LatefuseError("predict_files: " + msg, st, _lib.status_string(st))
         return int(res.rows), int(res.cols)
+
+    def report(self, path, P, y, **kwargs):
+        """Writes the HTML report (latefuse.report) of this fitted model's
+        output on (P, y): the same page as latefuse.report(path, P, y,
+        fusion=self, ...) and `latefuse report -f FILE`.  Unfitted, the page
+        of latefuse.report with this Fusion's settings (calibrate, folds,
+        seed, logits, ...)."""
+        if not self._fitted:
+            for k in ("calibrate", "folds", "seed", "logits", "epochs", "modality_dropout", "verbose", "metric",
+                      "ensemble_size", "bags", "neighbors"):
+                kwargs.setdefault(k, getattr(self, k))
+            return report(path, P, y, **kwargs)
+        kwargs.setdefault("names", self.names_)
+        kwargs.setdefault("logits", self.logits_)
+        return report(path, P, y, fusion=self, **kwargs)
 
     def save(self, path):
         """Saves the fitted fusion (atomic write; the CLI reads it too)."""
@@ -515,3 +554,66 @@ def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, l
             return rows
         return pd.DataFrame(rows)
     return rows
+
+
+def report(path, P, y, names=None, methods="all", fusion=None, class_names=None, title=None, command=None,
+           calibrate=False, folds=5, seed=0, logits=False, epochs=0, modality_dropout=0.5, verbose=0,
+           metric="log-loss", ensemble_size=50, bags=1, neighbors=7):
+    """Writes one self-contained HTML page (lf_fusion_report; inline SVG and
+    CSS, no script) about fusing the outputs P (list of (N, C) arrays) with
+    labels y: the compare table of `methods`, reliability diagrams before
+    and after calibration, confusion matrices, per-class scores, weights,
+    training curves, each model's worth, the data and `command`.  With
+    `fusion` (a fitted Fusion, its models in the order of P) the page shows
+    its output; without, the table's best method, cross-validated.
+    class_names: C names (default: the fusion model's, else 0..C-1).
+    Returns path."""
+    arrs, N, C = _prep(P, "report")
+    yy = _labels(y, N, C, "report")
+    nm = _names(names, len(arrs), "report")
+    ro = lib.lf_report_defaults()
+    ro.fusion = _options(None, calibrate, folds, seed, logits, epochs, modality_dropout, verbose, "report", metric,
+                         ensemble_size, bags, neighbors)
+    mids = None
+    if not (methods is None or (isinstance(methods, str) and methods == "all")):
+        ms = [methods] if isinstance(methods, str) else list(methods)
+        if not ms:
+            raise ValueError("report: methods is empty")
+        mids = []
+        for m in ms:
+            i = lib.lf_method_parse(str(m).encode())
+            if i < 0:
+                raise ValueError("report: unknown method %r: use one of %s" % (m, ", ".join(METHODS)))
+            mids.append(i)
+    marr = (ctypes.c_int * len(mids))(*mids) if mids else None
+    ro.methods = ctypes.cast(marr, ctypes.c_void_p) if marr else None
+    ro.n_methods = len(mids) if mids else 0
+    if fusion is not None:
+        if not isinstance(fusion, Fusion):
+            raise TypeError("report: fusion must be a fitted latefuse.Fusion, got %s" % type(fusion).__name__)
+        fusion._need_fitted("report")
+        ro.fitted = fusion._handle
+    ckeep = None
+    if class_names is not None:
+        cn = [str(c) for c in class_names]
+        if len(cn) != C:
+            raise ValueError("report: %d class names given for %d classes" % (len(cn), C))
+        ctab, ckeep = _lib.name_table(cn)
+        ro.class_names = ctypes.cast(ctab, ctypes.c_void_p)
+    ro.title = title.encode("utf-8") if title is not None else None
+    ro.command = command.encode("utf-8") if command is not None else None
+    h = ctypes.c_void_p()
+    st = lib.lf_fusion_create(ctypes.byref(h))
+    if st:
+        raise LatefuseError("could not create a fusion context: " + _lib.status_string(st), st)
+    try:
+        tab = _lib.ptr_table(arrs)
+        ntab, keep = _lib.name_table(nm)
+        st = lib.lf_fusion_report(h, tab, ntab, len(arrs), N, C, yy.ctypes.data, ctypes.byref(ro),
+                                  os.fsencode(os.fspath(path)), 0)
+        if st:
+            _lib.raise_fusion(h, st)
+    finally:
+        lib.lf_fusion_free(h)
+    del ckeep, marr
+    return path

@@ -11,14 +11,22 @@ are checked here at call time, with Keras-like messages, so mistakes show
 where the layer is called rather than when the model is built.
 
 A tensor is (batch, *shape), shape of rank 1 to 3, channels last like
-Keras: images (H, W, C), sequences (T, D), vectors (D,).  A layer object is
-called once: the C model owns each layer's weights, so Keras' layer sharing
-is not offered.
+Keras: images (H, W, C), sequences (T, D), vectors (D,).  A layer object
+called again is Keras' shared layer: each call is a node of the graph and
+all of them use the layer's one set of weights (lf_share_weights; training
+sums their gradients).  The weights live in the C model of a Model that
+holds the layer; a layer in several Models (a nested model, a sub-model)
+has one set of weights, copied to the Model that uses them next whenever
+another one changed them (models.py, Model._sync).
 """
 import ctypes
+import inspect
 import itertools
+from typing import Any, Dict, List, Optional, Sequence
 
 from . import _lib
+from . import initializers as _init
+from . import regularizers as _regularizers
 
 __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Flatten", "Reshape",
            "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
@@ -26,7 +34,8 @@ __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Fl
            "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot",
            "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor", "TextVectorization",
            "Embedding", "PositionEmbedding", "Conv1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
-           "LayerNormalization"]
+           "LayerNormalization",
+           "MultiHeadAttention"]
 
 _counter = itertools.count()
 
@@ -80,33 +89,72 @@ class Layer:
         if not cls.__name__.startswith("_"):
             Layer._types[cls.__name__] = cls
 
-    def __init__(self, name=None):
+    _fixed_input = False  # True: the input shapes are fixed by the weights (a shared call keeps them)
+
+    def __init__(self, name: Optional[str] = None) -> None:
         if name is not None and not isinstance(name, str):
             raise ValueError("a layer name must be a string, got %r" % (name,))
         self._user_name = name
         self._built_name = None
-        self._model = None
+        self._holder = None    # the Model whose C model holds the current weights
+        self._version = 0      # bumped by every change of the weights (models.py)
         self._output = None
+        self._in_shapes = None
 
     @property
-    def name(self):
+    def name(self) -> Optional[str]:
         return self._user_name or self._built_name
 
-    # --- weights, through the model that built the layer
+    # --- weights, through the model that holds them
     def _owner(self):
-        model = self._model() if self._model is not None else None
-        if model is None:
+        if self._holder is None:
             raise ValueError("layer %s is not part of a Model yet: its weights live in the C "
                              "model, created by latefuse.Model(inputs, outputs)" %
                              (self.name or type(self).__name__))
-        return model
+        return self._holder
 
-    def get_weights(self):
+    # --- configuration (Keras' get_config / from_config)
+    def get_config(self) -> Dict[str, Any]:
+        """The constructor's arguments (JSON-serialisable), as Keras'
+        get_config: cls.from_config(layer.get_config()) makes a layer with
+        the same settings (and new weights)."""
+        cfg = {"name": self.name}
+        sig = inspect.signature(type(self).__init__)
+        for p in list(sig.parameters.values())[1:]:
+            if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name == "name":
+                continue
+            if not hasattr(self, p.name):
+                raise NotImplementedError("%s.get_config: the argument '%s' is not kept by the layer"
+                                          % (type(self).__name__, p.name))
+            v = getattr(self, p.name)
+            if hasattr(v, "get_config"):
+                v = {"class_name": type(v).__name__, "config": v.get_config()}
+            cfg[p.name] = list(v) if isinstance(v, tuple) else v
+        return cfg
+
+    @classmethod
+    def from_config(cls, config: Dict[str, Any]) -> "Layer":
+        """A new layer from get_config()'s dict."""
+        return cls(**config)
+
+    def _initializers(self):
+        """(weight index, initializer name) for the weights whose Keras
+        initializer is not the C builder's default (glorot_uniform kernel,
+        zero bias); Model applies them with lf_initialize."""
+        out = []
+        k, b = getattr(self, "kernel_initializer", None), getattr(self, "bias_initializer", None)
+        if k is not None and k != "glorot_uniform":
+            out.append((0, k))
+        if b is not None and b != "zeros" and getattr(self, "use_bias", False):
+            out.append((1, b))
+        return out
+
+    def get_weights(self) -> List[Any]:
         """This layer's weights as numpy arrays, Keras' layout (a Dense
         kernel is (in, units): the transpose of the C library's storage)."""
         return self._owner()._layer_weights(self)
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Sequence[Any]) -> None:
         """Sets this layer's weights (Keras' layout and shapes)."""
         self._owner()._set_layer_weights(self, weights)
 
@@ -124,22 +172,25 @@ class Layer:
     @trainable.setter
     def trainable(self, value):
         self._trainable = bool(value)
-        model = self._model() if self._model is not None else None
-        if model is not None:
-            model._apply_trainable(self)
+        if self._holder is not None:  # the other models holding it apply it when they fit (models.py)
+            self._holder._apply_trainable(self)
 
     @property
     def output(self):
         return self._output
 
     # --- calling
-    def __call__(self, inputs, **kwargs):
-        if self._output is not None:
-            raise ValueError("layer %s is already called once: latefuse layers cannot be shared "
-                             "(the C model owns each layer's weights); create a new layer" %
-                             (self.name or type(self).__name__))
+    def __call__(self, inputs, **kwargs) -> "KerasTensor":
+        xs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        shapes = tuple(x.sample_shape for x in xs if isinstance(x, KerasTensor))
+        if self._output is not None and self._fixed_input and shapes != self._in_shapes:
+            raise ValueError("layer %s was built on input shape %s and is called on %s: a layer called "
+                             "again shares its weights, so its input shapes must stay the same" %
+                             (self.name or type(self).__name__, ", ".join(map(_shape_str, self._in_shapes)),
+                              ", ".join(map(_shape_str, shapes))))
         out = self._call(inputs, **kwargs)
-        self._output = out
+        if self._output is None:
+            self._output, self._in_shapes = out, shapes
         return out
 
     def _call(self, inputs, **kwargs):  # pragma: no cover - abstract
@@ -227,6 +278,7 @@ class InputLayer(Layer):
         for d in self.sample_shape:
             self.dim *= d
         self.dtype = dtype
+        self.shape = self.sample_shape
 
     def _call(self, inputs, **kwargs):  # pragma: no cover
         raise ValueError("an input layer is not called")
@@ -236,7 +288,8 @@ class InputLayer(Layer):
         return lib.lf_input_shape(h, len(self.sample_shape), dims, 1 if self.dtype == "int32" else 0, name)
 
 
-def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs):
+def Input(shape: Any = None, batch_size: Optional[int] = None, dtype: Optional[str] = None,
+          name: Optional[str] = None, batch_shape: Any = None, **kwargs) -> KerasTensor:
     """Input(shape) -> a symbolic (batch, *shape) tensor, as keras.Input:
     shape of rank 1 to 3, channels last ((64, 64, 3) for images).  dtype
     float32, or int32 for token ids (given as arrays of integers, computed
@@ -248,12 +301,19 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, 
         shape = tuple(batch_shape)[1:]
     if isinstance(shape, int):
         shape = (shape,)
+    if dtype in ("string", "str"):  # texts, for a TextVectorization to call on
+        if shape not in (None, (), (1,), [1], []):
+            raise ValueError("Input: a string input holds one text per row: shape=(1,), got %r" % (shape,))
+        layer = InputLayer((1,), name, "string")
+        t = KerasTensor(layer, [], (1,))
+        layer._output = t
+        return t
     if (shape is None or not 1 <= len(tuple(shape)) <= 3 or
             any(d is None or isinstance(d, bool) or int(d) < 1 for d in tuple(shape))):
         raise ValueError("Input: shape must be 1 to 3 dims >= 1, channels last (features,), (steps, "
                          "features) or (height, width, channels), got %r" % (shape,))
     if dtype not in (None, "float32", "float64", "int32"):
-        raise ValueError("Input: dtype must be float32 or int32 (the library computes in float32)")
+        raise ValueError("Input: dtype must be float32, int32 or string (the library computes in float32)")
     layer = InputLayer(tuple(int(d) for d in shape), name, "int32" if dtype == "int32" else "float32")
     t = KerasTensor(layer, [], layer.sample_shape)
     layer._output = t
@@ -261,25 +321,28 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, 
 
 
 class Dense(Layer):
-    """Dense(units, activation=None, use_bias=True, kernel_regularizer=None),
-    on the last axis as Keras' ((T, D) -> (T, units)).  glorot_uniform
-    kernel, zero bias (Keras' defaults).  get_weights() gives
+    """Dense(units, activation=None, use_bias=True, kernel_initializer=
+    'glorot_uniform', bias_initializer='zeros', kernel_regularizer=None), as
+    Keras, on the last axis ((T, D) -> (T, units); initializers:
+    latefuse.initializers).  get_weights() gives
     [kernel (in, units), bias (units,)] as Keras does; the C library stores
     the kernel as (units, in) like PyTorch and the transposition happens in
     Python."""
 
     prefix = "dense"
+    _fixed_input = True
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, name=None, **kwargs):
+    def __init__(self, units: int, activation: Optional[str] = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, name: Optional[str] = None, **kwargs) -> None:
         super().__init__(name)
         if kwargs:
             raise ValueError("Dense: unsupported arguments %s" % ", ".join(sorted(kwargs)))
         if isinstance(units, bool) or not isinstance(units, int) or units < 1:
             raise ValueError("Dense: units must be a positive integer, got %r" % (units,))
-        if kernel_initializer != "glorot_uniform" or bias_initializer != "zeros":
-            raise ValueError("Dense: only kernel_initializer='glorot_uniform' and "
-                             "bias_initializer='zeros' are available (set other weights with set_weights)")
+        self.kernel_initializer = _init.get(kernel_initializer, "Dense: kernel_initializer")
+        self.bias_initializer = _init.get(bias_initializer, "Dense: bias_initializer")
+        kernel_regularizer = _regularizers.get(kernel_regularizer)
         self.units = units
         self.activation = _activation(activation)
         self.use_bias = bool(use_bias)
@@ -298,9 +361,9 @@ class Dense(Layer):
 
     @classmethod
     def _load(cls, spec, ins, tensors):
-        ly = cls(int(spec["units"]), spec["activation"], spec["use_bias"], name=spec["name"])
-        ly.l2 = float(spec.get("l2") or 0.0)
-        return ly(ins)
+        l2 = float(spec.get("l2") or 0.0)
+        return cls(int(spec["units"]), spec["activation"], spec["use_bias"],
+                   kernel_regularizer=_regularizers.L2(l2) if l2 > 0 else None, name=spec["name"])(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
@@ -343,6 +406,7 @@ class Dropout(Layer):
         if not (isinstance(rate, (int, float)) and 0.0 <= rate < 1.0):
             raise ValueError("Dropout: rate must be in [0, 1), got %r" % (rate,))
         self.rate = float(rate)
+        self.noise_shape, self.seed = None, seed
 
     def _call(self, x):
         x = _one(self, x)
@@ -370,6 +434,7 @@ class Flatten(Layer):
         if data_format not in (None, "channels_last", "channels_first"):
             raise ValueError("Flatten: data_format must be 'channels_last' or 'channels_first', got %r"
                              % (data_format,))
+        self.data_format = data_format
 
     def _call(self, x):
         x = _one(self, x)
@@ -440,6 +505,7 @@ class Concatenate(Layer):
         super().__init__(name)
         if axis not in (-1, 1):
             raise ValueError("Concatenate: only axis=-1 (the features) exists for (batch, features) tensors")
+        self.axis = axis
 
     def _call(self, xs):
         xs = [_flat(self, x) for x in _many(self, xs)]
@@ -460,6 +526,7 @@ class Dot(Layer):
         super().__init__(name)
         if axes not in (1, -1, (1, 1), (-1, -1), [1, 1], [-1, -1]):
             raise ValueError("Dot: only axes=1 (the features) exists for (batch, features) tensors")
+        self.axes = list(axes) if isinstance(axes, (tuple, list)) else axes
         self.normalize = bool(normalize)
 
     def _call(self, xs):
@@ -496,6 +563,7 @@ class WeightedAverage(Layer):
     time: a (batch, n_inputs) tensor, 1 where input k is present."""
 
     prefix = "weighted_average"
+    _fixed_input = True
 
     def __init__(self, n_output=None, name=None):
         super().__init__(name)
@@ -646,12 +714,16 @@ class Conv2D(Layer):
     'same' padding puts the odd pixel at the bottom / right, as Keras."""
 
     prefix = "conv2d"
+    _fixed_input = True
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", activation=None,
-                 use_bias=True, name=None, **kwargs):
+                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros", name=None,
+                 **kwargs):
         super().__init__(name)
         if kwargs:
             raise ValueError("Conv2D: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        self.kernel_initializer = _init.get(kernel_initializer, "Conv2D: kernel_initializer")
+        self.bias_initializer = _init.get(bias_initializer, "Conv2D: bias_initializer")
         if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
             raise ValueError("Conv2D: filters must be a positive integer, got %r" % (filters,))
         self.filters = filters
@@ -774,6 +846,7 @@ class BatchNormalization(Layer):
     by evaluate and predict."""
 
     prefix = "batch_normalization"
+    _fixed_input = True
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, name=None, **kwargs):
         super().__init__(name)
@@ -781,6 +854,7 @@ class BatchNormalization(Layer):
             raise ValueError("BatchNormalization: unsupported arguments %s" % ", ".join(sorted(kwargs)))
         if axis != -1:
             raise ValueError("BatchNormalization: only axis=-1 (channels last) is available")
+        self.axis = axis
         self.momentum, self.epsilon = float(momentum), float(epsilon)
 
     def _call(self, x):
@@ -842,7 +916,7 @@ class RandomFlip(Layer):
             raise ValueError("RandomFlip: mode must be one of %s, got %r" % (", ".join(_FLIPS), mode))
         if seed is not None:
             raise ValueError("RandomFlip: draws come from the model's seed (seed=None)")
-        self.mode = mode
+        self.mode, self.seed = mode, None
 
     def _call(self, x):
         x = _image(self, x)
@@ -880,6 +954,7 @@ class RandomTranslation(Layer):
             if isinstance(f, (tuple, list)) or not 0.0 <= float(f) <= 1.0:
                 raise ValueError("RandomTranslation: factors must be single numbers in [0, 1], got %r" % (f,))
         self.height_factor, self.width_factor = float(height_factor), float(width_factor)
+        self.fill_mode, self.interpolation, self.seed, self.fill_value = fill_mode, interpolation, None, fill_value
 
     def _call(self, x):
         x = _image(self, x)
@@ -1124,6 +1199,113 @@ class LayerNormalization(Layer):
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         return lib.lf_layer_normalization(h, ii[0], self.epsilon, int(self.center), int(self.scale), name)
+
+
+_lib._proto("lf_multi_head_attention", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+            ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_float, ctypes.c_int, ctypes.c_size_t,
+            ctypes.c_char_p)
+
+
+class MultiHeadAttention(Layer):
+    """MultiHeadAttention(num_heads, key_dim, value_dim=None, dropout=0.0,
+    use_bias=True, output_shape=None, kernel_regularizer=None): Keras'
+    attention layer over
+    sequences, called as layer(query, value, key=None): self-attention is
+    layer(x, x).  Weights in Keras' order and shapes: query/key/value
+    kernels (features, num_heads, key_dim or value_dim) and biases
+    (num_heads, dim), output kernel (num_heads, value_dim, output) and bias.
+    The padding mask of an Embedding(mask_zero=True) upstream masks the
+    padded keys (the value's mask) and rows (the query's); the output keeps
+    the query's mask.  Not available: attention_mask, use_causal_mask,
+    return_attention_scores, attention_axes."""
+
+    prefix = "multi_head_attention"
+
+    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
+                 attention_axes=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, name=None, **kwargs):
+        super().__init__(name)
+        if kwargs:
+            raise ValueError("MultiHeadAttention: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        if attention_axes is not None:
+            raise ValueError("MultiHeadAttention: attention_axes is not available (attention runs over the "
+                             "steps of (batch, steps, features) sequences)")
+        if kernel_initializer != "glorot_uniform" or bias_initializer != "zeros":
+            raise ValueError("MultiHeadAttention: only kernel_initializer='glorot_uniform' and "
+                             "bias_initializer='zeros' are available")
+        self.num_heads = _positive(num_heads, "num_heads", "MultiHeadAttention")
+        self.key_dim = _positive(key_dim, "key_dim", "MultiHeadAttention")
+        self.value_dim = self.key_dim if value_dim is None else _positive(value_dim, "value_dim", "MultiHeadAttention")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError("MultiHeadAttention: dropout must be in [0, 1), got %r" % (dropout,))
+        self.dropout = float(dropout)
+        self.use_bias = bool(use_bias)
+        if isinstance(output_shape, (tuple, list)):
+            if len(output_shape) != 1:
+                raise ValueError("MultiHeadAttention: output_shape must be one integer (the features), got %r"
+                                 % (output_shape,))
+            output_shape = output_shape[0]
+        self.output_shape = None if output_shape is None else _positive(output_shape, "output_shape", "MultiHeadAttention")
+        self.l2 = 0.0
+        if kernel_regularizer is not None:  # on the four kernels, as Keras'
+            l2 = getattr(kernel_regularizer, "l2", None)
+            if l2 is None or getattr(kernel_regularizer, "l1", 0.0):
+                raise ValueError("MultiHeadAttention: kernel_regularizer must be latefuse.regularizers.l2(x)")
+            self.l2 = float(l2)
+        self.kernel_regularizer = kernel_regularizer
+
+    def __call__(self, query, value=None, key=None, attention_mask=None, return_attention_scores=False,
+                 training=None, use_causal_mask=False, **kwargs):
+        if kwargs:
+            raise ValueError("MultiHeadAttention: unsupported call arguments %s" % ", ".join(sorted(kwargs)))
+        if attention_mask is not None or use_causal_mask or return_attention_scores:
+            raise ValueError("MultiHeadAttention: attention_mask, use_causal_mask and return_attention_scores "
+                             "are not available; padding masks come from Embedding(mask_zero=True)")
+        if value is None:
+            raise ValueError("MultiHeadAttention: call it as layer(query, value) (self-attention: layer(x, x))")
+        return super().__call__([query, value] + ([] if key is None else [key]))
+
+    def _call(self, xs):
+        what = ("query", "value", "key")
+        for i, x in enumerate(xs):
+            if not isinstance(x, KerasTensor):
+                raise ValueError("MultiHeadAttention: the %s must be a tensor from Input() or another layer, "
+                                 "got %r" % (what[i], type(x).__name__))
+            if len(x.sample_shape) != 2:
+                raise ValueError("MultiHeadAttention: the %s of shape %s must be (batch, steps, features)"
+                                 % (what[i], _shape_str(x.sample_shape)))
+        if len(xs) > 2 and xs[2].sample_shape[0] != xs[1].sample_shape[0]:
+            raise ValueError("MultiHeadAttention: the key has %d steps and the value %d; they must be equal"
+                             % (xs[2].sample_shape[0], xs[1].sample_shape[0]))
+        self._dims = [x.sample_shape[1] for x in xs]
+        if len(xs) == 2:
+            self._dims.append(self._dims[1])
+        out = self.output_shape or self._dims[0]
+        self._out = out
+        return KerasTensor(self, xs, (xs[0].sample_shape[0], out))
+
+    def _weight_shapes(self):
+        dq, dv, dk = self._dims
+        h, kd, vd = self.num_heads, self.key_dim, self.value_dim
+        shapes = [(dq, h, kd), (h, kd), (dk, h, kd), (h, kd), (dv, h, vd), (h, vd), (h, vd, self._out),
+                  (self._out,)]
+        return shapes if self.use_bias else shapes[0::2]
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        layer = cls(int(spec["num_heads"]), int(spec["key_dim"]), int(spec["value_dim"]), spec["dropout"],
+                    spec["use_bias"], int(spec["output_shape"]), name=spec["name"])
+        layer.l2 = float(spec.get("l2") or 0.0)
+        return layer(ins[0], ins[1], ins[2] if len(ins) > 2 else None)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        i = lib.lf_multi_head_attention(h, ii[0], ii[1], ii[2] if len(ii) > 2 else -1, self.num_heads,
+                                        self.key_dim, self.value_dim, self.dropout, int(self.use_bias),
+                                        self.output_shape or 0, name)
+        if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
+            i = -1
+        return i
 
 
 # TextVectorization is a preprocessing object, not a graph layer (text.py).

@@ -36,19 +36,27 @@ WeightedAverage's W is (1, 1, n_inputs) as in the seed.
 import ctypes
 import json
 import os
+import tempfile
 import struct
 import warnings
-import weakref
+
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
 from . import _lib
 from . import layers as L
 from . import optimizers as _optimizers
-from .callbacks import EarlyStopping
+from .callbacks import Callback, EarlyStopping
 from ._lib import LatefuseError, lib
 
-__all__ = ["Model", "History", "load_model"]
+__all__ = ["Model", "Sequential", "History", "load_model", "model_from_json"]
+
+_lib._proto("lf_share_weights", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int)
+_lib._proto("lf_initialize", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_int)
+_lib._proto("lf_initializer_parse", ctypes.c_int, ctypes.c_char_p)
+_lib._proto("lf_model_attach_textvec", ctypes.c_int, _lib._P, ctypes.c_int, _lib._P)
+_lib._proto("lf_model_textvec", _lib._P, _lib._P, ctypes.c_int)
 
 _LOSS_ALIASES = {
     "mse": "mse", "mean_squared_error": "mse", "MSE": "mse",
@@ -59,6 +67,9 @@ _LOSS_ALIASES = {
 }
 _ACC_METRICS = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy",
                 "sparse_categorical_accuracy")
+# metrics measured in Python from the predictions (Keras' names)
+_VALUE_METRICS = {"mae": "mae", "mean_absolute_error": "mae", "MAE": "mae",
+                  "mse": "mse", "mean_squared_error": "mse", "MSE": "mse", "AUC": "auc", "auc": "auc"}
 _SPARSE = 4
 _BINARY = 2
 
@@ -84,6 +95,31 @@ class History:
     def __repr__(self):
         return "History(%r)" % (self.history,)
 
+    def plot(self, keys=None, ax=None):
+        """Draws the curves of `keys` (default: every series, loss and
+        val_loss first) against the epoch on `ax` (default: a new figure)
+        with matplotlib, and returns the axes.  matplotlib is not a
+        dependency: without it this raises ImportError saying so (the
+        numbers are in self.history either way)."""
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as exc:
+            raise ImportError("History.plot needs matplotlib (pip install matplotlib, or apt-get install "
+                              "python3-matplotlib); the curves are in History.history") from exc
+        keys = list(self.history) if keys is None else list(keys)
+        for k in keys:
+            if k not in self.history:
+                raise KeyError("History.plot: no series %r (there are %s)" % (k, ", ".join(self.history)))
+        if ax is None:
+            ax = plt.figure().add_subplot(1, 1, 1)
+        epochs = [e + 1 for e in self.epoch]
+        for k in keys:
+            ax.plot(epochs, self.history[k], label=k, linestyle="--" if k.startswith("val_") else "-")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(", ".join(keys))
+        ax.legend()
+        return ax
+
 
 class Model:
     """Model(inputs, outputs, name=None, seed=None), as keras.Model.
@@ -93,16 +129,19 @@ class Model:
     created here; compile() fixes loss and optimizer (compiling again
     rebuilds the C model and keeps the weights)."""
 
-    def __init__(self, inputs=None, outputs=None, name=None, seed=None):
+    def __init__(self, inputs: Any = None, outputs: Any = None, name: Optional[str] = None,
+                 seed: Optional[int] = None) -> None:
         self._handle = None
         self._graph_init(inputs, outputs, name, seed)
         self._handle, self._ids = self._create_c(None)
+        self._adopt()
         self._c_compiled = False   # the C model is compiled (maybe with placeholders)
         self._compiled = False     # compile() was called by the user
         self.loss = None
         self.optimizer = None
         self.metrics_names = []
         self._acc = False
+        self._metrics = []
         self._loss_id = None
         self._loss_ids = None
         self.loss_weights = None
@@ -118,6 +157,13 @@ class Model:
         for i, t in enumerate(ins):
             if not isinstance(t, L.KerasTensor) or not isinstance(t.layer, L.InputLayer):
                 raise ValueError("Model: inputs[%d] is not a tensor made by latefuse.layers.Input()" % i)
+            if t.layer.dtype == "string":  # the model's input is what its TextVectorization makes
+                if getattr(t.layer, "_vectorized", None) is None:
+                    raise ValueError("Model: inputs[%d] is a string input that no TextVectorization is called on"
+                                     % i)
+                ins[i] = t.layer._vectorized
+        # inputs fed by a TextVectorization: {position: the vectorizer}
+        self._tv = {i: t.layer._text[1] for i, t in enumerate(ins) if getattr(t.layer, "_text", None)}
         if len({id(t) for t in ins}) != len(ins):
             raise ValueError("Model: the same Input is listed twice in inputs")
         for out in outs:
@@ -144,35 +190,64 @@ class Model:
                                  "is not in inputs" % (t.layer.name or "unnamed Input"))
         rest = sorted((t for t in seen.values() if id(t) not in in_ids), key=lambda t: t._order)
         nodes = ins + rest
-        # names: user names first, then Keras-style defaults (dense, dense_1, ...)
-        names, used = {}, set()
+        # the layers, each once (a layer called again is shared), in the
+        # order of their first node here
+        first, layers = {}, []
         for t in nodes:
-            un = t.layer._user_name
+            if id(t.layer) not in first:
+                first[id(t.layer)] = t
+                layers.append(t.layer)
+        # names: user names first, then names the layers got in earlier
+        # models, then Keras-style defaults (dense, dense_1, ...)
+        names, used = {}, set()
+        for ly in layers:
+            un = ly._user_name
             if un is not None:
                 if un in used:
                     raise ValueError("Model: the layer name '%s' is used twice; layer names must be unique" % un)
                 used.add(un)
-                names[id(t.layer)] = un
-        for t in nodes:
-            if id(t.layer) in names:
+                names[id(ly)] = un
+        for ly in layers:
+            if id(ly) not in names and ly._built_name is not None and ly._built_name not in used:
+                used.add(ly._built_name)
+                names[id(ly)] = ly._built_name
+        for ly in layers:
+            if id(ly) in names:
                 continue
-            base, k, nm = t.layer.prefix, 0, t.layer.prefix
+            base, k, nm = ly.prefix, 0, ly.prefix
             while nm in used:
                 k += 1
                 nm = "%s_%d" % (base, k)
             used.add(nm)
-            names[id(t.layer)] = nm
-        ref = weakref.ref(self)
+            names[id(ly)] = nm
+        # a node that calls a layer again: "<layer>.<k>" (or its name in the
+        # model file it was loaded from)
+        node_names, calls = {}, {}
         for t in nodes:
-            t.layer._model = ref
-            t.layer._built_name = names[id(t.layer)]
+            ly = t.layer
+            if first[id(ly)] is t:
+                node_names[id(t)] = names[id(ly)]
+                continue
+            nm = getattr(t, "_node_name", None)
+            while nm is None or nm in used:
+                calls[id(ly)] = calls.get(id(ly), 0) + 1
+                suffix = ".%d" % calls[id(ly)]
+                nm = names[id(ly)][:63 - len(suffix)] + suffix
+            used.add(nm)
+            node_names[id(t)] = nm
+        for ly in layers:
+            if ly._built_name is None:
+                ly._built_name = names[id(ly)]
         self.inputs = ins
         self.outputs = outs
         self._nodes = nodes
         self._names = names
-        self.layers = [t.layer for t in nodes]
+        self._node_names = node_names
+        self._first = first
+        self.layers = layers
         self.name = name or "functional"
         self._seed = 0 if seed is None else int(seed)
+        self._have = {}
 
     def _create_c(self, compile_spec):
         """A new C model holding the graph; compiled when compile_spec =
@@ -184,18 +259,37 @@ class Model:
         try:
             ids = {}
             for t in self._nodes:
-                i = t.layer._build(lib, h, t, ids, _enc(self._names[id(t.layer)]))
+                i = t.layer._build(lib, h, t, ids, _enc(self._node_names[id(t)]))
                 if i < 0:
                     _lib.raise_model(h, 5)
+                owner = self._first[id(t.layer)]
+                if owner is not t:  # the layer called again: its weights are the first node's
+                    st = lib.lf_share_weights(h, i, ids[id(owner)])
+                    if st:
+                        _lib.raise_model(h, st)
+                else:
+                    for idx, init in t.layer._initializers():
+                        st = lib.lf_initialize(h, i, idx, lib.lf_initializer_parse(_enc(init)))
+                        if st:
+                            _lib.raise_model(h, st)
                 ids[id(t)] = i
                 if not t.layer.trainable:
                     lib.lf_set_trainable(h, i, 0)
+            self._attach_texts(h, ids)
             if compile_spec is not None:
                 self._compile_c(h, ids, compile_spec)
         except BaseException:
             lib.lf_model_free(h)
             raise
         return h, ids
+
+    def _attach_texts(self, h, ids):
+        """Gives the C model h a copy of each input's TextVectorization (as
+        it is now: save() attaches again, so the file has the current one)."""
+        for k, tv in self._tv.items():
+            st = lib.lf_model_attach_textvec(h, ids[id(self.inputs[k])], tv._h)
+            if st:
+                _lib.raise_model(h, st)
 
     def __del__(self):
         h = getattr(self, "_handle", None)
@@ -265,6 +359,42 @@ class Model:
             return list(value)
         return [value] * k
 
+    # ------------------------------------------------------------ shared weights
+    # A layer has one set of weights however many Models hold it.  The
+    # layer's _holder is the Model whose C model has its current values and
+    # _version counts their changes; self._have[id(layer)] is the version
+    # this model's C model holds.  Reads (predict, evaluate, get_weights,
+    # save) first copy the layers this model holds stale from their holder
+    # (_sync); changes (fit, set_weights) then make this model the holder
+    # (_touch).
+    def _adopt(self):
+        for ly in self.layers:
+            if ly._holder is None:
+                ly._holder = self
+                self._have[id(ly)] = ly._version
+        self._sync()
+
+    def _sync(self, layers=None):
+        for ly in (self.layers if layers is None else layers):
+            v = ly._version
+            if self._have.get(id(ly)) == v:
+                continue
+            src = ly._holder
+            if src is not None and src is not self:
+                sn, dn = _enc(src._names[id(ly)]), _enc(self._names[id(ly)])
+                for idx in range(lib.lf_layer_num_weights(src._handle, sn)):
+                    w = self._c_weight(src._handle, sn, idx)
+                    st = lib.lf_set_weights(self._handle, dn, idx, w.ctypes.data, w.size)
+                    if st:
+                        _lib.raise_model(self._handle, st)
+            self._have[id(ly)] = v
+
+    def _touch(self, layers=None):
+        for ly in (self.layers if layers is None else layers):
+            ly._version += 1
+            ly._holder = self
+            self._have[id(ly)] = ly._version
+
     def _copy_weights(self, src, dst):
         for ly in self.layers:
             nm = _enc(self._names[id(ly)])
@@ -275,12 +405,17 @@ class Model:
                     _lib.raise_model(dst, st)
 
     # ------------------------------------------------------------ compile
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, run_eagerly=None,
-                jit_compile=None, steps_per_execution=None, **kwargs):
+    def compile(self, optimizer: Any = "rmsprop", loss: Optional[str] = None,
+                metrics: Optional[Sequence[str]] = None, run_eagerly: Any = None, jit_compile: Any = None,
+                steps_per_execution: Any = None, **kwargs) -> None:
         """compile(optimizer, loss, metrics=None), as Keras.  optimizer: 'adam',
         'sgd', 'rmsprop' or latefuse.optimizers.Adam/SGD/RMSprop(...); loss:
         'mse', 'mae', 'binary_crossentropy', 'categorical_crossentropy',
-        'sparse_categorical_crossentropy'; metrics: ['accuracy'] or none."""
+        'sparse_categorical_crossentropy'; metrics: a list of 'accuracy' (or
+        'acc', 'binary_accuracy', 'categorical_accuracy',
+        'sparse_categorical_accuracy'), 'mae' ('mean_absolute_error'), 'mse'
+        ('mean_squared_error'); history and evaluate use the names given (mae, mse and AUC need a
+        single output).  loss and loss_weights: one per output, as Keras."""
         loss_weights = kwargs.pop("loss_weights", None)
         if kwargs:
             raise ValueError("compile: unsupported arguments %s" % ", ".join(sorted(kwargs)))
@@ -299,14 +434,28 @@ class Model:
                     not np.isfinite(w) or w < 0:
                 raise ValueError("compile: loss weights must be finite numbers >= 0, got %r" % (w,))
         weights = [float(w) for w in weights]
-        acc = False
+        acc, extra = False, []
+        if isinstance(metrics, (str, dict)):
+            raise ValueError("compile: metrics must be a list, e.g. metrics=['accuracy']")
         for mt in (metrics or []):
-            if mt in _ACC_METRICS:
+            if isinstance(mt, str) and mt in _ACC_METRICS:
                 acc = True
+            elif isinstance(mt, str) and mt in _VALUE_METRICS:
+                kind = _VALUE_METRICS[mt]
+                key = "auc" if kind == "auc" else mt  # Keras' history names
+                if kind == "auc" and self.outputs[0].dim != 1:
+                    raise ValueError("compile: metric %r needs a binary output (one sigmoid unit); the output "
+                                     "has %d units" % (mt, self.outputs[0].dim))
+                if key not in [e[0] for e in extra]:
+                    extra.append((key, kind))
             else:
-                raise ValueError("compile: unsupported metric %r: only 'accuracy' is measured" % (mt,))
+                raise ValueError("compile: unsupported metric %r: use 'accuracy', 'mae', 'mse' or 'AUC' (or "
+                                 "their long names)" % (mt,))
+        if extra and len(self.outputs) > 1:
+            raise ValueError("compile: metrics %s need a model with one output" % ", ".join(e[0] for e in extra))
         spec = (loss_ids, weights, opt._struct())
         if self._c_compiled:
+            self._sync()
             h, ids = self._create_c(spec)
             try:
                 self._copy_weights(self._handle, h)
@@ -323,13 +472,14 @@ class Model:
         self.loss_weights = weights
         self.optimizer, self._loss_ids, self._acc = opt, loss_ids, acc
         self._loss_id = loss_ids[0]
+        self._metrics = extra
         self.metrics_names = self._metric_keys()
 
     def _metric_keys(self):
         """Keras' names of what evaluate returns: loss, then per output
         <name>_loss with several outputs, then the accuracies."""
         if len(self.outputs) == 1:
-            return ["loss", "accuracy"] if self._acc else ["loss"]
+            return ["loss"] + (["accuracy"] if self._acc else []) + [e[0] for e in getattr(self, "_metrics", [])]
         names = self._output_names()
         keys = ["loss"] + ["%s_loss" % n for n in names]
         if self._acc:
@@ -349,7 +499,7 @@ class Model:
             if missing:
                 raise ValueError("%s: no array for input(s) %s" % (what, ", ".join(missing)))
             x = [x[n] for n in names]
-        elif not isinstance(x, (list, tuple)):
+        elif not isinstance(x, (list, tuple)) or (len(self.inputs) == 1 and self._tv and _is_texts(x)):
             x = [x]
         if len(x) != len(self.inputs):
             raise ValueError("%s: the model has %d input(s) (%s), got %d array(s)" %
@@ -360,6 +510,8 @@ class Model:
             nm = self._names[id(t.layer)]
             if a is None:
                 raise ValueError("%s: input %d ('%s') is None" % (what, i, nm))
+            if i in self._tv and _is_texts(a):  # raw strings through the input's TextVectorization
+                a = self._tv[i](a)
             a = _as_input(a, t, "%s: input %d ('%s')" % (what, i, nm))
             if a.ndim == 1 and t.dim == 1:
                 a = a.reshape(-1, 1)
@@ -417,9 +569,11 @@ class Model:
         return a.reshape(n)
 
     # ------------------------------------------------------------ fit
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, seed=0):
+    def fit(self, x: Any = None, y: Any = None, batch_size: Optional[int] = None, epochs: int = 1,
+            verbose: Union[int, str] = "auto", callbacks: Optional[Sequence[Callback]] = None,
+            validation_split: float = 0.0, validation_data: Any = None, shuffle: bool = True,
+            class_weight: Optional[Dict[int, float]] = None, sample_weight: Any = None,
+            initial_epoch: int = 0, seed: int = 0) -> "History":
         """Trains the model in C (without the GIL); returns a History.
 
         As Keras: validation_split takes the last fraction of the rows
@@ -451,8 +605,10 @@ class Model:
             raise ValueError("fit: validation_split must be in [0, 1), got %r" % (validation_split,))
         opts.batch_size, opts.epochs, opts.shuffle = int(batch_size), int(epochs), int(bool(shuffle))
         opts.validation_split = vs
+        printer = None
         if verbose:  # 1: the bar on a terminal; 2 (or not a terminal): a line per epoch
-            opts.progress = _lib.progress_printer(verbose == 1 and _lib.stderr_tty())
+            printer = _lib.progress_printer(verbose == 1 and _lib.stderr_tty())
+            opts.progress = printer
         opts.seed = int(seed) & 0xFFFFFFFFFFFFFFFF
         keep = [xs, ys]
         has_val = vs > 0.0
@@ -487,13 +643,15 @@ class Model:
                 cw[int(k)] = v
             keep.append(cw)
             opts.class_weight, opts.n_class_weight = cw.ctypes.data, need
-        stops = []
+        stops, others = [], []
         for cb in (callbacks or []):
             if isinstance(cb, EarlyStopping):
                 stops.append(cb)
+            elif isinstance(cb, Callback):
+                others.append(cb)
             else:
-                raise ValueError("fit: only latefuse.callbacks.EarlyStopping is supported as a callback "
-                                 "(the epochs run inside the C library), got %r" % type(cb).__name__)
+                raise ValueError("fit: callbacks must be latefuse.callbacks.Callback objects (EarlyStopping, "
+                                 "ModelCheckpoint or a subclass), got %r" % type(cb).__name__)
         if len(stops) > 1:
             raise ValueError("fit: give at most one EarlyStopping callback")
         if stops:
@@ -509,9 +667,64 @@ class Model:
                 opts.min_delta = es.min_delta
                 opts.restore_best_weights = int(es.restore_best_weights)
         tab, ytab = _lib.typed_table(xs), _lib.ptr_table(ys)
+        self._sync()
+        for ly in self.layers:  # layer.trainable may have been set through another model
+            self._apply_trainable(ly)
+        self._touch()  # from here on the other models holding these layers are behind
+        params = {"verbose": verbose, "epochs": int(epochs), "steps": -(-n // int(batch_size))}
+        epoch_logs, errors = [], []
+        if others or self._metrics:
+            # the epochs' ends, in Python: the metrics measured from the
+            # predictions and the callbacks (which may read the model:
+            # predict, evaluate, save; not change it)
+            n_train = n
+            if validation_data is None and vs > 0.0:
+                n_train = int(n * (1.0 - float(np.float32(vs))))  # lf_model_fit's split
+            train = ([a[:n_train] for a in xs], [t[:n_train] for t in ys], None if sw is None else sw[:n_train])
+            val = None
+            if validation_data is not None:
+                val = (vx, vy, None)
+            elif n_train < n:
+                val = ([a[n_train:] for a in xs], [t[n_train:] for t in ys], None if sw is None else sw[n_train:])
+            show = printer
+            for cb in others:
+                cb.set_model(self)
+                cb.set_params(params)
+
+            def hook(ctx, p, show=show):
+                if show:
+                    show(ctx, p)
+                if errors:
+                    return
+                try:
+                    ev = p.contents.event
+                    if ev == 0:
+                        for cb in others:
+                            cb.on_epoch_begin(p.contents.epoch - 1, {})
+                    elif ev == 2:
+                        logs = {"loss": p.contents.loss}
+                        if self._acc:
+                            logs["accuracy"] = p.contents.accuracy
+                        logs.update(self._metric_values(*train))
+                        if val is not None:
+                            logs["val_loss"] = p.contents.val_loss
+                            if self._acc:
+                                logs["val_accuracy"] = p.contents.val_accuracy
+                            logs.update({"val_" + k: v for k, v in self._metric_values(*val).items()})
+                        epoch_logs.append(logs)
+                        for cb in others:
+                            cb.on_epoch_end(p.contents.epoch - 1, dict(logs))
+                except BaseException as e:  # ctypes would print and drop it: raised after fit
+                    errors.append(e)
+
+            opts.progress = _lib.PROGRESS_FN(hook)
+            for cb in others:
+                cb.on_train_begin({})
         st = lib.lf_model_fit_arrays(self._handle, tab, ytab, n, ctypes.byref(opts))
         if st:
             _lib.raise_model(self._handle, st)
+        if errors:
+            raise errors[0]
         hp = lib.lf_model_history(self._handle).contents
         ne = hp.epochs
         series = {}
@@ -534,15 +747,40 @@ class Model:
                     if vals and not all(np.isnan(vals)):
                         key = "val_%s_%s" % (nm, suffix[4:]) if suffix.startswith("val_") else "%s_%s" % (nm, suffix)
                         series[key] = vals
+        for k in (epoch_logs[0] if epoch_logs else {}):
+            if k not in series:
+                series[k] = [lg[k] for lg in epoch_logs[:ne]]
         if stops:
             stops[0].best_epoch = int(hp.best_epoch)
             stops[0].stopped_epoch = ne - 1 if hp.stopped_early else 0
-        params = {"verbose": verbose, "epochs": int(epochs), "steps": -(-n // int(batch_size))}
+        for cb in others:
+            cb.on_train_end({k: v[-1] for k, v in series.items()})
         return History(series, params, self, int(hp.best_epoch), bool(hp.stopped_early))
 
+    def _metric_values(self, xs, ys, sw):
+        """The Python-measured metrics (mae, mse) of the predictions on rows
+        xs against ys (the one output's targets, or a list holding them),
+        weighted by sw (None: equal weights)."""
+        if not getattr(self, "_metrics", None):
+            return {}
+        p = self.predict(xs).astype(np.float64)
+        t = (ys[0] if isinstance(ys, (list, tuple)) else ys).astype(np.float64)
+        if self._loss_id == _SPARSE:  # class indices against the class scores: one-hot targets
+            t = np.eye(p.shape[1])[t[:, 0].astype(np.int64)]
+        w = np.ones(len(p)) if sw is None else sw.astype(np.float64)
+        out = {}
+        for name, kind in self._metrics:
+            if kind == "auc":
+                out[name] = _auc(p[:, 0], t[:, 0] > 0.5, w)
+                continue
+            e = np.abs(p - t) if kind == "mae" else (p - t) ** 2
+            out[name] = float(np.sum(w * e.mean(axis=1)) / np.sum(w)) if len(p) else float("nan")
+        return out
+
     # ------------------------------------------------------------ evaluate / predict
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 return_dict=False):
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: Optional[int] = None,
+                 verbose: Union[int, str] = "auto", sample_weight: Any = None,
+                 return_dict: bool = False) -> Union[float, List[float], Dict[str, float]]:
         """Loss (with any L2 penalty, dropout off), or [loss, accuracy] when
         compiled with metrics=['accuracy']; a dict with return_dict=True."""
         self._need_compiled("evaluating")
@@ -554,6 +792,7 @@ class Model:
         k = len(self.outputs)
         losses, accs = (ctypes.c_double * (1 + k))(), (ctypes.c_double * k)()
         tab, ytab = _lib.typed_table(xs), _lib.ptr_table(ys)
+        self._sync()
         st = lib.lf_model_evaluate_arrays(self._handle, tab, ytab, n, _lib.ptr(sw), losses, accs)
         if st:
             _lib.raise_model(self._handle, st)
@@ -563,11 +802,13 @@ class Model:
             values = list(losses)
             if self._acc:
                 values += [accs[i] for i in range(k) if self._loss_ids[i] >= _BINARY]
+        values += list(self._metric_values(xs, ys, sw).values())
         if return_dict:
             return dict(zip(self._metric_keys(), values))
         return values if len(values) > 1 else values[0]
 
-    def predict(self, x, batch_size=None, verbose=0, steps=None):
+    def predict(self, x: Any, batch_size: Optional[int] = None, verbose: Union[int, str] = 0,
+                steps: Optional[int] = None) -> Union[np.ndarray, List[np.ndarray]]:
         """Outputs for every row, (N, output_dim) float32 (a list of them,
         one per output, for a model with several outputs); dropout is off.
         Runs in C without the GIL and may be called from several threads."""
@@ -576,12 +817,50 @@ class Model:
         outs = [np.empty((n, t.dim), dtype=np.float32) for t in self.outputs]
         if n > 0:
             tab, ytab = _lib.typed_table(xs), _lib.ptr_table(outs)
+            self._sync()
             st = lib.lf_model_predict_arrays(self._handle, tab, n, ytab)
             if st:
                 raise LatefuseError("predict: " + _lib.status_string(st), st, _lib.status_string(st))
         return outs if len(outs) > 1 else outs[0]
 
-    __call__ = predict
+    def __call__(self, inputs, *args, **kwargs):
+        """model(tensors) — the model used as a layer of a bigger graph
+        (Keras' nested model): its layers are called again on the given
+        tensors, so the bigger model uses the very same weights (training
+        it changes this model's predictions, and the reverse).  The bigger
+        model lists these layers among its own (they are inlined, not one
+        layer).  model(arrays) is model.predict(arrays)."""
+        xs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        if any(isinstance(x, L.KerasTensor) for x in xs):
+            kwargs.pop("training", None)
+            if args or kwargs:
+                raise ValueError("model '%s' called on tensors takes no other arguments, got %s"
+                                 % (self.name, ", ".join(sorted(kwargs)) or "%d more" % len(args)))
+            return self._call_symbolic(xs)
+        if kwargs.pop("training", False):
+            raise ValueError("model(x, training=True) is not supported: predict runs in inference mode")
+        return self.predict(inputs, *args, **kwargs)
+
+    def _call_symbolic(self, xs):
+        if len(xs) != len(self.inputs):
+            raise ValueError("model '%s' has %d input(s) (%s), called on %d tensor(s)" %
+                             (self.name, len(self.inputs),
+                              ", ".join(self._names[id(t.layer)] for t in self.inputs), len(xs)))
+        mp = {}
+        for i, (x, t) in enumerate(zip(xs, self.inputs)):
+            if not isinstance(x, L.KerasTensor):
+                raise ValueError("model '%s': input %d is not a tensor (got %r)" % (self.name, i, type(x).__name__))
+            if i in self._tv and isinstance(x.layer, L.InputLayer) and x.layer.dtype == "string":
+                x = self._tv[i](x)  # a string input: through this model's TextVectorization
+            if x.sample_shape != t.sample_shape:
+                raise ValueError("model '%s': input %d ('%s') has shape %s, called on a tensor of shape %s" %
+                                 (self.name, i, self._names[id(t.layer)], L._shape_str(t.sample_shape),
+                                  L._shape_str(x.sample_shape)))
+            mp[id(t)] = x
+        for t in self._nodes[len(self.inputs):]:
+            extra = {k: mp[id(v)] for k, v in t.extra.items() if v is not None}
+            mp[id(t)] = t.layer([mp[id(a)] for a in t.inputs], **extra)
+        return mp[id(self.outputs[0])]
 
     # ------------------------------------------------------------ weights
     def _c_weight(self, h, nm, idx):
@@ -608,8 +887,7 @@ class Model:
         return (1, 1, r)
 
     def _layer_weights(self, ly):
-        if ly._owner() is not self:
-            return ly.get_weights()
+        self._sync([ly])
         nm = _enc(self._names[id(ly)])
         out = []
         for idx in range(lib.lf_layer_num_weights(self._handle, nm)):
@@ -659,18 +937,17 @@ class Model:
                 _lib.raise_model(self._handle, st)
 
     def _set_layer_weights(self, ly, weights):
-        if ly._owner() is not self:
-            return ly.set_weights(weights)
         self._apply(self._prepare_layer(ly, weights, "set_weights"))
+        self._touch([ly])
 
-    def get_weights(self):
+    def get_weights(self) -> List[np.ndarray]:
         """Every weight array in layer order, Keras' layout: Dense kernel
         (in, units) (the C library stores (units, in); transposed here),
         Dense bias (units,), WeightedAverage W (1, 1, n_inputs),
         ClassWeightedAverage W (1, features, n_inputs)."""
         return [w for ly in self.layers for w in self._layer_weights(ly)]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Sequence[Any]) -> None:
         """Sets every weight array, in the order and layout of get_weights().
         All shapes are checked before any weight changes."""
         weights = list(weights)
@@ -682,12 +959,13 @@ class Model:
             prepared += self._prepare_layer(ly, weights[k:k + c], "set_weights")
             k += c
         self._apply(prepared)
+        self._touch()
 
     @property
     def weights(self):
         return self.get_weights()
 
-    def get_layer(self, name=None, index=None):
+    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> L.Layer:
         """The layer with this name (or at this index of model.layers)."""
         if index is not None:
             return self.layers[index]
@@ -697,7 +975,7 @@ class Model:
         raise ValueError("No such layer: %s. Existing layers are: %s" %
                          (name, ", ".join(self._names[id(ly)] for ly in self.layers)))
 
-    def count_params(self):
+    def count_params(self) -> int:
         return int(lib.lf_model_num_params(self._handle))
 
     @property
@@ -711,19 +989,24 @@ class Model:
         return s[0] if len(s) == 1 else s
 
     # ------------------------------------------------------------ summary, save
-    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+    def summary(self, line_length: Optional[int] = None, positions: Any = None,
+                print_fn: Optional[Callable[[str], Any]] = None, **kwargs) -> None:
         """Prints the C library's table (lf_model_summary): layer (type),
         output shape, parameters, inputs, totals."""
         text = _summary_text(self._handle)
         (print_fn or print)(text.rstrip("\n"))
 
-    def save(self, filepath, overwrite=True, include_optimizer=True):
+    def save(self, filepath: Union[str, "os.PathLike[str]"], overwrite: bool = True,
+             include_optimizer: bool = True) -> None:
         """Saves architecture and weights (and the optimizer state of a
         compiled model when include_optimizer) to one safetensors file,
         written atomically.  latefuse.load_model reads it back."""
         path = os.fspath(filepath)
+        _check_save_name(path, "save")
         if not overwrite and os.path.exists(path):
             raise FileExistsError("save: '%s' exists and overwrite=False" % path)
+        self._sync()
+        self._attach_texts(self._handle, self._ids)
         if self._compiled:
             st = lib.lf_model_save(self._handle, os.fsencode(path), _lib.SAVE_OPTIMIZER if include_optimizer else 0)
             if st:
@@ -737,6 +1020,63 @@ class Model:
                 _lib.raise_model(h, st)
         finally:
             lib.lf_model_free(h)
+
+    # ------------------------------------------------------------ pickle, copy
+    def __reduce__(self):
+        """pickle, copy.deepcopy and joblib: the model travels as the bytes of
+        its model file (architecture, weights, optimizer state, an attached
+        TextVectorization) and comes back through load_model, predicting
+        bit for bit as before (a new object: it shares no layer with this
+        one)."""
+        fd, path = tempfile.mkstemp(suffix=".lf")
+        os.close(fd)
+        try:
+            self.save(path)
+            with open(path, "rb") as fh:
+                data = fh.read()
+        finally:
+            os.unlink(path)
+        return (_model_from_bytes, (data, self._compiled))
+
+    # ------------------------------------------------------------ config (Keras' JSON)
+    def get_config(self) -> Dict[str, Any]:
+        """The architecture as Keras' functional config: {"name", "layers":
+        [{"class_name", "name", "config" (the layer's get_config()),
+        "inbound_nodes": [one {"args": [[layer, node, 0], ...], "kwargs":
+        {...}} per call]}], "input_layers", "output_layers"}; node k is a
+        layer's k-th call in this model.  No weights."""
+        index, per_layer = {}, {}
+        for t in self._nodes:
+            index[id(t)] = per_layer.get(id(t.layer), 0)
+            per_layer[id(t.layer)] = index[id(t)] + 1
+
+        def ref(t):
+            return [self._names[id(t.layer)], index[id(t)], 0]
+
+        layers = []
+        for ly in self.layers:
+            nm = self._names[id(ly)]
+            if isinstance(ly, L.InputLayer):
+                cfg = {"batch_shape": [None] + list(ly.sample_shape), "dtype": ly.dtype, "name": nm}
+                calls = []
+            else:
+                cfg = dict(ly.get_config(), name=nm)
+                calls = [{"args": [ref(a) for a in t.inputs],
+                          "kwargs": {k: ref(v) for k, v in t.extra.items() if v is not None}}
+                         for t in self._nodes if t.layer is ly]
+            layers.append({"class_name": type(ly).__name__, "name": nm, "config": cfg, "inbound_nodes": calls})
+        return {"name": self.name, "layers": layers, "input_layers": [ref(t) for t in self.inputs],
+                "output_layers": [ref(t) for t in self.outputs]}
+
+    @classmethod
+    def from_config(cls, config: Dict[str, Any]) -> "Model":
+        """A new Model (new weights) from get_config()'s dict."""
+        return _model_from_config(config)
+
+    def to_json(self, **kwargs) -> str:
+        """Keras' model.to_json(): {"class_name": "Functional", "config":
+        get_config()} as a JSON string; latefuse.model_from_json reads it."""
+        return json.dumps({"class_name": "Functional", "config": self.get_config()}, **kwargs)
 
     def __repr__(self):
         return "<latefuse.Model '%s': %d layers, %d params>" % (self.name, len(self.layers),
@@ -759,6 +1099,256 @@ def _as_input(a, t, what):
             raise ValueError("%s: values outside the int32 range" % what)
         return np.ascontiguousarray(arr, dtype=np.int32)
     return _lib.as_f32(arr, what)
+
+
+def _auc(score, positive, w):
+    """The exact ROC AUC of scores against boolean labels, rows weighted by
+    w: the weighted share of (positive, negative) pairs ranked right, ties
+    counting one half (Keras' AUC approximates it with 200 thresholds);
+    0.0 without both classes, as Keras."""
+    _, group = np.unique(score, return_inverse=True)
+    pos = np.bincount(group, weights=w * positive)
+    neg = np.bincount(group, weights=w * ~positive)
+    if pos.sum() <= 0 or neg.sum() <= 0:
+        return 0.0
+    below = np.cumsum(neg) - neg
+    return float(np.sum(pos * (below + 0.5 * neg)) / (pos.sum() * neg.sum()))
+
+
+def _is_texts(a):
+    if isinstance(a, (list, tuple)):
+        return len(a) > 0 and all(isinstance(v, (str, bytes)) or (isinstance(v, (list, tuple)) and len(v) == 1
+                                                                  and isinstance(v[0], (str, bytes))) for v in a)
+    return isinstance(a, np.ndarray) and a.dtype.kind in "USO"
+
+
+_KERAS_FORMATS = {".keras": "Keras' .keras format (a zip of config.json and model.weights.h5)",
+                  ".h5": "Keras' HDF5 format (.h5)", ".hdf5": "Keras' HDF5 format (.hdf5)"}
+
+
+def _check_save_name(path, what):
+    """Refuses the names of Keras' own file formats: latefuse writes one
+    safetensors file and must not put it under a name that promises another
+    format."""
+    low = path.lower()
+    for ext, fmt in _KERAS_FORMATS.items():
+        if low.endswith(ext):
+            raise ValueError("%s: '%s' asks for %s, which latefuse does not write; latefuse saves one "
+                             "safetensors file: use a name ending in .lf or .safetensors" % (what, path, fmt))
+
+
+def _model_from_config(cfg):
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("layers"), list):
+        raise ValueError("model config: not a dict with a 'layers' list")
+    tensors, pending = {}, []
+    for e in cfg["layers"]:
+        kind = e.get("class_name")
+        if kind == "InputLayer":
+            c = e["config"]
+            tensors[(e["name"], 0)] = L.Input(shape=tuple(c["batch_shape"][1:]), dtype=c.get("dtype"), name=c["name"])
+            continue
+        klass = L.Layer._types.get(kind)
+        if klass is None or kind.startswith("_"):
+            raise ValueError("model config: unknown layer class '%s'" % (kind,))
+        layer = klass.from_config(dict(e["config"]))
+        for k, call in enumerate(e.get("inbound_nodes", [])):
+            pending.append((e["name"], k, layer, call))
+    while pending:  # calls whose inputs exist, a layer's calls in order
+        done = []
+        for item in pending:
+            nm, k, layer, call = item
+            refs = list(call["args"]) + list(call.get("kwargs", {}).values())
+            if (k == 0 or (nm, k - 1) in tensors) and all((r[0], r[1]) in tensors for r in refs):
+                kw = {key: tensors[(r[0], r[1])] for key, r in call.get("kwargs", {}).items()}
+                tensors[(nm, k)] = layer([tensors[(r[0], r[1])] for r in call["args"]], **kw)
+                done.append(item)
+        if not done:
+            raise ValueError("model config: the inputs of layer '%s' are never made (a missing layer or a cycle)"
+                             % pending[0][0])
+        pending = [p for p in pending if p not in done]
+    try:
+        ins = [tensors[(r[0], r[1])] for r in cfg["input_layers"]]
+        out = tensors[(cfg["output_layers"][0][0], cfg["output_layers"][0][1])]
+    except (KeyError, IndexError, TypeError):
+        raise ValueError("model config: 'input_layers' and 'output_layers' must name layers' outputs") from None
+    return Model(ins, out, name=cfg.get("name"))
+
+
+def model_from_json(json_string: str, custom_objects: Optional[Dict[str, Any]] = None) -> Model:
+    """keras.models.model_from_json: a new Model (new weights) from
+    Model.to_json()'s string."""
+    if custom_objects:
+        raise ValueError("model_from_json: custom_objects are not supported")
+    d = json.loads(json_string)
+    if not isinstance(d, dict) or d.get("class_name") not in ("Functional", "Model", "Sequential"):
+        raise ValueError("model_from_json: not a model's JSON (class_name 'Functional' expected)")
+    if d["class_name"] == "Sequential":
+        return Sequential.from_config(d["config"])
+    return _model_from_config(d["config"])
+
+
+class Sequential(Model):
+    """Sequential(layers=None, name=None, seed=None), as keras.Sequential: a
+    stack of layers, each called on the previous one's output.  The first
+    entry may be an Input(shape); without one the model is built by
+    build(input_shape) or at its first fit / predict / evaluate / call from
+    the data's shape (compile may come before).  Used as a layer of a
+    bigger model (seq(x)) it is inlined like a nested Model."""
+
+    def __init__(self, layers: Optional[List[Any]] = None, name: Optional[str] = None,
+                 seed: Optional[int] = None) -> None:
+        self._handle = None
+        self._stack, self._seq_input, self._deferred = [], None, None
+        self.name = name or "sequential"
+        self._seed = 0 if seed is None else int(seed)
+        self._c_compiled = self._compiled = False
+        self.loss = self.optimizer = self._loss_id = None
+        self.metrics_names, self._acc, self._metrics = [], False, []
+        self.inputs = None
+        for ly in layers or []:
+            self.add(ly)
+
+    @property
+    def built(self) -> bool:
+        return self._handle is not None
+
+    def add(self, layer) -> None:
+        """Appends a layer (or an Input first)."""
+        if self.built:
+            raise ValueError("Sequential.add: the model is built already; add every layer before it is "
+                             "built (by an Input first, build(), or the first fit/predict)")
+        if isinstance(layer, L.KerasTensor) and isinstance(layer.layer, L.InputLayer):
+            if self._stack or self._seq_input is not None:
+                raise ValueError("Sequential.add: an Input can only come first")
+            self._seq_input = layer
+            return
+        if not isinstance(layer, (L.Layer, Model)) or isinstance(layer, L.InputLayer):
+            raise ValueError("Sequential.add: expected a layer, got %r" % type(layer).__name__)
+        self._stack.append(layer)
+
+    def build(self, input_shape=None) -> None:
+        """Builds the model for inputs of input_shape ((None, ...) or the
+        sample shape); without it, from the Input given first."""
+        if self.built:
+            return
+        if input_shape is not None and self._seq_input is None:
+            shape = tuple(input_shape)
+            self._seq_input = L.Input(shape[1:] if shape and shape[0] is None else shape)
+        if self._seq_input is None:
+            raise ValueError("Sequential.build: no input shape: give an Input first or build(input_shape)")
+        if not self._stack:
+            raise ValueError("Sequential: the model has no layers")
+        x = self._seq_input
+        for ly in self._stack:
+            x = ly(x)
+        self._graph_init(self._seq_input, x, self.name, self._seed)
+        self._handle, self._ids = self._create_c(None)
+        self._adopt()
+        if self._deferred is not None:
+            args, kwargs = self._deferred
+            self._deferred = None
+            Model.compile(self, *args, **kwargs)
+
+    def _built_from(self, x):
+        if not self.built and self._seq_input is not None:
+            self.build()
+        if not self.built:
+            a = x[0] if isinstance(x, (list, tuple)) and len(x) == 1 else x
+            if isinstance(a, L.KerasTensor):
+                self.build((None,) + a.sample_shape)
+            else:
+                shape = np.shape(a)
+                if len(shape) < 2:
+                    raise ValueError("Sequential: cannot build from data of shape %s: give an Input first" % (shape,))
+                self.build((None,) + tuple(shape[1:]))
+
+    def _unbuilt(self, what):
+        if not self.built and self._seq_input is not None:
+            self.build()
+        if not self.built:
+            raise ValueError("This model has not yet been built. Build the model first by calling `build()` "
+                             "or by calling the model on a batch of data (%s)." % what)
+
+    def compile(self, *args, **kwargs):
+        if not self.built:
+            _optimizers.get(args[0] if args else kwargs.get("optimizer", "rmsprop"))  # checked now
+            self._deferred = (args, kwargs)
+            self._compiled = True
+            return
+        Model.compile(self, *args, **kwargs)
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        self._built_from(x)
+        return Model.fit(self, x, y, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        self._built_from(x)
+        return Model.predict(self, x, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        self._built_from(x)
+        return Model.evaluate(self, x, y, *args, **kwargs)
+
+    def __call__(self, inputs, *args, **kwargs):
+        self._built_from(inputs)
+        return Model.__call__(self, inputs, *args, **kwargs)
+
+    def summary(self, *args, **kwargs):
+        self._unbuilt("summary")
+        return Model.summary(self, *args, **kwargs)
+
+    def get_weights(self):
+        self._unbuilt("get_weights")
+        return Model.get_weights(self)
+
+    def count_params(self):
+        self._unbuilt("count_params")
+        return Model.count_params(self)
+
+    def set_weights(self, weights):
+        self._unbuilt("set_weights")
+        return Model.set_weights(self, weights)
+
+    def save(self, *args, **kwargs):
+        self._unbuilt("save")
+        return Model.save(self, *args, **kwargs)
+
+    def get_config(self) -> Dict[str, Any]:
+        """Keras' Sequential config: {"name", "layers": [InputLayer config,
+        then {"class_name", "config"} per layer]} (plain layers only)."""
+        self._unbuilt("get_config")
+        out = [{"class_name": "InputLayer", "config": {"batch_shape": [None] + list(self.inputs[0].sample_shape),
+                                                        "dtype": self.inputs[0].layer.dtype,
+                                                        "name": self._names[id(self.inputs[0].layer)]}}]
+        for ly in self._stack:
+            if isinstance(ly, Model):
+                raise NotImplementedError("Sequential.get_config: a nested model inside a Sequential has no config here")
+            out.append({"class_name": type(ly).__name__, "config": dict(ly.get_config(), name=self._names[id(ly)])})
+        return {"name": self.name, "layers": out}
+
+    @classmethod
+    def from_config(cls, config: Dict[str, Any]) -> "Sequential":
+        seq = cls(name=config.get("name"))
+        for e in config["layers"]:
+            if e["class_name"] == "InputLayer":
+                c = e["config"]
+                seq.add(L.Input(shape=tuple(c["batch_shape"][1:]), dtype=c.get("dtype"), name=c.get("name")))
+            else:
+                klass = L.Layer._types.get(e["class_name"])
+                if klass is None:
+                    raise ValueError("model config: unknown layer class '%s'" % (e["class_name"],))
+                seq.add(klass.from_config(dict(e["config"])))
+        if seq._seq_input is not None:
+            seq.build()
+        return seq
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps({"class_name": "Sequential", "config": self.get_config()}, **kwargs)
+
+    def __repr__(self):
+        if not self.built:
+            return "<latefuse.Sequential '%s': %d layers, not built>" % (self.name, len(self._stack))
+        return Model.__repr__(self)
 
 
 def _libc():
@@ -817,7 +1407,18 @@ def _optimizer_from(d):
                             d.get("epsilon", 1e-7), **ema)
 
 
-def load_model(filepath, compile=True, seed=0):
+def _model_from_bytes(data: bytes, compile: bool = True) -> Model:
+    """A model from the bytes of its model file (Model.__reduce__)."""
+    fd, path = tempfile.mkstemp(suffix=".lf")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return load_model(path, compile=compile)
+    finally:
+        os.unlink(path)
+
+
+def load_model(filepath: Union[str, "os.PathLike[str]"], compile: bool = True, seed: int = 0) -> Model:
     """Loads a model saved by Model.save (or the C library / CLI).  The file
     is validated completely by the library; a compiled model comes back
     compiled with its loss, optimizer and (if saved) optimizer state.  The
@@ -841,6 +1442,11 @@ def load_model(filepath, compile=True, seed=0):
                 t = L.Input(tuple(spec.get("shape") or (int(spec["dim"]),)), name=nm,
                             dtype=spec.get("dtype", "float32"))
                 inputs.append(t)
+            elif spec.get("shares"):  # a layer called again: the owner's layer object
+                ins = [tensors[s] for s in spec.get("inbound", [])]
+                extra = {k: tensors[spec[k]] for k in ("gate", "mask") if spec.get(k)}
+                t = tensors[spec["shares"]].layer(ins, **extra)
+                t._node_name = nm
             else:
                 ins = [tensors[s] for s in spec.get("inbound", [])]
                 cls = L.Layer._types.get(kind)
@@ -858,7 +1464,16 @@ def load_model(filepath, compile=True, seed=0):
         m._handle = None
         m._graph_init(inputs, out, None, seed)
         m._handle, owned = h, True
-        m._ids = {id(t): lib.lf_node_find(h, _enc(m._names[id(t.layer)])) for t in m._nodes}
+        m._ids = {id(t): lib.lf_node_find(h, _enc(m._node_names[id(t)])) for t in m._nodes}
+        for k, t in enumerate(m.inputs):  # inputs fed by a TextVectorization kept in the file
+            p = lib.lf_model_textvec(h, m._ids[id(t)])
+            if p:
+                from .text import TextVectorization
+                tv = TextVectorization._from_handle(p)
+                s = L.Input(shape=(1,), dtype="string")
+                s.layer._vectorized, t.layer._text = t, (s, tv)
+                m._tv[k] = tv
+        m._adopt()
         m._c_compiled = "output" in arch or "outputs" in arch
         m._compiled = bool(compile) and m._c_compiled
         loss_names = arch.get("losses") or ([arch["loss"]] if "loss" in arch else [])
@@ -868,6 +1483,7 @@ def load_model(filepath, compile=True, seed=0):
         m._loss_id = m._loss_ids[0] if m._c_compiled else None
         m.optimizer = _optimizer_from(arch.get("optimizer", {})) if m._compiled else None
         m._acc = False
+        m._metrics = []
         m.metrics_names = m._metric_keys() if m._compiled else []
         return m
     except BaseException:

@@ -15,9 +15,21 @@ class L2:
         self.l2 = l2
         self.l1 = 0.0
 
+    def get_config(self):
+        return {"l2": self.l2}
+
     def __repr__(self):
         return "L2(l2=%r)" % self.l2
 
 
 def l2(l2=0.01):
     return L2(l2)
+
+
+def get(identifier):
+    """An L2 from an L2 object or Keras' {'class_name': 'L2', 'config': {'l2': x}}; None stays None."""
+    if identifier is None or isinstance(identifier, L2):
+        return identifier
+    if isinstance(identifier, dict) and identifier.get("class_name") in ("L2", "l2"):
+        return L2(**identifier.get("config", {}))
+    return identifier

@@ -23,8 +23,13 @@ Keras' arguments and defaults, with what differs said here once:
 "int" outputs are int64 arrays (batch, length) like Keras' (padded to the
 longest text of the call when output_sequence_length is None); the others
 float32 (batch, vocabulary_size or max_tokens with pad_to_max_tokens).
-The object is not part of a Model graph: call it on the texts and feed the
-array to an Input.
+Called on texts it returns the array; called on a string Input
+(Input(shape=(1,), dtype="string"), as in Keras) it returns the tensor of
+its output (int: (None, output_sequence_length) token ids; the dense
+modes: (None, vocabulary size)), and a Model with that string input keeps
+the vectorizer in its C model (lf_model_attach_textvec): the model file
+stores vocabulary and settings, load_model restores them, and fit,
+evaluate and predict take the raw strings for that input.
 """
 import ctypes
 
@@ -70,6 +75,7 @@ _proto("lf_textvec_transform_int", _S, _P, ctypes.c_void_p, _size, _size, ctypes
 _proto("lf_textvec_max_length", _S, _P, ctypes.c_void_p, _size, ctypes.POINTER(_size))
 _proto("lf_textvec_save", _S, _P, ctypes.c_char_p)
 _proto("lf_textvec_load", _S, _P, ctypes.c_char_p)
+_proto("lf_textvec_copy", _S, ctypes.POINTER(_P), _P)
 
 _STANDARDIZE = {"lower_and_strip_punctuation": 0, "lower": 1, "strip_punctuation": 2, None: 3}
 _SPLIT = {"whitespace": 0, None: 1}
@@ -194,6 +200,9 @@ class TextVectorization:
             self._raise(st)
 
     def __call__(self, data):
+        from . import layers as L
+        if isinstance(data, L.KerasTensor):
+            return self._symbolic(data, L)
         texts = _texts(data)
         n = len(texts)
         arr = (ctypes.c_char_p * max(n, 1))(*texts)
@@ -219,6 +228,50 @@ class TextVectorization:
         if st != 0:
             self._raise(st)
         return out
+
+    def _symbolic(self, x, L):
+        """The tensor of this vectorizer's output for a string Input x: a
+        model input of its own (the C model's), linked to x."""
+        if not isinstance(x.layer, L.InputLayer) or x.layer.dtype != "string":
+            raise ValueError("TextVectorization: call it on a string input, Input(shape=(1,), dtype='string'), "
+                             "or on a list of texts")
+        o = self._opt
+        if o.output_mode == 0:
+            if not o.output_sequence_length:
+                raise ValueError("TextVectorization: a model input needs a fixed output_sequence_length in "
+                                 "'int' mode")
+            shape, dtype = (o.output_sequence_length,), "int32"
+        else:
+            dim = _c.lf_textvec_output_dim(self._h)
+            if not dim:
+                raise ValueError("TextVectorization: adapt it before calling it on a tensor: the output size "
+                                 "in '%s' mode is the vocabulary's" % self.output_mode)
+            shape, dtype = (dim,), "float32"
+        prev = getattr(x.layer, "_vectorized", None)
+        if prev is not None:
+            if prev.layer._text[1] is self:
+                return prev
+            raise ValueError("TextVectorization: this string input is vectorized by another TextVectorization "
+                             "already")
+        vt = L.Input(shape, dtype=dtype, name=x.layer._user_name)
+        x.layer._user_name = None  # the name goes to the model input the vectorizer feeds
+        vt.layer._text = (x, self)
+        x.layer._vectorized = vt
+        return vt
+
+    @classmethod
+    def _from_handle(cls, h):
+        """A TextVectorization owning a copy of the C object h."""
+        tv = cls.__new__(cls)
+        tv._h = None
+        c = _P()
+        st = _c.lf_textvec_copy(ctypes.byref(c), h)
+        if st != 0:
+            raise LatefuseError("could not copy a text vectorizer: " + _status_name(st), st, _status_name(st))
+        tv._h = c
+        tv.name = "text_vectorization"
+        tv._ngrams_arg = tv._opt.ngrams or None
+        return tv
 
     def get_vocabulary(self, include_special_tokens=True):
         """The vocabulary, index i = token id i (reserved entries first:

@@ -103,3 +103,27 @@ def test_compare_takes_a_comma_string():
     X, y = data()
     rows = lf.compare(X, y, methods="mean, wavg", folds=3, as_frame=False)
     assert {r["method"] for r in rows if r["kind"] == "method"} == {"mean", "wavg"}
+
+
+def test_model_pickles_through_its_file(tmp_path):
+    """A fitted engine Model pickles, deep-copies and joblib-dumps: the copy
+    predicts bit for bit and keeps its optimizer (training both one more
+    epoch gives the same weights)."""
+    import joblib
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (64, 5)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.float32)
+    inp = lf.layers.Input(shape=(5,))
+    out = lf.layers.Dense(2, activation="softmax")(lf.layers.Dense(8, activation="relu")(inp))
+    m = lf.Model(inp, out)
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    m.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    joblib.dump(m, tmp_path / "m.joblib")
+    copies = [pickle.loads(pickle.dumps(m)), copy.deepcopy(m), joblib.load(tmp_path / "m.joblib")]
+    want = m.predict(x)
+    for c in copies:
+        assert c is not m and np.array_equal(c.predict(x), want)
+    c = copies[0]
+    m.fit(x, y, epochs=1, batch_size=16, verbose=0, shuffle=False)
+    c.fit(x, y, epochs=1, batch_size=16, verbose=0, shuffle=False)
+    assert np.array_equal(c.predict(x), m.predict(x))  # the same optimizer state travelled

@@ -15,6 +15,7 @@
 #include "fusion/cv.h"
 #include "fusion/method.h"
 #include "fusion/metrics.h"
+#include "report/report.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -69,6 +70,9 @@ typedef struct cv_item {
     int calibrate, drop;  /* drop: accuracies without each model */
     char label[80];       /* what progress says as the item starts (methods) */
     size_t index, count;  /* progress: item index..count (methods) */
+    size_t lead;          /* the item whose units make this one's records: itself, or its DES group's lead */
+    lf_method group[4];   /* a DES group's lead: the group's methods (group_n of them) */
+    size_t group_n;
 } cv_item;
 
 static void to_array(const lf_metrics *mt, double *v) {
@@ -111,12 +115,175 @@ static lf_status unit_method(lf_err *e, cv_ctx *c, lf_fusion *fs, const cv_item 
     return st;
 }
 
+static lf_status single_fold(lf_err *e, cv_ctx *c, size_t m, int calibrate, size_t ntr, size_t nte, int uniform);
+
 /* a single model's own outputs on fold k (temperature fitted on the
- * training folds) */
+ * training folds; a missing output scored as the uniform distribution) */
 static lf_status unit_single(lf_err *e, cv_ctx *c, size_t m, int calibrate, size_t k, double *rec) {
     size_t ntr, nte;
     lf_status st = split(c, k, &ntr, &nte, e);
+    if (st == LF_OK) st = single_fold(e, c, m, calibrate, ntr, nte, 1);
+    lf_metrics mt;
+    if (st == LF_OK) st = lf_metrics_compute(c->prob, c->ytest, nte, c->C, &mt, e);
+    if (st == LF_OK) to_array(&mt, rec);
+    return st;
+}
+
+/* The dynamic-selection methods (knora-e, knora-u, ola, lca) hold the same
+ * fitting rows when fitted on the same folds with the same calibration, so
+ * they are cross-validated together: the items of such methods form a
+ * group whose lead (the first of them) does the work, one unit per fold
+ * making every member's record of that fold; per model left out, one
+ * neighbour search serves them all (lf_des_predict_shared; each output the
+ * bits of its own predict, so every record is unit_method's).  Sets each
+ * item's lead (itself outside a group) and each lead's methods. */
+static int is_des(lf_method m) {
+    return m == LF_FUSE_KNORA_E || m == LF_FUSE_KNORA_U || m == LF_FUSE_OLA || m == LF_FUSE_LCA;
+}
+
+static void des_groups(cv_item *items, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        cv_item *it = &items[i];
+        it->lead = i, it->group_n = 0;
+        if (it->kind != LF_ROW_METHOD || !is_des(it->method)) continue;
+        size_t l = 0;
+        while (l < i && !(items[l].lead == l && items[l].group_n && items[l].calibrate == it->calibrate)) l++;
+        cv_item *g = l < i ? &items[l] : it;
+        size_t j = 0;
+        while (j < g->group_n && g->group[j] != it->method) j++;
+        if (j == g->group_n && g->group_n == 4) continue; /* cannot happen: four such methods */
+        if (j == g->group_n) g->group[g->group_n++] = it->method;
+        it->lead = l < i ? l : i;
+    }
+}
+
+/* the DES group led by items[lead] on fold k: every member's record, at
+ * recs + (item * K + k) * REC(M) */
+static lf_status unit_des(lf_err *e, cv_ctx *c, const cv_item *items, size_t n_items, size_t lead, size_t k,
+                          double *recs) {
+    const cv_item *g = &items[lead];
+    size_t n = g->group_n, M = c->M, R = REC(M);
+    lf_fusion fs[4];
+    float *outs[4] = {c->prob, NULL, NULL, NULL};
+    memset(fs, 0, sizeof fs);
+    lf_status st = LF_OK;
+    for (size_t i = 1; st == LF_OK && i < n; i++)
+        if (!(outs[i] = lf_alloc_array(c->N, c->C * sizeof(float))))
+            st = lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
+    size_t ntr, nte;
+    if (st == LF_OK) st = split(c, k, &ntr, &nte, e);
+    for (size_t i = 0; st == LF_OK && i < n; i++) {
+        st = lf_fusion_fit_rows(&fs[i], c->p, c->names, M, c->C, c->y, c->train, ntr, c->o, g->group[i], g->calibrate);
+        if (st != LF_OK) lf_fail(e, st, "%s, fold %zu: %s", lf_method_name(g->group[i]), k + 1, fs[i].err.msg);
+    }
+    for (long drop = -1; st == LF_OK && drop < (long)(g->drop ? M : 0); drop++) {
+        for (size_t m = 0; m < M; m++) c->pdrop[m] = (long)m == drop ? NULL : c->p[m];
+        const lf_fusion *fp[4] = {&fs[0], &fs[1], &fs[2], &fs[3]};
+        lf_probs pr;
+        size_t bad = 0;
+        st = lf_probs_prepare(e, c->pdrop, M, c->C, c->o->logits, fs[0].temps, c->test, nte, &pr);
+        if (st == LF_OK && !lf_des_predict_shared(fp, n, &pr, outs, &st)) /* one by one */
+            for (size_t i = 0; st == LF_OK && i < n; i++) {
+                lf_probs_free(&pr);
+                st = lf_probs_prepare(e, c->pdrop, M, c->C, c->o->logits, fs[i].temps, c->test, nte, &pr);
+                if (st == LF_OK) st = lf_fusion_predict_core(&fs[i], &pr, outs[i]);
+                bad = i;
+            }
+        lf_probs_free(&pr);
+        if (st != LF_OK) {
+            lf_fail(e, st, "%s, fold %zu: prediction failed (%s)", lf_method_name(g->group[bad]), k + 1,
+                    lf_status_string(st));
+            break;
+        }
+        for (size_t i = 0; st == LF_OK && i < n; i++) {
+            lf_metrics mt;
+            st = lf_metrics_compute(outs[i], c->ytest, nte, c->C, &mt, e);
+            for (size_t j = lead; st == LF_OK && j < n_items; j++) {
+                if (items[j].lead != lead || items[j].method != g->group[i]) continue;
+                double *rec = recs + (j * c->K + k) * R;
+                if (drop < 0) to_array(&mt, rec);
+                else rec[LF_NUM_METRICS + (size_t)drop] = mt.accuracy;
+            }
+        }
+    }
+    for (size_t i = 0; i < 4; i++) lf_fusion_clear(&fs[i]);
+    for (size_t i = 1; i < n; i++) LF_FREE(outs[i]);
+    return st;
+}
+
+/* the oracle's accuracy on fold k */
+static lf_status unit_oracle(lf_err *e, cv_ctx *c, size_t k, double *rec) {
+    size_t ntr, nte;
+    lf_status st = split(c, k, &ntr, &nte, e);
     if (st != LF_OK) return st;
+    lf_probs pr;
+    st = lf_probs_prepare(e, c->p, c->M, c->C, c->o->logits, NULL, c->test, nte, &pr);
+    if (st == LF_OK) st = lf_oracle_accuracy((const float *const *)pr.p, c->M, nte, c->C, c->ytest, &rec[0], e);
+    lf_probs_free(&pr);
+    return st;
+}
+
+static void tell_progress(const lf_fusion_options *opt, size_t item, size_t items, const char *name, double t0);
+
+/* Runs the units of n items x K folds that fall to this rank (a DES
+ * group's lead's unit making its members' records of that fold too) and
+ * gathers every record into rec (n * K * REC(M) doubles, unit u = item * K
+ * + fold at rec + u * REC(M)) on every rank.  The failure of the first failing
+ * unit (in unit order) is returned on every rank. */
+static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, const lf_fusion_options *opt,
+                        double t0, double *rec) {
+    lf_dist d;
+    lf_status st = lf_dist_open(e, c->o->mpi_comm, &d);
+    if (st != LF_OK) return st;
+    size_t R = REC(c->M), U = n * c->K, first = SIZE_MAX;
+    double *mine = d.size > 1 ? lf_alloc_array(U * R, sizeof *mine) : rec;
+    double *all = d.size > 1 ? lf_alloc_array(U * R, (size_t)d.size * sizeof *all) : NULL;
+    if (!mine || (d.size > 1 && !all)) {
+        st = lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
+        first = 0; /* before any unit: every rank stops */
+    }
+    lf_fusion fs;
+    memset(&fs, 0, sizeof fs);
+    for (size_t u = (size_t)d.rank; st == LF_OK && u < U; u += (size_t)d.size) {
+        const cv_item *it = &items[u / c->K];
+        size_t k = u % c->K;
+        /* an item's first unit on this rank: it starts (progress, rank 0) */
+        if (d.rank == 0 && it->kind == LF_ROW_METHOD &&
+            (u < (size_t)d.size || (u - (size_t)d.size) / c->K != u / c->K))
+            tell_progress(opt, it->index, it->count, it->label, t0);
+        double *r = mine + u * R;
+        if (it->lead != u / c->K) continue; /* its group's lead makes its records */
+        if (it->group_n) st = unit_des(e, c, items, n, it->lead, k, mine);
+        else if (it->kind == LF_ROW_METHOD) st = unit_method(e, c, &fs, it, k, r);
+        else if (it->kind == LF_ROW_MODEL) st = unit_single(e, c, it->model, it->calibrate, k, r);
+        else st = unit_oracle(e, c, k, r);
+        if (st != LF_OK) first = u;
+    }
+    lf_fusion_clear(&fs);
+    st = lf_dist_first_failure(&d, first, st, e, NULL, 0);
+    if (st == LF_OK && d.size > 1) {
+        st = lf_dist_allgather(&d, mine, U * R, all, e);
+        for (size_t u = 0; st == LF_OK && u < U; u++) { /* from the rank that made it */
+            size_t owner = (items[u / c->K].lead * c->K + u % c->K) % (size_t)d.size;
+            memcpy(rec + u * R, all + (owner * U + u) * R, R * sizeof *rec);
+        }
+    }
+    if (mine != rec) LF_FREE(mine);
+    LF_FREE(all);
+    return st;
+}
+
+/* An item's mean and standard deviation over the folds (its K records). */
+static void item_scores(const cv_ctx *c, const double *rec, lf_metrics *per, lf_score_row *row) {
+    for (size_t k = 0; k < c->K; k++) from_array(rec + k * REC(c->M), &per[k]);
+    mean_std(per, c->K, row);
+}
+
+/* a single model's own outputs on the test rows of fold k, already split
+ * (temperature fitted on the training folds), into c->prob; a missing
+ * output is the uniform distribution when `uniform`, else NaN */
+static lf_status single_fold(lf_err *e, cv_ctx *c, size_t m, int calibrate, size_t ntr, size_t nte, int uniform) {
+    lf_status st = LF_OK;
     float T = 1.0f;
     if (calibrate && c->p[m]) {
         lf_probs tr;
@@ -138,75 +305,10 @@ static lf_status unit_single(lf_err *e, cv_ctx *c, size_t m, int calibrate, size
         for (size_t i = 0; i < nte * c->C; i++) c->prob[i] = pr.p[0][i];
         lf_probs_free(&pr);
     }
-    for (size_t i = 0; i < nte; i++) /* missing: uniform */
+    for (size_t i = 0; i < nte; i++) /* missing */
         if (!c->p[m] || isnan(c->prob[i * c->C]))
-            for (size_t j = 0; j < c->C; j++) c->prob[i * c->C + j] = 1.0f / (float)c->C;
-    lf_metrics mt;
-    st = lf_metrics_compute(c->prob, c->ytest, nte, c->C, &mt, e);
-    if (st == LF_OK) to_array(&mt, rec);
-    return st;
-}
-
-/* the oracle's accuracy on fold k */
-static lf_status unit_oracle(lf_err *e, cv_ctx *c, size_t k, double *rec) {
-    size_t ntr, nte;
-    lf_status st = split(c, k, &ntr, &nte, e);
-    if (st != LF_OK) return st;
-    lf_probs pr;
-    st = lf_probs_prepare(e, c->p, c->M, c->C, c->o->logits, NULL, c->test, nte, &pr);
-    if (st == LF_OK) st = lf_oracle_accuracy((const float *const *)pr.p, c->M, nte, c->C, c->ytest, &rec[0], e);
-    lf_probs_free(&pr);
-    return st;
-}
-
-static void tell_progress(const lf_fusion_options *opt, size_t item, size_t items, const char *name, double t0);
-
-/* Runs the units of n items x K folds that fall to this rank and gathers
- * every record into rec (n * K * REC(M) doubles, unit u = item * K + fold
- * at rec + u * REC(M)) on every rank.  The failure of the first failing
- * unit (in unit order) is returned on every rank. */
-static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, const lf_fusion_options *opt,
-                        double t0, double *rec) {
-    lf_dist d;
-    lf_status st = lf_dist_open(e, c->o->mpi_comm, &d);
-    if (st != LF_OK) return st;
-    size_t R = REC(c->M), U = n * c->K, first = SIZE_MAX;
-    double *mine = d.size > 1 ? lf_alloc_array(U * R, sizeof *mine) : rec;
-    double *all = d.size > 1 ? lf_alloc_array(U * R, (size_t)d.size * sizeof *all) : NULL;
-    if (!mine || (d.size > 1 && !all)) {
-        st = lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
-        first = 0; /* before any unit: every rank stops */
-    }
-    lf_fusion fs;
-    memset(&fs, 0, sizeof fs);
-    for (size_t u = (size_t)d.rank; st == LF_OK && u < U; u += (size_t)d.size) {
-        const cv_item *it = &items[u / c->K];
-        size_t k = u % c->K;
-        /* an item's first unit on this rank: it starts (progress) */
-        if (it->kind == LF_ROW_METHOD && (u < (size_t)d.size || (u - (size_t)d.size) / c->K != u / c->K))
-            tell_progress(opt, it->index, it->count, it->label, t0);
-        double *r = mine + u * R;
-        if (it->kind == LF_ROW_METHOD) st = unit_method(e, c, &fs, it, k, r);
-        else if (it->kind == LF_ROW_MODEL) st = unit_single(e, c, it->model, it->calibrate, k, r);
-        else st = unit_oracle(e, c, k, r);
-        if (st != LF_OK) first = u;
-    }
-    lf_fusion_clear(&fs);
-    st = lf_dist_first_failure(&d, first, st, e, NULL, 0);
-    if (st == LF_OK && d.size > 1) {
-        st = lf_dist_allgather(&d, mine, U * R, all, e);
-        for (size_t u = 0; st == LF_OK && u < U; u++)
-            memcpy(rec + u * R, all + ((u % (size_t)d.size) * U + u) * R, R * sizeof *rec);
-    }
-    if (mine != rec) LF_FREE(mine);
-    LF_FREE(all);
-    return st;
-}
-
-/* An item's mean and standard deviation over the folds (its K records). */
-static void item_scores(const cv_ctx *c, const double *rec, lf_metrics *per, lf_score_row *row) {
-    for (size_t k = 0; k < c->K; k++) from_array(rec + k * REC(c->M), &per[k]);
-    mean_std(per, c->K, row);
+            for (size_t j = 0; j < c->C; j++) c->prob[i * c->C + j] = uniform ? 1.0f / (float)c->C : (float)NAN;
+    return LF_OK;
 }
 
 static void ctx_free(cv_ctx *c) {
@@ -324,6 +426,7 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
             it->kind = LF_ROW_ORACLE;
         }
     }
+    des_groups(items, n_items);
     st = cv_run(&f->err, &c, items, n_items, opt, t0, rec);
     tell_progress(opt, n_methods, n_methods, NULL, t0);
     for (size_t i = 0; st == LF_OK && i < n_items; i++) {
@@ -366,6 +469,38 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     if (table) *table = t;
     else lf_compare_table_free(t);
     return LF_OK;
+}
+
+lf_status lf_cv_outputs(lf_err *e, const float *const *p, const char *const *names, size_t M, size_t N,
+                        size_t C, const int *y, const lf_fusion_options *o, lf_method method, long model,
+                        int calibrate, float *out) {
+    cv_ctx c;
+    lf_status st = ctx_init(e, &c, p, names, M, N, C, y, o);
+    if (st != LF_OK) return st;
+    lf_fusion fs;
+    memset(&fs, 0, sizeof fs);
+    for (size_t k = 0; st == LF_OK && k < c.K; k++) {
+        size_t ntr, nte;
+        if ((st = split(&c, k, &ntr, &nte, e)) != LF_OK) break;
+        if (model >= 0) {
+            st = single_fold(e, &c, (size_t)model, calibrate, ntr, nte, 0);
+        } else {
+            st = lf_fusion_fit_rows(&fs, p, names, M, C, y, c.train, ntr, o, method, calibrate);
+            if (st != LF_OK) {
+                lf_fail(e, st, "%s, fold %zu: %s", lf_method_name(method), k + 1, fs.err.msg);
+                break;
+            }
+            lf_probs pr;
+            st = lf_probs_prepare(e, p, M, C, o->logits, fs.temps, c.test, nte, &pr);
+            if (st == LF_OK) st = lf_fusion_predict_core(&fs, &pr, c.prob);
+            lf_probs_free(&pr);
+        }
+        for (size_t i = 0; st == LF_OK && i < nte; i++)
+            memcpy(out + c.test[i] * C, c.prob + i * C, C * sizeof *out);
+    }
+    lf_fusion_clear(&fs);
+    ctx_free(&c);
+    return st;
 }
 
 /* ------------------------------------------------------------- auto
@@ -433,6 +568,7 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
         it->index = i + 1, it->count = n_cand;
         snprintf(it->label, sizeof it->label, "auto: %s%s", d->name, it->calibrate ? " +calibrate" : "");
     }
+    des_groups(items, n_cand);
     st = cv_run(&f->err, &c, items, n_cand, opt, t0, rec);
     for (size_t i = 0; st == LF_OK && i < n_cand; i++) {
         lf_score_row *row = &t->rows[t->n_rows++];

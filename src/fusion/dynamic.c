@@ -34,8 +34,13 @@
  * another file is not supported.  The search is exact brute force: blocks
  * of 256 query rows against blocks of 512 fitting rows, -2 q.x from the
  * sgemm plus ||x||^2 (||q||^2 is the same for all of a query's neighbours),
- * in float; equal keys go to the lower fitting row; OpenMP over query
- * blocks, each row's result independent of the thread count.
+ * in float; equal keys go to the lower fitting row; per query, the keys
+ * below its k-th nearest so far are found 8 at a time (lf_first_sum_below)
+ * and inserted in order, so the neighbours are those of a plain scan;
+ * OpenMP over query blocks, each row's result independent of the thread
+ * count.  Fitted on the same rows, the four methods hold the same fitting
+ * rows: lf_des_predict_shared serves several from one search (compare and
+ * auto cross-validate them together).
  *
  * Weights (lf_fusion_weights): each model's mean share of the fused output
  * over up to 2048 fitting rows (evenly spaced), each with itself left out
@@ -157,13 +162,14 @@ static void nearest(const des_state *s, size_t nq, size_t K, const size_t *excl,
         lf_sgemm(0, 1, nq, nf, D, -2.0f, sc->x, D, s->rows + f0 * D, D, 0.0f, sc->keys, nf);
         const float *nrm = s->norms + f0;
         for (size_t q = 0; q < nq; q++) {
-            float *kk = sc->bk + q * K, *row = sc->keys + q * nf;
+            float *kk = sc->bk + q * K;
+            const float *row = sc->keys + q * nf;
             size_t *ii = sc->bi + q * K, c = sc->cnt[q];
-            for (size_t j = 0; j < nf; j++) row[j] += nrm[j];
             float worst = c == K ? kk[K - 1] : INFINITY;
-            for (size_t j = 0; j < nf; j++) {
-                float v = row[j];
-                if (!(v < worst) || (excl && excl[q] == f0 + j)) continue;
+            for (size_t j = lf_first_sum_below(row, nrm, 0, nf, worst); j < nf;
+                 j = lf_first_sum_below(row, nrm, j + 1, nf, worst)) {
+                float v = row[j] + nrm[j];
+                if (excl && excl[q] == f0 + j) continue;
                 size_t pos = c < K ? c++ : K - 1;
                 while (pos > 0 && kk[pos - 1] > v) kk[pos] = kk[pos - 1], ii[pos] = ii[pos - 1], pos--;
                 kk[pos] = v, ii[pos] = f0 + j;
@@ -215,9 +221,11 @@ static void block_weights(const des_state *s, des_kind kind, size_t M, size_t nq
     for (size_t q = 0; q < nq; q++) select_row(s, kind, M, sc->qp + q * M, sc->bi + q * K, sc->cnt[q], sc->w + q * M);
 }
 
-static lf_status des_predict(const lf_fusion *f, const lf_probs *pr, float *out) {
-    const des_state *s = f->state;
-    des_kind kind = ((const des_params *)f->def->params)->kind;
+/* The outputs of the nk selection rules kinds[i] into outs[i] from one
+ * neighbour search per block of rows (each output the bits of its rule's
+ * predict alone). */
+static lf_status des_predict_kinds(const des_state *s, const des_kind *kinds, size_t nk, const lf_probs *pr,
+                                   float *const *outs) {
     size_t N = pr->N, M = pr->M, C = pr->C;
     long long blocks = (long long)((N + QB - 1) / QB);
     int failed = 0;
@@ -237,27 +245,53 @@ static lf_status des_predict(const lf_fusion *f, const lf_probs *pr, float *out)
                 profile(pr, r0 + q, sc.x + q * s->D);
                 classes_of(sc.x + q * s->D, M, C, sc.qp + q * M);
             }
-            block_weights(s, kind, M, nq, NULL, &sc);
-            for (size_t q = 0; q < nq; q++) {
-                const double *w = sc.w + q * M;
-                float *o = out + (r0 + q) * C;
-                double W = 0;
-                for (size_t k = 0; k < M; k++) W += w[k];
-                if (W == 0) {
-                    for (size_t c = 0; c < C; c++) o[c] = (float)(1.0 / (double)C);
-                    continue;
+            nearest(s, nq, s->k, NULL, &sc);
+            for (size_t i = 0; i < nk; i++)
+                for (size_t q = 0; q < nq; q++) {
+                    double *w = sc.w + q * M;
+                    select_row(s, kinds[i], M, sc.qp + q * M, sc.bi + q * s->k, sc.cnt[q], w);
+                    float *o = outs[i] + (r0 + q) * C;
+                    double W = 0;
+                    for (size_t k = 0; k < M; k++) W += w[k];
+                    if (W == 0) {
+                        for (size_t c = 0; c < C; c++) o[c] = (float)(1.0 / (double)C);
+                        continue;
+                    }
+                    for (size_t c = 0; c < C; c++) {
+                        double a = 0;
+                        for (size_t k = 0; k < M; k++)
+                            if (w[k] != 0) a += w[k] * (double)pr->p[k][(r0 + q) * C + c];
+                        o[c] = (float)(a / W);
+                    }
                 }
-                for (size_t c = 0; c < C; c++) {
-                    double a = 0;
-                    for (size_t k = 0; k < M; k++)
-                        if (w[k] != 0) a += w[k] * (double)pr->p[k][(r0 + q) * C + c];
-                    o[c] = (float)(a / W);
-                }
-            }
         }
         scratch_free(&sc);
     }
     return failed ? LF_ERR_NOMEM : LF_OK;
+}
+
+static lf_status des_predict(const lf_fusion *f, const lf_probs *pr, float *out) {
+    des_kind kind = ((const des_params *)f->def->params)->kind;
+    return des_predict_kinds(f->state, &kind, 1, pr, &out);
+}
+
+int lf_des_predict_shared(const lf_fusion *const *fs, size_t n, const lf_probs *pr, float *const *outs,
+                          lf_status *st) {
+    des_kind kinds[4];
+    if (n == 0 || n > 4) return 0;
+    const des_state *s0 = fs[0]->state;
+    for (size_t i = 0; i < n; i++) {
+        const des_state *s = fs[i]->state;
+        if (fs[i]->def->predict != des_predict || !s || s->n != s0->n || s->D != s0->D || s->k != s0->k ||
+            fs[i]->M != fs[0]->M || fs[i]->C != fs[0]->C ||
+            memcmp(fs[i]->temps, fs[0]->temps, fs[0]->M * sizeof *fs[0]->temps) != 0 ||
+            (s != s0 && (memcmp(s->rows, s0->rows, s->n * s->D * sizeof *s->rows) != 0 ||
+                         memcmp(s->labels, s0->labels, s->n * sizeof *s->labels) != 0)))
+            return 0;
+        kinds[i] = ((const des_params *)fs[i]->def->params)->kind;
+    }
+    *st = des_predict_kinds(s0, kinds, n, pr, outs);
+    return 1;
 }
 
 /* each model's mean share of the fused output over up to WEIGHT_ROWS

@@ -40,6 +40,10 @@ void lf_fusion_clear(lf_fusion *f) {
     if (f->def && f->def->free_state && f->state) f->def->free_state(f->state);
     lf_compare_table_free(f->auto_table);
     LF_FREE(f->importance);
+    lf_class_names_free(f);
+    LF_FREE(f->history);
+    f->history = NULL;
+    memset(&f->history_view, 0, sizeof f->history_view);
     f->names = NULL, f->temps = NULL, f->state = NULL, f->def = NULL, f->auto_table = NULL;
     f->importance = NULL;
     f->fitted = 0, f->M = f->C = 0, f->calibrated = f->logits = 0;

@@ -25,6 +25,11 @@ struct lf_fusion {
     double *importance;           /* 2 x (M + 1), lf_fusion_importance; or NULL */
     lf_compare_table *auto_table; /* fitted by auto: its candidates, or NULL */
     char auto_note[512];          /* ... and why it chose what it chose */
+    char **class_names;           /* C names (lf_fusion_set_class_names), or NULL */
+    double *history;              /* a learned method's history read from its file:
+                                     4 x epochs (loss, val_loss, accuracy,
+                                     val_accuracy), or NULL */
+    lf_history history_view;      /* ... as lf_fusion_history shows it */
 };
 
 /* Probabilities ready for fusion: M arrays N x C (NaN rows = missing),
@@ -58,6 +63,9 @@ lf_status lf_fusion_load_bytes(lf_fusion *f, const unsigned char *buf, size_t le
 /* importance.c: measures f->importance on the fitting rows (raw inputs, as
  * lf_fusion_fit takes them). */
 lf_status lf_fusion_measure_importance(lf_fusion *f, const float *const *p, size_t N, const int *y);
+
+/* names.c: releases f->class_names (sets it NULL). */
+void lf_class_names_free(lf_fusion *f);
 
 /* Clears everything fitted (names, temperatures, the method's state),
  * keeping the error. */

@@ -3,7 +3,10 @@
  * (safetensors, see model_io.c): metadata format = "latefuse-fusion",
  * format_version = "1", fusion = a JSON object {method, calibrated, logits,
  * classes, models: [names], temperatures: [floats], and, optionally,
- * importance: {log_loss: [M + 1], accuracy: [M + 1]}}; what the method keeps
+ * importance: {log_loss: [M + 1], accuracy: [M + 1]}, and, optionally,
+ * class_names: [C strings] and, for a learned method, its training
+ * history: {loss, val_loss, accuracy, val_accuracy: [epochs], best_epoch,
+ * stopped_early}}; what the method keeps
  * is its own (its record's save and load, method.h): tensors named
  * "fusion.*" (acc-weighted's weights, decision-template's templates), or a
  * network, saved as architecture = its JSON and its weights under the
@@ -51,6 +54,30 @@ lf_status lf_fusion_save(lf_fusion *f, const char *path, unsigned flags) {
             }
         }
         lf_buf_puts(&js, "]}");
+    }
+    const lf_history *h = lf_fusion_history(f);
+    if (h) { /* a learned method's curves, for the report of a loaded model */
+        const double *cols[4] = {h->loss, h->val_loss, h->accuracy, h->val_accuracy};
+        static const char *const keys[4] = {"loss", "val_loss", "accuracy", "val_accuracy"};
+        lf_buf_puts(&js, ",\"history\":{");
+        for (int k = 0; k < 4; k++) {
+            lf_buf_printf(&js, "%s\"%s\":[", k ? "," : "", keys[k]);
+            for (size_t i = 0; i < h->epochs; i++) {
+                if (i) lf_buf_puts(&js, ",");
+                lf_buf_json_double(&js, cols[k] ? cols[k][i] : NAN); /* NaN: null */
+            }
+            lf_buf_puts(&js, "]");
+        }
+        lf_buf_printf(&js, ",\"best_epoch\":%zu,\"stopped_early\":%s}", h->best_epoch,
+                      h->stopped_early ? "true" : "false");
+    }
+    if (f->class_names) {
+        lf_buf_puts(&js, ",\"class_names\":[");
+        for (size_t c = 0; c < f->C; c++) {
+            if (c) lf_buf_puts(&js, ",");
+            lf_buf_json_string(&js, f->class_names[c]);
+        }
+        lf_buf_puts(&js, "]");
     }
     lf_buf_puts(&js, "}");
     lf_method_save ms = {.n_tensors = 0};
@@ -122,6 +149,61 @@ static lf_status read_importance(lf_fusion *f, const lf_json *j, size_t M, lf_er
     return LF_OK;
 }
 
+/* the optional "class_names": C strings, each a valid class name
+ * (lf_class_name_check); f->C is set */
+static lf_status read_class_names(lf_fusion *f, const lf_json *j, lf_err *e) {
+    if (!lf_json_is(j, LF_JSON_ARRAY) || lf_json_len(j) != f->C)
+        return lf_fail(e, LF_ERR_FORMAT, "fusion settings: 'class_names' must be a list of %zu strings", f->C);
+    char msg[128];
+    if (!(f->class_names = lf_alloc_array(f->C, sizeof *f->class_names)))
+        return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    for (size_t c = 0; c < f->C; c++) {
+        const lf_json *s = lf_json_at(j, c);
+        if (!lf_json_is(s, LF_JSON_STRING))
+            return lf_fail(e, LF_ERR_FORMAT, "fusion settings: class name %zu is not a string", c + 1);
+        if (lf_class_name_check(s->str, s->str_len, c, msg, sizeof msg))
+            return lf_fail(e, LF_ERR_FORMAT, "fusion settings: %s", msg);
+        if (!(f->class_names[c] = LF_MALLOC(s->str_len + 1))) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+        memcpy(f->class_names[c], s->str, s->str_len + 1);
+    }
+    return LF_OK;
+}
+
+/* the optional "history" of a learned method: {"loss", "val_loss",
+ * "accuracy", "val_accuracy": lists of one length (1..HISTORY_MAX) of
+ * numbers or null (not measured), "best_epoch": an epoch of them (0-based),
+ * "stopped_early": true or false} */
+#define HISTORY_MAX 1000000
+static lf_status read_history(lf_fusion *f, const lf_json *j, lf_err *e) {
+    static const char *const keys[] = {"loss", "val_loss", "accuracy", "val_accuracy", "best_epoch",
+                                       "stopped_early", NULL};
+    size_t n = lf_json_len(lf_json_get(j, "loss")), best;
+    int early, ok = lf_json_is(j, LF_JSON_OBJECT) && !lf_json_unknown_key(j, keys) && n >= 1 && n <= HISTORY_MAX &&
+                    lf_json_size(lf_json_get(j, "best_epoch"), &best) && best < n &&
+                    lf_json_bool(lf_json_get(j, "stopped_early"), &early);
+    for (int k = 0; ok && k < 4; k++) {
+        const lf_json *a = lf_json_get(j, keys[k]);
+        ok = lf_json_is(a, LF_JSON_ARRAY) && lf_json_len(a) == n;
+    }
+    if (!ok)
+        return lf_fail(e, LF_ERR_FORMAT, "fusion settings: 'history' must be {\"loss\", \"val_loss\", \"accuracy\", "
+                       "\"val_accuracy\": lists of one length of numbers or null, \"best_epoch\", \"stopped_early\"}");
+    if (!(f->history = lf_alloc_array(4 * n, sizeof *f->history))) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < 4; k++)
+        for (size_t i = 0; i < n; i++) {
+            const lf_json *v = lf_json_at(lf_json_get(j, keys[k]), i);
+            double *d = &f->history[(size_t)k * n + i];
+            if (lf_json_is(v, LF_JSON_NULL)) *d = NAN;
+            else if (!lf_json_num(v, d) || !(*d >= 0 && *d < 1e30))
+                return lf_fail(e, LF_ERR_FORMAT, "fusion settings: history %s %zu must be a number >= 0 or null",
+                               keys[k], i + 1);
+        }
+    f->history_view = (lf_history){.epochs = n, .loss = f->history, .val_loss = f->history + n,
+                                   .accuracy = f->history + 2 * n, .val_accuracy = f->history + 3 * n,
+                                   .best_epoch = best, .stopped_early = early};
+    return LF_OK;
+}
+
 static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
     const char *fmt = lf_st_metadata(sf, "format"), *ver = lf_st_metadata(sf, "format_version");
     const char *fj = lf_st_metadata(sf, "fusion"), *arch = lf_st_metadata(sf, "architecture");
@@ -139,7 +221,7 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
         return lf_fail(e, LF_ERR_FORMAT, "fusion settings: %.400s", msg);
     }
     static const char *const keys[] = {"method", "calibrated", "logits", "classes", "models", "temperatures",
-                                       "importance", NULL};
+                                       "importance", "class_names", "history", NULL};
     const char *unknown = lf_json_unknown_key(root, keys);
     const lf_method_def *def = NULL;
     int method = lf_method_parse(lf_json_str(lf_json_get(root, "method")));
@@ -181,6 +263,16 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
         }
     }
     if (st == LF_OK && lf_json_get(root, "importance")) st = read_importance(f, lf_json_get(root, "importance"), M, e);
+    if (st == LF_OK && lf_json_get(root, "history")) {
+        if (def->family != LF_FAMILY_LEARNED)
+            st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: the %s method trains no network and has no 'history'", def->name);
+        else
+            st = read_history(f, lf_json_get(root, "history"), e);
+    }
+    if (st == LF_OK && lf_json_get(root, "class_names")) {
+        f->C = C; /* the names' count, and what lf_fusion_clear frees */
+        st = read_class_names(f, lf_json_get(root, "class_names"), e);
+    }
     lf_json_free(root);
     if (st != LF_OK) return st;
     f->def = def, f->M = M, f->C = C;

@@ -7,34 +7,105 @@
  * that of a block whatever N), and stored in the fusion file.  In-sample:
  * a learned method has seen these rows; compare's "accuracy without" is the
  * cross-validated counterpart.
+ *
+ * Each block's M + 1 outputs come from the method's predict on the
+ * prepared rows (fit has validated them; lf_fusion_predict would give the
+ * same bits); an output with the same bits as the block's output with
+ * every model (a model the method does not use) takes that output's
+ * scores.  Blocks run on the threads (when there are at least two per
+ * thread); a metric's total is its blocks' (mean x rows) added in block
+ * order, so the numbers do not depend on the thread count.
  */
 #include "fusion/fusion_internal.h"
 #include "fusion/metrics.h"
 
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define IMPORTANCE_ROWS 16384
 
+/* the fused output of rows [r0, r0 + n) with model drop - 1 left out (drop
+ * = 0: none) */
+static lf_status predict_block(const lf_fusion *f, const float *const *p, size_t r0, size_t n, size_t drop,
+                               const float **q, float *out, lf_err *e) {
+    size_t M = f->M, C = f->C;
+    for (size_t k = 0; k < M; k++) q[k] = (drop == k + 1 || !p[k]) ? NULL : p[k] + r0 * C;
+    lf_probs pr;
+    lf_status st = lf_probs_prepare(e, q, M, C, f->logits, f->temps, NULL, n, &pr);
+    if (st == LF_OK) st = lf_fusion_predict_core(f, &pr, out);
+    lf_probs_free(&pr);
+    return st;
+}
+
 lf_status lf_fusion_measure_importance(lf_fusion *f, const float *const *p, size_t N, const int *y) {
-    size_t M = f->M, C = f->C, B = N < IMPORTANCE_ROWS ? N : IMPORTANCE_ROWS;
+    size_t M = f->M, C = f->C, B = N < IMPORTANCE_ROWS ? N : IMPORTANCE_ROWS, nb = B ? (N + B - 1) / B : 0;
     double *imp = lf_alloc_array(2 * (M + 1), sizeof *imp);
-    float *out = lf_alloc_array(B ? B : 1, C * sizeof *out);
-    const float **q = lf_alloc_array(M, sizeof *q);
-    lf_status st = imp && out && q ? LF_OK : lf_fail(&f->err, LF_ERR_NOMEM, "out of memory measuring importance");
-    for (size_t drop = 0; st == LF_OK && drop <= M; drop++) { /* drop = 0: every model */
-        double ll = 0, right = 0;
-        for (size_t r0 = 0; st == LF_OK && r0 < N; r0 += B) {
-            size_t n = N - r0 < B ? N - r0 : B;
-            for (size_t k = 0; k < M; k++) q[k] = (drop == k + 1 || !p[k]) ? NULL : p[k] + r0 * C;
-            lf_metrics mt;
-            st = lf_fusion_predict(f, q, n, out);
-            if (st == LF_OK) st = lf_metrics_compute(out, y + r0, n, C, &mt, &f->err);
-            else lf_fail(&f->err, st, "measuring importance: %s", lf_status_string(st));
-            ll += mt.log_loss * (double)n, right += mt.accuracy * (double)n;
-        }
-        if (st == LF_OK) imp[drop] = ll / (double)N, imp[M + 1 + drop] = right / (double)N;
+    double *part = lf_alloc_array(nb ? nb : 1, 2 * (M + 1) * sizeof *part); /* per block: ll, right per drop */
+    lf_status *bst = lf_alloc_array(nb ? nb : 1, sizeof *bst);
+    size_t *bdrop = lf_alloc_array(nb ? nb : 1, sizeof *bdrop);
+    lf_err *berr = lf_alloc_array(nb ? nb : 1, sizeof *berr);
+    if (!imp || !part || !bst || !bdrop || !berr) {
+        LF_FREE(imp), LF_FREE(part), LF_FREE(bst), LF_FREE(bdrop), LF_FREE(berr);
+        return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory measuring importance");
     }
-    LF_FREE(out), LF_FREE(q);
+    long long nbl = (long long)nb;
+    /* blocks on the threads when there are enough to keep them all busy;
+     * else one block at a time, each predict with the threads it uses */
+    int par = 0;
+#ifdef _OPENMP
+    par = nb >= 2 * (size_t)omp_get_max_threads();
+#endif
+    (void)par; /* read by the pragma only */
+#pragma omp parallel if (par)
+    {
+        float *full = lf_alloc_array(B ? B : 1, C * sizeof *full), *out = lf_alloc_array(B ? B : 1, C * sizeof *out);
+        const float **q = lf_alloc_array(M, sizeof *q);
+#pragma omp for schedule(dynamic, 1)
+        for (long long b = 0; b < nbl; b++) {
+            size_t r0 = (size_t)b * B, n = N - r0 < B ? N - r0 : B;
+            double *pb = part + (size_t)b * 2 * (M + 1);
+            lf_err *e = &berr[b];
+            lf_status st = full && out && q ? LF_OK : lf_fail(e, LF_ERR_NOMEM, "out of memory measuring importance");
+            size_t drop = 0;
+            for (; st == LF_OK && drop <= M; drop++) { /* drop = 0: every model */
+                float *o = drop ? out : full;
+                st = predict_block(f, p, r0, n, drop, q, o, e);
+                if (st != LF_OK) {
+                    lf_fail(e, st, "measuring importance: %s", lf_status_string(st));
+                    break;
+                }
+                if (drop && memcmp(out, full, n * C * sizeof *out) == 0) {
+                    pb[drop] = pb[0], pb[M + 1 + drop] = pb[M + 1];
+                    continue;
+                }
+                double ll, acc;
+                st = lf_metrics_log_loss_accuracy(o, y + r0, n, C, &ll, &acc, e);
+                if (st != LF_OK) break;
+                pb[drop] = ll * (double)n, pb[M + 1 + drop] = acc * (double)n;
+            }
+            bst[b] = st, bdrop[b] = drop;
+        }
+        LF_FREE(full), LF_FREE(out), LF_FREE(q);
+    }
+    /* the first failure in the order drop, then block; else the sums in
+     * block order */
+    size_t fail = nb;
+    for (size_t b = 0; b < nb; b++)
+        if (bst[b] != LF_OK && (fail == nb || bdrop[b] < bdrop[fail])) fail = b;
+    lf_status st = LF_OK;
+    if (fail < nb) {
+        st = bst[fail];
+        f->err = berr[fail];
+    } else {
+        for (size_t d = 0; d < 2 * (M + 1); d++) {
+            double s = 0;
+            for (size_t b = 0; b < nb; b++) s += part[b * 2 * (M + 1) + d];
+            imp[d] = s / (double)N;
+        }
+    }
+    LF_FREE(part), LF_FREE(bst), LF_FREE(bdrop), LF_FREE(berr);
     if (st != LF_OK) {
         LF_FREE(imp);
         return st;

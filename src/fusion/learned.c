@@ -411,3 +411,13 @@ LEARNED(gate, LF_FUSE_GATE, "gate", "per-sample softmax weights from a small net
         3e-3f, 32, 60, 0, build_gate, np_gate);
 
 const lf_method_def *const lf_learned_methods[] = {&stack_lr, &wavg, &wavg_class, &loglinear, &mlp, &gate, NULL};
+
+/* The engine's history of the network this process trained, else the
+ * one its file kept (fusion_io.c; a network read from a file has run no
+ * epoch). */
+const lf_history *lf_fusion_history(const lf_fusion *f) {
+    if (!f || !f->fitted || !f->def || f->def->family != LF_FAMILY_LEARNED || !f->state) return NULL;
+    const lf_history *h = lf_model_history(f->state);
+    if (h && h->epochs) return h;
+    return f->history ? &f->history_view : NULL;
+}

@@ -95,6 +95,14 @@ lf_status lf_templates_load(lf_fusion *f, const lf_st_file *sf, const char *arch
 lf_status lf_learned_build(lf_model *net, lf_method m, size_t M, size_t C);
 
 /* Each family's records, NULL-terminated, in its file. */
+/* dynamic.c: the outputs of n (at most 4) fitted dynamic-selection
+ * models that hold the same fitting rows, labels, k and temperatures (the
+ * same training rows and options), from one neighbour search: outs[i] gets
+ * the bits of fs[i]'s predict on pr (prepared with those temperatures),
+ * *st the status.  Returns 0, doing nothing, when they do not share them. */
+int lf_des_predict_shared(const lf_fusion *const *fs, size_t n, const lf_probs *pr, float *const *outs,
+                          lf_status *st);
+
 extern const lf_method_def *const lf_fixed_methods[];     /* fixed.c */
 extern const lf_method_def *const lf_classical_methods[]; /* classical.c */
 extern const lf_method_def *const lf_selection_methods[]; /* selection.c */

@@ -101,6 +101,38 @@ lf_status lf_metrics_compute(const float *prob, const int *y, size_t N, size_t C
     return LF_OK;
 }
 
+lf_status lf_metrics_log_loss_accuracy(const float *prob, const int *y, size_t N, size_t C, double *log_loss,
+                                       double *accuracy, lf_err *e) {
+    static const char fn[] = "metrics";
+    size_t nc;
+    if (!prob || !y || !log_loss || !accuracy)
+        return lf_fail(e, LF_ERR_ARG, "metrics: %s is NULL",
+                       !prob ? "the probability array" : !y ? "the label array" : "the output");
+    if (N == 0) return lf_fail(e, LF_ERR_ARG, "metrics: no rows to score (N = 0)");
+    if (C == 0) return lf_fail(e, LF_ERR_ARG, "metrics: no classes given (C = 0)");
+    if (!lf_mul_ok(N, C, &nc) || C > SIZE_MAX / (3 * sizeof(size_t)))
+        return lf_fail(e, LF_ERR_SHAPE, "metrics: %zu rows x %zu classes is too large", N, C);
+    lf_status st = check_labels(fn, y, N, C, e);
+    if (st != LF_OK) return st;
+    for (size_t t = 0; t < nc; t++)
+        if (!isfinite(prob[t]))
+            return lf_fail(e, LF_ERR_NUMERIC, "metrics: probability of row %zu, class %zu is %g",
+                           t / C, t % C, (double)prob[t]);
+    size_t right = 0;
+    double ll = 0.0;
+    for (size_t i = 0; i < N; i++) { /* lf_metrics_compute's loop, less the other metrics */
+        const float *row = prob + i * C;
+        size_t t = (size_t)y[i];
+        right += lf_argmax_f(row, C) == t;
+        double pt = row[t];
+        pt = pt < 1e-15 ? 1e-15 : pt > 1.0 ? 1.0 : pt;
+        ll -= log(pt);
+    }
+    *accuracy = (double)right / (double)N;
+    *log_loss = ll / (double)N;
+    return LF_OK;
+}
+
 lf_status lf_oracle_accuracy(const float *const *p, size_t M, size_t N, size_t C,
                              const int *y, double *acc, lf_err *e) {
     size_t nc;
@@ -170,4 +202,78 @@ void lf_metrics_mean_std(const lf_metrics *per_fold, size_t K, lf_metrics *mean,
     }
     if (mean) *mean = mu;
     if (std) *std = sd;
+}
+
+/* ------------------------------------------- per class and reliability */
+
+_Static_assert(LF_ECE_BINS == LF_RELIABILITY_BINS, "the reliability bins are the ECE's");
+
+/* The checks the public per-class calls share (status only: they take no
+ * context, as lf_fusion_metrics). */
+static lf_status check_scored(const float *prob, const int *y, size_t N, size_t C, const void *out) {
+    size_t nc;
+    if (!prob || !y || !out || N == 0 || C == 0) return LF_ERR_ARG;
+    if (!lf_mul_ok(N, C, &nc)) return LF_ERR_SHAPE;
+    for (size_t i = 0; i < N; i++)
+        if (y[i] < 0 || (size_t)y[i] >= C) return LF_ERR_ARG;
+    for (size_t t = 0; t < nc; t++)
+        if (!isfinite(prob[t])) return LF_ERR_NUMERIC;
+    return LF_OK;
+}
+
+lf_status lf_fusion_confusion(const float *prob, const int *y, size_t N, size_t C, size_t *counts) {
+    size_t cc;
+    lf_status st = check_scored(prob, y, N, C, counts);
+    if (st != LF_OK) return st;
+    if (!lf_mul_ok(C, C, &cc)) return LF_ERR_SHAPE;
+    memset(counts, 0, cc * sizeof *counts);
+    for (size_t i = 0; i < N; i++) counts[(size_t)y[i] * C + lf_argmax_f(prob + i * C, C)]++;
+    return LF_OK;
+}
+
+lf_status lf_fusion_per_class(const float *prob, const int *y, size_t N, size_t C, lf_class_score *out) {
+    lf_status st = check_scored(prob, y, N, C, out);
+    if (st != LF_OK) return st;
+    size_t *tp = lf_alloc_array(C, sizeof *tp);
+    if (!tp) return LF_ERR_NOMEM;
+    memset(out, 0, C * sizeof *out);
+    for (size_t i = 0; i < N; i++) {
+        size_t t = (size_t)y[i], a = lf_argmax_f(prob + i * C, C);
+        out[t].support++;
+        out[a].predicted++;
+        tp[t] += a == t;
+    }
+    for (size_t c = 0; c < C; c++) {
+        lf_class_score *s = &out[c];
+        /* 2TP + FP + FN = predicted + support */
+        size_t den = s->predicted + s->support;
+        s->precision = s->predicted ? (double)tp[c] / (double)s->predicted : 0.0;
+        s->recall = s->support ? (double)tp[c] / (double)s->support : 0.0;
+        s->f1 = den ? 2.0 * (double)tp[c] / (double)den : 0.0;
+    }
+    LF_FREE(tp);
+    return LF_OK;
+}
+
+lf_status lf_fusion_reliability(const float *prob, const int *y, size_t N, size_t C, lf_reliability *out) {
+    lf_status st = check_scored(prob, y, N, C, out);
+    if (st != LF_OK) return st;
+    double right[LF_ECE_BINS] = {0}, conf[LF_ECE_BINS] = {0};
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < N; i++) {
+        const float *row = prob + i * C;
+        size_t a = lf_argmax_f(row, C), b = ece_bin(row[a]);
+        out->count[b]++;
+        conf[b] += row[a];
+        right[b] += a == (size_t)y[i] ? 1.0 : 0.0;
+    }
+    double ece = 0.0; /* as lf_metrics_compute sums it */
+    for (size_t b = 0; b < LF_ECE_BINS; b++) {
+        if (out->count[b]) ece += fabs(right[b] - conf[b]);
+        out->confidence[b] = out->count[b] ? conf[b] / (double)out->count[b] : NAN;
+        out->accuracy[b] = out->count[b] ? right[b] / (double)out->count[b] : NAN;
+    }
+    out->ece = ece / (double)N;
+    out->rows = N;
+    return LF_OK;
 }

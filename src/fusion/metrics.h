@@ -39,6 +39,14 @@ lf_status lf_metrics_compute(const float *prob, const int *y, size_t N, size_t C
                              lf_metrics *out, lf_err *e);
 
 /*
+ * Only the log-loss and the accuracy of lf_metrics_compute, the same bits
+ * (the same sums in the same order) and the same errors, without the
+ * other metrics' work.
+ */
+lf_status lf_metrics_log_loss_accuracy(const float *prob, const int *y, size_t N, size_t C, double *log_loss,
+                                       double *accuracy, lf_err *e);
+
+/*
  * Oracle accuracy: the fraction of the N rows where at least one model
  * present in that row has its argmax (ties: lowest index) equal to y.  A row
  * with no model present counts as wrong.  p is the M x (N x C) layout of

@@ -458,3 +458,31 @@ lf_status lf_csv_write(const char *path, const float *data, size_t rows, size_t 
     freelocale(c_loc);
     return st;
 }
+
+lf_status lf_csv_header(const char *text, size_t len, const char *name, lf_span **fields, size_t *n, lf_err *e) {
+    *fields = NULL, *n = 0;
+    size_t pos = 0;
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) pos = 3; /* as parse_table */
+    line_ref line = {text, 0};
+    size_t row = 0;
+    int found = 0;
+    while (!found && pos < len) {
+        line = next_line(text, len, &pos);
+        row++;
+        found = !is_blank(line);
+    }
+    if (!found) return LF_OK;
+    char delim = memchr(line.s, ',', line.n) ? ',' : 0;
+    first_line fl;
+    lf_status st = classify_first(line, delim, row, name, &fl, e);
+    if (st != LF_OK || !fl.header) return st;
+    splitter sp = {line, 0, delim, 0};
+    const char *fs;
+    size_t fn, count = 0;
+    while (next_field(&sp, &fs, &fn)) count++;
+    if (!(*fields = lf_alloc_array(count ? count : 1, sizeof **fields)))
+        return lf_fail(e, LF_ERR_NOMEM, "out of memory reading the header of '%s'", name);
+    splitter again = {line, 0, delim, 0};
+    while (next_field(&again, &fs, &fn)) (*fields)[(*n)++] = (lf_span){fs, fn};
+    return LF_OK;
+}

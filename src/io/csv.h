@@ -46,4 +46,16 @@ lf_status lf_csv_read(const char *path, lf_array *out, lf_err *e);
  * header.  Atomic (see atomic.h). */
 lf_status lf_csv_write(const char *path, const float *data, size_t rows, size_t cols, lf_err *e);
 
+/* A stretch of bytes inside a caller's text. */
+typedef struct lf_span {
+    const char *s;
+    size_t n;
+} lf_span;
+
+/* The header row of CSV text, as parse_table judges it (the first
+ * non-blank line, a header when it holds text and no number): its fields,
+ * trimmed, pointing into text, in a fresh array *fields (LF_FREE) of *n;
+ * *n = 0 (and *fields NULL) when there is no header. */
+lf_status lf_csv_header(const char *text, size_t len, const char *name, lf_span **fields, size_t *n, lf_err *e);
+
 #endif

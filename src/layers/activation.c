@@ -26,7 +26,7 @@ static int act_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
     (void)t, (void)n_in;
     if (!lf_check_act(m, nd->act)) return 0;
     nd->dim = (in[0] >= 0 && (size_t)in[0] < m->n_nodes) ? m->nodes[in[0]].dim : 1;
-    nd->aux_per_row = nd->dim; /* dz */
+    nd->aux_per_row = nd->act == LF_ACT_RELU ? 0 : nd->dim; /* dz (relu's backward needs none) */
     return 1;
 }
 
@@ -37,24 +37,59 @@ static size_t last_axis(const lf_layer_ctx *c, size_t *rows) {
     return w;
 }
 
+/* Batches of at least this many values are shared out to the threads by
+ * samples; the functions work per value or per row of the last axis, so
+ * every value comes out the same on any thread. */
+#define ACT_PARALLEL 65536
+
 static void act_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
-    size_t rows, w = last_axis(c, &rows);
-    if (!(c->logits_only && nd->act == LF_ACT_SOFTMAX)) lf_act_forward(nd->act, c->y, c->xs[0], rows, w);
+    size_t rows, w = last_axis(c, &rows), D = nd->dim;
+    if (c->logits_only && nd->act == LF_ACT_SOFTMAX) return;
+    if (c->B * D < ACT_PARALLEL) {
+        lf_act_forward(nd->act, c->y, c->xs[0], rows, w);
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < c->B; r++) lf_act_forward(nd->act, c->y + r * D, c->xs[0] + r * D, D / w, w);
+}
+
+/* dx += (z > 0 ? dy : 0): relu's dz added at once (dy read unconditionally,
+ * so the loop vectorises) */
+LF_CLONES static void relu_grad_add(float *restrict dx, const float *restrict dy, const float *restrict z,
+                                    size_t n) {
+    for (size_t j = 0; j < n; j++) {
+        float g = dy[j];
+        dx[j] += z[j] > 0 ? g : 0.0f;
+    }
+}
+
+/* samples [r0, r1) of the backward pass */
+static void act_backward_rows(const lf_layer_ctx *c, float *restrict dx, size_t r0, size_t r1) {
+    const lf_node *nd = c->nd;
+    size_t D = nd->dim, w = nd->shape[nd->rank - 1], a = r0 * D, n = (r1 - r0) * D;
+    const float *dy = c->dy + a;
+    dx += a;
+    if (c->fused) {
+        for (size_t j = 0; j < n; j++) dx[j] += dy[j];
+    } else if (nd->act == LF_ACT_RELU) {
+        relu_grad_add(dx, dy, c->xs[0] + a, n);
+    } else {
+        float *dz = c->aux + a;
+        lf_act_backward(nd->act, dz, dy, c->xs[0] + a, c->y + a, n / w, w);
+        for (size_t j = 0; j < n; j++) dx[j] += dz[j];
+    }
 }
 
 static void act_backward(const lf_layer_ctx *c) {
-    const lf_node *nd = c->nd;
     float *dx = c->dxs[0];
     if (!dx) return;
-    size_t n = c->B * nd->dim;
-    if (c->fused) {
-        for (size_t j = 0; j < n; j++) dx[j] += c->dy[j];
-    } else {
-        size_t rows, w = last_axis(c, &rows);
-        lf_act_backward(nd->act, c->aux, c->dy, c->xs[0], c->y, rows, w);
-        for (size_t j = 0; j < n; j++) dx[j] += c->aux[j];
+    if (c->B * c->nd->dim < ACT_PARALLEL) {
+        act_backward_rows(c, dx, 0, c->B);
+        return;
     }
+#pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < c->B; r++) act_backward_rows(c, dx, r, r + 1);
 }
 
 static const float *act_logits(const lf_model *m, const lf_ws *ws, int id) {

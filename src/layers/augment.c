@@ -36,17 +36,28 @@ static int rescale_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const
     return lf_shape_set(m, "Rescaling", nd, x->rank, x->shape);
 }
 
+/* Batches of at least this many values are shared out to the threads (by
+ * values here, by rows below): every value is computed the same way on any
+ * thread. */
+#define AUG_PARALLEL 65536
+
 static void rescale_forward(const lf_layer_ctx *c) {
     size_t n = c->B * c->nd->dim;
     float s = c->nd->scale, o = c->nd->offset;
-    for (size_t j = 0; j < n; j++) c->y[j] = c->xs[0][j] * s + o;
+    const float *x = c->xs[0];
+    float *y = c->y;
+#pragma omp parallel for if (n >= AUG_PARALLEL) schedule(static)
+    for (size_t j = 0; j < n; j++) y[j] = x[j] * s + o;
 }
 
 static void rescale_backward(const lf_layer_ctx *c) {
     float *dx = c->dxs[0];
     if (!dx) return;
     size_t n = c->B * c->nd->dim;
-    for (size_t j = 0; j < n; j++) dx[j] += c->dy[j] * c->nd->scale;
+    float s = c->nd->scale;
+    const float *dy = c->dy;
+#pragma omp parallel for if (n >= AUG_PARALLEL) schedule(static)
+    for (size_t j = 0; j < n; j++) dx[j] += dy[j] * s;
 }
 
 static void rescale_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
@@ -126,7 +137,7 @@ static void aug_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
     int op = c->t->op;
-    for (size_t r = 0; r < c->B; r++) {
+    for (size_t r = 0; r < c->B; r++) { /* the draws, in row order */
         float *d = c->aux + 2 * r;
         d[0] = d[1] = 0.0f;
         if (c->training && c->rng) {
@@ -140,6 +151,10 @@ static void aug_forward(const lf_layer_ctx *c) {
                 d[1] = floorf(v * (float)W + 0.5f);
             }
         }
+    }
+#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
+    for (size_t r = 0; r < c->B; r++) {
+        const float *d = c->aux + 2 * r;
         const float *x = c->xs[0] + r * D;
         float *y = c->y + r * D;
         for (size_t py = 0; py < H; py++)
@@ -157,6 +172,7 @@ static void aug_backward(const lf_layer_ctx *c) {
     if (!dx) return;
     const lf_node *nd = c->nd;
     size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
+#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         const float *d = c->aux + 2 * r, *dy = c->dy + r * D;
         float *dxr = dx + r * D;

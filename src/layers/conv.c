@@ -11,18 +11,22 @@
  * Both passes go through the project's sgemm by im2col: every output pixel's
  * receptive field becomes one row of K = kh kw C values (the kernel's row
  * order), so for the whole batch z (B Ho Wo, F) = cols (B Ho Wo, K) x
- * kernel (K, F).  The columns live in the node's scratch (aux), kept from
- * forward to backward, so training allocates nothing; the backward pass
- * reuses them for d cols = dz kernel^T before scattering those back onto
- * dx (col2im).  With an activation, aux holds z and dz (B rows each)
- * before the columns.  Its activation is per pixel, so a loss never reads
- * its logits (no fused cross-entropy: the record has no logits).
+ * kernel (K, F), computed a chunk of images at a time (see CHUNK_ROWS).
+ * The columns live in the node's scratch (aux), kept from forward to
+ * backward, so training allocates nothing; the backward pass reuses them
+ * for d cols = dz kernel^T before scattering those back onto dx (col2im).
+ * With an activation, aux holds z and dz (B rows each) before the columns.
+ * Its activation is per pixel, so a loss never reads its logits (no fused
+ * cross-entropy: the record has no logits).
  */
 #include "layers/layer.h"
 #include "kernels.h"
 
 #include <math.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 size_t lf_conv_out(size_t in, size_t k, size_t s, lf_padding p, size_t *pad) {
     if (p == LF_PADDING_SAME) {
@@ -49,40 +53,55 @@ static geom geom_of(const lf_node *x, const lf_node *nd, size_t F) {
     return g;
 }
 
+/* The kernel columns kx in [*k0, *k1) whose input column ox sw + kx - pl
+ * lies in the image: consecutive kx read consecutive pixels, so the
+ * receptive field's row ky is one run of (*k1 - *k0) C values in x and in
+ * the column row alike. */
+static void kx_range(const geom *g, size_t ox, size_t *k0, size_t *k1) {
+    size_t xs = ox * g->sw; /* the window's first column, padded coordinates */
+    *k0 = xs < g->pl ? g->pl - xs : 0;
+    size_t end = g->W + g->pl - xs; /* kx < end: inside (W + pl > xs always) */
+    *k1 = end < g->kw ? end : g->kw;
+    if (*k1 < *k0) *k1 = *k0;
+}
+
 /* cols (Ho Wo, K) of one image x (H, W, C) */
 static void im2col(float *restrict cols, const float *restrict x, const geom *g) {
+    size_t C = g->C, run = g->kw * C;
     for (size_t oy = 0; oy < g->Ho; oy++)
         for (size_t ox = 0; ox < g->Wo; ox++) {
             float *row = cols + (oy * g->Wo + ox) * g->K;
+            size_t k0, k1;
+            kx_range(g, ox, &k0, &k1);
             for (size_t ky = 0; ky < g->kh; ky++) {
                 size_t iy = oy * g->sh + ky; /* + pt: unsigned, compared shifted */
-                for (size_t kx = 0; kx < g->kw; kx++) {
-                    size_t ix = ox * g->sw + kx;
-                    float *dst = row + (ky * g->kw + kx) * g->C;
-                    if (iy < g->pt || iy - g->pt >= g->H || ix < g->pl || ix - g->pl >= g->W)
-                        memset(dst, 0, g->C * sizeof *dst);
-                    else
-                        memcpy(dst, x + ((iy - g->pt) * g->W + (ix - g->pl)) * g->C, g->C * sizeof *dst);
+                float *dst = row + ky * run;
+                if (iy < g->pt || iy - g->pt >= g->H) {
+                    memset(dst, 0, run * sizeof *dst);
+                    continue;
                 }
+                const float *src = x + ((iy - g->pt) * g->W + ox * g->sw + k0 - g->pl) * C;
+                memset(dst, 0, k0 * C * sizeof *dst);
+                memcpy(dst + k0 * C, src, (k1 - k0) * C * sizeof *dst);
+                memset(dst + k1 * C, 0, (g->kw - k1) * C * sizeof *dst);
             }
         }
 }
 
 /* dx (H, W, C) += the columns' gradients scattered back */
 static void col2im(float *restrict dx, const float *restrict dcols, const geom *g) {
+    size_t C = g->C, run = g->kw * C;
     for (size_t oy = 0; oy < g->Ho; oy++)
         for (size_t ox = 0; ox < g->Wo; ox++) {
             const float *row = dcols + (oy * g->Wo + ox) * g->K;
+            size_t k0, k1;
+            kx_range(g, ox, &k0, &k1);
             for (size_t ky = 0; ky < g->kh; ky++) {
                 size_t iy = oy * g->sh + ky;
                 if (iy < g->pt || iy - g->pt >= g->H) continue;
-                for (size_t kx = 0; kx < g->kw; kx++) {
-                    size_t ix = ox * g->sw + kx;
-                    if (ix < g->pl || ix - g->pl >= g->W) continue;
-                    const float *src = row + (ky * g->kw + kx) * g->C;
-                    float *d = dx + ((iy - g->pt) * g->W + (ix - g->pl)) * g->C;
-                    for (size_t c = 0; c < g->C; c++) d[c] += src[c];
-                }
+                const float *restrict src = row + ky * run + k0 * C;
+                float *restrict d = dx + ((iy - g->pt) * g->W + ox * g->sw + k0 - g->pl) * C;
+                for (size_t j = 0, n = (k1 - k0) * C; j < n; j++) d[j] += src[j];
             }
         }
 }
@@ -144,26 +163,70 @@ static void conv_init(lf_model *m, lf_node *nd) {
     if (nd->use_bias) memset(w + nw, 0, F * sizeof *w);
 }
 
+/* Images are worked on in chunks of at least CHUNK_ROWS output pixels (a
+ * whole number of images): a chunk's columns are made and multiplied (or,
+ * backward, multiplied and scattered) while they are still in the core's
+ * cache.  With at least two chunks per thread the chunks are shared out to
+ * the threads, each product on one thread; else the products use every
+ * thread.
+ * A chunk's values are the same either way (lf_sgemm computes every element
+ * alike whatever the split), so results do not depend on the thread count. */
+#define CHUNK_ROWS 256
+#define CONV_PARALLEL 65536 /* values of a batch's columns below which one thread works */
+
+static size_t chunk_images(const geom *g) {
+    size_t P = g->Ho * g->Wo;
+    return P >= CHUNK_ROWS ? 1 : (CHUNK_ROWS + P - 1) / P;
+}
+
+static int chunks_parallel(size_t B, size_t per, size_t values) {
+#ifdef _OPENMP
+    size_t chunks = (B + per - 1) / per;
+    return values >= CONV_PARALLEL && chunks >= 2 * (size_t)omp_get_max_threads();
+#else
+    (void)B, (void)per, (void)values;
+    return 0;
+#endif
+}
+
+/* forward of images [r0, r1): their columns, then z = cols kernel + bias */
+static void conv_fwd_chunk(const lf_layer_ctx *c, const geom *g, float *cols, float *z, size_t r0, size_t r1) {
+    size_t P = g->Ho * g->Wo, in = g->H * g->W * g->C;
+    for (size_t r = r0; r < r1; r++) im2col(cols + r * P * g->K, c->xs[0] + r * in, g);
+    const float *b = c->nd->use_bias ? c->w + g->K * g->F : NULL;
+    lf_sgemm_bias_relu(0, 0, (r1 - r0) * P, g->F, g->K, cols + r0 * P * g->K, g->K, c->w, g->F, b, 0,
+                       z + r0 * P * g->F, g->F);
+}
+
 static void conv_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     geom g = geom_of(conv_input(c->m, nd), nd, nd->shape[2]);
-    size_t B = c->B, P = g.Ho * g.Wo, in = g.H * g.W * g.C;
+    size_t B = c->B, P = g.Ho * g.Wo, per = chunk_images(&g);
     size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * B * nd->dim;
     float *cols = c->aux + zz;
-    const float *x = c->xs[0];
-#pragma omp parallel for if (B * P * g.K > 65536) schedule(static)
-    for (size_t r = 0; r < B; r++) im2col(cols + r * P * g.K, x + r * in, &g);
-    const float *b = nd->use_bias ? c->w + g.K * g.F : NULL;
     float *z = nd->act == LF_ACT_LINEAR ? c->y : c->aux;
-    lf_sgemm_bias_relu(0, 0, B * P, g.F, g.K, cols, g.K, c->w, g.F, b, 0, z, g.F);
+    int par = chunks_parallel(B, per, B * P * g.K);
+    (void)par; /* without OpenMP */
+#pragma omp parallel for if (par) schedule(static)
+    for (size_t r0 = 0; r0 < B; r0 += per) conv_fwd_chunk(c, &g, cols, z, r0, B - r0 < per ? B : r0 + per);
     /* over the last axis (filters) of every pixel */
     if (nd->act != LF_ACT_LINEAR) lf_act_forward(nd->act, c->y, z, B * P, g.F);
+}
+
+/* backward to the input of images [r0, r1): d cols = dz kernel^T over the
+ * spent columns, scattered back onto dx */
+static void conv_dx_chunk(const lf_layer_ctx *c, const geom *g, const float *dz, float *cols, float *dx,
+                          size_t r0, size_t r1) {
+    size_t P = g->Ho * g->Wo, in = g->H * g->W * g->C;
+    lf_sgemm(0, 1, (r1 - r0) * P, g->K, g->F, 1.0f, dz + r0 * P * g->F, g->F, c->w, g->F, 0.0f,
+             cols + r0 * P * g->K, g->K);
+    for (size_t r = r0; r < r1; r++) col2im(dx + r * in, cols + r * P * g->K, g);
 }
 
 static void conv_backward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     geom g = geom_of(conv_input(c->m, nd), nd, nd->shape[2]);
-    size_t B = c->B, P = g.Ho * g.Wo, N = B * P, in = g.H * g.W * g.C;
+    size_t B = c->B, P = g.Ho * g.Wo, N = B * P, per = chunk_images(&g);
     size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * N * g.F;
     float *cols = c->aux + zz;
     const float *dz = c->dy;
@@ -181,21 +244,27 @@ static void conv_backward(const lf_layer_ctx *c) {
     float *dx = c->dxs[0];
     if (!dx) return;
     /* the columns are spent: they become d cols */
-    lf_sgemm(0, 1, N, g.K, g.F, 1.0f, dz, g.F, c->w, g.F, 0.0f, cols, g.K);
-#pragma omp parallel for if (N * g.K > 65536) schedule(static)
-    for (size_t r = 0; r < B; r++) col2im(dx + r * in, cols + r * P * g.K, &g);
+    int par = chunks_parallel(B, per, N * g.K);
+    (void)par;
+#pragma omp parallel for if (par) schedule(static)
+    for (size_t r0 = 0; r0 < B; r0 += per) conv_dx_chunk(c, &g, dz, cols, dx, r0, B - r0 < per ? B : r0 + per);
 }
 
 static const char *const pad_names[] = {"valid", "same"};
 
+void lf_conv_write_json(const lf_node *nd, size_t rank, lf_buf *b) {
+    lf_buf_printf(b, ",\"filters\":%zu,\"kernel_size\":[", nd->shape[rank]);
+    for (size_t i = 0; i < rank; i++) lf_buf_printf(b, "%s%zu", i ? "," : "", nd->kernel[i]);
+    lf_buf_puts(b, "],\"strides\":[");
+    for (size_t i = 0; i < rank; i++) lf_buf_printf(b, "%s%zu", i ? "," : "", nd->strides[i]);
+    lf_buf_printf(b, "],\"padding\":\"%s\",\"activation\":\"%s\",\"use_bias\":%s,\"l2\":", pad_names[nd->padding],
+                  lf_activation_name(nd->act), nd->use_bias ? "true" : "false");
+    lf_buf_json_float(b, nd->l2);
+}
+
 static void conv_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
-    lf_buf_printf(b,
-                  ",\"filters\":%zu,\"kernel_size\":[%zu,%zu],\"strides\":[%zu,%zu],\"padding\":\"%s\","
-                  "\"activation\":\"%s\",\"use_bias\":%s,\"l2\":",
-                  nd->shape[2], nd->kernel[0], nd->kernel[1], nd->strides[0], nd->strides[1],
-                  pad_names[nd->padding], lf_activation_name(nd->act), nd->use_bias ? "true" : "false");
-    lf_buf_json_float(b, nd->l2);
+    lf_conv_write_json(nd, 2, b);
 }
 
 lf_status lf_arch_padding(const lf_json *L, lf_padding *p, const char *where, lf_err *e) {
@@ -205,23 +274,28 @@ lf_status lf_arch_padding(const lf_json *L, lf_padding *p, const char *where, lf
     return lf_fail(e, LF_ERR_FORMAT, "%s: 'padding' must be \"valid\" or \"same\"", where);
 }
 
-static lf_status conv_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
-                           const char *where, lf_err *e) {
-    (void)m;
-    lf_status st = lf_arch_arity(n_in, 1, "Conv2D", where, e);
+lf_status lf_conv_read_json(const lf_json *L, size_t n_in, size_t rank, const char *type, lf_node *nd,
+                            const char *where, lf_err *e) {
+    lf_status st = lf_arch_arity(n_in, 1, type, where, e);
     if (st != LF_OK) return st;
     int act = lf_activation_parse(lf_arch_str(L, "activation"));
     if (act < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown or missing activation", where);
     nd->act = (lf_activation)act;
     if (!lf_json_size(lf_json_get(L, "filters"), &nd->dim) || nd->dim == 0 || nd->dim > LF_ARCH_MAX_DIM)
         return lf_fail(e, LF_ERR_FORMAT, "%s: 'filters' must be an integer in 1..%zu", where, LF_ARCH_MAX_DIM);
-    if ((st = lf_arch_sizes(L, "kernel_size", 1, 1024, 2, 2, nd->kernel, NULL, where, e)) ||
-        (st = lf_arch_sizes(L, "strides", 1, 1024, 2, 2, nd->strides, NULL, where, e)) ||
+    if ((st = lf_arch_sizes(L, "kernel_size", 1, 1024, rank, rank, nd->kernel, NULL, where, e)) ||
+        (st = lf_arch_sizes(L, "strides", 1, 1024, rank, rank, nd->strides, NULL, where, e)) ||
         (st = lf_arch_padding(L, &nd->padding, where, e)) ||
         (st = lf_arch_bool(L, "use_bias", &nd->use_bias, where, e)))
         return st;
     if (lf_json_get(L, "l2") && (st = lf_arch_float(L, "l2", 0, 1e6f, &nd->l2, where, e)) != LF_OK) return st;
     return LF_OK;
+}
+
+static lf_status conv_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
+                           const char *where, lf_err *e) {
+    (void)m;
+    return lf_conv_read_json(L, n_in, 2, "Conv2D", nd, where, e);
 }
 
 static const char *const conv_keys[] = {"name", "type", "inbound", "filters", "kernel_size", "strides",

@@ -145,6 +145,15 @@ int lf_node_add(lf_model *m, const lf_layer_type *t, lf_kind kind, lf_node proto
     nd->n_in = n_in;
     nd->in = ins;
     nd->needed = 0;
+    if (nd->shares) { /* a shared layer read from a model file: no weights of its own */
+        if (!lf_share_check(m, nd, nd->shares - 1)) {
+            LF_FREE(ins);
+            return -1;
+        }
+        nd->param_off = m->nodes[nd->shares - 1].param_off;
+        nd->n_params = 0;
+        return (int)m->n_nodes++;
+    }
     /* the weights, laid out by the record, follow the earlier nodes' */
     lf_weight w[LF_MAX_WEIGHTS];
     size_t nw = t->weights ? t->weights(m, nd, w) : 0, n_params = 0;
@@ -169,6 +178,42 @@ int lf_node_add(lf_model *m, const lf_layer_type *t, lf_kind kind, lf_node proto
     if (t->is_input) m->inputs[m->n_inputs++] = id;
     if (t->init) t->init(m, nd);
     return id;
+}
+
+int lf_share_check(lf_model *m, const lf_node *nd, int owner) {
+    if (owner < 0 || (size_t)owner >= m->n_nodes)
+        return lf_build_fail(m, LF_ERR_ARG, "layer '%s' cannot share the weights of node %d: not a node of "
+                             "this model", nd->name, owner);
+    const lf_node *o = &m->nodes[owner];
+    const lf_layer_type *t = lf_type_of(nd);
+    if (o->kind != nd->kind || o->shares || t->is_input)
+        return lf_build_fail(m, LF_ERR_ARG, "layer '%s' (%s) cannot share the weights of '%s' (%s)%s",
+                             nd->name, t->type, o->name, lf_type_of(o)->type,
+                             t->is_input || lf_type_of(o)->is_input ? ": inputs have no weights"
+                             : o->shares ? ": it shares another layer's weights itself"
+                                         : ": the kinds differ");
+    lf_weight wn[LF_MAX_WEIGHTS], wo[LF_MAX_WEIGHTS];
+    size_t nn = t->weights ? t->weights(m, nd, wn) : 0, no = lf_node_weights(m, o, wo);
+    for (size_t j = 0; j < nn && nn == no; j++) {
+        int same = wn[j].ndim == wo[j].ndim;
+        for (size_t d = 0; same && d < wn[j].ndim; d++) same = wn[j].shape[d] == wo[j].shape[d];
+        if (!same) {
+            char a[96] = "", b[96] = "";
+            size_t ua = 0, ub = 0;
+            for (size_t d = 0; d < wn[j].ndim; d++) {
+                ua += (size_t)snprintf(a + ua, sizeof a - ua, d ? ", %zu" : "%zu", wn[j].shape[d]);
+                ub += (size_t)snprintf(b + ub, sizeof b - ub, d ? ", %zu" : "%zu", wo[j].shape[d]);
+            }
+            return lf_build_fail(m, LF_ERR_SHAPE,
+                                 "layer '%s' cannot share the weights of '%s': its %s would have shape "
+                                 "(%s), not (%s)",
+                                 nd->name, o->name, wn[j].suffix, a, b);
+        }
+    }
+    if (nn != no)
+        return lf_build_fail(m, LF_ERR_SHAPE, "layer '%s' cannot share the weights of '%s': %zu weight "
+                             "tensors, not %zu", nd->name, o->name, nn, no);
+    return 1;
 }
 
 void lf_shape_str(const lf_node *nd, char *buf, size_t cap) {

@@ -54,7 +54,7 @@
 
 /* One weight tensor of a node, as the model file and lf_get_weights see
  * it: its slice of the node's parameters and its row-major shape. */
-#define LF_MAX_WEIGHTS 4   /* weight tensors of one node */
+#define LF_MAX_WEIGHTS 8   /* weight tensors of one node */
 #define LF_WEIGHT_DIMS 4   /* dimensions of one weight tensor */
 typedef struct lf_weight {
     const char *suffix;    /* tensor "<layer>.<suffix>": "kernel", "bias", "W" */
@@ -157,7 +157,7 @@ static inline const lf_layer_type *lf_type_of(const lf_node *nd) {
 }
 
 /* table.c: the weight tensors of node nd (its record's layout); returns
- * their count. */
+ * their count (0 for a node that shares another's weights). */
 size_t lf_node_weights(const lf_model *m, const lf_node *nd, lf_weight *w);
 
 /* ---- layer.c: what the records and their builders share */
@@ -170,6 +170,11 @@ size_t lf_node_weights(const lf_model *m, const lf_node *nd, lf_weight *w);
  * initialises the weights.  Returns the node id, or -1 (sticky error). */
 int lf_node_add(lf_model *m, const lf_layer_type *t, lf_kind kind, lf_node proto, const int *in,
                 size_t n_in, const char *name);
+
+/* Checks that node nd (its inputs set) may use the weights of node
+ * owner: the same kind and weight tensors of the same shapes.  0 after
+ * lf_build_fail. */
+int lf_share_check(lf_model *m, const lf_node *nd, int owner);
 
 /* A sticky builder failure: records the first message, returns 0. */
 int lf_build_fail(lf_model *m, lf_status st, const char *fmt, ...)
@@ -216,6 +221,13 @@ lf_status lf_arch_sizes(const lf_json *obj, const char *key, size_t lo, size_t h
  * window k, stride s and padding p (0: the window does not fit), and in
  * *pad the padding before the first pixel (Keras: the odd one after). */
 size_t lf_conv_out(size_t in, size_t k, size_t s, lf_padding p, size_t *pad);
+/* conv.c: the JSON fields Conv1D (rank 1) and Conv2D (rank 2) share —
+ * filters (nd->shape[rank]), kernel_size and strides (rank values each),
+ * padding, activation, use_bias, l2 — written, and read into nd (type names
+ * the kind in messages). */
+void lf_conv_write_json(const lf_node *nd, size_t rank, lf_buf *b);
+lf_status lf_conv_read_json(const lf_json *L, size_t n_in, size_t rank, const char *type, lf_node *nd,
+                            const char *where, lf_err *e);
 /* "padding": "valid" or "same" (conv.c) */
 lf_status lf_arch_padding(const lf_json *L, lf_padding *p, const char *where, lf_err *e);
 /* The inbound count a kind requires: "<where>: Dense takes 1 inbound layer" */

@@ -75,4 +75,25 @@ void lf_gated_backward(float *const *dxs, float *restrict dgate, const float *re
                        const float *const *xs, const float *restrict a, size_t k, size_t B,
                        size_t D);
 
+/* ---- attention.c: scaled dot-product attention of H heads (MultiHeadAttention)
+ * q: (B, T, H, kd)  k: (B, S, H, kd)  v: (B, S, H, vd)
+ * qmask (B, T), kmask (B, S): 1 present, 0 absent, or NULL (all present):
+ * absent keys score -inf; a row with no key left gets all-zero weights.
+ * drop: (B, H, T, S) dropout multipliers or NULL.
+ * -> prob (B, H, T, S) softmax weights, att (B, H, T, S) = prob * drop (only
+ *    with drop, else unused), out (B, T, H, vd) */
+void lf_attention_forward(float *restrict out, float *restrict prob, float *restrict att,
+                          const float *restrict q, const float *restrict k,
+                          const float *restrict v, const float *restrict qmask,
+                          const float *restrict kmask, const float *restrict drop, size_t B,
+                          size_t T, size_t S, size_t H, size_t kd, size_t vd);
+/* dout (B, T, H, vd) -> dq, dk, dv, written (=, not +=: every value
+ * belongs to one sample and head); dscore (B, H, T, S) is scratch */
+void lf_attention_backward(float *restrict dq, float *restrict dk, float *restrict dv,
+                           float *restrict dscore, const float *restrict dout,
+                           const float *restrict prob, const float *restrict att,
+                           const float *restrict drop, const float *restrict q,
+                           const float *restrict k, const float *restrict v, size_t B, size_t T,
+                           size_t S, size_t H, size_t kd, size_t vd);
+
 #endif

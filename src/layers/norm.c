@@ -17,12 +17,20 @@
  * place a kind's forward does.  Inference uses the moving statistics.
  * Defaults (Keras'): momentum 0.99, epsilon 1e-3.
  *
- * aux: xhat (B x dim) then 1 / sqrt(var + epsilon) per channel.
+ * aux: per channel the mean that normalised (the batch's, or the moving one)
+ * and 1 / sqrt(var + epsilon), and what backward's two phases share;
+ * backward recomputes xhat = (x - mean) / std from them and the input, bit
+ * for bit as forward had it.
  */
+#include "kernels.h"
 #include "layers/layer.h"
 
 #include <math.h>
 #include <string.h>
+
+/* aux: per channel, the mean that normalised, 1 / std, and for backward
+ * mean(dy) and mean(dy xhat) (0 in inference) and gamma / std */
+enum { AUX_MEAN, AUX_INV, AUX_MDY, AUX_MDYH, AUX_KK, AUX_N };
 
 static size_t channels(const lf_node *nd) { return nd->shape[nd->rank - 1]; }
 
@@ -37,8 +45,8 @@ static int bn_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int 
         return lf_build_fail(m, LF_ERR_ARG, "BatchNormalization: epsilon must be finite and > 0, got %g",
                              (double)nd->epsilon);
     if (!lf_shape_set(m, "BatchNormalization", nd, x->rank, x->shape)) return 0;
-    /* xhat, then per channel 1/std (room for it in every row: at least one row) */
-    nd->aux_per_row = nd->dim + channels(nd);
+    /* per channel what the passes share (room for it in every row: at least one row) */
+    nd->aux_per_row = AUX_N * channels(nd);
     return 1;
 }
 
@@ -58,89 +66,143 @@ static void bn_init(lf_model *m, lf_node *nd) {
     for (size_t c = 0; c < C; c++) w[c] = 1.0f, w[C + c] = 0.0f, w[2 * C + c] = 0.0f, w[3 * C + c] = 1.0f;
 }
 
-/* Channels are processed in blocks of CB: each pass over the rows reads them
- * in memory order and keeps the block's sums (in double) on the stack; every
- * channel's sums still add its values in row order. */
+/* Each pass works in two phases.  The per-channel sums: channels in blocks
+ * of CB, each block's sums (in double) adding its channels' values in row
+ * order, the block reading its part of every row in memory order (a whole
+ * row for up to CB channels); large batches share the blocks out to the
+ * threads.  Then the per-value part, shared out by rows.  Every number is
+ * computed the same way on any thread, and so whatever the thread count. */
 #define CB 64
+#define BN_PARALLEL 65536 /* values of a batch below which one thread works */
 
-static void bn_forward(const lf_layer_ctx *c) {
-    const lf_node *nd = c->nd;
-    size_t C = channels(nd), N = c->B * nd->dim / C;
-    const float *x = c->xs[0], *gamma = c->w, *beta = c->w + C;
-    float *xhat = c->aux, *inv = c->aux + c->B * nd->dim;
-    if (!c->training) {
-        const float *mm = c->w + 2 * C, *mv = c->w + 3 * C;
-        for (size_t ch = 0; ch < C; ch++) inv[ch] = 1.0f / sqrtf(mv[ch] + nd->epsilon);
-        for (size_t r = 0; r < N; r++)
-            for (size_t ch = 0; ch < C; ch++) {
-                float h = (x[r * C + ch] - mm[ch]) * inv[ch];
-                xhat[r * C + ch] = h;
-                c->y[r * C + ch] = gamma[ch] * h + beta[ch];
-            }
-        return;
-    }
-    /* the moving statistics: the model's parameters, updated here */
-    float *mm = (float *)c->w + 2 * C, *mv = (float *)c->w + 3 * C;
-    for (size_t c0 = 0; c0 < C; c0 += CB) {
-        size_t nc = C - c0 < CB ? C - c0 : CB;
-        double s[CB] = {0}, ss[CB] = {0};
-        float mean[CB];
-        for (size_t r = 0; r < N; r++)
-            for (size_t k = 0; k < nc; k++) s[k] += x[r * C + c0 + k];
-        for (size_t k = 0; k < nc; k++) mean[k] = (float)(s[k] / (double)N);
-        for (size_t r = 0; r < N; r++)
-            for (size_t k = 0; k < nc; k++) {
-                double d = (double)x[r * C + c0 + k] - mean[k];
-                ss[k] += d * d;
-            }
+typedef struct bn_args {
+    const float *x, *dy;
+    float *w;   /* gamma, beta, moving mean and variance (updated in training) */
+    float *aux; /* AUX_N x C */
+    float *dw;  /* gradients of gamma and beta */
+    size_t N, C;
+    float momentum, epsilon;
+    int training;
+} bn_args;
+
+/* Forward, training: the batch's statistics of channels [c0, c0 + nc) and
+ * the moving ones updated */
+LF_CLONES static void bn_stats(const bn_args *a, size_t c0, size_t nc) {
+    const float *restrict x = a->x + c0;
+    size_t N = a->N, C = a->C;
+    double s[CB] = {0}, ss[CB] = {0};
+    float mean[CB];
+    for (size_t r = 0; r < N; r++)
+        for (size_t k = 0; k < nc; k++) s[k] += x[r * C + k];
+    for (size_t k = 0; k < nc; k++) mean[k] = (float)(s[k] / (double)N);
+    for (size_t r = 0; r < N; r++)
         for (size_t k = 0; k < nc; k++) {
-            size_t ch = c0 + k;
-            float var = (float)(ss[k] / (double)N);
-            inv[ch] = 1.0f / sqrtf(var + nd->epsilon);
-            mm[ch] = mm[ch] * nd->momentum + mean[k] * (1.0f - nd->momentum);
-            mv[ch] = mv[ch] * nd->momentum + var * (1.0f - nd->momentum);
+            double d = (double)x[r * C + k] - mean[k];
+            ss[k] += d * d;
         }
-        for (size_t r = 0; r < N; r++)
-            for (size_t k = 0; k < nc; k++) {
-                size_t ch = c0 + k;
-                float h = (x[r * C + ch] - mean[k]) * inv[ch];
-                xhat[r * C + ch] = h;
-                c->y[r * C + ch] = gamma[ch] * h + beta[ch];
-            }
+    float *mm = a->w + 2 * C, *mv = a->w + 3 * C;
+    for (size_t k = 0; k < nc; k++) {
+        size_t ch = c0 + k;
+        float var = (float)(ss[k] / (double)N);
+        a->aux[AUX_MEAN * C + ch] = mean[k];
+        a->aux[AUX_INV * C + ch] = 1.0f / sqrtf(var + a->epsilon);
+        mm[ch] = mm[ch] * a->momentum + mean[k] * (1.0f - a->momentum);
+        mv[ch] = mv[ch] * a->momentum + var * (1.0f - a->momentum);
     }
 }
 
-static void bn_backward(const lf_layer_ctx *c) {
-    const lf_node *nd = c->nd;
-    size_t C = channels(nd), N = c->B * nd->dim / C;
-    const float *gamma = c->w, *xhat = c->aux, *inv = c->aux + c->B * nd->dim, *dy = c->dy;
-    float *dgamma = c->dw, *dbeta = c->dw + C, *dx = c->dxs[0];
-    for (size_t c0 = 0; c0 < C; c0 += CB) {
-        size_t nc = C - c0 < CB ? C - c0 : CB;
-        double sdy[CB] = {0}, sdyh[CB] = {0};
-        for (size_t r = 0; r < N; r++)
-            for (size_t k = 0; k < nc; k++) {
-                size_t i = r * C + c0 + k;
-                sdy[k] += dy[i];
-                sdyh[k] += (double)dy[i] * xhat[i];
-            }
-        float kk[CB], mdy[CB], mdyh[CB];
+/* Backward: the sums over the rows of dy and dy xhat for channels [c0,
+ * c0 + nc): gamma's and beta's gradients, and what dx needs */
+LF_CLONES static void bn_grad_sums(const bn_args *a, size_t c0, size_t nc) {
+    const float *restrict x = a->x + c0, *restrict dy = a->dy + c0;
+    const float *restrict mean = a->aux + AUX_MEAN * a->C + c0, *restrict inv = a->aux + AUX_INV * a->C + c0;
+    size_t N = a->N, C = a->C;
+    double s1[CB] = {0}, s2[CB] = {0};
+    for (size_t r = 0; r < N; r++)
         for (size_t k = 0; k < nc; k++) {
-            size_t ch = c0 + k;
-            dgamma[ch] += (float)sdyh[k];
-            dbeta[ch] += (float)sdy[k];
-            kk[k] = gamma[ch] * inv[ch];
-            /* in inference the statistics are constants */
-            mdy[k] = c->training ? (float)(sdy[k] / (double)N) : 0.0f;
-            mdyh[k] = c->training ? (float)(sdyh[k] / (double)N) : 0.0f;
+            size_t i = r * C + k;
+            float h = (x[i] - mean[k]) * inv[k];
+            s1[k] += dy[i];
+            s2[k] += (double)dy[i] * h;
         }
-        if (!dx) continue;
-        for (size_t r = 0; r < N; r++)
-            for (size_t k = 0; k < nc; k++) {
-                size_t i = r * C + c0 + k;
-                dx[i] += kk[k] * (dy[i] - mdy[k] - xhat[i] * mdyh[k]);
-            }
+    for (size_t k = 0; k < nc; k++) {
+        size_t ch = c0 + k;
+        a->dw[ch] += (float)s2[k];
+        a->dw[C + ch] += (float)s1[k];
+        a->aux[AUX_KK * C + ch] = a->w[ch] * inv[k];
+        /* in inference the statistics are constants */
+        a->aux[AUX_MDY * C + ch] = a->training ? (float)(s1[k] / (double)N) : 0.0f;
+        a->aux[AUX_MDYH * C + ch] = a->training ? (float)(s2[k] / (double)N) : 0.0f;
     }
+}
+
+/* y = gamma xhat + beta for rows [r0, r1) */
+LF_CLONES static void bn_apply(const bn_args *a, float *restrict y, size_t r0, size_t r1) {
+    size_t C = a->C;
+    const float *restrict x = a->x, *restrict gamma = a->w, *restrict beta = a->w + C;
+    const float *restrict mean = a->aux + AUX_MEAN * C, *restrict inv = a->aux + AUX_INV * C;
+    for (size_t r = r0; r < r1; r++)
+        for (size_t ch = 0; ch < C; ch++) {
+            float h = (x[r * C + ch] - mean[ch]) * inv[ch];
+            y[r * C + ch] = gamma[ch] * h + beta[ch];
+        }
+}
+
+/* dx += gamma / std (dy - mean(dy) - xhat mean(dy xhat)) for rows [r0, r1) */
+LF_CLONES static void bn_dx(const bn_args *a, float *restrict dx, size_t r0, size_t r1) {
+    size_t C = a->C;
+    const float *restrict x = a->x, *restrict dy = a->dy, *restrict mean = a->aux + AUX_MEAN * C;
+    const float *restrict inv = a->aux + AUX_INV * C, *restrict kk = a->aux + AUX_KK * C;
+    const float *restrict mdy = a->aux + AUX_MDY * C, *restrict mdyh = a->aux + AUX_MDYH * C;
+    for (size_t r = r0; r < r1; r++)
+        for (size_t ch = 0; ch < C; ch++) {
+            size_t i = r * C + ch;
+            float h = (x[i] - mean[ch]) * inv[ch];
+            dx[i] += kk[ch] * (dy[i] - mdy[ch] - h * mdyh[ch]);
+        }
+}
+
+/* rows per task of the per-value phases */
+#define BN_ROWS(C) ((BN_PARALLEL / 4 + (C) - 1) / (C))
+
+static bn_args bn_args_of(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    size_t C = channels(nd);
+    bn_args a = {.x = c->xs[0], .dy = c->dy, .w = (float *)c->w, .aux = c->aux, .dw = c->dw,
+                 .N = c->B * nd->dim / C, .C = C, .momentum = nd->momentum, .epsilon = nd->epsilon,
+                 .training = c->training};
+    return a;
+}
+
+static void bn_forward(const lf_layer_ctx *c) {
+    bn_args a = bn_args_of(c);
+    size_t C = a.C, N = a.N, step = BN_ROWS(C);
+    int par = N * C >= BN_PARALLEL;
+    (void)par; /* without OpenMP */
+    if (c->training) {
+#pragma omp parallel for if (par && C > CB) schedule(static)
+        for (size_t c0 = 0; c0 < C; c0 += CB) bn_stats(&a, c0, C - c0 < CB ? C - c0 : CB);
+    } else {
+        for (size_t ch = 0; ch < C; ch++) {
+            a.aux[AUX_MEAN * C + ch] = a.w[2 * C + ch];
+            a.aux[AUX_INV * C + ch] = 1.0f / sqrtf(a.w[3 * C + ch] + a.epsilon);
+        }
+    }
+#pragma omp parallel for if (par) schedule(static)
+    for (size_t r0 = 0; r0 < N; r0 += step) bn_apply(&a, c->y, r0, N - r0 < step ? N : r0 + step);
+}
+
+static void bn_backward(const lf_layer_ctx *c) {
+    bn_args a = bn_args_of(c);
+    size_t C = a.C, N = a.N, step = BN_ROWS(C);
+    int par = N * C >= BN_PARALLEL;
+    (void)par; /* without OpenMP */
+#pragma omp parallel for if (par && C > CB) schedule(static)
+    for (size_t c0 = 0; c0 < C; c0 += CB) bn_grad_sums(&a, c0, C - c0 < CB ? C - c0 : CB);
+    float *dx = c->dxs[0];
+    if (!dx) return;
+#pragma omp parallel for if (par) schedule(static)
+    for (size_t r0 = 0; r0 < N; r0 += step) bn_dx(&a, dx, r0, N - r0 < step ? N : r0 + step);
 }
 
 static void bn_json(const lf_model *m, const lf_node *nd, lf_buf *b) {

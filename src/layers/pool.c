@@ -12,6 +12,7 @@
  * GlobalAveragePooling2D / GlobalMaxPooling2D: y (B, C), the mean / the
  * largest value of each channel over all H x W pixels.
  */
+#include "kernels.h"
 #include "layers/layer.h"
 
 #include <float.h>
@@ -49,35 +50,58 @@ static void window(const pgeom *g, size_t oy, size_t ox, size_t *y0, size_t *y1,
 
 static const lf_node *pool_input(const lf_model *m, const lf_node *nd) { return &m->nodes[nd->in[0]]; }
 
+/* Batches of at least this many input values are shared out to the threads
+ * by rows (each row's values are computed the same way on any thread). */
+#define POOL_PARALLEL 65536
+
+/* One row: every output pixel's C channels side by side, so the loops over
+ * the channels (innermost) vectorise; each channel still visits its
+ * window's pixels in row-major order (the first of equal maxima wins, the
+ * mean adds in that order), as the per-channel loop did. */
+LF_CLONES static void pool_row(const pgeom *g, int avg, const float *restrict x, float *restrict y,
+                               uint32_t *restrict arg) {
+    size_t C = g->C;
+    for (size_t oy = 0; oy < g->Ho; oy++)
+        for (size_t ox = 0; ox < g->Wo; ox++) {
+            size_t y0, y1, x0, x1;
+            window(g, oy, ox, &y0, &y1, &x0, &x1);
+            float *restrict yo = y + (oy * g->Wo + ox) * C;
+            if (avg) {
+                for (size_t ch = 0; ch < C; ch++) yo[ch] = 0.0f;
+                for (size_t iy = y0; iy < y1; iy++)
+                    for (size_t ix = x0; ix < x1; ix++) {
+                        const float *restrict xi = x + (iy * g->W + ix) * C;
+                        for (size_t ch = 0; ch < C; ch++) yo[ch] += xi[ch];
+                    }
+                float n = (float)((y1 - y0) * (x1 - x0));
+                for (size_t ch = 0; ch < C; ch++) yo[ch] /= n;
+                continue;
+            }
+            uint32_t *restrict ao = arg + (oy * g->Wo + ox) * C;
+            uint32_t first = (uint32_t)((y0 * g->W + x0) * C);
+            for (size_t ch = 0; ch < C; ch++) yo[ch] = -FLT_MAX, ao[ch] = first + (uint32_t)ch;
+            for (size_t iy = y0; iy < y1; iy++)
+                for (size_t ix = x0; ix < x1; ix++) {
+                    uint32_t base = (uint32_t)((iy * g->W + ix) * C);
+                    const float *restrict xi = x + base;
+                    for (size_t ch = 0; ch < C; ch++) { /* branch-free: it vectorises */
+                        float v = xi[ch], cur = yo[ch];
+                        int gt = v > cur;
+                        yo[ch] = gt ? v : cur;
+                        ao[ch] = gt ? base + (uint32_t)ch : ao[ch];
+                    }
+                }
+        }
+}
+
 static void pool_forward(const lf_layer_ctx *c) {
     pgeom g = pgeom_of(pool_input(c->m, c->nd), c->nd);
     int avg = c->t->op == POOL_AVG || c->t->op == POOL_GAVG;
     size_t in = g.H * g.W * g.C, out = c->nd->dim;
-    for (size_t r = 0; r < c->B; r++) {
-        const float *x = c->xs[0] + r * in;
-        float *y = c->y + r * out;
-        uint32_t *arg = avg ? NULL : (uint32_t *)(void *)(c->aux + r * out);
-        for (size_t oy = 0; oy < g.Ho; oy++)
-            for (size_t ox = 0; ox < g.Wo; ox++) {
-                size_t y0, y1, x0, x1;
-                window(&g, oy, ox, &y0, &y1, &x0, &x1);
-                float *yo = y + (oy * g.Wo + ox) * g.C;
-                uint32_t *ao = arg ? arg + (oy * g.Wo + ox) * g.C : NULL;
-                for (size_t ch = 0; ch < g.C; ch++) {
-                    float acc = avg ? 0.0f : -FLT_MAX;
-                    uint32_t best = (uint32_t)((y0 * g.W + x0) * g.C + ch);
-                    for (size_t iy = y0; iy < y1; iy++)
-                        for (size_t ix = x0; ix < x1; ix++) {
-                            size_t i = (iy * g.W + ix) * g.C + ch;
-                            if (avg) acc += x[i];
-                            else if (x[i] > acc) acc = x[i], best = (uint32_t)i;
-                        }
-                    if (avg) acc /= (float)((y1 - y0) * (x1 - x0));
-                    yo[ch] = acc;
-                    if (ao) ao[ch] = best;
-                }
-            }
-    }
+#pragma omp parallel for if (c->B * in >= POOL_PARALLEL) schedule(static)
+    for (size_t r = 0; r < c->B; r++)
+        pool_row(&g, avg, c->xs[0] + r * in, c->y + r * out,
+                 avg ? NULL : (uint32_t *)(void *)(c->aux + r * out));
 }
 
 static void pool_backward(const lf_layer_ctx *c) {
@@ -86,6 +110,7 @@ static void pool_backward(const lf_layer_ctx *c) {
     pgeom g = pgeom_of(pool_input(c->m, c->nd), c->nd);
     int avg = c->t->op == POOL_AVG || c->t->op == POOL_GAVG;
     size_t in = g.H * g.W * g.C, out = c->nd->dim;
+#pragma omp parallel for if (c->B * in >= POOL_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         float *d = dx + r * in;
         const float *dy = c->dy + r * out;

@@ -407,31 +407,13 @@ static void conv1_backward(const lf_layer_ctx *c) {
 
 static void conv1_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
-    lf_buf_printf(b,
-                  ",\"filters\":%zu,\"kernel_size\":[%zu],\"strides\":[%zu],\"padding\":\"%s\","
-                  "\"activation\":\"%s\",\"use_bias\":%s,\"l2\":",
-                  nd->shape[1], nd->kernel[0], nd->strides[0], nd->padding == LF_PADDING_SAME ? "same" : "valid",
-                  lf_activation_name(nd->act), nd->use_bias ? "true" : "false");
-    lf_buf_json_float(b, nd->l2);
+    lf_conv_write_json(nd, 1, b);
 }
 
 static lf_status conv1_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
                             lf_err *e) {
     (void)m;
-    lf_status st = lf_arch_arity(n_in, 1, "Conv1D", where, e);
-    if (st != LF_OK) return st;
-    int act = lf_activation_parse(lf_arch_str(L, "activation"));
-    if (act < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown or missing activation", where);
-    nd->act = (lf_activation)act;
-    if (!lf_json_size(lf_json_get(L, "filters"), &nd->dim) || nd->dim == 0 || nd->dim > LF_ARCH_MAX_DIM)
-        return lf_fail(e, LF_ERR_FORMAT, "%s: 'filters' must be an integer in 1..%zu", where, LF_ARCH_MAX_DIM);
-    if ((st = lf_arch_sizes(L, "kernel_size", 1, 1024, 1, 1, nd->kernel, NULL, where, e)) ||
-        (st = lf_arch_sizes(L, "strides", 1, 1024, 1, 1, nd->strides, NULL, where, e)) ||
-        (st = lf_arch_padding(L, &nd->padding, where, e)) ||
-        (st = lf_arch_bool(L, "use_bias", &nd->use_bias, where, e)))
-        return st;
-    if (lf_json_get(L, "l2") && (st = lf_arch_float(L, "l2", 0, 1e6f, &nd->l2, where, e)) != LF_OK) return st;
-    return LF_OK;
+    return lf_conv_read_json(L, n_in, 1, "Conv1D", nd, where, e);
 }
 
 static const char *const conv1_keys[] = {"name", "type", "inbound", "filters", "kernel_size", "strides",

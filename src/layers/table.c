@@ -23,5 +23,6 @@ int lf_kind_parse(const char *name) {
 
 size_t lf_node_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     const lf_layer_type *t = lf_type_of(nd);
-    return t->weights ? t->weights(m, nd, w) : 0;
+    /* a node sharing another's weights has none of its own */
+    return t->weights && !nd->shares ? t->weights(m, nd, w) : 0;
 }

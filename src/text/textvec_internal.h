@@ -6,6 +6,8 @@
 #define LF_TEXTVEC_INTERNAL_H
 
 #include "internal.h"
+#include "io/json.h"
+#include "io/safetensors.h"
 #include "text/text.h"
 
 #define LF_TEXTVEC_MAX_VOCAB 100000000u   /* entries, reserved ones included */
@@ -38,5 +40,14 @@ lf_status lf_textvec_check_options(const lf_textvec_options *o, lf_err *e);
 /* Builds v's index; LF_ERR_FORMAT when a token appears twice. */
 lf_status lf_textvec_vocab_index(lf_textvec_vocab *v, lf_err *e);
 void lf_textvec_vocab_free(lf_textvec_vocab *v);
+
+/* textvec_io.c: the file format's "config" and "vocabulary" JSON of an
+ * adapted object, and a new adapted object read back from them (and, in
+ * tf_idf mode, from its idf tensor; NULL otherwise), every field checked as
+ * lf_textvec_load checks a file.  The model file stores a model input's
+ * vectorizer this way (model_io.c). */
+void lf_textvec_write_json(const lf_textvec *tv, lf_buf *cfg, lf_buf *voc);
+lf_status lf_textvec_from_json(lf_textvec **out, const char *cfg, const char *voc, const lf_st_tensor *idf,
+                               lf_err *e);
 
 #endif

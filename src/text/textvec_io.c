@@ -34,33 +34,37 @@ static void put_size(lf_buf *b, size_t v) {
     else lf_buf_puts(b, "null");
 }
 
+void lf_textvec_write_json(const lf_textvec *tv, lf_buf *cfg, lf_buf *voc) {
+    const lf_textvec_options *o = &tv->opt;
+    lf_buf_puts(cfg, "{\"max_tokens\":");
+    put_size(cfg, o->max_tokens);
+    lf_buf_puts(cfg, ",\"standardize\":");
+    if (o->standardize == LF_TEXTVEC_STANDARDIZE_NONE) lf_buf_puts(cfg, "null");
+    else lf_buf_json_string(cfg, STANDARDIZE[o->standardize]);
+    lf_buf_printf(cfg, ",\"split\":%s,\"split_cjk\":%s,\"ngrams\":",
+                  o->split == LF_TEXTVEC_SPLIT_NONE ? "null" : "\"whitespace\"", o->split_cjk ? "true" : "false");
+    put_size(cfg, o->ngrams);
+    if (o->char_ngram_min) lf_buf_printf(cfg, ",\"char_ngrams\":[%zu,%zu]", o->char_ngram_min, o->char_ngram_max);
+    else lf_buf_puts(cfg, ",\"char_ngrams\":null");
+    lf_buf_printf(cfg, ",\"output_mode\":\"%s\",\"output_sequence_length\":", MODES[o->output_mode]);
+    put_size(cfg, o->output_sequence_length);
+    lf_buf_printf(cfg, ",\"pad_to_max_tokens\":%s}", o->pad_to_max_tokens ? "true" : "false");
+    lf_buf_puts(voc, "[");
+    for (size_t i = 0; i < tv->vocab.n; i++) {
+        if (i) lf_buf_puts(voc, ",");
+        lf_buf_json_string(voc, tv->vocab.tokens[i]);
+    }
+    lf_buf_puts(voc, "]");
+}
+
 lf_status lf_textvec_save(lf_textvec *tv, const char *path) {
     if (!tv) return LF_ERR_ARG;
     if (!path) return lf_fail(&tv->err, LF_ERR_ARG, "save: no path given");
     if (!tv->vocab.n) return lf_fail(&tv->err, LF_ERR_STATE, "save: the text vectorizer is not adapted");
-    const lf_textvec_options *o = &tv->opt;
     lf_buf cfg, voc;
     lf_buf_init(&cfg);
     lf_buf_init(&voc);
-    lf_buf_puts(&cfg, "{\"max_tokens\":");
-    put_size(&cfg, o->max_tokens);
-    lf_buf_puts(&cfg, ",\"standardize\":");
-    if (o->standardize == LF_TEXTVEC_STANDARDIZE_NONE) lf_buf_puts(&cfg, "null");
-    else lf_buf_json_string(&cfg, STANDARDIZE[o->standardize]);
-    lf_buf_printf(&cfg, ",\"split\":%s,\"split_cjk\":%s,\"ngrams\":",
-                  o->split == LF_TEXTVEC_SPLIT_NONE ? "null" : "\"whitespace\"", o->split_cjk ? "true" : "false");
-    put_size(&cfg, o->ngrams);
-    if (o->char_ngram_min) lf_buf_printf(&cfg, ",\"char_ngrams\":[%zu,%zu]", o->char_ngram_min, o->char_ngram_max);
-    else lf_buf_puts(&cfg, ",\"char_ngrams\":null");
-    lf_buf_printf(&cfg, ",\"output_mode\":\"%s\",\"output_sequence_length\":", MODES[o->output_mode]);
-    put_size(&cfg, o->output_sequence_length);
-    lf_buf_printf(&cfg, ",\"pad_to_max_tokens\":%s}", o->pad_to_max_tokens ? "true" : "false");
-    lf_buf_puts(&voc, "[");
-    for (size_t i = 0; i < tv->vocab.n; i++) {
-        if (i) lf_buf_puts(&voc, ",");
-        lf_buf_json_string(&voc, tv->vocab.tokens[i]);
-    }
-    lf_buf_puts(&voc, "]");
+    lf_textvec_write_json(tv, &cfg, &voc);
     lf_status st = LF_OK;
     if (cfg.failed || voc.failed) st = lf_fail(&tv->err, LF_ERR_NOMEM, "save: out of memory");
     if (st == LF_OK) {
@@ -202,6 +206,19 @@ static lf_status parse_vocab(const char *text, const lf_textvec_options *o, lf_t
     return st;
 }
 
+/* The idf weights of vocabulary v from tensor t (NULL: missing). */
+static lf_status load_idf(const lf_st_tensor *t, lf_textvec_vocab *v, lf_err *e) {
+    if (!t || t->ndim != 1 || t->shape[0] != v->n)
+        return lf_fail(e, LF_ERR_FORMAT, "'idf_weights' must be a tensor of shape [%zu], the vocabulary size", v->n);
+    v->idf = lf_alloc_array(v->n, sizeof *v->idf);
+    if (!v->idf) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    lf_status st = lf_st_tensor_f32(t, v->idf, v->n, e);
+    if (st != LF_OK) return st;
+    for (size_t i = 0; i < v->n; i++)
+        if (!(v->idf[i] >= 0)) return lf_fail(e, LF_ERR_FORMAT, "idf weight %zu is negative", i);
+    return LF_OK;
+}
+
 static lf_status parse_file(const lf_st_file *sf, lf_textvec_options *o, lf_textvec_vocab *v, lf_err *e) {
     const char *fmt = lf_st_metadata(sf, "format"), *ver = lf_st_metadata(sf, "format_version");
     const char *cfg = lf_st_metadata(sf, "config"), *voc = lf_st_metadata(sf, "vocabulary");
@@ -217,17 +234,7 @@ static lf_status parse_file(const lf_st_file *sf, lf_textvec_options *o, lf_text
     if (lf_st_count(sf) != (size_t)tfidf)
         return lf_fail(e, LF_ERR_FORMAT, "the file holds %zu tensors, %s mode has %d", lf_st_count(sf),
                        MODES[o->output_mode], tfidf);
-    if (!tfidf) return LF_OK;
-    const lf_st_tensor *t = lf_st_find(sf, "idf_weights");
-    if (!t || t->ndim != 1 || t->shape[0] != v->n)
-        return lf_fail(e, LF_ERR_FORMAT, "'idf_weights' must be a tensor of shape [%zu], the vocabulary size", v->n);
-    v->idf = lf_alloc_array(v->n, sizeof *v->idf);
-    if (!v->idf) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
-    st = lf_st_tensor_f32(t, v->idf, v->n, e);
-    if (st != LF_OK) return st;
-    for (size_t i = 0; i < v->n; i++)
-        if (!(v->idf[i] >= 0)) return lf_fail(e, LF_ERR_FORMAT, "idf weight %zu is negative", i);
-    return LF_OK;
+    return tfidf ? load_idf(lf_st_find(sf, "idf_weights"), v, e) : LF_OK;
 }
 
 lf_status lf_textvec_load(lf_textvec *tv, const char *path) {
@@ -249,5 +256,60 @@ lf_status lf_textvec_load(lf_textvec *tv, const char *path) {
     lf_textvec_vocab_free(&tv->vocab);
     tv->vocab = v, tv->opt = o;
     tv->err.msg[0] = 0;
+    return LF_OK;
+}
+
+lf_status lf_textvec_from_json(lf_textvec **out, const char *cfg, const char *voc, const lf_st_tensor *idf,
+                               lf_err *e) {
+    lf_textvec_options o;
+    lf_textvec_vocab v;
+    memset(&v, 0, sizeof v);
+    *out = NULL;
+    lf_status st = parse_config(cfg, &o, e);
+    if (st == LF_OK) st = parse_vocab(voc, &o, &v, e);
+    if (st == LF_OK && o.output_mode == LF_TEXTVEC_TF_IDF) st = load_idf(idf, &v, e);
+    else if (st == LF_OK && idf)
+        st = lf_fail(e, LF_ERR_FORMAT, "'idf_weights' given in %s mode (tf_idf only)", MODES[o.output_mode]);
+    lf_textvec *tv = NULL;
+    if (st == LF_OK && !(tv = LF_CALLOC(1, sizeof *tv))) st = lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    if (st != LF_OK) {
+        lf_textvec_vocab_free(&v);
+        return st;
+    }
+    tv->opt = o, tv->vocab = v;
+    *out = tv;
+    return LF_OK;
+}
+
+lf_status lf_textvec_copy(lf_textvec **out, const lf_textvec *tv) {
+    if (!out) return LF_ERR_ARG;
+    *out = NULL;
+    if (!tv) return LF_ERR_ARG;
+    lf_textvec *c = LF_CALLOC(1, sizeof *c);
+    if (!c) return LF_ERR_NOMEM;
+    c->opt = tv->opt;
+    lf_textvec_vocab *v = &c->vocab;
+    const size_t n = tv->vocab.n;
+    lf_status st = LF_OK;
+    if (n) {
+        v->tokens = lf_alloc_array(n, sizeof *v->tokens);
+        v->lens = lf_alloc_array(n, sizeof *v->lens);
+        v->idf = tv->vocab.idf ? lf_alloc_array(n, sizeof *v->idf) : NULL;
+        if (!v->tokens || !v->lens || (tv->vocab.idf && !v->idf)) st = LF_ERR_NOMEM;
+        else v->n = n;
+        for (size_t i = 0; st == LF_OK && i < n; i++) {
+            v->tokens[i] = LF_MALLOC(tv->vocab.lens[i] + 1);
+            if (!v->tokens[i]) st = LF_ERR_NOMEM;
+            else memcpy(v->tokens[i], tv->vocab.tokens[i], tv->vocab.lens[i] + 1), v->lens[i] = tv->vocab.lens[i];
+        }
+        if (st == LF_OK && v->idf) memcpy(v->idf, tv->vocab.idf, n * sizeof *v->idf);
+        lf_err e;
+        if (st == LF_OK) st = lf_textvec_vocab_index(v, &e);
+    }
+    if (st != LF_OK) {
+        lf_textvec_free(c);
+        return st;
+    }
+    *out = c;
     return LF_OK;
 }

@@ -1,0 +1,175 @@
+/*
+ * cnn.c — the latefuse side of benchmark B7 (see bench/README.md): one
+ * training epoch of the Web_News image CNN on the 1696 training images,
+ * through the public C API only (include/latefuse.h).  bench/torch_peer.py
+ * b7 trains the identical network in PyTorch.
+ *
+ *   cnn b7 DIR [runs] [rows]
+ *                         DIR: the Web_News folder (train_images.npy,
+ *                         uint8 (N, 64, 64, 3); train_labels.npy, int64);
+ *                         rows: only the first rows (default all)
+ *
+ * The network (the one examples/webnews.c's image branch uses):
+ *   Input(64, 64, 3) -> RandomFlip("horizontal") -> RandomTranslation(0.1,
+ *   0.1) -> Rescaling(1/255) -> 4 x [Conv2D(f, 3x3, "same", no bias) ->
+ *   BatchNormalization -> ReLU -> MaxPooling2D(2x2)], f = 32, 64, 128, 128
+ *   -> GlobalAveragePooling2D -> Dense(10, softmax); Adam (Keras' defaults),
+ *   sparse categorical cross-entropy, batch 32, shuffled.
+ *
+ * Each run builds and compiles a fresh model outside the timed region and
+ * times only lf_model_fit (one epoch), in wall time and in the process' CPU
+ * time; one untimed warm-up epoch comes first.  Output: "RESULT <key> <value>" lines read by bench/report.py.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "latefuse.h"
+
+#include "timing.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { IMG = 64, CH = 3, CLASSES = 10, BATCH = 32 };
+
+/* The pixels of a uint8 .npy of shape (N, 64, 64, 3), C order, as floats
+ * 0..255; *n gets N.  NULL (after a message) on anything else. */
+static float *read_images(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "cnn: cannot open %s\n", path);
+        return NULL;
+    }
+    unsigned char pre[10];
+    char hdr[512];
+    float *x = NULL;
+    unsigned char *raw = NULL;
+    size_t hl, N, H, W, C;
+    if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0 || pre[6] != 1) goto bad;
+    hl = pre[8] | (size_t)pre[9] << 8;
+    if (hl >= sizeof hdr || fread(hdr, 1, hl, f) != hl) goto bad;
+    hdr[hl] = '\0';
+    const char *s = strstr(hdr, "'shape': (");
+    if (!strstr(hdr, "'descr': '|u1'") || !strstr(hdr, "'fortran_order': False") || !s ||
+        sscanf(s, "'shape': (%zu, %zu, %zu, %zu)", &N, &H, &W, &C) != 4 || H != IMG || W != IMG ||
+        C != CH || N == 0)
+        goto bad;
+    size_t vals = N * IMG * IMG * CH;
+    raw = malloc(vals);
+    x = malloc(vals * sizeof *x);
+    if (!raw || !x || fread(raw, 1, vals, f) != vals) goto bad;
+    for (size_t i = 0; i < vals; i++) x[i] = (float)raw[i];
+    free(raw);
+    fclose(f);
+    *n = N;
+    return x;
+bad:
+    fprintf(stderr, "cnn: %s is not a uint8 .npy of shape (N, %d, %d, %d)\n", path, IMG, IMG, CH);
+    free(raw);
+    free(x);
+    fclose(f);
+    return NULL;
+}
+
+/* CPU time of the process (every thread, spinning ones included) */
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int fail(lf_model *m, const char *what) {
+    fprintf(stderr, "cnn: %s failed: %s\n", what, lf_model_error(m));
+    lf_model_free(m);
+    return 1;
+}
+
+static const size_t FILTERS[4] = {32, 64, 128, 128};
+
+static lf_model *image_cnn(uint64_t seed) {
+    lf_model *m = NULL;
+    if (lf_model_create(&m, seed) != LF_OK) return NULL;
+    size_t shape[3] = {IMG, IMG, CH};
+    int x = lf_input_shape(m, 3, shape, LF_DTYPE_FLOAT32, "image");
+    x = lf_random_flip(m, x, LF_FLIP_HORIZONTAL, NULL);
+    x = lf_random_translation(m, x, 0.1f, 0.1f, NULL);
+    x = lf_rescaling(m, x, 1.0f / 255.0f, 0.0f, NULL);
+    for (int b = 0; b < 4; b++) {
+        x = lf_conv2d(m, x, FILTERS[b], 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 0, NULL);
+        x = lf_batch_normalization(m, x, 0.99f, 1e-3f, NULL);
+        x = lf_activation_layer(m, x, LF_ACT_RELU, NULL);
+        x = lf_max_pooling2d(m, x, 2, 2, 0, 0, LF_PADDING_VALID, NULL);
+    }
+    x = lf_global_average_pooling2d(m, x, NULL);
+    int out = lf_dense(m, x, CLASSES, LF_ACT_SOFTMAX, 1, NULL);
+    lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
+    if (lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &opt) != LF_OK) {
+        fail(m, "B7 compile");
+        return NULL;
+    }
+    return m;
+}
+
+static int bench_b7(const char *dir, size_t runs, size_t rows) {
+    char path[4096];
+    size_t n = 0;
+    snprintf(path, sizeof path, "%s/train_images.npy", dir);
+    float *x = read_images(path, &n), *y = NULL;
+    double *t = malloc((runs + 1) * sizeof *t), *cpu = malloc((runs + 1) * sizeof *cpu);
+    lf_matrix lab = {0};
+    char err[256];
+    int rc = 1;
+    if (!x || !t || !cpu) goto done;
+    snprintf(path, sizeof path, "%s/train_labels.npy", dir);
+    if (lf_matrix_read(path, &lab, err, sizeof err) != LF_OK || lab.rows * lab.cols != n) {
+        fprintf(stderr, "cnn: %s: %s\n", path, lab.data ? "not one label per image" : err);
+        goto done;
+    }
+    y = lab.data;
+    if (rows && rows < n) n = rows;
+    const float *xs[1] = {x};
+    lf_fit_options o = lf_fit_defaults();
+    o.batch_size = BATCH;
+    o.epochs = 1;
+    o.shuffle = 1;
+    double loss = 0;
+    for (size_t r = 0; r <= runs; r++) { /* run 0 is the warm-up */
+        lf_model *m = image_cnn(700 + r);
+        if (!m) goto done;
+        o.seed = r;
+        double t0 = now_s(), c0 = cpu_s();
+        lf_status st = lf_model_fit(m, xs, y, n, &o);
+        double dt = now_s() - t0;
+        cpu[r] = cpu_s() - c0;
+        if (st != LF_OK) {
+            fail(m, "B7 fit");
+            goto done;
+        }
+        const lf_history *h = lf_model_history(m);
+        loss = h->loss[h->epochs - 1];
+        lf_model_free(m);
+        t[r] = dt;
+        fprintf(stderr, "cnn: B7 %s %zu: %.3f s\n", r ? "run" : "warm-up", r, dt);
+    }
+    printf("RESULT b7.rows %zu\n", n);
+    printf("RESULT b7.latefuse.runs %zu\n", runs);
+    printf("RESULT b7.latefuse.median_s %.6g\n", median(t + 1, runs));
+    printf("RESULT b7.latefuse.min_s %.6g\n", t[1]);
+    printf("RESULT b7.latefuse.max_s %.6g\n", t[runs]);
+    printf("RESULT b7.latefuse.cpu_median_s %.6g\n", median(cpu + 1, runs));
+    printf("RESULT b7.latefuse.final_loss %.6g\n", loss);
+    rc = 0;
+done:
+    free(x);
+    free(t);
+    free(cpu);
+    lf_matrix_free(&lab);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 3 && strcmp(argv[1], "b7") == 0) {
+        size_t runs = argc > 3 ? strtoul(argv[3], NULL, 10) : 3;
+        return bench_b7(argv[2], runs ? runs : 3, argc > 4 ? strtoul(argv[4], NULL, 10) : 0);
+    }
+    fprintf(stderr, "usage: cnn b7 DIR [runs] [rows]\n");
+    return 2;
+}

@@ -1,0 +1,768 @@
+/*
+ * webnews.c — the founding question's system on real data: an image CNN
+ * branch and a text branch, each ending in Dense(10, softmax), fused, on
+ * Web_News (news photos 64x64 with Chinese captions, 10 classes, the
+ * source's own split: 1696 training and 497 test items; see
+ * ../shared/data/webnews/README.md).
+ *
+ * Branches (the same layer names in every model, so that weights move
+ * between models by name):
+ *   image: Input(64, 64, 3) uint8 -> Rescaling(1/255) -> RandomFlip
+ *          (horizontal) -> RandomTranslation(0.1, 0.1) -> AveragePooling2D(2)
+ *          (to 32x32) -> 4 x [Conv2D(3x3, same, no bias) -> BatchNormalization
+ *          -> relu -> MaxPooling2D(2)] with 16, 32, 64, 128 filters ->
+ *          GlobalAveragePooling2D -> Dropout(0.3) -> Dense(10, softmax)
+ *   text:  TextVectorization (tf_idf over character 1..3-grams, the 20000
+ *          most frequent, adapted on the training captions) with each row
+ *          scaled to unit L2 norm (as scikit-learn's TfidfVectorizer) ->
+ *          Input(20000) -> Rescaling(30) -> Dense(64, relu) -> Dropout(0.5)
+ *          -> Dense(10, softmax).  The rescaling lets Adam's default rate
+ *          train it in as many epochs as the CNN.
+ * Models, each trained on all training items and scored on the test items:
+ *   image, text        each branch alone
+ *   concat_head        the question's head over the two softmax outputs,
+ *                      Concatenate -> Dense(128, relu) -> Dropout(0.2) ->
+ *                      Dense(10, softmax), trained end to end from scratch
+ *   wavg, wavg_class   the answer's WeightedAverage (ClassWeightedAverage)
+ *                      over the two softmax outputs, end to end from
+ *                      scratch; the learned softmax(W) printed
+ *   wavg_loss_weights  wavg with the branches' softmax outputs also model
+ *                      outputs, Keras' loss_weights 1, 0.5, 0.5: each
+ *                      branch keeps a loss of its own
+ *   wavg_frozen, concat_head_frozen
+ *                      the branches trained apart (the image and text
+ *                      models above), their weights copied in and frozen
+ *                      (trainable = 0): only the fusion layer trains
+ *   late_fusion        two-stage late fusion: out-of-fold branch outputs on
+ *                      the training items (stratified k-fold), the fusion
+ *                      library's auto (lf_fusion_fit, LF_FUSE_AUTO) fitted on
+ *                      them, applied to the outputs of the branches trained
+ *                      on all training items (the image and text models)
+ * Choices (sizes, epochs, TEXT_SCALE) were made with --tune (a validation
+ * split of the training items); the test items are only scored.
+ *
+ * Usage: webnews DATA_DIR [--quick] [--json] [--seed S] [--folds K]
+ *                         [--verbose] [--md FILE]
+ *        webnews DATA_DIR --tune [--quick]
+ *   --quick    a subset of 400 training items, 8 epochs, 3 folds (the test)
+ *   --json     end with one line: a JSON object of each model's test accuracy
+ *   --seed S   the models' seed (default 1)
+ *   --md FILE  also write the results table as markdown to FILE
+ *   --tune     the validation accuracy per epoch of each branch trained on
+ *              the first 80 % of the training items, then exits
+ * Exit status: 0 success, 2 bad usage or missing data, 1 other errors.
+ * Build: make; run from the repository root:
+ *   ./build/examples/webnews ../shared/data/webnews
+ */
+#include <latefuse.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+enum { C = 10, SIDE = 64, PIX = SIDE * SIDE * 3, MAX_MODELS = 16 };
+
+/* What --tune chose (see examples/webnews-results.md). */
+typedef struct config {
+    size_t tokens;        /* TextVectorization max_tokens */
+    float text_scale;     /* Rescaling of the unit-norm tf_idf rows */
+    int strided;          /* the image branch's first convolution with
+                             stride 2 instead of AveragePooling2D(2) */
+    size_t text_hidden;   /* 0: Dense(10, softmax) on the features (a
+                             logistic regression); else Dense(hidden,
+                             relu) -> Dropout(0.5) first */
+    size_t epochs;        /* every model trained from scratch */
+    size_t frozen_epochs; /* the fusion layer over frozen branches */
+    size_t folds;         /* late fusion's out-of-fold outputs */
+    size_t n_train;       /* 0: every training item */
+    uint64_t seed;
+} config;
+
+static const config FULL = {20000, 30.0f, 0, 64, 25, 10, 5, 0, 1};
+static const config QUICK = {5000, 30.0f, 0, 64, 8, 2, 3, 400, 1};
+
+/* ------------------------------------------------------------- helpers */
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int verbose;
+
+/* Epoch lines on stderr with --verbose. */
+static void epoch_lines(void *ctx, const lf_progress *p) {
+    char line[256];
+    (void)ctx;
+    if (p->event == LF_PROGRESS_STEP || p->event == LF_PROGRESS_METHOD || p->event == LF_PROGRESS_METHODS_DONE)
+        return;
+    lf_progress_format(p, line, sizeof line);
+    fputs(line, stderr);
+}
+
+/* The data: images uint8 (n, 64, 64, 3), the tf_idf rows (n, dim), the
+ * labels as ints and as the floats fit takes. */
+typedef struct split {
+    size_t n;
+    uint8_t *img;
+    float *txt;
+    int *y;
+    float *yf;
+} split;
+
+static void split_free(split *s) {
+    free(s->img), free(s->txt), free(s->y), free(s->yf);
+    memset(s, 0, sizeof *s);
+}
+
+static int split_alloc(split *s, size_t n, size_t dim) {
+    s->n = n;
+    s->img = malloc(n * PIX);
+    s->txt = malloc(n * dim * sizeof(float));
+    s->y = malloc(n * sizeof(int));
+    s->yf = malloc(n * sizeof(float));
+    return s->img && s->txt && s->y && s->yf;
+}
+
+/* The rows `rows` (n of them) of src into dst. */
+static int split_rows(split *dst, const split *src, const size_t *rows, size_t n, size_t dim) {
+    if (!split_alloc(dst, n, dim)) return 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t r = rows[i];
+        memcpy(dst->img + i * PIX, src->img + r * PIX, PIX);
+        memcpy(dst->txt + i * dim, src->txt + r * dim, dim * sizeof(float));
+        dst->y[i] = src->y[r], dst->yf[i] = src->yf[r];
+    }
+    return 1;
+}
+
+/* A uint8 .npy of shape (n, 64, 64, 3), C order (the library's matrix
+ * reader takes 1-D and 2-D arrays only).  NULL with a message on stderr. */
+static uint8_t *read_images(const char *path, size_t n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "webnews: cannot read '%s': %s\n", path, strerror(errno));
+        return NULL;
+    }
+    unsigned char pre[10];
+    uint8_t *img = NULL;
+    char *hdr = NULL;
+    size_t hlen = 0;
+    int ok = fread(pre, 1, 10, f) == 10 && memcmp(pre, "\x93NUMPY", 6) == 0 && pre[6] == 1;
+    if (ok) {
+        hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
+        hdr = calloc(hlen + 1, 1);
+        ok = hdr && fread(hdr, 1, hlen, f) == hlen;
+    }
+    char want[64];
+    snprintf(want, sizeof want, "'shape': (%zu, %d, %d, 3)", n, SIDE, SIDE);
+    ok = ok && strstr(hdr, "'descr': '|u1'") && strstr(hdr, "'fortran_order': False") && strstr(hdr, want);
+    if (ok) {
+        img = malloc(n * PIX);
+        ok = img && fread(img, 1, n * PIX, f) == n * PIX;
+    }
+    fclose(f);
+    free(hdr);
+    if (!ok) {
+        fprintf(stderr, "webnews: '%s' is not a uint8 .npy of shape (%zu, %d, %d, 3)\n", path, n, SIDE, SIDE);
+        free(img);
+        return NULL;
+    }
+    return img;
+}
+
+static void l2_rows(float *x, size_t n, size_t d);
+
+/* Labels of a split: a .npy of class indices; *y and *yf allocated,
+ * *n their count.  0 with a message on stderr. */
+static int read_labels(const char *path, int **y, float **yf, size_t *n) {
+    lf_matrix m;
+    char err[512];
+    if (lf_matrix_read(path, &m, err, sizeof err) != LF_OK) {
+        fprintf(stderr, "webnews: %s\n", err);
+        return 0;
+    }
+    *n = m.rows;
+    *y = malloc(m.rows * sizeof(int)), *yf = malloc(m.rows * sizeof(float));
+    int ok = *y && *yf && m.cols == 1;
+    for (size_t i = 0; ok && i < m.rows; i++) {
+        float v = m.data[i];
+        ok = v >= 0 && v < C && v == floorf(v);
+        if (ok) (*y)[i] = (int)v, (*yf)[i] = v;
+    }
+    if (!ok) fprintf(stderr, "webnews: '%s' is not a column of labels in 0..%d\n", path, C - 1);
+    lf_matrix_free(&m);
+    return ok;
+}
+
+/* One part ("train" or "test") of the data folder: labels, images, and
+ * the tf_idf rows of the captions (adapting tv first on the training
+ * captions); the first n_max items only when n_max > 0. */
+static int load_split(const char *dir, const char *part, lf_textvec *tv, size_t n_max, split *s) {
+    char path[4096];
+    char **texts = NULL;
+    size_t n_texts = 0, n_file = 0;
+    memset(s, 0, sizeof *s);
+    snprintf(path, sizeof path, "%s/%s_labels.npy", dir, part);
+    if (!read_labels(path, &s->y, &s->yf, &n_file)) return 0;
+    snprintf(path, sizeof path, "%s/%s_images.npy", dir, part);
+    if (!(s->img = read_images(path, n_file))) return 0;
+    snprintf(path, sizeof path, "%s/%s_texts.txt", dir, part);
+    if (lf_textvec_read_lines(tv, path, &texts, &n_texts) != LF_OK) {
+        fprintf(stderr, "webnews: %s\n", lf_textvec_error(tv));
+        return 0;
+    }
+    int ok = n_texts == n_file;
+    if (!ok) fprintf(stderr, "webnews: '%s' has %zu captions for %zu labels\n", path, n_texts, n_file);
+    s->n = n_max && n_max < n_file ? n_max : n_file;
+    const char *const *t = (const char *const *)texts;
+    if (ok && strcmp(part, "train") == 0 && lf_textvec_adapt(tv, t, s->n) != LF_OK) ok = 0;
+    size_t dim = lf_textvec_output_dim(tv);
+    if (ok && !(s->txt = malloc(s->n * dim * sizeof(float)))) {
+        fprintf(stderr, "webnews: out of memory\n");
+        ok = 0;
+    } else if (ok && lf_textvec_transform(tv, t, s->n, s->txt) != LF_OK) {
+        ok = 0;
+    }
+    if (!ok && lf_textvec_error(tv)[0]) fprintf(stderr, "webnews: %s\n", lf_textvec_error(tv));
+    if (ok) l2_rows(s->txt, s->n, dim);
+    lf_textvec_lines_free(texts);
+    return ok;
+}
+
+/* Rows scaled to unit L2 norm (an empty caption stays 0). */
+static void l2_rows(float *x, size_t n, size_t d) {
+    for (size_t i = 0; i < n; i++) {
+        double s = 0;
+        for (size_t j = 0; j < d; j++) s += (double)x[i * d + j] * x[i * d + j];
+        if (s > 0)
+            for (size_t j = 0; j < d; j++) x[i * d + j] = (float)(x[i * d + j] / sqrt(s));
+    }
+}
+
+/* ------------------------------------------------------------- models */
+
+enum kind { K_IMAGE, K_TEXT, K_CONCAT, K_WAVG, K_WAVG_CLASS, K_WAVG_LW, K_WAVG_FROZEN, K_CONCAT_FROZEN };
+
+/* The image branch on input node `in`; returns its softmax node. */
+static int image_branch(lf_model *m, int in, const config *cfg) {
+    static const size_t filters[4] = {16, 32, 64, 128};
+    char name[64];
+    int h = lf_rescaling(m, in, 1.0f / 255.0f, 0.0f, "img_rescale");
+    h = lf_random_flip(m, h, LF_FLIP_HORIZONTAL, "img_flip");
+    h = lf_random_translation(m, h, 0.1f, 0.1f, "img_shift");
+    if (!cfg->strided) h = lf_average_pooling2d(m, h, 2, 2, 0, 0, LF_PADDING_VALID, "img_down");
+    for (int b = 0; b < 4; b++) {
+        size_t st = cfg->strided && b == 0 ? 2 : 1;
+        snprintf(name, sizeof name, "img_conv%d", b + 1);
+        h = lf_conv2d(m, h, filters[b], 3, 3, st, st, LF_PADDING_SAME, LF_ACT_LINEAR, 0, name);
+        snprintf(name, sizeof name, "img_bn%d", b + 1);
+        h = lf_batch_normalization(m, h, 0.99f, 1e-3f, name);
+        snprintf(name, sizeof name, "img_relu%d", b + 1);
+        h = lf_activation_layer(m, h, LF_ACT_RELU, name);
+        snprintf(name, sizeof name, "img_pool%d", b + 1);
+        h = lf_max_pooling2d(m, h, 2, 2, 0, 0, LF_PADDING_VALID, name);
+    }
+    h = lf_global_average_pooling2d(m, h, "img_gap");
+    h = lf_dropout(m, h, 0.3f, "img_drop");
+    return lf_dense(m, h, C, LF_ACT_SOFTMAX, 1, "img_out");
+}
+
+/* The layers of the branches that hold weights (copied by name). */
+static const char *const WEIGHTED[] = {"img_conv1", "img_bn1", "img_conv2", "img_bn2", "img_conv3", "img_bn3",
+                                       "img_conv4", "img_bn4", "img_out",   "txt_dense", "txt_out"};
+enum { N_WEIGHTED = sizeof WEIGHTED / sizeof WEIGHTED[0] };
+
+static int text_branch(lf_model *m, int in, const config *cfg) {
+    int h = lf_rescaling(m, in, cfg->text_scale, 0.0f, "txt_scale");
+    if (cfg->text_hidden) {
+        h = lf_dense(m, h, cfg->text_hidden, LF_ACT_RELU, 1, "txt_dense");
+        h = lf_dropout(m, h, 0.5f, "txt_drop");
+    }
+    return lf_dense(m, h, C, LF_ACT_SOFTMAX, 1, "txt_out");
+}
+
+/* Builds and compiles model `k` (Adam, Keras' defaults; sparse categorical
+ * cross-entropy on every output).  *fuse gets the fusion layer's node (-1
+ * for a branch alone). */
+static lf_status build(lf_model *m, enum kind k, size_t text_dim, const config *cfg, int *fuse) {
+    static const size_t img_dims[3] = {SIDE, SIDE, 3};
+    int img = -1, txt = -1, pi = -1, pt = -1, out = -1;
+    *fuse = -1;
+    if (k != K_TEXT) {
+        img = lf_input_shape(m, 3, img_dims, LF_DTYPE_FLOAT32, "image");
+        pi = image_branch(m, img, cfg);
+    }
+    if (k != K_IMAGE) {
+        txt = lf_input(m, text_dim, "text");
+        pt = text_branch(m, txt, cfg);
+    }
+    int both[2] = {pi, pt};
+    switch (k) {
+    case K_IMAGE: out = pi; break;
+    case K_TEXT: out = pt; break;
+    case K_CONCAT:
+    case K_CONCAT_FROZEN: {
+        int h = lf_concatenate(m, 2, both, "concatenate");
+        h = lf_dense(m, h, 128, LF_ACT_RELU, 1, "head_dense");
+        h = lf_dropout(m, h, 0.2f, "head_dropout");
+        out = *fuse = lf_dense(m, h, C, LF_ACT_SOFTMAX, 1, "head_out");
+        break;
+    }
+    case K_WAVG:
+    case K_WAVG_LW:
+    case K_WAVG_FROZEN: out = *fuse = lf_weighted_average(m, 2, both, -1, "weighted_average"); break;
+    case K_WAVG_CLASS: out = *fuse = lf_class_weighted_average(m, 2, both, -1, "class_weighted_average"); break;
+    }
+    lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
+    if (k == K_WAVG_LW) {
+        int outs[3] = {out, pi, pt};
+        lf_loss losses[3] = {LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+                             LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY};
+        float weights[3] = {1.0f, 0.5f, 0.5f};
+        return lf_model_compile_outputs(m, 3, outs, losses, weights, &opt);
+    }
+    return lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &opt);
+}
+
+/* Copies every weight of the branch layers that both models have from
+ * src into dst, and freezes them in dst. */
+static lf_status transplant(lf_model *dst, lf_model *src) {
+    for (size_t l = 0; l < N_WEIGHTED; l++) {
+        const char *name = WEIGHTED[l];
+        int node = lf_node_find(dst, name);
+        if (node < 0 || lf_node_find(src, name) < 0) continue;
+        for (size_t i = 0; i < lf_layer_num_weights(src, name); i++) {
+            size_t shape[2], count;
+            lf_status st = lf_layer_weight_shape(src, name, i, shape, &count);
+            float *w = st == LF_OK ? malloc(count * sizeof *w) : NULL;
+            if (st == LF_OK && !w) st = LF_ERR_NOMEM;
+            if (st == LF_OK) st = lf_get_weights(src, name, i, w, count);
+            if (st == LF_OK) st = lf_set_weights(dst, name, i, w, count);
+            free(w);
+            if (st != LF_OK) return st;
+        }
+        lf_status st = lf_set_trainable(dst, node, 0);
+        if (st != LF_OK) return st;
+    }
+    return LF_OK;
+}
+
+/* The input arrays of model kind k for split s. */
+static size_t inputs_of(enum kind k, const split *s, lf_typed_array *x) {
+    size_t n = 0;
+    if (k != K_TEXT) x[n].dtype = LF_DTYPE_UINT8, x[n++].data = s->img;
+    if (k != K_IMAGE) x[n].dtype = LF_DTYPE_FLOAT32, x[n++].data = s->txt;
+    return n;
+}
+
+/* A trained model and what it learned. */
+typedef struct trained {
+    lf_model *m;
+    int fuse; /* the fusion layer's node, or -1 */
+} trained;
+
+/* Builds model k, (for the frozen kinds) copies the branches of img and
+ * txt into it, trains it on tr and writes its test probabilities
+ * (te->n x C; output 0's for several outputs) into prob. */
+static lf_status train_model(trained *t, enum kind k, const split *tr, const split *te, size_t text_dim,
+                             const config *cfg, lf_model *img, lf_model *txt, float *prob) {
+    lf_status st = lf_model_create(&t->m, cfg->seed + 1000 * (uint64_t)k);
+    if (st != LF_OK) return st;
+    st = build(t->m, k, text_dim, cfg, &t->fuse);
+    if (st == LF_OK && (k == K_WAVG_FROZEN || k == K_CONCAT_FROZEN)) {
+        st = transplant(t->m, img);
+        if (st == LF_OK) st = transplant(t->m, txt);
+    }
+    lf_typed_array x[2];
+    inputs_of(k, tr, x);
+    const float *ys[3] = {tr->yf, tr->yf, tr->yf};
+    lf_fit_options fo = lf_fit_defaults();
+    fo.batch_size = 32;
+    fo.epochs = (k == K_WAVG_FROZEN || k == K_CONCAT_FROZEN) ? cfg->frozen_epochs : cfg->epochs;
+    fo.seed = cfg->seed + 77 * (uint64_t)k;
+    if (verbose) fo.progress = epoch_lines;
+    if (st == LF_OK) st = lf_model_fit_arrays(t->m, x, ys, tr->n, &fo);
+    if (st == LF_OK) {
+        inputs_of(k, te, x);
+        float *scratch[3] = {prob, NULL, NULL};
+        size_t no = lf_model_num_outputs(t->m);
+        for (size_t o = 1; o < no && st == LF_OK; o++)
+            if (!(scratch[o] = malloc(te->n * C * sizeof(float)))) st = LF_ERR_NOMEM;
+        if (st == LF_OK) st = lf_model_predict_arrays(t->m, x, te->n, scratch);
+        free(scratch[1]), free(scratch[2]);
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------ results */
+
+typedef struct result {
+    const char *name, *what;
+    double met[LF_NUM_METRICS];
+    double seconds;
+    char note[256]; /* learned weights, auto's choice */
+} result;
+
+/* softmax of n values */
+static void softmax(const float *w, size_t n, double *a) {
+    double mx = w[0], s = 0;
+    for (size_t i = 1; i < n; i++) mx = w[i] > mx ? w[i] : mx;
+    for (size_t i = 0; i < n; i++) s += a[i] = exp(w[i] - mx);
+    for (size_t i = 0; i < n; i++) a[i] /= s;
+}
+
+/* The learned weights softmax(W) of the fusion layer, as the seed prints
+ * them: "image 0.21 text 0.79"; per class for ClassWeightedAverage. */
+static void weights_note(lf_model *m, enum kind k, char *note, size_t cap) {
+    const char *layer = k == K_WAVG_CLASS ? "class_weighted_average" : "weighted_average";
+    float w[2 * C];
+    size_t count = k == K_WAVG_CLASS ? 2 * C : 2, len = 0;
+    if (lf_get_weights(m, layer, 0, w, count) != LF_OK) {
+        snprintf(note, cap, "(weights: %s)", lf_model_error(m));
+        return;
+    }
+    if (k != K_WAVG_CLASS) {
+        double a[2];
+        softmax(w, 2, a);
+        snprintf(note, cap, "softmax(W): image %.3f, text %.3f", a[0], a[1]);
+        return;
+    }
+    len = (size_t)snprintf(note, cap, "softmax(W) image share per class:");
+    for (size_t c = 0; c < C && len < cap; c++) {
+        float pair[2] = {w[c], w[C + c]};
+        double a[2];
+        softmax(pair, 2, a);
+        len += (size_t)snprintf(note + len, cap - len, " %.2f", a[0]);
+    }
+}
+
+static int score(result *r, const float *prob, const split *te) {
+    lf_status st = lf_fusion_metrics(prob, te->y, te->n, C, r->met);
+    if (st != LF_OK) fprintf(stderr, "webnews: metrics of %s: %s\n", r->name, lf_status_string(st));
+    return st == LF_OK;
+}
+
+/* --------------------------------------------------------- late fusion */
+
+/* Out-of-fold outputs of the image and text branches on tr (folds by
+ * lf_folds_stratified), then auto fitted on them and applied to the test
+ * outputs pimg, ptxt of the branches trained on all of tr. */
+static int late_fusion(const split *tr, const split *te, size_t text_dim, const config *cfg, const float *pimg,
+                       const float *ptxt, float *prob, result *r) {
+    size_t n = tr->n, *fold = malloc(n * sizeof *fold), *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    float *oof[2] = {malloc(n * C * sizeof(float)), malloc(n * C * sizeof(float))};
+    float *out = malloc(n * C * sizeof(float));
+    lf_fusion *fu = NULL;
+    int ok = fold && a && b && oof[0] && oof[1] && out && lf_fusion_create(&fu) == LF_OK;
+    char err[512];
+    if (!ok) fprintf(stderr, "webnews: out of memory\n");
+    if (ok && lf_folds_stratified(tr->y, n, C, cfg->folds, cfg->seed, fold, err, sizeof err) != LF_OK) {
+        fprintf(stderr, "webnews: %s\n", err);
+        ok = 0;
+    }
+    for (size_t f = 0; ok && f < cfg->folds; f++) {
+        size_t na = 0, nb = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (fold[i] == f) b[nb++] = i;
+            else a[na++] = i;
+        }
+        split sa = {0}, sb = {0};
+        ok = split_rows(&sa, tr, a, na, text_dim) && split_rows(&sb, tr, b, nb, text_dim);
+        if (!ok) fprintf(stderr, "webnews: out of memory\n");
+        for (int k = 0; ok && k < 2; k++) {
+            trained t = {0};
+            config fc = *cfg;
+            fc.seed = cfg->seed + 10 * (f + 1);
+            lf_status st = train_model(&t, k ? K_TEXT : K_IMAGE, &sa, &sb, text_dim, &fc, NULL, NULL, out);
+            if (st != LF_OK) {
+                fprintf(stderr, "webnews: fold %zu, %s branch: %s\n", f + 1, k ? "text" : "image",
+                        lf_model_error(t.m)[0] ? lf_model_error(t.m) : lf_status_string(st));
+                ok = 0;
+            }
+            for (size_t i = 0; ok && i < nb; i++) memcpy(oof[k] + b[i] * C, out + i * C, C * sizeof(float));
+            lf_model_free(t.m);
+        }
+        split_free(&sa), split_free(&sb);
+    }
+    if (ok) {
+        static const char *const names[2] = {"image", "text"};
+        const float *po[2] = {oof[0], oof[1]}, *pt[2] = {pimg, ptxt};
+        lf_fusion_options o = lf_fusion_defaults();
+        o.method = LF_FUSE_AUTO;
+        o.seed = cfg->seed;
+        lf_status st = lf_fusion_fit(fu, po, names, 2, n, C, tr->y, &o);
+        if (st == LF_OK) st = lf_fusion_predict(fu, pt, te->n, prob);
+        if (st != LF_OK) {
+            fprintf(stderr, "webnews: late fusion: %s\n", lf_fusion_error(fu)[0] ? lf_fusion_error(fu) : lf_status_string(st));
+            ok = 0;
+        } else {
+            double mi[LF_NUM_METRICS], mt[LF_NUM_METRICS];
+            lf_fusion_metrics(oof[0], tr->y, n, C, mi);
+            lf_fusion_metrics(oof[1], tr->y, n, C, mt);
+            snprintf(r->note, sizeof r->note, "auto chose %s%s (out-of-fold accuracy: image %.3f, text %.3f)",
+                     lf_method_name(lf_fusion_method(fu)), lf_fusion_calibrated(fu) ? " +calibrate" : "",
+                     mi[LF_METRIC_ACCURACY], mt[LF_METRIC_ACCURACY]);
+            if (verbose) fprintf(stderr, "webnews: %s\n", lf_fusion_auto_note(fu));
+        }
+    }
+    lf_fusion_free(fu);
+    free(fold), free(a), free(b), free(oof[0]), free(oof[1]), free(out);
+    return ok;
+}
+
+/* ---------------------------------------------------------------- tune */
+
+/* Validation accuracy per epoch of each branch, trained on the first 80 %
+ * of the training items and validated on the rest. */
+static int tune(const split *tr, size_t text_dim, const config *cfg) {
+    /* the image branch, then the text branch without and with its hidden
+     * layer, at two scales */
+    static const struct {
+        enum kind k;
+        int strided;
+        size_t hidden;
+        float scale;
+    } V[] = {{K_TEXT, 0, 0, 100.0f}, {K_TEXT, 0, 0, 30.0f}, {K_TEXT, 0, 64, 30.0f},
+             {K_TEXT, 0, 64, 100.0f}, {K_IMAGE, 0, 0, 0},     {K_IMAGE, 1, 0, 0}};
+    size_t epochs = cfg->epochs + cfg->epochs / 5;
+    printf("validation accuracy per epoch (first 80 %% of the training items -> last 20 %%)\n");
+    for (size_t i = 0; i < sizeof V / sizeof V[0]; i++) {
+        trained t = {0};
+        config c = *cfg;
+        c.text_hidden = V[i].hidden, c.text_scale = V[i].scale, c.strided = V[i].strided;
+        lf_status st = lf_model_create(&t.m, cfg->seed);
+        if (st == LF_OK) st = build(t.m, V[i].k, text_dim, &c, &t.fuse);
+        lf_typed_array x[2];
+        inputs_of(V[i].k, tr, x);
+        const float *ys[1] = {tr->yf};
+        lf_fit_options fo = lf_fit_defaults();
+        fo.epochs = epochs;
+        fo.validation_split = 0.2f;
+        fo.seed = cfg->seed;
+        if (verbose) fo.progress = epoch_lines;
+        double t0 = now_s();
+        if (st == LF_OK) st = lf_model_fit_arrays(t.m, x, ys, tr->n, &fo);
+        if (st != LF_OK) {
+            fprintf(stderr, "webnews: tune: %s\n", lf_model_error(t.m));
+            lf_model_free(t.m);
+            return 1;
+        }
+        const lf_history *h = lf_model_history(t.m);
+        if (V[i].k == K_IMAGE)
+            printf("image, %s (%.0f s):", V[i].strided ? "first convolution strided" : "AveragePooling2D",
+                   now_s() - t0);
+        else printf("text, hidden %zu, scale %g (%.0f s):", V[i].hidden, (double)V[i].scale, now_s() - t0);
+        for (size_t e = 0; e < h->epochs; e++) printf(" %zu:%.3f", e + 1, h->val_accuracy[e]);
+        printf("\n");
+        fflush(stdout);
+        lf_model_free(t.m);
+    }
+    return 0;
+}
+
+/* ----------------------------------------------------------------- run */
+
+static void print_table(FILE *f, int md, const result *r, size_t n) {
+    if (md) {
+        fprintf(f, "| model | test accuracy | macro-F1 | log-loss | training time (s) | learned |\n");
+        fprintf(f, "| --- | ---: | ---: | ---: | ---: | --- |\n");
+    } else {
+        fprintf(f, "%-20s %9s %9s %9s %9s  %s\n", "model", "accuracy", "macro-F1", "log-loss", "time (s)", "");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (md)
+            fprintf(f, "| `%s` | %.1f %% | %.3f | %.3f | %.0f | %s |\n", r[i].name, 100 * r[i].met[LF_METRIC_ACCURACY],
+                    r[i].met[LF_METRIC_MACRO_F1], r[i].met[LF_METRIC_LOG_LOSS], r[i].seconds, r[i].note);
+        else
+            fprintf(f, "%-20s %8.1f%% %9.3f %9.3f %9.1f  %s\n", r[i].name, 100 * r[i].met[LF_METRIC_ACCURACY],
+                    r[i].met[LF_METRIC_MACRO_F1], r[i].met[LF_METRIC_LOG_LOSS], r[i].seconds, r[i].note);
+    }
+}
+
+typedef struct opts {
+    int quick, json, tune;
+    uint64_t seed;
+    size_t folds;
+    const char *md;
+} opts;
+
+static int run(const split *tr, const split *te, size_t text_dim, const config *cfg, const opts *o) {
+    static const struct {
+        enum kind k;
+        const char *name;
+    } MODELS[] = {
+        {K_IMAGE, "image"},
+        {K_TEXT, "text"},
+        {K_CONCAT, "concat_head"},
+        {K_WAVG, "wavg"},
+        {K_WAVG_CLASS, "wavg_class"},
+        {K_WAVG_LW, "wavg_loss_weights"},
+        {K_WAVG_FROZEN, "wavg_frozen"},
+        {K_CONCAT_FROZEN, "concat_head_frozen"},
+    };
+    enum { NM = sizeof MODELS / sizeof MODELS[0] };
+    result res[MAX_MODELS];
+    memset(res, 0, sizeof res);
+    trained t[NM];
+    memset(t, 0, sizeof t);
+    float *prob[NM + 1];
+    int rc = 1;
+    for (size_t i = 0; i <= NM; i++) prob[i] = malloc(te->n * C * sizeof(float));
+    for (size_t i = 0; i <= NM; i++)
+        if (!prob[i]) {
+            fprintf(stderr, "webnews: out of memory\n");
+            goto done;
+        }
+    double t_all = now_s();
+    for (size_t i = 0; i < NM; i++) {
+        result *r = &res[i];
+        r->name = MODELS[i].name;
+        double t0 = now_s();
+        lf_status st = train_model(&t[i], MODELS[i].k, tr, te, text_dim, cfg, t[0].m, t[1].m, prob[i]);
+        r->seconds = now_s() - t0;
+        if (st != LF_OK) {
+            fprintf(stderr, "webnews: %s: %s\n", r->name,
+                    lf_model_error(t[i].m)[0] ? lf_model_error(t[i].m) : lf_status_string(st));
+            goto done;
+        }
+        if (t[i].fuse >= 0 && MODELS[i].k != K_CONCAT && MODELS[i].k != K_CONCAT_FROZEN)
+            weights_note(t[i].m, MODELS[i].k, r->note, sizeof r->note);
+        if (!score(r, prob[i], te)) goto done;
+        fprintf(stderr, "webnews: %-20s test accuracy %.3f (%.0f s) %s\n", r->name, r->met[LF_METRIC_ACCURACY],
+                r->seconds, r->note);
+    }
+    /* late fusion reuses the branches trained on all training items */
+    result *lr = &res[NM];
+    lr->name = "late_fusion";
+    double t0 = now_s();
+    if (!late_fusion(tr, te, text_dim, cfg, prob[0], prob[1], prob[NM], lr)) goto done;
+    lr->seconds = now_s() - t0 + res[0].seconds + res[1].seconds;
+    if (!score(lr, prob[NM], te)) goto done;
+    fprintf(stderr, "webnews: %-20s test accuracy %.3f (%.0f s) %s\n", lr->name, lr->met[LF_METRIC_ACCURACY],
+            lr->seconds, lr->note);
+    size_t n_res = NM + 1;
+    double elapsed = now_s() - t_all;
+
+    printf("Web_News (%zu training, %zu test items; seed %llu%s): test scores\n", tr->n, te->n,
+           (unsigned long long)cfg->seed, o->quick ? "; quick: a subset, 8 epochs" : "");
+    print_table(stdout, 0, res, n_res);
+    double best_branch = fmax(res[0].met[LF_METRIC_ACCURACY], res[1].met[LF_METRIC_ACCURACY]), best = 0;
+    const char *best_name = "";
+    size_t below = 0;
+    for (size_t i = 2; i < n_res; i++) {
+        if (res[i].met[LF_METRIC_ACCURACY] > best) best = res[i].met[LF_METRIC_ACCURACY], best_name = res[i].name;
+        below += res[i].met[LF_METRIC_ACCURACY] < best_branch;
+    }
+    printf("best fused model %s %.1f %% (goal >= 83 %%: %s); best branch %.1f %%; fused models below it: %zu of %zu\n",
+           best_name, 100 * best, best >= 0.83 ? "reached" : "not reached", 100 * best_branch, below, n_res - 2);
+    printf("time %.0f s\n", elapsed);
+    if (o->md) {
+        FILE *f = fopen(o->md, "w");
+        if (!f) {
+            fprintf(stderr, "webnews: cannot write '%s': %s\n", o->md, strerror(errno));
+            goto done;
+        }
+        print_table(f, 1, res, n_res);
+        if (fclose(f) != 0) {
+            fprintf(stderr, "webnews: cannot write '%s'\n", o->md);
+            goto done;
+        }
+    }
+    if (o->json) {
+        printf("{");
+        for (size_t i = 0; i < n_res; i++)
+            printf("%s\"%s\": %.4f", i ? ", " : "", res[i].name, res[i].met[LF_METRIC_ACCURACY]);
+        printf("}\n");
+    }
+    rc = 0;
+done:
+    for (size_t i = 0; i < NM; i++) lf_model_free(t[i].m);
+    for (size_t i = 0; i <= NM; i++) free(prob[i]);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static int usage(void) {
+    fprintf(stderr, "usage: webnews DATA_DIR [--quick] [--json] [--seed S] [--folds K] [--verbose] [--md FILE]\n"
+                    "       webnews DATA_DIR --tune [--quick]\n");
+    return 2;
+}
+
+static int parse_size(const char *what, const char *s, size_t lo, size_t hi, size_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*s == '-' || *end || errno || v < lo || v > hi) {
+        fprintf(stderr, "webnews: %s must be an integer in %zu..%zu, got '%s'\n", what, lo, hi, s);
+        return 0;
+    }
+    *out = (size_t)v;
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    opts o = {0, 0, 0, 0, 0, NULL};
+    const char *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        size_t v;
+        if (strcmp(argv[i], "--quick") == 0) o.quick = 1;
+        else if (strcmp(argv[i], "--json") == 0) o.json = 1;
+        else if (strcmp(argv[i], "--tune") == 0) o.tune = 1;
+        else if (strcmp(argv[i], "--verbose") == 0) verbose = 1;
+        else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
+            if (!parse_size("--seed", argv[++i], 0, 1000000, &v)) return 2;
+            o.seed = v;
+        } else if (strcmp(argv[i], "--folds") == 0 && i + 1 < argc) {
+            if (!parse_size("--folds", argv[++i], 2, 20, &o.folds)) return 2;
+        } else if (strcmp(argv[i], "--md") == 0 && i + 1 < argc) o.md = argv[++i];
+        else if (argv[i][0] == '-' || dir) return usage();
+        else dir = argv[i];
+    }
+    if (!dir) return usage();
+    config cfg = o.quick ? QUICK : FULL;
+    if (o.seed) cfg.seed = o.seed;
+    if (o.folds) cfg.folds = o.folds;
+    struct stat sb;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/train_texts.txt", dir);
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || stat(path, &sb) != 0) {
+        fprintf(stderr, "webnews: data folder '%s' not found; it must hold the Web_News files train_images.npy, "
+                        "train_texts.txt, train_labels.npy and their test_ counterparts\n",
+                dir);
+        return 2;
+    }
+
+    lf_textvec_options to = lf_textvec_defaults();
+    to.output_mode = LF_TEXTVEC_TF_IDF;
+    to.char_ngram_min = 1, to.char_ngram_max = 3;
+    to.max_tokens = cfg.tokens;
+    lf_textvec *tv = NULL;
+    char msg[512];
+    split all[2];
+    memset(all, 0, sizeof all);
+    int rc = 2;
+    if (lf_textvec_create(&tv, &to, msg, sizeof msg) != LF_OK) {
+        fprintf(stderr, "webnews: %s\n", msg);
+        return 1;
+    }
+    double t0 = now_s();
+    /* the quick subset: the first n_train training items (the source's
+     * order is shuffled) */
+    if (!load_split(dir, "train", tv, cfg.n_train, &all[0]) || !load_split(dir, "test", tv, 0, &all[1]))
+        goto done;
+    size_t dim = lf_textvec_output_dim(tv);
+    fprintf(stderr, "webnews: %zu training and %zu test items, %zu text features (%.1f s)\n", all[0].n, all[1].n,
+            dim, now_s() - t0);
+    rc = o.tune ? tune(&all[0], dim, &cfg) : run(&all[0], &all[1], dim, &cfg, &o);
+done:
+    for (int s = 0; s < 2; s++) split_free(&all[s]);
+    lf_textvec_free(tv);
+    return rc;
+}

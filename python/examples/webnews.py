@@ -1,0 +1,252 @@
+"""
+webnews.py — examples/webnews.c with the Keras-style Python API: the
+founding question's system on Web_News (news photos 64x64 with Chinese
+captions, 10 classes; ../shared/data/webnews/README.md).
+
+An image CNN branch and a text branch (TextVectorization tf_idf over
+character 1..3-grams -> Dense(64, relu) -> Dropout), each ending in
+Dense(10, softmax); each alone, the question's Concatenate head and the
+answer's WeightedAverage / ClassWeightedAverage trained end to end, the
+WeightedAverage with each branch keeping a loss of its own (loss_weights
+1, 0.5, 0.5), the fusion layers over frozen branches trained apart
+(trainable = False), and two-stage late fusion (out-of-fold branch outputs
+on the training items -> latefuse.Fusion(method="auto")).  The same
+settings as the C example (chosen there on a validation split of the
+training items); prints the same table and, with --json, ends with one
+JSON object of each model's test accuracy.
+
+Run from the repository root after `make`:
+    /usr/bin/python3 python/examples/webnews.py ../shared/data/webnews [--quick] [--json] [--seed S]
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import numpy as np  # noqa: E402
+import latefuse  # noqa: E402
+from latefuse import Model, Fusion, fusion_metrics  # noqa: E402
+from latefuse.layers import (Input, Dense, Dropout, Activation, Concatenate, Conv2D,  # noqa: E402
+                             BatchNormalization, MaxPooling2D, AveragePooling2D,
+                             GlobalAveragePooling2D, Rescaling, RandomFlip, RandomTranslation,
+                             WeightedAverage, ClassWeightedAverage, TextVectorization)
+
+C = 10
+FULL = dict(tokens=20000, text_scale=30.0, text_hidden=64, strided=False, epochs=25, frozen_epochs=10, folds=5,
+            n_train=0)
+QUICK = dict(tokens=5000, text_scale=30.0, text_hidden=64, strided=False, epochs=8, frozen_epochs=2, folds=3,
+             n_train=400)
+# the layers with weights, copied by name from the branches trained apart
+WEIGHTED = ["img_conv1", "img_bn1", "img_conv2", "img_bn2", "img_conv3", "img_bn3", "img_conv4", "img_bn4",
+            "img_out", "txt_dense", "txt_out"]
+
+
+def image_branch(inp, cfg):
+    h = Rescaling(1.0 / 255, name="img_rescale")(inp)
+    h = RandomFlip("horizontal", name="img_flip")(h)
+    h = RandomTranslation(0.1, 0.1, name="img_shift")(h)
+    if not cfg["strided"]:
+        h = AveragePooling2D(2, name="img_down")(h)
+    for b, f in enumerate([16, 32, 64, 128], 1):
+        s = 2 if cfg["strided"] and b == 1 else 1
+        h = Conv2D(f, 3, strides=s, padding="same", use_bias=False, name="img_conv%d" % b)(h)
+        h = BatchNormalization(name="img_bn%d" % b)(h)
+        h = Activation("relu", name="img_relu%d" % b)(h)
+        h = MaxPooling2D(2, name="img_pool%d" % b)(h)
+    h = GlobalAveragePooling2D(name="img_gap")(h)
+    h = Dropout(0.3, name="img_drop")(h)
+    return Dense(C, activation="softmax", name="img_out")(h)
+
+
+def text_branch(inp, cfg):
+    h = Rescaling(cfg["text_scale"], name="txt_scale")(inp)
+    if cfg["text_hidden"]:
+        h = Dense(cfg["text_hidden"], activation="relu", name="txt_dense")(h)
+        h = Dropout(0.5, name="txt_drop")(h)
+    return Dense(C, activation="softmax", name="txt_out")(h)
+
+
+def build(kind, text_dim, cfg, seed):
+    """Model `kind`, compiled (Adam, sparse categorical cross-entropy)."""
+    inputs, img_p, txt_p = [], None, None
+    if kind != "text":
+        img_in = Input((64, 64, 3), name="image")
+        inputs.append(img_in)
+        img_p = image_branch(img_in, cfg)
+    if kind != "image":
+        txt_in = Input((text_dim,), name="text")
+        inputs.append(txt_in)
+        txt_p = text_branch(txt_in, cfg)
+    if kind == "image":
+        out = img_p
+    elif kind == "text":
+        out = txt_p
+    elif kind in ("concat_head", "concat_head_frozen"):
+        h = Concatenate(name="concatenate")([img_p, txt_p])
+        h = Dense(128, activation="relu", name="head_dense")(h)
+        h = Dropout(0.2, name="head_dropout")(h)
+        out = Dense(C, activation="softmax", name="head_out")(h)
+    elif kind in ("wavg", "wavg_loss_weights", "wavg_frozen"):
+        out = WeightedAverage(n_output=2, name="weighted_average")([img_p, txt_p])
+    elif kind == "wavg_class":
+        out = ClassWeightedAverage(n_output=2, name="class_weighted_average")([img_p, txt_p])
+    else:
+        raise ValueError(kind)
+    if kind == "wavg_loss_weights":
+        m = Model(inputs, [out, img_p, txt_p], seed=seed)
+        m.compile("adam", "sparse_categorical_crossentropy", loss_weights=[1.0, 0.5, 0.5])
+    else:
+        m = Model(inputs, out, seed=seed)
+        m.compile("adam", "sparse_categorical_crossentropy")
+    return m
+
+
+def transplant(dst, src):
+    """The branch layers' weights of src into dst, frozen there."""
+    names = {ly.name for ly in src.layers}
+    for ly in dst.layers:
+        if ly.name in WEIGHTED and ly.name in names:
+            ly.set_weights(src.get_layer(ly.name).get_weights())
+            ly.trainable = False
+
+
+def inputs_of(kind, d):
+    if kind == "image":
+        return d["img"]
+    if kind == "text":
+        return d["txt"]
+    return [d["img"], d["txt"]]
+
+
+def train(kind, tr, te, text_dim, cfg, seed, img=None, txt=None, verbose=0):
+    """Trains model `kind` on tr; returns (model, its test probabilities)."""
+    codes = ["image", "text", "concat_head", "wavg", "wavg_class", "wavg_loss_weights", "wavg_frozen",
+             "concat_head_frozen"]
+    k = codes.index(kind)
+    m = build(kind, text_dim, cfg, seed + 1000 * k)
+    frozen = kind.endswith("_frozen")
+    if frozen:
+        transplant(m, img)
+        transplant(m, txt)
+    y = tr["y"].astype(np.float32)
+    ys = [y, y, y] if kind == "wavg_loss_weights" else y
+    m.fit(inputs_of(kind, tr), ys, batch_size=32, epochs=cfg["frozen_epochs"] if frozen else cfg["epochs"],
+          seed=seed + 77 * k, verbose=2 if verbose else 0)
+    p = m.predict(inputs_of(kind, te))
+    return m, (p[0] if isinstance(p, list) else p)
+
+
+def weights_note(m, kind):
+    if kind in ("wavg", "wavg_loss_weights", "wavg_frozen"):
+        a = np.ravel(latefuse.softmax(m.get_layer("weighted_average").get_weights()[0]))
+        return "softmax(W): image %.3f, text %.3f" % (a[0], a[1])
+    if kind == "wavg_class":
+        a = latefuse.softmax(m.get_layer("class_weighted_average").get_weights()[0])  # (1, C, 2)
+        return "softmax(W) image share per class: " + " ".join("%.2f" % v for v in a[0, :, 0])
+    return ""
+
+
+def stratified_folds(y, k, seed):
+    """fold[i] in 0..k-1: each class's items shuffled and dealt round."""
+    rng = np.random.default_rng(seed)
+    fold = np.empty(len(y), dtype=np.int64)
+    start = 0
+    for c in range(C):
+        idx = np.flatnonzero(y == c)
+        rng.shuffle(idx)
+        fold[idx] = (start + np.arange(len(idx))) % k
+        start += len(idx)
+    return fold
+
+
+def rows(d, idx):
+    return {"img": d["img"][idx], "txt": d["txt"][idx], "y": d["y"][idx]}
+
+
+def late_fusion(tr, te, text_dim, cfg, seed, p_img, p_txt):
+    fold = stratified_folds(tr["y"], cfg["folds"], seed)
+    oof = [np.empty((len(tr["y"]), C), np.float32) for _ in range(2)]
+    for f in range(cfg["folds"]):
+        a, b = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+        for j, kind in enumerate(["image", "text"]):
+            _, oof[j][b] = train(kind, rows(tr, a), rows(tr, b), text_dim, cfg, seed + 10 * (f + 1))
+    fu = Fusion(method="auto", seed=seed).fit(oof, tr["y"], names=["image", "text"])
+    prob = fu.predict_proba([p_img, p_txt])
+    acc = [fusion_metrics(o, tr["y"])["accuracy"] for o in oof]
+    note = "auto chose %s%s (out-of-fold accuracy: image %.3f, text %.3f)" % (
+        fu.method_, " +calibrate" if fu.calibrated_ else "", acc[0], acc[1])
+    return prob, note
+
+
+def load(data, cfg):
+    vec = TextVectorization(max_tokens=cfg["tokens"], output_mode="tf_idf", char_ngrams=(1, 3))
+    parts = {}
+    for part in ("train", "test"):
+        y = np.load(os.path.join(data, part + "_labels.npy"))
+        img = np.load(os.path.join(data, part + "_images.npy"))
+        with open(os.path.join(data, part + "_texts.txt"), encoding="utf-8") as f:
+            texts = f.read().split("\n")
+        texts = texts[:len(y)]
+        n = cfg["n_train"] if part == "train" and cfg["n_train"] else len(y)
+        if part == "train":
+            vec.adapt(texts[:n])
+        txt = np.asarray(vec(texts[:n]), dtype=np.float32)
+        norm = np.linalg.norm(txt, axis=1, keepdims=True)
+        txt = txt / np.where(norm > 0, norm, 1)
+        parts[part] = {"img": np.ascontiguousarray(img[:n]), "txt": np.ascontiguousarray(txt), "y": y[:n]}
+    return parts["train"], parts["test"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("data")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args()
+    if not os.path.isfile(os.path.join(args.data, "train_texts.txt")):
+        print("webnews.py: data folder '%s' not found" % args.data, file=sys.stderr)
+        return 2
+    cfg = QUICK if args.quick else FULL
+    tr, te = load(args.data, cfg)
+    text_dim = tr["txt"].shape[1]
+    print("webnews.py: %d training and %d test items, %d text features" % (len(tr["y"]), len(te["y"]), text_dim),
+          file=sys.stderr)
+    kinds = ["image", "text", "concat_head", "wavg", "wavg_class", "wavg_loss_weights", "wavg_frozen",
+             "concat_head_frozen"]
+    models, probs, res = {}, {}, []
+    t_all = time.time()
+    for kind in kinds:
+        t0 = time.time()
+        models[kind], probs[kind] = train(kind, tr, te, text_dim, cfg, args.seed, models.get("image"),
+                                          models.get("text"), args.verbose)
+        res.append((kind, fusion_metrics(probs[kind], te["y"]), time.time() - t0, weights_note(models[kind], kind)))
+        print("webnews.py: %-20s test accuracy %.3f (%.0f s) %s" % (kind, res[-1][1]["accuracy"], res[-1][2],
+                                                                    res[-1][3]), file=sys.stderr)
+    t0 = time.time()
+    prob, note = late_fusion(tr, te, text_dim, cfg, args.seed, probs["image"], probs["text"])
+    res.append(("late_fusion", fusion_metrics(prob, te["y"]), time.time() - t0 + res[0][2] + res[1][2], note))
+    print("Web_News (%d training, %d test items; seed %d%s): test scores"
+          % (len(tr["y"]), len(te["y"]), args.seed, "; quick: a subset, few epochs" if args.quick else ""))
+    print("%-20s %9s %9s %9s %9s" % ("model", "accuracy", "macro-F1", "log-loss", "time (s)"))
+    for name, met, sec, nt in res:
+        print("%-20s %8.1f%% %9.3f %9.3f %9.1f  %s" % (name, 100 * met["accuracy"], met["macro_f1"], met["log_loss"],
+                                                       sec, nt))
+    best_branch = max(res[0][1]["accuracy"], res[1][1]["accuracy"])
+    best = max(res[2:], key=lambda r: r[1]["accuracy"])
+    below = sum(r[1]["accuracy"] < best_branch for r in res[2:])
+    print("best fused model %s %.1f %% (goal >= 83 %%: %s); best branch %.1f %%; fused models below it: %d of %d"
+          % (best[0], 100 * best[1]["accuracy"], "reached" if best[1]["accuracy"] >= 0.83 else "not reached",
+             100 * best_branch, below, len(res) - 2))
+    print("time %.0f s" % (time.time() - t_all))
+    if args.json:
+        print(json.dumps({name: round(met["accuracy"], 4) for name, met, _, _ in res}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

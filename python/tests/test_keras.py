@@ -1,0 +1,469 @@
+"""
+test_keras.py — Keras code that ports by changing the imports: shared
+layers, nested models and Sequential used as layers (one set of weights
+across models), initializers, metrics, callbacks (ModelCheckpoint and
+your own), get_config / to_json, and the names save() refuses.
+
+Numbers are checked against numpy: a shared Dense's gradient is the sum
+over its calls (one SGD step computed by hand), a nested model's weights
+are the outer model's (training one changes the other's predictions), the
+initializers' statistics are Keras' definitions.
+"""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import latefuse
+from latefuse import LatefuseError, Model, Sequential, load_model, model_from_json
+from latefuse.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from latefuse.layers import (Add, Concatenate, Conv2D, Dense, Dropout, Flatten, Input, Reshape,
+                             WeightedAverage)
+from latefuse.optimizers import SGD
+
+
+def shared_model():
+    d = Dense(3, activation="tanh")
+    a, b = Input((4,), name="a"), Input((4,), name="b")
+    out = Dense(1, name="head")(Add()([d(a), d(b)]))
+    return Model([a, b], out, seed=3), d
+
+
+def np_shared(ws, xa, xb):
+    K, bb, K2, b2 = [np.asarray(w, np.float64) for w in ws]
+    ha, hb = np.tanh(xa @ K + bb), np.tanh(xb @ K + bb)
+    return ha, hb, (ha + hb) @ K2 + b2
+
+
+# ---------------------------------------------------------------- shared layers
+
+def test_shared_layer_has_one_set_of_weights_and_sums_its_gradients():
+    m, d = shared_model()
+    assert m.count_params() == 4 * 3 + 3 + 3 + 1
+    assert [ly.name for ly in m.layers] == ["a", "b", "dense", "add", "head"]
+    ws = m.get_weights()
+    assert [w.shape for w in ws] == [(4, 3), (3,), (3, 1), (1,)]
+    rng = np.random.default_rng(0)
+    xa, xb = rng.normal(size=(16, 4)), rng.normal(size=(16, 4))
+    y = rng.normal(size=(16, 1))
+    _, _, p = np_shared(ws, xa, xb)
+    np.testing.assert_allclose(m.predict([xa, xb]), p, rtol=1e-5, atol=1e-6)
+    # one full-batch SGD step: the kernel's gradient is the sum over both calls
+    m.compile(SGD(learning_rate=0.1), "mse")
+    m.fit([xa, xb], y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    ha, hb, p = np_shared(ws, xa, xb)
+    K, _, K2, _ = [np.asarray(w, np.float64) for w in ws]
+    dp = 2 * (p - y) / 16
+    ds = dp @ K2.T
+    dza, dzb = ds * (1 - ha ** 2), ds * (1 - hb ** 2)
+    dK = xa.T @ dza + xb.T @ dzb
+    db = (dza + dzb).sum(axis=0)
+    new = m.get_weights()
+    assert np.abs(dK).max() > 0.05  # a step well above the tolerance
+    np.testing.assert_allclose(new[0], K - 0.1 * dK, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(new[1], ws[1] - 0.1 * db, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(d.get_weights()[0], new[0])
+
+
+def test_shared_layer_summary_save_and_load(tmp_path, capsys):
+    m, d = shared_model()
+    m.summary()
+    text = capsys.readouterr().out
+    assert "dense.1 (Dense)" in text and "dense, dense.1" in text
+    rng = np.random.default_rng(1)
+    xa, xb = rng.normal(size=(5, 4)), rng.normal(size=(5, 4))
+    m.save(tmp_path / "s.lf")
+    g = load_model(tmp_path / "s.lf")
+    assert g.count_params() == 19 and len(g.get_weights()) == 4
+    np.testing.assert_array_equal(g.predict([xa, xb]), m.predict([xa, xb]))
+    # the loaded layer is called twice: setting its weights moves both calls
+    k = g.get_layer("dense")
+    k.set_weights([np.zeros((4, 3)), np.zeros(3)])
+    hw = g.get_layer("head").get_weights()
+    np.testing.assert_allclose(g.predict([xa, xb]), np.repeat(hw[1][None], 5, axis=0), atol=1e-7)
+
+
+def test_shared_layer_refused_on_other_shapes():
+    d = Dense(2)
+    d(Input((4,)))
+    with pytest.raises(ValueError, match=r"^layer Dense was built on input shape \(None, 4\) and is called on "
+                       r"\(None, 6\): a layer called again shares its weights, so its input shapes must stay "
+                       r"the same$"):
+        d(Input((6,)))
+    r = Reshape((2, 2))  # no weights: any shape of 4 values
+    r(Input((4,)))
+    r(Input((2, 2)))
+
+
+# ---------------------------------------------------------------- nested models
+
+def founding_models():
+    image_input = Input((8,))
+    x = Dense(6, activation="relu")(image_input)
+    x = Dense(3, activation="softmax")(x)
+    images_model = Model(image_input, x)
+    text_input = Input((5,))
+    t = Dense(4, activation="relu")(text_input)
+    t = Dense(3, activation="softmax")(t)
+    text_model = Model(text_input, t)
+    new_image_input, new_text_input = Input((8,)), Input((5,))
+    image_side = images_model(new_image_input)
+    text_side = text_model(new_text_input)
+    merged = Concatenate()([image_side, text_side])
+    h = Dense(16, activation="relu")(merged)
+    h = Dropout(0.2)(h)
+    out = Dense(3, activation="softmax")(h)
+    full = Model([new_image_input, new_text_input], out)
+    return images_model, text_model, full, image_side
+
+
+def test_nested_models_share_their_weights_with_the_outer_model():
+    images_model, text_model, full, image_side = founding_models()
+    rng = np.random.default_rng(2)
+    X1, X2 = rng.normal(size=(64, 8)), rng.normal(size=(64, 5))
+    y = np.eye(3)[rng.integers(0, 3, 64)]
+    assert full.count_params() == images_model.count_params() + text_model.count_params() + 6 * 16 + 16 + 51
+    # the outer model starts from the inner models' weights
+    for ly in images_model.layers[1:]:
+        for w_in, w_out in zip(ly.get_weights(), full._layer_weights(ly)):
+            np.testing.assert_array_equal(w_in, w_out)
+    branch = Model(full.inputs[0], image_side)
+    before = images_model.predict(X1)
+    np.testing.assert_array_equal(branch.predict(X1), before)
+    full.compile("adam", "categorical_crossentropy", metrics=["accuracy"])
+    full.fit([X1, X2], y, epochs=3, batch_size=16, verbose=0)
+    after = images_model.predict(X1)
+    assert np.abs(after - before).max() > 1e-3  # training the outer model trained the branch
+    np.testing.assert_array_equal(branch.predict(X1), after)
+    # ... and the inner model computes with those very weights
+    k1, b1, k2, b2 = images_model.get_weights()
+    z = np.maximum(X1 @ k1 + b1, 0) @ k2 + b2
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(after, e / e.sum(axis=1, keepdims=True), rtol=1e-4, atol=1e-6)
+    # the reverse: training the inner model changes the outer one
+    p_full = full.predict([X1, X2])
+    images_model.compile("adam", "categorical_crossentropy")
+    images_model.fit(X1, y, epochs=2, verbose=0)
+    assert np.abs(full.predict([X1, X2]) - p_full).max() > 1e-4
+    np.testing.assert_array_equal(branch.predict(X1), images_model.predict(X1))
+    # set_weights on the inner model reaches the outer one
+    images_model.set_weights([np.zeros_like(w) for w in images_model.get_weights()])
+    np.testing.assert_allclose(branch.predict(X1), np.full((64, 3), 1 / 3), rtol=1e-6)
+
+
+def test_nested_model_called_twice_is_one_branch_and_errors():
+    inp = Input((4,))
+    enc = Model(inp, Dense(2, activation="tanh")(inp))
+    a, b = Input((4,)), Input((4,))
+    siamese = Model([a, b], Dense(1)(Concatenate()([enc(a), enc(b)])))
+    assert siamese.count_params() == enc.count_params() + 5
+    rng = np.random.default_rng(3)
+    xa = rng.normal(size=(3, 4))
+    np.testing.assert_array_equal(enc(xa), enc.predict(xa))  # model(arrays) predicts
+    with pytest.raises(ValueError, match=r"^model 'functional': input 0 \('input'\) has shape \(None, 4\), called "
+                       r"on a tensor of shape \(None, 5\)$"):
+        enc(Input((5,)))
+    with pytest.raises(ValueError, match=r"^model 'functional' has 1 input\(s\) \(input\), called on 2 tensor\(s\)$"):
+        enc([a, b])
+
+
+def test_sequential_alone_and_as_a_layer():
+    seq = Sequential([Input((4,)), Dense(3, activation="relu"), Dense(2)], seed=1)
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(32, 4))
+    k1, b1, k2, b2 = seq.get_weights()
+    np.testing.assert_allclose(seq.predict(x), np.maximum(x @ k1 + b1, 0) @ k2 + b2, rtol=1e-5, atol=1e-6)
+    inp = Input((4,))
+    outer = Model(inp, Dense(1)(seq(inp)))
+    before = seq.predict(x)
+    outer.compile("adam", "mse")
+    outer.fit(x, rng.normal(size=(32, 1)), epochs=2, verbose=0)
+    assert np.abs(seq.predict(x) - before).max() > 1e-4
+    # built at the first fit, from the data; compile may come first
+    lazy = Sequential([Dense(3), Dense(1)])
+    with pytest.raises(ValueError, match=r"^This model has not yet been built\. Build the model first by calling "
+                       r"`build\(\)` or by calling the model on a batch of data \(summary\)\.$"):
+        lazy.summary()
+    lazy.compile("adam", "mse", metrics=["mae"])
+    h = lazy.fit(x, rng.normal(size=(32, 1)), epochs=2, verbose=0)
+    assert lazy.input_shape == (None, 4) and sorted(h.history) == ["loss", "mae"]
+    with pytest.raises(ValueError, match="^Sequential.add: the model is built already"):
+        lazy.add(Dense(1))
+    again = model_from_json(seq.to_json())
+    assert isinstance(again, Sequential) and again.count_params() == seq.count_params()
+    again.set_weights(seq.get_weights())
+    np.testing.assert_array_equal(again.predict(x), seq.predict(x))
+
+
+# ---------------------------------------------------------------- initializers
+
+@pytest.mark.parametrize("name,sd,bound", [
+    ("he_normal", np.sqrt(2 / 400), 2 * np.sqrt(2 / 400) / 0.87962566103423978),
+    ("glorot_normal", np.sqrt(2 / 600), 2 * np.sqrt(2 / 600) / 0.87962566103423978),
+    ("lecun_normal", np.sqrt(1 / 400), 2 * np.sqrt(1 / 400) / 0.87962566103423978),
+    ("he_uniform", np.sqrt(6 / 400) / np.sqrt(3), np.sqrt(6 / 400)),
+    ("glorot_uniform", np.sqrt(6 / 600) / np.sqrt(3), np.sqrt(6 / 600)),
+    ("lecun_uniform", np.sqrt(3 / 400) / np.sqrt(3), np.sqrt(3 / 400)),
+    ("random_uniform", 0.05 / np.sqrt(3), 0.05),
+    ("random_normal", 0.05, None),
+])
+def test_kernel_initializers_follow_keras(name, sd, bound):
+    inp = Input((400,))
+    m = Model(inp, Dense(200, kernel_initializer=name)(inp), seed=7)
+    k = m.get_weights()[0]
+    assert k.shape == (400, 200)
+    assert abs(k.std() / sd - 1) < 0.02, (k.std(), sd)
+    if bound is not None:
+        assert np.abs(k).max() <= bound * (1 + 1e-6) and np.abs(k).max() > 0.99 * bound
+
+
+def test_initializer_spellings_and_errors():
+    inp = Input((6,))
+    d = Dense(4, kernel_initializer=latefuse.initializers.Zeros(), bias_initializer="ones")
+    m = Model(inp, d(inp))
+    k, b = m.get_weights()
+    assert not k.any() and (b == 1).all()
+    assert Dense(2, kernel_initializer="HeNormal").kernel_initializer == "he_normal"
+    c = Conv2D(8, 3, kernel_initializer="he_uniform")
+    img = Input((6, 6, 2))
+    cm = Model(img, Flatten()(c(img)))
+    kc = cm.get_weights()[0]
+    assert kc.shape == (3, 3, 2, 8) and 0.5 < np.abs(kc).max() <= np.sqrt(6 / 18)
+    with pytest.raises(ValueError, match=r"^Dense: kernel_initializer: unknown initializer 'he_norm': use one of "
+                       r"glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal, zeros, "
+                       r"ones, random_normal, random_uniform$"):
+        Dense(2, kernel_initializer="he_norm")
+    with pytest.raises(ValueError, match=r"^HeNormal: seed is not supported: initial weights come from the "
+                       r"model's seed \(latefuse.Model\(\.\.\., seed=\)\)$"):
+        latefuse.initializers.HeNormal(seed=1)
+
+
+# ---------------------------------------------------------------- metrics
+
+def regression():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(40, 3))
+    y = x @ np.array([[1.0], [-2.0], [0.5]]) + 0.1 * rng.normal(size=(40, 1))
+    inp = Input((3,))
+    m = Model(inp, Dense(1)(Dense(8, activation="tanh")(inp)), seed=2)
+    return m, x, y
+
+
+def test_metrics_mae_mse_in_history_and_evaluate():
+    m, x, y = regression()
+    m.compile("adam", "mse", metrics=["mae", "mean_squared_error"])
+    assert m.metrics_names == ["loss", "mae", "mean_squared_error"]
+    h = m.fit(x, y, epochs=3, batch_size=8, validation_split=0.25, verbose=0)
+    assert sorted(h.history) == ["loss", "mae", "mean_squared_error", "val_loss", "val_mae",
+                                 "val_mean_squared_error"]
+    p = m.predict(x).astype(np.float64)
+    # the metrics are measured at each epoch's end: the last ones from the final weights
+    assert h.history["mae"][-1] == pytest.approx(np.abs(p[:30] - y[:30]).mean(), rel=1e-6)
+    assert h.history["val_mae"][-1] == pytest.approx(np.abs(p[30:] - y[30:]).mean(), rel=1e-6)
+    assert h.history["val_mean_squared_error"][-1] == pytest.approx(h.history["val_loss"][-1], rel=1e-5)
+    loss, mae, mse = m.evaluate(x, y)
+    assert mae == pytest.approx(np.abs(p - y).mean(), rel=1e-6) and mse == pytest.approx(loss, rel=1e-5)
+    w = np.r_[np.ones(20), np.zeros(20)]
+    d = m.evaluate(x, y, sample_weight=w, return_dict=True)
+    assert list(d) == ["loss", "mae", "mean_squared_error"]
+    assert d["mae"] == pytest.approx(np.abs(p[:20] - y[:20]).mean(), rel=1e-6)
+    with pytest.raises(ValueError, match=r"^compile: unsupported metric 'r2': use 'accuracy', 'mae', 'mse' or "
+                       r"'AUC' \(or their long names\)$"):
+        m.compile("adam", "mse", metrics=["r2"])
+
+
+def test_auc_of_a_binary_output_counts_the_pairs_ranked_right():
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(60, 2))
+    y = (x[:, 0] + 0.8 * rng.normal(size=60) > 0).astype(np.float64).reshape(-1, 1)
+    inp = Input((2,))
+    m = Model(inp, Dense(1, activation="sigmoid")(inp))
+    m.compile("adam", "binary_crossentropy", metrics=["accuracy", "AUC"])
+    assert m.metrics_names == ["loss", "accuracy", "auc"]
+    h = m.fit(x, y, epochs=2, validation_split=0.5, verbose=0)
+    assert sorted(h.history) == ["accuracy", "auc", "loss", "val_accuracy", "val_auc", "val_loss"]
+    from latefuse.models import _auc
+
+    def pairs(p):
+        pos, neg = p[y[:, 0] == 1], p[y[:, 0] == 0]
+        return ((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (len(pos) * len(neg))
+
+    p = m.predict(x)[:, 0].astype(np.float64)
+    assert m.evaluate(x, y)[2] == pytest.approx(pairs(p), rel=1e-12) and pairs(p) > 0.6
+    p[:4] = p[4]  # ties count one half
+    assert _auc(p, y[:, 0] > 0.5, np.ones(60)) == pytest.approx(pairs(p), rel=1e-12)
+    assert _auc(p, np.zeros(60, bool), np.ones(60)) == 0.0
+    two = Model(inp, Dense(2, activation="softmax")(inp))
+    with pytest.raises(ValueError, match=r"^compile: metric 'AUC' needs a binary output \(one sigmoid unit\); "
+                       r"the output has 2 units$"):
+        two.compile("adam", "categorical_crossentropy", metrics=["AUC"])
+
+
+def test_accuracy_spellings():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(30, 4))
+    y = (x[:, 0] > 0).astype(np.int64)
+    inp = Input((4,))
+    m = Model(inp, Dense(2, activation="softmax")(inp))
+    for spelling in ("accuracy", "acc", "sparse_categorical_accuracy"):
+        m.compile("adam", "sparse_categorical_crossentropy", metrics=[spelling, "mae"])
+        loss, acc, mae = m.evaluate(x, y)
+        p = m.predict(x)
+        assert acc == pytest.approx((p.argmax(1) == y).mean())
+        assert mae == pytest.approx(np.abs(p - np.eye(2)[y]).mean(), rel=1e-6)
+
+
+# ---------------------------------------------------------------- callbacks
+
+def test_model_checkpoint_keeps_the_best_epoch(tmp_path):
+    m, x, y = regression()
+    m.compile("adam", "mse")
+    path = str(tmp_path / "best.lf")
+    ck = ModelCheckpoint(path, monitor="val_loss", save_best_only=True)
+    h = m.fit(x, y, epochs=6, batch_size=8, validation_split=0.25, verbose=0, callbacks=[ck])
+    best = min(h.history["val_loss"])
+    assert ck.best == best
+    saved = load_model(path)
+    assert saved.evaluate(x[30:], y[30:]) == pytest.approx(best, rel=1e-5)
+    every = ModelCheckpoint(str(tmp_path / "m.{epoch:02d}-{loss:.3f}.lf"))
+    h = m.fit(x, y, epochs=2, verbose=0, callbacks=[every])
+    assert sorted(os.listdir(tmp_path)) == sorted(["best.lf"] + ["m.%02d-%.3f.lf" % (e + 1, l)
+                                                                  for e, l in enumerate(h.history["loss"])])
+    with pytest.raises(ValueError, match=r"^ModelCheckpoint: 'best.keras' asks for Keras' .keras format \(a zip "
+                       r"of config.json and model.weights.h5\), which latefuse does not write; latefuse saves one "
+                       r"safetensors file: use a name ending in .lf or .safetensors$"):
+        ModelCheckpoint("best.keras")
+    with pytest.raises(ValueError, match=r"^ModelCheckpoint: save_weights_only=True is not supported"):
+        ModelCheckpoint("w.lf", save_weights_only=True)
+
+
+def test_own_callbacks_see_every_epoch_and_their_errors_are_raised():
+    m, x, y = regression()
+    m.compile("adam", "mse", metrics=["mae"])
+
+    class Log(Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seen.append((epoch, sorted(logs), self.model.predict(x[:2]).shape))
+
+    log = Log()
+    m.fit(x, y, epochs=3, validation_data=(x[:5], y[:5]), verbose=0,
+          callbacks=[log, EarlyStopping(patience=5)])
+    assert log.seen == [(e, ["loss", "mae", "val_loss", "val_mae"], (2, 1)) for e in range(3)]
+
+    class Broken(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyError("boom at %d" % epoch)
+
+    with pytest.raises(KeyError, match="boom at 0"):
+        m.fit(x, y, epochs=2, verbose=0, callbacks=[Broken()])
+
+
+# ---------------------------------------------------------------- configs and files
+
+def test_layer_configs_round_trip():
+    d = Dense(5, activation="relu", use_bias=False, kernel_initializer="he_normal",
+              kernel_regularizer=latefuse.regularizers.l2(0.01), name="d")
+    cfg = d.get_config()
+    assert cfg == {"name": "d", "units": 5, "activation": "relu", "use_bias": False,
+                   "kernel_initializer": "he_normal", "bias_initializer": "zeros",
+                   "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.01}}}
+    assert Dense.from_config(cfg).get_config() == cfg
+    c = Conv2D(4, (3, 2), strides=2, padding="same", name="c")
+    assert Conv2D.from_config(c.get_config()).get_config() == c.get_config()
+    assert c.get_config()["kernel_size"] == [3, 2] and c.get_config()["strides"] == [2, 2]
+    json.dumps([d.get_config(), c.get_config(), WeightedAverage(n_output=2).get_config()])
+
+
+def test_to_json_and_model_from_json_rebuild_the_graph():
+    images_model, text_model, full, _ = founding_models()
+    again = model_from_json(full.to_json())
+    assert again.count_params() == full.count_params()
+    assert [ly.name for ly in again.layers] == [full._names[id(ly)] for ly in full.layers]
+    again.set_weights(full.get_weights())
+    rng = np.random.default_rng(7)
+    X = [rng.normal(size=(4, 8)), rng.normal(size=(4, 5))]
+    np.testing.assert_array_equal(again.predict(X), full.predict(X))
+    m, _ = shared_model()
+    twin = Model.from_config(m.get_config())
+    assert twin.count_params() == 19 and len(twin.layers) == len(m.layers)
+    with pytest.raises(ValueError, match=r"^model_from_json: not a model's JSON \(class_name 'Functional' expected\)$"):
+        model_from_json('{"class_name": "Dense"}')
+
+
+@pytest.mark.parametrize("name,fmt", [("m.keras", r"Keras' .keras format \(a zip of config.json and model.weights.h5\)"),
+                                      ("m.h5", r"Keras' HDF5 format \(.h5\)")])
+def test_save_refuses_keras_names(tmp_path, name, fmt):
+    m, _ = shared_model()
+    path = str(tmp_path / name)
+    with pytest.raises(ValueError, match=r"^save: '%s' asks for %s, which latefuse does not write; latefuse saves "
+                       r"one safetensors file: use a name ending in .lf or .safetensors$" % (path, fmt)):
+        m.save(path)
+    assert not os.listdir(tmp_path)
+
+
+# ---------------------------------------------------------------- TextVectorization in the model
+
+TEXTS = ["the cat sat", "a dog ran", "the cat ran away", "dogs and cats", "a cat", "the dog"] * 5
+LABELS = np.array([0, 1, 0, 1, 0, 1] * 5)
+
+
+def text_model(mode="tf_idf"):
+    from latefuse.layers import TextVectorization
+    vec = TextVectorization(output_mode=mode, output_sequence_length=4 if mode == "int" else None)
+    vec.adapt(TEXTS)
+    s = Input(shape=(1,), dtype="string", name="text")
+    out = Dense(2, activation="softmax")(Dense(8, activation="relu")(vec(s)))
+    m = Model(s, out, seed=4)
+    m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return m, vec
+
+
+@pytest.mark.parametrize("mode", ["tf_idf", "int"])
+def test_text_vectorization_is_saved_with_the_model(tmp_path, mode):
+    m, vec = text_model(mode)
+    h = m.fit(TEXTS, LABELS, epochs=3, verbose=0, validation_data=(TEXTS[:6], LABELS[:6]))
+    assert len(h.history["val_accuracy"]) == 3
+    probe = ["the cat", "a dog", "zebra"]
+    p = m.predict(probe)
+    np.testing.assert_array_equal(p, m.predict(vec(probe)))  # strings or the vectorized rows
+    m.save(tmp_path / "t.lf")
+    g = load_model(tmp_path / "t.lf")
+    np.testing.assert_array_equal(g.predict(probe), p)
+    assert g._tv[0].get_vocabulary() == vec.get_vocabulary()
+    assert g.evaluate(TEXTS, LABELS) == pytest.approx(m.evaluate(TEXTS, LABELS)[0], rel=1e-6)
+    if mode == "int":
+        # the vectorizer is live: adapted again, the next save keeps the new vocabulary
+        vec.adapt(["zebra zebra lion"])
+        m.save(tmp_path / "t2.lf")
+        assert load_model(tmp_path / "t2.lf")._tv[0].get_vocabulary() == ["", "[UNK]", "zebra", "lion"]
+
+
+def test_text_model_nested_and_errors(tmp_path):
+    from latefuse.layers import TextVectorization
+    m, vec = text_model()
+    t = Input(shape=(1,), dtype="string")
+    outer = Model(t, Dense(1)(m(t)))  # the founding question's text_model(text_input)
+    np.testing.assert_allclose(outer.predict(["the cat"]),
+                               m.predict(["the cat"]) @ outer.get_weights()[-2] + outer.get_weights()[-1],
+                               rtol=1e-5)
+    s = Input(shape=(1,), dtype="string")
+    with pytest.raises(ValueError, match=r"^Model: inputs\[0\] is a string input that no TextVectorization "
+                       r"is called on$"):
+        Model(s, Dense(1)(Input((3,))))
+    with pytest.raises(ValueError, match=r"^TextVectorization: a model input needs a fixed "
+                       r"output_sequence_length in 'int' mode$"):
+        TextVectorization()(Input(shape=(1,), dtype="string"))
+    with pytest.raises(ValueError, match=r"^Input: a string input holds one text per row: shape=\(1,\), "
+                       r"got \(3,\)$"):
+        Input(shape=(3,), dtype="string")
+    # adapted again to a vocabulary of another size, the vectorizer no longer fits the model
+    vec.adapt(["zebra lion"])
+    with pytest.raises(LatefuseError, match=r"^lf_model_attach_textvec: input 'text' has shape \(None, 11\); "
+                       r"the vectorizer makes \(None, 3\)$"):
+        m.save(tmp_path / "never.lf")
+    assert not os.listdir(tmp_path)

@@ -1,0 +1,204 @@
+/*
+ * names.c — class names: the rule a name follows, a fusion model's names
+ * (set, read, kept in the fusion file by fusion_io.c), and the two places
+ * they come from, a file of one name per line and the header row of a CSV
+ * file of model outputs.
+ *
+ * A class name is shown in HTML, in JSON and on terminals, so it is
+ * checked where it comes in (UTF-8, bounded) and escaped where it goes out
+ * (the report's svg.c, the tool's printers); control characters are kept,
+ * not refused, so that a name read from a file shows as it is.
+ */
+#include "fusion/fusion_internal.h"
+#include "io/csv.h"
+#include "io/file.h"
+#include "io/json.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CLASS_NAME_MAX 255
+
+int lf_class_name_check(const char *name, size_t len, size_t index, char *err, size_t errlen) {
+    const char *why = NULL;
+    if (!name || len == 0) why = "is empty";
+    else if (len > CLASS_NAME_MAX) why = "is longer than 255 bytes";
+    else if (memchr(name, '\0', len)) why = "holds a NUL byte";
+    else if (!lf_utf8_valid(name, len)) why = "is not valid UTF-8";
+    if (!why) return 0;
+    if (err && errlen) snprintf(err, errlen, "class name %zu %s", index + 1, why);
+    return 1;
+}
+
+void lf_class_names_free(lf_fusion *f) {
+    if (f->class_names)
+        for (size_t c = 0; c < f->C; c++) LF_FREE(f->class_names[c]);
+    LF_FREE(f->class_names);
+    f->class_names = NULL;
+}
+
+lf_status lf_fusion_set_class_names(lf_fusion *f, const char *const *names, size_t n) {
+    if (!f) return LF_ERR_ARG;
+    if (!f->fitted) return lf_fail(&f->err, LF_ERR_STATE, "class names: the fusion model is not fitted");
+    if (!names) {
+        lf_class_names_free(f);
+        return LF_OK;
+    }
+    if (n != f->C)
+        return lf_fail(&f->err, LF_ERR_ARG, "%zu class names given for a model of %zu classes", n, f->C);
+    char msg[128];
+    for (size_t c = 0; c < n; c++)
+        if (lf_class_name_check(names[c], names[c] ? strlen(names[c]) : 0, c, msg, sizeof msg))
+            return lf_fail(&f->err, LF_ERR_ARG, "%s", msg);
+    char **copy = lf_alloc_array(n, sizeof *copy);
+    for (size_t c = 0; copy && c < n; c++) {
+        size_t len = strlen(names[c]);
+        if (!(copy[c] = LF_MALLOC(len + 1))) {
+            for (size_t j = 0; j < c; j++) LF_FREE(copy[j]);
+            LF_FREE(copy);
+            copy = NULL;
+            break;
+        }
+        memcpy(copy[c], names[c], len + 1);
+    }
+    if (!copy) return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory for %zu class names", n);
+    lf_class_names_free(f);
+    f->class_names = copy;
+    return LF_OK;
+}
+
+const char *lf_fusion_class_name(const lf_fusion *f, size_t c) {
+    return f && f->class_names && c < f->C ? f->class_names[c] : NULL;
+}
+
+void lf_names_free(lf_names *n) {
+    if (!n) return;
+    for (size_t i = 0; n->names && i < n->n; i++) LF_FREE(n->names[i]);
+    LF_FREE(n->names);
+    n->names = NULL, n->n = 0;
+}
+
+/* Copies the spans into out, each checked as a class name; `what` and
+ * the path word the message. */
+static lf_status names_from_spans(const lf_span *sp, size_t n, const char *path, const char *what,
+                                  lf_names *out, lf_err *e) {
+    char msg[128];
+    if (!(out->names = lf_alloc_array(n ? n : 1, sizeof *out->names)))
+        return lf_fail(e, LF_ERR_NOMEM, "out of memory for %zu class names", n);
+    for (size_t i = 0; i < n; i++) {
+        if (lf_class_name_check(sp[i].s, sp[i].n, i, msg, sizeof msg))
+            return lf_fail(e, LF_ERR_FORMAT, "'%s': %s (%s %zu)", path, msg, what, i + 1);
+        if (!(out->names[i] = LF_MALLOC(sp[i].n + 1))) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+        memcpy(out->names[i], sp[i].s, sp[i].n);
+        out->names[i][sp[i].n] = '\0';
+        out->n = i + 1;
+    }
+    return LF_OK;
+}
+
+/* the message of lf_err into the caller's buffer */
+static lf_status give(lf_status st, const lf_err *e, char *err, size_t errlen) {
+    if (st != LF_OK && err && errlen) snprintf(err, errlen, "%s", e->msg);
+    return st;
+}
+
+lf_status lf_names_read(const char *path, lf_names *out, char *err, size_t errlen) {
+    lf_err e;
+    if (!out || !path) return give(lf_fail(&e, LF_ERR_ARG, "class names: no path or no output given"), &e, err, errlen);
+    memset(out, 0, sizeof *out);
+    unsigned char *buf;
+    size_t len;
+    lf_status st = lf_io_read_file(path, &buf, &len, &e);
+    if (st != LF_OK) return give(st, &e, err, errlen);
+    const char *t = (const char *)buf;
+    size_t pos = len >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0, n = 0;
+    for (size_t i = pos; i < len; i++) n += t[i] == '\n';
+    n += len > pos && t[len - 1] != '\n';
+    lf_span *sp = lf_alloc_array(n ? n : 1, sizeof *sp);
+    if (!sp) st = lf_fail(&e, LF_ERR_NOMEM, "out of memory reading '%s'", path);
+    for (size_t i = 0; st == LF_OK && i < n; i++) {
+        const char *nl = memchr(t + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - t) : len, stop = end;
+        if (stop > pos && t[stop - 1] == '\r') stop--;
+        sp[i] = (lf_span){t + pos, stop - pos};
+        pos = end + 1;
+    }
+    if (st == LF_OK && n == 0) st = lf_fail(&e, LF_ERR_FORMAT, "'%s' holds no class name", path);
+    if (st == LF_OK) st = names_from_spans(sp, n, path, "line", out, &e);
+    LF_FREE(sp);
+    LF_FREE(buf);
+    if (st != LF_OK) lf_names_free(out);
+    return give(st, &e, err, errlen);
+}
+
+lf_status lf_csv_header_read(const char *path, lf_names *out, char *err, size_t errlen) {
+    lf_err e;
+    if (!out || !path) return give(lf_fail(&e, LF_ERR_ARG, "CSV header: no path or no output given"), &e, err, errlen);
+    memset(out, 0, sizeof *out);
+    /* only a regular file holding text has a header to read: standard
+     * input and pipes are read once, by the matrix reader; .npy and .npz
+     * (told by their magic bytes) have none; a file that cannot be read is
+     * the matrix reader's to report */
+    struct stat sb;
+    if (strcmp(path, "-") == 0 || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return LF_OK;
+    unsigned char *buf;
+    size_t len;
+    if (lf_io_read_file(path, &buf, &len, &e) != LF_OK) return LF_OK;
+    if ((len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0) || (len >= 2 && buf[0] == 'P' && buf[1] == 'K')) {
+        LF_FREE(buf);
+        return LF_OK;
+    }
+    lf_status st;
+    lf_span *sp = NULL;
+    size_t n = 0;
+    st = lf_csv_header((const char *)buf, len, path, &sp, &n, &e);
+    if (st == LF_OK && n) st = names_from_spans(sp, n, path, "header column", out, &e);
+    LF_FREE(sp);
+    LF_FREE(buf);
+    if (st != LF_OK) lf_names_free(out);
+    return give(st, &e, err, errlen);
+}
+
+/* ------------------------------------------------------ labels by name */
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+lf_status lf_names_unique(const char *const *labels, size_t N, lf_names *out) {
+    if (!out) return LF_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    if (!labels && N) return LF_ERR_ARG;
+    const char **v = lf_alloc_array(N ? N : 1, sizeof *v);
+    if (!v) return LF_ERR_NOMEM;
+    memcpy(v, labels, N * sizeof *v);
+    qsort(v, N, sizeof *v, cmp_str);
+    size_t n = 0;
+    for (size_t i = 0; i < N; i++)
+        if (i == 0 || strcmp(v[i], v[i - 1]) != 0) v[n++] = v[i];
+    out->names = LF_CALLOC(n ? n : 1, sizeof *out->names);
+    lf_status st = out->names ? LF_OK : LF_ERR_NOMEM;
+    for (size_t i = 0; st == LF_OK && i < n; i++, out->n = i) {
+        size_t len = strlen(v[i]);
+        if (!(out->names[i] = LF_MALLOC(len + 1))) st = LF_ERR_NOMEM;
+        else memcpy(out->names[i], v[i], len + 1);
+    }
+    LF_FREE(v);
+    if (st != LF_OK) lf_names_free(out);
+    return st;
+}
+
+lf_status lf_labels_from_names(const char *const *labels, size_t N, const char *const *classes, size_t C,
+                               int *y, lf_input_issue *issue) {
+    if (issue) memset(issue, 0, sizeof *issue);
+    if ((!labels && N) || !classes || !y) return LF_ERR_ARG;
+    for (size_t i = 0; i < N; i++) {
+        size_t c = 0;
+        while (c < C && strcmp(labels[i], classes[c]) != 0) c++;
+        if (c == C) {
+            if (issue) issue->kind = LF_INPUT_LABEL_NAME, issue->row = i;
+            return LF_ERR_FORMAT;
+        }
+        y[i] = (int)c;
+    }
+    return LF_OK;
+}

@@ -1,0 +1,526 @@
+/*
+ * attention.c — MultiHeadAttention, Keras' layer: scaled dot-product
+ * attention of H heads between a query sequence x_q (B, T, Dq) and a value
+ * sequence x_v (B, S, Dv) (the keys are projected from the value, or from
+ * a third input x_k (B, S, Dk)), y (B, T, Dout).
+ *
+ * Weights, Keras' order and layout (EinsumDense kernels):
+ *   query.kernel (Dq, H, kd)   query.bias (H, kd)
+ *   key.kernel   (Dk, H, kd)   key.bias   (H, kd)
+ *   value.kernel (Dv, H, vd)   value.bias (H, vd)
+ *   attention_output.kernel (H, vd, Dout)   attention_output.bias (Dout)
+ * (no biases with use_bias false).  Kernels are glorot_uniform with Keras'
+ * fans for a kernel of rank 3, (a, b, c): fan_in = a b, fan_out = a c;
+ * biases are zero.
+ *
+ *   q = x_q Wq + bq, k = x_k Wk + bk, v = x_v Wv + bv      (per head h)
+ *   p_h = softmax(q_h k_h^T / sqrt(kd)) over the keys      (T, S)
+ *   o_h = dropout(p_h) v_h,  y = [o_1 .. o_H] Wo + bo
+ *
+ * A key mask (B, S) (the value's padding mask) and a query mask (B, T)
+ * (the query's), 1 where present, mask the scores of absent keys to -inf
+ * before the softmax, as Keras combines them into its attention mask; a row
+ * with no key left (a masked query, or only masked keys) has all-zero
+ * weights, as in Keras 3 (its Softmax multiplies by the mask), so its
+ * output is the output bias.  The masks are the inputs' padding masks
+ * (layer.h): the query's, and the value's (or the key's) for the keys; the
+ * output carries the query's.  Dropout (rate `dropout`) applies to the
+ * attention weights while training, drawn from the model's generator.
+ *
+ * Speed: the four projections are one sgemm each over all B T (or B S)
+ * rows; per (sample, head) the scores and the weighted sum are sgemms on
+ * strided views of q, k, v (no copies), and OpenMP spreads the B H pairs
+ * over the cores above a work threshold (each pair is computed the same
+ * way on any thread: results do not depend on the thread count).  Every
+ * intermediate lives in the node's scratch (aux), so training allocates
+ * nothing.
+ */
+#include "layers/layers.h"
+#include "layers/layer.h"
+#include "kernels.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ kernels */
+
+/* below this many multiply-adds, the (sample, head) loop runs on one thread */
+#define ATT_PARALLEL_WORK ((size_t)1 << 18)
+
+/* Sums and maxima run in SL independent lanes, combined in a fixed tree:
+ * the compiler vectorises them (a single running sum would be a serial
+ * chain it may not reorder), and every clone gives the same bits. */
+#define SL 8
+
+static inline double lanes_total(double *l) {
+    for (int w = SL / 2; w > 0; w /= 2)
+        for (int i = 0; i < w; i++) l[i] += l[i + w];
+    return l[0];
+}
+
+/* the largest of a row's scores of present keys (km: 1 present, 0
+ * absent; NULL: all present) */
+LF_CLONES static float row_max(const float *restrict row, const float *restrict km, size_t S) {
+    float mxl[SL];
+    for (int l = 0; l < SL; l++) mxl[l] = -INFINITY;
+    size_t sf = S - S % SL;
+    if (km)
+        for (size_t s = 0; s < sf; s += SL)
+            for (int l = 0; l < SL; l++) {
+                float v = km[s + l] != 0.0f ? row[s + l] : -INFINITY;
+                mxl[l] = v > mxl[l] ? v : mxl[l];
+            }
+    else
+        for (size_t s = 0; s < sf; s += SL)
+            for (int l = 0; l < SL; l++) mxl[l] = row[s + l] > mxl[l] ? row[s + l] : mxl[l];
+    for (size_t s = sf; s < S; s++) {
+        float v = !km || km[s] != 0.0f ? row[s] : -INFINITY;
+        mxl[s - sf] = v > mxl[s - sf] ? v : mxl[s - sf];
+    }
+    for (int w = SL / 2; w > 0; w /= 2)
+        for (int l = 0; l < w; l++) mxl[l] = mxl[l + w] > mxl[l] ? mxl[l + w] : mxl[l];
+    return mxl[0];
+}
+
+/* exp x for x in [-87, 0], in float: x = n ln 2 + r, |r| <= ln 2 / 2 (ln 2 in two parts,
+ * the first with trailing zero bits, so n ln2_hi is exact), exp r by its
+ * Taylor series to r^7, times 2^n from the bits.  Within 1.03 ulp of the
+ * exact value over [-87, 0]; no branch, so loops over it vectorise. */
+static inline float exp_nonpos(float x) {
+    const float shift = 0x1.8p23f; /* adding it rounds |v| < 2^22 to an integer */
+    float t = x * 0x1.715476p0f + shift;
+    float n = t - shift;
+    float r = (x - n * 0x1.62e4p-1f) - n * 0x1.7f7d1cp-20f;
+    float p = 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r * r + r;
+    uint32_t tb, sb;
+    memcpy(&tb, &t, sizeof tb);
+    sb = (tb + 127u) << 23; /* the low bits of t hold n (two's complement) */
+    float scale;
+    memcpy(&scale, &sb, sizeof scale);
+    return scale + scale * p;
+}
+
+/* row[s] = exp(row[s] - mx), 0 for absent keys (km 0); returns their sum
+ * (in double, in lanes).  The exponents are clamped to [-87, 0] (an absent
+ * key's score may pass mx; exp -87 is below 2^-125) in a loop of their
+ * own: with the branches beside it, the exp loop would not vectorise. */
+LF_CLONES static double row_exp(float *restrict row, const float *restrict km, size_t S, float mx) {
+    for (size_t s = 0; s < S; s++) {
+        float d = row[s] - mx;
+        d = d < 0.0f ? d : 0.0f;
+        row[s] = d > -87.0f ? d : -87.0f;
+    }
+    for (size_t s = 0; s < S; s++) row[s] = exp_nonpos(row[s]);
+    if (km)
+        for (size_t s = 0; s < S; s++) row[s] = km[s] != 0.0f ? row[s] : 0.0f;
+    double sum[SL] = {0};
+    size_t sf = S - S % SL;
+    for (size_t s = 0; s < sf; s += SL)
+        for (int l = 0; l < SL; l++) sum[l] += row[s + l];
+    for (size_t s = sf; s < S; s++) sum[s - sf] += row[s];
+    return lanes_total(sum);
+}
+
+/* T rows of S scores -> softmax weights over the present keys (kmask: 1
+ * present, 0 absent, or NULL), in place; rows whose qmask is 0, or with
+ * no key present, become all zero */
+LF_CLONES static void softmax_rows(float *restrict p, size_t T, size_t S, const float *restrict kmask,
+                                   const float *restrict qmask) {
+    size_t n_on = S;
+    if (kmask) {
+        n_on = 0;
+        for (size_t s = 0; s < S; s++) n_on += kmask[s] != 0.0f;
+    }
+    for (size_t t = 0; t < T; t++) {
+        float *restrict row = p + t * S;
+        float mx = n_on == 0 || (qmask && qmask[t] == 0.0f) ? NAN : row_max(row, kmask, S);
+        if (!isfinite(mx)) { /* no key, a masked row, or a score +-inf or NaN: no weights */
+            memset(row, 0, S * sizeof *row);
+            continue;
+        }
+        double sum = row_exp(row, kmask, S, mx);
+        float inv = (float)(1.0 / sum);
+        for (size_t s = 0; s < S; s++) row[s] *= inv;
+    }
+}
+
+/* the softmax's backward over T rows: d score = p (d p - <d p, p>), in
+ * place in dp */
+LF_CLONES static void softmax_rows_backward(float *restrict dp, const float *restrict p, size_t T, size_t S) {
+    for (size_t t = 0; t < T; t++) {
+        float *restrict r = dp + t * S;
+        const float *restrict pr = p + t * S;
+        double dot[SL] = {0};
+        size_t sf = S - S % SL;
+        for (size_t s = 0; s < sf; s += SL)
+            for (int l = 0; l < SL; l++) dot[l] += (double)r[s + l] * pr[s + l];
+        for (size_t s = sf; s < S; s++) dot[s - sf] += (double)r[s] * pr[s];
+        float d = (float)lanes_total(dot);
+        for (size_t s = 0; s < S; s++) r[s] = pr[s] * (r[s] - d);
+    }
+}
+
+// q: (B, T, H, kd)  k: (B, S, H, kd)  v: (B, S, H, vd)
+// qmask: (B, T) or NULL  kmask: (B, S) or NULL   (1 present, 0 absent)
+// drop: (B, H, T, S) or NULL: dropout multipliers, 0 or 1/(1-rate)
+// -> prob: (B, H, T, S) softmax weights, att: (B, H, T, S) prob * drop
+//    (written only with drop; NULL without), out: (B, T, H, vd)
+void lf_attention_forward(float *restrict out, float *restrict prob, float *restrict att,
+                          const float *restrict q, const float *restrict k,
+                          const float *restrict v, const float *restrict qmask,
+                          const float *restrict kmask, const float *restrict drop, size_t B,
+                          size_t T, size_t S, size_t H, size_t kd, size_t vd) {
+    float scale = 1.0f / sqrtf((float)kd);
+    size_t HK = H * kd, HV = H * vd, G = B * H;
+    size_t work = G * T * S * (kd + vd);
+#pragma omp parallel for if (work > ATT_PARALLEL_WORK) schedule(static)
+    for (size_t g = 0; g < G; g++) {
+        size_t b = g / H, h = g % H;
+        float *p = prob + g * T * S;
+        const float *qb = q + b * T * HK + h * kd, *kb = k + b * S * HK + h * kd;
+        // scores (T, S) = q_h (T, kd) k_h^T (kd, S) / sqrt(kd)
+        lf_sgemm(0, 1, T, S, kd, scale, qb, HK, kb, HK, 0.0f, p, S);
+        softmax_rows(p, T, S, kmask ? kmask + b * S : NULL, qmask ? qmask + b * T : NULL);
+        const float *a = p;
+        if (drop) {
+            float *ad = att + g * T * S;
+            const float *dr = drop + g * T * S;
+            for (size_t i = 0; i < T * S; i++) ad[i] = p[i] * dr[i];
+            a = ad;
+        }
+        // out_h (T, vd) = a (T, S) v_h (S, vd)
+        lf_sgemm(0, 0, T, vd, S, 1.0f, a, S, v + b * S * HV + h * vd, HV, 0.0f,
+                 out + b * T * HV + h * vd, HV);
+    }
+}
+
+// dout: (B, T, H, vd); prob, att, drop, q, k, v as the forward pass left them
+// -> dq (B, T, H, kd), dk (B, S, H, kd), dv (B, S, H, vd), written (each
+//    value belongs to one (sample, head): no sums across them to keep);
+//    dscore: (B, H, T, S) scratch
+void lf_attention_backward(float *restrict dq, float *restrict dk, float *restrict dv,
+                           float *restrict dscore, const float *restrict dout,
+                           const float *restrict prob, const float *restrict att,
+                           const float *restrict drop, const float *restrict q,
+                           const float *restrict k, const float *restrict v, size_t B, size_t T,
+                           size_t S, size_t H, size_t kd, size_t vd) {
+    float scale = 1.0f / sqrtf((float)kd);
+    size_t HK = H * kd, HV = H * vd, G = B * H;
+    size_t work = G * T * S * (kd + vd);
+#pragma omp parallel for if (work > ATT_PARALLEL_WORK) schedule(static)
+    for (size_t g = 0; g < G; g++) {
+        size_t b = g / H, h = g % H;
+        const float *p = prob + g * T * S, *a = drop ? att + g * T * S : p;
+        const float *dob = dout + b * T * HV + h * vd;
+        float *ds = dscore + g * T * S;
+        // dv_h (S, vd) = a^T (S, T) dout_h (T, vd)
+        lf_sgemm(1, 0, S, vd, T, 1.0f, a, S, dob, HV, 0.0f, dv + b * S * HV + h * vd, HV);
+        // d a (T, S) = dout_h (T, vd) v_h^T (vd, S)
+        lf_sgemm(0, 1, T, S, vd, 1.0f, dob, HV, v + b * S * HV + h * vd, HV, 0.0f, ds, S);
+        if (drop) {
+            const float *dr = drop + g * T * S;
+            for (size_t i = 0; i < T * S; i++) ds[i] *= dr[i];
+        }
+        // d score = p (d p - <d p, p>) per row (0 where p is 0)
+        softmax_rows_backward(ds, p, T, S);
+        const float *qb = q + b * T * HK + h * kd, *kb = k + b * S * HK + h * kd;
+        // dq_h (T, kd) = d score (T, S) k_h (S, kd) / sqrt(kd)
+        lf_sgemm(0, 0, T, kd, S, scale, ds, S, kb, HK, 0.0f, dq + b * T * HK + h * kd, HK);
+        // dk_h (S, kd) = d score^T (S, T) q_h (T, kd) / sqrt(kd)
+        lf_sgemm(1, 0, S, kd, T, scale, ds, S, qb, HK, 0.0f, dk + b * S * HK + h * kd, HK);
+    }
+}
+
+/* ---------------------------------------------------------------- record */
+
+/* A node's sizes: inputs query (T, Dq), value (S, Dv), key (S, Dk) (the
+ * value unless a third input), H heads of kd / vd, output (T, Dout); the
+ * weights' offsets from the node's first parameter (bias offsets are
+ * meaningless without biases); the scratch arrays' offsets in aux, counted
+ * in floats over the whole batch. */
+typedef struct mha_geom {
+    size_t T, S, Dq, Dk, Dv, Do, H, kd, vd, HK, HV;
+    size_t wq, bq, wk, bk, wv, bv, wo, bo, n_params;
+} mha_geom;
+
+static mha_geom geom_of(const lf_model *m, const lf_node *nd) {
+    mha_geom g;
+    const lf_node *xq = &m->nodes[nd->in[0]], *xv = &m->nodes[nd->in[1]];
+    const lf_node *xk = nd->n_in > 2 ? &m->nodes[nd->in[2]] : xv;
+    g.T = xq->shape[0], g.Dq = xq->shape[1];
+    g.S = xv->shape[0], g.Dv = xv->shape[1], g.Dk = xk->shape[1];
+    g.H = nd->heads, g.kd = nd->key_dim, g.vd = nd->value_dim;
+    g.HK = g.H * g.kd, g.HV = g.H * g.vd;
+    g.Do = nd->shape[1];
+    size_t nb = nd->use_bias != 0;
+    g.wq = 0, g.bq = g.Dq * g.HK;
+    g.wk = g.bq + nb * g.HK, g.bk = g.wk + g.Dk * g.HK;
+    g.wv = g.bk + nb * g.HK, g.bv = g.wv + g.Dv * g.HV;
+    g.wo = g.bv + nb * g.HV, g.bo = g.wo + g.HV * g.Do;
+    g.n_params = g.bo + nb * g.Do;
+    return g;
+}
+
+/* the scratch of B rows: q k v o, the softmax weights and the scores'
+ * gradient, the dropout multipliers and dropped weights (rate > 0), then
+ * dq dk dv do */
+typedef struct mha_aux {
+    float *q, *k, *v, *o, *prob, *ds, *drop, *att, *dq, *dk, *dv, *dout;
+} mha_aux;
+
+static mha_aux aux_of(float *aux, const mha_geom *g, size_t B, int dropout) {
+    mha_aux a;
+    size_t nq = B * g->T * g->HK, nk = B * g->S * g->HK, nv = B * g->S * g->HV, no = B * g->T * g->HV;
+    size_t np = B * g->H * g->T * g->S;
+    a.q = aux, a.k = a.q + nq, a.v = a.k + nk, a.o = a.v + nv;
+    a.prob = a.o + no, a.ds = a.prob + np;
+    float *p = a.ds + np;
+    a.drop = dropout ? p : NULL, a.att = dropout ? p + np : NULL;
+    p += dropout ? 2 * np : 0;
+    a.dq = p, a.dk = a.dq + nq, a.dv = a.dk + nk, a.dout = a.dv + nv;
+    return a;
+}
+
+static int mha_fail_shape(lf_model *m, const char *what, const lf_node *x) {
+    char s[96];
+    lf_shape_str(x, s, sizeof s);
+    return lf_build_fail(m, LF_ERR_SHAPE,
+                         "MultiHeadAttention: the %s '%s' has shape %s; it needs rank 3 "
+                         "(batch, sequence, features)",
+                         what, x->name, s);
+}
+
+/* the builder put heads, key_dim, value_dim, rate, use_bias and the
+ * output's features (0: the query's) in nd */
+static int mha_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    (void)t;
+    static const char *const what[3] = {"query", "value", "key"};
+    if (n_in < 2 || n_in > 3)
+        return lf_build_fail(m, LF_ERR_ARG, "MultiHeadAttention takes a query, a value and an optional key, "
+                                            "got %zu inputs", n_in);
+    for (size_t i = 0; i < n_in; i++) {
+        if (in[i] < 0 || (size_t)in[i] >= m->n_nodes)
+            return lf_build_fail(m, LF_ERR_ARG, "MultiHeadAttention: the %s is not a node of this model (id %d)",
+                                 what[i], in[i]);
+        if (m->nodes[in[i]].rank != 2) return mha_fail_shape(m, what[i], &m->nodes[in[i]]);
+    }
+    const lf_node *xq = &m->nodes[in[0]], *xv = &m->nodes[in[1]];
+    if (n_in > 2 && m->nodes[in[2]].shape[0] != xv->shape[0])
+        return lf_build_fail(m, LF_ERR_SHAPE,
+                             "MultiHeadAttention: the key '%s' has %zu steps and the value '%s' %zu; they "
+                             "must be equal",
+                             m->nodes[in[2]].name, m->nodes[in[2]].shape[0], xv->name, xv->shape[0]);
+    if (nd->heads == 0 || nd->heads > 4096 || nd->key_dim == 0 || nd->key_dim > 65536 || nd->value_dim == 0 ||
+        nd->value_dim > 65536)
+        return lf_build_fail(m, LF_ERR_ARG,
+                             "MultiHeadAttention: num_heads must be in 1..4096 and key_dim and value_dim in "
+                             "1..65536, got %zu, %zu and %zu",
+                             nd->heads, nd->key_dim, nd->value_dim);
+    if (!(nd->rate >= 0.0f && nd->rate < 1.0f))
+        return lf_build_fail(m, LF_ERR_ARG, "MultiHeadAttention: dropout must be in [0, 1), got %g",
+                             (double)nd->rate);
+    size_t Do = nd->dim ? nd->dim : xq->shape[1];
+    size_t out[2] = {xq->shape[0], Do};
+    if (!lf_shape_set(m, "MultiHeadAttention", nd, 2, out)) return 0;
+    /* every size below is checked against overflow before it is used */
+    size_t T = xq->shape[0], S = xv->shape[0], HK = nd->heads * nd->key_dim, HV = nd->heads * nd->value_dim;
+    size_t ts, hts, wmax = xq->shape[1] > xv->shape[1] ? xq->shape[1] : xv->shape[1];
+    wmax = n_in > 2 && m->nodes[in[2]].shape[1] > wmax ? m->nodes[in[2]].shape[1] : wmax;
+    wmax = Do > wmax ? Do : wmax;
+    size_t hmax = HK > HV ? HK : HV, wsz, seq;
+    if (!lf_mul_ok(T, S, &ts) || !lf_mul_ok(ts, nd->heads, &hts) || hts > LF_ARCH_MAX_DIM ||
+        !lf_mul_ok(wmax, hmax, &wsz) || wsz > LF_ARCH_MAX_DIM || !lf_mul_ok(T + S, hmax, &seq) ||
+        seq > LF_ARCH_MAX_DIM)
+        return lf_build_fail(m, LF_ERR_ARG,
+                             "MultiHeadAttention: %zu heads over %zu x %zu steps, or weights of %zu x %zu, "
+                             "are too many",
+                             nd->heads, T, S, wmax, hmax);
+    /* the padding masks: the keys take the value's, or the key's; the
+     * output carries the query's (Keras; LF_MASKING_FIRST) */
+    int mv = xv->seq_mask, mk = n_in > 2 ? m->nodes[in[2]].seq_mask : -1;
+    if (mv >= 0 && mk >= 0 && mv != mk)
+        return lf_build_fail(m, LF_ERR_SHAPE,
+                             "MultiHeadAttention: the value and the key carry the padding masks of two "
+                             "layers ('%s' and '%s'); combining masks is not supported",
+                             m->nodes[mv].name, m->nodes[mk].name);
+    int dropout = nd->rate > 0.0f;
+    nd->aux_per_row = 2 * (T * HK + S * HK + S * HV + T * HV) + (2 + 2 * (size_t)dropout) * hts;
+    return 1;
+}
+
+static size_t mha_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
+    mha_geom g = geom_of(m, nd);
+    size_t n = 0;
+    w[n++] = (lf_weight){"query.kernel", g.wq, 3, {g.Dq, g.H, g.kd}, 1, 0};
+    if (nd->use_bias) w[n++] = (lf_weight){"query.bias", g.bq, 2, {g.H, g.kd}, 0, 0};
+    w[n++] = (lf_weight){"key.kernel", g.wk, 3, {g.Dk, g.H, g.kd}, 1, 0};
+    if (nd->use_bias) w[n++] = (lf_weight){"key.bias", g.bk, 2, {g.H, g.kd}, 0, 0};
+    w[n++] = (lf_weight){"value.kernel", g.wv, 3, {g.Dv, g.H, g.vd}, 1, 0};
+    if (nd->use_bias) w[n++] = (lf_weight){"value.bias", g.bv, 2, {g.H, g.vd}, 0, 0};
+    w[n++] = (lf_weight){"attention_output.kernel", g.wo, 3, {g.H, g.vd, g.Do}, 1, 0};
+    if (nd->use_bias) w[n++] = (lf_weight){"attention_output.bias", g.bo, 1, {g.Do}, 0, 0};
+    return n;
+}
+
+/* glorot_uniform over a kernel (a, b, c) with Keras' fans: a b in, a c out */
+static void glorot3(lf_model *m, float *w, size_t a, size_t b, size_t c) {
+    float limit = sqrtf(6.0f / (float)(a * b + a * c));
+    for (size_t i = 0; i < a * b * c; i++) w[i] = (2.0f * lf_rng_uniform(&m->rng) - 1.0f) * limit;
+}
+
+static void mha_init(lf_model *m, lf_node *nd) {
+    mha_geom g = geom_of(m, nd);
+    float *w = m->params + nd->param_off;
+    memset(w, 0, g.n_params * sizeof *w); /* the biases */
+    glorot3(m, w + g.wq, g.Dq, g.H, g.kd);
+    glorot3(m, w + g.wk, g.Dk, g.H, g.kd);
+    glorot3(m, w + g.wv, g.Dv, g.H, g.vd);
+    glorot3(m, w + g.wo, g.H, g.vd, g.Do);
+}
+
+static const float *key_input(const lf_layer_ctx *c) { return c->xs[c->nd->n_in > 2 ? 2 : 1]; }
+
+static void mha_forward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    mha_geom g = geom_of(c->m, nd);
+    size_t B = c->B;
+    int dropout = nd->rate > 0.0f;
+    mha_aux a = aux_of(c->aux, &g, B, dropout);
+    const float *w = c->w;
+    int nb = nd->use_bias;
+    lf_sgemm_bias_relu(0, 0, B * g.T, g.HK, g.Dq, c->xs[0], g.Dq, w + g.wq, g.HK, nb ? w + g.bq : NULL, 0,
+                       a.q, g.HK);
+    lf_sgemm_bias_relu(0, 0, B * g.S, g.HK, g.Dk, key_input(c), g.Dk, w + g.wk, g.HK, nb ? w + g.bk : NULL,
+                       0, a.k, g.HK);
+    lf_sgemm_bias_relu(0, 0, B * g.S, g.HV, g.Dv, c->xs[1], g.Dv, w + g.wv, g.HV, nb ? w + g.bv : NULL, 0,
+                       a.v, g.HV);
+    const float *drop = NULL;
+    if (dropout && c->training) {
+        /* drawn in order, before the threads split the work */
+        size_t n = B * g.H * g.T * g.S;
+        float keep = 1.0f / (1.0f - nd->rate);
+        for (size_t i = 0; i < n; i++) a.drop[i] = lf_rng_uniform(c->rng) < nd->rate ? 0.0f : keep;
+        drop = a.drop;
+    }
+    const float *kmask = c->in_masks[1] ? c->in_masks[1] : nd->n_in > 2 ? c->in_masks[2] : NULL;
+    lf_attention_forward(a.o, a.prob, a.att, a.q, a.k, a.v, c->in_masks[0], kmask, drop, B, g.T, g.S, g.H,
+                         g.kd, g.vd);
+    lf_sgemm_bias_relu(0, 0, B * g.T, g.Do, g.HV, a.o, g.HV, w + g.wo, g.Do, nb ? w + g.bo : NULL, 0, c->y,
+                       g.Do);
+}
+
+/* db (n) += the column sums of x (rows, n) */
+static void add_col_sums(float *restrict db, const float *restrict x, size_t rows, size_t n) {
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < n; j++) db[j] += x[r * n + j];
+}
+
+/* the gradients of one projection y (rows, n) = x (rows, in) W (in, n) + b
+ * from dy: dW +=, db += (when use_bias), dx += (when dx) */
+static void projection_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                const float *w, size_t rows, size_t in, size_t n) {
+    lf_sgemm(1, 0, in, n, rows, 1.0f, x, in, dy, n, 1.0f, dw, n);
+    if (db) add_col_sums(db, dy, rows, n);
+    if (dx) lf_sgemm(0, 1, rows, in, n, 1.0f, dy, n, w, n, 1.0f, dx, in);
+}
+
+static void mha_backward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    mha_geom g = geom_of(c->m, nd);
+    size_t B = c->B;
+    int dropout = nd->rate > 0.0f;
+    mha_aux a = aux_of(c->aux, &g, B, dropout);
+    const float *w = c->w;
+    float *dw = c->dw;
+    int nb = nd->use_bias;
+    /* y = o Wo + bo */
+    lf_sgemm(1, 0, g.HV, g.Do, B * g.T, 1.0f, a.o, g.HV, c->dy, g.Do, 1.0f, dw + g.wo, g.Do);
+    if (nb) add_col_sums(dw + g.bo, c->dy, B * g.T, g.Do);
+    lf_sgemm(0, 1, B * g.T, g.HV, g.Do, 1.0f, c->dy, g.Do, w + g.wo, g.Do, 0.0f, a.dout, g.HV);
+    const float *drop = dropout && c->training ? a.drop : NULL;
+    lf_attention_backward(a.dq, a.dk, a.dv, a.ds, a.dout, a.prob, a.att, drop, a.q, a.k, a.v, B, g.T, g.S,
+                          g.H, g.kd, g.vd);
+    int ik = nd->n_in > 2 ? 2 : 1;
+    projection_backward(c->dxs[0], dw + g.wq, nb ? dw + g.bq : NULL, a.dq, c->xs[0], w + g.wq, B * g.T,
+                        g.Dq, g.HK);
+    /* the key bias adds q . bk to every score of a row, which the softmax
+     * ignores: its gradient is exactly 0 (the sums of dk would give
+     * rounding noise, on which Adam would take full steps) */
+    projection_backward(c->dxs[ik], dw + g.wk, NULL, a.dk, c->xs[ik], w + g.wk, B * g.S, g.Dk, g.HK);
+    projection_backward(c->dxs[1], dw + g.wv, nb ? dw + g.bv : NULL, a.dv, c->xs[1], w + g.wv, B * g.S,
+                        g.Dv, g.HV);
+}
+
+static void mha_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    lf_buf_printf(b, ",\"num_heads\":%zu,\"key_dim\":%zu,\"value_dim\":%zu,\"dropout\":", nd->heads,
+                  nd->key_dim, nd->value_dim);
+    lf_buf_json_float(b, nd->rate);
+    lf_buf_printf(b, ",\"use_bias\":%s,\"output_shape\":%zu,\"l2\":", nd->use_bias ? "true" : "false",
+                  nd->shape[1]);
+    lf_buf_json_float(b, nd->l2);
+}
+
+static lf_status mha_size(const lf_json *L, const char *key, size_t hi, size_t *out, const char *where,
+                          lf_err *e) {
+    if (!lf_json_size(lf_json_get(L, key), out) || *out == 0 || *out > hi)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be an integer in 1..%zu", where, key, hi);
+    return LF_OK;
+}
+
+static lf_status mha_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                          lf_err *e) {
+    (void)m;
+    if (n_in < 2 || n_in > 3)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: MultiHeadAttention takes 2 or 3 inbound layers", where);
+    lf_status st;
+    if ((st = mha_size(L, "num_heads", 4096, &nd->heads, where, e)) ||
+        (st = mha_size(L, "key_dim", 65536, &nd->key_dim, where, e)) ||
+        (st = mha_size(L, "value_dim", 65536, &nd->value_dim, where, e)) ||
+        (st = mha_size(L, "output_shape", LF_ARCH_MAX_DIM, &nd->dim, where, e)) ||
+        (st = lf_arch_float(L, "dropout", 0, 0.999f, &nd->rate, where, e)) ||
+        (st = lf_arch_bool(L, "use_bias", &nd->use_bias, where, e)))
+        return st;
+    if (lf_json_get(L, "l2") && (st = lf_arch_float(L, "l2", 0, 1e6f, &nd->l2, where, e)) != LF_OK) return st;
+    return LF_OK;
+}
+
+static const char *const mha_keys[] = {"name",     "type",     "inbound",      "num_heads", "key_dim",
+                                       "value_dim", "dropout", "use_bias", "output_shape", "l2",
+                                       NULL};
+
+const lf_layer_type lf_type_mha = {
+    .type = "MultiHeadAttention",
+    .prefix = "multi_head_attention",
+    .keys = mha_keys,
+    .l2 = 1,
+    .masking = LF_MASKING_FIRST, /* the query's mask */
+    .infer = mha_infer,
+    .weights = mha_weights,
+    .init = mha_init,
+    .forward = mha_forward,
+    .backward = mha_backward,
+    .write_json = mha_json,
+    .read_json = mha_read,
+};
+
+int lf_multi_head_attention(lf_model *m, int query, int value, int key, size_t num_heads, size_t key_dim,
+                            size_t value_dim, float dropout, int use_bias, size_t output_dim,
+                            const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.heads = num_heads;
+    nd.key_dim = key_dim;
+    nd.value_dim = value_dim ? value_dim : key_dim;
+    nd.rate = dropout;
+    nd.use_bias = use_bias != 0;
+    nd.dim = output_dim;
+    int in[3] = {query, value, key};
+    return lf_node_add(m, &lf_type_mha, LF_K_MHA, nd, in, key >= 0 ? 3 : 2, name);
+}

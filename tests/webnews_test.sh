@@ -1,0 +1,78 @@
+#!/bin/sh
+# webnews_test.sh — runs the Web_News example (examples/webnews.c) in
+# --quick --json mode (400 training items, a few epochs) on
+# ../shared/data/webnews, when present, and checks that it succeeds, that
+# its last line is one JSON object with every model's test accuracy (the
+# keys image, text, concat_head, wavg, wavg_class, late_fusion and the
+# remedies' models, each a number in [0, 1]), and that the text branch and
+# the late fusion are above chance (0.1) by a margin: at least 0.3.  Also
+# checks the missing-folder message and exit status 2, and a bad option.
+# Run from the repository root; LF_BUILD = build folder; WEBNEWS_DATA
+# overrides the data folder.  Without the data the run is skipped, a
+# failure under CI=true.
+# Last line: "webnews: N passed, N failed[, 1 skipped]"; exit status non-zero
+# on failure.
+cd "$(dirname "$0")/.." || exit 1
+BUILD=${LF_BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$(pwd)/$BUILD ;; esac
+BIN=$BUILD/examples/webnews
+DATA=${WEBNEWS_DATA:-../shared/data/webnews}
+pass=0; fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+if [ ! -x "$BIN" ]; then
+    bad "$BIN is not built"
+    echo "webnews: $pass passed, $fail failed"
+    exit 1
+fi
+
+tmp=$(mktemp -d /tmp/webnews_test.XXXXXX) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+"$BIN" "$tmp/none" --quick >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && ok || bad "missing folder: exit status $rc, expected 2"
+grep -q "^webnews: data folder '$tmp/none' not found; it must hold the Web_News files" "$tmp/err" && ok ||
+    bad "missing folder message: $(cat "$tmp/err")"
+"$BIN" "$DATA" --seed x >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && ok || bad "--seed x: exit status $rc, expected 2"
+[ "$(cat "$tmp/err")" = "webnews: --seed must be an integer in 0..1000000, got 'x'" ] && ok ||
+    bad "--seed x message: $(cat "$tmp/err")"
+
+if [ ! -f "$DATA/train_images.npy" ]; then
+    if [ "${CI:-}" = true ]; then
+        bad "$DATA/train_images.npy not found (skipped under CI=true)"
+        echo "webnews: $pass passed, $fail failed"
+    else
+        echo "SKIP: $DATA/train_images.npy not found, the webnews run is skipped"
+        echo "webnews: $pass passed, $fail failed, 1 skipped"
+    fi
+    [ $fail -eq 0 ]; exit $?
+fi
+
+# one thread: the quick run is short, and OpenMP's threads only wait on a
+# machine that runs the other tests beside it
+OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --json >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 0 ] && ok || { bad "webnews --quick --json exited $rc"; cat "$tmp/err"; }
+
+json=$(tail -n 1 "$tmp/out")
+# the shape: {"name": number, ...} and nothing else on the line
+if printf '%s\n' "$json" | grep -Eq '^\{"[a-z_]+": [0-9.]+(, "[a-z_]+": [0-9.]+)*\}$'; then ok
+else bad "last line is not a JSON object of accuracies: $json"; fi
+for k in image text concat_head wavg wavg_class late_fusion wavg_loss_weights wavg_frozen concat_head_frozen; do
+    v=$(printf '%s\n' "$json" | sed -n -E "s/.*[{ ]\"$k\": ([0-9.]+)[,}].*/\1/p")
+    if [ -z "$v" ]; then bad "no key $k in $json"; continue; fi
+    if awk -v v="$v" 'BEGIN { exit !(v >= 0 && v <= 1) }'; then ok; else bad "$k = $v is not in [0, 1]"; fi
+    case $k in
+    text|late_fusion)
+        if awk -v v="$v" 'BEGIN { exit !(v >= 0.3) }'; then ok
+        else bad "$k = $v, expected at least 0.3 (chance 0.1)"; fi ;;
+    esac
+done
+n=$(printf '%s\n' "$json" | grep -o '"[a-z_]*":' | wc -l)
+[ "$n" -eq 9 ] && ok || bad "$n keys in $json, expected 9"
+# the table: one row per model, then the goal line
+grep -Eq '^late_fusion +[0-9.]+% ' "$tmp/out" && ok || bad "no late_fusion row in the table"
+grep -q '^best fused model ' "$tmp/out" && ok || bad "no summary line"
+
+echo "webnews: $pass passed, $fail failed"
+[ $fail -eq 0 ]
