@@ -76,7 +76,7 @@ int cli_cmd_seed_example(const struct cli_opts *o) {
         m = NULL;
         goto done;
     }
-    if (o->history && (rc = write_history(m, o->history)) != 0) goto done;
+    if (o->history && o->rank == 0 && (rc = write_history(m, o->history)) != 0) goto done; /* rank 0 writes */
     double mx = w[0] > w[1] ? w[0] : w[1];
     double e0 = exp(w[0] - mx), e1 = exp(w[1] - mx);
     if (o->rank == 0) printf("weights: %.6f %.6f\n", e0 / (e0 + e1), e1 / (e0 + e1));
@@ -179,7 +179,7 @@ int cli_cmd_head_example(const struct cli_opts *o) {
         goto done;
     }
     const lf_history *hist = lf_model_history(m);
-    if (o->history && (rc = write_history(m, o->history)) != 0) goto done;
+    if (o->history && o->rank == 0 && (rc = write_history(m, o->history)) != 0) goto done; /* rank 0 writes */
     printf("image model alone (test):  accuracy %.4f  (reliable on classes 0, 1)\n",
            argmax_accuracy(xte[0], y + NTR, NTE));
     printf("text model alone (test):   accuracy %.4f  (reliable on classes 1, 2)\n",
