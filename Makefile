@@ -5,13 +5,16 @@
 #                   first runs `make deps` when a package the tests use is missing
 #   make demo       runs the main job with no input files
 #   make san        the tests under AddressSanitizer + UBSan (CC=gcc or clang)
-#   make bench      benchmarks against PyTorch, numpy and scikit-learn
+#   make bench      benchmarks against PyTorch, numpy and scikit-learn (MPI=1: B10,
+#                   bench/mpi.sh: 1 against 2 ranks)
 #   make python     installs the Python package
 #   make fuzz       builds the libFuzzer targets (clang) into build-fuzz/ and
 #                   runs each for FUZZ_SECONDS seconds (see fuzz/README.md)
 #   make deps       installs the Debian packages the tests need, if missing
 #   make install    library, header, tool, man page and pkg-config file under
 #                   $(DESTDIR)$(PREFIX) (default /usr/local); make uninstall
+#   make MPI=1      the library, tool and examples with MPI (mpicc, -DLF_HAVE_MPI)
+#                   in build-mpi/ (see README, "MPI"); `make test` builds it too
 #
 # Variables: CC, BUILD (output folder), SAN (e.g. address,undefined), OPT, OMP (-fopenmp;
 # empty for a build without threads),
@@ -20,6 +23,17 @@
 # PREFIX, DESTDIR, BINDIR, LIBDIR, INCLUDEDIR, MANDIR (make install).
 
 CC      ?= cc
+# MPI=1: built with mpicc (Open MPI's wrapper around $(CC) when CC is given)
+# and -DLF_HAVE_MPI, into its own folder; the default build needs no MPI.
+MPI     ?= 0
+MPICC   ?= mpicc
+ifeq ($(MPI),1)
+BUILD   ?= build-mpi
+ifneq ($(origin CC),default)
+export OMPI_CC := $(CC)
+endif
+override CC := $(MPICC)
+endif
 BUILD   ?= build
 OPT     ?= -O3
 SAN     ?=
@@ -59,6 +73,9 @@ ifeq ($(HAVE_JPEG),1)
 CFLAGS_BASE += -DLF_HAVE_JPEG $(shell pkg-config --cflags libjpeg)
 IMGLIBS += $(shell pkg-config --libs libjpeg)
 endif
+ifeq ($(MPI),1)
+CFLAGS_BASE += -DLF_HAVE_MPI
+endif
 CFLAGS  := $(CFLAGS_BASE) $(EXTRA_CFLAGS)
 # The version is LF_VERSION in include/latefuse.h; the shared library's
 # SONAME carries its major number (liblatefuse.so.MAJOR).
@@ -74,7 +91,7 @@ EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
 .PHONY: all test test-build demo san tsan clean golden deps bench python fuzz fuzz-build fuzz-bins \
-        install uninstall
+        install uninstall mpi-build
 all: $(BUILD)/liblatefuse.a $(BUILD)/liblatefuse.so $(BUILD)/latefuse $(EXAMPLE_BIN) \
      $(BUILD)/latefuse.1
 
@@ -163,7 +180,19 @@ test:
 	@$(MAKE) --no-print-directory test-build
 	@sh tests/run.sh $(BUILD)
 
-test-build: all $(TEST_BIN)
+test-build: all $(TEST_BIN) mpi-build
+
+# The MPI variant next to a plain build (tests/mpi_test.sh runs it under
+# mpirun): $(BUILD)-mpi, when mpicc is installed (`make deps` installs it).
+mpi-build:
+ifeq ($(MPI)$(SAN),0)
+	@if command -v $(MPICC) >/dev/null 2>&1; then \
+	    $(MAKE) --no-print-directory all MPI=1 BUILD=$(BUILD)-mpi; \
+	else echo "make test: $(MPICC) is missing (make deps installs Open MPI): no MPI build"; fi
+else ifeq ($(MPI)$(SAN),1)
+	@# `make test MPI=1`: the plain build that mpi_test.sh checks this one against
+	@case "$(BUILD)" in *-mpi) $(MAKE) --no-print-directory all MPI=0 BUILD=$(BUILD:-mpi=) ;; esac
+endif
 
 demo: all
 	./$(BUILD)/latefuse demo
@@ -202,7 +231,11 @@ fuzz: fuzz-build
 # Benchmarks against PyTorch / numpy / scikit-learn (see bench/README.md).
 bench: all
 	sh tests/deps.sh bench
+ifeq ($(MPI),1)
+	sh bench/mpi.sh $(BUILD)
+else
 	sh bench/run.sh $(BUILD)
+endif
 
 # Installs the Python package (needs python3-numpy).
 python: $(BUILD)/liblatefuse.so

@@ -566,6 +566,19 @@ typedef struct lf_fit_options {
      * val_n rows */
     const struct lf_typed_array *val_arrays;
     const float *const *val_ys;
+    /* NULL (default): one process.  Else a pointer to an MPI_Comm (the
+     * library built with MPI=1), a collective call, data-parallel: rank 0's
+     * weights are broadcast first; every batch's rows are split over the
+     * ranks (each gathers only its slice), their gradients summed in rank
+     * order on every rank (the same bits everywhere), then the same
+     * optimizer step.  Every rank passes the same rows and options.
+     * Deterministic for a given number of ranks P; the sums' grouping
+     * differs between values of P, so the bits do too (rounding only).
+     * Models with BatchNormalization that trains, or with layers that draw
+     * random numbers in training (Dropout, noise, augmentation), are
+     * refused (LF_ERR_ARG) for P > 1.  A build without MPI returns
+     * LF_ERR_ARG. */
+    const void *mpi_comm;
 } lf_fit_options;
 
 lf_fit_options lf_fit_defaults(void);
@@ -814,6 +827,14 @@ typedef struct lf_fusion_options {
                              predictions of the fitting rows); default 1 */
     size_t k;             /* knora-e, knora-u, ola, lca: neighbours in the
                              region of competence, 1..1000; 0 = 7 */
+    const void *mpi_comm; /* NULL (default): one process; else a pointer to
+                             an MPI_Comm (the library built with MPI=1):
+                             lf_fusion_compare and auto's cross-validation
+                             spread their (candidate, fold) work over its
+                             ranks (a collective call: every rank calls with
+                             the same inputs and gets the same table, the
+                             same bits as one process).  A build without MPI
+                             returns LF_ERR_ARG. */
 } lf_fusion_options;
 
 lf_fusion_options lf_fusion_defaults(void);
@@ -1038,6 +1059,19 @@ typedef struct lf_predict_files_options {
                                    for a fusion fitted on logits every file
                                    is RAW); such files, and one-column ones,
                                    are read whole */
+    const void *mpi_comm;     /* NULL: one process; else a pointer to an
+                                 MPI_Comm (the library built with MPI=1),
+                                 a collective call: each rank fuses its
+                                 own range of rows (reading only those of
+                                 a streamed .npy) and writes them at their
+                                 place in rank 0's temporary file, which
+                                 rank 0 renames once every rank succeeded;
+                                 any rank's failure (the first failing
+                                 rows' message, on every rank) removes it.
+                                 The same bytes as one process.  Outputs
+                                 must be files (not "-" or a FIFO); temp
+                                 is told on rank 0 only.  A build without
+                                 MPI returns LF_ERR_ARG. */
 } lf_predict_files_options;
 
 typedef struct lf_predict_files_result {

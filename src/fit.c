@@ -3,7 +3,14 @@
  * over the graph driver.  Every buffer a training step needs (workspace,
  * gathered batch, index permutation) is allocated before the first epoch;
  * the step itself allocates nothing.
+ *
+ * Data-parallel over MPI ranks (lf_fit_options.mpi_comm, dist.h): rank 0's
+ * weights are broadcast, each rank runs forward and backward on its slice
+ * of every batch (the loss normalised by the whole batch's rows), the
+ * per-rank gradients and loss sums are gathered and summed in rank order,
+ * and every rank takes the same step.
  */
+#include "dist.h"
 #include "kernels.h"
 #include "layers/layer.h"
 #include "testing.h"
@@ -385,12 +392,12 @@ lf_status lf_model_predict_arrays(const lf_model *m, const lf_typed_array *x, si
  * inputs when asked.  Returns the weighted loss sum (outputs_loss) and adds
  * per output into lk, ck. */
 static double train_batch(lf_model *m, lf_ws *ws, const float *const *x, const float *const *t,
-                          const float *w, size_t B, int training, lf_rng *rng, int input_grads, double *lk,
-                          size_t *ck) {
+                          const float *w, size_t B, double B_norm, int training, lf_rng *rng, int input_grads,
+                          double *lk, size_t *ck) {
     ws->logits_only = 1; /* the fused losses need no softmax output */
     lf_graph_forward(m, ws, x, B, training, rng);
     ws->logits_only = 0;
-    double lsum = outputs_loss(m, ws, t, w, B, (double)B, 1, lk, ck);
+    double lsum = outputs_loss(m, ws, t, w, B, B_norm, 1, lk, ck);
     lf_graph_backward(m, ws, m->grads, B, input_grads);
     return lsum;
 }
@@ -442,7 +449,7 @@ lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t,
     /* output k's n x cols_k targets follow output k-1's */
     for (size_t k = 0, off = 0; k < m->n_outputs; k++) tp[k] = t + off, off += n * out_cols(m, k);
     memset(m->grads, 0, m->n_params * sizeof *m->grads);
-    double lsum = train_batch(m, &ws, x, tp, NULL, n, training, &m->rng, input_grads != NULL, NULL, NULL);
+    double lsum = train_batch(m, &ws, x, tp, NULL, n, (double)n, training, &m->rng, input_grads != NULL, NULL, NULL);
     double pen = lf_l2_penalty(m, m->grads);
     for (size_t i = 0; i < plan.n_dead; i++)
         memset(m->grads + plan.dead[2 * i], 0, plan.dead[2 * i + 1] * sizeof(float));
@@ -550,12 +557,19 @@ typedef struct fit_run {
     lf_ws eval_ws;
     lf_rng rng;
     lf_progress pr;
+    lf_dist d;        /* the ranks (one without a communicator) */
+    float *gall;      /* P > 1: every rank's gradients */
+    double *sall;     /* P > 1: every rank's step sums (loss, drew, lk, ck) */
+    double *smine;
+    lf_status st;     /* a failed collective call (message in st_err) */
+    lf_err st_err;
 } fit_run;
 
 static void fit_run_free(fit_run *r) {
     LF_FREE(r->xb_block), LF_FREE(r->tb), LF_FREE(r->wb), LF_FREE(r->best);
     LF_FREE(r->xb), LF_FREE(r->bidx), LF_FREE(r->next), LF_FREE(r->ema);
     LF_FREE(r->tp), LF_FREE(r->lk), LF_FREE(r->ck), LF_FREE(r->plan.runs);
+    LF_FREE(r->gall), LF_FREE(r->sall), LF_FREE(r->smine);
     lf_ids_free(&r->idx);
     lf_ws_free(&r->eval_ws);
 }
@@ -618,14 +632,25 @@ static lf_status fit_alloc(fit_run *r) {
         lf_ws_free(&m->train_ws);
         if (lf_ws_init(&m->train_ws, m, r->B, 1, NULL, 0) != LF_OK) eval_ok = 0;
     }
+    size_t P = (size_t)r->d.size, S = 2 + 2 * r->K; /* a step's sums: loss, drew, lk[K], ck[K] */
+    int dist_ok = P == 1 || ((r->gall = lf_alloc_array(P, (m->n_params ? m->n_params : 1) * sizeof(float))) &&
+                             (r->sall = lf_alloc_array(P, S * sizeof(double))) &&
+                             (r->smine = lf_alloc_array(S, sizeof(double))));
     if (!r->xb_block || !r->tb || !r->wb || !r->xb || !r->tp || !r->lk || !r->ck || !plan_ok || !idx_ok ||
-        !r->bidx || !r->next || !hist || !eval_ok || (keep_best && !r->best) || (m->opt.use_ema && !r->ema)) {
+        !r->bidx || !r->next || !hist || !eval_ok || (keep_best && !r->best) || (m->opt.use_ema && !r->ema) ||
+        !dist_ok) {
         fit_run_free(r);
         return lf_model_fail(m, LF_ERR_NOMEM, "fit: out of memory for the training buffers");
     }
     float *p = r->xb_block;
     for (size_t i = 0; i < m->n_inputs; i++) r->xb[i] = p, p += rows_buf * m->nodes[m->inputs[i]].dim;
     for (size_t i = 0; i < r->n_train; i++) lf_ids_set(r->idx, i, i);
+    /* every rank starts from rank 0's weights */
+    lf_status bst = lf_dist_bcast(&r->d, m->params, m->n_params * sizeof(float), 0, &m->err);
+    if (bst != LF_OK) {
+        fit_run_free(r);
+        return bst;
+    }
     if (r->ema) memcpy(r->ema, m->params, m->n_params * sizeof(float));
     memset(m->grads, 0, m->n_params * sizeof *m->grads); /* each step leaves them zero */
     lf_rng_seed(&r->rng, o->seed);
@@ -639,6 +664,59 @@ static lf_status fit_alloc(fit_run *r) {
     memset(&r->pr, 0, sizeof r->pr);
     r->pr.epochs = o->epochs;
     return LF_OK;
+}
+
+/* P > 1: forward and backward on this rank's nl rows of the nb of the
+ * step (the loss over nb), then every rank's gradients and sums gathered
+ * and added in rank order, so that every rank holds the same bits.  A rank
+ * whose slice drew random numbers (dropout, noise) fails the fit on every
+ * rank: the draws would depend on the number of ranks.  0 on failure
+ * (r->st set, the gradients zero). */
+static int sum_over_ranks(fit_run *r, size_t nl, size_t nb, double *lsum) {
+    lf_model *m = r->m;
+    size_t K = r->K, S = 2 + 2 * K, P = (size_t)r->d.size, np = m->n_params;
+    double *lk = r->smine + 2, *ckd = r->smine + 2 + K;
+    size_t ck[64];
+    memset(r->smine, 0, S * sizeof *r->smine);
+    memset(ck, 0, sizeof ck);
+    if (nl) {
+        lf_rng before = r->rng;
+        r->smine[0] = train_batch(m, &m->train_ws, (const float *const *)r->xb, r->tp, r->weighted ? r->wb : NULL,
+                                  nl, (double)nb, 1, &r->rng, 0, lk, K <= 64 ? ck : NULL);
+        r->smine[1] = memcmp(&before, &r->rng, sizeof before) != 0;
+        r->rng = before;
+        for (size_t k = 0; k < K && k < 64; k++) ckd[k] = (double)ck[k];
+    }
+    lf_status st = lf_dist_allgather(&r->d, r->smine, S, r->sall, &r->st_err);
+    if (st == LF_OK) st = lf_dist_allgather_f(&r->d, m->grads, np, r->gall, &r->st_err);
+    if (st != LF_OK) {
+        r->st = st;
+        memset(m->grads, 0, np * sizeof *m->grads);
+        return 0;
+    }
+    for (size_t q = 0; q < P; q++)
+        if (r->sall[q * S + 1] != 0) {
+            r->st = lf_fail(&r->st_err, LF_ERR_ARG,
+                            "fit over %zu MPI ranks: the model draws random numbers in training (dropout, noise or "
+                            "augmentation), which would depend on the number of ranks; train it on one process", P);
+            memset(m->grads, 0, np * sizeof *m->grads);
+            return 0;
+        }
+    for (size_t j = 0; j < np; j++) { /* rank 0's, then rank 1's, ... */
+        float g = r->gall[j];
+        for (size_t q = 1; q < P; q++) g += r->gall[q * np + j];
+        m->grads[j] = g;
+    }
+    double l = r->sall[0];
+    for (size_t q = 1; q < P; q++) l += r->sall[q * S];
+    *lsum += l;
+    for (size_t k = 0; k < K; k++) {
+        double lt = 0, ct = 0;
+        for (size_t q = 0; q < P; q++) lt += r->sall[q * S + 2 + k], ct += r->sall[q * S + 2 + K + k];
+        r->lk[k] += lt;
+        r->ck[k] += (size_t)ct;
+    }
+    return 1;
 }
 
 /* Step s of the epoch: gather its rows (prefetching the next step's),
@@ -657,20 +735,26 @@ static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum) {
         size_t *t = r->bidx;
         r->bidx = r->next, r->next = t;
     }
-    src->gather(src->ctx, r->bidx, nb, r->xb, r->tb);
-    batch_targets(r, nb);
+    /* this rank's slice [a, a + nl) of the batch (all of it on one) */
+    size_t P = (size_t)r->d.size, a = nb * (size_t)r->d.rank / P, nl = nb * ((size_t)r->d.rank + 1) / P - a;
+    src->gather(src->ctx, r->bidx + a, nl, r->xb, r->tb);
+    batch_targets(r, nl);
     if (src->prefetch && s + 1 < r->steps) {
         size_t r1 = r0 + nb, n1 = n_train - r1 < B ? n_train - r1 : B;
         for (size_t i = 0; i < n1; i++) r->next[i] = (size_t)lf_ids_get(r->idx, r1 + i);
         src->prefetch(src->ctx, r->next, n1);
     }
-    for (size_t i = 0; r->weighted && i < nb; i++) {
-        float w = o->sample_weight ? o->sample_weight[r->bidx[i]] : 1.0f;
+    for (size_t i = 0; r->weighted && i < nl; i++) {
+        float w = o->sample_weight ? o->sample_weight[r->bidx[a + i]] : 1.0f;
         if (o->class_weight) w *= o->class_weight[target_class(m, r->tb + i * r->tc, m->nodes[m->output].dim)];
         r->wb[i] = w;
     }
-    *lsum += train_batch(m, &m->train_ws, (const float *const *)r->xb, r->tp, r->weighted ? r->wb : NULL, nb, 1,
-                         &r->rng, 0, r->lk, r->ck);
+    if (P == 1) {
+        *lsum += train_batch(m, &m->train_ws, (const float *const *)r->xb, r->tp, r->weighted ? r->wb : NULL, nb,
+                             (double)nb, 1, &r->rng, 0, r->lk, r->ck);
+    } else if (!sum_over_ranks(r, nl, nb, lsum)) {
+        return nb;
+    }
     *pen_sum += lf_l2_penalty(m, m->grads) * (double)nb;
     optimizer_step(m, &r->plan);
     if (r->ema) {
@@ -696,8 +780,9 @@ static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out)
     r->pr.epoch = e + 1, r->pr.steps = steps;
     if (o->progress) report(o, &r->pr, LF_PROGRESS_EPOCH_BEGIN);
     if (o->shuffle) lf_ids_shuffle(r->idx, n_train, &r->rng);
-    for (size_t s = 0, seen = 0; s < steps; s++) {
+    for (size_t s = 0, seen = 0; s < steps && r->st == LF_OK; s++) {
         seen += fit_step(r, s, &lsum, &pen_sum);
+        if (r->st != LF_OK) return;
         if (o->progress && (now_s() - last_draw > 0.1 || s + 1 == steps)) {
             last_draw = now_s();
             r->pr.step = s + 1, r->pr.seconds = last_draw - t0;
@@ -745,13 +830,28 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
     fit_run r;
     memset(&r, 0, sizeof r);
     r.m = m, r.o = o, r.src = src, r.vsrc = vsrc, r.n_train = n_train, r.vfirst = vfirst, r.n_val = n_val;
-    lf_status st = fit_alloc(&r);
+    lf_status st = lf_dist_open(&m->err, o->mpi_comm, &r.d);
+    if (st != LF_OK) return st;
+    for (size_t id = 0; r.d.size > 1 && id < m->n_nodes; id++) {
+        const lf_node *nd = &m->nodes[id];
+        /* batch statistics would be each rank's slice's */
+        if (nd->needed && lf_type_of(nd)->frozen_infers && !nd->frozen)
+            return lf_model_fail(m, LF_ERR_ARG,
+                                 "fit over %d MPI ranks: layer '%s' (%s) trains on batch statistics, which are not "
+                                 "yet shared between ranks; train it on one process", r.d.size, nd->name,
+                                 lf_type_of(nd)->type);
+    }
+    st = fit_alloc(&r);
     if (st != LF_OK) return st;
     size_t wait = 0;
     double best = INFINITY;
     for (size_t e = 0; e < o->epochs; e++) {
         double loss, vloss;
         fit_epoch(&r, e, &loss, &vloss);
+        if (r.st != LF_OK) {
+            st = lf_model_fail(m, r.st, "%s", r.st_err.msg);
+            break;
+        }
         if (!isfinite(loss) || (n_val && !isfinite(vloss))) {
             st = lf_model_fail(m, LF_ERR_NUMERIC,
                                "fit: training diverged at epoch %zu (the loss is not finite); "

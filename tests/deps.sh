@@ -18,13 +18,15 @@
 #   python3-venv, python3-pip   the package's install into a virtual environment
 #   chromium                    report_test.sh renders `latefuse report`'s
 #                               page headless and checks the screenshot
+#   openmpi-bin, libopenmpi-dev  the MPI build (`make MPI=1`: mpicc) and its
+#                               tests under mpirun (tests/mpi_test.sh)
 # `sh tests/deps.sh bench` adds what `make bench` needs: an
 # optimised BLAS (OpenBLAS, OpenMP build) so that the PyTorch and numpy peers
 # are measured at their best.
 # `apt-get update` runs only when something is missing and the package
 # lists are absent or an install without it fails.  Needs root (or sudo).
 set -eu
-PKGS="make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev zlib1g-dev clang libclang-rt-14-dev libomp-14-dev python3-numpy python3-torch python3-pytest python3-setuptools python3-wheel python3-sklearn python3-venv python3-pip locales chromium"
+PKGS="make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev zlib1g-dev clang libclang-rt-14-dev libomp-14-dev python3-numpy python3-torch python3-pytest python3-setuptools python3-wheel python3-sklearn python3-venv python3-pip locales chromium openmpi-bin libopenmpi-dev"
 [ "${1:-}" = bench ] && PKGS="$PKGS libopenblas0-openmp"
 
 installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
@@ -37,7 +39,7 @@ installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'
 # is a failure under CI=true).
 if [ "${1:-}" = test ]; then
     missing=""
-    for p in make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev zlib1g-dev python3-numpy python3-torch python3-pytest python3-sklearn python3-venv python3-pip locales chromium; do
+    for p in make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev zlib1g-dev python3-numpy python3-torch python3-pytest python3-sklearn python3-venv python3-pip locales chromium openmpi-bin libopenmpi-dev; do
         installed "$p" || missing="$missing $p"
     done
     [ -z "$missing" ] && exit 0

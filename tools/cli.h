@@ -88,6 +88,8 @@ struct cli_opts {
     const char *report;          /* demo --report FILE */
     int argc;                    /* the command line as given (report shows it) */
     char **argv;
+    int rank, ranks;             /* this process in the MPI job (mpi.c); 0, 1 */
+    const void *mpi_comm;        /* the library's communicator; NULL: one process */
 };
 
 /* ----------------------------------------------------------- args.c */
@@ -236,12 +238,18 @@ int cli_cmd_inspect(const struct cli_opts *o);
 int cli_cmd_demo(const struct cli_opts *o);
 int cli_cmd_report(const struct cli_opts *o);
 
-/* Prints "latefuse: MSG" on stderr (one line). */
+/* Prints "latefuse: MSG" on stderr (one line); "latefuse: rank R: MSG"
+ * on a rank R > 0 of an MPI job. */
 void cli_error(const char *msg);
+/* Sets the rank that cli_error names (once, at the start). */
+void cli_error_rank(int rank);
 /* Prints the error and returns the exit status for a failed status:
  * 2 for bad input (FORMAT, SHAPE, ARG, NUMERIC, and IO when `input` is set:
  * a file that cannot be read), 1 otherwise. */
 int cli_fail(lf_status st, const char *msg, int input);
+/* The exit status cli_fail returns, without printing (a rank other than 0
+ * of an MPI job, for a failure every rank shares and rank 0 reports). */
+int cli_exit_status(lf_status st, int input);
 
 /* ---------------------------------------------------------- guard.c */
 
@@ -286,5 +294,15 @@ void cli_progress_fit(lf_fit_options *o, int quiet);
 /* The progress of compare and the learned methods' fits on stderr, on a
  * terminal only (silent otherwise). */
 void cli_progress_fusion(lf_fusion_options *o, int quiet);
+
+/* ------------------------------------------------------------ mpi.c */
+
+/* MPI_Init (a build with MPI) and o->rank, o->ranks, o->mpi_comm (NULL
+ * with one rank); rank 0 of 1 without MPI. */
+void cli_mpi_start(int *argc, char ***argv, struct cli_opts *o);
+/* The largest exit status over the ranks (every rank calls it). */
+int cli_mpi_agree(const struct cli_opts *o, int rc);
+/* MPI_Finalize; returns rc. */
+int cli_mpi_finish(const struct cli_opts *o, int rc);
 
 #endif

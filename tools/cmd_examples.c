@@ -53,7 +53,7 @@ int cli_cmd_seed_example(const struct cli_opts *o) {
         goto done;
     }
     st = lf_seed_network(m, D, 32, NULL, NULL); /* Keras' names, adam */
-    if (!st) st = lf_model_summary(m, stdout);
+    if (!st && o->rank == 0) st = lf_model_summary(m, stdout); /* under mpirun: rank 0 prints */
     if (st) {
         rc = model_fail(m, st);
         m = NULL;
@@ -65,7 +65,8 @@ int cli_cmd_seed_example(const struct cli_opts *o) {
     fo.epochs = epochs;
     fo.batch_size = 32;
     fo.seed = o->seed;
-    cli_progress_fit(&fo, o->quiet);
+    fo.mpi_comm = o->mpi_comm; /* under mpirun: data-parallel over the ranks */
+    cli_progress_fit(&fo, o->quiet || o->rank);
     const float *x[2] = {x1, x2};
     float w[2];
     st = lf_model_fit(m, x, y, N, &fo);
@@ -75,10 +76,10 @@ int cli_cmd_seed_example(const struct cli_opts *o) {
         m = NULL;
         goto done;
     }
-    if (o->history && (rc = write_history(m, o->history)) != 0) goto done;
+    if (o->history && o->rank == 0 && (rc = write_history(m, o->history)) != 0) goto done; /* rank 0 writes */
     double mx = w[0] > w[1] ? w[0] : w[1];
     double e0 = exp(w[0] - mx), e1 = exp(w[1] - mx);
-    printf("weights: %.6f %.6f\n", e0 / (e0 + e1), e1 / (e0 + e1));
+    if (o->rank == 0) printf("weights: %.6f %.6f\n", e0 / (e0 + e1), e1 / (e0 + e1));
 done:
     lf_model_free(m);
     free(x1);
@@ -178,7 +179,7 @@ int cli_cmd_head_example(const struct cli_opts *o) {
         goto done;
     }
     const lf_history *hist = lf_model_history(m);
-    if (o->history && (rc = write_history(m, o->history)) != 0) goto done;
+    if (o->history && o->rank == 0 && (rc = write_history(m, o->history)) != 0) goto done; /* rank 0 writes */
     printf("image model alone (test):  accuracy %.4f  (reliable on classes 0, 1)\n",
            argmax_accuracy(xte[0], y + NTR, NTE));
     printf("text model alone (test):   accuracy %.4f  (reliable on classes 1, 2)\n",

@@ -35,7 +35,8 @@ static lf_fusion_options options_of(const struct cli_opts *o) {
     if (o->ensemble_size) opt.ensemble_size = o->ensemble_size;
     if (o->bags) opt.bags = o->bags;
     opt.k = o->k;
-    cli_progress_fusion(&opt, o->quiet);
+    opt.mpi_comm = o->mpi_comm; /* compare and auto: every rank takes part */
+    cli_progress_fusion(&opt, o->quiet || o->rank);
     return opt;
 }
 
@@ -54,6 +55,26 @@ static int load_labelled(const struct cli_opts *o, cli_inputs *in, lf_names *cla
         return cli_fail(st, e.msg, 1);
     }
     return 0;
+}
+
+/* After loading on every rank of an MPI job: whether some rank failed
+ * (then this one gives up too, before the library's collective calls;
+ * the rank that failed said why).  Frees the inputs of a rank that loaded
+ * them.  Returns the job's exit status, 0 when every rank loaded. */
+static int agree_loaded(const struct cli_opts *o, int rc, cli_inputs *in, lf_names *classes, int **y) {
+    int job = cli_mpi_agree(o, rc);
+    if (job && !rc) {
+        cli_inputs_free(in);
+        lf_names_free(classes);
+        free(*y);
+        *y = NULL;
+    }
+    return job;
+}
+
+/* A library failure that every rank shares: rank 0 says it. */
+static int shared_fail(const struct cli_opts *o, lf_fusion *f, lf_status st, int input) {
+    return o->rank ? cli_exit_status(st, input) : fusion_fail(f, st, input);
 }
 
 /* The fusion model's class names as a list (empty when it has none). */
@@ -78,22 +99,20 @@ int cli_cmd_compare(const struct cli_opts *o) {
     lf_names classes = {NULL, 0};
     int *y = NULL;
     int rc = load_labelled(o, &in, &classes, &y);
-    if (rc) return rc;
+    if ((rc = agree_loaded(o, rc, &in, &classes, &y))) return rc;
     lf_fusion *f = NULL;
     lf_compare_table *t = NULL;
     lf_status st = lf_fusion_create(&f);
-    if (st) {
-        rc = cli_fail(st, "cannot create a fusion context", 0);
-        goto done;
-    }
+    if ((rc = cli_mpi_agree(o, st ? cli_fail(st, "cannot create a fusion context", 0) : 0))) goto done;
     lf_fusion_options opt = options_of(o);
     st = lf_fusion_compare(f, (const float *const *)in.p, in.names, in.M, in.N, in.C, y,
                            o->n_methods ? o->methods : NULL, o->n_methods, &opt, &t);
     if (st) {
-        rc = fusion_fail(f, st, 1);
+        rc = shared_fail(o, f, st, 1);
         goto done;
     }
-    if (o->json) {
+    if (o->rank) { /* rank 0 prints the table */
+    } else if (o->json) {
         cli_print_compare_json(stdout, t, in.names);
     } else {
         printf("%zu samples, %zu models, %zu classes; %zu-fold stratified cross-validation, seed %llu%s\n",
@@ -115,26 +134,26 @@ int cli_cmd_fit(const struct cli_opts *o) {
     lf_names classes = {NULL, 0};
     int *y = NULL;
     int rc = load_labelled(o, &in, &classes, &y);
-    if (rc) return rc;
+    if ((rc = agree_loaded(o, rc, &in, &classes, &y))) return rc;
     lf_fusion *f = NULL;
     lf_status st = lf_fusion_create(&f);
-    if (st) {
-        rc = cli_fail(st, "cannot create a fusion model", 0);
-        goto done;
-    }
+    if ((rc = cli_mpi_agree(o, st ? cli_fail(st, "cannot create a fusion model", 0) : 0))) goto done;
     lf_fusion_options opt = options_of(o);
     opt.method = o->method;
     if (o->history && o->method != LF_FUSE_AUTO && lf_method_family(o->method) != LF_FAMILY_LEARNED) {
-        rc = cli_fail(LF_ERR_ARG, "--history needs a learned method (stack-lr, wavg, wavg-class, loglinear, mlp, "
-                      "gate or auto); this one trains no network", 1);
+        /* every rank finds it: rank 0 says it */
+        rc = o->rank ? cli_exit_status(LF_ERR_ARG, 1)
+                     : cli_fail(LF_ERR_ARG, "--history needs a learned method (stack-lr, wavg, wavg-class, loglinear, "
+                                "mlp, gate or auto); this one trains no network", 1);
         goto done;
     }
     st = lf_fusion_fit(f, (const float *const *)in.p, in.names, in.M, in.N, in.C, y, &opt);
     if (!st && classes.n) st = lf_fusion_set_class_names(f, (const char *const *)classes.names, classes.n);
     if (st) {
-        rc = fusion_fail(f, st, 1);
+        rc = shared_fail(o, f, st, 1);
         goto done;
     }
+    if (o->rank) goto done; /* every rank fitted the same model: rank 0 saves it */
     /* the history first: a fusion file on disk means the whole fit is done */
     const lf_history *hist = lf_fusion_history(f);
     char herr[512];
@@ -203,7 +222,7 @@ static int load_and_predict(const struct cli_opts *o, lf_fusion *f, cli_inputs *
  * (cli_temp_event), and its input problems are worded here. */
 int cli_cmd_predict(const struct cli_opts *o) {
     lf_fusion *f = NULL;
-    int rc = load_fusion(o, &f);
+    int rc = cli_mpi_agree(o, load_fusion(o, &f));
     if (rc) {
         lf_fusion_free(f);
         return rc;
@@ -221,6 +240,7 @@ int cli_cmd_predict(const struct cli_opts *o) {
     po.flags = (o->no_fsync ? LF_WRITE_NO_FSYNC : 0) | (o->no_mmap ? LF_READ_NO_MMAP : 0);
     po.temp = cli_temp_event, po.temp_ctx = &held;
     po.file_flags = flags;
+    po.mpi_comm = o->mpi_comm; /* under mpirun: each rank its rows */
     lf_predict_files_result res;
     lf_status st = lf_fusion_predict_files(f, names, paths, o->n_models, o->out, &po, &res);
     if (st) {
@@ -229,9 +249,14 @@ int cli_cmd_predict(const struct cli_opts *o) {
             cli_issue_message(&res.issue, cli_input_name(paths[res.file]), msg, sizeof msg);
         else
             snprintf(msg, sizeof msg, "%s", res.message);
-        rc = cli_fail(st, msg, res.input);
+        /* every rank holds the same failure: rank 0 says it */
+        rc = o->rank ? cli_exit_status(st, res.input) : cli_fail(st, msg, res.input);
         lf_fusion_free(f);
         return rc;
+    }
+    if (o->rank) { /* rank 0 reports */
+        lf_fusion_free(f);
+        return 0;
     }
     /* the summary goes to stderr when the data go to stdout */
     int to_stdout = strcmp(o->out, "-") == 0 || (o->classes_out && strcmp(o->classes_out, "-") == 0);

@@ -35,20 +35,28 @@ int main(int argc, char **argv) {
             cli_error(err);
             return CLI_EXIT_USAGE;
         }
-        cli_guard_start();
     }
+    if (o.command == CLI_NONE || o.command >= CLI_NUM_COMMANDS) {
+        fputs(lf_cli_usage(CLI_NONE), stderr);
+        return CLI_EXIT_USAGE;
+    }
+    /* an MPI job (the MPI build) before the guard's signal handlers */
+    cli_mpi_start(&argc, &argv, &o);
+    if (o.command == CLI_COMPARE || o.command == CLI_FIT || o.command == CLI_PREDICT || o.command == CLI_EVAL ||
+        o.command == CLI_REPORT)
+        cli_guard_start();
+    int rc = CLI_EXIT_USAGE;
     switch (o.command) {
-    case CLI_SEED_EXAMPLE: return cli_cmd_seed_example(&o);
-    case CLI_HEAD_EXAMPLE: return cli_cmd_head_example(&o);
-    case CLI_COMPARE: return cli_cmd_compare(&o);
-    case CLI_FIT: return cli_cmd_fit(&o);
-    case CLI_PREDICT: return cli_cmd_predict(&o);
-    case CLI_EVAL: return cli_cmd_eval(&o);
-    case CLI_INSPECT: return cli_cmd_inspect(&o);
-    case CLI_DEMO: return cli_cmd_demo(&o);
-    case CLI_REPORT: return cli_cmd_report(&o);
+    case CLI_SEED_EXAMPLE: rc = cli_cmd_seed_example(&o); break;
+    case CLI_HEAD_EXAMPLE: rc = cli_cmd_head_example(&o); break;
+    case CLI_COMPARE: rc = cli_cmd_compare(&o); break;
+    case CLI_FIT: rc = cli_cmd_fit(&o); break;
+    case CLI_PREDICT: rc = cli_cmd_predict(&o); break;
+    case CLI_EVAL: rc = cli_cmd_eval(&o); break;
+    case CLI_INSPECT: rc = cli_cmd_inspect(&o); break;
+    case CLI_DEMO: rc = cli_cmd_demo(&o); break;
+    case CLI_REPORT: rc = cli_cmd_report(&o); break;
     default: break;
     }
-    fputs(lf_cli_usage(CLI_NONE), stderr);
-    return CLI_EXIT_USAGE;
+    return cli_mpi_finish(&o, rc);
 }

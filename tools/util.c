@@ -31,8 +31,14 @@ size_t cli_argmax(const float *v, size_t n) {
     return best;
 }
 
+/* the MPI rank messages name (set once by cli_mpi_start); 0 otherwise */
+static int error_rank;
+
+void cli_error_rank(int rank) { error_rank = rank; }
+
 void cli_error(const char *msg) {
-    fprintf(stderr, "latefuse: %s\n", msg && *msg ? msg : "unknown error");
+    if (error_rank > 0) fprintf(stderr, "latefuse: rank %d: %s\n", error_rank, msg && *msg ? msg : "unknown error");
+    else fprintf(stderr, "latefuse: %s\n", msg && *msg ? msg : "unknown error");
 }
 
 int cli_fail(lf_status st, const char *msg, int input) {
@@ -42,6 +48,10 @@ int cli_fail(lf_status st, const char *msg, int input) {
         msg = buf;
     }
     cli_error(msg);
+    return cli_exit_status(st, input);
+}
+
+int cli_exit_status(lf_status st, int input) {
     switch (st) {
     case LF_ERR_FORMAT:
     case LF_ERR_SHAPE:

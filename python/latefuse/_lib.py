@@ -93,7 +93,7 @@ class FitOptions(ctypes.Structure):
                 ("restore_best_weights", c_int), ("sample_weight", c_void_p),
                 ("class_weight", c_void_p), ("n_class_weight", c_size),
                 ("seed", ctypes.c_uint64), ("progress", PROGRESS_FN), ("progress_ctx", c_void_p),
-                ("val_arrays", c_void_p), ("val_ys", c_void_p)]
+                ("val_arrays", c_void_p), ("val_ys", c_void_p), ("mpi_comm", c_void_p)]
 
 
 class History(ctypes.Structure):
@@ -116,7 +116,8 @@ class FusionOptions(ctypes.Structure):
     _fields_ = [("method", c_int), ("calibrate", c_int), ("logits", c_int), ("folds", c_size),
                 ("seed", ctypes.c_uint64), ("epochs", c_size), ("modality_dropout", ctypes.c_float),
                 ("progress", PROGRESS_FN), ("progress_ctx", c_void_p), ("metric", c_int), ("ensemble_size", c_size),
-                ("bags", c_size), ("importance", c_int), ("k", c_size)]
+                ("bags", c_size), ("importance", c_int), ("k", c_size),
+                ("mpi_comm", c_void_p)]
 
 
 class InputIssue(ctypes.Structure):
@@ -135,7 +136,7 @@ WRITE_NO_FSYNC, READ_NO_MMAP = 1, 2
 
 class PredictFilesOptions(ctypes.Structure):
     _fields_ = [("classes_path", c_char_p), ("flags", ctypes.c_uint), ("temp", TEMP_FN), ("temp_ctx", c_void_p),
-                ("file_flags", ctypes.POINTER(ctypes.c_uint))]
+                ("file_flags", ctypes.POINTER(ctypes.c_uint)), ("mpi_comm", c_void_p)]
 
 
 class PredictFilesResult(ctypes.Structure):

@@ -10,6 +10,7 @@
  * the oracle's accuracy (some present model right) as an upper bound; and,
  * per method, the accuracy when each model is absent.
  */
+#include "dist.h"
 #include "fusion/calibrate.h"
 #include "fusion/cv.h"
 #include "fusion/method.h"
@@ -34,13 +35,7 @@ typedef struct cv_ctx {
     const float **pdrop;
 } cv_ctx;
 
-static void to_array(const lf_metrics *mt, double *v) {
-    v[LF_METRIC_ACCURACY] = mt->accuracy;
-    v[LF_METRIC_MACRO_F1] = mt->macro_f1;
-    v[LF_METRIC_LOG_LOSS] = mt->log_loss;
-    v[LF_METRIC_BRIER] = mt->brier;
-    v[LF_METRIC_ECE] = mt->ece;
-}
+static void to_array(const lf_metrics *mt, double *v);
 
 static void mean_std(const lf_metrics *per, size_t K, lf_score_row *row) {
     lf_metrics mean, sd;
@@ -55,131 +50,233 @@ static lf_status split(cv_ctx *c, size_t k, size_t *n_train, size_t *n_test, lf_
     return st;
 }
 
-/* one method, cross-validated; acc_without (M) may be NULL */
-static lf_status cv_method(lf_err *e, cv_ctx *c, lf_method method, int calibrate, lf_metrics *per,
-                           double *acc_without) {
-    lf_fusion fs;
-    memset(&fs, 0, sizeof fs);
-    lf_status st = LF_OK;
-    if (acc_without) memset(acc_without, 0, c->M * sizeof *acc_without);
-    for (size_t k = 0; st == LF_OK && k < c->K; k++) {
-        size_t ntr, nte;
-        if ((st = split(c, k, &ntr, &nte, e)) != LF_OK) break;
-        st = lf_fusion_fit_rows(&fs, c->p, c->names, c->M, c->C, c->y, c->train, ntr, c->o, method,
-                                calibrate);
-        if (st != LF_OK) {
-            lf_fail(e, st, "%s, fold %zu: %s", lf_method_name(method), k + 1, fs.err.msg);
-            break;
-        }
-        for (long drop = -1; st == LF_OK && drop < (long)(acc_without ? c->M : 0); drop++) {
-            for (size_t m = 0; m < c->M; m++) c->pdrop[m] = (long)m == drop ? NULL : c->p[m];
-            lf_probs pr;
-            st = lf_probs_prepare(e, c->pdrop, c->M, c->C, c->o->logits, fs.temps, c->test, nte, &pr);
-            if (st == LF_OK) st = lf_fusion_predict_core(&fs, &pr, c->prob);
-            lf_probs_free(&pr);
-            if (st != LF_OK) {
-                lf_fail(e, st, "%s, fold %zu: prediction failed (%s)", lf_method_name(method), k + 1,
-                        lf_status_string(st));
-                break;
-            }
-            lf_metrics mt;
-            st = lf_metrics_compute(c->prob, c->ytest, nte, c->C, &mt, e);
-            if (drop < 0) per[k] = mt;
-            else acc_without[drop] += mt.accuracy / (double)c->K;
-        }
+/* ------------------------------------------------------------ units
+ *
+ * The cross-validation work is cut into units, one candidate (a method, a
+ * single model, the oracle) on one fold; each unit's result is a record of
+ * REC(M) doubles: the fold's metrics (LF_METRIC_* order), then for a method
+ * with `drop` its accuracy when each model is absent (for the oracle: its
+ * accuracy first).  A unit depends on nothing but the inputs, so with an
+ * MPI communicator (opt->mpi_comm) unit u runs on rank u % P and the
+ * records are gathered: the table is the same bits on any number of ranks.
+ */
+
+#define REC(M) (LF_NUM_METRICS + (M))
+
+typedef struct cv_item {
+    lf_row_kind kind;
+    lf_method method;     /* LF_ROW_METHOD */
+    size_t model;         /* LF_ROW_MODEL */
+    int calibrate, drop;  /* drop: accuracies without each model */
+    char label[80];       /* what progress says as the item starts (methods) */
+    size_t index, count;  /* progress: item index..count (methods) */
+    size_t lead;          /* the item whose units make this one's records: itself, or its DES group's lead */
+    lf_method group[4];   /* a DES group's lead: the group's methods (group_n of them) */
+    size_t group_n;
+} cv_item;
+
+static void to_array(const lf_metrics *mt, double *v) {
+    v[LF_METRIC_ACCURACY] = mt->accuracy;
+    v[LF_METRIC_MACRO_F1] = mt->macro_f1;
+    v[LF_METRIC_LOG_LOSS] = mt->log_loss;
+    v[LF_METRIC_BRIER] = mt->brier;
+    v[LF_METRIC_ECE] = mt->ece;
+}
+
+static void from_array(const double *v, lf_metrics *mt) {
+    mt->accuracy = v[LF_METRIC_ACCURACY];
+    mt->macro_f1 = v[LF_METRIC_MACRO_F1];
+    mt->log_loss = v[LF_METRIC_LOG_LOSS];
+    mt->brier = v[LF_METRIC_BRIER];
+    mt->ece = v[LF_METRIC_ECE];
+}
+
+/* one method on fold k (fs: a scratch model) */
+static lf_status unit_method(lf_err *e, cv_ctx *c, lf_fusion *fs, const cv_item *it, size_t k, double *rec) {
+    size_t ntr, nte;
+    lf_status st = split(c, k, &ntr, &nte, e);
+    if (st != LF_OK) return st;
+    st = lf_fusion_fit_rows(fs, c->p, c->names, c->M, c->C, c->y, c->train, ntr, c->o, it->method, it->calibrate);
+    if (st != LF_OK) return lf_fail(e, st, "%s, fold %zu: %s", lf_method_name(it->method), k + 1, fs->err.msg);
+    for (long drop = -1; st == LF_OK && drop < (long)(it->drop ? c->M : 0); drop++) {
+        for (size_t m = 0; m < c->M; m++) c->pdrop[m] = (long)m == drop ? NULL : c->p[m];
+        lf_probs pr;
+        st = lf_probs_prepare(e, c->pdrop, c->M, c->C, c->o->logits, fs->temps, c->test, nte, &pr);
+        if (st == LF_OK) st = lf_fusion_predict_core(fs, &pr, c->prob);
+        lf_probs_free(&pr);
+        if (st != LF_OK)
+            return lf_fail(e, st, "%s, fold %zu: prediction failed (%s)", lf_method_name(it->method), k + 1,
+                           lf_status_string(st));
+        lf_metrics mt;
+        st = lf_metrics_compute(c->prob, c->ytest, nte, c->C, &mt, e);
+        if (drop < 0) to_array(&mt, rec);
+        else rec[LF_NUM_METRICS + (size_t)drop] = mt.accuracy;
     }
-    lf_fusion_clear(&fs);
     return st;
 }
 
-/* The dynamic-selection methods (knora-e, knora-u, ola, lca) of a list
- * hold the same fitting rows when fitted on the same folds, so they are
- * cross-validated together: per fold and model left out, one neighbour
- * search serves them all (lf_des_predict_shared; each output the bits of
- * its own predict, so every number is cv_method's). */
+static lf_status single_fold(lf_err *e, cv_ctx *c, size_t m, int calibrate, size_t ntr, size_t nte, int uniform);
+
+/* a single model's own outputs on fold k (temperature fitted on the
+ * training folds; a missing output scored as the uniform distribution) */
+static lf_status unit_single(lf_err *e, cv_ctx *c, size_t m, int calibrate, size_t k, double *rec) {
+    size_t ntr, nte;
+    lf_status st = split(c, k, &ntr, &nte, e);
+    if (st == LF_OK) st = single_fold(e, c, m, calibrate, ntr, nte, 1);
+    lf_metrics mt;
+    if (st == LF_OK) st = lf_metrics_compute(c->prob, c->ytest, nte, c->C, &mt, e);
+    if (st == LF_OK) to_array(&mt, rec);
+    return st;
+}
+
+/* The dynamic-selection methods (knora-e, knora-u, ola, lca) hold the same
+ * fitting rows when fitted on the same folds with the same calibration, so
+ * they are cross-validated together: the items of such methods form a
+ * group whose lead (the first of them) does the work, one unit per fold
+ * making every member's record of that fold; per model left out, one
+ * neighbour search serves them all (lf_des_predict_shared; each output the
+ * bits of its own predict, so every record is unit_method's).  Sets each
+ * item's lead (itself outside a group) and each lead's methods. */
 static int is_des(lf_method m) {
     return m == LF_FUSE_KNORA_E || m == LF_FUSE_KNORA_U || m == LF_FUSE_OLA || m == LF_FUSE_LCA;
 }
 
-typedef struct des_group {
-    lf_method m[4];
-    size_t n;
-    int done[2];          /* per calibration */
-    lf_metrics *per[2];   /* n x K */
-    double *without[2];   /* n x M, or NULL */
-} des_group;
-
-static void des_group_free(des_group *g) {
-    for (int cal = 0; cal < 2; cal++) LF_FREE(g->per[cal]), LF_FREE(g->without[cal]);
+static void des_groups(cv_item *items, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        cv_item *it = &items[i];
+        it->lead = i, it->group_n = 0;
+        if (it->kind != LF_ROW_METHOD || !is_des(it->method)) continue;
+        size_t l = 0;
+        while (l < i && !(items[l].lead == l && items[l].group_n && items[l].calibrate == it->calibrate)) l++;
+        cv_item *g = l < i ? &items[l] : it;
+        size_t j = 0;
+        while (j < g->group_n && g->group[j] != it->method) j++;
+        if (j == g->group_n && g->group_n == 4) continue; /* cannot happen: four such methods */
+        if (j == g->group_n) g->group[g->group_n++] = it->method;
+        it->lead = l < i ? l : i;
+    }
 }
 
-/* cv_method for the n methods of g at once, into g->per[cal] (and
- * g->without[cal] when with_without) */
-static lf_status cv_group(lf_err *e, cv_ctx *c, des_group *g, int cal, int with_without) {
-    size_t n = g->n, M = c->M;
+/* the DES group led by items[lead] on fold k: every member's record, at
+ * recs + (item * K + k) * REC(M) */
+static lf_status unit_des(lf_err *e, cv_ctx *c, const cv_item *items, size_t n_items, size_t lead, size_t k,
+                          double *recs) {
+    const cv_item *g = &items[lead];
+    size_t n = g->group_n, M = c->M, R = REC(M);
     lf_fusion fs[4];
     float *outs[4] = {c->prob, NULL, NULL, NULL};
     memset(fs, 0, sizeof fs);
-    g->per[cal] = lf_alloc_array(n * c->K, sizeof *g->per[cal]);
-    g->without[cal] = with_without ? LF_CALLOC(n * M, sizeof *g->without[cal]) : NULL;
-    lf_status st = g->per[cal] && (!with_without || g->without[cal]) ? LF_OK : LF_ERR_NOMEM;
+    lf_status st = LF_OK;
     for (size_t i = 1; st == LF_OK && i < n; i++)
-        if (!(outs[i] = lf_alloc_array(c->N, c->C * sizeof(float)))) st = LF_ERR_NOMEM;
-    if (st != LF_OK) lf_fail(e, st, "out of memory for cross-validation");
-    for (size_t k = 0; st == LF_OK && k < c->K; k++) {
-        size_t ntr, nte;
-        if ((st = split(c, k, &ntr, &nte, e)) != LF_OK) break;
-        for (size_t i = 0; st == LF_OK && i < n; i++) {
-            st = lf_fusion_fit_rows(&fs[i], c->p, c->names, M, c->C, c->y, c->train, ntr, c->o, g->m[i], cal);
-            if (st != LF_OK) lf_fail(e, st, "%s, fold %zu: %s", lf_method_name(g->m[i]), k + 1, fs[i].err.msg);
-        }
-        for (long drop = -1; st == LF_OK && drop < (long)(with_without ? M : 0); drop++) {
-            for (size_t m = 0; m < M; m++) c->pdrop[m] = (long)m == drop ? NULL : c->p[m];
-            const lf_fusion *fp[4] = {&fs[0], &fs[1], &fs[2], &fs[3]};
-            lf_probs pr;
-            size_t bad = 0;
-            st = lf_probs_prepare(e, c->pdrop, M, c->C, c->o->logits, fs[0].temps, c->test, nte, &pr);
-            if (st == LF_OK && !lf_des_predict_shared(fp, n, &pr, outs, &st)) /* one by one */
-                for (size_t i = 0; st == LF_OK && i < n; i++) {
-                    lf_probs_free(&pr);
-                    st = lf_probs_prepare(e, c->pdrop, M, c->C, c->o->logits, fs[i].temps, c->test, nte, &pr);
-                    if (st == LF_OK) st = lf_fusion_predict_core(&fs[i], &pr, outs[i]);
-                    bad = i;
-                }
-            lf_probs_free(&pr);
-            if (st != LF_OK) {
-                lf_fail(e, st, "%s, fold %zu: prediction failed (%s)", lf_method_name(g->m[bad]), k + 1,
-                        lf_status_string(st));
-                break;
-            }
+        if (!(outs[i] = lf_alloc_array(c->N, c->C * sizeof(float))))
+            st = lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
+    size_t ntr, nte;
+    if (st == LF_OK) st = split(c, k, &ntr, &nte, e);
+    for (size_t i = 0; st == LF_OK && i < n; i++) {
+        st = lf_fusion_fit_rows(&fs[i], c->p, c->names, M, c->C, c->y, c->train, ntr, c->o, g->group[i], g->calibrate);
+        if (st != LF_OK) lf_fail(e, st, "%s, fold %zu: %s", lf_method_name(g->group[i]), k + 1, fs[i].err.msg);
+    }
+    for (long drop = -1; st == LF_OK && drop < (long)(g->drop ? M : 0); drop++) {
+        for (size_t m = 0; m < M; m++) c->pdrop[m] = (long)m == drop ? NULL : c->p[m];
+        const lf_fusion *fp[4] = {&fs[0], &fs[1], &fs[2], &fs[3]};
+        lf_probs pr;
+        size_t bad = 0;
+        st = lf_probs_prepare(e, c->pdrop, M, c->C, c->o->logits, fs[0].temps, c->test, nte, &pr);
+        if (st == LF_OK && !lf_des_predict_shared(fp, n, &pr, outs, &st)) /* one by one */
             for (size_t i = 0; st == LF_OK && i < n; i++) {
-                lf_metrics mt;
-                st = lf_metrics_compute(outs[i], c->ytest, nte, c->C, &mt, e);
-                if (drop < 0) g->per[cal][i * c->K + k] = mt;
-                else g->without[cal][i * M + (size_t)drop] += mt.accuracy / (double)c->K;
+                lf_probs_free(&pr);
+                st = lf_probs_prepare(e, c->pdrop, M, c->C, c->o->logits, fs[i].temps, c->test, nte, &pr);
+                if (st == LF_OK) st = lf_fusion_predict_core(&fs[i], &pr, outs[i]);
+                bad = i;
+            }
+        lf_probs_free(&pr);
+        if (st != LF_OK) {
+            lf_fail(e, st, "%s, fold %zu: prediction failed (%s)", lf_method_name(g->group[bad]), k + 1,
+                    lf_status_string(st));
+            break;
+        }
+        for (size_t i = 0; st == LF_OK && i < n; i++) {
+            lf_metrics mt;
+            st = lf_metrics_compute(outs[i], c->ytest, nte, c->C, &mt, e);
+            for (size_t j = lead; st == LF_OK && j < n_items; j++) {
+                if (items[j].lead != lead || items[j].method != g->group[i]) continue;
+                double *rec = recs + (j * c->K + k) * R;
+                if (drop < 0) to_array(&mt, rec);
+                else rec[LF_NUM_METRICS + (size_t)drop] = mt.accuracy;
             }
         }
     }
     for (size_t i = 0; i < 4; i++) lf_fusion_clear(&fs[i]);
     for (size_t i = 1; i < n; i++) LF_FREE(outs[i]);
-    if (st == LF_OK) g->done[cal] = 1;
     return st;
 }
 
-/* cv_method of method, from its group when it is a dynamic-selection
- * method of g (the group cross-validated the first time) */
-static lf_status cv_any(lf_err *e, cv_ctx *c, des_group *g, lf_method method, int cal, lf_metrics *per,
-                        double *acc_without) {
-    size_t i = 0;
-    while (g && i < g->n && g->m[i] != method) i++;
-    if (!g || i == g->n) return cv_method(e, c, method, cal, per, acc_without);
-    if (!g->done[cal]) {
-        lf_status st = cv_group(e, c, g, cal, acc_without != NULL);
-        if (st != LF_OK) return st;
+/* the oracle's accuracy on fold k */
+static lf_status unit_oracle(lf_err *e, cv_ctx *c, size_t k, double *rec) {
+    size_t ntr, nte;
+    lf_status st = split(c, k, &ntr, &nte, e);
+    if (st != LF_OK) return st;
+    lf_probs pr;
+    st = lf_probs_prepare(e, c->p, c->M, c->C, c->o->logits, NULL, c->test, nte, &pr);
+    if (st == LF_OK) st = lf_oracle_accuracy((const float *const *)pr.p, c->M, nte, c->C, c->ytest, &rec[0], e);
+    lf_probs_free(&pr);
+    return st;
+}
+
+static void tell_progress(const lf_fusion_options *opt, size_t item, size_t items, const char *name, double t0);
+
+/* Runs the units of n items x K folds that fall to this rank (a DES
+ * group's lead's unit making its members' records of that fold too) and
+ * gathers every record into rec (n * K * REC(M) doubles, unit u = item * K
+ * + fold at rec + u * REC(M)) on every rank.  The failure of the first failing
+ * unit (in unit order) is returned on every rank. */
+static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, const lf_fusion_options *opt,
+                        double t0, double *rec) {
+    lf_dist d;
+    lf_status st = lf_dist_open(e, c->o->mpi_comm, &d);
+    if (st != LF_OK) return st;
+    size_t R = REC(c->M), U = n * c->K, first = SIZE_MAX;
+    double *mine = d.size > 1 ? lf_alloc_array(U * R, sizeof *mine) : rec;
+    double *all = d.size > 1 ? lf_alloc_array(U * R, (size_t)d.size * sizeof *all) : NULL;
+    if (!mine || (d.size > 1 && !all)) {
+        st = lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
+        first = 0; /* before any unit: every rank stops */
     }
-    memcpy(per, g->per[cal] + i * c->K, c->K * sizeof *per);
-    if (acc_without) memcpy(acc_without, g->without[cal] + i * c->M, c->M * sizeof *acc_without);
-    return LF_OK;
+    lf_fusion fs;
+    memset(&fs, 0, sizeof fs);
+    for (size_t u = (size_t)d.rank; st == LF_OK && u < U; u += (size_t)d.size) {
+        const cv_item *it = &items[u / c->K];
+        size_t k = u % c->K;
+        /* an item's first unit on this rank: it starts (progress, rank 0) */
+        if (d.rank == 0 && it->kind == LF_ROW_METHOD &&
+            (u < (size_t)d.size || (u - (size_t)d.size) / c->K != u / c->K))
+            tell_progress(opt, it->index, it->count, it->label, t0);
+        double *r = mine + u * R;
+        if (it->lead != u / c->K) continue; /* its group's lead makes its records */
+        if (it->group_n) st = unit_des(e, c, items, n, it->lead, k, mine);
+        else if (it->kind == LF_ROW_METHOD) st = unit_method(e, c, &fs, it, k, r);
+        else if (it->kind == LF_ROW_MODEL) st = unit_single(e, c, it->model, it->calibrate, k, r);
+        else st = unit_oracle(e, c, k, r);
+        if (st != LF_OK) first = u;
+    }
+    lf_fusion_clear(&fs);
+    st = lf_dist_first_failure(&d, first, st, e, NULL, 0);
+    if (st == LF_OK && d.size > 1) {
+        st = lf_dist_allgather(&d, mine, U * R, all, e);
+        for (size_t u = 0; st == LF_OK && u < U; u++) { /* from the rank that made it */
+            size_t owner = (items[u / c->K].lead * c->K + u % c->K) % (size_t)d.size;
+            memcpy(rec + u * R, all + (owner * U + u) * R, R * sizeof *rec);
+        }
+    }
+    if (mine != rec) LF_FREE(mine);
+    LF_FREE(all);
+    return st;
+}
+
+/* An item's mean and standard deviation over the folds (its K records). */
+static void item_scores(const cv_ctx *c, const double *rec, lf_metrics *per, lf_score_row *row) {
+    for (size_t k = 0; k < c->K; k++) from_array(rec + k * REC(c->M), &per[k]);
+    mean_std(per, c->K, row);
 }
 
 /* a single model's own outputs on the test rows of fold k, already split
@@ -212,37 +309,6 @@ static lf_status single_fold(lf_err *e, cv_ctx *c, size_t m, int calibrate, size
         if (!c->p[m] || isnan(c->prob[i * c->C]))
             for (size_t j = 0; j < c->C; j++) c->prob[i * c->C + j] = uniform ? 1.0f / (float)c->C : (float)NAN;
     return LF_OK;
-}
-
-/* a single model's own outputs, scored (a missing output as uniform) */
-static lf_status cv_single(lf_err *e, cv_ctx *c, size_t m, int calibrate, lf_metrics *per) {
-    lf_status st = LF_OK;
-    for (size_t k = 0; st == LF_OK && k < c->K; k++) {
-        size_t ntr, nte;
-        if ((st = split(c, k, &ntr, &nte, e)) != LF_OK) break;
-        if ((st = single_fold(e, c, m, calibrate, ntr, nte, 1)) != LF_OK) break;
-        st = lf_metrics_compute(c->prob, c->ytest, nte, c->C, &per[k], e);
-    }
-    return st;
-}
-
-static lf_status cv_oracle(lf_err *e, cv_ctx *c, double *mean, double *sd) {
-    double acc[64], s = 0, ss = 0;
-    lf_status st = LF_OK;
-    for (size_t k = 0; st == LF_OK && k < c->K; k++) {
-        size_t ntr, nte;
-        if ((st = split(c, k, &ntr, &nte, e)) != LF_OK) break;
-        lf_probs pr;
-        st = lf_probs_prepare(e, c->p, c->M, c->C, c->o->logits, NULL, c->test, nte, &pr);
-        if (st == LF_OK)
-            st = lf_oracle_accuracy((const float *const *)pr.p, c->M, nte, c->C, c->ytest, &acc[k], e);
-        lf_probs_free(&pr);
-        s += acc[k];
-    }
-    *mean = s / (double)c->K;
-    for (size_t k = 0; k < c->K; k++) ss += (acc[k] - *mean) * (acc[k] - *mean);
-    *sd = c->K > 1 ? sqrt(ss / (double)(c->K - 1)) : 0;
-    return st;
 }
 
 static void ctx_free(cv_ctx *c) {
@@ -333,57 +399,67 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     cv_ctx c;
     if ((st = ctx_init(&f->err, &c, p, names, M, N, C, y, &o)) != LF_OK) return st;
 
+    /* the items: the methods, the single models, the oracle */
+    size_t n_items = n_methods + M + 1, R = REC(M);
     lf_compare_table *t = LF_CALLOC(1, sizeof *t);
-    size_t cap = n_methods + M + 1;
-    if (t) t->rows = lf_alloc_array(cap, sizeof *t->rows);
+    if (t) t->rows = lf_alloc_array(n_items, sizeof *t->rows);
     lf_metrics *per = lf_alloc_array(c.K, sizeof *per);
-    if (!t || !t->rows || !per) {
-        LF_FREE(per);
+    cv_item *items = lf_alloc_array(n_items, sizeof *items);
+    double *rec = lf_alloc_array(n_items * c.K, R * sizeof *rec);
+    if (!t || !t->rows || !per || !items || !rec) {
+        LF_FREE(per), LF_FREE(items), LF_FREE(rec);
         lf_compare_table_free(t);
         ctx_free(&c);
         return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory for the comparison table");
     }
     t->n_models = M;
-    des_group g;
-    memset(&g, 0, sizeof g);
-    for (size_t i = 0; i < n_methods && g.n < 4; i++) {
-        lf_method mi = methods ? methods[i] : lf_method_at(i)->id;
-        int seen = 0;
-        for (size_t j = 0; j < g.n; j++) seen |= g.m[j] == mi;
-        if (is_des(mi) && !seen) g.m[g.n++] = mi;
+    for (size_t i = 0; i < n_items; i++) {
+        cv_item *it = &items[i];
+        it->calibrate = o.calibrate;
+        if (i < n_methods) {
+            it->kind = LF_ROW_METHOD, it->drop = 1, it->index = i + 1, it->count = n_methods;
+            it->method = methods ? methods[i] : lf_method_at(i)->id;
+            snprintf(it->label, sizeof it->label, "%s", lf_method_name(it->method));
+        } else if (i < n_methods + M) {
+            it->kind = LF_ROW_MODEL, it->model = i - n_methods;
+        } else {
+            it->kind = LF_ROW_ORACLE;
+        }
     }
-    for (size_t i = 0; st == LF_OK && i < n_methods; i++) {
-        lf_method mi = methods ? methods[i] : lf_method_at(i)->id;
+    des_groups(items, n_items);
+    st = cv_run(&f->err, &c, items, n_items, opt, t0, rec);
+    tell_progress(opt, n_methods, n_methods, NULL, t0);
+    for (size_t i = 0; st == LF_OK && i < n_items; i++) {
+        const cv_item *it = &items[i];
+        const double *r = rec + i * c.K * R;
         lf_score_row *row = &t->rows[t->n_rows];
-        tell_progress(opt, i + 1, n_methods, lf_method_name(mi), t0);
-        row->acc_without = lf_alloc_array(M, sizeof(double));
-        if (!row->acc_without) {
+        if (it->kind == LF_ROW_METHOD && !(row->acc_without = lf_alloc_array(M, sizeof(double)))) {
             st = lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
             break;
         }
         t->n_rows++;
-        snprintf(row->name, sizeof row->name, "%s", lf_method_name(mi));
-        row->kind = LF_ROW_METHOD, row->method = mi, row->calibrated = o.calibrate;
-        st = cv_any(&f->err, &c, &g, mi, o.calibrate ? 1 : 0, per, row->acc_without);
-        if (st == LF_OK) mean_std(per, c.K, row);
+        row->kind = it->kind, row->calibrated = it->kind == LF_ROW_ORACLE ? 0 : o.calibrate;
+        if (it->kind == LF_ROW_METHOD) {
+            snprintf(row->name, sizeof row->name, "%s", lf_method_name(it->method));
+            row->method = it->method;
+            item_scores(&c, r, per, row);
+            for (size_t k = 0; k < c.K; k++) /* in fold order, as one process sums */
+                for (size_t m = 0; m < M; m++) row->acc_without[m] += r[k * R + LF_NUM_METRICS + m] / (double)c.K;
+        } else if (it->kind == LF_ROW_MODEL) {
+            snprintf(row->name, sizeof row->name, "model:%s", names[it->model]);
+            item_scores(&c, r, per, row);
+        } else {
+            snprintf(row->name, sizeof row->name, "oracle");
+            for (int j = 0; j < LF_NUM_METRICS; j++) row->mean[j] = row->std[j] = NAN;
+            double s = 0, ss = 0, mean;
+            for (size_t k = 0; k < c.K; k++) s += r[k * R];
+            mean = s / (double)c.K;
+            for (size_t k = 0; k < c.K; k++) ss += (r[k * R] - mean) * (r[k * R] - mean);
+            row->mean[LF_METRIC_ACCURACY] = mean;
+            row->std[LF_METRIC_ACCURACY] = c.K > 1 ? sqrt(ss / (double)(c.K - 1)) : 0;
+        }
     }
-    des_group_free(&g);
-    tell_progress(opt, n_methods, n_methods, NULL, t0);
-    for (size_t m = 0; st == LF_OK && m < M; m++) {
-        lf_score_row *row = &t->rows[t->n_rows++];
-        snprintf(row->name, sizeof row->name, "model:%s", names[m]);
-        row->kind = LF_ROW_MODEL, row->calibrated = o.calibrate;
-        st = cv_single(&f->err, &c, m, o.calibrate, per);
-        if (st == LF_OK) mean_std(per, c.K, row);
-    }
-    if (st == LF_OK) {
-        lf_score_row *row = &t->rows[t->n_rows++];
-        snprintf(row->name, sizeof row->name, "oracle");
-        row->kind = LF_ROW_ORACLE;
-        for (int j = 0; j < LF_NUM_METRICS; j++) row->mean[j] = row->std[j] = NAN;
-        st = cv_oracle(&f->err, &c, &row->mean[LF_METRIC_ACCURACY], &row->std[LF_METRIC_ACCURACY]);
-    }
-    LF_FREE(per);
+    LF_FREE(per), LF_FREE(items), LF_FREE(rec);
     ctx_free(&c);
     if (st != LF_OK) {
         lf_compare_table_free(t);
@@ -476,34 +552,33 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
     lf_metrics *per = lf_alloc_array(c.K, sizeof *per);
     lf_compare_table *t = LF_CALLOC(1, sizeof *t);
     if (t) t->rows = lf_alloc_array(n_cand, sizeof *t->rows);
-    if (!per || !t || !t->rows) {
-        LF_FREE(per);
+    cv_item *items = lf_alloc_array(n_cand, sizeof *items);
+    double *rec = lf_alloc_array(n_cand * c.K, REC(M) * sizeof *rec);
+    if (!per || !t || !t->rows || !items || !rec) {
+        LF_FREE(per), LF_FREE(items), LF_FREE(rec);
         lf_compare_table_free(t);
         ctx_free(&c);
         return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
     }
     t->n_models = M;
-    des_group g;
-    memset(&g, 0, sizeof g);
-    for (size_t i = 0; i < lf_method_count() && g.n < 4; i++)
-        if (is_des(lf_method_at(i)->id)) g.m[g.n++] = lf_method_at(i)->id;
-    for (size_t i = 0; st == LF_OK && i < lf_method_count(); i++)
-        for (int cal = 0; st == LF_OK && cal <= 1; cal++) {
-            const lf_method_def *d = lf_method_at(i);
-            char label[80];
-            snprintf(label, sizeof label, "auto: %s%s", d->name, cal ? " +calibrate" : "");
-            tell_progress(opt, 2 * i + (size_t)cal + 1, n_cand, label, t0);
-            if ((st = cv_any(&f->err, &c, &g, d->id, cal, per, NULL)) != LF_OK) break;
-            lf_score_row *row = &t->rows[t->n_rows++];
-            memset(row, 0, sizeof *row);
-            snprintf(row->name, sizeof row->name, "%s", d->name);
-            row->kind = 0, row->method = d->id, row->calibrated = cal;
-            mean_std(per, c.K, row);
-        }
+    for (size_t i = 0; i < n_cand; i++) {
+        const lf_method_def *d = lf_method_at(i / 2);
+        cv_item *it = &items[i];
+        it->kind = LF_ROW_METHOD, it->method = d->id, it->calibrate = (int)(i % 2);
+        it->index = i + 1, it->count = n_cand;
+        snprintf(it->label, sizeof it->label, "auto: %s%s", d->name, it->calibrate ? " +calibrate" : "");
+    }
+    des_groups(items, n_cand);
+    st = cv_run(&f->err, &c, items, n_cand, opt, t0, rec);
+    for (size_t i = 0; st == LF_OK && i < n_cand; i++) {
+        lf_score_row *row = &t->rows[t->n_rows++];
+        snprintf(row->name, sizeof row->name, "%s", lf_method_name(items[i].method));
+        row->kind = 0, row->method = items[i].method, row->calibrated = items[i].calibrate;
+        item_scores(&c, rec + i * c.K * REC(M), per, row);
+    }
     tell_progress(opt, n_cand, n_cand, NULL, t0);
-    LF_FREE(per);
+    LF_FREE(per), LF_FREE(items), LF_FREE(rec);
     ctx_free(&c);
-    des_group_free(&g);
     if (st != LF_OK) {
         lf_compare_table_free(t);
         return st;

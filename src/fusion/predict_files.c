@@ -29,7 +29,16 @@
  * chunk after the first failed one so far; every chunk before the first
  * failed one is completed, so the error reported is that chunk's, the one
  * the chunks in order would meet.
+ *
+ * MPI ranks (opt->mpi_comm).  The chunks are cut into P contiguous ranges,
+ * one per rank; rank 0 creates the temporary outputs (full size) and
+ * tells the others their names, which they open and fill by position
+ * with their rows.  The ranks agree (dist.h) after opening the inputs,
+ * after opening the outputs, and after the chunks: on any failure every
+ * rank returns the first failure in the order one process would meet it,
+ * and rank 0 removes the temporary files; else rank 0 renames them.
  */
+#include "dist.h"
 #include "fusion/fusion_internal.h"
 #include "io/input.h"
 #include "io/npy.h"
@@ -332,6 +341,62 @@ static lf_status check_files(const lf_fusion *f, const char *const *names, const
 
 /* ----------------------------------------------------------------- call */
 
+/* What the ranks agree on besides the message (res's details). */
+typedef struct fail_info {
+    int input;
+    size_t file;
+    lf_input_issue issue;
+} fail_info;
+
+/* The first failure over the ranks (this rank's at work index `where`):
+ * its status, message and details on every rank. */
+static lf_status agree(const lf_dist *d, size_t where, lf_status st, lf_err *e, int *input,
+                       lf_predict_files_result *res) {
+    if (d->size == 1) return st;
+    fail_info fi;
+    memset(&fi, 0, sizeof fi);
+    fi.input = *input, fi.file = res->file, fi.issue = res->issue;
+    fi.issue.name = NULL; /* no pointer crosses processes (this one's is NULL) */
+    st = lf_dist_first_failure(d, st == LF_OK ? SIZE_MAX : where, st, e, &fi, sizeof fi);
+    if (st != LF_OK) *input = fi.input, res->file = fi.file, res->issue = fi.issue;
+    return st;
+}
+
+/* The temporary files' names and headers, from rank 0 to the others. */
+typedef struct shared_out {
+    char tmp[2][4096];
+    size_t data_off[2];
+} shared_out;
+
+/* Ranks other than 0 open rank 0's temporary outputs (w: probabilities,
+ * wc: classes, when cls) to write their rows by position. */
+static lf_status outputs_join(const lf_dist *d, const lf_predict_files_options *o, const char *out, size_t N,
+                              size_t C, lf_npy_writer *w, lf_npy_writer *wc, lf_err *e) {
+    shared_out *sh = LF_CALLOC(1, sizeof *sh);
+    if (!sh) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    lf_status st = LF_OK;
+    if (d->rank == 0) {
+        lf_npy_writer *ws[2] = {w, wc};
+        for (int k = 0; k < 2; k++) {
+            if (k == 1 && !o->classes_path) continue;
+            if (strlen(ws[k]->af.tmp_path) >= sizeof sh->tmp[k])
+                st = lf_fail(e, LF_ERR_IO, "the temporary file's name is too long to share");
+            else
+                snprintf(sh->tmp[k], sizeof sh->tmp[k], "%s", ws[k]->af.tmp_path), sh->data_off[k] = ws[k]->data_off;
+        }
+    }
+    lf_status bst = lf_dist_bcast(d, sh, sizeof *sh, 0, e); /* a failure on rank 0 is agreed after */
+    if (st == LF_OK) st = bst;
+    unsigned fl = o->flags & LF_WRITE_NO_FSYNC;
+    if (st == LF_OK && d->rank != 0) {
+        st = lf_npy_writer_join(w, out, sh->tmp[0], N, C, sizeof(float), sh->data_off[0], fl, e);
+        if (st == LF_OK && o->classes_path)
+            st = lf_npy_writer_join(wc, o->classes_path, sh->tmp[1], N, 1, sizeof(int64_t), sh->data_off[1], fl, e);
+    }
+    LF_FREE(sh);
+    return st;
+}
+
 static lf_status fail_res(lf_predict_files_result *res, lf_status st, const lf_err *e, int input) {
     res->input = input;
     snprintf(res->message, sizeof res->message, "%s", e->msg[0] ? e->msg : lf_status_string(st));
@@ -348,6 +413,9 @@ lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, 
     memset(&o, 0, sizeof o);
     if (opt) o = *opt;
     lf_err e = {{0}};
+    lf_dist d;
+    lf_status dst = lf_dist_open(&e, o.mpi_comm, &d);
+    if (dst != LF_OK) return fail_res(res, dst, &e, 0);
     if (!f || !f->fitted)
         return fail_res(res, f ? LF_ERR_STATE : LF_ERR_ARG,
                         &(lf_err){"predict_files: the fusion model is not fitted"}, 0);
@@ -379,15 +447,24 @@ lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, 
         if (st != LF_OK) res->file = k, res->issue.model = k;
     }
     if (st == LF_OK) st = check_files(f, names, paths, src, G, from, &res->file, &e);
-    if (st != LF_OK) goto done;
+    if ((st = agree(&d, 0, st, &e, &input, res)) != LF_OK) goto done;
 
     size_t N = G ? src[0].rows : 0, nchunks = N / CHUNK + (N % CHUNK != 0);
     int in_memory = through(out_path) || through(o.classes_path);
+    if (d.size > 1 && in_memory) {
+        input = 0;
+        st = lf_fail(&e, LF_ERR_ARG, "a prediction over %d MPI ranks writes its outputs by position: they must be "
+                     "files, not standard output or a FIFO", d.size);
+        goto done;
+    }
+    /* this rank's chunks (all of them on one process) */
+    size_t c0 = nchunks * (size_t)d.rank / (size_t)d.size, c1 = nchunks * ((size_t)d.rank + 1) / (size_t)d.size;
+    size_t mine = (c1 < nchunks ? c1 * CHUNK : N) - (c0 < nchunks ? c0 * CHUNK : N);
 #ifdef _OPENMP
     T = (size_t)omp_get_max_threads();
 #endif
     if (T > MAX_THREADS) T = MAX_THREADS;
-    if (T > nchunks) T = nchunks ? nchunks : 1;
+    if (T > c1 - c0) T = c1 > c0 ? c1 - c0 : 1;
     size_t R = N < CHUNK ? (N ? N : 1) : CHUNK; /* rows of a chunk's buffers */
     input = 0;
     wks = LF_CALLOC(T, sizeof *wks);
@@ -406,25 +483,26 @@ lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, 
         mem_cls = o.classes_path ? lf_alloc_array(N ? N : 1, sizeof(int64_t)) : NULL;
         nomem = !mem || (o.classes_path && !mem_cls);
     }
-    if (nomem) {
-        st = lf_fail(&e, LF_ERR_NOMEM, "out of memory for the streamed prediction");
-        goto done;
-    }
-    if (!in_memory) {
+    if (nomem) st = lf_fail(&e, LF_ERR_NOMEM, "out of memory for the streamed prediction");
+    if (st == LF_OK && !in_memory && d.rank == 0) {
         made = 1;
         st = outputs_open(&o, out_path, N, C, &w, &wc, &e);
         if (st == LF_OK) st = lf_npy_writer_positional(&w, &e);
         if (st == LF_OK && o.classes_path) st = lf_npy_writer_positional(&wc, &e);
-        if (st != LF_OK) goto done;
+    }
+    if ((st = agree(&d, 0, st, &e, &input, res)) != LF_OK) goto done;
+    if (d.size > 1) {
+        st = outputs_join(&d, &o, out_path, N, C, &w, &wc, &e);
+        if ((st = agree(&d, 0, st, &e, &input, res)) != LF_OK) goto done;
     }
 
     job jb;
     memset(&jb, 0, sizeof jb);
     jb.f = f, jb.src = src, jb.from = from, jb.paths = paths;
-    jb.G = G, jb.M = M, jb.C = C, jb.N = N, jb.nchunks = nchunks;
+    jb.G = G, jb.M = M, jb.C = C, jb.N = N, jb.nchunks = c1; /* chunks c0 .. c1 - 1 */
     jb.w = in_memory ? NULL : &w, jb.wc = in_memory || !o.classes_path ? NULL : &wc;
     jb.mem = mem, jb.mem_cls = mem_cls;
-    atomic_init(&jb.next, 0);
+    atomic_init(&jb.next, c0);
     atomic_init(&jb.stop, SIZE_MAX);
     /* one thread (a single chunk, or OMP_NUM_THREADS=1): no region, so the
      * library's own loops may still use the threads */
@@ -439,10 +517,20 @@ lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, 
     worker *first = NULL; /* the first failed chunk's thread */
     for (size_t t = 0; t < T; t++)
         if (wks[t].failed != SIZE_MAX && (!first || wks[t].failed < first->failed)) first = &wks[t];
+    size_t where = SIZE_MAX;
     if (first) {
         st = first->st, e = first->e, input = first->input;
         res->file = first->file, res->issue = first->issue;
-        goto done;
+        where = first->failed;
+    } else if (d.rank != 0) { /* this rank's rows are in place: it leaves rank 0's files */
+        st = lf_npy_writer_leave(&w, &e);
+        if (st == LF_OK && o.classes_path) st = lf_npy_writer_leave(&wc, &e);
+        where = nchunks; /* after every chunk */
+    }
+    if ((st = agree(&d, where, st, &e, &input, res)) != LF_OK) goto done;
+    if (d.size > 1 && d.rank == 0) { /* the other ranks placed the rest */
+        lf_npy_writer_placed_elsewhere(&w, N - mine);
+        if (o.classes_path) lf_npy_writer_placed_elsewhere(&wc, N - mine);
     }
     if (in_memory) { /* in order, now that everything is fused */
         made = 1;
@@ -451,7 +539,8 @@ lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, 
         if (st == LF_OK && o.classes_path) st = lf_npy_writer_i64(&wc, mem_cls, N, &e);
         if (st != LF_OK) goto done;
     }
-    st = outputs_commit(&o, &w, &wc, &told, &e);
+    if (d.rank == 0) st = outputs_commit(&o, &w, &wc, &told, &e);
+    st = agree(&d, 0, st, &e, &input, res); /* rank 0's rename, told to every rank */
     if (st == LF_OK) res->rows = N, res->cols = C;
 done:
     lf_npy_writer_abort(&w); /* no-op after a commit */

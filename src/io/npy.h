@@ -178,4 +178,19 @@ lf_status lf_npy_writer_finish(lf_npy_writer *w, lf_err *e);
 lf_status lf_npy_writer_commit(lf_npy_writer *w, lf_err *e);
 void lf_npy_writer_abort(lf_npy_writer *w);
 
+/* Another process's part of a file written by position (a sharded
+ * predict over MPI ranks): join opens `file`, the temporary file of a
+ * writer that another process opened with this shape (element size elem,
+ * its header data_off bytes long), to place rows with
+ * lf_npy_writer_rows_at / lf_npy_writer_i64_at; leave flushes them (fsync
+ * unless LF_WRITE_NO_FSYNC is in flags) and closes the file, which stays
+ * where it is: its owner renames or removes it.  abort also leaves it
+ * (closed, not removed).  path names the target in messages. */
+lf_status lf_npy_writer_join(lf_npy_writer *w, const char *path, const char *file, size_t rows, size_t cols,
+                             size_t elem, size_t data_off, unsigned flags, lf_err *e);
+lf_status lf_npy_writer_leave(lf_npy_writer *w, lf_err *e);
+/* The owner's side: n rows were placed by the other processes (and they
+ * have left), so that finish counts them. */
+void lf_npy_writer_placed_elsewhere(lf_npy_writer *w, size_t n);
+
 #endif

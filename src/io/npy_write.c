@@ -8,7 +8,9 @@
  */
 #include "io/npy_format.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #define NPY_ALIGN 64
 
@@ -235,3 +237,43 @@ lf_status lf_npy_write_1d(const char *path, const int64_t *data, size_t n, unsig
     }
     return lf_npy_writer_commit(&w, e);
 }
+
+/* ------------------------------------------------- shared by processes */
+
+lf_status lf_npy_writer_join(lf_npy_writer *w, const char *path, const char *file, size_t rows, size_t cols,
+                             size_t elem, size_t data_off, unsigned flags, lf_err *e) {
+    memset(w, 0, sizeof *w);
+    size_t len = strlen(path) + 1;
+    char *copy = LF_MALLOC(len);
+    if (!copy) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    memcpy(copy, path, len);
+    FILE *f = fopen(file, "r+b");
+    if (!f) {
+        lf_fail(e, LF_ERR_IO, "cannot open the temporary file of '%s' to write: %s", path, strerror(errno));
+        LF_FREE(copy);
+        return LF_ERR_IO;
+    }
+    /* written through: abort closes it and removes nothing */
+    w->af.f = f, w->af.path = copy, w->af.through = 1, w->af.flags = flags & LF_WRITE_NO_FSYNC;
+    w->rows = rows, w->cols = cols, w->elem = elem, w->data_off = data_off;
+    atomic_store(&w->placed, 0);
+    atomic_store(&w->place_failed, 0);
+    w->positional = 1;
+    return LF_OK;
+}
+
+lf_status lf_npy_writer_leave(lf_npy_writer *w, lf_err *e) {
+    if (!w->af.f) return lf_fail(e, LF_ERR_STATE, "the .npy writer is not open");
+    lf_status st = LF_OK;
+    int failed = atomic_load(&w->place_failed);
+    if (failed) st = lf_fail(e, (lf_status)failed, "writing '%s' failed earlier; nothing was written", w->af.path);
+    else if (!(w->af.flags & LF_WRITE_NO_FSYNC) && fsync(fileno(w->af.f)) != 0)
+        st = lf_fail(e, LF_ERR_IO, "cannot write '%s': %s", w->af.path, strerror(errno));
+    if (fclose(w->af.f) != 0 && st == LF_OK)
+        st = lf_fail(e, LF_ERR_IO, "cannot write '%s': %s", w->af.path, strerror(errno));
+    w->af.f = NULL;
+    lf_npy_writer_abort(w);
+    return st;
+}
+
+void lf_npy_writer_placed_elsewhere(lf_npy_writer *w, size_t n) { atomic_fetch_add(&w->placed, n); }

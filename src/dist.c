@@ -1,0 +1,152 @@
+/*
+ * dist.c — the collectives of dist.h: Open MPI (or any MPI) when the
+ * library is built with LF_HAVE_MPI (`make MPI=1`), one-rank stand-ins
+ * otherwise.  Pure wrappers: no state of their own.
+ */
+#include "dist.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef LF_HAVE_MPI
+#include <mpi.h>
+
+static MPI_Comm comm_of(const lf_dist *d) { return *(const MPI_Comm *)d->comm; }
+
+static lf_status mpi_failed(lf_err *e, int rc, const char *what) {
+    char s[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    if (MPI_Error_string(rc, s, &len) != MPI_SUCCESS) len = 0;
+    s[len < MPI_MAX_ERROR_STRING ? len : MPI_MAX_ERROR_STRING - 1] = '\0';
+    return lf_fail(e, LF_ERR_IO, "MPI %s failed: %s", what, len ? s : "unknown error");
+}
+#endif
+
+int lf_dist_available(void) {
+#ifdef LF_HAVE_MPI
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+lf_status lf_dist_open(lf_err *e, const void *mpi_comm, lf_dist *d) {
+    d->rank = 0, d->size = 1, d->comm = NULL;
+    if (!mpi_comm) return LF_OK;
+#ifdef LF_HAVE_MPI
+    int init = 0;
+    MPI_Initialized(&init);
+    if (!init) return lf_fail(e, LF_ERR_ARG, "an MPI communicator was given but MPI_Init has not been called");
+    MPI_Comm c = *(const MPI_Comm *)mpi_comm;
+    if (c == MPI_COMM_NULL) return lf_fail(e, LF_ERR_ARG, "the MPI communicator given is MPI_COMM_NULL");
+    int rc = MPI_Comm_rank(c, &d->rank);
+    if (rc == MPI_SUCCESS) rc = MPI_Comm_size(c, &d->size);
+    if (rc != MPI_SUCCESS) return mpi_failed(e, rc, "MPI_Comm_rank");
+    d->comm = mpi_comm;
+    return LF_OK;
+#else
+    return lf_fail(e, LF_ERR_ARG, "an MPI communicator was given but this build of latefuse has no MPI "
+                                  "(build it with make MPI=1)");
+#endif
+}
+
+lf_status lf_dist_first_failure(const lf_dist *d, size_t first, lf_status st, lf_err *e, void *extra,
+                                size_t extra_len) {
+    if (!d->comm) return st;
+#ifdef LF_HAVE_MPI
+    MPI_Comm c = comm_of(d);
+    /* (index, rank) pairs: the smallest index, the lowest rank among equals */
+    uint64_t mine[2] = {first == SIZE_MAX ? UINT64_MAX : (uint64_t)first, (uint64_t)d->rank}, min[2];
+    int rc = MPI_Allreduce(&mine[0], &min[0], 1, MPI_UINT64_T, MPI_MIN, c);
+    if (rc != MPI_SUCCESS) return mpi_failed(e, rc, "MPI_Allreduce");
+    if (min[0] == UINT64_MAX) return LF_OK;
+    if (mine[0] != min[0]) mine[1] = UINT64_MAX;
+    rc = MPI_Allreduce(&mine[1], &min[1], 1, MPI_UINT64_T, MPI_MIN, c);
+    if (rc != MPI_SUCCESS) return mpi_failed(e, rc, "MPI_Allreduce");
+    int root = (int)min[1], code = (int)st;
+    rc = MPI_Bcast(&code, 1, MPI_INT, root, c);
+    if (rc == MPI_SUCCESS) rc = MPI_Bcast(e->msg, (int)sizeof e->msg, MPI_CHAR, root, c);
+    if (rc != MPI_SUCCESS) return mpi_failed(e, rc, "MPI_Bcast");
+    e->msg[sizeof e->msg - 1] = '\0';
+    if (extra && extra_len) {
+        lf_status bst = lf_dist_bcast(d, extra, extra_len, root, e);
+        if (bst != LF_OK) return bst;
+    }
+    return (lf_status)code;
+#else
+    (void)first, (void)e, (void)extra, (void)extra_len;
+    return st;
+#endif
+}
+
+lf_status lf_dist_allgather(const lf_dist *d, const double *mine, size_t n, double *all, lf_err *e) {
+    if (!d->comm) {
+        if (n) memcpy(all, mine, n * sizeof *mine);
+        return LF_OK;
+    }
+#ifdef LF_HAVE_MPI
+    if (n > INT_MAX) return lf_fail(e, LF_ERR_SHAPE, "%zu values are too many for one MPI message", n);
+    int rc = MPI_Allgather(mine, (int)n, MPI_DOUBLE, all, (int)n, MPI_DOUBLE, comm_of(d));
+    return rc == MPI_SUCCESS ? LF_OK : mpi_failed(e, rc, "MPI_Allgather");
+#else
+    (void)e;
+    return LF_OK;
+#endif
+}
+
+lf_status lf_dist_allgather_f(const lf_dist *d, const float *mine, size_t n, float *all, lf_err *e) {
+    if (!d->comm) {
+        if (n) memcpy(all, mine, n * sizeof *mine);
+        return LF_OK;
+    }
+#ifdef LF_HAVE_MPI
+    if (n > INT_MAX) return lf_fail(e, LF_ERR_SHAPE, "%zu values are too many for one MPI message", n);
+    int rc = MPI_Allgather(mine, (int)n, MPI_FLOAT, all, (int)n, MPI_FLOAT, comm_of(d));
+    return rc == MPI_SUCCESS ? LF_OK : mpi_failed(e, rc, "MPI_Allgather");
+#else
+    (void)e;
+    return LF_OK;
+#endif
+}
+
+lf_status lf_dist_any(const lf_dist *d, int mine, int *any, lf_err *e) {
+    *any = mine != 0;
+    if (!d->comm) return LF_OK;
+#ifdef LF_HAVE_MPI
+    int v = mine != 0;
+    int rc = MPI_Allreduce(&v, any, 1, MPI_INT, MPI_LOR, comm_of(d));
+    return rc == MPI_SUCCESS ? LF_OK : mpi_failed(e, rc, "MPI_Allreduce");
+#else
+    (void)e;
+    return LF_OK;
+#endif
+}
+
+lf_status lf_dist_bcast(const lf_dist *d, void *buf, size_t n, int root, lf_err *e) {
+    if (!d->comm) return LF_OK;
+#ifdef LF_HAVE_MPI
+    unsigned char *b = buf;
+    while (n) { /* counts are ints */
+        int part = n > (size_t)INT_MAX ? INT_MAX : (int)n;
+        int rc = MPI_Bcast(b, part, MPI_BYTE, root, comm_of(d));
+        if (rc != MPI_SUCCESS) return mpi_failed(e, rc, "MPI_Bcast");
+        b += part, n -= (size_t)part;
+    }
+    return LF_OK;
+#else
+    (void)buf, (void)n, (void)root, (void)e;
+    return LF_OK;
+#endif
+}
+
+lf_status lf_dist_barrier(const lf_dist *d, lf_err *e) {
+    if (!d->comm) return LF_OK;
+#ifdef LF_HAVE_MPI
+    int rc = MPI_Barrier(comm_of(d));
+    return rc == MPI_SUCCESS ? LF_OK : mpi_failed(e, rc, "MPI_Barrier");
+#else
+    (void)e;
+    return LF_OK;
+#endif
+}

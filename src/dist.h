@@ -1,0 +1,63 @@
+/*
+ * dist.h — the library's few collective operations over an MPI
+ * communicator, and their one-process stand-ins.
+ *
+ * Why here: the public header never includes mpi.h; a caller passes a
+ * pointer to its MPI_Comm (the `mpi_comm` field of the options structs,
+ * NULL = one process).  lf_dist_open turns that pointer into an lf_dist;
+ * every other call works the same on a build without MPI (one rank), so
+ * the distributed code paths have no #ifdef of their own.  A build without
+ * MPI given a communicator fails with LF_ERR_ARG.
+ *
+ * Every collective is a reduction or gather whose result is the same bits
+ * on every rank and does not depend on timing: sums are done in rank order
+ * on gathered blocks, never by MPI's own reduction of floating point.  No
+ * call aborts the job: an MPI error becomes an lf_status (Open MPI's
+ * default handler aborts the job on an MPI error, which the library does
+ * not change; the caller may set MPI_ERRORS_RETURN on its communicator).
+ */
+#ifndef LF_DIST_H
+#define LF_DIST_H
+
+#include "internal.h"
+
+#include <stddef.h>
+
+typedef struct lf_dist {
+    int rank, size;        /* 0 and 1 without a communicator */
+    const void *comm;      /* the caller's MPI_Comm *, or NULL */
+} lf_dist;
+
+/* One process (rank 0 of 1) for mpi_comm NULL; else the communicator's
+ * rank and size.  LF_ERR_ARG when this build has no MPI. */
+lf_status lf_dist_open(lf_err *e, const void *mpi_comm, lf_dist *d);
+
+/* Whether the library was built with MPI (LF_HAVE_MPI). */
+int lf_dist_available(void);
+
+/* Agrees on the first failure: `first` is this rank's smallest failing
+ * work index (SIZE_MAX: none) with its status `st` and message in e.  On
+ * return every rank holds the status and message of the rank that failed
+ * at the smallest index (the lowest such rank), and `extra_len` bytes of
+ * its `extra` (NULL: none; details of the failure), and returns that
+ * status (LF_OK if none failed).  Without a communicator it returns st. */
+lf_status lf_dist_first_failure(const lf_dist *d, size_t first, lf_status st, lf_err *e, void *extra,
+                                size_t extra_len);
+
+/* Every rank's n doubles, concatenated in rank order into all
+ * (size * n doubles) on every rank. */
+lf_status lf_dist_allgather(const lf_dist *d, const double *mine, size_t n, double *all, lf_err *e);
+
+/* The same for floats. */
+lf_status lf_dist_allgather_f(const lf_dist *d, const float *mine, size_t n, float *all, lf_err *e);
+
+/* Bitwise OR of an int flag over ranks (any failed), on every rank. */
+lf_status lf_dist_any(const lf_dist *d, int mine, int *any, lf_err *e);
+
+/* Rank root's n bytes to every rank. */
+lf_status lf_dist_bcast(const lf_dist *d, void *buf, size_t n, int root, lf_err *e);
+
+/* Waits for every rank. */
+lf_status lf_dist_barrier(const lf_dist *d, lf_err *e);
+
+#endif

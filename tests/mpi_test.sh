@@ -1,0 +1,209 @@
+#!/bin/sh
+# mpi_test.sh — the MPI build (`make MPI=1`, built by `make test` into
+# $LF_BUILD-mpi) under `mpirun -n P`: compare and fit --method auto give
+# the same bytes on 1, 2 and 3 ranks as the build without MPI; predict
+# sharded over ranks writes the same file as one process; a failure that
+# one rank alone sees (a bad row in its part) ends the whole job with the
+# message and no output file; only rank 0 prints; the engine's fit over
+# the ranks (tests/mpi_fit.c) is the plain build's bits on 1 rank and
+# within the golden tolerance on 2.
+# mpirun runs with --oversubscribe (more ranks than cores) and, as root
+# (CI), --allow-run-as-root; OMP_NUM_THREADS=1 (one thread per rank).
+# A missing Open MPI or MPI build is skipped, and a failure under CI=true.
+# Sanitizer, ThreadSanitizer and fuzzer builds have no MPI variant: nothing
+# to run.  Last line: "mpi: N passed, N failed[, K skipped]".
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${LF_BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+case $(basename "$BUILD") in
+*san* | *fuzz* | *tsan*)
+    echo "mpi_test: $(basename "$BUILD") has no MPI variant (make test builds one next to the plain build)"
+    echo "mpi: 0 passed, 0 failed"
+    exit 0 ;;
+esac
+# `make test MPI=1` runs this in the MPI build itself (build-mpi): the
+# plain build it is checked against is the same name without "-mpi"
+case $BUILD in *-mpi) BUILD=${BUILD%-mpi} ;; esac
+LF=$BUILD/latefuse
+LFM=$BUILD-mpi/latefuse
+pass=0 fail=0 skipped=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+finish() {
+    if [ "$skipped" -gt 0 ]; then echo "mpi: $pass passed, $fail failed, $skipped skipped"
+    else echo "mpi: $pass passed, $fail failed"; fi
+    [ "$fail" -eq 0 ]
+    exit
+}
+if ! command -v mpirun >/dev/null 2>&1 || [ ! -x "$LFM" ]; then
+    why="mpirun (Debian: openmpi-bin, libopenmpi-dev; make deps) or $LFM is missing"
+    if [ "${CI:-}" = true ]; then bad "under CI=true: $why"; else skipped=1; echo "SKIP: $why"; fi
+    finish
+fi
+if [ ! -x "$LF" ]; then
+    bad "$LF is not built"
+    finish
+fi
+T=$(mktemp -d "${TMPDIR:-/tmp}/latefuse_mpi.XXXXXX") || exit 1
+trap 'cd /; rm -rf "$T"' EXIT
+cd "$T" || exit 1
+export OMP_NUM_THREADS=1
+ROOTFLAG=""
+[ "$(id -u)" -eq 0 ] && ROOTFLAG=--allow-run-as-root
+# mpi P ARGS...: latefuse (MPI build) on P ranks, stdout in out, stderr in
+# err, exit status in rc; stopped after 60 s (a hang fails).
+mpi() {
+    p=$1
+    shift
+    timeout 60 mpirun $ROOTFLAG --oversubscribe -n "$p" "$LFM" "$@" >out 2>err
+    rc=$?
+}
+same() { # same FILE1 FILE2 WHAT
+    if cmp -s "$1" "$2"; then ok; else bad "$3: $1 and $2 differ: $(diff "$1" "$2" | head -n 6)"; fi
+}
+
+# fixtures: the demo's validation outputs (1000 rows, 2 models, 4 classes)
+if ! "$LF" demo --save d --quiet >/dev/null 2>&1; then
+    bad "latefuse demo --save failed"
+    finish
+fi
+A="-m image=d/image_val.npy -m text=d/text_val.npy -y d/y_val.npy"
+
+# --- compare: the same table, text and JSON, on 1, 2 and 3 ranks
+"$LF" compare $A --quiet >one.txt 2>/dev/null
+"$LF" compare $A --json --calibrate >one.json 2>/dev/null
+for p in 1 2 3; do
+    mpi $p compare $A
+    cp out p$p.txt
+    [ "$rc" -eq 0 ] && [ ! -s err ] && ok || bad "compare on $p ranks: exit $rc, $(cat err)"
+    same one.txt p$p.txt "compare table on $p ranks"
+    mpi $p compare $A --json --calibrate
+    cp out p$p.json
+    same one.json p$p.json "compare --json --calibrate on $p ranks"
+done
+grep -q '^stack-lr ' one.txt && ok || bad "the compare table lists stack-lr: $(head -c 300 one.txt)"
+# the dynamic-selection methods cross-validated as one group (a unit per
+# fold makes every member's record), interleaved with others, one twice,
+# with and without calibration (the tool lists a method once)
+D="--methods ola,mean,knora-e,lca,wavg,knora-u,ola"
+"$LF" compare $A $D --quiet >des1.txt 2>/dev/null
+"$LF" compare $A $D --calibrate --json >des1.json 2>/dev/null
+[ "$(grep -c '^ola \|^knora-e \|^knora-u \|^lca ' des1.txt)" -eq 4 ] && ok ||
+    bad "compare $D: the table: $(head -c 400 des1.txt)"
+for p in 2 3; do
+    mpi $p compare $A $D
+    cp out des$p.txt
+    same des1.txt des$p.txt "compare $D on $p ranks"
+    mpi $p compare $A $D --calibrate --json
+    cp out des$p.json
+    same des1.json des$p.json "compare $D --calibrate --json on $p ranks"
+done
+
+# --- fit --method auto: auto's cross-validation over the ranks; rank 0
+# writes the model (the same bytes) and prints
+mkdir -p s m
+A2="-m image=../d/image_val.npy -m text=../d/text_val.npy -y ../d/y_val.npy"
+(cd s && "$LF" fit $A2 -o f.lff --method auto --quiet >../fit1.txt 2>&1)
+(cd m && timeout 60 mpirun $ROOTFLAG --oversubscribe -n 2 "$LFM" fit $A2 -o f.lff --method auto >../fit2.txt 2>&1)
+same s/f.lff m/f.lff "fit --method auto on 2 ranks: the model file"
+same fit1.txt fit2.txt "fit --method auto on 2 ranks: what it prints"
+
+# --- a bad input every rank sees: each rank says so; exit 2, no table
+printf '0\n1\n' >short.csv
+"$LF" compare -m image=d/image_val.npy -m text=d/text_val.npy -y short.csv >/dev/null 2>one.err
+mpi 2 compare -m image=d/image_val.npy -m text=d/text_val.npy -y short.csv
+[ "$rc" -eq 2 ] && [ ! -s out ] && ok || bad "compare with bad labels on 2 ranks: exit $rc (wanted 2), stdout $(wc -c <out) bytes"
+msg=$(sed 's/^latefuse: //' one.err)
+grep -qxF "latefuse: $msg" err && grep -qxF "latefuse: rank 1: $msg" err && ok ||
+    bad "compare with bad labels on 2 ranks: stderr '$(cat err)', wanted '$msg' from rank 0 and rank 1"
+
+
+# --- predict sharded over ranks: 100000 rows (7 chunks of 16384), each
+# rank its range; the same bytes as one process
+"$LF" fit $A -o wavg.lff --method wavg --quiet >/dev/null 2>&1 || bad "fit wavg failed"
+gen() { # gen A B C: 100000 rows of 4 probabilities (deterministic)
+    awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN { for (i = 0; i < 100000; i++) {
+        x = (i * a) % 97 + 1; y = (i * b) % 89 + 1; z = (i * c) % 13 + 1; w = i % 5 + 1; s = x + y + z + w;
+        printf "%.6f,%.6f,%.6f,%.6f\n", x / s, y / s, z / s, 1 - x / s - y / s - z / s } }'
+}
+gen 7919 104729 31 >b1.csv
+gen 13 101 17 >b2.csv
+# .npy inputs (streamed by rows): fused by the tool itself
+"$LF" predict wavg.lff -m image=b1.csv -m text=b2.csv -o i.npy >/dev/null 2>&1 &&
+    "$LF" predict wavg.lff -m image=b2.csv -m text=b1.csv -o t.npy >/dev/null 2>&1 || bad "predict fixtures failed"
+P="wavg.lff -m image=i.npy -m text=t.npy"
+"$LF" predict $P -o one.npy --classes-out onec.npy >one.out 2>&1
+for p in 1 2 3; do
+    mpi $p predict $P -o p$p.npy --classes-out p${p}c.npy
+    [ "$rc" -eq 0 ] && [ ! -s err ] && ok || bad "predict on $p ranks: exit $rc, $(cat err)"
+    same one.npy p$p.npy "predict on $p ranks: the probabilities"
+    same onec.npy p${p}c.npy "predict on $p ranks: the classes"
+    sed "s/p${p}c*\.npy/X/g" out >got.out
+    sed "s/onec*\.npy/X/g" one.out >want.out
+    same want.out got.out "predict on $p ranks: what rank 0 alone prints"
+done
+
+# --- a bad row that only rank 1 reads (row 70001: in the second half):
+# the whole job stops with one process's message, exit 2, no output file
+awk 'NR == 70001 { print "0.5,0.7,-0.2,0"; next } { print }' b2.csv >bad.csv
+"$LF" predict wavg.lff -m image=b1.csv -m text=bad.csv -o bad1.npy >/dev/null 2>one.err
+want=$(cat one.err)
+[ "$want" = "latefuse: row 70001 of 'bad.csv' holds a negative probability -0.2 in column 3 (pass --logits for raw scores)" ] &&
+    ok || bad "predict with a bad row, one process: '$want'"
+start=$(date +%s)
+mpi 2 predict wavg.lff -m image=b1.csv -m text=bad.csv -o bad2.npy
+secs=$(($(date +%s) - start))
+[ "$rc" -eq 2 ] && ok || bad "predict with a bad row on rank 1: exit $rc, wanted 2"
+[ "$(grep '^latefuse' err)" = "$want" ] && ok || bad "predict with a bad row on rank 1: stderr '$(cat err)'"
+[ ! -e bad2.npy ] && [ -z "$(ls -a | grep -i 'tmp')" ] && ok || bad "predict with a bad row on rank 1 left files: $(ls -a)"
+[ "$secs" -le 20 ] && ok || bad "predict with a bad row on rank 1 took $secs s"
+# an output that cannot be created (rank 0 creates it): every rank stops
+mpi 2 predict $P -o nodir/x.npy
+[ "$rc" -eq 1 ] && [ "$(grep '^latefuse' err)" = "latefuse: cannot create a temporary file beside 'nodir/x.npy': No such file or directory" ] &&
+    ok || bad "predict to a missing folder on 2 ranks: exit $rc, '$(cat err)'"
+# standard output cannot be written by position
+mpi 2 predict $P -o -
+[ "$rc" -eq 2 ] && [ ! -s out ] &&
+    [ "$(grep '^latefuse' err)" = "latefuse: a prediction over 2 MPI ranks writes its outputs by position: they must be files, not standard output or a FIFO" ] &&
+    ok || bad "predict to standard output on 2 ranks: exit $rc, '$(cat err)'"
+
+
+# --- the engine's fit over the ranks (tests/mpi_fit.c, built here twice):
+# P = 1 is the plain build's bits; P = 2 is the same run to run and within
+# the golden tolerance of P = 1; models with Dropout or BatchNormalization
+# are refused on P > 1 with their message
+LIBS="$(pkg-config --libs libpng libjpeg zlib 2>/dev/null) -lm -fopenmp"
+if cc -std=c11 -O2 -I"$ROOT/include" "$ROOT/tests/mpi_fit.c" "$BUILD/liblatefuse.a" $LIBS -o fit0 &&
+    mpicc -std=c11 -O2 -DLF_HAVE_MPI -I"$ROOT/include" "$ROOT/tests/mpi_fit.c" "$BUILD-mpi/liblatefuse.a" $LIBS -o fitm; then
+    ok
+    ./fit0 f0.lfm >f0.txt
+    fit() { timeout 60 mpirun $ROOTFLAG --oversubscribe -n "$1" ./fitm "$2" $3 >"$4" 2>/dev/null; rc=$?; }
+    fit 1 f1.lfm "" f1.txt
+    same f0.lfm f1.lfm "fit on 1 rank: the model file"
+    same f0.txt f1.txt "fit on 1 rank: losses and weights"
+    fit 2 f2.lfm "" f2.txt
+    fit 2 f2b.lfm "" f2b.txt
+    same f2.lfm f2b.lfm "fit on 2 ranks, twice: the model file"
+    [ "$(wc -l <f2.txt)" -eq 4 ] && ok || bad "fit on 2 ranks printed: $(cat f2.txt)"
+    paste -d' ' f1.txt f2.txt | awk '{ for (i = 2; i <= NF / 2; i++) { a = $i; b = $(i + NF / 2); d = a - b;
+        if (d < 0) d = -d; if (d > 2e-5 + 2e-4 * (a < 0 ? -a : a)) bad = 1 } } END { exit bad }' &&
+        ok || bad "fit on 2 ranks is not within the golden tolerance of 1 rank: $(paste f1.txt f2.txt)"
+    fit 2 x.lfm dropout x.txt
+    [ "$rc" -eq 1 ] && [ "$(cat x.txt)" = "mpi_fit: fit over 2 MPI ranks: the model draws random numbers in training (dropout, noise or augmentation), which would depend on the number of ranks; train it on one process" ] &&
+        ok || bad "fit of a Dropout model on 2 ranks: exit $rc, '$(cat x.txt)'"
+    fit 2 x.lfm batchnorm x.txt
+    [ "$rc" -eq 1 ] && [ "$(cat x.txt)" = "mpi_fit: fit over 2 MPI ranks: layer 'bn' (BatchNormalization) trains on batch statistics, which are not yet shared between ranks; train it on one process" ] &&
+        ok || bad "fit of a BatchNormalization model on 2 ranks: exit $rc, '$(cat x.txt)'"
+    fit 1 x.lfm dropout x.txt
+    [ "$rc" -eq 0 ] && ok || bad "fit of a Dropout model on 1 rank: exit $rc, '$(cat x.txt)'"
+else
+    bad "tests/mpi_fit.c does not build"
+fi
+# seed-example under mpirun: rank 0 prints the summary and the weights once
+"$LF" seed-example --quiet >seed1.txt 2>/dev/null
+mpi 2 seed-example --quiet
+[ "$rc" -eq 0 ] && [ "$(grep -c '^weights: ' out)" -eq 1 ] && [ "$(grep -c 'Total params' out)" -eq 1 ] &&
+    [ "$(tail -n 1 out)" = "$(tail -n 1 seed1.txt)" ] && ok ||
+    bad "seed-example on 2 ranks: exit $rc, '$(tail -n 2 out)', one process '$(tail -n 1 seed1.txt)'"
+
+finish
