@@ -33,6 +33,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -67,7 +68,13 @@ static void say(const char *s) {
     }
 }
 
+/* set by the first handler to run: a signal that reaches several threads
+ * at once (SIGXFSZ to two writers, SIGBUS to two readers) is handled once */
+static atomic_flag guard_stopping = ATOMIC_FLAG_INIT;
+
 static void on_signal(int sig) {
+    if (atomic_flag_test_and_set(&guard_stopping))
+        for (;;) pause(); /* another thread is ending the process (lock-free: async-signal-safe) */
     remove_temps();
     const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP"
                                                                                             : "SIGXFSZ";
