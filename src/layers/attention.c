@@ -180,6 +180,7 @@ void lf_attention_forward(float *restrict out, float *restrict prob, float *rest
     float scale = 1.0f / sqrtf((float)kd);
     size_t HK = H * kd, HV = H * vd, G = B * H;
     size_t work = G * T * S * (kd + vd);
+    (void)work; /* read only by the OpenMP clause */
 #pragma omp parallel for if (work > ATT_PARALLEL_WORK) schedule(static)
     for (size_t g = 0; g < G; g++) {
         size_t b = g / H, h = g % H;
@@ -214,6 +215,7 @@ void lf_attention_backward(float *restrict dq, float *restrict dk, float *restri
     float scale = 1.0f / sqrtf((float)kd);
     size_t HK = H * kd, HV = H * vd, G = B * H;
     size_t work = G * T * S * (kd + vd);
+    (void)work; /* read only by the OpenMP clause */
 #pragma omp parallel for if (work > ATT_PARALLEL_WORK) schedule(static)
     for (size_t g = 0; g < G; g++) {
         size_t b = g / H, h = g % H;
