@@ -298,13 +298,13 @@ static lf_status conv_read(const lf_model *m, const lf_json *L, size_t n_in, lf_
     return lf_conv_read_json(L, n_in, 2, "Conv2D", nd, where, e);
 }
 
-static const char *const conv_keys[] = {"name", "type", "inbound", "filters", "kernel_size", "strides",
-                                        "padding", "activation", "use_bias", "l2", NULL};
+const char *const lf_conv_keys[] = {"name", "type", "inbound", "filters", "kernel_size", "strides",
+                                    "padding", "activation", "use_bias", "l2", NULL};
 
 const lf_layer_type lf_type_conv2d = {
     .type = "Conv2D",
     .prefix = "conv2d",
-    .keys = conv_keys,
+    .keys = lf_conv_keys,
     .l2 = 1,
     .infer = conv_infer,
     .weights = conv_weights,

@@ -226,6 +226,7 @@ size_t lf_conv_out(size_t in, size_t k, size_t s, lf_padding p, size_t *pad);
  * padding, activation, use_bias, l2 — written, and read into nd (type names
  * the kind in messages). */
 void lf_conv_write_json(const lf_node *nd, size_t rank, lf_buf *b);
+extern const char *const lf_conv_keys[]; /* those fields, with name, type, inbound */
 lf_status lf_conv_read_json(const lf_json *L, size_t n_in, size_t rank, const char *type, lf_node *nd,
                             const char *where, lf_err *e);
 /* "padding": "valid" or "same" (conv.c) */

@@ -416,13 +416,10 @@ static lf_status conv1_read(const lf_model *m, const lf_json *L, size_t n_in, lf
     return lf_conv_read_json(L, n_in, 1, "Conv1D", nd, where, e);
 }
 
-static const char *const conv1_keys[] = {"name", "type", "inbound", "filters", "kernel_size", "strides",
-                                         "padding", "activation", "use_bias", "l2", NULL};
-
 const lf_layer_type lf_type_conv1d = {
     .type = "Conv1D",
     .prefix = "conv1d",
-    .keys = conv1_keys,
+    .keys = lf_conv_keys,
     .l2 = 1,
     .infer = conv1_infer,
     .weights = conv1_weights,
