@@ -139,6 +139,20 @@ lf_status lf_model_compile_outputs(lf_model *m, size_t n_out, const int *outputs
             return lf_model_fail(m, LF_ERR_ARG, n_out > 1 ? "compile: output '%s' is an input layer"
                                                           : "compile: the output is an input layer",
                                  out->name);
+        /* the categorical losses score one distribution per sample: a (T, C)
+         * output would be scored as one distribution over T x C values,
+         * unlike Keras' per-step loss */
+        if ((losses[k] == LF_LOSS_CATEGORICAL_CROSSENTROPY || losses[k] == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) &&
+            out->rank > 1) {
+            char shape[64];
+            lf_shape_str(out, shape, sizeof shape);
+            return lf_model_fail(m, LF_ERR_SHAPE,
+                                 "compile: %s needs an output of one axis, but '%s' has shape %s (pool or "
+                                 "flatten before the classifier)",
+                                 losses[k] == LF_LOSS_CATEGORICAL_CROSSENTROPY ? "categorical_crossentropy"
+                                                                                : "sparse_categorical_crossentropy",
+                                 out->name, shape);
+        }
         if (losses[k] == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY && out->dim < 2)
             return lf_model_fail(m, LF_ERR_SHAPE,
                                  n_out > 1 ? "compile: sparse_categorical_crossentropy needs an output of at "

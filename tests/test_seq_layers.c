@@ -265,6 +265,33 @@ static void test_seq_errors(void) {
     }
 }
 
+/* a categorical loss on a (T, C) output is refused at compile (it would be
+ * one distribution over T x C values, not Keras' loss per step); binary
+ * cross-entropy, per value, is accepted */
+static void test_categorical_on_sequence(void) {
+    for (int loss = 0; loss < 3; loss++) {
+        lf_model *m;
+        lf_model_create(&m, 2);
+        int seq = lf_input_shape(m, 2, (size_t[]){6, 3}, LF_DTYPE_FLOAT32, "seq");
+        int out = lf_dense(m, seq, 4, loss == 2 ? LF_ACT_SIGMOID : LF_ACT_SOFTMAX, 1, "cls");
+        lf_loss l = loss == 0 ? LF_LOSS_CATEGORICAL_CROSSENTROPY
+                    : loss == 1 ? LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY : LF_LOSS_BINARY_CROSSENTROPY;
+        lf_status st = lf_model_compile(m, out, l, NULL);
+        if (loss == 2) {
+            CHECK(st == LF_OK, "binary cross-entropy on (6, 4): %s", lf_model_error(m));
+        } else {
+            const char *want = loss == 0 ? "compile: categorical_crossentropy needs an output of one axis, but "
+                                           "'cls' has shape (None, 6, 4) (pool or flatten before the classifier)"
+                                         : "compile: sparse_categorical_crossentropy needs an output of one axis, "
+                                           "but 'cls' has shape (None, 6, 4) (pool or flatten before the "
+                                           "classifier)";
+            CHECK(st == LF_ERR_SHAPE && strcmp(lf_model_error(m), want) == 0, "loss %d: got %d '%s'", loss, (int)st,
+                  lf_model_error(m));
+        }
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_seq_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -273,6 +300,7 @@ int main(void) {
     test_bad_ids();
     test_round_trip();
     test_seq_errors();
+    test_categorical_on_sequence();
     rmdir(tmpdir);
     return check_report("test_seq_layers");
 }
