@@ -85,6 +85,16 @@ bf=$(printf '%s\n' "$line" | sed -E 's/.*best fusion ([0-9.]+) %.*/\1/')
 if [ -n "$line" ] && awk -v a="$bf" -v b="$bv" 'BEGIN { exit !(a + 0 < b + 0) }'; then ok
 else bad "best fusion ($bf %) is not below the best single view ($bv %): $line"; fi
 
+# issue 14's goal checks: auto's log-loss against the best method's in
+# hindsight, the percentage consistent with the two numbers; the goal line
+line=$(grep "^auto's test log-loss " "$tmp/out")
+nums=$(printf '%s\n' "$line" | sed -nE 's/^auto.s test log-loss ([0-9.]+) against ([0-9.]+) for .*\): ([-+][0-9.]+) %.*/\1 \2 \3/p')
+if [ -n "$nums" ] && echo "$nums" | awk '{ d = 100 * ($1 / $2 - 1) - $3; exit !($1 > 0 && $2 > 0 && d < 0.25 && d > -0.25) }'
+then ok
+else bad "auto's log-loss line: '$line'"; fi
+n=$(grep "^goal: " "$tmp/out" | grep -o ': \(reached\|not reached\|yes\|no\)' | wc -l)
+[ "$n" -eq 6 ] && ok || bad "goal line: $n of 6 goals with a verdict: $(grep '^goal: ' "$tmp/out")"
+
 # every fusion method printed a number
 n=$(grep -c '^fusion ' "$tmp/out")
 [ "$n" -ge 15 ] && ok || bad "only $n fusion rows printed"
