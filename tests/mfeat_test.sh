@@ -3,7 +3,9 @@
 # on the UCI Multiple Features data at ../shared/data/mfeat, when present, and
 # checks that it succeeds and that its numbers are plausible: every view's
 # test error below 40 %, pix/fac/kar below 10 %, and the best fusion method
-# ahead of the best single view.  Also checks the missing-folder message and
+# ahead of the best single view; --save writes the split's outputs and labels
+# as CSV of the right shapes, whose pix outputs give the printed pix error.
+# Also checks the missing-folder message and
 # exit status 2.  Run from the repository root; LF_BUILD = build folder;
 # MFEAT_DATA overrides the data folder.  Without the data the run is
 # skipped, a failure under CI=true.
@@ -44,8 +46,27 @@ if [ ! -f "$DATA/mfeat-pix" ]; then
     [ $fail -eq 0 ]; exit $?
 fi
 
-"$BIN" "$DATA" --quick >"$tmp/out" 2>"$tmp/err"; rc=$?
+"$BIN" "$DATA" --quick --save "$tmp/outs" >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ $rc -eq 0 ] && ok || { bad "mfeat --quick exited $rc"; cat "$tmp/err"; }
+
+# --save: the split's outputs as CSV (500 and 1000 rows of 10 numbers, the
+# labels 0..9 with 50 and 100 of each); the saved test outputs of pix give
+# the error printed for pix
+d=$tmp/outs/split1
+for f in oof-fou oof-mor test-pix test-zer ytrain ytest; do
+    [ -f "$d/$f.csv" ] && ok || bad "--save wrote no $d/$f.csv"
+done
+shape=$(awk -F, '{ n++; if (NF != 10) bad++ } END { print n, bad + 0 }' "$d/oof-kar.csv" 2>/dev/null)
+[ "$shape" = "500 0" ] && ok || bad "oof-kar.csv: rows, rows not of 10 numbers = '$shape', expected '500 0'"
+shape=$(awk -F, '{ n++; if (NF != 10) bad++ } END { print n, bad + 0 }' "$d/test-fac.csv" 2>/dev/null)
+[ "$shape" = "1000 0" ] && ok || bad "test-fac.csv: rows, rows not of 10 numbers = '$shape', expected '1000 0'"
+counts=$(sort -n "$d/ytrain.csv" 2>/dev/null | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')
+[ "$counts" = "0:50 1:50 2:50 3:50 4:50 5:50 6:50 7:50 8:50 9:50 " ] && ok || bad "ytrain.csv label counts '$counts'"
+counts=$(sort -n "$d/ytest.csv" 2>/dev/null | uniq -c | awk '{ print $1 }' | sort -u | tr '\n' ' ')
+[ "$counts" = "100 " ] && ok || bad "ytest.csv: per-label counts '$counts', expected 100 each"
+saved=$(paste -d, "$d/test-pix.csv" "$d/ytest.csv" 2>/dev/null | awk -F, '{ b = 1; for (c = 2; c <= 10; c++) if ($c > $b) b = c; w += (b - 1 != $11) } END { printf "%.2f", 100 * w / NR }')
+printed=$(awk '$1 == "view" && $2 == "pix" { print $5 }' "$tmp/out")
+[ -n "$saved" ] && [ "$saved" = "$printed" ] && ok || bad "pix error from the saved outputs $saved %, printed $printed %"
 
 # per-view errors: "view NAME (D features)   MEAN ± STD"
 for v in fou fac kar pix zer mor; do
@@ -63,6 +84,16 @@ bv=$(printf '%s\n' "$line" | sed -E 's/^best single view ([0-9.]+) %.*/\1/')
 bf=$(printf '%s\n' "$line" | sed -E 's/.*best fusion ([0-9.]+) %.*/\1/')
 if [ -n "$line" ] && awk -v a="$bf" -v b="$bv" 'BEGIN { exit !(a + 0 < b + 0) }'; then ok
 else bad "best fusion ($bf %) is not below the best single view ($bv %): $line"; fi
+
+# issue 14's goal checks: auto's log-loss against the best method's in
+# hindsight, the percentage consistent with the two numbers; the goal line
+line=$(grep "^auto's test log-loss " "$tmp/out")
+nums=$(printf '%s\n' "$line" | sed -nE 's/^auto.s test log-loss ([0-9.]+) against ([0-9.]+) for .*\): ([-+][0-9.]+) %.*/\1 \2 \3/p')
+if [ -n "$nums" ] && echo "$nums" | awk '{ d = 100 * ($1 / $2 - 1) - $3; exit !($1 > 0 && $2 > 0 && d < 0.25 && d > -0.25) }'
+then ok
+else bad "auto's log-loss line: '$line'"; fi
+n=$(grep "^goal: " "$tmp/out" | grep -o ': \(reached\|not reached\|yes\|no\)' | wc -l)
+[ "$n" -eq 6 ] && ok || bad "goal line: $n of 6 goals with a verdict: $(grep '^goal: ' "$tmp/out")"
 
 # every fusion method printed a number
 n=$(grep -c '^fusion ' "$tmp/out")
