@@ -1,8 +1,8 @@
 /*
  * test_knn.c — the exact k-nearest-neighbour search of dynamic selection
  * (src/fusion/knn.c) against a plain scan written out here (the key of
- * knn.h: squared distance in double, term by term; equal keys to the lower
- * row; a stable sort of every row), neighbour for neighbour, with the
+ * knn.h: squared distance in double, eight partial sums; equal keys to the
+ * lower row; a full sort of every row), neighbour for neighbour, with the
  * AVX-512 VNNI filter (where the CPU has it) and the portable one: random
  * profiles with missing models, row and query counts around the kernel's
  * 32-row chunks, 8-query tiles and 4096-row cache blocks, k from 1 to
@@ -35,12 +35,12 @@ static size_t reference(const float *rows, size_t n, size_t D, const float *q, s
     double *key = malloc(n * sizeof *key);
     size_t *idx = malloc(n * sizeof *idx), m = 0;
     for (size_t r = 0; r < n; r++) {
-        double s = 0;
+        double p[8] = {0};
         for (size_t d = 0; d < D; d++) {
             double t = (double)q[d] - (double)rows[r * D + d];
-            s += t * t;
+            p[d % 8] += t * t;
         }
-        key[r] = s;
+        key[r] = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
         if (r != excl) idx[m++] = r;
     }
     ref_key = key;

@@ -32,7 +32,7 @@
  * model) followed by M presence indicators (1 present, 0 missing), D = M C
  * + M values; squared Euclidean distance.  A feature space given as
  * another file is not supported.  The search is exact (knn.c): the key is
- * the squared distance in double, term by term, equal keys to the lower
+ * the squared distance in double (knn.h), equal keys to the lower
  * fitting row, so the neighbours are those of a plain scan; an 8-bit copy
  * of the fitting rows (AVX-512 VNNI where the CPU has it) bounds each
  * distance and only the rows that can still be among the k nearest get

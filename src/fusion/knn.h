@@ -2,9 +2,10 @@
  * knn.h — exact k nearest neighbours for dynamic selection (knn.c).
  *
  * Rows are vectors of D floats in [0, 1] (probabilities and presence
- * indicators).  The distance is the squared Euclidean distance computed in
- * double, term by term in index order: sum_d ((double)q_d - (double)x_d)^2;
- * equal distances go to the lower row.  The neighbours are exactly those of
+ * indicators).  The key is the squared Euclidean distance computed in
+ * double: t_d = (double)q_d - (double)x_d, eight partial sums p_j of t_d^2
+ * over d = j mod 8 in index order, then ((p0 + p1) + (p2 + p3)) + ((p4 +
+ * p5) + (p6 + p7)); equal keys go to the lower row.  The neighbours are exactly those of
  * a plain scan of every row with that key; an 8-bit copy of the rows only
  * decides which rows need their exact distance computed (see knn.c).
  */
