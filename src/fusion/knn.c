@@ -240,34 +240,48 @@ void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const 
         w->eq[i] = sqrt(e2) * (1 + 1e-12), w->qn[i] = sq, w->cnt[i] = 0;
         w->thr[i] = K ? INT32_MAX : INT32_MIN;
     }
+    /* the rows that pass one chunk are offered after the next chunk's
+     * kernel, their exact rows fetched in the meantime (a bound one chunk
+     * late lets more rows pass, never fewer) */
     uint32_t mask[QT];
+    uint32_t pend[2][QT * RC], npend[2] = {0, 0}, cur = 0;
     for (size_t c0 = 0; c0 < nchunks; c0 += XB / RC) {
         size_t c1 = nchunks - c0 < XB / RC ? nchunks : c0 + XB / RC;
         for (size_t T = 0; T < ntiles; T++) {
             int32_t *thr = w->thr + T * QT;
             const int8_t *q8 = w->q8 + T * QT * G * 4;
-            for (size_t c = c0; c < c1; c++) {
-                tile(ix->packed + c * G * RC * 4, ix->cx + c * RC, q8, G, thr, mask);
-                for (size_t t = 0; t < QT; t++) {
-                    size_t qi = T * QT + t;
-                    for (uint32_t m = mask[t]; m; m &= m - 1) {
-                        size_t r = c * RC + (size_t)__builtin_ctz(m);
-                        if (r >= n || (excl && excl[qi] == r)) continue;
-                        double v = ex(q + qi * D, ix->rows + r * D, D);
-                        double *bd = w->bd + qi * K;
-                        size_t *bi = w->bi + qi * K, pos = w->cnt[qi];
-                        if (pos == K) {
-                            if (!(v < bd[K - 1])) continue;
-                            pos = K - 1;
-                        } else {
-                            w->cnt[qi]++;
+            for (size_t c = c0; c <= c1; c++) {
+                uint32_t *mine = pend[cur];
+                npend[cur] = 0;
+                if (c < c1) {
+                    tile(ix->packed + c * G * RC * 4, ix->cx + c * RC, q8, G, thr, mask);
+                    for (uint32_t t = 0; t < QT; t++)
+                        for (uint32_t m = mask[t]; m; m &= m - 1) {
+                            size_t r = c * RC + (size_t)__builtin_ctz(m);
+                            if (r >= n || (excl && excl[T * QT + t] == r)) continue;
+                            mine[npend[cur]++] = t << 5 | (uint32_t)(r % RC);
+                            for (size_t b = 0; b < D * sizeof(float); b += 64)
+                                __builtin_prefetch((const char *)(ix->rows + r * D) + b);
                         }
-                        while (pos > 0 && bd[pos - 1] > v) bd[pos] = bd[pos - 1], bi[pos] = bi[pos - 1], pos--;
-                        bd[pos] = v, bi[pos] = r;
-                        if (w->cnt[qi] == K) thr[t] = bound(bd[K - 1], w->eq[qi], ix->emax, w->qn[qi]);
+                }
+                cur ^= 1; /* now the previous chunk's */
+                for (uint32_t h = 0; h < npend[cur]; h++) {
+                    size_t t = pend[cur][h] >> 5, qi = T * QT + t, r = (c - 1) * RC + (pend[cur][h] & 31);
+                    double v = ex(q + qi * D, ix->rows + r * D, D);
+                    double *bd = w->bd + qi * K;
+                    size_t *bi = w->bi + qi * K, pos = w->cnt[qi];
+                    if (pos == K) {
+                        if (!(v < bd[K - 1])) continue;
+                        pos = K - 1;
+                    } else {
+                        w->cnt[qi]++;
                     }
+                    while (pos > 0 && bd[pos - 1] > v) bd[pos] = bd[pos - 1], bi[pos] = bi[pos - 1], pos--;
+                    bd[pos] = v, bi[pos] = r;
+                    if (w->cnt[qi] == K) thr[t] = bound(bd[K - 1], w->eq[qi], ix->emax, w->qn[qi]);
                 }
             }
+            npend[0] = npend[1] = 0;
         }
     }
     for (size_t i = 0; i < nq; i++) {
