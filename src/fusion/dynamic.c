@@ -109,7 +109,7 @@ static void classes_of(const float *x, size_t M, size_t C, int *out) {
 static lf_status derive(des_state *s, size_t M, size_t C, lf_err *e) {
     s->labels = lf_alloc_array(s->n, sizeof *s->labels);
     s->pred = lf_alloc_array(s->n, M * sizeof *s->pred);
-    if (!s->labels || !s->pred || lf_knn_build(&s->knn, s->rows, s->n, s->D, M * C) != LF_OK)
+    if (!s->labels || !s->pred || lf_knn_build(&s->knn, s->rows, s->n, s->D, s->D) != LF_OK)
         return lf_fail(e, LF_ERR_NOMEM, "out of memory for %zu fitting rows", s->n);
     for (size_t j = 0; j < s->n; j++) {
         const float *x = s->rows + j * s->D;

@@ -28,7 +28,9 @@ typedef struct lf_knn {
 
 /* The index of n rows of width D (rows kept by reference), whose 8-bit
  * filter looks at the first Df values (the others are left to the exact
- * key: dynamic selection leaves out the presence indicators); LF_ERR_NOMEM. */
+ * key); LF_ERR_NOMEM.  Dynamic selection gives the filter every value: a
+ * query with a model missing differs from every row in that indicator,
+ * and a filter blind to it would let every row through. */
 lf_status lf_knn_build(lf_knn *ix, const float *rows, size_t n, size_t D, size_t Df);
 void lf_knn_free(lf_knn *ix);
 
