@@ -9,7 +9,8 @@
  * more than the rows, rows left out (as dynamic selection's weights do);
  * duplicated rows; exact ties between different rows; rows closer together
  * than the 8-bit copy can tell apart (the exact key decides); values
- * outside [0, 1] (clamped by the filter, still exact).
+ * outside [0, 1] (clamped by the filter, still exact); rows wider than the
+ * filter takes.
  */
 #include "check.h"
 #include "fusion/knn.h"
@@ -189,10 +190,23 @@ static void test_below_resolution(void) {
     CHECK(agree("values in [-1, 2]", rows, N, D, D, q, NQ, 7, NULL), "outside [0, 1]");
 }
 
+/* rows wider than the filter takes (8192 values): the rest is left to the
+ * exact key */
+static void test_wide(void) {
+    enum { D = 9000, N = 70, NQ = 3 };
+    float *rows = malloc(N * D * sizeof *rows), *q = malloc(NQ * D * sizeof *q);
+    uint64_t s = 3;
+    for (size_t i = 0; i < N * D; i++) rows[i] = (float)urand(&s);
+    for (size_t i = 0; i < NQ * D; i++) q[i] = (float)urand(&s);
+    CHECK(agree("9000 values a row", rows, N, D, D, q, NQ, 7, NULL), "wide rows");
+    free(rows), free(q);
+}
+
 int main(void) {
     test_random();
     test_duplicates();
     test_exact_ties();
     test_below_resolution();
+    test_wide();
     return check_report("test_knn");
 }

@@ -40,6 +40,7 @@
 #define RC 32     /* rows per chunk */
 #define XB 4096   /* rows per cache block */
 #define PAD_KEY (1 << 29) /* key of a padding row (never compared: rows >= n are skipped) */
+#define DF_MAX 8192       /* values the filter sees at most: its keys stay within +-2^30 */
 
 /* round(255 v) clamped to 0..255, and its error v8 / 255 - v added squared to *e2 */
 static int quantise(float v, double *e2) {
@@ -53,6 +54,7 @@ static int quantise(float v, double *e2) {
 lf_status lf_knn_build(lf_knn *ix, const float *rows, size_t n, size_t D, size_t Df) {
     memset(ix, 0, sizeof *ix);
     Df = Df < D ? Df : D;
+    Df = Df < DF_MAX ? Df : DF_MAX;
     ix->n = n, ix->D = D, ix->Df = Df, ix->G = (Df + 3) / 4, ix->rows = rows;
     size_t nc = (n + RC - 1) / RC;
     ix->packed = lf_alloc_array(nc * ix->G, RC * 4);
