@@ -31,13 +31,13 @@
  * concatenation of the M models' probability vectors (zeros for a missing
  * model) followed by M presence indicators (1 present, 0 missing), D = M C
  * + M values; squared Euclidean distance.  A feature space given as
- * another file is not supported.  The search is exact brute force: blocks
- * of 256 query rows against blocks of 512 fitting rows, -2 q.x from the
- * sgemm plus ||x||^2 (||q||^2 is the same for all of a query's neighbours),
- * in float; equal keys go to the lower fitting row; per query, the keys
- * below its k-th nearest so far are found 8 at a time (lf_first_sum_below)
- * and inserted in order, so the neighbours are those of a plain scan;
- * OpenMP over query blocks, each row's result independent of the thread
+ * another file is not supported.  The search is exact (knn.c): the key is
+ * the squared distance in double (knn.h), equal keys to the lower
+ * fitting row, so the neighbours are those of a plain scan; an 8-bit copy
+ * of the fitting rows (AVX-512 VNNI where the CPU has it) bounds each
+ * distance and only the rows that can still be among the k nearest get
+ * their exact key.  Blocks of 256 query rows go to the threads (OpenMP),
+ * each row's result independent of the thread
  * count.  Fitted on the same rows, the four methods hold the same fitting
  * rows: lf_des_predict_shared serves several from one search (compare and
  * auto cross-validate them together).
@@ -51,6 +51,7 @@
  * checked against the settings before anything is allocated, then every
  * value (classes, indicators, probabilities, k, shares).
  */
+#include "fusion/knn.h"
 #include "fusion/method.h"
 #include "kernels.h"
 #include "model_io.h"
@@ -59,7 +60,6 @@
 #include <string.h>
 
 #define QB 256         /* query rows per block */
-#define FB 512         /* fitting rows per block */
 #define K_DEFAULT 7
 #define K_MAX 1000
 #define WEIGHT_ROWS 2048 /* fitting rows that the weights are measured on */
@@ -76,7 +76,7 @@ typedef struct des_state {
     float *labels_f; /* n labels (saved as floats) */
     float *weights;  /* M shares (saved) */
     float k_f;       /* k (saved) */
-    float *norms;    /* n: ||x||^2 */
+    lf_knn knn;      /* the neighbour search over rows */
     int *labels;     /* n */
     int *pred;       /* n x M: each model's class on the row, -1 missing */
 } des_state;
@@ -84,8 +84,8 @@ typedef struct des_state {
 static void des_free(void *state) {
     des_state *s = state;
     if (!s) return;
-    LF_FREE(s->rows), LF_FREE(s->labels_f), LF_FREE(s->weights), LF_FREE(s->norms), LF_FREE(s->labels),
-        LF_FREE(s->pred);
+    lf_knn_free(&s->knn);
+    LF_FREE(s->rows), LF_FREE(s->labels_f), LF_FREE(s->weights), LF_FREE(s->labels), LF_FREE(s->pred);
     LF_FREE(s);
 }
 
@@ -105,17 +105,14 @@ static void classes_of(const float *x, size_t M, size_t C, int *out) {
     for (size_t k = 0; k < M; k++) out[k] = x[M * C + k] != 0.0f ? (int)lf_argmax_f(x + k * C, C) : -1;
 }
 
-/* norms, integer labels and classes from rows and labels_f */
+/* the search index, integer labels and classes from rows and labels_f */
 static lf_status derive(des_state *s, size_t M, size_t C, lf_err *e) {
-    s->norms = lf_alloc_array(s->n, sizeof *s->norms);
     s->labels = lf_alloc_array(s->n, sizeof *s->labels);
     s->pred = lf_alloc_array(s->n, M * sizeof *s->pred);
-    if (!s->norms || !s->labels || !s->pred) return lf_fail(e, LF_ERR_NOMEM, "out of memory for %zu fitting rows", s->n);
+    if (!s->labels || !s->pred || lf_knn_build(&s->knn, s->rows, s->n, s->D, s->D) != LF_OK)
+        return lf_fail(e, LF_ERR_NOMEM, "out of memory for %zu fitting rows", s->n);
     for (size_t j = 0; j < s->n; j++) {
         const float *x = s->rows + j * s->D;
-        double q = 0;
-        for (size_t d = 0; d < s->D; d++) q += (double)x[d] * (double)x[d];
-        s->norms[j] = (float)q;
         s->labels[j] = (int)s->labels_f[j];
         classes_of(x, M, C, s->pred + j * M);
     }
@@ -123,61 +120,34 @@ static lf_status derive(des_state *s, size_t M, size_t C, lf_err *e) {
 }
 
 typedef struct scratch {
-    float *keys;   /* QB x FB */
-    float *bk;     /* QB x k: the best keys so far, ascending */
-    size_t *bi;    /* QB x k: their fitting rows */
+    size_t *bi;    /* QB x k: the neighbours */
     size_t *cnt;   /* QB */
     float *x;      /* QB x D: the queries' profiles */
     int *qp;       /* QB x M: the queries' classes */
     double *w;     /* QB x M: selection weights */
+    lf_knn_work kw;
 } scratch;
 
 static void scratch_free(scratch *sc) {
-    LF_FREE(sc->keys), LF_FREE(sc->bk), LF_FREE(sc->bi), LF_FREE(sc->cnt), LF_FREE(sc->x), LF_FREE(sc->qp),
-        LF_FREE(sc->w);
+    LF_FREE(sc->bi), LF_FREE(sc->cnt), LF_FREE(sc->x), LF_FREE(sc->qp), LF_FREE(sc->w);
+    lf_knn_work_free(&sc->kw);
 }
 
 static int scratch_alloc(scratch *sc, const des_state *s, size_t M) {
     size_t k = s->k ? s->k : 1;
-    sc->keys = lf_alloc_array(QB, FB * sizeof(float));
-    sc->bk = lf_alloc_array(QB, k * sizeof(float));
     sc->bi = lf_alloc_array(QB, k * sizeof(size_t));
     sc->cnt = lf_alloc_array(QB, sizeof(size_t));
     sc->x = lf_alloc_array(QB, s->D * sizeof(float));
     sc->qp = lf_alloc_array(QB, M * sizeof(int));
     sc->w = lf_alloc_array(QB, M * sizeof(double));
-    return sc->keys && sc->bk && sc->bi && sc->cnt && sc->x && sc->qp && sc->w;
+    return sc->bi && sc->cnt && sc->x && sc->qp && sc->w && lf_knn_work_alloc(&sc->kw, &s->knn, QB, k);
 }
 
 /* The K nearest fitting rows of the nq profiles in sc->x, nearest first
  * (equal keys: the lower row), into sc->bi (K per query); excl: per query a
  * fitting row left out, or NULL. */
 static void nearest(const des_state *s, size_t nq, size_t K, const size_t *excl, scratch *sc) {
-    size_t D = s->D;
-    for (size_t q = 0; q < nq; q++) sc->cnt[q] = 0;
-    if (K == 0) return;
-    for (size_t f0 = 0; f0 < s->n; f0 += FB) {
-        size_t nf = s->n - f0 < FB ? s->n - f0 : FB;
-        /* keys = ||x||^2 - 2 q.x: the squared distance less ||q||^2 */
-        lf_sgemm(0, 1, nq, nf, D, -2.0f, sc->x, D, s->rows + f0 * D, D, 0.0f, sc->keys, nf);
-        const float *nrm = s->norms + f0;
-        for (size_t q = 0; q < nq; q++) {
-            float *kk = sc->bk + q * K;
-            const float *row = sc->keys + q * nf;
-            size_t *ii = sc->bi + q * K, c = sc->cnt[q];
-            float worst = c == K ? kk[K - 1] : INFINITY;
-            for (size_t j = lf_first_sum_below(row, nrm, 0, nf, worst); j < nf;
-                 j = lf_first_sum_below(row, nrm, j + 1, nf, worst)) {
-                float v = row[j] + nrm[j];
-                if (excl && excl[q] == f0 + j) continue;
-                size_t pos = c < K ? c++ : K - 1;
-                while (pos > 0 && kk[pos - 1] > v) kk[pos] = kk[pos - 1], ii[pos] = ii[pos - 1], pos--;
-                kk[pos] = v, ii[pos] = f0 + j;
-                worst = c == K ? kk[K - 1] : INFINITY;
-            }
-            sc->cnt[q] = c;
-        }
-    }
+    lf_knn_search(&s->knn, sc->x, nq, K, excl, sc->bi, sc->cnt, &sc->kw, 0);
 }
 
 /* The selection weights w (M, not normalised; all 0 when no model is

@@ -1,0 +1,293 @@
+/*
+ * knn.c — exact k nearest neighbours (knn.h) by an 8-bit filter and exact
+ * distances for the few rows it lets through.
+ *
+ * The first Df values of each row x (in [0, 1]) are also kept rounded to
+ * x8 = round(255 x), clamped to 0..255, with the rounding error E_x =
+ * ||x8 / 255 - x|| (in double, over those Df values); emax is the largest
+ * E_x.  A query q gets q8 and E_q the same way.  The distance of the 8-bit
+ * vectors, dq = ||q8 - x8|| / 255, is exact in integers, and by the
+ * triangle inequality dq - E_q - E_x <= the distance over the first Df
+ * values <= ||q - x||.
+ *
+ * A query keeps its K best rows so far by the exact key (knn.h: double,
+ * ties to the lower row); the K-th of them, U, bounds from above the K-th
+ * distance over all rows.  A row can only be among the final K if
+ * ||q - x|| <= U, hence dq <= U + E_q + emax: only the rows that pass this
+ * test get their exact key computed and are offered to the K best.  Every
+ * row of the final K passes (U only shrinks), so the result is that of the
+ * plain scan, bit for bit, whatever the rounding let through; the test is
+ * done with 1e-12 relative slack for the rounding of U and the bound.
+ *
+ * The 8-bit distance: ||q8 - x8||^2 = ||q8||^2 + key, key = cx - 2 q8' . x8
+ * with q8' = q8 - 128 (signed bytes) and cx = ||x8||^2 - 256 sum x8 per
+ * row, so that unsigned-by-signed byte products accumulated in 32 bits
+ * (AVX-512 VNNI's vpdpbusd, 64 a cycle) give it exactly.  The rows are
+ * stored 32 at a time, 4 bytes of each row after another: chunk c, group g
+ * (bytes 4g..4g+3, zero beyond D), row j of the chunk, byte b at
+ * ((c G + g) 32 + j) 4 + b.  A kernel call takes 8 queries against one
+ * chunk (16 accumulators), compares the 256 keys with each query's bound
+ * and returns a bit mask per query; the portable kernel computes the same
+ * integers in plain loops.  Queries are taken 8 at a time against blocks
+ * of XB rows that stay in the L2 cache.
+ */
+#include "fusion/knn.h"
+
+#include <math.h>
+#include <string.h>
+
+#define QT 8      /* queries per kernel call */
+#define RC 32     /* rows per chunk */
+#define XB 4096   /* rows per cache block */
+#define PAD_KEY (1 << 29) /* key of a padding row (never compared: rows >= n are skipped) */
+#define DF_MAX 8192       /* values the filter sees at most: its keys stay within +-2^30 */
+
+/* round(255 v) clamped to 0..255, and its error v8 / 255 - v added squared to *e2 */
+static int quantise(float v, double *e2) {
+    double t = (double)v * 255.0;
+    int i = t >= 255.0 ? 255 : t > 0.0 ? (int)(t + 0.5) : 0;
+    double e = (double)i / 255.0 - (double)v;
+    *e2 += e * e;
+    return i;
+}
+
+lf_status lf_knn_build(lf_knn *ix, const float *rows, size_t n, size_t D, size_t Df) {
+    memset(ix, 0, sizeof *ix);
+    Df = Df < D ? Df : D;
+    Df = Df < DF_MAX ? Df : DF_MAX;
+    ix->n = n, ix->D = D, ix->Df = Df, ix->G = (Df + 3) / 4, ix->rows = rows;
+    size_t nc = (n + RC - 1) / RC;
+    ix->packed = lf_alloc_array(nc * ix->G, RC * 4);
+    ix->cx = lf_alloc_array(nc, RC * sizeof *ix->cx);
+    if (!ix->packed || !ix->cx) {
+        lf_knn_free(ix);
+        return LF_ERR_NOMEM;
+    }
+    for (size_t r = n; r < nc * RC; r++) ix->cx[r] = PAD_KEY;
+    double emax = 0;
+    for (size_t r = 0; r < n; r++) {
+        const float *x = rows + r * D;
+        uint8_t *dst = ix->packed + (r / RC) * ix->G * RC * 4 + (r % RC) * 4;
+        double e2 = 0;
+        int32_t sq = 0, sum = 0;
+        for (size_t d = 0; d < Df; d++) {
+            int v = quantise(x[d], &e2);
+            dst[(d / 4) * RC * 4 + d % 4] = (uint8_t)v;
+            sq += v * v, sum += v;
+        }
+        ix->cx[r] = sq - 256 * sum;
+        double e = sqrt(e2);
+        if (e > emax) emax = e;
+    }
+    ix->emax = emax * (1 + 1e-12);
+    return LF_OK;
+}
+
+void lf_knn_free(lf_knn *ix) {
+    LF_FREE(ix->packed), LF_FREE(ix->cx);
+    ix->packed = NULL, ix->cx = NULL;
+}
+
+int lf_knn_work_alloc(lf_knn_work *w, const lf_knn *ix, size_t nq_max, size_t K) {
+    memset(w, 0, sizeof *w);
+    size_t nt = (nq_max + QT - 1) / QT * QT, k = K ? K : 1;
+    w->nq_max = nq_max, w->K = K;
+    w->q8 = lf_alloc_array(nt, ix->G * 4);
+    w->thr = lf_alloc_array(nt, sizeof *w->thr);
+    w->eq = lf_alloc_array(nt, sizeof *w->eq);
+    w->qn = lf_alloc_array(nt, sizeof *w->qn);
+    w->bd = lf_alloc_array(nq_max, k * sizeof *w->bd);
+    w->bi = lf_alloc_array(nq_max, k * sizeof *w->bi);
+    w->cnt = lf_alloc_array(nq_max, sizeof *w->cnt);
+    if (w->q8 && w->thr && w->eq && w->qn && w->bd && w->bi && w->cnt) return 1;
+    lf_knn_work_free(w);
+    return 0;
+}
+
+void lf_knn_work_free(lf_knn_work *w) {
+    LF_FREE(w->q8), LF_FREE(w->thr), LF_FREE(w->eq), LF_FREE(w->qn), LF_FREE(w->bd), LF_FREE(w->bi),
+        LF_FREE(w->cnt);
+    memset(w, 0, sizeof *w);
+}
+
+/* The 32 keys of each of the QT queries q8 (QT x 4G signed bytes) against
+ * one chunk: per query the mask of those <= thr. */
+static void tile_portable(const uint8_t *xc, const int32_t *cx, const int8_t *q8, size_t G, const int32_t *thr,
+                          uint32_t *mask) {
+    for (int t = 0; t < QT; t++) {
+        const int8_t *q = q8 + (size_t)t * G * 4;
+        uint32_t m = 0;
+        for (int j = 0; j < RC; j++) {
+            int32_t dot = 0;
+            for (size_t g = 0; g < G; g++)
+                for (int b = 0; b < 4; b++) dot += (int32_t)xc[(g * RC + (size_t)j) * 4 + (size_t)b] * q[g * 4 + (size_t)b];
+            int32_t key = cx[j] - 2 * dot;
+            m |= (uint32_t)(key <= thr[t]) << j;
+        }
+        mask[t] = m;
+    }
+}
+
+/* the exact key of knn.h: eight partial sums, so that the additions do not
+ * wait for each other */
+static double exact(const float *q, const float *x, size_t D) {
+    double p[8] = {0};
+    size_t d = 0;
+    for (; d + 8 <= D; d += 8)
+        for (size_t j = 0; j < 8; j++) {
+            double t = (double)q[d + j] - (double)x[d + j];
+            p[j] += t * t;
+        }
+    for (size_t j = 0; d + j < D; j++) {
+        double t = (double)q[d + j] - (double)x[d + j];
+        p[j] += t * t;
+    }
+    return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+}
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(LF_NO_SIMD)
+#include <immintrin.h>
+#define HAVE_VNNI_KERNEL 1
+
+/* acc + the byte products of x (unsigned) and b (signed), 4 to a lane; as
+ * inline assembly because GCC 12 copies the accumulator around each
+ * _mm512_dpbusd_epi32 (twice the instructions) */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static inline __m512i dpbusd(__m512i acc, __m512i x,
+                                                                                     __m512i b) {
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "v"(b));
+    return acc;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
+tile_vnni(const uint8_t *xc, const int32_t *cx, const int8_t *q8, size_t G, const int32_t *thr, uint32_t *mask) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    __m512i b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
+    size_t ld = G * 4;
+    for (size_t g = 0; g < G; g++) {
+        __m512i x0 = _mm512_loadu_si512(xc + g * RC * 4), x1 = _mm512_loadu_si512(xc + g * RC * 4 + 64);
+        const int8_t *q = q8 + g * 4;
+        int32_t v;
+#define STEP(t, A, B)                                                                                          \
+    memcpy(&v, q + (t) * ld, 4);                                                                               \
+    A = dpbusd(A, x0, _mm512_set1_epi32(v));                                                      \
+    B = dpbusd(B, x1, _mm512_set1_epi32(v));
+        STEP(0, a0, b0) STEP(1, a1, b1) STEP(2, a2, b2) STEP(3, a3, b3)
+        STEP(4, a4, b4) STEP(5, a5, b5) STEP(6, a6, b6) STEP(7, a7, b7)
+#undef STEP
+    }
+    __m512i c0 = _mm512_loadu_si512(cx), c1 = _mm512_loadu_si512(cx + 16);
+#define OUT(t, A, B)                                                                                           \
+    {                                                                                                          \
+        __m512i k0 = _mm512_sub_epi32(c0, _mm512_slli_epi32(A, 1)), k1 = _mm512_sub_epi32(c1, _mm512_slli_epi32(B, 1)); \
+        __m512i th = _mm512_set1_epi32(thr[t]);                                                                \
+        mask[t] = (uint32_t)_mm512_cmple_epi32_mask(k0, th) | (uint32_t)_mm512_cmple_epi32_mask(k1, th) << 16; \
+    }
+    OUT(0, a0, b0) OUT(1, a1, b1) OUT(2, a2, b2) OUT(3, a3, b3)
+    OUT(4, a4, b4) OUT(5, a5, b5) OUT(6, a6, b6) OUT(7, a7, b7)
+#undef OUT
+}
+
+/* exact() with the eight partial sums in one register: the same additions
+ * (the lanes past D add 0) */
+__attribute__((target("avx512f,avx512vl"))) static double exact_avx512(const float *q, const float *x, size_t D) {
+    __m512d p = _mm512_setzero_pd();
+    for (size_t d = 0; d < D; d += 8) {
+        __mmask8 m = D - d >= 8 ? 0xff : (__mmask8)((1u << (D - d)) - 1);
+        __m512d t = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, q + d)),
+                                  _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x + d)));
+        p = _mm512_add_pd(p, _mm512_mul_pd(t, t));
+    }
+    double v[8];
+    _mm512_storeu_pd(v, p);
+    return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+}
+
+static int has_vnni(void) {
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vnni");
+}
+#endif
+
+/* the key bound of a query whose K-th best exact key so far is bd */
+static int32_t bound(double bd, double eq, double emax, int32_t qn) {
+    double t = 255.0 * (sqrt(bd) * (1 + 1e-12) + eq + emax) * (1 + 1e-12) + 1e-9;
+    double b = floor(t * t) - (double)qn;
+    return b < (double)INT32_MAX ? (int32_t)b : INT32_MAX; /* NaN: every row passes */
+}
+
+void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const size_t *excl, size_t *nb,
+                   size_t *cnt, lf_knn_work *w, int portable) {
+    size_t D = ix->D, G = ix->G, n = ix->n, nchunks = (n + RC - 1) / RC, ntiles = (nq + QT - 1) / QT;
+    void (*tile)(const uint8_t *, const int32_t *, const int8_t *, size_t, const int32_t *, uint32_t *) =
+        tile_portable;
+    double (*ex)(const float *, const float *, size_t) = exact;
+#ifdef HAVE_VNNI_KERNEL
+    if (!portable && has_vnni()) tile = tile_vnni;
+    if (!portable && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) ex = exact_avx512;
+#else
+    (void)portable;
+#endif
+    for (size_t i = 0; i < ntiles * QT; i++) {
+        int8_t *q8 = w->q8 + i * G * 4;
+        memset(q8, -128, G * 4); /* 0 after the shift by 128 */
+        w->thr[i] = INT32_MIN;   /* a padding query: no row passes */
+        if (i >= nq) continue;
+        double e2 = 0;
+        int32_t sq = 0;
+        for (size_t d = 0; d < ix->Df; d++) {
+            int v = quantise(q[i * D + d], &e2);
+            q8[d] = (int8_t)(v - 128);
+            sq += v * v;
+        }
+        w->eq[i] = sqrt(e2) * (1 + 1e-12), w->qn[i] = sq, w->cnt[i] = 0;
+        w->thr[i] = K ? INT32_MAX : INT32_MIN;
+    }
+    /* the rows that pass one chunk are offered after the next chunk's
+     * kernel, their exact rows fetched in the meantime (a bound one chunk
+     * late lets more rows pass, never fewer) */
+    uint32_t mask[QT];
+    uint32_t pend[2][QT * RC], npend[2] = {0, 0}, cur = 0;
+    for (size_t c0 = 0; c0 < nchunks; c0 += XB / RC) {
+        size_t c1 = nchunks - c0 < XB / RC ? nchunks : c0 + XB / RC;
+        for (size_t T = 0; T < ntiles; T++) {
+            int32_t *thr = w->thr + T * QT;
+            const int8_t *q8 = w->q8 + T * QT * G * 4;
+            for (size_t c = c0; c <= c1; c++) {
+                uint32_t *mine = pend[cur];
+                npend[cur] = 0;
+                if (c < c1) {
+                    tile(ix->packed + c * G * RC * 4, ix->cx + c * RC, q8, G, thr, mask);
+                    for (uint32_t t = 0; t < QT; t++)
+                        for (uint32_t m = mask[t]; m; m &= m - 1) {
+                            size_t r = c * RC + (size_t)__builtin_ctz(m);
+                            if (r >= n || (excl && excl[T * QT + t] == r)) continue;
+                            mine[npend[cur]++] = t << 5 | (uint32_t)(r % RC);
+                            for (size_t b = 0; b < D * sizeof(float); b += 64)
+                                __builtin_prefetch((const char *)(ix->rows + r * D) + b);
+                        }
+                }
+                cur ^= 1; /* now the previous chunk's */
+                for (uint32_t h = 0; h < npend[cur]; h++) {
+                    size_t t = pend[cur][h] >> 5, qi = T * QT + t, r = (c - 1) * RC + (pend[cur][h] & 31);
+                    double v = ex(q + qi * D, ix->rows + r * D, D);
+                    double *bd = w->bd + qi * K;
+                    size_t *bi = w->bi + qi * K, pos = w->cnt[qi];
+                    if (pos == K) {
+                        if (!(v < bd[K - 1])) continue;
+                        pos = K - 1;
+                    } else {
+                        w->cnt[qi]++;
+                    }
+                    while (pos > 0 && bd[pos - 1] > v) bd[pos] = bd[pos - 1], bi[pos] = bi[pos - 1], pos--;
+                    bd[pos] = v, bi[pos] = r;
+                    if (w->cnt[qi] == K) thr[t] = bound(bd[K - 1], w->eq[qi], ix->emax, w->qn[qi]);
+                }
+            }
+            npend[0] = npend[1] = 0;
+        }
+    }
+    for (size_t i = 0; i < nq; i++) {
+        cnt[i] = w->cnt[i];
+        memcpy(nb + i * K, w->bi + i * K, w->cnt[i] * sizeof *nb);
+    }
+}

@@ -1,0 +1,60 @@
+/*
+ * knn.h — exact k nearest neighbours for dynamic selection (knn.c).
+ *
+ * Rows are vectors of D floats in [0, 1] (probabilities and presence
+ * indicators).  The key is the squared Euclidean distance computed in
+ * double: t_d = (double)q_d - (double)x_d, eight partial sums p_j of t_d^2
+ * over d = j mod 8 in index order, then ((p0 + p1) + (p2 + p3)) + ((p4 +
+ * p5) + (p6 + p7)); equal keys go to the lower row.  The neighbours are exactly those of
+ * a plain scan of every row with that key; an 8-bit copy of the rows only
+ * decides which rows need their exact distance computed (see knn.c).
+ */
+#ifndef LF_FUSION_KNN_H
+#define LF_FUSION_KNN_H
+
+#include "internal.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct lf_knn {
+    size_t n, D, Df;  /* rows, their width, the values the filter sees */
+    size_t G;         /* 4-byte groups of the 8-bit rows */
+    const float *rows; /* n x D, not owned */
+    uint8_t *packed;   /* the rows rounded to 0..255, 32 rows at a time (knn.c) */
+    int32_t *cx;       /* per row (32-padded): ||x8||^2 - 256 sum x8 */
+    double emax;       /* the largest rounding error (Euclidean) of a row */
+} lf_knn;
+
+/* The index of n rows of width D (rows kept by reference), whose 8-bit
+ * filter looks at the first Df values (the others are left to the exact
+ * key); LF_ERR_NOMEM.  Dynamic selection gives the filter every value: a
+ * query with a model missing differs from every row in that indicator,
+ * and a filter blind to it would let every row through. */
+lf_status lf_knn_build(lf_knn *ix, const float *rows, size_t n, size_t D, size_t Df);
+void lf_knn_free(lf_knn *ix);
+
+/* Per-thread scratch for up to nq_max queries and K neighbours. */
+typedef struct lf_knn_work {
+    size_t nq_max, K;
+    int8_t *q8;     /* queries, 8-bit, 8 at a time */
+    int32_t *thr;   /* per query: the key bound */
+    double *eq;     /* per query: rounding error */
+    int32_t *qn;    /* per query: ||q8||^2 */
+    double *bd;     /* nq_max x K: exact distances of the best so far */
+    size_t *bi;     /* nq_max x K: their rows */
+    size_t *cnt;    /* nq_max */
+} lf_knn_work;
+
+int lf_knn_work_alloc(lf_knn_work *w, const lf_knn *ix, size_t nq_max, size_t K);
+void lf_knn_work_free(lf_knn_work *w);
+
+/* The K nearest rows of each of the nq (<= w->nq_max) queries (nq x D),
+ * nearest first, into nb (nq x K) and cnt (how many: K, or fewer when
+ * there are fewer rows); excl: per query a row left out, or NULL.
+ * portable: 1 to use the portable filter even where the CPU has AVX-512
+ * VNNI (the tests compare both; the neighbours are the same). */
+void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const size_t *excl, size_t *nb,
+                   size_t *cnt, lf_knn_work *w, int portable);
+
+#endif

@@ -1,0 +1,212 @@
+/*
+ * test_knn.c — the exact k-nearest-neighbour search of dynamic selection
+ * (src/fusion/knn.c) against a plain scan written out here (the key of
+ * knn.h: squared distance in double, eight partial sums; equal keys to the
+ * lower row; a full sort of every row), neighbour for neighbour, with the
+ * AVX-512 VNNI filter (where the CPU has it) and the portable one: random
+ * profiles with missing models, row and query counts around the kernel's
+ * 32-row chunks, 8-query tiles and 4096-row cache blocks, k from 1 to
+ * more than the rows, rows left out (as dynamic selection's weights do);
+ * duplicated rows; exact ties between different rows; rows closer together
+ * than the 8-bit copy can tell apart (the exact key decides); values
+ * outside [0, 1] (clamped by the filter, still exact); rows wider than the
+ * filter takes.
+ */
+#include "check.h"
+#include "fusion/knn.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double urand(uint64_t *s) {
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(*s >> 11) / 9007199254740992.0;
+}
+
+static const double *ref_key;
+static int by_key(const void *a, const void *b) {
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    if (ref_key[i] != ref_key[j]) return ref_key[i] < ref_key[j] ? -1 : 1;
+    return i < j ? -1 : i > j; /* equal keys: the lower row */
+}
+
+/* the K nearest of query q by a full sort; returns how many */
+static size_t reference(const float *rows, size_t n, size_t D, const float *q, size_t K, size_t excl, size_t *nb) {
+    double *key = malloc(n * sizeof *key);
+    size_t *idx = malloc(n * sizeof *idx), m = 0;
+    for (size_t r = 0; r < n; r++) {
+        double p[8] = {0};
+        for (size_t d = 0; d < D; d++) {
+            double t = (double)q[d] - (double)rows[r * D + d];
+            p[d % 8] += t * t;
+        }
+        key[r] = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+        if (r != excl) idx[m++] = r;
+    }
+    ref_key = key;
+    qsort(idx, m, sizeof *idx, by_key);
+    size_t got = m < K ? m : K;
+    memcpy(nb, idx, got * sizeof *nb);
+    free(key), free(idx);
+    return got;
+}
+
+/* Both filters against the reference on nq queries; excl NULL or per
+ * query.  Returns 1 when every neighbour list is the reference's. */
+static int agree(const char *what, const float *rows, size_t n, size_t D, size_t Df, const float *q, size_t nq,
+                 size_t K, const size_t *excl) {
+    lf_knn ix;
+    lf_knn_work w;
+    if (lf_knn_build(&ix, rows, n, D, Df) != LF_OK || !lf_knn_work_alloc(&w, &ix, nq, K)) {
+        CHECK(0, "%s: out of memory", what);
+        return 0;
+    }
+    size_t *nb = malloc((nq * K + 1) * sizeof *nb), *cnt = malloc(nq * sizeof *cnt), want[64];
+    int ok = 1;
+    for (int portable = 0; portable <= 1; portable++) {
+        memset(nb, 0xff, (nq * K + 1) * sizeof *nb);
+        lf_knn_search(&ix, q, nq, K, excl, nb, cnt, &w, portable);
+        for (size_t i = 0; i < nq && ok; i++) {
+            size_t m = reference(rows, n, D, q + i * D, K, excl ? excl[i] : (size_t)-1, want);
+            if (cnt[i] != m || memcmp(nb + i * K, want, m * sizeof *want) != 0) {
+                size_t j = 0;
+                while (j < m && j < cnt[i] && nb[i * K + j] == want[j]) j++;
+                CHECK(0, "%s (%s filter): query %zu: %zu neighbours, want %zu; neighbour %zu is row %zu, want %zu",
+                      what, portable ? "portable" : "default", i, cnt[i], m, j, j < cnt[i] ? nb[i * K + j] : 0,
+                      j < m ? want[j] : 0);
+                ok = 0;
+            }
+        }
+    }
+    free(nb), free(cnt);
+    lf_knn_work_free(&w);
+    lf_knn_free(&ix);
+    return ok;
+}
+
+/* n profiles of M models x C classes (+ M indicators): softmax rows, model
+ * 1 missing in about 20 % of them */
+static void profiles(float *x, size_t n, size_t M, size_t C, uint64_t *s) {
+    size_t D = M * C + M;
+    for (size_t r = 0; r < n; r++) {
+        float *row = x + r * D;
+        int label = (int)(urand(s) * (double)C);
+        for (size_t k = 0; k < M; k++) {
+            int missing = k == 1 && urand(s) < 0.2;
+            double z = 0, e[16];
+            for (size_t c = 0; c < C; c++) z += e[c] = exp(3.0 * urand(s) + ((int)c == label ? 1.0 : 0.0));
+            for (size_t c = 0; c < C; c++) row[k * C + c] = missing ? 0.0f : (float)(e[c] / z);
+            row[M * C + k] = missing ? 0.0f : 1.0f;
+        }
+    }
+}
+
+static void test_random(void) {
+    enum { M = 3, C = 4, D = M * C + M };
+    static const size_t ns[] = {1, 5, 31, 32, 33, 100, 4100}, nqs[] = {1, 7, 9, 40};
+    static const size_t Ks[] = {1, 3, 7, 40};
+    uint64_t s = 11;
+    float *rows = malloc(4100 * D * sizeof *rows), *q = malloc(40 * D * sizeof *q);
+    size_t excl[40];
+    int all = 1;
+    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+        for (size_t b = 0; b < sizeof nqs / sizeof *nqs; b++)
+            for (size_t c = 0; c < sizeof Ks / sizeof *Ks; c++) {
+                size_t n = ns[a], nq = nqs[b], K = Ks[c];
+                char what[96];
+                profiles(rows, n, M, C, &s);
+                profiles(q, nq, M, C, &s);
+                snprintf(what, sizeof what, "random n %zu, %zu queries, K %zu", n, nq, K);
+                all &= agree(what, rows, n, D, M * C, q, nq, K, NULL);
+                /* the queries are fitting rows, each left out of its own search */
+                for (size_t i = 0; i < nq; i++) {
+                    excl[i] = (size_t)(urand(&s) * (double)n);
+                    memcpy(q + i * D, rows + excl[i] * D, D * sizeof *q);
+                }
+                snprintf(what, sizeof what, "left out: n %zu, %zu queries, K %zu", n, nq, K);
+                all &= agree(what, rows, n, D, M * C, q, nq, K, excl);
+                snprintf(what, sizeof what, "the filter on every value: n %zu, %zu queries, K %zu", n, nq, K);
+                all &= agree(what, rows, n, D, D, q, nq, K, NULL);
+            }
+    CHECK(all, "random cases");
+    free(rows), free(q);
+}
+
+/* Rows drawn from a few points, each repeated many times: every distance
+ * comes in many equal copies, and the lower rows win. */
+static void test_duplicates(void) {
+    enum { D = 6, N = 300, NQ = 10 };
+    static float rows[N * D], q[NQ * D], base[4][D];
+    uint64_t s = 5;
+    for (size_t b = 0; b < 4; b++)
+        for (size_t d = 0; d < D; d++) base[b][d] = (float)urand(&s);
+    for (size_t r = 0; r < N; r++) memcpy(rows + r * D, base[(r * 7) % 4], sizeof base[0]);
+    for (size_t i = 0; i < NQ; i++)
+        for (size_t d = 0; d < D; d++) q[i * D + d] = i < 4 ? base[i][d] : (float)urand(&s);
+    CHECK(agree("duplicated rows, K 7", rows, N, D, D, q, NQ, 7, NULL), "duplicates");
+    CHECK(agree("duplicated rows, K 100", rows, N, D, D, q, NQ, 40, NULL), "duplicates, K 40");
+    /* all the same row: the first K */
+    for (size_t r = 0; r < N; r++) memcpy(rows + r * D, base[0], sizeof base[0]);
+    CHECK(agree("identical rows", rows, N, D, D, q, NQ, 7, NULL), "identical rows");
+}
+
+/* Exact ties between different rows: the query is 0.5 everywhere, rows
+ * 0.5 with one value moved by +-0.25 (squared distance 0.0625 exactly,
+ * whichever value) or by 0.375 (farther), in a scrambled order. */
+static void test_exact_ties(void) {
+    enum { D = 12, N = 500 };
+    static float rows[N * D], q[D];
+    uint64_t s = 9;
+    for (size_t d = 0; d < D; d++) q[d] = 0.5f;
+    for (size_t r = 0; r < N; r++) {
+        for (size_t d = 0; d < D; d++) rows[r * D + d] = 0.5f;
+        double u = urand(&s);
+        rows[r * D + (size_t)(urand(&s) * D)] += u < 0.1 ? 0.25f : u < 0.2 ? -0.25f : 0.375f;
+    }
+    CHECK(agree("exact ties, K 7", rows, N, D, D, q, 1, 7, NULL), "exact ties");
+    CHECK(agree("exact ties, K 60", rows, N, D, D, q, 1, 60, NULL), "exact ties, K 60");
+}
+
+/* Rows within less than the 8-bit copy's step (1/255) of each other and of
+ * the query, around several centres: the filter cannot order them, the
+ * exact key must; plus values outside [0, 1]. */
+static void test_below_resolution(void) {
+    enum { D = 10, N = 2000, NQ = 16 };
+    static float rows[N * D], q[NQ * D], centre[5][D];
+    uint64_t s = 21;
+    for (size_t c = 0; c < 5; c++)
+        for (size_t d = 0; d < D; d++) centre[c][d] = (float)urand(&s);
+    for (size_t r = 0; r < N; r++)
+        for (size_t d = 0; d < D; d++) rows[r * D + d] = centre[r % 5][d] + (float)((urand(&s) - 0.5) * 4e-3);
+    for (size_t i = 0; i < NQ; i++)
+        for (size_t d = 0; d < D; d++) q[i * D + d] = centre[i % 5][d] + (float)((urand(&s) - 0.5) * 4e-3);
+    CHECK(agree("below the 8-bit step, K 7", rows, N, D, D, q, NQ, 7, NULL), "below resolution");
+    CHECK(agree("below the 8-bit step, K 30", rows, N, D, D, q, NQ, 30, NULL), "below resolution, K 30");
+    for (size_t r = 0; r < N; r++)
+        for (size_t d = 0; d < D; d++) rows[r * D + d] = (float)(urand(&s) * 3.0 - 1.0);
+    for (size_t i = 0; i < NQ; i++)
+        for (size_t d = 0; d < D; d++) q[i * D + d] = (float)(urand(&s) * 3.0 - 1.0);
+    CHECK(agree("values in [-1, 2]", rows, N, D, D, q, NQ, 7, NULL), "outside [0, 1]");
+}
+
+/* rows wider than the filter takes (8192 values): the rest is left to the
+ * exact key */
+static void test_wide(void) {
+    enum { D = 9000, N = 70, NQ = 3 };
+    float *rows = malloc(N * D * sizeof *rows), *q = malloc(NQ * D * sizeof *q);
+    uint64_t s = 3;
+    for (size_t i = 0; i < N * D; i++) rows[i] = (float)urand(&s);
+    for (size_t i = 0; i < NQ * D; i++) q[i] = (float)urand(&s);
+    CHECK(agree("9000 values a row", rows, N, D, D, q, NQ, 7, NULL), "wide rows");
+    free(rows), free(q);
+}
+
+int main(void) {
+    test_random();
+    test_duplicates();
+    test_exact_ties();
+    test_below_resolution();
+    test_wide();
+    return check_report("test_knn");
+}
