@@ -59,7 +59,7 @@ static lf_status split(cv_ctx *c, size_t k, size_t *n_train, size_t *n_test, lf_
  * accuracy first).  A unit depends on nothing but the inputs, so with an
  * MPI communicator (opt->mpi_comm) the units are dealt to the ranks by a
  * static, deterministic longest-processing-time-first assignment over
- * their estimated costs (unit_cost), and the records are gathered: the
+ * their estimated costs (unit_cost, assign_tasks), and the records are gathered: the
  * table is the same bits on any number of ranks.
  */
 
@@ -160,9 +160,11 @@ static void des_groups(cv_item *items, size_t n) {
 }
 
 /* the DES group led by items[lead] on fold k: every member's record, at
- * recs + (item * K + k) * REC(M) */
+ * recs + (item * K + k) * REC(M); only scoring pass `only` (-1: the fold's
+ * metrics, m: the accuracies without model m) unless it is ALL_PASSES */
+#define ALL_PASSES (-2L)
 static lf_status unit_des(lf_err *e, cv_ctx *c, const cv_item *items, size_t n_items, size_t lead, size_t k,
-                          double *recs) {
+                          long only, double *recs) {
     const cv_item *g = &items[lead];
     size_t n = g->group_n, M = c->M, R = REC(M);
     lf_fusion fs[4];
@@ -179,6 +181,7 @@ static lf_status unit_des(lf_err *e, cv_ctx *c, const cv_item *items, size_t n_i
         if (st != LF_OK) lf_fail(e, st, "%s, fold %zu: %s", lf_method_name(g->group[i]), k + 1, fs[i].err.msg);
     }
     for (long drop = -1; st == LF_OK && drop < (long)(g->drop ? M : 0); drop++) {
+        if (only != ALL_PASSES && drop != only) continue;
         for (size_t m = 0; m < M; m++) c->pdrop[m] = (long)m == drop ? NULL : c->p[m];
         const lf_fusion *fp[4] = {&fs[0], &fs[1], &fs[2], &fs[3]};
         lf_probs pr;
@@ -270,29 +273,40 @@ static double unit_cost(const cv_ctx *c, const cv_item *items, size_t i) {
     return method_fit_cost(it->method) * ntr * MC + 2 * passes * nte * MC;
 }
 
-/* Deals the units u = item * K + fold (those that make records: an item
- * outside a DES group, a group's lead) to P ranks, longest first (the
- * estimated cost; equal costs in unit order) to the rank with the least
- * cost so far (the lowest such rank): owner[u] gets the rank, -1 for a
- * unit whose records its group's lead makes.  Deterministic. */
-static lf_status assign_units(lf_err *e, const cv_ctx *c, const cv_item *items, size_t n, size_t P, int *owner) {
-    size_t U = n * c->K, nu = 0;
-    size_t *order = lf_alloc_array(U ? U : 1, sizeof *order);
-    double *cost = lf_alloc_array(U ? U : 1, sizeof *cost), *load = lf_alloc_array(P, sizeof *load);
+/* The tasks of unit u = item * K + fold: none for a unit whose records its
+ * DES group's lead makes; one per scoring pass for a DES group's lead
+ * with `drop` (the fold's metrics, then each model absent: each pass its
+ * own neighbour searches, the group's cheap fits repeated), so that the
+ * group's work, the costliest by far at many rows, spreads evenly; one for
+ * any other unit. */
+static size_t unit_tasks(const cv_ctx *c, const cv_item *items, size_t u) {
+    const cv_item *it = &items[u / c->K];
+    if (it->lead != u / c->K) return 0;
+    return it->group_n && it->drop ? c->M + 1 : 1;
+}
+
+/* Deals the tasks (first[u] .. first[u + 1] - 1 are unit u's) to P
+ * ranks, longest first (the estimated cost; equal costs in task order) to
+ * the rank with the least cost so far (the lowest such rank): owner[t]
+ * gets the rank.  Deterministic. */
+static lf_status assign_tasks(lf_err *e, const cv_ctx *c, const cv_item *items, size_t n, size_t P,
+                              const size_t *first, int *owner) {
+    size_t U = n * c->K, T = first[U];
+    size_t *order = lf_alloc_array(T ? T : 1, sizeof *order);
+    double *cost = lf_alloc_array(T ? T : 1, sizeof *cost), *load = lf_alloc_array(P, sizeof *load);
     if (!order || !cost || !load) {
         LF_FREE(order), LF_FREE(cost), LF_FREE(load);
         return lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
     }
-    for (size_t u = 0; u < U; u++) {
-        owner[u] = -1;
-        if (items[u / c->K].lead != u / c->K) continue;
-        cost[u] = unit_cost(c, items, u / c->K);
-        size_t j = nu++; /* insertion: by cost, descending; stable */
-        while (j > 0 && cost[order[j - 1]] < cost[u]) order[j] = order[j - 1], j--;
-        order[j] = u;
-    }
+    for (size_t u = 0; u < U; u++)
+        for (size_t t = first[u]; t < first[u + 1]; t++) {
+            cost[t] = unit_cost(c, items, u / c->K) / (double)(first[u + 1] - first[u]);
+            size_t j = t; /* insertion: by cost, descending; stable */
+            while (j > 0 && cost[order[j - 1]] < cost[t]) order[j] = order[j - 1], j--;
+            order[j] = t;
+        }
     for (size_t r = 0; r < P; r++) load[r] = 0;
-    for (size_t j = 0; j < nu; j++) {
+    for (size_t j = 0; j < T; j++) {
         size_t best = 0;
         for (size_t r = 1; r < P; r++)
             if (load[r] < load[best]) best = r;
@@ -303,29 +317,37 @@ static lf_status assign_units(lf_err *e, const cv_ctx *c, const cv_item *items, 
     return LF_OK;
 }
 
-/* Runs the units of n items x K folds that fall to this rank (a DES
- * group's lead's unit making its members' records of that fold too) and
+/* Runs the tasks of n items x K folds that fall to this rank (a DES
+ * group's lead's tasks making its members' records of that fold too) and
  * gathers every record into rec (n * K * REC(M) doubles, unit u = item * K
- * + fold at rec + u * REC(M)) on every rank.  One process runs the units
- * in order; over P ranks each runs its share (assign_units) in that order
- * too.  Progress (rank 0): as each method item starts, or over P ranks as
- * rank 0's units start, its share of rank 0's units done standing for
- * the items done.  The failure of the first failing unit (in unit order)
- * is returned on every rank. */
+ * + fold at rec + u * REC(M)) on every rank, each field from the rank
+ * that made it.  One process runs the tasks in order; over P ranks each
+ * runs its share (assign_tasks) in that order too.  Progress (rank 0): as
+ * each method item starts, or over P ranks as rank 0's tasks start, its
+ * share of rank 0's tasks done standing for the items done.  The failure
+ * of the first failing task (in task order, as one process meets them) is
+ * returned on every rank. */
 static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, const lf_fusion_options *opt,
                         double t0, double *rec) {
     lf_dist d;
     lf_status st = lf_dist_open(e, c->o->mpi_comm, &d);
     if (st != LF_OK) return st;
-    size_t R = REC(c->M), U = n * c->K, first = SIZE_MAX, P = (size_t)d.size;
+    size_t R = REC(c->M), U = n * c->K, failed = SIZE_MAX, P = (size_t)d.size, T = 0;
     double *mine = P > 1 ? lf_alloc_array(U * R, sizeof *mine) : rec;
     double *all = P > 1 ? lf_alloc_array(U * R, P * sizeof *all) : NULL;
-    int *owner = lf_alloc_array(U ? U : 1, sizeof *owner);
-    if (!mine || (P > 1 && !all) || !owner) st = lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
-    if (st == LF_OK) st = assign_units(e, c, items, n, P, owner);
-    if (st != LF_OK) first = 0; /* before any unit: every rank stops */
-    size_t my_units = 0, done = 0;
-    for (size_t u = 0; st == LF_OK && u < U; u++) my_units += owner[u] == d.rank;
+    size_t *first = lf_alloc_array(U + 1, sizeof *first);
+    if (first) {
+        first[0] = 0;
+        for (size_t u = 0; u < U; u++) first[u + 1] = first[u] + unit_tasks(c, items, u);
+        T = first[U];
+    }
+    int *owner = lf_alloc_array(T ? T : 1, sizeof *owner);
+    if (!mine || (P > 1 && !all) || !first || !owner)
+        st = lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
+    if (st == LF_OK) st = assign_tasks(e, c, items, n, P, first, owner);
+    if (st != LF_OK) failed = 0; /* before any task: every rank stops */
+    size_t my_tasks = 0, done = 0;
+    for (size_t t = 0; st == LF_OK && t < T; t++) my_tasks += owner[t] == d.rank;
     lf_fusion fs;
     memset(&fs, 0, sizeof fs);
     for (size_t u = 0; st == LF_OK && u < U; u++) {
@@ -333,36 +355,40 @@ static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, co
         size_t k = u % c->K;
         if (P == 1 && k == 0 && it->kind == LF_ROW_METHOD) /* an item starts */
             tell_progress(opt, it->index, it->count, it->label, t0);
-        if (owner[u] != d.rank) continue; /* another rank's, or its group's lead makes its records */
-        if (P > 1 && d.rank == 0 && it->kind == LF_ROW_METHOD)
-            tell_progress(opt, 1 + done * it->count / my_units, it->count, it->label, t0);
-        done++;
-        double *r = mine + u * R;
-        if (it->group_n) st = unit_des(e, c, items, n, it->lead, k, mine);
-        else if (it->kind == LF_ROW_METHOD) st = unit_method(e, c, &fs, it, k, r);
-        else if (it->kind == LF_ROW_MODEL) st = unit_single(e, c, it->model, it->calibrate, k, r);
-        else st = unit_oracle(e, c, k, r);
-        if (st != LF_OK) first = u;
+        for (size_t t = first[u]; st == LF_OK && t < first[u + 1]; t++) {
+            if (owner[t] != d.rank) continue; /* another rank's */
+            if (P > 1 && d.rank == 0 && it->kind == LF_ROW_METHOD)
+                tell_progress(opt, 1 + done * it->count / my_tasks, it->count, it->label, t0);
+            done++;
+            long pass = first[u + 1] - first[u] > 1 ? (long)(t - first[u]) - 1 : ALL_PASSES;
+            double *r = mine + u * R;
+            if (it->group_n) st = unit_des(e, c, items, n, it->lead, k, pass, mine);
+            else if (it->kind == LF_ROW_METHOD) st = unit_method(e, c, &fs, it, k, r);
+            else if (it->kind == LF_ROW_MODEL) st = unit_single(e, c, it->model, it->calibrate, k, r);
+            else st = unit_oracle(e, c, k, r);
+            if (st != LF_OK) failed = t;
+        }
     }
     lf_fusion_clear(&fs);
     /* a rank done early waits without spinning a core the others need */
     lf_status wst = lf_dist_wait_all(&d, e);
-    if (wst != LF_OK) {
-        LF_FREE(owner), LF_FREE(all);
-        if (mine != rec) LF_FREE(mine);
-        return wst;
-    }
-    st = lf_dist_first_failure(&d, first, st, e, NULL, 0);
+    if (wst == LF_OK) st = lf_dist_first_failure(&d, failed, st, e, NULL, 0);
+    else st = wst;
     if (st == LF_OK && P > 1) {
         st = lf_dist_allgather(&d, mine, U * R, all, e);
-        for (size_t u = 0; st == LF_OK && u < U; u++) { /* from the rank that made it */
-            size_t owner_u = (size_t)owner[items[u / c->K].lead * c->K + u % c->K];
-            memcpy(rec + u * R, all + (owner_u * U + u) * R, R * sizeof *rec);
+        for (size_t u = 0; st == LF_OK && u < U; u++) { /* each field from the rank that made it */
+            size_t lu = items[u / c->K].lead * c->K + u % c->K, t0u = first[lu], nt = first[lu + 1] - t0u;
+            for (size_t j = 0; j < R; j++) {
+                /* one task: the whole record; else the fold's metrics, then each model absent */
+                size_t t = nt == 1 ? t0u : j < LF_NUM_METRICS ? t0u : t0u + 1 + (j - LF_NUM_METRICS);
+                rec[u * R + j] = all[((size_t)owner[t] * U + u) * R + j];
+            }
         }
     }
     if (mine != rec) LF_FREE(mine);
     LF_FREE(all);
     LF_FREE(owner);
+    LF_FREE(first);
     return st;
 }
 
