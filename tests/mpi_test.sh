@@ -221,7 +221,13 @@ timeout 60 mpirun $ROOTFLAG --oversubscribe -n 1 "$LFM" compare $A : \
 job=$!
 n=0
 while [ ! -s pid.1 ] && [ "$n" -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
-sleep 1 # rank 1 blocks reading the FIFO, rank 0 in cli_mpi_agree
+# rank 1 has the FIFO open (both ranks are past MPI_Init), blocked reading
+# it; rank 0 waits for it in cli_mpi_agree
+while ! ls -l "/proc/$(cat pid.1)/fd" 2>/dev/null | grep -q 'labels\.fifo' && [ "$n" -lt 600 ]; do
+    sleep 0.1
+    n=$((n + 1))
+done
+sleep 0.5
 kill -9 "$(cat pid.1)"
 ranks_gone
 kill "$feeder" 2>/dev/null
