@@ -4,7 +4,8 @@
 # (OMP_NUM_THREADS=1), each configuration LF_BENCH_B10_RUNS times in a row:
 #   compare   LF_BENCH_B10_ROWS rows (default 1000000) x 3 models x 10
 #             classes, the methods of LF_BENCH_B10_METHODS (default every
-#             one), 5 folds; the speed-up of 2 ranks over 1
+#             one), 5 folds, 1 and 2 ranks alternately; the speed-up of 2
+#             ranks over 1, and every rank's CPU time
 #   predict   the same models' files fused by `wavg`, sharded over the ranks
 #             (LF_BENCH_B10_PRED_ROWS rows, default 10000000); wall time and
 #             every rank's peak resident memory (/usr/bin/time -f %M)
@@ -48,12 +49,19 @@ A="-m a=$T/m0.npy -m b=$T/m1.npy -m c=$T/m2.npy -y $T/y.npy"
 [ -n "$METHODS" ] && A="$A --methods $METHODS"
 secs() { python3 -c 'import time; print(f"{time.monotonic():.3f}")'; }
 echo "B10 compare: $N rows x 3 models x 10 classes, methods: ${METHODS:-every}; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-for p in 1 2; do
-    for r in $(seq "$RUNS"); do
+# 1 and 2 ranks alternately; each rank's CPU time (user + system) beside
+# the wall time: with the ranks' waits asleep (lf_dist_wait_all), a rank's
+# CPU time is about its share of the work: the balance measure a loaded
+# machine blurs least (the wall time it blurs most: Linux's autogroup
+# gives a session's processes one share of the CPUs however many ranks
+# it runs)
+for r in $(seq "$RUNS"); do
+    for p in 1 2; do
         t0=$(secs)
-        mpirun $ROOTFLAG --oversubscribe -n "$p" "$LF" compare $A --quiet >"$T/c$p.txt"
+        mpirun $ROOTFLAG --oversubscribe -n "$p" /usr/bin/time -f "rank CPU %U+%S s" "$LF" compare $A --quiet \
+            >"$T/c$p.txt" 2>"$T/cpu"
         t1=$(secs)
-        echo "compare ranks=$p run=$r seconds=$(python3 -c "print(round($t1 - $t0, 2))")"
+        echo "compare ranks=$p run=$r seconds=$(python3 -c "print(round($t1 - $t0, 2))") $(grep -h 'rank CPU' "$T/cpu" | tr '\n' ' ')"
     done
 done
 cmp -s "$T/c1.txt" "$T/c2.txt" && echo "compare: the same table on 1 and 2 ranks" || echo "compare: THE TABLES DIFFER"

@@ -60,4 +60,10 @@ lf_status lf_dist_bcast(const lf_dist *d, void *buf, size_t n, int root, lf_err 
 /* Waits for every rank. */
 lf_status lf_dist_barrier(const lf_dist *d, lf_err *e);
 
+/* Waits for every rank like lf_dist_barrier, but politely: a rank that
+ * arrives first sleeps between checks (about a millisecond) instead of
+ * polling, so that it leaves its core to the ranks still working (Open
+ * MPI's blocking calls poll at full speed). */
+lf_status lf_dist_wait_all(const lf_dist *d, lf_err *e);
+
 #endif

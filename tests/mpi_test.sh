@@ -4,7 +4,11 @@
 # the same bytes on 1, 2 and 3 ranks as the build without MPI; predict
 # sharded over ranks writes the same file as one process; a failure that
 # one rank alone sees (a bad row in its part) ends the whole job with the
-# message and no output file; only rank 0 prints; the engine's fit over
+# message and no output file; rank 1's disk full during a sharded
+# predict (ulimit -f) and rank 1 killed (kill -9) while rank 0 waits for
+# it, in the middle of compare's cross-validation and in the middle of a
+# predict end the job within seconds, every rank non-zero, with no output
+# and no temporary file; only rank 0 prints; the engine's fit over
 # the ranks (tests/mpi_fit.c) is the plain build's bits on 1 rank and
 # within the golden tolerance on 2.
 # mpirun runs with --oversubscribe (more ranks than cores) and, as root
@@ -167,6 +171,109 @@ mpi 2 predict $P -o -
     [ "$(grep '^latefuse' err)" = "latefuse: a prediction over 2 MPI ranks writes its outputs by position: they must be files, not standard output or a FIFO" ] &&
     ok || bad "predict to standard output on 2 ranks: exit $rc, '$(cat err)'"
 
+
+# --- a rank that dies or cannot write: Open MPI ends the job (its default
+# orte_abort_on_non_zero_status=true: a rank that exits non-zero, or is
+# killed, makes mpirun stop the others with SIGTERM, SIGKILL a second
+# later); each rank's guard removes the temporary outputs on the way out.
+# Rank-specific commands go through mpirun's MPMD form (-n 1 A : -n 1 B).
+cat >pid.sh <<'EOF'
+#!/bin/sh
+echo $$ >"pid.$OMPI_COMM_WORLD_RANK"
+exec "$@"
+EOF
+cat >fsize.sh <<'EOF'
+#!/bin/sh
+ulimit -f 100
+exec "$@"
+EOF
+chmod +x pid.sh fsize.sh
+ranks_gone() { # ranks_gone: the job ends within 20 s of the kill
+    t=$(date +%s)
+    wait "$job"
+    rc=$? secs=$(($(date +%s) - t))
+}
+cpu_ticks() { # cpu_ticks PID: user + system clock ticks used so far
+    awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+SIGTERM_MSG="latefuse: stopped by SIGTERM; no output was written"
+# disk full on rank 1 only (ulimit -f: its writes past 100 blocks raise
+# SIGXFSZ; its rows start at byte 786560 of the output).  The limit caps
+# Open MPI's shared-memory segment file as well, so this run takes TCP
+# over loopback (--mca btl self,tcp).
+start=$(date +%s)
+timeout 60 mpirun $ROOTFLAG --oversubscribe --mca btl self,tcp -n 1 "$LFM" predict $P -o full.npy : \
+    -n 1 ./fsize.sh "$LFM" predict $P -o full.npy >out 2>err
+rc=$? secs=$(($(date +%s) - start))
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$secs" -le 20 ] && ok ||
+    bad "predict with rank 1's disk full: exit $rc after $secs s"
+grep -qxF "latefuse: stopped by SIGXFSZ (the file size limit, ulimit -f, was reached); no output was written" err &&
+    grep -qxF "$SIGTERM_MSG" err && ok || bad "predict with rank 1's disk full: stderr '$(cat err)'"
+[ ! -e full.npy ] && [ -z "$(ls -a | grep 'tmp-')" ] && ok || bad "predict with rank 1's disk full left files: $(ls -a)"
+# rank 1 killed (kill -9) while rank 0 waits for it in a collective call:
+# rank 1 reads its labels from a FIFO that holds only their first bytes
+mkfifo labels.fifo
+(head -c 100 d/y_val.npy; exec sleep 30) >labels.fifo &
+feeder=$!
+rm -f pid.0 pid.1
+timeout 60 mpirun $ROOTFLAG --oversubscribe -n 1 "$LFM" compare $A : \
+    -n 1 ./pid.sh "$LFM" compare -m image=d/image_val.npy -m text=d/text_val.npy -y labels.fifo >out 2>err &
+job=$!
+n=0
+while [ ! -s pid.1 ] && [ "$n" -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+# rank 1 has the FIFO open (both ranks are past MPI_Init), blocked reading
+# it; rank 0 waits for it in cli_mpi_agree
+while ! ls -l "/proc/$(cat pid.1)/fd" 2>/dev/null | grep -q 'labels\.fifo' && [ "$n" -lt 600 ]; do
+    sleep 0.1
+    n=$((n + 1))
+done
+sleep 0.5
+kill -9 "$(cat pid.1)"
+ranks_gone
+kill "$feeder" 2>/dev/null
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$secs" -le 20 ] && [ ! -s out ] && ok ||
+    bad "compare with rank 1 killed while reading: exit $rc after $secs s, stdout $(wc -c <out) bytes"
+grep -qxF "$SIGTERM_MSG" err && grep -q "rank 1 .*exited on signal 9" err && ok ||
+    bad "compare with rank 1 killed while reading: stderr '$(cat err)'"
+# rank 1 killed in the middle of the cross-validation (after 0.5 s of
+# its CPU time: loading 100000 rows takes a small part of that, the
+# methods several seconds)
+awk 'BEGIN { for (i = 0; i < 100000; i++) print (i * 7) % 4 }' >yb.csv
+rm -f pid.0 pid.1
+timeout 120 mpirun $ROOTFLAG --oversubscribe -n 2 ./pid.sh "$LFM" compare -m image=i.npy -m text=t.npy -y yb.csv \
+    --methods mlp,stack-lr,gate >out 2>err &
+job=$!
+n=0
+while [ ! -s pid.1 ] && [ "$n" -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+while [ "$(cpu_ticks "$(cat pid.1)")" -lt 50 ] && [ "$n" -lt 1200 ]; do sleep 0.1; n=$((n + 1)); done
+kill -9 "$(cat pid.1)"
+ranks_gone
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$secs" -le 20 ] && [ ! -s out ] && ok ||
+    bad "compare with rank 1 killed mid-way: exit $rc after $secs s, stdout $(wc -c <out) bytes"
+grep -qxF "$SIGTERM_MSG" err && grep -q "rank 1 .*exited on signal 9" err && ok ||
+    bad "compare with rank 1 killed mid-way: stderr '$(cat err)'"
+# rank 1 killed mid-predict, once rank 0 has made the temporary output
+# (10^6 rows: the rows of i.npy and t.npy ten times, under a new header)
+big() {
+    head -c 128 "$1" | sed 's/(100000, 4), } /(1000000, 4), }/'
+    for k in 1 2 3 4 5 6 7 8 9 10; do tail -c +129 "$1"; done
+}
+big i.npy >I.npy
+big t.npy >T.npy
+rm -f pid.0 pid.1
+timeout 60 mpirun $ROOTFLAG --oversubscribe -n 2 ./pid.sh "$LFM" predict wavg.lff -m image=I.npy -m text=T.npy \
+    -o big.npy >out 2>err &
+job=$!
+n=0
+while [ -z "$(ls -a | grep 'big\.npy\.tmp-')" ] && [ ! -e big.npy ] && [ "$n" -lt 100000 ]; do n=$((n + 1)); done
+kill -9 "$(cat pid.1)"
+ranks_gone
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$secs" -le 20 ] && ok ||
+    bad "predict with rank 1 killed mid-way: exit $rc after $secs s"
+grep -qxF "$SIGTERM_MSG" err && grep -q "rank 1 .*exited on signal 9" err && ok ||
+    bad "predict with rank 1 killed mid-way: stderr '$(cat err)'"
+[ ! -e big.npy ] && [ -z "$(ls -a | grep 'tmp-')" ] && ok || bad "predict with rank 1 killed mid-way left files: $(ls -a)"
+rm -f I.npy T.npy
 
 # --- the engine's fit over the ranks (tests/mpi_fit.c, built here twice):
 # P = 1 is the plain build's bits; P = 2 is the same run to run and within

@@ -57,8 +57,10 @@ static lf_status split(cv_ctx *c, size_t k, size_t *n_train, size_t *n_test, lf_
  * REC(M) doubles: the fold's metrics (LF_METRIC_* order), then for a method
  * with `drop` its accuracy when each model is absent (for the oracle: its
  * accuracy first).  A unit depends on nothing but the inputs, so with an
- * MPI communicator (opt->mpi_comm) unit u runs on rank u % P and the
- * records are gathered: the table is the same bits on any number of ranks.
+ * MPI communicator (opt->mpi_comm) the units are dealt to the ranks by a
+ * static, deterministic longest-processing-time-first assignment over
+ * their estimated costs (unit_cost, assign_tasks), and the records are gathered: the
+ * table is the same bits on any number of ranks.
  */
 
 #define REC(M) (LF_NUM_METRICS + (M))
@@ -158,9 +160,11 @@ static void des_groups(cv_item *items, size_t n) {
 }
 
 /* the DES group led by items[lead] on fold k: every member's record, at
- * recs + (item * K + k) * REC(M) */
+ * recs + (item * K + k) * REC(M); only scoring pass `only` (-1: the fold's
+ * metrics, m: the accuracies without model m) unless it is ALL_PASSES */
+#define ALL_PASSES (-2L)
 static lf_status unit_des(lf_err *e, cv_ctx *c, const cv_item *items, size_t n_items, size_t lead, size_t k,
-                          double *recs) {
+                          long only, double *recs) {
     const cv_item *g = &items[lead];
     size_t n = g->group_n, M = c->M, R = REC(M);
     lf_fusion fs[4];
@@ -177,6 +181,7 @@ static lf_status unit_des(lf_err *e, cv_ctx *c, const cv_item *items, size_t n_i
         if (st != LF_OK) lf_fail(e, st, "%s, fold %zu: %s", lf_method_name(g->group[i]), k + 1, fs[i].err.msg);
     }
     for (long drop = -1; st == LF_OK && drop < (long)(g->drop ? M : 0); drop++) {
+        if (only != ALL_PASSES && drop != only) continue;
         for (size_t m = 0; m < M; m++) c->pdrop[m] = (long)m == drop ? NULL : c->p[m];
         const lf_fusion *fp[4] = {&fs[0], &fs[1], &fs[2], &fs[3]};
         lf_probs pr;
@@ -225,51 +230,165 @@ static lf_status unit_oracle(lf_err *e, cv_ctx *c, size_t k, double *rec) {
 
 static void tell_progress(const lf_fusion_options *opt, size_t item, size_t items, const char *name, double t0);
 
-/* Runs the units of n items x K folds that fall to this rank (a DES
- * group's lead's unit making its members' records of that fold too) and
+/* The estimated cost of one fold of item i (its group's, for a DES
+ * group's lead), for dealing the units to the ranks; only the ratios
+ * between units matter, and a wrong estimate costs balance, never bits.
+ * A scoring pass over the test rows (the fold's own, plus one per absent
+ * model with `drop`) costs 2 per value (row x model x class); fitting
+ * costs method_fit_cost per training value.  The weights are CPU times
+ * measured on one core (10^6 rows x 3 models x 10 classes for the fixed
+ * rules, acc-weighted, decision-template, ges and the learned methods but
+ * mlp, gate and loglinear, 10^5 rows for the others); the dynamic-selection
+ * group's exact neighbour search, every test row against every training
+ * row once per pass, was fitted at 2 and 4 x 10^4 rows.  A pure function
+ * of the items and the sizes: every rank computes the same costs. */
+static double method_fit_cost(lf_method m) {
+    switch (m) {
+    case LF_FUSE_PRODUCT: return 1.0;
+    case LF_FUSE_MEDIAN: return 2.0;
+    case LF_FUSE_DECISION_TEMPLATE: return 2.0;
+    case LF_FUSE_BKS: return 3.0;
+    case LF_FUSE_BORDA: return 4.0;
+    case LF_FUSE_GES: return 4.0;
+    case LF_FUSE_WAVG: return 7.0;
+    case LF_FUSE_DEMPSTER_SHAFER: return 12.0;
+    case LF_FUSE_WAVG_CLASS: return 12.0;
+    case LF_FUSE_STACK_LR: return 16.0;
+    case LF_FUSE_GATE: return 17.0;
+    case LF_FUSE_LOGLINEAR: return 20.0;
+    case LF_FUSE_MLP: return 80.0;
+    case LF_FUSE_GES_LOG: return 300.0;
+    default: return 0.0; /* mean, max, min, vote, acc-weighted: the scoring passes; the DES group apart */
+    }
+}
+
+static double unit_cost(const cv_ctx *c, const cv_item *items, size_t i) {
+    const cv_item *it = &items[i];
+    double K = (double)c->K, N = (double)c->N, MC = (double)(c->M * c->C);
+    double ntr = N * (K - 1) / K, nte = N / K, passes = it->drop ? (double)c->M + 1 : 1;
+    if (it->kind == LF_ROW_ORACLE) return nte * MC;
+    if (it->kind == LF_ROW_MODEL) return (it->calibrate ? 3 * ntr : 0) * (double)c->C + 2 * nte * (double)c->C;
+    if (it->group_n) /* the neighbour search dominates: every test row against every training row */
+        return passes * nte * ntr * (MC + (double)c->M) * 5e-3 + 35 * (double)it->group_n * passes * nte * MC;
+    return method_fit_cost(it->method) * ntr * MC + 2 * passes * nte * MC;
+}
+
+/* The tasks of unit u = item * K + fold: none for a unit whose records its
+ * DES group's lead makes; one per scoring pass for a DES group's lead
+ * with `drop` (the fold's metrics, then each model absent: each pass its
+ * own neighbour searches, the group's cheap fits repeated), so that the
+ * group's work, the costliest by far at many rows, spreads evenly; one for
+ * any other unit. */
+static size_t unit_tasks(const cv_ctx *c, const cv_item *items, size_t u) {
+    const cv_item *it = &items[u / c->K];
+    if (it->lead != u / c->K) return 0;
+    return it->group_n && it->drop ? c->M + 1 : 1;
+}
+
+/* Deals the tasks (first[u] .. first[u + 1] - 1 are unit u's) to P
+ * ranks, longest first (the estimated cost; equal costs in task order) to
+ * the rank with the least cost so far (the lowest such rank): owner[t]
+ * gets the rank.  Deterministic. */
+static lf_status assign_tasks(lf_err *e, const cv_ctx *c, const cv_item *items, size_t n, size_t P,
+                              const size_t *first, int *owner) {
+    size_t U = n * c->K, T = first[U];
+    size_t *order = lf_alloc_array(T ? T : 1, sizeof *order);
+    double *cost = lf_alloc_array(T ? T : 1, sizeof *cost), *load = lf_alloc_array(P, sizeof *load);
+    if (!order || !cost || !load) {
+        LF_FREE(order), LF_FREE(cost), LF_FREE(load);
+        return lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
+    }
+    for (size_t u = 0; u < U; u++)
+        for (size_t t = first[u]; t < first[u + 1]; t++) {
+            cost[t] = unit_cost(c, items, u / c->K) / (double)(first[u + 1] - first[u]);
+            size_t j = t; /* insertion: by cost, descending; stable */
+            while (j > 0 && cost[order[j - 1]] < cost[t]) order[j] = order[j - 1], j--;
+            order[j] = t;
+        }
+    for (size_t r = 0; r < P; r++) load[r] = 0;
+    for (size_t j = 0; j < T; j++) {
+        size_t best = 0;
+        for (size_t r = 1; r < P; r++)
+            if (load[r] < load[best]) best = r;
+        owner[order[j]] = (int)best;
+        load[best] += cost[order[j]];
+    }
+    LF_FREE(order), LF_FREE(cost), LF_FREE(load);
+    return LF_OK;
+}
+
+/* Runs the tasks of n items x K folds that fall to this rank (a DES
+ * group's lead's tasks making its members' records of that fold too) and
  * gathers every record into rec (n * K * REC(M) doubles, unit u = item * K
- * + fold at rec + u * REC(M)) on every rank.  The failure of the first failing
- * unit (in unit order) is returned on every rank. */
+ * + fold at rec + u * REC(M)) on every rank, each field from the rank
+ * that made it.  One process runs the tasks in order; over P ranks each
+ * runs its share (assign_tasks) in that order too.  Progress (rank 0): as
+ * each method item starts, or over P ranks as rank 0's tasks start, its
+ * share of rank 0's tasks done standing for the items done.  The failure
+ * of the first failing task (in task order, as one process meets them) is
+ * returned on every rank. */
 static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, const lf_fusion_options *opt,
                         double t0, double *rec) {
     lf_dist d;
     lf_status st = lf_dist_open(e, c->o->mpi_comm, &d);
     if (st != LF_OK) return st;
-    size_t R = REC(c->M), U = n * c->K, first = SIZE_MAX;
-    double *mine = d.size > 1 ? lf_alloc_array(U * R, sizeof *mine) : rec;
-    double *all = d.size > 1 ? lf_alloc_array(U * R, (size_t)d.size * sizeof *all) : NULL;
-    if (!mine || (d.size > 1 && !all)) {
-        st = lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
-        first = 0; /* before any unit: every rank stops */
+    size_t R = REC(c->M), U = n * c->K, failed = SIZE_MAX, P = (size_t)d.size, T = 0;
+    double *mine = P > 1 ? lf_alloc_array(U * R, sizeof *mine) : rec;
+    double *all = P > 1 ? lf_alloc_array(U * R, P * sizeof *all) : NULL;
+    size_t *first = lf_alloc_array(U + 1, sizeof *first);
+    if (first) {
+        first[0] = 0;
+        for (size_t u = 0; u < U; u++) first[u + 1] = first[u] + unit_tasks(c, items, u);
+        T = first[U];
     }
+    int *owner = lf_alloc_array(T ? T : 1, sizeof *owner);
+    if (!mine || (P > 1 && !all) || !first || !owner)
+        st = lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
+    if (st == LF_OK) st = assign_tasks(e, c, items, n, P, first, owner);
+    if (st != LF_OK) failed = 0; /* before any task: every rank stops */
+    size_t my_tasks = 0, done = 0;
+    for (size_t t = 0; st == LF_OK && t < T; t++) my_tasks += owner[t] == d.rank;
     lf_fusion fs;
     memset(&fs, 0, sizeof fs);
-    for (size_t u = (size_t)d.rank; st == LF_OK && u < U; u += (size_t)d.size) {
+    for (size_t u = 0; st == LF_OK && u < U; u++) {
         const cv_item *it = &items[u / c->K];
         size_t k = u % c->K;
-        /* an item's first unit on this rank: it starts (progress, rank 0) */
-        if (d.rank == 0 && it->kind == LF_ROW_METHOD &&
-            (u < (size_t)d.size || (u - (size_t)d.size) / c->K != u / c->K))
+        if (P == 1 && k == 0 && it->kind == LF_ROW_METHOD) /* an item starts */
             tell_progress(opt, it->index, it->count, it->label, t0);
-        double *r = mine + u * R;
-        if (it->lead != u / c->K) continue; /* its group's lead makes its records */
-        if (it->group_n) st = unit_des(e, c, items, n, it->lead, k, mine);
-        else if (it->kind == LF_ROW_METHOD) st = unit_method(e, c, &fs, it, k, r);
-        else if (it->kind == LF_ROW_MODEL) st = unit_single(e, c, it->model, it->calibrate, k, r);
-        else st = unit_oracle(e, c, k, r);
-        if (st != LF_OK) first = u;
+        for (size_t t = first[u]; st == LF_OK && t < first[u + 1]; t++) {
+            if (owner[t] != d.rank) continue; /* another rank's */
+            if (P > 1 && d.rank == 0 && it->kind == LF_ROW_METHOD)
+                tell_progress(opt, 1 + done * it->count / my_tasks, it->count, it->label, t0);
+            done++;
+            long pass = first[u + 1] - first[u] > 1 ? (long)(t - first[u]) - 1 : ALL_PASSES;
+            double *r = mine + u * R;
+            if (it->group_n) st = unit_des(e, c, items, n, it->lead, k, pass, mine);
+            else if (it->kind == LF_ROW_METHOD) st = unit_method(e, c, &fs, it, k, r);
+            else if (it->kind == LF_ROW_MODEL) st = unit_single(e, c, it->model, it->calibrate, k, r);
+            else st = unit_oracle(e, c, k, r);
+            if (st != LF_OK) failed = t;
+        }
     }
     lf_fusion_clear(&fs);
-    st = lf_dist_first_failure(&d, first, st, e, NULL, 0);
-    if (st == LF_OK && d.size > 1) {
+    /* a rank done early waits without spinning a core the others need */
+    lf_status wst = lf_dist_wait_all(&d, e);
+    if (wst == LF_OK) st = lf_dist_first_failure(&d, failed, st, e, NULL, 0);
+    else st = wst;
+    if (st == LF_OK && P > 1) {
         st = lf_dist_allgather(&d, mine, U * R, all, e);
-        for (size_t u = 0; st == LF_OK && u < U; u++) { /* from the rank that made it */
-            size_t owner = (items[u / c->K].lead * c->K + u % c->K) % (size_t)d.size;
-            memcpy(rec + u * R, all + (owner * U + u) * R, R * sizeof *rec);
+        for (size_t u = 0; st == LF_OK && u < U; u++) { /* each field from the rank that made it */
+            size_t lu = items[u / c->K].lead * c->K + u % c->K, t0u = first[lu], nt = first[lu + 1] - t0u;
+            for (size_t j = 0; j < R; j++) {
+                /* one task: the whole record; else the fold's metrics, then each model absent */
+                size_t t = nt == 1 ? t0u : j < LF_NUM_METRICS ? t0u : t0u + 1 + (j - LF_NUM_METRICS);
+                rec[u * R + j] = all[((size_t)owner[t] * U + u) * R + j];
+            }
         }
     }
     if (mine != rec) LF_FREE(mine);
     LF_FREE(all);
+    LF_FREE(owner);
+    LF_FREE(first);
     return st;
 }
 
