@@ -234,6 +234,45 @@ if cc -std=c11 -O2 -I"$ROOT/include" "$ROOT/tests/mpi_fit.c" "$BUILD/liblatefuse
 else
     bad "tests/mpi_fit.c does not build"
 fi
+# the ring allreduce of the gradients (tests/mpi_ring.c): exact sums, in
+# the documented order, with blocks of unequal size or empty, on 2-4 ranks
+if mpicc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -DLF_HAVE_MPI -I"$ROOT/include" -I"$ROOT/src" "$ROOT/tests/mpi_ring.c" \
+    "$BUILD-mpi/liblatefuse.a" $LIBS -o ring; then
+    for p in 2 3 4; do
+        timeout 60 mpirun $ROOTFLAG --oversubscribe -n $p ./ring check >ring.txt 2>/dev/null
+        [ "$(cat ring.txt)" = "ring ok" ] && ok || bad "the ring allreduce on $p ranks: $(head -n 3 ring.txt)"
+    done
+else
+    bad "tests/mpi_ring.c does not build"
+fi
+# the Web_News image CNN (bench/mpi_cnn.c: augmentation, 4 x Conv2D +
+# BatchNormalization) on its first 96 rows, 2 epochs: 1 rank is the plain
+# build's bits, 2 ranks the same run to run and within the golden
+# tolerance (the loss and the first 10 weights of the last layer)
+WN="$ROOT/../shared/data/webnews"
+if [ -f "$WN/train_images.npy" ]; then
+    if cc -std=c11 -O2 -I"$ROOT/include" -I"$ROOT/bench" "$ROOT/bench/mpi_cnn.c" "$BUILD/liblatefuse.a" $LIBS -o cnn0 &&
+        mpicc -std=c11 -O2 -DLF_HAVE_MPI -I"$ROOT/include" -I"$ROOT/bench" "$ROOT/bench/mpi_cnn.c" \
+            "$BUILD-mpi/liblatefuse.a" $LIBS -o cnnm; then
+        ./cnn0 "$WN" 2 96 cnn0.lfm | sed 's/ seconds .* loss / loss /' >cnn0.txt
+        for run in 1 2a 2b; do
+            timeout 120 mpirun $ROOTFLAG --oversubscribe -n "${run%[ab]}" ./cnnm "$WN" 2 96 "cnn$run.lfm" 2>/dev/null |
+                sed 's/ seconds .* loss / loss /' >"cnn$run.txt"
+        done
+        same cnn0.lfm cnn1.lfm "the Web_News CNN on 1 rank: the model file"
+        same cnn2a.lfm cnn2b.lfm "the Web_News CNN on 2 ranks, twice: the model file"
+        [ "$(wc -l <cnn2a.txt)" -eq 12 ] && ok || bad "the Web_News CNN on 2 ranks printed: $(head -n 3 cnn2a.txt)"
+        paste -d' ' cnn1.txt cnn2a.txt | awk '{ for (i = 1; i <= NF / 2; i++) { a = $i; b = $(i + NF / 2);
+            if (a !~ /^-?[0-9]/) continue; d = a - b; if (d < 0) d = -d;
+            if (d > 2e-5 + 2e-4 * (a < 0 ? -a : a)) bad = 1 } } END { exit bad }' && ok ||
+            bad "the Web_News CNN on 2 ranks is not within the golden tolerance of 1 rank: $(paste cnn1.txt cnn2a.txt | head -n 4)"
+    else
+        bad "bench/mpi_cnn.c does not build"
+    fi
+else
+    skipped=$((skipped + 1))
+    echo "SKIP: the Web_News CNN check: $WN/train_images.npy is missing"
+fi
 # seed-example under mpirun: rank 0 prints the summary and the weights once
 "$LF" seed-example --quiet >seed1.txt 2>/dev/null
 mpi 2 seed-example --quiet
