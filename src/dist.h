@@ -11,7 +11,8 @@
  *
  * Every collective is a reduction or gather whose result is the same bits
  * on every rank and does not depend on timing: sums are done in rank order
- * on gathered blocks, never by MPI's own reduction of floating point.  No
+ * on gathered blocks, or in the ring allreduce's fixed order (the engine's
+ * gradients), never by MPI's own reduction of floating point.  No
  * call aborts the job: an MPI error becomes an lf_status (Open MPI's
  * default handler aborts the job on an MPI error, which the library does
  * not change; the caller may set MPI_ERRORS_RETURN on its communicator).

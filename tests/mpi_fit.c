@@ -20,7 +20,9 @@
  *   mpi_fit OUT.lfm KIND EPOCHS   that many epochs, each rank writing its
  *                              process id to rank<R>.pid first (for the
  *                              test that kills one rank during the fit)
- * Exit 1 with "mpi_fit: MESSAGE" (rank 0) when the fit fails.
+ * Exit 1 with "mpi_fit: MESSAGE" (rank 0) when the fit fails, or when a
+ * rank's weights differ from rank 0's after it (the output layer's, and
+ * BatchNormalization's moving statistics: each rank computes its own).
  */
 #include "latefuse.h"
 
@@ -90,7 +92,26 @@ int main(int argc, char **argv) {
     fo.mpi_comm = comm;
     const float *x[2] = {x1, x2};
     if (!st) st = lf_model_fit(m, x, y, N, &fo);
-    if (st) {
+    int differ = 0;
+#ifdef LF_HAVE_MPI
+    if (!st) { /* every rank holds rank 0's bits: the last layer, the moving statistics */
+        enum { MAX = 2 * 8 + 54 };
+        float mine[MAX] = {0}, root[MAX];
+        size_t nb = strcmp(kind, "batchnorm") == 0 ? 8 : strcmp(kind, "cnn") == 0 ? 6 : 0;
+        size_t nk = strcmp(kind, "cnn") == 0 ? 54 : 8;
+        if (nb) lf_get_weights(m, "bn", 2, mine, nb), lf_get_weights(m, "bn", 3, mine + nb, nb);
+        if (strcmp(kind, "seed") == 0 || strcmp(kind, "bad") == 0) lf_get_weights(m, "weighted_average", 0, mine, 2);
+        else lf_get_weights(m, "out", 0, mine + 2 * nb, nk);
+        memcpy(root, mine, sizeof mine);
+        MPI_Bcast(root, MAX, MPI_FLOAT, 0, world);
+        int mismatch = memcmp(root, mine, sizeof mine) != 0;
+        MPI_Allreduce(&mismatch, &differ, 1, MPI_INT, MPI_LOR, world);
+    }
+#endif
+    if (differ) {
+        if (rank == 0) printf("mpi_fit: the ranks hold different weights after the fit\n");
+        rc = 1;
+    } else if (st) {
         if (rank == 0) printf("mpi_fit: %s\n", lf_model_error(m));
         rc = 1;
     } else if (rank == 0) {

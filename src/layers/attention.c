@@ -409,9 +409,10 @@ static void mha_forward(const lf_layer_ctx *c) {
          * (lf_draws; none drawn: all kept) */
         size_t n = g.H * g.T * g.S;
         float keep = 1.0f / (1.0f - nd->rate);
+        uint64_t node = (uint64_t)(nd - c->m->nodes);
         for (size_t b = 0; b < B; b++) {
             float *db = a.drop + b * n;
-            uint64_t s = c->draws ? lf_draw_stream(c->draws->key, (uint64_t)(nd - c->m->nodes), c->draws->row0 + b) : 0;
+            uint64_t s = c->draws ? lf_draw_stream(c->draws->key, node, c->draws->row0 + b) : 0;
             for (size_t i = 0; i < n; i++) db[i] = !c->draws ? 1.0f : lf_draw_uniform(s, i) < nd->rate ? 0.0f : keep;
         }
         drop = a.drop;
