@@ -871,11 +871,12 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
     lf_status st = lf_dist_open(&m->err, o->mpi_comm, &r.d);
     if (st != LF_OK) return st;
     *agreed = 1;
-    st = fit_agree(m, o, fit_alloc(&r));
+    lf_status ast = fit_alloc(&r); /* frees what it got on failure */
+    st = fit_agree(m, o, ast);
     /* every rank starts from rank 0's weights */
     if (st == LF_OK) st = lf_dist_bcast(&r.d, m->params, m->n_params * sizeof(float), 0, &m->err);
     if (st != LF_OK) {
-        fit_run_free(&r);
+        if (ast == LF_OK) fit_run_free(&r);
         return st;
     }
     if (r.ema) memcpy(r.ema, m->params, m->n_params * sizeof(float));
