@@ -573,7 +573,7 @@ typedef struct fit_run {
                          room for every rank's BatchNormalization sums */
     double *smine;
     double *rbuf;     /* P > 1: the layers' room for their sums (reduce.buf) */
-    size_t n_sall, n_rbuf;    /* doubles sall holds */
+    size_t n_sall, n_rbuf; /* doubles sall and rbuf hold */
     lf_reduce reduce; /* P > 1: sums over the ranks for the layers */
     lf_status st;     /* a failed collective call (message in st_err) */
     lf_err st_err;
