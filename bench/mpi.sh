@@ -76,3 +76,29 @@ for p in 1 2; do
         echo "predict ranks=$p run=$r seconds=$(python3 -c "print(round($t1 - $t0, 2))") $(grep -h 'peak RSS' "$T/rss" | tr '\n' ' ')"
     done
 done
+# the engine (bench/mpi_cnn.c, tests/mpi_ring.c): one epoch of the Web_News
+# image CNN (LF_BENCH_B10_CNN_ROWS rows, default all 1696) on 1 and 2
+# ranks, alternating, RUNS times each: the epoch's wall time and the CPU
+# time of every rank added; then the ring allreduce of the CNN's gradient
+# (243 178 floats) against the gather-and-add it replaced
+WN=${LF_BENCH_B10_WEBNEWS:-$(dirname "$0")/../../shared/data/webnews}
+if [ -f "$WN/train_images.npy" ]; then
+    ROOT=$(cd "$(dirname "$0")/.." && pwd)
+    LIBS="$(pkg-config --libs libpng libjpeg zlib 2>/dev/null) -lm -fopenmp"
+    mpicc -std=c11 -O2 -DLF_HAVE_MPI -I"$ROOT/include" -I"$ROOT/bench" "$ROOT/bench/mpi_cnn.c" "$B/liblatefuse.a" \
+        $LIBS -o "$T/cnn"
+    mpicc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -DLF_HAVE_MPI -I"$ROOT/include" -I"$ROOT/src" \
+        "$ROOT/tests/mpi_ring.c" "$B/liblatefuse.a" $LIBS -o "$T/ring"
+    echo "B10 CNN: one epoch of the Web_News image CNN; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    for r in $(seq "$RUNS"); do
+        for p in 1 2; do
+            mpirun $ROOTFLAG --oversubscribe -n "$p" "$T/cnn" "$WN" 1 "${LF_BENCH_B10_CNN_ROWS:-0}" >"$T/cnn.txt"
+            echo "cnn ranks=$p run=$r $(head -n 1 "$T/cnn.txt") load=$(cut -d' ' -f1 /proc/loadavg)"
+        done
+    done
+    for p in 2 4 8; do
+        mpirun $ROOTFLAG --oversubscribe -n "$p" "$T/ring" time 243178 20
+    done
+else
+    echo "B10 CNN: skipped ($WN/train_images.npy is missing; LF_BENCH_B10_WEBNEWS names the folder)"
+fi

@@ -569,15 +569,16 @@ typedef struct lf_fit_options {
     /* NULL (default): one process.  Else a pointer to an MPI_Comm (the
      * library built with MPI=1), a collective call, data-parallel: rank 0's
      * weights are broadcast first; every batch's rows are split over the
-     * ranks (each gathers only its slice), their gradients summed in rank
-     * order on every rank (the same bits everywhere), then the same
-     * optimizer step.  Every rank passes the same rows and options.
-     * Deterministic for a given number of ranks P; the sums' grouping
-     * differs between values of P, so the bits do too (rounding only).
-     * Models with BatchNormalization that trains, or with layers that draw
-     * random numbers in training (Dropout, noise, augmentation), are
-     * refused (LF_ERR_ARG) for P > 1.  A build without MPI returns
-     * LF_ERR_ARG. */
+     * ranks (each gathers only its slice), their gradients summed by a ring
+     * allreduce in a fixed order (the same bits on every rank), then the
+     * same optimizer step.  Every rank passes the same rows and options.
+     * Dropout and augmentation draw per row as a function of the seed,
+     * epoch, step and the row's place in the whole batch, and
+     * BatchNormalization uses the whole batch's statistics (summed over the
+     * ranks), so P only changes the rounding of the sums.  Deterministic
+     * for a given number of ranks P.  A rank that fails its checks makes
+     * every rank return its status and message.  A build without MPI
+     * returns LF_ERR_ARG. */
     const void *mpi_comm;
 } lf_fit_options;
 

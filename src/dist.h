@@ -11,7 +11,8 @@
  *
  * Every collective is a reduction or gather whose result is the same bits
  * on every rank and does not depend on timing: sums are done in rank order
- * on gathered blocks, never by MPI's own reduction of floating point.  No
+ * on gathered blocks, or in the ring allreduce's fixed order (the engine's
+ * gradients), never by MPI's own reduction of floating point.  No
  * call aborts the job: an MPI error becomes an lf_status (Open MPI's
  * default handler aborts the job on an MPI error, which the library does
  * not change; the caller may set MPI_ERRORS_RETURN on its communicator).
@@ -65,5 +66,22 @@ lf_status lf_dist_barrier(const lf_dist *d, lf_err *e);
  * polling, so that it leaves its core to the ranks still working (Open
  * MPI's blocking calls poll at full speed). */
 lf_status lf_dist_wait_all(const lf_dist *d, lf_err *e);
+/* ---- the engine's (fit.c) */
+
+/* The values of the ring allreduce's block q of n over P ranks:
+ * [n q / P, n (q + 1) / P). */
+size_t lf_dist_ring_block(size_t n, int P, int q);
+
+/* Sum of v[0..n) over the ranks, in place on every rank, by a ring
+ * allreduce: the n values in P blocks, P - 1 steps of reduce-scatter
+ * (block q's partial sum travels q + 1, q + 2, ... around the ring, each
+ * rank adding its own values to what it received) then P - 1 steps of
+ * allgather, point to point with each neighbour.  Each rank sends and
+ * receives 2 (P - 1) / P of the 4 n bytes.  The order of the additions is
+ * fixed for a given P (the same bits run to run and on every rank; with
+ * P = 2 every sum has two terms, the same as rank order).  tmp: room for
+ * lf_dist_ring_block(n, P, 0) + 1 floats.  Without a communicator: nothing
+ * to do. */
+lf_status lf_dist_allreduce_ring_f(const lf_dist *d, float *v, size_t n, float *tmp, lf_err *e);
 
 #endif

@@ -7,8 +7,14 @@
  * Data-parallel over MPI ranks (lf_fit_options.mpi_comm, dist.h): rank 0's
  * weights are broadcast, each rank runs forward and backward on its slice
  * of every batch (the loss normalised by the whole batch's rows), the
- * per-rank gradients and loss sums are gathered and summed in rank order,
- * and every rank takes the same step.
+ * gradients are summed by a ring allreduce (dist.h: a fixed order of the
+ * additions for a given number of ranks), the loss sums gathered and summed
+ * in rank order, and every rank takes the same step.  The random draws of a
+ * step (dropout, augmentation) are a pure function of the seed, epoch,
+ * step, node and the row's index in the whole batch (lf_draws), and
+ * BatchNormalization's batch statistics are summed over the ranks
+ * (lf_reduce), so a row is trained the same way whatever the number of
+ * ranks.
  */
 #include "dist.h"
 #include "kernels.h"
@@ -392,10 +398,10 @@ lf_status lf_model_predict_arrays(const lf_model *m, const lf_typed_array *x, si
  * inputs when asked.  Returns the weighted loss sum (outputs_loss) and adds
  * per output into lk, ck. */
 static double train_batch(lf_model *m, lf_ws *ws, const float *const *x, const float *const *t,
-                          const float *w, size_t B, double B_norm, int training, lf_rng *rng, int input_grads,
-                          double *lk, size_t *ck) {
+                          const float *w, size_t B, double B_norm, int training, const lf_draws *draws,
+                          int input_grads, double *lk, size_t *ck) {
     ws->logits_only = 1; /* the fused losses need no softmax output */
-    lf_graph_forward(m, ws, x, B, training, rng);
+    lf_graph_forward_drawn(m, ws, x, B, training, draws);
     ws->logits_only = 0;
     double lsum = outputs_loss(m, ws, t, w, B, B_norm, 1, lk, ck);
     lf_graph_backward(m, ws, m->grads, B, input_grads);
@@ -449,7 +455,10 @@ lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t,
     /* output k's n x cols_k targets follow output k-1's */
     for (size_t k = 0, off = 0; k < m->n_outputs; k++) tp[k] = t + off, off += n * out_cols(m, k);
     memset(m->grads, 0, m->n_params * sizeof *m->grads);
-    double lsum = train_batch(m, &ws, x, tp, NULL, n, (double)n, training, &m->rng, input_grads != NULL, NULL, NULL);
+    /* a training pass draws from a key taken from the model's generator */
+    lf_draws draws = {training ? lf_rng_next(&m->rng) : 0, 0};
+    double lsum = train_batch(m, &ws, x, tp, NULL, n, (double)n, training, training ? &draws : NULL,
+                              input_grads != NULL, NULL, NULL);
     double pen = lf_l2_penalty(m, m->grads);
     for (size_t i = 0; i < plan.n_dead; i++)
         memset(m->grads + plan.dead[2 * i], 0, plan.dead[2 * i + 1] * sizeof(float));
@@ -557,10 +566,15 @@ typedef struct fit_run {
     lf_ws eval_ws;
     lf_rng rng;
     lf_progress pr;
+    size_t epoch;     /* the epoch under way (0-based; the draws' key) */
     lf_dist d;        /* the ranks (one without a communicator) */
-    float *gall;      /* P > 1: every rank's gradients */
-    double *sall;     /* P > 1: every rank's step sums (loss, drew, lk, ck) */
+    float *gall;      /* P > 1: the ring allreduce's scratch */
+    double *sall;     /* P > 1: every rank's step sums (loss, 0, lk, ck), then
+                         room for every rank's BatchNormalization sums */
     double *smine;
+    double *rbuf;     /* P > 1: the layers' room for their sums (reduce.buf) */
+    size_t n_sall, n_rbuf; /* doubles sall and rbuf hold */
+    lf_reduce reduce; /* P > 1: sums over the ranks for the layers */
     lf_status st;     /* a failed collective call (message in st_err) */
     lf_err st_err;
 } fit_run;
@@ -569,7 +583,7 @@ static void fit_run_free(fit_run *r) {
     LF_FREE(r->xb_block), LF_FREE(r->tb), LF_FREE(r->wb), LF_FREE(r->best);
     LF_FREE(r->xb), LF_FREE(r->bidx), LF_FREE(r->next), LF_FREE(r->ema);
     LF_FREE(r->tp), LF_FREE(r->lk), LF_FREE(r->ck), LF_FREE(r->plan.runs);
-    LF_FREE(r->gall), LF_FREE(r->sall), LF_FREE(r->smine);
+    LF_FREE(r->gall), LF_FREE(r->sall), LF_FREE(r->smine), LF_FREE(r->rbuf);
     lf_ids_free(&r->idx);
     lf_ws_free(&r->eval_ws);
 }
@@ -632,10 +646,21 @@ static lf_status fit_alloc(fit_run *r) {
         lf_ws_free(&m->train_ws);
         if (lf_ws_init(&m->train_ws, m, r->B, 1, NULL, 0) != LF_OK) eval_ok = 0;
     }
-    size_t P = (size_t)r->d.size, S = 2 + 2 * r->K; /* a step's sums: loss, drew, lk[K], ck[K] */
-    int dist_ok = P == 1 || ((r->gall = lf_alloc_array(P, (m->n_params ? m->n_params : 1) * sizeof(float))) &&
-                             (r->sall = lf_alloc_array(P, S * sizeof(double))) &&
-                             (r->smine = lf_alloc_array(S, sizeof(double))));
+    size_t P = (size_t)r->d.size, S = 2 + 2 * r->K; /* a step's sums: loss, 0, lk[K], ck[K] */
+    /* the most any layer sums over the ranks: BatchNormalization's 2 C + 1 */
+    size_t R = S;
+    for (size_t id = 0; id < m->n_nodes; id++)
+        if (m->nodes[id].kind == LF_K_BATCHNORM) {
+            const lf_node *nd = &m->nodes[id];
+            size_t C = nd->shape[nd->rank - 1];
+            if (2 * C + 1 > R) R = 2 * C + 1;
+        }
+    r->n_sall = P * R;
+    int dist_ok = P == 1 || ((r->gall = lf_alloc_array(m->n_params / P + 2, sizeof(float))) &&
+                             (r->sall = lf_alloc_array(P, R * sizeof(double))) &&
+                             (r->smine = lf_alloc_array(R, sizeof(double))) &&
+                             (r->rbuf = lf_alloc_array(R, sizeof(double))));
+    r->n_rbuf = R;
     if (!r->xb_block || !r->tb || !r->wb || !r->xb || !r->tp || !r->lk || !r->ck || !plan_ok || !idx_ok ||
         !r->bidx || !r->next || !hist || !eval_ok || (keep_best && !r->best) || (m->opt.use_ema && !r->ema) ||
         !dist_ok) {
@@ -645,13 +670,6 @@ static lf_status fit_alloc(fit_run *r) {
     float *p = r->xb_block;
     for (size_t i = 0; i < m->n_inputs; i++) r->xb[i] = p, p += rows_buf * m->nodes[m->inputs[i]].dim;
     for (size_t i = 0; i < r->n_train; i++) lf_ids_set(r->idx, i, i);
-    /* every rank starts from rank 0's weights */
-    lf_status bst = lf_dist_bcast(&r->d, m->params, m->n_params * sizeof(float), 0, &m->err);
-    if (bst != LF_OK) {
-        fit_run_free(r);
-        return bst;
-    }
-    if (r->ema) memcpy(r->ema, m->params, m->n_params * sizeof(float));
     memset(m->grads, 0, m->n_params * sizeof *m->grads); /* each step leaves them zero */
     lf_rng_seed(&r->rng, o->seed);
     size_t E = o->epochs;
@@ -666,46 +684,48 @@ static lf_status fit_alloc(fit_run *r) {
     return LF_OK;
 }
 
-/* P > 1: forward and backward on this rank's nl rows of the nb of the
- * step (the loss over nb), then every rank's gradients and sums gathered
- * and added in rank order, so that every rank holds the same bits.  A rank
- * whose slice drew random numbers (dropout, noise) fails the fit on every
- * rank: the draws would depend on the number of ranks.  0 on failure
- * (r->st set, the gradients zero). */
-static int sum_over_ranks(fit_run *r, size_t nl, size_t nb, double *lsum) {
+/* lf_reduce's sum for the layers (P > 1): every rank's n values gathered
+ * and added in rank order.  A failed call leaves v and sets r->st. */
+static void reduce_sum(void *ctx, double *v, size_t n) {
+    fit_run *r = ctx;
+    size_t P = (size_t)r->d.size;
+    lf_status st = n * P > r->n_sall ? lf_fail(&r->st_err, LF_ERR_STATE, "fit: a layer sums more values over "
+                                                                          "the ranks than planned")
+                                     : lf_dist_allgather(&r->d, v, n, r->sall, &r->st_err);
+    if (st != LF_OK) {
+        if (r->st == LF_OK) r->st = st;
+        return;
+    }
+    for (size_t j = 0; j < n; j++) {
+        double s = r->sall[j];
+        for (size_t q = 1; q < P; q++) s += r->sall[q * n + j];
+        v[j] = s;
+    }
+}
+
+/* P > 1: forward and backward on this rank's nl rows (the first at a) of
+ * the nb of the step (the loss over nb; a rank with no rows still takes
+ * part in the layers' sums over the ranks), then the gradients summed by
+ * the ring allreduce and the loss sums gathered and added in rank order,
+ * so that every rank holds the same bits.  0 on failure (r->st set, the
+ * gradients zero). */
+static int sum_over_ranks(fit_run *r, const lf_draws *dr, size_t nl, size_t nb, double *lsum) {
     lf_model *m = r->m;
     size_t K = r->K, S = 2 + 2 * K, P = (size_t)r->d.size, np = m->n_params;
     double *lk = r->smine + 2, *ckd = r->smine + 2 + K;
     size_t ck[64];
     memset(r->smine, 0, S * sizeof *r->smine);
     memset(ck, 0, sizeof ck);
-    if (nl) {
-        lf_rng before = r->rng;
-        r->smine[0] = train_batch(m, &m->train_ws, (const float *const *)r->xb, r->tp, r->weighted ? r->wb : NULL,
-                                  nl, (double)nb, 1, &r->rng, 0, lk, K <= 64 ? ck : NULL);
-        r->smine[1] = memcmp(&before, &r->rng, sizeof before) != 0;
-        r->rng = before;
-        for (size_t k = 0; k < K && k < 64; k++) ckd[k] = (double)ck[k];
-    }
-    lf_status st = lf_dist_allgather(&r->d, r->smine, S, r->sall, &r->st_err);
-    if (st == LF_OK) st = lf_dist_allgather_f(&r->d, m->grads, np, r->gall, &r->st_err);
+    r->smine[0] = train_batch(m, &m->train_ws, (const float *const *)r->xb, r->tp, r->weighted ? r->wb : NULL, nl,
+                              (double)nb, 1, dr, 0, lk, K <= 64 ? ck : NULL);
+    for (size_t k = 0; k < K && k < 64; k++) ckd[k] = (double)ck[k];
+    lf_status st = r->st;
+    if (st == LF_OK) st = lf_dist_allgather(&r->d, r->smine, S, r->sall, &r->st_err);
+    if (st == LF_OK) st = lf_dist_allreduce_ring_f(&r->d, m->grads, np, r->gall, &r->st_err);
     if (st != LF_OK) {
         r->st = st;
         memset(m->grads, 0, np * sizeof *m->grads);
         return 0;
-    }
-    for (size_t q = 0; q < P; q++)
-        if (r->sall[q * S + 1] != 0) {
-            r->st = lf_fail(&r->st_err, LF_ERR_ARG,
-                            "fit over %zu MPI ranks: the model draws random numbers in training (dropout, noise or "
-                            "augmentation), which would depend on the number of ranks; train it on one process", P);
-            memset(m->grads, 0, np * sizeof *m->grads);
-            return 0;
-        }
-    for (size_t j = 0; j < np; j++) { /* rank 0's, then rank 1's, ... */
-        float g = r->gall[j];
-        for (size_t q = 1; q < P; q++) g += r->gall[q * np + j];
-        m->grads[j] = g;
     }
     double l = r->sall[0];
     for (size_t q = 1; q < P; q++) l += r->sall[q * S];
@@ -749,10 +769,12 @@ static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum) {
         if (o->class_weight) w *= o->class_weight[target_class(m, r->tb + i * r->tc, m->nodes[m->output].dim)];
         r->wb[i] = w;
     }
+    /* the step's draws: row a + i of the batch draws as row a + i */
+    lf_draws dr = {lf_draw_key(o->seed, r->epoch, s), a};
     if (P == 1) {
         *lsum += train_batch(m, &m->train_ws, (const float *const *)r->xb, r->tp, r->weighted ? r->wb : NULL, nb,
-                             (double)nb, 1, &r->rng, 0, r->lk, r->ck);
-    } else if (!sum_over_ranks(r, nl, nb, lsum)) {
+                             (double)nb, 1, &dr, 0, r->lk, r->ck);
+    } else if (!sum_over_ranks(r, &dr, nl, nb, lsum)) {
         return nb;
     }
     *pen_sum += lf_l2_penalty(m, m->grads) * (double)nb;
@@ -778,6 +800,7 @@ static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out)
     memset(r->lk, 0, 2 * K * sizeof *r->lk);
     memset(r->ck, 0, 2 * K * sizeof *r->ck);
     r->pr.epoch = e + 1, r->pr.steps = steps;
+    r->epoch = e;
     if (o->progress) report(o, &r->pr, LF_PROGRESS_EPOCH_BEGIN);
     if (o->shuffle) lf_ids_shuffle(r->idx, n_train, &r->rng);
     for (size_t s = 0, seen = 0; s < steps && r->st == LF_OK; s++) {
@@ -819,6 +842,21 @@ static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out)
     *loss_out = loss, *vloss_out = vloss;
 }
 
+/* A fit over MPI ranks agrees on failure before its first collective step:
+ * every rank calls lf_dist_first_failure once, a rank that failed its
+ * checks here (a bad input it alone sees), the others in fit_core.  Every
+ * rank then returns the failing rank's (the lowest's) status and message
+ * instead of waiting for it in the weights' broadcast.  st on one process. */
+static lf_status fit_agree(lf_model *m, const lf_fit_options *o, lf_status st) {
+    lf_dist d;
+    lf_err e;
+    if (!o->mpi_comm || lf_dist_open(&e, o->mpi_comm, &d) != LF_OK || d.size == 1) return st;
+    e = m->err;
+    if (st == LF_OK) e.msg[0] = '\0';
+    lf_status got = lf_dist_first_failure(&d, st != LF_OK ? (size_t)d.rank : SIZE_MAX, st, &e, NULL, 0);
+    return got == LF_OK ? LF_OK : lf_model_fail(m, got, "%s", e.msg);
+}
+
 /* The training loop over a row source: rows [0, n_train) train; the
  * validation rows are [vfirst, vfirst + n_val) of vsrc (none if n_val = 0).
  * Options are checked by the callers; sample weights index source rows.
@@ -826,23 +864,25 @@ static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out)
  * weights' moving average put in place (over the weights that train). */
 static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
                           const lf_row_source *vsrc, size_t vfirst, size_t n_val,
-                          const lf_fit_options *o) {
+                          const lf_fit_options *o, int *agreed) {
     fit_run r;
     memset(&r, 0, sizeof r);
     r.m = m, r.o = o, r.src = src, r.vsrc = vsrc, r.n_train = n_train, r.vfirst = vfirst, r.n_val = n_val;
     lf_status st = lf_dist_open(&m->err, o->mpi_comm, &r.d);
     if (st != LF_OK) return st;
-    for (size_t id = 0; r.d.size > 1 && id < m->n_nodes; id++) {
-        const lf_node *nd = &m->nodes[id];
-        /* batch statistics would be each rank's slice's */
-        if (nd->needed && lf_type_of(nd)->frozen_infers && !nd->frozen)
-            return lf_model_fail(m, LF_ERR_ARG,
-                                 "fit over %d MPI ranks: layer '%s' (%s) trains on batch statistics, which are not "
-                                 "yet shared between ranks; train it on one process", r.d.size, nd->name,
-                                 lf_type_of(nd)->type);
+    *agreed = 1;
+    lf_status ast = fit_alloc(&r); /* frees what it got on failure */
+    st = fit_agree(m, o, ast);
+    /* every rank starts from rank 0's weights */
+    if (st == LF_OK) st = lf_dist_bcast(&r.d, m->params, m->n_params * sizeof(float), 0, &m->err);
+    if (st != LF_OK) {
+        if (ast == LF_OK) fit_run_free(&r);
+        return st;
     }
-    st = fit_alloc(&r);
-    if (st != LF_OK) return st;
+    if (r.ema) memcpy(r.ema, m->params, m->n_params * sizeof(float));
+    /* the layers' sums over the ranks (BatchNormalization's statistics) */
+    r.reduce = (lf_reduce){reduce_sum, &r, r.rbuf, r.n_rbuf};
+    m->train_ws.reduce = r.d.size > 1 ? &r.reduce : NULL;
     size_t wait = 0;
     double best = INFINITY;
     for (size_t e = 0; e < o->epochs; e++) {
@@ -878,6 +918,7 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
         size_t off = r.plan.runs[2 * i];
         memcpy(m->params + off, r.ema + off, r.plan.runs[2 * i + 1] * sizeof(float));
     }
+    m->train_ws.reduce = NULL;
     fit_run_free(&r);
     return st;
 }
@@ -927,7 +968,7 @@ static lf_status split_rows(lf_model *m, size_t n, float split, size_t *n_val) {
 /* lf_model_fit and lf_model_fit_arrays: typed inputs, one target array per
  * output, the validation data as typed arrays (val_x, val_y NULL) */
 static lf_status fit_arrays(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n,
-                            const lf_fit_options *o) {
+                            const lf_fit_options *o, int *agreed) {
     lf_status st = check_options(m, n, o);
     if (st != LF_OK) return st;
     if ((st = check_arrays(m, x, n, "fit")) != LF_OK) return st;
@@ -952,12 +993,12 @@ static lf_status fit_arrays(lf_model *m, const lf_typed_array *x, const float *c
             return lf_model_fail(m, LF_ERR_ARG, "fit: validation data need val_y and val_n > 0");
         if ((st = check_arrays(m, o->val_arrays, o->val_n, "fit (validation data)")) != LF_OK) return st;
         if ((st = check_targets(m, o->val_ys, o->val_n, "fit (validation data)")) != LF_OK) return st;
-        return fit_core(m, &src, n, &vsrc, 0, o->val_n, o);
+        return fit_core(m, &src, n, &vsrc, 0, o->val_n, o, agreed);
     }
     /* or the last fraction of the rows, as Keras */
     size_t n_val;
     if ((st = split_rows(m, n, o->validation_split, &n_val)) != LF_OK) return st;
-    return fit_core(m, &src, n - n_val, &src, n - n_val, n_val, o);
+    return fit_core(m, &src, n - n_val, &src, n - n_val, n_val, o, agreed);
 }
 
 lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_t n,
@@ -969,17 +1010,18 @@ lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_
     if (st == LF_OK && o.val_arrays)
         st = lf_model_fail(m, LF_ERR_ARG, "fit: val_arrays are lf_model_fit_arrays' (give val_x here)");
     if (st == LF_OK && !x) st = lf_model_fail(m, LF_ERR_ARG, "fit: the input arrays are NULL");
-    if (st != LF_OK) return st;
+    if (st != LF_OK) return fit_agree(m, &o, st);
     lf_typed_array *xa = float_arrays(m, x, "fit", &st), *va = NULL;
     if (xa && o.val_x && !(va = float_arrays(m, o.val_x, "fit", &st))) LF_FREE(xa), xa = NULL;
-    if (!xa) return st;
+    if (!xa) return fit_agree(m, &o, st);
     if (va) {
         o.val_arrays = va;
         o.val_ys = o.val_y ? &o.val_y : NULL;
     }
-    st = fit_arrays(m, xa, &y, n, &o);
+    int agreed = 0;
+    st = fit_arrays(m, xa, &y, n, &o, &agreed);
     LF_FREE(xa), LF_FREE(va);
-    return st;
+    return agreed ? st : fit_agree(m, &o, st);
 }
 
 lf_status lf_model_fit_arrays(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n,
@@ -987,9 +1029,11 @@ lf_status lf_model_fit_arrays(lf_model *m, const lf_typed_array *x, const float 
     if (!m) return LF_ERR_ARG;
     lf_fit_options o = options ? *options : lf_fit_defaults();
     if (o.val_x || o.val_y)
-        return lf_model_fail(m, LF_ERR_ARG, "fit: give the validation data as val_arrays and val_ys "
-                                            "(val_x and val_y are lf_model_fit's)");
-    return fit_arrays(m, x, y, n, &o);
+        return fit_agree(m, &o, lf_model_fail(m, LF_ERR_ARG, "fit: give the validation data as val_arrays and "
+                                                             "val_ys (val_x and val_y are lf_model_fit's)"));
+    int agreed = 0;
+    lf_status st = fit_arrays(m, x, y, n, &o, &agreed);
+    return agreed ? st : fit_agree(m, &o, st);
 }
 
 lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fit_options *options) {
@@ -997,12 +1041,13 @@ lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fi
     if (!src || !src->gather) return lf_model_fail(m, LF_ERR_ARG, "fit: no row source");
     lf_fit_options o = options ? *options : lf_fit_defaults();
     lf_status st = check_options(m, src->n, &o);
-    if (st != LF_OK) return st;
-    if (o.sample_weight || o.val_x || o.val_arrays)
-        return lf_model_fail(m, LF_ERR_ARG, "fit: a row source takes neither sample weights nor validation arrays");
+    if (st == LF_OK && (o.sample_weight || o.val_x || o.val_arrays))
+        st = lf_model_fail(m, LF_ERR_ARG, "fit: a row source takes neither sample weights nor validation arrays");
     size_t n_val;
-    if ((st = split_rows(m, src->n, o.validation_split, &n_val)) != LF_OK) return st;
-    return fit_core(m, src, src->n - n_val, src, src->n - n_val, n_val, &o);
+    if (st == LF_OK) st = split_rows(m, src->n, o.validation_split, &n_val);
+    if (st != LF_OK) return fit_agree(m, &o, st);
+    int agreed = 0;
+    return fit_core(m, src, src->n - n_val, src, src->n - n_val, n_val, &o, &agreed);
 }
 
 /* testing.h's hook for the golden tests */

@@ -125,11 +125,18 @@ static void node_ctx(lf_layer_ctx *c, const lf_model *m, lf_ws *ws, size_t id, s
     c->fused = fused;
     /* a frozen BatchNormalization runs in inference mode (Keras) */
     c->training = ws->training && !(nd->frozen && c->t->frozen_infers);
-    c->rng = NULL;
+    c->draws = NULL;
+    c->reduce = ws->reduce;
 }
 
 void lf_graph_forward(const lf_model *m, lf_ws *ws, const float *const *x, size_t B,
                       int training, lf_rng *rng) {
+    lf_draws d = {training && rng ? lf_rng_next(rng) : 0, 0};
+    lf_graph_forward_drawn(m, ws, x, B, training, training && rng ? &d : NULL);
+}
+
+void lf_graph_forward_drawn(const lf_model *m, lf_ws *ws, const float *const *x, size_t B,
+                            int training, const lf_draws *draws) {
     for (size_t i = 0; i < m->n_inputs; i++) ws->out[m->inputs[i]] = (float *)x[i];
     ws->training = training;
     for (size_t id = 0; id < m->n_nodes; id++) {
@@ -138,7 +145,7 @@ void lf_graph_forward(const lf_model *m, lf_ws *ws, const float *const *x, size_
         if (!nd->needed || !t->forward) continue;
         lf_layer_ctx c;
         node_ctx(&c, m, ws, id, B, 0, 0);
-        c.rng = rng;
+        c.draws = draws;
         t->forward(&c);
     }
 }

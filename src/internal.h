@@ -57,6 +57,24 @@ float lf_rng_uniform(lf_rng *r);
 /* Uniform integer in [0, n), unbiased; n > 0. */
 uint64_t lf_rng_below(lf_rng *r, uint64_t n);
 
+/* Counter-based draws: the random numbers of a training pass as a pure
+ * function of (key, node, row, i), so that a row's dropout mask or flip is
+ * the same whichever process, thread or batch position computes it.  key
+ * names the pass (fit: the seed, epoch and step); row0 is the global index
+ * of the pass's first row within its batch (its rank's offset under MPI). */
+typedef struct lf_draws {
+    uint64_t key;
+    size_t row0;
+} lf_draws;
+
+/* The key of step `step` of epoch `epoch` of a fit seeded with `seed`. */
+uint64_t lf_draw_key(uint64_t seed, uint64_t epoch, uint64_t step);
+/* The stream of one (key, node, global row): draw i of it is
+ * lf_draw_uniform(stream, i). */
+uint64_t lf_draw_stream(uint64_t key, uint64_t node, uint64_t row);
+/* Uniform in [0, 1) with 24 random bits, like lf_rng_uniform. */
+float lf_draw_uniform(uint64_t stream, uint64_t i);
+
 /* ------------------------------------------------------------ row ids */
 /* An array of row numbers (training orders, shuffles) that takes 4 bytes
  * per entry when every value fits in 32 bits and 8 otherwise: for the large

@@ -111,6 +111,20 @@ typedef struct lf_output {
 
 /* Buffers for one batch size: per node, its output, its gradient and its
  * scratch, all carved from one block. */
+/* Sums over the ranks of a data-parallel fit (fit.c): sum(ctx, v, n)
+ * replaces v[0..n) by its sum over every rank, added in rank order, so
+ * every rank gets the same bits.  A failed collective call is recorded by
+ * the owner (the fit fails after the step); v is then left as it was.
+ * buf: room for cap doubles that a layer may use for v (no allocation in a
+ * step); cap is at least 2 C + 1 for every BatchNormalization of C
+ * channels. */
+typedef struct lf_reduce {
+    void (*sum)(void *ctx, double *v, size_t n);
+    void *ctx;
+    double *buf;
+    size_t cap;
+} lf_reduce;
+
 typedef struct lf_ws {
     size_t batch;        /* rows the buffers hold */
     size_t n_nodes;
@@ -129,6 +143,7 @@ typedef struct lf_ws {
     int training;        /* the last forward pass drew dropout masks */
     int logits_only;     /* set by the caller: forward may leave the output's
                             softmax undone (a fused loss reads the logits) */
+    const lf_reduce *reduce; /* set by the caller: sums over MPI ranks, or NULL */
 } lf_ws;
 
 struct lf_model {
@@ -194,9 +209,13 @@ void lf_ws_free(lf_ws *ws);
 
 /* Forward pass of B rows.  x[i] points at the first of B rows of input i
  * (the input nodes' outputs point there, nothing is copied).  With
- * training != 0 dropout draws from rng. */
+ * training != 0 and rng, dropout and augmentation draw from a key taken
+ * from rng (one value; the batch's rows are rows 0..B-1). */
 void lf_graph_forward(const lf_model *m, lf_ws *ws, const float *const *x, size_t B,
                       int training, lf_rng *rng);
+/* The same with the draws given (NULL: none), as a fit step makes them. */
+void lf_graph_forward_drawn(const lf_model *m, lf_ws *ws, const float *const *x, size_t B,
+                            int training, const lf_draws *draws);
 
 /* Backward pass: ws->dout of every output must hold dL/d(output) (or dL/dz
  * of its pre-activation when it is fused).  Accumulates into grads (which

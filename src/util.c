@@ -97,6 +97,28 @@ uint64_t lf_rng_below(lf_rng *r, uint64_t n) {
     return x % n;
 }
 
+/* splitmix64's finaliser (Stafford's mix 13) */
+static uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+uint64_t lf_draw_key(uint64_t seed, uint64_t epoch, uint64_t step) {
+    uint64_t k = mix64(seed + 0x9E3779B97F4A7C15ull);
+    k = mix64(k ^ (epoch + 0x6A09E667F3BCC909ull));
+    return mix64(k ^ (step + 0xBB67AE8584CAA73Bull));
+}
+
+uint64_t lf_draw_stream(uint64_t key, uint64_t node, uint64_t row) {
+    return mix64(mix64(key ^ (node + 0x3C6EF372FE94F82Bull)) ^ (row + 0xA54FF53A5F1D36F1ull));
+}
+
+/* draw i of a stream: splitmix64's output i + 1 from the stream's state */
+float lf_draw_uniform(uint64_t stream, uint64_t i) {
+    return (float)(mix64(stream + (i + 1) * 0x9E3779B97F4A7C15ull) >> 40) * (1.0f / 16777216.0f);
+}
+
 int lf_ids_alloc(lf_ids *ids, size_t n, uint64_t max_value) {
     ids->wide = max_value > UINT32_MAX;
     ids->p = lf_alloc_array(n ? n : 1, ids->wide ? sizeof(uint64_t) : sizeof(uint32_t));

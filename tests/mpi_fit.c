@@ -7,15 +7,30 @@
  * process).  Rank 0 prints each epoch's loss and softmax(W) of the
  * WeightedAverage layer (%.9g) and saves the model to argv[1].
  *   mpi_fit OUT.lfm            the seed network
- *   mpi_fit OUT.lfm dropout    a Dense + Dropout model (refused on P > 1)
- *   mpi_fit OUT.lfm batchnorm  a Dense + BatchNormalization model (likewise)
- * Exit 1 with "mpi_fit: MESSAGE" (rank 0) when the fit fails.
+ *   mpi_fit OUT.lfm dropout    a Dense + Dropout model
+ *   mpi_fit OUT.lfm batchnorm  a Dense + BatchNormalization model
+ *   mpi_fit OUT.lfm cnn        the inputs as (5, 5, 4) images: RandomFlip,
+ *                              RandomTranslation, Conv2D, BatchNormalization,
+ *                              Dropout, Dense
+ * (their draws and batch statistics are the whole batch's on any number of
+ * ranks); these print the output layer's kernel ("out") as well.
+ *   mpi_fit OUT.lfm bad        rank 1 (of 2 or more) passes a NaN target:
+ *                              its fit fails, the others wait in the step's
+ *                              sums (a failure one rank alone sees)
+ *   mpi_fit OUT.lfm KIND EPOCHS   that many epochs, each rank writing its
+ *                              process id to rank<R>.pid first (for the
+ *                              test that kills one rank during the fit)
+ * Exit 1 with "mpi_fit: MESSAGE" (rank 0) when the fit fails, or when a
+ * rank's weights differ from rank 0's after it (the output layer's, and
+ * BatchNormalization's moving statistics: each rank computes its own).
  */
 #include "latefuse.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #ifdef LF_HAVE_MPI
 #include <mpi.h>
 #endif
@@ -44,8 +59,18 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < N; i++) y[i] = 0.3f * x1[i * D] + 0.7f * x2[i * D + 1];
     lf_model *m = NULL;
     lf_status st = lf_model_create(&m, 7);
-    if (!st && strcmp(kind, "seed") == 0) {
+    if (!st && (strcmp(kind, "seed") == 0 || strcmp(kind, "bad") == 0)) {
         st = lf_seed_network(m, D, 32, NULL, NULL);
+        if (strcmp(kind, "bad") == 0 && rank == 1) y[N / 2] = NAN;
+    } else if (!st && strcmp(kind, "cnn") == 0) {
+        int a = lf_input_shape(m, 3, (size_t[]){5, 5, 4}, LF_DTYPE_FLOAT32, "a");
+        int h = lf_random_flip(m, a, LF_FLIP_HORIZONTAL, "flip");
+        h = lf_random_translation(m, h, 0.2f, 0.2f, "shift");
+        h = lf_conv2d(m, h, 6, 3, 3, 1, 1, LF_PADDING_VALID, LF_ACT_LINEAR, 1, "conv");
+        h = lf_batch_normalization(m, h, 0.9f, 1e-3f, "bn");
+        h = lf_dropout(m, lf_flatten(m, h, "flat"), 0.3f, "dropout");
+        h = lf_dense(m, h, 1, LF_ACT_LINEAR, 1, "out");
+        st = lf_model_compile(m, h, LF_LOSS_MSE, NULL);
     } else if (!st) {
         int a = lf_input(m, D, "a");
         int h = lf_dense(m, a, 8, LF_ACT_RELU, 1, "dense");
@@ -56,11 +81,37 @@ int main(int argc, char **argv) {
     }
     lf_fit_options fo = lf_fit_defaults();
     fo.epochs = 3;
+    if (argc > 3) {
+        fo.epochs = (size_t)strtoul(argv[3], NULL, 10);
+        char name[32];
+        snprintf(name, sizeof name, "rank%d.pid", rank);
+        FILE *f = fopen(name, "w");
+        if (f) fprintf(f, "%ld\n", (long)getpid()), fclose(f);
+    }
     fo.batch_size = 32;
     fo.mpi_comm = comm;
     const float *x[2] = {x1, x2};
     if (!st) st = lf_model_fit(m, x, y, N, &fo);
-    if (st) {
+    int differ = 0;
+#ifdef LF_HAVE_MPI
+    if (!st) { /* every rank holds rank 0's bits: the last layer, the moving statistics */
+        enum { MAX = 2 * 8 + 54 };
+        float mine[MAX] = {0}, root[MAX];
+        size_t nb = strcmp(kind, "batchnorm") == 0 ? 8 : strcmp(kind, "cnn") == 0 ? 6 : 0;
+        size_t nk = strcmp(kind, "cnn") == 0 ? 54 : 8;
+        if (nb) lf_get_weights(m, "bn", 2, mine, nb), lf_get_weights(m, "bn", 3, mine + nb, nb);
+        if (strcmp(kind, "seed") == 0 || strcmp(kind, "bad") == 0) lf_get_weights(m, "weighted_average", 0, mine, 2);
+        else lf_get_weights(m, "out", 0, mine + 2 * nb, nk);
+        memcpy(root, mine, sizeof mine);
+        MPI_Bcast(root, MAX, MPI_FLOAT, 0, world);
+        int mismatch = memcmp(root, mine, sizeof mine) != 0;
+        MPI_Allreduce(&mismatch, &differ, 1, MPI_INT, MPI_LOR, world);
+    }
+#endif
+    if (differ) {
+        if (rank == 0) printf("mpi_fit: the ranks hold different weights after the fit\n");
+        rc = 1;
+    } else if (st) {
         if (rank == 0) printf("mpi_fit: %s\n", lf_model_error(m));
         rc = 1;
     } else if (rank == 0) {
@@ -71,6 +122,10 @@ int main(int argc, char **argv) {
             double e0 = exp(w[0] - fmax(w[0], w[1])), e1 = exp(w[1] - fmax(w[0], w[1]));
             printf("weights %.9g %.9g\n", e0 / (e0 + e1), e1 / (e0 + e1));
         }
+        float k[54];
+        size_t nk = strcmp(kind, "cnn") == 0 ? 54 : 8;
+        if (strcmp(kind, "seed") != 0 && lf_get_weights(m, "out", 0, k, nk) == LF_OK)
+            for (size_t i = 0; i < nk; i++) printf("out %.9g\n", k[i]);
         if (lf_model_save(m, argv[1], LF_WRITE_NO_FSYNC) != LF_OK) rc = 1;
     }
     lf_model_free(m);

@@ -280,6 +280,48 @@ static void test_augment(void) {
     lf_model_free(m);
 }
 
+/* the draws of a training pass are a function of (key, node, global row):
+ * rows 5..15 of a batch, passed alone with row0 = 5 (as a rank of a
+ * data-parallel fit holds them), are flipped, shifted and dropped exactly
+ * as in the whole batch; another key draws otherwise; and the generator's
+ * values are pinned (a change of them changes every fit with dropout) */
+static void test_draws_by_row(void) {
+    lf_model *m;
+    lf_model_create(&m, 6);
+    int x = lf_input_shape(m, 3, (size_t[]){3, 4, 2}, LF_DTYPE_FLOAT32, "x");
+    int fl = lf_random_flip(m, x, LF_FLIP_HORIZONTAL_AND_VERTICAL, "flip");
+    int tr = lf_random_translation(m, fl, 0.5f, 0.5f, "shift");
+    int dr = lf_dropout(m, tr, 0.4f, "drop");
+    int o = lf_dense(m, lf_flatten(m, dr, NULL), 1, LF_ACT_LINEAR, 1, "o");
+    CHECK(lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    enum { N = 16, D = 24, A = 5 };
+    float xin[N * D];
+    for (int i = 0; i < N * D; i++) xin[i] = (float)(i % 97 + 1);
+    lf_ws all, part;
+    lf_ws_init(&all, m, N, 0, NULL, 0);
+    lf_ws_init(&part, m, N, 0, NULL, 0);
+    const float *xs[1] = {xin}, *xp[1] = {xin + A * D};
+    lf_draws d0 = {lf_draw_key(7, 1, 2), 0}, d5 = {d0.key, A}, other = {lf_draw_key(7, 1, 3), A};
+    lf_graph_forward_drawn(m, &all, xs, N, 1, &d0);
+    lf_graph_forward_drawn(m, &part, xp, N - A, 1, &d5);
+    int ids[3] = {fl, tr, dr};
+    for (int k = 0; k < 3; k++)
+        CHECK(memcmp(all.out[ids[k]] + A * D, part.out[ids[k]], (N - A) * D * sizeof(float)) == 0,
+              "node %d: rows %d..%d alone (row0 %d) differ from the whole batch's", ids[k], A, N - 1, A);
+    int flips = 0, drops = 0;
+    for (int i = 0; i < N * D; i++) drops += all.out[dr][i] == 0.0f && all.out[tr][i] != 0.0f;
+    for (int r = 0; r < N; r++) flips += all.out[fl][r * D] != xin[r * D];
+    CHECK(flips >= 4 && drops > 0, "the pass flipped %d rows and dropped %d values", flips, drops);
+    lf_graph_forward_drawn(m, &part, xp, N - A, 1, &other);
+    CHECK(memcmp(all.out[dr] + A * D, part.out[dr], (N - A) * D * sizeof(float)) != 0,
+          "another step's key draws the same");
+    uint64_t s = lf_draw_stream(lf_draw_key(7, 1, 2), 3, 4);
+    float u0 = lf_draw_uniform(s, 0), u5 = lf_draw_uniform(s, 5);
+    CHECK(u0 == 2922211.0f / 16777216.0f && u5 == 6181122.0f / 16777216.0f, "draws 0 and 5 of a stream: %.9g %.9g", (double)u0, (double)u5);
+    lf_ws_free(&all), lf_ws_free(&part);
+    lf_model_free(m);
+}
+
 /* a CNN of every image layer trains, saves and loads: predictions bit for
  * bit, the moving statistics kept; the layers' fields in the file */
 static void test_cnn_round_trip(void) {
@@ -448,6 +490,7 @@ int main(void) {
     test_file_versions();
     test_batchnorm_stats();
     test_augment();
+    test_draws_by_row();
     test_cnn_round_trip();
     test_image_errors();
     test_cnn_threads();

@@ -25,7 +25,7 @@
  * output is the output bias.  The masks are the inputs' padding masks
  * (layer.h): the query's, and the value's (or the key's) for the keys; the
  * output carries the query's.  Dropout (rate `dropout`) applies to the
- * attention weights while training, drawn from the model's generator.
+ * attention weights while training, drawn per row as dropout draws (lf_draws).
  *
  * Speed: the four projections are one sgemm each over all B T (or B S)
  * rows; per (sample, head) the scores and the weighted sum are sgemms on
@@ -405,10 +405,16 @@ static void mha_forward(const lf_layer_ctx *c) {
                        a.v, g.HV);
     const float *drop = NULL;
     if (dropout && c->training) {
-        /* drawn in order, before the threads split the work */
-        size_t n = B * g.H * g.T * g.S;
+        /* row b's H x T x S multipliers: draws of its global row's stream
+         * (lf_draws; none drawn: all kept) */
+        size_t n = g.H * g.T * g.S;
         float keep = 1.0f / (1.0f - nd->rate);
-        for (size_t i = 0; i < n; i++) a.drop[i] = lf_rng_uniform(c->rng) < nd->rate ? 0.0f : keep;
+        uint64_t node = (uint64_t)(nd - c->m->nodes);
+        for (size_t b = 0; b < B; b++) {
+            float *db = a.drop + b * n;
+            uint64_t s = c->draws ? lf_draw_stream(c->draws->key, node, c->draws->row0 + b) : 0;
+            for (size_t i = 0; i < n; i++) db[i] = !c->draws ? 1.0f : lf_draw_uniform(s, i) < nd->rate ? 0.0f : keep;
+        }
         drop = a.drop;
     }
     const float *kmask = c->in_masks[1] ? c->in_masks[1] : nd->n_in > 2 ? c->in_masks[2] : NULL;

@@ -6,9 +6,10 @@
  *
  * RandomFlip(mode) and RandomTranslation(height_factor, width_factor):
  * train-only augmentation of channels-last images (H, W, C), the identity in
- * evaluate and predict.  In a training pass each row draws from the model's
- * generator (the one dropout draws from, so a fit stays reproducible from
- * the model's seed):
+ * evaluate and predict.  In a training pass each row draws from its own
+ * stream (lf_draws: a pure function of the fit's seed, epoch and step, the
+ * node and the row's global index in the batch, as dropout's masks), so a
+ * fit stays reproducible from its seed whatever the number of MPI ranks:
  *  - RandomFlip: "horizontal" mirrors the columns with probability 1/2,
  *    "vertical" the rows, "horizontal_and_vertical" draws both;
  *  - RandomTranslation: a shift of round(u H) rows, u uniform in
@@ -137,16 +138,17 @@ static void aug_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
     int op = c->t->op;
-    for (size_t r = 0; r < c->B; r++) { /* the draws, in row order */
+    for (size_t r = 0; r < c->B; r++) { /* draws 0 and 1 of the row's stream (lf_draws) */
         float *d = c->aux + 2 * r;
         d[0] = d[1] = 0.0f;
-        if (c->training && c->rng) {
+        if (c->training && c->draws) {
+            uint64_t s = lf_draw_stream(c->draws->key, (uint64_t)(nd - c->m->nodes), c->draws->row0 + r);
             if (op == AUG_FLIP) {
-                if (nd->mode & LF_FLIP_VERTICAL) d[0] = lf_rng_uniform(c->rng) < 0.5f;
-                if (nd->mode & LF_FLIP_HORIZONTAL) d[1] = lf_rng_uniform(c->rng) < 0.5f;
+                if (nd->mode & LF_FLIP_VERTICAL) d[0] = lf_draw_uniform(s, 0) < 0.5f;
+                if (nd->mode & LF_FLIP_HORIZONTAL) d[1] = lf_draw_uniform(s, 1) < 0.5f;
             } else {
-                float u = (2.0f * lf_rng_uniform(c->rng) - 1.0f) * nd->scale;
-                float v = (2.0f * lf_rng_uniform(c->rng) - 1.0f) * nd->offset;
+                float u = (2.0f * lf_draw_uniform(s, 0) - 1.0f) * nd->scale;
+                float v = (2.0f * lf_draw_uniform(s, 1) - 1.0f) * nd->offset;
                 d[0] = floorf(u * (float)H + 0.5f);
                 d[1] = floorf(v * (float)W + 0.5f);
             }

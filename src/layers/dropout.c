@@ -1,21 +1,26 @@
 /*
  * dropout.c — inverted dropout (Keras' Dropout): while training each unit
  * is kept with probability 1-rate and scaled by 1/(1-rate), so inference is
- * the identity.  The mask is drawn from the model's own generator and kept
- * in the node's workspace for the backward pass.
+ * the identity.  The mask is a pure function of the pass's key, the node and
+ * the row's global index (lf_draws: the same whatever the number of MPI
+ * ranks or threads), kept in the node's workspace for the backward pass.
  */
 #include "layers/layers.h"
 #include "layers/layer.h"
 
 #include <string.h>
 
-// x, y, mask: (n) = (B * D)
+// x, y, mask: (B, D)
 void lf_dropout_forward(float *restrict y, float *restrict mask, const float *restrict x,
-                        size_t n, float rate, lf_rng *rng) {
+                        size_t B, size_t D, float rate, const lf_draws *d, uint64_t node) {
     float keep = 1.0f / (1.0f - rate);
-    for (size_t i = 0; i < n; i++) {
-        mask[i] = lf_rng_uniform(rng) < rate ? 0.0f : keep;
-        y[i] = x[i] * mask[i];
+    for (size_t r = 0; r < B; r++) {
+        uint64_t s = lf_draw_stream(d->key, node, d->row0 + r);
+        for (size_t j = 0; j < D; j++) {
+            size_t i = r * D + j;
+            mask[i] = lf_draw_uniform(s, j) < rate ? 0.0f : keep;
+            y[i] = x[i] * mask[i];
+        }
     }
 }
 
@@ -37,8 +42,14 @@ static int dropout_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const
 
 static void dropout_forward(const lf_layer_ctx *c) {
     size_t n = c->B * c->nd->dim;
-    if (c->training && c->nd->rate > 0.0f) lf_dropout_forward(c->y, c->aux, c->xs[0], n, c->nd->rate, c->rng);
-    else memcpy(c->y, c->xs[0], n * sizeof *c->y);
+    if (c->training && c->draws && c->nd->rate > 0.0f) {
+        lf_dropout_forward(c->y, c->aux, c->xs[0], c->B, c->nd->dim, c->nd->rate, c->draws,
+                           (uint64_t)(c->nd - c->m->nodes));
+        return;
+    }
+    memcpy(c->y, c->xs[0], n * sizeof *c->y);
+    /* a training pass without draws keeps every unit */
+    for (size_t i = 0; c->training && c->nd->rate > 0.0f && i < n; i++) c->aux[i] = 1.0f;
 }
 
 static void dropout_backward(const lf_layer_ctx *c) {

@@ -93,7 +93,11 @@ typedef struct lf_layer_ctx {
     int logits_only;           /* forward: the output's softmax may be left undone */
     int fused;                 /* backward: dy is d loss / d logits of the output */
     int training;              /* a training pass (the forward one drew dropout masks) */
-    lf_rng *rng;               /* forward: the generator of dropout masks */
+    const lf_draws *draws;     /* a training pass's random draws (dropout,
+                                  augmentation), or NULL: none are drawn */
+    const lf_reduce *reduce;   /* a data-parallel fit over P > 1 ranks: sums
+                                  over the ranks (BatchNormalization's
+                                  statistics), else NULL */
 } lf_layer_ctx;
 
 /* The record's `masking`: how a node's output gets its padding mask (the

@@ -21,9 +21,10 @@ void lf_dense_backward(float *restrict dx, float *restrict dw, float *restrict d
                        const float *restrict w, size_t B, size_t in, size_t out);
 
 /* ---- dropout.c: inverted dropout
- * mask: (B*D) receives 0 or 1/(1-rate) drawn from rng; y = x * mask */
+ * mask: (B, D) receives 0 or 1/(1-rate), value j of row r from draw j of
+ * row d->row0 + r's stream of node `node`; y = x * mask */
 void lf_dropout_forward(float *restrict y, float *restrict mask, const float *restrict x,
-                        size_t n, float rate, lf_rng *rng);
+                        size_t B, size_t D, float rate, const lf_draws *d, uint64_t node);
 void lf_dropout_backward(float *restrict dx, const float *restrict dy,
                          const float *restrict mask, size_t n);
 

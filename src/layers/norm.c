@@ -17,6 +17,14 @@
  * place a kind's forward does.  Inference uses the moving statistics.
  * Defaults (Keras'): momentum 0.99, epsilon 1e-3.
  *
+ * In a fit over P > 1 MPI ranks (c->reduce) the statistics are the whole
+ * batch's (synchronised BatchNormalization): each rank's per-channel sums
+ * and row count are summed over the ranks (lf_reduce: in double, in rank
+ * order) for the mean, then the squared deviations from it for the
+ * variance; backward sums its two per-channel sums the same way (gamma's
+ * and beta's gradients stay the rank's own: the fit sums those).  Every
+ * rank then holds the same statistics and moving statistics.
+ *
  * aux: per channel the mean that normalised (the batch's, or the moving one)
  * and 1 / sqrt(var + epsilon), and what backward's two phases share;
  * backward recomputes xhat = (x - mean) / std from them and the input, bit
@@ -162,6 +170,65 @@ LF_CLONES static void bn_dx(const bn_args *a, float *restrict dx, size_t r0, siz
         }
 }
 
+/* Forward, training over the ranks (c->reduce): the whole batch's
+ * statistics from every rank's sums, and the moving ones updated */
+static void bn_stats_sync(const bn_args *a, const lf_reduce *red) {
+    const float *restrict x = a->x;
+    size_t N = a->N, C = a->C;
+    double *v = red->buf;
+    memset(v, 0, (C + 1) * sizeof *v);
+    for (size_t r = 0; r < N; r++)
+        for (size_t ch = 0; ch < C; ch++) v[ch] += x[r * C + ch];
+    v[C] = (double)N;
+    red->sum(red->ctx, v, C + 1);
+    double Ng = v[C] > 0 ? v[C] : 1;
+    float *mean = a->aux + AUX_MEAN * C;
+    for (size_t ch = 0; ch < C; ch++) mean[ch] = (float)(v[ch] / Ng);
+    memset(v, 0, C * sizeof *v);
+    for (size_t r = 0; r < N; r++)
+        for (size_t ch = 0; ch < C; ch++) {
+            double d = (double)x[r * C + ch] - mean[ch];
+            v[ch] += d * d;
+        }
+    red->sum(red->ctx, v, C);
+    float *mm = a->w + 2 * C, *mv = a->w + 3 * C;
+    for (size_t ch = 0; ch < C; ch++) {
+        float var = (float)(v[ch] / Ng);
+        a->aux[AUX_INV * C + ch] = 1.0f / sqrtf(var + a->epsilon);
+        mm[ch] = mm[ch] * a->momentum + mean[ch] * (1.0f - a->momentum);
+        mv[ch] = mv[ch] * a->momentum + var * (1.0f - a->momentum);
+    }
+}
+
+/* Backward, training over the ranks: gamma's and beta's gradients from
+ * this rank's rows, the means of dy and dy xhat over the whole batch */
+static void bn_grad_sums_sync(const bn_args *a, const lf_reduce *red) {
+    const float *restrict x = a->x, *restrict dy = a->dy;
+    size_t N = a->N, C = a->C;
+    const float *restrict mean = a->aux + AUX_MEAN * C, *restrict inv = a->aux + AUX_INV * C;
+    double *v = red->buf; /* sums of dy, of dy xhat, the rows */
+    memset(v, 0, (2 * C + 1) * sizeof *v);
+    for (size_t r = 0; r < N; r++)
+        for (size_t ch = 0; ch < C; ch++) {
+            size_t i = r * C + ch;
+            float h = (x[i] - mean[ch]) * inv[ch];
+            v[ch] += dy[i];
+            v[C + ch] += (double)dy[i] * h;
+        }
+    v[2 * C] = (double)N;
+    for (size_t ch = 0; ch < C; ch++) {
+        a->dw[ch] += (float)v[C + ch];
+        a->dw[C + ch] += (float)v[ch];
+        a->aux[AUX_KK * C + ch] = a->w[ch] * inv[ch];
+    }
+    red->sum(red->ctx, v, 2 * C + 1);
+    double Ng = v[2 * C] > 0 ? v[2 * C] : 1;
+    for (size_t ch = 0; ch < C; ch++) {
+        a->aux[AUX_MDY * C + ch] = (float)(v[ch] / Ng);
+        a->aux[AUX_MDYH * C + ch] = (float)(v[C + ch] / Ng);
+    }
+}
+
 /* rows per task of the per-value phases */
 #define BN_ROWS(C) ((BN_PARALLEL / 4 + (C) - 1) / (C))
 
@@ -179,7 +246,9 @@ static void bn_forward(const lf_layer_ctx *c) {
     size_t C = a.C, N = a.N, step = BN_ROWS(C);
     int par = N * C >= BN_PARALLEL;
     (void)par; /* without OpenMP */
-    if (c->training) {
+    if (c->training && c->reduce) {
+        bn_stats_sync(&a, c->reduce);
+    } else if (c->training) {
 #pragma omp parallel for if (par && C > CB) schedule(static)
         for (size_t c0 = 0; c0 < C; c0 += CB) bn_stats(&a, c0, C - c0 < CB ? C - c0 : CB);
     } else {
@@ -197,8 +266,12 @@ static void bn_backward(const lf_layer_ctx *c) {
     size_t C = a.C, N = a.N, step = BN_ROWS(C);
     int par = N * C >= BN_PARALLEL;
     (void)par; /* without OpenMP */
+    if (c->training && c->reduce) {
+        bn_grad_sums_sync(&a, c->reduce);
+    } else {
 #pragma omp parallel for if (par && C > CB) schedule(static)
-    for (size_t c0 = 0; c0 < C; c0 += CB) bn_grad_sums(&a, c0, C - c0 < CB ? C - c0 : CB);
+        for (size_t c0 = 0; c0 < C; c0 += CB) bn_grad_sums(&a, c0, C - c0 < CB ? C - c0 : CB);
+    }
     float *dx = c->dxs[0];
     if (!dx) return;
 #pragma omp parallel for if (par) schedule(static)
