@@ -20,7 +20,7 @@
  * filters goes through Winograd F(2x2, 3x3) instead (conv_wino.c): aux
  * holds its transformed inputs V and products M in place of the columns,
  * and the node's batch-independent scratch (aux_fixed) the transformed
- * kernel U and its gradient dU.
+ * kernel U, its transposes UT and its gradient dU.
  * Its activation is per pixel, so a loss never reads its logits (no fused
  * cross-entropy: the record has no logits).
  */
@@ -166,7 +166,7 @@ static int conv_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const in
     if (use_wino(&g)) {
         lf_wino w = wino_geom(&g, 1);
         nd->aux_per_row = 16 * w.T * (g.C + F) + zz; /* V and M: at most 16 (C + F) / (9 C) of the columns */
-        nd->aux_fixed = 32 * g.C * F;                /* U and dU */
+        nd->aux_fixed = 48 * g.C * F;                /* U, its transposes UT, dU */
     }
     return 1;
 }
@@ -229,7 +229,7 @@ static void conv_fwd_chunk(const lf_layer_ctx *c, const geom *g, float *cols, fl
 typedef struct wino_bufs {
     lf_wino g;
     size_t per; /* images per chunk */
-    float *V, *M, *U, *dU;
+    float *V, *M, *U, *UT, *dU;
 } wino_bufs;
 
 static wino_bufs wino_bufs_of(const lf_layer_ctx *c, const geom *g, size_t zz) {
@@ -239,7 +239,8 @@ static wino_bufs wino_bufs_of(const lf_layer_ctx *c, const geom *g, size_t zz) {
     b.V = c->aux + zz;
     b.M = b.V + 16 * b.g.BT * g->C;
     b.U = c->aux + c->B * c->nd->aux_per_row;
-    b.dU = b.U + 16 * g->C * g->F;
+    b.UT = b.U + 16 * g->C * g->F;
+    b.dU = b.UT + 16 * g->C * g->F;
     return b;
 }
 
@@ -253,7 +254,7 @@ static void conv_forward(const lf_layer_ctx *c) {
     if (use_wino(&g)) {
         wino_bufs wb = wino_bufs_of(c, &g, zz);
         const float *b = nd->use_bias ? c->w + g.K * g.F : NULL;
-        lf_wino_kernel(&wb.g, wb.U, c->w);
+        lf_wino_kernel(&wb.g, wb.U, wb.UT, c->w);
         int par = chunks_parallel(B, wb.per, 16 * wb.g.BT * g.C);
         (void)par; /* without OpenMP */
 #pragma omp parallel for if (par) schedule(static)
@@ -307,7 +308,7 @@ static void conv_backward(const lf_layer_ctx *c) {
         if (!dx) return;
 #pragma omp parallel for if (par) schedule(static)
         for (size_t r0 = 0; r0 < B; r0 += wb.per)
-            lf_wino_dx(&wb.g, wb.M, wb.U, wb.V, dx, r0, B - r0 < wb.per ? B : r0 + wb.per);
+            lf_wino_dx(&wb.g, wb.M, wb.UT, wb.V, dx, r0, B - r0 < wb.per ? B : r0 + wb.per);
         return;
     }
     lf_sgemm(1, 0, g.K, g.F, N, 1.0f, cols, g.K, dz, g.F, 1.0f, c->dw, g.F);

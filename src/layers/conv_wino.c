@@ -69,8 +69,17 @@ LF_CLONES static void kernel_block(const lf_wino *g, float *restrict U, const fl
     }
 }
 
-void lf_wino_kernel(const lf_wino *g, float *restrict U, const float *restrict w) {
+/* UT[xi] = U[xi]^T, so that the input gradient's products read it in place */
+LF_CLONES static void kernel_transpose(const lf_wino *g, float *restrict UT, const float *restrict U) {
+    size_t C = g->C, F = g->F;
+    for (size_t xi = 0; xi < 16; xi++)
+        for (size_t f = 0; f < F; f++)
+            for (size_t c = 0; c < C; c++) UT[(xi * F + f) * C + c] = U[(xi * C + c) * F + f];
+}
+
+void lf_wino_kernel(const lf_wino *g, float *restrict U, float *restrict UT, const float *restrict w) {
     for (size_t c = 0; c < g->C; c++) kernel_block(g, U, w, c);
+    kernel_transpose(g, UT, U);
 }
 
 /* --------------------------------------------------------- transforms */
@@ -278,10 +287,10 @@ void lf_wino_dw(const lf_wino *g, const float *V, const float *dM, float *dU, fl
     for (size_t c = 0; c < C; c++) kernel_grad(g, dU, dw, c);
 }
 
-void lf_wino_dx(const lf_wino *g, const float *dM, const float *U, float *V, float *dx, size_t r0, size_t r1) {
+void lf_wino_dx(const lf_wino *g, const float *dM, const float *UT, float *V, float *dx, size_t r0, size_t r1) {
     size_t C = g->C, F = g->F, T = g->T, in = g->H * g->W * C;
     for (size_t xi = 0; xi < 16; xi++)
-        lf_sgemm(0, 1, (r1 - r0) * T, C, F, 1.0f, dM + xi * g->BT * F + r0 * T * F, F, U + xi * C * F, F, 0.0f,
+        lf_sgemm(0, 0, (r1 - r0) * T, C, F, 1.0f, dM + xi * g->BT * F + r0 * T * F, F, UT + xi * F * C, C, 0.0f,
                  V + xi * g->BT * C + r0 * T * C, C);
     for (size_t r = r0; r < r1; r++) input_grads(g, V, dx + r * in, r * T);
 }

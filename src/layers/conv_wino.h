@@ -11,7 +11,7 @@
  *   M[xi] (B T, F) = V[xi] U[xi], transformed back into the 2x2 outputs.
  * Backward is the exact adjoint of that computation: dM from dz, the
  * kernel's gradient from dU[xi] = V[xi]^T dM[xi] (one product over the
- * batch), the input's from dV[xi] = dM[xi] U[xi]^T.  Each V[xi] and M[xi]
+ * batch), the input's from dV[xi] = dM[xi] U[xi]^T (kept as UT).  Each V[xi] and M[xi]
  * is one (B T)-row matrix: matrix xi starts at xi B T C (V) or xi B T F (M).
  */
 #ifndef LF_CONV_WINO_H
@@ -29,8 +29,9 @@ typedef struct lf_wino {
 lf_wino lf_wino_geom(size_t H, size_t W, size_t C, size_t Ho, size_t Wo, size_t pt, size_t pl, size_t F,
                      size_t B);
 
-/* U (16, C, F) of the Keras kernel w (3, 3, C, F) */
-void lf_wino_kernel(const lf_wino *g, float *restrict U, const float *restrict w);
+/* U (16, C, F) of the Keras kernel w (3, 3, C, F), and UT (16, F, C) its
+ * transposes */
+void lf_wino_kernel(const lf_wino *g, float *restrict U, float *restrict UT, const float *restrict w);
 
 /* Forward of images [r0, r1) of x (B, H, W, C): their V and M rows and
  * their outputs y (B, Ho, Wo, F) (plus bias, or none when NULL). */
@@ -46,6 +47,6 @@ void lf_wino_dw(const lf_wino *g, const float *V, const float *dM, float *dU, fl
 
 /* dx (B, H, W, C) += the input gradient of images [r0, r1); their V rows
  * are overwritten (by dV) */
-void lf_wino_dx(const lf_wino *g, const float *dM, const float *U, float *V, float *dx, size_t r0, size_t r1);
+void lf_wino_dx(const lf_wino *g, const float *dM, const float *UT, float *V, float *dx, size_t r0, size_t r1);
 
 #endif
