@@ -126,6 +126,9 @@ static lf_wino wino_geom(const geom *g, size_t B) {
     return lf_wino_geom(g->H, g->W, g->C, g->Ho, g->Wo, g->pt, g->pl, g->F, B);
 }
 
+/* images per chunk */
+static size_t wino_chunk(const lf_wino *w) { return w->T >= WINO_TILES ? 1 : (WINO_TILES + w->T - 1) / w->T; }
+
 /* ---------------------------------------------------------------- record */
 
 static const lf_node *conv_input(const lf_model *m, const lf_node *nd) { return &m->nodes[nd->in[0]]; }
@@ -165,8 +168,10 @@ static int conv_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const in
     nd->aux_fixed = 0;
     if (use_wino(&g)) {
         lf_wino w = wino_geom(&g, 1);
-        nd->aux_per_row = 16 * w.T * (g.C + F) + zz; /* V and M: at most 16 (C + F) / (9 C) of the columns */
-        nd->aux_fixed = 48 * g.C * F;                /* U, its transposes UT, dU */
+        size_t per = wino_chunk(&w), part = (16 * g.C * F + per - 1) / per;
+        /* V and M, and room for each chunk's part of dU (one more in aux_fixed) */
+        nd->aux_per_row = 16 * w.T * (g.C + F) + part + zz;
+        nd->aux_fixed = 48 * g.C * F; /* the last part of dU, U, its transposes UT */
     }
     return 1;
 }
@@ -224,23 +229,25 @@ static void conv_fwd_chunk(const lf_layer_ctx *c, const geom *g, float *cols, fl
                        z + r0 * P * g->F, g->F);
 }
 
-/* The Winograd buffers of a batch: V and M after z and dz, U and dU in the
- * batch-independent part */
+/* The Winograd buffers of a batch: V, M and the chunks' parts of dU (one
+ * 16 C F block per chunk) after z and dz, running on into the
+ * batch-independent part, which then holds U and UT */
 typedef struct wino_bufs {
     lf_wino g;
-    size_t per; /* images per chunk */
-    float *V, *M, *U, *UT, *dU;
+    size_t per, chunks; /* images per chunk, chunks */
+    float *V, *M, *dU, *U, *UT;
 } wino_bufs;
 
 static wino_bufs wino_bufs_of(const lf_layer_ctx *c, const geom *g, size_t zz) {
     wino_bufs b;
     b.g = wino_geom(g, c->B);
-    b.per = b.g.T >= WINO_TILES ? 1 : (WINO_TILES + b.g.T - 1) / b.g.T;
+    b.per = wino_chunk(&b.g);
+    b.chunks = (c->B + b.per - 1) / b.per;
     b.V = c->aux + zz;
     b.M = b.V + 16 * b.g.BT * g->C;
-    b.U = c->aux + c->B * c->nd->aux_per_row;
+    b.dU = b.M + 16 * b.g.BT * g->F;
+    b.U = c->aux + c->B * c->nd->aux_per_row + 16 * g->C * g->F;
     b.UT = b.U + 16 * g->C * g->F;
-    b.dU = b.UT + 16 * g->C * g->F;
     return b;
 }
 
@@ -300,15 +307,15 @@ static void conv_backward(const lf_layer_ctx *c) {
     float *dx = c->dxs[0];
     if (use_wino(&g)) {
         wino_bufs wb = wino_bufs_of(c, &g, zz);
+        size_t part = 16 * g.C * g.F;
         int par = chunks_parallel(B, wb.per, 16 * wb.g.BT * g.C);
         (void)par;
 #pragma omp parallel for if (par) schedule(static)
-        for (size_t r0 = 0; r0 < B; r0 += wb.per) lf_wino_dm(&wb.g, dz, wb.M, r0, B - r0 < wb.per ? B : r0 + wb.per);
-        lf_wino_dw(&wb.g, wb.V, wb.M, wb.dU, c->dw);
-        if (!dx) return;
-#pragma omp parallel for if (par) schedule(static)
-        for (size_t r0 = 0; r0 < B; r0 += wb.per)
-            lf_wino_dx(&wb.g, wb.M, wb.UT, wb.V, dx, r0, B - r0 < wb.per ? B : r0 + wb.per);
+        for (size_t k = 0; k < wb.chunks; k++) {
+            size_t r0 = k * wb.per, r1 = B - r0 < wb.per ? B : r0 + wb.per;
+            lf_wino_backward(&wb.g, dz, wb.UT, wb.V, wb.M, wb.dU + k * part, dx, r0, r1);
+        }
+        lf_wino_dw(&wb.g, wb.dU, wb.chunks, c->dw);
         return;
     }
     lf_sgemm(1, 0, g.K, g.F, N, 1.0f, cols, g.K, dz, g.F, 1.0f, c->dw, g.F);

@@ -275,22 +275,29 @@ void lf_wino_forward(const lf_wino *g, const float *x, const float *U, const flo
     for (size_t r = r0; r < r1; r++) output_tiles(g, M, bias, y + r * out, r * T);
 }
 
-void lf_wino_dm(const lf_wino *g, const float *dz, float *dM, size_t r0, size_t r1) {
-    size_t out = g->Ho * g->Wo * g->F;
-    for (size_t r = r0; r < r1; r++) output_grads(g, dz + r * out, dM, r * g->T);
-}
-
-void lf_wino_dw(const lf_wino *g, const float *V, const float *dM, float *dU, float *dw) {
-    size_t C = g->C, F = g->F;
+void lf_wino_backward(const lf_wino *g, const float *dz, const float *UT, float *V, float *M, float *dU, float *dx,
+                      size_t r0, size_t r1) {
+    size_t C = g->C, F = g->F, T = g->T, in = g->H * g->W * C, out = g->Ho * g->Wo * F;
+    for (size_t r = r0; r < r1; r++) output_grads(g, dz + r * out, M, r * T);
     for (size_t xi = 0; xi < 16; xi++)
-        lf_sgemm(1, 0, C, F, g->BT, 1.0f, V + xi * g->BT * C, C, dM + xi * g->BT * F, F, 0.0f, dU + xi * C * F, F);
-    for (size_t c = 0; c < C; c++) kernel_grad(g, dU, dw, c);
-}
-
-void lf_wino_dx(const lf_wino *g, const float *dM, const float *UT, float *V, float *dx, size_t r0, size_t r1) {
-    size_t C = g->C, F = g->F, T = g->T, in = g->H * g->W * C;
+        lf_sgemm(1, 0, C, F, (r1 - r0) * T, 1.0f, V + xi * g->BT * C + r0 * T * C, C, M + xi * g->BT * F + r0 * T * F,
+                 F, 0.0f, dU + xi * C * F, F);
+    if (!dx) return;
     for (size_t xi = 0; xi < 16; xi++)
-        lf_sgemm(0, 0, (r1 - r0) * T, C, F, 1.0f, dM + xi * g->BT * F + r0 * T * F, F, UT + xi * F * C, C, 0.0f,
+        lf_sgemm(0, 0, (r1 - r0) * T, C, F, 1.0f, M + xi * g->BT * F + r0 * T * F, F, UT + xi * F * C, C, 0.0f,
                  V + xi * g->BT * C + r0 * T * C, C);
     for (size_t r = r0; r < r1; r++) input_grads(g, V, dx + r * in, r * T);
+}
+
+/* dU[0] += dU[k] for k = 1 .. n - 1, in that order */
+LF_CLONES static void sum_partials(float *restrict dU, size_t n, size_t len) {
+    for (size_t k = 1; k < n; k++) {
+        const float *restrict p = dU + k * len;
+        for (size_t i = 0; i < len; i++) dU[i] += p[i];
+    }
+}
+
+void lf_wino_dw(const lf_wino *g, float *dU, size_t n, float *dw) {
+    sum_partials(dU, n, 16 * g->C * g->F);
+    for (size_t c = 0; c < g->C; c++) kernel_grad(g, dU, dw, c);
 }

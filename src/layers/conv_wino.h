@@ -10,8 +10,9 @@
  *   U[xi] (C, F)    the transformed kernel,
  *   M[xi] (B T, F) = V[xi] U[xi], transformed back into the 2x2 outputs.
  * Backward is the exact adjoint of that computation: dM from dz, the
- * kernel's gradient from dU[xi] = V[xi]^T dM[xi] (one product over the
- * batch), the input's from dV[xi] = dM[xi] U[xi]^T (kept as UT).  Each V[xi] and M[xi]
+ * kernel's gradient from dU[xi] = V[xi]^T dM[xi] (a chunk of images at a
+ * time, the chunks' parts added in order), the input's from dV[xi] =
+ * dM[xi] U[xi]^T (kept as UT).  Each V[xi] and M[xi]
  * is one (B T)-row matrix: matrix xi starts at xi B T C (V) or xi B T F (M).
  */
 #ifndef LF_CONV_WINO_H
@@ -38,15 +39,15 @@ void lf_wino_kernel(const lf_wino *g, float *restrict U, float *restrict UT, con
 void lf_wino_forward(const lf_wino *g, const float *x, const float *U, const float *bias, float *V, float *M,
                      float *y, size_t r0, size_t r1);
 
-/* dM rows of images [r0, r1) from dz (B, Ho, Wo, F) */
-void lf_wino_dm(const lf_wino *g, const float *dz, float *dM, size_t r0, size_t r1);
+/* Backward of images [r0, r1) given dz (B, Ho, Wo, F): their dM rows (in
+ * M), dU (16, C, F) = their part of the kernel's gradient in the Winograd
+ * domain, and, unless dx is NULL, dx (B, H, W, C) += their input gradient
+ * (their V rows are overwritten by dV). */
+void lf_wino_backward(const lf_wino *g, const float *dz, const float *UT, float *V, float *M, float *dU, float *dx,
+                      size_t r0, size_t r1);
 
-/* dw (3, 3, C, F) += the kernel's gradient, over the whole batch; dU
- * (16, C, F) is scratch */
-void lf_wino_dw(const lf_wino *g, const float *V, const float *dM, float *dU, float *dw);
-
-/* dx (B, H, W, C) += the input gradient of images [r0, r1); their V rows
- * are overwritten (by dV) */
-void lf_wino_dx(const lf_wino *g, const float *dM, const float *UT, float *V, float *dx, size_t r0, size_t r1);
+/* dw (3, 3, C, F) += the kernel's gradient from the n parts dU (n, 16, C,
+ * F) of lf_wino_backward, added in order (dU[0] is overwritten) */
+void lf_wino_dw(const lf_wino *g, float *dU, size_t n, float *dw);
 
 #endif
