@@ -5,17 +5,38 @@
  * kind's record (layers/layer.h); this file only wires buffers.
  *
  * Per node the workspace holds out (B x dim), dout (B x dim, training only)
- * and aux (B x aux_per_row), which the kind uses as it likes (Dense keeps z
+ * and aux (B x aux_per_row, then aux_fixed whatever the batch), which the kind uses as it likes (Dense keeps z
  * and dz there, Dropout its mask, Dot the norms, weighted layers the
  * weights they used), and for a node that owns a padding mask the mask
  * (B x steps, layers/layer.h).  Input nodes own no buffer: their out points
  * into the caller's rows.
  */
+#define _DEFAULT_SOURCE /* madvise's MADV_HUGEPAGE (Linux) */
 #include "layers/layer.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
+/* A workspace this large asks for transparent huge pages (where the kernel
+ * gives them on request): a training fit's activations and scratch (about
+ * 300 MB for the Web_News CNN at batch 32) are then faulted in 2 MB at a
+ * time instead of 4 kB, and walked with fewer TLB misses. */
+#define HUGE_WS (8u << 20)
+
+static void ws_advise(void *mem, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (bytes < HUGE_WS) return;
+    uintptr_t a = ((uintptr_t)mem + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1);
+    uintptr_t b = ((uintptr_t)mem + bytes) & ~(uintptr_t)((2u << 20) - 1);
+    if (b > a) (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+#else
+    (void)mem, (void)bytes;
+#endif
+}
 
 void lf_ws_free(lf_ws *ws) {
     if (ws->owned) LF_FREE(ws->mem);
@@ -35,7 +56,9 @@ lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads,
         size_t per_row = nd->aux_per_row + (lf_type_of(nd)->is_input ? 0 : nd->dim) +
                          (with_grads ? nd->dim : 0) + (nd->seq_mask == (int)i ? lf_mask_steps(nd) : 0);
         size_t sz;
-        if (!lf_mul_ok(per_row, batch, &sz) || sz > SIZE_MAX / 8 - total) return LF_ERR_NOMEM;
+        if (!lf_mul_ok(per_row, batch, &sz) || sz > SIZE_MAX / 8 - nd->aux_fixed ||
+            (sz += nd->aux_fixed) > SIZE_MAX / 8 - total)
+            return LF_ERR_NOMEM;
         total += sz;
     }
     size_t fan_in = 2;
@@ -50,6 +73,7 @@ lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads,
         mem = LF_MALLOC(bytes);
         if (!mem) return LF_ERR_NOMEM;
         ws->owned = 1;
+        ws_advise(mem, bytes);
     }
     ws->mem = mem;
     char *base = (char *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);
@@ -70,7 +94,7 @@ lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads,
         const lf_node *nd = &m->nodes[i];
         if (!lf_type_of(nd)->is_input) ws->out[i] = p, p += batch * nd->dim;
         if (with_grads) ws->dout[i] = p, p += batch * nd->dim;
-        if (nd->aux_per_row) ws->aux[i] = p, p += batch * nd->aux_per_row;
+        if (nd->aux_per_row || nd->aux_fixed) ws->aux[i] = p, p += batch * nd->aux_per_row + nd->aux_fixed;
         if (nd->seq_mask == (int)i) ws->seq_mask[i] = p, p += batch * lf_mask_steps(nd);
     }
     ws->batch = batch;

@@ -93,6 +93,7 @@ typedef struct lf_node {
     size_t param_off;    /* offset into the flat parameter block */
     size_t n_params;
     size_t aux_per_row;  /* scratch floats per batch row (see graph.c) */
+    size_t aux_fixed;    /* scratch floats of the node whatever the batch, after them */
     int needed;          /* an ancestor of an output (set by compile) */
     int frozen;          /* Keras' trainable = False (lf_set_trainable) */
     int out_k;           /* its index among the outputs, -1 if none (compile) */

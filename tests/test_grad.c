@@ -362,6 +362,9 @@ static void test_conv(void) {
         {6, 6, 3, 2, 2, 2, 2, 2, LF_PADDING_SAME, LF_ACT_LINEAR, 0}, /* no padding needed */
         {4, 5, 1, 2, 4, 1, 3, 2, LF_PADDING_VALID, LF_ACT_SIGMOID, 1},
         {3, 4, 2, 3, 1, 1, 1, 1, LF_PADDING_SAME, LF_ACT_SOFTMAX, 1}, /* softmax over the filters */
+        /* Winograd F(2x2, 3x3) (3x3, stride 1, >= 16 channels and filters): odd sizes cut the last tiles */
+        {5, 7, 16, 16, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_TANH, 1},
+        {6, 5, 17, 16, 3, 3, 1, 1, LF_PADDING_VALID, LF_ACT_LINEAR, 0},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         int x;

@@ -483,6 +483,78 @@ static void test_cnn_threads(void) {
 #endif
 }
 
+/* Conv2D's Winograd path (3x3, stride 1, >= 16 channels and filters)
+ * against the convolution summed in double; several chunks of images
+ * (per chunk ceil(128 / tiles) images) and, with OpenMP, the same bits on
+ * 1 and 3 threads, predict and one epoch of training alike. */
+static void test_winograd(void) {
+    const struct {
+        size_t H, W, C, F;
+        lf_padding pad;
+        int bias;
+    } cases[] = {{9, 7, 16, 20, LF_PADDING_SAME, 1}, {6, 9, 17, 16, LF_PADDING_VALID, 0}};
+    const size_t N = 40;
+    for (size_t k = 0; k < 2; k++) {
+        size_t H = cases[k].H, W = cases[k].W, C = cases[k].C, F = cases[k].F;
+        size_t same = cases[k].pad == LF_PADDING_SAME, Ho = same ? H : H - 2, Wo = same ? W : W - 2;
+        size_t D = H * W * C, O = Ho * Wo * F;
+        float *x = malloc(N * D * sizeof *x), *y = malloc(N * O * sizeof *y), *w0 = NULL, *p0 = NULL;
+        float *t = calloc(N * O, sizeof *t);
+        fill_uniform(x, N * D, -1, 1, 70 + k);
+        for (int run = 0; run < 2; run++) {
+#ifdef _OPENMP
+            int initial = omp_get_max_threads();
+            omp_set_num_threads(run ? 3 : 1);
+#endif
+            lf_model *m;
+            lf_model_create(&m, 5);
+            int h = lf_input_shape(m, 3, (size_t[]){H, W, C}, LF_DTYPE_FLOAT32, "img");
+            h = lf_conv2d(m, h, F, 3, 3, 1, 1, cases[k].pad, LF_ACT_LINEAR, cases[k].bias, "conv");
+            int o = lf_flatten(m, h, NULL);
+            CHECK(lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "winograd compile: %s", lf_model_error(m));
+            const float *xs[1] = {x};
+            float *kern = m->params + m->nodes[h].param_off, *bias = cases[k].bias ? kern + 9 * C * F : NULL;
+            if (bias)
+                for (size_t f = 0; f < F; f++) bias[f] = 0.01f * (float)f - 0.1f;
+            CHECK(lf_model_predict(m, xs, N, y) == LF_OK, "winograd predict: %s", lf_model_error(m));
+            double worst = 0;
+            for (size_t r = 0; r < N && run == 0; r++)
+                for (size_t oy = 0; oy < Ho; oy++)
+                    for (size_t ox = 0; ox < Wo; ox++)
+                        for (size_t f = 0; f < F; f++) {
+                            double acc = bias ? bias[f] : 0;
+                            for (size_t ky = 0; ky < 3; ky++)
+                                for (size_t kx = 0; kx < 3; kx++) {
+                                    long iy = (long)(oy + ky) - (long)same, ix = (long)(ox + kx) - (long)same;
+                                    if (iy < 0 || ix < 0 || iy >= (long)H || ix >= (long)W) continue;
+                                    for (size_t c = 0; c < C; c++)
+                                        acc += (double)x[r * D + ((size_t)iy * W + (size_t)ix) * C + c] *
+                                               kern[((ky * 3 + kx) * C + c) * F + f];
+                                }
+                            double e = fabs(acc - y[r * O + (oy * Wo + ox) * F + f]);
+                            worst = e > worst ? e : worst;
+                        }
+            if (run == 0) CHECK(worst < 2e-6, "winograd case %zu: largest error %g against the double sum", k, worst);
+            lf_fit_options opt = lf_fit_defaults();
+            opt.epochs = 1, opt.batch_size = 20, opt.seed = 3;
+            CHECK(lf_model_fit(m, xs, t, N, &opt) == LF_OK, "winograd fit: %s", lf_model_error(m));
+            if (run == 0) {
+                w0 = malloc(m->n_params * sizeof *w0), p0 = malloc(N * O * sizeof *p0);
+                memcpy(w0, m->params, m->n_params * sizeof *w0);
+                memcpy(p0, y, N * O * sizeof *p0);
+            } else {
+                CHECK(memcmp(w0, m->params, m->n_params * sizeof *w0) == 0, "winograd case %zu: 1 and 3 threads train differently", k);
+                CHECK(memcmp(p0, y, N * O * sizeof *p0) == 0, "winograd case %zu: 1 and 3 threads predict differently", k);
+            }
+            lf_model_free(m);
+#ifdef _OPENMP
+            omp_set_num_threads(initial);
+#endif
+        }
+        free(x), free(y), free(t), free(w0), free(p0);
+    }
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_image_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -494,6 +566,7 @@ int main(void) {
     test_cnn_round_trip();
     test_image_errors();
     test_cnn_threads();
+    test_winograd();
     rmdir(tmpdir);
     return check_report("test_image_layers");
 }

@@ -16,9 +16,15 @@
  * backward, so training allocates nothing; the backward pass reuses them
  * for d cols = dz kernel^T before scattering those back onto dx (col2im).
  * With an activation, aux holds z and dz (B rows each) before the columns.
+ * A 3x3 stride-1 convolution of at least WINO_MIN input channels and
+ * filters goes through Winograd F(2x2, 3x3) instead (conv_wino.c): aux
+ * holds its transformed inputs V and products M in place of the columns,
+ * and the node's batch-independent scratch (aux_fixed) the transformed
+ * kernel U, its transposes UT and its gradient dU.
  * Its activation is per pixel, so a loss never reads its logits (no fused
  * cross-entropy: the record has no logits).
  */
+#include "layers/conv_wino.h"
 #include "layers/layer.h"
 #include "kernels.h"
 
@@ -106,6 +112,23 @@ static void col2im(float *restrict dx, const float *restrict dcols, const geom *
         }
 }
 
+/* Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions with at least
+ * WINO_MIN input channels and filters (below, its small products lose to
+ * im2col's one product of K = 9 C) */
+#define WINO_MIN 16
+#define WINO_TILES 128 /* tiles of a chunk of images, at least */
+
+static int use_wino(const geom *g) {
+    return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->C >= WINO_MIN && g->F >= WINO_MIN;
+}
+
+static lf_wino wino_geom(const geom *g, size_t B) {
+    return lf_wino_geom(g->H, g->W, g->C, g->Ho, g->Wo, g->pt, g->pl, g->F, B);
+}
+
+/* images per chunk */
+static size_t wino_chunk(const lf_wino *w) { return w->T >= WINO_TILES ? 1 : (WINO_TILES + w->T - 1) / w->T; }
+
 /* ---------------------------------------------------------------- record */
 
 static const lf_node *conv_input(const lf_model *m, const lf_node *nd) { return &m->nodes[nd->in[0]]; }
@@ -142,6 +165,14 @@ static int conv_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const in
                              g.Ho * g.Wo, g.K, g.K, F);
     zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * nd->dim; /* z and dz */
     nd->aux_per_row = cols + zz;
+    nd->aux_fixed = 0;
+    if (use_wino(&g)) {
+        lf_wino w = wino_geom(&g, 1);
+        size_t per = wino_chunk(&w), part = (16 * g.C * F + per - 1) / per;
+        /* V and M, and room for each chunk's part of dU (one more in aux_fixed) */
+        nd->aux_per_row = 16 * w.T * (g.C + F) + part + zz;
+        nd->aux_fixed = 48 * g.C * F; /* the last part of dU, U, its transposes UT */
+    }
     return 1;
 }
 
@@ -198,6 +229,28 @@ static void conv_fwd_chunk(const lf_layer_ctx *c, const geom *g, float *cols, fl
                        z + r0 * P * g->F, g->F);
 }
 
+/* The Winograd buffers of a batch: V, M and the chunks' parts of dU (one
+ * 16 C F block per chunk) after z and dz, running on into the
+ * batch-independent part, which then holds U and UT */
+typedef struct wino_bufs {
+    lf_wino g;
+    size_t per, chunks; /* images per chunk, chunks */
+    float *V, *M, *dU, *U, *UT;
+} wino_bufs;
+
+static wino_bufs wino_bufs_of(const lf_layer_ctx *c, const geom *g, size_t zz) {
+    wino_bufs b;
+    b.g = wino_geom(g, c->B);
+    b.per = wino_chunk(&b.g);
+    b.chunks = (c->B + b.per - 1) / b.per;
+    b.V = c->aux + zz;
+    b.M = b.V + 16 * b.g.BT * g->C;
+    b.dU = b.M + 16 * b.g.BT * g->F;
+    b.U = c->aux + c->B * c->nd->aux_per_row + 16 * g->C * g->F;
+    b.UT = b.U + 16 * g->C * g->F;
+    return b;
+}
+
 static void conv_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     geom g = geom_of(conv_input(c->m, nd), nd, nd->shape[2]);
@@ -205,10 +258,21 @@ static void conv_forward(const lf_layer_ctx *c) {
     size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * B * nd->dim;
     float *cols = c->aux + zz;
     float *z = nd->act == LF_ACT_LINEAR ? c->y : c->aux;
-    int par = chunks_parallel(B, per, B * P * g.K);
-    (void)par; /* without OpenMP */
+    if (use_wino(&g)) {
+        wino_bufs wb = wino_bufs_of(c, &g, zz);
+        const float *b = nd->use_bias ? c->w + g.K * g.F : NULL;
+        lf_wino_kernel(&wb.g, wb.U, wb.UT, c->w);
+        int par = chunks_parallel(B, wb.per, 16 * wb.g.BT * g.C);
+        (void)par; /* without OpenMP */
 #pragma omp parallel for if (par) schedule(static)
-    for (size_t r0 = 0; r0 < B; r0 += per) conv_fwd_chunk(c, &g, cols, z, r0, B - r0 < per ? B : r0 + per);
+        for (size_t r0 = 0; r0 < B; r0 += wb.per)
+            lf_wino_forward(&wb.g, c->xs[0], wb.U, b, wb.V, wb.M, z, r0, B - r0 < wb.per ? B : r0 + wb.per);
+    } else {
+        int par = chunks_parallel(B, per, B * P * g.K);
+        (void)par; /* without OpenMP */
+#pragma omp parallel for if (par) schedule(static)
+        for (size_t r0 = 0; r0 < B; r0 += per) conv_fwd_chunk(c, &g, cols, z, r0, B - r0 < per ? B : r0 + per);
+    }
     /* over the last axis (filters) of every pixel */
     if (nd->act != LF_ACT_LINEAR) lf_act_forward(nd->act, c->y, z, B * P, g.F);
 }
@@ -240,8 +304,21 @@ static void conv_backward(const lf_layer_ctx *c) {
         for (size_t r = 0; r < N; r++)
             for (size_t f = 0; f < g.F; f++) db[f] += dz[r * g.F + f];
     }
-    lf_sgemm(1, 0, g.K, g.F, N, 1.0f, cols, g.K, dz, g.F, 1.0f, c->dw, g.F);
     float *dx = c->dxs[0];
+    if (use_wino(&g)) {
+        wino_bufs wb = wino_bufs_of(c, &g, zz);
+        size_t part = 16 * g.C * g.F;
+        int par = chunks_parallel(B, wb.per, 16 * wb.g.BT * g.C);
+        (void)par;
+#pragma omp parallel for if (par) schedule(static)
+        for (size_t k = 0; k < wb.chunks; k++) {
+            size_t r0 = k * wb.per, r1 = B - r0 < wb.per ? B : r0 + wb.per;
+            lf_wino_backward(&wb.g, dz, wb.UT, wb.V, wb.M, wb.dU + k * part, dx, r0, r1);
+        }
+        lf_wino_dw(&wb.g, wb.dU, wb.chunks, c->dw);
+        return;
+    }
+    lf_sgemm(1, 0, g.K, g.F, N, 1.0f, cols, g.K, dz, g.F, 1.0f, c->dw, g.F);
     if (!dx) return;
     /* the columns are spent: they become d cols */
     int par = chunks_parallel(B, per, N * g.K);

@@ -1,0 +1,53 @@
+/*
+ * conv_wino.h — Winograd F(2x2, 3x3) for Conv2D's 3x3 stride-1
+ * convolutions (conv_wino.c); internal to the Conv2D kind (conv.c).
+ *
+ * The output is cut into 2x2 tiles, T = ceil(Ho / 2) ceil(Wo / 2) per image;
+ * tile t of a batch of B images (t in [0, B T), image-major, then tile rows)
+ * reads the 4x4 input patch at (2 ty - pt, 2 tx - pl), zeros outside the
+ * image.  Per position xi of the 16 of the transformed 4x4 tile:
+ *   V[xi] (B T, C)  the transformed input patches,
+ *   U[xi] (C, F)    the transformed kernel,
+ *   M[xi] (B T, F) = V[xi] U[xi], transformed back into the 2x2 outputs.
+ * Backward is the exact adjoint of that computation: dM from dz, the
+ * kernel's gradient from dU[xi] = V[xi]^T dM[xi] (a chunk of images at a
+ * time, the chunks' parts added in order), the input's from dV[xi] =
+ * dM[xi] U[xi]^T (kept as UT).  Each V[xi] and M[xi]
+ * is one (B T)-row matrix: matrix xi starts at xi B T C (V) or xi B T F (M).
+ */
+#ifndef LF_CONV_WINO_H
+#define LF_CONV_WINO_H
+
+#include <stddef.h>
+
+typedef struct lf_wino {
+    size_t H, W, C, Ho, Wo, pt, pl, F;
+    size_t tw, T; /* tiles per tile row, tiles per image */
+    size_t BT;    /* tiles of the batch (rows of each V[xi] and M[xi]) */
+} lf_wino;
+
+/* the geometry of one batch of B images */
+lf_wino lf_wino_geom(size_t H, size_t W, size_t C, size_t Ho, size_t Wo, size_t pt, size_t pl, size_t F,
+                     size_t B);
+
+/* U (16, C, F) of the Keras kernel w (3, 3, C, F), and UT (16, F, C) its
+ * transposes */
+void lf_wino_kernel(const lf_wino *g, float *restrict U, float *restrict UT, const float *restrict w);
+
+/* Forward of images [r0, r1) of x (B, H, W, C): their V and M rows and
+ * their outputs y (B, Ho, Wo, F) (plus bias, or none when NULL). */
+void lf_wino_forward(const lf_wino *g, const float *x, const float *U, const float *bias, float *V, float *M,
+                     float *y, size_t r0, size_t r1);
+
+/* Backward of images [r0, r1) given dz (B, Ho, Wo, F): their dM rows (in
+ * M), dU (16, C, F) = their part of the kernel's gradient in the Winograd
+ * domain, and, unless dx is NULL, dx (B, H, W, C) += their input gradient
+ * (their V rows are overwritten by dV). */
+void lf_wino_backward(const lf_wino *g, const float *dz, const float *UT, float *V, float *M, float *dU, float *dx,
+                      size_t r0, size_t r1);
+
+/* dw (3, 3, C, F) += the kernel's gradient from the n parts dU (n, 16, C,
+ * F) of lf_wino_backward, added in order (dU[0] is overwritten) */
+void lf_wino_dw(const lf_wino *g, float *dU, size_t n, float *dw);
+
+#endif
