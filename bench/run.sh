@@ -119,13 +119,18 @@ say() { printf '%s\n' "bench: $*" >&2; }
 # ------------------------------------------------------------------ build
 
 # Libraries the static library needs beyond libm: OpenMP when it was built
-# with it, OpenBLAS when it calls cblas_sgemm.
+# with it, OpenBLAS when it calls cblas_sgemm, zlib, libpng and libjpeg
+# when it was built with them.
 lib_flags() {
     flags="-lm -pthread"
     if command -v nm >/dev/null 2>&1; then
         syms=$(nm "$BUILD/liblatefuse.a" 2>/dev/null | grep ' U ' || true)
         case "$syms" in *GOMP_*|*omp_get_*) flags="$flags -fopenmp" ;; esac
         case "$syms" in *cblas_*) flags="$flags -lopenblas" ;; esac
+        # the optional image/npz decoders the build found (Makefile's IMGLIBS)
+        case "$syms" in *" U inflate"*) flags="$flags $(pkg-config --libs zlib 2>/dev/null || echo -lz)" ;; esac
+        case "$syms" in *" U png_"*) flags="$flags $(pkg-config --libs libpng 2>/dev/null || echo -lpng)" ;; esac
+        case "$syms" in *" U jpeg_"*) flags="$flags $(pkg-config --libs libjpeg 2>/dev/null || echo -ljpeg)" ;; esac
     fi
     echo "$flags ${LF_BENCH_LDLIBS:-}"
 }
