@@ -15,9 +15,6 @@
 
 #include <math.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 // x: (B, in)  w: (out, in)  b: (out)  y: (B, out); relu: y = max(y, 0),
 // applied with the bias while each tile of y is in registers
@@ -114,38 +111,16 @@ static void dense_forward(const lf_layer_ctx *c) {
  * else 0; db (n, or NULL) += the column sums of dz, row by row in order
  * (the sums lf_dense_backward would make) */
 LF_CLONES static void relu_backward_bias(float *restrict dz, float *restrict db, const float *restrict dy,
-                                         const float *restrict y, size_t R, size_t n, size_t j0, size_t j1) {
+                                         const float *restrict y, size_t R, size_t n) {
     for (size_t r = 0; r < R; r++) {
         const float *restrict dyr = dy + r * n, *restrict yr = y + r * n;
         float *restrict dzr = dz + r * n;
-        for (size_t j = j0; j < j1; j++) {
+        for (size_t j = 0; j < n; j++) {
             float g = dyr[j]; /* read unconditionally, so the loop vectorises */
             dzr[j] = yr[j] > 0 ? g : 0.0f;
         }
         if (db)
-            for (size_t j = j0; j < j1; j++) db[j] += dzr[j];
-    }
-}
-
-/* relu_backward_bias over all columns; OpenMP shares out blocks of
- * columns above a size threshold (each column's sum keeps its row order:
- * the same bits on any thread count) */
-#define RELU_PARALLEL 65536
-#define RELU_COLS 64
-static void relu_backward_bias_all(float *dz, float *db, const float *dy, const float *y, size_t R, size_t n) {
-    size_t nblk = (n + RELU_COLS - 1) / RELU_COLS;
-    int threads = 1;
-#ifdef _OPENMP
-    threads = omp_get_max_threads();
-#endif
-    if (threads < 2 || R * n < RELU_PARALLEL || nblk < 2) {
-        relu_backward_bias(dz, db, dy, y, R, n, 0, n);
-        return;
-    }
-#pragma omp parallel for schedule(static)
-    for (size_t k = 0; k < nblk; k++) {
-        size_t j0 = k * RELU_COLS, j1 = n - j0 < RELU_COLS ? n : j0 + RELU_COLS;
-        relu_backward_bias(dz, db, dy, y, R, n, j0, j1);
+            for (size_t j = 0; j < n; j++) db[j] += dzr[j];
     }
 }
 
@@ -155,7 +130,7 @@ static void dense_backward(const lf_layer_ctx *c) {
     const float *dz = c->dy;
     if (relu_in_place(c) && !c->fused) {
         float *dzb = c->aux + c->B * nd->dim;
-        relu_backward_bias_all(dzb, nd->use_bias ? c->dw + units * in : NULL, c->dy, c->y, R, units);
+        relu_backward_bias(dzb, nd->use_bias ? c->dw + units * in : NULL, c->dy, c->y, R, units);
         lf_dense_backward(c->dxs[0], c->dw, NULL, dzb, c->xs[0], c->w, R, in, units);
         return;
     }

@@ -10,18 +10,13 @@
  * aux: xhat (dim) then 1 / sqrt(var + epsilon) per position (dim / D).
  *
  * Speed: the per-position sums run in vectorised double lanes (a fixed
- * tree, the same bits on every clone), and OpenMP shares the positions out
- * above a size threshold (dgamma and dbeta still sum the positions in
- * order, on one thread: the same bits on any thread count).
+ * tree, the same bits on every clone and thread count).
  */
 #include "layers/layer.h"
 #include "kernels.h"
 
 #include <math.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 static size_t features(const lf_node *nd) { return nd->shape[nd->rank - 1]; }
 
@@ -59,12 +54,6 @@ static void ln_init(lf_model *m, lf_node *nd) {
  * tree: the compiler vectorises them (one running sum would be a serial
  * chain it may not reorder), and every clone gives the same bits. */
 #define LN_L 8
-
-/* inputs of at least LN_PARALLEL values are shared out to the threads in
- * blocks of LN_BLOCK positions (each position is computed the same way on
- * any thread) */
-#define LN_PARALLEL 65536
-#define LN_BLOCK 64
 
 static inline double ln_lanes_total(double *l) {
     for (int w = LN_L / 2; w > 0; w /= 2)
@@ -110,15 +99,9 @@ LF_CLONES static void ln_forward_rows(float *restrict y, float *restrict xhat, f
 
 static void ln_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
-    size_t D = features(nd), P = c->B * (nd->dim / D), nblk = (P + LN_BLOCK - 1) / LN_BLOCK;
+    size_t D = features(nd), P = c->B * (nd->dim / D);
     const float *gamma = nd->mode ? c->w : NULL, *beta = nd->use_bias ? c->w + (nd->mode ? D : 0) : NULL;
-    float *xhat = c->aux, *inv = c->aux + c->B * nd->dim;
-#pragma omp parallel for if (P * D >= LN_PARALLEL) schedule(static)
-    for (size_t k = 0; k < nblk; k++) {
-        size_t p0 = k * LN_BLOCK, n = P - p0 < LN_BLOCK ? P - p0 : LN_BLOCK;
-        ln_forward_rows(c->y + p0 * D, xhat + p0 * D, inv + p0, c->xs[0] + p0 * D, gamma, beta, n, D,
-                        nd->epsilon);
-    }
+    ln_forward_rows(c->y, c->aux, c->aux + c->B * nd->dim, c->xs[0], gamma, beta, P, D, nd->epsilon);
 }
 
 /* dx += inv (g - mean(g) - xhat mean(g xhat)), g = dy gamma, over P
@@ -160,26 +143,10 @@ LF_CLONES static void ln_backward_rows(float *restrict dx, float *restrict dgamm
 
 static void ln_backward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
-    size_t D = features(nd), P = c->B * (nd->dim / D), nblk = (P + LN_BLOCK - 1) / LN_BLOCK;
-    const float *gamma = nd->mode ? c->w : NULL, *xhat = c->aux, *inv = c->aux + c->B * nd->dim;
+    size_t D = features(nd), P = c->B * (nd->dim / D);
+    const float *gamma = nd->mode ? c->w : NULL;
     float *dgamma = nd->mode ? c->dw : NULL, *dbeta = nd->use_bias ? c->dw + (nd->mode ? D : 0) : NULL;
-    float *dx = c->dxs[0];
-    int threads = 1;
-#ifdef _OPENMP
-    threads = omp_get_max_threads();
-#endif
-    if (threads < 2 || !dx || P * D < LN_PARALLEL) {
-        ln_backward_rows(dx, dgamma, dbeta, c->dy, xhat, inv, gamma, P, D);
-        return;
-    }
-    /* dx by blocks of positions on the threads, then dgamma and dbeta over
-     * all positions in order on one: the same bits as the pass above */
-#pragma omp parallel for schedule(static)
-    for (size_t k = 0; k < nblk; k++) {
-        size_t p0 = k * LN_BLOCK, n = P - p0 < LN_BLOCK ? P - p0 : LN_BLOCK;
-        ln_backward_rows(dx + p0 * D, NULL, NULL, c->dy + p0 * D, xhat + p0 * D, inv + p0, gamma, n, D);
-    }
-    ln_backward_rows(NULL, dgamma, dbeta, c->dy, xhat, inv, gamma, P, D);
+    ln_backward_rows(c->dxs[0], dgamma, dbeta, c->dy, c->aux, c->aux + c->B * nd->dim, gamma, P, D);
 }
 
 static void ln_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
