@@ -529,9 +529,10 @@ static void test_threads(void) {
 #endif
 }
 
-/* the same for an encoder block (B8's layers) with sizes over the
- * thresholds of LayerNormalization's and the relu Dense's threads
- * (65536 values): fit gives bit-identical weights on 4, 3, 2 and 1 threads */
+/* the same for an encoder block (B8's layers: MultiHeadAttention, Add,
+ * LayerNormalization, a relu Dense and a Dense on (T, D) rows, sizes over
+ * the sgemm's and the attention's thread thresholds): fit gives
+ * bit-identical weights on 4, 3, 2 and 1 threads */
 static void test_threads_encoder(void) {
 #ifdef _OPENMP
     enum { N = 32, T = 64, D = 64, FF = 128 };
