@@ -106,10 +106,34 @@ static void dense_forward(const lf_layer_ctx *c) {
         lf_act_forward(nd->act, c->y, z, R, units);
 }
 
+/* relu's gradient and the bias' in one pass over the rows (for a relu
+ * Dense that kept no z): dz = dy where y > 0 (y = max(z, 0) > 0 iff z > 0),
+ * else 0; db (n, or NULL) += the column sums of dz, row by row in order
+ * (the sums lf_dense_backward would make) */
+LF_CLONES static void relu_backward_bias(float *restrict dz, float *restrict db, const float *restrict dy,
+                                         const float *restrict y, size_t R, size_t n) {
+    for (size_t r = 0; r < R; r++) {
+        const float *restrict dyr = dy + r * n, *restrict yr = y + r * n;
+        float *restrict dzr = dz + r * n;
+        for (size_t j = 0; j < n; j++) {
+            float g = dyr[j]; /* read unconditionally, so the loop vectorises */
+            dzr[j] = yr[j] > 0 ? g : 0.0f;
+        }
+        if (db)
+            for (size_t j = 0; j < n; j++) db[j] += dzr[j];
+    }
+}
+
 static void dense_backward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     size_t in, R = rows_in(c, &in), units = nd->shape[nd->rank - 1];
     const float *dz = c->dy;
+    if (relu_in_place(c) && !c->fused) {
+        float *dzb = c->aux + c->B * nd->dim;
+        relu_backward_bias(dzb, nd->use_bias ? c->dw + units * in : NULL, c->dy, c->y, R, units);
+        lf_dense_backward(c->dxs[0], c->dw, NULL, dzb, c->xs[0], c->w, R, in, units);
+        return;
+    }
     if (nd->act != LF_ACT_LINEAR && !c->fused) {
         float *dzb = c->aux + c->B * nd->dim;
         /* relu' from y = max(z, 0) when z was not kept: y > 0 iff z > 0 */

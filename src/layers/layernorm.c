@@ -8,8 +8,12 @@
  * scale on.  The padding mask passes through.
  *
  * aux: xhat (dim) then 1 / sqrt(var + epsilon) per position (dim / D).
+ *
+ * Speed: the per-position sums run in vectorised double lanes (a fixed
+ * tree, the same bits on every clone and thread count).
  */
 #include "layers/layer.h"
+#include "kernels.h"
 
 #include <math.h>
 #include <string.h>
@@ -45,54 +49,104 @@ static void ln_init(lf_model *m, lf_node *nd) {
     if (nd->use_bias) memset(w + (nd->mode ? D : 0), 0, D * sizeof *w);
 }
 
+/* Sums over a position's D features run in LN_L independent double lanes
+ * (lane l takes the features j = l mod LN_L, in order), added in a fixed
+ * tree: the compiler vectorises them (one running sum would be a serial
+ * chain it may not reorder), and every clone gives the same bits. */
+#define LN_L 8
+
+static inline double ln_lanes_total(double *l) {
+    for (int w = LN_L / 2; w > 0; w /= 2)
+        for (int i = 0; i < w; i++) l[i] += l[i + w];
+    return l[0];
+}
+
+/* P positions of D features: xhat, inv (1/std per position) and y */
+LF_CLONES static void ln_forward_rows(float *restrict y, float *restrict xhat, float *restrict inv,
+                                      const float *restrict x0, const float *restrict gamma,
+                                      const float *restrict beta, size_t P, size_t D, float epsilon) {
+    size_t Df = D - D % LN_L;
+    for (size_t p = 0; p < P; p++) {
+        const float *restrict x = x0 + p * D;
+        double s[LN_L] = {0}, ss[LN_L] = {0};
+        for (size_t j = 0; j < Df; j += LN_L)
+            for (int l = 0; l < LN_L; l++) s[l] += x[j + l];
+        for (size_t j = Df; j < D; j++) s[j - Df] += x[j];
+        float mean = (float)(ln_lanes_total(s) / (double)D);
+        for (size_t j = 0; j < Df; j += LN_L)
+            for (int l = 0; l < LN_L; l++) {
+                double d = (double)x[j + l] - mean;
+                ss[l] += d * d;
+            }
+        for (size_t j = Df; j < D; j++) {
+            double d = (double)x[j] - mean;
+            ss[j - Df] += d * d;
+        }
+        float iv = 1.0f / sqrtf((float)(ln_lanes_total(ss) / (double)D) + epsilon);
+        inv[p] = iv;
+        float *restrict h = xhat + p * D, *restrict yp = y + p * D;
+        for (size_t j = 0; j < D; j++) h[j] = (x[j] - mean) * iv;
+        if (gamma && beta)
+            for (size_t j = 0; j < D; j++) yp[j] = gamma[j] * h[j] + beta[j];
+        else if (gamma)
+            for (size_t j = 0; j < D; j++) yp[j] = gamma[j] * h[j] + 0.0f;
+        else if (beta)
+            for (size_t j = 0; j < D; j++) yp[j] = h[j] + beta[j];
+        else
+            for (size_t j = 0; j < D; j++) yp[j] = h[j] + 0.0f;
+    }
+}
+
 static void ln_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     size_t D = features(nd), P = c->B * (nd->dim / D);
     const float *gamma = nd->mode ? c->w : NULL, *beta = nd->use_bias ? c->w + (nd->mode ? D : 0) : NULL;
-    float *xhat = c->aux, *inv = c->aux + c->B * nd->dim;
+    ln_forward_rows(c->y, c->aux, c->aux + c->B * nd->dim, c->xs[0], gamma, beta, P, D, nd->epsilon);
+}
+
+/* dx += inv (g - mean(g) - xhat mean(g xhat)), g = dy gamma, over P
+ * positions (dx NULL: none); dgamma += dy xhat, dbeta += dy (each NULL:
+ * none), summed over the positions in order */
+LF_CLONES static void ln_backward_rows(float *restrict dx, float *restrict dgamma, float *restrict dbeta,
+                                       const float *restrict dy0, const float *restrict xhat,
+                                       const float *restrict inv, const float *restrict gamma, size_t P,
+                                       size_t D) {
+    size_t Df = D - D % LN_L;
     for (size_t p = 0; p < P; p++) {
-        const float *x = c->xs[0] + p * D;
-        double s = 0, ss = 0;
-        for (size_t j = 0; j < D; j++) s += x[j];
-        float mean = (float)(s / (double)D);
-        for (size_t j = 0; j < D; j++) {
-            double d = (double)x[j] - mean;
-            ss += d * d;
+        const float *restrict dy = dy0 + p * D, *restrict h = xhat + p * D;
+        if (dgamma)
+            for (size_t j = 0; j < D; j++) dgamma[j] += dy[j] * h[j];
+        if (dbeta)
+            for (size_t j = 0; j < D; j++) dbeta[j] += dy[j];
+        if (!dx) continue;
+        double sg[LN_L] = {0}, sgh[LN_L] = {0};
+        for (size_t j = 0; j < Df; j += LN_L)
+            for (int l = 0; l < LN_L; l++) {
+                float g = gamma ? dy[j + l] * gamma[j + l] : dy[j + l];
+                sg[l] += g;
+                sgh[l] += (double)g * h[j + l];
+            }
+        for (size_t j = Df; j < D; j++) {
+            float g = gamma ? dy[j] * gamma[j] : dy[j];
+            sg[j - Df] += g;
+            sgh[j - Df] += (double)g * h[j];
         }
-        inv[p] = 1.0f / sqrtf((float)(ss / (double)D) + nd->epsilon);
-        float *h = xhat + p * D, *y = c->y + p * D;
+        float mg = (float)(ln_lanes_total(sg) / (double)D), mgh = (float)(ln_lanes_total(sgh) / (double)D);
+        float *restrict d = dx + p * D;
+        float iv = inv[p];
         for (size_t j = 0; j < D; j++) {
-            h[j] = (x[j] - mean) * inv[p];
-            y[j] = (gamma ? gamma[j] * h[j] : h[j]) + (beta ? beta[j] : 0.0f);
+            float g = gamma ? dy[j] * gamma[j] : dy[j];
+            d[j] += iv * (g - mg - h[j] * mgh);
         }
     }
 }
 
-/* dx = inv (g - mean(g) - xhat mean(g xhat)), g = dy gamma */
 static void ln_backward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     size_t D = features(nd), P = c->B * (nd->dim / D);
-    const float *gamma = nd->mode ? c->w : NULL, *xhat = c->aux, *inv = c->aux + c->B * nd->dim;
+    const float *gamma = nd->mode ? c->w : NULL;
     float *dgamma = nd->mode ? c->dw : NULL, *dbeta = nd->use_bias ? c->dw + (nd->mode ? D : 0) : NULL;
-    float *dx = c->dxs[0];
-    for (size_t p = 0; p < P; p++) {
-        const float *dy = c->dy + p * D, *h = xhat + p * D;
-        double sg = 0, sgh = 0;
-        for (size_t j = 0; j < D; j++) {
-            float g = gamma ? dy[j] * gamma[j] : dy[j];
-            sg += g;
-            sgh += (double)g * h[j];
-            if (dgamma) dgamma[j] += dy[j] * h[j];
-            if (dbeta) dbeta[j] += dy[j];
-        }
-        if (!dx) continue;
-        float mg = (float)(sg / (double)D), mgh = (float)(sgh / (double)D);
-        float *d = dx + p * D;
-        for (size_t j = 0; j < D; j++) {
-            float g = gamma ? dy[j] * gamma[j] : dy[j];
-            d[j] += inv[p] * (g - mg - h[j] * mgh);
-        }
-    }
+    ln_backward_rows(c->dxs[0], dgamma, dbeta, c->dy, c->aux, c->aux + c->B * nd->dim, gamma, P, D);
 }
 
 static void ln_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
