@@ -12,8 +12,13 @@
  *   mpi_fit OUT.lfm cnn        the inputs as (5, 5, 4) images: RandomFlip,
  *                              RandomTranslation, Conv2D, BatchNormalization,
  *                              Dropout, Dense
+ *   mpi_fit OUT.lfm wino       the inputs as (5, 5, 4) images: two Conv2D of
+ *                              16 filters (the second by Winograd), Dense;
+ *                              batch 333, so the last batch has 1 row and
+ *                              every rank but one none
  * (their draws and batch statistics are the whole batch's on any number of
- * ranks); these print the output layer's kernel ("out") as well.
+ * ranks); these print the output layer's kernel ("out") as well, but wino
+ * only its losses.
  *   mpi_fit OUT.lfm bad        rank 1 (of 2 or more) passes a NaN target:
  *                              its fit fails, the others wait in the step's
  *                              sums (a failure one rank alone sees)
@@ -71,6 +76,12 @@ int main(int argc, char **argv) {
         h = lf_dropout(m, lf_flatten(m, h, "flat"), 0.3f, "dropout");
         h = lf_dense(m, h, 1, LF_ACT_LINEAR, 1, "out");
         st = lf_model_compile(m, h, LF_LOSS_MSE, NULL);
+    } else if (!st && strcmp(kind, "wino") == 0) {
+        int a = lf_input_shape(m, 3, (size_t[]){5, 5, 4}, LF_DTYPE_FLOAT32, "a");
+        int h = lf_conv2d(m, a, 16, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, "conv1");
+        h = lf_conv2d(m, h, 16, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, "conv2");
+        h = lf_dense(m, lf_flatten(m, h, "flat"), 1, LF_ACT_LINEAR, 1, "out");
+        st = lf_model_compile(m, h, LF_LOSS_MSE, NULL);
     } else if (!st) {
         int a = lf_input(m, D, "a");
         int h = lf_dense(m, a, 8, LF_ACT_RELU, 1, "dense");
@@ -88,7 +99,7 @@ int main(int argc, char **argv) {
         FILE *f = fopen(name, "w");
         if (f) fprintf(f, "%ld\n", (long)getpid()), fclose(f);
     }
-    fo.batch_size = 32;
+    fo.batch_size = strcmp(kind, "wino") == 0 ? 333 : 32;
     fo.mpi_comm = comm;
     const float *x[2] = {x1, x2};
     if (!st) st = lf_model_fit(m, x, y, N, &fo);
@@ -101,6 +112,7 @@ int main(int argc, char **argv) {
         size_t nk = strcmp(kind, "cnn") == 0 ? 54 : 8;
         if (nb) lf_get_weights(m, "bn", 2, mine, nb), lf_get_weights(m, "bn", 3, mine + nb, nb);
         if (strcmp(kind, "seed") == 0 || strcmp(kind, "bad") == 0) lf_get_weights(m, "weighted_average", 0, mine, 2);
+        else if (strcmp(kind, "wino") == 0) lf_get_weights(m, "conv2", 1, mine, 16);
         else lf_get_weights(m, "out", 0, mine + 2 * nb, nk);
         memcpy(root, mine, sizeof mine);
         MPI_Bcast(root, MAX, MPI_FLOAT, 0, world);
@@ -124,7 +136,7 @@ int main(int argc, char **argv) {
         }
         float k[54];
         size_t nk = strcmp(kind, "cnn") == 0 ? 54 : 8;
-        if (strcmp(kind, "seed") != 0 && lf_get_weights(m, "out", 0, k, nk) == LF_OK)
+        if (strcmp(kind, "seed") != 0 && strcmp(kind, "wino") != 0 && lf_get_weights(m, "out", 0, k, nk) == LF_OK)
             for (size_t i = 0; i < nk; i++) printf("out %.9g\n", k[i]);
         if (lf_model_save(m, argv[1], LF_WRITE_NO_FSYNC) != LF_OK) rc = 1;
     }

@@ -315,6 +315,15 @@ if cc -std=c11 -O2 -I"$ROOT/include" "$ROOT/tests/mpi_fit.c" "$BUILD/liblatefuse
         same "${k}2.lfm" "${k}2b.lfm" "fit of the $k model on 2 ranks, twice: the model file"
         within2 "${k}1.txt" "${k}2.txt" "fit of the $k model"
     done
+    # Winograd Conv2D with a last batch of 1 row: the ranks without rows
+    # add nothing to the kernel's gradient (not a stale one)
+    fit 1 wino1.lfm wino wino1.txt
+    for p in 2 3; do
+        fit $p "wino$p.lfm" wino "wino$p.txt"
+        [ "$rc" -eq 0 ] && [ "$(wc -l <"wino$p.txt")" -eq 3 ] && ok ||
+            bad "fit of the wino model on $p ranks: exit $rc, '$(head -n 3 "wino$p.txt")'"
+        within2 wino1.txt "wino$p.txt" "fit of the wino model (a 1-row last batch, $p ranks)"
+    done
     # the same data but a NaN target on rank 1: its message, from rank 0
     ./fit0 bad0.lfm bad >bad0.txt && ok || bad "mpi_fit bad on one process failed"
     start=$(date +%s)

@@ -298,6 +298,7 @@ LF_CLONES static void sum_partials(float *restrict dU, size_t n, size_t len) {
 }
 
 void lf_wino_dw(const lf_wino *g, float *dU, size_t n, float *dw) {
+    if (n == 0) return; /* no rows here (an MPI rank's empty share): nothing to add */
     sum_partials(dU, n, 16 * g->C * g->F);
     for (size_t c = 0; c < g->C; c++) kernel_grad(g, dU, dw, c);
 }
