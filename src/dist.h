@@ -80,7 +80,7 @@ size_t lf_dist_ring_block(size_t n, int P, int q);
  * receives 2 (P - 1) / P of the 4 n bytes.  The order of the additions is
  * fixed for a given P (the same bits run to run and on every rank; with
  * P = 2 every sum has two terms, the same as rank order).  tmp: room for
- * lf_dist_ring_block(n, P, 0) + 1 floats.  Without a communicator: nothing
+ * the largest block, n / P + 1 floats.  Without a communicator: nothing
  * to do. */
 lf_status lf_dist_allreduce_ring_f(const lf_dist *d, float *v, size_t n, float *tmp, lf_err *e);
 

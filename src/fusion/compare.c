@@ -278,11 +278,12 @@ static double unit_cost(const cv_ctx *c, const cv_item *items, size_t i) {
  * with `drop` (the fold's metrics, then each model absent: each pass its
  * own neighbour searches, the group's cheap fits repeated), so that the
  * group's work, the costliest by far at many rows, spreads evenly; one for
- * any other unit. */
-static size_t unit_tasks(const cv_ctx *c, const cv_item *items, size_t u) {
+ * any other unit.  On one process a group's fold stays one task: its
+ * passes share one split and one set of fits. */
+static size_t unit_tasks(const cv_ctx *c, const cv_item *items, size_t u, size_t P) {
     const cv_item *it = &items[u / c->K];
     if (it->lead != u / c->K) return 0;
-    return it->group_n && it->drop ? c->M + 1 : 1;
+    return P > 1 && it->group_n && it->drop ? c->M + 1 : 1;
 }
 
 /* Deals the tasks (first[u] .. first[u + 1] - 1 are unit u's) to P
@@ -338,7 +339,7 @@ static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, co
     size_t *first = lf_alloc_array(U + 1, sizeof *first);
     if (first) {
         first[0] = 0;
-        for (size_t u = 0; u < U; u++) first[u + 1] = first[u] + unit_tasks(c, items, u);
+        for (size_t u = 0; u < U; u++) first[u + 1] = first[u] + unit_tasks(c, items, u, P);
         T = first[U];
     }
     int *owner = lf_alloc_array(T ? T : 1, sizeof *owner);
