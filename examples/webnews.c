@@ -18,14 +18,21 @@
  *          Input(20000) -> Rescaling(30) -> Dense(64, relu) -> Dropout(0.5)
  *          -> Dense(10, softmax).  The rescaling lets Adam's default rate
  *          train it in as many epochs as the CNN.
- * Models, each trained on all training items and scored on the test items:
- *   image, text        each branch alone
- *   concat_head        the question's head over the two softmax outputs,
- *                      Concatenate -> Dense(128, relu) -> Dropout(0.2) ->
- *                      Dense(10, softmax), trained end to end from scratch
- *   wavg, wavg_class   the answer's WeightedAverage (ClassWeightedAverage)
- *                      over the two softmax outputs, end to end from
- *                      scratch; the learned softmax(W) printed
+ *   text2: a second text model for the late fusion: its own
+ *          TextVectorization (tf_idf over character 1..2-grams, the 60000
+ *          most frequent), unit rows -> Input(60000) -> Rescaling(100) ->
+ *          Dense(10, softmax) (a logistic regression), 10 epochs.
+ * Models, each trained on all training items and scored on the test items
+ * (role "trap": the joint-training trap, shown; "remedy": its remedies):
+ *   image, text, text2 each branch alone
+ *   concat_head        (trap) the question's head over the two softmax
+ *                      outputs, Concatenate -> Dense(128, relu) ->
+ *                      Dropout(0.2) -> Dense(10, softmax), trained end to
+ *                      end from scratch
+ *   wavg, wavg_class   (trap) the answer's WeightedAverage
+ *                      (ClassWeightedAverage) over the two softmax outputs,
+ *                      end to end from scratch; the learned softmax(W)
+ *                      printed
  *   wavg_loss_weights  wavg with the branches' softmax outputs also model
  *                      outputs, Keras' loss_weights 1, 0.5, 0.5: each
  *                      branch keeps a loss of its own
@@ -38,6 +45,7 @@
  *                      library's auto (lf_fusion_fit, LF_FUSE_AUTO) fitted on
  *                      them, applied to the outputs of the branches trained
  *                      on all training items (the image and text models)
+ *   late_fusion_all    the same over image, text and text2
  * Choices (sizes, epochs, TEXT_SCALE) were made with --tune (a validation
  * split of the training items); the test items are only scored.
  *

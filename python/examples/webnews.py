@@ -10,7 +10,9 @@ answer's WeightedAverage / ClassWeightedAverage trained end to end, the
 WeightedAverage with each branch keeping a loss of its own (loss_weights
 1, 0.5, 0.5), the fusion layers over frozen branches trained apart
 (trainable = False), and two-stage late fusion (out-of-fold branch outputs
-on the training items -> latefuse.Fusion(method="auto")).  The same
+on the training items -> latefuse.Fusion(method="auto")), also with a
+second text model (text2: tf_idf over character 1..2-grams -> Dense(10,
+softmax)) as a third member (late_fusion_all).  The same
 settings as the C example (chosen there on a validation split of the
 training items); prints the same table and, with --json, ends with one
 JSON object of each model's test accuracy.
