@@ -526,10 +526,12 @@ static int fit_auto(const split *tr, const split *te, const config *cfg, float *
     if (st == LF_OK) st = lf_fusion_predict(fu, pt, te->n, prob);
     int ok = st == LF_OK;
     if (!ok) {
-        fprintf(stderr, "webnews: %s: %s\n", r->name, lf_fusion_error(fu)[0] ? lf_fusion_error(fu) : lf_status_string(st));
+        fprintf(stderr, "webnews: %s: %s\n", r->name,
+                lf_fusion_error(fu)[0] ? lf_fusion_error(fu) : lf_status_string(st));
     } else {
+        const char *cal = lf_fusion_calibrated(fu) ? " +calibrate" : "";
         size_t len = (size_t)snprintf(r->note, sizeof r->note, "auto chose %s%s (out-of-fold accuracy:",
-                                      lf_method_name(lf_fusion_method(fu)), lf_fusion_calibrated(fu) ? " +calibrate" : "");
+                                      lf_method_name(lf_fusion_method(fu)), cal);
         for (size_t j = 0; j < nm && len < sizeof r->note; j++) {
             double m[LF_NUM_METRICS];
             lf_fusion_metrics(oof[j], tr->y, tr->n, C, m);
@@ -848,7 +850,8 @@ int main(int argc, char **argv) {
     split all[2];
     memset(all, 0, sizeof all);
     int rc = 2;
-    if (lf_textvec_create(&tv, &to, msg, sizeof msg) != LF_OK || lf_textvec_create(&tv2, &to2, msg, sizeof msg) != LF_OK) {
+    if (lf_textvec_create(&tv, &to, msg, sizeof msg) != LF_OK ||
+        lf_textvec_create(&tv2, &to2, msg, sizeof msg) != LF_OK) {
         fprintf(stderr, "webnews: %s\n", msg);
         lf_textvec_free(tv);
         return 1;
