@@ -3,9 +3,10 @@
 # --quick --json mode (400 training items, a few epochs) on
 # ../shared/data/webnews, when present, and checks that it succeeds, that
 # its last line is one JSON object with every model's test accuracy (the
-# keys image, text, concat_head, wavg, wavg_class, late_fusion and the
-# remedies' models, each a number in [0, 1]), and that the text branch and
-# the late fusion are above chance (0.1) by a margin: at least 0.3.  Also
+# keys image, text, text2, concat_head, wavg, wavg_class, late_fusion,
+# late_fusion_all and the remedies' models, each a number in [0, 1]), and
+# that the text branches and the late fusions are above chance (0.1) by a
+# margin: at least 0.3.  Also
 # checks the missing-folder message and exit status 2, and a bad option.
 # Run from the repository root; LF_BUILD = build folder; WEBNEWS_DATA
 # overrides the data folder.  Without the data the run is skipped, a
@@ -56,22 +57,24 @@ OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --json >"$tmp/out" 2>"$tmp/err"; rc=$?
 
 json=$(tail -n 1 "$tmp/out")
 # the shape: {"name": number, ...} and nothing else on the line
-if printf '%s\n' "$json" | grep -Eq '^\{"[a-z_]+": [0-9.]+(, "[a-z_]+": [0-9.]+)*\}$'; then ok
+if printf '%s\n' "$json" | grep -Eq '^\{"[a-z0-9_]+": [0-9.]+(, "[a-z0-9_]+": [0-9.]+)*\}$'; then ok
 else bad "last line is not a JSON object of accuracies: $json"; fi
-for k in image text concat_head wavg wavg_class late_fusion wavg_loss_weights wavg_frozen concat_head_frozen; do
+for k in image text text2 concat_head wavg wavg_class late_fusion late_fusion_all wavg_loss_weights wavg_frozen \
+    concat_head_frozen; do
     v=$(printf '%s\n' "$json" | sed -n -E "s/.*[{ ]\"$k\": ([0-9.]+)[,}].*/\1/p")
     if [ -z "$v" ]; then bad "no key $k in $json"; continue; fi
     if awk -v v="$v" 'BEGIN { exit !(v >= 0 && v <= 1) }'; then ok; else bad "$k = $v is not in [0, 1]"; fi
     case $k in
-    text|late_fusion)
+    text|text2|late_fusion|late_fusion_all)
         if awk -v v="$v" 'BEGIN { exit !(v >= 0.3) }'; then ok
         else bad "$k = $v, expected at least 0.3 (chance 0.1)"; fi ;;
     esac
 done
-n=$(printf '%s\n' "$json" | grep -o '"[a-z_]*":' | wc -l)
-[ "$n" -eq 9 ] && ok || bad "$n keys in $json, expected 9"
-# the table: one row per model, then the goal line
-grep -Eq '^late_fusion +[0-9.]+% ' "$tmp/out" && ok || bad "no late_fusion row in the table"
+n=$(printf '%s\n' "$json" | grep -o '"[a-z0-9_]*":' | wc -l)
+[ "$n" -eq 11 ] && ok || bad "$n keys in $json, expected 11"
+# the table: one row per model with its role, then the goal line
+grep -Eq '^concat_head +trap +[0-9.]+% ' "$tmp/out" && ok || bad "no concat_head row (role trap) in the table"
+grep -Eq '^late_fusion_all +remedy +[0-9.]+% ' "$tmp/out" && ok || bad "no late_fusion_all row in the table"
 grep -q '^best fused model ' "$tmp/out" && ok || bad "no summary line"
 
 echo "webnews: $pass passed, $fail failed"
