@@ -486,93 +486,77 @@ static void test_round_trip(void) {
     unlink(path);
 }
 
-/* fit (dropout on) gives bit-identical weights on 4, 3, 2 and 1 threads:
- * the (sample, head) pairs above the threshold, and every sgemm, compute
- * each value the same way on any thread */
-static void test_threads(void) {
 #ifdef _OPENMP
-    enum { N = 16, T = 32, D = 32 };
-    static const int threads[4] = {4, 3, 2, 1}; /* the largest team first (test_engine.c) */
+/* the model a thread test trains: its output node, compiled */
+typedef int (*build_fn)(lf_model *m, size_t T, size_t D);
+
+/* Trains build's model on N rows of (T, D) values (seed `seed`, labels
+ * r % 3) for `epochs` epochs of `batch` rows on 4, 3, 2 and 1 threads
+ * (the largest team first, as test_engine.c) and checks the weights are
+ * bit-identical. */
+static void fits_same_on_threads(const char *what, build_fn build, size_t N, size_t T, size_t D, uint64_t seed,
+                                 size_t epochs, size_t batch) {
+    static const int threads[4] = {4, 3, 2, 1};
     int initial = omp_get_max_threads();
     omp_set_num_threads(initial > 4 ? initial : 4);
 #pragma omp parallel
     {
         (void)0;
     }
-    float *x = malloc(N * T * D * sizeof *x), y[N], *w[4] = {NULL};
-    fill_uniform(x, N * T * D, -1, 1, 41);
+    float *x = malloc(N * T * D * sizeof *x), *y = malloc(N * sizeof *y), *w[4] = {NULL};
+    fill_uniform(x, N * T * D, -1, 1, seed);
     for (size_t r = 0; r < N; r++) y[r] = (float)(r % 3);
-    size_t np = 0;
     for (int t = 0; t < 4; t++) {
         omp_set_num_threads(threads[t]);
         lf_model *m;
         lf_model_create(&m, 6);
-        int in = lf_input_shape(m, 2, (size_t[]){T, D}, LF_DTYPE_FLOAT32, "x");
-        int a = lf_multi_head_attention(m, in, in, -1, 4, 8, 0, 0.2f, 1, 0, NULL);
-        int o = lf_dense(m, lf_global_average_pooling1d(m, a, NULL), 3, LF_ACT_SOFTMAX, 1, NULL);
-        lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL);
+        int o = build(m, T, D);
+        CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s: compile: %s",
+              what, lf_model_error(m));
         lf_fit_options fo = lf_fit_defaults();
-        fo.epochs = 2, fo.batch_size = 8;
+        fo.epochs = epochs, fo.batch_size = batch;
         const float *xs[1] = {x};
-        CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
-        np = m->n_params;
+        CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "%s: fit: %s", what, lf_model_error(m));
+        size_t np = m->n_params;
         w[t] = malloc(np * sizeof(float));
         memcpy(w[t], m->params, np * sizeof(float));
-        if (t > 0) CHECK(memcmp(w[0], w[t], np * sizeof(float)) == 0, "4 and %d threads differ", threads[t]);
+        if (t > 0) CHECK(memcmp(w[0], w[t], np * sizeof(float)) == 0, "%s: 4 and %d threads differ", what, threads[t]);
         lf_model_free(m);
     }
     omp_set_num_threads(initial);
     for (int t = 0; t < 4; t++) free(w[t]);
     free(x);
-#else
-    CHECK_SKIP("built without OpenMP: thread-count determinism not tested");
-#endif
+    free(y);
 }
 
-/* the same for an encoder block (B8's layers: MultiHeadAttention, Add,
- * LayerNormalization, a relu Dense and a Dense on (T, D) rows, sizes over
- * the sgemm's and the attention's thread thresholds): fit gives
- * bit-identical weights on 4, 3, 2 and 1 threads */
-static void test_threads_encoder(void) {
+/* attention with dropout, pooled, a softmax Dense */
+static int build_attention(lf_model *m, size_t T, size_t D) {
+    int in = lf_input_shape(m, 2, (size_t[]){T, D}, LF_DTYPE_FLOAT32, "x");
+    int a = lf_multi_head_attention(m, in, in, -1, 4, 8, 0, 0.2f, 1, 0, NULL);
+    return lf_dense(m, lf_global_average_pooling1d(m, a, NULL), 3, LF_ACT_SOFTMAX, 1, NULL);
+}
+
+/* an encoder block (B8's layers: MultiHeadAttention, Add,
+ * LayerNormalization, a relu Dense and a Dense on (T, D) rows) */
+static int build_encoder(lf_model *m, size_t T, size_t D) {
+    enum { FF = 128 };
+    int in = lf_input_shape(m, 2, (size_t[]){T, D}, LF_DTYPE_FLOAT32, "x");
+    int a = lf_multi_head_attention(m, in, in, -1, 2, D / 2, 0, 0.0f, 1, 0, NULL);
+    int h = lf_layer_normalization(m, lf_add(m, 2, (int[]){in, a}, NULL), 1e-3f, 1, 1, NULL);
+    int f = lf_dense(m, lf_dense(m, h, FF, LF_ACT_RELU, 1, NULL), D, LF_ACT_LINEAR, 1, NULL);
+    h = lf_layer_normalization(m, lf_add(m, 2, (int[]){h, f}, NULL), 1e-3f, 1, 1, NULL);
+    return lf_dense(m, lf_global_average_pooling1d(m, h, NULL), 3, LF_ACT_SOFTMAX, 1, NULL);
+}
+#endif
+
+/* fit (dropout on) gives bit-identical weights on 4, 3, 2 and 1 threads:
+ * the (sample, head) pairs above the threshold, and every sgemm, compute
+ * each value the same way on any thread; the same for an encoder block,
+ * sizes over the sgemm's and the attention's thread thresholds */
+static void test_threads(void) {
 #ifdef _OPENMP
-    enum { N = 32, T = 64, D = 64, FF = 128 };
-    static const int threads[4] = {4, 3, 2, 1}; /* the largest team first (test_engine.c) */
-    int initial = omp_get_max_threads();
-    omp_set_num_threads(initial > 4 ? initial : 4);
-#pragma omp parallel
-    {
-        (void)0;
-    }
-    float *x = malloc(N * T * D * sizeof *x), y[N], *w[4] = {NULL};
-    fill_uniform(x, N * T * D, -1, 1, 43);
-    for (size_t r = 0; r < N; r++) y[r] = (float)(r % 3);
-    size_t np = 0;
-    for (int t = 0; t < 4; t++) {
-        omp_set_num_threads(threads[t]);
-        lf_model *m;
-        lf_model_create(&m, 7);
-        int in = lf_input_shape(m, 2, (size_t[]){T, D}, LF_DTYPE_FLOAT32, "x");
-        int a = lf_multi_head_attention(m, in, in, -1, 2, D / 2, 0, 0.0f, 1, 0, NULL);
-        int h = lf_layer_normalization(m, lf_add(m, 2, (int[]){in, a}, NULL), 1e-3f, 1, 1, NULL);
-        int f = lf_dense(m, lf_dense(m, h, FF, LF_ACT_RELU, 1, NULL), D, LF_ACT_LINEAR, 1, NULL);
-        h = lf_layer_normalization(m, lf_add(m, 2, (int[]){h, f}, NULL), 1e-3f, 1, 1, NULL);
-        int o = lf_dense(m, lf_global_average_pooling1d(m, h, NULL), 3, LF_ACT_SOFTMAX, 1, NULL);
-        CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
-              lf_model_error(m));
-        lf_fit_options fo = lf_fit_defaults();
-        fo.epochs = 1, fo.batch_size = 16;
-        const float *xs[1] = {x};
-        CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
-        np = m->n_params;
-        w[t] = malloc(np * sizeof(float));
-        memcpy(w[t], m->params, np * sizeof(float));
-        if (t > 0)
-            CHECK(memcmp(w[0], w[t], np * sizeof(float)) == 0, "encoder: 4 and %d threads differ", threads[t]);
-        lf_model_free(m);
-    }
-    omp_set_num_threads(initial);
-    for (int t = 0; t < 4; t++) free(w[t]);
-    free(x);
+    fits_same_on_threads("attention", build_attention, 16, 32, 32, 41, 2, 8);
+    fits_same_on_threads("encoder", build_encoder, 32, 64, 64, 43, 1, 16);
 #else
     CHECK_SKIP("built without OpenMP: thread-count determinism not tested");
 #endif
@@ -589,7 +573,6 @@ int main(void) {
     test_errors();
     test_round_trip();
     test_threads();
-    test_threads_encoder();
     rmdir(tmpdir);
     return check_report("test_attention");
 }
