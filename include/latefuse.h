@@ -969,9 +969,10 @@ typedef struct lf_ndarray {
  * order, of dtype float32 or float64 (read as FLOAT32; float64 rounded, a
  * finite value beyond the float32 range refused), int32 or int64 (read as
  * INT32; an int64 beyond the int32 range refused) or uint8 (UINT8).
- * Everything is checked before anything is allocated: the header, the
- * dtype, the shape (the element count and bytes must not overflow), and
- * that the data fill the rest of the file exactly; Fortran order (rank 2
+ * The file is read whole into memory, then everything
+ * is checked before the array is allocated: the header, the dtype, the
+ * shape (the element count and bytes must not overflow), and that the
+ * data fill the rest of the file exactly; Fortran order (rank 2
  * and more) and big-endian data are refused with a message saying how to
  * convert them.  On failure *out is zeroed and one sentence naming the
  * file goes to err (errlen bytes; err may be NULL): LF_ERR_FORMAT for the
