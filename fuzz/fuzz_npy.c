@@ -1,5 +1,6 @@
 /*
- * fuzz_npy.c — libFuzzer target for lf_npy_parse (src/io/npy.h): the .npy reader.
+ * fuzz_npy.c — libFuzzer target for lf_npy_parse and lf_npy_parse_nd (src/io/npy.h):
+ * the .npy readers, 2-D float32 and N-dimensional, on the same bytes.
  * The body is fz_run_npy in targets.c, shared with tests/test_corpus.c,
  * which replays fuzz/corpus/npy/ and fuzz/crashes/npy/ in `make test`.
  * Build and run: make fuzz FUZZ_SECONDS=60 (see fuzz/README.md).

@@ -69,6 +69,12 @@ def npy_corpus(d):
     write(d, "bad_header_len_huge_v2.npy", b"\x93NUMPY\x02\x00\xff\xff\xff\xff{'descr'")
     write(d, "bad_int_beyond_2_24.npy", npy_bytes(np.array([1 << 25], dtype=np.int64), (1, 0)))
     write(d, "bad_fortran_not_bool.npy", npy_raw("{'descr': '<f4', 'fortran_order': 0, 'shape': (1,), }", b"\0" * 4))
+    # rank 3 and 4: refused by the 2-D reader (bad_), read by the N-dimensional one (or not)
+    write(d, "bad_nd_u1_images_4d.npy", npy_bytes(np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3)))
+    write(d, "bad_nd_f8_3d_v2.npy", npy_bytes(np.linspace(-1, 1, 24).reshape(2, 3, 4), (2, 0)))
+    write(d, "bad_nd_i8_beyond_int32.npy", npy_bytes(np.array([[[1 << 31]]], dtype=np.int64), (1, 0)))
+    write(d, "bad_nd_5d.npy", npy_bytes(np.zeros((1, 1, 1, 1, 2), dtype=np.float32), (1, 0)))
+    write(d, "bad_nd_fortran_3d.npy", npy_bytes(np.arange(8, dtype=np.int32).reshape(2, 2, 2), (1, 0), True))
 
 
 def npz_bytes(**arrays):

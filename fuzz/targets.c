@@ -68,6 +68,39 @@ static int check_array(const char *t, lf_status st, const lf_array *a, const lf_
     return st;
 }
 
+/* The promises of lf_npy_parse_nd about an lf_ndarray; where the 2-D
+ * reader also read the bytes (a), every element must be the same number
+ * (float32 bit for bit: both round float64 the same way). */
+static int check_ndarray(lf_status st, const lf_ndarray *n, const lf_err *e, lf_status st2, const lf_array *a) {
+    static const lf_ndarray zero;
+    const char *t = "npy (N-dimensional)";
+    if (!status_valid(st)) return broken(t, "invalid lf_status");
+    if (st != LF_OK) {
+        if (memcmp(n, &zero, sizeof zero) != 0) return broken(t, "failure left the array non-zeroed");
+        return msg_ok(e) ? (int)st : broken(t, "failure without a message");
+    }
+    if (!n->data) return broken(t, "data is NULL");
+    if (n->rank < 1 || n->rank > LF_NDARRAY_MAX_RANK) return broken(t, "rank outside 1..4");
+    if (n->dtype != LF_DTYPE_FLOAT32 && n->dtype != LF_DTYPE_INT32 && n->dtype != LF_DTYPE_UINT8)
+        return broken(t, "unknown dtype");
+    size_t count = 1, row = 1;
+    for (size_t d = 0; d < LF_NDARRAY_MAX_RANK; d++) {
+        if (d >= n->rank && n->shape[d] != 1) return broken(t, "shape beyond the rank is not 1");
+        if (!lf_mul_ok(count, n->shape[d], &count)) return broken(t, "the shape's product overflows");
+        if (d > 0 && !lf_mul_ok(row, n->shape[d], &row)) return broken(t, "the row size overflows");
+    }
+    if (count != n->count || row != n->row_size) return broken(t, "count or row_size is not the shape's");
+    int same = st2 == LF_OK && n->rank <= 2 && a->rows * a->cols == count;
+    for (size_t k = 0; k < count; k++) { /* reads every element: ASan checks the size */
+        float v = n->dtype == LF_DTYPE_FLOAT32 ? ((const float *)n->data)[k]
+                  : n->dtype == LF_DTYPE_INT32 ? (float)((const int32_t *)n->data)[k]
+                                               : (float)((const unsigned char *)n->data)[k];
+        if (same && memcmp(&v, &a->data[k], sizeof v) != 0)
+            return broken(t, "an element differs from the 2-D reader's");
+    }
+    return st;
+}
+
 int fz_run_npy(const unsigned char *data, size_t len) {
     lf_array a;
     lf_err e;
@@ -75,6 +108,15 @@ int fz_run_npy(const unsigned char *data, size_t len) {
     e.msg[0] = 0;
     lf_status st = lf_npy_parse(data, len, "fuzz.npy", &a, &e);
     int r = check_array("npy", st, &a, &e);
+    if (r != FZ_BROKEN) { /* the same bytes through the N-dimensional reader */
+        lf_ndarray n;
+        lf_err e2;
+        memset(&n, 0x5a, sizeof n);
+        e2.msg[0] = 0;
+        lf_status st2 = lf_npy_parse_nd(data, len, "fuzz.npy", &n, &e2);
+        if (check_ndarray(st2, &n, &e2, st, &a) == FZ_BROKEN) r = FZ_BROKEN;
+        if (st2 == LF_OK) lf_ndarray_free(&n);
+    }
     if (st == LF_OK) lf_array_free(&a);
     return r;
 }

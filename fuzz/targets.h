@@ -20,7 +20,7 @@
 
 #define FZ_BROKEN (-1)
 
-/* lf_npy_parse of the bytes. */
+/* lf_npy_parse and lf_npy_parse_nd of the bytes. */
 int fz_run_npy(const unsigned char *data, size_t len);
 int fz_run_npz(const unsigned char *data, size_t len);
 /* lf_csv_parse of the bytes. */

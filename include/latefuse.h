@@ -948,6 +948,39 @@ typedef struct lf_matrix {
 lf_status lf_matrix_read(const char *path, lf_matrix *out, char *err, size_t errlen);
 void lf_matrix_free(lf_matrix *m); /* NULL and a zeroed matrix are allowed */
 
+/* An N-dimensional array of a .npy file, with its shape, in an element
+ * type that the lf_model_*_arrays calls take as it is: images
+ * (N, H, W, C) uint8, token ids (N, T) int32, features (N, D) float32.
+ * For model input k, x[k] = (lf_typed_array){a.dtype, a.data} holds
+ * n = a.shape[0] rows of a.count / n values (a.row_size). */
+#define LF_NDARRAY_MAX_RANK 4
+
+typedef struct lf_ndarray {
+    lf_dtype dtype;    /* the type of data: FLOAT32, INT32 or UINT8 */
+    void *data;        /* count elements, C order; owned (lf_ndarray_free);
+                          never NULL after a read, even when count is 0 */
+    size_t rank;       /* 1 .. LF_NDARRAY_MAX_RANK */
+    size_t shape[LF_NDARRAY_MAX_RANK]; /* shape[k] for k < rank; 1 beyond */
+    size_t count;      /* elements: the product of the shape */
+    size_t row_size;   /* elements per index of the first dimension */
+    char source_dtype[8]; /* the file's dtype, e.g. "<f8" */
+} lf_ndarray;
+
+/* Reads a .npy file of rank 1..LF_NDARRAY_MAX_RANK, little-endian, C
+ * order, of dtype float32 or float64 (read as FLOAT32; float64 rounded, a
+ * finite value beyond the float32 range refused), int32 or int64 (read as
+ * INT32; an int64 beyond the int32 range refused) or uint8 (UINT8).
+ * The file is read whole into memory, then everything
+ * is checked before the array is allocated: the header, the dtype, the
+ * shape (the element count and bytes must not overflow), and that the
+ * data fill the rest of the file exactly; Fortran order (rank 2
+ * and more) and big-endian data are refused with a message saying how to
+ * convert them.  On failure *out is zeroed and one sentence naming the
+ * file goes to err (errlen bytes; err may be NULL): LF_ERR_FORMAT for the
+ * content, LF_ERR_IO when the file cannot be read, LF_ERR_NOMEM. */
+lf_status lf_ndarray_read(const char *path, lf_ndarray *out, char *err, size_t errlen);
+void lf_ndarray_free(lf_ndarray *a); /* NULL and a zeroed array are allowed */
+
 /* Model outputs as users save them, brought to N x C probabilities before
  * lf_check_outputs (src/fusion/outputs.c has the rules):
  *   - a one-column matrix (a binary model's positive class) becomes two

@@ -1,5 +1,6 @@
 /*
- * test_npy.c — the .npy reader and writers (src/io/npy_*.c), and the
+ * test_npy.c — the .npy readers (2-D float32 and N-dimensional) and
+ * writers (src/io/npy_*.c), and the
  * bounded whole-file read every reader shares (src/io/file.c).
  *
  * Fixtures are built byte by byte here (magic, version, header length,
@@ -882,6 +883,156 @@ static void test_read_file(void) {
     unlink(tpath("r.bin")), unlink(tpath("empty.bin")), unlink(tpath("zero.npy")), unlink(tpath("f.npy"));
 }
 
+/* ------------------------------------------------- N-dimensional reads */
+
+static lf_status parse_nd(const char *header, const void *data, size_t dlen, lf_ndarray *a, lf_err *e) {
+    size_t n = build(img, 1, 0, header, data, dlen);
+    e->msg[0] = '\0';
+    return lf_npy_parse_nd(img, n, "t.npy", a, e);
+}
+
+/* Expects lf_npy_parse_nd to fail with LF_ERR_FORMAT and exactly `want`,
+ * leaving the output zeroed. */
+static void nd_refused(const char *header, const void *data, size_t dlen, const char *want) {
+    lf_ndarray a;
+    memset(&a, 0x5a, sizeof a);
+    lf_err e;
+    lf_status st = parse_nd(header, data, dlen, &a, &e);
+    CHECK(st == LF_ERR_FORMAT, "%s: status %d", header, (int)st);
+    CHECK(strcmp(e.msg, want) == 0, "message '%s', want '%s'", e.msg, want);
+    CHECK(a.data == NULL && a.rank == 0 && a.count == 0 && a.source_dtype[0] == '\0', "output not cleared");
+}
+
+static void test_nd(void) {
+    lf_ndarray a;
+    lf_err e;
+    /* 4-D uint8 images (2, 2, 3, 2): the bytes as they are */
+    unsigned char px[32];
+    for (size_t k = 0; k < sizeof px; k++) px[k] = (unsigned char)(k * 11 + 3);
+    CHECK(parse_nd(hdr("|u1", "False", "(2, 2, 3, 2)"), px, 24, &a, &e) == LF_OK, "%s", e.msg);
+    CHECK(a.dtype == LF_DTYPE_UINT8 && a.rank == 4 && a.shape[0] == 2 && a.shape[1] == 2 && a.shape[2] == 3 &&
+              a.shape[3] == 2 && a.count == 24 && a.row_size == 12 && strcmp(a.source_dtype, "|u1") == 0,
+          "u1 shape: rank %zu count %zu row %zu %s", a.rank, a.count, a.row_size, a.source_dtype);
+    CHECK(a.data && memcmp(a.data, px, 24) == 0, "u1 values");
+    lf_ndarray_free(&a);
+    CHECK(a.data == NULL && a.rank == 0, "free clears");
+    lf_ndarray_free(NULL);
+
+    /* 3-D float32 (2, 1, 3); the shape beyond the rank is 1 */
+    unsigned char f4[24];
+    for (int k = 0; k < 6; k++) put_le(f4 + 4 * k, fbits(F6[k]), 4);
+    CHECK(parse_nd(hdr("<f4", "False", "(2, 1, 3)"), f4, sizeof f4, &a, &e) == LF_OK, "%s", e.msg);
+    CHECK(a.dtype == LF_DTYPE_FLOAT32 && a.rank == 3 && a.shape[2] == 3 && a.shape[3] == 1 && a.row_size == 3 &&
+              memcmp(a.data, F6, sizeof F6) == 0,
+          "f4 3-D");
+    lf_ndarray_free(&a);
+
+    /* float64 rounded to float32; 1-D in Fortran order is C order */
+    const double D3[3] = {0.1, -1e-30, 3.0e38};
+    unsigned char f8[24];
+    for (int k = 0; k < 3; k++) put_le(f8 + 8 * k, dbits(D3[k]), 8);
+    CHECK(parse_nd(hdr("<f8", "True", "(3,)"), f8, sizeof f8, &a, &e) == LF_OK, "%s", e.msg);
+    const float *fv = a.data;
+    CHECK(a.dtype == LF_DTYPE_FLOAT32 && a.rank == 1 && a.count == 3 && a.row_size == 1 && fv &&
+              fv[0] == (float)D3[0] && fv[1] == (float)D3[1] && fv[2] == (float)D3[2] &&
+              strcmp(a.source_dtype, "<f8") == 0,
+          "f8 rounded");
+    lf_ndarray_free(&a);
+    put_le(f8 + 16, dbits(-1e39), 8);
+    nd_refused(hdr("<f8", "False", "(1, 3, 1)"), f8, sizeof f8, "element [0, 2, 0] of 't.npy' (-1e+39) overflows float32");
+
+    /* int32 as it is, int64 narrowed to int32 within its range */
+    const int64_t I4[4] = {INT32_MIN, -1, 0, INT32_MAX};
+    unsigned char i4[16], i8[32];
+    for (int k = 0; k < 4; k++) put_le(i4 + 4 * k, (uint64_t)I4[k], 4), put_le(i8 + 8 * k, (uint64_t)I4[k], 8);
+    for (int w = 0; w < 2; w++) {
+        CHECK(parse_nd(hdr(w ? "<i8" : "<i4", "False", "(2, 2)"), w ? i8 : i4, w ? 32 : 16, &a, &e) == LF_OK, "%s",
+              e.msg);
+        const int32_t *iv = a.data;
+        CHECK(a.dtype == LF_DTYPE_INT32 && a.count == 4 && a.row_size == 2 && iv && iv[0] == INT32_MIN &&
+                  iv[1] == -1 && iv[2] == 0 && iv[3] == INT32_MAX,
+              "i%d values", w ? 8 : 4);
+        lf_ndarray_free(&a);
+    }
+    put_le(i8 + 16, (uint64_t)INT32_MAX + 1, 8);
+    nd_refused(hdr("<i8", "False", "(2, 1, 2)"), i8, sizeof i8,
+               "element [1, 0, 0] of 't.npy' (2147483648) is outside the int32 range");
+    put_le(i8 + 16, (uint64_t)((int64_t)INT32_MIN - 1), 8);
+    nd_refused(hdr("<i8", "False", "(4,)"), i8, sizeof i8,
+               "element [2] of 't.npy' (-2147483649) is outside the int32 range");
+
+    /* empty arrays: a 0 first dimension keeps the row size */
+    CHECK(parse_nd(hdr("|u1", "False", "(0, 64, 64, 3)"), NULL, 0, &a, &e) == LF_OK, "%s", e.msg);
+    CHECK(a.data && a.count == 0 && a.row_size == 12288 && a.shape[0] == 0 && a.shape[3] == 3, "empty images");
+    lf_ndarray_free(&a);
+    CHECK(parse_nd(hdr("<f4", "False", "(3, 0, 5)"), NULL, 0, &a, &e) == LF_OK && a.count == 0 && a.row_size == 0,
+          "zero inner dimension: %s", e.msg);
+    lf_ndarray_free(&a);
+
+    /* what is refused, with the exact sentence */
+    nd_refused(hdr("<f4", "True", "(2, 3)"), f4, sizeof f4,
+               "'t.npy' is in Fortran order; N-dimensional arrays are read in C order only "
+               "(numpy: np.ascontiguousarray(a))");
+    nd_refused(hdr(">f4", "False", "(6,)"), f4, sizeof f4,
+               "'t.npy' holds big-endian data ('>f4'); N-dimensional arrays are read little-endian only "
+               "(numpy: a.astype(a.dtype.newbyteorder('<')))");
+    static const char *const other[] = {"<f2", "|b1", "|i1", "<i2", "<u2", "<u4", "<u8"};
+    for (size_t k = 0; k < sizeof other / sizeof *other; k++) {
+        char want[200];
+        snprintf(want, sizeof want,
+                 "unsupported dtype '%s' in 't.npy' for an N-dimensional array (float32, float64, int32, int64 "
+                 "or uint8 expected)",
+                 other[k]);
+        size_t size = (size_t)(other[k][2] - '0');
+        nd_refused(hdr(other[k], "False", "(2,)"), i8, 2 * size, want);
+    }
+    nd_refused(hdr("<f4", "False", "()"), f4, 4, "'t.npy' holds a 0-d array (a scalar); 1-D to 4-D expected");
+    nd_refused(hdr("|u1", "False", "(1, 1, 1, 1, 2)"), px, 2, "'t.npy' holds a 5-d array; 1-D to 4-D expected");
+    nd_refused(hdr("|u1", "False", "(2, 2, 3, 2)"), px, 23, "truncated data: expected 24 bytes, found 23 in 't.npy'");
+    nd_refused(hdr("|u1", "False", "(2, 2, 3, 2)"), px, 25, "1 trailing bytes after the data of 't.npy'");
+    nd_refused(hdr("|u1", "False", "(1099511627776, 1099511627776, 1099511627776)"), px, 24,
+               "the shape (1099511627776, 1099511627776, 1099511627776) of 't.npy' is too large");
+    /* a 0 first dimension does not hide a row too large; 2^60 + 1 float64
+     * elements are more than 2^63 bytes */
+    nd_refused(hdr("<f4", "False", "(0, 4611686018427387904, 4)"), NULL, 0,
+               "the shape (0, 4611686018427387904, 4) of 't.npy' is too large");
+    nd_refused(hdr("<f8", "False", "(1152921504606846977,)"), NULL, 0,
+               "the shape (1152921504606846977,) of 't.npy' is too large");
+    nd_refused(hdr("<f8", "False", "(1152921504606846976,)"), NULL, 0,
+               "truncated data: expected 9223372036854775808 bytes, found 0 in 't.npy'");
+}
+
+/* lf_ndarray_read: a file, and the failures of the public call. */
+static void test_nd_file(void) {
+    unsigned char px[24];
+    for (size_t k = 0; k < sizeof px; k++) px[k] = (unsigned char)(255 - k);
+    size_t n = build(img, 2, 0, hdr("|u1", "False", "(2, 2, 3, 2)"), px, sizeof px);
+    write_file(tpath("nd.npy"), img, n);
+    lf_ndarray a;
+    char err[300] = "x";
+    CHECK(lf_ndarray_read(tpath("nd.npy"), &a, err, sizeof err) == LF_OK && a.count == 24 && a.rank == 4 &&
+              memcmp(a.data, px, 24) == 0,
+          "read: %s", err);
+    lf_typed_array x = {a.dtype, a.data}; /* the model calls' input, as it is */
+    CHECK(x.dtype == LF_DTYPE_UINT8 && x.data == a.data && a.shape[0] * a.row_size == a.count, "typed view");
+    lf_ndarray_free(&a);
+    char want[600];
+    snprintf(want, sizeof want, "cannot open '%s': No such file or directory", tpath("none.npy"));
+    memset(&a, 0x5a, sizeof a);
+    CHECK(lf_ndarray_read(tpath("none.npy"), &a, err, sizeof err) == LF_ERR_IO && strcmp(err, want) == 0 &&
+              a.data == NULL && a.count == 0,
+          "missing file: %s", err);
+    CHECK(lf_ndarray_read(tpath("none.npy"), &a, NULL, 0) == LF_ERR_IO, "err may be NULL");
+    CHECK(lf_ndarray_read("", &a, err, sizeof err) == LF_ERR_ARG && strcmp(err, "empty input path") == 0, "%s", err);
+    CHECK(lf_ndarray_read(tpath("nd.npy"), NULL, err, sizeof err) == LF_ERR_ARG &&
+              strcmp(err, "no array to read into") == 0,
+          "%s", err);
+    /* a message longer than err is cut, still terminated */
+    write_file(tpath("nd.npy"), img, n - 1);
+    CHECK(lf_ndarray_read(tpath("nd.npy"), &a, err, 10) == LF_ERR_FORMAT && strlen(err) == 9, "%s", err);
+    unlink(tpath("nd.npy"));
+}
+
 static void cleanup(void) {
     DIR *d = opendir(dir);
     struct dirent *de;
@@ -897,6 +1048,7 @@ int main(void) {
     test_integer_dtypes();
     test_fortran_and_shapes();
     test_rejections();
+    test_nd();
     strcpy(dir, "/tmp/lf_test_npy_XXXXXX");
     if (!mkdtemp(dir)) {
         CHECK(0, "mkdtemp failed");
@@ -907,6 +1059,7 @@ int main(void) {
     test_mapped_reader();
     test_positional();
     test_read_file();
+    test_nd_file();
     cleanup();
     return check_report("test_npy");
 }

@@ -1,6 +1,8 @@
 /*
- * npy.h — numpy's .npy format: read any 1-D or 2-D numeric array, write
- * float32 matrices (whole or streamed row by row) and int64 vectors.
+ * npy.h — numpy's .npy format: read any 1-D or 2-D numeric array as a
+ * float32 matrix, or an array of rank 1..4 as float32, int32 or uint8 (see
+ * lf_ndarray_read), write float32 matrices (whole or streamed row by row)
+ * and int64 vectors.
  *
  * The format is documented at
  * https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html:
@@ -13,6 +15,7 @@
  *
  * One file per job: npy_format.c (header, dtypes, conversion to float32;
  * npy_format.h, shared by the others), npy_read.c (the whole-array reader),
+ * npy_nd.c (the N-dimensional reader),
  * npy_reader.c (the streaming, memory-mapped reader), npy_write.c (the
  * writers, whole and streaming).
  */
@@ -38,6 +41,12 @@ lf_status lf_npy_parse(const unsigned char *buf, size_t len, const char *name_fo
 
 /* Reads and parses a .npy file (LF_ERR_IO if it cannot be read). */
 lf_status lf_npy_read(const char *path, lf_array *out, lf_err *e);
+
+/* Parses a .npy image held in memory into an N-dimensional array as
+ * lf_ndarray_read does (npy_nd.c); `name_for_messages` as for
+ * lf_npy_parse.  On failure *out is zeroed. */
+lf_status lf_npy_parse_nd(const unsigned char *buf, size_t len, const char *name_for_messages,
+                          lf_ndarray *out, lf_err *e);
 
 /* Writes rows x cols float32 as version 1.0, '<f4', C order, shape
  * (rows, cols), with the data starting at a multiple of 64 bytes.  Atomic;

@@ -160,7 +160,7 @@ static lf_status parse_shape(hdr_cur *c, lf_npy_header *h) {
         uint64_t d = 0;
         lf_status st = parse_dim(c, &d);
         if (st != LF_OK) return st;
-        if (h->ndim < 2) h->dims[h->ndim] = d;
+        if (h->ndim < LF_NDARRAY_MAX_RANK) h->dims[h->ndim] = d;
         h->ndim++;
         skip_ws(c);
         if (peek(c) == ',') {
@@ -352,8 +352,9 @@ static lf_status convert(const unsigned char *p, const lf_npy_dtype *dt, float *
 
 /* ------------------------------------------------------------- layout */
 
-lf_status lf_npy_parse_layout(const unsigned char *head, size_t head_len, uint64_t file_len,
-                              const char *name, lf_npy_layout *L, lf_err *e) {
+/* The prefix, the header and the dtype: L->h, L->dt and L->data_off. */
+static lf_status parse_head(const unsigned char *head, size_t head_len, const char *name, lf_npy_layout *L,
+                            lf_err *e) {
     if (head_len < LF_NPY_MAGIC_LEN + 2 || memcmp(head, LF_NPY_MAGIC, LF_NPY_MAGIC_LEN) != 0)
         return lf_fail(e, LF_ERR_FORMAT, "'%s' is not a .npy file (no \\x93NUMPY magic)", name);
     unsigned major = head[6], minor = head[7];
@@ -378,8 +379,28 @@ lf_status lf_npy_parse_layout(const unsigned char *head, size_t head_len, uint64
     lf_status st = parse_header(&cur, h);
     if (st != LF_OK) return st;
     L->dt = (lf_npy_dtype){LF_NPY_FLOAT, 4, 0};
-    st = parse_dtype(h->descr, name, &L->dt, e);
+    L->data_off = prefix + hlen;
+    return parse_dtype(h->descr, name, &L->dt, e);
+}
+
+/* The data (nbytes of them) must fill the rest of the file exactly. */
+static lf_status check_data_size(const lf_npy_layout *L, uint64_t nbytes, uint64_t file_len, const char *name,
+                                 lf_err *e) {
+    uint64_t avail = file_len - L->data_off;
+    if (avail < nbytes)
+        return lf_fail(e, LF_ERR_FORMAT, "truncated data: expected %llu bytes, found %llu in '%s'",
+                       (unsigned long long)nbytes, (unsigned long long)avail, name);
+    if (avail > nbytes)
+        return lf_fail(e, LF_ERR_FORMAT, "%llu trailing bytes after the data of '%s'",
+                       (unsigned long long)(avail - nbytes), name);
+    return LF_OK;
+}
+
+lf_status lf_npy_parse_layout(const unsigned char *head, size_t head_len, uint64_t file_len,
+                              const char *name, lf_npy_layout *L, lf_err *e) {
+    lf_status st = parse_head(head, head_len, name, L, e);
     if (st != LF_OK) return st;
+    const lf_npy_header *h = &L->h;
     if (h->ndim == 0)
         return lf_fail(e, LF_ERR_FORMAT, "'%s' holds a 0-d array (a scalar); 1-D or 2-D expected", name);
     if (h->ndim > 2)
@@ -404,15 +425,57 @@ lf_status lf_npy_parse_layout(const unsigned char *head, size_t head_len, uint64
         return lf_fail(e, LF_ERR_FORMAT, "the shape (%llu, %llu) of '%s' is too large",
                        (unsigned long long)d0, (unsigned long long)d1, name);
     }
-    size_t data_off = prefix + hlen;
-    uint64_t avail = file_len - data_off;
-    if (avail < nbytes)
-        return lf_fail(e, LF_ERR_FORMAT, "truncated data: expected %llu bytes, found %llu in '%s'",
-                       (unsigned long long)nbytes, (unsigned long long)avail, name);
-    if (avail > nbytes)
-        return lf_fail(e, LF_ERR_FORMAT, "%llu trailing bytes after the data of '%s'",
-                       (unsigned long long)(avail - nbytes), name);
-    L->rows = (size_t)d0, L->cols = (size_t)d1, L->count = (size_t)count, L->data_off = data_off;
+    st = check_data_size(L, nbytes, file_len, name, e);
+    if (st != LF_OK) return st;
+    L->rows = (size_t)d0, L->cols = (size_t)d1, L->count = (size_t)count;
+    return LF_OK;
+}
+
+/* "(2, 3, 4)" or "(5,)" into buf, for messages. */
+static void shape_text(const lf_npy_header *h, char *buf, size_t cap) {
+    size_t len = (size_t)snprintf(buf, cap, "(");
+    for (size_t k = 0; k < h->ndim && len < cap; k++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%llu", k ? ", " : "", (unsigned long long)h->dims[k]);
+    if (len < cap) snprintf(buf + len, cap - len, h->ndim == 1 ? ",)" : ")");
+}
+
+lf_status lf_npy_parse_layout_nd(const unsigned char *head, size_t head_len, uint64_t file_len,
+                                 const char *name, lf_npy_layout *L, lf_err *e) {
+    lf_status st = parse_head(head, head_len, name, L, e);
+    if (st != LF_OK) return st;
+    const lf_npy_header *h = &L->h;
+    if (h->ndim == 0)
+        return lf_fail(e, LF_ERR_FORMAT, "'%s' holds a 0-d array (a scalar); 1-D to %d-D expected", name,
+                       LF_NDARRAY_MAX_RANK);
+    if (h->ndim > LF_NDARRAY_MAX_RANK)
+        return lf_fail(e, LF_ERR_FORMAT, "'%s' holds a %zu-d array; 1-D to %d-D expected", name, h->ndim,
+                       LF_NDARRAY_MAX_RANK);
+    /* the element count, the count of one row (dimensions 1.., which a
+     * 0 in the first does not make 0) and their bytes, in the file and as
+     * float32 (the widest element the reader gives), must fit in size_t
+     * and 2^63 */
+    const uint64_t limit = (uint64_t)1 << 63;
+    size_t wide = L->dt.size > sizeof(float) ? L->dt.size : sizeof(float);
+    uint64_t row = 1, count = 0;
+    int fits = 1;
+    for (size_t k = 1; k < h->ndim && fits; k++) {
+        uint64_t d = h->dims[k];
+        fits = d == 0 || row <= limit / wide / d;
+        if (fits) row *= d;
+    }
+    fits = fits && (row == 0 || h->dims[0] <= limit / wide / row);
+    if (fits) {
+        count = h->dims[0] * row;
+        fits = count * wide <= (uint64_t)SIZE_MAX;
+    }
+    if (!fits) {
+        char shape[160];
+        shape_text(h, shape, sizeof shape);
+        return lf_fail(e, LF_ERR_FORMAT, "the shape %s of '%s' is too large", shape, name);
+    }
+    st = check_data_size(L, count * L->dt.size, file_len, name, e);
+    if (st != LF_OK) return st;
+    L->rows = (size_t)h->dims[0], L->cols = (size_t)row, L->count = (size_t)count;
     return LF_OK;
 }
 

@@ -26,7 +26,7 @@ typedef struct lf_npy_header {
     int have_descr, have_fortran, have_shape;
     int fortran;
     size_t ndim;
-    uint64_t dims[2]; /* the first two dimensions */
+    uint64_t dims[LF_NDARRAY_MAX_RANK]; /* the first dimensions (ndim may be larger) */
 } lf_npy_header;
 
 typedef enum { LF_NPY_FLOAT, LF_NPY_INT, LF_NPY_UINT, LF_NPY_BOOL } lf_npy_kind;
@@ -74,6 +74,14 @@ static inline int lf_npy_is_native_f32(const lf_npy_dtype *dt) {
  * message naming `name` on any problem. */
 lf_status lf_npy_parse_layout(const unsigned char *head, size_t head_len, uint64_t file_len,
                               const char *name, lf_npy_layout *L, lf_err *e);
+
+/* The same for an array of rank 1..LF_NDARRAY_MAX_RANK (any dtype the
+ * header parser knows; the N-dimensional reader narrows them): the shape
+ * is L->h.ndim and L->h.dims, the element count L->count; L->rows is
+ * dims[0] and L->cols the count of one row.  The shape's element and byte
+ * counts must fit in size_t (also as float32 and int32 elements). */
+lf_status lf_npy_parse_layout_nd(const unsigned char *head, size_t head_len, uint64_t file_len,
+                                 const char *name, lf_npy_layout *L, lf_err *e);
 
 /* Converts elements k0..k0+n-1 (file order) from src into out; a float32
  * of the host's byte order is copied as it is.  Fails for integers beyond
