@@ -160,38 +160,22 @@ static int split_rows(split *dst, const split *src, const size_t *rows, size_t n
     return 1;
 }
 
-/* A uint8 .npy of shape (n, 64, 64, 3), C order (the library's matrix
- * reader takes 1-D and 2-D arrays only).  NULL with a message on stderr. */
+/* A uint8 .npy of shape (n, 64, 64, 3) (lf_ndarray_read checks the file;
+ * the shape is checked here).  NULL with a message on stderr. */
 static uint8_t *read_images(const char *path, size_t n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "webnews: cannot read '%s': %s\n", path, strerror(errno));
+    lf_ndarray a;
+    char err[512];
+    if (lf_ndarray_read(path, &a, err, sizeof err) != LF_OK) {
+        fprintf(stderr, "webnews: %s\n", err);
         return NULL;
     }
-    unsigned char pre[10];
     uint8_t *img = NULL;
-    char *hdr = NULL;
-    size_t hlen = 0;
-    int ok = fread(pre, 1, 10, f) == 10 && memcmp(pre, "\x93NUMPY", 6) == 0 && pre[6] == 1;
-    if (ok) {
-        hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
-        hdr = calloc(hlen + 1, 1);
-        ok = hdr && fread(hdr, 1, hlen, f) == hlen;
-    }
-    char want[64];
-    snprintf(want, sizeof want, "'shape': (%zu, %d, %d, 3)", n, SIDE, SIDE);
-    ok = ok && strstr(hdr, "'descr': '|u1'") && strstr(hdr, "'fortran_order': False") && strstr(hdr, want);
-    if (ok) {
-        img = malloc(n * PIX);
-        ok = img && fread(img, 1, n * PIX, f) == n * PIX;
-    }
-    fclose(f);
-    free(hdr);
-    if (!ok) {
+    if (a.dtype == LF_DTYPE_UINT8 && a.rank == 4 && a.shape[0] == n && a.shape[1] == SIDE && a.shape[2] == SIDE &&
+        a.shape[3] == 3 && (img = malloc(n * PIX)))
+        memcpy(img, a.data, n * PIX);
+    else
         fprintf(stderr, "webnews: '%s' is not a uint8 .npy of shape (%zu, %d, %d, 3)\n", path, n, SIDE, SIDE);
-        free(img);
-        return NULL;
-    }
+    lf_ndarray_free(&a);
     return img;
 }
 

@@ -228,9 +228,12 @@ def load(data, cfg):
             vec2.adapt(texts[:n])
         views = []
         for v in (vec, vec2):
-            txt = np.asarray(v(texts[:n]), dtype=np.float32)
-            norm = np.linalg.norm(txt, axis=1, keepdims=True)
-            views.append(np.ascontiguousarray(txt / np.where(norm > 0, norm, 1)))
+            # rows scaled to unit L2 norm exactly as examples/webnews.c does:
+            # the squares summed in double in column order (cumsum adds
+            # sequentially), the division in double, then float32
+            txt = np.asarray(v(texts[:n]), dtype=np.float64)
+            norm = np.array([[np.sqrt(np.cumsum(r * r)[-1])] for r in txt])
+            views.append(np.ascontiguousarray((txt / np.where(norm > 0, norm, 1)).astype(np.float32)))
         parts[part] = {"img": np.ascontiguousarray(img[:n]), "txt": views[0], "txt2": views[1], "y": y[:n]}
     return parts["train"], parts["test"]
 
