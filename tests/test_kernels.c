@@ -297,9 +297,9 @@ int main(void) {
                 for (size_t s = 0; s < sizeof order_sizes / sizeof order_sizes[0]; s++) {
                     size_t M = order_sizes[s][0], N = order_sizes[s][1], K = order_sizes[s][2];
                     order_ran += order_one(ta, tb, M, N, K, 1.0f, 0.0f, 0, 0, 0, threads);
-                    order_one(ta, tb, M, N, K, 0.5f, 1.0f, 3, 1, 0, threads);
-                    order_one(ta, tb, M, N, K, -1.5f, 0.25f, 1, 1, 1, threads);
-                    order_one(ta, tb, M, N, K, 1.0f, 0.0f, 0, 0, 1, threads);
+                    order_ran += order_one(ta, tb, M, N, K, 0.5f, 1.0f, 3, 1, 0, threads);
+                    order_ran += order_one(ta, tb, M, N, K, -1.5f, 0.25f, 1, 1, 1, threads);
+                    order_ran += order_one(ta, tb, M, N, K, 1.0f, 0.0f, 0, 0, 1, threads);
                 }
     printf("test_kernels: k-block FMA order checked on %d run(s)%s\n", order_ran,
            order_ran ? "" : " (no FMA micro-kernel on this CPU)");
