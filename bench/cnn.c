@@ -156,6 +156,7 @@ static int bench_b7(const char *dir, size_t runs, size_t rows) {
     printf("RESULT b7.latefuse.max_s %.6g\n", t[runs]);
     printf("RESULT b7.latefuse.cpu_median_s %.6g\n", median(cpu + 1, runs));
     printf("RESULT b7.latefuse.final_loss %.6g\n", loss);
+    printf("RESULT b7.latefuse.final_loss_hex %a\n", loss); /* bits, for same-bits checks */
     rc = 0;
 done:
     free(x);

@@ -322,6 +322,7 @@ static int bench_b8(size_t batches, size_t runs) {
     printf("RESULT b8.latefuse.min_s %.6g\n", t[0]);
     printf("RESULT b8.latefuse.max_s %.6g\n", t[runs - 1]);
     printf("RESULT b8.latefuse.final_loss %.6g\n", loss);
+    printf("RESULT b8.latefuse.final_loss_hex %a\n", loss); /* bits, for same-bits checks */
     rc = 0;
 done:
     lf_model_free(m);

@@ -4,7 +4,9 @@
  * not a multiple of the micro-tile, K across several blocks), alpha/beta,
  * leading dimensions larger than the row length, and beta = 0 ignoring NaN
  * in C; every micro-kernel of the packed path (portable, AVX2, AVX-512)
- * with the fused bias/relu epilogue; softmax rows against hand values.
+ * with the fused bias/relu epilogue; the FMA kernels bit for bit against
+ * the order of additions written out (k-blocks of 256), on 1 and 2 threads;
+ * softmax rows against hand values.
  */
 #include "check.h"
 #include "kernels.h"
@@ -13,6 +15,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static void reference(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A,
                       size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc) {
@@ -91,6 +96,85 @@ static int isa_one(int ta, int tb, size_t M, size_t N, size_t K, float alpha, fl
               "AVX2 and AVX-512 differ: %c%c M=%zu N=%zu K=%zu", ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K);
     for (int isa = 0; isa < 3; isa++) free(Cs[isa]);
     free(A), free(B), free(C0), free(R), free(bias);
+    return ran;
+}
+
+/* The order of additions of the packed path with an FMA kernel (AVX2 or
+ * AVX-512), written out: K cut into blocks of 256; in each block every
+ * element of C is one fused multiply-add chain over k in order, from zero;
+ * then c = (first block and beta == 0 ? 0 : c) + alpha * acc, on the last
+ * block + bias, then relu; beta other than 0 and 1 scales C first.  Any
+ * blocking in M and N, packing and thread split must give these bits. */
+static void fma_order(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A,
+                      size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc,
+                      const float *bias, int relu) {
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) {
+            float c = C[i * ldc + j];
+            if (beta == 0.0f) c = 0.0f;
+            else if (beta != 1.0f) c = c * beta;
+            for (size_t k0 = 0; k0 < K; k0 += 256) {
+                size_t k1 = K - k0 < 256 ? K : k0 + 256;
+                float acc = 0.0f;
+                for (size_t k = k0; k < k1; k++)
+                    acc = fmaf(ta ? A[k * lda + i] : A[i * lda + k], tb ? B[j * ldb + k] : B[k * ldb + j], acc);
+                float v = alpha * acc;
+                if (k0 > 0 || beta != 0.0f) v = c + v;
+                if (bias && k1 == K) v = v + bias[j];
+                if (relu && k1 == K) v = v > 0 ? v : 0.0f;
+                c = v;
+            }
+            C[i * ldc + j] = c;
+        }
+}
+
+/* Both FMA kernels (where the CPU has them) and lf_sgemm itself (when the
+ * CPU has an FMA kernel: these sizes take the packed path) against
+ * fma_order, bit for bit, on `threads` threads; returns the runs compared. */
+static int order_one(int ta, int tb, size_t M, size_t N, size_t K, float alpha, float beta,
+                     size_t pad, int with_bias, int relu, int threads) {
+    size_t ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
+    size_t lda = ac + pad, ldb = bc + pad, ldc = N + pad;
+    float *A = malloc(ar * lda * sizeof *A), *B = malloc(br * ldb * sizeof *B);
+    float *C0 = malloc(M * ldc * sizeof *C0), *R = malloc(M * ldc * sizeof *R);
+    float *C = malloc(M * ldc * sizeof *C), *bias = malloc(N * sizeof *bias);
+    fill_uniform(A, ar * lda, -1, 1, M * 13 + K);
+    fill_uniform(B, br * ldb, -1, 1, N * 17 + K);
+    fill_uniform(C0, M * ldc, -1, 1, 7);
+    fill_uniform(bias, N, -1, 1, 11);
+    if (beta == 0) C0[0] = NAN; /* must be ignored */
+    memcpy(R, C0, M * ldc * sizeof *R);
+    fma_order(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, R, ldc, with_bias ? bias : NULL, relu);
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+#else
+    (void)threads;
+#endif
+    int ran = 0;
+    for (int isa = 1; isa <= 3; isa++) {
+        memcpy(C, C0, M * ldc * sizeof *C);
+        if (isa == 3) { /* lf_sgemm: only when an FMA kernel ran (its kernel) */
+            if (!ran || with_bias || relu) break;
+            lf_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        } else if (!lf__sgemm_isa(isa, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                                  with_bias ? bias : NULL, relu))
+            continue;
+        ran++;
+        size_t bad = 0, first = 0;
+        for (size_t i = 0; i < M; i++)
+            for (size_t j = 0; j < N; j++)
+                if (memcmp(&C[i * ldc + j], &R[i * ldc + j], sizeof *C) != 0 && !bad++) first = i * ldc + j;
+        CHECK(bad == 0,
+              "%s %c%c M=%zu N=%zu K=%zu alpha=%g beta=%g bias=%d relu=%d threads=%d: %zu elements "
+              "differ from the k-block FMA order (first at %zu: %a, want %a)",
+              isa == 1 ? "AVX2" : isa == 2 ? "AVX-512" : "lf_sgemm", ta ? 'T' : 'N', tb ? 'T' : 'N',
+              M, N, K, alpha, beta, with_bias, relu, threads, bad, first, (double)C[first], (double)R[first]);
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#endif
+    free(A), free(B), free(C0), free(R), free(C), free(bias);
     return ran;
 }
 
@@ -199,6 +283,26 @@ int main(void) {
                 isa_one(ta, tb, M, N, K, -1.5f, 0.25f, 0, 0, 1);
             }
     printf("test_kernels: packed sgemm checked on %d micro-kernel(s)\n", ran);
+    /* shapes around MC (96), NC (256), KC (256) and the micro-tiles, and
+     * products of B7/B8's kinds (N > 256 with a row-major A, 128 x 128
+     * weight gradients over many rows), bit for bit */
+    size_t order_sizes[][3] = {{13, 33, 257}, {97, 257, 513}, {96, 256, 256}, {100, 600, 100},
+                               {100, 513, 40}, {7, 1030, 70}, {36, 520, 600},
+                               {190, 40, 255}, {128, 128, 1100}, {260, 512, 128}, {12, 769, 9},
+                               {516, 40, 300}};
+    int order_ran = 0;
+    for (int threads = 1; threads <= 2; threads++)
+        for (int ta = 0; ta <= 1; ta++)
+            for (int tb = 0; tb <= 1; tb++)
+                for (size_t s = 0; s < sizeof order_sizes / sizeof order_sizes[0]; s++) {
+                    size_t M = order_sizes[s][0], N = order_sizes[s][1], K = order_sizes[s][2];
+                    order_ran += order_one(ta, tb, M, N, K, 1.0f, 0.0f, 0, 0, 0, threads);
+                    order_ran += order_one(ta, tb, M, N, K, 0.5f, 1.0f, 3, 1, 0, threads);
+                    order_ran += order_one(ta, tb, M, N, K, -1.5f, 0.25f, 1, 1, 1, threads);
+                    order_ran += order_one(ta, tb, M, N, K, 1.0f, 0.0f, 0, 0, 1, threads);
+                }
+    printf("test_kernels: k-block FMA order checked on %d run(s)%s\n", order_ran,
+           order_ran ? "" : " (no FMA micro-kernel on this CPU)");
     size_t br_sizes[][3] = {{1, 32, 100}, {3, 10, 7}, {32, 32, 100}, {256, 512, 300}, {37, 45, 600}};
     for (size_t s = 0; s < sizeof br_sizes / sizeof br_sizes[0]; s++)
         bias_relu_same_bits(br_sizes[s][0], br_sizes[s][1], br_sizes[s][2]);
