@@ -150,6 +150,7 @@ static void node_ctx(lf_layer_ctx *c, const lf_model *m, lf_ws *ws, size_t id, s
     /* a frozen BatchNormalization runs in inference mode (Keras) */
     c->training = ws->training && !(nd->frozen && c->t->frozen_infers);
     c->draws = NULL;
+    c->draw_id = 0;
     c->reduce = ws->reduce;
 }
 
@@ -163,13 +164,16 @@ void lf_graph_forward_drawn(const lf_model *m, lf_ws *ws, const float *const *x,
                             int training, const lf_draws *draws) {
     for (size_t i = 0; i < m->n_inputs; i++) ws->out[m->inputs[i]] = (float *)x[i];
     ws->training = training;
+    uint64_t drawing = 0; /* the kinds that draw, counted in node order */
     for (size_t id = 0; id < m->n_nodes; id++) {
         const lf_node *nd = &m->nodes[id];
         const lf_layer_type *t = lf_type_of(nd);
+        uint64_t draw_id = t->draws ? drawing++ : 0;
         if (!nd->needed || !t->forward) continue;
         lf_layer_ctx c;
         node_ctx(&c, m, ws, id, B, 0, 0);
         c.draws = draws;
+        c.draw_id = draw_id;
         t->forward(&c);
     }
 }

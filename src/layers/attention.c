@@ -419,7 +419,7 @@ static void mha_forward(const lf_layer_ctx *c) {
          * (lf_draws; none drawn: all kept) */
         size_t n = g.H * g.T * g.S;
         float keep = 1.0f / (1.0f - nd->rate);
-        uint64_t node = (uint64_t)(nd - c->m->nodes);
+        uint64_t node = c->draw_id;
         for (size_t b = 0; b < B; b++) {
             float *db = a.drop + b * n;
             uint64_t s = c->draws ? lf_draw_stream(c->draws->key, node, c->draws->row0 + b) : 0;
@@ -520,6 +520,7 @@ const lf_layer_type lf_type_mha = {
     .keys = mha_keys,
     .l2 = 1,
     .masking = LF_MASKING_FIRST, /* the query's mask */
+    .draws = 1, /* its attention dropout */
     .infer = mha_infer,
     .weights = mha_weights,
     .init = mha_init,

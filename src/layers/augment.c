@@ -142,7 +142,7 @@ static void aug_forward(const lf_layer_ctx *c) {
         float *d = c->aux + 2 * r;
         d[0] = d[1] = 0.0f;
         if (c->training && c->draws) {
-            uint64_t s = lf_draw_stream(c->draws->key, (uint64_t)(nd - c->m->nodes), c->draws->row0 + r);
+            uint64_t s = lf_draw_stream(c->draws->key, c->draw_id, c->draws->row0 + r);
             if (op == AUG_FLIP) {
                 if (nd->mode & LF_FLIP_VERTICAL) d[0] = lf_draw_uniform(s, 0) < 0.5f;
                 if (nd->mode & LF_FLIP_HORIZONTAL) d[1] = lf_draw_uniform(s, 1) < 0.5f;
@@ -237,6 +237,7 @@ const lf_layer_type lf_type_random_flip = {
     .prefix = "random_flip",
     .keys = flip_keys,
     .op = AUG_FLIP,
+    .draws = 1,
     .infer = aug_infer,
     .forward = aug_forward,
     .backward = aug_backward,
@@ -249,6 +250,7 @@ const lf_layer_type lf_type_random_translation = {
     .prefix = "random_translation",
     .keys = translate_keys,
     .op = AUG_TRANSLATE,
+    .draws = 1,
     .infer = aug_infer,
     .forward = aug_forward,
     .backward = aug_backward,

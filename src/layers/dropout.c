@@ -44,7 +44,7 @@ static void dropout_forward(const lf_layer_ctx *c) {
     size_t n = c->B * c->nd->dim;
     if (c->training && c->draws && c->nd->rate > 0.0f) {
         lf_dropout_forward(c->y, c->aux, c->xs[0], c->B, c->nd->dim, c->nd->rate, c->draws,
-                           (uint64_t)(c->nd - c->m->nodes));
+                           c->draw_id);
         return;
     }
     memcpy(c->y, c->xs[0], n * sizeof *c->y);
@@ -81,6 +81,7 @@ const lf_layer_type lf_type_dropout = {
     .prefix = "dropout",
     .keys = dropout_keys,
     .masking = LF_MASKING_KEEP,
+    .draws = 1,
     .infer = dropout_infer,
     .forward = dropout_forward,
     .backward = dropout_backward,

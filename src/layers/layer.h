@@ -93,6 +93,11 @@ typedef struct lf_layer_ctx {
     int logits_only;           /* forward: the output's softmax may be left undone */
     int fused;                 /* backward: dy is d loss / d logits of the output */
     int training;              /* a training pass (the forward one drew dropout masks) */
+    uint64_t draw_id;          /* a kind that draws: the node's place among the
+                                  model's such nodes (0, 1, ... in node order),
+                                  which names its streams: the same in any
+                                  build of the same layers (ids would differ
+                                  where a builder adds other nodes) */
     const lf_draws *draws;     /* a training pass's random draws (dropout,
                                   augmentation), or NULL: none are drawn */
     const lf_reduce *reduce;   /* a data-parallel fit over P > 1 ranks: sums
@@ -119,6 +124,7 @@ struct lf_layer_type {
     int frozen_infers;         /* trainable = False runs it in inference mode
                                   (BatchNormalization, as Keras) */
     int masking;               /* LF_MASKING_*: what the output's padding mask is */
+    int draws;                 /* draws random numbers in training (lf_layer_ctx.draw_id) */
 
     /* Shape inference and validation: checks the inputs `in` (ids, not yet
      * checked to be nodes unless the kind does it) and the settings the
