@@ -9,7 +9,6 @@
 #include "testing.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -33,10 +32,9 @@
  * Threads (OpenMP, above a work threshold) split C into column (or, for
  * narrow C, row) ranges aligned to the micro-tile: every element of C is
  * computed by one thread, in the same way whatever the split, so results
- * never depend on the number of threads.  Pack buffers live on the stack,
- * except that a C wider than one column block (NC) packs op(A) once into
- * an allocated buffer that every column block reads (repacking it per
- * column block when the allocation fails or op(A) is over 16 MiB).
+ * never depend on the number of threads.  Pack buffers live on the stack:
+ * nothing is allocated (a C wider than one column block, NC, packs its
+ * op(A) blocks again for each column block).
  *
  * Products too small to repay packing take direct loops (gemm_small), with
  * SIMD dot products when both operands are contiguous in k (x w^T, the
@@ -49,7 +47,6 @@
 #define NR_MAX 32
 #define PARALLEL_FLOPS (1 << 22) /* below this, one thread */
 #define DIRECT_LD_MAX 512 /* operands read in place only below this leading dimension */
-#define APACK_ALL_MAX ((size_t)1 << 22) /* floats of op(A) packed once per call (16 MiB) */
 
 typedef struct epilogue {
     const float *bias; /* per column, NULL if none */
@@ -452,13 +449,6 @@ static void gemm_block(const gemm_kernel *kn, int trans_a, int trans_b, size_t i
      * gradients of a Dense(512) ran slower in place) */
     int a_direct = kn->direct && trans_a && (i1 - i0) % 4 == 0 && lda < DIRECT_LD_MAX;
     int b_direct = kn->direct && !trans_b && ldb < DIRECT_LD_MAX;
-    /* more than one column block: op(A) packed once, on the first, into
-     * apack_all (block (pc, ic) at pc * mp + (ic - i0) * kc) and read from
-     * there by the others; without the memory, packed again per block */
-    size_t mp = (i1 - i0 + mr - 1) / mr * mr;
-    float *apack_all = NULL;
-    if (!a_direct && j1 - j0 > NC && mp * K <= APACK_ALL_MAX)
-        apack_all = malloc(mp * K * sizeof *apack_all);
     for (size_t jc = j0; jc < j1; jc += NC) {
         size_t nc = j1 - jc < NC ? j1 - jc : NC;
         for (size_t pc = 0; pc < K; pc += KC) {
@@ -474,11 +464,7 @@ static void gemm_block(const gemm_kernel *kn, int trans_a, int trans_b, size_t i
                 const float *ap = apack;
                 size_t as = mr, ai = kc;
                 if (a_direct) ap = A + pc * lda + ic, as = lda, ai = 1;
-                else if (apack_all) {
-                    ap = apack_all + pc * mp + (ic - i0) * kc;
-                    if (jc == j0) pack(apack_all + pc * mp + (ic - i0) * kc, mr, trans_a, A, lda, ic, mc, pc, kc);
-                } else
-                    pack(apack, mr, trans_a, A, lda, ic, mc, pc, kc);
+                else pack(apack, mr, trans_a, A, lda, ic, mc, pc, kc);
                 for (size_t jr = 0; jr < nc; jr += nr) {
                     size_t nrr = nc - jr < nr ? nc - jr : nr;
                     const float *bias = last && ep->bias ? ep->bias + jc + jr : NULL;
@@ -492,7 +478,6 @@ static void gemm_block(const gemm_kernel *kn, int trans_a, int trans_b, size_t i
             }
         }
     }
-    free(apack_all);
 }
 
 /* small products: direct loops, each in the order that reads memory
