@@ -880,29 +880,3 @@ void lf_act_backward(lf_activation a, float *restrict dz, const float *restrict 
                      const float *restrict z, const float *restrict y, size_t B, size_t D) {
     act_backward(a, dz, dy, z, y, B, D);
 }
-
-/* lf_first_sum_below: eight sums at a time where the CPU has AVX2 (the
- * same additions, compared in order within the first group with one below) */
-#ifdef HAVE_X86_KERNELS
-__attribute__((target("avx2"))) static size_t first_sum_below_avx2(const float *a, const float *b, size_t j,
-                                                                   size_t n, float t) {
-    __m256 vt = _mm256_set1_ps(t);
-    for (; j + 8 <= n; j += 8) {
-        __m256 v = _mm256_add_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j));
-        int m = _mm256_movemask_ps(_mm256_cmp_ps(v, vt, _CMP_LT_OQ));
-        if (m) return j + (size_t)__builtin_ctz((unsigned)m);
-    }
-    for (; j < n; j++)
-        if (a[j] + b[j] < t) return j;
-    return n;
-}
-#endif
-
-size_t lf_first_sum_below(const float *a, const float *b, size_t j0, size_t n, float t) {
-#ifdef HAVE_X86_KERNELS
-    if (__builtin_cpu_supports("avx2")) return first_sum_below_avx2(a, b, j0, n, t);
-#endif
-    for (size_t j = j0; j < n; j++)
-        if (a[j] + b[j] < t) return j;
-    return n;
-}

@@ -54,8 +54,5 @@ size_t lf_argmax_f(const float *v, size_t n);
 /* In-place softmax of each of B rows of D values (max-subtracted). */
 void lf_softmax_rows(float *x, size_t B, size_t D);
 
-/* The first j in [j0, n) with a[j] + b[j] < t (each sum one float
- * addition; NaN is never below), or n if none. */
-size_t lf_first_sum_below(const float *a, const float *b, size_t j0, size_t n, float t);
 
 #endif

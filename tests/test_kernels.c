@@ -231,36 +231,6 @@ static void dots_same_bits(size_t M, size_t N, size_t K) {
     free(A), free(W), free(C);
 }
 
-/* lf_first_sum_below against the order written out: every start and
- * length up to 40 (the 8-wide groups and their tails), sums exactly at
- * the threshold (not below), NaN (never below), an infinite threshold */
-static void first_sum_below_cases(void) {
-    float a[40], b[40];
-    for (int i = 0; i < 40; i++) a[i] = (float)(i % 7) * 0.25f, b[i] = (float)(i % 5) * 0.5f;
-    a[13] = (float)NAN, a[21] = -3.0f, b[30] = -4.0f; /* 21: -3 + 0.5, 30: 0.5 - 4 */
-    size_t bad = 0;
-    float ts[4] = {-2.5f, -1.0f, 0.25f, INFINITY};
-    for (int ti = 0; ti < 4; ti++)
-        for (size_t j0 = 0; j0 <= 40; j0++)
-            for (size_t n = j0; n <= 40; n++) {
-                size_t want = n;
-                for (size_t j = j0; j < n; j++)
-                    if (a[j] + b[j] < ts[ti]) {
-                        want = j;
-                        break;
-                    }
-                bad += lf_first_sum_below(a, b, j0, n, ts[ti]) != want;
-            }
-    CHECK(bad == 0, "first_sum_below: %zu of the cases differ from the loop", bad);
-    CHECK(lf_first_sum_below(a, b, 0, 40, -2.5f) == 30 && lf_first_sum_below(a, b, 0, 40, -2.0f) == 21 &&
-              lf_first_sum_below(a, b, 22, 40, -2.0f) == 30 && lf_first_sum_below(a, b, 0, 40, 0.0f) == 21 &&
-              lf_first_sum_below(a, b, 0, 40, 0.25f) == 0 && lf_first_sum_below(a, b, 1, 40, 0.25f) == 21 &&
-              lf_first_sum_below(a, b, 0, 21, -2.0f) == 21,
-          "first_sum_below: 30 21 30 21 0 21 21 (-2.5 is not below -2.5; NaN at 13 never below; none: n)");
-    CHECK(lf_first_sum_below(a, b, 12, 15, INFINITY) == 12 && lf_first_sum_below(a, b, 13, 14, INFINITY) == 14,
-          "first_sum_below: any finite sum is below infinity, NaN is not");
-}
-
 int main(void) {
     size_t isa_sizes[][3] = {{1, 1, 1},    {12, 32, 256}, {13, 33, 257}, {11, 31, 5},
                              {25, 70, 300}, {96, 256, 512}, {97, 257, 513}, {7, 600, 40},
@@ -325,6 +295,5 @@ int main(void) {
     double e = exp(1.0), s = 1 + e + e * e;
     float want[6] = {(float)(1 / s), (float)(e / s), (float)(e * e / s), 1.0f / 3, 1.0f / 3, 1.0f / 3};
     CHECK_CLOSE("softmax rows", x, want, 6, 1e-7, 1e-6);
-    first_sum_below_cases();
     return check_report("test_kernels");
 }
