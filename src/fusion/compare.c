@@ -102,6 +102,7 @@ static lf_status unit_method(lf_err *e, cv_ctx *c, lf_fusion *fs, const cv_item 
         for (size_t m = 0; m < c->M; m++) c->pdrop[m] = (long)m == drop ? NULL : c->p[m];
         lf_probs pr;
         st = lf_probs_prepare(e, c->pdrop, c->M, c->C, c->o->logits, fs->temps, c->test, nte, &pr);
+        if (st == LF_OK) st = lf_probs_features(e, &pr, fs, c->o->features, c->o->n_features, c->test, nte);
         if (st == LF_OK) st = lf_fusion_predict_core(fs, &pr, c->prob);
         lf_probs_free(&pr);
         if (st != LF_OK)
@@ -182,10 +183,13 @@ static lf_status unit_des(lf_err *e, cv_ctx *c, const cv_item *items, size_t n_i
         lf_probs pr;
         size_t bad = 0;
         st = lf_probs_prepare(e, c->pdrop, M, c->C, c->o->logits, fs[0].temps, c->test, nte, &pr);
+        if (st == LF_OK) st = lf_probs_features(e, &pr, &fs[0], c->o->features, c->o->n_features, c->test, nte);
         if (st == LF_OK && !lf_des_predict_shared(fp, n, &pr, outs, &st)) /* one by one */
             for (size_t i = 0; st == LF_OK && i < n; i++) {
                 lf_probs_free(&pr);
                 st = lf_probs_prepare(e, c->pdrop, M, c->C, c->o->logits, fs[i].temps, c->test, nte, &pr);
+                if (st == LF_OK)
+                    st = lf_probs_features(e, &pr, &fs[i], c->o->features, c->o->n_features, c->test, nte);
                 if (st == LF_OK) st = lf_fusion_predict_core(&fs[i], &pr, outs[i]);
                 bad = i;
             }
@@ -492,6 +496,7 @@ lf_status lf_cv_outputs(lf_err *e, const float *const *p, const char *const *nam
             }
             lf_probs pr;
             st = lf_probs_prepare(e, p, M, C, o->logits, fs.temps, c.test, nte, &pr);
+            if (st == LF_OK) st = lf_probs_features(e, &pr, &fs, o->features, o->n_features, c.test, nte);
             if (st == LF_OK) st = lf_fusion_predict_core(&fs, &pr, c.prob);
             lf_probs_free(&pr);
         }
@@ -653,7 +658,7 @@ lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *
         if (st != LF_OK) return st;
     }
     st = lf_fusion_fit_rows(f, p, names, M, C, y, NULL, N, &o, method, calibrate);
-    if (st == LF_OK && o.importance) st = lf_fusion_measure_importance(f, p, N, y);
+    if (st == LF_OK && o.importance) st = lf_fusion_measure_importance(f, p, N, y, o.features);
     if (st != LF_OK) lf_fusion_clear(f);
     if (st == LF_OK && table) {
         f->auto_table = table;
