@@ -395,7 +395,7 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
         if (!lf_method_def_of(methods[i]))
             return lf_fail(&f->err, LF_ERR_ARG, "compare: method %d is not a fusion method", (int)methods[i]);
     if (!methods) n_methods = lf_method_count();
-    o.method = LF_FUSE_MEAN; /* the methods are given apart */
+    o.method = LF_FUSE_AUTO; /* the methods are given apart (features go to those that take them) */
     lf_status st = lf_fusion_check(&f->err, p, names, M, N, C, y, &o);
     if (st != LF_OK) return st;
     o.progress = NULL; /* the folds' fits stay quiet; compare reports its own progress */
