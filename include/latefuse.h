@@ -1092,6 +1092,12 @@ typedef struct lf_predict_files_options {
                                  must be files (not "-" or a FIFO); temp
                                  is told on rank 0 only.  A build without
                                  MPI returns LF_ERR_ARG. */
+    const float *features;    /* NULL; or, for a fusion fitted with features
+                                 (lf_fusion_predict_features), feature_rows
+                                 x n_features values held in memory, the
+                                 files' rows in order (feature_rows must be
+                                 their row count) */
+    size_t n_features, feature_rows;
 } lf_predict_files_options;
 
 typedef struct lf_predict_files_result {

@@ -318,18 +318,22 @@ lf_status lf_fusion_predict_features(const lf_fusion *f, const float *const *p, 
     if (err && errlen) err[0] = '\0';
     if (!f || !p || !out) st = lf_fail(&e, LF_ERR_ARG, "no fusion model, inputs or output given");
     else if (!f->fitted) st = lf_fail(&e, LF_ERR_STATE, "the fusion model is not fitted");
-    else if (!f->n_features && (features || n_features))
-        st = lf_fail(&e, LF_ERR_ARG, "the fusion (%s) was fitted without features: give none", f->def->name);
-    else if (f->n_features && !features)
-        st = lf_fail(&e, LF_ERR_ARG, "the fusion (%s) was fitted with %zu features a row: give them", f->def->name,
-                     f->n_features);
-    else if (f->n_features && n_features != f->n_features)
-        st = lf_fail(&e, LF_ERR_ARG, "the features have %zu values a row, the fusion (%s) was fitted with %zu",
-                     n_features, f->def->name, f->n_features);
-    else if (N && features) st = check_features(&e, features, n_features, N);
+    else st = lf_fusion_features_check(f, features, n_features, N, &e);
     if (st == LF_OK && N) st = predict_rows(f, p, N, features, out, &e);
     if (st != LF_OK && err && errlen) snprintf(err, errlen, "%s", e.msg);
     return st;
+}
+
+lf_status lf_fusion_features_check(const lf_fusion *f, const float *features, size_t F, size_t N, lf_err *e) {
+    if (!f->n_features && (features || F))
+        return lf_fail(e, LF_ERR_ARG, "the fusion (%s) was fitted without features: give none", f->def->name);
+    if (f->n_features && !features)
+        return lf_fail(e, LF_ERR_ARG, "the fusion (%s) was fitted with %zu features a row: give them", f->def->name,
+                       f->n_features);
+    if (f->n_features && F != f->n_features)
+        return lf_fail(e, LF_ERR_ARG, "the features have %zu values a row, the fusion (%s) was fitted with %zu", F,
+                       f->def->name, f->n_features);
+    return N && features ? check_features(e, features, F, N) : LF_OK;
 }
 
 size_t lf_fusion_n_features(const lf_fusion *f) { return f && f->fitted ? f->n_features : 0; }

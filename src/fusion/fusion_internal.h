@@ -96,6 +96,10 @@ lf_status lf_fusion_check(lf_err *e, const float *const *p, const char *const *n
 lf_status lf_probs_prepare(lf_err *e, const float *const *p, size_t M, size_t C, int logits,
                            const float *temps, const size_t *idx, size_t n, lf_probs *out);
 
+/* The checks of lf_fusion_predict_features on features for N rows of a
+ * fitted f: given exactly when f was fitted with them, its width, finite. */
+lf_status lf_fusion_features_check(const lf_fusion *f, const float *features, size_t F, size_t N, lf_err *e);
+
 /* Gives prepared probabilities the rows idx[0..n) (NULL: 0..n-1, read in
  * place) of features (rows of F values) when the fusion f uses features
  * (f->n_features, or its method takes them while f is being fitted); else
