@@ -6,7 +6,9 @@
  * implementation of the documented rules (distances in double, a full
  * sort) on random data with missing rows, predictions and weights; the
  * file round trip, bit for bit; files with a bad value or shape rejected
- * with their message; k out of range.
+ * with their message; k out of range; the feature space (features instead
+ * of the outputs: a hand case whose neighbours and outputs change, the
+ * file bit for bit, every refusal's message, compare with features).
  */
 #include "check.h"
 #include "io/safetensors.h"

@@ -10,7 +10,8 @@
  * duplicated rows; exact ties between different rows; rows closer together
  * than the 8-bit copy can tell apart (the exact key decides); values
  * outside [0, 1] (clamped by the filter, still exact); rows wider than the
- * filter takes.
+ * filter takes; standardised features with the filter over their range
+ * (lf_knn_build_range), queries outside it, a range too narrow, width 0.
  */
 #include "check.h"
 #include "fusion/knn.h"
