@@ -133,10 +133,14 @@ static lf_status derive(des_state *s, size_t M, size_t C, lf_err *e) {
     s->labels = lf_alloc_array(s->n, sizeof *s->labels);
     s->pred = lf_alloc_array(s->n, M * sizeof *s->pred);
     lf_status st = LF_ERR_NOMEM;
-    if (s->labels && s->pred && !s->F) st = lf_knn_build(&s->knn, s->rows, s->n, s->D, s->D);
-    if (s->labels && s->pred && s->F) {
+    if (s->labels && s->pred && !s->F) {
+        st = lf_knn_build(&s->knn, s->rows, s->n, s->D, s->D);
+    } else if (s->labels && s->pred) { /* the filter spans the standardised features' range */
         float lo = s->feat[0], hi = s->feat[0];
-        for (size_t i = 1; i < s->n * s->F; i++) lo = s->feat[i] < lo ? s->feat[i] : lo, hi = s->feat[i] > hi ? s->feat[i] : hi;
+        for (size_t i = 1; i < s->n * s->F; i++) {
+            if (s->feat[i] < lo) lo = s->feat[i];
+            if (s->feat[i] > hi) hi = s->feat[i];
+        }
         st = lf_knn_build_range(&s->knn, s->feat, s->n, s->F, s->F, (double)lo, (double)hi);
     }
     if (st != LF_OK) return lf_fail(e, LF_ERR_NOMEM, "out of memory for %zu fitting rows", s->n);
@@ -328,10 +332,9 @@ static lf_status measure_weights(des_state *s, des_kind kind, size_t M, lf_err *
                 failed = 1;
                 continue;
             }
-            size_t e0 = (size_t)b * QB, nq = n_eval - e0 < QB ? n_eval - e0 : QB;
+            size_t e0 = (size_t)b * QB, nq = n_eval - e0 < QB ? n_eval - e0 : QB, W = search_width(s);
             for (size_t q = 0; q < nq; q++) {
                 idx[q] = (size_t)(((unsigned long long)(e0 + q) * s->n) / n_eval);
-                size_t W = search_width(s);
                 memcpy(sc.x + q * W, search_rows(s) + idx[q] * W, W * sizeof(float));
                 memcpy(sc.qp + q * M, s->pred + idx[q] * M, M * sizeof(int));
             }
