@@ -695,7 +695,8 @@ expect_error 2 "'qx1.csv' (--features) holds 1 rows, the model outputs 2" eval k
 expect_error 2 "mean does not use features: only knora-e, knora-u, ola and lca search a feature space" fit $FM -y fy.csv --method mean --features fx.csv -o x.lf
 expect_error 2 "'qx.csv' (--features) holds 2 rows, the model outputs 6" fit $FM -y fy.csv --method knora-e --features qx.csv -o x.lf
 expect_error 2 "-o 'fx.csv' is the same file as the features 'fx.csv'; nothing was read or written" predict kf.lf -m A=qa.csv -m B=qb.csv --features fx.csv -o fx.csv
-if [ ! -e x.npy ] && [ ! -e x.lf ]; then ok; else bad "a refused run left an output"; fi
+expect_error 2 "report: the fusion model's prediction failed (the fusion (knora-u) was fitted with 2 features a row: give them)" report $FM -y fy.csv -f kf.lf -o x.html --folds 2
+if [ ! -e x.npy ] && [ ! -e x.lf ] && [ ! -e x.html ]; then ok; else bad "a refused run left an output"; fi
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

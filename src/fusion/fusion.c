@@ -320,7 +320,7 @@ lf_status lf_fusion_predict_features(const lf_fusion *f, const float *const *p, 
     else if (!f->fitted) st = lf_fail(&e, LF_ERR_STATE, "the fusion model is not fitted");
     else st = lf_fusion_features_check(f, features, n_features, N, &e);
     if (st == LF_OK && N) st = predict_rows(f, p, N, features, out, &e);
-    if (st != LF_OK && err && errlen) snprintf(err, errlen, "%s", e.msg);
+    if (st != LF_OK && err && errlen) snprintf(err, errlen, "%s", e.msg[0] ? e.msg : lf_status_string(st));
     return st;
 }
 
