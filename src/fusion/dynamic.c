@@ -332,10 +332,10 @@ static lf_status measure_weights(des_state *s, des_kind kind, size_t M, lf_err *
                 failed = 1;
                 continue;
             }
-            size_t e0 = (size_t)b * QB, nq = n_eval - e0 < QB ? n_eval - e0 : QB, W = search_width(s);
+            size_t e0 = (size_t)b * QB, nq = n_eval - e0 < QB ? n_eval - e0 : QB, width = search_width(s);
             for (size_t q = 0; q < nq; q++) {
                 idx[q] = (size_t)(((unsigned long long)(e0 + q) * s->n) / n_eval);
-                memcpy(sc.x + q * W, search_rows(s) + idx[q] * W, W * sizeof(float));
+                memcpy(sc.x + q * width, search_rows(s) + idx[q] * width, width * sizeof(float));
                 memcpy(sc.qp + q * M, s->pred + idx[q] * M, M * sizeof(int));
             }
             block_weights(s, kind, M, nq, idx, &sc);
