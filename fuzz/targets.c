@@ -588,12 +588,14 @@ int fz_run_fusion(const unsigned char *data, size_t len) {
             /* row 0 uniform everywhere, row 1 every model missing */
             float *in = lf_alloc_array(2 * MC, sizeof *in), *out = lf_alloc_array(2 * C, sizeof *out);
             const float **p = lf_alloc_array(M, sizeof *p);
-            if (!in || !out || !p) r = LF_ERR_NOMEM;
+            size_t F = lf_fusion_n_features(f); /* dynamic selection in a feature space: rows of zeros */
+            float *feat = F ? LF_CALLOC(2 * F, sizeof *feat) : NULL;
+            if (!in || !out || !p || (F && !feat)) r = LF_ERR_NOMEM;
             for (size_t k = 0; r == LF_OK && k < M; k++) {
                 for (size_t c = 0; c < C; c++) in[k * 2 * C + c] = 1.0f / (float)C, in[k * 2 * C + C + c] = NAN;
                 p[k] = in + k * 2 * C;
             }
-            if (r == LF_OK && (st = lf_fusion_predict(f, p, 2, out)) != LF_OK) {
+            if (r == LF_OK && (st = lf_fusion_predict_features(f, p, 2, feat, F, out, NULL, 0)) != LF_OK) {
                 if (st != LF_ERR_NOMEM) r = broken("fusion", "a loaded model does not predict");
             } else if (r == LF_OK) {
                 for (size_t i = 0; i < 2 && r == LF_OK; i++) {
@@ -606,7 +608,7 @@ int fz_run_fusion(const unsigned char *data, size_t len) {
                     if (r == LF_OK && !(fabs(s - 1) < 1e-3)) r = broken("fusion", "a fused row that does not sum to 1");
                 }
             }
-            LF_FREE(in), LF_FREE(out), LF_FREE(p);
+            LF_FREE(in), LF_FREE(out), LF_FREE(p), LF_FREE(feat);
         }
     }
     lf_fusion_free(f);

@@ -836,6 +836,15 @@ typedef struct lf_fusion_options {
                              the same inputs and gets the same table, the
                              same bits as one process).  A build without MPI
                              returns LF_ERR_ARG. */
+    const float *features; /* NULL (default): knora-e, knora-u, ola and lca
+                              search the space of the models' outputs; else
+                              N x n_features finite values, row-major, one
+                              row per sample (the rows of p): they search
+                              these features instead, standardised by the
+                              fitting rows' mean and std (stored).  Other
+                              methods refuse them; compare and auto give
+                              them to those four only. */
+    size_t n_features;    /* values per row of features (1..65536) */
 } lf_fusion_options;
 
 lf_fusion_options lf_fusion_defaults(void);
@@ -860,6 +869,17 @@ lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *
  * uniform distribution.  Thread-safe on one fitted model; on failure
  * lf_status_string describes the status. */
 lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N, float *out);
+
+/* lf_fusion_predict for a fusion fitted with features (lf_fusion_options):
+ * features holds N x n_features finite values, the rows of p in the same
+ * order; n_features must be the fitted width.  Features given to a fusion
+ * fitted without them (or none to one fitted with them) are refused with
+ * LF_ERR_ARG; lf_fusion_predict is this call with NULL, 0.  On failure the
+ * message is in *err when err is not NULL (errlen bytes). */
+lf_status lf_fusion_predict_features(const lf_fusion *f, const float *const *p, size_t N, const float *features,
+                                     size_t n_features, float *out, char *err, size_t errlen);
+/* The feature width a fusion was fitted with (0: none, the outputs' space). */
+size_t lf_fusion_n_features(const lf_fusion *f);
 
 /* ------------------------------------------------------- input checks
  *
@@ -1106,6 +1126,12 @@ typedef struct lf_predict_files_options {
                                  must be files (not "-" or a FIFO); temp
                                  is told on rank 0 only.  A build without
                                  MPI returns LF_ERR_ARG. */
+    const float *features;    /* NULL; or, for a fusion fitted with features
+                                 (lf_fusion_predict_features), feature_rows
+                                 x n_features values held in memory, the
+                                 files' rows in order (feature_rows must be
+                                 their row count) */
+    size_t n_features, feature_rows;
 } lf_predict_files_options;
 
 typedef struct lf_predict_files_result {

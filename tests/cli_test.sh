@@ -652,5 +652,51 @@ for k in macro_f1_std log_loss_std brier_std ece_std '"accuracy_without": {"A": 
     contains out "$k" "compare --json carries $k"
 done
 
+# dynamic selection in a feature space (--features): test_dynamic's hand
+# case (A, B, labels, features x = 0..5 and a constant 7, k = 3).  Query
+# 1 at x = 0.6 has the neighbours r1, r0, r2 (the outputs' space: r4, r0,
+# r1): knora-u (3 A + 1 B) / 4 = 0.6625; query 2 at x = 4.9: 1.16 / 3.
+printf '0.9,0.1\n0.8,0.2\n0.3,0.7\n0.2,0.8\n0.6,0.4\n0.35,0.65\n' >fa.csv
+printf '0.6,0.4\n0.3,0.7\n0.7,0.3\n0.2,0.8\n0.4,0.6\n0.35,0.65\n' >fb.csv
+printf '0\n0\n1\n1\n1\n0\n' >fy.csv
+printf '0,7\n1,7\n2,7\n3,7\n4,7\n5,7\n' >fx.csv
+printf '0.7,0.3\n0.4,0.6\n' >qa.csv
+printf '0.55,0.45\n0.38,0.62\n' >qb.csv
+printf '0.6,7\n4.9,7\n' >qx.csv
+printf '1\n1\n' >qy.csv
+FM="-m A=fa.csv -m B=fb.csv"
+expect_ok fit $FM -y fy.csv --method knora-u --neighbors 3 --features fx.csv -o kf.lf
+expect_ok inspect kf.lf
+contains out "neighbours:  among 2 features a row, standardised (predict needs --features)" "inspect says the space"
+expect_ok inspect knu.lf
+contains out "neighbours:  among the models' outputs" "inspect says the outputs' space"
+expect_ok predict kf.lf -m A=qa.csv -m B=qb.csv --features qx.csv -o kf.npy
+got=$(od -An -v -tf4 -j 128 kf.npy | tr -s ' ' '\n' | grep -v '^$' | tr '\n' ' ')
+set -- $got
+close "$1" 0.6625 1e-6 "knora-u in the feature space, row 1"
+close "$3" 0.3866667 1e-6 "knora-u in the feature space, row 2"
+expect_ok fit $FM -y fy.csv --method knora-u --neighbors 3 -o kp.lf
+expect_ok predict kp.lf -m A=qa.csv -m B=qb.csv -o kp.npy
+got=$(od -An -v -tf4 -j 128 kp.npy | tr -s ' ' '\n' | grep -v '^$' | head -n 1)
+close "$got" 0.625 1e-6 "knora-u in the outputs' space, row 1"
+expect_ok eval kf.lf -m A=qa.csv -m B=qb.csv -y qy.csv --features qx.csv
+contains out "accuracy  0.5000" "eval with features"
+expect_ok compare $FM -y fy.csv --folds 2 --methods knora-e,mean --features fx.csv --neighbors 2
+expect_ok fit $FM -y fy.csv --method auto --folds 2 --epochs 1 --features fx.csv -o kauto.lf
+printf '0.6,7,1\n4.9,7,1\n' >qx3.csv
+printf '0.6,7\n4.9,nan\n' >qxn.csv
+printf '0.6,7\n' >qx1.csv
+expect_error 2 "'kf.lf' (knora-u) was fitted with 2 features a row: give the rows' features with --features FILE" predict kf.lf -m A=qa.csv -m B=qb.csv -o x.npy
+expect_error 2 "'qx3.csv' (--features) has 3 values a row, 'kf.lf' was fitted with 2" predict kf.lf -m A=qa.csv -m B=qb.csv --features qx3.csv -o x.npy
+expect_error 2 "row 2 of 'qxn.csv' (--features) holds nan in column 2; features must be finite" predict kf.lf -m A=qa.csv -m B=qb.csv --features qxn.csv -o x.npy
+expect_error 2 "the features (1 rows) do not match the model outputs (2 rows)" predict kf.lf -m A=qa.csv -m B=qb.csv --features qx1.csv -o x.npy
+expect_error 2 "'kp.lf' (knora-u) was fitted without features: --features 'qx.csv' cannot be used" predict kp.lf -m A=qa.csv -m B=qb.csv --features qx.csv -o x.npy
+expect_error 2 "'qx1.csv' (--features) holds 1 rows, the model outputs 2" eval kf.lf -m A=qa.csv -m B=qb.csv -y qy.csv --features qx1.csv
+expect_error 2 "mean does not use features: only knora-e, knora-u, ola and lca search a feature space" fit $FM -y fy.csv --method mean --features fx.csv -o x.lf
+expect_error 2 "'qx.csv' (--features) holds 2 rows, the model outputs 6" fit $FM -y fy.csv --method knora-e --features qx.csv -o x.lf
+expect_error 2 "-o 'fx.csv' is the same file as the features 'fx.csv'; nothing was read or written" predict kf.lf -m A=qa.csv -m B=qb.csv --features fx.csv -o fx.csv
+expect_error 2 "report: the fusion model's prediction failed (the fusion (knora-u) was fitted with 2 features a row: give them)" report $FM -y fy.csv -f kf.lf -o x.html --folds 2
+if [ ! -e x.npy ] && [ ! -e x.lf ] && [ ! -e x.html ]; then ok; else bad "a refused run left an output"; fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -6,7 +6,9 @@
  * implementation of the documented rules (distances in double, a full
  * sort) on random data with missing rows, predictions and weights; the
  * file round trip, bit for bit; files with a bad value or shape rejected
- * with their message; k out of range.
+ * with their message; k out of range; the feature space (features instead
+ * of the outputs: a hand case whose neighbours and outputs change, the
+ * file bit for bit, every refusal's message, compare with features).
  */
 #include "check.h"
 #include "io/safetensors.h"
@@ -452,10 +454,197 @@ static void test_compare_together(void) {
     lf_fusion_free(f);
 }
 
+/* The feature space (lf_fusion_options.features): the fitting rows of the
+ * hand case with features (x, 7), x = 0..5 for r0..r5 (mean 2.5, std
+ * sqrt(17.5 / 6); the constant 7: std 1).  Query q0 (A 0.70, B 0.55) at x
+ * = 0.6: the nearest rows by x are r1 (0.4), r0 (0.6), r2 (1.4), not the
+ * output space's r4, r0, r1.  A is right on all three (run 3), B on r0
+ * only (run 0, 1 right): knora-e A (0.7); knora-u (3 A + 1 B) / 4 =
+ * 0.6625; ola A; lca: A says 0 for q0 and for r1, r0 (labels 0, 0): 1; B
+ * says 0 for r0, r2 (labels 0, 1): 1/2 -> A.  In the output space
+ * knora-e, knora-u and lca gave 0.55, 0.625, 0.55 (test_by_hand).  q1 (A
+ * 0.40, B 0.38) at x = 4.9: r5, r4, r3, the same neighbours as in the
+ * output space and the same outputs. */
+static void test_features(void) {
+    static const float ua[6] = {0.9f, 0.8f, 0.3f, 0.2f, 0.6f, 0.35f}, ub[6] = {0.6f, 0.3f, 0.7f, 0.2f, 0.4f, 0.35f};
+    float a[12], b[12], feat[12], qf[4] = {0.6f, 7.0f, 4.9f, 7.0f};
+    int y[6] = {0, 0, 1, 1, 1, 0};
+    for (int r = 0; r < 6; r++) two(a + 2 * r, ua[r]), two(b + 2 * r, ub[r]), feat[2 * r] = (float)r, feat[2 * r + 1] = 7;
+    const float *p[2] = {a, b};
+    float qa[4], qb[4];
+    two(qa, 0.7f), two(qb, 0.55f), two(qa + 2, 0.4f), two(qb + 2, 0.38f);
+    const float *q[2] = {qa, qb};
+    const double want[4][4] = {{0.7, 0.3, 0.39, 0.61},
+                               {0.6625, 0.3375, 1.16 / 3, 1.84 / 3},
+                               {0.7, 0.3, 0.38, 0.62},
+                               {0.7, 0.3, 0.38, 0.62}};
+    const double outputs_space[4] = {0.55, 0.625, 0.7, 0.55}; /* q0 without features */
+    char path[] = "/tmp/latefuse_des_feat_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    close(fd);
+    char err[256];
+    for (int m = 0; m < 4; m++) {
+        const char *name = lf_method_name(DES[m]);
+        lf_fusion *f;
+        lf_fusion_create(&f);
+        lf_fusion_options o = lf_fusion_defaults();
+        o.method = DES[m], o.k = 3, o.features = feat, o.n_features = 2;
+        CHECK(lf_fusion_fit(f, p, names3, 2, 6, 2, y, &o) == LF_OK, "fit %s with features: %s", name,
+              lf_fusion_error(f));
+        CHECK(lf_fusion_n_features(f) == 2, "%s: %zu features", name, lf_fusion_n_features(f));
+        float out[4], back[4], plain[4];
+        CHECK(lf_fusion_predict_features(f, q, 2, qf, 2, out, err, sizeof err) == LF_OK, "predict: %s", err);
+        int ok = 1;
+        for (int i = 0; i < 4; i++) ok &= fabs(out[i] - want[m][i]) < 1e-6;
+        CHECK(ok, "%s in the feature space: %g %g | %g %g", name, out[0], out[1], out[2], out[3]);
+        lf_fusion *g = fit(DES[m], p, 2, 6, 2, y, 3);
+        CHECK(lf_fusion_predict(g, q, 2, plain) == LF_OK && fabs(plain[0] - outputs_space[m]) < 1e-6,
+              "%s in the outputs' space: %g", name, plain[0]);
+        /* features refused: missing, extra, wrong width, not finite */
+        CHECK(lf_fusion_predict(f, q, 2, back) == LF_ERR_ARG, "%s: no features", name);
+        CHECK(lf_fusion_predict_features(f, q, 2, NULL, 0, back, err, sizeof err) == LF_ERR_ARG &&
+                  strcmp(err, "") != 0,
+              "%s: no features message", name);
+        if (m == 0) {
+            CHECK(strcmp(err, "the fusion (knora-e) was fitted with 2 features a row: give them") == 0, "%s", err);
+            CHECK(lf_fusion_predict_features(f, q, 2, qf, 1, back, err, sizeof err) == LF_ERR_ARG &&
+                      strcmp(err, "the features have 1 values a row, the fusion (knora-e) was fitted with 2") == 0,
+                  "%s", err);
+            CHECK(lf_fusion_predict_features(g, q, 2, qf, 2, back, err, sizeof err) == LF_ERR_ARG &&
+                      strcmp(err, "the fusion (knora-e) was fitted without features: give none") == 0,
+                  "%s", err);
+            float bad[4] = {0.6f, 7.0f, 4.9f, (float)INFINITY};
+            CHECK(lf_fusion_predict_features(f, q, 2, bad, 2, back, err, sizeof err) == LF_ERR_ARG &&
+                      strcmp(err, "feature row 1 holds a non-finite value (inf in column 1)") == 0,
+                  "%s", err);
+        }
+        /* the file: the standardised features and their scale, read back
+         * bit for bit */
+        CHECK(lf_fusion_save(f, path, 0) == LF_OK, "save");
+        lf_st_file sf;
+        lf_err e;
+        CHECK(lf_st_read(path, &sf, &e) == LF_OK, "read");
+        const lf_st_tensor *ts = lf_st_find(&sf, "fusion.feature_scale"), *tf = lf_st_find(&sf, "fusion.features");
+        float sd = (float)sqrt(17.5 / 6), sc[4];
+        CHECK(ts && tf && ts->shape[0] == 2 && ts->shape[1] == 2 && tf->shape[0] == 6 && tf->shape[1] == 2,
+              "feature tensors");
+        if (ts && tf) {
+            memcpy(sc, ts->data, sizeof sc);
+            CHECK(sc[0] == 2.5f && sc[1] == 7.0f && sc[2] == sd && sc[3] == 1.0f, "scale %g %g %g %g", sc[0], sc[1],
+                  sc[2], sc[3]);
+            float z[12];
+            memcpy(z, tf->data, sizeof z);
+            CHECK(z[2 * 4] == (float)((4.0 - 2.5) / (double)sd) && z[2 * 4 + 1] == 0.0f, "row 4: %g %g", z[8], z[9]);
+        }
+        lf_st_free(&sf);
+        lf_fusion *h;
+        lf_fusion_create(&h);
+        CHECK(lf_fusion_load(h, path) == LF_OK, "load: %s", lf_fusion_error(h));
+        CHECK(lf_fusion_n_features(h) == 2 &&
+                  lf_fusion_predict_features(h, q, 2, qf, 2, back, err, sizeof err) == LF_OK &&
+                  memcmp(out, back, sizeof out) == 0,
+              "%s: loaded predicts the same bits", name);
+        lf_fusion_free(h), lf_fusion_free(g), lf_fusion_free(f);
+    }
+    /* bad files */
+    struct {
+        const char *tensor;
+        size_t i;
+        float v;
+        const char *drop;
+        const char *msg;
+    } cases[] = {
+        {"fusion.feature_scale", 2, 0.0f, NULL,
+         "tensor 'fusion.feature_scale' of knora-e must hold stds > 0 in its second row"},
+        {NULL, 0, 0, "fusion.features", "the file holds 5 tensors, the knora-e method has 4 (6 with features)"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lf_fusion *f;
+        lf_fusion_create(&f);
+        lf_fusion_options o = lf_fusion_defaults();
+        o.method = LF_FUSE_KNORA_E, o.features = feat, o.n_features = 2;
+        CHECK(lf_fusion_fit(f, p, names3, 2, 6, 2, y, &o) == LF_OK && lf_fusion_save(f, path, 0) == LF_OK, "save");
+        lf_fusion_free(f);
+        rewrite(path, cases[c].tensor, cases[c].i, cases[c].v, cases[c].drop);
+        lf_fusion *g;
+        lf_fusion_create(&g);
+        CHECK(lf_fusion_load(g, path) == LF_ERR_FORMAT && strstr(lf_fusion_error(g), cases[c].msg), "case %zu: %s",
+              c, lf_fusion_error(g));
+        lf_fusion_free(g);
+    }
+    unlink(path);
+    /* fit refuses: another method, a width without data, a non-finite value */
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    lf_fusion_options o = lf_fusion_defaults();
+    o.method = LF_FUSE_MEAN, o.features = feat, o.n_features = 2;
+    CHECK(lf_fusion_fit(f, p, names3, 2, 6, 2, y, &o) == LF_ERR_ARG &&
+              strcmp(lf_fusion_error(f),
+                     "mean does not use features: only knora-e, knora-u, ola and lca search a feature space") == 0,
+          "%s", lf_fusion_error(f));
+    o.method = LF_FUSE_OLA, o.features = NULL;
+    CHECK(lf_fusion_fit(f, p, names3, 2, 6, 2, y, &o) == LF_ERR_ARG &&
+              strcmp(lf_fusion_error(f), "features need a pointer and a width of 1..65536 values, got NULL and 2") == 0,
+          "%s", lf_fusion_error(f));
+    feat[9] = NAN;
+    o.features = feat;
+    CHECK(lf_fusion_fit(f, p, names3, 2, 6, 2, y, &o) == LF_ERR_ARG &&
+              strcmp(lf_fusion_error(f), "feature row 4 holds a non-finite value (nan in column 1)") == 0,
+          "%s", lf_fusion_error(f));
+    lf_fusion_free(f);
+}
+
+/* compare with features: the four methods together give the bits of each
+ * alone; the feature space changes their scores; other methods ignore the
+ * features */
+static void test_compare_features(void) {
+    enum { M = 3, C = 3, N = 300, F = 4 };
+    static float pf[M * N][C], feat[N * F];
+    static int y[N];
+    uint64_t s = 91;
+    random_outputs(pf, N, y, &s);
+    for (size_t r = 0; r < N; r++)
+        for (size_t d = 0; d < F; d++) feat[r * F + d] = (float)((double)y[r] * (d + 1) + 3.0 * urand(&s)) * 100.0f;
+    const float *p[M] = {pf[0], pf[N], pf[2 * N]};
+    static const lf_method all[3] = {LF_FUSE_MEAN, LF_FUSE_KNORA_U, LF_FUSE_OLA};
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    lf_fusion_options o = lf_fusion_defaults(), plain = lf_fusion_defaults();
+    o.features = feat, o.n_features = F;
+    lf_compare_table *t, *t1, *t0;
+    CHECK(lf_fusion_compare(f, p, names3, M, N, C, y, all, 3, &o, &t) == LF_OK, "compare: %s", lf_fusion_error(f));
+    CHECK(lf_fusion_compare(f, p, names3, M, N, C, y, all, 3, &plain, &t0) == LF_OK, "compare without");
+    CHECK(lf_fusion_compare(f, p, names3, M, N, C, y, &all[1], 1, &o, &t1) == LF_OK, "compare knora-u alone");
+    const lf_score_row *mean = NULL, *mean0 = NULL, *ku = NULL, *ku0 = NULL, *ku1 = NULL;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        if (t->rows[r].kind != LF_ROW_METHOD) continue;
+        if (t->rows[r].method == LF_FUSE_MEAN) mean = &t->rows[r];
+        if (t->rows[r].method == LF_FUSE_KNORA_U) ku = &t->rows[r];
+        if (t0->rows[r].method == LF_FUSE_MEAN && t0->rows[r].kind == LF_ROW_METHOD) mean0 = &t0->rows[r];
+        if (t0->rows[r].method == LF_FUSE_KNORA_U && t0->rows[r].kind == LF_ROW_METHOD) ku0 = &t0->rows[r];
+    }
+    for (size_t r = 0; r < t1->n_rows; r++)
+        if (t1->rows[r].kind == LF_ROW_METHOD) ku1 = &t1->rows[r];
+    CHECK(mean && mean0 && memcmp(mean->mean, mean0->mean, sizeof mean->mean) == 0, "mean ignores the features");
+    CHECK(ku && ku1 && memcmp(ku->mean, ku1->mean, sizeof ku->mean) == 0 &&
+              memcmp(ku->acc_without, ku1->acc_without, M * sizeof *ku->acc_without) == 0,
+          "knora-u with features: together as alone");
+    /* the features carry the label: neighbours of the row's class, a better
+     * choice of models (0.9567 against 0.9467 on these data) */
+    CHECK(ku && ku0 && ku->mean[LF_METRIC_ACCURACY] > ku0->mean[LF_METRIC_ACCURACY] + 0.005,
+          "features: accuracy %.4f, outputs' space %.4f", ku ? ku->mean[LF_METRIC_ACCURACY] : -1,
+          ku0 ? ku0->mean[LF_METRIC_ACCURACY] : -1);
+    lf_compare_table_free(t), lf_compare_table_free(t0), lf_compare_table_free(t1);
+    lf_fusion_free(f);
+}
+
 int main(void) {
     test_by_hand();
     test_against_reference();
     test_bad_files();
     test_compare_together();
+    test_features();
+    test_compare_features();
     return check_report("test_dynamic");
 }

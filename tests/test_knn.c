@@ -10,7 +10,8 @@
  * duplicated rows; exact ties between different rows; rows closer together
  * than the 8-bit copy can tell apart (the exact key decides); values
  * outside [0, 1] (clamped by the filter, still exact); rows wider than the
- * filter takes.
+ * filter takes; standardised features with the filter over their range
+ * (lf_knn_build_range), queries outside it, a range too narrow, width 0.
  */
 #include "check.h"
 #include "fusion/knn.h"
@@ -54,11 +55,11 @@ static size_t reference(const float *rows, size_t n, size_t D, const float *q, s
 
 /* Both filters against the reference on nq queries; excl NULL or per
  * query.  Returns 1 when every neighbour list is the reference's. */
-static int agree(const char *what, const float *rows, size_t n, size_t D, size_t Df, const float *q, size_t nq,
-                 size_t K, const size_t *excl) {
+static int agree_range(const char *what, const float *rows, size_t n, size_t D, size_t Df, const float *q,
+                       size_t nq, size_t K, const size_t *excl, double lo, double hi) {
     lf_knn ix;
     lf_knn_work w;
-    if (lf_knn_build(&ix, rows, n, D, Df) != LF_OK || !lf_knn_work_alloc(&w, &ix, nq, K)) {
+    if (lf_knn_build_range(&ix, rows, n, D, Df, lo, hi) != LF_OK || !lf_knn_work_alloc(&w, &ix, nq, K)) {
         CHECK(0, "%s: out of memory", what);
         return 0;
     }
@@ -83,6 +84,12 @@ static int agree(const char *what, const float *rows, size_t n, size_t D, size_t
     lf_knn_work_free(&w);
     lf_knn_free(&ix);
     return ok;
+}
+
+/* agree_range over the filter range [0, 1] (lf_knn_build's) */
+static int agree(const char *what, const float *rows, size_t n, size_t D, size_t Df, const float *q, size_t nq,
+                 size_t K, const size_t *excl) {
+    return agree_range(what, rows, n, D, Df, q, nq, K, excl, 0.0, 1.0);
 }
 
 /* n profiles of M models x C classes (+ M indicators): softmax rows, model
@@ -190,6 +197,33 @@ static void test_below_resolution(void) {
     CHECK(agree("values in [-1, 2]", rows, N, D, D, q, NQ, 7, NULL), "outside [0, 1]");
 }
 
+/* Standardised features (about -3..3) with the filter over the rows'
+ * range: random rows, queries partly outside the range (clamped), rows
+ * closer to each other than the filter's step, a range given too narrow
+ * (every value clamped: still exact, only slower), and a row range of
+ * width 0. */
+static void test_range(void) {
+    enum { D = 5, N = 3000, NQ = 24 };
+    static float rows[N * D], q[NQ * D];
+    uint64_t s = 33;
+    double lo = 0, hi = 0;
+    for (size_t i = 0; i < N * D; i++) {
+        double u = (urand(&s) + urand(&s) + urand(&s) - 1.5) * 2.0;
+        rows[i] = (float)u;
+        lo = u < lo ? u : lo, hi = u > hi ? u : hi;
+    }
+    for (size_t i = 0; i < NQ * D; i++) q[i] = (float)((urand(&s) - 0.5) * 9.0);
+    CHECK(agree_range("features, K 7", rows, N, D, D, q, NQ, 7, NULL, lo, hi), "features");
+    CHECK(agree_range("features, K 40", rows, N, D, D, q, NQ, 40, NULL, lo, hi), "features, K 40");
+    CHECK(agree_range("features, range too narrow", rows, N, D, D, q, NQ, 7, NULL, -0.1, 0.1), "narrow range");
+    for (size_t r = 0; r < N; r++)
+        for (size_t d = 0; d < D; d++) rows[r * D + d] = (float)(r % 3) + (float)((urand(&s) - 0.5) * 1e-2);
+    for (size_t i = 0; i < NQ * D; i++) q[i] = (float)(i % 3) + (float)((urand(&s) - 0.5) * 1e-2);
+    CHECK(agree_range("features below the step", rows, N, D, D, q, NQ, 7, NULL, -0.005, 2.005), "below the step");
+    for (size_t i = 0; i < N * D; i++) rows[i] = 4.0f;
+    CHECK(agree_range("constant features", rows, N, D, D, q, NQ, 7, NULL, 4.0, 4.0), "constant rows");
+}
+
 /* rows wider than the filter takes (8192 values): the rest is left to the
  * exact key */
 static void test_wide(void) {
@@ -208,5 +242,6 @@ int main(void) {
     test_exact_ties();
     test_below_resolution();
     test_wide();
+    test_range();
     return check_report("test_knn");
 }

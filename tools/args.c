@@ -22,7 +22,7 @@ enum opt_id {
     OPT_MODEL, OPT_LABELS, OPT_FOLDS, OPT_SEED, OPT_METHODS, OPT_METHOD, OPT_CALIBRATE,
     OPT_LOGITS, OPT_RENORMALIZE, OPT_SAVE, OPT_QUIET, OPT_JSON, OPT_OUT, OPT_CLASSES_OUT, OPT_EPOCHS, OPT_NO_FSYNC, OPT_NO_MMAP, OPT_METRIC,
     OPT_ENSEMBLE_SIZE, OPT_BAGS, OPT_NEIGHBORS, OPT_HELP,
-    OPT_FUSION, OPT_CLASS_NAMES, OPT_PER_CLASS, OPT_CONFUSION, OPT_HISTORY, OPT_TITLE, OPT_REPORT
+    OPT_FUSION, OPT_CLASS_NAMES, OPT_PER_CLASS, OPT_CONFUSION, OPT_HISTORY, OPT_TITLE, OPT_REPORT, OPT_FEATURES
 };
 
 typedef struct opt_spec {
@@ -65,6 +65,7 @@ static const opt_spec OPTS[] = {
     {"--ensemble-size", OPT_ENSEMBLE_SIZE, 1, FUSECMD},
     {"--bags", OPT_BAGS, 1, FUSECMD},
     {"--neighbors", OPT_NEIGHBORS, 1, FUSECMD},
+    {"--features", OPT_FEATURES, 1, BIT(CLI_COMPARE) | BIT(CLI_FIT) | BIT(CLI_PREDICT) | BIT(CLI_EVAL)},
     {"--help", OPT_HELP, 0, ALLCMD},
     {"-h", OPT_HELP, 0, ALLCMD},
 };
@@ -134,7 +135,7 @@ static const char USAGE_COMPARE[] =
     "usage: latefuse compare -m NAME=FILE ... -y LABELS [--folds K] [--seed S]\n"
     "                        [--methods a,b,...|all] [--calibrate] [--logits] [--json]\n"
     "                        [--metric M] [--ensemble-size N] [--bags B] [--neighbors K]\n"
-    "                        [--renormalize]\n"
+    "                        [--renormalize] [--features FILE]\n"
     "\n"
     "Stratified K-fold cross-validation of fusion methods over validation outputs; prints\n"
     "every method, every single model and the oracle, best (lowest log-loss) first.\n"
@@ -156,6 +157,9 @@ static const char USAGE_COMPARE[] =
     "  --ensemble-size N  ges: selections, with replacement (default 50)\n"
     "  --bags B        ges: selections over random halves of the models (default 1)\n"
     "  --neighbors K   knora-e, knora-u, ola, lca: the region of competence (default 7)\n"
+    "  --features FILE  knora-e, knora-u, ola, lca: find the region of competence among\n"
+    "                  these N x F features (standardised; the rows of the -m files, any\n"
+    "                  form of FILE) instead of the models' outputs; other methods ignore them\n"
     "  --quiet, -q     no progress bar (it is drawn on a terminal only)\n";
 
 static const char USAGE_FIT[] =
@@ -163,6 +167,7 @@ static const char USAGE_FIT[] =
     "                    [--calibrate] [--logits] [--seed S] [--folds K] [--epochs N]\n"
     "                    [--no-fsync] [--metric M] [--ensemble-size N] [--bags B]\n"
     "                    [--neighbors K] [--renormalize] [--class-names FILE] [--history FILE]\n"
+    "                    [--features FILE]\n"
     "\n"
     "Fits one fusion method on all the given samples and saves it.\n"
     "\n"
@@ -187,6 +192,10 @@ static const char USAGE_FIT[] =
     "  --ensemble-size N  ges: selections, with replacement (default 50)\n"
     "  --bags B        ges: selections over random halves of the models (default 1)\n"
     "  --neighbors K   knora-e, knora-u, ola, lca: the region of competence (default 7)\n"
+    "  --features FILE  knora-e, knora-u, ola, lca (and auto, for those): the region of\n"
+    "                  competence among these N x F features (the rows of the -m files,\n"
+    "                  any form of FILE), standardised and stored in FUSION; predict and\n"
+    "                  eval then need the new rows' features\n"
     "  --class-names FILE  one class name per line, stored in FUSION (default: the\n"
     "                  header row of a CSV model file, if any)\n"
     "  --history FILE  a learned method's per-epoch loss and accuracy (.csv, or .json)\n"
@@ -195,13 +204,14 @@ static const char USAGE_FIT[] =
 
 static const char USAGE_PREDICT[] =
     "usage: latefuse predict FUSION -m NAME=FILE ... -o OUT.npy [--classes-out PRED.npy]\n"
-    "                        [--no-fsync] [--no-mmap] [--renormalize]\n"
+    "                        [--no-fsync] [--no-mmap] [--renormalize] [--features FILE]\n"
     "\n"
     "Fused probabilities (N x C float32 .npy) for new outputs.  Files are matched to the\n"
     "fusion model's models by NAME; a model left out is treated as missing for every row.\n"
     "\n"
     "  -m NAME=FILE[:OPT]   a model's outputs (forms and OPT as in fit); repeat per model\n"
     "  --renormalize        divide probability rows that do not sum to 1 by their sum\n"
+    "  --features FILE      the rows' features, for a fusion fitted with --features\n"
     "  -o OUT.npy           the fused probabilities; - for standard output\n"
     "  --classes-out FILE   the predicted classes (int64 .npy); - for standard output\n"
     "  --no-fsync           write the outputs atomically (temporary file + rename) but\n"
@@ -211,13 +221,14 @@ static const char USAGE_PREDICT[] =
 
 static const char USAGE_EVAL[] =
     "usage: latefuse eval FUSION -m NAME=FILE ... -y LABELS [--per-class] [--confusion]\n"
-    "                     [--class-names FILE] [--json] [--renormalize]\n"
+    "                     [--class-names FILE] [--json] [--renormalize] [--features FILE]\n"
     "\n"
     "Accuracy, macro-F1, log-loss, Brier score and ECE of the fused prediction on new data.\n"
     "\n"
     "  -m NAME=FILE[:OPT]  a model's outputs (forms and OPT as in fit); repeat per model\n"
     "  -y LABELS       N class indices 0..C-1, or N x C one-hot\n"
     "  --renormalize   divide probability rows that do not sum to 1 by their sum\n"
+    "  --features FILE the rows' features, for a fusion fitted with --features\n"
     "  --per-class     precision, recall, F1 and support of every class\n"
     "  --confusion     the confusion matrix (rows: true class, columns: predicted)\n"
     "  --class-names FILE  one class name per line (default: those stored in FUSION,\n"
@@ -228,7 +239,8 @@ static const char USAGE_INSPECT[] =
     "usage: latefuse inspect FUSION\n"
     "\n"
     "Prints the method, models, classes, calibration temperatures and the learned\n"
-    "weights (bars; a model x class table for wavg-class), and the class names.\n";
+    "weights (bars; a model x class table for wavg-class), and the class names; for\n"
+    "dynamic selection, the space its neighbours are searched in.\n";
 
 static const char USAGE_DEMO[] =
     "usage: latefuse demo [--seed S] [--save DIR] [--report FILE] [--quiet]\n"
@@ -473,6 +485,10 @@ static int set_option(struct cli_opts *o, enum opt_id id, const char *name, cons
         if (!*val) return fail(err, errlen, "-f names no file");
         o->fusion_path = val;
         return 0;
+    case OPT_FEATURES:
+        if (!*val) return fail(err, errlen, "--features names no file");
+        o->features = val;
+        return 0;
     case OPT_CLASS_NAMES:
         if (!*val) return fail(err, errlen, "--class-names names no file");
         o->class_names = val;
@@ -512,7 +528,7 @@ static int check_required(struct cli_opts *o, char *err, size_t errlen) {
         if ((o->command == CLI_FIT || o->command == CLI_PREDICT || o->command == CLI_REPORT) && !o->out)
             return fail(err, errlen, "%s needs an output file: -o FILE", cmd);
         {
-            size_t dash = o->labels && strcmp(o->labels, "-") == 0;
+            size_t dash = (o->labels && strcmp(o->labels, "-") == 0) + (o->features && strcmp(o->features, "-") == 0);
             for (size_t k = 0; k < o->n_models; k++) dash += strcmp(o->models[k].path, "-") == 0;
             if (dash > 1)
                 return fail(err, errlen, "standard input ('-') can be read only once, and %zu inputs name it",

@@ -90,6 +90,7 @@ struct cli_opts {
     char **argv;
     int rank, ranks;             /* this process in the MPI job (mpi.c); 0, 1 */
     const void *mpi_comm;        /* the library's communicator; NULL: one process */
+    const char *features;        /* --features FILE (compare, fit, predict, eval) */
 };
 
 /* ----------------------------------------------------------- args.c */
@@ -190,6 +191,11 @@ lf_status cli_match_models(const lf_fusion *f, cli_inputs *in, cli_err *e);
 lf_status cli_load_labels(const char *path, size_t N, size_t C, lf_names *classes, int **y, cli_err *e);
 
 void cli_inputs_free(cli_inputs *in);
+
+/* --features FILE: N rows (the model outputs' rows, N == 0: any) of finite
+ * values, in any form lf_matrix_read reads; messages name the file and
+ * count rows from 1.  Zeroes *out on failure. */
+lf_status cli_load_features(const char *path, size_t N, lf_matrix *out, cli_err *e);
 
 /* Class names for C classes from --class-names FILE (one per line), else
  * the header row of the first CSV -m file that has one; out->n = 0 when

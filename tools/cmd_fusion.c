@@ -57,6 +57,38 @@ static int load_labelled(const struct cli_opts *o, cli_inputs *in, lf_names *cla
     return 0;
 }
 
+/* --features FILE for the N rows of compare and fit, into *x and the
+ * options (nothing without --features). */
+static int load_features(const struct cli_opts *o, size_t N, lf_matrix *x, lf_fusion_options *opt) {
+    memset(x, 0, sizeof *x);
+    if (!o->features) return 0;
+    cli_err e = {{0}};
+    lf_status st = cli_load_features(o->features, N, x, &e);
+    if (st) return cli_fail(st, e.msg, 1);
+    opt->features = x->data, opt->n_features = x->cols;
+    return 0;
+}
+
+/* For predict and eval: --features given exactly when FUSION was fitted
+ * with features, and of its width. */
+static int features_fit(const struct cli_opts *o, const lf_fusion *f, const lf_matrix *x) {
+    char msg[600];
+    size_t F = lf_fusion_n_features(f);
+    const char *m = lf_method_name(lf_fusion_method(f));
+    if (F && !o->features)
+        snprintf(msg, sizeof msg, "'%s' (%s) was fitted with %zu features a row: give the rows' features with "
+                 "--features FILE", o->fusion_path, m, F);
+    else if (!F && o->features)
+        snprintf(msg, sizeof msg, "'%s' (%s) was fitted without features: --features '%s' cannot be used",
+                 o->fusion_path, m, cli_input_name(o->features));
+    else if (F && x->cols != F)
+        snprintf(msg, sizeof msg, "'%s' (--features) has %zu values a row, '%s' was fitted with %zu",
+                 cli_input_name(o->features), x->cols, o->fusion_path, F);
+    else
+        return 0;
+    return cli_fail(LF_ERR_ARG, msg, 1);
+}
+
 /* After loading on every rank of an MPI job: whether some rank failed
  * (then this one gives up too, before the library's collective calls;
  * the rank that failed said why).  Frees the inputs of a rank that loaded
@@ -98,6 +130,7 @@ int cli_cmd_compare(const struct cli_opts *o) {
     cli_inputs in;
     lf_names classes = {NULL, 0};
     int *y = NULL;
+    lf_matrix fx = {0};
     int rc = load_labelled(o, &in, &classes, &y);
     if ((rc = agree_loaded(o, rc, &in, &classes, &y))) return rc;
     lf_fusion *f = NULL;
@@ -105,6 +138,7 @@ int cli_cmd_compare(const struct cli_opts *o) {
     lf_status st = lf_fusion_create(&f);
     if ((rc = cli_mpi_agree(o, st ? cli_fail(st, "cannot create a fusion context", 0) : 0))) goto done;
     lf_fusion_options opt = options_of(o);
+    if ((rc = cli_mpi_agree(o, load_features(o, in.N, &fx, &opt)))) goto done;
     st = lf_fusion_compare(f, (const float *const *)in.p, in.names, in.M, in.N, in.C, y,
                            o->n_methods ? o->methods : NULL, o->n_methods, &opt, &t);
     if (st) {
@@ -121,6 +155,7 @@ int cli_cmd_compare(const struct cli_opts *o) {
         cli_print_compare(stdout, t, in.names, in.M);
     }
 done:
+    lf_matrix_free(&fx);
     lf_compare_table_free(t);
     lf_fusion_free(f);
     cli_inputs_free(&in);
@@ -133,6 +168,7 @@ int cli_cmd_fit(const struct cli_opts *o) {
     cli_inputs in;
     lf_names classes = {NULL, 0};
     int *y = NULL;
+    lf_matrix fx = {0};
     int rc = load_labelled(o, &in, &classes, &y);
     if ((rc = agree_loaded(o, rc, &in, &classes, &y))) return rc;
     lf_fusion *f = NULL;
@@ -140,6 +176,7 @@ int cli_cmd_fit(const struct cli_opts *o) {
     if ((rc = cli_mpi_agree(o, st ? cli_fail(st, "cannot create a fusion model", 0) : 0))) goto done;
     lf_fusion_options opt = options_of(o);
     opt.method = o->method;
+    if ((rc = cli_mpi_agree(o, load_features(o, in.N, &fx, &opt)))) goto done;
     if (o->history && o->method != LF_FUSE_AUTO && lf_method_family(o->method) != LF_FAMILY_LEARNED) {
         /* every rank finds it: rank 0 says it */
         rc = o->rank ? cli_exit_status(LF_ERR_ARG, 1)
@@ -187,6 +224,7 @@ int cli_cmd_fit(const struct cli_opts *o) {
     else if (o->history)
         printf("wrote no history: %s trains no network\n", name ? name : "the method");
 done:
+    lf_matrix_free(&fx);
     lf_names_free(&classes);
     lf_fusion_free(f);
     cli_inputs_free(&in);
@@ -210,11 +248,17 @@ static int load_and_predict(const struct cli_opts *o, lf_fusion *f, cli_inputs *
     lf_status st = cli_load_models(o, lf_fusion_logits(f), lf_fusion_num_classes(f), in, &e);
     if (!st) st = cli_match_models(f, in, &e);
     if (st) return cli_fail(st, e.msg, 1);
-    if (!(*out = calloc(in->N ? in->N : 1, in->C * sizeof(float))))
-        return cli_fail(LF_ERR_NOMEM, "out of memory for the fused probabilities", 0);
-    st = lf_fusion_predict(f, (const float *const *)in->p, in->N, *out);
-    if (st) return fusion_fail(f, st, 1);
-    return 0;
+    lf_matrix fx = {0};
+    if (o->features && (st = cli_load_features(o->features, in->N, &fx, &e))) return cli_fail(st, e.msg, 1);
+    int rc = features_fit(o, f, &fx);
+    if (!rc && !(*out = calloc(in->N ? in->N : 1, in->C * sizeof(float))))
+        rc = cli_fail(LF_ERR_NOMEM, "out of memory for the fused probabilities", 0);
+    char msg[512];
+    if (!rc && (st = lf_fusion_predict_features(f, (const float *const *)in->p, in->N, fx.data, fx.cols, *out, msg,
+                                                sizeof msg)))
+        rc = cli_fail(st, msg, 1);
+    lf_matrix_free(&fx);
+    return rc;
 }
 
 /* predict: the library streams the files (lf_fusion_predict_files); the
@@ -224,6 +268,15 @@ int cli_cmd_predict(const struct cli_opts *o) {
     lf_fusion *f = NULL;
     int rc = cli_mpi_agree(o, load_fusion(o, &f));
     if (rc) {
+        lf_fusion_free(f);
+        return rc;
+    }
+    lf_matrix fx = {0};
+    cli_err fe = {{0}};
+    lf_status fst = o->features ? cli_load_features(o->features, 0, &fx, &fe) : LF_OK;
+    rc = cli_mpi_agree(o, fst ? cli_fail(fst, fe.msg, 1) : features_fit(o, f, &fx));
+    if (rc) {
+        lf_matrix_free(&fx);
         lf_fusion_free(f);
         return rc;
     }
@@ -241,8 +294,10 @@ int cli_cmd_predict(const struct cli_opts *o) {
     po.temp = cli_temp_event, po.temp_ctx = &held;
     po.file_flags = flags;
     po.mpi_comm = o->mpi_comm; /* under mpirun: each rank its rows */
+    po.features = fx.data, po.n_features = fx.cols, po.feature_rows = fx.rows;
     lf_predict_files_result res;
     lf_status st = lf_fusion_predict_files(f, names, paths, o->n_models, o->out, &po, &res);
+    lf_matrix_free(&fx);
     if (st) {
         char msg[600];
         if (res.issue.kind != LF_INPUT_OK)

@@ -227,7 +227,8 @@ int cli_check_outputs_apart(const struct cli_opts *o, char *err, size_t errlen) 
         if (!outs[k]) continue;
         pl[k] = place_of(outs[k]);
         if (refuse_input(opts[k], outs[k], &pl[k], "fusion model", o->fusion_path, err, errlen) ||
-            refuse_input(opts[k], outs[k], &pl[k], "labels", o->labels, err, errlen))
+            refuse_input(opts[k], outs[k], &pl[k], "labels", o->labels, err, errlen) ||
+            refuse_input(opts[k], outs[k], &pl[k], "features", o->features, err, errlen))
             return 1;
         for (size_t m = 0; m < o->n_models; m++)
             if (refuse_input(opts[k], outs[k], &pl[k], "input", o->models[m].path, err, errlen)) return 1;

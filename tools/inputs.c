@@ -316,6 +316,20 @@ done:
     return st;
 }
 
+lf_status cli_load_features(const char *path, size_t N, lf_matrix *out, cli_err *e) {
+    lf_status st = cli_read_matrix(path, out, e);
+    if (st) return st;
+    const char *name = cli_input_name(path);
+    if (N && out->rows != N)
+        st = cli_set(e, LF_ERR_SHAPE, "'%s' (--features) holds %zu rows, the model outputs %zu", name, out->rows, N);
+    for (size_t i = 0; !st && i < out->rows * out->cols; i++)
+        if (!isfinite(out->data[i]))
+            st = cli_set(e, LF_ERR_FORMAT, "row %zu of '%s' (--features) holds %g in column %zu; features must be finite",
+                         i / out->cols + 1, name, (double)out->data[i], i % out->cols + 1);
+    if (st) lf_matrix_free(out);
+    return st;
+}
+
 lf_status cli_class_names(const struct cli_opts *o, size_t C, lf_names *out, cli_err *e) {
     char err[512];
     memset(out, 0, sizeof *out);

@@ -270,6 +270,14 @@ void cli_print_fusion(FILE *f, const lf_fusion *fu, int header) {
         fprintf(f, "calibrated:  %s\n", lf_fusion_calibrated(fu) ? "yes" : "no");
         fprintf(f, "inputs:      %s\n", lf_fusion_logits(fu) ? "logits (softmax applied)" : "probabilities");
         fprintf(f, "classes:     %zu\n", C);
+        lf_method m = lf_fusion_method(fu);
+        if (m == LF_FUSE_KNORA_E || m == LF_FUSE_KNORA_U || m == LF_FUSE_OLA || m == LF_FUSE_LCA) {
+            size_t F = lf_fusion_n_features(fu);
+            if (F)
+                fprintf(f, "neighbours:  among %zu features a row, standardised (predict needs --features)\n", F);
+            else
+                fprintf(f, "neighbours:  among the models' outputs\n");
+        }
         if (lf_fusion_class_name(fu, 0)) {
             fputs("class names:", f);
             for (size_t c = 0; c < C && c < 50; c++) {

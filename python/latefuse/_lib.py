@@ -117,7 +117,7 @@ class FusionOptions(ctypes.Structure):
                 ("seed", ctypes.c_uint64), ("epochs", c_size), ("modality_dropout", ctypes.c_float),
                 ("progress", PROGRESS_FN), ("progress_ctx", c_void_p), ("metric", c_int), ("ensemble_size", c_size),
                 ("bags", c_size), ("importance", c_int), ("k", c_size),
-                ("mpi_comm", c_void_p)]
+                ("mpi_comm", c_void_p), ("features", c_void_p), ("n_features", c_size)]
 
 
 class InputIssue(ctypes.Structure):
@@ -136,7 +136,8 @@ WRITE_NO_FSYNC, READ_NO_MMAP = 1, 2
 
 class PredictFilesOptions(ctypes.Structure):
     _fields_ = [("classes_path", c_char_p), ("flags", ctypes.c_uint), ("temp", TEMP_FN), ("temp_ctx", c_void_p),
-                ("file_flags", ctypes.POINTER(ctypes.c_uint)), ("mpi_comm", c_void_p)]
+                ("file_flags", ctypes.POINTER(ctypes.c_uint)), ("mpi_comm", c_void_p),
+                ("features", c_void_p), ("n_features", c_size), ("feature_rows", c_size)]
 
 
 class PredictFilesResult(ctypes.Structure):
@@ -239,6 +240,8 @@ _proto("lf_fusion_free", None, _P)
 _proto("lf_fusion_error", c_char_p, _P)
 _proto("lf_fusion_fit", _S, _P, _P, _P, c_size, c_size, c_size, c_void_p, ctypes.POINTER(FusionOptions))
 _proto("lf_fusion_predict", _S, _P, _P, c_size, c_void_p)
+_proto("lf_fusion_predict_features", _S, _P, _P, c_size, c_void_p, c_size, c_void_p, c_char_p, c_size)
+_proto("lf_fusion_n_features", c_size, _P)
 _proto("lf_fusion_save", _S, _P, c_char_p, ctypes.c_uint)
 _proto("lf_fusion_load", _S, _P, c_char_p)
 _proto("lf_fusion_method", c_int, _P)

@@ -149,6 +149,22 @@ def _options(method, calibrate, folds, seed, logits, epochs, modality_dropout, v
     return o
 
 
+def _features(F, N, what):
+    """features as a C-contiguous (N, F) float32 array (a 1-D array is one
+    feature per row), or None."""
+    if F is None:
+        return None
+    x = np.asarray(F)
+    if x.ndim == 1:
+        x = x.reshape(-1, 1)
+    if x.ndim != 2 or x.shape[0] != N or x.shape[1] == 0:
+        raise ValueError("%s: features must be (N, F) with N = %d rows (those of the outputs), got shape %s"
+                         % (what, N, tuple(x.shape)))
+    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+        raise ValueError("%s: features must be real numbers, got dtype %s" % (what, x.dtype))
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
 def _encode_labels(y, what):
     """Labels that are not integer class indices (strings, or integers that
     are not 0..C-1): their sorted unique values and the indices into them."""
@@ -179,7 +195,10 @@ class Fusion:
     loglinear, mlp, gate, ges, ges-log, knora-e, knora-u, ola, lca,
     dempster-shafer, bks, auto); auto (the default) chooses by
     cross-validation on `metric`.  ensemble_size, bags: ges; neighbors: the
-    dynamic-selection methods.  After fit: method_ (the fitted method; for
+    dynamic-selection methods, whose region of competence is searched among
+    the models' outputs, or among fit(..., features=F) (N, F) features
+    (standardised; predict then needs the new rows' features).  After fit:
+    n_features_ (that width, 0 for none), method_ (the fitted method; for
     auto the one chosen), calibrated_, names_, n_models_, n_classes_,
     classes_, weights_ (softmax of the learned weights: (M,) or (M, C) for
     wavg-class; None for methods without such weights), temperatures_ (M,),
@@ -247,13 +266,18 @@ class Fusion:
             self.__dict__["_handle"] = None
 
     def fit(self, P: ArrayList, y: Any, names: Optional[Sequence[str]] = None,
-            class_names: Optional[Sequence[str]] = None) -> "Fusion":
+            class_names: Optional[Sequence[str]] = None, features: Optional[np.ndarray] = None) -> "Fusion":
         """Fits the fusion on the models' outputs P (list of (N, C) arrays,
         NaN rows / None for missing, or one (N, M, C) array) and labels y;
         returns self.  class_names: C names, kept with the model
         (class_names_, the file, inspect, eval and the report); labels given
-        as strings are the class names when class_names is not given."""
+        as strings are the class names when class_names is not given.
+        features: (N, F) values per row (e.g. the samples' inputs) in which
+        knora-e, knora-u, ola and lca (and auto, for those) find the region
+        of competence instead of the models' outputs; other methods refuse
+        them."""
         arrs, N, C = _prep(P, "fit")
+        fx = _features(features, N, "fit")
         labels = None
         if not _is_index_labels(y):
             labels, y = _encode_labels(y, "fit")
@@ -265,6 +289,8 @@ class Fusion:
         o = _options(self.method, self.calibrate, self.folds, self.seed, self.logits, self.epochs,
                      self.modality_dropout, self.verbose, "fit", self.metric, self.ensemble_size, self.bags,
                      self.neighbors)
+        if fx is not None:
+            o.features, o.n_features = fx.ctypes.data, fx.shape[1]
         tab = _lib.ptr_table(arrs)
         ntab, keep = _lib.name_table(nm)
         h = self._h()
@@ -294,6 +320,7 @@ class Fusion:
         self.calibrated_ = bool(lib.lf_fusion_calibrated(h))
         self.logits_ = bool(lib.lf_fusion_logits(h))
         self.n_models_, self.n_classes_ = int(M), int(C)
+        self.n_features_ = int(lib.lf_fusion_n_features(h))
         self.classes_ = np.arange(C)
         self.names_ = [lib.lf_fusion_model_name(h, i).decode() for i in range(M)]
         self.temperatures_ = np.array([lib.lf_fusion_temperature(h, i) for i in range(M)], dtype=np.float32)
@@ -331,24 +358,28 @@ class Fusion:
         if not self._fitted:
             raise ValueError("%s: this Fusion is not fitted yet; call fit(P, y) or Fusion.load(path)" % what)
 
-    def predict_proba(self, P):
+    def predict_proba(self, P, features=None):
         """Fused class probabilities, (N, C) float32.  Rows where no model is
-        present get the uniform distribution."""
+        present get the uniform distribution.  features: the rows' (N, F)
+        features, exactly when fit was given features."""
         self._need_fitted("predict_proba")
         arrs, N, C = _prep(P, "predict_proba", self.n_models_, self.n_classes_)
+        fx = _features(features, N, "predict_proba")
         out = np.empty((N, C), dtype=np.float32)
         tab = _lib.ptr_table(arrs)
-        st = lib.lf_fusion_predict(self._handle, tab, N, out.ctypes.data)
+        err = ctypes.create_string_buffer(512)
+        st = lib.lf_fusion_predict_features(self._handle, tab, N, None if fx is None else fx.ctypes.data,
+                                            0 if fx is None else fx.shape[1], out.ctypes.data, err, 512)
         if st:
-            why = _issue_text(arrs, self.logits_)
+            why = _issue_text(arrs, self.logits_) or err.value.decode("utf-8", "replace")
             msg = "predict_proba: " + _lib.status_string(st) + (": " + why if why else "")
             raise LatefuseError(msg, st, _lib.status_string(st))
         return out
 
-    def predict(self, P: ArrayList) -> np.ndarray:
+    def predict(self, P: ArrayList, features: Optional[np.ndarray] = None) -> np.ndarray:
         """The fused class of every row (argmax of predict_proba), as
         classes_ names it."""
-        return self.classes_[np.argmax(self.predict_proba(P), axis=1)]
+        return self.classes_[np.argmax(self.predict_proba(P, features), axis=1)]
 
     def score(self, P: ArrayList, y: Any) -> float:
         """Accuracy of predict(P) against y (scikit-learn's score)."""
@@ -397,12 +428,12 @@ class Fusion:
             if classes is not None:
                 self.classes_ = classes
 
-    def metrics(self, P, y):
+    def metrics(self, P, y, features=None):
         """accuracy, macro_f1, log_loss, brier, ece of the fused outputs."""
-        prob = self.predict_proba(P)
+        prob = self.predict_proba(P, features)
         return fusion_metrics(prob, y)
 
-    def predict_files(self, files, out, classes_out=None, mmap=True, fsync=True):
+    def predict_files(self, files, out, classes_out=None, mmap=True, fsync=True, features=None):
         """Fuses model outputs stored in files (lf_fusion_predict_files):
         files maps each model's name to a .npy (C or Fortran order, any
         numeric dtype) or .csv file; a model not named is absent.  Writes
@@ -410,7 +441,8 @@ class Fusion:
         int64 classes, streamed in chunks (memory does not grow with N),
         each through a temporary file renamed into place when both are
         complete.  Returns (N, C).  A bad value raises LatefuseError naming
-        the file and its 1-based row."""
+        the file and its 1-based row.  features: the rows' (N, F) features
+        in memory, exactly when fit was given features."""
         self._need_fitted("predict_files")
         items = list(files.items()) if isinstance(files, dict) else list(files)
         names = [str(n) for n, _ in items]
@@ -420,6 +452,10 @@ class Fusion:
         o = _lib.PredictFilesOptions()
         o.classes_path = os.fsencode(os.fspath(classes_out)) if classes_out is not None else None
         o.flags = (0 if mmap else _lib.READ_NO_MMAP) | (0 if fsync else _lib.WRITE_NO_FSYNC)
+        fx = None
+        if features is not None:
+            fx = _features(features, np.asarray(features).shape[0], "predict_files")
+            o.features, o.n_features, o.feature_rows = fx.ctypes.data, fx.shape[1], fx.shape[0]
         res = _lib.PredictFilesResult()
         st = lib.lf_fusion_predict_files(self._handle, ntab, ptab, len(paths), os.fsencode(os.fspath(out)),
                                          ctypes.byref(o), ctypes.byref(res))
@@ -490,7 +526,7 @@ def fusion_metrics(prob, y):
 
 def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, logits=False,
             epochs=0, modality_dropout=0.5, verbose=0, as_frame=None, metric="log-loss", ensemble_size=50,
-            bags=1, neighbors=7):
+            bags=1, neighbors=7, features=None):
     """Stratified K-fold comparison of fusion methods, every single model and
     the oracle (lf_fusion_compare).  Returns one dict per row, sorted by
     mean log-loss (the oracle last): method (the row's name: a method,
@@ -498,12 +534,17 @@ def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, l
     calibrated, accuracy, accuracy_std, macro_f1(_std), log_loss(_std),
     brier(_std), ece(_std), and acc_without_<name> per model (NaN for rows
     that are not methods).  A pandas DataFrame instead when pandas is
-    importable (as_frame=None) or as_frame=True."""
+    importable (as_frame=None) or as_frame=True.  features: (N, F) values
+    per row in which knora-e, knora-u, ola and lca search the region of
+    competence (each fold's own rows; other methods ignore them)."""
     arrs, N, C = _prep(P, "compare")
+    fx = _features(features, N, "compare")
     yy = _labels(y, N, C, "compare")
     nm = _names(names, len(arrs), "compare")
     o = _options(None, calibrate, folds, seed, logits, epochs, modality_dropout, verbose, "compare", metric,
                  ensemble_size, bags, neighbors)
+    if fx is not None:
+        o.features, o.n_features = fx.ctypes.data, fx.shape[1]
     if methods is None or (isinstance(methods, str) and methods == "all"):
         mids = None
     else:

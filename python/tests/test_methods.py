@@ -47,3 +47,66 @@ def test_bad_settings():
         latefuse.Fusion(metric="f1").fit(ps, y)
     with pytest.raises(ValueError, match="neighbors must be an integer in 1..1000, got 0"):
         latefuse.Fusion(method="ola", neighbors=0).fit(ps, y)
+
+
+def _hand():
+    """test_dynamic.c's hand case: two models, six fitting rows, features
+    (x, 7) with x = 0..5; queries at x = 0.6 and 4.9."""
+    ua = np.array([0.9, 0.8, 0.3, 0.2, 0.6, 0.35], np.float32)
+    ub = np.array([0.6, 0.3, 0.7, 0.2, 0.4, 0.35], np.float32)
+    two = lambda u: np.stack([u, 1 - u], 1).astype(np.float32)  # noqa: E731
+    y = np.array([0, 0, 1, 1, 1, 0])
+    F = np.stack([np.arange(6), np.full(6, 7)], 1).astype(np.float32)
+    q = [two(np.array([0.7, 0.4], np.float32)), two(np.array([0.55, 0.38], np.float32))]
+    qf = np.array([[0.6, 7], [4.9, 7]], np.float32)
+    return [two(ua), two(ub)], y, F, q, qf
+
+
+def test_dynamic_selection_in_a_feature_space(tmp_path):
+    P, y, F, q, qf = _hand()
+    f = latefuse.Fusion(method="knora-u", neighbors=3).fit(P, y, features=F)
+    assert f.n_features_ == 2
+    got = f.predict_proba(q, features=qf)
+    # neighbours r1, r0, r2 by the features: (3 A + 1 B) / 4; r5, r4, r3: (1 A + 2 B) / 3
+    assert np.allclose(got[:, 0], [0.6625, 1.16 / 3], atol=1e-6)
+    plain = latefuse.Fusion(method="knora-u", neighbors=3).fit(P, y)
+    assert plain.n_features_ == 0 and abs(plain.predict_proba(q)[0, 0] - 0.625) < 1e-6
+    path = str(tmp_path / "kf.lf")
+    f.save(path)
+    g = latefuse.Fusion.load(path)
+    assert g.n_features_ == 2 and np.array_equal(g.predict_proba(q, features=qf), got)
+    import pickle
+    assert np.array_equal(pickle.loads(pickle.dumps(f)).predict_proba(q, features=qf), got)
+    assert list(f.predict(q, features=qf)) == [0, 1]
+
+
+def test_feature_space_errors():
+    P, y, F, q, qf = _hand()
+    f = latefuse.Fusion(method="knora-e", neighbors=3).fit(P, y, features=F)
+    with pytest.raises(latefuse.LatefuseError, match=r"the fusion \(knora-e\) was fitted with 2 features a row: give them"):
+        f.predict_proba(q)
+    with pytest.raises(latefuse.LatefuseError,
+                       match=r"the features have 1 values a row, the fusion \(knora-e\) was fitted with 2"):
+        f.predict_proba(q, features=qf[:, :1])
+    bad = qf.copy()
+    bad[1, 0] = np.inf
+    with pytest.raises(latefuse.LatefuseError, match=r"feature row 1 holds a non-finite value \(inf in column 0\)"):
+        f.predict_proba(q, features=bad)
+    with pytest.raises(ValueError, match=r"predict_proba: features must be \(N, F\) with N = 2 rows"):
+        f.predict_proba(q, features=F)
+    with pytest.raises(latefuse.LatefuseError, match="mean does not use features: only knora-e, knora-u, ola and lca"):
+        latefuse.Fusion(method="mean").fit(P, y, features=F)
+    plain = latefuse.Fusion(method="ola").fit(P, y)
+    with pytest.raises(latefuse.LatefuseError, match=r"the fusion \(ola\) was fitted without features: give none"):
+        plain.predict_proba(q, features=qf)
+
+
+def test_compare_with_features():
+    ps, y = _task()
+    rng = np.random.default_rng(5)
+    F = (y[:, None] * np.arange(1, 4) + 3 * rng.random((300, 3))).astype(np.float32) * 100
+    with_f = latefuse.compare(ps, y, methods="knora-u,mean", features=F, as_frame=False)
+    without = latefuse.compare(ps, y, methods="knora-u,mean", as_frame=False)
+    row = lambda t, m: next(r for r in t if r["method"] == m)  # noqa: E731
+    assert row(with_f, "mean")["log_loss"] == row(without, "mean")["log_loss"]
+    assert row(with_f, "knora-u")["log_loss"] != row(without, "knora-u")["log_loss"]

@@ -104,6 +104,7 @@ static lf_status unit_method(lf_err *e, cv_ctx *c, lf_fusion *fs, const cv_item 
         for (size_t m = 0; m < c->M; m++) c->pdrop[m] = (long)m == drop ? NULL : c->p[m];
         lf_probs pr;
         st = lf_probs_prepare(e, c->pdrop, c->M, c->C, c->o->logits, fs->temps, c->test, nte, &pr);
+        if (st == LF_OK) st = lf_probs_features(e, &pr, fs, c->o->features, c->o->n_features, c->test, nte);
         if (st == LF_OK) st = lf_fusion_predict_core(fs, &pr, c->prob);
         lf_probs_free(&pr);
         if (st != LF_OK)
@@ -187,10 +188,13 @@ static lf_status unit_des(lf_err *e, cv_ctx *c, const cv_item *items, size_t n_i
         lf_probs pr;
         size_t bad = 0;
         st = lf_probs_prepare(e, c->pdrop, M, c->C, c->o->logits, fs[0].temps, c->test, nte, &pr);
+        if (st == LF_OK) st = lf_probs_features(e, &pr, &fs[0], c->o->features, c->o->n_features, c->test, nte);
         if (st == LF_OK && !lf_des_predict_shared(fp, n, &pr, outs, &st)) /* one by one */
             for (size_t i = 0; st == LF_OK && i < n; i++) {
                 lf_probs_free(&pr);
                 st = lf_probs_prepare(e, c->pdrop, M, c->C, c->o->logits, fs[i].temps, c->test, nte, &pr);
+                if (st == LF_OK)
+                    st = lf_probs_features(e, &pr, &fs[i], c->o->features, c->o->n_features, c->test, nte);
                 if (st == LF_OK) st = lf_fusion_predict_core(&fs[i], &pr, outs[i]);
                 bad = i;
             }
@@ -511,7 +515,7 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
         if (!lf_method_def_of(methods[i]))
             return lf_fail(&f->err, LF_ERR_ARG, "compare: method %d is not a fusion method", (int)methods[i]);
     if (!methods) n_methods = lf_method_count();
-    o.method = LF_FUSE_MEAN; /* the methods are given apart */
+    o.method = LF_FUSE_AUTO; /* the methods are given apart (features go to those that take them) */
     lf_status st = lf_fusion_check(&f->err, p, names, M, N, C, y, &o);
     if (st != LF_OK) return st;
     o.progress = NULL; /* the folds' fits stay quiet; compare reports its own progress */
@@ -612,6 +616,7 @@ lf_status lf_cv_outputs(lf_err *e, const float *const *p, const char *const *nam
             }
             lf_probs pr;
             st = lf_probs_prepare(e, p, M, C, o->logits, fs.temps, c.test, nte, &pr);
+            if (st == LF_OK) st = lf_probs_features(e, &pr, &fs, o->features, o->n_features, c.test, nte);
             if (st == LF_OK) st = lf_fusion_predict_core(&fs, &pr, c.prob);
             lf_probs_free(&pr);
         }
@@ -773,7 +778,7 @@ lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *
         if (st != LF_OK) return st;
     }
     st = lf_fusion_fit_rows(f, p, names, M, C, y, NULL, N, &o, method, calibrate);
-    if (st == LF_OK && o.importance) st = lf_fusion_measure_importance(f, p, N, y);
+    if (st == LF_OK && o.importance) st = lf_fusion_measure_importance(f, p, N, y, o.features);
     if (st != LF_OK) lf_fusion_clear(f);
     if (st == LF_OK && table) {
         f->auto_table = table;

@@ -30,11 +30,17 @@
  * The space of the neighbours (KNOP-style, Cavalin et al.): a row is the
  * concatenation of the M models' probability vectors (zeros for a missing
  * model) followed by M presence indicators (1 present, 0 missing), D = M C
- * + M values; squared Euclidean distance.  A feature space given as
- * another file is not supported.  The search is exact (knn.c): the key is
+ * + M values; squared Euclidean distance.  Or, given features
+ * (lf_fusion_options.features: F values per row, e.g. the samples' inputs,
+ * from another file), the space of the features standardised by the
+ * fitting rows (per value: minus their mean, over their std in double,
+ * both rounded to float and stored; a constant value gets std 1), the
+ * same formula for the fitting rows and the queries so that a fitting row
+ * given again is found at distance 0.  The search is exact (knn.c): the key is
  * the squared distance in double (knn.h), equal keys to the lower
  * fitting row, so the neighbours are those of a plain scan; an 8-bit copy
- * of the fitting rows (AVX-512 VNNI where the CPU has it) bounds each
+ * of the fitting rows (AVX-512 VNNI where the CPU has it; for features,
+ * over the range of the standardised fitting rows) bounds each
  * distance and only the rows that can still be among the k nearest get
  * their exact key.  Blocks of 256 query rows go to the threads (OpenMP),
  * each row's result independent of the thread
@@ -47,9 +53,12 @@
  * of its neighbours; computed at fit and saved.
  *
  * File: "fusion.rows" (n, D) the fitting rows as above, "fusion.labels"
- * (n) their labels, "fusion.k" (1) and "fusion.weights" (M); every shape is
- * checked against the settings before anything is allocated, then every
- * value (classes, indicators, probabilities, k, shares).
+ * (n) their labels, "fusion.k" (1) and "fusion.weights" (M); with
+ * features also "fusion.features" (n, F) the standardised features of the
+ * fitting rows and "fusion.feature_scale" (2, F) their mean and std.
+ * Every shape is checked against the settings before anything is
+ * allocated, then every value (classes, indicators, probabilities, k,
+ * shares, finite features, std > 0).
  */
 #include "fusion/knn.h"
 #include "fusion/method.h"
@@ -63,6 +72,7 @@
 #define K_DEFAULT 7
 #define K_MAX 1000
 #define WEIGHT_ROWS 2048 /* fitting rows that the weights are measured on */
+#define F_MAX 65536      /* feature width at most (as lf_fusion_options) */
 
 typedef enum des_kind { KNORA_E, KNORA_U, OLA, LCA } des_kind;
 
@@ -76,7 +86,10 @@ typedef struct des_state {
     float *labels_f; /* n labels (saved as floats) */
     float *weights;  /* M shares (saved) */
     float k_f;       /* k (saved) */
-    lf_knn knn;      /* the neighbour search over rows */
+    size_t F;        /* feature width; 0: the search is over rows */
+    float *feat;     /* n x F standardised features (saved), or NULL */
+    float *scale;    /* 2 x F: the features' mean, then std (saved), or NULL */
+    lf_knn knn;      /* the neighbour search over rows, or over feat */
     int *labels;     /* n */
     int *pred;       /* n x M: each model's class on the row, -1 missing */
 } des_state;
@@ -86,6 +99,7 @@ static void des_free(void *state) {
     if (!s) return;
     lf_knn_free(&s->knn);
     LF_FREE(s->rows), LF_FREE(s->labels_f), LF_FREE(s->weights), LF_FREE(s->labels), LF_FREE(s->pred);
+    LF_FREE(s->feat), LF_FREE(s->scale);
     LF_FREE(s);
 }
 
@@ -100,6 +114,15 @@ static void profile(const lf_probs *pr, size_t r, float *x) {
     }
 }
 
+/* the rows searched and their width: the features, or the profiles */
+static const float *search_rows(const des_state *s) { return s->F ? s->feat : s->rows; }
+static size_t search_width(const des_state *s) { return s->F ? s->F : s->D; }
+
+/* a row x of F raw features standardised with scale (mean, then std) */
+static void standardise(const float *x, const float *scale, size_t F, float *z) {
+    for (size_t d = 0; d < F; d++) z[d] = (float)(((double)x[d] - (double)scale[d]) / (double)scale[F + d]);
+}
+
 /* each model's class on a profile (-1 missing) */
 static void classes_of(const float *x, size_t M, size_t C, int *out) {
     for (size_t k = 0; k < M; k++) out[k] = x[M * C + k] != 0.0f ? (int)lf_argmax_f(x + k * C, C) : -1;
@@ -109,8 +132,18 @@ static void classes_of(const float *x, size_t M, size_t C, int *out) {
 static lf_status derive(des_state *s, size_t M, size_t C, lf_err *e) {
     s->labels = lf_alloc_array(s->n, sizeof *s->labels);
     s->pred = lf_alloc_array(s->n, M * sizeof *s->pred);
-    if (!s->labels || !s->pred || lf_knn_build(&s->knn, s->rows, s->n, s->D, s->D) != LF_OK)
-        return lf_fail(e, LF_ERR_NOMEM, "out of memory for %zu fitting rows", s->n);
+    lf_status st = LF_ERR_NOMEM;
+    if (s->labels && s->pred && !s->F) {
+        st = lf_knn_build(&s->knn, s->rows, s->n, s->D, s->D);
+    } else if (s->labels && s->pred) { /* the filter spans the standardised features' range */
+        float lo = s->feat[0], hi = s->feat[0];
+        for (size_t i = 1; i < s->n * s->F; i++) {
+            if (s->feat[i] < lo) lo = s->feat[i];
+            if (s->feat[i] > hi) hi = s->feat[i];
+        }
+        st = lf_knn_build_range(&s->knn, s->feat, s->n, s->F, s->F, (double)lo, (double)hi);
+    }
+    if (st != LF_OK) return lf_fail(e, LF_ERR_NOMEM, "out of memory for %zu fitting rows", s->n);
     for (size_t j = 0; j < s->n; j++) {
         const float *x = s->rows + j * s->D;
         s->labels[j] = (int)s->labels_f[j];
@@ -122,7 +155,7 @@ static lf_status derive(des_state *s, size_t M, size_t C, lf_err *e) {
 typedef struct scratch {
     size_t *bi;    /* QB x k: the neighbours */
     size_t *cnt;   /* QB */
-    float *x;      /* QB x D: the queries' profiles */
+    float *x;      /* QB x W: the queries' profiles or standardised features */
     int *qp;       /* QB x M: the queries' classes */
     double *w;     /* QB x M: selection weights */
     lf_knn_work kw;
@@ -137,7 +170,7 @@ static int scratch_alloc(scratch *sc, const des_state *s, size_t M) {
     size_t k = s->k ? s->k : 1;
     sc->bi = lf_alloc_array(QB, k * sizeof(size_t));
     sc->cnt = lf_alloc_array(QB, sizeof(size_t));
-    sc->x = lf_alloc_array(QB, s->D * sizeof(float));
+    sc->x = lf_alloc_array(QB, search_width(s) * sizeof(float));
     sc->qp = lf_alloc_array(QB, M * sizeof(int));
     sc->w = lf_alloc_array(QB, M * sizeof(double));
     return sc->bi && sc->cnt && sc->x && sc->qp && sc->w && lf_knn_work_alloc(&sc->kw, &s->knn, QB, k);
@@ -196,7 +229,8 @@ static void block_weights(const des_state *s, des_kind kind, size_t M, size_t nq
  * predict alone). */
 static lf_status des_predict_kinds(const des_state *s, const des_kind *kinds, size_t nk, const lf_probs *pr,
                                    float *const *outs) {
-    size_t N = pr->N, M = pr->M, C = pr->C;
+    size_t N = pr->N, M = pr->M, C = pr->C, width = search_width(s);
+    if (s->F && (!pr->feat || pr->F != s->F)) return LF_ERR_ARG; /* lf_fusion_predict_features says why */
     long long blocks = (long long)((N + QB - 1) / QB);
     int failed = 0;
 #pragma omp parallel if (N > QB && (double)N * (double)s->n >= 1e6)
@@ -212,8 +246,17 @@ static lf_status des_predict_kinds(const des_state *s, const des_kind *kinds, si
             }
             size_t r0 = (size_t)b * QB, nq = N - r0 < QB ? N - r0 : QB;
             for (size_t q = 0; q < nq; q++) {
-                profile(pr, r0 + q, sc.x + q * s->D);
-                classes_of(sc.x + q * s->D, M, C, sc.qp + q * M);
+                float *x = sc.x + q * width;
+                if (s->F) {
+                    for (size_t k = 0; k < M; k++) {
+                        const float *p = pr->p[k] + (r0 + q) * C;
+                        sc.qp[q * M + k] = isnan(p[0]) ? -1 : (int)lf_argmax_f(p, C);
+                    }
+                    standardise(pr->feat + (r0 + q) * s->F, s->scale, s->F, x);
+                } else {
+                    profile(pr, r0 + q, x);
+                    classes_of(x, M, C, sc.qp + q * M);
+                }
             }
             nearest(s, nq, s->k, NULL, &sc);
             for (size_t i = 0; i < nk; i++)
@@ -253,6 +296,9 @@ int lf_des_predict_shared(const lf_fusion *const *fs, size_t n, const lf_probs *
     for (size_t i = 0; i < n; i++) {
         const des_state *s = fs[i]->state;
         if (fs[i]->def->predict != des_predict || !s || s->n != s0->n || s->D != s0->D || s->k != s0->k ||
+            s->F != s0->F ||
+            (s != s0 && s->F && (memcmp(s->feat, s0->feat, s->n * s->F * sizeof *s->feat) != 0 ||
+                                 memcmp(s->scale, s0->scale, 2 * s->F * sizeof *s->scale) != 0)) ||
             fs[i]->M != fs[0]->M || fs[i]->C != fs[0]->C ||
             memcmp(fs[i]->temps, fs[0]->temps, fs[0]->M * sizeof *fs[0]->temps) != 0 ||
             (s != s0 && (memcmp(s->rows, s0->rows, s->n * s->D * sizeof *s->rows) != 0 ||
@@ -286,10 +332,10 @@ static lf_status measure_weights(des_state *s, des_kind kind, size_t M, lf_err *
                 failed = 1;
                 continue;
             }
-            size_t e0 = (size_t)b * QB, nq = n_eval - e0 < QB ? n_eval - e0 : QB;
+            size_t e0 = (size_t)b * QB, nq = n_eval - e0 < QB ? n_eval - e0 : QB, width = search_width(s);
             for (size_t q = 0; q < nq; q++) {
                 idx[q] = (size_t)(((unsigned long long)(e0 + q) * s->n) / n_eval);
-                memcpy(sc.x + q * s->D, s->rows + idx[q] * s->D, s->D * sizeof(float));
+                memcpy(sc.x + q * width, search_rows(s) + idx[q] * width, width * sizeof(float));
                 memcpy(sc.qp + q * M, s->pred + idx[q] * M, M * sizeof(int));
             }
             block_weights(s, kind, M, nq, idx, &sc);
@@ -316,6 +362,32 @@ static lf_status measure_weights(des_state *s, des_kind kind, size_t M, lf_err *
     return failed ? lf_fail(e, LF_ERR_NOMEM, "out of memory") : LF_OK;
 }
 
+/* the features of the fitting rows standardised by their own mean and std
+ * (rounded to float; a std that rounds to 0 becomes 1) */
+static lf_status fit_features(des_state *s, const lf_probs *pr, lf_err *e) {
+    size_t n = s->n, F = pr->F, nf;
+    if (!lf_mul_ok(n, F, &nf) || nf > SIZE_MAX / sizeof(float))
+        return lf_fail(e, LF_ERR_ARG, "%zu fitting rows of %zu features are too many", n, F);
+    s->F = F;
+    s->feat = lf_alloc_array(n, F * sizeof(float));
+    s->scale = lf_alloc_array(2, F * sizeof(float));
+    if (!s->feat || !s->scale) return lf_fail(e, LF_ERR_NOMEM, "out of memory for %zu rows of %zu features", n, F);
+    for (size_t d = 0; d < F; d++) {
+        double sum = 0, ss = 0;
+        for (size_t r = 0; r < n; r++) sum += (double)pr->feat[r * F + d];
+        double mean = sum / (double)n;
+        for (size_t r = 0; r < n; r++) {
+            double t = (double)pr->feat[r * F + d] - mean;
+            ss += t * t;
+        }
+        float sd = (float)sqrt(ss / (double)n);
+        s->scale[d] = (float)mean;
+        s->scale[F + d] = sd > 0 && isfinite(sd) ? sd : 1.0f;
+    }
+    for (size_t r = 0; r < n; r++) standardise(pr->feat + r * F, s->scale, F, s->feat + r * F);
+    return LF_OK;
+}
+
 static lf_status des_fit(lf_fusion *f, const lf_probs *pr, const int *y, const lf_fusion_options *o) {
     size_t M = pr->M, N = pr->N, C = pr->C, D = M * C + M, nd;
     size_t k = o->k ? o->k : K_DEFAULT;
@@ -336,7 +408,9 @@ static lf_status des_fit(lf_fusion *f, const lf_probs *pr, const int *y, const l
         profile(pr, r, s->rows + r * D);
         s->labels_f[r] = (float)y[r];
     }
-    lf_status st = derive(s, M, C, &f->err);
+    lf_status st = pr->feat ? fit_features(s, pr, &f->err) : LF_OK;
+    f->n_features = s->F;
+    if (st == LF_OK) st = derive(s, M, C, &f->err);
     if (st == LF_OK) st = measure_weights(s, ((const des_params *)f->def->params)->kind, M, &f->err);
     return st;
 }
@@ -347,23 +421,43 @@ static void des_save(const lf_fusion *f, lf_method_save *sv) {
     sv->tensors[sv->n_tensors++] = (lf_st_out){"fusion.labels", s->labels_f, 1, {s->n}};
     sv->tensors[sv->n_tensors++] = (lf_st_out){"fusion.k", &s->k_f, 1, {1}};
     sv->tensors[sv->n_tensors++] = (lf_st_out){"fusion.weights", s->weights, 1, {f->M}};
+    if (s->F) {
+        sv->tensors[sv->n_tensors++] = (lf_st_out){"fusion.features", s->feat, 2, {s->n, s->F}};
+        sv->tensors[sv->n_tensors++] = (lf_st_out){"fusion.feature_scale", s->scale, 2, {2, s->F}};
+    }
 }
 
 static lf_status des_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e) {
     const char *name = f->def->name;
     size_t M = f->M, C = f->C, D = M * C + M;
     if (arch) return lf_fail(e, LF_ERR_FORMAT, "the %s method has no network, but the file holds an architecture", name);
-    if (lf_st_count(sf) != 4)
-        return lf_fail(e, LF_ERR_FORMAT, "the file holds %zu tensors, the %s method has 4", lf_st_count(sf), name);
+    size_t nt = lf_st_count(sf);
+    if (nt != 4 && nt != 6)
+        return lf_fail(e, LF_ERR_FORMAT, "the file holds %zu tensors, the %s method has 4 (6 with features)", nt, name);
     const lf_st_tensor *t = lf_st_find(sf, "fusion.rows");
     if (!t || t->ndim != 2 || t->shape[1] != D || t->shape[0] == 0 || t->shape[0] >= (1u << 24))
         return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.rows' of %s must be F32 of shape (n, %zu), n in 1..16777215",
                        name, D);
-    size_t n = t->shape[0];
+    size_t n = t->shape[0], F = 0;
+    if (nt == 6) {
+        const lf_st_tensor *tf = lf_st_find(sf, "fusion.features"), *ts = lf_st_find(sf, "fusion.feature_scale");
+        if (!tf || tf->ndim != 2 || tf->shape[0] != n || tf->shape[1] == 0 || tf->shape[1] > F_MAX)
+            return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.features' of %s must be F32 of shape (%zu, F), F in 1..%d",
+                           name, n, F_MAX);
+        F = tf->shape[1];
+        if (!ts || ts->ndim != 2 || ts->shape[0] != 2 || ts->shape[1] != F)
+            return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.feature_scale' of %s must be F32 of shape (2, %zu)", name,
+                           F);
+    }
     des_state *s = LF_CALLOC(1, sizeof *s);
     if (!s) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
     f->state = s;
-    s->n = n, s->D = D;
+    s->n = n, s->D = D, s->F = F;
+    if (F) {
+        s->feat = lf_alloc_array(n, F * sizeof(float));
+        s->scale = lf_alloc_array(2, F * sizeof(float));
+        if (!s->feat || !s->scale) return lf_fail(e, LF_ERR_NOMEM, "out of memory for %zu rows of %zu features", n, F);
+    }
     s->rows = lf_alloc_array(n, D * sizeof(float));
     s->labels_f = lf_alloc_array(n, sizeof(float));
     s->weights = lf_alloc_array(M, sizeof(float));
@@ -372,7 +466,14 @@ static lf_status des_load(lf_fusion *f, const lf_st_file *sf, const char *arch, 
     if (st == LF_OK) st = lf_load_tensor(sf, "fusion.labels", s->labels_f, 1, (size_t[]){n}, e);
     if (st == LF_OK) st = lf_load_tensor(sf, "fusion.k", &s->k_f, 1, (size_t[]){1}, e);
     if (st == LF_OK) st = lf_load_tensor(sf, "fusion.weights", s->weights, 1, (size_t[]){M}, e);
+    if (st == LF_OK && F) st = lf_load_tensor(sf, "fusion.features", s->feat, 2, (size_t[]){n, F}, e);
+    if (st == LF_OK && F) st = lf_load_tensor(sf, "fusion.feature_scale", s->scale, 2, (size_t[]){2, F}, e);
     if (st != LF_OK) return st;
+    for (size_t d = 0; d < F; d++)
+        if (!(s->scale[F + d] > 0))
+            return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.feature_scale' of %s must hold stds > 0 in its second row",
+                           name);
+    f->n_features = F;
     size_t kmax = n < K_MAX ? n : K_MAX;
     if (!(s->k_f >= 1 && s->k_f <= (float)kmax && s->k_f == floorf(s->k_f)))
         return lf_fail(e, LF_ERR_FORMAT, "tensor 'fusion.k' of %s must hold an integer in 1..%zu", name, kmax);
@@ -418,7 +519,7 @@ static const des_params p_knora_e = {KNORA_E}, p_knora_u = {KNORA_U}, p_ola = {O
     static const lf_method_def var = {                                                                         \
         .id = ID, .name = NAME, .family = LF_FAMILY_CLASSICAL, .summary = SUMMARY, .fit = des_fit,             \
         .predict = des_predict, .save = des_save, .load = des_load, .weights = des_weights,                    \
-        .free_state = des_free, .n_params = des_n_params, .params = PARAMS, .rule = -1}
+        .free_state = des_free, .n_params = des_n_params, .params = PARAMS, .rule = -1, .takes_features = 1}
 
 DES_METHOD(knora_e, LF_FUSE_KNORA_E, "knora-e", "dynamic selection: the models right on all k nearest rows (shrinking)",
            &p_knora_e);

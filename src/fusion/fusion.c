@@ -46,7 +46,7 @@ void lf_fusion_clear(lf_fusion *f) {
     memset(&f->history_view, 0, sizeof f->history_view);
     f->names = NULL, f->temps = NULL, f->state = NULL, f->def = NULL, f->auto_table = NULL;
     f->importance = NULL;
-    f->fitted = 0, f->M = f->C = 0, f->calibrated = f->logits = 0;
+    f->fitted = 0, f->M = f->C = 0, f->calibrated = f->logits = 0, f->n_features = 0;
 }
 
 void lf_fusion_free(lf_fusion *f) {
@@ -62,6 +62,7 @@ const char *lf_fusion_error(const lf_fusion *f) { return f ? f->err.msg : "no fu
 void lf_probs_free(lf_probs *pr) {
     LF_FREE(pr->p);
     LF_FREE(pr->block);
+    LF_FREE(pr->feat_block);
     memset(pr, 0, sizeof *pr);
 }
 
@@ -132,6 +133,38 @@ lf_status lf_probs_prepare(lf_err *e, const float *const *p, size_t M, size_t C,
     return LF_OK;
 }
 
+lf_status lf_probs_features(lf_err *e, lf_probs *pr, const lf_fusion *f, const float *features, size_t F,
+                            const size_t *idx, size_t n) {
+    int uses = f->n_features || (!f->fitted && f->def && f->def->takes_features);
+    if (!uses || !features || !F) return LF_OK;
+    pr->F = F;
+    if (!idx) {
+        pr->feat = features;
+        return LF_OK;
+    }
+    float *dst = lf_alloc_array(n ? n : 1, F * sizeof *dst);
+    if (!dst) return lf_fail(e, LF_ERR_NOMEM, "out of memory for the features of %zu rows", n);
+    for (size_t i = 0; i < n; i++) memcpy(dst + i * F, features + idx[i] * F, F * sizeof *dst);
+    pr->feat = pr->feat_block = dst;
+    return LF_OK;
+}
+
+/* features: both or neither of the pointer and the width, finite values */
+static lf_status check_features(lf_err *e, const float *x, size_t F, size_t N) {
+    if (!x && !F) return LF_OK;
+    if (!x || !F || F > 65536)
+        return lf_fail(e, LF_ERR_ARG, "features need a pointer and a width of 1..65536 values, got %s and %zu",
+                       x ? "a pointer" : "NULL", F);
+    size_t tot;
+    if (!lf_mul_ok(N, F, &tot) || tot > SIZE_MAX / sizeof(float))
+        return lf_fail(e, LF_ERR_ARG, "%zu rows of %zu features are too many", N, F);
+    for (size_t i = 0; i < tot; i++)
+        if (!isfinite(x[i]))
+            return lf_fail(e, LF_ERR_ARG, "feature row %zu holds a non-finite value (%g in column %zu)", i / F,
+                           (double)x[i], i % F);
+    return LF_OK;
+}
+
 static lf_status check_labels(lf_err *e, const int *y, size_t N, size_t C) {
     if (!y) return lf_fail(e, LF_ERR_ARG, "no labels given");
     lf_input_issue is;
@@ -170,6 +203,11 @@ lf_status lf_fusion_check(lf_err *e, const float *const *p, const char *const *n
         st = lf_fail(e, LF_ERR_ARG, "unknown fusion method %d", (int)o->method);
     if (st == LF_OK && !(o->modality_dropout >= 0 && o->modality_dropout <= 1))
         st = lf_fail(e, LF_ERR_ARG, "modality_dropout must be in [0, 1]");
+    if (st == LF_OK) st = check_features(e, o->features, o->n_features, N);
+    if (st == LF_OK && o->features && o->method != LF_FUSE_AUTO && !lf_method_def_of(o->method)->takes_features)
+        st = lf_fail(e, LF_ERR_ARG,
+                     "%s does not use features: only knora-e, knora-u, ola and lca search a feature space",
+                     lf_method_def_of(o->method)->name);
     return st;
 }
 
@@ -228,6 +266,7 @@ lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *co
         idx = all;
     }
     lf_status st = lf_probs_prepare(&f->err, p, M, C, o->logits, NULL, idx, n, &pr);
+    if (st == LF_OK) st = lf_probs_features(&f->err, &pr, f, o->features, o->n_features, idx, n);
     LF_FREE(all);
     if (st == LF_OK && calibrate) {
         st = fit_temperatures(&f->err, &pr, yy, f->temps);
@@ -247,10 +286,9 @@ lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *co
     return LF_OK;
 }
 
-lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N, float *out) {
-    if (!f || !p || !out) return LF_ERR_ARG;
-    if (!f->fitted) return LF_ERR_STATE;
-    if (N == 0) return LF_OK;
+/* predict on checked arguments (N > 0) */
+static lf_status predict_rows(const lf_fusion *f, const float *const *p, size_t N, const float *features,
+                              float *out, lf_err *e) {
     /* mean and product of probabilities, every model given, no calibration:
      * validated and fused in one pass (the same bits as below); anything
      * off (a missing row, a bad value) takes the path below */
@@ -259,16 +297,46 @@ lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N,
         for (size_t k = 0; k < f->M; k++) plain &= p[k] != NULL && f->temps[k] == 1.0f;
         if (plain && lf_rule_fused((lf_rule)f->def->rule, p, f->M, N, f->C, out)) return LF_OK;
     }
-    lf_err e;
-    lf_status st = lf_inputs_validate(&e, p, NULL, f->M, N, f->C, f->logits);
+    lf_status st = lf_inputs_validate(e, p, NULL, f->M, N, f->C, f->logits);
     if (st != LF_OK) return st;
     lf_probs pr;
-    st = lf_probs_prepare(&e, p, f->M, f->C, f->logits, f->temps, NULL, N, &pr);
-    if (st != LF_OK) return st;
-    st = lf_fusion_predict_core(f, &pr, out);
+    st = lf_probs_prepare(e, p, f->M, f->C, f->logits, f->temps, NULL, N, &pr);
+    if (st == LF_OK) st = lf_probs_features(e, &pr, f, features, f->n_features, NULL, N);
+    if (st == LF_OK) st = lf_fusion_predict_core(f, &pr, out);
     lf_probs_free(&pr);
     return st;
 }
+
+lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N, float *out) {
+    return lf_fusion_predict_features(f, p, N, NULL, 0, out, NULL, 0);
+}
+
+lf_status lf_fusion_predict_features(const lf_fusion *f, const float *const *p, size_t N, const float *features,
+                                     size_t n_features, float *out, char *err, size_t errlen) {
+    lf_err e = {0};
+    lf_status st = LF_OK;
+    if (err && errlen) err[0] = '\0';
+    if (!f || !p || !out) st = lf_fail(&e, LF_ERR_ARG, "no fusion model, inputs or output given");
+    else if (!f->fitted) st = lf_fail(&e, LF_ERR_STATE, "the fusion model is not fitted");
+    else st = lf_fusion_features_check(f, features, n_features, N, &e);
+    if (st == LF_OK && N) st = predict_rows(f, p, N, features, out, &e);
+    if (st != LF_OK && err && errlen) snprintf(err, errlen, "%s", e.msg[0] ? e.msg : lf_status_string(st));
+    return st;
+}
+
+lf_status lf_fusion_features_check(const lf_fusion *f, const float *features, size_t F, size_t N, lf_err *e) {
+    if (!f->n_features && (features || F))
+        return lf_fail(e, LF_ERR_ARG, "the fusion (%s) was fitted without features: give none", f->def->name);
+    if (f->n_features && !features)
+        return lf_fail(e, LF_ERR_ARG, "the fusion (%s) was fitted with %zu features a row: give them", f->def->name,
+                       f->n_features);
+    if (f->n_features && F != f->n_features)
+        return lf_fail(e, LF_ERR_ARG, "the features have %zu values a row, the fusion (%s) was fitted with %zu", F,
+                       f->def->name, f->n_features);
+    return N && features ? check_features(e, features, F, N) : LF_OK;
+}
+
+size_t lf_fusion_n_features(const lf_fusion *f) { return f && f->fitted ? f->n_features : 0; }
 
 /* ----------------------------------------------------------- queries */
 

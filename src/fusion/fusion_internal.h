@@ -30,6 +30,8 @@ struct lf_fusion {
                                      4 x epochs (loss, val_loss, accuracy,
                                      val_accuracy), or NULL */
     lf_history history_view;      /* ... as lf_fusion_history shows it */
+    size_t n_features;            /* the feature width dynamic selection was
+                                     fitted with (0: none), set by its fit and load */
 };
 
 /* Probabilities ready for fusion: M arrays N x C (NaN rows = missing),
@@ -38,6 +40,9 @@ typedef struct lf_probs {
     size_t M, N, C;
     float **p;     /* never NULL; NaN rows = missing */
     float *block;
+    const float *feat; /* N x F raw features of the rows (lf_probs_features), or NULL */
+    size_t F;
+    float *feat_block; /* owned copy behind feat, or NULL */
 } lf_probs;
 
 void lf_probs_free(lf_probs *pr);
@@ -60,9 +65,10 @@ lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *co
  * `label` stands for the path in messages. */
 lf_status lf_fusion_load_bytes(lf_fusion *f, const unsigned char *buf, size_t len, const char *label);
 
-/* importance.c: measures f->importance on the fitting rows (raw inputs, as
- * lf_fusion_fit takes them). */
-lf_status lf_fusion_measure_importance(lf_fusion *f, const float *const *p, size_t N, const int *y);
+/* importance.c: measures f->importance on the fitting rows (raw inputs and
+ * features, as lf_fusion_fit takes them). */
+lf_status lf_fusion_measure_importance(lf_fusion *f, const float *const *p, size_t N, const int *y,
+                                       const float *features);
 
 /* names.c: releases f->class_names (sets it NULL). */
 void lf_class_names_free(lf_fusion *f);
@@ -89,5 +95,16 @@ lf_status lf_fusion_check(lf_err *e, const float *const *p, const char *const *n
  * in place: out->p must then be treated as read-only. */
 lf_status lf_probs_prepare(lf_err *e, const float *const *p, size_t M, size_t C, int logits,
                            const float *temps, const size_t *idx, size_t n, lf_probs *out);
+
+/* The checks of lf_fusion_predict_features on features for N rows of a
+ * fitted f: given exactly when f was fitted with them, its width, finite. */
+lf_status lf_fusion_features_check(const lf_fusion *f, const float *features, size_t F, size_t N, lf_err *e);
+
+/* Gives prepared probabilities the rows idx[0..n) (NULL: 0..n-1, read in
+ * place) of features (rows of F values) when the fusion f uses features
+ * (f->n_features, or its method takes them while f is being fitted); else
+ * does nothing.  LF_ERR_NOMEM only. */
+lf_status lf_probs_features(lf_err *e, lf_probs *pr, const lf_fusion *f, const float *features, size_t F,
+                            const size_t *idx, size_t n);
 
 #endif

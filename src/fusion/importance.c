@@ -28,18 +28,21 @@
 
 /* the fused output of rows [r0, r0 + n) with model drop - 1 left out (drop
  * = 0: none) */
-static lf_status predict_block(const lf_fusion *f, const float *const *p, size_t r0, size_t n, size_t drop,
-                               const float **q, float *out, lf_err *e) {
+static lf_status predict_block(const lf_fusion *f, const float *const *p, const float *features, size_t r0,
+                               size_t n, size_t drop, const float **q, float *out, lf_err *e) {
     size_t M = f->M, C = f->C;
     for (size_t k = 0; k < M; k++) q[k] = (drop == k + 1 || !p[k]) ? NULL : p[k] + r0 * C;
     lf_probs pr;
     lf_status st = lf_probs_prepare(e, q, M, C, f->logits, f->temps, NULL, n, &pr);
+    size_t F = f->n_features;
+    if (st == LF_OK) st = lf_probs_features(e, &pr, f, features ? features + r0 * F : NULL, F, NULL, n);
     if (st == LF_OK) st = lf_fusion_predict_core(f, &pr, out);
     lf_probs_free(&pr);
     return st;
 }
 
-lf_status lf_fusion_measure_importance(lf_fusion *f, const float *const *p, size_t N, const int *y) {
+lf_status lf_fusion_measure_importance(lf_fusion *f, const float *const *p, size_t N, const int *y,
+                                       const float *features) {
     size_t M = f->M, C = f->C, B = N < IMPORTANCE_ROWS ? N : IMPORTANCE_ROWS, nb = B ? (N + B - 1) / B : 0;
     double *imp = lf_alloc_array(2 * (M + 1), sizeof *imp);
     double *part = lf_alloc_array(nb ? nb : 1, 2 * (M + 1) * sizeof *part); /* per block: ll, right per drop */
@@ -71,7 +74,7 @@ lf_status lf_fusion_measure_importance(lf_fusion *f, const float *const *p, size
             size_t drop = 0;
             for (; st == LF_OK && drop <= M; drop++) { /* drop = 0: every model */
                 float *o = drop ? out : full;
-                st = predict_block(f, p, r0, n, drop, q, o, e);
+                st = predict_block(f, p, features, r0, n, drop, q, o, e);
                 if (st != LF_OK) {
                     lf_fail(e, st, "measuring importance: %s", lf_status_string(st));
                     break;

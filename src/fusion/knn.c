@@ -2,11 +2,13 @@
  * knn.c — exact k nearest neighbours (knn.h) by an 8-bit filter and exact
  * distances for the few rows it lets through.
  *
- * The first Df values of each row x (in [0, 1]) are also kept rounded to
- * x8 = round(255 x), clamped to 0..255, with the rounding error E_x =
- * ||x8 / 255 - x|| (in double, over those Df values); emax is the largest
- * E_x.  A query q gets q8 and E_q the same way.  The distance of the 8-bit
- * vectors, dq = ||q8 - x8|| / 255, is exact in integers, and by the
+ * The first Df values of each row x (in [lo, hi], w = hi - lo; [0, 1] for
+ * lf_knn_build) are also kept rounded to x8 = round(255 (x - lo) / w),
+ * clamped to 0..255, with the rounding error E_x = ||lo + x8 w / 255 - x||
+ * (in double, over those Df values: a value outside [lo, hi] is clamped and
+ * its error counted whole); emax is the largest E_x.  A query q gets q8 and
+ * E_q the same way.  The distance of the 8-bit vectors, dq = ||q8 - x8|| w
+ * / 255, is exact in integers (times w / 255), and by the
  * triangle inequality dq - E_q - E_x <= the distance over the first Df
  * values <= ||q - x||.
  *
@@ -42,17 +44,23 @@
 #define PAD_KEY (1 << 29) /* key of a padding row (never compared: rows >= n are skipped) */
 #define DF_MAX 8192       /* values the filter sees at most: its keys stay within +-2^30 */
 
-/* round(255 v) clamped to 0..255, and its error v8 / 255 - v added squared to *e2 */
-static int quantise(float v, double *e2) {
-    double t = (double)v * 255.0;
+/* round(255 (v - lo) / w) clamped to 0..255, and its error lo + v8 w / 255
+ * - v added squared to *e2 (lo = 0, w = 1: round(255 v), error v8 / 255 - v) */
+static int quantise(float v, double lo, double w, double *e2) {
+    double t = ((double)v - lo) / w * 255.0;
     int i = t >= 255.0 ? 255 : t > 0.0 ? (int)(t + 0.5) : 0;
-    double e = (double)i / 255.0 - (double)v;
+    double e = lo + (double)i * w / 255.0 - (double)v;
     *e2 += e * e;
     return i;
 }
 
 lf_status lf_knn_build(lf_knn *ix, const float *rows, size_t n, size_t D, size_t Df) {
+    return lf_knn_build_range(ix, rows, n, D, Df, 0.0, 1.0);
+}
+
+lf_status lf_knn_build_range(lf_knn *ix, const float *rows, size_t n, size_t D, size_t Df, double lo, double hi) {
     memset(ix, 0, sizeof *ix);
+    ix->lo = lo, ix->w = hi > lo ? hi - lo : 1.0;
     Df = Df < D ? Df : D;
     Df = Df < DF_MAX ? Df : DF_MAX;
     ix->n = n, ix->D = D, ix->Df = Df, ix->G = (Df + 3) / 4, ix->rows = rows;
@@ -71,7 +79,7 @@ lf_status lf_knn_build(lf_knn *ix, const float *rows, size_t n, size_t D, size_t
         double e2 = 0;
         int32_t sq = 0, sum = 0;
         for (size_t d = 0; d < Df; d++) {
-            int v = quantise(x[d], &e2);
+            int v = quantise(x[d], ix->lo, ix->w, &e2);
             dst[(d / 4) * RC * 4 + d % 4] = (uint8_t)v;
             sq += v * v, sum += v;
         }
@@ -209,8 +217,8 @@ static int has_vnni(void) {
 #endif
 
 /* the key bound of a query whose K-th best exact key so far is bd */
-static int32_t bound(double bd, double eq, double emax, int32_t qn) {
-    double t = 255.0 * (sqrt(bd) * (1 + 1e-12) + eq + emax) * (1 + 1e-12) + 1e-9;
+static int32_t bound(double bd, double eq, double emax, double w, int32_t qn) {
+    double t = 255.0 * (sqrt(bd) * (1 + 1e-12) + eq + emax) / w * (1 + 1e-12) + 1e-9;
     double b = floor(t * t) - (double)qn;
     return b < (double)INT32_MAX ? (int32_t)b : INT32_MAX; /* NaN: every row passes */
 }
@@ -235,7 +243,7 @@ void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const 
         double e2 = 0;
         int32_t sq = 0;
         for (size_t d = 0; d < ix->Df; d++) {
-            int v = quantise(q[i * D + d], &e2);
+            int v = quantise(q[i * D + d], ix->lo, ix->w, &e2);
             q8[d] = (int8_t)(v - 128);
             sq += v * v;
         }
@@ -280,7 +288,7 @@ void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const 
                     }
                     while (pos > 0 && bd[pos - 1] > v) bd[pos] = bd[pos - 1], bi[pos] = bi[pos - 1], pos--;
                     bd[pos] = v, bi[pos] = r;
-                    if (w->cnt[qi] == K) thr[t] = bound(bd[K - 1], w->eq[qi], ix->emax, w->qn[qi]);
+                    if (w->cnt[qi] == K) thr[t] = bound(bd[K - 1], w->eq[qi], ix->emax, ix->w, w->qn[qi]);
                 }
             }
             npend[0] = npend[1] = 0;

@@ -2,7 +2,8 @@
  * knn.h — exact k nearest neighbours for dynamic selection (knn.c).
  *
  * Rows are vectors of D floats in [0, 1] (probabilities and presence
- * indicators).  The key is the squared Euclidean distance computed in
+ * indicators), or in any range [lo, hi] given to lf_knn_build_range
+ * (standardised features).  The key is the squared Euclidean distance computed in
  * double: t_d = (double)q_d - (double)x_d, eight partial sums p_j of t_d^2
  * over d = j mod 8 in index order, then ((p0 + p1) + (p2 + p3)) + ((p4 +
  * p5) + (p6 + p7)); equal keys go to the lower row.  The neighbours are exactly those of
@@ -24,6 +25,7 @@ typedef struct lf_knn {
     uint8_t *packed;   /* the rows rounded to 0..255, 32 rows at a time (knn.c) */
     int32_t *cx;       /* per row (32-padded): ||x8||^2 - 256 sum x8 */
     double emax;       /* the largest rounding error (Euclidean) of a row */
+    double lo, w;      /* the filter's range: lo + [0, w] in 255 steps */
 } lf_knn;
 
 /* The index of n rows of width D (rows kept by reference), whose 8-bit
@@ -32,6 +34,11 @@ typedef struct lf_knn {
  * query with a model missing differs from every row in that indicator,
  * and a filter blind to it would let every row through. */
 lf_status lf_knn_build(lf_knn *ix, const float *rows, size_t n, size_t D, size_t Df);
+/* The same for rows whose filtered values lie in [lo, hi] (hi <= lo: a
+ * range of width 1 from lo); values outside (a query's) are clamped, their
+ * whole error counted, so the search stays exact.  lf_knn_build is
+ * lo = 0, hi = 1, bit for bit. */
+lf_status lf_knn_build_range(lf_knn *ix, const float *rows, size_t n, size_t D, size_t Df, double lo, double hi);
 void lf_knn_free(lf_knn *ix);
 
 /* Per-thread scratch for up to nq_max queries and K neighbours. */

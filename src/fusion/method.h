@@ -23,7 +23,7 @@
 
 /* The tensors and architecture a method adds to a fusion file. */
 typedef struct lf_method_save {
-    lf_st_out tensors[4];   /* the method's own tensors ("fusion.*")      */
+    lf_st_out tensors[6];   /* the method's own tensors ("fusion.*")      */
     size_t n_tensors;
     const lf_model *net;    /* a network saved under "net." with its
                                architecture, or NULL                       */
@@ -59,6 +59,8 @@ typedef struct lf_method_def {
     size_t (*n_params)(size_t M, size_t C, size_t N);
     const void *params;            /* the family's settings for this method */
     int rule;                      /* lf_rule for a fixed rule, else -1 */
+    int takes_features;            /* 1: fit may search a feature space
+                                      (lf_fusion_options.features) */
 } lf_method_def;
 
 /* The record of a method id, or NULL (auto has none: it is a choice among

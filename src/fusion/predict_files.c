@@ -200,6 +200,8 @@ typedef struct job {
     lf_npy_writer *w, *wc; /* by position; or NULL: into mem / mem_cls */
     float *mem;
     int64_t *mem_cls;
+    const float *feat; /* N x F features, or NULL */
+    size_t F;
     atomic_size_t next; /* the next chunk to take */
     atomic_size_t stop; /* the first failed chunk so far (SIZE_MAX: none) */
 } job;
@@ -256,7 +258,7 @@ static int run_chunk(const job *j, worker *wk, size_t c) {
     float *out = j->w ? wk->out : j->mem + r0 * C;
     /* the library validates the chunk; on failure, the check finds the
      * file, row and value (files in order) */
-    st = lf_fusion_predict(j->f, p, n, out);
+    st = lf_fusion_predict_features(j->f, p, n, j->feat ? j->feat + r0 * j->F : NULL, j->F, out, NULL, 0);
     if (st != LF_OK) {
         lf_status why = st;
         st = lf_check_outputs(rows, NULL, j->G, n, C, j->f->logits, r0, &wk->issue);
@@ -450,6 +452,11 @@ lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, 
     if ((st = agree(&d, 0, st, &e, &input, res)) != LF_OK) goto done;
 
     size_t N = G ? src[0].rows : 0, nchunks = N / CHUNK + (N % CHUNK != 0);
+    if (o.features && o.feature_rows != N)
+        st = lf_fail(&e, LF_ERR_ARG, "the features (%zu rows) do not match the model outputs (%zu rows)", o.feature_rows, N);
+    else
+        st = lf_fusion_features_check(f, o.features, o.n_features, N, &e);
+    if ((st = agree(&d, 0, st, &e, &input, res)) != LF_OK) goto done;
     int in_memory = through(out_path) || through(o.classes_path);
     if (d.size > 1 && in_memory) {
         input = 0;
@@ -502,6 +509,7 @@ lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, 
     jb.G = G, jb.M = M, jb.C = C, jb.N = N, jb.nchunks = c1; /* chunks c0 .. c1 - 1 */
     jb.w = in_memory ? NULL : &w, jb.wc = in_memory || !o.classes_path ? NULL : &wc;
     jb.mem = mem, jb.mem_cls = mem_cls;
+    jb.feat = o.features, jb.F = o.n_features;
     atomic_init(&jb.next, c0);
     atomic_init(&jb.stop, SIZE_MAX);
     /* one thread (a single chunk, or OMP_NUM_THREADS=1): no region, so the

@@ -661,8 +661,9 @@ static lf_status fuse(report *r, lf_fusion *f, const float *const *p, const lf_r
         fz->fit = o->fitted;
         fz->method = lf_method_name(lf_fusion_method(o->fitted));
         if (!(fz->main = lf_alloc_array(NC, sizeof(float)))) return lf_fail(&f->err, LF_ERR_NOMEM, "report: out of memory");
-        lf_status st = lf_fusion_predict(o->fitted, p, r->N, fz->main);
-        return st ? lf_fail(&f->err, st, "report: the fusion model's prediction failed (%s)", lf_status_string(st)) : LF_OK;
+        char why[256];
+        lf_status st = lf_fusion_predict_features(o->fitted, p, r->N, NULL, 0, fz->main, why, sizeof why);
+        return st ? lf_fail(&f->err, st, "report: the fusion model's prediction failed (%s)", why) : LF_OK;
     }
     const lf_score_row *best = NULL;
     for (size_t i = 0; !best && i < t->n_rows; i++)
