@@ -537,16 +537,23 @@ else
 fi
 # fit and eval (which load their inputs whole, from the mapping) take the
 # same handler: exit 2 with its line
-# (the signal must arrive while the command runs: under load a run can
-# end first, so each command gets up to 5 tries, sooner each time)
+# (the signal must arrive while the command reads: it is sent once the
+# process has huge.npy open or mapped, which is after the handler is
+# installed — a fixed delay could hit a slow start, under a sanitizer and
+# load, before it; a run can still end first, so up to 5 tries)
 for cmd in "fit -m a=huge.npy -m b=huge.npy -y big_y.csv --method mean -o sb/x.lf" \
     "eval lg.lf -m a=huge.npy -m b=huge.npy -y big_y.csv"; do
     caught=0
-    for delay in 0.1 0.05 0.02 0.01 0.005; do
+    for try in 1 2 3 4 5; do
         # shellcheck disable=SC2086
         "$LF" $cmd 2>sb.err &
         pid=$!
-        sleep $delay
+        n=0
+        while [ "$n" -lt 1000 ] && kill -0 "$pid" 2>/dev/null && ! grep -qs 'huge\.npy' "/proc/$pid/maps" &&
+            ! ls -l "/proc/$pid/fd" 2>/dev/null | grep -q 'huge\.npy'; do
+            sleep 0.005
+            n=$((n + 1))
+        done
         if kill -BUS "$pid" 2>/dev/null; then
             wait "$pid"
             rc=$?
