@@ -48,14 +48,16 @@ tally() {
 }
 
 # clang's libomp (14) registers every process in /dev/shm as
-# __KMP_REGISTERED_LIB_<pid>_<uid>; a process killed while it creates that
-# file (the signal tests kill many) leaves it empty, and a later process
-# given the same pid (pid_max is often 32768) dies of SIGBUS reading it in
-# its first OpenMP call.  Empty files of processes no longer running are
-# removed before each test program.
+# __KMP_REGISTERED_LIB_<pid>_<uid> and removes the file at exit; a process
+# killed (the signal tests kill many) leaves it behind, and a later process
+# given the same pid (pid_max is often 32768) fails in its first OpenMP
+# call: of SIGBUS when the file is empty (killed while creating it), with
+# "OMP: Error #15 ... unknown library already initialized" (abort) when it
+# holds the dead process's entry.  The files of processes no longer running
+# are removed before each test program.
 kmp_clean() {
     for f in /dev/shm/__KMP_REGISTERED_LIB_*; do
-        [ -f "$f" ] && [ ! -s "$f" ] || continue
+        [ -f "$f" ] || continue
         pid=${f#/dev/shm/__KMP_REGISTERED_LIB_}
         pid=${pid%%_*}
         kill -0 "$pid" 2>/dev/null || rm -f "$f" 2>/dev/null
