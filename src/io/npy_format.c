@@ -453,11 +453,17 @@ lf_status lf_npy_parse_layout_nd(const unsigned char *head, size_t head_len, uin
     /* the element count, the count of one row (dimensions 1.., which a
      * 0 in the first does not make 0) and their bytes, in the file and as
      * float32 (the widest element the reader gives), must fit in size_t
-     * and 2^63 */
+     * and 2^63; so must the product of the non-zero dimensions (a 0 does
+     * not make a shape like (2^33, 2^33, 0) safe to multiply out) */
     const uint64_t limit = (uint64_t)1 << 63;
     size_t wide = L->dt.size > sizeof(float) ? L->dt.size : sizeof(float);
-    uint64_t row = 1, count = 0;
+    uint64_t row = 1, count = 0, nonzero = 1;
     int fits = 1;
+    for (size_t k = 0; k < h->ndim && fits; k++) {
+        uint64_t d = h->dims[k];
+        fits = d == 0 || nonzero <= limit / wide / d;
+        if (fits && d) nonzero *= d;
+    }
     for (size_t k = 1; k < h->ndim && fits; k++) {
         uint64_t d = h->dims[k];
         fits = d == 0 || row <= limit / wide / d;
