@@ -781,7 +781,11 @@ typedef enum lf_method {
     LF_FUSE_LCA = 21,         /* local class accuracy (Woods et al. 1997) */
     /* evidence combination */
     LF_FUSE_DEMPSTER_SHAFER = 22, /* Rogova 1994 over decision templates */
-    LF_FUSE_BKS = 23          /* behaviour-knowledge space (Huang & Suen 1995) */
+    LF_FUSE_BKS = 23,         /* behaviour-knowledge space (Huang & Suen 1995) */
+    /* made by auto only (not a method that compare tries or fit takes):
+     * its best candidates pooled with greedy ensemble selection's counts
+     * (lf_fusion_ensemble_member) */
+    LF_FUSE_ENSEMBLE = 24
 } lf_method;
 
 typedef enum lf_family {
@@ -1194,6 +1198,9 @@ typedef struct lf_score_row {
     double std[LF_NUM_METRICS];
     double *acc_without;     /* M values: accuracy with model i absent
                                 (methods only; NULL otherwise) */
+    double ensemble_weight;  /* auto's table: the candidate's share of the
+                                ensemble auto kept (0: not in it, or no
+                                ensemble kept) */
 } lf_score_row;
 
 typedef struct lf_compare_table {
@@ -1229,6 +1236,16 @@ void lf_compare_table_free(lf_compare_table *t);
  * fit, load or free. */
 const lf_compare_table *lf_fusion_auto_table(const lf_fusion *f);
 const char *lf_fusion_auto_note(const lf_fusion *f);
+
+/* A fusion of method LF_FUSE_ENSEMBLE (auto's ensemble of its best
+ * candidates, kept when its nested cross-validated score beats the best
+ * single candidate's): returns its number of members (0 for any other
+ * fusion) and, for i below it, writes member i's method, calibration and
+ * weight (its share of the selections; the weights sum to 1) to the
+ * non-NULL pointers; *log_linear gets 1 when the members' outputs are
+ * pooled log-linearly (weighted geometric mean), 0 for the linear pool. */
+size_t lf_fusion_ensemble_member(const lf_fusion *f, size_t i, lf_method *method, int *calibrated, double *weight,
+                                 int *log_linear);
 
 /* Metrics of fused probabilities against labels (accuracy, macro-F1,
  * log-loss, Brier score, 15-bin expected calibration error). */

@@ -218,7 +218,8 @@ int cli_cmd_fit(const struct cli_opts *o) {
         printf("%s\n", lf_fusion_auto_note(f));
         cli_print_auto(stdout, at, opt.metric, 10);
     }
-    if (lf_fusion_weights(f, NULL, 0, NULL, NULL) > 0) cli_print_fusion(stdout, f, 0);
+    if (lf_fusion_weights(f, NULL, 0, NULL, NULL) > 0 || lf_fusion_ensemble_member(f, 0, NULL, NULL, NULL, NULL) > 0)
+        cli_print_fusion(stdout, f, 0);
     if (o->history && hist)
         printf("wrote the history of %zu epochs to %s\n", hist->epochs, o->history);
     else if (o->history)
