@@ -849,6 +849,10 @@ typedef struct lf_fusion_options {
                               methods refuse them; compare and auto give
                               them to those four only. */
     size_t n_features;    /* values per row of features (1..65536) */
+    int auto_single;      /* auto: 1 = fit the single candidate it chooses;
+                             0 (default): an ensemble of its best candidates
+                             instead when that scores better (see
+                             lf_fusion_ensemble_member) */
 } lf_fusion_options;
 
 lf_fusion_options lf_fusion_defaults(void);

@@ -34,6 +34,7 @@ static lf_fusion_options options_of(const struct cli_opts *o) {
     opt.metric = o->metric;
     if (o->ensemble_size) opt.ensemble_size = o->ensemble_size;
     if (o->bags) opt.bags = o->bags;
+    opt.auto_single = o->single;
     opt.k = o->k;
     opt.mpi_comm = o->mpi_comm; /* compare and auto: every rank takes part */
     cli_progress_fusion(&opt, o->quiet || o->rank);

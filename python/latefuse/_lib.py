@@ -117,7 +117,8 @@ class FusionOptions(ctypes.Structure):
                 ("seed", ctypes.c_uint64), ("epochs", c_size), ("modality_dropout", ctypes.c_float),
                 ("progress", PROGRESS_FN), ("progress_ctx", c_void_p), ("metric", c_int), ("ensemble_size", c_size),
                 ("bags", c_size), ("importance", c_int), ("k", c_size),
-                ("mpi_comm", c_void_p), ("features", c_void_p), ("n_features", c_size)]
+                ("mpi_comm", c_void_p), ("features", c_void_p), ("n_features", c_size),
+                ("auto_single", c_int)]
 
 
 class InputIssue(ctypes.Structure):
@@ -158,7 +159,8 @@ ROW_KIND_NAMES = {ROW_METHOD: "method", ROW_MODEL: "model", ROW_ORACLE: "oracle"
 class ScoreRow(ctypes.Structure):
     _fields_ = [("name", ctypes.c_char * 80), ("kind", c_int), ("method", c_int),
                 ("calibrated", c_int), ("mean", ctypes.c_double * NUM_METRICS),
-                ("std", ctypes.c_double * NUM_METRICS), ("acc_without", c_double_p)]
+                ("std", ctypes.c_double * NUM_METRICS), ("acc_without", c_double_p),
+                ("ensemble_weight", ctypes.c_double)]
 
 
 class CompareTable(ctypes.Structure):

@@ -785,7 +785,8 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
  * ensemble is kept when its score beats the best single candidate's
  * cross-validated score: it is then selected on every out-of-fold row and
  * its members fitted on every row.  Not on tiny data (auto prefers few
- * fitted numbers there).  Its row, "ensemble", joins auto's table, and the
+ * fitted numbers there), nor with opt->auto_single.  Its row, "ensemble",
+ * joins auto's table, and the
  * rows of the candidates in a kept ensemble get their weights. */
 #define AUTO_POOL 12
 
@@ -818,7 +819,7 @@ static lf_status auto_ensemble(lf_fusion *f, const float *const *p, const char *
                                auto_ens *ae, char *note, size_t note_len) {
     int metric = opt->metric;
     memset(ae, 0, sizeof *ae);
-    if (N < AUTO_ROWS_PER_CLASS * C) return LF_OK;
+    if (opt->auto_single || N < AUTO_ROWS_PER_CLASS * C) return LF_OK;
     lf_fusion_options quiet = *opt;
     quiet.progress = NULL;
     if (metric == LF_METRIC_MACRO_F1) quiet.metric = LF_METRIC_LOG_LOSS;
