@@ -259,6 +259,8 @@ _proto("lf_fusion_compare", _S, _P, _P, _P, c_size, c_size, c_size, c_void_p, c_
 _proto("lf_compare_table_free", None, ctypes.POINTER(CompareTable))
 _proto("lf_fusion_importance", c_size, _P, c_void_p, c_void_p, c_size)
 _proto("lf_fusion_auto_note", c_char_p, _P)
+_proto("lf_fusion_ensemble_member", c_size, _P, c_size, ctypes.POINTER(c_int), ctypes.POINTER(c_int),
+       ctypes.POINTER(ctypes.c_double), ctypes.POINTER(c_int))
 _proto("lf_check_outputs", _S, _P, _P, c_size, c_size, c_size, c_int, c_size, ctypes.POINTER(InputIssue))
 _proto("lf_labels_from_matrix", _S, c_void_p, c_size, c_size, c_size, c_void_p, ctypes.POINTER(InputIssue))
 _proto("lf_fusion_predict_files", _S, _P, _P, _P, c_size, c_char_p, ctypes.POINTER(PredictFilesOptions),
