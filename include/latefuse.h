@@ -1235,7 +1235,12 @@ void lf_compare_table_free(lf_compare_table *t);
  * number of candidates by the one-standard-error rule: the candidate with
  * the fewest fitted numbers among those within one standard error of the
  * best; on tiny data (fewer than 20 rows per class) it chooses among the
- * methods with at most one fitted number per model.  NULL for a model
+ * methods with at most one fitted number per model.  Then (not on tiny
+ * data, nor with opt->auto_single) it scores an ensemble of its 12 best
+ * candidates, greedy ensemble selection over their out-of-fold outputs, by
+ * a nested split: the row "ensemble" (method LF_FUSE_ENSEMBLE), and it
+ * fits that ensemble instead when it beats every single candidate (the
+ * members' rows then carry their ensemble_weight).  NULL for a model
  * fitted otherwise or loaded from a file; owned by f, valid until its next
  * fit, load or free. */
 const lf_compare_table *lf_fusion_auto_table(const lf_fusion *f);

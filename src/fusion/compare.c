@@ -2,7 +2,8 @@
  * compare.c — honest evaluation and the choice it supports: stratified
  * K-fold cross-validation of every method over the given validation outputs
  * (lf_fusion_compare), and lf_fusion_fit, whose `auto` picks the method and
- * calibration with the best cross-validated log-loss.  For each fold, calibration and
+ * calibration with the best cross-validated log-loss, or the ensemble of its
+ * best candidates when that scores better (auto_ensemble, ensemble.c).  For each fold, calibration and
  * the method are fitted on the other K-1 folds only and scored on the held-
  * out fold; the table reports mean and standard deviation over folds of
  * accuracy, macro-F1, log-loss, Brier score and ECE, for every method, every
