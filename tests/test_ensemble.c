@@ -94,9 +94,9 @@ static void test_pool_by_hand(void) {
         float want[2 * C] = {(float)(w[0] / z), (float)(w[1] / z), 0.8f, 0.2f};
         CHECK_CLOSE(g ? "log-linear pool" : "linear pool", out, want, 2 * C, 1e-6, 0);
         CHECK(out[2] == 0.8f && out[3] == 0.2f, "the row without b: p_a bit for bit (%.9g %.9g)", out[2], out[3]);
-        lf_method m;
-        int c, ll;
-        double wt;
+        lf_method m = LF_FUSE_AUTO;
+        int c = -1, ll = -1;
+        double wt = -1;
         CHECK(lf_fusion_method(f) == LF_FUSE_ENSEMBLE && lf_fusion_ensemble_member(f, 1, &m, &c, &wt, &ll) == 2 &&
                   m == LF_FUSE_MAX && c == 0 && wt == 0.25 && ll == g,
               "members: method %d, calibrated %d, weight %g, log-linear %d", (int)m, c, wt, ll);
@@ -281,9 +281,9 @@ static void test_file(void) {
           "round trip: %s / %s", lf_fusion_error(f), lf_fusion_error(g));
     CHECK(memcmp(a, b, N * C * sizeof *a) == 0, "the loaded ensemble predicts the same bits");
     CHECK(lf_fusion_save(g, p2, 0) == LF_OK && same_file(p1, p2), "saved again: the same bytes");
-    lf_method m;
-    int c, ll;
-    double w;
+    lf_method m = LF_FUSE_AUTO;
+    int c = -1, ll = -1;
+    double w = -1;
     CHECK(lf_fusion_ensemble_member(g, 1, &m, &c, &w, &ll) == 3 && m == LF_FUSE_STACK_LR && c == 1 && w == 0.25 &&
               ll == 1, "loaded members: %d %d %g %d", (int)m, c, w, ll);
     lf_st_file sf;
