@@ -782,7 +782,9 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
  * split instead: for each fold, the selection is fitted on the other
  * folds' out-of-fold outputs and scored on the fold's.  The pool is the
  * one of the two with the better such score (a choice between two, where
- * the best single candidate's score is the best of them all).  The
+ * the best single candidate's score is the best of them all; the 12
+ * themselves are ranked on every fold's scores, a mild optimism the nested
+ * split leaves in).  The
  * ensemble is kept when its score beats the best single candidate's
  * cross-validated score: it is then selected on every out-of-fold row and
  * its members fitted on every row.  Not on tiny data (auto prefers few
