@@ -476,6 +476,8 @@ typedef struct auto_pick {
     char name[64];
     double ll, ll_sd;
     double test_ll; /* its log-loss on the test part */
+    char single[64];   /* with auto_single: the one candidate it fits */
+    double single_err; /* ... and its test error (%) */
 } auto_pick;
 
 static void report(FILE *md, const run_cfg *rc, const double *view_err, const double *fuse_err,
@@ -549,10 +551,17 @@ static void report(FILE *md, const run_cfg *rc, const double *view_err, const do
     }
     double amu, asd;
     mean_std(auto_err, S, &amu, &asd);
-    printf("fusion %-19s %7.2f ± %5.2f  (auto's choice of method and calibration, per split)\n", "auto", amu, asd);
+    printf("fusion %-19s %7.2f ± %5.2f  (auto's choice per split: one candidate or its ensemble)\n", "auto", amu, asd);
     if (md)
-        fprintf(md, "| fusion `auto` (its choice of method and calibration per split) | %.2f ± %.2f | | |\n", amu,
+        fprintf(md, "| fusion `auto` (its choice per split: a method and calibration, or the ensemble of its best candidates) | %.2f ± %.2f | | |\n", amu,
                 asd);
+    double single[MAX_SPLITS], smu, ssd;
+    for (size_t i = 0; i < S; i++) single[i] = picks[i].single_err;
+    mean_std(single, S, &smu, &ssd);
+    printf("fusion %-19s %7.2f ± %5.2f  (auto --single: one candidate per split, no ensemble)\n", "auto-single", smu, ssd);
+    if (md)
+        fprintf(md, "| fusion `auto --single` (one candidate per split, never the ensemble) | %.2f ± %.2f | | |\n", smu,
+                ssd);
     printf("%-26s %16s %16s   %s\n", "best combination", "", "", "1.5");
     double best_fuse = best_fixed < best_learned ? best_fixed : best_learned;
     const char *best_name = best_fixed < best_learned ? best_fixed_name : best_learned_name;
@@ -561,13 +570,14 @@ static void report(FILE *md, const run_cfg *rc, const double *view_err, const do
     printf("auto's choices:");
     if (md)
         fprintf(md, "`auto`'s choice per split (by cross-validated log-loss on the 500 out-of-fold rows, mean ± std "
-                    "over its 5 folds) and its test error:\n\n| split | choice | CV log-loss | test error (%%) |\n"
-                    "| ---: | --- | ---: | ---: |\n");
+                    "over its 5 folds; for the ensemble its nested score) and its test error; then the one "
+                    "candidate `auto --single` fits and its test error:\n\n| split | choice | CV log-loss | test "
+                    "error (%%) | `--single` | its test error (%%) |\n| ---: | --- | ---: | ---: | --- | ---: |\n");
     for (size_t i = 0; i < S; i++) {
         printf(" %zu %s %.2f;", i + 1, picks[i].name, auto_err[i]);
         if (md)
-            fprintf(md, "| %zu | `%s` | %.4f ± %.4f | %.2f |\n", i + 1, picks[i].name, picks[i].ll, picks[i].ll_sd,
-                    auto_err[i]);
+            fprintf(md, "| %zu | `%s` | %.4f ± %.4f | %.2f | `%s` | %.2f |\n", i + 1, picks[i].name, picks[i].ll,
+                    picks[i].ll_sd, auto_err[i], picks[i].single, picks[i].single_err);
     }
     printf("\n");
     if (md) fprintf(md, "\n");
@@ -799,13 +809,31 @@ static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd
         }
         auto_err[s] = 100.0 * (1.0 - amet[LF_METRIC_ACCURACY]);
         picks[s].test_ll = amet[LF_METRIC_LOG_LOSS];
-        snprintf(picks[s].name, sizeof picks[s].name, "%s%s", lf_method_name(lf_fusion_method(fu)),
-                 lf_fusion_calibrated(fu) ? " +calibrate" : "");
+        int log_linear = 0;
+        size_t members = lf_fusion_ensemble_member(fu, 0, NULL, NULL, NULL, &log_linear);
+        if (members)
+            snprintf(picks[s].name, sizeof picks[s].name, "ensemble of %zu, %s pool", members,
+                     log_linear ? "log-linear" : "linear");
+        else
+            snprintf(picks[s].name, sizeof picks[s].name, "%s%s", lf_method_name(lf_fusion_method(fu)),
+                     lf_fusion_calibrated(fu) ? " +calibrate" : "");
         const lf_compare_table *at = lf_fusion_auto_table(fu);
         for (size_t r = 0; at && r < at->n_rows; r++)
             if (at->rows[r].method == lf_fusion_method(fu) && at->rows[r].calibrated == lf_fusion_calibrated(fu))
                 picks[s].ll = at->rows[r].mean[LF_METRIC_LOG_LOSS], picks[s].ll_sd = at->rows[r].std[LF_METRIC_LOG_LOSS];
         fprintf(stderr, "mfeat: split %zu/%zu done (%.0f s); %s\n", s + 1, S, now_s() - t0, lf_fusion_auto_note(fu));
+        /* auto as it was before the ensemble, on the same outputs */
+        ao.auto_single = 1;
+        ast = lf_fusion_fit(fu, po, names, NV, NTR, C, ytr, &ao);
+        if (ast == LF_OK) ast = lf_fusion_predict(fu, pt, NTE, fused);
+        if (ast == LF_OK) ast = lf_fusion_metrics(fused, yte, NTE, C, amet);
+        if (ast != LF_OK) {
+            fprintf(stderr, "mfeat: split %zu, auto --single: %s\n", s + 1, lf_fusion_error(fu));
+            goto done;
+        }
+        picks[s].single_err = 100.0 * (1.0 - amet[LF_METRIC_ACCURACY]);
+        snprintf(picks[s].single, sizeof picks[s].single, "%s%s", lf_method_name(lf_fusion_method(fu)),
+                 lf_fusion_calibrated(fu) ? " +calibrate" : "");
     }
     double elapsed = now_s() - t0;
 

@@ -3,12 +3,15 @@
  * one real fitted file per fusion method (ok_<method>.lff, plus
  * ok_mean_calibrated.lff and ok_wavg_logits.lff), fitted with the public API
  * on 24 rows of 2 models x 3 classes, and hostile files (bad_*.lff) made by
- * rewriting the settings of a real file.  Run by fuzz/make_corpus.sh; the
+ * rewriting the settings of a real file; and ok_ensemble.lff, auto's
+ * ensemble of three members (ges, stack-lr calibrated, product: tensors, a
+ * network, none), made directly (ensemble.c).  Run by fuzz/make_corpus.sh; the
  * outputs are committed under fuzz/corpus/fusion/.
  *
  *   make_fusion_seeds OUTDIR
  */
 #include "latefuse.h"
+#include "fusion/ensemble.h"
 #include "io/safetensors.h"
 
 #include <stdio.h>
@@ -17,8 +20,9 @@
 
 enum { M = 2, N = 24, C = 3 };
 
+static float p[M][N * C];
+
 static int fit_and_save(const char *dir, lf_method method, int calibrate, int logits, const char *file) {
-    static float p[M][N * C];
     int y[N];
     for (int i = 0; i < N; i++) {
         y[i] = i % C;
@@ -46,6 +50,29 @@ static int fit_and_save(const char *dir, lf_method method, int calibrate, int lo
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, file);
     int rc = lf_fusion_fit(f, ps, names, M, N, C, y, &o) != LF_OK || lf_fusion_save(f, path, 0) != LF_OK;
+    if (rc) fprintf(stderr, "%s: %s\n", path, lf_fusion_error(f));
+    lf_fusion_free(f);
+    return rc;
+}
+
+/* auto's ensemble of three members on the probabilities of the last
+ * fit_and_save without logits */
+static int ensemble_seed(const char *dir) {
+    const float *ps[M] = {p[0], p[1]};
+    const char *names[M] = {"image", "text"};
+    int y[N];
+    for (int i = 0; i < N; i++) y[i] = i % C;
+    lf_method methods[3] = {LF_FUSE_GES, LF_FUSE_STACK_LR, LF_FUSE_PRODUCT};
+    int cal[3] = {0, 1, 0};
+    float counts[3] = {5, 2, 1};
+    lf_fusion_options o = lf_fusion_defaults();
+    o.epochs = 2;
+    lf_fusion *f;
+    if (lf_fusion_create(&f) != LF_OK) return 1;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/ok_ensemble.lff", dir);
+    int rc = lf_ensemble_fit(f, ps, names, M, N, C, y, &o, methods, cal, counts, 3, 1) != LF_OK ||
+             lf_fusion_save(f, path, 0) != LF_OK;
     if (rc) fprintf(stderr, "%s: %s\n", path, lf_fusion_error(f));
     lf_fusion_free(f);
     return rc;
@@ -106,6 +133,8 @@ int main(int argc, char **argv) {
     }
     rc |= fit_and_save(dir, LF_FUSE_MEAN, 1, 0, "ok_mean_calibrated.lff");
     rc |= fit_and_save(dir, LF_FUSE_WAVG, 0, 1, "ok_wavg_logits.lff");
+    rc |= fit_and_save(dir, LF_FUSE_MEAN, 0, 0, "ok_mean.lff"); /* probabilities for the ensemble */
+    rc |= ensemble_seed(dir);
     const char *set = "{\"method\":\"mean\",\"calibrated\":false,\"logits\":false,\"classes\":%d,"
                       "\"models\":[%s],\"temperatures\":[1,1]}";
     char s[512];

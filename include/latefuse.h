@@ -781,7 +781,11 @@ typedef enum lf_method {
     LF_FUSE_LCA = 21,         /* local class accuracy (Woods et al. 1997) */
     /* evidence combination */
     LF_FUSE_DEMPSTER_SHAFER = 22, /* Rogova 1994 over decision templates */
-    LF_FUSE_BKS = 23          /* behaviour-knowledge space (Huang & Suen 1995) */
+    LF_FUSE_BKS = 23,         /* behaviour-knowledge space (Huang & Suen 1995) */
+    /* made by auto only (not a method that compare tries or fit takes):
+     * its best candidates pooled with greedy ensemble selection's counts
+     * (lf_fusion_ensemble_member) */
+    LF_FUSE_ENSEMBLE = 24
 } lf_method;
 
 typedef enum lf_family {
@@ -845,6 +849,10 @@ typedef struct lf_fusion_options {
                               methods refuse them; compare and auto give
                               them to those four only. */
     size_t n_features;    /* values per row of features (1..65536) */
+    int auto_single;      /* auto: 1 = fit the single candidate it chooses;
+                             0 (default): an ensemble of its best candidates
+                             instead when that scores better (see
+                             lf_fusion_ensemble_member) */
 } lf_fusion_options;
 
 lf_fusion_options lf_fusion_defaults(void);
@@ -1194,6 +1202,9 @@ typedef struct lf_score_row {
     double std[LF_NUM_METRICS];
     double *acc_without;     /* M values: accuracy with model i absent
                                 (methods only; NULL otherwise) */
+    double ensemble_weight;  /* auto's table: the candidate's share of the
+                                ensemble auto kept (0: not in it, or no
+                                ensemble kept) */
 } lf_score_row;
 
 typedef struct lf_compare_table {
@@ -1224,11 +1235,26 @@ void lf_compare_table_free(lf_compare_table *t);
  * number of candidates by the one-standard-error rule: the candidate with
  * the fewest fitted numbers among those within one standard error of the
  * best; on tiny data (fewer than 20 rows per class) it chooses among the
- * methods with at most one fitted number per model.  NULL for a model
+ * methods with at most one fitted number per model.  Then (not on tiny
+ * data, nor with opt->auto_single) it scores an ensemble of its 12 best
+ * candidates, greedy ensemble selection over their out-of-fold outputs, by
+ * a nested split: the row "ensemble" (method LF_FUSE_ENSEMBLE), and it
+ * fits that ensemble instead when it beats every single candidate (the
+ * members' rows then carry their ensemble_weight).  NULL for a model
  * fitted otherwise or loaded from a file; owned by f, valid until its next
  * fit, load or free. */
 const lf_compare_table *lf_fusion_auto_table(const lf_fusion *f);
 const char *lf_fusion_auto_note(const lf_fusion *f);
+
+/* A fusion of method LF_FUSE_ENSEMBLE (auto's ensemble of its best
+ * candidates, kept when its nested cross-validated score beats the best
+ * single candidate's): returns its number of members (0 for any other
+ * fusion) and, for i below it, writes member i's method, calibration and
+ * weight (its share of the selections; the weights sum to 1) to the
+ * non-NULL pointers; *log_linear gets 1 when the members' outputs are
+ * pooled log-linearly (weighted geometric mean), 0 for the linear pool. */
+size_t lf_fusion_ensemble_member(const lf_fusion *f, size_t i, lf_method *method, int *calibrated, double *weight,
+                                 int *log_linear);
 
 /* Metrics of fused probabilities against labels (accuracy, macro-F1,
  * log-loss, Brier score, 15-bin expected calibration error). */

@@ -651,6 +651,22 @@ contains out "auto's best candidates (cross-validated log-loss, mean +- std over
 expect_ok inspect auto.lf
 contains out "on the fitting rows: log-loss " "inspect shows the importance"
 contains out "with one model missing in every row:" "inspect shows each model's worth"
+# auto's ensemble of its best candidates, on the demo's outputs (where it
+# beats every single candidate); --single: one candidate
+expect_ok demo --save dm --quiet
+DM="-m image=dm/image_val.npy -m text=dm/text_val.npy -y dm/y_val.npy"
+expect_ok fit $DM --method auto -o ens.lf
+contains out "fitted ensemble (chosen by auto)" "auto keeps its ensemble"
+contains out "auto chose an ensemble of " "auto says why"
+contains out "(the best candidates' ensemble; nested cross-validation)" "the table has the ensemble's row"
+contains out "in the ensemble, weight " "the table marks the members"
+expect_ok inspect ens.lf
+contains out "method:      ensemble" "inspect names the ensemble"
+contains out "members of the ensemble (log-linear pool of their outputs; weights sum to 1):" "inspect shows the members"
+expect_ok eval ens.lf -m image=dm/image_test.npy -m text=dm/text_test.npy -y dm/y_test.npy
+contains out "accuracy  0.8" "the ensemble evaluates"
+expect_ok fit $DM --method auto --single -o one.lf
+if grep -q "ensemble" out; then bad "--single: $(head -c 300 out)"; else ok; fi
 expect_ok fit $M3 -y y.csv --method ges --ensemble-size 7 --metric accuracy -o ges.lf
 contains out "weights of ges (sum to 1):" "ges shows its selection shares"
 expect_ok fit $M3 -y y.csv --method knora-u --neighbors 3 -o knu.lf

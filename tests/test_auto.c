@@ -4,7 +4,9 @@
  * own scores: the best mean on the metric, then the candidate with the
  * fewest fitted numbers within one standard error of it (calibration
  * counting M), and, on tiny data, only candidates with at most M fitted
- * numbers.  Also: every method's count of fitted numbers against the
+ * numbers; or, when its nested cross-validated score beats every single
+ * candidate's, the ensemble of its best candidates (its row, the
+ * members' weights in the table; unless options.auto_single).  Also: every method's count of fitted numbers against the
  * network the engine really builds; the table's order; the note; errors.
  */
 #include "check.h"
@@ -48,7 +50,7 @@ static double loss_of(const lf_score_row *r, int metric) {
 
 /* fits auto and checks its choice against the rule; 1 when the rule
  * chose a simpler candidate than the best */
-static int check_auto(size_t N, size_t C, int metric, int expect_tiny) {
+static int check_auto(size_t N, size_t C, int metric, int expect_tiny, int single) {
     enum { M = 3 };
     float *p[M];
     int *y = malloc(N * sizeof *y);
@@ -57,22 +59,53 @@ static int check_auto(size_t N, size_t C, int metric, int expect_tiny) {
     lf_fusion *f;
     lf_fusion_create(&f);
     lf_fusion_options o = lf_fusion_defaults();
-    o.method = LF_FUSE_AUTO, o.metric = metric, o.epochs = 4, o.folds = 4;
+    o.method = LF_FUSE_AUTO, o.metric = metric, o.epochs = 4, o.folds = 4, o.auto_single = single;
     CHECK(lf_fusion_fit(f, (const float *const *)p, names3, M, N, C, y, &o) == LF_OK, "auto: %s",
           lf_fusion_error(f));
     const lf_compare_table *t = lf_fusion_auto_table(f);
     const char *note = lf_fusion_auto_note(f);
-    size_t n = lf_method_list(NULL, 0);
-    CHECK(t && note && t->n_rows == 2 * n, "auto keeps its %zu candidates (%zu)", 2 * n, t ? t->n_rows : 0);
+    size_t n = lf_method_list(NULL, 0), want_rows = 2 * n + !(expect_tiny || single); /* + the ensemble's row */
+    CHECK(t && note && t->n_rows == want_rows, "auto keeps its %zu candidates (%zu)", want_rows, t ? t->n_rows : 0);
     int simpler = 0;
     if (!t || !note) goto out;
     /* best first */
     for (size_t r = 1; r < t->n_rows; r++)
         CHECK(loss_of(&t->rows[r - 1], metric) <= loss_of(&t->rows[r], metric), "sorted at %zu", r);
+    /* the ensemble's row; kept when it beats every single candidate */
+    size_t ens = t->n_rows, single_best = t->n_rows;
+    for (size_t r = 0; r < t->n_rows; r++)
+        if (t->rows[r].method == LF_FUSE_ENSEMBLE) ens = r;
+        else if (single_best == t->n_rows) single_best = r;
+    CHECK((ens < t->n_rows) == !(expect_tiny || single), "the ensemble's row: %zu of %zu", ens, t->n_rows);
+    if (ens < t->n_rows && loss_of(&t->rows[ens], metric) < loss_of(&t->rows[single_best], metric)) {
+        CHECK(lf_fusion_method(f) == LF_FUSE_ENSEMBLE, "auto fitted %s, the ensemble scores better",
+              lf_method_name(lf_fusion_method(f)));
+        CHECK(strncmp(note, "auto chose an ensemble of ", 26) == 0, "note: %s", note);
+        /* its members are the table's rows with a weight, the same weights */
+        size_t in = 0;
+        double sum = 0;
+        for (size_t r = 0; r < t->n_rows; r++) in += t->rows[r].ensemble_weight > 0;
+        CHECK(lf_fusion_ensemble_member(f, 0, NULL, NULL, NULL, NULL) == in, "%zu members, %zu rows with a weight",
+              lf_fusion_ensemble_member(f, 0, NULL, NULL, NULL, NULL), in);
+        for (size_t i = 0; i < in; i++) {
+            lf_method m = LF_FUSE_AUTO;
+            int cal = -1, found = 0;
+            double w = -1;
+            lf_fusion_ensemble_member(f, i, &m, &cal, &w, NULL);
+            sum += w;
+            for (size_t r = 0; r < t->n_rows; r++)
+                found |= t->rows[r].method == m && t->rows[r].calibrated == cal && t->rows[r].ensemble_weight == w;
+            CHECK(found, "member %zu (%s) has its row and weight %g", i, lf_method_name(m), w);
+        }
+        CHECK(fabs(sum - 1) < 1e-12, "the weights sum to %.17g", sum);
+        simpler = -1; /* the ensemble kept */
+        goto out;
+    }
+    if (ens < t->n_rows) CHECK(strstr(note, "no better than the best single") != NULL, "note: %s", note);
     /* the rule, from the table's own numbers */
     size_t best = t->n_rows;
     for (size_t r = 0; r < t->n_rows; r++) {
-        if (expect_tiny && params_of(&t->rows[r], M, C, N) > M) continue;
+        if (r == ens || (expect_tiny && params_of(&t->rows[r], M, C, N) > M)) continue;
         if (best == t->n_rows || loss_of(&t->rows[r], metric) < loss_of(&t->rows[best], metric)) best = r;
     }
     double bl = loss_of(&t->rows[best], metric), se = t->rows[best].std[metric] / sqrt((double)o.folds);
@@ -80,7 +113,7 @@ static int check_auto(size_t N, size_t C, int metric, int expect_tiny) {
     size_t pick = best;
     for (size_t r = 0; r < t->n_rows; r++) {
         size_t pr = params_of(&t->rows[r], M, C, N), pp = params_of(&t->rows[pick], M, C, N);
-        if ((expect_tiny && pr > M) || !(loss_of(&t->rows[r], metric) <= limit)) continue;
+        if (r == ens || (expect_tiny && pr > M) || !(loss_of(&t->rows[r], metric) <= limit)) continue;
         if (pr < pp || (pr == pp && loss_of(&t->rows[r], metric) < loss_of(&t->rows[pick], metric))) pick = r;
     }
     const lf_score_row *want = &t->rows[pick];
@@ -166,9 +199,11 @@ static void test_errors(void) {
 
 int main(void) {
     test_params();
-    int simpler = check_auto(1000, 3, LF_METRIC_LOG_LOSS, 0) + check_auto(400, 3, LF_METRIC_ACCURACY, 0) +
-                  check_auto(300, 3, LF_METRIC_MACRO_F1, 0) + check_auto(36, 3, LF_METRIC_LOG_LOSS, 1);
+    /* the first case keeps an ensemble, unless told to fit a single candidate */
+    int simpler = check_auto(1000, 3, LF_METRIC_LOG_LOSS, 0, 1) + check_auto(400, 3, LF_METRIC_ACCURACY, 0, 0) +
+                  check_auto(300, 3, LF_METRIC_MACRO_F1, 0, 0) + check_auto(36, 3, LF_METRIC_LOG_LOSS, 1, 0);
     CHECK(simpler >= 1, "the tolerance chose a simpler candidate in %d of the 4 cases", simpler);
+    CHECK(check_auto(1000, 3, LF_METRIC_LOG_LOSS, 0, 0) == -1, "the ensemble kept");
     test_errors();
     return check_report("test_auto");
 }

@@ -20,7 +20,7 @@
 
 enum opt_id {
     OPT_MODEL, OPT_LABELS, OPT_FOLDS, OPT_SEED, OPT_METHODS, OPT_METHOD, OPT_CALIBRATE,
-    OPT_LOGITS, OPT_RENORMALIZE, OPT_SAVE, OPT_QUIET, OPT_JSON, OPT_OUT, OPT_CLASSES_OUT, OPT_EPOCHS, OPT_NO_FSYNC, OPT_NO_MMAP, OPT_METRIC,
+    OPT_LOGITS, OPT_RENORMALIZE, OPT_SAVE, OPT_QUIET, OPT_JSON, OPT_OUT, OPT_CLASSES_OUT, OPT_EPOCHS, OPT_NO_FSYNC, OPT_NO_MMAP, OPT_SINGLE, OPT_METRIC,
     OPT_ENSEMBLE_SIZE, OPT_BAGS, OPT_NEIGHBORS, OPT_HELP,
     OPT_FUSION, OPT_CLASS_NAMES, OPT_PER_CLASS, OPT_CONFUSION, OPT_HISTORY, OPT_TITLE, OPT_REPORT, OPT_FEATURES
 };
@@ -64,6 +64,7 @@ static const opt_spec OPTS[] = {
     {"--metric", OPT_METRIC, 1, FUSECMD},
     {"--ensemble-size", OPT_ENSEMBLE_SIZE, 1, FUSECMD},
     {"--bags", OPT_BAGS, 1, FUSECMD},
+    {"--single", OPT_SINGLE, 0, BIT(CLI_FIT)},
     {"--neighbors", OPT_NEIGHBORS, 1, FUSECMD},
     {"--features", OPT_FEATURES, 1, BIT(CLI_COMPARE) | BIT(CLI_FIT) | BIT(CLI_PREDICT) | BIT(CLI_EVAL)},
     {"--help", OPT_HELP, 0, ALLCMD},
@@ -167,7 +168,7 @@ static const char USAGE_FIT[] =
     "                    [--calibrate] [--logits] [--seed S] [--folds K] [--epochs N]\n"
     "                    [--no-fsync] [--metric M] [--ensemble-size N] [--bags B]\n"
     "                    [--neighbors K] [--renormalize] [--class-names FILE] [--history FILE]\n"
-    "                    [--features FILE]\n"
+    "                    [--features FILE] [--single]\n"
     "\n"
     "Fits one fusion method on all the given samples and saves it.\n"
     "\n"
@@ -192,6 +193,8 @@ static const char USAGE_FIT[] =
     "  --ensemble-size N  ges: selections, with replacement (default 50)\n"
     "  --bags B        ges: selections over random halves of the models (default 1)\n"
     "  --neighbors K   knora-e, knora-u, ola, lca: the region of competence (default 7)\n"
+    "  --single        auto: fit the one candidate it chooses, never an ensemble of its\n"
+    "                  best candidates (kept by default when it scores better)\n"
     "  --features FILE  knora-e, knora-u, ola, lca (and auto, for those): the region of\n"
     "                  competence among these N x F features (the rows of the -m files,\n"
     "                  any form of FILE), standardised and stored in FUSION; predict and\n"
@@ -462,6 +465,7 @@ static int set_option(struct cli_opts *o, enum opt_id id, const char *name, cons
         return 0;
     case OPT_JSON: o->json = 1; return 0;
     case OPT_NO_FSYNC: o->no_fsync = 1; return 0;
+    case OPT_SINGLE: o->single = 1; return 0;
     case OPT_NO_MMAP: o->no_mmap = 1; return 0;
     case OPT_METRIC:
         if (strcmp(val, "log-loss") == 0) o->metric = LF_METRIC_LOG_LOSS;

@@ -34,6 +34,7 @@ static lf_fusion_options options_of(const struct cli_opts *o) {
     opt.metric = o->metric;
     if (o->ensemble_size) opt.ensemble_size = o->ensemble_size;
     if (o->bags) opt.bags = o->bags;
+    opt.auto_single = o->single;
     opt.k = o->k;
     opt.mpi_comm = o->mpi_comm; /* compare and auto: every rank takes part */
     cli_progress_fusion(&opt, o->quiet || o->rank);
@@ -218,7 +219,8 @@ int cli_cmd_fit(const struct cli_opts *o) {
         printf("%s\n", lf_fusion_auto_note(f));
         cli_print_auto(stdout, at, opt.metric, 10);
     }
-    if (lf_fusion_weights(f, NULL, 0, NULL, NULL) > 0) cli_print_fusion(stdout, f, 0);
+    if (lf_fusion_weights(f, NULL, 0, NULL, NULL) > 0 || lf_fusion_ensemble_member(f, 0, NULL, NULL, NULL, NULL) > 0)
+        cli_print_fusion(stdout, f, 0);
     if (o->history && hist)
         printf("wrote the history of %zu epochs to %s\n", hist->epochs, o->history);
     else if (o->history)

@@ -128,7 +128,10 @@ void cli_print_auto(FILE *f, const lf_compare_table *t, int metric, size_t top) 
         const lf_score_row *s = &t->rows[r];
         char name[100];
         snprintf(name, sizeof name, "%s%s", s->name, s->calibrated ? " +calibrate" : "");
-        fprintf(f, "  %-28s %.4f +- %.4f\n", name, s->mean[metric], s->std[metric]);
+        fprintf(f, "  %-28s %.4f +- %.4f", name, s->mean[metric], s->std[metric]);
+        if (s->method == LF_FUSE_ENSEMBLE) fputs("  (the best candidates' ensemble; nested cross-validation)", f);
+        else if (s->ensemble_weight > 0) fprintf(f, "  in the ensemble, weight %.2f", s->ensemble_weight);
+        fputc('\n', f);
     }
 }
 
@@ -293,6 +296,24 @@ void cli_print_fusion(FILE *f, const lf_fusion *fu, int header) {
                     (double)lf_fusion_temperature(fu, k));
     }
     if (header) print_importance(f, fu, w);
+    int log_linear = 0;
+    size_t n_members = lf_fusion_ensemble_member(fu, 0, NULL, NULL, NULL, &log_linear);
+    if (n_members) { /* auto's ensemble: its members and their weights */
+        fprintf(f, "members of the ensemble (%s pool of their outputs; weights sum to 1):\n",
+                log_linear ? "log-linear" : "linear");
+        for (size_t i = 0; i < n_members; i++) {
+            lf_method m;
+            int cal;
+            double wt;
+            lf_fusion_ensemble_member(fu, i, &m, &cal, &wt, NULL);
+            char name[100];
+            snprintf(name, sizeof name, "%s%s", lf_method_name(m), cal ? " +calibrate" : "");
+            fprintf(f, "  %-28s %.4f ", name, wt);
+            cli_print_bar(f, wt, 20);
+            fputc('\n', f);
+        }
+        return;
+    }
     size_t rows = 0, cols = 0;
     size_t n = lf_fusion_weights(fu, NULL, 0, &rows, &cols);
     if (n == 0) {

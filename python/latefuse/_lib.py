@@ -117,7 +117,8 @@ class FusionOptions(ctypes.Structure):
                 ("seed", ctypes.c_uint64), ("epochs", c_size), ("modality_dropout", ctypes.c_float),
                 ("progress", PROGRESS_FN), ("progress_ctx", c_void_p), ("metric", c_int), ("ensemble_size", c_size),
                 ("bags", c_size), ("importance", c_int), ("k", c_size),
-                ("mpi_comm", c_void_p), ("features", c_void_p), ("n_features", c_size)]
+                ("mpi_comm", c_void_p), ("features", c_void_p), ("n_features", c_size),
+                ("auto_single", c_int)]
 
 
 class InputIssue(ctypes.Structure):
@@ -158,7 +159,8 @@ ROW_KIND_NAMES = {ROW_METHOD: "method", ROW_MODEL: "model", ROW_ORACLE: "oracle"
 class ScoreRow(ctypes.Structure):
     _fields_ = [("name", ctypes.c_char * 80), ("kind", c_int), ("method", c_int),
                 ("calibrated", c_int), ("mean", ctypes.c_double * NUM_METRICS),
-                ("std", ctypes.c_double * NUM_METRICS), ("acc_without", c_double_p)]
+                ("std", ctypes.c_double * NUM_METRICS), ("acc_without", c_double_p),
+                ("ensemble_weight", ctypes.c_double)]
 
 
 class CompareTable(ctypes.Structure):
@@ -257,6 +259,8 @@ _proto("lf_fusion_compare", _S, _P, _P, _P, c_size, c_size, c_size, c_void_p, c_
 _proto("lf_compare_table_free", None, ctypes.POINTER(CompareTable))
 _proto("lf_fusion_importance", c_size, _P, c_void_p, c_void_p, c_size)
 _proto("lf_fusion_auto_note", c_char_p, _P)
+_proto("lf_fusion_ensemble_member", c_size, _P, c_size, ctypes.POINTER(c_int), ctypes.POINTER(c_int),
+       ctypes.POINTER(ctypes.c_double), ctypes.POINTER(c_int))
 _proto("lf_check_outputs", _S, _P, _P, c_size, c_size, c_size, c_int, c_size, ctypes.POINTER(InputIssue))
 _proto("lf_labels_from_matrix", _S, c_void_p, c_size, c_size, c_size, c_void_p, ctypes.POINTER(InputIssue))
 _proto("lf_fusion_predict_files", _S, _P, _P, _P, c_size, c_char_p, ctypes.POINTER(PredictFilesOptions),

@@ -30,7 +30,9 @@ from ._lib import LatefuseError, lib
 
 __all__ = ["Fusion", "compare", "load_fusion", "fusion_metrics", "METHODS"]
 
-METHODS = tuple(lib.lf_method_name(i).decode() for i in range(64) if lib.lf_method_name(i))
+# the methods to fit (auto's ensemble, named "ensemble", is made by auto, not fitted by name)
+METHODS = tuple(lib.lf_method_name(i).decode() for i in range(64)
+                if lib.lf_method_name(i) and lib.lf_method_parse(lib.lf_method_name(i)) == i)
 
 
 def _prep(P, what, n_models=None, n_classes=None):
@@ -199,7 +201,9 @@ class Fusion:
     the models' outputs, or among fit(..., features=F) (N, F) features
     (standardised; predict then needs the new rows' features).  After fit:
     n_features_ (that width, 0 for none), method_ (the fitted method; for
-    auto the one chosen), calibrated_, names_, n_models_, n_classes_,
+    auto the one chosen, or "ensemble" for auto's ensemble of its best
+    candidates, whose members ensemble_ lists as (method, calibrated,
+    weight); ensemble_ is None otherwise), calibrated_, names_, n_models_, n_classes_,
     classes_, weights_ (softmax of the learned weights: (M,) or (M, C) for
     wavg-class; None for methods without such weights), temperatures_ (M,),
     importance_ (dict: log_loss and accuracy on the fitting rows with every
@@ -341,6 +345,15 @@ class Fusion:
             self.importance_ = None
         note = lib.lf_fusion_auto_note(h)
         self.auto_note_ = note.decode() if note else None
+        # auto's ensemble: [(method, calibrated, weight)] of its members, else None
+        m, cal, w, ll = ctypes.c_int(), ctypes.c_int(), ctypes.c_double(), ctypes.c_int()
+        n_members = lib.lf_fusion_ensemble_member(h, 0, None, None, None, None)
+        self.ensemble_ = None
+        if n_members:
+            self.ensemble_ = []
+            for i in range(n_members):
+                lib.lf_fusion_ensemble_member(h, i, ctypes.byref(m), ctypes.byref(cal), ctypes.byref(w), ctypes.byref(ll))
+                self.ensemble_.append((lib.lf_method_name(m.value).decode(), bool(cal.value), float(w.value)))
         names = [lib.lf_fusion_class_name(h, c) for c in range(C)]
         self.class_names_ = [n.decode("utf-8") for n in names] if names and names[0] is not None else None
         hp = lib.lf_fusion_history(h)
@@ -496,6 +509,8 @@ class Fusion:
             _lib.raise_fusion(h, st)
         f._read_fitted()
         f.method, f.calibrate, f.logits = f.method_, f.calibrated_, f.logits_
+        if f.method_ == "ensemble":  # made by auto: a refit chooses again
+            f.method = "auto"
         return f
 
     def __repr__(self):

@@ -195,3 +195,42 @@ def test_predict_files_streams_every_format(tmp_path):
         f.predict_files([("a", tmp_path / "a.npy"), ("b", tmp_path / "bad.npy")], tmp_path / "x.npy")
     assert not (tmp_path / "x.npy").exists()
     assert not [p for p in os.listdir(tmp_path) if ".tmp-" in p]
+
+
+def _auto_task():
+    """test_ensemble.c's data (3 models, 1000 rows, 3 classes, model k right
+    more often as k grows, some rows of model 0 missing), bit for bit"""
+    import math
+    M, N, C, s = 3, 1000, 3, 7 + 1000
+    mask = (1 << 64) - 1
+    P = [np.empty((N, C), dtype=np.float32) for _ in range(M)]
+    y = np.empty(N, dtype=np.int32)
+
+    def urand():
+        nonlocal s
+        s = (s * 6364136223846793005 + 1442695040888963407) & mask
+        return (s >> 11) / 9007199254740992.0
+    for r in range(N):
+        y[r] = int(urand() * C)
+        for k in range(M):
+            e = [math.exp(2.0 * urand() + ((0.3 + 0.15 * k) if c == y[r] else 0.0)) for c in range(C)]
+            z = sum(e)
+            P[k][r] = [v / z for v in e]
+        if r % 37 == 5:
+            P[0][r] = np.nan
+    return P, y
+
+
+def test_auto_keeps_an_ensemble_and_round_trips(tmp_path):
+    P, y = _auto_task()
+    f = latefuse.Fusion(method="auto", epochs=4, folds=4).fit(P, y, names=["a", "b", "c"])
+    assert f.method_ == "ensemble" and f.auto_note_.startswith("auto chose an ensemble of ")
+    assert len(f.ensemble_) >= 2 and abs(sum(w for _, _, w in f.ensemble_) - 1) < 1e-12
+    assert all(m in latefuse.METHODS for m, _, _ in f.ensemble_)
+    assert "ensemble" not in latefuse.METHODS and "auto" in latefuse.METHODS
+    f.save(tmp_path / "e.lf")
+    g = latefuse.Fusion.load(tmp_path / "e.lf")
+    assert g.method_ == "ensemble" and g.method == "auto" and g.ensemble_ == f.ensemble_
+    np.testing.assert_array_equal(g.predict_proba(P), f.predict_proba(P))
+    with pytest.raises(ValueError, match="unknown method 'ensemble'"):
+        latefuse.Fusion(method="ensemble").fit(P, y, names=["a", "b", "c"])

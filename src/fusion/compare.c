@@ -2,7 +2,8 @@
  * compare.c — honest evaluation and the choice it supports: stratified
  * K-fold cross-validation of every method over the given validation outputs
  * (lf_fusion_compare), and lf_fusion_fit, whose `auto` picks the method and
- * calibration with the best cross-validated log-loss.  For each fold, calibration and
+ * calibration with the best cross-validated log-loss, or the ensemble of its
+ * best candidates when that scores better (auto_ensemble, ensemble.c).  For each fold, calibration and
  * the method are fitted on the other K-1 folds only and scored on the held-
  * out fold; the table reports mean and standard deviation over folds of
  * accuracy, macro-F1, log-loss, Brier score and ECE, for every method, every
@@ -13,6 +14,7 @@
 #include "dist.h"
 #include "fusion/calibrate.h"
 #include "fusion/cv.h"
+#include "fusion/ensemble.h"
 #include "fusion/method.h"
 #include "fusion/metrics.h"
 #include "report/report.h"
@@ -657,6 +659,16 @@ static size_t auto_params(const lf_method_def *d, int calibrated, size_t M, size
     return (d->n_params ? d->n_params(M, C, N) : 0) + (calibrated ? M : 0);
 }
 
+/* best first by the metric; stable for equal scores (table order) */
+static void sort_by_metric(lf_compare_table *t, int metric) {
+    for (size_t a = 1; a < t->n_rows; a++) {
+        lf_score_row x = t->rows[a];
+        size_t b = a;
+        while (b > 0 && auto_loss(&t->rows[b - 1], metric) > auto_loss(&x, metric)) t->rows[b] = t->rows[b - 1], b--;
+        t->rows[b] = x;
+    }
+}
+
 static lf_status select_method(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
                                size_t N, size_t C, const int *y, const lf_fusion_options *opt,
                                lf_method *method, int *calibrate, lf_compare_table **table, char *note,
@@ -676,7 +688,7 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
     if (st != LF_OK) return st;
     lf_metrics *per = lf_alloc_array(c.K, sizeof *per);
     lf_compare_table *t = LF_CALLOC(1, sizeof *t);
-    if (t) t->rows = lf_alloc_array(n_cand, sizeof *t->rows);
+    if (t) t->rows = lf_alloc_array(n_cand + 1, sizeof *t->rows); /* + auto's ensemble (auto_ensemble) */
     cv_item *items = lf_alloc_array(n_cand, sizeof *items);
     double *rec = lf_alloc_array(n_cand * c.K, REC(M) * sizeof *rec);
     if (!per || !t || !t->rows || !items || !rec) {
@@ -752,14 +764,137 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
                  "; %zu rows for %zu classes is fewer than %d per class, so only methods with at most one fitted "
                  "number per model were chosen from",
                  N, C, AUTO_ROWS_PER_CLASS);
-    /* best first by the metric; stable for equal scores (table order) */
-    for (size_t a = 1; a < t->n_rows; a++) {
-        lf_score_row x = t->rows[a];
-        size_t b = a;
-        while (b > 0 && auto_loss(&t->rows[b - 1], metric) > auto_loss(&x, metric)) t->rows[b] = t->rows[b - 1], b--;
-        t->rows[b] = x;
-    }
+    sort_by_metric(t, metric);
     *table = t;
+    return LF_OK;
+}
+
+/* ------------------------------------------------------ auto's ensemble
+ *
+ * Having scored the candidates, auto tries the ending of AutoGluon's
+ * WeightedEnsemble_L2 and auto-sklearn: greedy ensemble selection
+ * (ensemble.c over selection.c's ges and ges-log: log-loss, or accuracy
+ * with --metric accuracy, opt's ensemble size and bags) over the
+ * out-of-fold outputs of its AUTO_POOL best candidates (each refitted on
+ * the same folds, lf_cv_outputs), with weights the selection counts, over
+ * the linear and over the log-linear pool.  The selection is fitted on the
+ * very outputs it would be scored on, so its score comes from a nested
+ * split instead: for each fold, the selection is fitted on the other
+ * folds' out-of-fold outputs and scored on the fold's.  The pool is the
+ * one of the two with the better such score (a choice between two, where
+ * the best single candidate's score is the best of them all; the 12
+ * themselves are ranked on every fold's scores, a mild optimism the nested
+ * split leaves in).  The
+ * ensemble is kept when its score beats the best single candidate's
+ * cross-validated score: it is then selected on every out-of-fold row and
+ * its members fitted on every row.  Not on tiny data (auto prefers few
+ * fitted numbers there), nor with opt->auto_single.  Its row, "ensemble",
+ * joins auto's table, and the
+ * rows of the candidates in a kept ensemble get their weights. */
+#define AUTO_POOL 12
+
+typedef struct auto_ens {
+    int keep, geometric;
+    size_t L;
+    lf_method methods[AUTO_POOL];
+    int calibrate[AUTO_POOL];
+    float counts[AUTO_POOL];
+} auto_ens;
+
+/* the nested score of the ensemble over pool g (outs: L x N x C) */
+static lf_status ensemble_nested(lf_err *e, cv_ctx *c, const float *const *outs, size_t L, const lf_fusion_options *o,
+                                 int g, lf_metrics *per, lf_score_row *row) {
+    float counts[AUTO_POOL];
+    lf_status st = LF_OK;
+    for (size_t k = 0; st == LF_OK && k < c->K; k++) {
+        size_t ntr, nte;
+        st = split(c, k, &ntr, &nte, e);
+        if (st == LF_OK) st = lf_ensemble_select(e, outs, L, c->C, c->y, c->train, ntr, o, g, counts);
+        if (st == LF_OK) st = lf_ensemble_pool(e, outs, L, c->C, c->test, nte, counts, g, c->prob);
+        if (st == LF_OK) st = lf_metrics_compute(c->prob, c->ytest, nte, c->C, &per[k], e);
+    }
+    if (st == LF_OK) mean_std(per, c->K, row);
+    return st;
+}
+
+static lf_status auto_ensemble(lf_fusion *f, const float *const *p, const char *const *names, size_t M, size_t N,
+                               size_t C, const int *y, const lf_fusion_options *opt, lf_compare_table *t,
+                               auto_ens *ae, char *note, size_t note_len) {
+    int metric = opt->metric;
+    memset(ae, 0, sizeof *ae);
+    if (opt->auto_single || N < AUTO_ROWS_PER_CLASS * C) return LF_OK;
+    lf_fusion_options quiet = *opt;
+    quiet.progress = NULL;
+    if (metric == LF_METRIC_MACRO_F1) quiet.metric = LF_METRIC_LOG_LOSS;
+    size_t L = 0, best = t->n_rows;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        const lf_score_row *x = &t->rows[r];
+        if (isnan(auto_loss(x, metric))) continue;
+        if (best == t->n_rows || auto_loss(x, metric) < auto_loss(&t->rows[best], metric)) best = r;
+        if (L < AUTO_POOL) ae->methods[L] = x->method, ae->calibrate[L++] = x->calibrated; /* best first */
+    }
+    if (L < 2) return LF_OK;
+    double best_loss = auto_loss(&t->rows[best], metric);
+    char best_name[100];
+    snprintf(best_name, sizeof best_name, "%s%s", t->rows[best].name, t->rows[best].calibrated ? " +calibrate" : "");
+    float *block = lf_alloc_array(L * N, C * sizeof *block);
+    const float *outs[AUTO_POOL];
+    cv_ctx c;
+    lf_status st = block ? ctx_init(&f->err, &c, p, names, M, N, C, y, &quiet)
+                         : lf_fail(&f->err, LF_ERR_NOMEM, "out of memory for auto's ensemble");
+    if (st != LF_OK) {
+        LF_FREE(block);
+        return st;
+    }
+    lf_metrics *per = lf_alloc_array(c.K, sizeof *per);
+    if (!per) st = lf_fail(&f->err, LF_ERR_NOMEM, "out of memory for auto's ensemble");
+    for (size_t i = 0; st == LF_OK && i < L; i++) {
+        outs[i] = block + i * N * C;
+        st = lf_cv_outputs(&f->err, p, names, M, N, C, y, &quiet, ae->methods[i], -1, ae->calibrate[i],
+                           block + i * N * C);
+    }
+    lf_score_row rows[2];
+    memset(rows, 0, sizeof rows);
+    for (int g = 0; st == LF_OK && g < 2; g++) st = ensemble_nested(&f->err, &c, outs, L, &quiet, g, per, &rows[g]);
+    int g = st == LF_OK && auto_loss(&rows[1], metric) < auto_loss(&rows[0], metric);
+    ae->keep = st == LF_OK && auto_loss(&rows[g], metric) < best_loss;
+    ae->geometric = g, ae->L = L;
+    if (ae->keep) st = lf_ensemble_select(&f->err, outs, L, C, y, NULL, N, &quiet, g, ae->counts);
+    LF_FREE(block), LF_FREE(per);
+    ctx_free(&c);
+    if (st != LF_OK) {
+        ae->keep = 0;
+        return st;
+    }
+    lf_score_row *er = &t->rows[t->n_rows++]; /* select_method left room for it */
+    *er = rows[g];
+    snprintf(er->name, sizeof er->name, "%s", LF_ENSEMBLE_NAME);
+    er->kind = LF_ROW_METHOD, er->method = LF_FUSE_ENSEMBLE, er->calibrated = 0;
+    double total = 0;
+    size_t used = 0;
+    for (size_t i = 0; ae->keep && i < L; i++) total += ae->counts[i], used += ae->counts[i] > 0;
+    for (size_t i = 0; ae->keep && i < L; i++)
+        for (size_t r = 0; r + 1 < t->n_rows; r++)
+            if (t->rows[r].method == ae->methods[i] && t->rows[r].calibrated == ae->calibrate[i])
+                t->rows[r].ensemble_weight = ae->counts[i] / total;
+    static const char *const mnames[LF_NUM_METRICS] = {"accuracy", "macro-F1", "log-loss", "Brier", "ECE"};
+    const char *pool = g ? "log-linear" : "linear";
+    if (ae->keep)
+        snprintf(note, note_len,
+                 "auto chose an ensemble of %zu of its %zu best candidates (greedy selection over their out-of-fold "
+                 "outputs, %s pool; weights in the table) by cross-validated %s (%.4f +- %.4f over %zu folds, nested: "
+                 "each fold's selection fitted on the other folds' outputs), better than the best single candidate, "
+                 "%s (%.4f)",
+                 used, L, pool, mnames[metric], rows[g].mean[metric], rows[g].std[metric], c.K, best_name,
+                 t->rows[best].mean[metric]);
+    else {
+        size_t n = strlen(note);
+        if (n < note_len)
+            snprintf(note + n, note_len - n,
+                     "; an ensemble of its %zu best candidates (%s pool) scores %.4f, no better than the best single",
+                     L, pool, rows[g].mean[metric]);
+    }
+    sort_by_metric(t, metric);
     return LF_OK;
 }
 
@@ -773,11 +908,22 @@ lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *
     int calibrate = o.calibrate;
     lf_compare_table *table = NULL;
     char note[sizeof f->auto_note];
+    auto_ens ae = {.keep = 0};
     if (method == LF_FUSE_AUTO) {
         st = select_method(f, p, names, M, N, C, y, &o, &method, &calibrate, &table, note, sizeof note);
         if (st != LF_OK) return st;
+        if ((st = auto_ensemble(f, p, names, M, N, C, y, &o, table, &ae, note, sizeof note)) != LF_OK) {
+            lf_compare_table_free(table);
+            return st;
+        }
     }
-    st = lf_fusion_fit_rows(f, p, names, M, C, y, NULL, N, &o, method, calibrate);
+    if (ae.keep) {
+        lf_fusion_options mo = o; /* as the candidates were fitted (ges: log-loss for macro-F1) */
+        if (mo.metric == LF_METRIC_MACRO_F1) mo.metric = LF_METRIC_LOG_LOSS;
+        st = lf_ensemble_fit(f, p, names, M, N, C, y, &mo, ae.methods, ae.calibrate, ae.counts, ae.L, ae.geometric);
+    } else {
+        st = lf_fusion_fit_rows(f, p, names, M, C, y, NULL, N, &o, method, calibrate);
+    }
     if (st == LF_OK && o.importance) st = lf_fusion_measure_importance(f, p, N, y, o.features);
     if (st != LF_OK) lf_fusion_clear(f);
     if (st == LF_OK && table) {

@@ -10,9 +10,11 @@
  * is its own (its record's save and load, method.h): tensors named
  * "fusion.*" (acc-weighted's weights, decision-template's templates), or a
  * network, saved as architecture = its JSON and its weights under the
- * prefix "net.".  Loading checks every field and tensor as the network
- * loader does.
+ * prefix "net.".  auto's ensemble (ensemble.c) adds "ensemble": its
+ * members' settings, and their tensors under "member<i>.".  Loading checks
+ * every field and tensor as the network loader does.
  */
+#include "fusion/ensemble.h"
 #include "fusion/method.h"
 #include "model_io.h"
 
@@ -79,28 +81,31 @@ lf_status lf_fusion_save(lf_fusion *f, const char *path, unsigned flags) {
         }
         lf_buf_puts(&js, "]");
     }
+    lf_st_out *outs = NULL, *ens = NULL;
+    size_t n = 0, n_ens = 0;
+    lf_status st = f->def == &lf_ensemble_method ? lf_ensemble_save(f, &js, &ens, &n_ens, &f->err) : LF_OK;
     lf_buf_puts(&js, "}");
     lf_method_save ms = {.n_tensors = 0};
     if (f->def->save) f->def->save(f, &ms);
     if (ms.net) lf_model_arch_json(ms.net, &arch);
-    lf_st_out *outs = NULL;
     char *names = NULL;
-    size_t n = 0;
-    lf_status st = (js.failed || arch.failed) ? lf_fail(&f->err, LF_ERR_NOMEM, "save: out of memory") : LF_OK;
+    if (st == LF_OK && (js.failed || arch.failed)) st = lf_fail(&f->err, LF_ERR_NOMEM, "save: out of memory");
     if (st == LF_OK && ms.net) st = lf_model_tensors(ms.net, "net.", 0, &outs, &n, &names, &f->err);
     lf_st_out *all = NULL;
     if (st == LF_OK) {
-        all = lf_alloc_array(n + ms.n_tensors + 1, sizeof *all);
+        all = lf_alloc_array(n + n_ens + ms.n_tensors + 1, sizeof *all);
         if (!all) st = lf_fail(&f->err, LF_ERR_NOMEM, "save: out of memory");
         else {
             memcpy(all, ms.tensors, ms.n_tensors * sizeof *all);
             if (n) memcpy(all + ms.n_tensors, outs, n * sizeof *all);
+            if (n_ens) memcpy(all + ms.n_tensors + n, ens, n_ens * sizeof *all); /* an ensemble's members' */
             const char *keys[4] = {"format", "format_version", "fusion", "architecture"};
             const char *vals[4] = {FORMAT, FORMAT_VERSION, js.data, arch.data};
-            st = lf_st_write(path, all, n + ms.n_tensors, keys, vals, ms.net ? 4 : 3, flags, &f->err);
+            st = lf_st_write(path, all, n + n_ens + ms.n_tensors, keys, vals, ms.net ? 4 : 3, flags, &f->err);
         }
     }
     LF_FREE(all), LF_FREE(outs), LF_FREE(names);
+    lf_ensemble_tensors_free(ens, n_ens);
     lf_buf_free(&js);
     lf_buf_free(&arch);
     return st;
@@ -221,11 +226,13 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
         return lf_fail(e, LF_ERR_FORMAT, "fusion settings: %.400s", msg);
     }
     static const char *const keys[] = {"method", "calibrated", "logits", "classes", "models", "temperatures",
-                                       "importance", "class_names", "history", NULL};
+                                       "importance", "class_names", "history", "ensemble", NULL};
     const char *unknown = lf_json_unknown_key(root, keys);
     const lf_method_def *def = NULL;
-    int method = lf_method_parse(lf_json_str(lf_json_get(root, "method")));
+    const char *mname = lf_json_str(lf_json_get(root, "method"));
+    int method = lf_method_parse(mname);
     if (method >= 0) def = lf_method_def_of((lf_method)method);
+    else if (mname && strcmp(mname, LF_ENSEMBLE_NAME) == 0) def = &lf_ensemble_method;
     const lf_json *models = lf_json_get(root, "models"), *temps = lf_json_get(root, "temperatures");
     size_t C = 0, M = lf_json_len(models);
     if (!lf_json_is(root, LF_JSON_OBJECT))
@@ -273,8 +280,16 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
         f->C = C; /* the names' count, and what lf_fusion_clear frees */
         st = read_class_names(f, lf_json_get(root, "class_names"), e);
     }
+    const lf_json *ens = lf_json_get(root, "ensemble");
+    if (st == LF_OK && (def == &lf_ensemble_method) != (ens != NULL))
+        st = lf_fail(e, LF_ERR_FORMAT, ens ? "fusion settings: the %s method has no 'ensemble'"
+                                           : "fusion settings: an %s needs its 'ensemble' entry", def->name);
+    if (st == LF_OK && ens) { /* auto's ensemble: its members, read while the settings are at hand */
+        f->M = M, f->C = C;
+        st = lf_ensemble_load(f, ens, sf, arch, e);
+    }
     lf_json_free(root);
-    if (st != LF_OK) return st;
+    if (st != LF_OK || ens) return st;
     f->def = def, f->M = M, f->C = C;
     if (def->load) return def->load(f, sf, arch, e);
     if (arch) return lf_fail(e, LF_ERR_FORMAT, "the %s method has no network, but the file holds an architecture", def->name);

@@ -1,10 +1,12 @@
 /*
  * methods.c — the table of fusion methods: the families' lists (fixed.c,
  * classical.c, learned.c) joined in the order compare and auto try them,
- * and the public calls that name, list and classify methods.  A method's
+ * and the public calls that name, list and classify methods (auto and
+ * auto's ensemble, ensemble.c, are named here but are not in the table).  A method's
  * behaviour lives in its record, in its family's file; adding one touches
  * that file and its lf_method value in latefuse.h, nothing here.
  */
+#include "fusion/ensemble.h"
 #include "fusion/method.h"
 
 #include <string.h>
@@ -39,6 +41,7 @@ const lf_method_def *lf_method_def_of(lf_method m) {
 
 const char *lf_method_name(lf_method m) {
     if (m == LF_FUSE_AUTO) return AUTO_NAME;
+    if (m == LF_FUSE_ENSEMBLE) return LF_ENSEMBLE_NAME; /* made by auto, read from files; not parsed */
     const lf_method_def *d = lf_method_def_of(m);
     return d ? d->name : NULL;
 }

@@ -13,6 +13,7 @@
  * The SVG carries its numbers as data-* attributes (a bin's rows and
  * accuracy, a cell's count) so that a test can read them back.
  */
+#include "fusion/ensemble.h"
 #include "fusion/method.h"
 #include "fusion/rules.h"
 #include "kernels.h"
@@ -429,6 +430,24 @@ static void weights_section(report *r, const lf_fusion *fit) {
     size_t rows = 0, cols = 0, n = lf_fusion_weights(fit, NULL, 0, &rows, &cols);
     lf_method m = lf_fusion_method(fit);
     const char *mname = lf_method_name(m);
+    int log_linear = 0;
+    size_t members = lf_fusion_ensemble_member(fit, 0, NULL, NULL, NULL, &log_linear);
+    if (members) { /* auto's ensemble: its members' weights */
+        char names[LF_ENSEMBLE_MAX][100], title[160];
+        const char *labels[LF_ENSEMBLE_MAX];
+        double v[LF_ENSEMBLE_MAX];
+        for (size_t i = 0; i < members && i < LF_ENSEMBLE_MAX; i++) {
+            lf_method mm;
+            int cal;
+            lf_fusion_ensemble_member(fit, i, &mm, &cal, &v[i], NULL);
+            snprintf(names[i], sizeof names[i], "%s%s", lf_method_name(mm), cal ? " +calibrate" : "");
+            labels[i] = names[i];
+        }
+        snprintf(title, sizeof title, "auto's ensemble: the weight of each member in the %s pool of their outputs",
+                 log_linear ? "log-linear" : "linear");
+        hbars(r, "weights", title, labels, v, NULL, members, 1, "weight", 3, members);
+        return;
+    }
     if (n == 0) {
         put(r, "<p>");
         esc(r, mname);

@@ -1,0 +1,340 @@
+/*
+ * test_ensemble.c — auto's ensemble of its best candidates (ensemble.c):
+ * greedy selection over two candidates' outputs, counts worked out by hand;
+ * the pooled prediction of hand-fitted members (linear and log-linear
+ * pool, a missing row, a calibrated member) against the formulas; auto
+ * keeping an ensemble, whose predictions are its members' pooled as the
+ * table weighs them; the file: a bit-identical round trip (predictions and
+ * the re-saved bytes), members with tensors and a network, and bad files
+ * refused with their exact messages.
+ */
+#include "check.h"
+#include "fusion/ensemble.h"
+#include "io/safetensors.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const names2[2] = {"a", "b"};
+static const char *const names3[3] = {"a", "b", "c"};
+
+/* Two candidates, each right (0.9 on the label) on half the rows and
+ * wrong (0.3) on the other half, the halves crossed.  Own log-loss: both
+ * (-log 0.9 - log 0.3) / 2 = 0.6548, so the sorted order is a, b; the
+ * prefix a + b pools 0.6 everywhere, 0.5108: both start.  Third
+ * selection: a gives 0.7 / 0.5, b 0.5 / 0.7, both 0.5249 (tie: a) ->
+ * counts 2, 1.  Fourth: b gives 0.6 everywhere (0.5108), a 0.75 / 0.45
+ * (0.5430) -> 2, 2. */
+static void test_select_by_hand(void) {
+    enum { N = 4, C = 2 };
+    float A[N * C], B[N * C];
+    int y[N] = {0, 1, 0, 1};
+    for (int r = 0; r < N; r++) {
+        float pa = r < 2 ? 0.9f : 0.3f, pb = r < 2 ? 0.3f : 0.9f;
+        A[r * C + y[r]] = pa, A[r * C + 1 - y[r]] = 1 - pa;
+        B[r * C + y[r]] = pb, B[r * C + 1 - y[r]] = 1 - pb;
+    }
+    const float *outs[2] = {A, B};
+    lf_fusion_options o = lf_fusion_defaults();
+    lf_err e = {0};
+    float counts[2] = {-1, -1}, pooled[N * C];
+    o.ensemble_size = 3;
+    CHECK(lf_ensemble_select(&e, outs, 2, C, y, NULL, N, &o, 0, counts) == LF_OK, "%s", e.msg);
+    CHECK(counts[0] == 2 && counts[1] == 1, "size 3: counts %g %g, want 2 1", counts[0], counts[1]);
+    CHECK(lf_ensemble_pool(&e, outs, 2, C, NULL, N, counts, 0, pooled) == LF_OK, "%s", e.msg);
+    float want3[N * C] = {0.7f, 0.3f, 0.3f, 0.7f, 0.5f, 0.5f, 0.5f, 0.5f};
+    CHECK_CLOSE("pool 2:1", pooled, want3, N * C, 1e-7, 0);
+    o.ensemble_size = 4;
+    CHECK(lf_ensemble_select(&e, outs, 2, C, y, NULL, N, &o, 0, counts) == LF_OK, "%s", e.msg);
+    CHECK(counts[0] == 2 && counts[1] == 2, "size 4: counts %g %g, want 2 2", counts[0], counts[1]);
+    /* on the rows 0 and 2 only (a subset, as each nested fold selects):
+     * a alone 0.6548, a + b 0.5108 ... the same counts */
+    size_t rows[2] = {0, 2};
+    CHECK(lf_ensemble_select(&e, outs, 2, C, y, rows, 2, &o, 0, counts) == LF_OK && counts[0] == 2 &&
+              counts[1] == 2, "rows 0, 2: counts %g %g", counts[0], counts[1]);
+    CHECK(lf_ensemble_pool(&e, outs, 2, C, rows, 2, counts, 0, pooled) == LF_OK, "%s", e.msg);
+    float want2[4] = {0.6f, 0.4f, 0.6f, 0.4f};
+    CHECK_CLOSE("pool of rows 0, 2", pooled, want2, 4, 1e-7, 0);
+}
+
+/* Members mean (count 3) and max (count 1) over two models:
+ * p_a = (0.8, 0.2), p_b = (0.4, 0.6): mean (0.6, 0.4), max (0.8, 0.6) / 1.4;
+ * the linear pool 0.75 mean + 0.25 max, the log-linear pool
+ * mean^0.75 max^0.25 renormalised; with b missing, both members give
+ * p_a and so does the pool. */
+static void test_pool_by_hand(void) {
+    enum { M = 2, N = 8, C = 2 };
+    float a[N * C], b[N * C];
+    int y[N];
+    for (int r = 0; r < N; r++) { /* fitting rows: fixed rules learn nothing */
+        y[r] = r % 2;
+        a[r * C] = r % 2 ? 0.3f : 0.7f, a[r * C + 1] = 1 - a[r * C];
+        b[r * C] = 0.5f, b[r * C + 1] = 0.5f;
+    }
+    const float *p[M] = {a, b};
+    lf_method methods[2] = {LF_FUSE_MEAN, LF_FUSE_MAX};
+    int cal[2] = {0, 0};
+    float counts[2] = {3, 1};
+    lf_fusion_options o = lf_fusion_defaults();
+    for (int g = 0; g < 2; g++) {
+        lf_fusion *f;
+        lf_fusion_create(&f);
+        CHECK(lf_ensemble_fit(f, p, names2, M, N, C, y, &o, methods, cal, counts, 2, g) == LF_OK, "%s",
+              lf_fusion_error(f));
+        float qa[2 * C] = {0.8f, 0.2f, 0.8f, 0.2f}, qb[2 * C] = {0.4f, 0.6f, NAN, NAN}, out[2 * C];
+        const float *q[M] = {qa, qb};
+        CHECK(lf_fusion_predict(f, q, 2, out) == LF_OK, "%s", lf_fusion_error(f));
+        double mean[2] = {0.6, 0.4}, mx[2] = {0.8 / 1.4, 0.6 / 1.4}, w[2], z = 0;
+        for (int c = 0; c < 2; c++) {
+            w[c] = g ? pow(mean[c], 0.75) * pow(mx[c], 0.25) : 0.75 * mean[c] + 0.25 * mx[c];
+            z += w[c];
+        }
+        float want[2 * C] = {(float)(w[0] / z), (float)(w[1] / z), 0.8f, 0.2f};
+        CHECK_CLOSE(g ? "log-linear pool" : "linear pool", out, want, 2 * C, 1e-6, 0);
+        CHECK(out[2] == 0.8f && out[3] == 0.2f, "the row without b: p_a bit for bit (%.9g %.9g)", out[2], out[3]);
+        lf_method m = LF_FUSE_AUTO;
+        int c = -1, ll = -1;
+        double wt = -1;
+        CHECK(lf_fusion_method(f) == LF_FUSE_ENSEMBLE && lf_fusion_ensemble_member(f, 1, &m, &c, &wt, &ll) == 2 &&
+                  m == LF_FUSE_MAX && c == 0 && wt == 0.25 && ll == g,
+              "members: method %d, calibrated %d, weight %g, log-linear %d", (int)m, c, wt, ll);
+        CHECK(strcmp(lf_method_name(LF_FUSE_ENSEMBLE), "ensemble") == 0 && lf_method_parse("ensemble") == -1,
+              "named, but not a method to fit");
+        lf_fusion_free(f);
+    }
+    /* a member that fails to fit: the ensemble says which, and is empty */
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    float zero[2] = {0, 0};
+    CHECK(lf_ensemble_fit(f, p, names2, M, N, C, y, &o, methods, cal, zero, 2, 0) == LF_ERR_ARG &&
+              strcmp(lf_fusion_error(f), "an ensemble has 1..64 members, got 0") == 0,
+          "%s", lf_fusion_error(f));
+    lf_fusion_free(f);
+}
+
+/* M models of C classes for N rows, model k right more often as k grows
+ * (test_auto's data), a few rows of model 0 missing */
+static double urand(uint64_t *s) {
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(*s >> 11) / 9007199254740992.0;
+}
+
+static void make_data(float **p, int *y, size_t M, size_t N, size_t C, uint64_t seed) {
+    uint64_t s = seed;
+    for (size_t r = 0; r < N; r++) {
+        y[r] = (int)(urand(&s) * (double)C);
+        for (size_t k = 0; k < M; k++) {
+            double z = 0, e[16];
+            for (size_t c = 0; c < C; c++)
+                z += e[c] = exp(2.0 * urand(&s) + ((int)c == y[r] ? 0.3 + 0.15 * (double)k : 0.0));
+            for (size_t c = 0; c < C; c++) p[k][r * C + c] = (float)(e[c] / z);
+        }
+        if (r % 37 == 5)
+            for (size_t c = 0; c < C; c++) p[0][r * C + c] = NAN;
+    }
+}
+
+/* auto keeps an ensemble here (test_auto's first case); its prediction is
+ * its members', each fitted alone with the same options, pooled with the
+ * table's weights */
+static void test_auto_keeps(void) {
+    enum { M = 3, N = 1000, C = 3 };
+    float *p[M];
+    int *y = malloc(N * sizeof *y);
+    for (int k = 0; k < M; k++) p[k] = malloc(N * C * sizeof(float));
+    make_data(p, y, M, N, C, 7 + N);
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    lf_fusion_options o = lf_fusion_defaults();
+    o.method = LF_FUSE_AUTO, o.epochs = 4, o.folds = 4;
+    CHECK(lf_fusion_fit(f, (const float *const *)p, names3, M, N, C, y, &o) == LF_OK, "%s", lf_fusion_error(f));
+    int ll = -1;
+    size_t n = lf_fusion_ensemble_member(f, 0, NULL, NULL, NULL, &ll);
+    CHECK(lf_fusion_method(f) == LF_FUSE_ENSEMBLE && n >= 2 && ll == 1, "auto kept %s of %zu members (log-linear %d)",
+          lf_method_name(lf_fusion_method(f)), n, ll);
+    float *out = malloc(N * C * sizeof *out), *want = calloc(N * C, sizeof *want);
+    float **mo = calloc(n ? n : 1, sizeof *mo), *wts = calloc(n ? n : 1, sizeof *wts);
+    CHECK(lf_fusion_predict(f, (const float *const *)p, N, out) == LF_OK, "%s", lf_fusion_error(f));
+    for (size_t i = 0; i < n; i++) {
+        lf_method m;
+        int cal;
+        double w;
+        lf_fusion_ensemble_member(f, i, &m, &cal, &w, NULL);
+        wts[i] = (float)w;
+        lf_fusion *g;
+        lf_fusion_create(&g);
+        lf_fusion_options go = o;
+        go.method = m, go.calibrate = cal;
+        mo[i] = malloc(N * C * sizeof(float));
+        CHECK(lf_fusion_fit(g, (const float *const *)p, names3, M, N, C, y, &go) == LF_OK &&
+                  lf_fusion_predict(g, (const float *const *)p, N, mo[i]) == LF_OK,
+              "member %s: %s", lf_method_name(m), lf_fusion_error(g));
+        lf_fusion_free(g);
+    }
+    for (size_t r = 0; r < N; r++) { /* the log-linear pool, in double */
+        double z = 0, v[C];
+        for (size_t c = 0; c < C; c++) {
+            double s = 0, ws = 0;
+            for (size_t i = 0; i < n; i++) s += wts[i] * log(fmax(mo[i][r * C + c], 1e-12)), ws += wts[i];
+            z += v[c] = exp(s / ws);
+        }
+        for (size_t c = 0; c < C; c++) want[r * C + c] = (float)(v[c] / z);
+    }
+    CHECK_CLOSE("auto's ensemble = its members pooled", out, want, N * C, 2e-6, 0);
+    for (size_t i = 0; i < n; i++) free(mo[i]);
+    free(mo), free(wts), free(out), free(want);
+    lf_fusion_free(f);
+    for (int k = 0; k < M; k++) free(p[k]);
+    free(y);
+}
+
+/* ------------------------------------------------------------- files */
+
+static int same_file(const char *x, const char *y) {
+    FILE *a = fopen(x, "rb"), *b = fopen(y, "rb");
+    int same = a && b;
+    while (same) {
+        int ca = fgetc(a), cb = fgetc(b);
+        if (ca != cb) same = 0;
+        if (ca == EOF || cb == EOF) break;
+    }
+    if (a) fclose(a);
+    if (b) fclose(b);
+    return same;
+}
+
+/* src rewritten to dst with `from` replaced by `to` in the settings (once),
+ * tensor `drop` left out and a tensor `add` (two floats) added */
+static void rewrite(const char *src, const char *dst, const char *from, const char *to, const char *drop,
+                    const char *add) {
+    lf_st_file sf;
+    lf_err e;
+    if (lf_st_read(src, &sf, &e) != LF_OK) return;
+    size_t n = lf_st_count(&sf), k = 0;
+    lf_st_out *outs = calloc(n + 1, sizeof *outs);
+    float **bufs = calloc(n + 1, sizeof *bufs);
+    static const float two[2] = {1, 1};
+    for (size_t i = 0; i < n; i++) {
+        const lf_st_tensor *t = lf_st_at(&sf, i);
+        if (drop && strcmp(t->name, drop) == 0) continue;
+        bufs[k] = malloc(t->count * sizeof(float));
+        lf_st_tensor_f32(t, bufs[k], t->count, &e);
+        outs[k] = (lf_st_out){.name = t->name, .data = bufs[k], .ndim = t->ndim};
+        memcpy(outs[k].shape, t->shape, sizeof t->shape);
+        k++;
+    }
+    if (add) outs[k++] = (lf_st_out){.name = add, .data = two, .ndim = 1, .shape = {2}};
+    size_t nm = lf_st_metadata_count(&sf);
+    const char *keys[8], *vals[8];
+    char *edited = NULL;
+    for (size_t i = 0; i < nm && i < 8; i++) {
+        keys[i] = lf_st_metadata_key(&sf, i), vals[i] = lf_st_metadata_value(&sf, i);
+        const char *at = from ? strstr(vals[i], from) : NULL;
+        if (strcmp(keys[i], "fusion") == 0 && at) {
+            size_t len = strlen(vals[i]) - strlen(from) + strlen(to) + 1;
+            edited = malloc(len);
+            snprintf(edited, len, "%.*s%s%s", (int)(at - vals[i]), vals[i], to, at + strlen(from));
+            vals[i] = edited;
+        }
+    }
+    lf_st_write(dst, outs, k, keys, vals, nm, 0, &e);
+    for (size_t i = 0; i < n; i++) free(bufs[i]);
+    free(bufs), free(outs), free(edited);
+    lf_st_free(&sf);
+}
+
+static void expect_load(const char *path, const char *msg) {
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    char want[600];
+    snprintf(want, sizeof want, "'%s': %s", path, msg);
+    CHECK(lf_fusion_load(f, path) == LF_ERR_FORMAT && strcmp(lf_fusion_error(f), want) == 0, "got: %s\nwant: %s",
+          lf_fusion_error(f), want);
+    CHECK(lf_fusion_method(f) == (lf_method)-1, "nothing loaded");
+    lf_fusion_free(f);
+}
+
+static void test_file(void) {
+    enum { M = 3, N = 300, C = 3 };
+    float *p[M];
+    int y[N];
+    for (int k = 0; k < M; k++) p[k] = malloc(N * C * sizeof(float));
+    make_data(p, y, M, N, C, 11);
+    /* members with a tensor (ges), a network (stack-lr, calibrated), none (product) */
+    lf_method methods[3] = {LF_FUSE_GES, LF_FUSE_STACK_LR, LF_FUSE_PRODUCT};
+    int cal[3] = {0, 1, 0};
+    float counts[3] = {5, 2, 1};
+    lf_fusion_options o = lf_fusion_defaults();
+    o.epochs = 3;
+    lf_fusion *f, *g;
+    lf_fusion_create(&f);
+    lf_fusion_create(&g);
+    char p1[] = "/tmp/latefuse_ens_XXXXXX", p2[] = "/tmp/latefuse_ens_XXXXXX", bad[] = "/tmp/latefuse_ens_XXXXXX";
+    close(mkstemp(p1)), close(mkstemp(p2)), close(mkstemp(bad));
+    CHECK(lf_ensemble_fit(f, (const float *const *)p, names3, M, N, C, y, &o, methods, cal, counts, 3, 1) == LF_OK,
+          "%s", lf_fusion_error(f));
+    float *a = malloc(N * C * sizeof *a), *b = malloc(N * C * sizeof *b);
+    CHECK(lf_fusion_predict(f, (const float *const *)p, N, a) == LF_OK && lf_fusion_save(f, p1, 0) == LF_OK &&
+              lf_fusion_load(g, p1) == LF_OK && lf_fusion_predict(g, (const float *const *)p, N, b) == LF_OK,
+          "round trip: %s / %s", lf_fusion_error(f), lf_fusion_error(g));
+    CHECK(memcmp(a, b, N * C * sizeof *a) == 0, "the loaded ensemble predicts the same bits");
+    CHECK(lf_fusion_save(g, p2, 0) == LF_OK && same_file(p1, p2), "saved again: the same bytes");
+    lf_method m = LF_FUSE_AUTO;
+    int c = -1, ll = -1;
+    double w = -1;
+    CHECK(lf_fusion_ensemble_member(g, 1, &m, &c, &w, &ll) == 3 && m == LF_FUSE_STACK_LR && c == 1 && w == 0.25 &&
+              ll == 1, "loaded members: %d %d %g %d", (int)m, c, w, ll);
+    lf_st_file sf;
+    lf_err e;
+    CHECK(lf_st_read(p1, &sf, &e) == LF_OK && lf_st_find(&sf, "member0.fusion.weights") &&
+              lf_st_find(&sf, "member1.net.out.kernel") != NULL,
+          "members' tensors under their prefixes");
+    lf_st_free(&sf);
+
+    /* bad files, each refused with its message */
+    rewrite(p1, bad, "\"pool\":\"log-linear\"", "\"pool\":\"mean\"", NULL, NULL);
+    expect_load(bad, "fusion settings: the ensemble's 'pool' must be \"linear\" or \"log-linear\"");
+    rewrite(p1, bad, "{\"method\":\"ges\"", "{\"method\":\"auto\"", NULL, NULL);
+    expect_load(bad, "fusion settings: ensemble member 0 has an unknown or missing method");
+    rewrite(p1, bad, "{\"method\":\"ges\"", "{\"method\":\"ensemble\"", NULL, NULL);
+    expect_load(bad, "fusion settings: ensemble member 0 has an unknown or missing method");
+    rewrite(p1, bad, "\"count\":5", "\"count\":0", NULL, NULL);
+    expect_load(bad, "fusion settings: ensemble member 0: 'count' must be an integer in 1..100000");
+    rewrite(p1, bad, "\"count\":5", "\"count\":5,\"weight\":1", NULL, NULL);
+    expect_load(bad, "fusion settings: ensemble member 0 has an unknown field 'weight'");
+    rewrite(p1, bad, "\"method\":\"ensemble\"", "\"method\":\"mean\"", NULL, NULL);
+    expect_load(bad, "fusion settings: the mean method has no 'ensemble'");
+    rewrite(p1, bad, ",\"ensemble\":{", ",\"x\":{", NULL, NULL);
+    expect_load(bad, "fusion settings: unknown field 'x'");
+    rewrite(p1, bad, "\"temperatures\":[1,", "\"temperatures\":[2,", NULL, NULL);
+    expect_load(bad, "fusion settings: an ensemble's own temperatures must be 1 (its members keep theirs), "
+                     "temperature 0 is 2");
+    rewrite(p1, bad, NULL, NULL, "member0.fusion.weights", NULL);
+    expect_load(bad, "ensemble member 0 (ges): the file holds 0 tensors, the ges method has 1");
+    rewrite(p1, bad, NULL, NULL, NULL, "member2.fusion.weights");
+    expect_load(bad, "ensemble member 2 (product): the member holds 1 tensors, the product method has 0");
+    rewrite(p1, bad, NULL, NULL, "member1.net.out.bias", NULL);
+    expect_load(bad, "ensemble member 1 (stack-lr): model file: tensor 'net.out.bias' is missing");
+    rewrite(p1, bad, NULL, NULL, NULL, "member7.x");
+    expect_load(bad, "the file holds tensor 'member7.x', which no ensemble member has");
+    rewrite(p1, bad, NULL, NULL, NULL, "fusion.weights");
+    expect_load(bad, "the file holds tensor 'fusion.weights', which no ensemble member has");
+    rewrite(p1, bad, ",\"architecture\":", ",\"architecture\":1,\"y\":", NULL, NULL);
+    expect_load(bad, "fusion settings: ensemble member 1 has an unknown field 'y'");
+
+    if (getenv("KEEP")) printf("%s\n", p1); else unlink(p1);
+    unlink(p2), unlink(bad);
+    free(a), free(b);
+    lf_fusion_free(f), lf_fusion_free(g);
+    for (int k = 0; k < M; k++) free(p[k]);
+}
+
+int main(void) {
+    test_select_by_hand();
+    test_pool_by_hand();
+    test_auto_keeps();
+    test_file();
+    return check_report("test_ensemble");
+}
