@@ -103,6 +103,16 @@ for p in 2 3; do
     cp out des$p.json
     same des1.json des$p.json "compare $D --calibrate --json on $p ranks"
 done
+# a DES group's fold cut into tasks of its scoring passes (compare.c,
+# plan_tasks): with 2 folds, 3 ranks deal a fold as 2 tasks (the fold's
+# metrics; both models absent) and 6 ranks as 3 (one pass each), every
+# field gathered from the task that made it
+"$LF" compare $A $D --folds 2 --quiet >desf.txt 2>/dev/null
+for p in 3 6; do
+    mpi $p compare $A $D --folds 2
+    cp out desf$p.txt
+    same desf.txt desf$p.txt "compare $D --folds 2 on $p ranks (a fold's passes in several tasks)"
+done
 
 # --- fit --method auto: auto's cross-validation over the ranks; rank 0
 # writes the model (the same bytes) and prints

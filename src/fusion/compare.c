@@ -61,7 +61,7 @@ static lf_status split(cv_ctx *c, size_t k, size_t *n_train, size_t *n_test, lf_
  * accuracy first).  A unit depends on nothing but the inputs, so with an
  * MPI communicator (opt->mpi_comm) the units are dealt to the ranks by a
  * static, deterministic longest-processing-time-first assignment over
- * their estimated costs (unit_cost, assign_tasks), and the records are gathered: the
+ * their estimated costs (unit_cost, plan_tasks), and the records are gathered: the
  * table is the same bits on any number of ranks.
  */
 
@@ -163,11 +163,10 @@ static void des_groups(cv_item *items, size_t n) {
 }
 
 /* the DES group led by items[lead] on fold k: every member's record, at
- * recs + (item * K + k) * REC(M); only scoring pass `only` (-1: the fold's
- * metrics, m: the accuracies without model m) unless it is ALL_PASSES */
-#define ALL_PASSES (-2L)
+ * recs + (item * K + k) * REC(M); only scoring passes from .. to - 1 (pass
+ * 0: the fold's metrics, 1 + m: the accuracies without model m) */
 static lf_status unit_des(lf_err *e, cv_ctx *c, const cv_item *items, size_t n_items, size_t lead, size_t k,
-                          long only, double *recs) {
+                          size_t from, size_t to, double *recs) {
     const cv_item *g = &items[lead];
     size_t n = g->group_n, M = c->M, R = REC(M);
     lf_fusion fs[4];
@@ -184,7 +183,7 @@ static lf_status unit_des(lf_err *e, cv_ctx *c, const cv_item *items, size_t n_i
         if (st != LF_OK) lf_fail(e, st, "%s, fold %zu: %s", lf_method_name(g->group[i]), k + 1, fs[i].err.msg);
     }
     for (long drop = -1; st == LF_OK && drop < (long)(g->drop ? M : 0); drop++) {
-        if (only != ALL_PASSES && drop != only) continue;
+        if ((size_t)(drop + 1) < from || (size_t)(drop + 1) >= to) continue;
         for (size_t m = 0; m < M; m++) c->pdrop[m] = (long)m == drop ? NULL : c->p[m];
         const lf_fusion *fp[4] = {&fs[0], &fs[1], &fs[2], &fs[3]};
         lf_probs pr;
@@ -244,10 +243,13 @@ static void tell_progress(const lf_fusion_options *opt, size_t item, size_t item
  * costs method_fit_cost per training value.  The weights are CPU times
  * measured on one core (10^6 rows x 3 models x 10 classes for the fixed
  * rules, acc-weighted, decision-template, ges and the learned methods but
- * mlp, gate and loglinear, 10^5 rows for the others); the dynamic-selection
- * group's exact neighbour search, every test row against every training
- * row once per pass, was fitted at 2 and 4 x 10^4 rows.  A pure function
- * of the items and the sizes: every rank computes the same costs. */
+ * mlp, gate and loglinear, 10^5 rows for the others; ges-log also at 5 x
+ * 10^4 and 2 x 10^5).  The dynamic-selection group (des_cost): its fits,
+ * each member's weights a neighbour search of 2048 rows, about 12 per
+ * training value and member; each scoring pass, the exact (pruned)
+ * search of every test row among the training rows plus each member's
+ * selection, fitted at 2.5 x 10^4 to 2 x 10^5 rows.  A pure function of
+ * the items and the sizes: every rank computes the same costs. */
 static double method_fit_cost(lf_method m) {
     switch (m) {
     case LF_FUSE_PRODUCT: return 1.0;
@@ -263,41 +265,59 @@ static double method_fit_cost(lf_method m) {
     case LF_FUSE_GATE: return 17.0;
     case LF_FUSE_LOGLINEAR: return 20.0;
     case LF_FUSE_MLP: return 80.0;
-    case LF_FUSE_GES_LOG: return 300.0;
+    case LF_FUSE_GES_LOG: return 320.0;
     default: return 0.0; /* mean, max, min, vote, acc-weighted: the scoring passes; the DES group apart */
     }
+}
+
+/* the scoring passes of item it on a fold: the fold's own, then one per absent model with `drop` */
+static size_t item_passes(const cv_ctx *c, const cv_item *it) { return it->drop ? c->M + 1 : 1; }
+
+/* a DES group's estimated fits on one fold (*fit) and one scoring pass (*pass) */
+static void des_cost(const cv_ctx *c, const cv_item *g, double *fit, double *pass) {
+    double K = (double)c->K, N = (double)c->N, MC = (double)(c->M * c->C), n = (double)g->group_n;
+    double ntr = N * (K - 1) / K, nte = N / K;
+    *fit = 12 * n * ntr * MC;
+    *pass = 2.7e-3 * nte * ntr * (MC + (double)c->M) + 32 * n * nte * MC;
 }
 
 static double unit_cost(const cv_ctx *c, const cv_item *items, size_t i) {
     const cv_item *it = &items[i];
     double K = (double)c->K, N = (double)c->N, MC = (double)(c->M * c->C);
-    double ntr = N * (K - 1) / K, nte = N / K, passes = it->drop ? (double)c->M + 1 : 1;
+    double ntr = N * (K - 1) / K, nte = N / K, passes = (double)item_passes(c, it), fit, pass;
     if (it->kind == LF_ROW_ORACLE) return nte * MC;
     if (it->kind == LF_ROW_MODEL) return (it->calibrate ? 3 * ntr : 0) * (double)c->C + 2 * nte * (double)c->C;
-    if (it->group_n) /* the neighbour search dominates: every test row against every training row */
-        return passes * nte * ntr * (MC + (double)c->M) * 5e-3 + 35 * (double)it->group_n * passes * nte * MC;
+    if (it->group_n) {
+        des_cost(c, it, &fit, &pass);
+        return fit + passes * pass;
+    }
     return method_fit_cost(it->method) * ntr * MC + 2 * passes * nte * MC;
 }
 
+/* The first scoring pass of task j of a unit with `passes` passes cut
+ * into `tasks` tasks (j = tasks: the end): contiguous, sizes within one. */
+static size_t task_pass(size_t j, size_t tasks, size_t passes) { return j * passes / tasks; }
+
 /* The tasks of unit u = item * K + fold: none for a unit whose records its
- * DES group's lead makes; one per scoring pass for a DES group's lead
- * with `drop` (the fold's metrics, then each model absent: each pass its
- * own neighbour searches, the group's cheap fits repeated), so that the
- * group's work, the costliest by far at many rows, spreads evenly; one for
- * any other unit.  On one process a group's fold stays one task: its
- * passes share one split and one set of fits. */
-static size_t unit_tasks(const cv_ctx *c, const cv_item *items, size_t u, size_t P) {
+ * DES group's lead makes; for a DES group's lead with `drop` over P > 1
+ * ranks, `split` (1 .. M + 1) tasks, each a run of its scoring passes
+ * (the fold's metrics, then each model absent) that fits the group again,
+ * so that the group's work, the costliest by far at many rows, can spread
+ * evenly; one for any other unit.  On one process a group's fold stays
+ * one task: its passes share one split and one set of fits. */
+static size_t unit_tasks(const cv_ctx *c, const cv_item *items, size_t u, size_t P, size_t split) {
     const cv_item *it = &items[u / c->K];
     if (it->lead != u / c->K) return 0;
-    return P > 1 && it->group_n && it->drop ? c->M + 1 : 1;
+    return P > 1 && it->group_n && it->drop ? split : 1;
 }
 
 /* Deals the tasks (first[u] .. first[u + 1] - 1 are unit u's) to P
  * ranks, longest first (the estimated cost; equal costs in task order) to
  * the rank with the least cost so far (the lowest such rank): owner[t]
- * gets the rank.  Deterministic. */
+ * gets the rank, *most the largest estimated load of a rank.
+ * Deterministic. */
 static lf_status assign_tasks(lf_err *e, const cv_ctx *c, const cv_item *items, size_t n, size_t P,
-                              const size_t *first, int *owner) {
+                              const size_t *first, int *owner, double *most) {
     size_t U = n * c->K, T = first[U];
     size_t *order = lf_alloc_array(T ? T : 1, sizeof *order);
     double *cost = lf_alloc_array(T ? T : 1, sizeof *cost), *load = lf_alloc_array(P, sizeof *load);
@@ -305,14 +325,22 @@ static lf_status assign_tasks(lf_err *e, const cv_ctx *c, const cv_item *items, 
         LF_FREE(order), LF_FREE(cost), LF_FREE(load);
         return lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
     }
-    for (size_t u = 0; u < U; u++)
+    for (size_t u = 0; u < U; u++) {
+        const cv_item *it = &items[u / c->K];
+        size_t nt = first[u + 1] - first[u], passes = item_passes(c, it);
+        double fit = 0, pass = 0;
+        if (nt > 1) des_cost(c, it, &fit, &pass);
         for (size_t t = first[u]; t < first[u + 1]; t++) {
-            cost[t] = unit_cost(c, items, u / c->K) / (double)(first[u + 1] - first[u]);
-            size_t j = t; /* insertion: by cost, descending; stable */
-            while (j > 0 && cost[order[j - 1]] < cost[t]) order[j] = order[j - 1], j--;
-            order[j] = t;
+            size_t j = t - first[u]; /* a DES pass task: the group's fits and its passes */
+            cost[t] = nt == 1 ? unit_cost(c, items, u / c->K)
+                              : fit + (double)(task_pass(j + 1, nt, passes) - task_pass(j, nt, passes)) * pass;
+            size_t i = t; /* insertion: by cost, descending; stable */
+            while (i > 0 && cost[order[i - 1]] < cost[t]) order[i] = order[i - 1], i--;
+            order[i] = t;
         }
+    }
     for (size_t r = 0; r < P; r++) load[r] = 0;
+    *most = 0;
     for (size_t j = 0; j < T; j++) {
         size_t best = 0;
         for (size_t r = 1; r < P; r++)
@@ -320,8 +348,32 @@ static lf_status assign_tasks(lf_err *e, const cv_ctx *c, const cv_item *items, 
         owner[order[j]] = (int)best;
         load[best] += cost[order[j]];
     }
+    for (size_t r = 0; r < P; r++)
+        if (load[r] > *most) *most = load[r];
     LF_FREE(order), LF_FREE(cost), LF_FREE(load);
     return LF_OK;
+}
+
+/* Cuts the units into tasks (first, U + 1 entries) and deals them
+ * (owner): a DES group's fold in `split` tasks, the split among 1 .. M + 1
+ * whose dealing has the smallest estimated largest load (the fewest tasks
+ * on a tie: each one more fits the group again).  *T: the tasks. */
+static lf_status plan_tasks(lf_err *e, const cv_ctx *c, const cv_item *items, size_t n, size_t P, size_t *first,
+                            int *owner, size_t *T) {
+    size_t U = n * c->K, best = 1, tries = P > 1 ? c->M + 1 : 1;
+    double best_most = 0;
+    lf_status st = LF_OK;
+    for (size_t split = 1; st == LF_OK && split <= tries + 1; split++) {
+        size_t s = split <= tries ? split : best; /* the last round: the best split again, kept */
+        first[0] = 0;
+        for (size_t u = 0; u < U; u++) first[u + 1] = first[u] + unit_tasks(c, items, u, P, s);
+        double most = 0;
+        st = assign_tasks(e, c, items, n, P, first, owner, &most);
+        if (split <= tries && (split == 1 || most < best_most)) best = split, best_most = most;
+        if (split == tries && best == tries) break; /* the last one tried is the best: done */
+    }
+    *T = first[U];
+    return st;
 }
 
 /* Runs the tasks of n items x K folds that fall to this rank (a DES
@@ -343,15 +395,10 @@ static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, co
     double *mine = P > 1 ? lf_alloc_array(U * R, sizeof *mine) : rec;
     double *all = P > 1 ? lf_alloc_array(U * R, P * sizeof *all) : NULL;
     size_t *first = lf_alloc_array(U + 1, sizeof *first);
-    if (first) {
-        first[0] = 0;
-        for (size_t u = 0; u < U; u++) first[u + 1] = first[u] + unit_tasks(c, items, u, P);
-        T = first[U];
-    }
-    int *owner = lf_alloc_array(T ? T : 1, sizeof *owner);
+    int *owner = lf_alloc_array(U, (c->M + 1) * sizeof *owner); /* the most tasks: every unit split */
     if (!mine || (P > 1 && !all) || !first || !owner)
         st = lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
-    if (st == LF_OK) st = assign_tasks(e, c, items, n, P, first, owner);
+    if (st == LF_OK) st = plan_tasks(e, c, items, n, P, first, owner, &T);
     if (st != LF_OK) failed = 0; /* before any task: every rank stops */
     size_t my_tasks = 0, done = 0;
     for (size_t t = 0; st == LF_OK && t < T; t++) my_tasks += owner[t] == d.rank;
@@ -367,9 +414,10 @@ static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, co
             if (P > 1 && d.rank == 0 && it->kind == LF_ROW_METHOD)
                 tell_progress(opt, 1 + done * it->count / my_tasks, it->count, it->label, t0);
             done++;
-            long pass = first[u + 1] - first[u] > 1 ? (long)(t - first[u]) - 1 : ALL_PASSES;
+            size_t nt = first[u + 1] - first[u], j = t - first[u], passes = item_passes(c, it);
             double *r = mine + u * R;
-            if (it->group_n) st = unit_des(e, c, items, n, it->lead, k, pass, mine);
+            if (it->group_n)
+                st = unit_des(e, c, items, n, it->lead, k, task_pass(j, nt, passes), task_pass(j + 1, nt, passes), mine);
             else if (it->kind == LF_ROW_METHOD) st = unit_method(e, c, &fs, it, k, r);
             else if (it->kind == LF_ROW_MODEL) st = unit_single(e, c, it->model, it->calibrate, k, r);
             else st = unit_oracle(e, c, k, r);
@@ -385,9 +433,12 @@ static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, co
         st = lf_dist_allgather(&d, mine, U * R, all, e);
         for (size_t u = 0; st == LF_OK && u < U; u++) { /* each field from the rank that made it */
             size_t lu = items[u / c->K].lead * c->K + u % c->K, t0u = first[lu], nt = first[lu + 1] - t0u;
+            size_t passes = item_passes(c, &items[lu / c->K]);
             for (size_t j = 0; j < R; j++) {
-                /* one task: the whole record; else the fold's metrics, then each model absent */
-                size_t t = nt == 1 ? t0u : j < LF_NUM_METRICS ? t0u : t0u + 1 + (j - LF_NUM_METRICS);
+                /* one task: the whole record; else the task of the field's pass (the fold's
+                 * metrics: pass 0; the accuracy without model m: pass 1 + m) */
+                size_t pass = j < LF_NUM_METRICS ? 0 : 1 + (j - LF_NUM_METRICS), t = t0u;
+                while (nt > 1 && t + 1 < t0u + nt && task_pass(t + 1 - t0u, nt, passes) <= pass) t++;
                 rec[u * R + j] = all[((size_t)owner[t] * U + u) * R + j];
             }
         }
