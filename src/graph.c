@@ -133,6 +133,7 @@ static void node_ctx(lf_layer_ctx *c, const lf_model *m, lf_ws *ws, size_t id, s
     c->xs = ws->xs;
     c->dims = ws->dims;
     c->dxs = ws->ds;
+    c->dx_fresh = 0;
     c->y = ws->out[id];
     c->dy = backward ? ws->dout[id] : NULL;
     c->aux = ws->aux[id];
@@ -183,23 +184,42 @@ const float *lf_graph_logits(const lf_model *m, const lf_ws *ws, int id) {
     return t->logits ? t->logits(m, ws, id) : ws->out[id];
 }
 
+/* the backward pass of node id runs */
+static int runs_backward(const lf_model *m, size_t id, int input_grads) {
+    const lf_node *nd = &m->nodes[id];
+    return nd->needed && lf_type_of(nd)->backward && (nd->grad_needed || input_grads);
+}
+
+/* Node src's gradient is written whole by its one reader (a kind that can,
+ * lf_layer_ctx.dx_fresh), so it needs no zeroing: not an output (the loss
+ * set its gradient, to be added to) */
+static int written_whole(const lf_model *m, int src, int input_grads) {
+    int u = m->nodes[src].sole_user;
+    return m->nodes[src].out_k < 0 && u >= 0 && lf_type_of(&m->nodes[u])->dx_assign &&
+           runs_backward(m, (size_t)u, input_grads);
+}
+
 void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int input_grads) {
     /* zero every gradient buffer that backward adds to: all but the
-     * outputs' (set by the loss) and the inputs' unless asked for */
+     * outputs' (set by the loss), the inputs' unless asked for, and those
+     * their one reader writes whole */
     size_t last = 0;
     for (size_t id = 0; id < m->n_nodes; id++) {
         const lf_node *nd = &m->nodes[id];
         if (nd->out_k >= 0) last = id;
-        if (nd->needed && nd->out_k < 0 && grad_of(m, ws, (int)id, input_grads))
+        if (nd->needed && nd->out_k < 0 && grad_of(m, ws, (int)id, input_grads) &&
+            !written_whole(m, (int)id, input_grads))
             memset(ws->dout[id], 0, B * nd->dim * sizeof(float));
     }
     for (size_t id = last + 1; id-- > 0;) {
         const lf_node *nd = &m->nodes[id];
         const lf_layer_type *t = lf_type_of(nd);
-        if (!nd->needed || !t->backward || !(nd->grad_needed || input_grads)) continue;
+        if (!runs_backward(m, id, input_grads)) continue;
         lf_layer_ctx c;
         node_ctx(&c, m, ws, id, B, 1, input_grads);
         c.dw = grads + nd->param_off;
+        c.dx_fresh = t->dx_assign && nd->n_in == 1 && m->nodes[nd->in[0]].sole_user == (int)id &&
+                     c.dxs[0] && written_whole(m, nd->in[0], input_grads);
         t->backward(&c);
     }
 }
@@ -209,6 +229,19 @@ void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int
  * owner does); backward must reach a node when it or an ancestor has such
  * weights (creation order is topological: one pass). */
 void lf_graph_plan(lf_model *m) {
+    /* sole_user: -1 unread, -2 read more than once or not as an only input */
+    for (size_t id = 0; id < m->n_nodes; id++) m->nodes[id].sole_user = -1;
+    for (size_t id = 0; id < m->n_nodes; id++) {
+        const lf_node *nd = &m->nodes[id];
+        for (size_t j = 0; j < nd->n_in; j++) {
+            lf_node *src = &m->nodes[nd->in[j]];
+            src->sole_user = src->sole_user == -1 && nd->n_in == 1 ? (int)id : -2;
+        }
+        if (nd->gate >= 0) m->nodes[nd->gate].sole_user = -2;
+        if (nd->mask >= 0) m->nodes[nd->mask].sole_user = -2;
+    }
+    for (size_t id = 0; id < m->n_nodes; id++)
+        if (m->nodes[id].sole_user < -1) m->nodes[id].sole_user = -1;
     for (size_t id = 0; id < m->n_nodes; id++) {
         lf_node *nd = &m->nodes[id];
         const lf_node *wn = nd->shares ? &m->nodes[nd->shares - 1] : nd;

@@ -276,7 +276,7 @@ void lf_wino_forward(const lf_wino *g, const float *x, const float *U, const flo
 }
 
 void lf_wino_backward(const lf_wino *g, const float *dz, const float *UT, float *V, float *M, float *dU, float *dx,
-                      size_t r0, size_t r1) {
+                      int dx_fresh, size_t r0, size_t r1) {
     size_t C = g->C, F = g->F, T = g->T, in = g->H * g->W * C, out = g->Ho * g->Wo * F;
     for (size_t r = r0; r < r1; r++) output_grads(g, dz + r * out, M, r * T);
     for (size_t xi = 0; xi < 16; xi++)
@@ -286,7 +286,10 @@ void lf_wino_backward(const lf_wino *g, const float *dz, const float *UT, float 
     for (size_t xi = 0; xi < 16; xi++)
         lf_sgemm(0, 0, (r1 - r0) * T, C, F, 1.0f, M + xi * g->BT * F + r0 * T * F, F, UT + xi * F * C, C, 0.0f,
                  V + xi * g->BT * C + r0 * T * C, C);
-    for (size_t r = r0; r < r1; r++) input_grads(g, V, dx + r * in, r * T);
+    for (size_t r = r0; r < r1; r++) {
+        if (dx_fresh) memset(dx + r * in, 0, in * sizeof *dx);
+        input_grads(g, V, dx + r * in, r * T);
+    }
 }
 
 /* dU[0] += dU[k] for k = 1 .. n - 1, in that order */

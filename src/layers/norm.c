@@ -156,8 +156,9 @@ LF_CLONES static void bn_apply(const bn_args *a, float *restrict y, size_t r0, s
         }
 }
 
-/* dx += gamma / std (dy - mean(dy) - xhat mean(dy xhat)) for rows [r0, r1) */
-LF_CLONES static void bn_dx(const bn_args *a, float *restrict dx, size_t r0, size_t r1) {
+/* dx += gamma / std (dy - mean(dy) - xhat mean(dy xhat)) for rows [r0, r1)
+ * (set: dx = ..., dx not yet written) */
+LF_CLONES static void bn_dx(const bn_args *a, float *restrict dx, size_t r0, size_t r1, int set) {
     size_t C = a->C;
     const float *restrict x = a->x, *restrict dy = a->dy, *restrict mean = a->aux + AUX_MEAN * C;
     const float *restrict inv = a->aux + AUX_INV * C, *restrict kk = a->aux + AUX_KK * C;
@@ -166,7 +167,8 @@ LF_CLONES static void bn_dx(const bn_args *a, float *restrict dx, size_t r0, siz
         for (size_t ch = 0; ch < C; ch++) {
             size_t i = r * C + ch;
             float h = (x[i] - mean[ch]) * inv[ch];
-            dx[i] += kk[ch] * (dy[i] - mdy[ch] - h * mdyh[ch]);
+            float v = kk[ch] * (dy[i] - mdy[ch] - h * mdyh[ch]);
+            dx[i] = set ? v : dx[i] + v;
         }
 }
 
@@ -275,7 +277,7 @@ static void bn_backward(const lf_layer_ctx *c) {
     float *dx = c->dxs[0];
     if (!dx) return;
 #pragma omp parallel for if (par) schedule(static)
-    for (size_t r0 = 0; r0 < N; r0 += step) bn_dx(&a, dx, r0, N - r0 < step ? N : r0 + step);
+    for (size_t r0 = 0; r0 < N; r0 += step) bn_dx(&a, dx, r0, N - r0 < step ? N : r0 + step, c->dx_fresh);
 }
 
 static void bn_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
@@ -305,6 +307,7 @@ const lf_layer_type lf_type_batchnorm = {
     .prefix = "batch_normalization",
     .keys = bn_keys,
     .frozen_infers = 1,
+    .dx_assign = 1,
     .infer = bn_infer,
     .weights = bn_weights,
     .init = bn_init,

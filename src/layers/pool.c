@@ -104,18 +104,52 @@ static void pool_forward(const lf_layer_ctx *c) {
                  avg ? NULL : (uint32_t *)(void *)(c->aux + r * out));
 }
 
+/* The windows tile the image: every pixel lies in exactly one window. */
+static int windows_tile(const pgeom *g) {
+    return g->pt == 0 && g->pl == 0 && g->sh == g->kh && g->sw == g->kw && g->Ho * g->kh == g->H &&
+           g->Wo * g->kw == g->W;
+}
+
+/* One row's gradient d (H, W, C) written whole when the windows tile the
+ * image: the chosen pixel's dy and 0 beside it (max), or dy over the
+ * window's size (average), the values the adding path leaves on zeros. */
+LF_CLONES static void pool_grad_set(const pgeom *g, int avg, const float *restrict dy,
+                                    const uint32_t *restrict arg, float *restrict d) {
+    size_t C = g->C;
+    float inv = 1.0f / (float)(g->kh * g->kw);
+    for (size_t oy = 0; oy < g->Ho; oy++)
+        for (size_t ox = 0; ox < g->Wo; ox++) {
+            const float *restrict dyo = dy + (oy * g->Wo + ox) * C;
+            const uint32_t *restrict ao = arg + (oy * g->Wo + ox) * C;
+            for (size_t iy = oy * g->kh; iy < (oy + 1) * g->kh; iy++)
+                for (size_t ix = ox * g->kw; ix < (ox + 1) * g->kw; ix++) {
+                    uint32_t base = (uint32_t)((iy * g->W + ix) * C);
+                    float *restrict di = d + base;
+                    if (avg)
+                        for (size_t ch = 0; ch < C; ch++) di[ch] = dyo[ch] * inv;
+                    else
+                        for (size_t ch = 0; ch < C; ch++) di[ch] = ao[ch] == base + (uint32_t)ch ? dyo[ch] : 0.0f;
+                }
+        }
+}
+
 static void pool_backward(const lf_layer_ctx *c) {
     float *dx = c->dxs[0];
     if (!dx) return;
     pgeom g = pgeom_of(pool_input(c->m, c->nd), c->nd);
-    int avg = c->t->op == POOL_AVG || c->t->op == POOL_GAVG;
+    int avg = c->t->op == POOL_AVG || c->t->op == POOL_GAVG, set = c->dx_fresh && windows_tile(&g);
     size_t in = g.H * g.W * g.C, out = c->nd->dim;
 #pragma omp parallel for if (c->B * in >= POOL_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         float *d = dx + r * in;
         const float *dy = c->dy + r * out;
+        const uint32_t *arg = avg ? NULL : (const uint32_t *)(const void *)(c->aux + r * out);
+        if (set) {
+            pool_grad_set(&g, avg, dy, arg, d);
+            continue;
+        }
+        if (c->dx_fresh) memset(d, 0, in * sizeof *d); /* then added to */
         if (!avg) {
-            const uint32_t *arg = (const uint32_t *)(const void *)(c->aux + r * out);
             for (size_t j = 0; j < out; j++) d[arg[j]] += dy[j];
             continue;
         }
@@ -196,6 +230,7 @@ static const char *const gpool_keys[] = {"name", "type", "inbound", NULL};
         .prefix = pfx,                                                                             \
         .keys = key_list,                                                                          \
         .op = o,                                                                                   \
+        .dx_assign = 1,                                                                            \
         .infer = pool_infer,                                                                       \
         .forward = pool_forward,                                                                   \
         .backward = pool_backward,                                                                 \
