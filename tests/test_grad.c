@@ -13,7 +13,9 @@
 #include "engine_util.h"
 #include "layers/layer.h"
 
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define MAXIN 4
 
@@ -446,6 +448,79 @@ static void test_norm_augment(void) {
     }
 }
 
+/* The B7 network's blocks: Conv2D (Winograd) -> BatchNormalization ->
+ * relu -> MaxPooling2D, twice, -> GlobalAveragePooling2D -> Dense, each
+ * node its input's one reader, so backward writes every gradient whole
+ * (lf_layer_ctx.dx_fresh) instead of adding to zeros.  Not a
+ * finite-difference check (through two relu and max pooling blocks float32
+ * differences cross kinks; each layer has its own check above): the
+ * gradients must equal, value for value, those of the adding path (every
+ * buffer zeroed first), and keep their bits after a pass on other rows
+ * (the buffers recycled, holding its values) and with the input's gradient
+ * array full of NaN. */
+static lf_model *block_model(void) {
+    lf_model *m;
+    int x;
+    m = image_model(1800, 6, 8, 16, &x);
+    int h = x;
+    for (int b = 0; b < 2; b++) {
+        h = lf_conv2d(m, h, 16, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 0, NULL);
+        h = lf_batch_normalization(m, h, 0.99f, 1e-3f, NULL);
+        h = lf_activation_layer(m, h, LF_ACT_RELU, NULL);
+        h = lf_max_pooling2d(m, h, 2, 2, 0, 0, LF_PADDING_VALID, NULL);
+    }
+    h = lf_global_average_pooling2d(m, h, NULL);
+    int o = lf_dense(m, h, 3, LF_ACT_SOFTMAX, 1, "o");
+    lf_status st = lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL);
+    CHECK(st == LF_OK, "block model: compile: %s", lf_model_error(m));
+    if (st != LF_OK) return lf_model_free(m), NULL;
+    return m;
+}
+
+/* value for value (-0 equals 0: adding to a zero makes +0 of -0) */
+static size_t count_unequal(const float *a, const float *b, size_t n) {
+    size_t bad = 0;
+    for (size_t j = 0; j < n; j++) bad += !(a[j] == b[j]);
+    return bad;
+}
+
+static void test_whole_writes(void) {
+    lf_model *m = block_model();
+    if (!m) return;
+    size_t n = 2, D = lf_model_input_dim(m, 0), np = m->n_params;
+    data d = make_data(m, n, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1810);
+    data e = make_data(m, n, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1820);
+    size_t fresh = 0;
+    for (size_t i = 0; i < m->n_nodes; i++) fresh += m->nodes[i].sole_user >= 0;
+    CHECK(fresh == 10, "blocks: %zu nodes have one reader, want 10", fresh);
+    float *g[3], *ig[3], *ige = calloc(n * D, sizeof *ige);
+    double l[3], le;
+    lf_rng rng0 = m->rng;
+    for (int k = 0; k < 3; k++) {
+        g[k] = malloc(np * sizeof *g[k]);
+        ig[k] = malloc(n * D * sizeof *ig[k]);
+        for (size_t j = 0; j < n * D; j++) ig[k][j] = k == 1 ? NAN : 0.0f;
+        if (k == 1) lf__loss_and_grads(m, (const float *const *)e.x, e.t, n, 1, 0, &le, &ige);
+        if (k == 2) /* the adding path */
+            for (size_t i = 0; i < m->n_nodes; i++) m->nodes[i].sole_user = -1;
+        m->rng = rng0; /* the same draws */
+        lf__loss_and_grads(m, (const float *const *)d.x, d.t, n, 1, 0, &l[k], &ig[k]);
+        memcpy(g[k], m->grads, np * sizeof *g[k]);
+    }
+    CHECK(l[0] == l[1] && l[0] == l[2] && le != l[0], "blocks: losses %.17g, %.17g, %.17g (other rows %.17g)",
+          l[0], l[1], l[2], le);
+    for (int k = 1; k < 3; k++) {
+        const char *what = k == 1 ? "after a pass on other rows" : "on the adding path";
+        size_t bp = count_unequal(g[0], g[k], np), bi = count_unequal(ig[0], ig[k], n * D);
+        CHECK(bp == 0, "blocks: %zu of %zu parameter gradients differ %s", bp, np, what);
+        CHECK(bi == 0, "blocks: %zu of %zu input gradients differ %s", bi, n * D, what);
+    }
+    for (int k = 0; k < 3; k++) free(g[k]), free(ig[k]);
+    free(ige);
+    free_data(&d), free_data(&e);
+    lf_model_free(m);
+}
+
 /* ---- sequence layers */
 
 /* sets weight `idx` of a layer to uniform values in [lo, hi) */
@@ -574,6 +649,7 @@ int main(void) {
     test_conv();
     test_pool();
     test_norm_augment();
+    test_whole_writes();
     test_conv1d();
     test_layernorm();
     test_sequence();
