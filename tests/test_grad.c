@@ -451,11 +451,12 @@ static void test_norm_augment(void) {
 /* The B7 network's blocks: Conv2D (Winograd) -> BatchNormalization ->
  * relu -> MaxPooling2D, twice, -> GlobalAveragePooling2D -> Dense, each
  * node its input's one reader, so backward writes every gradient whole
- * (lf_layer_ctx.dx_fresh) instead of adding to zeros.  Not a
+ * (lf_layer_ctx.dx_fresh) instead of adding to zeros, and each relu is
+ * folded into its BatchNormalization (lf_layer_ctx.fused_relu).  Not a
  * finite-difference check (through two relu and max pooling blocks float32
  * differences cross kinks; each layer has its own check above): the
  * gradients must equal, value for value, those of the adding path (every
- * buffer zeroed first), and keep their bits after a pass on other rows
+ * buffer zeroed first, the relu a pass of its own), and keep their bits after a pass on other rows
  * (the buffers recycled, holding its values) and with the input's gradient
  * array full of NaN. */
 static lf_model *block_model(void) {

@@ -84,6 +84,11 @@ typedef struct lf_layer_ctx {
                                   instead of adding (the node is its input's
                                   only reader, so graph.c skips zeroing it) */
     float *y;                  /* output (B, nd->dim) */
+    int fused_relu;            /* BatchNormalization: its one reader, an
+                                  Activation(relu), is folded into it
+                                  (graph.c): forward writes relu of its
+                                  output to y, and backward's dy is the
+                                  relu's output gradient, 0 where y is */
     const float *dy;           /* backward: d loss / d y (d / d logits when fused) */
     float *aux;                /* B x nd->aux_per_row scratch kept from forward to backward */
     const float *w;            /* the node's parameters (param_off) */
