@@ -13,6 +13,7 @@
 #include "engine_util.h"
 #include "layers/layer.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -522,6 +523,60 @@ static void test_whole_writes(void) {
     lf_model_free(m);
 }
 
+/* MaxPooling2D's 2 x 2 path for windows that tile the image (pool.c's
+ * pool_max2) against the general one: the same windows of a 4 x 6 image
+ * (tiled) and of a 5 x 7 one (its last row and column in no window, so the
+ * general path) give the same bits, forward and through the chosen pixels
+ * backward, with ties, -inf, NaN and -FLT_MAX in the windows. */
+static void test_max2(void) {
+    const size_t n = 2, C = 3, Hs[2] = {4, 5}, Ws[2] = {6, 7}, D = 2 * 3 * C;
+    float *y[2], *ig[2], t[2 * 2 * 3 * 3];
+    for (size_t j = 0; j < n * D; j++) t[j] = (float)(j % 5) * 0.25f;
+    for (int k = 0; k < 2; k++) {
+        size_t H = Hs[k], W = Ws[k];
+        int in;
+        lf_model *m = image_model(1900, H, W, C, &in);
+        int p = lf_max_pooling2d(m, in, 2, 2, 0, 0, LF_PADDING_VALID, NULL);
+        CHECK(lf_model_compile(m, p, LF_LOSS_MSE, NULL) == LF_OK, "max2: compile: %s", lf_model_error(m));
+        float *x = malloc(n * H * W * C * sizeof *x);
+        for (size_t r = 0; r < n; r++)
+            for (size_t i = 0; i < H; i++)
+                for (size_t j = 0; j < W; j++)
+                    for (size_t c = 0; c < C; c++) {
+                        /* small integers: many ties; the specials in chosen windows */
+                        float v = (float)((r * 7 + i * 5 + j * 3 + c * 11 + i * j) % 3);
+                        if (c == 1 && i < 2 && j >= 2 && j < 4) v = -INFINITY;
+                        if (c == 2 && i >= 2 && j < 2) v = NAN;
+                        if (c == 2 && i == 0 && j == 4) v = NAN; /* then finite */
+                        if (c == 0 && i >= 2 && j >= 4 && j < 6) v = -FLT_MAX;
+                        x[((r * H + i) * W + j) * C + c] = v;
+                    }
+        y[k] = malloc(n * D * sizeof *y[k]);
+        CHECK(lf_model_predict(m, (const float *const *)&x, n, y[k]) == LF_OK, "max2: predict");
+        ig[k] = calloc(n * H * W * C, sizeof *ig[k]);
+        double l;
+        lf__loss_and_grads(m, (const float *const *)&x, t, n, 0, 0, &l, &ig[k]);
+        free(x);
+        lf_model_free(m);
+    }
+    CHECK(memcmp(y[0], y[1], n * D * sizeof *y[0]) == 0, "max2: the tiled path's outputs differ from the general one's");
+    size_t bad = 0, extra = 0;
+    for (size_t r = 0; r < n; r++)
+        for (size_t i = 0; i < Hs[1]; i++)
+            for (size_t j = 0; j < Ws[1]; j++)
+                for (size_t c = 0; c < C; c++) {
+                    float g1 = ig[1][((r * Hs[1] + i) * Ws[1] + j) * C + c];
+                    if (i >= Hs[0] || j >= Ws[0]) {
+                        extra += g1 != 0.0f;
+                        continue;
+                    }
+                    float g0 = ig[0][((r * Hs[0] + i) * Ws[0] + j) * C + c];
+                    bad += memcmp(&g0, &g1, sizeof g0) != 0;
+                }
+    CHECK(bad == 0 && extra == 0, "max2: %zu input gradients differ, %zu outside the windows are not 0", bad, extra);
+    for (int k = 0; k < 2; k++) free(y[k]), free(ig[k]);
+}
+
 /* ---- sequence layers */
 
 /* sets weight `idx` of a layer to uniform values in [lo, hi) */
@@ -651,6 +706,7 @@ int main(void) {
     test_pool();
     test_norm_augment();
     test_whole_writes();
+    test_max2();
     test_conv1d();
     test_layernorm();
     test_sequence();
