@@ -152,6 +152,25 @@ LF_CLONES static void pool_grad_set(const pgeom *g, int avg, const float *restri
                                     const uint32_t *restrict arg, float *restrict d) {
     size_t C = g->C;
     float inv = 1.0f / (float)(g->kh * g->kw);
+    if (!avg && g->kh == 2 && g->kw == 2) { /* the four pixels in one pass, as pool_max2 */
+        for (size_t oy = 0; oy < g->Ho; oy++)
+            for (size_t ox = 0; ox < g->Wo; ox++) {
+                const float *restrict dyo = dy + (oy * g->Wo + ox) * C;
+                const uint32_t *restrict ao = arg + (oy * g->Wo + ox) * C;
+                uint32_t b0 = (uint32_t)((2 * oy * g->W + 2 * ox) * C), b1 = b0 + (uint32_t)C;
+                uint32_t b2 = b0 + (uint32_t)(g->W * C), b3 = b2 + (uint32_t)C;
+                float *restrict d0 = d + b0, *restrict d1 = d + b1, *restrict d2 = d + b2, *restrict d3 = d + b3;
+                for (size_t ch = 0; ch < C; ch++) {
+                    uint32_t a = ao[ch], k = (uint32_t)ch;
+                    float v = dyo[ch];
+                    d0[ch] = a == b0 + k ? v : 0.0f;
+                    d1[ch] = a == b1 + k ? v : 0.0f;
+                    d2[ch] = a == b2 + k ? v : 0.0f;
+                    d3[ch] = a == b3 + k ? v : 0.0f;
+                }
+            }
+        return;
+    }
     for (size_t oy = 0; oy < g->Ho; oy++)
         for (size_t ox = 0; ox < g->Wo; ox++) {
             const float *restrict dyo = dy + (oy * g->Wo + ox) * C;
