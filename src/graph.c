@@ -10,6 +10,12 @@
  * weights they used), and for a node that owns a padding mask the mask
  * (B x steps, layers/layer.h).  Input nodes own no buffer: their out points
  * into the caller's rows.
+ *
+ * In a training workspace an Activation(relu) that is the one reader of a
+ * BatchNormalization is folded into it (lf_layer_ctx.fused_relu): the relu
+ * shares the normalisation's out and dout, which hold relu(y) and the
+ * relu's output gradient, and its own passes are skipped; the values are
+ * those of the two passes apart.
  */
 #define _DEFAULT_SOURCE /* madvise's MADV_HUGEPAGE (Linux) */
 #include "layers/layer.h"
@@ -43,6 +49,25 @@ void lf_ws_free(lf_ws *ws) {
     memset(ws, 0, sizeof *ws);
 }
 
+/* Node id is an Activation(relu) folded into the BatchNormalization it
+ * alone reads (the top of this file); with_grads: the workspace is a
+ * training one, where the folding is done. */
+static int folds_relu(const lf_model *m, size_t id, int with_grads) {
+    const lf_node *nd = &m->nodes[id];
+    if (!with_grads || nd->kind != LF_K_ACTIVATION || nd->act != LF_ACT_RELU || nd->n_in != 1 || !nd->needed ||
+        nd->out_k >= 0)
+        return 0;
+    const lf_node *bn = &m->nodes[nd->in[0]];
+    return bn->kind == LF_K_BATCHNORM && bn->sole_user == (int)id && bn->out_k < 0 && bn->needed;
+}
+
+/* In workspace ws, node id is such a folded relu: it shares its input's
+ * buffers */
+static int folded(const lf_model *m, const lf_ws *ws, size_t id) {
+    const lf_node *nd = &m->nodes[id];
+    return nd->n_in == 1 && ws->out[id] && ws->out[id] == ws->out[nd->in[0]];
+}
+
 /* One block holds everything: the per-node pointer arrays, the scratch
  * pointer arrays, the dims, then the floats (aligned to 64 bytes).  It is
  * carved from the caller's buffer when that is large enough (predict of a
@@ -53,8 +78,9 @@ lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads,
     size_t n = m->n_nodes, total = 0;
     for (size_t i = 0; i < n; i++) {
         const lf_node *nd = &m->nodes[i];
-        size_t per_row = nd->aux_per_row + (lf_type_of(nd)->is_input ? 0 : nd->dim) +
-                         (with_grads ? nd->dim : 0) + (nd->seq_mask == (int)i ? lf_mask_steps(nd) : 0);
+        int fold = folds_relu(m, i, with_grads);
+        size_t per_row = nd->aux_per_row + (lf_type_of(nd)->is_input || fold ? 0 : nd->dim) +
+                         (with_grads && !fold ? nd->dim : 0) + (nd->seq_mask == (int)i ? lf_mask_steps(nd) : 0);
         size_t sz;
         if (!lf_mul_ok(per_row, batch, &sz) || sz > SIZE_MAX / 8 - nd->aux_fixed ||
             (sz += nd->aux_fixed) > SIZE_MAX / 8 - total)
@@ -92,8 +118,12 @@ lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads,
     float *p = ws->block;
     for (size_t i = 0; i < n; i++) {
         const lf_node *nd = &m->nodes[i];
-        if (!lf_type_of(nd)->is_input) ws->out[i] = p, p += batch * nd->dim;
-        if (with_grads) ws->dout[i] = p, p += batch * nd->dim;
+        if (folds_relu(m, i, with_grads)) {
+            ws->out[i] = ws->out[nd->in[0]], ws->dout[i] = ws->dout[nd->in[0]];
+        } else {
+            if (!lf_type_of(nd)->is_input) ws->out[i] = p, p += batch * nd->dim;
+            if (with_grads) ws->dout[i] = p, p += batch * nd->dim;
+        }
         if (nd->aux_per_row || nd->aux_fixed) ws->aux[i] = p, p += batch * nd->aux_per_row + nd->aux_fixed;
         if (nd->seq_mask == (int)i) ws->seq_mask[i] = p, p += batch * lf_mask_steps(nd);
     }
@@ -133,6 +163,8 @@ static void node_ctx(lf_layer_ctx *c, const lf_model *m, lf_ws *ws, size_t id, s
     c->xs = ws->xs;
     c->dims = ws->dims;
     c->dxs = ws->ds;
+    c->dx_fresh = 0;
+    c->fused_relu = nd->sole_user >= 0 && folded(m, ws, (size_t)nd->sole_user);
     c->y = ws->out[id];
     c->dy = backward ? ws->dout[id] : NULL;
     c->aux = ws->aux[id];
@@ -169,7 +201,7 @@ void lf_graph_forward_drawn(const lf_model *m, lf_ws *ws, const float *const *x,
         const lf_node *nd = &m->nodes[id];
         const lf_layer_type *t = lf_type_of(nd);
         uint64_t draw_id = t->draws ? drawing++ : 0;
-        if (!nd->needed || !t->forward) continue;
+        if (!nd->needed || !t->forward || folded(m, ws, id)) continue;
         lf_layer_ctx c;
         node_ctx(&c, m, ws, id, B, 0, 0);
         c.draws = draws;
@@ -183,23 +215,42 @@ const float *lf_graph_logits(const lf_model *m, const lf_ws *ws, int id) {
     return t->logits ? t->logits(m, ws, id) : ws->out[id];
 }
 
+/* the backward pass of node id runs */
+static int runs_backward(const lf_model *m, size_t id, int input_grads) {
+    const lf_node *nd = &m->nodes[id];
+    return nd->needed && lf_type_of(nd)->backward && (nd->grad_needed || input_grads);
+}
+
+/* Node src's gradient is written whole by its one reader (a kind that can,
+ * lf_layer_ctx.dx_fresh), so it needs no zeroing: not an output (the loss
+ * set its gradient, to be added to) */
+static int written_whole(const lf_model *m, int src, int input_grads) {
+    int u = m->nodes[src].sole_user;
+    return m->nodes[src].out_k < 0 && u >= 0 && lf_type_of(&m->nodes[u])->dx_assign &&
+           runs_backward(m, (size_t)u, input_grads);
+}
+
 void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int input_grads) {
     /* zero every gradient buffer that backward adds to: all but the
-     * outputs' (set by the loss) and the inputs' unless asked for */
+     * outputs' (set by the loss), the inputs' unless asked for, and those
+     * their one reader writes whole */
     size_t last = 0;
     for (size_t id = 0; id < m->n_nodes; id++) {
         const lf_node *nd = &m->nodes[id];
         if (nd->out_k >= 0) last = id;
-        if (nd->needed && nd->out_k < 0 && grad_of(m, ws, (int)id, input_grads))
+        if (nd->needed && nd->out_k < 0 && grad_of(m, ws, (int)id, input_grads) &&
+            !written_whole(m, (int)id, input_grads))
             memset(ws->dout[id], 0, B * nd->dim * sizeof(float));
     }
     for (size_t id = last + 1; id-- > 0;) {
         const lf_node *nd = &m->nodes[id];
         const lf_layer_type *t = lf_type_of(nd);
-        if (!nd->needed || !t->backward || !(nd->grad_needed || input_grads)) continue;
+        if (!runs_backward(m, id, input_grads) || folded(m, ws, id)) continue;
         lf_layer_ctx c;
         node_ctx(&c, m, ws, id, B, 1, input_grads);
         c.dw = grads + nd->param_off;
+        c.dx_fresh = t->dx_assign && nd->n_in == 1 && m->nodes[nd->in[0]].sole_user == (int)id &&
+                     c.dxs[0] && written_whole(m, nd->in[0], input_grads);
         t->backward(&c);
     }
 }
@@ -209,6 +260,19 @@ void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int
  * owner does); backward must reach a node when it or an ancestor has such
  * weights (creation order is topological: one pass). */
 void lf_graph_plan(lf_model *m) {
+    /* sole_user: -1 unread, -2 read more than once or not as an only input */
+    for (size_t id = 0; id < m->n_nodes; id++) m->nodes[id].sole_user = -1;
+    for (size_t id = 0; id < m->n_nodes; id++) {
+        const lf_node *nd = &m->nodes[id];
+        for (size_t j = 0; j < nd->n_in; j++) {
+            lf_node *src = &m->nodes[nd->in[j]];
+            src->sole_user = src->sole_user == -1 && nd->n_in == 1 ? (int)id : -2;
+        }
+        if (nd->gate >= 0) m->nodes[nd->gate].sole_user = -2;
+        if (nd->mask >= 0) m->nodes[nd->mask].sole_user = -2;
+    }
+    for (size_t id = 0; id < m->n_nodes; id++)
+        if (m->nodes[id].sole_user < -1) m->nodes[id].sole_user = -1;
     for (size_t id = 0; id < m->n_nodes; id++) {
         lf_node *nd = &m->nodes[id];
         const lf_node *wn = nd->shares ? &m->nodes[nd->shares - 1] : nd;

@@ -99,6 +99,8 @@ typedef struct lf_node {
     int out_k;           /* its index among the outputs, -1 if none (compile) */
     int grad_needed;     /* backward reaches it: it or an ancestor has weights
                             that train (lf_graph_plan) */
+    int sole_user;       /* the one node that reads it, as its only input and
+                            through no other edge, or -1 (lf_graph_plan) */
 } lf_node;
 
 /* One output of a compiled model: Keras' compile(loss=[...],
@@ -228,8 +230,8 @@ void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int
 /* Pre-activation of output node `id` (the logits) for the fused losses. */
 const float *lf_graph_logits(const lf_model *m, const lf_ws *ws, int id);
 
-/* Sets every node's grad_needed from the frozen flags (compile and
- * lf_set_trainable call it). */
+/* Sets every node's grad_needed from the frozen flags, and its sole_user
+ * (compile and lf_set_trainable call it). */
 void lf_graph_plan(lf_model *m);
 
 /* The runs of parameters that train (trains != 0: not frozen, not fixed)

@@ -13,7 +13,10 @@
 #include "engine_util.h"
 #include "layers/layer.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define MAXIN 4
 
@@ -446,6 +449,134 @@ static void test_norm_augment(void) {
     }
 }
 
+/* The B7 network's blocks: Conv2D (Winograd) -> BatchNormalization ->
+ * relu -> MaxPooling2D, twice, -> GlobalAveragePooling2D -> Dense, each
+ * node its input's one reader, so backward writes every gradient whole
+ * (lf_layer_ctx.dx_fresh) instead of adding to zeros, and each relu is
+ * folded into its BatchNormalization (lf_layer_ctx.fused_relu).  Not a
+ * finite-difference check (through two relu and max pooling blocks float32
+ * differences cross kinks; each layer has its own check above): the
+ * gradients must equal, value for value, those of the adding path (every
+ * buffer zeroed first, the relu a pass of its own), and keep their bits after a pass on other rows
+ * (the buffers recycled, holding its values) and with the input's gradient
+ * array full of NaN. */
+static lf_model *block_model(void) {
+    lf_model *m;
+    int x;
+    m = image_model(1800, 6, 8, 16, &x);
+    int h = x;
+    for (int b = 0; b < 2; b++) {
+        h = lf_conv2d(m, h, 16, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 0, NULL);
+        h = lf_batch_normalization(m, h, 0.99f, 1e-3f, NULL);
+        h = lf_activation_layer(m, h, LF_ACT_RELU, NULL);
+        h = lf_max_pooling2d(m, h, 2, 2, 0, 0, LF_PADDING_VALID, NULL);
+    }
+    h = lf_global_average_pooling2d(m, h, NULL);
+    int o = lf_dense(m, h, 3, LF_ACT_SOFTMAX, 1, "o");
+    lf_status st = lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL);
+    CHECK(st == LF_OK, "block model: compile: %s", lf_model_error(m));
+    if (st != LF_OK) return lf_model_free(m), NULL;
+    return m;
+}
+
+/* value for value (-0 equals 0: adding to a zero makes +0 of -0) */
+static size_t count_unequal(const float *a, const float *b, size_t n) {
+    size_t bad = 0;
+    for (size_t j = 0; j < n; j++) bad += !(a[j] == b[j]);
+    return bad;
+}
+
+static void test_whole_writes(void) {
+    lf_model *m = block_model();
+    if (!m) return;
+    size_t n = 2, D = lf_model_input_dim(m, 0), np = m->n_params;
+    data d = make_data(m, n, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1810);
+    data e = make_data(m, n, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1820);
+    size_t fresh = 0;
+    for (size_t i = 0; i < m->n_nodes; i++) fresh += m->nodes[i].sole_user >= 0;
+    CHECK(fresh == 10, "blocks: %zu nodes have one reader, want 10", fresh);
+    float *g[3], *ig[3], *ige = calloc(n * D, sizeof *ige);
+    double l[3], le;
+    lf_rng rng0 = m->rng;
+    for (int k = 0; k < 3; k++) {
+        g[k] = malloc(np * sizeof *g[k]);
+        ig[k] = malloc(n * D * sizeof *ig[k]);
+        for (size_t j = 0; j < n * D; j++) ig[k][j] = k == 1 ? NAN : 0.0f;
+        if (k == 1) lf__loss_and_grads(m, (const float *const *)e.x, e.t, n, 1, 0, &le, &ige);
+        if (k == 2) /* the adding path */
+            for (size_t i = 0; i < m->n_nodes; i++) m->nodes[i].sole_user = -1;
+        m->rng = rng0; /* the same draws */
+        lf__loss_and_grads(m, (const float *const *)d.x, d.t, n, 1, 0, &l[k], &ig[k]);
+        memcpy(g[k], m->grads, np * sizeof *g[k]);
+    }
+    CHECK(l[0] == l[1] && l[0] == l[2] && le != l[0], "blocks: losses %.17g, %.17g, %.17g (other rows %.17g)",
+          l[0], l[1], l[2], le);
+    for (int k = 1; k < 3; k++) {
+        const char *what = k == 1 ? "after a pass on other rows" : "on the adding path";
+        size_t bp = count_unequal(g[0], g[k], np), bi = count_unequal(ig[0], ig[k], n * D);
+        CHECK(bp == 0, "blocks: %zu of %zu parameter gradients differ %s", bp, np, what);
+        CHECK(bi == 0, "blocks: %zu of %zu input gradients differ %s", bi, n * D, what);
+    }
+    for (int k = 0; k < 3; k++) free(g[k]), free(ig[k]);
+    free(ige);
+    free_data(&d), free_data(&e);
+    lf_model_free(m);
+}
+
+/* MaxPooling2D's 2 x 2 path for windows that tile the image (pool.c's
+ * pool_max2) against the general one: the same windows of a 4 x 6 image
+ * (tiled) and of a 5 x 7 one (its last row and column in no window, so the
+ * general path) give the same bits, forward and through the chosen pixels
+ * backward, with ties, -inf, NaN and -FLT_MAX in the windows. */
+static void test_max2(void) {
+    const size_t n = 2, C = 3, Hs[2] = {4, 5}, Ws[2] = {6, 7}, D = 2 * 3 * C;
+    float *y[2], *ig[2], t[2 * 2 * 3 * 3];
+    for (size_t j = 0; j < n * D; j++) t[j] = (float)(j % 5) * 0.25f;
+    for (int k = 0; k < 2; k++) {
+        size_t H = Hs[k], W = Ws[k];
+        int in;
+        lf_model *m = image_model(1900, H, W, C, &in);
+        int p = lf_max_pooling2d(m, in, 2, 2, 0, 0, LF_PADDING_VALID, NULL);
+        CHECK(lf_model_compile(m, p, LF_LOSS_MSE, NULL) == LF_OK, "max2: compile: %s", lf_model_error(m));
+        float *x = malloc(n * H * W * C * sizeof *x);
+        for (size_t r = 0; r < n; r++)
+            for (size_t i = 0; i < H; i++)
+                for (size_t j = 0; j < W; j++)
+                    for (size_t c = 0; c < C; c++) {
+                        /* small integers: many ties; the specials in chosen windows */
+                        float v = (float)((r * 7 + i * 5 + j * 3 + c * 11 + i * j) % 3);
+                        if (c == 1 && i < 2 && j >= 2 && j < 4) v = -INFINITY;
+                        if (c == 2 && i >= 2 && j < 2) v = NAN;
+                        if (c == 2 && i == 0 && j == 4) v = NAN; /* then finite */
+                        if (c == 0 && i >= 2 && j >= 4 && j < 6) v = -FLT_MAX;
+                        x[((r * H + i) * W + j) * C + c] = v;
+                    }
+        y[k] = malloc(n * D * sizeof *y[k]);
+        CHECK(lf_model_predict(m, (const float *const *)&x, n, y[k]) == LF_OK, "max2: predict");
+        ig[k] = calloc(n * H * W * C, sizeof *ig[k]);
+        double l;
+        lf__loss_and_grads(m, (const float *const *)&x, t, n, 0, 0, &l, &ig[k]);
+        free(x);
+        lf_model_free(m);
+    }
+    CHECK(memcmp(y[0], y[1], n * D * sizeof *y[0]) == 0, "max2: the tiled path's outputs differ from the general one's");
+    size_t bad = 0, extra = 0;
+    for (size_t r = 0; r < n; r++)
+        for (size_t i = 0; i < Hs[1]; i++)
+            for (size_t j = 0; j < Ws[1]; j++)
+                for (size_t c = 0; c < C; c++) {
+                    float g1 = ig[1][((r * Hs[1] + i) * Ws[1] + j) * C + c];
+                    if (i >= Hs[0] || j >= Ws[0]) {
+                        extra += g1 != 0.0f;
+                        continue;
+                    }
+                    float g0 = ig[0][((r * Hs[0] + i) * Ws[0] + j) * C + c];
+                    bad += memcmp(&g0, &g1, sizeof g0) != 0;
+                }
+    CHECK(bad == 0 && extra == 0, "max2: %zu input gradients differ, %zu outside the windows are not 0", bad, extra);
+    for (int k = 0; k < 2; k++) free(y[k]), free(ig[k]);
+}
+
 /* ---- sequence layers */
 
 /* sets weight `idx` of a layer to uniform values in [lo, hi) */
@@ -574,6 +705,8 @@ int main(void) {
     test_conv();
     test_pool();
     test_norm_augment();
+    test_whole_writes();
+    test_max2();
     test_conv1d();
     test_layernorm();
     test_sequence();

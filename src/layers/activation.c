@@ -64,16 +64,32 @@ LF_CLONES static void relu_grad_add(float *restrict dx, const float *restrict dy
     }
 }
 
-/* samples [r0, r1) of the backward pass */
+/* dx = (z > 0 ? dy : 0): relu_grad_add into a gradient not yet written */
+LF_CLONES static void relu_grad_set(float *restrict dx, const float *restrict dy, const float *restrict z,
+                                    size_t n) {
+    for (size_t j = 0; j < n; j++) {
+        float g = dy[j];
+        dx[j] = z[j] > 0 ? g : 0.0f;
+    }
+}
+
+/* samples [r0, r1) of the backward pass (c->dx_fresh: dx written, not
+ * added to) */
 static void act_backward_rows(const lf_layer_ctx *c, float *restrict dx, size_t r0, size_t r1) {
     const lf_node *nd = c->nd;
     size_t D = nd->dim, w = nd->shape[nd->rank - 1], a = r0 * D, n = (r1 - r0) * D;
     const float *dy = c->dy + a;
     dx += a;
-    if (c->fused) {
+    if (c->fused && c->dx_fresh) {
+        memcpy(dx, dy, n * sizeof *dx);
+    } else if (c->fused) {
         for (size_t j = 0; j < n; j++) dx[j] += dy[j];
+    } else if (nd->act == LF_ACT_RELU && c->dx_fresh) {
+        relu_grad_set(dx, dy, c->xs[0] + a, n);
     } else if (nd->act == LF_ACT_RELU) {
         relu_grad_add(dx, dy, c->xs[0] + a, n);
+    } else if (c->dx_fresh) {
+        lf_act_backward(nd->act, dx, dy, c->xs[0] + a, c->y + a, n / w, w);
     } else {
         float *dz = c->aux + a;
         lf_act_backward(nd->act, dz, dy, c->xs[0] + a, c->y + a, n / w, w);
@@ -117,6 +133,7 @@ const lf_layer_type lf_type_activation = {
     .prefix = "activation",
     .keys = act_keys,
     .masking = LF_MASKING_KEEP,
+    .dx_assign = 1,
     .infer = act_infer,
     .forward = act_forward,
     .backward = act_backward,

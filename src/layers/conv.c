@@ -284,7 +284,10 @@ static void conv_dx_chunk(const lf_layer_ctx *c, const geom *g, const float *dz,
     size_t P = g->Ho * g->Wo, in = g->H * g->W * g->C;
     lf_sgemm(0, 1, (r1 - r0) * P, g->K, g->F, 1.0f, dz + r0 * P * g->F, g->F, c->w, g->F, 0.0f,
              cols + r0 * P * g->K, g->K);
-    for (size_t r = r0; r < r1; r++) col2im(dx + r * in, cols + r * P * g->K, g);
+    for (size_t r = r0; r < r1; r++) {
+        if (c->dx_fresh) memset(dx + r * in, 0, in * sizeof *dx);
+        col2im(dx + r * in, cols + r * P * g->K, g);
+    }
 }
 
 static void conv_backward(const lf_layer_ctx *c) {
@@ -313,7 +316,7 @@ static void conv_backward(const lf_layer_ctx *c) {
 #pragma omp parallel for if (par) schedule(static)
         for (size_t k = 0; k < wb.chunks; k++) {
             size_t r0 = k * wb.per, r1 = B - r0 < wb.per ? B : r0 + wb.per;
-            lf_wino_backward(&wb.g, dz, wb.UT, wb.V, wb.M, wb.dU + k * part, dx, r0, r1);
+            lf_wino_backward(&wb.g, dz, wb.UT, wb.V, wb.M, wb.dU + k * part, dx, c->dx_fresh, r0, r1);
         }
         lf_wino_dw(&wb.g, wb.dU, wb.chunks, c->dw);
         return;
@@ -383,6 +386,7 @@ const lf_layer_type lf_type_conv2d = {
     .prefix = "conv2d",
     .keys = lf_conv_keys,
     .l2 = 1,
+    .dx_assign = 1,
     .infer = conv_infer,
     .weights = conv_weights,
     .init = conv_init,

@@ -84,6 +84,37 @@ void lf_wino_kernel(const lf_wino *g, float *restrict U, float *restrict UT, con
 
 /* --------------------------------------------------------- transforms */
 
+/* V rows of a tile whose 4x4 patch lies inside the image (read in place,
+ * pixel (i, j) at p + i rs + j C): the transforms of input_tiles below,
+ * each value computed alike, in one pass (written out: the vectoriser
+ * takes no inner loops here) */
+LF_CLONES static void input_tiles_inner(const float *restrict p, size_t rs, size_t C, float *restrict v,
+                                        size_t ld) {
+    const float *restrict p0 = p, *restrict p1 = p + rs, *restrict p2 = p + 2 * rs, *restrict p3 = p + 3 * rs;
+    size_t c1 = C, c2 = 2 * C, c3 = 3 * C;
+#pragma omp simd
+    for (size_t k = 0; k < C; k++) {
+        /* B^T d: t_i,j for the patch's columns j */
+#define WINO_ROWS(j, cj)                                                                                    \
+    float d0##j = p0[cj + k], d1##j = p1[cj + k], d2##j = p2[cj + k], d3##j = p3[cj + k];               \
+    float t0##j = d0##j - d2##j, t1##j = d1##j + d2##j, t2##j = d2##j - d1##j, t3##j = d1##j - d3##j;
+        WINO_ROWS(0, 0)
+        WINO_ROWS(1, c1)
+        WINO_ROWS(2, c2)
+        WINO_ROWS(3, c3)
+#undef WINO_ROWS
+        /* (B^T d) B: row i of t gives V[4 i .. 4 i + 3] */
+#define WINO_COLS(i)                                                                                        \
+    v[(4 * i) * ld + k] = t##i##0 - t##i##2, v[(4 * i + 1) * ld + k] = t##i##1 + t##i##2,                   \
+    v[(4 * i + 2) * ld + k] = t##i##2 - t##i##1, v[(4 * i + 3) * ld + k] = t##i##1 - t##i##3;
+        WINO_COLS(0)
+        WINO_COLS(1)
+        WINO_COLS(2)
+        WINO_COLS(3)
+#undef WINO_COLS
+    }
+}
+
 /* V rows of one image's tiles: V[xi][tile][c] = (B^T d B)[xi] */
 LF_CLONES static void input_tiles(const lf_wino *g, const float *restrict x, float *restrict V, size_t t0) {
     size_t C = g->C, ld = g->BT * C;
@@ -91,6 +122,12 @@ LF_CLONES static void input_tiles(const lf_wino *g, const float *restrict x, flo
     for (size_t t = 0; t < g->T; t++) {
         size_t ty = t / g->tw, tx = t % g->tw;
         float *v = V + (t0 + t) * C;
+        long iy0 = patch_pixel(ty, 0, g->pt, g->H), iy3 = patch_pixel(ty, 3, g->pt, g->H);
+        long ix0 = patch_pixel(tx, 0, g->pl, g->W), ix3 = patch_pixel(tx, 3, g->pl, g->W);
+        if (iy0 >= 0 && iy3 >= 0 && ix0 >= 0 && ix3 >= 0) {
+            input_tiles_inner(x + ((size_t)iy0 * g->W + (size_t)ix0) * C, g->W * C, C, v, ld);
+            continue;
+        }
         for (size_t c0 = 0; c0 < C; c0 += WB) {
             size_t nc = C - c0 < WB ? C - c0 : WB;
             for (size_t i = 0; i < 4; i++) {
@@ -159,6 +196,24 @@ LF_CLONES static void output_tiles(const lf_wino *g, const float *restrict M, co
     }
 }
 
+/* dM rows of a tile inside the output (its 2x2 dY read in place): the
+ * transforms of output_grads below, each value computed alike, in one pass */
+LF_CLONES static void output_grads_inner(const float *restrict e0, const float *restrict e1,
+                                         const float *restrict e2, const float *restrict e3, float *restrict dm,
+                                         size_t ld, size_t F) {
+#pragma omp simd
+    for (size_t k = 0; k < F; k++) {
+        /* A dY: rows u[4 i + q] */
+        float u0 = e0[k], u1 = e1[k], u4 = e0[k] + e2[k], u5 = e1[k] + e3[k];
+        float u8 = e0[k] - e2[k], u9 = e1[k] - e3[k], u12 = -e2[k], u13 = -e3[k];
+        /* (A dY) A^T: columns */
+        dm[k] = u0, dm[ld + k] = u0 + u1, dm[2 * ld + k] = u0 - u1, dm[3 * ld + k] = -u1;
+        dm[4 * ld + k] = u4, dm[5 * ld + k] = u4 + u5, dm[6 * ld + k] = u4 - u5, dm[7 * ld + k] = -u5;
+        dm[8 * ld + k] = u8, dm[9 * ld + k] = u8 + u9, dm[10 * ld + k] = u8 - u9, dm[11 * ld + k] = -u9;
+        dm[12 * ld + k] = u12, dm[13 * ld + k] = u12 + u13, dm[14 * ld + k] = u12 - u13, dm[15 * ld + k] = -u13;
+    }
+}
+
 /* one image's dM rows: dM = A dY A^T, dY the 2x2 tile of dz (zero outside) */
 LF_CLONES static void output_grads(const lf_wino *g, const float *restrict dz, float *restrict dM, size_t t0) {
     size_t F = g->F, ld = g->BT * F;
@@ -166,6 +221,11 @@ LF_CLONES static void output_grads(const lf_wino *g, const float *restrict dz, f
     for (size_t t = 0; t < g->T; t++) {
         size_t ty = t / g->tw, tx = t % g->tw;
         float *dm = dM + (t0 + t) * F;
+        if (2 * ty + 1 < g->Ho && 2 * tx + 1 < g->Wo) {
+            const float *e0 = dz + (2 * ty * g->Wo + 2 * tx) * F, *e2 = e0 + g->Wo * F;
+            output_grads_inner(e0, e0 + F, e2, e2 + F, dm, ld, F);
+            continue;
+        }
         for (size_t f0 = 0; f0 < F; f0 += WB) {
             size_t nf = F - f0 < WB ? F - f0 : WB;
             for (size_t r = 0; r < 2; r++)
@@ -276,7 +336,7 @@ void lf_wino_forward(const lf_wino *g, const float *x, const float *U, const flo
 }
 
 void lf_wino_backward(const lf_wino *g, const float *dz, const float *UT, float *V, float *M, float *dU, float *dx,
-                      size_t r0, size_t r1) {
+                      int dx_fresh, size_t r0, size_t r1) {
     size_t C = g->C, F = g->F, T = g->T, in = g->H * g->W * C, out = g->Ho * g->Wo * F;
     for (size_t r = r0; r < r1; r++) output_grads(g, dz + r * out, M, r * T);
     for (size_t xi = 0; xi < 16; xi++)
@@ -286,7 +346,10 @@ void lf_wino_backward(const lf_wino *g, const float *dz, const float *UT, float 
     for (size_t xi = 0; xi < 16; xi++)
         lf_sgemm(0, 0, (r1 - r0) * T, C, F, 1.0f, M + xi * g->BT * F + r0 * T * F, F, UT + xi * F * C, C, 0.0f,
                  V + xi * g->BT * C + r0 * T * C, C);
-    for (size_t r = r0; r < r1; r++) input_grads(g, V, dx + r * in, r * T);
+    for (size_t r = r0; r < r1; r++) {
+        if (dx_fresh) memset(dx + r * in, 0, in * sizeof *dx);
+        input_grads(g, V, dx + r * in, r * T);
+    }
 }
 
 /* dU[0] += dU[k] for k = 1 .. n - 1, in that order */

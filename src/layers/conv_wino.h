@@ -42,9 +42,10 @@ void lf_wino_forward(const lf_wino *g, const float *x, const float *U, const flo
 /* Backward of images [r0, r1) given dz (B, Ho, Wo, F): their dM rows (in
  * M), dU (16, C, F) = their part of the kernel's gradient in the Winograd
  * domain, and, unless dx is NULL, dx (B, H, W, C) += their input gradient
- * (their V rows are overwritten by dV). */
+ * (their V rows are overwritten by dV); dx_fresh: dx's rows hold no values
+ * yet (each is zeroed just before its gradient is added). */
 void lf_wino_backward(const lf_wino *g, const float *dz, const float *UT, float *V, float *M, float *dU, float *dx,
-                      size_t r0, size_t r1);
+                      int dx_fresh, size_t r0, size_t r1);
 
 /* dw (3, 3, C, F) += the kernel's gradient from the n parts dU (n, 16, C,
  * F) of lf_wino_backward, added in order (dU[0] is overwritten) */

@@ -78,7 +78,17 @@ typedef struct lf_layer_ctx {
     const float *const *xs;    /* inputs: xs[i] is (B, dims[i]) */
     const size_t *dims;
     float *const *dxs;         /* backward: their gradients (+=), NULL where not needed */
+    int dx_fresh;              /* backward, only for a kind whose record sets
+                                  dx_assign: dxs[0] holds no values yet, and
+                                  the pass writes (=) every one of them
+                                  instead of adding (the node is its input's
+                                  only reader, so graph.c skips zeroing it) */
     float *y;                  /* output (B, nd->dim) */
+    int fused_relu;            /* BatchNormalization: its one reader, an
+                                  Activation(relu), is folded into it
+                                  (graph.c): forward writes relu of its
+                                  output to y, and backward's dy is the
+                                  relu's output gradient, 0 where y is */
     const float *dy;           /* backward: d loss / d y (d / d logits when fused) */
     float *aux;                /* B x nd->aux_per_row scratch kept from forward to backward */
     const float *w;            /* the node's parameters (param_off) */
@@ -125,6 +135,8 @@ struct lf_layer_type {
                                   (BatchNormalization, as Keras) */
     int masking;               /* LF_MASKING_*: what the output's padding mask is */
     int draws;                 /* draws random numbers in training (lf_layer_ctx.draw_id) */
+    int dx_assign;             /* one input, whose gradient backward can write
+                                  whole (lf_layer_ctx.dx_fresh) */
 
     /* Shape inference and validation: checks the inputs `in` (ids, not yet
      * checked to be nodes unless the kind does it) and the settings the
@@ -173,7 +185,7 @@ size_t lf_node_weights(const lf_model *m, const lf_node *nd, lf_weight *w);
 /* ---- layer.c: what the records and their builders share */
 
 /* A node's settings before it is added: no gate, no mask. */
-#define LF_NODE_PROTO {.gate = -1, .mask = -1, .seq_mask = -1}
+#define LF_NODE_PROTO {.gate = -1, .mask = -1, .seq_mask = -1, .sole_user = -1}
 
 /* Adds a node of kind `kind` (record t) with the settings in proto: runs
  * the record's infer, checks the name and the inputs, lays out and

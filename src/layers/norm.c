@@ -29,11 +29,17 @@
  * and 1 / sqrt(var + epsilon), and what backward's two phases share;
  * backward recomputes xhat = (x - mean) / std from them and the input, bit
  * for bit as forward had it.
+ *
+ * With a relu folded in (lf_layer_ctx.fused_relu, a training workspace
+ * whose relu reads only this layer) forward writes max(y, 0) and backward
+ * takes dy where that output is > 0 and 0 elsewhere: the relu's own
+ * passes, done while the values are at hand.
  */
 #include "kernels.h"
 #include "layers/layer.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 /* aux: per channel, the mean that normalised, 1 / std, and for backward
@@ -85,6 +91,7 @@ static void bn_init(lf_model *m, lf_node *nd) {
 
 typedef struct bn_args {
     const float *x, *dy;
+    const float *ry; /* a folded relu's output (the layer's): dy counts where ry > 0; NULL: none */
     float *w;   /* gamma, beta, moving mean and variance (updated in training) */
     float *aux; /* AUX_N x C */
     float *dw;  /* gradients of gamma and beta */
@@ -92,6 +99,16 @@ typedef struct bn_args {
     float momentum, epsilon;
     int training;
 } bn_args;
+
+/* A folded relu's gradient: dy where its output y is > 0, else 0 (a bit
+ * mask, which vectorises in the double sums where a select does not) */
+static inline float relu_grad(float dy, float y) {
+    uint32_t u;
+    memcpy(&u, &dy, sizeof u);
+    u &= -(uint32_t)(y > 0);
+    memcpy(&dy, &u, sizeof dy);
+    return dy;
+}
 
 /* Forward, training: the batch's statistics of channels [c0, c0 + nc) and
  * the moving ones updated */
@@ -122,17 +139,26 @@ LF_CLONES static void bn_stats(const bn_args *a, size_t c0, size_t nc) {
 /* Backward: the sums over the rows of dy and dy xhat for channels [c0,
  * c0 + nc): gamma's and beta's gradients, and what dx needs */
 LF_CLONES static void bn_grad_sums(const bn_args *a, size_t c0, size_t nc) {
-    const float *restrict x = a->x + c0, *restrict dy = a->dy + c0;
+    const float *restrict x = a->x + c0, *restrict dy = a->dy + c0, *restrict ry = a->ry ? a->ry + c0 : NULL;
     const float *restrict mean = a->aux + AUX_MEAN * a->C + c0, *restrict inv = a->aux + AUX_INV * a->C + c0;
     size_t N = a->N, C = a->C;
     double s1[CB] = {0}, s2[CB] = {0};
-    for (size_t r = 0; r < N; r++)
-        for (size_t k = 0; k < nc; k++) {
-            size_t i = r * C + k;
-            float h = (x[i] - mean[k]) * inv[k];
-            s1[k] += dy[i];
-            s2[k] += (double)dy[i] * h;
-        }
+    if (ry)
+        for (size_t r = 0; r < N; r++)
+            for (size_t k = 0; k < nc; k++) {
+                size_t i = r * C + k;
+                float h = (x[i] - mean[k]) * inv[k], g = relu_grad(dy[i], ry[i]);
+                s1[k] += g;
+                s2[k] += (double)g * h;
+            }
+    else
+        for (size_t r = 0; r < N; r++)
+            for (size_t k = 0; k < nc; k++) {
+                size_t i = r * C + k;
+                float h = (x[i] - mean[k]) * inv[k];
+                s1[k] += dy[i];
+                s2[k] += (double)dy[i] * h;
+            }
     for (size_t k = 0; k < nc; k++) {
         size_t ch = c0 + k;
         a->dw[ch] += (float)s2[k];
@@ -144,29 +170,32 @@ LF_CLONES static void bn_grad_sums(const bn_args *a, size_t c0, size_t nc) {
     }
 }
 
-/* y = gamma xhat + beta for rows [r0, r1) */
-LF_CLONES static void bn_apply(const bn_args *a, float *restrict y, size_t r0, size_t r1) {
+/* y = gamma xhat + beta for rows [r0, r1) (relu: max(., 0)) */
+LF_CLONES static void bn_apply(const bn_args *a, float *restrict y, size_t r0, size_t r1, int relu) {
     size_t C = a->C;
     const float *restrict x = a->x, *restrict gamma = a->w, *restrict beta = a->w + C;
     const float *restrict mean = a->aux + AUX_MEAN * C, *restrict inv = a->aux + AUX_INV * C;
     for (size_t r = r0; r < r1; r++)
         for (size_t ch = 0; ch < C; ch++) {
             float h = (x[r * C + ch] - mean[ch]) * inv[ch];
-            y[r * C + ch] = gamma[ch] * h + beta[ch];
+            float v = gamma[ch] * h + beta[ch];
+            y[r * C + ch] = relu ? (v > 0 ? v : 0.0f) : v;
         }
 }
 
-/* dx += gamma / std (dy - mean(dy) - xhat mean(dy xhat)) for rows [r0, r1) */
-LF_CLONES static void bn_dx(const bn_args *a, float *restrict dx, size_t r0, size_t r1) {
+/* dx += gamma / std (dy - mean(dy) - xhat mean(dy xhat)) for rows [r0, r1)
+ * (set: dx = ..., dx not yet written) */
+LF_CLONES static void bn_dx(const bn_args *a, float *restrict dx, size_t r0, size_t r1, int set) {
     size_t C = a->C;
-    const float *restrict x = a->x, *restrict dy = a->dy, *restrict mean = a->aux + AUX_MEAN * C;
+    const float *restrict x = a->x, *restrict dy = a->dy, *restrict ry = a->ry, *restrict mean = a->aux + AUX_MEAN * C;
     const float *restrict inv = a->aux + AUX_INV * C, *restrict kk = a->aux + AUX_KK * C;
     const float *restrict mdy = a->aux + AUX_MDY * C, *restrict mdyh = a->aux + AUX_MDYH * C;
     for (size_t r = r0; r < r1; r++)
         for (size_t ch = 0; ch < C; ch++) {
             size_t i = r * C + ch;
-            float h = (x[i] - mean[ch]) * inv[ch];
-            dx[i] += kk[ch] * (dy[i] - mdy[ch] - h * mdyh[ch]);
+            float h = (x[i] - mean[ch]) * inv[ch], g = ry ? relu_grad(dy[i], ry[i]) : dy[i];
+            float v = kk[ch] * (g - mdy[ch] - h * mdyh[ch]);
+            dx[i] = set ? v : dx[i] + v;
         }
 }
 
@@ -203,7 +232,7 @@ static void bn_stats_sync(const bn_args *a, const lf_reduce *red) {
 /* Backward, training over the ranks: gamma's and beta's gradients from
  * this rank's rows, the means of dy and dy xhat over the whole batch */
 static void bn_grad_sums_sync(const bn_args *a, const lf_reduce *red) {
-    const float *restrict x = a->x, *restrict dy = a->dy;
+    const float *restrict x = a->x, *restrict dy = a->dy, *restrict ry = a->ry;
     size_t N = a->N, C = a->C;
     const float *restrict mean = a->aux + AUX_MEAN * C, *restrict inv = a->aux + AUX_INV * C;
     double *v = red->buf; /* sums of dy, of dy xhat, the rows */
@@ -211,9 +240,9 @@ static void bn_grad_sums_sync(const bn_args *a, const lf_reduce *red) {
     for (size_t r = 0; r < N; r++)
         for (size_t ch = 0; ch < C; ch++) {
             size_t i = r * C + ch;
-            float h = (x[i] - mean[ch]) * inv[ch];
-            v[ch] += dy[i];
-            v[C + ch] += (double)dy[i] * h;
+            float h = (x[i] - mean[ch]) * inv[ch], g = ry ? relu_grad(dy[i], ry[i]) : dy[i];
+            v[ch] += g;
+            v[C + ch] += (double)g * h;
         }
     v[2 * C] = (double)N;
     for (size_t ch = 0; ch < C; ch++) {
@@ -235,7 +264,8 @@ static void bn_grad_sums_sync(const bn_args *a, const lf_reduce *red) {
 static bn_args bn_args_of(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     size_t C = channels(nd);
-    bn_args a = {.x = c->xs[0], .dy = c->dy, .w = (float *)c->w, .aux = c->aux, .dw = c->dw,
+    bn_args a = {.x = c->xs[0], .dy = c->dy, .ry = c->fused_relu ? c->y : NULL, .w = (float *)c->w,
+                 .aux = c->aux, .dw = c->dw,
                  .N = c->B * nd->dim / C, .C = C, .momentum = nd->momentum, .epsilon = nd->epsilon,
                  .training = c->training};
     return a;
@@ -258,7 +288,7 @@ static void bn_forward(const lf_layer_ctx *c) {
         }
     }
 #pragma omp parallel for if (par) schedule(static)
-    for (size_t r0 = 0; r0 < N; r0 += step) bn_apply(&a, c->y, r0, N - r0 < step ? N : r0 + step);
+    for (size_t r0 = 0; r0 < N; r0 += step) bn_apply(&a, c->y, r0, N - r0 < step ? N : r0 + step, c->fused_relu);
 }
 
 static void bn_backward(const lf_layer_ctx *c) {
@@ -275,7 +305,7 @@ static void bn_backward(const lf_layer_ctx *c) {
     float *dx = c->dxs[0];
     if (!dx) return;
 #pragma omp parallel for if (par) schedule(static)
-    for (size_t r0 = 0; r0 < N; r0 += step) bn_dx(&a, dx, r0, N - r0 < step ? N : r0 + step);
+    for (size_t r0 = 0; r0 < N; r0 += step) bn_dx(&a, dx, r0, N - r0 < step ? N : r0 + step, c->dx_fresh);
 }
 
 static void bn_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
@@ -305,6 +335,7 @@ const lf_layer_type lf_type_batchnorm = {
     .prefix = "batch_normalization",
     .keys = bn_keys,
     .frozen_infers = 1,
+    .dx_assign = 1,
     .infer = bn_infer,
     .weights = bn_weights,
     .init = bn_init,

@@ -94,28 +94,116 @@ LF_CLONES static void pool_row(const pgeom *g, int avg, const float *restrict x,
         }
 }
 
+/* The windows tile the image: every pixel lies in exactly one window. */
+static int windows_tile(const pgeom *g) {
+    return g->pt == 0 && g->pl == 0 && g->sh == g->kh && g->sw == g->kw && g->Ho * g->kh == g->H &&
+           g->Wo * g->kw == g->W;
+}
+
+/* pool_row's max for 2 x 2 windows that tile the image: the four pixels
+ * of each window compared in one pass over the channels, in pool_row's
+ * order and with its rule (start at -FLT_MAX and the first pixel, take a
+ * pixel only when larger), so the values and chosen pixels are the same */
+LF_CLONES static void pool_max2(const pgeom *g, const float *restrict x, float *restrict y,
+                                uint32_t *restrict arg) {
+    size_t C = g->C, W = g->W;
+    for (size_t oy = 0; oy < g->Ho; oy++)
+        for (size_t ox = 0; ox < g->Wo; ox++) {
+            uint32_t b0 = (uint32_t)((2 * oy * W + 2 * ox) * C), b1 = b0 + (uint32_t)C;
+            uint32_t b2 = b0 + (uint32_t)(W * C), b3 = b2 + (uint32_t)C;
+            const float *restrict x0 = x + b0, *restrict x1 = x + b1, *restrict x2 = x + b2,
+                                  *restrict x3 = x + b3;
+            float *restrict yo = y + (oy * g->Wo + ox) * C;
+            uint32_t *restrict ao = arg + (oy * g->Wo + ox) * C;
+            for (size_t ch = 0; ch < C; ch++) {
+                uint32_t k = (uint32_t)ch, a = b0 + k;
+                float cur = -FLT_MAX, v = x0[ch];
+                a = v > cur ? b0 + k : a, cur = v > cur ? v : cur;
+                v = x1[ch];
+                a = v > cur ? b1 + k : a, cur = v > cur ? v : cur;
+                v = x2[ch];
+                a = v > cur ? b2 + k : a, cur = v > cur ? v : cur;
+                v = x3[ch];
+                a = v > cur ? b3 + k : a, cur = v > cur ? v : cur;
+                yo[ch] = cur, ao[ch] = a;
+            }
+        }
+}
+
 static void pool_forward(const lf_layer_ctx *c) {
     pgeom g = pgeom_of(pool_input(c->m, c->nd), c->nd);
     int avg = c->t->op == POOL_AVG || c->t->op == POOL_GAVG;
+    int max2 = !avg && g.kh == 2 && g.kw == 2 && windows_tile(&g);
     size_t in = g.H * g.W * g.C, out = c->nd->dim;
 #pragma omp parallel for if (c->B * in >= POOL_PARALLEL) schedule(static)
-    for (size_t r = 0; r < c->B; r++)
-        pool_row(&g, avg, c->xs[0] + r * in, c->y + r * out,
-                 avg ? NULL : (uint32_t *)(void *)(c->aux + r * out));
+    for (size_t r = 0; r < c->B; r++) {
+        uint32_t *arg = avg ? NULL : (uint32_t *)(void *)(c->aux + r * out);
+        if (max2)
+            pool_max2(&g, c->xs[0] + r * in, c->y + r * out, arg);
+        else
+            pool_row(&g, avg, c->xs[0] + r * in, c->y + r * out, arg);
+    }
+}
+
+/* One row's gradient d (H, W, C) written whole when the windows tile the
+ * image: the chosen pixel's dy and 0 beside it (max), or dy over the
+ * window's size (average), the values the adding path leaves on zeros. */
+LF_CLONES static void pool_grad_set(const pgeom *g, int avg, const float *restrict dy,
+                                    const uint32_t *restrict arg, float *restrict d) {
+    size_t C = g->C;
+    float inv = 1.0f / (float)(g->kh * g->kw);
+    if (!avg && g->kh == 2 && g->kw == 2) { /* the four pixels in one pass, as pool_max2 */
+        for (size_t oy = 0; oy < g->Ho; oy++)
+            for (size_t ox = 0; ox < g->Wo; ox++) {
+                const float *restrict dyo = dy + (oy * g->Wo + ox) * C;
+                const uint32_t *restrict ao = arg + (oy * g->Wo + ox) * C;
+                uint32_t b0 = (uint32_t)((2 * oy * g->W + 2 * ox) * C), b1 = b0 + (uint32_t)C;
+                uint32_t b2 = b0 + (uint32_t)(g->W * C), b3 = b2 + (uint32_t)C;
+                float *restrict d0 = d + b0, *restrict d1 = d + b1, *restrict d2 = d + b2, *restrict d3 = d + b3;
+                for (size_t ch = 0; ch < C; ch++) {
+                    uint32_t a = ao[ch], k = (uint32_t)ch;
+                    float v = dyo[ch];
+                    d0[ch] = a == b0 + k ? v : 0.0f;
+                    d1[ch] = a == b1 + k ? v : 0.0f;
+                    d2[ch] = a == b2 + k ? v : 0.0f;
+                    d3[ch] = a == b3 + k ? v : 0.0f;
+                }
+            }
+        return;
+    }
+    for (size_t oy = 0; oy < g->Ho; oy++)
+        for (size_t ox = 0; ox < g->Wo; ox++) {
+            const float *restrict dyo = dy + (oy * g->Wo + ox) * C;
+            const uint32_t *restrict ao = arg + (oy * g->Wo + ox) * C;
+            for (size_t iy = oy * g->kh; iy < (oy + 1) * g->kh; iy++)
+                for (size_t ix = ox * g->kw; ix < (ox + 1) * g->kw; ix++) {
+                    uint32_t base = (uint32_t)((iy * g->W + ix) * C);
+                    float *restrict di = d + base;
+                    if (avg)
+                        for (size_t ch = 0; ch < C; ch++) di[ch] = dyo[ch] * inv;
+                    else
+                        for (size_t ch = 0; ch < C; ch++) di[ch] = ao[ch] == base + (uint32_t)ch ? dyo[ch] : 0.0f;
+                }
+        }
 }
 
 static void pool_backward(const lf_layer_ctx *c) {
     float *dx = c->dxs[0];
     if (!dx) return;
     pgeom g = pgeom_of(pool_input(c->m, c->nd), c->nd);
-    int avg = c->t->op == POOL_AVG || c->t->op == POOL_GAVG;
+    int avg = c->t->op == POOL_AVG || c->t->op == POOL_GAVG, set = c->dx_fresh && windows_tile(&g);
     size_t in = g.H * g.W * g.C, out = c->nd->dim;
 #pragma omp parallel for if (c->B * in >= POOL_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         float *d = dx + r * in;
         const float *dy = c->dy + r * out;
+        const uint32_t *arg = avg ? NULL : (const uint32_t *)(const void *)(c->aux + r * out);
+        if (set) {
+            pool_grad_set(&g, avg, dy, arg, d);
+            continue;
+        }
+        if (c->dx_fresh) memset(d, 0, in * sizeof *d); /* then added to */
         if (!avg) {
-            const uint32_t *arg = (const uint32_t *)(const void *)(c->aux + r * out);
             for (size_t j = 0; j < out; j++) d[arg[j]] += dy[j];
             continue;
         }
@@ -196,6 +284,7 @@ static const char *const gpool_keys[] = {"name", "type", "inbound", NULL};
         .prefix = pfx,                                                                             \
         .keys = key_list,                                                                          \
         .op = o,                                                                                   \
+        .dx_assign = 1,                                                                            \
         .infer = pool_infer,                                                                       \
         .forward = pool_forward,                                                                   \
         .backward = pool_backward,                                                                 \
