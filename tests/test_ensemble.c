@@ -301,7 +301,9 @@ static void test_file(void) {
     rewrite(p1, bad, "{\"method\":\"ges\"", "{\"method\":\"ensemble\"", NULL, NULL);
     expect_load(bad, "fusion settings: ensemble member 0 has an unknown or missing method");
     rewrite(p1, bad, "\"count\":5", "\"count\":0", NULL, NULL);
-    expect_load(bad, "fusion settings: ensemble member 0: 'count' must be an integer in 1..100000");
+    expect_load(bad, "fusion settings: ensemble member 0: 'count' must be an integer in 1..16777216");
+    rewrite(p1, bad, "\"count\":5", "\"count\":16777217", NULL, NULL);
+    expect_load(bad, "fusion settings: ensemble member 0: 'count' must be an integer in 1..16777216");
     rewrite(p1, bad, "\"count\":5", "\"count\":5,\"weight\":1", NULL, NULL);
     expect_load(bad, "fusion settings: ensemble member 0 has an unknown field 'weight'");
     rewrite(p1, bad, "\"method\":\"ensemble\"", "\"method\":\"mean\"", NULL, NULL);
@@ -331,10 +333,50 @@ static void test_file(void) {
     for (int k = 0; k < M; k++) free(p[k]);
 }
 
+/* Counts as large as fit allows (ensemble size x bags up to 2^24) save
+ * and load; larger or fractional counts are refused at fit, and so are
+ * options that could select more. */
+static void test_big_counts(void) {
+    enum { M = 2, N = 4, C = 2 };
+    float a[N * C] = {0.9f, 0.1f, 0.2f, 0.8f, 0.6f, 0.4f, 0.3f, 0.7f};
+    float b[N * C] = {0.7f, 0.3f, 0.4f, 0.6f, 0.2f, 0.8f, 0.5f, 0.5f};
+    const float *p[M] = {a, b};
+    int y[N] = {0, 1, 0, 1};
+    lf_method methods[2] = {LF_FUSE_MEAN, LF_FUSE_PRODUCT};
+    int cal[2] = {0, 0};
+    float counts[2] = {16777216.0f, 150000.0f};
+    lf_fusion_options o = lf_fusion_defaults();
+    lf_fusion *f, *g;
+    lf_fusion_create(&f);
+    lf_fusion_create(&g);
+    char path[] = "/tmp/latefuse_ens_XXXXXX";
+    close(mkstemp(path));
+    CHECK(lf_ensemble_fit(f, p, names2, M, N, C, y, &o, methods, cal, counts, 2, 0) == LF_OK, "%s", lf_fusion_error(f));
+    CHECK(lf_fusion_save(f, path, 0) == LF_OK && lf_fusion_load(g, path) == LF_OK, "saved and loaded: %s / %s",
+          lf_fusion_error(f), lf_fusion_error(g));
+    double w = -1;
+    CHECK(lf_fusion_ensemble_member(g, 1, NULL, NULL, &w, NULL) == 2 && w == 150000.0 / (16777216.0 + 150000.0),
+          "loaded weight %.17g", w);
+    float over[2][2] = {{16777218.0f, 1}, {2.5f, 1}};
+    const char *want[2] = {"ensemble count 0 must be an integer in 1..16777216, got 16777218",
+                           "ensemble count 0 must be an integer in 1..16777216, got 2.5"};
+    for (int i = 0; i < 2; i++)
+        CHECK(lf_ensemble_fit(f, p, names2, M, N, C, y, &o, methods, cal, over[i], 2, 0) == LF_ERR_ARG &&
+                  strcmp(lf_fusion_error(f), want[i]) == 0,
+              "got: %s", lf_fusion_error(f));
+    o.method = LF_FUSE_AUTO, o.ensemble_size = 100000, o.bags = 168;
+    CHECK(lf_fusion_fit(f, p, names2, M, N, C, y, &o) == LF_ERR_ARG &&
+              strcmp(lf_fusion_error(f), "ensemble size x bags must be at most 16777216 selections, got 100000 x 168") == 0,
+          "got: %s", lf_fusion_error(f));
+    unlink(path);
+    lf_fusion_free(f), lf_fusion_free(g);
+}
+
 int main(void) {
     test_select_by_hand();
     test_pool_by_hand();
     test_auto_keeps();
     test_file();
+    test_big_counts();
     return check_report("test_ensemble");
 }

@@ -29,7 +29,6 @@
 #include <string.h>
 
 #define ENS_BLOCK 8192    /* rows per block of predict */
-#define ENS_COUNT_MAX 100000
 
 typedef struct ens_state {
     size_t n;           /* members */
@@ -156,6 +155,10 @@ lf_status lf_ensemble_fit(lf_fusion *f, const float *const *p, const char *const
     for (size_t i = 0; i < n; i++) used += counts[i] > 0;
     if (used == 0 || used > LF_ENSEMBLE_MAX)
         return lf_fail(&f->err, LF_ERR_ARG, "an ensemble has 1..%d members, got %zu", LF_ENSEMBLE_MAX, used);
+    for (size_t i = 0; i < n; i++) /* what the file can hold */
+        if (!(counts[i] <= 0 || (counts[i] <= LF_ENSEMBLE_COUNT_MAX && counts[i] == floorf(counts[i]))))
+            return lf_fail(&f->err, LF_ERR_ARG, "ensemble count %zu must be an integer in 1..%d, got %.9g", i,
+                           LF_ENSEMBLE_COUNT_MAX, (double)counts[i]);
     ens_state *s = ens_new(used);
     if (!s) return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
     s->geometric = geometric;
@@ -301,9 +304,9 @@ static lf_status read_member(const lf_fusion *f, lf_fusion *m, const lf_json *j,
         return lf_fail(e, LF_ERR_FORMAT, "fusion settings: ensemble member %zu has an unknown or missing method", i);
     if (!lf_json_bool(lf_json_get(j, "calibrated"), &m->calibrated))
         return lf_fail(e, LF_ERR_FORMAT, "fusion settings: ensemble member %zu: 'calibrated' must be true or false", i);
-    if (!lf_json_size(lf_json_get(j, "count"), &c) || c < 1 || c > ENS_COUNT_MAX)
+    if (!lf_json_size(lf_json_get(j, "count"), &c) || c < 1 || c > LF_ENSEMBLE_COUNT_MAX)
         return lf_fail(e, LF_ERR_FORMAT, "fusion settings: ensemble member %zu: 'count' must be an integer in 1..%d", i,
-                       ENS_COUNT_MAX);
+                       LF_ENSEMBLE_COUNT_MAX);
     if (!lf_json_is(temps, LF_JSON_ARRAY) || lf_json_len(temps) != f->M)
         return lf_fail(e, LF_ERR_FORMAT, "fusion settings: ensemble member %zu: 'temperatures' must be a list of %zu numbers",
                        i, f->M);

@@ -14,6 +14,9 @@
 
 #define LF_ENSEMBLE_NAME "ensemble"
 #define LF_ENSEMBLE_MAX 64 /* members at most */
+/* selections at most (ensemble size x bags; lf_fusion_check): the counts,
+ * floats, stay exact integers, and a file holds counts up to it */
+#define LF_ENSEMBLE_COUNT_MAX 16777216
 
 extern const lf_method_def lf_ensemble_method;
 
