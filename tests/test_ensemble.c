@@ -372,11 +372,59 @@ static void test_big_counts(void) {
     lf_fusion_free(f), lf_fusion_free(g);
 }
 
+/* auto's final fit when its ensemble fails (the step, or the ensemble's
+ * own fit, here refused counts): the single choice, fitted as fit fits it,
+ * the note saying why, the table without members' weights */
+static void test_auto_fallback(void) {
+    enum { M = 2, N = 4, C = 2 };
+    float a[N * C] = {0.9f, 0.1f, 0.2f, 0.8f, 0.6f, 0.4f, 0.3f, 0.7f};
+    float b[N * C] = {0.7f, 0.3f, 0.4f, 0.6f, 0.2f, 0.8f, 0.5f, 0.5f};
+    const float *p[M] = {a, b};
+    int y[N] = {0, 1, 0, 1};
+    lf_fusion_options o = lf_fusion_defaults();
+    lf_auto_ens ae = {.keep = 1, .L = 2, .methods = {LF_FUSE_MEAN, LF_FUSE_PRODUCT}, .counts = {2.5f, 1}};
+    snprintf(ae.note, sizeof ae.note, "auto chose an ensemble");
+    lf_score_row rows[1];
+    memset(rows, 0, sizeof rows);
+    rows[0].ensemble_weight = 0.5;
+    lf_compare_table t = {.rows = rows, .n_rows = 1};
+    float want[N * C], out[N * C];
+    lf_fusion *f, *g;
+    lf_fusion_create(&f);
+    lf_fusion_create(&g);
+    o.method = LF_FUSE_PRODUCT;
+    CHECK(lf_fusion_fit(g, p, names2, M, N, C, y, &o) == LF_OK && lf_fusion_predict(g, p, N, want) == LF_OK, "%s",
+          lf_fusion_error(g));
+    const char *failed[2] = {NULL, "out of memory for auto's ensemble"};
+    const char *why[2] = {"ensemble count 0 must be an integer in 1..16777216, got 2.5",
+                          "out of memory for auto's ensemble"};
+    for (int i = 0; i < 2; i++) {
+        char note[512] = "auto chose product", want_note[600];
+        snprintf(want_note, sizeof want_note, "auto chose product; auto's ensemble failed, so its single choice was "
+                 "fitted: %s", why[i]);
+        rows[0].ensemble_weight = 0.5;
+        CHECK(lf_auto_final_fit(f, p, names2, M, N, C, y, &o, LF_FUSE_PRODUCT, 0, &ae, failed[i], &t, note,
+                                sizeof note) == LF_OK && lf_fusion_method(f) == LF_FUSE_PRODUCT,
+              "fallback %d: %s", i, lf_fusion_error(f));
+        CHECK(strcmp(note, want_note) == 0 && rows[0].ensemble_weight == 0, "note: %s (weight %g)", note,
+              rows[0].ensemble_weight);
+        CHECK(lf_fusion_predict(f, p, N, out) == LF_OK && memcmp(out, want, sizeof out) == 0,
+              "the single choice as fit fits it");
+    }
+    ae.counts[0] = 2; /* the ensemble fits: its note */
+    char note[512] = "auto chose product";
+    CHECK(lf_auto_final_fit(f, p, names2, M, N, C, y, &o, LF_FUSE_PRODUCT, 0, &ae, NULL, &t, note, sizeof note) ==
+                  LF_OK && lf_fusion_method(f) == LF_FUSE_ENSEMBLE && strcmp(note, "auto chose an ensemble") == 0,
+          "kept: %s, %s", lf_fusion_error(f), note);
+    lf_fusion_free(f), lf_fusion_free(g);
+}
+
 int main(void) {
     test_select_by_hand();
     test_pool_by_hand();
     test_auto_keeps();
     test_file();
     test_big_counts();
+    test_auto_fallback();
     return check_report("test_ensemble");
 }
