@@ -419,6 +419,32 @@ static void test_auto_fallback(void) {
     lf_fusion_free(f), lf_fusion_free(g);
 }
 
+/* auto's single choice under macro-F1 is fitted as its candidates were
+ * (ges-log refuses macro-F1: the log-loss) */
+static void test_auto_macro_f1(void) {
+    enum { M = 2, N = 4, C = 2 };
+    float a[N * C] = {0.9f, 0.1f, 0.2f, 0.8f, 0.6f, 0.4f, 0.3f, 0.7f};
+    float b[N * C] = {0.7f, 0.3f, 0.4f, 0.6f, 0.2f, 0.8f, 0.5f, 0.5f};
+    const float *p[M] = {a, b};
+    int y[N] = {0, 1, 0, 1};
+    lf_fusion_options o = lf_fusion_defaults();
+    lf_auto_ens ae = {.keep = 0};
+    float want[N * C], out[N * C];
+    lf_fusion *f, *g;
+    lf_fusion_create(&f);
+    lf_fusion_create(&g);
+    o.method = LF_FUSE_GES_LOG;
+    CHECK(lf_fusion_fit(g, p, names2, M, N, C, y, &o) == LF_OK && lf_fusion_predict(g, p, N, want) == LF_OK, "%s",
+          lf_fusion_error(g));
+    o.method = LF_FUSE_AUTO, o.metric = LF_METRIC_MACRO_F1;
+    char note[512] = "auto chose ges-log";
+    CHECK(lf_auto_final_fit(f, p, names2, M, N, C, y, &o, LF_FUSE_GES_LOG, 0, &ae, NULL, NULL, note, sizeof note) ==
+                  LF_OK && lf_fusion_method(f) == LF_FUSE_GES_LOG && strcmp(note, "auto chose ges-log") == 0,
+          "ges-log under macro-F1: %s", lf_fusion_error(f));
+    CHECK(lf_fusion_predict(f, p, N, out) == LF_OK && memcmp(out, want, sizeof out) == 0, "ges-log as with the log-loss");
+    lf_fusion_free(f), lf_fusion_free(g);
+}
+
 int main(void) {
     test_select_by_hand();
     test_pool_by_hand();
@@ -426,5 +452,6 @@ int main(void) {
     test_file();
     test_big_counts();
     test_auto_fallback();
+    test_auto_macro_f1();
     return check_report("test_ensemble");
 }

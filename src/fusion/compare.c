@@ -905,11 +905,11 @@ lf_status lf_auto_final_fit(lf_fusion *f, const float *const *p, const char *con
                             size_t C, const int *y, const lf_fusion_options *o, lf_method method, int calibrate,
                             const lf_auto_ens *ae, const char *failed, lf_compare_table *t, char *note,
                             size_t note_len) {
+    lf_fusion_options mo = *o; /* as the candidates were fitted (ges: log-loss for macro-F1) */
+    if (mo.metric == LF_METRIC_MACRO_F1) mo.metric = LF_METRIC_LOG_LOSS;
     if (failed) {
         ensemble_failed(t, failed, note, note_len);
     } else if (ae->keep) {
-        lf_fusion_options mo = *o; /* as the candidates were fitted (ges: log-loss for macro-F1) */
-        if (mo.metric == LF_METRIC_MACRO_F1) mo.metric = LF_METRIC_LOG_LOSS;
         lf_status st = lf_ensemble_fit(f, p, names, M, N, C, y, &mo, ae->methods, ae->calibrate, ae->counts, ae->L,
                                        ae->geometric);
         if (st == LF_OK) {
@@ -918,7 +918,7 @@ lf_status lf_auto_final_fit(lf_fusion *f, const float *const *p, const char *con
         }
         ensemble_failed(t, f->err.msg, note, note_len);
     }
-    return lf_fusion_fit_rows(f, p, names, M, C, y, NULL, N, o, method, calibrate);
+    return lf_fusion_fit_rows(f, p, names, M, C, y, NULL, N, &mo, method, calibrate);
 }
 
 lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *names, size_t M,

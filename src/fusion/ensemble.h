@@ -73,7 +73,9 @@ typedef struct lf_auto_ens {
  * is fitted instead and note (auto's choice of it) gets "; auto's
  * ensemble failed, so its single choice was fitted: <why>" appended, and
  * the table t (NULL: none) loses the members' weights; a kept ensemble
- * fitted well replaces note with ae->note. */
+ * fitted well replaces note with ae->note.  Either is fitted with o as
+ * auto's candidates were: under LF_METRIC_MACRO_F1, with the log-loss
+ * (ges and ges-log optimise the log-loss or the accuracy). */
 lf_status lf_auto_final_fit(lf_fusion *f, const float *const *p, const char *const *names, size_t M, size_t N,
                             size_t C, const int *y, const lf_fusion_options *o, lf_method method, int calibrate,
                             const lf_auto_ens *ae, const char *failed, lf_compare_table *t, char *note,
