@@ -1259,6 +1259,10 @@ const char *lf_fusion_auto_note(const lf_fusion *f);
 size_t lf_fusion_ensemble_member(const lf_fusion *f, size_t i, lf_method *method, int *calibrated, double *weight,
                                  int *log_linear);
 
+/* Member i's temperature for model k in such an ensemble (1 when the
+ * member is not calibrated; NaN for a bad i or k or another fusion). */
+float lf_fusion_ensemble_member_temperature(const lf_fusion *f, size_t i, size_t k);
+
 /* Metrics of fused probabilities against labels (accuracy, macro-F1,
  * log-loss, Brier score, 15-bin expected calibration error). */
 lf_status lf_fusion_metrics(const float *prob, const int *y, size_t N, size_t C,

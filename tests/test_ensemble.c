@@ -286,6 +286,12 @@ static void test_file(void) {
     double w = -1;
     CHECK(lf_fusion_ensemble_member(g, 1, &m, &c, &w, &ll) == 3 && m == LF_FUSE_STACK_LR && c == 1 && w == 0.25 &&
               ll == 1, "loaded members: %d %d %g %d", (int)m, c, w, ll);
+    CHECK(lf_fusion_ensemble_member_temperature(g, 1, 2) == lf_fusion_ensemble_member_temperature(f, 1, 2) &&
+              lf_fusion_ensemble_member_temperature(g, 1, 2) != 1.0f &&
+              lf_fusion_ensemble_member_temperature(g, 0, 2) == 1.0f &&
+              isnan(lf_fusion_ensemble_member_temperature(g, 3, 0)) &&
+              isnan(lf_fusion_ensemble_member_temperature(g, 0, 3)),
+          "members' temperatures: %g", (double)lf_fusion_ensemble_member_temperature(g, 1, 2));
     lf_st_file sf;
     lf_err e;
     CHECK(lf_st_read(p1, &sf, &e) == LF_OK && lf_st_find(&sf, "member0.fusion.weights") &&
@@ -313,6 +319,9 @@ static void test_file(void) {
     rewrite(p1, bad, "\"temperatures\":[1,", "\"temperatures\":[2,", NULL, NULL);
     expect_load(bad, "fusion settings: an ensemble's own temperatures must be 1 (its members keep theirs), "
                      "temperature 0 is 2");
+    rewrite(p1, bad, "\"count\":5,\"temperatures\":[1,", "\"count\":5,\"temperatures\":[0.5,", NULL, NULL);
+    expect_load(bad, "fusion settings: ensemble member 0 is not calibrated, so its temperatures must be 1, "
+                     "temperature 0 is 0.5");
     rewrite(p1, bad, NULL, NULL, "member0.fusion.weights", NULL);
     expect_load(bad, "ensemble member 0 (ges): the file holds 0 tensors, the ges method has 1");
     rewrite(p1, bad, NULL, NULL, NULL, "member2.fusion.weights");

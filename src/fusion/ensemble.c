@@ -323,6 +323,10 @@ static lf_status read_member(const lf_fusion *f, lf_fusion *m, const lf_json *j,
             return lf_fail(e, LF_ERR_FORMAT,
                            "fusion settings: ensemble member %zu: temperature %zu must be a number in [0.01, 100]", i, k);
         m->temps[k] = (float)T;
+        if (!m->calibrated && m->temps[k] != 1.0f) /* as the ensemble's own (lf_ensemble_load) */
+            return lf_fail(e, LF_ERR_FORMAT,
+                           "fusion settings: ensemble member %zu is not calibrated, so its temperatures must be 1, "
+                           "temperature %zu is %g", i, k, (double)m->temps[k]);
     }
     m->def = lf_method_def_of((lf_method)method);
     m->M = f->M, m->C = f->C, m->logits = f->logits;
@@ -423,4 +427,10 @@ size_t lf_fusion_ensemble_member(const lf_fusion *f, size_t i, lf_method *method
         if (log_linear) *log_linear = s->geometric;
     }
     return s->n;
+}
+
+float lf_fusion_ensemble_member_temperature(const lf_fusion *f, size_t i, size_t k) {
+    if (!f || !f->fitted || f->def != &lf_ensemble_method) return NAN;
+    const ens_state *s = f->state;
+    return i < s->n && k < s->members[i].M ? s->members[i].temps[k] : NAN;
 }
