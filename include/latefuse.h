@@ -825,9 +825,12 @@ typedef struct lf_fusion_options {
                              (default) or LF_METRIC_ACCURACY (for ges the
                              log-loss breaks ties); auto also takes
                              LF_METRIC_MACRO_F1 */
-    size_t ensemble_size; /* ges: selections, with replacement; 0 = 50 */
-    size_t bags;          /* ges: selections over random halves of the models,
-                             added up; 0 or 1 = one selection over all */
+    size_t ensemble_size; /* ges and auto's ensemble: selections, with
+                             replacement; 0 = 50 */
+    size_t bags;          /* ges and auto's ensemble: selections over random
+                             halves of the models, added up; 0 or 1 = one
+                             selection over all; ensemble_size x bags
+                             at most 16777216 */
     int importance;       /* fit: measure lf_fusion_importance (M + 1
                              predictions of the fitting rows); default 1 */
     size_t k;             /* knora-e, knora-u, ola, lca: neighbours in the
@@ -1255,6 +1258,10 @@ const char *lf_fusion_auto_note(const lf_fusion *f);
  * pooled log-linearly (weighted geometric mean), 0 for the linear pool. */
 size_t lf_fusion_ensemble_member(const lf_fusion *f, size_t i, lf_method *method, int *calibrated, double *weight,
                                  int *log_linear);
+
+/* Member i's temperature for model k in such an ensemble (1 when the
+ * member is not calibrated; NaN for a bad i or k or another fusion). */
+float lf_fusion_ensemble_member_temperature(const lf_fusion *f, size_t i, size_t k);
 
 /* Metrics of fused probabilities against labels (accuracy, macro-F1,
  * log-loss, Brier score, 15-bin expected calibration error). */

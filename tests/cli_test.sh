@@ -663,10 +663,14 @@ contains out "in the ensemble, weight " "the table marks the members"
 expect_ok inspect ens.lf
 contains out "method:      ensemble" "inspect names the ensemble"
 contains out "members of the ensemble (log-linear pool of their outputs; weights sum to 1):" "inspect shows the members"
+contains out "calibrated:  3 of its 6 members (their temperatures below)" "inspect counts the calibrated members"
+contains out "    temperatures: image " "inspect shows a calibrated member's temperatures"
 expect_ok eval ens.lf -m image=dm/image_test.npy -m text=dm/text_test.npy -y dm/y_test.npy
 contains out "accuracy  0.8" "the ensemble evaluates"
 expect_ok fit $DM --method auto --single -o one.lf
 if grep -q "ensemble" out; then bad "--single: $(head -c 300 out)"; else ok; fi
+expect_ok fit --help
+contains out "--bags B        ges and auto's ensemble: selections over random halves of the" "fit's help: --bags drives auto's ensemble"
 expect_ok fit $M3 -y y.csv --method ges --ensemble-size 7 --metric accuracy -o ges.lf
 contains out "weights of ges (sum to 1):" "ges shows its selection shares"
 expect_ok fit $M3 -y y.csv --method knora-u --neighbors 3 -o knu.lf

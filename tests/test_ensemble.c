@@ -286,6 +286,12 @@ static void test_file(void) {
     double w = -1;
     CHECK(lf_fusion_ensemble_member(g, 1, &m, &c, &w, &ll) == 3 && m == LF_FUSE_STACK_LR && c == 1 && w == 0.25 &&
               ll == 1, "loaded members: %d %d %g %d", (int)m, c, w, ll);
+    CHECK(lf_fusion_ensemble_member_temperature(g, 1, 2) == lf_fusion_ensemble_member_temperature(f, 1, 2) &&
+              lf_fusion_ensemble_member_temperature(g, 1, 2) != 1.0f &&
+              lf_fusion_ensemble_member_temperature(g, 0, 2) == 1.0f &&
+              isnan(lf_fusion_ensemble_member_temperature(g, 3, 0)) &&
+              isnan(lf_fusion_ensemble_member_temperature(g, 0, 3)),
+          "members' temperatures: %g", (double)lf_fusion_ensemble_member_temperature(g, 1, 2));
     lf_st_file sf;
     lf_err e;
     CHECK(lf_st_read(p1, &sf, &e) == LF_OK && lf_st_find(&sf, "member0.fusion.weights") &&
@@ -301,7 +307,9 @@ static void test_file(void) {
     rewrite(p1, bad, "{\"method\":\"ges\"", "{\"method\":\"ensemble\"", NULL, NULL);
     expect_load(bad, "fusion settings: ensemble member 0 has an unknown or missing method");
     rewrite(p1, bad, "\"count\":5", "\"count\":0", NULL, NULL);
-    expect_load(bad, "fusion settings: ensemble member 0: 'count' must be an integer in 1..100000");
+    expect_load(bad, "fusion settings: ensemble member 0: 'count' must be an integer in 1..16777216");
+    rewrite(p1, bad, "\"count\":5", "\"count\":16777217", NULL, NULL);
+    expect_load(bad, "fusion settings: ensemble member 0: 'count' must be an integer in 1..16777216");
     rewrite(p1, bad, "\"count\":5", "\"count\":5,\"weight\":1", NULL, NULL);
     expect_load(bad, "fusion settings: ensemble member 0 has an unknown field 'weight'");
     rewrite(p1, bad, "\"method\":\"ensemble\"", "\"method\":\"mean\"", NULL, NULL);
@@ -311,6 +319,9 @@ static void test_file(void) {
     rewrite(p1, bad, "\"temperatures\":[1,", "\"temperatures\":[2,", NULL, NULL);
     expect_load(bad, "fusion settings: an ensemble's own temperatures must be 1 (its members keep theirs), "
                      "temperature 0 is 2");
+    rewrite(p1, bad, "\"count\":5,\"temperatures\":[1,", "\"count\":5,\"temperatures\":[0.5,", NULL, NULL);
+    expect_load(bad, "fusion settings: ensemble member 0 is not calibrated, so its temperatures must be 1, "
+                     "temperature 0 is 0.5");
     rewrite(p1, bad, NULL, NULL, "member0.fusion.weights", NULL);
     expect_load(bad, "ensemble member 0 (ges): the file holds 0 tensors, the ges method has 1");
     rewrite(p1, bad, NULL, NULL, NULL, "member2.fusion.weights");
@@ -331,10 +342,125 @@ static void test_file(void) {
     for (int k = 0; k < M; k++) free(p[k]);
 }
 
+/* Counts as large as fit allows (ensemble size x bags up to 2^24) save
+ * and load; larger or fractional counts are refused at fit, and so are
+ * options that could select more. */
+static void test_big_counts(void) {
+    enum { M = 2, N = 4, C = 2 };
+    float a[N * C] = {0.9f, 0.1f, 0.2f, 0.8f, 0.6f, 0.4f, 0.3f, 0.7f};
+    float b[N * C] = {0.7f, 0.3f, 0.4f, 0.6f, 0.2f, 0.8f, 0.5f, 0.5f};
+    const float *p[M] = {a, b};
+    int y[N] = {0, 1, 0, 1};
+    lf_method methods[2] = {LF_FUSE_MEAN, LF_FUSE_PRODUCT};
+    int cal[2] = {0, 0};
+    float counts[2] = {16777216.0f, 150000.0f};
+    lf_fusion_options o = lf_fusion_defaults();
+    lf_fusion *f, *g;
+    lf_fusion_create(&f);
+    lf_fusion_create(&g);
+    char path[] = "/tmp/latefuse_ens_XXXXXX";
+    close(mkstemp(path));
+    CHECK(lf_ensemble_fit(f, p, names2, M, N, C, y, &o, methods, cal, counts, 2, 0) == LF_OK, "%s", lf_fusion_error(f));
+    CHECK(lf_fusion_save(f, path, 0) == LF_OK && lf_fusion_load(g, path) == LF_OK, "saved and loaded: %s / %s",
+          lf_fusion_error(f), lf_fusion_error(g));
+    double w = -1;
+    CHECK(lf_fusion_ensemble_member(g, 1, NULL, NULL, &w, NULL) == 2 && w == 150000.0 / (16777216.0 + 150000.0),
+          "loaded weight %.17g", w);
+    float over[2][2] = {{16777218.0f, 1}, {2.5f, 1}};
+    const char *want[2] = {"ensemble count 0 must be an integer in 1..16777216, got 16777218",
+                           "ensemble count 0 must be an integer in 1..16777216, got 2.5"};
+    for (int i = 0; i < 2; i++)
+        CHECK(lf_ensemble_fit(f, p, names2, M, N, C, y, &o, methods, cal, over[i], 2, 0) == LF_ERR_ARG &&
+                  strcmp(lf_fusion_error(f), want[i]) == 0,
+              "got: %s", lf_fusion_error(f));
+    o.method = LF_FUSE_AUTO, o.ensemble_size = 100000, o.bags = 168;
+    CHECK(lf_fusion_fit(f, p, names2, M, N, C, y, &o) == LF_ERR_ARG &&
+              strcmp(lf_fusion_error(f), "ensemble size x bags must be at most 16777216 selections, got 100000 x 168") == 0,
+          "got: %s", lf_fusion_error(f));
+    unlink(path);
+    lf_fusion_free(f), lf_fusion_free(g);
+}
+
+/* auto's final fit when its ensemble fails (the step, or the ensemble's
+ * own fit, here refused counts): the single choice, fitted as fit fits it,
+ * the note saying why, the table without members' weights */
+static void test_auto_fallback(void) {
+    enum { M = 2, N = 4, C = 2 };
+    float a[N * C] = {0.9f, 0.1f, 0.2f, 0.8f, 0.6f, 0.4f, 0.3f, 0.7f};
+    float b[N * C] = {0.7f, 0.3f, 0.4f, 0.6f, 0.2f, 0.8f, 0.5f, 0.5f};
+    const float *p[M] = {a, b};
+    int y[N] = {0, 1, 0, 1};
+    lf_fusion_options o = lf_fusion_defaults();
+    lf_auto_ens ae = {.keep = 1, .L = 2, .methods = {LF_FUSE_MEAN, LF_FUSE_PRODUCT}, .counts = {2.5f, 1}};
+    snprintf(ae.note, sizeof ae.note, "auto chose an ensemble");
+    lf_score_row rows[1];
+    memset(rows, 0, sizeof rows);
+    rows[0].ensemble_weight = 0.5;
+    lf_compare_table t = {.rows = rows, .n_rows = 1};
+    float want[N * C], out[N * C];
+    lf_fusion *f, *g;
+    lf_fusion_create(&f);
+    lf_fusion_create(&g);
+    o.method = LF_FUSE_PRODUCT;
+    CHECK(lf_fusion_fit(g, p, names2, M, N, C, y, &o) == LF_OK && lf_fusion_predict(g, p, N, want) == LF_OK, "%s",
+          lf_fusion_error(g));
+    const char *failed[2] = {NULL, "out of memory for auto's ensemble"};
+    const char *why[2] = {"ensemble count 0 must be an integer in 1..16777216, got 2.5",
+                          "out of memory for auto's ensemble"};
+    for (int i = 0; i < 2; i++) {
+        char note[512] = "auto chose product", want_note[600];
+        snprintf(want_note, sizeof want_note, "auto chose product; auto's ensemble failed, so its single choice was "
+                 "fitted: %s", why[i]);
+        rows[0].ensemble_weight = 0.5;
+        CHECK(lf_auto_final_fit(f, p, names2, M, N, C, y, &o, LF_FUSE_PRODUCT, 0, &ae, failed[i], &t, note,
+                                sizeof note) == LF_OK && lf_fusion_method(f) == LF_FUSE_PRODUCT,
+              "fallback %d: %s", i, lf_fusion_error(f));
+        CHECK(strcmp(note, want_note) == 0 && rows[0].ensemble_weight == 0, "note: %s (weight %g)", note,
+              rows[0].ensemble_weight);
+        CHECK(lf_fusion_predict(f, p, N, out) == LF_OK && memcmp(out, want, sizeof out) == 0,
+              "the single choice as fit fits it");
+    }
+    ae.counts[0] = 2; /* the ensemble fits: its note */
+    char note[512] = "auto chose product";
+    CHECK(lf_auto_final_fit(f, p, names2, M, N, C, y, &o, LF_FUSE_PRODUCT, 0, &ae, NULL, &t, note, sizeof note) ==
+                  LF_OK && lf_fusion_method(f) == LF_FUSE_ENSEMBLE && strcmp(note, "auto chose an ensemble") == 0,
+          "kept: %s, %s", lf_fusion_error(f), note);
+    lf_fusion_free(f), lf_fusion_free(g);
+}
+
+/* auto's single choice under macro-F1 is fitted as its candidates were
+ * (ges-log refuses macro-F1: the log-loss) */
+static void test_auto_macro_f1(void) {
+    enum { M = 2, N = 4, C = 2 };
+    float a[N * C] = {0.9f, 0.1f, 0.2f, 0.8f, 0.6f, 0.4f, 0.3f, 0.7f};
+    float b[N * C] = {0.7f, 0.3f, 0.4f, 0.6f, 0.2f, 0.8f, 0.5f, 0.5f};
+    const float *p[M] = {a, b};
+    int y[N] = {0, 1, 0, 1};
+    lf_fusion_options o = lf_fusion_defaults();
+    lf_auto_ens ae = {.keep = 0};
+    float want[N * C], out[N * C];
+    lf_fusion *f, *g;
+    lf_fusion_create(&f);
+    lf_fusion_create(&g);
+    o.method = LF_FUSE_GES_LOG;
+    CHECK(lf_fusion_fit(g, p, names2, M, N, C, y, &o) == LF_OK && lf_fusion_predict(g, p, N, want) == LF_OK, "%s",
+          lf_fusion_error(g));
+    o.method = LF_FUSE_AUTO, o.metric = LF_METRIC_MACRO_F1;
+    char note[512] = "auto chose ges-log";
+    CHECK(lf_auto_final_fit(f, p, names2, M, N, C, y, &o, LF_FUSE_GES_LOG, 0, &ae, NULL, NULL, note, sizeof note) ==
+                  LF_OK && lf_fusion_method(f) == LF_FUSE_GES_LOG && strcmp(note, "auto chose ges-log") == 0,
+          "ges-log under macro-F1: %s", lf_fusion_error(f));
+    CHECK(lf_fusion_predict(f, p, N, out) == LF_OK && memcmp(out, want, sizeof out) == 0, "ges-log as with the log-loss");
+    lf_fusion_free(f), lf_fusion_free(g);
+}
+
 int main(void) {
     test_select_by_hand();
     test_pool_by_hand();
     test_auto_keeps();
     test_file();
+    test_big_counts();
+    test_auto_fallback();
+    test_auto_macro_f1();
     return check_report("test_ensemble");
 }

@@ -270,7 +270,16 @@ void cli_print_fusion(FILE *f, const lf_fusion *fu, int header) {
     }
     if (header) {
         fprintf(f, "method:      %s\n", mname ? mname : "?");
-        fprintf(f, "calibrated:  %s\n", lf_fusion_calibrated(fu) ? "yes" : "no");
+        size_t n_mem = lf_fusion_ensemble_member(fu, 0, NULL, NULL, NULL, NULL), n_cal = 0;
+        for (size_t i = 0; i < n_mem; i++) {
+            int cal = 0;
+            lf_fusion_ensemble_member(fu, i, NULL, &cal, NULL, NULL);
+            n_cal += cal != 0;
+        }
+        if (n_mem) /* the ensemble's own temperatures are 1: its members keep theirs */
+            fprintf(f, "calibrated:  %zu of its %zu members (their temperatures below)\n", n_cal, n_mem);
+        else
+            fprintf(f, "calibrated:  %s\n", lf_fusion_calibrated(fu) ? "yes" : "no");
         fprintf(f, "inputs:      %s\n", lf_fusion_logits(fu) ? "logits (softmax applied)" : "probabilities");
         fprintf(f, "classes:     %zu\n", C);
         lf_method m = lf_fusion_method(fu);
@@ -292,8 +301,11 @@ void cli_print_fusion(FILE *f, const lf_fusion *fu, int header) {
         }
         fprintf(f, "models:      %zu\n", M);
         for (size_t k = 0; k < M; k++)
-            fprintf(f, "  %-*s  temperature %.4f\n", w, lf_fusion_model_name(fu, k),
-                    (double)lf_fusion_temperature(fu, k));
+            if (n_mem)
+                fprintf(f, "  %s\n", lf_fusion_model_name(fu, k));
+            else
+                fprintf(f, "  %-*s  temperature %.4f\n", w, lf_fusion_model_name(fu, k),
+                        (double)lf_fusion_temperature(fu, k));
     }
     if (header) print_importance(f, fu, w);
     int log_linear = 0;
@@ -311,6 +323,13 @@ void cli_print_fusion(FILE *f, const lf_fusion *fu, int header) {
             fprintf(f, "  %-28s %.4f ", name, wt);
             cli_print_bar(f, wt, 20);
             fputc('\n', f);
+            if (cal) {
+                fputs("    temperatures:", f);
+                for (size_t k = 0; k < M; k++)
+                    fprintf(f, " %s %.4f", lf_fusion_model_name(fu, k),
+                            (double)lf_fusion_ensemble_member_temperature(fu, i, k));
+                fputc('\n', f);
+            }
         }
         return;
     }

@@ -190,13 +190,16 @@ ArrayList = Union[np.ndarray, Sequence[Optional[np.ndarray]]]
 class Fusion:
     """Fusion(method="auto", calibrate=False, folds=5, seed=0, logits=False,
     epochs=0, modality_dropout=0.5, verbose=0, metric="log-loss",
-    ensemble_size=50, bags=1, neighbors=7).
+    ensemble_size=50, bags=1, neighbors=7, auto_single=False).
 
     method: one of latefuse.METHODS (mean, product, max, min, median, vote,
     borda, acc-weighted, decision-template, stack-lr, wavg, wavg-class,
     loglinear, mlp, gate, ges, ges-log, knora-e, knora-u, ola, lca,
     dempster-shafer, bks, auto); auto (the default) chooses by
-    cross-validation on `metric`.  ensemble_size, bags: ges; neighbors: the
+    cross-validation on `metric`, and keeps an ensemble of its best
+    candidates when that scores better (never with auto_single=True, the
+    C API's auto_single and the CLI's fit --single).  ensemble_size, bags:
+    ges and auto's ensemble; neighbors: the
     dynamic-selection methods, whose region of competence is searched among
     the models' outputs, or among fit(..., features=F) (N, F) features
     (standardised; predict then needs the new rows' features).  After fit:
@@ -217,10 +220,12 @@ class Fusion:
     travels as the bytes of its fusion file and predicts identically after."""
 
     _estimator_type = "classifier"  # scikit-learn's is_classifier
+    auto_single = False  # the default for a Fusion pickled before it had auto_single
 
     def __init__(self, method: str = "auto", calibrate: bool = False, folds: int = 5, seed: int = 0,
                  logits: bool = False, epochs: int = 0, modality_dropout: float = 0.5, verbose: int = 0,
-                 metric: str = "log-loss", ensemble_size: int = 50, bags: int = 1, neighbors: int = 7):
+                 metric: str = "log-loss", ensemble_size: int = 50, bags: int = 1, neighbors: int = 7,
+                 auto_single: bool = False):
         self.method = method
         self.calibrate = calibrate
         self.folds = folds
@@ -233,12 +238,14 @@ class Fusion:
         self.ensemble_size = ensemble_size
         self.bags = bags
         self.neighbors = neighbors
+        self.auto_single = auto_single
 
     # scikit-learn's parameter protocol
     _PARAMS = ("method", "calibrate", "folds", "seed", "logits", "epochs", "modality_dropout", "verbose",
-               "metric", "ensemble_size", "bags", "neighbors")
+               "metric", "ensemble_size", "bags", "neighbors", "auto_single")
     _DEFAULTS = dict(method="auto", calibrate=False, folds=5, seed=0, logits=False, epochs=0,
-                     modality_dropout=0.5, verbose=0, metric="log-loss", ensemble_size=50, bags=1, neighbors=7)
+                     modality_dropout=0.5, verbose=0, metric="log-loss", ensemble_size=50, bags=1, neighbors=7,
+                     auto_single=False)
 
     def get_params(self, deep: bool = True) -> Dict[str, Any]:
         return {k: getattr(self, k) for k in self._PARAMS}
@@ -293,6 +300,7 @@ class Fusion:
         o = _options(self.method, self.calibrate, self.folds, self.seed, self.logits, self.epochs,
                      self.modality_dropout, self.verbose, "fit", self.metric, self.ensemble_size, self.bags,
                      self.neighbors)
+        o.auto_single = int(bool(self.auto_single))
         if fx is not None:
             o.features, o.n_features = fx.ctypes.data, fx.shape[1]
         tab = _lib.ptr_table(arrs)

@@ -234,3 +234,13 @@ def test_auto_keeps_an_ensemble_and_round_trips(tmp_path):
     np.testing.assert_array_equal(g.predict_proba(P), f.predict_proba(P))
     with pytest.raises(ValueError, match="unknown method 'ensemble'"):
         latefuse.Fusion(method="ensemble").fit(P, y, names=["a", "b", "c"])
+
+
+def test_auto_single_fits_one_candidate():
+    """auto_single=True (the C API's auto_single, fit --single): the data on
+    which auto keeps an ensemble get its single choice instead"""
+    P, y = _auto_task()
+    f = latefuse.Fusion(method="auto", epochs=4, folds=4, auto_single=True).fit(P, y, names=["a", "b", "c"])
+    assert f.get_params()["auto_single"] is True
+    assert f.method_ in latefuse.METHODS and f.method_ != "auto" and f.ensemble_ is None
+    assert f.auto_note_.startswith("auto chose ") and "ensemble" not in f.auto_note_

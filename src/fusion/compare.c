@@ -841,16 +841,11 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
  * its members fitted on every row.  Not on tiny data (auto prefers few
  * fitted numbers there), nor with opt->auto_single.  Its row, "ensemble",
  * joins auto's table, and the
- * rows of the candidates in a kept ensemble get their weights. */
-#define AUTO_POOL 12
-
-typedef struct auto_ens {
-    int keep, geometric;
-    size_t L;
-    lf_method methods[AUTO_POOL];
-    int calibrate[AUTO_POOL];
-    float counts[AUTO_POOL];
-} auto_ens;
+ * rows of the candidates in a kept ensemble get their weights.  A failure
+ * of this step or of the ensemble's fit (out of memory, say) leaves auto's
+ * single choice, fitted, with the note saying why (lf_auto_final_fit). */
+#define AUTO_POOL LF_AUTO_POOL
+typedef lf_auto_ens auto_ens;
 
 /* the nested score of the ensemble over pool g (outs: L x N x C) */
 static lf_status ensemble_nested(lf_err *e, cv_ctx *c, const float *const *outs, size_t L, const lf_fusion_options *o,
@@ -931,7 +926,7 @@ static lf_status auto_ensemble(lf_fusion *f, const float *const *p, const char *
     static const char *const mnames[LF_NUM_METRICS] = {"accuracy", "macro-F1", "log-loss", "Brier", "ECE"};
     const char *pool = g ? "log-linear" : "linear";
     if (ae->keep)
-        snprintf(note, note_len,
+        snprintf(ae->note, sizeof ae->note,
                  "auto chose an ensemble of %zu of its %zu best candidates (greedy selection over their out-of-fold "
                  "outputs, %s pool; weights in the table) by cross-validated %s (%.4f +- %.4f over %zu folds, nested: "
                  "each fold's selection fitted on the other folds' outputs), better than the best single candidate, "
@@ -949,6 +944,34 @@ static lf_status auto_ensemble(lf_fusion *f, const float *const *p, const char *
     return LF_OK;
 }
 
+/* appends "; auto's ensemble failed, ..." to note and drops the members'
+ * weights from t */
+static void ensemble_failed(lf_compare_table *t, const char *why, char *note, size_t note_len) {
+    size_t n = strlen(note);
+    if (n < note_len) snprintf(note + n, note_len - n, "; auto's ensemble failed, so its single choice was fitted: %s", why);
+    for (size_t r = 0; t && r < t->n_rows; r++) t->rows[r].ensemble_weight = 0;
+}
+
+lf_status lf_auto_final_fit(lf_fusion *f, const float *const *p, const char *const *names, size_t M, size_t N,
+                            size_t C, const int *y, const lf_fusion_options *o, lf_method method, int calibrate,
+                            const lf_auto_ens *ae, const char *failed, lf_compare_table *t, char *note,
+                            size_t note_len) {
+    lf_fusion_options mo = *o; /* as the candidates were fitted (ges: log-loss for macro-F1) */
+    if (mo.metric == LF_METRIC_MACRO_F1) mo.metric = LF_METRIC_LOG_LOSS;
+    if (failed) {
+        ensemble_failed(t, failed, note, note_len);
+    } else if (ae->keep) {
+        lf_status st = lf_ensemble_fit(f, p, names, M, N, C, y, &mo, ae->methods, ae->calibrate, ae->counts, ae->L,
+                                       ae->geometric);
+        if (st == LF_OK) {
+            snprintf(note, note_len, "%s", ae->note);
+            return LF_OK;
+        }
+        ensemble_failed(t, f->err.msg, note, note_len);
+    }
+    return lf_fusion_fit_rows(f, p, names, M, C, y, NULL, N, &mo, method, calibrate);
+}
+
 lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
                         size_t N, size_t C, const int *y, const lf_fusion_options *opt) {
     if (!f) return LF_ERR_ARG;
@@ -963,15 +986,13 @@ lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *
     if (method == LF_FUSE_AUTO) {
         st = select_method(f, p, names, M, N, C, y, &o, &method, &calibrate, &table, note, sizeof note);
         if (st != LF_OK) return st;
-        if ((st = auto_ensemble(f, p, names, M, N, C, y, &o, table, &ae, note, sizeof note)) != LF_OK) {
-            lf_compare_table_free(table);
-            return st;
-        }
-    }
-    if (ae.keep) {
-        lf_fusion_options mo = o; /* as the candidates were fitted (ges: log-loss for macro-F1) */
-        if (mo.metric == LF_METRIC_MACRO_F1) mo.metric = LF_METRIC_LOG_LOSS;
-        st = lf_ensemble_fit(f, p, names, M, N, C, y, &mo, ae.methods, ae.calibrate, ae.counts, ae.L, ae.geometric);
+        /* a failed ensemble step (out of memory, say) leaves auto's single choice */
+        lf_status est = auto_ensemble(f, p, names, M, N, C, y, &o, table, &ae, note, sizeof note);
+        char why[sizeof f->err.msg];
+        snprintf(why, sizeof why, "%s", f->err.msg);
+        f->err.msg[0] = '\0';
+        st = lf_auto_final_fit(f, p, names, M, N, C, y, &o, method, calibrate, &ae, est == LF_OK ? NULL : why, table,
+                               note, sizeof note);
     } else {
         st = lf_fusion_fit_rows(f, p, names, M, C, y, NULL, N, &o, method, calibrate);
     }

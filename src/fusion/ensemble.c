@@ -29,7 +29,6 @@
 #include <string.h>
 
 #define ENS_BLOCK 8192    /* rows per block of predict */
-#define ENS_COUNT_MAX 100000
 
 typedef struct ens_state {
     size_t n;           /* members */
@@ -156,6 +155,10 @@ lf_status lf_ensemble_fit(lf_fusion *f, const float *const *p, const char *const
     for (size_t i = 0; i < n; i++) used += counts[i] > 0;
     if (used == 0 || used > LF_ENSEMBLE_MAX)
         return lf_fail(&f->err, LF_ERR_ARG, "an ensemble has 1..%d members, got %zu", LF_ENSEMBLE_MAX, used);
+    for (size_t i = 0; i < n; i++) /* what the file can hold */
+        if (!(counts[i] <= 0 || (counts[i] <= LF_ENSEMBLE_COUNT_MAX && counts[i] == floorf(counts[i]))))
+            return lf_fail(&f->err, LF_ERR_ARG, "ensemble count %zu must be an integer in 1..%d, got %.9g", i,
+                           LF_ENSEMBLE_COUNT_MAX, (double)counts[i]);
     ens_state *s = ens_new(used);
     if (!s) return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
     s->geometric = geometric;
@@ -301,9 +304,9 @@ static lf_status read_member(const lf_fusion *f, lf_fusion *m, const lf_json *j,
         return lf_fail(e, LF_ERR_FORMAT, "fusion settings: ensemble member %zu has an unknown or missing method", i);
     if (!lf_json_bool(lf_json_get(j, "calibrated"), &m->calibrated))
         return lf_fail(e, LF_ERR_FORMAT, "fusion settings: ensemble member %zu: 'calibrated' must be true or false", i);
-    if (!lf_json_size(lf_json_get(j, "count"), &c) || c < 1 || c > ENS_COUNT_MAX)
+    if (!lf_json_size(lf_json_get(j, "count"), &c) || c < 1 || c > LF_ENSEMBLE_COUNT_MAX)
         return lf_fail(e, LF_ERR_FORMAT, "fusion settings: ensemble member %zu: 'count' must be an integer in 1..%d", i,
-                       ENS_COUNT_MAX);
+                       LF_ENSEMBLE_COUNT_MAX);
     if (!lf_json_is(temps, LF_JSON_ARRAY) || lf_json_len(temps) != f->M)
         return lf_fail(e, LF_ERR_FORMAT, "fusion settings: ensemble member %zu: 'temperatures' must be a list of %zu numbers",
                        i, f->M);
@@ -320,6 +323,10 @@ static lf_status read_member(const lf_fusion *f, lf_fusion *m, const lf_json *j,
             return lf_fail(e, LF_ERR_FORMAT,
                            "fusion settings: ensemble member %zu: temperature %zu must be a number in [0.01, 100]", i, k);
         m->temps[k] = (float)T;
+        if (!m->calibrated && m->temps[k] != 1.0f) /* as the ensemble's own (lf_ensemble_load) */
+            return lf_fail(e, LF_ERR_FORMAT,
+                           "fusion settings: ensemble member %zu is not calibrated, so its temperatures must be 1, "
+                           "temperature %zu is %g", i, k, (double)m->temps[k]);
     }
     m->def = lf_method_def_of((lf_method)method);
     m->M = f->M, m->C = f->C, m->logits = f->logits;
@@ -420,4 +427,10 @@ size_t lf_fusion_ensemble_member(const lf_fusion *f, size_t i, lf_method *method
         if (log_linear) *log_linear = s->geometric;
     }
     return s->n;
+}
+
+float lf_fusion_ensemble_member_temperature(const lf_fusion *f, size_t i, size_t k) {
+    if (!f || !f->fitted || f->def != &lf_ensemble_method) return NAN;
+    const ens_state *s = f->state;
+    return i < s->n && k < s->members[i].M ? s->members[i].temps[k] : NAN;
 }

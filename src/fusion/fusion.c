@@ -7,6 +7,7 @@
  * fusion_io.c.
  */
 #include "fusion/calibrate.h"
+#include "fusion/ensemble.h"
 #include "fusion/method.h"
 #include "fusion/metrics.h"
 #include "fusion/rules.h"
@@ -201,6 +202,10 @@ lf_status lf_fusion_check(lf_err *e, const float *const *p, const char *const *n
     if (st == LF_OK) st = lf_inputs_validate(e, p, names, M, N, C, o->logits);
     if (st == LF_OK && o->method != LF_FUSE_AUTO && !lf_method_def_of(o->method))
         st = lf_fail(e, LF_ERR_ARG, "unknown fusion method %d", (int)o->method);
+    size_t size = o->ensemble_size ? o->ensemble_size : 50, bags = o->bags ? o->bags : 1, sel;
+    if (st == LF_OK && (!lf_mul_ok(size, bags, &sel) || sel > LF_ENSEMBLE_COUNT_MAX))
+        st = lf_fail(e, LF_ERR_ARG, "ensemble size x bags must be at most %d selections, got %zu x %zu",
+                     LF_ENSEMBLE_COUNT_MAX, size, bags);
     if (st == LF_OK && !(o->modality_dropout >= 0 && o->modality_dropout <= 1))
         st = lf_fail(e, LF_ERR_ARG, "modality_dropout must be in [0, 1]");
     if (st == LF_OK) st = check_features(e, o->features, o->n_features, N);
