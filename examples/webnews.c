@@ -10,8 +10,11 @@
  *   image: Input(64, 64, 3) uint8 -> Rescaling(1/255) -> RandomFlip
  *          (horizontal) -> RandomTranslation(0.1, 0.1) -> AveragePooling2D(2)
  *          (to 32x32) -> 4 x [Conv2D(3x3, same, no bias) -> BatchNormalization
- *          -> relu -> MaxPooling2D(2)] with 16, 32, 64, 128 filters ->
- *          GlobalAveragePooling2D -> Dropout(0.3) -> Dense(10, softmax)
+ *          (momentum 0.9) -> relu -> MaxPooling2D(2)] with 16, 32, 64, 128
+ *          filters -> GlobalAveragePooling2D -> Dropout(0.3) -> Dense(10,
+ *          softmax).  Every model with an image input predicts the test
+ *          items and their mirror images and averages the two (test-time
+ *          augmentation with the flip the training saw).
  *   text:  TextVectorization (tf_idf over character 1..3-grams, the 20000
  *          most frequent, adapted on the training captions) with each row
  *          scaled to unit L2 norm (as scikit-learn's TfidfVectorizer) ->
@@ -22,13 +25,17 @@
  *          TextVectorization (tf_idf over character 1..2-grams, the 60000
  *          most frequent), unit rows -> Input(60000) -> Rescaling(100) ->
  *          Dense(10, softmax) (a logistic regression), 10 epochs.
- * Models, each trained on all training items and scored on the test items
- * (role "trap": the joint-training trap, shown; "remedy": its remedies):
- *   image, text, text2 each branch alone
+ * The folds: the training items in 5 stratified folds; fold f's image, text
+ * and text2 models are trained on the other folds and give the
+ * out-of-fold outputs on fold f and test outputs; the test outputs of the
+ * five are averaged (bagging: no model is refitted on all items).
+ * Models, scored on the test items (role "trap": the joint-training trap,
+ * shown; "remedy": its remedies):
+ *   image, text, text2 each branch alone: the mean of its five fold models
  *   concat_head        (trap) the question's head over the two softmax
  *                      outputs, Concatenate -> Dense(128, relu) ->
  *                      Dropout(0.2) -> Dense(10, softmax), trained end to
- *                      end from scratch
+ *                      end from scratch on all training items
  *   wavg, wavg_class   (trap) the answer's WeightedAverage
  *                      (ClassWeightedAverage) over the two softmax outputs,
  *                      end to end from scratch; the learned softmax(W)
@@ -37,27 +44,31 @@
  *                      outputs, Keras' loss_weights 1, 0.5, 0.5: each
  *                      branch keeps a loss of its own
  *   wavg_frozen, concat_head_frozen
- *                      the branches trained apart (the image and text
- *                      models above), their weights copied in and frozen
- *                      (trainable = 0): only the fusion layer trains
- *   late_fusion        two-stage late fusion: out-of-fold branch outputs on
- *                      the training items (stratified k-fold), the fusion
- *                      library's auto (lf_fusion_fit, LF_FUSE_AUTO) fitted on
- *                      them, applied to the outputs of the branches trained
- *                      on all training items (the image and text models)
+ *                      per fold, the fold's image and text models (trained
+ *                      apart) copied in by layer name and frozen
+ *                      (trainable = 0); only the fusion layer trains, on
+ *                      the fold's held-out items (which the branches have
+ *                      not seen); the five models' test outputs averaged
+ *   late_fusion        two-stage late fusion: the fusion library's auto
+ *                      (lf_fusion_fit, LF_FUSE_AUTO) fitted on the
+ *                      out-of-fold outputs of image and text, applied to
+ *                      their bagged test outputs
  *   late_fusion_all    the same over image, text and text2
- * Choices (sizes, epochs, TEXT_SCALE) were made with --tune (a validation
- * split of the training items); the test items are only scored.
+ * Choices (sizes, epochs, TEXT_SCALE, the image branch's resolution and
+ * BatchNormalization momentum) were made with --tune (a validation split of
+ * the training items) or out of fold; the test items are only scored.
  *
  * Usage: webnews DATA_DIR [--quick] [--json] [--seed S] [--folds K]
  *                         [--verbose] [--md FILE]
- *        webnews DATA_DIR --tune [--quick]
+ *        webnews DATA_DIR --tune[=image|=text] [--quick]
  *   --quick    a subset of 400 training items, 8 epochs, 3 folds (the test)
  *   --json     end with one line: a JSON object of each model's test accuracy
  *   --seed S   the models' seed (default 1)
  *   --md FILE  also write the results table as markdown to FILE
  *   --tune     the validation accuracy per epoch of each branch trained on
- *              the first 80 % of the training items, then exits
+ *              the first 80 % of the training items (=image, =text: those
+ *              variants only), and at the end of the fit without and with
+ *              test-time flips, then exits
  * Exit status: 0 success, 2 bad usage or missing data, 1 other errors.
  * Build: make; run from the repository root:
  *   ./build/examples/webnews ../shared/data/webnews
@@ -522,10 +533,10 @@ static int score(result *r, const float *prob, const split *te) {
 
 /* --------------------------------------------------------- late fusion */
 
-/* The late fusions' members: the branches trained apart. */
-static const enum kind MEMBERS[] = {K_IMAGE, K_TEXT, K_TEXT2};
+/* The late fusions' members: the branches trained apart (the first
+ * N_MEMBERS of BAG_KINDS below). */
 static const char *const MEMBER_NAMES[] = {"image", "text", "text2"};
-enum { N_MEMBERS = sizeof MEMBERS / sizeof MEMBERS[0] };
+enum { N_MEMBERS = sizeof MEMBER_NAMES / sizeof MEMBER_NAMES[0] };
 
 /* auto (lf_fusion_fit, LF_FUSE_AUTO) over the first nm members'
  * out-of-fold outputs oof on tr, applied to their test outputs pt. */
@@ -918,7 +929,7 @@ done:
 
 static int usage(void) {
     fprintf(stderr, "usage: webnews DATA_DIR [--quick] [--json] [--seed S] [--folds K] [--verbose] [--md FILE]\n"
-                    "       webnews DATA_DIR --tune [--quick]\n");
+                    "       webnews DATA_DIR --tune[=image|=text] [--quick]\n");
     return 2;
 }
 

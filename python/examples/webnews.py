@@ -39,9 +39,9 @@ from latefuse.layers import (Input, Dense, Dropout, Activation, Concatenate, Con
 
 C = 10
 FULL = dict(tokens=20000, text_scale=30.0, text_hidden=64, strided=False, img_pool=True, filters=(16, 32, 64, 128),
-            bn_momentum=0.99, ema=0.0, epochs=25, frozen_epochs=10, folds=5, n_train=0, tokens2=60000,
+            bn_momentum=0.9, ema=0.0, epochs=25, frozen_epochs=30, folds=5, n_train=0, tokens2=60000,
             ngrams2=(1, 2), text2_scale=100.0, text2_hidden=0, text2_epochs=10)
-QUICK = dict(FULL, tokens=5000, epochs=8, frozen_epochs=2, folds=3, n_train=400, tokens2=12000, text2_epochs=3)
+QUICK = dict(FULL, tokens=5000, epochs=8, frozen_epochs=4, folds=3, n_train=400, tokens2=12000, text2_epochs=3)
 # the late fusions' members: the branches trained apart
 MEMBERS = ["image", "text", "text2"]
 # the layers with weights, copied by name from the branches trained apart
