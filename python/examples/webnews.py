@@ -39,7 +39,7 @@ from latefuse.layers import (Input, Dense, Dropout, Activation, Concatenate, Con
 
 C = 10
 FULL = dict(tokens=20000, text_scale=30.0, text_hidden=64, strided=False, img_pool=True, filters=(16, 32, 64, 128),
-            bn_momentum=0.9, ema=0.0, epochs=25, frozen_epochs=30, folds=5, n_train=0, tokens2=60000,
+            bn_momentum=0.9, tta=False, ema=0.0, epochs=25, frozen_epochs=30, folds=5, n_train=0, tokens2=60000,
             ngrams2=(1, 2), text2_scale=100.0, text2_hidden=0, text2_epochs=10)
 QUICK = dict(FULL, tokens=5000, epochs=8, frozen_epochs=4, folds=3, n_train=400, tokens2=12000, text2_epochs=3)
 # the late fusions' members: the branches trained apart
@@ -164,7 +164,7 @@ def fit(kind, tr, text_dim, cfg, seed, img=None, txt=None, verbose=0):
     return m
 
 
-def predict(m, kind, d, tta=True):
+def predict(m, kind, d, tta):
     """m's probabilities on d (output 0's); with tta, a model with an image
     input also predicts on the mirror images and averages the two."""
     def first(p):
@@ -179,7 +179,7 @@ def predict(m, kind, d, tta=True):
 def train(kind, tr, te, text_dim, cfg, seed, verbose=0):
     """Trains model `kind` on tr; returns (model, its test probabilities)."""
     m = fit(kind, tr, text_dim, cfg, seed, verbose=verbose)
-    return m, predict(m, kind, te)
+    return m, predict(m, kind, te, cfg["tta"])
 
 
 def weights_note(m, kind):
@@ -217,11 +217,12 @@ def run_folds(tr, te, text_dim, cfg, seed):
     the other folds give its out-of-fold outputs and their test outputs
     (averaged over the folds: bagging); the frozen models take fold f's
     image and text members, frozen, and train their fusion layer on fold
-    f.  Returns (oof, bag, seconds, noflip, image_share) (dicts by name)."""
+    f.  Returns (oof, bag, seconds, alt, image_share): alt the image's
+    out-of-fold outputs with the other test-time flip setting."""
     fold = stratified_folds(tr["y"], cfg["folds"], seed)
     n = len(tr["y"])
     oof = {k: np.empty((n, C), np.float32) for k in MEMBERS}
-    noflip = np.empty((n, C), np.float32)
+    alt = np.empty((n, C), np.float32)
     bag = {k: np.zeros((len(te["y"]), C), np.float64) for k in BAGS}
     sec = {k: 0.0 for k in BAGS}
     share = 0.0
@@ -236,14 +237,14 @@ def run_folds(tr, te, text_dim, cfg, seed):
             m = fit(kind, tb if frozen else ta, text_dim, cfg, fs, ms.get("image"), ms.get("text"))
             if not frozen:
                 ms[kind] = m
-                oof[kind][b] = predict(m, kind, tb)
+                oof[kind][b] = predict(m, kind, tb, cfg["tta"])
             if kind == "image":
-                noflip[b] = predict(m, kind, tb, tta=False)
-            bag[kind] += predict(m, kind, te) / cfg["folds"]
+                alt[b] = predict(m, kind, tb, not cfg["tta"])
+            bag[kind] += predict(m, kind, te, cfg["tta"]) / cfg["folds"]
             if kind == "wavg_frozen":
                 share += np.ravel(latefuse.softmax(m.get_layer("weighted_average").get_weights()[0]))[0] / cfg["folds"]
             sec[kind] += time.time() - t0
-    return oof, {k: v.astype(np.float32) for k, v in bag.items()}, sec, noflip, share
+    return oof, {k: v.astype(np.float32) for k, v in bag.items()}, sec, alt, share
 
 
 def late_fusion(tr, oof, p_test, seed):
@@ -313,7 +314,7 @@ def main():
     roles = dict(image="branch", text="branch", text2="branch", concat_head="trap", wavg="trap", wavg_class="trap")
     res = []
     t_all = time.time()
-    oof, bag, sec, noflip, share = run_folds(tr, te, text_dim, cfg, args.seed)
+    oof, bag, sec, alt, share = run_folds(tr, te, text_dim, cfg, args.seed)
     for kind in kinds:
         if kind in bag:  # from the folds
             prob, t = bag[kind], sec[kind]
@@ -323,8 +324,9 @@ def main():
             if kind == "wavg_frozen":
                 note = "softmax(W): image %.3f, text %.3f (mean of the folds)" % (share, 1 - share)
             if kind == "image":
-                note = "out-of-fold accuracy %.3f with flips, %.3f without" % (
-                    fusion_metrics(oof["image"], tr["y"])["accuracy"], fusion_metrics(noflip, tr["y"])["accuracy"])
+                note = "out-of-fold accuracy %.3f %s test-time flips (%.3f %s)" % (
+                    fusion_metrics(oof["image"], tr["y"])["accuracy"], "with" if cfg["tta"] else "without",
+                    fusion_metrics(alt, tr["y"])["accuracy"], "without" if cfg["tta"] else "with them")
         else:
             t0 = time.time()
             m, prob = train(kind, tr, te, text_dim, cfg, args.seed, args.verbose)
