@@ -753,7 +753,7 @@ static int tune(const split *tr, size_t text_dim, const config *cfg, const char 
         int ok = pv && (vr = malloc((tr->n - n_fit) * sizeof *vr));
         for (size_t r = n_fit; ok && r < tr->n; r++) vr[r - n_fit] = r;
         ok = ok && split_rows(&va, tr, vr, tr->n - n_fit, text_dim);
-        for (int tta = 0; ok && tta < 2; tta++) {
+        for (int tta = 0; ok && tta < (V[i].k == K_IMAGE ? 2 : 1); tta++) {
             double met[LF_NUM_METRICS];
             ok = predict_model(&t, V[i].k, &va, tta, pv) == LF_OK &&
                  lf_fusion_metrics(pv, va.y, va.n, C, met) == LF_OK;
