@@ -5,12 +5,13 @@ captions, 10 classes; ../shared/data/webnews/README.md).
 
 An image CNN branch and a text branch (TextVectorization tf_idf over
 character 1..3-grams -> Dense(64, relu) -> Dropout), each ending in
-Dense(10, softmax); each alone, the question's Concatenate head and the
-answer's WeightedAverage / ClassWeightedAverage trained end to end, the
-WeightedAverage with each branch keeping a loss of its own (loss_weights
-1, 0.5, 0.5), the fusion layers over frozen branches trained apart
-(trainable = False), and two-stage late fusion (out-of-fold branch outputs
-on the training items -> latefuse.Fusion(method="auto")), also with a
+Dense(10, softmax); each alone (the mean of its five fold models:
+bagging), the question's Concatenate head and the answer's WeightedAverage /
+ClassWeightedAverage trained end to end, the WeightedAverage with each
+branch keeping a loss of its own (loss_weights 1, 0.5, 0.5), the fusion
+layers over a fold's frozen branches (trainable = False) trained on the
+fold's held-out items, and two-stage late fusion (out-of-fold branch
+outputs on the training items -> latefuse.Fusion(method="auto")), also with a
 second text model (text2: tf_idf over character 1..2-grams -> Dense(10,
 softmax)) as a third member (late_fusion_all).  The same
 settings as the C example (chosen there on a validation split of the
