@@ -10,8 +10,11 @@
  *   image: Input(64, 64, 3) uint8 -> Rescaling(1/255) -> RandomFlip
  *          (horizontal) -> RandomTranslation(0.1, 0.1) -> AveragePooling2D(2)
  *          (to 32x32) -> 4 x [Conv2D(3x3, same, no bias) -> BatchNormalization
- *          -> relu -> MaxPooling2D(2)] with 16, 32, 64, 128 filters ->
- *          GlobalAveragePooling2D -> Dropout(0.3) -> Dense(10, softmax)
+ *          (momentum 0.9) -> relu -> MaxPooling2D(2)] with 16, 32, 64, 128
+ *          filters -> GlobalAveragePooling2D -> Dropout(0.3) -> Dense(10,
+ *          softmax).  Test-time flips (predicting the mirror images too
+ *          and averaging) are measured out of fold and not used (tta 0):
+ *          they did not help there.
  *   text:  TextVectorization (tf_idf over character 1..3-grams, the 20000
  *          most frequent, adapted on the training captions) with each row
  *          scaled to unit L2 norm (as scikit-learn's TfidfVectorizer) ->
@@ -22,13 +25,17 @@
  *          TextVectorization (tf_idf over character 1..2-grams, the 60000
  *          most frequent), unit rows -> Input(60000) -> Rescaling(100) ->
  *          Dense(10, softmax) (a logistic regression), 10 epochs.
- * Models, each trained on all training items and scored on the test items
- * (role "trap": the joint-training trap, shown; "remedy": its remedies):
- *   image, text, text2 each branch alone
+ * The folds: the training items in 5 stratified folds; fold f's image, text
+ * and text2 models are trained on the other folds and give the
+ * out-of-fold outputs on fold f and test outputs; the test outputs of the
+ * five are averaged (bagging: no model is refitted on all items).
+ * Models, scored on the test items (role "trap": the joint-training trap,
+ * shown; "remedy": its remedies):
+ *   image, text, text2 each branch alone: the mean of its five fold models
  *   concat_head        (trap) the question's head over the two softmax
  *                      outputs, Concatenate -> Dense(128, relu) ->
  *                      Dropout(0.2) -> Dense(10, softmax), trained end to
- *                      end from scratch
+ *                      end from scratch on all training items
  *   wavg, wavg_class   (trap) the answer's WeightedAverage
  *                      (ClassWeightedAverage) over the two softmax outputs,
  *                      end to end from scratch; the learned softmax(W)
@@ -37,27 +44,31 @@
  *                      outputs, Keras' loss_weights 1, 0.5, 0.5: each
  *                      branch keeps a loss of its own
  *   wavg_frozen, concat_head_frozen
- *                      the branches trained apart (the image and text
- *                      models above), their weights copied in and frozen
- *                      (trainable = 0): only the fusion layer trains
- *   late_fusion        two-stage late fusion: out-of-fold branch outputs on
- *                      the training items (stratified k-fold), the fusion
- *                      library's auto (lf_fusion_fit, LF_FUSE_AUTO) fitted on
- *                      them, applied to the outputs of the branches trained
- *                      on all training items (the image and text models)
+ *                      per fold, the fold's image and text models (trained
+ *                      apart) copied in by layer name and frozen
+ *                      (trainable = 0); only the fusion layer trains, on
+ *                      the fold's held-out items (which the branches have
+ *                      not seen); the five models' test outputs averaged
+ *   late_fusion        two-stage late fusion: the fusion library's auto
+ *                      (lf_fusion_fit, LF_FUSE_AUTO) fitted on the
+ *                      out-of-fold outputs of image and text, applied to
+ *                      their bagged test outputs
  *   late_fusion_all    the same over image, text and text2
- * Choices (sizes, epochs, TEXT_SCALE) were made with --tune (a validation
- * split of the training items); the test items are only scored.
+ * Choices (sizes, epochs, TEXT_SCALE, the image branch's resolution and
+ * BatchNormalization momentum) were made with --tune (a validation split of
+ * the training items) or out of fold; the test items are only scored.
  *
  * Usage: webnews DATA_DIR [--quick] [--json] [--seed S] [--folds K]
  *                         [--verbose] [--md FILE]
- *        webnews DATA_DIR --tune [--quick]
+ *        webnews DATA_DIR --tune[=image|=text] [--quick]
  *   --quick    a subset of 400 training items, 8 epochs, 3 folds (the test)
  *   --json     end with one line: a JSON object of each model's test accuracy
  *   --seed S   the models' seed (default 1)
  *   --md FILE  also write the results table as markdown to FILE
  *   --tune     the validation accuracy per epoch of each branch trained on
- *              the first 80 % of the training items, then exits
+ *              the first 80 % of the training items (=image, =text: those
+ *              variants only), and at the end of the fit without and with
+ *              test-time flips, then exits
  * Exit status: 0 success, 2 bad usage or missing data, 1 other errors.
  * Build: make; run from the repository root:
  *   ./build/examples/webnews ../shared/data/webnews
@@ -80,6 +91,15 @@ typedef struct config {
     float text_scale;     /* Rescaling of the unit-norm tf_idf rows */
     int strided;          /* the image branch's first convolution with
                              stride 2 instead of AveragePooling2D(2) */
+    int img_pool;         /* AveragePooling2D(2) at the input (to 32x32) */
+    size_t filters[4];    /* the image branch's four Conv2D */
+    float bn_momentum;    /* its BatchNormalization's */
+    int tta;              /* the models with an image input predict on the
+                             mirror images too and average (test-time
+                             augmentation); out of fold it did not help */
+    float ema;            /* > 0: the models with an image input keep a
+                             moving average of their weights (Adam's
+                             use_ema, this momentum) and end on it */
     size_t text_hidden;   /* 0: Dense(10, softmax) on the features (a
                              logistic regression); else Dense(hidden,
                              relu) -> Dropout(0.5) first */
@@ -97,8 +117,8 @@ typedef struct config {
     size_t text2_dim;     /* set after adapt: its feature count */
 } config;
 
-static const config FULL = {20000, 30.0f, 0, 64, 25, 10, 5, 0, 1, 60000, 1, 2, 100.0f, 0, 10, 0};
-static const config QUICK = {5000, 30.0f, 0, 64, 8, 2, 3, 400, 1, 12000, 1, 2, 100.0f, 0, 3, 0};
+static const config FULL = {20000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 25, 30, 5, 0, 1, 60000, 1, 2, 100.0f, 0, 10, 0};
+static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 12000, 1, 2, 100.0f, 0, 3, 0};
 
 /* ------------------------------------------------------------- helpers */
 
@@ -263,18 +283,17 @@ enum kind { K_IMAGE, K_TEXT, K_CONCAT, K_WAVG, K_WAVG_CLASS, K_WAVG_LW, K_WAVG_F
 
 /* The image branch on input node `in`; returns its softmax node. */
 static int image_branch(lf_model *m, int in, const config *cfg) {
-    static const size_t filters[4] = {16, 32, 64, 128};
     char name[64];
     int h = lf_rescaling(m, in, 1.0f / 255.0f, 0.0f, "img_rescale");
     h = lf_random_flip(m, h, LF_FLIP_HORIZONTAL, "img_flip");
     h = lf_random_translation(m, h, 0.1f, 0.1f, "img_shift");
-    if (!cfg->strided) h = lf_average_pooling2d(m, h, 2, 2, 0, 0, LF_PADDING_VALID, "img_down");
+    if (!cfg->strided && cfg->img_pool) h = lf_average_pooling2d(m, h, 2, 2, 0, 0, LF_PADDING_VALID, "img_down");
     for (int b = 0; b < 4; b++) {
         size_t st = cfg->strided && b == 0 ? 2 : 1;
         snprintf(name, sizeof name, "img_conv%d", b + 1);
-        h = lf_conv2d(m, h, filters[b], 3, 3, st, st, LF_PADDING_SAME, LF_ACT_LINEAR, 0, name);
+        h = lf_conv2d(m, h, cfg->filters[b], 3, 3, st, st, LF_PADDING_SAME, LF_ACT_LINEAR, 0, name);
         snprintf(name, sizeof name, "img_bn%d", b + 1);
-        h = lf_batch_normalization(m, h, 0.99f, 1e-3f, name);
+        h = lf_batch_normalization(m, h, cfg->bn_momentum, 1e-3f, name);
         snprintf(name, sizeof name, "img_relu%d", b + 1);
         h = lf_activation_layer(m, h, LF_ACT_RELU, name);
         snprintf(name, sizeof name, "img_pool%d", b + 1);
@@ -348,6 +367,7 @@ static lf_status build(lf_model *m, enum kind k, size_t text_dim, const config *
     case K_TEXT2: break;
     }
     lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
+    if (cfg->ema > 0 && k != K_TEXT && k != K_TEXT2) opt.use_ema = 1, opt.ema_momentum = cfg->ema;
     if (k == K_WAVG_LW) {
         int outs[3] = {out, pi, pt};
         lf_loss losses[3] = {LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
@@ -400,10 +420,9 @@ typedef struct trained {
 } trained;
 
 /* Builds model k, (for the frozen kinds) copies the branches of img and
- * txt into it, trains it on tr and writes its test probabilities
- * (te->n x C; output 0's for several outputs) into prob. */
-static lf_status train_model(trained *t, enum kind k, const split *tr, const split *te, size_t text_dim,
-                             const config *cfg, lf_model *img, lf_model *txt, float *prob) {
+ * txt into it and freezes them, and trains it on tr. */
+static lf_status fit_model(trained *t, enum kind k, const split *tr, size_t text_dim, const config *cfg,
+                           lf_model *img, lf_model *txt) {
     lf_status st = lf_model_create(&t->m, cfg->seed + 1000 * (uint64_t)k);
     if (st != LF_OK) return st;
     st = build(t->m, k, text_dim, cfg, &t->fuse);
@@ -422,16 +441,46 @@ static lf_status train_model(trained *t, enum kind k, const split *tr, const spl
     fo.seed = cfg->seed + 77 * (uint64_t)k;
     if (verbose) fo.progress = epoch_lines;
     if (st == LF_OK) st = lf_model_fit_arrays(t->m, x, ys, tr->n, &fo);
-    if (st == LF_OK) {
-        inputs_of(k, te, x);
-        float *scratch[3] = {prob, NULL, NULL};
-        size_t no = lf_model_num_outputs(t->m);
-        for (size_t o = 1; o < no && st == LF_OK; o++)
-            if (!(scratch[o] = malloc(te->n * C * sizeof(float)))) st = LF_ERR_NOMEM;
-        if (st == LF_OK) st = lf_model_predict_arrays(t->m, x, te->n, scratch);
-        free(scratch[1]), free(scratch[2]);
-    }
     return st;
+}
+
+/* The n images of src mirrored left to right into dst (n x 64 x 64 x 3). */
+static void flip_images(const uint8_t *src, size_t n, uint8_t *dst) {
+    for (size_t i = 0; i < n * SIDE; i++) /* each row of each image */
+        for (size_t c = 0; c < SIDE; c++)
+            memcpy(dst + (i * SIDE + c) * 3, src + (i * SIDE + SIDE - 1 - c) * 3, 3);
+}
+
+/* The probabilities of model t (kind k) on s (s->n x C; output 0's for
+ * several outputs) into prob; with tta, a model with an image input
+ * predicts on the images and on their mirror images (test-time
+ * augmentation, the flip the training saw) and averages the two. */
+static lf_status predict_model(const trained *t, enum kind k, const split *s, int tta, float *prob) {
+    lf_typed_array x[2];
+    inputs_of(k, s, x);
+    size_t no = lf_model_num_outputs(t->m), n = s->n;
+    tta = tta && k != K_TEXT && k != K_TEXT2;
+    float *scratch[3] = {prob, NULL, NULL}, *p2 = tta ? malloc(n * C * sizeof(float)) : NULL;
+    uint8_t *flip = tta ? malloc(n * PIX) : NULL;
+    lf_status st = !tta || (p2 && flip) ? LF_OK : LF_ERR_NOMEM;
+    for (size_t o = 1; o < no && st == LF_OK; o++)
+        if (!(scratch[o] = malloc(n * C * sizeof(float)))) st = LF_ERR_NOMEM;
+    if (st == LF_OK) st = lf_model_predict_arrays(t->m, x, n, scratch);
+    if (st == LF_OK && tta) {
+        flip_images(s->img, n, flip);
+        x[0].data = flip, scratch[0] = p2;
+        st = lf_model_predict_arrays(t->m, x, n, scratch);
+        for (size_t i = 0; st == LF_OK && i < n * C; i++) prob[i] = 0.5f * (prob[i] + p2[i]);
+    }
+    free(scratch[1]), free(scratch[2]), free(p2), free(flip);
+    return st;
+}
+
+/* fit_model, then predict_model on te. */
+static lf_status train_model(trained *t, enum kind k, const split *tr, const split *te, size_t text_dim,
+                             const config *cfg, lf_model *img, lf_model *txt, float *prob) {
+    lf_status st = fit_model(t, k, tr, text_dim, cfg, img, txt);
+    return st == LF_OK ? predict_model(t, k, te, cfg->tta, prob) : st;
 }
 
 /* ------------------------------------------------------------ results */
@@ -487,10 +536,10 @@ static int score(result *r, const float *prob, const split *te) {
 
 /* --------------------------------------------------------- late fusion */
 
-/* The late fusions' members: the branches trained apart. */
-static const enum kind MEMBERS[] = {K_IMAGE, K_TEXT, K_TEXT2};
+/* The late fusions' members: the branches trained apart (the first
+ * N_MEMBERS of BAG_KINDS below). */
 static const char *const MEMBER_NAMES[] = {"image", "text", "text2"};
-enum { N_MEMBERS = sizeof MEMBERS / sizeof MEMBERS[0] };
+enum { N_MEMBERS = sizeof MEMBER_NAMES / sizeof MEMBER_NAMES[0] };
 
 /* auto (lf_fusion_fit, LF_FUSE_AUTO) over the first nm members'
  * out-of-fold outputs oof on tr, applied to their test outputs pt. */
@@ -529,18 +578,84 @@ static int fit_auto(const split *tr, const split *te, const config *cfg, float *
     return ok;
 }
 
-/* Out-of-fold outputs of the members (image, text, text2) on tr (folds by
- * lf_folds_stratified, each fold's members trained on the other folds),
- * then auto fitted on them and applied to the test outputs pt of the
- * members trained on all of tr: over image and text (r[0], prob[0]) and
- * over all three (r[1], prob[1]).  oof_s[j]: member j's seconds. */
-static int late_fusion(const split *tr, const split *te, size_t text_dim, const config *cfg, const float *const *pt,
-                       float **prob, result *r, double *oof_s) {
+/* What the folds give (lf_folds_stratified on the training items; fold
+ * f's models trained on the other folds): the members' out-of-fold
+ * outputs on the training items, and on the test items the mean over the
+ * fold models (bagging) of each member and of each frozen model. */
+enum { B_IMAGE, B_TEXT, B_TEXT2, B_WAVG_FROZEN, B_CONCAT_FROZEN, N_BAGS };
+static const enum kind BAG_KINDS[N_BAGS] = {K_IMAGE, K_TEXT, K_TEXT2, K_WAVG_FROZEN, K_CONCAT_FROZEN};
+typedef struct fold_out {
+    float *oof[N_MEMBERS]; /* tr->n x C */
+    float *oof_alt;        /* the image member's with the other tta setting */
+    float *bag[N_BAGS];    /* te->n x C */
+    double seconds[N_BAGS];
+    double image_share;    /* wavg_frozen's softmax(W) image weight, mean */
+} fold_out;
+
+static void fold_out_free(fold_out *o) {
+    for (size_t j = 0; j < N_MEMBERS; j++) free(o->oof[j]);
+    for (size_t j = 0; j < N_BAGS; j++) free(o->bag[j]);
+    free(o->oof_alt);
+    memset(o, 0, sizeof *o);
+}
+
+/* Fold f: the members trained on sa, their outputs on sb (out of fold)
+ * and te (added to the bags, / folds); then the frozen models: fold f's
+ * image and text members copied in and frozen, the fusion layer trained
+ * on sb (items the branches have not seen), their test outputs bagged. */
+static int one_fold(size_t f, const split *sa, const split *sb, const size_t *b, const split *te, size_t text_dim,
+                    const config *cfg, float *out, fold_out *o) {
+    trained t[N_MEMBERS];
+    memset(t, 0, sizeof t);
+    config fc = *cfg;
+    fc.seed = cfg->seed + 10 * (f + 1);
+    float *pte = malloc(te->n * C * sizeof(float));
+    lf_status st = pte ? LF_OK : LF_ERR_NOMEM;
+    const char *what = "";
+    for (size_t j = 0; st == LF_OK && j < N_BAGS; j++) {
+        enum kind k = BAG_KINDS[j];
+        trained frozen = {0}, *tj = j < N_MEMBERS ? &t[j] : &frozen;
+        what = j < N_MEMBERS ? MEMBER_NAMES[j] : k == K_WAVG_FROZEN ? "wavg_frozen" : "concat_head_frozen";
+        double t0 = now_s();
+        st = fit_model(tj, k, j < N_MEMBERS ? sa : sb, text_dim, &fc, t[0].m, t[1].m);
+        if (st == LF_OK && j < N_MEMBERS) {
+            st = predict_model(tj, k, sb, cfg->tta, out);
+            for (size_t i = 0; st == LF_OK && i < sb->n; i++)
+                memcpy(o->oof[j] + b[i] * C, out + i * C, C * sizeof(float));
+        }
+        if (st == LF_OK && k == K_IMAGE) { /* the other tta setting, to compare */
+            st = predict_model(tj, k, sb, !cfg->tta, out);
+            for (size_t i = 0; st == LF_OK && i < sb->n; i++)
+                memcpy(o->oof_alt + b[i] * C, out + i * C, C * sizeof(float));
+        }
+        if (st == LF_OK) st = predict_model(tj, k, te, cfg->tta, pte);
+        for (size_t i = 0; st == LF_OK && i < te->n * C; i++) o->bag[j][i] += pte[i] / (float)cfg->folds;
+        if (st == LF_OK && k == K_WAVG_FROZEN) {
+            float w[2];
+            double a[2];
+            st = lf_get_weights(tj->m, "weighted_average", 0, w, 2);
+            softmax(w, 2, a);
+            o->image_share += a[0] / (double)cfg->folds;
+        }
+        o->seconds[j] += now_s() - t0;
+        if (st != LF_OK)
+            fprintf(stderr, "webnews: fold %zu, %s: %s\n", f + 1, what,
+                    tj->m && lf_model_error(tj->m)[0] ? lf_model_error(tj->m) : lf_status_string(st));
+        if (j >= N_MEMBERS) lf_model_free(tj->m);
+    }
+    for (size_t j = 0; j < N_MEMBERS; j++) lf_model_free(t[j].m);
+    free(pte);
+    return st == LF_OK;
+}
+/* Every fold (cfg->folds of them, stratified) through one_fold: o gets
+ * the out-of-fold outputs and the bagged test outputs. */
+static int run_folds(const split *tr, const split *te, size_t text_dim, const config *cfg, fold_out *o) {
     size_t n = tr->n, *fold = malloc(n * sizeof *fold), *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
-    float *oof[N_MEMBERS];
     float *out = malloc(n * C * sizeof(float));
-    int ok = fold && a && b && out;
-    for (size_t j = 0; j < N_MEMBERS; j++) ok &= (oof[j] = malloc(n * C * sizeof(float))) != NULL, oof_s[j] = 0;
+    memset(o, 0, sizeof *o);
+    int ok = fold && a && b && out && (o->oof_alt = malloc(n * C * sizeof(float)));
+    for (size_t j = 0; j < N_MEMBERS; j++) ok = ok && (o->oof[j] = malloc(n * C * sizeof(float)));
+    for (size_t j = 0; j < N_BAGS; j++) ok = ok && (o->bag[j] = calloc(te->n * C, sizeof(float)));
     char err[512];
     if (!ok) fprintf(stderr, "webnews: out of memory\n");
     if (ok && lf_folds_stratified(tr->y, n, C, cfg->folds, cfg->seed, fold, err, sizeof err) != LF_OK) {
@@ -556,26 +671,11 @@ static int late_fusion(const split *tr, const split *te, size_t text_dim, const 
         split sa = {0}, sb = {0};
         ok = split_rows(&sa, tr, a, na, text_dim) && split_rows(&sb, tr, b, nb, text_dim);
         if (!ok) fprintf(stderr, "webnews: out of memory\n");
-        for (size_t j = 0; ok && j < N_MEMBERS; j++) {
-            trained t = {0};
-            config fc = *cfg;
-            fc.seed = cfg->seed + 10 * (f + 1);
-            double t0 = now_s();
-            lf_status st = train_model(&t, MEMBERS[j], &sa, &sb, text_dim, &fc, NULL, NULL, out);
-            oof_s[j] += now_s() - t0;
-            if (st != LF_OK) {
-                fprintf(stderr, "webnews: fold %zu, %s branch: %s\n", f + 1, MEMBER_NAMES[j],
-                        lf_model_error(t.m)[0] ? lf_model_error(t.m) : lf_status_string(st));
-                ok = 0;
-            }
-            for (size_t i = 0; ok && i < nb; i++) memcpy(oof[j] + b[i] * C, out + i * C, C * sizeof(float));
-            lf_model_free(t.m);
-        }
+        ok = ok && one_fold(f, &sa, &sb, b, te, text_dim, cfg, out, o);
         split_free(&sa), split_free(&sb);
+        if (verbose) fprintf(stderr, "webnews: fold %zu of %zu done\n", f + 1, cfg->folds);
     }
-    ok = ok && fit_auto(tr, te, cfg, oof, pt, 2, prob[0], &r[0]) && fit_auto(tr, te, cfg, oof, pt, 3, prob[1], &r[1]);
     free(fold), free(a), free(b), free(out);
-    for (size_t j = 0; j < N_MEMBERS; j++) free(oof[j]);
     return ok;
 }
 
@@ -583,22 +683,40 @@ static int late_fusion(const split *tr, const split *te, size_t text_dim, const 
 
 /* Validation accuracy per epoch of each branch, trained on the first 80 %
  * of the training items and validated on the rest. */
-static int tune(const split *tr, size_t text_dim, const config *cfg) {
-    /* the image branch, then the text branch without and with its hidden
-     * layer, at two scales */
+static int tune(const split *tr, size_t text_dim, const config *cfg, const char *only) {
+    /* the image branch (input pooled to 32x32 or not, first convolution
+     * strided or not, filters), then the text branch without and with its
+     * hidden layer, at two scales */
     static const struct {
         enum kind k;
-        int strided;
+        int strided, pool;
+        size_t filters[4];
         size_t hidden;
-        float scale;
-    } V[] = {{K_TEXT, 0, 0, 100.0f}, {K_TEXT, 0, 0, 30.0f}, {K_TEXT, 0, 64, 30.0f}, {K_TEXT, 0, 64, 100.0f},
-             {K_TEXT2, 0, 0, 100.0f}, {K_TEXT2, 0, 64, 30.0f}, {K_IMAGE, 0, 0, 0},  {K_IMAGE, 1, 0, 0}};
+        float scale, momentum, ema;
+    } V[] = {{K_TEXT, 0, 1, {0}, 0, 100.0f, 0, 0},
+             {K_TEXT, 0, 1, {0}, 0, 30.0f, 0, 0},
+             {K_TEXT, 0, 1, {0}, 64, 30.0f, 0, 0},
+             {K_TEXT, 0, 1, {0}, 64, 100.0f, 0, 0},
+             {K_TEXT2, 0, 1, {0}, 0, 100.0f, 0, 0},
+             {K_TEXT2, 0, 1, {0}, 64, 30.0f, 0, 0},
+             {K_IMAGE, 0, 1, {16, 32, 64, 128}, 0, 0, 0.9f, 0},
+             {K_IMAGE, 0, 1, {16, 32, 64, 128}, 0, 0, 0.9f, 0.99f},
+             {K_IMAGE, 0, 1, {16, 32, 64, 128}, 0, 0, 0.99f, 0.99f},
+             {K_IMAGE, 0, 1, {32, 64, 128, 128}, 0, 0, 0.9f, 0},
+             {K_IMAGE, 0, 1, {16, 32, 64, 128}, 0, 0, 0.99f, 0},
+             {K_IMAGE, 1, 1, {16, 32, 64, 128}, 0, 0, 0.99f, 0},
+             {K_IMAGE, 0, 0, {16, 32, 64, 128}, 0, 0, 0.99f, 0},
+             {K_IMAGE, 0, 0, {32, 64, 128, 128}, 0, 0, 0.99f, 0}};
     size_t epochs = cfg->epochs + cfg->epochs / 5;
     printf("validation accuracy per epoch (first 80 %% of the training items -> last 20 %%)\n");
     for (size_t i = 0; i < sizeof V / sizeof V[0]; i++) {
         trained t = {0};
         config c = *cfg;
+        if (only && strcmp(only, V[i].k == K_IMAGE ? "image" : "text") != 0) continue;
         c.text_hidden = V[i].hidden, c.text_scale = V[i].scale, c.strided = V[i].strided;
+        if (V[i].k == K_IMAGE)
+            c.img_pool = V[i].pool, c.bn_momentum = V[i].momentum, c.ema = V[i].ema,
+            memcpy(c.filters, V[i].filters, sizeof c.filters);
         c.text2_hidden = V[i].hidden, c.text2_scale = V[i].scale;
         lf_status st = lf_model_create(&t.m, cfg->seed);
         if (st == LF_OK) st = build(t.m, V[i].k, text_dim, &c, &t.fuse);
@@ -619,12 +737,29 @@ static int tune(const split *tr, size_t text_dim, const config *cfg) {
         }
         const lf_history *h = lf_model_history(t.m);
         if (V[i].k == K_IMAGE)
-            printf("image, %s (%.0f s):", V[i].strided ? "first convolution strided" : "AveragePooling2D",
-                   now_s() - t0);
+            printf("image, %s, filters %zu/%zu/%zu/%zu, BatchNormalization momentum %g, ema %g (%.0f s):",
+                   V[i].strided ? "first convolution strided" : V[i].pool ? "AveragePooling2D" : "64x64",
+                   V[i].filters[0], V[i].filters[1], V[i].filters[2], V[i].filters[3], (double)V[i].momentum,
+                   (double)V[i].ema, now_s() - t0);
         else
             printf("%s, hidden %zu, scale %g (%.0f s):", V[i].k == K_TEXT2 ? "text2" : "text", V[i].hidden,
                    (double)V[i].scale, now_s() - t0);
         for (size_t e = 0; e < h->epochs; e++) printf(" %zu:%.3f", e + 1, h->val_accuracy[e]);
+        /* the weights fit ended on (the moving average with use_ema) on
+         * the validation items, without and with test-time flips */
+        size_t n_fit = (size_t)((double)tr->n * (1.0 - (double)fo.validation_split)), *vr = NULL;
+        split va = {0};
+        float *pv = malloc((tr->n - n_fit) * C * sizeof(float));
+        int ok = pv && (vr = malloc((tr->n - n_fit) * sizeof *vr));
+        for (size_t r = n_fit; ok && r < tr->n; r++) vr[r - n_fit] = r;
+        ok = ok && split_rows(&va, tr, vr, tr->n - n_fit, text_dim);
+        for (int tta = 0; ok && tta < (V[i].k == K_IMAGE ? 2 : 1); tta++) {
+            double met[LF_NUM_METRICS];
+            ok = predict_model(&t, V[i].k, &va, tta, pv) == LF_OK &&
+                 lf_fusion_metrics(pv, va.y, va.n, C, met) == LF_OK;
+            if (ok) printf(tta ? ", with flips %.3f" : "; at the end %.3f", met[LF_METRIC_ACCURACY]);
+        }
+        split_free(&va), free(vr), free(pv);
         printf("\n");
         fflush(stdout);
         lf_model_free(t.m);
@@ -656,33 +791,36 @@ static void print_table(FILE *f, int md, const result *r, size_t n) {
 
 typedef struct opts {
     int quick, json, tune;
+    const char *tune_only; /* --tune=image or --tune=text: one family */
     uint64_t seed;
     size_t folds;
     const char *md;
 } opts;
 
 static int run(const split *tr, const split *te, size_t text_dim, const config *cfg, const opts *o) {
-    /* the branches first: the fused models reuse them */
+    /* the table's rows; the branches and the frozen models come from the
+     * folds (bagged), the others are trained on all training items */
     static const struct {
         enum kind k;
         const char *name, *role;
+        int bag; /* its row in fold_out's bags, or -1 */
     } MODELS[] = {
-        {K_IMAGE, "image", "branch"},
-        {K_TEXT, "text", "branch"},
-        {K_TEXT2, "text2", "branch"},
-        {K_CONCAT, "concat_head", "trap"},
-        {K_WAVG, "wavg", "trap"},
-        {K_WAVG_CLASS, "wavg_class", "trap"},
-        {K_WAVG_LW, "wavg_loss_weights", "remedy"},
-        {K_WAVG_FROZEN, "wavg_frozen", "remedy"},
-        {K_CONCAT_FROZEN, "concat_head_frozen", "remedy"},
+        {K_IMAGE, "image", "branch", B_IMAGE},
+        {K_TEXT, "text", "branch", B_TEXT},
+        {K_TEXT2, "text2", "branch", B_TEXT2},
+        {K_CONCAT, "concat_head", "trap", -1},
+        {K_WAVG, "wavg", "trap", -1},
+        {K_WAVG_CLASS, "wavg_class", "trap", -1},
+        {K_WAVG_LW, "wavg_loss_weights", "remedy", -1},
+        {K_WAVG_FROZEN, "wavg_frozen", "remedy", B_WAVG_FROZEN},
+        {K_CONCAT_FROZEN, "concat_head_frozen", "remedy", B_CONCAT_FROZEN},
     };
     enum { NM = sizeof MODELS / sizeof MODELS[0], NR = NM + 2 };
     result res[MAX_MODELS];
     memset(res, 0, sizeof res);
-    trained t[NM];
-    memset(t, 0, sizeof t);
     float *prob[NR];
+    fold_out fo;
+    memset(&fo, 0, sizeof fo);
     int rc = 1;
     for (size_t i = 0; i < NR; i++) prob[i] = malloc(te->n * C * sizeof(float));
     for (size_t i = 0; i < NR; i++)
@@ -691,33 +829,54 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
             goto done;
         }
     double t_all = now_s();
+    if (!run_folds(tr, te, text_dim, cfg, &fo)) goto done;
     for (size_t i = 0; i < NM; i++) {
         result *r = &res[i];
         r->name = MODELS[i].name, r->role = MODELS[i].role;
-        double t0 = now_s();
-        lf_status st = train_model(&t[i], MODELS[i].k, tr, te, text_dim, cfg, t[0].m, t[1].m, prob[i]);
-        r->seconds = now_s() - t0;
-        if (st != LF_OK) {
-            fprintf(stderr, "webnews: %s: %s\n", r->name,
-                    lf_model_error(t[i].m)[0] ? lf_model_error(t[i].m) : lf_status_string(st));
-            goto done;
+        int bag = MODELS[i].bag;
+        if (bag >= 0) {
+            memcpy(prob[i], fo.bag[bag], te->n * C * sizeof(float));
+            r->seconds = fo.seconds[bag];
+            if (bag >= B_WAVG_FROZEN) r->seconds += fo.seconds[B_IMAGE] + fo.seconds[B_TEXT];
+            if (bag == B_WAVG_FROZEN)
+                snprintf(r->note, sizeof r->note, "softmax(W): image %.3f, text %.3f (mean of the folds)",
+                         fo.image_share, 1 - fo.image_share);
+            if (bag == B_IMAGE) {
+                double m[LF_NUM_METRICS], m0[LF_NUM_METRICS];
+                lf_fusion_metrics(fo.oof[0], tr->y, tr->n, C, m);
+                lf_fusion_metrics(fo.oof_alt, tr->y, tr->n, C, m0);
+                snprintf(r->note, sizeof r->note, "out-of-fold accuracy %.3f %s test-time flips (%.3f %s)",
+                         m[LF_METRIC_ACCURACY], cfg->tta ? "with" : "without", m0[LF_METRIC_ACCURACY],
+                         cfg->tta ? "without" : "with them");
+            }
+        } else {
+            trained t = {0};
+            double t0 = now_s();
+            lf_status st = train_model(&t, MODELS[i].k, tr, te, text_dim, cfg, NULL, NULL, prob[i]);
+            r->seconds = now_s() - t0;
+            if (st != LF_OK) {
+                fprintf(stderr, "webnews: %s: %s\n", r->name,
+                        t.m && lf_model_error(t.m)[0] ? lf_model_error(t.m) : lf_status_string(st));
+                lf_model_free(t.m);
+                goto done;
+            }
+            if (MODELS[i].k != K_CONCAT) weights_note(t.m, MODELS[i].k, r->note, sizeof r->note);
+            lf_model_free(t.m);
         }
-        if (t[i].fuse >= 0 && MODELS[i].k != K_CONCAT && MODELS[i].k != K_CONCAT_FROZEN)
-            weights_note(t[i].m, MODELS[i].k, r->note, sizeof r->note);
         if (!score(r, prob[i], te)) goto done;
         fprintf(stderr, "webnews: %-20s test accuracy %.3f (%.0f s) %s\n", r->name, r->met[LF_METRIC_ACCURACY],
                 r->seconds, r->note);
     }
-    /* late fusion reuses the branches trained on all training items */
+    /* the late fusions: auto on the out-of-fold outputs, applied to the
+     * bagged test outputs of the members */
     result *lr = &res[NM];
     lr[0].name = "late_fusion", lr[1].name = "late_fusion_all";
     lr[0].role = lr[1].role = "remedy";
-    double oof_s[N_MEMBERS];
-    const float *pt[N_MEMBERS] = {prob[0], prob[1], prob[2]};
-    if (!late_fusion(tr, te, text_dim, cfg, pt, prob + NM, lr, oof_s)) goto done;
-    lr[0].seconds = oof_s[0] + oof_s[1] + res[0].seconds + res[1].seconds;
-    lr[1].seconds = lr[0].seconds + oof_s[2] + res[2].seconds;
+    const float *pt[N_MEMBERS] = {fo.bag[B_IMAGE], fo.bag[B_TEXT], fo.bag[B_TEXT2]};
     for (size_t j = 0; j < 2; j++) {
+        double t0 = now_s();
+        if (!fit_auto(tr, te, cfg, fo.oof, pt, j ? 3 : 2, prob[NM + j], &lr[j])) goto done;
+        lr[j].seconds = now_s() - t0 + fo.seconds[B_IMAGE] + fo.seconds[B_TEXT] + (j ? fo.seconds[B_TEXT2] : 0);
         if (!score(&lr[j], prob[NM + j], te)) goto done;
         fprintf(stderr, "webnews: %-20s test accuracy %.3f (%.0f s) %s\n", lr[j].name, lr[j].met[LF_METRIC_ACCURACY],
                 lr[j].seconds, lr[j].note);
@@ -765,7 +924,7 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
     }
     rc = 0;
 done:
-    for (size_t i = 0; i < NM; i++) lf_model_free(t[i].m);
+    fold_out_free(&fo);
     for (size_t i = 0; i < NR; i++) free(prob[i]);
     return rc;
 }
@@ -774,7 +933,7 @@ done:
 
 static int usage(void) {
     fprintf(stderr, "usage: webnews DATA_DIR [--quick] [--json] [--seed S] [--folds K] [--verbose] [--md FILE]\n"
-                    "       webnews DATA_DIR --tune [--quick]\n");
+                    "       webnews DATA_DIR --tune[=image|=text] [--quick]\n");
     return 2;
 }
 
@@ -791,13 +950,15 @@ static int parse_size(const char *what, const char *s, size_t lo, size_t hi, siz
 }
 
 int main(int argc, char **argv) {
-    opts o = {0, 0, 0, 0, 0, NULL};
+    opts o = {0, 0, 0, NULL, 0, 0, NULL};
     const char *dir = NULL;
     for (int i = 1; i < argc; i++) {
         size_t v;
         if (strcmp(argv[i], "--quick") == 0) o.quick = 1;
         else if (strcmp(argv[i], "--json") == 0) o.json = 1;
         else if (strcmp(argv[i], "--tune") == 0) o.tune = 1;
+        else if (strcmp(argv[i], "--tune=image") == 0 || strcmp(argv[i], "--tune=text") == 0)
+            o.tune = 1, o.tune_only = argv[i] + 7;
         else if (strcmp(argv[i], "--verbose") == 0) verbose = 1;
         else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
             if (!parse_size("--seed", argv[++i], 0, 1000000, &v)) return 2;
@@ -849,7 +1010,7 @@ int main(int argc, char **argv) {
     cfg.text2_dim = all[0].dim2;
     fprintf(stderr, "webnews: %zu training and %zu test items, %zu + %zu text features (%.1f s)\n", all[0].n,
             all[1].n, dim, cfg.text2_dim, now_s() - t0);
-    rc = o.tune ? tune(&all[0], dim, &cfg) : run(&all[0], &all[1], dim, &cfg, &o);
+    rc = o.tune ? tune(&all[0], dim, &cfg, o.tune_only) : run(&all[0], &all[1], dim, &cfg, &o);
 done:
     for (int s = 0; s < 2; s++) split_free(&all[s]);
     lf_textvec_free(tv);

@@ -5,12 +5,13 @@ captions, 10 classes; ../shared/data/webnews/README.md).
 
 An image CNN branch and a text branch (TextVectorization tf_idf over
 character 1..3-grams -> Dense(64, relu) -> Dropout), each ending in
-Dense(10, softmax); each alone, the question's Concatenate head and the
-answer's WeightedAverage / ClassWeightedAverage trained end to end, the
-WeightedAverage with each branch keeping a loss of its own (loss_weights
-1, 0.5, 0.5), the fusion layers over frozen branches trained apart
-(trainable = False), and two-stage late fusion (out-of-fold branch outputs
-on the training items -> latefuse.Fusion(method="auto")), also with a
+Dense(10, softmax); each alone (the mean of its five fold models:
+bagging), the question's Concatenate head and the answer's WeightedAverage /
+ClassWeightedAverage trained end to end, the WeightedAverage with each
+branch keeping a loss of its own (loss_weights 1, 0.5, 0.5), the fusion
+layers over a fold's frozen branches (trainable = False) trained on the
+fold's held-out items, and two-stage late fusion (out-of-fold branch
+outputs on the training items -> latefuse.Fusion(method="auto")), also with a
 second text model (text2: tf_idf over character 1..2-grams -> Dense(10,
 softmax)) as a third member (late_fusion_all).  The same
 settings as the C example (chosen there on a validation split of the
@@ -31,16 +32,17 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import numpy as np  # noqa: E402
 import latefuse  # noqa: E402
 from latefuse import Model, Fusion, fusion_metrics  # noqa: E402
+from latefuse.optimizers import Adam  # noqa: E402
 from latefuse.layers import (Input, Dense, Dropout, Activation, Concatenate, Conv2D,  # noqa: E402
                              BatchNormalization, MaxPooling2D, AveragePooling2D,
                              GlobalAveragePooling2D, Rescaling, RandomFlip, RandomTranslation,
                              WeightedAverage, ClassWeightedAverage, TextVectorization)
 
 C = 10
-FULL = dict(tokens=20000, text_scale=30.0, text_hidden=64, strided=False, epochs=25, frozen_epochs=10, folds=5,
-            n_train=0, tokens2=60000, ngrams2=(1, 2), text2_scale=100.0, text2_hidden=0, text2_epochs=10)
-QUICK = dict(tokens=5000, text_scale=30.0, text_hidden=64, strided=False, epochs=8, frozen_epochs=2, folds=3,
-             n_train=400, tokens2=12000, ngrams2=(1, 2), text2_scale=100.0, text2_hidden=0, text2_epochs=3)
+FULL = dict(tokens=20000, text_scale=30.0, text_hidden=64, strided=False, img_pool=True, filters=(16, 32, 64, 128),
+            bn_momentum=0.9, tta=False, ema=0.0, epochs=25, frozen_epochs=30, folds=5, n_train=0, tokens2=60000,
+            ngrams2=(1, 2), text2_scale=100.0, text2_hidden=0, text2_epochs=10)
+QUICK = dict(FULL, tokens=5000, epochs=8, frozen_epochs=4, folds=3, n_train=400, tokens2=12000, text2_epochs=3)
 # the late fusions' members: the branches trained apart
 MEMBERS = ["image", "text", "text2"]
 # the layers with weights, copied by name from the branches trained apart
@@ -52,12 +54,12 @@ def image_branch(inp, cfg):
     h = Rescaling(1.0 / 255, name="img_rescale")(inp)
     h = RandomFlip("horizontal", name="img_flip")(h)
     h = RandomTranslation(0.1, 0.1, name="img_shift")(h)
-    if not cfg["strided"]:
+    if not cfg["strided"] and cfg["img_pool"]:
         h = AveragePooling2D(2, name="img_down")(h)
-    for b, f in enumerate([16, 32, 64, 128], 1):
+    for b, f in enumerate(cfg["filters"], 1):
         s = 2 if cfg["strided"] and b == 1 else 1
         h = Conv2D(f, 3, strides=s, padding="same", use_bias=False, name="img_conv%d" % b)(h)
-        h = BatchNormalization(name="img_bn%d" % b)(h)
+        h = BatchNormalization(momentum=cfg["bn_momentum"], name="img_bn%d" % b)(h)
         h = Activation("relu", name="img_relu%d" % b)(h)
         h = MaxPooling2D(2, name="img_pool%d" % b)(h)
     h = GlobalAveragePooling2D(name="img_gap")(h)
@@ -113,12 +115,15 @@ def build(kind, text_dim, cfg, seed):
         out = ClassWeightedAverage(n_output=2, name="class_weighted_average")([img_p, txt_p])
     else:
         raise ValueError(kind)
+    # the models with an image input keep a moving average of their
+    # weights when cfg["ema"] > 0 (Adam's use_ema) and end on it
+    opt = Adam(use_ema=True, ema_momentum=cfg["ema"]) if cfg["ema"] > 0 and kind != "text" else "adam"
     if kind == "wavg_loss_weights":
         m = Model(inputs, [out, img_p, txt_p], seed=seed)
-        m.compile("adam", "sparse_categorical_crossentropy", loss_weights=[1.0, 0.5, 0.5])
+        m.compile(opt, "sparse_categorical_crossentropy", loss_weights=[1.0, 0.5, 0.5])
     else:
         m = Model(inputs, out, seed=seed)
-        m.compile("adam", "sparse_categorical_crossentropy")
+        m.compile(opt, "sparse_categorical_crossentropy")
     return m
 
 
@@ -141,8 +146,9 @@ def inputs_of(kind, d):
     return [d["img"], d["txt"]]
 
 
-def train(kind, tr, te, text_dim, cfg, seed, img=None, txt=None, verbose=0):
-    """Trains model `kind` on tr; returns (model, its test probabilities)."""
+def fit(kind, tr, text_dim, cfg, seed, img=None, txt=None, verbose=0):
+    """Model `kind` trained on tr (the frozen kinds: the branches of img
+    and txt copied in and frozen first)."""
     codes = ["image", "text", "concat_head", "wavg", "wavg_class", "wavg_loss_weights", "wavg_frozen",
              "concat_head_frozen", "text2"]
     k = codes.index(kind)
@@ -156,8 +162,25 @@ def train(kind, tr, te, text_dim, cfg, seed, img=None, txt=None, verbose=0):
     epochs = cfg["frozen_epochs"] if frozen else cfg["text2_epochs"] if kind == "text2" else cfg["epochs"]
     m.fit(inputs_of(kind, tr), ys, batch_size=32, epochs=epochs,
           seed=seed + 77 * k, verbose=2 if verbose else 0)
-    p = m.predict(inputs_of(kind, te))
-    return m, (p[0] if isinstance(p, list) else p)
+    return m
+
+
+def predict(m, kind, d, tta):
+    """m's probabilities on d (output 0's); with tta, a model with an image
+    input also predicts on the mirror images and averages the two."""
+    def first(p):
+        return p[0] if isinstance(p, list) else p
+    p = first(m.predict(inputs_of(kind, d)))
+    if tta and kind not in ("text", "text2"):
+        flipped = dict(d, img=np.ascontiguousarray(d["img"][:, :, ::-1, :]))
+        p = 0.5 * (p + first(m.predict(inputs_of(kind, flipped))))
+    return p
+
+
+def train(kind, tr, te, text_dim, cfg, seed, verbose=0):
+    """Trains model `kind` on tr; returns (model, its test probabilities)."""
+    m = fit(kind, tr, text_dim, cfg, seed, verbose=verbose)
+    return m, predict(m, kind, te, cfg["tta"])
 
 
 def weights_note(m, kind):
@@ -187,28 +210,58 @@ def rows(d, idx):
     return {"img": d["img"][idx], "txt": d["txt"][idx], "txt2": d["txt2"][idx], "y": d["y"][idx]}
 
 
-def late_fusion(tr, te, text_dim, cfg, seed, p_test):
-    """Out-of-fold outputs of the members on tr, then auto over image and
-    text and over all three members, applied to their test outputs p_test;
-    returns [(prob, note, seconds of the out-of-fold trainings)] for both."""
+BAGS = MEMBERS + ["wavg_frozen", "concat_head_frozen"]
+
+
+def run_folds(tr, te, text_dim, cfg, seed):
+    """Stratified folds of the training items; fold f's members trained on
+    the other folds give its out-of-fold outputs and their test outputs
+    (averaged over the folds: bagging); the frozen models take fold f's
+    image and text members, frozen, and train their fusion layer on fold
+    f.  Returns (oof, bag, seconds, alt, image_share): alt the image's
+    out-of-fold outputs with the other test-time flip setting."""
     fold = stratified_folds(tr["y"], cfg["folds"], seed)
-    oof = [np.empty((len(tr["y"]), C), np.float32) for _ in MEMBERS]
-    sec = [0.0 for _ in MEMBERS]
+    n = len(tr["y"])
+    oof = {k: np.empty((n, C), np.float32) for k in MEMBERS}
+    alt = np.empty((n, C), np.float32)
+    bag = {k: np.zeros((len(te["y"]), C), np.float64) for k in BAGS}
+    sec = {k: 0.0 for k in BAGS}
+    share = 0.0
     for f in range(cfg["folds"]):
         a, b = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
-        for j, kind in enumerate(MEMBERS):
+        ta, tb = rows(tr, a), rows(tr, b)
+        fs = seed + 10 * (f + 1)
+        ms = {}
+        for kind in BAGS:
             t0 = time.time()
-            _, oof[j][b] = train(kind, rows(tr, a), rows(tr, b), text_dim, cfg, seed + 10 * (f + 1))
-            sec[j] += time.time() - t0
-    acc = [fusion_metrics(o, tr["y"])["accuracy"] for o in oof]
+            frozen = kind.endswith("_frozen")
+            m = fit(kind, tb if frozen else ta, text_dim, cfg, fs, ms.get("image"), ms.get("text"))
+            if not frozen:
+                ms[kind] = m
+                oof[kind][b] = predict(m, kind, tb, cfg["tta"])
+            if kind == "image":
+                alt[b] = predict(m, kind, tb, not cfg["tta"])
+            bag[kind] += predict(m, kind, te, cfg["tta"]) / cfg["folds"]
+            if kind == "wavg_frozen":
+                share += np.ravel(latefuse.softmax(m.get_layer("weighted_average").get_weights()[0]))[0] / cfg["folds"]
+            sec[kind] += time.time() - t0
+    return oof, {k: v.astype(np.float32) for k, v in bag.items()}, sec, alt, share
+
+
+def late_fusion(tr, oof, p_test, seed):
+    """auto over the out-of-fold outputs of image and text and of all three
+    members, applied to their bagged test outputs p_test; returns
+    [(prob, note, seconds)] for both."""
+    acc = [fusion_metrics(oof[k], tr["y"])["accuracy"] for k in MEMBERS]
     out = []
     for nm in (2, 3):
-        fu = Fusion(method="auto", seed=seed).fit(oof[:nm], tr["y"], names=MEMBERS[:nm])
-        prob = fu.predict_proba(p_test[:nm])
+        t0 = time.time()
+        fu = Fusion(method="auto", seed=seed).fit([oof[k] for k in MEMBERS[:nm]], tr["y"], names=MEMBERS[:nm])
+        prob = fu.predict_proba([p_test[k] for k in MEMBERS[:nm]])
         note = "auto chose %s%s (out-of-fold accuracy: %s)" % (
             fu.method_, " +calibrate" if fu.calibrated_ else "",
             ", ".join("%s %.3f" % (MEMBERS[j], acc[j]) for j in range(nm)))
-        out.append((prob, note, sum(sec[:nm])))
+        out.append((prob, note, time.time() - t0))
     return out
 
 
@@ -255,26 +308,39 @@ def main():
     cfg = dict(cfg, text2_dim=tr["txt2"].shape[1])
     print("webnews.py: %d training and %d test items, %d + %d text features"
           % (len(tr["y"]), len(te["y"]), text_dim, cfg["text2_dim"]), file=sys.stderr)
-    # the branches first: the fused models reuse them; role "trap": the
-    # joint-training trap, shown (end to end from scratch)
+    # the branches and the frozen models come from the folds (bagged); role
+    # "trap": the joint-training trap, shown (end to end from scratch)
     kinds = ["image", "text", "text2", "concat_head", "wavg", "wavg_class", "wavg_loss_weights", "wavg_frozen",
              "concat_head_frozen"]
     roles = dict(image="branch", text="branch", text2="branch", concat_head="trap", wavg="trap", wavg_class="trap")
-    models, probs, res = {}, {}, []
+    res = []
     t_all = time.time()
+    oof, bag, sec, alt, share = run_folds(tr, te, text_dim, cfg, args.seed)
     for kind in kinds:
-        t0 = time.time()
-        models[kind], probs[kind] = train(kind, tr, te, text_dim, cfg, args.seed, models.get("image"),
-                                          models.get("text"), args.verbose)
-        res.append((kind, fusion_metrics(probs[kind], te["y"]), time.time() - t0, weights_note(models[kind], kind)))
+        if kind in bag:  # from the folds
+            prob, t = bag[kind], sec[kind]
+            if kind.endswith("_frozen"):
+                t += sec["image"] + sec["text"]
+            note = ""
+            if kind == "wavg_frozen":
+                note = "softmax(W): image %.3f, text %.3f (mean of the folds)" % (share, 1 - share)
+            if kind == "image":
+                note = "out-of-fold accuracy %.3f %s test-time flips (%.3f %s)" % (
+                    fusion_metrics(oof["image"], tr["y"])["accuracy"], "with" if cfg["tta"] else "without",
+                    fusion_metrics(alt, tr["y"])["accuracy"], "without" if cfg["tta"] else "with them")
+        else:
+            t0 = time.time()
+            m, prob = train(kind, tr, te, text_dim, cfg, args.seed, args.verbose)
+            t, note = time.time() - t0, weights_note(m, kind)
+        res.append((kind, fusion_metrics(prob, te["y"]), t, note))
         print("webnews.py: %-20s test accuracy %.3f (%.0f s) %s" % (kind, res[-1][1]["accuracy"], res[-1][2],
                                                                     res[-1][3]), file=sys.stderr)
-    late = late_fusion(tr, te, text_dim, cfg, args.seed, [probs[k] for k in MEMBERS])
+    late = late_fusion(tr, oof, bag, args.seed)
     for j, name in enumerate(["late_fusion", "late_fusion_all"]):
-        prob, note, sec = late[j]
-        sec += sum(r[2] for r in res[:2 + j])
-        res.append((name, fusion_metrics(prob, te["y"]), sec, note))
-        print("webnews.py: %-20s test accuracy %.3f (%.0f s) %s" % (name, res[-1][1]["accuracy"], sec, note),
+        prob, note, t = late[j]
+        t += sum(sec[k] for k in MEMBERS[:2 + j])
+        res.append((name, fusion_metrics(prob, te["y"]), t, note))
+        print("webnews.py: %-20s test accuracy %.3f (%.0f s) %s" % (name, res[-1][1]["accuracy"], t, note),
               file=sys.stderr)
     print("Web_News (%d training, %d test items; seed %d%s): test scores"
           % (len(tr["y"]), len(te["y"]), args.seed, "; quick: a subset, few epochs" if args.quick else ""))
