@@ -223,6 +223,40 @@ static void test_batchnorm_stats(void) {
     lf_model_free(m);
 }
 
+/* A batch of many rows and few channels (N x C >= 65536 values, C <= 64):
+ * the statistics are summed in parts of rows, added in part order; the
+ * moving statistics against sums in double, on values with a large offset
+ * (a lost or doubled part moves the mean by 1e-3 or more) */
+static void test_batchnorm_stats_parts(void) {
+    enum { T = 5000, C = 4, B = 4, NR = T * B }; /* 20000 rows: 5 parts of 4096 */
+    lf_model *m;
+    lf_model_create(&m, 5);
+    int x = lf_input_shape(m, 2, (size_t[]){T, C}, LF_DTYPE_FLOAT32, "x");
+    int bn = lf_batch_normalization(m, x, 0.0f, 1e-3f, "bn");
+    int o = lf_dense(m, lf_global_average_pooling1d(m, bn, NULL), 1, LF_ACT_LINEAR, 1, "o");
+    CHECK(lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    float *xin = malloc(NR * C * sizeof *xin), t[B] = {0, 1, 0, 1};
+    for (size_t i = 0; i < (size_t)NR * C; i++)
+        xin[i] = 1000.0f + (float)(i % C) + (float)((i * 2654435761u) % 1000) / 250.0f;
+    const float *xs[1] = {xin};
+    double loss, s[C] = {0}, ss[C] = {0};
+    CHECK(lf__loss_and_grads(m, xs, t, B, 1, 0, &loss, NULL) == LF_OK, "training pass: %s", lf_model_error(m));
+    for (size_t i = 0; i < (size_t)NR * C; i++) s[i % C] += xin[i];
+    for (size_t i = 0; i < (size_t)NR * C; i++) {
+        double d = xin[i] - s[i % C] / NR;
+        ss[i % C] += d * d;
+    }
+    float st[2 * C];
+    lf_get_weights(m, "bn", 2, st, C), lf_get_weights(m, "bn", 3, st + C, C);
+    int ok = 1;
+    for (int c = 0; c < C; c++)
+        ok &= fabs(st[c] - s[c] / NR) < 1e-4 && fabs(st[C + c] - ss[c] / NR) < 1e-4 * (ss[c] / NR);
+    CHECK(ok, "moving mean %.8g variance %.8g, want %.8g %.8g (momentum 0: the batch's)", (double)st[0],
+          (double)st[C], s[0] / NR, ss[0] / NR);
+    free(xin);
+    lf_model_free(m);
+}
+
 /* augmentation: the identity in inference, the drawn map in training */
 static void test_augment(void) {
     lf_model *m;
@@ -561,6 +595,7 @@ int main(void) {
     test_shapes();
     test_file_versions();
     test_batchnorm_stats();
+    test_batchnorm_stats_parts();
     test_augment();
     test_draws_by_row();
     test_cnn_round_trip();

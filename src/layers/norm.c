@@ -110,21 +110,27 @@ static inline float relu_grad(float dy, float y) {
     return dy;
 }
 
-/* Forward, training: the batch's statistics of channels [c0, c0 + nc) and
- * the moving ones updated */
-LF_CLONES static void bn_stats(const bn_args *a, size_t c0, size_t nc) {
+/* Sums over rows [r0, r1) of channels [c0, c0 + nc) (nc <= CB), added
+ * into s: of x (mean NULL), or of (x - mean)^2 */
+LF_CLONES static void bn_row_sums(const bn_args *a, const float *restrict mean, size_t c0, size_t nc, size_t r0,
+                                  size_t r1, double *restrict s) {
     const float *restrict x = a->x + c0;
+    size_t C = a->C;
+    if (!mean)
+        for (size_t r = r0; r < r1; r++)
+            for (size_t k = 0; k < nc; k++) s[k] += x[r * C + k];
+    else
+        for (size_t r = r0; r < r1; r++)
+            for (size_t k = 0; k < nc; k++) {
+                double d = (double)x[r * C + k] - mean[k];
+                s[k] += d * d;
+            }
+}
+
+/* The statistics of channels [c0, c0 + nc) from their sum s and squared
+ * deviations ss over the batch, and the moving ones updated */
+static void bn_stats_finish(const bn_args *a, size_t c0, size_t nc, const float *mean, const double *ss) {
     size_t N = a->N, C = a->C;
-    double s[CB] = {0}, ss[CB] = {0};
-    float mean[CB];
-    for (size_t r = 0; r < N; r++)
-        for (size_t k = 0; k < nc; k++) s[k] += x[r * C + k];
-    for (size_t k = 0; k < nc; k++) mean[k] = (float)(s[k] / (double)N);
-    for (size_t r = 0; r < N; r++)
-        for (size_t k = 0; k < nc; k++) {
-            double d = (double)x[r * C + k] - mean[k];
-            ss[k] += d * d;
-        }
     float *mm = a->w + 2 * C, *mv = a->w + 3 * C;
     for (size_t k = 0; k < nc; k++) {
         size_t ch = c0 + k;
@@ -136,15 +142,26 @@ LF_CLONES static void bn_stats(const bn_args *a, size_t c0, size_t nc) {
     }
 }
 
-/* Backward: the sums over the rows of dy and dy xhat for channels [c0,
- * c0 + nc): gamma's and beta's gradients, and what dx needs */
-LF_CLONES static void bn_grad_sums(const bn_args *a, size_t c0, size_t nc) {
+/* Forward, training: the batch's statistics of channels [c0, c0 + nc) and
+ * the moving ones updated, the rows in order */
+static void bn_stats(const bn_args *a, size_t c0, size_t nc) {
+    double s[CB] = {0}, ss[CB] = {0};
+    float mean[CB];
+    bn_row_sums(a, NULL, c0, nc, 0, a->N, s);
+    for (size_t k = 0; k < nc; k++) mean[k] = (float)(s[k] / (double)a->N);
+    bn_row_sums(a, mean, c0, nc, 0, a->N, ss);
+    bn_stats_finish(a, c0, nc, mean, ss);
+}
+
+/* Sums over rows [r0, r1) of dy (s1) and dy xhat (s2) for channels [c0,
+ * c0 + nc), added in */
+LF_CLONES static void bn_grad_rows(const bn_args *a, size_t c0, size_t nc, size_t r0, size_t r1, double *restrict s1,
+                                   double *restrict s2) {
     const float *restrict x = a->x + c0, *restrict dy = a->dy + c0, *restrict ry = a->ry ? a->ry + c0 : NULL;
     const float *restrict mean = a->aux + AUX_MEAN * a->C + c0, *restrict inv = a->aux + AUX_INV * a->C + c0;
-    size_t N = a->N, C = a->C;
-    double s1[CB] = {0}, s2[CB] = {0};
+    size_t C = a->C;
     if (ry)
-        for (size_t r = 0; r < N; r++)
+        for (size_t r = r0; r < r1; r++)
             for (size_t k = 0; k < nc; k++) {
                 size_t i = r * C + k;
                 float h = (x[i] - mean[k]) * inv[k], g = relu_grad(dy[i], ry[i]);
@@ -152,13 +169,20 @@ LF_CLONES static void bn_grad_sums(const bn_args *a, size_t c0, size_t nc) {
                 s2[k] += (double)g * h;
             }
     else
-        for (size_t r = 0; r < N; r++)
+        for (size_t r = r0; r < r1; r++)
             for (size_t k = 0; k < nc; k++) {
                 size_t i = r * C + k;
                 float h = (x[i] - mean[k]) * inv[k];
                 s1[k] += dy[i];
                 s2[k] += (double)dy[i] * h;
             }
+}
+
+/* gamma's and beta's gradients and what dx needs, for channels [c0, c0 +
+ * nc), from the batch's sums s1 of dy and s2 of dy xhat */
+static void bn_grad_finish(const bn_args *a, size_t c0, size_t nc, const double *s1, const double *s2) {
+    size_t N = a->N, C = a->C;
+    const float *inv = a->aux + AUX_INV * C + c0;
     for (size_t k = 0; k < nc; k++) {
         size_t ch = c0 + k;
         a->dw[ch] += (float)s2[k];
@@ -168,6 +192,54 @@ LF_CLONES static void bn_grad_sums(const bn_args *a, size_t c0, size_t nc) {
         a->aux[AUX_MDY * C + ch] = a->training ? (float)(s1[k] / (double)N) : 0.0f;
         a->aux[AUX_MDYH * C + ch] = a->training ? (float)(s2[k] / (double)N) : 0.0f;
     }
+}
+
+/* Backward: the sums over the rows of dy and dy xhat for channels [c0,
+ * c0 + nc), the rows in order */
+static void bn_grad_sums(const bn_args *a, size_t c0, size_t nc) {
+    double s1[CB] = {0}, s2[CB] = {0};
+    bn_grad_rows(a, c0, nc, 0, a->N, s1, s2);
+    bn_grad_finish(a, c0, nc, s1, s2);
+}
+
+/* A layer of at most CB channels and many rows (the first blocks of a CNN)
+ * has one channel block: its sums are cut by rows instead, into
+ * BN_CHUNKS(N) parts of BN_CHUNK_ROWS(N) rows whose partial sums are added
+ * in part order.  The cut depends on N only, so the bits do not depend on
+ * the thread count (they differ from the rows-in-order sums of the same
+ * values by rounding). */
+#define BN_MAX_CHUNKS 64
+#define BN_CHUNK_MIN 4096
+#define BN_CHUNK_ROWS(N) ((N) / BN_MAX_CHUNKS + 1 > BN_CHUNK_MIN ? (N) / BN_MAX_CHUNKS + 1 : BN_CHUNK_MIN)
+#define BN_CHUNKS(N) (((N) + BN_CHUNK_ROWS(N) - 1) / BN_CHUNK_ROWS(N))
+
+static void bn_stats_chunked(const bn_args *a) {
+    size_t N = a->N, C = a->C, rc = BN_CHUNK_ROWS(N), nch = BN_CHUNKS(N);
+    double part[BN_MAX_CHUNKS][CB], s[CB] = {0}, ss[CB] = {0};
+    float mean[CB];
+    memset(part, 0, sizeof part);
+#pragma omp parallel for schedule(static)
+    for (size_t q = 0; q < nch; q++) bn_row_sums(a, NULL, 0, C, q * rc, N < (q + 1) * rc ? N : (q + 1) * rc, part[q]);
+    for (size_t q = 0; q < nch; q++)
+        for (size_t k = 0; k < C; k++) s[k] += part[q][k];
+    for (size_t k = 0; k < C; k++) mean[k] = (float)(s[k] / (double)N);
+    memset(part, 0, sizeof part);
+#pragma omp parallel for schedule(static)
+    for (size_t q = 0; q < nch; q++) bn_row_sums(a, mean, 0, C, q * rc, N < (q + 1) * rc ? N : (q + 1) * rc, part[q]);
+    for (size_t q = 0; q < nch; q++)
+        for (size_t k = 0; k < C; k++) ss[k] += part[q][k];
+    bn_stats_finish(a, 0, C, mean, ss);
+}
+
+static void bn_grad_sums_chunked(const bn_args *a) {
+    size_t N = a->N, C = a->C, rc = BN_CHUNK_ROWS(N), nch = BN_CHUNKS(N);
+    double p1[BN_MAX_CHUNKS][CB], p2[BN_MAX_CHUNKS][CB], s1[CB] = {0}, s2[CB] = {0};
+    memset(p1, 0, sizeof p1), memset(p2, 0, sizeof p2);
+#pragma omp parallel for schedule(static)
+    for (size_t q = 0; q < nch; q++) bn_grad_rows(a, 0, C, q * rc, N < (q + 1) * rc ? N : (q + 1) * rc, p1[q], p2[q]);
+    for (size_t q = 0; q < nch; q++)
+        for (size_t k = 0; k < C; k++) s1[k] += p1[q][k], s2[k] += p2[q][k];
+    bn_grad_finish(a, 0, C, s1, s2);
 }
 
 /* y = gamma xhat + beta for rows [r0, r1) (relu: max(., 0)) */
@@ -278,6 +350,8 @@ static void bn_forward(const lf_layer_ctx *c) {
     (void)par; /* without OpenMP */
     if (c->training && c->reduce) {
         bn_stats_sync(&a, c->reduce);
+    } else if (c->training && par && C <= CB) {
+        bn_stats_chunked(&a);
     } else if (c->training) {
 #pragma omp parallel for if (par && C > CB) schedule(static)
         for (size_t c0 = 0; c0 < C; c0 += CB) bn_stats(&a, c0, C - c0 < CB ? C - c0 : CB);
@@ -298,6 +372,8 @@ static void bn_backward(const lf_layer_ctx *c) {
     (void)par; /* without OpenMP */
     if (c->training && c->reduce) {
         bn_grad_sums_sync(&a, c->reduce);
+    } else if (par && C <= CB) {
+        bn_grad_sums_chunked(&a);
     } else {
 #pragma omp parallel for if (par && C > CB) schedule(static)
         for (size_t c0 = 0; c0 < C; c0 += CB) bn_grad_sums(&a, c0, C - c0 < CB ? C - c0 : CB);
