@@ -841,8 +841,13 @@ typedef struct lf_fusion_options {
                              spread their (candidate, fold) work over its
                              ranks (a collective call: every rank calls with
                              the same inputs and gets the same table, the
-                             same bits as one process).  A build without MPI
-                             returns LF_ERR_ARG. */
+                             same bits as one process); lf_fusion_fit of a
+                             learned method (wavg, wavg-class, gate,
+                             stack-lr, mlp, loglinear) trains data-parallel
+                             over the ranks as lf_fit_options.mpi_comm does
+                             (the same bits on every rank; between numbers
+                             of ranks within float rounding).  A build
+                             without MPI returns LF_ERR_ARG. */
     const float *features; /* NULL (default): knora-e, knora-u, ola and lca
                               search the space of the models' outputs; else
                               N x n_features finite values, row-major, one

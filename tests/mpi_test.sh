@@ -133,6 +133,33 @@ grep -qxF "latefuse: $msg" err && grep -qxF "latefuse: rank 1: $msg" err && ok |
     bad "compare with bad labels on 2 ranks: stderr '$(cat err)', wanted '$msg' from rank 0 and rank 1"
 
 
+# --- fit of a learned method over the ranks (lf_fusion_fit_rows_dist):
+# data-parallel as the engine's fit; 1 rank is the plain build's file, 2
+# ranks the same file run to run and a different one from 1 rank's (the
+# batch's gradient summed in two slices: a fit repeated whole on every
+# rank would give 1 rank's bytes), its predictions within 1e-5 of 1 rank's
+floats() { # floats NPY: the values of a float32 .npy, one per line
+    hl=$(od -An -t u2 -j 8 -N 2 "$1" | tr -d ' ')
+    od -An -v -t f4 -j $((10 + hl)) -w4 "$1"
+}
+for meth in stack-lr mlp; do
+    "$LF" fit $A -o l0.lff --method $meth --quiet >/dev/null 2>&1 || bad "fit $meth failed"
+    mpi 1 fit $A -o l1.lff --method $meth --quiet
+    same l0.lff l1.lff "fit --method $meth on 1 rank: the model file"
+    mpi 2 fit $A -o l2.lff --method $meth --quiet
+    [ "$rc" -eq 0 ] && ok || bad "fit --method $meth on 2 ranks: exit $rc, $(cat err)"
+    cp l2.lff l2a.lff
+    mpi 2 fit $A -o l2.lff --method $meth --quiet
+    same l2a.lff l2.lff "fit --method $meth on 2 ranks, twice: the model file"
+    cmp -s l1.lff l2.lff && bad "fit --method $meth on 2 ranks: 1 rank's file (not data-parallel?)" || ok
+    "$LF" predict l1.lff -m image=d/image_val.npy -m text=d/text_val.npy -o q1.npy >/dev/null 2>&1
+    "$LF" predict l2.lff -m image=d/image_val.npy -m text=d/text_val.npy -o q2.npy >/dev/null 2>&1
+    floats q1.npy >q1.txt
+    floats q2.npy >q2.txt
+    [ "$(wc -l <q1.txt)" -eq 4000 ] && paste q1.txt q2.txt | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-5) bad = 1 }
+        END { exit bad }' && ok || bad "fit --method $meth: predictions on 2 ranks not within 1e-5 of 1 rank's: $(paste q1.txt q2.txt | head -n 4)"
+done
+
 # --- predict sharded over ranks: 100000 rows (7 chunks of 16384), each
 # rank its range; the same bytes as one process
 "$LF" fit $A -o wavg.lff --method wavg --quiet >/dev/null 2>&1 || bad "fit wavg failed"

@@ -36,7 +36,7 @@ static lf_fusion_options options_of(const struct cli_opts *o) {
     if (o->bags) opt.bags = o->bags;
     opt.auto_single = o->single;
     opt.k = o->k;
-    opt.mpi_comm = o->mpi_comm; /* compare and auto: every rank takes part */
+    opt.mpi_comm = o->mpi_comm; /* compare, auto, a learned fit: every rank takes part */
     cli_progress_fusion(&opt, o->quiet || o->rank);
     return opt;
 }

@@ -993,8 +993,8 @@ lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *
         f->err.msg[0] = '\0';
         st = lf_auto_final_fit(f, p, names, M, N, C, y, &o, method, calibrate, &ae, est == LF_OK ? NULL : why, table,
                                note, sizeof note);
-    } else {
-        st = lf_fusion_fit_rows(f, p, names, M, C, y, NULL, N, &o, method, calibrate);
+    } else { /* a learned method: data-parallel over the ranks of o.mpi_comm */
+        st = lf_fusion_fit_rows_dist(f, p, names, M, C, y, N, &o, method, calibrate);
     }
     if (st == LF_OK && o.importance) st = lf_fusion_measure_importance(f, p, N, y, o.features);
     if (st != LF_OK) lf_fusion_clear(f);

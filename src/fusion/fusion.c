@@ -238,9 +238,12 @@ static lf_status fit_temperatures(lf_err *e, const lf_probs *pr, const int *y, f
     return LF_OK;
 }
 
-lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *const *names,
-                             size_t M, size_t C, const int *y, const size_t *idx, size_t n,
-                             const lf_fusion_options *o, lf_method method, int calibrate) {
+static lf_status fit_rows(lf_fusion *f, const float *const *p, const char *const *names, size_t M, size_t C,
+                          const int *y, const size_t *idx, size_t n, const lf_fusion_options *o, lf_method method,
+                          int calibrate, int dist) {
+    lf_fusion_options lo = *o;
+    if (!dist) lo.mpi_comm = NULL; /* this rank alone */
+    o = &lo;
     lf_fusion_clear(f);
     const lf_method_def *def = lf_method_def_of(method);
     if (!def) return lf_fail(&f->err, LF_ERR_ARG, "unknown fusion method %d", (int)method);
@@ -289,6 +292,18 @@ lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *co
     }
     f->fitted = 1;
     return LF_OK;
+}
+
+lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *const *names,
+                             size_t M, size_t C, const int *y, const size_t *idx, size_t n,
+                             const lf_fusion_options *o, lf_method method, int calibrate) {
+    return fit_rows(f, p, names, M, C, y, idx, n, o, method, calibrate, 0);
+}
+
+lf_status lf_fusion_fit_rows_dist(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
+                                  size_t C, const int *y, size_t n, const lf_fusion_options *o, lf_method method,
+                                  int calibrate) {
+    return fit_rows(f, p, names, M, C, y, NULL, n, o, method, calibrate, 1);
 }
 
 /* predict on checked arguments (N > 0) */

@@ -61,6 +61,16 @@ lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *co
                              size_t M, size_t C, const int *y, const size_t *idx, size_t n,
                              const lf_fusion_options *o, lf_method method, int calibrate);
 
+/* lf_fusion_fit_rows on every row where o->mpi_comm reaches the method:
+ * a collective call that trains a learned method data-parallel over the
+ * ranks (lf_fit_options.mpi_comm).  lf_fusion_fit_rows itself fits on the
+ * calling rank alone (o->mpi_comm ignored): compare's and auto's units,
+ * which the ranks share out, and auto's final fits, the same bits as one
+ * process. */
+lf_status lf_fusion_fit_rows_dist(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
+                                  size_t C, const int *y, size_t n, const lf_fusion_options *o, lf_method method,
+                                  int calibrate);
+
 /* lf_fusion_load from the bytes of a file in memory (the fuzz target);
  * `label` stands for the path in messages. */
 lf_status lf_fusion_load_bytes(lf_fusion *f, const unsigned char *buf, size_t len, const char *label);

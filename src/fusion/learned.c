@@ -244,6 +244,7 @@ static lf_status learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
             size_t cap = 400000 / n;
             if (!opt->epochs && fo.epochs > cap) fo.epochs = cap < 3 ? 3 : cap;
             fo.seed = opt->seed;
+            fo.mpi_comm = opt->mpi_comm; /* NULL but in lf_fusion_fit_rows_dist */
             fo.progress = opt->progress, fo.progress_ctx = opt->progress_ctx;
             if (n >= 100) {
                 fo.validation_split = 0.1f;
