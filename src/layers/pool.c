@@ -174,7 +174,7 @@ LF_CLONES static void pool_grad_set(const pgeom *g, int avg, const float *restri
     for (size_t oy = 0; oy < g->Ho; oy++)
         for (size_t ox = 0; ox < g->Wo; ox++) {
             const float *restrict dyo = dy + (oy * g->Wo + ox) * C;
-            const uint32_t *restrict ao = arg + (oy * g->Wo + ox) * C;
+            const uint32_t *restrict ao = arg ? arg + (oy * g->Wo + ox) * C : NULL; /* NULL: average */
             for (size_t iy = oy * g->kh; iy < (oy + 1) * g->kh; iy++)
                 for (size_t ix = ox * g->kw; ix < (ox + 1) * g->kw; ix++) {
                     uint32_t base = (uint32_t)((iy * g->W + ix) * C);
