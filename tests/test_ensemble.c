@@ -111,6 +111,13 @@ static void test_pool_by_hand(void) {
     CHECK(lf_ensemble_fit(f, p, names2, M, N, C, y, &o, methods, cal, zero, 2, 0) == LF_ERR_ARG &&
               strcmp(lf_fusion_error(f), "an ensemble has 1..64 members, got 0") == 0,
           "%s", lf_fusion_error(f));
+    /* ges, the second member, refuses macro-F1: its message is kept */
+    lf_method with_ges[2] = {LF_FUSE_MEAN, LF_FUSE_GES};
+    o.metric = LF_METRIC_MACRO_F1;
+    CHECK(lf_ensemble_fit(f, p, names2, M, N, C, y, &o, with_ges, cal, counts, 2, 0) == LF_ERR_ARG &&
+              strcmp(lf_fusion_error(f), "ensemble member ges: ges optimises the log-loss or the accuracy, not "
+                                         "metric 1") == 0 && lf_fusion_method(f) == (lf_method)-1,
+          "%s", lf_fusion_error(f));
     lf_fusion_free(f);
 }
 

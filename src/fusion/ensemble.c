@@ -175,14 +175,7 @@ lf_status lf_ensemble_fit(lf_fusion *f, const float *const *p, const char *const
         else if (m->n_features)
             f->n_features = m->n_features;
     }
-    if (st != LF_OK) {
-        lf_err keep = f->err;
-        lf_fusion_clear(f);
-        f->err = keep;
-        return st;
-    }
-    f->fitted = 1;
-    return LF_OK;
+    return lf_fusion_fit_end(f, st);
 }
 
 /* ---------------------------------------------------------------- file */

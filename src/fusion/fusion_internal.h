@@ -87,6 +87,10 @@ void lf_class_names_free(lf_fusion *f);
  * keeping the error. */
 void lf_fusion_clear(lf_fusion *f);
 
+/* The end of a fit with status st: on failure everything fitted cleared
+ * (lf_fusion_clear: the error stays), else f marked fitted; returns st. */
+lf_status lf_fusion_fit_end(lf_fusion *f, lf_status st);
+
 /* Validates raw inputs: a missing row is NaN in every column; present rows
  * finite and, unless logits, probabilities >= 0 summing to 1 within 1e-3.
  * Messages name the model, row (0-based) and value. */
