@@ -9,6 +9,7 @@
  * refused with their exact messages.
  */
 #include "check.h"
+#include "fusion_data.h"
 #include "fusion/ensemble.h"
 #include "io/safetensors.h"
 
@@ -121,37 +122,13 @@ static void test_pool_by_hand(void) {
     lf_fusion_free(f);
 }
 
-/* M models of C classes for N rows, model k right more often as k grows
- * (test_auto's data), a few rows of model 0 missing */
-static double urand(uint64_t *s) {
-    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(*s >> 11) / 9007199254740992.0;
-}
-
-static void make_data(float **p, int *y, size_t M, size_t N, size_t C, uint64_t seed) {
-    uint64_t s = seed;
-    for (size_t r = 0; r < N; r++) {
-        y[r] = (int)(urand(&s) * (double)C);
-        for (size_t k = 0; k < M; k++) {
-            double z = 0, e[16];
-            for (size_t c = 0; c < C; c++)
-                z += e[c] = exp(2.0 * urand(&s) + ((int)c == y[r] ? 0.3 + 0.15 * (double)k : 0.0));
-            for (size_t c = 0; c < C; c++) p[k][r * C + c] = (float)(e[c] / z);
-        }
-        if (r % 37 == 5)
-            for (size_t c = 0; c < C; c++) p[0][r * C + c] = NAN;
-    }
-}
-
 /* auto keeps an ensemble here (test_auto's first case); its prediction is
  * its members', each fitted alone with the same options, pooled with the
  * table's weights */
 static void test_auto_keeps(void) {
     enum { M = 3, N = 1000, C = 3 };
     float *p[M];
-    int *y = malloc(N * sizeof *y);
-    for (int k = 0; k < M; k++) p[k] = malloc(N * C * sizeof(float));
-    make_data(p, y, M, N, C, 7 + N);
+    int *y = new_data(p, M, N, C, 7 + N, 1);
     lf_fusion *f;
     lf_fusion_create(&f);
     lf_fusion_options o = lf_fusion_defaults();
@@ -193,8 +170,7 @@ static void test_auto_keeps(void) {
     for (size_t i = 0; i < n; i++) free(mo[i]);
     free(mo), free(wts), free(out), free(want);
     lf_fusion_free(f);
-    for (int k = 0; k < M; k++) free(p[k]);
-    free(y);
+    free_data(p, y, M);
 }
 
 /* ------------------------------------------------------------- files */
@@ -268,7 +244,7 @@ static void test_file(void) {
     float *p[M];
     int y[N];
     for (int k = 0; k < M; k++) p[k] = malloc(N * C * sizeof(float));
-    make_data(p, y, M, N, C, 11);
+    make_data(p, y, M, N, C, 11, 1);
     /* members with a tensor (ges), a network (stack-lr, calibrated), none (product) */
     lf_method methods[3] = {LF_FUSE_GES, LF_FUSE_STACK_LR, LF_FUSE_PRODUCT};
     int cal[3] = {0, 1, 0};
@@ -306,41 +282,50 @@ static void test_file(void) {
           "members' tensors under their prefixes");
     lf_st_free(&sf);
 
-    /* bad files, each refused with its message */
-    rewrite(p1, bad, "\"pool\":\"log-linear\"", "\"pool\":\"mean\"", NULL, NULL);
-    expect_load(bad, "fusion settings: the ensemble's 'pool' must be \"linear\" or \"log-linear\"");
-    rewrite(p1, bad, "{\"method\":\"ges\"", "{\"method\":\"auto\"", NULL, NULL);
-    expect_load(bad, "fusion settings: ensemble member 0 has an unknown or missing method");
-    rewrite(p1, bad, "{\"method\":\"ges\"", "{\"method\":\"ensemble\"", NULL, NULL);
-    expect_load(bad, "fusion settings: ensemble member 0 has an unknown or missing method");
-    rewrite(p1, bad, "\"count\":5", "\"count\":0", NULL, NULL);
-    expect_load(bad, "fusion settings: ensemble member 0: 'count' must be an integer in 1..16777216");
-    rewrite(p1, bad, "\"count\":5", "\"count\":16777217", NULL, NULL);
-    expect_load(bad, "fusion settings: ensemble member 0: 'count' must be an integer in 1..16777216");
-    rewrite(p1, bad, "\"count\":5", "\"count\":5,\"weight\":1", NULL, NULL);
-    expect_load(bad, "fusion settings: ensemble member 0 has an unknown field 'weight'");
-    rewrite(p1, bad, "\"method\":\"ensemble\"", "\"method\":\"mean\"", NULL, NULL);
-    expect_load(bad, "fusion settings: the mean method has no 'ensemble'");
-    rewrite(p1, bad, ",\"ensemble\":{", ",\"x\":{", NULL, NULL);
-    expect_load(bad, "fusion settings: unknown field 'x'");
-    rewrite(p1, bad, "\"temperatures\":[1,", "\"temperatures\":[2,", NULL, NULL);
-    expect_load(bad, "fusion settings: an ensemble's own temperatures must be 1 (its members keep theirs), "
-                     "temperature 0 is 2");
-    rewrite(p1, bad, "\"count\":5,\"temperatures\":[1,", "\"count\":5,\"temperatures\":[0.5,", NULL, NULL);
-    expect_load(bad, "fusion settings: ensemble member 0 is not calibrated, so its temperatures must be 1, "
-                     "temperature 0 is 0.5");
-    rewrite(p1, bad, NULL, NULL, "member0.fusion.weights", NULL);
-    expect_load(bad, "ensemble member 0 (ges): the file holds 0 tensors, the ges method has 1");
-    rewrite(p1, bad, NULL, NULL, NULL, "member2.fusion.weights");
-    expect_load(bad, "ensemble member 2 (product): the member holds 1 tensors, the product method has 0");
-    rewrite(p1, bad, NULL, NULL, "member1.net.out.bias", NULL);
-    expect_load(bad, "ensemble member 1 (stack-lr): model file: tensor 'net.out.bias' is missing");
-    rewrite(p1, bad, NULL, NULL, NULL, "member7.x");
-    expect_load(bad, "the file holds tensor 'member7.x', which no ensemble member has");
-    rewrite(p1, bad, NULL, NULL, NULL, "fusion.weights");
-    expect_load(bad, "the file holds tensor 'fusion.weights', which no ensemble member has");
-    rewrite(p1, bad, ",\"architecture\":", ",\"architecture\":1,\"y\":", NULL, NULL);
-    expect_load(bad, "fusion settings: ensemble member 1 has an unknown field 'y'");
+    /* bad files, each refused with its message: the settings with `from`
+     * replaced by `to`, tensor `drop` left out, tensor `add` added */
+    static const struct {
+        const char *from, *to, *drop, *add, *msg;
+    } cases[] = {
+        {"\"pool\":\"log-linear\"", "\"pool\":\"mean\"", NULL, NULL,
+         "fusion settings: the ensemble's 'pool' must be \"linear\" or \"log-linear\""},
+        {"{\"method\":\"ges\"", "{\"method\":\"auto\"", NULL, NULL,
+         "fusion settings: ensemble member 0 has an unknown or missing method"},
+        {"{\"method\":\"ges\"", "{\"method\":\"ensemble\"", NULL, NULL,
+         "fusion settings: ensemble member 0 has an unknown or missing method"},
+        {"\"count\":5", "\"count\":0", NULL, NULL,
+         "fusion settings: ensemble member 0: 'count' must be an integer in 1..16777216"},
+        {"\"count\":5", "\"count\":16777217", NULL, NULL,
+         "fusion settings: ensemble member 0: 'count' must be an integer in 1..16777216"},
+        {"\"count\":5", "\"count\":5,\"weight\":1", NULL, NULL,
+         "fusion settings: ensemble member 0 has an unknown field 'weight'"},
+        {"\"method\":\"ensemble\"", "\"method\":\"mean\"", NULL, NULL,
+         "fusion settings: the mean method has no 'ensemble'"},
+        {",\"ensemble\":{", ",\"x\":{", NULL, NULL,
+         "fusion settings: unknown field 'x'"},
+        {"\"temperatures\":[1,", "\"temperatures\":[2,", NULL, NULL,
+         "fusion settings: an ensemble's own temperatures must be 1 (its members keep theirs), "
+         "temperature 0 is 2"},
+        {"\"count\":5,\"temperatures\":[1,", "\"count\":5,\"temperatures\":[0.5,", NULL, NULL,
+         "fusion settings: ensemble member 0 is not calibrated, so its temperatures must be 1, "
+         "temperature 0 is 0.5"},
+        {NULL, NULL, "member0.fusion.weights", NULL,
+         "ensemble member 0 (ges): the file holds 0 tensors, the ges method has 1"},
+        {NULL, NULL, NULL, "member2.fusion.weights",
+         "ensemble member 2 (product): the member holds 1 tensors, the product method has 0"},
+        {NULL, NULL, "member1.net.out.bias", NULL,
+         "ensemble member 1 (stack-lr): model file: tensor 'net.out.bias' is missing"},
+        {NULL, NULL, NULL, "member7.x",
+         "the file holds tensor 'member7.x', which no ensemble member has"},
+        {NULL, NULL, NULL, "fusion.weights",
+         "the file holds tensor 'fusion.weights', which no ensemble member has"},
+        {",\"architecture\":", ",\"architecture\":1,\"y\":", NULL, NULL,
+         "fusion settings: ensemble member 1 has an unknown field 'y'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rewrite(p1, bad, cases[i].from, cases[i].to, cases[i].drop, cases[i].add);
+        expect_load(bad, cases[i].msg);
+    }
 
     if (getenv("KEEP")) printf("%s\n", p1); else unlink(p1);
     unlink(p2), unlink(bad);
@@ -349,15 +334,28 @@ static void test_file(void) {
     for (int k = 0; k < M; k++) free(p[k]);
 }
 
+/* the small cases' data: two models on four rows of two classes */
+enum { TM = 2, TN = 4, TC = 2 };
+static const float tiny_a[TN * TC] = {0.9f, 0.1f, 0.2f, 0.8f, 0.6f, 0.4f, 0.3f, 0.7f};
+static const float tiny_b[TN * TC] = {0.7f, 0.3f, 0.4f, 0.6f, 0.2f, 0.8f, 0.5f, 0.5f};
+static const float *const tiny_p[TM] = {tiny_a, tiny_b};
+static const int tiny_y[TN] = {0, 1, 0, 1};
+
+/* g fitted on the small data as lf_fusion_fit fits o.method, its
+ * prediction of those rows in want (TN x TC) */
+static void fit_tiny(lf_fusion *g, const lf_fusion_options *o, float *want) {
+    CHECK(lf_fusion_fit(g, tiny_p, names2, TM, TN, TC, tiny_y, o) == LF_OK &&
+              lf_fusion_predict(g, tiny_p, TN, want) == LF_OK,
+          "%s: %s", lf_method_name(o->method), lf_fusion_error(g));
+}
+
 /* Counts as large as fit allows (ensemble size x bags up to 2^24) save
  * and load; larger or fractional counts are refused at fit, and so are
  * options that could select more. */
 static void test_big_counts(void) {
-    enum { M = 2, N = 4, C = 2 };
-    float a[N * C] = {0.9f, 0.1f, 0.2f, 0.8f, 0.6f, 0.4f, 0.3f, 0.7f};
-    float b[N * C] = {0.7f, 0.3f, 0.4f, 0.6f, 0.2f, 0.8f, 0.5f, 0.5f};
-    const float *p[M] = {a, b};
-    int y[N] = {0, 1, 0, 1};
+    enum { M = TM, N = TN, C = TC };
+    const float *const *p = tiny_p;
+    const int *y = tiny_y;
     lf_method methods[2] = {LF_FUSE_MEAN, LF_FUSE_PRODUCT};
     int cal[2] = {0, 0};
     float counts[2] = {16777216.0f, 150000.0f};
@@ -392,11 +390,9 @@ static void test_big_counts(void) {
  * own fit, here refused counts): the single choice, fitted as fit fits it,
  * the note saying why, the table without members' weights */
 static void test_auto_fallback(void) {
-    enum { M = 2, N = 4, C = 2 };
-    float a[N * C] = {0.9f, 0.1f, 0.2f, 0.8f, 0.6f, 0.4f, 0.3f, 0.7f};
-    float b[N * C] = {0.7f, 0.3f, 0.4f, 0.6f, 0.2f, 0.8f, 0.5f, 0.5f};
-    const float *p[M] = {a, b};
-    int y[N] = {0, 1, 0, 1};
+    enum { M = TM, N = TN, C = TC };
+    const float *const *p = tiny_p;
+    const int *y = tiny_y;
     lf_fusion_options o = lf_fusion_defaults();
     lf_auto_ens ae = {.keep = 1, .L = 2, .methods = {LF_FUSE_MEAN, LF_FUSE_PRODUCT}, .counts = {2.5f, 1}};
     snprintf(ae.note, sizeof ae.note, "auto chose an ensemble");
@@ -409,8 +405,7 @@ static void test_auto_fallback(void) {
     lf_fusion_create(&f);
     lf_fusion_create(&g);
     o.method = LF_FUSE_PRODUCT;
-    CHECK(lf_fusion_fit(g, p, names2, M, N, C, y, &o) == LF_OK && lf_fusion_predict(g, p, N, want) == LF_OK, "%s",
-          lf_fusion_error(g));
+    fit_tiny(g, &o, want);
     const char *failed[2] = {NULL, "out of memory for auto's ensemble"};
     const char *why[2] = {"ensemble count 0 must be an integer in 1..16777216, got 2.5",
                           "out of memory for auto's ensemble"};
@@ -438,11 +433,9 @@ static void test_auto_fallback(void) {
 /* auto's single choice under macro-F1 is fitted as its candidates were
  * (ges-log refuses macro-F1: the log-loss) */
 static void test_auto_macro_f1(void) {
-    enum { M = 2, N = 4, C = 2 };
-    float a[N * C] = {0.9f, 0.1f, 0.2f, 0.8f, 0.6f, 0.4f, 0.3f, 0.7f};
-    float b[N * C] = {0.7f, 0.3f, 0.4f, 0.6f, 0.2f, 0.8f, 0.5f, 0.5f};
-    const float *p[M] = {a, b};
-    int y[N] = {0, 1, 0, 1};
+    enum { M = TM, N = TN, C = TC };
+    const float *const *p = tiny_p;
+    const int *y = tiny_y;
     lf_fusion_options o = lf_fusion_defaults();
     lf_auto_ens ae = {.keep = 0};
     float want[N * C], out[N * C];
@@ -450,8 +443,7 @@ static void test_auto_macro_f1(void) {
     lf_fusion_create(&f);
     lf_fusion_create(&g);
     o.method = LF_FUSE_GES_LOG;
-    CHECK(lf_fusion_fit(g, p, names2, M, N, C, y, &o) == LF_OK && lf_fusion_predict(g, p, N, want) == LF_OK, "%s",
-          lf_fusion_error(g));
+    fit_tiny(g, &o, want);
     o.method = LF_FUSE_AUTO, o.metric = LF_METRIC_MACRO_F1;
     char note[512] = "auto chose ges-log";
     CHECK(lf_auto_final_fit(f, p, names2, M, N, C, y, &o, LF_FUSE_GES_LOG, 0, &ae, NULL, NULL, note, sizeof note) ==
