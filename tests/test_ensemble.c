@@ -173,6 +173,130 @@ static void test_auto_keeps(void) {
     free_data(p, y, M);
 }
 
+/* member i of the fitted ensemble f fitted alone by lf_fusion_fit (the
+ * options o with its method and calibration, and o's features if it
+ * searches a feature space) and its prediction of the N rows of p into
+ * out; returns its weight */
+static double member_alone(const lf_fusion *f, size_t i, const float *const *p, size_t M, size_t N, size_t C,
+                           const int *y, lf_fusion_options o, float *out) {
+    lf_method m = LF_FUSE_AUTO;
+    int cal = -1;
+    double w = -1;
+    lf_fusion_ensemble_member(f, i, &m, &cal, &w, NULL);
+    o.method = m, o.calibrate = cal;
+    if (m != LF_FUSE_KNORA_E && m != LF_FUSE_KNORA_U && m != LF_FUSE_OLA && m != LF_FUSE_LCA)
+        o.features = NULL, o.n_features = 0; /* the others take none */
+    lf_fusion *g;
+    lf_fusion_create(&g);
+    CHECK(lf_fusion_fit(g, p, names3, M, N, C, y, &o) == LF_OK &&
+              lf_fusion_predict_features(g, p, N, o.features, o.n_features, out, NULL, 0) == LF_OK,
+          "member %s: %s", lf_method_name(m), lf_fusion_error(g));
+    lf_fusion_free(g);
+    return w;
+}
+
+/* the linear pool sum_i w_i q_i (the weights summing to 1) of n members'
+ * outputs q[i] (N x C), in double */
+static void linear_pool(float *const *q, const double *w, size_t n, size_t N, size_t C, float *out) {
+    for (size_t j = 0; j < N * C; j++) {
+        double s = 0;
+        for (size_t i = 0; i < n; i++) s += w[i] * q[i][j];
+        out[j] = (float)s;
+    }
+}
+
+/* 20000 rows, more than one block of predict (8192): the members' outputs
+ * pooled as the weights say, a calibrated member among them; the same bits
+ * when the rows come in pieces that cut the blocks elsewhere */
+static void test_many_rows(void) {
+    enum { M = 3, N = 20000, C = 3, n = 3 };
+    float *p[M];
+    int *y = new_data(p, M, N, C, 23, 1);
+    lf_method methods[n] = {LF_FUSE_MEAN, LF_FUSE_MAX, LF_FUSE_GES};
+    int cal[n] = {1, 0, 0};
+    float counts[n] = {3, 1, 4};
+    lf_fusion_options o = lf_fusion_defaults();
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    CHECK(lf_ensemble_fit(f, (const float *const *)p, names3, M, N, C, y, &o, methods, cal, counts, n, 0) == LF_OK,
+          "%s", lf_fusion_error(f));
+    CHECK(lf_fusion_ensemble_member_temperature(f, 0, 1) != 1.0f, "member 0 calibrated: T = %g",
+          (double)lf_fusion_ensemble_member_temperature(f, 0, 1));
+    float *out = malloc(N * C * sizeof *out), *parts = malloc(N * C * sizeof *parts), *want = malloc(N * C * sizeof *want);
+    float *q[n];
+    double w[n];
+    for (size_t i = 0; i < n; i++) {
+        q[i] = malloc(N * C * sizeof(float));
+        w[i] = member_alone(f, i, (const float *const *)p, M, N, C, y, o, q[i]);
+    }
+    CHECK(w[0] == 3.0 / 8 && w[1] == 1.0 / 8 && w[2] == 4.0 / 8, "weights %g %g %g", w[0], w[1], w[2]);
+    linear_pool(q, w, n, N, C, want);
+    CHECK(lf_fusion_predict(f, (const float *const *)p, N, out) == LF_OK, "%s", lf_fusion_error(f));
+    CHECK_CLOSE("20000 rows = the members pooled", out, want, N * C, 1e-6, 0);
+    size_t cut[4] = {0, 7000, 15000, N};
+    for (int piece = 0; piece < 3; piece++) {
+        const float *pp[M];
+        for (int k = 0; k < M; k++) pp[k] = p[k] + cut[piece] * C;
+        CHECK(lf_fusion_predict(f, pp, cut[piece + 1] - cut[piece], parts + cut[piece] * C) == LF_OK, "%s",
+              lf_fusion_error(f));
+    }
+    CHECK(memcmp(out, parts, N * C * sizeof *out) == 0, "in pieces: the same bits");
+    for (size_t i = 0; i < n; i++) free(q[i]);
+    free(out), free(parts), free(want);
+    lf_fusion_free(f);
+    free_data(p, y, M);
+}
+
+/* a member fitted with features (knora-e: its regions of competence in
+ * the features' space) beside one without: predict with the features is
+ * the members' pool; the width is the ensemble's; a member's failure is
+ * said by the ensemble, naming the member */
+static void test_features_member(void) {
+    enum { M = 3, N = 400, C = 3, F = 2, n = 2 };
+    float *p[M], feat[N * F];
+    int *y = new_data(p, M, N, C, 31, 1);
+    for (size_t r = 0; r < N; r++) feat[r * F] = p[2][r * C], feat[r * F + 1] = p[1][r * C + 1];
+    lf_method methods[n] = {LF_FUSE_KNORA_E, LF_FUSE_PRODUCT};
+    int cal[n] = {0, 0};
+    float counts[n] = {1, 3};
+    lf_fusion_options o = lf_fusion_defaults();
+    o.features = feat, o.n_features = F;
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    CHECK(lf_ensemble_fit(f, (const float *const *)p, names3, M, N, C, y, &o, methods, cal, counts, n, 0) == LF_OK,
+          "%s", lf_fusion_error(f));
+    CHECK(lf_fusion_n_features(f) == F, "the ensemble's width %zu", lf_fusion_n_features(f));
+    float out[N * C], want[N * C], *q[n];
+    double w[n];
+    for (size_t i = 0; i < n; i++) {
+        q[i] = malloc(N * C * sizeof(float));
+        w[i] = member_alone(f, i, (const float *const *)p, M, N, C, y, o, q[i]);
+    }
+    linear_pool(q, w, n, N, C, want);
+    char err[256] = "";
+    CHECK(lf_fusion_predict_features(f, (const float *const *)p, N, feat, F, out, err, sizeof err) == LF_OK, "%s",
+          err);
+    CHECK_CLOSE("with features: the members pooled", out, want, N * C, 1e-6, 0);
+    CHECK(memcmp(q[0], q[1], N * C * sizeof(float)) != 0, "the members differ");
+    CHECK(lf_fusion_predict(f, (const float *const *)p, N, out) == LF_ERR_ARG, "refused without the features");
+    CHECK(lf_fusion_predict_features(f, (const float *const *)p, N, NULL, 0, out, err, sizeof err) == LF_ERR_ARG &&
+              strcmp(err, "the fusion (ensemble) was fitted with 2 features a row: give them") == 0,
+          "%s", err);
+    /* past that check (inside the library only): knora-e without its
+     * features fails, and the ensemble says which member */
+    lf_probs pr;
+    lf_err e = {0}, pe = {0};
+    CHECK(lf_probs_prepare(&e, (const float *const *)p, M, C, 0, NULL, NULL, N, &pr) == LF_OK, "%s", e.msg);
+    pr.err = &pe;
+    char want_msg[200];
+    snprintf(want_msg, sizeof want_msg, "ensemble member 0 (knora-e): %s", lf_status_string(LF_ERR_ARG));
+    CHECK(lf_fusion_predict_core(f, &pr, out) == LF_ERR_ARG && strcmp(pe.msg, want_msg) == 0, "got: %s", pe.msg);
+    lf_probs_free(&pr);
+    for (size_t i = 0; i < n; i++) free(q[i]);
+    lf_fusion_free(f);
+    free_data(p, y, M);
+}
+
 /* ------------------------------------------------------------- files */
 
 static int same_file(const char *x, const char *y) {
@@ -457,6 +581,8 @@ int main(void) {
     test_select_by_hand();
     test_pool_by_hand();
     test_auto_keeps();
+    test_many_rows();
+    test_features_member();
     test_file();
     test_big_counts();
     test_auto_fallback();

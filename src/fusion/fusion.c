@@ -321,6 +321,7 @@ static lf_status predict_rows(const lf_fusion *f, const float *const *p, size_t 
     lf_probs pr;
     st = lf_probs_prepare(e, p, f->M, f->C, f->logits, f->temps, NULL, N, &pr);
     if (st == LF_OK) st = lf_probs_features(e, &pr, f, features, f->n_features, NULL, N);
+    pr.err = e;
     if (st == LF_OK) st = lf_fusion_predict_core(f, &pr, out);
     lf_probs_free(&pr);
     return st;

@@ -43,6 +43,8 @@ typedef struct lf_probs {
     const float *feat; /* N x F raw features of the rows (lf_probs_features), or NULL */
     size_t F;
     float *feat_block; /* owned copy behind feat, or NULL */
+    lf_err *err;       /* where a method's predict may say why it failed (its
+                          caller's, not shared between threads), or NULL */
 } lf_probs;
 
 void lf_probs_free(lf_probs *pr);
