@@ -4,13 +4,19 @@
  * the pooled prediction of hand-fitted members (linear and log-linear
  * pool, a missing row, a calibrated member) against the formulas; auto
  * keeping an ensemble, whose predictions are its members' pooled as the
- * table weighs them; the file: a bit-identical round trip (predictions and
- * the re-saved bytes), members with tensors and a network, and bad files
- * refused with their exact messages.
+ * table weighs them, and its row's nested score rebuilt from its parts;
+ * more rows than one block of predict; a member fitted with features; a
+ * member's failure in fit and in predict, said exactly; auto not keeping an
+ * ensemble that cannot win; the file: a bit-identical round trip
+ * (predictions and the re-saved bytes), members with tensors and a
+ * network, and bad files refused with their exact messages.
  */
 #include "check.h"
 #include "fusion_data.h"
+#include "fusion/cv.h"
 #include "fusion/ensemble.h"
+#include "fusion/metrics.h"
+#include "report/report.h"
 #include "io/safetensors.h"
 
 #include <math.h>
@@ -122,6 +128,55 @@ static void test_pool_by_hand(void) {
     lf_fusion_free(f);
 }
 
+/* The ensemble's row in auto's table (f fitted by auto with o) holds its
+ * nested score, rebuilt here from its parts: the out-of-fold outputs of
+ * the 12 best single candidates (the table's order); for each fold the
+ * selection fitted on the other folds' rows of them, the pool g scored on
+ * the fold's rows; the mean log-loss over the folds. */
+static void check_nested(const lf_fusion *f, const float *const *p, size_t M, size_t N, size_t C, const int *y,
+                         const lf_fusion_options *o, int g) {
+    enum { L_MAX = 12 };
+    const lf_compare_table *t = lf_fusion_auto_table(f);
+    const lf_score_row *er = NULL;
+    lf_method methods[L_MAX];
+    int cal[L_MAX];
+    size_t L = 0;
+    for (size_t r = 0; t && r < t->n_rows; r++)
+        if (t->rows[r].method == LF_FUSE_ENSEMBLE) er = &t->rows[r];
+        else if (L < L_MAX && !isnan(t->rows[r].mean[LF_METRIC_LOG_LOSS]))
+            methods[L] = t->rows[r].method, cal[L++] = t->rows[r].calibrated;
+    CHECK(er && L == L_MAX, "the ensemble's row and %zu candidates", L);
+    if (!er || L != L_MAX) return;
+    lf_fusion_options quiet = *o;
+    quiet.progress = NULL;
+    lf_err e = {0};
+    float *block = malloc(L * N * C * sizeof *block), *prob = malloc(N * C * sizeof *prob), counts[L_MAX];
+    const float *outs[L_MAX];
+    size_t *fold = malloc(N * sizeof *fold), *train = malloc(N * sizeof *train), *test = malloc(N * sizeof *test);
+    int *ytest = malloc(N * sizeof *ytest);
+    lf_status st = LF_OK;
+    for (size_t i = 0; st == LF_OK && i < L; i++) {
+        outs[i] = block + i * N * C;
+        st = lf_cv_outputs(&e, p, names3, M, N, C, y, &quiet, methods[i], -1, cal[i], block + i * N * C);
+    }
+    if (st == LF_OK) st = lf_stratified_kfold(y, N, C, o->folds, o->seed, fold, &e);
+    double sum = 0;
+    for (size_t k = 0; st == LF_OK && k < o->folds; k++) {
+        size_t ntr, nte;
+        lf_metrics m;
+        st = lf_fold_split(fold, N, k, train, &ntr, test, &nte, &e);
+        for (size_t i = 0; st == LF_OK && i < nte; i++) ytest[i] = y[test[i]];
+        if (st == LF_OK) st = lf_ensemble_select(&e, outs, L, C, y, train, ntr, &quiet, g, counts);
+        if (st == LF_OK) st = lf_ensemble_pool(&e, outs, L, C, test, nte, counts, g, prob);
+        if (st == LF_OK) st = lf_metrics_compute(prob, ytest, nte, C, &m, &e);
+        if (st == LF_OK) sum += m.log_loss;
+    }
+    double want = sum / (double)o->folds, got = er->mean[LF_METRIC_LOG_LOSS];
+    CHECK(st == LF_OK && fabs(got - want) <= 1e-12 * want, "the ensemble's row %.17g, nested %.17g (%s)", got, want,
+          e.msg);
+    free(block), free(prob), free(fold), free(train), free(test), free(ytest);
+}
+
 /* auto keeps an ensemble here (test_auto's first case); its prediction is
  * its members', each fitted alone with the same options, pooled with the
  * table's weights */
@@ -138,6 +193,7 @@ static void test_auto_keeps(void) {
     size_t n = lf_fusion_ensemble_member(f, 0, NULL, NULL, NULL, &ll);
     CHECK(lf_fusion_method(f) == LF_FUSE_ENSEMBLE && n >= 2 && ll == 1, "auto kept %s of %zu members (log-linear %d)",
           lf_method_name(lf_fusion_method(f)), n, ll);
+    check_nested(f, (const float *const *)p, M, N, C, y, &o, ll);
     float *out = malloc(N * C * sizeof *out), *want = calloc(N * C, sizeof *want);
     float **mo = calloc(n ? n : 1, sizeof *mo), *wts = calloc(n ? n : 1, sizeof *wts);
     CHECK(lf_fusion_predict(f, (const float *const *)p, N, out) == LF_OK, "%s", lf_fusion_error(f));
@@ -294,6 +350,46 @@ static void test_features_member(void) {
     lf_probs_free(&pr);
     for (size_t i = 0; i < n; i++) free(q[i]);
     lf_fusion_free(f);
+    free_data(p, y, M);
+}
+
+/* auto's ensemble not kept: model a is right on every row, so the best
+ * single candidate's cross-validated accuracy is 1 and no ensemble can
+ * beat it (kept only when strictly better); the table has the ensemble's
+ * row, the note says why, and the file holds the single method */
+static void test_auto_not_kept(void) {
+    enum { M = 3, N = 200, C = 2 };
+    float *p[M];
+    int *y = new_data(p, M, N, C, 41, 0);
+    for (size_t r = 0; r < N; r++) p[0][r * C + y[r]] = 0.8f, p[0][r * C + 1 - y[r]] = 0.2f;
+    lf_fusion *f, *g;
+    lf_fusion_create(&f);
+    lf_fusion_create(&g);
+    lf_fusion_options o = lf_fusion_defaults();
+    o.method = LF_FUSE_AUTO, o.metric = LF_METRIC_ACCURACY, o.epochs = 4, o.folds = 4;
+    CHECK(lf_fusion_fit(f, (const float *const *)p, names3, M, N, C, y, &o) == LF_OK, "%s", lf_fusion_error(f));
+    const lf_compare_table *t = lf_fusion_auto_table(f);
+    const char *note = lf_fusion_auto_note(f);
+    size_t ens = 0;
+    while (t && ens < t->n_rows && t->rows[ens].method != LF_FUSE_ENSEMBLE) ens++;
+    CHECK(t && ens < t->n_rows && t->rows[0].mean[LF_METRIC_ACCURACY] == 1.0 &&
+              t->rows[ens].mean[LF_METRIC_ACCURACY] == 1.0,
+          "the best single and the ensemble's row: accuracy 1 (%g, row %zu)",
+          t && ens < t->n_rows ? t->rows[ens].mean[LF_METRIC_ACCURACY] : -1.0, ens);
+    static const char tail[] = "; an ensemble of its 12 best candidates (linear pool) scores 1.0000, no better than "
+                               "the best single";
+    CHECK(note && strlen(note) > strlen(tail) && strcmp(note + strlen(note) - strlen(tail), tail) == 0, "note: %s",
+          note ? note : "(none)");
+    char path[] = "/tmp/latefuse_ens_XXXXXX";
+    close(mkstemp(path));
+    lf_method m = lf_fusion_method(f);
+    CHECK(m != LF_FUSE_ENSEMBLE && lf_fusion_save(f, path, 0) == LF_OK && lf_fusion_load(g, path) == LF_OK &&
+              lf_fusion_method(g) == m && lf_fusion_ensemble_member(g, 0, NULL, NULL, NULL, NULL) == 0,
+          "one method in the file: %s (%s)", lf_method_name(lf_fusion_method(g)), lf_fusion_error(g));
+    for (size_t r = 0; t && r < t->n_rows; r++)
+        CHECK(t->rows[r].ensemble_weight == 0, "row %zu has no weight", r);
+    unlink(path);
+    lf_fusion_free(f), lf_fusion_free(g);
     free_data(p, y, M);
 }
 
@@ -583,6 +679,7 @@ int main(void) {
     test_auto_keeps();
     test_many_rows();
     test_features_member();
+    test_auto_not_kept();
     test_file();
     test_big_counts();
     test_auto_fallback();
