@@ -110,7 +110,7 @@ TOOL_SRC := $(sort $(wildcard tools/*.c))
 $(BUILD)/latefuse: $(TOOL_SRC) $(wildcard tools/*.h) $(BUILD)/liblatefuse.a
 	$(CC) $(CFLAGS) -Itools -o $@ $(TOOL_SRC) $(BUILD)/liblatefuse.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/check.h $(BUILD)/liblatefuse.a
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/liblatefuse.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/liblatefuse.a $(LDLIBS)
 

@@ -10,6 +10,7 @@
  * network the engine really builds; the table's order; the note; errors.
  */
 #include "check.h"
+#include "fusion_data.h"
 #include "fusion/method.h"
 #include "io/safetensors.h"
 
@@ -19,25 +20,6 @@
 #include <unistd.h>
 
 static const char *const names3[3] = {"a", "b", "c"};
-
-static double urand(uint64_t *s) {
-    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(*s >> 11) / 9007199254740992.0;
-}
-
-/* M models of C classes for N rows, model k right more often as k grows */
-static void make_data(float **p, int *y, size_t M, size_t N, size_t C, uint64_t seed) {
-    uint64_t s = seed;
-    for (size_t r = 0; r < N; r++) {
-        y[r] = (int)(urand(&s) * (double)C);
-        for (size_t k = 0; k < M; k++) {
-            double z = 0, e[16];
-            for (size_t c = 0; c < C; c++)
-                z += e[c] = exp(2.0 * urand(&s) + ((int)c == y[r] ? 0.3 + 0.15 * (double)k : 0.0));
-            for (size_t c = 0; c < C; c++) p[k][r * C + c] = (float)(e[c] / z);
-        }
-    }
-}
 
 static size_t params_of(const lf_score_row *r, size_t M, size_t C, size_t N) {
     const lf_method_def *d = lf_method_def_of(r->method);
@@ -53,9 +35,7 @@ static double loss_of(const lf_score_row *r, int metric) {
 static int check_auto(size_t N, size_t C, int metric, int expect_tiny, int single) {
     enum { M = 3 };
     float *p[M];
-    int *y = malloc(N * sizeof *y);
-    for (int k = 0; k < M; k++) p[k] = malloc(N * C * sizeof(float));
-    make_data(p, y, M, N, C, 7 + N);
+    int *y = new_data(p, M, N, C, 7 + N, 0);
     lf_fusion *f;
     lf_fusion_create(&f);
     lf_fusion_options o = lf_fusion_defaults();
@@ -130,8 +110,7 @@ static int check_auto(size_t N, size_t C, int metric, int expect_tiny, int singl
     simpler = pick != best;
 out:
     lf_fusion_free(f);
-    for (int k = 0; k < M; k++) free(p[k]);
-    free(y);
+    free_data(p, y, M);
     return simpler;
 }
 
@@ -143,7 +122,7 @@ static void test_params(void) {
     float *p[M];
     int y[N];
     for (int k = 0; k < M; k++) p[k] = malloc(N * C * sizeof(float));
-    make_data(p, y, M, N, C, 5);
+    make_data(p, y, M, N, C, 5, 0);
     char path[] = "/tmp/latefuse_auto_XXXXXX";
     int fd = mkstemp(path);
     close(fd);

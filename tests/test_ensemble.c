@@ -4,12 +4,19 @@
  * the pooled prediction of hand-fitted members (linear and log-linear
  * pool, a missing row, a calibrated member) against the formulas; auto
  * keeping an ensemble, whose predictions are its members' pooled as the
- * table weighs them; the file: a bit-identical round trip (predictions and
- * the re-saved bytes), members with tensors and a network, and bad files
- * refused with their exact messages.
+ * table weighs them, and its row's nested score rebuilt from its parts;
+ * more rows than one block of predict; a member fitted with features; a
+ * member's failure in fit and in predict, said exactly; auto not keeping an
+ * ensemble that cannot win; the file: a bit-identical round trip
+ * (predictions and the re-saved bytes), members with tensors and a
+ * network, and bad files refused with their exact messages.
  */
 #include "check.h"
+#include "fusion_data.h"
+#include "fusion/cv.h"
 #include "fusion/ensemble.h"
+#include "fusion/metrics.h"
+#include "report/report.h"
 #include "io/safetensors.h"
 
 #include <math.h>
@@ -111,29 +118,63 @@ static void test_pool_by_hand(void) {
     CHECK(lf_ensemble_fit(f, p, names2, M, N, C, y, &o, methods, cal, zero, 2, 0) == LF_ERR_ARG &&
               strcmp(lf_fusion_error(f), "an ensemble has 1..64 members, got 0") == 0,
           "%s", lf_fusion_error(f));
+    /* ges, the second member, refuses macro-F1: its message is kept */
+    lf_method with_ges[2] = {LF_FUSE_MEAN, LF_FUSE_GES};
+    o.metric = LF_METRIC_MACRO_F1;
+    CHECK(lf_ensemble_fit(f, p, names2, M, N, C, y, &o, with_ges, cal, counts, 2, 0) == LF_ERR_ARG &&
+              strcmp(lf_fusion_error(f), "ensemble member ges: ges optimises the log-loss or the accuracy, not "
+                                         "metric 1") == 0 && lf_fusion_method(f) == (lf_method)-1,
+          "%s", lf_fusion_error(f));
     lf_fusion_free(f);
 }
 
-/* M models of C classes for N rows, model k right more often as k grows
- * (test_auto's data), a few rows of model 0 missing */
-static double urand(uint64_t *s) {
-    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(*s >> 11) / 9007199254740992.0;
-}
-
-static void make_data(float **p, int *y, size_t M, size_t N, size_t C, uint64_t seed) {
-    uint64_t s = seed;
-    for (size_t r = 0; r < N; r++) {
-        y[r] = (int)(urand(&s) * (double)C);
-        for (size_t k = 0; k < M; k++) {
-            double z = 0, e[16];
-            for (size_t c = 0; c < C; c++)
-                z += e[c] = exp(2.0 * urand(&s) + ((int)c == y[r] ? 0.3 + 0.15 * (double)k : 0.0));
-            for (size_t c = 0; c < C; c++) p[k][r * C + c] = (float)(e[c] / z);
-        }
-        if (r % 37 == 5)
-            for (size_t c = 0; c < C; c++) p[0][r * C + c] = NAN;
+/* The ensemble's row in auto's table (f fitted by auto with o) holds its
+ * nested score, rebuilt here from its parts: the out-of-fold outputs of
+ * the 12 best single candidates (the table's order); for each fold the
+ * selection fitted on the other folds' rows of them, the pool g scored on
+ * the fold's rows; the mean log-loss over the folds. */
+static void check_nested(const lf_fusion *f, const float *const *p, size_t M, size_t N, size_t C, const int *y,
+                         const lf_fusion_options *o, int g) {
+    enum { L_MAX = 12 };
+    const lf_compare_table *t = lf_fusion_auto_table(f);
+    const lf_score_row *er = NULL;
+    lf_method methods[L_MAX];
+    int cal[L_MAX];
+    size_t L = 0;
+    for (size_t r = 0; t && r < t->n_rows; r++)
+        if (t->rows[r].method == LF_FUSE_ENSEMBLE) er = &t->rows[r];
+        else if (L < L_MAX && !isnan(t->rows[r].mean[LF_METRIC_LOG_LOSS]))
+            methods[L] = t->rows[r].method, cal[L++] = t->rows[r].calibrated;
+    CHECK(er && L == L_MAX, "the ensemble's row and %zu candidates", L);
+    if (!er || L != L_MAX) return;
+    lf_fusion_options quiet = *o;
+    quiet.progress = NULL;
+    lf_err e = {0};
+    float *block = malloc(L * N * C * sizeof *block), *prob = malloc(N * C * sizeof *prob), counts[L_MAX];
+    const float *outs[L_MAX];
+    size_t *fold = malloc(N * sizeof *fold), *train = malloc(N * sizeof *train), *test = malloc(N * sizeof *test);
+    int *ytest = malloc(N * sizeof *ytest);
+    lf_status st = LF_OK;
+    for (size_t i = 0; st == LF_OK && i < L; i++) {
+        outs[i] = block + i * N * C;
+        st = lf_cv_outputs(&e, p, names3, M, N, C, y, &quiet, methods[i], -1, cal[i], block + i * N * C);
     }
+    if (st == LF_OK) st = lf_stratified_kfold(y, N, C, o->folds, o->seed, fold, &e);
+    double sum = 0;
+    for (size_t k = 0; st == LF_OK && k < o->folds; k++) {
+        size_t ntr, nte;
+        lf_metrics m;
+        st = lf_fold_split(fold, N, k, train, &ntr, test, &nte, &e);
+        for (size_t i = 0; st == LF_OK && i < nte; i++) ytest[i] = y[test[i]];
+        if (st == LF_OK) st = lf_ensemble_select(&e, outs, L, C, y, train, ntr, &quiet, g, counts);
+        if (st == LF_OK) st = lf_ensemble_pool(&e, outs, L, C, test, nte, counts, g, prob);
+        if (st == LF_OK) st = lf_metrics_compute(prob, ytest, nte, C, &m, &e);
+        if (st == LF_OK) sum += m.log_loss;
+    }
+    double want = sum / (double)o->folds, got = er->mean[LF_METRIC_LOG_LOSS];
+    CHECK(st == LF_OK && fabs(got - want) <= 1e-12 * want, "the ensemble's row %.17g, nested %.17g (%s)", got, want,
+          e.msg);
+    free(block), free(prob), free(fold), free(train), free(test), free(ytest);
 }
 
 /* auto keeps an ensemble here (test_auto's first case); its prediction is
@@ -142,9 +183,7 @@ static void make_data(float **p, int *y, size_t M, size_t N, size_t C, uint64_t 
 static void test_auto_keeps(void) {
     enum { M = 3, N = 1000, C = 3 };
     float *p[M];
-    int *y = malloc(N * sizeof *y);
-    for (int k = 0; k < M; k++) p[k] = malloc(N * C * sizeof(float));
-    make_data(p, y, M, N, C, 7 + N);
+    int *y = new_data(p, M, N, C, 7 + N, 1);
     lf_fusion *f;
     lf_fusion_create(&f);
     lf_fusion_options o = lf_fusion_defaults();
@@ -154,6 +193,7 @@ static void test_auto_keeps(void) {
     size_t n = lf_fusion_ensemble_member(f, 0, NULL, NULL, NULL, &ll);
     CHECK(lf_fusion_method(f) == LF_FUSE_ENSEMBLE && n >= 2 && ll == 1, "auto kept %s of %zu members (log-linear %d)",
           lf_method_name(lf_fusion_method(f)), n, ll);
+    check_nested(f, (const float *const *)p, M, N, C, y, &o, ll);
     float *out = malloc(N * C * sizeof *out), *want = calloc(N * C, sizeof *want);
     float **mo = calloc(n ? n : 1, sizeof *mo), *wts = calloc(n ? n : 1, sizeof *wts);
     CHECK(lf_fusion_predict(f, (const float *const *)p, N, out) == LF_OK, "%s", lf_fusion_error(f));
@@ -186,8 +226,171 @@ static void test_auto_keeps(void) {
     for (size_t i = 0; i < n; i++) free(mo[i]);
     free(mo), free(wts), free(out), free(want);
     lf_fusion_free(f);
-    for (int k = 0; k < M; k++) free(p[k]);
-    free(y);
+    free_data(p, y, M);
+}
+
+/* member i of the fitted ensemble f fitted alone by lf_fusion_fit (the
+ * options o with its method and calibration, and o's features if it
+ * searches a feature space) and its prediction of the N rows of p into
+ * out; returns its weight */
+static double member_alone(const lf_fusion *f, size_t i, const float *const *p, size_t M, size_t N, size_t C,
+                           const int *y, lf_fusion_options o, float *out) {
+    lf_method m = LF_FUSE_AUTO;
+    int cal = -1;
+    double w = -1;
+    lf_fusion_ensemble_member(f, i, &m, &cal, &w, NULL);
+    o.method = m, o.calibrate = cal;
+    if (m != LF_FUSE_KNORA_E && m != LF_FUSE_KNORA_U && m != LF_FUSE_OLA && m != LF_FUSE_LCA)
+        o.features = NULL, o.n_features = 0; /* the others take none */
+    lf_fusion *g;
+    lf_fusion_create(&g);
+    CHECK(lf_fusion_fit(g, p, names3, M, N, C, y, &o) == LF_OK &&
+              lf_fusion_predict_features(g, p, N, o.features, o.n_features, out, NULL, 0) == LF_OK,
+          "member %s: %s", lf_method_name(m), lf_fusion_error(g));
+    lf_fusion_free(g);
+    return w;
+}
+
+/* the linear pool sum_i w_i q_i (the weights summing to 1) of n members'
+ * outputs q[i] (N x C), in double */
+static void linear_pool(float *const *q, const double *w, size_t n, size_t N, size_t C, float *out) {
+    for (size_t j = 0; j < N * C; j++) {
+        double s = 0;
+        for (size_t i = 0; i < n; i++) s += w[i] * q[i][j];
+        out[j] = (float)s;
+    }
+}
+
+/* 20000 rows, more than one block of predict (8192): the members' outputs
+ * pooled as the weights say, a calibrated member among them; the same bits
+ * when the rows come in pieces that cut the blocks elsewhere */
+static void test_many_rows(void) {
+    enum { M = 3, N = 20000, C = 3, n = 3 };
+    float *p[M];
+    int *y = new_data(p, M, N, C, 23, 1);
+    lf_method methods[n] = {LF_FUSE_MEAN, LF_FUSE_MAX, LF_FUSE_GES};
+    int cal[n] = {1, 0, 0};
+    float counts[n] = {3, 1, 4};
+    lf_fusion_options o = lf_fusion_defaults();
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    CHECK(lf_ensemble_fit(f, (const float *const *)p, names3, M, N, C, y, &o, methods, cal, counts, n, 0) == LF_OK,
+          "%s", lf_fusion_error(f));
+    CHECK(lf_fusion_ensemble_member_temperature(f, 0, 1) != 1.0f, "member 0 calibrated: T = %g",
+          (double)lf_fusion_ensemble_member_temperature(f, 0, 1));
+    float *out = malloc(N * C * sizeof *out), *parts = malloc(N * C * sizeof *parts), *want = malloc(N * C * sizeof *want);
+    float *q[n];
+    double w[n];
+    for (size_t i = 0; i < n; i++) {
+        q[i] = malloc(N * C * sizeof(float));
+        w[i] = member_alone(f, i, (const float *const *)p, M, N, C, y, o, q[i]);
+    }
+    CHECK(w[0] == 3.0 / 8 && w[1] == 1.0 / 8 && w[2] == 4.0 / 8, "weights %g %g %g", w[0], w[1], w[2]);
+    linear_pool(q, w, n, N, C, want);
+    CHECK(lf_fusion_predict(f, (const float *const *)p, N, out) == LF_OK, "%s", lf_fusion_error(f));
+    CHECK_CLOSE("20000 rows = the members pooled", out, want, N * C, 1e-6, 0);
+    size_t cut[4] = {0, 7000, 15000, N};
+    for (int piece = 0; piece < 3; piece++) {
+        const float *pp[M];
+        for (int k = 0; k < M; k++) pp[k] = p[k] + cut[piece] * C;
+        CHECK(lf_fusion_predict(f, pp, cut[piece + 1] - cut[piece], parts + cut[piece] * C) == LF_OK, "%s",
+              lf_fusion_error(f));
+    }
+    CHECK(memcmp(out, parts, N * C * sizeof *out) == 0, "in pieces: the same bits");
+    for (size_t i = 0; i < n; i++) free(q[i]);
+    free(out), free(parts), free(want);
+    lf_fusion_free(f);
+    free_data(p, y, M);
+}
+
+/* a member fitted with features (knora-e: its regions of competence in
+ * the features' space) beside one without: predict with the features is
+ * the members' pool; the width is the ensemble's; a member's failure is
+ * said by the ensemble, naming the member */
+static void test_features_member(void) {
+    enum { M = 3, N = 400, C = 3, F = 2, n = 2 };
+    float *p[M], feat[N * F];
+    int *y = new_data(p, M, N, C, 31, 1);
+    for (size_t r = 0; r < N; r++) feat[r * F] = p[2][r * C], feat[r * F + 1] = p[1][r * C + 1];
+    lf_method methods[n] = {LF_FUSE_KNORA_E, LF_FUSE_PRODUCT};
+    int cal[n] = {0, 0};
+    float counts[n] = {1, 3};
+    lf_fusion_options o = lf_fusion_defaults();
+    o.features = feat, o.n_features = F;
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    CHECK(lf_ensemble_fit(f, (const float *const *)p, names3, M, N, C, y, &o, methods, cal, counts, n, 0) == LF_OK,
+          "%s", lf_fusion_error(f));
+    CHECK(lf_fusion_n_features(f) == F, "the ensemble's width %zu", lf_fusion_n_features(f));
+    float out[N * C], want[N * C], *q[n];
+    double w[n];
+    for (size_t i = 0; i < n; i++) {
+        q[i] = malloc(N * C * sizeof(float));
+        w[i] = member_alone(f, i, (const float *const *)p, M, N, C, y, o, q[i]);
+    }
+    linear_pool(q, w, n, N, C, want);
+    char err[256] = "";
+    CHECK(lf_fusion_predict_features(f, (const float *const *)p, N, feat, F, out, err, sizeof err) == LF_OK, "%s",
+          err);
+    CHECK_CLOSE("with features: the members pooled", out, want, N * C, 1e-6, 0);
+    CHECK(memcmp(q[0], q[1], N * C * sizeof(float)) != 0, "the members differ");
+    CHECK(lf_fusion_predict(f, (const float *const *)p, N, out) == LF_ERR_ARG, "refused without the features");
+    CHECK(lf_fusion_predict_features(f, (const float *const *)p, N, NULL, 0, out, err, sizeof err) == LF_ERR_ARG &&
+              strcmp(err, "the fusion (ensemble) was fitted with 2 features a row: give them") == 0,
+          "%s", err);
+    /* past that check (inside the library only): knora-e without its
+     * features fails, and the ensemble says which member */
+    lf_probs pr;
+    lf_err e = {0}, pe = {0};
+    CHECK(lf_probs_prepare(&e, (const float *const *)p, M, C, 0, NULL, NULL, N, &pr) == LF_OK, "%s", e.msg);
+    pr.err = &pe;
+    char want_msg[200];
+    snprintf(want_msg, sizeof want_msg, "ensemble member 0 (knora-e): %s", lf_status_string(LF_ERR_ARG));
+    CHECK(lf_fusion_predict_core(f, &pr, out) == LF_ERR_ARG && strcmp(pe.msg, want_msg) == 0, "got: %s", pe.msg);
+    lf_probs_free(&pr);
+    for (size_t i = 0; i < n; i++) free(q[i]);
+    lf_fusion_free(f);
+    free_data(p, y, M);
+}
+
+/* auto's ensemble not kept: model a is right on every row, so the best
+ * single candidate's cross-validated accuracy is 1 and no ensemble can
+ * beat it (kept only when strictly better); the table has the ensemble's
+ * row, the note says why, and the file holds the single method */
+static void test_auto_not_kept(void) {
+    enum { M = 3, N = 200, C = 2 };
+    float *p[M];
+    int *y = new_data(p, M, N, C, 41, 0);
+    for (size_t r = 0; r < N; r++) p[0][r * C + y[r]] = 0.8f, p[0][r * C + 1 - y[r]] = 0.2f;
+    lf_fusion *f, *g;
+    lf_fusion_create(&f);
+    lf_fusion_create(&g);
+    lf_fusion_options o = lf_fusion_defaults();
+    o.method = LF_FUSE_AUTO, o.metric = LF_METRIC_ACCURACY, o.epochs = 4, o.folds = 4;
+    CHECK(lf_fusion_fit(f, (const float *const *)p, names3, M, N, C, y, &o) == LF_OK, "%s", lf_fusion_error(f));
+    const lf_compare_table *t = lf_fusion_auto_table(f);
+    const char *note = lf_fusion_auto_note(f);
+    size_t ens = 0;
+    while (t && ens < t->n_rows && t->rows[ens].method != LF_FUSE_ENSEMBLE) ens++;
+    CHECK(t && ens < t->n_rows && t->rows[0].mean[LF_METRIC_ACCURACY] == 1.0 &&
+              t->rows[ens].mean[LF_METRIC_ACCURACY] == 1.0,
+          "the best single and the ensemble's row: accuracy 1 (%g, row %zu)",
+          t && ens < t->n_rows ? t->rows[ens].mean[LF_METRIC_ACCURACY] : -1.0, ens);
+    static const char tail[] = "; an ensemble of its 12 best candidates (linear pool) scores 1.0000, no better than "
+                               "the best single";
+    CHECK(note && strlen(note) > strlen(tail) && strcmp(note + strlen(note) - strlen(tail), tail) == 0, "note: %s",
+          note ? note : "(none)");
+    char path[] = "/tmp/latefuse_ens_XXXXXX";
+    close(mkstemp(path));
+    lf_method m = lf_fusion_method(f);
+    CHECK(m != LF_FUSE_ENSEMBLE && lf_fusion_save(f, path, 0) == LF_OK && lf_fusion_load(g, path) == LF_OK &&
+              lf_fusion_method(g) == m && lf_fusion_ensemble_member(g, 0, NULL, NULL, NULL, NULL) == 0,
+          "one method in the file: %s (%s)", lf_method_name(lf_fusion_method(g)), lf_fusion_error(g));
+    for (size_t r = 0; t && r < t->n_rows; r++)
+        CHECK(t->rows[r].ensemble_weight == 0, "row %zu has no weight", r);
+    unlink(path);
+    lf_fusion_free(f), lf_fusion_free(g);
+    free_data(p, y, M);
 }
 
 /* ------------------------------------------------------------- files */
@@ -261,7 +464,7 @@ static void test_file(void) {
     float *p[M];
     int y[N];
     for (int k = 0; k < M; k++) p[k] = malloc(N * C * sizeof(float));
-    make_data(p, y, M, N, C, 11);
+    make_data(p, y, M, N, C, 11, 1);
     /* members with a tensor (ges), a network (stack-lr, calibrated), none (product) */
     lf_method methods[3] = {LF_FUSE_GES, LF_FUSE_STACK_LR, LF_FUSE_PRODUCT};
     int cal[3] = {0, 1, 0};
@@ -299,41 +502,50 @@ static void test_file(void) {
           "members' tensors under their prefixes");
     lf_st_free(&sf);
 
-    /* bad files, each refused with its message */
-    rewrite(p1, bad, "\"pool\":\"log-linear\"", "\"pool\":\"mean\"", NULL, NULL);
-    expect_load(bad, "fusion settings: the ensemble's 'pool' must be \"linear\" or \"log-linear\"");
-    rewrite(p1, bad, "{\"method\":\"ges\"", "{\"method\":\"auto\"", NULL, NULL);
-    expect_load(bad, "fusion settings: ensemble member 0 has an unknown or missing method");
-    rewrite(p1, bad, "{\"method\":\"ges\"", "{\"method\":\"ensemble\"", NULL, NULL);
-    expect_load(bad, "fusion settings: ensemble member 0 has an unknown or missing method");
-    rewrite(p1, bad, "\"count\":5", "\"count\":0", NULL, NULL);
-    expect_load(bad, "fusion settings: ensemble member 0: 'count' must be an integer in 1..16777216");
-    rewrite(p1, bad, "\"count\":5", "\"count\":16777217", NULL, NULL);
-    expect_load(bad, "fusion settings: ensemble member 0: 'count' must be an integer in 1..16777216");
-    rewrite(p1, bad, "\"count\":5", "\"count\":5,\"weight\":1", NULL, NULL);
-    expect_load(bad, "fusion settings: ensemble member 0 has an unknown field 'weight'");
-    rewrite(p1, bad, "\"method\":\"ensemble\"", "\"method\":\"mean\"", NULL, NULL);
-    expect_load(bad, "fusion settings: the mean method has no 'ensemble'");
-    rewrite(p1, bad, ",\"ensemble\":{", ",\"x\":{", NULL, NULL);
-    expect_load(bad, "fusion settings: unknown field 'x'");
-    rewrite(p1, bad, "\"temperatures\":[1,", "\"temperatures\":[2,", NULL, NULL);
-    expect_load(bad, "fusion settings: an ensemble's own temperatures must be 1 (its members keep theirs), "
-                     "temperature 0 is 2");
-    rewrite(p1, bad, "\"count\":5,\"temperatures\":[1,", "\"count\":5,\"temperatures\":[0.5,", NULL, NULL);
-    expect_load(bad, "fusion settings: ensemble member 0 is not calibrated, so its temperatures must be 1, "
-                     "temperature 0 is 0.5");
-    rewrite(p1, bad, NULL, NULL, "member0.fusion.weights", NULL);
-    expect_load(bad, "ensemble member 0 (ges): the file holds 0 tensors, the ges method has 1");
-    rewrite(p1, bad, NULL, NULL, NULL, "member2.fusion.weights");
-    expect_load(bad, "ensemble member 2 (product): the member holds 1 tensors, the product method has 0");
-    rewrite(p1, bad, NULL, NULL, "member1.net.out.bias", NULL);
-    expect_load(bad, "ensemble member 1 (stack-lr): model file: tensor 'net.out.bias' is missing");
-    rewrite(p1, bad, NULL, NULL, NULL, "member7.x");
-    expect_load(bad, "the file holds tensor 'member7.x', which no ensemble member has");
-    rewrite(p1, bad, NULL, NULL, NULL, "fusion.weights");
-    expect_load(bad, "the file holds tensor 'fusion.weights', which no ensemble member has");
-    rewrite(p1, bad, ",\"architecture\":", ",\"architecture\":1,\"y\":", NULL, NULL);
-    expect_load(bad, "fusion settings: ensemble member 1 has an unknown field 'y'");
+    /* bad files, each refused with its message: the settings with `from`
+     * replaced by `to`, tensor `drop` left out, tensor `add` added */
+    static const struct {
+        const char *from, *to, *drop, *add, *msg;
+    } cases[] = {
+        {"\"pool\":\"log-linear\"", "\"pool\":\"mean\"", NULL, NULL,
+         "fusion settings: the ensemble's 'pool' must be \"linear\" or \"log-linear\""},
+        {"{\"method\":\"ges\"", "{\"method\":\"auto\"", NULL, NULL,
+         "fusion settings: ensemble member 0 has an unknown or missing method"},
+        {"{\"method\":\"ges\"", "{\"method\":\"ensemble\"", NULL, NULL,
+         "fusion settings: ensemble member 0 has an unknown or missing method"},
+        {"\"count\":5", "\"count\":0", NULL, NULL,
+         "fusion settings: ensemble member 0: 'count' must be an integer in 1..16777216"},
+        {"\"count\":5", "\"count\":16777217", NULL, NULL,
+         "fusion settings: ensemble member 0: 'count' must be an integer in 1..16777216"},
+        {"\"count\":5", "\"count\":5,\"weight\":1", NULL, NULL,
+         "fusion settings: ensemble member 0 has an unknown field 'weight'"},
+        {"\"method\":\"ensemble\"", "\"method\":\"mean\"", NULL, NULL,
+         "fusion settings: the mean method has no 'ensemble'"},
+        {",\"ensemble\":{", ",\"x\":{", NULL, NULL,
+         "fusion settings: unknown field 'x'"},
+        {"\"temperatures\":[1,", "\"temperatures\":[2,", NULL, NULL,
+         "fusion settings: an ensemble's own temperatures must be 1 (its members keep theirs), "
+         "temperature 0 is 2"},
+        {"\"count\":5,\"temperatures\":[1,", "\"count\":5,\"temperatures\":[0.5,", NULL, NULL,
+         "fusion settings: ensemble member 0 is not calibrated, so its temperatures must be 1, "
+         "temperature 0 is 0.5"},
+        {NULL, NULL, "member0.fusion.weights", NULL,
+         "ensemble member 0 (ges): the file holds 0 tensors, the ges method has 1"},
+        {NULL, NULL, NULL, "member2.fusion.weights",
+         "ensemble member 2 (product): the member holds 1 tensors, the product method has 0"},
+        {NULL, NULL, "member1.net.out.bias", NULL,
+         "ensemble member 1 (stack-lr): model file: tensor 'net.out.bias' is missing"},
+        {NULL, NULL, NULL, "member7.x",
+         "the file holds tensor 'member7.x', which no ensemble member has"},
+        {NULL, NULL, NULL, "fusion.weights",
+         "the file holds tensor 'fusion.weights', which no ensemble member has"},
+        {",\"architecture\":", ",\"architecture\":1,\"y\":", NULL, NULL,
+         "fusion settings: ensemble member 1 has an unknown field 'y'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rewrite(p1, bad, cases[i].from, cases[i].to, cases[i].drop, cases[i].add);
+        expect_load(bad, cases[i].msg);
+    }
 
     if (getenv("KEEP")) printf("%s\n", p1); else unlink(p1);
     unlink(p2), unlink(bad);
@@ -342,15 +554,28 @@ static void test_file(void) {
     for (int k = 0; k < M; k++) free(p[k]);
 }
 
+/* the small cases' data: two models on four rows of two classes */
+enum { TM = 2, TN = 4, TC = 2 };
+static const float tiny_a[TN * TC] = {0.9f, 0.1f, 0.2f, 0.8f, 0.6f, 0.4f, 0.3f, 0.7f};
+static const float tiny_b[TN * TC] = {0.7f, 0.3f, 0.4f, 0.6f, 0.2f, 0.8f, 0.5f, 0.5f};
+static const float *const tiny_p[TM] = {tiny_a, tiny_b};
+static const int tiny_y[TN] = {0, 1, 0, 1};
+
+/* g fitted on the small data as lf_fusion_fit fits o.method, its
+ * prediction of those rows in want (TN x TC) */
+static void fit_tiny(lf_fusion *g, const lf_fusion_options *o, float *want) {
+    CHECK(lf_fusion_fit(g, tiny_p, names2, TM, TN, TC, tiny_y, o) == LF_OK &&
+              lf_fusion_predict(g, tiny_p, TN, want) == LF_OK,
+          "%s: %s", lf_method_name(o->method), lf_fusion_error(g));
+}
+
 /* Counts as large as fit allows (ensemble size x bags up to 2^24) save
  * and load; larger or fractional counts are refused at fit, and so are
  * options that could select more. */
 static void test_big_counts(void) {
-    enum { M = 2, N = 4, C = 2 };
-    float a[N * C] = {0.9f, 0.1f, 0.2f, 0.8f, 0.6f, 0.4f, 0.3f, 0.7f};
-    float b[N * C] = {0.7f, 0.3f, 0.4f, 0.6f, 0.2f, 0.8f, 0.5f, 0.5f};
-    const float *p[M] = {a, b};
-    int y[N] = {0, 1, 0, 1};
+    enum { M = TM, N = TN, C = TC };
+    const float *const *p = tiny_p;
+    const int *y = tiny_y;
     lf_method methods[2] = {LF_FUSE_MEAN, LF_FUSE_PRODUCT};
     int cal[2] = {0, 0};
     float counts[2] = {16777216.0f, 150000.0f};
@@ -385,11 +610,9 @@ static void test_big_counts(void) {
  * own fit, here refused counts): the single choice, fitted as fit fits it,
  * the note saying why, the table without members' weights */
 static void test_auto_fallback(void) {
-    enum { M = 2, N = 4, C = 2 };
-    float a[N * C] = {0.9f, 0.1f, 0.2f, 0.8f, 0.6f, 0.4f, 0.3f, 0.7f};
-    float b[N * C] = {0.7f, 0.3f, 0.4f, 0.6f, 0.2f, 0.8f, 0.5f, 0.5f};
-    const float *p[M] = {a, b};
-    int y[N] = {0, 1, 0, 1};
+    enum { M = TM, N = TN, C = TC };
+    const float *const *p = tiny_p;
+    const int *y = tiny_y;
     lf_fusion_options o = lf_fusion_defaults();
     lf_auto_ens ae = {.keep = 1, .L = 2, .methods = {LF_FUSE_MEAN, LF_FUSE_PRODUCT}, .counts = {2.5f, 1}};
     snprintf(ae.note, sizeof ae.note, "auto chose an ensemble");
@@ -402,8 +625,7 @@ static void test_auto_fallback(void) {
     lf_fusion_create(&f);
     lf_fusion_create(&g);
     o.method = LF_FUSE_PRODUCT;
-    CHECK(lf_fusion_fit(g, p, names2, M, N, C, y, &o) == LF_OK && lf_fusion_predict(g, p, N, want) == LF_OK, "%s",
-          lf_fusion_error(g));
+    fit_tiny(g, &o, want);
     const char *failed[2] = {NULL, "out of memory for auto's ensemble"};
     const char *why[2] = {"ensemble count 0 must be an integer in 1..16777216, got 2.5",
                           "out of memory for auto's ensemble"};
@@ -431,11 +653,9 @@ static void test_auto_fallback(void) {
 /* auto's single choice under macro-F1 is fitted as its candidates were
  * (ges-log refuses macro-F1: the log-loss) */
 static void test_auto_macro_f1(void) {
-    enum { M = 2, N = 4, C = 2 };
-    float a[N * C] = {0.9f, 0.1f, 0.2f, 0.8f, 0.6f, 0.4f, 0.3f, 0.7f};
-    float b[N * C] = {0.7f, 0.3f, 0.4f, 0.6f, 0.2f, 0.8f, 0.5f, 0.5f};
-    const float *p[M] = {a, b};
-    int y[N] = {0, 1, 0, 1};
+    enum { M = TM, N = TN, C = TC };
+    const float *const *p = tiny_p;
+    const int *y = tiny_y;
     lf_fusion_options o = lf_fusion_defaults();
     lf_auto_ens ae = {.keep = 0};
     float want[N * C], out[N * C];
@@ -443,8 +663,7 @@ static void test_auto_macro_f1(void) {
     lf_fusion_create(&f);
     lf_fusion_create(&g);
     o.method = LF_FUSE_GES_LOG;
-    CHECK(lf_fusion_fit(g, p, names2, M, N, C, y, &o) == LF_OK && lf_fusion_predict(g, p, N, want) == LF_OK, "%s",
-          lf_fusion_error(g));
+    fit_tiny(g, &o, want);
     o.method = LF_FUSE_AUTO, o.metric = LF_METRIC_MACRO_F1;
     char note[512] = "auto chose ges-log";
     CHECK(lf_auto_final_fit(f, p, names2, M, N, C, y, &o, LF_FUSE_GES_LOG, 0, &ae, NULL, NULL, note, sizeof note) ==
@@ -458,6 +677,9 @@ int main(void) {
     test_select_by_hand();
     test_pool_by_hand();
     test_auto_keeps();
+    test_many_rows();
+    test_features_member();
+    test_auto_not_kept();
     test_file();
     test_big_counts();
     test_auto_fallback();

@@ -63,10 +63,17 @@ static lf_status ens_predict(const lf_fusion *f, const lf_probs *pr, float *out)
     const ens_state *s = f->state;
     size_t N = pr->N, C = pr->C, M = pr->M, n = s->n, B = N < ENS_BLOCK ? N : ENS_BLOCK;
     if (B == 0) return LF_OK;
-    float *outs = lf_alloc_array(n * B, C * sizeof *outs), *cal = lf_alloc_array(M * B, C * sizeof *cal);
+    int scaled = 0; /* a member with a temperature: its inputs are scaled into cal */
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < M; k++) scaled |= s->members[i].temps[k] != 1.0f;
+    float *outs = lf_alloc_array(n * B, C * sizeof *outs);
+    float *cal = scaled ? lf_alloc_array(M * B, C * sizeof *cal) : NULL;
     float **pp = lf_alloc_array(M, sizeof *pp);
     const float **q = lf_alloc_array(n, sizeof *q);
-    lf_status st = outs && cal && pp && q ? LF_OK : LF_ERR_NOMEM;
+    lf_err e = {0};
+    lf_status st = LF_OK;
+    if (!outs || (scaled && !cal) || !pp || !q)
+        st = lf_fail(&e, LF_ERR_NOMEM, "ensemble: out of memory for its %zu members' outputs", n);
     for (size_t r0 = 0; st == LF_OK && r0 < N; r0 += B) {
         size_t nb = N - r0 < B ? N - r0 : B;
         for (size_t i = 0; st == LF_OK && i < n; i++) {
@@ -80,16 +87,21 @@ static lf_status ens_predict(const lf_fusion *f, const lf_probs *pr, float *out)
                     lf_apply_temperature(src, nb, C, m->temps[k], pp[k]);
                 }
             }
-            lf_probs v = {.M = M, .N = nb, .C = C, .p = pp, .F = pr->F, .feat = pr->feat ? pr->feat + r0 * pr->F : NULL};
+            lf_err me = {0};
+            lf_probs v = {.M = M, .N = nb, .C = C, .p = pp, .F = pr->F, .feat = pr->feat ? pr->feat + r0 * pr->F : NULL,
+                          .err = &me};
             float *o = outs + i * B * C;
             st = lf_fusion_predict_core(m, &v, o);
+            if (st != LF_OK)
+                lf_fail(&e, st, "ensemble member %zu (%s%s): %s", i, m->def->name, m->calibrated ? " +calibrate" : "",
+                        me.msg[0] ? me.msg : lf_status_string(st));
             q[i] = o;
         }
-        lf_err e;
         if (st == LF_OK)
             st = lf_rule_apply(s->geometric ? LF_RULE_PRODUCT : LF_RULE_MEAN, q, n, nb, C, s->counts, out + r0 * C, &e);
     }
     LF_FREE(outs), LF_FREE(cal), LF_FREE(pp), LF_FREE(q);
+    if (st != LF_OK && pr->err) *pr->err = e;
     return st;
 }
 
@@ -175,14 +187,7 @@ lf_status lf_ensemble_fit(lf_fusion *f, const float *const *p, const char *const
         else if (m->n_features)
             f->n_features = m->n_features;
     }
-    if (st != LF_OK) {
-        lf_err keep = f->err;
-        lf_fusion_clear(f);
-        f->err = keep;
-        return st;
-    }
-    f->fitted = 1;
-    return LF_OK;
+    return lf_fusion_fit_end(f, st);
 }
 
 /* ---------------------------------------------------------------- file */

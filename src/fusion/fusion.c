@@ -50,6 +50,12 @@ void lf_fusion_clear(lf_fusion *f) {
     f->fitted = 0, f->M = f->C = 0, f->calibrated = f->logits = 0, f->n_features = 0;
 }
 
+lf_status lf_fusion_fit_end(lf_fusion *f, lf_status st) {
+    if (st != LF_OK) lf_fusion_clear(f); /* the error stays */
+    else f->fitted = 1;
+    return st;
+}
+
 void lf_fusion_free(lf_fusion *f) {
     if (!f) return;
     lf_fusion_clear(f);
@@ -284,14 +290,7 @@ static lf_status fit_rows(lf_fusion *f, const float *const *p, const char *const
     if (st == LF_OK) st = lf_fusion_fit_core(f, &pr, yy, o);
     lf_probs_free(&pr);
     LF_FREE(yy);
-    if (st != LF_OK) {
-        lf_err keep = f->err;
-        lf_fusion_clear(f);
-        f->err = keep;
-        return st;
-    }
-    f->fitted = 1;
-    return LF_OK;
+    return lf_fusion_fit_end(f, st);
 }
 
 lf_status lf_fusion_fit_rows(lf_fusion *f, const float *const *p, const char *const *names,
@@ -322,6 +321,7 @@ static lf_status predict_rows(const lf_fusion *f, const float *const *p, size_t 
     lf_probs pr;
     st = lf_probs_prepare(e, p, f->M, f->C, f->logits, f->temps, NULL, N, &pr);
     if (st == LF_OK) st = lf_probs_features(e, &pr, f, features, f->n_features, NULL, N);
+    pr.err = e;
     if (st == LF_OK) st = lf_fusion_predict_core(f, &pr, out);
     lf_probs_free(&pr);
     return st;

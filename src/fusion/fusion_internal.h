@@ -43,6 +43,8 @@ typedef struct lf_probs {
     const float *feat; /* N x F raw features of the rows (lf_probs_features), or NULL */
     size_t F;
     float *feat_block; /* owned copy behind feat, or NULL */
+    lf_err *err;       /* where a method's predict may say why it failed (its
+                          caller's, not shared between threads), or NULL */
 } lf_probs;
 
 void lf_probs_free(lf_probs *pr);
@@ -86,6 +88,10 @@ void lf_class_names_free(lf_fusion *f);
 /* Clears everything fitted (names, temperatures, the method's state),
  * keeping the error. */
 void lf_fusion_clear(lf_fusion *f);
+
+/* The end of a fit with status st: on failure everything fitted cleared
+ * (lf_fusion_clear: the error stays), else f marked fitted; returns st. */
+lf_status lf_fusion_fit_end(lf_fusion *f, lf_status st);
 
 /* Validates raw inputs: a missing row is NaN in every column; present rows
  * finite and, unless logits, probabilities >= 0 summing to 1 within 1e-3.

@@ -39,7 +39,8 @@ typedef struct lf_method_def {
      * Errors go to f->err. */
     lf_status (*fit)(lf_fusion *f, const lf_probs *pr, const int *y, const lf_fusion_options *o);
     /* Fused probabilities (pr->N x pr->C) from prepared probabilities.
-     * Only reads f: may run from many threads at once. */
+     * Only reads f: may run from many threads at once.  A failure may say
+     * why in *pr->err (when not NULL; the status alone says it otherwise). */
     lf_status (*predict)(const lf_fusion *f, const lf_probs *pr, float *out);
     /* What the file holds besides the common settings; NULL: nothing. */
     void (*save)(const lf_fusion *f, lf_method_save *s);

@@ -142,13 +142,14 @@ lf_status lf_csv_header_read(const char *path, lf_names *out, char *err, size_t 
      * the matrix reader's to report */
     struct stat sb;
     if (strcmp(path, "-") == 0 || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return LF_OK;
-    unsigned char *buf;
-    size_t len;
-    if (lf_io_read_file(path, &buf, &len, &e) != LF_OK) return LF_OK;
-    if ((len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0) || (len >= 2 && buf[0] == 'P' && buf[1] == 'K')) {
-        LF_FREE(buf);
+    unsigned char magic[6], *buf;
+    FILE *fp = fopen(path, "rb"); /* the first bytes tell (not the whole file: it may be large) */
+    if (!fp) return LF_OK;
+    size_t len = fread(magic, 1, sizeof magic, fp);
+    fclose(fp);
+    if ((len == 6 && memcmp(magic, "\x93NUMPY", 6) == 0) || (len >= 2 && magic[0] == 'P' && magic[1] == 'K'))
         return LF_OK;
-    }
+    if (lf_io_read_file(path, &buf, &len, &e) != LF_OK) return LF_OK;
     lf_status st;
     lf_span *sp = NULL;
     size_t n = 0;

@@ -213,21 +213,28 @@ static void bn_grad_sums(const bn_args *a, size_t c0, size_t nc) {
 #define BN_CHUNK_ROWS(N) ((N) / BN_MAX_CHUNKS + 1 > BN_CHUNK_MIN ? (N) / BN_MAX_CHUNKS + 1 : BN_CHUNK_MIN)
 #define BN_CHUNKS(N) (((N) + BN_CHUNK_ROWS(N) - 1) / BN_CHUNK_ROWS(N))
 
+/* the end of part q's rows: (q + 1) rc, the last part's N */
+static size_t bn_part_end(size_t N, size_t rc, size_t q) { return N < (q + 1) * rc ? N : (q + 1) * rc; }
+
+/* s[k] += part[q][k] for channels k < C, the parts q < nch in part order */
+static void bn_parts_sum(double (*part)[CB], size_t nch, size_t C, double *s) {
+    for (size_t q = 0; q < nch; q++)
+        for (size_t k = 0; k < C; k++) s[k] += part[q][k];
+}
+
 static void bn_stats_chunked(const bn_args *a) {
     size_t N = a->N, C = a->C, rc = BN_CHUNK_ROWS(N), nch = BN_CHUNKS(N);
     double part[BN_MAX_CHUNKS][CB], s[CB] = {0}, ss[CB] = {0};
     float mean[CB];
     memset(part, 0, sizeof part);
 #pragma omp parallel for schedule(static)
-    for (size_t q = 0; q < nch; q++) bn_row_sums(a, NULL, 0, C, q * rc, N < (q + 1) * rc ? N : (q + 1) * rc, part[q]);
-    for (size_t q = 0; q < nch; q++)
-        for (size_t k = 0; k < C; k++) s[k] += part[q][k];
+    for (size_t q = 0; q < nch; q++) bn_row_sums(a, NULL, 0, C, q * rc, bn_part_end(N, rc, q), part[q]);
+    bn_parts_sum(part, nch, C, s);
     for (size_t k = 0; k < C; k++) mean[k] = (float)(s[k] / (double)N);
     memset(part, 0, sizeof part);
 #pragma omp parallel for schedule(static)
-    for (size_t q = 0; q < nch; q++) bn_row_sums(a, mean, 0, C, q * rc, N < (q + 1) * rc ? N : (q + 1) * rc, part[q]);
-    for (size_t q = 0; q < nch; q++)
-        for (size_t k = 0; k < C; k++) ss[k] += part[q][k];
+    for (size_t q = 0; q < nch; q++) bn_row_sums(a, mean, 0, C, q * rc, bn_part_end(N, rc, q), part[q]);
+    bn_parts_sum(part, nch, C, ss);
     bn_stats_finish(a, 0, C, mean, ss);
 }
 
@@ -236,9 +243,9 @@ static void bn_grad_sums_chunked(const bn_args *a) {
     double p1[BN_MAX_CHUNKS][CB], p2[BN_MAX_CHUNKS][CB], s1[CB] = {0}, s2[CB] = {0};
     memset(p1, 0, sizeof p1), memset(p2, 0, sizeof p2);
 #pragma omp parallel for schedule(static)
-    for (size_t q = 0; q < nch; q++) bn_grad_rows(a, 0, C, q * rc, N < (q + 1) * rc ? N : (q + 1) * rc, p1[q], p2[q]);
-    for (size_t q = 0; q < nch; q++)
-        for (size_t k = 0; k < C; k++) s1[k] += p1[q][k], s2[k] += p2[q][k];
+    for (size_t q = 0; q < nch; q++) bn_grad_rows(a, 0, C, q * rc, bn_part_end(N, rc, q), p1[q], p2[q]);
+    bn_parts_sum(p1, nch, C, s1); /* each sum on its own: the same additions in the same order */
+    bn_parts_sum(p2, nch, C, s2);
     bn_grad_finish(a, 0, C, s1, s2);
 }
 
