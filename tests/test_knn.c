@@ -11,7 +11,8 @@
  * than the 8-bit copy can tell apart (the exact key decides); values
  * outside [0, 1] (clamped by the filter, still exact); rows wider than the
  * filter takes; standardised features with the filter over their range
- * (lf_knn_build_range), queries outside it, a range too narrow, width 0.
+ * (lf_knn_build_range), queries outside it, a range too narrow, width 0;
+ * several blocks of 4096 rows with equal rows across and within them.
  */
 #include "check.h"
 #include "fusion/knn.h"
@@ -236,8 +237,37 @@ static void test_wide(void) {
     free(rows), free(q);
 }
 
+/* Several full blocks of 4096 rows (batches of a whole block after the
+ * first, knn.c): rows repeated in later blocks and twice within a block,
+ * so that equal keys meet across blocks and within a batch; queries that
+ * are rows (left out or not) and random ones; K from 1 to 40. */
+static void test_blocks(void) {
+    enum { M = 3, C = 4, D = M * C + M, N = 2 * 4096 + 900, NQ = 13 };
+    float *rows = malloc((size_t)N * D * sizeof *rows), q[NQ * D];
+    size_t excl[NQ];
+    uint64_t s = 41;
+    int all = 1;
+    profiles(rows, N, M, C, &s);
+    for (size_t r = 4096; r < N; r += 3) memcpy(rows + r * D, rows + (r - 4096) * D, D * sizeof *rows);
+    for (size_t r = 4096 + 1; r < N; r += 97) memcpy(rows + r * D, rows + (r + 500 < N ? r + 500 : r) * D, D * sizeof *rows);
+    profiles(q, NQ, M, C, &s);
+    for (size_t i = 0; i < NQ; i += 2) memcpy(q + i * D, rows + (i * 677 + 4100) * D, D * sizeof *q);
+    for (size_t i = 0; i < NQ; i++) excl[i] = i % 4 == 0 ? i * 677 + 4100 : (i * 1237) % N;
+    static const size_t Ks[] = {1, 7, 40};
+    for (size_t k = 0; k < 3; k++) {
+        char what[64];
+        snprintf(what, sizeof what, "%d rows, K %zu", N, Ks[k]);
+        all &= agree(what, rows, N, D, D, q, NQ, Ks[k], NULL);
+        snprintf(what, sizeof what, "%d rows, left out, K %zu", N, Ks[k]);
+        all &= agree(what, rows, N, D, D, q, NQ, Ks[k], excl);
+    }
+    CHECK(all, "several blocks");
+    free(rows);
+}
+
 int main(void) {
     test_random();
+    test_blocks();
     test_duplicates();
     test_exact_ties();
     test_below_resolution();

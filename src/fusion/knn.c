@@ -31,7 +31,12 @@
  * chunk (16 accumulators), compares the 256 keys with each query's bound
  * and returns a bit mask per query; the portable kernel computes the same
  * integers in plain loops.  Queries are taken 8 at a time against blocks
- * of XB rows that stay in the L2 cache.
+ * of XB rows that stay in the L2 cache, in batches of chunks: the kernel
+ * over every chunk of the batch, then the exact keys of the rows that
+ * passed, in row order, the bounds updated between batches (one chunk a
+ * batch in the first block, where they fall fast; the whole block after,
+ * so that the branches on the masks and the rows' fetches are not paid
+ * chunk by chunk).
  */
 #include "fusion/knn.h"
 
@@ -107,21 +112,23 @@ int lf_knn_work_alloc(lf_knn_work *w, const lf_knn *ix, size_t nq_max, size_t K)
     w->bd = lf_alloc_array(nq_max, k * sizeof *w->bd);
     w->bi = lf_alloc_array(nq_max, k * sizeof *w->bi);
     w->cnt = lf_alloc_array(nq_max, sizeof *w->cnt);
-    if (w->q8 && w->thr && w->eq && w->qn && w->bd && w->bi && w->cnt) return 1;
+    w->mk = lf_alloc_array(XB / RC * QT, sizeof *w->mk);
+    w->lst = lf_alloc_array(XB / RC * QT * RC, sizeof *w->lst);
+    if (w->q8 && w->thr && w->eq && w->qn && w->bd && w->bi && w->cnt && w->mk && w->lst) return 1;
     lf_knn_work_free(w);
     return 0;
 }
 
 void lf_knn_work_free(lf_knn_work *w) {
     LF_FREE(w->q8), LF_FREE(w->thr), LF_FREE(w->eq), LF_FREE(w->qn), LF_FREE(w->bd), LF_FREE(w->bi),
-        LF_FREE(w->cnt);
+        LF_FREE(w->cnt), LF_FREE(w->mk), LF_FREE(w->lst);
     memset(w, 0, sizeof *w);
 }
 
 /* The 32 keys of each of the QT queries q8 (QT x 4G signed bytes) against
  * one chunk: per query the mask of those <= thr. */
-static void tile_portable(const uint8_t *xc, const int32_t *cx, const int8_t *q8, size_t G, const int32_t *thr,
-                          uint32_t *mask) {
+static void tile_portable1(const uint8_t *xc, const int32_t *cx, const int8_t *q8, size_t G, const int32_t *thr,
+                           uint32_t *mask) {
     for (int t = 0; t < QT; t++) {
         const int8_t *q = q8 + (size_t)t * G * 4;
         uint32_t m = 0;
@@ -134,6 +141,12 @@ static void tile_portable(const uint8_t *xc, const int32_t *cx, const int8_t *q8
         }
         mask[t] = m;
     }
+}
+
+/* tile_portable1 over nch chunks after one another (QT masks a chunk) */
+static void tile_portable(const uint8_t *xc, const int32_t *cx, const int8_t *q8, size_t G, const int32_t *thr,
+                          uint32_t *mask, size_t nch) {
+    for (size_t c = 0; c < nch; c++) tile_portable1(xc + c * G * RC * 4, cx + c * RC, q8, G, thr, mask + c * QT);
 }
 
 /* the exact key of knn.h: eight partial sums, so that the additions do not
@@ -166,8 +179,8 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static inline __m512i dpb
     return acc;
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
-tile_vnni(const uint8_t *xc, const int32_t *cx, const int8_t *q8, size_t G, const int32_t *thr, uint32_t *mask) {
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inline void
+tile_vnni1(const uint8_t *xc, const int32_t *cx, const int8_t *q8, size_t G, const int32_t *thr, uint32_t *mask) {
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     __m512i b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
     size_t ld = G * 4;
@@ -193,6 +206,14 @@ tile_vnni(const uint8_t *xc, const int32_t *cx, const int8_t *q8, size_t G, cons
     OUT(0, a0, b0) OUT(1, a1, b1) OUT(2, a2, b2) OUT(3, a3, b3)
     OUT(4, a4, b4) OUT(5, a5, b5) OUT(6, a6, b6) OUT(7, a7, b7)
 #undef OUT
+}
+
+/* tile_vnni1 over nch chunks after one another (QT masks a chunk) */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void tile_vnni(const uint8_t *xc, const int32_t *cx,
+                                                                           const int8_t *q8, size_t G,
+                                                                           const int32_t *thr, uint32_t *mask,
+                                                                           size_t nch) {
+    for (size_t c = 0; c < nch; c++) tile_vnni1(xc + c * G * RC * 4, cx + c * RC, q8, G, thr, mask + c * QT);
 }
 
 /* exact() with the eight partial sums in one register: the same additions
@@ -226,7 +247,7 @@ static int32_t bound(double bd, double eq, double emax, double w, int32_t qn) {
 void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const size_t *excl, size_t *nb,
                    size_t *cnt, lf_knn_work *w, int portable) {
     size_t D = ix->D, G = ix->G, n = ix->n, nchunks = (n + RC - 1) / RC, ntiles = (nq + QT - 1) / QT;
-    void (*tile)(const uint8_t *, const int32_t *, const int8_t *, size_t, const int32_t *, uint32_t *) =
+    void (*tile)(const uint8_t *, const int32_t *, const int8_t *, size_t, const int32_t *, uint32_t *, size_t) =
         tile_portable;
     double (*ex)(const float *, const float *, size_t) = exact;
 #ifdef HAVE_VNNI_KERNEL
@@ -250,33 +271,42 @@ void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const 
         w->eq[i] = sqrt(e2) * (1 + 1e-12), w->qn[i] = sq, w->cnt[i] = 0;
         w->thr[i] = K ? INT32_MAX : INT32_MIN;
     }
-    /* the rows that pass one chunk are offered after the next chunk's
-     * kernel, their exact rows fetched in the meantime (a bound one chunk
-     * late lets more rows pass, never fewer) */
-    uint32_t mask[QT];
-    uint32_t pend[2][QT * RC], npend[2] = {0, 0}, cur = 0;
+    /* Each tile meets the rows of a block in batches of chunks: the
+     * kernel over the batch's chunks, then the rows that passed (in row
+     * order, their rows fetched meanwhile) get their exact keys.  The
+     * bounds are updated between batches: a batch of one chunk in the
+     * first block, where they fall fast, the whole block after. */
+    uint32_t *mk = w->mk, *lst = w->lst;
     for (size_t c0 = 0; c0 < nchunks; c0 += XB / RC) {
-        size_t c1 = nchunks - c0 < XB / RC ? nchunks : c0 + XB / RC;
+        size_t c1 = nchunks - c0 < XB / RC ? nchunks : c0 + XB / RC, sb = c0 ? XB / RC : 1;
         for (size_t T = 0; T < ntiles; T++) {
             int32_t *thr = w->thr + T * QT;
             const int8_t *q8 = w->q8 + T * QT * G * 4;
-            for (size_t c = c0; c <= c1; c++) {
-                uint32_t *mine = pend[cur];
-                npend[cur] = 0;
-                if (c < c1) {
-                    tile(ix->packed + c * G * RC * 4, ix->cx + c * RC, q8, G, thr, mask);
-                    for (uint32_t t = 0; t < QT; t++)
-                        for (uint32_t m = mask[t]; m; m &= m - 1) {
-                            size_t r = c * RC + (size_t)__builtin_ctz(m);
-                            if (r >= n || (excl && excl[T * QT + t] == r)) continue;
-                            mine[npend[cur]++] = t << 5 | (uint32_t)(r % RC);
-                            for (size_t b = 0; b < D * sizeof(float); b += 64)
-                                __builtin_prefetch((const char *)(ix->rows + r * D) + b);
-                        }
+            for (size_t cb = c0; cb < c1; cb += sb) {
+                size_t ce = c1 - cb < sb ? c1 : cb + sb;
+                uint32_t nl = 0;
+                tile(ix->packed + cb * G * RC * 4, ix->cx + cb * RC, q8, G, thr, mk, ce - cb);
+                for (size_t c = cb; c < ce; c++) { /* the rows that passed: (c - cb) << 8 | t << 5 | j */
+                    const uint32_t *mask = mk + (c - cb) * QT;
+                    for (uint32_t t = 0; t < QT; t += 2)
+                        for (uint64_t m = mask[t] | (uint64_t)mask[t + 1] << 32; m; m &= m - 1)
+                            lst[nl++] = (uint32_t)(c - cb) << 8 | t << 5 | (uint32_t)__builtin_ctzll(m);
                 }
-                cur ^= 1; /* now the previous chunk's */
-                for (uint32_t h = 0; h < npend[cur]; h++) {
-                    size_t t = pend[cur][h] >> 5, qi = T * QT + t, r = (c - 1) * RC + (pend[cur][h] & 31);
+                if (nl && (excl || ce == nchunks)) { /* rows left out, rows past n */
+                    uint32_t k = 0;
+                    for (uint32_t h = 0; h < nl; h++) {
+                        size_t r = (cb + (lst[h] >> 8)) * RC + (lst[h] & 31);
+                        lst[k] = lst[h];
+                        k += !(r >= n || (excl && excl[T * QT + (lst[h] >> 5 & 7)] == r));
+                    }
+                    nl = k;
+                }
+                for (uint32_t h = 0; h < nl; h++)
+                    for (size_t b = 0; b < D * sizeof(float); b += 64)
+                        __builtin_prefetch((const char *)(ix->rows + ((cb + (lst[h] >> 8)) * RC + (lst[h] & 31)) * D) + b);
+                for (uint32_t h = 0; h < nl; h++) {
+                    uint32_t e = lst[h];
+                    size_t t = e >> 5 & 7, qi = T * QT + t, r = (cb + (e >> 8)) * RC + (e & 31);
                     double v = ex(q + qi * D, ix->rows + r * D, D);
                     double *bd = w->bd + qi * K;
                     size_t *bi = w->bi + qi * K, pos = w->cnt[qi];
@@ -291,7 +321,6 @@ void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const 
                     if (w->cnt[qi] == K) thr[t] = bound(bd[K - 1], w->eq[qi], ix->emax, ix->w, w->qn[qi]);
                 }
             }
-            npend[0] = npend[1] = 0;
         }
     }
     for (size_t i = 0; i < nq; i++) {

@@ -51,6 +51,8 @@ typedef struct lf_knn_work {
     double *bd;     /* nq_max x K: exact distances of the best so far */
     size_t *bi;     /* nq_max x K: their rows */
     size_t *cnt;    /* nq_max */
+    uint32_t *mk;   /* a batch's masks (knn.c) */
+    uint32_t *lst;  /* a batch's rows that passed */
 } lf_knn_work;
 
 int lf_knn_work_alloc(lf_knn_work *w, const lf_knn *ix, size_t nq_max, size_t K);
