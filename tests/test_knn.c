@@ -12,7 +12,9 @@
  * outside [0, 1] (clamped by the filter, still exact); rows wider than the
  * filter takes; standardised features with the filter over their range
  * (lf_knn_build_range), queries outside it, a range too narrow, width 0;
- * several blocks of 4096 rows with equal rows across and within them.
+ * several blocks of 4096 rows with equal rows across and within them;
+ * values the same in every row (left out of the filter) and queries that
+ * differ in them.
  */
 #include "check.h"
 #include "fusion/knn.h"
@@ -265,9 +267,48 @@ static void test_blocks(void) {
     free(rows);
 }
 
+/* Values the same in every row, which the filter leaves to the exact key
+ * (knn.c): rows with every model present (indicators all 1) and one
+ * probability fixed, queries with a model missing (indicator 0) or
+ * different in the fixed value, or rows themselves; a value the same in
+ * all rows but the last; every value the same (a filter of no values). */
+static void test_constant_values(void) {
+    enum { M = 3, C = 4, D = M * C + M, N = 4096 + 700, NQ = 21 };
+    float *rows = malloc((size_t)N * D * sizeof *rows), q[NQ * D];
+    size_t excl[NQ];
+    uint64_t s = 77;
+    int all = 1;
+    profiles(rows, N, M, C, &s);
+    for (size_t r = 0; r < N; r++) {
+        float *x = rows + r * D;
+        if (x[M * C + 1] == 0.0f) memcpy(x + C, x, C * sizeof *x); /* model 1 present again */
+        x[M * C + 1] = 1.0f;
+        x[2 * C + 3] = 0.125f;
+    }
+    profiles(q, NQ, M, C, &s); /* model 1 missing in some */
+    for (size_t i = 0; i < NQ; i += 3) memcpy(q + i * D, rows + (i * 211) * D, D * sizeof *q);
+    q[1 * D + 2 * C + 3] = 0.5f, q[4 * D + 2 * C + 3] = 0.125f;
+    for (size_t i = 0; i < NQ; i++) excl[i] = i % 3 == 0 ? i * 211 : (i * 977) % N;
+    static const size_t Ks[] = {1, 7, 40};
+    for (size_t k = 0; k < 3; k++) {
+        char what[64];
+        snprintf(what, sizeof what, "values the same in every row, K %zu", Ks[k]);
+        all &= agree(what, rows, N, D, D, q, NQ, Ks[k], NULL);
+        snprintf(what, sizeof what, "values the same in every row, left out, K %zu", Ks[k]);
+        all &= agree(what, rows, N, D, D, q, NQ, Ks[k], excl);
+    }
+    rows[(N - 1) * D + 2 * C + 3] = 0.25f; /* the same in all rows but the last */
+    all &= agree("a value the same in all rows but the last", rows, N, D, D, q, NQ, 7, NULL);
+    for (size_t r = 1; r < 100; r++) memcpy(rows + r * D, rows, D * sizeof *rows);
+    all &= agree("100 equal rows", rows, 100, D, D, q, NQ, 7, NULL);
+    CHECK(all, "values the same in every row");
+    free(rows);
+}
+
 int main(void) {
     test_random();
     test_blocks();
+    test_constant_values();
     test_duplicates();
     test_exact_ties();
     test_below_resolution();
