@@ -251,10 +251,10 @@ static void test_blocks(void) {
     int all = 1;
     profiles(rows, N, M, C, &s);
     for (size_t r = 4096; r < N; r += 3) memcpy(rows + r * D, rows + (r - 4096) * D, D * sizeof *rows);
-    for (size_t r = 4096 + 1; r < N; r += 97) memcpy(rows + r * D, rows + (r + 500 < N ? r + 500 : r) * D, D * sizeof *rows);
+    for (size_t r = 4096 + 1; r + 500 < N; r += 97) memcpy(rows + r * D, rows + (r + 500) * D, D * sizeof *rows);
     profiles(q, NQ, M, C, &s);
-    for (size_t i = 0; i < NQ; i += 2) memcpy(q + i * D, rows + (i * 677 + 4100) * D, D * sizeof *q);
-    for (size_t i = 0; i < NQ; i++) excl[i] = i % 4 == 0 ? i * 677 + 4100 : (i * 1237) % N;
+    for (size_t i = 0; i < NQ; i += 2) memcpy(q + i * D, rows + (i * 300 + 4100) * D, D * sizeof *q);
+    for (size_t i = 0; i < NQ; i++) excl[i] = i % 4 == 0 ? i * 300 + 4100 : (i * 1237) % N;
     static const size_t Ks[] = {1, 7, 40};
     for (size_t k = 0; k < 3; k++) {
         char what[64];
@@ -271,7 +271,8 @@ static void test_blocks(void) {
  * (knn.c): rows with every model present (indicators all 1) and one
  * probability fixed, queries with a model missing (indicator 0) or
  * different in the fixed value, or rows themselves; a value the same in
- * all rows but the last; every value the same (a filter of no values). */
+ * all rows but the last; every value the same (a filter of no values);
+ * features with a value the same in every row and queries far off in it. */
 static void test_constant_values(void) {
     enum { M = 3, C = 4, D = M * C + M, N = 4096 + 700, NQ = 21 };
     float *rows = malloc((size_t)N * D * sizeof *rows), q[NQ * D];
@@ -301,6 +302,15 @@ static void test_constant_values(void) {
     all &= agree("a value the same in all rows but the last", rows, N, D, D, q, NQ, 7, NULL);
     for (size_t r = 1; r < 100; r++) memcpy(rows + r * D, rows, D * sizeof *rows);
     all &= agree("100 equal rows", rows, 100, D, D, q, NQ, 7, NULL);
+    /* a query far off in a value the same in every row (cq = 9, the rest
+     * of the distance about 0.01): the bound is sqrt(U^2 - cq), to the
+     * last digits */
+    enum { F = 5, NF = 3000 };
+    for (size_t r = 0; r < NF; r++)
+        for (size_t d = 0; d < F; d++) rows[r * F + d] = d == 0 ? 0.0f : (float)urand(&s);
+    for (size_t i = 0; i < NQ; i++)
+        for (size_t d = 0; d < F; d++) q[i * F + d] = d == 0 ? (i % 2 ? 3.0f : 0.0f) : (float)urand(&s);
+    all &= agree_range("a value the same in every row, the queries 3 away", rows, NF, F, F, q, NQ, 7, NULL, 0.0, 1.0);
     CHECK(all, "values the same in every row");
     free(rows);
 }
