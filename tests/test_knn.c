@@ -11,7 +11,10 @@
  * than the 8-bit copy can tell apart (the exact key decides); values
  * outside [0, 1] (clamped by the filter, still exact); rows wider than the
  * filter takes; standardised features with the filter over their range
- * (lf_knn_build_range), queries outside it, a range too narrow, width 0.
+ * (lf_knn_build_range), queries outside it, a range too narrow, width 0;
+ * several blocks of 4096 rows with equal rows across and within them;
+ * values the same in every row (left out of the filter) and queries that
+ * differ in them.
  */
 #include "check.h"
 #include "fusion/knn.h"
@@ -236,8 +239,86 @@ static void test_wide(void) {
     free(rows), free(q);
 }
 
+/* Several full blocks of 4096 rows (batches of a whole block after the
+ * first, knn.c): rows repeated in later blocks and twice within a block,
+ * so that equal keys meet across blocks and within a batch; queries that
+ * are rows (left out or not) and random ones; K from 1 to 40. */
+static void test_blocks(void) {
+    enum { M = 3, C = 4, D = M * C + M, N = 2 * 4096 + 900, NQ = 13 };
+    float *rows = malloc((size_t)N * D * sizeof *rows), q[NQ * D];
+    size_t excl[NQ];
+    uint64_t s = 41;
+    int all = 1;
+    profiles(rows, N, M, C, &s);
+    for (size_t r = 4096; r < N; r += 3) memcpy(rows + r * D, rows + (r - 4096) * D, D * sizeof *rows);
+    for (size_t r = 4096 + 1; r + 500 < N; r += 97) memcpy(rows + r * D, rows + (r + 500) * D, D * sizeof *rows);
+    profiles(q, NQ, M, C, &s);
+    for (size_t i = 0; i < NQ; i += 2) memcpy(q + i * D, rows + (i * 300 + 4100) * D, D * sizeof *q);
+    for (size_t i = 0; i < NQ; i++) excl[i] = i % 4 == 0 ? i * 300 + 4100 : (i * 1237) % N;
+    static const size_t Ks[] = {1, 7, 40};
+    for (size_t k = 0; k < 3; k++) {
+        char what[64];
+        snprintf(what, sizeof what, "%d rows, K %zu", N, Ks[k]);
+        all &= agree(what, rows, N, D, D, q, NQ, Ks[k], NULL);
+        snprintf(what, sizeof what, "%d rows, left out, K %zu", N, Ks[k]);
+        all &= agree(what, rows, N, D, D, q, NQ, Ks[k], excl);
+    }
+    CHECK(all, "several blocks");
+    free(rows);
+}
+
+/* Values the same in every row, which the filter leaves to the exact key
+ * (knn.c): rows with every model present (indicators all 1) and one
+ * probability fixed, queries with a model missing (indicator 0) or
+ * different in the fixed value, or rows themselves; a value the same in
+ * all rows but the last; every value the same (a filter of no values);
+ * features with a value the same in every row and queries far off in it. */
+static void test_constant_values(void) {
+    enum { M = 3, C = 4, D = M * C + M, N = 4096 + 700, NQ = 21 };
+    float *rows = malloc((size_t)N * D * sizeof *rows), q[NQ * D];
+    size_t excl[NQ];
+    uint64_t s = 77;
+    int all = 1;
+    profiles(rows, N, M, C, &s);
+    for (size_t r = 0; r < N; r++) {
+        float *x = rows + r * D;
+        if (x[M * C + 1] == 0.0f) memcpy(x + C, x, C * sizeof *x); /* model 1 present again */
+        x[M * C + 1] = 1.0f;
+        x[2 * C + 3] = 0.125f;
+    }
+    profiles(q, NQ, M, C, &s); /* model 1 missing in some */
+    for (size_t i = 0; i < NQ; i += 3) memcpy(q + i * D, rows + (i * 211) * D, D * sizeof *q);
+    q[1 * D + 2 * C + 3] = 0.5f, q[4 * D + 2 * C + 3] = 0.125f;
+    for (size_t i = 0; i < NQ; i++) excl[i] = i % 3 == 0 ? i * 211 : (i * 977) % N;
+    static const size_t Ks[] = {1, 7, 40};
+    for (size_t k = 0; k < 3; k++) {
+        char what[64];
+        snprintf(what, sizeof what, "values the same in every row, K %zu", Ks[k]);
+        all &= agree(what, rows, N, D, D, q, NQ, Ks[k], NULL);
+        snprintf(what, sizeof what, "values the same in every row, left out, K %zu", Ks[k]);
+        all &= agree(what, rows, N, D, D, q, NQ, Ks[k], excl);
+    }
+    rows[(N - 1) * D + 2 * C + 3] = 0.25f; /* the same in all rows but the last */
+    all &= agree("a value the same in all rows but the last", rows, N, D, D, q, NQ, 7, NULL);
+    for (size_t r = 1; r < 100; r++) memcpy(rows + r * D, rows, D * sizeof *rows);
+    all &= agree("100 equal rows", rows, 100, D, D, q, NQ, 7, NULL);
+    /* a query far off in a value the same in every row (cq = 9, the rest
+     * of the distance about 0.01): the bound is sqrt(U^2 - cq), to the
+     * last digits */
+    enum { F = 5, NF = 3000 };
+    for (size_t r = 0; r < NF; r++)
+        for (size_t d = 0; d < F; d++) rows[r * F + d] = d == 0 ? 0.0f : (float)urand(&s);
+    for (size_t i = 0; i < NQ; i++)
+        for (size_t d = 0; d < F; d++) q[i * F + d] = d == 0 ? (i % 2 ? 3.0f : 0.0f) : (float)urand(&s);
+    all &= agree_range("a value the same in every row, the queries 3 away", rows, NF, F, F, q, NQ, 7, NULL, 0.0, 1.0);
+    CHECK(all, "values the same in every row");
+    free(rows);
+}
+
 int main(void) {
     test_random();
+    test_blocks();
+    test_constant_values();
     test_duplicates();
     test_exact_ties();
     test_below_resolution();

@@ -42,7 +42,7 @@
  * of the fitting rows (AVX-512 VNNI where the CPU has it; for features,
  * over the range of the standardised fitting rows) bounds each
  * distance and only the rows that can still be among the k nearest get
- * their exact key.  Blocks of 256 query rows go to the threads (OpenMP),
+ * their exact key.  Blocks of 1024 query rows go to the threads (OpenMP),
  * each row's result independent of the thread
  * count.  Fitted on the same rows, the four methods hold the same fitting
  * rows: lf_des_predict_shared serves several from one search (compare and
@@ -68,7 +68,7 @@
 #include <math.h>
 #include <string.h>
 
-#define QB 256         /* query rows per block */
+#define QB 1024        /* query rows per block (the search streams the fitting rows once per block) */
 #define K_DEFAULT 7
 #define K_MAX 1000
 #define WEIGHT_ROWS 2048 /* fitting rows that the weights are measured on */

@@ -12,10 +12,19 @@
  * triangle inequality dq - E_q - E_x <= the distance over the first Df
  * values <= ||q - x||.
  *
+ * A value the same in every row (dynamic selection's presence indicators
+ * when no fitting row misses that model) is left out of the 8-bit rows:
+ * its squared difference to the query is the same for every row, their
+ * sum cq is computed in double, and the distance over the other values is
+ * at most sqrt(||q - x||^2 - cq) (with 1e-9 relative slack for cq's
+ * rounding).  B9's rows: 50 of their 55 values in the filter, 13 groups of
+ * 4 bytes instead of 14; a query with a model missing gets cq >= 1 and
+ * the filter keeps its strength.
+ *
  * A query keeps its K best rows so far by the exact key (knn.h: double,
  * ties to the lower row); the K-th of them, U, bounds from above the K-th
  * distance over all rows.  A row can only be among the final K if
- * ||q - x|| <= U, hence dq <= U + E_q + emax: only the rows that pass this
+ * ||q - x|| <= U, hence dq <= sqrt(U^2 - cq) + E_q + emax: only the rows that pass this
  * test get their exact key computed and are offered to the K best.  Every
  * row of the final K passes (U only shrinks), so the result is that of the
  * plain scan, bit for bit, whatever the rounding let through; the test is
@@ -31,7 +40,12 @@
  * chunk (16 accumulators), compares the 256 keys with each query's bound
  * and returns a bit mask per query; the portable kernel computes the same
  * integers in plain loops.  Queries are taken 8 at a time against blocks
- * of XB rows that stay in the L2 cache.
+ * of XB rows that stay in the L2 cache, in batches of chunks: the kernel
+ * over every chunk of the batch, then the exact keys of the rows that
+ * passed, in row order, the bounds updated between batches (one chunk a
+ * batch in the first block, where they fall fast; the whole block after,
+ * so that the branches on the masks and the rows' fetches are not paid
+ * chunk by chunk).
  */
 #include "fusion/knn.h"
 
@@ -63,7 +77,16 @@ lf_status lf_knn_build_range(lf_knn *ix, const float *rows, size_t n, size_t D, 
     ix->lo = lo, ix->w = hi > lo ? hi - lo : 1.0;
     Df = Df < D ? Df : D;
     Df = Df < DF_MAX ? Df : DF_MAX;
-    ix->n = n, ix->D = D, ix->Df = Df, ix->G = (Df + 3) / 4, ix->rows = rows;
+    ix->n = n, ix->D = D, ix->Df = Df, ix->rows = rows;
+    ix->cmap = lf_alloc_array(Df, sizeof *ix->cmap);
+    if (!ix->cmap) return LF_ERR_NOMEM;
+    size_t Dc = 0; /* the values that vary over the rows get the filter's places 0.. */
+    for (size_t d = 0; d < Df; d++) {
+        size_t r = 1;
+        while (r < n && rows[r * D + d] == rows[d]) r++;
+        ix->cmap[d] = n > 0 && r == n ? -1 : (int32_t)Dc++;
+    }
+    ix->G = (Dc + 3) / 4;
     size_t nc = (n + RC - 1) / RC;
     ix->packed = lf_alloc_array(nc * ix->G, RC * 4);
     ix->cx = lf_alloc_array(nc, RC * sizeof *ix->cx);
@@ -79,8 +102,10 @@ lf_status lf_knn_build_range(lf_knn *ix, const float *rows, size_t n, size_t D, 
         double e2 = 0;
         int32_t sq = 0, sum = 0;
         for (size_t d = 0; d < Df; d++) {
+            int32_t k = ix->cmap[d];
+            if (k < 0) continue;
             int v = quantise(x[d], ix->lo, ix->w, &e2);
-            dst[(d / 4) * RC * 4 + d % 4] = (uint8_t)v;
+            dst[(size_t)(k / 4) * RC * 4 + (size_t)(k % 4)] = (uint8_t)v;
             sq += v * v, sum += v;
         }
         ix->cx[r] = sq - 256 * sum;
@@ -92,8 +117,8 @@ lf_status lf_knn_build_range(lf_knn *ix, const float *rows, size_t n, size_t D, 
 }
 
 void lf_knn_free(lf_knn *ix) {
-    LF_FREE(ix->packed), LF_FREE(ix->cx);
-    ix->packed = NULL, ix->cx = NULL;
+    LF_FREE(ix->packed), LF_FREE(ix->cx), LF_FREE(ix->cmap);
+    ix->packed = NULL, ix->cx = NULL, ix->cmap = NULL;
 }
 
 int lf_knn_work_alloc(lf_knn_work *w, const lf_knn *ix, size_t nq_max, size_t K) {
@@ -103,25 +128,28 @@ int lf_knn_work_alloc(lf_knn_work *w, const lf_knn *ix, size_t nq_max, size_t K)
     w->q8 = lf_alloc_array(nt, ix->G * 4);
     w->thr = lf_alloc_array(nt, sizeof *w->thr);
     w->eq = lf_alloc_array(nt, sizeof *w->eq);
+    w->cq = lf_alloc_array(nt, sizeof *w->cq);
     w->qn = lf_alloc_array(nt, sizeof *w->qn);
     w->bd = lf_alloc_array(nq_max, k * sizeof *w->bd);
     w->bi = lf_alloc_array(nq_max, k * sizeof *w->bi);
     w->cnt = lf_alloc_array(nq_max, sizeof *w->cnt);
-    if (w->q8 && w->thr && w->eq && w->qn && w->bd && w->bi && w->cnt) return 1;
+    w->mk = lf_alloc_array(XB / RC * QT, sizeof *w->mk);
+    w->lst = lf_alloc_array(XB / RC * QT * RC, sizeof *w->lst);
+    if (w->q8 && w->thr && w->eq && w->cq && w->qn && w->bd && w->bi && w->cnt && w->mk && w->lst) return 1;
     lf_knn_work_free(w);
     return 0;
 }
 
 void lf_knn_work_free(lf_knn_work *w) {
-    LF_FREE(w->q8), LF_FREE(w->thr), LF_FREE(w->eq), LF_FREE(w->qn), LF_FREE(w->bd), LF_FREE(w->bi),
-        LF_FREE(w->cnt);
+    LF_FREE(w->q8), LF_FREE(w->thr), LF_FREE(w->eq), LF_FREE(w->cq), LF_FREE(w->qn), LF_FREE(w->bd), LF_FREE(w->bi),
+        LF_FREE(w->cnt), LF_FREE(w->mk), LF_FREE(w->lst);
     memset(w, 0, sizeof *w);
 }
 
 /* The 32 keys of each of the QT queries q8 (QT x 4G signed bytes) against
  * one chunk: per query the mask of those <= thr. */
-static void tile_portable(const uint8_t *xc, const int32_t *cx, const int8_t *q8, size_t G, const int32_t *thr,
-                          uint32_t *mask) {
+static void tile_portable1(const uint8_t *xc, const int32_t *cx, const int8_t *q8, size_t G, const int32_t *thr,
+                           uint32_t *mask) {
     for (int t = 0; t < QT; t++) {
         const int8_t *q = q8 + (size_t)t * G * 4;
         uint32_t m = 0;
@@ -134,6 +162,12 @@ static void tile_portable(const uint8_t *xc, const int32_t *cx, const int8_t *q8
         }
         mask[t] = m;
     }
+}
+
+/* tile_portable1 over nch chunks after one another (QT masks a chunk) */
+static void tile_portable(const uint8_t *xc, const int32_t *cx, const int8_t *q8, size_t G, const int32_t *thr,
+                          uint32_t *mask, size_t nch) {
+    for (size_t c = 0; c < nch; c++) tile_portable1(xc + c * G * RC * 4, cx + c * RC, q8, G, thr, mask + c * QT);
 }
 
 /* the exact key of knn.h: eight partial sums, so that the additions do not
@@ -166,8 +200,8 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static inline __m512i dpb
     return acc;
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
-tile_vnni(const uint8_t *xc, const int32_t *cx, const int8_t *q8, size_t G, const int32_t *thr, uint32_t *mask) {
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inline void
+tile_vnni1(const uint8_t *xc, const int32_t *cx, const int8_t *q8, size_t G, const int32_t *thr, uint32_t *mask) {
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     __m512i b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
     size_t ld = G * 4;
@@ -195,6 +229,14 @@ tile_vnni(const uint8_t *xc, const int32_t *cx, const int8_t *q8, size_t G, cons
 #undef OUT
 }
 
+/* tile_vnni1 over nch chunks after one another (QT masks a chunk) */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void tile_vnni(const uint8_t *xc, const int32_t *cx,
+                                                                           const int8_t *q8, size_t G,
+                                                                           const int32_t *thr, uint32_t *mask,
+                                                                           size_t nch) {
+    for (size_t c = 0; c < nch; c++) tile_vnni1(xc + c * G * RC * 4, cx + c * RC, q8, G, thr, mask + c * QT);
+}
+
 /* exact() with the eight partial sums in one register: the same additions
  * (the lanes past D add 0) */
 __attribute__((target("avx512f,avx512vl"))) static double exact_avx512(const float *q, const float *x, size_t D) {
@@ -216,9 +258,13 @@ static int has_vnni(void) {
 }
 #endif
 
-/* the key bound of a query whose K-th best exact key so far is bd */
-static int32_t bound(double bd, double eq, double emax, double w, int32_t qn) {
-    double t = 255.0 * (sqrt(bd) * (1 + 1e-12) + eq + emax) / w * (1 + 1e-12) + 1e-9;
+/* the key bound of a query whose K-th best exact key so far is bd, cq its
+ * squared distance over the values the filter leaves out for being the
+ * same in every row: the distance over the others is at most sqrt(bd -
+ * cq) (NaN passes on) */
+static int32_t bound(double bd, double cq, double eq, double emax, double w, int32_t qn) {
+    double u2 = bd * ((1 + 1e-12) * (1 + 1e-12)) - cq * (1 - 1e-9), u = u2 > 0 ? sqrt(u2) : u2 <= 0 ? 0.0 : u2;
+    double t = 255.0 * (u * (1 + 1e-12) + eq + emax) / w * (1 + 1e-12) + 1e-9;
     double b = floor(t * t) - (double)qn;
     return b < (double)INT32_MAX ? (int32_t)b : INT32_MAX; /* NaN: every row passes */
 }
@@ -226,7 +272,7 @@ static int32_t bound(double bd, double eq, double emax, double w, int32_t qn) {
 void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const size_t *excl, size_t *nb,
                    size_t *cnt, lf_knn_work *w, int portable) {
     size_t D = ix->D, G = ix->G, n = ix->n, nchunks = (n + RC - 1) / RC, ntiles = (nq + QT - 1) / QT;
-    void (*tile)(const uint8_t *, const int32_t *, const int8_t *, size_t, const int32_t *, uint32_t *) =
+    void (*tile)(const uint8_t *, const int32_t *, const int8_t *, size_t, const int32_t *, uint32_t *, size_t) =
         tile_portable;
     double (*ex)(const float *, const float *, size_t) = exact;
 #ifdef HAVE_VNNI_KERNEL
@@ -240,43 +286,58 @@ void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const 
         memset(q8, -128, G * 4); /* 0 after the shift by 128 */
         w->thr[i] = INT32_MIN;   /* a padding query: no row passes */
         if (i >= nq) continue;
-        double e2 = 0;
+        double e2 = 0, c2 = 0;
         int32_t sq = 0;
         for (size_t d = 0; d < ix->Df; d++) {
+            int32_t k = ix->cmap[d];
+            if (k < 0) { /* the same in every row: apart, exactly */
+                double t = (double)q[i * D + d] - (double)ix->rows[d];
+                c2 += t * t;
+                continue;
+            }
             int v = quantise(q[i * D + d], ix->lo, ix->w, &e2);
-            q8[d] = (int8_t)(v - 128);
+            q8[k] = (int8_t)(v - 128);
             sq += v * v;
         }
-        w->eq[i] = sqrt(e2) * (1 + 1e-12), w->qn[i] = sq, w->cnt[i] = 0;
+        w->eq[i] = sqrt(e2) * (1 + 1e-12), w->cq[i] = c2, w->qn[i] = sq, w->cnt[i] = 0;
         w->thr[i] = K ? INT32_MAX : INT32_MIN;
     }
-    /* the rows that pass one chunk are offered after the next chunk's
-     * kernel, their exact rows fetched in the meantime (a bound one chunk
-     * late lets more rows pass, never fewer) */
-    uint32_t mask[QT];
-    uint32_t pend[2][QT * RC], npend[2] = {0, 0}, cur = 0;
+    /* Each tile meets the rows of a block in batches of chunks: the
+     * kernel over the batch's chunks, then the rows that passed (in row
+     * order, their rows fetched meanwhile) get their exact keys.  The
+     * bounds are updated between batches: a batch of one chunk in the
+     * first block, where they fall fast, the whole block after. */
+    uint32_t *mk = w->mk, *lst = w->lst;
     for (size_t c0 = 0; c0 < nchunks; c0 += XB / RC) {
-        size_t c1 = nchunks - c0 < XB / RC ? nchunks : c0 + XB / RC;
+        size_t c1 = nchunks - c0 < XB / RC ? nchunks : c0 + XB / RC, sb = c0 ? XB / RC : 1;
         for (size_t T = 0; T < ntiles; T++) {
             int32_t *thr = w->thr + T * QT;
             const int8_t *q8 = w->q8 + T * QT * G * 4;
-            for (size_t c = c0; c <= c1; c++) {
-                uint32_t *mine = pend[cur];
-                npend[cur] = 0;
-                if (c < c1) {
-                    tile(ix->packed + c * G * RC * 4, ix->cx + c * RC, q8, G, thr, mask);
-                    for (uint32_t t = 0; t < QT; t++)
-                        for (uint32_t m = mask[t]; m; m &= m - 1) {
-                            size_t r = c * RC + (size_t)__builtin_ctz(m);
-                            if (r >= n || (excl && excl[T * QT + t] == r)) continue;
-                            mine[npend[cur]++] = t << 5 | (uint32_t)(r % RC);
-                            for (size_t b = 0; b < D * sizeof(float); b += 64)
-                                __builtin_prefetch((const char *)(ix->rows + r * D) + b);
-                        }
+            for (size_t cb = c0; cb < c1; cb += sb) {
+                size_t ce = c1 - cb < sb ? c1 : cb + sb;
+                uint32_t nl = 0;
+                tile(ix->packed + cb * G * RC * 4, ix->cx + cb * RC, q8, G, thr, mk, ce - cb);
+                for (size_t c = cb; c < ce; c++) { /* the rows that passed: (c - cb) << 8 | t << 5 | j */
+                    const uint32_t *mask = mk + (c - cb) * QT;
+                    for (uint32_t t = 0; t < QT; t += 2)
+                        for (uint64_t m = mask[t] | (uint64_t)mask[t + 1] << 32; m; m &= m - 1)
+                            lst[nl++] = (uint32_t)(c - cb) << 8 | t << 5 | (uint32_t)__builtin_ctzll(m);
                 }
-                cur ^= 1; /* now the previous chunk's */
-                for (uint32_t h = 0; h < npend[cur]; h++) {
-                    size_t t = pend[cur][h] >> 5, qi = T * QT + t, r = (c - 1) * RC + (pend[cur][h] & 31);
+                if (nl && (excl || ce == nchunks)) { /* rows left out, rows past n */
+                    uint32_t k = 0;
+                    for (uint32_t h = 0; h < nl; h++) {
+                        size_t r = (cb + (lst[h] >> 8)) * RC + (lst[h] & 31);
+                        lst[k] = lst[h];
+                        k += !(r >= n || (excl && excl[T * QT + (lst[h] >> 5 & 7)] == r));
+                    }
+                    nl = k;
+                }
+                for (uint32_t h = 0; h < nl; h++)
+                    for (size_t b = 0; b < D * sizeof(float); b += 64)
+                        __builtin_prefetch((const char *)(ix->rows + ((cb + (lst[h] >> 8)) * RC + (lst[h] & 31)) * D) + b);
+                for (uint32_t h = 0; h < nl; h++) {
+                    uint32_t e = lst[h];
+                    size_t t = e >> 5 & 7, qi = T * QT + t, r = (cb + (e >> 8)) * RC + (e & 31);
                     double v = ex(q + qi * D, ix->rows + r * D, D);
                     double *bd = w->bd + qi * K;
                     size_t *bi = w->bi + qi * K, pos = w->cnt[qi];
@@ -288,10 +349,9 @@ void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const 
                     }
                     while (pos > 0 && bd[pos - 1] > v) bd[pos] = bd[pos - 1], bi[pos] = bi[pos - 1], pos--;
                     bd[pos] = v, bi[pos] = r;
-                    if (w->cnt[qi] == K) thr[t] = bound(bd[K - 1], w->eq[qi], ix->emax, ix->w, w->qn[qi]);
+                    if (w->cnt[qi] == K) thr[t] = bound(bd[K - 1], w->cq[qi], w->eq[qi], ix->emax, ix->w, w->qn[qi]);
                 }
             }
-            npend[0] = npend[1] = 0;
         }
     }
     for (size_t i = 0; i < nq; i++) {

@@ -26,13 +26,15 @@ typedef struct lf_knn {
     int32_t *cx;       /* per row (32-padded): ||x8||^2 - 256 sum x8 */
     double emax;       /* the largest rounding error (Euclidean) of a row */
     double lo, w;      /* the filter's range: lo + [0, w] in 255 steps */
+    int32_t *cmap;     /* Df: each value's place in the 8-bit rows, -1 for one the same in every row */
 } lf_knn;
 
 /* The index of n rows of width D (rows kept by reference), whose 8-bit
  * filter looks at the first Df values (the others are left to the exact
  * key); LF_ERR_NOMEM.  Dynamic selection gives the filter every value: a
  * query with a model missing differs from every row in that indicator,
- * and a filter blind to it would let every row through. */
+ * and a filter blind to it would let every row through (a value the same
+ * in every row is counted exactly apart, knn.c). */
 lf_status lf_knn_build(lf_knn *ix, const float *rows, size_t n, size_t D, size_t Df);
 /* The same for rows whose filtered values lie in [lo, hi] (hi <= lo: a
  * range of width 1 from lo); values outside (a query's) are clamped, their
@@ -47,10 +49,13 @@ typedef struct lf_knn_work {
     int8_t *q8;     /* queries, 8-bit, 8 at a time */
     int32_t *thr;   /* per query: the key bound */
     double *eq;     /* per query: rounding error */
+    double *cq;     /* per query: squared distance over the values the same in every row */
     int32_t *qn;    /* per query: ||q8||^2 */
     double *bd;     /* nq_max x K: exact distances of the best so far */
     size_t *bi;     /* nq_max x K: their rows */
     size_t *cnt;    /* nq_max */
+    uint32_t *mk;   /* a batch's masks (knn.c) */
+    uint32_t *lst;  /* a batch's rows that passed */
 } lf_knn_work;
 
 int lf_knn_work_alloc(lf_knn_work *w, const lf_knn *ix, size_t nq_max, size_t K);
