@@ -3,7 +3,7 @@
 # --quick --json mode (400 training items, a few epochs) on
 # ../shared/data/webnews, when present, and checks that it succeeds, that
 # its last line is one JSON object with every model's test accuracy (the
-# keys image, text, text2, concat_head, wavg, wavg_class, late_fusion,
+# keys image, text, text2, text3, concat_head, wavg, wavg_class, late_fusion,
 # late_fusion_all and the remedies' models, each a number in [0, 1]), and
 # that the text branches and the late fusions are above chance (0.1) by a
 # margin: at least 0.3.  Also
@@ -59,19 +59,19 @@ json=$(tail -n 1 "$tmp/out")
 # the shape: {"name": number, ...} and nothing else on the line
 if printf '%s\n' "$json" | grep -Eq '^\{"[a-z0-9_]+": [0-9.]+(, "[a-z0-9_]+": [0-9.]+)*\}$'; then ok
 else bad "last line is not a JSON object of accuracies: $json"; fi
-for k in image text text2 concat_head wavg wavg_class late_fusion late_fusion_all wavg_loss_weights wavg_frozen \
+for k in image text text2 text3 concat_head wavg wavg_class late_fusion late_fusion_all wavg_loss_weights wavg_frozen \
     concat_head_frozen; do
     v=$(printf '%s\n' "$json" | sed -n -E "s/.*[{ ]\"$k\": ([0-9.]+)[,}].*/\1/p")
     if [ -z "$v" ]; then bad "no key $k in $json"; continue; fi
     if awk -v v="$v" 'BEGIN { exit !(v >= 0 && v <= 1) }'; then ok; else bad "$k = $v is not in [0, 1]"; fi
     case $k in
-    text|text2|late_fusion|late_fusion_all)
+    text|text2|text3|late_fusion|late_fusion_all)
         if awk -v v="$v" 'BEGIN { exit !(v >= 0.3) }'; then ok
         else bad "$k = $v, expected at least 0.3 (chance 0.1)"; fi ;;
     esac
 done
 n=$(printf '%s\n' "$json" | grep -o '"[a-z0-9_]*":' | wc -l)
-[ "$n" -eq 11 ] && ok || bad "$n keys in $json, expected 11"
+[ "$n" -eq 12 ] && ok || bad "$n keys in $json, expected 12"
 # the table: one row per model with its role, then the goal line
 grep -Eq '^concat_head +trap +[0-9.]+% ' "$tmp/out" && ok || bad "no concat_head row (role trap) in the table"
 grep -Eq '^late_fusion_all +remedy +[0-9.]+% ' "$tmp/out" && ok || bad "no late_fusion_all row in the table"
