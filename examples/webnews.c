@@ -15,15 +15,15 @@
  *          softmax).  Test-time flips (predicting the mirror images too
  *          and averaging) are measured out of fold and not used (tta 0):
  *          they did not help there.
- *   text:  TextVectorization (tf_idf over character 1..3-grams, the 20000
+ *   text:  TextVectorization (tf_idf over character 1..3-grams, the 10000
  *          most frequent, adapted on the training captions) with each row
  *          scaled to unit L2 norm (as scikit-learn's TfidfVectorizer) ->
- *          Input(20000) -> Rescaling(30) -> Dense(64, relu) -> Dropout(0.5)
+ *          Input(10000) -> Rescaling(30) -> Dense(64, relu) -> Dropout(0.5)
  *          -> Dense(10, softmax).  The rescaling lets Adam's default rate
  *          train it in as many epochs as the CNN.
  *   text2: a second text model for the late fusion: its own
- *          TextVectorization (tf_idf over character 1..2-grams, the 60000
- *          most frequent), unit rows -> Input(60000) -> Rescaling(100) ->
+ *          TextVectorization (tf_idf over character 1..2-grams, the 10000
+ *          most frequent), unit rows -> Input(10000) -> Rescaling(100) ->
  *          Dense(10, softmax) (a logistic regression), 10 epochs.
  *   text3: a third text model for the late fusion, on the text branch's
  *          features: Rescaling(30) -> Dense(256, relu) -> Dropout(0.5) ->
@@ -133,7 +133,7 @@ typedef struct config {
     size_t text3_epochs;
 } config;
 
-static const config FULL = {20000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 25, 30, 5, 0, 1, 60000, 1, 2, 100.0f, 0, 10, 0, 256, 25};
+static const config FULL = {10000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 25, 30, 5, 0, 1, 10000, 1, 2, 100.0f, 0, 10, 0, 256, 25};
 static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 12000, 1, 2, 100.0f, 0, 3, 0, 256, 8};
 
 /* ------------------------------------------------------------- helpers */
