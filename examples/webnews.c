@@ -15,23 +15,28 @@
  *          softmax).  Test-time flips (predicting the mirror images too
  *          and averaging) are measured out of fold and not used (tta 0):
  *          they did not help there.
- *   text:  TextVectorization (tf_idf over character 1..3-grams, the 20000
+ *   text:  TextVectorization (tf_idf over character 1..3-grams, the 10000
  *          most frequent, adapted on the training captions) with each row
  *          scaled to unit L2 norm (as scikit-learn's TfidfVectorizer) ->
- *          Input(20000) -> Rescaling(30) -> Dense(64, relu) -> Dropout(0.5)
+ *          Input(10000) -> Rescaling(30) -> Dense(64, relu) -> Dropout(0.5)
  *          -> Dense(10, softmax).  The rescaling lets Adam's default rate
  *          train it in as many epochs as the CNN.
  *   text2: a second text model for the late fusion: its own
- *          TextVectorization (tf_idf over character 1..2-grams, the 60000
- *          most frequent), unit rows -> Input(60000) -> Rescaling(100) ->
+ *          TextVectorization (tf_idf over character 1..2-grams, the 10000
+ *          most frequent), unit rows -> Input(10000) -> Rescaling(100) ->
  *          Dense(10, softmax) (a logistic regression), 10 epochs.
- * The folds: the training items in 5 stratified folds; fold f's image, text
- * and text2 models are trained on the other folds and give the
+ *   text3: a third text model for the late fusion, on the text branch's
+ *          features: Rescaling(30) -> Dense(256, relu) -> Dropout(0.5) ->
+ *          Dense(10, softmax) (the best of the text variants out of fold,
+ *          --tune=textcv).
+ * The folds: the training items in 5 stratified folds; fold f's image, text,
+ * text2 and text3 models are trained on the other folds and give the
  * out-of-fold outputs on fold f and test outputs; the test outputs of the
  * five are averaged (bagging: no model is refitted on all items).
  * Models, scored on the test items (role "trap": the joint-training trap,
  * shown; "remedy": its remedies):
- *   image, text, text2 each branch alone: the mean of its five fold models
+ *   image, text, text2, text3
+ *                      each branch alone: the mean of its five fold models
  *   concat_head        (trap) the question's head over the two softmax
  *                      outputs, Concatenate -> Dense(128, relu) ->
  *                      Dropout(0.2) -> Dense(10, softmax), trained end to
@@ -53,7 +58,7 @@
  *                      (lf_fusion_fit, LF_FUSE_AUTO) fitted on the
  *                      out-of-fold outputs of image and text, applied to
  *                      their bagged test outputs
- *   late_fusion_all    the same over image, text and text2
+ *   late_fusion_all    the same over image, text, text2 and text3
  * Choices (sizes, epochs, TEXT_SCALE, the image branch's resolution and
  * BatchNormalization momentum) were made with --tune (a validation split of
  * the training items) or out of fold; the test items are only scored.
@@ -61,6 +66,8 @@
  * Usage: webnews DATA_DIR [--quick] [--json] [--seed S] [--folds K]
  *                         [--verbose] [--md FILE]
  *        webnews DATA_DIR --tune[=image|=text] [--quick]
+ *        webnews DATA_DIR --tune=textcv[:I,J,...] [--quick] [--seed S]
+ *                         [--folds K] [--oof DIR]
  *   --quick    a subset of 400 training items, 8 epochs, 3 folds (the test)
  *   --json     end with one line: a JSON object of each model's test accuracy
  *   --seed S   the models' seed (default 1)
@@ -69,6 +76,12 @@
  *              the first 80 % of the training items (=image, =text: those
  *              variants only), and at the end of the fit without and with
  *              test-time flips, then exits
+ *   --tune=textcv  the text variants (character n-grams, max_tokens,
+ *              sublinear tf, NB weighting, hidden size, epochs; all or
+ *              those numbered I, J, ...) scored out of fold on the training
+ *              items (K folds, default 5), then exits; --oof DIR writes
+ *              each variant's out-of-fold outputs to DIR/textI.npy (and a
+ *              full run's members' to DIR/image.npy, DIR/text.npy, ...)
  * Exit status: 0 success, 2 bad usage or missing data, 1 other errors.
  * Build: make; run from the repository root:
  *   ./build/examples/webnews ../shared/data/webnews
@@ -115,10 +128,13 @@ typedef struct config {
     size_t text2_hidden;
     size_t text2_epochs;
     size_t text2_dim;     /* set after adapt: its feature count */
+    /* the third text model (text3), on the text branch's features */
+    size_t text3_hidden;
+    size_t text3_epochs;
 } config;
 
-static const config FULL = {20000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 25, 30, 5, 0, 1, 60000, 1, 2, 100.0f, 0, 10, 0};
-static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 12000, 1, 2, 100.0f, 0, 3, 0};
+static const config FULL = {10000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 25, 30, 5, 0, 1, 10000, 1, 2, 100.0f, 0, 10, 0, 256, 25};
+static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 12000, 1, 2, 100.0f, 0, 3, 0, 256, 8};
 
 /* ------------------------------------------------------------- helpers */
 
@@ -279,7 +295,8 @@ static void l2_rows(float *x, size_t n, size_t d) {
 
 /* ------------------------------------------------------------- models */
 
-enum kind { K_IMAGE, K_TEXT, K_CONCAT, K_WAVG, K_WAVG_CLASS, K_WAVG_LW, K_WAVG_FROZEN, K_CONCAT_FROZEN, K_TEXT2 };
+enum kind { K_IMAGE, K_TEXT, K_CONCAT, K_WAVG, K_WAVG_CLASS, K_WAVG_LW, K_WAVG_FROZEN, K_CONCAT_FROZEN, K_TEXT2,
+           K_TEXT3 };
 
 /* The image branch on input node `in`; returns its softmax node. */
 static int image_branch(lf_model *m, int in, const config *cfg) {
@@ -328,6 +345,15 @@ static int text2_branch(lf_model *m, int in, const config *cfg) {
     return lf_dense(m, h, C, LF_ACT_SOFTMAX, 1, "txt2_out");
 }
 
+/* The third text model, on the text branch's features: a wider hidden
+ * layer (chosen out of fold by --tune=textcv). */
+static int text3_branch(lf_model *m, int in, const config *cfg) {
+    int h = lf_rescaling(m, in, cfg->text_scale, 0.0f, "txt3_scale");
+    h = lf_dense(m, h, cfg->text3_hidden, LF_ACT_RELU, 1, "txt3_dense");
+    h = lf_dropout(m, h, 0.5f, "txt3_drop");
+    return lf_dense(m, h, C, LF_ACT_SOFTMAX, 1, "txt3_out");
+}
+
 /* Builds and compiles model `k` (Adam, Keras' defaults; sparse categorical
  * cross-entropy on every output).  *fuse gets the fusion layer's node (-1
  * for a branch alone). */
@@ -335,8 +361,9 @@ static lf_status build(lf_model *m, enum kind k, size_t text_dim, const config *
     static const size_t img_dims[3] = {SIDE, SIDE, 3};
     int img = -1, txt = -1, pi = -1, pt = -1, out = -1;
     *fuse = -1;
-    if (k == K_TEXT2) {
-        out = text2_branch(m, lf_input(m, cfg->text2_dim, "text2"), cfg);
+    if (k == K_TEXT2 || k == K_TEXT3) {
+        out = k == K_TEXT2 ? text2_branch(m, lf_input(m, cfg->text2_dim, "text2"), cfg)
+                           : text3_branch(m, lf_input(m, text_dim, "text3"), cfg);
         lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
         return lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &opt);
     }
@@ -364,7 +391,8 @@ static lf_status build(lf_model *m, enum kind k, size_t text_dim, const config *
     case K_WAVG_LW:
     case K_WAVG_FROZEN: out = *fuse = lf_weighted_average(m, 2, both, -1, "weighted_average"); break;
     case K_WAVG_CLASS: out = *fuse = lf_class_weighted_average(m, 2, both, -1, "class_weighted_average"); break;
-    case K_TEXT2: break;
+    case K_TEXT2:
+    case K_TEXT3: break;
     }
     lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
     if (cfg->ema > 0 && k != K_TEXT && k != K_TEXT2) opt.use_ema = 1, opt.ema_momentum = cfg->ema;
@@ -408,6 +436,10 @@ static size_t inputs_of(enum kind k, const split *s, lf_typed_array *x) {
         x[0].dtype = LF_DTYPE_FLOAT32, x[0].data = s->txt2;
         return 1;
     }
+    if (k == K_TEXT3) {
+        x[0].dtype = LF_DTYPE_FLOAT32, x[0].data = s->txt;
+        return 1;
+    }
     if (k != K_TEXT) x[n].dtype = LF_DTYPE_UINT8, x[n++].data = s->img;
     if (k != K_IMAGE) x[n].dtype = LF_DTYPE_FLOAT32, x[n++].data = s->txt;
     return n;
@@ -437,6 +469,7 @@ static lf_status fit_model(trained *t, enum kind k, const split *tr, size_t text
     fo.batch_size = 32;
     fo.epochs = (k == K_WAVG_FROZEN || k == K_CONCAT_FROZEN) ? cfg->frozen_epochs
                 : k == K_TEXT2                                ? cfg->text2_epochs
+                : k == K_TEXT3                                ? cfg->text3_epochs
                                                               : cfg->epochs;
     fo.seed = cfg->seed + 77 * (uint64_t)k;
     if (verbose) fo.progress = epoch_lines;
@@ -459,7 +492,7 @@ static lf_status predict_model(const trained *t, enum kind k, const split *s, in
     lf_typed_array x[2];
     inputs_of(k, s, x);
     size_t no = lf_model_num_outputs(t->m), n = s->n;
-    tta = tta && k != K_TEXT && k != K_TEXT2;
+    tta = tta && k != K_TEXT && k != K_TEXT2 && k != K_TEXT3;
     float *scratch[3] = {prob, NULL, NULL}, *p2 = tta ? malloc(n * C * sizeof(float)) : NULL;
     uint8_t *flip = tta ? malloc(n * PIX) : NULL;
     lf_status st = !tta || (p2 && flip) ? LF_OK : LF_ERR_NOMEM;
@@ -538,7 +571,7 @@ static int score(result *r, const float *prob, const split *te) {
 
 /* The late fusions' members: the branches trained apart (the first
  * N_MEMBERS of BAG_KINDS below). */
-static const char *const MEMBER_NAMES[] = {"image", "text", "text2"};
+static const char *const MEMBER_NAMES[] = {"image", "text", "text2", "text3"};
 enum { N_MEMBERS = sizeof MEMBER_NAMES / sizeof MEMBER_NAMES[0] };
 
 /* auto (lf_fusion_fit, LF_FUSE_AUTO) over the first nm members'
@@ -582,8 +615,8 @@ static int fit_auto(const split *tr, const split *te, const config *cfg, float *
  * f's models trained on the other folds): the members' out-of-fold
  * outputs on the training items, and on the test items the mean over the
  * fold models (bagging) of each member and of each frozen model. */
-enum { B_IMAGE, B_TEXT, B_TEXT2, B_WAVG_FROZEN, B_CONCAT_FROZEN, N_BAGS };
-static const enum kind BAG_KINDS[N_BAGS] = {K_IMAGE, K_TEXT, K_TEXT2, K_WAVG_FROZEN, K_CONCAT_FROZEN};
+enum { B_IMAGE, B_TEXT, B_TEXT2, B_TEXT3, B_WAVG_FROZEN, B_CONCAT_FROZEN, N_BAGS };
+static const enum kind BAG_KINDS[N_BAGS] = {K_IMAGE, K_TEXT, K_TEXT2, K_TEXT3, K_WAVG_FROZEN, K_CONCAT_FROZEN};
 typedef struct fold_out {
     float *oof[N_MEMBERS]; /* tr->n x C */
     float *oof_alt;        /* the image member's with the other tta setting */
@@ -767,6 +800,207 @@ static int tune(const split *tr, size_t text_dim, const config *cfg, const char 
     return 0;
 }
 
+/* ------------------------------------------------------ text features */
+
+/* A text view: character n-grams, max_tokens, and what is done to the
+ * tf_idf rows before they are scaled to unit norm. */
+typedef struct text_view {
+    size_t ngram_min, ngram_max, tokens;
+    int sublinear; /* tf -> 1 + log(tf) (scikit-learn's sublinear_tf) */
+    int nb;        /* NB weighting (Wang & Manning 2012): each feature
+                      scaled by the mean over the classes of |r|, r the
+                      one-vs-rest log-count ratio, from the labelled rows */
+} text_view;
+
+/* The tf_idf rows of n texts by tv with tf replaced by 1 + log(tf) where
+ * it is not 0 (the idf of the column divides out the count). */
+static void sublinear_rows(const lf_textvec *tv, float *x, size_t n, size_t d) {
+    const float *idf = lf_textvec_idf_weights(tv);
+    for (size_t i = 0; i < n * d; i++) {
+        float w = idf[i % d];
+        if (x[i] > 0 && w > 0) x[i] = w * (1.0f + logf(x[i] / w));
+    }
+}
+
+/* The NB weights of the d columns from the n rows x (labels y): for each
+ * class c, p = 1 + the column sums over c's rows, q = 1 + those over the
+ * others, r_c = log((p / |p|_1) / (q / |q|_1)); w = mean_c |r_c|. */
+static int nb_weights(const float *x, const int *y, size_t n, size_t d, float *w) {
+    double *p = calloc(C * d, sizeof *p), *tot = calloc(d, sizeof *tot);
+    if (!p || !tot) {
+        free(p), free(tot);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) p[(size_t)y[i] * d + j] += x[i * d + j], tot[j] += x[i * d + j];
+    double sp[C] = {0}, sall = 0;
+    for (size_t j = 0; j < d; j++) sall += tot[j] + 1;
+    for (size_t c = 0; c < C; c++)
+        for (size_t j = 0; j < d; j++) sp[c] += p[c * d + j] + 1;
+    for (size_t j = 0; j < d; j++) {
+        double s = 0;
+        for (size_t c = 0; c < C; c++) {
+            double pc = (p[c * d + j] + 1) / sp[c], qc = (tot[j] - p[c * d + j] + 1) / (sall - sp[c] + 1);
+            s += fabs(log(pc / qc));
+        }
+        w[j] = (float)(s / C);
+    }
+    free(p), free(tot);
+    return 1;
+}
+
+static void scale_cols(float *x, size_t n, size_t d, const float *w) {
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) x[i * d + j] *= w[j];
+}
+
+/* ------------------------------------------------------------ textcv */
+
+/* The text variants' accuracy out of fold (cfg->folds stratified folds of
+ * the training items; the vocabulary adapted on all training captions,
+ * the NB weights on each fold's training part): --tune=textcv[:I,J,..].
+ * With oof_dir, each variant's out-of-fold outputs to DIR/textI.npy. */
+static int textcv(const char *dir, const config *cfg, const char *sel, const char *oof_dir) {
+    static const struct {
+        text_view v;
+        size_t hidden, epochs;
+        float scale;
+    } V[] = {
+        {{1, 3, 20000, 0, 0}, 64, 25, 30.0f},  /* 0: text as it was */
+        {{1, 3, 20000, 1, 0}, 64, 25, 30.0f},  /* 1: sublinear tf */
+        {{1, 3, 60000, 0, 0}, 64, 25, 30.0f},  /* 2: more tokens */
+        {{1, 4, 20000, 0, 0}, 64, 25, 30.0f},  /* 3 */
+        {{2, 4, 20000, 0, 0}, 64, 25, 30.0f},  /* 4 */
+        {{1, 3, 20000, 0, 1}, 64, 25, 30.0f},  /* 5: NB-weighted */
+        {{1, 3, 60000, 0, 0}, 0, 10, 100.0f},  /* 6: logistic regression */
+        {{1, 2, 60000, 0, 0}, 0, 10, 100.0f},  /* 7: text2 as it was */
+        {{1, 3, 20000, 0, 0}, 256, 25, 30.0f}, /* 8: wider */
+        {{1, 3, 20000, 0, 1}, 0, 10, 100.0f},  /* 9: NB logistic regression */
+        {{1, 2, 20000, 0, 0}, 64, 25, 30.0f},  /* 10 */
+        {{1, 3, 20000, 0, 0}, 64, 40, 30.0f},  /* 11: more epochs */
+        {{1, 3, 20000, 0, 0}, 64, 15, 30.0f},  /* 12: fewer epochs */
+        {{1, 3, 10000, 0, 0}, 64, 25, 30.0f},  /* 13: fewer tokens */
+        {{1, 3, 20000, 0, 0}, 64, 25, 100.0f}, /* 14: larger scale */
+        {{1, 1, 20000, 0, 0}, 64, 25, 30.0f},  /* 15: characters only */
+        {{1, 3, 5000, 0, 0}, 64, 25, 30.0f},   /* 16 */
+        {{1, 3, 10000, 0, 0}, 0, 10, 100.0f},  /* 17 */
+        {{1, 2, 10000, 0, 0}, 0, 10, 100.0f},  /* 18 */
+        {{1, 3, 10000, 0, 0}, 256, 25, 30.0f}, /* 19 */
+    };
+    enum { NV = sizeof V / sizeof V[0] };
+    int want[NV];
+    for (size_t i = 0; i < NV; i++) want[i] = !sel;
+    for (const char *s = sel; s && *s;) {
+        char *end;
+        unsigned long i = strtoul(s, &end, 10);
+        if (end == s || i >= NV || (*end && *end != ',')) {
+            fprintf(stderr, "webnews: --tune=textcv:LIST wants variant numbers 0..%d separated by commas\n", NV - 1);
+            return 2;
+        }
+        want[i] = 1, s = *end ? end + 1 : end;
+    }
+    char path[4096], err[512];
+    char **texts = NULL;
+    size_t n = 0, nt = 0;
+    int *y = NULL, rc = 1;
+    float *yf = NULL;
+    snprintf(path, sizeof path, "%s/train_labels.npy", dir);
+    if (!read_labels(path, &y, &yf, &n)) return 1;
+    lf_textvec *tv = NULL;
+    lf_textvec_options to = lf_textvec_defaults();
+    to.output_mode = LF_TEXTVEC_TF_IDF;
+    to.char_ngram_min = to.char_ngram_max = 1;
+    if (lf_textvec_create(&tv, &to, err, sizeof err) != LF_OK) goto done;
+    snprintf(path, sizeof path, "%s/train_texts.txt", dir);
+    if (lf_textvec_read_lines(tv, path, &texts, &nt) != LF_OK || nt != n) {
+        fprintf(stderr, "webnews: %s\n", nt != n ? "captions and labels differ in count" : lf_textvec_error(tv));
+        goto done;
+    }
+    lf_textvec_free(tv), tv = NULL;
+    if (cfg->n_train && cfg->n_train < n) n = cfg->n_train;
+    size_t *fold = malloc(n * sizeof *fold);
+    if (!fold || lf_folds_stratified(y, n, C, cfg->folds, cfg->seed, fold, err, sizeof err) != LF_OK) {
+        fprintf(stderr, "webnews: %s\n", fold ? err : "out of memory");
+        free(fold);
+        goto done;
+    }
+    printf("text variants, %zu-fold out-of-fold accuracy and log-loss on %zu training items (seed %llu)\n",
+           cfg->folds, n, (unsigned long long)cfg->seed);
+    for (size_t v = 0; v < NV; v++) {
+        if (!want[v]) continue;
+        double t0 = now_s();
+        to.char_ngram_min = V[v].v.ngram_min, to.char_ngram_max = V[v].v.ngram_max, to.max_tokens = V[v].v.tokens;
+        float *x = NULL, *oof = malloc(n * C * sizeof(float)), *out = malloc(n * C * sizeof(float)), *w = NULL;
+        int ok = oof && out && lf_textvec_create(&tv, &to, err, sizeof err) == LF_OK &&
+                 vectorize(tv, (const char *const *)texts, n, 1, &x);
+        size_t d = ok ? lf_textvec_output_dim(tv) : 0;
+        if (ok && V[v].v.sublinear) sublinear_rows(tv, x, n, d), l2_rows(x, n, d);
+        ok = ok && (w = malloc(d * sizeof *w));
+        for (size_t f = 0; ok && f < cfg->folds; f++) {
+            split sa = {0}, sb = {0};
+            size_t na = 0, nb = 0;
+            for (size_t i = 0; i < n; i++) nb += fold[i] == f;
+            na = n - nb;
+            sa.n = na, sb.n = nb;
+            sa.txt = malloc(na * d * sizeof(float)), sb.txt = malloc(nb * d * sizeof(float));
+            sa.y = malloc(na * sizeof(int)), sa.yf = malloc(na * sizeof(float));
+            sb.y = malloc(nb * sizeof(int)), sb.yf = malloc(nb * sizeof(float));
+            size_t *bi = malloc(nb * sizeof *bi);
+            ok = sa.txt && sb.txt && sa.y && sa.yf && sb.y && sb.yf && bi;
+            for (size_t i = 0, ia = 0, ib = 0; ok && i < n; i++) {
+                split *s = fold[i] == f ? &sb : &sa;
+                size_t k = fold[i] == f ? (bi[ib] = i, ib++) : ia++;
+                memcpy(s->txt + k * d, x + i * d, d * sizeof(float));
+                s->y[k] = y[i], s->yf[k] = yf[i];
+            }
+            if (ok && V[v].v.nb) {
+                ok = nb_weights(sa.txt, sa.y, na, d, w);
+                if (ok) scale_cols(sa.txt, na, d, w), scale_cols(sb.txt, nb, d, w);
+                l2_rows(sa.txt, na, d), l2_rows(sb.txt, nb, d);
+            }
+            config c = *cfg;
+            c.seed = cfg->seed + 10 * (f + 1);
+            c.text_hidden = V[v].hidden, c.text_scale = V[v].scale, c.epochs = V[v].epochs;
+            trained t = {0};
+            ok = ok && fit_model(&t, K_TEXT, &sa, d, &c, NULL, NULL) == LF_OK &&
+                 predict_model(&t, K_TEXT, &sb, 0, out) == LF_OK;
+            if (!ok && t.m && lf_model_error(t.m)[0]) fprintf(stderr, "webnews: %s\n", lf_model_error(t.m));
+            for (size_t i = 0; ok && i < nb; i++) memcpy(oof + bi[i] * C, out + i * C, C * sizeof(float));
+            lf_model_free(t.m);
+            free(bi);
+            split_free(&sa), split_free(&sb);
+        }
+        double met[LF_NUM_METRICS];
+        ok = ok && lf_fusion_metrics(oof, y, n, C, met) == LF_OK;
+        if (ok)
+            printf("%2zu: char %zu-%zu-grams, %zu tokens (%zu columns), %s tf%s, %s %zu, scale %g, %zu epochs: "
+                   "accuracy %.4f, log-loss %.4f (%.0f s)\n",
+                   v, V[v].v.ngram_min, V[v].v.ngram_max, V[v].v.tokens, d, V[v].v.sublinear ? "sublinear" : "raw",
+                   V[v].v.nb ? ", NB-weighted" : "", V[v].hidden ? "Dense(hidden, relu), hidden" : "Dense(10) only, hidden",
+                   V[v].hidden, (double)V[v].scale, V[v].epochs, met[LF_METRIC_ACCURACY], met[LF_METRIC_LOG_LOSS],
+                   now_s() - t0);
+        if (ok && oof_dir) {
+            snprintf(path, sizeof path, "%s/text%zu.npy", oof_dir, v);
+            ok = lf_npy_save(path, oof, n, C, 0, err, sizeof err) == LF_OK;
+        }
+        fflush(stdout);
+        lf_textvec_free(tv), tv = NULL;
+        free(x), free(oof), free(out), free(w);
+        if (!ok) {
+            fprintf(stderr, "webnews: text variant %zu failed\n", v);
+            free(fold);
+            goto done;
+        }
+    }
+    free(fold);
+    rc = 0;
+done:
+    lf_textvec_free(tv);
+    lf_textvec_lines_free(texts);
+    free(y), free(yf);
+    return rc;
+}
+
 /* ----------------------------------------------------------------- run */
 
 static void print_table(FILE *f, int md, const result *r, size_t n) {
@@ -795,6 +1029,7 @@ typedef struct opts {
     uint64_t seed;
     size_t folds;
     const char *md;
+    const char *oof_dir; /* --tune=textcv: the out-of-fold outputs */
 } opts;
 
 static int run(const split *tr, const split *te, size_t text_dim, const config *cfg, const opts *o) {
@@ -808,6 +1043,7 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
         {K_IMAGE, "image", "branch", B_IMAGE},
         {K_TEXT, "text", "branch", B_TEXT},
         {K_TEXT2, "text2", "branch", B_TEXT2},
+        {K_TEXT3, "text3", "branch", B_TEXT3},
         {K_CONCAT, "concat_head", "trap", -1},
         {K_WAVG, "wavg", "trap", -1},
         {K_WAVG_CLASS, "wavg_class", "trap", -1},
@@ -830,6 +1066,14 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
         }
     double t_all = now_s();
     if (!run_folds(tr, te, text_dim, cfg, &fo)) goto done;
+    for (size_t j = 0; o->oof_dir && j < N_MEMBERS; j++) { /* --oof DIR: the members' out-of-fold outputs */
+        char path[4096], err[512];
+        snprintf(path, sizeof path, "%s/%s.npy", o->oof_dir, MEMBER_NAMES[j]);
+        if (lf_npy_save(path, fo.oof[j], tr->n, C, 0, err, sizeof err) != LF_OK) {
+            fprintf(stderr, "webnews: %s\n", err);
+            goto done;
+        }
+    }
     for (size_t i = 0; i < NM; i++) {
         result *r = &res[i];
         r->name = MODELS[i].name, r->role = MODELS[i].role;
@@ -872,11 +1116,12 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
     result *lr = &res[NM];
     lr[0].name = "late_fusion", lr[1].name = "late_fusion_all";
     lr[0].role = lr[1].role = "remedy";
-    const float *pt[N_MEMBERS] = {fo.bag[B_IMAGE], fo.bag[B_TEXT], fo.bag[B_TEXT2]};
+    const float *pt[N_MEMBERS] = {fo.bag[B_IMAGE], fo.bag[B_TEXT], fo.bag[B_TEXT2], fo.bag[B_TEXT3]};
     for (size_t j = 0; j < 2; j++) {
         double t0 = now_s();
-        if (!fit_auto(tr, te, cfg, fo.oof, pt, j ? 3 : 2, prob[NM + j], &lr[j])) goto done;
-        lr[j].seconds = now_s() - t0 + fo.seconds[B_IMAGE] + fo.seconds[B_TEXT] + (j ? fo.seconds[B_TEXT2] : 0);
+        if (!fit_auto(tr, te, cfg, fo.oof, pt, j ? N_MEMBERS : 2, prob[NM + j], &lr[j])) goto done;
+        lr[j].seconds = now_s() - t0 + fo.seconds[B_IMAGE] + fo.seconds[B_TEXT] +
+                        (j ? fo.seconds[B_TEXT2] + fo.seconds[B_TEXT3] : 0);
         if (!score(&lr[j], prob[NM + j], te)) goto done;
         fprintf(stderr, "webnews: %-20s test accuracy %.3f (%.0f s) %s\n", lr[j].name, lr[j].met[LF_METRIC_ACCURACY],
                 lr[j].seconds, lr[j].note);
@@ -886,15 +1131,15 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
     printf("Web_News (%zu training, %zu test items; seed %llu%s): test scores\n", tr->n, te->n,
            (unsigned long long)cfg->seed, o->quick ? "; quick: a subset, 8 epochs" : "");
     /* each fused model against its own best branch: image and text, and
-     * text2 too for late_fusion_all */
+     * text2 and text3 too for late_fusion_all */
     double acc[NR];
     for (size_t i = 0; i < NR; i++) acc[i] = res[i].met[LF_METRIC_ACCURACY];
-    double best = 0, two = fmax(acc[0], acc[1]);
+    double best = 0, two = fmax(acc[0], acc[1]), all = fmax(two, fmax(acc[2], acc[3]));
     const char *best_name = "";
     size_t below[2] = {0, 0}, fused[2] = {0, 0};
-    for (size_t i = 3; i < NR; i++) {
+    for (size_t i = N_MEMBERS; i < NR; i++) {
         int remedy = strcmp(res[i].role, "remedy") == 0;
-        res[i].best_branch = i == NR - 1 ? fmax(two, acc[2]) : two;
+        res[i].best_branch = i == NR - 1 ? all : two;
         if (acc[i] > best) best = acc[i], best_name = res[i].name;
         fused[remedy]++;
         below[remedy] += acc[i] < res[i].best_branch;
@@ -902,7 +1147,7 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
     print_table(stdout, 0, res, NR);
     printf("best fused model %s %.1f %% (goal >= 83 %%: %s); best branch %.1f %%; fused models below their best "
            "branch: %zu of %zu remedies, %zu of %zu trap demonstrations (end to end from scratch)\n",
-           best_name, 100 * best, best >= 0.83 ? "reached" : "not reached", 100 * fmax(two, acc[2]), below[1], fused[1],
+           best_name, 100 * best, best >= 0.83 ? "reached" : "not reached", 100 * all, below[1], fused[1],
            below[0], fused[0]);
     printf("time %.0f s\n", elapsed);
     if (o->md) {
@@ -933,7 +1178,9 @@ done:
 
 static int usage(void) {
     fprintf(stderr, "usage: webnews DATA_DIR [--quick] [--json] [--seed S] [--folds K] [--verbose] [--md FILE]\n"
-                    "       webnews DATA_DIR --tune[=image|=text] [--quick]\n");
+                    "                       [--oof DIR]\n"
+                    "       webnews DATA_DIR --tune[=image|=text] [--quick]\n"
+                    "       webnews DATA_DIR --tune=textcv[:I,J,...] [--quick] [--seed S] [--folds K] [--oof DIR]\n");
     return 2;
 }
 
@@ -950,7 +1197,7 @@ static int parse_size(const char *what, const char *s, size_t lo, size_t hi, siz
 }
 
 int main(int argc, char **argv) {
-    opts o = {0, 0, 0, NULL, 0, 0, NULL};
+    opts o = {0, 0, 0, NULL, 0, 0, NULL, NULL};
     const char *dir = NULL;
     for (int i = 1; i < argc; i++) {
         size_t v;
@@ -959,6 +1206,9 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--tune") == 0) o.tune = 1;
         else if (strcmp(argv[i], "--tune=image") == 0 || strcmp(argv[i], "--tune=text") == 0)
             o.tune = 1, o.tune_only = argv[i] + 7;
+        else if (strncmp(argv[i], "--tune=textcv", 13) == 0 && (argv[i][13] == '\0' || argv[i][13] == ':'))
+            o.tune = 2, o.tune_only = argv[i][13] ? argv[i] + 14 : NULL;
+        else if (strcmp(argv[i], "--oof") == 0 && i + 1 < argc) o.oof_dir = argv[++i];
         else if (strcmp(argv[i], "--verbose") == 0) verbose = 1;
         else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
             if (!parse_size("--seed", argv[++i], 0, 1000000, &v)) return 2;
@@ -982,6 +1232,8 @@ int main(int argc, char **argv) {
                 dir);
         return 2;
     }
+
+    if (o.tune == 2) return textcv(dir, &cfg, o.tune_only, o.oof_dir);
 
     lf_textvec_options to = lf_textvec_defaults();
     to.output_mode = LF_TEXTVEC_TF_IDF;

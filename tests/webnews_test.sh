@@ -3,11 +3,12 @@
 # --quick --json mode (400 training items, a few epochs) on
 # ../shared/data/webnews, when present, and checks that it succeeds, that
 # its last line is one JSON object with every model's test accuracy (the
-# keys image, text, text2, concat_head, wavg, wavg_class, late_fusion,
+# keys image, text, text2, text3, concat_head, wavg, wavg_class, late_fusion,
 # late_fusion_all and the remedies' models, each a number in [0, 1]), and
 # that the text branches and the late fusions are above chance (0.1) by a
 # margin: at least 0.3.  Also
-# checks the missing-folder message and exit status 2, and a bad option.
+# checks the missing-folder message and exit status 2, and a bad option;
+# and --tune=textcv (a bad list, and one variant on the quick subset).
 # Run from the repository root; LF_BUILD = build folder; WEBNEWS_DATA
 # overrides the data folder.  Without the data the run is skipped, a
 # failure under CI=true.
@@ -59,23 +60,36 @@ json=$(tail -n 1 "$tmp/out")
 # the shape: {"name": number, ...} and nothing else on the line
 if printf '%s\n' "$json" | grep -Eq '^\{"[a-z0-9_]+": [0-9.]+(, "[a-z0-9_]+": [0-9.]+)*\}$'; then ok
 else bad "last line is not a JSON object of accuracies: $json"; fi
-for k in image text text2 concat_head wavg wavg_class late_fusion late_fusion_all wavg_loss_weights wavg_frozen \
+for k in image text text2 text3 concat_head wavg wavg_class late_fusion late_fusion_all wavg_loss_weights wavg_frozen \
     concat_head_frozen; do
     v=$(printf '%s\n' "$json" | sed -n -E "s/.*[{ ]\"$k\": ([0-9.]+)[,}].*/\1/p")
     if [ -z "$v" ]; then bad "no key $k in $json"; continue; fi
     if awk -v v="$v" 'BEGIN { exit !(v >= 0 && v <= 1) }'; then ok; else bad "$k = $v is not in [0, 1]"; fi
     case $k in
-    text|text2|late_fusion|late_fusion_all)
+    text|text2|text3|late_fusion|late_fusion_all)
         if awk -v v="$v" 'BEGIN { exit !(v >= 0.3) }'; then ok
         else bad "$k = $v, expected at least 0.3 (chance 0.1)"; fi ;;
     esac
 done
 n=$(printf '%s\n' "$json" | grep -o '"[a-z0-9_]*":' | wc -l)
-[ "$n" -eq 11 ] && ok || bad "$n keys in $json, expected 11"
+[ "$n" -eq 12 ] && ok || bad "$n keys in $json, expected 12"
 # the table: one row per model with its role, then the goal line
 grep -Eq '^concat_head +trap +[0-9.]+% ' "$tmp/out" && ok || bad "no concat_head row (role trap) in the table"
 grep -Eq '^late_fusion_all +remedy +[0-9.]+% ' "$tmp/out" && ok || bad "no late_fusion_all row in the table"
 grep -q '^best fused model ' "$tmp/out" && ok || bad "no summary line"
+
+# --tune=textcv: a bad variant list is refused before any work; one cheap
+# variant scored out of fold on the quick subset prints its line
+"$BIN" "$DATA" --quick --tune=textcv:99 >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && ok || bad "--tune=textcv:99: exit status $rc, expected 2"
+[ "$(cat "$tmp/err")" = "webnews: --tune=textcv:LIST wants variant numbers 0..19 separated by commas" ] && ok ||
+    bad "--tune=textcv:99 message: $(cat "$tmp/err")"
+OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --tune=textcv:18 --oof "$tmp" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 0 ] && ok || { bad "--tune=textcv:18 exited $rc"; cat "$tmp/err"; }
+v=$(sed -n -E 's/^18: char 1-2-grams, 10000 tokens .*accuracy ([0-9.]+), log-loss .*/\1/p' "$tmp/out")
+if [ -n "$v" ] && awk -v v="$v" 'BEGIN { exit !(v >= 0.3 && v <= 1) }'; then ok
+else bad "--tune=textcv:18: no variant line with an accuracy of at least 0.3: $(cat "$tmp/out")"; fi
+[ -s "$tmp/text18.npy" ] && ok || bad "--oof: $tmp/text18.npy not written"
 
 echo "webnews: $pass passed, $fail failed"
 [ $fail -eq 0 ]
