@@ -105,13 +105,15 @@ static lf_status unit_method(lf_err *e, cv_ctx *c, lf_fusion *fs, const cv_item 
     for (long drop = -1; st == LF_OK && drop < (long)(it->drop ? c->M : 0); drop++) {
         for (size_t m = 0; m < c->M; m++) c->pdrop[m] = (long)m == drop ? NULL : c->p[m];
         lf_probs pr;
+        lf_err pe = {0}; /* the method's own message */
         st = lf_probs_prepare(e, c->pdrop, c->M, c->C, c->o->logits, fs->temps, c->test, nte, &pr);
         if (st == LF_OK) st = lf_probs_features(e, &pr, fs, c->o->features, c->o->n_features, c->test, nte);
+        pr.err = &pe;
         if (st == LF_OK) st = lf_fusion_predict_core(fs, &pr, c->prob);
         lf_probs_free(&pr);
         if (st != LF_OK)
             return lf_fail(e, st, "%s, fold %zu: prediction failed (%s)", lf_method_name(it->method), k + 1,
-                           lf_status_string(st));
+                           pe.msg[0] ? pe.msg : lf_status_string(st));
         lf_metrics mt;
         st = lf_metrics_compute(c->prob, c->ytest, nte, c->C, &mt, e);
         if (drop < 0) to_array(&mt, rec);
@@ -670,6 +672,7 @@ lf_status lf_cv_outputs(lf_err *e, const float *const *p, const char *const *nam
             lf_probs pr;
             st = lf_probs_prepare(e, p, M, C, o->logits, fs.temps, c.test, nte, &pr);
             if (st == LF_OK) st = lf_probs_features(e, &pr, &fs, o->features, o->n_features, c.test, nte);
+            pr.err = e;
             if (st == LF_OK) st = lf_fusion_predict_core(&fs, &pr, c.prob);
             lf_probs_free(&pr);
         }
