@@ -10,8 +10,8 @@
  * way.  TextVectorization is swept too, and, when fault_test.sh finds
  * libpng and libjpeg, the image folder loader.  A fused prediction that
  * fails for want of memory must say why in the rule's own words (alone, as
- * an ensemble member, in compare's folds).  Prints "faults: N passed,
- * N failed".
+ * an ensemble member, in compare's folds, through lf_fusion_predict_files).
+ * Prints "faults: N passed, N failed".
  */
 #include "latefuse.h"
 #include "fusion/ensemble.h"
@@ -259,6 +259,15 @@ static lf_status op_compare_says(char *msg, size_t len) {
     return st;
 }
 
+static lf_status op_files_says(char *msg, size_t len) {
+    const char *paths[2] = {npy_path, npy_path};
+    lf_predict_files_result res;
+    lf_predict_files_options po = {.flags = LF_WRITE_NO_FSYNC};
+    lf_status st = lf_fusion_predict_files(says_f, names, paths, 2, out_path, &po, &res);
+    snprintf(msg, len, "%s", st == LF_OK ? "" : res.message);
+    return st;
+}
+
 /* every allocation of op failed in turn: `want` must be among the
  * messages, exactly; with `strict`, no failure may say only its status's
  * text (lf_status_string) */
@@ -303,6 +312,7 @@ static void predict_messages(void) {
             fail++, fprintf(stderr, "predict messages: fit %d: %s\n", i, lf_fusion_error(says_f));
         } else if (i < 2) {
             says_why(i ? "alloc: acc-weighted says why" : "alloc: mean says why", op_predict_says, 1, rule_oom);
+            if (i == 1) says_why("alloc: predict files says why", op_files_says, 0, rule_oom);
         } else {
             says_why("alloc: ensemble says why", op_predict_says, 1,
                      "ensemble member 1 (acc-weighted): fusion rule: out of memory for 3 classes");
