@@ -122,6 +122,25 @@ A2="-m image=../d/image_val.npy -m text=../d/text_val.npy -y ../d/y_val.npy"
 (cd m && timeout 60 mpirun $ROOTFLAG --oversubscribe -n 2 "$LFM" fit $A2 -o f.lff --method auto >../fit2.txt 2>&1)
 same s/f.lff m/f.lff "fit --method auto on 2 ranks: the model file"
 same fit1.txt fit2.txt "fit --method auto on 2 ranks: what it prints"
+# auto keeps its ensemble on these rows (the ensemble phase's units dealt
+# to the ranks, compare.c): 1, 3 and 4 ranks too (4: more ranks than some
+# candidates have folds left), and with --folds 3 --seed 1 --bags 2
+grep -q '^auto chose an ensemble of ' fit1.txt && ok || bad "fit --method auto kept no ensemble: $(head -n 3 fit1.txt)"
+(cd s && "$LF" fit $A2 -o g.lff --method auto --folds 3 --seed 1 --bags 2 --quiet >../bag1.txt 2>&1)
+grep -q '^auto chose an ensemble of ' bag1.txt && ok || bad "fit --method auto --folds 3 --seed 1 --bags 2 kept no ensemble: $(head -n 3 bag1.txt)"
+for p in 1 3 4; do
+    mkdir -p m$p
+    (cd m$p && timeout 60 mpirun $ROOTFLAG --oversubscribe -n $p "$LFM" fit $A2 -o f.lff --method auto >../fitm$p.txt 2>&1)
+    same s/f.lff m$p/f.lff "fit --method auto (its ensemble kept) on $p ranks: the model file"
+    same fit1.txt fitm$p.txt "fit --method auto (its ensemble kept) on $p ranks: what it prints"
+done
+for p in 2 3; do
+    mkdir -p m$p
+    (cd m$p && timeout 60 mpirun $ROOTFLAG --oversubscribe -n $p "$LFM" fit $A2 -o g.lff --method auto --folds 3 --seed 1 \
+        --bags 2 --quiet >../bagm$p.txt 2>&1)
+    same s/g.lff m$p/g.lff "fit --method auto --folds 3 --seed 1 --bags 2 on $p ranks: the model file"
+    same bag1.txt bagm$p.txt "fit --method auto --folds 3 --seed 1 --bags 2 on $p ranks: what it prints"
+done
 
 # --- a bad input every rank sees: each rank says so; exit 2, no table
 printf '0\n1\n' >short.csv

@@ -6,7 +6,9 @@
  * keeping an ensemble, whose predictions are its members' pooled as the
  * table weighs them, and its row's nested score rebuilt from its parts;
  * more rows than one block of predict; a member fitted with features; a
- * member's failure in fit and in predict, said exactly; auto not keeping an
+ * member's failure in fit and in predict, said exactly; a fitted method's
+ * failure in predict said by its rule's own message (fixed, classical and
+ * selection methods, their state spoilt by hand); auto not keeping an
  * ensemble that cannot win; the file: a bit-identical round trip
  * (predictions and the re-saved bytes), members with tensors and a
  * network, and bad files refused with their exact messages.
@@ -353,6 +355,62 @@ static void test_features_member(void) {
     free_data(p, y, M);
 }
 
+/* A rule's failure in predict keeps the rule's message: acc-weighted,
+ * ges and decision-template fitted, their state spoilt by hand (a NaN or
+ * negative weight, an infinite template), say it through
+ * lf_fusion_predict_features; a fixed rule given no model (inside the
+ * library only: the public calls always give the fitted M) says it in
+ * the prepared probabilities' err. */
+static void test_predict_messages(void) {
+    enum { M = 2, N = 8, C = 2 };
+    float a[N * C], b[N * C], out[N * C];
+    int y[N];
+    for (int r = 0; r < N; r++) {
+        y[r] = r % 2;
+        a[r * C] = r % 2 ? 0.3f : 0.7f, a[r * C + 1] = 1 - a[r * C];
+        b[r * C] = r % 3 ? 0.6f : 0.2f, b[r * C + 1] = 1 - b[r * C];
+    }
+    const float *p[M] = {a, b};
+    struct {
+        lf_method m;
+        size_t at;
+        float bad;
+        const char *want;
+    } cases[] = {
+        {LF_FUSE_ACC_WEIGHTED, 1, NAN, "fusion rule: weight of model 1 is nan; weights must be finite and >= 0"},
+        {LF_FUSE_GES, 0, -1.0f, "fusion rule: weight of model 0 is -1; weights must be finite and >= 0"},
+        {LF_FUSE_GES_LOG, 1, INFINITY, "fusion rule: weight of model 1 is inf; weights must be finite and >= 0"},
+        {LF_FUSE_DECISION_TEMPLATE, 3, INFINITY,
+         "decision templates: template of class 0, model 1, class 1 is inf (not finite)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        lf_fusion *f;
+        lf_fusion_create(&f);
+        lf_fusion_options o = lf_fusion_defaults();
+        o.method = cases[i].m;
+        char err[256] = "";
+        CHECK(lf_fusion_fit(f, p, names2, M, N, C, y, &o) == LF_OK &&
+                  lf_fusion_predict_features(f, p, N, NULL, 0, out, err, sizeof err) == LF_OK,
+              "%s: %s %s", lf_method_name(cases[i].m), lf_fusion_error(f), err);
+        ((float *)f->state)[cases[i].at] = cases[i].bad;
+        lf_status st = lf_fusion_predict_features(f, p, N, NULL, 0, out, err, sizeof err);
+        CHECK(st != LF_OK && strcmp(err, cases[i].want) == 0, "%s: status %d, '%s'", lf_method_name(cases[i].m),
+              (int)st, err);
+        lf_fusion_free(f);
+    }
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    lf_fusion_options o = lf_fusion_defaults();
+    o.method = LF_FUSE_MEDIAN;
+    CHECK(lf_fusion_fit(f, p, names2, M, N, C, y, &o) == LF_OK, "median: %s", lf_fusion_error(f));
+    float *none[1] = {a};
+    lf_err e = {0};
+    lf_probs pr = {.M = 0, .N = N, .C = C, .p = none, .err = &e};
+    CHECK(lf_fusion_predict_core(f, &pr, out) == LF_ERR_ARG && strcmp(e.msg, "fusion rule: no models given (M = 0)") == 0,
+          "median, no model: '%s'", e.msg);
+    lf_fusion_free(f);
+}
+
 /* auto's ensemble not kept: model a is right on every row, so the best
  * single candidate's cross-validated accuracy is 1 and no ensemble can
  * beat it (kept only when strictly better); the table has the ensemble's
@@ -679,6 +737,7 @@ int main(void) {
     test_auto_keeps();
     test_many_rows();
     test_features_member();
+    test_predict_messages();
     test_auto_not_kept();
     test_file();
     test_big_counts();

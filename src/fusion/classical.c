@@ -45,8 +45,9 @@ static lf_status acc_fit(lf_fusion *f, const lf_probs *pr, const int *y, const l
 }
 
 static lf_status acc_predict(const lf_fusion *f, const lf_probs *pr, float *out) {
-    lf_err e;
-    return lf_rule_apply(LF_RULE_MEAN, (const float *const *)pr->p, pr->M, pr->N, pr->C, f->state, out, &e);
+    lf_err own;
+    return lf_rule_apply(LF_RULE_MEAN, (const float *const *)pr->p, pr->M, pr->N, pr->C, f->state, out,
+                         pr->err ? pr->err : &own);
 }
 
 void lf_weights_save(const lf_fusion *f, lf_method_save *s) {
@@ -99,8 +100,9 @@ lf_status lf_templates_fit(lf_fusion *f, const lf_probs *pr, const int *y, const
 }
 
 static lf_status dt_predict(const lf_fusion *f, const lf_probs *pr, float *out) {
-    lf_err e;
-    return lf_decision_templates_apply(f->state, (const float *const *)pr->p, pr->M, pr->N, pr->C, out, &e);
+    lf_err own;
+    return lf_decision_templates_apply(f->state, (const float *const *)pr->p, pr->M, pr->N, pr->C, out,
+                                       pr->err ? pr->err : &own);
 }
 
 void lf_templates_save(const lf_fusion *f, lf_method_save *s) {

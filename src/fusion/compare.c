@@ -105,13 +105,15 @@ static lf_status unit_method(lf_err *e, cv_ctx *c, lf_fusion *fs, const cv_item 
     for (long drop = -1; st == LF_OK && drop < (long)(it->drop ? c->M : 0); drop++) {
         for (size_t m = 0; m < c->M; m++) c->pdrop[m] = (long)m == drop ? NULL : c->p[m];
         lf_probs pr;
+        lf_err pe = {0}; /* the method's own message */
         st = lf_probs_prepare(e, c->pdrop, c->M, c->C, c->o->logits, fs->temps, c->test, nte, &pr);
         if (st == LF_OK) st = lf_probs_features(e, &pr, fs, c->o->features, c->o->n_features, c->test, nte);
+        pr.err = &pe;
         if (st == LF_OK) st = lf_fusion_predict_core(fs, &pr, c->prob);
         lf_probs_free(&pr);
         if (st != LF_OK)
             return lf_fail(e, st, "%s, fold %zu: prediction failed (%s)", lf_method_name(it->method), k + 1,
-                           lf_status_string(st));
+                           pe.msg[0] ? pe.msg : lf_status_string(st));
         lf_metrics mt;
         st = lf_metrics_compute(c->prob, c->ytest, nte, c->C, &mt, e);
         if (drop < 0) to_array(&mt, rec);
@@ -648,6 +650,30 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     return LF_OK;
 }
 
+/* lf_cv_outputs on fold k alone: its rows of out (fs: a scratch model;
+ * the inputs and options are c's) */
+static lf_status cv_outputs_fold(lf_err *e, cv_ctx *c, lf_fusion *fs, lf_method method, long model, int calibrate,
+                                 size_t k, float *out) {
+    const lf_fusion_options *o = c->o;
+    size_t ntr, nte, C = c->C;
+    lf_status st = split(c, k, &ntr, &nte, e);
+    if (st != LF_OK) return st;
+    if (model >= 0) {
+        st = single_fold(e, c, (size_t)model, calibrate, ntr, nte, 0);
+    } else {
+        st = lf_fusion_fit_rows(fs, c->p, c->names, c->M, C, c->y, c->train, ntr, o, method, calibrate);
+        if (st != LF_OK) return lf_fail(e, st, "%s, fold %zu: %s", lf_method_name(method), k + 1, fs->err.msg);
+        lf_probs pr;
+        st = lf_probs_prepare(e, c->p, c->M, C, o->logits, fs->temps, c->test, nte, &pr);
+        if (st == LF_OK) st = lf_probs_features(e, &pr, fs, o->features, o->n_features, c->test, nte);
+        pr.err = e;
+        if (st == LF_OK) st = lf_fusion_predict_core(fs, &pr, c->prob);
+        lf_probs_free(&pr);
+    }
+    for (size_t i = 0; st == LF_OK && i < nte; i++) memcpy(out + c->test[i] * C, c->prob + i * C, C * sizeof *out);
+    return st;
+}
+
 lf_status lf_cv_outputs(lf_err *e, const float *const *p, const char *const *names, size_t M, size_t N,
                         size_t C, const int *y, const lf_fusion_options *o, lf_method method, long model,
                         int calibrate, float *out) {
@@ -656,26 +682,7 @@ lf_status lf_cv_outputs(lf_err *e, const float *const *p, const char *const *nam
     if (st != LF_OK) return st;
     lf_fusion fs;
     memset(&fs, 0, sizeof fs);
-    for (size_t k = 0; st == LF_OK && k < c.K; k++) {
-        size_t ntr, nte;
-        if ((st = split(&c, k, &ntr, &nte, e)) != LF_OK) break;
-        if (model >= 0) {
-            st = single_fold(e, &c, (size_t)model, calibrate, ntr, nte, 0);
-        } else {
-            st = lf_fusion_fit_rows(&fs, p, names, M, C, y, c.train, ntr, o, method, calibrate);
-            if (st != LF_OK) {
-                lf_fail(e, st, "%s, fold %zu: %s", lf_method_name(method), k + 1, fs.err.msg);
-                break;
-            }
-            lf_probs pr;
-            st = lf_probs_prepare(e, p, M, C, o->logits, fs.temps, c.test, nte, &pr);
-            if (st == LF_OK) st = lf_probs_features(e, &pr, &fs, o->features, o->n_features, c.test, nte);
-            if (st == LF_OK) st = lf_fusion_predict_core(&fs, &pr, c.prob);
-            lf_probs_free(&pr);
-        }
-        for (size_t i = 0; st == LF_OK && i < nte; i++)
-            memcpy(out + c.test[i] * C, c.prob + i * C, C * sizeof *out);
-    }
+    for (size_t k = 0; st == LF_OK && k < c.K; k++) st = cv_outputs_fold(e, &c, &fs, method, model, calibrate, k, out);
     lf_fusion_clear(&fs);
     ctx_free(&c);
     return st;
@@ -843,23 +850,93 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
  * joins auto's table, and the
  * rows of the candidates in a kept ensemble get their weights.  A failure
  * of this step or of the ensemble's fit (out of memory, say) leaves auto's
- * single choice, fitted, with the note saying why (lf_auto_final_fit). */
+ * single choice, fitted, with the note saying why (lf_auto_final_fit).
+ *
+ * With an MPI communicator (opt->mpi_comm) the phase's work is shared out
+ * like the cross-validation's: its units (a candidate's out-of-fold
+ * outputs on one fold; a pool's nested selection on one fold; the final
+ * selection) are dealt to the ranks in turn, unit u to rank u mod P, and
+ * their results sent to every rank (a fold's rows of outputs, a fold's
+ * metrics, the counts).  A unit depends on nothing but the inputs, so
+ * the result is one process's bits on any number of ranks; the first
+ * failing unit's message is every rank's (lf_dist_first_failure). */
 #define AUTO_POOL LF_AUTO_POOL
 typedef lf_auto_ens auto_ens;
 
-/* the nested score of the ensemble over pool g (outs: L x N x C) */
-static lf_status ensemble_nested(lf_err *e, cv_ctx *c, const float *const *outs, size_t L, const lf_fusion_options *o,
-                                 int g, lf_metrics *per, lf_score_row *row) {
-    float counts[AUTO_POOL];
-    lf_status st = LF_OK;
-    for (size_t k = 0; st == LF_OK && k < c->K; k++) {
+/* every rank's failure agreed on, after waiting for all (a rank done
+ * early sleeps) */
+static lf_status ens_agree(const lf_dist *d, size_t failed, lf_status st, lf_err *e) {
+    if (d->size == 1) return st;
+    lf_status wst = lf_dist_wait_all(d, e);
+    return wst == LF_OK ? lf_dist_first_failure(d, failed, st, e, NULL, 0) : wst;
+}
+
+/* The out-of-fold outputs of the L candidates of ae into block (L x N x
+ * C): unit i K + k is candidate i on fold k (cv_outputs_fold), its rows
+ * sent by its rank to the others. */
+static lf_status ensemble_outputs(lf_err *e, const lf_dist *d, cv_ctx *c, const auto_ens *ae, size_t L,
+                                  float *block) {
+    size_t K = c->K, U = L * K, N = c->N, C = c->C, P = (size_t)d->size, failed = SIZE_MAX;
+    float *rows = P > 1 ? lf_alloc_array(N, C * sizeof *rows) : NULL; /* a fold's rows, packed */
+    lf_status st = P == 1 || rows ? LF_OK : lf_fail(e, LF_ERR_NOMEM, "out of memory for auto's ensemble");
+    if (st != LF_OK) failed = 0;
+    lf_fusion fs;
+    memset(&fs, 0, sizeof fs);
+    for (size_t u = (size_t)d->rank; st == LF_OK && u < U; u += P) {
+        size_t i = u / K;
+        st = cv_outputs_fold(e, c, &fs, ae->methods[i], -1, ae->calibrate[i], u % K, block + i * N * C);
+        if (st != LF_OK) failed = u;
+    }
+    lf_fusion_clear(&fs);
+    st = ens_agree(d, failed, st, e);
+    for (size_t u = 0; P > 1 && st == LF_OK && u < U; u++) {
         size_t ntr, nte;
-        st = split(c, k, &ntr, &nte, e);
+        int root = (int)(u % P);
+        float *out = block + (u / K) * N * C;
+        st = split(c, u % K, &ntr, &nte, e);
+        for (size_t r = 0; st == LF_OK && root == d->rank && r < nte; r++)
+            memcpy(rows + r * C, out + c->test[r] * C, C * sizeof *rows);
+        if (st == LF_OK) st = lf_dist_bcast(d, rows, nte * C * sizeof *rows, root, e);
+        for (size_t r = 0; st == LF_OK && root != d->rank && r < nte; r++)
+            memcpy(out + c->test[r] * C, rows + r * C, C * sizeof *rows);
+    }
+    LF_FREE(rows);
+    return st;
+}
+
+/* The nested scores of the ensemble over the linear (rows[0]) and the
+ * log-linear pool (rows[1]) of outs (L x N x C): unit g K + k is pool g's
+ * selection fitted on the other folds' rows, scored on fold k's. */
+static lf_status ensemble_nested(lf_err *e, const lf_dist *d, cv_ctx *c, const float *const *outs, size_t L,
+                                 const lf_fusion_options *o, lf_score_row *rows) {
+    enum { R = LF_NUM_METRICS };
+    size_t K = c->K, U = 2 * K, P = (size_t)d->size, failed = SIZE_MAX;
+    double *rec = lf_alloc_array(U, R * sizeof *rec);
+    double *all = P > 1 ? lf_alloc_array(P * U, R * sizeof *all) : NULL;
+    lf_metrics *per = lf_alloc_array(K, sizeof *per);
+    lf_status st = rec && per && (P == 1 || all) ? LF_OK : lf_fail(e, LF_ERR_NOMEM, "out of memory for auto's ensemble");
+    if (st != LF_OK) failed = 0;
+    float counts[AUTO_POOL];
+    for (size_t u = (size_t)d->rank; st == LF_OK && u < U; u += P) {
+        int g = (int)(u / K);
+        size_t ntr, nte;
+        lf_metrics mt;
+        st = split(c, u % K, &ntr, &nte, e);
         if (st == LF_OK) st = lf_ensemble_select(e, outs, L, c->C, c->y, c->train, ntr, o, g, counts);
         if (st == LF_OK) st = lf_ensemble_pool(e, outs, L, c->C, c->test, nte, counts, g, c->prob);
-        if (st == LF_OK) st = lf_metrics_compute(c->prob, c->ytest, nte, c->C, &per[k], e);
+        if (st == LF_OK) st = lf_metrics_compute(c->prob, c->ytest, nte, c->C, &mt, e);
+        if (st == LF_OK) to_array(&mt, rec + u * R);
+        else failed = u;
     }
-    if (st == LF_OK) mean_std(per, c->K, row);
+    st = ens_agree(d, failed, st, e);
+    if (st == LF_OK && P > 1) st = lf_dist_allgather(d, rec, U * R, all, e);
+    for (size_t u = 0; st == LF_OK && P > 1 && u < U; u++) /* each unit's from its rank */
+        memcpy(rec + u * R, all + ((u % P) * U + u) * R, R * sizeof *rec);
+    for (size_t g = 0; st == LF_OK && g < 2; g++) {
+        for (size_t k = 0; k < K; k++) from_array(rec + (g * K + k) * R, &per[k]);
+        mean_std(per, K, &rows[g]);
+    }
+    LF_FREE(rec), LF_FREE(all), LF_FREE(per);
     return st;
 }
 
@@ -883,30 +960,34 @@ static lf_status auto_ensemble(lf_fusion *f, const float *const *p, const char *
     double best_loss = auto_loss(&t->rows[best], metric);
     char best_name[100];
     snprintf(best_name, sizeof best_name, "%s%s", t->rows[best].name, t->rows[best].calibrated ? " +calibrate" : "");
+    lf_dist d;
+    lf_status st = lf_dist_open(&f->err, opt->mpi_comm, &d);
+    if (st != LF_OK) return st;
+    /* a failure before the units is every rank's alike: the same inputs */
     float *block = lf_alloc_array(L * N, C * sizeof *block);
     const float *outs[AUTO_POOL];
     cv_ctx c;
-    lf_status st = block ? ctx_init(&f->err, &c, p, names, M, N, C, y, &quiet)
-                         : lf_fail(&f->err, LF_ERR_NOMEM, "out of memory for auto's ensemble");
+    st = block ? ctx_init(&f->err, &c, p, names, M, N, C, y, &quiet)
+               : lf_fail(&f->err, LF_ERR_NOMEM, "out of memory for auto's ensemble");
     if (st != LF_OK) {
         LF_FREE(block);
         return st;
     }
-    lf_metrics *per = lf_alloc_array(c.K, sizeof *per);
-    if (!per) st = lf_fail(&f->err, LF_ERR_NOMEM, "out of memory for auto's ensemble");
-    for (size_t i = 0; st == LF_OK && i < L; i++) {
-        outs[i] = block + i * N * C;
-        st = lf_cv_outputs(&f->err, p, names, M, N, C, y, &quiet, ae->methods[i], -1, ae->calibrate[i],
-                           block + i * N * C);
-    }
+    for (size_t i = 0; i < L; i++) outs[i] = block + i * N * C;
+    st = ensemble_outputs(&f->err, &d, &c, ae, L, block);
     lf_score_row rows[2];
     memset(rows, 0, sizeof rows);
-    for (int g = 0; st == LF_OK && g < 2; g++) st = ensemble_nested(&f->err, &c, outs, L, &quiet, g, per, &rows[g]);
+    if (st == LF_OK) st = ensemble_nested(&f->err, &d, &c, outs, L, &quiet, rows);
     int g = st == LF_OK && auto_loss(&rows[1], metric) < auto_loss(&rows[0], metric);
     ae->keep = st == LF_OK && auto_loss(&rows[g], metric) < best_loss;
     ae->geometric = g, ae->L = L;
-    if (ae->keep) st = lf_ensemble_select(&f->err, outs, L, C, y, NULL, N, &quiet, g, ae->counts);
-    LF_FREE(block), LF_FREE(per);
+    if (ae->keep) { /* the last unit, 2 K: the selection on every row */
+        int root = (int)((2 * c.K) % (size_t)d.size);
+        if (d.rank == root) st = lf_ensemble_select(&f->err, outs, L, C, y, NULL, N, &quiet, g, ae->counts);
+        st = ens_agree(&d, st == LF_OK ? SIZE_MAX : 0, st, &f->err);
+        if (st == LF_OK && d.size > 1) st = lf_dist_bcast(&d, ae->counts, L * sizeof *ae->counts, root, &f->err);
+    }
+    LF_FREE(block);
     ctx_free(&c);
     if (st != LF_OK) {
         ae->keep = 0;

@@ -54,7 +54,9 @@ static lf_status ds_predict(const lf_fusion *f, const lf_probs *pr, float *out) 
     size_t M = pr->M, N = pr->N, C = pr->C, MC = M * C;
     const float *T = f->state;
     double *prox = lf_alloc_array(C, 2 * sizeof(double));
-    if (!prox) return LF_ERR_NOMEM;
+    lf_err own; /* the caller's message: predict writes nothing shared */
+    if (!prox)
+        return lf_fail(pr->err ? pr->err : &own, LF_ERR_NOMEM, "dempster-shafer: out of memory for %zu classes", C);
     double *logmu = prox + C;
     for (size_t i = 0; i < N; i++) {
         float *o = out + i * C;
@@ -183,13 +185,11 @@ done:
 static lf_status bks_predict(const lf_fusion *f, const lf_probs *pr, float *out) {
     const bks_state *s = f->state;
     size_t M = pr->M, N = pr->N, C = pr->C;
-    lf_err e;
-    lf_status st = lf_rule_apply(LF_RULE_MEAN, (const float *const *)pr->p, M, N, C, NULL, out, &e);
+    lf_err own, *e = pr->err ? pr->err : &own; /* the caller's message: predict writes nothing shared */
+    lf_status st = lf_rule_apply(LF_RULE_MEAN, (const float *const *)pr->p, M, N, C, NULL, out, e);
+    if (st != LF_OK) return st;
     float *t = lf_alloc_array(M, sizeof *t);
-    if (st != LF_OK || !t) {
-        LF_FREE(t);
-        return st != LF_OK ? st : LF_ERR_NOMEM;
-    }
+    if (!t) return lf_fail(e, LF_ERR_NOMEM, "bks: out of memory for %zu models", M);
     for (size_t r = 0; r < N; r++) {
         tuple_of(pr, r, t);
         size_t lo = 0, hi = s->U; /* binary search among the sorted tuples */

@@ -7,9 +7,9 @@
 #include "fusion/rules.h"
 
 static lf_status rule_predict(const lf_fusion *f, const lf_probs *pr, float *out) {
-    lf_err e; /* predict is thread-safe: it writes no shared message */
+    lf_err own; /* the caller's message, else dropped: predict writes nothing shared */
     return lf_rule_apply((lf_rule)f->def->rule, (const float *const *)pr->p, pr->M, pr->N, pr->C, NULL,
-                         out, &e);
+                         out, pr->err ? pr->err : &own);
 }
 
 #define FIXED_RULE(var, ID, NAME, RULE, SUMMARY)                                                  \

@@ -36,6 +36,7 @@ static lf_status predict_block(const lf_fusion *f, const float *const *p, const 
     lf_status st = lf_probs_prepare(e, q, M, C, f->logits, f->temps, NULL, n, &pr);
     size_t F = f->n_features;
     if (st == LF_OK) st = lf_probs_features(e, &pr, f, features ? features + r0 * F : NULL, F, NULL, n);
+    pr.err = e;
     if (st == LF_OK) st = lf_fusion_predict_core(f, &pr, out);
     lf_probs_free(&pr);
     return st;

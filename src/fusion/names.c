@@ -14,11 +14,15 @@
 #include "io/file.h"
 #include "io/json.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define CLASS_NAME_MAX 255
+#define HEADER_CHUNK ((size_t)1 << 16) /* the first read of a CSV header */
+#define HEADER_MAX ((size_t)1 << 24)   /* 16 MiB: 65536 names of 255 bytes, with room */
 
 int lf_class_name_check(const char *name, size_t len, size_t index, char *err, size_t errlen) {
     const char *why = NULL;
@@ -132,6 +136,67 @@ lf_status lf_names_read(const char *path, lf_names *out, char *err, size_t errle
     return give(st, &e, err, errlen);
 }
 
+/* Where the first non-blank line of a CSV text ends: the scan of
+ * buf[0..len) from *at (0 at first), *text set once that line holds more
+ * than spaces and tabs (the CSV reader's blank); 1 when a line break ends
+ * such a line, 0 when more bytes are needed.  A byte order mark (3 bytes,
+ * skipped as lf_csv_header skips it) is only judged once 3 bytes are in. */
+static int header_line_ends(const unsigned char *buf, size_t len, int eof, size_t *at, int *text) {
+    if (*at == 0) {
+        if (len < 3 && !eof) return 0;
+        if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) *at = 3;
+    }
+    for (; *at < len; (*at)++) {
+        unsigned char c = buf[*at];
+        if (c == '\n' || c == '\r') {
+            if (*text) return 1;
+        } else if (c != ' ' && c != '\t') {
+            *text = 1;
+        }
+    }
+    return 0;
+}
+
+/* The bytes of the regular file path up to the end of its first non-blank
+ * line (all of it when it ends sooner), in a fresh buffer: all that
+ * lf_csv_header reads, so a large file costs no more than its header.
+ * *full is 0 when HEADER_MAX bytes were read without that line's end.
+ * LF_ERR_IO when the file cannot be read (the matrix reader says why). */
+static lf_status header_bytes(const char *path, unsigned char **out, size_t *len, int *full, lf_err *e) {
+    int fd;
+    struct stat sb;
+    *out = NULL, *len = 0, *full = 1;
+    lf_status st = lf_io_open(path, &fd, &sb, e);
+    if (st != LF_OK) return st;
+    size_t cap = 0, at = 0;
+    int text = 0, eof = 0;
+    unsigned char *buf = NULL;
+    while (st == LF_OK && !eof && !header_line_ends(buf, *len, eof, &at, &text)) {
+        if (*len == cap) {
+            if (cap == HEADER_MAX) {
+                *full = 0;
+                break;
+            }
+            size_t grown = cap ? (cap * 4 < HEADER_MAX ? cap * 4 : HEADER_MAX) : HEADER_CHUNK;
+            unsigned char *b = LF_REALLOC(buf, grown);
+            if (!b) {
+                st = lf_fail(e, LF_ERR_NOMEM, "out of memory reading the header of '%s'", path);
+                break;
+            }
+            buf = b, cap = grown;
+        }
+        ssize_t r = read(fd, buf + *len, cap - *len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) st = lf_fail(e, LF_ERR_IO, "reading '%s': %s", path, strerror(errno));
+        else if (r == 0) eof = 1;
+        else *len += (size_t)r;
+    }
+    close(fd);
+    if (st != LF_OK) LF_FREE(buf);
+    else *out = buf;
+    return st;
+}
+
 lf_status lf_csv_header_read(const char *path, lf_names *out, char *err, size_t errlen) {
     lf_err e;
     if (!out || !path) return give(lf_fail(&e, LF_ERR_ARG, "CSV header: no path or no output given"), &e, err, errlen);
@@ -142,18 +207,24 @@ lf_status lf_csv_header_read(const char *path, lf_names *out, char *err, size_t 
      * the matrix reader's to report */
     struct stat sb;
     if (strcmp(path, "-") == 0 || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return LF_OK;
-    unsigned char magic[6], *buf;
-    FILE *fp = fopen(path, "rb"); /* the first bytes tell (not the whole file: it may be large) */
-    if (!fp) return LF_OK;
-    size_t len = fread(magic, 1, sizeof magic, fp);
-    fclose(fp);
-    if ((len == 6 && memcmp(magic, "\x93NUMPY", 6) == 0) || (len >= 2 && magic[0] == 'P' && magic[1] == 'K'))
+    unsigned char *buf;
+    size_t len;
+    int full;
+    lf_status st = header_bytes(path, &buf, &len, &full, &e);
+    if (st == LF_ERR_IO) return LF_OK;
+    if (st != LF_OK) return give(st, &e, err, errlen);
+    if ((len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0) || (len >= 2 && buf[0] == 'P' && buf[1] == 'K')) {
+        LF_FREE(buf);
         return LF_OK;
-    if (lf_io_read_file(path, &buf, &len, &e) != LF_OK) return LF_OK;
-    lf_status st;
+    }
     lf_span *sp = NULL;
     size_t n = 0;
-    st = lf_csv_header((const char *)buf, len, path, &sp, &n, &e);
+    st = lf_csv_header(buf ? (const char *)buf : "", len, path, &sp, &n, &e);
+    /* a first line past the cap: a header of text, cut there, is refused
+     * (its end is unknown); a row holding a number is no header */
+    if (st == LF_OK && n && !full)
+        st = lf_fail(&e, LF_ERR_FORMAT, "'%s': the first line is longer than %zu MiB, too long for a header row",
+                     path, HEADER_MAX >> 20);
     if (st == LF_OK && n) st = names_from_spans(sp, n, path, "header column", out, &e);
     LF_FREE(sp);
     LF_FREE(buf);

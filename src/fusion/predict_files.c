@@ -258,7 +258,8 @@ static int run_chunk(const job *j, worker *wk, size_t c) {
     float *out = j->w ? wk->out : j->mem + r0 * C;
     /* the library validates the chunk; on failure, the check finds the
      * file, row and value (files in order) */
-    st = lf_fusion_predict_features(j->f, p, n, j->feat ? j->feat + r0 * j->F : NULL, j->F, out, NULL, 0);
+    char said[sizeof wk->e.msg]; /* the method's own words, when not the inputs' fault */
+    st = lf_fusion_predict_features(j->f, p, n, j->feat ? j->feat + r0 * j->F : NULL, j->F, out, said, sizeof said);
     if (st != LF_OK) {
         lf_status why = st;
         st = lf_check_outputs(rows, NULL, j->G, n, C, j->f->logits, r0, &wk->issue);
@@ -266,7 +267,7 @@ static int run_chunk(const job *j, worker *wk, size_t c) {
             wk->file = wk->issue.model;
             word_issue(&wk->issue, j->paths[wk->file], &wk->e);
         } else {
-            st = lf_fail(&wk->e, why, "%s", lf_status_string(why));
+            st = lf_fail(&wk->e, why, "%s", said);
         }
         goto fail;
     }

@@ -310,9 +310,9 @@ static lf_status ges_fit(lf_fusion *f, const lf_probs *pr, const int *y, const l
 
 static lf_status ges_predict(const lf_fusion *f, const lf_probs *pr, float *out) {
     const ges_params *gp = f->def->params;
-    lf_err e;
+    lf_err own;
     return lf_rule_apply(gp->geometric ? LF_RULE_PRODUCT : LF_RULE_MEAN, (const float *const *)pr->p, pr->M,
-                         pr->N, pr->C, f->state, out, &e);
+                         pr->N, pr->C, f->state, out, pr->err ? pr->err : &own);
 }
 
 static lf_status ges_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e) {

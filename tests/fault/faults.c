@@ -8,10 +8,13 @@
  * short reads (every read returns at most 7 bytes: must still succeed),
  * failing writes (ENOSPC), failing fsync and rename are injected the same
  * way.  TextVectorization is swept too, and, when fault_test.sh finds
- * libpng and libjpeg, the image folder loader.  Prints "faults: N passed,
- * N failed".
+ * libpng and libjpeg, the image folder loader.  A fused prediction that
+ * fails for want of memory must say why in the rule's own words (alone, as
+ * an ensemble member, in compare's folds, through lf_fusion_predict_files).
+ * Prints "faults: N passed, N failed".
  */
 #include "latefuse.h"
+#include "fusion/ensemble.h"
 #include "io/npy.h"
 
 #include <errno.h>
@@ -225,6 +228,99 @@ static lf_status op_compare(int *ok) {
     if (st == LF_OK) lf_compare_table_free(t);
     lf_fusion_free(f);
     return st;
+}
+
+/* A method's failure in predict told by its own message: fusions fitted
+ * without faults (the mean rule, acc-weighted, and their ensemble), then
+ * predict on rows with a missing output (the rules' path that allocates)
+ * through lf_fusion_predict_features' message, and compare through
+ * lf_fusion_error */
+static lf_fusion *says_f;
+
+static lf_status op_predict_says(char *msg, size_t len) {
+    float out[N * C];
+    const float *p[2] = {pa, pb};
+    return lf_fusion_predict_features(says_f, p, N, NULL, 0, out, msg, len);
+}
+
+static lf_status op_compare_says(char *msg, size_t len) {
+    lf_fusion *f;
+    lf_status st = lf_fusion_create(&f);
+    if (st != LF_OK) return st;
+    lf_fusion_options o = lf_fusion_defaults();
+    o.folds = 2;
+    lf_method ms[1] = {LF_FUSE_ACC_WEIGHTED};
+    const float *p[2] = {pa, pb};
+    lf_compare_table *t = NULL;
+    st = lf_fusion_compare(f, p, names, 2, N, C, y, ms, 1, &o, &t);
+    snprintf(msg, len, "%s", lf_fusion_error(f));
+    lf_compare_table_free(t);
+    lf_fusion_free(f);
+    return st;
+}
+
+static lf_status op_files_says(char *msg, size_t len) {
+    const char *paths[2] = {npy_path, npy_path};
+    lf_predict_files_result res;
+    lf_predict_files_options po = {.flags = LF_WRITE_NO_FSYNC};
+    lf_status st = lf_fusion_predict_files(says_f, names, paths, 2, out_path, &po, &res);
+    snprintf(msg, len, "%s", st == LF_OK ? "" : res.message);
+    return st;
+}
+
+/* every allocation of op failed in turn: `want` must be among the
+ * messages, exactly; with `strict`, no failure may say only its status's
+ * text (lf_status_string) */
+static void says_why(const char *what, lf_status (*op)(char *, size_t), int strict, const char *want) {
+    long n;
+    int bad = 0, seen = 0;
+    for (n = 1; n < 100000; n++) {
+        char msg[512] = "";
+        mode = MODE_ALLOC, fail_at = n, calls = 0;
+        long before = injected;
+        lf_status st = op(msg, sizeof msg);
+        mode = MODE_OFF;
+        if (injected == before) {
+            if (st != LF_OK) bad++, fprintf(stderr, "%s: fails without a fault: %s\n", what, msg);
+            break;
+        }
+        runs_with_fault++;
+        if (st == LF_OK) continue;
+        if (strict && (!msg[0] || strcmp(msg, lf_status_string(st)) == 0))
+            bad++, fprintf(stderr, "%s: fault %ld says only '%s'\n", what, n, msg);
+        seen |= strcmp(msg, want) == 0;
+    }
+    if (!seen) bad++, fprintf(stderr, "%s: never said '%s'\n", what, want);
+    printf("%-28s %5ld faults injected, %s\n", what, n - 1, bad ? "FAILED" : "all said why");
+    if (bad) fail++;
+    else pass++;
+}
+
+static void predict_messages(void) {
+    const float *p[2] = {pa, pb};
+    lf_fusion_options o = lf_fusion_defaults();
+    lf_method ms[2] = {LF_FUSE_MEAN, LF_FUSE_ACC_WEIGHTED};
+    int cal[2] = {0, 0};
+    float counts[2] = {1, 1};
+    const char *rule_oom = "fusion rule: out of memory for 3 classes";
+    for (int i = 0; i < 3; i++) {
+        lf_fusion_create(&says_f);
+        o.method = i < 2 ? ms[i] : LF_FUSE_AUTO;
+        lf_status st = i < 2 ? lf_fusion_fit(says_f, p, names, 2, N, C, y, &o)
+                             : lf_ensemble_fit(says_f, p, names, 2, N, C, y, &o, ms, cal, counts, 2, 0);
+        if (st != LF_OK) {
+            fail++, fprintf(stderr, "predict messages: fit %d: %s\n", i, lf_fusion_error(says_f));
+        } else if (i < 2) {
+            says_why(i ? "alloc: acc-weighted says why" : "alloc: mean says why", op_predict_says, 1, rule_oom);
+            if (i == 1) says_why("alloc: predict files says why", op_files_says, 0, rule_oom);
+        } else {
+            says_why("alloc: ensemble says why", op_predict_says, 1,
+                     "ensemble member 1 (acc-weighted): fusion rule: out of memory for 3 classes");
+        }
+        lf_fusion_free(says_f);
+    }
+    says_why("alloc: compare says why", op_compare_says, 0,
+             "acc-weighted, fold 1: prediction failed (fusion rule: out of memory for 3 classes)");
 }
 
 /* TextVectorization: adapt, transform, save, load, transform again */
@@ -529,6 +625,7 @@ int main(void) {
     sweep("alloc: textvec", MODE_ALLOC, op_textvec, 0);
     sweep("alloc: textvec adapt keeps", MODE_ALLOC, op_textvec_keep, 0);
     sweep("io: textvec save+load", MODE_IO, op_textvec, 0);
+    predict_messages();
 #if defined(LF_HAVE_PNG) && defined(LF_HAVE_JPEG)
     if (!images_setup(dir)) {
         fail++;
