@@ -488,6 +488,8 @@ static void test_cnn_threads(void) {
         h = lf_conv2d(m, h, 72, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, NULL);
         h = lf_average_pooling2d(m, h, 3, 3, 2, 2, LF_PADDING_SAME, NULL);
         h = lf_batch_normalization(m, h, 0.99f, 1e-3f, NULL); /* 72 channels: two blocks */
+        /* Winograd, its kernel transforms and gradient on every thread (72 x 128 values) */
+        h = lf_conv2d(m, h, 128, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_RELU, 0, NULL);
         h = lf_conv2d(m, h, 6, 2, 2, 2, 2, LF_PADDING_VALID, LF_ACT_ELU, 1, NULL);
         int g1 = lf_global_average_pooling2d(m, h, NULL), g2 = lf_global_max_pooling2d(m, h, NULL);
         int o = lf_dense(m, lf_concatenate(m, 2, (int[]){g1, g2}, NULL), 4, LF_ACT_SOFTMAX, 1, "out");

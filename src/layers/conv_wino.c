@@ -76,16 +76,30 @@ LF_CLONES static void kernel_block(const lf_wino *g, float *restrict U, const fl
 }
 
 /* UT[xi] = U[xi]^T, so that the input gradient's products read it in place */
-LF_CLONES static void kernel_transpose(const lf_wino *g, float *restrict UT, const float *restrict U) {
+LF_CLONES static void kernel_transpose(const lf_wino *g, float *restrict UT, const float *restrict U, size_t xi) {
     size_t C = g->C, F = g->F;
-    for (size_t xi = 0; xi < 16; xi++)
-        for (size_t f = 0; f < F; f++)
-            for (size_t c = 0; c < C; c++) UT[(xi * F + f) * C + c] = U[(xi * C + c) * F + f];
+    for (size_t f = 0; f < F; f++)
+        for (size_t c = 0; c < C; c++) UT[(xi * F + f) * C + c] = U[(xi * C + c) * F + f];
 }
 
+/* The kernel's transforms (here and in lf_wino_dw) are shared out to the
+ * threads by input channel, the sum of dU's parts by runs of SUM_RUN
+ * values: every value is computed by one thread in the same order, so the
+ * bits do not depend on the thread count.  Below WINO_PAR_CF kernel values
+ * one thread works. */
+#define WINO_PAR_CF 8192
+#define SUM_RUN 16384
+
 void lf_wino_kernel(const lf_wino *g, float *restrict U, float *restrict UT, const float *restrict w) {
-    for (size_t c = 0; c < g->C; c++) kernel_block(g, U, w, c);
-    kernel_transpose(g, UT, U);
+    int par = g->C * g->F >= WINO_PAR_CF;
+    (void)par; /* without OpenMP */
+#pragma omp parallel if (par)
+    {
+#pragma omp for schedule(static)
+        for (size_t c = 0; c < g->C; c++) kernel_block(g, U, w, c);
+#pragma omp for schedule(static)
+        for (size_t xi = 0; xi < 16; xi++) kernel_transpose(g, UT, U, xi);
+    }
 }
 
 /* --------------------------------------------------------- transforms */
@@ -358,16 +372,24 @@ void lf_wino_backward(const lf_wino *g, const float *dz, const float *UT, float 
     }
 }
 
-/* dU[0] += dU[k] for k = 1 .. n - 1, in that order */
-LF_CLONES static void sum_partials(float *restrict dU, size_t n, size_t len) {
+/* dU[i] += dU[k len + i] for k = 1 .. n - 1, in that order, for i in [i0, i1) */
+LF_CLONES static void sum_partials(float *restrict dU, size_t n, size_t len, size_t i0, size_t i1) {
     for (size_t k = 1; k < n; k++) {
         const float *restrict p = dU + k * len;
-        for (size_t i = 0; i < len; i++) dU[i] += p[i];
+        for (size_t i = i0; i < i1; i++) dU[i] += p[i];
     }
 }
 
 void lf_wino_dw(const lf_wino *g, float *dU, size_t n, float *dw) {
     if (n == 0) return; /* no rows here (an MPI rank's empty share): nothing to add */
-    sum_partials(dU, n, 16 * g->C * g->F);
-    for (size_t c = 0; c < g->C; c++) kernel_grad(g, dU, dw, c);
+    size_t len = 16 * g->C * g->F;
+    int par = g->C * g->F >= WINO_PAR_CF;
+    (void)par;
+#pragma omp parallel if (par)
+    {
+#pragma omp for schedule(static)
+        for (size_t i0 = 0; i0 < len; i0 += SUM_RUN) sum_partials(dU, n, len, i0, len - i0 < SUM_RUN ? len : i0 + SUM_RUN);
+#pragma omp for schedule(static)
+        for (size_t c = 0; c < g->C; c++) kernel_grad(g, dU, dw, c);
+    }
 }
