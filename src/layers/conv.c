@@ -71,14 +71,24 @@ static void kx_range(const geom *g, size_t ox, size_t *k0, size_t *k1) {
     if (*k1 < *k0) *k1 = *k0;
 }
 
-/* cols (Ho Wo, K) of one image x (H, W, C) */
+/* cols (Ho Wo, K) of one image x (H, W, C).  A window wholly inside the
+ * image (most of them) is kh runs of kw C values copied in a plain loop;
+ * one at an edge is cut by kx_range and zero-filled. */
 static void im2col(float *restrict cols, const float *restrict x, const geom *g) {
     size_t C = g->C, run = g->kw * C;
-    for (size_t oy = 0; oy < g->Ho; oy++)
+    for (size_t oy = 0; oy < g->Ho; oy++) {
+        size_t iy0 = oy * g->sh; /* the window's first row, padded coordinates */
+        int rows_in = iy0 >= g->pt && iy0 + g->kh <= g->H + g->pt;
         for (size_t ox = 0; ox < g->Wo; ox++) {
-            float *row = cols + (oy * g->Wo + ox) * g->K;
+            float *restrict row = cols + (oy * g->Wo + ox) * g->K;
             size_t k0, k1;
             kx_range(g, ox, &k0, &k1);
+            if (rows_in && k0 == 0 && k1 == g->kw) {
+                const float *restrict src = x + ((iy0 - g->pt) * g->W + ox * g->sw - g->pl) * C;
+                for (size_t ky = 0; ky < g->kh; ky++)
+                    for (size_t j = 0; j < run; j++) row[ky * run + j] = src[ky * g->W * C + j];
+                continue;
+            }
             for (size_t ky = 0; ky < g->kh; ky++) {
                 size_t iy = oy * g->sh + ky; /* + pt: unsigned, compared shifted */
                 float *dst = row + ky * run;
@@ -92,6 +102,7 @@ static void im2col(float *restrict cols, const float *restrict x, const geom *g)
                 memset(dst + k1 * C, 0, (g->kw - k1) * C * sizeof *dst);
             }
         }
+    }
 }
 
 /* dx (H, W, C) += the columns' gradients scattered back */
