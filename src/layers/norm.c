@@ -16,6 +16,9 @@
  * So a training forward pass writes to the model's parameters: the one
  * place a kind's forward does.  Inference uses the moving statistics.
  * Defaults (Keras'): momentum 0.99, epsilon 1e-3.
+ * The batch's statistics come from one pass over x: per channel the sums
+ * (in double) of x - shift and (x - shift)^2, shift the batch's first value
+ * of the channel, give mean = shift + s / N and var = ss / N - (s / N)^2.
  *
  * In a fit over P > 1 MPI ranks (c->reduce) the statistics are the whole
  * batch's (synchronised BatchNormalization): each rank's per-channel sums
@@ -111,33 +114,42 @@ static inline float relu_grad(float dy, float y) {
 }
 
 /* Sums over rows [r0, r1) of channels [c0, c0 + nc) (nc <= CB), added
- * into s: of x (mean NULL), or of (x - mean)^2 */
-LF_CLONES static void bn_row_sums(const bn_args *a, const float *restrict mean, size_t c0, size_t nc, size_t r0,
-                                  size_t r1, double *restrict s) {
+ * into s and ss: of x - shift and of (x - shift)^2, one pass over x */
+LF_CLONES static void bn_row_sums(const bn_args *a, const float *restrict shift, size_t c0, size_t nc, size_t r0,
+                                  size_t r1, double *restrict s, double *restrict ss) {
     const float *restrict x = a->x + c0;
     size_t C = a->C;
-    if (!mean)
-        for (size_t r = r0; r < r1; r++)
-            for (size_t k = 0; k < nc; k++) s[k] += x[r * C + k];
-    else
-        for (size_t r = r0; r < r1; r++)
-            for (size_t k = 0; k < nc; k++) {
-                double d = (double)x[r * C + k] - mean[k];
-                s[k] += d * d;
-            }
+    for (size_t r = r0; r < r1; r++)
+        for (size_t k = 0; k < nc; k++) {
+            double d = (double)x[r * C + k] - shift[k];
+            s[k] += d;
+            ss[k] += d * d;
+        }
 }
 
-/* The statistics of channels [c0, c0 + nc) from their sum s and squared
- * deviations ss over the batch, and the moving ones updated */
-static void bn_stats_finish(const bn_args *a, size_t c0, size_t nc, const float *mean, const double *ss) {
+/* The shift of channels [c0, c0 + nc): the first row's values, close
+ * enough to the mean that (x - shift)^2's sum keeps the variance's digits
+ * (the textbook one-pass formula, shift 0, would lose them to cancellation
+ * when the mean is large against the spread) */
+static void bn_shift(const bn_args *a, size_t c0, size_t nc, float *shift) {
+    for (size_t k = 0; k < nc; k++) shift[k] = a->N ? a->x[c0 + k] : 0.0f;
+}
+
+/* The statistics of channels [c0, c0 + nc) from the sums s of x - shift
+ * and ss of (x - shift)^2 over the batch, and the moving ones updated:
+ * mean = shift + s / N, var = ss / N - (s / N)^2 (in double) */
+static void bn_stats_finish(const bn_args *a, size_t c0, size_t nc, const float *shift, const double *s,
+                            const double *ss) {
     size_t N = a->N, C = a->C;
+    double n = N ? (double)N : 1.0;
     float *mm = a->w + 2 * C, *mv = a->w + 3 * C;
     for (size_t k = 0; k < nc; k++) {
         size_t ch = c0 + k;
-        float var = (float)(ss[k] / (double)N);
-        a->aux[AUX_MEAN * C + ch] = mean[k];
+        double m = s[k] / n, vd = ss[k] / n - m * m;
+        float mean = (float)(shift[k] + m), var = (float)(vd > 0 ? vd : 0.0);
+        a->aux[AUX_MEAN * C + ch] = mean;
         a->aux[AUX_INV * C + ch] = 1.0f / sqrtf(var + a->epsilon);
-        mm[ch] = mm[ch] * a->momentum + mean[k] * (1.0f - a->momentum);
+        mm[ch] = mm[ch] * a->momentum + mean * (1.0f - a->momentum);
         mv[ch] = mv[ch] * a->momentum + var * (1.0f - a->momentum);
     }
 }
@@ -146,11 +158,10 @@ static void bn_stats_finish(const bn_args *a, size_t c0, size_t nc, const float 
  * the moving ones updated, the rows in order */
 static void bn_stats(const bn_args *a, size_t c0, size_t nc) {
     double s[CB] = {0}, ss[CB] = {0};
-    float mean[CB];
-    bn_row_sums(a, NULL, c0, nc, 0, a->N, s);
-    for (size_t k = 0; k < nc; k++) mean[k] = (float)(s[k] / (double)a->N);
-    bn_row_sums(a, mean, c0, nc, 0, a->N, ss);
-    bn_stats_finish(a, c0, nc, mean, ss);
+    float shift[CB];
+    bn_shift(a, c0, nc, shift);
+    bn_row_sums(a, shift, c0, nc, 0, a->N, s, ss);
+    bn_stats_finish(a, c0, nc, shift, s, ss);
 }
 
 /* Sums over rows [r0, r1) of dy (s1) and dy xhat (s2) for channels [c0,
@@ -224,18 +235,15 @@ static void bn_parts_sum(double (*part)[CB], size_t nch, size_t C, double *s) {
 
 static void bn_stats_chunked(const bn_args *a) {
     size_t N = a->N, C = a->C, rc = BN_CHUNK_ROWS(N), nch = BN_CHUNKS(N);
-    double part[BN_MAX_CHUNKS][CB], s[CB] = {0}, ss[CB] = {0};
-    float mean[CB];
-    memset(part, 0, sizeof part);
+    double p1[BN_MAX_CHUNKS][CB], p2[BN_MAX_CHUNKS][CB], s[CB] = {0}, ss[CB] = {0};
+    float shift[CB];
+    bn_shift(a, 0, C, shift);
+    memset(p1, 0, sizeof p1), memset(p2, 0, sizeof p2);
 #pragma omp parallel for schedule(static)
-    for (size_t q = 0; q < nch; q++) bn_row_sums(a, NULL, 0, C, q * rc, bn_part_end(N, rc, q), part[q]);
-    bn_parts_sum(part, nch, C, s);
-    for (size_t k = 0; k < C; k++) mean[k] = (float)(s[k] / (double)N);
-    memset(part, 0, sizeof part);
-#pragma omp parallel for schedule(static)
-    for (size_t q = 0; q < nch; q++) bn_row_sums(a, mean, 0, C, q * rc, bn_part_end(N, rc, q), part[q]);
-    bn_parts_sum(part, nch, C, ss);
-    bn_stats_finish(a, 0, C, mean, ss);
+    for (size_t q = 0; q < nch; q++) bn_row_sums(a, shift, 0, C, q * rc, bn_part_end(N, rc, q), p1[q], p2[q]);
+    bn_parts_sum(p1, nch, C, s); /* each sum on its own: the same additions in the same order */
+    bn_parts_sum(p2, nch, C, ss);
+    bn_stats_finish(a, 0, C, shift, s, ss);
 }
 
 static void bn_grad_sums_chunked(const bn_args *a) {
