@@ -15,7 +15,9 @@
  * BatchNormalization is folded into it (lf_layer_ctx.fused_relu): the relu
  * shares the normalisation's out and dout, which hold relu(y) and the
  * relu's output gradient, and its own passes are skipped; the values are
- * those of the two passes apart.
+ * those of the two passes apart.  When that relu's one reader is a
+ * MaxPooling2D, the pooling's backward applies the relu's gradient as it
+ * writes dx (lf_layer_ctx.relu_masked), the same values again.
  */
 #define _DEFAULT_SOURCE /* madvise's MADV_HUGEPAGE (Linux) */
 #include "layers/layer.h"
@@ -66,6 +68,15 @@ static int folds_relu(const lf_model *m, size_t id, int with_grads) {
 static int folded(const lf_model *m, const lf_ws *ws, size_t id) {
     const lf_node *nd = &m->nodes[id];
     return nd->n_in == 1 && ws->out[id] && ws->out[id] == ws->out[nd->in[0]];
+}
+
+/* In workspace ws, node id is such a folded relu whose one reader is a
+ * MaxPooling2D: the pooling's backward applies the relu's gradient (a
+ * chosen pixel's gradient where its value is > 0) and the normalisation
+ * takes its dy as it is */
+static int relu_masked_by_pool(const lf_model *m, const lf_ws *ws, size_t id) {
+    int u = m->nodes[id].sole_user;
+    return folded(m, ws, id) && u >= 0 && m->nodes[u].kind == LF_K_MAXPOOL2D;
 }
 
 /* One block holds everything: the per-node pointer arrays, the scratch
@@ -165,6 +176,10 @@ static void node_ctx(lf_layer_ctx *c, const lf_model *m, lf_ws *ws, size_t id, s
     c->dxs = ws->ds;
     c->dx_fresh = 0;
     c->fused_relu = nd->sole_user >= 0 && folded(m, ws, (size_t)nd->sole_user);
+    c->relu_masked = nd->kind == LF_K_MAXPOOL2D
+                         ? nd->n_in == 1 && m->nodes[nd->in[0]].sole_user == (int)id &&
+                               relu_masked_by_pool(m, ws, (size_t)nd->in[0])
+                         : c->fused_relu && relu_masked_by_pool(m, ws, (size_t)nd->sole_user);
     c->y = ws->out[id];
     c->dy = backward ? ws->dout[id] : NULL;
     c->aux = ws->aux[id];

@@ -89,6 +89,12 @@ typedef struct lf_layer_ctx {
                                   (graph.c): forward writes relu of its
                                   output to y, and backward's dy is the
                                   relu's output gradient, 0 where y is */
+    int relu_masked;           /* the folded relu's gradient is applied by
+                                  its one reader, a MaxPooling2D (graph.c):
+                                  in that BatchNormalization, dy already
+                                  has it; in that MaxPooling2D, backward
+                                  writes dx only where its own output (the
+                                  chosen relu output) is > 0, 0 elsewhere */
     const float *dy;           /* backward: d loss / d y (d / d logits when fused) */
     float *aux;                /* B x nd->aux_per_row scratch kept from forward to backward */
     const float *w;            /* the node's parameters (param_off) */

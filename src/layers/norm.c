@@ -36,7 +36,9 @@
  * With a relu folded in (lf_layer_ctx.fused_relu, a training workspace
  * whose relu reads only this layer) forward writes max(y, 0) and backward
  * takes dy where that output is > 0 and 0 elsewhere: the relu's own
- * passes, done while the values are at hand.
+ * passes, done while the values are at hand.  When the relu's one reader is
+ * a MaxPooling2D (lf_layer_ctx.relu_masked) the pooling's backward has
+ * already done that, and dy is taken as it is.
  */
 #include "kernels.h"
 #include "layers/layer.h"
@@ -351,7 +353,7 @@ static void bn_grad_sums_sync(const bn_args *a, const lf_reduce *red) {
 static bn_args bn_args_of(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     size_t C = channels(nd);
-    bn_args a = {.x = c->xs[0], .dy = c->dy, .ry = c->fused_relu ? c->y : NULL, .w = (float *)c->w,
+    bn_args a = {.x = c->xs[0], .dy = c->dy, .ry = c->fused_relu && !c->relu_masked ? c->y : NULL, .w = (float *)c->w,
                  .aux = c->aux, .dw = c->dw,
                  .N = c->B * nd->dim / C, .C = C, .momentum = nd->momentum, .epsilon = nd->epsilon,
                  .training = c->training};

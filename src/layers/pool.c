@@ -7,7 +7,10 @@
  * take no part: the max is over the window's real pixels and the mean
  * divides by their count (TensorFlow's and Keras' rule).  Max keeps in aux
  * the index of the pixel it chose (ties: the first in row-major window
- * order), through which the gradient flows back.
+ * order), through which the gradient flows back.  When its input is a
+ * relu folded into a BatchNormalization and it is that relu's one reader
+ * (lf_layer_ctx.relu_masked), its backward applies the relu's gradient:
+ * a chosen pixel gets dy where the output is > 0, else 0.
  *
  * GlobalAveragePooling2D / GlobalMaxPooling2D: y (B, C), the mean / the
  * largest value of each channel over all H x W pixels.
@@ -147,9 +150,11 @@ static void pool_forward(const lf_layer_ctx *c) {
 
 /* One row's gradient d (H, W, C) written whole when the windows tile the
  * image: the chosen pixel's dy and 0 beside it (max), or dy over the
- * window's size (average), the values the adding path leaves on zeros. */
+ * window's size (average), the values the adding path leaves on zeros.
+ * py (max only; NULL: none): the pooling's output, a folded relu's
+ * gradient applied (lf_layer_ctx.relu_masked): dy only where py > 0. */
 LF_CLONES static void pool_grad_set(const pgeom *g, int avg, const float *restrict dy,
-                                    const uint32_t *restrict arg, float *restrict d) {
+                                    const uint32_t *restrict arg, const float *restrict py, float *restrict d) {
     size_t C = g->C;
     float inv = 1.0f / (float)(g->kh * g->kw);
     if (!avg && g->kh == 2 && g->kw == 2) { /* the four pixels in one pass, as pool_max2 */
@@ -163,6 +168,7 @@ LF_CLONES static void pool_grad_set(const pgeom *g, int avg, const float *restri
                 for (size_t ch = 0; ch < C; ch++) {
                     uint32_t a = ao[ch], k = (uint32_t)ch;
                     float v = dyo[ch];
+                    if (py) v = py[(oy * g->Wo + ox) * C + ch] > 0 ? v : 0.0f;
                     d0[ch] = a == b0 + k ? v : 0.0f;
                     d1[ch] = a == b1 + k ? v : 0.0f;
                     d2[ch] = a == b2 + k ? v : 0.0f;
@@ -181,7 +187,11 @@ LF_CLONES static void pool_grad_set(const pgeom *g, int avg, const float *restri
                     float *restrict di = d + base;
                     if (avg)
                         for (size_t ch = 0; ch < C; ch++) di[ch] = dyo[ch] * inv;
-                    else
+                    else if (py) {
+                        const float *restrict po = py + (oy * g->Wo + ox) * C;
+                        for (size_t ch = 0; ch < C; ch++)
+                            di[ch] = ao[ch] == base + (uint32_t)ch && po[ch] > 0 ? dyo[ch] : 0.0f;
+                    } else
                         for (size_t ch = 0; ch < C; ch++) di[ch] = ao[ch] == base + (uint32_t)ch ? dyo[ch] : 0.0f;
                 }
         }
@@ -192,17 +202,25 @@ static void pool_backward(const lf_layer_ctx *c) {
     if (!dx) return;
     pgeom g = pgeom_of(pool_input(c->m, c->nd), c->nd);
     int avg = c->t->op == POOL_AVG || c->t->op == POOL_GAVG, set = c->dx_fresh && windows_tile(&g);
+    /* the folded relu's gradient (graph.c): the chosen pixel's value is the
+     * output, dy passes where it is > 0 (what the relu would keep) */
+    int masked = c->relu_masked && !avg;
     size_t in = g.H * g.W * g.C, out = c->nd->dim;
 #pragma omp parallel for if (c->B * in >= POOL_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         float *d = dx + r * in;
         const float *dy = c->dy + r * out;
         const uint32_t *arg = avg ? NULL : (const uint32_t *)(const void *)(c->aux + r * out);
+        const float *py = masked ? c->y + r * out : NULL;
         if (set) {
-            pool_grad_set(&g, avg, dy, arg, d);
+            pool_grad_set(&g, avg, dy, arg, py, d);
             continue;
         }
         if (c->dx_fresh) memset(d, 0, in * sizeof *d); /* then added to */
+        if (py) {
+            for (size_t j = 0; j < out; j++) d[arg[j]] += py[j] > 0 ? dy[j] : 0.0f;
+            continue;
+        }
         if (!avg) {
             for (size_t j = 0; j < out; j++) d[arg[j]] += dy[j];
             continue;
