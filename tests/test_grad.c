@@ -490,17 +490,21 @@ static void test_norm_augment(void) {
  * gradients must equal, value for value, those of the adding path (every
  * buffer zeroed first, the relu a pass of its own), and keep their bits after a pass on other rows
  * (the buffers recycled, holding its values) and with the input's gradient
- * array full of NaN. */
-static lf_model *block_model(void) {
+ * array full of NaN.  Likewise with overlapping pooling windows (the adding
+ * path of MaxPooling2D's backward, where it applies the folded relu's
+ * gradient: lf_layer_ctx.relu_masked). */
+static lf_model *block_model(int overlap) {
     lf_model *m;
     int x;
-    m = image_model(1800, 6, 8, 16, &x);
+    m = image_model(1800 + (uint64_t)overlap, 6, 8, 16, &x);
     int h = x;
     for (int b = 0; b < 2; b++) {
         h = lf_conv2d(m, h, 16, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 0, NULL);
         h = lf_batch_normalization(m, h, 0.99f, 1e-3f, NULL);
         h = lf_activation_layer(m, h, LF_ACT_RELU, NULL);
-        h = lf_max_pooling2d(m, h, 2, 2, 0, 0, LF_PADDING_VALID, NULL);
+        /* overlap: 3 x 3 windows at stride 2, whose gradients add up */
+        h = overlap ? lf_max_pooling2d(m, h, 3, 3, 2, 2, LF_PADDING_SAME, NULL)
+                    : lf_max_pooling2d(m, h, 2, 2, 0, 0, LF_PADDING_VALID, NULL);
     }
     h = lf_global_average_pooling2d(m, h, NULL);
     int o = lf_dense(m, h, 3, LF_ACT_SOFTMAX, 1, "o");
@@ -517,15 +521,16 @@ static size_t count_unequal(const float *a, const float *b, size_t n) {
     return bad;
 }
 
-static void test_whole_writes(void) {
-    lf_model *m = block_model();
+static void test_whole_writes_of(int overlap) {
+    lf_model *m = block_model(overlap);
     if (!m) return;
+    const char *ov = overlap ? " (overlapping pools)" : "";
     size_t n = 2, D = lf_model_input_dim(m, 0), np = m->n_params;
     data d = make_data(m, n, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1810);
     data e = make_data(m, n, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1820);
     size_t fresh = 0;
     for (size_t i = 0; i < m->n_nodes; i++) fresh += m->nodes[i].sole_user >= 0;
-    CHECK(fresh == 10, "blocks: %zu nodes have one reader, want 10", fresh);
+    CHECK(fresh == 10, "blocks%s: %zu nodes have one reader, want 10", ov, fresh);
     float *g[3], *ig[3], *ige = calloc(n * D, sizeof *ige);
     double l[3], le;
     lf_rng rng0 = m->rng;
@@ -540,18 +545,23 @@ static void test_whole_writes(void) {
         lf__loss_and_grads(m, (const float *const *)d.x, d.t, n, 1, 0, &l[k], &ig[k]);
         memcpy(g[k], m->grads, np * sizeof *g[k]);
     }
-    CHECK(l[0] == l[1] && l[0] == l[2] && le != l[0], "blocks: losses %.17g, %.17g, %.17g (other rows %.17g)",
-          l[0], l[1], l[2], le);
+    CHECK(l[0] == l[1] && l[0] == l[2] && le != l[0], "blocks%s: losses %.17g, %.17g, %.17g (other rows %.17g)",
+          ov, l[0], l[1], l[2], le);
     for (int k = 1; k < 3; k++) {
         const char *what = k == 1 ? "after a pass on other rows" : "on the adding path";
         size_t bp = count_unequal(g[0], g[k], np), bi = count_unequal(ig[0], ig[k], n * D);
-        CHECK(bp == 0, "blocks: %zu of %zu parameter gradients differ %s", bp, np, what);
-        CHECK(bi == 0, "blocks: %zu of %zu input gradients differ %s", bi, n * D, what);
+        CHECK(bp == 0, "blocks%s: %zu of %zu parameter gradients differ %s", ov, bp, np, what);
+        CHECK(bi == 0, "blocks%s: %zu of %zu input gradients differ %s", ov, bi, n * D, what);
     }
     for (int k = 0; k < 3; k++) free(g[k]), free(ig[k]);
     free(ige);
     free_data(&d), free_data(&e);
     lf_model_free(m);
+}
+
+static void test_whole_writes(void) {
+    test_whole_writes_of(0);
+    test_whole_writes_of(1);
 }
 
 /* MaxPooling2D's 2 x 2 path for windows that tile the image (pool.c's
