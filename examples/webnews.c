@@ -134,7 +134,7 @@ typedef struct config {
 } config;
 
 static const config FULL = {10000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 25, 30, 5, 0, 1, 10000, 1, 2, 100.0f, 0, 10, 0, 256, 25};
-static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 12000, 1, 2, 100.0f, 0, 3, 0, 256, 8};
+static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 5000, 1, 2, 100.0f, 0, 3, 0, 256, 8};
 
 /* ------------------------------------------------------------- helpers */
 
@@ -973,12 +973,18 @@ static int textcv(const char *dir, const config *cfg, const char *sel, const cha
         double met[LF_NUM_METRICS];
         ok = ok && lf_fusion_metrics(oof, y, n, C, met) == LF_OK;
         if (ok)
-            printf("%2zu: char %zu-%zu-grams, %zu tokens (%zu columns), %s tf%s, %s %zu, scale %g, %zu epochs: "
+        {
+            char head[64];
+            if (V[v].hidden)
+                snprintf(head, sizeof head, "Dense(%zu, relu) -> Dropout(0.5) -> Dense(10)", V[v].hidden);
+            else
+                snprintf(head, sizeof head, "Dense(10) (logistic regression)");
+            printf("%2zu: char %zu-%zu-grams, %zu tokens (%zu columns), %s tf%s, %s, scale %g, %zu epochs: "
                    "accuracy %.4f, log-loss %.4f (%.0f s)\n",
                    v, V[v].v.ngram_min, V[v].v.ngram_max, V[v].v.tokens, d, V[v].v.sublinear ? "sublinear" : "raw",
-                   V[v].v.nb ? ", NB-weighted" : "", V[v].hidden ? "Dense(hidden, relu), hidden" : "Dense(10) only, hidden",
-                   V[v].hidden, (double)V[v].scale, V[v].epochs, met[LF_METRIC_ACCURACY], met[LF_METRIC_LOG_LOSS],
-                   now_s() - t0);
+                   V[v].v.nb ? ", NB-weighted" : "", head, (double)V[v].scale, V[v].epochs, met[LF_METRIC_ACCURACY],
+                   met[LF_METRIC_LOG_LOSS], now_s() - t0);
+        }
         if (ok && oof_dir) {
             snprintf(path, sizeof path, "%s/text%zu.npy", oof_dir, v);
             ok = lf_npy_save(path, oof, n, C, 0, err, sizeof err) == LF_OK;
