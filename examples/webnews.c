@@ -886,6 +886,8 @@ static int textcv(const char *dir, const config *cfg, const char *sel, const cha
         {{1, 3, 10000, 0, 0}, 0, 10, 100.0f},  /* 17 */
         {{1, 2, 10000, 0, 0}, 0, 10, 100.0f},  /* 18 */
         {{1, 3, 10000, 0, 0}, 256, 25, 30.0f}, /* 19 */
+        {{1, 3, 10000, 1, 0}, 0, 10, 100.0f},  /* 20: sublinear logistic regression */
+        {{1, 3, 10000, 1, 0}, 0, 25, 100.0f},  /* 21: the same, 25 epochs */
     };
     enum { NV = sizeof V / sizeof V[0] };
     int want[NV];
