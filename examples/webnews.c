@@ -131,10 +131,12 @@ typedef struct config {
     /* the third text model (text3), on the text branch's features */
     size_t text3_hidden;
     size_t text3_epochs;
+    float text_l2;        /* > 0: an L2 penalty on txt_out's kernel
+                             (lf_set_l2; --tune=textcv only) */
 } config;
 
-static const config FULL = {10000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 25, 30, 5, 0, 1, 10000, 1, 2, 100.0f, 0, 10, 0, 256, 25};
-static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 12000, 1, 2, 100.0f, 0, 3, 0, 256, 8};
+static const config FULL = {10000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 25, 30, 5, 0, 1, 10000, 1, 2, 100.0f, 0, 10, 0, 256, 25, 0.0f};
+static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 5000, 1, 2, 100.0f, 0, 3, 0, 256, 8, 0.0f};
 
 /* ------------------------------------------------------------- helpers */
 
@@ -332,7 +334,9 @@ static int text_branch(lf_model *m, int in, const config *cfg) {
         h = lf_dense(m, h, cfg->text_hidden, LF_ACT_RELU, 1, "txt_dense");
         h = lf_dropout(m, h, 0.5f, "txt_drop");
     }
-    return lf_dense(m, h, C, LF_ACT_SOFTMAX, 1, "txt_out");
+    int out = lf_dense(m, h, C, LF_ACT_SOFTMAX, 1, "txt_out");
+    if (out >= 0 && cfg->text_l2 > 0 && lf_set_l2(m, out, cfg->text_l2) != LF_OK) return -1;
+    return out;
 }
 
 /* The second text model, on the second view (txt2). */
@@ -864,28 +868,36 @@ static int textcv(const char *dir, const config *cfg, const char *sel, const cha
     static const struct {
         text_view v;
         size_t hidden, epochs;
-        float scale;
+        float scale, l2;
     } V[] = {
-        {{1, 3, 20000, 0, 0}, 64, 25, 30.0f},  /* 0: text as it was */
-        {{1, 3, 20000, 1, 0}, 64, 25, 30.0f},  /* 1: sublinear tf */
-        {{1, 3, 60000, 0, 0}, 64, 25, 30.0f},  /* 2: more tokens */
-        {{1, 4, 20000, 0, 0}, 64, 25, 30.0f},  /* 3 */
-        {{2, 4, 20000, 0, 0}, 64, 25, 30.0f},  /* 4 */
-        {{1, 3, 20000, 0, 1}, 64, 25, 30.0f},  /* 5: NB-weighted */
-        {{1, 3, 60000, 0, 0}, 0, 10, 100.0f},  /* 6: logistic regression */
-        {{1, 2, 60000, 0, 0}, 0, 10, 100.0f},  /* 7: text2 as it was */
-        {{1, 3, 20000, 0, 0}, 256, 25, 30.0f}, /* 8: wider */
-        {{1, 3, 20000, 0, 1}, 0, 10, 100.0f},  /* 9: NB logistic regression */
-        {{1, 2, 20000, 0, 0}, 64, 25, 30.0f},  /* 10 */
-        {{1, 3, 20000, 0, 0}, 64, 40, 30.0f},  /* 11: more epochs */
-        {{1, 3, 20000, 0, 0}, 64, 15, 30.0f},  /* 12: fewer epochs */
-        {{1, 3, 10000, 0, 0}, 64, 25, 30.0f},  /* 13: fewer tokens */
-        {{1, 3, 20000, 0, 0}, 64, 25, 100.0f}, /* 14: larger scale */
-        {{1, 1, 20000, 0, 0}, 64, 25, 30.0f},  /* 15: characters only */
-        {{1, 3, 5000, 0, 0}, 64, 25, 30.0f},   /* 16 */
-        {{1, 3, 10000, 0, 0}, 0, 10, 100.0f},  /* 17 */
-        {{1, 2, 10000, 0, 0}, 0, 10, 100.0f},  /* 18 */
-        {{1, 3, 10000, 0, 0}, 256, 25, 30.0f}, /* 19 */
+        {{1, 3, 20000, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 0: text as it was */
+        {{1, 3, 20000, 1, 0}, 64, 25, 30.0f, 0.0f},  /* 1: sublinear tf */
+        {{1, 3, 60000, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 2: more tokens */
+        {{1, 4, 20000, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 3 */
+        {{2, 4, 20000, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 4 */
+        {{1, 3, 20000, 0, 1}, 64, 25, 30.0f, 0.0f},  /* 5: NB-weighted */
+        {{1, 3, 60000, 0, 0}, 0, 10, 100.0f, 0.0f},  /* 6: logistic regression */
+        {{1, 2, 60000, 0, 0}, 0, 10, 100.0f, 0.0f},  /* 7: text2 as it was */
+        {{1, 3, 20000, 0, 0}, 256, 25, 30.0f, 0.0f}, /* 8: wider */
+        {{1, 3, 20000, 0, 1}, 0, 10, 100.0f, 0.0f},  /* 9: NB logistic regression */
+        {{1, 2, 20000, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 10 */
+        {{1, 3, 20000, 0, 0}, 64, 40, 30.0f, 0.0f},  /* 11: more epochs */
+        {{1, 3, 20000, 0, 0}, 64, 15, 30.0f, 0.0f},  /* 12: fewer epochs */
+        {{1, 3, 10000, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 13: fewer tokens */
+        {{1, 3, 20000, 0, 0}, 64, 25, 100.0f, 0.0f}, /* 14: larger scale */
+        {{1, 1, 20000, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 15: characters only */
+        {{1, 3, 5000, 0, 0}, 64, 25, 30.0f, 0.0f},   /* 16 */
+        {{1, 3, 10000, 0, 0}, 0, 10, 100.0f, 0.0f},  /* 17 */
+        {{1, 2, 10000, 0, 0}, 0, 10, 100.0f, 0.0f},  /* 18 */
+        {{1, 3, 10000, 0, 0}, 256, 25, 30.0f, 0.0f}, /* 19 */
+        {{1, 3, 10000, 1, 0}, 0, 10, 100.0f, 0.0f},  /* 20: sublinear logistic regression */
+        {{1, 3, 10000, 1, 0}, 0, 25, 100.0f, 0.0f},  /* 21: the same, 25 epochs */
+        /* 22, 23: an L2 penalty as scikit-learn's C = 10 on the 1357
+         * items of a fold's training part: l2 = scale^2 / (2 C n) */
+        {{1, 3, 10000, 1, 0}, 0, 50, 100.0f, 0.37f}, /* 22 */
+        {{1, 3, 10000, 0, 0}, 0, 50, 100.0f, 0.37f}, /* 23 */
+        {{1, 3, 10000, 1, 0}, 0, 100, 100.0f, 0.37f}, /* 24: 22, 100 epochs */
+        {{1, 3, 10000, 1, 0}, 0, 50, 100.0f, 0.1f},   /* 25: 22, a weaker penalty */
     };
     enum { NV = sizeof V / sizeof V[0] };
     int want[NV];
@@ -960,7 +972,7 @@ static int textcv(const char *dir, const config *cfg, const char *sel, const cha
             }
             config c = *cfg;
             c.seed = cfg->seed + 10 * (f + 1);
-            c.text_hidden = V[v].hidden, c.text_scale = V[v].scale, c.epochs = V[v].epochs;
+            c.text_hidden = V[v].hidden, c.text_scale = V[v].scale, c.epochs = V[v].epochs, c.text_l2 = V[v].l2;
             trained t = {0};
             ok = ok && fit_model(&t, K_TEXT, &sa, d, &c, NULL, NULL) == LF_OK &&
                  predict_model(&t, K_TEXT, &sb, 0, out) == LF_OK;
@@ -973,12 +985,19 @@ static int textcv(const char *dir, const config *cfg, const char *sel, const cha
         double met[LF_NUM_METRICS];
         ok = ok && lf_fusion_metrics(oof, y, n, C, met) == LF_OK;
         if (ok)
-            printf("%2zu: char %zu-%zu-grams, %zu tokens (%zu columns), %s tf%s, %s %zu, scale %g, %zu epochs: "
-                   "accuracy %.4f, log-loss %.4f (%.0f s)\n",
+        {
+            char head[64], l2s[32] = "";
+            if (V[v].l2 > 0) snprintf(l2s, sizeof l2s, "l2 %g: ", (double)V[v].l2);
+            if (V[v].hidden)
+                snprintf(head, sizeof head, "Dense(%zu, relu) -> Dropout(0.5) -> Dense(10)", V[v].hidden);
+            else
+                snprintf(head, sizeof head, "Dense(10) (logistic regression)%s", V[v].l2 > 0 ? " with L2" : "");
+            printf("%2zu: char %zu-%zu-grams, %zu tokens (%zu columns), %s tf%s, %s, scale %g, %zu epochs: "
+                   "%saccuracy %.4f, log-loss %.4f (%.0f s)\n",
                    v, V[v].v.ngram_min, V[v].v.ngram_max, V[v].v.tokens, d, V[v].v.sublinear ? "sublinear" : "raw",
-                   V[v].v.nb ? ", NB-weighted" : "", V[v].hidden ? "Dense(hidden, relu), hidden" : "Dense(10) only, hidden",
-                   V[v].hidden, (double)V[v].scale, V[v].epochs, met[LF_METRIC_ACCURACY], met[LF_METRIC_LOG_LOSS],
-                   now_s() - t0);
+                   V[v].v.nb ? ", NB-weighted" : "", head, (double)V[v].scale, V[v].epochs, l2s, met[LF_METRIC_ACCURACY],
+                   met[LF_METRIC_LOG_LOSS], now_s() - t0);
+        }
         if (ok && oof_dir) {
             snprintf(path, sizeof path, "%s/text%zu.npy", oof_dir, v);
             ok = lf_npy_save(path, oof, n, C, 0, err, sizeof err) == LF_OK;

@@ -82,7 +82,7 @@ grep -q '^best fused model ' "$tmp/out" && ok || bad "no summary line"
 # variant scored out of fold on the quick subset prints its line
 "$BIN" "$DATA" --quick --tune=textcv:99 >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ $rc -eq 2 ] && ok || bad "--tune=textcv:99: exit status $rc, expected 2"
-[ "$(cat "$tmp/err")" = "webnews: --tune=textcv:LIST wants variant numbers 0..19 separated by commas" ] && ok ||
+[ "$(cat "$tmp/err")" = "webnews: --tune=textcv:LIST wants variant numbers 0..25 separated by commas" ] && ok ||
     bad "--tune=textcv:99 message: $(cat "$tmp/err")"
 OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --tune=textcv:18 --oof "$tmp" >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ $rc -eq 0 ] && ok || { bad "--tune=textcv:18 exited $rc"; cat "$tmp/err"; }

@@ -43,7 +43,7 @@ C = 10
 FULL = dict(tokens=10000, text_scale=30.0, text_hidden=64, strided=False, img_pool=True, filters=(16, 32, 64, 128),
             bn_momentum=0.9, tta=False, ema=0.0, epochs=25, frozen_epochs=30, folds=5, n_train=0, tokens2=10000,
             ngrams2=(1, 2), text2_scale=100.0, text2_hidden=0, text2_epochs=10, text3_hidden=256, text3_epochs=25)
-QUICK = dict(FULL, tokens=5000, epochs=8, frozen_epochs=4, folds=3, n_train=400, tokens2=12000, text2_epochs=3,
+QUICK = dict(FULL, tokens=5000, epochs=8, frozen_epochs=4, folds=3, n_train=400, tokens2=5000, text2_epochs=3,
              text3_epochs=8)
 # the late fusions' members: the branches trained apart
 MEMBERS = ["image", "text", "text2", "text3"]
