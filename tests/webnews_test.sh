@@ -6,7 +6,8 @@
 # keys image, text, text2, text3, concat_head, wavg, wavg_class, late_fusion,
 # late_fusion_all and the remedies' models, each a number in [0, 1]), and
 # that the text branches and the late fusions are above chance (0.1) by a
-# margin: at least 0.3.  Also
+# margin: at least 0.3; that --oof writes every member's out-of-fold and test
+# outputs.  Also
 # checks the missing-folder message and exit status 2, and a bad option;
 # and --tune=textcv (a bad list, and one variant on the quick subset).
 # Run from the repository root; LF_BUILD = build folder; WEBNEWS_DATA
@@ -53,8 +54,18 @@ fi
 
 # one thread: the quick run is short, and OpenMP's threads only wait on a
 # machine that runs the other tests beside it
-OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --json >"$tmp/out" 2>"$tmp/err"; rc=$?
+mkdir "$tmp/oof"
+OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --json --oof "$tmp/oof" >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ $rc -eq 0 ] && ok || { bad "webnews --quick --json exited $rc"; cat "$tmp/err"; }
+# --oof: each member's out-of-fold outputs on the 400 quick training items
+# and its bagged outputs on the 497 test items, (n, 10) float32
+for m in image text text2 text3; do
+    for f in "$m:400" "${m}_test:497"; do
+        file="$tmp/oof/${f%%:*}.npy"
+        if head -c 128 "$file" 2>/dev/null | grep -aq "'descr': '<f4', 'fortran_order': False, 'shape': (${f#*:}, 10)"; then ok
+        else bad "--oof: $file missing or not (${f#*:}, 10) float32"; fi
+    done
+done
 
 json=$(tail -n 1 "$tmp/out")
 # the shape: {"name": number, ...} and nothing else on the line
@@ -82,7 +93,7 @@ grep -q '^best fused model ' "$tmp/out" && ok || bad "no summary line"
 # variant scored out of fold on the quick subset prints its line
 "$BIN" "$DATA" --quick --tune=textcv:99 >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ $rc -eq 2 ] && ok || bad "--tune=textcv:99: exit status $rc, expected 2"
-[ "$(cat "$tmp/err")" = "webnews: --tune=textcv:LIST wants variant numbers 0..25 separated by commas" ] && ok ||
+[ "$(cat "$tmp/err")" = "webnews: --tune=textcv:LIST wants variant numbers 0..27 separated by commas" ] && ok ||
     bad "--tune=textcv:99 message: $(cat "$tmp/err")"
 OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --tune=textcv:18 --oof "$tmp" >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ $rc -eq 0 ] && ok || { bad "--tune=textcv:18 exited $rc"; cat "$tmp/err"; }

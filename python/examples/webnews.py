@@ -12,8 +12,8 @@ branch keeping a loss of its own (loss_weights 1, 0.5, 0.5), the fusion
 layers over a fold's frozen branches (trainable = False) trained on the
 fold's held-out items, and two-stage late fusion (out-of-fold branch
 outputs on the training items -> latefuse.Fusion(method="auto")), also with a
-second text model (text2: tf_idf over character 1..2-grams -> Dense(10,
-softmax)) and a third (text3: Dense(256, relu) over the text branch's
+second text model (text2: sublinear tf_idf over character 1..2-grams ->
+Dense(10, softmax) with an L2 penalty) and a third (text3: Dense(256, relu) over the text branch's
 features) as members of late_fusion_all.  The same
 settings as the C example (chosen there on a validation split of the
 training items); prints the same table and, with --json, ends with one
@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import numpy as np  # noqa: E402
 import latefuse  # noqa: E402
 from latefuse import Model, Fusion, fusion_metrics  # noqa: E402
+from latefuse import regularizers  # noqa: E402
 from latefuse.optimizers import Adam  # noqa: E402
 from latefuse.layers import (Input, Dense, Dropout, Activation, Concatenate, Conv2D,  # noqa: E402
                              BatchNormalization, MaxPooling2D, AveragePooling2D,
@@ -42,8 +43,9 @@ from latefuse.layers import (Input, Dense, Dropout, Activation, Concatenate, Con
 C = 10
 FULL = dict(tokens=10000, text_scale=30.0, text_hidden=64, strided=False, img_pool=True, filters=(16, 32, 64, 128),
             bn_momentum=0.9, tta=False, ema=0.0, epochs=25, frozen_epochs=30, folds=5, n_train=0, tokens2=10000,
-            ngrams2=(1, 2), text2_scale=100.0, text2_hidden=0, text2_epochs=10, text3_hidden=256, text3_epochs=25)
-QUICK = dict(FULL, tokens=5000, epochs=8, frozen_epochs=4, folds=3, n_train=400, tokens2=5000, text2_epochs=3,
+            ngrams2=(1, 2), text2_scale=100.0, text2_hidden=0, text2_epochs=30, text2_l2=0.4, text2_sublinear=True,
+            text3_hidden=256, text3_epochs=25)
+QUICK = dict(FULL, tokens=5000, epochs=8, frozen_epochs=4, folds=3, n_train=400, tokens2=5000, text2_epochs=8,
              text3_epochs=8)
 # the late fusions' members: the branches trained apart
 MEMBERS = ["image", "text", "text2", "text3"]
@@ -83,7 +85,8 @@ def text2_branch(inp, cfg):
     if cfg["text2_hidden"]:
         h = Dense(cfg["text2_hidden"], activation="relu", name="txt2_dense")(h)
         h = Dropout(0.5, name="txt2_drop")(h)
-    return Dense(C, activation="softmax", name="txt2_out")(h)
+    l2 = regularizers.L2(cfg["text2_l2"]) if cfg["text2_l2"] > 0 else None
+    return Dense(C, activation="softmax", kernel_regularizer=l2, name="txt2_out")(h)
 
 
 def text3_branch(inp, cfg):
@@ -298,10 +301,17 @@ def load(data, cfg):
             vec2.adapt(texts[:n])
         views = []
         for v in (vec, vec2):
+            txt = np.asarray(v(texts[:n]), dtype=np.float32)
+            if v is vec2 and cfg["text2_sublinear"]:
+                # sublinear tf as the C example: x = idf tf -> idf (1 + log(tf))
+                idf = v.idf_weights()[None, :txt.shape[1]]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    sub = idf * (np.float32(1) + np.log(txt / idf))
+                txt = np.where((txt > 0) & (idf > 0), sub, txt).astype(np.float32)
             # rows scaled to unit L2 norm exactly as examples/webnews.c does:
             # the squares summed in double in column order (cumsum adds
             # sequentially), the division in double, then float32
-            txt = np.asarray(v(texts[:n]), dtype=np.float64)
+            txt = txt.astype(np.float64)
             norm = np.array([[np.sqrt(np.cumsum(r * r)[-1])] for r in txt])
             views.append(np.ascontiguousarray((txt / np.where(norm > 0, norm, 1)).astype(np.float32)))
         parts[part] = {"img": np.ascontiguousarray(img[:n]), "txt": views[0], "txt2": views[1], "y": y[:n]}
