@@ -45,7 +45,10 @@ print("ok", f.method_, round(f.score(X, y), 3), os.path.basename(p))
 PY
 )
 case $out in "ok mean "*" liblatefuse.so") ok ;; *) bad "the installed package: $out" ;; esac
-if venv/bin/pip uninstall -y latefuse >"$T/log" 2>&1 && ! venv/bin/python -c 'import latefuse' 2>/dev/null; then
+# removed from the venv: importing it fails, or finds only a copy outside the
+# venv (the system's, from `make python`, visible through --system-site-packages)
+if venv/bin/pip uninstall -y latefuse >"$T/log" 2>&1 &&
+    ! venv/bin/python -c 'import sys, latefuse; sys.exit(not latefuse.__file__.startswith(sys.prefix))' 2>/dev/null; then
     ok
 else
     bad "pip uninstall: $(tail -3 "$T/log")"
