@@ -251,7 +251,7 @@ static void sublinear_rows(const lf_textvec *tv, float *x, size_t n, size_t d);
 /* The tf_idf rows of n texts by tv (adapting it on them first when
  * adapt), tf replaced by 1 + log(tf) when sublinear, then scaled to unit
  * L2 norm, into *out (allocated).  0 with a message on stderr. */
-static int vectorize_as(lf_textvec *tv, const char *const *t, size_t n, int adapt, int sublinear, float **out) {
+static int vectorize(lf_textvec *tv, const char *const *t, size_t n, int adapt, int sublinear, float **out) {
     int ok = !adapt || lf_textvec_adapt(tv, t, n) == LF_OK;
     size_t dim = lf_textvec_output_dim(tv);
     if (ok && !(*out = malloc(n * dim * sizeof(float)))) {
@@ -266,11 +266,6 @@ static int vectorize_as(lf_textvec *tv, const char *const *t, size_t n, int adap
     if (sublinear) sublinear_rows(tv, *out, n, dim);
     l2_rows(*out, n, dim);
     return 1;
-}
-
-/* the same with raw tf */
-static int vectorize(lf_textvec *tv, const char *const *t, size_t n, int adapt, float **out) {
-    return vectorize_as(tv, t, n, adapt, 0, out);
 }
 
 /* One part ("train" or "test") of the data folder: labels, images, and
@@ -297,7 +292,7 @@ static int load_split(const char *dir, const char *part, lf_textvec *tv, lf_text
     s->n = n_max && n_max < n_file ? n_max : n_file;
     const char *const *t = (const char *const *)texts;
     int adapt = strcmp(part, "train") == 0;
-    ok = ok && vectorize(tv, t, s->n, adapt, &s->txt) && vectorize_as(tv2, t, s->n, adapt, sublinear2, &s->txt2);
+    ok = ok && vectorize(tv, t, s->n, adapt, 0, &s->txt) && vectorize(tv2, t, s->n, adapt, sublinear2, &s->txt2);
     s->dim2 = lf_textvec_output_dim(tv2);
     lf_textvec_lines_free(texts);
     return ok;
@@ -346,15 +341,20 @@ static const char *const WEIGHTED[] = {"img_conv1", "img_bn1", "img_conv2", "img
                                        "img_conv4", "img_bn4", "img_out",   "txt_dense", "txt_out"};
 enum { N_WEIGHTED = sizeof WEIGHTED / sizeof WEIGHTED[0] };
 
+/* Dense(10, softmax) named name on h, with an L2 penalty l2 on its kernel
+ * when l2 > 0 (lf_set_l2); -1 on failure */
+static int text_out(lf_model *m, int h, float l2, const char *name) {
+    int out = lf_dense(m, h, C, LF_ACT_SOFTMAX, 1, name);
+    return out >= 0 && l2 > 0 && lf_set_l2(m, out, l2) != LF_OK ? -1 : out;
+}
+
 static int text_branch(lf_model *m, int in, const config *cfg) {
     int h = lf_rescaling(m, in, cfg->text_scale, 0.0f, "txt_scale");
     if (cfg->text_hidden) {
         h = lf_dense(m, h, cfg->text_hidden, LF_ACT_RELU, 1, "txt_dense");
         h = lf_dropout(m, h, 0.5f, "txt_drop");
     }
-    int out = lf_dense(m, h, C, LF_ACT_SOFTMAX, 1, "txt_out");
-    if (out >= 0 && cfg->text_l2 > 0 && lf_set_l2(m, out, cfg->text_l2) != LF_OK) return -1;
-    return out;
+    return text_out(m, h, cfg->text_l2, "txt_out");
 }
 
 /* The second text model, on the second view (txt2). */
@@ -364,9 +364,7 @@ static int text2_branch(lf_model *m, int in, const config *cfg) {
         h = lf_dense(m, h, cfg->text2_hidden, LF_ACT_RELU, 1, "txt2_dense");
         h = lf_dropout(m, h, 0.5f, "txt2_drop");
     }
-    int out = lf_dense(m, h, C, LF_ACT_SOFTMAX, 1, "txt2_out");
-    if (out >= 0 && cfg->text2_l2 > 0 && lf_set_l2(m, out, cfg->text2_l2) != LF_OK) return -1;
-    return out;
+    return text_out(m, h, cfg->text2_l2, "txt2_out");
 }
 
 /* The third text model, on the text branch's features: a wider hidden
@@ -966,7 +964,7 @@ static int textcv(const char *dir, const config *cfg, const char *sel, const cha
         to.char_ngram_min = V[v].v.ngram_min, to.char_ngram_max = V[v].v.ngram_max, to.max_tokens = V[v].v.tokens;
         float *x = NULL, *oof = malloc(n * C * sizeof(float)), *out = malloc(n * C * sizeof(float)), *w = NULL;
         int ok = oof && out && lf_textvec_create(&tv, &to, err, sizeof err) == LF_OK &&
-                 vectorize_as(tv, (const char *const *)texts, n, 1, V[v].v.sublinear, &x);
+                 vectorize(tv, (const char *const *)texts, n, 1, V[v].v.sublinear, &x);
         size_t d = ok ? lf_textvec_output_dim(tv) : 0;
         ok = ok && (w = malloc(d * sizeof *w));
         for (size_t f = 0; ok && f < cfg->folds; f++) {
@@ -1005,18 +1003,16 @@ static int textcv(const char *dir, const config *cfg, const char *sel, const cha
         }
         double met[LF_NUM_METRICS];
         ok = ok && lf_fusion_metrics(oof, y, n, C, met) == LF_OK;
-        if (ok)
-        {
-            char head[64], l2s[32] = "";
-            if (V[v].l2 > 0) snprintf(l2s, sizeof l2s, "l2 %g: ", (double)V[v].l2);
-            if (V[v].hidden)
-                snprintf(head, sizeof head, "Dense(%zu, relu) -> Dropout(0.5) -> Dense(10)", V[v].hidden);
-            else
-                snprintf(head, sizeof head, "Dense(10) (logistic regression)%s", V[v].l2 > 0 ? " with L2" : "");
+        if (ok) {
+            char head[96];
+            int len = V[v].hidden ? snprintf(head, sizeof head, "Dense(%zu, relu) -> Dropout(0.5) -> Dense(10)",
+                                             V[v].hidden)
+                                  : snprintf(head, sizeof head, "Dense(10) (logistic regression)");
+            if (V[v].l2 > 0) snprintf(head + len, sizeof head - (size_t)len, " with L2 %g", (double)V[v].l2);
             printf("%2zu: char %zu-%zu-grams, %zu tokens (%zu columns), %s tf%s, %s, scale %g, %zu epochs: "
-                   "%saccuracy %.4f, log-loss %.4f (%.0f s)\n",
+                   "accuracy %.4f, log-loss %.4f (%.0f s)\n",
                    v, V[v].v.ngram_min, V[v].v.ngram_max, V[v].v.tokens, d, V[v].v.sublinear ? "sublinear" : "raw",
-                   V[v].v.nb ? ", NB-weighted" : "", head, (double)V[v].scale, V[v].epochs, l2s, met[LF_METRIC_ACCURACY],
+                   V[v].v.nb ? ", NB-weighted" : "", head, (double)V[v].scale, V[v].epochs, met[LF_METRIC_ACCURACY],
                    met[LF_METRIC_LOG_LOSS], now_s() - t0);
         }
         if (ok && oof_dir) {
@@ -1106,12 +1102,14 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
         }
     double t_all = now_s();
     if (!run_folds(tr, te, text_dim, cfg, &fo)) goto done;
-    /* --oof DIR: the members' out-of-fold outputs (NAME.npy) and bagged test outputs (NAME_test.npy) */
-    for (size_t j = 0; o->oof_dir && j < 2 * N_MEMBERS; j++) {
+    /* --oof DIR: each member's out-of-fold outputs (NAME.npy) and bagged test outputs (NAME_test.npy) */
+    for (size_t j = 0; o->oof_dir && j < N_MEMBERS; j++) {
         char path[4096], err[512];
-        size_t m = j % N_MEMBERS, n = j < N_MEMBERS ? tr->n : te->n;
-        snprintf(path, sizeof path, "%s/%s%s.npy", o->oof_dir, MEMBER_NAMES[m], j < N_MEMBERS ? "" : "_test");
-        if (lf_npy_save(path, j < N_MEMBERS ? fo.oof[m] : fo.bag[m], n, C, 0, err, sizeof err) != LF_OK) {
+        snprintf(path, sizeof path, "%s/%s.npy", o->oof_dir, MEMBER_NAMES[j]);
+        lf_status st = lf_npy_save(path, fo.oof[j], tr->n, C, 0, err, sizeof err);
+        snprintf(path, sizeof path, "%s/%s_test.npy", o->oof_dir, MEMBER_NAMES[j]);
+        if (st == LF_OK) st = lf_npy_save(path, fo.bag[j], te->n, C, 0, err, sizeof err);
+        if (st != LF_OK) {
             fprintf(stderr, "webnews: %s\n", err);
             goto done;
         }

@@ -388,7 +388,8 @@ void lf_wino_dw(const lf_wino *g, float *dU, size_t n, float *dw) {
 #pragma omp parallel if (par)
     {
 #pragma omp for schedule(static)
-        for (size_t i0 = 0; i0 < len; i0 += SUM_RUN) sum_partials(dU, n, len, i0, len - i0 < SUM_RUN ? len : i0 + SUM_RUN);
+        for (size_t i0 = 0; i0 < len; i0 += SUM_RUN)
+            sum_partials(dU, n, len, i0, len - i0 < SUM_RUN ? len : i0 + SUM_RUN);
 #pragma omp for schedule(static)
         for (size_t c = 0; c < g->C; c++) kernel_grad(g, dU, dw, c);
     }
