@@ -396,7 +396,7 @@ static void test_conv(void) {
         {6, 6, 3, 2, 2, 2, 2, 2, LF_PADDING_SAME, LF_ACT_LINEAR, 0}, /* no padding needed */
         {4, 5, 1, 2, 4, 1, 3, 2, LF_PADDING_VALID, LF_ACT_SIGMOID, 1},
         {3, 4, 2, 3, 1, 1, 1, 1, LF_PADDING_SAME, LF_ACT_SOFTMAX, 1}, /* softmax over the filters */
-        /* Winograd F(2x2, 3x3) (3x3, stride 1, >= 16 channels and filters): odd sizes cut the last tiles */
+        /* Winograd F(4x4, 3x3) (3x3, stride 1, >= 16 channels and filters): odd sizes cut the last tiles */
         {5, 7, 16, 16, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_TANH, 1},
         {6, 5, 17, 16, 3, 3, 1, 1, LF_PADDING_VALID, LF_ACT_LINEAR, 0},
     };
@@ -409,7 +409,14 @@ static void test_conv(void) {
         snprintf(what, sizeof what, "Conv2D case %zu (%s, %s)", k, cases[k].pad ? "same" : "valid",
                  lf_activation_name(cases[k].act));
         if (h >= 0) scale_kernel(m, "conv", 2);
-        image_run(what, m, h, 1100 + k, 3, 0);
+        /* Winograd's float32 outputs are a few 1e-6 off the exact sum, and
+         * that error moves with every input: the plain difference's noise
+         * (about 1e-6 |y| / h summed over the outputs) nears the tolerance,
+         * so these take the wide fourth-order difference, as
+         * BatchNormalization does */
+        int wino = cases[k].kh == 3 && cases[k].kw == 3 && cases[k].sh == 1 && cases[k].sw == 1 &&
+                   cases[k].C >= 16 && cases[k].F >= 16;
+        image_run_wide(what, m, h, 1100 + k, 3, 0, wino);
         lf_model_free(m);
     }
 }

@@ -17,7 +17,7 @@
  * for d cols = dz kernel^T before scattering those back onto dx (col2im).
  * With an activation, aux holds z and dz (B rows each) before the columns.
  * A 3x3 stride-1 convolution of at least WINO_MIN input channels and
- * filters goes through Winograd F(2x2, 3x3) instead (conv_wino.c): aux
+ * filters goes through Winograd F(4x4, 3x3) instead (conv_wino.c): aux
  * holds its transformed inputs V and products M in place of the columns,
  * and the node's batch-independent scratch (aux_fixed) the transformed
  * kernel U, its transposes UT and its gradient dU.
@@ -123,11 +123,11 @@ static void col2im(float *restrict dx, const float *restrict dcols, const geom *
         }
 }
 
-/* Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions with at least
+/* Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions with at least
  * WINO_MIN input channels and filters (below, its small products lose to
  * im2col's one product of K = 9 C) */
 #define WINO_MIN 16
-#define WINO_TILES 128 /* tiles of a chunk of images, at least */
+#define WINO_TILES 32 /* tiles of a chunk of images, at least */
 
 static int use_wino(const geom *g) {
     return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->C >= WINO_MIN && g->F >= WINO_MIN;
@@ -179,10 +179,10 @@ static int conv_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const in
     nd->aux_fixed = 0;
     if (use_wino(&g)) {
         lf_wino w = wino_geom(&g, 1);
-        size_t per = wino_chunk(&w), part = (16 * g.C * F + per - 1) / per;
+        size_t per = wino_chunk(&w), part = (LF_WINO_XI * g.C * F + per - 1) / per;
         /* V and M, and room for each chunk's part of dU (one more in aux_fixed) */
-        nd->aux_per_row = 16 * w.T * (g.C + F) + part + zz;
-        nd->aux_fixed = 48 * g.C * F; /* the last part of dU, U, its transposes UT */
+        nd->aux_per_row = LF_WINO_XI * w.T * (g.C + F) + part + zz;
+        nd->aux_fixed = 3 * LF_WINO_XI * g.C * F; /* the last part of dU, U, its transposes UT */
     }
     return 1;
 }
@@ -241,7 +241,7 @@ static void conv_fwd_chunk(const lf_layer_ctx *c, const geom *g, float *cols, fl
 }
 
 /* The Winograd buffers of a batch: V, M and the chunks' parts of dU (one
- * 16 C F block per chunk) after z and dz, running on into the
+ * 36 C F block per chunk) after z and dz, running on into the
  * batch-independent part, which then holds U and UT */
 typedef struct wino_bufs {
     lf_wino g;
@@ -255,10 +255,10 @@ static wino_bufs wino_bufs_of(const lf_layer_ctx *c, const geom *g, size_t zz) {
     b.per = wino_chunk(&b.g);
     b.chunks = (c->B + b.per - 1) / b.per;
     b.V = c->aux + zz;
-    b.M = b.V + 16 * b.g.BT * g->C;
-    b.dU = b.M + 16 * b.g.BT * g->F;
-    b.U = c->aux + c->B * c->nd->aux_per_row + 16 * g->C * g->F;
-    b.UT = b.U + 16 * g->C * g->F;
+    b.M = b.V + LF_WINO_XI * b.g.BT * g->C;
+    b.dU = b.M + LF_WINO_XI * b.g.BT * g->F;
+    b.U = c->aux + c->B * c->nd->aux_per_row + LF_WINO_XI * g->C * g->F;
+    b.UT = b.U + LF_WINO_XI * g->C * g->F;
     return b;
 }
 
@@ -273,7 +273,7 @@ static void conv_forward(const lf_layer_ctx *c) {
         wino_bufs wb = wino_bufs_of(c, &g, zz);
         const float *b = nd->use_bias ? c->w + g.K * g.F : NULL;
         lf_wino_kernel(&wb.g, wb.U, wb.UT, c->w);
-        int par = chunks_parallel(B, wb.per, 16 * wb.g.BT * g.C);
+        int par = chunks_parallel(B, wb.per, LF_WINO_XI * wb.g.BT * g.C);
         (void)par; /* without OpenMP */
 #pragma omp parallel for if (par) schedule(static)
         for (size_t r0 = 0; r0 < B; r0 += wb.per)
@@ -321,8 +321,8 @@ static void conv_backward(const lf_layer_ctx *c) {
     float *dx = c->dxs[0];
     if (use_wino(&g)) {
         wino_bufs wb = wino_bufs_of(c, &g, zz);
-        size_t part = 16 * g.C * g.F;
-        int par = chunks_parallel(B, wb.per, 16 * wb.g.BT * g.C);
+        size_t part = LF_WINO_XI * g.C * g.F;
+        int par = chunks_parallel(B, wb.per, LF_WINO_XI * wb.g.BT * g.C);
         (void)par;
 #pragma omp parallel for if (par) schedule(static)
         for (size_t k = 0; k < wb.chunks; k++) {
