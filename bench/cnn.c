@@ -4,17 +4,24 @@
  * through the public C API only (include/latefuse.h).  bench/torch_peer.py
  * b7 trains the identical network in PyTorch.
  *
- *   cnn b7 DIR [runs] [rows]
+ *   cnn b7 DIR [runs] [rows] [net]
  *                         DIR: the Web_News folder (train_images.npy,
  *                         uint8 (N, 64, 64, 3); train_labels.npy, int64);
- *                         rows: only the first rows (default all)
+ *                         rows: only the first rows (default all; 0: all);
+ *                         net: "example" (default) or "large"
  *
- * The network (the one examples/webnews.c's image branch uses):
- *   Input(64, 64, 3) -> RandomFlip("horizontal") -> RandomTranslation(0.1,
- *   0.1) -> Rescaling(1/255) -> 4 x [Conv2D(f, 3x3, "same", no bias) ->
- *   BatchNormalization -> ReLU -> MaxPooling2D(2x2)], f = 32, 64, 128, 128
- *   -> GlobalAveragePooling2D -> Dense(10, softmax); Adam (Keras' defaults),
- *   sparse categorical cross-entropy, batch 32, shuffled.
+ * The networks (Adam with Keras' defaults, sparse categorical
+ * cross-entropy, batch 32, shuffled):
+ *   example — the image branch of examples/webnews.c: Input(64, 64, 3) ->
+ *     Rescaling(1/255) -> RandomFlip("horizontal") -> RandomTranslation(0.1,
+ *     0.1) -> AveragePooling2D(2) -> 4 x [Conv2D(f, 3x3, "same", no bias) ->
+ *     BatchNormalization(momentum 0.9) -> ReLU -> MaxPooling2D(2x2)],
+ *     f = 16, 32, 64, 128 -> GlobalAveragePooling2D -> Dropout(0.3) ->
+ *     Dense(10, softmax);
+ *   large — the branch the example had before (B7 until 2026-12-03): no
+ *     AveragePooling2D (the convolutions at 64x64), f = 32, 64, 128, 128,
+ *     BatchNormalization momentum 0.99, no Dropout: about 6 times the work.
+ * Their keys: "b7." and "b7l." (RESULT lines).
  *
  * One model, built and compiled outside the timed region, trains for
  * 1 + runs epochs in one lf_model_fit; each epoch is timed (wall and the
@@ -89,23 +96,35 @@ static int fail(lf_model *m, const char *what) {
     return 1;
 }
 
-static const size_t FILTERS[4] = {32, 64, 128, 128};
+/* the two networks of the header comment */
+typedef struct net {
+    const char *name, *key; /* as on the command line; the RESULT keys' prefix */
+    size_t filters[4];
+    int pool;       /* AveragePooling2D(2) after the augmentation */
+    float momentum; /* BatchNormalization's */
+    float dropout;  /* before the Dense, 0: none */
+} net;
 
-static lf_model *image_cnn(uint64_t seed) {
+static const net NETS[] = {{"example", "b7", {16, 32, 64, 128}, 1, 0.9f, 0.3f},
+                           {"large", "b7l", {32, 64, 128, 128}, 0, 0.99f, 0.0f}};
+
+static lf_model *image_cnn(const net *nt, uint64_t seed) {
     lf_model *m = NULL;
     if (lf_model_create(&m, seed) != LF_OK) return NULL;
     size_t shape[3] = {IMG, IMG, CH};
     int x = lf_input_shape(m, 3, shape, LF_DTYPE_FLOAT32, "image");
+    x = lf_rescaling(m, x, 1.0f / 255.0f, 0.0f, NULL);
     x = lf_random_flip(m, x, LF_FLIP_HORIZONTAL, NULL);
     x = lf_random_translation(m, x, 0.1f, 0.1f, NULL);
-    x = lf_rescaling(m, x, 1.0f / 255.0f, 0.0f, NULL);
+    if (nt->pool) x = lf_average_pooling2d(m, x, 2, 2, 0, 0, LF_PADDING_VALID, NULL);
     for (int b = 0; b < 4; b++) {
-        x = lf_conv2d(m, x, FILTERS[b], 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 0, NULL);
-        x = lf_batch_normalization(m, x, 0.99f, 1e-3f, NULL);
+        x = lf_conv2d(m, x, nt->filters[b], 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 0, NULL);
+        x = lf_batch_normalization(m, x, nt->momentum, 1e-3f, NULL);
         x = lf_activation_layer(m, x, LF_ACT_RELU, NULL);
         x = lf_max_pooling2d(m, x, 2, 2, 0, 0, LF_PADDING_VALID, NULL);
     }
     x = lf_global_average_pooling2d(m, x, NULL);
+    if (nt->dropout > 0) x = lf_dropout(m, x, nt->dropout, NULL);
     int out = lf_dense(m, x, CLASSES, LF_ACT_SOFTMAX, 1, NULL);
     lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
     if (lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &opt) != LF_OK) {
@@ -134,7 +153,7 @@ static void on_progress(void *ctx, const lf_progress *p) {
     }
 }
 
-static int bench_b7(const char *dir, size_t runs, size_t rows) {
+static int bench_b7(const net *nt, const char *dir, size_t runs, size_t rows) {
     char path[4096];
     size_t n = 0;
     snprintf(path, sizeof path, "%s/train_images.npy", dir);
@@ -161,7 +180,7 @@ static int bench_b7(const char *dir, size_t runs, size_t rows) {
     o.seed = 0;
     o.progress = on_progress;
     o.progress_ctx = &ec;
-    if (!(m = image_cnn(700))) goto done;
+    if (!(m = image_cnn(nt, 700))) goto done;
     ec.start = now_s();
     if (lf_model_fit(m, xs, y, n, &o) != LF_OK) {
         fail(m, "B7 fit");
@@ -174,15 +193,17 @@ static int bench_b7(const char *dir, size_t runs, size_t rows) {
     }
     const lf_history *h = lf_model_history(m);
     double loss = h->loss[h->epochs - 1];
-    printf("RESULT b7.rows %zu\n", n);
-    printf("RESULT b7.latefuse.runs %zu\n", runs);
-    printf("RESULT b7.latefuse.first_epoch_s %.6g\n", t[0]);
-    printf("RESULT b7.latefuse.median_s %.6g\n", median(t + 1, runs));
-    printf("RESULT b7.latefuse.min_s %.6g\n", t[1]);
-    printf("RESULT b7.latefuse.max_s %.6g\n", t[runs]);
-    printf("RESULT b7.latefuse.cpu_median_s %.6g\n", median(cpu + 1, runs));
-    printf("RESULT b7.latefuse.final_loss %.6g\n", loss);
-    printf("RESULT b7.latefuse.final_loss_hex %a\n", loss); /* bits, for same-bits checks */
+    const char *k = nt->key;
+    printf("RESULT %s.net %s\n", k, nt->name);
+    printf("RESULT %s.rows %zu\n", k, n);
+    printf("RESULT %s.latefuse.runs %zu\n", k, runs);
+    printf("RESULT %s.latefuse.first_epoch_s %.6g\n", k, t[0]);
+    printf("RESULT %s.latefuse.median_s %.6g\n", k, median(t + 1, runs));
+    printf("RESULT %s.latefuse.min_s %.6g\n", k, t[1]);
+    printf("RESULT %s.latefuse.max_s %.6g\n", k, t[runs]);
+    printf("RESULT %s.latefuse.cpu_median_s %.6g\n", k, median(cpu + 1, runs));
+    printf("RESULT %s.latefuse.final_loss %.6g\n", k, loss);
+    printf("RESULT %s.latefuse.final_loss_hex %a\n", k, loss); /* bits, for same-bits checks */
     rc = 0;
 done:
     lf_model_free(m);
@@ -196,8 +217,13 @@ done:
 int main(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[1], "b7") == 0) {
         size_t runs = argc > 3 ? strtoul(argv[3], NULL, 10) : 3;
-        return bench_b7(argv[2], runs ? runs : 3, argc > 4 ? strtoul(argv[4], NULL, 10) : 0);
+        const char *name = argc > 5 ? argv[5] : "example";
+        for (size_t i = 0; i < sizeof NETS / sizeof NETS[0]; i++)
+            if (strcmp(name, NETS[i].name) == 0)
+                return bench_b7(&NETS[i], argv[2], runs ? runs : 3, argc > 4 ? strtoul(argv[4], NULL, 10) : 0);
+        fprintf(stderr, "cnn: unknown network '%s' (example or large)\n", name);
+        return 2;
     }
-    fprintf(stderr, "usage: cnn b7 DIR [runs] [rows]\n");
+    fprintf(stderr, "usage: cnn b7 DIR [runs] [rows] [example|large]\n");
     return 2;
 }

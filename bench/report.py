@@ -240,22 +240,27 @@ def fmt_span(res, key):
 
 
 def rows_b7(res):
-    lf, pt = num(res, "b7.latefuse.median_s"), num(res, "b7.torch.median_s")
+    return rows_cnn(res, "b7", "B7", "the example's image CNN (32x32 after pooling, 16-128 filters)") + \
+        rows_cnn(res, "b7l", "B7L", "the larger image CNN (64x64, 32-128 filters)")
+
+
+def rows_cnn(res, k, name, what):
+    lf, pt = num(res, f"{k}.latefuse.median_s"), num(res, f"{k}.torch.median_s")
     if lf is None and pt is None:
         return []
-    n = res.get("b7.rows", res.get("b7.torch.rows", "?"))
+    n = res.get(f"{k}.rows", res.get(f"{k}.torch.rows", "?"))
     nt = res.get("b7.threads", "?")
     r = ratio(pt, lf)
-    lc, pc = num(res, "b7.latefuse.cpu_median_s"), num(res, "b7.torch.cpu_median_s")
-    lf1, pt1 = num(res, "b7.latefuse.first_epoch_s"), num(res, "b7.torch.first_epoch_s")
-    rows = [(f"B7 image CNN, 1 training epoch of {n} Web_News images 64x64, {nt} threads "
+    lc, pc = num(res, f"{k}.latefuse.cpu_median_s"), num(res, f"{k}.torch.cpu_median_s")
+    lf1, pt1 = num(res, f"{k}.latefuse.first_epoch_s"), num(res, f"{k}.torch.first_epoch_s")
+    rows = [(f"{name} {what}, 1 training epoch of {n} Web_News images, {nt} threads "
              "(epochs 2.. of one training: median, min-max)",
-             fmt_span(res, "b7.latefuse"), fmt_span(res, "b7.torch"), fmt_ratio(r), ">= 1.5x",
+             fmt_span(res, f"{k}.latefuse"), fmt_span(res, f"{k}.torch"), fmt_ratio(r), ">= 1.5x",
              met(r, 1.5)),
-            ("B7 CPU time of the epoch, all threads (median)", fmt_time(lc), fmt_time(pc),
+            (f"{name} CPU time of the epoch, all threads (median)", fmt_time(lc), fmt_time(pc),
              fmt_ratio(ratio(pc, lc)), "", "")]
     if lf1 is not None or pt1 is not None:
-        rows.append(("B7 the first epoch (the warm-up: fresh memory, the fit's set-up)", fmt_time(lf1),
+        rows.append((f"{name} the first epoch (the warm-up: fresh memory, the fit's set-up)", fmt_time(lf1),
                      fmt_time(pt1), fmt_ratio(ratio(pt1, lf1)), "", ""))
     return rows
 

@@ -456,10 +456,14 @@ bench_b7() {
     fi
     nt=${LF_BENCH_B7_THREADS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
     echo "RESULT b7.threads $nt" >>"$RESULTS"
-    run_step b7.latefuse env OMP_NUM_THREADS="$nt" "$OUT/cnn" b7 "$dir" "$B7_RUNS" "$B7_ROWS"
     LF_BENCH_THREADS=$nt
     export LF_BENCH_THREADS
-    peer b7.torch b7 "$dir" "$B7_RUNS" "$B7_ROWS"
+    # the example's network (B7), then the larger one it had before (B7L)
+    for net in example large; do
+        k=b7; [ "$net" = large ] && k=b7l
+        run_step $k.latefuse env OMP_NUM_THREADS="$nt" "$OUT/cnn" b7 "$dir" "$B7_RUNS" "$B7_ROWS" "$net"
+        peer $k.torch b7 "$dir" "$B7_RUNS" "$B7_ROWS" "$net"
+    done
     unset LF_BENCH_THREADS
 }
 

@@ -10,7 +10,7 @@ and optimizer outside the timed region; one untimed warm-up run comes first.
     /usr/bin/python3 bench/torch_peer.py b2 [calls]
     /usr/bin/python3 bench/torch_peer.py b3 [rows] [runs] [max_run_s]
     /usr/bin/python3 bench/torch_peer.py b5 DIR EPOCHS [RUNS]
-    /usr/bin/python3 bench/torch_peer.py b7 WEBNEWS_DIR [RUNS] [ROWS]
+    /usr/bin/python3 bench/torch_peer.py b7 WEBNEWS_DIR [RUNS] [ROWS] [example|large]
     /usr/bin/python3 bench/torch_peer.py b8 [batches] [runs]
 
 B5 trains latefuse's learned fusion networks (src/fusion/learned.c) on the
@@ -441,30 +441,36 @@ def b5(folder, epochs, runs=1):
 
 # ------------------------------------------------- image CNN (B7)
 
-B7_FILTERS = (32, 64, 128, 128)
+# bench/cnn.c's two networks: name -> (filters, AveragePooling2D(2) first,
+# Keras' BatchNormalization momentum, Dropout before the Dense (0: none))
+B7_NETS = {"example": ((16, 32, 64, 128), True, 0.9, 0.3),
+           "large": ((32, 64, 128, 128), False, 0.99, 0.0)}
 
 
 class ImageCNN(nn.Module):
-    """bench/cnn.c's network on channels-last images: 4 x [Conv2D(f, 3x3,
-    same, no bias) -> BatchNormalization (Keras: eps 1e-3, momentum 0.99,
-    i.e. PyTorch's 0.01) -> ReLU -> MaxPooling2D(2)] -> global average ->
-    Dense(10) (the softmax fused in the loss).  Glorot-uniform kernels."""
+    """bench/cnn.c's networks on channels-last images: [AveragePooling2D(2)]
+    -> 4 x [Conv2D(f, 3x3, same, no bias) -> BatchNormalization (Keras: eps
+    1e-3, momentum m, i.e. PyTorch's 1 - m) -> ReLU -> MaxPooling2D(2)] ->
+    global average -> [Dropout] -> Dense(10) (the softmax fused in the
+    loss).  Glorot-uniform kernels."""
 
-    def __init__(self):
+    def __init__(self, net="example"):
         super().__init__()
-        layers, c = [], 3
-        for f in B7_FILTERS:
+        filters, pool, momentum, dropout = B7_NETS[net]
+        layers, c = [nn.AvgPool2d(2)] if pool else [], 3
+        for f in filters:
             conv = nn.Conv2d(c, f, 3, padding=1, bias=False)
             nn.init.xavier_uniform_(conv.weight)
-            layers += [conv, nn.BatchNorm2d(f, eps=1e-3, momentum=0.01), nn.ReLU(), nn.MaxPool2d(2)]
+            layers += [conv, nn.BatchNorm2d(f, eps=1e-3, momentum=1 - momentum), nn.ReLU(), nn.MaxPool2d(2)]
             c = f
         self.features = nn.Sequential(*layers)
+        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.out = nn.Linear(c, 10)
         nn.init.xavier_uniform_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
     def forward(self, x):
-        return self.out(self.features(x).mean(dim=(2, 3)))
+        return self.out(self.drop(self.features(x).mean(dim=(2, 3))))
 
 
 def augment(xb, flip_p=0.5, factor=0.1):
@@ -485,8 +491,8 @@ def augment(xb, flip_p=0.5, factor=0.1):
     return out * valid[..., None]
 
 
-def b7(folder, runs, rows=0):
-    """Epochs of the image CNN on the Web_News training images: Adam
+def b7(folder, runs, rows=0, net="example"):
+    """Epochs of an image CNN (B7_NETS) on the Web_News training images: Adam
     (Keras' defaults), batch 32, reshuffled, the epoch's mean loss
     accumulated; the augmentation and the 1/255 rescaling inside the timed
     loop, as in latefuse's model.  One model, built outside the timer,
@@ -501,7 +507,8 @@ def b7(folder, runs, rows=0):
     n = y.shape[0]
     ce = nn.CrossEntropyLoss()
     times, cpus, loss = [], [], 0.0
-    model = ImageCNN().to(memory_format=torch.channels_last)
+    model = ImageCNN(net).to(memory_format=torch.channels_last)
+    k = "b7" if net == "example" else "b7l"
     model.train()
     opt = adam(model)
     for r in range(runs + 1):  # epoch 1 (r = 0) is the warm-up
@@ -524,15 +531,15 @@ def b7(folder, runs, rows=0):
             times.append(dt)
             cpus.append(cpu)
         else:
-            result("b7.torch.first_epoch_s", f"{dt:.6g}")
-    result("b7.torch.rows", n)
-    result("b7.torch.runs", runs)
-    result("b7.torch.median_s", f"{statistics.median(times):.6g}")
-    result("b7.torch.min_s", f"{min(times):.6g}")
-    result("b7.torch.max_s", f"{max(times):.6g}")
-    result("b7.torch.cpu_median_s", f"{statistics.median(cpus):.6g}")
-    result("b7.torch.final_loss", f"{loss:.6g}")
-    result("b7.torch.mkldnn", int(torch.backends.mkldnn.is_available()))
+            result(f"{k}.torch.first_epoch_s", f"{dt:.6g}")
+    result(f"{k}.torch.rows", n)
+    result(f"{k}.torch.runs", runs)
+    result(f"{k}.torch.median_s", f"{statistics.median(times):.6g}")
+    result(f"{k}.torch.min_s", f"{min(times):.6g}")
+    result(f"{k}.torch.max_s", f"{max(times):.6g}")
+    result(f"{k}.torch.cpu_median_s", f"{statistics.median(cpus):.6g}")
+    result(f"{k}.torch.final_loss", f"{loss:.6g}")
+    result(f"{k}.torch.mkldnn", int(torch.backends.mkldnn.is_available()))
 
 
 def main(argv):
@@ -548,12 +555,16 @@ def main(argv):
         return 0
     if which == "b7":
         if len(argv) < 3:
-            print("usage: torch_peer.py b7 WEBNEWS_DIR [RUNS] [ROWS]", file=sys.stderr)
+            print("usage: torch_peer.py b7 WEBNEWS_DIR [RUNS] [ROWS] [example|large]", file=sys.stderr)
             return 2
         result("torch.version", torch.__version__)
         result("torch.threads", torch.get_num_threads())
         result("torch.blas", BLAS)
-        b7(argv[2], int(argv[3]) if len(argv) > 3 else 3, int(argv[4]) if len(argv) > 4 else 0)
+        if len(argv) > 5 and argv[5] not in B7_NETS:
+            print(f"torch_peer.py: unknown network {argv[5]!r} (example or large)", file=sys.stderr)
+            return 2
+        b7(argv[2], int(argv[3]) if len(argv) > 3 else 3, int(argv[4]) if len(argv) > 4 else 0,
+           argv[5] if len(argv) > 5 else "example")
         return 0
     nums = [float(a) for a in argv[2:]]
     nums = [int(v) for v in nums[:2]] + nums[2:]  # counts, then a time limit
@@ -570,7 +581,7 @@ def main(argv):
         b8(*(nums or [16, 3]))
     else:
         print("usage: torch_peer.py b1 [runs] | b2 [calls] | b3 [rows] [runs] [max_run_s] | "
-              "b5 DIR EPOCHS [RUNS] | b7 WEBNEWS_DIR [RUNS] [ROWS] | b8 [batches] [runs]",
+              "b5 DIR EPOCHS [RUNS] | b7 WEBNEWS_DIR [RUNS] [ROWS] [example|large] | b8 [batches] [runs]",
               file=sys.stderr)
         return 2
     return 0
