@@ -38,7 +38,8 @@
  *
  * Products too small to repay packing take direct loops (gemm_small), with
  * SIMD dot products when both operands are contiguous in k (x w^T, the
- * Dense forward of a few rows).
+ * Dense forward of a few rows); other forms leave the loops early (the
+ * Winograd layers' 32-tile products go through the micro-kernels).
  */
 #define KC 256
 #define MC 96 /* a multiple of both MR (6, 12) */
@@ -46,6 +47,11 @@
 #define MR_MAX 12
 #define NR_MAX 32
 #define PARALLEL_FLOPS (1 << 22) /* below this, one thread */
+/* below these flop counts a product takes gemm_small: x w^T's dot products
+ * up to 65536, every other form (row-at-a-time multiply-adds, far slower
+ * than a micro-kernel with B read in place) only up to 8192 */
+#define SMALL_DOTS 65536.0
+#define SMALL_FLOPS 8192.0
 #define DIRECT_LD_MAX 512 /* operands read in place only below this leading dimension */
 
 typedef struct epilogue {
@@ -679,8 +685,8 @@ static void sgemm_ex(int trans_a, int trans_b, size_t M, size_t N, size_t K, flo
                      const gemm_kernel *forced) {
     if (M == 0 || N == 0) return;
     double flops = 2.0 * (double)M * (double)N * (double)K;
-    int small = K == 0 || (!forced && (flops < 65536.0 || (M < 6 && N < 16) ||
-                                       (M < 4 && trans_b && !trans_a)));
+    int small = K == 0 || (!forced && (flops < (trans_b ? SMALL_DOTS : SMALL_FLOPS) ||
+                                       (M < 6 && N < 16) || (M < 4 && trans_b && !trans_a)));
     if (beta != 1.0f && (small || beta != 0.0f))
         for (size_t i = 0; i < M; i++) {
             float *c = C + i * ldc;
