@@ -119,18 +119,25 @@ static int aug_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
     return 1;
 }
 
-/* The source pixel of output pixel (y, x) under row r's draw d (2 values),
- * or 0 when it falls outside (translation's constant fill). */
-static int source(int op, const float *d, const lf_node *nd, size_t y, size_t x, size_t *sy, size_t *sx) {
+/* Where output row py (W pixels of C values) of a row with draw d (2
+ * values) comes from: source row *sy, or none (returns 0: the whole row is
+ * translation's constant fill).  A flip reads the row's pixels in reverse
+ * order when *mirror; a translation copies output columns [*x0, *x1) from
+ * columns px - *shift, and fills the others. */
+static int row_map(int op, const float *d, const lf_node *nd, size_t py, size_t *sy, int *mirror,
+                   long *shift, size_t *x0, size_t *x1) {
     size_t H = nd->shape[0], W = nd->shape[1];
+    *mirror = 0, *shift = 0, *x0 = 0, *x1 = W;
     if (op == AUG_FLIP) {
-        *sy = d[0] != 0.0f ? H - 1 - y : y;
-        *sx = d[1] != 0.0f ? W - 1 - x : x;
+        *sy = d[0] != 0.0f ? H - 1 - py : py;
+        *mirror = d[1] != 0.0f;
         return 1;
     }
-    long ly = (long)y - (long)d[0], lx = (long)x - (long)d[1];
-    if (ly < 0 || lx < 0 || ly >= (long)H || lx >= (long)W) return 0;
-    *sy = (size_t)ly, *sx = (size_t)lx;
+    long ly = (long)py - (long)d[0], s = (long)d[1];
+    if (ly < 0 || ly >= (long)H || s >= (long)W || -s >= (long)W) return 0;
+    *sy = (size_t)ly, *shift = s;
+    *x0 = s > 0 ? (size_t)s : 0;
+    *x1 = s < 0 ? W - (size_t)-s : W;
     return 1;
 }
 
@@ -154,18 +161,32 @@ static void aug_forward(const lf_layer_ctx *c) {
             }
         }
     }
+    /* a row at a time: a mirrored row pixel by pixel, a shifted one as a
+     * run (memcpy) between its fills */
 #pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         const float *d = c->aux + 2 * r;
         const float *x = c->xs[0] + r * D;
         float *y = c->y + r * D;
-        for (size_t py = 0; py < H; py++)
-            for (size_t px = 0; px < W; px++) {
-                size_t sy, sx;
-                float *yo = y + (py * W + px) * C;
-                if (source(op, d, nd, py, px, &sy, &sx)) memcpy(yo, x + (sy * W + sx) * C, C * sizeof *yo);
-                else memset(yo, 0, C * sizeof *yo);
+        for (size_t py = 0; py < H; py++) {
+            size_t sy, x0, x1;
+            int mirror;
+            long shift;
+            float *yr = y + py * W * C;
+            if (!row_map(op, d, nd, py, &sy, &mirror, &shift, &x0, &x1)) {
+                memset(yr, 0, W * C * sizeof *yr);
+                continue;
             }
+            const float *xr = x + sy * W * C;
+            if (mirror) {
+                for (size_t px = 0; px < W; px++)
+                    memcpy(yr + px * C, xr + (W - 1 - px) * C, C * sizeof *yr);
+                continue;
+            }
+            memset(yr, 0, x0 * C * sizeof *yr);
+            memcpy(yr + x0 * C, xr + (size_t)((long)x0 - shift) * C, (x1 - x0) * C * sizeof *yr);
+            memset(yr + x1 * C, 0, (W - x1) * C * sizeof *yr);
+        }
     }
 }
 
@@ -178,14 +199,23 @@ static void aug_backward(const lf_layer_ctx *c) {
     for (size_t r = 0; r < c->B; r++) {
         const float *d = c->aux + 2 * r, *dy = c->dy + r * D;
         float *dxr = dx + r * D;
-        for (size_t py = 0; py < H; py++)
-            for (size_t px = 0; px < W; px++) {
-                size_t sy, sx;
-                if (!source(c->t->op, d, nd, py, px, &sy, &sx)) continue;
-                float *di = dxr + (sy * W + sx) * C;
-                const float *g = dy + (py * W + px) * C;
-                for (size_t ch = 0; ch < C; ch++) di[ch] += g[ch];
+        for (size_t py = 0; py < H; py++) {
+            size_t sy, x0, x1;
+            int mirror;
+            long shift;
+            if (!row_map(c->t->op, d, nd, py, &sy, &mirror, &shift, &x0, &x1)) continue;
+            const float *g = dy + py * W * C;
+            float *di = dxr + sy * W * C;
+            if (mirror) {
+                for (size_t px = 0; px < W; px++)
+                    for (size_t ch = 0; ch < C; ch++) di[(W - 1 - px) * C + ch] += g[px * C + ch];
+                continue;
             }
+            /* output columns [x0, x1) came from x0 - shift.. */
+            float *dr = di + (size_t)((long)x0 - shift) * C;
+            const float *gr = g + x0 * C;
+            for (size_t j = 0; j < (x1 - x0) * C; j++) dr[j] += gr[j];
+        }
     }
 }
 
