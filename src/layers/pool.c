@@ -133,15 +133,32 @@ LF_CLONES static void pool_max2(const pgeom *g, const float *restrict x, float *
         }
 }
 
+/* pool_row's average for 2 x 2 windows that tile the image: the same sums
+ * in the same order (0, then the window's pixels in row-major order),
+ * without the per-window bounds */
+LF_CLONES static void pool_avg2(const pgeom *g, const float *restrict x, float *restrict y) {
+    size_t C = g->C, W = g->W;
+    for (size_t oy = 0; oy < g->Ho; oy++)
+        for (size_t ox = 0; ox < g->Wo; ox++) {
+            const float *restrict x0 = x + (2 * oy * W + 2 * ox) * C, *restrict x1 = x0 + C,
+                                  *restrict x2 = x0 + W * C, *restrict x3 = x2 + C;
+            float *restrict yo = y + (oy * g->Wo + ox) * C;
+            for (size_t ch = 0; ch < C; ch++)
+                yo[ch] = ((((0.0f + x0[ch]) + x1[ch]) + x2[ch]) + x3[ch]) / 4.0f;
+        }
+}
+
 static void pool_forward(const lf_layer_ctx *c) {
     pgeom g = pgeom_of(pool_input(c->m, c->nd), c->nd);
     int avg = c->t->op == POOL_AVG || c->t->op == POOL_GAVG;
-    int max2 = !avg && g.kh == 2 && g.kw == 2 && windows_tile(&g);
+    int two = g.kh == 2 && g.kw == 2 && windows_tile(&g);
     size_t in = g.H * g.W * g.C, out = c->nd->dim;
 #pragma omp parallel for if (c->B * in >= POOL_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         uint32_t *arg = avg ? NULL : (uint32_t *)(void *)(c->aux + r * out);
-        if (max2)
+        if (two && avg)
+            pool_avg2(&g, c->xs[0] + r * in, c->y + r * out);
+        else if (two)
             pool_max2(&g, c->xs[0] + r * in, c->y + r * out, arg);
         else
             pool_row(&g, avg, c->xs[0] + r * in, c->y + r * out, arg);
