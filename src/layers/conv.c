@@ -210,7 +210,7 @@ static void conv_init(lf_model *m, lf_node *nd) {
  * backward, multiplied and scattered) while they are still in the core's
  * cache.  With at least two chunks per thread the chunks are shared out to
  * the threads, each product on one thread; else the products use every
- * thread.
+ * thread (Winograd: each chunk's images and 36 products are shared out).
  * A chunk's values are the same either way (lf_sgemm computes every element
  * alike whatever the split), so results do not depend on the thread count. */
 #define CHUNK_ROWS 256
@@ -273,11 +273,16 @@ static void conv_forward(const lf_layer_ctx *c) {
         wino_bufs wb = wino_bufs_of(c, &g, zz);
         const float *b = nd->use_bias ? c->w + g.K * g.F : NULL;
         lf_wino_kernel(&wb.g, wb.U, wb.UT, c->w);
-        int par = chunks_parallel(B, wb.per, LF_WINO_XI * wb.g.BT * g.C);
-        (void)par; /* without OpenMP */
-#pragma omp parallel for if (par) schedule(static)
-        for (size_t r0 = 0; r0 < B; r0 += wb.per)
-            lf_wino_forward(&wb.g, c->xs[0], wb.U, b, wb.V, wb.M, z, r0, B - r0 < wb.per ? B : r0 + wb.per);
+        size_t values = LF_WINO_XI * wb.g.BT * g.C;
+        if (chunks_parallel(B, wb.per, values)) {
+#pragma omp parallel for schedule(static)
+            for (size_t r0 = 0; r0 < B; r0 += wb.per)
+                lf_wino_forward(&wb.g, c->xs[0], wb.U, b, wb.V, wb.M, z, r0, B - r0 < wb.per ? B : r0 + wb.per, 0);
+        } else { /* not inside a parallel region: a nested one would start its own threads */
+            for (size_t r0 = 0; r0 < B; r0 += wb.per)
+                lf_wino_forward(&wb.g, c->xs[0], wb.U, b, wb.V, wb.M, z, r0, B - r0 < wb.per ? B : r0 + wb.per,
+                                values >= CONV_PARALLEL);
+        }
     } else {
         int par = chunks_parallel(B, per, B * P * g.K);
         (void)par; /* without OpenMP */
@@ -322,12 +327,19 @@ static void conv_backward(const lf_layer_ctx *c) {
     if (use_wino(&g)) {
         wino_bufs wb = wino_bufs_of(c, &g, zz);
         size_t part = LF_WINO_XI * g.C * g.F;
-        int par = chunks_parallel(B, wb.per, LF_WINO_XI * wb.g.BT * g.C);
-        (void)par;
-#pragma omp parallel for if (par) schedule(static)
-        for (size_t k = 0; k < wb.chunks; k++) {
-            size_t r0 = k * wb.per, r1 = B - r0 < wb.per ? B : r0 + wb.per;
-            lf_wino_backward(&wb.g, dz, wb.UT, wb.V, wb.M, wb.dU + k * part, dx, c->dx_fresh, r0, r1);
+        size_t values = LF_WINO_XI * wb.g.BT * g.C;
+        if (chunks_parallel(B, wb.per, values)) {
+#pragma omp parallel for schedule(static)
+            for (size_t k = 0; k < wb.chunks; k++) {
+                size_t r0 = k * wb.per, r1 = B - r0 < wb.per ? B : r0 + wb.per;
+                lf_wino_backward(&wb.g, dz, wb.UT, wb.V, wb.M, wb.dU + k * part, dx, c->dx_fresh, r0, r1, 0);
+            }
+        } else {
+            for (size_t k = 0; k < wb.chunks; k++) {
+                size_t r0 = k * wb.per, r1 = B - r0 < wb.per ? B : r0 + wb.per;
+                lf_wino_backward(&wb.g, dz, wb.UT, wb.V, wb.M, wb.dU + k * part, dx, c->dx_fresh, r0, r1,
+                                 values >= CONV_PARALLEL);
+            }
         }
         lf_wino_dw(&wb.g, wb.dU, wb.chunks, c->dw);
         return;

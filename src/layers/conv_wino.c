@@ -338,30 +338,49 @@ LF_CLONES static void kernel_grad(const lf_wino *g, const float *restrict dU, fl
 
 /* ------------------------------------------------------------ passes */
 
+/* With par, one chunk's work is shared out to the threads: its images'
+ * transforms by image, its 36 products by position; every value is
+ * computed as on one thread (the same bits). */
 void lf_wino_forward(const lf_wino *g, const float *x, const float *U, const float *bias, float *V, float *M,
-                     float *y, size_t r0, size_t r1) {
+                     float *y, size_t r0, size_t r1, int par) {
     size_t C = g->C, F = g->F, T = g->T, in = g->H * g->W * C, out = g->Ho * g->Wo * F;
-    for (size_t r = r0; r < r1; r++) input_tiles(g, x + r * in, V, r * T);
-    for (size_t xi = 0; xi < NX; xi++)
-        lf_sgemm(0, 0, (r1 - r0) * T, F, C, 1.0f, V + xi * g->BT * C + r0 * T * C, C, U + xi * C * F, F, 0.0f,
-                 M + xi * g->BT * F + r0 * T * F, F);
-    for (size_t r = r0; r < r1; r++) output_tiles(g, M, bias, y + r * out, r * T);
+    (void)par; /* without OpenMP */
+#pragma omp parallel if (par)
+    {
+#pragma omp for schedule(static)
+        for (size_t r = r0; r < r1; r++) input_tiles(g, x + r * in, V, r * T);
+#pragma omp for schedule(static)
+        for (size_t xi = 0; xi < NX; xi++)
+            lf_sgemm(0, 0, (r1 - r0) * T, F, C, 1.0f, V + xi * g->BT * C + r0 * T * C, C, U + xi * C * F, F,
+                     0.0f, M + xi * g->BT * F + r0 * T * F, F);
+#pragma omp for schedule(static)
+        for (size_t r = r0; r < r1; r++) output_tiles(g, M, bias, y + r * out, r * T);
+    }
 }
 
 void lf_wino_backward(const lf_wino *g, const float *dz, const float *UT, float *V, float *M, float *dU, float *dx,
-                      int dx_fresh, size_t r0, size_t r1) {
+                      int dx_fresh, size_t r0, size_t r1, int par) {
     size_t C = g->C, F = g->F, T = g->T, in = g->H * g->W * C, out = g->Ho * g->Wo * F;
-    for (size_t r = r0; r < r1; r++) output_grads(g, dz + r * out, M, r * T);
-    for (size_t xi = 0; xi < NX; xi++)
-        lf_sgemm(1, 0, C, F, (r1 - r0) * T, 1.0f, V + xi * g->BT * C + r0 * T * C, C, M + xi * g->BT * F + r0 * T * F,
-                 F, 0.0f, dU + xi * C * F, F);
-    if (!dx) return;
-    for (size_t xi = 0; xi < NX; xi++)
-        lf_sgemm(0, 0, (r1 - r0) * T, C, F, 1.0f, M + xi * g->BT * F + r0 * T * F, F, UT + xi * F * C, C, 0.0f,
-                 V + xi * g->BT * C + r0 * T * C, C);
-    for (size_t r = r0; r < r1; r++) {
-        if (dx_fresh) memset(dx + r * in, 0, in * sizeof *dx);
-        input_grads(g, V, dx + r * in, r * T);
+    (void)par;
+#pragma omp parallel if (par)
+    {
+#pragma omp for schedule(static)
+        for (size_t r = r0; r < r1; r++) output_grads(g, dz + r * out, M, r * T);
+#pragma omp for schedule(static)
+        for (size_t xi = 0; xi < NX; xi++) {
+            lf_sgemm(1, 0, C, F, (r1 - r0) * T, 1.0f, V + xi * g->BT * C + r0 * T * C, C,
+                     M + xi * g->BT * F + r0 * T * F, F, 0.0f, dU + xi * C * F, F);
+            if (dx) /* dV[xi] over V[xi], which the line above has read */
+                lf_sgemm(0, 0, (r1 - r0) * T, C, F, 1.0f, M + xi * g->BT * F + r0 * T * F, F, UT + xi * F * C, C,
+                         0.0f, V + xi * g->BT * C + r0 * T * C, C);
+        }
+        if (dx) {
+#pragma omp for schedule(static)
+            for (size_t r = r0; r < r1; r++) {
+                if (dx_fresh) memset(dx + r * in, 0, in * sizeof *dx);
+                input_grads(g, V, dx + r * in, r * T);
+            }
+        }
     }
 }
 

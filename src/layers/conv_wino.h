@@ -39,9 +39,11 @@ lf_wino lf_wino_geom(size_t H, size_t W, size_t C, size_t Ho, size_t Wo, size_t 
 void lf_wino_kernel(const lf_wino *g, float *restrict U, float *restrict UT, const float *restrict w);
 
 /* Forward of images [r0, r1) of x (B, H, W, C): their V and M rows and
- * their outputs y (B, Ho, Wo, F) (plus bias, or none when NULL). */
+ * their outputs y (B, Ho, Wo, F) (plus bias, or none when NULL).  par:
+ * share the work out to the threads (the caller is not in a parallel
+ * region); the bits are the same either way (also for the backward). */
 void lf_wino_forward(const lf_wino *g, const float *x, const float *U, const float *bias, float *V, float *M,
-                     float *y, size_t r0, size_t r1);
+                     float *y, size_t r0, size_t r1, int par);
 
 /* Backward of images [r0, r1) given dz (B, Ho, Wo, F): their dM rows (in
  * M), dU (36, C, F) = their part of the kernel's gradient in the Winograd
@@ -49,7 +51,7 @@ void lf_wino_forward(const lf_wino *g, const float *x, const float *U, const flo
  * (their V rows are overwritten by dV); dx_fresh: dx's rows hold no values
  * yet (each is zeroed just before its gradient is added). */
 void lf_wino_backward(const lf_wino *g, const float *dz, const float *UT, float *V, float *M, float *dU, float *dx,
-                      int dx_fresh, size_t r0, size_t r1);
+                      int dx_fresh, size_t r0, size_t r1, int par);
 
 /* dw (3, 3, C, F) += the kernel's gradient from the n parts dU (n, 36, C,
  * F) of lf_wino_backward, added in order (dU[0] is overwritten) */
