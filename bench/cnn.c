@@ -20,7 +20,8 @@
  *     Dense(10, softmax);
  *   large — the branch the example had before (B7 until 2026-12-03): no
  *     AveragePooling2D (the convolutions at 64x64), f = 32, 64, 128, 128,
- *     BatchNormalization momentum 0.99, no Dropout: about 6 times the work.
+ *     BatchNormalization momentum 0.99, no Dropout: 13 times the multiply-adds
+ *     (about 6 times the time).
  * Their keys: "b7." and "b7l." (RESULT lines).
  *
  * One model, built and compiled outside the timed region, trains for
