@@ -896,6 +896,13 @@ lf_status lf_fusion_predict_features(const lf_fusion *f, const float *const *p, 
                                      size_t n_features, float *out, char *err, size_t errlen);
 /* The feature width a fusion was fitted with (0: none, the outputs' space). */
 size_t lf_fusion_n_features(const lf_fusion *f);
+/* The L2 penalty a learned method chose at fit (stack-lr: on its linear
+ * correction of the product rule; wavg, wavg-class: on the pool's weight
+ * logits; gate: on the gate's output kernel — each pulls the method
+ * towards its fixed rule), stored in its file: writes it to *l2 (when not
+ * NULL) and returns one sentence saying how it was chosen; NULL for a
+ * method without one and for a file written before it was stored. */
+const char *lf_fusion_penalty(const lf_fusion *f, float *l2);
 
 /* ------------------------------------------------------- input checks
  *

@@ -282,6 +282,9 @@ void cli_print_fusion(FILE *f, const lf_fusion *fu, int header) {
             fprintf(f, "calibrated:  %s\n", lf_fusion_calibrated(fu) ? "yes" : "no");
         fprintf(f, "inputs:      %s\n", lf_fusion_logits(fu) ? "logits (softmax applied)" : "probabilities");
         fprintf(f, "classes:     %zu\n", C);
+        float l2;
+        const char *how = lf_fusion_penalty(fu, &l2);
+        if (how) fprintf(f, "penalty:     L2 %g, %s\n", (double)l2, how);
         lf_method m = lf_fusion_method(fu);
         if (m == LF_FUSE_KNORA_E || m == LF_FUSE_KNORA_U || m == LF_FUSE_OLA || m == LF_FUSE_LCA) {
             size_t F = lf_fusion_n_features(fu);
