@@ -53,7 +53,7 @@
 #define CV_FOLDS 5
 #define CV_MIN_ROWS 50     /* fewer: the strongest penalty, no CV */
 #define CV_MAX_ROWS 20000  /* more: the weakest x CV_MAX_ROWS / rows, no CV */
-#define CV_EPOCHS_MAX 40   /* the inner fits' epochs, at most */
+#define CV_EPOCHS_MAX 20   /* the inner fits' epochs, at most */
 
 typedef int (*build_fn)(lf_model *net, const int *xs, size_t M, size_t C, float l2);
 
