@@ -761,13 +761,13 @@ typedef enum lf_method {
     LF_FUSE_ACC_WEIGHTED = 7, /* mean weighted by each model's accuracy */
     LF_FUSE_DECISION_TEMPLATE = 8,
     /* trained with the engine */
-    LF_FUSE_STACK_LR = 9,     /* multinomial logistic regression on log p, L2 */
-    LF_FUSE_WAVG = 10,        /* the seed's WeightedAverage over models */
+    LF_FUSE_STACK_LR = 9,     /* product rule + logistic correction on log p, L2 */
+    LF_FUSE_WAVG = 10,        /* the seed's WeightedAverage over models, L2 */
     LF_FUSE_WAVG_CLASS = 11,  /* ClassWeightedAverage: per model, per class */
     LF_FUSE_LOGLINEAR = 12,   /* softmax-weighted sum of log p, renormalised */
     LF_FUSE_MLP = 13,         /* Concatenate -> Dense(128, relu) -> Dropout(0.2)
                                  -> Dense(C, softmax) */
-    LF_FUSE_GATE = 14,        /* per-sample softmax weights from a small net */
+    LF_FUSE_GATE = 14,        /* per-sample softmax weights from a small net, L2 */
     /* not a method: the best one by cross-validated log-loss (fit only) */
     LF_FUSE_AUTO = 15,
     /* greedy ensemble selection (Caruana 2004): weights = selection counts */
