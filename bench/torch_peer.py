@@ -271,18 +271,22 @@ def b8(batches=16, runs=3):
 
 # ------------------------------------------------- learned fusion (B5)
 
-# src/fusion/learned.c, config(): learning rate and batch size per method
+# src/fusion/learned.c, its records: learning rate and batch size per method
 B5_CFG = {"wavg": (0.01, 64), "wavg-class": (0.01, 64), "stack-lr": (0.01, 64)}
+# learned.c's penalty on more than 20000 rows (no inner CV): the weakest of
+# the method's grid x 20000 / rows; the pools' weakest is 0
+B5_WEAKEST = {"wavg": 0.0, "wavg-class": 0.0, "stack-lr": 0.003}
 CLIP = 1e-7  # Keras' clipping of probabilities in the categorical loss
 LOG_FLOOR = 1e-7  # learned.c: log inputs of stack-lr
 
 
 class FuseWavg(nn.Module):
-    """WeightedAverage: one weight per model, init U(0,1); y = sum softmax(w)_k p_k."""
+    """WeightedAverage: one weight per model, init 0 (learned.c starts the
+    shrunk pools at the mean rule); y = sum softmax(w)_k p_k."""
 
     def __init__(self, m):
         super().__init__()
-        self.w = nn.Parameter(torch.rand(m))
+        self.w = nn.Parameter(torch.zeros(m))
 
     def forward(self, ps):
         a = torch.softmax(self.w, dim=0)
@@ -290,12 +294,12 @@ class FuseWavg(nn.Module):
 
 
 class FuseWavgClass(nn.Module):
-    """ClassWeightedAverage: weights (models x classes), init U(0,1), softmax
+    """ClassWeightedAverage: weights (models x classes), init 0, softmax
     over the models per class."""
 
     def __init__(self, m, c):
         super().__init__()
-        self.w = nn.Parameter(torch.rand(m, c))
+        self.w = nn.Parameter(torch.zeros(m, c))
 
     def forward(self, ps):
         a = torch.softmax(self.w, dim=0)
@@ -303,18 +307,22 @@ class FuseWavgClass(nn.Module):
 
 
 class FuseStackLR(nn.Module):
-    """Dense(C, softmax) on Concatenate(log p_1..log p_M, mask): glorot-uniform
-    kernel, zero bias, L2 1e-4 on the kernel; returns the logits (the softmax
-    is fused in the loss, as latefuse does)."""
+    """The product rule plus a linear correction: mean_k log p_k (every model
+    present: the mask is ones) + Linear(Concatenate(log p_1..log p_M, mask)),
+    kernel and bias initialised to 0 (learned.c); returns the logits (the
+    softmax is fused in the loss, as latefuse does).  The L2 penalty on the
+    kernel is in b5_fit's loss."""
 
     def __init__(self, m, c):
         super().__init__()
+        self.m, self.c = m, c
         self.out = nn.Linear(m * c + m, c)
-        nn.init.xavier_uniform_(self.out.weight)
+        nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
     def forward(self, x):
-        return self.out(x)
+        mean = x[:, :self.m * self.c].view(-1, self.m, self.c).mean(dim=1)
+        return mean + self.out(x)
 
 
 def prob_ce(q, y):
@@ -342,19 +350,21 @@ def b5_fit(method, ps, y, epochs):
     at the end."""
     lr, batch = B5_CFG[method]
     n, c, m = y.shape[0], ps[0].shape[1], len(ps)
+    l2 = B5_WEAKEST[method] * min(1.0, 20000 / n)  # learned.c: n > 20000 (B5's 10^6)
     if method == "stack-lr":
         x = torch.cat([torch.log(p.clamp_min(LOG_FLOOR)) for p in ps] + [torch.ones(n, m)], dim=1)
         model = FuseStackLR(m, c)
 
         def loss_fn(xb, yb):
             return (nn.functional.cross_entropy(model(xb), yb) +
-                    1e-4 * (model.out.weight ** 2).sum())
+                    l2 * (model.out.weight ** 2).sum())
     else:
         x = torch.stack(ps, dim=1)  # n x M x C: one gather per batch
         model = FuseWavg(m) if method == "wavg" else FuseWavgClass(m, c)
 
         def loss_fn(xb, yb):
-            return prob_ce(model(xb.unbind(1)), yb)
+            loss = prob_ce(model(xb.unbind(1)), yb)
+            return loss + l2 * (model.w ** 2).sum() if l2 else loss
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-7)
     order = torch.randperm(n)
     n_train = int(n * 0.9)

@@ -761,13 +761,13 @@ typedef enum lf_method {
     LF_FUSE_ACC_WEIGHTED = 7, /* mean weighted by each model's accuracy */
     LF_FUSE_DECISION_TEMPLATE = 8,
     /* trained with the engine */
-    LF_FUSE_STACK_LR = 9,     /* multinomial logistic regression on log p, L2 */
-    LF_FUSE_WAVG = 10,        /* the seed's WeightedAverage over models */
+    LF_FUSE_STACK_LR = 9,     /* product rule + logistic correction on log p, L2 */
+    LF_FUSE_WAVG = 10,        /* the seed's WeightedAverage over models, L2 */
     LF_FUSE_WAVG_CLASS = 11,  /* ClassWeightedAverage: per model, per class */
     LF_FUSE_LOGLINEAR = 12,   /* softmax-weighted sum of log p, renormalised */
     LF_FUSE_MLP = 13,         /* Concatenate -> Dense(128, relu) -> Dropout(0.2)
                                  -> Dense(C, softmax) */
-    LF_FUSE_GATE = 14,        /* per-sample softmax weights from a small net */
+    LF_FUSE_GATE = 14,        /* per-sample softmax weights from a small net, L2 */
     /* not a method: the best one by cross-validated log-loss (fit only) */
     LF_FUSE_AUTO = 15,
     /* greedy ensemble selection (Caruana 2004): weights = selection counts */
@@ -896,6 +896,13 @@ lf_status lf_fusion_predict_features(const lf_fusion *f, const float *const *p, 
                                      size_t n_features, float *out, char *err, size_t errlen);
 /* The feature width a fusion was fitted with (0: none, the outputs' space). */
 size_t lf_fusion_n_features(const lf_fusion *f);
+/* The L2 penalty a learned method chose at fit (stack-lr: on its linear
+ * correction of the product rule; wavg, wavg-class: on the pool's weight
+ * logits; gate: on the gate's output kernel — each pulls the method
+ * towards its fixed rule), stored in its file: writes it to *l2 (when not
+ * NULL) and returns one sentence saying how it was chosen; NULL for a
+ * method without one and for a file written before it was stored. */
+const char *lf_fusion_penalty(const lf_fusion *f, float *l2);
 
 /* ------------------------------------------------------- input checks
  *

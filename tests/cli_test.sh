@@ -207,6 +207,11 @@ contains out "temperature 1.0000" "inspect temperatures"
 w=$(grep -E '^  [ABC] +[0-9.]+ ' out | awk '{ s += $2 } END { print s }')
 close "$w" 1 2e-4 "inspect weights sum to 1"
 if grep -qE '^  A +0\.[0-9]{4} .*█' out; then ok; else bad "inspect draws no bar for A: $(cat out)"; fi
+# wavg's shrinkage: 10 rows, fewer than 50, so the strongest penalty of its grid
+contains out "penalty:     L2 1, the strongest of its grid: fewer than 50 fitting rows, too few to cross-validate" \
+    "inspect shows the penalty"
+expect_ok eval wavg.lf $M3 -y y.csv --json
+contains out '"penalty": {"l2": 1, "chosen_by": "the strongest of its grid: fewer than 50 fitting rows' "eval --json's penalty"
 
 expect_ok fit $M3 -y y.csv --method wavg-class --calibrate -o wc.lf
 expect_ok inspect wc.lf
@@ -663,7 +668,7 @@ contains out "in the ensemble, weight " "the table marks the members"
 expect_ok inspect ens.lf
 contains out "method:      ensemble" "inspect names the ensemble"
 contains out "members of the ensemble (log-linear pool of their outputs; weights sum to 1):" "inspect shows the members"
-contains out "calibrated:  3 of its 6 members (their temperatures below)" "inspect counts the calibrated members"
+contains out "calibrated:  2 of its 5 members (their temperatures below)" "inspect counts the calibrated members"
 contains out "    temperatures: image " "inspect shows a calibrated member's temperatures"
 expect_ok eval ens.lf -m image=dm/image_test.npy -m text=dm/text_test.npy -y dm/y_test.npy
 contains out "accuracy  0.8" "the ensemble evaluates"

@@ -30,12 +30,13 @@ static double loss_of(const lf_score_row *r, int metric) {
     return metric == LF_METRIC_LOG_LOSS ? r->mean[metric] : 1.0 - r->mean[metric];
 }
 
-/* fits auto and checks its choice against the rule; 1 when the rule
- * chose a simpler candidate than the best */
-static int check_auto(size_t N, size_t C, int metric, int expect_tiny, int single) {
+/* fits auto on new_data(seed) and checks its choice against the rule; 1
+ * when the rule chose a simpler candidate than the best, -1 when it kept
+ * an ensemble */
+static int check_auto(size_t N, size_t C, int metric, int expect_tiny, int single, uint64_t seed) {
     enum { M = 3 };
     float *p[M];
-    int *y = new_data(p, M, N, C, 7 + N, 0);
+    int *y = new_data(p, M, N, C, seed, 0);
     lf_fusion *f;
     lf_fusion_create(&f);
     lf_fusion_options o = lf_fusion_defaults();
@@ -132,7 +133,7 @@ static void test_params(void) {
         if (d->family == LF_FAMILY_LEARNED) {
             lf_model *net;
             lf_model_create(&net, 1);
-            CHECK(lf_learned_build(net, d->id, M, C) == LF_OK, "%s builds", d->name);
+            CHECK(lf_learned_build(net, d->id, M, C, 0) == LF_OK, "%s builds", d->name);
             want = lf_model_num_params(net);
             lf_model_free(net);
         } else {
@@ -178,11 +179,15 @@ static void test_errors(void) {
 
 int main(void) {
     test_params();
-    /* the first case keeps an ensemble, unless told to fit a single candidate */
-    int simpler = check_auto(1000, 3, LF_METRIC_LOG_LOSS, 0, 1) + check_auto(400, 3, LF_METRIC_ACCURACY, 0, 0) +
-                  check_auto(300, 3, LF_METRIC_MACRO_F1, 0, 0) + check_auto(36, 3, LF_METRIC_LOG_LOSS, 1, 0);
+    /* the seeds: since the shrinkage of issue 14, stack-lr (the product rule
+     * plus a penalised correction) beats every ensemble on most of these
+     * data; the last case's data are one where the ensemble still wins (and
+     * is kept, unless told to fit a single candidate), the second's one
+     * where the tolerance picks a simpler candidate */
+    int simpler = check_auto(500, 3, LF_METRIC_LOG_LOSS, 0, 1, 2) + check_auto(400, 3, LF_METRIC_ACCURACY, 0, 0, 412) +
+                  check_auto(300, 3, LF_METRIC_MACRO_F1, 0, 0, 307) + check_auto(36, 3, LF_METRIC_LOG_LOSS, 1, 0, 43);
     CHECK(simpler >= 1, "the tolerance chose a simpler candidate in %d of the 4 cases", simpler);
-    CHECK(check_auto(1000, 3, LF_METRIC_LOG_LOSS, 0, 0) == -1, "the ensemble kept");
+    CHECK(check_auto(500, 3, LF_METRIC_LOG_LOSS, 0, 0, 2) == -1, "the ensemble kept");
     test_errors();
     return check_report("test_auto");
 }

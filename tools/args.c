@@ -245,7 +245,9 @@ static const char USAGE_INSPECT[] =
     "\n"
     "Prints the method, models, classes, calibration temperatures and the learned\n"
     "weights (bars; a model x class table for wavg-class), and the class names; for\n"
-    "dynamic selection, the space its neighbours are searched in.\n";
+    "dynamic selection, the space its neighbours are searched in; for stack-lr,\n"
+    "wavg, wavg-class and gate, the L2 penalty towards the fixed rule that fit chose\n"
+    "(by inner cross-validation) and how.\n";
 
 static const char USAGE_DEMO[] =
     "usage: latefuse demo [--seed S] [--save DIR] [--report FILE] [--quiet]\n"

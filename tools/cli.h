@@ -221,9 +221,11 @@ void cli_print_auto(FILE *f, const lf_compare_table *t, int metric, size_t top);
 void cli_print_metrics(FILE *f, const double m[LF_NUM_METRICS], size_t N, int json);
 /* eval's output: the metrics, then (when given) the per-class scores and
  * the confusion matrix (C x C) under the C class names cls; as text, or as
- * one JSON object holding the same. */
+ * one JSON object holding the same and, when fu (or NULL) has one, its
+ * learned method's penalty {"l2", "chosen_by"} (lf_fusion_penalty). */
 void cli_print_eval(FILE *f, const double m[LF_NUM_METRICS], size_t N, size_t C, const char *const *cls,
-                    const lf_class_score *pc, const size_t *cm, int json);
+                    const lf_class_score *pc, const size_t *cm, int json,
+                    const lf_fusion *fu);
 /* A horizontal bar of `width` cells for a value in [0, 1] (eighth blocks). */
 void cli_print_bar(FILE *f, double v, int width);
 /* Method, models, classes, temperatures and learned weights of a fitted

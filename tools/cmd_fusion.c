@@ -397,7 +397,7 @@ int cli_cmd_eval(const struct cli_opts *o) {
             goto done;
         }
     }
-    cli_print_eval(stdout, m, in.N, in.C, cls, pc, cm, o->json);
+    cli_print_eval(stdout, m, in.N, in.C, cls, pc, cm, o->json, f);
 done:
     lf_names_free(&classes);
     free(cls), free(nums), free(pc), free(cm);

@@ -136,7 +136,7 @@ void cli_print_auto(FILE *f, const lf_compare_table *t, int metric, size_t top) 
 }
 
 void cli_print_metrics(FILE *f, const double m[LF_NUM_METRICS], size_t N, int json) {
-    cli_print_eval(f, m, N, 0, NULL, NULL, NULL, json);
+    cli_print_eval(f, m, N, 0, NULL, NULL, NULL, json, NULL);
 }
 
 /* a class name cut or padded to w characters (control characters '?') */
@@ -154,9 +154,18 @@ static void name_cell(FILE *f, const char *s, int w, int right) {
 }
 
 void cli_print_eval(FILE *f, const double m[LF_NUM_METRICS], size_t N, size_t C, const char *const *cls,
-                    const lf_class_score *pc, const size_t *cm, int json) {
+                    const lf_class_score *pc, const size_t *cm, int json, const lf_fusion *fu) {
+    float l2;
+    const char *how = fu ? lf_fusion_penalty(fu, &l2) : NULL;
     if (json) {
         fprintf(f, "{\"samples\": %zu", N);
+        if (how) { /* a learned method's shrinkage (lf_fusion_penalty) */
+            fputs(", \"penalty\": {\"l2\": ", f);
+            json_number(f, (double)l2);
+            fputs(", \"chosen_by\": ", f);
+            cli_json_string(f, how);
+            fputs("}", f);
+        }
         for (int k = 0; k < LF_NUM_METRICS; k++) {
             fprintf(f, ", \"%s\": ", METRIC_KEYS[k]);
             json_number(f, m[k]);
@@ -282,6 +291,9 @@ void cli_print_fusion(FILE *f, const lf_fusion *fu, int header) {
             fprintf(f, "calibrated:  %s\n", lf_fusion_calibrated(fu) ? "yes" : "no");
         fprintf(f, "inputs:      %s\n", lf_fusion_logits(fu) ? "logits (softmax applied)" : "probabilities");
         fprintf(f, "classes:     %zu\n", C);
+        float l2;
+        const char *how = lf_fusion_penalty(fu, &l2);
+        if (how) fprintf(f, "penalty:     L2 %g, %s\n", (double)l2, how);
         lf_method m = lf_fusion_method(fu);
         if (m == LF_FUSE_KNORA_E || m == LF_FUSE_KNORA_U || m == LF_FUSE_OLA || m == LF_FUSE_LCA) {
             size_t F = lf_fusion_n_features(fu);

@@ -210,7 +210,10 @@ class Fusion:
     classes_, weights_ (softmax of the learned weights: (M,) or (M, C) for
     wavg-class; None for methods without such weights), temperatures_ (M,),
     importance_ (dict: log_loss and accuracy on the fitting rows with every
-    model, and with each model missing), auto_note_ (auto's reason, or None).
+    model, and with each model missing), auto_note_ (auto's reason, or None),
+    penalty_ (stack-lr, wavg, wavg-class, gate: the L2 penalty chosen at fit
+    towards the fixed rule, as {"l2": value, "chosen_by": how}; None for
+    other methods and for files written before it was stored).
 
     A scikit-learn classifier: __init__ only stores its parameters,
     get_params/set_params, clone, cross_val_score, GridSearchCV and Pipeline
@@ -353,6 +356,9 @@ class Fusion:
             self.importance_ = None
         note = lib.lf_fusion_auto_note(h)
         self.auto_note_ = note.decode() if note else None
+        l2 = ctypes.c_float()
+        how = lib.lf_fusion_penalty(h, ctypes.byref(l2))
+        self.penalty_ = {"l2": float(l2.value), "chosen_by": how.decode()} if how else None
         # auto's ensemble: [(method, calibrated, weight)] of its members, else None
         m, cal, w, ll = ctypes.c_int(), ctypes.c_int(), ctypes.c_double(), ctypes.c_int()
         n_members = lib.lf_fusion_ensemble_member(h, 0, None, None, None, None)

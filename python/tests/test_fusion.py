@@ -198,10 +198,10 @@ def test_predict_files_streams_every_format(tmp_path):
 
 
 def _auto_task():
-    """test_ensemble.c's data (3 models, 1000 rows, 3 classes, model k right
+    """test_ensemble.c's data (3 models, 500 rows, 3 classes, model k right
     more often as k grows, some rows of model 0 missing), bit for bit"""
     import math
-    M, N, C, s = 3, 1000, 3, 7 + 1000
+    M, N, C, s = 3, 500, 3, 2
     mask = (1 << 64) - 1
     P = [np.empty((N, C), dtype=np.float32) for _ in range(M)]
     y = np.empty(N, dtype=np.int32)
@@ -234,6 +234,26 @@ def test_auto_keeps_an_ensemble_and_round_trips(tmp_path):
     np.testing.assert_array_equal(g.predict_proba(P), f.predict_proba(P))
     with pytest.raises(ValueError, match="unknown method 'ensemble'"):
         latefuse.Fusion(method="ensemble").fit(P, y, names=["a", "b", "c"])
+
+
+def test_penalty_is_shown_and_stored(task, tmp_path):
+    """the shrunk learned methods say which L2 penalty they chose and how
+    (penalty_, the C API's lf_fusion_penalty, inspect's 'penalty:' line);
+    it survives the file; other methods have none"""
+    (p1, p2), y = task
+    for method in ("stack-lr", "wavg", "wavg-class", "gate"):
+        f = latefuse.Fusion(method=method).fit([p1, p2], y, names=["image", "text"])
+        pen = f.penalty_
+        assert pen is not None and pen["l2"] >= 0, method
+        assert pen["chosen_by"].startswith(("chosen by 5-fold", "the strongest", "the weakest")), pen
+        f.save(tmp_path / "f.lf")
+        assert latefuse.Fusion.load(tmp_path / "f.lf").penalty_ == pen
+        cli = cli_path()
+        if os.path.exists(cli):
+            out = subprocess.run([cli, "inspect", str(tmp_path / "f.lf")], capture_output=True, text=True,
+                                 check=True).stdout
+            assert "penalty:     L2 %g, %s" % (pen["l2"], pen["chosen_by"]) in out, out
+    assert latefuse.Fusion(method="mean").fit([p1, p2], y, names=["image", "text"]).penalty_ is None
 
 
 def test_auto_single_fits_one_candidate():

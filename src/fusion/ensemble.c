@@ -234,6 +234,7 @@ lf_status lf_ensemble_save(const lf_fusion *f, lf_buf *js, lf_st_out **outs, siz
             lf_buf_json_float(js, m->temps[k]);
         }
         lf_buf_puts(js, "]");
+        lf_penalty_json(m, js);
         lf_method_save ms = {.n_tensors = 0};
         if (m->def->save) m->def->save(m, &ms);
         for (size_t t = 0; st == LF_OK && t < ms.n_tensors; t++)
@@ -293,7 +294,7 @@ static lf_status sub_file(const lf_st_file *sf, const char *pre, lf_st_file *out
 /* one member's settings from its entry j: method, calibration, temperatures */
 static lf_status read_member(const lf_fusion *f, lf_fusion *m, const lf_json *j, size_t i, float *count,
                              const char **arch, lf_err *e) {
-    static const char *const keys[] = {"method", "calibrated", "count", "temperatures", "architecture", NULL};
+    static const char *const keys[] = {"method", "calibrated", "count", "temperatures", "architecture", "penalty", NULL};
     char esc[LF_MSG_STR];
     const char *unknown = lf_json_unknown_key(j, keys);
     const char *name = lf_json_str(lf_json_get(j, "method"));
@@ -334,6 +335,14 @@ static lf_status read_member(const lf_fusion *f, lf_fusion *m, const lf_json *j,
                            "temperature %zu is %g", i, k, (double)m->temps[k]);
     }
     m->def = lf_method_def_of((lf_method)method);
+    if (lf_json_get(j, "penalty")) {
+        char who[64];
+        snprintf(who, sizeof who, "fusion settings: ensemble member %zu", i);
+        if (m->def->family != LF_FAMILY_LEARNED)
+            return lf_fail(e, LF_ERR_FORMAT, "%s: the %s method has no 'penalty'", who, m->def->name);
+        lf_status st = lf_penalty_read(m, lf_json_get(j, "penalty"), who, e);
+        if (st != LF_OK) return st;
+    }
     m->M = f->M, m->C = f->C, m->logits = f->logits;
     return LF_OK;
 }

@@ -32,7 +32,20 @@ struct lf_fusion {
     lf_history history_view;      /* ... as lf_fusion_history shows it */
     size_t n_features;            /* the feature width dynamic selection was
                                      fitted with (0: none), set by its fit and load */
+    float penalty;                /* a learned method's L2 penalty (learned.c),
+                                     chosen by its fit and stored in the file ... */
+    int penalty_by;               /* ... as lf_penalty_by says; LF_PENALTY_NONE:
+                                     no penalty (a method without one, or a
+                                     file written before issue 14) */
 };
+
+/* How a learned method's penalty was chosen (lf_fusion_penalty). */
+typedef enum lf_penalty_by {
+    LF_PENALTY_NONE = 0,
+    LF_PENALTY_CV,        /* inner 5-fold CV on the fitting rows */
+    LF_PENALTY_FEW_ROWS,  /* too few rows for CV: the strongest */
+    LF_PENALTY_MANY_ROWS  /* many rows: the weakest, scaled down by the rows */
+} lf_penalty_by;
 
 /* Probabilities ready for fusion: M arrays N x C (NaN rows = missing),
  * owned by the holder, after softmax of logits and calibration. */

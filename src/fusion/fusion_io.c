@@ -6,7 +6,8 @@
  * importance: {log_loss: [M + 1], accuracy: [M + 1]}, and, optionally,
  * class_names: [C strings] and, for a learned method, its training
  * history: {loss, val_loss, accuracy, val_accuracy: [epochs], best_epoch,
- * stopped_early}}; what the method keeps
+ * stopped_early}, and, for a learned method that chose an L2 penalty,
+ * penalty: {l2, chosen_by: "cv" | "few-rows" | "many-rows"}}; what the method keeps
  * is its own (its record's save and load, method.h): tensors named
  * "fusion.*" (acc-weighted's weights, decision-template's templates), or a
  * network, saved as architecture = its JSON and its weights under the
@@ -47,6 +48,7 @@ lf_status lf_fusion_save(lf_fusion *f, const char *path, unsigned flags) {
         lf_buf_json_float(&js, f->temps[k]);
     }
     lf_buf_puts(&js, "]");
+    lf_penalty_json(f, &js);
     if (f->importance) { /* with every model, then without each */
         for (int part = 0; part < 2; part++) {
             lf_buf_puts(&js, part ? "],\"accuracy\":[" : ",\"importance\":{\"log_loss\":[");
@@ -129,6 +131,31 @@ lf_status lf_fusion_load_floats(const lf_st_file *sf, const char *arch, const lf
     if (!t || count == 0 || t->count != count) return lf_load_tensor(sf, name, NULL, ndim, shape, e);
     if (!(*dst = lf_alloc_array(count, sizeof **dst))) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
     return lf_load_tensor(sf, name, *dst, ndim, shape, e);
+}
+
+static const char *const PENALTY_BY[] = {"", "cv", "few-rows", "many-rows"};
+
+void lf_penalty_json(const lf_fusion *f, lf_buf *js) {
+    if (f->penalty_by == LF_PENALTY_NONE) return;
+    lf_buf_puts(js, ",\"penalty\":{\"l2\":");
+    lf_buf_json_float(js, f->penalty);
+    lf_buf_printf(js, ",\"chosen_by\":\"%s\"}", PENALTY_BY[f->penalty_by]);
+}
+
+/* "penalty": {"l2": a finite number >= 0, "chosen_by": one of PENALTY_BY} */
+lf_status lf_penalty_read(lf_fusion *f, const lf_json *j, const char *who, lf_err *e) {
+    static const char *const keys[] = {"l2", "chosen_by", NULL};
+    const char *by = lf_json_str(lf_json_get(j, "chosen_by"));
+    double l2;
+    int k = 0;
+    if (lf_json_is(j, LF_JSON_OBJECT) && !lf_json_unknown_key(j, keys) && by)
+        for (k = LF_PENALTY_MANY_ROWS; k > LF_PENALTY_NONE && strcmp(by, PENALTY_BY[k]) != 0; k--) {}
+    if (!k || !lf_json_num(lf_json_get(j, "l2"), &l2) || !(l2 >= 0 && l2 <= 1e6))
+        return lf_fail(e, LF_ERR_FORMAT,
+                       "%s: 'penalty' must be {\"l2\": a number in [0, 1e6], \"chosen_by\": \"cv\", \"few-rows\" or "
+                       "\"many-rows\"}", who);
+    f->penalty = (float)l2, f->penalty_by = k;
+    return LF_OK;
 }
 
 /* the optional "importance": {"log_loss": [M + 1 numbers >= 0], "accuracy":
@@ -226,7 +253,7 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
         return lf_fail(e, LF_ERR_FORMAT, "fusion settings: %.400s", msg);
     }
     static const char *const keys[] = {"method", "calibrated", "logits", "classes", "models", "temperatures",
-                                       "importance", "class_names", "history", "ensemble", NULL};
+                                       "importance", "class_names", "history", "ensemble", "penalty", NULL};
     const char *unknown = lf_json_unknown_key(root, keys);
     const lf_method_def *def = NULL;
     const char *mname = lf_json_str(lf_json_get(root, "method"));
@@ -275,6 +302,12 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
             st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: the %s method trains no network and has no 'history'", def->name);
         else
             st = read_history(f, lf_json_get(root, "history"), e);
+    }
+    if (st == LF_OK && lf_json_get(root, "penalty")) {
+        if (def->family != LF_FAMILY_LEARNED)
+            st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: the %s method trains no network and has no 'penalty'", def->name);
+        else
+            st = lf_penalty_read(f, lf_json_get(root, "penalty"), "fusion settings", e);
     }
     if (st == LF_OK && lf_json_get(root, "class_names")) {
         f->C = C; /* the names' count, and what lf_fusion_clear frees */

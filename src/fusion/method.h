@@ -80,6 +80,12 @@ const lf_method_def *lf_method_at(size_t i);
 lf_status lf_fusion_load_floats(const lf_st_file *sf, const char *arch, const lf_method_def *d, const char *name,
                                 size_t ndim, const size_t *shape, float **dst, lf_err *e);
 
+/* fusion_io.c: the ",\"penalty\":{...}" of a fusion's settings (nothing
+ * without one), and reading it back from a settings object j (absent:
+ * LF_PENALTY_NONE).  `who` names the settings in messages. */
+void lf_penalty_json(const lf_fusion *f, lf_buf *js);
+lf_status lf_penalty_read(lf_fusion *f, const lf_json *j, const char *who, lf_err *e);
+
 /* classical.c: states other methods share.  An M-vector of weights saved
  * as "fusion.weights" (acc-weighted, ges); Kuncheva's decision templates,
  * C x (M*C) fitted on the rows, saved as "fusion.templates" and checked to
@@ -93,9 +99,9 @@ void lf_templates_save(const lf_fusion *f, lf_method_save *s);
 lf_status lf_templates_load(lf_fusion *f, const lf_st_file *sf, const char *arch, lf_err *e);
 
 /* learned.c: the compiled, untrained network of learned method m for M
- * models of C classes (LF_ERR_ARG for another method); the tests replay
- * its training with it. */
-lf_status lf_learned_build(lf_model *net, lf_method m, size_t M, size_t C);
+ * models of C classes with L2 penalty l2 (where the method has one;
+ * LF_ERR_ARG for another method); the tests replay its training with it. */
+lf_status lf_learned_build(lf_model *net, lf_method m, size_t M, size_t C, float l2);
 
 /* Each family's records, NULL-terminated, in its file. */
 /* dynamic.c: the outputs of n (at most 4) fitted dynamic-selection
