@@ -56,7 +56,9 @@
  *                      printed
  *   wavg_loss_weights  wavg with the branches' softmax outputs also model
  *                      outputs, Keras' loss_weights 1, 0.5, 0.5: each
- *                      branch keeps a loss of its own
+ *                      branch keeps a loss of its own; per fold, trained on
+ *                      the other folds, the five models' test outputs
+ *                      averaged (bagged as the members are)
  *   wavg_frozen, concat_head_frozen
  *                      per fold, the fold's image and text models (trained
  *                      apart) copied in by layer name and frozen
@@ -685,14 +687,16 @@ static int fit_auto(const split *tr, const split *te, const config *cfg, float *
  * f's models trained on the other folds): the members' out-of-fold
  * outputs on the training items, and on the test items the mean over the
  * fold models (bagging) of each member and of each frozen model. */
-enum { B_IMAGE, B_TEXT, B_TEXT2, B_TEXT3, B_TEXT4, B_WAVG_FROZEN, B_CONCAT_FROZEN, N_BAGS };
-static const enum kind BAG_KINDS[N_BAGS] = {K_IMAGE, K_TEXT, K_TEXT2, K_TEXT3, K_TEXT4, K_WAVG_FROZEN, K_CONCAT_FROZEN};
+enum { B_IMAGE, B_TEXT, B_TEXT2, B_TEXT3, B_TEXT4, B_WAVG_LW, B_WAVG_FROZEN, B_CONCAT_FROZEN, N_BAGS };
+static const enum kind BAG_KINDS[N_BAGS] = {K_IMAGE,   K_TEXT,        K_TEXT2,        K_TEXT3,
+                                            K_TEXT4,   K_WAVG_LW,     K_WAVG_FROZEN,  K_CONCAT_FROZEN};
 typedef struct fold_out {
     float *oof[N_MEMBERS]; /* tr->n x C */
     float *oof_alt;        /* the image member's with the other tta setting */
     float *bag[N_BAGS];    /* te->n x C */
     double seconds[N_BAGS];
     double image_share;    /* wavg_frozen's softmax(W) image weight, mean */
+    double lw_share;       /* wavg_loss_weights' */
 } fold_out;
 
 static void fold_out_free(fold_out *o) {
@@ -703,9 +707,10 @@ static void fold_out_free(fold_out *o) {
 }
 
 /* Fold f: the members trained on sa, their outputs on sb (out of fold)
- * and te (added to the bags, / folds); then the frozen models: fold f's
- * image and text members copied in and frozen, the fusion layer trained
- * on sb (items the branches have not seen), their test outputs bagged. */
+ * and te (added to the bags, / folds); wavg_loss_weights trained on sa,
+ * its test outputs bagged; then the frozen models: fold f's image and
+ * text members copied in and frozen, the fusion layer trained on sb
+ * (items the branches have not seen), their test outputs bagged. */
 static int one_fold(size_t f, const split *sa, const split *sb, const size_t *b, const split *te, size_t text_dim,
                     const config *cfg, float *out, fold_out *o) {
     trained t[N_MEMBERS];
@@ -717,10 +722,14 @@ static int one_fold(size_t f, const split *sa, const split *sb, const size_t *b,
     const char *what = "";
     for (size_t j = 0; st == LF_OK && j < N_BAGS; j++) {
         enum kind k = BAG_KINDS[j];
-        trained frozen = {0}, *tj = j < N_MEMBERS ? &t[j] : &frozen;
-        what = j < N_MEMBERS ? MEMBER_NAMES[j] : k == K_WAVG_FROZEN ? "wavg_frozen" : "concat_head_frozen";
+        trained fused = {0}, *tj = j < N_MEMBERS ? &t[j] : &fused;
+        int frozen = k == K_WAVG_FROZEN || k == K_CONCAT_FROZEN;
+        what = j < N_MEMBERS       ? MEMBER_NAMES[j]
+               : k == K_WAVG_LW     ? "wavg_loss_weights"
+               : k == K_WAVG_FROZEN ? "wavg_frozen"
+                                    : "concat_head_frozen";
         double t0 = now_s();
-        st = fit_model(tj, k, j < N_MEMBERS ? sa : sb, text_dim, &fc, t[0].m, t[1].m);
+        st = fit_model(tj, k, frozen ? sb : sa, text_dim, &fc, t[0].m, t[1].m);
         if (st == LF_OK && j < N_MEMBERS) {
             st = predict_model(tj, k, sb, cfg->tta, out);
             for (size_t i = 0; st == LF_OK && i < sb->n; i++)
@@ -733,12 +742,12 @@ static int one_fold(size_t f, const split *sa, const split *sb, const size_t *b,
         }
         if (st == LF_OK) st = predict_model(tj, k, te, cfg->tta, pte);
         for (size_t i = 0; st == LF_OK && i < te->n * C; i++) o->bag[j][i] += pte[i] / (float)cfg->folds;
-        if (st == LF_OK && k == K_WAVG_FROZEN) {
+        if (st == LF_OK && (k == K_WAVG_FROZEN || k == K_WAVG_LW)) {
             float w[2];
             double a[2];
             st = lf_get_weights(tj->m, "weighted_average", 0, w, 2);
             softmax(w, 2, a);
-            o->image_share += a[0] / (double)cfg->folds;
+            *(k == K_WAVG_LW ? &o->lw_share : &o->image_share) += a[0] / (double)cfg->folds;
         }
         o->seconds[j] += now_s() - t0;
         if (st != LF_OK)
@@ -1144,7 +1153,7 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
         {K_CONCAT, "concat_head", "trap", -1},
         {K_WAVG, "wavg", "trap", -1},
         {K_WAVG_CLASS, "wavg_class", "trap", -1},
-        {K_WAVG_LW, "wavg_loss_weights", "remedy", -1},
+        {K_WAVG_LW, "wavg_loss_weights", "remedy", B_WAVG_LW},
         {K_WAVG_FROZEN, "wavg_frozen", "remedy", B_WAVG_FROZEN},
         {K_CONCAT_FROZEN, "concat_head_frozen", "remedy", B_CONCAT_FROZEN},
     };
@@ -1183,9 +1192,11 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
             memcpy(prob[i], fo.bag[bag], te->n * C * sizeof(float));
             r->seconds = fo.seconds[bag];
             if (bag >= B_WAVG_FROZEN) r->seconds += fo.seconds[B_IMAGE] + fo.seconds[B_TEXT];
-            if (bag == B_WAVG_FROZEN)
-                snprintf(r->note, sizeof r->note, "softmax(W): image %.3f, text %.3f (mean of the folds)",
-                         fo.image_share, 1 - fo.image_share);
+            if (bag == B_WAVG_FROZEN || bag == B_WAVG_LW) {
+                double share = bag == B_WAVG_LW ? fo.lw_share : fo.image_share;
+                snprintf(r->note, sizeof r->note, "softmax(W): image %.3f, text %.3f (mean of the folds)", share,
+                         1 - share);
+            }
             if (bag == B_IMAGE) {
                 double m[LF_NUM_METRICS], m0[LF_NUM_METRICS];
                 lf_fusion_metrics(fo.oof[0], tr->y, tr->n, C, m);

@@ -8,7 +8,7 @@ character 1..3-grams -> Dense(64, relu) -> Dropout), each ending in
 Dense(10, softmax); each alone (the mean of its five fold models:
 bagging), the question's Concatenate head and the answer's WeightedAverage /
 ClassWeightedAverage trained end to end, the WeightedAverage with each
-branch keeping a loss of its own (loss_weights 1, 0.5, 0.5), the fusion
+branch keeping a loss of its own (loss_weights 1, 0.5, 0.5; bagged over the folds), the fusion
 layers over a fold's frozen branches (trainable = False) trained on the
 fold's held-out items, and two-stage late fusion (out-of-fold branch
 outputs on the training items -> latefuse.Fusion(method="auto")), also with a
@@ -240,7 +240,7 @@ def rows(d, idx):
             "y": d["y"][idx]}
 
 
-BAGS = MEMBERS + ["wavg_frozen", "concat_head_frozen"]
+BAGS = MEMBERS + ["wavg_loss_weights", "wavg_frozen", "concat_head_frozen"]
 
 
 def run_folds(tr, te, text_dim, cfg, seed):
@@ -248,15 +248,17 @@ def run_folds(tr, te, text_dim, cfg, seed):
     the other folds give its out-of-fold outputs and their test outputs
     (averaged over the folds: bagging); the frozen models take fold f's
     image and text members, frozen, and train their fusion layer on fold
-    f.  Returns (oof, bag, seconds, alt, image_share): alt the image's
-    out-of-fold outputs with the other test-time flip setting."""
+    f; wavg_loss_weights is trained on the other folds, its test outputs
+    bagged.  Returns (oof, bag, seconds, alt, share): alt the image's
+    out-of-fold outputs with the other test-time flip setting, share the
+    mean softmax(W) image weight of wavg_frozen and of wavg_loss_weights."""
     fold = stratified_folds(tr["y"], cfg["folds"], seed)
     n = len(tr["y"])
     oof = {k: np.empty((n, C), np.float32) for k in MEMBERS}
     alt = np.empty((n, C), np.float32)
     bag = {k: np.zeros((len(te["y"]), C), np.float64) for k in BAGS}
     sec = {k: 0.0 for k in BAGS}
-    share = 0.0
+    share = {"wavg_frozen": 0.0, "wavg_loss_weights": 0.0}
     for f in range(cfg["folds"]):
         a, b = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
         ta, tb = rows(tr, a), rows(tr, b)
@@ -266,14 +268,14 @@ def run_folds(tr, te, text_dim, cfg, seed):
             t0 = time.time()
             frozen = kind.endswith("_frozen")
             m = fit(kind, tb if frozen else ta, text_dim, cfg, fs, ms.get("image"), ms.get("text"))
-            if not frozen:
+            if kind in MEMBERS:
                 ms[kind] = m
                 oof[kind][b] = predict(m, kind, tb, cfg["tta"])
             if kind == "image":
                 alt[b] = predict(m, kind, tb, not cfg["tta"])
             bag[kind] += predict(m, kind, te, cfg["tta"]) / cfg["folds"]
-            if kind == "wavg_frozen":
-                share += np.ravel(latefuse.softmax(m.get_layer("weighted_average").get_weights()[0]))[0] / cfg["folds"]
+            if kind in share:
+                share[kind] += np.ravel(latefuse.softmax(m.get_layer("weighted_average").get_weights()[0]))[0] / cfg["folds"]
             sec[kind] += time.time() - t0
     return oof, {k: v.astype(np.float32) for k, v in bag.items()}, sec, alt, share
 
@@ -364,8 +366,8 @@ def main():
             if kind.endswith("_frozen"):
                 t += sec["image"] + sec["text"]
             note = ""
-            if kind == "wavg_frozen":
-                note = "softmax(W): image %.3f, text %.3f (mean of the folds)" % (share, 1 - share)
+            if kind in share:
+                note = "softmax(W): image %.3f, text %.3f (mean of the folds)" % (share[kind], 1 - share[kind])
             if kind == "image":
                 note = "out-of-fold accuracy %.3f %s test-time flips (%.3f %s)" % (
                     fusion_metrics(oof["image"], tr["y"])["accuracy"], "with" if cfg["tta"] else "without",
