@@ -144,6 +144,8 @@ def build(kind, text_dim, cfg, seed):
     # the models with an image input keep a moving average of their
     # weights when cfg["ema"] > 0 (Adam's use_ema) and end on it
     opt = Adam(use_ema=True, ema_momentum=cfg["ema"]) if cfg["ema"] > 0 and kind != "text" else "adam"
+    if kind == "wavg_frozen":  # its two weights only: Adam at 0.01 (see examples/webnews.c)
+        opt = Adam(learning_rate=0.01)
     if kind == "wavg_loss_weights":
         m = Model(inputs, [out, img_p, txt_p], seed=seed)
         m.compile(opt, "sparse_categorical_crossentropy", loss_weights=[1.0, 0.5, 0.5])
