@@ -32,13 +32,19 @@
  *          features: Rescaling(30) -> Dense(256, relu) -> Dropout(0.5) ->
  *          Dense(10, softmax) (the best of the text variants out of fold,
  *          --tune=textcv).
+ *   text4: the text2 model (its own TextVectorization, adapted the same
+ *          way) on each caption's first 100 characters only (cut at a
+ *          character boundary): another view of the caption, its title and
+ *          the start of its text; chosen out of fold (--tune=textcv,
+ *          variants 28-32, stacked by auto) for what it adds to the late
+ *          fusion (examples/webnews-results.md).
  * The folds: the training items in 5 stratified folds; fold f's image, text,
- * text2 and text3 models are trained on the other folds and give the
+ * text2, text3 and text4 models are trained on the other folds and give the
  * out-of-fold outputs on fold f and test outputs; the test outputs of the
  * five are averaged (bagging: no model is refitted on all items).
  * Models, scored on the test items (role "trap": the joint-training trap,
  * shown; "remedy": its remedies):
- *   image, text, text2, text3
+ *   image, text, text2, text3, text4
  *                      each branch alone: the mean of its five fold models
  *   concat_head        (trap) the question's head over the two softmax
  *                      outputs, Concatenate -> Dense(128, relu) ->
@@ -50,18 +56,25 @@
  *                      printed
  *   wavg_loss_weights  wavg with the branches' softmax outputs also model
  *                      outputs, Keras' loss_weights 1, 0.5, 0.5: each
- *                      branch keeps a loss of its own
+ *                      branch keeps a loss of its own; per fold, trained on
+ *                      the other folds, the five models' test outputs
+ *                      averaged (bagged as the members are)
  *   wavg_frozen, concat_head_frozen
  *                      per fold, the fold's image and text models (trained
  *                      apart) copied in by layer name and frozen
  *                      (trainable = 0); only the fusion layer trains, on
  *                      the fold's held-out items (which the branches have
- *                      not seen); the five models' test outputs averaged
+ *                      not seen); the five models' test outputs averaged;
+ *                      wavg_frozen with Adam's learning rate 0.01 (its two
+ *                      weights only: at 0.001, 30 epochs of 11 steps leave
+ *                      softmax(W) near 0.37 / 0.63, far from the 0.05 / 0.95
+ *                      that minimises the log-loss of the out-of-fold
+ *                      outputs)
  *   late_fusion        two-stage late fusion: the fusion library's auto
  *                      (lf_fusion_fit, LF_FUSE_AUTO) fitted on the
  *                      out-of-fold outputs of image and text, applied to
  *                      their bagged test outputs
- *   late_fusion_all    the same over image, text, text2 and text3
+ *   late_fusion_all    the same over image, text, text2, text3 and text4
  * Choices (sizes, epochs, TEXT_SCALE, the image branch's resolution and
  * BatchNormalization momentum) were made with --tune (a validation split of
  * the training items) or out of fold; the test items are only scored.
@@ -79,8 +92,9 @@
  *              the first 80 % of the training items (=image, =text: those
  *              variants only), and at the end of the fit without and with
  *              test-time flips, then exits
- *   --tune=textcv  the text variants (character n-grams, max_tokens,
- *              sublinear tf, NB weighting, hidden size, epochs; all or
+ *   --tune=textcv  the text variants (character n-grams, the captions' first
+ *              characters, max_tokens, sublinear tf, NB weighting, hidden
+ *              size, epochs; all or
  *              those numbered I, J, ...) scored out of fold on the training
  *              items (K folds, default 5), then exits; --oof DIR writes
  *              each variant's out-of-fold outputs to DIR/textI.npy (and a
@@ -100,6 +114,10 @@
 #include <time.h>
 
 enum { C = 10, SIDE = 64, PIX = SIDE * SIDE * 3, MAX_MODELS = 16 };
+
+/* Adam's learning rate for wavg_frozen (see above; every other model
+ * takes Keras' default 0.001). */
+static const float WAVG_FROZEN_LR = 0.01f;
 
 /* What --tune chose (see examples/webnews-results.md). */
 typedef struct config {
@@ -138,10 +156,13 @@ typedef struct config {
                              (lf_set_l2; --tune=textcv only) */
     float text2_l2;       /* > 0: the same on txt2_out's kernel */
     int text2_sublinear;  /* text2's tf -> 1 + log(tf) (scikit-learn's sublinear_tf) */
+    /* the fourth text model (text4): text2's on the captions' beginnings */
+    size_t text4_chars;   /* each caption's first text4_chars characters */
+    size_t text4_dim;     /* set after adapt: its feature count */
 } config;
 
-static const config FULL = {10000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 25, 30, 5, 0, 1, 10000, 1, 2, 100.0f, 0, 30, 0, 256, 25, 0.0f, 0.4f, 1};
-static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 5000, 1, 2, 100.0f, 0, 8, 0, 256, 8, 0.0f, 0.4f, 1};
+static const config FULL = {10000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 25, 30, 5, 0, 1, 10000, 1, 2, 100.0f, 0, 30, 0, 256, 25, 0.0f, 0.4f, 1, 100, 0};
+static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 5000, 1, 2, 100.0f, 0, 8, 0, 256, 8, 0.0f, 0.4f, 1, 100, 0};
 
 /* ------------------------------------------------------------- helpers */
 
@@ -168,36 +189,38 @@ static void epoch_lines(void *ctx, const lf_progress *p) {
 typedef struct split {
     size_t n;
     uint8_t *img;
-    float *txt, *txt2; /* the two text views */
-    size_t dim2;       /* txt2's columns */
+    float *txt, *txt2, *txt4; /* the three text views */
+    size_t dim2, dim4;        /* txt2's and txt4's columns */
     int *y;
     float *yf;
 } split;
 
 static void split_free(split *s) {
-    free(s->img), free(s->txt), free(s->txt2), free(s->y), free(s->yf);
+    free(s->img), free(s->txt), free(s->txt2), free(s->txt4), free(s->y), free(s->yf);
     memset(s, 0, sizeof *s);
 }
 
-static int split_alloc(split *s, size_t n, size_t dim, size_t dim2) {
-    s->n = n, s->dim2 = dim2;
+static int split_alloc(split *s, size_t n, size_t dim, size_t dim2, size_t dim4) {
+    s->n = n, s->dim2 = dim2, s->dim4 = dim4;
     s->img = malloc(n * PIX);
     s->txt = malloc(n * dim * sizeof(float));
     s->txt2 = malloc(n * dim2 * sizeof(float));
+    s->txt4 = malloc(n * dim4 * sizeof(float));
     s->y = malloc(n * sizeof(int));
     s->yf = malloc(n * sizeof(float));
-    return s->img && s->txt && s->txt2 && s->y && s->yf;
+    return s->img && s->txt && s->txt2 && s->txt4 && s->y && s->yf;
 }
 
 /* The rows `rows` (n of them) of src into dst. */
 static int split_rows(split *dst, const split *src, const size_t *rows, size_t n, size_t dim) {
-    size_t d2 = src->dim2;
-    if (!split_alloc(dst, n, dim, d2)) return 0;
+    size_t d2 = src->dim2, d4 = src->dim4;
+    if (!split_alloc(dst, n, dim, d2, d4)) return 0;
     for (size_t i = 0; i < n; i++) {
         size_t r = rows[i];
         memcpy(dst->img + i * PIX, src->img + r * PIX, PIX);
         memcpy(dst->txt + i * dim, src->txt + r * dim, dim * sizeof(float));
         memcpy(dst->txt2 + i * d2, src->txt2 + r * d2, d2 * sizeof(float));
+        memcpy(dst->txt4 + i * d4, src->txt4 + r * d4, d4 * sizeof(float));
         dst->y[i] = src->y[r], dst->yf[i] = src->yf[r];
     }
     return 1;
@@ -268,12 +291,31 @@ static int vectorize(lf_textvec *tv, const char *const *t, size_t n, int adapt, 
     return 1;
 }
 
+/* The first `chars` characters of each of the n UTF-8 texts t (cut at a
+ * character boundary: a continuation byte 10xxxxxx never starts one), as
+ * n strings in one allocation; NULL when out of memory. */
+static char **first_chars(const char *const *t, size_t n, size_t chars) {
+    size_t bytes = n * sizeof(char *);
+    for (size_t i = 0; i < n; i++) bytes += strlen(t[i]) + 1;
+    char **out = malloc(bytes), *p = out ? (char *)(out + n) : NULL;
+    for (size_t i = 0; out && i < n; i++) {
+        const unsigned char *s = (const unsigned char *)t[i];
+        size_t len = 0, c = 0;
+        for (; s[len]; len++) /* up to the first byte of character chars + 1 */
+            if ((s[len] & 0xC0) != 0x80 && c++ == chars) break;
+        out[i] = p;
+        memcpy(p, s, len), p[len] = '\0', p += len + 1;
+    }
+    return out;
+}
+
 /* One part ("train" or "test") of the data folder: labels, images, and
- * the tf_idf rows of the captions by tv and tv2 (adapting them first on
- * the training captions; tv2's with sublinear tf when sublinear2); the
- * first n_max items only when n_max > 0. */
-static int load_split(const char *dir, const char *part, lf_textvec *tv, lf_textvec *tv2, int sublinear2,
-                      size_t n_max, split *s) {
+ * the tf_idf rows of the captions by tv and tv2 and of their first
+ * text4_chars characters by tv4 (adapting them first on the training
+ * captions; tv2's and tv4's with sublinear tf when sublinear2); the first
+ * n_max items only when n_max > 0. */
+static int load_split(const char *dir, const char *part, lf_textvec *tv, lf_textvec *tv2, lf_textvec *tv4,
+                      int sublinear2, size_t text4_chars, size_t n_max, split *s) {
     char path[4096];
     char **texts = NULL;
     size_t n_texts = 0, n_file = 0;
@@ -293,7 +335,11 @@ static int load_split(const char *dir, const char *part, lf_textvec *tv, lf_text
     const char *const *t = (const char *const *)texts;
     int adapt = strcmp(part, "train") == 0;
     ok = ok && vectorize(tv, t, s->n, adapt, 0, &s->txt) && vectorize(tv2, t, s->n, adapt, sublinear2, &s->txt2);
-    s->dim2 = lf_textvec_output_dim(tv2);
+    char **head = ok ? first_chars(t, s->n, text4_chars) : NULL;
+    if (ok && !head) fprintf(stderr, "webnews: out of memory\n");
+    ok = ok && head && vectorize(tv4, (const char *const *)head, s->n, adapt, sublinear2, &s->txt4);
+    s->dim2 = lf_textvec_output_dim(tv2), s->dim4 = lf_textvec_output_dim(tv4);
+    free(head);
     lf_textvec_lines_free(texts);
     return ok;
 }
@@ -311,7 +357,7 @@ static void l2_rows(float *x, size_t n, size_t d) {
 /* ------------------------------------------------------------- models */
 
 enum kind { K_IMAGE, K_TEXT, K_CONCAT, K_WAVG, K_WAVG_CLASS, K_WAVG_LW, K_WAVG_FROZEN, K_CONCAT_FROZEN, K_TEXT2,
-           K_TEXT3 };
+           K_TEXT3, K_TEXT4 };
 
 /* The image branch on input node `in`; returns its softmax node. */
 static int image_branch(lf_model *m, int in, const config *cfg) {
@@ -357,14 +403,20 @@ static int text_branch(lf_model *m, int in, const config *cfg) {
     return text_out(m, h, cfg->text_l2, "txt_out");
 }
 
-/* The second text model, on the second view (txt2). */
-static int text2_branch(lf_model *m, int in, const config *cfg) {
-    int h = lf_rescaling(m, in, cfg->text2_scale, 0.0f, "txt2_scale");
+/* The second text model, on the second view (txt2; pre "txt2"), or the
+ * same model on the captions' beginnings (txt4; pre "txt4"). */
+static int text2_branch(lf_model *m, int in, const config *cfg, const char *pre) {
+    char name[32];
+    snprintf(name, sizeof name, "%s_scale", pre);
+    int h = lf_rescaling(m, in, cfg->text2_scale, 0.0f, name);
     if (cfg->text2_hidden) {
-        h = lf_dense(m, h, cfg->text2_hidden, LF_ACT_RELU, 1, "txt2_dense");
-        h = lf_dropout(m, h, 0.5f, "txt2_drop");
+        snprintf(name, sizeof name, "%s_dense", pre);
+        h = lf_dense(m, h, cfg->text2_hidden, LF_ACT_RELU, 1, name);
+        snprintf(name, sizeof name, "%s_drop", pre);
+        h = lf_dropout(m, h, 0.5f, name);
     }
-    return text_out(m, h, cfg->text2_l2, "txt2_out");
+    snprintf(name, sizeof name, "%s_out", pre);
+    return text_out(m, h, cfg->text2_l2, name);
 }
 
 /* The third text model, on the text branch's features: a wider hidden
@@ -383,9 +435,10 @@ static lf_status build(lf_model *m, enum kind k, size_t text_dim, const config *
     static const size_t img_dims[3] = {SIDE, SIDE, 3};
     int img = -1, txt = -1, pi = -1, pt = -1, out = -1;
     *fuse = -1;
-    if (k == K_TEXT2 || k == K_TEXT3) {
-        out = k == K_TEXT2 ? text2_branch(m, lf_input(m, cfg->text2_dim, "text2"), cfg)
-                           : text3_branch(m, lf_input(m, text_dim, "text3"), cfg);
+    if (k == K_TEXT2 || k == K_TEXT3 || k == K_TEXT4) {
+        out = k == K_TEXT2   ? text2_branch(m, lf_input(m, cfg->text2_dim, "text2"), cfg, "txt2")
+              : k == K_TEXT4 ? text2_branch(m, lf_input(m, cfg->text4_dim, "text4"), cfg, "txt4")
+                             : text3_branch(m, lf_input(m, text_dim, "text3"), cfg);
         lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
         return lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &opt);
     }
@@ -414,9 +467,11 @@ static lf_status build(lf_model *m, enum kind k, size_t text_dim, const config *
     case K_WAVG_FROZEN: out = *fuse = lf_weighted_average(m, 2, both, -1, "weighted_average"); break;
     case K_WAVG_CLASS: out = *fuse = lf_class_weighted_average(m, 2, both, -1, "class_weighted_average"); break;
     case K_TEXT2:
-    case K_TEXT3: break;
+    case K_TEXT3:
+    case K_TEXT4: break;
     }
     lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
+    if (k == K_WAVG_FROZEN) opt.learning_rate = WAVG_FROZEN_LR;
     if (cfg->ema > 0 && k != K_TEXT && k != K_TEXT2) opt.use_ema = 1, opt.ema_momentum = cfg->ema;
     if (k == K_WAVG_LW) {
         int outs[3] = {out, pi, pt};
@@ -462,6 +517,10 @@ static size_t inputs_of(enum kind k, const split *s, lf_typed_array *x) {
         x[0].dtype = LF_DTYPE_FLOAT32, x[0].data = s->txt;
         return 1;
     }
+    if (k == K_TEXT4) {
+        x[0].dtype = LF_DTYPE_FLOAT32, x[0].data = s->txt4;
+        return 1;
+    }
     if (k != K_TEXT) x[n].dtype = LF_DTYPE_UINT8, x[n++].data = s->img;
     if (k != K_IMAGE) x[n].dtype = LF_DTYPE_FLOAT32, x[n++].data = s->txt;
     return n;
@@ -490,7 +549,7 @@ static lf_status fit_model(trained *t, enum kind k, const split *tr, size_t text
     lf_fit_options fo = lf_fit_defaults();
     fo.batch_size = 32;
     fo.epochs = (k == K_WAVG_FROZEN || k == K_CONCAT_FROZEN) ? cfg->frozen_epochs
-                : k == K_TEXT2                                ? cfg->text2_epochs
+                : k == K_TEXT2 || k == K_TEXT4                ? cfg->text2_epochs
                 : k == K_TEXT3                                ? cfg->text3_epochs
                                                               : cfg->epochs;
     fo.seed = cfg->seed + 77 * (uint64_t)k;
@@ -514,7 +573,8 @@ static lf_status predict_model(const trained *t, enum kind k, const split *s, in
     lf_typed_array x[2];
     inputs_of(k, s, x);
     size_t no = lf_model_num_outputs(t->m), n = s->n;
-    tta = tta && k != K_TEXT && k != K_TEXT2 && k != K_TEXT3;
+    tta = tta && (k == K_IMAGE || k == K_CONCAT || k == K_WAVG || k == K_WAVG_CLASS || k == K_WAVG_LW ||
+                  k == K_WAVG_FROZEN || k == K_CONCAT_FROZEN);
     float *scratch[3] = {prob, NULL, NULL}, *p2 = tta ? malloc(n * C * sizeof(float)) : NULL;
     uint8_t *flip = tta ? malloc(n * PIX) : NULL;
     lf_status st = !tta || (p2 && flip) ? LF_OK : LF_ERR_NOMEM;
@@ -593,7 +653,7 @@ static int score(result *r, const float *prob, const split *te) {
 
 /* The late fusions' members: the branches trained apart (the first
  * N_MEMBERS of BAG_KINDS below). */
-static const char *const MEMBER_NAMES[] = {"image", "text", "text2", "text3"};
+static const char *const MEMBER_NAMES[] = {"image", "text", "text2", "text3", "text4"};
 enum { N_MEMBERS = sizeof MEMBER_NAMES / sizeof MEMBER_NAMES[0] };
 
 /* auto (lf_fusion_fit, LF_FUSE_AUTO) over the first nm members'
@@ -637,14 +697,16 @@ static int fit_auto(const split *tr, const split *te, const config *cfg, float *
  * f's models trained on the other folds): the members' out-of-fold
  * outputs on the training items, and on the test items the mean over the
  * fold models (bagging) of each member and of each frozen model. */
-enum { B_IMAGE, B_TEXT, B_TEXT2, B_TEXT3, B_WAVG_FROZEN, B_CONCAT_FROZEN, N_BAGS };
-static const enum kind BAG_KINDS[N_BAGS] = {K_IMAGE, K_TEXT, K_TEXT2, K_TEXT3, K_WAVG_FROZEN, K_CONCAT_FROZEN};
+enum { B_IMAGE, B_TEXT, B_TEXT2, B_TEXT3, B_TEXT4, B_WAVG_LW, B_WAVG_FROZEN, B_CONCAT_FROZEN, N_BAGS };
+static const enum kind BAG_KINDS[N_BAGS] = {K_IMAGE,   K_TEXT,        K_TEXT2,        K_TEXT3,
+                                            K_TEXT4,   K_WAVG_LW,     K_WAVG_FROZEN,  K_CONCAT_FROZEN};
 typedef struct fold_out {
     float *oof[N_MEMBERS]; /* tr->n x C */
     float *oof_alt;        /* the image member's with the other tta setting */
     float *bag[N_BAGS];    /* te->n x C */
     double seconds[N_BAGS];
     double image_share;    /* wavg_frozen's softmax(W) image weight, mean */
+    double lw_share;       /* wavg_loss_weights' */
 } fold_out;
 
 static void fold_out_free(fold_out *o) {
@@ -655,9 +717,10 @@ static void fold_out_free(fold_out *o) {
 }
 
 /* Fold f: the members trained on sa, their outputs on sb (out of fold)
- * and te (added to the bags, / folds); then the frozen models: fold f's
- * image and text members copied in and frozen, the fusion layer trained
- * on sb (items the branches have not seen), their test outputs bagged. */
+ * and te (added to the bags, / folds); wavg_loss_weights trained on sa,
+ * its test outputs bagged; then the frozen models: fold f's image and
+ * text members copied in and frozen, the fusion layer trained on sb
+ * (items the branches have not seen), their test outputs bagged. */
 static int one_fold(size_t f, const split *sa, const split *sb, const size_t *b, const split *te, size_t text_dim,
                     const config *cfg, float *out, fold_out *o) {
     trained t[N_MEMBERS];
@@ -669,10 +732,14 @@ static int one_fold(size_t f, const split *sa, const split *sb, const size_t *b,
     const char *what = "";
     for (size_t j = 0; st == LF_OK && j < N_BAGS; j++) {
         enum kind k = BAG_KINDS[j];
-        trained frozen = {0}, *tj = j < N_MEMBERS ? &t[j] : &frozen;
-        what = j < N_MEMBERS ? MEMBER_NAMES[j] : k == K_WAVG_FROZEN ? "wavg_frozen" : "concat_head_frozen";
+        trained fused = {0}, *tj = j < N_MEMBERS ? &t[j] : &fused;
+        int frozen = k == K_WAVG_FROZEN || k == K_CONCAT_FROZEN;
+        what = j < N_MEMBERS       ? MEMBER_NAMES[j]
+               : k == K_WAVG_LW     ? "wavg_loss_weights"
+               : k == K_WAVG_FROZEN ? "wavg_frozen"
+                                    : "concat_head_frozen";
         double t0 = now_s();
-        st = fit_model(tj, k, j < N_MEMBERS ? sa : sb, text_dim, &fc, t[0].m, t[1].m);
+        st = fit_model(tj, k, frozen ? sb : sa, text_dim, &fc, t[0].m, t[1].m);
         if (st == LF_OK && j < N_MEMBERS) {
             st = predict_model(tj, k, sb, cfg->tta, out);
             for (size_t i = 0; st == LF_OK && i < sb->n; i++)
@@ -685,12 +752,12 @@ static int one_fold(size_t f, const split *sa, const split *sb, const size_t *b,
         }
         if (st == LF_OK) st = predict_model(tj, k, te, cfg->tta, pte);
         for (size_t i = 0; st == LF_OK && i < te->n * C; i++) o->bag[j][i] += pte[i] / (float)cfg->folds;
-        if (st == LF_OK && k == K_WAVG_FROZEN) {
+        if (st == LF_OK && (k == K_WAVG_FROZEN || k == K_WAVG_LW)) {
             float w[2];
             double a[2];
             st = lf_get_weights(tj->m, "weighted_average", 0, w, 2);
             softmax(w, 2, a);
-            o->image_share += a[0] / (double)cfg->folds;
+            *(k == K_WAVG_LW ? &o->lw_share : &o->image_share) += a[0] / (double)cfg->folds;
         }
         o->seconds[j] += now_s() - t0;
         if (st != LF_OK)
@@ -832,6 +899,7 @@ typedef struct text_view {
     int nb;        /* NB weighting (Wang & Manning 2012): each feature
                       scaled by the mean over the classes of |r|, r the
                       one-vs-rest log-count ratio, from the labelled rows */
+    size_t chars;  /* > 0: each caption's first chars characters only */
 } text_view;
 
 /* The tf_idf rows of n texts by tv with tf replaced by 1 + log(tf) where
@@ -888,36 +956,42 @@ static int textcv(const char *dir, const config *cfg, const char *sel, const cha
         size_t hidden, epochs;
         float scale, l2;
     } V[] = {
-        {{1, 3, 20000, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 0: text as it was */
-        {{1, 3, 20000, 1, 0}, 64, 25, 30.0f, 0.0f},  /* 1: sublinear tf */
-        {{1, 3, 60000, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 2: more tokens */
-        {{1, 4, 20000, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 3 */
-        {{2, 4, 20000, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 4 */
-        {{1, 3, 20000, 0, 1}, 64, 25, 30.0f, 0.0f},  /* 5: NB-weighted */
-        {{1, 3, 60000, 0, 0}, 0, 10, 100.0f, 0.0f},  /* 6: logistic regression */
-        {{1, 2, 60000, 0, 0}, 0, 10, 100.0f, 0.0f},  /* 7: text2 as it was */
-        {{1, 3, 20000, 0, 0}, 256, 25, 30.0f, 0.0f}, /* 8: wider */
-        {{1, 3, 20000, 0, 1}, 0, 10, 100.0f, 0.0f},  /* 9: NB logistic regression */
-        {{1, 2, 20000, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 10 */
-        {{1, 3, 20000, 0, 0}, 64, 40, 30.0f, 0.0f},  /* 11: more epochs */
-        {{1, 3, 20000, 0, 0}, 64, 15, 30.0f, 0.0f},  /* 12: fewer epochs */
-        {{1, 3, 10000, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 13: fewer tokens */
-        {{1, 3, 20000, 0, 0}, 64, 25, 100.0f, 0.0f}, /* 14: larger scale */
-        {{1, 1, 20000, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 15: characters only */
-        {{1, 3, 5000, 0, 0}, 64, 25, 30.0f, 0.0f},   /* 16 */
-        {{1, 3, 10000, 0, 0}, 0, 10, 100.0f, 0.0f},  /* 17 */
-        {{1, 2, 10000, 0, 0}, 0, 10, 100.0f, 0.0f},  /* 18 */
-        {{1, 3, 10000, 0, 0}, 256, 25, 30.0f, 0.0f}, /* 19 */
-        {{1, 3, 10000, 1, 0}, 0, 10, 100.0f, 0.0f},  /* 20: sublinear logistic regression */
-        {{1, 3, 10000, 1, 0}, 0, 25, 100.0f, 0.0f},  /* 21: the same, 25 epochs */
+        {{1, 3, 20000, 0, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 0: text as it was */
+        {{1, 3, 20000, 1, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 1: sublinear tf */
+        {{1, 3, 60000, 0, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 2: more tokens */
+        {{1, 4, 20000, 0, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 3 */
+        {{2, 4, 20000, 0, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 4 */
+        {{1, 3, 20000, 0, 1, 0}, 64, 25, 30.0f, 0.0f},  /* 5: NB-weighted */
+        {{1, 3, 60000, 0, 0, 0}, 0, 10, 100.0f, 0.0f},  /* 6: logistic regression */
+        {{1, 2, 60000, 0, 0, 0}, 0, 10, 100.0f, 0.0f},  /* 7: text2 as it was */
+        {{1, 3, 20000, 0, 0, 0}, 256, 25, 30.0f, 0.0f}, /* 8: wider */
+        {{1, 3, 20000, 0, 1, 0}, 0, 10, 100.0f, 0.0f},  /* 9: NB logistic regression */
+        {{1, 2, 20000, 0, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 10 */
+        {{1, 3, 20000, 0, 0, 0}, 64, 40, 30.0f, 0.0f},  /* 11: more epochs */
+        {{1, 3, 20000, 0, 0, 0}, 64, 15, 30.0f, 0.0f},  /* 12: fewer epochs */
+        {{1, 3, 10000, 0, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 13: fewer tokens */
+        {{1, 3, 20000, 0, 0, 0}, 64, 25, 100.0f, 0.0f}, /* 14: larger scale */
+        {{1, 1, 20000, 0, 0, 0}, 64, 25, 30.0f, 0.0f},  /* 15: characters only */
+        {{1, 3, 5000, 0, 0, 0}, 64, 25, 30.0f, 0.0f},   /* 16 */
+        {{1, 3, 10000, 0, 0, 0}, 0, 10, 100.0f, 0.0f},  /* 17 */
+        {{1, 2, 10000, 0, 0, 0}, 0, 10, 100.0f, 0.0f},  /* 18 */
+        {{1, 3, 10000, 0, 0, 0}, 256, 25, 30.0f, 0.0f}, /* 19 */
+        {{1, 3, 10000, 1, 0, 0}, 0, 10, 100.0f, 0.0f},  /* 20: sublinear logistic regression */
+        {{1, 3, 10000, 1, 0, 0}, 0, 25, 100.0f, 0.0f},  /* 21: the same, 25 epochs */
         /* 22, 23: an L2 penalty as scikit-learn's C = 10 on the 1357
          * items of a fold's training part: l2 = scale^2 / (2 C n) */
-        {{1, 3, 10000, 1, 0}, 0, 50, 100.0f, 0.37f}, /* 22 */
-        {{1, 3, 10000, 0, 0}, 0, 50, 100.0f, 0.37f}, /* 23 */
-        {{1, 3, 10000, 1, 0}, 0, 100, 100.0f, 0.37f}, /* 24: 22, 100 epochs */
-        {{1, 3, 10000, 1, 0}, 0, 50, 100.0f, 0.1f},   /* 25: 22, a weaker penalty */
-        {{1, 2, 10000, 1, 0}, 0, 30, 100.0f, 0.4f},   /* 26: text2 now */
-        {{1, 2, 10000, 0, 0}, 0, 10, 100.0f, 0.0f},   /* 27: text2 before */
+        {{1, 3, 10000, 1, 0, 0}, 0, 50, 100.0f, 0.37f}, /* 22 */
+        {{1, 3, 10000, 0, 0, 0}, 0, 50, 100.0f, 0.37f}, /* 23 */
+        {{1, 3, 10000, 1, 0, 0}, 0, 100, 100.0f, 0.37f}, /* 24: 22, 100 epochs */
+        {{1, 3, 10000, 1, 0, 0}, 0, 50, 100.0f, 0.1f},   /* 25: 22, a weaker penalty */
+        {{1, 2, 10000, 1, 0, 0}, 0, 30, 100.0f, 0.4f},   /* 26: text2 now */
+        {{1, 2, 10000, 0, 0, 0}, 0, 10, 100.0f, 0.0f},   /* 27: text2 before */
+        /* 28-32: text2 on the captions' first characters (text4) */
+        {{1, 2, 10000, 1, 0, 50}, 0, 30, 100.0f, 0.4f},  /* 28 */
+        {{1, 2, 10000, 1, 0, 100}, 0, 30, 100.0f, 0.4f}, /* 29 */
+        {{1, 2, 10000, 1, 0, 150}, 0, 30, 100.0f, 0.4f}, /* 30 */
+        {{1, 2, 10000, 1, 0, 200}, 0, 30, 100.0f, 0.4f}, /* 31 */
+        {{1, 2, 10000, 1, 0, 300}, 0, 30, 100.0f, 0.4f}, /* 32 */
     };
     enum { NV = sizeof V / sizeof V[0] };
     int want[NV];
@@ -963,8 +1037,10 @@ static int textcv(const char *dir, const config *cfg, const char *sel, const cha
         double t0 = now_s();
         to.char_ngram_min = V[v].v.ngram_min, to.char_ngram_max = V[v].v.ngram_max, to.max_tokens = V[v].v.tokens;
         float *x = NULL, *oof = malloc(n * C * sizeof(float)), *out = malloc(n * C * sizeof(float)), *w = NULL;
-        int ok = oof && out && lf_textvec_create(&tv, &to, err, sizeof err) == LF_OK &&
-                 vectorize(tv, (const char *const *)texts, n, 1, V[v].v.sublinear, &x);
+        char **firsts = V[v].v.chars ? first_chars((const char *const *)texts, n, V[v].v.chars) : NULL;
+        int ok = oof && out && (firsts || !V[v].v.chars) && lf_textvec_create(&tv, &to, err, sizeof err) == LF_OK &&
+                 vectorize(tv, (const char *const *)(firsts ? firsts : texts), n, 1, V[v].v.sublinear, &x);
+        free(firsts);
         size_t d = ok ? lf_textvec_output_dim(tv) : 0;
         ok = ok && (w = malloc(d * sizeof *w));
         for (size_t f = 0; ok && f < cfg->folds; f++) {
@@ -1009,9 +1085,12 @@ static int textcv(const char *dir, const config *cfg, const char *sel, const cha
                                              V[v].hidden)
                                   : snprintf(head, sizeof head, "Dense(10) (logistic regression)");
             if (V[v].l2 > 0) snprintf(head + len, sizeof head - (size_t)len, " with L2 %g", (double)V[v].l2);
-            printf("%2zu: char %zu-%zu-grams, %zu tokens (%zu columns), %s tf%s, %s, scale %g, %zu epochs: "
+            char first[48] = "";
+            if (V[v].v.chars) snprintf(first, sizeof first, " of the first %zu characters", V[v].v.chars);
+            printf("%2zu: char %zu-%zu-grams%s, %zu tokens (%zu columns), %s tf%s, %s, scale %g, %zu epochs: "
                    "accuracy %.4f, log-loss %.4f (%.0f s)\n",
-                   v, V[v].v.ngram_min, V[v].v.ngram_max, V[v].v.tokens, d, V[v].v.sublinear ? "sublinear" : "raw",
+                   v, V[v].v.ngram_min, V[v].v.ngram_max, first, V[v].v.tokens, d,
+                   V[v].v.sublinear ? "sublinear" : "raw",
                    V[v].v.nb ? ", NB-weighted" : "", head, (double)V[v].scale, V[v].epochs, met[LF_METRIC_ACCURACY],
                    met[LF_METRIC_LOG_LOSS], now_s() - t0);
         }
@@ -1080,10 +1159,11 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
         {K_TEXT, "text", "branch", B_TEXT},
         {K_TEXT2, "text2", "branch", B_TEXT2},
         {K_TEXT3, "text3", "branch", B_TEXT3},
+        {K_TEXT4, "text4", "branch", B_TEXT4},
         {K_CONCAT, "concat_head", "trap", -1},
         {K_WAVG, "wavg", "trap", -1},
         {K_WAVG_CLASS, "wavg_class", "trap", -1},
-        {K_WAVG_LW, "wavg_loss_weights", "remedy", -1},
+        {K_WAVG_LW, "wavg_loss_weights", "remedy", B_WAVG_LW},
         {K_WAVG_FROZEN, "wavg_frozen", "remedy", B_WAVG_FROZEN},
         {K_CONCAT_FROZEN, "concat_head_frozen", "remedy", B_CONCAT_FROZEN},
     };
@@ -1122,9 +1202,11 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
             memcpy(prob[i], fo.bag[bag], te->n * C * sizeof(float));
             r->seconds = fo.seconds[bag];
             if (bag >= B_WAVG_FROZEN) r->seconds += fo.seconds[B_IMAGE] + fo.seconds[B_TEXT];
-            if (bag == B_WAVG_FROZEN)
-                snprintf(r->note, sizeof r->note, "softmax(W): image %.3f, text %.3f (mean of the folds)",
-                         fo.image_share, 1 - fo.image_share);
+            if (bag == B_WAVG_FROZEN || bag == B_WAVG_LW) {
+                double share = bag == B_WAVG_LW ? fo.lw_share : fo.image_share;
+                snprintf(r->note, sizeof r->note, "softmax(W): image %.3f, text %.3f (mean of the folds)", share,
+                         1 - share);
+            }
             if (bag == B_IMAGE) {
                 double m[LF_NUM_METRICS], m0[LF_NUM_METRICS];
                 lf_fusion_metrics(fo.oof[0], tr->y, tr->n, C, m);
@@ -1156,12 +1238,12 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
     result *lr = &res[NM];
     lr[0].name = "late_fusion", lr[1].name = "late_fusion_all";
     lr[0].role = lr[1].role = "remedy";
-    const float *pt[N_MEMBERS] = {fo.bag[B_IMAGE], fo.bag[B_TEXT], fo.bag[B_TEXT2], fo.bag[B_TEXT3]};
+    const float *pt[N_MEMBERS] = {fo.bag[B_IMAGE], fo.bag[B_TEXT], fo.bag[B_TEXT2], fo.bag[B_TEXT3], fo.bag[B_TEXT4]};
     for (size_t j = 0; j < 2; j++) {
         double t0 = now_s();
         if (!fit_auto(tr, te, cfg, fo.oof, pt, j ? N_MEMBERS : 2, prob[NM + j], &lr[j])) goto done;
         lr[j].seconds = now_s() - t0 + fo.seconds[B_IMAGE] + fo.seconds[B_TEXT] +
-                        (j ? fo.seconds[B_TEXT2] + fo.seconds[B_TEXT3] : 0);
+                        (j ? fo.seconds[B_TEXT2] + fo.seconds[B_TEXT3] + fo.seconds[B_TEXT4] : 0);
         if (!score(&lr[j], prob[NM + j], te)) goto done;
         fprintf(stderr, "webnews: %-20s test accuracy %.3f (%.0f s) %s\n", lr[j].name, lr[j].met[LF_METRIC_ACCURACY],
                 lr[j].seconds, lr[j].note);
@@ -1171,10 +1253,11 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
     printf("Web_News (%zu training, %zu test items; seed %llu%s): test scores\n", tr->n, te->n,
            (unsigned long long)cfg->seed, o->quick ? "; quick: a subset, 8 epochs" : "");
     /* each fused model against its own best branch: image and text, and
-     * text2 and text3 too for late_fusion_all */
+     * every member for late_fusion_all */
     double acc[NR];
     for (size_t i = 0; i < NR; i++) acc[i] = res[i].met[LF_METRIC_ACCURACY];
-    double best = 0, two = fmax(acc[0], acc[1]), all = fmax(two, fmax(acc[2], acc[3]));
+    double best = 0, two = fmax(acc[0], acc[1]), all = two;
+    for (size_t j = 2; j < N_MEMBERS; j++) all = fmax(all, acc[j]);
     const char *best_name = "";
     size_t below[2] = {0, 0}, fused[2] = {0, 0};
     for (size_t i = N_MEMBERS; i < NR; i++) {
@@ -1282,31 +1365,33 @@ int main(int argc, char **argv) {
     lf_textvec_options to2 = to;
     to2.char_ngram_min = cfg.ngram2_min, to2.char_ngram_max = cfg.ngram2_max;
     to2.max_tokens = cfg.tokens2;
-    lf_textvec *tv = NULL, *tv2 = NULL;
+    lf_textvec *tv = NULL, *tv2 = NULL, *tv4 = NULL;
     char msg[512];
     split all[2];
     memset(all, 0, sizeof all);
     int rc = 2;
     if (lf_textvec_create(&tv, &to, msg, sizeof msg) != LF_OK ||
-        lf_textvec_create(&tv2, &to2, msg, sizeof msg) != LF_OK) {
+        lf_textvec_create(&tv2, &to2, msg, sizeof msg) != LF_OK ||
+        lf_textvec_create(&tv4, &to2, msg, sizeof msg) != LF_OK) {
         fprintf(stderr, "webnews: %s\n", msg);
-        lf_textvec_free(tv);
+        lf_textvec_free(tv), lf_textvec_free(tv2);
         return 1;
     }
     double t0 = now_s();
     /* the quick subset: the first n_train training items (the source's
      * order is shuffled) */
-    if (!load_split(dir, "train", tv, tv2, cfg.text2_sublinear, cfg.n_train, &all[0]) ||
-        !load_split(dir, "test", tv, tv2, cfg.text2_sublinear, 0, &all[1]))
+    if (!load_split(dir, "train", tv, tv2, tv4, cfg.text2_sublinear, cfg.text4_chars, cfg.n_train, &all[0]) ||
+        !load_split(dir, "test", tv, tv2, tv4, cfg.text2_sublinear, cfg.text4_chars, 0, &all[1]))
         goto done;
     size_t dim = lf_textvec_output_dim(tv);
-    cfg.text2_dim = all[0].dim2;
-    fprintf(stderr, "webnews: %zu training and %zu test items, %zu + %zu text features (%.1f s)\n", all[0].n,
-            all[1].n, dim, cfg.text2_dim, now_s() - t0);
+    cfg.text2_dim = all[0].dim2, cfg.text4_dim = all[0].dim4;
+    fprintf(stderr, "webnews: %zu training and %zu test items, %zu + %zu + %zu text features (%.1f s)\n", all[0].n,
+            all[1].n, dim, cfg.text2_dim, cfg.text4_dim, now_s() - t0);
     rc = o.tune ? tune(&all[0], dim, &cfg, o.tune_only) : run(&all[0], &all[1], dim, &cfg, &o);
 done:
     for (int s = 0; s < 2; s++) split_free(&all[s]);
     lf_textvec_free(tv);
     lf_textvec_free(tv2);
+    lf_textvec_free(tv4);
     return rc;
 }

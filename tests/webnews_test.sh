@@ -3,7 +3,7 @@
 # --quick --json mode (400 training items, a few epochs) on
 # ../shared/data/webnews, when present, and checks that it succeeds, that
 # its last line is one JSON object with every model's test accuracy (the
-# keys image, text, text2, text3, concat_head, wavg, wavg_class, late_fusion,
+# keys image, text, text2, text3, text4, concat_head, wavg, wavg_class, late_fusion,
 # late_fusion_all and the remedies' models, each a number in [0, 1]), and
 # that the text branches and the late fusions are above chance (0.1) by a
 # margin: at least 0.3; that --oof writes every member's out-of-fold and test
@@ -59,7 +59,7 @@ OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --json --oof "$tmp/oof" >"$tmp/out" 2>"
 [ $rc -eq 0 ] && ok || { bad "webnews --quick --json exited $rc"; cat "$tmp/err"; }
 # --oof: each member's out-of-fold outputs on the 400 quick training items
 # and its bagged outputs on the 497 test items, (n, 10) float32
-for m in image text text2 text3; do
+for m in image text text2 text3 text4; do
     for f in "$m:400" "${m}_test:497"; do
         file="$tmp/oof/${f%%:*}.npy"
         if head -c 128 "$file" 2>/dev/null | grep -aq "'descr': '<f4', 'fortran_order': False, 'shape': (${f#*:}, 10)"; then ok
@@ -71,19 +71,19 @@ json=$(tail -n 1 "$tmp/out")
 # the shape: {"name": number, ...} and nothing else on the line
 if printf '%s\n' "$json" | grep -Eq '^\{"[a-z0-9_]+": [0-9.]+(, "[a-z0-9_]+": [0-9.]+)*\}$'; then ok
 else bad "last line is not a JSON object of accuracies: $json"; fi
-for k in image text text2 text3 concat_head wavg wavg_class late_fusion late_fusion_all wavg_loss_weights wavg_frozen \
+for k in image text text2 text3 text4 concat_head wavg wavg_class late_fusion late_fusion_all wavg_loss_weights wavg_frozen \
     concat_head_frozen; do
     v=$(printf '%s\n' "$json" | sed -n -E "s/.*[{ ]\"$k\": ([0-9.]+)[,}].*/\1/p")
     if [ -z "$v" ]; then bad "no key $k in $json"; continue; fi
     if awk -v v="$v" 'BEGIN { exit !(v >= 0 && v <= 1) }'; then ok; else bad "$k = $v is not in [0, 1]"; fi
     case $k in
-    text|text2|text3|late_fusion|late_fusion_all)
+    text|text2|text3|text4|late_fusion|late_fusion_all)
         if awk -v v="$v" 'BEGIN { exit !(v >= 0.3) }'; then ok
         else bad "$k = $v, expected at least 0.3 (chance 0.1)"; fi ;;
     esac
 done
 n=$(printf '%s\n' "$json" | grep -o '"[a-z0-9_]*":' | wc -l)
-[ "$n" -eq 12 ] && ok || bad "$n keys in $json, expected 12"
+[ "$n" -eq 13 ] && ok || bad "$n keys in $json, expected 13"
 # the table: one row per model with its role, then the goal line
 grep -Eq '^concat_head +trap +[0-9.]+% ' "$tmp/out" && ok || bad "no concat_head row (role trap) in the table"
 grep -Eq '^late_fusion_all +remedy +[0-9.]+% ' "$tmp/out" && ok || bad "no late_fusion_all row in the table"
@@ -93,7 +93,7 @@ grep -q '^best fused model ' "$tmp/out" && ok || bad "no summary line"
 # variant scored out of fold on the quick subset prints its line
 "$BIN" "$DATA" --quick --tune=textcv:99 >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ $rc -eq 2 ] && ok || bad "--tune=textcv:99: exit status $rc, expected 2"
-[ "$(cat "$tmp/err")" = "webnews: --tune=textcv:LIST wants variant numbers 0..27 separated by commas" ] && ok ||
+[ "$(cat "$tmp/err")" = "webnews: --tune=textcv:LIST wants variant numbers 0..32 separated by commas" ] && ok ||
     bad "--tune=textcv:99 message: $(cat "$tmp/err")"
 OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --tune=textcv:18 --oof "$tmp" >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ $rc -eq 0 ] && ok || { bad "--tune=textcv:18 exited $rc"; cat "$tmp/err"; }

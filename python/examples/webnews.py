@@ -8,13 +8,14 @@ character 1..3-grams -> Dense(64, relu) -> Dropout), each ending in
 Dense(10, softmax); each alone (the mean of its five fold models:
 bagging), the question's Concatenate head and the answer's WeightedAverage /
 ClassWeightedAverage trained end to end, the WeightedAverage with each
-branch keeping a loss of its own (loss_weights 1, 0.5, 0.5), the fusion
+branch keeping a loss of its own (loss_weights 1, 0.5, 0.5; bagged over the folds), the fusion
 layers over a fold's frozen branches (trainable = False) trained on the
 fold's held-out items, and two-stage late fusion (out-of-fold branch
 outputs on the training items -> latefuse.Fusion(method="auto")), also with a
 second text model (text2: sublinear tf_idf over character 1..2-grams ->
-Dense(10, softmax) with an L2 penalty) and a third (text3: Dense(256, relu) over the text branch's
-features) as members of late_fusion_all.  The same
+Dense(10, softmax) with an L2 penalty), a third (text3: Dense(256, relu) over the text branch's
+features) and a fourth (text4: text2's model on each caption's first 100
+characters) as members of late_fusion_all.  The same
 settings as the C example (chosen there on a validation split of the
 training items); prints the same table and, with --json, ends with one
 JSON object of each model's test accuracy.
@@ -44,11 +45,11 @@ C = 10
 FULL = dict(tokens=10000, text_scale=30.0, text_hidden=64, strided=False, img_pool=True, filters=(16, 32, 64, 128),
             bn_momentum=0.9, tta=False, ema=0.0, epochs=25, frozen_epochs=30, folds=5, n_train=0, tokens2=10000,
             ngrams2=(1, 2), text2_scale=100.0, text2_hidden=0, text2_epochs=30, text2_l2=0.4, text2_sublinear=True,
-            text3_hidden=256, text3_epochs=25)
+            text3_hidden=256, text3_epochs=25, text4_chars=100)
 QUICK = dict(FULL, tokens=5000, epochs=8, frozen_epochs=4, folds=3, n_train=400, tokens2=5000, text2_epochs=8,
              text3_epochs=8)
 # the late fusions' members: the branches trained apart
-MEMBERS = ["image", "text", "text2", "text3"]
+MEMBERS = ["image", "text", "text2", "text3", "text4"]
 # the layers with weights, copied by name from the branches trained apart
 WEIGHTED = ["img_conv1", "img_bn1", "img_conv2", "img_bn2", "img_conv3", "img_bn3", "img_conv4", "img_bn4",
             "img_out", "txt_dense", "txt_out"]
@@ -79,14 +80,15 @@ def text_branch(inp, cfg):
     return Dense(C, activation="softmax", name="txt_out")(h)
 
 
-def text2_branch(inp, cfg):
-    """The second text model, on the second view (txt2)."""
-    h = Rescaling(cfg["text2_scale"], name="txt2_scale")(inp)
+def text2_branch(inp, cfg, pre="txt2"):
+    """The second text model, on the second view (txt2; pre "txt2"), or the
+    same model on the captions' beginnings (txt4; pre "txt4")."""
+    h = Rescaling(cfg["text2_scale"], name=pre + "_scale")(inp)
     if cfg["text2_hidden"]:
-        h = Dense(cfg["text2_hidden"], activation="relu", name="txt2_dense")(h)
-        h = Dropout(0.5, name="txt2_drop")(h)
+        h = Dense(cfg["text2_hidden"], activation="relu", name=pre + "_dense")(h)
+        h = Dropout(0.5, name=pre + "_drop")(h)
     l2 = regularizers.L2(cfg["text2_l2"]) if cfg["text2_l2"] > 0 else None
-    return Dense(C, activation="softmax", kernel_regularizer=l2, name="txt2_out")(h)
+    return Dense(C, activation="softmax", kernel_regularizer=l2, name=pre + "_out")(h)
 
 
 def text3_branch(inp, cfg):
@@ -103,6 +105,11 @@ def build(kind, text_dim, cfg, seed):
     if kind == "text2":
         txt2_in = Input((cfg["text2_dim"],), name="text2")
         m = Model([txt2_in], text2_branch(txt2_in, cfg), seed=seed)
+        m.compile("adam", "sparse_categorical_crossentropy")
+        return m
+    if kind == "text4":
+        txt4_in = Input((cfg["text4_dim"],), name="text4")
+        m = Model([txt4_in], text2_branch(txt4_in, cfg, "txt4"), seed=seed)
         m.compile("adam", "sparse_categorical_crossentropy")
         return m
     if kind == "text3":
@@ -137,6 +144,8 @@ def build(kind, text_dim, cfg, seed):
     # the models with an image input keep a moving average of their
     # weights when cfg["ema"] > 0 (Adam's use_ema) and end on it
     opt = Adam(use_ema=True, ema_momentum=cfg["ema"]) if cfg["ema"] > 0 and kind != "text" else "adam"
+    if kind == "wavg_frozen":  # its two weights only: Adam at 0.01 (see examples/webnews.c)
+        opt = Adam(learning_rate=0.01)
     if kind == "wavg_loss_weights":
         m = Model(inputs, [out, img_p, txt_p], seed=seed)
         m.compile(opt, "sparse_categorical_crossentropy", loss_weights=[1.0, 0.5, 0.5])
@@ -158,6 +167,8 @@ def transplant(dst, src):
 def inputs_of(kind, d):
     if kind == "text2":
         return d["txt2"]
+    if kind == "text4":
+        return d["txt4"]
     if kind == "image":
         return d["img"]
     if kind in ("text", "text3"):
@@ -169,7 +180,7 @@ def fit(kind, tr, text_dim, cfg, seed, img=None, txt=None, verbose=0):
     """Model `kind` trained on tr (the frozen kinds: the branches of img
     and txt copied in and frozen first)."""
     codes = ["image", "text", "concat_head", "wavg", "wavg_class", "wavg_loss_weights", "wavg_frozen",
-             "concat_head_frozen", "text2", "text3"]
+             "concat_head_frozen", "text2", "text3", "text4"]
     k = codes.index(kind)
     m = build(kind, text_dim, cfg, seed + 1000 * k)
     frozen = kind.endswith("_frozen")
@@ -178,7 +189,7 @@ def fit(kind, tr, text_dim, cfg, seed, img=None, txt=None, verbose=0):
         transplant(m, txt)
     y = tr["y"].astype(np.float32)
     ys = [y, y, y] if kind == "wavg_loss_weights" else y
-    epochs = (cfg["frozen_epochs"] if frozen else cfg["text2_epochs"] if kind == "text2"
+    epochs = (cfg["frozen_epochs"] if frozen else cfg["text2_epochs"] if kind in ("text2", "text4")
               else cfg["text3_epochs"] if kind == "text3" else cfg["epochs"])
     m.fit(inputs_of(kind, tr), ys, batch_size=32, epochs=epochs,
           seed=seed + 77 * k, verbose=2 if verbose else 0)
@@ -191,7 +202,7 @@ def predict(m, kind, d, tta):
     def first(p):
         return p[0] if isinstance(p, list) else p
     p = first(m.predict(inputs_of(kind, d)))
-    if tta and kind not in ("text", "text2", "text3"):
+    if tta and kind not in ("text", "text2", "text3", "text4"):
         flipped = dict(d, img=np.ascontiguousarray(d["img"][:, :, ::-1, :]))
         p = 0.5 * (p + first(m.predict(inputs_of(kind, flipped))))
     return p
@@ -227,10 +238,11 @@ def stratified_folds(y, k, seed):
 
 
 def rows(d, idx):
-    return {"img": d["img"][idx], "txt": d["txt"][idx], "txt2": d["txt2"][idx], "y": d["y"][idx]}
+    return {"img": d["img"][idx], "txt": d["txt"][idx], "txt2": d["txt2"][idx], "txt4": d["txt4"][idx],
+            "y": d["y"][idx]}
 
 
-BAGS = MEMBERS + ["wavg_frozen", "concat_head_frozen"]
+BAGS = MEMBERS + ["wavg_loss_weights", "wavg_frozen", "concat_head_frozen"]
 
 
 def run_folds(tr, te, text_dim, cfg, seed):
@@ -238,15 +250,17 @@ def run_folds(tr, te, text_dim, cfg, seed):
     the other folds give its out-of-fold outputs and their test outputs
     (averaged over the folds: bagging); the frozen models take fold f's
     image and text members, frozen, and train their fusion layer on fold
-    f.  Returns (oof, bag, seconds, alt, image_share): alt the image's
-    out-of-fold outputs with the other test-time flip setting."""
+    f; wavg_loss_weights is trained on the other folds, its test outputs
+    bagged.  Returns (oof, bag, seconds, alt, share): alt the image's
+    out-of-fold outputs with the other test-time flip setting, share the
+    mean softmax(W) image weight of wavg_frozen and of wavg_loss_weights."""
     fold = stratified_folds(tr["y"], cfg["folds"], seed)
     n = len(tr["y"])
     oof = {k: np.empty((n, C), np.float32) for k in MEMBERS}
     alt = np.empty((n, C), np.float32)
     bag = {k: np.zeros((len(te["y"]), C), np.float64) for k in BAGS}
     sec = {k: 0.0 for k in BAGS}
-    share = 0.0
+    share = {"wavg_frozen": 0.0, "wavg_loss_weights": 0.0}
     for f in range(cfg["folds"]):
         a, b = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
         ta, tb = rows(tr, a), rows(tr, b)
@@ -256,14 +270,14 @@ def run_folds(tr, te, text_dim, cfg, seed):
             t0 = time.time()
             frozen = kind.endswith("_frozen")
             m = fit(kind, tb if frozen else ta, text_dim, cfg, fs, ms.get("image"), ms.get("text"))
-            if not frozen:
+            if kind in MEMBERS:
                 ms[kind] = m
                 oof[kind][b] = predict(m, kind, tb, cfg["tta"])
             if kind == "image":
                 alt[b] = predict(m, kind, tb, not cfg["tta"])
             bag[kind] += predict(m, kind, te, cfg["tta"]) / cfg["folds"]
-            if kind == "wavg_frozen":
-                share += np.ravel(latefuse.softmax(m.get_layer("weighted_average").get_weights()[0]))[0] / cfg["folds"]
+            if kind in share:
+                share[kind] += np.ravel(latefuse.softmax(m.get_layer("weighted_average").get_weights()[0]))[0] / cfg["folds"]
             sec[kind] += time.time() - t0
     return oof, {k: v.astype(np.float32) for k, v in bag.items()}, sec, alt, share
 
@@ -288,6 +302,7 @@ def late_fusion(tr, oof, p_test, seed):
 def load(data, cfg):
     vec = TextVectorization(max_tokens=cfg["tokens"], output_mode="tf_idf", char_ngrams=(1, 3))
     vec2 = TextVectorization(max_tokens=cfg["tokens2"], output_mode="tf_idf", char_ngrams=cfg["ngrams2"])
+    vec4 = TextVectorization(max_tokens=cfg["tokens2"], output_mode="tf_idf", char_ngrams=cfg["ngrams2"])
     parts = {}
     for part in ("train", "test"):
         y = np.load(os.path.join(data, part + "_labels.npy"))
@@ -296,13 +311,15 @@ def load(data, cfg):
             texts = f.read().split("\n")
         texts = texts[:len(y)]
         n = cfg["n_train"] if part == "train" and cfg["n_train"] else len(y)
+        heads = [t[:cfg["text4_chars"]] for t in texts[:n]]  # the first characters (code points)
         if part == "train":
             vec.adapt(texts[:n])
             vec2.adapt(texts[:n])
+            vec4.adapt(heads)
         views = []
-        for v in (vec, vec2):
-            txt = np.asarray(v(texts[:n]), dtype=np.float32)
-            if v is vec2 and cfg["text2_sublinear"]:
+        for v in (vec, vec2, vec4):
+            txt = np.asarray(v(heads if v is vec4 else texts[:n]), dtype=np.float32)
+            if v is not vec and cfg["text2_sublinear"]:
                 # sublinear tf as the C example: x = idf tf -> idf (1 + log(tf))
                 idf = v.idf_weights()[None, :txt.shape[1]]
                 with np.errstate(divide="ignore", invalid="ignore"):
@@ -314,7 +331,8 @@ def load(data, cfg):
             txt = txt.astype(np.float64)
             norm = np.array([[np.sqrt(np.cumsum(r * r)[-1])] for r in txt])
             views.append(np.ascontiguousarray((txt / np.where(norm > 0, norm, 1)).astype(np.float32)))
-        parts[part] = {"img": np.ascontiguousarray(img[:n]), "txt": views[0], "txt2": views[1], "y": y[:n]}
+        parts[part] = {"img": np.ascontiguousarray(img[:n]), "txt": views[0], "txt2": views[1], "txt4": views[2],
+                       "y": y[:n]}
     return parts["train"], parts["test"]
 
 
@@ -332,14 +350,15 @@ def main():
     cfg = QUICK if args.quick else FULL
     tr, te = load(args.data, cfg)
     text_dim = tr["txt"].shape[1]
-    cfg = dict(cfg, text2_dim=tr["txt2"].shape[1])
-    print("webnews.py: %d training and %d test items, %d + %d text features"
-          % (len(tr["y"]), len(te["y"]), text_dim, cfg["text2_dim"]), file=sys.stderr)
+    cfg = dict(cfg, text2_dim=tr["txt2"].shape[1], text4_dim=tr["txt4"].shape[1])
+    print("webnews.py: %d training and %d test items, %d + %d + %d text features"
+          % (len(tr["y"]), len(te["y"]), text_dim, cfg["text2_dim"], cfg["text4_dim"]), file=sys.stderr)
     # the branches and the frozen models come from the folds (bagged); role
     # "trap": the joint-training trap, shown (end to end from scratch)
-    kinds = ["image", "text", "text2", "text3", "concat_head", "wavg", "wavg_class", "wavg_loss_weights", "wavg_frozen",
+    kinds = ["image", "text", "text2", "text3", "text4", "concat_head", "wavg", "wavg_class", "wavg_loss_weights", "wavg_frozen",
              "concat_head_frozen"]
-    roles = dict(image="branch", text="branch", text2="branch", text3="branch", concat_head="trap", wavg="trap", wavg_class="trap")
+    roles = dict(image="branch", text="branch", text2="branch", text3="branch", text4="branch",
+                 concat_head="trap", wavg="trap", wavg_class="trap")
     res = []
     t_all = time.time()
     oof, bag, sec, alt, share = run_folds(tr, te, text_dim, cfg, args.seed)
@@ -349,8 +368,8 @@ def main():
             if kind.endswith("_frozen"):
                 t += sec["image"] + sec["text"]
             note = ""
-            if kind == "wavg_frozen":
-                note = "softmax(W): image %.3f, text %.3f (mean of the folds)" % (share, 1 - share)
+            if kind in share:
+                note = "softmax(W): image %.3f, text %.3f (mean of the folds)" % (share[kind], 1 - share[kind])
             if kind == "image":
                 note = "out-of-fold accuracy %.3f %s test-time flips (%.3f %s)" % (
                     fusion_metrics(oof["image"], tr["y"])["accuracy"], "with" if cfg["tta"] else "without",
@@ -377,7 +396,7 @@ def main():
                                                             met["macro_f1"], met["log_loss"], sec, nt))
     acc = {name: met["accuracy"] for name, met, _, _ in res}
     two = max(acc["image"], acc["text"])
-    allb = max(two, acc["text2"], acc["text3"])
+    allb = max(acc[k] for k in MEMBERS)
     nb = len(MEMBERS)
     best = max(res[nb:], key=lambda r: r[1]["accuracy"])
     below, fused = {"trap": 0, "remedy": 0}, {"trap": 0, "remedy": 0}
