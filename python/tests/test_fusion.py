@@ -251,7 +251,7 @@ def test_penalty_is_shown_and_stored(task, tmp_path):
         cli = cli_path()
         if os.path.exists(cli):
             out = subprocess.run([cli, "inspect", str(tmp_path / "f.lf")], capture_output=True, text=True,
-                                 check=True).stdout
+                                 check=True, env=_env()).stdout
             assert "penalty:     L2 %g, %s" % (pen["l2"], pen["chosen_by"]) in out, out
     assert latefuse.Fusion(method="mean").fit([p1, p2], y, names=["image", "text"]).penalty_ is None
 
