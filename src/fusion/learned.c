@@ -41,6 +41,7 @@
  */
 #include "fusion/cv.h"
 #include "fusion/method.h"
+#include "fusion/metrics.h"
 #include "model.h"
 #include "model_io.h"
 #include "vmath.h"
@@ -400,7 +401,7 @@ static lf_status cv_scores(const learned_params *cfg, const char *name, const lf
     size_t M = pr->M, N = pr->N, C = pr->C, K = CV_FOLDS;
     size_t *fold = lf_alloc_array(N, sizeof *fold), *tr = lf_alloc_array(N, sizeof *tr),
            *te = lf_alloc_array(N, sizeof *te);
-    int *ytr = lf_alloc_array(N, sizeof *ytr);
+    int *ytr = lf_alloc_array(2 * N, sizeof *ytr), *yte = ytr ? ytr + N : NULL;
     float *out = lf_alloc_array(N, C * sizeof *out);
     lf_status st = fold && tr && te && ytr && out ? LF_OK : lf_fail(e, LF_ERR_NOMEM, "out of memory");
     if (st == LF_OK) st = lf_stratified_kfold(y, N, C, K, opt->seed ^ 0x70656e616c7479ull, fold, e);
@@ -413,23 +414,16 @@ static lf_status cv_scores(const learned_params *cfg, const char *name, const lf
         if (st == LF_OK) st = lf_probs_prepare(e, (const float *const *)pr->p, M, C, 0, NULL, tr, ntr, &ptr);
         if (st == LF_OK) st = lf_probs_prepare(e, (const float *const *)pr->p, M, C, 0, NULL, te, nte, &pte);
         for (size_t i = 0; st == LF_OK && i < ntr; i++) ytr[i] = y[tr[i]];
+        for (size_t i = 0; st == LF_OK && i < nte; i++) yte[i] = y[te[i]];
         for (size_t g = 0; st == LF_OK && g < cfg->n_grid; g++) {
             lf_model *net;
             st = train(&net, cfg, name, &ptr, ytr, &o, cfg->grid[g], CV_EPOCHS_MAX, e);
             if (st == LF_OK && (st = predict_net(net, cfg->log_inputs, &pte, out)) != LF_OK)
                 lf_fail(e, st, "cross-validating %s's penalty: %s", name, lf_model_error(net));
             lf_model_free(net);
-            double ll = 0, wrong = 0;
-            for (size_t i = 0; st == LF_OK && i < nte; i++) {
-                const float *row = out + i * C;
-                int t = y[te[i]];
-                size_t best = 0;
-                for (size_t c = 1; c < C; c++) best = row[c] > row[best] ? c : best;
-                ll -= log(row[t] > 1e-15f ? (double)row[t] : 1e-15);
-                wrong += (int)best != t;
-            }
-            loss[g * K + k] = nte ? ll / (double)nte : 0;
-            err[g * K + k] = nte ? wrong / (double)nte : 0;
+            double acc;
+            if (st == LF_OK) st = lf_metrics_log_loss_accuracy(out, yte, nte, C, &loss[g * K + k], &acc, e);
+            if (st == LF_OK) err[g * K + k] = 1.0 - acc;
         }
         lf_probs_free(&ptr), lf_probs_free(&pte);
     }
