@@ -36,6 +36,21 @@ def result(key, value):
     print(f"RESULT {key} {value}", flush=True)
 
 
+def result_times(key, times):
+    """The timed runs under key: their count, median, min and max."""
+    result(f"{key}.runs", len(times))
+    result(f"{key}.median_s", f"{statistics.median(times):.6g}")
+    result(f"{key}.min_s", f"{min(times):.6g}")
+    result(f"{key}.max_s", f"{max(times):.6g}")
+
+
+def result_torch():
+    """What torch is here: version, threads, BLAS."""
+    result("torch.version", torch.__version__)
+    result("torch.threads", torch.get_num_threads())
+    result("torch.blas", BLAS)
+
+
 def blas_library():
     """The BLAS library torch loaded (from /proc/self/maps): Debian's
     python3-torch calls whatever libblas.so.3 is found, the reference
@@ -262,10 +277,7 @@ def b8(batches=16, runs=3):
         print(f"torch_peer: B8 epoch {r}{'' if r else ' (warm-up)'}: {dt * 1e3:.1f} ms per step", file=sys.stderr)
         if r:
             times.append(dt)
-    result("b8.torch.runs", runs)
-    result("b8.torch.median_s", f"{statistics.median(times):.6g}")
-    result("b8.torch.min_s", f"{min(times):.6g}")
-    result("b8.torch.max_s", f"{max(times):.6g}")
+    result_times("b8.torch", times)
     result("b8.torch.final_loss", f"{loss:.6g}")
 
 
@@ -441,10 +453,7 @@ def b5(folder, epochs, runs=1):
                 times.append(dt)
         q = b5_predict(method, model, pt)
         acc = float((q.argmax(dim=1) == yt).double().mean())
-        result(f"b5.{method}.torch.runs", runs)
-        result(f"b5.{method}.torch.median_s", f"{statistics.median(times):.6g}")
-        result(f"b5.{method}.torch.min_s", f"{min(times):.6g}")
-        result(f"b5.{method}.torch.max_s", f"{max(times):.6g}")
+        result_times(f"b5.{method}.torch", times)
         result(f"b5.{method}.torch.logloss", f"{logloss(q, yt):.6g}")
         result(f"b5.{method}.torch.accuracy", f"{acc:.6g}")
 
@@ -543,10 +552,7 @@ def b7(folder, runs, rows=0, net="example"):
         else:
             result(f"{k}.torch.first_epoch_s", f"{dt:.6g}")
     result(f"{k}.torch.rows", n)
-    result(f"{k}.torch.runs", runs)
-    result(f"{k}.torch.median_s", f"{statistics.median(times):.6g}")
-    result(f"{k}.torch.min_s", f"{min(times):.6g}")
-    result(f"{k}.torch.max_s", f"{max(times):.6g}")
+    result_times(f"{k}.torch", times)
     result(f"{k}.torch.cpu_median_s", f"{statistics.median(cpus):.6g}")
     result(f"{k}.torch.final_loss", f"{loss:.6g}")
     result(f"{k}.torch.mkldnn", int(torch.backends.mkldnn.is_available()))
@@ -558,18 +564,14 @@ def main(argv):
         if len(argv) < 4:
             print("usage: torch_peer.py b5 DIR EPOCHS [RUNS]", file=sys.stderr)
             return 2
-        result("torch.version", torch.__version__)
-        result("torch.threads", torch.get_num_threads())
-        result("torch.blas", BLAS)
+        result_torch()
         b5(argv[2], int(argv[3]), int(argv[4]) if len(argv) > 4 else 1)
         return 0
     if which == "b7":
         if len(argv) < 3:
             print("usage: torch_peer.py b7 WEBNEWS_DIR [RUNS] [ROWS] [example|large]", file=sys.stderr)
             return 2
-        result("torch.version", torch.__version__)
-        result("torch.threads", torch.get_num_threads())
-        result("torch.blas", BLAS)
+        result_torch()
         if len(argv) > 5 and argv[5] not in B7_NETS:
             print(f"torch_peer.py: unknown network {argv[5]!r} (example or large)", file=sys.stderr)
             return 2
@@ -578,9 +580,7 @@ def main(argv):
         return 0
     nums = [float(a) for a in argv[2:]]
     nums = [int(v) for v in nums[:2]] + nums[2:]  # counts, then a time limit
-    result("torch.version", torch.__version__)
-    result("torch.threads", torch.get_num_threads())
-    result("torch.blas", BLAS)
+    result_torch()
     if which == "b1":
         b1(*(nums or [7]))
     elif which == "b2":

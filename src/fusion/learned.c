@@ -435,7 +435,7 @@ static lf_status cv_scores(const learned_params *cfg, const char *name, const lf
  * how it was chosen. */
 static lf_status choose_penalty(const learned_params *cfg, const char *name, const lf_probs *pr, const int *y,
                                 const lf_fusion_options *opt, float *l2, int *by, lf_err *e) {
-    size_t N = pr->N, K = CV_FOLDS, G = cfg->n_grid < 8 ? cfg->n_grid : 8;
+    size_t N = pr->N, K = CV_FOLDS, G = cfg->n_grid;
     if (N < CV_MIN_ROWS) {
         *l2 = cfg->grid[0], *by = LF_PENALTY_FEW_ROWS;
         return LF_OK;
@@ -444,12 +444,13 @@ static lf_status choose_penalty(const learned_params *cfg, const char *name, con
         *l2 = (float)((double)cfg->grid[G - 1] * CV_MAX_ROWS / (double)N), *by = LF_PENALTY_MANY_ROWS;
         return LF_OK;
     }
-    double *loss = lf_alloc_array(2 * G * K, sizeof *loss), *err = loss + G * K;
+    /* per fold and penalty: log-loss, error; per penalty: mean, standard error */
+    double *loss = lf_alloc_array(2 * G * (K + 1), sizeof *loss);
     if (!loss) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    double *err = loss + G * K, *mean = err + G * K, *se = mean + G;
     lf_status st = cv_scores(cfg, name, pr, y, opt, loss, err, e);
     if (st == LF_OK) {
         const double *score = cfg->by_log_loss ? loss : err;
-        double mean[8] = {0}, se[8] = {0}; /* G <= 8: the grids are a handful */
         size_t best = 0;
         for (size_t g = 0; g < G; g++) {
             double s = 0, ss = 0;
