@@ -284,7 +284,7 @@ def b8(batches=16, runs=3):
 # ------------------------------------------------- learned fusion (B5)
 
 # src/fusion/learned.c, its records: learning rate and batch size per method
-B5_CFG = {"wavg": (0.01, 64), "wavg-class": (0.01, 64), "stack-lr": (0.01, 64)}
+B5_CFG = {"wavg": (0.01, 64), "wavg-class": (0.01, 64), "stack-lr": (0.003, 64)}
 # learned.c's penalty on more than 20000 rows (no inner CV): the weakest of
 # the method's grid x 20000 / rows; the pools' weakest is 0
 B5_WEAKEST = {"wavg": 0.0, "wavg-class": 0.0, "stack-lr": 0.003}

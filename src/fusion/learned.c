@@ -20,6 +20,9 @@
  * most 0.999; on B5's stack-lr it halves the gap to the optimum).  To be
  * ready for a missing modality, training adds copies of rows with one
  * present model hidden (modality dropout) and the mask tells the network.
+ * stack-lr's Adam steps are 0.003, not the pools' 0.01: it starts at the
+ * product rule, near its optimum, and at 0.01 the steps' noise, not the
+ * optimum, set its log-loss on a million rows (B5).
  *
  * Shrinkage (issue 14): a pool that learns freely on a few hundred rows
  * piles its weight on the most confident model and loses to the fixed
@@ -538,10 +541,12 @@ static lf_status learned_load(lf_fusion *f, const lf_st_file *sf, const char *ar
     lf_buf a, b;
     lf_buf_init(&a), lf_buf_init(&b);
     if (st == LF_OK) {
-        /* the weight averaging's momentum depends on the training size: a
-         * setting of the fit, not of the network */
+        /* the weight averaging's momentum depends on the training size,
+         * and the learning rate changed between versions (stack-lr's 0.01
+         * before 0.003): settings of the fit, not of the network */
         ref->opt.use_ema = net->opt.use_ema;
         ref->opt.ema_momentum = net->opt.ema_momentum;
+        ref->opt.learning_rate = net->opt.learning_rate;
         size_t la, lb;
         const char *ja = arch_upto_iterations(ref, &a, &la), *jb = arch_upto_iterations(net, &b, &lb);
         if (!ja || !jb) st = lf_fail(e, LF_ERR_NOMEM, "out of memory");
@@ -606,7 +611,7 @@ static const float grid_gate[] = {100.0f, 10.0f, 1.0f, 0.0f};
 
 LEARNED(stack_lr, LF_FUSE_STACK_LR, "stack-lr",
         "the product rule plus a multinomial logistic correction on log p and the mask, L2 by inner CV", NULL,
-        0.01f, 64, 60, 1, build_stack_lr, np_stack_lr, GRID(grid_stack_lr), 1, build_stack_lr_v0, np_stack_lr_v0);
+        0.003f, 64, 60, 1, build_stack_lr, np_stack_lr, GRID(grid_stack_lr), 1, build_stack_lr_v0, np_stack_lr_v0);
 LEARNED(wavg, LF_FUSE_WAVG, "wavg", "the seed's WeightedAverage: one softmax weight per model, shrunk to equal",
         learned_weights, 0.01f, 64, 40, 0, build_wavg, np_per_model, GRID(grid_pool), 0, NULL, NULL);
 LEARNED(wavg_class, LF_FUSE_WAVG_CLASS, "wavg-class",

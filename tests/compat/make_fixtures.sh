@@ -6,10 +6,25 @@
 # these files and predict the same bits.  The files in the repository were
 # written by main at 1b0d7aa, before the shrinkage of issue 14 (a model
 # file then had no 'penalty'); do not rewrite them with a newer binary.
-# Usage: sh tests/compat/make_fixtures.sh BUILD/latefuse
+# With a TAG, only the named methods' files are written, as METHOD.TAG.fusion
+# and METHOD.TAG.expected.npy, over the inputs already here: stack-lr.s13
+# by main at dc1b400 (shrunk, Adam lr 0.01 before 0.003).
+# Usage: sh tests/compat/make_fixtures.sh BUILD/latefuse [TAG METHOD...]
 set -e
-BIN=${1:?usage: make_fixtures.sh LATEFUSE}
+BIN=${1:?usage: make_fixtures.sh LATEFUSE [TAG METHOD...]}
+case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
 cd "$(dirname "$0")"
+if [ $# -ge 3 ]; then
+    tag=$2
+    shift 2
+    for m in "$@"; do
+        "$BIN" fit -q -m a=in_0.npy -m b=in_1.npy -m c=in_2.npy -y labels.npy --method "$m" \
+            --epochs 5 --seed 3 --no-fsync -o "$m.$tag.fusion"
+        "$BIN" predict "$m.$tag.fusion" -m a=in_0.npy -m b=in_1.npy -m c=in_2.npy --no-fsync \
+            -o "$m.$tag.expected.npy"
+    done
+    exit 0
+fi
 /usr/bin/python3 - <<'PY'
 import numpy as np
 rng = np.random.default_rng(14)
