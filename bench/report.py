@@ -392,7 +392,7 @@ def notes(res):
                    f"{res.get('data.disk_avail_gb', '?')} GB free.")
     if "b5.rows" in res:
         out.append(f"B5: {res.get('b5.epochs', '?')} epoch(s), no modality dropout, batch 64, "
-                   f"Adam lr 0.01 on both sides, both ending with the moving average of the "
+                   f"Adam lr 0.01 (stack-lr 0.003) on both sides, both ending with the moving average of the "
                    f"weights (Keras' use_ema, momentum 1 - 10 / steps, at most 0.999); both hold "
                    f"out 10 % of the rows for validation; "
                    f"log-loss on {res.get('b5.test_rows', '?')} held-out rows; every side fits once to "
