@@ -7,7 +7,8 @@
 # late_fusion_all and the remedies' models, each a number in [0, 1]), and
 # that the text branches and the late fusions are above chance (0.1) by a
 # margin: at least 0.3; that --oof writes every member's out-of-fold and test
-# outputs.  Also
+# outputs; that python/examples/webnews.py's quick run prints the same
+# accuracies (plain builds).  Also
 # checks the missing-folder message and exit status 2, and a bad option;
 # and --tune=textcv (a bad list, and one variant on the quick subset).
 # Run from the repository root; LF_BUILD = build folder; WEBNEWS_DATA
@@ -88,6 +89,27 @@ n=$(printf '%s\n' "$json" | grep -o '"[a-z0-9_]*":' | wc -l)
 grep -Eq '^concat_head +trap +[0-9.]+% ' "$tmp/out" && ok || bad "no concat_head row (role trap) in the table"
 grep -Eq '^late_fusion_all +remedy +[0-9.]+% ' "$tmp/out" && ok || bad "no late_fusion_all row in the table"
 grep -q '^best fused model ' "$tmp/out" && ok || bad "no summary line"
+
+# The Python example (python/examples/webnews.py, the Keras-style API) is
+# the same program: the same folds (latefuse.stratified_folds), seeds and
+# calls, so its quick run prints the same accuracies to the 4th digit.
+# Plain builds only: a sanitizer build's library needs its runtime
+# preloaded into Python (tests/python_test.sh does that for the package).
+LIB=$BUILD/liblatefuse.so
+if [ -f "$LIB" ] && ! ldd "$LIB" 2>/dev/null | grep -q 'lib[a-z]*san' &&
+    ! nm -D --undefined-only "$LIB" 2>/dev/null | grep -q ' __[a-z]*san_'; then
+    OMP_NUM_THREADS=1 PYTHONPATH="$(pwd)/python" LATEFUSE_LIB="$LIB" PYTHONDONTWRITEBYTECODE=1 \
+        /usr/bin/python3 python/examples/webnews.py "$DATA" --quick --json >"$tmp/py" 2>"$tmp/pyerr"; rc=$?
+    [ $rc -eq 0 ] && ok || { bad "python/examples/webnews.py --quick --json exited $rc"; tail -n 5 "$tmp/pyerr"; }
+    if /usr/bin/python3 - "$json" "$(tail -n 1 "$tmp/py")" <<'PY'; then ok; else bad "the Python example's quick run differs from the C example's"; fi
+import json, sys
+c, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+diff = [k for k in c if k not in p or abs(c[k] - p[k]) > 5e-5] + [k for k in p if k not in c]
+if diff:
+    print("C:     ", sys.argv[1]); print("Python:", sys.argv[2]); print("differ:", diff)
+sys.exit(1 if diff else 0)
+PY
+fi
 
 # --tune=textcv: a bad variant list is refused before any work; one cheap
 # variant scored out of fold on the quick subset prints its line

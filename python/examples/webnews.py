@@ -224,19 +224,6 @@ def weights_note(m, kind):
     return ""
 
 
-def stratified_folds(y, k, seed):
-    """fold[i] in 0..k-1: each class's items shuffled and dealt round."""
-    rng = np.random.default_rng(seed)
-    fold = np.empty(len(y), dtype=np.int64)
-    start = 0
-    for c in range(C):
-        idx = np.flatnonzero(y == c)
-        rng.shuffle(idx)
-        fold[idx] = (start + np.arange(len(idx))) % k
-        start += len(idx)
-    return fold
-
-
 def rows(d, idx):
     return {"img": d["img"][idx], "txt": d["txt"][idx], "txt2": d["txt2"][idx], "txt4": d["txt4"][idx],
             "y": d["y"][idx]}
@@ -254,7 +241,7 @@ def run_folds(tr, te, text_dim, cfg, seed):
     bagged.  Returns (oof, bag, seconds, alt, share): alt the image's
     out-of-fold outputs with the other test-time flip setting, share the
     mean softmax(W) image weight of wavg_frozen and of wavg_loss_weights."""
-    fold = stratified_folds(tr["y"], cfg["folds"], seed)
+    fold = latefuse.stratified_folds(tr["y"], cfg["folds"], seed, n_classes=C)  # the C example's folds
     n = len(tr["y"])
     oof = {k: np.empty((n, C), np.float32) for k in MEMBERS}
     alt = np.empty((n, C), np.float32)

@@ -267,6 +267,7 @@ _proto("lf_labels_from_matrix", _S, c_void_p, c_size, c_size, c_size, c_void_p, 
 _proto("lf_fusion_predict_files", _S, _P, _P, _P, c_size, c_char_p, ctypes.POINTER(PredictFilesOptions),
        ctypes.POINTER(PredictFilesResult))
 _proto("lf_fusion_metrics", _S, c_void_p, c_void_p, c_size, c_size, ctypes.c_double * NUM_METRICS)
+_proto("lf_folds_stratified", _S, c_void_p, c_size, c_size, c_size, ctypes.c_uint64, c_void_p, c_char_p, c_size)
 _proto("lf_fusion_set_class_names", _S, _P, _P, c_size)
 _proto("lf_fusion_class_name", c_char_p, _P, c_size)
 _proto("lf_fusion_history", ctypes.POINTER(History), _P)

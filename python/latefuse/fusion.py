@@ -553,6 +553,27 @@ def fusion_metrics(prob, y):
     return dict(zip(_lib.METRIC_NAMES, list(out)))
 
 
+def stratified_folds(y, n_splits=5, seed=0, n_classes=None):
+    """The stratified K-fold split that compare and auto use
+    (lf_folds_stratified): an int64 array, fold[i] in 0..n_splits-1 for
+    each label, the same for the same labels, n_splits and seed; fold sizes,
+    and the per-class counts of any two folds, differ by at most one.
+    n_classes: the labels' range 0..n_classes-1 (default: max label + 1)."""
+    a = np.asarray(y)
+    N = int(a.reshape(-1).shape[0]) if a.ndim else 0
+    if n_classes is None:
+        n_classes = int(np.max(a)) + 1 if N and np.issubdtype(a.dtype, np.number) and not a.dtype == bool else 1
+    yy = _labels(y, N, int(n_classes), "stratified_folds")
+    fold = np.empty(N, dtype=np.uintp)
+    err = ctypes.create_string_buffer(512)
+    st = lib.lf_folds_stratified(yy.ctypes.data, N, int(n_classes), int(n_splits), int(seed) & (2**64 - 1),
+                                 fold.ctypes.data, err, len(err))
+    if st:
+        msg = err.value.decode("utf-8", "replace") or _lib.status_string(st)
+        raise ValueError("stratified_folds: " + msg)
+    return fold.astype(np.int64)
+
+
 def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, logits=False,
             epochs=0, modality_dropout=0.5, verbose=0, as_frame=None, metric="log-loss", ensemble_size=50,
             bags=1, neighbors=7, features=None):

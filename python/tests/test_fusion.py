@@ -264,3 +264,23 @@ def test_auto_single_fits_one_candidate():
     assert f.get_params()["auto_single"] is True
     assert f.method_ in latefuse.METHODS and f.method_ != "auto" and f.ensemble_ is None
     assert f.auto_note_.startswith("auto chose ") and "ensemble" not in f.auto_note_
+
+
+def test_stratified_folds_is_the_library_split():
+    """latefuse.stratified_folds: lf_folds_stratified's split (the same for the
+    same labels, K and seed; balanced per class), and its errors."""
+    y = np.repeat(np.arange(4), [10, 7, 5, 3])
+    f = latefuse.stratified_folds(y, 3, seed=5)
+    assert f.dtype == np.int64 and f.shape == y.shape
+    assert set(f.tolist()) == {0, 1, 2}
+    assert np.array_equal(f, latefuse.stratified_folds(y, 3, seed=5))
+    assert not np.array_equal(f, latefuse.stratified_folds(y, 3, seed=6))
+    sizes = np.bincount(f, minlength=3)
+    assert sizes.max() - sizes.min() <= 1
+    for c in range(4):
+        per = np.bincount(f[y == c], minlength=3)
+        assert per.max() - per.min() <= 1
+    with pytest.raises(ValueError, match="^stratified_folds: k-fold: K = 1 folds; K must be at least 2$"):
+        latefuse.stratified_folds(y, 1)
+    with pytest.raises(ValueError, match="^stratified_folds: label 5 at row 2 is out of range 0..2$"):
+        latefuse.stratified_folds([0, 1, 5], 2, n_classes=3)
