@@ -80,7 +80,8 @@
  * the training items) or out of fold; the test items are only scored.
  *
  * Usage: webnews DATA_DIR [--quick] [--json] [--seed S] [--folds K]
- *                         [--verbose] [--md FILE]
+ *                         [--verbose] [--md FILE] [--oof DIR]
+ *                         [--members LIST] [--img POOL,F1,F2,F3,F4[,EPOCHS]]
  *        webnews DATA_DIR --tune[=image|=text] [--quick]
  *        webnews DATA_DIR --tune=textcv[:I,J,...] [--quick] [--seed S]
  *                         [--folds K] [--oof DIR]
@@ -99,6 +100,15 @@
  *              items (K folds, default 5), then exits; --oof DIR writes
  *              each variant's out-of-fold outputs to DIR/textI.npy (and a
  *              full run's members' to DIR/image.npy, DIR/text.npy, ...)
+ *   --members LIST  only those members (of image, text, text2, text3,
+ *              text4, comma-separated) in the folds: each one's
+ *              out-of-fold accuracy and log-loss, with --oof DIR its
+ *              outputs; no fused model (to compare an image branch by
+ *              what auto makes of it: `latefuse fit --method auto` on the
+ *              .npy files in DIR; the text members do not depend on it)
+ *   --img POOL,F1,F2,F3,F4[,EPOCHS]  the image branch: AveragePooling2D(2)
+ *              at the input (1) or not (0), its four Conv2D's filters,
+ *              its epochs (default: the other models')
  * Exit status: 0 success, 2 bad usage or missing data, 1 other errors.
  * Build: make; run from the repository root:
  *   ./build/examples/webnews ../shared/data/webnews
@@ -159,10 +169,13 @@ typedef struct config {
     /* the fourth text model (text4): text2's on the captions' beginnings */
     size_t text4_chars;   /* each caption's first text4_chars characters */
     size_t text4_dim;     /* set after adapt: its feature count */
+    size_t img_epochs;    /* > 0: the image member's epochs instead (--img) */
+    unsigned members;     /* != 0: only these members (bit j: MEMBER_NAMES[j]) in
+                             the folds, no fused model (--members) */
 } config;
 
-static const config FULL = {10000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 25, 30, 5, 0, 1, 10000, 1, 2, 100.0f, 0, 30, 0, 256, 25, 0.0f, 0.4f, 1, 100, 0};
-static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 5000, 1, 2, 100.0f, 0, 8, 0, 256, 8, 0.0f, 0.4f, 1, 100, 0};
+static const config FULL = {10000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 25, 30, 5, 0, 1, 10000, 1, 2, 100.0f, 0, 30, 0, 256, 25, 0.0f, 0.4f, 1, 100, 0, 0, 0};
+static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 5000, 1, 2, 100.0f, 0, 8, 0, 256, 8, 0.0f, 0.4f, 1, 100, 0, 0, 0};
 
 /* ------------------------------------------------------------- helpers */
 
@@ -551,6 +564,7 @@ static lf_status fit_model(trained *t, enum kind k, const split *tr, size_t text
     fo.epochs = (k == K_WAVG_FROZEN || k == K_CONCAT_FROZEN) ? cfg->frozen_epochs
                 : k == K_TEXT2 || k == K_TEXT4                ? cfg->text2_epochs
                 : k == K_TEXT3                                ? cfg->text3_epochs
+                : k == K_IMAGE && cfg->img_epochs             ? cfg->img_epochs
                                                               : cfg->epochs;
     fo.seed = cfg->seed + 77 * (uint64_t)k;
     if (verbose) fo.progress = epoch_lines;
@@ -732,6 +746,7 @@ static int one_fold(size_t f, const split *sa, const split *sb, const size_t *b,
     const char *what = "";
     for (size_t j = 0; st == LF_OK && j < N_BAGS; j++) {
         enum kind k = BAG_KINDS[j];
+        if (cfg->members && (j >= N_MEMBERS || !(cfg->members >> j & 1))) continue;
         trained fused = {0}, *tj = j < N_MEMBERS ? &t[j] : &fused;
         int frozen = k == K_WAVG_FROZEN || k == K_CONCAT_FROZEN;
         what = j < N_MEMBERS       ? MEMBER_NAMES[j]
@@ -1147,6 +1162,32 @@ typedef struct opts {
     const char *oof_dir; /* --tune=textcv: the out-of-fold outputs */
 } opts;
 
+/* --members: the chosen members' out-of-fold accuracy and log-loss (and
+ * with --oof DIR their outputs, as a full run writes them), nothing else. */
+static int run_members(const split *tr, const split *te, size_t text_dim, const config *cfg, const opts *o) {
+    fold_out fo;
+    double t0 = now_s();
+    int ok = run_folds(tr, te, text_dim, cfg, &fo);
+    for (size_t j = 0; ok && j < N_MEMBERS; j++) {
+        if (!(cfg->members >> j & 1)) continue;
+        double m[LF_NUM_METRICS];
+        char path[4096], err[512];
+        ok = lf_fusion_metrics(fo.oof[j], tr->y, tr->n, C, m) == LF_OK;
+        if (ok)
+            printf("%-6s out of fold: accuracy %.4f, log-loss %.4f (%.0f s)\n", MEMBER_NAMES[j],
+                   m[LF_METRIC_ACCURACY], m[LF_METRIC_LOG_LOSS], fo.seconds[j]);
+        if (!ok || !o->oof_dir) continue;
+        snprintf(path, sizeof path, "%s/%s.npy", o->oof_dir, MEMBER_NAMES[j]);
+        lf_status st = lf_npy_save(path, fo.oof[j], tr->n, C, 0, err, sizeof err);
+        snprintf(path, sizeof path, "%s/%s_test.npy", o->oof_dir, MEMBER_NAMES[j]);
+        if (st == LF_OK) st = lf_npy_save(path, fo.bag[j], te->n, C, 0, err, sizeof err);
+        if (st != LF_OK) fprintf(stderr, "webnews: %s\n", err), ok = 0;
+    }
+    if (ok) printf("time %.0f s\n", now_s() - t0);
+    fold_out_free(&fo);
+    return ok ? 0 : 1;
+}
+
 static int run(const split *tr, const split *te, size_t text_dim, const config *cfg, const opts *o) {
     /* the table's rows; the branches and the frozen models come from the
      * folds (bagged), the others are trained on all training items */
@@ -1301,7 +1342,7 @@ done:
 
 static int usage(void) {
     fprintf(stderr, "usage: webnews DATA_DIR [--quick] [--json] [--seed S] [--folds K] [--verbose] [--md FILE]\n"
-                    "                       [--oof DIR]\n"
+                    "                       [--oof DIR] [--members LIST] [--img POOL,F1,F2,F3,F4[,EPOCHS]]\n"
                     "       webnews DATA_DIR --tune[=image|=text] [--quick]\n"
                     "       webnews DATA_DIR --tune=textcv[:I,J,...] [--quick] [--seed S] [--folds K] [--oof DIR]\n");
     return 2;
@@ -1319,8 +1360,50 @@ static int parse_size(const char *what, const char *s, size_t lo, size_t hi, siz
     return 1;
 }
 
+/* --members image,text,...: the bits of those MEMBER_NAMES. */
+static int parse_members(const char *s, unsigned *out) {
+    *out = 0;
+    while (*s) {
+        size_t len = strcspn(s, ","), j = 0;
+        while (j < N_MEMBERS && (strlen(MEMBER_NAMES[j]) != len || strncmp(s, MEMBER_NAMES[j], len) != 0)) j++;
+        if (j == N_MEMBERS) {
+            fprintf(stderr, "webnews: --members: '%.*s' is not one of image, text, text2, text3, text4\n", (int)len, s);
+            return 0;
+        }
+        *out |= 1u << j;
+        s += len + (s[len] == ',');
+    }
+    if (!*out) fprintf(stderr, "webnews: --members: an empty list\n");
+    return *out != 0;
+}
+
+/* --img POOL,F1,F2,F3,F4[,EPOCHS]: the image branch's input pooling (0 or
+ * 1), its four Conv2D's filters and its epochs, into c. */
+static int parse_img(const char *s, config *c) {
+    size_t v[6] = {0}, n = 0;
+    char *end;
+    while (n < 6) {
+        errno = 0;
+        unsigned long long x = strtoull(s, &end, 10);
+        if (end == s || *s == '-' || errno || x > 4096) break;
+        v[n++] = x;
+        if (*end != ',') break;
+        s = end + 1;
+    }
+    if (n < 5 || *end || v[0] > 1 || !v[1] || !v[2] || !v[3] || !v[4] || (n == 6 && !v[5])) {
+        fprintf(stderr, "webnews: --img: expected POOL,F1,F2,F3,F4[,EPOCHS] (POOL 0 or 1, counts > 0)\n");
+        return 0;
+    }
+    c->img_pool = (int)v[0], c->img_epochs = v[5];
+    memcpy(c->filters, v + 1, sizeof c->filters);
+    return 1;
+}
+
 int main(int argc, char **argv) {
     opts o = {0, 0, 0, NULL, 0, 0, NULL, NULL};
+    unsigned members = 0;
+    config img = {0};
+    int has_img = 0;
     const char *dir = NULL;
     for (int i = 1; i < argc; i++) {
         size_t v;
@@ -1332,7 +1415,12 @@ int main(int argc, char **argv) {
         else if (strncmp(argv[i], "--tune=textcv", 13) == 0 && (argv[i][13] == '\0' || argv[i][13] == ':'))
             o.tune = 2, o.tune_only = argv[i][13] ? argv[i] + 14 : NULL;
         else if (strcmp(argv[i], "--oof") == 0 && i + 1 < argc) o.oof_dir = argv[++i];
-        else if (strcmp(argv[i], "--verbose") == 0) verbose = 1;
+        else if (strcmp(argv[i], "--members") == 0 && i + 1 < argc) {
+            if (!parse_members(argv[++i], &members)) return 2;
+        } else if (strcmp(argv[i], "--img") == 0 && i + 1 < argc) {
+            if (!parse_img(argv[++i], &img)) return 2;
+            has_img = 1;
+        } else if (strcmp(argv[i], "--verbose") == 0) verbose = 1;
         else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
             if (!parse_size("--seed", argv[++i], 0, 1000000, &v)) return 2;
             o.seed = v;
@@ -1346,6 +1434,11 @@ int main(int argc, char **argv) {
     config cfg = o.quick ? QUICK : FULL;
     if (o.seed) cfg.seed = o.seed;
     if (o.folds) cfg.folds = o.folds;
+    cfg.members = members;
+    if (has_img) {
+        cfg.img_pool = img.img_pool, cfg.img_epochs = img.img_epochs;
+        memcpy(cfg.filters, img.filters, sizeof cfg.filters);
+    }
     struct stat sb;
     char path[4096];
     snprintf(path, sizeof path, "%s/train_texts.txt", dir);
@@ -1387,7 +1480,9 @@ int main(int argc, char **argv) {
     cfg.text2_dim = all[0].dim2, cfg.text4_dim = all[0].dim4;
     fprintf(stderr, "webnews: %zu training and %zu test items, %zu + %zu + %zu text features (%.1f s)\n", all[0].n,
             all[1].n, dim, cfg.text2_dim, cfg.text4_dim, now_s() - t0);
-    rc = o.tune ? tune(&all[0], dim, &cfg, o.tune_only) : run(&all[0], &all[1], dim, &cfg, &o);
+    rc = o.tune      ? tune(&all[0], dim, &cfg, o.tune_only)
+         : cfg.members ? run_members(&all[0], &all[1], dim, &cfg, &o)
+                       : run(&all[0], &all[1], dim, &cfg, &o);
 done:
     for (int s = 0; s < 2; s++) split_free(&all[s]);
     lf_textvec_free(tv);

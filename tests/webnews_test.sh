@@ -10,7 +10,8 @@
 # outputs; that python/examples/webnews.py's quick run prints the same
 # accuracies (plain builds).  Also
 # checks the missing-folder message and exit status 2, and a bad option;
-# and --tune=textcv (a bad list, and one variant on the quick subset).
+# --tune=textcv (a bad list, and one variant on the quick subset); and
+# --members and --img (bad values, one text member alone, a small image branch).
 # Run from the repository root; LF_BUILD = build folder; WEBNEWS_DATA
 # overrides the data folder.  Without the data the run is skipped, a
 # failure under CI=true.
@@ -123,6 +124,31 @@ v=$(sed -n -E 's/^18: char 1-2-grams, 10000 tokens .*accuracy ([0-9.]+), log-los
 if [ -n "$v" ] && awk -v v="$v" 'BEGIN { exit !(v >= 0.3 && v <= 1) }'; then ok
 else bad "--tune=textcv:18: no variant line with an accuracy of at least 0.3: $(cat "$tmp/out")"; fi
 [ -s "$tmp/text18.npy" ] && ok || bad "--oof: $tmp/text18.npy not written"
+
+# --members and --img: bad values refused before any work; one member alone
+# gives the same out-of-fold outputs as in the full quick run above (its
+# folds and seed do not depend on the other members); a small 64x64 image
+# branch (--img) writes its outputs
+"$BIN" "$DATA" --quick --members text,txt9 >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && ok || bad "--members text,txt9: exit status $rc, expected 2"
+[ "$(cat "$tmp/err")" = "webnews: --members: 'txt9' is not one of image, text, text2, text3, text4" ] && ok ||
+    bad "--members text,txt9 message: $(cat "$tmp/err")"
+"$BIN" "$DATA" --quick --img 2,8,8,8,8 >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && ok || bad "--img 2,8,8,8,8: exit status $rc, expected 2"
+[ "$(cat "$tmp/err")" = "webnews: --img: expected POOL,F1,F2,F3,F4[,EPOCHS] (POOL 0 or 1, counts > 0)" ] && ok ||
+    bad "--img 2,8,8,8,8 message: $(cat "$tmp/err")"
+mkdir "$tmp/m"
+OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --members text2 --oof "$tmp/m" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 0 ] && ok || { bad "--members text2 exited $rc"; cat "$tmp/err"; }
+grep -Eq '^text2  out of fold: accuracy 0\.[3-9][0-9]*, log-loss [0-9.]+ ' "$tmp/out" && ok ||
+    bad "--members text2: no line with an accuracy of at least 0.3: $(cat "$tmp/out")"
+cmp -s "$tmp/m/text2.npy" "$tmp/oof/text2.npy" && ok || bad "--members text2: text2.npy differs from the full run's"
+[ ! -e "$tmp/m/image.npy" ] && ok || bad "--members text2 wrote image.npy"
+OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --members image --img 0,4,4,8,8,1 --oof "$tmp/m" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 0 ] && ok || { bad "--members image --img 0,4,4,8,8,1 exited $rc"; cat "$tmp/err"; }
+head -c 128 "$tmp/m/image.npy" 2>/dev/null | grep -aq "'shape': (400, 10)" && ok ||
+    bad "--members image --img: image.npy missing or not (400, 10)"
 
 echo "webnews: $pass passed, $fail failed"
 [ $fail -eq 0 ]
