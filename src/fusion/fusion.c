@@ -360,13 +360,9 @@ lf_status lf_fusion_features_check(const lf_fusion *f, const float *features, si
 size_t lf_fusion_n_features(const lf_fusion *f) { return f && f->fitted ? f->n_features : 0; }
 
 const char *lf_fusion_penalty(const lf_fusion *f, float *l2) {
-    static const char *const how[] = {
-        NULL, "chosen by 5-fold cross-validation on the fitting rows",
-        "the strongest of its grid: fewer than 50 fitting rows, too few to cross-validate",
-        "the weakest of its grid x 20000 / rows: more than 20000 fitting rows"};
     if (!f || !f->fitted || f->penalty_by == LF_PENALTY_NONE) return NULL;
     if (l2) *l2 = f->penalty;
-    return how[f->penalty_by];
+    return lf_learned_penalty_how(f->penalty_by);
 }
 
 /* ----------------------------------------------------------- queries */

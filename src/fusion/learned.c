@@ -58,6 +58,16 @@
 #define CV_MIN_ROWS 50     /* fewer: the strongest penalty, no CV */
 #define CV_MAX_ROWS 20000  /* more: the weakest x CV_MAX_ROWS / rows, no CV */
 #define CV_EPOCHS_MAX 20   /* the inner fits' epochs, at most */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+const char *lf_learned_penalty_how(int by) {
+    static const char *const how[] = {
+        NULL, "chosen by " STR(CV_FOLDS) "-fold cross-validation on the fitting rows",
+        "the strongest of its grid: fewer than " STR(CV_MIN_ROWS) " fitting rows, too few to cross-validate",
+        "the weakest of its grid x " STR(CV_MAX_ROWS) " / rows: more than " STR(CV_MAX_ROWS) " fitting rows"};
+    return by > LF_PENALTY_NONE && by <= LF_PENALTY_MANY_ROWS ? how[by] : NULL;
+}
 
 typedef int (*build_fn)(lf_model *net, const int *xs, size_t M, size_t C, float l2);
 
@@ -397,10 +407,10 @@ static lf_status predict_net(const lf_model *net, int log_inputs, const lf_probs
 }
 
 /* Scores cfg's grid by CV_FOLDS-fold stratified cross-validation on the
- * rows (folds from the fit's seed): loss[g * K + k] and err[g * K + k],
- * penalty g's mean log-loss and error on fold k's rows. */
+ * rows (folds from the fit's seed): per[g * K + k], penalty g's log-loss
+ * and accuracy on fold k's rows (the other metrics left 0). */
 static lf_status cv_scores(const learned_params *cfg, const char *name, const lf_probs *pr, const int *y,
-                           const lf_fusion_options *opt, double *loss, double *err, lf_err *e) {
+                           const lf_fusion_options *opt, lf_metrics *per, lf_err *e) {
     size_t M = pr->M, N = pr->N, C = pr->C, K = CV_FOLDS;
     size_t *fold = lf_alloc_array(N, sizeof *fold), *tr = lf_alloc_array(N, sizeof *tr),
            *te = lf_alloc_array(N, sizeof *te);
@@ -424,9 +434,8 @@ static lf_status cv_scores(const learned_params *cfg, const char *name, const lf
             if (st == LF_OK && (st = predict_net(net, cfg->log_inputs, &pte, out)) != LF_OK)
                 lf_fail(e, st, "cross-validating %s's penalty: %s", name, lf_model_error(net));
             lf_model_free(net);
-            double acc;
-            if (st == LF_OK) st = lf_metrics_log_loss_accuracy(out, yte, nte, C, &loss[g * K + k], &acc, e);
-            if (st == LF_OK) err[g * K + k] = 1.0 - acc;
+            lf_metrics *m = &per[g * K + k];
+            if (st == LF_OK) st = lf_metrics_log_loss_accuracy(out, yte, nte, C, &m->log_loss, &m->accuracy, e);
         }
         lf_probs_free(&ptr), lf_probs_free(&pte);
     }
@@ -447,20 +456,19 @@ static lf_status choose_penalty(const learned_params *cfg, const char *name, con
         *l2 = (float)((double)cfg->grid[G - 1] * CV_MAX_ROWS / (double)N), *by = LF_PENALTY_MANY_ROWS;
         return LF_OK;
     }
-    /* per fold and penalty: log-loss, error; per penalty: mean, standard error */
-    double *loss = lf_alloc_array(2 * G * (K + 1), sizeof *loss);
-    if (!loss) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
-    double *err = loss + G * K, *mean = err + G * K, *se = mean + G;
-    lf_status st = cv_scores(cfg, name, pr, y, opt, loss, err, e);
+    /* per penalty and fold: the scores; per penalty: the mean loss (the
+     * log-loss or the error) and its standard error */
+    lf_metrics *per = lf_alloc_array(G * K, sizeof *per);
+    double *mean = lf_alloc_array(2 * G, sizeof *mean), *se = mean ? mean + G : NULL;
+    lf_status st = per && mean ? LF_OK : lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    if (st == LF_OK) memset(per, 0, G * K * sizeof *per), st = cv_scores(cfg, name, pr, y, opt, per, e);
     if (st == LF_OK) {
-        const double *score = cfg->by_log_loss ? loss : err;
         size_t best = 0;
         for (size_t g = 0; g < G; g++) {
-            double s = 0, ss = 0;
-            for (size_t k = 0; k < K; k++) s += score[g * K + k];
-            mean[g] = s / (double)K;
-            for (size_t k = 0; k < K; k++) ss += (score[g * K + k] - mean[g]) * (score[g * K + k] - mean[g]);
-            se[g] = sqrt(ss / (double)(K - 1) / (double)K);
+            lf_metrics mu, sd;
+            lf_metrics_mean_std(per + g * K, K, &mu, &sd);
+            mean[g] = cfg->by_log_loss ? mu.log_loss : 1.0 - mu.accuracy;
+            se[g] = (cfg->by_log_loss ? sd.log_loss : sd.accuracy) / sqrt((double)K);
             if (mean[g] < mean[best]) best = g; /* ties: the stronger */
         }
         size_t pick = best;
@@ -468,7 +476,7 @@ static lf_status choose_penalty(const learned_params *cfg, const char *name, con
             for (pick = 0; mean[pick] > mean[best] + se[best]; pick++) {}
         *l2 = cfg->grid[pick], *by = LF_PENALTY_CV;
     }
-    LF_FREE(loss);
+    LF_FREE(per), LF_FREE(mean);
     return st;
 }
 

@@ -102,6 +102,9 @@ lf_status lf_templates_load(lf_fusion *f, const lf_st_file *sf, const char *arch
  * models of C classes with L2 penalty l2 (where the method has one;
  * LF_ERR_ARG for another method); the tests replay its training with it. */
 lf_status lf_learned_build(lf_model *net, lf_method m, size_t M, size_t C, float l2);
+/* learned.c: one sentence on how a penalty was chosen (lf_penalty_by:
+ * with the inner CV's folds and row limits), NULL for LF_PENALTY_NONE. */
+const char *lf_learned_penalty_how(int by);
 
 /* Each family's records, NULL-terminated, in its file. */
 /* dynamic.c: the outputs of n (at most 4) fitted dynamic-selection
