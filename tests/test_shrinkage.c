@@ -4,12 +4,14 @@
  * exactly the layer that it pulls towards the fixed rule (a hand check
  * against the same network without it), stack-lr starts at the product
  * rule, the inner cross-validation picks the strong penalty where a weak
- * one overfits and a weak one where the fixed rule is wrong, the rules for
+ * one overfits and a weak one where the fixed rule is wrong, the
+ * one-standard-error rule against hand numbers, the rules for
  * fewer than 50 and more than 20000 rows, and the penalty's way through
  * the file.
  */
 #include "check.h"
 #include "fusion/method.h"
+#include "fusion/metrics.h"
 #include "latefuse.h"
 #include "model.h"
 #include "testing.h"
@@ -286,7 +288,38 @@ static void test_file(void) {
     free_views(p, 2);
 }
 
+/* The choice among the grid's CV scores, against hand numbers (G = 3
+ * penalties, strongest first; K = 5 folds).  Errors: penalty 0 0.20 in
+ * every fold, penalty 1 0.185, penalty 2 0.17 on average with folds 0.12,
+ * 0.22, 0.12, 0.22, 0.17: sample std sqrt(4 * 0.05^2 / 4) = 0.05, standard
+ * error 0.05 / sqrt(5) = 0.02236, so the limit is 0.19236: penalty 1 is
+ * within it, penalty 0 not.  Log-losses 0.50, 0.45, 0.40. */
+static void test_pick(void) {
+    enum { G = 3, K = 5 };
+    static const double acc2[K] = {0.88, 0.78, 0.88, 0.78, 0.83};
+    static const double ll[G] = {0.50, 0.45, 0.40};
+    lf_metrics per[G * K];
+    memset(per, 0, sizeof per);
+    for (size_t k = 0; k < K; k++) {
+        per[0 * K + k].accuracy = 0.80, per[1 * K + k].accuracy = 0.815, per[2 * K + k].accuracy = acc2[k];
+        for (size_t g = 0; g < G; g++) per[g * K + k].log_loss = ll[g];
+    }
+    CHECK(lf_penalty_pick(per, G, K, 0) == 1, "error, one-standard-error rule: penalty %zu, expected 1",
+          lf_penalty_pick(per, G, K, 0));
+    CHECK(lf_penalty_pick(per, G, K, 1) == 2, "log-loss: penalty %zu, expected 2 (the lowest)",
+          lf_penalty_pick(per, G, K, 1));
+    /* penalty 1's error 0.1925, just beyond the limit: the best itself */
+    for (size_t k = 0; k < K; k++) per[1 * K + k].accuracy = 0.8075;
+    CHECK(lf_penalty_pick(per, G, K, 0) == 2, "error 0.1925 > 0.19236: penalty %zu, expected 2",
+          lf_penalty_pick(per, G, K, 0));
+    /* ties go to the stronger: every penalty the same */
+    for (size_t i = 0; i < G * K; i++) per[i].accuracy = 0.9, per[i].log_loss = 0.3;
+    CHECK(lf_penalty_pick(per, G, K, 0) == 0 && lf_penalty_pick(per, G, K, 1) == 0, "ties: penalties %zu, %zu",
+          lf_penalty_pick(per, G, K, 0), lf_penalty_pick(per, G, K, 1));
+}
+
 int main(void) {
+    test_pick();
     test_gradient();
     test_product_start();
     test_cv_choice();

@@ -456,28 +456,35 @@ static lf_status choose_penalty(const learned_params *cfg, const char *name, con
         *l2 = (float)((double)cfg->grid[G - 1] * CV_MAX_ROWS / (double)N), *by = LF_PENALTY_MANY_ROWS;
         return LF_OK;
     }
-    /* per penalty and fold: the scores; per penalty: the mean loss (the
-     * log-loss or the error) and its standard error */
-    lf_metrics *per = lf_alloc_array(G * K, sizeof *per);
-    double *mean = lf_alloc_array(2 * G, sizeof *mean), *se = mean ? mean + G : NULL;
-    lf_status st = per && mean ? LF_OK : lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    lf_metrics *per = lf_alloc_array(G * K, sizeof *per); /* per penalty and fold */
+    lf_status st = per ? LF_OK : lf_fail(e, LF_ERR_NOMEM, "out of memory");
     if (st == LF_OK) memset(per, 0, G * K * sizeof *per), st = cv_scores(cfg, name, pr, y, opt, per, e);
-    if (st == LF_OK) {
-        size_t best = 0;
-        for (size_t g = 0; g < G; g++) {
-            lf_metrics mu, sd;
-            lf_metrics_mean_std(per + g * K, K, &mu, &sd);
-            mean[g] = cfg->by_log_loss ? mu.log_loss : 1.0 - mu.accuracy;
-            se[g] = (cfg->by_log_loss ? sd.log_loss : sd.accuracy) / sqrt((double)K);
-            if (mean[g] < mean[best]) best = g; /* ties: the stronger */
-        }
-        size_t pick = best;
-        if (!cfg->by_log_loss) /* the strongest within one standard error of the best */
-            for (pick = 0; mean[pick] > mean[best] + se[best]; pick++) {}
-        *l2 = cfg->grid[pick], *by = LF_PENALTY_CV;
-    }
-    LF_FREE(per), LF_FREE(mean);
+    if (st == LF_OK) *l2 = cfg->grid[lf_penalty_pick(per, G, K, cfg->by_log_loss)], *by = LF_PENALTY_CV;
+    LF_FREE(per);
     return st;
+}
+
+/* penalty g's mean loss over the K folds (the log-loss or the error) and
+ * its standard error (the sample std / sqrt(K)) */
+static double fold_mean(const lf_metrics *per, size_t g, size_t K, int by_log_loss, double *se) {
+    lf_metrics mu, sd;
+    lf_metrics_mean_std(per + g * K, K, &mu, &sd);
+    *se = (by_log_loss ? sd.log_loss : sd.accuracy) / sqrt((double)K);
+    return by_log_loss ? mu.log_loss : 1.0 - mu.accuracy;
+}
+
+size_t lf_penalty_pick(const lf_metrics *per, size_t G, size_t K, int by_log_loss) {
+    size_t best = 0;
+    double best_mean = 0, best_se = 0, se;
+    for (size_t g = 0; g < G; g++) {
+        double m = fold_mean(per, g, K, by_log_loss, &se);
+        if (g == 0 || m < best_mean) best = g, best_mean = m, best_se = se; /* ties: the stronger */
+    }
+    if (by_log_loss) return best;
+    /* the strongest within one standard error of the best */
+    for (size_t g = 0; g < best; g++)
+        if (!(fold_mean(per, g, K, 0, &se) > best_mean + best_se)) return g;
+    return best;
 }
 
 static lf_status learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,

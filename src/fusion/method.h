@@ -105,6 +105,13 @@ lf_status lf_learned_build(lf_model *net, lf_method m, size_t M, size_t C, float
 /* learned.c: one sentence on how a penalty was chosen (lf_penalty_by:
  * with the inner CV's folds and row limits), NULL for LF_PENALTY_NONE. */
 const char *lf_learned_penalty_how(int by);
+/* learned.c: the penalty its inner CV picks from per[g * K + k], penalty
+ * g's log-loss and accuracy on fold k (g = 0 the strongest): by_log_loss,
+ * the lowest mean log-loss; else the strongest whose mean error is within
+ * one standard error (sample std / sqrt(K)) of the lowest.  Ties: the
+ * stronger. */
+struct lf_metrics;
+size_t lf_penalty_pick(const struct lf_metrics *per, size_t G, size_t K, int by_log_loss);
 
 /* Each family's records, NULL-terminated, in its file. */
 /* dynamic.c: the outputs of n (at most 4) fitted dynamic-selection
