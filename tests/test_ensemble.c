@@ -600,6 +600,8 @@ static void test_file(void) {
          "the file holds tensor 'fusion.weights', which no ensemble member has"},
         {",\"architecture\":", ",\"architecture\":1,\"y\":", NULL, NULL,
          "fusion settings: ensemble member 1 has an unknown field 'y'"},
+        {"{\"method\":\"product\"", "{\"method\":\"product\",\"penalty\":{\"l2\":0.1,\"chosen_by\":\"cv\"}", NULL,
+         NULL, "fusion settings: ensemble member 2: the product method trains no network and has no 'penalty'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         rewrite(p1, bad, cases[i].from, cases[i].to, cases[i].drop, cases[i].add);

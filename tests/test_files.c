@@ -130,6 +130,10 @@ static void test_wrong_types(void) {
            "'x.lff': fusion settings: 'models' and 'temperatures' must be lists of 1..1024 entries of equal length");
     expect(LF_FUSE_MEAN, "{\"method\":[\"mean\"],\"calibrated\":false}", NULL,
            "'x.lff': fusion settings: unknown or missing method");
+    /* a penalty (the L2 a learned method chose) on a method without a network */
+    expect(LF_FUSE_MEAN, "{\"method\":\"mean\",\"calibrated\":false,\"logits\":false,\"classes\":3,"
+           "\"models\":[\"image\",\"text\"],\"temperatures\":[1,1],\"penalty\":{\"l2\":0.1,\"chosen_by\":\"cv\"}}",
+           NULL, "'x.lff': fusion settings: the mean method trains no network and has no 'penalty'");
     /* the architecture of a learned method */
     expect(LF_FUSE_WAVG, SETTINGS("wavg", "3", "\"image\",\"text\""), "[{\"layers\":[]}]",
            "'x.lff': architecture: not a JSON object");

@@ -338,9 +338,7 @@ static lf_status read_member(const lf_fusion *f, lf_fusion *m, const lf_json *j,
     if (lf_json_get(j, "penalty")) {
         char who[64];
         snprintf(who, sizeof who, "fusion settings: ensemble member %zu", i);
-        if (m->def->family != LF_FAMILY_LEARNED)
-            return lf_fail(e, LF_ERR_FORMAT, "%s: the %s method has no 'penalty'", who, m->def->name);
-        lf_status st = lf_penalty_read(m, lf_json_get(j, "penalty"), who, e);
+        lf_status st = lf_penalty_read(m, m->def, lf_json_get(j, "penalty"), who, e);
         if (st != LF_OK) return st;
     }
     m->M = f->M, m->C = f->C, m->logits = f->logits;

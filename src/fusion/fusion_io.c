@@ -142,9 +142,13 @@ void lf_penalty_json(const lf_fusion *f, lf_buf *js) {
     lf_buf_printf(js, ",\"chosen_by\":\"%s\"}", PENALTY_BY[f->penalty_by]);
 }
 
-/* "penalty": {"l2": a finite number >= 0, "chosen_by": one of PENALTY_BY} */
-lf_status lf_penalty_read(lf_fusion *f, const lf_json *j, const char *who, lf_err *e) {
+/* "penalty": {"l2": a finite number >= 0, "chosen_by": one of PENALTY_BY},
+ * for a method (def) that trains a network */
+lf_status lf_penalty_read(lf_fusion *f, const lf_method_def *def, const lf_json *j, const char *who, lf_err *e) {
     static const char *const keys[] = {"l2", "chosen_by", NULL};
+    if (def->family != LF_FAMILY_LEARNED)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: the %s method trains no network and has no 'penalty'", who,
+                       def->name);
     const char *by = lf_json_str(lf_json_get(j, "chosen_by"));
     double l2;
     int k = 0;
@@ -303,12 +307,8 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
         else
             st = read_history(f, lf_json_get(root, "history"), e);
     }
-    if (st == LF_OK && lf_json_get(root, "penalty")) {
-        if (def->family != LF_FAMILY_LEARNED)
-            st = lf_fail(e, LF_ERR_FORMAT, "fusion settings: the %s method trains no network and has no 'penalty'", def->name);
-        else
-            st = lf_penalty_read(f, lf_json_get(root, "penalty"), "fusion settings", e);
-    }
+    if (st == LF_OK && lf_json_get(root, "penalty"))
+        st = lf_penalty_read(f, def, lf_json_get(root, "penalty"), "fusion settings", e);
     if (st == LF_OK && lf_json_get(root, "class_names")) {
         f->C = C; /* the names' count, and what lf_fusion_clear frees */
         st = read_class_names(f, lf_json_get(root, "class_names"), e);

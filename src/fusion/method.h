@@ -82,9 +82,10 @@ lf_status lf_fusion_load_floats(const lf_st_file *sf, const char *arch, const lf
 
 /* fusion_io.c: the ",\"penalty\":{...}" of a fusion's settings (nothing
  * without one), and reading it back from a settings object j (absent:
- * LF_PENALTY_NONE).  `who` names the settings in messages. */
+ * LF_PENALTY_NONE), refused for a method (def) that trains no network.
+ * `who` names the settings in messages. */
 void lf_penalty_json(const lf_fusion *f, lf_buf *js);
-lf_status lf_penalty_read(lf_fusion *f, const lf_json *j, const char *who, lf_err *e);
+lf_status lf_penalty_read(lf_fusion *f, const lf_method_def *def, const lf_json *j, const char *who, lf_err *e);
 
 /* classical.c: states other methods share.  An M-vector of weights saved
  * as "fusion.weights" (acc-weighted, ges); Kuncheva's decision templates,
