@@ -561,8 +561,9 @@ def stratified_folds(y, n_splits=5, seed=0, n_classes=None):
     n_classes: the labels' range 0..n_classes-1 (default: max label + 1)."""
     a = np.asarray(y)
     N = int(a.reshape(-1).shape[0]) if a.ndim else 0
-    if n_classes is None:
-        n_classes = int(np.max(a)) + 1 if N and np.issubdtype(a.dtype, np.number) and not a.dtype == bool else 1
+    if n_classes is None:  # the largest label + 1, at least 2 (one column reads as one-hot labels)
+        top = a.max() if N and a.dtype.kind in "iuf" else 0
+        n_classes = max(int(top) + 1, 2) if np.isfinite(top) else 2
     yy = _labels(y, N, int(n_classes), "stratified_folds")
     fold = np.empty(N, dtype=np.uintp)
     err = ctypes.create_string_buffer(512)

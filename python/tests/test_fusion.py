@@ -284,3 +284,10 @@ def test_stratified_folds_is_the_library_split():
         latefuse.stratified_folds(y, 1)
     with pytest.raises(ValueError, match="^stratified_folds: label 5 at row 2 is out of range 0..2$"):
         latefuse.stratified_folds([0, 1, 5], 2, n_classes=3)
+    # without n_classes: bad labels named as such (not as one-hot rows)
+    with pytest.raises(ValueError, match="^stratified_folds: label -1 at row 0 is out of range 0..1$"):
+        latefuse.stratified_folds([-1, 0], 2)
+    with pytest.raises(ValueError, match="^stratified_folds: label nan at row 0 is not an integer$"):
+        latefuse.stratified_folds([np.nan, 1], 2)
+    with pytest.raises(ValueError, match="^stratified_folds: labels must be integers in 0..1$"):
+        latefuse.stratified_folds(["a", "b"], 2)
