@@ -558,10 +558,10 @@ def stratified_folds(y, n_splits=5, seed=0, n_classes=None):
     (lf_folds_stratified): an int64 array, fold[i] in 0..n_splits-1 for
     each label, the same for the same labels, n_splits and seed; fold sizes,
     and the per-class counts of any two folds, differ by at most one.
-    n_classes: the labels' range 0..n_classes-1 (default: max label + 1)."""
+    n_classes: the labels' range 0..n_classes-1 (default: the largest label + 1, at least 2)."""
     a = np.asarray(y)
     N = int(a.reshape(-1).shape[0]) if a.ndim else 0
-    if n_classes is None:  # the largest label + 1, at least 2 (one column reads as one-hot labels)
+    if n_classes is None:  # 1 would read the one column as one-hot labels
         top = a.max() if N and a.dtype.kind in "iuf" else 0
         n_classes = max(int(top) + 1, 2) if np.isfinite(top) else 2
     yy = _labels(y, N, int(n_classes), "stratified_folds")
