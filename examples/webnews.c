@@ -41,11 +41,20 @@
  * The folds: the training items in 5 stratified folds; fold f's image, text,
  * text2, text3 and text4 models are trained on the other folds and give the
  * out-of-fold outputs on fold f and test outputs; the test outputs of the
- * five are averaged (bagging: no model is refitted on all items).
+ * five are averaged (bagging: no model is refitted on all items).  With
+ * --repeats R (repeated k-fold bagging, AutoGluon's num_bag_sets) the
+ * members are trained over R draws of the folds, each with its own seed
+ * (draw 0: the folds and seeds of a run with R = 1, to the bit): a training
+ * item's out-of-fold output is the mean of its R out-of-fold outputs (each
+ * by a model that did not see it), a member's test output the mean of its
+ * R x 5 fold models.  The models below that are trained in the folds
+ * besides the members (wavg_loss_weights, wavg_frozen, concat_head_frozen)
+ * stay in draw 0's folds.
  * Models, scored on the test items (role "trap": the joint-training trap,
  * shown; "remedy": its remedies):
  *   image, text, text2, text3, text4
- *                      each branch alone: the mean of its five fold models
+ *                      each branch alone: the mean of its fold models
+ *                      (five, or 5 x R with --repeats R)
  *   concat_head        (trap) the question's head over the two softmax
  *                      outputs, Concatenate -> Dense(128, relu) ->
  *                      Dropout(0.2) -> Dense(10, softmax), trained end to
@@ -56,11 +65,11 @@
  *                      printed
  *   wavg_loss_weights  wavg with the branches' softmax outputs also model
  *                      outputs, Keras' loss_weights 1, 0.5, 0.5: each
- *                      branch keeps a loss of its own; per fold, trained on
- *                      the other folds, the five models' test outputs
- *                      averaged (bagged as the members are)
+ *                      branch keeps a loss of its own; per fold (of draw
+ *                      0), trained on the other folds, the five models'
+ *                      test outputs averaged
  *   wavg_frozen, concat_head_frozen
- *                      per fold, the fold's image and text models (trained
+ *                      per fold (of draw 0), the fold's image and text models (trained
  *                      apart) copied in by layer name and frozen
  *                      (trainable = 0); only the fusion layer trains, on
  *                      the fold's held-out items (which the branches have
@@ -80,7 +89,7 @@
  * the training items) or out of fold; the test items are only scored.
  *
  * Usage: webnews DATA_DIR [--quick] [--json] [--seed S] [--folds K]
- *                         [--verbose] [--md FILE] [--oof DIR]
+ *                         [--repeats R] [--verbose] [--md FILE] [--oof DIR]
  *                         [--members LIST] [--img POOL,F1,F2,F3,F4[,EPOCHS]]
  *        webnews DATA_DIR --tune[=image|=text] [--quick]
  *        webnews DATA_DIR --tune=textcv[:I,J,...] [--quick] [--seed S]
@@ -88,6 +97,12 @@
  *   --quick    a subset of 400 training items, 8 epochs, 3 folds (the test)
  *   --json     end with one line: a JSON object of each model's test accuracy
  *   --seed S   the models' seed (default 1)
+ *   --repeats R  the members trained over R draws of the folds, 1..20
+ *              (default 4; see "The folds" above); draw r's folds
+ *              and models take the seed S + 1000003 r.  With --oof DIR and
+ *              R > 1 also each draw's out-of-fold outputs,
+ *              DIR/NAME_draw0.npy ... (the mean of fewer draws can be
+ *              scored from them)
  *   --md FILE  also write the results table as markdown to FILE
  *   --tune     the validation accuracy per epoch of each branch trained on
  *              the first 80 % of the training items (=image, =text: those
@@ -128,6 +143,11 @@ enum { C = 10, SIDE = 64, PIX = SIDE * SIDE * 3, MAX_MODELS = 16 };
 /* Adam's learning rate for wavg_frozen (see above; every other model
  * takes Keras' default 0.001). */
 static const float WAVG_FROZEN_LR = 0.01f;
+
+/* The fold draws the members are trained over by default (--repeats), and
+ * the most --repeats takes.  Chosen on the training items: see
+ * examples/webnews-results.md, "Session 15". */
+enum { REPEATS = 4, MAX_REPEATS = 20 };
 
 /* What --tune chose (see examples/webnews-results.md). */
 typedef struct config {
@@ -172,10 +192,13 @@ typedef struct config {
     size_t img_epochs;    /* > 0: the image member's epochs instead (--img) */
     unsigned members;     /* != 0: only these members (bit j: MEMBER_NAMES[j]) in
                              the folds, no fused model (--members) */
+    size_t repeats;       /* fold draws the members are trained over (--repeats):
+                             their out-of-fold outputs the mean over the draws,
+                             their test outputs over every fold model */
 } config;
 
-static const config FULL = {10000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 25, 30, 5, 0, 1, 10000, 1, 2, 100.0f, 0, 30, 0, 256, 25, 0.0f, 0.4f, 1, 100, 0, 0, 0};
-static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 5000, 1, 2, 100.0f, 0, 8, 0, 256, 8, 0.0f, 0.4f, 1, 100, 0, 0, 0};
+static const config FULL = {10000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 25, 30, 5, 0, 1, 10000, 1, 2, 100.0f, 0, 30, 0, 256, 25, 0.0f, 0.4f, 1, 100, 0, 0, 0, REPEATS};
+static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 5000, 1, 2, 100.0f, 0, 8, 0, 256, 8, 0.0f, 0.4f, 1, 100, 0, 0, 0, REPEATS};
 
 /* ------------------------------------------------------------- helpers */
 
@@ -707,46 +730,65 @@ static int fit_auto(const split *tr, const split *te, const config *cfg, float *
     return ok;
 }
 
-/* What the folds give (lf_folds_stratified on the training items; fold
- * f's models trained on the other folds): the members' out-of-fold
- * outputs on the training items, and on the test items the mean over the
- * fold models (bagging) of each member and of each frozen model. */
+/* What the folds give.  The training items are split into cfg->folds
+ * stratified folds (lf_folds_stratified), cfg->repeats times, each draw
+ * with its own seed (draw_seed); in each draw fold f's models are trained
+ * on the other folds.  The members' out-of-fold output of a training item
+ * is the mean over the draws of its output by the one model of each draw
+ * that did not see it; their test outputs are the mean over every fold
+ * model of every draw (bagging).  wavg_loss_weights and the frozen models
+ * are trained in draw 0's folds only (the frozen ones on draw 0's image
+ * and text members): their test outputs are the mean of those cfg->folds
+ * models. */
 enum { B_IMAGE, B_TEXT, B_TEXT2, B_TEXT3, B_TEXT4, B_WAVG_LW, B_WAVG_FROZEN, B_CONCAT_FROZEN, N_BAGS };
 static const enum kind BAG_KINDS[N_BAGS] = {K_IMAGE,   K_TEXT,        K_TEXT2,        K_TEXT3,
                                             K_TEXT4,   K_WAVG_LW,     K_WAVG_FROZEN,  K_CONCAT_FROZEN};
 typedef struct fold_out {
-    float *oof[N_MEMBERS]; /* tr->n x C */
-    float *oof_alt;        /* the image member's with the other tta setting */
-    float *bag[N_BAGS];    /* te->n x C */
-    double seconds[N_BAGS];
-    double image_share;    /* wavg_frozen's softmax(W) image weight, mean */
-    double lw_share;       /* wavg_loss_weights' */
+    float *oof[N_MEMBERS];   /* tr->n x C, the mean over the draws */
+    float *draw[N_MEMBERS];  /* repeats x tr->n x C: each draw's out-of-fold outputs */
+    float *oof_alt;          /* the image member's with the other tta setting (the mean over the draws) */
+    float *bag[N_BAGS];      /* te->n x C */
+    double seconds[N_BAGS];  /* every draw's training and predicting */
+    double seconds0[N_BAGS]; /* draw 0's (what the frozen models build on) */
+    double image_share;      /* wavg_frozen's softmax(W) image weight, mean */
+    double lw_share;         /* wavg_loss_weights' */
 } fold_out;
 
 static void fold_out_free(fold_out *o) {
-    for (size_t j = 0; j < N_MEMBERS; j++) free(o->oof[j]);
+    for (size_t j = 0; j < N_MEMBERS; j++) free(o->oof[j]), free(o->draw[j]);
     for (size_t j = 0; j < N_BAGS; j++) free(o->bag[j]);
     free(o->oof_alt);
     memset(o, 0, sizeof *o);
 }
 
-/* Fold f: the members trained on sa, their outputs on sb (out of fold)
- * and te (added to the bags, / folds); wavg_loss_weights trained on sa,
- * its test outputs bagged; then the frozen models: fold f's image and
- * text members copied in and frozen, the fusion layer trained on sb
- * (items the branches have not seen), their test outputs bagged. */
-static int one_fold(size_t f, const split *sa, const split *sb, const size_t *b, const split *te, size_t text_dim,
-                    const config *cfg, float *out, fold_out *o) {
+/* The seed of fold draw r: draw 0 takes cfg->seed itself (the folds and
+ * models of a run without --repeats); draw r adds r times 1000003, a prime
+ * above the largest --seed, so that no draw of one seed repeats a fold
+ * split of another seed's draws. */
+static uint64_t draw_seed(uint64_t seed, size_t r) {
+    return seed + 1000003u * (uint64_t)r;
+}
+
+/* Fold f of draw r (its training items n_all in all): the members trained
+ * on sa, their outputs on sb (out of fold, into draw r's rows of o->draw)
+ * and on te (added to the bags, / (folds x repeats)); in draw 0 also
+ * wavg_loss_weights trained on sa, its test outputs bagged, then the
+ * frozen models: fold f's image and text members copied in and frozen, the
+ * fusion layer trained on sb (items the branches have not seen), their
+ * test outputs bagged (/ folds). */
+static int one_fold(size_t r, size_t f, const split *sa, const split *sb, const size_t *b, size_t n_all,
+                    const split *te, size_t text_dim, const config *cfg, float *out, fold_out *o) {
     trained t[N_MEMBERS];
     memset(t, 0, sizeof t);
     config fc = *cfg;
-    fc.seed = cfg->seed + 10 * (f + 1);
+    fc.seed = draw_seed(cfg->seed, r) + 10 * (f + 1);
     float *pte = malloc(te->n * C * sizeof(float));
     lf_status st = pte ? LF_OK : LF_ERR_NOMEM;
     const char *what = "";
     for (size_t j = 0; st == LF_OK && j < N_BAGS; j++) {
         enum kind k = BAG_KINDS[j];
         if (cfg->members && (j >= N_MEMBERS || !(cfg->members >> j & 1))) continue;
+        if (r > 0 && j >= N_MEMBERS) continue; /* draw 0's folds only */
         trained fused = {0}, *tj = j < N_MEMBERS ? &t[j] : &fused;
         int frozen = k == K_WAVG_FROZEN || k == K_CONCAT_FROZEN;
         what = j < N_MEMBERS       ? MEMBER_NAMES[j]
@@ -757,16 +799,18 @@ static int one_fold(size_t f, const split *sa, const split *sb, const size_t *b,
         st = fit_model(tj, k, frozen ? sb : sa, text_dim, &fc, t[0].m, t[1].m);
         if (st == LF_OK && j < N_MEMBERS) {
             st = predict_model(tj, k, sb, cfg->tta, out);
-            for (size_t i = 0; st == LF_OK && i < sb->n; i++)
-                memcpy(o->oof[j] + b[i] * C, out + i * C, C * sizeof(float));
+            float *dr = o->draw[j] + r * n_all * C;
+            for (size_t i = 0; st == LF_OK && i < sb->n; i++) memcpy(dr + b[i] * C, out + i * C, C * sizeof(float));
         }
         if (st == LF_OK && k == K_IMAGE) { /* the other tta setting, to compare */
             st = predict_model(tj, k, sb, !cfg->tta, out);
             for (size_t i = 0; st == LF_OK && i < sb->n; i++)
-                memcpy(o->oof_alt + b[i] * C, out + i * C, C * sizeof(float));
+                for (size_t c = 0; c < C; c++) o->oof_alt[b[i] * C + c] += out[i * C + c] / (float)cfg->repeats;
         }
         if (st == LF_OK) st = predict_model(tj, k, te, cfg->tta, pte);
-        for (size_t i = 0; st == LF_OK && i < te->n * C; i++) o->bag[j][i] += pte[i] / (float)cfg->folds;
+        /* the members' over every draw's fold models, the others' over draw 0's */
+        float models = (float)(j < N_MEMBERS ? cfg->folds * cfg->repeats : cfg->folds);
+        for (size_t i = 0; st == LF_OK && i < te->n * C; i++) o->bag[j][i] += pte[i] / models;
         if (st == LF_OK && (k == K_WAVG_FROZEN || k == K_WAVG_LW)) {
             float w[2];
             double a[2];
@@ -774,9 +818,11 @@ static int one_fold(size_t f, const split *sa, const split *sb, const size_t *b,
             softmax(w, 2, a);
             *(k == K_WAVG_LW ? &o->lw_share : &o->image_share) += a[0] / (double)cfg->folds;
         }
-        o->seconds[j] += now_s() - t0;
+        double dt = now_s() - t0;
+        o->seconds[j] += dt;
+        if (r == 0) o->seconds0[j] += dt;
         if (st != LF_OK)
-            fprintf(stderr, "webnews: fold %zu, %s: %s\n", f + 1, what,
+            fprintf(stderr, "webnews: draw %zu, fold %zu, %s: %s\n", r, f + 1, what,
                     tj->m && lf_model_error(tj->m)[0] ? lf_model_error(tj->m) : lf_status_string(st));
         if (j >= N_MEMBERS) lf_model_free(tj->m);
     }
@@ -784,34 +830,49 @@ static int one_fold(size_t f, const split *sa, const split *sb, const size_t *b,
     free(pte);
     return st == LF_OK;
 }
-/* Every fold (cfg->folds of them, stratified) through one_fold: o gets
- * the out-of-fold outputs and the bagged test outputs. */
+
+/* Every fold of every draw (cfg->repeats draws of cfg->folds stratified
+ * folds) through one_fold: o gets each draw's out-of-fold outputs, their
+ * mean over the draws, and the bagged test outputs. */
 static int run_folds(const split *tr, const split *te, size_t text_dim, const config *cfg, fold_out *o) {
-    size_t n = tr->n, *fold = malloc(n * sizeof *fold), *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    size_t n = tr->n, R = cfg->repeats, *fold = malloc(n * sizeof *fold), *a = malloc(n * sizeof *a),
+           *b = malloc(n * sizeof *b);
     float *out = malloc(n * C * sizeof(float));
     memset(o, 0, sizeof *o);
-    int ok = fold && a && b && out && (o->oof_alt = malloc(n * C * sizeof(float)));
-    for (size_t j = 0; j < N_MEMBERS; j++) ok = ok && (o->oof[j] = malloc(n * C * sizeof(float)));
+    int ok = fold && a && b && out && (o->oof_alt = calloc(n * C, sizeof(float)));
+    for (size_t j = 0; j < N_MEMBERS; j++)
+        ok = ok && (o->oof[j] = malloc(n * C * sizeof(float))) && (o->draw[j] = calloc(R * n * C, sizeof(float)));
     for (size_t j = 0; j < N_BAGS; j++) ok = ok && (o->bag[j] = calloc(te->n * C, sizeof(float)));
     char err[512];
     if (!ok) fprintf(stderr, "webnews: out of memory\n");
-    if (ok && lf_folds_stratified(tr->y, n, C, cfg->folds, cfg->seed, fold, err, sizeof err) != LF_OK) {
-        fprintf(stderr, "webnews: %s\n", err);
-        ok = 0;
-    }
-    for (size_t f = 0; ok && f < cfg->folds; f++) {
-        size_t na = 0, nb = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (fold[i] == f) b[nb++] = i;
-            else a[na++] = i;
+    for (size_t r = 0; ok && r < R; r++) {
+        if (lf_folds_stratified(tr->y, n, C, cfg->folds, draw_seed(cfg->seed, r), fold, err, sizeof err) != LF_OK) {
+            fprintf(stderr, "webnews: %s\n", err);
+            ok = 0;
         }
-        split sa = {0}, sb = {0};
-        ok = split_rows(&sa, tr, a, na, text_dim) && split_rows(&sb, tr, b, nb, text_dim);
-        if (!ok) fprintf(stderr, "webnews: out of memory\n");
-        ok = ok && one_fold(f, &sa, &sb, b, te, text_dim, cfg, out, o);
-        split_free(&sa), split_free(&sb);
-        if (verbose) fprintf(stderr, "webnews: fold %zu of %zu done\n", f + 1, cfg->folds);
+        for (size_t f = 0; ok && f < cfg->folds; f++) {
+            size_t na = 0, nb = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (fold[i] == f) b[nb++] = i;
+                else a[na++] = i;
+            }
+            split sa = {0}, sb = {0};
+            ok = split_rows(&sa, tr, a, na, text_dim) && split_rows(&sb, tr, b, nb, text_dim);
+            if (!ok) fprintf(stderr, "webnews: out of memory\n");
+            ok = ok && one_fold(r, f, &sa, &sb, b, n, te, text_dim, cfg, out, o);
+            split_free(&sa), split_free(&sb);
+            if (verbose)
+                fprintf(stderr, "webnews: draw %zu of %zu, fold %zu of %zu done\n", r + 1, R, f + 1, cfg->folds);
+        }
     }
+    /* each item's out-of-fold output: the mean of its draws' (summed in
+     * draw order in double; with one draw, that draw's bits) */
+    for (size_t j = 0; ok && j < N_MEMBERS; j++)
+        for (size_t i = 0; i < n * C; i++) {
+            double s = 0;
+            for (size_t r = 0; r < R; r++) s += o->draw[j][r * n * C + i];
+            o->oof[j][i] = (float)(s / (double)R);
+        }
     free(fold), free(a), free(b), free(out);
     return ok;
 }
@@ -1160,7 +1221,30 @@ typedef struct opts {
     size_t folds;
     const char *md;
     const char *oof_dir; /* --tune=textcv: the out-of-fold outputs */
+    size_t repeats;      /* --repeats R, 0 when not given */
 } opts;
+
+/* --oof DIR: each member's (of cfg->members, or all) out-of-fold outputs
+ * (DIR/NAME.npy, the mean over the draws) and bagged test outputs
+ * (DIR/NAME_test.npy); with several draws also each draw's out-of-fold
+ * outputs (DIR/NAME_draw0.npy, ...), to score the mean of fewer draws. */
+static int write_oof(const char *dir, const fold_out *fo, size_t n, size_t n_test, const config *cfg) {
+    char path[4096], err[512];
+    lf_status st = LF_OK;
+    for (size_t j = 0; st == LF_OK && j < N_MEMBERS; j++) {
+        if (cfg->members && !(cfg->members >> j & 1)) continue;
+        snprintf(path, sizeof path, "%s/%s.npy", dir, MEMBER_NAMES[j]);
+        st = lf_npy_save(path, fo->oof[j], n, C, 0, err, sizeof err);
+        snprintf(path, sizeof path, "%s/%s_test.npy", dir, MEMBER_NAMES[j]);
+        if (st == LF_OK) st = lf_npy_save(path, fo->bag[j], n_test, C, 0, err, sizeof err);
+        for (size_t r = 0; st == LF_OK && cfg->repeats > 1 && r < cfg->repeats; r++) {
+            snprintf(path, sizeof path, "%s/%s_draw%zu.npy", dir, MEMBER_NAMES[j], r);
+            st = lf_npy_save(path, fo->draw[j] + r * n * C, n, C, 0, err, sizeof err);
+        }
+    }
+    if (st != LF_OK) fprintf(stderr, "webnews: %s\n", err);
+    return st == LF_OK;
+}
 
 /* --members: the chosen members' out-of-fold accuracy and log-loss (and
  * with --oof DIR their outputs, as a full run writes them), nothing else. */
@@ -1171,18 +1255,12 @@ static int run_members(const split *tr, const split *te, size_t text_dim, const 
     for (size_t j = 0; ok && j < N_MEMBERS; j++) {
         if (!(cfg->members >> j & 1)) continue;
         double m[LF_NUM_METRICS];
-        char path[4096], err[512];
         ok = lf_fusion_metrics(fo.oof[j], tr->y, tr->n, C, m) == LF_OK;
         if (ok)
             printf("%-6s out of fold: accuracy %.4f, log-loss %.4f (%.0f s)\n", MEMBER_NAMES[j],
                    m[LF_METRIC_ACCURACY], m[LF_METRIC_LOG_LOSS], fo.seconds[j]);
-        if (!ok || !o->oof_dir) continue;
-        snprintf(path, sizeof path, "%s/%s.npy", o->oof_dir, MEMBER_NAMES[j]);
-        lf_status st = lf_npy_save(path, fo.oof[j], tr->n, C, 0, err, sizeof err);
-        snprintf(path, sizeof path, "%s/%s_test.npy", o->oof_dir, MEMBER_NAMES[j]);
-        if (st == LF_OK) st = lf_npy_save(path, fo.bag[j], te->n, C, 0, err, sizeof err);
-        if (st != LF_OK) fprintf(stderr, "webnews: %s\n", err), ok = 0;
     }
+    ok = ok && (!o->oof_dir || write_oof(o->oof_dir, &fo, tr->n, te->n, cfg));
     if (ok) printf("time %.0f s\n", now_s() - t0);
     fold_out_free(&fo);
     return ok ? 0 : 1;
@@ -1223,18 +1301,7 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
         }
     double t_all = now_s();
     if (!run_folds(tr, te, text_dim, cfg, &fo)) goto done;
-    /* --oof DIR: each member's out-of-fold outputs (NAME.npy) and bagged test outputs (NAME_test.npy) */
-    for (size_t j = 0; o->oof_dir && j < N_MEMBERS; j++) {
-        char path[4096], err[512];
-        snprintf(path, sizeof path, "%s/%s.npy", o->oof_dir, MEMBER_NAMES[j]);
-        lf_status st = lf_npy_save(path, fo.oof[j], tr->n, C, 0, err, sizeof err);
-        snprintf(path, sizeof path, "%s/%s_test.npy", o->oof_dir, MEMBER_NAMES[j]);
-        if (st == LF_OK) st = lf_npy_save(path, fo.bag[j], te->n, C, 0, err, sizeof err);
-        if (st != LF_OK) {
-            fprintf(stderr, "webnews: %s\n", err);
-            goto done;
-        }
-    }
+    if (o->oof_dir && !write_oof(o->oof_dir, &fo, tr->n, te->n, cfg)) goto done;
     for (size_t i = 0; i < NM; i++) {
         result *r = &res[i];
         r->name = MODELS[i].name, r->role = MODELS[i].role;
@@ -1242,7 +1309,8 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
         if (bag >= 0) {
             memcpy(prob[i], fo.bag[bag], te->n * C * sizeof(float));
             r->seconds = fo.seconds[bag];
-            if (bag >= B_WAVG_FROZEN) r->seconds += fo.seconds[B_IMAGE] + fo.seconds[B_TEXT];
+            /* the frozen models' branches: draw 0's image and text members */
+            if (bag >= B_WAVG_FROZEN) r->seconds += fo.seconds0[B_IMAGE] + fo.seconds0[B_TEXT];
             if (bag == B_WAVG_FROZEN || bag == B_WAVG_LW) {
                 double share = bag == B_WAVG_LW ? fo.lw_share : fo.image_share;
                 snprintf(r->note, sizeof r->note, "softmax(W): image %.3f, text %.3f (mean of the folds)", share,
@@ -1341,8 +1409,9 @@ done:
 /* ---------------------------------------------------------------- main */
 
 static int usage(void) {
-    fprintf(stderr, "usage: webnews DATA_DIR [--quick] [--json] [--seed S] [--folds K] [--verbose] [--md FILE]\n"
-                    "                       [--oof DIR] [--members LIST] [--img POOL,F1,F2,F3,F4[,EPOCHS]]\n"
+    fprintf(stderr, "usage: webnews DATA_DIR [--quick] [--json] [--seed S] [--folds K] [--repeats R]\n"
+                    "                       [--verbose] [--md FILE] [--oof DIR] [--members LIST]\n"
+                    "                       [--img POOL,F1,F2,F3,F4[,EPOCHS]]\n"
                     "       webnews DATA_DIR --tune[=image|=text] [--quick]\n"
                     "       webnews DATA_DIR --tune=textcv[:I,J,...] [--quick] [--seed S] [--folds K] [--oof DIR]\n");
     return 2;
@@ -1400,7 +1469,7 @@ static int parse_img(const char *s, config *c) {
 }
 
 int main(int argc, char **argv) {
-    opts o = {0, 0, 0, NULL, 0, 0, NULL, NULL};
+    opts o = {0, 0, 0, NULL, 0, 0, NULL, NULL, 0};
     unsigned members = 0;
     config img = {0};
     int has_img = 0;
@@ -1426,14 +1495,21 @@ int main(int argc, char **argv) {
             o.seed = v;
         } else if (strcmp(argv[i], "--folds") == 0 && i + 1 < argc) {
             if (!parse_size("--folds", argv[++i], 2, 20, &o.folds)) return 2;
+        } else if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc) {
+            if (!parse_size("--repeats", argv[++i], 1, MAX_REPEATS, &o.repeats)) return 2;
         } else if (strcmp(argv[i], "--md") == 0 && i + 1 < argc) o.md = argv[++i];
         else if (argv[i][0] == '-' || dir) return usage();
         else dir = argv[i];
     }
     if (!dir) return usage();
+    if (o.tune && o.repeats) {
+        fprintf(stderr, "webnews: --repeats is for a full run or --members, not --tune\n");
+        return 2;
+    }
     config cfg = o.quick ? QUICK : FULL;
     if (o.seed) cfg.seed = o.seed;
     if (o.folds) cfg.folds = o.folds;
+    if (o.repeats) cfg.repeats = o.repeats;
     cfg.members = members;
     if (has_img) {
         cfg.img_pool = img.img_pool, cfg.img_epochs = img.img_epochs;

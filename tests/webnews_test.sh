@@ -7,8 +7,11 @@
 # late_fusion_all and the remedies' models, each a number in [0, 1]), and
 # that the text branches and the late fusions are above chance (0.1) by a
 # margin: at least 0.3; that --oof writes every member's out-of-fold and test
-# outputs; that python/examples/webnews.py's quick run prints the same
-# accuracies (plain builds).  Also
+# outputs; --repeats (bad values; the default's 4 draws; 1 is the default
+# run's draw 0 to the byte; 2 runs, its draws are the default run's first
+# two, the out-of-fold outputs the mean of the draws); that
+# python/examples/webnews.py's quick run with --repeats 2 prints
+# the same accuracies (plain builds).  Also
 # checks the missing-folder message and exit status 2, and a bad option;
 # --tune=textcv (a bad list, and one variant on the quick subset); and
 # --members and --img (bad values, one text member alone, a small image branch).
@@ -42,6 +45,18 @@ grep -q "^webnews: data folder '$tmp/none' not found; it must hold the Web_News 
 [ $rc -eq 2 ] && ok || bad "--seed x: exit status $rc, expected 2"
 [ "$(cat "$tmp/err")" = "webnews: --seed must be an integer in 0..1000000, got 'x'" ] && ok ||
     bad "--seed x message: $(cat "$tmp/err")"
+# --repeats R: an integer in 1..20, refused before any work (the data
+# folder is not even read); not an option of --tune
+for r in 0 21 x -1 ''; do
+    "$BIN" "$tmp/none" --repeats "$r" >"$tmp/out" 2>"$tmp/err"; rc=$?
+    [ $rc -eq 2 ] && ok || bad "--repeats '$r': exit status $rc, expected 2"
+    [ "$(cat "$tmp/err")" = "webnews: --repeats must be an integer in 1..20, got '$r'" ] && ok ||
+        bad "--repeats '$r' message: $(cat "$tmp/err")"
+done
+"$BIN" "$tmp/none" --tune=textcv --repeats 2 >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && ok || bad "--tune=textcv --repeats 2: exit status $rc, expected 2"
+[ "$(cat "$tmp/err")" = "webnews: --repeats is for a full run or --members, not --tune" ] && ok ||
+    bad "--tune=textcv --repeats 2 message: $(cat "$tmp/err")"
 
 if [ ! -f "$DATA/train_images.npy" ]; then
     if [ "${CI:-}" = true ]; then
@@ -91,18 +106,78 @@ grep -Eq '^concat_head +trap +[0-9.]+% ' "$tmp/out" && ok || bad "no concat_head
 grep -Eq '^late_fusion_all +remedy +[0-9.]+% ' "$tmp/out" && ok || bad "no late_fusion_all row in the table"
 grep -q '^best fused model ' "$tmp/out" && ok || bad "no summary line"
 
+# --repeats: the default is 4 fold draws (REPEATS in examples/webnews.c),
+# each member's draws written by --oof.  --repeats 1 is the example as it
+# was before --repeats, and draw 0 of any run is it: its out-of-fold outputs
+# are the default run's draw 0 to the byte, and the models trained outside
+# the members' draws (the traps on all items; wavg_loss_weights and the
+# frozen models in draw 0's folds) score the same; it writes no draw files
+[ -f "$tmp/oof/image_draw3.npy" ] && [ ! -e "$tmp/oof/image_draw4.npy" ] && ok ||
+    bad "the default run did not write 4 draws: $(ls "$tmp/oof")"
+mkdir "$tmp/r1"
+OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --json --repeats 1 --oof "$tmp/r1" >"$tmp/out1" 2>"$tmp/err"; rc=$?
+[ $rc -eq 0 ] && ok || { bad "webnews --quick --repeats 1 exited $rc"; cat "$tmp/err"; }
+json1=$(tail -n 1 "$tmp/out1")
+for m in image text text2 text3 text4; do
+    cmp -s "$tmp/r1/$m.npy" "$tmp/oof/${m}_draw0.npy" && ok || bad "--repeats 1: $m.npy is not the default run's draw 0"
+done
+for k in concat_head wavg wavg_class wavg_loss_weights wavg_frozen concat_head_frozen; do
+    v1=$(printf '%s\n' "$json1" | sed -n -E "s/.*[{ ]\"$k\": ([0-9.]+)[,}].*/\1/p")
+    v=$(printf '%s\n' "$json" | sed -n -E "s/.*[{ ]\"$k\": ([0-9.]+)[,}].*/\1/p")
+    [ -n "$v" ] && [ "$v1" = "$v" ] && ok || bad "--repeats 1: $k = $v1, the default run's $v"
+done
+[ -z "$(ls "$tmp/r1" | grep _draw)" ] && ok || bad "--repeats 1 wrote draw files: $(ls "$tmp/r1")"
+# --repeats 2: every key in the JSON; its two draws are the default run's
+# first two, to the byte (draw r's folds and seeds do not depend on R); each
+# member's NAME.npy is the mean of its draws' (summed in double in draw
+# order, as the example does), in this run and in the default one
+mkdir "$tmp/r2"
+OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --json --repeats 2 --oof "$tmp/r2" >"$tmp/out2" 2>"$tmp/err"; rc=$?
+[ $rc -eq 0 ] && ok || { bad "webnews --quick --repeats 2 exited $rc"; cat "$tmp/err"; }
+json2=$(tail -n 1 "$tmp/out2")
+for k in image text text2 text3 text4 concat_head wavg wavg_class late_fusion late_fusion_all wavg_loss_weights \
+    wavg_frozen concat_head_frozen; do
+    v=$(printf '%s\n' "$json2" | sed -n -E "s/.*[{ ]\"$k\": ([0-9.]+)[,}].*/\1/p")
+    if [ -n "$v" ] && awk -v v="$v" 'BEGIN { exit !(v >= 0 && v <= 1) }'; then ok
+    else bad "--repeats 2: $k missing or not in [0, 1] in $json2"; fi
+done
+n=$(printf '%s\n' "$json2" | grep -o '"[a-z0-9_]*":' | wc -l)
+[ "$n" -eq 13 ] && ok || bad "--repeats 2: $n keys in $json2, expected 13"
+for f in "$tmp"/r2/*_draw*.npy; do
+    cmp -s "$f" "$tmp/oof/${f##*/}" && ok || bad "--repeats 2: ${f##*/} differs from the default run's"
+done
+if /usr/bin/python3 - "$tmp/r2" 2 "$tmp/oof" 4 <<'PY'; then ok; else bad "--repeats: NAME.npy not the draws' mean"; fi
+import sys
+import numpy as np
+bad = []
+for d, R in zip(sys.argv[1::2], map(int, sys.argv[2::2])):
+    for m in ["image", "text", "text2", "text3", "text4"]:
+        draws = [np.load("%s/%s_draw%d.npy" % (d, m, r)) for r in range(R)]
+        s = np.zeros(draws[0].shape, np.float64)
+        for x in draws:
+            s += x
+        if not np.array_equal(np.load("%s/%s.npy" % (d, m)), (s / R).astype(np.float32)):
+            bad.append("%s/%s.npy: not the mean of its %d draws" % (d, m, R))
+        if any(np.array_equal(draws[0], x) for x in draws[1:]):
+            bad.append("%s/%s: two draws are equal" % (d, m))
+print(*bad, sep="\n")
+sys.exit(1 if bad else 0)
+PY
+
 # The Python example (python/examples/webnews.py, the Keras-style API) is
 # the same program: the same folds (latefuse.stratified_folds), seeds and
-# calls, so its quick run prints the same accuracies to the 4th digit.
+# calls, so its quick run prints the same accuracies to the 4th digit; run
+# with --repeats 2 (against the C run above), which checks draw 0 (the
+# default's folds and seeds) and a second draw at once.
 # Plain builds only: a sanitizer build's library needs its runtime
 # preloaded into Python (tests/python_test.sh does that for the package).
 LIB=$BUILD/liblatefuse.so
 if [ -f "$LIB" ] && ! ldd "$LIB" 2>/dev/null | grep -q 'lib[a-z]*san' &&
     ! nm -D --undefined-only "$LIB" 2>/dev/null | grep -q ' __[a-z]*san_'; then
     OMP_NUM_THREADS=1 PYTHONPATH="$(pwd)/python" LATEFUSE_LIB="$LIB" PYTHONDONTWRITEBYTECODE=1 \
-        /usr/bin/python3 python/examples/webnews.py "$DATA" --quick --json >"$tmp/py" 2>"$tmp/pyerr"; rc=$?
-    [ $rc -eq 0 ] && ok || { bad "python/examples/webnews.py --quick --json exited $rc"; tail -n 5 "$tmp/pyerr"; }
-    if /usr/bin/python3 - "$json" "$(tail -n 1 "$tmp/py")" <<'PY'; then ok; else bad "the Python example's quick run differs from the C example's"; fi
+        /usr/bin/python3 python/examples/webnews.py "$DATA" --quick --json --repeats 2 >"$tmp/py" 2>"$tmp/pyerr"; rc=$?
+    [ $rc -eq 0 ] && ok || { bad "python/examples/webnews.py --quick --json --repeats 2 exited $rc"; tail -n 5 "$tmp/pyerr"; }
+    if /usr/bin/python3 - "$json2" "$(tail -n 1 "$tmp/py")" <<'PY'; then ok; else bad "the Python example's quick run differs"; fi
 import json, sys
 c, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 diff = [k for k in c if k not in p or abs(c[k] - p[k]) > 5e-5] + [k for k in p if k not in c]

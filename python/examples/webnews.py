@@ -5,13 +5,15 @@ captions, 10 classes; ../shared/data/webnews/README.md).
 
 An image CNN branch and a text branch (TextVectorization tf_idf over
 character 1..3-grams -> Dense(64, relu) -> Dropout), each ending in
-Dense(10, softmax); each alone (the mean of its five fold models:
-bagging), the question's Concatenate head and the answer's WeightedAverage /
-ClassWeightedAverage trained end to end, the WeightedAverage with each
-branch keeping a loss of its own (loss_weights 1, 0.5, 0.5; bagged over the folds), the fusion
-layers over a fold's frozen branches (trainable = False) trained on the
-fold's held-out items, and two-stage late fusion (out-of-fold branch
-outputs on the training items -> latefuse.Fusion(method="auto")), also with a
+Dense(10, softmax); each alone (the mean of its fold models: bagging,
+over 4 draws of the five folds by default, --repeats R), the question's
+Concatenate head and the answer's WeightedAverage / ClassWeightedAverage
+trained end to end, the WeightedAverage with each
+branch keeping a loss of its own (loss_weights 1, 0.5, 0.5; bagged over
+draw 0's folds), the fusion layers over a fold's frozen branches
+(trainable = False, draw 0's) trained on the fold's held-out items, and
+two-stage late fusion (out-of-fold branch outputs on the training items,
+each item's the mean over the draws -> latefuse.Fusion(method="auto")), also with a
 second text model (text2: sublinear tf_idf over character 1..2-grams ->
 Dense(10, softmax) with an L2 penalty), a third (text3: Dense(256, relu) over the text branch's
 features) and a fourth (text4: text2's model on each caption's first 100
@@ -22,6 +24,7 @@ JSON object of each model's test accuracy.
 
 Run from the repository root after `make`:
     /usr/bin/python3 python/examples/webnews.py ../shared/data/webnews [--quick] [--json] [--seed S]
+                                                [--repeats R] [--verbose]
 """
 import argparse
 import json
@@ -42,10 +45,13 @@ from latefuse.layers import (Input, Dense, Dropout, Activation, Concatenate, Con
                              WeightedAverage, ClassWeightedAverage, TextVectorization)
 
 C = 10
+# --repeats: the fold draws by default and at most (examples/webnews.c's
+# REPEATS and MAX_REPEATS)
+REPEATS, MAX_REPEATS = 4, 20
 FULL = dict(tokens=10000, text_scale=30.0, text_hidden=64, strided=False, img_pool=True, filters=(16, 32, 64, 128),
             bn_momentum=0.9, tta=False, ema=0.0, epochs=25, frozen_epochs=30, folds=5, n_train=0, tokens2=10000,
             ngrams2=(1, 2), text2_scale=100.0, text2_hidden=0, text2_epochs=30, text2_l2=0.4, text2_sublinear=True,
-            text3_hidden=256, text3_epochs=25, text4_chars=100)
+            text3_hidden=256, text3_epochs=25, text4_chars=100, repeats=REPEATS)
 QUICK = dict(FULL, tokens=5000, epochs=8, frozen_epochs=4, folds=3, n_train=400, tokens2=5000, text2_epochs=8,
              text3_epochs=8)
 # the late fusions' members: the branches trained apart
@@ -232,41 +238,64 @@ def rows(d, idx):
 BAGS = MEMBERS + ["wavg_loss_weights", "wavg_frozen", "concat_head_frozen"]
 
 
+def draw_seed(seed, r):
+    """The seed of fold draw r, as examples/webnews.c's draw_seed: draw 0
+    is the seed itself, draw r adds r times 1000003."""
+    return seed + 1000003 * r
+
+
 def run_folds(tr, te, text_dim, cfg, seed):
-    """Stratified folds of the training items; fold f's members trained on
-    the other folds give its out-of-fold outputs and their test outputs
-    (averaged over the folds: bagging); the frozen models take fold f's
-    image and text members, frozen, and train their fusion layer on fold
-    f; wavg_loss_weights is trained on the other folds, its test outputs
-    bagged.  Returns (oof, bag, seconds, alt, share): alt the image's
-    out-of-fold outputs with the other test-time flip setting, share the
-    mean softmax(W) image weight of wavg_frozen and of wavg_loss_weights."""
-    fold = latefuse.stratified_folds(tr["y"], cfg["folds"], seed, n_classes=C)  # the C example's folds
-    n = len(tr["y"])
-    oof = {k: np.empty((n, C), np.float32) for k in MEMBERS}
-    alt = np.empty((n, C), np.float32)
+    """cfg["repeats"] draws of stratified folds of the training items; in
+    each, fold f's members trained on the other folds give its out-of-fold
+    outputs and their test outputs; a member's out-of-fold output of an
+    item is the mean over the draws, its test outputs the mean over every
+    fold model of every draw (bagging).  In draw 0's folds only, the frozen
+    models take fold f's image and text members, frozen, and train their
+    fusion layer on fold f, and wavg_loss_weights is trained on the other
+    folds, their test outputs bagged.  Returns (oof, bag, seconds,
+    seconds0, alt, share): seconds0 draw 0's, alt the image's out-of-fold
+    outputs with the other test-time flip setting, share the mean
+    softmax(W) image weight of wavg_frozen and of wavg_loss_weights."""
+    n, R, K = len(tr["y"]), cfg["repeats"], cfg["folds"]
+    draws = {k: np.zeros((R, n, C), np.float32) for k in MEMBERS}
+    alt = np.zeros((n, C), np.float32)
     bag = {k: np.zeros((len(te["y"]), C), np.float64) for k in BAGS}
     sec = {k: 0.0 for k in BAGS}
+    sec0 = dict(sec)
     share = {"wavg_frozen": 0.0, "wavg_loss_weights": 0.0}
-    for f in range(cfg["folds"]):
-        a, b = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
-        ta, tb = rows(tr, a), rows(tr, b)
-        fs = seed + 10 * (f + 1)
-        ms = {}
-        for kind in BAGS:
-            t0 = time.time()
-            frozen = kind.endswith("_frozen")
-            m = fit(kind, tb if frozen else ta, text_dim, cfg, fs, ms.get("image"), ms.get("text"))
-            if kind in MEMBERS:
-                ms[kind] = m
-                oof[kind][b] = predict(m, kind, tb, cfg["tta"])
-            if kind == "image":
-                alt[b] = predict(m, kind, tb, not cfg["tta"])
-            bag[kind] += predict(m, kind, te, cfg["tta"]) / cfg["folds"]
-            if kind in share:
-                share[kind] += np.ravel(latefuse.softmax(m.get_layer("weighted_average").get_weights()[0]))[0] / cfg["folds"]
-            sec[kind] += time.time() - t0
-    return oof, {k: v.astype(np.float32) for k, v in bag.items()}, sec, alt, share
+    for r in range(R):
+        ds = draw_seed(seed, r)
+        fold = latefuse.stratified_folds(tr["y"], K, ds, n_classes=C)  # the C example's folds
+        for f in range(K):
+            a, b = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+            ta, tb = rows(tr, a), rows(tr, b)
+            fs = ds + 10 * (f + 1)
+            ms = {}
+            for kind in BAGS:
+                if r > 0 and kind not in MEMBERS:  # draw 0's folds only
+                    continue
+                t0 = time.time()
+                frozen = kind.endswith("_frozen")
+                m = fit(kind, tb if frozen else ta, text_dim, cfg, fs, ms.get("image"), ms.get("text"))
+                if kind in MEMBERS:
+                    ms[kind] = m
+                    draws[kind][r, b] = predict(m, kind, tb, cfg["tta"])
+                if kind == "image":
+                    alt[b] += predict(m, kind, tb, not cfg["tta"]) / np.float32(R)
+                bag[kind] += predict(m, kind, te, cfg["tta"]) / (K * R if kind in MEMBERS else K)
+                if kind in share:
+                    share[kind] += np.ravel(latefuse.softmax(m.get_layer("weighted_average").get_weights()[0]))[0] / K
+                dt = time.time() - t0
+                sec[kind] += dt
+                if r == 0:
+                    sec0[kind] += dt
+    oof = {}
+    for k in MEMBERS:  # the mean over the draws, summed in draw order in float64 as the C example
+        s = np.zeros((n, C), np.float64)
+        for r in range(R):
+            s += draws[k][r]
+        oof[k] = (s / R).astype(np.float32)
+    return oof, {k: v.astype(np.float32) for k, v in bag.items()}, sec, sec0, alt, share
 
 
 def late_fusion(tr, oof, p_test, seed):
@@ -323,18 +352,30 @@ def load(data, cfg):
     return parts["train"], parts["test"]
 
 
+def repeats_arg(s):
+    """--repeats R: an integer in 1..MAX_REPEATS (argparse prefixes the
+    option's name to the message: the C example's words)."""
+    if not (s.isascii() and s.isdigit()) or not 1 <= int(s) <= MAX_REPEATS:
+        raise argparse.ArgumentTypeError("must be an integer in 1..%d, got '%s'" % (MAX_REPEATS, s))
+    return int(s)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("data")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeats", type=repeats_arg, default=None,
+                    help="fold draws the members are trained over (default %d)" % REPEATS)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     if not os.path.isfile(os.path.join(args.data, "train_texts.txt")):
         print("webnews.py: data folder '%s' not found" % args.data, file=sys.stderr)
         return 2
-    cfg = QUICK if args.quick else FULL
+    cfg = dict(QUICK if args.quick else FULL)
+    if args.repeats:
+        cfg["repeats"] = args.repeats
     tr, te = load(args.data, cfg)
     text_dim = tr["txt"].shape[1]
     cfg = dict(cfg, text2_dim=tr["txt2"].shape[1], text4_dim=tr["txt4"].shape[1])
@@ -348,12 +389,12 @@ def main():
                  concat_head="trap", wavg="trap", wavg_class="trap")
     res = []
     t_all = time.time()
-    oof, bag, sec, alt, share = run_folds(tr, te, text_dim, cfg, args.seed)
+    oof, bag, sec, sec0, alt, share = run_folds(tr, te, text_dim, cfg, args.seed)
     for kind in kinds:
         if kind in bag:  # from the folds
             prob, t = bag[kind], sec[kind]
-            if kind.endswith("_frozen"):
-                t += sec["image"] + sec["text"]
+            if kind.endswith("_frozen"):  # their branches: draw 0's image and text members
+                t += sec0["image"] + sec0["text"]
             note = ""
             if kind in share:
                 note = "softmax(W): image %.3f, text %.3f (mean of the folds)" % (share[kind], 1 - share[kind])
