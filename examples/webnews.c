@@ -94,11 +94,12 @@
  *        webnews DATA_DIR --tune[=image|=text] [--quick]
  *        webnews DATA_DIR --tune=textcv[:I,J,...] [--quick] [--seed S]
  *                         [--folds K] [--oof DIR]
- *   --quick    a subset of 400 training items, 8 epochs, 3 folds (the test)
+ *   --quick    a subset of 400 training items, 8 epochs, 3 folds, one fold
+ *              draw unless --repeats is given (the test)
  *   --json     end with one line: a JSON object of each model's test accuracy
  *   --seed S   the models' seed (default 1)
  *   --repeats R  the members trained over R draws of the folds, 1..20
- *              (default 4; see "The folds" above); draw r's folds
+ *              (default 4, with --quick 1; see "The folds" above); draw r's folds
  *              and models take the seed S + 1000003 r.  With --oof DIR and
  *              R > 1 also each draw's out-of-fold outputs,
  *              DIR/NAME_draw0.npy ... (the mean of fewer draws can be
@@ -198,7 +199,8 @@ typedef struct config {
 } config;
 
 static const config FULL = {10000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 25, 30, 5, 0, 1, 10000, 1, 2, 100.0f, 0, 30, 0, 256, 25, 0.0f, 0.4f, 1, 100, 0, 0, 0, REPEATS};
-static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 5000, 1, 2, 100.0f, 0, 8, 0, 256, 8, 0.0f, 0.4f, 1, 100, 0, 0, 0, REPEATS};
+/* --quick (the test): one fold draw unless --repeats says otherwise */
+static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 5000, 1, 2, 100.0f, 0, 8, 0, 256, 8, 0.0f, 0.4f, 1, 100, 0, 0, 0, 1};
 
 /* ------------------------------------------------------------- helpers */
 

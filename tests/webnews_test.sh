@@ -7,9 +7,9 @@
 # late_fusion_all and the remedies' models, each a number in [0, 1]), and
 # that the text branches and the late fusions are above chance (0.1) by a
 # margin: at least 0.3; that --oof writes every member's out-of-fold and test
-# outputs; --repeats (bad values; the default's 4 draws; 1 is the default
-# run's draw 0 to the byte; 2 runs, its draws are the default run's first
-# two, the out-of-fold outputs the mean of the draws); that
+# outputs; --repeats (bad values; --quick's one draw; 2 runs, its draw 0
+# is the one-draw run to the byte, the out-of-fold outputs the mean of the
+# draws); that
 # python/examples/webnews.py's quick run with --repeats 2 prints
 # the same accuracies (plain builds).  Also
 # checks the missing-folder message and exit status 2, and a bad option;
@@ -106,31 +106,16 @@ grep -Eq '^concat_head +trap +[0-9.]+% ' "$tmp/out" && ok || bad "no concat_head
 grep -Eq '^late_fusion_all +remedy +[0-9.]+% ' "$tmp/out" && ok || bad "no late_fusion_all row in the table"
 grep -q '^best fused model ' "$tmp/out" && ok || bad "no summary line"
 
-# --repeats: the default is 4 fold draws (REPEATS in examples/webnews.c),
-# each member's draws written by --oof.  --repeats 1 is the example as it
-# was before --repeats, and draw 0 of any run is it: its out-of-fold outputs
-# are the default run's draw 0 to the byte, and the models trained outside
+# --repeats: --quick trains the members over one fold draw unless told
+# otherwise (the full run's default is 4, REPEATS in examples/webnews.c),
+# and a one-draw run writes no draw files.  --repeats 2: every key in the
+# JSON; its draw 0 is the one-draw run above to the byte (draw r's folds and
+# seeds do not depend on R), so are the scores of the models trained outside
 # the members' draws (the traps on all items; wavg_loss_weights and the
-# frozen models in draw 0's folds) score the same; it writes no draw files
-[ -f "$tmp/oof/image_draw3.npy" ] && [ ! -e "$tmp/oof/image_draw4.npy" ] && ok ||
-    bad "the default run did not write 4 draws: $(ls "$tmp/oof")"
-mkdir "$tmp/r1"
-OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --json --repeats 1 --oof "$tmp/r1" >"$tmp/out1" 2>"$tmp/err"; rc=$?
-[ $rc -eq 0 ] && ok || { bad "webnews --quick --repeats 1 exited $rc"; cat "$tmp/err"; }
-json1=$(tail -n 1 "$tmp/out1")
-for m in image text text2 text3 text4; do
-    cmp -s "$tmp/r1/$m.npy" "$tmp/oof/${m}_draw0.npy" && ok || bad "--repeats 1: $m.npy is not the default run's draw 0"
-done
-for k in concat_head wavg wavg_class wavg_loss_weights wavg_frozen concat_head_frozen; do
-    v1=$(printf '%s\n' "$json1" | sed -n -E "s/.*[{ ]\"$k\": ([0-9.]+)[,}].*/\1/p")
-    v=$(printf '%s\n' "$json" | sed -n -E "s/.*[{ ]\"$k\": ([0-9.]+)[,}].*/\1/p")
-    [ -n "$v" ] && [ "$v1" = "$v" ] && ok || bad "--repeats 1: $k = $v1, the default run's $v"
-done
-[ -z "$(ls "$tmp/r1" | grep _draw)" ] && ok || bad "--repeats 1 wrote draw files: $(ls "$tmp/r1")"
-# --repeats 2: every key in the JSON; its two draws are the default run's
-# first two, to the byte (draw r's folds and seeds do not depend on R); each
-# member's NAME.npy is the mean of its draws' (summed in double in draw
-# order, as the example does), in this run and in the default one
+# frozen models in draw 0's folds); each member's NAME.npy is the mean of its
+# draws' (summed in double in draw order, as the example does), and its
+# draws differ
+[ -z "$(ls "$tmp/oof" | grep _draw)" ] && ok || bad "the quick run wrote draw files: $(ls "$tmp/oof")"
 mkdir "$tmp/r2"
 OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --json --repeats 2 --oof "$tmp/r2" >"$tmp/out2" 2>"$tmp/err"; rc=$?
 [ $rc -eq 0 ] && ok || { bad "webnews --quick --repeats 2 exited $rc"; cat "$tmp/err"; }
@@ -143,23 +128,30 @@ for k in image text text2 text3 text4 concat_head wavg wavg_class late_fusion la
 done
 n=$(printf '%s\n' "$json2" | grep -o '"[a-z0-9_]*":' | wc -l)
 [ "$n" -eq 13 ] && ok || bad "--repeats 2: $n keys in $json2, expected 13"
-for f in "$tmp"/r2/*_draw*.npy; do
-    cmp -s "$f" "$tmp/oof/${f##*/}" && ok || bad "--repeats 2: ${f##*/} differs from the default run's"
+[ -f "$tmp/r2/image_draw1.npy" ] && [ ! -e "$tmp/r2/image_draw2.npy" ] && ok ||
+    bad "--repeats 2 did not write 2 draws: $(ls "$tmp/r2")"
+for m in image text text2 text3 text4; do
+    cmp -s "$tmp/r2/${m}_draw0.npy" "$tmp/oof/$m.npy" && ok || bad "--repeats 2: ${m}_draw0.npy is not the one-draw run's $m.npy"
 done
-if /usr/bin/python3 - "$tmp/r2" 2 "$tmp/oof" 4 <<'PY'; then ok; else bad "--repeats: NAME.npy not the draws' mean"; fi
+for k in concat_head wavg wavg_class wavg_loss_weights wavg_frozen concat_head_frozen; do
+    v2=$(printf '%s\n' "$json2" | sed -n -E "s/.*[{ ]\"$k\": ([0-9.]+)[,}].*/\1/p")
+    v=$(printf '%s\n' "$json" | sed -n -E "s/.*[{ ]\"$k\": ([0-9.]+)[,}].*/\1/p")
+    [ -n "$v" ] && [ "$v2" = "$v" ] && ok || bad "--repeats 2: $k = $v2, the one-draw run's $v"
+done
+if /usr/bin/python3 - "$tmp/r2" 2 <<'PY'; then ok; else bad "--repeats: NAME.npy not the draws' mean"; fi
 import sys
 import numpy as np
 bad = []
-for d, R in zip(sys.argv[1::2], map(int, sys.argv[2::2])):
-    for m in ["image", "text", "text2", "text3", "text4"]:
-        draws = [np.load("%s/%s_draw%d.npy" % (d, m, r)) for r in range(R)]
-        s = np.zeros(draws[0].shape, np.float64)
-        for x in draws:
-            s += x
-        if not np.array_equal(np.load("%s/%s.npy" % (d, m)), (s / R).astype(np.float32)):
-            bad.append("%s/%s.npy: not the mean of its %d draws" % (d, m, R))
-        if any(np.array_equal(draws[0], x) for x in draws[1:]):
-            bad.append("%s/%s: two draws are equal" % (d, m))
+d, R = sys.argv[1], int(sys.argv[2])
+for m in ["image", "text", "text2", "text3", "text4"]:
+    draws = [np.load("%s/%s_draw%d.npy" % (d, m, r)) for r in range(R)]
+    s = np.zeros(draws[0].shape, np.float64)
+    for x in draws:
+        s += x
+    if not np.array_equal(np.load("%s/%s.npy" % (d, m)), (s / R).astype(np.float32)):
+        bad.append("%s/%s.npy: not the mean of its %d draws" % (d, m, R))
+    if any(np.array_equal(draws[0], x) for x in draws[1:]):
+        bad.append("%s/%s: two draws are equal" % (d, m))
 print(*bad, sep="\n")
 sys.exit(1 if bad else 0)
 PY

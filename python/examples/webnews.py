@@ -53,7 +53,7 @@ FULL = dict(tokens=10000, text_scale=30.0, text_hidden=64, strided=False, img_po
             ngrams2=(1, 2), text2_scale=100.0, text2_hidden=0, text2_epochs=30, text2_l2=0.4, text2_sublinear=True,
             text3_hidden=256, text3_epochs=25, text4_chars=100, repeats=REPEATS)
 QUICK = dict(FULL, tokens=5000, epochs=8, frozen_epochs=4, folds=3, n_train=400, tokens2=5000, text2_epochs=8,
-             text3_epochs=8)
+             text3_epochs=8, repeats=1)
 # the late fusions' members: the branches trained apart
 MEMBERS = ["image", "text", "text2", "text3", "text4"]
 # the layers with weights, copied by name from the branches trained apart
@@ -367,7 +367,7 @@ def main():
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--repeats", type=repeats_arg, default=None,
-                    help="fold draws the members are trained over (default %d)" % REPEATS)
+                    help="fold draws the members are trained over (default %d, with --quick 1)" % REPEATS)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     if not os.path.isfile(os.path.join(args.data, "train_texts.txt")):
