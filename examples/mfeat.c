@@ -22,17 +22,24 @@
  *      networks' outputs on the 1000 test patterns (outputs of the kind the
  *      fusion is fitted on, and a five-network ensemble; --refit: one
  *      network trained on all 500 instead);
- *   3. every fusion method (mean .. gate), without and with calibration
- *      (one temperature per view), fitted on the out-of-fold outputs and
+ *   3. with --second, per view a classifier of another family too, trained
+ *      the same way (out-of-fold and fold-mean test outputs): twelve or
+ *      eighteen fusion inputs instead of six;
+ *   4. every fusion method (mean .. gate), without and with calibration
+ *      (one temperature per input), fitted on the out-of-fold outputs and
  *      labels, then applied to the test outputs.
  * Prints per-view and per-method test error (mean ± std over the splits)
  * beside the paper's numbers; a full run (not --quick) from the repository
  * root also writes the table as markdown to examples/mfeat-results.md.
  *
- * Usage: mfeat DATA_DIR [--splits N] [--quick] [--members K] [--refit] [--md FILE] [--save DIR]
- *        mfeat DATA_DIR --tune | --tune-fusion [--members K]
+ * Usage: mfeat DATA_DIR [--splits N] [--quick] [--members K] [--second FAMS] [--refit] [--md FILE]
+ *              [--save DIR]
+ *        mfeat DATA_DIR --tune | --tune-second | --tune-fusion [--members K] [--second FAMS]
  *   --quick        one split, fewer epochs (for the test)
  *   --members K    average K networks (different seeds) per view
+ *   --second FAMS  the second classifiers per view fused beside the view
+ *                  networks: none, lr (softmax regression), mlp2 (two
+ *                  hidden layers) or lr,mlp2; default: SECOND_DEFAULT
  *   --refit        the test outputs of one network per view trained on all
  *                  500 training patterns (default: the mean of the five
  *                  networks that made the out-of-fold outputs)
@@ -40,11 +47,14 @@
  *   --save DIR     write each split's outputs for the CLI: DIR/splitS/
  *                  oof-VIEW.csv (500 x 10, out-of-fold, training part),
  *                  test-VIEW.csv (1000 x 10), ytrain.csv, ytest.csv
- *   --tune         inner-CV error of a grid of per-view settings on the
- *                  training part of split 1, then exits
+ *   --tune         inner-CV error and log-loss of a grid of per-view
+ *                  settings on the training part of split 1, then exits
+ *   --tune-second  the same for the second classifiers' grid
  *   --tune-fusion  cross-validated error of every fusion method on the
  *                  out-of-fold outputs of split 1's training part, with
- *                  modality dropout 0 / 0.5 and calibration off / on
+ *                  modality dropout 0 / 0.5 and calibration off / on, and
+ *                  auto's choice there with its cross-validated log-loss
+ *                  (the criterion --second's default was chosen by)
  * Exit status: 0 success, 2 bad usage or missing data, 1 other errors.
  * Build: make; run from the repository root:
  *   ./build/examples/mfeat ../shared/data/mfeat
@@ -71,6 +81,9 @@ typedef struct net_cfg {
     int pooled; /* 1: one std for the whole view (keeps the features'
                    relative scale, e.g. for Karhunen-Loeve coefficients) */
     size_t members; /* networks averaged (seeds differ); 0 or 1: one */
+    size_t hidden2; /* units of a second hidden layer (relu, then the same
+                       dropout); 0: none.  hidden 0: no hidden layer at all,
+                       a softmax regression Dense(10, softmax) */
 } net_cfg;
 
 typedef struct view {
@@ -82,13 +95,79 @@ typedef struct view {
 /* Chosen with --tune (inner 5-fold CV on split 1's 500 training patterns);
  * see mfeat-results.md for the grid and the CV errors. */
 static const view VIEWS[NV] = {
-    {"fou", 76, {128, 0.5f, 1e-2f, 1e-3f, 60, 1, 1}},
-    {"fac", 216, {128, 0.5f, 1e-2f, 1e-3f, 60, 0, 1}},
-    {"kar", 64, {128, 0.5f, 1e-3f, 1e-3f, 100, 1, 1}},
-    {"pix", 240, {256, 0.5f, 1e-3f, 1e-3f, 60, 1, 1}},
-    {"zer", 47, {128, 0.5f, 1e-3f, 1e-3f, 60, 1, 1}},
-    {"mor", 6, {128, 0.2f, 0, 1e-3f, 60, 0, 1}},
+    {"fou", 76, {128, 0.5f, 1e-2f, 1e-3f, 60, 1, 1, 0}},
+    {"fac", 216, {128, 0.5f, 1e-2f, 1e-3f, 60, 0, 1, 0}},
+    {"kar", 64, {128, 0.5f, 1e-3f, 1e-3f, 100, 1, 1, 0}},
+    {"pix", 240, {256, 0.5f, 1e-3f, 1e-3f, 60, 1, 1, 0}},
+    {"zer", 47, {128, 0.5f, 1e-3f, 1e-3f, 60, 1, 1, 0}},
+    {"mor", 6, {128, 0.2f, 0, 1e-3f, 60, 0, 1, 0}},
 };
+
+/*
+ * Second classifiers per view (--second): fusion members beside the
+ * networks of VIEWS, of another family, trained the same way (out-of-fold
+ * outputs, test outputs the mean of the five fold models).  Family `lr`: a
+ * softmax regression, Dense(10, softmax) with L2 on the standardised view;
+ * family `mlp2`: a network with two hidden layers.  The settings per view
+ * were chosen with --tune-second (the lowest out-of-fold log-loss on split
+ * 1's training part; the test patterns are never looked at).
+ */
+enum { FAM_NET = 0, FAM_LR = 1, FAM_MLP2 = 2, NFAM = 3 };
+static const char *const FAMILY[NFAM] = {"net", "lr", "mlp2"};
+static const net_cfg SECOND[NFAM][NV] = {
+    [FAM_LR] = {{0, 0, 1e-2f, 1e-2f, 100, 1, 1, 0},   /* fou */
+                {0, 0, 1e-3f, 1e-2f, 100, 0, 1, 0},   /* fac */
+                {0, 0, 1e-3f, 1e-2f, 100, 1, 1, 0},   /* kar */
+                {0, 0, 1e-2f, 1e-2f, 100, 1, 1, 0},   /* pix */
+                {0, 0, 1e-3f, 1e-2f, 100, 1, 1, 0},   /* zer */
+                {0, 0, 1e-4f, 1e-2f, 100, 0, 1, 0}},  /* mor */
+    [FAM_MLP2] = {{256, 0.5f, 1e-2f, 1e-3f, 60, 1, 1, 128},
+                  {256, 0.5f, 1e-3f, 1e-3f, 60, 1, 1, 128},
+                  {256, 0.5f, 1e-3f, 1e-3f, 60, 1, 1, 128},
+                  {256, 0.5f, 1e-2f, 1e-3f, 60, 1, 1, 128},
+                  {256, 0.5f, 1e-3f, 1e-3f, 60, 1, 1, 128},
+                  {256, 0.5f, 1e-3f, 1e-3f, 60, 0, 1, 128}},
+};
+
+/* one fusion input: a classifier of one family on one view */
+typedef struct member {
+    size_t view;    /* index into VIEWS */
+    int family;     /* FAM_NET: the view's network of VIEWS */
+    char name[16];  /* "pix", "pix-lr": the fusion's model name */
+    net_cfg cfg;
+} member;
+#define MAX_MEMBERS (NV * NFAM)
+
+/* The members for the families in the bit set `second` (bit f: family f;
+ * the networks of VIEWS always, first and in the views' order, so that
+ * --second none fuses exactly the six inputs it did before): their count. */
+static size_t members_of(unsigned second, member *out) {
+    size_t n = 0;
+    for (int f = 0; f < NFAM; f++) {
+        if (f != FAM_NET && !(second & (1u << f))) continue;
+        for (size_t v = 0; v < NV; v++, n++) {
+            out[n].view = v, out[n].family = f;
+            out[n].cfg = f == FAM_NET ? VIEWS[v].cfg : SECOND[f][v];
+            snprintf(out[n].name, sizeof out[n].name, "%s%s%s", VIEWS[v].name, f ? "-" : "", f ? FAMILY[f] : "");
+        }
+    }
+    return n;
+}
+
+/* The seed of a member's models on split s (0-based): the view networks
+ * keep the seeds they had before there were other families. */
+static uint64_t member_seed(const member *m, size_t s) {
+    return 100 * (s + 1) + m->view + 10 * (uint64_t)m->family;
+}
+
+/* The families fused beside the view networks unless --second says
+ * otherwise (bit f: family f): mlp2, chosen with --tune-fusion by auto's
+ * and stack-lr's cross-validated log-loss on the out-of-fold outputs of
+ * split 1's training part (auto 0.0450 against 0.0563 with the six
+ * networks alone, 0.0567 with lr, 0.0462 with both, 0.0575 with a second
+ * seed of the same networks instead); --second none: the six networks
+ * alone, as before. */
+#define SECOND_DEFAULT (1u << FAM_MLP2)
 
 typedef struct run_cfg {
     size_t splits;
@@ -96,6 +175,8 @@ typedef struct run_cfg {
     int refit; /* --refit: test outputs of one network trained on all 500
                   (else the mean of the five fold networks) */
     size_t members; /* --members K: networks per view (0: as in VIEWS) */
+    unsigned second; /* --second: bit f set = family f's members fused too */
+    int tune_second; /* --tune-second */
     const char *md;
     const char *save; /* --save DIR: each split's outputs and labels as CSV */
 } run_cfg;
@@ -115,6 +196,14 @@ static void mean_std(const double *v, size_t n, double *mean, double *std) {
     for (size_t i = 0; i < n; i++) q += (v[i] - *mean) * (v[i] - *mean);
     *std = n > 1 ? sqrt(q / (double)(n - 1)) : 0; /* sample std */
 }
+
+/* Test errors are whole numbers of patterns: 100 (1 - accuracy) is a
+ * multiple of 0.1 % per split up to the rounding of doubles (1 - 0.985 is
+ * 0.015000000000000013), and a mean over the splits a multiple of 0.01 %.
+ * So the summary's comparisons of mean errors (with each other and with
+ * issue 14's goals) allow for that rounding: a is below b when it is below
+ * by more than 1e-9. */
+static int below(double a, double b) { return a < b - 1e-9; }
 
 static double error_pct(const float *prob, const int *y, size_t n) {
     size_t wrong = 0;
@@ -197,14 +286,16 @@ static lf_status fit_one(const float *xtr, const float *ytr, size_t ntr, const f
         snprintf(msg, cap, "%s", lf_status_string(st));
         return st;
     }
-    int in = lf_input(m, d, "x");
-    int h1 = lf_dense(m, in, cfg->hidden, LF_ACT_RELU, 1, "hidden");
-    int dr = lf_dropout(m, h1, cfg->dropout, "dropout");
-    int out_node = lf_dense(m, dr, C, LF_ACT_SOFTMAX, 1, "out");
-    if (cfg->l2 > 0 && h1 >= 0 && out_node >= 0) {
-        lf_set_l2(m, h1, cfg->l2);
-        lf_set_l2(m, out_node, cfg->l2);
+    /* input -> [Dense(hidden, relu) -> Dropout] -> [Dense(hidden2, relu)
+     * -> Dropout] -> Dense(10, softmax), L2 on every kernel */
+    int x = lf_input(m, d, "x"), dense[3], n_dense = 0;
+    const size_t widths[2] = {cfg->hidden, cfg->hidden ? cfg->hidden2 : 0};
+    for (size_t k = 0; k < 2 && widths[k]; k++) {
+        x = dense[n_dense++] = lf_dense(m, x, widths[k], LF_ACT_RELU, 1, k ? "hidden2" : "hidden");
+        x = lf_dropout(m, x, cfg->dropout, k ? "dropout2" : "dropout");
     }
+    int out_node = dense[n_dense++] = lf_dense(m, x, C, LF_ACT_SOFTMAX, 1, "out");
+    for (int k = 0; k < n_dense && cfg->l2 > 0 && out_node >= 0; k++) lf_set_l2(m, dense[k], cfg->l2);
     lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
     opt.learning_rate = cfg->lr;
     lf_fit_options fo = lf_fit_defaults();
@@ -337,20 +428,9 @@ static int make_dir(const char *path) {
 
 /* ---------------------------------------------------------------- tune */
 
-/* Inner 5-fold CV error of a grid of settings per view, on the training
- * part of split 1 only. */
-static int tune(float *const *X, const int *y) {
-    static const net_cfg grid[] = {
-        {64, 0.2f, 0, 1e-3f, 60, 0, 1},      {128, 0.2f, 0, 1e-3f, 60, 0, 1},
-        {128, 0.5f, 0, 1e-3f, 60, 0, 1},     {128, 0.5f, 1e-4f, 1e-3f, 60, 0, 1},
-        {128, 0.5f, 1e-3f, 1e-3f, 60, 0, 1}, {128, 0.5f, 1e-2f, 1e-3f, 60, 0, 1},
-        {128, 0.5f, 1e-3f, 1e-3f, 30, 0, 1}, {128, 0.5f, 1e-3f, 1e-3f, 100, 0, 1},
-        {128, 0.5f, 1e-3f, 1e-3f, 60, 1, 1}, {128, 0.2f, 1e-4f, 1e-3f, 60, 1, 1},
-        {64, 0.5f, 1e-3f, 1e-3f, 60, 1, 1},  {256, 0.5f, 1e-3f, 1e-3f, 60, 1, 1},
-        {128, 0.5f, 1e-2f, 1e-3f, 60, 1, 1}, {128, 0.5f, 1e-3f, 1e-3f, 100, 1, 1},
-        {256, 0.5f, 1e-3f, 1e-3f, 60, 0, 1},
-    };
-    size_t ngrid = sizeof grid / sizeof grid[0];
+/* Inner 5-fold CV error (%) and log-loss of each of the n settings of grid
+ * per view, on the training part of split 1 only. */
+static int tune_grid(float *const *X, const int *y, const net_cfg *grid, size_t ngrid) {
     size_t tr[NTR], te[NTE], fold[NTR];
     int ytr[NTR];
     char why[512];
@@ -360,24 +440,27 @@ static int tune(float *const *X, const int *y) {
         fprintf(stderr, "mfeat: %s\n", why);
         return 1;
     }
-    printf("Inner 5-fold CV error (%%) on the 500 training patterns of split 1\n");
-    printf("%-28s", "hidden/drop/l2/epochs/scale");
-    for (size_t v = 0; v < NV; v++) printf(" %6s", VIEWS[v].name);
+    printf("Inner 5-fold CV error (%%) / log-loss on the 500 training patterns of split 1\n");
+    printf("%-32s", "hidden[-hidden2]/drop/l2/lr/ep");
+    for (size_t v = 0; v < NV; v++) printf(" %13s", VIEWS[v].name);
     printf("\n");
     static float oof[NTR * C];
     char msg[600];
     for (size_t g = 0; g < ngrid; g++) {
-        char label[64];
-        snprintf(label, sizeof label, "%zu/%.1f/%g/%zu%s", grid[g].hidden, (double)grid[g].dropout,
-                 (double)grid[g].l2, grid[g].epochs, grid[g].pooled ? "/pooled" : "");
-        printf("%-28s", label);
+        char label[80], h2[24] = "";
+        if (grid[g].hidden2) snprintf(h2, sizeof h2, "-%zu", grid[g].hidden2);
+        snprintf(label, sizeof label, "%zu%s/%.1f/%g/%g/%zu%s", grid[g].hidden, h2, (double)grid[g].dropout,
+                 (double)grid[g].l2, (double)grid[g].lr, grid[g].epochs, grid[g].pooled ? "/pooled" : "");
+        printf("%-32s", label);
         for (size_t v = 0; v < NV; v++) {
+            double met[LF_NUM_METRICS];
             if (out_of_fold(X[v], VIEWS[v].cols, y, tr, fold, &grid[g], 7, oof, NULL, 0, NULL, msg, sizeof msg) !=
-                LF_OK) {
+                    LF_OK ||
+                lf_fusion_metrics(oof, ytr, NTR, C, met) != LF_OK) {
                 fprintf(stderr, "mfeat: view %s: %s\n", VIEWS[v].name, msg);
                 return 1;
             }
-            printf(" %6.2f", error_pct(oof, ytr, NTR));
+            printf(" %6.2f/%6.4f", error_pct(oof, ytr, NTR), met[LF_METRIC_LOG_LOSS]);
             fflush(stdout);
         }
         printf("\n");
@@ -385,76 +468,42 @@ static int tune(float *const *X, const int *y) {
     return 0;
 }
 
-/* Cross-validated error (lf_fusion_compare, 5 folds) of the fusion methods
- * on the out-of-fold outputs of split 1's training part, with modality
- * dropout 0 and 0.5 and calibration off and on: the fusion options are
- * chosen on training data too. */
+/* --tune: the grid the view networks of VIEWS were chosen from */
+static int tune(float *const *X, const int *y) {
+    static const net_cfg grid[] = {
+        {64, 0.2f, 0, 1e-3f, 60, 0, 1, 0},      {128, 0.2f, 0, 1e-3f, 60, 0, 1, 0},
+        {128, 0.5f, 0, 1e-3f, 60, 0, 1, 0},     {128, 0.5f, 1e-4f, 1e-3f, 60, 0, 1, 0},
+        {128, 0.5f, 1e-3f, 1e-3f, 60, 0, 1, 0}, {128, 0.5f, 1e-2f, 1e-3f, 60, 0, 1, 0},
+        {128, 0.5f, 1e-3f, 1e-3f, 30, 0, 1, 0}, {128, 0.5f, 1e-3f, 1e-3f, 100, 0, 1, 0},
+        {128, 0.5f, 1e-3f, 1e-3f, 60, 1, 1, 0}, {128, 0.2f, 1e-4f, 1e-3f, 60, 1, 1, 0},
+        {64, 0.5f, 1e-3f, 1e-3f, 60, 1, 1, 0},  {256, 0.5f, 1e-3f, 1e-3f, 60, 1, 1, 0},
+        {128, 0.5f, 1e-2f, 1e-3f, 60, 1, 1, 0}, {128, 0.5f, 1e-3f, 1e-3f, 100, 1, 1, 0},
+        {256, 0.5f, 1e-3f, 1e-3f, 60, 0, 1, 0},
+    };
+    return tune_grid(X, y, grid, sizeof grid / sizeof grid[0]);
+}
+
+/* --tune-second: the grid the second members of SECOND were chosen from
+ * (per view and family, the lowest log-loss): softmax regressions (hidden
+ * 0) and two-hidden-layer networks */
+static int tune_second(float *const *X, const int *y) {
+    static const net_cfg grid[] = {
+        {0, 0, 1e-4f, 1e-2f, 100, 0, 1, 0},         {0, 0, 1e-3f, 1e-2f, 100, 0, 1, 0},
+        {0, 0, 1e-2f, 1e-2f, 100, 0, 1, 0},         {0, 0, 1e-1f, 1e-2f, 100, 0, 1, 0},
+        {0, 0, 1e-4f, 1e-2f, 100, 1, 1, 0},         {0, 0, 1e-3f, 1e-2f, 100, 1, 1, 0},
+        {0, 0, 1e-2f, 1e-2f, 100, 1, 1, 0},         {0, 0, 1e-1f, 1e-2f, 100, 1, 1, 0},
+        {256, 0.5f, 1e-3f, 1e-3f, 60, 1, 1, 128},  {256, 0.5f, 1e-3f, 1e-3f, 60, 0, 1, 128},
+        {256, 0.5f, 1e-2f, 1e-3f, 60, 1, 1, 128},  {128, 0.3f, 1e-3f, 1e-3f, 100, 1, 1, 64},
+    };
+    return tune_grid(X, y, grid, sizeof grid / sizeof grid[0]);
+}
+
 /* every fusion method, in the library's order (the mean rule first) */
 #define MAX_METHODS 64
 static size_t methods(lf_method *ms) {
     size_t n = lf_method_list(ms, MAX_METHODS);
     return n < MAX_METHODS ? n : MAX_METHODS;
 }
-
-static int tune_fusion(float *const *X, const int *y, size_t members) {
-    size_t tr[NTR], te[NTE], fold[NTR];
-    int ytr[NTR];
-    char why[512];
-    char msg[600];
-    static float oof[NV][NTR * C];
-    draw_split(1, tr, te);
-    for (size_t i = 0; i < NTR; i++) ytr[i] = y[tr[i]];
-    if (lf_folds_stratified(ytr, NTR, C, FOLDS, 99, fold, why, sizeof why) != LF_OK) {
-        fprintf(stderr, "mfeat: %s\n", why);
-        return 1;
-    }
-    const char *names[NV];
-    const float *p[NV];
-    for (size_t v = 0; v < NV; v++) {
-        names[v] = VIEWS[v].name, p[v] = oof[v];
-        net_cfg cfg = VIEWS[v].cfg;
-        if (members) cfg.members = members;
-        if (out_of_fold(X[v], VIEWS[v].cols, y, tr, fold, &cfg, 100 + v, oof[v], NULL, 0, NULL, msg, sizeof msg) !=
-            LF_OK) {
-            fprintf(stderr, "mfeat: view %s: %s\n", VIEWS[v].name, msg);
-            return 1;
-        }
-        printf("view %s: out-of-fold error %.2f %%\n", VIEWS[v].name, error_pct(oof[v], ytr, NTR));
-    }
-    lf_fusion *f;
-    if (lf_fusion_create(&f) != LF_OK) return 1;
-    static const float md[] = {0.0f, 0.5f};
-    printf("Fusion: 5-fold CV error (%%) on the out-of-fold outputs of split 1's training part\n");
-    printf("%-20s %12s %12s %12s %12s\n", "method", "md0", "md0.5", "md0 +cal", "md0.5 +cal");
-    lf_method ms[MAX_METHODS];
-    size_t NM = methods(ms);
-    double err[MAX_METHODS][4];
-    for (int cal = 0; cal < 2; cal++)
-        for (int d = 0; d < 2; d++) {
-            lf_fusion_options o = lf_fusion_defaults();
-            o.modality_dropout = md[d];
-            o.calibrate = cal;
-            o.seed = 7;
-            lf_compare_table *t;
-            if (lf_fusion_compare(f, p, names, NV, NTR, C, ytr, NULL, 0, &o, &t) != LF_OK) {
-                fprintf(stderr, "mfeat: %s\n", lf_fusion_error(f));
-                lf_fusion_free(f);
-                return 1;
-            }
-            for (size_t r = 0; r < t->n_rows; r++)
-                for (size_t k = 0; k < NM; k++)
-                    if (t->rows[r].kind == LF_ROW_METHOD && t->rows[r].method == ms[k])
-                        err[k][cal * 2 + d] = 100.0 * (1.0 - t->rows[r].mean[LF_METRIC_ACCURACY]);
-            lf_compare_table_free(t);
-        }
-    for (size_t k = 0; k < NM; k++)
-        printf("%-20s %12.2f %12.2f %12.2f %12.2f\n", lf_method_name(ms[k]), err[k][0], err[k][1],
-               err[k][2], err[k][3]);
-    lf_fusion_free(f);
-    return 0;
-}
-
-/* ----------------------------------------------------------------- run */
 
 /* Fusion options used in run (chosen with --tune-fusion): no modality
  * dropout, since no view is ever missing here and the augmentation did not
@@ -468,6 +517,99 @@ static lf_fusion_options fusion_options(lf_method m, int calibrate, uint64_t see
     return o;
 }
 
+/* Cross-validated error and log-loss (lf_fusion_compare, 5 folds) of the
+ * fusion methods on the out-of-fold outputs of split 1's training part
+ * (the members of rc->second), with modality dropout 0 and 0.5 and
+ * calibration off and on, then auto's choice there and its cross-validated
+ * log-loss: the fusion options and the second classifiers are chosen on
+ * training data too. */
+static int tune_fusion(float *const *X, const int *y, const run_cfg *rc) {
+    size_t tr[NTR], te[NTE], fold[NTR];
+    int ytr[NTR];
+    char why[512];
+    char msg[600];
+    member mem[MAX_MEMBERS];
+    size_t M = members_of(rc->second, mem);
+    static float oof[MAX_MEMBERS][NTR * C];
+    draw_split(1, tr, te);
+    for (size_t i = 0; i < NTR; i++) ytr[i] = y[tr[i]];
+    if (lf_folds_stratified(ytr, NTR, C, FOLDS, 99, fold, why, sizeof why) != LF_OK) {
+        fprintf(stderr, "mfeat: %s\n", why);
+        return 1;
+    }
+    const char *names[MAX_MEMBERS];
+    const float *p[MAX_MEMBERS];
+    for (size_t k = 0; k < M; k++) {
+        const view *v = &VIEWS[mem[k].view];
+        names[k] = mem[k].name, p[k] = oof[k];
+        net_cfg cfg = mem[k].cfg;
+        if (rc->members) cfg.members = rc->members;
+        double met[LF_NUM_METRICS];
+        if (out_of_fold(X[mem[k].view], v->cols, y, tr, fold, &cfg, member_seed(&mem[k], 0), oof[k], NULL, 0, NULL,
+                        msg, sizeof msg) != LF_OK ||
+            lf_fusion_metrics(oof[k], ytr, NTR, C, met) != LF_OK) {
+            fprintf(stderr, "mfeat: member %s: %s\n", mem[k].name, msg);
+            return 1;
+        }
+        printf("member %s: out-of-fold error %.2f %%, log-loss %.4f\n", mem[k].name, error_pct(oof[k], ytr, NTR),
+               met[LF_METRIC_LOG_LOSS]);
+    }
+    lf_fusion *f;
+    if (lf_fusion_create(&f) != LF_OK) return 1;
+    static const float md[] = {0.0f, 0.5f};
+    printf("Fusion of %zu members: 5-fold CV error (%%) and log-loss on the out-of-fold outputs of split 1's "
+           "training part\n",
+           M);
+    printf("%-20s %8s %8s %8s %8s %9s %9s\n", "method", "md0", "md0.5", "md0+cal", "md.5+cal", "ll md0",
+           "ll md0+cal");
+    lf_method ms[MAX_METHODS];
+    size_t NM = methods(ms);
+    double err[MAX_METHODS][4], ll[MAX_METHODS][4];
+    for (int cal = 0; cal < 2; cal++)
+        for (int d = 0; d < 2; d++) {
+            lf_fusion_options o = lf_fusion_defaults();
+            o.modality_dropout = md[d];
+            o.calibrate = cal;
+            o.seed = 7;
+            lf_compare_table *t;
+            if (lf_fusion_compare(f, p, names, M, NTR, C, ytr, NULL, 0, &o, &t) != LF_OK) {
+                fprintf(stderr, "mfeat: %s\n", lf_fusion_error(f));
+                lf_fusion_free(f);
+                return 1;
+            }
+            for (size_t r = 0; r < t->n_rows; r++)
+                for (size_t k = 0; k < NM; k++)
+                    if (t->rows[r].kind == LF_ROW_METHOD && t->rows[r].method == ms[k]) {
+                        err[k][cal * 2 + d] = 100.0 * (1.0 - t->rows[r].mean[LF_METRIC_ACCURACY]);
+                        ll[k][cal * 2 + d] = t->rows[r].mean[LF_METRIC_LOG_LOSS];
+                    }
+            lf_compare_table_free(t);
+        }
+    for (size_t k = 0; k < NM; k++)
+        printf("%-20s %8.2f %8.2f %8.2f %8.2f %9.4f %9.4f\n", lf_method_name(ms[k]), err[k][0], err[k][1],
+               err[k][2], err[k][3], ll[k][0], ll[k][2]);
+    /* auto as the run fits it (modality dropout 0, the seed of split 1):
+     * its choice and that choice's cross-validated score (for the ensemble
+     * the nested one) */
+    lf_fusion_options ao = fusion_options(LF_FUSE_AUTO, 0, 7);
+    if (lf_fusion_fit(f, p, names, M, NTR, C, ytr, &ao) != LF_OK) {
+        fprintf(stderr, "mfeat: auto: %s\n", lf_fusion_error(f));
+        lf_fusion_free(f);
+        return 1;
+    }
+    const lf_compare_table *at = lf_fusion_auto_table(f);
+    for (size_t r = 0; at && r < at->n_rows; r++)
+        if (at->rows[r].method == lf_fusion_method(f) && at->rows[r].calibrated == lf_fusion_calibrated(f))
+            printf("auto: %s%s, CV log-loss %.4f ± %.4f, CV error %.2f %%\n", at->rows[r].name,
+                   at->rows[r].calibrated ? " +calibrate" : "", at->rows[r].mean[LF_METRIC_LOG_LOSS],
+                   at->rows[r].std[LF_METRIC_LOG_LOSS], 100.0 * (1.0 - at->rows[r].mean[LF_METRIC_ACCURACY]));
+    printf("auto: %s\n", lf_fusion_auto_note(f));
+    lf_fusion_free(f);
+    return 0;
+}
+
+/* ----------------------------------------------------------------- run */
+
 static int is_fixed(lf_method m) { return lf_method_family(m) == LF_FAMILY_FIXED; }
 
 /* Text table on stdout; the same as markdown in md (may be NULL). */
@@ -480,7 +622,17 @@ typedef struct auto_pick {
     double single_err; /* ... and its test error (%) */
 } auto_pick;
 
-static void report(FILE *md, const run_cfg *rc, const double *view_err, const double *fuse_err,
+/* The markdown's words for the second classifiers fused (none: "") */
+static const char *family_note(unsigned second) {
+    switch (second & ((1u << FAM_LR) | (1u << FAM_MLP2))) {
+    case 1u << FAM_LR: return ", and per view a softmax regression as a second classifier (`--second lr`)";
+    case 1u << FAM_MLP2: return ", and per view a network with two hidden layers as a second classifier (`--second mlp2`)";
+    case 0: return "";
+    default: return ", and per view a softmax regression and a network with two hidden layers (`--second lr,mlp2`)";
+    }
+}
+
+static void report(FILE *md, const run_cfg *rc, const member *mem, size_t M, const double *view_err, const double *fuse_err,
                    const double *fuse_ll, const double *auto_err, const auto_pick *picks, const double *wsum,
                    double elapsed, const char *cmd) {
     lf_method ms[MAX_METHODS];
@@ -503,11 +655,11 @@ static void report(FILE *md, const run_cfg *rc, const double *view_err, const do
                 "(disjoint, seeded); %zu split%s; error in %% on the 1000 test patterns, mean ± std "
                 "(sample std) over the splits.  Per view, networks trained with the engine on the "
                 "training patterns (standardised features, Dense(H, relu) -> Dropout -> "
-                "Dense(10, softmax), Adam, L2 on the kernels).  Every fusion method is fitted on the "
-                "out-of-fold outputs of the six networks on the training part (stratified 5-fold CV) "
+                "Dense(10, softmax), Adam, L2 on the kernels)%s.  Every fusion method is fitted on the "
+                "out-of-fold outputs of the %zu classifiers on the training part (stratified 5-fold CV) "
                 "and applied to %s for the test part.  "
-                "`+calibrate`: one temperature per view fitted on the same out-of-fold outputs first.\n\n",
-                cmd, elapsed, S, S == 1 ? "" : "s",
+                "`+calibrate`: one temperature per classifier fitted on the same out-of-fold outputs first.\n\n",
+                cmd, elapsed, S, S == 1 ? "" : "s", family_note(rc->second), M,
                 rc->refit ? "the outputs of the networks trained on all 500 (`--refit`)"
                           : "the mean outputs of the five fold networks of each view (the networks that "
                             "made the out-of-fold outputs, each trained on 400 of the 500: the fusion is "
@@ -516,14 +668,15 @@ static void report(FILE *md, const run_cfg *rc, const double *view_err, const do
         fprintf(md, "| classifier | test error (%%) | with `--calibrate` (%%) | Jain, Duin & Mao 2000, Table 8 (%%) |\n");
         fprintf(md, "| --- | ---: | ---: | ---: |\n");
     }
-    for (size_t v = 0; v < NV; v++) {
+    for (size_t k = 0; k < M; k++) {
         double mu, sd;
-        mean_std(view_err + v * S, S, &mu, &sd);
+        mean_std(view_err + k * S, S, &mu, &sd);
         if (mu < best_view) best_view = mu;
         char label[64];
-        snprintf(label, sizeof label, "view %s (%zu features)", VIEWS[v].name, VIEWS[v].cols);
+        const view *v = &VIEWS[mem[k].view];
+        snprintf(label, sizeof label, "view %s (%zu features)", mem[k].name, v->cols);
         printf("%-26s %7.2f ± %5.2f\n", label, mu, sd);
-        if (md) fprintf(md, "| view `%s` (%zu features) | %.2f ± %.2f | | |\n", VIEWS[v].name, VIEWS[v].cols, mu, sd);
+        if (md) fprintf(md, "| view `%s` (%zu features) | %.2f ± %.2f | | |\n", mem[k].name, v->cols, mu, sd);
     }
     printf("%-26s %16s %16s   %s\n", "best single view", "", "", "3.4 - 3.7");
     if (md) fprintf(md, "| best single view | %.2f | | 3.4 – 3.7 |\n", best_view);
@@ -587,22 +740,22 @@ static void report(FILE *md, const run_cfg *rc, const double *view_err, const do
     /* learned weights over views, averaged over the splits */
     static const lf_method wm[3] = {LF_FUSE_ACC_WEIGHTED, LF_FUSE_WAVG, LF_FUSE_LOGLINEAR};
     printf("mean weights over views (uncalibrated fits):%*s", 1, "");
-    for (size_t v = 0; v < NV; v++) printf(" %6s", VIEWS[v].name);
+    for (size_t v = 0; v < M; v++) printf(" %6s", mem[v].name);
     printf("\n");
     if (md) {
-        fprintf(md, "Weights over the views (`softmax(W)`, uncalibrated fits, mean over the splits):\n\n");
+        fprintf(md, "Weights over the classifiers (`softmax(W)`, uncalibrated fits, mean over the splits):\n\n");
         fprintf(md, "| method |");
-        for (size_t v = 0; v < NV; v++) fprintf(md, " `%s` |", VIEWS[v].name);
+        for (size_t v = 0; v < M; v++) fprintf(md, " `%s` |", mem[v].name);
         fprintf(md, "\n| --- |");
-        for (size_t v = 0; v < NV; v++) fprintf(md, " ---: |");
+        for (size_t v = 0; v < M; v++) fprintf(md, " ---: |");
         fprintf(md, "\n");
     }
     for (size_t i = 0; i < 3; i++) {
         printf("  %-42s", lf_method_name(wm[i]));
         if (md) fprintf(md, "| `%s` |", lf_method_name(wm[i]));
-        for (size_t v = 0; v < NV; v++) {
-            printf(" %6.3f", wsum[i * NV + v] / (double)S);
-            if (md) fprintf(md, " %.3f |", wsum[i * NV + v] / (double)S);
+        for (size_t v = 0; v < M; v++) {
+            printf(" %6.3f", wsum[i * MAX_MEMBERS + v] / (double)S);
+            if (md) fprintf(md, " %.3f |", wsum[i * MAX_MEMBERS + v] / (double)S);
         }
         printf("\n");
         if (md) fprintf(md, "\n");
@@ -618,6 +771,21 @@ static void report(FILE *md, const run_cfg *rc, const double *view_err, const do
             const net_cfg *c = &VIEWS[v].cfg;
             fprintf(md, "| `%s` | %zu | %.1f | %g | %zu | %s |\n", VIEWS[v].name, c->hidden,
                     (double)c->dropout, (double)c->l2, c->epochs, c->pooled ? "pooled" : "feature");
+        }
+        if (M > NV) {
+            fprintf(md, "\nSecond classifiers per view (`--second`; chosen by `mfeat DATA_DIR --tune-second`: the "
+                        "lowest out-of-fold log-loss inside the 500 training patterns of split 1 only): `lr` = "
+                        "softmax regression Dense(10, softmax); `mlp2` = two hidden layers (relu, each followed "
+                        "by the dropout).  Adam, batch 32, L2 on every kernel.\n\n");
+            fprintf(md, "| classifier | hidden units | dropout | L2 | Adam lr | epochs | scaling |\n"
+                        "| --- | ---: | ---: | ---: | ---: | ---: | --- |\n");
+        }
+        for (size_t k = NV; k < M; k++) {
+            const net_cfg *c = &mem[k].cfg;
+            char units[32] = "0";
+            if (c->hidden) snprintf(units, sizeof units, c->hidden2 ? "%zu, %zu" : "%zu", c->hidden, c->hidden2);
+            fprintf(md, "| `%s` | %s | %.1f | %g | %g | %zu | %s |\n", mem[k].name, units, (double)c->dropout,
+                    (double)c->l2, (double)c->lr, c->epochs, c->pooled ? "pooled" : "feature");
         }
     }
     /* how clearly: per-split wins of the best trained method over the best
@@ -635,7 +803,7 @@ static void report(FILE *md, const run_cfg *rc, const double *view_err, const do
         if (is_fixed(ms[k])) continue;
         double mu, sd;
         mean_std(fuse_err + k * 2 * S, S, &mu, &sd);
-        n_trained++, beat_mean += mu < mean_rule;
+        n_trained++, beat_mean += below(mu, mean_rule);
     }
     printf("best trained vs best fixed, per split: %zu better, %zu worse, %zu equal; "
            "%zu of %zu trained methods (uncalibrated) beat the mean rule (%.2f %%)\n",
@@ -661,7 +829,7 @@ static void report(FILE *md, const run_cfg *rc, const double *view_err, const do
         }
     }
     for (size_t i = 0; i < S; i++) auto_ll += picks[i].test_ll / (double)S;
-    for (size_t v = 0; v < NV; v++) {
+    for (size_t v = 0; v < M; v++) {
         double mu, sd;
         mean_std(view_err + v * S, S, &mu, &sd);
         if (mu < bv_mu) bv_mu = mu, bv_sd = sd;
@@ -671,9 +839,9 @@ static void report(FILE *md, const run_cfg *rc, const double *view_err, const do
     for (size_t k = 0; k < NM * 2; k++) {
         double mu, sd;
         mean_std(fuse_err + k * S, S, &mu, &sd);
-        worse_than_mean += !is_fixed(ms[k / 2]) && mu > mean_rule;
+        worse_than_mean += !is_fixed(ms[k / 2]) && below(mean_rule, mu);
     }
-    int goal_ll = auto_ll <= 1.02 * best_ll, goal_acc = amu <= bv_mu + bv_se;
+    int goal_ll = auto_ll <= 1.02 * best_ll, goal_acc = !below(bv_mu + bv_se, amu);
     printf("auto's test log-loss %.4f against %.4f for the best method in hindsight (%s): %+.1f %%; auto's error "
            "%.2f %% against the best single view's %.2f %% + one standard error %.2f %%\n",
            auto_ll, best_ll, best_ll_name, 100.0 * (auto_ll / best_ll - 1.0), amu, bv_mu, bv_se);
@@ -684,11 +852,11 @@ static void report(FILE *md, const run_cfg *rc, const double *view_err, const do
                     "mean rule.\n",
                 auto_ll, best_ll, best_ll_name, 100.0 * (auto_ll / best_ll - 1.0), amu, bv_mu, bv_se,
                 worse_than_mean, 2 * n_trained);
-    int goal1 = best_fuse <= 1.5, goal2 = best_learned < best_fixed;
+    int goal1 = !below(1.5, best_fuse), goal2 = below(best_learned, best_fixed), goal_auto = !below(1.6, amu);
     printf("goal: best fusion at most 1.5 %%: %s; trained methods ahead of the fixed rules: %s; "
            "auto at most 1.6 %%: %s; auto's log-loss within 2 %% of the best method's: %s; auto's error at most "
            "the best view's + one standard error: %s; no trained method worse than the mean rule: %s (%zu worse)\n",
-           goal1 ? "reached" : "not reached", goal2 ? "yes" : "no", amu <= 1.6 ? "reached" : "not reached",
+           goal1 ? "reached" : "not reached", goal2 ? "yes" : "no", goal_auto ? "reached" : "not reached",
            goal_ll ? "reached" : "not reached", goal_acc ? "reached" : "not reached",
            worse_than_mean ? "not reached" : "reached", worse_than_mean);
     printf("time %.1f s\n", elapsed);
@@ -700,22 +868,23 @@ static void report(FILE *md, const run_cfg *rc, const double *view_err, const do
                 "view's + one standard error: %s; no trained method worse than the mean rule: %s.  Goal "
                 "\"trained methods ahead of the fixed rules\" (best trained below best fixed): %s.\n",
                 best_view, best_fixed, best_fixed_name, best_learned, best_learned_name,
-                goal1 ? "reached" : "not reached", amu <= 1.6 ? "reached" : "not reached",
+                goal1 ? "reached" : "not reached", goal_auto ? "reached" : "not reached",
                 goal_ll ? "reached" : "not reached", goal_acc ? "reached" : "not reached",
                 worse_than_mean ? "not reached" : "reached", goal2 ? "reached" : "not reached");
 }
 
 static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd) {
     lf_method ms[MAX_METHODS];
-    size_t S = rc->splits, NM = methods(ms);
-    double *view_err = calloc(NV * S, sizeof *view_err);
+    member mem[MAX_MEMBERS];
+    size_t S = rc->splits, NM = methods(ms), M = members_of(rc->second, mem);
+    double *view_err = calloc(M * S, sizeof *view_err);
     double *fuse_err = calloc(NM * 2 * S, sizeof *fuse_err);
     double *fuse_ll = calloc(NM * 2 * S, sizeof *fuse_ll);
     double *auto_err = calloc(S, sizeof *auto_err);
     auto_pick *picks = calloc(S, sizeof *picks);
-    double wsum[3 * NV] = {0};
-    float *oof = calloc(NV, NTR * C * sizeof(float));
-    float *tst = calloc(NV, NTE * C * sizeof(float));
+    double wsum[3 * MAX_MEMBERS] = {0};
+    float *oof = calloc(M, NTR * C * sizeof(float));
+    float *tst = calloc(M, NTE * C * sizeof(float));
     float *fused = calloc(NTE, C * sizeof(float));
     lf_fusion *fu = NULL;
     int rcode = 1;
@@ -723,8 +892,8 @@ static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd
         fprintf(stderr, "mfeat: out of memory\n");
         goto done;
     }
-    const char *names[NV];
-    for (size_t v = 0; v < NV; v++) names[v] = VIEWS[v].name;
+    const char *names[MAX_MEMBERS];
+    for (size_t k = 0; k < M; k++) names[k] = mem[k].name;
     double t0 = now_s();
     for (size_t s = 0; s < S; s++) {
         size_t tr[NTR], te[NTE], fold[NTR];
@@ -738,42 +907,43 @@ static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd
             fprintf(stderr, "mfeat: %s\n", why);
             goto done;
         }
-        for (size_t v = 0; v < NV; v++) {
-            net_cfg cfg = VIEWS[v].cfg;
+        for (size_t k = 0; k < M; k++) {
+            size_t v = mem[k].view;
+            net_cfg cfg = mem[k].cfg;
             if (rc->members) cfg.members = rc->members;
             if (rc->quick) cfg.epochs = cfg.epochs / 2 > 10 ? cfg.epochs / 2 : 10;
-            uint64_t seed = 100 * (s + 1) + v;
-            float *o = oof + v * NTR * C, *t = tst + v * NTE * C;
+            uint64_t seed = member_seed(&mem[k], s);
+            float *o = oof + k * NTR * C, *t = tst + k * NTE * C;
             /* the test outputs: the mean of the five fold networks (default),
              * or with --refit one network trained on all 500 */
             if (out_of_fold(X[v], VIEWS[v].cols, y, tr, fold, &cfg, seed, o, te, rc->refit ? 0 : NTE,
                             rc->refit ? NULL : t, msg, sizeof msg) != LF_OK ||
                 (rc->refit && train_predict(X[v], VIEWS[v].cols, y, tr, NTR, te, NTE, &cfg, seed, t, msg,
                                             sizeof msg) != LF_OK)) {
-                fprintf(stderr, "mfeat: split %zu, view %s: %s\n", s + 1, VIEWS[v].name, msg);
+                fprintf(stderr, "mfeat: split %zu, %s: %s\n", s + 1, mem[k].name, msg);
                 goto done;
             }
-            view_err[v * S + s] = error_pct(t, yte, NTE);
+            view_err[k * S + s] = error_pct(t, yte, NTE);
         }
-        const float *po[NV], *pt[NV];
-        for (size_t v = 0; v < NV; v++) po[v] = oof + v * NTR * C, pt[v] = tst + v * NTE * C;
+        const float *po[MAX_MEMBERS], *pt[MAX_MEMBERS];
+        for (size_t k = 0; k < M; k++) po[k] = oof + k * NTR * C, pt[k] = tst + k * NTE * C;
         if (rc->save) {
             char dir[4096], file[64];
             snprintf(dir, sizeof dir, "%s/split%zu", rc->save, s + 1);
             int bad = make_dir(rc->save) || make_dir(dir) || write_csv(dir, "ytrain.csv", NULL, ytr, NTR, 1) ||
                       write_csv(dir, "ytest.csv", NULL, yte, NTE, 1);
-            for (size_t v = 0; !bad && v < NV; v++) {
-                snprintf(file, sizeof file, "oof-%s.csv", VIEWS[v].name);
-                bad = write_csv(dir, file, po[v], NULL, NTR, C);
-                snprintf(file, sizeof file, "test-%s.csv", VIEWS[v].name);
-                bad = bad || write_csv(dir, file, pt[v], NULL, NTE, C);
+            for (size_t k = 0; !bad && k < M; k++) {
+                snprintf(file, sizeof file, "oof-%s.csv", mem[k].name);
+                bad = write_csv(dir, file, po[k], NULL, NTR, C);
+                snprintf(file, sizeof file, "test-%s.csv", mem[k].name);
+                bad = bad || write_csv(dir, file, pt[k], NULL, NTE, C);
             }
             if (bad) goto done;
         }
         for (size_t k = 0; k < NM * 2; k++) {
             lf_method m = ms[k / 2];
             lf_fusion_options fo = fusion_options(m, (int)(k % 2), 7 + s);
-            lf_status st = lf_fusion_fit(fu, po, names, NV, NTR, C, ytr, &fo);
+            lf_status st = lf_fusion_fit(fu, po, names, M, NTR, C, ytr, &fo);
             if (st == LF_OK) st = lf_fusion_predict(fu, pt, NTE, fused);
             if (st != LF_OK) {
                 fprintf(stderr, "mfeat: split %zu, %s%s: %s\n", s + 1, lf_method_name(m),
@@ -789,17 +959,17 @@ static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd
             }
             fuse_err[k * S + s] = 100.0 * (1.0 - met[LF_METRIC_ACCURACY]);
             fuse_ll[k * S + s] = met[LF_METRIC_LOG_LOSS];
-            float w[NV];
+            float w[MAX_MEMBERS];
             size_t wr, wc;
             for (size_t i = 0; i < 3 && !fo.calibrate; i++) {
                 static const lf_method wm[3] = {LF_FUSE_ACC_WEIGHTED, LF_FUSE_WAVG, LF_FUSE_LOGLINEAR};
-                if (m == wm[i] && lf_fusion_weights(fu, w, NV, &wr, &wc) == NV)
-                    for (size_t v = 0; v < NV; v++) wsum[i * NV + v] += w[v];
+                if (m == wm[i] && lf_fusion_weights(fu, w, M, &wr, &wc) == M)
+                    for (size_t j = 0; j < M; j++) wsum[i * MAX_MEMBERS + j] += w[j];
             }
         }
         /* auto: its own choice of method and calibration on the training part */
         lf_fusion_options ao = fusion_options(LF_FUSE_AUTO, 0, 7 + s);
-        lf_status ast = lf_fusion_fit(fu, po, names, NV, NTR, C, ytr, &ao);
+        lf_status ast = lf_fusion_fit(fu, po, names, M, NTR, C, ytr, &ao);
         if (ast == LF_OK) ast = lf_fusion_predict(fu, pt, NTE, fused);
         double amet[LF_NUM_METRICS];
         if (ast == LF_OK) ast = lf_fusion_metrics(fused, yte, NTE, C, amet);
@@ -824,7 +994,7 @@ static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd
         fprintf(stderr, "mfeat: split %zu/%zu done (%.0f s); %s\n", s + 1, S, now_s() - t0, lf_fusion_auto_note(fu));
         /* auto as it was before the ensemble, on the same outputs */
         ao.auto_single = 1;
-        ast = lf_fusion_fit(fu, po, names, NV, NTR, C, ytr, &ao);
+        ast = lf_fusion_fit(fu, po, names, M, NTR, C, ytr, &ao);
         if (ast == LF_OK) ast = lf_fusion_predict(fu, pt, NTE, fused);
         if (ast == LF_OK) ast = lf_fusion_metrics(fused, yte, NTE, C, amet);
         if (ast != LF_OK) {
@@ -854,7 +1024,7 @@ static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd
             goto done;
         }
     }
-    report(md, rc, view_err, fuse_err, fuse_ll, auto_err, picks, wsum, elapsed, cmd);
+    report(md, rc, mem, M, view_err, fuse_err, fuse_ll, auto_err, picks, wsum, elapsed, cmd);
     if (md) {
         int bad = ferror(md) != 0;
         bad |= fclose(md) != 0;
@@ -916,14 +1086,32 @@ static float *read_view(const char *path, size_t cols) {
     return x;
 }
 
+/* --second's argument: "none", or families by name separated by commas;
+ * their bits to *out.  0 on success. */
+static int parse_second(const char *arg, unsigned *out) {
+    *out = 0;
+    if (strcmp(arg, "none") == 0) return 0;
+    for (const char *p = arg; *p;) {
+        size_t len = strcspn(p, ",");
+        int found = 0;
+        for (int f = 1; f < NFAM; f++)
+            if (strlen(FAMILY[f]) == len && strncmp(p, FAMILY[f], len) == 0) *out |= 1u << f, found = 1;
+        if (!found) return 1;
+        p += len;
+        if (*p == ',' && *++p == '\0') return 1;
+    }
+    return *out ? 0 : 1;
+}
+
 static int usage(void) {
-    fprintf(stderr, "usage: mfeat DATA_DIR [--splits N] [--quick] [--members K] [--refit] [--md FILE] [--save DIR]\n"
-                    "       mfeat DATA_DIR --tune | --tune-fusion [--members K]\n");
+    fprintf(stderr, "usage: mfeat DATA_DIR [--splits N] [--quick] [--members K] [--second none|lr|mlp2|lr,mlp2] "
+                    "[--refit] [--md FILE] [--save DIR]\n"
+                    "       mfeat DATA_DIR --tune | --tune-second | --tune-fusion [--members K] [--second ...]\n");
     return 2;
 }
 
 int main(int argc, char **argv) {
-    run_cfg rc = {10, 0, 0, 0, 0, 0, NULL, NULL};
+    run_cfg rc = {.splits = 10, .second = SECOND_DEFAULT};
     const char *dir = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
@@ -934,6 +1122,13 @@ int main(int argc, char **argv) {
             rc.refit = 1;
         } else if (strcmp(argv[i], "--tune") == 0) {
             rc.tune = 1;
+        } else if (strcmp(argv[i], "--tune-second") == 0) {
+            rc.tune_second = 1;
+        } else if (strcmp(argv[i], "--second") == 0 && i + 1 < argc) {
+            if (parse_second(argv[++i], &rc.second) != 0) {
+                fprintf(stderr, "mfeat: --second takes none, lr, mlp2 or lr,mlp2, got '%s'\n", argv[i]);
+                return 2;
+            }
         } else if (strcmp(argv[i], "--splits") == 0 && i + 1 < argc) {
             char *end;
             errno = 0;
@@ -986,7 +1181,10 @@ int main(int argc, char **argv) {
     int len = snprintf(cmd, sizeof cmd, "./build/examples/mfeat");
     for (int i = 1; i < argc && len > 0 && (size_t)len < sizeof cmd; i++)
         len += snprintf(cmd + len, sizeof cmd - (size_t)len, " %s", argv[i]);
-    rcode = rc.tune ? tune(X, y) : rc.tune_fusion ? tune_fusion(X, y, rc.members) : run(X, y, &rc, cmd);
+    rcode = rc.tune          ? tune(X, y)
+            : rc.tune_second ? tune_second(X, y)
+            : rc.tune_fusion ? tune_fusion(X, y, &rc)
+                             : run(X, y, &rc, cmd);
 done:
     for (size_t v = 0; v < NV; v++) free(X[v]);
     return rcode;

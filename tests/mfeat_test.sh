@@ -4,9 +4,10 @@
 # checks that it succeeds and that its numbers are plausible: every view's
 # test error below 40 %, pix/fac/kar below 10 %, and the best fusion method
 # ahead of the best single view; --save writes the split's outputs and labels
-# as CSV of the right shapes, whose pix outputs give the printed pix error.
-# Also checks the missing-folder message and
-# exit status 2.  Run from the repository root; LF_BUILD = build folder;
+# as CSV of the right shapes, whose pix outputs give the printed pix error;
+# the default fuses a second network per view (`--second mlp2`: twelve
+# inputs, their rows printed and saved).  Also checks the missing-folder
+# message, a bad --second value and exit status 2.  Run from the repository root; LF_BUILD = build folder;
 # MFEAT_DATA overrides the data folder.  Without the data the run is
 # skipped, a failure under CI=true.
 # Last line: "mfeat: N passed, N failed[, 1 skipped]"; exit status non-zero
@@ -33,6 +34,13 @@ trap 'rm -rf "$tmp"' EXIT
 [ $rc -eq 2 ] && ok || bad "missing folder: exit status $rc, expected 2"
 grep -q "data folder '$tmp/none' not found" "$tmp/err" && ok || bad "missing folder message: $(cat "$tmp/err")"
 
+# --second takes none or known families only: exit status 2 and a sentence
+for arg in knn "lr," ""; do
+    "$BIN" "$tmp/none" --second "$arg" >"$tmp/out" 2>"$tmp/err"; rc=$?
+    [ $rc -eq 2 ] && grep -q -- "--second takes none, lr, mlp2 or lr,mlp2, got '$arg'" "$tmp/err" && ok ||
+        bad "--second '$arg': exit status $rc, $(cat "$tmp/err")"
+done
+
 # without the data folder the run is one skipped check (a failure under
 # CI=true, where ../shared/data must be present)
 if [ ! -f "$DATA/mfeat-pix" ]; then
@@ -53,7 +61,7 @@ fi
 # labels 0..9 with 50 and 100 of each); the saved test outputs of pix give
 # the error printed for pix
 d=$tmp/outs/split1
-for f in oof-fou oof-mor test-pix test-zer ytrain ytest; do
+for f in oof-fou oof-mor test-pix test-zer oof-pix-mlp2 test-mor-mlp2 ytrain ytest; do
     [ -f "$d/$f.csv" ] && ok || bad "--save wrote no $d/$f.csv"
 done
 shape=$(awk -F, '{ n++; if (NF != 10) bad++ } END { print n, bad + 0 }' "$d/oof-kar.csv" 2>/dev/null)
@@ -77,6 +85,10 @@ for v in fou fac kar pix zer mor; do
     if awk -v e="$e" -v l="$limit" 'BEGIN { exit !(e + 0 < l) }'; then ok
     else bad "view $v errs $e %, expected below $limit %"; fi
 done
+
+# the second networks (default --second mlp2): a row each, errors below 40 %
+n=$(awk '$1 == "view" && $2 ~ /-mlp2$/ && $5 + 0 < 40 { n++ } END { print n + 0 }' "$tmp/out")
+[ "$n" -eq 6 ] && ok || bad "$n of 6 rows 'view VIEW-mlp2' with an error below 40 %"
 
 # best fusion vs best single view, from the summary line
 line=$(grep '^best single view [0-9]' "$tmp/out")
