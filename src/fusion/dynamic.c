@@ -13,12 +13,16 @@
  *            neighbour, weighted by the number of neighbours it gets right
  *            (DESlib's votes): sum_k n_k p_k / sum_k n_k.
  *   ola      overall local accuracy (Woods, Kegelmeyer & Bowyer 1997): the
- *            one model with the most neighbours right (ties: the lower
- *            model index); its row is the output.
+ *            model with the most neighbours right; its row is the output.
+ *            Models that tie are all selected and their rows averaged
+ *            (DESlib's selection_method "all"), so that the output does
+ *            not depend on the order the models are given in: with the
+ *            lower index taking a tie, a region where every model is right
+ *            went to the first model, however weak elsewhere.
  *   lca      local class accuracy (Woods et al. 1997): for a model that
  *            predicts class l for the row, the share of the neighbours it
  *            assigns to l whose label is l (0 when it assigns none to l);
- *            the best model's row is the output (ties: the lower index).
+ *            the best model's row is the output (ties: as ola's, averaged).
  *            This is Woods' definition; DESlib's code takes instead the
  *            share of the neighbours labelled l that the model gets right.
  *
@@ -188,7 +192,6 @@ static void nearest(const des_state *s, size_t nq, size_t K, const size_t *excl,
 static void select_row(const des_state *s, des_kind kind, size_t M, const int *qp, const size_t *nb, size_t K,
                        double *w) {
     double best = 0;
-    long pick = -1;
     for (size_t k = 0; k < M; k++) {
         w[k] = 0;
         if (qp[k] < 0) continue;
@@ -206,13 +209,12 @@ static void select_row(const des_state *s, des_kind kind, size_t M, const int *q
             for (size_t j = 0; j < K; j++) comp += s->pred[nb[j] * M + k] == s->labels[nb[j]];
         }
         w[k] = comp;
-        if (comp > best) best = comp, pick = (long)k;
+        if (comp > best) best = comp;
     }
     for (size_t k = 0; k < M; k++) {
         if (qp[k] < 0) continue;
         if (best == 0) w[k] = 1; /* nobody competent: the mean of those present */
-        else if (kind == KNORA_E) w[k] = w[k] == best;
-        else if (kind == OLA || kind == LCA) w[k] = (long)k == pick;
+        else if (kind != KNORA_U) w[k] = w[k] == best; /* the best, ties all of them */
     }
 }
 
