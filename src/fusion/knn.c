@@ -332,6 +332,7 @@ void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const 
                     }
                     nl = k;
                 }
+                w->exact += nl;
                 for (uint32_t h = 0; h < nl; h++)
                     for (size_t b = 0; b < D * sizeof(float); b += 64)
                         __builtin_prefetch((const char *)(ix->rows + ((cb + (lst[h] >> 8)) * RC + (lst[h] & 31)) * D) + b);

@@ -54,6 +54,7 @@ typedef struct lf_knn_work {
     double *bd;     /* nq_max x K: exact distances of the best so far */
     size_t *bi;     /* nq_max x K: their rows */
     size_t *cnt;    /* nq_max */
+    size_t exact;   /* exact keys computed, summed over the searches (a statistic) */
     uint32_t *mk;   /* a batch's masks (knn.c) */
     uint32_t *lst;  /* a batch's rows that passed */
 } lf_knn_work;
