@@ -33,11 +33,21 @@
  * The 8-bit distance: ||q8 - x8||^2 = ||q8||^2 + key, key = cx - 2 q8' . x8
  * with q8' = q8 - 128 (signed bytes) and cx = ||x8||^2 - 256 sum x8 per
  * row, so that unsigned-by-signed byte products accumulated in 32 bits
- * (AVX-512 VNNI's vpdpbusd, 64 a cycle) give it exactly.  The rows are
+ * (AVX-512 VNNI's vpdpbusd, 64 a cycle) give it exactly.  A row passes
+ * when key <= B, B = floor(t^2) - ||q8||^2 with t the bound above times
+ * 255 / w.  The kernel tests instead, with no shift and subtraction after
+ * the products (its accumulators start at ch = -ceil(cx / 2) per row),
+ *     ch + q8' . x8 >= lim,  lim = -ceil(B / 2),
+ * which every row with key <= B passes: key = cx - 2 q8' . x8 <= B gives
+ * q8' . x8 >= (cx - B) / 2, so q8' . x8 >= ceil((cx - B) / 2) >=
+ * ceil(cx / 2) - ceil(B / 2) (ceil(a + b) <= ceil(a) + ceil(b) with a =
+ * cx/2 - B/2, b = B/2).  It lets through more only rows with key = B + 1
+ * (cx even, B odd: the key, of cx's parity, is tested against B rounded up
+ * to even); the exact key decides those.  The rows are
  * stored 32 at a time, 4 bytes of each row after another: chunk c, group g
  * (bytes 4g..4g+3, zero beyond D), row j of the chunk, byte b at
  * ((c G + g) 32 + j) 4 + b.  A kernel call takes 8 queries against one
- * chunk (16 accumulators), compares the 256 keys with each query's bound
+ * chunk (16 accumulators), compares the 256 sums with each query's limit
  * and returns a bit mask per query; the portable kernel computes the same
  * integers in plain loops.  Queries are taken 8 at a time against blocks
  * of XB rows that stay in the L2 cache, in batches of chunks: the kernel
@@ -57,6 +67,9 @@
 #define XB 4096   /* rows per cache block */
 #define PAD_KEY (1 << 29) /* key of a padding row (never compared: rows >= n are skipped) */
 #define DF_MAX 8192       /* values the filter sees at most: its keys stay within +-2^30 */
+
+/* ceil(v / 2) */
+static int32_t half_up(int32_t v) { return v >= 0 ? v / 2 + v % 2 : -(-v / 2); }
 
 /* round(255 (v - lo) / w) clamped to 0..255, and its error lo + v8 w / 255
  * - v added squared to *e2 (lo = 0, w = 1: round(255 v), error v8 / 255 - v) */
@@ -89,12 +102,12 @@ lf_status lf_knn_build_range(lf_knn *ix, const float *rows, size_t n, size_t D, 
     ix->G = (Dc + 3) / 4;
     size_t nc = (n + RC - 1) / RC;
     ix->packed = lf_alloc_array(nc * ix->G, RC * 4);
-    ix->cx = lf_alloc_array(nc, RC * sizeof *ix->cx);
-    if (!ix->packed || !ix->cx) {
+    ix->ch = lf_alloc_array(nc, RC * sizeof *ix->ch);
+    if (!ix->packed || !ix->ch) {
         lf_knn_free(ix);
         return LF_ERR_NOMEM;
     }
-    for (size_t r = n; r < nc * RC; r++) ix->cx[r] = PAD_KEY;
+    for (size_t r = n; r < nc * RC; r++) ix->ch[r] = -half_up(PAD_KEY);
     double emax = 0;
     for (size_t r = 0; r < n; r++) {
         const float *x = rows + r * D;
@@ -108,7 +121,7 @@ lf_status lf_knn_build_range(lf_knn *ix, const float *rows, size_t n, size_t D, 
             dst[(size_t)(k / 4) * RC * 4 + (size_t)(k % 4)] = (uint8_t)v;
             sq += v * v, sum += v;
         }
-        ix->cx[r] = sq - 256 * sum;
+        ix->ch[r] = -half_up(sq - 256 * sum);
         double e = sqrt(e2);
         if (e > emax) emax = e;
     }
@@ -117,8 +130,8 @@ lf_status lf_knn_build_range(lf_knn *ix, const float *rows, size_t n, size_t D, 
 }
 
 void lf_knn_free(lf_knn *ix) {
-    LF_FREE(ix->packed), LF_FREE(ix->cx), LF_FREE(ix->cmap);
-    ix->packed = NULL, ix->cx = NULL, ix->cmap = NULL;
+    LF_FREE(ix->packed), LF_FREE(ix->ch), LF_FREE(ix->cmap);
+    ix->packed = NULL, ix->ch = NULL, ix->cmap = NULL;
 }
 
 int lf_knn_work_alloc(lf_knn_work *w, const lf_knn *ix, size_t nq_max, size_t K) {
@@ -146,9 +159,10 @@ void lf_knn_work_free(lf_knn_work *w) {
     memset(w, 0, sizeof *w);
 }
 
-/* The 32 keys of each of the QT queries q8 (QT x 4G signed bytes) against
- * one chunk: per query the mask of those <= thr. */
-static void tile_portable1(const uint8_t *xc, const int32_t *cx, const int8_t *q8, size_t G, const int32_t *thr,
+/* Each of the QT queries q8 (QT x 4G signed bytes) against the 32 rows
+ * of one chunk: per query the mask of the rows with ch + q8' . x8 >= lim
+ * (knn.c's top). */
+static void tile_portable1(const uint8_t *xc, const int32_t *ch, const int8_t *q8, size_t G, const int32_t *lim,
                            uint32_t *mask) {
     for (int t = 0; t < QT; t++) {
         const int8_t *q = q8 + (size_t)t * G * 4;
@@ -157,17 +171,16 @@ static void tile_portable1(const uint8_t *xc, const int32_t *cx, const int8_t *q
             int32_t dot = 0;
             for (size_t g = 0; g < G; g++)
                 for (int b = 0; b < 4; b++) dot += (int32_t)xc[(g * RC + (size_t)j) * 4 + (size_t)b] * q[g * 4 + (size_t)b];
-            int32_t key = cx[j] - 2 * dot;
-            m |= (uint32_t)(key <= thr[t]) << j;
+            m |= (uint32_t)(ch[j] + dot >= lim[t]) << j;
         }
         mask[t] = m;
     }
 }
 
 /* tile_portable1 over nch chunks after one another (QT masks a chunk) */
-static void tile_portable(const uint8_t *xc, const int32_t *cx, const int8_t *q8, size_t G, const int32_t *thr,
+static void tile_portable(const uint8_t *xc, const int32_t *ch, const int8_t *q8, size_t G, const int32_t *lim,
                           uint32_t *mask, size_t nch) {
-    for (size_t c = 0; c < nch; c++) tile_portable1(xc + c * G * RC * 4, cx + c * RC, q8, G, thr, mask + c * QT);
+    for (size_t c = 0; c < nch; c++) tile_portable1(xc + c * G * RC * 4, ch + c * RC, q8, G, lim, mask + c * QT);
 }
 
 /* the exact key of knn.h: eight partial sums, so that the additions do not
@@ -201,9 +214,9 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static inline __m512i dpb
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inline void
-tile_vnni1(const uint8_t *xc, const int32_t *cx, const int8_t *q8, size_t G, const int32_t *thr, uint32_t *mask) {
-    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-    __m512i b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
+tile_vnni1(const uint8_t *xc, const int32_t *ch, const int8_t *q8, size_t G, const int32_t *lim, uint32_t *mask) {
+    __m512i a0 = _mm512_loadu_si512(ch), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    __m512i b0 = _mm512_loadu_si512(ch + 16), b1 = b0, b2 = b0, b3 = b0, b4 = b0, b5 = b0, b6 = b0, b7 = b0;
     size_t ld = G * 4;
     for (size_t g = 0; g < G; g++) {
         __m512i x0 = _mm512_loadu_si512(xc + g * RC * 4), x1 = _mm512_loadu_si512(xc + g * RC * 4 + 64);
@@ -217,12 +230,11 @@ tile_vnni1(const uint8_t *xc, const int32_t *cx, const int8_t *q8, size_t G, con
         STEP(4, a4, b4) STEP(5, a5, b5) STEP(6, a6, b6) STEP(7, a7, b7)
 #undef STEP
     }
-    __m512i c0 = _mm512_loadu_si512(cx), c1 = _mm512_loadu_si512(cx + 16);
 #define OUT(t, A, B)                                                                                           \
     {                                                                                                          \
-        __m512i k0 = _mm512_sub_epi32(c0, _mm512_slli_epi32(A, 1)), k1 = _mm512_sub_epi32(c1, _mm512_slli_epi32(B, 1)); \
-        __m512i th = _mm512_set1_epi32(thr[t]);                                                                \
-        mask[t] = (uint32_t)_mm512_cmple_epi32_mask(k0, th) | (uint32_t)_mm512_cmple_epi32_mask(k1, th) << 16; \
+        __m512i l = _mm512_set1_epi32(lim[t]);                                                                 \
+        _store_mask32((__mmask32 *)(mask + (t)),                                                               \
+                      _mm512_kunpackw(_mm512_cmpge_epi32_mask(B, l), _mm512_cmpge_epi32_mask(A, l)));          \
     }
     OUT(0, a0, b0) OUT(1, a1, b1) OUT(2, a2, b2) OUT(3, a3, b3)
     OUT(4, a4, b4) OUT(5, a5, b5) OUT(6, a6, b6) OUT(7, a7, b7)
@@ -230,11 +242,11 @@ tile_vnni1(const uint8_t *xc, const int32_t *cx, const int8_t *q8, size_t G, con
 }
 
 /* tile_vnni1 over nch chunks after one another (QT masks a chunk) */
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void tile_vnni(const uint8_t *xc, const int32_t *cx,
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void tile_vnni(const uint8_t *xc, const int32_t *ch,
                                                                            const int8_t *q8, size_t G,
-                                                                           const int32_t *thr, uint32_t *mask,
+                                                                           const int32_t *lim, uint32_t *mask,
                                                                            size_t nch) {
-    for (size_t c = 0; c < nch; c++) tile_vnni1(xc + c * G * RC * 4, cx + c * RC, q8, G, thr, mask + c * QT);
+    for (size_t c = 0; c < nch; c++) tile_vnni1(xc + c * G * RC * 4, ch + c * RC, q8, G, lim, mask + c * QT);
 }
 
 /* exact() with the eight partial sums in one register: the same additions
@@ -265,8 +277,8 @@ static int has_vnni(void) {
 static int32_t bound(double bd, double cq, double eq, double emax, double w, int32_t qn) {
     double u2 = bd * ((1 + 1e-12) * (1 + 1e-12)) - cq * (1 - 1e-9), u = u2 > 0 ? sqrt(u2) : u2 <= 0 ? 0.0 : u2;
     double t = 255.0 * (u * (1 + 1e-12) + eq + emax) / w * (1 + 1e-12) + 1e-9;
-    double b = floor(t * t) - (double)qn;
-    return b < (double)INT32_MAX ? (int32_t)b : INT32_MAX; /* NaN: every row passes */
+    double l = floor(-0.5 * (floor(t * t) - (double)qn)); /* -ceil(b / 2), b the key bound */
+    return l > (double)INT32_MIN ? (int32_t)l : INT32_MIN; /* NaN: every row passes */
 }
 
 void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const size_t *excl, size_t *nb,
@@ -284,7 +296,7 @@ void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const 
     for (size_t i = 0; i < ntiles * QT; i++) {
         int8_t *q8 = w->q8 + i * G * 4;
         memset(q8, -128, G * 4); /* 0 after the shift by 128 */
-        w->thr[i] = INT32_MIN;   /* a padding query: no row passes */
+        w->thr[i] = INT32_MAX;   /* a padding query: no row passes */
         if (i >= nq) continue;
         double e2 = 0, c2 = 0;
         int32_t sq = 0;
@@ -300,7 +312,7 @@ void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const 
             sq += v * v;
         }
         w->eq[i] = sqrt(e2) * (1 + 1e-12), w->cq[i] = c2, w->qn[i] = sq, w->cnt[i] = 0;
-        w->thr[i] = K ? INT32_MAX : INT32_MIN;
+        w->thr[i] = K ? INT32_MIN : INT32_MAX;
     }
     /* Each tile meets the rows of a block in batches of chunks: the
      * kernel over the batch's chunks, then the rows that passed (in row
@@ -316,7 +328,7 @@ void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const 
             for (size_t cb = c0; cb < c1; cb += sb) {
                 size_t ce = c1 - cb < sb ? c1 : cb + sb;
                 uint32_t nl = 0;
-                tile(ix->packed + cb * G * RC * 4, ix->cx + cb * RC, q8, G, thr, mk, ce - cb);
+                tile(ix->packed + cb * G * RC * 4, ix->ch + cb * RC, q8, G, thr, mk, ce - cb);
                 for (size_t c = cb; c < ce; c++) { /* the rows that passed: (c - cb) << 8 | t << 5 | j */
                     const uint32_t *mask = mk + (c - cb) * QT;
                     for (uint32_t t = 0; t < QT; t += 2)

@@ -23,7 +23,7 @@ typedef struct lf_knn {
     size_t G;         /* 4-byte groups of the 8-bit rows */
     const float *rows; /* n x D, not owned */
     uint8_t *packed;   /* the rows rounded to 0..255, 32 rows at a time (knn.c) */
-    int32_t *cx;       /* per row (32-padded): ||x8||^2 - 256 sum x8 */
+    int32_t *ch;       /* per row (32-padded): -ceil(cx / 2), cx = ||x8||^2 - 256 sum x8 (knn.c) */
     double emax;       /* the largest rounding error (Euclidean) of a row */
     double lo, w;      /* the filter's range: lo + [0, w] in 255 steps */
     int32_t *cmap;     /* Df: each value's place in the 8-bit rows, -1 for one the same in every row */
@@ -47,7 +47,7 @@ void lf_knn_free(lf_knn *ix);
 typedef struct lf_knn_work {
     size_t nq_max, K;
     int8_t *q8;     /* queries, 8-bit, 8 at a time */
-    int32_t *thr;   /* per query: the key bound */
+    int32_t *thr;   /* per query: the filter's limit (knn.c) */
     double *eq;     /* per query: rounding error */
     double *cq;     /* per query: squared distance over the values the same in every row */
     int32_t *qn;    /* per query: ||q8||^2 */
