@@ -88,8 +88,10 @@ static int run(const char *what, const lf_knn *ix, const float *q, size_t nq, si
         }
     }
     double dt = clock_s(CLOCK_MONOTONIC) - t0, dc = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-    printf("%-8s %zu queries: %.3f s (CPU %.3f s), %.2f us a query, %.1f exact keys a query, hash %016llx\n", what,
-           nq, dt, dc, 1e6 * dc / (double)nq, (double)w.exact / (double)nq, (unsigned long long)h);
+    printf("%-8s %zu queries: %.3f s (CPU %.3f s), %.2f us a query, %.1f exact keys a query, %.1f %% searched "
+           "twice, hash %016llx\n",
+           what, nq, dt, dc, 1e6 * dc / (double)nq, (double)w.exact / (double)nq, 100.0 * (double)w.failed / (double)nq,
+           (unsigned long long)h);
     lf_knn_work_free(&w);
     free(nb), free(cnt), free(excl);
     return 0;
