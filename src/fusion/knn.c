@@ -207,6 +207,17 @@ static void tile_portable(const uint8_t *xc, const int32_t *ch, const int8_t *q8
     for (size_t c = 0; c < nch; c++) tile_portable1(xc + c * G * RC * 4, ch + c * RC, q8, G, lim, mask + c * QT);
 }
 
+/* The rows that passed in nch chunks' masks (QT a chunk) into lst, as
+ * chunk << 8 | query << 5 | row, in chunk order (rows in order for each
+ * query); returns how many. */
+static uint32_t passed_portable(const uint32_t *mk, size_t nch, uint32_t *lst) {
+    uint32_t nl = 0;
+    for (uint32_t c = 0; c < nch; c++)
+        for (uint32_t t = 0; t < QT; t++)
+            for (uint32_t m = mk[c * QT + t]; m; m &= m - 1) lst[nl++] = c << 8 | t << 5 | (uint32_t)__builtin_ctz(m);
+    return nl;
+}
+
 /* the exact key of knn.h: eight partial sums, so that the additions do not
  * wait for each other */
 static double exact(const float *q, const float *x, size_t D) {
@@ -273,6 +284,24 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void tile_vnni(con
     for (size_t c = 0; c < nch; c++) tile_vnni1(xc + c * G * RC * 4, ch + c * RC, q8, G, lim, mask + c * QT);
 }
 
+/* passed_portable with the masks of two chunks tested at once: most are 0 */
+__attribute__((target("avx512f"))) static uint32_t passed_avx512(const uint32_t *mk, size_t nch, uint32_t *lst) {
+    uint32_t nl = 0, c = 0;
+    for (; c + 2 <= nch; c += 2) {
+        __m512i v = _mm512_loadu_si512(mk + c * QT);
+        for (uint32_t lanes = _mm512_test_epi32_mask(v, v); lanes; lanes &= lanes - 1) {
+            uint32_t l = (uint32_t)__builtin_ctz(lanes), cc = c + (l >> 3), t = l & 7;
+            for (uint32_t m = mk[cc * QT + t]; m; m &= m - 1) lst[nl++] = cc << 8 | t << 5 | (uint32_t)__builtin_ctz(m);
+        }
+    }
+    if (c < nch) {
+        uint32_t k = passed_portable(mk + c * QT, 1, lst + nl);
+        for (uint32_t h = nl; h < nl + k; h++) lst[h] += c << 8;
+        nl += k;
+    }
+    return nl;
+}
+
 /* exact() with the eight partial sums in one register: the same additions
  * (the lanes past D add 0) */
 __attribute__((target("avx512f,avx512vl"))) static double exact_avx512(const float *q, const float *x, size_t D) {
@@ -297,6 +326,12 @@ static int has_vnni(void) {
 typedef void (*tile_fn)(const uint8_t *, const int32_t *, const int8_t *, size_t, const int32_t *, uint32_t *,
                         size_t);
 typedef double (*exact_fn)(const float *, const float *, size_t);
+typedef uint32_t (*passed_fn)(const uint32_t *, size_t, uint32_t *);
+typedef struct kernels { /* the functions a search uses: portable, or for the CPU's AVX-512 */
+    tile_fn tile;
+    exact_fn ex;
+    passed_fn passed;
+} kernels;
 
 /* the key bound of a query whose K-th best exact key so far is bd, cq its
  * squared distance over the values the filter leaves out for being the
@@ -319,7 +354,10 @@ static int cmp_double(const void *a, const void *b) {
  * at least the true one, or a guess; 0: none), into the slots' K best
  * (w->bd, w->bi, w->cnt). */
 static void search_pass(const lf_knn *ix, const float *q, const size_t *id, size_t m, size_t K, const size_t *excl,
-                        lf_knn_work *w, const double *start, tile_fn tile, exact_fn ex) {
+                        lf_knn_work *w, const double *start, const kernels *kn) {
+    tile_fn tile = kn->tile;
+    exact_fn ex = kn->ex;
+    passed_fn passed = kn->passed;
     int cold = 0; /* some query starts with no limit */
     size_t D = ix->D, G = ix->G, n = ix->n, nchunks = (n + RC - 1) / RC, ntiles = (m + QT - 1) / QT;
     for (size_t i = 0; i < ntiles * QT; i++) {
@@ -359,14 +397,8 @@ static void search_pass(const lf_knn *ix, const float *q, const size_t *id, size
             const int8_t *q8 = w->q8 + T * QT * G * 4;
             for (size_t cb = c0; cb < c1; cb += sb) {
                 size_t ce = c1 - cb < sb ? c1 : cb + sb;
-                uint32_t nl = 0;
                 tile(ix->packed + cb * G * RC * 4, ix->ch + cb * RC, q8, G, thr, mk, ce - cb);
-                for (size_t c = cb; c < ce; c++) { /* the rows that passed: (c - cb) << 8 | t << 5 | j */
-                    const uint32_t *mask = mk + (c - cb) * QT;
-                    for (uint32_t t = 0; t < QT; t += 2)
-                        for (uint64_t mm = mask[t] | (uint64_t)mask[t + 1] << 32; mm; mm &= mm - 1)
-                            lst[nl++] = (uint32_t)(c - cb) << 8 | t << 5 | (uint32_t)__builtin_ctzll(mm);
-                }
+                uint32_t nl = passed(mk, ce - cb, lst); /* (c - cb) << 8 | t << 5 | j */
                 if (nl && (excl || ce == nchunks)) { /* rows left out, rows past n */
                     uint32_t k = 0;
                     for (uint32_t h = 0; h < nl; h++) {
@@ -406,11 +438,11 @@ static void search_pass(const lf_knn *ix, const float *q, const size_t *id, size
 
 void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const size_t *excl, size_t *nb,
                    size_t *cnt, lf_knn_work *w, int portable) {
-    tile_fn tile = tile_portable;
-    exact_fn ex = exact;
+    kernels kn = {tile_portable, exact, passed_portable};
 #ifdef HAVE_VNNI_KERNEL
-    if (!portable && has_vnni()) tile = tile_vnni;
-    if (!portable && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) ex = exact_avx512;
+    if (!portable && has_vnni()) kn.tile = tile_vnni;
+    if (!portable && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
+        kn.ex = exact_avx512, kn.passed = passed_avx512;
 #else
     (void)portable;
 #endif
@@ -422,7 +454,7 @@ void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const 
     double guess = K && ix->n > XB ? w->guess : 0, *start = w->start, *kth = w->kth;
     size_t *id = w->id, nf = 0;
     for (size_t i = 0; i < nq; i++) id[i] = i, start[i] = guess;
-    search_pass(ix, q, id, nq, K, excl, w, start, tile, ex);
+    search_pass(ix, q, id, nq, K, excl, w, start, &kn);
     for (size_t s = 0; s < nq; s++) {
         kth[s] = K && w->cnt[s] == K ? w->bd[s * K + K - 1] : NAN;
         if (guess > 0 && !(kth[s] <= guess)) { /* again, from the K-th key found if K were */
@@ -433,7 +465,7 @@ void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const 
         memcpy(nb + s * K, w->bi + s * K, w->cnt[s] * sizeof *nb);
     }
     w->failed += nf;
-    if (nf) search_pass(ix, q, id, nf, K, excl, w, start, tile, ex);
+    if (nf) search_pass(ix, q, id, nf, K, excl, w, start, &kn);
     for (size_t s = 0; s < nf; s++) {
         size_t i = id[s];
         cnt[i] = w->cnt[s];
