@@ -473,6 +473,7 @@ void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const 
         kth[i] = K && w->cnt[s] == K ? w->bd[s * K + K - 1] : NAN;
     }
     /* the next call's guess: the GUESS_Q quantile of this call's K-th keys */
+    if (!K || ix->n <= XB) return;
     size_t m = 0;
     for (size_t i = 0; i < nq; i++)
         if (isfinite(kth[i])) kth[m++] = kth[i];
