@@ -64,13 +64,14 @@
  * bound at a guess, the GUESS_Q quantile of the K-th keys of the previous
  * call with the same lf_knn_work (dynamic selection's blocks of 1024 rows
  * come from one distribution), and takes every block whole.  A query whose
- * K-th key comes out <= the guess g has the plain scan's neighbours: its
- * true K-th key U <= that one <= g, the limit never left out a row with
- * key <= g (it is only made stricter by a K-th key found), so every row
- * with key <= U was offered, in row order.  The others (about 1 - GUESS_Q
- * of them; none passed, or rows only through the bound's slack) are
- * searched again in a second pass, from the K-th key found when there were
- * K (an upper bound of U), else from no bound.  On B9's data: 50 exact
+ * K-th exact key comes out <= the guess g has the plain scan's neighbours:
+ * its true K-th key U is no more than that one (the K-th of K rows), so U
+ * <= g, and U <= the K-th key found at any time; the limit is the stricter
+ * of the bounds of g and of the K-th key found so far, so it let through
+ * every row with exact key <= U, and those were offered in row order.  The
+ * others (about 1 - GUESS_Q of them: fewer than K rows passed, or the K-th
+ * found is above g) are searched again in a second pass, from the K-th key
+ * found when there were K (an upper bound of U), else from no bound.  On B9's data: 50 exact
  * keys a query instead of 130, 5 % of the queries searched twice.  The
  * neighbours do not depend on the guess, only the time does.
  */
