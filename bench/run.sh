@@ -142,7 +142,7 @@ build() {
     fi
     mkdir -p "$OUT"
     libs=$(lib_flags)
-    for prog in machine engine fusion cmdtime cnn; do
+    for prog in machine engine fusion cmdtime cnn knnsearch; do
         # shellcheck disable=SC2086 # $libs is a list of flags
         if ! $CC -O2 -std=c11 -Iinclude -Isrc -o "$OUT/$prog" "bench/$prog.c" \
             "$BUILD/liblatefuse.a" $libs; then

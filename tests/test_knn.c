@@ -315,7 +315,70 @@ static void test_constant_values(void) {
     free(rows);
 }
 
+/* One index and one work over several calls (knn.c: a call's limits start
+ * from the previous call's K-th keys, and a query whose K-th key comes out
+ * above that guess is searched again): queries near the rows (small K-th
+ * keys), then random ones (the guess too low for most), random ones again
+ * (a guess from queries like them: too low for a few) and far ones (too
+ * low for all: searched again, from the K-th key found or from nothing
+ * when fewer than K rows passed), then near ones again (too high), left
+ * out, the same queries twice (K-th keys equal to the guess), rows
+ * repeated (equal keys at the K-th); a call of 9 queries. */
+static void test_calls(void) {
+    enum { M = 3, C = 4, D = M * C + M, N = 2 * 4096 + 900, NQ = 40 };
+    float *rows = malloc((size_t)N * D * sizeof *rows), *q = malloc(NQ * D * sizeof *q);
+    size_t *nb = malloc(NQ * 40 * sizeof *nb), cnt[NQ], want[40], excl[NQ];
+    uint64_t s = 55;
+    int all = 1;
+    profiles(rows, N, M, C, &s);
+    for (size_t r = 4096; r < N; r += 5) memcpy(rows + r * D, rows + (r - 4000) * D, D * sizeof *rows);
+    for (size_t K = 7; K <= 40; K += 33) {
+        lf_knn ix;
+        lf_knn_work w;
+        if (lf_knn_build(&ix, rows, N, D, D) != LF_OK || !lf_knn_work_alloc(&w, &ix, NQ, K)) {
+            CHECK(0, "out of memory");
+            break;
+        }
+        for (int call = 0; call < 7; call++) {
+            size_t nq = call == 6 ? 9 : NQ; /* a call of 9 queries: a tile and one */
+            for (size_t i = 0; i < nq; i++) {
+                size_t r = (i * 619 + (size_t)call * 31) % N;
+                excl[i] = r;
+                for (size_t d = 0; d < D; d++) {
+                    double v = rows[r * D + d];
+                    if (call == 1 || call == 2 || call == 6) v = urand(&s); /* random */
+                    else if (call == 3) v = 2.0 + urand(&s); /* far: outside [0, 1] */
+                    else if (call != 5) v += (urand(&s) - 0.5) * 0.02; /* near */
+                    q[i * D + d] = (float)v;
+                }
+            }
+            if (call == 5) memcpy(q, q + D, D * sizeof *q); /* two equal queries */
+            const size_t *ex = call == 4 || call == 5 ? excl : NULL;
+            for (int again = 0; again <= (call == 4); again++) { /* call 4 twice: K-th keys at the guess */
+                size_t failed = w.failed;
+                lf_knn_search(&ix, q, nq, K, ex, nb, cnt, &w, 0);
+                if (call == 3) CHECK(w.failed - failed == nq, "K %zu, call %d: every far query again", K, call);
+                for (size_t i = 0; i < nq; i++) {
+                    size_t m = reference(rows, N, D, q + i * D, K, ex ? ex[i] : (size_t)-1, want);
+                    if (cnt[i] != m || memcmp(nb + i * K, want, m * sizeof *want) != 0) {
+                        CHECK(0, "K %zu, call %d%s: query %zu: not the reference's neighbours", K, call,
+                              again ? " again" : "", i);
+                        all = 0;
+                        break;
+                    }
+                }
+            }
+        }
+        CHECK(w.failed > 0 && w.failed < 7 * NQ, "K %zu: some queries searched again (%zu)", K, w.failed);
+        lf_knn_work_free(&w);
+        lf_knn_free(&ix);
+    }
+    CHECK(all, "one work over several calls");
+    free(rows), free(q), free(nb);
+}
+
 int main(void) {
+    test_calls();
     test_random();
     test_blocks();
     test_constant_values();

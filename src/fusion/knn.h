@@ -23,7 +23,7 @@ typedef struct lf_knn {
     size_t G;         /* 4-byte groups of the 8-bit rows */
     const float *rows; /* n x D, not owned */
     uint8_t *packed;   /* the rows rounded to 0..255, 32 rows at a time (knn.c) */
-    int32_t *cx;       /* per row (32-padded): ||x8||^2 - 256 sum x8 */
+    int32_t *ch;       /* per row (32-padded): -ceil(cx / 2), cx = ||x8||^2 - 256 sum x8 (knn.c) */
     double emax;       /* the largest rounding error (Euclidean) of a row */
     double lo, w;      /* the filter's range: lo + [0, w] in 255 steps */
     int32_t *cmap;     /* Df: each value's place in the 8-bit rows, -1 for one the same in every row */
@@ -43,17 +43,26 @@ lf_status lf_knn_build(lf_knn *ix, const float *rows, size_t n, size_t D, size_t
 lf_status lf_knn_build_range(lf_knn *ix, const float *rows, size_t n, size_t D, size_t Df, double lo, double hi);
 void lf_knn_free(lf_knn *ix);
 
-/* Per-thread scratch for up to nq_max queries and K neighbours. */
+/* Per-thread scratch for up to nq_max queries and K neighbours.  It also
+ * carries, from one lf_knn_search to the next, a guess of the K-th key
+ * that the next search's bounds start from (knn.c): only the time depends
+ * on it, not the neighbours. */
 typedef struct lf_knn_work {
     size_t nq_max, K;
     int8_t *q8;     /* queries, 8-bit, 8 at a time */
-    int32_t *thr;   /* per query: the key bound */
+    int32_t *thr;   /* per query: the filter's limit (knn.c) */
     double *eq;     /* per query: rounding error */
     double *cq;     /* per query: squared distance over the values the same in every row */
     int32_t *qn;    /* per query: ||q8||^2 */
     double *bd;     /* nq_max x K: exact distances of the best so far */
     size_t *bi;     /* nq_max x K: their rows */
     size_t *cnt;    /* nq_max */
+    size_t *id;     /* nq_max: a pass's queries (knn.c) */
+    double *kth;    /* nq_max: the queries' K-th keys */
+    double *start;  /* nq_max: per slot of a pass, the K-th key its limit starts from */
+    double guess;   /* the K-th key the next call's limits start from (knn.c), 0: none */
+    size_t exact;   /* exact keys computed, summed over the searches (a statistic) */
+    size_t failed;  /* queries searched again for a guess too low, summed (a statistic) */
     uint32_t *mk;   /* a batch's masks (knn.c) */
     uint32_t *lst;  /* a batch's rows that passed */
 } lf_knn_work;
