@@ -84,13 +84,6 @@ bad:
     return NULL;
 }
 
-/* CPU time of the process (every thread, spinning ones included) */
-static double cpu_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int fail(lf_model *m, const char *what) {
     fprintf(stderr, "cnn: %s failed: %s\n", what, lf_model_error(m));
     lf_model_free(m);

@@ -32,6 +32,7 @@
 #include "latefuse.h"
 #include "io/npy.h"
 
+#include "b9_data.h"
 #include "timing.h"
 #include <math.h>
 #include <stdint.h>
@@ -174,33 +175,6 @@ static size_t arg_size(int argc, char **argv, int i, size_t def) {
     return (*end || v == 0) ? def : (size_t)v;
 }
 
-/* CPU seconds of the process so far (every thread) */
-static double cpu_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* B9's data: M models' outputs for N rows of C classes, each model a
- * softmax of noise plus a margin on the label (seeded, deterministic) */
-static void draw_outputs(uint64_t seed, size_t N, size_t M, size_t C, float **p, int *y) {
-    uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
-#define NEXT() (s = s * 6364136223846793005ull + 1442695040888963407ull, (double)(s >> 11) / 9007199254740992.0)
-    for (size_t r = 0; r < N; r++) {
-        y[r] = (int)(NEXT() * (double)C);
-        for (size_t k = 0; k < M; k++) {
-            float *row = p[k] + r * C;
-            double z = 0;
-            for (size_t c = 0; c < C; c++) {
-                double e = exp(3.0 * NEXT() + ((int)c == y[r] ? 1.0 + 0.25 * (double)k : 0.0));
-                row[c] = (float)e, z += e;
-            }
-            for (size_t c = 0; c < C; c++) row[c] = (float)(row[c] / z);
-        }
-    }
-#undef NEXT
-}
-
 static int bench_b9(size_t n, size_t n_fit, size_t runs) {
     enum { M = 5, C = 10 };
     static const char *const names[M] = {"a", "b", "c", "d", "e"};
@@ -211,8 +185,8 @@ static int bench_b9(size_t n, size_t n_fit, size_t runs) {
     for (int k = 0; k < M; k++)
         if (!p[k] || !q[k]) goto out;
     if (!out || !y || !yq || !t) goto out;
-    draw_outputs(1, n, M, C, p, y);
-    draw_outputs(2, n_fit, M, C, q, yq);
+    b9_draw(1, n, M, C, p, C, y);
+    b9_draw(2, n_fit, M, C, q, C, yq);
     printf("RESULT b9.rows %zu\nRESULT b9.fit_rows %zu\nRESULT b9.models %d\nRESULT b9.classes %d\n", n, n_fit,
            M, C);
     /* ges: fit on n rows */

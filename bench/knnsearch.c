@@ -25,6 +25,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "fusion/knn.h"
 
+#include "b9_data.h"
+#include "timing.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,31 +37,14 @@
 
 enum { M = 5, C = 10, D = M * C + M, QB = 1024 };
 
-static double clock_s(clockid_t id) {
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* bench/fusion.c's draw_outputs, written into profiles (knn.h's rows): a
- * model's softmax of noise plus a margin on the label, all models present */
+/* B9's outputs (b9_data.h) written into profiles (knn.h's rows): the
+ * models' probabilities, then their presence indicators, all 1 */
 static void draw_profiles(uint64_t seed, size_t N, float *x) {
-    uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
-#define NEXT() (s = s * 6364136223846793005ull + 1442695040888963407ull, (double)(s >> 11) / 9007199254740992.0)
-    for (size_t r = 0; r < N; r++) {
-        int y = (int)(NEXT() * (double)C);
-        for (size_t k = 0; k < M; k++) {
-            float *row = x + r * D + k * C;
-            double z = 0;
-            for (size_t c = 0; c < C; c++) {
-                double e = exp(3.0 * NEXT() + ((int)c == y ? 1.0 + 0.25 * (double)k : 0.0));
-                row[c] = (float)e, z += e;
-            }
-            for (size_t c = 0; c < C; c++) row[c] = (float)(row[c] / z);
-            x[r * D + M * C + k] = 1.0f;
-        }
-    }
-#undef NEXT
+    float *p[M];
+    for (size_t k = 0; k < M; k++) p[k] = x + k * C;
+    b9_draw(seed, N, M, C, p, D, NULL);
+    for (size_t r = 0; r < N; r++)
+        for (size_t k = 0; k < M; k++) x[r * D + M * C + k] = 1.0f;
 }
 
 static uint64_t fnv(uint64_t h, uint64_t v) {
@@ -77,7 +63,7 @@ static int run(const char *what, const lf_knn *ix, const float *q, size_t nq, si
         return 1;
     }
     uint64_t h = 0xcbf29ce484222325ull;
-    double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    double t0 = now_s(), c0 = cpu_s();
     for (size_t r0 = 0; r0 < nq; r0 += QB) {
         size_t m = nq - r0 < QB ? nq - r0 : QB;
         for (size_t i = 0; i < m; i++) excl[i] = r0 + i;
@@ -87,7 +73,7 @@ static int run(const char *what, const lf_knn *ix, const float *q, size_t nq, si
             for (size_t j = 0; j < cnt[i]; j++) h = fnv(h, nb[i * K + j]);
         }
     }
-    double dt = clock_s(CLOCK_MONOTONIC) - t0, dc = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    double dt = now_s() - t0, dc = cpu_s() - c0;
     printf("%-8s %zu queries: %.3f s (CPU %.3f s), %.2f us a query, %.1f exact keys a query, %.1f %% searched "
            "twice, hash %016llx\n",
            what, nq, dt, dc, 1e6 * dc / (double)nq, (double)w.exact / (double)nq, 100.0 * (double)w.failed / (double)nq,
@@ -110,9 +96,9 @@ int main(int argc, char **argv) {
     draw_profiles(1, nq, q);
     draw_profiles(2, n, x);
     lf_knn ix;
-    double t0 = clock_s(CLOCK_MONOTONIC);
+    double t0 = now_s();
     if (lf_knn_build(&ix, x, n, D, D) != LF_OK) return 1;
-    printf("build    %zu rows: %.3f s\n", n, clock_s(CLOCK_MONOTONIC) - t0);
+    printf("build    %zu rows: %.3f s\n", n, now_s() - t0);
     int rc = run("predict", &ix, q, nq, K, 0, portable) ||
              (searches > 1 && run("fit", &ix, x, nq < n ? nq : n, K, 1, portable));
     lf_knn_free(&ix);

@@ -1,5 +1,5 @@
 /*
- * timing.h — the clock and the median the C benchmark programs share.
+ * timing.h — the clocks and the median the C benchmark programs share.
  */
 #ifndef LF_BENCH_TIMING_H
 #define LF_BENCH_TIMING_H
@@ -10,6 +10,13 @@
 static inline double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CPU seconds of the process so far (every thread, spinning ones included) */
+static inline double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
