@@ -63,12 +63,6 @@ bad:
     return NULL;
 }
 
-static double cpu_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static lf_model *image_cnn(uint64_t seed) {
     static const size_t filters[4] = {32, 64, 128, 128};
     lf_model *m = NULL;
