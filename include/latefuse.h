@@ -1070,9 +1070,9 @@ lf_status lf_folds_stratified(const int *y, size_t N, size_t C, size_t K, uint64
  *
  * Contract:
  *   - Each input file is opened once.  A C-order .npy is read in chunks of
- *     rows (memory-mapped when its dtype is native float32, unless
- *     LF_READ_NO_MMAP; pread() otherwise), so memory does not grow with the
- *     number of rows; any other input (text, .npz, standard input, a
+ *     rows with pread() into per-thread buffers (memory-mapped instead, when
+ *     its dtype is native float32, with LF_READ_MMAP), so memory does not
+ *     grow with the number of rows; any other input (text, .npz, standard input, a
  *     Fortran-order .npy, a file with LF_OUTPUTS_* flags or one column) is
  *     read whole.
  *   - names[k] says which of the fusion model's models paths[k] holds; a
@@ -1095,10 +1095,14 @@ lf_status lf_folds_stratified(const int *y, size_t N, size_t C, size_t K, uint64
  *     under a name the caller cannot guess: the library installs no signal
  *     handler, so a caller that wants to remove them when a signal stops the
  *     process passes `temp` (below) and keeps the names it is given.
- *   - A mapped input truncated by another process while it is read raises
- *     SIGBUS (the size is checked before every chunk, not between the check
- *     and the reads): a caller that may meet this handles SIGBUS or passes
- *     LF_READ_NO_MMAP.
+ *   - An input truncated by another process while it is read fails the
+ *     call ("it became shorter while being read").  With LF_READ_MMAP a
+ *     mapped input truncated between the size check made before every
+ *     chunk and the reads raises SIGBUS instead: a caller that passes it
+ *     handles SIGBUS.  read() is the default because it is also the faster
+ *     on the machines measured (bench/README.md, B4): a mapping's page
+ *     faults and the TLB flushes of releasing used pages cost more than
+ *     the copy they save.
  * Returns LF_OK with res->rows and res->cols set, or the failure's status
  * with one sentence in res->message; res->input is 1 when an input (a file
  * read, its shape, a name, a value) was at fault, 0 when writing failed. */
@@ -1124,11 +1128,13 @@ typedef enum lf_temp_event {
 
 typedef void (*lf_temp_fn)(void *ctx, lf_temp_event ev, const char *path, int ok);
 
-#define LF_READ_NO_MMAP 2u /* lf_predict_files_options.flags: read() every input */
+#define LF_READ_NO_MMAP 2u /* lf_predict_files_options.flags: read() every input (the default;
+                              wins over LF_READ_MMAP) */
+#define LF_READ_MMAP 4u    /* lf_predict_files_options.flags: memory-map native float32 .npy inputs */
 
 typedef struct lf_predict_files_options {
     const char *classes_path; /* NULL, or the class ids' .npy */
-    unsigned flags;           /* LF_WRITE_NO_FSYNC | LF_READ_NO_MMAP */
+    unsigned flags;           /* LF_WRITE_NO_FSYNC | LF_READ_MMAP (| LF_READ_NO_MMAP) */
     lf_temp_fn temp;          /* NULL, or told about the temporary files */
     void *temp_ctx;
     const unsigned *file_flags; /* NULL, or per path: LF_OUTPUTS_* of

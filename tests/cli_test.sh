@@ -298,11 +298,14 @@ expect_ok predict big.lf -m a=big_a.csv -m b=big_b.csv -o whole.npy --classes-ou
 expect_ok predict big.lf -m a=big_a.npy -m b=big_b.npy -o streamed.npy --classes-out streamed_cls.npy
 contains out "wrote 20000 x 3 fused probabilities to streamed.npy and 20000 classes to streamed_cls.npy" "streamed predict"
 if cmp -s whole.npy streamed.npy && cmp -s whole_cls.npy streamed_cls.npy; then ok; else bad "streamed predict differs from the whole-file path"; fi
-# the mapped inputs (the default) and --no-mmap's read() give the same bytes;
-# --no-fsync writes the same bytes (still through a renamed temporary file)
-expect_ok predict big.lf -m a=big_a.npy -m b=big_b.npy -o read.npy --classes-out read_cls.npy --no-mmap --no-fsync
-if cmp -s streamed.npy read.npy && cmp -s streamed_cls.npy read_cls.npy; then ok; else bad "--no-mmap/--no-fsync predict differs"; fi
-if ls read.npy.tmp-* >/dev/null 2>&1; then bad "--no-fsync left a temporary file"; else ok; fi
+# read() (the default) and --mmap's mapped inputs give the same bytes;
+# --no-fsync writes the same bytes (still through a renamed temporary file);
+# --no-mmap after --mmap reads again
+expect_ok predict big.lf -m a=big_a.npy -m b=big_b.npy -o mapped.npy --classes-out mapped_cls.npy --mmap --no-fsync
+if cmp -s streamed.npy mapped.npy && cmp -s streamed_cls.npy mapped_cls.npy; then ok; else bad "--mmap/--no-fsync predict differs"; fi
+if ls mapped.npy.tmp-* >/dev/null 2>&1; then bad "--no-fsync left a temporary file"; else ok; fi
+expect_ok predict big.lf -m a=big_a.npy -m b=big_b.npy -o read.npy --mmap --no-mmap
+if cmp -s streamed.npy read.npy; then ok; else bad "--mmap --no-mmap predict differs"; fi
 expect_ok predict mean.lf $M3 -o fused_nofsync.npy --no-fsync
 if cmp -s fused.npy fused_nofsync.npy; then ok; else bad "--no-fsync predict differs"; fi
 expect_ok fit -m a=big_a.csv -m b=big_b.csv -y big_y.csv --method mean -o nofsync.lf --no-fsync
@@ -310,6 +313,7 @@ contains out "saved to nofsync.lf" "fit --no-fsync"
 expect_error 2 "unknown option '--no-fsync' for eval; see 'latefuse eval --help'" eval big.lf -m a=big_a.npy -y big_y.csv --no-fsync
 expect_error 2 "option --no-fsync takes no value" predict big.lf -m a=big_a.npy -o x.npy --no-fsync=1
 expect_error 2 "unknown option '--no-mmap' for fit; see 'latefuse fit --help'" fit -m a=big_a.csv -y big_y.csv --method mean -o x.lf --no-mmap
+expect_error 2 "unknown option '--mmap' for eval; see 'latefuse eval --help'" eval big.lf -m a=big_a.npy -y big_y.csv --mmap
 expect_ok predict big.lf -m b=big_b.npy -o streamed_b.npy
 if cmp -s big_b.npy streamed_b.npy; then ok; else bad "streamed predict with a absent differs"; fi
 awk 'NR == 15001 { print "0.5,0.5,0.5"; next } { print }' big_a.csv >bad_a.csv
@@ -350,7 +354,7 @@ if cmp -s cls_p.npy cls_pw.npy && cmp -s cls_c.npy cls_cw.npy; then ok; else bad
 for t in 1 2 3 7; do
     OMP_NUM_THREADS=$t "$LF" predict cls.lf -m a=cls_a.npy -m b=cls_b.npy -o cls_pt.npy --classes-out cls_ct.npy --no-fsync >out 2>err
     rc=$?
-    OMP_NUM_THREADS=$t "$LF" predict big.lf -m a=big_a.npy -m b=big_b.npy -o big_pt.npy --classes-out big_ct.npy --no-mmap >out 2>err
+    OMP_NUM_THREADS=$t "$LF" predict big.lf -m a=big_a.npy -m b=big_b.npy -o big_pt.npy --classes-out big_ct.npy --mmap >out 2>err
     rc2=$?
     if [ "$rc" -eq 0 ] && [ "$rc2" -eq 0 ] && cmp -s cls_p.npy cls_pt.npy && cmp -s cls_c.npy cls_ct.npy &&
         cmp -s streamed.npy big_pt.npy && cmp -s streamed_cls.npy big_ct.npy; then
@@ -528,13 +532,13 @@ started_writing() {
     while [ -z "$(ls sb)" ] && [ "$i" -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
     sleep 0.02
 }
-"$LF" predict lg.lf -m a=huge.npy -m b=huge.npy -o sb/x.npy --classes-out sb/c.npy 2>sb.err &
+"$LF" predict lg.lf -m a=huge.npy -m b=huge.npy -o sb/x.npy --classes-out sb/c.npy --mmap 2>sb.err &
 pid=$!
 started_writing
 if kill -BUS "$pid" 2>/dev/null; then
     wait "$pid"
     rc=$?
-    if [ "$rc" -eq 2 ] && grep -q "^latefuse: an input file shrank while it was being read (it is memory-mapped; --no-mmap reads it with read()); nothing was written$" sb.err &&
+    if [ "$rc" -eq 2 ] && grep -q "^latefuse: an input file shrank while it was being read (it was memory-mapped: without --mmap it is read with read()); nothing was written$" sb.err &&
         [ -z "$(ls sb)" ]; then ok; else bad "SIGBUS: exit $rc, $(cat sb.err), left: $(ls sb)"; fi
 else
     wait "$pid"
@@ -575,15 +579,45 @@ for cmd in "fit -m a=huge.npy -m b=huge.npy -y big_y.csv --method mean -o sb/x.l
         bad "SIGBUS in ${cmd%% *}: exit $rc, $(cat sb.err), left: $(ls sb)"
     fi
 done
-cp huge.npy shrink.npy
-"$LF" predict lg.lf -m a=shrink.npy -m b=huge.npy -o sb/x.npy --classes-out sb/c.npy 2>sb.err &
-pid=$!
-started_writing
-: >shrink.npy
-wait "$pid"
-rc=$?
-if [ "$rc" -eq 2 ] && grep -q "^latefuse: \(an input file shrank while it was being read\|cannot read 'shrink.npy': it became shorter while being read\)" sb.err &&
-    [ -z "$(ls sb)" ]; then ok; else bad "input truncated while mapped: exit $rc, $(cat sb.err), left: $(ls sb)"; fi
+# predict maps its inputs with --mmap only: seen in /proc/PID/maps while it
+# runs (sampled from the moment huge.npy is open until the run ends)
+for how in --no-mmap --mmap; do
+    "$LF" predict lg.lf -m a=huge.npy -o sb/x.npy $how >/dev/null 2>sb.err &
+    pid=$!
+    seen_open=0 seen_mapped=0 n=0
+    while [ "$n" -lt 2000 ] && kill -0 "$pid" 2>/dev/null; do
+        if ls -l "/proc/$pid/fd" 2>/dev/null | grep -q 'huge\.npy'; then seen_open=1; fi
+        if grep -qs 'huge\.npy' "/proc/$pid/maps"; then seen_mapped=1; fi
+        n=$((n + 1))
+    done
+    wait "$pid"
+    rc=$?
+    rm -f sb/x.npy
+    if [ "$how" = --mmap ]; then want=1; else want=0; fi
+    if [ "$rc" -eq 0 ] && [ "$seen_open" -eq 1 ] && [ "$seen_mapped" -eq "$want" ]; then
+        ok
+    else
+        bad "predict $how: exit $rc, huge.npy open $seen_open, mapped $seen_mapped (want $want)"
+    fi
+done
+# an input truncated while predict reads it: read() (the default) says so;
+# mapped (--mmap), the size check or the SIGBUS handler does
+for how in --no-mmap --mmap; do
+    cp huge.npy shrink.npy
+    "$LF" predict lg.lf -m a=shrink.npy -m b=huge.npy -o sb/x.npy --classes-out sb/c.npy $how 2>sb.err &
+    pid=$!
+    started_writing
+    : >shrink.npy
+    wait "$pid"
+    rc=$?
+    if [ "$how" = --mmap ]; then
+        said="\(an input file shrank while it was being read\|cannot read 'shrink.npy': it became shorter while being read\)"
+    else
+        said="cannot read 'shrink.npy': it became shorter while being read"
+    fi
+    if [ "$rc" -eq 2 ] && grep -q "^latefuse: $said" sb.err &&
+        [ -z "$(ls sb)" ]; then ok; else bad "input truncated while read ($how): exit $rc, $(cat sb.err), left: $(ls sb)"; fi
+done
 # Interrupted runs leave nothing behind (issue 11): SIGINT, SIGTERM or SIGHUP
 # at a random moment of predict (streamed from mapped or read() inputs, or
 # whole CSV files), fit or compare, LF_SIGNAL_RUNS times (default 30).  Each
@@ -597,7 +631,7 @@ i=0 sig_bad=0 stopped=0
 while [ "$i" -lt "$runs" ]; do
     case $((i % 5)) in
     0) max=0.6; set -- predict lg.lf -m a=huge.npy -m b=huge.npy -o sig/x.npy --classes-out sig/c.npy ;;
-    1) max=0.6; set -- predict lg.lf -m a=huge.npy -o sig/x.npy --no-mmap --no-fsync ;;
+    1) max=0.6; set -- predict lg.lf -m a=huge.npy -o sig/x.npy --mmap --no-fsync ;;
     2) max=0.08; set -- predict cls.lf -m a=cls_a.csv -m b=cls_b.csv -o sig/x.npy --classes-out sig/c.npy ;;
     3) max=0.4; set -- fit -m a=big_a.csv -m b=big_b.csv -y big_y.csv --method mlp -o sig/x.lf ;;
     4) max=0.2; set -- compare -m a=big_a.csv -m b=big_b.csv -y big_y.csv --methods mean,wavg ;;

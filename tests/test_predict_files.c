@@ -163,7 +163,7 @@ int main(void) {
         memset(&ev, 0, sizeof ev);
         lf_predict_files_options o;
         memset(&o, 0, sizeof o);
-        o.flags = k == 1 ? LF_READ_NO_MMAP | LF_WRITE_NO_FSYNC : 0;
+        o.flags = k == 1 ? LF_READ_MMAP | LF_WRITE_NO_FSYNC : 0;
         o.classes_path = k == 0 ? outc : NULL;
         o.temp = on_temp, o.temp_ctx = &ev;
         lf_predict_files_result res;

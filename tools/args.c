@@ -20,7 +20,7 @@
 
 enum opt_id {
     OPT_MODEL, OPT_LABELS, OPT_FOLDS, OPT_SEED, OPT_METHODS, OPT_METHOD, OPT_CALIBRATE,
-    OPT_LOGITS, OPT_RENORMALIZE, OPT_SAVE, OPT_QUIET, OPT_JSON, OPT_OUT, OPT_CLASSES_OUT, OPT_EPOCHS, OPT_NO_FSYNC, OPT_NO_MMAP, OPT_SINGLE, OPT_METRIC,
+    OPT_LOGITS, OPT_RENORMALIZE, OPT_SAVE, OPT_QUIET, OPT_JSON, OPT_OUT, OPT_CLASSES_OUT, OPT_EPOCHS, OPT_NO_FSYNC, OPT_NO_MMAP, OPT_MMAP, OPT_SINGLE, OPT_METRIC,
     OPT_ENSEMBLE_SIZE, OPT_BAGS, OPT_NEIGHBORS, OPT_HELP,
     OPT_FUSION, OPT_CLASS_NAMES, OPT_PER_CLASS, OPT_CONFUSION, OPT_HISTORY, OPT_TITLE, OPT_REPORT, OPT_FEATURES
 };
@@ -60,6 +60,7 @@ static const opt_spec OPTS[] = {
     {"--classes-out", OPT_CLASSES_OUT, 1, BIT(CLI_PREDICT)},
     {"--epochs", OPT_EPOCHS, 1, BIT(CLI_SEED_EXAMPLE) | BIT(CLI_HEAD_EXAMPLE) | BIT(CLI_FIT)},
     {"--no-fsync", OPT_NO_FSYNC, 0, BIT(CLI_FIT) | BIT(CLI_PREDICT) | BIT(CLI_REPORT)},
+    {"--mmap", OPT_MMAP, 0, BIT(CLI_PREDICT)},
     {"--no-mmap", OPT_NO_MMAP, 0, BIT(CLI_PREDICT)},
     {"--metric", OPT_METRIC, 1, FUSECMD},
     {"--ensemble-size", OPT_ENSEMBLE_SIZE, 1, FUSECMD},
@@ -209,7 +210,7 @@ static const char USAGE_FIT[] =
 
 static const char USAGE_PREDICT[] =
     "usage: latefuse predict FUSION -m NAME=FILE ... -o OUT.npy [--classes-out PRED.npy]\n"
-    "                        [--no-fsync] [--no-mmap] [--renormalize] [--features FILE]\n"
+    "                        [--no-fsync] [--mmap] [--renormalize] [--features FILE]\n"
     "\n"
     "Fused probabilities (N x C float32 .npy) for new outputs.  Files are matched to the\n"
     "fusion model's models by NAME; a model left out is treated as missing for every row.\n"
@@ -221,8 +222,10 @@ static const char USAGE_PREDICT[] =
     "  --classes-out FILE   the predicted classes (int64 .npy); - for standard output\n"
     "  --no-fsync           write the outputs atomically (temporary file + rename) but\n"
     "                       skip the fsync: faster, not durable across a machine crash\n"
-    "  --no-mmap            read .npy inputs with read() instead of mapping them (for\n"
-    "                       files that other processes may truncate while they are read)\n";
+    "  --mmap               memory-map float32 .npy inputs instead of reading them with\n"
+    "                       read() (slower where page faults are dear, as on most virtual\n"
+    "                       machines; an input truncated while mapped stops the run);\n"
+    "                       --no-mmap: read() (the default)\n";
 
 static const char USAGE_EVAL[] =
     "usage: latefuse eval FUSION -m NAME=FILE ... -y LABELS [--per-class] [--confusion]\n"
@@ -470,7 +473,8 @@ static int set_option(struct cli_opts *o, enum opt_id id, const char *name, cons
     case OPT_JSON: o->json = 1; return 0;
     case OPT_NO_FSYNC: o->no_fsync = 1; return 0;
     case OPT_SINGLE: o->single = 1; return 0;
-    case OPT_NO_MMAP: o->no_mmap = 1; return 0;
+    case OPT_MMAP: o->mmap = 1; return 0;
+    case OPT_NO_MMAP: o->mmap = 0; return 0;
     case OPT_METRIC:
         if (strcmp(val, "log-loss") == 0) o->metric = LF_METRIC_LOG_LOSS;
         else if (strcmp(val, "accuracy") == 0) o->metric = LF_METRIC_ACCURACY;

@@ -78,7 +78,7 @@ struct cli_opts {
     int quiet;                   /* --quiet: no progress display           */
     int no_fsync;                /* --no-fsync (fit, predict): LF_WRITE_NO_FSYNC */
     int single;                  /* --single (fit): auto fits one candidate, no ensemble */
-    int no_mmap;                 /* --no-mmap (predict): LF_NPY_NO_MMAP */
+    int mmap;                    /* --mmap (predict): LF_READ_MMAP; --no-mmap: 0 again */
     int metric;                  /* --metric (fit, compare): LF_METRIC_*, default log-loss */
     size_t ensemble_size, bags;  /* --ensemble-size, --bags (ges); 0: the defaults */
     size_t k;                    /* --neighbors (dynamic selection); 0: 7 */

@@ -11,7 +11,7 @@
  * creating each temporary output (its name is registered here, a copy in
  * static storage) and around the renames; fit saves with the signals held.
  * One handler for SIGINT, SIGTERM, SIGHUP, SIGXFSZ and SIGPIPE (and SIGBUS,
- * an input shrinking while mapped) unlinks every registered name with
+ * an input shrinking while mapped by predict --mmap) unlinks every registered name with
  * unlink(2), writes one line with write(2) and leaves with _exit: 128 + the
  * signal, 2 for SIGBUS.  A registered name that was renamed already is
  * simply not found.  An atexit function removes them too, for exit() called
@@ -83,8 +83,8 @@ static void on_signal(int sig) {
         _exit(128 + sig);
     }
     if (sig == SIGBUS) {
-        say("latefuse: an input file shrank while it was being read (it is memory-mapped; --no-mmap reads it "
-            "with read()); nothing was written\n");
+        say("latefuse: an input file shrank while it was being read (it was memory-mapped: without --mmap it "
+            "is read with read()); nothing was written\n");
         _exit(CLI_EXIT_USAGE);
     }
     say("latefuse: stopped by ");

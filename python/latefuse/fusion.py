@@ -460,7 +460,7 @@ class Fusion:
         prob = self.predict_proba(P, features)
         return fusion_metrics(prob, y)
 
-    def predict_files(self, files, out, classes_out=None, mmap=True, fsync=True, features=None):
+    def predict_files(self, files, out, classes_out=None, mmap=False, fsync=True, features=None):
         """Fuses model outputs stored in files (lf_fusion_predict_files):
         files maps each model's name to a .npy (C or Fortran order, any
         numeric dtype) or .csv file; a model not named is absent.  Writes
@@ -469,7 +469,9 @@ class Fusion:
         each through a temporary file renamed into place when both are
         complete.  Returns (N, C).  A bad value raises LatefuseError naming
         the file and its 1-based row.  features: the rows' (N, F) features
-        in memory, exactly when fit was given features."""
+        in memory, exactly when fit was given features.  mmap=True maps
+        float32 .npy inputs instead of read()ing them (LF_READ_MMAP: an
+        input truncated while mapped raises SIGBUS)."""
         self._need_fitted("predict_files")
         items = list(files.items()) if isinstance(files, dict) else list(files)
         names = [str(n) for n, _ in items]
@@ -478,7 +480,7 @@ class Fusion:
         ptab = (ctypes.c_char_p * max(1, len(paths)))(*paths)
         o = _lib.PredictFilesOptions()
         o.classes_path = os.fsencode(os.fspath(classes_out)) if classes_out is not None else None
-        o.flags = (0 if mmap else _lib.READ_NO_MMAP) | (0 if fsync else _lib.WRITE_NO_FSYNC)
+        o.flags = (_lib.READ_MMAP if mmap else _lib.READ_NO_MMAP) | (0 if fsync else _lib.WRITE_NO_FSYNC)
         fx = None
         if features is not None:
             fx = _features(features, np.asarray(features).shape[0], "predict_files")

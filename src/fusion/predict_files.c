@@ -4,8 +4,9 @@
  * (the contract is in latefuse.h).
  *
  * Inputs.  Every file is opened once, as an input "source": a C-order .npy
- * stays open as io/npy.h's reader (rows by position: from its memory map
- * without a copy, or pread() into a per-thread buffer); a CSV or a
+ * stays open as io/npy.h's reader (rows by position: pread() into a
+ * per-thread buffer, or with LF_READ_MMAP from its memory map without a
+ * copy); a CSV or a
  * Fortran-order .npy (read through the descriptor already open) is held
  * whole and its rows are pointers into that copy.  One path for every
  * format: the chunk loop below does not know which it reads.
@@ -69,7 +70,8 @@ static lf_status source_open(source *s, const char *path, unsigned flags, lf_err
     memset(s, 0, sizeof *s);
     lf_status st;
     if (lf_input_streams_npy(path)) {
-        unsigned rf = LF_NPY_ANY_ORDER | (flags & LF_READ_NO_MMAP ? LF_NPY_NO_MMAP : 0);
+        int map = (flags & LF_READ_MMAP) && !(flags & LF_READ_NO_MMAP);
+        unsigned rf = LF_NPY_ANY_ORDER | (map ? 0 : LF_NPY_NO_MMAP);
         st = lf_npy_reader_open(&s->rd, path, rf, e);
         if (st == LF_OK && s->rd.fortran) { /* whole, through the descriptor already open */
             st = lf_npy_reader_load(&s->rd, &s->whole, e);
@@ -424,7 +426,7 @@ lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, 
                         &(lf_err){"predict_files: the fusion model is not fitted"}, 0);
     if (!out_path || !*out_path || (G && (!names || !paths)))
         return fail_res(res, LF_ERR_ARG, &(lf_err){"predict_files: no output path, names or paths"}, 0);
-    if (o.flags & ~(LF_WRITE_NO_FSYNC | LF_READ_NO_MMAP))
+    if (o.flags & ~(LF_WRITE_NO_FSYNC | LF_READ_NO_MMAP | LF_READ_MMAP))
         return fail_res(res, LF_ERR_ARG, &(lf_err){"predict_files: unknown flags"}, 0);
     size_t M = f->M, C = f->C;
     source *src = LF_CALLOC(G ? G : 1, sizeof *src);

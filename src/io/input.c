@@ -12,7 +12,7 @@
  * the content does not settle: a file named .npy or .npz that does not
  * start with its magic gets that format's own error rather than being
  * read as text.  A regular .npy file is left to the streaming reader
- * (lf_npy_reader_open: memory-mapped, row chunks); everything else is
+ * (lf_npy_reader_open: row chunks); everything else is
  * read whole, a pipe or standard input up to LF_IO_STREAM_MAX bytes.
  */
 #include "io/input.h"

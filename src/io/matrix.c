@@ -17,12 +17,13 @@ static lf_status give(lf_status st, const lf_err *e, char *err, size_t errlen) {
     return st;
 }
 
-/* A .npy opened once: a C-order file straight into floats, chunk by chunk
- * (no copy of the file's bytes beside them; memory-mapped where it can
- * be), a Fortran-order one whole through the same descriptor. */
+/* A .npy opened once: a C-order file read() straight into the floats,
+ * chunk by chunk (no copy of the file's bytes beside them, and no mapping:
+ * its page faults would only add to the one copy), a Fortran-order one
+ * whole through the same descriptor. */
 static lf_status read_npy(const char *path, lf_array *out, lf_err *e) {
     lf_npy_reader r;
-    lf_status st = lf_npy_reader_open(&r, path, LF_NPY_ANY_ORDER, e);
+    lf_status st = lf_npy_reader_open(&r, path, LF_NPY_ANY_ORDER | LF_NPY_NO_MMAP, e);
     if (st != LF_OK) return st;
     if (r.fortran) {
         st = lf_npy_reader_load(&r, out, e);

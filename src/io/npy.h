@@ -74,7 +74,9 @@ lf_status lf_npy_write_1d(const char *path, const int64_t *data, size_t n, unsig
  * size is checked again before every chunk ("it became shorter while being
  * read"); a file truncated by another process between that check and the
  * use of its pages would raise SIGBUS, as with any memory map: pass
- * LF_NPY_NO_MMAP (the CLI's --no-mmap) where files may shrink while read. */
+ * LF_NPY_NO_MMAP where files may shrink while read (the library's callers
+ * do, unless the caller of lf_fusion_predict_files asks for LF_READ_MMAP,
+ * the CLI's --mmap). */
 typedef struct lf_npy_reader {
     size_t rows, cols;
     int is_integer;

@@ -262,7 +262,7 @@ static lf_status op_compare_says(char *msg, size_t len) {
 static lf_status op_files_says(char *msg, size_t len) {
     const char *paths[2] = {npy_path, npy_path};
     lf_predict_files_result res;
-    lf_predict_files_options po = {.flags = LF_WRITE_NO_FSYNC};
+    lf_predict_files_options po = {.flags = LF_WRITE_NO_FSYNC | LF_READ_MMAP};
     lf_status st = lf_fusion_predict_files(says_f, names, paths, 2, out_path, &po, &res);
     snprintf(msg, len, "%s", st == LF_OK ? "" : res.message);
     return st;
