@@ -470,7 +470,7 @@ static lf_status op_npy(int *ok) {
 }
 
 /* what `latefuse predict` does on its threads: rows read by position (on
- * read(), as --no-mmap), written by position out of order into two files
+ * read(), predict's default), written by position out of order into two files
  * (the probabilities and int64 ids), both finished before either is
  * renamed; on failure the ids file does not exist and out_path is
  * untouched, unless only the last rename failed */
