@@ -2,10 +2,14 @@
  * util.c — status strings, the error record, checked allocation and the
  * random generator shared by the whole library.
  */
+#define _DEFAULT_SOURCE /* madvise's MADV_HUGEPAGE (Linux) */
 #include "internal.h"
 
 #include <stdio.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 const char *lf_status_string(lf_status st) {
     switch (st) {
@@ -51,12 +55,35 @@ int lf_name_valid(const char *s, size_t n) {
     return 1;
 }
 
+/* Large arrays ask the kernel for transparent huge pages (a hint, Linux
+ * only; numpy does the same for arrays of 4 MiB and more).  With 4 KiB
+ * pages, the first touch of a fresh buffer takes a page fault per 4 KiB,
+ * and on the virtual machines measured that costs far more than the work
+ * done on the memory: reading a 400 MB file into a new buffer took 1.35-1.41 s
+ * with 4 KiB pages and 0.06-0.11 s with huge pages (bench/README.md).  The
+ * hint covers the 2 MiB-aligned part of the block; the values and the
+ * results do not depend on it. */
+static void huge_pages_hint(void *p, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const size_t HUGE = (size_t)2 << 20, MIN_BYTES = (size_t)4 << 20;
+    if (bytes < MIN_BYTES) return;
+    uintptr_t a = ((uintptr_t)p + HUGE - 1) & ~(uintptr_t)(HUGE - 1);
+    uintptr_t end = ((uintptr_t)p + bytes) & ~(uintptr_t)(HUGE - 1);
+    if (end > a) (void)madvise((void *)a, end - a, MADV_HUGEPAGE);
+#else
+    (void)p, (void)bytes;
+#endif
+}
+
 void *lf_alloc_array(size_t n, size_t size) {
     size_t bytes;
     if (!lf_mul_ok(n, size, &bytes)) return NULL;
     if (bytes == 0) bytes = 1;
     void *p = LF_MALLOC(bytes);
-    if (p) memset(p, 0, bytes);
+    if (p) {
+        huge_pages_hint(p, bytes);
+        memset(p, 0, bytes);
+    }
     return p;
 }
 
