@@ -19,32 +19,11 @@
  * MaxPooling2D, the pooling's backward applies the relu's gradient as it
  * writes dx (lf_layer_ctx.relu_masked), the same values again.
  */
-#define _DEFAULT_SOURCE /* madvise's MADV_HUGEPAGE (Linux) */
 #include "layers/layer.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
-
-/* A workspace this large asks for transparent huge pages (where the kernel
- * gives them on request): a training fit's activations and scratch (about
- * 300 MB for the Web_News CNN at batch 32) are then faulted in 2 MB at a
- * time instead of 4 kB, and walked with fewer TLB misses. */
-#define HUGE_WS (8u << 20)
-
-static void ws_advise(void *mem, size_t bytes) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (bytes < HUGE_WS) return;
-    uintptr_t a = ((uintptr_t)mem + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1);
-    uintptr_t b = ((uintptr_t)mem + bytes) & ~(uintptr_t)((2u << 20) - 1);
-    if (b > a) (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
-#else
-    (void)mem, (void)bytes;
-#endif
-}
 
 void lf_ws_free(lf_ws *ws) {
     if (ws->owned) LF_FREE(ws->mem);
@@ -110,7 +89,7 @@ lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads,
         mem = LF_MALLOC(bytes);
         if (!mem) return LF_ERR_NOMEM;
         ws->owned = 1;
-        ws_advise(mem, bytes);
+        lf_huge_pages_hint(mem, bytes); /* a training fit's: ~300 MB for the Web_News CNN */
     }
     ws->mem = mem;
     char *base = (char *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);

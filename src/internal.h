@@ -40,8 +40,14 @@ int lf_mul_ok(size_t a, size_t b, size_t *out);
  * name read from a file can never carry a control character to a terminal. */
 int lf_name_valid(const char *s, size_t n);
 
-/* Allocates n*size bytes (zeroed) with overflow check; NULL on failure. */
+/* Allocates n*size bytes (zeroed) with overflow check; NULL on failure.
+ * Blocks of 4 MiB and more get lf_huge_pages_hint before they are zeroed. */
 void *lf_alloc_array(size_t n, size_t size);
+/* Asks the kernel for transparent huge pages on the 2 MiB-aligned part of a
+ * block of `bytes` at p, when bytes >= 4 MiB (madvise MADV_HUGEPAGE, Linux;
+ * nothing elsewhere): a hint, as numpy gives for its large arrays; the
+ * values, and so every result, do not depend on it. */
+void lf_huge_pages_hint(void *p, size_t bytes);
 
 /* ------------------------------------------------------------------ RNG */
 /* xoshiro256** seeded by splitmix64: small, fast, good, and its whole state

@@ -55,15 +55,12 @@ int lf_name_valid(const char *s, size_t n) {
     return 1;
 }
 
-/* Large arrays ask the kernel for transparent huge pages (a hint, Linux
- * only; numpy does the same for arrays of 4 MiB and more).  With 4 KiB
- * pages, the first touch of a fresh buffer takes a page fault per 4 KiB,
- * and on the virtual machines measured that costs far more than the work
- * done on the memory: reading a 400 MB file into a new buffer took 1.35-1.41 s
- * with 4 KiB pages and 0.06-0.11 s with huge pages (bench/README.md).  The
- * hint covers the 2 MiB-aligned part of the block; the values and the
- * results do not depend on it. */
-static void huge_pages_hint(void *p, size_t bytes) {
+/* With 4 KiB pages, the first touch of a fresh buffer takes a page fault
+ * per 4 KiB, and on the virtual machines measured that costs far more than
+ * the work done on the memory: reading a 400 MB file into a new buffer took
+ * 1.35-1.41 s with 4 KiB pages and 0.06-0.11 s with huge pages
+ * (bench/README.md); huge pages are also walked with fewer TLB misses. */
+void lf_huge_pages_hint(void *p, size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     const size_t HUGE = (size_t)2 << 20, MIN_BYTES = (size_t)4 << 20;
     if (bytes < MIN_BYTES) return;
@@ -81,7 +78,7 @@ void *lf_alloc_array(size_t n, size_t size) {
     if (bytes == 0) bytes = 1;
     void *p = LF_MALLOC(bytes);
     if (p) {
-        huge_pages_hint(p, bytes);
+        lf_huge_pages_hint(p, bytes);
         memset(p, 0, bytes);
     }
     return p;

@@ -66,6 +66,7 @@ lf_status lf_io_read_fd(int fd, const char *name, size_t stream_max, unsigned ch
     }
     unsigned char *b = LF_MALLOC(cap);
     if (!b) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s' (%zu bytes)", name, cap - 1);
+    lf_huge_pages_hint(b, cap);
     size_t n = 0;
     lf_status fail = LF_OK;
     for (;;) {

@@ -110,6 +110,7 @@ lf_status lf_npy_parse_nd(const unsigned char *buf, size_t len, const char *name
     void *data = LF_MALLOC(L.count ? L.count * esize : 1);
     if (!data)
         return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s' (%zu elements)", name, L.count);
+    lf_huge_pages_hint(data, L.count * esize);
     st = convert_nd(buf + L.data_off, &L, to, data, name, e);
     if (st != LF_OK) {
         LF_FREE(data);
