@@ -16,8 +16,11 @@ two-stage late fusion (out-of-fold branch outputs on the training items,
 each item's the mean over the draws -> latefuse.Fusion(method="auto")), also with a
 second text model (text2: sublinear tf_idf over character 1..2-grams ->
 Dense(10, softmax) with an L2 penalty), a third (text3: Dense(256, relu) over the text branch's
-features) and a fourth (text4: text2's model on each caption's first 100
-characters) as members of late_fusion_all.  The same
+features), a fourth (text4: text2's model on each caption's first 100
+characters), title (text2's model on each caption up to its first space)
+and nbsvm (Wang & Manning's NB-SVM: per-class log-count ratios on
+multi_hot character 1..3-grams, ten one-vs-rest logistic models with an L2
+penalty, softmax over their logits) as members of late_fusion_all.  The same
 settings as the C example (chosen there on a validation split of the
 training items); prints the same table and, with --json, ends with one
 JSON object of each model's test accuracy.
