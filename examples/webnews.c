@@ -38,10 +38,23 @@
  *          the start of its text; chosen out of fold (--tune=textcv,
  *          variants 28-32, stacked by auto) for what it adds to the late
  *          fusion (examples/webnews-results.md).
- * The folds: the training items in 5 stratified folds; fold f's image, text,
- * text2, text3 and text4 models are trained on the other folds and give the
- * out-of-fold outputs on fold f and test outputs; the test outputs of the
- * five are averaged (bagging: no model is refitted on all items).  With
+ *   title: the text2 model (its own TextVectorization) on each caption up
+ *          to its first ASCII space (the whole caption when it has none):
+ *          its title (since session 17).
+ *   nbsvm: Wang & Manning's NB-SVM (2012) with a logistic loss: a
+ *          TextVectorization (multi_hot over character 1..3-grams, the
+ *          20000 most frequent); on each fold's training part, per class c
+ *          the log-count ratio r_c of the features between c's captions and
+ *          the others', and a binary Input(V) -> Dense(1, sigmoid) with an
+ *          L2 penalty (c against the rest) on the rows x * r_c; the softmax
+ *          over the ten logits (since session 17).  title and nbsvm were
+ *          chosen out of fold for what they add to the late fusion
+ *          (examples/webnews-results.md, "Session 17").
+ * The folds: the training items in 5 stratified folds; fold f's members
+ * (image, text, text2, text3, text4, title, nbsvm) are trained on the
+ * other folds and give the out-of-fold outputs on fold f and test outputs;
+ * the test outputs of the five fold models are averaged (bagging: no model
+ * is refitted on all items).  With
  * --repeats R (repeated k-fold bagging, AutoGluon's num_bag_sets) the
  * members are trained over R draws of the folds, each with its own seed
  * (draw 0: the folds and seeds of a run with R = 1, to the bit): a training
@@ -52,7 +65,7 @@
  * stay in draw 0's folds.
  * Models, scored on the test items (role "trap": the joint-training trap,
  * shown; "remedy": its remedies):
- *   image, text, text2, text3, text4
+ *   image, text, text2, text3, text4, title, nbsvm
  *                      each branch alone: the mean of its fold models
  *                      (five, or 5 x R with --repeats R)
  *   concat_head        (trap) the question's head over the two softmax
@@ -83,7 +96,7 @@
  *                      (lf_fusion_fit, LF_FUSE_AUTO) fitted on the
  *                      out-of-fold outputs of image and text, applied to
  *                      their bagged test outputs
- *   late_fusion_all    the same over image, text, text2, text3 and text4
+ *   late_fusion_all    the same over the seven members
  * Choices (sizes, epochs, TEXT_SCALE, the image branch's resolution and
  * BatchNormalization momentum) were made with --tune (a validation split of
  * the training items) or out of fold; the test items are only scored.
@@ -91,6 +104,7 @@
  * Usage: webnews DATA_DIR [--quick] [--json] [--seed S] [--folds K]
  *                         [--repeats R] [--verbose] [--md FILE] [--oof DIR]
  *                         [--members LIST] [--img POOL,F1,F2,F3,F4[,EPOCHS]]
+ *                         [--nbsvm TOKENS,EPOCHS,L2,LR]
  *        webnews DATA_DIR --tune[=image|=text] [--quick]
  *        webnews DATA_DIR --tune=textcv[:I,J,...] [--quick] [--seed S]
  *                         [--folds K] [--oof DIR]
@@ -117,7 +131,7 @@
  *              each variant's out-of-fold outputs to DIR/textI.npy (and a
  *              full run's members' to DIR/image.npy, DIR/text.npy, ...)
  *   --members LIST  only those members (of image, text, text2, text3,
- *              text4, comma-separated) in the folds: each one's
+ *              text4, title, nbsvm, comma-separated) in the folds: each one's
  *              out-of-fold accuracy and log-loss, with --oof DIR its
  *              outputs; no fused model (to compare an image branch by
  *              what auto makes of it: `latefuse fit --method auto` on the
@@ -125,6 +139,9 @@
  *   --img POOL,F1,F2,F3,F4[,EPOCHS]  the image branch: AveragePooling2D(2)
  *              at the input (1) or not (0), its four Conv2D's filters,
  *              its epochs (default: the other models')
+ *   --nbsvm TOKENS,EPOCHS,L2,LR  the nbsvm member: its max_tokens, epochs,
+ *              L2 penalty and Adam's learning rate (to choose them out of
+ *              fold with --members nbsvm)
  * Exit status: 0 success, 2 bad usage or missing data, 1 other errors.
  * Build: make; run from the repository root:
  *   ./build/examples/webnews ../shared/data/webnews
@@ -196,11 +213,21 @@ typedef struct config {
     size_t repeats;       /* fold draws the members are trained over (--repeats):
                              their out-of-fold outputs the mean over the draws,
                              their test outputs over every fold model */
+    size_t title_dim;     /* title (text2's model on the captions' titles):
+                             set after adapt, its feature count */
+    /* nbsvm: NB-weighted one-vs-rest logistic regressions (--nbsvm) */
+    size_t nbsvm_tokens;  /* its TextVectorization's max_tokens (multi_hot) */
+    size_t nbsvm_epochs;
+    float nbsvm_l2;       /* the L2 penalty on each binary model's kernel */
+    float nbsvm_lr;       /* Adam's learning rate */
+    size_t nbsvm_dim;     /* set after adapt: its feature count */
 } config;
 
-static const config FULL = {10000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 25, 30, 5, 0, 1, 10000, 1, 2, 100.0f, 0, 30, 0, 256, 25, 0.0f, 0.4f, 1, 100, 0, 0, 0, REPEATS};
+static const config FULL = {10000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 25, 30, 5, 0, 1, 10000, 1, 2, 100.0f, 0, 30, 0, 256, 25, 0.0f, 0.4f, 1, 100, 0, 0, 0, REPEATS,
+                            0, 20000, 20, 1e-3f, 0.001f, 0};
 /* --quick (the test): one fold draw unless --repeats says otherwise */
-static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 5000, 1, 2, 100.0f, 0, 8, 0, 256, 8, 0.0f, 0.4f, 1, 100, 0, 0, 0, 1};
+static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 5000, 1, 2, 100.0f, 0, 8, 0, 256, 8, 0.0f, 0.4f, 1, 100, 0, 0, 0, 1,
+                             0, 5000, 8, 1e-3f, 0.001f, 0};
 
 /* ------------------------------------------------------------- helpers */
 
@@ -227,38 +254,44 @@ static void epoch_lines(void *ctx, const lf_progress *p) {
 typedef struct split {
     size_t n;
     uint8_t *img;
-    float *txt, *txt2, *txt4; /* the three text views */
-    size_t dim2, dim4;        /* txt2's and txt4's columns */
+    float *txt, *txt2, *txt4; /* the three tf_idf text views */
+    float *txtt;              /* the titles' (title) */
+    float *txtn;              /* the multi_hot character n-grams (nbsvm) */
+    size_t dim2, dim4, dimt, dimn; /* txt2's, txt4's, txtt's and txtn's columns */
     int *y;
     float *yf;
 } split;
 
 static void split_free(split *s) {
-    free(s->img), free(s->txt), free(s->txt2), free(s->txt4), free(s->y), free(s->yf);
+    free(s->img), free(s->txt), free(s->txt2), free(s->txt4), free(s->txtt), free(s->txtn), free(s->y), free(s->yf);
     memset(s, 0, sizeof *s);
 }
 
-static int split_alloc(split *s, size_t n, size_t dim, size_t dim2, size_t dim4) {
-    s->n = n, s->dim2 = dim2, s->dim4 = dim4;
+static int split_alloc(split *s, size_t n, size_t dim, size_t dim2, size_t dim4, size_t dimt, size_t dimn) {
+    s->n = n, s->dim2 = dim2, s->dim4 = dim4, s->dimt = dimt, s->dimn = dimn;
     s->img = malloc(n * PIX);
     s->txt = malloc(n * dim * sizeof(float));
     s->txt2 = malloc(n * dim2 * sizeof(float));
     s->txt4 = malloc(n * dim4 * sizeof(float));
+    s->txtt = malloc(n * dimt * sizeof(float));
+    s->txtn = malloc(n * dimn * sizeof(float));
     s->y = malloc(n * sizeof(int));
     s->yf = malloc(n * sizeof(float));
-    return s->img && s->txt && s->txt2 && s->txt4 && s->y && s->yf;
+    return s->img && s->txt && s->txt2 && s->txt4 && s->txtt && s->txtn && s->y && s->yf;
 }
 
 /* The rows `rows` (n of them) of src into dst. */
 static int split_rows(split *dst, const split *src, const size_t *rows, size_t n, size_t dim) {
-    size_t d2 = src->dim2, d4 = src->dim4;
-    if (!split_alloc(dst, n, dim, d2, d4)) return 0;
+    size_t d2 = src->dim2, d4 = src->dim4, dt = src->dimt, dn = src->dimn;
+    if (!split_alloc(dst, n, dim, d2, d4, dt, dn)) return 0;
     for (size_t i = 0; i < n; i++) {
         size_t r = rows[i];
         memcpy(dst->img + i * PIX, src->img + r * PIX, PIX);
         memcpy(dst->txt + i * dim, src->txt + r * dim, dim * sizeof(float));
         memcpy(dst->txt2 + i * d2, src->txt2 + r * d2, d2 * sizeof(float));
         memcpy(dst->txt4 + i * d4, src->txt4 + r * d4, d4 * sizeof(float));
+        memcpy(dst->txtt + i * dt, src->txtt + r * dt, dt * sizeof(float));
+        memcpy(dst->txtn + i * dn, src->txtn + r * dn, dn * sizeof(float));
         dst->y[i] = src->y[r], dst->yf[i] = src->yf[r];
     }
     return 1;
@@ -309,10 +342,11 @@ static int read_labels(const char *path, int **y, float **yf, size_t *n) {
 
 static void sublinear_rows(const lf_textvec *tv, float *x, size_t n, size_t d);
 
-/* The tf_idf rows of n texts by tv (adapting it on them first when
- * adapt), tf replaced by 1 + log(tf) when sublinear, then scaled to unit
- * L2 norm, into *out (allocated).  0 with a message on stderr. */
-static int vectorize(lf_textvec *tv, const char *const *t, size_t n, int adapt, int sublinear, float **out) {
+/* The rows of n texts by tv (adapting it on them first when adapt); for
+ * tf_idf (unit), tf replaced by 1 + log(tf) when sublinear, then scaled to
+ * unit L2 norm; into *out (allocated).  0 with a message on stderr. */
+static int vectorize(lf_textvec *tv, const char *const *t, size_t n, int adapt, int sublinear, int unit,
+                     float **out) {
     int ok = !adapt || lf_textvec_adapt(tv, t, n) == LF_OK;
     size_t dim = lf_textvec_output_dim(tv);
     if (ok && !(*out = malloc(n * dim * sizeof(float)))) {
@@ -325,7 +359,7 @@ static int vectorize(lf_textvec *tv, const char *const *t, size_t n, int adapt, 
         return 0;
     }
     if (sublinear) sublinear_rows(tv, *out, n, dim);
-    l2_rows(*out, n, dim);
+    if (unit) l2_rows(*out, n, dim);
     return 1;
 }
 
@@ -347,13 +381,32 @@ static char **first_chars(const char *const *t, size_t n, size_t chars) {
     return out;
 }
 
+/* Each of the n texts t up to its first ASCII space (the whole text when
+ * it has none; a byte 0x20 is never inside a UTF-8 character): the
+ * caption's title.  n strings in one allocation; NULL when out of memory. */
+static char **titles(const char *const *t, size_t n) {
+    size_t bytes = n * sizeof(char *);
+    for (size_t i = 0; i < n; i++) bytes += strcspn(t[i], " ") + 1;
+    char **out = malloc(bytes), *p = out ? (char *)(out + n) : NULL;
+    for (size_t i = 0; out && i < n; i++) {
+        size_t len = strcspn(t[i], " ");
+        out[i] = p;
+        memcpy(p, t[i], len), p[len] = '\0', p += len + 1;
+    }
+    return out;
+}
+
+/* The text vectorizers of load_split, by the view they make. */
+enum { TV_TEXT, TV_TEXT2, TV_TEXT4, TV_TITLE, TV_NBSVM, N_TV };
+
 /* One part ("train" or "test") of the data folder: labels, images, and
- * the tf_idf rows of the captions by tv and tv2 and of their first
- * text4_chars characters by tv4 (adapting them first on the training
- * captions; tv2's and tv4's with sublinear tf when sublinear2); the first
- * n_max items only when n_max > 0. */
-static int load_split(const char *dir, const char *part, lf_textvec *tv, lf_textvec *tv2, lf_textvec *tv4,
-                      int sublinear2, size_t text4_chars, size_t n_max, split *s) {
+ * the tf_idf rows of the captions by tv[TV_TEXT] and tv[TV_TEXT2], of
+ * their first text4_chars characters by tv[TV_TEXT4] and of their titles
+ * by tv[TV_TITLE] (the last three with sublinear tf when sublinear2), and
+ * the captions' multi_hot rows by tv[TV_NBSVM] (adapting each first on the
+ * training captions); the first n_max items only when n_max > 0. */
+static int load_split(const char *dir, const char *part, lf_textvec *const *tv, int sublinear2, size_t text4_chars,
+                      size_t n_max, split *s) {
     char path[4096];
     char **texts = NULL;
     size_t n_texts = 0, n_file = 0;
@@ -363,8 +416,8 @@ static int load_split(const char *dir, const char *part, lf_textvec *tv, lf_text
     snprintf(path, sizeof path, "%s/%s_images.npy", dir, part);
     if (!(s->img = read_images(path, n_file))) return 0;
     snprintf(path, sizeof path, "%s/%s_texts.txt", dir, part);
-    if (lf_textvec_read_lines(tv, path, &texts, &n_texts) != LF_OK) {
-        fprintf(stderr, "webnews: %s\n", lf_textvec_error(tv));
+    if (lf_textvec_read_lines(tv[TV_TEXT], path, &texts, &n_texts) != LF_OK) {
+        fprintf(stderr, "webnews: %s\n", lf_textvec_error(tv[TV_TEXT]));
         return 0;
     }
     int ok = n_texts == n_file;
@@ -372,12 +425,16 @@ static int load_split(const char *dir, const char *part, lf_textvec *tv, lf_text
     s->n = n_max && n_max < n_file ? n_max : n_file;
     const char *const *t = (const char *const *)texts;
     int adapt = strcmp(part, "train") == 0;
-    ok = ok && vectorize(tv, t, s->n, adapt, 0, &s->txt) && vectorize(tv2, t, s->n, adapt, sublinear2, &s->txt2);
-    char **head = ok ? first_chars(t, s->n, text4_chars) : NULL;
-    if (ok && !head) fprintf(stderr, "webnews: out of memory\n");
-    ok = ok && head && vectorize(tv4, (const char *const *)head, s->n, adapt, sublinear2, &s->txt4);
-    s->dim2 = lf_textvec_output_dim(tv2), s->dim4 = lf_textvec_output_dim(tv4);
-    free(head);
+    ok = ok && vectorize(tv[TV_TEXT], t, s->n, adapt, 0, 1, &s->txt) &&
+         vectorize(tv[TV_TEXT2], t, s->n, adapt, sublinear2, 1, &s->txt2) &&
+         vectorize(tv[TV_NBSVM], t, s->n, adapt, 0, 0, &s->txtn);
+    char **head = ok ? first_chars(t, s->n, text4_chars) : NULL, **title = ok ? titles(t, s->n) : NULL;
+    if (ok && (!head || !title)) fprintf(stderr, "webnews: out of memory\n"), ok = 0;
+    ok = ok && vectorize(tv[TV_TEXT4], (const char *const *)head, s->n, adapt, sublinear2, 1, &s->txt4) &&
+         vectorize(tv[TV_TITLE], (const char *const *)title, s->n, adapt, sublinear2, 1, &s->txtt);
+    s->dim2 = lf_textvec_output_dim(tv[TV_TEXT2]), s->dim4 = lf_textvec_output_dim(tv[TV_TEXT4]);
+    s->dimt = lf_textvec_output_dim(tv[TV_TITLE]), s->dimn = lf_textvec_output_dim(tv[TV_NBSVM]);
+    free(head), free(title);
     lf_textvec_lines_free(texts);
     return ok;
 }
@@ -395,7 +452,7 @@ static void l2_rows(float *x, size_t n, size_t d) {
 /* ------------------------------------------------------------- models */
 
 enum kind { K_IMAGE, K_TEXT, K_CONCAT, K_WAVG, K_WAVG_CLASS, K_WAVG_LW, K_WAVG_FROZEN, K_CONCAT_FROZEN, K_TEXT2,
-           K_TEXT3, K_TEXT4 };
+           K_TEXT3, K_TEXT4, K_TITLE, K_NBSVM };
 
 /* The image branch on input node `in`; returns its softmax node. */
 static int image_branch(lf_model *m, int in, const config *cfg) {
@@ -473,9 +530,10 @@ static lf_status build(lf_model *m, enum kind k, size_t text_dim, const config *
     static const size_t img_dims[3] = {SIDE, SIDE, 3};
     int img = -1, txt = -1, pi = -1, pt = -1, out = -1;
     *fuse = -1;
-    if (k == K_TEXT2 || k == K_TEXT3 || k == K_TEXT4) {
+    if (k == K_TEXT2 || k == K_TEXT3 || k == K_TEXT4 || k == K_TITLE) {
         out = k == K_TEXT2   ? text2_branch(m, lf_input(m, cfg->text2_dim, "text2"), cfg, "txt2")
               : k == K_TEXT4 ? text2_branch(m, lf_input(m, cfg->text4_dim, "text4"), cfg, "txt4")
+              : k == K_TITLE ? text2_branch(m, lf_input(m, cfg->title_dim, "title"), cfg, "ttl")
                              : text3_branch(m, lf_input(m, text_dim, "text3"), cfg);
         lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
         return lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &opt);
@@ -506,7 +564,9 @@ static lf_status build(lf_model *m, enum kind k, size_t text_dim, const config *
     case K_WAVG_CLASS: out = *fuse = lf_class_weighted_average(m, 2, both, -1, "class_weighted_average"); break;
     case K_TEXT2:
     case K_TEXT3:
-    case K_TEXT4: break;
+    case K_TEXT4:
+    case K_TITLE:
+    case K_NBSVM: break;
     }
     lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
     if (k == K_WAVG_FROZEN) opt.learning_rate = WAVG_FROZEN_LR;
@@ -555,8 +615,8 @@ static size_t inputs_of(enum kind k, const split *s, lf_typed_array *x) {
         x[0].dtype = LF_DTYPE_FLOAT32, x[0].data = s->txt;
         return 1;
     }
-    if (k == K_TEXT4) {
-        x[0].dtype = LF_DTYPE_FLOAT32, x[0].data = s->txt4;
+    if (k == K_TEXT4 || k == K_TITLE) {
+        x[0].dtype = LF_DTYPE_FLOAT32, x[0].data = k == K_TEXT4 ? s->txt4 : s->txtt;
         return 1;
     }
     if (k != K_TEXT) x[n].dtype = LF_DTYPE_UINT8, x[n++].data = s->img;
@@ -587,7 +647,7 @@ static lf_status fit_model(trained *t, enum kind k, const split *tr, size_t text
     lf_fit_options fo = lf_fit_defaults();
     fo.batch_size = 32;
     fo.epochs = (k == K_WAVG_FROZEN || k == K_CONCAT_FROZEN) ? cfg->frozen_epochs
-                : k == K_TEXT2 || k == K_TEXT4                ? cfg->text2_epochs
+                : k == K_TEXT2 || k == K_TEXT4 || k == K_TITLE ? cfg->text2_epochs
                 : k == K_TEXT3                                ? cfg->text3_epochs
                 : k == K_IMAGE && cfg->img_epochs             ? cfg->img_epochs
                                                               : cfg->epochs;
@@ -635,6 +695,77 @@ static lf_status train_model(trained *t, enum kind k, const split *tr, const spl
                              const config *cfg, lf_model *img, lf_model *txt, float *prob) {
     lf_status st = fit_model(t, k, tr, text_dim, cfg, img, txt);
     return st == LF_OK ? predict_model(t, k, te, cfg->tta, prob) : st;
+}
+
+/* nbsvm (Wang & Manning 2012, "Baselines and Bigrams", their NB-SVM with a
+ * logistic loss): on tr's multi_hot rows x (txtn), for each class c the
+ * log-count ratio r_c = log((p / |p|_1) / (q / |q|_1)), p = 1 + the column
+ * sums over c's rows, q = 1 + those over the other rows; a binary model
+ * Input(V) -> Dense(1, sigmoid) with an L2 penalty on its kernel, trained
+ * on x * r_c (c against the rest; the engine has no fixed per-feature
+ * scaling, so the products are a float matrix here); its logit on a row
+ * is b + sum_j x_j r_cj w_j.  The probabilities on each of the n_out
+ * splits out[i] (into prob[i], out[i]->n x C) are the softmax over the
+ * ten logits. */
+static lf_status nbsvm_fit_predict(const split *tr, const config *cfg, size_t n_out, const split *const *out,
+                                   float *const *prob) {
+    size_t n = tr->n, d = tr->dimn, n_all = 0;
+    for (size_t i = 0; i < n_out; i++) n_all += out[i]->n;
+    double *cnt = calloc((C + 1) * d, sizeof *cnt), *logit = malloc(n_all * C * sizeof *logit);
+    float *r = malloc(d * sizeof *r), *w = malloc(d * sizeof *w), *xr = malloc(n * d * sizeof *xr),
+          *yb = malloc(n * sizeof *yb);
+    lf_status st = cnt && logit && r && w && xr && yb ? LF_OK : LF_ERR_NOMEM;
+    /* cnt rows 0..C-1: each class's column sums; row C: every row's */
+    for (size_t i = 0; st == LF_OK && i < n; i++)
+        for (size_t j = 0; j < d; j++)
+            cnt[(size_t)tr->y[i] * d + j] += tr->txtn[i * d + j], cnt[C * d + j] += tr->txtn[i * d + j];
+    for (size_t c = 0; st == LF_OK && c < C; c++) {
+        double sp = 0, sq = 0; /* |p|_1 and |q|_1, summed in column order */
+        for (size_t j = 0; j < d; j++) sp += 1 + cnt[c * d + j], sq += 1 + cnt[C * d + j] - cnt[c * d + j];
+        for (size_t j = 0; j < d; j++)
+            r[j] = (float)log(((1 + cnt[c * d + j]) / sp) / ((1 + cnt[C * d + j] - cnt[c * d + j]) / sq));
+        for (size_t i = 0; i < n; i++) {
+            for (size_t j = 0; j < d; j++) xr[i * d + j] = tr->txtn[i * d + j] * r[j];
+            yb[i] = tr->y[i] == (int)c ? 1.0f : 0.0f;
+        }
+        lf_model *m = NULL;
+        st = lf_model_create(&m, cfg->seed + 1000 * (uint64_t)K_NBSVM + c);
+        int o = st == LF_OK ? lf_dense(m, lf_input(m, d, "nbsvm"), 1, LF_ACT_SIGMOID, 1, "nb_out") : -1;
+        if (st == LF_OK && (o < 0 || lf_set_l2(m, o, cfg->nbsvm_l2) != LF_OK)) st = LF_ERR_ARG;
+        lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
+        opt.learning_rate = cfg->nbsvm_lr;
+        if (st == LF_OK) st = lf_model_compile(m, o, LF_LOSS_BINARY_CROSSENTROPY, &opt);
+        lf_typed_array x = {.dtype = LF_DTYPE_FLOAT32, .data = xr};
+        const float *ys[1] = {yb};
+        lf_fit_options fo = lf_fit_defaults();
+        fo.batch_size = 32, fo.epochs = cfg->nbsvm_epochs, fo.seed = cfg->seed + 77 * (uint64_t)K_NBSVM + c;
+        if (verbose) fo.progress = epoch_lines;
+        float b = 0;
+        if (st == LF_OK) st = lf_model_fit_arrays(m, &x, ys, n, &fo);
+        if (st == LF_OK) st = lf_get_weights(m, "nb_out", 0, w, d);
+        if (st == LF_OK) st = lf_get_weights(m, "nb_out", 1, &b, 1);
+        if (st != LF_OK) fprintf(stderr, "webnews: nbsvm, class %zu: %s\n", c, m ? lf_model_error(m) : "");
+        lf_model_free(m);
+        /* the logits, summed in double in column order */
+        for (size_t s = 0, row = 0; st == LF_OK && s < n_out; s++)
+            for (size_t i = 0; i < out[s]->n; i++, row++) {
+                double z = b;
+                const float *xi = out[s]->txtn + i * d;
+                for (size_t j = 0; j < d; j++)
+                    if (xi[j] != 0) z += (double)xi[j] * r[j] * w[j];
+                logit[row * C + c] = z;
+            }
+    }
+    for (size_t s = 0, row = 0; st == LF_OK && s < n_out; s++)
+        for (size_t i = 0; i < out[s]->n; i++, row++) {
+            const double *z = logit + row * C;
+            double mx = z[0], sum = 0;
+            for (size_t c = 1; c < C; c++) mx = z[c] > mx ? z[c] : mx;
+            for (size_t c = 0; c < C; c++) sum += exp(z[c] - mx);
+            for (size_t c = 0; c < C; c++) prob[s][i * C + c] = (float)(exp(z[c] - mx) / sum);
+        }
+    free(cnt), free(logit), free(r), free(w), free(xr), free(yb);
+    return st;
 }
 
 /* ------------------------------------------------------------ results */
@@ -692,7 +823,7 @@ static int score(result *r, const float *prob, const split *te) {
 
 /* The late fusions' members: the branches trained apart (the first
  * N_MEMBERS of BAG_KINDS below). */
-static const char *const MEMBER_NAMES[] = {"image", "text", "text2", "text3", "text4"};
+static const char *const MEMBER_NAMES[] = {"image", "text", "text2", "text3", "text4", "title", "nbsvm"};
 enum { N_MEMBERS = sizeof MEMBER_NAMES / sizeof MEMBER_NAMES[0] };
 
 /* auto (lf_fusion_fit, LF_FUSE_AUTO) over the first nm members'
@@ -742,9 +873,11 @@ static int fit_auto(const split *tr, const split *te, const config *cfg, float *
  * are trained in draw 0's folds only (the frozen ones on draw 0's image
  * and text members): their test outputs are the mean of those cfg->folds
  * models. */
-enum { B_IMAGE, B_TEXT, B_TEXT2, B_TEXT3, B_TEXT4, B_WAVG_LW, B_WAVG_FROZEN, B_CONCAT_FROZEN, N_BAGS };
-static const enum kind BAG_KINDS[N_BAGS] = {K_IMAGE,   K_TEXT,        K_TEXT2,        K_TEXT3,
-                                            K_TEXT4,   K_WAVG_LW,     K_WAVG_FROZEN,  K_CONCAT_FROZEN};
+enum {
+    B_IMAGE, B_TEXT, B_TEXT2, B_TEXT3, B_TEXT4, B_TITLE, B_NBSVM, B_WAVG_LW, B_WAVG_FROZEN, B_CONCAT_FROZEN, N_BAGS
+};
+static const enum kind BAG_KINDS[N_BAGS] = {K_IMAGE, K_TEXT,  K_TEXT2,   K_TEXT3,       K_TEXT4,
+                                            K_TITLE, K_NBSVM, K_WAVG_LW, K_WAVG_FROZEN, K_CONCAT_FROZEN};
 typedef struct fold_out {
     float *oof[N_MEMBERS];   /* tr->n x C, the mean over the draws */
     float *draw[N_MEMBERS];  /* repeats x tr->n x C: each draw's out-of-fold outputs */
@@ -798,9 +931,14 @@ static int one_fold(size_t r, size_t f, const split *sa, const split *sb, const 
                : k == K_WAVG_FROZEN ? "wavg_frozen"
                                     : "concat_head_frozen";
         double t0 = now_s();
-        st = fit_model(tj, k, frozen ? sb : sa, text_dim, &fc, t[0].m, t[1].m);
+        if (k == K_NBSVM) { /* ten binary models, on sb and te at once */
+            const split *parts[2] = {sb, te};
+            float *probs[2] = {out, pte};
+            st = nbsvm_fit_predict(sa, &fc, 2, parts, probs);
+        } else
+            st = fit_model(tj, k, frozen ? sb : sa, text_dim, &fc, t[0].m, t[1].m);
         if (st == LF_OK && j < N_MEMBERS) {
-            st = predict_model(tj, k, sb, cfg->tta, out);
+            if (k != K_NBSVM) st = predict_model(tj, k, sb, cfg->tta, out);
             float *dr = o->draw[j] + r * n_all * C;
             for (size_t i = 0; st == LF_OK && i < sb->n; i++) memcpy(dr + b[i] * C, out + i * C, C * sizeof(float));
         }
@@ -809,7 +947,7 @@ static int one_fold(size_t r, size_t f, const split *sa, const split *sb, const 
             for (size_t i = 0; st == LF_OK && i < sb->n; i++)
                 for (size_t c = 0; c < C; c++) o->oof_alt[b[i] * C + c] += out[i * C + c] / (float)cfg->repeats;
         }
-        if (st == LF_OK) st = predict_model(tj, k, te, cfg->tta, pte);
+        if (st == LF_OK && k != K_NBSVM) st = predict_model(tj, k, te, cfg->tta, pte);
         /* the members' over every draw's fold models, the others' over draw 0's */
         float models = (float)(j < N_MEMBERS ? cfg->folds * cfg->repeats : cfg->folds);
         for (size_t i = 0; st == LF_OK && i < te->n * C; i++) o->bag[j][i] += pte[i] / models;
@@ -1117,7 +1255,7 @@ static int textcv(const char *dir, const config *cfg, const char *sel, const cha
         float *x = NULL, *oof = malloc(n * C * sizeof(float)), *out = malloc(n * C * sizeof(float)), *w = NULL;
         char **firsts = V[v].v.chars ? first_chars((const char *const *)texts, n, V[v].v.chars) : NULL;
         int ok = oof && out && (firsts || !V[v].v.chars) && lf_textvec_create(&tv, &to, err, sizeof err) == LF_OK &&
-                 vectorize(tv, (const char *const *)(firsts ? firsts : texts), n, 1, V[v].v.sublinear, &x);
+                 vectorize(tv, (const char *const *)(firsts ? firsts : texts), n, 1, V[v].v.sublinear, 1, &x);
         free(firsts);
         size_t d = ok ? lf_textvec_output_dim(tv) : 0;
         ok = ok && (w = malloc(d * sizeof *w));
@@ -1281,6 +1419,8 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
         {K_TEXT2, "text2", "branch", B_TEXT2},
         {K_TEXT3, "text3", "branch", B_TEXT3},
         {K_TEXT4, "text4", "branch", B_TEXT4},
+        {K_TITLE, "title", "branch", B_TITLE},
+        {K_NBSVM, "nbsvm", "branch", B_NBSVM},
         {K_CONCAT, "concat_head", "trap", -1},
         {K_WAVG, "wavg", "trap", -1},
         {K_WAVG_CLASS, "wavg_class", "trap", -1},
@@ -1349,12 +1489,14 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
     result *lr = &res[NM];
     lr[0].name = "late_fusion", lr[1].name = "late_fusion_all";
     lr[0].role = lr[1].role = "remedy";
-    const float *pt[N_MEMBERS] = {fo.bag[B_IMAGE], fo.bag[B_TEXT], fo.bag[B_TEXT2], fo.bag[B_TEXT3], fo.bag[B_TEXT4]};
+    const float *pt[N_MEMBERS];
+    for (size_t j = 0; j < N_MEMBERS; j++) pt[j] = fo.bag[j]; /* B_IMAGE.. are the members' rows */
     for (size_t j = 0; j < 2; j++) {
         double t0 = now_s();
-        if (!fit_auto(tr, te, cfg, fo.oof, pt, j ? N_MEMBERS : 2, prob[NM + j], &lr[j])) goto done;
-        lr[j].seconds = now_s() - t0 + fo.seconds[B_IMAGE] + fo.seconds[B_TEXT] +
-                        (j ? fo.seconds[B_TEXT2] + fo.seconds[B_TEXT3] + fo.seconds[B_TEXT4] : 0);
+        size_t nm = j ? N_MEMBERS : 2;
+        if (!fit_auto(tr, te, cfg, fo.oof, pt, nm, prob[NM + j], &lr[j])) goto done;
+        lr[j].seconds = now_s() - t0;
+        for (size_t b = 0; b < nm; b++) lr[j].seconds += fo.seconds[b];
         if (!score(&lr[j], prob[NM + j], te)) goto done;
         fprintf(stderr, "webnews: %-20s test accuracy %.3f (%.0f s) %s\n", lr[j].name, lr[j].met[LF_METRIC_ACCURACY],
                 lr[j].seconds, lr[j].note);
@@ -1413,7 +1555,7 @@ done:
 static int usage(void) {
     fprintf(stderr, "usage: webnews DATA_DIR [--quick] [--json] [--seed S] [--folds K] [--repeats R]\n"
                     "                       [--verbose] [--md FILE] [--oof DIR] [--members LIST]\n"
-                    "                       [--img POOL,F1,F2,F3,F4[,EPOCHS]]\n"
+                    "                       [--img POOL,F1,F2,F3,F4[,EPOCHS]] [--nbsvm TOKENS,EPOCHS,L2,LR]\n"
                     "       webnews DATA_DIR --tune[=image|=text] [--quick]\n"
                     "       webnews DATA_DIR --tune=textcv[:I,J,...] [--quick] [--seed S] [--folds K] [--oof DIR]\n");
     return 2;
@@ -1438,7 +1580,8 @@ static int parse_members(const char *s, unsigned *out) {
         size_t len = strcspn(s, ","), j = 0;
         while (j < N_MEMBERS && (strlen(MEMBER_NAMES[j]) != len || strncmp(s, MEMBER_NAMES[j], len) != 0)) j++;
         if (j == N_MEMBERS) {
-            fprintf(stderr, "webnews: --members: '%.*s' is not one of image, text, text2, text3, text4\n", (int)len, s);
+            fprintf(stderr, "webnews: --members: '%.*s' is not one of image, text, text2, text3, text4, title, nbsvm\n",
+                    (int)len, s);
             return 0;
         }
         *out |= 1u << j;
@@ -1470,11 +1613,26 @@ static int parse_img(const char *s, config *c) {
     return 1;
 }
 
+/* --nbsvm TOKENS,EPOCHS,L2,LR: the nbsvm member's max_tokens, epochs, L2
+ * penalty and Adam's learning rate, into c. */
+static int parse_nbsvm(const char *s, config *c) {
+    unsigned long long tok, ep;
+    double l2, lr;
+    int used = 0;
+    if (sscanf(s, "%llu,%llu,%lf,%lf%n", &tok, &ep, &l2, &lr, &used) != 4 || s[used] || *s == '-' || !tok ||
+        tok > 1000000 || !ep || ep > 1000 || !(l2 >= 0 && l2 <= 100) || !(lr > 0 && lr <= 1)) {
+        fprintf(stderr, "webnews: --nbsvm: expected TOKENS,EPOCHS,L2,LR (counts > 0, L2 in 0..100, LR in (0, 1])\n");
+        return 0;
+    }
+    c->nbsvm_tokens = (size_t)tok, c->nbsvm_epochs = (size_t)ep, c->nbsvm_l2 = (float)l2, c->nbsvm_lr = (float)lr;
+    return 1;
+}
+
 int main(int argc, char **argv) {
     opts o = {0, 0, 0, NULL, 0, 0, NULL, NULL, 0};
     unsigned members = 0;
-    config img = {0};
-    int has_img = 0;
+    config img = {0}, nbsvm = {0};
+    int has_img = 0, has_nbsvm = 0;
     const char *dir = NULL;
     for (int i = 1; i < argc; i++) {
         size_t v;
@@ -1488,6 +1646,9 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--oof") == 0 && i + 1 < argc) o.oof_dir = argv[++i];
         else if (strcmp(argv[i], "--members") == 0 && i + 1 < argc) {
             if (!parse_members(argv[++i], &members)) return 2;
+        } else if (strcmp(argv[i], "--nbsvm") == 0 && i + 1 < argc) {
+            if (!parse_nbsvm(argv[++i], &nbsvm)) return 2;
+            has_nbsvm = 1;
         } else if (strcmp(argv[i], "--img") == 0 && i + 1 < argc) {
             if (!parse_img(argv[++i], &img)) return 2;
             has_img = 1;
@@ -1517,6 +1678,9 @@ int main(int argc, char **argv) {
         cfg.img_pool = img.img_pool, cfg.img_epochs = img.img_epochs;
         memcpy(cfg.filters, img.filters, sizeof cfg.filters);
     }
+    if (has_nbsvm)
+        cfg.nbsvm_tokens = nbsvm.nbsvm_tokens, cfg.nbsvm_epochs = nbsvm.nbsvm_epochs, cfg.nbsvm_l2 = nbsvm.nbsvm_l2,
+        cfg.nbsvm_lr = nbsvm.nbsvm_lr;
     struct stat sb;
     char path[4096];
     snprintf(path, sizeof path, "%s/train_texts.txt", dir);
@@ -1533,38 +1697,40 @@ int main(int argc, char **argv) {
     to.output_mode = LF_TEXTVEC_TF_IDF;
     to.char_ngram_min = 1, to.char_ngram_max = 3;
     to.max_tokens = cfg.tokens;
-    lf_textvec_options to2 = to;
+    lf_textvec_options to2 = to; /* text2's, text4's and title's */
     to2.char_ngram_min = cfg.ngram2_min, to2.char_ngram_max = cfg.ngram2_max;
     to2.max_tokens = cfg.tokens2;
-    lf_textvec *tv = NULL, *tv2 = NULL, *tv4 = NULL;
+    lf_textvec_options ton = to; /* nbsvm's: which 1..3-grams are there */
+    ton.output_mode = LF_TEXTVEC_MULTI_HOT;
+    ton.max_tokens = cfg.nbsvm_tokens;
+    const lf_textvec_options *tvo[N_TV] = {&to, &to2, &to2, &to2, &ton};
+    lf_textvec *tv[N_TV] = {NULL};
     char msg[512];
     split all[2];
     memset(all, 0, sizeof all);
-    int rc = 2;
-    if (lf_textvec_create(&tv, &to, msg, sizeof msg) != LF_OK ||
-        lf_textvec_create(&tv2, &to2, msg, sizeof msg) != LF_OK ||
-        lf_textvec_create(&tv4, &to2, msg, sizeof msg) != LF_OK) {
-        fprintf(stderr, "webnews: %s\n", msg);
-        lf_textvec_free(tv), lf_textvec_free(tv2);
-        return 1;
-    }
+    int rc = 1;
+    for (size_t i = 0; i < N_TV; i++)
+        if (lf_textvec_create(&tv[i], tvo[i], msg, sizeof msg) != LF_OK) {
+            fprintf(stderr, "webnews: %s\n", msg);
+            goto done;
+        }
+    rc = 2;
     double t0 = now_s();
     /* the quick subset: the first n_train training items (the source's
      * order is shuffled) */
-    if (!load_split(dir, "train", tv, tv2, tv4, cfg.text2_sublinear, cfg.text4_chars, cfg.n_train, &all[0]) ||
-        !load_split(dir, "test", tv, tv2, tv4, cfg.text2_sublinear, cfg.text4_chars, 0, &all[1]))
+    if (!load_split(dir, "train", tv, cfg.text2_sublinear, cfg.text4_chars, cfg.n_train, &all[0]) ||
+        !load_split(dir, "test", tv, cfg.text2_sublinear, cfg.text4_chars, 0, &all[1]))
         goto done;
-    size_t dim = lf_textvec_output_dim(tv);
-    cfg.text2_dim = all[0].dim2, cfg.text4_dim = all[0].dim4;
-    fprintf(stderr, "webnews: %zu training and %zu test items, %zu + %zu + %zu text features (%.1f s)\n", all[0].n,
-            all[1].n, dim, cfg.text2_dim, cfg.text4_dim, now_s() - t0);
+    size_t dim = lf_textvec_output_dim(tv[TV_TEXT]);
+    cfg.text2_dim = all[0].dim2, cfg.text4_dim = all[0].dim4, cfg.title_dim = all[0].dimt;
+    cfg.nbsvm_dim = all[0].dimn;
+    fprintf(stderr, "webnews: %zu training and %zu test items, %zu + %zu + %zu + %zu + %zu text features (%.1f s)\n",
+            all[0].n, all[1].n, dim, cfg.text2_dim, cfg.text4_dim, cfg.title_dim, cfg.nbsvm_dim, now_s() - t0);
     rc = o.tune      ? tune(&all[0], dim, &cfg, o.tune_only)
          : cfg.members ? run_members(&all[0], &all[1], dim, &cfg, &o)
                        : run(&all[0], &all[1], dim, &cfg, &o);
 done:
     for (int s = 0; s < 2; s++) split_free(&all[s]);
-    lf_textvec_free(tv);
-    lf_textvec_free(tv2);
-    lf_textvec_free(tv4);
+    for (size_t i = 0; i < N_TV; i++) lf_textvec_free(tv[i]);
     return rc;
 }

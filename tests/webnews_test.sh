@@ -3,7 +3,7 @@
 # --quick --json mode (400 training items, a few epochs) on
 # ../shared/data/webnews, when present, and checks that it succeeds, that
 # its last line is one JSON object with every model's test accuracy (the
-# keys image, text, text2, text3, text4, concat_head, wavg, wavg_class, late_fusion,
+# keys image, text, text2, text3, text4, title, nbsvm, concat_head, wavg, wavg_class, late_fusion,
 # late_fusion_all and the remedies' models, each a number in [0, 1]), and
 # that the text branches and the late fusions are above chance (0.1) by a
 # margin: at least 0.3; that --oof writes every member's out-of-fold and test
@@ -76,7 +76,7 @@ OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --json --oof "$tmp/oof" >"$tmp/out" 2>"
 [ $rc -eq 0 ] && ok || { bad "webnews --quick --json exited $rc"; cat "$tmp/err"; }
 # --oof: each member's out-of-fold outputs on the 400 quick training items
 # and its bagged outputs on the 497 test items, (n, 10) float32
-for m in image text text2 text3 text4; do
+for m in image text text2 text3 text4 title nbsvm; do
     for f in "$m:400" "${m}_test:497"; do
         file="$tmp/oof/${f%%:*}.npy"
         if head -c 128 "$file" 2>/dev/null | grep -aq "'descr': '<f4', 'fortran_order': False, 'shape': (${f#*:}, 10)"; then ok
@@ -88,19 +88,19 @@ json=$(tail -n 1 "$tmp/out")
 # the shape: {"name": number, ...} and nothing else on the line
 if printf '%s\n' "$json" | grep -Eq '^\{"[a-z0-9_]+": [0-9.]+(, "[a-z0-9_]+": [0-9.]+)*\}$'; then ok
 else bad "last line is not a JSON object of accuracies: $json"; fi
-for k in image text text2 text3 text4 concat_head wavg wavg_class late_fusion late_fusion_all wavg_loss_weights wavg_frozen \
+for k in image text text2 text3 text4 title nbsvm concat_head wavg wavg_class late_fusion late_fusion_all wavg_loss_weights wavg_frozen \
     concat_head_frozen; do
     v=$(printf '%s\n' "$json" | sed -n -E "s/.*[{ ]\"$k\": ([0-9.]+)[,}].*/\1/p")
     if [ -z "$v" ]; then bad "no key $k in $json"; continue; fi
     if awk -v v="$v" 'BEGIN { exit !(v >= 0 && v <= 1) }'; then ok; else bad "$k = $v is not in [0, 1]"; fi
     case $k in
-    text|text2|text3|text4|late_fusion|late_fusion_all)
+    text|text2|text3|text4|title|nbsvm|late_fusion|late_fusion_all)
         if awk -v v="$v" 'BEGIN { exit !(v >= 0.3) }'; then ok
         else bad "$k = $v, expected at least 0.3 (chance 0.1)"; fi ;;
     esac
 done
 n=$(printf '%s\n' "$json" | grep -o '"[a-z0-9_]*":' | wc -l)
-[ "$n" -eq 13 ] && ok || bad "$n keys in $json, expected 13"
+[ "$n" -eq 15 ] && ok || bad "$n keys in $json, expected 15"
 # the table: one row per model with its role, then the goal line
 grep -Eq '^concat_head +trap +[0-9.]+% ' "$tmp/out" && ok || bad "no concat_head row (role trap) in the table"
 grep -Eq '^late_fusion_all +remedy +[0-9.]+% ' "$tmp/out" && ok || bad "no late_fusion_all row in the table"
@@ -120,17 +120,17 @@ mkdir "$tmp/r2"
 OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --json --repeats 2 --oof "$tmp/r2" >"$tmp/out2" 2>"$tmp/err"; rc=$?
 [ $rc -eq 0 ] && ok || { bad "webnews --quick --repeats 2 exited $rc"; cat "$tmp/err"; }
 json2=$(tail -n 1 "$tmp/out2")
-for k in image text text2 text3 text4 concat_head wavg wavg_class late_fusion late_fusion_all wavg_loss_weights \
+for k in image text text2 text3 text4 title nbsvm concat_head wavg wavg_class late_fusion late_fusion_all wavg_loss_weights \
     wavg_frozen concat_head_frozen; do
     v=$(printf '%s\n' "$json2" | sed -n -E "s/.*[{ ]\"$k\": ([0-9.]+)[,}].*/\1/p")
     if [ -n "$v" ] && awk -v v="$v" 'BEGIN { exit !(v >= 0 && v <= 1) }'; then ok
     else bad "--repeats 2: $k missing or not in [0, 1] in $json2"; fi
 done
 n=$(printf '%s\n' "$json2" | grep -o '"[a-z0-9_]*":' | wc -l)
-[ "$n" -eq 13 ] && ok || bad "--repeats 2: $n keys in $json2, expected 13"
+[ "$n" -eq 15 ] && ok || bad "--repeats 2: $n keys in $json2, expected 15"
 [ -f "$tmp/r2/image_draw1.npy" ] && [ ! -e "$tmp/r2/image_draw2.npy" ] && ok ||
     bad "--repeats 2 did not write 2 draws: $(ls "$tmp/r2")"
-for m in image text text2 text3 text4; do
+for m in image text text2 text3 text4 title nbsvm; do
     cmp -s "$tmp/r2/${m}_draw0.npy" "$tmp/oof/$m.npy" && ok || bad "--repeats 2: ${m}_draw0.npy is not the one-draw run's $m.npy"
 done
 for k in concat_head wavg wavg_class wavg_loss_weights wavg_frozen concat_head_frozen; do
@@ -143,7 +143,7 @@ import sys
 import numpy as np
 bad = []
 d, R = sys.argv[1], int(sys.argv[2])
-for m in ["image", "text", "text2", "text3", "text4"]:
+for m in ["image", "text", "text2", "text3", "text4", "title", "nbsvm"]:
     draws = [np.load("%s/%s_draw%d.npy" % (d, m, r)) for r in range(R)]
     s = np.zeros(draws[0].shape, np.float64)
     for x in draws:
@@ -192,18 +192,22 @@ if [ -n "$v" ] && awk -v v="$v" 'BEGIN { exit !(v >= 0.3 && v <= 1) }'; then ok
 else bad "--tune=textcv:18: no variant line with an accuracy of at least 0.3: $(cat "$tmp/out")"; fi
 [ -s "$tmp/text18.npy" ] && ok || bad "--oof: $tmp/text18.npy not written"
 
-# --members and --img: bad values refused before any work; one member alone
+# --members, --img and --nbsvm: bad values refused before any work; one member alone
 # gives the same out-of-fold outputs as in the full quick run above (its
 # folds and seed do not depend on the other members); a small 64x64 image
 # branch (--img) writes its outputs
 "$BIN" "$DATA" --quick --members text,txt9 >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ $rc -eq 2 ] && ok || bad "--members text,txt9: exit status $rc, expected 2"
-[ "$(cat "$tmp/err")" = "webnews: --members: 'txt9' is not one of image, text, text2, text3, text4" ] && ok ||
+[ "$(cat "$tmp/err")" = "webnews: --members: 'txt9' is not one of image, text, text2, text3, text4, title, nbsvm" ] && ok ||
     bad "--members text,txt9 message: $(cat "$tmp/err")"
 "$BIN" "$DATA" --quick --img 2,8,8,8,8 >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ $rc -eq 2 ] && ok || bad "--img 2,8,8,8,8: exit status $rc, expected 2"
 [ "$(cat "$tmp/err")" = "webnews: --img: expected POOL,F1,F2,F3,F4[,EPOCHS] (POOL 0 or 1, counts > 0)" ] && ok ||
     bad "--img 2,8,8,8,8 message: $(cat "$tmp/err")"
+"$BIN" "$DATA" --quick --nbsvm 5000,0,0.001,0.001 >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && ok || bad "--nbsvm 5000,0,0.001,0.001: exit status $rc, expected 2"
+[ "$(cat "$tmp/err")" = "webnews: --nbsvm: expected TOKENS,EPOCHS,L2,LR (counts > 0, L2 in 0..100, LR in (0, 1])" ] &&
+    ok || bad "--nbsvm 5000,0,0.001,0.001 message: $(cat "$tmp/err")"
 mkdir "$tmp/m"
 OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --members text2 --oof "$tmp/m" >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ $rc -eq 0 ] && ok || { bad "--members text2 exited $rc"; cat "$tmp/err"; }

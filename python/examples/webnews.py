@@ -16,8 +16,11 @@ two-stage late fusion (out-of-fold branch outputs on the training items,
 each item's the mean over the draws -> latefuse.Fusion(method="auto")), also with a
 second text model (text2: sublinear tf_idf over character 1..2-grams ->
 Dense(10, softmax) with an L2 penalty), a third (text3: Dense(256, relu) over the text branch's
-features) and a fourth (text4: text2's model on each caption's first 100
-characters) as members of late_fusion_all.  The same
+features), a fourth (text4: text2's model on each caption's first 100
+characters), title (text2's model on each caption up to its first space)
+and nbsvm (Wang & Manning's NB-SVM: per-class log-count ratios on
+multi_hot character 1..3-grams, ten one-vs-rest logistic models with an L2
+penalty, softmax over their logits) as members of late_fusion_all.  The same
 settings as the C example (chosen there on a validation split of the
 training items); prints the same table and, with --json, ends with one
 JSON object of each model's test accuracy.
@@ -51,11 +54,16 @@ REPEATS, MAX_REPEATS = 4, 20
 FULL = dict(tokens=10000, text_scale=30.0, text_hidden=64, strided=False, img_pool=True, filters=(16, 32, 64, 128),
             bn_momentum=0.9, tta=False, ema=0.0, epochs=25, frozen_epochs=30, folds=5, n_train=0, tokens2=10000,
             ngrams2=(1, 2), text2_scale=100.0, text2_hidden=0, text2_epochs=30, text2_l2=0.4, text2_sublinear=True,
-            text3_hidden=256, text3_epochs=25, text4_chars=100, repeats=REPEATS)
+            text3_hidden=256, text3_epochs=25, text4_chars=100, repeats=REPEATS,
+            nbsvm_tokens=20000, nbsvm_epochs=20, nbsvm_l2=1e-3, nbsvm_lr=0.001)
 QUICK = dict(FULL, tokens=5000, epochs=8, frozen_epochs=4, folds=3, n_train=400, tokens2=5000, text2_epochs=8,
-             text3_epochs=8, repeats=1)
+             text3_epochs=8, repeats=1, nbsvm_tokens=5000, nbsvm_epochs=8)
 # the late fusions' members: the branches trained apart
-MEMBERS = ["image", "text", "text2", "text3", "text4"]
+MEMBERS = ["image", "text", "text2", "text3", "text4", "title", "nbsvm"]
+# the model kinds in the order of examples/webnews.c's enum kind (the
+# models' seeds are derived from it)
+CODES = ["image", "text", "concat_head", "wavg", "wavg_class", "wavg_loss_weights", "wavg_frozen",
+         "concat_head_frozen", "text2", "text3", "text4", "title", "nbsvm"]
 # the layers with weights, copied by name from the branches trained apart
 WEIGHTED = ["img_conv1", "img_bn1", "img_conv2", "img_bn2", "img_conv3", "img_bn3", "img_conv4", "img_bn4",
             "img_out", "txt_dense", "txt_out"]
@@ -118,6 +126,11 @@ def build(kind, text_dim, cfg, seed):
         m = Model([txt4_in], text2_branch(txt4_in, cfg, "txt4"), seed=seed)
         m.compile("adam", "sparse_categorical_crossentropy")
         return m
+    if kind == "title":
+        title_in = Input((cfg["title_dim"],), name="title")
+        m = Model([title_in], text2_branch(title_in, cfg, "ttl"), seed=seed)
+        m.compile("adam", "sparse_categorical_crossentropy")
+        return m
     if kind == "text3":
         txt3_in = Input((text_dim,), name="text3")
         m = Model([txt3_in], text3_branch(txt3_in, cfg), seed=seed)
@@ -175,6 +188,8 @@ def inputs_of(kind, d):
         return d["txt2"]
     if kind == "text4":
         return d["txt4"]
+    if kind == "title":
+        return d["txtt"]
     if kind == "image":
         return d["img"]
     if kind in ("text", "text3"):
@@ -185,9 +200,7 @@ def inputs_of(kind, d):
 def fit(kind, tr, text_dim, cfg, seed, img=None, txt=None, verbose=0):
     """Model `kind` trained on tr (the frozen kinds: the branches of img
     and txt copied in and frozen first)."""
-    codes = ["image", "text", "concat_head", "wavg", "wavg_class", "wavg_loss_weights", "wavg_frozen",
-             "concat_head_frozen", "text2", "text3", "text4"]
-    k = codes.index(kind)
+    k = CODES.index(kind)
     m = build(kind, text_dim, cfg, seed + 1000 * k)
     frozen = kind.endswith("_frozen")
     if frozen:
@@ -195,7 +208,7 @@ def fit(kind, tr, text_dim, cfg, seed, img=None, txt=None, verbose=0):
         transplant(m, txt)
     y = tr["y"].astype(np.float32)
     ys = [y, y, y] if kind == "wavg_loss_weights" else y
-    epochs = (cfg["frozen_epochs"] if frozen else cfg["text2_epochs"] if kind in ("text2", "text4")
+    epochs = (cfg["frozen_epochs"] if frozen else cfg["text2_epochs"] if kind in ("text2", "text4", "title")
               else cfg["text3_epochs"] if kind == "text3" else cfg["epochs"])
     m.fit(inputs_of(kind, tr), ys, batch_size=32, epochs=epochs,
           seed=seed + 77 * k, verbose=2 if verbose else 0)
@@ -208,7 +221,7 @@ def predict(m, kind, d, tta):
     def first(p):
         return p[0] if isinstance(p, list) else p
     p = first(m.predict(inputs_of(kind, d)))
-    if tta and kind not in ("text", "text2", "text3", "text4"):
+    if tta and kind not in ("text", "text2", "text3", "text4", "title"):
         flipped = dict(d, img=np.ascontiguousarray(d["img"][:, :, ::-1, :]))
         p = 0.5 * (p + first(m.predict(inputs_of(kind, flipped))))
     return p
@@ -231,8 +244,46 @@ def weights_note(m, kind):
 
 
 def rows(d, idx):
-    return {"img": d["img"][idx], "txt": d["txt"][idx], "txt2": d["txt2"][idx], "txt4": d["txt4"][idx],
-            "y": d["y"][idx]}
+    return {k: d[k][idx] for k in ("img", "txt", "txt2", "txt4", "txtt", "txtn", "y")}
+
+
+def nbsvm(tr, outs, cfg, seed):
+    """examples/webnews.c's nbsvm_fit_predict: Wang & Manning's NB-SVM with
+    a logistic loss on tr's multi_hot rows x: per class c the log-count
+    ratio r_c, a binary Input(V) -> Dense(1, sigmoid) with an L2 penalty
+    trained on x * r_c (a float32 matrix), its logit b + sum_j x_j r_cj w_j
+    on each split of outs (summed in float64 in column order, as the C
+    example); returns the softmax over the ten logits for each."""
+    x, y = tr["txtn"], tr["y"]
+    k = CODES.index("nbsvm")
+    cnt = np.zeros((C + 1, x.shape[1]))  # integer counts: exact in any order
+    for c in range(C):
+        cnt[c] = x[y == c].sum(0, dtype=np.float64)
+    cnt[C] = cnt[:C].sum(0)
+    logits = [np.zeros((len(o["y"]), C)) for o in outs]
+    for c in range(C):
+        p, q = 1 + cnt[c], 1 + cnt[C] - cnt[c]
+        r = np.log((p / p.sum()) / (q / q.sum())).astype(np.float32)
+        inp = Input((x.shape[1],), name="nbsvm")
+        l2 = regularizers.L2(cfg["nbsvm_l2"]) if cfg["nbsvm_l2"] > 0 else None
+        m = Model([inp], Dense(1, activation="sigmoid", kernel_regularizer=l2, name="nb_out")(inp),
+                  seed=seed + 1000 * k + c)
+        m.compile(Adam(learning_rate=cfg["nbsvm_lr"]), "binary_crossentropy")
+        m.fit(x * r, (y == c).astype(np.float32), batch_size=32, epochs=cfg["nbsvm_epochs"],
+              seed=seed + 77 * k + c, verbose=0)
+        w, b = m.get_layer("nb_out").get_weights()
+        rw = r.astype(np.float64)
+        for o, z in zip(outs, logits):
+            terms = o["txtn"].astype(np.float64) * rw * np.ravel(w).astype(np.float64)
+            z[:, c] = np.cumsum(np.concatenate([np.full((len(z), 1), float(np.ravel(b)[0])), terms], 1), 1)[:, -1]
+    probs = []
+    for z in logits:
+        e = np.exp(z - z.max(1, keepdims=True))
+        s = e[:, 0].copy()
+        for c in range(1, C):
+            s += e[:, c]
+        probs.append((e / s[:, None]).astype(np.float32))
+    return probs
 
 
 BAGS = MEMBERS + ["wavg_loss_weights", "wavg_frozen", "concat_head_frozen"]
@@ -275,6 +326,13 @@ def run_folds(tr, te, text_dim, cfg, seed):
                 if r > 0 and kind not in MEMBERS:  # draw 0's folds only
                     continue
                 t0 = time.time()
+                if kind == "nbsvm":  # ten binary models, on tb and te at once
+                    draws[kind][r, b], p_te = nbsvm(ta, [tb, te], cfg, fs)
+                    bag[kind] += p_te / (K * R)
+                    sec[kind] += time.time() - t0
+                    if r == 0:
+                        sec0[kind] += time.time() - t0
+                    continue
                 frozen = kind.endswith("_frozen")
                 m = fit(kind, tb if frozen else ta, text_dim, cfg, fs, ms.get("image"), ms.get("text"))
                 if kind in MEMBERS:
@@ -319,6 +377,8 @@ def load(data, cfg):
     vec = TextVectorization(max_tokens=cfg["tokens"], output_mode="tf_idf", char_ngrams=(1, 3))
     vec2 = TextVectorization(max_tokens=cfg["tokens2"], output_mode="tf_idf", char_ngrams=cfg["ngrams2"])
     vec4 = TextVectorization(max_tokens=cfg["tokens2"], output_mode="tf_idf", char_ngrams=cfg["ngrams2"])
+    vect = TextVectorization(max_tokens=cfg["tokens2"], output_mode="tf_idf", char_ngrams=cfg["ngrams2"])
+    vecn = TextVectorization(max_tokens=cfg["nbsvm_tokens"], output_mode="multi_hot", char_ngrams=(1, 3))
     parts = {}
     for part in ("train", "test"):
         y = np.load(os.path.join(data, part + "_labels.npy"))
@@ -328,13 +388,16 @@ def load(data, cfg):
         texts = texts[:len(y)]
         n = cfg["n_train"] if part == "train" and cfg["n_train"] else len(y)
         heads = [t[:cfg["text4_chars"]] for t in texts[:n]]  # the first characters (code points)
+        titles = [t.split(" ", 1)[0] for t in texts[:n]]  # up to the first ASCII space
         if part == "train":
             vec.adapt(texts[:n])
             vec2.adapt(texts[:n])
             vec4.adapt(heads)
+            vect.adapt(titles)
+            vecn.adapt(texts[:n])
         views = []
-        for v in (vec, vec2, vec4):
-            txt = np.asarray(v(heads if v is vec4 else texts[:n]), dtype=np.float32)
+        for v in (vec, vec2, vec4, vect):
+            txt = np.asarray(v(heads if v is vec4 else titles if v is vect else texts[:n]), dtype=np.float32)
             if v is not vec and cfg["text2_sublinear"]:
                 # sublinear tf as the C example: x = idf tf -> idf (1 + log(tf))
                 idf = v.idf_weights()[None, :txt.shape[1]]
@@ -348,6 +411,7 @@ def load(data, cfg):
             norm = np.array([[np.sqrt(np.cumsum(r * r)[-1])] for r in txt])
             views.append(np.ascontiguousarray((txt / np.where(norm > 0, norm, 1)).astype(np.float32)))
         parts[part] = {"img": np.ascontiguousarray(img[:n]), "txt": views[0], "txt2": views[1], "txt4": views[2],
+                       "txtt": views[3], "txtn": np.ascontiguousarray(np.asarray(vecn(texts[:n]), dtype=np.float32)),
                        "y": y[:n]}
     return parts["train"], parts["test"]
 
@@ -378,15 +442,14 @@ def main():
         cfg["repeats"] = args.repeats
     tr, te = load(args.data, cfg)
     text_dim = tr["txt"].shape[1]
-    cfg = dict(cfg, text2_dim=tr["txt2"].shape[1], text4_dim=tr["txt4"].shape[1])
-    print("webnews.py: %d training and %d test items, %d + %d + %d text features"
-          % (len(tr["y"]), len(te["y"]), text_dim, cfg["text2_dim"], cfg["text4_dim"]), file=sys.stderr)
+    cfg = dict(cfg, text2_dim=tr["txt2"].shape[1], text4_dim=tr["txt4"].shape[1], title_dim=tr["txtt"].shape[1])
+    print("webnews.py: %d training and %d test items, %d + %d + %d + %d + %d text features"
+          % (len(tr["y"]), len(te["y"]), text_dim, cfg["text2_dim"], cfg["text4_dim"], cfg["title_dim"],
+             tr["txtn"].shape[1]), file=sys.stderr)
     # the branches and the frozen models come from the folds (bagged); role
     # "trap": the joint-training trap, shown (end to end from scratch)
-    kinds = ["image", "text", "text2", "text3", "text4", "concat_head", "wavg", "wavg_class", "wavg_loss_weights", "wavg_frozen",
-             "concat_head_frozen"]
-    roles = dict(image="branch", text="branch", text2="branch", text3="branch", text4="branch",
-                 concat_head="trap", wavg="trap", wavg_class="trap")
+    kinds = MEMBERS + ["concat_head", "wavg", "wavg_class", "wavg_loss_weights", "wavg_frozen", "concat_head_frozen"]
+    roles = dict({k: "branch" for k in MEMBERS}, concat_head="trap", wavg="trap", wavg_class="trap")
     res = []
     t_all = time.time()
     oof, bag, sec, sec0, alt, share = run_folds(tr, te, text_dim, cfg, args.seed)
