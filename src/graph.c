@@ -86,10 +86,9 @@ lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads,
     size_t bytes = head + total * sizeof(float) + 64;
     char *mem = buf;
     if (!buf || buf_bytes < bytes) {
-        mem = LF_MALLOC(bytes);
+        mem = lf_alloc_large(bytes); /* a training fit's: ~300 MB for the Web_News CNN */
         if (!mem) return LF_ERR_NOMEM;
         ws->owned = 1;
-        lf_huge_pages_hint(mem, bytes); /* a training fit's: ~300 MB for the Web_News CNN */
     }
     ws->mem = mem;
     char *base = (char *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);

@@ -41,13 +41,14 @@ int lf_mul_ok(size_t a, size_t b, size_t *out);
 int lf_name_valid(const char *s, size_t n);
 
 /* Allocates n*size bytes (zeroed) with overflow check; NULL on failure.
- * Blocks of 4 MiB and more get lf_huge_pages_hint before they are zeroed. */
+ * Through lf_alloc_large. */
 void *lf_alloc_array(size_t n, size_t size);
-/* Asks the kernel for transparent huge pages on the 2 MiB-aligned part of a
- * block of `bytes` at p, when bytes >= 4 MiB (madvise MADV_HUGEPAGE, Linux;
- * nothing elsewhere): a hint, as numpy gives for its large arrays; the
- * values, and so every result, do not depend on it. */
-void lf_huge_pages_hint(void *p, size_t bytes);
+/* LF_MALLOC(bytes), not zeroed, for buffers that may be large (a file, an
+ * array, a workspace): a block of 4 MiB and more asks the kernel for
+ * transparent huge pages on its 2 MiB-aligned part (madvise MADV_HUGEPAGE,
+ * Linux; nothing elsewhere), as numpy does for its large arrays.  A hint:
+ * the values, and so every result, do not depend on it.  NULL on failure. */
+void *lf_alloc_large(size_t bytes);
 
 /* ------------------------------------------------------------------ RNG */
 /* xoshiro256** seeded by splitmix64: small, fast, good, and its whole state

@@ -60,27 +60,25 @@ int lf_name_valid(const char *s, size_t n) {
  * the work done on the memory: reading a 400 MB file into a new buffer took
  * 1.35-1.41 s with 4 KiB pages and 0.06-0.11 s with huge pages
  * (bench/README.md); huge pages are also walked with fewer TLB misses. */
-void lf_huge_pages_hint(void *p, size_t bytes) {
+void *lf_alloc_large(size_t bytes) {
+    void *p = LF_MALLOC(bytes);
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     const size_t HUGE = (size_t)2 << 20, MIN_BYTES = (size_t)4 << 20;
-    if (bytes < MIN_BYTES) return;
-    uintptr_t a = ((uintptr_t)p + HUGE - 1) & ~(uintptr_t)(HUGE - 1);
-    uintptr_t end = ((uintptr_t)p + bytes) & ~(uintptr_t)(HUGE - 1);
-    if (end > a) (void)madvise((void *)a, end - a, MADV_HUGEPAGE);
-#else
-    (void)p, (void)bytes;
+    if (p && bytes >= MIN_BYTES) {
+        uintptr_t a = ((uintptr_t)p + HUGE - 1) & ~(uintptr_t)(HUGE - 1);
+        uintptr_t end = ((uintptr_t)p + bytes) & ~(uintptr_t)(HUGE - 1);
+        if (end > a) (void)madvise((void *)a, end - a, MADV_HUGEPAGE);
+    }
 #endif
+    return p;
 }
 
 void *lf_alloc_array(size_t n, size_t size) {
     size_t bytes;
     if (!lf_mul_ok(n, size, &bytes)) return NULL;
     if (bytes == 0) bytes = 1;
-    void *p = LF_MALLOC(bytes);
-    if (p) {
-        lf_huge_pages_hint(p, bytes);
-        memset(p, 0, bytes);
-    }
+    void *p = lf_alloc_large(bytes);
+    if (p) memset(p, 0, bytes);
     return p;
 }
 

@@ -64,9 +64,8 @@ lf_status lf_io_read_fd(int fd, const char *name, size_t stream_max, unsigned ch
     } else {
         cap = stream_max < 65536 ? stream_max + 1 : 65536;
     }
-    unsigned char *b = LF_MALLOC(cap);
+    unsigned char *b = lf_alloc_large(cap);
     if (!b) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s' (%zu bytes)", name, cap - 1);
-    lf_huge_pages_hint(b, cap);
     size_t n = 0;
     lf_status fail = LF_OK;
     for (;;) {

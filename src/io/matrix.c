@@ -30,9 +30,10 @@ static lf_status read_npy(const char *path, lf_array *out, lf_err *e) {
         lf_npy_reader_close(&r);
         return st;
     }
-    size_t cells;
-    float *data = NULL;
-    if (!lf_mul_ok(r.rows, r.cols, &cells) || !(data = lf_alloc_array(cells ? cells : 1, sizeof *data)))
+    size_t cells, bytes;
+    float *data = NULL; /* every value read before use: not zeroed first */
+    if (!lf_mul_ok(r.rows, r.cols, &cells) || !lf_mul_ok(cells ? cells : 1, sizeof *data, &bytes) ||
+        !(data = lf_alloc_large(bytes)))
         st = lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", path);
     for (size_t r0 = 0; st == LF_OK && r0 < r.rows; r0 += 65536) {
         size_t n = r.rows - r0 < 65536 ? r.rows - r0 : 65536;

@@ -107,10 +107,9 @@ lf_status lf_npy_parse_nd(const unsigned char *buf, size_t len, const char *name
     if (st == LF_OK) st = output_dtype(&L, name, &to, e);
     if (st != LF_OK) return st;
     size_t esize = to == LF_DTYPE_UINT8 ? 1 : 4; /* count * 4 fits: checked by the layout */
-    void *data = LF_MALLOC(L.count ? L.count * esize : 1);
+    void *data = lf_alloc_large(L.count ? L.count * esize : 1);
     if (!data)
         return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s' (%zu elements)", name, L.count);
-    lf_huge_pages_hint(data, L.count * esize);
     st = convert_nd(buf + L.data_off, &L, to, data, name, e);
     if (st != LF_OK) {
         LF_FREE(data);

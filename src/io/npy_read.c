@@ -16,9 +16,8 @@ lf_status lf_npy_parse(const unsigned char *buf, size_t len, const char *name_fo
     lf_status st = lf_npy_parse_layout(buf, len, len, name, &L, e);
     if (st != LF_OK) return st;
     size_t n = L.count, bytes = n * sizeof(float);
-    float *data = LF_MALLOC(bytes ? bytes : 1);
+    float *data = lf_alloc_large(bytes ? bytes : 1);
     if (!data) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s' (%zu floats)", name, n);
-    lf_huge_pages_hint(data, bytes);
     st = lf_npy_convert_all(buf + L.data_off, &L, data, name, e);
     if (st != LF_OK) {
         LF_FREE(data);

@@ -319,9 +319,8 @@ lf_status lf_npy_reader_load(lf_npy_reader *rd, lf_array *out, lf_err *e) {
     if ((uint64_t)sb.st_size > (uint64_t)SIZE_MAX - 1)
         return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
     size_t len = (size_t)sb.st_size;
-    unsigned char *buf = LF_MALLOC(len ? len : 1);
+    unsigned char *buf = lf_alloc_large(len ? len : 1);
     if (!buf) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
-    lf_huge_pages_hint(buf, len);
     lf_status st = pread_full(r->fd, buf, len, 0, r->path, e);
     if (st == LF_OK) st = lf_npy_parse(buf, len, r->path, out, e);
     LF_FREE(buf);
