@@ -14,7 +14,7 @@
 #   make install    library, header, tool, man page and pkg-config file under
 #                   $(DESTDIR)$(PREFIX) (default /usr/local); make uninstall
 #   make MPI=1      the library, tool and examples with MPI (mpicc, -DLF_HAVE_MPI)
-#                   in build-mpi/ (see README, "MPI"); `make test` builds it too
+#                   in build-mpi/ (see docs/mpi.md); `make test` builds it too
 #
 # Variables: CC, BUILD (output folder), SAN (e.g. address,undefined), OPT, OMP (-fopenmp;
 # empty for a build without threads),

@@ -6,7 +6,7 @@
  * "<layer>.W" (weighted averages), optionally the optimizer moments
  * "optimizer.m" / "optimizer.v", and in "__metadata__" the strings
  * format = "latefuse", format_version = "2" and architecture = a JSON
- * object describing the graph (schema in README.md).  Each layer's own
+ * object describing the graph (schema in docs/formats.md).  Each layer's own
  * fields, and its tensors, are its kind's record's (layers/layer.h); this
  * file writes and reads what every layer and model has.  The loader
  * validates the container (safetensors.c), then every field of the

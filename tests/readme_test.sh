@@ -1,8 +1,9 @@
 #!/bin/sh
-# readme_test.sh — the README's quick start works as written: the lines of
+# readme_test.sh — the README's commands work as written: the lines of
 # the shell block between "<!-- quickstart" and "<!-- /quickstart -->" are
 # run one by one, verbatim (comments included), in a scratch folder whose
-# ./build is the build under test; `make ...` lines are what `make test`
+# ./build is the build under test, then every `./build/...` line of the
+# README's other shell blocks, in the same folder; `make ...` lines are what `make test`
 # itself has just done and are only checked to name real targets.  Each
 # command must exit 0 and print something, and the files the block names
 # must exist after it.  LF_BUILD names the build folder (default build).
@@ -37,6 +38,21 @@ while IFS= read -r line; do
     if [ "$rc" -eq 0 ] && [ -s "$T/out" ]; then ok; else bad "line $i: '$line' -> exit $rc: $(tail -3 "$T/err")"; fi
 done <"$T/block"
 for f in $(grep -o 'demo/[a-z_]*\.[a-z]*' "$T/block" | sort -u); do
+    if [ -s "$T/$f" ]; then ok; else bad "$f was not written"; fi
+done
+# every other ./build/ command of the README's shell blocks, after the quick
+# start, in the same folder (they read its demo/ files)
+awk '/^<!-- quickstart/ { q = 1 } /^<!-- \/quickstart -->/ { q = 0; next }
+     !q && /^```sh$/ { b = 1; next } b && /^```$/ { b = 0 } !q && b && /^\.\/build\// { print }' \
+    "$ROOT/README.md" >"$T/more"
+n=$(wc -l <"$T/more")
+if [ "$n" -ge 4 ]; then ok; else bad "the README's other shell blocks have $n ./build/ commands"; fi
+while IFS= read -r line; do
+    (cd "$T" && sh -c "$line") >"$T/out" 2>"$T/err" </dev/null
+    rc=$?
+    if [ "$rc" -eq 0 ] && [ -s "$T/out" ]; then ok; else bad "'$line' -> exit $rc: $(tail -3 "$T/err")"; fi
+done <"$T/more"
+for f in $(grep -o 'demo/[a-z_]*\.[a-z]*' "$T/more" | sort -u); do
     if [ -s "$T/$f" ]; then ok; else bad "$f was not written"; fi
 done
 # the numbers the quick start ends with: auto's choice beats both models alone

@@ -213,7 +213,7 @@ void cli_print_name(FILE *f, const char *s, int width);
 
 /* The compare table as text, in the table's order (best first). */
 void cli_print_compare(FILE *f, const lf_compare_table *t, const char *const *names, size_t M);
-/* The compare table as one JSON array (see the README notes). */
+/* The compare table as one JSON array (docs/cli.md lists its keys). */
 void cli_print_compare_json(FILE *f, const lf_compare_table *t, const char *const *names);
 /* auto's best `top` candidates, mean +- std on its metric. */
 void cli_print_auto(FILE *f, const lf_compare_table *t, int metric, size_t top);

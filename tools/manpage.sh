@@ -55,7 +55,7 @@ cat <<'EOF'
 .SH FILES
 Model outputs and labels are .npy (any numeric dtype) or .csv files; fusion
 models and engine models are safetensors files (schema in the project's
-README.md).
+docs/formats.md).
 .SH SEE ALSO
 The C library: \fIlatefuse.h\fR (installed with the library; every call has a
 prose contract), \fBpkg-config \-\-cflags \-\-libs latefuse\fR.

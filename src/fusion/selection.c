@@ -21,8 +21,8 @@
  *
  * On multi-view data the log-loss-optimal linear pool tends to pile its
  * weight on one confident model, and selection over it by log-loss falls
- * into the same trap; over the geometric pool it does not (the README's
- * mfeat table shows both).
+ * into the same trap; over the geometric pool it does not (the mfeat
+ * example's table, examples/mfeat-results.md, shows both).
  *
  * State: M selection counts, saved as "fusion.weights" (M); predict is the
  * weighted mean (ges) or weighted product (ges-log) rule of rules.c.

@@ -11,7 +11,7 @@
  * To add a kind: write its record (and its public builder function, which
  * fills a node and calls lf_node_add) in its family file, add one line to
  * LF_LAYER_TABLE, declare the builder in include/latefuse.h, and add its
- * Python class (python/latefuse/layers.py).  README.md, "Layout", says the
+ * Python class (python/latefuse/layers.py).  docs/layout.md says the
  * same with an example.
  *
  * The sequence padding mask (Keras' mask_zero) — not the float `mask` of
