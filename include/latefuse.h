@@ -1070,9 +1070,11 @@ lf_status lf_folds_stratified(const int *y, size_t N, size_t C, size_t K, uint64
  *
  * Contract:
  *   - Each input file is opened once.  A C-order .npy is read in chunks of
- *     rows with pread() into per-thread buffers (memory-mapped instead, when
- *     its dtype is native float32, with LF_READ_MMAP), so memory does not
- *     grow with the number of rows; any other input (text, .npz, standard input, a
+ *     rows (16384, fewer for rows of more than 16 classes: about 1 MiB of
+ *     floats a file) with pread() into per-thread buffers (memory-mapped
+ *     instead, when its dtype is native float32, with LF_READ_MMAP), so
+ *     memory grows neither with the number of rows nor with the classes
+ *     (a few MiB a thread); any other input (text, .npz, standard input, a
  *     Fortran-order .npy, a file with LF_OUTPUTS_* flags or one column) is
  *     read whole.
  *   - names[k] says which of the fusion model's models paths[k] holds; a

@@ -63,10 +63,10 @@ int lf_name_valid(const char *s, size_t n) {
 void *lf_alloc_large(size_t bytes) {
     void *p = LF_MALLOC(bytes);
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-    const size_t HUGE = (size_t)2 << 20, MIN_BYTES = (size_t)4 << 20;
+    const size_t HUGE_PAGE = (size_t)2 << 20, MIN_BYTES = (size_t)4 << 20;
     if (p && bytes >= MIN_BYTES) {
-        uintptr_t a = ((uintptr_t)p + HUGE - 1) & ~(uintptr_t)(HUGE - 1);
-        uintptr_t end = ((uintptr_t)p + bytes) & ~(uintptr_t)(HUGE - 1);
+        uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+        uintptr_t end = ((uintptr_t)p + bytes) & ~(uintptr_t)(HUGE_PAGE - 1);
         if (end > a) (void)madvise((void *)a, end - a, MADV_HUGEPAGE);
     }
 #endif

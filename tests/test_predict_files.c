@@ -5,7 +5,10 @@
  * (the temporary file exists between CREATED and RENAMED); a bad row in a
  * later chunk fails with its file and row in res, leaving no output and no
  * temporary file (DISCARDED told); shape and name errors with their
- * messages.
+ * messages.  Wide rows (many classes): chunks of fewer rows, the same
+ * bytes as lf_fusion_predict for a fixed rule, a learned pool and
+ * stacking, a bad row found in a later chunk, and the peak memory of a
+ * threaded prediction bounded by those chunks, not by 16384 rows.
  */
 #include "check.h"
 #include "latefuse.h"
@@ -17,6 +20,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 enum { N = 20000, C = 3 }; /* two chunks */
 
@@ -35,7 +41,8 @@ static void write_npy(const char *path, const float *v, size_t rows, size_t cols
     fwrite(dict, 1, (size_t)n, f);
     for (size_t i = (size_t)n; i + 1 < hl; i++) fputc(' ', f);
     fputc('\n', f);
-    if (!fortran) fwrite(v, sizeof(float), rows * cols, f);
+    if (!v) { /* the header only: the rows follow (write_uniform) */
+    } else if (!fortran) fwrite(v, sizeof(float), rows * cols, f);
     else
         for (size_t c = 0; c < cols; c++)
             for (size_t r = 0; r < rows; r++) fwrite(v + r * cols + c, sizeof(float), 1, f);
@@ -85,6 +92,125 @@ static int no_temp_left(const char *dir) {
         if (strstr(de->d_name, ".tmp-")) ok = 0;
     if (d) closedir(d);
     return ok;
+}
+
+/* rows x cols of 1 / cols, written row by row (no array of the whole) */
+static void write_uniform(const char *path, size_t rows, size_t cols) {
+    write_npy(path, NULL, rows, cols, 0);
+    float *row = malloc(sizeof(float) * cols);
+    for (size_t c = 0; c < cols; c++) row[c] = 1.0f / (float)cols;
+    FILE *f = fopen(path, "ab");
+    for (size_t r = 0; f && r < rows; r++) fwrite(row, sizeof(float), cols, f);
+    if (f) fclose(f);
+    free(row);
+}
+
+/* kB of a "VmRSS:" / "VmHWM:" line of /proc/self/status, or -1 */
+static long status_kb(const char *key) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = -1;
+    size_t n = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, key, n) == 0) v = strtol(line + n, NULL, 10);
+    if (f) fclose(f);
+    return v;
+}
+
+/* Wide rows: WC classes, WN rows (chunks of 1 MiB / (4 WC) = 374 rows). */
+enum { WC = 700, WN = 1500 };
+static void wide_rows(const char *dir) {
+    char pa[256], pb[256], out[256], bad[256];
+    snprintf(pa, sizeof pa, "%s/wa.npy", dir), snprintf(pb, sizeof pb, "%s/wb.npy", dir);
+    snprintf(out, sizeof out, "%s/wout.npy", dir), snprintf(bad, sizeof bad, "%s/wbad.npy", dir);
+    float *a = malloc(sizeof(float) * WN * WC), *b = malloc(sizeof(float) * WN * WC),
+          *fused = malloc(sizeof(float) * WN * WC);
+    int *y = malloc(sizeof(int) * WN);
+    for (size_t i = 0; i < WN; i++) { /* a favours class i % WC, b class (i + 1) % WC half the time */
+        y[i] = (int)(i % WC);
+        for (size_t c = 0; c < WC; c++) a[i * WC + c] = b[i * WC + c] = 0.5f / (WC - 1);
+        a[i * WC + y[i]] = 0.5f;
+        size_t cb = i % 2 ? (size_t)y[i] : (i + 1) % WC;
+        b[i * WC + cb] = 0.5f;
+    }
+    write_npy(pa, a, WN, WC, 0);
+    write_npy(pb, b, WN, WC, 0);
+    const float *p[2] = {a, b};
+    const char *names[2] = {"a", "b"};
+    const lf_method ms[3] = {LF_FUSE_MEAN, LF_FUSE_WAVG, LF_FUSE_STACK_LR};
+    for (int k = 0; k < 3; k++) {
+        lf_fusion *f;
+        lf_fusion_create(&f);
+        lf_fusion_options fo = lf_fusion_defaults();
+        fo.method = ms[k], fo.epochs = 1, fo.importance = 0;
+        CHECK(lf_fusion_fit(f, p, names, 2, WN, WC, y, &fo) == LF_OK, "wide fit %d: %s", k, lf_fusion_error(f));
+        CHECK(lf_fusion_predict(f, p, WN, fused) == LF_OK, "wide predict %d", k);
+        const char *paths[2] = {pa, pb};
+        lf_predict_files_options o;
+        memset(&o, 0, sizeof o);
+        o.flags = LF_WRITE_NO_FSYNC;
+        lf_predict_files_result res;
+        lf_status st = lf_fusion_predict_files(f, names, paths, 2, out, &o, &res);
+        size_t nout;
+        unsigned char *got = slurp(out, &nout);
+        CHECK(st == LF_OK && got && nout == 128 + sizeof(float) * WN * WC &&
+                  memcmp(got + 128, fused, sizeof(float) * WN * WC) == 0,
+              "wide rows, method %d: %d %s, or not lf_fusion_predict's bytes", k, (int)st, res.message);
+        free(got);
+        if (k == 0) { /* a bad row in the fourth chunk */
+            b[1200 * WC + 3] = -0.25f;
+            write_npy(bad, b, WN, WC, 0);
+            b[1200 * WC + 3] = 0.5f / (WC - 1);
+            const char *badp[2] = {pa, bad};
+            remove(out);
+            st = lf_fusion_predict_files(f, names, badp, 2, out, &o, &res);
+            CHECK(st == LF_ERR_FORMAT && res.file == 1 && res.issue.row == 1200 && access(out, F_OK) != 0,
+                  "wide bad row: %d file %zu row %zu: %s", (int)st, res.file, res.issue.row, res.message);
+        }
+        lf_fusion_free(f);
+    }
+    free(a), free(b), free(fused), free(y);
+    /* peak memory: 8 threads, 2 inputs of 16000 x WC (44.8 MB each); chunks
+     * of 16384 rows would make it one chunk and 3 buffers of the whole files
+     * (134 MB); chunks of 374 rows, 8 threads x 3 buffers of 1 MiB */
+    write_uniform(pa, 16000, WC);
+    write_uniform(pb, 16000, WC);
+    {
+        lf_fusion *f;
+        lf_fusion_create(&f);
+        lf_fusion_options fo = lf_fusion_defaults();
+        fo.method = LF_FUSE_MEAN;
+        float *one = malloc(sizeof(float) * WC);
+        for (size_t c = 0; c < WC; c++) one[c] = 1.0f / WC;
+        const float *q[2] = {one, one};
+        int ys[1] = {0};
+        CHECK(lf_fusion_fit(f, q, names, 2, 1, WC, ys, &fo) == LF_OK, "wide mean fit: %s", lf_fusion_error(f));
+        free(one);
+#ifdef _OPENMP
+        int was = omp_get_max_threads();
+        omp_set_num_threads(8);
+#endif
+        FILE *cr = fopen("/proc/self/clear_refs", "w"); /* "5": the peak RSS back to the RSS */
+        int reset = cr && fputs("5", cr) >= 0;
+        if (cr) reset = fclose(cr) == 0 && reset;
+        long rss = status_kb("VmRSS:");
+        const char *paths[2] = {pa, pb};
+        lf_predict_files_options o;
+        memset(&o, 0, sizeof o);
+        o.flags = LF_WRITE_NO_FSYNC;
+        lf_predict_files_result res;
+        CHECK(lf_fusion_predict_files(f, names, paths, 2, out, &o, &res) == LF_OK, "wide mean: %s", res.message);
+        long peak = status_kb("VmHWM:");
+#ifdef _OPENMP
+        omp_set_num_threads(was);
+#endif
+        if (reset && rss > 0 && peak > 0)
+            CHECK(peak - rss < 48 * 1024, "wide rows: predict_files grew the RSS by %ld kB (chunks too large?)",
+                  peak - rss);
+        else
+            printf("predict_files: note: no peak-RSS reset here (/proc/self/clear_refs); the memory check is skipped\n");
+        lf_fusion_free(f);
+    }
 }
 
 int main(void) {
@@ -236,6 +362,7 @@ int main(void) {
               "rows: %s", res.message);
         CHECK(access(out, F_OK) != 0 && no_temp_left(dir), "a refused call left a file");
     }
+    wide_rows(dir);
     lf_fusion_free(fu);
     free(a), free(b), free(fused), free(y), free(want);
     char cmd[300];

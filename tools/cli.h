@@ -277,6 +277,10 @@ void cli_temp_clear(void);
 /* Says, with the signals held, that every output is in place: a signal
  * that then comes says so instead of "no output was written". */
 void cli_outputs_done(void);
+/* Says that the inputs are memory-mapped (predict --mmap): a SIGBUS is then
+ * an input cut short under the reader (exit 2, a sentence saying so); else
+ * it is a signal like the others (exit 128 + SIGBUS). */
+void cli_guard_mapped(void);
 /* Nonzero, with one sentence in err, when -o or --classes-out is the same
  * file (device and inode) as an input, the labels, the fusion model or the
  * other output. */

@@ -293,6 +293,7 @@ int cli_cmd_predict(const struct cli_opts *o) {
     memset(&po, 0, sizeof po);
     po.classes_path = o->classes_out;
     po.flags = (o->no_fsync ? LF_WRITE_NO_FSYNC : 0) | (o->mmap ? LF_READ_MMAP : LF_READ_NO_MMAP);
+    if (o->mmap) cli_guard_mapped();
     po.temp = cli_temp_event, po.temp_ctx = &held;
     po.file_flags = flags;
     po.mpi_comm = o->mpi_comm; /* under mpirun: each rank its rows */

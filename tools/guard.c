@@ -10,10 +10,11 @@
  * lf_fusion_predict_files cli_temp_event, which the library calls around
  * creating each temporary output (its name is registered here, a copy in
  * static storage) and around the renames; fit saves with the signals held.
- * One handler for SIGINT, SIGTERM, SIGHUP, SIGXFSZ and SIGPIPE (and SIGBUS,
- * an input shrinking while mapped by predict --mmap) unlinks every registered name with
- * unlink(2), writes one line with write(2) and leaves with _exit: 128 + the
- * signal, 2 for SIGBUS.  A registered name that was renamed already is
+ * One handler for SIGINT, SIGTERM, SIGHUP, SIGXFSZ, SIGPIPE and SIGBUS
+ * unlinks every registered name with unlink(2), writes one line with
+ * write(2) and leaves with _exit: 128 + the signal; a SIGBUS while
+ * predict --mmap maps its inputs (cli_guard_mapped) is an input shrinking
+ * under the mapping: exit 2, with a sentence saying so.  A registered name that was renamed already is
  * simply not found.  An atexit function removes them too, for exit() called
  * from inside a library (libgomp exits with status 1 when it cannot create
  * its threads).
@@ -50,6 +51,7 @@ static volatile sig_atomic_t guard_used[GUARD_SLOTS];
 static volatile int guard_team;
 /* the outputs are in place (a signal held during the renames acts after) */
 static volatile sig_atomic_t guard_done;
+static volatile sig_atomic_t guard_mapped; /* predict --mmap: inputs are mapped */
 
 static void remove_temps(void) {
     for (int i = 0; i < GUARD_SLOTS; i++)
@@ -77,12 +79,13 @@ static void on_signal(int sig) {
         for (;;) pause(); /* another thread is ending the process (lock-free: async-signal-safe) */
     remove_temps();
     const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP"
-                                                                                            : "SIGXFSZ";
+                       : sig == SIGBUS ? "SIGBUS"
+                                       : "SIGXFSZ";
     if (sig == SIGPIPE) {
         say("latefuse: stopped by SIGPIPE: the reader of an output went away\n");
         _exit(128 + sig);
     }
-    if (sig == SIGBUS) {
+    if (sig == SIGBUS && guard_mapped) { /* a mapped input cut short under the reader */
         say("latefuse: an input file shrank while it was being read (it was memory-mapped: without --mmap it "
             "is read with read()); nothing was written\n");
         _exit(CLI_EXIT_USAGE);
@@ -157,6 +160,8 @@ void cli_temp_add(const char *tmp) {
 }
 
 void cli_outputs_done(void) { guard_done = 1; }
+
+void cli_guard_mapped(void) { guard_mapped = 1; }
 
 void cli_temp_clear(void) {
     for (int i = 0; i < GUARD_SLOTS; i++) guard_used[i] = 0;

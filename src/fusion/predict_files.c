@@ -53,7 +53,12 @@
 #include <omp.h>
 #endif
 
+/* a chunk is at most CHUNK rows and, for wide rows, about CHUNK_BYTES of
+ * float32 values a file (at least CHUNK_MIN rows): a thread holds one such
+ * buffer per input, so its memory does not grow with the classes */
 #define CHUNK 16384
+#define CHUNK_MIN 64
+#define CHUNK_BYTES ((size_t)1 << 20)
 /* beyond a few threads the writes, one at a time, are the bound; each
  * thread holds a chunk's buffers */
 #define MAX_THREADS 8
@@ -193,12 +198,19 @@ static lf_status outputs_commit(const lf_predict_files_options *o, lf_npy_writer
 /* ------------------------------------------------------------- chunks */
 
 /* What every thread shares: read only, but for the two counters. */
+/* the rows of a chunk for rows of C values: CHUNK, fewer for wide rows */
+static size_t chunk_rows(size_t C) {
+    size_t k = CHUNK_BYTES / (C ? C : 1) / sizeof(float);
+    return k > CHUNK ? CHUNK : k < CHUNK_MIN ? CHUNK_MIN : k;
+}
+
 typedef struct job {
     const lf_fusion *f;
     const source *src; /* G sources */
     const int *from;   /* stored model j reads source from[j], or -1 */
     const char *const *paths;
     size_t G, M, C, N, nchunks;
+    size_t chunk; /* rows of a chunk (chunk_rows) */
     lf_npy_writer *w, *wc; /* by position; or NULL: into mem / mem_cls */
     float *mem;
     int64_t *mem_cls;
@@ -210,8 +222,8 @@ typedef struct job {
 
 /* One thread's buffers, and its failure: the first chunk it could not do. */
 typedef struct worker {
-    float *out;      /* CHUNK x C */
-    int64_t *cls;    /* CHUNK, with classes */
+    float *out;      /* chunk x C */
+    int64_t *cls;    /* chunk, with classes */
     lf_npy_buf *buf; /* G: the rows read with pread() */
     const float **rows; /* G: each file's rows of the chunk */
     const float **p;    /* M: the stored models' rows (NULL: absent) */
@@ -247,7 +259,7 @@ static void word_issue(const lf_input_issue *is, const char *path, lf_err *e) {
 
 /* Chunk c: read, check, fuse, write.  1, or 0 with the failure in wk. */
 static int run_chunk(const job *j, worker *wk, size_t c) {
-    size_t r0 = c * CHUNK, n = j->N - r0 < CHUNK ? j->N - r0 : CHUNK, C = j->C;
+    size_t r0 = c * j->chunk, n = j->N - r0 < j->chunk ? j->N - r0 : j->chunk, C = j->C;
     const float **p = wk->p, **rows = wk->rows;
     lf_status st = LF_OK;
     wk->input = 1;
@@ -454,7 +466,7 @@ lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, 
     if (st == LF_OK) st = check_files(f, names, paths, src, G, from, &res->file, &e);
     if ((st = agree(&d, 0, st, &e, &input, res)) != LF_OK) goto done;
 
-    size_t N = G ? src[0].rows : 0, nchunks = N / CHUNK + (N % CHUNK != 0);
+    size_t N = G ? src[0].rows : 0, K = chunk_rows(C), nchunks = N / K + (N % K != 0);
     if (o.features && o.feature_rows != N)
         st = lf_fail(&e, LF_ERR_ARG, "the features (%zu rows) do not match the model outputs (%zu rows)", o.feature_rows, N);
     else
@@ -469,13 +481,13 @@ lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, 
     }
     /* this rank's chunks (all of them on one process) */
     size_t c0 = nchunks * (size_t)d.rank / (size_t)d.size, c1 = nchunks * ((size_t)d.rank + 1) / (size_t)d.size;
-    size_t mine = (c1 < nchunks ? c1 * CHUNK : N) - (c0 < nchunks ? c0 * CHUNK : N);
+    size_t mine = (c1 < nchunks ? c1 * K : N) - (c0 < nchunks ? c0 * K : N);
 #ifdef _OPENMP
     T = (size_t)omp_get_max_threads();
 #endif
     if (T > MAX_THREADS) T = MAX_THREADS;
     if (T > c1 - c0) T = c1 > c0 ? c1 - c0 : 1;
-    size_t R = N < CHUNK ? (N ? N : 1) : CHUNK; /* rows of a chunk's buffers */
+    size_t R = N < K ? (N ? N : 1) : K; /* rows of a chunk's buffers */
     input = 0;
     wks = LF_CALLOC(T, sizeof *wks);
     int nomem = !wks;
@@ -509,7 +521,7 @@ lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, 
     job jb;
     memset(&jb, 0, sizeof jb);
     jb.f = f, jb.src = src, jb.from = from, jb.paths = paths;
-    jb.G = G, jb.M = M, jb.C = C, jb.N = N, jb.nchunks = c1; /* chunks c0 .. c1 - 1 */
+    jb.G = G, jb.M = M, jb.C = C, jb.N = N, jb.nchunks = c1, jb.chunk = K; /* chunks c0 .. c1 - 1 */
     jb.w = in_memory ? NULL : &w, jb.wc = in_memory || !o.classes_path ? NULL : &wc;
     jb.mem = mem, jb.mem_cls = mem_cls;
     jb.feat = o.features, jb.F = o.n_features;

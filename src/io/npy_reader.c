@@ -255,9 +255,11 @@ lf_status lf_npy_reader_at(const lf_npy_reader *rd, size_t row0, size_t nrows, l
         return LF_OK;
     }
     if (buf->out_cap < n || !buf->out) {
-        float *nb = LF_REALLOC(buf->out, (n ? n : 1) * sizeof *nb);
-        if (!nb) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
-        buf->out = nb, buf->out_cap = n ? n : 1;
+        /* its old rows are not kept: a new block (with the huge-page hint) */
+        LF_FREE(buf->out);
+        buf->out = lf_alloc_large((n ? n : 1) * sizeof *buf->out), buf->out_cap = 0;
+        if (!buf->out) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
+        buf->out_cap = n ? n : 1;
     }
     size_t bytes = n * L->dt.size;
     uint64_t off = (uint64_t)L->data_off + (uint64_t)k0 * L->dt.size;
@@ -265,9 +267,10 @@ lf_status lf_npy_reader_at(const lf_npy_reader *rd, size_t row0, size_t nrows, l
         st = pread_full(r->fd, buf->out, bytes, off, r->path, e);
     } else {
         if (buf->raw_cap < bytes || !buf->raw) {
-            unsigned char *nb = LF_REALLOC(buf->raw, bytes ? bytes : 1);
-            if (!nb) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
-            buf->raw = nb, buf->raw_cap = bytes ? bytes : 1;
+            LF_FREE(buf->raw);
+            buf->raw = lf_alloc_large(bytes ? bytes : 1), buf->raw_cap = 0;
+            if (!buf->raw) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
+            buf->raw_cap = bytes ? bytes : 1;
         }
         st = pread_full(r->fd, buf->raw, bytes, off, r->path, e);
         if (st == LF_OK) st = lf_npy_convert_run(buf->raw, L, buf->out, k0, n, r->path, e);
