@@ -1549,7 +1549,9 @@ void lf_textvec_lines_free(char **lines);
  * safetensors file: metadata format = "latefuse-textvec", format_version
  * = "1", config = the options as JSON with Keras' argument names,
  * vocabulary = a JSON list of strings; tensor "idf_weights" F32
- * [vocabulary_size] in "tf_idf" mode only).  Needs an adapted object. */
+ * [vocabulary_size] in "tf_idf" mode only).  Needs an adapted object.
+ * The header holding the vocabulary is at most 100 MB: a vocabulary past
+ * about 7 million short entries is refused (LF_ERR_ARG, saying the size). */
 lf_status lf_textvec_save(lf_textvec *tv, const char *path);
 /* Replaces tv's options and vocabulary with a saved object's; every field
  * is checked first, and on failure tv is unchanged. */

@@ -13,8 +13,9 @@ Keras' arguments and defaults, with what differs said here once:
   - standardize: "lower_and_strip_punctuation", "lower", "strip_punctuation"
     or None (no callables); lower-casing also covers Latin-1, Latin
     Extended-A, Greek and Cyrillic, punctuation also CJK and fullwidth marks;
-  - split: "whitespace" or None; split_cjk=True (an addition) makes every
-    CJK ideograph, kana and Hangul syllable a token of its own;
+  - split: "whitespace" (any Unicode white space; Keras: ASCII only) or None;
+    split_cjk=True (an addition) makes every CJK ideograph, kana and Hangul
+    syllable a token of its own;
   - ngrams: None, n, or the tuple (1, ..., n); char_ngrams=(min, max) (an
     addition) uses the character n-grams of each word instead;
   - output_mode: "int", "multi_hot" ("binary"), "count", "tf_idf" ("tf-idf");

@@ -491,36 +491,38 @@ lf_status lf_textvec_transform(lf_textvec *tv, const char *const *texts, size_t 
     toks t;
     memset(&t, 0, sizeof t);
     const lf_textvec_mode mode = tv->opt.output_mode;
-    /* tf_idf: the vocabulary ids of a row's tokens, and a mark per entry so
-     * that each entry present is scaled once (a pass over the tokens, not
-     * over the vocabulary) */
+    /* count and tf_idf: the vocabulary ids of a row's tokens and an integer
+     * count per entry (as Keras' int64 bincount: a float would stop at
+     * 2^24), turned into the row's float once per entry present (a pass
+     * over the tokens, not over the vocabulary) and reset */
     size_t *ids = NULL, ids_cap = 0;
-    unsigned char *seen = mode == LF_TEXTVEC_TF_IDF ? LF_CALLOC(tv->vocab.n, 1) : NULL;
-    if (mode == LF_TEXTVEC_TF_IDF && !seen) t.failed = 1;
+    uint64_t *cnt = mode != LF_TEXTVEC_MULTI_HOT ? LF_CALLOC(tv->vocab.n, sizeof *cnt) : NULL;
+    if (mode != LF_TEXTVEC_MULTI_HOT && !cnt) t.failed = 1;
     for (size_t d = 0; d < n && !t.failed; d++) {
         float *row = out + d * dim;
         memset(row, 0, dim * sizeof *row);
         tokenize(&tv->opt, texts[d], strlen(texts[d]), &t);
         if (t.failed) break;
-        if (seen && !grow((void **)&ids, &ids_cap, t.n + 1, sizeof *ids)) {
+        if (cnt && !grow((void **)&ids, &ids_cap, t.n + 1, sizeof *ids)) {
             t.failed = 1;
             break;
         }
         for (size_t i = 0; i < t.n; i++) {
             size_t k = vocab_find(&tv->vocab, t.buf + t.off[i], t.len[i], 0);
-            if (mode == LF_TEXTVEC_MULTI_HOT) row[k] = 1;
-            else row[k] += 1;
-            if (seen) ids[i] = k;
+            if (!cnt) row[k] = 1;
+            else ids[i] = k, cnt[k]++;
         }
-        if (seen) {
-            for (size_t i = 0; i < t.n; i++)
-                if (!seen[ids[i]]) seen[ids[i]] = 1, row[ids[i]] *= tv->vocab.idf[ids[i]];
-            for (size_t i = 0; i < t.n; i++) seen[ids[i]] = 0;
+        for (size_t i = 0; cnt && i < t.n; i++) {
+            size_t k = ids[i];
+            if (!cnt[k]) continue; /* done: a token seen earlier in the row */
+            row[k] = (float)cnt[k];
+            if (mode == LF_TEXTVEC_TF_IDF) row[k] *= tv->vocab.idf[k];
+            cnt[k] = 0;
         }
     }
     int failed = t.failed;
     toks_free(&t);
-    LF_FREE(ids), LF_FREE(seen);
+    LF_FREE(ids), LF_FREE(cnt);
     if (failed) return lf_fail(&tv->err, LF_ERR_NOMEM, "transform: out of memory");
     tv->err.msg[0] = 0;
     return LF_OK;
