@@ -684,6 +684,10 @@ contains out "weights of wavg-class per model and class" "demo shows wavg-class'
 # auto's table of candidates, importance in inspect, every std in --json
 expect_error 2 "--metric expects log-loss, accuracy or macro-f1, got 'f1'" fit $M3 -y y.csv --method auto -o a.lf --metric f1
 expect_error 2 "--neighbors expects an integer from 1 to 1000, got '0'" compare $M3 -y y.csv --neighbors 0
+# compare --metric macro-f1: ges (which optimises log-loss or accuracy) then
+# optimises the log-loss, as in auto, instead of failing every fold
+expect_ok compare $M3 -y y.csv --methods ges,mean --metric macro-f1 --folds 2
+contains out "ges " "compare --metric macro-f1 scores ges"
 expect_ok fit $M3 -y y.csv --method auto --folds 2 --epochs 2 -o auto.lf
 contains out "(chosen by auto)" "fit auto names the choice"
 contains out "auto chose " "fit auto says why"

@@ -572,6 +572,9 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     if (!methods) n_methods = lf_method_count();
     o.method = LF_FUSE_AUTO; /* the methods are given apart (features go to those that take them) */
     lf_status st = lf_fusion_check(&f->err, p, names, M, N, C, y, &o);
+    /* the metric is ges' (the table is by log-loss): macro-F1 is auto's
+     * choice only, ges then optimises the log-loss (as in auto) */
+    if (o.metric == LF_METRIC_MACRO_F1) o.metric = LF_METRIC_LOG_LOSS;
     if (st != LF_OK) return st;
     o.progress = NULL; /* the folds' fits stay quiet; compare reports its own progress */
     double t0 = seconds_now();

@@ -148,6 +148,7 @@ lf_status lf_ensemble_pool(lf_err *e, const float *const *outs, size_t L, size_t
 
 /* f's common settings: names, temperatures 1, sizes; the ensemble's record */
 static lf_status common(lf_fusion *f, const char *const *names, size_t M, size_t C, int logits) {
+    f->def = &lf_ensemble_method; /* first: a failure below still frees the state (lf_fusion_clear) */
     f->names = lf_alloc_array(M, sizeof *f->names);
     f->temps = lf_alloc_array(M, sizeof *f->temps);
     if (!f->names || !f->temps) return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
@@ -155,7 +156,7 @@ static lf_status common(lf_fusion *f, const char *const *names, size_t M, size_t
         snprintf(f->names[k], LF_FUSION_NAME_MAX, "%s", names[k]);
         f->temps[k] = 1.0f;
     }
-    f->M = M, f->C = C, f->logits = logits, f->calibrated = 0, f->def = &lf_ensemble_method;
+    f->M = M, f->C = C, f->logits = logits, f->calibrated = 0;
     return LF_OK;
 }
 

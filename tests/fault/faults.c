@@ -214,6 +214,27 @@ static lf_status op_fusion_fit(int *ok) {
     return st;
 }
 
+/* an ensemble of mean and acc-weighted (counts 1, 2), fitted directly:
+ * a failed allocation anywhere in it frees what it made (it once leaked
+ * its state when the first allocations failed) */
+static float ref_ensemble[N * C];
+static lf_status op_ensemble_fit(int *ok) {
+    lf_fusion *f;
+    lf_status st = lf_fusion_create(&f);
+    if (st != LF_OK) return st;
+    lf_fusion_options o = lf_fusion_defaults();
+    const lf_method ms[2] = {LF_FUSE_MEAN, LF_FUSE_ACC_WEIGHTED};
+    const int cal[2] = {0, 0};
+    const float counts[2] = {1, 2};
+    const float *p[2] = {pa, pb};
+    st = lf_ensemble_fit(f, p, names, 2, N, C, y, &o, ms, cal, counts, 2, 0);
+    float out[N * C];
+    if (st == LF_OK) st = lf_fusion_predict(f, p, N, out);
+    if (st == LF_OK) *ok = memcmp(out, ref_ensemble, sizeof out) == 0;
+    lf_fusion_free(f);
+    return st;
+}
+
 static lf_status op_compare(int *ok) {
     lf_fusion *f;
     lf_status st = lf_fusion_create(&f);
@@ -598,6 +619,18 @@ int main(void) {
     const float *p[2] = {pa, pb};
     lf_fusion_fit(f, p, names, 2, N, C, y, &fo);
     lf_fusion_save(f, fusion_path, 0);
+    {
+        lf_fusion *fe;
+        lf_fusion_create(&fe);
+        lf_fusion_options oe = lf_fusion_defaults();
+        const lf_method ms[2] = {LF_FUSE_MEAN, LF_FUSE_ACC_WEIGHTED};
+        const int cal[2] = {0, 0};
+        const float counts[2] = {1, 2};
+        if (lf_ensemble_fit(fe, p, names, 2, N, C, y, &oe, ms, cal, counts, 2, 0) != LF_OK ||
+            lf_fusion_predict(fe, p, N, ref_ensemble) != LF_OK)
+            fprintf(stderr, "faults: the reference ensemble failed\n");
+        lf_fusion_free(fe);
+    }
     lf_fusion_predict(f, p, N, ref_fusion);
     lf_fusion_free(f);
     lf_err e;
@@ -614,6 +647,7 @@ int main(void) {
     sweep("alloc: model fit", MODE_ALLOC, op_fit, 0);
     sweep("alloc: fusion fit", MODE_ALLOC, op_fusion_fit, 0);
     sweep("alloc: compare", MODE_ALLOC, op_compare, 0);
+    sweep("alloc: ensemble fit", MODE_ALLOC, op_ensemble_fit, 0);
     sweep("alloc: save", MODE_ALLOC, op_save, 1);
     sweep("alloc: npy read+write", MODE_ALLOC, op_npy, 1);
     sweep("io: model load", MODE_IO, op_load, 0);
