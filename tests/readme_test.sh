@@ -17,6 +17,18 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/latefuse_readme.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 ln -s "$BUILD" "$T/build"
+# run_line WHAT LINE: LINE in the scratch folder must exit 0 and print something
+run_line() {
+    (cd "$T" && sh -c "$2") >"$T/out" 2>"$T/err" </dev/null
+    rc=$?
+    if [ "$rc" -eq 0 ] && [ -s "$T/out" ]; then ok; else bad "$1'$2' -> exit $rc: $(tail -3 "$T/err")"; fi
+}
+# written BLOCK: every demo/ file BLOCK names exists and is not empty
+written() {
+    for f in $(grep -o 'demo/[a-z_]*\.[a-z]*' "$1" | sort -u); do
+        if [ -s "$T/$f" ]; then ok; else bad "$f was not written"; fi
+    done
+}
 
 sed -n '/^<!-- quickstart/,/^<!-- \/quickstart -->/p' "$ROOT/README.md" |
     sed -n '/^```sh$/,/^```$/p' | sed '1d;$d' >"$T/block"
@@ -33,13 +45,9 @@ while IFS= read -r line; do
         esac
         continue ;;
     esac
-    (cd "$T" && sh -c "$line") >"$T/out" 2>"$T/err" </dev/null
-    rc=$?
-    if [ "$rc" -eq 0 ] && [ -s "$T/out" ]; then ok; else bad "line $i: '$line' -> exit $rc: $(tail -3 "$T/err")"; fi
+    run_line "line $i: " "$line"
 done <"$T/block"
-for f in $(grep -o 'demo/[a-z_]*\.[a-z]*' "$T/block" | sort -u); do
-    if [ -s "$T/$f" ]; then ok; else bad "$f was not written"; fi
-done
+written "$T/block"
 # every other ./build/ command of the README's shell blocks, after the quick
 # start, in the same folder (they read its demo/ files)
 awk '/^<!-- quickstart/ { q = 1 } /^<!-- \/quickstart -->/ { q = 0; next }
@@ -47,14 +55,8 @@ awk '/^<!-- quickstart/ { q = 1 } /^<!-- \/quickstart -->/ { q = 0; next }
     "$ROOT/README.md" >"$T/more"
 n=$(wc -l <"$T/more")
 if [ "$n" -ge 4 ]; then ok; else bad "the README's other shell blocks have $n ./build/ commands"; fi
-while IFS= read -r line; do
-    (cd "$T" && sh -c "$line") >"$T/out" 2>"$T/err" </dev/null
-    rc=$?
-    if [ "$rc" -eq 0 ] && [ -s "$T/out" ]; then ok; else bad "'$line' -> exit $rc: $(tail -3 "$T/err")"; fi
-done <"$T/more"
-for f in $(grep -o 'demo/[a-z_]*\.[a-z]*' "$T/more" | sort -u); do
-    if [ -s "$T/$f" ]; then ok; else bad "$f was not written"; fi
-done
+while IFS= read -r line; do run_line "" "$line"; done <"$T/more"
+written "$T/more"
 # the numbers the quick start ends with: auto's choice beats both models alone
 acc=$(cd "$T" && ./build/latefuse eval demo/fusion.lf -m image=demo/image_test.npy -m text=demo/text_test.npy \
       -y demo/y_test.npy --json | sed -n 's/.*"accuracy": *\([0-9.]*\).*/\1/p')
