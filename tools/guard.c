@@ -14,8 +14,8 @@
  * unlinks every registered name with unlink(2), writes one line with
  * write(2) and leaves with _exit: 128 + the signal; a SIGBUS while
  * predict --mmap maps its inputs (cli_guard_mapped) is an input shrinking
- * under the mapping: exit 2, with a sentence saying so.  A registered name that was renamed already is
- * simply not found.  An atexit function removes them too, for exit() called
+ * under the mapping: exit 2, with a sentence saying so.  A registered name
+ * that was renamed already is simply not found.  An atexit function removes them too, for exit() called
  * from inside a library (libgomp exits with status 1 when it cannot create
  * its threads).
  *

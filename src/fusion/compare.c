@@ -559,6 +559,13 @@ static void tell_progress(const lf_fusion_options *opt, size_t item, size_t item
     opt->progress(opt->progress_ctx, &pr);
 }
 
+/* The options the candidates are fitted with: ges optimises the log-loss
+ * or the accuracy, so a choice by macro-F1 (auto's alone) has ges optimise
+ * the log-loss. */
+static void ges_metric(lf_fusion_options *o) {
+    if (o->metric == LF_METRIC_MACRO_F1) o->metric = LF_METRIC_LOG_LOSS;
+}
+
 lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *const *names,
                             size_t M, size_t N, size_t C, const int *y, const lf_method *methods,
                             size_t n_methods, const lf_fusion_options *opt,
@@ -572,10 +579,8 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     if (!methods) n_methods = lf_method_count();
     o.method = LF_FUSE_AUTO; /* the methods are given apart (features go to those that take them) */
     lf_status st = lf_fusion_check(&f->err, p, names, M, N, C, y, &o);
-    /* the metric is ges' (the table is by log-loss): macro-F1 is auto's
-     * choice only, ges then optimises the log-loss (as in auto) */
-    if (o.metric == LF_METRIC_MACRO_F1) o.metric = LF_METRIC_LOG_LOSS;
     if (st != LF_OK) return st;
+    ges_metric(&o); /* (the table is by log-loss; the metric is ges') */
     o.progress = NULL; /* the folds' fits stay quiet; compare reports its own progress */
     double t0 = seconds_now();
     cv_ctx c;
@@ -740,8 +745,7 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
     lf_fusion_options quiet = *opt;
     const lf_fusion_options *o = &quiet;
     quiet.progress = NULL;
-    /* ges optimises the log-loss or the accuracy */
-    if (metric == LF_METRIC_MACRO_F1) quiet.metric = LF_METRIC_LOG_LOSS;
+    ges_metric(&quiet);
     size_t n_cand = 2 * lf_method_count();
     double t0 = seconds_now();
     cv_ctx c;
@@ -951,7 +955,7 @@ static lf_status auto_ensemble(lf_fusion *f, const float *const *p, const char *
     if (opt->auto_single || N < AUTO_ROWS_PER_CLASS * C) return LF_OK;
     lf_fusion_options quiet = *opt;
     quiet.progress = NULL;
-    if (metric == LF_METRIC_MACRO_F1) quiet.metric = LF_METRIC_LOG_LOSS;
+    ges_metric(&quiet);
     size_t L = 0, best = t->n_rows;
     for (size_t r = 0; r < t->n_rows; r++) {
         const lf_score_row *x = &t->rows[r];
@@ -1040,8 +1044,8 @@ lf_status lf_auto_final_fit(lf_fusion *f, const float *const *p, const char *con
                             size_t C, const int *y, const lf_fusion_options *o, lf_method method, int calibrate,
                             const lf_auto_ens *ae, const char *failed, lf_compare_table *t, char *note,
                             size_t note_len) {
-    lf_fusion_options mo = *o; /* as the candidates were fitted (ges: log-loss for macro-F1) */
-    if (mo.metric == LF_METRIC_MACRO_F1) mo.metric = LF_METRIC_LOG_LOSS;
+    lf_fusion_options mo = *o; /* as the candidates were fitted */
+    ges_metric(&mo);
     if (failed) {
         ensemble_failed(t, failed, note, note_len);
     } else if (ae->keep) {

@@ -197,13 +197,13 @@ static lf_status outputs_commit(const lf_predict_files_options *o, lf_npy_writer
 
 /* ------------------------------------------------------------- chunks */
 
-/* What every thread shares: read only, but for the two counters. */
 /* the rows of a chunk for rows of C values: CHUNK, fewer for wide rows */
 static size_t chunk_rows(size_t C) {
     size_t k = CHUNK_BYTES / (C ? C : 1) / sizeof(float);
     return k > CHUNK ? CHUNK : k < CHUNK_MIN ? CHUNK_MIN : k;
 }
 
+/* What every thread shares: read only, but for the two counters. */
 typedef struct job {
     const lf_fusion *f;
     const source *src; /* G sources */

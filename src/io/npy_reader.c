@@ -168,6 +168,18 @@ static lf_status check_request(struct lf_npy_reader_impl *r, size_t nrows, lf_er
     return LF_OK;
 }
 
+/* *p holds at least n elements of `size` bytes (*cap of them now): its old
+ * contents are not kept, so a too-small block is replaced by a new one
+ * (lf_alloc_large: the huge-page hint).  0 when out of memory. */
+static int buf_hold(void **p, size_t *cap, size_t n, size_t size) {
+    if (*p && *cap >= n) return 1;
+    LF_FREE(*p);
+    *cap = 0;
+    if (!(*p = lf_alloc_large((n ? n : 1) * size))) return 0;
+    *cap = n ? n : 1;
+    return 1;
+}
+
 lf_status lf_npy_reader_rows(lf_npy_reader *rd, float *dst, size_t nrows, lf_err *e) {
     struct lf_npy_reader_impl *r = rd->impl;
     if (!r) return lf_fail(e, LF_ERR_STATE, "the .npy reader is closed");
@@ -182,11 +194,8 @@ lf_status lf_npy_reader_rows(lf_npy_reader *rd, float *dst, size_t nrows, lf_err
     } else if (native) {
         st = read_full(r->fd, dst, bytes, r->path, e);
     } else {
-        if (r->raw_cap < bytes) {
-            unsigned char *nb = LF_REALLOC(r->raw, bytes);
-            if (!nb) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
-            r->raw = nb, r->raw_cap = bytes;
-        }
+        if (!buf_hold((void **)&r->raw, &r->raw_cap, bytes, 1))
+            return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
         st = read_full(r->fd, r->raw, bytes, r->path, e);
         if (st == LF_OK) st = lf_npy_convert_run(r->raw, &r->L, dst, r->next * r->L.cols, n, r->path, e);
     }
@@ -210,11 +219,8 @@ lf_status lf_npy_reader_next(lf_npy_reader *rd, size_t nrows, const float **rows
         r->next += nrows;
         return LF_OK;
     }
-    if (r->out_cap < n || !r->out) {
-        float *nb = LF_REALLOC(r->out, (n ? n : 1) * sizeof *nb);
-        if (!nb) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
-        r->out = nb, r->out_cap = n ? n : 1;
-    }
+    if (!buf_hold((void **)&r->out, &r->out_cap, n, sizeof *r->out))
+        return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
     st = lf_npy_reader_rows(rd, r->out, nrows, e);
     if (st == LF_OK) *rows = r->out;
     return st;
@@ -254,24 +260,15 @@ lf_status lf_npy_reader_at(const lf_npy_reader *rd, size_t row0, size_t nrows, l
         *rows = (const float *)(const void *)(r->map + off); /* data_off % 4 == 0: aligned */
         return LF_OK;
     }
-    if (buf->out_cap < n || !buf->out) {
-        /* its old rows are not kept: a new block (with the huge-page hint) */
-        LF_FREE(buf->out);
-        buf->out = lf_alloc_large((n ? n : 1) * sizeof *buf->out), buf->out_cap = 0;
-        if (!buf->out) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
-        buf->out_cap = n ? n : 1;
-    }
+    if (!buf_hold((void **)&buf->out, &buf->out_cap, n, sizeof *buf->out))
+        return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
     size_t bytes = n * L->dt.size;
     uint64_t off = (uint64_t)L->data_off + (uint64_t)k0 * L->dt.size;
     if (lf_npy_is_native_f32(&L->dt)) {
         st = pread_full(r->fd, buf->out, bytes, off, r->path, e);
     } else {
-        if (buf->raw_cap < bytes || !buf->raw) {
-            LF_FREE(buf->raw);
-            buf->raw = lf_alloc_large(bytes ? bytes : 1), buf->raw_cap = 0;
-            if (!buf->raw) return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
-            buf->raw_cap = bytes ? bytes : 1;
-        }
+        if (!buf_hold((void **)&buf->raw, &buf->raw_cap, bytes, 1))
+            return lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", r->path);
         st = pread_full(r->fd, buf->raw, bytes, off, r->path, e);
         if (st == LF_OK) st = lf_npy_convert_run(buf->raw, L, buf->out, k0, n, r->path, e);
     }
