@@ -218,16 +218,20 @@ static lf_status op_fusion_fit(int *ok) {
  * a failed allocation anywhere in it frees what it made (it once leaked
  * its state when the first allocations failed) */
 static float ref_ensemble[N * C];
-static lf_status op_ensemble_fit(int *ok) {
-    lf_fusion *f;
-    lf_status st = lf_fusion_create(&f);
-    if (st != LF_OK) return st;
+static lf_status fit_ensemble(lf_fusion *f) {
     lf_fusion_options o = lf_fusion_defaults();
     const lf_method ms[2] = {LF_FUSE_MEAN, LF_FUSE_ACC_WEIGHTED};
     const int cal[2] = {0, 0};
     const float counts[2] = {1, 2};
     const float *p[2] = {pa, pb};
-    st = lf_ensemble_fit(f, p, names, 2, N, C, y, &o, ms, cal, counts, 2, 0);
+    return lf_ensemble_fit(f, p, names, 2, N, C, y, &o, ms, cal, counts, 2, 0);
+}
+static lf_status op_ensemble_fit(int *ok) {
+    lf_fusion *f;
+    lf_status st = lf_fusion_create(&f);
+    if (st != LF_OK) return st;
+    st = fit_ensemble(f);
+    const float *p[2] = {pa, pb};
     float out[N * C];
     if (st == LF_OK) st = lf_fusion_predict(f, p, N, out);
     if (st == LF_OK) *ok = memcmp(out, ref_ensemble, sizeof out) == 0;
@@ -622,12 +626,7 @@ int main(void) {
     {
         lf_fusion *fe;
         lf_fusion_create(&fe);
-        lf_fusion_options oe = lf_fusion_defaults();
-        const lf_method ms[2] = {LF_FUSE_MEAN, LF_FUSE_ACC_WEIGHTED};
-        const int cal[2] = {0, 0};
-        const float counts[2] = {1, 2};
-        if (lf_ensemble_fit(fe, p, names, 2, N, C, y, &oe, ms, cal, counts, 2, 0) != LF_OK ||
-            lf_fusion_predict(fe, p, N, ref_ensemble) != LF_OK)
+        if (fit_ensemble(fe) != LF_OK || lf_fusion_predict(fe, p, N, ref_ensemble) != LF_OK)
             fprintf(stderr, "faults: the reference ensemble failed\n");
         lf_fusion_free(fe);
     }
