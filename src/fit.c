@@ -985,8 +985,8 @@ static lf_status fit_arrays(lf_model *m, const lf_typed_array *x, const float *c
     for (size_t k = 0; k < m->n_outputs; k++) row_bytes += out_cols(m, k) * sizeof(float);
     for (size_t i = 0; i < m->n_inputs; i++) row_bytes += m->nodes[m->inputs[i]].dim * size_of[x[i].dtype];
     int big = (double)n * (double)row_bytes > 16e6;
-    lf_row_source src = {n, gather_arrays, &train, big ? prefetch_arrays : NULL},
-                  vsrc = {o->val_n, gather_arrays, &val, NULL};
+    lf_row_source src = {n, gather_arrays, &train, big ? prefetch_arrays : NULL, 0},
+                  vsrc = {o->val_n, gather_arrays, &val, NULL, 0};
     if (o->val_arrays) {
         /* explicit validation data */
         if (o->val_n == 0 || !o->val_ys)
@@ -1043,8 +1043,13 @@ lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fi
     lf_status st = check_options(m, src->n, &o);
     if (st == LF_OK && (o.sample_weight || o.val_x || o.val_arrays))
         st = lf_model_fail(m, LF_ERR_ARG, "fit: a row source takes neither sample weights nor validation arrays");
-    size_t n_val;
-    if (st == LF_OK) st = split_rows(m, src->n, o.validation_split, &n_val);
+    size_t n_val = src->n_val;
+    if (st == LF_OK && n_val && o.validation_split > 0.0f)
+        st = lf_model_fail(m, LF_ERR_ARG, "fit: the row source has its validation rows; validation_split must be 0");
+    else if (st == LF_OK && n_val >= src->n)
+        st = lf_model_fail(m, LF_ERR_ARG, "fit: %zu validation rows of %zu leave no training row", n_val, src->n);
+    else if (st == LF_OK && !n_val)
+        st = split_rows(m, src->n, o.validation_split, &n_val);
     if (st != LF_OK) return fit_agree(m, &o, st);
     int agreed = 0;
     return fit_core(m, src, src->n - n_val, src, src->n - n_val, n_val, &o, &agreed);

@@ -243,8 +243,10 @@ size_t lf_param_runs(const lf_model *m, int trains, size_t *runs, size_t cap);
 /* ---- fit.c: training from rows the caller assembles (no copy of the
  * data set).  gather fills, for n row ids, the inputs' rows (x[i]: n x
  * dim_i) and the targets (t: n x target columns; with several outputs,
- * output k's n x cols_k block follows output k-1's).  Rows [0, n) with the
- * options' validation_split taken from the end, as lf_model_fit does. */
+ * output k's n x cols_k block follows output k-1's).  Rows [0, n): the
+ * last n_val of them validate when n_val > 0 (the options' validation_split
+ * must then be 0), else the options' validation_split is taken from the
+ * end, as lf_model_fit does. */
 typedef struct lf_row_source {
     size_t n;
     void (*gather)(void *ctx, const size_t *rows, size_t n, float *const *x, float *t);
@@ -253,6 +255,7 @@ typedef struct lf_row_source {
      * the current batch trains, to start fetching rows scattered over a
      * large input; it must not change anything the gather reads */
     void (*prefetch)(void *ctx, const size_t *rows, size_t n);
+    size_t n_val; /* 0, or how many of the last rows are validation rows */
 } lf_row_source;
 lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fit_options *opt);
 

@@ -513,7 +513,7 @@ static void test_reshuffle(void) {
                          NULL);
         order_log log;
         memset(&log, 0, sizeof log);
-        lf_row_source src = {ORDER_ROWS, gather_logged, &log, NULL};
+        lf_row_source src = {ORDER_ROWS, gather_logged, &log, NULL, 0};
         lf_fit_options o = lf_fit_defaults();
         o.epochs = ORDER_EPOCHS, o.batch_size = 16, o.seed = 11, o.shuffle = shuffle;
         CHECK(lf_model_fit_source(m, &src, &o) == LF_OK, "fit: %s", lf_model_error(m));
@@ -567,12 +567,31 @@ static void test_fit_source(void) {
     const float *xs[1] = {x};
     CHECK(lf_model_fit(a, xs, y, n, &o) == LF_OK, "fit");
     rows_ctx c = {x, y};
-    lf_row_source src = {n, gather_task, &c, NULL};
+    lf_row_source src = {n, gather_task, &c, NULL, 0};
     CHECK(lf_model_fit_source(b, &src, &o) == LF_OK, "fit_source: %s", lf_model_error(b));
     CHECK(memcmp(a->params, b->params, a->n_params * sizeof(float)) == 0, "row source differs from arrays");
     CHECK(lf_model_history(a)->epochs == lf_model_history(b)->epochs &&
               lf_model_history(a)->val_loss[0] == lf_model_history(b)->val_loss[0],
           "histories differ");
+    /* the source's own validation rows: the last n_val, as a split of as
+     * many (0.2f of 300 leaves 239 = floor(300 * (1 - 0.2f)) to train) */
+    lf_model *v = clf_model(8, 0.2f);
+    src.n_val = 61, o.validation_split = 0;
+    CHECK(lf_model_fit_source(v, &src, &o) == LF_OK, "fit_source with n_val: %s", lf_model_error(v));
+    CHECK(memcmp(a->params, v->params, a->n_params * sizeof(float)) == 0 &&
+              lf_model_history(a)->val_loss[0] == lf_model_history(v)->val_loss[0],
+          "the row source's 61 validation rows differ from a split of 0.2");
+    o.validation_split = 0.2f;
+    CHECK(lf_model_fit_source(v, &src, &o) == LF_ERR_ARG &&
+              strcmp(lf_model_error(v),
+                     "fit: the row source has its validation rows; validation_split must be 0") == 0,
+          "n_val and validation_split: %s", lf_model_error(v));
+    src.n_val = n, o.validation_split = 0;
+    CHECK(lf_model_fit_source(v, &src, &o) == LF_ERR_ARG &&
+              strcmp(lf_model_error(v), "fit: 300 validation rows of 300 leave no training row") == 0,
+          "n_val = n: %s", lf_model_error(v));
+    src.n_val = 0, o.validation_split = 0.2f;
+    lf_model_free(v);
     o.sample_weight = y;
     CHECK(lf_model_fit_source(b, &src, &o) == LF_ERR_ARG, "sample weights refused with a row source");
     lf_model_free(a), lf_model_free(b);

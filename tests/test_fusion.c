@@ -270,7 +270,7 @@ static void replay_learned(lf_method method, size_t N, size_t batch, float stron
           name, n, copies);
     /* the weights after each step, by fits of 1..E epochs from scratch */
     replay_rows rr = {(const float *const *)p, y, code, C};
-    lf_row_source src = {n, replay_gather, &rr, NULL};
+    lf_row_source src = {n, replay_gather, &rr, NULL, 0};
     const float mom = (float)(1.0 - 10.0 / E);
     float *avg = NULL;
     size_t P = 0;
@@ -307,6 +307,52 @@ static void replay_learned(lf_method method, size_t N, size_t batch, float stron
           "%.9g)", name, diff, P, ((lf_model *)f->state) ? (double)((lf_model *)f->state)->params[0] : 0.0, (double)avg[0]);
     lf_fusion_free(f);
     free(avg), free(p[0]), free(p[1]), free(y), free(code);
+}
+
+/* The learned methods' training list with a validation split: the
+ * validation rows are whole rows, their modality-dropout copies on their
+ * side, so early stopping never scores a row trained on in another form */
+static void test_learned_rows(void) {
+    enum { N = 500, C = 4, M = 3 };
+    float *p[M];
+    for (size_t k = 0; k < M; k++) p[k] = malloc(N * C * sizeof(float));
+    int y[N];
+    make_task(p, y, N, C, 1); /* models 0 and 1; every 10th row lacks one */
+    for (size_t r = 0; r < N * C; r++) p[2][r] = p[0][r];
+    for (size_t r = 5; r < N; r += 50) /* and no model at all in ten rows */
+        for (size_t k = 0; k < M; k++)
+            for (size_t c = 0; c < C; c++) p[k][r * C + c] = NAN;
+    lf_probs pr = {.M = M, .N = N, .C = C, .p = p};
+    const unsigned shift = 2;
+    lf_ids code;
+    CHECK(lf_ids_alloc(&code, 2 * N, (uint64_t)(N - 1) << shift | M) == 0, "ids");
+    size_t n = 0, n_val = 0, R = 0, side[N], originals[N] = {0}, val_originals = 0, bad_copies = 0;
+    CHECK(lf_learned_rows(&pr, 0.5f, 9, shift, code, &n, &n_val) == LF_OK, "lf_learned_rows");
+    for (size_t r = 0; r < N; r++) side[r] = 2, R += r % 50 != 5;
+    size_t split_rows = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t c = lf_ids_get(code, i);
+        size_t r = (size_t)(c >> shift), hide = (size_t)(c & 3), s = i >= n - n_val;
+        if (!hide) originals[r]++, val_originals += s;
+        else bad_copies += hide > M || isnan(p[hide - 1][r * C]); /* a copy hides a present model */
+        if (side[r] == 2) side[r] = s;
+        split_rows += side[r] != s;
+    }
+    size_t once = 0;
+    for (size_t r = 0; r < N; r++) once += originals[r] == (r % 50 != 5);
+    CHECK(n > R + R / 3 && n < R + 2 * R / 3 && bad_copies == 0 && once == N,
+          "%zu codes for %zu rows with a model (copies with a model hidden: %zu bad); %zu rows listed once",
+          n, R, bad_copies, once);
+    CHECK(val_originals == R - (size_t)((double)R * 0.9) && n_val >= val_originals && n_val < 2 * val_originals,
+          "%zu validation codes, %zu of them rows (expected %zu of %zu rows)", n_val, val_originals,
+          R - (size_t)((double)R * 0.9), R);
+    CHECK(split_rows == 0, "%zu codes of a row on the other side of the validation split than its first", split_rows);
+    /* under LEARNED_VAL_MIN codes: no validation rows */
+    pr.N = 40;
+    CHECK(lf_learned_rows(&pr, 0.5f, 9, shift, code, &n, &n_val) == LF_OK && n < LEARNED_VAL_MIN && n_val == 0,
+          "40 rows: %zu codes, %zu validating", n, n_val);
+    lf_ids_free(&code);
+    for (size_t k = 0; k < M; k++) free(p[k]);
 }
 
 static void test_learned_replay(void) {
@@ -571,6 +617,7 @@ int main(void) {
     test_names();
     test_rules_by_hand();
     test_learned();
+    test_learned_rows();
     test_learned_replay();
     test_stack_lr_l2();
     test_calibration();

@@ -296,39 +296,27 @@ static void gather_rows(void *ctx, const size_t *ids, size_t n, float *const *x,
 /* The weights kept are their moving average over about the last tenth of
  * the steps (Keras' use_ema): for these (mostly convex) problems far closer
  * to the optimum than the last, noisy, Adam iterate. */
-static float ema_momentum(size_t n, const lf_fit_options *fo) {
-    size_t n_train = (size_t)((double)n * (1.0 - (double)fo->validation_split));
+static float ema_momentum(size_t n_train, const lf_fit_options *fo) {
     double steps = (double)fo->epochs * (double)((n_train + fo->batch_size - 1) / fo->batch_size);
     double mom = 1.0 - 10.0 / steps;
     return (float)(mom < 0.0 ? 0.0 : mom > 0.999 ? 0.999 : mom);
 }
 
-/* Trains cfg's network with penalty l2 on prepared probabilities into
- * *out (set even on failure, for the caller to free; NULL when none was
- * made): every row with a model present, in random order, plus
- * modality-dropout copies of rows with two or more present (a copy is only
- * a code: nothing of the data is duplicated).  max_epochs: 0, or a cap on
- * the epochs (the inner CV's fits).  Errors go to e, naming `name`. */
-static lf_status train(lf_model **out, const learned_params *cfg, const char *name, const lf_probs *pr,
-                       const int *y, const lf_fusion_options *opt, float l2, size_t max_epochs, lf_err *e) {
-    size_t M = pr->M, N = pr->N, C = pr->C;
-    *out = NULL;
+/* Marks row r as a validation row in the bitmap val. */
+static void mark_row(unsigned char *val, size_t r) { val[r >> 3] |= (unsigned char)(1u << (r & 7)); }
+static int marked(const unsigned char *val, size_t r) { return val[r >> 3] >> (r & 7) & 1; }
+
+lf_status lf_learned_rows(const lf_probs *pr, float modality_dropout, uint64_t seed, unsigned shift, lf_ids code,
+                          size_t *n_codes, size_t *n_val) {
+    size_t M = pr->M, N = pr->N, C = pr->C, n = 0, R = 0;
     lf_rng rng;
-    lf_rng_seed(&rng, opt->seed ^ 0x6c66757365ull);
-    unsigned shift = 1;
-    while (((uint64_t)1 << shift) <= M) shift++;
-    if (N > (UINT64_MAX >> shift)) return lf_fail(e, LF_ERR_ARG, "too many rows (%zu) to train on", N);
-    lf_ids code;
-    /* without modality dropout every row is trained once: room for N only */
-    size_t room = opt->modality_dropout > 0 ? 2 * N : N;
-    if (room < N || lf_ids_alloc(&code, room, N ? ((uint64_t)(N - 1) << shift) | M : 0) != 0)
-        return lf_fail(e, LF_ERR_NOMEM, "out of memory");
-    size_t n = 0;
+    lf_rng_seed(&rng, seed ^ 0x6c66757365ull);
+    *n_codes = *n_val = 0;
     for (size_t r = 0; r < N; r++) {
         size_t pc = present_count(pr, r);
         if (pc == 0) continue;
-        lf_ids_set(code, n++, (uint64_t)r << shift);
-        if (pc >= 2 && opt->modality_dropout > 0 && lf_rng_uniform(&rng) < opt->modality_dropout) {
+        lf_ids_set(code, n++, (uint64_t)r << shift), R++;
+        if (pc >= 2 && modality_dropout > 0 && lf_rng_uniform(&rng) < modality_dropout) {
             size_t pick = (size_t)lf_rng_below(&rng, pc), seen = 0;
             for (size_t k = 0; k < M; k++)
                 if (pr->p[k] && !isnan(pr->p[k][r * C]) && seen++ == pick) {
@@ -337,7 +325,55 @@ static lf_status train(lf_model **out, const learned_params *cfg, const char *na
                 }
         }
     }
-    lf_ids_shuffle(code, n, &rng); /* the validation split is random */
+    lf_ids_shuffle(code, n, &rng);
+    *n_codes = n;
+    if (n < LEARNED_VAL_MIN) return LF_OK;
+    /* the validation rows: the last tenth of the rows by their originals'
+     * places in the shuffled list; then their codes are swapped to the end */
+    size_t want = R - (size_t)((double)R * (1.0 - LEARNED_VAL_SPLIT)), got = 0;
+    unsigned char *val = lf_alloc_array(N / 8 + 1, 1);
+    if (!val) return LF_ERR_NOMEM;
+    uint64_t low = ((uint64_t)1 << shift) - 1;
+    for (size_t i = n; i-- > 0 && got < want;) {
+        uint64_t c = lf_ids_get(code, i);
+        if (!(c & low)) mark_row(val, (size_t)(c >> shift)), got++;
+    }
+    size_t end = n;
+    for (size_t i = 0; i < end;) {
+        uint64_t c = lf_ids_get(code, i);
+        if (!marked(val, (size_t)(c >> shift))) {
+            i++;
+            continue;
+        }
+        lf_ids_set(code, i, lf_ids_get(code, --end));
+        lf_ids_set(code, end, c);
+    }
+    LF_FREE(val);
+    *n_val = n - end;
+    return LF_OK;
+}
+
+/* Trains cfg's network with penalty l2 on prepared probabilities into
+ * *out (set even on failure, for the caller to free; NULL when none was
+ * made), on lf_learned_rows' list (a copy is only a code: nothing of the
+ * data is duplicated).  max_epochs: 0, or a cap on the epochs (the inner
+ * CV's fits).  Errors go to e, naming `name`. */
+static lf_status train(lf_model **out, const learned_params *cfg, const char *name, const lf_probs *pr,
+                       const int *y, const lf_fusion_options *opt, float l2, size_t max_epochs, lf_err *e) {
+    size_t M = pr->M, N = pr->N, C = pr->C;
+    *out = NULL;
+    unsigned shift = 1;
+    while (((uint64_t)1 << shift) <= M) shift++;
+    if (N > (UINT64_MAX >> shift)) return lf_fail(e, LF_ERR_ARG, "too many rows (%zu) to train on", N);
+    lf_ids code;
+    /* without modality dropout every row is trained once: room for N only */
+    size_t room = opt->modality_dropout > 0 ? 2 * N : N, n, n_val;
+    if (room < N || lf_ids_alloc(&code, room, N ? ((uint64_t)(N - 1) << shift) | M : 0) != 0)
+        return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    if (lf_learned_rows(pr, opt->modality_dropout, opt->seed, shift, code, &n, &n_val) != LF_OK) {
+        lf_ids_free(&code);
+        return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    }
     lf_status st = LF_OK;
     if (n == 0) {
         st = lf_fail(e, LF_ERR_ARG, "no training row has any model present");
@@ -359,15 +395,14 @@ static lf_status train(lf_model **out, const learned_params *cfg, const char *na
             fo.seed = opt->seed;
             fo.mpi_comm = opt->mpi_comm; /* NULL but in lf_fusion_fit_rows_dist */
             fo.progress = opt->progress, fo.progress_ctx = opt->progress_ctx;
-            if (n >= 100) {
-                fo.validation_split = 0.1f;
+            if (n_val) {
                 fo.patience = 8;
                 fo.restore_best_weights = 1;
             }
             net->opt.use_ema = 1;
-            net->opt.ema_momentum = ema_momentum(n, &fo);
+            net->opt.ema_momentum = ema_momentum(n - n_val, &fo);
             train_rows tr = {pr, y, code, shift, cfg->log_inputs};
-            lf_row_source src = {n, gather_rows, &tr, prefetch_rows};
+            lf_row_source src = {n, gather_rows, &tr, prefetch_rows, n_val};
             st = lf_model_fit_source(net, &src, &fo);
             if (st != LF_OK) lf_fail(e, st, "training %s: %s", name, lf_model_error(net));
         }

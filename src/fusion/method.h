@@ -103,6 +103,20 @@ lf_status lf_templates_load(lf_fusion *f, const lf_st_file *sf, const char *arch
  * models of C classes with L2 penalty l2 (where the method has one;
  * LF_ERR_ARG for another method); the tests replay its training with it. */
 lf_status lf_learned_build(lf_model *net, lf_method m, size_t M, size_t C, float l2);
+/* learned.c: the rows a learned method's network trains on, as codes
+ * row << shift | (hidden model + 1) in code (room for 2N codes with
+ * modality dropout, N without): every row of pr with a model present and,
+ * with probability modality_dropout, a copy of a row with two or more
+ * present with one of them hidden, drawn from a generator seeded from
+ * seed, then shuffled.  From LEARNED_VAL_MIN codes on, LEARNED_VAL_SPLIT of
+ * the rows (the last by their originals' places) validate the fit's early
+ * stopping: their codes, copies included, are moved to the end (*n_val of
+ * the *n_codes), so that no validation row is trained on in any form.
+ * LF_ERR_NOMEM when the marks of the validation rows cannot be made. */
+#define LEARNED_VAL_MIN 100
+#define LEARNED_VAL_SPLIT 0.1
+lf_status lf_learned_rows(const lf_probs *pr, float modality_dropout, uint64_t seed, unsigned shift, lf_ids code,
+                          size_t *n_codes, size_t *n_val);
 /* learned.c: one sentence on how a penalty was chosen (lf_penalty_by:
  * with the inner CV's folds and row limits), NULL for LF_PENALTY_NONE. */
 const char *lf_learned_penalty_how(int by);
