@@ -184,10 +184,13 @@ int main(void) {
      * data; the last case's data are one where the ensemble still wins (and
      * is kept, unless told to fit a single candidate), the second's one
      * where the tolerance picks a simpler candidate (seed 412 until
-     * stack-lr's steps went from 0.01 to 0.003; there the ensemble now
-     * wins) */
-    int simpler = check_auto(500, 3, LF_METRIC_LOG_LOSS, 0, 1, 2) + check_auto(400, 3, LF_METRIC_ACCURACY, 0, 0, 404) +
-                  check_auto(300, 3, LF_METRIC_MACRO_F1, 0, 0, 307) + check_auto(36, 3, LF_METRIC_LOG_LOSS, 1, 0, 43);
+     * stack-lr's steps went from 0.01 to 0.003, 404 until the learned
+     * methods held out whole rows for early stopping: each change of their
+     * bits moves these near ties) */
+    int simpler = (check_auto(500, 3, LF_METRIC_LOG_LOSS, 0, 1, 2) == 1) +
+                  (check_auto(400, 3, LF_METRIC_ACCURACY, 0, 0, 416) == 1) +
+                  (check_auto(300, 3, LF_METRIC_MACRO_F1, 0, 0, 307) == 1) +
+                  (check_auto(36, 3, LF_METRIC_LOG_LOSS, 1, 0, 43) == 1);
     CHECK(simpler >= 1, "the tolerance chose a simpler candidate in %d of the 4 cases", simpler);
     CHECK(check_auto(500, 3, LF_METRIC_LOG_LOSS, 0, 0, 2) == -1, "the ensemble kept");
     test_errors();

@@ -343,10 +343,27 @@ static void test_learned_rows(void) {
     CHECK(n > R + R / 3 && n < R + 2 * R / 3 && bad_copies == 0 && once == N,
           "%zu codes for %zu rows with a model (copies with a model hidden: %zu bad); %zu rows listed once",
           n, R, bad_copies, once);
-    CHECK(val_originals == R - (size_t)((double)R * 0.9) && n_val >= val_originals && n_val < 2 * val_originals,
-          "%zu validation codes, %zu of them rows (expected %zu of %zu rows)", n_val, val_originals,
-          R - (size_t)((double)R * 0.9), R);
+    size_t want = R - (size_t)((double)R * (1.0 - (double)0.1f)); /* as lf_model_fit's split 0.1f */
+    CHECK(val_originals == want && n_val >= val_originals && n_val < 2 * val_originals,
+          "%zu validation codes, %zu of them rows (expected %zu of %zu rows)", n_val, val_originals, want, R);
     CHECK(split_rows == 0, "%zu codes of a row on the other side of the validation split than its first", split_rows);
+    /* without modality dropout: the rows with a model, shuffled (Fisher-Yates
+     * from the generator seeded with seed ^ 0x6c66757365) and split as
+     * lf_model_fit splits them */
+    size_t plain[N], np = 0;
+    for (size_t r = 0; r < N; r++)
+        if (r % 50 != 5) plain[np++] = r;
+    lf_rng rng;
+    lf_rng_seed(&rng, 9 ^ 0x6c66757365ull);
+    for (size_t i = np; i > 1; i--) {
+        size_t j = (size_t)lf_rng_below(&rng, i), tmp = plain[i - 1];
+        plain[i - 1] = plain[j], plain[j] = tmp;
+    }
+    CHECK(lf_learned_rows(&pr, 0.0f, 9, shift, code, &n, &n_val) == LF_OK && n == np && n_val == want,
+          "no modality dropout: %zu codes, %zu validating (expected %zu, %zu)", n, n_val, np, want);
+    size_t same = 0;
+    for (size_t i = 0; i < n && i < np; i++) same += lf_ids_get(code, i) == (uint64_t)plain[i] << shift;
+    CHECK(same == np, "no modality dropout: %zu of %zu codes in the plain shuffle's order", same, np);
     /* under LEARNED_VAL_MIN codes: no validation rows */
     pr.N = 40;
     CHECK(lf_learned_rows(&pr, 0.5f, 9, shift, code, &n, &n_val) == LF_OK && n < LEARNED_VAL_MIN && n_val == 0,

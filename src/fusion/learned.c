@@ -328,9 +328,11 @@ lf_status lf_learned_rows(const lf_probs *pr, float modality_dropout, uint64_t s
     lf_ids_shuffle(code, n, &rng);
     *n_codes = n;
     if (n < LEARNED_VAL_MIN) return LF_OK;
-    /* the validation rows: the last tenth of the rows by their originals'
-     * places in the shuffled list; then their codes are swapped to the end */
-    size_t want = R - (size_t)((double)R * (1.0 - LEARNED_VAL_SPLIT)), got = 0;
+    /* the validation rows: the last of the rows by their originals' places
+     * in the shuffled list, as many as lf_model_fit's split of R rows; then
+     * their codes are moved to the end, both sides keeping their order (so
+     * without copies the list is the plain shuffle's, split as before) */
+    size_t want = R - (size_t)((double)R * (1.0 - (double)LEARNED_VAL_SPLIT)), got = 0, n_train = 0, v = 0;
     unsigned char *val = lf_alloc_array(N / 8 + 1, 1);
     if (!val) return LF_ERR_NOMEM;
     uint64_t low = ((uint64_t)1 << shift) - 1;
@@ -338,18 +340,20 @@ lf_status lf_learned_rows(const lf_probs *pr, float modality_dropout, uint64_t s
         uint64_t c = lf_ids_get(code, i);
         if (!(c & low)) mark_row(val, (size_t)(c >> shift)), got++;
     }
-    size_t end = n;
-    for (size_t i = 0; i < end;) {
-        uint64_t c = lf_ids_get(code, i);
-        if (!marked(val, (size_t)(c >> shift))) {
-            i++;
-            continue;
-        }
-        lf_ids_set(code, i, lf_ids_get(code, --end));
-        lf_ids_set(code, end, c);
+    for (size_t i = 0; i < n; i++) v += marked(val, (size_t)(lf_ids_get(code, i) >> shift));
+    uint64_t *held = lf_alloc_array(v, sizeof *held);
+    if (!held) {
+        LF_FREE(val);
+        return LF_ERR_NOMEM;
     }
-    LF_FREE(val);
-    *n_val = n - end;
+    for (size_t i = 0, h = 0; i < n; i++) {
+        uint64_t c = lf_ids_get(code, i);
+        if (marked(val, (size_t)(c >> shift))) held[h++] = c;
+        else lf_ids_set(code, n_train++, c);
+    }
+    for (size_t h = 0; h < v; h++) lf_ids_set(code, n_train + h, held[h]);
+    LF_FREE(held), LF_FREE(val);
+    *n_val = v;
     return LF_OK;
 }
 

@@ -109,12 +109,14 @@ lf_status lf_learned_build(lf_model *net, lf_method m, size_t M, size_t C, float
  * with probability modality_dropout, a copy of a row with two or more
  * present with one of them hidden, drawn from a generator seeded from
  * seed, then shuffled.  From LEARNED_VAL_MIN codes on, LEARNED_VAL_SPLIT of
- * the rows (the last by their originals' places) validate the fit's early
- * stopping: their codes, copies included, are moved to the end (*n_val of
- * the *n_codes), so that no validation row is trained on in any form.
+ * the rows (the last by their originals' places, as many as lf_model_fit's
+ * validation_split takes) validate the fit's early stopping: their codes,
+ * copies included, are moved to the end in their order (*n_val of the
+ * *n_codes), so that no validation row is trained on in any form; without
+ * copies that is the shuffled list split as lf_model_fit splits it.
  * LF_ERR_NOMEM when the marks of the validation rows cannot be made. */
 #define LEARNED_VAL_MIN 100
-#define LEARNED_VAL_SPLIT 0.1
+#define LEARNED_VAL_SPLIT 0.1f
 lf_status lf_learned_rows(const lf_probs *pr, float modality_dropout, uint64_t seed, unsigned shift, lf_ids code,
                           size_t *n_codes, size_t *n_val);
 /* learned.c: one sentence on how a penalty was chosen (lf_penalty_by:
