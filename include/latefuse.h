@@ -1483,8 +1483,9 @@ typedef enum lf_textvec_mode {
 } lf_textvec_mode;
 
 typedef struct lf_textvec_options {
-    size_t max_tokens;              /* 0: no limit (Keras None); else > the
-                                       reserved entries (2 int, 1 others) */
+    size_t max_tokens;              /* 0: no limit (Keras None); else >= 2,
+                                       the reserved entries (2 int, 1 others)
+                                       included */
     lf_textvec_standardize standardize;
     lf_textvec_split split;
     int split_cjk;                  /* default 1 */
@@ -1493,7 +1494,8 @@ typedef struct lf_textvec_options {
     lf_textvec_mode output_mode;    /* default LF_TEXTVEC_INT */
     size_t output_sequence_length;  /* "int" only; 0 (None): the caller
                                        chooses per call (lf_textvec_max_length) */
-    int pad_to_max_tokens;          /* dense modes with max_tokens only */
+    int pad_to_max_tokens;          /* needs max_tokens; pads the dense
+                                       modes' rows, int mode ignores it */
 } lf_textvec_options;
 
 lf_textvec_options lf_textvec_defaults(void);

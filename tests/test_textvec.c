@@ -257,6 +257,30 @@ static void test_dense_modes(void) {
     CHECK(lf_textvec_transform(tv, y, 1, g3) == LF_OK, "transform");
     CHECK_CLOSE("tf_idf with max_tokens", g3, w3, 3, 0, 1e-6);
     lf_textvec_free(tv);
+
+    /* int mode, as Keras: max_tokens = 2 leaves only the padding and OOV
+     * entries (every token is 1), pad_to_max_tokens is ignored; and such a
+     * vocabulary is saved and read back */
+    o.output_mode = LF_TEXTVEC_INT;
+    o.max_tokens = 2, o.pad_to_max_tokens = 1;
+    tv = make(o);
+    CHECK(lf_textvec_adapt(tv, c, 3) == LF_OK, "adapt int, max_tokens 2: %s", lf_textvec_error(tv));
+    const char *want2[] = {"", "[UNK]"};
+    check_vocab(tv, want2, 2, "int, max_tokens 2");
+    int32_t ids[5];
+    const int32_t wid[5] = {1, 1, 1, 1, 0}; /* "a a e c", padded */
+    CHECK(lf_textvec_transform_int(tv, x, 1, 5, ids) == LF_OK && memcmp(ids, wid, sizeof ids) == 0,
+          "int, max_tokens 2: %d %d %d %d %d", ids[0], ids[1], ids[2], ids[3], ids[4]);
+    char path[] = "/tmp/latefuse_tv2_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd >= 0) close(fd);
+    lf_textvec *back = make(lf_textvec_defaults());
+    CHECK(lf_textvec_save(tv, path) == LF_OK && lf_textvec_load(back, path) == LF_OK, "save and load: %s / %s",
+          lf_textvec_error(tv), lf_textvec_error(back));
+    check_vocab(back, want2, 2, "int, max_tokens 2, read back");
+    unlink(path);
+    lf_textvec_free(back);
+    lf_textvec_free(tv);
 }
 
 /* counts are integers until they become floats (Keras' int64 bincount):
@@ -350,9 +374,9 @@ static void test_options(void) {
     lf_textvec_options o = lf_textvec_defaults();
     lf_textvec *tv = NULL;
     char msg[256];
-    o.max_tokens = 2;
+    o.max_tokens = 1;
     CHECK(lf_textvec_create(&tv, &o, msg, sizeof msg) == LF_ERR_ARG && !tv &&
-              strcmp(msg, "max_tokens must be 0 (no limit) or in 3..100000000 in int mode, got 2") == 0,
+              strcmp(msg, "max_tokens must be 0 (no limit) or in 2..100000000, got 1") == 0,
           "max_tokens: %s", msg);
     o = lf_textvec_defaults();
     o.output_mode = LF_TEXTVEC_TF_IDF, o.output_sequence_length = 10;
@@ -372,7 +396,7 @@ static void test_options(void) {
     o = lf_textvec_defaults();
     o.pad_to_max_tokens = 1;
     CHECK(lf_textvec_create(&tv, &o, msg, sizeof msg) == LF_ERR_ARG &&
-              strcmp(msg, "pad_to_max_tokens needs max_tokens and a multi_hot, count or tf_idf output_mode") == 0,
+              strcmp(msg, "pad_to_max_tokens needs max_tokens") == 0,
           "pad_to_max_tokens: %s", msg);
     CHECK(lf_textvec_create(&tv, NULL, NULL, 0) == LF_OK && tv, "defaults");
     lf_textvec_free(tv);

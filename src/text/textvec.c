@@ -36,10 +36,11 @@ lf_status lf_textvec_check_options(const lf_textvec_options *o, lf_err *e) {
     if (o->split_cjk != 0 && o->split_cjk != 1) return lf_fail(e, LF_ERR_ARG, "split_cjk must be 0 or 1");
     if (o->pad_to_max_tokens != 0 && o->pad_to_max_tokens != 1)
         return lf_fail(e, LF_ERR_ARG, "pad_to_max_tokens must be 0 or 1");
-    size_t r = lf_textvec_reserved(o->output_mode);
-    if (o->max_tokens != 0 && (o->max_tokens <= r || o->max_tokens > LF_TEXTVEC_MAX_VOCAB))
-        return lf_fail(e, LF_ERR_ARG, "max_tokens must be 0 (no limit) or in %zu..%u in %s mode, got %zu", r + 1,
-                       LF_TEXTVEC_MAX_VOCAB, o->output_mode == LF_TEXTVEC_INT ? "int" : "this", o->max_tokens);
+    /* as Keras: at least 2 (in int mode 2 leaves room for no token but the
+     * padding and OOV entries) */
+    if (o->max_tokens != 0 && (o->max_tokens < 2 || o->max_tokens > LF_TEXTVEC_MAX_VOCAB))
+        return lf_fail(e, LF_ERR_ARG, "max_tokens must be 0 (no limit) or in 2..%u, got %zu", LF_TEXTVEC_MAX_VOCAB,
+                       o->max_tokens);
     if (o->ngrams > LF_TEXTVEC_MAX_NGRAM)
         return lf_fail(e, LF_ERR_ARG, "ngrams must be at most %d, got %zu", LF_TEXTVEC_MAX_NGRAM, o->ngrams);
     if (o->char_ngram_min || o->char_ngram_max) {
@@ -53,8 +54,10 @@ lf_status lf_textvec_check_options(const lf_textvec_options *o, lf_err *e) {
         return lf_fail(e, LF_ERR_ARG, "output_sequence_length is only valid in int mode");
     if (o->output_sequence_length > LF_TEXTVEC_MAX_SEQUENCE)
         return lf_fail(e, LF_ERR_ARG, "output_sequence_length must be at most %u", LF_TEXTVEC_MAX_SEQUENCE);
-    if (o->pad_to_max_tokens && (o->output_mode == LF_TEXTVEC_INT || !o->max_tokens))
-        return lf_fail(e, LF_ERR_ARG, "pad_to_max_tokens needs max_tokens and a multi_hot, count or tf_idf output_mode");
+    /* as Keras: it pads the multi_hot, count and tf_idf outputs, and int
+     * mode ignores it */
+    if (o->pad_to_max_tokens && !o->max_tokens)
+        return lf_fail(e, LF_ERR_ARG, "pad_to_max_tokens needs max_tokens");
     return LF_OK;
 }
 

@@ -169,7 +169,7 @@ static lf_status parse_vocab(const char *text, const lf_textvec_options *o, lf_t
     const size_t r = lf_textvec_reserved(o->output_mode), n = lf_json_len(arr);
     lf_status st = LF_OK;
     if (!lf_json_is(arr, LF_JSON_ARRAY)) st = lf_fail(e, LF_ERR_FORMAT, "vocabulary: not a JSON list");
-    else if (n <= r)
+    else if (n < r || (n == r && o->max_tokens != r)) /* only max_tokens = 2 in int mode leaves no token */
         st = lf_fail(e, LF_ERR_FORMAT, "vocabulary: %zu entries, fewer than the %zu reserved ones and one token", n, r);
     else if (o->max_tokens && n > o->max_tokens)
         st = lf_fail(e, LF_ERR_FORMAT, "vocabulary: %zu entries, more than max_tokens = %zu", n, o->max_tokens);
