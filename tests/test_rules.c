@@ -131,13 +131,25 @@ static void test_weights(void) {
     const float w0[2] = {0.0f, 2.0f};
     CHECK(run(LF_RULE_MEAN, p, 2, 2, w0, out) == LF_OK, "zero-weight mean runs");
     CHECK_CLOSE("mean with weight (0, 2) is model B", out, B, 6, 0, 0);
-    /* the present model has weight 0 in row 1: uniform */
+    /* the present model has weight 0 in row 1: the present models with
+     * equal weights (here A alone: A's row, bit for bit), not uniform */
     float Bm[6] = {0.4f, 0.4f, 0.2f, NaN, NaN, NaN};
     const float *pm[2] = {A, Bm};
     const float wz[2] = {0.0f, 1.0f};
-    CHECK(run(LF_RULE_PRODUCT, pm, 2, 2, wz, out) == LF_OK, "product runs");
-    static const float u[3] = {1.f / 3, 1.f / 3, 1.f / 3};
-    CHECK_CLOSE("no weighted model present: uniform", out + 3, u, 3, 1e-7, 0);
+    for (int r = LF_RULE_MEAN; r <= LF_RULE_PRODUCT; r++) {
+        CHECK(run((lf_rule)r, pm, 2, 2, wz, out) == LF_OK, "rule %d runs", r);
+        CHECK(memcmp(out + 3, A + 3, 3 * sizeof(float)) == 0, "rule %d, no weighted model present: A's row (%g %g %g)",
+              r, (double)out[3], (double)out[4], (double)out[5]);
+        CHECK(memcmp(out, Bm, 3 * sizeof(float)) == 0, "rule %d, row 0: B's row", r);
+    }
+    /* two present, both of weight 0: their equal-weight mean */
+    const float C0[6] = {0.2f, 0.2f, 0.6f, 0.2f, 0.2f, 0.6f};
+    const float *p3[3] = {A, C0, Bm};
+    const float w3[3] = {0.0f, 0.0f, 1.0f};
+    CHECK(run(LF_RULE_MEAN, p3, 3, 2, w3, out) == LF_OK, "mean of three runs");
+    float m1[3];
+    for (int c = 0; c < 3; c++) m1[c] = (float)(((double)A[3 + c] + (double)C0[3 + c]) / 2);
+    CHECK_CLOSE("weights 0, 0 present: their mean", out + 3, m1, 3, 1e-7, 0);
 }
 
 static void test_missing(void) {

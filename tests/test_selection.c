@@ -114,6 +114,17 @@ static void ref_score(const ref *R, const double *cnt, double *ll, double *acc) 
                 v[c] += cnt[k] * (R->geometric ? log(row[c] > 1e-12 ? row[c] : 1e-12) : row[c]);
         }
         double q[16];
+        if (d == 0) { /* no selected model present: the models present, equal weights */
+            double one[8];
+            for (size_t k = 0; k < R->M; k++) one[k] = 1;
+            for (size_t k = 0; k < R->M; k++) {
+                const float *row = R->p[k] + r * R->C;
+                if (isnan(row[0])) continue;
+                d += 1;
+                for (size_t c = 0; c < R->C; c++)
+                    v[c] += one[k] * (R->geometric ? log(row[c] > 1e-12 ? row[c] : 1e-12) : row[c]);
+            }
+        }
         if (d == 0) {
             for (size_t c = 0; c < R->C; c++) q[c] = 1.0 / (double)R->C;
         } else if (!R->geometric) {
@@ -289,6 +300,56 @@ static void test_against_reference(void) {
     lf_fusion_free(f);
 }
 
+/* A row where no selected model is present gets the models present with
+ * equal weights, at fit (the counts are the reference's, whose score says
+ * so) and at predict (the row of the one model present, bit for bit), not
+ * the uniform distribution: model a is sure and right where present but
+ * missing in 40 % of the rows, b is weaker everywhere */
+static void test_unselected_present(void) {
+    enum { M = 2, N = 400, C = 4 };
+    static float p[M][N * C];
+    static int y[N];
+    uint64_t s = 99;
+    size_t n_missing = 0;
+    for (size_t r = 0; r < N; r++) {
+        y[r] = (int)(r % C);
+        for (size_t c = 0; c < C; c++) p[0][r * C + c] = (int)c == y[r] ? 0.97f : 0.01f;
+        if (urand(&s) < 0.4) {
+            for (size_t c = 0; c < C; c++) p[0][r * C + c] = NaN;
+            n_missing++;
+        }
+        double z = 0, e[C];
+        for (size_t c = 0; c < C; c++) z += e[c] = exp(1.5 * urand(&s) + ((int)c == y[r] ? 1.0 : 0));
+        for (size_t c = 0; c < C; c++) p[1][r * C + c] = (float)(e[c] / z);
+    }
+    const float *pp[M] = {p[0], p[1]};
+    static float out[N * C];
+    for (int geo = 0; geo <= 1; geo++) {
+        lf_method m = geo ? LF_FUSE_GES_LOG : LF_FUSE_GES;
+        for (int metric = LF_METRIC_LOG_LOSS; metric <= LF_METRIC_ACCURACY; metric++) {
+            ref R = {pp, M, N, C, y, geo, metric == LF_METRIC_ACCURACY};
+            double want[M], got[M];
+            ref_select(&R, 10, want, 0);
+            lf_fusion *f = fit(m, pp, M, N, C, y, 10, metric, 1, 0);
+            counts_of(f, M, 10, got);
+            CHECK(got[0] == want[0] && got[1] == want[1], "%s, metric %d: counts %g %g, reference %g %g",
+                  lf_method_name(m), metric, got[0], got[1], want[0], want[1]);
+            lf_fusion_free(f);
+        }
+        /* all selections on a: where a is missing, b's row */
+        lf_fusion *f = fit(m, pp, M, N, C, y, 10, LF_METRIC_LOG_LOSS, 1, 0);
+        double cnt[M];
+        counts_of(f, M, 10, cnt);
+        CHECK(cnt[0] == 10 && cnt[1] == 0, "%s selects a only: %g %g", lf_method_name(m), cnt[0], cnt[1]);
+        CHECK(lf_fusion_predict(f, pp, N, out) == LF_OK, "predict: %s", lf_fusion_error(f));
+        size_t as_b = 0;
+        for (size_t r = 0; r < N; r++)
+            as_b += isnan(p[0][r * C]) && memcmp(out + r * C, p[1] + r * C, C * sizeof(float)) == 0;
+        CHECK(as_b == n_missing, "%s: %zu of the %zu rows without a get b's row", lf_method_name(m), as_b, n_missing);
+        lf_fusion_free(f);
+    }
+}
+
 /* the candidates' scores are computed in blocks across threads: the counts
  * (and so the weights' bits) do not depend on the thread count */
 static void test_threads(void) {
@@ -336,6 +397,7 @@ static void test_errors(void) {
 }
 
 int main(void) {
+    test_unselected_present();
     test_by_hand();
     test_against_reference();
     test_threads();

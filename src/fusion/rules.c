@@ -444,13 +444,16 @@ lf_status lf_rule_apply(lf_rule r, const float *const *p, size_t M, size_t N, si
             w[np++] = wk;
             wsum += wk;
         }
+        int fallback = np == 0 && weighted; /* the models present all have weight 0: their equal-weight rule */
+        for (size_t k = 0; fallback && k < M; k++)
+            if (!lf_row_missing(p[k], i, C)) present[np] = k, w[np++] = 1.0, wsum += 1.0;
         if (np == 0) {
             fill_uniform(o, C);
         } else if (np == 1 && r != LF_RULE_VOTE && r != LF_RULE_BORDA) {
             /* one model: each of these rules returns its row as it is */
             memcpy(o, p[present[0]] + i * C, C * sizeof *o);
         } else {
-            x.i = i, x.np = np, x.invw = 1.0 / wsum;
+            x.i = i, x.np = np, x.invw = 1.0 / wsum, x.equal_w = equal_w || fallback;
             rule_rows[r](&x, o);
         }
     }

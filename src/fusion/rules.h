@@ -54,9 +54,10 @@ int lf_rule_parse(const char *name);
  * weights: NULL for equal weights, else M finite weights >= 0 with a
  * positive sum.  In each row only the models PRESENT in that row take part,
  * and their weights are renormalised to sum 1 over those present: w_k below
- * always means that normalised weight.  A row where no model is present
- * (or where the present models all have weight 0, for the weighted rules
- * mean, product, vote and borda) gets the uniform distribution 1/C.  A row
+ * always means that normalised weight; where the present models all have
+ * weight 0, the weighted rules (mean, product, vote and borda) give them
+ * equal weights (ges' rows where no selected model is present).  A row
+ * where no model is present gets the uniform distribution 1/C.  A row
  * with exactly one model present gets that model's row, bit for bit, from
  * mean, product, max, min and median (for product this skips the 1e-12
  * clipping, which would only turn zeros into ~1e-12).

@@ -8,7 +8,10 @@
  *            (the product rule's weighted form)
  *
  * with w_k = how often model k was selected / the selections of the models
- * present in the row.  Fitting: sorted initialisation (the models sorted by
+ * present in the row; a row where no selected model is present gets the
+ * pool of the models present with equal weights (rules.c's fallback: with
+ * a missing modality the unselected models still speak), the uniform
+ * distribution where none is.  Fitting: sorted initialisation (the models sorted by
  * their own score; the best n of them, n chosen by the ensemble's score on
  * the fitting rows), then forward selection with replacement, one model per
  * step, the one whose addition gives the best score, until the ensemble
@@ -56,6 +59,8 @@ typedef struct pool {
                       missing; the last row all 0) */
     float *pres;   /* not full: (M + 1) x N, 1 where the model is present */
     double *den;   /* N: the selections of the models present in the row */
+    double *fb;    /* N: the label's probability where den = 0 (pool_fallback) */
+    unsigned char *fb_right; /* full: N, whether that fallback's argmax is the label */
     double *cand;  /* (M + 1) x C scratch: one row per candidate, the last for k < 0 */
     double *cand_ll; /* 2 M: the candidates' scores */
     double *part;  /* not full: ceil(N / BLOCK) x M blocks' log-loss sums */
@@ -78,18 +83,18 @@ LF_CLONES static double block_neg_log(double *q, size_t n) {
  * probability with one more selection of model kk (kk = M: none) */
 LF_CLONES static double block_linear(const pool *pl, size_t kk, size_t r0, size_t n) {
     size_t N = pl->pr->N;
-    double invc = 1.0 / (double)pl->pr->C, q[BLOCK];
-    const double *num = pl->num + r0, *den = pl->den + r0;
+    double q[BLOCK];
+    const double *num = pl->num + r0, *den = pl->den + r0, *fb = pl->fb + r0;
     const float *pv = pl->py + kk * N + r0, *pp = pl->pres + kk * N + r0;
     /* branch-free (integer selects on the bits of doubles >= 0, which order
-     * like the values), so that the loop vectorises: a row with no model
-     * present (d = 0) is divided by 1 and replaced by 1/C */
-    int64_t one = (int64_t)lf_d2u(1.0), lo = (int64_t)lf_d2u(LL_CLIP), unif = (int64_t)lf_d2u(invc);
+     * like the values), so that the loop vectorises: a row with no selected
+     * model present (d = 0) is divided by 1 and replaced by its fallback */
+    int64_t one = (int64_t)lf_d2u(1.0), lo = (int64_t)lf_d2u(LL_CLIP);
     for (size_t j = 0; j < n; j++) {
         double d = den[j] + (double)pp[j], a = num[j] + (double)pv[j];
         int64_t db = (int64_t)lf_d2u(d), z = -(int64_t)(db == 0);
         int64_t xb = (int64_t)lf_d2u(a / lf_u2d((uint64_t)(db | (one & z))));
-        xb = (xb & ~z) | (unif & z);
+        xb = (xb & ~z) | ((int64_t)lf_d2u(fb[j]) & z);
         xb = xb < lo ? lo : xb;
         q[j] = lf_u2d((uint64_t)(xb > one ? one : xb));
     }
@@ -150,7 +155,8 @@ static void score_with(const pool *pl, long k, double *ll_out, double *acc_out) 
         double q;        /* the label's pooled probability */
         size_t best = 0; /* the pooled argmax (ties: the lower class) */
         if (d == 0.0) {
-            q = 1.0 / (double)C;
+            q = pl->fb[r];
+            best = pl->fb_right[r] ? t : C; /* C: no class, so not the label */
         } else if (!pl->geometric) {
             double *v = cand;
             for (size_t c = 0; c < C; c++) v[c] = s[c] + (pkr ? (double)pkr[c] : 0.0);
@@ -259,6 +265,37 @@ static void select_once(pool *pl, const unsigned char *use, size_t size, float *
     }
 }
 
+/* The pool where no selected model is present in a row: the equal-weight
+ * rule of the models present (mean or product: lf_rule_apply's fallback,
+ * so fit scores what predict gives), uniform where none is; into fb the
+ * label's probability, into fb_right (full) whether its argmax (ties: the
+ * lower class) is the label.  Only rows with a model missing can need it:
+ * without any, fb is 1/C and nothing more is computed. */
+static lf_status pool_fallback(pool *pl, lf_err *e) {
+    const lf_probs *pr = pl->pr;
+    size_t M = pr->M, N = pr->N, C = pr->C;
+    int missing = 0;
+    for (size_t r = 0; r < N; r++) {
+        pl->fb[r] = 1.0 / (double)C;
+        if (pl->full) pl->fb_right[r] = pl->y[r] == 0;
+        for (size_t k = 0; k < M; k++) missing |= isnan(pr->p[k][r * C]);
+    }
+    if (!missing) return LF_OK;
+    float *out = lf_alloc_array(N, C * sizeof *out);
+    if (!out) return LF_ERR_NOMEM;
+    lf_status st = lf_rule_apply(pl->geometric ? LF_RULE_PRODUCT : LF_RULE_MEAN, (const float *const *)pr->p, M, N,
+                                 C, NULL, out, e);
+    for (size_t r = 0; st == LF_OK && r < N; r++) {
+        const float *o = out + r * C;
+        size_t best = 0, t = (size_t)pl->y[r];
+        for (size_t c = 1; c < C; c++) best = o[c] > o[best] ? c : best;
+        pl->fb[r] = o[t];
+        if (pl->full) pl->fb_right[r] = best == t;
+    }
+    LF_FREE(out);
+    return st;
+}
+
 static lf_status ges_fit(lf_fusion *f, const lf_probs *pr, const int *y, const lf_fusion_options *o) {
     size_t M = pr->M, N = pr->N, C = pr->C;
     const ges_params *gp = f->def->params;
@@ -277,10 +314,12 @@ static lf_status ges_fit(lf_fusion *f, const lf_probs *pr, const int *y, const l
     else pl.num = lf_alloc_array(N, sizeof(double)), pl.py = LF_CALLOC(M + 1, N * sizeof(float)),
          pl.pres = LF_CALLOC(M + 1, N * sizeof(float));
     pl.den = lf_alloc_array(N, sizeof(double));
+    pl.fb = lf_alloc_array(N, sizeof(double));
+    if (pl.full) pl.fb_right = lf_alloc_array(N, 1);
     pl.cand = lf_alloc_array(M + 1, C * sizeof(double));
     pl.cand_ll = lf_alloc_array(M, 2 * sizeof(double));
     if (!pl.full) pl.part = lf_alloc_array((N + BLOCK - 1) / BLOCK, M * sizeof(double));
-    int ok = counts && use && pl.den && pl.cand && pl.cand_ll && (pl.full ? pl.sum != NULL : pl.num && pl.py && pl.pres && pl.part);
+    int ok = counts && use && pl.den && pl.fb && (!pl.full || pl.fb_right) && pl.cand && pl.cand_ll && (pl.full ? pl.sum != NULL : pl.num && pl.py && pl.pres && pl.part);
     for (size_t k = 0; ok && !pl.full && k < M; k++) /* the labels' column, 0 where missing */
         for (size_t r = 0; r < N; r++) {
             float v = pr->p[k][r * C + (size_t)y[r]];
@@ -288,9 +327,9 @@ static lf_status ges_fit(lf_fusion *f, const lf_probs *pr, const int *y, const l
             pl.py[k * N + r] = isnan(v) ? 0.0f : v;
         }
     lf_status st = LF_OK;
-    if (!ok) {
+    if (!ok || (st = pool_fallback(&pl, &f->err)) == LF_ERR_NOMEM) {
         st = lf_fail(&f->err, LF_ERR_NOMEM, "out of memory for %s on %zu rows", f->def->name, N);
-    } else {
+    } else if (st == LF_OK) {
         memset(counts, 0, M * sizeof *counts);
         lf_rng rng;
         lf_rng_seed(&rng, o->seed ^ 0x676573ull);
@@ -301,8 +340,8 @@ static lf_status ges_fit(lf_fusion *f, const lf_probs *pr, const int *y, const l
             select_once(&pl, use, size, counts);
         }
     }
-    LF_FREE(use), LF_FREE(pl.sum), LF_FREE(pl.num), LF_FREE(pl.py), LF_FREE(pl.pres), LF_FREE(pl.den), LF_FREE(pl.cand),
-        LF_FREE(pl.cand_ll), LF_FREE(pl.part);
+    LF_FREE(use), LF_FREE(pl.sum), LF_FREE(pl.num), LF_FREE(pl.py), LF_FREE(pl.pres), LF_FREE(pl.den), LF_FREE(pl.fb),
+        LF_FREE(pl.fb_right), LF_FREE(pl.cand), LF_FREE(pl.cand_ll), LF_FREE(pl.part);
     if (st != LF_OK) LF_FREE(counts);
     else f->state = counts;
     return st;
