@@ -143,6 +143,58 @@ static void test_sparse(const char *path) {
     unlink(path);
 }
 
+/* repeated class names are refused wherever names come in: a header row,
+ * a file of names, lf_fusion_set_class_names, a fusion file (the names of
+ * a saved model edited to repeat one) */
+static void test_repeats(const char *path) {
+    char got[256], err[256] = "";
+    CHECK(header_of(path, "a,b,a,b\n0.1,0.2,0.3,0.4\n", 26, got, sizeof got, err, sizeof err) == LF_ERR_FORMAT &&
+              strstr(err, "': class names 1 and 3 are the same (header columns 1 and 3): each class needs its own"),
+          "a header repeating a name: %s", err);
+    spit_n(path, "x\ny\nz\ny\n", 8);
+    lf_names nm;
+    CHECK(lf_names_read(path, &nm, err, sizeof err) == LF_ERR_FORMAT &&
+              strstr(err, "': class names 2 and 4 are the same (lines 2 and 4): each class needs its own"),
+          "a names file repeating a name: %s", err);
+    lf_names_free(&nm);
+    /* a fusion model */
+    float p0[8] = {0.9f, 0.1f, 0.2f, 0.8f, 0.7f, 0.3f, 0.4f, 0.6f};
+    const float *p[1] = {p0};
+    const char *models[1] = {"m"};
+    int y[4] = {0, 1, 0, 1};
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    lf_fusion_options o = lf_fusion_defaults();
+    o.method = LF_FUSE_MEAN;
+    CHECK(lf_fusion_fit(f, p, models, 1, 4, 2, y, &o) == LF_OK, "fit: %s", lf_fusion_error(f));
+    const char *same[2] = {"cat", "cat"}, *two[2] = {"cat", "cau"};
+    CHECK(lf_fusion_set_class_names(f, same, 2) == LF_ERR_ARG &&
+              strcmp(lf_fusion_error(f), "class names 1 and 2 are the same: each class needs its own") == 0,
+          "set_class_names: %s", lf_fusion_error(f));
+    CHECK(lf_fusion_class_name(f, 0) == NULL, "no names kept");
+    CHECK(lf_fusion_set_class_names(f, two, 2) == LF_OK && lf_fusion_save(f, path, LF_WRITE_NO_FSYNC) == LF_OK,
+          "save: %s", lf_fusion_error(f));
+    /* "cau" -> "cat" in the file's header (same length) */
+    FILE *fp = fopen(path, "r+b");
+    char buf[4096];
+    size_t len = fp ? fread(buf, 1, sizeof buf, fp) : 0;
+    char *at = NULL;
+    for (size_t i = 0; i + 3 <= len && !at; i++)
+        if (memcmp(buf + i, "cau", 3) == 0) at = buf + i;
+    CHECK(at != NULL, "the names in the file");
+    if (fp && at) {
+        fseek(fp, (long)(at - buf + 2), SEEK_SET);
+        fputc('t', fp);
+    }
+    if (fp) fclose(fp);
+    lf_fusion *g;
+    lf_fusion_create(&g);
+    CHECK(lf_fusion_load(g, path) == LF_ERR_FORMAT && strstr(lf_fusion_error(g), "class names 1 and 2 are the same"),
+          "load: %s", lf_fusion_error(g));
+    lf_fusion_free(g);
+    lf_fusion_free(f);
+}
+
 int main(void) {
     if (!mkdtemp(dir)) return 2;
     char path[128];
@@ -151,6 +203,7 @@ int main(void) {
     test_long_header(path);
     test_cap(path);
     test_sparse(path);
+    test_repeats(path);
     unlink(path);
     rmdir(dir);
     return check_report("test_names");

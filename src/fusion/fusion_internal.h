@@ -97,6 +97,10 @@ lf_status lf_fusion_measure_importance(lf_fusion *f, const float *const *p, size
 
 /* names.c: releases f->class_names (sets it NULL). */
 void lf_class_names_free(lf_fusion *f);
+/* LF_OK when the n names are distinct (exact bytes); else LF_ERR_FORMAT
+ * with *first < *second the places of the earliest repeat (the smallest
+ * second place); LF_ERR_NOMEM.  O(n log n). */
+lf_status lf_class_names_distinct(const char *const *names, size_t n, size_t *first, size_t *second);
 
 /* Clears everything fitted (names, temperatures, the method's state),
  * keeping the error. */

@@ -202,6 +202,10 @@ static lf_status read_class_names(lf_fusion *f, const lf_json *j, lf_err *e) {
         if (!(f->class_names[c] = LF_MALLOC(s->str_len + 1))) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
         memcpy(f->class_names[c], s->str, s->str_len + 1);
     }
+    size_t a, b;
+    lf_status st = lf_class_names_distinct((const char *const *)f->class_names, f->C, &a, &b);
+    if (st == LF_ERR_NOMEM) return lf_fail(e, st, "out of memory");
+    if (st != LF_OK) return lf_fail(e, st, "fusion settings: class names %zu and %zu are the same", a + 1, b + 1);
     return LF_OK;
 }
 

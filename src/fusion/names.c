@@ -35,6 +35,37 @@ int lf_class_name_check(const char *name, size_t len, size_t index, char *err, s
     return 1;
 }
 
+/* A name and its place, sorted by name, then place. */
+typedef struct named {
+    const char *s;
+    size_t i;
+} named;
+
+static int cmp_named(const void *a, const void *b) {
+    const named *x = a, *y = b;
+    int c = strcmp(x->s, y->s);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+lf_status lf_class_names_distinct(const char *const *names, size_t n, size_t *first, size_t *second) {
+    *first = *second = 0;
+    if (n < 2) return LF_OK;
+    named *v = lf_alloc_array(n, sizeof *v);
+    if (!v) return LF_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) v[i].s = names[i], v[i].i = i;
+    qsort(v, n, sizeof *v, cmp_named);
+    lf_status st = LF_OK;
+    for (size_t i = 1; i < n; i++) {
+        if (strcmp(v[i - 1].s, v[i].s) != 0) continue;
+        /* the earliest second occurrence over all repeated names */
+        if (st == LF_OK || v[i].i < *second) *first = v[i - 1].i, *second = v[i].i;
+        st = LF_ERR_FORMAT;
+        while (i + 1 < n && strcmp(v[i].s, v[i + 1].s) == 0) i++; /* the rest of this name's run */
+    }
+    LF_FREE(v);
+    return st;
+}
+
 void lf_class_names_free(lf_fusion *f) {
     if (f->class_names)
         for (size_t c = 0; c < f->C; c++) LF_FREE(f->class_names[c]);
@@ -55,6 +86,12 @@ lf_status lf_fusion_set_class_names(lf_fusion *f, const char *const *names, size
     for (size_t c = 0; c < n; c++)
         if (lf_class_name_check(names[c], names[c] ? strlen(names[c]) : 0, c, msg, sizeof msg))
             return lf_fail(&f->err, LF_ERR_ARG, "%s", msg);
+    size_t a, b;
+    lf_status st = lf_class_names_distinct(names, n, &a, &b);
+    if (st == LF_ERR_NOMEM) return lf_fail(&f->err, st, "out of memory for %zu class names", n);
+    if (st != LF_OK)
+        return lf_fail(&f->err, LF_ERR_ARG, "class names %zu and %zu are the same: each class needs its own", a + 1,
+                       b + 1);
     char **copy = lf_alloc_array(n, sizeof *copy);
     for (size_t c = 0; copy && c < n; c++) {
         size_t len = strlen(names[c]);
@@ -98,6 +135,12 @@ static lf_status names_from_spans(const lf_span *sp, size_t n, const char *path,
         out->names[i][sp[i].n] = '\0';
         out->n = i + 1;
     }
+    size_t a, b;
+    lf_status st = lf_class_names_distinct((const char *const *)out->names, n, &a, &b);
+    if (st == LF_ERR_NOMEM) return lf_fail(e, st, "out of memory for %zu class names", n);
+    if (st != LF_OK)
+        return lf_fail(e, st, "'%s': class names %zu and %zu are the same (%ss %zu and %zu): each class needs its own",
+                       path, a + 1, b + 1, what, a + 1, b + 1);
     return LF_OK;
 }
 
