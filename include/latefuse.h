@@ -1087,6 +1087,9 @@ lf_status lf_folds_stratified(const int *y, size_t N, size_t C, size_t K, uint64
  *   - The chunks are shared out to up to 8 threads (OpenMP's count); the
  *     output's bytes do not depend on the thread count, and are those of
  *     lf_fusion_predict on the whole arrays.
+ *   - An output that is an input (the same device and inode: hard and
+ *     symbolic links too), or out_path and classes_path naming one file
+ *     (or both "-"), fails with LF_ERR_ARG before anything is opened.
  *   - Outputs go to temporary files renamed into place (as every save,
  *     above, LF_WRITE_NO_FSYNC honoured), both complete before either is
  *     renamed: a failure leaves neither, nor any temporary file.  "-" is

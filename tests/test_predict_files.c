@@ -327,6 +327,49 @@ int main(void) {
     }
     free(cls);
 
+    /* an output that is an input (by its name, a hard link or a symbolic
+     * link), or the two outputs one file: refused, nothing read or written */
+    {
+        char hard[300], soft[300];
+        snprintf(hard, sizeof hard, "%s/hard.npy", dir), snprintf(soft, sizeof soft, "%s/soft.npy", dir);
+        CHECK(link(pb, hard) == 0 && symlink(pa, soft) == 0, "links");
+        size_t na0, nb0;
+        unsigned char *a0 = slurp(pa, &na0), *b0 = slurp(pb, &nb0);
+        const char *paths[2] = {pa, pb};
+        struct {
+            const char *out, *cls, *want;
+        } cases[] = {
+            {pb, NULL, "is the same file as input 2"},
+            {hard, NULL, "is the same file as input 2"},
+            {soft, NULL, "is the same file as input 1"},
+            {out, pa, "the classes output '"},
+            {out, out, "' are the same file"},
+            {"-", "-", "the output and the classes output are both standard output"},
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+            lf_predict_files_options o;
+            memset(&o, 0, sizeof o);
+            o.flags = LF_WRITE_NO_FSYNC, o.classes_path = cases[i].cls;
+            lf_predict_files_result res;
+            lf_status st = lf_fusion_predict_files(fu, names, paths, 2, cases[i].out, &o, &res);
+            CHECK(st == LF_ERR_ARG && strstr(res.message, cases[i].want) && !res.input, "case %zu: %d %s", i, (int)st,
+                  res.message);
+        }
+        lf_predict_files_options o;
+        memset(&o, 0, sizeof o);
+        lf_predict_files_result res;
+        lf_fusion_predict_files(fu, names, paths, 2, pb, &o, &res);
+        CHECK(strcmp(res.message, "") != 0 && strstr(res.message, "' is the same file as input 2 '") &&
+                  strstr(res.message, "'; nothing was read or written"),
+              "the message: %s", res.message);
+        size_t na1, nb1;
+        unsigned char *a1 = slurp(pa, &na1), *b1 = slurp(pb, &nb1);
+        CHECK(a0 && a1 && b0 && b1 && na0 == na1 && nb0 == nb1 && memcmp(a0, a1, na0) == 0 && memcmp(b0, b1, nb0) == 0,
+              "the inputs are unchanged");
+        free(a0), free(b0), free(a1), free(b1);
+        unlink(hard), unlink(soft);
+    }
+
     /* a bad row in the second chunk of the second file: nothing written */
     b[18000 * C + 1] += 0.5f;
     write_npy(bad, b, N, C, 0);

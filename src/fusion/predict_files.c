@@ -143,6 +143,34 @@ static int through(const char *path) {
     return stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode);
 }
 
+/* 1 when a and b name the same file: the same device and inode when both
+ * exist (hard links, symbolic links and other spellings included), the same
+ * string when neither does yet */
+static int same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    int ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
+    if (ea && eb) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    return !ea && !eb && strcmp(a, b) == 0;
+}
+
+/* An output that is an input, or the two outputs one file, would destroy
+ * what the call reads or writes: refused before anything is opened. */
+static lf_status outputs_apart(const char *out, const char *cls, const char *const *paths, size_t G, lf_err *e) {
+    const char *outs[2] = {out, cls}, *what[2] = {"output", "classes output"};
+    if (cls && strcmp(out, "-") == 0 && strcmp(cls, "-") == 0)
+        return lf_fail(e, LF_ERR_ARG, "the output and the classes output are both standard output");
+    if (cls && strcmp(out, "-") != 0 && strcmp(cls, "-") != 0 && same_file(out, cls))
+        return lf_fail(e, LF_ERR_ARG, "the output '%s' and the classes output '%s' are the same file", out, cls);
+    for (int j = 0; j < 2; j++) {
+        if (!outs[j] || strcmp(outs[j], "-") == 0) continue;
+        for (size_t k = 0; k < G; k++)
+            if (strcmp(paths[k], "-") != 0 && same_file(outs[j], paths[k]))
+                return lf_fail(e, LF_ERR_ARG, "the %s '%s' is the same file as input %zu '%s'; nothing was read or written",
+                               what[j], outs[j], k + 1, paths[k]);
+    }
+    return LF_OK;
+}
+
 static void tell(const lf_predict_files_options *o, lf_temp_event ev, const char *path, int ok) {
     if (o->temp) o->temp(o->temp_ctx, ev, path, ok);
 }
@@ -440,6 +468,9 @@ lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, 
         return fail_res(res, LF_ERR_ARG, &(lf_err){"predict_files: no output path, names or paths"}, 0);
     if (o.flags & ~(LF_WRITE_NO_FSYNC | LF_READ_NO_MMAP | LF_READ_MMAP))
         return fail_res(res, LF_ERR_ARG, &(lf_err){"predict_files: unknown flags"}, 0);
+    for (size_t k = 0; k < G; k++)
+        if (!paths[k]) return fail_res(res, LF_ERR_ARG, &(lf_err){"predict_files: a path is NULL"}, 0);
+    if (outputs_apart(out_path, o.classes_path, paths, G, &e) != LF_OK) return fail_res(res, LF_ERR_ARG, &e, 0);
     size_t M = f->M, C = f->C;
     source *src = LF_CALLOC(G ? G : 1, sizeof *src);
     int *from = LF_CALLOC(M, sizeof *from);
