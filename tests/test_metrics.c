@@ -154,16 +154,18 @@ static void test_oracle(void) {
     float none[8] = {NaN, NaN, NaN, NaN, NaN, NaN, NaN, NaN};
     const float *pn[2] = {none, none};
     /* row 0 y 1: a wrong, b right; row 1 y 0: a right; row 2 y 0: a wrong,
-     * b missing; row 3 y 1: a's tie -> 0 wrong, b -> 0 wrong.  2 of 4 */
+     * b missing, scored as the uniform row (class 0): right, as compare
+     * scores b alone there; row 3 y 1: a's tie -> 0 wrong, b -> 0 wrong.
+     * 3 of 4 */
     static const int y[4] = {1, 0, 0, 1};
     double acc = -1;
     lf_err e = {{0}};
     CHECK(lf_oracle_accuracy(p, 2, 4, 2, y, &acc, &e) == LF_OK, "oracle: %s", e.msg);
-    CHECK(acc == 0.5, "oracle accuracy %g", acc);
+    CHECK(acc == 0.75, "oracle accuracy %g", acc);
     CHECK(lf_oracle_accuracy(p, 1, 4, 2, y, &acc, &e) == LF_OK, "oracle of a alone");
     CHECK(acc == 0.25, "oracle of a alone %g", acc);
     CHECK(lf_oracle_accuracy(pn, 2, 4, 2, y, &acc, &e) == LF_OK, "nobody present");
-    CHECK(acc == 0.0, "oracle with no model present %g", acc);
+    CHECK(acc == 0.5, "oracle with no model present: the rows of class 0, %g", acc);
     static const int yb[4] = {1, 0, 2, 1};
     CHECK(lf_oracle_accuracy(p, 2, 4, 2, yb, &acc, &e) == LF_ERR_ARG, "bad label");
     CHECK(strcmp(e.msg, "oracle accuracy: label of row 2 is 2, outside 0..1") == 0, "msg: %s",

@@ -150,8 +150,8 @@ lf_status lf_oracle_accuracy(const float *const *p, size_t M, size_t N, size_t C
     size_t right = 0;
     for (size_t i = 0; i < N; i++) {
         for (size_t k = 0; k < M; k++) {
-            if (lf_row_missing(p[k], i, C)) continue;
-            if (lf_argmax_f(p[k] + i * C, C) == (size_t)y[i]) {
+            size_t pick = lf_row_missing(p[k], i, C) ? 0 : lf_argmax_f(p[k] + i * C, C); /* uniform: class 0 */
+            if (pick == (size_t)y[i]) {
                 right++;
                 break;
             }

@@ -47,9 +47,11 @@ lf_status lf_metrics_log_loss_accuracy(const float *prob, const int *y, size_t N
                                        double *accuracy, lf_err *e);
 
 /*
- * Oracle accuracy: the fraction of the N rows where at least one model
- * present in that row has its argmax (ties: lowest index) equal to y.  A row
- * with no model present counts as wrong.  p is the M x (N x C) layout of
+ * Oracle accuracy: the fraction of the N rows where at least one model has
+ * its argmax (ties: lowest index) equal to y, a model's missing row counting
+ * as the uniform distribution (argmax class 0), as compare scores a single
+ * model's missing rows: so the oracle bounds every single model's accuracy
+ * from above.  p is the M x (N x C) layout of
  * rules.h.  Errors: LF_ERR_ARG for NULL arrays, M, N or C zero, or a bad
  * label; LF_ERR_SHAPE on overflow.
  */
