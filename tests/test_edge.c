@@ -51,7 +51,7 @@ static void test_values(void) {
     const float *pz[2] = {z, c};
     CHECK(try_fit(f, LF_FUSE_MEAN, pz, 2, 3, y, 0) == LF_ERR_FORMAT &&
               strcmp(lf_fusion_error(f),
-                     "model 'a': row 0 sums to 0, not 1 (tolerance 1e-3; use --logits for raw scores)") == 0,
+                     "model 'a': row 0 sums to 0, not 1 (tolerance 1e-3; raw scores need the logits option)") == 0,
           "%s", lf_fusion_error(f));
     /* predict rejects the same inputs by status */
     CHECK(try_fit(f, LF_FUSE_MEAN, pc, 2, 3, y, 0) == LF_OK, "fit");

@@ -594,7 +594,7 @@ static void test_errors(void) {
     memcpy(b, a, sizeof b);
     b[4] = 0.2f;
     expect_error("row sum", p, 2, 2, 3, y, names2, LF_ERR_FORMAT,
-                 "model 'text': row 1 sums to 1.1, not 1 (tolerance 1e-3; use --logits for raw scores)");
+                 "model 'text': row 1 sums to 1.1, not 1 (tolerance 1e-3; raw scores need the logits option)");
     memcpy(b, a, sizeof b);
     b[0] = -0.1f, b[1] = 0.9f;
     expect_error("negative", p, 2, 2, 3, y, names2, LF_ERR_FORMAT,

@@ -95,7 +95,7 @@ lf_status lf_inputs_validate(lf_err *e, const float *const *p, const char *const
                        is.value);
     case LF_INPUT_SUM: /* raw scores are suggested only for a sum far from 1 */
         return lf_fail(e, st, "%s: row %zu sums to %.6g, not 1 (tolerance 1e-3%s)", label, is.row, is.sum,
-                       fabs(is.sum - 1.0) > 0.1 ? "; use --logits for raw scores" : "");
+                       fabs(is.sum - 1.0) > 0.1 ? "; raw scores need the logits option" : "");
     default: return lf_fail(e, st, "%s: row %zu is not valid", label, is.row);
     }
 }
