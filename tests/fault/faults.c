@@ -214,6 +214,33 @@ static lf_status op_fusion_fit(int *ok) {
     return st;
 }
 
+/* ges-log over the two models (b misses a row: the pool's fallback there)
+ * and wavg on the rows three times over (120 rows with modality dropout:
+ * a validation split of whole rows), fitted and applied */
+#define NT (3 * N)
+static float pa3[NT * C], pb3[NT * C], ref_ges[N * C], ref_split[NT * C];
+static int y3[NT];
+static lf_status fit_other(lf_fusion *f, int split) {
+    lf_fusion_options o = lf_fusion_defaults();
+    o.method = split ? LF_FUSE_WAVG : LF_FUSE_GES_LOG, o.epochs = 2;
+    const float *p[2] = {pa, pb}, *p3[2] = {pa3, pb3};
+    return split ? lf_fusion_fit(f, p3, names, 2, NT, C, y3, &o) : lf_fusion_fit(f, p, names, 2, N, C, y, &o);
+}
+static lf_status op_other(int *ok, int split) {
+    lf_fusion *f;
+    lf_status st = lf_fusion_create(&f);
+    if (st != LF_OK) return st;
+    const float *p[2] = {pa, pb}, *p3[2] = {pa3, pb3};
+    static float out[NT * C];
+    st = fit_other(f, split);
+    if (st == LF_OK) st = lf_fusion_predict(f, split ? p3 : p, split ? NT : N, out);
+    if (st == LF_OK) *ok = memcmp(out, split ? ref_split : ref_ges, (split ? NT : N) * C * sizeof(float)) == 0;
+    lf_fusion_free(f);
+    return st;
+}
+static lf_status op_ges_fit(int *ok) { return op_other(ok, 0); }
+static lf_status op_split_fit(int *ok) { return op_other(ok, 1); }
+
 /* an ensemble of mean and acc-weighted (counts 1, 2), fitted directly:
  * a failed allocation anywhere in it frees what it made (it once leaked
  * its state when the first allocations failed) */
@@ -632,6 +659,18 @@ int main(void) {
     }
     lf_fusion_predict(f, p, N, ref_fusion);
     lf_fusion_free(f);
+    for (size_t t = 0; t < 3; t++) {
+        memcpy(pa3 + t * N * C, pa, sizeof pa), memcpy(pb3 + t * N * C, pb, sizeof pb);
+        memcpy(y3 + t * N, y, N * sizeof *y);
+    }
+    for (int split = 0; split <= 1; split++) {
+        const float *p3[2] = {pa3, pb3};
+        lf_fusion_create(&f);
+        if (fit_other(f, split) != LF_OK ||
+            lf_fusion_predict(f, split ? p3 : p, split ? NT : N, split ? ref_split : ref_ges) != LF_OK)
+            fprintf(stderr, "faults: the reference %s failed\n", split ? "wavg" : "ges-log");
+        lf_fusion_free(f);
+    }
     lf_err e;
     lf_npy_write(npy_path, pa, N, C, 0, &e);
     if (memcmp(old_bytes, new_bytes, old_len) == 0) return 2; /* the two models must differ */
@@ -647,6 +686,8 @@ int main(void) {
     sweep("alloc: fusion fit", MODE_ALLOC, op_fusion_fit, 0);
     sweep("alloc: compare", MODE_ALLOC, op_compare, 0);
     sweep("alloc: ensemble fit", MODE_ALLOC, op_ensemble_fit, 0);
+    sweep("alloc: ges-log, a row missing", MODE_ALLOC, op_ges_fit, 0);
+    sweep("alloc: wavg, validation rows", MODE_ALLOC, op_split_fit, 0);
     sweep("alloc: save", MODE_ALLOC, op_save, 1);
     sweep("alloc: npy read+write", MODE_ALLOC, op_npy, 1);
     sweep("io: model load", MODE_IO, op_load, 0);
