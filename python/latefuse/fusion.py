@@ -933,8 +933,6 @@ def report(path, P, y, names=None, methods="all", fusion=None, class_names=None,
         if not isinstance(fusion, Fusion):
             raise TypeError("report: fusion must be a fitted latefuse.Fusion, got %s" % type(fusion).__name__)
         fusion._need_fitted("report")
-        ro.fitted = fusion._handle
-        fusion._lock.acquire_shared()  # the fitted model is read during the call: no refit meanwhile
     ckeep = None
     if class_names is not None:
         cn = [str(c) for c in class_names]
@@ -948,6 +946,9 @@ def report(path, P, y, names=None, methods="all", fusion=None, class_names=None,
     st = lib.lf_fusion_create(ctypes.byref(h))
     if st:
         raise LatefuseError("could not create a fusion context: " + _lib.status_string(st), st)
+    if fusion is not None:  # the fitted model is read during the call: no refit meanwhile
+        fusion._lock.acquire_shared()
+        ro.fitted = fusion._handle
     try:
         tab = _lib.ptr_table(arrs)
         ntab, keep = _lib.name_table(nm)

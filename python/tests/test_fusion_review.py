@@ -223,3 +223,14 @@ def test_messages_in_python_terms(tmp_path):
     top = latefuse.Fusion(method="wavg", seed=2 ** 64 - 1).fit([a, b], y)
     assert top.get_params()["seed"] == 2 ** 64 - 1
     assert os.listdir(str(tmp_path)) == []
+
+
+def test_a_refused_report_does_not_keep_the_lock(tmp_path):
+    (a, b), y = make_task(n=100, c=3, seed=8)
+    f = latefuse.Fusion(method="mean").fit([a, b], y)
+    with pytest.raises(ValueError, match="2 class names given for 3 classes"):
+        f.report(str(tmp_path / "r.html"), [a, b], y, class_names=["x", "y"])
+    t = threading.Thread(target=lambda: f.fit([a, b], y), daemon=True)
+    t.start()
+    t.join(30)
+    assert not t.is_alive(), "fit waits for a lock that a failed report kept"
