@@ -343,14 +343,24 @@ class _TempFiles:
         if old_term is signal.SIG_DFL:
             signal.signal(signal.SIGTERM, self._on_term)
         try:
-            worker.start()
+            pending = None  # a signal's exception not yet acted on
+            try:
+                worker.start()  # its wait for the thread to begin can take a signal too
+            except RuntimeError:
+                raise  # no thread: nothing runs
+            except BaseException as ex:
+                pending = ex
             # (not join: a join interrupted by a signal can take the worker for finished)
-            while not done.is_set():
+            while True:
                 try:
-                    done.wait(0.25)
+                    if pending is not None:
+                        ex, pending = pending, None
+                        if self.cancelled is None:
+                            self.discard(ex)
+                    if done.wait(0.25):
+                        break
                 except BaseException as ex:  # KeyboardInterrupt, or a signal handler's exception
-                    if self.cancelled is None:
-                        self.discard(ex)
+                    pending = ex
         finally:
             if old_term is signal.SIG_DFL:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)

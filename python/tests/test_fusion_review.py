@@ -124,6 +124,8 @@ _SIGNAL_CHILD = """
     import numpy as np, latefuse
     from latefuse import fusion
     from conftest import make_task
+    # Python's Ctrl-C even where the shell started us with SIGINT ignored (a background job)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     (a, b), y = make_task(n=3000, c=3, seed=5)
     np.save("a.npy", a); np.save("b.npy", b)
     f = latefuse.Fusion(method="mean").fit([a, b], y, names=["a", "b"])
@@ -141,6 +143,14 @@ _SIGNAL_CHILD = """
                 while self.cancelled is None and time.time() - t < 10:
                     time.sleep(0.01)
     fusion._TempFiles.event = event
+    if sys.argv[2] == "slow-start":  # the signal comes while the main thread still starts the worker
+        import threading
+        real_start = threading.Thread.start
+        def start(self):
+            real_start(self)
+            if self.name == "latefuse-predict-files":
+                time.sleep(2)
+        threading.Thread.start = start
     try:
         f.predict_files({"a": "a.npy", "b": "b.npy"}, "out/p.npy", classes_out="out/c.npy")
         print("finished")
@@ -154,15 +164,16 @@ _SIGNAL_CHILD = """
 """
 
 
-def _signal_child(sig, tmp_path):
+def _signal_child(sig, tmp_path, when="fusing"):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     env["PYTHONPATH"] = os.pathsep.join([PYDIR, TESTS])
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(_SIGNAL_CHILD), sig], capture_output=True,
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(_SIGNAL_CHILD), sig, when], capture_output=True,
                           text=True, env=env, cwd=str(tmp_path), timeout=120)
 
 
-def test_ctrl_c_during_predict_files_leaves_nothing(tmp_path):
-    r = _signal_child("SIGINT", tmp_path)
+@pytest.mark.parametrize("when", ["fusing", "slow-start"])
+def test_ctrl_c_during_predict_files_leaves_nothing(tmp_path, when):
+    r = _signal_child("SIGINT", tmp_path, when)
     assert r.returncode == 0, r.stderr[-2000:]
     lines = r.stdout.splitlines()
     assert lines[0] == "interrupted" and lines[1] == "left: []", r.stdout
