@@ -24,14 +24,14 @@ import numpy as _np
 from ._lib import LatefuseError, library_path
 from . import layers, optimizers, regularizers, callbacks, initializers
 from .models import Model, Sequential, History, load_model, model_from_json
-from .fusion import Fusion, compare, load_fusion, fusion_metrics, report, stratified_folds, METHODS
+from .fusion import Fusion, compare, load_fusion, fusion_metrics, report, stratified_folds, METHODS, NotFittedError
 from .arrays import read_npy
 
 __version__ = "0.1.0"
 
 __all__ = ["LatefuseError", "Model", "Sequential", "History", "load_model", "model_from_json", "initializers", "Fusion", "compare", "load_fusion",
            "fusion_metrics", "report", "stratified_folds", "METHODS", "softmax", "layers", "optimizers", "regularizers",
-           "callbacks", "nn", "library_path", "read_npy"]
+           "callbacks", "nn", "library_path", "read_npy", "NotFittedError"]
 
 
 def softmax(x, axis=-1):

@@ -16,11 +16,16 @@ i.  y holds N labels: integers in 0..C-1, or any values (strings, ...)
 whose sorted unique values become the classes (classes_).
 Shapes and labels are checked here (ValueError); the library validates the
 values and its failures raise LatefuseError with its message.  The C calls
-release the GIL (ctypes).
+release the GIL (ctypes); a Fusion's lock lets its predicts run together
+and keeps a refit (or a save) apart from them.
 """
+import contextlib
 import ctypes
 import os
+import re
+import signal
 import tempfile
+import threading
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -28,7 +33,63 @@ import numpy as np
 from . import _lib
 from ._lib import LatefuseError, lib
 
-__all__ = ["Fusion", "compare", "load_fusion", "fusion_metrics", "METHODS"]
+__all__ = ["Fusion", "compare", "load_fusion", "fusion_metrics", "METHODS", "NotFittedError"]
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A Fusion used before fit or load (the bases of scikit-learn's
+    NotFittedError: except ValueError and except AttributeError catch it)."""
+
+
+class _RWLock:
+    """Many readers (the library's const calls: predict, predict_files,
+    report, which the header calls thread-safe on one fitted model) or one
+    writer (fit, save: they change the handle or store a message in it).
+    A waiting writer holds off new readers, so a refit is not starved by a
+    stream of predicts.  Not reentrant."""
+
+    def __init__(self):
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writer = False
+        self._writers_waiting = 0
+
+    @contextlib.contextmanager
+    def shared(self):
+        self.acquire_shared()
+        try:
+            yield
+        finally:
+            self.release_shared()
+
+    def acquire_shared(self):
+        with self._cond:
+            while self._writer or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+
+    def release_shared(self):
+        with self._cond:
+            self._readers -= 1
+            if self._readers == 0:
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def exclusive(self):
+        with self._cond:
+            self._writers_waiting += 1
+            try:
+                while self._writer or self._readers:
+                    self._cond.wait()
+            finally:
+                self._writers_waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
 
 # the methods to fit (auto's ensemble, named "ensemble", is made by auto, not fitted by name)
 METHODS = tuple(lib.lf_method_name(i).decode() for i in range(64)
@@ -95,10 +156,38 @@ def _labels(y, N, C, what):
 def _names(names, M, what):
     if names is None:
         return ["model%d" % i for i in range(M)]
+    if isinstance(names, (str, bytes)):
+        raise TypeError("%s: names must be a list of %d model names, got a single string %r" % (what, M, names))
     names = [str(n) for n in names]
     if len(names) != M:
         raise ValueError("%s: %d names for %d models" % (what, len(names), M))
     return names
+
+
+def _seed(seed, what):
+    """seed as the library's uint64, refusing what it cannot hold (no wrapping)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2 ** 64:
+        raise ValueError("%s: seed must be an integer in 0..2**64-1, got %r" % (what, seed))
+    return int(seed)
+
+
+def _python_words(msg, names=None):
+    """A library message in Python's terms: the CLI's --logits said as the
+    logits=True argument, and a refused model name quoted (the library
+    numbers it)."""
+    msg = msg.replace("use --logits for raw scores", "pass logits=True for raw scores")
+    m = re.match(r"model name (\d+) must", msg)
+    if m and names is not None and int(m.group(1)) < len(names):
+        k = int(m.group(1))
+        msg = "model name %r (names[%d]) must%s" % (names[k], k, msg[m.end():])
+    return msg
+
+
+def _raise_fusion(h, st, what, names=None):
+    """_lib.raise_fusion, the message in Python's terms (_python_words)."""
+    msg = lib.lf_fusion_error(h) if h else b""
+    msg = msg.decode("utf-8", "replace") if msg else "%s: %s" % (what, _lib.status_string(st))
+    raise LatefuseError(_python_words(msg, names), st, _lib.status_string(st))
 
 
 def _issue_text(arrs, logits):
@@ -139,7 +228,7 @@ def _options(method, calibrate, folds, seed, logits, epochs, modality_dropout, v
     if not 0.0 <= md <= 1.0:
         raise ValueError("%s: modality_dropout must be in [0, 1], got %r" % (what, modality_dropout))
     o.calibrate, o.logits, o.folds = int(bool(calibrate)), int(bool(logits)), int(folds)
-    o.seed, o.epochs, o.modality_dropout = int(seed) & 0xFFFFFFFFFFFFFFFF, int(epochs), md
+    o.seed, o.epochs, o.modality_dropout = _seed(seed, what), int(epochs), md
     if verbose:  # compare's progress and the learned methods' epochs on stderr
         o.progress = _lib.progress_printer(_lib.stderr_tty())
     if metric not in _METRICS:
@@ -183,6 +272,105 @@ def _is_index_labels(y):
     a = np.asarray(y)
     return a.dtype != bool and np.issubdtype(a.dtype, np.number) and not np.issubdtype(a.dtype, np.complexfloating)
 
+
+class _TempFiles:
+    """predict_files' temporary outputs (the library's `temp` callback: it
+    runs on the thread that calls the library), and what to do with them when
+    a signal comes: remove them, so that the renames fail and the call leaves
+    nothing (the library removes the temporary files of a failed call)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()  # held from CREATING to CREATED and from RENAMING to RENAMED
+        self.paths = []
+        self.cancelled = None  # the exception that cancelled the call
+
+    def event(self, ctx, ev, path, ok):
+        if ev in (0, 2):  # CREATING, RENAMING
+            self.lock.acquire()
+            if ev == 2 and self.cancelled is not None:
+                self._remove()  # the renames fail: nothing is left
+            return
+        if ev == 1:  # CREATED
+            if path is not None:
+                self.paths.append(os.fsdecode(path))
+                if self.cancelled is not None:
+                    self._remove()
+            self.lock.release()
+        elif ev == 3:  # RENAMED
+            self.paths = []
+            self.lock.release()
+        else:  # DISCARDED
+            self.paths = []
+
+    def _remove(self):
+        for p in self.paths:
+            try:
+                os.unlink(p)
+            except OSError:
+                pass
+        self.paths = []
+
+    def discard(self, exc):
+        """A signal's exception while the call runs: no output may appear."""
+        with self.lock:
+            self.cancelled = exc
+            self._remove()
+
+    def _on_term(self, signum, frame):
+        with self.lock:
+            self._remove()
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def run(self, call):
+        """call() on a worker thread while the main thread waits, able to
+        handle signals; elsewhere (signals reach the main thread only)
+        directly."""
+        if threading.current_thread() is not threading.main_thread():
+            return call()
+        result, failed, done = [], [], threading.Event()
+
+        def work():
+            try:
+                result.append(call())
+            except BaseException as ex:  # told on the main thread
+                failed.append(ex)
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=work, name="latefuse-predict-files", daemon=True)
+        old_term = signal.getsignal(signal.SIGTERM)
+        if old_term is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, self._on_term)
+        try:
+            pending = None  # a signal's exception not yet acted on
+            try:
+                worker.start()  # its wait for the thread to begin can take a signal too
+            except RuntimeError:
+                raise  # no thread: nothing runs
+            except BaseException as ex:
+                pending = ex
+            # (not join: a join interrupted by a signal can take the worker for finished)
+            while True:
+                try:
+                    if pending is not None:
+                        ex, pending = pending, None
+                        if self.cancelled is None:
+                            self.discard(ex)
+                    if done.wait(0.25):
+                        break
+                except BaseException as ex:  # KeyboardInterrupt, or a signal handler's exception
+                    pending = ex
+        finally:
+            if old_term is signal.SIG_DFL:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if failed:
+            raise failed[0]
+        return result[0]
+
+
+# what compare tries (auto, which chooses among them, is not one)
+_COMPARED = tuple(m for m in METHODS if m != "auto")
 
 ArrayList = Union[np.ndarray, Sequence[Optional[np.ndarray]]]
 
@@ -264,6 +452,13 @@ class Fusion:
     def _fitted(self):
         return self.__dict__.get("_is_fitted", False)
 
+    @property
+    def _lock(self):
+        # one per object, made on first use (dict.setdefault is atomic):
+        # fit and save take it exclusively, the predicts share it
+        lk = self.__dict__.get("_rwlock")
+        return lk if lk is not None else self.__dict__.setdefault("_rwlock", _RWLock())
+
     def _h(self):
         if self.__dict__.get("_handle") is None:
             h = ctypes.c_void_p()
@@ -308,23 +503,27 @@ class Fusion:
             o.features, o.n_features = fx.ctypes.data, fx.shape[1]
         tab = _lib.ptr_table(arrs)
         ntab, keep = _lib.name_table(nm)
-        h = self._h()
-        st = lib.lf_fusion_fit(h, tab, ntab, len(arrs), N, C, yy.ctypes.data, ctypes.byref(o))
-        if st:
-            self._is_fitted = False
-            _lib.raise_fusion(h, st)
         if class_names is None and labels is not None and labels.dtype.kind in "USO":
-            class_names = labels  # labels given as names name the classes
+            class_names = labels  # labels given as names name the classes (and come back from load)
+        ckeep = None
         if class_names is not None:
-            cn = [str(c) for c in class_names]
+            cn = [c.decode("utf-8") if isinstance(c, bytes) else str(c) for c in class_names]
             ctab, ckeep = _lib.name_table(cn)
-            st = lib.lf_fusion_set_class_names(h, ctab, len(cn))
+        # fit changes the handle: no predict may run on it meanwhile
+        with self._lock.exclusive():
+            h = self._h()
+            st = lib.lf_fusion_fit(h, tab, ntab, len(arrs), N, C, yy.ctypes.data, ctypes.byref(o))
             if st:
                 self._is_fitted = False
-                _lib.raise_fusion(h, st, "fit")
-        self._read_fitted()
-        if labels is not None:
-            self.classes_ = labels
+                _raise_fusion(h, st, "fit", nm)
+            if ckeep is not None:
+                st = lib.lf_fusion_set_class_names(h, ctab, len(cn))
+                if st:
+                    self._is_fitted = False
+                    _lib.raise_fusion(h, st, "fit")
+            self._read_fitted()
+            if labels is not None:
+                self.classes_ = labels
         return self
 
     def _read_fitted(self):
@@ -383,15 +582,21 @@ class Fusion:
 
     def _need_fitted(self, what):
         if not self._fitted:
-            raise ValueError("%s: this Fusion is not fitted yet; call fit(P, y) or Fusion.load(path)" % what)
+            raise NotFittedError("%s: this Fusion is not fitted yet; call fit(P, y) or Fusion.load(path)" % what)
 
     def predict_proba(self, P, features=None):
         """Fused class probabilities, (N, C) float32.  Rows where no model is
         present get the uniform distribution.  features: the rows' (N, F)
         features, exactly when fit was given features."""
-        self._need_fitted("predict_proba")
-        arrs, N, C = _prep(P, "predict_proba", self.n_models_, self.n_classes_)
-        fx = _features(features, N, "predict_proba")
+        with self._lock.shared():
+            return self._proba(P, features, "predict_proba")
+
+    def _proba(self, P, features, what):
+        # the caller holds self._lock (shared): lf_fusion_predict_features is
+        # thread-safe on one fitted model, but not during a refit
+        self._need_fitted(what)
+        arrs, N, C = _prep(P, what, self.n_models_, self.n_classes_)
+        fx = _features(features, N, what)
         out = np.empty((N, C), dtype=np.float32)
         tab = _lib.ptr_table(arrs)
         err = ctypes.create_string_buffer(512)
@@ -399,14 +604,16 @@ class Fusion:
                                             0 if fx is None else fx.shape[1], out.ctypes.data, err, 512)
         if st:
             why = _issue_text(arrs, self.logits_) or err.value.decode("utf-8", "replace")
-            msg = "predict_proba: " + _lib.status_string(st) + (": " + why if why else "")
+            msg = what + ": " + _lib.status_string(st) + (": " + why if why else "")
             raise LatefuseError(msg, st, _lib.status_string(st))
         return out
 
     def predict(self, P: ArrayList, features: Optional[np.ndarray] = None) -> np.ndarray:
         """The fused class of every row (argmax of predict_proba), as
         classes_ names it."""
-        return self.classes_[np.argmax(self.predict_proba(P, features), axis=1)]
+        with self._lock.shared():  # classes_ of the same fit as the probabilities
+            prob = self._proba(P, features, "predict")
+            return self.classes_[np.argmax(prob, axis=1)]
 
     def score(self, P: ArrayList, y: Any) -> float:
         """Accuracy of predict(P) against y (scikit-learn's score)."""
@@ -419,7 +626,7 @@ class Fusion:
     # pickle, copy.deepcopy, joblib: the parameters, and a fitted model's
     # fusion file as bytes (the ctypes handle cannot travel)
     def __getstate__(self):
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_handle",)}
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_handle", "_rwlock")}
         if self._fitted:
             fd, path = tempfile.mkstemp(suffix=".lf")
             os.close(fd)
@@ -440,6 +647,7 @@ class Fusion:
         classes = state.get("classes_")
         self.__dict__.update(state)
         self.__dict__["_handle"] = None
+        self.__dict__.pop("_rwlock", None)
         if data is not None:
             fd, path = tempfile.mkstemp(suffix=".lf")
             try:
@@ -463,7 +671,8 @@ class Fusion:
     def predict_files(self, files, out, classes_out=None, mmap=False, fsync=True, features=None):
         """Fuses model outputs stored in files (lf_fusion_predict_files):
         files maps each model's name to a .npy (C or Fortran order, any
-        numeric dtype) or .csv file; a model not named is absent.  Writes
+        numeric dtype) or .csv file (a dict, or (name, path) pairs); a model
+        not named is absent.  Writes
         the (N, C) float32 probabilities to `out` and, with classes_out, the
         int64 classes, streamed in chunks (memory does not grow with N),
         each through a temporary file renamed into place when both are
@@ -471,9 +680,29 @@ class Fusion:
         the file and its 1-based row.  features: the rows' (N, F) features
         in memory, exactly when fit was given features.  mmap=True maps
         float32 .npy inputs instead of read()ing them (LF_READ_MMAP: an
-        input truncated while mapped raises SIGBUS)."""
+        input truncated while mapped raises SIGBUS).
+
+        Interrupted, it leaves no output and no temporary file: Ctrl-C
+        (KeyboardInterrupt, or any exception raised by a signal handler)
+        discards both outputs and raises once the library returns (the
+        library has no way to stop the fusing early: it runs to its end,
+        then its renames are refused); SIGTERM, when its handler is the
+        default, removes the temporary files and then ends the process as
+        SIGTERM does.  Called from the main thread the library runs on a
+        worker thread so that the signals are handled meanwhile."""
         self._need_fitted("predict_files")
-        items = list(files.items()) if isinstance(files, dict) else list(files)
+        if isinstance(files, dict):
+            items = list(files.items())
+        elif isinstance(files, (str, bytes, os.PathLike)):
+            raise TypeError("predict_files: files must map each model's name to its file, e.g. {%s}, got a "
+                            "single path %r" % (", ".join("%r: path" % n for n in self.names_), files))
+        else:
+            items = list(files)
+            for it in items:
+                if isinstance(it, (str, bytes, os.PathLike)) or not isinstance(it, (tuple, list)) or len(it) != 2:
+                    raise TypeError("predict_files: files must map each model's name to its file, e.g. {%s} "
+                                    "(or a list of (name, path) pairs), got %r in a %s"
+                                    % (", ".join("%r: path" % n for n in self.names_), it, type(files).__name__))
         names = [str(n) for n, _ in items]
         paths = [os.fsencode(os.fspath(p)) for _, p in items]
         ntab, keep = _lib.name_table(names)
@@ -485,9 +714,19 @@ class Fusion:
         if features is not None:
             fx = _features(features, np.asarray(features).shape[0], "predict_files")
             o.features, o.n_features, o.feature_rows = fx.ctypes.data, fx.shape[1], fx.shape[0]
+        temps = _TempFiles()
+        o.temp = _lib.TEMP_FN(temps.event)
         res = _lib.PredictFilesResult()
-        st = lib.lf_fusion_predict_files(self._handle, ntab, ptab, len(paths), os.fsencode(os.fspath(out)),
-                                         ctypes.byref(o), ctypes.byref(res))
+        outb = os.fsencode(os.fspath(out))
+
+        def call():
+            with self._lock.shared():
+                return lib.lf_fusion_predict_files(self._handle, ntab, ptab, len(paths), outb, ctypes.byref(o),
+                                                   ctypes.byref(res))
+
+        st = temps.run(call)
+        if temps.cancelled is not None:  # the outputs were discarded: say why now
+            raise temps.cancelled
         if st:
             msg = res.message.decode("utf-8", "replace") or _lib.status_string(st)
             raise LatefuseError("predict_files: " + msg, st, _lib.status_string(st))
@@ -510,20 +749,30 @@ class Fusion:
 
     def save(self, path):
         """Saves the fitted fusion (atomic write; the CLI reads it too)."""
-        self._need_fitted("save")
-        st = lib.lf_fusion_save(self._handle, os.fsencode(os.fspath(path)), 0)
-        if st:
-            _lib.raise_fusion(self._handle, st)
+        with self._lock.exclusive():  # the save stores its message in the handle
+            self._need_fitted("save")
+            st = lib.lf_fusion_save(self._handle, os.fsencode(os.fspath(path)), 0)
+            if st:
+                _lib.raise_fusion(self._handle, st)
 
     @classmethod
     def load(cls, path):
-        """A fitted Fusion from a file written by save() or `latefuse fit`."""
+        """A fitted Fusion from a file written by save() or `latefuse fit`.
+
+        classes_: the file's class names when it stores some (a fit on
+        string labels stores them as the class names, so its classes_ and
+        predictions come back as they were: ['cat', 'dog', ...]), else
+        0..C-1.  A fit on integer labels 0..C-1 that was given class_names=
+        comes back with the names as classes_ (the file does not say which
+        the labels were); pickling keeps classes_ exactly in every case."""
         f = cls()
         h = f._h()
         st = lib.lf_fusion_load(h, os.fsencode(os.fspath(path)))
         if st:
             _lib.raise_fusion(h, st)
         f._read_fitted()
+        if f.class_names_ is not None:
+            f.classes_ = np.array(f.class_names_)
         f.method, f.calibrate, f.logits = f.method_, f.calibrated_, f.logits_
         if f.method_ == "ensemble":  # made by auto: a refit chooses again
             f.method = "auto"
@@ -569,7 +818,7 @@ def stratified_folds(y, n_splits=5, seed=0, n_classes=None):
     yy = _labels(y, N, int(n_classes), "stratified_folds")
     fold = np.empty(N, dtype=np.uintp)
     err = ctypes.create_string_buffer(512)
-    st = lib.lf_folds_stratified(yy.ctypes.data, N, int(n_classes), int(n_splits), int(seed) & (2**64 - 1),
+    st = lib.lf_folds_stratified(yy.ctypes.data, N, int(n_classes), int(n_splits), _seed(seed, "stratified_folds"),
                                  fold.ctypes.data, err, len(err))
     if st:
         msg = err.value.decode("utf-8", "replace") or _lib.status_string(st)
@@ -609,6 +858,10 @@ def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, l
             i = lib.lf_method_parse(str(m).encode())
             if i < 0:
                 raise ValueError("compare: unknown method %r: use one of %s" % (m, ", ".join(METHODS)))
+            if lib.lf_method_name(i).decode() not in _COMPARED:
+                raise ValueError("compare: %r is not compared: auto chooses among the methods by this same "
+                                 "cross-validation (Fusion(method='auto').fit(P, y) fits its choice); compare "
+                                 "one or more of %s" % (m, ", ".join(_COMPARED)))
             mids.append(i)
     marr = (ctypes.c_int * len(mids))(*mids) if mids else None
     h = ctypes.c_void_p()
@@ -622,7 +875,7 @@ def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, l
         st = lib.lf_fusion_compare(h, tab, ntab, len(arrs), N, C, yy.ctypes.data, marr,
                                    len(mids) if mids else 0, ctypes.byref(o), ctypes.byref(tp))
         if st:
-            _lib.raise_fusion(h, st)
+            _raise_fusion(h, st, "compare", nm)
         t = tp.contents
         rows = []
         for r in range(t.n_rows):
@@ -678,6 +931,10 @@ def report(path, P, y, names=None, methods="all", fusion=None, class_names=None,
             i = lib.lf_method_parse(str(m).encode())
             if i < 0:
                 raise ValueError("report: unknown method %r: use one of %s" % (m, ", ".join(METHODS)))
+            if lib.lf_method_name(i).decode() not in _COMPARED:
+                raise ValueError("report: %r is not compared: auto chooses among the methods (pass fusion=, a "
+                                 "fitted Fusion(method='auto'), to show its choice); compare one or more of %s"
+                                 % (m, ", ".join(_COMPARED)))
             mids.append(i)
     marr = (ctypes.c_int * len(mids))(*mids) if mids else None
     ro.methods = ctypes.cast(marr, ctypes.c_void_p) if marr else None
@@ -686,7 +943,6 @@ def report(path, P, y, names=None, methods="all", fusion=None, class_names=None,
         if not isinstance(fusion, Fusion):
             raise TypeError("report: fusion must be a fitted latefuse.Fusion, got %s" % type(fusion).__name__)
         fusion._need_fitted("report")
-        ro.fitted = fusion._handle
     ckeep = None
     if class_names is not None:
         cn = [str(c) for c in class_names]
@@ -700,14 +956,19 @@ def report(path, P, y, names=None, methods="all", fusion=None, class_names=None,
     st = lib.lf_fusion_create(ctypes.byref(h))
     if st:
         raise LatefuseError("could not create a fusion context: " + _lib.status_string(st), st)
+    if fusion is not None:  # the fitted model is read during the call: no refit meanwhile
+        fusion._lock.acquire_shared()
+        ro.fitted = fusion._handle
     try:
         tab = _lib.ptr_table(arrs)
         ntab, keep = _lib.name_table(nm)
         st = lib.lf_fusion_report(h, tab, ntab, len(arrs), N, C, yy.ctypes.data, ctypes.byref(ro),
                                   os.fsencode(os.fspath(path)), 0)
         if st:
-            _lib.raise_fusion(h, st)
+            _raise_fusion(h, st, "report", nm)
     finally:
         lib.lf_fusion_free(h)
+        if fusion is not None:
+            fusion._lock.release_shared()
     del ckeep, marr
     return path
