@@ -172,10 +172,10 @@ def _seed(seed, what):
 
 
 def _python_words(msg, names=None):
-    """A library message in Python's terms: the CLI's --logits said as the
+    """A library message in Python's terms: the options' logits said as the
     logits=True argument, and a refused model name quoted (the library
     numbers it)."""
-    msg = msg.replace("use --logits for raw scores", "pass logits=True for raw scores")
+    msg = msg.replace("raw scores need the logits option", "raw scores need logits=True")
     m = re.match(r"model name (\d+) must", msg)
     if m and names is not None and int(m.group(1)) < len(names):
         k = int(m.group(1))

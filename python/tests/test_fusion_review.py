@@ -210,7 +210,7 @@ def test_messages_in_python_terms(tmp_path):
         with pytest.raises(latefuse.NotFittedError, match="not fitted yet") as ei:
             call()
         assert isinstance(ei.value, ValueError) and isinstance(ei.value, AttributeError)
-    with pytest.raises(LatefuseError, match=r"pass logits=True for raw scores") as ei:
+    with pytest.raises(LatefuseError, match=r"raw scores need logits=True") as ei:
         latefuse.Fusion(method="mean").fit([a * 2, b], y)
     assert "--logits" not in str(ei.value)
     with pytest.raises(ValueError, match=r"'auto' is not compared: auto chooses among the methods"):
@@ -245,3 +245,20 @@ def test_a_refused_report_does_not_keep_the_lock(tmp_path):
     t.start()
     t.join(30)
     assert not t.is_alive(), "fit waits for a lock that a failed report kept"
+
+
+# ------------------------------------------------ outputs that are inputs
+
+def test_predict_files_refuses_an_output_that_is_an_input(tmp_path):
+    (a, b), y = make_task(n=100, c=3, seed=5)
+    f = latefuse.Fusion(method="mean").fit([a, b], y, names=["a", "b"])
+    pa, pb = str(tmp_path / "a.npy"), str(tmp_path / "b.npy")
+    np.save(pa, a), np.save(pb, b)
+    before = open(pb, "rb").read()
+    with pytest.raises(LatefuseError, match=r"is the same file as input 2 .*nothing was read or written"):
+        f.predict_files({"a": pa, "b": pb}, pb)
+    with pytest.raises(LatefuseError, match=r"the classes output .* is the same file as input 1"):
+        f.predict_files({"a": pa, "b": pb}, str(tmp_path / "out.npy"), classes_out=pa)
+    with pytest.raises(LatefuseError, match=r"are the same file"):
+        f.predict_files({"a": pa, "b": pb}, str(tmp_path / "out.npy"), classes_out=str(tmp_path / "out.npy"))
+    assert open(pb, "rb").read() == before and not os.path.exists(str(tmp_path / "out.npy"))
