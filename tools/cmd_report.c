@@ -69,7 +69,7 @@ int cli_cmd_report(const struct cli_opts *o) {
         else
             st = cli_match_models(fitted, &in, &e);
     }
-    if (!st) st = cli_class_names(o, in.C, &classes, &e);
+    if (!st) st = cli_class_names(o, in.C, fitted, &classes, &e);
     if (!st) st = cli_load_labels(o->labels, in.N, in.C, &classes, &y, &e);
     if (st) {
         rc = cli_fail(st, e.msg, 1);
