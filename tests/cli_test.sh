@@ -265,6 +265,10 @@ expect_error 2 "--class-names 'cn_rev.txt' names class 1 'p1' but the fusion mod
 expect_error 2 "the header of 'b_perm.csv' names column 1 'p1' but the fusion model 'mean.lf' names it 'p0'; $SAME" \
     report -m A=b_perm.csv -m B=b.csv -m C=c.csv -y y.csv -f mean.lf -o x.html
 expect_ok eval mean.lf -m B=b.csv -y y.csv --class-names cn_same.txt
+# a .npy where the fusion model goes (FUSION and -m swapped) is named as such
+NPYMSG="is a .npy file, not a fusion model (a fusion model is the safetensors file that fit writes; were the fusion model and a model's outputs swapped?)"
+expect_error 2 "'fused.npy' $NPYMSG" predict fused.npy -m A=mean.lf -o x.npy
+expect_error 2 "'fused.npy' $NPYMSG" inspect fused.npy
 if [ ! -e x.lf ] && [ ! -e x.npy ] && [ ! -e x.html ]; then ok; else bad "a refused run (class names) wrote an output"; fi
 
 # a model left out is missing for every row: the mean of A alone is A (6/10)
