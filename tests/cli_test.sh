@@ -265,6 +265,15 @@ expect_error 2 "--class-names 'cn_rev.txt' names class 1 'p1' but the fusion mod
 expect_error 2 "the header of 'b_perm.csv' names column 1 'p1' but the fusion model 'mean.lf' names it 'p0'; $SAME" \
     report -m A=b_perm.csv -m B=b.csv -m C=c.csv -y y.csv -f mean.lf -o x.html
 expect_ok eval mean.lf -m B=b.csv -y y.csv --class-names cn_same.txt
+# CSV rows are numbered from 1 without the header, in parse errors as in value errors
+printf 'p0,p1\n0.2,0.8\n0.5,x\n' >hdr_cell.csv
+printf 'p0,p1\n0.2,0.8\n0.6,0.5\n' >hdr_sum.csv
+printf 'p0,p1\n0.2,0.8\n0.5\n' >hdr_ragged.csv
+printf '0.2,0.8\n0.5,0.5\n' >ok2.csv
+printf '1\n0\n' >y2.txt
+expect_error 2 "'x' at row 2, column 2 is not a number in 'hdr_cell.csv'" compare -m a=hdr_cell.csv -m b=ok2.csv -y y2.txt --methods mean --folds 2
+expect_error 2 "row 2 of 'hdr_sum.csv' sums to 1.1, not 1 within 1e-3 (pass --logits for raw scores)" compare -m a=hdr_sum.csv -m b=ok2.csv -y y2.txt --methods mean --folds 2
+expect_error 2 "row 2 has 1 fields, expected 2 in 'hdr_ragged.csv'" compare -m a=hdr_ragged.csv -m b=ok2.csv -y y2.txt --methods mean --folds 2
 # a .npy where the fusion model goes (FUSION and -m swapped) is named as such
 NPYMSG="is a .npy file, not a fusion model (a fusion model is the safetensors file that fit writes; were the fusion model and a model's outputs swapped?)"
 expect_error 2 "'fused.npy' $NPYMSG" predict fused.npy -m A=mean.lf -o x.npy
