@@ -746,6 +746,18 @@ while [ "$i" -lt "$runs" ]; do
 done
 if [ "$sig_bad" -eq 0 ] && [ "$stopped" -ge $((runs / 3)) ]; then ok; else bad "interrupted runs: $sig_bad of $runs wrong, $stopped stopped by the signal"; fi
 echo "cli: note: $stopped of $runs interrupted runs stopped by the signal, $sig_bad wrong" >&2
+# report: a signal during the computation (compare, here mlp's epochs)
+# stops the run there, with nothing written; it is not held to the end
+: >sig.err
+env --default-signal=INT "$LF" report -m a=big_a.csv -m b=big_b.csv -y big_y.csv --methods mean,mlp --folds 2 -o sig/r.html >/dev/null 2>sig.err &
+pid=$!
+sleep 0.5
+kill -INT "$pid" 2>/dev/null
+wait "$pid"
+rc=$?
+if [ "$rc" -eq 130 ] && [ "$(cat sig.err)" = "latefuse: stopped by SIGINT; no output was written" ] && [ -z "$(ls sig)" ]; then ok
+else bad "SIGINT during report's computation: exit $rc, $(cat sig.err), left: $(ls sig)"; fi
+rm -f sig/*
 # the other signals that end a process by default are handled the same way
 for sn in QUIT:3 USR1:10 USR2:12 ALRM:14 VTALRM:26 PROF:27; do
     s=${sn%:*} n=${sn#*:}
