@@ -17,18 +17,18 @@
  * its inputs (cli_guard_mapped) is an input shrinking under the mapping:
  * exit 2, with a sentence saying so.  A registered name that was renamed
  * already is simply not found.  An atexit function removes them too, for
- * exit() called from inside a library (libgomp exits with status 1 when it cannot create
- * its threads).
+ * exit() called from inside a library (libgomp exits with status 1 when it
+ * cannot create its threads).
  *
  * Races.  A file is created and registered, and the outputs are renamed and
  * unregistered, with the asynchronous signals (all but SIGPIPE and SIGBUS)
  * blocked in the calling thread (cli_guard_hold / cli_guard_release, from
- * the library's CREATING/CREATED and RENAMING/RENAMED events); the OpenMP threads are
- * started once, early (cli_guard_start), with those signals blocked, and
- * keep that mask, so such a signal is always delivered to the main thread,
- * and never between a file's creation and its registration.  Starting the
- * threads early also makes a failure to create them (ulimit -u, -v) happen
- * before any file exists.  A signal ignored when the tool starts (nohup, a
+ * the library's CREATING/CREATED and RENAMING/RENAMED events); the OpenMP
+ * threads are started once, early (cli_guard_start), with those signals
+ * blocked, and keep that mask, so such a signal is always delivered to the
+ * main thread, and never between a file's creation and its registration.
+ * Starting the threads early also makes a failure to create them (ulimit
+ * -u, -v) happen before any file exists.  A signal ignored when the tool starts (nohup, a
  * background job's SIGINT) stays ignored.
  */
 #include "cli.h"
