@@ -221,7 +221,7 @@ contains out "class names: p0, p1" "inspect shows the class names of the CSV hea
 contains out "         p0         p1" "inspect wavg-class table headed by the class names"
 expect_ok fit $M3 -y y.csv --method auto --folds 2 -o auto.lf
 contains out "(chosen by auto)" "fit auto names its choice"
-expect_error 1 "cannot create a temporary file beside 'nodir/x.lf': No such file or directory" fit $M3 -y y.csv --method mean -o nodir/x.lf
+expect_error 1 "cannot write -o 'nodir/x.lf': the folder 'nodir' does not exist; nothing was read or written" fit $M3 -y y.csv --method mean -o nodir/x.lf
 if [ ! -e nodir ]; then ok; else bad "a failed fit left files"; fi
 
 expect_ok fit $M3 -y y.csv --method mean -o mean.lf
@@ -239,6 +239,46 @@ expect_ok eval mean.lf $M3 -y y.csv
 contains out "accuracy  0.8000" "eval text"
 # a float .npy that is not one-hot is rejected as labels
 expect_error 2 "row 1 of 'fused.npy' is not one-hot (exactly one 1, the rest 0)" eval mean.lf $M3 -y fused.npy
+# labels given by name (each class named many times) map through the stored names
+awk 'BEGIN { for (i = 0; i < 10; i++) print (i % 2 ? "p1" : "p0") }' >ynames.txt
+expect_ok eval mean.lf $M3 -y ynames.txt --json
+contains out '"samples": 10, "accuracy": 0.8,' "eval with labels by name"
+# class names must agree: CSV headers with each other, with --class-names
+# and with the names the fusion model stores (mean.lf: p0, p1 from a.csv)
+{ echo p1,p0; cat b.csv; } >b_perm.csv
+{ echo q0,q1; cat b.csv; } >b_other.csv
+printf 'p1\np0\n' >cn_rev.txt
+printf 'p0\np1\n' >cn_same.txt
+SAME="the classes must be named alike, in the same order, everywhere"
+expect_error 2 "the header of 'b_perm.csv' names column 1 'p1' but the header of 'a.csv' names it 'p0'; $SAME" \
+    compare -m A=a.csv -m B=b_perm.csv -y y.csv --methods mean --folds 2
+expect_error 2 "the header of 'b_other.csv' names column 1 'q0' but the header of 'a.csv' names it 'p0'; $SAME" \
+    fit -m A=a.csv -m B=b_other.csv -y y.csv --method mean -o x.lf
+expect_error 2 "the header of 'a.csv' names column 1 'p0' but --class-names 'cn_rev.txt' names it 'p1'; $SAME" \
+    fit $M3 -y y.csv --method mean --class-names cn_rev.txt -o x.lf
+expect_error 2 "the header of 'b_perm.csv' names column 1 'p1' but the fusion model 'mean.lf' names it 'p0'; $SAME" \
+    eval mean.lf -m B=b_perm.csv -y y.csv
+expect_error 2 "the header of 'b_perm.csv' names column 1 'p1' but the fusion model 'mean.lf' names it 'p0'; $SAME" \
+    predict mean.lf -m B=b_perm.csv -o x.npy
+expect_error 2 "--class-names 'cn_rev.txt' names class 1 'p1' but the fusion model 'mean.lf' names it 'p0'; $SAME" \
+    eval mean.lf -m B=b.csv -y y.csv --class-names cn_rev.txt
+expect_error 2 "the header of 'b_perm.csv' names column 1 'p1' but the fusion model 'mean.lf' names it 'p0'; $SAME" \
+    report -m A=b_perm.csv -m B=b.csv -m C=c.csv -y y.csv -f mean.lf -o x.html
+expect_ok eval mean.lf -m B=b.csv -y y.csv --class-names cn_same.txt
+# CSV rows are numbered from 1 without the header, in parse errors as in value errors
+printf 'p0,p1\n0.2,0.8\n0.5,x\n' >hdr_cell.csv
+printf 'p0,p1\n0.2,0.8\n0.6,0.5\n' >hdr_sum.csv
+printf 'p0,p1\n0.2,0.8\n0.5\n' >hdr_ragged.csv
+printf '0.2,0.8\n0.5,0.5\n' >ok2.csv
+printf '1\n0\n' >y2.txt
+expect_error 2 "'x' at row 2, column 2 is not a number in 'hdr_cell.csv'" compare -m a=hdr_cell.csv -m b=ok2.csv -y y2.txt --methods mean --folds 2
+expect_error 2 "row 2 of 'hdr_sum.csv' sums to 1.1, not 1 within 1e-3 (pass --logits for raw scores)" compare -m a=hdr_sum.csv -m b=ok2.csv -y y2.txt --methods mean --folds 2
+expect_error 2 "row 2 has 1 fields, expected 2 in 'hdr_ragged.csv'" compare -m a=hdr_ragged.csv -m b=ok2.csv -y y2.txt --methods mean --folds 2
+# a .npy where the fusion model goes (FUSION and -m swapped) is named as such
+NPYMSG="is a .npy file, not a fusion model (a fusion model is the safetensors file that fit writes; were the fusion model and a model's outputs swapped?)"
+expect_error 2 "'fused.npy' $NPYMSG" predict fused.npy -m A=mean.lf -o x.npy
+expect_error 2 "'fused.npy' $NPYMSG" inspect fused.npy
+if [ ! -e x.lf ] && [ ! -e x.npy ] && [ ! -e x.html ]; then ok; else bad "a refused run (class names) wrote an output"; fi
 
 # a model left out is missing for every row: the mean of A alone is A (6/10)
 expect_ok predict mean.lf -m A=a.csv -o onlya.npy
@@ -251,7 +291,7 @@ expect_ok predict mean.lf -m A=a.csv -m B=b_missing.csv -m C=c.csv -o m.npy
 expect_error 2 "the fusion model has no model named 'D' (it knows A, B, C)" predict mean.lf -m A=a.csv -m D=b.csv -o x.npy
 expect_error 2 "'three.csv' has 3 columns but the fusion model has 2 classes" predict mean.lf -m A=three.csv -o x.npy
 expect_error 2 "row 1 of 'bad_sum.csv' sums to 1.2, not 1 within 1e-3 (pass --logits for raw scores)" predict mean.lf -m A=bad_sum.csv -o x.npy
-expect_error 1 "cannot create a temporary file beside 'nodir/x.npy': No such file or directory" predict mean.lf $M3 -o nodir/x.npy
+expect_error 1 "cannot write -o 'nodir/x.npy': the folder 'nodir' does not exist; nothing was read or written" predict mean.lf $M3 -o nodir/x.npy
 if [ ! -e x.npy ]; then ok; else bad "a failed predict left x.npy"; fi
 
 # --logits is stored with the model and applied by predict
@@ -366,7 +406,7 @@ done
 # a --classes-out that cannot be written: neither output, no temporary file
 mkdir -p cdir
 expect_error 1 "cannot replace 'cdir': it is a folder" predict cls.lf -m a=cls_a.npy -m b=cls_b.npy -o x.npy --classes-out cdir
-expect_error 1 "cannot create a temporary file beside 'nodir/c.npy': No such file or directory" \
+expect_error 1 "cannot write --classes-out 'nodir/c.npy': the folder 'nodir' does not exist; nothing was read or written" \
     predict cls.lf -m a=cls_a.npy -m b=cls_b.npy -o x.npy --classes-out nodir/c.npy
 expect_error 1 "cannot replace 'cdir': it is a folder" predict cls.lf -m a=cls_a.npy -m b=cls_b.npy -o cdir --classes-out xc.npy
 if [ ! -e x.npy ] && [ ! -e xc.npy ] && ! ls ./*.tmp-* cdir/* >/dev/null 2>&1; then ok; else bad "a failed --classes-out left: $(ls ./*.tmp-* x.npy xc.npy cdir/* 2>/dev/null)"; fi
@@ -433,6 +473,41 @@ expect_error 2 "-o 'lt.npy' and --classes-out 'link.npy' name the same file; not
 if cmp -s a.csv a_copy.csv && [ ! -e x.npy ]; then ok; else bad "a refused output changed its input or wrote x.npy"; fi
 cp a_copy.csv a.csv   # (for the tests below, should it have been)
 rm -f x.npy
+# fit --history is an output too, and --class-names an input (exit 2, nothing touched)
+printf 'p0\np1\n' >cn.txt
+cp y.csv y_copy.csv
+cp cn.txt cn_copy.txt
+printf 'old history\n' >hist.csv
+cp hist.csv hist_copy.csv
+expect_error 2 "--history 'y.csv' is the same file as the labels 'y.csv'; nothing was read or written" \
+    fit $M3 -y y.csv --method wavg --epochs 2 -o x.lf --history y.csv
+expect_error 2 "--history 'a.csv' is the same file as the input 'a.csv'; nothing was read or written" \
+    fit $M3 -y y.csv --method wavg --epochs 2 -o x.lf --history a.csv
+expect_error 2 "-o 'hist.csv' and --history './hist.csv' name the same file; nothing was read or written" \
+    fit $M3 -y y.csv --method wavg --epochs 2 -o hist.csv --history ./hist.csv
+expect_error 2 "-o 'x.lf' and --history 'x.lf' name the same file; nothing was read or written" \
+    fit $M3 -y y.csv --method wavg --epochs 2 -o x.lf --history x.lf
+expect_error 2 "-o 'cn.txt' is the same file as the class names 'cn.txt'; nothing was read or written" \
+    fit $M3 -y y.csv --method mean --class-names cn.txt -o cn.txt
+expect_error 2 "-o 'cn.txt' is the same file as the class names 'cn.txt'; nothing was read or written" \
+    report $M3 -y y.csv --methods mean --folds 2 --class-names cn.txt -o cn.txt
+if cmp -s a.csv a_copy.csv && cmp -s y.csv y_copy.csv && cmp -s cn.txt cn_copy.txt && cmp -s hist.csv hist_copy.csv &&
+    [ ! -e x.lf ]; then ok; else bad "a refused --history / --class-names run changed a file or wrote x.lf"; fi
+# an output folder that is missing is found before any work (exit 1); a
+# fusion model that cannot be saved (-o is a folder) leaves --history as it was
+expect_error 1 "cannot write -o 'nodir/x.lf': the folder 'nodir' does not exist; nothing was read or written" \
+    fit $M3 -y y.csv --method auto --folds 2 --epochs 1 -o nodir/x.lf
+expect_error 1 "cannot write --history 'nodir/h.csv': the folder 'nodir' does not exist; nothing was read or written" \
+    fit $M3 -y y.csv --method wavg --epochs 2 -o x.lf --history nodir/h.csv
+expect_error 1 "cannot write --classes-out 'a.csv/c.npy': the folder 'a.csv' is not a folder; nothing was read or written" \
+    predict mean.lf $M3 -o x.npy --classes-out a.csv/c.npy
+expect_error 1 "cannot write -o 'nodir/r.html': the folder 'nodir' does not exist; nothing was read or written" \
+    report $M3 -y y.csv --methods mean --folds 2 -o nodir/r.html
+mkdir outdir.lf
+run fit $M3 -y y.csv --method wavg --epochs 2 -o outdir.lf --history hist.csv
+if [ "$rc" -eq 1 ] && cmp -s hist.csv hist_copy.csv && [ -z "$(ls outdir.lf)" ] && [ ! -e x.npy ] && [ ! -e x.lf ]; then ok
+else bad "fit -o FOLDER --history: exit $rc, $(cat err); the history changed or something was written"; fi
+rm -rf outdir.lf
 # a repeated single-valued option is an error
 expect_error 2 "option -o is given twice" predict mean.lf $M3 -o x.npy -o y.npy
 expect_error 2 "option --method is given twice" fit $M3 -y y.csv --method mean --method=max -o x.lf
@@ -457,7 +532,7 @@ rm -f "$long" "c$long"
 # not replaced either
 printf 'old' >keep.npy
 expect_error 1 "cannot replace 'cdir': it is a folder" predict mean.lf $M3 -o keep.npy --classes-out cdir
-expect_error 1 "cannot create a temporary file beside 'nodir/c.npy': No such file or directory" \
+expect_error 1 "cannot write --classes-out 'nodir/c.npy': the folder 'nodir' does not exist; nothing was read or written" \
     predict mean.lf $M3 -o keep.npy --classes-out nodir/c.npy
 if [ "$(cat keep.npy)" = old ] && ! ls ./*.tmp-* >/dev/null 2>&1; then ok; else bad "a failed --classes-out replaced -o on the CSV path"; fi
 # the file size limit (SIGXFSZ): one line, 128 + 25, nothing left
@@ -671,6 +746,35 @@ while [ "$i" -lt "$runs" ]; do
 done
 if [ "$sig_bad" -eq 0 ] && [ "$stopped" -ge $((runs / 3)) ]; then ok; else bad "interrupted runs: $sig_bad of $runs wrong, $stopped stopped by the signal"; fi
 echo "cli: note: $stopped of $runs interrupted runs stopped by the signal, $sig_bad wrong" >&2
+# report: a signal during the cross-validation (compare, here mlp's steps,
+# which last about a second after the inputs' 0.05 s) stops the run there,
+# with nothing written; it is not held to the end.  (What follows compare,
+# mlp again on the same folds and on every row, still runs with the
+# signals held: the library reports no progress there.)
+: >sig.err
+env --default-signal=INT "$LF" report -m a=big_a.csv -m b=big_b.csv -y big_y.csv --methods mean,mlp --folds 2 -o sig/r.html >/dev/null 2>sig.err &
+pid=$!
+sleep 0.2
+kill -INT "$pid" 2>/dev/null
+wait "$pid"
+rc=$?
+if [ "$rc" -eq 130 ] && [ "$(cat sig.err)" = "latefuse: stopped by SIGINT; no output was written" ] && [ -z "$(ls sig)" ]; then ok
+else bad "SIGINT during report's computation: exit $rc, $(cat sig.err), left: $(ls sig)"; fi
+rm -f sig/*
+# the other signals that end a process by default are handled the same way
+for sn in QUIT:3 USR1:10 USR2:12 ALRM:14 VTALRM:26 PROF:27; do
+    s=${sn%:*} n=${sn#*:}
+    : >sig.err
+    env --default-signal=INT,QUIT "$LF" fit -m a=big_a.csv -m b=big_b.csv -y big_y.csv --method mlp -o sig/x.lf >/dev/null 2>sig.err &
+    pid=$!
+    sleep 0.1
+    kill -"$s" "$pid" 2>/dev/null
+    wait "$pid"
+    rc=$?
+    if [ "$rc" -eq $((128 + n)) ] && [ "$(cat sig.err)" = "latefuse: stopped by SIG$s; no output was written" ] &&
+        [ -z "$(ls sig)" ]; then ok; else bad "SIG$s during fit: exit $rc, $(cat sig.err), left: $(ls sig)"; fi
+    rm -f sig/*
+done
 rm -f huge.npy shrink.npy
 
 expect_ok demo

@@ -246,8 +246,8 @@ expect_error 2 "'p0' at row 1, column 1 is not a number in 'mixed.csv' (row 1 is
 printf '0.2,0.8,\n0.6,0.4\n0.3,0.7,\n0.9,0.1,\n' >comma2.csv
 expect_error 2 "row 2 of 'comma2.csv' does not end with a comma but row 1 does (a trailing comma must end every row or none)" \
     predict f.lf -m a=comma2.csv -o o.npy
-printf '\357\273\277label\n1\n0\n1\n0x0\n' >ybad.csv
-expect_error 2 "'0x0' at row 5, column 1 is a hexadecimal number in 'ybad.csv'; write numbers in decimal" \
+printf '\357\273\277label\n1\n0\n1\n0x0\n' >ybad.csv   # data row 4: the header is not counted
+expect_error 2 "'0x0' at row 4, column 1 is a hexadecimal number in 'ybad.csv'; write numbers in decimal" \
     fit -m a=a.csv -m b=b.csv -y ybad.csv --method mean -o g.lf
 if [ ! -e g.lf ]; then ok; else bad "a refused label file left g.lf"; fi
 

@@ -220,7 +220,7 @@ secs=$(($(date +%s) - start))
 [ "$secs" -le 20 ] && ok || bad "predict with a bad row on rank 1 took $secs s"
 # an output that cannot be created (rank 0 creates it): every rank stops
 mpi 2 predict $P -o nodir/x.npy
-[ "$rc" -eq 1 ] && [ "$(grep '^latefuse' err)" = "latefuse: cannot create a temporary file beside 'nodir/x.npy': No such file or directory" ] &&
+[ "$rc" -eq 1 ] && [ "$(grep '^latefuse' err)" = "latefuse: cannot write -o 'nodir/x.npy': the folder 'nodir' does not exist; nothing was read or written" ] &&
     ok || bad "predict to a missing folder on 2 ranks: exit $rc, '$(cat err)'"
 # standard output cannot be written by position
 mpi 2 predict $P -o -

@@ -107,10 +107,10 @@ static void test_reading(void) {
 static void test_errors(void) {
     ERR("1,2,3\n4,5,6\n7,8\n", LF_ERR_FORMAT, "row 3 has 2 fields, expected 3");
     ERR("1,2,3\n4,5,6,7\n", LF_ERR_FORMAT, "row 2 has 4 fields, expected 3");
-    ERR("a,b\n1,2\n3\n", LF_ERR_FORMAT, "row 3 has 1 fields, expected 2");
+    ERR("a,b\n1,2\n3\n", LF_ERR_FORMAT, "row 2 has 1 fields, expected 2"); /* not counting the header */
     ERR("1 2 3\n4 5\n", LF_ERR_FORMAT, "row 2 has 2 fields, expected 3");
     ERR("1,2\nabc,3\n", LF_ERR_FORMAT, "'abc' at row 2, column 1 is not a number");
-    ERR("h\n1\n2x\n", LF_ERR_FORMAT, "'2x' at row 3, column 1 is not a number");
+    ERR("h\n1\n2x\n", LF_ERR_FORMAT, "'2x' at row 2, column 1 is not a number");
     ERR("1,2\n3,0x10\n", LF_ERR_FORMAT, "'0x10' at row 2, column 2 is a hexadecimal number in 'x.csv'");
     ERR("1,2\n3,1,5\n", LF_ERR_FORMAT, "row 2 has 3 fields");
     ERR("1 2\n3 1,5\n", LF_ERR_FORMAT, "'1,5' at row 2, column 2 is not a number");
@@ -219,7 +219,7 @@ static void test_line_ends(void) {
                                 "must end every row or none)");
     ERR_EXACT("1,2,\n3,4\n", "row 2 of 'x.csv' does not end with a comma but row 1 does (a trailing comma must "
                              "end every row or none)");
-    ERR_EXACT("h,h\n1,2\n3,4\n5,6,\n", "row 4 of 'x.csv' ends with a comma but row 2 does not (a trailing comma "
+    ERR_EXACT("h,h\n1,2\n3,4\n5,6,\n", "row 3 of 'x.csv' ends with a comma but row 1 does not (a trailing comma "
                                         "must end every row or none)");
     ERR_EXACT("1,2,\n3,4,5,\n", "row 2 has 3 fields, expected 2 in 'x.csv'");
     /* CR-only, mixed line ends */

@@ -200,8 +200,13 @@ lf_status cli_load_features(const char *path, size_t N, lf_matrix *out, cli_err 
 
 /* Class names for C classes from --class-names FILE (one per line), else
  * the header row of the first CSV -m file that has one; out->n = 0 when
- * there are none.  A count that is not C is LF_ERR_SHAPE naming the file. */
-lf_status cli_class_names(const struct cli_opts *o, size_t C, lf_names *out, cli_err *e);
+ * there are none.  A count that is not C is LF_ERR_SHAPE naming the file.
+ * Every CSV header must name the same classes in the same order as that
+ * list (LF_ERR_FORMAT), and so must the names stored in the fusion model
+ * f when f (o->fusion_path; NULL: none) has some (LF_ERR_ARG, or FORMAT
+ * for a header): the message names both sources and the first class
+ * where they differ. */
+lf_status cli_class_names(const struct cli_opts *o, size_t C, const lf_fusion *f, lf_names *out, cli_err *e);
 /* Class c's name: given's, else the fusion model's (f may be NULL), else
  * its number written into buf. */
 const char *cli_class_name(const lf_names *given, const lf_fusion *f, size_t c, char buf[24]);
@@ -262,8 +267,9 @@ int cli_exit_status(lf_status st, int input);
 
 /* ---------------------------------------------------------- guard.c */
 
-/* Installs the handlers of SIGINT, SIGTERM, SIGHUP, SIGXFSZ and SIGBUS
- * (which remove the registered temporary files and exit with one line) and
+/* Installs the handlers of SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
+ * SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGXFSZ, SIGPIPE and SIGBUS (which
+ * remove the registered temporary files and exit with one line) and
  * the atexit cleanup, and starts the OpenMP threads with those signals
  * blocked.  Called once by main before a fusion command. */
 void cli_guard_start(void);
@@ -281,10 +287,15 @@ void cli_outputs_done(void);
  * an input cut short under the reader (exit 2, a sentence saying so); else
  * it is a signal like the others (exit 128 + SIGBUS). */
 void cli_guard_mapped(void);
-/* Nonzero, with one sentence in err, when -o or --classes-out is the same
- * file (device and inode) as an input, the labels, the fusion model or the
- * other output. */
+/* Nonzero, with one sentence in err, when an output (-o, --classes-out,
+ * fit's --history) is the same file (device and inode) as an input, the
+ * labels, the fusion model, the features, the class names or another
+ * output. */
 int cli_check_outputs_apart(const struct cli_opts *o, char *err, size_t errlen);
+/* Nonzero, with one sentence in err, when the folder an output is renamed
+ * into is missing, not a folder or not writable: checked before any work,
+ * so that a long fit does not end on it. */
+int cli_check_output_folders(const struct cli_opts *o, char *err, size_t errlen);
 /* lf_fusion_predict_files' temp callback: holds the signals while a
  * temporary output is created and registered, and while the outputs are
  * renamed; forgets them after. */

@@ -48,7 +48,7 @@ static int load_labelled(const struct cli_opts *o, cli_inputs *in, lf_names *cla
     cli_err e = {{0}};
     lf_status st = cli_load_models(o, o->logits, 0, in, &e);
     if (st) return cli_fail(st, e.msg, 1);
-    st = cli_class_names(o, in->C, classes, &e);
+    st = cli_class_names(o, in->C, NULL, classes, &e);
     if (!st) st = cli_load_labels(o->labels, in->N, in->C, classes, y, &e);
     if (st) {
         cli_inputs_free(in);
@@ -192,22 +192,29 @@ int cli_cmd_fit(const struct cli_opts *o) {
         goto done;
     }
     if (o->rank) goto done; /* every rank fitted the same model: rank 0 saves it */
-    /* the history first: a fusion file on disk means the whole fit is done */
+    /* The fusion model first, then the history, both with the signals held
+     * (the library's temporary files are not registered: a signal that
+     * comes meanwhile acts after them).  The output folders were checked
+     * before the fit, so neither write is expected to fail; if the model's
+     * does, the history is left as it was. */
     const lf_history *hist = lf_fusion_history(f);
-    char herr[512];
-    if (o->history && hist && lf_history_save(hist, o->history, o->no_fsync ? LF_WRITE_NO_FSYNC : 0, herr, sizeof herr)) {
-        rc = cli_fail(LF_ERR_IO, herr, 0);
-        goto done;
-    }
-    /* the library's temporary file is not registered: the save runs with
-     * the signals held, and one that comes meanwhile acts after it */
+    unsigned wflags = o->no_fsync ? LF_WRITE_NO_FSYNC : 0;
     sigset_t prev;
     cli_guard_hold(&prev);
-    st = lf_fusion_save(f, o->out, o->no_fsync ? LF_WRITE_NO_FSYNC : 0);
-    if (!st) cli_outputs_done();
+    st = lf_fusion_save(f, o->out, wflags);
+    char herr[512] = "";
+    lf_status hst = LF_OK;
+    if (!st && o->history && hist) hst = lf_history_save(hist, o->history, wflags, herr, sizeof herr);
+    if (!st && !hst) cli_outputs_done();
     cli_guard_release(&prev);
     if (st) {
         rc = fusion_fail(f, st, 0);
+        goto done;
+    }
+    if (hst) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "%s (the fusion model was saved to '%s')", herr, o->out);
+        rc = cli_fail(hst, msg, 0);
         goto done;
     }
     const char *name = lf_method_name(lf_fusion_method(f));
@@ -278,6 +285,15 @@ int cli_cmd_predict(const struct cli_opts *o) {
     lf_status fst = o->features ? cli_load_features(o->features, 0, &fx, &fe) : LF_OK;
     rc = cli_mpi_agree(o, fst ? cli_fail(fst, fe.msg, 1) : features_fit(o, f, &fx));
     if (rc) {
+        lf_matrix_free(&fx);
+        lf_fusion_free(f);
+        return rc;
+    }
+    /* CSV headers must name the fusion model's classes, in its order */
+    lf_names heads;
+    lf_status hst = cli_class_names(o, lf_fusion_num_classes(f), f, &heads, &fe);
+    lf_names_free(&heads);
+    if ((rc = cli_mpi_agree(o, hst ? cli_fail(hst, fe.msg, 1) : 0))) {
         lf_matrix_free(&fx);
         lf_fusion_free(f);
         return rc;
@@ -360,8 +376,9 @@ int cli_cmd_eval(const struct cli_opts *o) {
         goto done;
     }
     /* labels given by name map through --class-names, a CSV header, or
-     * the names stored in the fusion model */
-    lf_status st = cli_class_names(o, in.C, &classes, &e);
+     * the names stored in the fusion model (which the other two must
+     * repeat) */
+    lf_status st = cli_class_names(o, in.C, f, &classes, &e);
     if (!st && !classes.n) st = names_of(f, &classes);
     if (!st) st = cli_load_labels(o->labels, in.N, in.C, &classes, &y, &e);
     if (st) {

@@ -10,24 +10,25 @@
  * lf_fusion_predict_files cli_temp_event, which the library calls around
  * creating each temporary output (its name is registered here, a copy in
  * static storage) and around the renames; fit saves with the signals held.
- * One handler for SIGINT, SIGTERM, SIGHUP, SIGXFSZ, SIGPIPE and SIGBUS
- * unlinks every registered name with unlink(2), writes one line with
- * write(2) and leaves with _exit: 128 + the signal; a SIGBUS while
- * predict --mmap maps its inputs (cli_guard_mapped) is an input shrinking
- * under the mapping: exit 2, with a sentence saying so.  A registered name
- * that was renamed already is simply not found.  An atexit function removes them too, for exit() called
- * from inside a library (libgomp exits with status 1 when it cannot create
- * its threads).
+ * One handler for SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+ * SIGALRM, SIGVTALRM, SIGPROF, SIGXFSZ, SIGPIPE and SIGBUS unlinks every
+ * registered name with unlink(2), writes one line with write(2) and
+ * leaves with _exit: 128 + the signal; a SIGBUS while predict --mmap maps
+ * its inputs (cli_guard_mapped) is an input shrinking under the mapping:
+ * exit 2, with a sentence saying so.  A registered name that was renamed
+ * already is simply not found.  An atexit function removes them too, for
+ * exit() called from inside a library (libgomp exits with status 1 when it
+ * cannot create its threads).
  *
  * Races.  A file is created and registered, and the outputs are renamed and
- * unregistered, with the four asynchronous signals blocked in the calling
- * thread (cli_guard_hold / cli_guard_release, from the library's
- * CREATING/CREATED and RENAMING/RENAMED events); the OpenMP threads are
- * started once, early (cli_guard_start), with those signals blocked, and
- * keep that mask, so such a signal is always delivered to the main thread,
- * and never between a file's creation and its registration.  Starting the
- * threads early also makes a failure to create them (ulimit -u, -v) happen
- * before any file exists.  A signal ignored when the tool starts (nohup, a
+ * unregistered, with the asynchronous signals (all but SIGPIPE and SIGBUS)
+ * blocked in the calling thread (cli_guard_hold / cli_guard_release, from
+ * the library's CREATING/CREATED and RENAMING/RENAMED events); the OpenMP
+ * threads are started once, early (cli_guard_start), with those signals
+ * blocked, and keep that mask, so such a signal is always delivered to the
+ * main thread, and never between a file's creation and its registration.
+ * Starting the threads early also makes a failure to create them (ulimit
+ * -u, -v) happen before any file exists.  A signal ignored when the tool starts (nohup, a
  * background job's SIGINT) stays ignored.
  */
 #include "cli.h"
@@ -78,9 +79,17 @@ static void on_signal(int sig) {
     if (atomic_flag_test_and_set(&guard_stopping))
         for (;;) pause(); /* another thread is ending the process (lock-free: async-signal-safe) */
     remove_temps();
-    const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP"
-                       : sig == SIGBUS ? "SIGBUS"
-                                       : "SIGXFSZ";
+    const char *name = sig == SIGINT      ? "SIGINT"
+                       : sig == SIGTERM   ? "SIGTERM"
+                       : sig == SIGHUP    ? "SIGHUP"
+                       : sig == SIGBUS    ? "SIGBUS"
+                       : sig == SIGQUIT   ? "SIGQUIT"
+                       : sig == SIGUSR1   ? "SIGUSR1"
+                       : sig == SIGUSR2   ? "SIGUSR2"
+                       : sig == SIGALRM   ? "SIGALRM"
+                       : sig == SIGVTALRM ? "SIGVTALRM"
+                       : sig == SIGPROF   ? "SIGPROF"
+                                          : "SIGXFSZ";
     if (sig == SIGPIPE) {
         say("latefuse: stopped by SIGPIPE: the reader of an output went away\n");
         _exit(128 + sig);
@@ -99,16 +108,21 @@ static void on_signal(int sig) {
 
 static void at_exit(void) { remove_temps(); }
 
+/* The signals that end the process by default and can be sent to it
+ * (SIGKILL and SIGSTOP aside) and that the handler turns into a clean
+ * stop; those that only a fault raises (SIGSEGV, SIGFPE, ...) keep their
+ * core dump. */
+static const int async_sigs[] = {SIGINT,  SIGTERM, SIGHUP,    SIGXFSZ, SIGQUIT,
+                                 SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF};
+
 static void async_set(sigset_t *s) {
     sigemptyset(s);
-    sigaddset(s, SIGINT);
-    sigaddset(s, SIGTERM);
-    sigaddset(s, SIGHUP);
-    sigaddset(s, SIGXFSZ);
+    for (size_t i = 0; i < sizeof async_sigs / sizeof async_sigs[0]; i++) sigaddset(s, async_sigs[i]);
 }
 
 void cli_guard_start(void) {
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGXFSZ, SIGBUS, SIGPIPE};
+    static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,    SIGXFSZ, SIGBUS, SIGPIPE,
+                               SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF};
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -225,23 +239,70 @@ static int refuse_input(const char *opt, const char *out, const place *p, const 
 }
 
 int cli_check_outputs_apart(const struct cli_opts *o, char *err, size_t errlen) {
-    const char *outs[2] = {o->out, o->classes_out};
-    const char *opts[2] = {"-o", "--classes-out"};
-    place pl[2];
-    for (int k = 0; k < 2; k++) {
+    /* fit's --history is an output like -o (seed-example and head-example
+     * read nothing: their --history has nothing to collide with) */
+    const char *history = o->command == CLI_FIT ? o->history : NULL;
+    const char *outs[3] = {o->out, o->classes_out, history};
+    const char *opts[3] = {"-o", "--classes-out", "--history"};
+    place pl[3];
+    for (int k = 0; k < 3; k++) {
         if (!outs[k]) continue;
         pl[k] = place_of(outs[k]);
         if (refuse_input(opts[k], outs[k], &pl[k], "fusion model", o->fusion_path, err, errlen) ||
             refuse_input(opts[k], outs[k], &pl[k], "labels", o->labels, err, errlen) ||
-            refuse_input(opts[k], outs[k], &pl[k], "features", o->features, err, errlen))
+            refuse_input(opts[k], outs[k], &pl[k], "features", o->features, err, errlen) ||
+            refuse_input(opts[k], outs[k], &pl[k], "class names", o->class_names, err, errlen))
             return 1;
         for (size_t m = 0; m < o->n_models; m++)
             if (refuse_input(opts[k], outs[k], &pl[k], "input", o->models[m].path, err, errlen)) return 1;
     }
-    if (outs[0] && outs[1] && same_place(&pl[0], &pl[1])) {
-        snprintf(err, errlen, "-o '%s' and --classes-out '%s' name the same file; nothing was read or written",
-                 outs[0], outs[1]);
-        return 1;
+    for (int a = 0; a < 3; a++)
+        for (int b = a + 1; b < 3; b++)
+            if (outs[a] && outs[b] && same_place(&pl[a], &pl[b])) {
+                snprintf(err, errlen, "%s '%s' and %s '%s' name the same file; nothing was read or written",
+                         opts[a], outs[a], opts[b], outs[b]);
+                return 1;
+            }
+    return 0;
+}
+
+/* The folder an output is renamed into, into dir.  Returns 0 when there
+ * is nothing to check here: standard output, an existing target that is
+ * not a regular file (written through, never replaced; a folder is the
+ * writer's error), a symbolic link (the writer replaces what it leads to,
+ * wherever that is), a path too long for dir. */
+static int output_folder(const char *path, char *dir, size_t len) {
+    struct stat sb;
+    size_t n = strlen(path);
+    if (strcmp(path, "-") == 0 || n >= len) return 0;
+    if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) return 0;
+    memcpy(dir, path, n + 1);
+    char *slash = strrchr(dir, '/');
+    if (!slash) memcpy(dir, ".", 2);
+    else if (slash == dir) dir[1] = '\0';
+    else *slash = '\0';
+    return 1;
+}
+
+int cli_check_output_folders(const struct cli_opts *o, char *err, size_t errlen) {
+    const char *outs[3] = {o->out, o->classes_out, o->command == CLI_FIT ? o->history : NULL};
+    const char *opts[3] = {"-o", "--classes-out", "--history"};
+    for (int k = 0; k < 3; k++) {
+        char dir[GUARD_PATH];
+        struct stat sb;
+        if (!outs[k] || !output_folder(outs[k], dir, sizeof dir)) continue;
+        const char *why = NULL;
+        if (stat(dir, &sb) != 0)
+            why = errno == ENOENT ? "does not exist" : strerror(errno);
+        else if (!S_ISDIR(sb.st_mode))
+            why = "is not a folder";
+        else if (access(dir, W_OK | X_OK) != 0)
+            why = "is not writable"; /* the temporary file is created there */
+        if (why) {
+            snprintf(err, errlen, "cannot write %s '%s': the folder '%s' %s; nothing was read or written", opts[k],
+                     outs[k], dir, why);
+            return 1;
+        }
     }
     return 0;
 }

@@ -201,6 +201,50 @@ lf_status cli_match_models(const lf_fusion *f, cli_inputs *in, cli_err *e) {
     return LF_OK;
 }
 
+/* The lines of the text file `file` into *out, as lf_names_read reads a
+ * file of class names (LF or CRLF, the last newline optional, a UTF-8 byte
+ * order mark skipped, each line a valid name) but repeats allowed: labels
+ * name each class many times.  Nonzero when the file is not such a list. */
+static int read_lines(const char *file, lf_names *out) {
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(file, "rb");
+    if (!f) return -1;
+    char *line = NULL;
+    size_t cap = 0, slots = 0;
+    ssize_t n;
+    int bad = 0;
+    while (!bad && (n = getline(&line, &cap, f)) >= 0) {
+        char *s = line;
+        if (out->n == 0 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3, n -= 3;
+        if (n && s[n - 1] == '\n') n--;
+        if (n && s[n - 1] == '\r') n--;
+        if (lf_class_name_check(s, (size_t)n, out->n, NULL, 0)) {
+            bad = 1;
+            break;
+        }
+        if (out->n == slots) {
+            size_t more = slots ? 2 * slots : 64;
+            char **v = realloc(out->names, more * sizeof *v);
+            if (!v) {
+                bad = 1;
+                break;
+            }
+            out->names = v, slots = more;
+        }
+        if (!(out->names[out->n] = malloc((size_t)n + 1))) {
+            bad = 1;
+            break;
+        }
+        memcpy(out->names[out->n], s, (size_t)n);
+        out->names[out->n++][n] = '\0';
+    }
+    bad |= ferror(f) || out->n == 0;
+    free(line);
+    fclose(f);
+    if (bad) lf_names_free(out);
+    return bad ? -1 : 0;
+}
+
 /* Labels given as names, one per line of the text file `file` (an optional
  * header line when there are N + 1 lines), mapped through *classes (from
  * --class-names, a CSV header or the fusion model) or, with none, through
@@ -212,8 +256,7 @@ static int labels_by_name(const char *file, size_t N, size_t C, lf_names *classe
     struct stat sb;
     if (strcmp(file, "-") == 0 || stat(file, &sb) != 0 || !S_ISREG(sb.st_mode)) return -1;
     lf_names lines;
-    char err[512];
-    if (lf_names_read(file, &lines, err, sizeof err) != LF_OK) return -1;
+    if (read_lines(file, &lines)) return -1;
     const char *const *lab = (const char *const *)lines.names;
     size_t n = lines.n;
     if (n == N + 1) { /* a header line: not one of the classes when they are known */
@@ -330,27 +373,79 @@ lf_status cli_load_features(const char *path, size_t N, lf_matrix *out, cli_err 
     return st;
 }
 
-lf_status cli_class_names(const struct cli_opts *o, size_t C, lf_names *out, cli_err *e) {
+/* Where a list of class names came from, for the messages that compare
+ * two lists. */
+typedef enum names_src { FROM_OPTION, FROM_HEADER, FROM_MODEL } names_src;
+
+/* "the header of 'X' names column 2 'dog'" (full) or "... names it 'dog'". */
+static void name_phrase(char *buf, size_t len, names_src src, const char *path, size_t c, const char *name,
+                        int full) {
+    char at[48] = "it";
+    if (full) snprintf(at, sizeof at, "%s %zu", src == FROM_HEADER ? "column" : "class", c + 1);
+    snprintf(buf, len, "%s '%.200s' names %s '%.60s'",
+             src == FROM_OPTION ? "--class-names" : src == FROM_HEADER ? "the header of" : "the fusion model", path,
+             at, name);
+}
+
+/* LF_OK when `got` (from src, path) lists the same names in the same order
+ * as `want` (from wsrc, wpath); else the first place they differ, named in
+ * e.  Both lists hold C names. */
+static lf_status same_names(const lf_names *got, names_src src, const char *path, const lf_names *want,
+                            names_src wsrc, const char *wpath, cli_err *e) {
+    size_t c = 0;
+    while (c < got->n && strcmp(got->names[c], want->names[c]) == 0) c++;
+    if (c == got->n) return LF_OK;
+    char a[400], b[400];
+    name_phrase(a, sizeof a, src, path, c, got->names[c], 1);
+    name_phrase(b, sizeof b, wsrc, wpath, c, want->names[c], 0);
+    return cli_set(e, src == FROM_HEADER ? LF_ERR_FORMAT : LF_ERR_ARG,
+                   "%s but %s; the classes must be named alike, in the same order, everywhere", a, b);
+}
+
+lf_status cli_class_names(const struct cli_opts *o, size_t C, const lf_fusion *f, lf_names *out, cli_err *e) {
     char err[512];
     memset(out, 0, sizeof *out);
+    lf_names stored = {NULL, 0}, header = {NULL, 0};
+    names_src src = FROM_OPTION;
     const char *from = o->class_names;
-    lf_status st;
+    lf_status st = LF_OK;
     if (from) {
-        st = lf_names_read(from, out, err, sizeof err);
-    } else {
-        st = LF_OK;
-        for (size_t k = 0; st == LF_OK && !out->n && k < o->n_models; k++) {
-            from = o->models[k].path;
-            st = lf_csv_header_read(from, out, err, sizeof err);
+        if ((st = lf_names_read(from, out, err, sizeof err))) return cli_set(e, st, "%s", err);
+        if (out->n != C) {
+            size_t n = out->n;
+            lf_names_free(out);
+            return cli_set(e, LF_ERR_SHAPE, "'%s' names %zu classes, but the outputs have %zu", from, n, C);
         }
     }
-    if (st) return cli_set(e, st, "%s", err);
-    if (out->n && out->n != C) {
-        size_t n = out->n;
-        lf_names_free(out);
-        return cli_set(e, LF_ERR_SHAPE, "'%s' names %zu classes, but the outputs have %zu", from, n, C);
+    /* every CSV header names the classes as the first list does */
+    for (size_t k = 0; !st && k < o->n_models; k++) {
+        const char *path = o->models[k].path;
+        if ((st = lf_csv_header_read(path, &header, err, sizeof err))) {
+            st = cli_set(e, st, "%s", err);
+        } else if (header.n && header.n != C) {
+            st = cli_set(e, LF_ERR_SHAPE, "'%s' names %zu classes, but the outputs have %zu", path, header.n, C);
+        } else if (header.n && out->n) {
+            st = same_names(&header, FROM_HEADER, path, out, src, from, e);
+        } else if (header.n) { /* the first list: the header's */
+            *out = header;
+            header.n = 0, header.names = NULL;
+            src = FROM_HEADER, from = path;
+        }
+        lf_names_free(&header);
     }
-    return LF_OK;
+    /* and the fusion model's stored names, when it has some */
+    if (!st && f && out->n && lf_fusion_class_name(f, 0)) {
+        if (!(stored.names = calloc(C, sizeof *stored.names))) {
+            st = cli_set(e, LF_ERR_NOMEM, "out of memory");
+        } else {
+            for (size_t c = 0; c < C; c++) stored.names[c] = (char *)lf_fusion_class_name(f, c);
+            stored.n = C;
+            st = same_names(out, src, from, &stored, FROM_MODEL, o->fusion_path, e);
+            free(stored.names); /* (the names are the model's) */
+        }
+    }
+    if (st) lf_names_free(out);
+    return st;
 }
 
 const char *cli_class_name(const lf_names *given, const lf_fusion *f, size_t c, char buf[24]) {

@@ -28,14 +28,6 @@ int main(int argc, char **argv) {
         fputs(lf_cli_usage(o.command), stdout);
         return 0;
     }
-    if (o.command == CLI_COMPARE || o.command == CLI_FIT || o.command == CLI_PREDICT || o.command == CLI_EVAL ||
-        o.command == CLI_REPORT) {
-        /* before anything is read or written */
-        if (cli_check_outputs_apart(&o, err, sizeof err)) {
-            cli_error(err);
-            return CLI_EXIT_USAGE;
-        }
-    }
     if (o.command == CLI_NONE || o.command >= CLI_NUM_COMMANDS) {
         fputs(lf_cli_usage(CLI_NONE), stderr);
         return CLI_EXIT_USAGE;
@@ -43,8 +35,20 @@ int main(int argc, char **argv) {
     /* an MPI job (the MPI build) before the guard's signal handlers */
     cli_mpi_start(&argc, &argv, &o);
     if (o.command == CLI_COMPARE || o.command == CLI_FIT || o.command == CLI_PREDICT || o.command == CLI_EVAL ||
-        o.command == CLI_REPORT)
+        o.command == CLI_REPORT) {
+        /* before anything is read or written: an output that is also an
+         * input (exit 2), an output folder that cannot take the file (exit
+         * 1, as when the write fails).  Every rank of an MPI job finds the
+         * same; rank 0 says it. */
+        int bad = cli_check_outputs_apart(&o, err, sizeof err)     ? CLI_EXIT_USAGE
+                  : cli_check_output_folders(&o, err, sizeof err) ? CLI_EXIT_FAIL
+                                                                  : 0;
+        if (bad) {
+            if (o.rank == 0) cli_error(err);
+            return cli_mpi_finish(&o, bad);
+        }
         cli_guard_start();
+    }
     int rc = CLI_EXIT_USAGE;
     switch (o.command) {
     case CLI_SEED_EXAMPLE: rc = cli_cmd_seed_example(&o); break;

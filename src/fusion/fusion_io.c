@@ -20,7 +20,9 @@
 #include "model_io.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define FORMAT "latefuse-fusion"
 #define FORMAT_VERSION "1"
@@ -348,10 +350,33 @@ static lf_status load_st(lf_fusion *f, lf_st_file *sf, const char *label) {
     return LF_OK;
 }
 
+/* A .npy file (by its magic bytes) where a fusion model is expected: the
+ * usual slip is FUSION and a -m file swapped, and the safetensors reader
+ * would only say that the header length (the magic read as a number) is
+ * absurd. */
+static int is_npy(const unsigned char *b, size_t len) { return len >= 6 && memcmp(b, "\x93NUMPY", 6) == 0; }
+
+static lf_status not_a_fusion_npy(lf_fusion *f, const char *label) {
+    return lf_fail(&f->err, LF_ERR_FORMAT,
+                   "'%s' is a .npy file, not a fusion model (a fusion model is the safetensors file that fit "
+                   "writes; were the fusion model and a model's outputs swapped?)",
+                   label);
+}
+
 lf_status lf_fusion_load(lf_fusion *f, const char *path) {
     if (!f) return LF_ERR_ARG;
     if (!path) return lf_fail(&f->err, LF_ERR_ARG, "load: no path given");
     lf_fusion_clear(f);
+    /* a regular file only (a pipe's bytes are read once, by lf_st_read); one
+     * that does not open is lf_st_read's to report */
+    unsigned char magic[6];
+    struct stat sb;
+    FILE *peek = stat(path, &sb) == 0 && S_ISREG(sb.st_mode) ? fopen(path, "rb") : NULL;
+    if (peek) {
+        size_t got = fread(magic, 1, sizeof magic, peek);
+        fclose(peek);
+        if (is_npy(magic, got)) return not_a_fusion_npy(f, path);
+    }
     lf_st_file sf;
     lf_status st = lf_st_read(path, &sf, &f->err);
     if (st != LF_OK) return st;
@@ -362,6 +387,7 @@ lf_status lf_fusion_load_bytes(lf_fusion *f, const unsigned char *buf, size_t le
     if (!f) return LF_ERR_ARG;
     if (!buf || !label) return lf_fail(&f->err, LF_ERR_ARG, "load: no bytes or no label given");
     lf_fusion_clear(f);
+    if (is_npy(buf, len)) return not_a_fusion_npy(f, label);
     lf_st_file sf;
     lf_err e;
     lf_status st = lf_st_parse(buf, len, &sf, &e);

@@ -281,6 +281,12 @@ static lf_status parse_table(const char *text, size_t len, const char *name, lf_
     first_line fl;
     lf_status st = classify_first(line, delim, row, name, &fl, e);
     if (st != LF_OK) return st;
+    /* Messages number the rows as every input message does (docs/cli.md):
+     * from 1, not counting a header, so that a bad cell and a bad row sum
+     * (lf_check_outputs) on the same line name the same row.  Lines before
+     * the header (blank) go with it; a file without a header counts its
+     * lines as they are. */
+    size_t skip = fl.header ? first_row : 0;
 
     table t = {NULL, 0, 0};
     size_t rows = 0, cols = 0, blank_row = 0;
@@ -306,8 +312,8 @@ static lf_status parse_table(const char *text, size_t len, const char *name, lf_
         }
         if (blank_row) {
             st = lf_fail(e, LF_ERR_FORMAT,
-                         "blank line at row %zu of '%s' between data rows (row %zu has data)", blank_row,
-                         name, row);
+                         "blank line at row %zu of '%s' between data rows (row %zu has data)",
+                         blank_row - skip, name, row - skip);
             goto fail;
         }
         size_t nf = 0;
@@ -322,17 +328,17 @@ static lf_status parse_table(const char *text, size_t len, const char *name, lf_
             st = lf_fail(e, LF_ERR_FORMAT,
                          "row %zu of '%s' does not end with a comma but row %zu does (a trailing comma must "
                          "end every row or none)",
-                         row, name, trailing_row);
+                         row - skip, name, trailing_row - skip);
             goto fail;
         } else if (!trailing && ends_comma && nf == cols + 1) {
             st = lf_fail(e, LF_ERR_FORMAT,
                          "row %zu of '%s' ends with a comma but row %zu does not (a trailing comma must end "
                          "every row or none)",
-                         row, name, trailing_row);
+                         row - skip, name, trailing_row - skip);
             goto fail;
         }
         if (nf - (size_t)trailing != cols) {
-            st = lf_fail(e, LF_ERR_FORMAT, "row %zu has %zu fields, expected %zu in '%s'", row,
+            st = lf_fail(e, LF_ERR_FORMAT, "row %zu has %zu fields, expected %zu in '%s'", row - skip,
                          nf - (size_t)trailing, cols, name);
             goto fail;
         }
@@ -344,25 +350,25 @@ static lf_status parse_table(const char *text, size_t len, const char *name, lf_
             field_kind k = parse_field(fs, fn, &v, &is_int);
             if (k == F_MALFORMED || k == F_TEXT) {
                 st = lf_fail(e, LF_ERR_FORMAT, "'%.*s%s' at row %zu, column %zu is not a number in '%s'%s",
-                             SHOWN(fn), fs, MORE(fn), row, c, name, why);
+                             SHOWN(fn), fs, MORE(fn), row - skip, c, name, why);
                 goto fail;
             }
             if (k == F_HEX) {
                 st = lf_fail(e, LF_ERR_FORMAT,
                              "'%.*s%s' at row %zu, column %zu is a hexadecimal number in '%s'; write numbers "
                              "in decimal",
-                             SHOWN(fn), fs, MORE(fn), row, c, name);
+                             SHOWN(fn), fs, MORE(fn), row - skip, c, name);
                 goto fail;
             }
             if (k == F_OVERFLOW) {
                 st = lf_fail(e, LF_ERR_FORMAT,
                              "value '%.*s%s' at row %zu, column %zu overflows float32 in '%s'", SHOWN(fn),
-                             fs, MORE(fn), row, c, name);
+                             fs, MORE(fn), row - skip, c, name);
                 goto fail;
             }
             all_int &= is_int;
             if (k == F_NOMEM || !table_push(&t, v)) {
-                st = lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s' at row %zu", name, row);
+                st = lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s' at row %zu", name, row - skip);
                 goto fail;
             }
         }
