@@ -1415,6 +1415,10 @@ typedef struct lf_report_options {
     const char *const *class_names; /* C names, or NULL: fitted's, else 0..C-1 */
     const char *title;            /* NULL: "latefuse report" */
     const char *command;          /* the command line shown, or NULL */
+    lf_temp_fn temp;              /* NULL, or told about the page's
+                                     temporary file as by
+                                     lf_fusion_predict_files (one file) */
+    void *temp_ctx;
 } lf_report_options;
 
 lf_report_options lf_report_defaults(void);

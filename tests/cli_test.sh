@@ -746,11 +746,11 @@ while [ "$i" -lt "$runs" ]; do
 done
 if [ "$sig_bad" -eq 0 ] && [ "$stopped" -ge $((runs / 3)) ]; then ok; else bad "interrupted runs: $sig_bad of $runs wrong, $stopped stopped by the signal"; fi
 echo "cli: note: $stopped of $runs interrupted runs stopped by the signal, $sig_bad wrong" >&2
-# report: a signal during the cross-validation (compare, here mlp's steps,
+# report: a signal while the page is computed (compare, here mlp's steps,
 # which last about a second after the inputs' 0.05 s) stops the run there,
-# with nothing written; it is not held to the end.  (What follows compare,
-# mlp again on the same folds and on every row, still runs with the
-# signals held: the library reports no progress there.)
+# with nothing written; it is not held to the end.  (The signals are held
+# only while the page's temporary file is created and renamed: the library
+# tells the tool about it, as predict's.)
 : >sig.err
 env --default-signal=INT "$LF" report -m a=big_a.csv -m b=big_b.csv -y big_y.csv --methods mean,mlp --folds 2 -o sig/r.html >/dev/null 2>sig.err &
 pid=$!

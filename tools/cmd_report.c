@@ -38,26 +38,6 @@ static char *command_line(int argc, char **argv) {
     return s;
 }
 
-/* The report's signals.  lf_fusion_report computes and then writes the
- * page through a temporary file the tool cannot see, so the signals are
- * held around the call (as around fit's save); but while compare runs
- * (the long part, which reports progress) no file of the report exists,
- * so at each progress event the held signals are let through: one that
- * came meanwhile stops the run there, with nothing written. */
-typedef struct report_watch {
-    lf_progress_fn show; /* the progress display, or NULL */
-    void *show_ctx;
-    sigset_t open;       /* the mask outside the held region */
-} report_watch;
-
-static void watch_progress(void *ctx, const lf_progress *p) {
-    report_watch *w = ctx;
-    if (w->show) w->show(w->show_ctx, p);
-    sigset_t held;
-    sigprocmask(SIG_SETMASK, &w->open, &held); /* a pending signal is handled here */
-    sigprocmask(SIG_SETMASK, &held, NULL);
-}
-
 int cli_cmd_report(const struct cli_opts *o) {
     cli_inputs in;
     cli_err e = {{0}};
@@ -107,24 +87,19 @@ int cli_cmd_report(const struct cli_opts *o) {
     if (o->bags) ro.fusion.bags = o->bags;
     ro.fusion.k = o->k;
     cli_progress_fusion(&ro.fusion, o->quiet);
-    report_watch watch;
-    watch.show = ro.fusion.progress, watch.show_ctx = ro.fusion.progress_ctx;
-    ro.fusion.progress = watch_progress, ro.fusion.progress_ctx = &watch;
     ro.methods = o->n_methods ? o->methods : NULL;
     ro.n_methods = o->n_methods;
     ro.fitted = fitted;
     ro.class_names = classes.n ? (const char *const *)classes.names : NULL;
     ro.title = o->title;
     ro.command = cmd;
-    /* the library's temporary file is not registered: the call runs with
-     * the signals held, but for the progress events (report_watch) */
+    /* a signal stops the run at once: while the page is computed no file
+     * of it exists, and its temporary file is registered (cli_temp_event,
+     * the signals held only while it is created and renamed) */
     sigset_t prev;
-    cli_guard_hold(&prev);
-    watch.open = prev;
+    ro.temp = cli_temp_event, ro.temp_ctx = &prev;
     st = lf_fusion_report(f, (const float *const *)in.p, in.names, in.M, in.N, in.C, y, &ro, o->out,
                           o->no_fsync ? LF_WRITE_NO_FSYNC : 0);
-    if (!st) cli_outputs_done();
-    cli_guard_release(&prev);
     if (st) {
         rc = cli_fail(st, lf_fusion_error(f), st != LF_ERR_IO);
         goto done;

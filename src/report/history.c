@@ -11,18 +11,25 @@
 #include <string.h>
 #include <strings.h>
 
-lf_status lf_text_save(const char *path, const lf_buf *b, unsigned flags, lf_err *e) {
+lf_status lf_text_save(const char *path, const lf_buf *b, unsigned flags, lf_temp_fn temp, void *temp_ctx,
+                       lf_err *e) {
     if (b->failed) return lf_fail(e, LF_ERR_NOMEM, "out of memory writing '%s'", path);
     lf_atomic_file af;
+    if (temp) temp(temp_ctx, LF_TEMP_CREATING, path, 0);
     lf_status st = lf_atomic_open(&af, path, flags, e);
+    if (temp) temp(temp_ctx, LF_TEMP_CREATED, st == LF_OK ? af.tmp_path : NULL, st == LF_OK);
     if (st != LF_OK) return st;
     lf_atomic_reserve(&af, b->len);
     st = lf_atomic_write(&af, b->data ? b->data : "", b->len, e);
     if (st != LF_OK) {
         lf_atomic_abort(&af);
+        if (temp) temp(temp_ctx, LF_TEMP_DISCARDED, NULL, 0);
         return st;
     }
-    return lf_atomic_commit(&af, e);
+    if (temp) temp(temp_ctx, LF_TEMP_RENAMING, NULL, 0);
+    st = lf_atomic_commit(&af, e);
+    if (temp) temp(temp_ctx, LF_TEMP_RENAMED, NULL, st == LF_OK);
+    return st;
 }
 
 const char *lf_fmt_fixed(char buf[32], double v, int decimals) {
@@ -91,7 +98,7 @@ lf_status lf_history_save(const lf_history *h, const char *path, unsigned flags,
             lf_buf_puts(&b, "\n");
         }
     }
-    if (st == LF_OK) st = lf_text_save(path, &b, flags, &e);
+    if (st == LF_OK) st = lf_text_save(path, &b, flags, NULL, NULL, &e);
     lf_buf_free(&b);
     if (st != LF_OK && err && errlen) snprintf(err, errlen, "%s", e.msg);
     return st;

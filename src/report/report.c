@@ -845,7 +845,7 @@ lf_status lf_fusion_report(lf_fusion *f, const float *const *p, const char *cons
         st = body(&r, f, p, shown, &o, t, &fz);
         lf_buf_puts(&b, "</body></html>\n");
     }
-    if (st == LF_OK) st = lf_text_save(path, &b, flags, &f->err);
+    if (st == LF_OK) st = lf_text_save(path, &b, flags, o.temp, o.temp_ctx, &f->err);
     fused_free(&fz);
     lf_probs_free(&probs);
     lf_compare_table_free(t);

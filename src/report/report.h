@@ -12,8 +12,10 @@
 #include "io/json.h"
 
 /* Writes b's bytes to path through a temporary file renamed into place
- * (LF_WRITE_* flags); LF_ERR_NOMEM when b->failed. */
-lf_status lf_text_save(const char *path, const lf_buf *b, unsigned flags, lf_err *e);
+ * (LF_WRITE_* flags); LF_ERR_NOMEM when b->failed.  temp (may be NULL) is
+ * told about the temporary file as lf_fusion_predict_files tells it. */
+lf_status lf_text_save(const char *path, const lf_buf *b, unsigned flags, lf_temp_fn temp, void *temp_ctx,
+                       lf_err *e);
 
 /* v with `decimals` (0..6) digits after a '.', whatever the locale,
  * rounded half away from zero; "nan", "inf", "-inf"; magnitudes of 1e15
