@@ -170,7 +170,8 @@ class CompareTable(ctypes.Structure):
 class ReportOptions(ctypes.Structure):
     """lf_report_options (latefuse.h)."""
     _fields_ = [("fusion", FusionOptions), ("methods", c_void_p), ("n_methods", c_size), ("fitted", c_void_p),
-                ("class_names", c_void_p), ("title", c_char_p), ("command", c_char_p)]
+                ("class_names", c_void_p), ("title", c_char_p), ("command", c_char_p), ("temp", TEMP_FN),
+                ("temp_ctx", c_void_p)]
 
 
 def _proto(name, restype, *argtypes):
