@@ -148,10 +148,12 @@ static void test_sparse(const char *path) {
  * a saved model edited to repeat one) */
 static void test_repeats(const char *path) {
     char got[256], err[256] = "";
-    CHECK(header_of(path, "a,b,a,b\n0.1,0.2,0.3,0.4\n", 26, got, sizeof got, err, sizeof err) == LF_ERR_FORMAT &&
+    const char *rep = "a,b,a,b\n0.1,0.2,0.3,0.4\n";
+    CHECK(header_of(path, rep, strlen(rep), got, sizeof got, err, sizeof err) == LF_ERR_FORMAT &&
               strstr(err, "': class names 1 and 3 are the same (header columns 1 and 3): each class needs its own"),
           "a header repeating a name: %s", err);
-    spit_n(path, "x\ny\nz\ny\n", 8);
+    const char *lines = "x\ny\nz\ny\n";
+    spit_n(path, lines, strlen(lines));
     lf_names nm;
     CHECK(lf_names_read(path, &nm, err, sizeof err) == LF_ERR_FORMAT &&
               strstr(err, "': class names 2 and 4 are the same (lines 2 and 4): each class needs its own"),
