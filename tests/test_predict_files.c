@@ -11,6 +11,7 @@
  * threaded prediction bounded by those chunks, not by 16384 rows.
  */
 #include "check.h"
+#include "temp_events.h"
 #include "latefuse.h"
 
 #include <dirent.h>
@@ -68,21 +69,6 @@ static unsigned char *slurp(const char *path, size_t *len) {
     return b;
 }
 
-/* the temporary-file events, as a string of letters, and the files seen */
-typedef struct events {
-    char seq[32];
-    int tmp_existed;
-    char tmp[4096];
-} events;
-
-static void on_temp(void *ctx, lf_temp_event ev, const char *path, int ok) {
-    events *e = ctx;
-    static const char letter[] = "cCrRD";
-    size_t n = strlen(e->seq);
-    if (n + 2 < sizeof e->seq) e->seq[n] = letter[ev], e->seq[n + 1] = ok ? '+' : '\0';
-    if (ev == LF_TEMP_CREATED && path) snprintf(e->tmp, sizeof e->tmp, "%s", path);
-    if (ev == LF_TEMP_RENAMING) e->tmp_existed = access(e->tmp, F_OK) == 0;
-}
 
 static int no_temp_left(const char *dir) {
     DIR *d = opendir(dir);

@@ -9,6 +9,7 @@
  * hostile class names escaped, a 10 000-class report bounded.
  */
 #include "check.h"
+#include "temp_events.h"
 #include "report/report.h"
 #include "report/svg.h"
 
@@ -17,22 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The temporary-file events (lf_temp_event) a call tells: c C r R D, with
- * '+' where ok; the temporary file's name, and whether it existed when the
- * renaming began. */
-typedef struct temp_log {
-    char seq[32], tmp[512];
-    int existed;
-} temp_log;
-
-static void on_temp(void *ctx, lf_temp_event ev, const char *path, int ok) {
-    temp_log *t = ctx;
-    static const char letter[] = "cCrRD";
-    size_t n = strlen(t->seq);
-    if (n + 2 < sizeof t->seq) t->seq[n] = letter[ev], t->seq[n + 1] = ok ? '+' : '\0';
-    if (ev == LF_TEMP_CREATED && path) snprintf(t->tmp, sizeof t->tmp, "%s", path);
-    if (ev == LF_TEMP_RENAMING) t->existed = access(t->tmp, F_OK) == 0;
-}
 
 #define CHECK_NEAR(got, want, tol)                                                      \
     CHECK(fabs((double)(got) - (double)(want)) <= (tol), "%s = %.12g, want %.12g", #got, \
@@ -316,15 +301,15 @@ static void test_page(void) {
     ro.command = "latefuse report -m x=<y>";
     char path[128];
     tmp_path(path, sizeof path, "page.html");
-    temp_log tl;
+    events tl;
     memset(&tl, 0, sizeof tl);
     ro.temp = on_temp, ro.temp_ctx = &tl;
     CHECK(lf_fusion_report(f, p, names, 2, N, 3, y, &ro, path, LF_WRITE_NO_FSYNC) == LF_OK, "report: %s",
           lf_fusion_error(f));
     /* the page's temporary file, told to the caller: created (it exists
      * when the renaming starts), renamed, gone */
-    CHECK(strcmp(tl.seq, "cC+rR+") == 0 && tl.existed && tl.tmp[0] && access(tl.tmp, F_OK) != 0,
-          "temporary file events %s (existed %d, '%s')", tl.seq, tl.existed, tl.tmp);
+    CHECK(strcmp(tl.seq, "cC+rR+") == 0 && tl.tmp_existed && tl.tmp[0] && access(tl.tmp, F_OK) != 0,
+          "temporary file events %s (existed %d, '%s')", tl.seq, tl.tmp_existed, tl.tmp);
     char *s = slurp(path, NULL);
     CHECK(s != NULL, "page written");
     if (s) {
