@@ -17,6 +17,7 @@
  */
 #include "fusion/ensemble.h"
 #include "fusion/method.h"
+#include "io/npy_format.h"
 #include "model_io.h"
 
 #include <math.h>
@@ -354,7 +355,9 @@ static lf_status load_st(lf_fusion *f, lf_st_file *sf, const char *label) {
  * usual slip is FUSION and a -m file swapped, and the safetensors reader
  * would only say that the header length (the magic read as a number) is
  * absurd. */
-static int is_npy(const unsigned char *b, size_t len) { return len >= 6 && memcmp(b, "\x93NUMPY", 6) == 0; }
+static int is_npy(const unsigned char *b, size_t len) {
+    return len >= LF_NPY_MAGIC_LEN && memcmp(b, LF_NPY_MAGIC, LF_NPY_MAGIC_LEN) == 0;
+}
 
 static lf_status not_a_fusion_npy(lf_fusion *f, const char *label) {
     return lf_fail(&f->err, LF_ERR_FORMAT,
@@ -367,18 +370,18 @@ lf_status lf_fusion_load(lf_fusion *f, const char *path) {
     if (!f) return LF_ERR_ARG;
     if (!path) return lf_fail(&f->err, LF_ERR_ARG, "load: no path given");
     lf_fusion_clear(f);
-    /* a regular file only (a pipe's bytes are read once, by lf_st_read); one
-     * that does not open is lf_st_read's to report */
-    unsigned char magic[6];
-    struct stat sb;
-    FILE *peek = stat(path, &sb) == 0 && S_ISREG(sb.st_mode) ? fopen(path, "rb") : NULL;
-    if (peek) {
-        size_t got = fread(magic, 1, sizeof magic, peek);
-        fclose(peek);
-        if (is_npy(magic, got)) return not_a_fusion_npy(f, path);
-    }
     lf_st_file sf;
     lf_status st = lf_st_read(path, &sf, &f->err);
+    if (st == LF_ERR_FORMAT) {
+        /* only a file that failed: its first bytes, when it is a regular
+         * file (a pipe's bytes were read once, by lf_st_read) */
+        unsigned char magic[LF_NPY_MAGIC_LEN];
+        struct stat sb;
+        FILE *peek = stat(path, &sb) == 0 && S_ISREG(sb.st_mode) ? fopen(path, "rb") : NULL;
+        size_t got = peek ? fread(magic, 1, sizeof magic, peek) : 0;
+        if (peek) fclose(peek);
+        if (is_npy(magic, got)) return not_a_fusion_npy(f, path);
+    }
     if (st != LF_OK) return st;
     return load_st(f, &sf, path);
 }

@@ -278,7 +278,7 @@ static lf_status pool_fallback(pool *pl, lf_err *e) {
     for (size_t r = 0; r < N; r++) {
         pl->fb[r] = 1.0 / (double)C;
         if (pl->full) pl->fb_right[r] = pl->y[r] == 0;
-        for (size_t k = 0; k < M; k++) missing |= isnan(pr->p[k][r * C]);
+        for (size_t k = 0; k < M; k++) missing |= lf_row_missing(pr->p[k], r, C);
     }
     if (!missing) return LF_OK;
     float *out = lf_alloc_array(N, C * sizeof *out);
@@ -286,11 +286,9 @@ static lf_status pool_fallback(pool *pl, lf_err *e) {
     lf_status st = lf_rule_apply(pl->geometric ? LF_RULE_PRODUCT : LF_RULE_MEAN, (const float *const *)pr->p, M, N,
                                  C, NULL, out, e);
     for (size_t r = 0; st == LF_OK && r < N; r++) {
-        const float *o = out + r * C;
-        size_t best = 0, t = (size_t)pl->y[r];
-        for (size_t c = 1; c < C; c++) best = o[c] > o[best] ? c : best;
-        pl->fb[r] = o[t];
-        if (pl->full) pl->fb_right[r] = best == t;
+        size_t t = (size_t)pl->y[r];
+        pl->fb[r] = out[r * C + t];
+        if (pl->full) pl->fb_right[r] = lf_argmax_f(out + r * C, C) == t;
     }
     LF_FREE(out);
     return st;
