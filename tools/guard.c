@@ -75,21 +75,30 @@ static void say(const char *s) {
  * at once (SIGXFSZ to two writers, SIGBUS to two readers) is handled once */
 static atomic_flag guard_stopping = ATOMIC_FLAG_INIT;
 
+/* The signals the handler turns into a clean stop: those that end the
+ * process by default and can be sent to it (SIGKILL and SIGSTOP aside;
+ * those that only a fault raises, SIGSEGV, SIGFPE, ..., keep their core
+ * dump), and SIGPIPE and SIGBUS, which writes and mappings raise
+ * synchronously.  async: blocked while a temporary file is created or
+ * renamed. */
+static const struct {
+    int sig;
+    const char *name;
+    int async;
+} handled[] = {
+    {SIGINT, "SIGINT", 1},   {SIGTERM, "SIGTERM", 1},     {SIGHUP, "SIGHUP", 1},   {SIGXFSZ, "SIGXFSZ", 1},
+    {SIGQUIT, "SIGQUIT", 1}, {SIGUSR1, "SIGUSR1", 1},     {SIGUSR2, "SIGUSR2", 1}, {SIGALRM, "SIGALRM", 1},
+    {SIGVTALRM, "SIGVTALRM", 1}, {SIGPROF, "SIGPROF", 1}, {SIGBUS, "SIGBUS", 0},   {SIGPIPE, "SIGPIPE", 0},
+};
+#define N_HANDLED (sizeof handled / sizeof handled[0])
+
 static void on_signal(int sig) {
     if (atomic_flag_test_and_set(&guard_stopping))
         for (;;) pause(); /* another thread is ending the process (lock-free: async-signal-safe) */
     remove_temps();
-    const char *name = sig == SIGINT      ? "SIGINT"
-                       : sig == SIGTERM   ? "SIGTERM"
-                       : sig == SIGHUP    ? "SIGHUP"
-                       : sig == SIGBUS    ? "SIGBUS"
-                       : sig == SIGQUIT   ? "SIGQUIT"
-                       : sig == SIGUSR1   ? "SIGUSR1"
-                       : sig == SIGUSR2   ? "SIGUSR2"
-                       : sig == SIGALRM   ? "SIGALRM"
-                       : sig == SIGVTALRM ? "SIGVTALRM"
-                       : sig == SIGPROF   ? "SIGPROF"
-                                          : "SIGXFSZ";
+    const char *name = "a signal";
+    for (size_t i = 0; i < N_HANDLED; i++)
+        if (handled[i].sig == sig) name = handled[i].name;
     if (sig == SIGPIPE) {
         say("latefuse: stopped by SIGPIPE: the reader of an output went away\n");
         _exit(128 + sig);
@@ -108,33 +117,24 @@ static void on_signal(int sig) {
 
 static void at_exit(void) { remove_temps(); }
 
-/* The signals that end the process by default and can be sent to it
- * (SIGKILL and SIGSTOP aside) and that the handler turns into a clean
- * stop; those that only a fault raises (SIGSEGV, SIGFPE, ...) keep their
- * core dump. */
-static const int async_sigs[] = {SIGINT,  SIGTERM, SIGHUP,    SIGXFSZ, SIGQUIT,
-                                 SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF};
-
 static void async_set(sigset_t *s) {
     sigemptyset(s);
-    for (size_t i = 0; i < sizeof async_sigs / sizeof async_sigs[0]; i++) sigaddset(s, async_sigs[i]);
+    for (size_t i = 0; i < N_HANDLED; i++)
+        if (handled[i].async) sigaddset(s, handled[i].sig);
 }
 
 void cli_guard_start(void) {
-    static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,    SIGXFSZ, SIGBUS, SIGPIPE,
-                               SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF};
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-        sigaddset(&sa.sa_mask, sigs[i]); /* one handler at a time */
-    }
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN && sigs[i] != SIGBUS &&
-            sigs[i] != SIGXFSZ) /* (an ignored SIGPIPE: writes fail with EPIPE) */
+    for (size_t i = 0; i < N_HANDLED; i++) sigaddset(&sa.sa_mask, handled[i].sig); /* one handler at a time */
+    for (size_t i = 0; i < N_HANDLED; i++) {
+        int sig = handled[i].sig;
+        if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN && sig != SIGBUS &&
+            sig != SIGXFSZ) /* (an ignored SIGPIPE: writes fail with EPIPE) */
             continue;
-        sigaction(sigs[i], &sa, NULL);
+        sigaction(sig, &sa, NULL);
     }
     atexit(at_exit);
     sigset_t block, prev;
