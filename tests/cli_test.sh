@@ -219,6 +219,20 @@ contains out "calibrated:  yes" "inspect calibrated"
 # the class names come from the CSV files' header row (p0,p1)
 contains out "class names: p0, p1" "inspect shows the class names of the CSV header"
 contains out "         p0         p1" "inspect wavg-class table headed by the class names"
+# more than 16 classes: inspect sums up each model's weights over the classes; --all prints the table
+awk 'BEGIN { for (i = 0; i < 60; i++) { for (c = 0; c < 17; c++) printf "%s%s", c ? "," : "", c == i % 17 ? 0.6 : 0.025; print "" } }' >w17a.csv
+awk 'BEGIN { for (i = 0; i < 60; i++) { for (c = 0; c < 17; c++) printf "%s%s", c ? "," : "", c == (i * 7) % 17 ? 0.6 : 0.025; print "" } }' >w17b.csv
+awk 'BEGIN { for (i = 0; i < 60; i++) print i % 17 }' >w17y.csv
+expect_ok fit -m a=w17a.csv -m b=w17b.csv -y w17y.csv --method wavg-class -o w17.lf
+expect_ok inspect w17.lf
+contains out "17 classes: the mean over classes, the smallest and the largest; inspect --all prints them all" \
+    "inspect sums up 17 classes"
+if grep -qE '^  a +0\.[0-9]{4} .*smallest class [0-9]+ 0\.[0-9]{4}, largest class [0-9]+ 0\.[0-9]{4}$' out; then ok; else bad "inspect's line for a: $(cat out)"; fi
+if grep -qE '^ +class 0 +class 1 ' out; then bad "inspect printed the 17-column table: $(cat out)"; else ok; fi
+expect_ok inspect --all w17.lf
+contains out "   class 16" "inspect --all prints the 17th column"
+contains out "(mean over classes)" "inspect --all prints the means"
+expect_error 2 "unknown option '--all' for eval; see 'latefuse eval --help'" eval w17.lf -m a=w17a.csv -m b=w17b.csv -y w17y.csv --all
 expect_ok fit $M3 -y y.csv --method auto --folds 2 -o auto.lf
 contains out "(chosen by auto)" "fit auto names its choice"
 expect_error 1 "cannot write -o 'nodir/x.lf': the folder 'nodir' does not exist; nothing was read or written" fit $M3 -y y.csv --method mean -o nodir/x.lf

@@ -22,7 +22,8 @@ enum opt_id {
     OPT_MODEL, OPT_LABELS, OPT_FOLDS, OPT_SEED, OPT_METHODS, OPT_METHOD, OPT_CALIBRATE,
     OPT_LOGITS, OPT_RENORMALIZE, OPT_SAVE, OPT_QUIET, OPT_JSON, OPT_OUT, OPT_CLASSES_OUT, OPT_EPOCHS, OPT_NO_FSYNC, OPT_NO_MMAP, OPT_MMAP, OPT_SINGLE, OPT_METRIC,
     OPT_ENSEMBLE_SIZE, OPT_BAGS, OPT_NEIGHBORS, OPT_HELP,
-    OPT_FUSION, OPT_CLASS_NAMES, OPT_PER_CLASS, OPT_CONFUSION, OPT_HISTORY, OPT_TITLE, OPT_REPORT, OPT_FEATURES
+    OPT_FUSION, OPT_CLASS_NAMES, OPT_PER_CLASS, OPT_CONFUSION, OPT_HISTORY, OPT_TITLE, OPT_REPORT, OPT_FEATURES,
+    OPT_ALL
 };
 
 typedef struct opt_spec {
@@ -41,6 +42,7 @@ static const opt_spec OPTS[] = {
     {"--class-names", OPT_CLASS_NAMES, 1, BIT(CLI_FIT) | BIT(CLI_EVAL) | BIT(CLI_REPORT)},
     {"--per-class", OPT_PER_CLASS, 0, BIT(CLI_EVAL)},
     {"--confusion", OPT_CONFUSION, 0, BIT(CLI_EVAL)},
+    {"--all", OPT_ALL, 0, BIT(CLI_INSPECT)},
     {"--history", OPT_HISTORY, 1, BIT(CLI_FIT) | BIT(CLI_SEED_EXAMPLE) | BIT(CLI_HEAD_EXAMPLE)},
     {"--title", OPT_TITLE, 1, BIT(CLI_REPORT)},
     {"--report", OPT_REPORT, 1, BIT(CLI_DEMO)},
@@ -91,7 +93,7 @@ static const char USAGE_MAIN[] =
     "  fit      -m NAME=FILE ... -y LABELS --method NAME -o FUSION   fit and save a fusion model\n"
     "  predict  FUSION -m NAME=FILE ... -o OUT.npy                   fused probabilities\n"
     "  eval     FUSION -m NAME=FILE ... -y LABELS                     metrics on new data\n"
-    "  inspect  FUSION                        method, models, temperatures, learned weights\n"
+    "  inspect  FUSION [--all]                method, models, temperatures, learned weights\n"
     "  report   -m NAME=FILE ... -y LABELS -o REPORT.html   an HTML page of pictures and tables\n"
     "  demo                                   the whole job on a generated two-modality task\n"
     "\n"
@@ -244,10 +246,12 @@ static const char USAGE_EVAL[] =
     "  --json          one JSON object (with per_class and confusion when asked)\n";
 
 static const char USAGE_INSPECT[] =
-    "usage: latefuse inspect FUSION\n"
+    "usage: latefuse inspect FUSION [--all]\n"
     "\n"
     "Prints the method, models, classes, calibration temperatures and the learned\n"
-    "weights (bars; a model x class table for wavg-class), and the class names; for\n"
+    "weights (bars; a model x class table for wavg-class: beyond 16 classes each\n"
+    "model's mean, smallest and largest weight, and with --all the whole table),\n"
+    "and the class names; for\n"
     "dynamic selection, the space its neighbours are searched in; for stack-lr,\n"
     "wavg, wavg-class and gate, the L2 penalty towards the fixed rule that fit chose\n"
     "(by inner cross-validation) and how.\n";
@@ -473,6 +477,7 @@ static int set_option(struct cli_opts *o, enum opt_id id, const char *name, cons
     case OPT_JSON: o->json = 1; return 0;
     case OPT_NO_FSYNC: o->no_fsync = 1; return 0;
     case OPT_SINGLE: o->single = 1; return 0;
+    case OPT_ALL: o->all = 1; return 0;
     case OPT_MMAP: o->mmap = 1; return 0;
     case OPT_NO_MMAP: o->mmap = 0; return 0;
     case OPT_METRIC:

@@ -84,6 +84,7 @@ struct cli_opts {
     size_t k;                    /* --neighbors (dynamic selection); 0: 7 */
     const char *class_names;     /* --class-names FILE (fit, eval, report) */
     int per_class, confusion;    /* eval --per-class, --confusion */
+    int all;                     /* inspect --all: every class's weights */
     const char *history;         /* --history FILE (fit, seed-example, head-example) */
     const char *title;           /* report --title */
     const char *report;          /* demo --report FILE */
@@ -234,8 +235,14 @@ void cli_print_eval(FILE *f, const double m[LF_NUM_METRICS], size_t N, size_t C,
 /* A horizontal bar of `width` cells for a value in [0, 1] (eighth blocks). */
 void cli_print_bar(FILE *f, double v, int width);
 /* Method, models, classes, temperatures and learned weights of a fitted
- * fusion model (bars; a model x class table for per-class weights). */
-void cli_print_fusion(FILE *f, const lf_fusion *fu, int header);
+ * fusion model (bars; a model x class table for per-class weights, or for
+ * more than CLI_TABLE_CLASSES classes each model's mean, smallest and
+ * largest weight unless CLI_FUSION_ALL).  flags: CLI_FUSION_HEADER (method,
+ * calibration, inputs, classes... first), CLI_FUSION_ALL (inspect --all). */
+#define CLI_FUSION_HEADER 1
+#define CLI_FUSION_ALL 2
+#define CLI_TABLE_CLASSES 16
+void cli_print_fusion(FILE *f, const lf_fusion *fu, int flags);
 /* Writes s as a JSON string literal (quotes and escapes). */
 void cli_json_string(FILE *f, const char *s);
 

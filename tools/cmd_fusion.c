@@ -435,7 +435,7 @@ int cli_cmd_inspect(const struct cli_opts *o) {
     if (st)
         rc = fusion_fail(f, st, 1);
     else
-        cli_print_fusion(stdout, f, 1);
+        cli_print_fusion(stdout, f, CLI_FUSION_HEADER | (o->all ? CLI_FUSION_ALL : 0));
     lf_fusion_free(f);
     return rc;
 }

@@ -269,7 +269,16 @@ static void print_importance(FILE *f, const lf_fusion *fu, int w) {
     free(ll), free(acc);
 }
 
-void cli_print_fusion(FILE *f, const lf_fusion *fu, int header) {
+/* class c by its stored name, else its index */
+static void class_cell(FILE *f, const lf_fusion *fu, size_t c) {
+    const char *nm = lf_fusion_class_name(fu, c);
+    if (nm)
+        cli_print_name(f, nm, 0);
+    else
+        fprintf(f, "class %zu", c);
+}
+
+void cli_print_fusion(FILE *f, const lf_fusion *fu, int flags) {
     size_t M = lf_fusion_num_models(fu), C = lf_fusion_num_classes(fu);
     const char *mname = lf_method_name(lf_fusion_method(fu));
     int w = 5;
@@ -277,7 +286,7 @@ void cli_print_fusion(FILE *f, const lf_fusion *fu, int header) {
         int n = (int)strlen(lf_fusion_model_name(fu, k));
         if (n > w) w = n;
     }
-    if (header) {
+    if (flags & CLI_FUSION_HEADER) {
         fprintf(f, "method:      %s\n", mname ? mname : "?");
         size_t n_mem = lf_fusion_ensemble_member(fu, 0, NULL, NULL, NULL, NULL), n_cal = 0;
         for (size_t i = 0; i < n_mem; i++) {
@@ -319,7 +328,7 @@ void cli_print_fusion(FILE *f, const lf_fusion *fu, int header) {
                 fprintf(f, "  %-*s  temperature %.4f\n", w, lf_fusion_model_name(fu, k),
                         (double)lf_fusion_temperature(fu, k));
     }
-    if (header) print_importance(f, fu, w);
+    if (flags & CLI_FUSION_HEADER) print_importance(f, fu, w);
     int log_linear = 0;
     size_t n_members = lf_fusion_ensemble_member(fu, 0, NULL, NULL, NULL, &log_linear);
     if (n_members) { /* auto's ensemble: its members and their weights */
@@ -363,6 +372,30 @@ void cli_print_fusion(FILE *f, const lf_fusion *fu, int header) {
             fprintf(f, "  %-*s  %.4f ", w, lf_fusion_model_name(fu, k), (double)wts[k]);
             cli_print_bar(f, wts[k], 20);
             fputc('\n', f);
+        }
+    } else if (cols > CLI_TABLE_CLASSES && !(flags & CLI_FUSION_ALL)) {
+        /* a table of thousands of columns helps no reader: each model's
+         * mean and its extremes, the whole table on request */
+        fprintf(f, "weights of %s per model and class (each class sums to 1 over models; %zu classes: the mean "
+                   "over classes, the smallest and the largest; inspect --all prints them all):\n",
+                mname ? mname : "?", cols);
+        for (size_t k = 0; k < rows && k < M; k++) {
+            const float *wk = wts + k * cols;
+            size_t lo = 0, hi = 0;
+            double mean = 0;
+            for (size_t c = 0; c < cols; c++) {
+                mean += wk[c];
+                if (wk[c] < wk[lo]) lo = c;
+                if (wk[c] > wk[hi]) hi = c;
+            }
+            mean /= (double)cols;
+            fprintf(f, "  %-*s  %.4f ", w, lf_fusion_model_name(fu, k), mean);
+            cli_print_bar(f, mean, 20);
+            fputs("  smallest ", f);
+            class_cell(f, fu, lo);
+            fprintf(f, " %.4f, largest ", (double)wk[lo]);
+            class_cell(f, fu, hi);
+            fprintf(f, " %.4f\n", (double)wk[hi]);
         }
     } else {
         fprintf(f, "weights of %s per model and class (each class sums to 1 over models):\n",
