@@ -1351,6 +1351,13 @@ typedef struct lf_names {
 /* One class name per line (LF or CRLF; the last newline optional; a UTF-8
  * byte order mark skipped), each checked with lf_class_name_check. */
 lf_status lf_names_read(const char *path, lf_names *out, char *err, size_t errlen);
+/* Labels given by name, one per line, read as lf_names_read reads class
+ * names but with repeats allowed (each class is named many times): the
+ * lines in order, each checked as a class name; LF_ERR_FORMAT names the
+ * line of a bad label, or says the file holds none.  lf_labels_from_names
+ * (after lf_names_unique when the classes are not known) makes them
+ * indices. */
+lf_status lf_label_names_read(const char *path, lf_names *out, char *err, size_t errlen);
 /* The header row of a CSV file (the first non-blank line when it holds
  * text and no number, as lf_matrix_read skips it): its fields, trimmed, in
  * order; out->n = 0 when the file has no header, is not a text table (a

@@ -6,7 +6,8 @@
  * line break still ends the row, as the matrix reader reads it), a first
  * line past the 16 MiB cap (a text header refused with its exact message,
  * a row of numbers no header), and a sparse 2 GiB file whose header is
- * read under an address-space limit far below the file's size.
+ * read under an address-space limit far below the file's size; and
+ * lf_label_names_read, lf_names_read's lines with repeats allowed.
  */
 #include "check.h"
 #include "latefuse.h"
@@ -197,6 +198,33 @@ static void test_repeats(const char *path) {
     lf_fusion_free(f);
 }
 
+/* lf_label_names_read: lf_names_read's lines with repeats kept, and the
+ * messages of a bad label or an empty file in a label's terms */
+static void test_label_lines(const char *path) {
+    char err[256] = "";
+    const char *lines = "\xEF\xBB\xBF" "cat\r\ndog\ncat\ncat";
+    spit_n(path, lines, strlen(lines));
+    lf_names nm;
+    CHECK(lf_label_names_read(path, &nm, err, sizeof err) == LF_OK && nm.n == 4 && strcmp(nm.names[0], "cat") == 0 &&
+              strcmp(nm.names[1], "dog") == 0 && strcmp(nm.names[2], "cat") == 0 && strcmp(nm.names[3], "cat") == 0,
+          "labels with repeats: %s (%zu)", err, nm.n);
+    lf_names_free(&nm);
+    spit_n(path, "cat\n\ndog\n", 9);
+    CHECK(lf_label_names_read(path, &nm, err, sizeof err) == LF_ERR_FORMAT && nm.n == 0 && nm.names == NULL &&
+              strstr(err, "': a label is empty (line 2)"),
+          "an empty label: %s", err);
+    spit_n(path, "cat\n\xC3(\n", 6);
+    CHECK(lf_label_names_read(path, &nm, err, sizeof err) == LF_ERR_FORMAT &&
+              strstr(err, "': a label is not valid UTF-8 (line 2)"),
+          "a label that is not UTF-8: %s", err);
+    spit_n(path, "", 0);
+    CHECK(lf_label_names_read(path, &nm, err, sizeof err) == LF_ERR_FORMAT && strstr(err, "' holds no label"),
+          "no labels: %s", err);
+    CHECK(lf_label_names_read(NULL, &nm, err, sizeof err) == LF_ERR_ARG &&
+              strcmp(err, "labels: no path or no output given") == 0,
+          "no path: %s", err);
+}
+
 int main(void) {
     if (!mkdtemp(dir)) return 2;
     char path[128];
@@ -206,6 +234,7 @@ int main(void) {
     test_cap(path);
     test_sparse(path);
     test_repeats(path);
+    test_label_lines(path);
     unlink(path);
     rmdir(dir);
     return check_report("test_names");

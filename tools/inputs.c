@@ -201,50 +201,6 @@ lf_status cli_match_models(const lf_fusion *f, cli_inputs *in, cli_err *e) {
     return LF_OK;
 }
 
-/* The lines of the text file `file` into *out, as lf_names_read reads a
- * file of class names (LF or CRLF, the last newline optional, a UTF-8 byte
- * order mark skipped, each line a valid name) but repeats allowed: labels
- * name each class many times.  Nonzero when the file is not such a list. */
-static int read_lines(const char *file, lf_names *out) {
-    memset(out, 0, sizeof *out);
-    FILE *f = fopen(file, "rb");
-    if (!f) return -1;
-    char *line = NULL;
-    size_t cap = 0, slots = 0;
-    ssize_t n;
-    int bad = 0;
-    while (!bad && (n = getline(&line, &cap, f)) >= 0) {
-        char *s = line;
-        if (out->n == 0 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3, n -= 3;
-        if (n && s[n - 1] == '\n') n--;
-        if (n && s[n - 1] == '\r') n--;
-        if (lf_class_name_check(s, (size_t)n, out->n, NULL, 0)) {
-            bad = 1;
-            break;
-        }
-        if (out->n == slots) {
-            size_t more = slots ? 2 * slots : 64;
-            char **v = realloc(out->names, more * sizeof *v);
-            if (!v) {
-                bad = 1;
-                break;
-            }
-            out->names = v, slots = more;
-        }
-        if (!(out->names[out->n] = malloc((size_t)n + 1))) {
-            bad = 1;
-            break;
-        }
-        memcpy(out->names[out->n], s, (size_t)n);
-        out->names[out->n++][n] = '\0';
-    }
-    bad |= ferror(f) || out->n == 0;
-    free(line);
-    fclose(f);
-    if (bad) lf_names_free(out);
-    return bad ? -1 : 0;
-}
-
 /* Labels given as names, one per line of the text file `file` (an optional
  * header line when there are N + 1 lines), mapped through *classes (from
  * --class-names, a CSV header or the fusion model) or, with none, through
@@ -256,7 +212,7 @@ static int labels_by_name(const char *file, size_t N, size_t C, lf_names *classe
     struct stat sb;
     if (strcmp(file, "-") == 0 || stat(file, &sb) != 0 || !S_ISREG(sb.st_mode)) return -1;
     lf_names lines;
-    if (read_lines(file, &lines)) return -1;
+    if (lf_label_names_read(file, &lines, NULL, 0) != LF_OK) return -1;
     const char *const *lab = (const char *const *)lines.names;
     size_t n = lines.n;
     if (n == N + 1) { /* a header line: not one of the classes when they are known */

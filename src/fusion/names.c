@@ -123,18 +123,24 @@ void lf_names_free(lf_names *n) {
 /* Copies the spans into out, each checked as a class name; `what` and
  * the path word the message. */
 static lf_status names_from_spans(const lf_span *sp, size_t n, const char *path, const char *what,
-                                  lf_names *out, lf_err *e) {
+                                  int distinct, lf_names *out, lf_err *e) {
     char msg[128];
     if (!(out->names = lf_alloc_array(n ? n : 1, sizeof *out->names)))
-        return lf_fail(e, LF_ERR_NOMEM, "out of memory for %zu class names", n);
+        return lf_fail(e, LF_ERR_NOMEM, "out of memory for %zu %s", n, distinct ? "class names" : "labels");
     for (size_t i = 0; i < n; i++) {
-        if (lf_class_name_check(sp[i].s, sp[i].n, i, msg, sizeof msg))
+        if (lf_class_name_check(sp[i].s, sp[i].n, i, msg, sizeof msg)) {
+            if (!distinct) { /* a label: not "class name 7" */
+                const char *why = strstr(msg, " is ") ? strstr(msg, " is ") : strstr(msg, " holds ");
+                snprintf(msg, sizeof msg, "a label%s", why ? why : "");
+            }
             return lf_fail(e, LF_ERR_FORMAT, "'%s': %s (%s %zu)", path, msg, what, i + 1);
+        }
         if (!(out->names[i] = LF_MALLOC(sp[i].n + 1))) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
         memcpy(out->names[i], sp[i].s, sp[i].n);
         out->names[i][sp[i].n] = '\0';
         out->n = i + 1;
     }
+    if (!distinct) return LF_OK;
     size_t a, b;
     lf_status st = lf_class_names_distinct((const char *const *)out->names, n, &a, &b);
     if (st == LF_ERR_NOMEM) return lf_fail(e, st, "out of memory for %zu class names", n);
@@ -150,9 +156,11 @@ static lf_status give(lf_status st, const lf_err *e, char *err, size_t errlen) {
     return st;
 }
 
-lf_status lf_names_read(const char *path, lf_names *out, char *err, size_t errlen) {
+/* The lines of path as names (lf_names_read), distinct or not (labels). */
+static lf_status names_read(const char *path, int distinct, lf_names *out, char *err, size_t errlen) {
     lf_err e;
-    if (!out || !path) return give(lf_fail(&e, LF_ERR_ARG, "class names: no path or no output given"), &e, err, errlen);
+    const char *what = distinct ? "class name" : "label";
+    if (!out || !path) return give(lf_fail(&e, LF_ERR_ARG, "%ss: no path or no output given", what), &e, err, errlen);
     memset(out, 0, sizeof *out);
     unsigned char *buf;
     size_t len;
@@ -171,12 +179,20 @@ lf_status lf_names_read(const char *path, lf_names *out, char *err, size_t errle
         sp[i] = (lf_span){t + pos, stop - pos};
         pos = end + 1;
     }
-    if (st == LF_OK && n == 0) st = lf_fail(&e, LF_ERR_FORMAT, "'%s' holds no class name", path);
-    if (st == LF_OK) st = names_from_spans(sp, n, path, "line", out, &e);
+    if (st == LF_OK && n == 0) st = lf_fail(&e, LF_ERR_FORMAT, "'%s' holds no %s", path, what);
+    if (st == LF_OK) st = names_from_spans(sp, n, path, "line", distinct, out, &e);
     LF_FREE(sp);
     LF_FREE(buf);
     if (st != LF_OK) lf_names_free(out);
     return give(st, &e, err, errlen);
+}
+
+lf_status lf_names_read(const char *path, lf_names *out, char *err, size_t errlen) {
+    return names_read(path, 1, out, err, errlen);
+}
+
+lf_status lf_label_names_read(const char *path, lf_names *out, char *err, size_t errlen) {
+    return names_read(path, 0, out, err, errlen);
 }
 
 /* Where the first non-blank line of a CSV text ends: the scan of
@@ -268,7 +284,7 @@ lf_status lf_csv_header_read(const char *path, lf_names *out, char *err, size_t 
     if (st == LF_OK && n && !full)
         st = lf_fail(&e, LF_ERR_FORMAT, "'%s': the first line is longer than %zu MiB, too long for a header row",
                      path, HEADER_MAX >> 20);
-    if (st == LF_OK && n) st = names_from_spans(sp, n, path, "header column", out, &e);
+    if (st == LF_OK && n) st = names_from_spans(sp, n, path, "header column", 1, out, &e);
     LF_FREE(sp);
     LF_FREE(buf);
     if (st != LF_OK) lf_names_free(out);
