@@ -65,7 +65,8 @@ typedef enum lf_status {
     LF_ERR_SHAPE = 4,   /* array sizes do not fit together                   */
     LF_ERR_ARG = 5,     /* an argument is invalid (NULL, out of range, name) */
     LF_ERR_STATE = 6,   /* the call is not valid now (e.g. not compiled)     */
-    LF_ERR_NUMERIC = 7  /* a value is NaN/Inf or training diverged           */
+    LF_ERR_NUMERIC = 7, /* a value is NaN/Inf or training diverged           */
+    LF_ERR_CANCELLED = 8 /* the caller's `cancel` flag stopped the call     */
 } lf_status;
 
 /* A constant, never-NULL English name for a status ("out of memory", ...). */
@@ -1108,9 +1109,14 @@ lf_status lf_folds_stratified(const int *y, size_t N, size_t C, size_t K, uint64
  *     on the machines measured (bench/README.md, B4): a mapping's page
  *     faults and the TLB flushes of releasing used pages cost more than
  *     the copy they save.
+ *   - opt->cancel (below) stops the call early: a caller that runs it on a
+ *     worker thread sets the flag from the thread that takes Ctrl-C (as
+ *     Python's Fusion.predict_files does), or from a signal handler, and
+ *     the call returns within a chunk's time, having written nothing.
  * Returns LF_OK with res->rows and res->cols set, or the failure's status
  * with one sentence in res->message; res->input is 1 when an input (a file
- * read, its shape, a name, a value) was at fault, 0 when writing failed. */
+ * read, its shape, a name, a value) was at fault, 0 when writing failed
+ * or the call was cancelled. */
 
 /* What the call tells `temp` about its temporary files, in this order:
  *   CREATING  a temporary output is about to be created (a signal handler
@@ -1166,6 +1172,25 @@ typedef struct lf_predict_files_options {
                                  files' rows in order (feature_rows must be
                                  their row count) */
     size_t n_features, feature_rows;
+    const volatile int *cancel; /* NULL, or a flag that another thread or
+                                 a signal handler may set to nonzero (a
+                                 volatile sig_atomic_t is an int on Linux);
+                                 read before each chunk of rows, after the
+                                 inputs are opened and before the renames:
+                                 once set, the call stops, removes its
+                                 temporary files and returns
+                                 LF_ERR_CANCELLED with the message
+                                 "cancelled" (res->input 0), the existing
+                                 outputs untouched.  A chunk already being
+                                 fused is finished first (a few ms).  With
+                                 mpi_comm each rank reads its own flag: a
+                                 rank that sees it set stops taking chunks
+                                 and fails there as at a bad row; the ranks
+                                 agree on the first failure in row order
+                                 once each has stopped or finished its own
+                                 rows (so set it on every rank to stop
+                                 them all promptly), and rank 0 removes
+                                 the temporary files */
 } lf_predict_files_options;
 
 typedef struct lf_predict_files_result {

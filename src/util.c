@@ -21,6 +21,7 @@ const char *lf_status_string(lf_status st) {
     case LF_ERR_ARG: return "invalid argument";
     case LF_ERR_STATE: return "call not valid in the current state";
     case LF_ERR_NUMERIC: return "non-finite value";
+    case LF_ERR_CANCELLED: return "cancelled";
     }
     return "unknown status";
 }

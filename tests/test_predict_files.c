@@ -9,6 +9,13 @@
  * bytes as lf_fusion_predict for a fixed rule, a learned pool and
  * stacking, a bad row found in a later chunk, and the peak memory of a
  * threaded prediction bounded by those chunks, not by 16384 rows.
+ * Cancelling (opt.cancel): a flag already set returns LF_ERR_CANCELLED
+ * before any temporary file exists, the existing output untouched; set by
+ * the temp callback once both temporary outputs exist, or by another
+ * thread while the chunks run (an input whose last row is bad, so that a
+ * call that ran to the end would fail on it instead), the call stops with
+ * no output and no temporary file left, DISCARDED told; a flag left at 0
+ * changes nothing.
  */
 #include "check.h"
 #include "temp_events.h"
@@ -16,6 +23,7 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +97,101 @@ static void write_uniform(const char *path, size_t rows, size_t cols) {
     for (size_t r = 0; f && r < rows; r++) fwrite(row, sizeof(float), cols, f);
     if (f) fclose(f);
     free(row);
+}
+
+/* ------------------------------------------------------------ cancel */
+
+/* A cancel flag and who sets it: the temp callback once `at` temporary
+ * files exist (at 0: never), or a thread it starts then (threaded). */
+typedef struct canceller {
+    events ev;
+    volatile int flag;
+    int at, created, threaded, started;
+    pthread_t th;
+} canceller;
+
+static void *set_flag(void *arg) {
+    ((canceller *)arg)->flag = 1;
+    return NULL;
+}
+
+static void on_temp_cancel(void *ctx, lf_temp_event ev, const char *path, int ok) {
+    canceller *k = ctx;
+    on_temp(&k->ev, ev, path, ok);
+    if (ev != LF_TEMP_CREATED || !ok || ++k->created != k->at) return;
+    if (!k->threaded) k->flag = 1;
+    else k->started = pthread_create(&k->th, NULL, set_flag, k) == 0;
+}
+
+/* The cases above on the fusion model fu: a and b's files (N rows), big_a
+ * and big_b's (big_n rows, big_b's last row bad). */
+static void cancelling(const lf_fusion *fu, const char *dir, const char *pa, const char *pb, const char *big_a,
+                       const char *big_b, size_t big_n) {
+    char out[256], outc[256];
+    snprintf(out, sizeof out, "%s/c_out.npy", dir), snprintf(outc, sizeof outc, "%s/c_cls.npy", dir);
+    const char *names[2] = {"a", "b"};
+    const char *small[2] = {pa, pb}, *big[2] = {big_a, big_b};
+    /* already set: nothing opened for writing, the existing output kept */
+    FILE *fo = fopen(out, "wb");
+    fputs("an earlier output", fo);
+    fclose(fo);
+    remove(outc);
+    {
+        canceller k;
+        memset(&k, 0, sizeof k);
+        k.flag = 1;
+        lf_predict_files_options o;
+        memset(&o, 0, sizeof o);
+        o.classes_path = outc, o.temp = on_temp_cancel, o.temp_ctx = &k, o.cancel = &k.flag;
+        lf_predict_files_result res;
+        lf_status st = lf_fusion_predict_files(fu, names, small, 2, out, &o, &res);
+        CHECK(st == LF_ERR_CANCELLED && res.input == 0 && strcmp(res.message, "cancelled") == 0 &&
+                  strcmp(lf_status_string(st), "cancelled") == 0,
+              "set before: %d input %d '%s'", (int)st, res.input, res.message);
+        CHECK(strcmp(k.ev.seq, "") == 0, "set before: events '%s', want none", k.ev.seq);
+        size_t n;
+        unsigned char *kept = slurp(out, &n);
+        CHECK(kept && n == 17 && memcmp(kept, "an earlier output", 17) == 0, "set before: the output was changed");
+        free(kept);
+        CHECK(access(outc, F_OK) != 0 && no_temp_left(dir), "set before: a file was left");
+    }
+    remove(out);
+    /* set once both temporary files exist (by the callback, or by a thread
+     * while the chunks of the big input run): stopped, both removed */
+    for (int threaded = 0; threaded < 2; threaded++) {
+        canceller k;
+        memset(&k, 0, sizeof k);
+        k.at = 2, k.threaded = threaded;
+        lf_predict_files_options o;
+        memset(&o, 0, sizeof o);
+        o.flags = LF_WRITE_NO_FSYNC;
+        o.classes_path = outc, o.temp = on_temp_cancel, o.temp_ctx = &k, o.cancel = &k.flag;
+        lf_predict_files_result res;
+        lf_status st = lf_fusion_predict_files(fu, names, threaded ? big : small, 2, out, &o, &res);
+        if (k.started) pthread_join(k.th, NULL);
+        CHECK(!threaded || k.started, "no thread");
+        CHECK(st == LF_ERR_CANCELLED && res.input == 0 && strcmp(res.message, "cancelled") == 0,
+              "set %s: %d input %d '%s'", threaded ? "by a thread" : "by the callback", (int)st, res.input,
+              res.message);
+        CHECK(strcmp(k.ev.seq, "cC+cC+D") == 0, "set %s: events %s", threaded ? "by a thread" : "by the callback",
+              k.ev.seq);
+        CHECK(access(out, F_OK) != 0 && access(outc, F_OK) != 0 && no_temp_left(dir), "cancelled: a file was left");
+    }
+    /* the big input run to its end meets its bad last row (so the thread
+     * above stopped the call before it); a flag at 0 changes nothing */
+    {
+        volatile int zero = 0;
+        lf_predict_files_options o;
+        memset(&o, 0, sizeof o);
+        o.flags = LF_WRITE_NO_FSYNC, o.cancel = &zero;
+        lf_predict_files_result res;
+        lf_status st = lf_fusion_predict_files(fu, names, big, 2, out, &o, &res);
+        CHECK(st == LF_ERR_FORMAT && res.file == 1 && res.issue.row == big_n - 1, "run to the end: %d '%s'", (int)st,
+              res.message);
+        st = lf_fusion_predict_files(fu, names, small, 2, out, &o, &res);
+        CHECK(st == LF_OK && res.rows == N, "a flag at 0: %d '%s'", (int)st, res.message);
+        remove(out);
+    }
 }
 
 /* kB of a "VmRSS:" / "VmHWM:" line of /proc/self/status, or -1 */
@@ -401,6 +504,20 @@ int main(void) {
                   strcmp(res.message, msg) == 0,
               "rows: %s", res.message);
         CHECK(access(out, F_OK) != 0 && no_temp_left(dir), "a refused call left a file");
+    }
+    /* cancelling: the big input is 100 chunks, its last row bad */
+    {
+        enum { BIG = 100 * 16384 };
+        char big_a[256], big_b[256];
+        snprintf(big_a, sizeof big_a, "%s/big_a.npy", dir), snprintf(big_b, sizeof big_b, "%s/big_b.npy", dir);
+        write_uniform(big_a, BIG, C);
+        write_uniform(big_b, BIG, C);
+        FILE *fb = fopen(big_b, "r+b");
+        const float last[C] = {1, 1, 1};
+        CHECK(fb && fseek(fb, -(long)sizeof last, SEEK_END) == 0 && fwrite(last, sizeof last, 1, fb) == 1, "bad row");
+        if (fb) fclose(fb);
+        cancelling(fu, dir, pa, pb, big_a, big_b, BIG);
+        remove(big_a), remove(big_b);
     }
     wide_rows(dir);
     lf_fusion_free(fu);

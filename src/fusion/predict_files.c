@@ -31,6 +31,12 @@
  * failed one is completed, so the error reported is that chunk's, the one
  * the chunks in order would meet.
  *
+ * Cancelling (opt->cancel): the flag is read after the inputs are opened,
+ * by each thread before each chunk it takes, after the chunks and before
+ * the renames.  A chunk that finds it set fails as a bad chunk does
+ * (LF_ERR_CANCELLED), so the threads, and the MPI ranks below, stop
+ * through the one failure path that already leaves nothing behind.
+ *
  * MPI ranks (opt->mpi_comm).  The chunks are cut into P contiguous ranges,
  * one per rank; rank 0 creates the temporary outputs (full size) and
  * tells the others their names, which they open and fill by position
@@ -38,6 +44,10 @@
  * after opening the outputs, and after the chunks: on any failure every
  * rank returns the first failure in the order one process would meet it,
  * and rank 0 removes the temporary files; else rank 0 renames them.
+ * No collective happens inside the chunk loop, so a rank that stops early
+ * (a bad row, or cancelled) waits at the agreement after the chunks for
+ * the others to finish their ranges: every rank makes the same calls in
+ * the same order whatever the flag, and none can wait for ever.
  */
 #include "dist.h"
 #include "fusion/fusion_internal.h"
@@ -171,6 +181,13 @@ static lf_status outputs_apart(const char *out, const char *cls, const char *con
     return LF_OK;
 }
 
+/* Whether the caller asked the call to stop (opt->cancel).  A volatile
+ * read: the flag changes under us, set by another thread or a signal
+ * handler. */
+static int cancelled(const volatile int *flag) { return flag && *flag != 0; }
+
+static lf_status cancel_fail(lf_err *e) { return lf_fail(e, LF_ERR_CANCELLED, "cancelled"); }
+
 static void tell(const lf_predict_files_options *o, lf_temp_event ev, const char *path, int ok) {
     if (o->temp) o->temp(o->temp_ctx, ev, path, ok);
 }
@@ -210,8 +227,10 @@ static lf_status outputs_commit(const lf_predict_files_options *o, lf_npy_writer
     /* both files complete (written, fsynced, closed) before either is
      * renamed: only a failure of the second rename itself (rare: a folder
      * is refused at open) leaves the first output new */
+    if (cancelled(o->cancel)) return cancel_fail(e);
     lf_status st = lf_npy_writer_finish(w, e);
     if (st == LF_OK && o->classes_path) st = lf_npy_writer_finish(wc, e);
+    if (st == LF_OK && cancelled(o->cancel)) st = cancel_fail(e); /* fsync can be long: asked again */
     if (st != LF_OK) return st;
     tell(o, LF_TEMP_RENAMING, NULL, 0);
     st = lf_npy_writer_commit(w, e);
@@ -244,6 +263,7 @@ typedef struct job {
     int64_t *mem_cls;
     const float *feat; /* N x F features, or NULL */
     size_t F;
+    const volatile int *cancel; /* opt->cancel */
     atomic_size_t next; /* the next chunk to take */
     atomic_size_t stop; /* the first failed chunk so far (SIZE_MAX: none) */
 } job;
@@ -330,12 +350,22 @@ fail:
     return 0;
 }
 
-/* One thread: chunks from the shared counter until none is left or one failed. */
+/* Chunk c not done: the caller's flag was set. */
+static int cancel_chunk(worker *wk, size_t c) {
+    wk->st = cancel_fail(&wk->e);
+    wk->input = 0;
+    wk->failed = c;
+    return 0;
+}
+
+/* One thread: chunks from the shared counter until none is left, one
+ * failed or the caller cancelled. */
 static void run_worker(job *j, worker *wk) {
     for (;;) {
         size_t c = atomic_fetch_add(&j->next, 1);
         if (c >= j->nchunks || c > atomic_load(&j->stop)) return;
-        if (!run_chunk(j, wk, c)) {
+        int done = cancelled(j->cancel) ? cancel_chunk(wk, c) : run_chunk(j, wk, c);
+        if (!done) {
             size_t s = atomic_load(&j->stop);
             while (c < s && !atomic_compare_exchange_weak(&j->stop, &s, c)) {
             }
@@ -495,6 +525,8 @@ lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, 
         if (st != LF_OK) res->file = k, res->issue.model = k;
     }
     if (st == LF_OK) st = check_files(f, names, paths, src, G, from, &res->file, &e);
+    if (st == LF_OK && cancelled(o.cancel)) /* reading a text input whole may have taken a while */
+        st = cancel_fail(&e), input = 0;
     if ((st = agree(&d, 0, st, &e, &input, res)) != LF_OK) goto done;
 
     size_t N = G ? src[0].rows : 0, K = chunk_rows(C), nchunks = N / K + (N % K != 0);
@@ -556,6 +588,7 @@ lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, 
     jb.w = in_memory ? NULL : &w, jb.wc = in_memory || !o.classes_path ? NULL : &wc;
     jb.mem = mem, jb.mem_cls = mem_cls;
     jb.feat = o.features, jb.F = o.n_features;
+    jb.cancel = o.cancel;
     atomic_init(&jb.next, c0);
     atomic_init(&jb.stop, SIZE_MAX);
     /* one thread (a single chunk, or OMP_NUM_THREADS=1): no region, so the
@@ -576,6 +609,9 @@ lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, 
         st = first->st, e = first->e, input = first->input;
         res->file = first->file, res->issue = first->issue;
         where = first->failed;
+    } else if (cancelled(o.cancel)) { /* set after this rank's last chunk */
+        st = cancel_fail(&e), input = 0;
+        where = nchunks; /* after every chunk */
     } else if (d.rank != 0) { /* this rank's rows are in place: it leaves rank 0's files */
         st = lf_npy_writer_leave(&w, &e);
         if (st == LF_OK && o.classes_path) st = lf_npy_writer_leave(&wc, &e);
