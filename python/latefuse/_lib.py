@@ -138,7 +138,8 @@ WRITE_NO_FSYNC, READ_NO_MMAP, READ_MMAP = 1, 2, 4
 class PredictFilesOptions(ctypes.Structure):
     _fields_ = [("classes_path", c_char_p), ("flags", ctypes.c_uint), ("temp", TEMP_FN), ("temp_ctx", c_void_p),
                 ("file_flags", ctypes.POINTER(ctypes.c_uint)), ("mpi_comm", c_void_p),
-                ("features", c_void_p), ("n_features", c_size), ("feature_rows", c_size)]
+                ("features", c_void_p), ("n_features", c_size), ("feature_rows", c_size),
+                ("cancel", ctypes.POINTER(c_int))]
 
 
 class PredictFilesResult(ctypes.Structure):

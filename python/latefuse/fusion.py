@@ -275,14 +275,17 @@ def _is_index_labels(y):
 
 class _TempFiles:
     """predict_files' temporary outputs (the library's `temp` callback: it
-    runs on the thread that calls the library), and what to do with them when
-    a signal comes: remove them, so that the renames fail and the call leaves
-    nothing (the library removes the temporary files of a failed call)."""
+    runs on the thread that calls the library), and what to do when a signal
+    comes: set the library's cancel flag (`flag`, options.cancel: the call
+    stops before its next chunk and removes its temporary files), and remove
+    the files already named too, so that the renames fail and nothing is left
+    even if the library is past its last look at the flag."""
 
     def __init__(self):
         self.lock = threading.Lock()  # held from CREATING to CREATED and from RENAMING to RENAMED
         self.paths = []
         self.cancelled = None  # the exception that cancelled the call
+        self.flag = ctypes.c_int(0)  # lf_predict_files_options.cancel points here
 
     def event(self, ctx, ev, path, ok):
         if ev in (0, 2):  # CREATING, RENAMING
@@ -311,7 +314,10 @@ class _TempFiles:
         self.paths = []
 
     def discard(self, exc):
-        """A signal's exception while the call runs: no output may appear."""
+        """A signal's exception while the call runs: no output may appear,
+        and the library is told to stop (before taking the lock, which the
+        worker holds around creating and renaming)."""
+        self.flag.value = 1
         with self.lock:
             self.cancelled = exc
             self._remove()
@@ -684,11 +690,11 @@ class Fusion:
 
         Interrupted, it leaves no output and no temporary file: Ctrl-C
         (KeyboardInterrupt, or any exception raised by a signal handler)
-        discards both outputs and raises once the library returns (the
-        library has no way to stop the fusing early: it runs to its end,
-        then its renames are refused); SIGTERM, when its handler is the
-        default, removes the temporary files and then ends the process as
-        SIGTERM does.  Called from the main thread the library runs on a
+        sets the library's cancel flag, so the fusing stops before its next
+        chunk of rows (a few milliseconds to a few tens, by the method),
+        discards both outputs and raises that exception; SIGTERM, when its
+        handler is the default, removes the temporary files and then ends
+        the process as SIGTERM does.  Called from the main thread the library runs on a
         worker thread so that the signals are handled meanwhile."""
         self._need_fitted("predict_files")
         if isinstance(files, dict):
@@ -716,6 +722,7 @@ class Fusion:
             o.features, o.n_features, o.feature_rows = fx.ctypes.data, fx.shape[1], fx.shape[0]
         temps = _TempFiles()
         o.temp = _lib.TEMP_FN(temps.event)
+        o.cancel = ctypes.pointer(temps.flag)
         res = _lib.PredictFilesResult()
         outb = os.fsencode(os.fspath(out))
 

@@ -2,7 +2,8 @@
 test_fusion_review.py — a reviewer's findings on Fusion, each pinned:
 string labels survive save/load; a refit while other threads predict does
 not crash (a lock per Fusion); predict_files interrupted by Ctrl-C or
-SIGTERM leaves no output and no temporary file; errors in Python's terms
+SIGTERM leaves no output and no temporary file, and Ctrl-C returns within
+a chunk of a long fusion (the library's cancel flag); errors in Python's terms
 (not fitted yet, logits=True, auto in compare, the refused model name,
 files given as a list, seeds outside uint64).
 
@@ -184,6 +185,52 @@ def test_sigterm_during_predict_files_removes_the_temporary_files(tmp_path):
     r = _signal_child("SIGTERM", tmp_path)
     assert r.returncode == -signal.SIGTERM, (r.returncode, r.stdout, r.stderr[-2000:])
     assert os.listdir(str(tmp_path / "out")) == []
+
+
+_LONG_CHILD = """
+    import os, signal, sys, threading, time
+    import numpy as np, latefuse
+    from latefuse import fusion
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    N, C = 2000000, 3  # knora-u: about 3 s a million rows on one thread (2026-12-04)
+    rng = np.random.default_rng(0)
+    for name in "ab":
+        x = rng.random((N, C), dtype=np.float32)
+        np.save(name + ".npy", x / x.sum(1, keepdims=True))
+    a, b = np.load("a.npy", mmap_mode="r")[:1000], np.load("b.npy", mmap_mode="r")[:1000]
+    f = latefuse.Fusion(method="knora-u").fit([np.array(a), np.array(b)], np.arange(1000) % C, names=["a", "b"])
+    os.mkdir("out")
+    real = fusion._TempFiles.event
+    sent = []
+    def fire():
+        time.sleep(0.2)  # well inside the fusing
+        sent.append(time.monotonic())
+        os.kill(os.getpid(), signal.SIGINT)
+    def event(self, ctx, ev, path, ok):
+        real(self, ctx, ev, path, ok)
+        if ev == 1 and len(self.paths) == 2:  # both temporary files exist
+            threading.Thread(target=fire).start()
+    fusion._TempFiles.event = event
+    try:
+        f.predict_files({"a": "a.npy", "b": "b.npy"}, "out/p.npy", classes_out="out/c.npy")
+        print("finished")
+    except KeyboardInterrupt:
+        print("interrupted %.3f" % (time.monotonic() - sent[0]))
+    print("left:", sorted(os.listdir("out")))
+"""
+
+
+def test_ctrl_c_stops_a_long_predict_files_promptly(tmp_path):
+    # the library's cancel flag: the call returns within a chunk, not at the
+    # end of the 2 million rows (about 6 s here without the flag)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join([PYDIR, TESTS])
+    r = subprocess.run([sys.executable, "-c", textwrap.dedent(_LONG_CHILD)], capture_output=True, text=True, env=env,
+                       cwd=str(tmp_path), timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("interrupted ") and lines[1] == "left: []", r.stdout
+    assert float(lines[0].split()[1]) < 1.5, "Ctrl-C took %s s to return" % lines[0].split()[1]
 
 
 def test_predict_files_outside_the_main_thread(tmp_path):
