@@ -8,7 +8,9 @@
 # predict (ulimit -f) and rank 1 killed (kill -9) while rank 0 waits for
 # it, in the middle of compare's cross-validation and in the middle of a
 # predict end the job within seconds, every rank non-zero, with no output
-# and no temporary file; only rank 0 prints; the engine's fit over
+# and no temporary file; predict's cancel flag set on some ranks
+# (tests/mpi_cancel.c) returns LF_ERR_CANCELLED on every rank, nothing
+# left; only rank 0 prints; the engine's fit over
 # the ranks (tests/mpi_fit.c: with dropout, augmentation and synchronised
 # BatchNormalization too) is the plain build's bits on 1 rank and
 # within the golden tolerance on 2.
@@ -416,6 +418,30 @@ if mpicc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -DLF_HAVE_MPI -I"$ROOT/include" 
     done
 else
     bad "tests/mpi_ring.c does not build"
+fi
+# predict's cancel flag over the ranks (tests/mpi_cancel.c): set on one
+# rank before the call, on every rank, or on rank 0 once its temporary
+# files exist, every rank returns LF_ERR_CANCELLED (8) within the minute,
+# no output or temporary file left; not set, every rank succeeds
+if mpicc -std=c11 -O2 -DLF_HAVE_MPI -I"$ROOT/include" "$ROOT/tests/mpi_cancel.c" "$BUILD-mpi/liblatefuse.a" $LIBS \
+    -o cancel; then
+    for mode in none rank1 all late0; do
+        for p in 2 3; do
+            rm -f out.npy cls.npy
+            timeout 60 mpirun $ROOTFLAG --oversubscribe -n $p ./cancel $mode >cancel.txt 2>/dev/null
+            rc=$?
+            if [ $mode = none ]; then want=0 msg="" files=yes; else want=8 msg=cancelled files=; fi
+            lines=$(awk -v s=$want -v m="$msg" '$2 == s && $3 == m && NF == (m == "" ? 2 : 3)' cancel.txt | wc -l)
+            left=$(ls -a | grep -c 'tmp-')
+            [ -e out.npy ] && [ -e cls.npy ] && got=yes || got=
+            [ -z "$got" ] && { [ -e out.npy ] || [ -e cls.npy ]; } && got=half
+            [ "$rc" -eq 0 ] && [ "$lines" -eq $p ] && [ "$left" -eq 0 ] && [ "$got" = "$files" ] && ok ||
+                bad "predict cancelled ($mode) on $p ranks: exit $rc, '$(cat cancel.txt)', outputs '$got', $left temporary"
+        done
+    done
+    rm -f a.npy b.npy out.npy cls.npy
+else
+    bad "tests/mpi_cancel.c does not build"
 fi
 # the Web_News image CNN (bench/mpi_cnn.c: augmentation, 4 x Conv2D +
 # BatchNormalization) on its first 96 rows, 2 epochs: 1 rank is the plain
