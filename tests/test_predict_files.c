@@ -12,9 +12,9 @@
  * Cancelling (opt.cancel): a flag already set returns LF_ERR_CANCELLED
  * before any temporary file exists, the existing output untouched; set by
  * the temp callback once both temporary outputs exist, or by another
- * thread while the chunks run (an input whose last row is bad, so that a
- * call that ran to the end would fail on it instead), the call stops with
- * no output and no temporary file left, DISCARDED told; a flag left at 0
+ * thread while the chunks run, on an input whose last row is bad (a call
+ * that ran to the end would fail on it instead), the call stops with no
+ * output and no temporary file left, DISCARDED told; a flag left at 0
  * changes nothing.
  */
 #include "check.h"
@@ -130,7 +130,7 @@ static void cancelling(const lf_fusion *fu, const char *dir, const char *pa, con
     char out[256], outc[256];
     snprintf(out, sizeof out, "%s/c_out.npy", dir), snprintf(outc, sizeof outc, "%s/c_cls.npy", dir);
     const char *names[2] = {"a", "b"};
-    const char *small[2] = {pa, pb}, *big[2] = {big_a, big_b};
+    const char *small[2] = {pa, pb}, *big[2] = {big_a, big_b}; /* big_b's last row is bad */
     /* already set: nothing opened for writing, the existing output kept */
     FILE *fo = fopen(out, "wb");
     fputs("an earlier output", fo);
@@ -156,8 +156,10 @@ static void cancelling(const lf_fusion *fu, const char *dir, const char *pa, con
         CHECK(access(outc, F_OK) != 0 && no_temp_left(dir), "set before: a file was left");
     }
     remove(out);
-    /* set once both temporary files exist (by the callback, or by a thread
-     * while the chunks of the big input run): stopped, both removed */
+    /* set once both temporary files exist, after the call's first look at
+     * the flag: by the callback (so the chunks' check alone can stop the
+     * call before the bad last row: no race), or by a thread that runs
+     * while the chunks do; stopped, both files removed */
     for (int threaded = 0; threaded < 2; threaded++) {
         canceller k;
         memset(&k, 0, sizeof k);
@@ -167,7 +169,7 @@ static void cancelling(const lf_fusion *fu, const char *dir, const char *pa, con
         o.flags = LF_WRITE_NO_FSYNC;
         o.classes_path = outc, o.temp = on_temp_cancel, o.temp_ctx = &k, o.cancel = &k.flag;
         lf_predict_files_result res;
-        lf_status st = lf_fusion_predict_files(fu, names, threaded ? big : small, 2, out, &o, &res);
+        lf_status st = lf_fusion_predict_files(fu, names, big, 2, out, &o, &res);
         if (k.started) pthread_join(k.th, NULL);
         CHECK(!threaded || k.started, "no thread");
         CHECK(st == LF_ERR_CANCELLED && res.input == 0 && strcmp(res.message, "cancelled") == 0,
