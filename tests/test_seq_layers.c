@@ -292,11 +292,102 @@ static void test_categorical_on_sequence(void) {
     }
 }
 
+/* BatchNormalization keeps the padding mask and, in training, takes its
+ * statistics over the unmasked steps (Keras 3's masked moments): by hand
+ * for the moving statistics and the inference output, and against finite
+ * differences for the gradients (the padded steps' outputs, read through
+ * Flatten, still depend on the statistics; a row all padding included). */
+static void test_masked_batchnorm(void) {
+    enum { NB = 4, T = 5, V = 6, D = 3 };
+    lf_model *m;
+    lf_model_create(&m, 3);
+    int ids = lf_input_shape(m, 1, (size_t[]){T}, LF_DTYPE_INT32, "ids");
+    int e = lf_embedding(m, ids, V, D, 1, "emb");
+    int bn = lf_batch_normalization(m, e, 0.9f, 1e-3f, "bn");
+    int gap = lf_global_average_pooling1d(m, bn, "gap");
+    int fl = lf_flatten(m, bn, "flat");
+    int cat = lf_concatenate(m, 2, (int[]){gap, fl}, "cat");
+    int o = lf_dense(m, cat, 2, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    CHECK(m->nodes[bn].seq_mask == e, "BatchNormalization keeps the padding mask");
+    float table[V * D], gb[2 * D];
+    fill_uniform(table, V * D, -1, 1, 31);
+    fill_uniform(gb, 2 * D, 0.5f, 1.5f, 32);
+    CHECK(lf_set_weights(m, "emb", 0, table, V * D) == LF_OK && lf_set_weights(m, "bn", 0, gb, D) == LF_OK &&
+              lf_set_weights(m, "bn", 1, gb + D, D) == LF_OK,
+          "set weights");
+    float x[NB * T] = {3, 1, 2, 0, 0, /* */ 4, 4, 0, 0, 0, /* */ 0, 0, 0, 0, 0, /* */ 1, 2, 3, 5, 1};
+    float t[NB * 2];
+    fill_uniform(t, NB * 2, -1, 1, 33);
+    const float *xs[1] = {x};
+    /* the masked statistics by hand */
+    double mean[D] = {0}, var[D] = {0}, cnt = 0;
+    for (size_t i = 0; i < NB * T; i++)
+        if (x[i] != 0) {
+            cnt++;
+            for (size_t k = 0; k < D; k++) mean[k] += table[(size_t)x[i] * D + k];
+        }
+    for (size_t k = 0; k < D; k++) mean[k] /= cnt;
+    for (size_t i = 0; i < NB * T; i++)
+        if (x[i] != 0)
+            for (size_t k = 0; k < D; k++) {
+                double d = table[(size_t)x[i] * D + k] - mean[k];
+                var[k] += d * d / cnt;
+            }
+    double loss;
+    CHECK(lf__loss_and_grads(m, xs, t, NB, 1, 0, &loss, NULL) == LF_OK, "a training pass");
+    float mm[D], mv[D];
+    lf_get_weights(m, "bn", 2, mm, D);
+    lf_get_weights(m, "bn", 3, mv, D);
+    int stats_ok = 1;
+    for (size_t k = 0; k < D; k++)
+        stats_ok &= fabs(mm[k] - 0.1 * mean[k]) < 1e-6 && fabs(mv[k] - (0.9 + 0.1 * var[k])) < 1e-6;
+    CHECK(stats_ok, "moving statistics over the unmasked steps: mean %g (want %g), variance %g (want %g)",
+          (double)mm[0], 0.1 * mean[0], (double)mv[0], 0.9 + 0.1 * var[0]);
+    /* inference: the moving statistics, then the pooling over the unmasked steps */
+    float *outs[32] = {0}, py[NB * D];
+    outs[gap] = py;
+    CHECK(lf__forward_nodes(m, xs, NB, outs) == LF_OK, "forward");
+    int pool_ok = 1;
+    for (size_t r = 0; r < NB; r++)
+        for (size_t k = 0; k < D; k++) {
+            double s = 0, c = 0;
+            for (size_t j = 0; j < T; j++) {
+                size_t id = (size_t)x[r * T + j];
+                if (!id) continue;
+                s += gb[k] * (table[id * D + k] - mm[k]) / sqrt(mv[k] + 1e-3) + gb[D + k], c++;
+            }
+            pool_ok &= fabs(py[r * D + k] - (c ? s / c : 0.0)) < 1e-5;
+        }
+    CHECK(pool_ok, "inference: the pooling of the normalised unmasked steps (row 0: %g)", (double)py[0]);
+    /* gradients of the table, gamma and beta against central differences */
+    size_t np = lf_model_num_params(m), nw = V * D + 2 * D;
+    CHECK(lf__loss_and_grads(m, xs, t, NB, 1, 0, &loss, NULL) == LF_OK, "grads");
+    float *g = malloc(np * sizeof *g);
+    memcpy(g, m->grads, np * sizeof *g);
+    double worst = 0;
+    for (size_t j = 0; j < nw; j++) { /* the table then gamma and beta lead the parameters */
+        float *w = m->params + j, w0 = *w;
+        double lp, lm, h = 1e-2;
+        *w = w0 + (float)h;
+        lf__loss_and_grads(m, xs, t, NB, 1, 0, &lp, NULL);
+        *w = w0 - (float)h;
+        lf__loss_and_grads(m, xs, t, NB, 1, 0, &lm, NULL);
+        *w = w0;
+        double num = (lp - lm) / (2 * h), err = fabs(num - g[j]) / (1e-2 + fabs(num));
+        worst = err > worst ? err : worst;
+    }
+    CHECK(worst < 2e-2, "masked BatchNormalization's gradients: worst relative error %g", worst);
+    free(g);
+    lf_model_free(m);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_seq_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     test_mask_flow();
     test_masked_pooling();
+    test_masked_batchnorm();
     test_bad_ids();
     test_round_trip();
     test_seq_errors();

@@ -975,7 +975,8 @@ class RandomTranslation(Layer):
 #
 # Embedding(mask_zero=True) marks token id 0 as padding; the C library
 # carries that mask through Dense, Dropout, Activation, the elementwise
-# merges and LayerNormalization (as Keras' masks flow)
+# merges, LayerNormalization and BatchNormalization (its training
+# statistics over the unmasked steps; as Keras' masks flow)
 # and the 1-D global poolings pool over the unmasked steps only.
 
 def _sequence(layer, x):
