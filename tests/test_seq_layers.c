@@ -34,9 +34,11 @@ static void test_mask_flow(void) {
     int s = lf_add(m, 2, (int[]){a, e2}, "sum");
     int f = lf_flatten(m, s, "flat");
     int p = lf_global_average_pooling1d(m, s, "gap");
+    int rs = lf_rescaling(m, s, 0.5f, 1.0f, "resc");
     CHECK(m->nodes[e].seq_mask == e && m->nodes[d].seq_mask == e && m->nodes[dr].seq_mask == e &&
               m->nodes[a].seq_mask == e && m->nodes[s].seq_mask == e,
           "Embedding(mask_zero) owns the mask; Dense, Dropout, Activation and Add keep it");
+    CHECK(m->nodes[rs].seq_mask == e, "Rescaling keeps the mask (Keras 3: supports_masking)");
     CHECK(m->nodes[ids].seq_mask == -1 && m->nodes[e2].seq_mask == -1 && m->nodes[f].seq_mask == -1 &&
               m->nodes[p].seq_mask == -1,
           "no mask on the input, an Embedding without mask_zero, Flatten and the pooling");

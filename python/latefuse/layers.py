@@ -974,7 +974,7 @@ class RandomTranslation(Layer):
 # ---------------------------------------------------------------------------
 #
 # Embedding(mask_zero=True) marks token id 0 as padding; the C library
-# carries that mask through Dense, Dropout, Activation, the elementwise
+# carries that mask through Dense, Dropout, Activation, Rescaling, the elementwise
 # merges, LayerNormalization and BatchNormalization (its training
 # statistics over the unmasked steps; as Keras' masks flow)
 # and the 1-D global poolings pool over the unmasked steps only.
