@@ -530,7 +530,7 @@ class Dot(Layer):
         self.normalize = bool(normalize)
 
     def _call(self, xs):
-        xs = _many(self, xs)
+        xs = [_flat(self, x) for x in _many(self, xs)]
         if len(xs) != 2:
             raise ValueError("a Dot layer should be called on exactly 2 inputs, got %d" % len(xs))
         _equal_dims(self, xs)
