@@ -339,6 +339,23 @@ static void test_frozen_shared(void) {
     lf_ws_free(&ws);
     CHECK(memcmp(tr, inf, sizeof tr) == 0, "the sharing call of a frozen BatchNormalization used batch statistics");
     lf_model_free(m);
+
+    /* the flag is the layer's: freezing the sharing node freezes the weights
+     * (all of their users), and both nodes report it */
+    int d1, d2;
+    m = two_branch(1, &d1, &d2);
+    CHECK(lf_set_trainable(m, d2, 0) == LF_OK, "freeze the sharing node");
+    CHECK(lf_node_trainable(m, d1) == 0 && lf_node_trainable(m, d2) == 0,
+          "the shared layer is frozen at both nodes: %d %d", lf_node_trainable(m, d1), lf_node_trainable(m, d2));
+    float k0[12], k1[12], xa[N * 4], ya[N * 4], ta[N * 2];
+    data(xa, ya, ta);
+    const float *xs2[2] = {xa, ya};
+    lf_get_weights(m, "d1", 0, k0, 12);
+    CHECK(lf_model_fit(m, xs2, ta, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
+    lf_get_weights(m, "d1", 0, k1, 12);
+    CHECK(memcmp(k0, k1, sizeof k0) == 0, "the weights of a layer frozen at its sharing node trained");
+    CHECK(lf_set_trainable(m, d2, 1) == LF_OK && lf_node_trainable(m, d1) == 1, "unfrozen again");
+    lf_model_free(m);
 }
 
 int main(void) {
