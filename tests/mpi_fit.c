@@ -13,6 +13,9 @@
  *                              padding): Embedding(mask_zero), a
  *                              BatchNormalization of masked statistics,
  *                              GlobalAveragePooling1D, Dense
+ *   mpi_fit OUT.lfm seqout     the same ids: Embedding(mask_zero), Dense(1)
+ *                              per step, its loss over the unmasked steps
+ *                              of the whole batch (M summed over the ranks)
  *   mpi_fit OUT.lfm cnn        the inputs as (5, 5, 4) images: RandomFlip,
  *                              RandomTranslation, Conv2D, BatchNormalization,
  *                              Dropout, Dense
@@ -80,6 +83,12 @@ int main(int argc, char **argv) {
         h = lf_dropout(m, lf_flatten(m, h, "flat"), 0.3f, "dropout");
         h = lf_dense(m, h, 1, LF_ACT_LINEAR, 1, "out");
         st = lf_model_compile(m, h, LF_LOSS_MSE, NULL);
+    } else if (!st && strcmp(kind, "seqout") == 0) {
+        for (size_t i = 0; i < (size_t)N * D; i++) x1[i] = floorf(x1[i] * 6.0f);
+        int a = lf_input_shape(m, 1, (size_t[]){D}, LF_DTYPE_FLOAT32, "a");
+        int h = lf_embedding(m, a, 6, 8, 1, "emb");
+        h = lf_dense(m, h, 1, LF_ACT_LINEAR, 1, "out");
+        st = lf_model_compile(m, h, LF_LOSS_MSE, NULL);
     } else if (!st && strcmp(kind, "seqbn") == 0) {
         for (size_t i = 0; i < (size_t)N * D; i++) x1[i] = floorf(x1[i] * 6.0f);
         int a = lf_input_shape(m, 1, (size_t[]){D}, LF_DTYPE_FLOAT32, "a");
@@ -114,7 +123,8 @@ int main(int argc, char **argv) {
     fo.batch_size = strcmp(kind, "wino") == 0 ? 333 : 32;
     fo.mpi_comm = comm;
     const float *x[2] = {x1, x2};
-    if (!st) st = lf_model_fit(m, x, y, N, &fo);
+    /* seqout: a target per step (the second input's values) */
+    if (!st) st = lf_model_fit(m, x, strcmp(kind, "seqout") == 0 ? x2 : y, N, &fo);
     int differ = 0;
 #ifdef LF_HAVE_MPI
     if (!st) { /* every rank holds rank 0's bits: the last layer, the moving statistics */

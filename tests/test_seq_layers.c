@@ -384,12 +384,82 @@ static void test_masked_batchnorm(void) {
     lf_model_free(m);
 }
 
+/* An output that carries the padding mask: as Keras, the loss is the mean
+ * of the unmasked steps' losses (each step's over its values), over the
+ * batch in training and over all the rows in evaluate; padded steps get no
+ * gradient; a batch with no unmasked step has loss 0.  By hand, and the
+ * gradients against finite differences. */
+static void test_masked_loss(void) {
+    enum { NB = 4, T = 4, V = 5, D = 2, U = 2 };
+    lf_model *m;
+    lf_model_create(&m, 4);
+    int ids = lf_input_shape(m, 1, (size_t[]){T}, LF_DTYPE_INT32, "ids");
+    int e = lf_embedding(m, ids, V, D, 1, "emb");
+    int o = lf_dense(m, e, U, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    float table[V * D], k[U * D + U];
+    fill_uniform(table, V * D, -1, 1, 41);
+    fill_uniform(k, U * D + U, -1, 1, 42);
+    CHECK(lf_set_weights(m, "emb", 0, table, V * D) == LF_OK && lf_set_weights(m, "out", 0, k, U * D) == LF_OK &&
+              lf_set_weights(m, "out", 1, k + U * D, U) == LF_OK,
+          "set weights");
+    float x[NB * T] = {1, 2, 0, 0, /* */ 3, 0, 0, 0, /* */ 0, 0, 0, 0, /* */ 4, 1, 2, 3};
+    float t[NB * T * U], y[NB * T * U];
+    fill_uniform(t, NB * T * U, -1, 1, 43);
+    const float *xs[1] = {x};
+    CHECK(lf_model_predict(m, xs, NB, y) == LF_OK, "predict");
+    /* the mean over the 7 unmasked steps of each step's mean squared error */
+    double want = 0, cnt = 0, all = 0;
+    for (size_t i = 0; i < NB * T; i++) {
+        double l = 0;
+        for (size_t j = 0; j < U; j++) l += (y[i * U + j] - t[i * U + j]) * (y[i * U + j] - t[i * U + j]) / U;
+        all += l / (NB * T);
+        if (x[i] != 0) want += l, cnt++;
+    }
+    want /= cnt;
+    double got;
+    CHECK(lf_model_evaluate(m, xs, t, NB, NULL, &got, NULL) == LF_OK, "evaluate: %s", lf_model_error(m));
+    CHECK(fabs(got - want) < 1e-6, "evaluate: the masked mean %.7f, got %.7f (the mean over every step: %.7f)", want,
+          got, all);
+    double loss;
+    CHECK(lf__loss_and_grads(m, xs, t, NB, 1, 0, &loss, NULL) == LF_OK, "training loss");
+    CHECK(fabs(loss - want) < 1e-6, "training: the masked mean %.7f, got %.7f", want, loss);
+    /* the rows of the table read only at padded steps (row 0) get no gradient */
+    size_t np = lf_model_num_params(m);
+    float *g = malloc(np * sizeof *g);
+    memcpy(g, m->grads, np * sizeof *g);
+    CHECK(g[0] == 0.0f && g[1] == 0.0f, "the padding row of the table: gradient %g %g", (double)g[0], (double)g[1]);
+    double worst = 0;
+    for (size_t j = 0; j < np; j++) {
+        float *w = m->params + j, w0 = *w;
+        double lp, lm, h = 1e-2;
+        *w = w0 + (float)h;
+        lf__loss_and_grads(m, xs, t, NB, 1, 0, &lp, NULL);
+        *w = w0 - (float)h;
+        lf__loss_and_grads(m, xs, t, NB, 1, 0, &lm, NULL);
+        *w = w0;
+        double num = (lp - lm) / (2 * h), err = fabs(num - g[j]) / (1e-2 + fabs(num));
+        worst = err > worst ? err : worst;
+    }
+    CHECK(worst < 1e-2, "masked loss gradients: worst relative error %g", worst);
+    free(g);
+    /* a batch of padding only: loss 0, no gradient */
+    float pad[T] = {0};
+    const float *ps[1] = {pad};
+    CHECK(lf__loss_and_grads(m, ps, t, 1, 1, 0, &loss, NULL) == LF_OK && loss == 0.0, "all padding: loss %g", loss);
+    int zero = 1;
+    for (size_t j = 0; j < np; j++) zero &= m->grads[j] == 0.0f;
+    CHECK(zero, "all padding: no gradient");
+    lf_model_free(m);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_seq_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     test_mask_flow();
     test_masked_pooling();
     test_masked_batchnorm();
+    test_masked_loss();
     test_bad_ids();
     test_round_trip();
     test_seq_errors();
