@@ -1015,6 +1015,13 @@ static lf_status check_options(lf_model *m, size_t n, const lf_fit_options *o) {
                                                 "(use sample weights with several outputs)");
         if (!lf_loss_has_accuracy(m->loss))
             return lf_model_fail(m, LF_ERR_ARG, "fit: class weights need a classification loss");
+        const lf_node *out = &m->nodes[m->output];
+        if (out->rank > 1) { /* a row's class would be the argmax over all its steps (Keras refuses them too) */
+            char shape[96];
+            lf_shape_str(out, shape, sizeof shape);
+            return lf_model_fail(m, LF_ERR_ARG, "fit: class weights need an output of one axis; '%s' has shape %s",
+                                 out->name, shape);
+        }
         size_t need = (m->loss == LF_LOSS_BINARY_CROSSENTROPY && D == 1) ? 2 : D;
         if (o->n_class_weight < need)
             return lf_model_fail(m, LF_ERR_ARG, "fit: %zu class weights given, the output has %zu classes",

@@ -451,6 +451,22 @@ static void test_masked_loss(void) {
     for (size_t j = 0; j < np; j++) zero &= m->grads[j] == 0.0f;
     CHECK(zero, "all padding: no gradient");
     lf_model_free(m);
+
+    /* class weights on a per-step output: refused, as Keras refuses them
+     * for targets of 3 or more dimensions (the class of a row would be the
+     * argmax over all its steps' values) */
+    lf_model_create(&m, 4);
+    ids = lf_input_shape(m, 1, (size_t[]){T}, LF_DTYPE_INT32, "ids");
+    o = lf_dense(m, lf_embedding(m, ids, V, D, 1, "emb"), 1, LF_ACT_SIGMOID, 1, "out");
+    CHECK(lf_model_compile(m, o, LF_LOSS_BINARY_CROSSENTROPY, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    float cw[T] = {1, 2, 1, 1}, tb[NB * T] = {0};
+    lf_fit_options fo = lf_fit_defaults();
+    fo.class_weight = cw, fo.n_class_weight = T;
+    CHECK(lf_model_fit(m, xs, tb, NB, &fo) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "fit: class weights need an output of one axis; 'out' has shape (None, 4, 1)") ==
+                  0,
+          "class weights on a sequence output: got '%s'", lf_model_error(m));
+    lf_model_free(m);
 }
 
 int main(void) {
