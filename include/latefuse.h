@@ -428,7 +428,10 @@ int lf_node_trainable(const lf_model *m, int node);
  * gradients of every node that uses the weights; lf_get_weights and the
  * model file hold them once, under the owner's name (the file records
  * "shares": owner).  An owner that itself shares stands for its own owner.
- * Builder errors are sticky, as the builders'. */
+ * The trainable flag is the layer's: lf_set_trainable on any of its nodes
+ * sets it (on the owner), lf_node_trainable of any reports it, and a
+ * frozen shared BatchNormalization runs in inference mode at each node.  Builder errors are sticky, as the
+ * builders'. */
 lf_status lf_share_weights(lf_model *m, int node, int owner);
 
 /* Keras' initializers, redrawing one weight tensor of a node from the

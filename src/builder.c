@@ -234,6 +234,7 @@ lf_status lf_set_trainable(lf_model *m, int node, int trainable) {
     if (!m) return LF_ERR_ARG;
     if (node < 0 || (size_t)node >= m->n_nodes)
         return lf_model_fail(m, LF_ERR_ARG, "lf_set_trainable: node %d is not a node of this model", node);
+    if (m->nodes[node].shares) node = m->nodes[node].shares - 1; /* the flag is the layer's: its owner's */
     m->nodes[node].frozen = !trainable;
     lf_graph_plan(m);
     return LF_OK;
@@ -241,6 +242,7 @@ lf_status lf_set_trainable(lf_model *m, int node, int trainable) {
 
 int lf_node_trainable(const lf_model *m, int node) {
     if (!m || node < 0 || (size_t)node >= m->n_nodes) return -1;
+    if (m->nodes[node].shares) node = m->nodes[node].shares - 1;
     return !m->nodes[node].frozen;
 }
 

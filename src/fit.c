@@ -216,22 +216,96 @@ static size_t acc_per_row(const lf_model *m, size_t k) {
     return m->outs[k].loss == LF_LOSS_BINARY_CROSSENTROPY ? m->nodes[m->outs[k].node].dim : 1;
 }
 
+/* The padding mask (layers/layer.h) of output k in ws, or NULL: none */
+static const float *output_mask(const lf_model *m, const lf_ws *ws, size_t k) {
+    int owner = m->nodes[m->outs[k].node].seq_mask;
+    return owner >= 0 ? ws->seq_mask[owner] : NULL;
+}
+
+/* An output that carries a padding mask (a sequence (T, D) after an
+ * Embedding(mask_zero), say): as Keras, each step's loss l_rs (over its D
+ * values) counts at the unmasked steps only, and the batch's loss is their
+ * mean, sum_rs w_r m_rs l_rs / M over the M unmasked steps of the B_norm
+ * rows (of every rank: ws->reduce sums M).  So that the batch loss stays
+ * sum_r l_r / B_norm, row r's loss is l_r = (B_norm / M) sum_s w_r m_rs l_rs
+ * (M = 0: 0, as Keras' divide_no_nan); dy likewise.  Accuracy counts every
+ * step, as Keras 3's metrics do without sample weights.  With *mcount
+ * (evaluation, whose chunks are not Keras' batches) the factor is 1 and M
+ * is added into *mcount instead, for the caller's mean over all the rows
+ * (masked_means). */
+static double masked_loss(const lf_model *m, const lf_ws *ws, size_t k, const float *mk, const float *t,
+                          const float *w, size_t B, double B_norm, float *dy, size_t *right, double *mcount) {
+    const lf_output *o = &m->outs[k];
+    const lf_node *nd = &m->nodes[o->node];
+    size_t steps = lf_mask_steps(nd), D = nd->dim / steps, n = B * steps;
+    const float *y = ws->out[o->node], *z = lf_graph_logits(m, ws, o->node);
+    double M = 0, f = 1.0, total = 0;
+    for (size_t i = 0; i < n; i++) M += mk[i] != 0.0f;
+    if (mcount) {
+        *mcount += M;
+    } else {
+        if (ws->reduce) {
+            double *v = ws->reduce->buf;
+            v[0] = M;
+            ws->reduce->sum(ws->reduce->ctx, v, 1);
+            M = v[0];
+        }
+        f = M > 0 ? B_norm / M : 0.0;
+    }
+    for (size_t r = 0; r < B; r++)
+        for (size_t s = 0; s < steps; s++) {
+            size_t i = r * steps + s;
+            float *d = dy ? dy + i * D : NULL;
+            double l = lf_loss_eval(o->loss, o->fused, y + i * D, z ? z + i * D : NULL, t + i * D, w ? w + r : NULL,
+                                    1, D, B_norm, d, right);
+            double g = mk[i] != 0.0f ? f : 0.0;
+            total += g * l;
+            for (size_t j = 0; d && j < D; j++) d[j] = (float)(g * d[j]);
+        }
+    return total;
+}
+
+/* Evaluation's means for the masked outputs: lk[k], the sum of their
+ * unmasked steps' losses over n rows (masked_loss with mcount[k]), becomes
+ * n times their mean; returns sum_k weight_k lk[k] */
+static double masked_means(const lf_model *m, double *lk, const double *mcount, size_t n) {
+    double total = 0;
+    for (size_t k = 0; k < m->n_outputs; k++) {
+        if (m->nodes[m->outs[k].node].seq_mask >= 0)
+            lk[k] = mcount[k] > 0 ? lk[k] * (double)n / mcount[k] : 0.0;
+        total += m->outs[k].weight == 1.0f ? lk[k] : (double)m->outs[k].weight * lk[k];
+    }
+    return total;
+}
+
+/* whether an output carries a padding mask */
+static int any_masked_output(const lf_model *m) {
+    for (size_t k = 0; k < m->n_outputs; k++)
+        if (m->nodes[m->outs[k].node].seq_mask >= 0) return 1;
+    return 0;
+}
+
 /* The outputs' losses on the B rows of the last forward pass: output k's
  * targets are t[k] (B x its columns), the row weights w (NULL: 1).  Adds
  * output k's sum_r w_r l_r into lk[k] and its correct count into ck[k]
  * (either may be NULL).  With grads, writes d(batch loss)/d(output) (d/d
  * logits when fused) into the outputs' ws->dout, where batch loss =
  * sum_k weight_k sum_r w_r l_kr / B_norm.  Returns sum_k weight_k sum_r
- * w_r l_kr (one output of weight 1: its sum, bit for bit). */
+ * w_r l_kr (one output of weight 1: its sum, bit for bit).  A masked
+ * output's l_kr: masked_loss's (mcount: NULL in training, else evaluation's
+ * step counts per output). */
 static double outputs_loss(const lf_model *m, lf_ws *ws, const float *const *t, const float *w, size_t B,
-                           double B_norm, int grads, double *lk, size_t *ck) {
+                           double B_norm, int grads, double *lk, size_t *ck, double *mcount) {
     double total = 0;
     for (size_t k = 0; k < m->n_outputs; k++) {
         const lf_output *o = &m->outs[k];
         size_t D = m->nodes[o->node].dim, right = 0;
         float *dy = grads ? ws->dout[o->node] : NULL;
-        double l = lf_loss_eval(o->loss, o->fused, ws->out[o->node], lf_graph_logits(m, ws, o->node), t[k], w, B,
-                                D, B_norm, dy, ck ? &right : NULL);
+        const float *mk = output_mask(m, ws, k);
+        double l = mk ? masked_loss(m, ws, k, mk, t[k], w, B, B_norm, dy, ck ? &right : NULL,
+                                    mcount ? mcount + k : NULL)
+                      : lf_loss_eval(o->loss, o->fused, ws->out[o->node], lf_graph_logits(m, ws, o->node), t[k],
+                                     w, B, D, B_norm, dy, ck ? &right : NULL);
         if (dy && o->weight != 1.0f)
             for (size_t j = 0; j < B * D; j++) dy[j] *= o->weight;
         if (lk) lk[k] += l;
@@ -247,7 +321,7 @@ static double outputs_loss(const lf_model *m, lf_ws *ws, const float *const *t, 
  * through ws (no dropout); per output into lk and ck as outputs_loss. */
 static double eval_rows(const lf_model *m, lf_ws *ws, const lf_typed_array *x, float *const *scratch,
                         const float *const *y, const float **tp, const float *sw, size_t n, double *lk,
-                        size_t *ck) {
+                        size_t *ck, double *mcount) {
     const float **xp = ws->xin;
     double total = 0;
     for (size_t r0 = 0; r0 < n; r0 += ws->batch) {
@@ -255,9 +329,9 @@ static double eval_rows(const lf_model *m, lf_ws *ws, const lf_typed_array *x, f
         chunk_inputs(m, x, scratch, r0, B, xp);
         for (size_t k = 0; k < m->n_outputs; k++) tp[k] = y[k] + r0 * out_cols(m, k);
         lf_graph_forward(m, ws, xp, B, 0, NULL);
-        total += outputs_loss(m, ws, tp, sw ? sw + r0 : NULL, B, 1.0, 0, lk, ck);
+        total += outputs_loss(m, ws, tp, sw ? sw + r0 : NULL, B, 1.0, 0, lk, ck, mcount);
     }
-    return total;
+    return any_masked_output(m) ? masked_means(m, lk, mcount, n) : total;
 }
 
 static lf_status evaluate_core(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n, const float *sw,
@@ -269,7 +343,7 @@ static lf_status evaluate_core(lf_model *m, const lf_typed_array *x, const float
     if (st != LF_OK) return st;
     size_t K = m->n_outputs, chunk = n < PREDICT_CHUNK ? n : PREDICT_CHUNK;
     lf_ws ws;
-    double *lk = lf_alloc_array(K, sizeof *lk);
+    double *lk = lf_alloc_array(2 * K, sizeof *lk); /* then the masked outputs' step counts */
     size_t *ck = lf_alloc_array(K, sizeof *ck);
     const float **tp = lf_alloc_array(K, sizeof *tp);
     float **scratch;
@@ -280,7 +354,7 @@ static lf_status evaluate_core(lf_model *m, const lf_typed_array *x, const float
         LF_FREE(lk), LF_FREE(ck), LF_FREE(tp);
         return lf_model_fail(m, LF_ERR_NOMEM, "evaluate: out of memory");
     }
-    double total = eval_rows(m, &ws, x, scratch, y, tp, sw, n, lk, ck);
+    double total = eval_rows(m, &ws, x, scratch, y, tp, sw, n, lk, ck, lk + K);
     lf_ws_free(&ws);
     if (losses) {
         losses[0] = total / (double)n + lf_l2_penalty(m, NULL);
@@ -403,7 +477,7 @@ static double train_batch(lf_model *m, lf_ws *ws, const float *const *x, const f
     ws->logits_only = 1; /* the fused losses need no softmax output */
     lf_graph_forward_drawn(m, ws, x, B, training, draws);
     ws->logits_only = 0;
-    double lsum = outputs_loss(m, ws, t, w, B, B_norm, 1, lk, ck);
+    double lsum = outputs_loss(m, ws, t, w, B, B_norm, 1, lk, ck, NULL);
     lf_graph_backward(m, ws, m->grads, B, input_grads);
     return lsum;
 }
@@ -606,9 +680,9 @@ static double eval_source(fit_run *r) {
         r->vsrc->gather(r->vsrc->ctx, r->bidx, B, r->xb, r->tb);
         batch_targets(r, B);
         lf_graph_forward(m, ws, (const float *const *)r->xb, B, 0, NULL);
-        total += outputs_loss(m, ws, r->tp, NULL, B, 1.0, 0, r->lk + r->K, r->ck + r->K);
+        total += outputs_loss(m, ws, r->tp, NULL, B, 1.0, 0, r->lk + r->K, r->ck + r->K, r->lk + 2 * r->K);
     }
-    return total;
+    return any_masked_output(m) ? masked_means(m, r->lk + r->K, r->lk + 2 * r->K, r->n_val) : total;
 }
 
 /* Allocation: every buffer of the loop, the workspaces, the history, the
@@ -629,7 +703,7 @@ static lf_status fit_alloc(fit_run *r) {
     r->wb = lf_alloc_array(r->B, sizeof(float));
     r->xb = lf_alloc_array(m->n_inputs, sizeof(float *));
     r->tp = lf_alloc_array(r->K, sizeof *r->tp);
-    r->lk = lf_alloc_array(2 * r->K, sizeof *r->lk);
+    r->lk = lf_alloc_array(3 * r->K, sizeof *r->lk); /* training's, validation's, its masked step counts */
     r->ck = lf_alloc_array(2 * r->K, sizeof *r->ck);
     int plan_ok = plan_init(m, &r->plan);
     int idx_ok = lf_ids_alloc(&r->idx, r->n_train, r->n_train - 1) == 0;
@@ -797,7 +871,7 @@ static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out)
     const lf_fit_options *o = r->o;
     size_t n_train = r->n_train, steps = r->steps, K = r->K, E = o->epochs;
     double t0 = now_s(), last_draw = 0, lsum = 0, pen_sum = 0;
-    memset(r->lk, 0, 2 * K * sizeof *r->lk);
+    memset(r->lk, 0, 3 * K * sizeof *r->lk);
     memset(r->ck, 0, 2 * K * sizeof *r->ck);
     r->pr.epoch = e + 1, r->pr.steps = steps;
     r->epoch = e;
@@ -941,6 +1015,13 @@ static lf_status check_options(lf_model *m, size_t n, const lf_fit_options *o) {
                                                 "(use sample weights with several outputs)");
         if (!lf_loss_has_accuracy(m->loss))
             return lf_model_fail(m, LF_ERR_ARG, "fit: class weights need a classification loss");
+        const lf_node *out = &m->nodes[m->output];
+        if (out->rank > 1) { /* a row's class would be the argmax over all its steps (Keras refuses them too) */
+            char shape[96];
+            lf_shape_str(out, shape, sizeof shape);
+            return lf_model_fail(m, LF_ERR_ARG, "fit: class weights need an output of one axis; '%s' has shape %s",
+                                 out->name, shape);
+        }
         size_t need = (m->loss == LF_LOSS_BINARY_CROSSENTROPY && D == 1) ? 2 : D;
         if (o->n_class_weight < need)
             return lf_model_fail(m, LF_ERR_ARG, "fit: %zu class weights given, the output has %zu classes",

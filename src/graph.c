@@ -172,8 +172,10 @@ static void node_ctx(lf_layer_ctx *c, const lf_model *m, lf_ws *ws, size_t id, s
     /* training with a fused cross-entropy: the loss reads the logits */
     c->logits_only = ws->logits_only && fused;
     c->fused = fused;
-    /* a frozen BatchNormalization runs in inference mode (Keras) */
-    c->training = ws->training && !(nd->frozen && c->t->frozen_infers);
+    /* a frozen BatchNormalization runs in inference mode (Keras); a node
+     * that shares a layer's weights is frozen with that layer (its owner) */
+    int frozen = nd->frozen || (nd->shares && m->nodes[nd->shares - 1].frozen);
+    c->training = ws->training && !(frozen && c->t->frozen_infers);
     c->draws = NULL;
     c->draw_id = 0;
     c->reduce = ws->reduce;

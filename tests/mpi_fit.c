@@ -9,6 +9,13 @@
  *   mpi_fit OUT.lfm            the seed network
  *   mpi_fit OUT.lfm dropout    a Dense + Dropout model
  *   mpi_fit OUT.lfm batchnorm  a Dense + BatchNormalization model
+ *   mpi_fit OUT.lfm seqbn      the first input as 100 token ids (0 to 5, 0
+ *                              padding): Embedding(mask_zero), a
+ *                              BatchNormalization of masked statistics,
+ *                              GlobalAveragePooling1D, Dense
+ *   mpi_fit OUT.lfm seqout     the same ids: Embedding(mask_zero), Dense(1)
+ *                              per step, its loss over the unmasked steps
+ *                              of the whole batch (M summed over the ranks)
  *   mpi_fit OUT.lfm cnn        the inputs as (5, 5, 4) images: RandomFlip,
  *                              RandomTranslation, Conv2D, BatchNormalization,
  *                              Dropout, Dense
@@ -76,6 +83,20 @@ int main(int argc, char **argv) {
         h = lf_dropout(m, lf_flatten(m, h, "flat"), 0.3f, "dropout");
         h = lf_dense(m, h, 1, LF_ACT_LINEAR, 1, "out");
         st = lf_model_compile(m, h, LF_LOSS_MSE, NULL);
+    } else if (!st && strcmp(kind, "seqout") == 0) {
+        for (size_t i = 0; i < (size_t)N * D; i++) x1[i] = floorf(x1[i] * 6.0f);
+        int a = lf_input_shape(m, 1, (size_t[]){D}, LF_DTYPE_FLOAT32, "a");
+        int h = lf_embedding(m, a, 6, 8, 1, "emb");
+        h = lf_dense(m, h, 1, LF_ACT_LINEAR, 1, "out");
+        st = lf_model_compile(m, h, LF_LOSS_MSE, NULL);
+    } else if (!st && strcmp(kind, "seqbn") == 0) {
+        for (size_t i = 0; i < (size_t)N * D; i++) x1[i] = floorf(x1[i] * 6.0f);
+        int a = lf_input_shape(m, 1, (size_t[]){D}, LF_DTYPE_FLOAT32, "a");
+        int h = lf_embedding(m, a, 6, 8, 1, "emb");
+        h = lf_batch_normalization(m, h, 0.9f, 1e-3f, "bn");
+        h = lf_global_average_pooling1d(m, h, "gap");
+        h = lf_dense(m, h, 1, LF_ACT_LINEAR, 1, "out");
+        st = lf_model_compile(m, h, LF_LOSS_MSE, NULL);
     } else if (!st && strcmp(kind, "wino") == 0) {
         int a = lf_input_shape(m, 3, (size_t[]){5, 5, 4}, LF_DTYPE_FLOAT32, "a");
         int h = lf_conv2d(m, a, 16, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, "conv1");
@@ -102,13 +123,14 @@ int main(int argc, char **argv) {
     fo.batch_size = strcmp(kind, "wino") == 0 ? 333 : 32;
     fo.mpi_comm = comm;
     const float *x[2] = {x1, x2};
-    if (!st) st = lf_model_fit(m, x, y, N, &fo);
+    /* seqout: a target per step (the second input's values) */
+    if (!st) st = lf_model_fit(m, x, strcmp(kind, "seqout") == 0 ? x2 : y, N, &fo);
     int differ = 0;
 #ifdef LF_HAVE_MPI
     if (!st) { /* every rank holds rank 0's bits: the last layer, the moving statistics */
         enum { MAX = 2 * 8 + 54 };
         float mine[MAX] = {0}, root[MAX];
-        size_t nb = strcmp(kind, "batchnorm") == 0 ? 8 : strcmp(kind, "cnn") == 0 ? 6 : 0;
+        size_t nb = strcmp(kind, "batchnorm") == 0 || strcmp(kind, "seqbn") == 0 ? 8 : strcmp(kind, "cnn") == 0 ? 6 : 0;
         size_t nk = strcmp(kind, "cnn") == 0 ? 54 : 8;
         if (nb) lf_get_weights(m, "bn", 2, mine, nb), lf_get_weights(m, "bn", 3, mine + nb, nb);
         if (strcmp(kind, "seed") == 0 || strcmp(kind, "bad") == 0) lf_get_weights(m, "weighted_average", 0, mine, 2);

@@ -337,7 +337,9 @@ rm -f I.npy T.npy
 # --- the engine's fit over the ranks (tests/mpi_fit.c, built here twice):
 # P = 1 is the plain build's bits; P = 2 is the same run to run and within
 # the golden tolerance of P = 1: the seed network, and models with Dropout,
-# BatchNormalization (synchronised over the ranks) and a CNN with
+# BatchNormalization (synchronised over the ranks; also of masked
+# statistics after an Embedding(mask_zero)), a masked sequence output (its
+# loss over the whole batch's unmasked steps) and a CNN with
 # augmentation (draws by global row); a NaN target that rank 1 alone sees
 # and a rank killed during the fit end the job within seconds, no model
 # file written
@@ -362,7 +364,7 @@ if cc -std=c11 -O2 -I"$ROOT/include" "$ROOT/tests/mpi_fit.c" "$BUILD/liblatefuse
     same f2.lfm f2b.lfm "fit on 2 ranks, twice: the model file"
     [ "$(wc -l <f2.txt)" -eq 4 ] && ok || bad "fit on 2 ranks printed: $(cat f2.txt)"
     within2 f1.txt f2.txt "fit"
-    for k in dropout batchnorm cnn; do
+    for k in dropout batchnorm cnn seqbn seqout; do
         ./fit0 "${k}0.lfm" $k >"${k}0.txt"
         fit 1 "${k}1.lfm" $k "${k}1.txt"
         same "${k}0.lfm" "${k}1.lfm" "fit of the $k model on 1 rank: the model file"

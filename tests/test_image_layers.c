@@ -80,6 +80,9 @@ static void test_shapes(void) {
         {4, "Add: inputs must have equal shapes, got (None, 6, 5, 3) ('img') and (None, 90) ('flat')"},
         {5, "Concatenate: input 'img' has shape (None, 6, 5, 3); it needs rank 2 (batch, features): add a Flatten"},
         {6, "InputLayer: unknown dtype 7"},
+        /* Keras' Dot(axes=1) on rank-3 tensors is a batch matrix product,
+         * not the flattened inner product: refused, as Concatenate */
+        {7, "Dot: input 'img' has shape (None, 6, 5, 3); it needs rank 2 (batch, features): add a Flatten"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         lf_model_create(&m, 2);
@@ -92,6 +95,7 @@ static void test_shapes(void) {
         case 3: lf_input_shape(m, 2, (size_t[]){4, 0}, LF_DTYPE_FLOAT32, NULL); break;
         case 4: lf_add(m, 2, (int[]){x, fl}, NULL); break;
         case 5: lf_concatenate(m, 2, (int[]){x, fl}, NULL); break;
+        case 7: lf_dot(m, x, x, 0, NULL); break;
         default: lf_input_shape(m, 1, (size_t[]){4}, (lf_dtype)7, NULL); break;
         }
         CHECK(strcmp(lf_model_error(m), cases[c].msg) == 0, "case %zu: got '%s'", c, lf_model_error(m));

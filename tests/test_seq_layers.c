@@ -34,9 +34,11 @@ static void test_mask_flow(void) {
     int s = lf_add(m, 2, (int[]){a, e2}, "sum");
     int f = lf_flatten(m, s, "flat");
     int p = lf_global_average_pooling1d(m, s, "gap");
+    int rs = lf_rescaling(m, s, 0.5f, 1.0f, "resc");
     CHECK(m->nodes[e].seq_mask == e && m->nodes[d].seq_mask == e && m->nodes[dr].seq_mask == e &&
               m->nodes[a].seq_mask == e && m->nodes[s].seq_mask == e,
           "Embedding(mask_zero) owns the mask; Dense, Dropout, Activation and Add keep it");
+    CHECK(m->nodes[rs].seq_mask == e, "Rescaling keeps the mask (Keras 3: supports_masking)");
     CHECK(m->nodes[ids].seq_mask == -1 && m->nodes[e2].seq_mask == -1 && m->nodes[f].seq_mask == -1 &&
               m->nodes[p].seq_mask == -1,
           "no mask on the input, an Embedding without mask_zero, Flatten and the pooling");
@@ -292,11 +294,188 @@ static void test_categorical_on_sequence(void) {
     }
 }
 
+/* BatchNormalization keeps the padding mask and, in training, takes its
+ * statistics over the unmasked steps (Keras 3's masked moments): by hand
+ * for the moving statistics and the inference output, and against finite
+ * differences for the gradients (the padded steps' outputs, read through
+ * Flatten, still depend on the statistics; a row all padding included). */
+static void test_masked_batchnorm(void) {
+    enum { NB = 4, T = 5, V = 6, D = 3 };
+    lf_model *m;
+    lf_model_create(&m, 3);
+    int ids = lf_input_shape(m, 1, (size_t[]){T}, LF_DTYPE_INT32, "ids");
+    int e = lf_embedding(m, ids, V, D, 1, "emb");
+    int bn = lf_batch_normalization(m, e, 0.9f, 1e-3f, "bn");
+    int gap = lf_global_average_pooling1d(m, bn, "gap");
+    int fl = lf_flatten(m, bn, "flat");
+    int cat = lf_concatenate(m, 2, (int[]){gap, fl}, "cat");
+    int o = lf_dense(m, cat, 2, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    CHECK(m->nodes[bn].seq_mask == e, "BatchNormalization keeps the padding mask");
+    float table[V * D], gb[2 * D];
+    fill_uniform(table, V * D, -1, 1, 31);
+    fill_uniform(gb, 2 * D, 0.5f, 1.5f, 32);
+    CHECK(lf_set_weights(m, "emb", 0, table, V * D) == LF_OK && lf_set_weights(m, "bn", 0, gb, D) == LF_OK &&
+              lf_set_weights(m, "bn", 1, gb + D, D) == LF_OK,
+          "set weights");
+    float x[NB * T] = {3, 1, 2, 0, 0, /* */ 4, 4, 0, 0, 0, /* */ 0, 0, 0, 0, 0, /* */ 1, 2, 3, 5, 1};
+    float t[NB * 2];
+    fill_uniform(t, NB * 2, -1, 1, 33);
+    const float *xs[1] = {x};
+    /* the masked statistics by hand */
+    double mean[D] = {0}, var[D] = {0}, cnt = 0;
+    for (size_t i = 0; i < NB * T; i++)
+        if (x[i] != 0) {
+            cnt++;
+            for (size_t k = 0; k < D; k++) mean[k] += table[(size_t)x[i] * D + k];
+        }
+    for (size_t k = 0; k < D; k++) mean[k] /= cnt;
+    for (size_t i = 0; i < NB * T; i++)
+        if (x[i] != 0)
+            for (size_t k = 0; k < D; k++) {
+                double d = table[(size_t)x[i] * D + k] - mean[k];
+                var[k] += d * d / cnt;
+            }
+    double loss;
+    CHECK(lf__loss_and_grads(m, xs, t, NB, 1, 0, &loss, NULL) == LF_OK, "a training pass");
+    float mm[D], mv[D];
+    lf_get_weights(m, "bn", 2, mm, D);
+    lf_get_weights(m, "bn", 3, mv, D);
+    int stats_ok = 1;
+    for (size_t k = 0; k < D; k++)
+        stats_ok &= fabs(mm[k] - 0.1 * mean[k]) < 1e-6 && fabs(mv[k] - (0.9 + 0.1 * var[k])) < 1e-6;
+    CHECK(stats_ok, "moving statistics over the unmasked steps: mean %g (want %g), variance %g (want %g)",
+          (double)mm[0], 0.1 * mean[0], (double)mv[0], 0.9 + 0.1 * var[0]);
+    /* inference: the moving statistics, then the pooling over the unmasked steps */
+    float *outs[32] = {0}, py[NB * D];
+    outs[gap] = py;
+    CHECK(lf__forward_nodes(m, xs, NB, outs) == LF_OK, "forward");
+    int pool_ok = 1;
+    for (size_t r = 0; r < NB; r++)
+        for (size_t k = 0; k < D; k++) {
+            double s = 0, c = 0;
+            for (size_t j = 0; j < T; j++) {
+                size_t id = (size_t)x[r * T + j];
+                if (!id) continue;
+                s += gb[k] * (table[id * D + k] - mm[k]) / sqrt(mv[k] + 1e-3) + gb[D + k], c++;
+            }
+            pool_ok &= fabs(py[r * D + k] - (c ? s / c : 0.0)) < 1e-5;
+        }
+    CHECK(pool_ok, "inference: the pooling of the normalised unmasked steps (row 0: %g)", (double)py[0]);
+    /* gradients of the table, gamma and beta against central differences */
+    size_t np = lf_model_num_params(m), nw = V * D + 2 * D;
+    CHECK(lf__loss_and_grads(m, xs, t, NB, 1, 0, &loss, NULL) == LF_OK, "grads");
+    float *g = malloc(np * sizeof *g);
+    memcpy(g, m->grads, np * sizeof *g);
+    double worst = 0;
+    for (size_t j = 0; j < nw; j++) { /* the table then gamma and beta lead the parameters */
+        float *w = m->params + j, w0 = *w;
+        double lp, lm, h = 1e-2;
+        *w = w0 + (float)h;
+        lf__loss_and_grads(m, xs, t, NB, 1, 0, &lp, NULL);
+        *w = w0 - (float)h;
+        lf__loss_and_grads(m, xs, t, NB, 1, 0, &lm, NULL);
+        *w = w0;
+        double num = (lp - lm) / (2 * h), err = fabs(num - g[j]) / (1e-2 + fabs(num));
+        worst = err > worst ? err : worst;
+    }
+    CHECK(worst < 2e-2, "masked BatchNormalization's gradients: worst relative error %g", worst);
+    free(g);
+    lf_model_free(m);
+}
+
+/* An output that carries the padding mask: as Keras, the loss is the mean
+ * of the unmasked steps' losses (each step's over its values), over the
+ * batch in training and over all the rows in evaluate; padded steps get no
+ * gradient; a batch with no unmasked step has loss 0.  By hand, and the
+ * gradients against finite differences. */
+static void test_masked_loss(void) {
+    enum { NB = 4, T = 4, V = 5, D = 2, U = 2 };
+    lf_model *m;
+    lf_model_create(&m, 4);
+    int ids = lf_input_shape(m, 1, (size_t[]){T}, LF_DTYPE_INT32, "ids");
+    int e = lf_embedding(m, ids, V, D, 1, "emb");
+    int o = lf_dense(m, e, U, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    float table[V * D], k[U * D + U];
+    fill_uniform(table, V * D, -1, 1, 41);
+    fill_uniform(k, U * D + U, -1, 1, 42);
+    CHECK(lf_set_weights(m, "emb", 0, table, V * D) == LF_OK && lf_set_weights(m, "out", 0, k, U * D) == LF_OK &&
+              lf_set_weights(m, "out", 1, k + U * D, U) == LF_OK,
+          "set weights");
+    float x[NB * T] = {1, 2, 0, 0, /* */ 3, 0, 0, 0, /* */ 0, 0, 0, 0, /* */ 4, 1, 2, 3};
+    float t[NB * T * U], y[NB * T * U];
+    fill_uniform(t, NB * T * U, -1, 1, 43);
+    const float *xs[1] = {x};
+    CHECK(lf_model_predict(m, xs, NB, y) == LF_OK, "predict");
+    /* the mean over the 7 unmasked steps of each step's mean squared error */
+    double want = 0, cnt = 0, all = 0;
+    for (size_t i = 0; i < NB * T; i++) {
+        double l = 0;
+        for (size_t j = 0; j < U; j++) l += (y[i * U + j] - t[i * U + j]) * (y[i * U + j] - t[i * U + j]) / U;
+        all += l / (NB * T);
+        if (x[i] != 0) want += l, cnt++;
+    }
+    want /= cnt;
+    double got;
+    CHECK(lf_model_evaluate(m, xs, t, NB, NULL, &got, NULL) == LF_OK, "evaluate: %s", lf_model_error(m));
+    CHECK(fabs(got - want) < 1e-6, "evaluate: the masked mean %.7f, got %.7f (the mean over every step: %.7f)", want,
+          got, all);
+    double loss;
+    CHECK(lf__loss_and_grads(m, xs, t, NB, 1, 0, &loss, NULL) == LF_OK, "training loss");
+    CHECK(fabs(loss - want) < 1e-6, "training: the masked mean %.7f, got %.7f", want, loss);
+    /* the rows of the table read only at padded steps (row 0) get no gradient */
+    size_t np = lf_model_num_params(m);
+    float *g = malloc(np * sizeof *g);
+    memcpy(g, m->grads, np * sizeof *g);
+    CHECK(g[0] == 0.0f && g[1] == 0.0f, "the padding row of the table: gradient %g %g", (double)g[0], (double)g[1]);
+    double worst = 0;
+    for (size_t j = 0; j < np; j++) {
+        float *w = m->params + j, w0 = *w;
+        double lp, lm, h = 1e-2;
+        *w = w0 + (float)h;
+        lf__loss_and_grads(m, xs, t, NB, 1, 0, &lp, NULL);
+        *w = w0 - (float)h;
+        lf__loss_and_grads(m, xs, t, NB, 1, 0, &lm, NULL);
+        *w = w0;
+        double num = (lp - lm) / (2 * h), err = fabs(num - g[j]) / (1e-2 + fabs(num));
+        worst = err > worst ? err : worst;
+    }
+    CHECK(worst < 1e-2, "masked loss gradients: worst relative error %g", worst);
+    free(g);
+    /* a batch of padding only: loss 0, no gradient */
+    float pad[T] = {0};
+    const float *ps[1] = {pad};
+    CHECK(lf__loss_and_grads(m, ps, t, 1, 1, 0, &loss, NULL) == LF_OK && loss == 0.0, "all padding: loss %g", loss);
+    int zero = 1;
+    for (size_t j = 0; j < np; j++) zero &= m->grads[j] == 0.0f;
+    CHECK(zero, "all padding: no gradient");
+    lf_model_free(m);
+
+    /* class weights on a per-step output: refused, as Keras refuses them
+     * for targets of 3 or more dimensions (the class of a row would be the
+     * argmax over all its steps' values) */
+    lf_model_create(&m, 4);
+    ids = lf_input_shape(m, 1, (size_t[]){T}, LF_DTYPE_INT32, "ids");
+    o = lf_dense(m, lf_embedding(m, ids, V, D, 1, "emb"), 1, LF_ACT_SIGMOID, 1, "out");
+    CHECK(lf_model_compile(m, o, LF_LOSS_BINARY_CROSSENTROPY, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    float cw[T] = {1, 2, 1, 1}, tb[NB * T] = {0};
+    lf_fit_options fo = lf_fit_defaults();
+    fo.class_weight = cw, fo.n_class_weight = T;
+    CHECK(lf_model_fit(m, xs, tb, NB, &fo) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "fit: class weights need an output of one axis; 'out' has shape (None, 4, 1)") ==
+                  0,
+          "class weights on a sequence output: got '%s'", lf_model_error(m));
+    lf_model_free(m);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_seq_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     test_mask_flow();
     test_masked_pooling();
+    test_masked_batchnorm();
+    test_masked_loss();
     test_bad_ids();
     test_round_trip();
     test_seq_errors();

@@ -299,11 +299,71 @@ static void test_initializers(void) {
     lf_model_free(m);
 }
 
+/* A shared BatchNormalization whose layer is frozen (its owner's flag, as
+ * Python sets it for the layer) runs in inference mode at every call, as
+ * Keras' frozen layer does: the moving statistics stay as they are, and a
+ * training pass of the sharing node gives what an inference pass gives. */
+static void test_frozen_shared(void) {
+    lf_model *m;
+    lf_model_create(&m, 7);
+    int x = lf_input(m, 3, "x1"), y = lf_input(m, 3, "y1");
+    int b1 = lf_batch_normalization(m, x, 0.99f, 1e-3f, "bn");
+    int b2 = lf_batch_normalization(m, y, 0.99f, 1e-3f, "bn_1");
+    CHECK(lf_share_weights(m, b2, b1) == LF_OK, "share: %s", lf_model_error(m));
+    int c = lf_concatenate(m, 2, (int[]){b1, b2}, "cat");
+    int o = lf_dense(m, c, 2, LF_ACT_SOFTMAX, 1, "o1");
+    CHECK(lf_model_compile(m, o, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
+          lf_model_error(m));
+    CHECK(lf_set_trainable(m, b1, 0) == LF_OK, "freeze");
+    float xv[N * 3], yv[N * 3], t[N * 2];
+    fill_uniform(xv, N * 3, 3, 7, 21);
+    fill_uniform(yv, N * 3, 3, 7, 22);
+    for (size_t r = 0; r < N; r++) t[2 * r] = (float)(r % 2), t[2 * r + 1] = (float)(1 - r % 2);
+    const float *xs[2] = {xv, yv};
+    float before[4 * 3], after[4 * 3];
+    for (size_t k = 0; k < 4; k++) lf_get_weights(m, "bn", k, before + 3 * k, 3);
+    lf_fit_options fo = lf_fit_defaults();
+    fo.epochs = 1, fo.batch_size = N;
+    CHECK(lf_model_fit(m, xs, t, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
+    for (size_t k = 0; k < 4; k++) lf_get_weights(m, "bn", k, after + 3 * k, 3);
+    CHECK(memcmp(before, after, sizeof before) == 0,
+          "a frozen shared BatchNormalization's weights moved (moving mean %g -> %g)", (double)before[6],
+          (double)after[6]);
+    lf_ws ws;
+    float tr[N * 3], inf[N * 3];
+    lf_ws_init(&ws, m, N, 1, NULL, 0);
+    lf_graph_forward(m, &ws, xs, N, 1, &m->rng);
+    memcpy(tr, ws.out[b2], sizeof tr);
+    lf_graph_forward(m, &ws, xs, N, 0, NULL);
+    memcpy(inf, ws.out[b2], sizeof inf);
+    lf_ws_free(&ws);
+    CHECK(memcmp(tr, inf, sizeof tr) == 0, "the sharing call of a frozen BatchNormalization used batch statistics");
+    lf_model_free(m);
+
+    /* the flag is the layer's: freezing the sharing node freezes the weights
+     * (all of their users), and both nodes report it */
+    int d1, d2;
+    m = two_branch(1, &d1, &d2);
+    CHECK(lf_set_trainable(m, d2, 0) == LF_OK, "freeze the sharing node");
+    CHECK(lf_node_trainable(m, d1) == 0 && lf_node_trainable(m, d2) == 0,
+          "the shared layer is frozen at both nodes: %d %d", lf_node_trainable(m, d1), lf_node_trainable(m, d2));
+    float k0[12], k1[12], xa[N * 4], ya[N * 4], ta[N * 2];
+    data(xa, ya, ta);
+    const float *xs2[2] = {xa, ya};
+    lf_get_weights(m, "d1", 0, k0, 12);
+    CHECK(lf_model_fit(m, xs2, ta, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
+    lf_get_weights(m, "d1", 0, k1, 12);
+    CHECK(memcmp(k0, k1, sizeof k0) == 0, "the weights of a layer frozen at its sharing node trained");
+    CHECK(lf_set_trainable(m, d2, 1) == LF_OK && lf_node_trainable(m, d1) == 1, "unfrozen again");
+    lf_model_free(m);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_shared_XXXXXX");
     if (!mkdtemp(tmpdir)) return 2;
     test_gradients();
     test_file();
+    test_frozen_shared();
     test_refusals();
     test_initializers();
     rmdir(tmpdir);

@@ -530,7 +530,7 @@ class Dot(Layer):
         self.normalize = bool(normalize)
 
     def _call(self, xs):
-        xs = _many(self, xs)
+        xs = [_flat(self, x) for x in _many(self, xs)]
         if len(xs) != 2:
             raise ValueError("a Dot layer should be called on exactly 2 inputs, got %d" % len(xs))
         _equal_dims(self, xs)
@@ -974,8 +974,9 @@ class RandomTranslation(Layer):
 # ---------------------------------------------------------------------------
 #
 # Embedding(mask_zero=True) marks token id 0 as padding; the C library
-# carries that mask through Dense, Dropout, Activation, the elementwise
-# merges and LayerNormalization (as Keras' masks flow)
+# carries that mask through Dense, Dropout, Activation, Rescaling, the elementwise
+# merges, LayerNormalization and BatchNormalization (its training
+# statistics over the unmasked steps; as Keras' masks flow)
 # and the 1-D global poolings pool over the unmasked steps only.
 
 def _sequence(layer, x):

@@ -141,3 +141,11 @@ def test_early_stopping_without_validation_warns():
     with pytest.raises(ValueError, match=r"^fit: callbacks must be latefuse.callbacks.Callback objects "
                        r"\(EarlyStopping, ModelCheckpoint or a subclass\), got 'object'$"):
         m.fit(x, y, verbose=0, callbacks=[object()])
+
+
+def test_dot_of_sequences_refused():
+    # Keras' Dot(axes=1) on (batch, steps, features) is a batch matrix
+    # product; latefuse's is the inner product of (batch, features) rows
+    a, b = Input((3, 4)), Input((3, 4))
+    with pytest.raises(ValueError, match=r"Dot: input of shape \(None, 3, 4\) must be \(batch, features\)"):
+        latefuse.layers.Dot(axes=1)([a, b])

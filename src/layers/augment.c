@@ -2,7 +2,7 @@
  * augment.c — Keras' image preprocessing layers.
  *
  * Rescaling(scale, offset): y = x * scale + offset, any shape (e.g. 1/255
- * for uint8 pixels).
+ * for uint8 pixels); a padding mask passes through, as in Keras 3.
  *
  * RandomFlip(mode) and RandomTranslation(height_factor, width_factor):
  * train-only augmentation of channels-last images (H, W, C), the identity in
@@ -84,6 +84,7 @@ const lf_layer_type lf_type_rescaling = {
     .type = "Rescaling",
     .prefix = "rescaling",
     .keys = rescale_keys,
+    .masking = LF_MASKING_KEEP, /* Keras 3's supports_masking */
     .infer = rescale_infer,
     .forward = rescale_forward,
     .backward = rescale_backward,

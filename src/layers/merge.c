@@ -294,11 +294,15 @@ int lf_concatenate(lf_model *m, size_t n, const int *xs, const char *name) {
     return merge(m, &lf_type_concatenate, LF_K_CONCATENATE, n, xs, name);
 }
 
-/* Dot(axes=1) */
+/* Dot(axes=1) of two (batch, features) inputs (on a sequence or an image
+ * Keras' Dot(axes=1) is a batch matrix product, not this inner product:
+ * refused, as Concatenate refuses them) */
 static int dot_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in,
                      size_t n_in) {
     size_t dim;
     if (!lf_merge_dims(m, t->type, n_in, in, 2, 1, &dim)) return 0;
+    for (size_t i = 0; i < n_in; i++)
+        if (!lf_input_node(m, t->type, &in[i], 1, 1)) return 0;
     nd->dim = 1;
     nd->aux_per_row = 2; /* norms */
     return 1;

@@ -16,6 +16,15 @@
  * So a training forward pass writes to the model's parameters: the one
  * place a kind's forward does.  Inference uses the moving statistics.
  * Defaults (Keras'): momentum 0.99, epsilon 1e-3.
+ *
+ * The padding mask (layers/layer.h) passes through, and in training the
+ * batch's statistics are over the unmasked positions only, as Keras 3's
+ * masked moments: mean = sum m x / M, var = sum m (x - mean)^2 / M, M the
+ * unmasked positions (M = 0: mean and variance 0, as Keras' sums over
+ * M + 1e-7 give; Keras' 1e-7 is otherwise left out).  Every position,
+ * masked or not, is normalised by them, so backward's sums of dy and
+ * dy xhat still run over every position, divided by M, and reach dx
+ * through the statistics at the unmasked positions only.
  * The batch's statistics come from one pass over x: per channel the sums
  * (in double) of x - shift and (x - shift)^2, shift the batch's first value
  * of the channel, give mean = shift + s / N and var = ss / N - (s / N)^2.
@@ -100,6 +109,7 @@ typedef struct bn_args {
     float *w;   /* gamma, beta, moving mean and variance (updated in training) */
     float *aux; /* AUX_N x C */
     float *dw;  /* gradients of gamma and beta */
+    const float *mask; /* training: the padding mask, one value per row (0: masked); NULL: none */
     size_t N, C;
     float momentum, epsilon;
     int training;
@@ -138,12 +148,13 @@ static void bn_shift(const bn_args *a, size_t c0, size_t nc, float *shift) {
 }
 
 /* The statistics of channels [c0, c0 + nc) from the sums s of x - shift
- * and ss of (x - shift)^2 over the batch, and the moving ones updated:
- * mean = shift + s / N, var = ss / N - (s / N)^2 (in double) */
+ * and ss of (x - shift)^2 over the n (unmasked) rows of the batch, and the
+ * moving ones updated: mean = shift + s / n, var = ss / n - (s / n)^2 (in
+ * double; no rows: s = ss = 0 and shift 0, mean and var 0) */
 static void bn_stats_finish(const bn_args *a, size_t c0, size_t nc, const float *shift, const double *s,
-                            const double *ss) {
-    size_t N = a->N, C = a->C;
-    double n = N ? (double)N : 1.0;
+                            const double *ss, double n) {
+    size_t C = a->C;
+    n = n > 0 ? n : 1.0;
     float *mm = a->w + 2 * C, *mv = a->w + 3 * C;
     for (size_t k = 0; k < nc; k++) {
         size_t ch = c0 + k;
@@ -163,7 +174,31 @@ static void bn_stats(const bn_args *a, size_t c0, size_t nc) {
     float shift[CB];
     bn_shift(a, c0, nc, shift);
     bn_row_sums(a, shift, c0, nc, 0, a->N, s, ss);
-    bn_stats_finish(a, c0, nc, shift, s, ss);
+    bn_stats_finish(a, c0, nc, shift, s, ss, (double)a->N);
+}
+
+/* The number of unmasked rows */
+static size_t bn_unmasked(const bn_args *a) {
+    size_t M = 0;
+    for (size_t r = 0; r < a->N; r++) M += a->mask[r] != 0.0f;
+    return M;
+}
+
+/* Forward, training with a padding mask: bn_stats over the unmasked rows
+ * (all channels, the rows in order, the shift the first unmasked row's) */
+static void bn_stats_masked(const bn_args *a) {
+    size_t N = a->N, C = a->C, first = N;
+    for (size_t r = 0; r < N && first == N; r++)
+        if (a->mask[r] != 0.0f) first = r;
+    for (size_t c0 = 0; c0 < C; c0 += CB) {
+        size_t nc = C - c0 < CB ? C - c0 : CB;
+        double s[CB] = {0}, ss[CB] = {0};
+        float shift[CB];
+        for (size_t k = 0; k < nc; k++) shift[k] = first < N ? a->x[first * C + c0 + k] : 0.0f;
+        for (size_t r = first; r < N; r++)
+            if (a->mask[r] != 0.0f) bn_row_sums(a, shift, c0, nc, r, r + 1, s, ss);
+        bn_stats_finish(a, c0, nc, shift, s, ss, (double)bn_unmasked(a));
+    }
 }
 
 /* Sums over rows [r0, r1) of dy (s1) and dy xhat (s2) for channels [c0,
@@ -192,9 +227,12 @@ LF_CLONES static void bn_grad_rows(const bn_args *a, size_t c0, size_t nc, size_
 }
 
 /* gamma's and beta's gradients and what dx needs, for channels [c0, c0 +
- * nc), from the batch's sums s1 of dy and s2 of dy xhat */
+ * nc), from the batch's sums s1 of dy and s2 of dy xhat (over every row)
+ * and the rows the statistics were over (all, or the unmasked ones) */
 static void bn_grad_finish(const bn_args *a, size_t c0, size_t nc, const double *s1, const double *s2) {
-    size_t N = a->N, C = a->C;
+    size_t C = a->C;
+    double n = (double)(a->mask ? bn_unmasked(a) : a->N);
+    n = n > 0 ? n : 1.0; /* no unmasked row: s1 and s2 reach no dx */
     const float *inv = a->aux + AUX_INV * C + c0;
     for (size_t k = 0; k < nc; k++) {
         size_t ch = c0 + k;
@@ -202,8 +240,8 @@ static void bn_grad_finish(const bn_args *a, size_t c0, size_t nc, const double 
         a->dw[C + ch] += (float)s1[k];
         a->aux[AUX_KK * C + ch] = a->w[ch] * inv[k];
         /* in inference the statistics are constants */
-        a->aux[AUX_MDY * C + ch] = a->training ? (float)(s1[k] / (double)N) : 0.0f;
-        a->aux[AUX_MDYH * C + ch] = a->training ? (float)(s2[k] / (double)N) : 0.0f;
+        a->aux[AUX_MDY * C + ch] = a->training ? (float)(s1[k] / n) : 0.0f;
+        a->aux[AUX_MDYH * C + ch] = a->training ? (float)(s2[k] / n) : 0.0f;
     }
 }
 
@@ -245,7 +283,7 @@ static void bn_stats_chunked(const bn_args *a) {
     for (size_t q = 0; q < nch; q++) bn_row_sums(a, shift, 0, C, q * rc, bn_part_end(N, rc, q), p1[q], p2[q]);
     bn_parts_sum(p1, nch, C, s); /* each sum on its own: the same additions in the same order */
     bn_parts_sum(p2, nch, C, ss);
-    bn_stats_finish(a, 0, C, shift, s, ss);
+    bn_stats_finish(a, 0, C, shift, s, ss, (double)N);
 }
 
 static void bn_grad_sums_chunked(const bn_args *a) {
@@ -273,41 +311,53 @@ LF_CLONES static void bn_apply(const bn_args *a, float *restrict y, size_t r0, s
 }
 
 /* dx += gamma / std (dy - mean(dy) - xhat mean(dy xhat)) for rows [r0, r1)
- * (set: dx = ..., dx not yet written) */
+ * (set: dx = ..., dx not yet written); a masked row's x took no part in
+ * the statistics: dx = gamma / std dy there */
 LF_CLONES static void bn_dx(const bn_args *a, float *restrict dx, size_t r0, size_t r1, int set) {
     size_t C = a->C;
     const float *restrict x = a->x, *restrict dy = a->dy, *restrict ry = a->ry, *restrict mean = a->aux + AUX_MEAN * C;
     const float *restrict inv = a->aux + AUX_INV * C, *restrict kk = a->aux + AUX_KK * C;
     const float *restrict mdy = a->aux + AUX_MDY * C, *restrict mdyh = a->aux + AUX_MDYH * C;
-    for (size_t r = r0; r < r1; r++)
+    for (size_t r = r0; r < r1; r++) {
+        if (a->mask && a->mask[r] == 0.0f) {
+            for (size_t ch = 0; ch < C; ch++) {
+                size_t i = r * C + ch;
+                float v = kk[ch] * (ry ? relu_grad(dy[i], ry[i]) : dy[i]);
+                dx[i] = set ? v : dx[i] + v;
+            }
+            continue;
+        }
         for (size_t ch = 0; ch < C; ch++) {
             size_t i = r * C + ch;
             float h = (x[i] - mean[ch]) * inv[ch], g = ry ? relu_grad(dy[i], ry[i]) : dy[i];
             float v = kk[ch] * (g - mdy[ch] - h * mdyh[ch]);
             dx[i] = set ? v : dx[i] + v;
         }
+    }
 }
 
 /* Forward, training over the ranks (c->reduce): the whole batch's
  * statistics from every rank's sums, and the moving ones updated */
 static void bn_stats_sync(const bn_args *a, const lf_reduce *red) {
-    const float *restrict x = a->x;
+    const float *restrict x = a->x, *restrict mk = a->mask;
     size_t N = a->N, C = a->C;
     double *v = red->buf;
     memset(v, 0, (C + 1) * sizeof *v);
     for (size_t r = 0; r < N; r++)
-        for (size_t ch = 0; ch < C; ch++) v[ch] += x[r * C + ch];
-    v[C] = (double)N;
+        if (!mk || mk[r] != 0.0f)
+            for (size_t ch = 0; ch < C; ch++) v[ch] += x[r * C + ch];
+    v[C] = (double)(mk ? bn_unmasked(a) : N);
     red->sum(red->ctx, v, C + 1);
     double Ng = v[C] > 0 ? v[C] : 1;
     float *mean = a->aux + AUX_MEAN * C;
     for (size_t ch = 0; ch < C; ch++) mean[ch] = (float)(v[ch] / Ng);
     memset(v, 0, C * sizeof *v);
     for (size_t r = 0; r < N; r++)
-        for (size_t ch = 0; ch < C; ch++) {
-            double d = (double)x[r * C + ch] - mean[ch];
-            v[ch] += d * d;
-        }
+        if (!mk || mk[r] != 0.0f)
+            for (size_t ch = 0; ch < C; ch++) {
+                double d = (double)x[r * C + ch] - mean[ch];
+                v[ch] += d * d;
+            }
     red->sum(red->ctx, v, C);
     float *mm = a->w + 2 * C, *mv = a->w + 3 * C;
     for (size_t ch = 0; ch < C; ch++) {
@@ -333,7 +383,7 @@ static void bn_grad_sums_sync(const bn_args *a, const lf_reduce *red) {
             v[ch] += g;
             v[C + ch] += (double)g * h;
         }
-    v[2 * C] = (double)N;
+    v[2 * C] = (double)(a->mask ? bn_unmasked(a) : N);
     for (size_t ch = 0; ch < C; ch++) {
         a->dw[ch] += (float)v[C + ch];
         a->dw[C + ch] += (float)v[ch];
@@ -354,7 +404,7 @@ static bn_args bn_args_of(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     size_t C = channels(nd);
     bn_args a = {.x = c->xs[0], .dy = c->dy, .ry = c->fused_relu && !c->relu_masked ? c->y : NULL, .w = (float *)c->w,
-                 .aux = c->aux, .dw = c->dw,
+                 .aux = c->aux, .dw = c->dw, .mask = c->training ? c->in_masks[0] : NULL,
                  .N = c->B * nd->dim / C, .C = C, .momentum = nd->momentum, .epsilon = nd->epsilon,
                  .training = c->training};
     return a;
@@ -367,6 +417,8 @@ static void bn_forward(const lf_layer_ctx *c) {
     (void)par; /* without OpenMP */
     if (c->training && c->reduce) {
         bn_stats_sync(&a, c->reduce);
+    } else if (a.mask) {
+        bn_stats_masked(&a);
     } else if (c->training && par && C <= CB) {
         bn_stats_chunked(&a);
     } else if (c->training) {
@@ -429,6 +481,7 @@ const lf_layer_type lf_type_batchnorm = {
     .keys = bn_keys,
     .frozen_infers = 1,
     .dx_assign = 1,
+    .masking = LF_MASKING_KEEP,
     .infer = bn_infer,
     .weights = bn_weights,
     .init = bn_init,
