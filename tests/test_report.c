@@ -358,7 +358,31 @@ static void test_page(void) {
         same += fabs(h - rel.accuracy[i] * 200) <= 0.005 + 1e-9;
     }
     CHECK(bars >= 3 && same == LF_RELIABILITY_BINS, "%zu of 15 bins drawn as computed (%zu with rows)", same, bars);
+    CHECK(s && strstr(s, "<tr class=\"method chosen\"><td>") && strstr(s, "mean: cross-validated accuracy with every"),
+          "the table's row of mean, as fitted, is the fitted model's");
     free(s);
+    /* fitted with calibration, the table's (uncalibrated) mean row is
+     * another model: neither marked as the page's nor its worth shown */
+    o.calibrate = 1;
+    CHECK(lf_fusion_fit(fit, p, names, 2, N, 3, y, &o) == LF_OK, "fit");
+    CHECK(lf_fusion_report(f, p, names, 2, N, 3, y, &ro, path, LF_WRITE_NO_FSYNC) == LF_OK, "report: %s",
+          lf_fusion_error(f));
+    s = slurp(path, NULL);
+    CHECK(s && !strstr(s, "<tr class=\"method chosen\">") && !strstr(s, "cross-validated accuracy with every") &&
+              strstr(s, "Accuracy on the rows the fusion model was fitted on"),
+          "a calibrated fit is not the table's uncalibrated row");
+    free(s);
+    ro.fusion.calibrate = 1; /* then the table's rows are calibrated: mean's is the fitted model's */
+    CHECK(lf_fusion_report(f, p, names, 2, N, 3, y, &ro, path, LF_WRITE_NO_FSYNC) == LF_OK, "report: %s",
+          lf_fusion_error(f));
+    s = slurp(path, NULL);
+    CHECK(s && strstr(s, "<tr class=\"method chosen\">") &&
+              strstr(s, "mean +calibrate: cross-validated accuracy with every"),
+          "a calibrated fit is the table's calibrated row");
+    free(s);
+    ro.fusion.calibrate = 0;
+    o.calibrate = 0;
+    CHECK(lf_fusion_fit(fit, p, names, 2, N, 3, y, &o) == LF_OK, "fit");
 
     /* raw scores: shown as their softmax, so the same diagrams as the
      * probabilities they stand for (log p + 3 per row) */
