@@ -279,6 +279,15 @@ expect_error 2 "--class-names 'cn_rev.txt' names class 1 'p1' but the fusion mod
 expect_error 2 "the header of 'b_perm.csv' names column 1 'p1' but the fusion model 'mean.lf' names it 'p0'; $SAME" \
     report -m A=b_perm.csv -m B=b.csv -m C=c.csv -y y.csv -f mean.lf -o x.html
 expect_ok eval mean.lf -m B=b.csv -y y.csv --class-names cn_same.txt
+# compare maps labels by name through --class-names as fit does (its
+# help says so): dog is column 0 of the header-less b.csv and c.csv, so
+# the names sorted (cat, dog) would swap the classes
+awk 'BEGIN { for (i = 0; i < 10; i++) print (i % 2 ? "cat" : "dog") }' >ydc.txt
+printf 'dog\ncat\n' >cn_dc.txt
+expect_ok compare -m B=b.csv -m C=c.csv -y y.csv --methods mean --folds 2 --json
+mv out cmp_num.json
+expect_ok compare -m B=b.csv -m C=c.csv -y ydc.txt --class-names cn_dc.txt --methods mean --folds 2 --json
+if cmp -s out cmp_num.json; then ok; else bad "compare --class-names: $(cat out) vs $(cat cmp_num.json)"; fi
 # CSV rows are numbered from 1 without the header, in parse errors as in value errors
 printf 'p0,p1\n0.2,0.8\n0.5,x\n' >hdr_cell.csv
 printf 'p0,p1\n0.2,0.8\n0.6,0.5\n' >hdr_sum.csv
