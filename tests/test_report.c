@@ -123,6 +123,17 @@ static void test_escape_and_numbers(void) {
           b.data);
     lf_buf_free(&b);
     lf_buf_init(&b);
+    /* an override (U+202E) or isolate (U+2067) would turn the rest of the
+     * paragraph around (a title's in the command line shown): replaced;
+     * a mark (U+200F) and letters of right-to-left scripts are kept */
+    lf_html_text(&b, "a\xE2\x80\xAE" "b\xE2\x81\xA7" "c\xE2\x80\x8F" "d\xD7\x90\xE2\x80\xAA\xE2\x81\xA9", 0);
+    CHECK(strcmp(b.data, "a&#xFFFD;b&#xFFFD;c\xE2\x80\x8F" "d\xD7\x90&#xFFFD;&#xFFFD;") == 0, "bidi controls: %s", b.data);
+    lf_buf_free(&b);
+    lf_buf_init(&b);
+    lf_html_text(&b, "x\xE2\x80", 0); /* a cut sequence is copied (names are valid UTF-8) */
+    CHECK(strcmp(b.data, "x\xE2\x80") == 0, "cut: %s", b.data);
+    lf_buf_free(&b);
+    lf_buf_init(&b);
     lf_html_text(&b, "h\xC3\xA9llo w\xC3\xB6rld", 5);
     CHECK(strcmp(b.data, "h\xC3\xA9llo\xE2\x80\xA6") == 0, "cut after 5 code points: %s", b.data);
     lf_buf_free(&b);
