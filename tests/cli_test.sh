@@ -825,6 +825,9 @@ contains out "with one model missing in every row:" "inspect shows each model's 
 # auto's ensemble of its best candidates, on the demo's outputs (where it
 # beats every single candidate); --single: one candidate
 expect_ok demo --save dm --quiet
+# the demo's page shows the command that makes it again: its seed and file
+expect_ok demo --seed 3 --report dm3.html --quiet
+contains dm3.html '<pre class="command">latefuse demo --seed 3 --report dm3.html</pre>' "the demo's page names its seed"
 DM="-m image=dm/image_val.npy -m text=dm/text_val.npy -y dm/y_val.npy"
 expect_ok fit $DM --method auto -o ens.lf
 contains out "fitted ensemble (chosen by auto)" "auto keeps its ensemble"
