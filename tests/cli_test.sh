@@ -279,6 +279,15 @@ expect_error 2 "--class-names 'cn_rev.txt' names class 1 'p1' but the fusion mod
 expect_error 2 "the header of 'b_perm.csv' names column 1 'p1' but the fusion model 'mean.lf' names it 'p0'; $SAME" \
     report -m A=b_perm.csv -m B=b.csv -m C=c.csv -y y.csv -f mean.lf -o x.html
 expect_ok eval mean.lf -m B=b.csv -y y.csv --class-names cn_same.txt
+# compare maps labels by name through --class-names as fit does (its
+# help says so): dog is column 0 of the header-less b.csv and c.csv, so
+# the names sorted (cat, dog) would swap the classes
+awk 'BEGIN { for (i = 0; i < 10; i++) print (i % 2 ? "cat" : "dog") }' >ydc.txt
+printf 'dog\ncat\n' >cn_dc.txt
+expect_ok compare -m B=b.csv -m C=c.csv -y y.csv --methods mean --folds 2 --json
+mv out cmp_num.json
+expect_ok compare -m B=b.csv -m C=c.csv -y ydc.txt --class-names cn_dc.txt --methods mean --folds 2 --json
+if cmp -s out cmp_num.json; then ok; else bad "compare --class-names: $(cat out) vs $(cat cmp_num.json)"; fi
 # CSV rows are numbered from 1 without the header, in parse errors as in value errors
 printf 'p0,p1\n0.2,0.8\n0.5,x\n' >hdr_cell.csv
 printf 'p0,p1\n0.2,0.8\n0.6,0.5\n' >hdr_sum.csv
@@ -816,6 +825,9 @@ contains out "with one model missing in every row:" "inspect shows each model's 
 # auto's ensemble of its best candidates, on the demo's outputs (where it
 # beats every single candidate); --single: one candidate
 expect_ok demo --save dm --quiet
+# the demo's page shows the command that makes it again: its seed and file
+expect_ok demo --seed 3 --report dm3.html --quiet
+contains dm3.html '<pre class="command">latefuse demo --seed 3 --report dm3.html</pre>' "the demo's page names its seed"
 DM="-m image=dm/image_val.npy -m text=dm/text_val.npy -y dm/y_val.npy"
 expect_ok fit $DM --method auto -o ens.lf
 contains out "fitted ensemble (chosen by auto)" "auto keeps its ensemble"
@@ -829,6 +841,26 @@ contains out "calibrated:  2 of its 5 members (their temperatures below)" "inspe
 contains out "    temperatures: image " "inspect shows a calibrated member's temperatures"
 expect_ok eval ens.lf -m image=dm/image_test.npy -m text=dm/text_test.npy -y dm/y_test.npy
 contains out "accuracy  0.8" "the ensemble evaluates"
+# every member of the ensemble is in fit's table of candidates with its
+# weight, even one ranked below the ten shown first (auto pools twelve): on
+# three models of 10 classes (one row in ten missing) a member ranks 12th
+awk 'function rnd() { s = (s * 16807) % 2147483647; return s / 2147483647 }
+     function gauss() { return sqrt(-2 * log(rnd() + 1e-12)) * cos(6.283185307179586 * rnd()) }
+     BEGIN { s = 12345; N = 600; C = 10
+         for (i = 0; i < N; i++) print i % C > "ay.csv"
+         for (k = 0; k < 3; k++) for (i = 0; i < N; i++) {
+             f = "am" k ".csv"
+             if (rnd() < 0.1) { line = "nan"; for (c = 1; c < C; c++) line = line ",nan"; print line > f; continue }
+             t = 0
+             for (c = 0; c < C; c++) { e[c] = exp(gauss() + (c == i % C ? 1.5 + 0.7 * k : 0)); t += e[c] }
+             line = sprintf("%.6g", e[0] / t)
+             for (c = 1; c < C; c++) line = line sprintf(",%.6g", e[c] / t)
+             print line > f } }'
+expect_ok fit -m a=am0.csv -m b=am1.csv -m c=am2.csv -y ay.csv --method auto -o am.lf
+marked=$(grep -c "in the ensemble, weight " out)
+members=$(sed -n '/^members of the ensemble/,$p' out | grep -c '^  [a-z]')
+if [ "$members" -gt 0 ] && [ "$marked" -eq "$members" ]; then ok; else
+    bad "fit auto's table marks $marked of the ensemble's $members members: $(cat out)"; fi
 expect_ok fit $DM --method auto --single -o one.lf
 if grep -q "ensemble" out; then bad "--single: $(head -c 300 out)"; else ok; fi
 expect_ok fit --help

@@ -123,6 +123,17 @@ static void test_escape_and_numbers(void) {
           b.data);
     lf_buf_free(&b);
     lf_buf_init(&b);
+    /* an override (U+202E) or isolate (U+2067) would turn the rest of the
+     * paragraph around (a title's in the command line shown): replaced;
+     * a mark (U+200F) and letters of right-to-left scripts are kept */
+    lf_html_text(&b, "a\xE2\x80\xAE" "b\xE2\x81\xA7" "c\xE2\x80\x8F" "d\xD7\x90\xE2\x80\xAA\xE2\x81\xA9", 0);
+    CHECK(strcmp(b.data, "a&#xFFFD;b&#xFFFD;c\xE2\x80\x8F" "d\xD7\x90&#xFFFD;&#xFFFD;") == 0, "bidi controls: %s", b.data);
+    lf_buf_free(&b);
+    lf_buf_init(&b);
+    lf_html_text(&b, "x\xE2\x80", 0); /* a cut sequence is copied (names are valid UTF-8) */
+    CHECK(strcmp(b.data, "x\xE2\x80") == 0, "cut: %s", b.data);
+    lf_buf_free(&b);
+    lf_buf_init(&b);
     lf_html_text(&b, "h\xC3\xA9llo w\xC3\xB6rld", 5);
     CHECK(strcmp(b.data, "h\xC3\xA9llo\xE2\x80\xA6") == 0, "cut after 5 code points: %s", b.data);
     lf_buf_free(&b);
@@ -358,7 +369,31 @@ static void test_page(void) {
         same += fabs(h - rel.accuracy[i] * 200) <= 0.005 + 1e-9;
     }
     CHECK(bars >= 3 && same == LF_RELIABILITY_BINS, "%zu of 15 bins drawn as computed (%zu with rows)", same, bars);
+    CHECK(s && strstr(s, "<tr class=\"method chosen\"><td>") && strstr(s, "mean: cross-validated accuracy with every"),
+          "the table's row of mean, as fitted, is the fitted model's");
     free(s);
+    /* fitted with calibration, the table's (uncalibrated) mean row is
+     * another model: neither marked as the page's nor its worth shown */
+    o.calibrate = 1;
+    CHECK(lf_fusion_fit(fit, p, names, 2, N, 3, y, &o) == LF_OK, "fit");
+    CHECK(lf_fusion_report(f, p, names, 2, N, 3, y, &ro, path, LF_WRITE_NO_FSYNC) == LF_OK, "report: %s",
+          lf_fusion_error(f));
+    s = slurp(path, NULL);
+    CHECK(s && !strstr(s, "<tr class=\"method chosen\">") && !strstr(s, "cross-validated accuracy with every") &&
+              strstr(s, "Accuracy on the rows the fusion model was fitted on"),
+          "a calibrated fit is not the table's uncalibrated row");
+    free(s);
+    ro.fusion.calibrate = 1; /* then the table's rows are calibrated: mean's is the fitted model's */
+    CHECK(lf_fusion_report(f, p, names, 2, N, 3, y, &ro, path, LF_WRITE_NO_FSYNC) == LF_OK, "report: %s",
+          lf_fusion_error(f));
+    s = slurp(path, NULL);
+    CHECK(s && strstr(s, "<tr class=\"method chosen\">") &&
+              strstr(s, "mean +calibrate: cross-validated accuracy with every"),
+          "a calibrated fit is the table's calibrated row");
+    free(s);
+    ro.fusion.calibrate = 0;
+    o.calibrate = 0;
+    CHECK(lf_fusion_fit(fit, p, names, 2, N, 3, y, &o) == LF_OK, "fit");
 
     /* raw scores: shown as their softmax, so the same diagrams as the
      * probabilities they stand for (log p + 3 per row) */

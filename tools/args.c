@@ -39,7 +39,7 @@ typedef struct opt_spec {
 static const opt_spec OPTS[] = {
     {"-m", OPT_MODEL, 1, FUSECMD | BIT(CLI_PREDICT) | BIT(CLI_EVAL)},
     {"-f", OPT_FUSION, 1, BIT(CLI_REPORT)},
-    {"--class-names", OPT_CLASS_NAMES, 1, BIT(CLI_FIT) | BIT(CLI_EVAL) | BIT(CLI_REPORT)},
+    {"--class-names", OPT_CLASS_NAMES, 1, FUSECMD | BIT(CLI_EVAL)},
     {"--per-class", OPT_PER_CLASS, 0, BIT(CLI_EVAL)},
     {"--confusion", OPT_CONFUSION, 0, BIT(CLI_EVAL)},
     {"--all", OPT_ALL, 0, BIT(CLI_INSPECT)},
@@ -139,7 +139,7 @@ static const char USAGE_COMPARE[] =
     "usage: latefuse compare -m NAME=FILE ... -y LABELS [--folds K] [--seed S]\n"
     "                        [--methods a,b,...|all] [--calibrate] [--logits] [--json]\n"
     "                        [--metric M] [--ensemble-size N] [--bags B] [--neighbors K]\n"
-    "                        [--renormalize] [--features FILE]\n"
+    "                        [--renormalize] [--features FILE] [--class-names FILE]\n"
     "\n"
     "Stratified K-fold cross-validation of fusion methods over validation outputs; prints\n"
     "every method, every single model and the oracle, best (lowest log-loss) first.\n"
@@ -165,6 +165,8 @@ static const char USAGE_COMPARE[] =
     "  --features FILE  knora-e, knora-u, ola, lca: find the region of competence among\n"
     "                  these N x F features (standardised; the rows of the -m files, any\n"
     "                  form of FILE) instead of the models' outputs; other methods ignore them\n"
+    "  --class-names FILE  one class name per line, in the columns' order: how -y's\n"
+    "                  names map to columns (default: the header row of a CSV model file)\n"
     "  --quiet, -q     no progress bar (it is drawn on a terminal only)\n";
 
 static const char USAGE_FIT[] =

@@ -221,7 +221,8 @@ void cli_print_name(FILE *f, const char *s, int width);
 void cli_print_compare(FILE *f, const lf_compare_table *t, const char *const *names, size_t M);
 /* The compare table as one JSON array (docs/cli.md lists its keys). */
 void cli_print_compare_json(FILE *f, const lf_compare_table *t, const char *const *names);
-/* auto's best `top` candidates, mean +- std on its metric. */
+/* auto's best `top` candidates, mean +- std on its metric, and further
+ * down to the last member of its ensemble (every member shows its weight). */
 void cli_print_auto(FILE *f, const lf_compare_table *t, int metric, size_t top);
 /* Metrics of one fused prediction, as text lines or one JSON object. */
 void cli_print_metrics(FILE *f, const double m[LF_NUM_METRICS], size_t N, int json);

@@ -276,7 +276,9 @@ int cli_cmd_demo(const struct cli_opts *o) {
         ro.fusion = opt;
         ro.class_names = CLASSES;
         ro.title = "latefuse demo: two modalities, four classes";
-        ro.command = "latefuse demo --report FILE";
+        char cmd[600]; /* the command that makes this page again (its data come from the seed) */
+        snprintf(cmd, sizeof cmd, "latefuse demo --seed %llu --report %s", (unsigned long long)o->seed, o->report);
+        ro.command = cmd;
         printf("\nwriting the report...\n");
         fflush(stdout);
         st = lf_fusion_report(f, p, names, 2, DEMO_N, DEMO_C, y, &ro, o->report, 0);

@@ -123,8 +123,13 @@ void cli_print_compare_json(FILE *f, const lf_compare_table *t, const char *cons
 
 void cli_print_auto(FILE *f, const lf_compare_table *t, int metric, size_t top) {
     static const char *const label[LF_NUM_METRICS] = {"accuracy", "macro-F1", "log-loss", "Brier", "ECE"};
+    /* down to the last member of the ensemble, which may rank below `top`
+     * (auto pools more candidates than it shows): each weight is listed */
+    size_t shown = top;
+    for (size_t r = top; r < t->n_rows; r++)
+        if (t->rows[r].ensemble_weight > 0) shown = r + 1;
     fprintf(f, "auto's best candidates (cross-validated %s, mean +- std over folds):\n", label[metric]);
-    for (size_t r = 0; r < t->n_rows && r < top; r++) {
+    for (size_t r = 0; r < t->n_rows && r < shown; r++) {
         const lf_score_row *s = &t->rows[r];
         char name[100];
         snprintf(name, sizeof name, "%s%s", s->name, s->calibrated ? " +calibrate" : "");

@@ -389,7 +389,8 @@ static void hbars(report *r, const char *cls, const char *title, const char *con
 
 /* ------------------------------------------------------------- sections */
 
-static void compare_section(report *r, const lf_compare_table *t, const char *chosen) {
+/* chosen: the table's row of what the page shows, or NULL */
+static void compare_section(report *r, const lf_compare_table *t, const lf_score_row *chosen) {
     static const char *const head[LF_NUM_METRICS] = {"accuracy", "macro-F1", "log-loss", "Brier", "ECE"};
     put(r, "<h2 id=\"compare\">Methods compared</h2>\n<p>Cross-validated: every method fitted on the other folds and "
            "scored on the held-out one; mean ± standard deviation over the folds, best log-loss first. Single models "
@@ -400,7 +401,7 @@ static void compare_section(report *r, const lf_compare_table *t, const char *ch
     for (size_t i = 0; i < t->n_rows; i++) {
         const lf_score_row *row = &t->rows[i];
         const char *cls = row->kind == LF_ROW_MODEL ? "model" : row->kind == LF_ROW_ORACLE ? "oracle" : "method";
-        int mine = chosen && row->kind == LF_ROW_METHOD && strcmp(row->name, chosen) == 0;
+        int mine = row == chosen;
         lf_buf_printf(r->b, "<tr class=\"%s%s\"><td>%zu</td><td class=\"name\">", cls, mine ? " chosen" : "", i + 1);
         esc(r, row->name);
         put(r, "</td>");
@@ -420,7 +421,7 @@ static void compare_section(report *r, const lf_compare_table *t, const char *ch
         labels[i] = t->rows[i].name, v[i] = t->rows[i].mean[LF_METRIC_ACCURACY], s[i] = t->rows[i].std[LF_METRIC_ACCURACY];
     size_t mark = n;
     for (size_t i = 0; i < n; i++)
-        if (chosen && t->rows[i].kind == LF_ROW_METHOD && strcmp(t->rows[i].name, chosen) == 0) mark = i;
+        if (&t->rows[i] == chosen) mark = i;
     hbars(r, "compare-bars", "Accuracy (mean ± std over folds) of the first rows of the table", labels, v, s, n, 1,
           "accuracy", 3, mark);
 }
@@ -552,11 +553,8 @@ static void history_section(report *r, const lf_fusion *fit, int loaded) {
     LF_FREE(x);
 }
 
-static void lomo_section(report *r, const lf_compare_table *t, const char *chosen, const lf_fusion *fit) {
+static void lomo_section(report *r, const lf_score_row *row, const lf_fusion *fit) {
     put(r, "<h2 id=\"lomo\">What each model is worth</h2>\n");
-    const lf_score_row *row = NULL;
-    for (size_t i = 0; chosen && i < t->n_rows; i++)
-        if (t->rows[i].kind == LF_ROW_METHOD && strcmp(t->rows[i].name, chosen) == 0) row = &t->rows[i];
     size_t M = r->M;
     const char **labels = lf_alloc_array(M + 1, sizeof *labels);
     char (*text)[96] = lf_alloc_array(M + 1, sizeof *text);
@@ -568,9 +566,9 @@ static void lomo_section(report *r, const lf_compare_table *t, const char *chose
             snprintf(text[k], sizeof text[k], "without %s", r->names[k]);
             labels[k + 1] = text[k], v[k + 1] = row->acc_without[k];
         }
-        char title[160];
-        snprintf(title, sizeof title, "%s: cross-validated accuracy with every model, and with each model missing in "
-                                      "every row (leave one model out)", chosen);
+        char title[256];
+        snprintf(title, sizeof title, "%s%s: cross-validated accuracy with every model, and with each model missing "
+                                      "in every row (leave one model out)", row->name, row->calibrated ? " +calibrate" : "");
         hbars(r, "lomo", title, labels, v, NULL, M + 1, 1, "accuracy", 3, 0);
     } else {
         double ll[65], acc[65];
@@ -668,6 +666,8 @@ typedef struct fused {
     lf_fusion *own;          /* fitted here (no opt->fitted), or NULL */
     const lf_fusion *fit;    /* what the weights and curves come from */
     const char *method;
+    const lf_score_row *row; /* the table's row of the same method and
+                                calibration, or NULL */
 } fused;
 
 static lf_status fuse(report *r, lf_fusion *f, const float *const *p, const lf_report_options *o,
@@ -679,6 +679,12 @@ static lf_status fuse(report *r, lf_fusion *f, const float *const *p, const lf_r
     if (o->fitted) {
         fz->fit = o->fitted;
         fz->method = lf_method_name(lf_fusion_method(o->fitted));
+        /* its cross-validated counterpart, calibrated as it was fitted (a
+         * row of another calibration scores another model) */
+        for (size_t i = 0; !fz->row && i < t->n_rows; i++)
+            if (t->rows[i].kind == LF_ROW_METHOD && t->rows[i].method == lf_fusion_method(o->fitted) &&
+                !t->rows[i].calibrated == !lf_fusion_calibrated(o->fitted))
+                fz->row = &t->rows[i];
         if (!(fz->main = lf_alloc_array(NC, sizeof(float)))) return lf_fail(&f->err, LF_ERR_NOMEM, "report: out of memory");
         char why[256];
         lf_status st = lf_fusion_predict_features(o->fitted, p, r->N, NULL, 0, fz->main, why, sizeof why);
@@ -689,6 +695,7 @@ static lf_status fuse(report *r, lf_fusion *f, const float *const *p, const lf_r
         if (t->rows[i].kind == LF_ROW_METHOD && !isnan(t->rows[i].mean[LF_METRIC_LOG_LOSS])) best = &t->rows[i];
     if (!best) return lf_fail(&f->err, LF_ERR_NUMERIC, "report: no method has a finite cross-validated log-loss");
     fz->method = lf_method_name(best->method);
+    fz->row = best;
     fz->before = lf_alloc_array(NC, sizeof(float));
     fz->after = lf_alloc_array(NC, sizeof(float));
     if (!fz->before || !fz->after) return lf_fail(&f->err, LF_ERR_NOMEM, "report: out of memory");
@@ -735,7 +742,7 @@ static lf_status body(report *r, lf_fusion *f, const float *const *p, const floa
            "calibration</a> · <a href=\"#confusion\">confusion</a> · <a href=\"#perclass\">per class</a> · "
            "<a href=\"#weights\">weights</a> · <a href=\"#training\">training</a> · <a href=\"#lomo\">each model's "
            "worth</a> · <a href=\"#data\">data</a></p>\n");
-    compare_section(r, t, fz->method);
+    compare_section(r, t, fz->row);
 
     put(r, "<h2 id=\"calibration\">Calibration</h2>\n<p class=\"legend\">Blue bars: accuracy of the rows in each "
            "confidence bin (15 bins); orange ticks: their mean confidence; dashed: perfect calibration. Below: how "
@@ -776,7 +783,7 @@ static lf_status body(report *r, lf_fusion *f, const float *const *p, const floa
     if (st != LF_OK) return st;
     weights_section(r, fz->fit);
     history_section(r, fz->fit, o->fitted != NULL);
-    lomo_section(r, t, fz->method, fz->fit);
+    lomo_section(r, fz->row, fz->fit);
     data_section(r, shown, o->command);
     return r->b->failed ? lf_fail(&f->err, LF_ERR_NOMEM, "report: out of memory") : LF_OK;
 }

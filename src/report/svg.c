@@ -15,6 +15,13 @@ const char *lf_svg_colour(size_t i) {
     return okabe_ito[i % 8];
 }
 
+/* U+202A-U+202E (embeddings, overrides, their end) and U+2066-U+2069
+ * (isolates): a user's string that opens one would turn the text after
+ * it around, up to the end of the paragraph (the command's other words) */
+static int bidi_control(const unsigned char *c) {
+    return c[0] == 0xE2 && ((c[1] == 0x80 && c[2] >= 0xAA && c[2] <= 0xAE) || (c[1] == 0x81 && c[2] >= 0xA6 && c[2] <= 0xA9));
+}
+
 void lf_html_text(lf_buf *b, const char *s, size_t max_chars) {
     if (!s) return;
     size_t chars = 0;
@@ -22,6 +29,11 @@ void lf_html_text(lf_buf *b, const char *s, size_t max_chars) {
         if ((*c & 0xC0) != 0x80 && max_chars && chars++ == max_chars) {
             lf_buf_puts(b, "\xE2\x80\xA6"); /* … */
             return;
+        }
+        if (bidi_control(c)) { /* (c[1] and c[2] are read only while they are not NUL) */
+            lf_buf_puts(b, "&#xFFFD;");
+            c += 2;
+            continue;
         }
         switch (*c) {
         case '&': lf_buf_puts(b, "&amp;"); break;
