@@ -377,6 +377,13 @@ expect_error 2 "unknown option '--no-fsync' for eval; see 'latefuse eval --help'
 expect_error 2 "option --no-fsync takes no value" predict big.lf -m a=big_a.npy -o x.npy --no-fsync=1
 expect_error 2 "unknown option '--no-mmap' for fit; see 'latefuse fit --help'" fit -m a=big_a.csv -y big_y.csv --method mean -o x.lf --no-mmap
 expect_error 2 "unknown option '--mmap' for eval; see 'latefuse eval --help'" eval big.lf -m a=big_a.npy -y big_y.csv --mmap
+# eval --json's penalty: a float as its shortest decimal (20001 rows: 0.003 x 20000 / 20001)
+{ cat big_a.csv; echo "0.1,0.45,0.45"; } >pen_a.csv
+{ cat big_b.csv; echo "0.45,0.1,0.45"; } >pen_b.csv
+{ cat big_y.csv; echo 2; } >pen_y.csv
+expect_ok fit -m a=pen_a.csv -m b=pen_b.csv -y pen_y.csv --method stack-lr --epochs 1 -o pen.lf
+expect_ok eval pen.lf -m a=pen_a.csv -m b=pen_b.csv -y pen_y.csv --json
+contains out '"penalty": {"l2": 0.00299985, "chosen_by": "the weakest of its grid x 20000 / rows' "eval --json's penalty, shortest"
 expect_ok predict big.lf -m b=big_b.npy -o streamed_b.npy
 if cmp -s big_b.npy streamed_b.npy; then ok; else bad "streamed predict with a absent differs"; fi
 awk 'NR == 15001 { print "0.5,0.5,0.5"; next } { print }' big_a.csv >bad_a.csv

@@ -86,6 +86,21 @@ static void json_number(FILE *f, double v) {
         fputs("null", f);
 }
 
+/* a float as the shortest decimal that reads back as it (0.003, not
+ * 0.003000000026, the float's value printed as a double) */
+static void json_float(FILE *f, float v) {
+    char tmp[32];
+    if (!isfinite(v)) {
+        fputs("null", f);
+        return;
+    }
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, (double)v);
+        if (strtof(tmp, NULL) == v) break;
+    }
+    fputs(tmp, f);
+}
+
 void cli_print_compare_json(FILE *f, const lf_compare_table *t, const char *const *names) {
     fputs("[\n", f);
     for (size_t i = 0; i < t->n_rows; i++) {
@@ -166,7 +181,7 @@ void cli_print_eval(FILE *f, const double m[LF_NUM_METRICS], size_t N, size_t C,
         fprintf(f, "{\"samples\": %zu", N);
         if (how) { /* a learned method's shrinkage (lf_fusion_penalty) */
             fputs(", \"penalty\": {\"l2\": ", f);
-            json_number(f, (double)l2);
+            json_float(f, l2);
             fputs(", \"chosen_by\": ", f);
             cli_json_string(f, how);
             fputs("}", f);

@@ -8,7 +8,9 @@
  * out fold; the table reports mean and standard deviation over folds of
  * accuracy, macro-F1, log-loss, Brier score and ECE, for every method, every
  * single model (a missing output scored as the uniform distribution), and
- * the oracle's accuracy (some present model right) as an upper bound; and,
+ * the oracle's accuracy (some model right, a missing model's row counting
+ * as the uniform row, class 0, as its single-model row is scored) as an
+ * upper bound; and,
  * per method, the accuracy when each model is absent.
  */
 #include "dist.h"
