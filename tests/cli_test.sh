@@ -923,7 +923,17 @@ expect_error 2 "'qx1.csv' (--features) holds 1 rows, the model outputs 2" eval k
 expect_error 2 "mean does not use features: only knora-e, knora-u, ola and lca search a feature space" fit $FM -y fy.csv --method mean --features fx.csv -o x.lf
 expect_error 2 "'qx.csv' (--features) holds 2 rows, the model outputs 6" fit $FM -y fy.csv --method knora-e --features qx.csv -o x.lf
 expect_error 2 "-o 'fx.csv' is the same file as the features 'fx.csv'; nothing was read or written" predict kf.lf -m A=qa.csv -m B=qb.csv --features fx.csv -o fx.csv
-expect_error 2 "report: the fusion model's prediction failed (the fusion (knora-u) was fitted with 2 features a row: give them)" report $FM -y fy.csv -f kf.lf -o x.html --folds 2
+expect_error 2 "'kf.lf' (knora-u) was fitted with 2 features a row: give the rows' features with --features FILE" report $FM -y fy.csv -f kf.lf -o x.html --folds 2
+expect_error 2 "'kp.lf' (knora-u) was fitted without features: --features 'fx.csv' cannot be used" report $FM -y fy.csv -f kp.lf --features fx.csv -o x.html --folds 2
+# report -f of a model fitted with features: its output on these rows with
+# their features (eval's accuracy); without -f they reach dynamic selection only
+expect_ok eval kf.lf $FM -y fy.csv --features fx.csv --json
+want=$(sed -n 's/.*"accuracy": \([0-9.]*\),.*/\1/p' out)
+expect_ok report $FM -y fy.csv -f kf.lf --features fx.csv -o kr.html --folds 2
+got=$(sed -n 's/.*<p class="lead">.*accuracy \([0-9.]*\),.*/\1/p' kr.html)
+close "$got" "$want" 1e-4 "report -f with features shows the model's output"
+expect_ok report $FM -y fy.csv --features fx.csv --methods knora-u,mean -o kr2.html --folds 2 --neighbors 2
+contains kr2.html "knora-u" "report with features compares knora-u"
 if [ ! -e x.npy ] && [ ! -e x.lf ] && [ ! -e x.html ]; then ok; else bad "a refused run left an output"; fi
 
 echo "cli: $pass passed, $fail failed"

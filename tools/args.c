@@ -69,7 +69,7 @@ static const opt_spec OPTS[] = {
     {"--bags", OPT_BAGS, 1, FUSECMD},
     {"--single", OPT_SINGLE, 0, BIT(CLI_FIT)},
     {"--neighbors", OPT_NEIGHBORS, 1, FUSECMD},
-    {"--features", OPT_FEATURES, 1, BIT(CLI_COMPARE) | BIT(CLI_FIT) | BIT(CLI_PREDICT) | BIT(CLI_EVAL)},
+    {"--features", OPT_FEATURES, 1, BIT(CLI_COMPARE) | BIT(CLI_FIT) | BIT(CLI_PREDICT) | BIT(CLI_EVAL) | BIT(CLI_REPORT)},
     {"--help", OPT_HELP, 0, ALLCMD},
     {"-h", OPT_HELP, 0, ALLCMD},
 };
@@ -277,7 +277,8 @@ static const char USAGE_REPORT[] =
     "usage: latefuse report -m NAME=FILE ... -y LABELS -o REPORT.html [-f FUSION]\n"
     "                       [--methods a,b,...|all] [--class-names FILE] [--title TEXT]\n"
     "                       [--folds K] [--seed S] [--calibrate] [--logits] [--metric M]\n"
-    "                       [--ensemble-size N] [--bags B] [--neighbors K] [--no-fsync]\n"
+    "                       [--ensemble-size N] [--bags B] [--neighbors K] [--features FILE]\n"
+    "                       [--no-fsync]\n"
     "\n"
     "One self-contained HTML page (inline SVG and CSS, no script, nothing fetched;\n"
     "printable): the compare table, reliability diagrams with confidence histograms and\n"
@@ -294,6 +295,9 @@ static const char USAGE_REPORT[] =
     "  --class-names FILE  one class name per line (default: FUSION's, else the header\n"
     "                  row of a CSV model file, else 0..C-1)\n"
     "  --title TEXT    the page's title (default \"latefuse report\")\n"
+    "  --features FILE  the rows' features: knora-e, knora-u, ola and lca of the table\n"
+    "                  search them (as in compare); with -f, exactly when FUSION was\n"
+    "                  fitted with features\n"
     "  other options as for compare\n";
 
 const char *lf_cli_usage(cli_command c) {

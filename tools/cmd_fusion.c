@@ -70,26 +70,6 @@ static int load_features(const struct cli_opts *o, size_t N, lf_matrix *x, lf_fu
     return 0;
 }
 
-/* For predict and eval: --features given exactly when FUSION was fitted
- * with features, and of its width. */
-static int features_fit(const struct cli_opts *o, const lf_fusion *f, const lf_matrix *x) {
-    char msg[600];
-    size_t F = lf_fusion_n_features(f);
-    const char *m = lf_method_name(lf_fusion_method(f));
-    if (F && !o->features)
-        snprintf(msg, sizeof msg, "'%s' (%s) was fitted with %zu features a row: give the rows' features with "
-                 "--features FILE", o->fusion_path, m, F);
-    else if (!F && o->features)
-        snprintf(msg, sizeof msg, "'%s' (%s) was fitted without features: --features '%s' cannot be used",
-                 o->fusion_path, m, cli_input_name(o->features));
-    else if (F && x->cols != F)
-        snprintf(msg, sizeof msg, "'%s' (--features) has %zu values a row, '%s' was fitted with %zu",
-                 cli_input_name(o->features), x->cols, o->fusion_path, F);
-    else
-        return 0;
-    return cli_fail(LF_ERR_ARG, msg, 1);
-}
-
 /* After loading on every rank of an MPI job: whether some rank failed
  * (then this one gives up too, before the library's collective calls;
  * the rank that failed said why).  Frees the inputs of a rank that loaded
@@ -259,7 +239,7 @@ static int load_and_predict(const struct cli_opts *o, lf_fusion *f, cli_inputs *
     if (st) return cli_fail(st, e.msg, 1);
     lf_matrix fx = {0};
     if (o->features && (st = cli_load_features(o->features, in->N, &fx, &e))) return cli_fail(st, e.msg, 1);
-    int rc = features_fit(o, f, &fx);
+    int rc = cli_features_fit(o, f, &fx);
     if (!rc && !(*out = calloc(in->N ? in->N : 1, in->C * sizeof(float))))
         rc = cli_fail(LF_ERR_NOMEM, "out of memory for the fused probabilities", 0);
     char msg[512];
@@ -283,7 +263,7 @@ int cli_cmd_predict(const struct cli_opts *o) {
     lf_matrix fx = {0};
     cli_err fe = {{0}};
     lf_status fst = o->features ? cli_load_features(o->features, 0, &fx, &fe) : LF_OK;
-    rc = cli_mpi_agree(o, fst ? cli_fail(fst, fe.msg, 1) : features_fit(o, f, &fx));
+    rc = cli_mpi_agree(o, fst ? cli_fail(fst, fe.msg, 1) : cli_features_fit(o, f, &fx));
     if (rc) {
         lf_matrix_free(&fx);
         lf_fusion_free(f);

@@ -1,6 +1,6 @@
 /*
  * cmd_report.c — `latefuse report`: loads the model outputs, the labels,
- * an optional fusion model (-f) and class names, and asks the library for
+ * an optional fusion model (-f), class names and features, and asks the library for
  * the HTML page (lf_fusion_report); prints where it went.  The page shows
  * the command line as given, quoted for a POSIX shell.
  */
@@ -43,6 +43,7 @@ int cli_cmd_report(const struct cli_opts *o) {
     cli_err e = {{0}};
     lf_names classes = {NULL, 0};
     lf_fusion *f = NULL, *fitted = NULL;
+    lf_matrix fx = {0};
     int *y = NULL;
     char *cmd = NULL;
     int rc = 0;
@@ -71,10 +72,12 @@ int cli_cmd_report(const struct cli_opts *o) {
     }
     if (!st) st = cli_class_names(o, in.C, fitted, &classes, &e);
     if (!st) st = cli_load_labels(o->labels, in.N, in.C, &classes, &y, &e);
+    if (!st && o->features) st = cli_load_features(o->features, in.N, &fx, &e);
     if (st) {
         rc = cli_fail(st, e.msg, 1);
         goto done;
     }
+    if (fitted && (rc = cli_features_fit(o, fitted, &fx))) goto done;
     cmd = command_line(o->argc, o->argv);
     lf_report_options ro = lf_report_defaults();
     ro.fusion.calibrate = o->calibrate;
@@ -86,6 +89,7 @@ int cli_cmd_report(const struct cli_opts *o) {
     if (o->ensemble_size) ro.fusion.ensemble_size = o->ensemble_size;
     if (o->bags) ro.fusion.bags = o->bags;
     ro.fusion.k = o->k;
+    ro.fusion.features = fx.data, ro.fusion.n_features = fx.cols; /* dynamic selection's space, and -f's */
     cli_progress_fusion(&ro.fusion, o->quiet);
     ro.methods = o->n_methods ? o->methods : NULL;
     ro.n_methods = o->n_methods;
@@ -111,6 +115,7 @@ done:
     lf_fusion_free(fitted);
     lf_fusion_free(f);
     cli_inputs_free(&in);
+    lf_matrix_free(&fx);
     free(y);
     return rc;
 }

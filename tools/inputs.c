@@ -420,3 +420,21 @@ void cli_print_name(FILE *f, const char *s, int width) {
     }
     for (; n < width; n++) fputc(' ', f);
 }
+
+int cli_features_fit(const struct cli_opts *o, const lf_fusion *f, const lf_matrix *x) {
+    char msg[600];
+    size_t F = lf_fusion_n_features(f);
+    const char *m = lf_method_name(lf_fusion_method(f));
+    if (F && !o->features)
+        snprintf(msg, sizeof msg, "'%s' (%s) was fitted with %zu features a row: give the rows' features with "
+                 "--features FILE", o->fusion_path, m, F);
+    else if (!F && o->features)
+        snprintf(msg, sizeof msg, "'%s' (%s) was fitted without features: --features '%s' cannot be used",
+                 o->fusion_path, m, cli_input_name(o->features));
+    else if (F && x->cols != F)
+        snprintf(msg, sizeof msg, "'%s' (--features) has %zu values a row, '%s' was fitted with %zu",
+                 cli_input_name(o->features), x->cols, o->fusion_path, F);
+    else
+        return 0;
+    return cli_fail(LF_ERR_ARG, msg, 1);
+}

@@ -912,7 +912,7 @@ def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, l
 
 def report(path, P, y, names=None, methods="all", fusion=None, class_names=None, title=None, command=None,
            calibrate=False, folds=5, seed=0, logits=False, epochs=0, modality_dropout=0.5, verbose=0,
-           metric="log-loss", ensemble_size=50, bags=1, neighbors=7):
+           metric="log-loss", ensemble_size=50, bags=1, neighbors=7, features=None):
     """Writes one self-contained HTML page (lf_fusion_report; inline SVG and
     CSS, no script) about fusing the outputs P (list of (N, C) arrays) with
     labels y: the compare table of `methods`, reliability diagrams before
@@ -921,13 +921,18 @@ def report(path, P, y, names=None, methods="all", fusion=None, class_names=None,
     `fusion` (a fitted Fusion, its models in the order of P) the page shows
     its output; without, the table's best method, cross-validated.
     class_names: C names (default: the fusion model's, else 0..C-1).
+    features: (N, F) values per row for knora-e, knora-u, ola and lca (as
+    in compare), and for a `fusion` fitted with features (required then).
     Returns path."""
     arrs, N, C = _prep(P, "report")
+    fx = _features(features, N, "report")
     yy = _labels(y, N, C, "report")
     nm = _names(names, len(arrs), "report")
     ro = lib.lf_report_defaults()
     ro.fusion = _options(None, calibrate, folds, seed, logits, epochs, modality_dropout, verbose, "report", metric,
                          ensemble_size, bags, neighbors)
+    if fx is not None:
+        ro.fusion.features, ro.fusion.n_features = fx.ctypes.data, fx.shape[1]
     mids = None
     if not (methods is None or (isinstance(methods, str) and methods == "all")):
         ms = [methods] if isinstance(methods, str) else list(methods)
@@ -977,5 +982,5 @@ def report(path, P, y, names=None, methods="all", fusion=None, class_names=None,
         lib.lf_fusion_free(h)
         if fusion is not None:
             fusion._lock.release_shared()
-    del ckeep, marr
+    del ckeep, marr, fx
     return path

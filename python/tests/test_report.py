@@ -75,6 +75,24 @@ def test_unfitted_report_uses_the_settings(tmp_path):
         latefuse.Fusion(method="mean").fit([p1, p2], y, class_names=["a", "", "c"])
 
 
+def test_report_of_a_fusion_fitted_with_features(tmp_path):
+    # dynamic selection in a feature space: the page shows the model's own
+    # output on these rows, which needs their features (as predict does)
+    (p1, p2), y = make_task(n=120, seed=5)
+    x = np.random.default_rng(5).standard_normal((120, 3)).astype(np.float32)
+    f = latefuse.Fusion(method="knora-u", seed=1).fit([p1, p2], y, features=x)
+    path = f.report(str(tmp_path / "k.html"), [p1, p2], y, methods=["knora-u", "mean"], folds=3, features=x)
+    h = open(path, encoding="utf-8").read()
+    acc = np.mean(f.predict([p1, p2], features=x) == y)
+    lead = re.search(r'<p class="lead">.*?accuracy ([0-9.]+)', h).group(1)
+    assert lead == "%.4f" % acc
+    with pytest.raises(latefuse.LatefuseError, match=r"fitted with 3 features a row"):
+        f.report(str(tmp_path / "n.html"), [p1, p2], y, methods=["mean"], folds=3)
+    assert not os.path.exists(str(tmp_path / "n.html"))
+    # without a fitted model, the features go to the table's dynamic selection only
+    latefuse.report(str(tmp_path / "t.html"), [p1, p2], y, methods=["knora-e", "mean"], folds=3, features=x)
+
+
 def test_history_plot():
     x = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32)
     t = (x[:, :1] > 0).astype(np.float32)

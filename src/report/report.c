@@ -687,7 +687,11 @@ static lf_status fuse(report *r, lf_fusion *f, const float *const *p, const lf_r
                 fz->row = &t->rows[i];
         if (!(fz->main = lf_alloc_array(NC, sizeof(float)))) return lf_fail(&f->err, LF_ERR_NOMEM, "report: out of memory");
         char why[256];
-        lf_status st = lf_fusion_predict_features(o->fitted, p, r->N, NULL, 0, fz->main, why, sizeof why);
+        /* a model fitted with features (dynamic selection's region of
+         * competence) is given the rows' features of o->fusion */
+        int feat = lf_fusion_n_features(o->fitted) > 0;
+        lf_status st = lf_fusion_predict_features(o->fitted, p, r->N, feat ? o->fusion.features : NULL,
+                                                  feat ? o->fusion.n_features : 0, fz->main, why, sizeof why);
         return st ? lf_fail(&f->err, st, "report: the fusion model's prediction failed (%s)", why) : LF_OK;
     }
     const lf_score_row *best = NULL;
@@ -706,6 +710,7 @@ static lf_status fuse(report *r, lf_fusion *f, const float *const *p, const lf_r
     fz->main = fo.calibrate ? fz->after : fz->before;
     if ((st = lf_fusion_create(&fz->own)) != LF_OK) return lf_fail(&f->err, st, "report: out of memory");
     fo.method = best->method;
+    if (!lf_method_def_of(best->method)->takes_features) fo.features = NULL, fo.n_features = 0;
     st = lf_fusion_fit(fz->own, p, r->names, r->M, r->N, r->C, r->y, &fo);
     if (st != LF_OK) return lf_fail(&f->err, st, "report: fitting %s: %s", fz->method, lf_fusion_error(fz->own));
     fz->fit = fz->own;
@@ -798,7 +803,7 @@ lf_status lf_fusion_report(lf_fusion *f, const float *const *p, const char *cons
         return lf_fail(&f->err, LF_ERR_ARG, "report: unknown flags 0x%x", flags & ~(unsigned)LF_WRITE_NO_FSYNC);
     if (o.fitted) o.fusion.logits = lf_fusion_logits(o.fitted); /* its inputs, as it was fitted */
     lf_fusion_options chk = o.fusion;
-    chk.method = LF_FUSE_MEAN;
+    chk.method = LF_FUSE_AUTO; /* any method: features are checked, for those that take them */
     lf_status st = lf_fusion_check(&f->err, p, names, M, N, C, y, &chk);
     if (st != LF_OK) return st;
     if (o.fitted) {

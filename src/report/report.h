@@ -26,7 +26,8 @@ const char *lf_fmt_fixed(char buf[32], double v, int decimals);
  * lf_fusion_compare (o->folds, o->seed): of fusion method `method`, fitted
  * with or without calibration on the other folds, when model < 0; else of
  * model `model` alone, temperature-scaled on the other folds when
- * `calibrate` (missing rows stay NaN). */
+ * `calibrate` (missing rows stay NaN).  o->features go to a method that
+ * takes them (dynamic selection) and are left aside otherwise. */
 lf_status lf_cv_outputs(lf_err *e, const float *const *p, const char *const *names, size_t M, size_t N,
                         size_t C, const int *y, const lf_fusion_options *o, lf_method method, long model,
                         int calibrate, float *out);
