@@ -22,6 +22,7 @@ another one changed them (models.py, Model._sync).
 import ctypes
 import inspect
 import itertools
+import numbers
 from typing import Any, Dict, List, Optional, Sequence
 
 from . import _lib
@@ -839,6 +840,27 @@ _lib._proto("lf_batch_normalization", ctypes.c_int, _lib._P, ctypes.c_int, ctype
             ctypes.c_char_p)
 
 
+def _last_axis(layer, axis):
+    """A normalisation layer's axis as Keras takes it: -1, or the last axis
+    counted from the batch axis (axis=3 on (None, H, W, C), axis=1 on
+    (None, features)), also as a one-element list; checked when the layer is
+    called, once the rank is known.  Other axes are not available."""
+    a = axis
+    if isinstance(a, (list, tuple)) and len(a) == 1:
+        a = a[0]
+    if isinstance(a, bool) or not isinstance(a, numbers.Integral):
+        raise ValueError("%s: axis must be -1 or the last axis, got %r" % (type(layer).__name__, axis))
+    return int(a)
+
+
+def _check_last_axis(layer, axis, x):
+    rank = len(x.sample_shape) + 1  # with the batch axis
+    if axis not in (-1, rank - 1):
+        who = type(layer).__name__ + (" %r" % layer.name if layer.name else "")
+        raise ValueError("%s: only the last axis (-1, or %d for an input of shape %s) is available, got axis=%d"
+                         % (who, rank - 1, _shape_str(x.sample_shape), axis))
+
+
 class BatchNormalization(Layer):
     """BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3): weights
     [gamma, beta, moving_mean, moving_variance]; the moving statistics are
@@ -852,13 +874,12 @@ class BatchNormalization(Layer):
         super().__init__(name)
         if kwargs:
             raise ValueError("BatchNormalization: unsupported arguments %s" % ", ".join(sorted(kwargs)))
-        if axis != -1:
-            raise ValueError("BatchNormalization: only axis=-1 (channels last) is available")
-        self.axis = axis
+        self.axis = _last_axis(self, axis)
         self.momentum, self.epsilon = float(momentum), float(epsilon)
 
     def _call(self, x):
         x = _one(self, x)
+        _check_last_axis(self, self.axis, x)
         self._channels = x.sample_shape[-1]
         return KerasTensor(self, [x], x.sample_shape)
 
@@ -1178,8 +1199,7 @@ class LayerNormalization(Layer):
         super().__init__(name)
         if kwargs:
             raise ValueError("LayerNormalization: unsupported arguments %s" % ", ".join(sorted(kwargs)))
-        if axis != -1:
-            raise ValueError("LayerNormalization: only axis=-1 (the last axis) is available")
+        self.axis = _last_axis(self, axis)
         self.epsilon = float(epsilon)
         if not self.epsilon > 0.0:
             raise ValueError("LayerNormalization: epsilon must be > 0, got %r" % (epsilon,))
@@ -1187,6 +1207,7 @@ class LayerNormalization(Layer):
 
     def _call(self, x):
         x = _one(self, x)
+        _check_last_axis(self, self.axis, x)
         self._features = x.sample_shape[-1]
         return KerasTensor(self, [x], x.sample_shape)
 

@@ -149,3 +149,22 @@ def test_dot_of_sequences_refused():
     a, b = Input((3, 4)), Input((3, 4))
     with pytest.raises(ValueError, match=r"Dot: input of shape \(None, 3, 4\) must be \(batch, features\)"):
         latefuse.layers.Dot(axes=1)([a, b])
+
+
+def test_normalization_axis_as_keras_spells_it():
+    # Keras code often names the last axis by its index: axis=3 on images,
+    # axis=1 after a Dense; other axes are refused with the shape
+    from latefuse.layers import BatchNormalization, Input, LayerNormalization
+    img, vec, seq = Input((8, 8, 3)), Input((5,)), Input((4, 6))
+    assert BatchNormalization(axis=3)(img).shape == (None, 8, 8, 3)
+    assert BatchNormalization(axis=[3])(img).shape == (None, 8, 8, 3)
+    assert BatchNormalization(axis=1)(vec).shape == (None, 5)
+    assert LayerNormalization(axis=2)(seq).shape == (None, 4, 6)
+    assert LayerNormalization(axis=[-1])(seq).shape == (None, 4, 6)
+    with pytest.raises(ValueError, match=r"BatchNormalization: only the last axis \(-1, or 3 for an input of "
+                                         r"shape \(None, 8, 8, 3\)\) is available, got axis=2"):
+        BatchNormalization(axis=2)(img)
+    with pytest.raises(ValueError, match=r"LayerNormalization: only the last axis \(-1, or 2"):
+        LayerNormalization(axis=1)(seq)
+    with pytest.raises(ValueError, match=r"LayerNormalization: axis must be -1 or the last axis, got \[1, 2\]"):
+        LayerNormalization(axis=[1, 2])

@@ -47,8 +47,9 @@ def test_shapes_and_errors():
         PositionEmbedding(8)(Input((9, 2)))
     with pytest.raises(ValueError, match="Embedding: input_dim must be a positive integer, got 0"):
         Embedding(0, 3)
-    with pytest.raises(ValueError, match="LayerNormalization: only axis=-1"):
-        LayerNormalization(axis=1)
+    with pytest.raises(ValueError, match=r"LayerNormalization: only the last axis \(-1, or 2 for an input of shape "
+                                         r"\(None, 9, 2\)\) is available, got axis=1"):
+        LayerNormalization(axis=1)(Input((9, 2)))
 
 
 def test_masked_pooling_by_hand():
