@@ -294,6 +294,25 @@ static void test_categorical_on_sequence(void) {
     }
 }
 
+/* The worst relative error, over parameters [0, n), of the gradients g
+ * against central differences (step 1e-2) of the training loss on xs, t */
+static double worst_fd_error(lf_model *m, const float *const *xs, const float *t, size_t NB, size_t n,
+                             const float *g) {
+    double worst = 0;
+    for (size_t j = 0; j < n; j++) {
+        float *w = m->params + j, w0 = *w;
+        double lp, lm, h = 1e-2;
+        *w = w0 + (float)h;
+        lf__loss_and_grads(m, xs, t, NB, 1, 0, &lp, NULL);
+        *w = w0 - (float)h;
+        lf__loss_and_grads(m, xs, t, NB, 1, 0, &lm, NULL);
+        *w = w0;
+        double num = (lp - lm) / (2 * h), err = fabs(num - g[j]) / (1e-2 + fabs(num));
+        worst = err > worst ? err : worst;
+    }
+    return worst;
+}
+
 /* BatchNormalization keeps the padding mask and, in training, takes its
  * statistics over the unmasked steps (Keras 3's masked moments): by hand
  * for the moving statistics and the inference output, and against finite
@@ -367,18 +386,7 @@ static void test_masked_batchnorm(void) {
     CHECK(lf__loss_and_grads(m, xs, t, NB, 1, 0, &loss, NULL) == LF_OK, "grads");
     float *g = malloc(np * sizeof *g);
     memcpy(g, m->grads, np * sizeof *g);
-    double worst = 0;
-    for (size_t j = 0; j < nw; j++) { /* the table then gamma and beta lead the parameters */
-        float *w = m->params + j, w0 = *w;
-        double lp, lm, h = 1e-2;
-        *w = w0 + (float)h;
-        lf__loss_and_grads(m, xs, t, NB, 1, 0, &lp, NULL);
-        *w = w0 - (float)h;
-        lf__loss_and_grads(m, xs, t, NB, 1, 0, &lm, NULL);
-        *w = w0;
-        double num = (lp - lm) / (2 * h), err = fabs(num - g[j]) / (1e-2 + fabs(num));
-        worst = err > worst ? err : worst;
-    }
+    double worst = worst_fd_error(m, xs, t, NB, nw, g); /* the table then gamma and beta lead the parameters */
     CHECK(worst < 2e-2, "masked BatchNormalization's gradients: worst relative error %g", worst);
     free(g);
     lf_model_free(m);
@@ -429,18 +437,7 @@ static void test_masked_loss(void) {
     float *g = malloc(np * sizeof *g);
     memcpy(g, m->grads, np * sizeof *g);
     CHECK(g[0] == 0.0f && g[1] == 0.0f, "the padding row of the table: gradient %g %g", (double)g[0], (double)g[1]);
-    double worst = 0;
-    for (size_t j = 0; j < np; j++) {
-        float *w = m->params + j, w0 = *w;
-        double lp, lm, h = 1e-2;
-        *w = w0 + (float)h;
-        lf__loss_and_grads(m, xs, t, NB, 1, 0, &lp, NULL);
-        *w = w0 - (float)h;
-        lf__loss_and_grads(m, xs, t, NB, 1, 0, &lm, NULL);
-        *w = w0;
-        double num = (lp - lm) / (2 * h), err = fabs(num - g[j]) / (1e-2 + fabs(num));
-        worst = err > worst ? err : worst;
-    }
+    double worst = worst_fd_error(m, xs, t, NB, np, g);
     CHECK(worst < 1e-2, "masked loss gradients: worst relative error %g", worst);
     free(g);
     /* a batch of padding only: loss 0, no gradient */
