@@ -24,12 +24,18 @@
 #define HEADER_CHUNK ((size_t)1 << 16) /* the first read of a CSV header */
 #define HEADER_MAX ((size_t)1 << 24)   /* 16 MiB: 65536 names of 255 bytes, with room */
 
+/* What is wrong with `name` (len bytes) as a name ("is empty", ...), or
+ * NULL: nothing */
+static const char *name_problem(const char *name, size_t len) {
+    if (!name || len == 0) return "is empty";
+    if (len > CLASS_NAME_MAX) return "is longer than 255 bytes";
+    if (memchr(name, '\0', len)) return "holds a NUL byte";
+    if (!lf_utf8_valid(name, len)) return "is not valid UTF-8";
+    return NULL;
+}
+
 int lf_class_name_check(const char *name, size_t len, size_t index, char *err, size_t errlen) {
-    const char *why = NULL;
-    if (!name || len == 0) why = "is empty";
-    else if (len > CLASS_NAME_MAX) why = "is longer than 255 bytes";
-    else if (memchr(name, '\0', len)) why = "holds a NUL byte";
-    else if (!lf_utf8_valid(name, len)) why = "is not valid UTF-8";
+    const char *why = name_problem(name, len);
     if (!why) return 0;
     if (err && errlen) snprintf(err, errlen, "class name %zu %s", index + 1, why);
     return 1;
@@ -120,21 +126,18 @@ void lf_names_free(lf_names *n) {
     n->names = NULL, n->n = 0;
 }
 
-/* Copies the spans into out, each checked as a class name; `what` and
- * the path word the message. */
+/* Copies the spans into out, each checked as a class name (and, when
+ * `distinct`, the names against each other; else they are labels, and
+ * the messages say so); `what` and the path word the message. */
 static lf_status names_from_spans(const lf_span *sp, size_t n, const char *path, const char *what,
                                   int distinct, lf_names *out, lf_err *e) {
-    char msg[128];
     if (!(out->names = lf_alloc_array(n ? n : 1, sizeof *out->names)))
         return lf_fail(e, LF_ERR_NOMEM, "out of memory for %zu %s", n, distinct ? "class names" : "labels");
     for (size_t i = 0; i < n; i++) {
-        if (lf_class_name_check(sp[i].s, sp[i].n, i, msg, sizeof msg)) {
-            if (!distinct) { /* a label: not "class name 7" */
-                const char *why = strstr(msg, " is ") ? strstr(msg, " is ") : strstr(msg, " holds ");
-                snprintf(msg, sizeof msg, "a label%s", why ? why : "");
-            }
-            return lf_fail(e, LF_ERR_FORMAT, "'%s': %s (%s %zu)", path, msg, what, i + 1);
-        }
+        const char *why = name_problem(sp[i].s, sp[i].n);
+        if (why && distinct) /* lf_class_name_check's words */
+            return lf_fail(e, LF_ERR_FORMAT, "'%s': class name %zu %s (%s %zu)", path, i + 1, why, what, i + 1);
+        if (why) return lf_fail(e, LF_ERR_FORMAT, "'%s': a label %s (%s %zu)", path, why, what, i + 1);
         if (!(out->names[i] = LF_MALLOC(sp[i].n + 1))) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
         memcpy(out->names[i], sp[i].s, sp[i].n);
         out->names[i][sp[i].n] = '\0';
