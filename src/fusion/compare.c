@@ -687,13 +687,6 @@ static lf_status cv_outputs_fold(lf_err *e, cv_ctx *c, lf_fusion *fs, lf_method 
 lf_status lf_cv_outputs(lf_err *e, const float *const *p, const char *const *names, size_t M, size_t N,
                         size_t C, const int *y, const lf_fusion_options *o, lf_method method, long model,
                         int calibrate, float *out) {
-    /* the features go to a method that searches them, as compare gives
-     * them (a single model and the other methods have no use for them) */
-    lf_fusion_options with = *o;
-    const lf_method_def *d = model < 0 ? lf_method_def_of(method) : NULL;
-    if (d && d->takes_features) with.method = method;
-    else with.features = NULL, with.n_features = 0;
-    o = &with;
     cv_ctx c;
     lf_status st = ctx_init(e, &c, p, names, M, N, C, y, o);
     if (st != LF_OK) return st;
