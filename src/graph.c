@@ -130,6 +130,12 @@ static float *grad_of(const lf_model *m, lf_ws *ws, int src, int input_grads) {
     return nd->grad_needed || input_grads ? ws->dout[src] : NULL;
 }
 
+/* Whether a node is frozen: its own flag, or, for a node that shares a
+ * layer's weights, that layer's (its owner's) */
+static int node_frozen(const lf_model *m, const lf_node *nd) {
+    return nd->frozen || (nd->shares && m->nodes[nd->shares - 1].frozen);
+}
+
 /* The inputs of a node (and, for backward, where their gradients go) into
  * the workspace's scratch arrays, and the rest of what its record works on,
  * written field by field into *c (a by-value struct built and copied per
@@ -172,10 +178,8 @@ static void node_ctx(lf_layer_ctx *c, const lf_model *m, lf_ws *ws, size_t id, s
     /* training with a fused cross-entropy: the loss reads the logits */
     c->logits_only = ws->logits_only && fused;
     c->fused = fused;
-    /* a frozen BatchNormalization runs in inference mode (Keras); a node
-     * that shares a layer's weights is frozen with that layer (its owner) */
-    int frozen = nd->frozen || (nd->shares && m->nodes[nd->shares - 1].frozen);
-    c->training = ws->training && !(frozen && c->t->frozen_infers);
+    /* a frozen BatchNormalization runs in inference mode (Keras) */
+    c->training = ws->training && !(node_frozen(m, nd) && c->t->frozen_infers);
     c->draws = NULL;
     c->draw_id = 0;
     c->reduce = ws->reduce;
@@ -272,7 +276,7 @@ void lf_graph_plan(lf_model *m) {
         lf_node *nd = &m->nodes[id];
         const lf_node *wn = nd->shares ? &m->nodes[nd->shares - 1] : nd;
         int need = 0;
-        if (!wn->frozen && !nd->frozen && wn->n_params) {
+        if (!node_frozen(m, nd) && wn->n_params) {
             lf_weight w[LF_MAX_WEIGHTS];
             size_t nw = lf_node_weights(m, wn, w);
             for (size_t k = 0; k < nw; k++) need |= !w[k].fixed;
