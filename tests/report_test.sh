@@ -128,8 +128,8 @@ expect_ok predict f.lff -m a=a.csv -m b=b.csv -o fused.npy
 py "the fitted model's report" '
 import json, re, struct, sys
 html = open("fitted.html", encoding="utf-8").read()
-figs = re.findall(r"<figure class=\"reliability\" data-model=\"([^\"]*)\" data-stage=\"([^\"]*)\"", html)
-want = [("a", "before"), ("b", "before"), ("fused", "fitted"), ("a", "after"), ("b", "after")]
+figs = re.findall(r"<figure class=\"reliability\" data-(?:model=\"([^\"]*)\"|fused=\"true\") data-stage=\"([^\"]*)\"", html)
+want = [("a", "before"), ("b", "before"), ("", "fitted"), ("a", "after"), ("b", "after")]
 if figs != want: sys.exit(print("diagrams: %r" % figs))
 raw = open("fused.npy", "rb").read()
 hl = struct.unpack("<H", raw[8:10])[0]
@@ -143,7 +143,7 @@ for i in range(150):
     b = 0
     while b < 14 and conf > (b + 1) / 15: b += 1
     n[b] += 1; right[b] += a == y[i]
-fig = html[html.index("data-model=\"fused\" data-stage=\"fitted\""):]
+fig = html[html.index("data-fused=\"true\" data-stage=\"fitted\""):]
 fig = fig[:fig.index("</figure>")]
 bars = re.findall(r"<rect x=\"[^\"]*\" y=\"[^\"]*\" width=\"[^\"]*\" height=\"([^\"]*)\" fill=\"[^\"]*\" class=\"rel-bar\" data-bin=\"(\d+)\" data-n=\"(\d+)\" data-acc=\"([^\"]*)\"", fig)
 got = {int(b): (int(c), float(h), float(acc)) for h, b, c, acc in bars}
@@ -154,7 +154,7 @@ for b, (c, acc) in exp.items():
     if gc != c or abs(gacc - acc) > 1e-6 or abs(gh - round(acc * 200, 2)) > 0.006:
         sys.exit(print("bin %d: %r, want %d rows, accuracy %.6f, height %.2f" % (b, got[b], c, acc, acc * 200)))
 cells = re.findall(r"class=\"cell\" data-row=\"(\d)\" data-col=\"(\d)\" data-count=\"(\d+)\"",
-                   html[html.index("<figure class=\"confusion\" data-model=\"fused\" data-kind=\"counts\""):])[:9]
+                   html[html.index("<figure class=\"confusion\" data-fused=\"true\" data-kind=\"counts\""):])[:9]
 cm = json.load(open("eval.json"))["confusion"]
 if any(int(c) != cm[int(r)][int(q)] for r, q, c in cells) or len(cells) != 9:
     sys.exit(print("confusion cells %r, eval says %r" % (cells, cm)))
@@ -179,8 +179,8 @@ h = open("hostile.html", encoding="utf-8").read()
 if "<script" in h or "<img" in h or "\x01" in h: sys.exit(print("unescaped markup"))
 for s in ["&lt;script&gt;alert(1)&lt;/script&gt;", "q&quot;uote&#39;s &lt;img src=x onerror=alert(1)&gt;", "&#xFFFD;ctl"]:
     if s not in h: sys.exit(print("missing %s" % s))
-figs = re.findall(r"<figure class=\"reliability\" data-model=\"([^\"]*)\" data-stage=\"([^\"]*)\"", h)
-if sorted(figs) != sorted([(m, s) for m in ("a", "b", "fused") for s in ("before", "after")]): sys.exit(print(figs))
+figs = re.findall(r"<figure class=\"reliability\" data-(?:model=\"([^\"]*)\"|fused=\"true\") data-stage=\"([^\"]*)\"", h)
+if sorted(figs) != sorted([(m, s) for m in ("a", "b", "") for s in ("before", "after")]): sys.exit(print(figs))
 cmd = re.search(r"<pre class=\"command\">(.*?)</pre>", h, re.S).group(1)
 if not cmd.startswith("latefuse report -m a=a_rows.csv") or "--class-names hostile.txt" not in cmd: sys.exit(print(cmd))
 if "<tr class=\"method chosen\">" not in h: sys.exit(print("no chosen row"))

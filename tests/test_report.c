@@ -327,7 +327,7 @@ static void test_page(void) {
         /* two models and the fused output, before and after calibration */
         CHECK(count(s, "<figure class=\"reliability\"") == 6, "%zu reliability diagrams",
               count(s, "<figure class=\"reliability\""));
-        CHECK(count(s, "data-model=\"fused\" data-stage=\"after\"") == 1, "fused after calibration");
+        CHECK(count(s, "data-fused=\"true\" data-stage=\"after\"") == 1, "fused after calibration");
         CHECK(count(s, "<figure class=\"confusion\"") == 6, "counts and shares for 2 models and fused");
         CHECK(strstr(s, "<script") == NULL && strchr(s, '\x01') == NULL, "nothing unescaped");
         CHECK(strstr(s, "&lt;script&gt;alert(1)&lt;/script&gt;") && strstr(s, "a&quot;b&#39;c") &&
@@ -351,7 +351,7 @@ static void test_page(void) {
     CHECK(lf_fusion_report(f, p, names, 2, N, 3, y, &ro, path, LF_WRITE_NO_FSYNC) == LF_OK, "report: %s",
           lf_fusion_error(f));
     s = slurp(path, NULL);
-    const char *fig = s ? strstr(s, "data-model=\"fused\" data-stage=\"fitted\"") : NULL;
+    const char *fig = s ? strstr(s, "data-fused=\"true\" data-stage=\"fitted\"") : NULL;
     CHECK(fig != NULL, "the fitted model's diagram");
     CHECK(s && count(s, "<figure class=\"reliability\"") == 5, "2 models before and after, fused once");
     const char *end = fig ? strstr(fig, "</figure>") : NULL;
@@ -431,6 +431,20 @@ static void test_page(void) {
               strcmp(lf_fusion_error(f), "report: the fusion model's models and classes (2, 3) are not the outputs "
                                          "given (2 models in its order, 3 classes)") == 0,
           "%s", lf_fusion_error(f));
+
+    /* a model named "fused" is told apart from the fused output */
+    const char *fz[2] = {"fused", "audio"};
+    ro.fitted = NULL, ro.class_names = NULL;
+    CHECK(lf_fusion_report(f, p, fz, 2, N, 3, y, &ro, path, LF_WRITE_NO_FSYNC) == LF_OK, "report: %s",
+          lf_fusion_error(f));
+    s = slurp(path, NULL);
+    CHECK(s && count(s, "<figure class=\"reliability\" data-model=\"fused\"") == 2 &&
+              count(s, "<figure class=\"reliability\" data-fused=\"true\"") == 2 &&
+              count(s, "<figure class=\"confusion\" data-model=\"fused\"") == 2 &&
+              count(s, "<figure class=\"confusion\" data-fused=\"true\"") == 2 &&
+              count(s, "<b>fused output</b>") == 4 && count(s, "<b>fused</b>") == 4,
+          "the model 'fused' and the fused output have figures of their own");
+    free(s);
     lf_fusion_free(fit);
     lf_fusion_free(f);
 }

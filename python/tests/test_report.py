@@ -66,7 +66,7 @@ def test_unfitted_report_uses_the_settings(tmp_path):
     f = latefuse.Fusion(method="mean", folds=3, seed=2)
     path = f.report(str(tmp_path / "u.html"), [p1, p2], y, methods=["mean", "product"])
     h = open(path, encoding="utf-8").read()
-    assert 'data-model="fused" data-stage="after"' in h
+    assert 'data-fused="true" data-stage="after"' in h
     same = latefuse.report(str(tmp_path / "v.html"), [p1, p2], y, methods=["mean", "product"], folds=3, seed=2)
     assert open(same, encoding="utf-8").read() == h
     with pytest.raises(ValueError, match=r"report: 2 class names given for 3 classes"):

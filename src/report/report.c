@@ -80,6 +80,22 @@ static lf_status present_rows(report *r, const float *prob, float **pp, int **yy
 
 /* ------------------------------------------------------- reliability */
 
+/* The figure's subject, who: a model's name, or NULL for the fused output.
+ * Its attribute tells them apart even where a model is named "fused":
+ * data-model="<name>" or data-fused="true". */
+#define FUSED_LABEL "fused output"
+static const char *label_of(const char *who) { return who ? who : FUSED_LABEL; }
+
+static void subject_attr(report *r, const char *who) {
+    if (!who) {
+        put(r, " data-fused=\"true\"");
+        return;
+    }
+    put(r, " data-model=\"");
+    esc(r, who);
+    put(r, "\"");
+}
+
 /* One figure: the reliability diagram (accuracy per confidence bin, the
  * diagonal of perfect calibration, each bin's mean confidence) over the
  * confidence histogram, titled with the ECE. */
@@ -93,19 +109,19 @@ static lf_status reliability_figure(report *r, const char *who, const char *stag
     lf_reliability rel;
     memset(&rel, 0, sizeof rel);
     if (n && (st = lf_fusion_reliability(pp, yy, n, r->C, &rel)) != LF_OK)
-        st = lf_fail(r->e, st, "report: the reliability of %s: %s", who, lf_status_string(st));
+        st = lf_fail(r->e, st, "report: the reliability of %s: %s", label_of(who), lf_status_string(st));
     LF_FREE(pp), LF_FREE(yy);
     if (st != LF_OK) return st;
-    put(r, "<figure class=\"reliability\" data-model=\"");
-    esc(r, who);
-    put(r, "\" data-stage=\"");
+    put(r, "<figure class=\"reliability\"");
+    subject_attr(r, who);
+    put(r, " data-stage=\"");
     put(r, stage);
     put(r, "\" data-rows=\"");
     lf_buf_printf(r->b, "%zu", n);
     put(r, "\" data-ece=\"");
     num(r, rel.ece, 6);
     put(r, "\">\n");
-    lf_svg_open(r->b, 320, 340, "rel", who);
+    lf_svg_open(r->b, 320, 340, "rel", label_of(who));
     lf_plot p = {55, 12, REL_W, REL_H, 0, 1, 0, 1};
     lf_svg_axes(r->b, &p, 5, 5, 1, 1, NULL, "accuracy");
     double bw = REL_W / LF_RELIABILITY_BINS;
@@ -139,7 +155,7 @@ static lf_status reliability_figure(report *r, const char *who, const char *stag
     lf_svg_text(r->b, p.left + REL_W / 2, ht + HIST_H + 28, "middle", "label", 0, xl, 0);
     lf_svg_close(r->b);
     put(r, "<figcaption><b>");
-    esc(r, who);
+    esc(r, label_of(who));
     put(r, "</b> ");
     put(r, caption);
     put(r, "<br>ECE ");
@@ -155,7 +171,7 @@ static void matrix_svg(report *r, const char *who, const size_t *cm, int share) 
     size_t C = r->C;
     double cell = C <= 6 ? 44 : C <= 12 ? 30 : 360.0 / (double)C, lab = 100, top = 72;
     double w = lab + cell * (double)C + 70, h = top + cell * (double)C + 34;
-    lf_svg_open(r->b, w, h, "cm", who);
+    lf_svg_open(r->b, w, h, "cm", label_of(who));
     size_t most = 1;
     for (size_t i = 0; i < C * C; i++) most = cm[i] > most ? cm[i] : most;
     char extra[160], col[8], txt[32];
@@ -223,9 +239,9 @@ static lf_status top_confusions(report *r, const char *who, const float *pp, con
         pc[np - 1].n++;
     }
     qsort(pc, np, sizeof *pc, by_count);
-    put(r, "<figure class=\"confusion-top\" data-model=\"");
-    esc(r, who);
-    put(r, "\"><table><tr><th>true class</th><th>predicted as</th><th>rows</th></tr>\n");
+    put(r, "<figure class=\"confusion-top\"");
+    subject_attr(r, who);
+    put(r, "><table><tr><th>true class</th><th>predicted as</th><th>rows</th></tr>\n");
     for (size_t i = 0; i < np && i < TOP_CONFUSIONS; i++) {
         put(r, "<tr><td>");
         lf_html_text(r->b, r->cls[pc[i].code / C], 40);
@@ -234,7 +250,7 @@ static lf_status top_confusions(report *r, const char *who, const float *pp, con
         lf_buf_printf(r->b, "</td><td>%zu</td></tr>\n", pc[i].n);
     }
     put(r, "</table><figcaption><b>");
-    esc(r, who);
+    esc(r, label_of(who));
     lf_buf_printf(r->b, "</b>: the %zu most frequent of %zu confusions (%zu wrong of %zu rows); with %zu classes the "
                         "matrix is not drawn</figcaption></figure>\n",
                   np < TOP_CONFUSIONS ? np : (size_t)TOP_CONFUSIONS, np, wrong, n, C);
@@ -258,16 +274,16 @@ static lf_status confusion_figures(report *r, const char *who, const float *prob
         st = cm ? lf_fusion_confusion(pp, yy, n, r->C, cm) : LF_ERR_NOMEM;
         if (st == LF_OK) {
             for (int share = 0; share <= 1; share++) {
-                put(r, "<figure class=\"confusion\" data-model=\"");
-                esc(r, who);
-                lf_buf_printf(r->b, "\" data-kind=\"%s\">\n", share ? "share" : "counts");
+                put(r, "<figure class=\"confusion\"");
+                subject_attr(r, who);
+                lf_buf_printf(r->b, " data-kind=\"%s\">\n", share ? "share" : "counts");
                 matrix_svg(r, who, cm, share);
                 put(r, "<figcaption><b>");
-                esc(r, who);
+                esc(r, label_of(who));
                 lf_buf_printf(r->b, "</b> %s, %zu rows</figcaption></figure>\n", share ? "row-normalised" : "counts", n);
             }
         } else {
-            st = lf_fail(r->e, st, "report: the confusion matrix of %s: %s", who, lf_status_string(st));
+            st = lf_fail(r->e, st, "report: the confusion matrix of %s: %s", label_of(who), lf_status_string(st));
         }
         LF_FREE(cm);
     }
@@ -756,12 +772,12 @@ static lf_status body(report *r, lf_fusion *f, const float *const *p, const floa
     for (size_t k = 0; st == LF_OK && k < M; k++)
         st = reliability_figure(r, r->names[k], "before", "as given", shown[k]);
     if (st == LF_OK && o->fitted)
-        st = reliability_figure(r, "fused", "fitted", lf_fusion_calibrated(o->fitted)
+        st = reliability_figure(r, NULL, "fitted", lf_fusion_calibrated(o->fitted)
                                                           ? "the fusion model's output (its models calibrated)"
                                                           : "the fusion model's output",
                                 fz->main);
     else if (st == LF_OK)
-        st = reliability_figure(r, "fused", "before", "out-of-fold, models not calibrated", fz->before);
+        st = reliability_figure(r, NULL, "before", "out-of-fold, models not calibrated", fz->before);
     put(r, "</div>\n<h3>After calibration (one temperature per model, fitted on the other folds)</h3>\n<div class=\"grid\">\n");
     for (size_t k = 0; st == LF_OK && k < M; k++) {
         float *cal = lf_alloc_array(r->N * r->C, sizeof *cal);
@@ -773,14 +789,14 @@ static lf_status body(report *r, lf_fusion *f, const float *const *p, const floa
         LF_FREE(cal);
     }
     if (st == LF_OK && !o->fitted)
-        st = reliability_figure(r, "fused", "after", "out-of-fold, models calibrated first", fz->after);
+        st = reliability_figure(r, NULL, "after", "out-of-fold, models calibrated first", fz->after);
     put(r, "</div>\n");
     if (st != LF_OK) return st;
 
     put(r, "<h2 id=\"confusion\">Confusion matrices</h2>\n<p class=\"legend\">Rows: true class; columns: predicted "
            "class; each model on the rows where it is present, fused on every row.</p>\n<div class=\"grid\">\n");
     for (size_t k = 0; st == LF_OK && k < M; k++) st = confusion_figures(r, r->names[k], shown[k]);
-    if (st == LF_OK) st = confusion_figures(r, "fused", fz->main);
+    if (st == LF_OK) st = confusion_figures(r, NULL, fz->main);
     put(r, "</div>\n<h2 id=\"perclass\">Per class</h2>\n<p class=\"legend\">Precision, recall and F1 of the fused "
            "output; F1 of each model on its present rows; the last column is where fusion helps (green) or hurts "
            "(orange) against the best single model.</p>\n");
