@@ -751,8 +751,9 @@ static lf_status body(report *r, lf_fusion *f, const float *const *p, const floa
     put(r, "<p class=\"lead\">");
     lf_buf_printf(r->b, "%zu rows, %zu classes, %zu models. Fused by <b>", r->N, r->C, M);
     esc(r, fz->method);
-    put(r, o->fitted ? "</b> (the fusion model given, on these rows)" : "</b> (the best of the table; its "
-                                                                     "out-of-fold outputs below)");
+    put(r, o->fitted ? "</b> (the fusion model given, on these rows)"
+                     : "</b> (the best of the table; its out-of-fold outputs below, here pooled over the folds, "
+                       "where the table gives the mean of the folds' scores)");
     put(r, ": accuracy ");
     num(r, m[LF_METRIC_ACCURACY], 4);
     put(r, ", log-loss ");
