@@ -105,6 +105,7 @@
  *                         [--repeats R] [--verbose] [--md FILE] [--oof DIR]
  *                         [--members LIST] [--img POOL,F1,F2,F3,F4[,EPOCHS]]
  *                         [--nbsvm TOKENS,EPOCHS,L2,LR]
+ *        webnews DATA_DIR --methods OOF_DIR [--seed S]
  *        webnews DATA_DIR --tune[=image|=text] [--quick]
  *        webnews DATA_DIR --tune=textcv[:I,J,...] [--quick] [--seed S]
  *                         [--folds K] [--oof DIR]
@@ -119,6 +120,12 @@
  *              DIR/NAME_draw0.npy ... (the mean of fewer draws can be
  *              scored from them)
  *   --md FILE  also write the results table as markdown to FILE
+ *   --methods OOF_DIR  every fusion method, with and without calibration,
+ *              fitted on the out-of-fold outputs that a full run with
+ *              --oof OOF_DIR (and the same --seed) wrote, over image and
+ *              text and over all seven members, scored on the test items: a
+ *              markdown table (examples/webnews-results.md, "Every fusion
+ *              method"); nothing but the fusions is trained (half a minute)
  *   --tune     the validation accuracy per epoch of each branch trained on
  *              the first 80 % of the training items (=image, =text: those
  *              variants only), and at the end of the fit without and with
@@ -1362,6 +1369,7 @@ typedef struct opts {
     const char *md;
     const char *oof_dir; /* --tune=textcv: the out-of-fold outputs */
     size_t repeats;      /* --repeats R, 0 when not given */
+    const char *methods_dir; /* --methods DIR: the fusion methods on a full run's --oof outputs */
 } opts;
 
 /* --oof DIR: each member's (of cfg->members, or all) out-of-fold outputs
@@ -1550,12 +1558,143 @@ done:
     return rc;
 }
 
+/* ------------------------------------------------------- --methods */
+
+/* --methods DIR: every fusion method of the library, with and without
+ * calibration, fitted on the members' out-of-fold outputs that a full run
+ * with --oof DIR wrote (DIR/NAME.npy) and applied to their bagged test
+ * outputs (DIR/NAME_test.npy): over image and text, then over all seven
+ * members; each fused model's test accuracy and log-loss, with the best
+ * member's and auto's (the full run's late_fusion and late_fusion_all,
+ * to the bit).  Nothing is trained but the fusions (seed cfg->seed, as
+ * the full run's). */
+enum { MT_SETS = 2 };
+
+static int read_member(const char *oof_dir, const char *name, const char *suffix, size_t n, float **out) {
+    char path[4096], err[512];
+    snprintf(path, sizeof path, "%s/%s%s.npy", oof_dir, name, suffix);
+    lf_matrix m;
+    if (lf_matrix_read(path, &m, err, sizeof err) != LF_OK) {
+        fprintf(stderr, "webnews: %s\n", err);
+        return 0;
+    }
+    if (m.rows != n || m.cols != C) {
+        fprintf(stderr, "webnews: '%s' holds %zu x %zu values, expected %zu x %d (a full run's --oof output)\n", path,
+                m.rows, m.cols, n, C);
+        lf_matrix_free(&m);
+        return 0;
+    }
+    *out = m.data; /* the caller frees it */
+    return 1;
+}
+
+/* one fusion fitted on the first nm members and scored on test: m gets
+ * the metrics; 0 with a message on stderr */
+static int method_score(lf_method method, int calibrate, size_t nm, const float *const *oof, const int *ytr,
+                        size_t ntr, const float *const *pt, const int *yte, size_t nte, uint64_t seed, float *prob,
+                        double *m) {
+    lf_fusion *fu = NULL;
+    if (lf_fusion_create(&fu) != LF_OK) {
+        fprintf(stderr, "webnews: out of memory\n");
+        return 0;
+    }
+    lf_fusion_options o = lf_fusion_defaults();
+    o.method = method, o.calibrate = calibrate, o.seed = seed;
+    lf_status st = lf_fusion_fit(fu, oof, MEMBER_NAMES, nm, ntr, C, ytr, &o);
+    if (st == LF_OK) st = lf_fusion_predict(fu, pt, nte, prob);
+    if (st == LF_OK) st = lf_fusion_metrics(prob, yte, nte, C, m);
+    if (st != LF_OK)
+        fprintf(stderr, "webnews: %s%s: %s\n", lf_method_name(method), calibrate ? " +calibrate" : "",
+                lf_fusion_error(fu)[0] ? lf_fusion_error(fu) : lf_status_string(st));
+    lf_fusion_free(fu);
+    return st == LF_OK;
+}
+
+static void cell(double acc, double ll) { printf(" %.1f %% (%.3f) |", 100 * acc, ll); }
+
+static int methods_table(const char *dir, const char *oof_dir, const config *cfg) {
+    char path[4096];
+    int *ytr = NULL, *yte = NULL, rc = 1, ok = 1;
+    float *yf = NULL, *oof[N_MEMBERS] = {NULL}, *pt[N_MEMBERS] = {NULL}, *prob = NULL;
+    size_t ntr = 0, nte = 0;
+    snprintf(path, sizeof path, "%s/train_labels.npy", dir);
+    ok = read_labels(path, &ytr, &yf, &ntr);
+    free(yf), yf = NULL;
+    snprintf(path, sizeof path, "%s/test_labels.npy", dir);
+    ok = ok && read_labels(path, &yte, &yf, &nte);
+    if (cfg->n_train && cfg->n_train < ntr) ntr = cfg->n_train; /* --quick's subset */
+    for (size_t j = 0; ok && j < N_MEMBERS; j++)
+        ok = read_member(oof_dir, MEMBER_NAMES[j], "", ntr, &oof[j]) &&
+             read_member(oof_dir, MEMBER_NAMES[j], "_test", nte, &pt[j]);
+    if (ok && !(prob = malloc(nte * C * sizeof *prob))) fprintf(stderr, "webnews: out of memory\n"), ok = 0;
+    if (!ok) goto done;
+    const size_t sets[MT_SETS] = {2, N_MEMBERS};
+    double t0 = now_s();
+    printf("Web_News, seed %llu: every fusion method fitted on the members' out-of-fold outputs (%s), applied to "
+           "their test outputs; test accuracy (log-loss)\n\n",
+           (unsigned long long)cfg->seed, oof_dir);
+    printf("| method | image + text | image + text, `+calibrate` | seven members | seven members, `+calibrate` |\n");
+    printf("| --- | ---: | ---: | ---: | ---: |\n");
+    double best_acc[MT_SETS] = {0}, m[LF_NUM_METRICS];
+    size_t at_least[MT_SETS] = {0}, fitted = 0;
+    printf("| best member |");
+    for (size_t s = 0; s < MT_SETS; s++) {
+        size_t bj = 0;
+        double bl = 0;
+        for (size_t j = 0; j < sets[s]; j++) { /* the most accurate on test, ties to the lower log-loss */
+            lf_fusion_metrics(pt[j], yte, nte, C, m);
+            if (j == 0 || m[LF_METRIC_ACCURACY] > best_acc[s] ||
+                (m[LF_METRIC_ACCURACY] == best_acc[s] && m[LF_METRIC_LOG_LOSS] < bl))
+                bj = j, best_acc[s] = m[LF_METRIC_ACCURACY], bl = m[LF_METRIC_LOG_LOSS];
+        }
+        printf(" `%s` %.1f %% (%.3f) | |", MEMBER_NAMES[bj], 100 * best_acc[s], bl);
+    }
+    printf("\n");
+    for (int mi = 0; ok && mi <= (int)LF_FUSE_BKS; mi++) {
+        lf_method method = (lf_method)mi;
+        if (method == LF_FUSE_AUTO) continue;
+        printf("| `%s` |", lf_method_name(method));
+        for (size_t s = 0; ok && s < MT_SETS; s++)
+            for (int cal = 0; ok && cal <= 1; cal++) {
+                ok = method_score(method, cal, sets[s], (const float *const *)oof, ytr, ntr,
+                                  (const float *const *)pt, yte, nte, cfg->seed, prob, m);
+                if (!ok) break;
+                cell(m[LF_METRIC_ACCURACY], m[LF_METRIC_LOG_LOSS]);
+                fitted++;
+                at_least[s] += m[LF_METRIC_ACCURACY] >= best_acc[s];
+            }
+        printf("\n");
+        fflush(stdout);
+    }
+    double auto_acc[MT_SETS] = {0};
+    if (ok) {
+        printf("| `auto` |");
+        for (size_t s = 0; ok && s < MT_SETS; s++) {
+            ok = method_score(LF_FUSE_AUTO, 0, sets[s], (const float *const *)oof, ytr, ntr, (const float *const *)pt,
+                              yte, nte, cfg->seed, prob, m);
+            if (ok) cell(m[LF_METRIC_ACCURACY], m[LF_METRIC_LOG_LOSS]), printf(" |");
+            auto_acc[s] = m[LF_METRIC_ACCURACY];
+        }
+        printf("\n");
+    }
+    if (!ok) goto done;
+    printf("\nat least as accurate as the best member: %zu of %zu (image + text), %zu of %zu (seven members); "
+           "auto: %.4f and %.4f (the full run's late_fusion and late_fusion_all with this seed); %.0f s\n",
+           at_least[0], fitted / 2, at_least[1], fitted / 2, auto_acc[0], auto_acc[1], now_s() - t0);
+    rc = 0;
+done:
+    for (size_t j = 0; j < N_MEMBERS; j++) free(oof[j]), free(pt[j]);
+    free(ytr), free(yte), free(yf), free(prob);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- main */
 
 static int usage(void) {
     fprintf(stderr, "usage: webnews DATA_DIR [--quick] [--json] [--seed S] [--folds K] [--repeats R]\n"
                     "                       [--verbose] [--md FILE] [--oof DIR] [--members LIST]\n"
                     "                       [--img POOL,F1,F2,F3,F4[,EPOCHS]] [--nbsvm TOKENS,EPOCHS,L2,LR]\n"
+                    "       webnews DATA_DIR --methods OOF_DIR [--seed S]   (OOF_DIR: a full run's --oof DIR)\n"
                     "       webnews DATA_DIR --tune[=image|=text] [--quick]\n"
                     "       webnews DATA_DIR --tune=textcv[:I,J,...] [--quick] [--seed S] [--folds K] [--oof DIR]\n");
     return 2;
@@ -1629,7 +1768,7 @@ static int parse_nbsvm(const char *s, config *c) {
 }
 
 int main(int argc, char **argv) {
-    opts o = {0, 0, 0, NULL, 0, 0, NULL, NULL, 0};
+    opts o = {0, 0, 0, NULL, 0, 0, NULL, NULL, 0, NULL};
     unsigned members = 0;
     config img = {0}, nbsvm = {0};
     int has_img = 0, has_nbsvm = 0;
@@ -1644,6 +1783,7 @@ int main(int argc, char **argv) {
         else if (strncmp(argv[i], "--tune=textcv", 13) == 0 && (argv[i][13] == '\0' || argv[i][13] == ':'))
             o.tune = 2, o.tune_only = argv[i][13] ? argv[i] + 14 : NULL;
         else if (strcmp(argv[i], "--oof") == 0 && i + 1 < argc) o.oof_dir = argv[++i];
+        else if (strcmp(argv[i], "--methods") == 0 && i + 1 < argc) o.methods_dir = argv[++i];
         else if (strcmp(argv[i], "--members") == 0 && i + 1 < argc) {
             if (!parse_members(argv[++i], &members)) return 2;
         } else if (strcmp(argv[i], "--nbsvm") == 0 && i + 1 < argc) {
@@ -1692,6 +1832,7 @@ int main(int argc, char **argv) {
     }
 
     if (o.tune == 2) return textcv(dir, &cfg, o.tune_only, o.oof_dir);
+    if (o.methods_dir) return methods_table(dir, o.methods_dir, &cfg);
 
     lf_textvec_options to = lf_textvec_defaults();
     to.output_mode = LF_TEXTVEC_TF_IDF;

@@ -7,7 +7,8 @@
 # late_fusion_all and the remedies' models, each a number in [0, 1]), and
 # that the text branches and the late fusions are above chance (0.1) by a
 # margin: at least 0.3; that --oof writes every member's out-of-fold and test
-# outputs; --repeats (bad values; --quick's one draw; 2 runs, its draw 0
+# outputs, and --methods fits every fusion method on them (its auto the
+# run's late fusions to the bit; missing and misshapen files refused); --repeats (bad values; --quick's one draw; 2 runs, its draw 0
 # is the one-draw run to the byte, the out-of-fold outputs the mean of the
 # draws); that
 # python/examples/webnews.py's quick run with --repeats 2 prints
@@ -85,6 +86,26 @@ for m in image text text2 text3 text4 title nbsvm; do
 done
 
 json=$(tail -n 1 "$tmp/out")
+# --methods DIR: every fusion method on the members' outputs that --oof
+# wrote; its auto is the run's late_fusion and late_fusion_all to the bit
+OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --methods "$tmp/oof" >"$tmp/methods" 2>"$tmp/err"; rc=$?
+[ $rc -eq 0 ] && ok || { bad "webnews --quick --methods exited $rc"; cat "$tmp/err"; }
+n=$(grep -c '^| `[a-z-]*` |' "$tmp/methods")
+[ "$n" -eq 24 ] && ok || bad "--methods: $n method rows, expected 23 methods and auto"
+[ "$(grep -c '^| `[a-z-]*` |\( [0-9.]* % ([0-9.]*) |\)\{4\}$' "$tmp/methods")" -eq 23 ] && ok ||
+    bad "--methods: not every method has 4 cells of accuracy (log-loss): $(cat "$tmp/methods")"
+lf1=$(printf '%s\n' "$json" | sed -n -E 's/.*"late_fusion": ([0-9.]+).*/\1/p')
+lf7=$(printf '%s\n' "$json" | sed -n -E 's/.*"late_fusion_all": ([0-9.]+).*/\1/p')
+grep -q "; auto: $lf1 and $lf7 (the full run's late_fusion and late_fusion_all with this seed)" "$tmp/methods" && ok ||
+    bad "--methods: auto is not late_fusion $lf1 and late_fusion_all $lf7: $(tail -n 1 "$tmp/methods")"
+mkdir "$tmp/part" && cp "$tmp/oof"/*.npy "$tmp/part" && rm "$tmp/part/nbsvm_test.npy"
+"$BIN" "$DATA" --quick --methods "$tmp/part" >"$tmp/out3" 2>"$tmp/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "^webnews: cannot open '$tmp/part/nbsvm_test.npy'" "$tmp/err" && ok ||
+    bad "--methods without nbsvm_test.npy: exit status $rc, $(cat "$tmp/err")"
+cp "$tmp/oof/image_test.npy" "$tmp/part/nbsvm_test.npy" && cp "$tmp/oof/image_test.npy" "$tmp/part/text.npy"
+"$BIN" "$DATA" --quick --methods "$tmp/part" >"$tmp/out3" 2>"$tmp/err"; rc=$?
+[ $rc -eq 1 ] && [ "$(cat "$tmp/err")" = "webnews: '$tmp/part/text.npy' holds 497 x 10 values, expected 400 x 10 (a full run's --oof output)" ] && ok ||
+    bad "--methods with a test file as text.npy: exit status $rc, $(cat "$tmp/err")"
 # the shape: {"name": number, ...} and nothing else on the line
 if printf '%s\n' "$json" | grep -Eq '^\{"[a-z0-9_]+": [0-9.]+(, "[a-z0-9_]+": [0-9.]+)*\}$'; then ok
 else bad "last line is not a JSON object of accuracies: $json"; fi
