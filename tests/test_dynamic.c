@@ -118,12 +118,15 @@ static int argmax_or_missing(const float *row, size_t C) {
     return (int)b;
 }
 
-/* squared distance between the profiles of two rows of two sets of models */
+/* squared distance between the profiles of query row ra of pa and fitting
+ * row rb of pb, over the models present in the query (a model missing in
+ * the fitting row: zeros and presence 0) */
 static double dist(const float *const *pa, size_t ra, const float *const *pb, size_t rb, size_t M, size_t C) {
     double d = 0;
     for (size_t k = 0; k < M; k++) {
         const float *x = pa[k] + ra * C, *z = pb[k] + rb * C;
         int px = !isnan(x[0]), pz = !isnan(z[0]);
+        if (!px) continue; /* not in the query's space */
         for (size_t c = 0; c < C; c++) {
             double v = (px ? x[c] : 0.0) - (pz ? z[c] : 0.0);
             d += v * v;
