@@ -388,11 +388,15 @@ static lf_status group_space(const des_state *s, const des_groups *g, size_t gi,
 
 /* The outputs of the nk selection rules kinds[i] into outs[i] from one
  * neighbour search per block of rows of a group (each output the bits of
- * its rule's predict alone). */
+ * its rule's predict alone).  excl0 < SIZE_MAX: the rows are the fitting
+ * rows from excl0 on, row r left out of its own neighbours (K = k, at most
+ * n - 1), as the weights are measured. */
 static lf_status des_predict_kinds(const des_state *s, const des_kind *kinds, size_t nk, const lf_probs *pr,
-                                   float *const *outs) {
+                                   size_t excl0, float *const *outs) {
     size_t N = pr->N, M = pr->M, C = pr->C;
     if (s->F && (!pr->feat || pr->F != s->F)) return LF_ERR_ARG; /* lf_fusion_predict_features says why */
+    int excl = excl0 != SIZE_MAX;
+    size_t K = excl ? (s->k < s->n ? s->k : s->n - 1) : s->k;
     des_groups g;
     if (group_queries(s, pr, NULL, N, M, C, &g) != LF_OK) return LF_ERR_NOMEM;
     int failed = 0;
@@ -423,14 +427,16 @@ static lf_status des_predict_kinds(const des_state *s, const des_kind *kinds, si
                     continue;
                 }
                 size_t q0 = (size_t)b * QB, nq = ng - q0 < QB ? ng - q0 : QB;
-                for (size_t q = 0; q < nq; q++)
+                for (size_t q = 0; q < nq; q++) {
                     put_query(s, sp, pr, rows[q0 + q], M, C, sc.x + q * sp->width, sc.qp + q * M, sc.full);
-                lf_knn_search(sp->knn, sc.x, nq, s->k, NULL, sc.bi, sc.cnt, &sc.kw, 0);
+                    sc.excl[q] = excl0 + rows[q0 + q];
+                }
+                lf_knn_search(sp->knn, sc.x, nq, K, excl ? sc.excl : NULL, sc.bi, sc.cnt, &sc.kw, 0);
                 for (size_t i = 0; i < nk; i++)
                     for (size_t q = 0; q < nq; q++) {
                         size_t r = rows[q0 + q];
                         double *w = sc.w + q * M;
-                        select_row(s, kinds[i], M, sc.qp + q * M, sc.bi + q * s->k, sc.cnt[q], w);
+                        select_row(s, kinds[i], M, sc.qp + q * M, sc.bi + q * K, sc.cnt[q], w);
                         float *o = outs[i] + r * C;
                         double W = 0;
                         for (size_t k = 0; k < M; k++) W += w[k];
@@ -456,7 +462,14 @@ static lf_status des_predict_kinds(const des_state *s, const des_kind *kinds, si
 
 static lf_status des_predict(const lf_fusion *f, const lf_probs *pr, float *out) {
     des_kind kind = ((const des_params *)f->def->params)->kind;
-    return des_predict_kinds(f->state, &kind, 1, pr, &out);
+    return des_predict_kinds(f->state, &kind, 1, pr, SIZE_MAX, &out);
+}
+
+static lf_status des_predict_fitting(const lf_fusion *f, const lf_probs *pr, size_t r0, float *out) {
+    const des_state *s = f->state;
+    if (r0 > s->n || pr->N > s->n - r0) return des_predict(f, pr, out); /* not the fitting rows */
+    des_kind kind = ((const des_params *)f->def->params)->kind;
+    return des_predict_kinds(s, &kind, 1, pr, r0, &out);
 }
 int lf_des_predict_shared(const lf_fusion *const *fs, size_t n, const lf_probs *pr, float *const *outs,
                           lf_status *st) {
@@ -476,7 +489,7 @@ int lf_des_predict_shared(const lf_fusion *const *fs, size_t n, const lf_probs *
             return 0;
         kinds[i] = ((const des_params *)fs[i]->def->params)->kind;
     }
-    *st = des_predict_kinds(s0, kinds, n, pr, outs);
+    *st = des_predict_kinds(s0, kinds, n, pr, SIZE_MAX, outs);
     return 1;
 }
 
@@ -710,8 +723,9 @@ static const des_params p_knora_e = {KNORA_E}, p_knora_u = {KNORA_U}, p_ola = {O
 #define DES_METHOD(var, ID, NAME, SUMMARY, PARAMS)                                                              \
     static const lf_method_def var = {                                                                         \
         .id = ID, .name = NAME, .family = LF_FAMILY_CLASSICAL, .summary = SUMMARY, .fit = des_fit,             \
-        .predict = des_predict, .save = des_save, .load = des_load, .weights = des_weights,                    \
-        .free_state = des_free, .n_params = des_n_params, .params = PARAMS, .rule = -1, .takes_features = 1}
+        .predict = des_predict, .predict_fitting = des_predict_fitting, .save = des_save, .load = des_load,    \
+        .weights = des_weights, .free_state = des_free, .n_params = des_n_params, .params = PARAMS, .rule = -1, \
+        .takes_features = 1}
 
 DES_METHOD(knora_e, LF_FUSE_KNORA_E, "knora-e", "dynamic selection: the models right on all k nearest rows (shrinking)",
            &p_knora_e);
