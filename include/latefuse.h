@@ -1230,9 +1230,10 @@ size_t lf_fusion_weights(const lf_fusion *f, float *out, size_t cap, size_t *row
 
 /* What each model is worth, measured at fit time on the fitting rows (so
  * in-sample for a method that learns; compare's acc_without is the
- * cross-validated counterpart): the fused output's log-loss and accuracy
- * with every model (log_loss[0], accuracy[0]) and with model i missing in
- * every row (log_loss[i + 1], accuracy[i + 1]).  Writes M + 1 values to
+ * cross-validated counterpart; knora-e, knora-u, ola and lca predict each
+ * fitting row left out of its own neighbours): the fused output's log-loss
+ * and accuracy with every model (log_loss[0], accuracy[0]) and with model
+ * i missing in every row (log_loss[i + 1], accuracy[i + 1]).  Writes M + 1 values to
  * each non-NULL array when cap >= M + 1 and returns M + 1; 0 for a model
  * not fitted.  Stored in the fusion file. */
 size_t lf_fusion_importance(const lf_fusion *f, double *log_loss, double *accuracy, size_t cap);

@@ -118,12 +118,15 @@ static int argmax_or_missing(const float *row, size_t C) {
     return (int)b;
 }
 
-/* squared distance between the profiles of two rows of two sets of models */
+/* squared distance between the profiles of query row ra of pa and fitting
+ * row rb of pb, over the models present in the query (a model missing in
+ * the fitting row: zeros and presence 0) */
 static double dist(const float *const *pa, size_t ra, const float *const *pb, size_t rb, size_t M, size_t C) {
     double d = 0;
     for (size_t k = 0; k < M; k++) {
         const float *x = pa[k] + ra * C, *z = pb[k] + rb * C;
         int px = !isnan(x[0]), pz = !isnan(z[0]);
+        if (!px) continue; /* not in the query's space */
         for (size_t c = 0; c < C; c++) {
             double v = (px ? x[c] : 0.0) - (pz ? z[c] : 0.0);
             d += v * v;
@@ -304,6 +307,29 @@ static void test_against_reference(void) {
             for (size_t k = 0; k < M; k++) wok &= fabs(got[k] - share[k] / counted) <= 1e-6 + (double)unclear_w / NF;
             CHECK(wok, "%s, k %zu: weights %g %g %g, reference %g %g %g (%zu rows unclear)", lf_method_name(DES[m]),
                   R.K, got[0], got[1], got[2], share[0] / counted, share[1] / counted, share[2] / counted, unclear_w);
+
+            /* importance: the fitting rows' accuracy, each row left out of
+             * its own neighbours (in-sample, a row would be its own
+             * nearest neighbour and its label would choose its models) */
+            double acc_imp[M + 1];
+            CHECK(lf_fusion_importance(f, NULL, acc_imp, M + 1) == M + 1, "importance");
+            size_t right = 0;
+            for (size_t j = 0; j < NF; j++) {
+                double w[M], best = -1;
+                size_t arg = 0;
+                ref_weights(&R, DES[m], fp, j, j, w); /* unclear rows: counted in unclear_w's slack */
+                int any = w[0] + w[1] + w[2] > 0;
+                for (size_t c = 0; c < C; c++) {
+                    double v = any ? 0 : 1.0 / C;
+                    for (size_t k = 0; k < M; k++)
+                        if (w[k] > 0) v += w[k] * fp[k][j * C + c];
+                    if (v > best) best = v, arg = c;
+                }
+                right += (int)arg == yf[j];
+            }
+            CHECK(fabs(acc_imp[0] - (double)right / NF) <= 1e-9 + (double)unclear_w / NF,
+                  "%s, k %zu: importance's accuracy %g, leave-one-out reference %g (%zu rows unclear)",
+                  lf_method_name(DES[m]), R.K, acc_imp[0], (double)right / NF, unclear_w);
 
             /* the file round trip: the same predictions, bit for bit */
             if (K == 5) {

@@ -6,7 +6,10 @@
  * once, at the end of lf_fusion_fit, in blocks of rows (the memory stays
  * that of a block whatever N), and stored in the fusion file.  In-sample:
  * a learned method has seen these rows; compare's "accuracy without" is the
- * cross-validated counterpart.
+ * cross-validated counterpart.  A method that keeps the fitting rows
+ * (dynamic selection) predicts each one left out of them
+ * (lf_method_def.predict_fitting): else a row would be its own nearest
+ * neighbour and its label would choose its models.
  *
  * Each block's M + 1 outputs come from the method's predict on the
  * prepared rows (fit has validated them; lf_fusion_predict would give the
@@ -17,6 +20,7 @@
  * order, so the numbers do not depend on the thread count.
  */
 #include "fusion/fusion_internal.h"
+#include "fusion/method.h"
 #include "fusion/metrics.h"
 
 #include <string.h>
@@ -37,7 +41,8 @@ static lf_status predict_block(const lf_fusion *f, const float *const *p, const 
     size_t F = f->n_features;
     if (st == LF_OK) st = lf_probs_features(e, &pr, f, features ? features + r0 * F : NULL, F, NULL, n);
     pr.err = e;
-    if (st == LF_OK) st = lf_fusion_predict_core(f, &pr, out);
+    if (st == LF_OK)
+        st = f->def->predict_fitting ? f->def->predict_fitting(f, &pr, r0, out) : lf_fusion_predict_core(f, &pr, out);
     lf_probs_free(&pr);
     return st;
 }

@@ -42,6 +42,12 @@ typedef struct lf_method_def {
      * Only reads f: may run from many threads at once.  A failure may say
      * why in *pr->err (when not NULL; the status alone says it otherwise). */
     lf_status (*predict)(const lf_fusion *f, const lf_probs *pr, float *out);
+    /* The same for the fitting rows r0 .. r0 + pr->N - 1 themselves, each
+     * left out of what the method keeps of it (dynamic selection: a
+     * fitting row is otherwise its own nearest neighbour, distance 0, and
+     * its label picks the models right on it); importance.c measures with
+     * it.  NULL: predict (the method keeps no rows). */
+    lf_status (*predict_fitting)(const lf_fusion *f, const lf_probs *pr, size_t r0, float *out);
     /* What the file holds besides the common settings; NULL: nothing. */
     void (*save)(const lf_fusion *f, lf_method_save *s);
     /* Reads the state back from a file whose common settings (f->M, f->C,
