@@ -234,8 +234,12 @@ int lf_dropout(lf_model *m, int x, float rate, const char *name);
  * do not move (rows are row-major): its output is a copy of x. */
 int lf_flatten(lf_model *m, int x, const char *name);
 
-/* Reshape(target_shape): rank 1..LF_MAX_RANK dims whose product is x's dim
- * (no -1 entry); the values are copied in the same row-major order. */
+/* Reshape(target_shape): rank 1..LF_MAX_RANK dims whose product is x's dim;
+ * one of them may be LF_INFER (Keras' -1): x's dim over the product of the
+ * others, which must divide it.  The values are copied in the same
+ * row-major order; the node's shape (lf_node_shape, the model file) is
+ * the resolved one. */
+#define LF_INFER ((size_t)-1)
 int lf_reshape(lf_model *m, int x, size_t rank, const size_t *dims, const char *name);
 
 /* ---- image layers: x is (batch, H, W, C), channels last */
