@@ -8,7 +8,8 @@
  * Branches (the same layer names in every model, so that weights move
  * between models by name):
  *   image: Input(64, 64, 3) uint8 -> Rescaling(1/255) -> RandomFlip
- *          (horizontal) -> RandomTranslation(0.1, 0.1) -> AveragePooling2D(2)
+ *          (horizontal) -> RandomTranslation(0.1, 0.1, fill_mode="constant",
+ *          interpolation="nearest") -> AveragePooling2D(2)
  *          (to 32x32) -> 4 x [Conv2D(3x3, same, no bias) -> BatchNormalization
  *          (momentum 0.9) -> relu -> MaxPooling2D(2)] with 16, 32, 64, 128
  *          filters -> GlobalAveragePooling2D -> Dropout(0.3) -> Dense(10,
@@ -466,7 +467,12 @@ static int image_branch(lf_model *m, int in, const config *cfg) {
     char name[64];
     int h = lf_rescaling(m, in, 1.0f / 255.0f, 0.0f, "img_rescale");
     h = lf_random_flip(m, h, LF_FLIP_HORIZONTAL, "img_flip");
-    h = lf_random_translation(m, h, 0.1f, 0.1f, "img_shift");
+    /* Keras' RandomTranslation(0.1, 0.1, fill_mode="constant",
+     * interpolation="nearest"): measured out of fold against Keras'
+     * defaults (reflect, bilinear) in examples/webnews-results.md */
+    lf_translation_options shift = lf_translation_defaults(0.1f, 0.1f);
+    shift.fill_mode = LF_FILL_CONSTANT, shift.interpolation = LF_INTERP_NEAREST;
+    h = lf_random_translation_opt(m, h, &shift, "img_shift");
     if (!cfg->strided && cfg->img_pool) h = lf_average_pooling2d(m, h, 2, 2, 0, 0, LF_PADDING_VALID, "img_down");
     for (int b = 0; b < 4; b++) {
         size_t st = cfg->strided && b == 0 ? 2 : 1;

@@ -234,8 +234,12 @@ int lf_dropout(lf_model *m, int x, float rate, const char *name);
  * do not move (rows are row-major): its output is a copy of x. */
 int lf_flatten(lf_model *m, int x, const char *name);
 
-/* Reshape(target_shape): rank 1..LF_MAX_RANK dims whose product is x's dim
- * (no -1 entry); the values are copied in the same row-major order. */
+/* Reshape(target_shape): rank 1..LF_MAX_RANK dims whose product is x's dim;
+ * one of them may be LF_INFER (Keras' -1): x's dim over the product of the
+ * others, which must divide it.  The values are copied in the same
+ * row-major order; the node's shape (lf_node_shape, the model file) is
+ * the resolved one. */
+#define LF_INFER ((size_t)-1)
 int lf_reshape(lf_model *m, int x, size_t rank, const size_t *dims, const char *name);
 
 /* ---- image layers: x is (batch, H, W, C), channels last */
@@ -282,12 +286,50 @@ typedef enum lf_flip {
 } lf_flip;
 int lf_random_flip(lf_model *m, int x, lf_flip mode, const char *name);
 
-/* RandomTranslation(height_factor, width_factor), factors in [0, 1]: while
- * training, each image shifts by round(u H) rows and round(v W) columns, u
- * and v uniform in [-factor, factor], from the model's generator; pixels
- * shifted in are 0.  Supported: Keras' fill_mode="constant" (fill_value 0)
- * with interpolation="nearest" only.  The identity in evaluate and
- * predict. */
+/* RandomTranslation(height_factor, width_factor): Keras 3's layer.  While
+ * training each image (H, W, C) moves by dy = u H rows and dx = v W columns
+ * (down / right when positive; not rounded), u uniform in [height_lower,
+ * height_upper] and v in [width_lower, width_upper], drawn per image from
+ * the model's generator; the identity in evaluate and predict.  As Keras'
+ * affine transform: output pixel (i, j) reads the input at (i - dy, j - dx),
+ *  - interpolation LF_INTERP_BILINEAR: the four pixels around that point,
+ *    weighted by their distances; LF_INTERP_NEAREST: the pixel at
+ *    floor(i - dy + 0.5), floor(j - dx + 0.5);
+ *  - pixels outside the image (fill_mode), on a row a b c d:
+ *    LF_FILL_REFLECT  d c b a | a b c d | d c b a  (the edge repeated),
+ *    LF_FILL_WRAP     a b c d | a b c d | a b c d,
+ *    LF_FILL_NEAREST  a a a a | a b c d | d d d d,
+ *    LF_FILL_CONSTANT k k k k | a b c d | k k k k  (k = fill_value);
+ *    bilinear weights an outside pixel as any other (constant: k).
+ * The factors are in [-1, 1], lower <= upper.  lf_translation_defaults(h, w)
+ * is Keras' RandomTranslation(h, w): [-|h|, |h|], [-|w|, |w|], reflect,
+ * bilinear, fill_value 0. */
+typedef enum lf_fill_mode {
+    LF_FILL_REFLECT = 0, /* Keras' default */
+    LF_FILL_WRAP = 1,
+    LF_FILL_NEAREST = 2,
+    LF_FILL_CONSTANT = 3
+} lf_fill_mode;
+typedef enum lf_interpolation {
+    LF_INTERP_BILINEAR = 0, /* Keras' default */
+    LF_INTERP_NEAREST = 1
+} lf_interpolation;
+typedef struct lf_translation_options {
+    float height_lower, height_upper; /* the vertical shift's range, fractions of H */
+    float width_lower, width_upper;   /* the horizontal shift's, fractions of W */
+    lf_fill_mode fill_mode;
+    lf_interpolation interpolation;
+    float fill_value;                 /* LF_FILL_CONSTANT's value */
+} lf_translation_options;
+lf_translation_options lf_translation_defaults(float height_factor, float width_factor);
+int lf_random_translation_opt(lf_model *m, int x, const lf_translation_options *opt, const char *name);
+
+/* The earlier builder, kept for its users and model files: factors in
+ * [0, 1], fill_mode constant (0), interpolation nearest, and the shift
+ * rounded to whole pixels when drawn: round(u H) rows and round(v W)
+ * columns, u, v uniform in [-factor, factor], round(x) = floor(x + 0.5).
+ * Keras' nearest rounds each pixel's source instead, which differs only
+ * when u H or v W is a whole number and a half. */
 int lf_random_translation(lf_model *m, int x, float height_factor, float width_factor,
                           const char *name);
 
@@ -358,8 +400,10 @@ int lf_layer_normalization(lf_model *m, int x, float epsilon, int center, int sc
  * (from the model's generator).  Padding masks (above): the value's (or
  * the key's) masks the absent keys, whose scores become -inf before the
  * softmax, and the query's masks whole rows; a row left with no key has
- * all-zero weights (Keras 3), so its output is bo.  The output carries the
- * query's mask. */
+ * all-zero weights (Keras 3), so its output is bo.  Otherwise a NaN in the
+ * inputs reaching a row's scores (a padded key's too) makes the row's
+ * weights, so its output, NaN, as in Keras and torch.  The output carries
+ * the query's mask. */
 int lf_multi_head_attention(lf_model *m, int query, int value, int key, size_t num_heads,
                             size_t key_dim, size_t value_dim, float dropout, int use_bias,
                             size_t output_dim, const char *name);

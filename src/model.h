@@ -85,7 +85,10 @@ typedef struct lf_node {
     size_t strides[2];   /* Conv2D, pooling */
     lf_padding padding;  /* Conv2D, pooling */
     float momentum, epsilon; /* BatchNormalization; LayerNormalization's epsilon */
-    float scale, offset; /* Rescaling; RandomTranslation's height/width factors */
+    float scale, offset; /* Rescaling */
+    lf_translation_options tr; /* RandomTranslation's settings */
+    int whole_pixels;    /* RandomTranslation: the shift rounded when drawn
+                            (lf_random_translation and its files) */
     int mode;            /* RandomFlip: LF_FLIP_*; LayerNormalization's scale */
     int shares;          /* Keras' shared layer: 1 + the id of the node whose
                             weights this one uses (lf_share_weights); 0: its own */

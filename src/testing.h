@@ -30,4 +30,11 @@ int lf__sgemm_isa(int isa, int trans_a, int trans_b, size_t M, size_t N, size_t 
                   const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
                   size_t ldc, const float *bias, int relu);
 
+/* augment.c: RandomTranslation's map of one image (H, W, C) for a shift
+ * d = (dy, dx) pixels, and its transpose (added to dx). */
+void lf__translate_image(const lf_translation_options *o, size_t H, size_t W, size_t C, const float *d,
+                         const float *x, float *y);
+void lf__translate_image_grad(const lf_translation_options *o, size_t H, size_t W, size_t C, const float *d,
+                              const float *g, float *dx);
+
 #endif

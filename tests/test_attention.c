@@ -4,8 +4,8 @@
  * rows and dropout multipliers), their backward pass against finite
  * differences, the layer's gradients (every weight tensor and every input,
  * with and without bias, cross-attention with a separate key, dropout in a
- * training pass) against finite differences, the builder's errors, and a
- * save/load round trip.
+ * training pass) against finite differences, NaN inputs giving NaN outputs
+ * (as Keras and torch), the builder's errors, and a save/load round trip.
  *
  * Finite differences: central, step 1e-3, in float32 with the loss summed
  * in double; tolerance 2e-3 + 2e-2 |fd| (test_grad.c's).  So that a zero
@@ -377,6 +377,59 @@ static void test_layer_mask(void) {
     lf_model_free(m);
 }
 
+/* A NaN in the inputs gives NaN outputs, as in Keras and torch (a NaN
+ * score makes its row's softmax NaN), whichever key holds it, a padded one
+ * too (Keras adds its mask to the scores; torch likewise); the other rows
+ * keep their bits; a row with no key present still outputs the output bias
+ * (Keras 3's zero weights).  Query (B, 3, LD), key (B, 4, LD) apart from
+ * the value (an Embedding with mask_zero: the keys' mask). */
+static void test_layer_nan(void) {
+    enum { B = 3, T = 3, S = 4 };
+    lf_model *m;
+    lf_model_create(&m, 41);
+    int xq = lf_input_shape(m, 2, (size_t[]){T, LD}, LF_DTYPE_FLOAT32, "q");
+    int ids = lf_input_shape(m, 1, (size_t[]){S}, LF_DTYPE_INT32, "ids");
+    int xk = lf_input_shape(m, 2, (size_t[]){S, LD}, LF_DTYPE_FLOAT32, "k");
+    int e = lf_embedding(m, ids, 5, LD, 1, "emb");
+    int out = lf_multi_head_attention(m, xq, e, xk, 2, 3, 0, 0.0f, 1, 0, "mha");
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    float tok[B * S] = {1, 2, 0, 3, 4, 1, 2, 3, 0, 0, 0, 0}; /* row 0: key 2 padded; row 2: all */
+    float q[B * T * LD], k[B * S * LD], y0[B * T * LD], y[B * T * LD];
+    fill_uniform(q, B * T * LD, -1, 1, 42);
+    fill_uniform(k, B * S * LD, -1, 1, 43);
+    const float *xs[3] = {q, tok, k};
+    CHECK(lf_model_predict(m, xs, B, y0) == LF_OK, "predict: %s", lf_model_error(m));
+    int finite = 1;
+    for (size_t i = 0; i < B * T * LD; i++) finite &= isfinite(y0[i]);
+    CHECK(finite, "finite inputs: finite outputs");
+    const float *bo = m->params + m->nodes[out].param_off + m->nodes[out].n_params - LD;
+    /* case 0: a NaN in query (1, step 1): that row; 1: in key (1, 2), a
+     * present key: all of sample 1; 2: in key (0, 2), a padded key: all
+     * of sample 0; 3: in key (2, 0): sample 2 has no key, the bias */
+    static const struct {
+        int in_key;
+        size_t at, sample, row; /* the NaN's place; the rows that must be NaN (row T: all) */
+    } cases[] = {{0, (1 * T + 1) * LD, 1, 1}, {1, (1 * S + 2) * LD + 1, 1, T}, {1, (0 * S + 2) * LD, 0, T},
+                 {1, (2 * S + 0) * LD, 2, T + 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        float *x = cases[c].in_key ? k : q, keep = x[cases[c].at];
+        x[cases[c].at] = NAN;
+        lf_model_predict(m, xs, B, y);
+        x[cases[c].at] = keep;
+        int want = 1;
+        for (size_t i = 0; i < B * T * LD; i++) {
+            size_t b = i / (T * LD), t = i / LD % T;
+            int nan_row = b == cases[c].sample && (cases[c].row == T || cases[c].row == t);
+            if (cases[c].row == T + 1 && b == cases[c].sample) want &= y[i] == bo[i % LD];
+            else if (nan_row) want &= isnan(y[i]);
+            else want &= memcmp(&y[i], &y0[i], sizeof y[i]) == 0;
+        }
+        CHECK(want, "case %zu: NaN rows (sample %zu, row %zu) and the others' bits", c, cases[c].sample,
+              cases[c].row);
+    }
+    lf_model_free(m);
+}
+
 /* weights: Keras' names, shapes and order; glorot limits with Keras' fans */
 static void test_layer_weights(void) {
     lf_model *m;
@@ -570,6 +623,7 @@ int main(void) {
     test_layer_weights();
     test_layer_grads();
     test_layer_mask();
+    test_layer_nan();
     test_errors();
     test_round_trip();
     test_threads();

@@ -469,12 +469,17 @@ static void test_norm_augment(void) {
     }
     /* augmentation in a training pass (each pass draws the same), then a
      * conv so that the gradient is not just a permutation */
-    for (int kind = 0; kind < 4; kind++) {
+    for (int kind = 0; kind < 6; kind++) {
         int x;
         lf_model *m = image_model(1600 + kind, 4, 5, 2, &x);
         int h;
         const char *what;
+        lf_translation_options tr = lf_translation_defaults(0.5f, 0.5f);
+        if (kind == 5)
+            tr.height_lower = -1.0f, tr.width_upper = 0.9f, tr.fill_mode = LF_FILL_CONSTANT, tr.fill_value = 0.3f;
         switch (kind) {
+        case 4: h = lf_random_translation_opt(m, x, &tr, NULL), what = "RandomTranslation (reflect, bilinear)"; break;
+        case 5: h = lf_random_translation_opt(m, x, &tr, NULL), what = "RandomTranslation (constant 0.3, bilinear)"; break;
         case 0: h = lf_rescaling(m, x, 1.5f, -0.25f, NULL), what = "Rescaling"; break;
         case 1: h = lf_random_flip(m, x, LF_FLIP_HORIZONTAL_AND_VERTICAL, NULL), what = "RandomFlip"; break;
         case 2: h = lf_random_translation(m, x, 0.5f, 0.5f, NULL), what = "RandomTranslation"; break;

@@ -33,6 +33,13 @@ static void test_shapes(void) {
     CHECK(lf_node_shape(m, 7, dims) == 0, "no node 7");
     int r = lf_reshape(m, x, 2, (size_t[]){30, 3}, "seq");
     CHECK(lf_node_shape(m, r, dims) == 2 && dims[0] == 30 && dims[1] == 3, "Reshape (30, 3)");
+    int r1 = lf_reshape(m, x, 2, (size_t[]){LF_INFER, 3}, "seq_inferred");
+    CHECK(lf_node_shape(m, r1, dims) == 2 && dims[0] == 30 && dims[1] == 3, "Reshape (-1, 3): (30, 3)");
+    int r2 = lf_reshape(m, r1, 3, (size_t[]){2, LF_INFER, 5}, NULL);
+    CHECK(lf_node_shape(m, r2, dims) == 3 && dims[0] == 2 && dims[1] == 9 && dims[2] == 5,
+          "Reshape (2, -1, 5): (2, 9, 5)");
+    int r3 = lf_reshape(m, x, 1, (size_t[]){LF_INFER}, NULL);
+    CHECK(lf_node_shape(m, r3, dims) == 1 && dims[0] == 90, "Reshape (-1,): (90,)");
     int a = lf_activation_layer(m, r, LF_ACT_RELU, "act");
     CHECK(lf_node_shape(m, a, dims) == 2 && dims[0] == 30, "an activation keeps its input's shape");
     int f = lf_flatten(m, a, "flat");
@@ -83,6 +90,11 @@ static void test_shapes(void) {
         /* Keras' Dot(axes=1) on rank-3 tensors is a batch matrix product,
          * not the flattened inner product: refused, as Concatenate */
         {7, "Dot: input 'img' has shape (None, 6, 5, 3); it needs rank 2 (batch, features): add a Flatten"},
+        /* Reshape's -1 (LF_INFER): one at most, dividing the input's size */
+        {8, "Reshape: target shape (None, -1, 3, -1) has more than one -1"},
+        {9, "Reshape: input 'img' of shape (None, 6, 5, 3) (90 values) cannot become (None, 7, -1): 90 is not a "
+            "multiple of 7"},
+        {10, "Reshape: dim 0 of the shape is 0; dims must be >= 1 and their product at most 268435456"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         lf_model_create(&m, 2);
@@ -96,6 +108,9 @@ static void test_shapes(void) {
         case 4: lf_add(m, 2, (int[]){x, fl}, NULL); break;
         case 5: lf_concatenate(m, 2, (int[]){x, fl}, NULL); break;
         case 7: lf_dot(m, x, x, 0, NULL); break;
+        case 8: lf_reshape(m, x, 3, (size_t[]){LF_INFER, 3, LF_INFER}, NULL); break;
+        case 9: lf_reshape(m, x, 2, (size_t[]){7, LF_INFER}, NULL); break;
+        case 10: lf_reshape(m, x, 2, (size_t[]){0, LF_INFER}, NULL); break;
         default: lf_input_shape(m, 1, (size_t[]){4}, (lf_dtype)7, NULL); break;
         }
         CHECK(strcmp(lf_model_error(m), cases[c].msg) == 0, "case %zu: got '%s'", c, lf_model_error(m));
@@ -378,7 +393,8 @@ static void test_cnn_round_trip(void) {
     h = lf_average_pooling2d(m, h, 3, 3, 2, 2, LF_PADDING_SAME, NULL);
     int a = lf_conv2d(m, h, 5, 2, 2, 1, 1, LF_PADDING_VALID, LF_ACT_RELU, 1, NULL);
     int g1 = lf_global_average_pooling2d(m, a, NULL), g2 = lf_global_max_pooling2d(m, a, NULL);
-    int r = lf_reshape(m, lf_concatenate(m, 2, (int[]){g1, g2}, NULL), 2, (size_t[]){5, 2}, NULL);
+    /* (-1, 2): the file holds the resolved (5, 2) */
+    int r = lf_reshape(m, lf_concatenate(m, 2, (int[]){g1, g2}, NULL), 2, (size_t[]){LF_INFER, 2}, NULL);
     int o = lf_dense(m, lf_flatten(m, r, NULL), 3, LF_ACT_SOFTMAX, 1, "out");
     CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
           lf_model_error(m));

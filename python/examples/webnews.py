@@ -72,7 +72,7 @@ WEIGHTED = ["img_conv1", "img_bn1", "img_conv2", "img_bn2", "img_conv3", "img_bn
 def image_branch(inp, cfg):
     h = Rescaling(1.0 / 255, name="img_rescale")(inp)
     h = RandomFlip("horizontal", name="img_flip")(h)
-    h = RandomTranslation(0.1, 0.1, name="img_shift")(h)
+    h = RandomTranslation(0.1, 0.1, fill_mode="constant", interpolation="nearest", name="img_shift")(h)
     if not cfg["strided"] and cfg["img_pool"]:
         h = AveragePooling2D(2, name="img_down")(h)
     for b, f in enumerate(cfg["filters"], 1):

@@ -22,6 +22,7 @@ another one changed them (models.py, Model._sync).
 import ctypes
 import inspect
 import itertools
+import math
 import numbers
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -672,26 +673,37 @@ _lib._proto("lf_reshape", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t,
 
 
 class Reshape(Layer):
-    """Reshape(target_shape): the same values in a new shape (1 to 3 dims,
-    no -1)."""
+    """Reshape(target_shape): the same values in a new shape (1 to 3 dims);
+    one of them may be -1, the size that keeps the number of values (as
+    Keras)."""
 
     prefix = "reshape"
 
     def __init__(self, target_shape, name=None):
         super().__init__(name)
         self.target_shape = tuple(int(d) for d in target_shape)
-        if not 1 <= len(self.target_shape) <= 3 or min(self.target_shape) < 1:
-            raise ValueError("Reshape: target_shape must be 1 to 3 dims >= 1, got %r" % (target_shape,))
+        if not 1 <= len(self.target_shape) <= 3 or any(d < 1 and d != -1 for d in self.target_shape):
+            raise ValueError("Reshape: target_shape must be 1 to 3 dims >= 1 (one may be -1), got %r"
+                             % (target_shape,))
+        if self.target_shape.count(-1) > 1:
+            raise ValueError("Reshape: target_shape %r has more than one -1" % (target_shape,))
 
     def _call(self, x):
         x = _one(self, x)
         n = 1
         for d in self.target_shape:
-            n *= d
+            n *= d if d != -1 else 1
+        shape = self.target_shape
+        if -1 in shape:
+            if x.dim % n:
+                raise ValueError("Reshape: input of shape %s (%d values) cannot become %s: %d is not a "
+                                 "multiple of %d" % (_shape_str(x.sample_shape), x.dim, _shape_str(shape), x.dim, n))
+            shape = tuple(x.dim // n if d == -1 else d for d in shape)
+            n = x.dim
         if n != x.dim:
             raise ValueError("Reshape: input of shape %s (%d values) cannot become %s (%d values)"
                              % (_shape_str(x.sample_shape), x.dim, _shape_str(self.target_shape), n))
-        return KerasTensor(self, [x], self.target_shape)
+        return KerasTensor(self, [x], shape)
 
     @classmethod
     def _load(cls, spec, ins, tensors):
@@ -699,8 +711,8 @@ class Reshape(Layer):
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
-        dims = (ctypes.c_size_t * len(self.target_shape))(*self.target_shape)
-        return lib.lf_reshape(h, ii[0], len(self.target_shape), dims, name)
+        dims = (ctypes.c_size_t * len(t.sample_shape))(*t.sample_shape)  # -1 resolved by _call
+        return lib.lf_reshape(h, ii[0], len(t.sample_shape), dims, name)
 
 
 _lib._proto("lf_conv2d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
@@ -956,26 +968,80 @@ _lib._proto("lf_random_translation", ctypes.c_int, _lib._P, ctypes.c_int, ctypes
             ctypes.c_char_p)
 
 
+class _TranslationOptions(ctypes.Structure):
+    """lf_translation_options (include/latefuse.h)."""
+    _fields_ = [("height_lower", ctypes.c_float), ("height_upper", ctypes.c_float),
+                ("width_lower", ctypes.c_float), ("width_upper", ctypes.c_float),
+                ("fill_mode", ctypes.c_int), ("interpolation", ctypes.c_int), ("fill_value", ctypes.c_float)]
+
+
+_lib._proto("lf_random_translation_opt", ctypes.c_int, _lib._P, ctypes.c_int,
+            ctypes.POINTER(_TranslationOptions), ctypes.c_char_p)
+_lib._proto("lf_translation_defaults", _TranslationOptions, ctypes.c_float, ctypes.c_float)
+_FILL_MODES = ("reflect", "wrap", "nearest", "constant")  # lf_fill_mode's order
+_INTERPOLATIONS = ("bilinear", "nearest")                 # lf_interpolation's
+
+
+def _factor_range(factor, what):
+    """Keras' RandomTranslation._set_factor: a number f is [-|f|, |f|], a
+    pair (lower, upper) sorted; every number in [-1, 1]."""
+    def number(v):
+        return isinstance(v, numbers.Real) and not isinstance(v, bool)
+    if isinstance(factor, (tuple, list)):
+        vals = list(factor)
+        ok = len(vals) == 2 and all(number(v) and -1.0 <= float(v) <= 1.0 for v in vals)
+        lo, hi = sorted(float(v) for v in vals) if ok else (0.0, 0.0)
+    else:
+        ok = number(factor) and -1.0 <= float(factor) <= 1.0
+        lo, hi = (-abs(float(factor)), abs(float(factor))) if ok else (0.0, 0.0)
+    if not ok:
+        raise ValueError("RandomTranslation: %s must be a number (or a list of two numbers) in [-1, 1], got %r"
+                         % (what, factor))
+    return lo, hi
+
+
 class RandomTranslation(Layer):
-    """RandomTranslation(height_factor, width_factor, fill_mode='constant',
-    interpolation='nearest', fill_value=0.0): train-only integer shifts of
-    up to factor x size pixels, zeros shifted in; only these fill_mode,
-    interpolation and fill_value are available (Keras' defaults 'reflect'
-    and 'bilinear' are not)."""
+    """RandomTranslation(height_factor, width_factor, fill_mode='reflect',
+    interpolation='bilinear', seed=None, fill_value=0.0): Keras 3's
+    train-only translation (the identity in evaluate and predict).  Each
+    image moves by u * height rows and v * width columns (down / right when
+    positive; not rounded), u and v uniform in the factors' ranges: a number
+    f is [-f, f], a pair (lower, upper) that range, all in [-1, 1].  Output
+    pixel (i, j) is the input at (i - dy, j - dx), bilinear or nearest;
+    outside the image by fill_mode: 'reflect' (d c b a | a b c d | d c b a),
+    'wrap', 'nearest' (the edge pixel) or 'constant' (fill_value), as Keras'
+    numpy backend computes them.  The draws come from the model's seed
+    (seed=None)."""
 
     prefix = "random_translation"
 
-    def __init__(self, height_factor, width_factor, fill_mode="constant", interpolation="nearest",
-                 seed=None, fill_value=0.0, name=None):
+    def __init__(self, height_factor, width_factor, fill_mode="reflect", interpolation="bilinear",
+                 seed=None, fill_value=0.0, data_format=None, name=None):
         super().__init__(name)
-        if fill_mode != "constant" or interpolation != "nearest" or fill_value != 0.0 or seed is not None:
-            raise ValueError("RandomTranslation: only fill_mode='constant', interpolation='nearest', "
-                             "fill_value=0.0 and seed=None (the model's seed) are available")
-        for f in (height_factor, width_factor):
-            if isinstance(f, (tuple, list)) or not 0.0 <= float(f) <= 1.0:
-                raise ValueError("RandomTranslation: factors must be single numbers in [0, 1], got %r" % (f,))
-        self.height_factor, self.width_factor = float(height_factor), float(width_factor)
-        self.fill_mode, self.interpolation, self.seed, self.fill_value = fill_mode, interpolation, None, fill_value
+        self._height = _factor_range(height_factor, "height_factor")
+        self._width = _factor_range(width_factor, "width_factor")
+        # Keras raises NotImplementedError for these two
+        if fill_mode not in _FILL_MODES:
+            raise NotImplementedError("RandomTranslation: unknown fill_mode %r; expected one of %s"
+                                      % (fill_mode, ", ".join(repr(f) for f in _FILL_MODES)))
+        if interpolation not in _INTERPOLATIONS:
+            raise NotImplementedError("RandomTranslation: unknown interpolation %r; expected one of %s"
+                                      % (interpolation, ", ".join(repr(f) for f in _INTERPOLATIONS)))
+        if seed is not None:
+            raise ValueError("RandomTranslation: draws come from the model's seed (seed=None)")
+        if isinstance(fill_value, bool) or not isinstance(fill_value, numbers.Real) \
+                or not math.isfinite(fill_value):
+            raise ValueError("RandomTranslation: fill_value must be a finite number, got %r" % (fill_value,))
+        if data_format not in (None, "channels_last"):
+            raise ValueError("RandomTranslation: data_format must be 'channels_last' (images (H, W, C)), got %r"
+                             % (data_format,))
+        self.height_factor = list(height_factor) if isinstance(height_factor, tuple) else height_factor
+        self.width_factor = list(width_factor) if isinstance(width_factor, tuple) else width_factor
+        self.fill_mode, self.interpolation, self.seed = fill_mode, interpolation, None
+        self.fill_value, self.data_format = float(fill_value), data_format
+        # a file of lf_random_translation's form (single factors, no
+        # fill_value): its whole-pixel shifts, as the C library reads it
+        self._whole_pixels = False
 
     def _call(self, x):
         x = _image(self, x)
@@ -983,11 +1049,22 @@ class RandomTranslation(Layer):
 
     @classmethod
     def _load(cls, spec, ins, tensors):
-        return cls(spec["height_factor"], spec["width_factor"], name=spec["name"])(ins)
+        if not isinstance(spec["height_factor"], list):  # lf_random_translation's form
+            layer = cls(spec["height_factor"], spec["width_factor"], fill_mode="constant",
+                        interpolation="nearest", name=spec["name"])
+            layer._whole_pixels = True
+            return layer(ins)
+        return cls(spec["height_factor"], spec["width_factor"], fill_mode=spec["fill_mode"],
+                   interpolation=spec["interpolation"], fill_value=spec["fill_value"], name=spec["name"])(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
-        return lib.lf_random_translation(h, ii[0], self.height_factor, self.width_factor, name)
+        if self._whole_pixels:
+            return lib.lf_random_translation(h, ii[0], self._height[1], self._width[1], name)
+        o = _TranslationOptions(self._height[0], self._height[1], self._width[0], self._width[1],
+                                _FILL_MODES.index(self.fill_mode), _INTERPOLATIONS.index(self.interpolation),
+                                self.fill_value)
+        return lib.lf_random_translation_opt(h, ii[0], ctypes.byref(o), name)
 
 
 # ---------------------------------------------------------------------------

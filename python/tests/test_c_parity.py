@@ -60,7 +60,7 @@ def c_model(kind, seed):
     t = lib.lf_input_shape(h, 3, dims, 0, b"image")
     t = lib.lf_rescaling(h, t, 1.0 / 255, 0.0, b"img_rescale")
     t = lib.lf_random_flip(h, t, 1, b"img_flip")
-    t = lib.lf_random_translation(h, t, 0.2, 0.2, b"img_shift")
+    t = lib.lf_random_translation_opt(h, t, ctypes.byref(lib.lf_translation_defaults(0.2, 0.2)), b"img_shift")
     t = lib.lf_conv2d(h, t, 4, 3, 3, 1, 1, 1, 0, 0, b"img_conv")
     t = lib.lf_batch_normalization(h, t, 0.99, 1e-3, b"img_bn")
     t = lib.lf_activation_layer(h, t, RELU, b"img_relu")

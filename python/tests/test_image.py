@@ -42,8 +42,6 @@ def test_shapes_and_errors():
     assert Dense(3)(Input((9, 7, 2))).shape == (None, 9, 7, 3)  # on the last axis, as Keras
     with pytest.raises(ValueError, match=r"Conv2D: input of shape \(None, 5\) must be \(batch, height, width, channels\)"):
         Conv2D(2, 3)(Input((5,)))
-    with pytest.raises(ValueError, match="RandomTranslation: only fill_mode='constant'"):
-        RandomTranslation(0.1, 0.1, fill_mode="reflect")
 
 
 def test_conv_against_numpy():
@@ -88,3 +86,98 @@ def test_cnn_fit_save_load(tmp_path):
     m2 = load_model(path)
     assert np.array_equal(m2.predict(x), p)
     assert np.array_equal(m2.predict(x.reshape(30, -1)), p)  # flat rows work too
+
+
+def test_random_translation_keras_arguments(tmp_path):
+    """Keras 3's arguments and defaults; its refusals (Keras' exception
+    types); get_config; the settings through a file, and a file of
+    lf_random_translation's form (single factors) loading as that form."""
+    t = RandomTranslation(0.2, (0.3, -0.1))
+    assert (t.fill_mode, t.interpolation, t.fill_value, t.seed) == ("reflect", "bilinear", 0.0, None)
+    assert t._height == (-0.2, 0.2) and t._width == pytest.approx((-0.1, 0.3))
+    assert RandomTranslation(-0.4, 0.1)._height == (-0.4, 0.4)  # a number: [-|f|, |f|], as Keras
+    cfg = t.get_config()
+    assert cfg["height_factor"] == 0.2 and cfg["width_factor"] == [0.3, -0.1] and cfg["fill_mode"] == "reflect"
+    assert RandomTranslation.from_config(cfg)._width == t._width
+    bad = [
+        (dict(height_factor=1.5, width_factor=0.1), ValueError,
+         "RandomTranslation: height_factor must be a number (or a list of two numbers) in [-1, 1], got 1.5"),
+        (dict(height_factor=0.1, width_factor=(0.1, 0.2, 0.3)), ValueError,
+         "RandomTranslation: width_factor must be a number (or a list of two numbers) in [-1, 1], got (0.1, 0.2, 0.3)"),
+        (dict(height_factor="0.1", width_factor=0.1), ValueError,
+         "RandomTranslation: height_factor must be a number (or a list of two numbers) in [-1, 1], got '0.1'"),
+        (dict(height_factor=0.1, width_factor=0.1, fill_mode="mirror"), NotImplementedError,
+         "RandomTranslation: unknown fill_mode 'mirror'; expected one of 'reflect', 'wrap', 'nearest', 'constant'"),
+        (dict(height_factor=0.1, width_factor=0.1, interpolation="bicubic"), NotImplementedError,
+         "RandomTranslation: unknown interpolation 'bicubic'; expected one of 'bilinear', 'nearest'"),
+        (dict(height_factor=0.1, width_factor=0.1, seed=3), ValueError,
+         "RandomTranslation: draws come from the model's seed (seed=None)"),
+        (dict(height_factor=0.1, width_factor=0.1, fill_value=float("nan")), ValueError,
+         "RandomTranslation: fill_value must be a finite number, got nan"),
+        (dict(height_factor=0.1, width_factor=0.1, data_format="channels_first"), ValueError,
+         "RandomTranslation: data_format must be 'channels_last' (images (H, W, C)), got 'channels_first'"),
+    ]
+    for kw, exc, msg in bad:
+        with pytest.raises(exc) as e:
+            RandomTranslation(**kw)
+        assert str(e.value) == msg
+
+    # the settings through a file: the loaded model trains to the same bits
+    def model(**kw):
+        inp = Input((6, 5, 2))
+        x = RandomTranslation((-0.2, 0.4), 0.3, name="shift", **kw)(inp)
+        return Model(inp, Dense(2, name="out")(Flatten()(x)), seed=3)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 6, 5, 2)).astype(np.float32), rng.normal(size=(16, 2)).astype(np.float32)
+    for kw in (dict(), dict(fill_mode="constant", fill_value=0.5, interpolation="nearest")):
+        m = model(**kw)
+        m.compile("adam", "mse")
+        path = str(tmp_path / "t.lfm")
+        m.save(path)
+        m2 = load_model(path)
+        m2.compile("adam", "mse")
+        l2 = m2.get_layer("shift")
+        assert (l2.fill_mode, l2.interpolation, l2.fill_value, l2._whole_pixels) == \
+            (kw.get("fill_mode", "reflect"), kw.get("interpolation", "bilinear"), kw.get("fill_value", 0.0), False)
+        assert l2._height == pytest.approx((-0.2, 0.4)) and l2._width == pytest.approx((-0.3, 0.3))
+        m.fit(x, y, epochs=2, batch_size=8, verbose=0)
+        m2.fit(x, y, epochs=2, batch_size=8, verbose=0)
+        assert np.array_equal(m.predict(x), m2.predict(x))
+
+    # lf_random_translation's form (a C model's file): whole-pixel shifts
+    import ctypes
+    from latefuse._lib import lib
+    h = ctypes.c_void_p()
+    assert lib.lf_model_create(ctypes.byref(h), 1) == 0
+    i = lib.lf_input_shape(h, 3, (ctypes.c_size_t * 3)(6, 5, 2), 0, b"x")
+    o = lib.lf_dense(h, lib.lf_flatten(h, lib.lf_random_translation(h, i, 0.2, 0.1, b"shift"), b"f"), 2, 0, 1,
+                     b"out")
+    path = str(tmp_path / "c.lfm")
+    assert o >= 0 and lib.lf_model_save(h, path.encode(), 0) == 0
+    lib.lf_model_free(h)
+    l2 = load_model(path).get_layer("shift")
+    assert l2._whole_pixels and (l2.fill_mode, l2.interpolation) == ("constant", "nearest")
+
+
+def test_reshape_minus_one():
+    """Keras' Reshape with one -1: inferred from the input's size; two -1s
+    or a size that does not divide are refused, naming the layer."""
+    inp = Input((6, 5, 3))
+    assert Reshape((-1, 3))(inp).shape == (None, 30, 3)
+    assert Reshape((2, -1, 5))(inp).shape == (None, 2, 9, 5)
+    r = Reshape((-1,))
+    out = r(inp)
+    assert out.shape == (None, 90) and r.get_config()["target_shape"] == [-1]
+    m = Model(inp, Dense(2)(Reshape((-1, 15))(inp)), seed=0)
+    x = np.arange(2 * 90, dtype=np.float32).reshape(2, 6, 5, 3) / 90
+    assert m.predict(x).size == 2 * 6 * 2 and m.outputs[0].shape == (None, 6, 2)
+    with pytest.raises(ValueError) as e:
+        Reshape((-1, 3, -1))
+    assert str(e.value) == "Reshape: target_shape (-1, 3, -1) has more than one -1"
+    with pytest.raises(ValueError) as e:
+        Reshape((7, -1))(inp)
+    assert str(e.value) == ("Reshape: input of shape (None, 6, 5, 3) (90 values) cannot become (None, 7, -1): "
+                            "90 is not a multiple of 7")
+    with pytest.raises(ValueError) as e:
+        Reshape((0, -1))
+    assert str(e.value) == "Reshape: target_shape must be 1 to 3 dims >= 1 (one may be -1), got (0, -1)"

@@ -22,7 +22,9 @@
  * before the softmax, as Keras combines them into its attention mask; a row
  * with no key left (a masked query, or only masked keys) has all-zero
  * weights, as in Keras 3 (its Softmax multiplies by the mask), so its
- * output is the output bias.  The masks are the inputs' padding masks
+ * output is the output bias.  Otherwise a NaN or +inf score in a row (a
+ * NaN in the inputs), or present scores all -inf, give the row NaN
+ * weights, so NaN outputs, as in Keras and torch.  The masks are the inputs' padding masks
  * (layer.h): the query's, and the value's (or the key's) for the keys; the
  * output carries the query's.  Dropout (rate `dropout`) applies to the
  * attention weights while training, drawn per row as dropout draws (lf_draws).
@@ -70,7 +72,7 @@ static inline double lanes_total(double *l) {
 }
 
 /* the largest of a row's scores of present keys (km: 1 present, 0
- * absent; NULL: all present) */
+ * absent; NULL: all present); NaN if one of them is NaN */
 ATT_CLONES static float row_max(const float *restrict row, const float *restrict km, size_t S) {
     float mxl[SL];
     for (int l = 0; l < SL; l++) mxl[l] = -INFINITY;
@@ -79,17 +81,20 @@ ATT_CLONES static float row_max(const float *restrict row, const float *restrict
         for (size_t s = 0; s < sf; s += SL)
             for (int l = 0; l < SL; l++) {
                 float v = km[s + l] != 0.0f ? row[s + l] : -INFINITY;
-                mxl[l] = v > mxl[l] ? v : mxl[l];
+                mxl[l] = v > mxl[l] || v != v ? v : mxl[l];
             }
     else
         for (size_t s = 0; s < sf; s += SL)
-            for (int l = 0; l < SL; l++) mxl[l] = row[s + l] > mxl[l] ? row[s + l] : mxl[l];
+            for (int l = 0; l < SL; l++) {
+                float v = row[s + l];
+                mxl[l] = v > mxl[l] || v != v ? v : mxl[l];
+            }
     for (size_t s = sf; s < S; s++) {
         float v = !km || km[s] != 0.0f ? row[s] : -INFINITY;
-        mxl[s - sf] = v > mxl[s - sf] ? v : mxl[s - sf];
+        mxl[s - sf] = v > mxl[s - sf] || v != v ? v : mxl[s - sf];
     }
     for (int w = SL / 2; w > 0; w /= 2)
-        for (int l = 0; l < w; l++) mxl[l] = mxl[l + w] > mxl[l] ? mxl[l + w] : mxl[l];
+        for (int l = 0; l < w; l++) mxl[l] = mxl[l + w] > mxl[l] || mxl[l + w] != mxl[l + w] ? mxl[l + w] : mxl[l];
     return mxl[0];
 }
 
@@ -140,7 +145,10 @@ ATT_CLONES static double row_exp(float *restrict row, const float *restrict km, 
 
 /* T rows of S scores -> softmax weights over the present keys (kmask: 1
  * present, 0 absent, or NULL), in place; rows whose qmask is 0, or with
- * no key present, become all zero */
+ * no key present, become all zero.  A row holding a NaN or +inf score (of
+ * any key: as Keras adds its mask to the scores, and torch) or whose
+ * present scores are all -inf has NaN weights, as softmax computes them
+ * in Keras and torch. */
 ATT_CLONES static void softmax_rows(float *restrict p, size_t T, size_t S, const float *restrict kmask,
                                    const float *restrict qmask) {
     size_t n_on = S;
@@ -150,9 +158,13 @@ ATT_CLONES static void softmax_rows(float *restrict p, size_t T, size_t S, const
     }
     for (size_t t = 0; t < T; t++) {
         float *restrict row = p + t * S;
-        float mx = n_on == 0 || (qmask && qmask[t] == 0.0f) ? NAN : row_max(row, kmask, S);
-        if (!isfinite(mx)) { /* no key, a masked row, or a score +-inf or NaN: no weights */
+        if (n_on == 0 || (qmask && qmask[t] == 0.0f)) { /* no key, or a masked row: no weights */
             memset(row, 0, S * sizeof *row);
+            continue;
+        }
+        float all = row_max(row, NULL, S), mx = kmask ? row_max(row, kmask, S) : all;
+        if (!(all < INFINITY) || mx == -INFINITY) { /* NaN or +inf, or no finite present score */
+            for (size_t s = 0; s < S; s++) row[s] = NAN;
             continue;
         }
         double sum = row_exp(row, kmask, S, mx);

@@ -12,16 +12,19 @@
  * fit stays reproducible from its seed whatever the number of MPI ranks:
  *  - RandomFlip: "horizontal" mirrors the columns with probability 1/2,
  *    "vertical" the rows, "horizontal_and_vertical" draws both;
- *  - RandomTranslation: a shift of round(u H) rows, u uniform in
- *    [-height_factor, height_factor] (likewise round(v W) columns), the
- *    image moving down / right for a positive shift.  What is supported of
- *    Keras' options: fill_mode "constant" with fill_value 0 and
- *    interpolation "nearest" (integer shifts); Keras' defaults ("reflect",
- *    "bilinear") are not implemented.
+ *  - RandomTranslation: Keras 3's affine transform with a translation:
+ *    output pixel (i, j) reads the input at (i - dy, j - dx), dy = u H and
+ *    dx = v W (not rounded), u and v uniform in the factors' ranges;
+ *    bilinear or nearest, points outside the image by fill_mode (reflect,
+ *    wrap, nearest, constant), as Keras' numpy backend computes them
+ *    (np.pad, then scipy's map_coordinates: reflect repeats the edge
+ *    pixel, "d c b a | a b c d").  lf_random_translation's form rounds
+ *    the shift when drawn (then constant 0, nearest: whole-pixel moves).
  * aux keeps each row's draw for the backward pass, which routes the
  * gradient back through the same map.
  */
 #include "layers/layer.h"
+#include "testing.h"
 
 #include <math.h>
 #include <string.h>
@@ -99,99 +102,56 @@ int lf_rescaling(lf_model *m, int x, float scale, float offset, const char *name
     return lf_node_add(m, &lf_type_rescaling, LF_K_RESCALING, nd, &x, 1, name);
 }
 
-/* ---------------------------------------------- RandomFlip, RandomTranslation */
-
-enum { AUG_FLIP, AUG_TRANSLATE };
+/* ------------------------------------------------------------ RandomFlip */
 
 static const char *const flip_names[] = {NULL, "horizontal", "vertical", "horizontal_and_vertical"};
 
-static int aug_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+static int flip_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
     const lf_node *x = lf_input_node(m, t->type, in, n_in, 3);
     if (!x) return 0;
-    if (t->op == AUG_FLIP && (nd->mode < LF_FLIP_HORIZONTAL || nd->mode > LF_FLIP_HORIZONTAL_AND_VERTICAL))
+    if (nd->mode < LF_FLIP_HORIZONTAL || nd->mode > LF_FLIP_HORIZONTAL_AND_VERTICAL)
         return lf_build_fail(m, LF_ERR_ARG, "RandomFlip: unknown mode %d", nd->mode);
-    if (t->op == AUG_TRANSLATE && !(nd->scale >= 0.0f && nd->scale <= 1.0f && nd->offset >= 0.0f &&
-                                    nd->offset <= 1.0f))
-        return lf_build_fail(m, LF_ERR_ARG,
-                             "RandomTranslation: height_factor and width_factor must be in [0, 1], got %g and %g",
-                             (double)nd->scale, (double)nd->offset);
     if (!lf_shape_set(m, t->type, nd, 3, x->shape)) return 0;
-    nd->aux_per_row = 2; /* the row's draw: flips or shifts (rows, columns) */
+    nd->aux_per_row = 2; /* the row's draw: flip rows, flip columns */
     return 1;
 }
 
-/* Where output row py (W pixels of C values) of a row with draw d (2
- * values) comes from: source row *sy, or none (returns 0: the whole row is
- * translation's constant fill).  A flip reads the row's pixels in reverse
- * order when *mirror; a translation copies output columns [*x0, *x1) from
- * columns px - *shift, and fills the others. */
-static int row_map(int op, const float *d, const lf_node *nd, size_t py, size_t *sy, int *mirror,
-                   long *shift, size_t *x0, size_t *x1) {
-    size_t H = nd->shape[0], W = nd->shape[1];
-    *mirror = 0, *shift = 0, *x0 = 0, *x1 = W;
-    if (op == AUG_FLIP) {
-        *sy = d[0] != 0.0f ? H - 1 - py : py;
-        *mirror = d[1] != 0.0f;
-        return 1;
-    }
-    long ly = (long)py - (long)d[0], s = (long)d[1];
-    if (ly < 0 || ly >= (long)H || s >= (long)W || -s >= (long)W) return 0;
-    *sy = (size_t)ly, *shift = s;
-    *x0 = s > 0 ? (size_t)s : 0;
-    *x1 = s < 0 ? W - (size_t)-s : W;
+/* The row's stream of draws (lf_draws) in a training pass, else 0. */
+static int row_stream(const lf_layer_ctx *c, size_t r, uint64_t *s) {
+    if (!c->training || !c->draws) return 0;
+    *s = lf_draw_stream(c->draws->key, c->draw_id, c->draws->row0 + r);
     return 1;
 }
 
-static void aug_forward(const lf_layer_ctx *c) {
+static void flip_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
-    int op = c->t->op;
-    for (size_t r = 0; r < c->B; r++) { /* draws 0 and 1 of the row's stream (lf_draws) */
+    for (size_t r = 0; r < c->B; r++) { /* draws 0 and 1 of the row's stream */
         float *d = c->aux + 2 * r;
+        uint64_t s;
         d[0] = d[1] = 0.0f;
-        if (c->training && c->draws) {
-            uint64_t s = lf_draw_stream(c->draws->key, c->draw_id, c->draws->row0 + r);
-            if (op == AUG_FLIP) {
-                if (nd->mode & LF_FLIP_VERTICAL) d[0] = lf_draw_uniform(s, 0) < 0.5f;
-                if (nd->mode & LF_FLIP_HORIZONTAL) d[1] = lf_draw_uniform(s, 1) < 0.5f;
-            } else {
-                float u = (2.0f * lf_draw_uniform(s, 0) - 1.0f) * nd->scale;
-                float v = (2.0f * lf_draw_uniform(s, 1) - 1.0f) * nd->offset;
-                d[0] = floorf(u * (float)H + 0.5f);
-                d[1] = floorf(v * (float)W + 0.5f);
-            }
-        }
+        if (!row_stream(c, r, &s)) continue;
+        if (nd->mode & LF_FLIP_VERTICAL) d[0] = lf_draw_uniform(s, 0) < 0.5f;
+        if (nd->mode & LF_FLIP_HORIZONTAL) d[1] = lf_draw_uniform(s, 1) < 0.5f;
     }
-    /* a row at a time: a mirrored row pixel by pixel, a shifted one as a
-     * run (memcpy) between its fills */
 #pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         const float *d = c->aux + 2 * r;
         const float *x = c->xs[0] + r * D;
         float *y = c->y + r * D;
         for (size_t py = 0; py < H; py++) {
-            size_t sy, x0, x1;
-            int mirror;
-            long shift;
+            const float *xr = x + (d[0] != 0.0f ? H - 1 - py : py) * W * C;
             float *yr = y + py * W * C;
-            if (!row_map(op, d, nd, py, &sy, &mirror, &shift, &x0, &x1)) {
-                memset(yr, 0, W * C * sizeof *yr);
+            if (d[1] == 0.0f) {
+                memcpy(yr, xr, W * C * sizeof *yr);
                 continue;
             }
-            const float *xr = x + sy * W * C;
-            if (mirror) {
-                for (size_t px = 0; px < W; px++)
-                    memcpy(yr + px * C, xr + (W - 1 - px) * C, C * sizeof *yr);
-                continue;
-            }
-            memset(yr, 0, x0 * C * sizeof *yr);
-            memcpy(yr + x0 * C, xr + (size_t)((long)x0 - shift) * C, (x1 - x0) * C * sizeof *yr);
-            memset(yr + x1 * C, 0, (W - x1) * C * sizeof *yr);
+            for (size_t px = 0; px < W; px++) memcpy(yr + px * C, xr + (W - 1 - px) * C, C * sizeof *yr);
         }
     }
 }
 
-static void aug_backward(const lf_layer_ctx *c) {
+static void flip_backward(const lf_layer_ctx *c) {
     float *dx = c->dxs[0];
     if (!dx) return;
     const lf_node *nd = c->nd;
@@ -201,21 +161,12 @@ static void aug_backward(const lf_layer_ctx *c) {
         const float *d = c->aux + 2 * r, *dy = c->dy + r * D;
         float *dxr = dx + r * D;
         for (size_t py = 0; py < H; py++) {
-            size_t sy, x0, x1;
-            int mirror;
-            long shift;
-            if (!row_map(c->t->op, d, nd, py, &sy, &mirror, &shift, &x0, &x1)) continue;
             const float *g = dy + py * W * C;
-            float *di = dxr + sy * W * C;
-            if (mirror) {
-                for (size_t px = 0; px < W; px++)
-                    for (size_t ch = 0; ch < C; ch++) di[(W - 1 - px) * C + ch] += g[px * C + ch];
-                continue;
+            float *di = dxr + (d[0] != 0.0f ? H - 1 - py : py) * W * C;
+            for (size_t px = 0; px < W; px++) {
+                size_t sx = d[1] != 0.0f ? W - 1 - px : px;
+                for (size_t ch = 0; ch < C; ch++) di[sx * C + ch] += g[px * C + ch];
             }
-            /* output columns [x0, x1) came from x0 - shift.. */
-            float *dr = di + (size_t)((long)x0 - shift) * C;
-            const float *gr = g + x0 * C;
-            for (size_t j = 0; j < (x1 - x0) * C; j++) dr[j] += gr[j];
         }
     }
 }
@@ -237,56 +188,18 @@ static lf_status flip_read(const lf_model *m, const lf_json *L, size_t n_in, lf_
                    "%s: 'mode' must be \"horizontal\", \"vertical\" or \"horizontal_and_vertical\"", where);
 }
 
-static void translate_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
-    (void)m;
-    lf_buf_puts(b, ",\"height_factor\":");
-    lf_buf_json_float(b, nd->scale);
-    lf_buf_puts(b, ",\"width_factor\":");
-    lf_buf_json_float(b, nd->offset);
-    lf_buf_puts(b, ",\"fill_mode\":\"constant\",\"interpolation\":\"nearest\"");
-}
-
-static lf_status translate_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
-                                const char *where, lf_err *e) {
-    (void)m;
-    lf_status st = lf_arch_arity(n_in, 1, "RandomTranslation", where, e);
-    if (st == LF_OK) st = lf_arch_float(L, "height_factor", 0, 1, &nd->scale, where, e);
-    if (st == LF_OK) st = lf_arch_float(L, "width_factor", 0, 1, &nd->offset, where, e);
-    const char *f = lf_arch_str(L, "fill_mode"), *i = lf_arch_str(L, "interpolation");
-    if (st == LF_OK && (!f || strcmp(f, "constant") != 0 || !i || strcmp(i, "nearest") != 0))
-        st = lf_fail(e, LF_ERR_FORMAT, "%s: only fill_mode \"constant\" and interpolation \"nearest\" are supported",
-                     where);
-    return st;
-}
-
 static const char *const flip_keys[] = {"name", "type", "inbound", "mode", NULL};
-static const char *const translate_keys[] = {"name", "type", "inbound", "height_factor", "width_factor",
-                                             "fill_mode", "interpolation", NULL};
 
 const lf_layer_type lf_type_random_flip = {
     .type = "RandomFlip",
     .prefix = "random_flip",
     .keys = flip_keys,
-    .op = AUG_FLIP,
     .draws = 1,
-    .infer = aug_infer,
-    .forward = aug_forward,
-    .backward = aug_backward,
+    .infer = flip_infer,
+    .forward = flip_forward,
+    .backward = flip_backward,
     .write_json = flip_json,
     .read_json = flip_read,
-};
-
-const lf_layer_type lf_type_random_translation = {
-    .type = "RandomTranslation",
-    .prefix = "random_translation",
-    .keys = translate_keys,
-    .op = AUG_TRANSLATE,
-    .draws = 1,
-    .infer = aug_infer,
-    .forward = aug_forward,
-    .backward = aug_backward,
-    .write_json = translate_json,
-    .read_json = translate_read,
 };
 
 int lf_random_flip(lf_model *m, int x, lf_flip mode, const char *name) {
@@ -295,9 +208,321 @@ int lf_random_flip(lf_model *m, int x, lf_flip mode, const char *name) {
     return lf_node_add(m, &lf_type_random_flip, LF_K_RANDOM_FLIP, nd, &x, 1, name);
 }
 
+/* ----------------------------------------------------- RandomTranslation */
+
+/* Keras' names, indexed by lf_fill_mode and lf_interpolation. */
+static const char *const fill_names[] = {"reflect", "wrap", "nearest", "constant"};
+static const char *const interp_names[] = {"bilinear", "nearest"};
+
+static int factor_ok(float lo, float hi) {
+    return lo >= -1.0f && lo <= hi && hi <= 1.0f;
+}
+
+static int translate_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    const lf_node *x = lf_input_node(m, t->type, in, n_in, 3);
+    if (!x) return 0;
+    const lf_translation_options *o = &nd->tr;
+    if (nd->whole_pixels) {
+        if (!(o->height_upper >= 0.0f && o->height_upper <= 1.0f && o->width_upper >= 0.0f &&
+              o->width_upper <= 1.0f))
+            return lf_build_fail(m, LF_ERR_ARG,
+                                 "RandomTranslation: height_factor and width_factor must be in [0, 1], got %g and %g",
+                                 (double)o->height_upper, (double)o->width_upper);
+    } else {
+        if (!factor_ok(o->height_lower, o->height_upper))
+            return lf_build_fail(m, LF_ERR_ARG,
+                                 "RandomTranslation: height_factor must be a range [lower, upper] in [-1, 1], got [%g, %g]",
+                                 (double)o->height_lower, (double)o->height_upper);
+        if (!factor_ok(o->width_lower, o->width_upper))
+            return lf_build_fail(m, LF_ERR_ARG,
+                                 "RandomTranslation: width_factor must be a range [lower, upper] in [-1, 1], got [%g, %g]",
+                                 (double)o->width_lower, (double)o->width_upper);
+        if ((unsigned)o->fill_mode > LF_FILL_CONSTANT)
+            return lf_build_fail(m, LF_ERR_ARG, "RandomTranslation: unknown fill_mode %d", (int)o->fill_mode);
+        if ((unsigned)o->interpolation > LF_INTERP_NEAREST)
+            return lf_build_fail(m, LF_ERR_ARG, "RandomTranslation: unknown interpolation %d",
+                                 (int)o->interpolation);
+        if (!isfinite(o->fill_value))
+            return lf_build_fail(m, LF_ERR_ARG, "RandomTranslation: fill_value must be finite");
+    }
+    if (!lf_shape_set(m, t->type, nd, 3, x->shape)) return 0;
+    nd->aux_per_row = 2; /* the row's draw: the shift (dy, dx) in pixels */
+    return 1;
+}
+
+/* Where index i (any integer) of an axis of n pixels reads under the fill
+ * mode: an index in [0, n), or -1 for constant's fill value.  These are
+ * np.pad's modes as Keras' numpy backend maps them: reflect is "symmetric"
+ * (the edge pixel repeated, period 2n), wrap period n, nearest "edge". */
+static long extend(long i, long n, lf_fill_mode mode) {
+    if (i >= 0 && i < n) return i;
+    switch (mode) {
+    case LF_FILL_CONSTANT: return -1;
+    case LF_FILL_NEAREST: return i < 0 ? 0 : n - 1;
+    case LF_FILL_WRAP: {
+        long k = i % n;
+        return k < 0 ? k + n : k;
+    }
+    case LF_FILL_REFLECT:
+    default: {
+        long p = 2 * n, k = i % p;
+        if (k < 0) k += p;
+        return k < n ? k : p - 1 - k;
+    }
+    }
+}
+
+/* One axis of the map for a shift s (pixels): output index o reads the
+ * input at o - s.  Bilinear: taps o + k and o + k + 1 weighted 1 - t and t,
+ * k = floor(-s), t = -s - k; nearest: the one tap o + k, k = floor(0.5 - s)
+ * (scipy's order 0: floor(o - s + 0.5)).  o - s is exact in double (s is a
+ * float), so k and t are the same for every o, as Keras' per-pixel ones. */
+typedef struct axis_map {
+    long k;
+    double t;
+    int taps;
+} axis_map;
+
+static axis_map axis_of(float s, lf_interpolation interp) {
+    axis_map a;
+    if (interp == LF_INTERP_NEAREST) {
+        a.k = (long)floor(0.5 - (double)s), a.t = 0.0, a.taps = 1;
+    } else {
+        double f = floor(-(double)s);
+        a.k = (long)f, a.t = -(double)s - f, a.taps = 2;
+    }
+    return a;
+}
+
+/* The taps of output index o along an axis of n pixels: their indices
+ * (-1: the fill value) and weights; returns how many. */
+static int taps_of(const axis_map *a, long o, long n, lf_fill_mode mode, long *idx, double *w) {
+    idx[0] = extend(o + a->k, n, mode), w[0] = 1.0 - a->t;
+    if (a->taps == 1) return 1;
+    idx[1] = extend(o + a->k + 1, n, mode), w[1] = a->t;
+    return 2;
+}
+
+/* One image (H, W, C) moved by d = (dy, dx) pixels into y: the map of
+ * translate_forward, a pure function (testing.h). */
+void lf__translate_image(const lf_translation_options *o, size_t H, size_t W, size_t C, const float *d,
+                         const float *x, float *y) {
+    if (d[0] == 0.0f && d[1] == 0.0f) { /* no shift (evaluate, predict): the identity, as Keras */
+        memcpy(y, x, H * W * C * sizeof *y);
+        return;
+    }
+    axis_map ay = axis_of(d[0], o->interpolation), ax = axis_of(d[1], o->interpolation);
+    float fill = o->fill_value;
+    for (size_t py = 0; py < H; py++) {
+        long iy[2], ix[2];
+        double wy[2], wx[2];
+        int ny = taps_of(&ay, (long)py, (long)H, o->fill_mode, iy, wy);
+        for (size_t px = 0; px < W; px++) {
+            int nx = taps_of(&ax, (long)px, (long)W, o->fill_mode, ix, wx);
+            float *yp = y + (py * W + px) * C;
+            if (ny == 1 && nx == 1) { /* nearest: a copy */
+                if (iy[0] < 0 || ix[0] < 0)
+                    for (size_t ch = 0; ch < C; ch++) yp[ch] = fill;
+                else
+                    memcpy(yp, x + ((size_t)iy[0] * W + (size_t)ix[0]) * C, C * sizeof *yp);
+                continue;
+            }
+            for (size_t ch = 0; ch < C; ch++) { /* in double, as scipy, rounded once */
+                double acc = 0.0;
+                for (int a = 0; a < ny; a++)
+                    for (int b = 0; b < nx; b++) {
+                        double v = iy[a] < 0 || ix[b] < 0 ? (double)fill
+                                                          : (double)x[((size_t)iy[a] * W + (size_t)ix[b]) * C + ch];
+                        acc += wy[a] * wx[b] * v;
+                    }
+                yp[ch] = (float)acc;
+            }
+        }
+    }
+}
+
+/* The transpose of lf__translate_image's map, added to dx: each output
+ * pixel's gradient g goes back to its taps, weighted as they were (the fill
+ * value takes none). */
+void lf__translate_image_grad(const lf_translation_options *o, size_t H, size_t W, size_t C, const float *d,
+                              const float *g, float *dx) {
+    if (d[0] == 0.0f && d[1] == 0.0f) {
+        for (size_t j = 0; j < H * W * C; j++) dx[j] += g[j];
+        return;
+    }
+    axis_map ay = axis_of(d[0], o->interpolation), ax = axis_of(d[1], o->interpolation);
+    for (size_t py = 0; py < H; py++) {
+        long iy[2], ix[2];
+        double wy[2], wx[2];
+        int ny = taps_of(&ay, (long)py, (long)H, o->fill_mode, iy, wy);
+        for (size_t px = 0; px < W; px++) {
+            int nx = taps_of(&ax, (long)px, (long)W, o->fill_mode, ix, wx);
+            const float *gp = g + (py * W + px) * C;
+            for (int a = 0; a < ny; a++)
+                for (int b = 0; b < nx; b++) {
+                    if (iy[a] < 0 || ix[b] < 0) continue;
+                    float *di = dx + ((size_t)iy[a] * W + (size_t)ix[b]) * C;
+                    if (ny == 1 && nx == 1) { /* nearest: weight 1 */
+                        for (size_t ch = 0; ch < C; ch++) di[ch] += gp[ch];
+                        continue;
+                    }
+                    double w = wy[a] * wx[b];
+                    for (size_t ch = 0; ch < C; ch++) di[ch] += (float)(w * (double)gp[ch]);
+                }
+        }
+    }
+}
+
+static void translate_forward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    const lf_translation_options *o = &nd->tr;
+    size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
+    /* u = mid + (2 U - 1) half: for a range [-f, f] the bits of
+     * lf_random_translation's (2 U - 1) f */
+    float hm = 0.5f * (o->height_lower + o->height_upper), hh = 0.5f * (o->height_upper - o->height_lower);
+    float wm = 0.5f * (o->width_lower + o->width_upper), wh = 0.5f * (o->width_upper - o->width_lower);
+    for (size_t r = 0; r < c->B; r++) { /* draws 0 and 1 of the row's stream */
+        float *d = c->aux + 2 * r;
+        uint64_t s;
+        d[0] = d[1] = 0.0f;
+        if (!row_stream(c, r, &s)) continue;
+        float u = hm + (2.0f * lf_draw_uniform(s, 0) - 1.0f) * hh;
+        float v = wm + (2.0f * lf_draw_uniform(s, 1) - 1.0f) * wh;
+        d[0] = u * (float)H, d[1] = v * (float)W;
+        if (nd->whole_pixels) d[0] = floorf(d[0] + 0.5f), d[1] = floorf(d[1] + 0.5f);
+    }
+#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
+    for (size_t r = 0; r < c->B; r++) lf__translate_image(o, H, W, C, c->aux + 2 * r, c->xs[0] + r * D, c->y + r * D);
+}
+
+static void translate_backward(const lf_layer_ctx *c) {
+    float *dx = c->dxs[0];
+    if (!dx) return;
+    const lf_node *nd = c->nd;
+    size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
+#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
+    for (size_t r = 0; r < c->B; r++)
+        lf__translate_image_grad(&nd->tr, H, W, C, c->aux + 2 * r, c->dy + r * D, dx + r * D);
+}
+
+/* lf_random_translation's form is written as before (single factors,
+ * constant, nearest), so that older readers still take it; the other as
+ * Keras' config with each factor a [lower, upper] pair and fill_value. */
+static void translate_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    const lf_translation_options *o = &nd->tr;
+    if (nd->whole_pixels) {
+        lf_buf_puts(b, ",\"height_factor\":");
+        lf_buf_json_float(b, o->height_upper);
+        lf_buf_puts(b, ",\"width_factor\":");
+        lf_buf_json_float(b, o->width_upper);
+        lf_buf_puts(b, ",\"fill_mode\":\"constant\",\"interpolation\":\"nearest\"");
+        return;
+    }
+    lf_buf_puts(b, ",\"height_factor\":[");
+    lf_buf_json_float(b, o->height_lower);
+    lf_buf_puts(b, ",");
+    lf_buf_json_float(b, o->height_upper);
+    lf_buf_puts(b, "],\"width_factor\":[");
+    lf_buf_json_float(b, o->width_lower);
+    lf_buf_puts(b, ",");
+    lf_buf_json_float(b, o->width_upper);
+    lf_buf_printf(b, "],\"fill_mode\":\"%s\",\"interpolation\":\"%s\",\"fill_value\":", fill_names[o->fill_mode],
+                  interp_names[o->interpolation]);
+    lf_buf_json_float(b, o->fill_value);
+}
+
+/* A [lower, upper] pair in [-1, 1] under key. */
+static lf_status read_range(const lf_json *L, const char *key, float *lo, float *hi, const char *where, lf_err *e) {
+    const lf_json *a = lf_json_get(L, key);
+    double v[2];
+    if (!lf_json_is(a, LF_JSON_ARRAY) || lf_json_len(a) != 2 || !lf_json_num(lf_json_at(a, 0), &v[0]) ||
+        !lf_json_num(lf_json_at(a, 1), &v[1]) || !(v[0] >= -1.0 && v[0] <= v[1] && v[1] <= 1.0))
+        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be a number in [0, 1] or a pair [lower, upper] in [-1, 1]",
+                       where, key);
+    *lo = (float)v[0], *hi = (float)v[1];
+    return LF_OK;
+}
+
+/* The index of s among n names, or -1. */
+static int name_index(const char *s, const char *const *names, int n) {
+    for (int i = 0; s && i < n; i++)
+        if (strcmp(s, names[i]) == 0) return i;
+    return -1;
+}
+
+static lf_status translate_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
+                                const char *where, lf_err *e) {
+    (void)m;
+    lf_translation_options *o = &nd->tr;
+    lf_status st = lf_arch_arity(n_in, 1, "RandomTranslation", where, e);
+    if (st != LF_OK) return st;
+    const char *f = lf_arch_str(L, "fill_mode"), *i = lf_arch_str(L, "interpolation");
+    if (!lf_json_is(lf_json_get(L, "height_factor"), LF_JSON_ARRAY)) { /* lf_random_translation's form */
+        float h, w;
+        st = lf_arch_float(L, "height_factor", 0, 1, &h, where, e);
+        if (st == LF_OK) st = lf_arch_float(L, "width_factor", 0, 1, &w, where, e);
+        if (st == LF_OK && (!f || strcmp(f, "constant") != 0 || !i || strcmp(i, "nearest") != 0 ||
+                            lf_json_get(L, "fill_value")))
+            st = lf_fail(e, LF_ERR_FORMAT,
+                         "%s: single factors go with fill_mode \"constant\", interpolation \"nearest\" and no "
+                         "fill_value (the factors as [lower, upper] pairs take Keras' settings)",
+                         where);
+        if (st != LF_OK) return st;
+        *o = lf_translation_defaults(h, w);
+        o->fill_mode = LF_FILL_CONSTANT, o->interpolation = LF_INTERP_NEAREST;
+        nd->whole_pixels = 1;
+        return LF_OK;
+    }
+    st = read_range(L, "height_factor", &o->height_lower, &o->height_upper, where, e);
+    if (st == LF_OK) st = read_range(L, "width_factor", &o->width_lower, &o->width_upper, where, e);
+    if (st != LF_OK) return st;
+    int fm = name_index(f, fill_names, 4), im = name_index(i, interp_names, 2);
+    if (fm < 0)
+        return lf_fail(e, LF_ERR_FORMAT,
+                       "%s: 'fill_mode' must be \"reflect\", \"wrap\", \"nearest\" or \"constant\"", where);
+    if (im < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: 'interpolation' must be \"bilinear\" or \"nearest\"", where);
+    o->fill_mode = (lf_fill_mode)fm, o->interpolation = (lf_interpolation)im;
+    return lf_arch_float(L, "fill_value", -1e30f, 1e30f, &o->fill_value, where, e);
+}
+
+static const char *const translate_keys[] = {"name", "type", "inbound", "height_factor", "width_factor",
+                                             "fill_mode", "interpolation", "fill_value", NULL};
+
+const lf_layer_type lf_type_random_translation = {
+    .type = "RandomTranslation",
+    .prefix = "random_translation",
+    .keys = translate_keys,
+    .draws = 1,
+    .infer = translate_infer,
+    .forward = translate_forward,
+    .backward = translate_backward,
+    .write_json = translate_json,
+    .read_json = translate_read,
+};
+
+lf_translation_options lf_translation_defaults(float height_factor, float width_factor) {
+    lf_translation_options o = {0};
+    o.height_lower = -fabsf(height_factor), o.height_upper = fabsf(height_factor);
+    o.width_lower = -fabsf(width_factor), o.width_upper = fabsf(width_factor);
+    o.fill_mode = LF_FILL_REFLECT, o.interpolation = LF_INTERP_BILINEAR, o.fill_value = 0.0f;
+    return o;
+}
+
+int lf_random_translation_opt(lf_model *m, int x, const lf_translation_options *opt, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    if (!m || m->sticky != LF_OK) return -1;
+    if (!opt) return lf_build_fail(m, LF_ERR_ARG, "RandomTranslation: no options given (opt is NULL)"), -1;
+    nd.tr = *opt;
+    return lf_node_add(m, &lf_type_random_translation, LF_K_RANDOM_TRANSLATION, nd, &x, 1, name);
+}
+
 int lf_random_translation(lf_model *m, int x, float height_factor, float width_factor, const char *name) {
     lf_node nd = LF_NODE_PROTO;
-    nd.scale = height_factor;
-    nd.offset = width_factor;
+    /* [-f, f] as given (a negative f fails in translate_infer, naming it) */
+    nd.tr.height_lower = -height_factor, nd.tr.height_upper = height_factor;
+    nd.tr.width_lower = -width_factor, nd.tr.width_upper = width_factor;
+    nd.tr.fill_mode = LF_FILL_CONSTANT, nd.tr.interpolation = LF_INTERP_NEAREST, nd.tr.fill_value = 0.0f;
+    nd.whole_pixels = 1;
     return lf_node_add(m, &lf_type_random_translation, LF_K_RANDOM_TRANSLATION, nd, &x, 1, name);
 }

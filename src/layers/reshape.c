@@ -4,10 +4,12 @@
  *
  * Flatten: Keras' Flatten, (batch, d1, ..., dk) -> (batch, d1 * ... * dk).
  * Reshape: Keras' Reshape(target_shape), any shape of the same number of
- * values (row-major order, as Keras' channels-last tensors).
+ * values (row-major order, as Keras' channels-last tensors); one entry may
+ * be LF_INFER (Keras' -1), the size that makes the count match.
  */
 #include "layers/layer.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static int flatten_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in,
@@ -18,14 +20,48 @@ static int flatten_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const
     return lf_shape_set(m, "Flatten", nd, 1, &x->dim);
 }
 
-/* the builder (or the JSON reader) put the target shape in nd */
+/* A target shape as Keras prints it, LF_INFER as -1: "(None, 7, -1)". */
+static void target_str(const size_t *dims, size_t rank, char *out, size_t cap) {
+    size_t n = (size_t)snprintf(out, cap, "(None");
+    for (size_t d = 0; d < rank && n < cap; d++)
+        n += dims[d] == LF_INFER ? (size_t)snprintf(out + n, cap - n, ", -1")
+                                 : (size_t)snprintf(out + n, cap - n, ", %zu", dims[d]);
+    if (n < cap) snprintf(out + n, cap - n, ")");
+}
+
+/* the builder (or the JSON reader) put the target shape in nd; one
+ * LF_INFER entry (Keras' -1) becomes the input's size over the others'
+ * product, and the node keeps (and its file holds) the resolved shape */
 static int reshape_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in,
                          size_t n_in) {
     (void)t;
     const lf_node *x = lf_input_node(m, "Reshape", in, n_in, 0);
-    size_t dims[LF_MAX_RANK];
+    if (!x) return 0;
+    size_t dims[LF_MAX_RANK], known = 1, n_infer = 0, at = 0;
+    int fits = 1;
     memcpy(dims, nd->shape, sizeof dims);
-    if (!x || !lf_shape_set(m, "Reshape", nd, nd->rank, dims)) return 0;
+    for (size_t d = 0; d < nd->rank && d < LF_MAX_RANK; d++) {
+        if (dims[d] == LF_INFER) n_infer++, at = d;
+        else fits &= lf_mul_ok(known, dims[d], &known);
+    }
+    if (n_infer) {
+        char sx[96], sy[96];
+        target_str(dims, nd->rank, sy, sizeof sy);
+        if (n_infer > 1)
+            return lf_build_fail(m, LF_ERR_SHAPE, "Reshape: target shape %s has more than one -1", sy);
+        if (!fits || known == 0) {
+            dims[at] = 1; /* lf_shape_set names the bad dim */
+        } else if (x->dim % known != 0) {
+            lf_shape_str(x, sx, sizeof sx);
+            return lf_build_fail(m, LF_ERR_SHAPE,
+                                 "Reshape: input '%s' of shape %s (%zu values) cannot become %s: %zu is not a "
+                                 "multiple of %zu",
+                                 x->name, sx, x->dim, sy, x->dim, known);
+        } else {
+            dims[at] = x->dim / known;
+        }
+    }
+    if (!lf_shape_set(m, "Reshape", nd, nd->rank, dims)) return 0;
     if (nd->dim != x->dim) {
         char sx[96], sy[96];
         lf_shape_str(x, sx, sizeof sx), lf_shape_str(nd, sy, sizeof sy);

@@ -1,0 +1,295 @@
+/*
+ * test_translation.c — RandomTranslation against Keras 3: the map of one
+ * image for every fill_mode x interpolation and shifts positive, negative,
+ * fractional, at a half and larger than the image, against golden values
+ * from Keras' numpy backend (tests/make_translation_golden.py ->
+ * tests/translation_golden.h); its gradient (the transpose) by central
+ * differences with the shift fixed; the draws (a fraction of H and W, not
+ * rounded, in the factors' ranges, per image, the same bits from the same
+ * key); lf_random_translation's whole-pixel form; save/load of the settings
+ * and the file's refusals; the builder's refusals.
+ */
+#include "check.h"
+#include "engine_util.h"
+#include "io/safetensors.h"
+#include "translation_golden.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static char tmpdir[64];
+
+static int has(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
+
+static lf_translation_options case_options(const struct tg_case *c) {
+    lf_translation_options o = lf_translation_defaults(0.5f, 0.5f);
+    o.fill_mode = (lf_fill_mode)c->fill_mode, o.interpolation = (lf_interpolation)c->interpolation;
+    o.fill_value = c->fill_value;
+    return o;
+}
+
+static const char *const fills[] = {"reflect", "wrap", "nearest", "constant"};
+
+/* every golden case: nearest to the bit (copies of pixels or the fill),
+ * bilinear within a float's rounding (both sum in double, round once) */
+static void test_golden(void) {
+    enum { D = TG_H * TG_W * TG_C };
+    for (int k = 0; k < TG_CASES; k++) {
+        const struct tg_case *c = &tg_cases[k];
+        lf_translation_options o = case_options(c);
+        float y[D], d[2] = {c->dy, c->dx};
+        lf__translate_image(&o, TG_H, TG_W, TG_C, d, tg_image, y);
+        double worst = 0;
+        int at = 0;
+        for (int i = 0; i < D; i++) {
+            double e = fabs((double)y[i] - (double)c->y[i]);
+            if (e > worst || isnan(e)) worst = e, at = i;
+        }
+        double tol = c->interpolation == LF_INTERP_NEAREST ? 0.0 : 1e-6;
+        CHECK(worst <= tol, "%s %s, shift (%g, %g): value %d is %.9g, Keras' %.9g", fills[c->fill_mode],
+              c->interpolation ? "nearest" : "bilinear", (double)c->dy, (double)c->dx, at, (double)y[at],
+              (double)c->y[at]);
+    }
+}
+
+/* The map is affine in x (linear plus the fill), so the central difference
+ * (f(x + h e_i) - f(x - h e_i)) / 2h is column i of its Jacobian up to
+ * float rounding; <g, column i> must be the gradient's entry i. */
+static void test_gradient(void) {
+    enum { D = TG_H * TG_W * TG_C };
+    for (int k = 0; k < TG_CASES; k++) {
+        const struct tg_case *c = &tg_cases[k];
+        lf_translation_options o = case_options(c);
+        float d[2] = {c->dy, c->dx}, g[D], gx[D] = {0}, x[D], yp[D], ym[D];
+        fill_uniform(g, D, -1, 1, 100 + (uint64_t)k);
+        lf__translate_image_grad(&o, TG_H, TG_W, TG_C, d, g, gx);
+        memcpy(x, tg_image, sizeof x);
+        double worst = 0;
+        const float h = 0.5f;
+        for (int i = 0; i < D; i++) {
+            x[i] = tg_image[i] + h;
+            lf__translate_image(&o, TG_H, TG_W, TG_C, d, x, yp);
+            x[i] = tg_image[i] - h;
+            lf__translate_image(&o, TG_H, TG_W, TG_C, d, x, ym);
+            x[i] = tg_image[i];
+            double fd = 0;
+            for (int j = 0; j < D; j++) fd += (double)g[j] * ((double)yp[j] - (double)ym[j]) / (2.0 * h);
+            worst = fmax(worst, fabs(fd - (double)gx[i]));
+        }
+        CHECK(worst < 1e-5, "%s %s, shift (%g, %g): gradient off by %.3g", fills[c->fill_mode],
+              c->interpolation ? "nearest" : "bilinear", (double)c->dy, (double)c->dx, worst);
+    }
+}
+
+/* a model x -> RandomTranslation(opt) -> Dense (o: the translation's node) */
+static lf_model *one_layer(const lf_translation_options *opt, size_t H, size_t W, int *tr) {
+    lf_model *m;
+    lf_model_create(&m, 3);
+    int x = lf_input_shape(m, 3, (size_t[]){H, W, 2}, LF_DTYPE_FLOAT32, "x");
+    *tr = opt ? lf_random_translation_opt(m, x, opt, "shift") : lf_random_translation(m, x, 0.3f, 0.3f, "shift");
+    int o = lf_dense(m, lf_flatten(m, *tr, NULL), 1, LF_ACT_LINEAR, 1, "o");
+    CHECK(lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    return m;
+}
+
+/* Draws: per image, u H and v W in the ranges and not rounded (Keras);
+ * lf_random_translation's rounded; the same key the same bits, in any part
+ * of the batch (row0); the output the kernel's map of the drawn shift;
+ * inference the identity. */
+static void test_draws(void) {
+    enum { N = 64, H = 6, W = 5, D = H * W * 2 };
+    float *x = malloc(N * D * sizeof *x), *y = malloc(N * D * sizeof *y), *p = malloc(N * D * sizeof *p);
+    fill_uniform(x, N * D, -1, 1, 5);
+    lf_translation_options o = lf_translation_defaults(0.0f, 0.0f);
+    o.height_lower = -0.2f, o.height_upper = 0.5f, o.width_lower = 0.1f, o.width_upper = 0.3f;
+    int tr;
+    lf_model *m = one_layer(&o, H, W, &tr);
+    lf_ws a, b;
+    lf_ws_init(&a, m, N, 0, NULL, 0);
+    lf_ws_init(&b, m, N, 0, NULL, 0);
+    const float *xs[1] = {x}, *xp[1] = {x + 10 * D};
+    lf_draws k0 = {lf_draw_key(11, 2, 3), 0}, k10 = {k0.key, 10};
+    lf_graph_forward_drawn(m, &a, xs, N, 1, &k0);
+    int in_range = 1, fractional = 0, low = 0, high = 0, same = 1;
+    double ulo = 1, uhi = -1;
+    for (int r = 0; r < N; r++) {
+        const float *d = a.aux[tr] + 2 * r;
+        double u = d[0] / H, v = d[1] / W;
+        in_range &= u >= -0.2 - 1e-6 && u <= 0.5 + 1e-6 && v >= 0.1 - 1e-6 && v <= 0.3 + 1e-6;
+        fractional += d[0] != floorf(d[0]) && d[1] != floorf(d[1]);
+        low += u < 0, high += u > 0.35;
+        ulo = fmin(ulo, u), uhi = fmax(uhi, u);
+        lf__translate_image(&o, H, W, 2, d, x + r * D, y + r * D);
+    }
+    CHECK(in_range && low >= 5 && high >= 5, "shifts in [-0.2, 0.5] H x [0.1, 0.3] W: u from %.3f to %.3f", ulo, uhi);
+    CHECK(fractional >= N - 2, "%d of %d shifts fractional (not rounded)", fractional, N);
+    same = memcmp(y, a.out[tr], N * D * sizeof *y) == 0;
+    CHECK(same, "the layer's output is the map of its drawn shift");
+    lf_graph_forward_drawn(m, &b, xs, N, 1, &k0);
+    CHECK(memcmp(a.out[tr], b.out[tr], N * D * sizeof(float)) == 0, "the same key: the same bits");
+    lf_graph_forward_drawn(m, &b, xp, N - 10, 1, &k10);
+    CHECK(memcmp(a.out[tr] + 10 * D, b.out[tr], (N - 10) * D * sizeof(float)) == 0,
+          "rows 10.. alone (row0 10) as in the whole batch");
+    float *outs[4] = {NULL, p, NULL, NULL};
+    CHECK(lf__forward_nodes(m, xs, N, outs) == LF_OK && memcmp(p, x, N * D * sizeof *p) == 0,
+          "inference: the identity");
+    lf_ws_free(&a), lf_ws_free(&b);
+    lf_model_free(m);
+
+    /* lf_random_translation: whole pixels, round(u H) of its u in [-0.3, 0.3] */
+    m = one_layer(NULL, H, W, &tr);
+    lf_ws_init(&a, m, N, 0, NULL, 0);
+    lf_graph_forward_drawn(m, &a, xs, N, 1, &k0);
+    int whole = 1, moved = 0;
+    for (int r = 0; r < N; r++) {
+        const float *d = a.aux[tr] + 2 * r;
+        whole &= d[0] == floorf(d[0]) && d[1] == floorf(d[1]) && fabsf(d[0]) <= 2 && fabsf(d[1]) <= 2;
+        moved += d[0] != 0 || d[1] != 0;
+        float zero[D];
+        lf_translation_options c = lf_translation_defaults(0, 0);
+        c.fill_mode = LF_FILL_CONSTANT, c.interpolation = LF_INTERP_NEAREST;
+        lf__translate_image(&c, H, W, 2, d, x + r * D, zero);
+        whole &= memcmp(zero, a.out[tr] + r * D, sizeof zero) == 0;
+    }
+    CHECK(whole && moved >= N / 2, "lf_random_translation: whole-pixel shifts of at most 2, zeros in (%d moved)", moved);
+    lf_ws_free(&a);
+    lf_model_free(m);
+    free(x), free(y), free(p);
+}
+
+/* the file keeps the settings: a loaded model draws and maps the same bits;
+ * lf_random_translation's form is written as before; bad settings refused */
+static void test_file(void) {
+    enum { N = 8, H = 4, W = 7, D = H * W * 2 };
+    char path[128], bad[128];
+    snprintf(path, sizeof path, "%s/tr.lf", tmpdir);
+    snprintf(bad, sizeof bad, "%s/bad.lf", tmpdir);
+    float x[N * D];
+    fill_uniform(x, N * D, -1, 1, 9);
+    const float *xs[1] = {x};
+    lf_draws k = {lf_draw_key(5, 1, 1), 0};
+    for (int form = 0; form < 2; form++) {
+        lf_translation_options o = lf_translation_defaults(0.0f, 0.0f);
+        o.height_lower = -0.2f, o.height_upper = 0.3f, o.width_lower = -0.5f, o.width_upper = 0.25f;
+        o.fill_mode = LF_FILL_WRAP, o.interpolation = LF_INTERP_NEAREST, o.fill_value = 0.25f;
+        int tr, tl;
+        lf_model *m = one_layer(form ? NULL : &o, H, W, &tr), *l;
+        CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+        lf_model_create(&l, 0);
+        CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+        tl = lf_node_find(l, "shift");
+        lf_ws a, b;
+        lf_ws_init(&a, m, N, 0, NULL, 0);
+        lf_ws_init(&b, l, N, 0, NULL, 0);
+        lf_graph_forward_drawn(m, &a, xs, N, 1, &k);
+        lf_graph_forward_drawn(l, &b, xs, N, 1, &k);
+        CHECK(tl == tr && memcmp(a.out[tr], b.out[tl], N * D * sizeof(float)) == 0 &&
+                  memcmp(a.aux[tr], b.aux[tl], 2 * N * sizeof(float)) == 0,
+              "form %d: the loaded layer draws and maps the same bits", form);
+        lf_ws_free(&a), lf_ws_free(&b);
+        lf_model_free(l);
+        lf_st_file f;
+        lf_err e;
+        CHECK(lf_st_read(path, &f, &e) == LF_OK, "%s", e.msg);
+        const char *arch = lf_st_metadata(&f, "architecture");
+        const char *want = form ? "\"height_factor\":0.3,\"width_factor\":0.3,\"fill_mode\":\"constant\","
+                                  "\"interpolation\":\"nearest\"}"
+                                : "\"height_factor\":[-0.2,0.3],\"width_factor\":[-0.5,0.25],\"fill_mode\":\"wrap\","
+                                  "\"interpolation\":\"nearest\",\"fill_value\":0.25}";
+        CHECK(has(arch, want), "form %d: the file holds %s:\n%s", form, want, arch ? arch : "(none)");
+        lf_st_free(&f);
+        lf_model_free(m);
+        if (form) continue;
+        /* the refusals: same-length edits of the escaped JSON in the file */
+        FILE *fp = fopen(path, "rb");
+        static char bytes[1 << 16];
+        size_t n = fread(bytes, 1, sizeof bytes, fp);
+        fclose(fp);
+        static const struct {
+            const char *from, *to, *msg;
+        } cases[] = {
+            {"\\\"wrap\\\"", "\\\"warp\\\"",
+             "'fill_mode' must be \"reflect\", \"wrap\", \"nearest\" or \"constant\""},
+            {"\\\"nearest\\\"", "\\\"linear_\\\"", "'interpolation' must be \"bilinear\" or \"nearest\""},
+            {"[-0.2,0.3]", "[0.3,-0.2]",
+             "'height_factor' must be a number in [0, 1] or a pair [lower, upper] in [-1, 1]"},
+            {"[-0.5,0.25]", "[-1.5,0.25]",
+             "'width_factor' must be a number in [0, 1] or a pair [lower, upper] in [-1, 1]"},
+            {"\\\"fill_value\\\":0.25", "\\\"fill_value\\\":true",
+             "'fill_value' must be a number in [-1e+30, 1e+30]"},
+        };
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            size_t len = strlen(cases[c].from);
+            char *at = NULL;
+            for (size_t i = 0; i + len < n && !at; i++)
+                if (memcmp(bytes + i, cases[c].from, len) == 0) at = bytes + i;
+            CHECK(at != NULL && strlen(cases[c].to) == len, "case %zu: %s in the file", c, cases[c].from);
+            if (!at) continue;
+            memcpy(at, cases[c].to, len);
+            fp = fopen(bad, "wb");
+            fwrite(bytes, 1, n, fp);
+            fclose(fp);
+            memcpy(at, cases[c].from, len);
+            lf_model_create(&l, 0);
+            char msg[512];
+            snprintf(msg, sizeof msg, "'%s': architecture: layer 'shift': %s", bad, cases[c].msg);
+            CHECK(lf_model_load(l, bad) == LF_ERR_FORMAT && strcmp(lf_model_error(l), msg) == 0,
+                  "case %zu: want \"%s\", got \"%s\"", c, msg, lf_model_error(l));
+            lf_model_free(l);
+        }
+        remove(bad);
+    }
+    remove(path);
+}
+
+/* the builder's refusals name the layer and the value */
+static void test_refusals(void) {
+    static const struct {
+        int what;
+        const char *msg;
+    } cases[] = {
+        {0, "RandomTranslation: height_factor must be a range [lower, upper] in [-1, 1], got [0.3, -0.2]"},
+        {1, "RandomTranslation: width_factor must be a range [lower, upper] in [-1, 1], got [-1.5, 0]"},
+        {2, "RandomTranslation: unknown fill_mode 7"},
+        {3, "RandomTranslation: unknown interpolation 2"},
+        {4, "RandomTranslation: fill_value must be finite"},
+        {5, "RandomTranslation: height_factor must be a range [lower, upper] in [-1, 1], got [-nan, nan]"},
+        {6, "RandomTranslation: input 'v' has shape (None, 12); it needs rank 4 (batch, height, width, channels)"},
+        {7, "RandomTranslation: no options given (opt is NULL)"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lf_model *m;
+        lf_model_create(&m, 2);
+        int x = lf_input_shape(m, 3, (size_t[]){4, 5, 3}, LF_DTYPE_FLOAT32, "img"), v = lf_input(m, 12, "v");
+        lf_translation_options o = lf_translation_defaults(0.1f, 0.1f);
+        switch (cases[c].what) {
+        case 0: o.height_lower = 0.3f, o.height_upper = -0.2f; break;
+        case 1: o.width_lower = -1.5f, o.width_upper = 0.0f; break;
+        case 2: o.fill_mode = (lf_fill_mode)7; break;
+        case 3: o.interpolation = (lf_interpolation)2; break;
+        case 4: o.fill_value = INFINITY; break;
+        case 5: o = lf_translation_defaults(NAN, 0.1f); break;
+        case 6: x = v; break;
+        default: break;
+        }
+        lf_random_translation_opt(m, x, cases[c].what == 7 ? NULL : &o, NULL);
+        CHECK(strcmp(lf_model_error(m), cases[c].msg) == 0, "case %zu: got '%s'", c, lf_model_error(m));
+        lf_model_free(m);
+    }
+    lf_translation_options d = lf_translation_defaults(-0.1f, 0.2f);
+    CHECK(d.height_lower == -0.1f && d.height_upper == 0.1f && d.width_lower == -0.2f && d.width_upper == 0.2f &&
+              d.fill_mode == LF_FILL_REFLECT && d.interpolation == LF_INTERP_BILINEAR && d.fill_value == 0.0f,
+          "lf_translation_defaults: Keras' defaults, [-|f|, |f|]");
+}
+
+int main(void) {
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_translation_XXXXXX");
+    if (!mkdtemp(tmpdir)) return 1;
+    test_golden();
+    test_gradient();
+    test_draws();
+    test_file();
+    test_refusals();
+    rmdir(tmpdir);
+    return check_report("test_translation");
+}
