@@ -200,13 +200,15 @@ demo: all
 san:
 	$(MAKE) test BUILD=build-san-$(notdir $(CC)) SAN=address,undefined OPT=-O1
 
-# The concurrency test (predict from 8 threads) under ThreadSanitizer.  Built
+# The concurrency tests (predict from 8 threads; the cancel flags set from
+# another thread) under ThreadSanitizer.  Built
 # without OpenMP (libgomp is not instrumented and would report false races)
 # and without function multi-versioning (its resolvers run before TSan starts).
 tsan:
-	$(MAKE) $(BUILD)-tsan/tests/test_edge BUILD=$(BUILD)-tsan CC=clang SAN=thread OMP= OPT=-O1 \
-	    EXTRA_CFLAGS="$(EXTRA_CFLAGS) -DLF_NO_CLONES"
+	$(MAKE) $(BUILD)-tsan/tests/test_edge $(BUILD)-tsan/tests/test_cancel BUILD=$(BUILD)-tsan CC=clang SAN=thread \
+	    OMP= OPT=-O1 EXTRA_CFLAGS="$(EXTRA_CFLAGS) -DLF_NO_CLONES"
 	./$(BUILD)-tsan/tests/test_edge
+	./$(BUILD)-tsan/tests/test_cancel
 
 # libFuzzer targets: fuzz/fuzz_<name>.c, each run with fuzz/corpus/<name>/
 # copied to a scratch folder; crashes are saved in fuzz/crashes/<name>/.

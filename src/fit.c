@@ -720,7 +720,7 @@ static lf_status fit_alloc(fit_run *r) {
         lf_ws_free(&m->train_ws);
         if (lf_ws_init(&m->train_ws, m, r->B, 1, NULL, 0) != LF_OK) eval_ok = 0;
     }
-    size_t P = (size_t)r->d.size, S = 2 + 2 * r->K; /* a step's sums: loss, 0, lk[K], ck[K] */
+    size_t P = (size_t)r->d.size, S = 2 + 2 * r->K; /* a step's sums: loss, cancel flag, lk[K], ck[K] */
     /* the most any layer sums over the ranks: BatchNormalization's 2 C + 1 */
     size_t R = S;
     for (size_t id = 0; id < m->n_nodes; id++)
@@ -781,8 +781,10 @@ static void reduce_sum(void *ctx, double *v, size_t n) {
  * the nb of the step (the loss over nb; a rank with no rows still takes
  * part in the layers' sums over the ranks), then the gradients summed by
  * the ring allreduce and the loss sums gathered and added in rank order,
- * so that every rank holds the same bits.  0 on failure (r->st set, the
- * gradients zero). */
+ * so that every rank holds the same bits.  Each rank's cancel flag
+ * (o->cancel) travels with its sums: when any rank's is set, every rank
+ * stops here, before the step's update.  0 on failure or cancel (r->st
+ * set, the gradients zero). */
 static int sum_over_ranks(fit_run *r, const lf_draws *dr, size_t nl, size_t nb, double *lsum) {
     lf_model *m = r->m;
     size_t K = r->K, S = 2 + 2 * K, P = (size_t)r->d.size, np = m->n_params;
@@ -793,8 +795,11 @@ static int sum_over_ranks(fit_run *r, const lf_draws *dr, size_t nl, size_t nb, 
     r->smine[0] = train_batch(m, &m->train_ws, (const float *const *)r->xb, r->tp, r->weighted ? r->wb : NULL, nl,
                               (double)nb, 1, dr, 0, lk, K <= 64 ? ck : NULL);
     for (size_t k = 0; k < K && k < 64; k++) ckd[k] = (double)ck[k];
+    r->smine[1] = lf_cancelled(r->o->cancel);
     lf_status st = r->st;
     if (st == LF_OK) st = lf_dist_allgather(&r->d, r->smine, S, r->sall, &r->st_err);
+    for (size_t q = 0; st == LF_OK && q < P; q++)
+        if (r->sall[q * S + 1] != 0) st = lf_fail(&r->st_err, LF_ERR_CANCELLED, "fit: cancelled");
     if (st == LF_OK) st = lf_dist_allreduce_ring_f(&r->d, m->grads, np, r->gall, &r->st_err);
     if (st != LF_OK) {
         r->st = st;
@@ -865,7 +870,9 @@ static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum) {
 
 /* Epoch e: shuffle, every step (with its progress), then the validation
  * metrics; writes the epoch's history entry.  The loss through *loss_out,
- * the validation loss through *vloss_out (NaN without validation rows). */
+ * the validation loss through *vloss_out (NaN without validation rows).
+ * The caller's cancel flag is read before each step (r->st set: the epoch
+ * ends there). */
 static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out) {
     lf_model *m = r->m;
     const lf_fit_options *o = r->o;
@@ -878,6 +885,10 @@ static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out)
     if (o->progress) report(o, &r->pr, LF_PROGRESS_EPOCH_BEGIN);
     if (o->shuffle) lf_ids_shuffle(r->idx, n_train, &r->rng);
     for (size_t s = 0, seen = 0; s < steps && r->st == LF_OK; s++) {
+        if (r->d.size == 1 && lf_cancelled(o->cancel)) { /* over ranks: in the step's sums */
+            r->st = lf_fail(&r->st_err, LF_ERR_CANCELLED, "fit: cancelled");
+            return;
+        }
         seen += fit_step(r, s, &lsum, &pen_sum);
         if (r->st != LF_OK) return;
         if (o->progress && (now_s() - last_draw > 0.1 || s + 1 == steps)) {
@@ -960,7 +971,7 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
     size_t wait = 0;
     double best = INFINITY;
     for (size_t e = 0; e < o->epochs; e++) {
-        double loss, vloss;
+        double loss = NAN, vloss = NAN; /* set unless r.st is */
         fit_epoch(&r, e, &loss, &vloss);
         if (r.st != LF_OK) {
             st = lf_model_fail(m, r.st, "%s", r.st_err.msg);

@@ -33,6 +33,22 @@ lf_status lf_fail(lf_err *e, lf_status st, const char *fmt, ...)
 #endif
     ;
 
+/* The caller's cancel flag (the `cancel` of lf_fusion_options,
+ * lf_fit_options, lf_predict_files_options): nonzero once set.  A volatile
+ * read (the flag changes under the call, set by another thread or a
+ * signal handler), atomic where the compiler says so, so that a thread's
+ * atomic store to it is no data race (ThreadSanitizer).  NULL is never
+ * set. */
+static inline int lf_cancelled(const volatile int *flag) {
+#if defined(__GNUC__)
+    return flag && __atomic_load_n(flag, __ATOMIC_RELAXED) != 0;
+#else
+    return flag && *flag != 0;
+#endif
+}
+/* LF_ERR_CANCELLED with the message "cancelled" in e. */
+lf_status lf_cancel_fail(lf_err *e);
+
 /* n*size with overflow check: returns 0 (and sets *out = 0) on overflow. */
 int lf_mul_ok(size_t a, size_t b, size_t *out);
 /* 1 if the n bytes at s are a valid name: 1..63 characters of A-Z a-z 0-9

@@ -36,6 +36,8 @@ lf_status lf_fail(lf_err *e, lf_status st, const char *fmt, ...) {
     return st;
 }
 
+lf_status lf_cancel_fail(lf_err *e) { return lf_fail(e, LF_ERR_CANCELLED, "cancelled"); }
+
 int lf_mul_ok(size_t a, size_t b, size_t *out) {
     if (a != 0 && b > SIZE_MAX / a) {
         *out = 0;

@@ -10,6 +10,12 @@
  *   mpi_cancel all     every rank's flag set before the call
  *   mpi_cancel late0   rank 0's flag set by its temp callback once both
  *                      temporary outputs exist (the other ranks go on)
+ * And lf_fusion_options.cancel over the ranks, on the first 3000 rows:
+ *   mpi_cancel auto-rank1     rank 1's flag set before an auto fit: rank 1
+ *                             fails its first cross-validation unit
+ *   mpi_cancel mlp-rank1      rank 1's flag set before a data-parallel mlp
+ *                             fit: every rank stops after the first step
+ *   mpi_cancel compare-all    every rank's flag set before compare
  * Rank 0 prints one line a rank, "R STATUS MESSAGE" (the message empty on
  * success); the script checks that every rank returned the same, and
  * what was left in the folder.  Exit 0 unless MPI or writing the inputs
@@ -78,7 +84,20 @@ int main(int argc, char **argv) {
     o.temp = on_temp, o.temp_ctx = &k, o.cancel = &k.flag;
     o.mpi_comm = &world;
     lf_predict_files_result res;
-    int st = (int)lf_fusion_predict_files(f, names, paths, 2, "out.npy", &o, &res);
+    int st;
+    if (strncmp(mode, "auto-", 5) == 0 || strncmp(mode, "mlp-", 4) == 0 || strncmp(mode, "compare-", 8) == 0) {
+        k.flag = strstr(mode, "-all") != NULL || (strstr(mode, "-rank1") != NULL && rank == 1);
+        lf_fusion_options co = lf_fusion_defaults();
+        co.method = mode[0] == 'a' ? LF_FUSE_AUTO : LF_FUSE_MLP;
+        co.mpi_comm = &world, co.cancel = &k.flag;
+        lf_compare_table *t = NULL;
+        st = mode[0] == 'c' ? (int)lf_fusion_compare(f, p, names, 2, 3000, C, y, NULL, 0, &co, &t)
+                            : (int)lf_fusion_fit(f, p, names, 2, 3000, C, y, &co);
+        lf_compare_table_free(t);
+        snprintf(res.message, sizeof res.message, "%s", lf_fusion_error(f));
+    } else {
+        st = (int)lf_fusion_predict_files(f, names, paths, 2, "out.npy", &o, &res);
+    }
 
     enum { MSG = sizeof res.message };
     char mine[MSG] = {0}, *all = rank == 0 ? calloc((size_t)size, MSG) : NULL;

@@ -424,7 +424,8 @@ fi
 # predict's cancel flag over the ranks (tests/mpi_cancel.c): set on one
 # rank before the call, on every rank, or on rank 0 once its temporary
 # files exist, every rank returns LF_ERR_CANCELLED (8) within the minute,
-# no output or temporary file left; not set, every rank succeeds
+# no output or temporary file left; not set, every rank succeeds; then
+# fit's and compare's
 if mpicc -std=c11 -O2 -DLF_HAVE_MPI -I"$ROOT/include" "$ROOT/tests/mpi_cancel.c" "$BUILD-mpi/liblatefuse.a" $LIBS \
     -o cancel; then
     for mode in none rank1 all late0; do
@@ -439,6 +440,18 @@ if mpicc -std=c11 -O2 -DLF_HAVE_MPI -I"$ROOT/include" "$ROOT/tests/mpi_cancel.c"
             [ -z "$got" ] && { [ -e out.npy ] || [ -e cls.npy ]; } && got=half
             [ "$rc" -eq 0 ] && [ "$lines" -eq $p ] && [ "$left" -eq 0 ] && [ "$got" = "$files" ] && ok ||
                 bad "predict cancelled ($mode) on $p ranks: exit $rc, '$(cat cancel.txt)', outputs '$got', $left temporary"
+        done
+    done
+    # fit and compare (lf_fusion_options.cancel): rank 1's flag in auto's
+    # cross-validation and in a data-parallel mlp's first step, every
+    # rank's in compare: every rank returns 8 'cancelled' within the minute
+    for mode in auto-rank1 mlp-rank1 compare-all; do
+        for p in 2 3; do
+            timeout 60 mpirun $ROOTFLAG --oversubscribe -n $p ./cancel $mode >cancel.txt 2>/dev/null
+            rc=$?
+            lines=$(awk '$2 == 8 && $3 == "cancelled" && NF == 3' cancel.txt | wc -l)
+            [ "$rc" -eq 0 ] && [ "$lines" -eq $p ] && ok ||
+                bad "$mode on $p ranks: exit $rc, '$(cat cancel.txt)'"
         done
     done
     rm -f a.npy b.npy out.npy cls.npy

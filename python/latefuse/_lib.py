@@ -93,7 +93,8 @@ class FitOptions(ctypes.Structure):
                 ("restore_best_weights", c_int), ("sample_weight", c_void_p),
                 ("class_weight", c_void_p), ("n_class_weight", c_size),
                 ("seed", ctypes.c_uint64), ("progress", PROGRESS_FN), ("progress_ctx", c_void_p),
-                ("val_arrays", c_void_p), ("val_ys", c_void_p), ("mpi_comm", c_void_p)]
+                ("val_arrays", c_void_p), ("val_ys", c_void_p), ("mpi_comm", c_void_p),
+                ("cancel", ctypes.POINTER(c_int))]
 
 
 class History(ctypes.Structure):
@@ -118,7 +119,7 @@ class FusionOptions(ctypes.Structure):
                 ("progress", PROGRESS_FN), ("progress_ctx", c_void_p), ("metric", c_int), ("ensemble_size", c_size),
                 ("bags", c_size), ("importance", c_int), ("k", c_size),
                 ("mpi_comm", c_void_p), ("features", c_void_p), ("n_features", c_size),
-                ("auto_single", c_int)]
+                ("auto_single", c_int), ("cancel", ctypes.POINTER(c_int))]
 
 
 class InputIssue(ctypes.Structure):
@@ -147,6 +148,7 @@ class PredictFilesResult(ctypes.Structure):
                 ("issue", InputIssue), ("message", ctypes.c_char * 512)]
 
 
+ERR_CANCELLED = 8  # LF_ERR_CANCELLED: the options' cancel flag stopped the call
 NUM_METRICS = 5
 # flags of lf_model_save and lf_fusion_save (latefuse.h)
 WRITE_NO_FSYNC = 1

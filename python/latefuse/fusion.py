@@ -273,19 +273,94 @@ def _is_index_labels(y):
     return a.dtype != bool and np.issubdtype(a.dtype, np.number) and not np.issubdtype(a.dtype, np.complexfloating)
 
 
-class _TempFiles:
-    """predict_files' temporary outputs (the library's `temp` callback: it
-    runs on the thread that calls the library), and what to do when a signal
-    comes: set the library's cancel flag (`flag`, options.cancel: the call
-    stops before its next chunk and removes its temporary files), and remove
-    the files already named too, so that the renames fail and nothing is left
-    even if the library is past its last look at the flag."""
+class _Cancel:
+    """A long C call that Ctrl-C can stop: it runs on a worker thread while
+    the main thread waits, able to handle signals; a signal's exception
+    (KeyboardInterrupt, or any exception a signal handler raises) sets the
+    library's cancel flag (`flag`: the options' cancel points at it), so
+    the call stops within a unit of its work, and is kept (`cancelled`) for
+    the caller to raise once the call has returned.  Used by fit, compare
+    and report (lf_fusion_options.cancel) and, with its temporary files,
+    predict_files (_TempFiles)."""
 
     def __init__(self):
+        self.cancelled = None  # the exception that cancelled the call
+        self.flag = ctypes.c_int(0)
+
+    def pointer(self):
+        """What the options' cancel field takes."""
+        return ctypes.pointer(self.flag)
+
+    def discard(self, exc):
+        """A signal's exception while the call runs: the library is told to stop."""
+        self.cancelled = exc
+        self.flag.value = 1
+
+    _handles_term = False  # _TempFiles: SIGTERM removes the temporary files first (its _on_term)
+
+    def run(self, call, name="latefuse-call"):
+        """call() on a worker thread while the main thread waits, able to
+        handle signals; elsewhere (signals reach the main thread only)
+        directly."""
+        if threading.current_thread() is not threading.main_thread():
+            return call()
+        result, failed, done = [], [], threading.Event()
+
+        def work():
+            try:
+                result.append(call())
+            except BaseException as ex:  # told on the main thread
+                failed.append(ex)
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=work, name=name, daemon=True)
+        old_term = signal.getsignal(signal.SIGTERM) if self._handles_term else None
+        if old_term is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, self._on_term)
+        try:
+            pending = None  # a signal's exception not yet acted on
+            try:
+                worker.start()  # its wait for the thread to begin can take a signal too
+            except RuntimeError:
+                raise  # no thread: nothing runs
+            except BaseException as ex:
+                pending = ex
+            # (not join: a join interrupted by a signal can take the worker for finished)
+            while True:
+                try:
+                    if pending is not None:
+                        ex, pending = pending, None
+                        if self.cancelled is None:
+                            self.discard(ex)
+                    if done.wait(0.25):
+                        break
+                except BaseException as ex:  # KeyboardInterrupt, or a signal handler's exception
+                    pending = ex
+        finally:
+            if old_term is signal.SIG_DFL:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if failed:
+            raise failed[0]
+        return result[0]
+
+
+class _TempFiles(_Cancel):
+    """predict_files' and report's temporary outputs (the library's `temp`
+    callback: it runs on the thread that calls the library), and what to do
+    when a signal comes: set the library's cancel flag (the call stops
+    before its next chunk, or unit, and removes its temporary files), and
+    remove the files already named too, so that the renames fail and
+    nothing is left even if the library is past its last look at the flag;
+    SIGTERM, while its handler is the default, removes them and then ends
+    the process as SIGTERM does."""
+
+    _handles_term = True
+
+    def __init__(self):
+        super().__init__()
         self.lock = threading.Lock()  # held from CREATING to CREATED and from RENAMING to RENAMED
         self.paths = []
-        self.cancelled = None  # the exception that cancelled the call
-        self.flag = ctypes.c_int(0)  # lf_predict_files_options.cancel points here
 
     def event(self, ctx, ev, path, ok):
         if ev in (0, 2):  # CREATING, RENAMING
@@ -327,52 +402,6 @@ class _TempFiles:
             self._remove()
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.kill(os.getpid(), signal.SIGTERM)
-
-    def run(self, call):
-        """call() on a worker thread while the main thread waits, able to
-        handle signals; elsewhere (signals reach the main thread only)
-        directly."""
-        if threading.current_thread() is not threading.main_thread():
-            return call()
-        result, failed, done = [], [], threading.Event()
-
-        def work():
-            try:
-                result.append(call())
-            except BaseException as ex:  # told on the main thread
-                failed.append(ex)
-            finally:
-                done.set()
-
-        worker = threading.Thread(target=work, name="latefuse-predict-files", daemon=True)
-        old_term = signal.getsignal(signal.SIGTERM)
-        if old_term is signal.SIG_DFL:
-            signal.signal(signal.SIGTERM, self._on_term)
-        try:
-            pending = None  # a signal's exception not yet acted on
-            try:
-                worker.start()  # its wait for the thread to begin can take a signal too
-            except RuntimeError:
-                raise  # no thread: nothing runs
-            except BaseException as ex:
-                pending = ex
-            # (not join: a join interrupted by a signal can take the worker for finished)
-            while True:
-                try:
-                    if pending is not None:
-                        ex, pending = pending, None
-                        if self.cancelled is None:
-                            self.discard(ex)
-                    if done.wait(0.25):
-                        break
-                except BaseException as ex:  # KeyboardInterrupt, or a signal handler's exception
-                    pending = ex
-        finally:
-            if old_term is signal.SIG_DFL:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        if failed:
-            raise failed[0]
-        return result[0]
 
 
 # what compare tries (auto, which chooses among them, is not one)
@@ -490,7 +519,10 @@ class Fusion:
         features: (N, F) values per row (e.g. the samples' inputs) in which
         knora-e, knora-u, ola and lca (and auto, for those) find the region
         of competence instead of the models' outputs; other methods refuse
-        them."""
+        them.  Ctrl-C (KeyboardInterrupt, or any exception a signal handler
+        raises) sets the library's cancel flag: the fit stops within a unit
+        of its work (a candidate on a fold, a training step), this Fusion is
+        left unfitted and the exception is raised."""
         arrs, N, C = _prep(P, "fit")
         fx = _features(features, N, "fit")
         labels = None
@@ -515,21 +547,35 @@ class Fusion:
         if class_names is not None:
             cn = [c.decode("utf-8") if isinstance(c, bytes) else str(c) for c in class_names]
             ctab, ckeep = _lib.name_table(cn)
-        # fit changes the handle: no predict may run on it meanwhile
-        with self._lock.exclusive():
-            h = self._h()
-            st = lib.lf_fusion_fit(h, tab, ntab, len(arrs), N, C, yy.ctypes.data, ctypes.byref(o))
-            if st:
-                self._is_fitted = False
-                _raise_fusion(h, st, "fit", nm)
-            if ckeep is not None:
-                st = lib.lf_fusion_set_class_names(h, ctab, len(cn))
+        # fit runs on a worker thread that Ctrl-C stops through the
+        # library's cancel flag (within a unit of its work)
+        stop = _Cancel()
+        o.cancel = stop.pointer()
+
+        def call():
+            # fit changes the handle: no predict may run on it meanwhile
+            with self._lock.exclusive():
+                h = self._h()
+                st = lib.lf_fusion_fit(h, tab, ntab, len(arrs), N, C, yy.ctypes.data, ctypes.byref(o))
                 if st:
                     self._is_fitted = False
-                    _lib.raise_fusion(h, st, "fit")
-            self._read_fitted()
-            if labels is not None:
-                self.classes_ = labels
+                    if st == _lib.ERR_CANCELLED:  # the signal's exception is raised below
+                        return
+                    _raise_fusion(h, st, "fit", nm)
+                if ckeep is not None:
+                    st = lib.lf_fusion_set_class_names(h, ctab, len(cn))
+                    if st:
+                        self._is_fitted = False
+                        _lib.raise_fusion(h, st, "fit")
+                self._read_fitted()
+                if labels is not None:
+                    self.classes_ = labels
+
+        stop.run(call, "latefuse-fit")
+        if stop.cancelled is not None:  # say why now, the fusion unfitted
+            with self._lock.exclusive():  # (also when the signal came after the library's last look)
+                self._is_fitted = False
+            raise stop.cancelled
         return self
 
     def _read_fitted(self):
@@ -722,7 +768,7 @@ class Fusion:
             o.features, o.n_features, o.feature_rows = fx.ctypes.data, fx.shape[1], fx.shape[0]
         temps = _TempFiles()
         o.temp = _lib.TEMP_FN(temps.event)
-        o.cancel = ctypes.pointer(temps.flag)
+        o.cancel = temps.pointer()
         res = _lib.PredictFilesResult()
         outb = os.fsencode(os.fspath(out))
 
@@ -731,7 +777,7 @@ class Fusion:
                 return lib.lf_fusion_predict_files(self._handle, ntab, ptab, len(paths), outb, ctypes.byref(o),
                                                    ctypes.byref(res))
 
-        st = temps.run(call)
+        st = temps.run(call, "latefuse-predict-files")
         if temps.cancelled is not None:  # the outputs were discarded: say why now
             raise temps.cancelled
         if st:
@@ -845,7 +891,9 @@ def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, l
     that are not methods).  A pandas DataFrame instead when pandas is
     importable (as_frame=None) or as_frame=True.  features: (N, F) values
     per row in which knora-e, knora-u, ola and lca search the region of
-    competence (each fold's own rows; other methods ignore them)."""
+    competence (each fold's own rows; other methods ignore them).  Ctrl-C
+    stops the library within a unit of its work (a method on a fold) and
+    raises KeyboardInterrupt."""
     arrs, N, C = _prep(P, "compare")
     fx = _features(features, N, "compare")
     yy = _labels(y, N, C, "compare")
@@ -876,11 +924,16 @@ def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, l
     if st:
         raise LatefuseError("could not create a fusion context: " + _lib.status_string(st), st)
     tp = ctypes.POINTER(_lib.CompareTable)()
+    stop = _Cancel()  # Ctrl-C stops the library within a unit of its work
+    o.cancel = stop.pointer()
     try:
         tab = _lib.ptr_table(arrs)
         ntab, keep = _lib.name_table(nm)
-        st = lib.lf_fusion_compare(h, tab, ntab, len(arrs), N, C, yy.ctypes.data, marr,
-                                   len(mids) if mids else 0, ctypes.byref(o), ctypes.byref(tp))
+        st = stop.run(lambda: lib.lf_fusion_compare(h, tab, ntab, len(arrs), N, C, yy.ctypes.data, marr,
+                                                    len(mids) if mids else 0, ctypes.byref(o), ctypes.byref(tp)),
+                      "latefuse-compare")
+        if stop.cancelled is not None:
+            raise stop.cancelled
         if st:
             _raise_fusion(h, st, "compare", nm)
         t = tp.contents
@@ -923,7 +976,8 @@ def report(path, P, y, names=None, methods="all", fusion=None, class_names=None,
     class_names: C names (default: the fusion model's, else 0..C-1).
     features: (N, F) values per row for knora-e, knora-u, ola and lca (as
     in compare), and for a `fusion` fitted with features (required then).
-    Returns path."""
+    Returns path.  Ctrl-C stops the library within a unit of its work and
+    raises KeyboardInterrupt, leaving no page and no temporary file."""
     arrs, N, C = _prep(P, "report")
     fx = _features(features, N, "report")
     yy = _labels(y, N, C, "report")
@@ -968,19 +1022,27 @@ def report(path, P, y, names=None, methods="all", fusion=None, class_names=None,
     st = lib.lf_fusion_create(ctypes.byref(h))
     if st:
         raise LatefuseError("could not create a fusion context: " + _lib.status_string(st), st)
+    # Ctrl-C stops the library within a unit of its work, and no page
+    # (nor temporary file) is left, as with predict_files
+    temps = _TempFiles()
+    temp_cb = _lib.TEMP_FN(temps.event)
+    ro.temp, ro.fusion.cancel = temp_cb, temps.pointer()
     if fusion is not None:  # the fitted model is read during the call: no refit meanwhile
         fusion._lock.acquire_shared()
         ro.fitted = fusion._handle
     try:
         tab = _lib.ptr_table(arrs)
         ntab, keep = _lib.name_table(nm)
-        st = lib.lf_fusion_report(h, tab, ntab, len(arrs), N, C, yy.ctypes.data, ctypes.byref(ro),
-                                  os.fsencode(os.fspath(path)), 0)
+        pathb = os.fsencode(os.fspath(path))
+        st = temps.run(lambda: lib.lf_fusion_report(h, tab, ntab, len(arrs), N, C, yy.ctypes.data, ctypes.byref(ro),
+                                                    pathb, 0), "latefuse-report")
+        if temps.cancelled is not None:
+            raise temps.cancelled
         if st:
             _raise_fusion(h, st, "report", nm)
     finally:
         lib.lf_fusion_free(h)
         if fusion is not None:
             fusion._lock.release_shared()
-    del ckeep, marr, fx
+    del ckeep, marr, fx, temp_cb
     return path

@@ -3,7 +3,9 @@ test_fusion_review.py — a reviewer's findings on Fusion, each pinned:
 string labels survive save/load; a refit while other threads predict does
 not crash (a lock per Fusion); predict_files interrupted by Ctrl-C or
 SIGTERM leaves no output and no temporary file, and Ctrl-C returns within
-a chunk of a long fusion (the library's cancel flag); errors in Python's terms
+a chunk of a long fusion (the library's cancel flag), as it does within a
+unit of a long fit, compare or report (no page left), an interrupted fit
+leaving its Fusion unfitted; errors in Python's terms
 (not fitted yet, logits=True, auto in compare, the refused model name,
 files given as a list, seeds outside uint64).
 
@@ -231,6 +233,67 @@ def test_ctrl_c_stops_a_long_predict_files_promptly(tmp_path):
     lines = r.stdout.splitlines()
     assert lines[0].startswith("interrupted ") and lines[1] == "left: []", r.stdout
     assert float(lines[0].split()[1]) < 1.5, "Ctrl-C took %s s to return" % lines[0].split()[1]
+
+
+_FIT_CHILD = """
+    import os, signal, sys, threading, time
+    import numpy as np, latefuse
+    from latefuse import fusion
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    what, N, delay = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    if len(sys.argv) > 4 and sys.argv[4] == "no-flag":  # the C call without the flag (to measure the difference)
+        fusion._Cancel.pointer = lambda self: None
+    C, M = 5, 3
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, C, N)
+    P = []
+    for m in range(M):
+        z = rng.normal(size=(N, C)); z[np.arange(N), y] += 1.0 + 0.3 * m
+        e = np.exp(z); P.append((e / e.sum(1, keepdims=True)).astype(np.float32))
+    sent = []
+    def fire():
+        time.sleep(delay)  # well inside the call
+        sent.append(time.monotonic())
+        os.kill(os.getpid(), signal.SIGINT)
+    f = latefuse.Fusion(method="mean").fit(P, y)  # fitted before: the interrupted fit leaves it unfitted
+    os.mkdir("out")
+    t0 = time.monotonic()
+    threading.Thread(target=fire).start()
+    try:
+        if what == "fit":
+            f.set_params(method="auto").fit(P, y)
+        elif what == "compare":
+            latefuse.compare(P, y, as_frame=False)
+        else:
+            latefuse.report("out/r.html", P, y)
+        print("finished %.3f" % (time.monotonic() - t0))
+    except KeyboardInterrupt:
+        print("interrupted %.3f" % (time.monotonic() - sent[0]))
+    print("left:", sorted(os.listdir("out")))
+    try:
+        f.predict(P)
+        print("fitted")
+    except latefuse.NotFittedError:
+        print("unfitted")
+    f.set_params(method="mean").fit(P, y)  # the next call works
+    print("refit", f.method_)
+"""
+
+
+@pytest.mark.parametrize("what", ["fit", "compare", "report"])
+def test_ctrl_c_stops_a_long_fit_compare_or_report_promptly(tmp_path, what):
+    # the library's cancel flag (lf_fusion_options.cancel): Ctrl-C 1 s into
+    # an auto fit of 100000 rows (about 80 s to its end on one thread),
+    # compare or report returns within a unit of their work
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join([PYDIR, TESTS])
+    r = subprocess.run([sys.executable, "-c", textwrap.dedent(_FIT_CHILD), what, "100000", "1.0"], capture_output=True,
+                       text=True, env=env, cwd=str(tmp_path), timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("interrupted ") and lines[1] == "left: []", r.stdout
+    assert float(lines[0].split()[1]) < 1.5, "Ctrl-C took %s s to return" % lines[0].split()[1]
+    assert lines[2] == ("unfitted" if what == "fit" else "fitted") and lines[3] == "refit mean", r.stdout
 
 
 def test_predict_files_outside_the_main_thread(tmp_path):

@@ -188,6 +188,10 @@ static lf_status unit_des(lf_err *e, cv_ctx *c, const cv_item *items, size_t n_i
     }
     for (long drop = -1; st == LF_OK && drop < (long)(g->drop ? M : 0); drop++) {
         if ((size_t)(drop + 1) < from || (size_t)(drop + 1) >= to) continue;
+        if (lf_cancelled(c->o->cancel)) { /* a pass searches every test row's neighbours: long on many rows */
+            st = lf_cancel_fail(e);
+            break;
+        }
         for (size_t m = 0; m < M; m++) c->pdrop[m] = (long)m == drop ? NULL : c->p[m];
         const lf_fusion *fp[4] = {&fs[0], &fs[1], &fs[2], &fs[3]};
         lf_probs pr;
@@ -389,7 +393,8 @@ static lf_status plan_tasks(lf_err *e, const cv_ctx *c, const cv_item *items, si
  * each method item starts, or over P ranks as rank 0's tasks start, its
  * share of rank 0's tasks done standing for the items done.  The failure
  * of the first failing task (in task order, as one process meets them) is
- * returned on every rank. */
+ * returned on every rank; a task that finds the caller's cancel flag set
+ * (c->o->cancel) fails so, and this rank runs no more of its tasks. */
 static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, const lf_fusion_options *opt,
                         double t0, double *rec) {
     lf_dist d;
@@ -420,7 +425,9 @@ static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, co
             done++;
             size_t nt = first[u + 1] - first[u], j = t - first[u], passes = item_passes(c, it);
             double *r = mine + u * R;
-            if (it->group_n)
+            if (lf_cancelled(c->o->cancel)) /* the task fails as a failing one does: the ranks agree below */
+                st = lf_cancel_fail(e);
+            else if (it->group_n)
                 st = unit_des(e, c, items, n, it->lead, k, task_pass(j, nt, passes), task_pass(j + 1, nt, passes), mine);
             else if (it->kind == LF_ROW_METHOD) st = unit_method(e, c, &fs, it, k, r);
             else if (it->kind == LF_ROW_MODEL) st = unit_single(e, c, it->model, it->calibrate, k, r);
@@ -586,6 +593,7 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     o.progress = NULL; /* the folds' fits stay quiet; compare reports its own progress */
     double t0 = seconds_now();
     cv_ctx c;
+    if (!o.mpi_comm && lf_cancelled(o.cancel)) return lf_cancel_fail(&f->err); /* over ranks: in the units */
     if ((st = ctx_init(&f->err, &c, p, names, M, N, C, y, &o)) != LF_OK) return st;
 
     /* the items: the methods, the single models, the oracle */
@@ -652,7 +660,7 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     ctx_free(&c);
     if (st != LF_OK) {
         lf_compare_table_free(t);
-        return st;
+        return st == LF_ERR_CANCELLED ? lf_cancel_fail(&f->err) : st; /* "cancelled", not "mlp, fold 2: ..." */
     }
     qsort(t->rows, t->n_rows, sizeof *t->rows, by_log_loss);
     if (table) *table = t;
@@ -692,7 +700,12 @@ lf_status lf_cv_outputs(lf_err *e, const float *const *p, const char *const *nam
     if (st != LF_OK) return st;
     lf_fusion fs;
     memset(&fs, 0, sizeof fs);
-    for (size_t k = 0; st == LF_OK && k < c.K; k++) st = cv_outputs_fold(e, &c, &fs, method, model, calibrate, k, out);
+    /* each rank runs every fold: with ranks, the flag is left to the calls
+     * after, where they agree on it (a rank that stopped here alone would
+     * leave the others waiting in a data-parallel fit) */
+    for (size_t k = 0; st == LF_OK && k < c.K; k++)
+        st = !o->mpi_comm && lf_cancelled(o->cancel) ? lf_cancel_fail(e)
+                                                     : cv_outputs_fold(e, &c, &fs, method, model, calibrate, k, out);
     lf_fusion_clear(&fs);
     ctx_free(&c);
     return st;
@@ -893,7 +906,9 @@ static lf_status ensemble_outputs(lf_err *e, const lf_dist *d, cv_ctx *c, const 
     memset(&fs, 0, sizeof fs);
     for (size_t u = (size_t)d->rank; st == LF_OK && u < U; u += P) {
         size_t i = u / K;
-        st = cv_outputs_fold(e, c, &fs, ae->methods[i], -1, ae->calibrate[i], u % K, block + i * N * C);
+        st = lf_cancelled(c->o->cancel) ? lf_cancel_fail(e)
+                                        : cv_outputs_fold(e, c, &fs, ae->methods[i], -1, ae->calibrate[i], u % K,
+                                                          block + i * N * C);
         if (st != LF_OK) failed = u;
     }
     lf_fusion_clear(&fs);
@@ -930,7 +945,7 @@ static lf_status ensemble_nested(lf_err *e, const lf_dist *d, cv_ctx *c, const f
         int g = (int)(u / K);
         size_t ntr, nte;
         lf_metrics mt;
-        st = split(c, u % K, &ntr, &nte, e);
+        st = lf_cancelled(o->cancel) ? lf_cancel_fail(e) : split(c, u % K, &ntr, &nte, e);
         if (st == LF_OK) st = lf_ensemble_select(e, outs, L, c->C, c->y, c->train, ntr, o, g, counts);
         if (st == LF_OK) st = lf_ensemble_pool(e, outs, L, c->C, c->test, nte, counts, g, c->prob);
         if (st == LF_OK) st = lf_metrics_compute(c->prob, c->ytest, nte, c->C, &mt, e);
@@ -992,7 +1007,9 @@ static lf_status auto_ensemble(lf_fusion *f, const float *const *p, const char *
     ae->geometric = g, ae->L = L;
     if (ae->keep) { /* the last unit, 2 K: the selection on every row */
         int root = (int)((2 * c.K) % (size_t)d.size);
-        if (d.rank == root) st = lf_ensemble_select(&f->err, outs, L, C, y, NULL, N, &quiet, g, ae->counts);
+        if (d.rank == root)
+            st = lf_cancelled(quiet.cancel) ? lf_cancel_fail(&f->err)
+                                            : lf_ensemble_select(&f->err, outs, L, C, y, NULL, N, &quiet, g, ae->counts);
         st = ens_agree(&d, st == LF_OK ? SIZE_MAX : 0, st, &f->err);
         if (st == LF_OK && d.size > 1) st = lf_dist_bcast(&d, ae->counts, L * sizeof *ae->counts, root, &f->err);
     }
@@ -1057,6 +1074,7 @@ lf_status lf_auto_final_fit(lf_fusion *f, const float *const *p, const char *con
             snprintf(note, note_len, "%s", ae->note);
             return LF_OK;
         }
+        if (st == LF_ERR_CANCELLED) return st;
         ensemble_failed(t, f->err.msg, note, note_len);
     }
     return lf_fusion_fit_rows(f, p, names, M, C, y, NULL, N, &mo, method, calibrate);
@@ -1073,20 +1091,27 @@ lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *
     lf_compare_table *table = NULL;
     char note[sizeof f->auto_note];
     auto_ens ae = {.keep = 0};
-    if (method == LF_FUSE_AUTO) {
+    if (!o.mpi_comm && lf_cancelled(o.cancel)) { /* over ranks: where they agree on it, in the units and steps */
+        st = lf_cancel_fail(&f->err);
+    } else if (method == LF_FUSE_AUTO) {
         st = select_method(f, p, names, M, N, C, y, &o, &method, &calibrate, &table, note, sizeof note);
-        if (st != LF_OK) return st;
-        /* a failed ensemble step (out of memory, say) leaves auto's single choice */
-        lf_status est = auto_ensemble(f, p, names, M, N, C, y, &o, table, &ae, note, sizeof note);
-        char why[sizeof f->err.msg];
-        snprintf(why, sizeof why, "%s", f->err.msg);
-        f->err.msg[0] = '\0';
-        st = lf_auto_final_fit(f, p, names, M, N, C, y, &o, method, calibrate, &ae, est == LF_OK ? NULL : why, table,
-                               note, sizeof note);
+        if (st != LF_OK && st != LF_ERR_CANCELLED) return st;
+        /* a failed ensemble step (out of memory, say) leaves auto's single choice; a cancelled one stops */
+        lf_status est = st == LF_OK ? auto_ensemble(f, p, names, M, N, C, y, &o, table, &ae, note, sizeof note) : st;
+        if (est == LF_ERR_CANCELLED) {
+            st = est;
+        } else {
+            char why[sizeof f->err.msg];
+            snprintf(why, sizeof why, "%s", f->err.msg);
+            f->err.msg[0] = '\0';
+            st = lf_auto_final_fit(f, p, names, M, N, C, y, &o, method, calibrate, &ae, est == LF_OK ? NULL : why,
+                                   table, note, sizeof note);
+        }
     } else { /* a learned method: data-parallel over the ranks of o.mpi_comm */
         st = lf_fusion_fit_rows_dist(f, p, names, M, C, y, N, &o, method, calibrate);
     }
-    if (st == LF_OK && o.importance) st = lf_fusion_measure_importance(f, p, N, y, o.features);
+    if (st == LF_OK && o.importance) st = lf_fusion_measure_importance(f, p, N, y, o.features, o.cancel);
+    if (st == LF_ERR_CANCELLED) lf_cancel_fail(&f->err); /* not where the flag was seen: "fold 3: training ..." */
     if (st != LF_OK) lf_fusion_clear(f);
     if (st == LF_OK && table) {
         f->auto_table = table;

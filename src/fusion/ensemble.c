@@ -181,6 +181,10 @@ lf_status lf_ensemble_fit(lf_fusion *f, const float *const *p, const char *const
         if (!(counts[i] > 0)) continue;
         lf_fusion *m = &s->members[j];
         s->counts[j++] = counts[i];
+        if (lf_cancelled(o->cancel)) { /* between the members' fits */
+            st = lf_cancel_fail(&f->err);
+            break;
+        }
         st = lf_fusion_fit_rows(m, p, names, M, C, y, NULL, N, o, methods[i], calibrate[i]);
         if (st != LF_OK)
             lf_fail(&f->err, st, "ensemble member %s%s: %s", lf_method_name(methods[i]),

@@ -91,9 +91,10 @@ lf_status lf_fusion_fit_rows_dist(lf_fusion *f, const float *const *p, const cha
 lf_status lf_fusion_load_bytes(lf_fusion *f, const unsigned char *buf, size_t len, const char *label);
 
 /* importance.c: measures f->importance on the fitting rows (raw inputs and
- * features, as lf_fusion_fit takes them). */
+ * features, as lf_fusion_fit takes them); LF_ERR_CANCELLED once *cancel is
+ * set (NULL: never). */
 lf_status lf_fusion_measure_importance(lf_fusion *f, const float *const *p, size_t N, const int *y,
-                                       const float *features);
+                                       const float *features, const volatile int *cancel);
 
 /* names.c: releases f->class_names (sets it NULL). */
 void lf_class_names_free(lf_fusion *f);

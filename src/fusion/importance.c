@@ -17,7 +17,8 @@
  * every model (a model the method does not use) takes that output's
  * scores.  Blocks run on the threads (when there are at least two per
  * thread); a metric's total is its blocks' (mean x rows) added in block
- * order, so the numbers do not depend on the thread count.
+ * order, so the numbers do not depend on the thread count.  The caller's
+ * cancel flag is read before each of a block's predictions.
  */
 #include "fusion/fusion_internal.h"
 #include "fusion/method.h"
@@ -48,7 +49,7 @@ static lf_status predict_block(const lf_fusion *f, const float *const *p, const 
 }
 
 lf_status lf_fusion_measure_importance(lf_fusion *f, const float *const *p, size_t N, const int *y,
-                                       const float *features) {
+                                       const float *features, const volatile int *cancel) {
     size_t M = f->M, C = f->C, B = N < IMPORTANCE_ROWS ? N : IMPORTANCE_ROWS, nb = B ? (N + B - 1) / B : 0;
     double *imp = lf_alloc_array(2 * (M + 1), sizeof *imp);
     double *part = lf_alloc_array(nb ? nb : 1, 2 * (M + 1) * sizeof *part); /* per block: ll, right per drop */
@@ -80,6 +81,10 @@ lf_status lf_fusion_measure_importance(lf_fusion *f, const float *const *p, size
             size_t drop = 0;
             for (; st == LF_OK && drop <= M; drop++) { /* drop = 0: every model */
                 float *o = drop ? out : full;
+                if (lf_cancelled(cancel)) {
+                    st = lf_cancel_fail(e);
+                    break;
+                }
                 st = predict_block(f, p, features, r0, n, drop, q, o, e);
                 if (st != LF_OK) {
                     lf_fail(e, st, "measuring importance: %s", lf_status_string(st));

@@ -399,6 +399,7 @@ static lf_status train(lf_model **out, const learned_params *cfg, const char *na
             fo.seed = opt->seed;
             fo.mpi_comm = opt->mpi_comm; /* NULL but in lf_fusion_fit_rows_dist */
             fo.progress = opt->progress, fo.progress_ctx = opt->progress_ctx;
+            fo.cancel = opt->cancel; /* read before each step */
             if (n_val) {
                 fo.patience = 8;
                 fo.restore_best_weights = 1;
@@ -459,6 +460,10 @@ static lf_status cv_scores(const learned_params *cfg, const char *name, const lf
     if (st == LF_OK) st = lf_stratified_kfold(y, N, C, K, opt->seed ^ 0x70656e616c7479ull, fold, e);
     lf_fusion_options o = *opt; /* the inner fits: on this process, silent */
     o.mpi_comm = NULL, o.progress = NULL, o.progress_ctx = NULL;
+    /* over ranks the flag waits for the data-parallel fit's steps, where
+     * the ranks agree on it: a rank stopped here alone would leave the
+     * others waiting there */
+    if (opt->mpi_comm) o.cancel = NULL;
     for (size_t k = 0; st == LF_OK && k < K; k++) {
         size_t ntr, nte;
         lf_probs ptr = {0}, pte = {0};

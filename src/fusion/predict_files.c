@@ -181,13 +181,6 @@ static lf_status outputs_apart(const char *out, const char *cls, const char *con
     return LF_OK;
 }
 
-/* Whether the caller asked the call to stop (opt->cancel).  A volatile
- * read: the flag changes under us, set by another thread or a signal
- * handler. */
-static int cancelled(const volatile int *flag) { return flag && *flag != 0; }
-
-static lf_status cancel_fail(lf_err *e) { return lf_fail(e, LF_ERR_CANCELLED, "cancelled"); }
-
 static void tell(const lf_predict_files_options *o, lf_temp_event ev, const char *path, int ok) {
     if (o->temp) o->temp(o->temp_ctx, ev, path, ok);
 }
@@ -227,10 +220,10 @@ static lf_status outputs_commit(const lf_predict_files_options *o, lf_npy_writer
     /* both files complete (written, fsynced, closed) before either is
      * renamed: only a failure of the second rename itself (rare: a folder
      * is refused at open) leaves the first output new */
-    if (cancelled(o->cancel)) return cancel_fail(e);
+    if (lf_cancelled(o->cancel)) return lf_cancel_fail(e);
     lf_status st = lf_npy_writer_finish(w, e);
     if (st == LF_OK && o->classes_path) st = lf_npy_writer_finish(wc, e);
-    if (st == LF_OK && cancelled(o->cancel)) st = cancel_fail(e); /* fsync can be long: asked again */
+    if (st == LF_OK && lf_cancelled(o->cancel)) st = lf_cancel_fail(e); /* fsync can be long: asked again */
     if (st != LF_OK) return st;
     tell(o, LF_TEMP_RENAMING, NULL, 0);
     st = lf_npy_writer_commit(w, e);
@@ -352,7 +345,7 @@ fail:
 
 /* Chunk c not done: the caller's flag was set. */
 static int cancel_chunk(worker *wk, size_t c) {
-    wk->st = cancel_fail(&wk->e);
+    wk->st = lf_cancel_fail(&wk->e);
     wk->input = 0;
     wk->failed = c;
     return 0;
@@ -364,7 +357,7 @@ static void run_worker(job *j, worker *wk) {
     for (;;) {
         size_t c = atomic_fetch_add(&j->next, 1);
         if (c >= j->nchunks || c > atomic_load(&j->stop)) return;
-        int done = cancelled(j->cancel) ? cancel_chunk(wk, c) : run_chunk(j, wk, c);
+        int done = lf_cancelled(j->cancel) ? cancel_chunk(wk, c) : run_chunk(j, wk, c);
         if (!done) {
             size_t s = atomic_load(&j->stop);
             while (c < s && !atomic_compare_exchange_weak(&j->stop, &s, c)) {
@@ -525,8 +518,8 @@ lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, 
         if (st != LF_OK) res->file = k, res->issue.model = k;
     }
     if (st == LF_OK) st = check_files(f, names, paths, src, G, from, &res->file, &e);
-    if (st == LF_OK && cancelled(o.cancel)) /* reading a text input whole may have taken a while */
-        st = cancel_fail(&e), input = 0;
+    if (st == LF_OK && lf_cancelled(o.cancel)) /* reading a text input whole may have taken a while */
+        st = lf_cancel_fail(&e), input = 0;
     if ((st = agree(&d, 0, st, &e, &input, res)) != LF_OK) goto done;
 
     size_t N = G ? src[0].rows : 0, K = chunk_rows(C), nchunks = N / K + (N % K != 0);
@@ -609,8 +602,8 @@ lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, 
         st = first->st, e = first->e, input = first->input;
         res->file = first->file, res->issue = first->issue;
         where = first->failed;
-    } else if (cancelled(o.cancel)) { /* set after this rank's last chunk */
-        st = cancel_fail(&e), input = 0;
+    } else if (lf_cancelled(o.cancel)) { /* set after this rank's last chunk */
+        st = lf_cancel_fail(&e), input = 0;
         where = nchunks; /* after every chunk */
     } else if (d.rank != 0) { /* this rank's rows are in place: it leaves rank 0's files */
         st = lf_npy_writer_leave(&w, &e);

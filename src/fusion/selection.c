@@ -64,6 +64,7 @@ typedef struct pool {
     double *cand;  /* (M + 1) x C scratch: one row per candidate, the last for k < 0 */
     double *cand_ll; /* 2 M: the candidates' scores */
     double *part;  /* not full: ceil(N / BLOCK) x M blocks' log-loss sums */
+    const volatile int *cancel; /* the caller's flag, read before each selection */
 } pool;
 
 #define BLOCK 1024
@@ -216,8 +217,10 @@ static int better(const pool *pl, double ll_a, double acc_a, double ll_b, double
     return ll_a < ll_b;
 }
 
-/* One selection over the models with use[k] set, adding to counts. */
-static void select_once(pool *pl, const unsigned char *use, size_t size, float *counts) {
+/* One selection over the models with use[k] set, adding to counts; 0
+ * when the caller's flag stopped it (a selection scores every candidate
+ * on every row: seconds for the log-linear pool on 10^5 rows). */
+static int select_once(pool *pl, const unsigned char *use, size_t size, float *counts) {
     size_t M = pl->pr->M;
     clear_pool(pl);
     /* sorted initialisation: the models by their own score, best first */
@@ -250,6 +253,7 @@ static void select_once(pool *pl, const unsigned char *use, size_t size, float *
     double *cll = pl->cand_ll, *cacc = cll + M;
     long long MM = (long long)M;
     for (size_t step = n_init; step < size; step++) {
+        if (lf_cancelled(pl->cancel)) return 0;
         if (!pl->full) {
             linear_log_losses(pl, use, cll);
         } else {
@@ -263,6 +267,7 @@ static void select_once(pool *pl, const unsigned char *use, size_t size, float *
         add_selection(pl, (size_t)pick);
         counts[pick] += 1.0f;
     }
+    return 1;
 }
 
 /* The pool where no selected model is present in a row: the equal-weight
@@ -306,7 +311,8 @@ static lf_status ges_fit(lf_fusion *f, const lf_probs *pr, const int *y, const l
                        f->def->name, size, bags);
     float *counts = lf_alloc_array(M, sizeof *counts);
     unsigned char *use = lf_alloc_array(M, 1);
-    pool pl = {.pr = pr, .y = y, .geometric = gp->geometric, .accuracy = o->metric == LF_METRIC_ACCURACY};
+    pool pl = {.pr = pr, .y = y, .geometric = gp->geometric, .accuracy = o->metric == LF_METRIC_ACCURACY,
+               .cancel = o->cancel};
     pl.full = pl.geometric || pl.accuracy;
     if (pl.full) pl.sum = lf_alloc_array(N, C * sizeof(double));
     else pl.num = lf_alloc_array(N, sizeof(double)), pl.py = LF_CALLOC(M + 1, N * sizeof(float)),
@@ -331,11 +337,11 @@ static lf_status ges_fit(lf_fusion *f, const lf_probs *pr, const int *y, const l
         memset(counts, 0, M * sizeof *counts);
         lf_rng rng;
         lf_rng_seed(&rng, o->seed ^ 0x676573ull);
-        for (size_t b = 0; b < bags; b++) {
+        for (size_t b = 0; st == LF_OK && b < bags; b++) {
             size_t n_use = 0;
             for (size_t k = 0; k < M; k++) n_use += use[k] = bags == 1 || lf_rng_uniform(&rng) < 0.5;
             if (n_use == 0) use[lf_rng_below(&rng, M)] = 1;
-            select_once(&pl, use, size, counts);
+            if (!select_once(&pl, use, size, counts)) st = lf_cancel_fail(&f->err);
         }
     }
     LF_FREE(use), LF_FREE(pl.sum), LF_FREE(pl.num), LF_FREE(pl.py), LF_FREE(pl.pres), LF_FREE(pl.den), LF_FREE(pl.fb),

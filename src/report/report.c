@@ -858,8 +858,14 @@ lf_status lf_fusion_report(lf_fusion *f, const float *const *p, const char *cons
     const float *const *shown = p;
     if (o.fusion.logits && (st = lf_probs_prepare(&f->err, p, M, C, 1, NULL, NULL, N, &probs)) == LF_OK)
         shown = (const float *const *)probs.p;
+    /* the caller's cancel flag (o.fusion.cancel): read by compare's units,
+     * the cross-validated outputs' folds and the fit, and here between the
+     * parts and before the page is written (with ranks: only where they
+     * agree on it, in compare's units and a data-parallel fit's steps) */
+    const volatile int *cancel = o.fusion.mpi_comm ? NULL : o.fusion.cancel;
     if (st == LF_OK) st = lf_fusion_compare(f, p, names, M, N, C, y, o.methods, o.n_methods, &o.fusion, &t);
     if (st == LF_OK) st = fuse(&r, f, p, &o, t, &fz);
+    if (st == LF_OK && lf_cancelled(cancel)) st = lf_cancel_fail(&f->err);
     if (st == LF_OK) {
         const char *title = o.title ? o.title : "latefuse report";
         lf_buf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta "
@@ -874,7 +880,9 @@ lf_status lf_fusion_report(lf_fusion *f, const float *const *p, const char *cons
         st = body(&r, f, p, shown, &o, t, &fz);
         lf_buf_puts(&b, "</body></html>\n");
     }
+    if (st == LF_OK && lf_cancelled(cancel)) st = lf_cancel_fail(&f->err);
     if (st == LF_OK) st = lf_text_save(path, &b, flags, o.temp, o.temp_ctx, &f->err);
+    if (st == LF_ERR_CANCELLED) lf_cancel_fail(&f->err); /* "cancelled", not "report: fitting mlp: ..." */
     fused_free(&fz);
     lf_probs_free(&probs);
     lf_compare_table_free(t);
