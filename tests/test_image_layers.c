@@ -11,6 +11,7 @@
 #include "engine_util.h"
 #include "io/safetensors.h"
 
+#include <float.h>
 #include <math.h>
 
 #include <stdlib.h>
@@ -445,6 +446,29 @@ static void test_cnn_round_trip(void) {
     unlink(path);
 }
 
+/* Rescaling's file keeps any finite scale and offset the builder takes */
+static void test_rescaling_file(void) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/rescale.lf", tmpdir);
+    static const float pairs[][2] = {{1e35f, -FLT_MAX}, {FLT_MAX, -0.0f}, {1.0f / 255, -1e-40f}};
+    for (size_t k = 0; k < sizeof pairs / sizeof *pairs; k++) {
+        lf_model *m, *l;
+        lf_model_create(&m, 0);
+        int x = lf_input(m, 3, "x"), r = lf_rescaling(m, x, pairs[k][0], pairs[k][1], "rescale");
+        CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+        lf_model_create(&l, 0);
+        lf_status st = lf_model_load(l, path);
+        int rl = lf_node_find(l, "rescale");
+        CHECK(st == LF_OK && rl == r && memcmp(&l->nodes[rl].scale, &pairs[k][0], sizeof(float)) == 0 &&
+                  memcmp(&l->nodes[rl].offset, &pairs[k][1], sizeof(float)) == 0,
+              "Rescaling(%g, %g): load %s", (double)pairs[k][0], (double)pairs[k][1],
+              st == LF_OK ? "kept other values" : lf_model_error(l));
+        lf_model_free(l);
+        lf_model_free(m);
+    }
+    unlink(path);
+}
+
 /* build-time errors of the image layers name the layer and the shapes */
 static void test_image_errors(void) {
     struct {
@@ -620,6 +644,7 @@ int main(void) {
     test_augment();
     test_draws_by_row();
     test_cnn_round_trip();
+    test_rescaling_file();
     test_image_errors();
     test_cnn_threads();
     test_winograd();

@@ -26,6 +26,7 @@
 #include "layers/layer.h"
 #include "testing.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -72,12 +73,22 @@ static void rescale_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     lf_buf_json_float(b, nd->offset);
 }
 
+/* The number under key as a finite float: the builders take any finite
+ * value, so the file may hold any. */
+static lf_status read_finite(const lf_json *L, const char *key, float *out, const char *where, lf_err *e) {
+    double v;
+    if (!lf_json_num(lf_json_get(L, key), &v) || !(fabs(v) <= FLT_MAX))
+        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be a finite number", where, key);
+    *out = (float)v;
+    return LF_OK;
+}
+
 static lf_status rescale_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
                               const char *where, lf_err *e) {
     (void)m;
     lf_status st = lf_arch_arity(n_in, 1, "Rescaling", where, e);
-    if (st == LF_OK) st = lf_arch_float(L, "scale", -1e30f, 1e30f, &nd->scale, where, e);
-    if (st == LF_OK) st = lf_arch_float(L, "offset", -1e30f, 1e30f, &nd->offset, where, e);
+    if (st == LF_OK) st = read_finite(L, "scale", &nd->scale, where, e);
+    if (st == LF_OK) st = read_finite(L, "offset", &nd->offset, where, e);
     return st;
 }
 
@@ -483,7 +494,7 @@ static lf_status translate_read(const lf_model *m, const lf_json *L, size_t n_in
                        "%s: 'fill_mode' must be \"reflect\", \"wrap\", \"nearest\" or \"constant\"", where);
     if (im < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: 'interpolation' must be \"bilinear\" or \"nearest\"", where);
     o->fill_mode = (lf_fill_mode)fm, o->interpolation = (lf_interpolation)im;
-    return lf_arch_float(L, "fill_value", -1e30f, 1e30f, &o->fill_value, where, e);
+    return read_finite(L, "fill_value", &o->fill_value, where, e);
 }
 
 static const char *const translate_keys[] = {"name", "type", "inbound", "height_factor", "width_factor",
