@@ -401,9 +401,10 @@ int lf_layer_normalization(lf_model *m, int x, float epsilon, int center, int sc
  * the key's) masks the absent keys, whose scores become -inf before the
  * softmax, and the query's masks whole rows; a row left with no key has
  * all-zero weights (Keras 3), so its output is bo.  Otherwise a NaN in the
- * inputs reaching a row's scores (a padded key's too) makes the row's
- * weights, so its output, NaN, as in Keras and torch.  The output carries
- * the query's mask. */
+ * inputs reaching a row's scores of present keys makes the row's weights,
+ * so its output, NaN, as in Keras and torch; absent keys' scores are not
+ * read (as Keras 3.13 on, which replaces them).  The output carries the
+ * query's mask. */
 int lf_multi_head_attention(lf_model *m, int query, int value, int key, size_t num_heads,
                             size_t key_dim, size_t value_dim, float dropout, int use_bias,
                             size_t output_dim, const char *name);

@@ -378,11 +378,14 @@ static void test_layer_mask(void) {
 }
 
 /* A NaN in the inputs gives NaN outputs, as in Keras and torch (a NaN
- * score makes its row's softmax NaN), whichever key holds it, a padded one
- * too (Keras adds its mask to the scores; torch likewise); the other rows
- * keep their bits; a row with no key present still outputs the output bias
- * (Keras 3's zero weights).  Query (B, 3, LD), key (B, 4, LD) apart from
- * the value (an Embedding with mask_zero: the keys' mask). */
+ * score makes its row's softmax NaN), whichever present key holds it; a
+ * padded key's score is not read (Keras 3.13 on replaces it by -1e9); the
+ * other rows keep their bits; a row with no key present still outputs the
+ * output bias (Keras 3's zero weights).  Scores of the present keys all
+ * -inf: NaN weights when no key is padded (softmax's 0 / 0), else zero
+ * weights (Keras' weights go to the padded keys' -1e9, then its mask
+ * zeroes them).  Query (B, 3, LD), key (B, 4, LD) apart from the value (an
+ * Embedding with mask_zero: the keys' mask). */
 static void test_layer_nan(void) {
     enum { B = 3, T = 3, S = 4 };
     lf_model *m;
@@ -403,30 +406,59 @@ static void test_layer_nan(void) {
     for (size_t i = 0; i < B * T * LD; i++) finite &= isfinite(y0[i]);
     CHECK(finite, "finite inputs: finite outputs");
     const float *bo = m->params + m->nodes[out].param_off + m->nodes[out].n_params - LD;
+    /* what the sample holding the NaN outputs; the other samples keep
+     * their bits */
+    enum { ROW_NAN, SAMPLE_NAN, BIAS, SAME };
     /* case 0: a NaN in query (1, step 1): that row; 1: in key (1, 2), a
-     * present key: all of sample 1; 2: in key (0, 2), a padded key: all
-     * of sample 0; 3: in key (2, 0): sample 2 has no key, the bias */
+     * present key: all of sample 1; 2: in key (0, 2), a padded key: sample
+     * 0 as before; 3: in key (2, 0): sample 2 has no key, the bias */
     static const struct {
         int in_key;
-        size_t at, sample, row; /* the NaN's place; the rows that must be NaN (row T: all) */
-    } cases[] = {{0, (1 * T + 1) * LD, 1, 1}, {1, (1 * S + 2) * LD + 1, 1, T}, {1, (0 * S + 2) * LD, 0, T},
-                 {1, (2 * S + 0) * LD, 2, T + 1}};
+        size_t at, sample, row; /* the NaN's place, its sample and row */
+        int want;
+    } cases[] = {{0, (1 * T + 1) * LD, 1, 1, ROW_NAN},
+                 {1, (1 * S + 2) * LD + 1, 1, 0, SAMPLE_NAN},
+                 {1, (0 * S + 2) * LD, 0, 0, SAME},
+                 {1, (2 * S + 0) * LD, 2, 0, BIAS}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         float *x = cases[c].in_key ? k : q, keep = x[cases[c].at];
         x[cases[c].at] = NAN;
         lf_model_predict(m, xs, B, y);
         x[cases[c].at] = keep;
-        int want = 1;
+        int want = 1, kind = cases[c].want;
         for (size_t i = 0; i < B * T * LD; i++) {
             size_t b = i / (T * LD), t = i / LD % T;
-            int nan_row = b == cases[c].sample && (cases[c].row == T || cases[c].row == t);
-            if (cases[c].row == T + 1 && b == cases[c].sample) want &= y[i] == bo[i % LD];
-            else if (nan_row) want &= isnan(y[i]);
+            int mine = b == cases[c].sample;
+            if (mine && kind == BIAS) want &= y[i] == bo[i % LD];
+            else if (mine && (kind == SAMPLE_NAN || (kind == ROW_NAN && t == cases[c].row))) want &= isnan(y[i]);
             else want &= memcmp(&y[i], &y0[i], sizeof y[i]) == 0;
         }
-        CHECK(want, "case %zu: NaN rows (sample %zu, row %zu) and the others' bits", c, cases[c].sample,
-              cases[c].row);
+        CHECK(want, "case %zu: sample %zu's outputs (%s) and the others' bits", c, cases[c].sample,
+              kind == ROW_NAN ? "row NaN" : kind == SAMPLE_NAN ? "NaN" : kind == BIAS ? "the bias" : "unchanged");
     }
+
+    /* scores of -inf: the query and key kernels all 1, their biases 0, so
+     * every score of a sample is (sum q) (sum k) 3 / sqrt(3) per head; a
+     * query of 1e20s and present keys of -1e20s overflow it to -inf, a key
+     * of small values keeps it finite.  Sample 0 (key 2 padded, small):
+     * zero weights, the bias; sample 1 (every key present): NaN */
+    lf_weight w[LF_MAX_WEIGHTS];
+    lf_node_weights(m, &m->nodes[out], w);
+    float *pw = m->params + m->nodes[out].param_off;
+    for (int j = 0; j < 4; j++) { /* query.kernel, query.bias, key.kernel, key.bias */
+        size_t n = 1;
+        for (size_t d = 0; d < w[j].ndim; d++) n *= w[j].shape[d];
+        for (size_t i = 0; i < n; i++) pw[w[j].off + i] = j % 2 ? 0.0f : 1.0f;
+    }
+    for (size_t b = 0; b < 2; b++) {
+        for (size_t i = 0; i < T * LD; i++) q[b * T * LD + i] = 1e20f;
+        for (size_t s = 0; s < S; s++)
+            for (size_t d = 0; d < LD; d++) k[(b * S + s) * LD + d] = tok[b * S + s] != 0 ? -1e20f : 0.25f;
+    }
+    lf_model_predict(m, xs, B, y);
+    int zero = 1, nan = 1;
+    for (size_t i = 0; i < T * LD; i++) zero &= y[i] == bo[i % LD], nan &= isnan(y[T * LD + i]);
+    CHECK(zero && nan, "present scores all -inf: the bias with a padded key (%d), NaN with none (%d)", zero, nan);
     lf_model_free(m);
 }
 

@@ -22,10 +22,11 @@
  * before the softmax, as Keras combines them into its attention mask; a row
  * with no key left (a masked query, or only masked keys) has all-zero
  * weights, as in Keras 3 (its Softmax multiplies by the mask), so its
- * output is the output bias.  Otherwise a NaN or +inf score in a row (a
- * NaN in the inputs), or present scores all -inf, give the row NaN
- * weights, so NaN outputs, as in Keras and torch.  The masks are the inputs' padding masks
- * (layer.h): the query's, and the value's (or the key's) for the keys; the
+ * output is the output bias.  Otherwise a NaN or +inf score of a present
+ * key (a NaN in the inputs) gives the row NaN weights, so NaN outputs, as
+ * in Keras and torch; an absent key's score is not read (Keras 3.13 on
+ * replaces it; torch, which adds -inf to it, would give NaN).  The masks
+ * are the inputs' padding masks (layer.h): the query's, and the value's (or the key's) for the keys; the
  * output carries the query's.  Dropout (rate `dropout`) applies to the
  * attention weights while training, drawn per row as dropout draws (lf_draws).
  *
@@ -145,10 +146,12 @@ ATT_CLONES static double row_exp(float *restrict row, const float *restrict km, 
 
 /* T rows of S scores -> softmax weights over the present keys (kmask: 1
  * present, 0 absent, or NULL), in place; rows whose qmask is 0, or with
- * no key present, become all zero.  A row holding a NaN or +inf score (of
- * any key: as Keras adds its mask to the scores, and torch) or whose
- * present scores are all -inf has NaN weights, as softmax computes them
- * in Keras and torch. */
+ * no key present, become all zero.  As Keras 3's Softmax (3.13 on), which
+ * replaces the absent keys' scores by -1e9 and zeroes their weights after
+ * the softmax: a NaN or +inf score of a present key makes the row's
+ * weights NaN, an absent key's score is not read, and present scores all
+ * -inf give NaN weights when no key is absent (softmax's 0 / 0), else
+ * zero weights. */
 ATT_CLONES static void softmax_rows(float *restrict p, size_t T, size_t S, const float *restrict kmask,
                                    const float *restrict qmask) {
     size_t n_on = S;
@@ -162,9 +165,13 @@ ATT_CLONES static void softmax_rows(float *restrict p, size_t T, size_t S, const
             memset(row, 0, S * sizeof *row);
             continue;
         }
-        float all = row_max(row, NULL, S), mx = kmask ? row_max(row, kmask, S) : all;
-        if (!(all < INFINITY) || mx == -INFINITY) { /* NaN or +inf, or no finite present score */
+        float mx = row_max(row, kmask, S);
+        if (!(mx < INFINITY) || (mx == -INFINITY && n_on == S)) { /* NaN or +inf, or every score -inf */
             for (size_t s = 0; s < S; s++) row[s] = NAN;
+            continue;
+        }
+        if (mx == -INFINITY) { /* Keras' weights go to the absent keys' -1e9, then its mask zeroes them */
+            memset(row, 0, S * sizeof *row);
             continue;
         }
         double sum = row_exp(row, kmask, S, mx);
