@@ -7,7 +7,8 @@
  * differences with the shift fixed; the draws (a fraction of H and W, not
  * rounded, in the factors' ranges, per image, the same bits from the same
  * key); lf_random_translation's whole-pixel form; save/load of the settings
- * and the file's refusals; the builder's refusals.
+ * and the file's refusals; the builder's refusals; images one pixel high
+ * or wide.
  */
 #include "check.h"
 #include "engine_util.h"
@@ -80,6 +81,40 @@ static void test_gradient(void) {
         CHECK(worst < 1e-5, "%s %s, shift (%g, %g): gradient off by %.3g", fills[c->fill_mode],
               c->interpolation ? "nearest" : "bilinear", (double)c->dy, (double)c->dx, worst);
     }
+}
+
+/* An image one pixel high (or wide): every mode but constant extends that
+ * axis with its one pixel, so a shift along it, whole or not, keeps the
+ * image's bits; constant mixes in the fill by the shift's weights. */
+static void test_thin(void) {
+    enum { N = 4, C = 2, D = N * C };
+    float x[D], y[D];
+    fill_uniform(x, D, -1, 1, 21);
+    static const float shifts[] = {0.7f, -3.2f, 5.5f, -0.5f, 0.5f, 0.3f, 1.0f};
+    for (int thin_w = 0; thin_w < 2; thin_w++)
+        for (int mode = 0; mode < 4; mode++)
+            for (int ip = 0; ip < 2; ip++)
+                for (size_t k = 0; k < sizeof shifts / sizeof *shifts; k++) {
+                    lf_translation_options o = case_options(&(struct tg_case){.fill_mode = mode, .interpolation = ip});
+                    o.fill_value = 2.0f;
+                    float d[2] = {thin_w ? 0.0f : shifts[k], thin_w ? shifts[k] : 0.0f};
+                    size_t H = thin_w ? N : 1, W = thin_w ? 1 : N;
+                    lf__translate_image(&o, H, W, C, d, x, y);
+                    if (mode != LF_FILL_CONSTANT) {
+                        CHECK(memcmp(x, y, sizeof x) == 0, "%s %s, %s shift %g of a thin image: changed",
+                              fills[mode], ip ? "nearest" : "bilinear", thin_w ? "horizontal" : "vertical",
+                              (double)shifts[k]);
+                        continue;
+                    }
+                    /* constant: the pixel's share is what is left of the
+                     * shift's one tap on it (nearest: all or nothing) */
+                    double u = shifts[k], s = fabs(u);
+                    double share = ip ? (u > -0.5 && u <= 0.5) /* floor(0.5 - u) == 0 */ : s >= 1.0 ? 0.0 : 1.0 - s;
+                    int ok = 1;
+                    for (int i = 0; i < D; i++) ok &= fabs(y[i] - (share * x[i] + (1.0 - share) * 2.0)) < 1e-6;
+                    CHECK(ok, "constant %s, %s shift %g of a thin image: a share %g of the pixel",
+                          ip ? "nearest" : "bilinear", thin_w ? "horizontal" : "vertical", (double)shifts[k], share);
+                }
 }
 
 /* a model x -> RandomTranslation(opt) -> Dense (o: the translation's node) */
@@ -307,6 +342,7 @@ int main(void) {
     if (!mkdtemp(tmpdir)) return 1;
     test_golden();
     test_gradient();
+    test_thin();
     test_draws();
     test_file();
     test_refusals();
