@@ -187,14 +187,20 @@ static void flip_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     lf_buf_printf(b, ",\"mode\":\"%s\"", flip_names[nd->mode]);
 }
 
+/* The index of s among n names, or -1. */
+static int name_index(const char *s, const char *const *names, int n) {
+    for (int i = 0; s && i < n; i++)
+        if (strcmp(s, names[i]) == 0) return i;
+    return -1;
+}
+
 static lf_status flip_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
                            lf_err *e) {
     (void)m;
     lf_status st = lf_arch_arity(n_in, 1, "RandomFlip", where, e);
     if (st != LF_OK) return st;
-    const char *s = lf_arch_str(L, "mode");
-    for (int i = 1; i <= 3; i++)
-        if (s && strcmp(s, flip_names[i]) == 0) return nd->mode = i, LF_OK;
+    int i = name_index(lf_arch_str(L, "mode"), flip_names + 1, 3); /* flip_names[0] is no mode */
+    if (i >= 0) return nd->mode = i + 1, LF_OK;
     return lf_fail(e, LF_ERR_FORMAT,
                    "%s: 'mode' must be \"horizontal\", \"vertical\" or \"horizontal_and_vertical\"", where);
 }
@@ -225,8 +231,11 @@ int lf_random_flip(lf_model *m, int x, lf_flip mode, const char *name) {
 static const char *const fill_names[] = {"reflect", "wrap", "nearest", "constant"};
 static const char *const interp_names[] = {"bilinear", "nearest"};
 
-static int factor_ok(float lo, float hi) {
-    return lo >= -1.0f && lo <= hi && hi <= 1.0f;
+/* A factor's range [lo, hi] in [-1, 1], else a refusal naming it. */
+static int range_ok(lf_model *m, const char *factor, float lo, float hi) {
+    if (lo >= -1.0f && lo <= hi && hi <= 1.0f) return 1;
+    return lf_build_fail(m, LF_ERR_ARG, "RandomTranslation: %s must be a range [lower, upper] in [-1, 1], got [%g, %g]",
+                         factor, (double)lo, (double)hi);
 }
 
 static int translate_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
@@ -240,14 +249,9 @@ static int translate_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, con
                                  "RandomTranslation: height_factor and width_factor must be in [0, 1], got %g and %g",
                                  (double)o->height_upper, (double)o->width_upper);
     } else {
-        if (!factor_ok(o->height_lower, o->height_upper))
-            return lf_build_fail(m, LF_ERR_ARG,
-                                 "RandomTranslation: height_factor must be a range [lower, upper] in [-1, 1], got [%g, %g]",
-                                 (double)o->height_lower, (double)o->height_upper);
-        if (!factor_ok(o->width_lower, o->width_upper))
-            return lf_build_fail(m, LF_ERR_ARG,
-                                 "RandomTranslation: width_factor must be a range [lower, upper] in [-1, 1], got [%g, %g]",
-                                 (double)o->width_lower, (double)o->width_upper);
+        if (!range_ok(m, "height_factor", o->height_lower, o->height_upper) ||
+            !range_ok(m, "width_factor", o->width_lower, o->width_upper))
+            return 0;
         if ((unsigned)o->fill_mode > LF_FILL_CONSTANT)
             return lf_build_fail(m, LF_ERR_ARG, "RandomTranslation: unknown fill_mode %d", (int)o->fill_mode);
         if ((unsigned)o->interpolation > LF_INTERP_NEAREST)
@@ -416,6 +420,15 @@ static void translate_backward(const lf_layer_ctx *c) {
         lf__translate_image_grad(&nd->tr, H, W, C, c->aux + 2 * r, c->dy + r * D, dx + r * D);
 }
 
+/* ,"key":[lo,hi] */
+static void write_range(lf_buf *b, const char *key, float lo, float hi) {
+    lf_buf_printf(b, ",\"%s\":[", key);
+    lf_buf_json_float(b, lo);
+    lf_buf_puts(b, ",");
+    lf_buf_json_float(b, hi);
+    lf_buf_puts(b, "]");
+}
+
 /* lf_random_translation's form is written as before (single factors,
  * constant, nearest), so that older readers still take it; the other as
  * Keras' config with each factor a [lower, upper] pair and fill_value. */
@@ -430,15 +443,9 @@ static void translate_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
         lf_buf_puts(b, ",\"fill_mode\":\"constant\",\"interpolation\":\"nearest\"");
         return;
     }
-    lf_buf_puts(b, ",\"height_factor\":[");
-    lf_buf_json_float(b, o->height_lower);
-    lf_buf_puts(b, ",");
-    lf_buf_json_float(b, o->height_upper);
-    lf_buf_puts(b, "],\"width_factor\":[");
-    lf_buf_json_float(b, o->width_lower);
-    lf_buf_puts(b, ",");
-    lf_buf_json_float(b, o->width_upper);
-    lf_buf_printf(b, "],\"fill_mode\":\"%s\",\"interpolation\":\"%s\",\"fill_value\":", fill_names[o->fill_mode],
+    write_range(b, "height_factor", o->height_lower, o->height_upper);
+    write_range(b, "width_factor", o->width_lower, o->width_upper);
+    lf_buf_printf(b, ",\"fill_mode\":\"%s\",\"interpolation\":\"%s\",\"fill_value\":", fill_names[o->fill_mode],
                   interp_names[o->interpolation]);
     lf_buf_json_float(b, o->fill_value);
 }
@@ -453,13 +460,6 @@ static lf_status read_range(const lf_json *L, const char *key, float *lo, float 
                        where, key);
     *lo = (float)v[0], *hi = (float)v[1];
     return LF_OK;
-}
-
-/* The index of s among n names, or -1. */
-static int name_index(const char *s, const char *const *names, int n) {
-    for (int i = 0; s && i < n; i++)
-        if (strcmp(s, names[i]) == 0) return i;
-    return -1;
 }
 
 static lf_status translate_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
