@@ -6,7 +6,8 @@
  * "name: N passed, N failed" (", K skipped" added when checks were skipped)
  * and returns non-zero on any failure.  CHECK_SKIP(...) records a check
  * that cannot run here (a missing dependency or data folder) with its
- * reason; under CI=true it is a failure instead.
+ * reason; under CI=true it is a failure instead.  check_edit_file copies a
+ * file with one string replaced, how the tests hand a loader a bad field.
  */
 #ifndef LF_CHECK_H
 #define LF_CHECK_H
@@ -74,6 +75,31 @@ static inline int check_close_(const char *what, const float *got, const float *
             file, line, what, worst, (double)got[worst], (double)want[worst],
             fabs((double)got[worst] - (double)want[worst]), atol + rtol * fabs((double)want[worst]));
     return 0;
+}
+
+/* Writes to `copy` the file at `path` (under 1 MiB) with its first `from`
+ * replaced by `to`, which must have the same length (a model file's
+ * offsets and lengths stay right).  Returns 0 when the file cannot be read
+ * or written, is too large, or holds no `from`. */
+static inline int check_edit_file(const char *path, const char *copy, const char *from, const char *to) {
+    enum { CAP = 1 << 20 };
+    size_t len = strlen(from), n = 0;
+    char *bytes = malloc(CAP), *at = NULL;
+    FILE *f = bytes && len > 0 && strlen(to) == len ? fopen(path, "rb") : NULL;
+    if (f) {
+        n = fread(bytes, 1, CAP, f);
+        fclose(f);
+    }
+    for (size_t i = 0; n < CAP && i + len <= n && !at; i++)
+        if (memcmp(bytes + i, from, len) == 0) at = bytes + i;
+    int ok = 0;
+    if (at && (f = fopen(copy, "wb")) != NULL) {
+        memcpy(at, to, len);
+        ok = fwrite(bytes, 1, n, f) == n;
+        ok &= fclose(f) == 0;
+    }
+    free(bytes);
+    return ok;
 }
 
 static inline int check_report(const char *name) {
