@@ -183,13 +183,17 @@ for k in accuracy_std macro_f1 log_loss brier ece; do
     v=$(json_field all.json mean $k)
     if [ -n "$v" ] && [ "$v" != null ]; then ok; else bad "mean lacks $k in JSON"; fi
 done
-if [ "$(head -n 1 all.json)" = "[" ] && [ "$(tail -n 1 all.json)" = "]" ] && [ "$(grep -c '{"method"' all.json)" -eq 27 ]; then ok; else bad "JSON is not one array of 27 objects (23 methods, 3 models, the oracle)"; fi
+if [ "$(head -n 2 all.json | tr -d '\n')" = '{"samples": 10, "models": ["A", "B", "C"], "classes": 2, "folds": 5, "seed": 0, "calibrated": false, "rows": [' ] &&
+   [ "$(tail -n 1 all.json)" = "]}" ] && [ "$(grep -c '{"method"' all.json)" -eq 27 ]; then ok
+else bad "JSON is not the header (the text table's first line) and rows of 27 objects (23 methods, 3 models, the oracle): $(head -n 2 all.json)"; fi
 
 expect_ok compare $M3 -y y_onehot.csv --methods mean,vote,mean --json
 if [ "$(grep -c '{"method"' out)" -eq 6 ]; then ok; else bad "--methods mean,vote gave $(grep -c '{"method"' out) rows, wanted 6"; fi
 close "$(json_field out mean accuracy)" 0.8 1e-9 "mean accuracy with one-hot labels"
-expect_ok compare $M3 -y y.csv --methods mean --calibrate --json
+expect_ok compare $M3 -y y.csv --methods mean --calibrate --json --folds 2 --seed 18446744073709551615
 if [ "$(json_field out mean calibrated)" = "true" ]; then ok; else bad "--calibrate not reported"; fi
+if [ "$(head -n 1 out)" = '{"samples": 10, "models": ["A", "B", "C"], "classes": 2, "folds": 2, "seed": 18446744073709551615, "calibrated": true,' ]; then ok
+else bad "compare --json header with --folds 2, the largest seed, --calibrate: $(head -n 1 out)"; fi
 expect_ok compare -m A=a.csv -m B=b_missing.csv -m C=c.csv -y y.csv --methods mean,wavg
 contains out "model:B" "compare with a missing output"
 expect_ok compare -m L=al.csv -m B=b.csv -y y.csv --logits --methods mean --json

@@ -156,7 +156,7 @@ static const char USAGE_COMPARE[] =
     "  --calibrate     fit one temperature per model before fusing\n"
     "  --logits        the files hold raw scores (softmax is applied)\n"
     "  --renormalize   divide probability rows that do not sum to 1 by their sum\n"
-    "  --json          one JSON array of objects instead of the table\n"
+    "  --json          one JSON object instead of the table: the header and its rows\n"
     "  --metric M      what ges optimises: log-loss (default) or accuracy\n"
     "  --ensemble-size N  ges and auto's ensemble: selections, with replacement (default 50)\n"
     "  --bags B        ges and auto's ensemble: selections over random halves of the\n"

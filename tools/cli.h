@@ -223,8 +223,11 @@ void cli_print_name(FILE *f, const char *s, int width);
 
 /* The compare table as text, in the table's order (best first). */
 void cli_print_compare(FILE *f, const lf_compare_table *t, const char *const *names, size_t M);
-/* The compare table as one JSON array (docs/cli.md lists its keys). */
-void cli_print_compare_json(FILE *f, const lf_compare_table *t, const char *const *names);
+/* The compare table as one JSON object: what the text table's first line
+ * says (the N samples, the models' names, C classes, the options' folds,
+ * seed and calibration) and its rows (docs/cli.md lists the keys). */
+void cli_print_compare_json(FILE *f, const lf_compare_table *t, const char *const *names, size_t N,
+                            size_t C, const struct cli_opts *o);
 /* auto's best `top` candidates, mean +- std on its metric, and further
  * down to the last member of its ensemble (every member shows its weight). */
 void cli_print_auto(FILE *f, const lf_compare_table *t, int metric, size_t top);

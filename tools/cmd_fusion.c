@@ -128,7 +128,7 @@ int cli_cmd_compare(const struct cli_opts *o) {
     }
     if (o->rank) { /* rank 0 prints the table */
     } else if (o->json) {
-        cli_print_compare_json(stdout, t, in.names);
+        cli_print_compare_json(stdout, t, in.names, in.N, in.C, o);
     } else {
         printf("%zu samples, %zu models, %zu classes; %zu-fold stratified cross-validation, seed %llu%s\n",
                in.N, in.M, in.C, o->folds, (unsigned long long)o->seed,

@@ -101,8 +101,15 @@ static void json_float(FILE *f, float v) {
     fputs(tmp, f);
 }
 
-void cli_print_compare_json(FILE *f, const lf_compare_table *t, const char *const *names) {
-    fputs("[\n", f);
+void cli_print_compare_json(FILE *f, const lf_compare_table *t, const char *const *names, size_t N,
+                            size_t C, const struct cli_opts *o) {
+    fprintf(f, "{\"samples\": %zu, \"models\": [", N);
+    for (size_t k = 0; k < t->n_models; k++) {
+        if (k) fputs(", ", f);
+        cli_json_string(f, names[k]);
+    }
+    fprintf(f, "], \"classes\": %zu, \"folds\": %zu, \"seed\": %llu, \"calibrated\": %s,\n \"rows\": [\n",
+            C, o->folds, (unsigned long long)o->seed, o->calibrate ? "true" : "false");
     for (size_t i = 0; i < t->n_rows; i++) {
         const lf_score_row *s = &t->rows[display_index(t, i)];
         fputs("  {\"method\": ", f);
@@ -133,7 +140,7 @@ void cli_print_compare_json(FILE *f, const lf_compare_table *t, const char *cons
         }
         fprintf(f, "}%s\n", i + 1 < t->n_rows ? "," : "");
     }
-    fputs("]\n", f);
+    fputs("]}\n", f);
 }
 
 void cli_print_auto(FILE *f, const lf_compare_table *t, int metric, size_t top) {
