@@ -45,6 +45,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from . import _lib
+from ._cancel import _Cancel
 from . import layers as L
 from . import optimizers as _optimizers
 from .callbacks import Callback, EarlyStopping
@@ -720,7 +721,15 @@ class Model:
             opts.progress = _lib.PROGRESS_FN(hook)
             for cb in others:
                 cb.on_train_begin({})
-        st = lib.lf_model_fit_arrays(self._handle, tab, ytab, n, ctypes.byref(opts))
+        # the training runs on a worker thread that Ctrl-C stops through the
+        # library's cancel flag, before its next step: the weights are then
+        # those of the steps done, as after Keras' fit interrupted
+        stop = _Cancel()
+        opts.cancel = stop.pointer()
+        st = stop.run(lambda: lib.lf_model_fit_arrays(self._handle, tab, ytab, n, ctypes.byref(opts)),
+                      "latefuse-model-fit")
+        if stop.cancelled is not None:
+            raise stop.cancelled
         if st:
             _lib.raise_model(self._handle, st)
         if errors:

@@ -264,3 +264,57 @@ def test_use_ema_ends_fit_with_the_moving_average(tmp_path):
     assert o.use_ema and o.ema_momentum == pytest.approx(0.8)
     with pytest.raises(ValueError, match="ema_momentum"):
         latefuse.optimizers.SGD(use_ema=True, ema_momentum=1.0)
+
+
+_FIT_CHILD = r"""
+import os, signal, sys, threading, time
+import numpy as np
+import latefuse
+from latefuse.callbacks import Callback
+from latefuse.layers import Dense, Input
+
+class Ends(Callback):  # a Python callback runs at each epoch's end, on the fit's thread
+    def on_epoch_end(self, epoch, logs=None):
+        print("epoch", epoch, flush=True)
+
+rng = np.random.default_rng(0)
+x = rng.standard_normal((4000, 64)).astype(np.float32)
+y = rng.integers(0, 10, 4000)
+inp = Input((64,))
+m = latefuse.Model(inp, Dense(10, activation="softmax")(Dense(256, activation="relu")(inp)), seed=1)
+m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+w0 = [w.copy() for w in m.get_weights()]
+sent = []
+def fire():
+    time.sleep(float(sys.argv[1]))  # well inside the fit: 2000 epochs take about 7 s
+    sent.append(time.monotonic())
+    os.kill(os.getpid(), signal.SIGINT)
+threading.Thread(target=fire).start()
+t0 = time.monotonic()
+try:
+    m.fit(x, y, epochs=2000, batch_size=32, verbose=0, callbacks=[Ends()])
+    print("finished %.3f" % (time.monotonic() - t0))
+except KeyboardInterrupt:
+    print("interrupted %.3f" % (time.monotonic() - sent[0]))
+print("changed", any(not np.array_equal(a, b) for a, b in zip(w0, m.get_weights())))
+h = m.fit(x[:64], y[:64], epochs=1, batch_size=32, verbose=0)  # the model trains on
+print("refit", len(h.history["loss"]))
+"""
+
+
+def test_ctrl_c_stops_fit_within_a_step(tmp_path):
+    # lf_fit_options.cancel: Ctrl-C 1 s into a fit of about 7 s raises
+    # KeyboardInterrupt before the next step, the weights those of the steps
+    # done, and the model trains on afterwards
+    import os, subprocess, sys
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, OMP_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join([os.path.join(os.path.dirname(here)), here]))
+    r = subprocess.run([sys.executable, "-c", _FIT_CHILD, "1.0"], capture_output=True, text=True, env=env,
+                       cwd=str(tmp_path), timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = [ln for ln in r.stdout.splitlines() if not ln.startswith("epoch ")]
+    assert lines[0].startswith("interrupted "), r.stdout[-2000:]
+    assert float(lines[0].split()[1]) < 0.5, "Ctrl-C took %s s to stop the fit" % lines[0].split()[1]
+    assert lines[1:] == ["changed True", "refit 1"], r.stdout[-2000:]
+    assert "epoch 0" in r.stdout  # the callback ran (on the fit's thread)
