@@ -277,6 +277,7 @@ class Ends(Callback):  # a Python callback runs at each epoch's end, on the fit'
     def on_epoch_end(self, epoch, logs=None):
         print("epoch", epoch, flush=True)
 
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as a terminal's Python (a background job ignores SIGINT)
 rng = np.random.default_rng(0)
 x = rng.standard_normal((4000, 64)).astype(np.float32)
 y = rng.integers(0, 10, 4000)
