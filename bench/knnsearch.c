@@ -4,7 +4,7 @@
  * the search can be checked against another build bit for bit and timed
  * without the rest of dynamic selection (bench/README.md, B9's k-NN).
  *
- *   knnsearch ROWS FIT_ROWS [K] [portable] [searches]
+ *   knnsearch ROWS FIT_ROWS [K] [kernel] [searches]
  *
  * The data are B9's (bench/fusion.c: seed 1 for the ROWS queries, seed 2
  * for the FIT_ROWS fitting rows, 5 models x 10 classes), turned into
@@ -14,9 +14,10 @@
  * themselves, each leaving itself out (fit's competence rows).  Output:
  * one line each with the seconds (wall and CPU), the microseconds a query
  * and an FNV-1a hash of the neighbour counts and indices; the same hashes
- * from two builds mean the same neighbours.  portable: 1 for the portable
- * filter (the hashes must not change); searches: 1 for predict's alone
- * (default 2, both).
+ * from two builds mean the same neighbours.  kernel: the filter's, 0 the
+ * fastest the CPU has (default), 1 the portable one, 2 AVX-512 VNNI
+ * where the CPU also has AMX (knn.h; the hashes must not change);
+ * searches: 1 for predict's alone (default 2, both).
  *
  * Built against the static library and its internal header, like the
  * tests: cc -O2 -std=c11 -Iinclude -Isrc bench/knnsearch.c
@@ -54,7 +55,8 @@ static uint64_t fnv(uint64_t h, uint64_t v) {
 
 /* The K nearest fitting rows of the nq queries, QB at a time (self: query
  * i leaves fitting row i out); prints the time and the hash. */
-static int run(const char *what, const lf_knn *ix, const float *q, size_t nq, size_t K, int self, int portable) {
+static int run(const char *what, const lf_knn *ix, const float *q, size_t nq, size_t K, int self,
+               lf_knn_kernel kernel) {
     lf_knn_work w;
     size_t *nb = malloc(QB * (K ? K : 1) * sizeof *nb), *cnt = malloc(QB * sizeof *cnt),
            *excl = malloc(QB * sizeof *excl);
@@ -67,7 +69,7 @@ static int run(const char *what, const lf_knn *ix, const float *q, size_t nq, si
     for (size_t r0 = 0; r0 < nq; r0 += QB) {
         size_t m = nq - r0 < QB ? nq - r0 : QB;
         for (size_t i = 0; i < m; i++) excl[i] = r0 + i;
-        lf_knn_search(ix, q + r0 * D, m, K, self ? excl : NULL, nb, cnt, &w, portable);
+        lf_knn_search(ix, q + r0 * D, m, K, self ? excl : NULL, nb, cnt, &w, kernel);
         for (size_t i = 0; i < m; i++) {
             h = fnv(h, cnt[i]);
             for (size_t j = 0; j < cnt[i]; j++) h = fnv(h, nb[i * K + j]);
@@ -85,12 +87,13 @@ static int run(const char *what, const lf_knn *ix, const float *q, size_t nq, si
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: knnsearch ROWS FIT_ROWS [K] [portable] [searches]\n");
+        fprintf(stderr, "usage: knnsearch ROWS FIT_ROWS [K] [kernel] [searches]\n");
         return 2;
     }
     size_t nq = strtoul(argv[1], NULL, 10), n = strtoul(argv[2], NULL, 10);
     size_t K = argc > 3 ? strtoul(argv[3], NULL, 10) : 7;
-    int portable = argc > 4 && atoi(argv[4]), searches = argc > 5 ? atoi(argv[5]) : 2;
+    lf_knn_kernel kernel = argc > 4 ? (lf_knn_kernel)atoi(argv[4]) : LF_KNN_BEST;
+    int searches = argc > 5 ? atoi(argv[5]) : 2;
     float *q = malloc(nq * D * sizeof *q), *x = malloc(n * D * sizeof *x);
     if (!q || !x) return 1;
     draw_profiles(1, nq, q);
@@ -99,8 +102,8 @@ int main(int argc, char **argv) {
     double t0 = now_s();
     if (lf_knn_build(&ix, x, n, D, D) != LF_OK) return 1;
     printf("build    %zu rows: %.3f s\n", n, now_s() - t0);
-    int rc = run("predict", &ix, q, nq, K, 0, portable) ||
-             (searches > 1 && run("fit", &ix, x, nq < n ? nq : n, K, 1, portable));
+    int rc = run("predict", &ix, q, nq, K, 0, kernel) ||
+             (searches > 1 && run("fit", &ix, x, nq < n ? nq : n, K, 1, kernel));
     lf_knn_free(&ix);
     free(q), free(x);
     return rc;

@@ -2,10 +2,12 @@
  * test_knn.c — the exact k-nearest-neighbour search of dynamic selection
  * (src/fusion/knn.c) against a plain scan written out here (the key of
  * knn.h: squared distance in double, eight partial sums; equal keys to the
- * lower row; a full sort of every row), neighbour for neighbour, with the
- * AVX-512 VNNI filter (where the CPU has it) and the portable one: random
+ * lower row; a full sort of every row), neighbour for neighbour, with each
+ * filter kernel (knn.h: the default, AMX where the CPU has it; AVX-512
+ * VNNI; the portable one), which must also let the same rows through;
+ * widths around AMX's slices of 16 groups; random
  * profiles with missing models, row and query counts around the kernel's
- * 32-row chunks, 8-query tiles and 4096-row cache blocks, k from 1 to
+ * 32-row chunks, 16-query tiles and 4096-row cache blocks, k from 1 to
  * more than the rows, rows left out (as dynamic selection's weights do);
  * duplicated rows; exact ties between different rows; rows closer together
  * than the 8-bit copy can tell apart (the exact key decides); values
@@ -66,22 +68,32 @@ static int agree_range(const char *what, const float *rows, size_t n, size_t D, 
         CHECK(0, "%s: out of memory", what);
         return 0;
     }
-    size_t *nb = malloc((nq * K + 1) * sizeof *nb), *cnt = malloc(nq * sizeof *cnt), want[64];
+    size_t *nb = malloc((nq * K + 1) * sizeof *nb), *cnt = malloc(nq * sizeof *cnt), want[64], exact[3];
+    static const char *const name[] = {"default", "portable", "VNNI"};
     int ok = 1;
-    for (int portable = 0; portable <= 1; portable++) {
+    for (int k = 0; k < 3; k++) { /* LF_KNN_BEST, LF_KNN_PORTABLE, LF_KNN_VNNI */
         memset(nb, 0xff, (nq * K + 1) * sizeof *nb);
-        lf_knn_search(&ix, q, nq, K, excl, nb, cnt, &w, portable);
+        w.guess = 0, w.exact = 0;
+        lf_knn_search(&ix, q, nq, K, excl, nb, cnt, &w, (lf_knn_kernel)k);
+        exact[k] = w.exact;
         for (size_t i = 0; i < nq && ok; i++) {
             size_t m = reference(rows, n, D, q + i * D, K, excl ? excl[i] : (size_t)-1, want);
             if (cnt[i] != m || memcmp(nb + i * K, want, m * sizeof *want) != 0) {
                 size_t j = 0;
                 while (j < m && j < cnt[i] && nb[i * K + j] == want[j]) j++;
                 CHECK(0, "%s (%s filter): query %zu: %zu neighbours, want %zu; neighbour %zu is row %zu, want %zu",
-                      what, portable ? "portable" : "default", i, cnt[i], m, j, j < cnt[i] ? nb[i * K + j] : 0,
-                      j < m ? want[j] : 0);
+                      what, name[k], i, cnt[i], m, j, j < cnt[i] ? nb[i * K + j] : 0, j < m ? want[j] : 0);
                 ok = 0;
             }
         }
+    }
+    /* every kernel computes the same integers, so it lets the same rows
+     * through: a kernel that let too many through would still give the
+     * right neighbours, but not the same count */
+    if (exact[0] != exact[1] || exact[2] != exact[1]) {
+        CHECK(0, "%s: rows let through by the filter: %zu (default), %zu (portable), %zu (VNNI)", what, exact[0],
+              exact[1], exact[2]);
+        ok = 0;
     }
     free(nb), free(cnt);
     lf_knn_work_free(&w);
@@ -114,7 +126,7 @@ static void profiles(float *x, size_t n, size_t M, size_t C, uint64_t *s) {
 
 static void test_random(void) {
     enum { M = 3, C = 4, D = M * C + M };
-    static const size_t ns[] = {1, 5, 31, 32, 33, 100, 4100}, nqs[] = {1, 7, 9, 40};
+    static const size_t ns[] = {1, 5, 31, 32, 33, 100, 4100}, nqs[] = {1, 7, 9, 15, 17, 40};
     static const size_t Ks[] = {1, 3, 7, 40};
     uint64_t s = 11;
     float *rows = malloc(4100 * D * sizeof *rows), *q = malloc(40 * D * sizeof *q);
@@ -323,7 +335,7 @@ static void test_constant_values(void) {
  * low for all: searched again, from the K-th key found or from nothing
  * when fewer than K rows passed), then near ones again (too high), left
  * out, the same queries twice (K-th keys equal to the guess), rows
- * repeated (equal keys at the K-th); a call of 9 queries. */
+ * repeated (equal keys at the K-th); a call of 17 queries. */
 static void test_calls(void) {
     enum { M = 3, C = 4, D = M * C + M, N = 2 * 4096 + 900, NQ = 40 };
     float *rows = malloc((size_t)N * D * sizeof *rows), *q = malloc(NQ * D * sizeof *q);
@@ -340,7 +352,7 @@ static void test_calls(void) {
             break;
         }
         for (int call = 0; call < 7; call++) {
-            size_t nq = call == 6 ? 9 : NQ; /* a call of 9 queries: a tile and one */
+            size_t nq = call == 6 ? 17 : NQ; /* a call of 17 queries: a tile and one */
             for (size_t i = 0; i < nq; i++) {
                 size_t r = (i * 619 + (size_t)call * 31) % N;
                 excl[i] = r;
@@ -377,7 +389,36 @@ static void test_calls(void) {
     free(rows), free(q), free(nb);
 }
 
+/* Widths around AMX's slices of 16 groups of 4 values (knn.c): one slice
+ * short or full, two with the last sharing groups with the first, three;
+ * query counts around the 16 queries of a kernel call; rows in clusters,
+ * so that the filter keeps few. */
+static void test_widths(void) {
+    static const size_t Ds[] = {3, 61, 64, 65, 68, 100, 128, 129, 200};
+    enum { N = 700, NQ = 33, DMAX = 200 };
+    float *rows = malloc((size_t)N * DMAX * sizeof *rows), *q = malloc(NQ * DMAX * sizeof *q);
+    uint64_t s = 77;
+    int all = 1;
+    for (size_t a = 0; a < sizeof Ds / sizeof *Ds; a++) {
+        size_t D = Ds[a];
+        for (size_t r = 0; r < N; r++) /* 20 clusters */
+            for (size_t d = 0; d < D; d++)
+                rows[r * D + d] = (float)(0.05 * urand(&s) + 0.9 * (double)((r % 20 * 7 + d) % 20) / 20.0);
+        for (size_t i = 0; i < NQ; i++)
+            for (size_t d = 0; d < D; d++)
+                q[i * D + d] = rows[(i * 37 % N) * D + d] + (float)(0.02 * (urand(&s) - 0.5));
+        char what[64];
+        for (size_t nq = 15; nq <= NQ; nq += 9) { /* 15, 24, 33 */
+            snprintf(what, sizeof what, "width %zu, %zu queries", D, nq);
+            all &= agree(what, rows, N, D, D, q, nq, 7, NULL);
+        }
+    }
+    CHECK(all, "widths around the kernels' slices");
+    free(rows), free(q);
+}
+
 int main(void) {
+    test_widths();
     test_calls();
     test_random();
     test_blocks();

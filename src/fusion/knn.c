@@ -46,10 +46,13 @@
  * to even); the exact key decides those.  The rows are
  * stored 32 at a time, 4 bytes of each row after another: chunk c, group g
  * (bytes 4g..4g+3, zero beyond D), row j of the chunk, byte b at
- * ((c G + g) 32 + j) 4 + b.  A kernel call takes 8 queries against one
- * chunk (16 accumulators), compares the 256 sums with each query's limit
- * and returns a bit mask per query; the portable kernel computes the same
- * integers in plain loops.  Queries are taken 8 at a time against blocks
+ * ((c G + g) 32 + j) 4 + b.  A kernel call takes 16 queries against the
+ * chunks of a batch, compares each chunk's 512 sums with each query's
+ * limit and returns a 32-bit mask per query and chunk: with AMX's int8
+ * tile multiply where the CPU has it (tile_amx: 16 x 16 sums an
+ * instruction), else with AVX-512 VNNI (tile_vnni: 8 queries by 32 rows at
+ * a time, 16 accumulators), else in plain loops (tile_portable); the same
+ * integers in all three.  Queries are taken 16 at a time against blocks
  * of XB rows that stay in the L2 cache, in batches of chunks: the kernel
  * over every chunk of the batch, then the exact keys of the rows that
  * passed, in row order, the bounds updated between batches (one chunk a
@@ -75,12 +78,15 @@
  * keys a query instead of 130, 5 % of the queries searched twice.  The
  * neighbours do not depend on the guess, only the time does.
  */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* syscall(): the kernel's permission to use AMX's tiles */
+#endif
 #include "fusion/knn.h"
 
 #include <math.h>
 #include <string.h>
 
-#define QT 8      /* queries per kernel call */
+#define QT 16     /* queries per kernel call */
 #define RC 32     /* rows per chunk */
 #define XB 4096   /* rows per cache block */
 #ifndef GUESS_Q
@@ -208,14 +214,21 @@ static void tile_portable(const uint8_t *xc, const int32_t *ch, const int8_t *q8
     for (size_t c = 0; c < nch; c++) tile_portable1(xc + c * G * RC * 4, ch + c * RC, q8, G, lim, mask + c * QT);
 }
 
-/* The rows that passed in nch chunks' masks (QT a chunk) into lst, as
- * chunk << 8 | query << 5 | row, in chunk order (rows in order for each
- * query); returns how many. */
+/* A row that passed, in a batch's list: its chunk in the batch (< XB /
+ * RC), the query's place in the tile (< QT) and the row in the chunk (<
+ * RC), as chunk << 9 | query << 5 | row. */
+static inline uint32_t entry(uint32_t c, uint32_t t, uint32_t j) { return c << 9 | t << 5 | j; }
+static inline size_t entry_chunk(uint32_t e) { return e >> 9; }
+static inline size_t entry_query(uint32_t e) { return e >> 5 & (QT - 1); }
+static inline size_t entry_row(uint32_t e) { return e & (RC - 1); }
+
+/* The rows that passed in nch chunks' masks (QT a chunk) into lst (entry()),
+ * in chunk order (rows in order for each query); returns how many. */
 static uint32_t passed_portable(const uint32_t *mk, size_t nch, uint32_t *lst) {
     uint32_t nl = 0;
     for (uint32_t c = 0; c < nch; c++)
         for (uint32_t t = 0; t < QT; t++)
-            for (uint32_t m = mk[c * QT + t]; m; m &= m - 1) lst[nl++] = c << 8 | t << 5 | (uint32_t)__builtin_ctz(m);
+            for (uint32_t m = mk[c * QT + t]; m; m &= m - 1) lst[nl++] = entry(c, t, (uint32_t)__builtin_ctz(m));
     return nl;
 }
 
@@ -277,28 +290,26 @@ tile_vnni1(const uint8_t *xc, const int32_t *ch, const int8_t *q8, size_t G, con
 #undef OUT
 }
 
-/* tile_vnni1 over nch chunks after one another (QT masks a chunk) */
+/* tile_vnni1 over nch chunks after one another, for the two halves of the
+ * QT queries (QT masks a chunk) */
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void tile_vnni(const uint8_t *xc, const int32_t *ch,
                                                                            const int8_t *q8, size_t G,
                                                                            const int32_t *lim, uint32_t *mask,
                                                                            size_t nch) {
-    for (size_t c = 0; c < nch; c++) tile_vnni1(xc + c * G * RC * 4, ch + c * RC, q8, G, lim, mask + c * QT);
+    for (size_t c = 0; c < nch; c++)
+        for (size_t h = 0; h < QT; h += 8)
+            tile_vnni1(xc + c * G * RC * 4, ch + c * RC, q8 + h * G * 4, G, lim + h, mask + c * QT + h);
 }
 
-/* passed_portable with the masks of two chunks tested at once: most are 0 */
+/* passed_portable with a chunk's QT masks tested at once: most are 0 */
 __attribute__((target("avx512f"))) static uint32_t passed_avx512(const uint32_t *mk, size_t nch, uint32_t *lst) {
-    uint32_t nl = 0, c = 0;
-    for (; c + 2 <= nch; c += 2) {
+    uint32_t nl = 0;
+    for (uint32_t c = 0; c < nch; c++) {
         __m512i v = _mm512_loadu_si512(mk + c * QT);
         for (uint32_t lanes = _mm512_test_epi32_mask(v, v); lanes; lanes &= lanes - 1) {
-            uint32_t l = (uint32_t)__builtin_ctz(lanes), cc = c + (l >> 3), t = l & 7;
-            for (uint32_t m = mk[cc * QT + t]; m; m &= m - 1) lst[nl++] = cc << 8 | t << 5 | (uint32_t)__builtin_ctz(m);
+            uint32_t t = (uint32_t)__builtin_ctz(lanes);
+            for (uint32_t m = mk[c * QT + t]; m; m &= m - 1) lst[nl++] = entry(c, t, (uint32_t)__builtin_ctz(m));
         }
-    }
-    if (c < nch) {
-        uint32_t k = passed_portable(mk + c * QT, 1, lst + nl);
-        for (uint32_t h = nl; h < nl + k; h++) lst[h] += c << 8;
-        nl += k;
     }
     return nl;
 }
@@ -322,6 +333,108 @@ static int has_vnni(void) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vnni");
 }
+
+#if defined(__linux__)
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#define HAVE_AMX_KERNEL 1
+
+/* The same masks as tile_vnni by AMX's tile multiply, tdpbsud: C += A B
+ * with A signed and B unsigned bytes, 4 products to an int32, as
+ * vpdpbusd with the operands swapped (the same integers).  A = the QT
+ * queries' bytes of 16 groups (QT rows of 64 bytes; fewer groups when G <
+ * 16), B = the same groups of 16 rows of a chunk (row k of B: group k's 4
+ * bytes of each of the 16 rows, which is the chunk's own layout with a
+ * stride of RC * 4 bytes), C = QT x 16 sums.  Over more than 16 groups,
+ * slices of 16; the last one ends at group G, and the queries' bytes of
+ * the groups it shares with the slice before are zeroed in its A (alast),
+ * so each group counts once.  Tiles: 0 A (7 the last slice's A), 1-2 B
+ * for a chunk's two halves of 16 rows, 3-4 C for even chunks and 5-6 for
+ * odd ones, so that a chunk's multiply does not wait for the store of the
+ * chunk before; each chunk's sums are compared (+ ch >= lim) while the
+ * next chunk's multiply runs. */
+typedef struct amx_config {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} amx_config;
+
+#define AMX_MULTIPLY(CL, CH)                                                                                   \
+    _tile_zero(CL);                                                                                            \
+    _tile_zero(CH);                                                                                            \
+    for (size_t s = 0; s < ns; s++) {                                                                          \
+        const uint8_t *xs = x + (s + 1 < ns ? s * 16 : G - gs) * RC * 4;                                        \
+        if (ns > 2 && s + 1 < ns) _tile_loadd(0, q8 + s * 64, ld);                                             \
+        _tile_loadd(1, xs, RC * 4);                                                                            \
+        _tile_loadd(2, xs + 64, RC * 4);                                                                       \
+        if (s + 1 < ns) {                                                                                      \
+            _tile_dpbsud(CL, 0, 1);                                                                            \
+            _tile_dpbsud(CH, 0, 2);                                                                            \
+        } else {                                                                                               \
+            _tile_dpbsud(CL, 7, 1);                                                                            \
+            _tile_dpbsud(CH, 7, 2);                                                                            \
+        }                                                                                                      \
+    }
+
+__attribute__((target("amx-tile,amx-int8,avx512f,avx512bw"))) static void
+tile_amx(const uint8_t *xc, const int32_t *ch, const int8_t *q8, size_t G, const int32_t *lim, uint32_t *mask,
+         size_t nch) {
+    size_t gs = G < 16 ? G : 16, ns = (G + 15) / 16, ld = G * 4;
+    amx_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    cfg.rows[0] = cfg.rows[7] = QT, cfg.colsb[0] = cfg.colsb[7] = (uint16_t)(gs * 4);
+    cfg.rows[1] = cfg.rows[2] = (uint8_t)gs, cfg.colsb[1] = cfg.colsb[2] = 64;
+    for (int i = 3; i <= 6; i++) cfg.rows[i] = QT, cfg.colsb[i] = 64;
+    _tile_loadconfig(&cfg);
+    int8_t alast[QT * 64];
+    for (size_t t = 0; t < QT; t++) { /* the last slice: groups G - gs .. G - 1, those of the slice before zeroed */
+        size_t shared = (ns - 1) * 16 - (G - gs);
+        memset(alast + t * gs * 4, 0, shared * 4);
+        memcpy(alast + t * gs * 4 + shared * 4, q8 + t * ld + (ns - 1) * 64, (gs - shared) * 4);
+    }
+    _tile_loadd(7, alast, gs * 4);
+    if (ns == 2) _tile_loadd(0, q8, ld);
+    int32_t out[2][2][QT * 16]; /* [chunk parity][half] */
+    for (size_t c = 0; c <= nch; c++) {
+        const uint8_t *x = xc + c * G * RC * 4;
+        if (c < nch && !(c & 1)) {
+            AMX_MULTIPLY(3, 4)
+        } else if (c < nch) {
+            AMX_MULTIPLY(5, 6)
+        }
+        if (c > 0) { /* the chunk before: its sums, stored last time */
+            size_t pc = c - 1;
+            int32_t(*po)[QT * 16] = out[pc & 1];
+            __m512i c0 = _mm512_loadu_si512(ch + pc * RC), c1 = _mm512_loadu_si512(ch + pc * RC + 16);
+            for (size_t t = 0; t < QT; t++) {
+                __m512i l = _mm512_set1_epi32(lim[t]);
+                __mmask16 lo = _mm512_cmpge_epi32_mask(_mm512_add_epi32(c0, _mm512_loadu_si512(po[0] + t * 16)), l),
+                          hi = _mm512_cmpge_epi32_mask(_mm512_add_epi32(c1, _mm512_loadu_si512(po[1] + t * 16)), l);
+                mask[pc * QT + t] = (uint32_t)lo | (uint32_t)hi << 16;
+            }
+        }
+        if (c < nch && !(c & 1)) {
+            _tile_stored(3, out[0][0], 64);
+            _tile_stored(4, out[0][1], 64);
+        } else if (c < nch) {
+            _tile_stored(5, out[1][0], 64);
+            _tile_stored(6, out[1][1], 64);
+        }
+    }
+    _tile_release();
+}
+#undef AMX_MULTIPLY
+
+/* The CPU has AMX's int8 tiles and the kernel lets this process use them
+ * (Linux asks each process to request them: the request is idempotent). */
+static int has_amx(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d >> 24 & 1) || !(d >> 25 & 1)) return 0;
+    return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
+}
+#endif
 #endif
 
 typedef void (*tile_fn)(const uint8_t *, const int32_t *, const int8_t *, size_t, const int32_t *, uint32_t *,
@@ -399,23 +512,23 @@ static void search_pass(const lf_knn *ix, const float *q, const size_t *id, size
             for (size_t cb = c0; cb < c1; cb += sb) {
                 size_t ce = c1 - cb < sb ? c1 : cb + sb;
                 tile(ix->packed + cb * G * RC * 4, ix->ch + cb * RC, q8, G, thr, mk, ce - cb);
-                uint32_t nl = passed(mk, ce - cb, lst); /* (c - cb) << 8 | t << 5 | j */
+                uint32_t nl = passed(mk, ce - cb, lst); /* entry(c - cb, t, j) */
                 if (nl && (excl || ce == nchunks)) { /* rows left out, rows past n */
                     uint32_t k = 0;
                     for (uint32_t h = 0; h < nl; h++) {
-                        size_t r = (cb + (lst[h] >> 8)) * RC + (lst[h] & 31);
+                        size_t r = (cb + entry_chunk(lst[h])) * RC + entry_row(lst[h]);
                         lst[k] = lst[h];
-                        k += !(r >= n || (excl && excl[id[T * QT + (lst[h] >> 5 & 7)]] == r));
+                        k += !(r >= n || (excl && excl[id[T * QT + entry_query(lst[h])]] == r));
                     }
                     nl = k;
                 }
                 w->exact += nl;
                 for (uint32_t h = 0; h < nl; h++)
                     for (size_t b = 0; b < D * sizeof(float); b += 64)
-                        __builtin_prefetch((const char *)(ix->rows + ((cb + (lst[h] >> 8)) * RC + (lst[h] & 31)) * D) + b);
+                        __builtin_prefetch((const char *)(ix->rows + ((cb + entry_chunk(lst[h])) * RC + entry_row(lst[h])) * D) + b);
                 for (uint32_t h = 0; h < nl; h++) {
                     uint32_t e = lst[h];
-                    size_t t = e >> 5 & 7, sl = T * QT + t, r = (cb + (e >> 8)) * RC + (e & 31);
+                    size_t t = entry_query(e), sl = T * QT + t, r = (cb + entry_chunk(e)) * RC + entry_row(e);
                     double v = ex(q + id[sl] * D, ix->rows + r * D, D);
                     double *bd = w->bd + sl * K;
                     size_t *bi = w->bi + sl * K, pos = w->cnt[sl];
@@ -438,14 +551,17 @@ static void search_pass(const lf_knn *ix, const float *q, const size_t *id, size
 }
 
 void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const size_t *excl, size_t *nb,
-                   size_t *cnt, lf_knn_work *w, int portable) {
+                   size_t *cnt, lf_knn_work *w, lf_knn_kernel kernel) {
     kernels kn = {tile_portable, exact, passed_portable};
 #ifdef HAVE_VNNI_KERNEL
-    if (!portable && has_vnni()) kn.tile = tile_vnni;
-    if (!portable && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
+    if (kernel != LF_KNN_PORTABLE && has_vnni()) kn.tile = tile_vnni;
+#ifdef HAVE_AMX_KERNEL
+    if (kernel == LF_KNN_BEST && kn.tile == tile_vnni && ix->G > 0 && has_amx()) kn.tile = tile_amx; /* G 0: no tile */
+#endif
+    if (kernel != LF_KNN_PORTABLE && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
         kn.ex = exact_avx512, kn.passed = passed_avx512;
 #else
-    (void)portable;
+    (void)kernel;
 #endif
     /* With a guess of the K-th key from the previous call (only over more
      * than one block of rows: few rows are cheap to scan), the first pass

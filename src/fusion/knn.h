@@ -70,12 +70,16 @@ typedef struct lf_knn_work {
 int lf_knn_work_alloc(lf_knn_work *w, const lf_knn *ix, size_t nq_max, size_t K);
 void lf_knn_work_free(lf_knn_work *w);
 
+/* The filter's kernel: the fastest the CPU has (AMX's int8 tiles, else
+ * AVX-512 VNNI, else plain loops), the plain loops, or AVX-512 VNNI even
+ * where AMX is there (else plain loops).  Every kernel computes the same
+ * integers, so the neighbours are the same; the tests compare them all. */
+typedef enum lf_knn_kernel { LF_KNN_BEST, LF_KNN_PORTABLE, LF_KNN_VNNI } lf_knn_kernel;
+
 /* The K nearest rows of each of the nq (<= w->nq_max) queries (nq x D),
  * nearest first, into nb (nq x K) and cnt (how many: K, or fewer when
- * there are fewer rows); excl: per query a row left out, or NULL.
- * portable: 1 to use the portable filter even where the CPU has AVX-512
- * VNNI (the tests compare both; the neighbours are the same). */
+ * there are fewer rows); excl: per query a row left out, or NULL. */
 void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const size_t *excl, size_t *nb,
-                   size_t *cnt, lf_knn_work *w, int portable);
+                   size_t *cnt, lf_knn_work *w, lf_knn_kernel kernel);
 
 #endif
