@@ -368,7 +368,7 @@ static void test_calls(void) {
             const size_t *ex = call == 4 || call == 5 ? excl : NULL;
             for (int again = 0; again <= (call == 4); again++) { /* call 4 twice: K-th keys at the guess */
                 size_t failed = w.failed;
-                lf_knn_search(&ix, q, nq, K, ex, nb, cnt, &w, 0);
+                lf_knn_search(&ix, q, nq, K, ex, nb, cnt, &w, LF_KNN_BEST);
                 if (call == 3) CHECK(w.failed - failed == nq, "K %zu, call %d: every far query again", K, call);
                 for (size_t i = 0; i < nq; i++) {
                     size_t m = reference(rows, N, D, q + i * D, K, ex ? ex[i] : (size_t)-1, want);

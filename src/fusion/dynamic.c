@@ -352,7 +352,7 @@ static void put_query(const des_state *s, const des_space *sp, const lf_probs *p
 static void block_weights(const des_state *s, const des_space *sp, des_kind kind, size_t M, size_t nq, int excl,
                           scratch *sc) {
     size_t K = excl ? (s->k < s->n ? s->k : s->n - 1) : s->k;
-    lf_knn_search(sp->knn, sc->x, nq, K, excl ? sc->excl : NULL, sc->bi, sc->cnt, &sc->kw, 0);
+    lf_knn_search(sp->knn, sc->x, nq, K, excl ? sc->excl : NULL, sc->bi, sc->cnt, &sc->kw, LF_KNN_BEST);
     for (size_t q = 0; q < nq; q++) select_row(s, kind, M, sc->qp + q * M, sc->bi + q * K, sc->cnt[q], sc->w + q * M);
 }
 
@@ -431,7 +431,7 @@ static lf_status des_predict_kinds(const des_state *s, const des_kind *kinds, si
                     put_query(s, sp, pr, rows[q0 + q], M, C, sc.x + q * sp->width, sc.qp + q * M, sc.full);
                     sc.excl[q] = excl0 + rows[q0 + q];
                 }
-                lf_knn_search(sp->knn, sc.x, nq, K, excl ? sc.excl : NULL, sc.bi, sc.cnt, &sc.kw, 0);
+                lf_knn_search(sp->knn, sc.x, nq, K, excl ? sc.excl : NULL, sc.bi, sc.cnt, &sc.kw, LF_KNN_BEST);
                 for (size_t i = 0; i < nk; i++)
                     for (size_t q = 0; q < nq; q++) {
                         size_t r = rows[q0 + q];
