@@ -298,6 +298,10 @@ void cli_temp_clear(void);
 /* Says, with the signals held, that every output is in place: a signal
  * that then comes says so instead of "no output was written". */
 void cli_outputs_done(void);
+/* Says that more outputs are to come after those in place (demo's --save
+ * files after its report): a signal then says that those are in place and
+ * the others were not written. */
+void cli_outputs_pending(void);
 /* Says that the inputs are memory-mapped (predict --mmap): a SIGBUS is then
  * an input cut short under the reader (exit 2, a sentence saying so); else
  * it is a signal like the others (exit 128 + SIGBUS). */

@@ -161,17 +161,18 @@ static int save_files(const struct cli_opts *o, cli_rng *r, const float *xi, con
         {"y_val.npy", ycol, DEMO_N, 1},          {"image_test.npy", qi, DEMO_TEST, DEMO_C},
         {"text_test.npy", qt, DEMO_TEST, DEMO_C}, {"y_test.npy", ty, DEMO_TEST, 1},
     };
-    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+    sigset_t held; /* a signal waits until the six files are in place (a few ms) */
+    cli_guard_hold(&held);
+    for (size_t k = 0; k < sizeof files / sizeof files[0] && !st; k++) {
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", dir, files[k].name);
-        sigset_t held; /* a signal waits until the file is in place */
-        cli_guard_hold(&held);
         st = lf_npy_save(path, files[k].data, files[k].rows, files[k].cols, 0, msg, sizeof msg);
-        cli_guard_release(&held);
-        if (st) {
-            rc = cli_fail(st, msg, 0);
-            goto done;
-        }
+    }
+    if (!st) cli_outputs_done();
+    cli_guard_release(&held);
+    if (st) {
+        rc = cli_fail(st, msg, 0);
+        goto done;
     }
     printf("\nsaved to %s/: image_val.npy text_val.npy y_val.npy (%d validation rows: the out-of-fold\n"
            "outputs above) and image_test.npy text_test.npy y_test.npy (%d new rows, %zu + %zu outputs\n"
@@ -281,7 +282,12 @@ int cli_cmd_demo(const struct cli_opts *o) {
         ro.command = cmd;
         printf("\nwriting the report...\n");
         fflush(stdout);
+        /* a signal while the page is computed stops the run with nothing
+         * left behind: its temporary file is registered (cli_temp_event) */
+        sigset_t prev;
+        ro.temp = cli_temp_event, ro.temp_ctx = &prev;
         st = lf_fusion_report(f, p, names, 2, DEMO_N, DEMO_C, y, &ro, o->report, 0);
+        if (!st && o->save_dir) cli_outputs_pending(); /* --save's files are still to come */
         if (st) {
             snprintf(msg, sizeof msg, "%s", lf_fusion_error(f));
             rc = cli_fail(st, msg, st != LF_ERR_IO);

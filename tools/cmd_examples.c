@@ -22,10 +22,16 @@ static int model_fail(lf_model *m, lf_status st) {
     return cli_fail(st, msg, 0);
 }
 
-/* --history FILE: the fit's per-epoch history (CSV, or JSON for .json) */
+/* --history FILE: the fit's per-epoch history (CSV, or JSON for .json),
+ * written with the signals held (guard.c): one that comes meanwhile acts
+ * once the file is in place, and says so */
 static int write_history(const lf_model *m, const char *path) {
     char err[512];
+    sigset_t prev;
+    cli_guard_hold(&prev);
     lf_status st = lf_history_save(lf_model_history(m), path, 0, err, sizeof err);
+    if (!st) cli_outputs_done();
+    cli_guard_release(&prev);
     if (st) return cli_fail(st, err, 0);
     fprintf(stderr, "wrote the history to %s\n", path);
     return 0;

@@ -111,7 +111,9 @@ static void on_signal(int sig) {
     say("latefuse: stopped by ");
     say(name);
     if (sig == SIGXFSZ) say(" (the file size limit, ulimit -f, was reached)");
-    say(guard_done ? "; the outputs were complete and are in place\n" : "; no output was written\n");
+    say(guard_done == 1   ? "; the outputs were complete and are in place\n"
+        : guard_done == 2 ? "; the outputs written before it are in place, the others were not written\n"
+                          : "; no output was written\n");
     _exit(128 + sig);
 }
 
@@ -174,6 +176,8 @@ void cli_temp_add(const char *tmp) {
 }
 
 void cli_outputs_done(void) { guard_done = 1; }
+
+void cli_outputs_pending(void) { guard_done = guard_done ? 2 : 0; }
 
 void cli_guard_mapped(void) { guard_mapped = 1; }
 

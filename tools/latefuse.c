@@ -48,6 +48,8 @@ int main(int argc, char **argv) {
             return cli_mpi_finish(&o, bad);
         }
         cli_guard_start();
+    } else if (o.command == CLI_DEMO || o.command == CLI_SEED_EXAMPLE || o.command == CLI_HEAD_EXAMPLE) {
+        cli_guard_start(); /* their --report, --save and --history files, as the fusion commands' outputs */
     }
     int rc = CLI_EXIT_USAGE;
     switch (o.command) {
