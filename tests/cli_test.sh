@@ -780,36 +780,36 @@ while [ "$i" -lt "$runs" ]; do
 done
 if [ "$sig_bad" -eq 0 ] && [ "$stopped" -ge $((runs / 3)) ]; then ok; else bad "interrupted runs: $sig_bad of $runs wrong, $stopped stopped by the signal"; fi
 echo "cli: note: $stopped of $runs interrupted runs stopped by the signal, $sig_bad wrong" >&2
+# stopped_at WHAT DELAY ARGS...: latefuse ARGS, SIGINT after DELAY seconds;
+# passes when it ends with 130, the handler's "no output" line and nothing
+# in sig/
+stopped_at() {
+    what=$1 delay=$2
+    shift 2
+    : >sig.err
+    env --default-signal=INT "$LF" "$@" >/dev/null 2>sig.err &
+    pid=$!
+    sleep "$delay"
+    kill -INT "$pid" 2>/dev/null
+    wait "$pid"
+    rc=$?
+    if [ "$rc" -eq 130 ] && [ "$(cat sig.err)" = "latefuse: stopped by SIGINT; no output was written" ] &&
+        [ -z "$(ls sig)" ]; then ok; else bad "SIGINT during $what: exit $rc, $(cat sig.err), left: $(ls sig)"; fi
+    rm -rf sig/*
+}
 # report: a signal while the page is computed (compare, here mlp's steps,
 # which last about a second after the inputs' 0.05 s) stops the run there,
 # with nothing written; it is not held to the end.  (The signals are held
 # only while the page's temporary file is created and renamed: the library
 # tells the tool about it, as predict's.)
-: >sig.err
-env --default-signal=INT "$LF" report -m a=big_a.csv -m b=big_b.csv -y big_y.csv --methods mean,mlp --folds 2 -o sig/r.html >/dev/null 2>sig.err &
-pid=$!
-sleep 0.2
-kill -INT "$pid" 2>/dev/null
-wait "$pid"
-rc=$?
-if [ "$rc" -eq 130 ] && [ "$(cat sig.err)" = "latefuse: stopped by SIGINT; no output was written" ] && [ -z "$(ls sig)" ]; then ok
-else bad "SIGINT during report's computation: exit $rc, $(cat sig.err), left: $(ls sig)"; fi
-rm -f sig/*
+stopped_at "report's computation" 0.2 report -m a=big_a.csv -m b=big_b.csv -y big_y.csv --methods mean,mlp --folds 2 \
+    -o sig/r.html
 # demo (and the seed and head examples) are guarded as the fusion commands:
 # a signal while its classifiers train (about 2 s of the run here) stops it
 # with the handler's line and nothing in its folder; before, SIGINT killed it
 # silently.  A signal between the report and the --save files says that the
 # report is in place (cli_outputs_pending; not timed here: a window of ms).
-: >sig.err
-env --default-signal=INT "$LF" demo --report sig/r.html --save sig/s >/dev/null 2>sig.err &
-pid=$!
-sleep 0.5
-kill -INT "$pid" 2>/dev/null
-wait "$pid"
-rc=$?
-if [ "$rc" -eq 130 ] && [ "$(cat sig.err)" = "latefuse: stopped by SIGINT; no output was written" ] && [ -z "$(ls sig)" ]; then ok
-else bad "SIGINT during demo: exit $rc, $(cat sig.err), left: $(ls sig)"; fi
-rm -rf sig/*
+stopped_at demo 0.5 demo --report sig/r.html --save sig/s
 # the other signals that end a process by default are handled the same way
 for sn in QUIT:3 USR1:10 USR2:12 ALRM:14 VTALRM:26 PROF:27; do
     s=${sn%:*} n=${sn#*:}
