@@ -514,7 +514,41 @@ static void test_fused(void) {
     CHECK(lf_rule_fused(LF_RULE_MEAN, pn, M, N, NC, of) == 0, "a NULL model");
 }
 
+/* lf_probs_look_valid takes rows 8 at a time and then one by one: a row
+ * summing to 0.7, a negative value or a NaN in any row of a block or of
+ * the rest is found, for row counts around 8 and an odd class count. */
+static void test_look_valid(void) {
+    enum { C = 7, NMAX = 25 };
+    static const size_t ns[] = {1, 7, 8, 9, 16, 17, 25};
+    float v[NMAX * C];
+    int all = 1;
+#define LV(cond, ...)                                                                                          \
+    do {                                                                                                       \
+        if (!(cond)) { CHECK(0, __VA_ARGS__); all = 0; }                                                       \
+    } while (0)
+    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++) {
+        size_t n = ns[a];
+        for (size_t i = 0; i < n * C; i++) v[i] = (i % C == 0) ? 0.4f : 0.1f; /* rows sum to 1 */
+        LV(lf_probs_look_valid(v, n, C, 0), "%zu valid rows refused", n);
+        for (size_t r = 0; r < n; r++) {
+            float keep = v[r * C];
+            v[r * C] = 0.1f; /* sums to 0.7 */
+            LV(!lf_probs_look_valid(v, n, C, 0), "%zu rows: row %zu summing to 0.7 taken", n, r);
+            v[r * C] = 0.6f, v[r * C + 3] = -0.1f; /* sums to 1, one value negative */
+            LV(!lf_probs_look_valid(v, n, C, 0), "%zu rows: row %zu with a negative value taken", n, r);
+            v[r * C] = keep, v[r * C + 3] = 0.1f;
+            v[r * C + C - 1] = NAN;
+            LV(!lf_probs_look_valid(v, n, C, 0), "%zu rows: row %zu with a NaN taken", n, r);
+            LV(!lf_probs_look_valid(v, n, C, 1), "%zu rows: logits, row %zu with a NaN taken", n, r);
+            v[r * C + C - 1] = 0.1f;
+        }
+    }
+    CHECK(all, "the fast check over row counts around its blocks of 8");
+#undef LV
+}
+
 int main(void) {
+    test_look_valid();
     test_names();
     test_two_models();
     test_three_models();
