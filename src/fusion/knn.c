@@ -388,9 +388,9 @@ tile_amx(const uint8_t *xc, const int32_t *ch, const int8_t *q8, size_t G, const
     cfg.rows[1] = cfg.rows[2] = (uint8_t)gs, cfg.colsb[1] = cfg.colsb[2] = 64;
     for (int i = 3; i <= 6; i++) cfg.rows[i] = QT, cfg.colsb[i] = 64;
     _tile_loadconfig(&cfg);
-    int8_t alast[QT * 64];
-    for (size_t t = 0; t < QT; t++) { /* the last slice: groups G - gs .. G - 1, those of the slice before zeroed */
-        size_t shared = (ns - 1) * 16 - (G - gs);
+    int8_t alast[QT * 64]; /* the last slice: groups G - gs .. G - 1, those of the slice before zeroed */
+    size_t shared = (ns - 1) * 16 - (G - gs);
+    for (size_t t = 0; t < QT; t++) {
         memset(alast + t * gs * 4, 0, shared * 4);
         memcpy(alast + t * gs * 4 + shared * 4, q8 + t * ld + (ns - 1) * 64, (gs - shared) * 4);
     }

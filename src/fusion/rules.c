@@ -159,6 +159,9 @@ LF_CLONES static void flat_mean(const float *const *p, size_t M, size_t off, siz
  * over the rows, 8 at a time (their values checked, then their sums as 8
  * independent chains of adds: the sums of one row after another, bit for
  * bit). */
+/* x is not in [0, FLT_MAX] (NaN included); & not &&: no branch, so loops vectorise */
+static inline int not_prob(float x) { return !((x >= 0.0f) & (x <= FLT_MAX)); }
+
 LF_CLONES static int looks_valid(const float *v, size_t N, size_t C, int logits) {
     int odd = 0;
     if (logits) {
@@ -168,7 +171,7 @@ LF_CLONES static int looks_valid(const float *v, size_t N, size_t C, int logits)
     size_t r = 0;
     for (; !odd && r + 8 <= N; r += 8) {
         const float *b = v + r * C;
-        for (size_t i = 0; i < 8 * C; i++) odd |= !((b[i] >= 0.0f) & (b[i] <= FLT_MAX)); /* &: no branch */
+        for (size_t i = 0; i < 8 * C; i++) odd |= not_prob(b[i]);
         float s8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
         for (size_t c = 0; c < C; c++)
             for (size_t j = 0; j < 8; j++) s8[j] += b[j * C + c];
@@ -176,10 +179,7 @@ LF_CLONES static int looks_valid(const float *v, size_t N, size_t C, int logits)
     }
     for (; !odd && r < N; r++) {
         float s0 = 0;
-        for (size_t c = 0; c < C; c++) {
-            odd |= !((v[r * C + c] >= 0.0f) & (v[r * C + c] <= FLT_MAX));
-            s0 += v[r * C + c];
-        }
+        for (size_t c = 0; c < C; c++) odd |= not_prob(v[r * C + c]), s0 += v[r * C + c];
         odd |= !(fabsf(s0 - 1.0f) <= 0.999e-3f);
     }
     return !odd;
