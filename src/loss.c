@@ -78,7 +78,8 @@ static double ce_row_end(int sparse, const float *zr, const float *tr, size_t D,
 }
 
 /* rows [r0, r0 + n) whose values fill at most one block (n x D <= CE_BLOCK):
- * their exps in one pass.  dr = NULL needs no exps kept: e goes to scratch. */
+ * their exps in one pass, kept as floats in dy's rows for ce_row_end (with
+ * no dy only the loss is wanted, which needs the sums alone). */
 static double ce_block(int sparse, const float *z, const float *t, const float *w, size_t r0, size_t n, size_t D,
                        double B_norm, float *dy, size_t *right) {
     double d[CE_BLOCK], mx[CE_BLOCK], s[CE_BLOCK], lse[CE_BLOCK], total = 0;
