@@ -154,14 +154,14 @@ LF_CLONES static void flat_mean(const float *const *p, size_t M, size_t off, siz
     }
 }
 
+/* x is not in [0, FLT_MAX] (NaN included); & not &&: no branch, so loops vectorise */
+static inline int not_prob(float x) { return !((x >= 0.0f) & (x <= FLT_MAX)); }
+
 /* Probabilities: every value in [0, FLT_MAX] and each row's float sum, in
  * class order, within 0.999e-3 of 1; logits: every value finite.  One pass
  * over the rows, 8 at a time (their values checked, then their sums as 8
  * independent chains of adds: the sums of one row after another, bit for
  * bit). */
-/* x is not in [0, FLT_MAX] (NaN included); & not &&: no branch, so loops vectorise */
-static inline int not_prob(float x) { return !((x >= 0.0f) & (x <= FLT_MAX)); }
-
 LF_CLONES static int looks_valid(const float *v, size_t N, size_t C, int logits) {
     int odd = 0;
     if (logits) {
