@@ -40,7 +40,33 @@
  * SIMD dot products when both operands are contiguous in k (x w^T, the
  * Dense forward of a few rows); other forms leave the loops early (the
  * Winograd layers' 32-tile products go through the micro-kernels).
+ *
+ * Subnormals are flushed to zero in every product (on x86, the FTZ and DAZ
+ * bits of the computing thread's MXCSR, set for each block of C and
+ * restored after it): a subnormal operand or result costs a microcode
+ * assist of about a hundred cycles on many x86 cores, and a network whose
+ * weights shrink under an L2 penalty (a dead unit's, a gate pulled to
+ * zero) produces them in every step, even with optim.c flushing the
+ * weights themselves (products of small normal numbers).  Each block of C is computed entirely under the
+ * flush in the thread that computes it, so the results still do not depend
+ * on the number of threads or on the micro-kernel; they differ from exact
+ * IEEE arithmetic only where an operand or result is below 1.2e-38.
  */
+#if defined(__x86_64__) || (defined(__i386__) && defined(__SSE2__))
+#include <xmmintrin.h>
+/* FTZ (bit 15) and DAZ (bit 6) of MXCSR: subnormal results and operands
+ * taken as zero; returns the mode to restore */
+static inline unsigned flush_subnormals(void) {
+    unsigned mode = _mm_getcsr();
+    _mm_setcsr(mode | 0x8040u);
+    return mode;
+}
+static inline void restore_fp_mode(unsigned mode) { _mm_setcsr(mode); }
+#else
+static inline unsigned flush_subnormals(void) { return 0; }
+static inline void restore_fp_mode(unsigned mode) { (void)mode; }
+#endif
+
 #define KC 256
 #define MC 96 /* a multiple of both MR (6, 12) */
 #define NC 256
@@ -446,6 +472,7 @@ static void gemm_block(const gemm_kernel *kn, int trans_a, int trans_b, size_t i
                        float *restrict C, size_t ldc, const epilogue *ep) {
     _Alignas(64) float bpack[KC * NC];
     _Alignas(64) float apack[MC * KC];
+    unsigned mode = flush_subnormals();
     size_t mr = kn->mr, nr = kn->nr;
     /* op(A) = A^T is k-major already: read in place when every row tile
      * is 4, 8 or 12 rows (what the direct kernel reads); B likewise when
@@ -484,6 +511,7 @@ static void gemm_block(const gemm_kernel *kn, int trans_a, int trans_b, size_t i
             }
         }
     }
+    restore_fp_mode(mode);
 }
 
 /* small products: direct loops, each in the order that reads memory
@@ -695,8 +723,10 @@ static void sgemm_ex(int trans_a, int trans_b, size_t M, size_t N, size_t K, flo
                 for (size_t j = 0; j < N; j++) c[j] *= beta;
         }
     if (small) {
+        unsigned mode = flush_subnormals();
         if (K) gemm_small(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
         if (ep->bias || ep->relu) apply_epilogue(C, M, N, ldc, ep);
+        restore_fp_mode(mode);
         return;
     }
     gemm_kernel kn = forced ? *forced : pick_kernel();

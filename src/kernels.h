@@ -25,7 +25,9 @@
 /* C (M x N) = alpha * op(A) (M x K) * op(B) (K x N) + beta * C, row-major.
  * op(A) = A (M x K, lda) or, with trans_a, A^T where A is K x M (lda);
  * op(B) = B (K x N, ldb) or, with trans_b, B^T where B is N x K (ldb).
- * beta == 0 overwrites C (C's old contents, even NaN, are ignored). */
+ * beta == 0 overwrites C (C's old contents, even NaN, are ignored).
+ * Subnormal operands and products count as zero (on x86: FTZ/DAZ while the
+ * product runs, in each thread; the caller's mode is restored). */
 void lf_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
               const float *restrict A, size_t lda, const float *restrict B, size_t ldb,
               float beta, float *restrict C, size_t ldc);

@@ -286,10 +286,12 @@ double lf_l2_penalty(const lf_model *m, float *grads);
 /* ---- optim.c: one update of the flat blocks (step t >= 1).  The gradient
  * is consumed: g is left all zero, ready for the next backward pass to add
  * into (zeroing it in the update's own loop costs nothing: the loop waits on
- * its divisions, not on memory). */
+ * its divisions, not on memory).  Every weight and moment it stores is
+ * flushed to zero below FLT_MIN (subnormals are slow on x86). */
 void lf_optim_step(const lf_optimizer *o, float *restrict w, float *restrict g,
                    float *restrict m1, float *restrict m2, size_t n, uint64_t t);
-/* avg = momentum * avg + (1 - momentum) * w (Keras' use_ema) */
+/* avg = momentum * avg + (1 - momentum) * w (Keras' use_ema), flushed to
+ * zero below FLT_MIN */
 void lf_ema_update(float *restrict avg, const float *restrict w, size_t n, float momentum);
 
 #endif

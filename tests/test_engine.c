@@ -12,6 +12,8 @@
 #include "io/safetensors.h"
 #include "model_io.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
 #ifdef _OPENMP
@@ -653,7 +655,75 @@ static void test_ema(void) {
     free(x), free(y), free(avg);
 }
 
+static int subnormal(float v) { return v != 0.0f && fabsf(v) < FLT_MIN; }
+
+/* Every value the optimizers store is flushed to zero below FLT_MIN
+ * (optim.c): each rule's update of a value into the subnormal range, then
+ * a network whose weights shrink under a strong L2 penalty (the gate of
+ * the fusion method `gate` at its strongest shrinkage: every weight pulled
+ * to zero, through the subnormals) ends with none in its weights, moments
+ * or moving average. */
+static void test_subnormal_flush(void) {
+    const float tiny = 5e-39f; /* subnormal */
+    CHECK(subnormal(tiny), "5e-39 is not subnormal here");
+    lf_optimizer sgd = lf_optimizer_default(LF_OPT_SGD);
+    sgd.learning_rate = 1.0f;
+    float w[2] = {2e-38f, 1.0f}, g[2] = {1.5e-38f, 0.5f}, m1[2] = {0, 0}, m2[2] = {0, 0};
+    lf_optim_step(&sgd, w, g, m1, m2, 2, 1);
+    CHECK(w[0] == 0.0f && w[1] == 0.5f, "sgd: %g %g, want 0 (from 5e-39) and 0.5", w[0], w[1]);
+    sgd.momentum = 0.5f;
+    float wm[2] = {1.0f, 1.0f}, gm[2] = {1e-38f, 0.5f}, mm[2] = {0, 0};
+    lf_optim_step(&sgd, wm, gm, mm, m2, 2, 1); /* m = -lr g: -1e-38 (subnormal) and -0.5 */
+    CHECK(mm[0] == 0.0f && mm[1] == -0.5f && wm[0] == 1.0f && wm[1] == 0.5f,
+          "sgd with momentum: m %g %g w %g %g", mm[0], mm[1], wm[0], wm[1]);
+    lf_optimizer adam = lf_optimizer_default(LF_OPT_ADAM);
+    float wa[2] = {tiny, 0.25f}, ga[2] = {1e-37f, 0}, a1[2] = {0, 0}, a2[2] = {0, 0};
+    lf_optim_step(&adam, wa, ga, a1, a2, 2, 1); /* m1 = 0.1 g = 1e-38, subnormal */
+    CHECK(a1[0] == 0.0f && a2[0] == 0.0f && wa[0] == 0.0f && wa[1] == 0.25f,
+          "adam: m1 %g m2 %g w %g %g", a1[0], a2[0], wa[0], wa[1]);
+    lf_optimizer rms = lf_optimizer_default(LF_OPT_RMSPROP);
+    float wr[1] = {tiny}, gr[1] = {0}, r1[1] = {0}, r2[1] = {1e-37f};
+    lf_optim_step(&rms, wr, gr, r1, r2, 1, 1); /* v = 0.9 * 1e-37, then 0.9 of that ... */
+    CHECK(wr[0] == 0.0f && !subnormal(r2[0]), "rmsprop: w %g v %g", wr[0], r2[0]);
+    float avg[1] = {1e-38f}, cur[1] = {0};
+    lf_ema_update(avg, cur, 1, 0.5f);
+    CHECK(avg[0] == 0.0f, "moving average: %g, want 0 (from 5e-39)", avg[0]);
+
+    /* a feature that is always 0: its weights get no gradient from the
+     * data, only the penalty's, and shrink geometrically (Adam's second
+     * moment remembers the early, larger gradients); unflushed they end
+     * stuck at a subnormal value (about -1e-43), where the update rounds
+     * to nothing */
+    size_t n = 2000;
+    float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y);
+    make_task(x, y, n, 31);
+    for (size_t r = 0; r < n; r++) x[r * 4 + 3] = 0.0f;
+    lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
+    opt.learning_rate = 3e-3f;
+    lf_model *m;
+    lf_model_create(&m, 5);
+    int in = lf_input(m, 4, "x");
+    int h = lf_dense(m, in, 16, LF_ACT_RELU, 1, "h");
+    int o = lf_dense(m, h, 2, LF_ACT_SOFTMAX, 1, "o");
+    lf_set_l2(m, h, 1.0f);
+    CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &opt) == LF_OK, "compile");
+    lf_fit_options fo = lf_fit_defaults();
+    fo.batch_size = 32, fo.epochs = 60;
+    const float *xs[1] = {x};
+    CHECK(lf_model_fit(m, xs, y, n, &fo) == LF_OK, "fit: %s", lf_model_error(m));
+    size_t sub = 0, zeros = 0, small = 0;
+    for (size_t i = 0; i < m->n_params; i++)
+        sub += subnormal(m->params[i]) + subnormal(m->m1[i]) + subnormal(m->m2[i]);
+    const float *k = m->params + m->nodes[h].param_off; /* h's kernel: (16, 4) */
+    for (size_t j = 0; j < 16; j++) zeros += k[j * 4 + 3] == 0.0f, small += fabsf(k[j * 4 + 3]) < 1e-37f;
+    CHECK(sub == 0, "%zu subnormal weights or moments after the fit", sub);
+    CHECK(small == 16 && zeros >= 8, "the zero feature's 16 weights: %zu below 1e-37, %zu zero", small, zeros);
+    lf_model_free(m);
+    free(x), free(y);
+}
+
 int main(void) {
+    test_subnormal_flush();
     test_threads_determinism();
     test_reshuffle();
     test_fit_source();

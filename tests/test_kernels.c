@@ -12,6 +12,7 @@
 #include "kernels.h"
 #include "engine_util.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,7 +232,51 @@ static void dots_same_bits(size_t M, size_t N, size_t K) {
     free(A), free(W), free(C);
 }
 
+/* Subnormals are flushed in every product (kernels.c, x86): C = A B with
+ * A[0][0] = 1e-39 (subnormal) times B[0][j] = 1e30 gives 0, not 1e-9 (the
+ * operand taken as zero), and A[2][1] = B[1][j] = 1e-20 gives 0, not
+ * 1e-40 (the result); A[1][0] = 1e-20 times 1e30 stays 1e10.  On the
+ * small path, the packed one and over 2 threads, transposed or not, and
+ * the caller's own arithmetic keeps its subnormals afterwards. */
+static void subnormals_flushed(size_t M, size_t N, size_t K, int threads) {
+#if defined(__x86_64__)
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+#else
+    (void)threads;
+#endif
+    for (int ta = 0; ta <= 1; ta++)
+        for (int tb = 0; tb <= 1; tb++) {
+            float *A = calloc(M * K, sizeof *A), *B = calloc(K * N, sizeof *B), *C = malloc(M * N * sizeof *C);
+#define AT(i, k) A[ta ? (k) * M + (i) : (i) * K + (k)]
+#define BT(k, j) B[tb ? (j) * K + (k) : (k) * N + (j)]
+            AT(0, 0) = 1e-39f, AT(1, 0) = 1e-20f, AT(2, 1) = 1e-20f;
+            for (size_t j = 0; j < N; j++) BT(0, j) = 1e30f, BT(1, j) = 1e-20f;
+#undef AT
+#undef BT
+            lf_sgemm(ta, tb, M, N, K, 1.0f, A, ta ? M : K, B, tb ? K : N, 0.0f, C, N);
+            size_t bad = 0;
+            for (size_t j = 0; j < N; j++) bad += C[j] != 0.0f || C[N + j] != 1e10f || C[2 * N + j] != 0.0f;
+            CHECK(bad == 0, "%zu x %zu x %zu (%d, %d), %d thread(s): C[0][0] %g (want 0), C[1][0] %g (1e10), "
+                  "C[2][0] %g (0)", M, N, K, ta, tb, threads, C[0], C[N], C[2 * N]);
+            free(A), free(B), free(C);
+        }
+    volatile float a = 1e-20f;
+    float b = a * a;
+    CHECK(b > 0.0f && b < FLT_MIN, "the caller's thread lost its subnormals after lf_sgemm: %g", b);
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#endif
+#else
+    (void)M, (void)N, (void)K, (void)threads;
+#endif
+}
+
 int main(void) {
+    subnormals_flushed(4, 3, 2, 1);     /* direct loops */
+    subnormals_flushed(32, 40, 50, 1);  /* packed */
+    subnormals_flushed(128, 160, 130, 2); /* packed, over threads */
     size_t isa_sizes[][3] = {{1, 1, 1},    {12, 32, 256}, {13, 33, 257}, {11, 31, 5},
                              {25, 70, 300}, {96, 256, 512}, {97, 257, 513}, {7, 600, 40},
                              {300, 9, 33},
