@@ -37,6 +37,7 @@ typedef struct cv_ctx {
     int *ytest;
     float *prob;   /* N x C scratch for fused test rows */
     const float **pdrop;
+    float *keep;   /* NULL, or (items x N x C): each method item's out-of-fold outputs (auto_ensemble's) */
 } cv_ctx;
 
 static void to_array(const lf_metrics *mt, double *v);
@@ -97,8 +98,16 @@ static void from_array(const double *v, lf_metrics *mt) {
     mt->ece = v[LF_METRIC_ECE];
 }
 
-/* one method on fold k (fs: a scratch model) */
-static lf_status unit_method(lf_err *e, cv_ctx *c, lf_fusion *fs, const cv_item *it, size_t k, double *rec) {
+/* rows of out (N x C, or NULL) at the fold's test rows, from the fold's
+ * fused rows (nte x C, in test order) */
+static void keep_rows(const cv_ctx *c, float *out, const float *rows, size_t nte) {
+    for (size_t i = 0; out && i < nte; i++) memcpy(out + c->test[i] * c->C, rows + i * c->C, c->C * sizeof *out);
+}
+
+/* one method on fold k (fs: a scratch model); its fused rows also into
+ * keep (N x C, or NULL) */
+static lf_status unit_method(lf_err *e, cv_ctx *c, lf_fusion *fs, const cv_item *it, size_t k, double *rec,
+                             float *keep) {
     size_t ntr, nte;
     lf_status st = split(c, k, &ntr, &nte, e);
     if (st != LF_OK) return st;
@@ -118,7 +127,7 @@ static lf_status unit_method(lf_err *e, cv_ctx *c, lf_fusion *fs, const cv_item 
                            pe.msg[0] ? pe.msg : lf_status_string(st));
         lf_metrics mt;
         st = lf_metrics_compute(c->prob, c->ytest, nte, c->C, &mt, e);
-        if (drop < 0) to_array(&mt, rec);
+        if (drop < 0) to_array(&mt, rec), keep_rows(c, keep, c->prob, nte);
         else rec[LF_NUM_METRICS + (size_t)drop] = mt.accuracy;
     }
     return st;
@@ -219,7 +228,8 @@ static lf_status unit_des(lf_err *e, cv_ctx *c, const cv_item *items, size_t n_i
             for (size_t j = lead; st == LF_OK && j < n_items; j++) {
                 if (items[j].lead != lead || items[j].method != g->group[i]) continue;
                 double *rec = recs + (j * c->K + k) * R;
-                if (drop < 0) to_array(&mt, rec);
+                float *keep = c->keep ? c->keep + j * c->N * c->C : NULL;
+                if (drop < 0) to_array(&mt, rec), keep_rows(c, keep, outs[i], nte);
                 else rec[LF_NUM_METRICS + (size_t)drop] = mt.accuracy;
             }
         }
@@ -429,7 +439,8 @@ static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, co
                 st = lf_cancel_fail(e);
             else if (it->group_n)
                 st = unit_des(e, c, items, n, it->lead, k, task_pass(j, nt, passes), task_pass(j + 1, nt, passes), mine);
-            else if (it->kind == LF_ROW_METHOD) st = unit_method(e, c, &fs, it, k, r);
+            else if (it->kind == LF_ROW_METHOD)
+                st = unit_method(e, c, &fs, it, k, r, c->keep ? c->keep + (u / c->K) * c->N * c->C : NULL);
             else if (it->kind == LF_ROW_MODEL) st = unit_single(e, c, it->model, it->calibrate, k, r);
             else st = unit_oracle(e, c, k, r);
             if (st != LF_OK) failed = t;
@@ -729,6 +740,7 @@ lf_status lf_cv_outputs(lf_err *e, const float *const *p, const char *const *nam
  * model (lf_fusion_auto_table, lf_fusion_auto_note). */
 
 #define AUTO_ROWS_PER_CLASS 20
+#define AUTO_KEEP_BYTES (512.0 * 1024 * 1024) /* the candidates' out-of-fold outputs kept up to this size */
 #define AUTO_MAX_SHARE 0.01 /* the one-SE tolerance, at most this share of the best loss */
 
 /* the score to minimise */
@@ -753,8 +765,9 @@ static void sort_by_metric(lf_compare_table *t, int metric) {
 static lf_status select_method(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
                                size_t N, size_t C, const int *y, const lf_fusion_options *opt,
                                lf_method *method, int *calibrate, lf_compare_table **table, char *note,
-                               size_t note_len) {
+                               size_t note_len, float **oof) {
     int metric = opt->metric;
+    *oof = NULL;
     if (metric != LF_METRIC_LOG_LOSS && metric != LF_METRIC_ACCURACY && metric != LF_METRIC_MACRO_F1)
         return lf_fail(&f->err, LF_ERR_ARG, "auto chooses by log-loss, accuracy or macro-F1, not metric %d", metric);
     lf_fusion_options quiet = *opt;
@@ -778,6 +791,11 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
         return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
     }
     t->n_models = M;
+    /* every candidate's out-of-fold outputs, for the ensemble step after
+     * (which would otherwise fit its candidates on the same folds again):
+     * on one process, within AUTO_KEEP_BYTES; else NULL, and it refits */
+    if (!opt->mpi_comm && (double)n_cand * (double)N * (double)C * sizeof(float) <= AUTO_KEEP_BYTES)
+        *oof = c.keep = lf_alloc_array(n_cand * N, C * sizeof(float));
     for (size_t i = 0; i < n_cand; i++) {
         const lf_method_def *d = lf_method_at(i / 2);
         cv_item *it = &items[i];
@@ -798,6 +816,7 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
     ctx_free(&c);
     if (st != LF_OK) {
         lf_compare_table_free(t);
+        LF_FREE(*oof), *oof = NULL;
         return st;
     }
     int tiny = N < AUTO_ROWS_PER_CLASS * C;
@@ -811,6 +830,7 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
     }
     if (best == n_cand) {
         lf_compare_table_free(t);
+        LF_FREE(*oof), *oof = NULL;
         return lf_fail(&f->err, LF_ERR_NUMERIC, "auto: no candidate has a finite cross-validated score");
     }
     /* the tolerance: one standard error, at most 1 % of the best's loss
@@ -855,8 +875,10 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
  * WeightedEnsemble_L2 and auto-sklearn: greedy ensemble selection
  * (ensemble.c over selection.c's ges and ges-log: log-loss, or accuracy
  * with --metric accuracy, opt's ensemble size and bags) over the
- * out-of-fold outputs of its AUTO_POOL best candidates (each refitted on
- * the same folds, lf_cv_outputs), with weights the selection counts, over
+ * out-of-fold outputs of its AUTO_POOL best candidates (those the scoring
+ * made, which select_method keeps on one process up to AUTO_KEEP_BYTES;
+ * else each fitted on the same folds again, lf_cv_outputs: the same bits),
+ * with weights the selection counts, over
  * the linear and over the log-linear pool.  The selection is fitted on the
  * very outputs it would be scored on, so its score comes from a nested
  * split instead: for each fold, the selection is fitted on the other
@@ -966,7 +988,7 @@ static lf_status ensemble_nested(lf_err *e, const lf_dist *d, cv_ctx *c, const f
 
 static lf_status auto_ensemble(lf_fusion *f, const float *const *p, const char *const *names, size_t M, size_t N,
                                size_t C, const int *y, const lf_fusion_options *opt, lf_compare_table *t,
-                               auto_ens *ae, char *note, size_t note_len) {
+                               const float *oof, auto_ens *ae, char *note, size_t note_len) {
     int metric = opt->metric;
     memset(ae, 0, sizeof *ae);
     if (opt->auto_single || N < AUTO_ROWS_PER_CLASS * C) return LF_OK;
@@ -987,18 +1009,29 @@ static lf_status auto_ensemble(lf_fusion *f, const float *const *p, const char *
     lf_dist d;
     lf_status st = lf_dist_open(&f->err, opt->mpi_comm, &d);
     if (st != LF_OK) return st;
-    /* a failure before the units is every rank's alike: the same inputs */
-    float *block = lf_alloc_array(L * N, C * sizeof *block);
+    /* the candidates' out-of-fold outputs: select_method's when it kept
+     * them (its candidate i: method i / 2, calibrated when i is odd), else
+     * made again into block */
     const float *outs[AUTO_POOL];
+    size_t n_cand = 2 * lf_method_count(), found = 0;
+    for (size_t i = 0; oof && i < L; i++) {
+        size_t j = 0;
+        while (j < n_cand && !(lf_method_at(j / 2)->id == ae->methods[i] && (int)(j % 2) == ae->calibrate[i])) j++;
+        if (j < n_cand) outs[i] = oof + j * N * C, found++;
+    }
+    /* a failure before the units is every rank's alike: the same inputs */
+    float *block = found == L ? NULL : lf_alloc_array(L * N, C * sizeof *block);
     cv_ctx c;
-    st = block ? ctx_init(&f->err, &c, p, names, M, N, C, y, &quiet)
-               : lf_fail(&f->err, LF_ERR_NOMEM, "out of memory for auto's ensemble");
+    st = found == L || block ? ctx_init(&f->err, &c, p, names, M, N, C, y, &quiet)
+                             : lf_fail(&f->err, LF_ERR_NOMEM, "out of memory for auto's ensemble");
     if (st != LF_OK) {
         LF_FREE(block);
         return st;
     }
-    for (size_t i = 0; i < L; i++) outs[i] = block + i * N * C;
-    st = ensemble_outputs(&f->err, &d, &c, ae, L, block);
+    if (block) {
+        for (size_t i = 0; i < L; i++) outs[i] = block + i * N * C;
+        st = ensemble_outputs(&f->err, &d, &c, ae, L, block);
+    }
     lf_score_row rows[2];
     memset(rows, 0, sizeof rows);
     if (st == LF_OK) st = ensemble_nested(&f->err, &d, &c, outs, L, &quiet, rows);
@@ -1094,10 +1127,13 @@ lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *
     if (!o.mpi_comm && lf_cancelled(o.cancel)) { /* over ranks: where they agree on it, in the units and steps */
         st = lf_cancel_fail(&f->err);
     } else if (method == LF_FUSE_AUTO) {
-        st = select_method(f, p, names, M, N, C, y, &o, &method, &calibrate, &table, note, sizeof note);
+        float *oof = NULL;
+        st = select_method(f, p, names, M, N, C, y, &o, &method, &calibrate, &table, note, sizeof note, &oof);
         if (st != LF_OK && st != LF_ERR_CANCELLED) return st;
         /* a failed ensemble step (out of memory, say) leaves auto's single choice; a cancelled one stops */
-        lf_status est = st == LF_OK ? auto_ensemble(f, p, names, M, N, C, y, &o, table, &ae, note, sizeof note) : st;
+        lf_status est =
+            st == LF_OK ? auto_ensemble(f, p, names, M, N, C, y, &o, table, oof, &ae, note, sizeof note) : st;
+        LF_FREE(oof);
         if (est == LF_ERR_CANCELLED) {
             st = est;
         } else {
