@@ -23,8 +23,10 @@
  * classes (one warm-up, then RUNS timed fits: median, min and max; then
  * RUNS more with fit's default importance measurement), and
  * dynamic selection (knora-e) fitted on FIT_ROWS rows and predicting ROWS
- * rows (one timed run); the data are drawn here (seeded; each model right
- * about 60 to 75 % of the time).
+ * rows (one timed run), and auto's fit (every method with and without
+ * calibration cross-validated, then its ensemble step) on the first
+ * FIT_ROWS / 10 of those rows (one timed run); the data are drawn here
+ * (seeded; each model right about 60 to 75 % of the time).
  *
  * Output: "RESULT <key> <value>" lines.
  */
@@ -259,6 +261,23 @@ static int bench_b9(size_t n, size_t n_fit, size_t runs) {
         print_times("b9", what, "latefuse", t, runs);
         printf("RESULT b9.%s.latefuse.cpu_s %.6g\n", what, cpu);
     }
+    /* auto, as a user gets it (the default options) */
+    lf_fusion_options ao = lf_fusion_defaults();
+    ao.method = LF_FUSE_AUTO;
+    size_t n_auto = n_fit / 10;
+    lf_fusion *f;
+    if (lf_fusion_create(&f) != LF_OK) goto out;
+    double t0 = now_s(), c0 = cpu_s();
+    lf_status st = lf_fusion_fit(f, (const float *const *)q, names, M, n_auto, C, yq, &ao);
+    t[0] = now_s() - t0;
+    double cpu = cpu_s() - c0;
+    if (st != LF_OK) fprintf(stderr, "fusion: B9 auto fit failed: %s\n", lf_fusion_error(f));
+    else fprintf(stderr, "fusion: B9 auto fit, %zu rows: %.3f s (CPU %.3f s)\n", n_auto, t[0], cpu);
+    lf_fusion_free(f);
+    if (st != LF_OK) goto out;
+    printf("RESULT b9.auto_rows %zu\n", n_auto);
+    print_times("b9", "auto_fit", "latefuse", t, 1);
+    printf("RESULT b9.auto_fit.latefuse.cpu_s %.6g\n", cpu);
     rc = 0;
 out:
     for (int k = 0; k < M; k++) free(p[k]), free(q[k]);
