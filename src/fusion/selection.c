@@ -64,6 +64,8 @@ typedef struct pool {
     double *cand;  /* (M + 1) x C scratch: one row per candidate, the last for k < 0 */
     double *cand_ll; /* 2 M: the candidates' scores */
     double *part;  /* not full: ceil(N / BLOCK) x M blocks' log-loss sums */
+    double *logp;  /* geometric, or NULL: M x N x C logs of max(p, 1e-12), each made once
+                      instead of at every step (see fill_logs) */
     const volatile int *cancel; /* the caller's flag, read before each selection */
 } pool;
 
@@ -134,6 +136,30 @@ static void linear_log_losses(const pool *pl, const unsigned char *use, double *
     }
 }
 
+/* the geometric pool's term of model k, row r, class c: log max(p, 1e-12) */
+static inline double log_term(const pool *pl, size_t k, size_t r, size_t c) {
+    const lf_probs *pr = pl->pr;
+    if (pl->logp) return pl->logp[(k * pr->N + r) * pr->C + c];
+    double v = pr->p[k][r * pr->C + c];
+    return lf_log_d(v > LOG_FLOOR ? v : LOG_FLOOR);
+}
+
+/* Every model's log terms, made once: a selection step scores every model
+ * on every row, so without them each step takes M N C logs again.  Within
+ * LOG_CACHE_BYTES, else (or out of memory) NULL, and log_term makes them
+ * as needed; the same values either way. */
+#define LOG_CACHE_BYTES (256.0 * 1024 * 1024)
+static double *fill_logs(const lf_probs *pr) {
+    size_t M = pr->M, N = pr->N, C = pr->C;
+    if ((double)M * (double)N * (double)C * sizeof(double) > LOG_CACHE_BYTES) return NULL;
+    double *l = lf_alloc_array(M * N, C * sizeof *l);
+    pool pl = {.pr = pr};
+    for (size_t k = 0; l && k < M; k++)
+        for (size_t r = 0; r < N; r++)
+            for (size_t c = 0; c < C; c++) l[(k * N + r) * C + c] = log_term(&pl, k, r, c);
+    return l;
+}
+
 /* log-loss and accuracy of the pool with one more selection of model k
  * (k < 0: as it is) */
 static void score_with(const pool *pl, long k, double *ll_out, double *acc_out) {
@@ -166,7 +192,7 @@ static void score_with(const pool *pl, long k, double *ll_out, double *acc_out) 
         } else {
             double *v = cand, mx = -INFINITY;
             for (size_t c = 0; c < C; c++) {
-                double a = pkr ? lf_log_d(pkr[c] > LOG_FLOOR ? (double)pkr[c] : LOG_FLOOR) : 0.0;
+                double a = pkr ? log_term(pl, (size_t)k, r, c) : 0.0;
                 v[c] = (s[c] + a) / d;
                 if (v[c] > mx) mx = v[c], best = c;
             }
@@ -202,10 +228,7 @@ static void add_selection(pool *pl, size_t k) {
         if (isnan(pk[r * C])) continue;
         {
             double *s = pl->sum + r * C;
-            for (size_t c = 0; c < C; c++) {
-                double v = pk[r * C + c];
-                s[c] += pl->geometric ? lf_log_d(v > LOG_FLOOR ? v : LOG_FLOOR) : v;
-            }
+            for (size_t c = 0; c < C; c++) s[c] += pl->geometric ? log_term(pl, k, r, c) : (double)pk[r * C + c];
         }
         pl->den[r] += 1.0;
     }
@@ -323,6 +346,7 @@ static lf_status ges_fit(lf_fusion *f, const lf_probs *pr, const int *y, const l
     pl.cand = lf_alloc_array(M + 1, C * sizeof(double));
     pl.cand_ll = lf_alloc_array(M, 2 * sizeof(double));
     if (!pl.full) pl.part = lf_alloc_array((N + BLOCK - 1) / BLOCK, M * sizeof(double));
+    if (pl.geometric) pl.logp = fill_logs(pr);
     int ok = counts && use && pl.den && pl.fb && (!pl.full || pl.fb_right) && pl.cand && pl.cand_ll && (pl.full ? pl.sum != NULL : pl.num && pl.py && pl.pres && pl.part);
     for (size_t k = 0; ok && !pl.full && k < M; k++) /* the labels' column, 0 where missing */
         for (size_t r = 0; r < N; r++) {
@@ -345,7 +369,7 @@ static lf_status ges_fit(lf_fusion *f, const lf_probs *pr, const int *y, const l
         }
     }
     LF_FREE(use), LF_FREE(pl.sum), LF_FREE(pl.num), LF_FREE(pl.py), LF_FREE(pl.pres), LF_FREE(pl.den), LF_FREE(pl.fb),
-        LF_FREE(pl.fb_right), LF_FREE(pl.cand), LF_FREE(pl.cand_ll), LF_FREE(pl.part);
+        LF_FREE(pl.fb_right), LF_FREE(pl.cand), LF_FREE(pl.cand_ll), LF_FREE(pl.part), LF_FREE(pl.logp);
     if (st != LF_OK) LF_FREE(counts);
     else f->state = counts;
     return st;
