@@ -106,6 +106,25 @@ static int isa_one(int ta, int tb, size_t M, size_t N, size_t K, float alpha, fl
  * then c = (first block and beta == 0 ? 0 : c) + alpha * acc, on the last
  * block + bias, then relu; beta other than 0 and 1 scales C first.  Any
  * blocking in M and N, packing and thread split must give these bits. */
+/* OpenMP's thread count set to threads; returns the one to restore */
+static int use_threads(int threads) {
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    return saved;
+#else
+    return threads;
+#endif
+}
+
+static void restore_threads(int saved) {
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#else
+    (void)saved;
+#endif
+}
+
 static void fma_order(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A,
                       size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc,
                       const float *bias, int relu) {
@@ -146,12 +165,7 @@ static int order_one(int ta, int tb, size_t M, size_t N, size_t K, float alpha, 
     if (beta == 0) C0[0] = NAN; /* must be ignored */
     memcpy(R, C0, M * ldc * sizeof *R);
     fma_order(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, R, ldc, with_bias ? bias : NULL, relu);
-#ifdef _OPENMP
-    int saved = omp_get_max_threads();
-    omp_set_num_threads(threads);
-#else
-    (void)threads;
-#endif
+    int saved = use_threads(threads);
     int ran = 0;
     for (int isa = 1; isa <= 3; isa++) {
         memcpy(C, C0, M * ldc * sizeof *C);
@@ -172,9 +186,7 @@ static int order_one(int ta, int tb, size_t M, size_t N, size_t K, float alpha, 
               isa == 1 ? "AVX2" : isa == 2 ? "AVX-512" : "lf_sgemm", ta ? 'T' : 'N', tb ? 'T' : 'N',
               M, N, K, alpha, beta, with_bias, relu, threads, bad, first, (double)C[first], (double)R[first]);
     }
-#ifdef _OPENMP
-    omp_set_num_threads(saved);
-#endif
+    restore_threads(saved);
     free(A), free(B), free(C0), free(R), free(C), free(bias);
     return ran;
 }
@@ -240,12 +252,7 @@ static void dots_same_bits(size_t M, size_t N, size_t K) {
  * the caller's own arithmetic keeps its subnormals afterwards. */
 static void subnormals_flushed(size_t M, size_t N, size_t K, int threads) {
 #if defined(__x86_64__)
-#ifdef _OPENMP
-    int saved = omp_get_max_threads();
-    omp_set_num_threads(threads);
-#else
-    (void)threads;
-#endif
+    int saved = use_threads(threads);
     for (int ta = 0; ta <= 1; ta++)
         for (int tb = 0; tb <= 1; tb++) {
             float *A = calloc(M * K, sizeof *A), *B = calloc(K * N, sizeof *B), *C = malloc(M * N * sizeof *C);
@@ -265,9 +272,7 @@ static void subnormals_flushed(size_t M, size_t N, size_t K, int threads) {
     volatile float a = 1e-20f;
     float b = a * a;
     CHECK(b > 0.0f && b < FLT_MIN, "the caller's thread lost its subnormals after lf_sgemm: %g", b);
-#ifdef _OPENMP
-    omp_set_num_threads(saved);
-#endif
+    restore_threads(saved);
 #else
     (void)M, (void)N, (void)K, (void)threads;
 #endif
