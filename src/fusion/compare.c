@@ -98,16 +98,16 @@ static void from_array(const double *v, lf_metrics *mt) {
     mt->ece = v[LF_METRIC_ECE];
 }
 
-/* rows of out (N x C, or NULL) at the fold's test rows, from the fold's
- * fused rows (nte x C, in test order) */
-static void keep_rows(const cv_ctx *c, float *out, const float *rows, size_t nte) {
+/* when c keeps the items' outputs: item's rows at the fold's test rows,
+ * from the fold's fused rows (nte x C, in test order) */
+static void keep_rows(const cv_ctx *c, size_t item, const float *rows, size_t nte) {
+    float *out = c->keep ? c->keep + item * c->N * c->C : NULL;
     for (size_t i = 0; out && i < nte; i++) memcpy(out + c->test[i] * c->C, rows + i * c->C, c->C * sizeof *out);
 }
 
-/* one method on fold k (fs: a scratch model); its fused rows also into
- * keep (N x C, or NULL) */
-static lf_status unit_method(lf_err *e, cv_ctx *c, lf_fusion *fs, const cv_item *it, size_t k, double *rec,
-                             float *keep) {
+/* one method (items[item]) on fold k (fs: a scratch model) */
+static lf_status unit_method(lf_err *e, cv_ctx *c, lf_fusion *fs, const cv_item *it, size_t item, size_t k,
+                             double *rec) {
     size_t ntr, nte;
     lf_status st = split(c, k, &ntr, &nte, e);
     if (st != LF_OK) return st;
@@ -127,7 +127,7 @@ static lf_status unit_method(lf_err *e, cv_ctx *c, lf_fusion *fs, const cv_item 
                            pe.msg[0] ? pe.msg : lf_status_string(st));
         lf_metrics mt;
         st = lf_metrics_compute(c->prob, c->ytest, nte, c->C, &mt, e);
-        if (drop < 0) to_array(&mt, rec), keep_rows(c, keep, c->prob, nte);
+        if (drop < 0) to_array(&mt, rec), keep_rows(c, item, c->prob, nte);
         else rec[LF_NUM_METRICS + (size_t)drop] = mt.accuracy;
     }
     return st;
@@ -228,8 +228,7 @@ static lf_status unit_des(lf_err *e, cv_ctx *c, const cv_item *items, size_t n_i
             for (size_t j = lead; st == LF_OK && j < n_items; j++) {
                 if (items[j].lead != lead || items[j].method != g->group[i]) continue;
                 double *rec = recs + (j * c->K + k) * R;
-                float *keep = c->keep ? c->keep + j * c->N * c->C : NULL;
-                if (drop < 0) to_array(&mt, rec), keep_rows(c, keep, outs[i], nte);
+                if (drop < 0) to_array(&mt, rec), keep_rows(c, j, outs[i], nte);
                 else rec[LF_NUM_METRICS + (size_t)drop] = mt.accuracy;
             }
         }
@@ -439,8 +438,7 @@ static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, co
                 st = lf_cancel_fail(e);
             else if (it->group_n)
                 st = unit_des(e, c, items, n, it->lead, k, task_pass(j, nt, passes), task_pass(j + 1, nt, passes), mine);
-            else if (it->kind == LF_ROW_METHOD)
-                st = unit_method(e, c, &fs, it, k, r, c->keep ? c->keep + (u / c->K) * c->N * c->C : NULL);
+            else if (it->kind == LF_ROW_METHOD) st = unit_method(e, c, &fs, it, u / c->K, k, r);
             else if (it->kind == LF_ROW_MODEL) st = unit_single(e, c, it->model, it->calibrate, k, r);
             else st = unit_oracle(e, c, k, r);
             if (st != LF_OK) failed = t;
@@ -793,8 +791,10 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
     t->n_models = M;
     /* every candidate's out-of-fold outputs, for the ensemble step after
      * (which would otherwise fit its candidates on the same folds again):
-     * on one process, within AUTO_KEEP_BYTES; else NULL, and it refits */
-    if (!opt->mpi_comm && (double)n_cand * (double)N * (double)C * sizeof(float) <= AUTO_KEEP_BYTES)
+     * when that step runs (auto_ensemble), on one process, within
+     * AUTO_KEEP_BYTES; else NULL, and it refits */
+    if (!opt->auto_single && N >= AUTO_ROWS_PER_CLASS * C && !opt->mpi_comm &&
+        (double)n_cand * (double)N * (double)C * sizeof(float) <= AUTO_KEEP_BYTES)
         *oof = c.keep = lf_alloc_array(n_cand * N, C * sizeof(float));
     for (size_t i = 0; i < n_cand; i++) {
         const lf_method_def *d = lf_method_at(i / 2);
