@@ -136,12 +136,13 @@ static void linear_log_losses(const pool *pl, const unsigned char *use, double *
     }
 }
 
-/* the geometric pool's term of model k, row r, class c: log max(p, 1e-12) */
+/* log max(p, 1e-12): the geometric pool's term of a probability */
+static inline double floor_log(double p) { return lf_log_d(p > LOG_FLOOR ? p : LOG_FLOOR); }
+
+/* the term of model k, row r, class c */
 static inline double log_term(const pool *pl, size_t k, size_t r, size_t c) {
     const lf_probs *pr = pl->pr;
-    if (pl->logp) return pl->logp[(k * pr->N + r) * pr->C + c];
-    double v = pr->p[k][r * pr->C + c];
-    return lf_log_d(v > LOG_FLOOR ? v : LOG_FLOOR);
+    return pl->logp ? pl->logp[(k * pr->N + r) * pr->C + c] : floor_log(pr->p[k][r * pr->C + c]);
 }
 
 /* Every model's log terms, made once: a selection step scores every model
@@ -153,10 +154,8 @@ static double *fill_logs(const lf_probs *pr) {
     size_t M = pr->M, N = pr->N, C = pr->C;
     if ((double)M * (double)N * (double)C * sizeof(double) > LOG_CACHE_BYTES) return NULL;
     double *l = lf_alloc_array(M * N, C * sizeof *l);
-    pool pl = {.pr = pr};
     for (size_t k = 0; l && k < M; k++)
-        for (size_t r = 0; r < N; r++)
-            for (size_t c = 0; c < C; c++) l[(k * N + r) * C + c] = log_term(&pl, k, r, c);
+        for (size_t i = 0; i < N * C; i++) l[k * N * C + i] = floor_log(pr->p[k][i]);
     return l;
 }
 
