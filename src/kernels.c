@@ -47,8 +47,9 @@
  * assist of about a hundred cycles on many x86 cores, and a network whose
  * weights shrink under an L2 penalty (a dead unit's, a gate pulled to
  * zero) produces them in every step, even with optim.c flushing the
- * weights themselves (products of small normal numbers).  Each block of C is computed entirely under the
- * flush in the thread that computes it, so the results still do not depend
+ * weights themselves (products of small normal numbers).  Each block of C
+ * is computed entirely under the flush in the thread that computes it, so
+ * the results still do not depend
  * on the number of threads or on the micro-kernel; they differ from exact
  * IEEE arithmetic only where an operand or result is below 1.2e-38.
  */

@@ -225,8 +225,8 @@ double lf_loss_eval(lf_loss loss, int fused, const float *y, const float *z, con
                 if (correct) right += lf_argmax_f(yr, D) == label;
                 break;
             }
-            for (size_t j = 0; j < D; j++) {
-                double tj = sparse ? (j == label) : tr[j];
+            for (size_t j = 0; j < D; j++) { /* soft or one-hot targets */
+                double tj = tr[j];
                 double q = S > 0 ? yr[j] / S : 0;
                 int clipped = q < CLIP_EPS || q > 1 - CLIP_EPS;
                 q = q < CLIP_EPS ? CLIP_EPS : q > 1 - CLIP_EPS ? 1 - CLIP_EPS : q;
@@ -234,12 +234,12 @@ double lf_loss_eval(lf_loss loss, int fused, const float *y, const float *z, con
                 if (!clipped) tsum += tj;
             }
             for (size_t j = 0; dr && j < D; j++) {
-                double tj = sparse ? (j == label) : tr[j];
+                double tj = tr[j];
                 double q = S > 0 ? yr[j] / S : 0;
                 int clipped = q < CLIP_EPS || q > 1 - CLIP_EPS;
                 dr[j] = S > 0 ? (float)(g * (tsum - (clipped ? 0.0 : tj / q)) / S) : 0.0f;
             }
-            if (correct) right += lf_argmax_f(yr, D) == (sparse ? label : lf_argmax_f(tr, D));
+            if (correct) right += lf_argmax_f(yr, D) == lf_argmax_f(tr, D);
             break;
         }
         }
