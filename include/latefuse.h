@@ -1393,7 +1393,8 @@ void lf_compare_table_free(lf_compare_table *t);
  * data, nor with opt->auto_single) it scores an ensemble of its 12 best
  * candidates, greedy ensemble selection over their out-of-fold outputs, by
  * a nested split: the row "ensemble" (method LF_FUSE_ENSEMBLE), and it
- * fits that ensemble instead when it beats every single candidate (the
+ * fits that ensemble instead unless its score is worse than the best
+ * single candidate's by one standard error of that score or more (the
  * members' rows then carry their ensemble_weight).  NULL for a model
  * fitted otherwise or loaded from a file; owned by f, valid until its next
  * fit, load or free. */
@@ -1401,8 +1402,8 @@ const lf_compare_table *lf_fusion_auto_table(const lf_fusion *f);
 const char *lf_fusion_auto_note(const lf_fusion *f);
 
 /* A fusion of method LF_FUSE_ENSEMBLE (auto's ensemble of its best
- * candidates, kept when its nested cross-validated score beats the best
- * single candidate's): returns its number of members (0 for any other
+ * candidates, kept unless its nested cross-validated score is worse than
+ * the best single candidate's by a standard error): returns its number of members (0 for any other
  * fusion) and, for i below it, writes member i's method, calibration and
  * weight (its share of the selections; the weights sum to 1) to the
  * non-NULL pointers; *log_linear gets 1 when the members' outputs are

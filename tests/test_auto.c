@@ -4,9 +4,10 @@
  * own scores: the best mean on the metric, then the candidate with the
  * fewest fitted numbers within one standard error of it (calibration
  * counting M), and, on tiny data, only candidates with at most M fitted
- * numbers; or, when its nested cross-validated score beats every single
- * candidate's, the ensemble of its best candidates (its row, the
- * members' weights in the table; unless options.auto_single).  Also: every method's count of fitted numbers against the
+ * numbers; or, unless its nested cross-validated score is worse than the
+ * best single candidate's by one standard error of that score or more,
+ * the ensemble of its best candidates (its row, the members' weights in
+ * the table; unless options.auto_single).  Also: every method's count of fitted numbers against the
  * network the engine really builds; the table's order; the note; errors.
  */
 #include "check.h"
@@ -32,7 +33,8 @@ static double loss_of(const lf_score_row *r, int metric) {
 
 /* fits auto on new_data(seed) and checks its choice against the rule; 1
  * when the rule chose a simpler candidate than the best, -1 when it kept
- * an ensemble */
+ * an ensemble, -2 when it kept one scoring worse than the best single
+ * (within one standard error) */
 static int check_auto(size_t N, size_t C, int metric, int expect_tiny, int single, uint64_t seed) {
     enum { M = 3 };
     float *p[M];
@@ -52,14 +54,16 @@ static int check_auto(size_t N, size_t C, int metric, int expect_tiny, int singl
     /* best first */
     for (size_t r = 1; r < t->n_rows; r++)
         CHECK(loss_of(&t->rows[r - 1], metric) <= loss_of(&t->rows[r], metric), "sorted at %zu", r);
-    /* the ensemble's row; kept when it beats every single candidate */
+    /* the ensemble's row; kept unless worse than the best single by its
+     * standard error or more */
     size_t ens = t->n_rows, single_best = t->n_rows;
     for (size_t r = 0; r < t->n_rows; r++)
         if (t->rows[r].method == LF_FUSE_ENSEMBLE) ens = r;
         else if (single_best == t->n_rows) single_best = r;
     CHECK((ens < t->n_rows) == !(expect_tiny || single), "the ensemble's row: %zu of %zu", ens, t->n_rows);
-    if (ens < t->n_rows && loss_of(&t->rows[ens], metric) < loss_of(&t->rows[single_best], metric)) {
-        CHECK(lf_fusion_method(f) == LF_FUSE_ENSEMBLE, "auto fitted %s, the ensemble scores better",
+    double single_se = single_best < t->n_rows ? t->rows[single_best].std[metric] / sqrt((double)o.folds) : 0;
+    if (ens < t->n_rows && loss_of(&t->rows[ens], metric) < loss_of(&t->rows[single_best], metric) + single_se) {
+        CHECK(lf_fusion_method(f) == LF_FUSE_ENSEMBLE, "auto fitted %s, the ensemble within one standard error",
               lf_method_name(lf_fusion_method(f)));
         CHECK(strncmp(note, "auto chose an ensemble of ", 26) == 0, "note: %s", note);
         /* its members are the table's rows with a weight, the same weights */
@@ -80,9 +84,12 @@ static int check_auto(size_t N, size_t C, int metric, int expect_tiny, int singl
         }
         CHECK(fabs(sum - 1) < 1e-12, "the weights sum to %.17g", sum);
         simpler = -1; /* the ensemble kept */
+        if (loss_of(&t->rows[ens], metric) > loss_of(&t->rows[single_best], metric)) simpler = -2; /* within the SE */
         goto out;
     }
-    if (ens < t->n_rows) CHECK(strstr(note, "no better than the best single") != NULL, "note: %s", note);
+    CHECK(lf_fusion_method(f) != LF_FUSE_ENSEMBLE, "auto fitted its ensemble, which the rule rejects");
+    if (ens < t->n_rows)
+        CHECK(strstr(note, "worse than the best single by one standard error (") != NULL, "note: %s", note);
     /* the rule, from the table's own numbers */
     size_t best = t->n_rows;
     for (size_t r = 0; r < t->n_rows; r++) {
@@ -180,9 +187,9 @@ static void test_errors(void) {
 int main(void) {
     test_params();
     /* the seeds: since the shrinkage of issue 14, stack-lr (the product rule
-     * plus a penalised correction) beats every ensemble on most of these
-     * data; the last case's data are one where the ensemble still wins (and
-     * is kept, unless told to fit a single candidate), the second's one
+     * plus a penalised correction) beats every ensemble by a standard error
+     * on most of these data; the last cases' data are ones where the
+     * ensemble is kept (unless told to fit a single candidate), the second's one
      * where the tolerance picks a simpler candidate (seed 412 until
      * stack-lr's steps went from 0.01 to 0.003, 404 until the learned
      * methods held out whole rows for early stopping: each change of their
@@ -193,6 +200,9 @@ int main(void) {
                   (check_auto(36, 3, LF_METRIC_LOG_LOSS, 1, 0, 43) == 1);
     CHECK(simpler >= 1, "the tolerance chose a simpler candidate in %d of the 4 cases", simpler);
     CHECK(check_auto(500, 3, LF_METRIC_LOG_LOSS, 0, 0, 2) == -1, "the ensemble kept");
+    /* data where the ensemble's nested score is a little worse than the
+     * best single's, within one standard error: kept */
+    CHECK(check_auto(300, 3, LF_METRIC_LOG_LOSS, 0, 0, 15) == -2, "the ensemble kept, within one standard error");
     test_errors();
     return check_report("test_auto");
 }

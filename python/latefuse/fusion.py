@@ -349,7 +349,8 @@ class Fusion:
     loglinear, mlp, gate, ges, ges-log, knora-e, knora-u, ola, lca,
     dempster-shafer, bks, auto); auto (the default) chooses by
     cross-validation on `metric`, and keeps an ensemble of its best
-    candidates when that scores better (never with auto_single=True, the
+    candidates unless that scores worse than the best single candidate by
+    a standard error (never with auto_single=True, the
     C API's auto_single and the CLI's fit --single).  ensemble_size, bags:
     ges and auto's ensemble; neighbors: the
     dynamic-selection methods, whose region of competence is searched among

@@ -24,7 +24,10 @@ def test_default_is_auto_and_explains():
     f = latefuse.Fusion(epochs=2, folds=3)
     assert f.method == "auto"
     f.fit(ps, y)
-    assert f.auto_note_.startswith("auto chose " + f.method_)
+    if f.method_ == "ensemble":  # its best candidates, within a standard error of the best single
+        assert f.auto_note_.startswith("auto chose an ensemble of ") and len(f.ensemble_) >= 1
+    else:
+        assert f.auto_note_.startswith("auto chose " + f.method_) and f.ensemble_ is None
     imp = f.importance_
     assert set(imp["without"]) == {"model0", "model1", "model2"}
     # the strongest model matters most

@@ -3,8 +3,9 @@
  * K-fold cross-validation of every method over the given validation outputs
  * (lf_fusion_compare), and lf_fusion_fit, whose `auto` picks the method and
  * calibration with the best cross-validated log-loss, or the ensemble of its
- * best candidates when that scores better (auto_ensemble, ensemble.c).  For each fold, calibration and
- * the method are fitted on the other K-1 folds only and scored on the held-
+ * best candidates unless that scores worse by a standard error
+ * (auto_ensemble, ensemble.c).  For each fold, calibration and the method
+ * are fitted on the other K-1 folds only and scored on the held-
  * out fold; the table reports mean and standard deviation over folds of
  * accuracy, macro-F1, log-loss, Brier score and ECE, for every method, every
  * single model (a missing output scored as the uniform distribution), and
@@ -887,9 +888,15 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
  * the best single candidate's score is the best of them all; the 12
  * themselves are ranked on every fold's scores, a mild optimism the nested
  * split leaves in).  The
- * ensemble is kept when its score beats the best single candidate's
- * cross-validated score: it is then selected on every out-of-fold row and
- * its members fitted on every row.  Not on tiny data (auto prefers few
+ * ensemble is kept unless its score is worse than the best single
+ * candidate's cross-validated score by one standard error of that score
+ * or more: the two estimates lean opposite ways (the ensemble's selection
+ * saw four fifths of the rows it will be fitted on; the best single is
+ * the best of 48 on the very folds it is scored on), and the near-ties a
+ * standard error hides are what averaging hedges — as AutoGluon and
+ * auto-sklearn, which always end with their ensemble.  A kept ensemble is
+ * selected on every out-of-fold row and its members fitted on every row.
+ * Not on tiny data (auto prefers few
  * fitted numbers there), nor with opt->auto_single.  Its row, "ensemble",
  * joins auto's table, and the
  * rows of the candidates in a kept ensemble get their weights.  A failure
@@ -1036,7 +1043,8 @@ static lf_status auto_ensemble(lf_fusion *f, const float *const *p, const char *
     memset(rows, 0, sizeof rows);
     if (st == LF_OK) st = ensemble_nested(&f->err, &d, &c, outs, L, &quiet, rows);
     int g = st == LF_OK && auto_loss(&rows[1], metric) < auto_loss(&rows[0], metric);
-    ae->keep = st == LF_OK && auto_loss(&rows[g], metric) < best_loss;
+    double best_se = t->rows[best].std[metric] / sqrt((double)c.K);
+    ae->keep = st == LF_OK && auto_loss(&rows[g], metric) < best_loss + best_se;
     ae->geometric = g, ae->L = L;
     if (ae->keep) { /* the last unit, 2 K: the selection on every row */
         int root = (int)((2 * c.K) % (size_t)d.size);
@@ -1069,16 +1077,17 @@ static lf_status auto_ensemble(lf_fusion *f, const float *const *p, const char *
         snprintf(ae->note, sizeof ae->note,
                  "auto chose an ensemble of %zu of its %zu best candidates (greedy selection over their out-of-fold "
                  "outputs, %s pool; weights in the table) by cross-validated %s (%.4f +- %.4f over %zu folds, nested: "
-                 "each fold's selection fitted on the other folds' outputs), better than the best single candidate, "
-                 "%s (%.4f)",
-                 used, L, pool, mnames[metric], rows[g].mean[metric], rows[g].std[metric], c.K, best_name,
+                 "each fold's selection fitted on the other folds' outputs), within one standard error (%.4f) of the "
+                 "best single candidate, %s (%.4f), or better",
+                 used, L, pool, mnames[metric], rows[g].mean[metric], rows[g].std[metric], c.K, best_se, best_name,
                  t->rows[best].mean[metric]);
     else {
         size_t n = strlen(note);
         if (n < note_len)
             snprintf(note + n, note_len - n,
-                     "; an ensemble of its %zu best candidates (%s pool) scores %.4f, no better than the best single",
-                     L, pool, rows[g].mean[metric]);
+                     "; an ensemble of its %zu best candidates (%s pool) scores %.4f, worse than the best single by "
+                     "one standard error (%.4f) or more",
+                     L, pool, rows[g].mean[metric], best_se);
     }
     sort_by_metric(t, metric);
     return LF_OK;
