@@ -26,6 +26,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* everything the folds share */
 typedef struct cv_ctx {
@@ -394,15 +397,144 @@ static lf_status plan_tasks(lf_err *e, const cv_ctx *c, const cv_item *items, si
     return st;
 }
 
+/* Task t (of unit u = item * K + fold) on c: a DES group's run of passes
+ * (making its members' records of that fold), or one unit, its record at
+ * rec + u * REC(M); fs: a scratch model. */
+static lf_status run_task(lf_err *e, cv_ctx *c, lf_fusion *fs, const cv_item *items, size_t n, size_t u, size_t t,
+                          const size_t *first, double *rec) {
+    const cv_item *it = &items[u / c->K];
+    size_t k = u % c->K, nt = first[u + 1] - first[u], j = t - first[u], passes = item_passes(c, it);
+    double *r = rec + u * REC(c->M);
+    if (lf_cancelled(c->o->cancel)) return lf_cancel_fail(e); /* fails as a failing task does */
+    if (it->group_n)
+        return unit_des(e, c, items, n, it->lead, k, task_pass(j, nt, passes), task_pass(j + 1, nt, passes), rec);
+    if (it->kind == LF_ROW_METHOD) return unit_method(e, c, fs, it, u / c->K, k, r);
+    if (it->kind == LF_ROW_MODEL) return unit_single(e, c, it->model, it->calibrate, k, r);
+    return unit_oracle(e, c, k, r);
+}
+
+/* Threads of one process: the tasks are dealt to W workers as they are
+ * to ranks (plan_tasks), each worker with scratch of its own (a copy of
+ * c's split and fused rows) running its tasks in order on one thread,
+ * each unit's own parallel loops then on that thread alone.  A task
+ * depends on nothing but the inputs, and every kernel gives the same bits
+ * on any number of threads, so the records are one thread's bits.  W: the
+ * threads OpenMP offers (none inside a parallel region), at most one per
+ * unit, and at most as many as CV_THREAD_BYTES holds of a worker's
+ * estimated memory (cv_worker_bytes: a unit's copies of its training
+ * rows, features and outputs); above that, one worker, whose units use
+ * the threads inside. */
+#define CV_THREAD_BYTES (1024.0 * 1024 * 1024)
+
+static double cv_worker_bytes(const cv_ctx *c) {
+    return 4.0 * (double)c->N * (double)(c->M + 4) * (double)c->C * sizeof(float);
+}
+
+static size_t cv_workers(const cv_ctx *c, size_t units) {
+    size_t W = 1, fit = (size_t)(CV_THREAD_BYTES / cv_worker_bytes(c));
+#ifdef _OPENMP
+    if (!omp_in_parallel()) W = (size_t)omp_get_max_threads();
+#endif
+    if (fit < W) W = fit;
+    if (units < W) W = units;
+    return W ? W : 1;
+}
+
+static void worker_free(cv_ctx *w) {
+    LF_FREE(w->train), LF_FREE(w->test), LF_FREE(w->ytest), LF_FREE(w->prob), LF_FREE(w->pdrop);
+}
+
+/* w: c with scratch of its own (the folds, inputs and kept outputs shared) */
+static int worker_init(cv_ctx *w, const cv_ctx *c) {
+    *w = *c;
+    w->train = lf_alloc_array(c->N, sizeof *w->train);
+    w->test = lf_alloc_array(c->N, sizeof *w->test);
+    w->ytest = lf_alloc_array(c->N, sizeof *w->ytest);
+    w->prob = lf_alloc_array(c->N, c->C * sizeof *w->prob);
+    w->pdrop = lf_alloc_array(c->M, sizeof *w->pdrop);
+    if (w->train && w->test && w->ytest && w->prob && w->pdrop) return 1;
+    worker_free(w);
+    return 0;
+}
+
+/* Progress over threads: the method items' events, in order, up to item
+ * `level` (1-based), from those already told (*told); the events one
+ * thread gives, spread over the run. */
+static void tell_upto(const lf_fusion_options *opt, const cv_item *items, size_t n, size_t level, size_t *told,
+                      double t0) {
+    for (size_t i = 0; i < n && *told < level; i++)
+        if (items[i].kind == LF_ROW_METHOD && items[i].index == *told + 1) {
+            tell_progress(opt, items[i].index, items[i].count, items[i].label, t0);
+            ++*told, i = (size_t)-1; /* the next one from the start */
+        }
+}
+
+/* The tasks on W worker threads (owner[t]: task t's worker).  Progress
+ * from worker 0, the caller's thread, as its tasks start: the method items
+ * told in order as the share of all tasks done passes them, the rest at
+ * the end.  The failure of the first failing task in task order: each
+ * worker stops at its own first, so the lowest of those is the one a
+ * single thread meets first. */
+static lf_status cv_threads(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, const lf_fusion_options *opt,
+                            double t0, double *rec, const size_t *first, const int *owner, size_t W) {
+    size_t U = n * c->K;
+    cv_ctx *wc = lf_alloc_array(W, sizeof *wc);
+    lf_err *we = lf_alloc_array(W, sizeof *we);
+    lf_status *wst = lf_alloc_array(W, sizeof *wst);
+    size_t *wfail = lf_alloc_array(W, sizeof *wfail), ready = 0;
+    lf_status st = wc && we && wst && wfail ? LF_OK : LF_ERR_NOMEM;
+    while (st == LF_OK && ready < W && worker_init(&wc[ready], c)) ready++;
+    if (st != LF_OK || ready < W) {
+        for (size_t w = 0; w < ready; w++) worker_free(&wc[w]);
+        LF_FREE(wc), LF_FREE(we), LF_FREE(wst), LF_FREE(wfail);
+        return lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
+    }
+    size_t T = first[U], count = 0, done = 0, told = 0; /* done: tasks done by every worker */
+    for (size_t i = 0; i < n; i++)
+        if (items[i].kind == LF_ROW_METHOD) count = items[i].count;
+    long long Wl = (long long)W;
+#pragma omp parallel for schedule(static, 1) num_threads((int)W)
+    for (long long wl = 0; wl < Wl; wl++) {
+        size_t w = (size_t)wl;
+        lf_fusion fs;
+        memset(&fs, 0, sizeof fs);
+        we[w].msg[0] = '\0', wst[w] = LF_OK, wfail[w] = SIZE_MAX;
+        for (size_t u = 0; wst[w] == LF_OK && u < U; u++)
+            for (size_t t = first[u]; wst[w] == LF_OK && t < first[u + 1]; t++) {
+                if ((size_t)owner[t] != w) continue;
+                if (w == 0) {
+                    size_t now;
+#pragma omp atomic read
+                    now = done;
+                    tell_upto(opt, items, n, count ? 1 + now * count / T : 0, &told, t0);
+                }
+                wst[w] = run_task(&we[w], &wc[w], &fs, items, n, u, t, first, rec);
+                if (wst[w] != LF_OK) wfail[w] = t;
+#pragma omp atomic update
+                done++;
+            }
+        lf_fusion_clear(&fs);
+    }
+    size_t bad = W;
+    for (size_t w = 0; w < W; w++)
+        if (wst[w] != LF_OK && (bad == W || wfail[w] < wfail[bad])) bad = w;
+    if (bad < W) st = wst[bad], memcpy(e, &we[bad], sizeof *e);
+    else tell_upto(opt, items, n, count, &told, t0);
+    for (size_t w = 0; w < W; w++) worker_free(&wc[w]);
+    LF_FREE(wc), LF_FREE(we), LF_FREE(wst), LF_FREE(wfail);
+    return st;
+}
+
 /* Runs the tasks of n items x K folds that fall to this rank (a DES
  * group's lead's tasks making its members' records of that fold too) and
  * gathers every record into rec (n * K * REC(M) doubles, unit u = item * K
  * + fold at rec + u * REC(M)) on every rank, each field from the rank
- * that made it.  One process runs the tasks in order; over P ranks each
- * runs its share (assign_tasks) in that order too.  Progress (rank 0): as
- * each method item starts, or over P ranks as rank 0's tasks start, its
- * share of rank 0's tasks done standing for the items done.  The failure
- * of the first failing task (in task order, as one process meets them) is
+ * that made it.  One process runs the tasks on its threads (cv_threads),
+ * or in order on one; over P ranks each runs its share (assign_tasks) in
+ * that order.  Progress (rank 0): as each method item starts, or over
+ * threads or ranks as the first worker's tasks start, its share of that
+ * worker's tasks done standing for the items done.  The failure of the
+ * first failing task (in task order, as one process meets them) is
  * returned on every rank; a task that finds the caller's cancel flag set
  * (c->o->cancel) fails so, and this rank runs no more of its tasks. */
 static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, const lf_fusion_options *opt,
@@ -411,37 +543,34 @@ static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, co
     lf_status st = lf_dist_open(e, c->o->mpi_comm, &d);
     if (st != LF_OK) return st;
     size_t R = REC(c->M), U = n * c->K, failed = SIZE_MAX, P = (size_t)d.size, T = 0;
+    size_t W = P == 1 ? cv_workers(c, U) : 1;
     double *mine = P > 1 ? lf_alloc_array(U * R, sizeof *mine) : rec;
     double *all = P > 1 ? lf_alloc_array(U * R, P * sizeof *all) : NULL;
     size_t *first = lf_alloc_array(U + 1, sizeof *first);
     int *owner = lf_alloc_array(U, (c->M + 1) * sizeof *owner); /* the most tasks: every unit split */
     if (!mine || (P > 1 && !all) || !first || !owner)
         st = lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
-    if (st == LF_OK) st = plan_tasks(e, c, items, n, P, first, owner, &T);
+    if (st == LF_OK) st = plan_tasks(e, c, items, n, P > 1 ? P : W, first, owner, &T);
     if (st != LF_OK) failed = 0; /* before any task: every rank stops */
+    if (st == LF_OK && W > 1) {
+        st = cv_threads(e, c, items, n, opt, t0, rec, first, owner, W);
+        LF_FREE(owner), LF_FREE(first);
+        return st;
+    }
     size_t my_tasks = 0, done = 0;
     for (size_t t = 0; st == LF_OK && t < T; t++) my_tasks += owner[t] == d.rank;
     lf_fusion fs;
     memset(&fs, 0, sizeof fs);
     for (size_t u = 0; st == LF_OK && u < U; u++) {
         const cv_item *it = &items[u / c->K];
-        size_t k = u % c->K;
-        if (P == 1 && k == 0 && it->kind == LF_ROW_METHOD) /* an item starts */
+        if (P == 1 && u % c->K == 0 && it->kind == LF_ROW_METHOD) /* an item starts */
             tell_progress(opt, it->index, it->count, it->label, t0);
         for (size_t t = first[u]; st == LF_OK && t < first[u + 1]; t++) {
             if (owner[t] != d.rank) continue; /* another rank's */
             if (P > 1 && d.rank == 0 && it->kind == LF_ROW_METHOD)
                 tell_progress(opt, 1 + done * it->count / my_tasks, it->count, it->label, t0);
             done++;
-            size_t nt = first[u + 1] - first[u], j = t - first[u], passes = item_passes(c, it);
-            double *r = mine + u * R;
-            if (lf_cancelled(c->o->cancel)) /* the task fails as a failing one does: the ranks agree below */
-                st = lf_cancel_fail(e);
-            else if (it->group_n)
-                st = unit_des(e, c, items, n, it->lead, k, task_pass(j, nt, passes), task_pass(j + 1, nt, passes), mine);
-            else if (it->kind == LF_ROW_METHOD) st = unit_method(e, c, &fs, it, u / c->K, k, r);
-            else if (it->kind == LF_ROW_MODEL) st = unit_single(e, c, it->model, it->calibrate, k, r);
-            else st = unit_oracle(e, c, k, r);
+            st = run_task(e, c, &fs, items, n, u, t, first, mine);
             if (st != LF_OK) failed = t;
         }
     }

@@ -1,0 +1,165 @@
+/*
+ * test_cv_threads.c — compare's and auto's cross-validation on the threads
+ * of one process (compare.c, cv_threads): the units dealt to workers give
+ * the table of one thread to the bit, for every method (the dynamic-
+ * selection group, whose folds are cut into tasks of their scoring passes,
+ * included), with calibration, missing rows and the accuracies without
+ * each model; auto's file and note are the same bytes; progress tells each
+ * item once, in order; a cancel flag set fails every worker's task, and
+ * the call, cleanly.
+ */
+#include "check.h"
+#include "fusion_data.h"
+#include "latefuse.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static const char *const names3[3] = {"a", "b", "c"};
+
+static void set_threads(int n) {
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
+}
+
+/* every number of two tables equal (names, scores, acc_without) */
+static int same_table(const lf_compare_table *a, const lf_compare_table *b, size_t M) {
+    if (!a || !b || a->n_rows != b->n_rows) return 0;
+    for (size_t r = 0; r < a->n_rows; r++) {
+        const lf_score_row *x = &a->rows[r], *y = &b->rows[r];
+        if (strcmp(x->name, y->name) || x->kind != y->kind || x->method != y->method ||
+            x->calibrated != y->calibrated || memcmp(x->mean, y->mean, sizeof x->mean) ||
+            memcmp(x->std, y->std, sizeof x->std) || x->ensemble_weight != y->ensemble_weight ||
+            !x->acc_without != !y->acc_without ||
+            (x->acc_without && memcmp(x->acc_without, y->acc_without, M * sizeof(double))))
+            return 0;
+    }
+    return 1;
+}
+
+typedef struct {
+    size_t events, in_order;
+} seen;
+
+static void count(void *ctx, const lf_progress *p) {
+    seen *s = ctx;
+    if (p->event != LF_PROGRESS_METHOD) return;
+    s->in_order += p->item == s->events + 1;
+    s->events++;
+}
+
+static void test_compare(void) {
+    enum { M = 3, N = 300, C = 3 };
+    float *p[M];
+    int *y = new_data(p, M, N, C, 11, 1);
+    lf_compare_table *t[3] = {NULL, NULL, NULL};
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    for (int cal = 0; cal <= 1; cal++) {
+        for (int th = 1; th <= 3; th++) {
+            set_threads(th);
+            lf_fusion_options o = lf_fusion_defaults();
+            o.epochs = 3, o.folds = 4, o.calibrate = cal, o.seed = 5;
+            seen s = {0, 0};
+            o.progress = count, o.progress_ctx = &s;
+            CHECK(lf_fusion_compare(f, (const float *const *)p, names3, M, N, C, y, NULL, 0, &o, &t[th - 1]) == LF_OK,
+                  "compare on %d threads: %s", th, lf_fusion_error(f));
+            size_t n = (size_t)lf_method_list(NULL, 0);
+            CHECK(s.events == n && s.in_order == n, "%d threads: %zu method events, %zu in order (of %zu)", th,
+                  s.events, s.in_order, n);
+        }
+        CHECK(same_table(t[0], t[1], M) && same_table(t[0], t[2], M),
+              "calibrate %d: the table on 2 and 3 threads is the one of 1", cal);
+        for (int th = 0; th < 3; th++) lf_compare_table_free(t[th]), t[th] = NULL;
+    }
+    lf_fusion_free(f);
+    free_data(p, y, M);
+    set_threads(2);
+}
+
+/* the bytes of a file, *n of them (NULL when unreadable) */
+static unsigned char *slurp(const char *path, size_t *n) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return NULL;
+    unsigned char *b = NULL;
+    size_t cap = 0;
+    *n = 0;
+    for (;;) {
+        if (*n == cap) {
+            unsigned char *nb = realloc(b, cap = cap ? 2 * cap : 65536);
+            if (!nb) break;
+            b = nb;
+        }
+        size_t got = fread(b + *n, 1, cap - *n, fp);
+        if (!got) break;
+        *n += got;
+    }
+    fclose(fp);
+    return b;
+}
+
+static void test_auto(void) {
+    enum { M = 3, N = 400, C = 3 };
+    float *p[M];
+    int *y = new_data(p, M, N, C, 2, 0);
+    char path[2][32] = {"/tmp/latefuse_cvt_XXXXXX", "/tmp/latefuse_cvt_XXXXXX"};
+    unsigned char *bytes[2] = {NULL, NULL};
+    size_t len[2] = {0, 0};
+    char note[2][2048];
+    for (int i = 0; i < 2; i++) {
+        close(mkstemp(path[i]));
+        set_threads(i ? 3 : 1);
+        lf_fusion *f;
+        lf_fusion_create(&f);
+        lf_fusion_options o = lf_fusion_defaults();
+        o.method = LF_FUSE_AUTO, o.epochs = 4, o.folds = 4;
+        CHECK(lf_fusion_fit(f, (const float *const *)p, names3, M, N, C, y, &o) == LF_OK, "auto: %s",
+              lf_fusion_error(f));
+        snprintf(note[i], sizeof note[i], "%s", lf_fusion_auto_note(f) ? lf_fusion_auto_note(f) : "(none)");
+        CHECK(lf_fusion_save(f, path[i], 0) == LF_OK, "save: %s", lf_fusion_error(f));
+        bytes[i] = slurp(path[i], &len[i]);
+        lf_fusion_free(f);
+        unlink(path[i]);
+    }
+    CHECK(bytes[0] && bytes[1] && len[0] == len[1] && memcmp(bytes[0], bytes[1], len[0]) == 0,
+          "auto's file on 3 threads is the one of 1 (%zu and %zu bytes)", len[0], len[1]);
+    CHECK(strcmp(note[0], note[1]) == 0, "the same note: '%s' and '%s'", note[0], note[1]);
+    free(bytes[0]), free(bytes[1]);
+    free_data(p, y, M);
+    set_threads(2);
+}
+
+static void test_cancel(void) {
+    enum { M = 3, N = 200, C = 2 };
+    float *p[M];
+    int *y = new_data(p, M, N, C, 3, 0);
+    volatile int stop = 1;
+    set_threads(3);
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    lf_fusion_options o = lf_fusion_defaults();
+    o.folds = 4, o.cancel = &stop;
+    lf_compare_table *t = NULL;
+    lf_method ms[2] = {LF_FUSE_STACK_LR, LF_FUSE_KNORA_E};
+    CHECK(lf_fusion_compare(f, (const float *const *)p, names3, M, N, C, y, ms, 2, &o, &t) == LF_ERR_CANCELLED &&
+              t == NULL && strcmp(lf_fusion_error(f), "cancelled") == 0,
+          "cancelled on 3 threads: '%s'", lf_fusion_error(f));
+    lf_fusion_free(f);
+    free_data(p, y, M);
+    set_threads(2);
+}
+
+int main(void) {
+    test_compare();
+    test_auto();
+    test_cancel();
+    return check_report("test_cv_threads");
+}
