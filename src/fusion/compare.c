@@ -337,15 +337,39 @@ static size_t unit_tasks(const cv_ctx *c, const cv_item *items, size_t u, size_t
  * the rank with the least cost so far (the lowest such rank): owner[t]
  * gets the rank, *most the largest estimated load of a rank.
  * Deterministic. */
+static void order_tasks(const cv_ctx *c, const cv_item *items, size_t n, const size_t *first, double *cost,
+                        size_t *order);
+
 static lf_status assign_tasks(lf_err *e, const cv_ctx *c, const cv_item *items, size_t n, size_t P,
                               const size_t *first, int *owner, double *most) {
-    size_t U = n * c->K, T = first[U];
+    size_t T = first[n * c->K];
     size_t *order = lf_alloc_array(T ? T : 1, sizeof *order);
     double *cost = lf_alloc_array(T ? T : 1, sizeof *cost), *load = lf_alloc_array(P, sizeof *load);
     if (!order || !cost || !load) {
         LF_FREE(order), LF_FREE(cost), LF_FREE(load);
         return lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
     }
+    order_tasks(c, items, n, first, cost, order);
+    for (size_t r = 0; r < P; r++) load[r] = 0;
+    *most = 0;
+    for (size_t j = 0; j < T; j++) {
+        size_t best = 0;
+        for (size_t r = 1; r < P; r++)
+            if (load[r] < load[best]) best = r;
+        owner[order[j]] = (int)best;
+        load[best] += cost[order[j]];
+    }
+    for (size_t r = 0; r < P; r++)
+        if (load[r] > *most) *most = load[r];
+    LF_FREE(order), LF_FREE(cost), LF_FREE(load);
+    return LF_OK;
+}
+
+/* The tasks' estimated costs (cost[t]) and their order, longest first,
+ * equal costs in task order (order: T entries). */
+static void order_tasks(const cv_ctx *c, const cv_item *items, size_t n, const size_t *first, double *cost,
+                        size_t *order) {
+    size_t U = n * c->K;
     for (size_t u = 0; u < U; u++) {
         const cv_item *it = &items[u / c->K];
         size_t nt = first[u + 1] - first[u], passes = item_passes(c, it);
@@ -360,19 +384,6 @@ static lf_status assign_tasks(lf_err *e, const cv_ctx *c, const cv_item *items, 
             order[i] = t;
         }
     }
-    for (size_t r = 0; r < P; r++) load[r] = 0;
-    *most = 0;
-    for (size_t j = 0; j < T; j++) {
-        size_t best = 0;
-        for (size_t r = 1; r < P; r++)
-            if (load[r] < load[best]) best = r;
-        owner[order[j]] = (int)best;
-        load[best] += cost[order[j]];
-    }
-    for (size_t r = 0; r < P; r++)
-        if (load[r] > *most) *most = load[r];
-    LF_FREE(order), LF_FREE(cost), LF_FREE(load);
-    return LF_OK;
 }
 
 /* Cuts the units into tasks (first, U + 1 entries) and deals them
@@ -413,33 +424,12 @@ static lf_status run_task(lf_err *e, cv_ctx *c, lf_fusion *fs, const cv_item *it
     return unit_oracle(e, c, k, r);
 }
 
-/* Threads of one process: the tasks are dealt to W workers as they are
- * to ranks (plan_tasks), each worker with scratch of its own (a copy of
- * c's split and fused rows) running its tasks in order on one thread,
- * each unit's own parallel loops then on that thread alone.  A task
+/* Threads of one process: the tasks (cut as for W ranks, plan_tasks) go
+ * to W workers (lf_cv_threads), each with scratch of its own (a copy of
+ * c's split and fused rows), each running one task at a time on one
+ * thread, the task's own parallel loops then on that thread alone.  A task
  * depends on nothing but the inputs, and every kernel gives the same bits
- * on any number of threads, so the records are one thread's bits.  W: the
- * threads OpenMP offers (none inside a parallel region), at most one per
- * unit, and at most as many as CV_THREAD_BYTES holds of a worker's
- * estimated memory (cv_worker_bytes: a unit's copies of its training
- * rows, features and outputs); above that, one worker, whose units use
- * the threads inside. */
-#define CV_THREAD_BYTES (1024.0 * 1024 * 1024)
-
-static double cv_worker_bytes(const cv_ctx *c) {
-    return 4.0 * (double)c->N * (double)(c->M + 4) * (double)c->C * sizeof(float);
-}
-
-static size_t cv_workers(const cv_ctx *c, size_t units) {
-    size_t W = 1, fit = (size_t)(CV_THREAD_BYTES / cv_worker_bytes(c));
-#ifdef _OPENMP
-    if (!omp_in_parallel()) W = (size_t)omp_get_max_threads();
-#endif
-    if (fit < W) W = fit;
-    if (units < W) W = units;
-    return W ? W : 1;
-}
-
+ * on any number of threads, so the records are one thread's bits. */
 static void worker_free(cv_ctx *w) {
     LF_FREE(w->train), LF_FREE(w->test), LF_FREE(w->ytest), LF_FREE(w->prob), LF_FREE(w->pdrop);
 }
@@ -469,50 +459,61 @@ static void tell_upto(const lf_fusion_options *opt, const cv_item *items, size_t
         }
 }
 
-/* The tasks on W worker threads (owner[t]: task t's worker).  Progress
- * from worker 0, the caller's thread, as its tasks start: the method items
- * told in order as the share of all tasks done passes them, the rest at
- * the end.  The failure of the first failing task in task order: each
- * worker stops at its own first, so the lowest of those is the one a
- * single thread meets first. */
+/* The tasks on W worker threads, each taking the next task as it is free,
+ * longest first (order_tasks).  Progress from the caller's thread (its
+ * worker's) as its tasks start: the method items told in order as the
+ * share of all tasks done passes them, the rest at the end.  Every task
+ * runs, so the failure returned is the first failing task's in task
+ * order, the one a single thread meets first. */
 static lf_status cv_threads(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, const lf_fusion_options *opt,
-                            double t0, double *rec, const size_t *first, const int *owner, size_t W) {
-    size_t U = n * c->K;
+                            double t0, double *rec, const size_t *first, size_t W) {
+    size_t U = n * c->K, T = first[U];
     cv_ctx *wc = lf_alloc_array(W, sizeof *wc);
     lf_err *we = lf_alloc_array(W, sizeof *we);
     lf_status *wst = lf_alloc_array(W, sizeof *wst);
-    size_t *wfail = lf_alloc_array(W, sizeof *wfail), ready = 0;
-    lf_status st = wc && we && wst && wfail ? LF_OK : LF_ERR_NOMEM;
+    size_t *wfail = lf_alloc_array(W, sizeof *wfail), *order = lf_alloc_array(T, sizeof *order);
+    size_t *unit = lf_alloc_array(T, sizeof *unit), ready = 0;
+    double *cost = lf_alloc_array(T, sizeof *cost);
+    lf_status st = wc && we && wst && wfail && order && unit && cost ? LF_OK : LF_ERR_NOMEM;
     while (st == LF_OK && ready < W && worker_init(&wc[ready], c)) ready++;
     if (st != LF_OK || ready < W) {
         for (size_t w = 0; w < ready; w++) worker_free(&wc[w]);
-        LF_FREE(wc), LF_FREE(we), LF_FREE(wst), LF_FREE(wfail);
+        LF_FREE(wc), LF_FREE(we), LF_FREE(wst), LF_FREE(wfail), LF_FREE(order), LF_FREE(unit), LF_FREE(cost);
         return lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
     }
-    size_t T = first[U], count = 0, done = 0, told = 0; /* done: tasks done by every worker */
+    order_tasks(c, items, n, first, cost, order);
+    for (size_t u = 0; u < U; u++)
+        for (size_t t = first[u]; t < first[u + 1]; t++) unit[t] = u;
+    size_t count = 0, next = 0, done = 0, told = 0; /* next: the next task in order; done: tasks done */
     for (size_t i = 0; i < n; i++)
         if (items[i].kind == LF_ROW_METHOD) count = items[i].count;
-    long long Wl = (long long)W;
-#pragma omp parallel for schedule(static, 1) num_threads((int)W)
-    for (long long wl = 0; wl < Wl; wl++) {
-        size_t w = (size_t)wl;
+    for (size_t w = 0; w < W; w++) we[w].msg[0] = '\0', wst[w] = LF_OK, wfail[w] = SIZE_MAX;
+#pragma omp parallel num_threads((int)W)
+    {
+        size_t w = 0;
+#ifdef _OPENMP
+        w = (size_t)omp_get_thread_num();
+#endif
         lf_fusion fs;
         memset(&fs, 0, sizeof fs);
-        we[w].msg[0] = '\0', wst[w] = LF_OK, wfail[w] = SIZE_MAX;
-        for (size_t u = 0; wst[w] == LF_OK && u < U; u++)
-            for (size_t t = first[u]; wst[w] == LF_OK && t < first[u + 1]; t++) {
-                if ((size_t)owner[t] != w) continue;
-                if (w == 0) {
-                    size_t now;
+        for (;;) {
+            size_t j;
+#pragma omp atomic capture
+            j = next++;
+            if (j >= T) break;
+            size_t t = order[j];
+            if (w == 0) {
+                size_t now;
 #pragma omp atomic read
-                    now = done;
-                    tell_upto(opt, items, n, count ? 1 + now * count / T : 0, &told, t0);
-                }
-                wst[w] = run_task(&we[w], &wc[w], &fs, items, n, u, t, first, rec);
-                if (wst[w] != LF_OK) wfail[w] = t;
-#pragma omp atomic update
-                done++;
+                now = done;
+                tell_upto(opt, items, n, count ? 1 + now * count / T : 0, &told, t0);
             }
+            lf_err te;
+            lf_status ts = run_task(&te, &wc[w], &fs, items, n, unit[t], t, first, rec);
+            if (ts != LF_OK && t < wfail[w]) wst[w] = ts, wfail[w] = t, we[w] = te;
+#pragma omp atomic update
+            done++;
+        }
         lf_fusion_clear(&fs);
     }
     size_t bad = W;
@@ -521,7 +522,7 @@ static lf_status cv_threads(lf_err *e, cv_ctx *c, const cv_item *items, size_t n
     if (bad < W) st = wst[bad], memcpy(e, &we[bad], sizeof *e);
     else tell_upto(opt, items, n, count, &told, t0);
     for (size_t w = 0; w < W; w++) worker_free(&wc[w]);
-    LF_FREE(wc), LF_FREE(we), LF_FREE(wst), LF_FREE(wfail);
+    LF_FREE(wc), LF_FREE(we), LF_FREE(wst), LF_FREE(wfail), LF_FREE(order), LF_FREE(unit), LF_FREE(cost);
     return st;
 }
 
@@ -543,7 +544,7 @@ static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, co
     lf_status st = lf_dist_open(e, c->o->mpi_comm, &d);
     if (st != LF_OK) return st;
     size_t R = REC(c->M), U = n * c->K, failed = SIZE_MAX, P = (size_t)d.size, T = 0;
-    size_t W = P == 1 ? cv_workers(c, U) : 1;
+    size_t W = P == 1 ? lf_cv_threads(c->N, c->M, c->C, U) : 1;
     double *mine = P > 1 ? lf_alloc_array(U * R, sizeof *mine) : rec;
     double *all = P > 1 ? lf_alloc_array(U * R, P * sizeof *all) : NULL;
     size_t *first = lf_alloc_array(U + 1, sizeof *first);
@@ -553,7 +554,7 @@ static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, co
     if (st == LF_OK) st = plan_tasks(e, c, items, n, P > 1 ? P : W, first, owner, &T);
     if (st != LF_OK) failed = 0; /* before any task: every rank stops */
     if (st == LF_OK && W > 1) {
-        st = cv_threads(e, c, items, n, opt, t0, rec, first, owner, W);
+        st = cv_threads(e, c, items, n, opt, t0, rec, first, W);
         LF_FREE(owner), LF_FREE(first);
         return st;
     }

@@ -4,6 +4,23 @@
  */
 #include "fusion/cv.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define CV_THREAD_BYTES (1024.0 * 1024 * 1024)
+
+size_t lf_cv_threads(size_t N, size_t M, size_t C, size_t units) {
+    double bytes = 16.0 * (double)N * (double)(M + 4) * (double)C;
+    size_t W = 1, fit = bytes > 0 ? (size_t)(CV_THREAD_BYTES / bytes) : units;
+#ifdef _OPENMP
+    if (!omp_in_parallel()) W = (size_t)omp_get_max_threads();
+#endif
+    if (fit < W) W = fit;
+    if (units < W) W = units;
+    return W ? W : 1;
+}
+
 lf_status lf_stratified_kfold(const int *y, size_t N, size_t C, size_t K, uint64_t seed,
                               size_t *fold, lf_err *e) {
     if (!y || !fold)

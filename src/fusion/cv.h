@@ -38,4 +38,15 @@ lf_status lf_stratified_kfold(const int *y, size_t N, size_t C, size_t K, uint64
 lf_status lf_fold_split(const size_t *fold, size_t N, size_t f, size_t *train, size_t *n_train,
                         size_t *test, size_t *n_test, lf_err *e);
 
+/*
+ * How many threads to give `units` independent fits over N rows of M
+ * models and C classes (the cross-validation's units, auto's ensemble
+ * members), each fit on one thread: the threads OpenMP offers (1 inside
+ * a parallel region, or without OpenMP), at most `units`, and at most as
+ * many as 1 GiB holds of one fit's estimated memory, 16 (M + 4) N C bytes
+ * (its copies of the rows, features and outputs); at least 1.  Beyond
+ * that the fits run one at a time, each with the threads inside.
+ */
+size_t lf_cv_threads(size_t N, size_t M, size_t C, size_t units);
+
 #endif

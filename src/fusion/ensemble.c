@@ -22,11 +22,15 @@
 #include "fusion/ensemble.h"
 
 #include "fusion/calibrate.h"
+#include "fusion/cv.h"
 #include "fusion/rules.h"
 #include "model_io.h"
 
 #include <math.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define ENS_BLOCK 8192    /* rows per block of predict */
 
@@ -173,25 +177,44 @@ lf_status lf_ensemble_fit(lf_fusion *f, const float *const *p, const char *const
             return lf_fail(&f->err, LF_ERR_ARG, "ensemble count %zu must be an integer in 1..%d, got %.9g", i,
                            LF_ENSEMBLE_COUNT_MAX, (double)counts[i]);
     ens_state *s = ens_new(used);
-    if (!s) return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
+    size_t *idx = lf_alloc_array(used, sizeof *idx); /* member j: candidate idx[j] */
+    lf_status *mst = lf_alloc_array(used, sizeof *mst);
+    if (!s || !idx || !mst) {
+        ens_free(s), LF_FREE(idx), LF_FREE(mst);
+        return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
+    }
     s->geometric = geometric;
     lf_status st = common(f, names, M, C, o->logits);
     f->state = s; /* from here lf_fusion_clear releases it */
-    for (size_t i = 0, j = 0; st == LF_OK && i < n; i++) {
-        if (!(counts[i] > 0)) continue;
-        lf_fusion *m = &s->members[j];
-        s->counts[j++] = counts[i];
-        if (lf_cancelled(o->cancel)) { /* between the members' fits */
-            st = lf_cancel_fail(&f->err);
-            break;
-        }
-        st = lf_fusion_fit_rows(m, p, names, M, C, y, NULL, N, o, methods[i], calibrate[i]);
-        if (st != LF_OK)
+    for (size_t i = 0, j = 0; i < n; i++)
+        if (counts[i] > 0) s->counts[j] = counts[i], idx[j++] = i;
+    /* the members' fits, each on one thread (lf_cv_threads; the bits of
+     * one thread), progress from the caller's thread only */
+    long long nm = st == LF_OK ? (long long)used : 0;
+    int par = lf_cv_threads(N, M, C, used) > 1;
+    (void)par; /* read by the pragma only */
+#pragma omp parallel for schedule(dynamic, 1) if (par)
+    for (long long jj = 0; jj < nm; jj++) {
+        size_t j = (size_t)jj, i = idx[j];
+        lf_fusion_options mo = *o;
+#ifdef _OPENMP
+        if (omp_get_thread_num() != 0) mo.progress = NULL;
+#endif
+        mst[j] = lf_cancelled(o->cancel) ? lf_cancel_fail(&s->members[j].err) /* between the members' fits */
+                                         : lf_fusion_fit_rows(&s->members[j], p, names, M, C, y, NULL, N, &mo,
+                                                              methods[i], calibrate[i]);
+    }
+    for (size_t j = 0; st == LF_OK && j < (size_t)nm; j++) { /* the first failure, in member order */
+        const lf_fusion *m = &s->members[j];
+        size_t i = idx[j];
+        if ((st = mst[j]) == LF_ERR_CANCELLED) lf_cancel_fail(&f->err);
+        else if (st != LF_OK)
             lf_fail(&f->err, st, "ensemble member %s%s: %s", lf_method_name(methods[i]),
                     calibrate[i] ? " +calibrate" : "", m->err.msg);
         else if (m->n_features)
             f->n_features = m->n_features;
     }
+    LF_FREE(idx), LF_FREE(mst);
     return lf_fusion_fit_end(f, st);
 }
 
