@@ -532,10 +532,10 @@ static lf_status cv_threads(lf_err *e, cv_ctx *c, const cv_item *items, size_t n
  * + fold at rec + u * REC(M)) on every rank, each field from the rank
  * that made it.  One process runs the tasks on its threads (cv_threads),
  * or in order on one; over P ranks each runs its share (assign_tasks) in
- * that order.  Progress (rank 0): as each method item starts, or over
- * threads or ranks as the first worker's tasks start, its share of that
- * worker's tasks done standing for the items done.  The failure of the
- * first failing task (in task order, as one process meets them) is
+ * that order.  Progress (rank 0): as each method item starts, or over P
+ * ranks as rank 0's tasks start, its share of rank 0's tasks done
+ * standing for the items done (over threads: cv_threads).  The failure of
+ * the first failing task (in task order, as one process meets them) is
  * returned on every rank; a task that finds the caller's cancel flag set
  * (c->o->cancel) fails so, and this rank runs no more of its tasks. */
 static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, const lf_fusion_options *opt,

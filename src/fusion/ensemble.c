@@ -207,8 +207,7 @@ lf_status lf_ensemble_fit(lf_fusion *f, const float *const *p, const char *const
     for (size_t j = 0; st == LF_OK && j < (size_t)nm; j++) { /* the first failure, in member order */
         const lf_fusion *m = &s->members[j];
         size_t i = idx[j];
-        if ((st = mst[j]) == LF_ERR_CANCELLED) lf_cancel_fail(&f->err);
-        else if (st != LF_OK)
+        if ((st = mst[j]) != LF_OK)
             lf_fail(&f->err, st, "ensemble member %s%s: %s", lf_method_name(methods[i]),
                     calibrate[i] ? " +calibrate" : "", m->err.msg);
         else if (m->n_features)
