@@ -204,11 +204,21 @@ san:
 # another thread) under ThreadSanitizer.  Built
 # without OpenMP (libgomp is not instrumented and would report false races)
 # and without function multi-versioning (its resolvers run before TSan starts).
+# Then compare's and auto's cross-validation on OpenMP threads
+# (test_cv_threads) with clang's libomp, whose Archer tool (libomp-14-dev,
+# loaded by libomp under TSan) tells TSan what OpenMP synchronises: the run
+# fails without it.
 tsan:
 	$(MAKE) $(BUILD)-tsan/tests/test_edge $(BUILD)-tsan/tests/test_cancel BUILD=$(BUILD)-tsan CC=clang SAN=thread \
 	    OMP= OPT=-O1 EXTRA_CFLAGS="$(EXTRA_CFLAGS) -DLF_NO_CLONES"
 	./$(BUILD)-tsan/tests/test_edge
 	./$(BUILD)-tsan/tests/test_cancel
+	$(MAKE) $(BUILD)-tsan-omp/tests/test_cv_threads BUILD=$(BUILD)-tsan-omp CC=clang SAN=thread \
+	    OPT=-O1 EXTRA_CFLAGS="$(EXTRA_CFLAGS) -DLF_NO_CLONES"
+	ARCHER_OPTIONS=verbose=1 TSAN_OPTIONS=ignore_noninstrumented_modules=1 \
+	    ./$(BUILD)-tsan-omp/tests/test_cv_threads >$(BUILD)-tsan-omp/archer.log 2>&1; \
+	    st=$$?; cat $(BUILD)-tsan-omp/archer.log; \
+	    [ $$st -eq 0 ] && grep -q "^Archer detected" $(BUILD)-tsan-omp/archer.log
 
 # libFuzzer targets: fuzz/fuzz_<name>.c, each run with fuzz/corpus/<name>/
 # copied to a scratch folder; crashes are saved in fuzz/crashes/<name>/.
