@@ -116,6 +116,17 @@ for p in 3 6; do
     same desf.txt desf$p.txt "compare $D --folds 2 on $p ranks (a fold's passes in several tasks)"
 done
 
+# each rank's tasks on its threads (compare.c, cv_threads): 2 threads per
+# rank on 2 and 3 ranks, the DES group's passes cut into tasks too
+export OMP_NUM_THREADS=2
+for p in 2 3; do
+    mpi $p compare $A $D --calibrate --json
+    cp out thr$p.json
+    [ "$rc" -eq 0 ] && [ ! -s err ] && ok || bad "compare on $p ranks of 2 threads: exit $rc, $(cat err)"
+    same des1.json thr$p.json "compare $D --calibrate --json on $p ranks of 2 threads"
+done
+export OMP_NUM_THREADS=1
+
 # --- fit --method auto: auto's cross-validation over the ranks; rank 0
 # writes the model (the same bytes) and prints
 mkdir -p s m
@@ -124,6 +135,11 @@ A2="-m image=../d/image_val.npy -m text=../d/text_val.npy -y ../d/y_val.npy"
 (cd m && timeout 60 mpirun $ROOTFLAG --oversubscribe -n 2 "$LFM" fit $A2 -o f.lff --method auto >../fit2.txt 2>&1)
 same s/f.lff m/f.lff "fit --method auto on 2 ranks: the model file"
 same fit1.txt fit2.txt "fit --method auto on 2 ranks: what it prints"
+mkdir -p t
+(cd t && OMP_NUM_THREADS=2 timeout 60 mpirun $ROOTFLAG --oversubscribe -n 2 "$LFM" fit $A2 -o f.lff --method auto \
+    >../fit2t.txt 2>&1)
+same s/f.lff t/f.lff "fit --method auto on 2 ranks of 2 threads: the model file"
+same fit1.txt fit2t.txt "fit --method auto on 2 ranks of 2 threads: what it prints"
 # auto keeps its ensemble on these rows (the ensemble phase's units dealt
 # to the ranks, compare.c): 1, 3 and 4 ranks too (4: more ranks than some
 # candidates have folds left), and with --folds 3 --seed 1 --bags 2

@@ -459,15 +459,19 @@ static void tell_upto(const lf_fusion_options *opt, const cv_item *items, size_t
         }
 }
 
-/* The tasks on W worker threads, each taking the next task as it is free,
- * longest first (order_tasks).  Progress from the caller's thread (its
- * worker's) as its tasks start: the method items told in order as the
- * share of all tasks done passes them, the rest at the end.  Every task
- * runs, so the failure returned is the first failing task's in task
- * order, the one a single thread meets first. */
+/* This rank's tasks (owner[t] == rank; every task when owner is NULL) on
+ * W worker threads, each taking the next task as it is free, longest
+ * first (order_tasks).  Progress, when `tell`, from the caller's thread
+ * (its worker's) as its tasks start: the method items told in order as
+ * the share of the tasks done passes them, the rest at the end.  Every
+ * task runs, so the failure returned is the first failing task's in task
+ * order (its index in *failed, else SIZE_MAX), the one a single thread
+ * meets first. */
 static lf_status cv_threads(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, const lf_fusion_options *opt,
-                            double t0, double *rec, const size_t *first, size_t W) {
+                            double t0, double *rec, const size_t *first, const int *owner, int rank, int tell,
+                            size_t W, size_t *failed) {
     size_t U = n * c->K, T = first[U];
+    *failed = SIZE_MAX;
     cv_ctx *wc = lf_alloc_array(W, sizeof *wc);
     lf_err *we = lf_alloc_array(W, sizeof *we);
     lf_status *wst = lf_alloc_array(W, sizeof *wst);
@@ -482,6 +486,10 @@ static lf_status cv_threads(lf_err *e, cv_ctx *c, const cv_item *items, size_t n
         return lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
     }
     order_tasks(c, items, n, first, cost, order);
+    size_t mine = 0; /* this rank's tasks, first in order */
+    for (size_t j = 0; j < T; j++)
+        if (!owner || owner[order[j]] == rank) order[mine++] = order[j];
+    T = mine;
     for (size_t u = 0; u < U; u++)
         for (size_t t = first[u]; t < first[u + 1]; t++) unit[t] = u;
     size_t count = 0, next = 0, done = 0, told = 0; /* next: the next task in order; done: tasks done */
@@ -502,7 +510,7 @@ static lf_status cv_threads(lf_err *e, cv_ctx *c, const cv_item *items, size_t n
             j = next++;
             if (j >= T) break;
             size_t t = order[j];
-            if (w == 0) {
+            if (w == 0 && tell) {
                 size_t now;
 #pragma omp atomic read
                 now = done;
@@ -519,8 +527,8 @@ static lf_status cv_threads(lf_err *e, cv_ctx *c, const cv_item *items, size_t n
     size_t bad = W;
     for (size_t w = 0; w < W; w++)
         if (wst[w] != LF_OK && (bad == W || wfail[w] < wfail[bad])) bad = w;
-    if (bad < W) st = wst[bad], memcpy(e, &we[bad], sizeof *e);
-    else tell_upto(opt, items, n, count, &told, t0);
+    if (bad < W) st = wst[bad], *failed = wfail[bad], memcpy(e, &we[bad], sizeof *e);
+    else if (tell) tell_upto(opt, items, n, count, &told, t0);
     for (size_t w = 0; w < W; w++) worker_free(&wc[w]);
     LF_FREE(wc), LF_FREE(we), LF_FREE(wst), LF_FREE(wfail), LF_FREE(order), LF_FREE(unit), LF_FREE(cost);
     return st;
@@ -531,8 +539,8 @@ static lf_status cv_threads(lf_err *e, cv_ctx *c, const cv_item *items, size_t n
  * gathers every record into rec (n * K * REC(M) doubles, unit u = item * K
  * + fold at rec + u * REC(M)) on every rank, each field from the rank
  * that made it.  One process runs the tasks on its threads (cv_threads),
- * or in order on one; over P ranks each runs its share (assign_tasks) in
- * that order.  Progress (rank 0): as each method item starts, or over P
+ * or in order on one; over P ranks each runs its share (assign_tasks) so,
+ * on its threads or in order.  Progress (rank 0): as each method item starts, or over P
  * ranks as rank 0's tasks start, its share of rank 0's tasks done
  * standing for the items done (over threads: cv_threads).  The failure of
  * the first failing task (in task order, as one process meets them) is
@@ -544,7 +552,7 @@ static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, co
     lf_status st = lf_dist_open(e, c->o->mpi_comm, &d);
     if (st != LF_OK) return st;
     size_t R = REC(c->M), U = n * c->K, failed = SIZE_MAX, P = (size_t)d.size, T = 0;
-    size_t W = P == 1 ? lf_cv_threads(c->N, c->M, c->C, U) : 1;
+    size_t W = lf_cv_threads(c->N, c->M, c->C, U); /* over ranks: of this rank's tasks, below */
     double *mine = P > 1 ? lf_alloc_array(U * R, sizeof *mine) : rec;
     double *all = P > 1 ? lf_alloc_array(U * R, P * sizeof *all) : NULL;
     size_t *first = lf_alloc_array(U + 1, sizeof *first);
@@ -553,16 +561,19 @@ static lf_status cv_run(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, co
         st = lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
     if (st == LF_OK) st = plan_tasks(e, c, items, n, P > 1 ? P : W, first, owner, &T);
     if (st != LF_OK) failed = 0; /* before any task: every rank stops */
-    if (st == LF_OK && W > 1) {
-        st = cv_threads(e, c, items, n, opt, t0, rec, first, W);
-        LF_FREE(owner), LF_FREE(first);
-        return st;
-    }
     size_t my_tasks = 0, done = 0;
     for (size_t t = 0; st == LF_OK && t < T; t++) my_tasks += owner[t] == d.rank;
+    if (P > 1) W = lf_cv_threads(c->N, c->M, c->C, my_tasks);
+    if (st == LF_OK && W > 1) {
+        st = cv_threads(e, c, items, n, opt, t0, mine, first, P > 1 ? owner : NULL, d.rank, d.rank == 0, W, &failed);
+        if (P == 1) {
+            LF_FREE(owner), LF_FREE(first);
+            return st;
+        }
+    }
     lf_fusion fs;
     memset(&fs, 0, sizeof fs);
-    for (size_t u = 0; st == LF_OK && u < U; u++) {
+    for (size_t u = 0; st == LF_OK && W == 1 && u < U; u++) {
         const cv_item *it = &items[u / c->K];
         if (P == 1 && u % c->K == 0 && it->kind == LF_ROW_METHOD) /* an item starts */
             tell_progress(opt, it->index, it->count, it->label, t0);
