@@ -90,6 +90,9 @@ const char *lf_status_string(lf_status st);
  *   EARLY_STOP   training stops after `epoch`; best_epoch (1-based), and
  *                restored = 1 when the best weights were put back
  *   METHOD       compare: method `item` of `items` (1-based) is starting
+ *                (on several threads: the share of the work done has
+ *                reached it; told once per method, in order, none after
+ *                a failure)
  *   METHODS_DONE compare: every method is done
  * STEP, METHOD and METHODS_DONE redraw one line ('\r'): show them on a
  * terminal only. */
@@ -917,8 +920,8 @@ typedef struct lf_fusion_options {
     size_t n_features;    /* values per row of features (1..65536) */
     int auto_single;      /* auto: 1 = fit the single candidate it chooses;
                              0 (default): an ensemble of its best candidates
-                             instead when that scores better (see
-                             lf_fusion_ensemble_member) */
+                             instead unless that scores worse by a standard
+                             error (see lf_fusion_auto_table) */
     const volatile int *cancel; /* NULL (default), or a flag that another
                              thread or a signal handler may set to nonzero
                              (a volatile sig_atomic_t is an int on Linux;

@@ -5,8 +5,9 @@
  * selection group, whose folds are cut into tasks of their scoring passes,
  * included), with calibration, missing rows and the accuracies without
  * each model; auto's file and note are the same bytes; progress tells each
- * item once, in order; a cancel flag set fails every worker's task, and
- * the call, cleanly.
+ * item once, in order, and leaves the caller's thread count as it was; a
+ * cancel flag set before the call or midway (by the progress callback)
+ * fails the call cleanly, the events stopping there.
  */
 #include "check.h"
 #include "fusion_data.h"
@@ -46,7 +47,8 @@ static int same_table(const lf_compare_table *a, const lf_compare_table *b, size
 }
 
 typedef struct {
-    size_t events, in_order;
+    size_t events, in_order, cancel_at; /* cancel_at: set *flag as that item is told (0: never) */
+    volatile int *flag;
 } seen;
 
 static void count(void *ctx, const lf_progress *p) {
@@ -54,6 +56,15 @@ static void count(void *ctx, const lf_progress *p) {
     if (p->event != LF_PROGRESS_METHOD) return;
     s->in_order += p->item == s->events + 1;
     s->events++;
+    if (s->cancel_at && p->item == s->cancel_at) *s->flag = 1;
+}
+
+static int max_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
 }
 
 static void test_compare(void) {
@@ -68,10 +79,11 @@ static void test_compare(void) {
             set_threads(th);
             lf_fusion_options o = lf_fusion_defaults();
             o.epochs = 3, o.folds = 4, o.calibrate = cal, o.seed = 5;
-            seen s = {0, 0};
+            seen s = {0, 0, 0, NULL};
             o.progress = count, o.progress_ctx = &s;
             CHECK(lf_fusion_compare(f, (const float *const *)p, names3, M, N, C, y, NULL, 0, &o, &t[th - 1]) == LF_OK,
                   "compare on %d threads: %s", th, lf_fusion_error(f));
+            CHECK(max_threads() == th, "the caller's threads after compare: %d, not %d", max_threads(), th);
             size_t n = (size_t)lf_method_list(NULL, 0);
             CHECK(s.events == n && s.in_order == n, "%d threads: %zu method events, %zu in order (of %zu)", th,
                   s.events, s.in_order, n);
@@ -137,6 +149,35 @@ static void test_auto(void) {
     set_threads(2);
 }
 
+/* the flag set by the progress callback as the third method is told: on
+ * 1 and 3 threads, LF_ERR_CANCELLED, no table, the events in order and
+ * none after the flag was seen (on 1 thread: 3) */
+static void test_cancel_midway(void) {
+    enum { M = 3, N = 600, C = 3 };
+    float *p[M];
+    int *y = new_data(p, M, N, C, 4, 0);
+    for (int th = 1; th <= 3; th += 2) {
+        set_threads(th);
+        volatile int flag = 0;
+        seen s = {0, 0, 3, &flag};
+        lf_fusion *f;
+        lf_fusion_create(&f);
+        lf_fusion_options o = lf_fusion_defaults();
+        o.folds = 4, o.epochs = 3, o.cancel = &flag, o.progress = count, o.progress_ctx = &s;
+        lf_compare_table *t = NULL;
+        size_t n = (size_t)lf_method_list(NULL, 0);
+        CHECK(lf_fusion_compare(f, (const float *const *)p, names3, M, N, C, y, NULL, 0, &o, &t) ==
+                      LF_ERR_CANCELLED &&
+                  t == NULL && strcmp(lf_fusion_error(f), "cancelled") == 0,
+              "%d threads, cancelled midway: '%s'", th, lf_fusion_error(f));
+        CHECK(s.in_order == s.events && s.events >= 3 && s.events < n && (th > 1 || s.events == 3),
+              "%d threads: %zu method events (%zu in order) of %zu", th, s.events, s.in_order, n);
+        lf_fusion_free(f);
+    }
+    free_data(p, y, M);
+    set_threads(2);
+}
+
 static void test_cancel(void) {
     enum { M = 3, N = 200, C = 2 };
     float *p[M];
@@ -161,5 +202,6 @@ int main(void) {
     test_compare();
     test_auto();
     test_cancel();
+    test_cancel_midway();
     return check_report("test_cv_threads");
 }

@@ -436,8 +436,8 @@ static void test_auto_not_kept(void) {
               t->rows[ens].mean[LF_METRIC_ACCURACY] == 1.0,
           "the best single and the ensemble's row: accuracy 1 (%g, row %zu)",
           t && ens < t->n_rows ? t->rows[ens].mean[LF_METRIC_ACCURACY] : -1.0, ens);
-    static const char tail[] = "; an ensemble of its 12 best candidates (linear pool) scores 1.0000, worse than the "
-                               "best single by one standard error (0.0000) or more";
+    static const char tail[] = "; an ensemble of its 12 best candidates (linear pool) scores 1.0000, not within one "
+                               "standard error (0.0000) of the best single's 1.0000";
     CHECK(note && strlen(note) > strlen(tail) && strcmp(note + strlen(note) - strlen(tail), tail) == 0, "note: %s",
           note ? note : "(none)");
     char path[] = "/tmp/latefuse_ens_XXXXXX";

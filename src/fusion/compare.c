@@ -68,8 +68,10 @@ static lf_status split(cv_ctx *c, size_t k, size_t *n_train, size_t *n_test, lf_
  * accuracy first).  A unit depends on nothing but the inputs, so with an
  * MPI communicator (opt->mpi_comm) the units are dealt to the ranks by a
  * static, deterministic longest-processing-time-first assignment over
- * their estimated costs (unit_cost, plan_tasks), and the records are gathered: the
- * table is the same bits on any number of ranks.
+ * their estimated costs (unit_cost, plan_tasks), and the records are
+ * gathered: the table is the same bits on any number of ranks; and a
+ * process's (or a rank's) units run on its threads (cv_threads), the same
+ * bits on any number of threads.
  */
 
 #define REC(M) (LF_NUM_METRICS + (M))
@@ -321,11 +323,11 @@ static size_t task_pass(size_t j, size_t tasks, size_t passes) { return j * pass
 
 /* The tasks of unit u = item * K + fold: none for a unit whose records its
  * DES group's lead makes; for a DES group's lead with `drop` over P > 1
- * ranks, `split` (1 .. M + 1) tasks, each a run of its scoring passes
- * (the fold's metrics, then each model absent) that fits the group again,
- * so that the group's work, the costliest by far at many rows, can spread
- * evenly; one for any other unit.  On one process a group's fold stays
- * one task: its passes share one split and one set of fits. */
+ * ranks or threads, `split` (1 .. M + 1) tasks, each a run of its scoring
+ * passes (the fold's metrics, then each model absent) that fits the group
+ * again, so that the group's work, the costliest by far at many rows, can
+ * spread evenly; one for any other unit.  On one thread a group's fold
+ * stays one task: its passes share one split and one set of fits. */
 static size_t unit_tasks(const cv_ctx *c, const cv_item *items, size_t u, size_t P, size_t split) {
     const cv_item *it = &items[u / c->K];
     if (it->lead != u / c->K) return 0;
@@ -461,17 +463,19 @@ static void tell_upto(const lf_fusion_options *opt, const cv_item *items, size_t
 
 /* This rank's tasks (owner[t] == rank; every task when owner is NULL) on
  * W worker threads, each taking the next task as it is free, longest
- * first (order_tasks).  Progress, when `tell`, from the caller's thread
- * (its worker's) as its tasks start: the method items told in order as
- * the share of the tasks done passes them, the rest at the end.  Every
- * task runs, so the failure returned is the first failing task's in task
- * order (its index in *failed, else SIZE_MAX), the one a single thread
- * meets first. */
+ * first (order_tasks), with one thread for the task's own loops.
+ * Progress, when `tell`, from the caller's thread (its worker's) as its
+ * tasks start: the method items told in order as the share of the tasks
+ * done passes them, the rest at the end; none after a failure.  Once a
+ * task has failed, the tasks after it in task order are skipped and those
+ * before it still run, so the failure returned is the first failing
+ * task's in task order (its index in *failed; SIZE_MAX for none, 0 when
+ * no task could start), the one a single thread meets first. */
 static lf_status cv_threads(lf_err *e, cv_ctx *c, const cv_item *items, size_t n, const lf_fusion_options *opt,
                             double t0, double *rec, const size_t *first, const int *owner, int rank, int tell,
                             size_t W, size_t *failed) {
     size_t U = n * c->K, T = first[U];
-    *failed = SIZE_MAX;
+    *failed = 0;
     cv_ctx *wc = lf_alloc_array(W, sizeof *wc);
     lf_err *we = lf_alloc_array(W, sizeof *we);
     lf_status *wst = lf_alloc_array(W, sizeof *wst);
@@ -492,7 +496,8 @@ static lf_status cv_threads(lf_err *e, cv_ctx *c, const cv_item *items, size_t n
     T = mine;
     for (size_t u = 0; u < U; u++)
         for (size_t t = first[u]; t < first[u + 1]; t++) unit[t] = u;
-    size_t count = 0, next = 0, done = 0, told = 0; /* next: the next task in order; done: tasks done */
+    /* next: the next task in order; done: tasks done; stop: the lowest failing task so far */
+    size_t count = 0, next = 0, done = 0, told = 0, stop = SIZE_MAX;
     for (size_t i = 0; i < n; i++)
         if (items[i].kind == LF_ROW_METHOD) count = items[i].count;
     for (size_t w = 0; w < W; w++) we[w].msg[0] = '\0', wst[w] = LF_OK, wfail[w] = SIZE_MAX;
@@ -501,24 +506,32 @@ static lf_status cv_threads(lf_err *e, cv_ctx *c, const cv_item *items, size_t n
         size_t w = 0;
 #ifdef _OPENMP
         w = (size_t)omp_get_thread_num();
+        omp_set_num_threads(1); /* the task's own loops on this thread, nested parallelism or not */
 #endif
         lf_fusion fs;
         memset(&fs, 0, sizeof fs);
         for (;;) {
-            size_t j;
+            size_t j, low;
 #pragma omp atomic capture
             j = next++;
             if (j >= T) break;
             size_t t = order[j];
-            if (w == 0 && tell) {
+#pragma omp critical(lf_cv_stop)
+            low = stop;
+            if (t > low) continue; /* after a failing task: cannot be the first */
+            if (w == 0 && tell && low == SIZE_MAX) {
                 size_t now;
 #pragma omp atomic read
                 now = done;
                 tell_upto(opt, items, n, count ? 1 + now * count / T : 0, &told, t0);
             }
-            lf_err te;
+            lf_err te = {{0}};
             lf_status ts = run_task(&te, &wc[w], &fs, items, n, unit[t], t, first, rec);
-            if (ts != LF_OK && t < wfail[w]) wst[w] = ts, wfail[w] = t, we[w] = te;
+            if (ts != LF_OK && t < wfail[w]) {
+                wst[w] = ts, wfail[w] = t, we[w] = te;
+#pragma omp critical(lf_cv_stop)
+                if (t < stop) stop = t;
+            }
 #pragma omp atomic update
             done++;
         }
@@ -527,6 +540,7 @@ static lf_status cv_threads(lf_err *e, cv_ctx *c, const cv_item *items, size_t n
     size_t bad = W;
     for (size_t w = 0; w < W; w++)
         if (wst[w] != LF_OK && (bad == W || wfail[w] < wfail[bad])) bad = w;
+    *failed = SIZE_MAX;
     if (bad < W) st = wst[bad], *failed = wfail[bad], memcpy(e, &we[bad], sizeof *e);
     else if (tell) tell_upto(opt, items, n, count, &told, t0);
     for (size_t w = 0; w < W; w++) worker_free(&wc[w]);
@@ -1226,9 +1240,9 @@ static lf_status auto_ensemble(lf_fusion *f, const float *const *p, const char *
         size_t n = strlen(note);
         if (n < note_len)
             snprintf(note + n, note_len - n,
-                     "; an ensemble of its %zu best candidates (%s pool) scores %.4f, worse than the best single by "
-                     "one standard error (%.4f) or more",
-                     L, pool, rows[g].mean[metric], best_se);
+                     "; an ensemble of its %zu best candidates (%s pool) scores %.4f, not within one standard error "
+                     "(%.4f) of the best single's %.4f",
+                     L, pool, rows[g].mean[metric], best_se, t->rows[best].mean[metric]);
     }
     sort_by_metric(t, metric);
     return LF_OK;

@@ -44,7 +44,7 @@ lf_status lf_fold_split(const size_t *fold, size_t N, size_t f, size_t *train, s
  * members), each fit on one thread: the threads OpenMP offers (1 inside
  * a parallel region, or without OpenMP), at most `units`, and at most as
  * many as 1 GiB holds of one fit's estimated memory, 16 (M + 4) N C bytes
- * (its copies of the rows, features and outputs); at least 1.  Beyond
+ * (its copies of the rows and outputs; features not counted); at least 1.  Beyond
  * that the fits run one at a time, each with the threads inside.
  */
 size_t lf_cv_threads(size_t N, size_t M, size_t C, size_t units);

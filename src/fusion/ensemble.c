@@ -188,21 +188,34 @@ lf_status lf_ensemble_fit(lf_fusion *f, const float *const *p, const char *const
     f->state = s; /* from here lf_fusion_clear releases it */
     for (size_t i = 0, j = 0; i < n; i++)
         if (counts[i] > 0) s->counts[j] = counts[i], idx[j++] = i;
-    /* the members' fits, each on one thread (lf_cv_threads; the bits of
-     * one thread), progress from the caller's thread only */
+    /* the members' fits: on W threads (lf_cv_threads), each fit on one
+     * thread (the bits of one thread) and quiet; one at a time with their
+     * progress told.  After a failing member, the members after it are
+     * not fitted: the first failure in member order is the message. */
     long long nm = st == LF_OK ? (long long)used : 0;
-    int par = lf_cv_threads(N, M, C, used) > 1;
-    (void)par; /* read by the pragma only */
-#pragma omp parallel for schedule(dynamic, 1) if (par)
+    int W = (int)lf_cv_threads(N, M, C, used);
+    size_t stop = SIZE_MAX;
+    lf_fusion_options mo = *o;
+    if (W > 1) mo.progress = NULL;
+#pragma omp parallel for num_threads(W) schedule(dynamic, 1) if (W > 1)
     for (long long jj = 0; jj < nm; jj++) {
-        size_t j = (size_t)jj, i = idx[j];
-        lf_fusion_options mo = *o;
+        size_t j = (size_t)jj, i = idx[j], low;
 #ifdef _OPENMP
-        if (omp_get_thread_num() != 0) mo.progress = NULL;
+        if (W > 1) omp_set_num_threads(1); /* the fit's own loops on this thread */
 #endif
+#pragma omp critical(lf_ens_stop)
+        low = stop;
+        if (j > low) {
+            mst[j] = LF_OK; /* not fitted: an earlier member failed */
+            continue;
+        }
         mst[j] = lf_cancelled(o->cancel) ? lf_cancel_fail(&s->members[j].err) /* between the members' fits */
                                          : lf_fusion_fit_rows(&s->members[j], p, names, M, C, y, NULL, N, &mo,
                                                               methods[i], calibrate[i]);
+        if (mst[j] != LF_OK) {
+#pragma omp critical(lf_ens_stop)
+            if (j < stop) stop = j;
+        }
     }
     for (size_t j = 0; st == LF_OK && j < (size_t)nm; j++) { /* the first failure, in member order */
         const lf_fusion *m = &s->members[j];
