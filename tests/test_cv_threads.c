@@ -6,8 +6,9 @@
  * included), with calibration, missing rows and the accuracies without
  * each model; auto's file and note are the same bytes; progress tells each
  * item once, in order, and leaves the caller's thread count as it was; a
- * cancel flag set before the call or midway (by the progress callback)
- * fails the call cleanly, the events stopping there.
+ * cancel flag set midway (by the progress callback) fails the call
+ * cleanly, the events stopping there (a flag set before the call:
+ * test_cancel.c).
  */
 #include "check.h"
 #include "fusion_data.h"
@@ -178,30 +179,9 @@ static void test_cancel_midway(void) {
     set_threads(2);
 }
 
-static void test_cancel(void) {
-    enum { M = 3, N = 200, C = 2 };
-    float *p[M];
-    int *y = new_data(p, M, N, C, 3, 0);
-    volatile int stop = 1;
-    set_threads(3);
-    lf_fusion *f;
-    lf_fusion_create(&f);
-    lf_fusion_options o = lf_fusion_defaults();
-    o.folds = 4, o.cancel = &stop;
-    lf_compare_table *t = NULL;
-    lf_method ms[2] = {LF_FUSE_STACK_LR, LF_FUSE_KNORA_E};
-    CHECK(lf_fusion_compare(f, (const float *const *)p, names3, M, N, C, y, ms, 2, &o, &t) == LF_ERR_CANCELLED &&
-              t == NULL && strcmp(lf_fusion_error(f), "cancelled") == 0,
-          "cancelled on 3 threads: '%s'", lf_fusion_error(f));
-    lf_fusion_free(f);
-    free_data(p, y, M);
-    set_threads(2);
-}
-
 int main(void) {
     test_compare();
     test_auto();
-    test_cancel();
     test_cancel_midway();
     return check_report("test_cv_threads");
 }
