@@ -2,8 +2,8 @@
  * test_cv_threads.c — compare's and auto's cross-validation on the threads
  * of one process (compare.c, cv_threads): the units dealt to workers give
  * the table of one thread to the bit, for every method (the dynamic-
- * selection group, whose folds are cut into tasks of their scoring passes,
- * included), with calibration, missing rows and the accuracies without
+ * selection group included: plan_tasks may cut its folds into tasks of
+ * their scoring passes), with calibration, missing rows and the accuracies without
  * each model; auto's file and note are the same bytes; progress tells each
  * item once, in order, and leaves the caller's thread count as it was; a
  * cancel flag set midway (by the progress callback) fails the call
