@@ -1112,9 +1112,63 @@ static lf_status ensemble_outputs(lf_err *e, const lf_dist *d, cv_ctx *c, const 
     return st;
 }
 
+/* Unit u = g K + k of ensemble_nested on c (its scratch): pool g's
+ * selection fitted on the other folds' rows of outs, its metrics on fold
+ * k's rows into rec + u * LF_NUM_METRICS. */
+static lf_status nested_unit(lf_err *e, cv_ctx *c, const float *const *outs, size_t L, const lf_fusion_options *o,
+                             size_t u, double *rec) {
+    int g = (int)(u / c->K);
+    size_t ntr, nte;
+    lf_metrics mt;
+    float counts[AUTO_POOL];
+    lf_status st = lf_cancelled(o->cancel) ? lf_cancel_fail(e) : split(c, u % c->K, &ntr, &nte, e);
+    if (st == LF_OK) st = lf_ensemble_select(e, outs, L, c->C, c->y, c->train, ntr, o, g, counts);
+    if (st == LF_OK) st = lf_ensemble_pool(e, outs, L, c->C, c->test, nte, counts, g, c->prob);
+    if (st == LF_OK) st = lf_metrics_compute(c->prob, c->ytest, nte, c->C, &mt, e);
+    if (st == LF_OK) to_array(&mt, rec + u * LF_NUM_METRICS);
+    return st;
+}
+
+/* The units of ensemble_nested on W threads of one process (each with
+ * scratch of its own, its own loops on one thread: one thread's bits);
+ * the first failing unit's (in unit order) failure, its index in *failed.
+ * 0 when the workers' scratch could not be had: the caller runs them on
+ * one thread instead. */
+static int nested_threads(lf_err *e, cv_ctx *c, const float *const *outs, size_t L, const lf_fusion_options *o,
+                          size_t U, size_t W, double *rec, lf_status *st, size_t *failed) {
+    cv_ctx *wc = lf_alloc_array(W, sizeof *wc);
+    lf_status *ust = lf_alloc_array(U, sizeof *ust);
+    lf_err *uerr = lf_alloc_array(U, sizeof *uerr);
+    size_t ready = 0;
+    while (wc && ust && uerr && ready < W && worker_init(&wc[ready], c)) ready++;
+    if (ready < W) {
+        for (size_t w = 0; w < ready; w++) worker_free(&wc[w]);
+        LF_FREE(wc), LF_FREE(ust), LF_FREE(uerr);
+        return 0;
+    }
+    long long Ul = (long long)U;
+#pragma omp parallel for num_threads((int)W) schedule(dynamic, 1)
+    for (long long ul = 0; ul < Ul; ul++) {
+        size_t w = 0;
+#ifdef _OPENMP
+        w = (size_t)omp_get_thread_num();
+        omp_set_num_threads(1); /* the selection's own loops on this thread */
+#endif
+        uerr[ul].msg[0] = '\0';
+        ust[ul] = nested_unit(&uerr[ul], &wc[w], outs, L, o, (size_t)ul, rec);
+    }
+    *st = LF_OK;
+    for (size_t u = 0; u < U && *st == LF_OK; u++)
+        if (ust[u] != LF_OK) *st = ust[u], *failed = u, memcpy(e, &uerr[u], sizeof *e);
+    for (size_t w = 0; w < W; w++) worker_free(&wc[w]);
+    LF_FREE(wc), LF_FREE(ust), LF_FREE(uerr);
+    return 1;
+}
+
 /* The nested scores of the ensemble over the linear (rows[0]) and the
  * log-linear pool (rows[1]) of outs (L x N x C): unit g K + k is pool g's
- * selection fitted on the other folds' rows, scored on fold k's. */
+ * selection fitted on the other folds' rows, scored on fold k's; over
+ * ranks dealt unit u to rank u mod P, on one process on its threads. */
 static lf_status ensemble_nested(lf_err *e, const lf_dist *d, cv_ctx *c, const float *const *outs, size_t L,
                                  const lf_fusion_options *o, lf_score_row *rows) {
     enum { R = LF_NUM_METRICS };
@@ -1124,17 +1178,11 @@ static lf_status ensemble_nested(lf_err *e, const lf_dist *d, cv_ctx *c, const f
     lf_metrics *per = lf_alloc_array(K, sizeof *per);
     lf_status st = rec && per && (P == 1 || all) ? LF_OK : lf_fail(e, LF_ERR_NOMEM, "out of memory for auto's ensemble");
     if (st != LF_OK) failed = 0;
-    float counts[AUTO_POOL];
-    for (size_t u = (size_t)d->rank; st == LF_OK && u < U; u += P) {
-        int g = (int)(u / K);
-        size_t ntr, nte;
-        lf_metrics mt;
-        st = lf_cancelled(o->cancel) ? lf_cancel_fail(e) : split(c, u % K, &ntr, &nte, e);
-        if (st == LF_OK) st = lf_ensemble_select(e, outs, L, c->C, c->y, c->train, ntr, o, g, counts);
-        if (st == LF_OK) st = lf_ensemble_pool(e, outs, L, c->C, c->test, nte, counts, g, c->prob);
-        if (st == LF_OK) st = lf_metrics_compute(c->prob, c->ytest, nte, c->C, &mt, e);
-        if (st == LF_OK) to_array(&mt, rec + u * R);
-        else failed = u;
+    size_t W = P == 1 ? lf_cv_threads(c->N, L, c->C, U) : 1;
+    int threaded = st == LF_OK && W > 1 && nested_threads(e, c, outs, L, o, U, W, rec, &st, &failed);
+    for (size_t u = (size_t)d->rank; st == LF_OK && !threaded && u < U; u += P) {
+        st = nested_unit(e, c, outs, L, o, u, rec);
+        if (st != LF_OK) failed = u;
     }
     st = ens_agree(d, failed, st, e);
     if (st == LF_OK && P > 1) st = lf_dist_allgather(d, rec, U * R, all, e);
