@@ -449,6 +449,38 @@ static int worker_init(cv_ctx *w, const cv_ctx *c) {
     return 0;
 }
 
+static void workers_free(cv_ctx *wc, size_t W) {
+    for (size_t w = 0; wc && w < W; w++) worker_free(&wc[w]);
+    LF_FREE(wc);
+}
+
+/* W copies of c, each with scratch of its own (worker_init); NULL when
+ * out of memory */
+static cv_ctx *workers_new(const cv_ctx *c, size_t W) {
+    cv_ctx *wc = lf_alloc_array(W, sizeof *wc);
+    size_t ready = 0;
+    while (wc && ready < W && worker_init(&wc[ready], c)) ready++;
+    if (ready == W) return wc;
+    workers_free(wc, ready);
+    return NULL;
+}
+
+/* Over threads, the first failure in task order: task t failed with st
+ * and message te; kept when before the one kept so far (*stop) */
+static void keep_first_failure(size_t t, lf_status st, const lf_err *te, size_t *stop, lf_status *stop_st,
+                               lf_err *e) {
+#pragma omp critical(lf_cv_stop)
+    if (t < *stop) *stop = t, *stop_st = st, memcpy(e, te, sizeof *e);
+}
+
+/* the task index of the first failure so far (SIZE_MAX: none) */
+static size_t first_failure(const size_t *stop) {
+    size_t low;
+#pragma omp critical(lf_cv_stop)
+    low = *stop;
+    return low;
+}
+
 /* Progress over threads: the method items' events, in order, up to item
  * `level` (1-based), from those already told (*told); the events one
  * thread gives, spread over the run. */
@@ -476,17 +508,11 @@ static lf_status cv_threads(lf_err *e, cv_ctx *c, const cv_item *items, size_t n
                             size_t W, size_t *failed) {
     size_t U = n * c->K, T = first[U];
     *failed = 0;
-    cv_ctx *wc = lf_alloc_array(W, sizeof *wc);
-    lf_err *we = lf_alloc_array(W, sizeof *we);
-    lf_status *wst = lf_alloc_array(W, sizeof *wst);
-    size_t *wfail = lf_alloc_array(W, sizeof *wfail), *order = lf_alloc_array(T, sizeof *order);
-    size_t *unit = lf_alloc_array(T, sizeof *unit), ready = 0;
+    size_t *order = lf_alloc_array(T, sizeof *order), *unit = lf_alloc_array(T, sizeof *unit);
     double *cost = lf_alloc_array(T, sizeof *cost);
-    lf_status st = wc && we && wst && wfail && order && unit && cost ? LF_OK : LF_ERR_NOMEM;
-    while (st == LF_OK && ready < W && worker_init(&wc[ready], c)) ready++;
-    if (st != LF_OK || ready < W) {
-        for (size_t w = 0; w < ready; w++) worker_free(&wc[w]);
-        LF_FREE(wc), LF_FREE(we), LF_FREE(wst), LF_FREE(wfail), LF_FREE(order), LF_FREE(unit), LF_FREE(cost);
+    cv_ctx *wc = order && unit && cost ? workers_new(c, W) : NULL;
+    if (!wc) {
+        LF_FREE(order), LF_FREE(unit), LF_FREE(cost);
         return lf_fail(e, LF_ERR_NOMEM, "out of memory for cross-validation");
     }
     order_tasks(c, items, n, first, cost, order);
@@ -498,9 +524,9 @@ static lf_status cv_threads(lf_err *e, cv_ctx *c, const cv_item *items, size_t n
         for (size_t t = first[u]; t < first[u + 1]; t++) unit[t] = u;
     /* next: the next task in order; done: tasks done; stop: the lowest failing task so far */
     size_t count = 0, next = 0, done = 0, told = 0, stop = SIZE_MAX;
+    lf_status st = LF_OK;
     for (size_t i = 0; i < n; i++)
         if (items[i].kind == LF_ROW_METHOD) count = items[i].count;
-    for (size_t w = 0; w < W; w++) we[w].msg[0] = '\0', wst[w] = LF_OK, wfail[w] = SIZE_MAX;
 #pragma omp parallel num_threads((int)W)
     {
         size_t w = 0;
@@ -511,13 +537,11 @@ static lf_status cv_threads(lf_err *e, cv_ctx *c, const cv_item *items, size_t n
         lf_fusion fs;
         memset(&fs, 0, sizeof fs);
         for (;;) {
-            size_t j, low;
+            size_t j;
 #pragma omp atomic capture
             j = next++;
             if (j >= T) break;
-            size_t t = order[j];
-#pragma omp critical(lf_cv_stop)
-            low = stop;
+            size_t t = order[j], low = first_failure(&stop);
             if (t > low) continue; /* after a failing task: cannot be the first */
             if (w == 0 && tell && low == SIZE_MAX) {
                 size_t now;
@@ -527,24 +551,16 @@ static lf_status cv_threads(lf_err *e, cv_ctx *c, const cv_item *items, size_t n
             }
             lf_err te = {{0}};
             lf_status ts = run_task(&te, &wc[w], &fs, items, n, unit[t], t, first, rec);
-            if (ts != LF_OK && t < wfail[w]) {
-                wst[w] = ts, wfail[w] = t, we[w] = te;
-#pragma omp critical(lf_cv_stop)
-                if (t < stop) stop = t;
-            }
+            if (ts != LF_OK) keep_first_failure(t, ts, &te, &stop, &st, e);
 #pragma omp atomic update
             done++;
         }
         lf_fusion_clear(&fs);
     }
-    size_t bad = W;
-    for (size_t w = 0; w < W; w++)
-        if (wst[w] != LF_OK && (bad == W || wfail[w] < wfail[bad])) bad = w;
-    *failed = SIZE_MAX;
-    if (bad < W) st = wst[bad], *failed = wfail[bad], memcpy(e, &we[bad], sizeof *e);
-    else if (tell) tell_upto(opt, items, n, count, &told, t0);
-    for (size_t w = 0; w < W; w++) worker_free(&wc[w]);
-    LF_FREE(wc), LF_FREE(we), LF_FREE(wst), LF_FREE(wfail), LF_FREE(order), LF_FREE(unit), LF_FREE(cost);
+    *failed = stop;
+    if (st == LF_OK && tell) tell_upto(opt, items, n, count, &told, t0);
+    workers_free(wc, W);
+    LF_FREE(order), LF_FREE(unit), LF_FREE(cost);
     return st;
 }
 
@@ -916,6 +932,12 @@ static void sort_by_metric(lf_compare_table *t, int metric) {
     }
 }
 
+/* auto's ensemble step runs (auto_ensemble): not with auto_single, nor on
+ * tiny data */
+static int ensemble_step_runs(const lf_fusion_options *opt, size_t N, size_t C) {
+    return !opt->auto_single && N >= AUTO_ROWS_PER_CLASS * C;
+}
+
 static lf_status select_method(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
                                size_t N, size_t C, const int *y, const lf_fusion_options *opt,
                                lf_method *method, int *calibrate, lf_compare_table **table, char *note,
@@ -949,7 +971,7 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
      * (which would otherwise fit its candidates on the same folds again):
      * when that step runs (auto_ensemble), on one process, within
      * AUTO_KEEP_BYTES; else NULL, and it refits */
-    if (!opt->auto_single && N >= AUTO_ROWS_PER_CLASS * C && !opt->mpi_comm &&
+    if (ensemble_step_runs(opt, N, C) && !opt->mpi_comm &&
         (double)n_cand * (double)N * (double)C * sizeof(float) <= AUTO_KEEP_BYTES)
         *oof = c.keep = lf_alloc_array(n_cand * N, C * sizeof(float));
     for (size_t i = 0; i < n_cand; i++) {
@@ -1136,16 +1158,10 @@ static lf_status nested_unit(lf_err *e, cv_ctx *c, const float *const *outs, siz
  * one thread instead. */
 static int nested_threads(lf_err *e, cv_ctx *c, const float *const *outs, size_t L, const lf_fusion_options *o,
                           size_t U, size_t W, double *rec, lf_status *st, size_t *failed) {
-    cv_ctx *wc = lf_alloc_array(W, sizeof *wc);
-    lf_status *ust = lf_alloc_array(U, sizeof *ust);
-    lf_err *uerr = lf_alloc_array(U, sizeof *uerr);
-    size_t ready = 0;
-    while (wc && ust && uerr && ready < W && worker_init(&wc[ready], c)) ready++;
-    if (ready < W) {
-        for (size_t w = 0; w < ready; w++) worker_free(&wc[w]);
-        LF_FREE(wc), LF_FREE(ust), LF_FREE(uerr);
-        return 0;
-    }
+    cv_ctx *wc = workers_new(c, W);
+    if (!wc) return 0;
+    size_t stop = SIZE_MAX;
+    *st = LF_OK;
     long long Ul = (long long)U;
 #pragma omp parallel for num_threads((int)W) schedule(dynamic, 1)
     for (long long ul = 0; ul < Ul; ul++) {
@@ -1154,14 +1170,12 @@ static int nested_threads(lf_err *e, cv_ctx *c, const float *const *outs, size_t
         w = (size_t)omp_get_thread_num();
         omp_set_num_threads(1); /* the selection's own loops on this thread */
 #endif
-        uerr[ul].msg[0] = '\0';
-        ust[ul] = nested_unit(&uerr[ul], &wc[w], outs, L, o, (size_t)ul, rec);
+        lf_err ue = {{0}};
+        lf_status us = nested_unit(&ue, &wc[w], outs, L, o, (size_t)ul, rec);
+        if (us != LF_OK) keep_first_failure((size_t)ul, us, &ue, &stop, st, e);
     }
-    *st = LF_OK;
-    for (size_t u = 0; u < U && *st == LF_OK; u++)
-        if (ust[u] != LF_OK) *st = ust[u], *failed = u, memcpy(e, &uerr[u], sizeof *e);
-    for (size_t w = 0; w < W; w++) worker_free(&wc[w]);
-    LF_FREE(wc), LF_FREE(ust), LF_FREE(uerr);
+    if (*st != LF_OK) *failed = stop;
+    workers_free(wc, W);
     return 1;
 }
 
@@ -1201,7 +1215,7 @@ static lf_status auto_ensemble(lf_fusion *f, const float *const *p, const char *
                                const float *oof, auto_ens *ae, char *note, size_t note_len) {
     int metric = opt->metric;
     memset(ae, 0, sizeof *ae);
-    if (opt->auto_single || N < AUTO_ROWS_PER_CLASS * C) return LF_OK;
+    if (!ensemble_step_runs(opt, N, C)) return LF_OK;
     lf_fusion_options quiet = *opt;
     quiet.progress = NULL;
     ges_metric(&quiet);

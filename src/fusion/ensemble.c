@@ -178,9 +178,8 @@ lf_status lf_ensemble_fit(lf_fusion *f, const float *const *p, const char *const
                            LF_ENSEMBLE_COUNT_MAX, (double)counts[i]);
     ens_state *s = ens_new(used);
     size_t *idx = lf_alloc_array(used, sizeof *idx); /* member j: candidate idx[j] */
-    lf_status *mst = lf_alloc_array(used, sizeof *mst);
-    if (!s || !idx || !mst) {
-        ens_free(s), LF_FREE(idx), LF_FREE(mst);
+    if (!s || !idx) {
+        ens_free(s), LF_FREE(idx);
         return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
     }
     s->geometric = geometric;
@@ -194,7 +193,8 @@ lf_status lf_ensemble_fit(lf_fusion *f, const float *const *p, const char *const
      * not fitted: the first failure in member order is the message. */
     long long nm = st == LF_OK ? (long long)used : 0;
     int W = (int)lf_cv_threads(N, M, C, used);
-    size_t stop = SIZE_MAX;
+    size_t stop = SIZE_MAX; /* the first failing member so far, and its status */
+    lf_status stop_st = LF_OK;
     lf_fusion_options mo = *o;
     if (W > 1) mo.progress = NULL;
 #pragma omp parallel for num_threads(W) schedule(dynamic, 1) if (W > 1)
@@ -205,28 +205,23 @@ lf_status lf_ensemble_fit(lf_fusion *f, const float *const *p, const char *const
 #endif
 #pragma omp critical(lf_ens_stop)
         low = stop;
-        if (j > low) {
-            mst[j] = LF_OK; /* not fitted: an earlier member failed */
-            continue;
-        }
-        mst[j] = lf_cancelled(o->cancel) ? lf_cancel_fail(&s->members[j].err) /* between the members' fits */
-                                         : lf_fusion_fit_rows(&s->members[j], p, names, M, C, y, NULL, N, &mo,
-                                                              methods[i], calibrate[i]);
-        if (mst[j] != LF_OK) {
+        if (j > low) continue; /* not fitted: an earlier member failed */
+        lf_status ms = lf_cancelled(o->cancel) ? lf_cancel_fail(&s->members[j].err) /* between the members' fits */
+                                               : lf_fusion_fit_rows(&s->members[j], p, names, M, C, y, NULL, N, &mo,
+                                                                    methods[i], calibrate[i]);
+        if (ms != LF_OK) {
 #pragma omp critical(lf_ens_stop)
-            if (j < stop) stop = j;
+            if (j < stop) stop = j, stop_st = ms;
         }
     }
-    for (size_t j = 0; st == LF_OK && j < (size_t)nm; j++) { /* the first failure, in member order */
-        const lf_fusion *m = &s->members[j];
-        size_t i = idx[j];
-        if ((st = mst[j]) != LF_OK)
-            lf_fail(&f->err, st, "ensemble member %s%s: %s", lf_method_name(methods[i]),
-                    calibrate[i] ? " +calibrate" : "", m->err.msg);
-        else if (m->n_features)
-            f->n_features = m->n_features;
+    if (st == LF_OK && stop < (size_t)nm) {
+        size_t i = idx[stop];
+        st = lf_fail(&f->err, stop_st, "ensemble member %s%s: %s", lf_method_name(methods[i]),
+                     calibrate[i] ? " +calibrate" : "", s->members[stop].err.msg);
     }
-    LF_FREE(idx), LF_FREE(mst);
+    for (size_t j = 0; st == LF_OK && j < (size_t)nm; j++)
+        if (s->members[j].n_features) f->n_features = s->members[j].n_features;
+    LF_FREE(idx);
     return lf_fusion_fit_end(f, st);
 }
 
