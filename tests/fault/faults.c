@@ -36,10 +36,12 @@ static int mode;
 static long fail_at, calls, injected;
 static int short_reads;
 
+/* atomic: in the OpenMP build (`faults threads`) the library's threads
+ * allocate at once, and which of them makes the n-th call is theirs to race */
 static int hit(int kind) {
     if (mode != kind) return 0;
-    if (++calls == fail_at) {
-        injected++;
+    if (__atomic_add_fetch(&calls, 1, __ATOMIC_RELAXED) == fail_at) {
+        __atomic_add_fetch(&injected, 1, __ATOMIC_RELAXED);
         return 1;
     }
     return 0;
@@ -586,6 +588,132 @@ static lf_status op_npy_at(int *ok) {
     return st;
 }
 
+/* ------------------------------------------------------------ threads */
+
+/* `faults threads`, built with -fopenmp and run on 2 and 3 threads
+ * (fault_test.sh): compare's and auto's cross-validation units, auto's
+ * nested ensemble selections and an ensemble's members run on the
+ * process's threads, so the failing allocation lands in whichever thread
+ * makes the n-th call.  Every run must end in the exact result of the run
+ * without faults, or in LF_ERR_NOMEM with a message, and leak nothing. */
+static char thread_msg[512];
+static lf_compare_table *ref_table;
+static float ref_auto[N * C];
+
+static lf_status compare_threads(lf_fusion *f, lf_compare_table **t) {
+    lf_fusion_options o = lf_fusion_defaults();
+    o.folds = 3, o.epochs = 1;
+    lf_method ms[6] = {LF_FUSE_MEAN, LF_FUSE_ACC_WEIGHTED, LF_FUSE_DECISION_TEMPLATE,
+                       LF_FUSE_STACK_LR, LF_FUSE_GES_LOG, LF_FUSE_KNORA_E};
+    const float *p[2] = {pa, pb};
+    return lf_fusion_compare(f, p, names, 2, N, C, y, ms, 6, &o, t);
+}
+
+static int same_table(const lf_compare_table *a, const lf_compare_table *b) {
+    if (a->n_rows != b->n_rows || a->n_models != b->n_models) return 0;
+    for (size_t i = 0; i < a->n_rows; i++) {
+        const lf_score_row *r = &a->rows[i], *s = &b->rows[i];
+        if (strcmp(r->name, s->name) || memcmp(r->mean, s->mean, sizeof r->mean) ||
+            memcmp(r->std, s->std, sizeof r->std) || !r->acc_without != !s->acc_without ||
+            (r->acc_without && memcmp(r->acc_without, s->acc_without, a->n_models * sizeof(double))))
+            return 0;
+    }
+    return 1;
+}
+
+/* each keeps the failing call's message in thread_msg: the fusion's, or
+ * predict's own (lf_fusion_predict_features) */
+static lf_status op_compare_threads(int *ok) {
+    lf_fusion *f;
+    lf_status st = lf_fusion_create(&f);
+    if (st != LF_OK) return snprintf(thread_msg, sizeof thread_msg, "create"), st;
+    lf_compare_table *t = NULL;
+    st = compare_threads(f, &t);
+    if (st == LF_OK) *ok = same_table(t, ref_table);
+    snprintf(thread_msg, sizeof thread_msg, "%s", lf_fusion_error(f));
+    lf_compare_table_free(t);
+    lf_fusion_free(f);
+    return st;
+}
+
+static lf_status auto_threads(lf_fusion *f) {
+    lf_fusion_options o = lf_fusion_defaults();
+    o.method = LF_FUSE_AUTO, o.folds = 2, o.epochs = 1, o.seed = 5;
+    const float *p[2] = {pa, pb};
+    return lf_fusion_fit(f, p, names, 2, N, C, y, &o);
+}
+
+static lf_status fit_predict_threads(int *ok, lf_status (*fit)(lf_fusion *), const float *ref) {
+    lf_fusion *f;
+    lf_status st = lf_fusion_create(&f);
+    if (st != LF_OK) return snprintf(thread_msg, sizeof thread_msg, "create"), st;
+    st = fit(f);
+    if (st != LF_OK) snprintf(thread_msg, sizeof thread_msg, "%s", lf_fusion_error(f));
+    const float *p[2] = {pa, pb};
+    float out[N * C];
+    if (st == LF_OK) st = lf_fusion_predict_features(f, p, N, NULL, 0, out, thread_msg, sizeof thread_msg);
+    if (st == LF_OK) *ok = memcmp(out, ref, sizeof out) == 0;
+    lf_fusion_free(f);
+    return st;
+}
+static lf_status op_auto_threads(int *ok) { return fit_predict_threads(ok, auto_threads, ref_auto); }
+static lf_status op_ensemble_threads(int *ok) { return fit_predict_threads(ok, fit_ensemble, ref_ensemble); }
+
+/* as sweep() for allocations, each failure also told as LF_ERR_NOMEM with
+ * a message; every n up to 400, then every `stride`-th (auto makes
+ * thousands of allocations, and each run repeats the whole fit) */
+static void sweep_threads(const char *what, lf_status (*op)(int *), long stride) {
+    long n, runs = 0;
+    int bad = 0;
+    for (n = 1;; n += n < 400 ? 1 : stride) {
+        int ok = 0;
+        thread_msg[0] = 0;
+        mode = MODE_ALLOC, fail_at = n, calls = 0;
+        long before = injected;
+        lf_status st = op(&ok);
+        mode = MODE_OFF;
+        if (injected == before) {
+            if (st != LF_OK || !ok) bad++, fprintf(stderr, "%s: fails without a fault (%d)\n", what, st);
+            break;
+        }
+        runs++, runs_with_fault++;
+        if (st == LF_OK && !ok) bad++, fprintf(stderr, "%s: fault %ld: success with a wrong result\n", what, n);
+        if (st != LF_OK && st != LF_ERR_NOMEM)
+            bad++, fprintf(stderr, "%s: fault %ld: status %d (%s), not LF_ERR_NOMEM\n", what, n, st, thread_msg);
+        if (st != LF_OK && !thread_msg[0]) bad++, fprintf(stderr, "%s: fault %ld: no message\n", what, n);
+        if (n > 1000000) break;
+    }
+    printf("%-28s %5ld faults injected, %s\n", what, runs, bad ? "FAILED" : "all clean");
+    if (bad) fail++;
+    else pass++;
+}
+
+static int threads_main(void) {
+    fixtures();
+    lf_fusion *f;
+    const float *p[2] = {pa, pb};
+    int ok = lf_fusion_create(&f) == LF_OK && compare_threads(f, &ref_table) == LF_OK;
+    lf_fusion_free(f);
+    ok = ok && lf_fusion_create(&f) == LF_OK && auto_threads(f) == LF_OK &&
+         lf_fusion_predict(f, p, N, ref_auto) == LF_OK;
+    lf_fusion_free(f);
+    ok = ok && lf_fusion_create(&f) == LF_OK && fit_ensemble(f) == LF_OK &&
+         lf_fusion_predict(f, p, N, ref_ensemble) == LF_OK;
+    lf_fusion_free(f);
+    if (!ok) {
+        fprintf(stderr, "faults threads: a reference failed\n");
+        lf_compare_table_free(ref_table);
+        return 2;
+    }
+    sweep_threads("alloc: compare on threads", op_compare_threads, 1);
+    sweep_threads("alloc: ensemble on threads", op_ensemble_threads, 1);
+    sweep_threads("alloc: auto on threads", op_auto_threads, 13);
+    lf_compare_table_free(ref_table);
+    printf("faults: %ld runs with an injected fault\n", runs_with_fault);
+    printf("faults: %d passed, %d failed\n", pass, fail);
+    return fail != 0;
+}
+
 /* runs op with the n-th call of `kind` failing, for n = 1, 2, ... until a
  * run sees no injected fault */
 static void sweep(const char *what, int kind, lf_status (*op)(int *), int reset_out) {
@@ -618,7 +746,8 @@ static void sweep(const char *what, int kind, lf_status (*op)(int *), int reset_
     else pass++;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "threads") == 0) return threads_main();
     if (!mkdtemp(dir)) return 2;
     snprintf(model_path, sizeof model_path, "%s/m.lf", dir);
     snprintf(fusion_path, sizeof fusion_path, "%s/f.lf", dir);
