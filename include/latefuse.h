@@ -965,6 +965,17 @@ typedef struct lf_fusion_options {
                              alone (auto's final fit, the importance) a
                              rank stops on its own flag, so the ranks'
                              statuses agree when their flags do. */
+    size_t threads;       /* 0 (default): OpenMP's thread count
+                             (OMP_NUM_THREADS, else one per core); else at
+                             most this many threads (1..1024) for
+                             lf_fusion_fit, lf_fusion_compare and
+                             lf_fusion_report (opt.fusion): their
+                             cross-validation units, auto's ensemble step,
+                             an ensemble's members and every parallel loop
+                             inside; with mpi_comm, per rank.  The calling
+                             thread's own OpenMP setting is as it was
+                             after the call, and the results' bits do not
+                             depend on the count. */
 } lf_fusion_options;
 
 lf_fusion_options lf_fusion_defaults(void);
@@ -1295,6 +1306,9 @@ typedef struct lf_predict_files_options {
                                  rows (so set it on every rank to stop
                                  them all promptly), and rank 0 removes
                                  the temporary files */
+    size_t threads;           /* 0 (default): OpenMP's thread count; else
+                                 at most this many (1..1024) for the call,
+                                 as lf_fusion_options.threads */
 } lf_predict_files_options;
 
 typedef struct lf_predict_files_result {
@@ -1549,7 +1563,8 @@ lf_status lf_history_save(const lf_history *h, const char *path, unsigned flags,
 typedef struct lf_report_options {
     lf_fusion_options fusion;     /* folds, seed, calibrate (the compare
                                      table's), logits, ges and neighbour
-                                     settings; progress is compare's */
+                                     settings, threads; progress is
+                                     compare's */
     const lf_method *methods;     /* compare's methods; NULL = every one */
     size_t n_methods;
     const lf_fusion *fitted;      /* a fitted model to report on, or NULL */

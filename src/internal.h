@@ -49,6 +49,15 @@ static inline int lf_cancelled(const volatile int *flag) {
 /* LF_ERR_CANCELLED with the message "cancelled" in e. */
 lf_status lf_cancel_fail(lf_err *e);
 
+/* The calling thread's OpenMP thread count for one call of the library
+ * (lf_fusion_options.threads, lf_predict_files_options.threads):
+ * lf_threads_push(n) sets n (0: leaves it) and returns what
+ * lf_threads_pop must be given back when the call ends.  A no-op without
+ * OpenMP. */
+#define LF_THREADS_MAX 1024
+int lf_threads_push(size_t n);
+void lf_threads_pop(int saved);
+
 /* n*size with overflow check: returns 0 (and sets *out = 0) on overflow. */
 int lf_mul_ok(size_t a, size_t b, size_t *out);
 /* 1 if the n bytes at s are a valid name: 1..63 characters of A-Z a-z 0-9

@@ -9,6 +9,9 @@
 #include <string.h>
 #if defined(__linux__)
 #include <sys/mman.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #endif
 
 const char *lf_status_string(lf_status st) {
@@ -162,4 +165,23 @@ void lf_ids_shuffle(lf_ids a, size_t n, lf_rng *r) {
         lf_ids_set(a, i - 1, lf_ids_get(a, j));
         lf_ids_set(a, j, tmp);
     }
+}
+
+int lf_threads_push(size_t n) {
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+    if (n > 0) omp_set_num_threads((int)(n < LF_THREADS_MAX ? n : LF_THREADS_MAX));
+    return saved;
+#else
+    (void)n;
+    return 1;
+#endif
+}
+
+void lf_threads_pop(int saved) {
+#ifdef _OPENMP
+    if (saved > 0 && saved != omp_get_max_threads()) omp_set_num_threads(saved);
+#else
+    (void)saved;
+#endif
 }

@@ -894,6 +894,21 @@ contains out "--bags B        ges and auto's ensemble: selections over random ha
 expect_ok fit $M3 -y y.csv --method ges --ensemble-size 7 --metric accuracy -o ges.lf
 contains out "weights of ges (sum to 1):" "ges shows its selection shares"
 expect_ok fit $M3 -y y.csv --method knora-u --neighbors 3 -o knu.lf
+# --threads: the same bytes on 1 thread as on OpenMP's count; out of range refused
+DMP="-m image=dm/image_test.npy -m text=dm/text_test.npy"
+expect_ok fit $DM --method auto --no-fsync -o thr0.lf
+expect_ok fit $DM --method auto --no-fsync --threads 1 -o thr1.lf
+if cmp -s thr0.lf thr1.lf; then ok; else bad "fit --threads 1: another file than with OpenMP's count"; fi
+expect_ok compare $M3 -y y.csv --json --threads 2
+cp out thr2.json
+expect_ok compare $M3 -y y.csv --json --threads 1
+if cmp -s out thr2.json; then ok; else bad "compare --threads 1 and 2: other tables"; fi
+expect_ok predict thr0.lf $DMP --threads 1 --no-fsync -o thr1.npy
+expect_ok predict thr0.lf $DMP --no-fsync -o thr0.npy
+if cmp -s thr0.npy thr1.npy; then ok; else bad "predict --threads 1: another output"; fi
+expect_error 2 "--threads expects an integer from 1 to 1024, got '0'" compare $M3 -y y.csv --threads 0
+expect_error 2 "--threads expects an integer from 1 to 1024, got '1025'" fit $M3 -y y.csv --method mean -o t.lf --threads 1025
+expect_error 2 "unknown option '--threads' for eval; see 'latefuse eval --help'" eval thr0.lf $DMP -y dm/y_test.npy --threads 1
 expect_ok compare $M3 -y y.csv --methods mean,ges --json
 for k in macro_f1_std log_loss_std brier_std ece_std '"accuracy_without": {"A": '; do
     contains out "$k" "compare --json carries $k"

@@ -8,7 +8,8 @@
  * item once, in order, and leaves the caller's thread count as it was; a
  * cancel flag set midway (by the progress callback) fails the call
  * cleanly, the events stopping there (a flag set before the call:
- * test_cancel.c).
+ * test_cancel.c); lf_fusion_options.threads sets the team for the call
+ * alone.
  */
 #include "check.h"
 #include "fusion_data.h"
@@ -23,6 +24,11 @@
 #endif
 
 static const char *const names3[3] = {"a", "b", "c"};
+#ifdef _OPENMP
+enum { OMP = 1 };
+#else
+enum { OMP = 0 };
+#endif
 
 static void set_threads(int n) {
 #ifdef _OPENMP
@@ -93,6 +99,59 @@ static void test_compare(void) {
               "calibrate %d: the table on 2 and 3 threads is the one of 1", cal);
         for (int th = 0; th < 3; th++) lf_compare_table_free(t[th]), t[th] = NULL;
     }
+    lf_fusion_free(f);
+    free_data(p, y, M);
+    set_threads(2);
+}
+
+/* the largest team the progress callback was told from (it runs on the
+ * caller's thread, inside compare's parallel region once that thread has
+ * taken a task: almost always, but on an oversubscribed machine the other
+ * threads may take them all first, so only "at most" is checked) */
+static void team(void *ctx, const lf_progress *p) {
+    (void)p;
+#ifdef _OPENMP
+    int *most = ctx;
+    if (omp_get_num_threads() > *most) *most = omp_get_num_threads();
+#else
+    *(int *)ctx = 1;
+#endif
+}
+
+/* lf_fusion_options.threads: compare's team is at most that many (0: the
+ * caller's count), the caller's count after the call is its own, the table the same
+ * bits for each; out of range, the exact error */
+static void test_threads_option(void) {
+    enum { M = 3, N = 200, C = 3 };
+    float *p[M];
+    int *y = new_data(p, M, N, C, 8, 0);
+    lf_method ms[4] = {LF_FUSE_MEAN, LF_FUSE_STACK_LR, LF_FUSE_GES_LOG, LF_FUSE_KNORA_U};
+    lf_compare_table *t[3] = {NULL, NULL, NULL};
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    set_threads(3);
+    for (int th = 0; th <= 2; th++) {
+        int most = 0;
+        lf_fusion_options o = lf_fusion_defaults();
+        o.folds = 3, o.epochs = 2, o.threads = (size_t)th, o.progress = team, o.progress_ctx = &most;
+        CHECK(lf_fusion_compare(f, (const float *const *)p, names3, M, N, C, y, ms, 4, &o, &t[th]) == LF_OK,
+              "compare, threads %d: %s", th, lf_fusion_error(f));
+        CHECK(most >= 1 && most <= (OMP ? (th ? th : 3) : 1), "threads %d: a team of %d threads", th, most);
+        CHECK(max_threads() == (OMP ? 3 : 1), "threads %d: the caller's count after: %d", th,
+              max_threads());
+    }
+    CHECK(same_table(t[0], t[1], M) && same_table(t[0], t[2], M), "threads 1 and 2 give the table of 3");
+    for (int th = 0; th <= 2; th++) lf_compare_table_free(t[th]);
+    lf_fusion_options o = lf_fusion_defaults();
+    o.threads = 1025;
+    lf_compare_table *bad = NULL;
+    CHECK(lf_fusion_compare(f, (const float *const *)p, names3, M, N, C, y, ms, 4, &o, &bad) == LF_ERR_ARG &&
+              !bad && strcmp(lf_fusion_error(f), "threads must be 0 (OpenMP's count) or 1..1024, got 1025") == 0,
+          "threads 1025: '%s'", lf_fusion_error(f));
+    o.method = LF_FUSE_MEAN;
+    CHECK(lf_fusion_fit(f, (const float *const *)p, names3, M, N, C, y, &o) == LF_ERR_ARG,
+          "fit, threads 1025: '%s'", lf_fusion_error(f));
+    CHECK(max_threads() == (OMP ? 3 : 1), "the caller's count after the errors: %d", max_threads());
     lf_fusion_free(f);
     free_data(p, y, M);
     set_threads(2);
@@ -183,5 +242,6 @@ int main(void) {
     test_compare();
     test_auto();
     test_cancel_midway();
+    test_threads_option();
     return check_report("test_cv_threads");
 }

@@ -37,6 +37,15 @@ enum { N = 20000, C = 3 }; /* two chunks */
 
 /* A float32 .npy written by hand: C order (data row-major) or Fortran
  * order (the same matrix, column-major on disk). */
+/* the calling thread's OpenMP thread count (1 without OpenMP) */
+static int omp_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
 static void write_npy(const char *path, const float *v, size_t rows, size_t cols, int fortran) {
     char dict[128];
     int n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': %s, 'shape': (%zu, %zu), }",
@@ -383,7 +392,7 @@ int main(void) {
         CHECK(lf_folds_stratified(y, N, C, 1, 7, fold, err, sizeof err) == LF_ERR_ARG && err[0], "K = 1: %s", err);
     }
 
-    /* C order, Fortran order, CSV: the bytes of lf_fusion_predict */
+    /* C order, Fortran order, CSV (on one thread, options.threads): the bytes of lf_fusion_predict */
     const char *bs[3] = {pb, pf, pc};
     for (int k = 0; k < 3; k++) {
         const char *paths[2] = {pa, bs[k]};
@@ -394,9 +403,13 @@ int main(void) {
         o.flags = k == 1 ? LF_READ_MMAP | LF_WRITE_NO_FSYNC : 0;
         o.classes_path = k == 0 ? outc : NULL;
         o.temp = on_temp, o.temp_ctx = &ev;
+        o.threads = k == 2 ? 1 : 0;
         lf_predict_files_result res;
+        int before = omp_threads();
         lf_status st = lf_fusion_predict_files(fu, names, paths, 2, out, &o, &res);
         CHECK(st == LF_OK && res.rows == N && res.cols == C, "%s: %d %s", bs[k], (int)st, res.message);
+        CHECK(omp_threads() == before, "%s: the caller's thread count %d after, %d before", bs[k], omp_threads(),
+              before);
         unsigned char *got = slurp(out, &nout);
         CHECK(got && nout == nref && memcmp(got, want, nref) == 0, "%s: the output differs from lf_fusion_predict",
               bs[k]);
@@ -493,6 +506,10 @@ int main(void) {
         CHECK(lf_fusion_predict_files(fu, wrong, paths, 2, out, NULL, &res) == LF_ERR_ARG && res.input == 1 &&
                   strcmp(res.message, "the fusion model has no model named 'z' (it knows a, b)") == 0,
               "name: %s", res.message);
+        lf_predict_files_options many = {.threads = 1025};
+        CHECK(lf_fusion_predict_files(fu, names, paths, 2, out, &many, &res) == LF_ERR_ARG &&
+                  strcmp(res.message, "predict_files: threads must be 0 (OpenMP's count) or 1..1024, got 1025") == 0,
+              "threads 1025: %s", res.message);
         const char *one[1] = {"b"};
         snprintf(msg, sizeof msg, "%s/x.txt", dir);
         const char *txt[1] = {msg};

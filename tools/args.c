@@ -21,7 +21,7 @@
 enum opt_id {
     OPT_MODEL, OPT_LABELS, OPT_FOLDS, OPT_SEED, OPT_METHODS, OPT_METHOD, OPT_CALIBRATE,
     OPT_LOGITS, OPT_RENORMALIZE, OPT_SAVE, OPT_QUIET, OPT_JSON, OPT_OUT, OPT_CLASSES_OUT, OPT_EPOCHS, OPT_NO_FSYNC, OPT_NO_MMAP, OPT_MMAP, OPT_SINGLE, OPT_METRIC,
-    OPT_ENSEMBLE_SIZE, OPT_BAGS, OPT_NEIGHBORS, OPT_HELP,
+    OPT_ENSEMBLE_SIZE, OPT_BAGS, OPT_NEIGHBORS, OPT_THREADS, OPT_HELP,
     OPT_FUSION, OPT_CLASS_NAMES, OPT_PER_CLASS, OPT_CONFUSION, OPT_HISTORY, OPT_TITLE, OPT_REPORT, OPT_FEATURES,
     OPT_ALL
 };
@@ -69,6 +69,7 @@ static const opt_spec OPTS[] = {
     {"--bags", OPT_BAGS, 1, FUSECMD},
     {"--single", OPT_SINGLE, 0, BIT(CLI_FIT)},
     {"--neighbors", OPT_NEIGHBORS, 1, FUSECMD},
+    {"--threads", OPT_THREADS, 1, FUSECMD | BIT(CLI_PREDICT)},
     {"--features", OPT_FEATURES, 1, BIT(CLI_COMPARE) | BIT(CLI_FIT) | BIT(CLI_PREDICT) | BIT(CLI_EVAL) | BIT(CLI_REPORT)},
     {"--help", OPT_HELP, 0, ALLCMD},
     {"-h", OPT_HELP, 0, ALLCMD},
@@ -140,6 +141,7 @@ static const char USAGE_COMPARE[] =
     "                        [--methods a,b,...|all] [--calibrate] [--logits] [--json]\n"
     "                        [--metric M] [--ensemble-size N] [--bags B] [--neighbors K]\n"
     "                        [--renormalize] [--features FILE] [--class-names FILE]\n"
+    "                        [--threads N]\n"
     "\n"
     "Stratified K-fold cross-validation of fusion methods over validation outputs; prints\n"
     "every method, every single model and the oracle, best (lowest log-loss) first.\n"
@@ -167,6 +169,8 @@ static const char USAGE_COMPARE[] =
     "                  form of FILE) instead of the models' outputs; other methods ignore them\n"
     "  --class-names FILE  one class name per line, in the columns' order: how -y's\n"
     "                  names map to columns (default: the header row of a CSV model file)\n"
+    "  --threads N     at most N threads, 1 to 1024 (default: OpenMP's count,\n"
+    "                  OMP_NUM_THREADS, else one per core); the results do not depend on it\n"
     "  --quiet, -q     no progress bar (it is drawn on a terminal only)\n";
 
 static const char USAGE_FIT[] =
@@ -174,7 +178,7 @@ static const char USAGE_FIT[] =
     "                    [--calibrate] [--logits] [--seed S] [--folds K] [--epochs N]\n"
     "                    [--no-fsync] [--metric M] [--ensemble-size N] [--bags B]\n"
     "                    [--neighbors K] [--renormalize] [--class-names FILE] [--history FILE]\n"
-    "                    [--features FILE] [--single]\n"
+    "                    [--features FILE] [--single] [--threads N]\n"
     "\n"
     "Fits one fusion method on all the given samples and saves it.\n"
     "\n"
@@ -210,12 +214,15 @@ static const char USAGE_FIT[] =
     "  --class-names FILE  one class name per line, stored in FUSION (default: the\n"
     "                  header row of a CSV model file, if any)\n"
     "  --history FILE  a learned method's per-epoch loss and accuracy (.csv, or .json)\n"
+    "  --threads N     at most N threads, 1 to 1024 (default: OpenMP's count,\n"
+    "                  OMP_NUM_THREADS, else one per core); the results do not depend on it\n"
 
     "  --quiet, -q     no progress bar (it is drawn on a terminal only)\n";
 
 static const char USAGE_PREDICT[] =
     "usage: latefuse predict FUSION -m NAME=FILE ... -o OUT.npy [--classes-out PRED.npy]\n"
     "                        [--no-fsync] [--mmap] [--renormalize] [--features FILE]\n"
+    "                        [--threads N]\n"
     "\n"
     "Fused probabilities (N x C float32 .npy) for new outputs.  Files are matched to the\n"
     "fusion model's models by NAME; a model left out is treated as missing for every row.\n"
@@ -230,7 +237,9 @@ static const char USAGE_PREDICT[] =
     "  --mmap               memory-map float32 .npy inputs instead of reading them with\n"
     "                       read() (slower where page faults are dear, as on most virtual\n"
     "                       machines; an input truncated while mapped stops the run);\n"
-    "                       --no-mmap: read() (the default)\n";
+    "                       --no-mmap: read() (the default)\n"
+    "  --threads N          at most N threads (1 to 1024; default: OpenMP's count, at\n"
+    "                       most 8 here); the output does not depend on it\n";
 
 static const char USAGE_EVAL[] =
     "usage: latefuse eval FUSION -m NAME=FILE ... -y LABELS [--per-class] [--confusion]\n"
@@ -279,7 +288,7 @@ static const char USAGE_REPORT[] =
     "                       [--methods a,b,...|all] [--class-names FILE] [--title TEXT]\n"
     "                       [--folds K] [--seed S] [--calibrate] [--logits] [--metric M]\n"
     "                       [--ensemble-size N] [--bags B] [--neighbors K] [--features FILE]\n"
-    "                       [--no-fsync]\n"
+    "                       [--no-fsync] [--threads N]\n"
     "\n"
     "One self-contained HTML page (inline SVG and CSS, no script, nothing fetched;\n"
     "printable): the compare table, reliability diagrams with confidence histograms and\n"
@@ -496,6 +505,7 @@ static int set_option(struct cli_opts *o, enum opt_id id, const char *name, cons
     case OPT_ENSEMBLE_SIZE: return parse_count(name, val, 1, 100000, &o->ensemble_size, err, errlen);
     case OPT_BAGS: return parse_count(name, val, 1, 10000, &o->bags, err, errlen);
     case OPT_NEIGHBORS: return parse_count(name, val, 1, 1000, &o->k, err, errlen);
+    case OPT_THREADS: return parse_count(name, val, 1, 1024, &o->threads, err, errlen);
     case OPT_OUT:
         if (!*val) return fail(err, errlen, "-o names no file");
         o->out = val;

@@ -36,6 +36,7 @@ static lf_fusion_options options_of(const struct cli_opts *o) {
     if (o->bags) opt.bags = o->bags;
     opt.auto_single = o->single;
     opt.k = o->k;
+    opt.threads = o->threads;
     opt.mpi_comm = o->mpi_comm; /* compare, auto, a learned fit: every rank takes part */
     cli_progress_fusion(&opt, o->quiet || o->rank);
     return opt;
@@ -293,6 +294,7 @@ int cli_cmd_predict(const struct cli_opts *o) {
     po.temp = cli_temp_event, po.temp_ctx = &held;
     po.file_flags = flags;
     po.mpi_comm = o->mpi_comm; /* under mpirun: each rank its rows */
+    po.threads = o->threads;
     po.features = fx.data, po.n_features = fx.cols, po.feature_rows = fx.rows;
     lf_predict_files_result res;
     lf_status st = lf_fusion_predict_files(f, names, paths, o->n_models, o->out, &po, &res);

@@ -89,6 +89,7 @@ int cli_cmd_report(const struct cli_opts *o) {
     if (o->ensemble_size) ro.fusion.ensemble_size = o->ensemble_size;
     if (o->bags) ro.fusion.bags = o->bags;
     ro.fusion.k = o->k;
+    ro.fusion.threads = o->threads;
     ro.fusion.features = fx.data, ro.fusion.n_features = fx.cols; /* dynamic selection's space, and -f's */
     cli_progress_fusion(&ro.fusion, o->quiet);
     ro.methods = o->n_methods ? o->methods : NULL;

@@ -119,7 +119,7 @@ class FusionOptions(ctypes.Structure):
                 ("progress", PROGRESS_FN), ("progress_ctx", c_void_p), ("metric", c_int), ("ensemble_size", c_size),
                 ("bags", c_size), ("importance", c_int), ("k", c_size),
                 ("mpi_comm", c_void_p), ("features", c_void_p), ("n_features", c_size),
-                ("auto_single", c_int), ("cancel", ctypes.POINTER(c_int))]
+                ("auto_single", c_int), ("cancel", ctypes.POINTER(c_int)), ("threads", c_size)]
 
 
 class InputIssue(ctypes.Structure):
@@ -140,7 +140,7 @@ class PredictFilesOptions(ctypes.Structure):
     _fields_ = [("classes_path", c_char_p), ("flags", ctypes.c_uint), ("temp", TEMP_FN), ("temp_ctx", c_void_p),
                 ("file_flags", ctypes.POINTER(ctypes.c_uint)), ("mpi_comm", c_void_p),
                 ("features", c_void_p), ("n_features", c_size), ("feature_rows", c_size),
-                ("cancel", ctypes.POINTER(c_int))]
+                ("cancel", ctypes.POINTER(c_int)), ("threads", c_size)]
 
 
 class PredictFilesResult(ctypes.Structure):

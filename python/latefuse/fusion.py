@@ -213,9 +213,26 @@ def _issue_text(arrs, logits):
 _METRICS = {"log-loss": 2, "log_loss": 2, "accuracy": 0, "macro-f1": 1, "macro_f1": 1}
 
 
+def _threads(n_jobs, what):
+    """scikit-learn's n_jobs as the library's thread count: None -> 0
+    (OpenMP's count: OMP_NUM_THREADS, else one per core), n >= 1 -> n,
+    n < 0 -> os.cpu_count() + 1 + n (-1: every core, -2: all but one)"""
+    if n_jobs is None:
+        return 0
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
+        raise ValueError("%s: n_jobs must be None, a positive integer or a negative one (-1: every core), "
+                         "got %r" % (what, n_jobs))
+    n = int(n_jobs) if n_jobs > 0 else (os.cpu_count() or 1) + 1 + int(n_jobs)
+    if not 1 <= n <= 1024:
+        raise ValueError("%s: n_jobs=%r gives %d threads; it must give 1..1024 (this machine has %d cores)"
+                         % (what, n_jobs, n, os.cpu_count() or 1))
+    return n
+
+
 def _options(method, calibrate, folds, seed, logits, epochs, modality_dropout, verbose, what,
-             metric="log-loss", ensemble_size=50, bags=1, neighbors=7):
+             metric="log-loss", ensemble_size=50, bags=1, neighbors=7, n_jobs=None):
     o = lib.lf_fusion_defaults()
+    o.threads = _threads(n_jobs, what)
     if method is not None:
         mid = lib.lf_method_parse(str(method).encode())
         if mid < 0:
@@ -342,7 +359,7 @@ ArrayList = Union[np.ndarray, Sequence[Optional[np.ndarray]]]
 class Fusion:
     """Fusion(method="auto", calibrate=False, folds=5, seed=0, logits=False,
     epochs=0, modality_dropout=0.5, verbose=0, metric="log-loss",
-    ensemble_size=50, bags=1, neighbors=7, auto_single=False).
+    ensemble_size=50, bags=1, neighbors=7, auto_single=False, n_jobs=None).
 
     method: one of latefuse.METHODS (mean, product, max, min, median, vote,
     borda, acc-weighted, decision-template, stack-lr, wavg, wavg-class,
@@ -352,7 +369,10 @@ class Fusion:
     candidates unless that scores worse than the best single candidate by
     a standard error (never with auto_single=True, the
     C API's auto_single and the CLI's fit --single).  ensemble_size, bags:
-    ges and auto's ensemble; neighbors: the
+    ges and auto's ensemble; n_jobs: the threads of fit, report and
+    predict_files (None: OpenMP's count, OMP_NUM_THREADS, else every core;
+    -1 every core, -2 all but one; the results do not depend on it);
+    neighbors: the
     dynamic-selection methods, whose region of competence is searched among
     the models' outputs, or among fit(..., features=F) (N, F) features
     (standardised; predict then needs the new rows' features).  After fit:
@@ -377,11 +397,12 @@ class Fusion:
 
     _estimator_type = "classifier"  # scikit-learn's is_classifier
     auto_single = False  # the default for a Fusion pickled before it had auto_single
+    n_jobs = None  # and before it had n_jobs
 
     def __init__(self, method: str = "auto", calibrate: bool = False, folds: int = 5, seed: int = 0,
                  logits: bool = False, epochs: int = 0, modality_dropout: float = 0.5, verbose: int = 0,
                  metric: str = "log-loss", ensemble_size: int = 50, bags: int = 1, neighbors: int = 7,
-                 auto_single: bool = False):
+                 auto_single: bool = False, n_jobs: Optional[int] = None):
         self.method = method
         self.calibrate = calibrate
         self.folds = folds
@@ -395,13 +416,14 @@ class Fusion:
         self.bags = bags
         self.neighbors = neighbors
         self.auto_single = auto_single
+        self.n_jobs = n_jobs
 
     # scikit-learn's parameter protocol
     _PARAMS = ("method", "calibrate", "folds", "seed", "logits", "epochs", "modality_dropout", "verbose",
-               "metric", "ensemble_size", "bags", "neighbors", "auto_single")
+               "metric", "ensemble_size", "bags", "neighbors", "auto_single", "n_jobs")
     _DEFAULTS = dict(method="auto", calibrate=False, folds=5, seed=0, logits=False, epochs=0,
                      modality_dropout=0.5, verbose=0, metric="log-loss", ensemble_size=50, bags=1, neighbors=7,
-                     auto_single=False)
+                     auto_single=False, n_jobs=None)
 
     def get_params(self, deep: bool = True) -> Dict[str, Any]:
         return {k: getattr(self, k) for k in self._PARAMS}
@@ -465,7 +487,7 @@ class Fusion:
         nm = _names(names, len(arrs), "fit")
         o = _options(self.method, self.calibrate, self.folds, self.seed, self.logits, self.epochs,
                      self.modality_dropout, self.verbose, "fit", self.metric, self.ensemble_size, self.bags,
-                     self.neighbors)
+                     self.neighbors, self.n_jobs)
         o.auto_single = int(bool(self.auto_single))
         if fx is not None:
             o.features, o.n_features = fx.ctypes.data, fx.shape[1]
@@ -690,6 +712,7 @@ class Fusion:
         ntab, keep = _lib.name_table(names)
         ptab = (ctypes.c_char_p * max(1, len(paths)))(*paths)
         o = _lib.PredictFilesOptions()
+        o.threads = _threads(self.n_jobs, "predict_files")
         o.classes_path = os.fsencode(os.fspath(classes_out)) if classes_out is not None else None
         o.flags = (_lib.READ_MMAP if mmap else _lib.READ_NO_MMAP) | (0 if fsync else _lib.WRITE_NO_FSYNC)
         fx = None
@@ -723,11 +746,12 @@ class Fusion:
         seed, logits, ...)."""
         if not self._fitted:
             for k in ("calibrate", "folds", "seed", "logits", "epochs", "modality_dropout", "verbose", "metric",
-                      "ensemble_size", "bags", "neighbors"):
+                      "ensemble_size", "bags", "neighbors", "n_jobs"):
                 kwargs.setdefault(k, getattr(self, k))
             return report(path, P, y, **kwargs)
         kwargs.setdefault("names", self.names_)
         kwargs.setdefault("logits", self.logits_)
+        kwargs.setdefault("n_jobs", self.n_jobs)
         return report(path, P, y, fusion=self, **kwargs)
 
     def save(self, path):
@@ -811,7 +835,7 @@ def stratified_folds(y, n_splits=5, seed=0, n_classes=None):
 
 def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, logits=False,
             epochs=0, modality_dropout=0.5, verbose=0, as_frame=None, metric="log-loss", ensemble_size=50,
-            bags=1, neighbors=7, features=None):
+            bags=1, neighbors=7, features=None, n_jobs=None):
     """Stratified K-fold comparison of fusion methods, every single model and
     the oracle (lf_fusion_compare).  Returns one dict per row, sorted by
     mean log-loss (the oracle last): method (the row's name: a method,
@@ -821,15 +845,16 @@ def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, l
     that are not methods).  A pandas DataFrame instead when pandas is
     importable (as_frame=None) or as_frame=True.  features: (N, F) values
     per row in which knora-e, knora-u, ola and lca search the region of
-    competence (each fold's own rows; other methods ignore them).  Ctrl-C
-    stops the library within a unit of its work (a method on a fold) and
+    competence (each fold's own rows; other methods ignore them).  n_jobs:
+    threads, as Fusion's (None: OpenMP's count; the table does not depend
+    on it).  Ctrl-C stops the library within a unit of its work (a method on a fold) and
     raises KeyboardInterrupt."""
     arrs, N, C = _prep(P, "compare")
     fx = _features(features, N, "compare")
     yy = _labels(y, N, C, "compare")
     nm = _names(names, len(arrs), "compare")
     o = _options(None, calibrate, folds, seed, logits, epochs, modality_dropout, verbose, "compare", metric,
-                 ensemble_size, bags, neighbors)
+                 ensemble_size, bags, neighbors, n_jobs)
     if fx is not None:
         o.features, o.n_features = fx.ctypes.data, fx.shape[1]
     if methods is None or (isinstance(methods, str) and methods == "all"):
@@ -895,7 +920,7 @@ def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, l
 
 def report(path, P, y, names=None, methods="all", fusion=None, class_names=None, title=None, command=None,
            calibrate=False, folds=5, seed=0, logits=False, epochs=0, modality_dropout=0.5, verbose=0,
-           metric="log-loss", ensemble_size=50, bags=1, neighbors=7, features=None):
+           metric="log-loss", ensemble_size=50, bags=1, neighbors=7, features=None, n_jobs=None):
     """Writes one self-contained HTML page (lf_fusion_report; inline SVG and
     CSS, no script) about fusing the outputs P (list of (N, C) arrays) with
     labels y: the compare table of `methods`, reliability diagrams before
@@ -906,7 +931,7 @@ def report(path, P, y, names=None, methods="all", fusion=None, class_names=None,
     class_names: C names (default: the fusion model's, else 0..C-1).
     features: (N, F) values per row for knora-e, knora-u, ola and lca (as
     in compare), and for a `fusion` fitted with features (required then).
-    Returns path.  Ctrl-C stops the library within a unit of its work and
+    n_jobs: threads, as compare's.  Returns path.  Ctrl-C stops the library within a unit of its work and
     raises KeyboardInterrupt, leaving no page and no temporary file."""
     arrs, N, C = _prep(P, "report")
     fx = _features(features, N, "report")
@@ -914,7 +939,7 @@ def report(path, P, y, names=None, methods="all", fusion=None, class_names=None,
     nm = _names(names, len(arrs), "report")
     ro = lib.lf_report_defaults()
     ro.fusion = _options(None, calibrate, folds, seed, logits, epochs, modality_dropout, verbose, "report", metric,
-                         ensemble_size, bags, neighbors)
+                         ensemble_size, bags, neighbors, n_jobs)
     if fx is not None:
         ro.fusion.features, ro.fusion.n_features = fx.ctypes.data, fx.shape[1]
     mids = None

@@ -266,6 +266,32 @@ def test_auto_single_fits_one_candidate():
     assert f.auto_note_.startswith("auto chose ") and "ensemble" not in f.auto_note_
 
 
+def test_n_jobs_sets_the_threads_not_the_result(tmp_path):
+    """n_jobs (lf_fusion_options.threads, lf_predict_files_options.threads,
+    the CLI's --threads): fit, compare and predict_files give the same bits
+    on one thread as on OpenMP's count; a clone keeps it; a bad value is
+    refused by name"""
+    P, y = _auto_task()
+    names = ["a", "b", "c"]
+    a = latefuse.Fusion(method="auto", epochs=4, folds=4).fit(P, y, names=names)
+    b = latefuse.Fusion(method="auto", epochs=4, folds=4, n_jobs=1).fit(P, y, names=names)
+    assert np.array_equal(a.predict_proba(P), b.predict_proba(P)) and a.method_ == b.method_
+    assert b.get_params()["n_jobs"] == 1 and "n_jobs=1" in repr(b) and "n_jobs" not in repr(a)
+    t = [latefuse.compare(P, y, folds=3, epochs=2, n_jobs=n, as_frame=False) for n in (1, -1, None)]
+    assert repr(t[0]) == repr(t[1]) == repr(t[2])
+    for i, p in enumerate(P):
+        np.save(tmp_path / ("p%d.npy" % i), p)
+    files = {n: tmp_path / ("p%d.npy" % i) for i, n in enumerate(names)}
+    a.predict_files(files, tmp_path / "a.npy", fsync=False)
+    b.predict_files(files, tmp_path / "b.npy", fsync=False)
+    assert (tmp_path / "a.npy").read_bytes() == (tmp_path / "b.npy").read_bytes()
+    for bad in (0, 1.5, True, "2", 5000, -(os.cpu_count() or 1) - 1):
+        with pytest.raises(ValueError, match="n_jobs"):
+            latefuse.Fusion(method="mean", n_jobs=bad).fit(P, y)
+        with pytest.raises(ValueError, match="n_jobs"):
+            latefuse.compare(P, y, n_jobs=bad)
+
+
 def test_stratified_folds_is_the_library_split():
     """latefuse.stratified_folds: lf_folds_stratified's split (the same for the
     same labels, K and seed; balanced per class), and its errors."""

@@ -756,10 +756,9 @@ static void ges_metric(lf_fusion_options *o) {
     if (o->metric == LF_METRIC_MACRO_F1) o->metric = LF_METRIC_LOG_LOSS;
 }
 
-lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *const *names,
-                            size_t M, size_t N, size_t C, const int *y, const lf_method *methods,
-                            size_t n_methods, const lf_fusion_options *opt,
-                            lf_compare_table **table) {
+static lf_status fusion_compare(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
+                                size_t N, size_t C, const int *y, const lf_method *methods, size_t n_methods,
+                                const lf_fusion_options *opt, lf_compare_table **table) {
     if (!f) return LF_ERR_ARG;
     if (table) *table = NULL;
     lf_fusion_options o = opt ? *opt : lf_fusion_defaults();
@@ -847,6 +846,15 @@ lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *con
     if (table) *table = t;
     else lf_compare_table_free(t);
     return LF_OK;
+}
+
+lf_status lf_fusion_compare(lf_fusion *f, const float *const *p, const char *const *names, size_t M, size_t N,
+                            size_t C, const int *y, const lf_method *methods, size_t n_methods,
+                            const lf_fusion_options *opt, lf_compare_table **table) {
+    int saved = lf_threads_push(opt ? opt->threads : 0);
+    lf_status st = fusion_compare(f, p, names, M, N, C, y, methods, n_methods, opt, table);
+    lf_threads_pop(saved);
+    return st;
 }
 
 /* lf_cv_outputs on fold k alone: its rows of out (fs: a scratch model;
@@ -1339,8 +1347,8 @@ lf_status lf_auto_final_fit(lf_fusion *f, const float *const *p, const char *con
     return lf_fusion_fit_rows(f, p, names, M, C, y, NULL, N, &mo, method, calibrate);
 }
 
-lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
-                        size_t N, size_t C, const int *y, const lf_fusion_options *opt) {
+static lf_status fusion_fit(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
+                            size_t N, size_t C, const int *y, const lf_fusion_options *opt) {
     if (!f) return LF_ERR_ARG;
     lf_fusion_options o = opt ? *opt : lf_fusion_defaults();
     lf_status st = lf_fusion_check(&f->err, p, names, M, N, C, y, &o);
@@ -1381,6 +1389,14 @@ lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *
     } else {
         lf_compare_table_free(table);
     }
+    return st;
+}
+
+lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
+                        size_t N, size_t C, const int *y, const lf_fusion_options *opt) {
+    int saved = lf_threads_push(opt ? opt->threads : 0);
+    lf_status st = fusion_fit(f, p, names, M, N, C, y, opt);
+    lf_threads_pop(saved);
     return st;
 }
 

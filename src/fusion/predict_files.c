@@ -471,9 +471,9 @@ static lf_status fail_res(lf_predict_files_result *res, lf_status st, const lf_e
     return st;
 }
 
-lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, const char *const *paths,
-                                  size_t G, const char *out_path, const lf_predict_files_options *opt,
-                                  lf_predict_files_result *res) {
+static lf_status predict_files(const lf_fusion *f, const char *const *names, const char *const *paths, size_t G,
+                               const char *out_path, const lf_predict_files_options *opt,
+                               lf_predict_files_result *res) {
     lf_predict_files_result dummy;
     if (!res) res = &dummy;
     memset(res, 0, sizeof *res);
@@ -491,6 +491,9 @@ lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, 
         return fail_res(res, LF_ERR_ARG, &(lf_err){"predict_files: no output path, names or paths"}, 0);
     if (o.flags & ~(LF_WRITE_NO_FSYNC | LF_READ_NO_MMAP | LF_READ_MMAP))
         return fail_res(res, LF_ERR_ARG, &(lf_err){"predict_files: unknown flags"}, 0);
+    if (o.threads > LF_THREADS_MAX)
+        return fail_res(res, lf_fail(&e, LF_ERR_ARG, "predict_files: threads must be 0 (OpenMP's count) or 1..%d, got %zu",
+                                     LF_THREADS_MAX, o.threads), &e, 0);
     for (size_t k = 0; k < G; k++)
         if (!paths[k]) return fail_res(res, LF_ERR_ARG, &(lf_err){"predict_files: a path is NULL"}, 0);
     if (outputs_apart(out_path, o.classes_path, paths, G, &e) != LF_OK) return fail_res(res, LF_ERR_ARG, &e, 0);
@@ -638,4 +641,13 @@ done:
     LF_FREE(wks), LF_FREE(mem), LF_FREE(mem_cls), LF_FREE(src), LF_FREE(from);
     if (st != LF_OK) return fail_res(res, st, &e, input);
     return LF_OK;
+}
+
+lf_status lf_fusion_predict_files(const lf_fusion *f, const char *const *names, const char *const *paths,
+                                  size_t G, const char *out_path, const lf_predict_files_options *opt,
+                                  lf_predict_files_result *res) {
+    int saved = lf_threads_push(opt ? opt->threads : 0);
+    lf_status st = predict_files(f, names, paths, G, out_path, opt, res);
+    lf_threads_pop(saved);
+    return st;
 }

@@ -810,9 +810,9 @@ static lf_status body(report *r, lf_fusion *f, const float *const *p, const floa
     return r->b->failed ? lf_fail(&f->err, LF_ERR_NOMEM, "report: out of memory") : LF_OK;
 }
 
-lf_status lf_fusion_report(lf_fusion *f, const float *const *p, const char *const *names, size_t M, size_t N,
-                           size_t C, const int *y, const lf_report_options *opt, const char *path,
-                           unsigned flags) {
+static lf_status fusion_report(lf_fusion *f, const float *const *p, const char *const *names, size_t M, size_t N,
+                               size_t C, const int *y, const lf_report_options *opt, const char *path,
+                               unsigned flags) {
     if (!f) return LF_ERR_ARG;
     lf_report_options o = opt ? *opt : lf_report_defaults();
     if (!path) return lf_fail(&f->err, LF_ERR_ARG, "report: no output path given");
@@ -888,5 +888,14 @@ lf_status lf_fusion_report(lf_fusion *f, const float *const *p, const char *cons
     lf_compare_table_free(t);
     lf_buf_free(&b);
     LF_FREE(r.cls), LF_FREE(r.numbers);
+    return st;
+}
+
+lf_status lf_fusion_report(lf_fusion *f, const float *const *p, const char *const *names, size_t M, size_t N,
+                           size_t C, const int *y, const lf_report_options *opt, const char *path,
+                           unsigned flags) {
+    int saved = lf_threads_push(opt ? opt->fusion.threads : 0);
+    lf_status st = fusion_report(f, p, names, M, N, C, y, opt, path, flags);
+    lf_threads_pop(saved);
     return st;
 }
