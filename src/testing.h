@@ -30,6 +30,14 @@ int lf__sgemm_isa(int isa, int trans_a, int trans_b, size_t M, size_t N, size_t 
                   const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
                   size_t ldc, const float *bias, int relu);
 
+/* learned.c: the network inputs of a log-input learned method for the N
+ * rows of p (x[k]: N x C per model, x[M]: the N x M mask), model `hide`
+ * (or -1) hidden in every row: taken per batch of `batch` rows, as
+ * training takes them when the inputs are large (table 0), or read from
+ * the logs taken once for the whole fit (table 1). */
+lf_status lf__learned_inputs(const float *const *p, size_t M, size_t N, size_t C, long hide, int table,
+                             size_t batch, float *const *x);
+
 /* augment.c: RandomTranslation's map of one image (H, W, C) for a shift
  * d = (dy, dx) pixels, and its transpose (added to dx). */
 void lf__translate_image(const lf_translation_options *o, size_t H, size_t W, size_t C, const float *d,

@@ -6,8 +6,9 @@
  * rule, the inner cross-validation picks the strong penalty where a weak
  * one overfits and a weak one where the fixed rule is wrong, the
  * one-standard-error rule against hand numbers, the rules for
- * fewer than 50 and more than 20000 rows, and the penalty's way through
- * the file.
+ * fewer than 50 and more than 20000 rows, the penalty's way through
+ * the file, and the log-input methods' logs taken once per fit giving the
+ * per-batch logs' bits.
  */
 #include "check.h"
 #include "fusion/method.h"
@@ -318,6 +319,57 @@ static void test_pick(void) {
           lf_penalty_pick(per, G, K, 0), lf_penalty_pick(per, G, K, 1));
 }
 
+/* The log-input methods take the logs of their inputs once per fit
+ * (learned.c, log_table) where they used to take them per batch, epoch
+ * after epoch: the network must see the same bits either way.  Rows of 3
+ * models with missing rows, values below the floor (1e-7), zeros, ones,
+ * subnormals, a model missing everywhere; batches of 7 and 300 rows (the
+ * per-batch logs go in blocks of 256 values: specials send a block to
+ * libm), a model hidden or not. */
+static void test_log_table(void) {
+    enum { M = 3, N = 301, C = 5 };
+    float *p[M], *x[2][M + 1];
+    for (size_t k = 0; k < M; k++) p[k] = malloc(sizeof(float) * N * C);
+    for (size_t r = 0; r < N; r++)
+        for (size_t k = 0; k < M; k++) {
+            float *row = p[k] + r * C;
+            double s = 0;
+            for (size_t c = 0; c < C; c++) s += row[c] = (float)urand();
+            for (size_t c = 0; c < C; c++) row[c] = (float)(row[c] / s);
+            if (r % 11 == k) row[r % C] = 0.0f;             /* a zero */
+            if (r % 13 == k) row[(r + 1) % C] = 3e-8f;       /* below the floor */
+            if (r % 17 == k) row[(r + 2) % C] = 1e-40f;      /* subnormal */
+            if (r % 19 == k) row[(r + 3) % C] = 1.0f;
+            if (r % 7 == 2 * k + 1)
+                for (size_t c = 0; c < C; c++) row[c] = (float)NAN; /* missing */
+        }
+    for (size_t r = 0; r < N * C; r++) p[2][r] = (float)NAN; /* model 2 missing everywhere */
+    for (int t = 0; t < 2; t++)
+        for (size_t k = 0; k <= M; k++) x[t][k] = malloc(sizeof(float) * N * (k < M ? C : M));
+    const size_t batches[2] = {7, 300};
+    for (long hide = -1; hide < 2; hide++)
+        for (int b = 0; b < 2; b++) {
+            int ok = lf__learned_inputs((const float *const *)p, M, N, C, hide, 0, batches[b], x[0]) == LF_OK &&
+                     lf__learned_inputs((const float *const *)p, M, N, C, hide, 1, 0, x[1]) == LF_OK;
+            for (size_t k = 0; ok && k <= M; k++)
+                ok = memcmp(x[0][k], x[1][k], sizeof(float) * N * (k < M ? C : M)) == 0;
+            CHECK(ok, "hidden %ld, batches of %zu: the log table gives the per-batch logs' bits", hide,
+                  batches[b]);
+        }
+    /* the last call: hide 1, the table; row 2 of model 0 plain, row 0 a
+     * zero (the floor), row 1 missing; model 1 hidden */
+    float want = logf(p[0][2 * C]), got = x[1][0][2 * C], floor_log = logf(1e-7f);
+    CHECK(fabsf(got - want) <= 1e-6f * fabsf(want) && fabsf(x[1][0][0] - floor_log) <= 1e-6f * fabsf(floor_log),
+          "logs %g (libm %g), a zero at the floor's %g", (double)got, (double)want, (double)x[1][0][0]);
+    CHECK(x[1][0][C] == 0.0f && x[1][M][M] == 0.0f && x[1][1][C] == 0.0f && x[1][M][M + 1] == 0.0f &&
+              x[1][M][0] == 1.0f,
+          "missing and hidden: 0 and mask 0 (%g %g %g %g), present mask 1 (%g)", (double)x[1][0][C],
+          (double)x[1][M][M], (double)x[1][1][C], (double)x[1][M][M + 1], (double)x[1][M][0]);
+    for (int t = 0; t < 2; t++)
+        for (size_t k = 0; k <= M; k++) free(x[t][k]);
+    for (size_t k = 0; k < M; k++) free(p[k]);
+}
+
 int main(void) {
     test_pick();
     test_gradient();
@@ -325,5 +377,6 @@ int main(void) {
     test_cv_choice();
     test_rules();
     test_file();
+    test_log_table();
     return check_report("test_shrinkage");
 }

@@ -47,6 +47,7 @@
 #include "fusion/metrics.h"
 #include "model.h"
 #include "model_io.h"
+#include "testing.h"
 #include "vmath.h"
 
 #include <math.h>
@@ -58,6 +59,7 @@
 #define CV_MIN_ROWS 50     /* fewer: the strongest penalty, no CV */
 #define CV_MAX_ROWS 20000  /* more: the weakest x CV_MAX_ROWS / rows, no CV */
 #define CV_EPOCHS_MAX 20   /* the inner fits' epochs, at most */
+#define LOG_TABLE_MAX ((size_t)16 << 20) /* values: more, the logs are taken batch by batch */
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -531,17 +533,81 @@ size_t lf_penalty_pick(const lf_metrics *per, size_t G, size_t K, int by_log_los
     return best;
 }
 
+/* The inputs of a log-input network taken once for the whole fit: per
+ * model log max(p, LOG_FLOOR), missing rows NaN again afterwards.  Fed with
+ * log_inputs off, a network then gets the very values fill_row and
+ * take_logs make batch by batch, epoch after epoch, in every training of
+ * the penalty's cross-validation: lf_log_f computes each element alone,
+ * and a missing row, logged as 1 (a NaN would send its block to libm's
+ * logf), is 0 both ways.  0 when it would hold more than LOG_TABLE_MAX
+ * values (the logs are then taken per batch, as before). */
+static int log_table(const lf_probs *pr, lf_probs *lg, lf_err *e, lf_status *st) {
+    size_t M = pr->M, N = pr->N, C = pr->C, total;
+    *st = LF_OK;
+    if (!lf_mul_ok(N, C, &total) || !lf_mul_ok(total, M, &total) || total > LOG_TABLE_MAX) return 0;
+    memset(lg, 0, sizeof *lg);
+    lg->p = lf_alloc_array(M, sizeof *lg->p);
+    lg->block = lf_alloc_array(total, sizeof(float));
+    if (!lg->p || !lg->block) {
+        lf_probs_free(lg);
+        *st = lf_fail(e, LF_ERR_NOMEM, "out of memory");
+        return 0;
+    }
+    lg->M = M, lg->N = N, lg->C = C;
+    for (size_t k = 0; k < M; k++) {
+        const float *p = pr->p[k];
+        float *v = lg->p[k] = lg->block + k * N * C;
+        for (size_t i = 0; i < N * C; i++) v[i] = isnan(p[i]) ? 1.0f : p[i] > LOG_FLOOR ? p[i] : LOG_FLOOR;
+        lf_log_f(v, v, N * C);
+        for (size_t r = 0; r < N; r++)
+            if (isnan(p[r * C]))
+                for (size_t c = 0; c < C; c++) v[r * C + c] = (float)NAN;
+    }
+    return 1;
+}
+
+lf_status lf__learned_inputs(const float *const *p, size_t M, size_t N, size_t C, long hide, int table,
+                             size_t batch, float *const *x) {
+    lf_err e;
+    lf_probs pr, lg;
+    lf_status st = lf_probs_prepare(&e, p, M, C, 0, NULL, NULL, N, &pr);
+    if (st != LF_OK) return st;
+    if (table) {
+        if (log_table(&pr, &lg, &e, &st))
+            for (size_t r = 0; r < N; r++) fill_row(&lg, r, x, r, 0, hide);
+        else if (st == LF_OK)
+            st = LF_ERR_ARG; /* too large for a table */
+        if (st == LF_OK) lf_probs_free(&lg);
+    } else {
+        float **xb = lf_alloc_array(M + 1, sizeof *xb);
+        if (!xb) st = LF_ERR_NOMEM;
+        for (size_t r0 = 0; st == LF_OK && r0 < N; r0 += batch) {
+            size_t n = N - r0 < batch ? N - r0 : batch;
+            for (size_t k = 0; k <= M; k++) xb[k] = x[k] + r0 * (k < M ? C : M);
+            for (size_t i = 0; i < n; i++) fill_row(&pr, r0 + i, xb, i, 1, hide);
+            take_logs(xb, M, C, n);
+        }
+        LF_FREE(xb);
+    }
+    lf_probs_free(&pr);
+    return st;
+}
+
 static lf_status learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
                              const lf_fusion_options *opt) {
-    const learned_params *cfg = params_of(f);
+    learned_params cfg = *params_of(f);
+    lf_probs lg;
+    lf_status st = LF_OK;
+    if (cfg.log_inputs && log_table(pr, &lg, &f->err, &st)) pr = &lg, cfg.log_inputs = 0; /* taken */
+    if (st != LF_OK) return st;
     float l2 = 0;
     int by = LF_PENALTY_NONE;
-    lf_status st = cfg->n_grid ? choose_penalty(cfg, f->def->name, pr, y, opt, &l2, &by, &f->err) : LF_OK;
-    if (st != LF_OK) return st;
-    lf_model *net;
-    st = train(&net, cfg, f->def->name, pr, y, opt, l2, 0, &f->err);
+    if (cfg.n_grid) st = choose_penalty(&cfg, f->def->name, pr, y, opt, &l2, &by, &f->err);
+    lf_model *net = NULL;
+    if (st == LF_OK) st = train(&net, &cfg, f->def->name, pr, y, opt, l2, 0, &f->err);
     f->state = net;
     f->penalty = l2, f->penalty_by = by;
+    if (pr == &lg) lf_probs_free(&lg);
     return st;
 }
 
