@@ -63,7 +63,7 @@ static void count(void *ctx, const lf_progress *p) {
     if (p->event != LF_PROGRESS_METHOD) return;
     s->in_order += p->item == s->events + 1;
     s->events++;
-    if (s->cancel_at && p->item == s->cancel_at) *s->flag = 1;
+    if (s->cancel_at && p->item == s->cancel_at) __atomic_store_n(s->flag, 1, __ATOMIC_RELAXED); /* as the header asks of a thread */
 }
 
 static int max_threads(void) {
