@@ -9,9 +9,9 @@
 #include <string.h>
 #if defined(__linux__)
 #include <sys/mman.h>
+#endif
 #ifdef _OPENMP
 #include <omp.h>
-#endif
 #endif
 
 const char *lf_status_string(lf_status st) {
