@@ -216,16 +216,18 @@ _METRICS = {"log-loss": 2, "log_loss": 2, "accuracy": 0, "macro-f1": 1, "macro_f
 def _threads(n_jobs, what):
     """scikit-learn's n_jobs as the library's thread count: None -> 0
     (OpenMP's count: OMP_NUM_THREADS, else one per core), n >= 1 -> n,
-    n < 0 -> os.cpu_count() + 1 + n (-1: every core, -2: all but one)"""
+    n < 0 -> cores + 1 + n (-1: every core this process may use, -2: all
+    but one)"""
     if n_jobs is None:
         return 0
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
         raise ValueError("%s: n_jobs must be None, a positive integer or a negative one (-1: every core), "
                          "got %r" % (what, n_jobs))
-    n = int(n_jobs) if n_jobs > 0 else (os.cpu_count() or 1) + 1 + int(n_jobs)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    n = int(n_jobs) if n_jobs > 0 else cores + 1 + int(n_jobs)
     if not 1 <= n <= 1024:
-        raise ValueError("%s: n_jobs=%r gives %d threads; it must give 1..1024 (this machine has %d cores)"
-                         % (what, n_jobs, n, os.cpu_count() or 1))
+        raise ValueError("%s: n_jobs=%r gives %d threads; it must give 1..1024 (this process may use %d cores)"
+                         % (what, n_jobs, n, cores))
     return n
 
 
