@@ -588,6 +588,11 @@ if sh -c 'ulimit -v 2000000; exec "$@"' sh "$LF" --version >/dev/null 2>&1; then
     OMP_NUM_THREADS=4 OMP_STACKSIZE=3G sh -c 'ulimit -v 2000000; exec "$@"' sh "$LF" predict big.lf -m a=big_a.npy -o xt.npy >out 2>err
     rc=$?
     if [ "$rc" -eq 1 ] && [ "$(grep -c . err)" -eq 1 ] && grep -q "^libgomp: Thread creation failed" err && [ ! -e xt.npy ] && ! ls ./*.tmp-* >/dev/null 2>&1; then ok; else bad "thread creation failure: exit $rc, $(cat err), $(ls ./*.tmp-* xt.npy 2>/dev/null)"; fi
+    # --threads 1: the one thread that fits, from the start (the guard's team is the command's)
+    OMP_NUM_THREADS=4 OMP_STACKSIZE=3G sh -c 'ulimit -v 2000000; exec "$@"' sh "$LF" predict big.lf -m a=big_a.npy -o xt.npy --threads 1 >out 2>err
+    rc=$?
+    if [ "$rc" -eq 0 ] && [ -s xt.npy ]; then ok; else bad "predict --threads 1 under ulimit -v: exit $rc, $(cat err)"; fi
+    rm -f xt.npy
 else
     echo "cli: note: the thread-creation check is skipped: this build does not run under ulimit -v (AddressSanitizer)" >&2
 fi

@@ -287,8 +287,10 @@ int cli_exit_status(lf_status st, int input);
  * SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGXFSZ, SIGPIPE and SIGBUS (which
  * remove the registered temporary files and exit with one line) and
  * the atexit cleanup, and starts the OpenMP threads with those signals
- * blocked.  Called once by main before a fusion command. */
-void cli_guard_start(void);
+ * blocked: `threads` of them (--threads), else OpenMP's count, which the
+ * commands then use (a later, larger team would start threads with the
+ * signals open).  Called once by main before a fusion command. */
+void cli_guard_start(size_t threads);
 /* Blocks the asynchronous signals in this thread (the old mask in *prev),
  * around creating + registering, or renaming + unregistering, the outputs. */
 void cli_guard_hold(sigset_t *prev);

@@ -40,6 +40,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define GUARD_SLOTS 4
 #define GUARD_PATH 4096
@@ -125,7 +128,7 @@ static void async_set(sigset_t *s) {
         if (handled[i].async) sigaddset(s, handled[i].sig);
 }
 
-void cli_guard_start(void) {
+void cli_guard_start(size_t threads) {
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -149,6 +152,11 @@ void cli_guard_start(void) {
     /* the OpenMP team, created now with the signals blocked (an empty
      * region is optimised away, and the team would then be created later,
      * by the first parallel loop, with the signals open in its threads) */
+#ifdef _OPENMP
+    if (threads) omp_set_num_threads((int)threads); /* the commands' count too: the library's is no larger */
+#else
+    (void)threads;
+#endif
     int team = 0;
 #pragma omp parallel reduction(+ : team)
     team += 1;

@@ -47,9 +47,9 @@ int main(int argc, char **argv) {
             if (o.rank == 0) cli_error(err);
             return cli_mpi_finish(&o, bad);
         }
-        cli_guard_start();
+        cli_guard_start(o.threads);
     } else if (o.command == CLI_DEMO || o.command == CLI_SEED_EXAMPLE || o.command == CLI_HEAD_EXAMPLE) {
-        cli_guard_start(); /* their --report, --save and --history files, as the fusion commands' outputs */
+        cli_guard_start(0); /* their --report, --save and --history files, as the fusion commands' outputs */
     }
     int rc = CLI_EXIT_USAGE;
     switch (o.command) {
