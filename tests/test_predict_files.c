@@ -35,8 +35,6 @@
 
 enum { N = 20000, C = 3 }; /* two chunks */
 
-/* A float32 .npy written by hand: C order (data row-major) or Fortran
- * order (the same matrix, column-major on disk). */
 /* the calling thread's OpenMP thread count (1 without OpenMP) */
 static int omp_threads(void) {
 #ifdef _OPENMP
@@ -46,6 +44,8 @@ static int omp_threads(void) {
 #endif
 }
 
+/* A float32 .npy written by hand: C order (data row-major) or Fortran
+ * order (the same matrix, column-major on disk). */
 static void write_npy(const char *path, const float *v, size_t rows, size_t cols, int fortran) {
     char dict[128];
     int n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': %s, 'shape': (%zu, %zu), }",

@@ -277,6 +277,9 @@ def test_n_jobs_sets_the_threads_not_the_result(tmp_path):
     b = latefuse.Fusion(method="auto", epochs=4, folds=4, n_jobs=1).fit(P, y, names=names)
     assert np.array_equal(a.predict_proba(P), b.predict_proba(P)) and a.method_ == b.method_
     assert b.get_params()["n_jobs"] == 1 and "n_jobs=1" in repr(b) and "n_jobs" not in repr(a)
+    import pickle
+    from sklearn.base import clone
+    assert clone(b).n_jobs == 1 and pickle.loads(pickle.dumps(b)).n_jobs == 1
     t = [latefuse.compare(P, y, folds=3, epochs=2, n_jobs=n, as_frame=False) for n in (1, -1, None)]
     assert repr(t[0]) == repr(t[1]) == repr(t[2])
     for i, p in enumerate(P):

@@ -595,10 +595,14 @@ static lf_status op_npy_at(int *ok) {
  * nested ensemble selections and an ensemble's members run on the
  * process's threads, so the failing allocation lands in whichever thread
  * makes the n-th call.  Every run must end in the exact result of the run
- * without faults, or in LF_ERR_NOMEM with a message, and leak nothing. */
+ * without faults (for auto: its table, note and prediction), or in
+ * LF_ERR_NOMEM with a message, and leak nothing; auto may also end in its
+ * documented fallback, the single choice fitted, when its ensemble step
+ * failed (the note says so). */
 static char thread_msg[512];
-static lf_compare_table *ref_table;
-static float ref_auto[N * C];
+static lf_compare_table *ref_table, *ref_auto_table;
+static char ref_auto_note[2048];
+static float ref_auto[NT * C], ref_auto_one[NT * C];
 
 static lf_status compare_threads(lf_fusion *f, lf_compare_table **t) {
     lf_fusion_options o = lf_fusion_defaults();
@@ -636,11 +640,39 @@ static lf_status op_compare_threads(int *ok) {
     return st;
 }
 
-static lf_status auto_threads(lf_fusion *f) {
+/* auto on the 120 rows (40 a class: its ensemble step runs, with the
+ * nested selections and the members' fits on threads); single: the one
+ * candidate it chooses (auto_single), what a failed ensemble step falls
+ * back to */
+static lf_status auto_fit(lf_fusion *f, int single) {
     lf_fusion_options o = lf_fusion_defaults();
-    o.method = LF_FUSE_AUTO, o.folds = 2, o.epochs = 1, o.seed = 5;
-    const float *p[2] = {pa, pb};
-    return lf_fusion_fit(f, p, names, 2, N, C, y, &o);
+    o.method = LF_FUSE_AUTO, o.folds = 2, o.epochs = 1, o.seed = 5, o.auto_single = single;
+    const float *p3[2] = {pa3, pb3};
+    return lf_fusion_fit(f, p3, names, 2, NT, C, y3, &o);
+}
+
+/* the fault-free run's table, note and prediction; or, where the note says
+ * the ensemble step failed, the single choice's prediction */
+static lf_status op_auto_threads(int *ok) {
+    lf_fusion *f;
+    lf_status st = lf_fusion_create(&f);
+    if (st != LF_OK) return snprintf(thread_msg, sizeof thread_msg, "create"), st;
+    st = auto_fit(f, 0);
+    if (st != LF_OK) snprintf(thread_msg, sizeof thread_msg, "%s", lf_fusion_error(f));
+    const float *p3[2] = {pa3, pb3};
+    static float out[NT * C];
+    if (st == LF_OK) st = lf_fusion_predict_features(f, p3, NT, NULL, 0, out, thread_msg, sizeof thread_msg);
+    if (st == LF_OK) {
+        const char *note = lf_fusion_auto_note(f);
+        const lf_compare_table *t = lf_fusion_auto_table(f);
+        if (note && strstr(note, "auto's ensemble failed"))
+            *ok = memcmp(out, ref_auto_one, sizeof out) == 0;
+        else
+            *ok = note && t && strcmp(note, ref_auto_note) == 0 && same_table(t, ref_auto_table) &&
+                  memcmp(out, ref_auto, sizeof out) == 0;
+    }
+    lf_fusion_free(f);
+    return st;
 }
 
 static lf_status fit_predict_threads(int *ok, lf_status (*fit)(lf_fusion *), const float *ref) {
@@ -656,7 +688,6 @@ static lf_status fit_predict_threads(int *ok, lf_status (*fit)(lf_fusion *), con
     lf_fusion_free(f);
     return st;
 }
-static lf_status op_auto_threads(int *ok) { return fit_predict_threads(ok, auto_threads, ref_auto); }
 static lf_status op_ensemble_threads(int *ok) { return fit_predict_threads(ok, fit_ensemble, ref_ensemble); }
 
 /* as sweep() for allocations, each failure also told as LF_ERR_NOMEM with
@@ -690,25 +721,45 @@ static void sweep_threads(const char *what, lf_status (*op)(int *), long stride)
 
 static int threads_main(void) {
     fixtures();
+    for (size_t t = 0; t < 3; t++) {
+        memcpy(pa3 + t * N * C, pa, sizeof pa), memcpy(pb3 + t * N * C, pb, sizeof pb);
+        memcpy(y3 + t * N, y, N * sizeof *y);
+    }
     lf_fusion *f;
-    const float *p[2] = {pa, pb};
+    const float *p[2] = {pa, pb}, *p3[2] = {pa3, pb3};
     int ok = lf_fusion_create(&f) == LF_OK && compare_threads(f, &ref_table) == LF_OK;
     lf_fusion_free(f);
-    ok = ok && lf_fusion_create(&f) == LF_OK && auto_threads(f) == LF_OK &&
-         lf_fusion_predict(f, p, N, ref_auto) == LF_OK;
+    ok = ok && lf_fusion_create(&f) == LF_OK && auto_fit(f, 0) == LF_OK &&
+         lf_fusion_predict(f, p3, NT, ref_auto) == LF_OK && lf_fusion_auto_note(f) &&
+         strstr(lf_fusion_auto_note(f), "ensemble of") && lf_fusion_auto_table(f);
+    if (ok) {
+        snprintf(ref_auto_note, sizeof ref_auto_note, "%s", lf_fusion_auto_note(f));
+        const lf_compare_table *t = lf_fusion_auto_table(f);
+        ok = (ref_auto_table = calloc(1, sizeof *ref_auto_table)) != NULL &&
+             (ref_auto_table->rows = calloc(t->n_rows, sizeof *t->rows)) != NULL;
+        if (ok) {
+            ref_auto_table->n_rows = t->n_rows, ref_auto_table->n_models = t->n_models;
+            memcpy(ref_auto_table->rows, t->rows, t->n_rows * sizeof *t->rows);
+            for (size_t i = 0; i < t->n_rows; i++) ref_auto_table->rows[i].acc_without = NULL; /* not in auto's */
+        }
+    }
+    lf_fusion_free(f);
+    ok = ok && lf_fusion_create(&f) == LF_OK && auto_fit(f, 1) == LF_OK &&
+         lf_fusion_predict(f, p3, NT, ref_auto_one) == LF_OK;
     lf_fusion_free(f);
     ok = ok && lf_fusion_create(&f) == LF_OK && fit_ensemble(f) == LF_OK &&
          lf_fusion_predict(f, p, N, ref_ensemble) == LF_OK;
     lf_fusion_free(f);
     if (!ok) {
-        fprintf(stderr, "faults threads: a reference failed\n");
-        lf_compare_table_free(ref_table);
+        fprintf(stderr, "faults threads: a reference failed (auto must keep an ensemble)\n");
         return 2;
     }
     sweep_threads("alloc: compare on threads", op_compare_threads, 1);
     sweep_threads("alloc: ensemble on threads", op_ensemble_threads, 1);
-    sweep_threads("alloc: auto on threads", op_auto_threads, 13);
+    sweep_threads("alloc: auto on threads", op_auto_threads, 47);
     lf_compare_table_free(ref_table);
+    if (ref_auto_table) free(ref_auto_table->rows);
+    free(ref_auto_table);
     printf("faults: %ld runs with an injected fault\n", runs_with_fault);
     printf("faults: %d passed, %d failed\n", pass, fail);
     return fail != 0;
