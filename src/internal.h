@@ -57,6 +57,9 @@ lf_status lf_cancel_fail(lf_err *e);
 #define LF_THREADS_MAX 1024
 int lf_threads_push(size_t n);
 void lf_threads_pop(int saved);
+/* LF_OK for a thread count of an options struct (0 or 1..LF_THREADS_MAX),
+ * else LF_ERR_ARG with the message "<who>threads must be ...". */
+lf_status lf_threads_check(lf_err *e, const char *who, size_t n);
 
 /* n*size with overflow check: returns 0 (and sets *out = 0) on overflow. */
 int lf_mul_ok(size_t a, size_t b, size_t *out);

@@ -178,6 +178,11 @@ int lf_threads_push(size_t n) {
 #endif
 }
 
+lf_status lf_threads_check(lf_err *e, const char *who, size_t n) {
+    if (n <= LF_THREADS_MAX) return LF_OK;
+    return lf_fail(e, LF_ERR_ARG, "%sthreads must be 0 (OpenMP's count) or 1..%d, got %zu", who, LF_THREADS_MAX, n);
+}
+
 void lf_threads_pop(int saved) {
 #ifdef _OPENMP
     if (saved > 0 && saved != omp_get_max_threads()) omp_set_num_threads(saved);

@@ -213,9 +213,7 @@ lf_status lf_fusion_check(lf_err *e, const float *const *p, const char *const *n
     if (st == LF_OK && (!lf_mul_ok(size, bags, &sel) || sel > LF_ENSEMBLE_COUNT_MAX))
         st = lf_fail(e, LF_ERR_ARG, "ensemble size x bags must be at most %d selections, got %zu x %zu",
                      LF_ENSEMBLE_COUNT_MAX, size, bags);
-    if (st == LF_OK && o->threads > LF_THREADS_MAX)
-        st = lf_fail(e, LF_ERR_ARG, "threads must be 0 (OpenMP's count) or 1..%d, got %zu", LF_THREADS_MAX,
-                     o->threads);
+    if (st == LF_OK) st = lf_threads_check(e, "", o->threads);
     if (st == LF_OK && !(o->modality_dropout >= 0 && o->modality_dropout <= 1))
         st = lf_fail(e, LF_ERR_ARG, "modality_dropout must be in [0, 1]");
     if (st == LF_OK) st = check_features(e, o->features, o->n_features, N);

@@ -573,11 +573,12 @@ lf_status lf__learned_inputs(const float *const *p, size_t M, size_t N, size_t C
     lf_status st = lf_probs_prepare(&e, p, M, C, 0, NULL, NULL, N, &pr);
     if (st != LF_OK) return st;
     if (table) {
-        if (log_table(&pr, &lg, &e, &st))
+        if (log_table(&pr, &lg, &e, &st)) {
             for (size_t r = 0; r < N; r++) fill_row(&lg, r, x, r, 0, hide);
-        else if (st == LF_OK)
+            lf_probs_free(&lg);
+        } else if (st == LF_OK) {
             st = LF_ERR_ARG; /* too large for a table */
-        if (st == LF_OK) lf_probs_free(&lg);
+        }
     } else {
         float **xb = lf_alloc_array(M + 1, sizeof *xb);
         if (!xb) st = LF_ERR_NOMEM;

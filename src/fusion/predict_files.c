@@ -491,9 +491,7 @@ static lf_status predict_files(const lf_fusion *f, const char *const *names, con
         return fail_res(res, LF_ERR_ARG, &(lf_err){"predict_files: no output path, names or paths"}, 0);
     if (o.flags & ~(LF_WRITE_NO_FSYNC | LF_READ_NO_MMAP | LF_READ_MMAP))
         return fail_res(res, LF_ERR_ARG, &(lf_err){"predict_files: unknown flags"}, 0);
-    if (o.threads > LF_THREADS_MAX)
-        return fail_res(res, lf_fail(&e, LF_ERR_ARG, "predict_files: threads must be 0 (OpenMP's count) or 1..%d, got %zu",
-                                     LF_THREADS_MAX, o.threads), &e, 0);
+    if (lf_threads_check(&e, "predict_files: ", o.threads) != LF_OK) return fail_res(res, LF_ERR_ARG, &e, 0);
     for (size_t k = 0; k < G; k++)
         if (!paths[k]) return fail_res(res, LF_ERR_ARG, &(lf_err){"predict_files: a path is NULL"}, 0);
     if (outputs_apart(out_path, o.classes_path, paths, G, &e) != LF_OK) return fail_res(res, LF_ERR_ARG, &e, 0);
