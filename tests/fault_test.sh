@@ -3,7 +3,7 @@
 # the test's allocation and I/O hooks (-Wl,--wrap) under AddressSanitizer +
 # LeakSanitizer and runs every sweep; then the same sources with OpenMP
 # (`faults threads`, on 2 and 3 threads), where compare's and auto's folds
-# and an ensemble's members fail on the library's threads.
+# and the members of two ensembles fail on the library's threads.
 # Last line: "faults: N passed, N failed" (both builds together).
 set -u
 cd "$(dirname "$0")/.."

@@ -9,7 +9,7 @@
  * cancel flag set midway (by the progress callback) fails the call
  * cleanly, the events stopping there (a flag set before the call:
  * test_cancel.c); lf_fusion_options.threads sets the team for the call
- * alone.
+ * alone (compare's, and the report's page the same bytes for each count).
  */
 #include "check.h"
 #include "fusion_data.h"
@@ -118,6 +118,44 @@ static void team(void *ctx, const lf_progress *p) {
 #endif
 }
 
+static unsigned char *slurp(const char *path, size_t *n);
+
+/* lf_report_options.fusion.threads, under a caller's 3: the page of 1 and
+ * 2 threads is the one of the caller's count, byte for byte, the caller's
+ * count is its own after each call, and 1025 fails with the exact message
+ * and writes no page */
+static void test_report_threads(lf_fusion *f, float *const *p, const int *y, const lf_method *ms) {
+    enum { M = 3, N = 200, C = 3 };
+    char path[3][32] = {"/tmp/latefuse_cvt_XXXXXX", "/tmp/latefuse_cvt_XXXXXX", "/tmp/latefuse_cvt_XXXXXX"};
+    unsigned char *bytes[3] = {NULL, NULL, NULL};
+    size_t len[3] = {0, 0, 0};
+    for (int th = 0; th <= 2; th++) {
+        close(mkstemp(path[th]));
+        lf_report_options r = lf_report_defaults();
+        r.fusion.folds = 3, r.fusion.epochs = 2, r.fusion.threads = (size_t)th;
+        r.methods = ms, r.n_methods = 4;
+        CHECK(lf_fusion_report(f, (const float *const *)p, names3, M, N, C, y, &r, path[th], 0) == LF_OK,
+              "report, threads %d: %s", th, lf_fusion_error(f));
+        CHECK(max_threads() == (OMP ? 3 : 1), "report, threads %d: the caller's count after: %d", th,
+              max_threads());
+        bytes[th] = slurp(path[th], &len[th]);
+        unlink(path[th]);
+    }
+    for (int th = 1; th <= 2; th++)
+        CHECK(bytes[0] && bytes[th] && len[0] == len[th] && memcmp(bytes[0], bytes[th], len[0]) == 0,
+              "report: the page of %d threads is the one of 3 (%zu and %zu bytes)", th, len[th], len[0]);
+    for (int th = 0; th <= 2; th++) free(bytes[th]);
+    lf_report_options r = lf_report_defaults();
+    r.fusion.threads = 1025;
+    char gone[] = "/tmp/latefuse_cvt_report_never.html";
+    unlink(gone);
+    CHECK(lf_fusion_report(f, (const float *const *)p, names3, M, N, C, y, &r, gone, 0) == LF_ERR_ARG &&
+              strstr(lf_fusion_error(f), "threads must be 0 (OpenMP's count) or 1..1024, got 1025") &&
+              access(gone, F_OK) != 0,
+          "report, threads 1025: '%s'", lf_fusion_error(f));
+    CHECK(max_threads() == (OMP ? 3 : 1), "the caller's count after report's error: %d", max_threads());
+}
+
 /* lf_fusion_options.threads: compare's team is at most that many (0: the
  * caller's count), the caller's count after the call is its own, the table the same
  * bits for each; out of range, the exact error */
@@ -152,6 +190,7 @@ static void test_threads_option(void) {
     CHECK(lf_fusion_fit(f, (const float *const *)p, names3, M, N, C, y, &o) == LF_ERR_ARG,
           "fit, threads 1025: '%s'", lf_fusion_error(f));
     CHECK(max_threads() == (OMP ? 3 : 1), "the caller's count after the errors: %d", max_threads());
+    test_report_threads(f, p, y, ms);
     lf_fusion_free(f);
     free_data(p, y, M);
     set_threads(2);

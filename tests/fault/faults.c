@@ -345,7 +345,7 @@ static void says_why(const char *what, lf_status (*op)(char *, size_t), int stri
         seen |= strcmp(msg, want) == 0;
     }
     if (!seen) bad++, fprintf(stderr, "%s: never said '%s'\n", what, want);
-    printf("%-28s %5ld faults injected, %s\n", what, n - 1, bad ? "FAILED" : "all said why");
+    printf("%-32s %5ld faults injected, %s\n", what, n - 1, bad ? "FAILED" : "all said why");
     if (bad) fail++;
     else pass++;
 }
@@ -675,20 +675,39 @@ static lf_status op_auto_threads(int *ok) {
     return st;
 }
 
-static lf_status fit_predict_threads(int *ok, lf_status (*fit)(lf_fusion *), const float *ref) {
+/* an ensemble of four members that allocate as they fit (stack-lr's
+ * penalty search, ges-log's selection, knora-e's k-d table, a decision
+ * template after a temperature), on the 120 rows, over the geometric pool:
+ * its members' fits run on the process's threads, so most of its
+ * allocations are made off the calling thread */
+static float ref_ensemble4[NT * C];
+static lf_status fit_ensemble4(lf_fusion *f) {
+    lf_fusion_options o = lf_fusion_defaults();
+    o.epochs = 2, o.seed = 3;
+    const lf_method ms[4] = {LF_FUSE_STACK_LR, LF_FUSE_GES_LOG, LF_FUSE_KNORA_E, LF_FUSE_DECISION_TEMPLATE};
+    const int cal[4] = {1, 0, 0, 1};
+    const float counts[4] = {3, 2, 1, 1};
+    const float *p3[2] = {pa3, pb3};
+    return lf_ensemble_fit(f, p3, names, 2, NT, C, y3, &o, ms, cal, counts, 4, 1);
+}
+
+/* fit, then predict the `rows` rows it was fitted on (pa/pb or pa3/pb3) */
+static lf_status fit_predict_threads(int *ok, lf_status (*fit)(lf_fusion *), const float *ref, size_t rows) {
     lf_fusion *f;
     lf_status st = lf_fusion_create(&f);
     if (st != LF_OK) return snprintf(thread_msg, sizeof thread_msg, "create"), st;
     st = fit(f);
     if (st != LF_OK) snprintf(thread_msg, sizeof thread_msg, "%s", lf_fusion_error(f));
-    const float *p[2] = {pa, pb};
-    float out[N * C];
-    if (st == LF_OK) st = lf_fusion_predict_features(f, p, N, NULL, 0, out, thread_msg, sizeof thread_msg);
-    if (st == LF_OK) *ok = memcmp(out, ref, sizeof out) == 0;
+    const float *p[2] = {pa, pb}, *p3[2] = {pa3, pb3};
+    static float out[NT * C];
+    if (st == LF_OK)
+        st = lf_fusion_predict_features(f, rows == NT ? p3 : p, rows, NULL, 0, out, thread_msg, sizeof thread_msg);
+    if (st == LF_OK) *ok = memcmp(out, ref, rows * C * sizeof *out) == 0;
     lf_fusion_free(f);
     return st;
 }
-static lf_status op_ensemble_threads(int *ok) { return fit_predict_threads(ok, fit_ensemble, ref_ensemble); }
+static lf_status op_ensemble_threads(int *ok) { return fit_predict_threads(ok, fit_ensemble, ref_ensemble, N); }
+static lf_status op_ensemble4_threads(int *ok) { return fit_predict_threads(ok, fit_ensemble4, ref_ensemble4, NT); }
 
 /* as sweep() for allocations, each failure also told as LF_ERR_NOMEM with
  * a message; every n up to 400, then every `stride`-th (auto makes
@@ -714,7 +733,7 @@ static void sweep_threads(const char *what, lf_status (*op)(int *), long stride)
         if (st != LF_OK && !thread_msg[0]) bad++, fprintf(stderr, "%s: fault %ld: no message\n", what, n);
         if (n > 1000000) break;
     }
-    printf("%-28s %5ld faults injected, %s\n", what, runs, bad ? "FAILED" : "all clean");
+    printf("%-32s %5ld faults injected, %s\n", what, runs, bad ? "FAILED" : "all clean");
     if (bad) fail++;
     else pass++;
 }
@@ -750,12 +769,16 @@ static int threads_main(void) {
     ok = ok && lf_fusion_create(&f) == LF_OK && fit_ensemble(f) == LF_OK &&
          lf_fusion_predict(f, p, N, ref_ensemble) == LF_OK;
     lf_fusion_free(f);
+    ok = ok && lf_fusion_create(&f) == LF_OK && fit_ensemble4(f) == LF_OK &&
+         lf_fusion_predict(f, p3, NT, ref_ensemble4) == LF_OK;
+    lf_fusion_free(f);
     if (!ok) {
         fprintf(stderr, "faults threads: a reference failed (auto must keep an ensemble)\n");
         return 2;
     }
     sweep_threads("alloc: compare on threads", op_compare_threads, 1);
     sweep_threads("alloc: ensemble on threads", op_ensemble_threads, 1);
+    sweep_threads("alloc: ensemble of 4 on threads", op_ensemble4_threads, 1);
     sweep_threads("alloc: auto on threads", op_auto_threads, 47);
     lf_compare_table_free(ref_table);
     if (ref_auto_table) free(ref_auto_table->rows);
@@ -792,7 +815,7 @@ static void sweep(const char *what, int kind, lf_status (*op)(int *), int reset_
         }
         if (n > 100000) break;
     }
-    printf("%-28s %5ld faults injected, %s\n", what, n - 1, bad ? "FAILED" : "all clean");
+    printf("%-32s %5ld faults injected, %s\n", what, n - 1, bad ? "FAILED" : "all clean");
     if (bad) fail++;
     else pass++;
 }
