@@ -10,13 +10,21 @@
 #include "latefuse.h"
 #include <stddef.h>
 
-/* Hot loops are compiled twice, for AVX2 and for the baseline, and the
- * right one is picked when the program loads (GCC/clang function
- * multi-versioning; used on static functions only, behind plain extern
- * wrappers, so that no caller needs to know).  The two compute the same results: no FMA contraction
- * (-std=c11 sets -ffp-contract=off) and no reassociation (no fast-math). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang_analyzer__) && \
-    !defined(LF_NO_CLONES) && (defined(__clang__) ? __clang_major__ >= 14 : __GNUC__ >= 6)
+/* Hot loops are compiled for x86-64-v4 (AVX-512, GCC only), for AVX2 and
+ * for the baseline, and the right one is picked when the program loads
+ * (GCC/clang function multi-versioning; used on static functions only,
+ * behind plain extern wrappers, so that no caller needs to know).  They
+ * compute the same results: no reassociation (no fast-math) and no FMA
+ * contraction, so a loop's vector width changes only how many lanes
+ * compute at once.  GCC contracts nothing under -std=c11
+ * (-ffp-contract=off); clang would fuse multiply-adds where the target has
+ * FMA, which x86-64-v4 has and "avx2" alone has not, so clang builds keep
+ * the AVX2 and baseline clones. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang_analyzer__) && !defined(LF_NO_CLONES) && \
+    !defined(__clang__) && __GNUC__ >= 12
+#define LF_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#elif defined(__x86_64__) && defined(__GNUC__) && !defined(__clang_analyzer__) && !defined(LF_NO_CLONES) && \
+    (defined(__clang__) ? __clang_major__ >= 14 : __GNUC__ >= 6)
 #define LF_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define LF_CLONES

@@ -56,15 +56,6 @@
  * chain it may not reorder), and every clone gives the same bits. */
 #define SL 8
 
-/* the softmax passes also get an AVX-512 clone (16 floats a step) with GCC,
- * which contracts no multiply-add under -std=c11: the same operations, so
- * the same bits as the AVX2 and baseline clones (clang would fuse them
- * where the target has FMA, so it keeps LF_CLONES) */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(LF_NO_CLONES) && __GNUC__ >= 6
-#define ATT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define ATT_CLONES LF_CLONES
-#endif
 
 static inline double lanes_total(double *l) {
     for (int w = SL / 2; w > 0; w /= 2)
@@ -74,7 +65,7 @@ static inline double lanes_total(double *l) {
 
 /* the largest of a row's scores of present keys (km: 1 present, 0
  * absent; NULL: all present); NaN if one of them is NaN */
-ATT_CLONES static float row_max(const float *restrict row, const float *restrict km, size_t S) {
+LF_CLONES static float row_max(const float *restrict row, const float *restrict km, size_t S) {
     float mxl[SL];
     for (int l = 0; l < SL; l++) mxl[l] = -INFINITY;
     size_t sf = S - S % SL;
@@ -127,7 +118,7 @@ static inline float exp_nonpos(float x) {
  * (in double, in lanes).  The exponents are clamped to [-87, 0] (an absent
  * key's score may pass mx; exp -87 is below 2^-125) in a loop of their
  * own: with the branches beside it, the exp loop would not vectorise. */
-ATT_CLONES static double row_exp(float *restrict row, const float *restrict km, size_t S, float mx) {
+LF_CLONES static double row_exp(float *restrict row, const float *restrict km, size_t S, float mx) {
     for (size_t s = 0; s < S; s++) {
         float d = row[s] - mx;
         d = d < 0.0f ? d : 0.0f;
@@ -152,7 +143,7 @@ ATT_CLONES static double row_exp(float *restrict row, const float *restrict km, 
  * weights NaN, an absent key's score is not read, and present scores all
  * -inf give NaN weights when no key is absent (softmax's 0 / 0), else
  * zero weights. */
-ATT_CLONES static void softmax_rows(float *restrict p, size_t T, size_t S, const float *restrict kmask,
+LF_CLONES static void softmax_rows(float *restrict p, size_t T, size_t S, const float *restrict kmask,
                                    const float *restrict qmask) {
     size_t n_on = S;
     if (kmask) {
@@ -182,7 +173,7 @@ ATT_CLONES static void softmax_rows(float *restrict p, size_t T, size_t S, const
 
 /* the softmax's backward over T rows: d score = p (d p - <d p, p>), in
  * place in dp */
-ATT_CLONES static void softmax_rows_backward(float *restrict dp, const float *restrict p, size_t T, size_t S) {
+LF_CLONES static void softmax_rows_backward(float *restrict dp, const float *restrict p, size_t T, size_t S) {
     for (size_t t = 0; t < T; t++) {
         float *restrict r = dp + t * S;
         const float *restrict pr = p + t * S;
