@@ -157,7 +157,8 @@ static void flip_forward(const lf_layer_ctx *c) {
                 memcpy(yr, xr, W * C * sizeof *yr);
                 continue;
             }
-            for (size_t px = 0; px < W; px++) memcpy(yr + px * C, xr + (W - 1 - px) * C, C * sizeof *yr);
+            for (size_t px = 0; px < W; px++) /* a loop: C is small (3), a call would cost more than the copy */
+                for (size_t ch = 0; ch < C; ch++) yr[px * C + ch] = xr[(W - 1 - px) * C + ch];
         }
     }
 }
@@ -338,8 +339,8 @@ void lf__translate_image(const lf_translation_options *o, size_t H, size_t W, si
             if (ny == 1 && nx == 1) { /* nearest: a copy */
                 if (iy[0] < 0 || ix[0] < 0)
                     for (size_t ch = 0; ch < C; ch++) yp[ch] = fill;
-                else
-                    memcpy(yp, x + ((size_t)iy[0] * W + (size_t)ix[0]) * C, C * sizeof *yp);
+                else /* a loop, as in flip_forward */
+                    for (size_t ch = 0; ch < C; ch++) yp[ch] = x[((size_t)iy[0] * W + (size_t)ix[0]) * C + ch];
                 continue;
             }
             for (size_t ch = 0; ch < C; ch++) { /* in double, as scipy, rounded once */
