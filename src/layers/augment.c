@@ -329,6 +329,25 @@ void lf__translate_image(const lf_translation_options *o, size_t H, size_t W, si
     }
     axis_map ay = axis_of(d[0], o->interpolation), ax = axis_of(d[1], o->interpolation);
     float fill = o->fill_value;
+    if (ay.taps == 1 && ax.taps == 1 && o->fill_mode == LF_FILL_CONSTANT) {
+        /* nearest with a constant fill: each row a shifted run of an input
+         * row, the fill around it (the map below, a row at a time) */
+        long kx = ax.k, w = (long)W;
+        size_t p0 = kx < 0 ? (size_t)(kx < -w ? w : -kx) : 0, p1 = kx > 0 ? (size_t)(kx > w ? 0 : w - kx) : W;
+        if (p1 < p0) p1 = p0;
+        for (size_t py = 0; py < H; py++) {
+            long iy = (long)py + ay.k;
+            float *yr = y + py * W * C;
+            if (iy < 0 || iy >= (long)H) {
+                for (size_t i = 0; i < W * C; i++) yr[i] = fill;
+                continue;
+            }
+            for (size_t i = 0; i < p0 * C; i++) yr[i] = fill;
+            if (p1 > p0) memcpy(yr + p0 * C, x + ((size_t)iy * W + (size_t)((long)p0 + kx)) * C, (p1 - p0) * C * sizeof *yr);
+            for (size_t i = p1 * C; i < W * C; i++) yr[i] = fill;
+        }
+        return;
+    }
     for (size_t py = 0; py < H; py++) {
         long iy[2], ix[2];
         double wy[2], wx[2];
