@@ -94,12 +94,19 @@ typedef void (*micro_fn)(size_t kc, const float *restrict a, size_t as, const fl
                          size_t bs, float *restrict c, size_t ldc, size_t mr, size_t nr,
                          float alpha, int load, const float *restrict bias, int relu);
 
+/* The same with a read by rows: acc = sum_k a[i*ars + k] * b[k*bs + j]. */
+typedef void (*micro_rows_fn)(size_t kc, const float *restrict a, size_t ars, const float *restrict b,
+                              size_t bs, float *restrict c, size_t ldc, size_t mr, size_t nr,
+                              float alpha, int load, const float *restrict bias, int relu);
+
 /* direct: the kernel reads only the mr x nr part of the tile from a and b
  * (rows of a in groups of 4, columns of b by masked loads), so an operand
  * that already has the panel layout (A transposed, B not) is read in place
- * with as = lda or bs = ldb, unpacked (see gemm_block). */
+ * with as = lda or bs = ldb, unpacked (see gemm_block); micro_rows (NULL
+ * but for such a kernel) reads A untransposed in place, a row at lda. */
 typedef struct gemm_kernel {
     micro_fn micro;
+    micro_rows_fn micro_rows;
     size_t mr, nr;
     int direct;
 } gemm_kernel;
@@ -219,7 +226,7 @@ A5_TARGET static inline void upd512(float *c, __m512 acc, __mmask16 mk, __m512 v
  * j >= nr neither read nor used), a for rows i < ROWS only. */
 #define A5_ZERO(x) __m512 x = _mm512_setzero_ps()
 A5_TARGET __attribute__((always_inline)) static inline void
-micro512_body(const int ROWS, const int NW, size_t kc, const float *restrict a, size_t as,
+micro512_body(const int ROWS, const int NW, size_t kc, const float *restrict a, size_t as, size_t ars,
               const float *restrict b, size_t bs, float *restrict c, size_t ldc, size_t mr,
               size_t nr, float alpha, int load, const float *restrict bias, int relu) {
     A5_ZERO(c00); A5_ZERO(c01); A5_ZERO(c10); A5_ZERO(c11); A5_ZERO(c20); A5_ZERO(c21);
@@ -233,7 +240,7 @@ micro512_body(const int ROWS, const int NW, size_t kc, const float *restrict a, 
         if (NW > 1) b1 = _mm512_maskz_loadu_ps(m1, b + 16);
 #define A5_K(i, x0, x1)                                                                    \
     if ((i) < ROWS) {                                                                      \
-        ai = _mm512_set1_ps(a[i]);                                                         \
+        ai = _mm512_set1_ps(a[(i) * ars]);                                                 \
         x0 = _mm512_fmadd_ps(ai, b0, x0);                                                  \
         if (NW > 1) x1 = _mm512_fmadd_ps(ai, b1, x1);                                      \
     }
@@ -270,7 +277,7 @@ A5_TARGET static inline void upd256m(float *c, __m256 acc, __mmask8 mk, __m256 v
 
 #define A5_ZERO8(x) __m256 x = _mm256_setzero_ps()
 A5_TARGET __attribute__((always_inline)) static inline void
-micro512_body8(const int ROWS, size_t kc, const float *restrict a, size_t as,
+micro512_body8(const int ROWS, size_t kc, const float *restrict a, size_t as, size_t ars,
                const float *restrict b, size_t bs, float *restrict c, size_t ldc, size_t mr,
                size_t nr, float alpha, int load, const float *restrict bias, int relu) {
     A5_ZERO8(c0); A5_ZERO8(c1); A5_ZERO8(c2); A5_ZERO8(c3); A5_ZERO8(c4); A5_ZERO8(c5);
@@ -279,7 +286,7 @@ micro512_body8(const int ROWS, size_t kc, const float *restrict a, size_t as,
     for (size_t k = 0; k < kc; k++, a += as, b += bs) {
         __m256 b0 = _mm256_maskz_loadu_ps(m, b);
 #define A5_K8(i, x) \
-    if ((i) < ROWS) x = _mm256_fmadd_ps(_mm256_set1_ps(a[i]), b0, x);
+    if ((i) < ROWS) x = _mm256_fmadd_ps(_mm256_set1_ps(a[(i) * ars]), b0, x);
         A5_K8(0, c0) A5_K8(1, c1) A5_K8(2, c2) A5_K8(3, c3) A5_K8(4, c4) A5_K8(5, c5)
         A5_K8(6, c6) A5_K8(7, c7) A5_K8(8, c8) A5_K8(9, c9) A5_K8(10, cA) A5_K8(11, cB)
 #undef A5_K8
@@ -293,25 +300,43 @@ micro512_body8(const int ROWS, size_t kc, const float *restrict a, size_t as,
 }
 #undef A5_ZERO8
 
-A5_TARGET static void micro_avx512(size_t kc, const float *restrict a, size_t as,
-                                   const float *restrict b, size_t bs, float *restrict c,
-                                   size_t ldc, size_t mr, size_t nr, float alpha, int load,
-                                   const float *restrict bias, int relu) {
-#define A5_CALL(R, W) micro512_body(R, W, kc, a, as, b, bs, c, ldc, mr, nr, alpha, load, bias, relu)
+/* a[i*ars + k*as]: ars = 1 for a panel (packed, or A^T in place), as = 1
+ * for A read by rows in place */
+A5_TARGET __attribute__((always_inline)) static inline void
+micro512_any(size_t kc, const float *restrict a, size_t as, size_t ars, const float *restrict b,
+             size_t bs, float *restrict c, size_t ldc, size_t mr, size_t nr, float alpha, int load,
+             const float *restrict bias, int relu) {
+#define A5_CALL(R, W) micro512_body(R, W, kc, a, as, ars, b, bs, c, ldc, mr, nr, alpha, load, bias, relu)
+#define A5_CALL8(R) micro512_body8(R, kc, a, as, ars, b, bs, c, ldc, mr, nr, alpha, load, bias, relu)
     if (nr > 16) {
         if (mr > 8) A5_CALL(12, 2);
         else if (mr > 4) A5_CALL(8, 2);
         else A5_CALL(4, 2);
     } else if (nr <= 8) {
-        if (mr > 8) micro512_body8(12, kc, a, as, b, bs, c, ldc, mr, nr, alpha, load, bias, relu);
-        else if (mr > 4) micro512_body8(8, kc, a, as, b, bs, c, ldc, mr, nr, alpha, load, bias, relu);
-        else micro512_body8(4, kc, a, as, b, bs, c, ldc, mr, nr, alpha, load, bias, relu);
+        if (mr > 8) A5_CALL8(12);
+        else if (mr > 4) A5_CALL8(8);
+        else A5_CALL8(4);
     } else {
         if (mr > 8) A5_CALL(12, 1);
         else if (mr > 4) A5_CALL(8, 1);
         else A5_CALL(4, 1);
     }
 #undef A5_CALL
+#undef A5_CALL8
+}
+
+A5_TARGET static void micro_avx512(size_t kc, const float *restrict a, size_t as,
+                                   const float *restrict b, size_t bs, float *restrict c,
+                                   size_t ldc, size_t mr, size_t nr, float alpha, int load,
+                                   const float *restrict bias, int relu) {
+    micro512_any(kc, a, as, 1, b, bs, c, ldc, mr, nr, alpha, load, bias, relu);
+}
+
+A5_TARGET static void micro_avx512_rows(size_t kc, const float *restrict a, size_t ars,
+                                        const float *restrict b, size_t bs, float *restrict c,
+                                        size_t ldc, size_t mr, size_t nr, float alpha, int load,
+                                        const float *restrict bias, int relu) {
+    micro512_any(kc, a, 1, ars, b, bs, c, ldc, mr, nr, alpha, load, bias, relu);
 }
 
 static int has_avx512(void) {
@@ -323,11 +348,11 @@ static int has_avx512(void) {
 static gemm_kernel pick_kernel(void) {
 #ifdef HAVE_X86_KERNELS
     if (has_avx512())
-        return (gemm_kernel){micro_avx512, A5_MR, A5_NR, 1};
+        return (gemm_kernel){micro_avx512, micro_avx512_rows, A5_MR, A5_NR, 1};
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return (gemm_kernel){micro_avx2, A2_MR, A2_NR, 0};
+        return (gemm_kernel){micro_avx2, NULL, A2_MR, A2_NR, 0};
 #endif
-    return (gemm_kernel){micro_portable, P_MR, P_NR, 0};
+    return (gemm_kernel){micro_portable, NULL, P_MR, P_NR, 0};
 }
 
 /* The transposing part of pack: dst[k*width + i] = src[i*ld + k] for the
@@ -476,12 +501,16 @@ static void gemm_block(const gemm_kernel *kn, int trans_a, int trans_b, size_t i
     unsigned mode = flush_subnormals();
     size_t mr = kn->mr, nr = kn->nr;
     /* op(A) = A^T is k-major already: read in place when every row tile
-     * is 4, 8 or 12 rows (what the direct kernel reads); B likewise when
-     * not transposed (columns by masked loads); but a panel whose k-rows
-     * lie DIRECT_LD_MAX floats or more apart is packed (such rows fall into
+     * is 4, 8 or 12 rows (what the direct kernel reads); A untransposed
+     * likewise, by rows (micro_rows: each row's k values in order; a
+     * Dense's forward x W, whose A is the batch); B likewise when not
+     * transposed (columns by masked loads); but a panel whose k-rows lie
+     * DIRECT_LD_MAX floats or more apart is packed (such rows fall into
      * few L1 sets: the 512 x 128 x 4096 and 128 x 512 x 4096 weight
-     * gradients of a Dense(512) ran slower in place) */
+     * gradients of a Dense(512) ran slower in place).  The same products
+     * in the same order either way: the same bits. */
     int a_direct = kn->direct && trans_a && (i1 - i0) % 4 == 0 && lda < DIRECT_LD_MAX;
+    int a_rows = kn->micro_rows && !trans_a && (i1 - i0) % 4 == 0 && lda < DIRECT_LD_MAX;
     int b_direct = kn->direct && !trans_b && ldb < DIRECT_LD_MAX;
     for (size_t jc = j0; jc < j1; jc += NC) {
         size_t nc = j1 - jc < NC ? j1 - jc : NC;
@@ -498,15 +527,20 @@ static void gemm_block(const gemm_kernel *kn, int trans_a, int trans_b, size_t i
                 const float *ap = apack;
                 size_t as = mr, ai = kc;
                 if (a_direct) ap = A + pc * lda + ic, as = lda, ai = 1;
+                else if (a_rows) ap = A + ic * lda + pc, as = lda, ai = lda; /* as: the row stride */
                 else pack(apack, mr, trans_a, A, lda, ic, mc, pc, kc);
                 for (size_t jr = 0; jr < nc; jr += nr) {
                     size_t nrr = nc - jr < nr ? nc - jr : nr;
                     const float *bias = last && ep->bias ? ep->bias + jc + jr : NULL;
                     for (size_t ir = 0; ir < mc; ir += mr) {
                         size_t mrr = mc - ir < mr ? mc - ir : mr;
-                        kn->micro(kc, ap + ir * ai, as, bp + jr * bj, bs,
-                                  C + (ic + ir) * ldc + jc + jr, ldc, mrr, nrr, alpha, load, bias,
-                                  relu);
+                        float *ct = C + (ic + ir) * ldc + jc + jr;
+                        if (a_rows)
+                            kn->micro_rows(kc, ap + ir * ai, as, bp + jr * bj, bs, ct, ldc, mrr, nrr, alpha, load,
+                                           bias, relu);
+                        else
+                            kn->micro(kc, ap + ir * ai, as, bp + jr * bj, bs, ct, ldc, mrr, nrr, alpha, load, bias,
+                                      relu);
                     }
                 }
             }
@@ -783,14 +817,14 @@ void lf_sgemm_bias_relu(int trans_a, int trans_b, size_t M, size_t N, size_t K,
 int lf__sgemm_isa(int isa, int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
                   const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
                   size_t ldc, const float *bias, int relu) {
-    gemm_kernel kn = {micro_portable, P_MR, P_NR, 0};
+    gemm_kernel kn = {micro_portable, NULL, P_MR, P_NR, 0};
 #ifdef HAVE_X86_KERNELS
     if (isa == 1) {
         if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return 0;
-        kn = (gemm_kernel){micro_avx2, A2_MR, A2_NR, 0};
+        kn = (gemm_kernel){micro_avx2, NULL, A2_MR, A2_NR, 0};
     } else if (isa == 2) {
         if (!has_avx512()) return 0;
-        kn = (gemm_kernel){micro_avx512, A5_MR, A5_NR, 1};
+        kn = (gemm_kernel){micro_avx512, micro_avx512_rows, A5_MR, A5_NR, 1};
     }
 #else
     if (isa != 0) return 0;
