@@ -56,7 +56,6 @@
  * chain it may not reorder), and every clone gives the same bits. */
 #define SL 8
 
-
 static inline double lanes_total(double *l) {
     for (int w = SL / 2; w > 0; w /= 2)
         for (int i = 0; i < w; i++) l[i] += l[i + w];

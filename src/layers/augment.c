@@ -343,7 +343,8 @@ void lf__translate_image(const lf_translation_options *o, size_t H, size_t W, si
                 continue;
             }
             for (size_t i = 0; i < p0 * C; i++) yr[i] = fill;
-            if (p1 > p0) memcpy(yr + p0 * C, x + ((size_t)iy * W + (size_t)((long)p0 + kx)) * C, (p1 - p0) * C * sizeof *yr);
+            if (p1 > p0)
+                memcpy(yr + p0 * C, x + ((size_t)iy * W + (size_t)((long)p0 + kx)) * C, (p1 - p0) * C * sizeof *yr);
             for (size_t i = p1 * C; i < W * C; i++) yr[i] = fill;
         }
         return;

@@ -676,7 +676,7 @@ static lf_status op_auto_threads(int *ok) {
 }
 
 /* an ensemble of four members that allocate as they fit (stack-lr's
- * penalty search, ges-log's selection, knora-e's k-d table, a decision
+ * penalty search, ges-log's selection, knora-e's neighbour index, a decision
  * template after a temperature), on the 120 rows, over the geometric pool:
  * its members' fits run on the process's threads, so most of its
  * allocations are made off the calling thread */
