@@ -641,6 +641,13 @@ typedef struct lf_fit_options {
      * Over MPI ranks each rank's flag travels with the step's sums, so
      * every rank stops after the same step. */
     const volatile int *cancel;
+    size_t threads;           /* 0 (default): OpenMP's thread count of the
+                                 calling thread; else at most this many
+                                 threads (1..1024) for this call's layers
+                                 and products, the caller's count given
+                                 back after (as lf_fusion_options.threads).
+                                 The weights are the same bits for any
+                                 count. */
 } lf_fit_options;
 
 lf_fit_options lf_fit_defaults(void);

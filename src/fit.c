@@ -1014,6 +1014,7 @@ static lf_status check_options(lf_model *m, size_t n, const lf_fit_options *o) {
     if (st != LF_OK) return st;
     if (n == 0) return lf_model_fail(m, LF_ERR_ARG, "fit: no training rows");
     if (o->batch_size == 0) return lf_model_fail(m, LF_ERR_ARG, "fit: batch_size must be at least 1");
+    if (lf_threads_check(&m->err, "fit: ", o->threads) != LF_OK) return LF_ERR_ARG;
     if (o->epochs == 0 || o->epochs > ((size_t)1 << 32))
         return lf_model_fail(m, LF_ERR_ARG, "fit: epochs must be in 1..2^32");
     if (!(o->validation_split >= 0.0f && o->validation_split < 1.0f))
@@ -1093,8 +1094,8 @@ static lf_status fit_arrays(lf_model *m, const lf_typed_array *x, const float *c
     return fit_core(m, &src, n - n_val, &src, n - n_val, n_val, o, agreed);
 }
 
-lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_t n,
-                       const lf_fit_options *options) {
+static lf_status model_fit_body(lf_model *m, const float *const *x, const float *y, size_t n,
+                                const lf_fit_options *options) {
     if (!m) return LF_ERR_ARG;
     lf_fit_options o = options ? *options : lf_fit_defaults();
     lf_status st = check_options(m, n, &o);
@@ -1116,8 +1117,8 @@ lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_
     return agreed ? st : fit_agree(m, &o, st);
 }
 
-lf_status lf_model_fit_arrays(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n,
-                              const lf_fit_options *options) {
+static lf_status model_fit_arrays_body(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n,
+                                        const lf_fit_options *options) {
     if (!m) return LF_ERR_ARG;
     lf_fit_options o = options ? *options : lf_fit_defaults();
     if (o.val_x || o.val_y)
@@ -1128,7 +1129,7 @@ lf_status lf_model_fit_arrays(lf_model *m, const lf_typed_array *x, const float 
     return agreed ? st : fit_agree(m, &o, st);
 }
 
-lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fit_options *options) {
+static lf_status model_fit_source_body(lf_model *m, const lf_row_source *src, const lf_fit_options *options) {
     if (!m) return LF_ERR_ARG;
     if (!src || !src->gather) return lf_model_fail(m, LF_ERR_ARG, "fit: no row source");
     lf_fit_options o = options ? *options : lf_fit_defaults();
@@ -1145,6 +1146,36 @@ lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fi
     if (st != LF_OK) return fit_agree(m, &o, st);
     int agreed = 0;
     return fit_core(m, src, src->n - n_val, src, src->n - n_val, n_val, &o, &agreed);
+}
+
+/* The public fits: options->threads set on the calling thread for the call
+ * (an out-of-range count is left for check_options to refuse), the caller's
+ * count given back on every path. */
+static int fit_threads_push(const lf_fit_options *o) {
+    return lf_threads_push(o && o->threads <= LF_THREADS_MAX ? o->threads : 0);
+}
+
+lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_t n,
+                       const lf_fit_options *options) {
+    int saved = fit_threads_push(options);
+    lf_status st = model_fit_body(m, x, y, n, options);
+    lf_threads_pop(saved);
+    return st;
+}
+
+lf_status lf_model_fit_arrays(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n,
+                              const lf_fit_options *options) {
+    int saved = fit_threads_push(options);
+    lf_status st = model_fit_arrays_body(m, x, y, n, options);
+    lf_threads_pop(saved);
+    return st;
+}
+
+lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fit_options *options) {
+    int saved = fit_threads_push(options);
+    lf_status st = model_fit_source_body(m, src, options);
+    lf_threads_pop(saved);
+    return st;
 }
 
 /* testing.h's hook for the golden tests */

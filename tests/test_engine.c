@@ -600,6 +600,76 @@ static void test_fit_source(void) {
     free(x), free(y);
 }
 
+/* lf_fit_options.threads, under a caller's 3: the progress callback (on
+ * the calling thread, inside the fit) sees OpenMP's count set to that many
+ * (0: the caller's 3), for lf_model_fit, _arrays and _source alike; the
+ * weights are the same bits; the caller's count is its own after each
+ * call, an error's too; 1025 is refused with the exact message */
+static void max_threads_seen(void *ctx, const lf_progress *p) {
+    (void)p;
+#ifdef _OPENMP
+    int *seen = ctx;
+    if (omp_get_max_threads() > *seen) *seen = omp_get_max_threads();
+#else
+    *(int *)ctx = 1;
+#endif
+}
+
+static void test_threads_option(void) {
+#ifdef _OPENMP
+    int initial = omp_get_max_threads();
+    omp_set_num_threads(3);
+    size_t n = 300;
+    float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y);
+    make_task(x, y, n, 17);
+    const float *xs[1] = {x};
+    const float *ys[1] = {y};
+    lf_typed_array xa[1] = {{LF_DTYPE_FLOAT32, x}};
+    rows_ctx c = {x, y};
+    lf_row_source src = {n, gather_task, &c, NULL, 0};
+    float *ref = NULL;
+    for (int way = 0; way < 3; way++)
+        for (int th = 0; th <= 2; th++) {
+            int seen = 0;
+            lf_fit_options o = lf_fit_defaults();
+            o.epochs = 2, o.seed = 3, o.threads = (size_t)th, o.progress = max_threads_seen, o.progress_ctx = &seen;
+            lf_model *m = clf_model(8, 0.2f);
+            lf_status st = way == 0 ? lf_model_fit(m, xs, y, n, &o)
+                           : way == 1 ? lf_model_fit_arrays(m, xa, ys, n, &o)
+                                      : lf_model_fit_source(m, &src, &o);
+            CHECK(st == LF_OK, "fit way %d, threads %d: %s", way, th, lf_model_error(m));
+            CHECK(seen == (th ? th : 3), "fit way %d, threads %d: OpenMP's count %d inside the fit", way, th, seen);
+            CHECK(omp_get_max_threads() == 3, "fit way %d, threads %d: the caller's count after: %d", way, th,
+                  omp_get_max_threads());
+            if (!ref) {
+                ref = malloc(m->n_params * sizeof *ref);
+                memcpy(ref, m->params, m->n_params * sizeof *ref);
+            } else
+                CHECK(memcmp(ref, m->params, m->n_params * sizeof *ref) == 0, "fit way %d, threads %d: other weights",
+                      way, th);
+            lf_model_free(m);
+        }
+    for (int way = 0; way < 3; way++) {
+        lf_fit_options o = lf_fit_defaults();
+        o.threads = 1025;
+        lf_model *m = clf_model(8, 0.2f);
+        lf_status st = way == 0 ? lf_model_fit(m, xs, y, n, &o)
+                       : way == 1 ? lf_model_fit_arrays(m, xa, ys, n, &o)
+                                  : lf_model_fit_source(m, &src, &o);
+        CHECK(st == LF_ERR_ARG &&
+                  strcmp(lf_model_error(m), "fit: threads must be 0 (OpenMP's count) or 1..1024, got 1025") == 0,
+              "fit way %d, threads 1025: %d '%s'", way, st, lf_model_error(m));
+        CHECK(omp_get_max_threads() == 3, "fit way %d: the caller's count after the error: %d", way,
+              omp_get_max_threads());
+        lf_model_free(m);
+    }
+    free(ref), free(x), free(y);
+    omp_set_num_threads(initial);
+#else
+    CHECK_SKIP("built without OpenMP: lf_fit_options.threads not tested");
+#endif
+}
+
 /* use_ema: the weights after fit are Keras' moving average of the weights
  * after each step, which a model without it shows one step at a time */
 static void test_ema(void) {
@@ -727,6 +797,7 @@ int main(void) {
     test_threads_determinism();
     test_reshuffle();
     test_fit_source();
+    test_threads_option();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_engine_XXXXXX");
     if (!mkdtemp(tmpdir)) return 2;
     test_builder();
