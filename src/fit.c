@@ -947,9 +947,9 @@ static lf_status fit_agree(lf_model *m, const lf_fit_options *o, lf_status st) {
  * Options are checked by the callers; sample weights index source rows.
  * Allocation, then the epochs with divergence and early stopping, then the
  * weights' moving average put in place (over the weights that train). */
-static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
-                          const lf_row_source *vsrc, size_t vfirst, size_t n_val,
-                          const lf_fit_options *o, int *agreed) {
+static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train,
+                           const lf_row_source *vsrc, size_t vfirst, size_t n_val,
+                           const lf_fit_options *o, int *agreed) {
     fit_run r;
     memset(&r, 0, sizeof r);
     r.m = m, r.o = o, r.src = src, r.vsrc = vsrc, r.n_train = n_train, r.vfirst = vfirst, r.n_val = n_val;
@@ -1005,6 +1005,18 @@ static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
     }
     m->train_ws.reduce = NULL;
     fit_run_free(&r);
+    return st;
+}
+
+/* fit_train on o->threads threads (0: the caller's count; checked by
+ * check_options), the caller's count given back after: every public fit
+ * trains through here */
+static lf_status fit_core(lf_model *m, const lf_row_source *src, size_t n_train,
+                          const lf_row_source *vsrc, size_t vfirst, size_t n_val,
+                          const lf_fit_options *o, int *agreed) {
+    int saved = lf_threads_push(o->threads);
+    lf_status st = fit_train(m, src, n_train, vsrc, vfirst, n_val, o, agreed);
+    lf_threads_pop(saved);
     return st;
 }
 
@@ -1094,8 +1106,8 @@ static lf_status fit_arrays(lf_model *m, const lf_typed_array *x, const float *c
     return fit_core(m, &src, n - n_val, &src, n - n_val, n_val, o, agreed);
 }
 
-static lf_status model_fit_body(lf_model *m, const float *const *x, const float *y, size_t n,
-                                const lf_fit_options *options) {
+lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_t n,
+                       const lf_fit_options *options) {
     if (!m) return LF_ERR_ARG;
     lf_fit_options o = options ? *options : lf_fit_defaults();
     lf_status st = check_options(m, n, &o);
@@ -1117,8 +1129,8 @@ static lf_status model_fit_body(lf_model *m, const float *const *x, const float 
     return agreed ? st : fit_agree(m, &o, st);
 }
 
-static lf_status model_fit_arrays_body(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n,
-                                        const lf_fit_options *options) {
+lf_status lf_model_fit_arrays(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n,
+                              const lf_fit_options *options) {
     if (!m) return LF_ERR_ARG;
     lf_fit_options o = options ? *options : lf_fit_defaults();
     if (o.val_x || o.val_y)
@@ -1129,7 +1141,7 @@ static lf_status model_fit_arrays_body(lf_model *m, const lf_typed_array *x, con
     return agreed ? st : fit_agree(m, &o, st);
 }
 
-static lf_status model_fit_source_body(lf_model *m, const lf_row_source *src, const lf_fit_options *options) {
+lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fit_options *options) {
     if (!m) return LF_ERR_ARG;
     if (!src || !src->gather) return lf_model_fail(m, LF_ERR_ARG, "fit: no row source");
     lf_fit_options o = options ? *options : lf_fit_defaults();
@@ -1146,36 +1158,6 @@ static lf_status model_fit_source_body(lf_model *m, const lf_row_source *src, co
     if (st != LF_OK) return fit_agree(m, &o, st);
     int agreed = 0;
     return fit_core(m, src, src->n - n_val, src, src->n - n_val, n_val, &o, &agreed);
-}
-
-/* The public fits: options->threads set on the calling thread for the call
- * (an out-of-range count is left for check_options to refuse), the caller's
- * count given back on every path. */
-static int fit_threads_push(const lf_fit_options *o) {
-    return lf_threads_push(o && o->threads <= LF_THREADS_MAX ? o->threads : 0);
-}
-
-lf_status lf_model_fit(lf_model *m, const float *const *x, const float *y, size_t n,
-                       const lf_fit_options *options) {
-    int saved = fit_threads_push(options);
-    lf_status st = model_fit_body(m, x, y, n, options);
-    lf_threads_pop(saved);
-    return st;
-}
-
-lf_status lf_model_fit_arrays(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n,
-                              const lf_fit_options *options) {
-    int saved = fit_threads_push(options);
-    lf_status st = model_fit_arrays_body(m, x, y, n, options);
-    lf_threads_pop(saved);
-    return st;
-}
-
-lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fit_options *options) {
-    int saved = fit_threads_push(options);
-    lf_status st = model_fit_source_body(m, src, options);
-    lf_threads_pop(saved);
-    return st;
 }
 
 /* testing.h's hook for the golden tests */
