@@ -94,19 +94,15 @@ typedef void (*micro_fn)(size_t kc, const float *restrict a, size_t as, const fl
                          size_t bs, float *restrict c, size_t ldc, size_t mr, size_t nr,
                          float alpha, int load, const float *restrict bias, int relu);
 
-/* The same with a read by rows: acc = sum_k a[i*ars + k] * b[k*bs + j]. */
-typedef void (*micro_rows_fn)(size_t kc, const float *restrict a, size_t ars, const float *restrict b,
-                              size_t bs, float *restrict c, size_t ldc, size_t mr, size_t nr,
-                              float alpha, int load, const float *restrict bias, int relu);
-
 /* direct: the kernel reads only the mr x nr part of the tile from a and b
  * (rows of a in groups of 4, columns of b by masked loads), so an operand
  * that already has the panel layout (A transposed, B not) is read in place
  * with as = lda or bs = ldb, unpacked (see gemm_block); micro_rows (NULL
- * but for such a kernel) reads A untransposed in place, a row at lda. */
+ * but for such a kernel) reads A untransposed in place: its `as` is the
+ * row stride, acc = sum_k a[i*as + k] * b[k*bs + j]. */
 typedef struct gemm_kernel {
     micro_fn micro;
-    micro_rows_fn micro_rows;
+    micro_fn micro_rows;
     size_t mr, nr;
     int direct;
 } gemm_kernel;
@@ -511,6 +507,7 @@ static void gemm_block(const gemm_kernel *kn, int trans_a, int trans_b, size_t i
      * in the same order either way: the same bits. */
     int a_direct = kn->direct && trans_a && (i1 - i0) % 4 == 0 && lda < DIRECT_LD_MAX;
     int a_rows = kn->micro_rows && !trans_a && (i1 - i0) % 4 == 0 && lda < DIRECT_LD_MAX;
+    micro_fn micro = a_rows ? kn->micro_rows : kn->micro;
     int b_direct = kn->direct && !trans_b && ldb < DIRECT_LD_MAX;
     for (size_t jc = j0; jc < j1; jc += NC) {
         size_t nc = j1 - jc < NC ? j1 - jc : NC;
@@ -534,13 +531,8 @@ static void gemm_block(const gemm_kernel *kn, int trans_a, int trans_b, size_t i
                     const float *bias = last && ep->bias ? ep->bias + jc + jr : NULL;
                     for (size_t ir = 0; ir < mc; ir += mr) {
                         size_t mrr = mc - ir < mr ? mc - ir : mr;
-                        float *ct = C + (ic + ir) * ldc + jc + jr;
-                        if (a_rows)
-                            kn->micro_rows(kc, ap + ir * ai, as, bp + jr * bj, bs, ct, ldc, mrr, nrr, alpha, load,
-                                           bias, relu);
-                        else
-                            kn->micro(kc, ap + ir * ai, as, bp + jr * bj, bs, ct, ldc, mrr, nrr, alpha, load, bias,
-                                      relu);
+                        micro(kc, ap + ir * ai, as, bp + jr * bj, bs, C + (ic + ir) * ldc + jc + jr, ldc, mrr,
+                              nrr, alpha, load, bias, relu);
                     }
                 }
             }

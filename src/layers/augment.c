@@ -332,9 +332,8 @@ void lf__translate_image(const lf_translation_options *o, size_t H, size_t W, si
     if (ay.taps == 1 && ax.taps == 1 && o->fill_mode == LF_FILL_CONSTANT) {
         /* nearest with a constant fill: each row a shifted run of an input
          * row, the fill around it (the map below, a row at a time) */
-        long kx = ax.k, w = (long)W;
+        long kx = ax.k, w = (long)W; /* columns [p0, p1) read column px + kx, p0 <= p1 */
         size_t p0 = kx < 0 ? (size_t)(kx < -w ? w : -kx) : 0, p1 = kx > 0 ? (size_t)(kx > w ? 0 : w - kx) : W;
-        if (p1 < p0) p1 = p0;
         for (size_t py = 0; py < H; py++) {
             long iy = (long)py + ay.k;
             float *yr = y + py * W * C;
