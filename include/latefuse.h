@@ -1017,6 +1017,39 @@ lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N,
  * message is in *err when err is not NULL (errlen bytes). */
 lf_status lf_fusion_predict_features(const lf_fusion *f, const float *const *p, size_t N, const float *features,
                                      size_t n_features, float *out, char *err, size_t errlen);
+
+/* Options of lf_fusion_predict_with; lf_fusion_predict_defaults() sets
+ * every field to its default (all zero). */
+typedef struct lf_fusion_predict_options {
+    const float *features;      /* NULL, or N x n_features values, as
+                                   lf_fusion_predict_features' */
+    size_t n_features;
+    size_t threads;             /* 0 (default): OpenMP's thread count of
+                                   the calling thread; else at most this
+                                   many (1..1024) for the call, the
+                                   caller's count given back after (as
+                                   lf_fusion_options.threads).  The same
+                                   bits for any count. */
+    const volatile int *cancel; /* NULL, or a flag that another thread or a
+                                   signal handler may set to nonzero: the
+                                   rows are then fused in blocks of 65536
+                                   (the same bits), the flag read before
+                                   each; once set, the call returns
+                                   LF_ERR_CANCELLED with the message
+                                   "cancelled", out holding the blocks
+                                   done (the rest unspecified) */
+} lf_fusion_predict_options;
+
+lf_fusion_predict_options lf_fusion_predict_defaults(void);
+
+/* lf_fusion_predict_features with options (opt NULL: the defaults): a
+ * thread count for the call and a cancel flag.  Thread-safe on one fitted
+ * model, as lf_fusion_predict; a thread count out of range is LF_ERR_ARG
+ * ("predict: threads must be 0 (OpenMP's count) or 1..1024, got N").
+ * Messages name the rows as counted from the first of all N, blocks or
+ * not. */
+lf_status lf_fusion_predict_with(const lf_fusion *f, const float *const *p, size_t N,
+                                 const lf_fusion_predict_options *opt, float *out, char *err, size_t errlen);
 /* The feature width a fusion was fitted with (0: none, the outputs' space). */
 size_t lf_fusion_n_features(const lf_fusion *f);
 /* The L2 penalty a learned method chose at fit (stack-lr: on its linear

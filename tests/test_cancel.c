@@ -22,6 +22,13 @@
  * 2 s to its end), which only the cross-validation's own look at the flag
  * stops, likewise.  A flag left at 0 changes nothing: the same bits as a
  * fit without one.
+ *
+ * lf_fusion_predict_with's flag (the rows fused in blocks of 65536): at 0,
+ * the same bits as lf_fusion_predict for a fixed rule, a learned method
+ * and dynamic selection over 4.5 blocks, and the same message, counting
+ * the rows from the first, for a bad value in the third block; set
+ * before, LF_ERR_CANCELLED ("cancelled") at once; set by another thread
+ * during a knora-e predict of 8 blocks, the call returns early.
  */
 #include "check.h"
 #include "fusion_data.h"
@@ -305,7 +312,93 @@ static void while_running(void) {
     free_data(p, y, M);
 }
 
+/* ------------------------------------------------ in-memory predict */
+
+static void predict_flag(void) {
+    enum { N = 600, C = 4, NP = 4 * 65536 + 32768 };
+    float *p[M], *q[M];
+    int *y = new_data(p, M, N, C, 21, 0);
+    free(new_data(q, M, NP, C, 22, 1)); /* some rows missing a model */
+    const float *const *pp = (const float *const *)p, *const *qq = (const float *const *)q;
+    float *a = malloc((size_t)NP * C * sizeof *a), *b = malloc((size_t)NP * C * sizeof *b);
+    CHECK(a && b, "malloc");
+    lf_fusion *f;
+    CHECK(lf_fusion_create(&f) == LF_OK, "create");
+    volatile int zero = 0, one = 1;
+    static const lf_method methods[] = {LF_FUSE_MEAN, LF_FUSE_STACK_LR, LF_FUSE_KNORA_E};
+    for (size_t i = 0; i < sizeof methods / sizeof *methods; i++) {
+        lf_fusion_options o = lf_fusion_defaults();
+        o.method = methods[i], o.epochs = 3;
+        CHECK(lf_fusion_fit(f, pp, names3, M, N, C, y, &o) == LF_OK, "fit %s: %s", lf_method_name(methods[i]),
+              lf_fusion_error(f));
+        lf_fusion_predict_options po = lf_fusion_predict_defaults();
+        po.cancel = &zero;
+        char err[256];
+        CHECK(lf_fusion_predict(f, qq, NP, a) == LF_OK && lf_fusion_predict_with(f, qq, NP, &po, b, err, sizeof err) == LF_OK &&
+                  memcmp(a, b, (size_t)NP * C * sizeof *a) == 0,
+              "predict %s in blocks: not the bits of one call (%s)", lf_method_name(methods[i]), err);
+        po.cancel = &one;
+        double t0 = now_s();
+        lf_status st = lf_fusion_predict_with(f, qq, NP, &po, b, err, sizeof err);
+        CHECK(st == LF_ERR_CANCELLED && strcmp(err, "cancelled") == 0 && now_s() - t0 < 0.5,
+              "predict %s, set before: %d '%s'", lf_method_name(methods[i]), (int)st, err);
+    }
+    /* a bad value in the third block: the same message as in one call */
+    {
+        float keep = q[1][(size_t)(2 * 65536 + 7) * C + 2];
+        q[1][(size_t)(2 * 65536 + 7) * C + 2] = -0.5f;
+        char e1[256], e2[256];
+        lf_fusion_predict_options po = lf_fusion_predict_defaults();
+        lf_status s1 = lf_fusion_predict_with(f, qq, NP, &po, a, e1, sizeof e1);
+        po.cancel = &zero;
+        lf_status s2 = lf_fusion_predict_with(f, qq, NP, &po, b, e2, sizeof e2);
+        CHECK(s1 == LF_ERR_FORMAT && s2 == s1 && strcmp(e1, e2) == 0 && strcmp(e1, "model 1: row 131079, class 2 is a negative probability (-0.5)") == 0,
+              "a bad value in the third block: %d '%s', in blocks %d '%s'", (int)s1, e1, (int)s2, e2);
+        q[1][(size_t)(2 * 65536 + 7) * C + 2] = keep;
+    }
+    free_data(p, y, M);
+    free_data(q, NULL, M);
+    /* set by another thread: knora-e over 4000 fitting rows, 8 blocks */
+    {
+        enum { NF = 4000, NB = 8 * 65536 };
+        float *r[M], *s8[M];
+        int *yr = new_data(r, M, NF, C, 23, 0);
+        free(new_data(s8, M, NB, C, 24, 0));
+        float *out = malloc((size_t)NB * C * sizeof *out);
+        CHECK(out != NULL, "malloc");
+        lf_fusion_options o = lf_fusion_defaults();
+        o.method = LF_FUSE_KNORA_E;
+        CHECK(lf_fusion_fit(f, (const float *const *)r, names3, M, NF, C, yr, &o) == LF_OK, "fit knora-e: %s",
+              lf_fusion_error(f));
+        double t0 = now_s();
+        CHECK(lf_fusion_predict(f, (const float *const *)s8, NB, out) == LF_OK, "knora-e predict");
+        double whole = now_s() - t0;
+        setter set;
+        CHECK(start_setter(&set, whole / 8), "pthread_create");
+        lf_fusion_predict_options po = lf_fusion_predict_defaults();
+        po.cancel = &set.flag;
+        char err[256];
+        t0 = now_s();
+        lf_status st = lf_fusion_predict_with(f, (const float *const *)s8, NB, &po, out, err, sizeof err);
+        double dt = now_s() - t0;
+        pthread_join(set.th, NULL);
+        printf("test_cancel: knora-e predict of %d rows %.2f s; flag at %.2f s, returned at %.2f s\n", NB, whole,
+               set.set_at - t0, dt);
+        CHECK(st == LF_ERR_CANCELLED && strcmp(err, "cancelled") == 0, "knora-e predict, set during: %d '%s'",
+              (int)st, err);
+        CHECK(dt < 0.6 * whole, "knora-e predict, set after %.2f s: returned after %.2f s (%.2f s in all)",
+              whole / 8, dt, whole);
+        free(out);
+        free_data(r, yr, M);
+        free_data(s8, NULL, M);
+    }
+    lf_fusion_free(f);
+    free(a);
+    free(b);
+}
+
 int main(void) {
+    predict_flag();
     already_set();
     set_after_the_cv();
     while_running();

@@ -9,7 +9,10 @@
  * cancel flag set midway (by the progress callback) fails the call
  * cleanly, the events stopping there (a flag set before the call:
  * test_cancel.c); lf_fusion_options.threads sets the team for the call
- * alone (compare's, and the report's page the same bytes for each count).
+ * alone (compare's, and the report's page the same bytes for each count);
+ * lf_fusion_predict_options.threads likewise for an in-memory predict
+ * (knora-e's: on 1 thread the other threads burn no CPU time, on 2 under a
+ * caller's 1 they do; the same bits for each count).
  */
 #include "check.h"
 #include "fusion_data.h"
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -277,7 +281,76 @@ static void test_cancel_midway(void) {
     set_threads(2);
 }
 
+static double cpu_s(clockid_t which) {
+    struct timespec ts;
+    clock_gettime(which, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* knora-e's predict with opt->threads under the caller's count `caller`:
+ * the CPU seconds of the calling thread and of the others (*other) */
+static double predict_cpu(const lf_fusion *f, const float *const *q, size_t n, size_t threads, int caller,
+                          float *out, double *other) {
+    set_threads(caller);
+    lf_fusion_predict_options po = lf_fusion_predict_defaults();
+    po.threads = threads;
+    double t0 = cpu_s(CLOCK_THREAD_CPUTIME_ID), p0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
+    char err[256];
+    CHECK(lf_fusion_predict_with(f, q, n, &po, out, err, sizeof err) == LF_OK, "predict, threads %zu: %s", threads,
+          err);
+    double t = cpu_s(CLOCK_THREAD_CPUTIME_ID) - t0, all = cpu_s(CLOCK_PROCESS_CPUTIME_ID) - p0;
+    CHECK(max_threads() == (OMP ? caller : 1), "predict, threads %zu: the caller's count after: %d, not %d",
+          threads, max_threads(), caller);
+    *other = all - t;
+    return t;
+}
+
+/* lf_fusion_predict_options.threads: 1 under a caller's 3 keeps the work
+ * on the calling thread, 2 under a caller's 1 shares it; the same bits as
+ * the caller's count; 1025 is refused with the exact message */
+static void test_predict_threads(void) {
+    enum { M = 3, NF = 3000, NQ = 60000, C = 4 };
+    float *p[M], *q[M];
+    int *y = new_data(p, M, NF, C, 31, 0);
+    free(new_data(q, M, NQ, C, 32, 1));
+    float *a = malloc((size_t)NQ * C * sizeof *a), *b = malloc((size_t)NQ * C * sizeof *b);
+    CHECK(a && b, "malloc");
+    lf_fusion *f;
+    lf_fusion_options o = lf_fusion_defaults();
+    o.method = LF_FUSE_KNORA_E;
+    CHECK(lf_fusion_create(&f) == LF_OK && lf_fusion_fit(f, (const float *const *)p, names3, M, NF, C, y, &o) == LF_OK,
+          "fit knora-e: %s", lf_fusion_error(f));
+    const float *const *qq = (const float *const *)q;
+    double other1, other2;
+    double own1 = predict_cpu(f, qq, NQ, 1, 3, a, &other1);
+    double own2 = predict_cpu(f, qq, NQ, 2, 1, b, &other2);
+    printf("test_cv_threads: knora-e predict, CPU s of the caller / the others: threads 1 (caller 3) %.3f / %.3f, "
+           "threads 2 (caller 1) %.3f / %.3f\n", own1, other1, own2, other2);
+    CHECK(other1 <= 0.1 * own1 + 0.02, "threads 1: the other threads took %.3f s of CPU (the caller %.3f)", other1,
+          own1);
+    CHECK(!OMP || other2 >= 0.1 * (own2 + other2), "threads 2 under a caller's 1: the others took %.3f s (the caller %.3f)",
+          other2, own2);
+    CHECK(memcmp(a, b, (size_t)NQ * C * sizeof *a) == 0, "threads 1 and 2 give different bits");
+    set_threads(3);
+    CHECK(lf_fusion_predict(f, qq, NQ, b) == LF_OK && memcmp(a, b, (size_t)NQ * C * sizeof *a) == 0,
+          "threads 1 and the caller's 3 give different bits");
+    lf_fusion_predict_options po = lf_fusion_predict_defaults();
+    po.threads = 1025;
+    char err[256];
+    CHECK(lf_fusion_predict_with(f, qq, NQ, &po, b, err, sizeof err) == LF_ERR_ARG &&
+              strcmp(err, "predict: threads must be 0 (OpenMP's count) or 1..1024, got 1025") == 0,
+          "predict, threads 1025: '%s'", err);
+    CHECK(max_threads() == (OMP ? 3 : 1), "the caller's count after predict's error: %d", max_threads());
+    set_threads(2);
+    lf_fusion_free(f);
+    free_data(p, y, M);
+    free_data(q, NULL, M);
+    free(a);
+    free(b);
+}
+
 int main(void) {
+    test_predict_threads();
     test_compare();
     test_auto();
     test_cancel_midway();

@@ -143,6 +143,13 @@ class PredictFilesOptions(ctypes.Structure):
                 ("cancel", ctypes.POINTER(c_int)), ("threads", c_size)]
 
 
+class PredictOptions(ctypes.Structure):
+    """lf_fusion_predict_options: an in-memory predict's features, thread
+    count and cancel flag."""
+    _fields_ = [("features", c_void_p), ("n_features", c_size), ("threads", c_size),
+                ("cancel", ctypes.POINTER(c_int))]
+
+
 class PredictFilesResult(ctypes.Structure):
     _fields_ = [("rows", c_size), ("cols", c_size), ("input", c_int), ("file", c_size),
                 ("issue", InputIssue), ("message", ctypes.c_char * 512)]
@@ -247,6 +254,8 @@ _proto("lf_fusion_error", c_char_p, _P)
 _proto("lf_fusion_fit", _S, _P, _P, _P, c_size, c_size, c_size, c_void_p, ctypes.POINTER(FusionOptions))
 _proto("lf_fusion_predict", _S, _P, _P, c_size, c_void_p)
 _proto("lf_fusion_predict_features", _S, _P, _P, c_size, c_void_p, c_size, c_void_p, c_char_p, c_size)
+_proto("lf_fusion_predict_defaults", PredictOptions)
+_proto("lf_fusion_predict_with", _S, _P, _P, c_size, ctypes.POINTER(PredictOptions), c_void_p, c_char_p, c_size)
 _proto("lf_fusion_n_features", c_size, _P)
 _proto("lf_fusion_penalty", c_char_p, _P, c_float_p)
 _proto("lf_fusion_save", _S, _P, c_char_p, ctypes.c_uint)

@@ -213,6 +213,9 @@ def _issue_text(arrs, logits):
 _METRICS = {"log-loss": 2, "log_loss": 2, "accuracy": 0, "macro-f1": 1, "macro_f1": 1}
 
 
+_PREDICT_BLOCK = 65536  # the rows lf_fusion_predict_with fuses between two looks at its cancel flag
+
+
 def _threads(n_jobs, what):
     """scikit-learn's n_jobs as the library's thread count: None -> 0
     (OpenMP's count: OMP_NUM_THREADS, else one per core), n >= 1 -> n,
@@ -371,8 +374,8 @@ class Fusion:
     candidates unless that scores worse than the best single candidate by
     a standard error (never with auto_single=True, the
     C API's auto_single and the CLI's fit --single).  ensemble_size, bags:
-    ges and auto's ensemble; n_jobs: the threads of fit, report and
-    predict_files (None: OpenMP's count, OMP_NUM_THREADS, else every core;
+    ges and auto's ensemble; n_jobs: the threads of fit, report, predict
+    and predict_files (None: OpenMP's count, OMP_NUM_THREADS, else every core;
     -1 every core, -2 all but one; the results do not depend on it);
     neighbors: the
     dynamic-selection methods, whose region of competence is searched among
@@ -593,12 +596,15 @@ class Fusion:
     def predict_proba(self, P, features=None):
         """Fused class probabilities, (N, C) float32.  Rows where no model is
         present get the uniform distribution.  features: the rows' (N, F)
-        features, exactly when fit was given features."""
+        features, exactly when fit was given features.  n_jobs sets the
+        threads (the same numbers for any count).  Over more than 65536 rows
+        Ctrl-C stops it between blocks of that many rows (the call runs on a
+        worker thread meanwhile) and raises KeyboardInterrupt."""
         with self._lock.shared():
             return self._proba(P, features, "predict_proba")
 
     def _proba(self, P, features, what):
-        # the caller holds self._lock (shared): lf_fusion_predict_features is
+        # the caller holds self._lock (shared): lf_fusion_predict_with is
         # thread-safe on one fitted model, but not during a refit
         self._need_fitted(what)
         arrs, N, C = _prep(P, what, self.n_models_, self.n_classes_)
@@ -606,8 +612,19 @@ class Fusion:
         out = np.empty((N, C), dtype=np.float32)
         tab = _lib.ptr_table(arrs)
         err = ctypes.create_string_buffer(512)
-        st = lib.lf_fusion_predict_features(self._handle, tab, N, None if fx is None else fx.ctypes.data,
-                                            0 if fx is None else fx.shape[1], out.ctypes.data, err, 512)
+        o = lib.lf_fusion_predict_defaults()
+        o.threads = _threads(self.n_jobs, what)
+        if fx is not None:
+            o.features, o.n_features = fx.ctypes.data, fx.shape[1]
+        if N > _PREDICT_BLOCK:  # fused in blocks, between which Ctrl-C stops it
+            stop = _Cancel()
+            o.cancel = stop.pointer()
+            st = stop.run(lambda: lib.lf_fusion_predict_with(self._handle, tab, N, ctypes.byref(o), out.ctypes.data,
+                                                             err, 512), "latefuse-predict")
+            if stop.cancelled is not None:
+                raise stop.cancelled
+        else:
+            st = lib.lf_fusion_predict_with(self._handle, tab, N, ctypes.byref(o), out.ctypes.data, err, 512)
         if st:
             why = _issue_text(arrs, self.logits_) or err.value.decode("utf-8", "replace")
             msg = what + ": " + _lib.status_string(st) + (": " + why if why else "")

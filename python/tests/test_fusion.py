@@ -295,6 +295,37 @@ def test_n_jobs_sets_the_threads_not_the_result(tmp_path):
             latefuse.compare(P, y, n_jobs=bad)
 
 
+def test_n_jobs_sets_the_threads_of_predict():
+    """n_jobs in predict (lf_fusion_predict_options.threads): knora-e's
+    predict on one thread leaves the other threads idle, on two it shares
+    the work; the same bits; a bad value is refused by name"""
+    import time
+    rng = np.random.default_rng(3)
+    N, C = 60000, 4
+    P = []
+    for _ in range(3):
+        x = rng.random((N, C), dtype=np.float32) ** 3
+        P.append(x / x.sum(1, keepdims=True))
+    y = rng.integers(0, C, 3000)
+    f = latefuse.Fusion(method="knora-e").fit([p[:3000] for p in P], y)
+
+    def cpu(n_jobs):
+        f.set_params(n_jobs=n_jobs)
+        t0, p0 = time.thread_time(), time.process_time()
+        out = f.predict_proba(P)
+        own = time.thread_time() - t0
+        return out, own, time.process_time() - p0 - own
+
+    a, own1, other1 = cpu(1)
+    b, own2, other2 = cpu(2)
+    assert other1 <= 0.1 * own1 + 0.02, (own1, other1)
+    assert other2 >= 0.1 * (own2 + other2), (own2, other2)
+    assert np.array_equal(a, b) and np.array_equal(a, cpu(None)[0])
+    f.set_params(n_jobs=5000)
+    with pytest.raises(ValueError, match="n_jobs"):
+        f.predict(P)
+
+
 def test_stratified_folds_is_the_library_split():
     """latefuse.stratified_folds: lf_folds_stratified's split (the same for the
     same labels, K and seed; balanced per class), and its errors."""

@@ -235,6 +235,45 @@ def test_ctrl_c_stops_a_long_predict_files_promptly(tmp_path):
     assert float(lines[0].split()[1]) < 1.5, "Ctrl-C took %s s to return" % lines[0].split()[1]
 
 
+_PREDICT_CHILD = """
+    import os, signal, sys, threading, time
+    import numpy as np, latefuse
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    N, C = 2000000, 3  # knora-u: about 3 s a million rows on one thread (2026-12-04)
+    rng = np.random.default_rng(0)
+    P = []
+    for _ in range(2):
+        x = rng.random((N, C), dtype=np.float32)
+        P.append(x / x.sum(1, keepdims=True))
+    f = latefuse.Fusion(method="knora-u").fit([p[:1000] for p in P], np.arange(1000) % C)
+    sent = []
+    def fire():
+        time.sleep(0.3)  # well inside the fusing
+        sent.append(time.monotonic())
+        os.kill(os.getpid(), signal.SIGINT)
+    threading.Thread(target=fire).start()
+    try:
+        f.predict_proba(P)
+        print("finished")
+    except KeyboardInterrupt:
+        print("interrupted %.3f" % (time.monotonic() - sent[0]))
+    print(f.predict_proba([p[:5] for p in P]).shape)  # the next call works
+"""
+
+
+def test_ctrl_c_stops_a_long_predict_in_memory_promptly(tmp_path):
+    # lf_fusion_predict_with's cancel flag: the call returns within a block
+    # of 65536 rows, not at the end of the 2 million (about 6 s here)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join([PYDIR, TESTS])
+    r = subprocess.run([sys.executable, "-c", textwrap.dedent(_PREDICT_CHILD)], capture_output=True, text=True,
+                       env=env, cwd=str(tmp_path), timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("interrupted ") and lines[1] == "(5, 3)", r.stdout
+    assert float(lines[0].split()[1]) < 1.5, "Ctrl-C took %s s to return" % lines[0].split()[1]
+
+
 _FIT_CHILD = """
     import os, signal, sys, threading, time
     import numpy as np, latefuse

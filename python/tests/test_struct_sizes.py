@@ -15,6 +15,7 @@ from conftest import REPO
 PAIRS = [("Optimizer", "lf_optimizer"), ("Progress", "lf_progress"), ("FitOptions", "lf_fit_options"),
          ("History", "lf_history"), ("TypedArray", "lf_typed_array"), ("FusionOptions", "lf_fusion_options"),
          ("InputIssue", "lf_input_issue"), ("PredictFilesOptions", "lf_predict_files_options"),
+         ("PredictOptions", "lf_fusion_predict_options"),
          ("PredictFilesResult", "lf_predict_files_result"), ("ScoreRow", "lf_score_row"),
          ("CompareTable", "lf_compare_table"), ("ReportOptions", "lf_report_options"),
          ("text._Options", "lf_textvec_options")]

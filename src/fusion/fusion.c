@@ -307,9 +307,10 @@ lf_status lf_fusion_fit_rows_dist(lf_fusion *f, const float *const *p, const cha
     return fit_rows(f, p, names, M, C, y, NULL, n, o, method, calibrate, 1);
 }
 
-/* predict on checked arguments (N > 0) */
+/* predict on checked arguments (N > 0); the inputs validated here unless
+ * checked says the caller did */
 static lf_status predict_rows(const lf_fusion *f, const float *const *p, size_t N, const float *features,
-                              float *out, lf_err *e) {
+                              float *out, int checked, lf_err *e) {
     /* mean and product of probabilities, every model given, no calibration:
      * validated and fused in one pass (the same bits as below); anything
      * off (a missing row, a bad value) takes the path below */
@@ -318,7 +319,7 @@ static lf_status predict_rows(const lf_fusion *f, const float *const *p, size_t 
         for (size_t k = 0; k < f->M; k++) plain &= p[k] != NULL && f->temps[k] == 1.0f;
         if (plain && lf_rule_fused((lf_rule)f->def->rule, p, f->M, N, f->C, out)) return LF_OK;
     }
-    lf_status st = lf_inputs_validate(e, p, NULL, f->M, N, f->C, f->logits);
+    lf_status st = checked ? LF_OK : lf_inputs_validate(e, p, NULL, f->M, N, f->C, f->logits);
     if (st != LF_OK) return st;
     lf_probs pr;
     st = lf_probs_prepare(e, p, f->M, f->C, f->logits, f->temps, NULL, N, &pr);
@@ -329,21 +330,66 @@ static lf_status predict_rows(const lf_fusion *f, const float *const *p, size_t 
     return st;
 }
 
-lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N, float *out) {
-    return lf_fusion_predict_features(f, p, N, NULL, 0, out, NULL, 0);
+#define PREDICT_BLOCK ((size_t)1 << 16) /* rows between two looks at a cancel flag */
+
+/* predict_rows block by block, the cancel flag read before each; the
+ * inputs are validated whole first, so that a message counts the rows
+ * from the first of all N */
+static lf_status predict_blocks(const lf_fusion *f, const float *const *p, size_t N,
+                                const lf_fusion_predict_options *o, float *out, lf_err *e) {
+    if (lf_cancelled(o->cancel)) return lf_cancel_fail(e);
+    lf_status st = lf_inputs_validate(e, p, NULL, f->M, N, f->C, f->logits);
+    if (st != LF_OK) return st;
+    const float **pb = lf_alloc_array(f->M, sizeof *pb);
+    if (!pb) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    size_t C = f->C, F = f->n_features;
+    for (size_t r0 = 0; st == LF_OK && r0 < N; r0 += PREDICT_BLOCK) {
+        if (lf_cancelled(o->cancel)) {
+            st = lf_cancel_fail(e);
+            break;
+        }
+        size_t n = N - r0 < PREDICT_BLOCK ? N - r0 : PREDICT_BLOCK;
+        for (size_t k = 0; k < f->M; k++) pb[k] = p[k] ? p[k] + r0 * C : NULL;
+        st = predict_rows(f, pb, n, o->features ? o->features + r0 * F : NULL, out + r0 * C, 1, e);
+    }
+    LF_FREE(pb);
+    return st;
 }
 
-lf_status lf_fusion_predict_features(const lf_fusion *f, const float *const *p, size_t N, const float *features,
-                                     size_t n_features, float *out, char *err, size_t errlen) {
+lf_fusion_predict_options lf_fusion_predict_defaults(void) {
+    lf_fusion_predict_options o;
+    memset(&o, 0, sizeof o);
+    return o;
+}
+
+lf_status lf_fusion_predict_with(const lf_fusion *f, const float *const *p, size_t N,
+                                 const lf_fusion_predict_options *opt, float *out, char *err, size_t errlen) {
+    lf_fusion_predict_options o = opt ? *opt : lf_fusion_predict_defaults();
     lf_err e = {0};
     lf_status st = LF_OK;
     if (err && errlen) err[0] = '\0';
     if (!f || !p || !out) st = lf_fail(&e, LF_ERR_ARG, "no fusion model, inputs or output given");
     else if (!f->fitted) st = lf_fail(&e, LF_ERR_STATE, "the fusion model is not fitted");
-    else st = lf_fusion_features_check(f, features, n_features, N, &e);
-    if (st == LF_OK && N) st = predict_rows(f, p, N, features, out, &e);
+    else if ((st = lf_threads_check(&e, "predict: ", o.threads)) == LF_OK)
+        st = lf_fusion_features_check(f, o.features, o.n_features, N, &e);
+    if (st == LF_OK && N) {
+        int saved = lf_threads_push(o.threads);
+        st = o.cancel ? predict_blocks(f, p, N, &o, out, &e) : predict_rows(f, p, N, o.features, out, 0, &e);
+        lf_threads_pop(saved);
+    }
     if (st != LF_OK && err && errlen) snprintf(err, errlen, "%s", e.msg[0] ? e.msg : lf_status_string(st));
     return st;
+}
+
+lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N, float *out) {
+    return lf_fusion_predict_with(f, p, N, NULL, out, NULL, 0);
+}
+
+lf_status lf_fusion_predict_features(const lf_fusion *f, const float *const *p, size_t N, const float *features,
+                                     size_t n_features, float *out, char *err, size_t errlen) {
+    lf_fusion_predict_options o = lf_fusion_predict_defaults();
+    o.features = features, o.n_features = n_features;
+    return lf_fusion_predict_with(f, p, N, &o, out, err, errlen);
 }
 
 lf_status lf_fusion_features_check(const lf_fusion *f, const float *features, size_t F, size_t N, lf_err *e) {
