@@ -913,7 +913,13 @@ expect_ok predict thr0.lf $DMP --no-fsync -o thr0.npy
 if cmp -s thr0.npy thr1.npy; then ok; else bad "predict --threads 1: another output"; fi
 expect_error 2 "--threads expects an integer from 1 to 1024, got '0'" compare $M3 -y y.csv --threads 0
 expect_error 2 "--threads expects an integer from 1 to 1024, got '1025'" fit $M3 -y y.csv --method mean -o t.lf --threads 1025
-expect_error 2 "unknown option '--threads' for eval; see 'latefuse eval --help'" eval thr0.lf $DMP -y dm/y_test.npy --threads 1
+expect_ok eval thr0.lf $DMP -y dm/y_test.npy --json
+cp out ev0.json
+for n in 1 2; do
+    expect_ok eval thr0.lf $DMP -y dm/y_test.npy --json --threads $n
+    if cmp -s out ev0.json; then ok; else bad "eval --threads $n: other numbers"; fi
+done
+expect_error 2 "--threads expects an integer from 1 to 1024, got '1025'" eval thr0.lf $DMP -y dm/y_test.npy --threads 1025
 expect_ok compare $M3 -y y.csv --methods mean,ges --json
 for k in macro_f1_std log_loss_std brier_std ece_std '"accuracy_without": {"A": '; do
     contains out "$k" "compare --json carries $k"

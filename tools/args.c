@@ -69,7 +69,7 @@ static const opt_spec OPTS[] = {
     {"--bags", OPT_BAGS, 1, FUSECMD},
     {"--single", OPT_SINGLE, 0, BIT(CLI_FIT)},
     {"--neighbors", OPT_NEIGHBORS, 1, FUSECMD},
-    {"--threads", OPT_THREADS, 1, FUSECMD | BIT(CLI_PREDICT)},
+    {"--threads", OPT_THREADS, 1, FUSECMD | BIT(CLI_PREDICT) | BIT(CLI_EVAL)},
     {"--features", OPT_FEATURES, 1, BIT(CLI_COMPARE) | BIT(CLI_FIT) | BIT(CLI_PREDICT) | BIT(CLI_EVAL) | BIT(CLI_REPORT)},
     {"--help", OPT_HELP, 0, ALLCMD},
     {"-h", OPT_HELP, 0, ALLCMD},
@@ -244,6 +244,7 @@ static const char USAGE_PREDICT[] =
 static const char USAGE_EVAL[] =
     "usage: latefuse eval FUSION -m NAME=FILE ... -y LABELS [--per-class] [--confusion]\n"
     "                     [--class-names FILE] [--json] [--renormalize] [--features FILE]\n"
+    "                     [--threads N]\n"
     "\n"
     "Accuracy, macro-F1, log-loss, Brier score and ECE of the fused prediction on new data.\n"
     "\n"
@@ -255,7 +256,9 @@ static const char USAGE_EVAL[] =
     "  --confusion     the confusion matrix (rows: true class, columns: predicted)\n"
     "  --class-names FILE  one class name per line (default: those stored in FUSION,\n"
     "                  else the header row of a CSV model file)\n"
-    "  --json          one JSON object (with per_class and confusion when asked)\n";
+    "  --json          one JSON object (with per_class and confusion when asked)\n"
+    "  --threads N     at most N threads, 1 to 1024 (default: OpenMP's count); the\n"
+    "                  numbers do not depend on it\n";
 
 static const char USAGE_INSPECT[] =
     "usage: latefuse inspect FUSION [--all]\n"

@@ -82,7 +82,7 @@ struct cli_opts {
     int metric;                  /* --metric (fit, compare): LF_METRIC_*, default log-loss */
     size_t ensemble_size, bags;  /* --ensemble-size, --bags (ges); 0: the defaults */
     size_t k;                    /* --neighbors (dynamic selection); 0: 7 */
-    size_t threads;              /* --threads (compare, fit, report, predict); 0: OpenMP's count */
+    size_t threads;              /* --threads (compare, fit, report, predict, eval); 0: OpenMP's count */
     const char *class_names;     /* --class-names FILE (fit, eval, report) */
     int per_class, confusion;    /* eval --per-class, --confusion */
     int all;                     /* inspect --all: every class's weights */

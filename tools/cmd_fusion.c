@@ -244,8 +244,9 @@ static int load_and_predict(const struct cli_opts *o, lf_fusion *f, cli_inputs *
     if (!rc && !(*out = calloc(in->N ? in->N : 1, in->C * sizeof(float))))
         rc = cli_fail(LF_ERR_NOMEM, "out of memory for the fused probabilities", 0);
     char msg[512];
-    if (!rc && (st = lf_fusion_predict_features(f, (const float *const *)in->p, in->N, fx.data, fx.cols, *out, msg,
-                                                sizeof msg)))
+    lf_fusion_predict_options po = lf_fusion_predict_defaults();
+    po.features = fx.data, po.n_features = fx.cols, po.threads = o->threads;
+    if (!rc && (st = lf_fusion_predict_with(f, (const float *const *)in->p, in->N, &po, *out, msg, sizeof msg)))
         rc = cli_fail(st, msg, 1);
     lf_matrix_free(&fx);
     return rc;
