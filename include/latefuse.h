@@ -72,6 +72,14 @@ typedef enum lf_status {
 /* A constant, never-NULL English name for a status ("out of memory", ...). */
 const char *lf_status_string(lf_status st);
 
+/* The number of threads a call with `threads` 0 in its options would use
+ * if started now on the calling thread: OpenMP's count for that thread
+ * (omp_set_num_threads, else OMP_NUM_THREADS, else one per core), at most
+ * 1024; 1 in a build without OpenMP.  OpenMP keeps this count per thread,
+ * so a caller that runs a call on a thread of its own passes this, read on
+ * its own thread, as the options' `threads` to keep its setting. */
+size_t lf_threads_default(void);
+
 /* ------------------------------------------------------------- progress */
 
 /* What a long call (fit, a learned fusion method's fit, compare) reports

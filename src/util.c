@@ -178,6 +178,15 @@ int lf_threads_push(size_t n) {
 #endif
 }
 
+size_t lf_threads_default(void) {
+#ifdef _OPENMP
+    int n = omp_get_max_threads();
+    return n < 1 ? 1 : n > LF_THREADS_MAX ? LF_THREADS_MAX : (size_t)n;
+#else
+    return 1;
+#endif
+}
+
 lf_status lf_threads_check(lf_err *e, const char *who, size_t n) {
     if (n <= LF_THREADS_MAX) return LF_OK;
     return lf_fail(e, LF_ERR_ARG, "%sthreads must be 0 (OpenMP's count) or 1..%d, got %zu", who, LF_THREADS_MAX, n);

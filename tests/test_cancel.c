@@ -25,8 +25,10 @@
  *
  * lf_fusion_predict_with's flag (the rows fused in blocks of 65536): at 0,
  * the same bits as lf_fusion_predict for a fixed rule, a learned method
- * and dynamic selection over 4.5 blocks, and the same message, counting
- * the rows from the first, for a bad value in the third block; set
+ * and dynamic selection over 4.5 blocks (and dynamic selection fitted with
+ * features), and the same message, counting the rows from the first, for
+ * a bad value in the third block (with a model missing in some rows, and
+ * without: the mean's blocks then check themselves); set
  * before, LF_ERR_CANCELLED ("cancelled") at once; set by another thread
  * during a knora-e predict of 8 blocks, the call returns early.
  */
@@ -318,7 +320,9 @@ static void predict_flag(void) {
     enum { N = 600, C = 4, NP = 4 * 65536 + 32768 };
     float *p[M], *q[M];
     int *y = new_data(p, M, N, C, 21, 0);
+    float *q2[M];
     free(new_data(q, M, NP, C, 22, 1)); /* some rows missing a model */
+    free(new_data(q2, M, NP, C, 25, 0)); /* none */
     const float *const *pp = (const float *const *)p, *const *qq = (const float *const *)q;
     float *a = malloc((size_t)NP * C * sizeof *a), *b = malloc((size_t)NP * C * sizeof *b);
     CHECK(a && b, "malloc");
@@ -342,25 +346,50 @@ static void predict_flag(void) {
         lf_status st = lf_fusion_predict_with(f, qq, NP, &po, b, err, sizeof err);
         CHECK(st == LF_ERR_CANCELLED && strcmp(err, "cancelled") == 0 && now_s() - t0 < 0.5,
               "predict %s, set before: %d '%s'", lf_method_name(methods[i]), (int)st, err);
+        /* a bad value in the third block: the message of one call (the rows
+         * counted from the first), also where each block checks its own */
+        for (int clean = 0; clean < 2; clean++) {
+            float *const *qs = clean ? q2 : q;
+            float *at = &qs[1][(size_t)(2 * 65536 + 7) * C + 2], keep = *at;
+            *at = -0.5f;
+            char e1[256], e2[256];
+            const char *want = "model 1: row 131079, class 2 is a negative probability (-0.5)";
+            lf_fusion_predict_options po1 = lf_fusion_predict_defaults();
+            lf_status s1 = lf_fusion_predict_with(f, (const float *const *)qs, NP, &po1, a, e1, sizeof e1);
+            po1.cancel = &zero;
+            lf_status s2 = lf_fusion_predict_with(f, (const float *const *)qs, NP, &po1, b, e2, sizeof e2);
+            CHECK(s1 == LF_ERR_FORMAT && s2 == s1 && strcmp(e1, want) == 0 && strcmp(e2, want) == 0,
+                  "%s, a bad value in the third block (%s): %d '%s', in blocks %d '%s'", lf_method_name(methods[i]),
+                  clean ? "no row missing" : "rows missing", (int)s1, e1, (int)s2, e2);
+            *at = keep;
+        }
     }
-    /* a bad value in the third block: the same message as in one call */
+    /* knora-e fitted with features: the features of each block's rows */
     {
-        float keep = q[1][(size_t)(2 * 65536 + 7) * C + 2];
-        q[1][(size_t)(2 * 65536 + 7) * C + 2] = -0.5f;
-        char e1[256], e2[256];
+        enum { FW = 3 };
+        float *fx = malloc((size_t)NP * FW * sizeof *fx);
+        CHECK(fx != NULL, "malloc");
+        for (size_t i = 0; i < (size_t)NP * FW; i++) fx[i] = (float)((i * 2654435761u) % 1000) / 1000.0f;
+        lf_fusion_options o = lf_fusion_defaults();
+        o.method = LF_FUSE_KNORA_E, o.features = fx + (size_t)1000 * FW, o.n_features = FW;
+        CHECK(lf_fusion_fit(f, pp, names3, M, N, C, y, &o) == LF_OK, "fit knora-e with features: %s",
+              lf_fusion_error(f));
         lf_fusion_predict_options po = lf_fusion_predict_defaults();
-        lf_status s1 = lf_fusion_predict_with(f, qq, NP, &po, a, e1, sizeof e1);
+        po.features = fx, po.n_features = FW;
+        char err[256];
+        CHECK(lf_fusion_predict_features(f, qq, NP, fx, FW, a, err, sizeof err) == LF_OK, "with features: %s", err);
         po.cancel = &zero;
-        lf_status s2 = lf_fusion_predict_with(f, qq, NP, &po, b, e2, sizeof e2);
-        CHECK(s1 == LF_ERR_FORMAT && s2 == s1 && strcmp(e1, e2) == 0 && strcmp(e1, "model 1: row 131079, class 2 is a negative probability (-0.5)") == 0,
-              "a bad value in the third block: %d '%s', in blocks %d '%s'", (int)s1, e1, (int)s2, e2);
-        q[1][(size_t)(2 * 65536 + 7) * C + 2] = keep;
+        CHECK(lf_fusion_predict_with(f, qq, NP, &po, b, err, sizeof err) == LF_OK &&
+                  memcmp(a, b, (size_t)NP * C * sizeof *a) == 0,
+              "knora-e with features in blocks: not the bits of one call (%s)", err);
+        free(fx);
     }
     free_data(p, y, M);
     free_data(q, NULL, M);
-    /* set by another thread: knora-e over 4000 fitting rows, 8 blocks */
+    free_data(q2, NULL, M);
+    /* set by another thread: knora-e over 2000 fitting rows, 8 blocks */
     {
-        enum { NF = 4000, NB = 8 * 65536 };
+        enum { NF = 2000, NB = 8 * 65536 };
         float *r[M], *s8[M];
         int *yr = new_data(r, M, NF, C, 23, 0);
         free(new_data(s8, M, NB, C, 24, 0));

@@ -12,7 +12,8 @@
  * alone (compare's, and the report's page the same bytes for each count);
  * lf_fusion_predict_options.threads likewise for an in-memory predict
  * (knora-e's: on 1 thread the other threads burn no CPU time, on 2 under a
- * caller's 1 they do; the same bits for each count).
+ * caller's 1 they do; the same bits for each count); lf_threads_default
+ * is the calling thread's count.
  */
 #include "check.h"
 #include "fusion_data.h"
@@ -317,7 +318,8 @@ static void test_predict_threads(void) {
     CHECK(a && b, "malloc");
     lf_fusion *f;
     lf_fusion_options o = lf_fusion_defaults();
-    o.method = LF_FUSE_KNORA_E;
+    o.method = LF_FUSE_KNORA_E, o.threads = 1; /* no OpenMP team (whose idle threads may spin) before the first
+                                                   measurement: this test runs first */
     CHECK(lf_fusion_create(&f) == LF_OK && lf_fusion_fit(f, (const float *const *)p, names3, M, NF, C, y, &o) == LF_OK,
           "fit knora-e: %s", lf_fusion_error(f));
     const float *const *qq = (const float *const *)q;
@@ -343,6 +345,11 @@ static void test_predict_threads(void) {
               strcmp(err, "predict: threads must be 0 (OpenMP's count) or 1..1024, got 1025") == 0,
           "predict, threads 1025: '%s'", err);
     CHECK(max_threads() == (OMP ? 3 : 1), "the caller's count after predict's error: %d", max_threads());
+    /* what threads 0 means on this thread */
+    CHECK(lf_threads_default() == (OMP ? 3u : 1u), "lf_threads_default under a caller's 3: %zu", lf_threads_default());
+    set_threads(2000);
+    CHECK(lf_threads_default() == (OMP ? 1024u : 1u), "lf_threads_default under a caller's 2000: %zu",
+          lf_threads_default());
     set_threads(2);
     lf_fusion_free(f);
     free_data(p, y, M);

@@ -3,8 +3,8 @@ _cancel.py — a long C call that Ctrl-C can stop, through the library's
 cancel flag (lf_fusion_options.cancel, lf_fit_options.cancel): the call
 runs on a worker thread while the main thread, which alone receives
 signals in Python, waits and turns a signal's exception into the flag.
-Used by Fusion.fit, compare, report and predict_files (fusion.py) and by
-Model.fit (models.py).
+Used by Fusion.fit, predict over more than one block, compare, report and
+predict_files (fusion.py) and by Model.fit (models.py).
 """
 import ctypes
 import signal
@@ -18,7 +18,8 @@ class _Cancel:
     library's cancel flag (`flag`: the options' cancel points at it), so
     the call stops within a unit of its work, and is kept (`cancelled`) for
     the caller to raise once the call has returned.  Used by Fusion.fit,
-    compare and report (lf_fusion_options.cancel), Model.fit
+    compare and report (lf_fusion_options.cancel), Fusion.predict and
+    predict_proba (lf_fusion_predict_options.cancel), Model.fit
     (lf_fit_options.cancel) and, with its temporary files, predict_files
     (fusion.py's _TempFiles)."""
 

@@ -217,12 +217,14 @@ _PREDICT_BLOCK = 65536  # the rows lf_fusion_predict_with fuses between two look
 
 
 def _threads(n_jobs, what):
-    """scikit-learn's n_jobs as the library's thread count: None -> 0
-    (OpenMP's count: OMP_NUM_THREADS, else one per core), n >= 1 -> n,
-    n < 0 -> cores + 1 + n (-1: every core this process may use, -2: all
-    but one)"""
+    """scikit-learn's n_jobs as the library's thread count: None -> OpenMP's
+    count on the calling thread (omp_set_num_threads, as threadpoolctl's
+    limits set it, else OMP_NUM_THREADS, else one per core), read here
+    because the C call may run on a worker thread, where OpenMP's count is
+    its own; n >= 1 -> n, n < 0 -> cores + 1 + n (-1: every core this
+    process may use, -2: all but one)"""
     if n_jobs is None:
-        return 0
+        return lib.lf_threads_default()
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
         raise ValueError("%s: n_jobs must be None, a positive integer or a negative one (-1: every core), "
                          "got %r" % (what, n_jobs))

@@ -589,6 +589,10 @@ class Model:
             raise ValueError("fit: no training rows")
         ys = self._ys(y, n, "fit")
         opts = lib.lf_fit_defaults()
+        # the fit runs on a worker thread (Ctrl-C): OpenMP's count read here,
+        # on the caller's thread, keeps an omp_set_num_threads / threadpoolctl
+        # limit set there
+        opts.threads = lib.lf_threads_default()
         if batch_size is None:
             batch_size = 32
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:

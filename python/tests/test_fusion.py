@@ -307,7 +307,8 @@ def test_n_jobs_sets_the_threads_of_predict():
         x = rng.random((N, C), dtype=np.float32) ** 3
         P.append(x / x.sum(1, keepdims=True))
     y = rng.integers(0, C, 3000)
-    f = latefuse.Fusion(method="knora-e").fit([p[:3000] for p in P], y)
+    f = latefuse.Fusion(method="knora-e", n_jobs=1).fit([p[:3000] for p in P], y)
+    time.sleep(0.3)  # an earlier test's idle OpenMP threads may spin for a while (libomp: 200 ms)
 
     def cpu(n_jobs):
         f.set_params(n_jobs=n_jobs)
@@ -324,6 +325,30 @@ def test_n_jobs_sets_the_threads_of_predict():
     f.set_params(n_jobs=5000)
     with pytest.raises(ValueError, match="n_jobs"):
         f.predict(P)
+
+
+def test_n_jobs_none_keeps_a_limit_set_on_the_callers_thread():
+    """n_jobs=None is OpenMP's count read on the caller's thread
+    (lf_threads_default), so a threadpoolctl limit set there holds although
+    the C call runs on a worker thread, whose count OpenMP keeps apart: a
+    knora-e predict over more than one block runs on one thread"""
+    import time
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from latefuse._lib import lib as clib
+    rng = np.random.default_rng(4)
+    N, C = 100000, 4
+    P = []
+    for _ in range(3):
+        x = rng.random((N, C), dtype=np.float32) ** 3
+        P.append(x / x.sum(1, keepdims=True))
+    f = latefuse.Fusion(method="knora-e").fit([p[:3000] for p in P], rng.integers(0, C, 3000))
+    with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
+        assert clib.lf_threads_default() == 1
+        time.sleep(0.3)  # idle OpenMP threads of the fit may still spin
+        t0, c0 = time.perf_counter(), time.process_time()
+        f.predict_proba(P)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    assert cpu <= 1.3 * wall + 0.05, "one thread asked, %.3f s of CPU in %.3f s" % (cpu, wall)
 
 
 def test_stratified_folds_is_the_library_split():

@@ -307,18 +307,21 @@ lf_status lf_fusion_fit_rows_dist(lf_fusion *f, const float *const *p, const cha
     return fit_rows(f, p, names, M, C, y, NULL, n, o, method, calibrate, 1);
 }
 
+/* mean and product of probabilities, every model given, no calibration:
+ * lf_rule_fused validates and fuses in one pass (the same bits as the
+ * general path), unless something is off (a missing row, a bad value) */
+static int plain_rule(const lf_fusion *f, const float *const *p) {
+    if (f->logits || (f->def->rule != LF_RULE_MEAN && f->def->rule != LF_RULE_PRODUCT)) return 0;
+    for (size_t k = 0; k < f->M; k++)
+        if (!p[k] || f->temps[k] != 1.0f) return 0;
+    return 1;
+}
+
 /* predict on checked arguments (N > 0); the inputs validated here unless
  * checked says the caller did */
 static lf_status predict_rows(const lf_fusion *f, const float *const *p, size_t N, const float *features,
                               float *out, int checked, lf_err *e) {
-    /* mean and product of probabilities, every model given, no calibration:
-     * validated and fused in one pass (the same bits as below); anything
-     * off (a missing row, a bad value) takes the path below */
-    if (!f->logits && (f->def->rule == LF_RULE_MEAN || f->def->rule == LF_RULE_PRODUCT)) {
-        int plain = 1;
-        for (size_t k = 0; k < f->M; k++) plain &= p[k] != NULL && f->temps[k] == 1.0f;
-        if (plain && lf_rule_fused((lf_rule)f->def->rule, p, f->M, N, f->C, out)) return LF_OK;
-    }
+    if (plain_rule(f, p) && lf_rule_fused((lf_rule)f->def->rule, p, f->M, N, f->C, out)) return LF_OK;
     lf_status st = checked ? LF_OK : lf_inputs_validate(e, p, NULL, f->M, N, f->C, f->logits);
     if (st != LF_OK) return st;
     lf_probs pr;
@@ -332,16 +335,19 @@ static lf_status predict_rows(const lf_fusion *f, const float *const *p, size_t 
 
 #define PREDICT_BLOCK ((size_t)1 << 16) /* rows between two looks at a cancel flag */
 
-/* predict_rows block by block, the cancel flag read before each; the
- * inputs are validated whole first, so that a message counts the rows
- * from the first of all N */
+/* predict_rows block by block, the cancel flag read before each.  A
+ * message must count the rows from the first of all N, so the inputs are
+ * validated whole before the first block that needs it: at once, but for
+ * the plain rules, whose fused pass validates each block itself (the
+ * whole input is validated only when a block's pass finds something off:
+ * the blocks before it were fine) */
 static lf_status predict_blocks(const lf_fusion *f, const float *const *p, size_t N,
                                 const lf_fusion_predict_options *o, float *out, lf_err *e) {
     if (lf_cancelled(o->cancel)) return lf_cancel_fail(e);
-    lf_status st = lf_inputs_validate(e, p, NULL, f->M, N, f->C, f->logits);
-    if (st != LF_OK) return st;
+    int checked = 0, plain = plain_rule(f, p);
     const float **pb = lf_alloc_array(f->M, sizeof *pb);
     if (!pb) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+    lf_status st = LF_OK;
     size_t C = f->C, F = f->n_features;
     for (size_t r0 = 0; st == LF_OK && r0 < N; r0 += PREDICT_BLOCK) {
         if (lf_cancelled(o->cancel)) {
@@ -350,6 +356,9 @@ static lf_status predict_blocks(const lf_fusion *f, const float *const *p, size_
         }
         size_t n = N - r0 < PREDICT_BLOCK ? N - r0 : PREDICT_BLOCK;
         for (size_t k = 0; k < f->M; k++) pb[k] = p[k] ? p[k] + r0 * C : NULL;
+        if (!checked && plain && lf_rule_fused((lf_rule)f->def->rule, pb, f->M, n, C, out + r0 * C)) continue;
+        if (!checked && (st = lf_inputs_validate(e, p, NULL, f->M, N, C, f->logits)) != LF_OK) break;
+        checked = 1;
         st = predict_rows(f, pb, n, o->features ? o->features + r0 * F : NULL, out + r0 * C, 1, e);
     }
     LF_FREE(pb);
