@@ -1019,10 +1019,13 @@ lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N,
 
 /* lf_fusion_predict for a fusion fitted with features (lf_fusion_options):
  * features holds N x n_features finite values, the rows of p in the same
- * order; n_features must be the fitted width.  Features given to a fusion
- * fitted without them (or none to one fitted with them) are refused with
- * LF_ERR_ARG; lf_fusion_predict is this call with NULL, 0.  On failure the
- * message is in *err when err is not NULL (errlen bytes). */
+ * order; n_features must be the fitted width.  Features given to a
+ * dynamic-selection fusion fitted without them (or none to one fitted with
+ * them) are refused with LF_ERR_ARG; a fusion whose method does not
+ * search features (what auto may choose when given them) checks that they
+ * are finite and leaves them (lf_fusion_n_features: 0).
+ * lf_fusion_predict is this call with NULL, 0.  On failure the message is
+ * in *err when err is not NULL (errlen bytes). */
 lf_status lf_fusion_predict_features(const lf_fusion *f, const float *const *p, size_t N, const float *features,
                                      size_t n_features, float *out, char *err, size_t errlen);
 

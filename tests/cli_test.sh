@@ -956,6 +956,13 @@ expect_ok eval kf.lf -m A=qa.csv -m B=qb.csv -y qy.csv --features qx.csv
 contains out "accuracy  0.5000" "eval with features"
 expect_ok compare $FM -y fy.csv --folds 2 --methods knora-e,mean --features fx.csv --neighbors 2
 expect_ok fit $FM -y fy.csv --method auto --folds 2 --epochs 1 --features fx.csv -o kauto.lf
+# whatever auto chose, its model takes the features it was fitted with; a
+# method that does not search them (as auto may choose) leaves them
+expect_ok predict kauto.lf -m A=qa.csv -m B=qb.csv --features qx.csv --no-fsync -o kauto.npy
+expect_ok fit $FM -y fy.csv --method mean -o fmean.lf
+expect_ok predict fmean.lf -m A=qa.csv -m B=qb.csv --features qx.csv --no-fsync -o fmean1.npy
+expect_ok predict fmean.lf -m A=qa.csv -m B=qb.csv --no-fsync -o fmean0.npy
+if cmp -s fmean0.npy fmean1.npy; then ok; else bad "mean given --features: another output than without"; fi
 printf '0.6,7,1\n4.9,7,1\n' >qx3.csv
 printf '0.6,7\n4.9,nan\n' >qxn.csv
 printf '0.6,7\n' >qx1.csv

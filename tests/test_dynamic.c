@@ -673,7 +673,50 @@ static void test_compare_features(void) {
     lf_fusion_free(f);
 }
 
+/* auto given features that carry nothing (noise): it chooses a method that
+ * does not search them, which then takes features at predict and leaves
+ * them (the bits of a predict without), as does a mean fitted without;
+ * non-finite ones are still refused; a dynamic-selection fusion fitted
+ * without them still refuses them (test_features) */
+static void test_auto_leaves_features(void) {
+    enum { M = 3, C = 3, N = 300, F = 4 };
+    static float pf[M * N][C], feat[N * F];
+    static int y[N];
+    uint64_t s = 93;
+    random_outputs(pf, N, y, &s);
+    for (size_t i = 0; i < (size_t)N * F; i++) feat[i] = (float)urand(&s);
+    const float *p[M] = {pf[0], pf[N], pf[2 * N]};
+    static float a[N * C], b[N * C];
+    char err[256];
+    lf_fusion *f;
+    lf_fusion_create(&f);
+    lf_fusion_options o = lf_fusion_defaults();
+    o.method = LF_FUSE_AUTO, o.epochs = 2, o.folds = 3, o.features = feat, o.n_features = F;
+    CHECK(lf_fusion_fit(f, p, names3, M, N, C, y, &o) == LF_OK, "auto with features: %s", lf_fusion_error(f));
+    lf_method chose = lf_fusion_method(f);
+    CHECK(lf_fusion_n_features(f) == 0 && chose != LF_FUSE_KNORA_E && chose != LF_FUSE_KNORA_U &&
+              chose != LF_FUSE_OLA && chose != LF_FUSE_LCA,
+          "auto over noise features chose %s (%zu features)", lf_method_name(chose), lf_fusion_n_features(f));
+    for (int mean = 0; mean < 2; mean++) {
+        if (mean) {
+            lf_fusion_options mo = lf_fusion_defaults();
+            mo.method = LF_FUSE_MEAN;
+            CHECK(lf_fusion_fit(f, p, names3, M, N, C, y, &mo) == LF_OK, "mean: %s", lf_fusion_error(f));
+        }
+        CHECK(lf_fusion_predict_features(f, p, N, feat, F, a, err, sizeof err) == LF_OK &&
+                  lf_fusion_predict(f, p, N, b) == LF_OK && memcmp(a, b, sizeof a) == 0,
+              "%s given features: '%s', or not the bits of a predict without", mean ? "mean" : "auto's choice", err);
+        feat[5] = NAN;
+        CHECK(lf_fusion_predict_features(f, p, N, feat, F, a, err, sizeof err) == LF_ERR_ARG &&
+                  strcmp(err, "feature row 1 holds a non-finite value (nan in column 1)") == 0,
+              "%s given a NaN feature: '%s'", mean ? "mean" : "auto's choice", err);
+        feat[5] = 0.5f;
+    }
+    lf_fusion_free(f);
+}
+
 int main(void) {
+    test_auto_leaves_features();
     test_by_hand();
     test_against_reference();
     test_bad_files();

@@ -199,9 +199,11 @@ void cli_inputs_free(cli_inputs *in);
  * values, in any form lf_matrix_read reads; messages name the file and
  * count rows from 1.  Zeroes *out on failure. */
 lf_status cli_load_features(const char *path, size_t N, lf_matrix *out, cli_err *e);
-/* For predict, eval and report -f: --features given exactly when FUSION
+/* For predict, eval and report -f: --features given when FUSION
  * (o->fusion_path) was fitted with features, and of its width (x: the
- * features read).  0, or the exit status after printing why. */
+ * features read); refused for a dynamic-selection FUSION fitted without
+ * them (another method, as auto may choose when given features, takes and
+ * leaves them).  0, or the exit status after printing why. */
 int cli_features_fit(const struct cli_opts *o, const lf_fusion *f, const lf_matrix *x);
 
 /* Class names for C classes from --class-names FILE (one per line), else

@@ -104,6 +104,17 @@ def test_feature_space_errors():
         plain.predict_proba(q, features=qf)
 
 
+def test_auto_given_features_takes_them_at_predict():
+    """Fusion() (auto) fitted with features that carry nothing chooses a
+    method that does not search them; predict takes the same features and
+    leaves them (the numbers of a predict without)"""
+    ps, y = _task()
+    F = np.random.default_rng(7).random((len(y), 4)).astype(np.float32)
+    f = latefuse.Fusion(epochs=2, folds=3).fit(ps, y, features=F)
+    assert f.method_ not in ("knora-e", "knora-u", "ola", "lca")
+    assert np.array_equal(f.predict_proba(ps, features=F), f.predict_proba(ps))
+
+
 def test_compare_with_features():
     ps, y = _task()
     rng = np.random.default_rng(5)

@@ -359,7 +359,7 @@ static lf_status predict_blocks(const lf_fusion *f, const float *const *p, size_
         if (!checked && plain && lf_rule_fused((lf_rule)f->def->rule, pb, f->M, n, C, out + r0 * C)) continue;
         if (!checked && (st = lf_inputs_validate(e, p, NULL, f->M, N, C, f->logits)) != LF_OK) break;
         checked = 1;
-        st = predict_rows(f, pb, n, o->features ? o->features + r0 * F : NULL, out + r0 * C, 1, e);
+        st = predict_rows(f, pb, n, o->features && F ? o->features + r0 * F : NULL, out + r0 * C, 1, e);
     }
     LF_FREE(pb);
     return st;
@@ -402,7 +402,9 @@ lf_status lf_fusion_predict_features(const lf_fusion *f, const float *const *p, 
 }
 
 lf_status lf_fusion_features_check(const lf_fusion *f, const float *features, size_t F, size_t N, lf_err *e) {
-    if (!f->n_features && (features || F))
+    /* a method that does not search features (auto's choice when it was
+     * given them, or an ensemble of such) takes them and leaves them */
+    if (!f->n_features && (features || F) && f->def->takes_features)
         return lf_fail(e, LF_ERR_ARG, "the fusion (%s) was fitted without features: give none", f->def->name);
     if (f->n_features && !features)
         return lf_fail(e, LF_ERR_ARG, "the fusion (%s) was fitted with %zu features a row: give them", f->def->name,
