@@ -295,19 +295,24 @@ def test_n_jobs_sets_the_threads_not_the_result(tmp_path):
             latefuse.compare(P, y, n_jobs=bad)
 
 
+def _knora_e(seed, N, n_jobs=None):
+    """knora-e fitted on the first 3000 of N rows of three models' outputs
+    over 4 classes (its predict on N rows takes CPU seconds); the N rows"""
+    rng = np.random.default_rng(seed)
+    P = []
+    for _ in range(3):
+        x = rng.random((N, 4), dtype=np.float32) ** 3
+        P.append(x / x.sum(1, keepdims=True))
+    f = latefuse.Fusion(method="knora-e", n_jobs=n_jobs).fit([p[:3000] for p in P], rng.integers(0, 4, 3000))
+    return f, P
+
+
 def test_n_jobs_sets_the_threads_of_predict():
     """n_jobs in predict (lf_fusion_predict_options.threads): knora-e's
     predict on one thread leaves the other threads idle, on two it shares
     the work; the same bits; a bad value is refused by name"""
     import time
-    rng = np.random.default_rng(3)
-    N, C = 60000, 4
-    P = []
-    for _ in range(3):
-        x = rng.random((N, C), dtype=np.float32) ** 3
-        P.append(x / x.sum(1, keepdims=True))
-    y = rng.integers(0, C, 3000)
-    f = latefuse.Fusion(method="knora-e", n_jobs=1).fit([p[:3000] for p in P], y)
+    f, P = _knora_e(3, 60000, n_jobs=1)
     time.sleep(0.3)  # an earlier test's idle OpenMP threads may spin for a while (libomp: 200 ms)
 
     def cpu(n_jobs):
@@ -333,15 +338,9 @@ def test_n_jobs_none_keeps_a_limit_set_on_the_callers_thread():
     the C call runs on a worker thread, whose count OpenMP keeps apart: a
     knora-e predict over more than one block runs on one thread"""
     import time
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import threadpoolctl  # scikit-learn's dependency
     from latefuse._lib import lib as clib
-    rng = np.random.default_rng(4)
-    N, C = 100000, 4
-    P = []
-    for _ in range(3):
-        x = rng.random((N, C), dtype=np.float32) ** 3
-        P.append(x / x.sum(1, keepdims=True))
-    f = latefuse.Fusion(method="knora-e").fit([p[:3000] for p in P], rng.integers(0, C, 3000))
+    f, P = _knora_e(4, 100000)
     with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
         assert clib.lf_threads_default() == 1
         time.sleep(0.3)  # idle OpenMP threads of the fit may still spin
