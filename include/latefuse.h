@@ -880,6 +880,9 @@ int lf_method_parse(const char *name);
 size_t lf_method_list(lf_method *out, size_t cap);
 /* The method's lf_family, or -1 for auto and unknown values. */
 int lf_method_family(lf_method m);
+/* 1 if the method can search a feature space (lf_fusion_options.features:
+ * the dynamic-selection methods), else 0 (auto and unknown values too). */
+int lf_method_takes_features(lf_method m);
 
 /* The metrics of lf_fusion_metrics and the compare table, by index. */
 enum { LF_METRIC_ACCURACY = 0, LF_METRIC_MACRO_F1, LF_METRIC_LOG_LOSS, LF_METRIC_BRIER,

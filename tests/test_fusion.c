@@ -83,6 +83,13 @@ static void test_names(void) {
     CHECK(lf_method_family(LF_FUSE_BORDA) == LF_FAMILY_FIXED &&
               lf_method_family(LF_FUSE_DECISION_TEMPLATE) == LF_FAMILY_CLASSICAL &&
               lf_method_family(LF_FUSE_STACK_LR) == LF_FAMILY_LEARNED, "families");
+    /* exactly the four dynamic-selection methods search features */
+    size_t searching = 0;
+    for (size_t i = 0; i < n; i++) searching += (size_t)lf_method_takes_features(ms[i]);
+    CHECK(searching == 4 && lf_method_takes_features(LF_FUSE_KNORA_E) && lf_method_takes_features(LF_FUSE_KNORA_U) &&
+              lf_method_takes_features(LF_FUSE_OLA) && lf_method_takes_features(LF_FUSE_LCA) &&
+              !lf_method_takes_features(LF_FUSE_AUTO) && !lf_method_takes_features((lf_method)99),
+          "methods that take features: %zu", searching);
     CHECK(strcmp(lf_method_name(LF_FUSE_WAVG_CLASS), "wavg-class") == 0, "wavg-class");
     CHECK(strcmp(lf_method_name(LF_FUSE_DECISION_TEMPLATE), "decision-template") == 0, "d-t");
     CHECK(lf_method_parse("WAVG") == -1 && lf_method_name((lf_method)99) == NULL, "unknown");

@@ -426,13 +426,10 @@ int cli_features_fit(const struct cli_opts *o, const lf_fusion *f, const lf_matr
     size_t F = lf_fusion_n_features(f);
     lf_method method = lf_fusion_method(f);
     const char *m = lf_method_name(method);
-    /* the methods that search features; the others (what auto may choose
-     * when given features) take them and leave them, as the library does */
-    int searches = method == LF_FUSE_KNORA_E || method == LF_FUSE_KNORA_U || method == LF_FUSE_OLA || method == LF_FUSE_LCA;
     if (F && !o->features)
         snprintf(msg, sizeof msg, "'%s' (%s) was fitted with %zu features a row: give the rows' features with "
                  "--features FILE", o->fusion_path, m, F);
-    else if (!F && o->features && searches)
+    else if (!F && o->features && lf_method_takes_features(method)) /* others take them and leave them */
         snprintf(msg, sizeof msg, "'%s' (%s) was fitted without features: --features '%s' cannot be used",
                  o->fusion_path, m, cli_input_name(o->features));
     else if (F && x->cols != F)

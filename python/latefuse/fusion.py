@@ -618,15 +618,17 @@ class Fusion:
         o.threads = _threads(self.n_jobs, what)
         if fx is not None:
             o.features, o.n_features = fx.ctypes.data, fx.shape[1]
+        def call():
+            return lib.lf_fusion_predict_with(self._handle, tab, N, ctypes.byref(o), out.ctypes.data, err, 512)
+
         if N > _PREDICT_BLOCK:  # fused in blocks, between which Ctrl-C stops it
             stop = _Cancel()
             o.cancel = stop.pointer()
-            st = stop.run(lambda: lib.lf_fusion_predict_with(self._handle, tab, N, ctypes.byref(o), out.ctypes.data,
-                                                             err, 512), "latefuse-predict")
+            st = stop.run(call, "latefuse-predict")
             if stop.cancelled is not None:
                 raise stop.cancelled
         else:
-            st = lib.lf_fusion_predict_with(self._handle, tab, N, ctypes.byref(o), out.ctypes.data, err, 512)
+            st = call()
         if st:
             why = _issue_text(arrs, self.logits_) or err.value.decode("utf-8", "replace")
             msg = what + ": " + _lib.status_string(st) + (": " + why if why else "")

@@ -67,3 +67,8 @@ int lf_method_family(lf_method m) {
     const lf_method_def *d = lf_method_def_of(m);
     return d ? (int)d->family : -1;
 }
+
+int lf_method_takes_features(lf_method m) {
+    const lf_method_def *d = lf_method_def_of(m);
+    return d ? d->takes_features : 0;
+}
