@@ -105,7 +105,7 @@ for p in 2 3; do
     cp out des$p.json
     same des1.json des$p.json "compare $D --calibrate --json on $p ranks"
 done
-# a DES group's fold cut into tasks of its scoring passes (compare.c,
+# a DES group's fold cut into tasks of its scoring passes (cv_units.c,
 # plan_tasks): with 2 folds, 3 ranks deal a fold as 2 tasks (the fold's
 # metrics; both models absent) and 6 ranks as 3 (one pass each), every
 # field gathered from the task that made it
@@ -116,7 +116,7 @@ for p in 3 6; do
     same desf.txt desf$p.txt "compare $D --folds 2 on $p ranks (a fold's passes in several tasks)"
 done
 
-# each rank's tasks on its threads (compare.c, cv_threads): 2 threads per
+# each rank's tasks on its threads (cv_units.c, cv_threads): 2 threads per
 # rank on 2 and 3 ranks, the DES group's passes cut into tasks too
 export OMP_NUM_THREADS=2
 for p in 2 3; do
@@ -141,7 +141,7 @@ mkdir -p t
 same s/f.lff t/f.lff "fit --method auto on 2 ranks of 2 threads: the model file"
 same fit1.txt fit2t.txt "fit --method auto on 2 ranks of 2 threads: what it prints"
 # auto keeps its ensemble on these rows (the ensemble phase's units dealt
-# to the ranks, compare.c): 1, 3 and 4 ranks too (4: more ranks than some
+# to the ranks, auto.c): 1, 3 and 4 ranks too (4: more ranks than some
 # candidates have folds left), and with --folds 3 --seed 1 --bags 2
 grep -q '^auto chose an ensemble of ' fit1.txt && ok || bad "fit --method auto kept no ensemble: $(head -n 3 fit1.txt)"
 (cd s && "$LF" fit $A2 -o g.lff --method auto --folds 3 --seed 1 --bags 2 --quiet >../bag1.txt 2>&1)

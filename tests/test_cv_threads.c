@@ -1,6 +1,6 @@
 /*
  * test_cv_threads.c — compare's and auto's cross-validation on the threads
- * of one process (compare.c, cv_threads): the units dealt to workers give
+ * of one process (cv_units.c, cv_threads): the units dealt to workers give
  * the table of one thread to the bit, for every method (the dynamic-
  * selection group included: plan_tasks may cut its folds into tasks of
  * their scoring passes), with calibration, missing rows and the accuracies without

@@ -16,6 +16,7 @@
 #include "check.h"
 #include "fusion_data.h"
 #include "fusion/cv.h"
+#include "fusion/auto.h"
 #include "fusion/ensemble.h"
 #include "fusion/metrics.h"
 #include "report/report.h"

@@ -53,32 +53,4 @@ void lf_ensemble_tensors_free(lf_st_out *outs, size_t n);
  * NULL). */
 lf_status lf_ensemble_load(lf_fusion *f, const lf_json *j, const lf_st_file *sf, const char *arch, lf_err *e);
 
-/* auto's ensemble (compare.c): kept or not, its candidates (auto's
- * LF_AUTO_POOL best, best first), their selection counts, its pool, and
- * the note that says why auto chose it. */
-#define LF_AUTO_POOL 12
-typedef struct lf_auto_ens {
-    int keep, geometric;
-    size_t L;
-    lf_method methods[LF_AUTO_POOL];
-    int calibrate[LF_AUTO_POOL];
-    float counts[LF_AUTO_POOL];
-    char note[512];
-} lf_auto_ens;
-
-/* auto's final fit on every row of the validated inputs (compare.c): the
- * ensemble ae when it is kept and its step went well (failed: NULL, else
- * why it did not), else the single candidate (method, calibrate).  When
- * the ensemble step or the ensemble's own fit failed, the single candidate
- * is fitted instead and note (auto's choice of it) gets "; auto's
- * ensemble failed, so its single choice was fitted: <why>" appended, and
- * the table t (NULL: none) loses the members' weights; a kept ensemble
- * fitted well replaces note with ae->note.  Either is fitted with o as
- * auto's candidates were: under LF_METRIC_MACRO_F1, with the log-loss
- * (ges and ges-log optimise the log-loss or the accuracy). */
-lf_status lf_auto_final_fit(lf_fusion *f, const float *const *p, const char *const *names, size_t M, size_t N,
-                            size_t C, const int *y, const lf_fusion_options *o, lf_method method, int calibrate,
-                            const lf_auto_ens *ae, const char *failed, lf_compare_table *t, char *note,
-                            size_t note_len);
-
 #endif

@@ -3,9 +3,11 @@
  * calibration), fit and predict through the method's record (method.h), and
  * what a fitted model shows (temperatures, weights).  The methods live in
  * their families' files (fixed.c, classical.c, learned.c; the table in
- * methods.c), cross-validation and auto in compare.c, the file in
- * fusion_io.c.
+ * methods.c), the cross-validation in cv_units.c (compare.c makes its
+ * table, auto.c its choice: lf_fusion_fit calls it for method auto), the
+ * file in fusion_io.c.
  */
+#include "fusion/auto.h"
 #include "fusion/calibrate.h"
 #include "fusion/ensemble.h"
 #include "fusion/method.h"
@@ -310,6 +312,42 @@ lf_status lf_fusion_fit_rows_dist(lf_fusion *f, const float *const *p, const cha
 /* mean and product of probabilities, every model given, no calibration:
  * lf_rule_fused validates and fuses in one pass (the same bits as the
  * general path), unless something is off (a missing row, a bad value) */
+static lf_status fusion_fit(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
+                            size_t N, size_t C, const int *y, const lf_fusion_options *opt) {
+    if (!f) return LF_ERR_ARG;
+    lf_fusion_options o = opt ? *opt : lf_fusion_defaults();
+    lf_status st = lf_fusion_check(&f->err, p, names, M, N, C, y, &o);
+    if (st != LF_OK) return st;
+    lf_compare_table *table = NULL;
+    char note[sizeof f->auto_note];
+    if (!o.mpi_comm && lf_cancelled(o.cancel)) { /* over ranks: where they agree on it, in the units and steps */
+        st = lf_cancel_fail(&f->err);
+    } else if (o.method == LF_FUSE_AUTO) {
+        st = lf_auto_fit(f, p, names, M, N, C, y, &o, &table, note, sizeof note);
+        if (st != LF_OK && st != LF_ERR_CANCELLED && !table) return st; /* the choice failed: f as it was */
+    } else { /* a learned method: data-parallel over the ranks of o.mpi_comm */
+        st = lf_fusion_fit_rows_dist(f, p, names, M, C, y, N, &o, o.method, o.calibrate);
+    }
+    if (st == LF_OK && o.importance) st = lf_fusion_measure_importance(f, p, N, y, o.features, o.cancel);
+    if (st == LF_ERR_CANCELLED) lf_cancel_fail(&f->err); /* not where the flag was seen: "fold 3: training ..." */
+    if (st != LF_OK) lf_fusion_clear(f);
+    if (st == LF_OK && table) {
+        f->auto_table = table;
+        memcpy(f->auto_note, note, sizeof note);
+    } else {
+        lf_compare_table_free(table);
+    }
+    return st;
+}
+
+lf_status lf_fusion_fit(lf_fusion *f, const float *const *p, const char *const *names, size_t M,
+                        size_t N, size_t C, const int *y, const lf_fusion_options *opt) {
+    int saved = lf_threads_push(opt ? opt->threads : 0);
+    lf_status st = fusion_fit(f, p, names, M, N, C, y, opt);
+    lf_threads_pop(saved);
+    return st;
+}
+
 static int plain_rule(const lf_fusion *f, const float *const *p) {
     if (f->logits || (f->def->rule != LF_RULE_MEAN && f->def->rule != LF_RULE_PRODUCT)) return 0;
     for (size_t k = 0; k < f->M; k++)

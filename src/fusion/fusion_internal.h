@@ -2,7 +2,8 @@
  * fusion_internal.h — the inside of an lf_fusion, shared by fusion.c (the
  * object, validation, fit and predict), the methods' files (fixed.c,
  * classical.c, learned.c, reached through their records in method.h),
- * compare.c (cross-validation, auto) and fusion_io.c (the file).
+ * cv_units.c, compare.c and auto.c (cross-validation, the table, auto) and
+ * fusion_io.c (the file).
  */
 #ifndef LF_FUSION_INTERNAL_H
 #define LF_FUSION_INTERNAL_H

@@ -3,7 +3,7 @@
  * CSS, no script, nothing fetched) of what fusion does on labelled model
  * outputs.  The numbers come from the library's own calls — the compare
  * table (lf_fusion_compare), out-of-fold outputs on its folds
- * (lf_cv_outputs in compare.c), the metrics, reliability bins, confusion
+ * (lf_cv_outputs in cv_units.c), the metrics, reliability bins, confusion
  * matrices and per-class scores of metrics.c, a fit for the weights and
  * curves — and the drawing from svg.c.  Sizes are bounded: matrices are
  * drawn up to MAX_DRAWN classes (above, the most frequent confusions are

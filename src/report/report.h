@@ -2,7 +2,7 @@
  * report.h — what the report's files share inside the library: writing a
  * finished text buffer to a file atomically (history.c, report.c), the
  * locale-independent number formatting the page and the CSV use, and the
- * cross-validated outputs the report draws (compare.c computes them, with
+ * cross-validated outputs the report draws (cv_units.c computes them, with
  * the folds and fitting code of lf_fusion_compare).
  */
 #ifndef LF_REPORT_H
