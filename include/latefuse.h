@@ -1224,6 +1224,21 @@ int lf_outputs_look_like_probabilities(const float *p, size_t N, size_t C);
 lf_status lf_npy_save(const char *path, const float *data, size_t rows, size_t cols, unsigned flags,
                       char *err, size_t errlen);
 
+/* Whether writing a file at `out` would replace the file an input reads,
+ * or the file another output writes: 1 if so, else 0.  `input` is named as
+ * lf_matrix_read takes it ("FILE.npz:KEY" reads FILE.npz); `out` and `b`
+ * are outputs, named as lf_npy_save takes them.  Each is taken where the
+ * write lands: through its symbolic links (a dangling link: the file it
+ * would create), the same file by device and inode when it exists, else
+ * the same name in the same folder (so "o.npy", "./o.npy" and
+ * "d/../o.npy" are one).  An output "-" is standard output, where it
+ * leads (a file opened with the shell's >>, say); an input "-", standard
+ * input, and NULL are no file: 0.  A program that writes outputs asks before it reads or writes
+ * anything, and stops when the answer is 1 (the latefuse tool and
+ * lf_predict_files do). */
+int lf_output_is_input(const char *out, const char *input);
+int lf_outputs_same(const char *out, const char *b);
+
 /* The stratified K-fold split of compare: fold[i] in 0..K-1 for each of N
  * labels in 0..C-1, the same for the same labels, K and seed (the rule is
  * written down in src/fusion/cv.h); fold sizes, and the per-class counts of

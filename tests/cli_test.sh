@@ -504,7 +504,15 @@ expect_error 2 "-o 'y.csv' is the same file as the labels 'y.csv'; nothing was r
 expect_error 2 "-o 'b.csv' is the same file as the input 'b.csv'; nothing was read or written" fit $M3 -y y.csv --method mean -o b.csv
 expect_error 2 "-o 'x.npy' and --classes-out './x.npy' name the same file; nothing was read or written" predict mean.lf $M3 -o x.npy --classes-out ./x.npy
 expect_error 2 "-o 'lt.npy' and --classes-out 'link.npy' name the same file; nothing was read or written" predict mean.lf $M3 -o lt.npy --classes-out link.npy
-if cmp -s a.csv a_copy.csv && [ ! -e x.npy ]; then ok; else bad "a refused output changed its input or wrote x.npy"; fi
+# a dangling link and the file it would create are one output; so are standard
+# output and the input it is appended to
+ln -s nowhere2.npy dangling2.npy
+expect_error 2 "-o 'dangling2.npy' and --classes-out 'nowhere2.npy' name the same file; nothing was read or written" \
+    predict mean.lf $M3 -o dangling2.npy --classes-out nowhere2.npy
+"$LF" predict mean.lf $M3 -o - 2>err >>a.csv
+rc=$?
+if [ "$rc" -eq 2 ] && [ "$(cat err)" = "latefuse: -o '- (standard output)' is the same file as the input 'a.csv'; nothing was read or written" ]; then ok; else bad "-o - >> a.csv: exit $rc, $(cat err)"; fi
+if cmp -s a.csv a_copy.csv && [ ! -e x.npy ] && [ ! -e nowhere2.npy ]; then ok; else bad "a refused output changed its input or wrote x.npy or nowhere2.npy"; fi
 cp a_copy.csv a.csv   # (for the tests below, should it have been)
 rm -f x.npy
 # fit --history is an output too, and --class-names an input (exit 2, nothing touched)

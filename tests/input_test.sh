@@ -145,6 +145,7 @@ a = np.loadtxt("a.csv", delimiter=",", dtype=np.float32)
 b = np.loadtxt("b.csv", delimiter=",", dtype=np.float32)
 np.savez("one.npz", a)
 np.savez("two.npz", image=a, text=b)
+np.savez("ys.npz", y=np.loadtxt("y.csv", dtype=np.int64))
 np.savez_compressed("packed.npz", scores=a.astype(np.float64))
 np.save("pos.npy", a[:, 1:2].copy())                       # one column: P(class 1)
 np.save("pos1d.npy", a[:, 1].copy())                       # 1-D
@@ -160,6 +161,19 @@ PY
         predict f.lf -m a=two.npz -o o.npy
     expect_error 2 "'two.npz' has no array 'audio' (it has image, text)" predict f.lf -m a=two.npz:audio -o o.npy
     expect_error 2 "'a.csv' is not a .npz archive, so ':x' names no array in it" predict f.lf -m a=a.csv:x -o o.npy
+    # an output naming the archive that an input reads by key is refused, the archive intact
+    cp two.npz two_copy.npz
+    cp ys.npz ys_copy.npz
+    expect_error 2 "-o 'two.npz' is the same file as the input 'two.npz:image'; nothing was read or written" \
+        predict f.lf -m a=two.npz:image -m b=two.npz:text -o two.npz
+    expect_error 2 "--classes-out './two.npz' is the same file as the input 'two.npz:text'; nothing was read or written" \
+        predict f.lf -m a=a.csv -m b=two.npz:text -o o.npy --classes-out ./two.npz
+    expect_error 2 "-o 'ys.npz' is the same file as the labels 'ys.npz:y'; nothing was read or written" \
+        fit -m a=a.csv -m b=b.csv -y ys.npz:y --method mean -o ys.npz
+    if cmp -s two.npz two_copy.npz && cmp -s ys.npz ys_copy.npz; then ok; else bad "a refused output changed the .npz it reads"; fi
+    run fit -m a=a.csv -m b=b.csv -y ys.npz:y --method mean -o g.lf
+    if [ "$rc" -eq 0 ] && cmp -s g.lf f.lf; then ok; else bad "-y ys.npz:y: exit $rc $(cat err)"; fi
+    rm -f g.lf
     head -c 200 two.npz >cut.npz
     expect_error 2 "'cut.npz' is not a .npz archive (no ZIP end-of-directory record)" predict f.lf -m a=cut.npz -o o.npy
     # a flipped byte inside the stored member: the CRC-32 catches it

@@ -434,9 +434,12 @@ int main(void) {
     /* an output that is an input (by its name, a hard link or a symbolic
      * link), or the two outputs one file: refused, nothing read or written */
     {
-        char hard[300], soft[300];
+        char hard[300], soft[300], fresh[300], fresh2[300], dangling[300], nowhere[300];
         snprintf(hard, sizeof hard, "%s/hard.npy", dir), snprintf(soft, sizeof soft, "%s/soft.npy", dir);
-        CHECK(link(pb, hard) == 0 && symlink(pa, soft) == 0, "links");
+        snprintf(fresh, sizeof fresh, "%s/fresh.npy", dir), snprintf(fresh2, sizeof fresh2, "%s/./fresh.npy", dir);
+        snprintf(dangling, sizeof dangling, "%s/dangling.npy", dir);
+        snprintf(nowhere, sizeof nowhere, "%s/nowhere.npy", dir);
+        CHECK(link(pb, hard) == 0 && symlink(pa, soft) == 0 && symlink("nowhere.npy", dangling) == 0, "links");
         size_t na0, nb0;
         unsigned char *a0 = slurp(pa, &na0), *b0 = slurp(pb, &nb0);
         const char *paths[2] = {pa, pb};
@@ -448,6 +451,8 @@ int main(void) {
             {soft, NULL, "is the same file as input 1"},
             {out, pa, "the classes output '"},
             {out, out, "' are the same file"},
+            {fresh, fresh2, "' are the same file"},     /* neither exists yet: one name in one folder */
+            {dangling, nowhere, "' are the same file"}, /* the file the link would create */
             {"-", "-", "the output and the classes output are both standard output"},
         };
         for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -470,8 +475,28 @@ int main(void) {
         unsigned char *a1 = slurp(pa, &na1), *b1 = slurp(pb, &nb1);
         CHECK(a0 && a1 && b0 && b1 && na0 == na1 && nb0 == nb1 && memcmp(a0, a1, na0) == 0 && memcmp(b0, b1, nb0) == 0,
               "the inputs are unchanged");
+        /* an input named "FILE.npz:KEY" reads FILE.npz: an output FILE.npz is that input */
+        char spec[320];
+        snprintf(spec, sizeof spec, "%s:arr_0", pa);
+        const char *by_key[2] = {spec, pb};
+        lf_fusion_predict_files(fu, names, by_key, 2, pa, &o, &res);
+        CHECK(strstr(res.message, "' is the same file as input 1 '") != NULL, "an input by key: %s", res.message);
+        CHECK(lf_output_is_input(pa, spec) && lf_output_is_input(soft, spec) && !lf_output_is_input(pb, spec) &&
+                  !lf_output_is_input(pa, "-") && !lf_output_is_input(NULL, pa) && !lf_output_is_input(pa, NULL),
+              "lf_output_is_input by key");
+        FILE *lit = fopen(spec, "wb"); /* a file named that way is that file, not the archive */
+        CHECK(lit && fclose(lit) == 0, "a file named %s", spec);
+        CHECK(!lf_output_is_input(pa, spec) && lf_output_is_input(spec, spec), "a file named FILE:KEY");
+        remove(spec);
+        CHECK(lf_outputs_same(fresh, fresh2) && lf_outputs_same(dangling, nowhere) && !lf_outputs_same(fresh, nowhere) &&
+                  !lf_outputs_same(pa, pb) && lf_outputs_same(hard, pb) && !lf_outputs_same(fresh, NULL),
+              "lf_outputs_same");
+        CHECK(access(fresh, F_OK) != 0 && access(nowhere, F_OK) != 0, "refused outputs were not created");
+        free(a1);
+        a1 = slurp(pa, &na1);
+        CHECK(a1 && na0 == na1 && memcmp(a0, a1, na0) == 0, "the input read by key is unchanged");
         free(a0), free(b0), free(a1), free(b1);
-        unlink(hard), unlink(soft);
+        unlink(hard), unlink(soft), unlink(dangling);
     }
 
     /* a bad row in the second chunk of the second file: nothing written */

@@ -195,56 +195,9 @@ void cli_temp_clear(void) {
 
 /* ------------------------------------------------------ output paths */
 
-/* Where an output would land: the file it names (links followed) when it
- * exists, else its folder and last component. */
-typedef struct place {
-    int exists, known;
-    dev_t dev;
-    ino_t ino;
-    const char *base;
-} place;
-
-static place place_of(const char *path) {
-    place p;
-    memset(&p, 0, sizeof p);
-    struct stat sb;
-    if (strcmp(path, "-") == 0 ? fstat(STDOUT_FILENO, &sb) == 0 : stat(path, &sb) == 0) {
-        p.exists = p.known = 1;
-        p.dev = sb.st_dev, p.ino = sb.st_ino;
-        return p;
-    }
-    const char *slash = strrchr(path, '/');
-    char dir[GUARD_PATH];
-    size_t dn = slash ? (size_t)(slash - path) : 0;
-    if (dn >= sizeof dir) return p;
-    if (slash) {
-        memcpy(dir, path, dn ? dn : 1);
-        dir[dn ? dn : 1] = '\0';
-    } else {
-        memcpy(dir, ".", 2);
-    }
-    if (stat(dir, &sb) == 0) {
-        p.known = 1;
-        p.dev = sb.st_dev, p.ino = sb.st_ino;
-        p.base = slash ? slash + 1 : path;
-    }
-    return p;
-}
-
-static int same_place(const place *a, const place *b) {
-    if (!a->known || !b->known || a->exists != b->exists || a->dev != b->dev || a->ino != b->ino) return 0;
-    return a->exists || strcmp(a->base, b->base) == 0;
-}
-
-/* Whether the output `out` is the input `in` (same device and inode). */
-static int is_input(const place *out, const char *in) {
-    struct stat sb;
-    return out->exists && in && stat(in, &sb) == 0 && sb.st_dev == out->dev && sb.st_ino == out->ino;
-}
-
-static int refuse_input(const char *opt, const char *out, const place *p, const char *what, const char *in,
-                        char *err, size_t errlen) {
-    if (!is_input(p, in)) return 0;
+static int refuse_input(const char *opt, const char *out, const char *what, const char *in, char *err,
+                        size_t errlen) {
+    if (!lf_output_is_input(out, in)) return 0;
     snprintf(err, errlen, "%s '%s' is the same file as the %s '%s'; nothing was read or written", opt,
              strcmp(out, "-") == 0 ? "- (standard output)" : out, what, in);
     return 1;
@@ -256,21 +209,19 @@ int cli_check_outputs_apart(const struct cli_opts *o, char *err, size_t errlen) 
     const char *history = o->command == CLI_FIT ? o->history : NULL;
     const char *outs[3] = {o->out, o->classes_out, history};
     const char *opts[3] = {"-o", "--classes-out", "--history"};
-    place pl[3];
     for (int k = 0; k < 3; k++) {
         if (!outs[k]) continue;
-        pl[k] = place_of(outs[k]);
-        if (refuse_input(opts[k], outs[k], &pl[k], "fusion model", o->fusion_path, err, errlen) ||
-            refuse_input(opts[k], outs[k], &pl[k], "labels", o->labels, err, errlen) ||
-            refuse_input(opts[k], outs[k], &pl[k], "features", o->features, err, errlen) ||
-            refuse_input(opts[k], outs[k], &pl[k], "class names", o->class_names, err, errlen))
+        if (refuse_input(opts[k], outs[k], "fusion model", o->fusion_path, err, errlen) ||
+            refuse_input(opts[k], outs[k], "labels", o->labels, err, errlen) ||
+            refuse_input(opts[k], outs[k], "features", o->features, err, errlen) ||
+            refuse_input(opts[k], outs[k], "class names", o->class_names, err, errlen))
             return 1;
         for (size_t m = 0; m < o->n_models; m++)
-            if (refuse_input(opts[k], outs[k], &pl[k], "input", o->models[m].path, err, errlen)) return 1;
+            if (refuse_input(opts[k], outs[k], "input", o->models[m].path, err, errlen)) return 1;
     }
     for (int a = 0; a < 3; a++)
         for (int b = a + 1; b < 3; b++)
-            if (outs[a] && outs[b] && same_place(&pl[a], &pl[b])) {
+            if (outs[a] && outs[b] && lf_outputs_same(outs[a], outs[b])) {
                 snprintf(err, errlen, "%s '%s' and %s '%s' name the same file; nothing was read or written",
                          opts[a], outs[a], opts[b], outs[b]);
                 return 1;

@@ -153,28 +153,18 @@ static int through(const char *path) {
     return stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode);
 }
 
-/* 1 when a and b name the same file: the same device and inode when both
- * exist (hard links, symbolic links and other spellings included), the same
- * string when neither does yet */
-static int same_file(const char *a, const char *b) {
-    struct stat sa, sb;
-    int ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
-    if (ea && eb) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-    return !ea && !eb && strcmp(a, b) == 0;
-}
-
 /* An output that is an input, or the two outputs one file, would destroy
  * what the call reads or writes: refused before anything is opened. */
 static lf_status outputs_apart(const char *out, const char *cls, const char *const *paths, size_t G, lf_err *e) {
     const char *outs[2] = {out, cls}, *what[2] = {"output", "classes output"};
     if (cls && strcmp(out, "-") == 0 && strcmp(cls, "-") == 0)
         return lf_fail(e, LF_ERR_ARG, "the output and the classes output are both standard output");
-    if (cls && strcmp(out, "-") != 0 && strcmp(cls, "-") != 0 && same_file(out, cls))
+    if (cls && lf_outputs_same(out, cls))
         return lf_fail(e, LF_ERR_ARG, "the output '%s' and the classes output '%s' are the same file", out, cls);
     for (int j = 0; j < 2; j++) {
-        if (!outs[j] || strcmp(outs[j], "-") == 0) continue;
+        if (!outs[j]) continue;
         for (size_t k = 0; k < G; k++)
-            if (strcmp(paths[k], "-") != 0 && same_file(outs[j], paths[k]))
+            if (lf_output_is_input(outs[j], paths[k]))
                 return lf_fail(e, LF_ERR_ARG, "the %s '%s' is the same file as input %zu '%s'; nothing was read or written",
                                what[j], outs[j], k + 1, paths[k]);
     }

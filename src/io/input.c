@@ -67,6 +67,13 @@ static lf_status split(const char *spec, char **path, const char **key, lf_err *
     return LF_OK;
 }
 
+char *lf_input_file(const char *spec) {
+    char *path = NULL;
+    const char *key;
+    lf_err e = {{0}};
+    return spec && split(spec, &path, &key, &e) == LF_OK ? path : NULL;
+}
+
 /* The bytes of one input, whole: by their magic, else by the name's
  * extension, else a text table. */
 static lf_status parse(const unsigned char *b, size_t len, const char *name, size_t name_len, const char *key,

@@ -16,6 +16,12 @@
  * gives the error).  Pipes and FIFOs are read whole.  Everything else goes through lf_input_read. */
 int lf_input_streams_npy(const char *spec);
 
+/* The file that spec reads, as a fresh string (NULL when out of memory):
+ * spec itself when it exists (even with a ':' in it), else PATH for
+ * "PATH:KEY" when PATH exists (the array KEY of the .npz archive PATH),
+ * else spec.  "-" (standard input) gives "-". */
+char *lf_input_file(const char *spec);
+
 /* Reads the whole input named by spec into out (float32, like
  * lf_npy_parse / lf_csv_parse).  Messages name spec ("standard input" for
  * "-"). */
