@@ -6,7 +6,6 @@
 #define _GNU_SOURCE /* fallocate */
 #endif
 #include "io/atomic.h"
-#include "io/input.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,11 +34,8 @@ static void release(lf_atomic_file *af) {
     memset(af, 0, sizeof *af);
 }
 
-/* The last component of `path` followed through its symbolic links (at most
- * 40), so that the rename replaces the file the link points to and keeps
- * the link; a dangling link gives the path its target would have.  NULL
- * (errno set) on a loop or out of memory. */
-static char *follow_links(const char *path) {
+/* (atomic.h) */
+char *lf_atomic_target(const char *path) {
     char *p = dup_str(path);
     for (int hops = 0; p && hops < 40; hops++) {
         struct stat sb;
@@ -75,77 +71,6 @@ static char *follow_links(const char *path) {
         errno = ELOOP;
     }
     return NULL;
-}
-
-/* ------------------------------------------- where an output lands */
-
-/* Where a write at `path` lands (through its links): the file's device
- * and inode when it exists ("-": standard output's), else its folder's
- * and its last name (in l->name: freed by the caller).  0 when that
- * cannot be told (a loop, a missing folder, no memory). */
-typedef struct landing {
-    int exists;
-    dev_t dev;
-    ino_t ino;
-    char *name;
-} landing;
-
-static int land(const char *path, landing *l) {
-    memset(l, 0, sizeof *l);
-    struct stat sb;
-    if (!path) return 0;
-    if (strcmp(path, "-") == 0) { /* standard output: what it is open on */
-        if (fstat(STDOUT_FILENO, &sb) != 0) return 0;
-        l->exists = 1, l->dev = sb.st_dev, l->ino = sb.st_ino;
-        return 1;
-    }
-    char *p = follow_links(path);
-    if (!p) return 0;
-    if (stat(p, &sb) == 0) {
-        l->exists = 1, l->dev = sb.st_dev, l->ino = sb.st_ino;
-        LF_FREE(p);
-        return 1;
-    }
-    char *slash = strrchr(p, '/');
-    int ok;
-    if (!slash) {
-        ok = stat(".", &sb) == 0;
-        l->name = p;
-    } else {
-        l->name = dup_str(slash + 1);
-        if (slash == p) slash++; /* "/name": the root */
-        char keep = *slash;
-        *slash = '\0';
-        ok = l->name && stat(p, &sb) == 0;
-        *slash = keep;
-        LF_FREE(p);
-    }
-    if (!ok) {
-        LF_FREE(l->name);
-        return 0;
-    }
-    l->dev = sb.st_dev, l->ino = sb.st_ino;
-    return 1;
-}
-
-static int same_landing(const char *a, const char *b) {
-    landing x, y;
-    int ka = land(a, &x), kb = ka && land(b, &y);
-    int same = ka && kb && x.exists == y.exists && x.dev == y.dev && x.ino == y.ino &&
-               (x.exists || strcmp(x.name, y.name) == 0);
-    if (ka) LF_FREE(x.name);
-    if (kb) LF_FREE(y.name);
-    return same;
-}
-
-int lf_outputs_same(const char *out, const char *b) { return same_landing(out, b); }
-
-int lf_output_is_input(const char *out, const char *input) {
-    if (!out || !input || strcmp(input, "-") == 0) return 0;
-    char *file = lf_input_file(input);
-    int same = file && same_landing(out, file);
-    LF_FREE(file);
-    return same;
 }
 
 /* A name for the temporary file beside `target`: "<target>.tmp-XXXXXX",
@@ -224,7 +149,7 @@ lf_status lf_atomic_open(lf_atomic_file *af, const char *path, unsigned flags, l
             return lf_fail(e, LF_ERR_IO, "cannot open '%s' for writing: %s", path, strerror(err));
         }
     } else {
-        char *target = follow_links(path); /* a symbolic link: its target is replaced */
+        char *target = lf_atomic_target(path); /* a symbolic link: its target is replaced */
         if (!target) {
             int err = errno;
             release(af);

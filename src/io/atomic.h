@@ -51,6 +51,14 @@ typedef struct lf_atomic_file {
  * new one) but skips the fsync of the file and of its folder: after a
  * machine crash soon after, the target may hold the old contents or,
  * depending on the file system, an empty or partial file. */
+/* The path a save at `path` replaces, as a fresh string: its last
+ * component followed through its symbolic links (at most 40), so that the
+ * rename replaces the file a link points to and keeps the link; a dangling
+ * link gives the path its target would have.  NULL (errno set) on a loop
+ * or out of memory.  (lf_output_is_input and lf_outputs_same ask it where
+ * an output lands.) */
+char *lf_atomic_target(const char *path);
+
 lf_status lf_atomic_open(lf_atomic_file *af, const char *path, unsigned flags, lf_err *e);
 /* Says that the file will hold `bytes` bytes, so that the file system
  * allocates its blocks at once (best effort; nothing on failure or where

@@ -1,16 +1,21 @@
 /*
  * matrix.c — the public file calls for deployers: lf_matrix_read (any input
  * io/input.h reads: .npy, .npz member, text table, standard input),
- * lf_npy_save, and lf_folds_stratified (cv.c's split).  Thin wrappers over
+ * lf_npy_save, and lf_folds_stratified (cv.c's split): thin wrappers over
  * io/input.h, io/npy.h and fusion/cv.h that copy the message into the
- * caller's buffer.
+ * caller's buffer; and lf_output_is_input / lf_outputs_same, where an
+ * output lands (the target atomic.c's rename replaces) against where an
+ * input reads (io/input.h's naming).
  */
 #include "fusion/cv.h"
+#include "io/atomic.h"
 #include "io/input.h"
 #include "io/npy.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static lf_status give(lf_status st, const lf_err *e, char *err, size_t errlen) {
     if (st != LF_OK && err && errlen) snprintf(err, errlen, "%s", e->msg[0] ? e->msg : lf_status_string(st));
@@ -77,4 +82,82 @@ lf_status lf_folds_stratified(const int *y, size_t N, size_t C, size_t K, uint64
                               char *err, size_t errlen) {
     lf_err e = {{0}};
     return give(lf_stratified_kfold(y, N, C, K, seed, fold, &e), &e, err, errlen);
+}
+
+/* ------------------------------------------- where an output lands */
+
+static char *dup_str(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = LF_MALLOC(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* Where a write at `path` lands (through its links): the file's device
+ * and inode when it exists ("-": standard output's), else its folder's
+ * and its last name (in l->name: freed by the caller).  0 when that
+ * cannot be told (a loop, a missing folder, no memory). */
+typedef struct landing {
+    int exists;
+    dev_t dev;
+    ino_t ino;
+    char *name;
+} landing;
+
+static int land(const char *path, landing *l) {
+    memset(l, 0, sizeof *l);
+    struct stat sb;
+    if (!path) return 0;
+    if (strcmp(path, "-") == 0) { /* standard output: what it is open on */
+        if (fstat(STDOUT_FILENO, &sb) != 0) return 0;
+        l->exists = 1, l->dev = sb.st_dev, l->ino = sb.st_ino;
+        return 1;
+    }
+    char *p = lf_atomic_target(path);
+    if (!p) return 0;
+    if (stat(p, &sb) == 0) {
+        l->exists = 1, l->dev = sb.st_dev, l->ino = sb.st_ino;
+        LF_FREE(p);
+        return 1;
+    }
+    char *slash = strrchr(p, '/');
+    int ok;
+    if (!slash) {
+        ok = stat(".", &sb) == 0;
+        l->name = p;
+    } else {
+        l->name = dup_str(slash + 1);
+        if (slash == p) slash++; /* "/name": the root */
+        char keep = *slash;
+        *slash = '\0';
+        ok = l->name && stat(p, &sb) == 0;
+        *slash = keep;
+        LF_FREE(p);
+    }
+    if (!ok) {
+        LF_FREE(l->name);
+        return 0;
+    }
+    l->dev = sb.st_dev, l->ino = sb.st_ino;
+    return 1;
+}
+
+static int same_landing(const char *a, const char *b) {
+    landing x, y;
+    int ka = land(a, &x), kb = ka && land(b, &y);
+    int same = ka && kb && x.exists == y.exists && x.dev == y.dev && x.ino == y.ino &&
+               (x.exists || strcmp(x.name, y.name) == 0);
+    if (ka) LF_FREE(x.name);
+    if (kb) LF_FREE(y.name);
+    return same;
+}
+
+int lf_outputs_same(const char *out, const char *b) { return same_landing(out, b); }
+
+int lf_output_is_input(const char *out, const char *input) {
+    if (!out || !input || strcmp(input, "-") == 0) return 0;
+    char *file = lf_input_file(input);
+    int same = file && same_landing(out, file);
+    LF_FREE(file);
+    return same;
 }
