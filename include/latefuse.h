@@ -1563,8 +1563,10 @@ typedef struct lf_names {
     size_t n;
 } lf_names;
 
-/* One class name per line (LF or CRLF; the last newline optional; a UTF-8
- * byte order mark skipped), each checked with lf_class_name_check. */
+/* One class name per line (LF, CRLF or a lone CR; the last newline
+ * optional; a UTF-8 byte order mark skipped; spaces and tabs around a
+ * name and blank lines at the end left out), each checked with
+ * lf_class_name_check. */
 lf_status lf_names_read(const char *path, lf_names *out, char *err, size_t errlen);
 /* Labels given by name, one per line, read as lf_names_read reads class
  * names but with repeats allowed (each class is named many times): the

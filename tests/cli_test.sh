@@ -261,6 +261,14 @@ expect_error 2 "row 1 of 'fused.npy' is not one-hot (exactly one 1, the rest 0)"
 awk 'BEGIN { for (i = 0; i < 10; i++) print (i % 2 ? "p1" : "p0") }' >ynames.txt
 expect_ok eval mean.lf $M3 -y ynames.txt --json
 contains out '"samples": 10, "accuracy": 0.8,' "eval with labels by name"
+# the same labels with lone CR line ends, spaces around them and blank lines at
+# the end read alike; a blank line inside is named as such
+tr '\n' '\r' <ynames.txt | sed 's/p1/ p1\t/g' >ynames_cr.txt
+printf '\n\n' >>ynames_cr.txt
+expect_ok eval mean.lf $M3 -y ynames_cr.txt --json
+contains out '"samples": 10, "accuracy": 0.8,' "eval with labels by name, CR line ends"
+{ head -n 3 ynames.txt; echo; tail -n 7 ynames.txt; } >ynames_gap.txt
+expect_error 2 "'ynames_gap.txt': a label is empty (line 4)" eval mean.lf $M3 -y ynames_gap.txt
 # class names must agree: CSV headers with each other, with --class-names
 # and with the names the fusion model stores (mean.lf: p0, p1 from a.csv)
 { echo p1,p0; cat b.csv; } >b_perm.csv

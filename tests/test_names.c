@@ -217,6 +217,22 @@ static void test_label_lines(const char *path) {
     CHECK(lf_label_names_read(path, &nm, err, sizeof err) == LF_ERR_FORMAT &&
               strstr(err, "': a label is not valid UTF-8 (line 2)"),
           "a label that is not UTF-8: %s", err);
+    /* lone CR line ends, spaces and tabs around a label, blank lines at the end */
+    const char *loose[] = {"cat\rdog\rcat\r", "cat \n\tdog\ncat\n", "cat\ndog\r\ncat\n\n \r\n\t\n", "cat\rdog\r\ncat"};
+    for (size_t i = 0; i < sizeof loose / sizeof *loose; i++) {
+        spit_n(path, loose[i], strlen(loose[i]));
+        CHECK(lf_label_names_read(path, &nm, err, sizeof err) == LF_OK && nm.n == 3 &&
+                  strcmp(nm.names[0], "cat") == 0 && strcmp(nm.names[1], "dog") == 0 &&
+                  strcmp(nm.names[2], "cat") == 0,
+              "lines %zu: %s (%zu)", i, err, nm.n);
+        lf_names_free(&nm);
+    }
+    spit_n(path, "cat\n \ndog\n", 10);
+    CHECK(lf_label_names_read(path, &nm, err, sizeof err) == LF_ERR_FORMAT && strstr(err, "': a label is empty (line 2)"),
+          "a blank line inside: %s", err);
+    spit_n(path, "\n\r\n \n", 5);
+    CHECK(lf_label_names_read(path, &nm, err, sizeof err) == LF_ERR_FORMAT && strstr(err, "' holds no label"),
+          "blank lines only: %s", err);
     spit_n(path, "", 0);
     CHECK(lf_label_names_read(path, &nm, err, sizeof err) == LF_ERR_FORMAT && strstr(err, "' holds no label"),
           "no labels: %s", err);

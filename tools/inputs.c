@@ -201,18 +201,43 @@ lf_status cli_match_models(const lf_fusion *f, cli_inputs *in, cli_err *e) {
     return LF_OK;
 }
 
+/* whether the text s starts like a number ("3", "-1", "+.5") */
+static int starts_like_number(const char *s) {
+    const char *v = s + (s[0] == '+' || s[0] == '-');
+    return (v[0] >= '0' && v[0] <= '9') || (v[0] == '.' && v[1] >= '0' && v[1] <= '9');
+}
+
+/* whether the first line of file (after a byte order mark, spaces and
+ * tabs) starts like a number: a numeric column, whatever its error */
+static int first_line_numeric(const char *file) {
+    FILE *fp = fopen(file, "rb");
+    char line[64] = "";
+    if (!fp) return 1;
+    if (!fgets(line, sizeof line, fp)) line[0] = '\0';
+    fclose(fp);
+    const char *s = strncmp(line, "\xEF\xBB\xBF", 3) == 0 ? line + 3 : line;
+    while (*s == ' ' || *s == '\t') s++;
+    return starts_like_number(s);
+}
+
 /* Labels given as names, one per line of the text file `file` (an optional
  * header line when there are N + 1 lines), mapped through *classes (from
  * --class-names, a CSV header or the fusion model) or, with none, through
  * their sorted distinct values, which become *classes.  Returns -1 when the
  * file is not such a column, or holds something that starts like a number
- * (the numeric reader's error stands). */
+ * (the numeric reader's error stands); a file of names that fails as one
+ * (a blank line inside, bad UTF-8) gets the names reader's message. */
 static int labels_by_name(const char *file, size_t N, size_t C, lf_names *classes, int *out, lf_status *st,
                           cli_err *e) {
     struct stat sb;
     if (strcmp(file, "-") == 0 || stat(file, &sb) != 0 || !S_ISREG(sb.st_mode)) return -1;
     lf_names lines;
-    if (lf_label_names_read(file, &lines, NULL, 0) != LF_OK) return -1;
+    char why[300];
+    if (lf_label_names_read(file, &lines, why, sizeof why) != LF_OK) {
+        if (first_line_numeric(file)) return -1;
+        *st = cli_set(e, LF_ERR_FORMAT, "%s", why);
+        return 0;
+    }
     const char *const *lab = (const char *const *)lines.names;
     size_t n = lines.n;
     if (n == N + 1) { /* a header line: not one of the classes when they are known */
@@ -221,8 +246,7 @@ static int labels_by_name(const char *file, size_t N, size_t C, lf_names *classe
         if (!classes->n || c == classes->n) lab++, n--;
     }
     for (size_t i = 0; i < n; i++) { /* numbers that did not read: the numeric reader's error stands */
-        const char *v = lab[i] + (lab[i][0] == '+' || lab[i][0] == '-');
-        if ((v[0] >= '0' && v[0] <= '9') || (v[0] == '.' && v[1] >= '0' && v[1] <= '9')) {
+        if (starts_like_number(lab[i])) {
             lf_names_free(&lines);
             return -1;
         }

@@ -159,6 +159,19 @@ static lf_status give(lf_status st, const lf_err *e, char *err, size_t errlen) {
     return st;
 }
 
+/* The line of t[0..len) that starts at *pos, spaces and tabs trimmed at
+ * both ends, as a span; *pos moves to the next line's start (past len at
+ * the end).  A line ends at LF, CRLF or a lone CR. */
+static lf_span next_line(const char *t, size_t len, size_t *pos) {
+    size_t a = *pos, end = a;
+    while (end < len && t[end] != '\n' && t[end] != '\r') end++;
+    *pos = end + (end + 1 < len && t[end] == '\r' && t[end + 1] == '\n' ? 2 : 1);
+    size_t b = end;
+    while (a < b && (t[a] == ' ' || t[a] == '\t')) a++;
+    while (b > a && (t[b - 1] == ' ' || t[b - 1] == '\t')) b--;
+    return (lf_span){t + a, b - a};
+}
+
 /* The lines of path as names (lf_names_read), distinct or not (labels). */
 static lf_status names_read(const char *path, int distinct, lf_names *out, char *err, size_t errlen) {
     lf_err e;
@@ -170,18 +183,15 @@ static lf_status names_read(const char *path, int distinct, lf_names *out, char 
     lf_status st = lf_io_read_file(path, &buf, &len, &e);
     if (st != LF_OK) return give(st, &e, err, errlen);
     const char *t = (const char *)buf;
-    size_t pos = len >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0, n = 0;
-    for (size_t i = pos; i < len; i++) n += t[i] == '\n';
-    n += len > pos && t[len - 1] != '\n';
+    size_t start = len >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0, pos = start, n = 0, lines = 0;
+    while (pos < len) { /* n: the lines up to the last that is not blank */
+        lines++;
+        if (next_line(t, len, &pos).n > 0) n = lines;
+    }
     lf_span *sp = lf_alloc_array(n ? n : 1, sizeof *sp);
     if (!sp) st = lf_fail(&e, LF_ERR_NOMEM, "out of memory reading '%s'", path);
-    for (size_t i = 0; st == LF_OK && i < n; i++) {
-        const char *nl = memchr(t + pos, '\n', len - pos);
-        size_t end = nl ? (size_t)(nl - t) : len, stop = end;
-        if (stop > pos && t[stop - 1] == '\r') stop--;
-        sp[i] = (lf_span){t + pos, stop - pos};
-        pos = end + 1;
-    }
+    pos = start;
+    for (size_t i = 0; st == LF_OK && i < n; i++) sp[i] = next_line(t, len, &pos);
     if (st == LF_OK && n == 0) st = lf_fail(&e, LF_ERR_FORMAT, "'%s' holds no %s", path, what);
     if (st == LF_OK) st = names_from_spans(sp, n, path, "line", distinct, out, &e);
     LF_FREE(sp);
