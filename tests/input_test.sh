@@ -152,6 +152,7 @@ np.save("pos1d.npy", a[:, 1].copy())                       # 1-D
 np.save("logit1.npy", np.log(a[:, 1] / a[:, 0]).astype(np.float32))
 np.save("neg.npy", np.array([0.8, -0.4, 0.7, 0.1], dtype=np.float32))
 np.save("a_logp.npy", np.log(a))                           # logits whose softmax is a
+np.save("three.npy", np.full((len(a), 3), 1 / 3, dtype=np.float32))
 PY
     same_output ".npz with one array" one.npz
     same_output ".npz member by key" two.npz:image
@@ -161,6 +162,12 @@ PY
         predict f.lf -m a=two.npz -o o.npy
     expect_error 2 "'two.npz' has no array 'audio' (it has image, text)" predict f.lf -m a=two.npz:audio -o o.npy
     expect_error 2 "'a.csv' is not a .npz archive, so ':x' names no array in it" predict f.lf -m a=a.csv:x -o o.npy
+    # a one-column file against a model of 3 classes: its own width is named, not the 2 it stands for
+    expect_ok fit -m a=three.npy -m b=three.npy -y y.csv --method mean -o f3.lf
+    for cmd in predict eval; do
+        expect_error 2 "'pos1d.npy' has 1 column, a binary model's P(class 1), but the fusion model has 3 classes" \
+            $cmd f3.lf -m a=pos1d.npy -m b=three.npy $([ $cmd = eval ] && echo -y y.csv || echo -o o.npy)
+    done
     # an output naming the archive that an input reads by key is refused, the archive intact
     cp two.npz two_copy.npz
     cp ys.npz ys_copy.npz

@@ -79,6 +79,7 @@ typedef struct source {
     lf_npy_reader rd; /* a C-order .npy, open (rd.impl NULL otherwise) */
     lf_array whole;   /* a CSV or Fortran-order .npy, held whole */
     size_t rows, cols;
+    size_t file_cols; /* the file's own (1: a binary model's P(class 1), made 2 by source_prepare) */
 } source;
 
 static lf_status source_open(source *s, const char *path, unsigned flags, lf_err *e) {
@@ -97,7 +98,7 @@ static lf_status source_open(source *s, const char *path, unsigned flags, lf_err
     }
     if (st != LF_OK) return st;
     s->rows = s->rd.impl ? s->rd.rows : s->whole.rows;
-    s->cols = s->rd.impl ? s->rd.cols : s->whole.cols;
+    s->cols = s->file_cols = s->rd.impl ? s->rd.cols : s->whole.cols;
     return LF_OK;
 }
 
@@ -369,6 +370,10 @@ static lf_status check_files(const lf_fusion *f, const char *const *names, const
     for (size_t k = 0; k < G; k++) {
         size_t rows = src[k].rows, cols = src[k].cols;
         *bad = k;
+        if (src[k].file_cols == 1 && cols != C)
+            return lf_fail(e, LF_ERR_SHAPE,
+                           "'%s' has 1 column, a binary model's P(class 1), but the fusion model has %zu classes",
+                           paths[k], C);
         if (k == 0 && cols != C)
             return lf_fail(e, LF_ERR_SHAPE, "'%s' has %zu column%s but the fusion model has %zu classes", paths[k],
                            cols, plural(cols), C);
