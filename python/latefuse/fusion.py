@@ -517,14 +517,14 @@ class Fusion:
                 h = self._h()
                 st = lib.lf_fusion_fit(h, tab, ntab, len(arrs), N, C, yy.ctypes.data, ctypes.byref(o))
                 if st:
-                    self._is_fitted = False
+                    self._unfit()
                     if st == _lib.ERR_CANCELLED:  # the signal's exception is raised below
                         return
                     _raise_fusion(h, st, "fit", nm)
                 if ckeep is not None:
                     st = lib.lf_fusion_set_class_names(h, ctab, len(cn))
                     if st:
-                        self._is_fitted = False
+                        self._unfit()
                         _lib.raise_fusion(h, st, "fit")
                 self._read_fitted()
                 if labels is not None:
@@ -533,9 +533,23 @@ class Fusion:
         stop.run(call, "latefuse-fit")
         if stop.cancelled is not None:  # say why now, the fusion unfitted
             with self._lock.exclusive():  # (also when the signal came after the library's last look)
-                self._is_fitted = False
+                self._unfit()
             raise stop.cancelled
         return self
+
+    def _unfit(self):
+        """A fit that failed in the library (or was cancelled) leaves no
+        fitted model: the attributes of an earlier fit (classes_, method_,
+        ...) go too, so that scikit-learn's check_is_fitted agrees with
+        predict (NotFittedError).  A fit refused by the checks before the
+        library is called leaves an earlier fit as it was, as scikit-learn's
+        estimators do."""
+        self._is_fitted = False
+        for k in [k for k in self.__dict__ if k.endswith("_") and not k.startswith("_")]:
+            del self.__dict__[k]
+
+    def __sklearn_is_fitted__(self):
+        return self._fitted
 
     def _read_fitted(self):
         h = self._handle
@@ -642,13 +656,28 @@ class Fusion:
             prob = self._proba(P, features, "predict")
             return self.classes_[np.argmax(prob, axis=1)]
 
-    def score(self, P: ArrayList, y: Any) -> float:
-        """Accuracy of predict(P) against y (scikit-learn's score)."""
+    def score(self, P: ArrayList, y: Any, sample_weight: Any = None) -> float:
+        """Accuracy of predict(P) against y (scikit-learn's score); with
+        sample_weight (N weights, finite, >= 0, not all 0) the weighted
+        accuracy, as scikit-learn's accuracy_score."""
         p = self.predict(P)
         y = np.asarray(y).reshape(-1)
         if y.shape[0] != p.shape[0]:
             raise ValueError("score: y must hold %d labels (one per row), got %d" % (p.shape[0], y.shape[0]))
-        return float(np.mean(p == y))
+        if sample_weight is None:
+            return float(np.mean(p == y))
+        try:
+            w = np.asarray(sample_weight, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError("score: sample_weight must be numbers (%s)" % exc) from None
+        if w.shape != (p.shape[0],):
+            raise ValueError("score: sample_weight must have shape (%d,) (one weight per row), got shape %s"
+                             % (p.shape[0], w.shape))
+        if not np.isfinite(w).all() or (w < 0).any():
+            raise ValueError("score: sample_weight must be finite and >= 0")
+        if not w.sum() > 0:
+            raise ValueError("score: sample_weight sums to 0: no row counts")
+        return float(np.sum(w * (p == y)) / np.sum(w))
 
     # pickle, copy.deepcopy, joblib: the parameters, and a fitted model's
     # fusion file as bytes (the ctypes handle cannot travel)

@@ -143,6 +143,7 @@ class Model:
         self.metrics_names = []
         self._acc = False
         self._metrics = []
+        self._metric_args = []     # compile's metrics, as given (pickle and a Sequential's add compile again)
         self._loss_id = None
         self._loss_ids = None
         self.loss_weights = None
@@ -245,7 +246,7 @@ class Model:
         self._names = names
         self._node_names = node_names
         self._first = first
-        self.layers = layers
+        self._layers = layers
         self.name = name or "functional"
         self._seed = 0 if seed is None else int(seed)
         self._have = {}
@@ -320,21 +321,30 @@ class Model:
 
     def _apply_trainable(self, ly):
         """layer.trainable changed: the C model's flag follows."""
-        if self._handle is not None and ly in self.layers:
+        if self._handle is not None and ly in self._layers:
             node = lib.lf_node_find(self._handle, _enc(self._names[id(ly)]))
             st = lib.lf_set_trainable(self._handle, node, 0 if not ly.trainable else 1)
             if st:
                 _lib.raise_model(self._handle, st)
 
     @property
+    def layers(self) -> List[Any]:
+        """The model's layers, each once, in graph order; a functional
+        Model's list starts with its InputLayers, as Keras'."""
+        return list(self._layers)
+
+    def _trainable_layers(self):
+        return self._layers
+
+    @property
     def trainable(self):
         """False when every layer is frozen; setting it sets every layer's
         trainable (Keras' model.trainable)."""
-        return any(ly.trainable for ly in self.layers)
+        return any(ly.trainable for ly in self._trainable_layers())
 
     @trainable.setter
     def trainable(self, value):
-        for ly in self.layers:
+        for ly in self._trainable_layers():
             ly.trainable = value
 
     def _output_names(self):
@@ -369,14 +379,14 @@ class Model:
     # (_sync); changes (fit, set_weights) then make this model the holder
     # (_touch).
     def _adopt(self):
-        for ly in self.layers:
+        for ly in self._layers:
             if ly._holder is None:
                 ly._holder = self
                 self._have[id(ly)] = ly._version
         self._sync()
 
     def _sync(self, layers=None):
-        for ly in (self.layers if layers is None else layers):
+        for ly in (self._layers if layers is None else layers):
             v = ly._version
             if self._have.get(id(ly)) == v:
                 continue
@@ -391,13 +401,13 @@ class Model:
             self._have[id(ly)] = v
 
     def _touch(self, layers=None):
-        for ly in (self.layers if layers is None else layers):
+        for ly in (self._layers if layers is None else layers):
             ly._version += 1
             ly._holder = self
             self._have[id(ly)] = ly._version
 
     def _copy_weights(self, src, dst):
-        for ly in self.layers:
+        for ly in self._layers:
             nm = _enc(self._names[id(ly)])
             for idx in range(lib.lf_layer_num_weights(src, nm)):
                 w = self._c_weight(src, nm, idx)
@@ -435,25 +445,7 @@ class Model:
                     not np.isfinite(w) or w < 0:
                 raise ValueError("compile: loss weights must be finite numbers >= 0, got %r" % (w,))
         weights = [float(w) for w in weights]
-        acc, extra = False, []
-        if isinstance(metrics, (str, dict)):
-            raise ValueError("compile: metrics must be a list, e.g. metrics=['accuracy']")
-        for mt in (metrics or []):
-            if isinstance(mt, str) and mt in _ACC_METRICS:
-                acc = True
-            elif isinstance(mt, str) and mt in _VALUE_METRICS:
-                kind = _VALUE_METRICS[mt]
-                key = "auc" if kind == "auc" else mt  # Keras' history names
-                if kind == "auc" and self.outputs[0].dim != 1:
-                    raise ValueError("compile: metric %r needs a binary output (one sigmoid unit); the output "
-                                     "has %d units" % (mt, self.outputs[0].dim))
-                if key not in [e[0] for e in extra]:
-                    extra.append((key, kind))
-            else:
-                raise ValueError("compile: unsupported metric %r: use 'accuracy', 'mae', 'mse' or 'AUC' (or "
-                                 "their long names)" % (mt,))
-        if extra and len(self.outputs) > 1:
-            raise ValueError("compile: metrics %s need a model with one output" % ", ".join(e[0] for e in extra))
+        acc, extra = self._parse_metrics(metrics)
         spec = (loss_ids, weights, opt._struct())
         if self._c_compiled:
             self._sync()
@@ -474,7 +466,38 @@ class Model:
         self.optimizer, self._loss_ids, self._acc = opt, loss_ids, acc
         self._loss_id = loss_ids[0]
         self._metrics = extra
+        self._metric_args = list(metrics or [])
         self.metrics_names = self._metric_keys()
+
+    def _parse_metrics(self, metrics):
+        """compile's metrics: (accuracy asked, [(history key, kind)] of the
+        metrics measured in Python)."""
+        acc, extra = False, []
+        if isinstance(metrics, (str, dict)):
+            raise ValueError("compile: metrics must be a list, e.g. metrics=['accuracy']")
+        for mt in (metrics or []):
+            if isinstance(mt, str) and mt in _ACC_METRICS:
+                acc = True
+            elif isinstance(mt, str) and mt in _VALUE_METRICS:
+                kind = _VALUE_METRICS[mt]
+                key = "auc" if kind == "auc" else mt  # Keras' history names
+                if kind == "auc" and self.outputs[0].dim != 1:
+                    raise ValueError("compile: metric %r needs a binary output (one sigmoid unit); the output "
+                                     "has %d units" % (mt, self.outputs[0].dim))
+                if key not in [e[0] for e in extra]:
+                    extra.append((key, kind))
+            else:
+                raise ValueError("compile: unsupported metric %r: use 'accuracy', 'mae', 'mse' or 'AUC' (or "
+                                 "their long names)" % (mt,))
+        if extra and len(self.outputs) > 1:
+            raise ValueError("compile: metrics %s need a model with one output" % ", ".join(e[0] for e in extra))
+        return acc, extra
+
+    def _compile_kwargs(self):
+        """The arguments of this model's last compile(), as compile takes
+        them (one loss and loss weight per output)."""
+        return {"optimizer": self.optimizer, "loss": self.loss, "metrics": list(self._metric_args),
+                "loss_weights": list(self.loss_weights)}
 
     def _metric_keys(self):
         """Keras' names of what evaluate returns: loss, then per output
@@ -549,14 +572,26 @@ class Model:
         return [self._y_one(a, n, i, what, names[i]) for i, a in enumerate(y)]
 
     def _y_one(self, y, n, i, what, out_name=None):
-        d = self.outputs[i].dim
+        """Output i's targets as the library takes them, (n, columns): the
+        output's own shape (n, *output_shape) (rows stay row-major) or its
+        flat form (n, prod(output_shape)); class indices (n,) or (n, 1) for
+        a sparse loss."""
+        t = self.outputs[i]
+        d = t.dim
         cols = 1 if self._loss_ids[i] == _SPARSE else d
         label = "%s: y" % what if out_name is None else "%s: y for output '%s'" % (what, out_name)
         a = _lib.as_f32(y, label)
         if a.ndim == 1 and cols == 1:
             a = a.reshape(-1, 1)
+        if cols == d and a.ndim > 2 and tuple(a.shape) == (n,) + t.sample_shape:
+            a = a.reshape(n, d)
         if a.ndim != 2 or a.shape != (n, cols):
-            want = "(%d,) or (%d, 1) class indices" % (n, n) if cols == 1 else "(%d, %d)" % (n, cols)
+            if cols == 1:
+                want = "(%d,) or (%d, 1) class indices" % (n, n)
+            elif len(t.sample_shape) > 1:
+                want = "%s or (%d, %d)" % (str((n,) + t.sample_shape), n, d)
+            else:
+                want = "(%d, %d)" % (n, cols)
             raise ValueError("%s must have shape %s for this model and loss, got shape %s"
                              % (label, want, tuple(a.shape)))
         return a
@@ -673,7 +708,7 @@ class Model:
                 opts.restore_best_weights = int(es.restore_best_weights)
         tab, ytab = _lib.typed_table(xs), _lib.ptr_table(ys)
         self._sync()
-        for ly in self.layers:  # layer.trainable may have been set through another model
+        for ly in self._layers:  # layer.trainable may have been set through another model
             self._apply_trainable(ly)
         self._touch()  # from here on the other models holding these layers are behind
         params = {"verbose": verbose, "epochs": int(epochs), "steps": -(-n // int(batch_size))}
@@ -770,17 +805,20 @@ class Model:
             cb.on_train_end({k: v[-1] for k, v in series.items()})
         return History(series, params, self, int(hp.best_epoch), bool(hp.stopped_early))
 
-    def _metric_values(self, xs, ys, sw):
-        """The Python-measured metrics (mae, mse) of the predictions on rows
-        xs against ys (the one output's targets, or a list holding them),
-        weighted by sw (None: equal weights)."""
+    def _metric_values(self, xs, ys, sample_weight=None):
+        """The Python-measured metrics (mae, mse, AUC) of the predictions on
+        rows xs against ys (the one output's targets, or a list holding
+        them), every row counting the same: as Keras' compile(metrics=...),
+        they ignore sample_weight (Keras weighs only its weighted_metrics),
+        as the accuracy does."""
         if not getattr(self, "_metrics", None):
             return {}
         p = self.predict(xs).astype(np.float64)
+        p = p.reshape(len(p), -1)  # an output of several axes, as its targets: flat rows
         t = (ys[0] if isinstance(ys, (list, tuple)) else ys).astype(np.float64)
         if self._loss_id == _SPARSE:  # class indices against the class scores: one-hot targets
             t = np.eye(p.shape[1])[t[:, 0].astype(np.int64)]
-        w = np.ones(len(p)) if sw is None else sw.astype(np.float64)
+        w = np.ones(len(p))
         out = {}
         for name, kind in self._metrics:
             if kind == "auc":
@@ -815,26 +853,56 @@ class Model:
             values = list(losses)
             if self._acc:
                 values += [accs[i] for i in range(k) if self._loss_ids[i] >= _BINARY]
-        values += list(self._metric_values(xs, ys, sw).values())
+        values += list(self._metric_values(xs, ys).values())  # unweighted, as Keras' metrics=
         if return_dict:
             return dict(zip(self._metric_keys(), values))
         return values if len(values) > 1 else values[0]
 
     def predict(self, x: Any, batch_size: Optional[int] = None, verbose: Union[int, str] = 0,
                 steps: Optional[int] = None) -> Union[np.ndarray, List[np.ndarray]]:
-        """Outputs for every row, (N, output_dim) float32 (a list of them,
+        """Outputs for every row, (N, *output_shape) float32 (a list of them,
         one per output, for a model with several outputs); dropout is off.
         Runs in C without the GIL and may be called from several threads."""
         xs, n = self._xs(x, "predict")
         self._ensure_c_compiled()
-        outs = [np.empty((n, t.dim), dtype=np.float32) for t in self.outputs]
+        outs = [np.empty((n,) + t.sample_shape, dtype=np.float32) for t in self.outputs]
         if n > 0:
             tab, ytab = _lib.typed_table(xs), _lib.ptr_table(outs)
             self._sync()
             st = lib.lf_model_predict_arrays(self._handle, tab, n, ytab)
             if st:
-                raise LatefuseError("predict: " + _lib.status_string(st), st, _lib.status_string(st))
+                why = self._predict_issue(xs)
+                raise LatefuseError("predict: " + (why or _lib.status_string(st)), st, _lib.status_string(st))
         return outs if len(outs) > 1 else outs[0]
+
+    def _predict_issue(self, xs):
+        """Why lf_model_predict_arrays refused the input arrays xs: it keeps
+        no message (it may run on several threads), so its checks are done
+        again here, after a failure only, worded as fit's and evaluate's:
+        int32 values beyond +-2^24, token ids an Embedding cannot look up.
+        None when neither explains it."""
+        for a, t in zip(xs, self.inputs):
+            if a.dtype == np.int32 and a.size:
+                bad = np.flatnonzero(np.abs(a.reshape(-1).astype(np.int64)) > 2 ** 24)
+                if bad.size:
+                    r, c = divmod(int(bad[0]), t.dim)
+                    return ("input '%s' holds %d at row %d, column %d, outside [-2^24, 2^24] (an int32 value "
+                            "must be exact as a float32)" % (self._names[id(t.layer)], a.reshape(-1)[bad[0]], r, c))
+        for node in self._nodes:
+            if not isinstance(node.layer, L.Embedding):
+                continue
+            for a, t in zip(xs, self.inputs):
+                if node.inputs[0] is not t or not a.size:
+                    continue
+                v = a.reshape(-1).astype(np.float32)
+                ok = (v >= 0) & (v < np.float32(node.layer.input_dim)) & (v == np.floor(v))
+                bad = np.flatnonzero(~ok)
+                if bad.size:
+                    r, c = divmod(int(bad[0]), t.dim)
+                    return ("Embedding '%s' got token id %s at row %d, position %d of input '%s'; ids must be "
+                            "integers in [0, %d)" % (self._node_names[id(node)], "%g" % v[bad[0]], r, c,
+                                                     self._names[id(t.layer)], node.layer.input_dim))
+        return None
 
     def __call__(self, inputs, *args, **kwargs):
         """model(tensors) — the model used as a layer of a bigger graph
@@ -958,17 +1026,17 @@ class Model:
         (in, units) (the C library stores (units, in); transposed here),
         Dense bias (units,), WeightedAverage W (1, 1, n_inputs),
         ClassWeightedAverage W (1, features, n_inputs)."""
-        return [w for ly in self.layers for w in self._layer_weights(ly)]
+        return [w for ly in self._layers for w in self._layer_weights(ly)]
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Sets every weight array, in the order and layout of get_weights().
         All shapes are checked before any weight changes."""
         weights = list(weights)
-        counts = [lib.lf_layer_num_weights(self._handle, _enc(self._names[id(ly)])) for ly in self.layers]
+        counts = [lib.lf_layer_num_weights(self._handle, _enc(self._names[id(ly)])) for ly in self._layers]
         if len(weights) != sum(counts):
             raise ValueError("set_weights: the model has %d weight arrays, got %d" % (sum(counts), len(weights)))
         prepared, k = [], 0
-        for ly, c in zip(self.layers, counts):
+        for ly, c in zip(self._layers, counts):
             prepared += self._prepare_layer(ly, weights[k:k + c], "set_weights")
             k += c
         self._apply(prepared)
@@ -982,11 +1050,11 @@ class Model:
         """The layer with this name (or at this index of model.layers)."""
         if index is not None:
             return self.layers[index]
-        for ly in self.layers:
+        for ly in self._layers:
             if self._names[id(ly)] == name:
                 return ly
         raise ValueError("No such layer: %s. Existing layers are: %s" %
-                         (name, ", ".join(self._names[id(ly)] for ly in self.layers)))
+                         (name, ", ".join(self._names[id(ly)] for ly in self._layers)))
 
     def count_params(self) -> int:
         return int(lib.lf_model_num_params(self._handle))
@@ -1037,19 +1105,41 @@ class Model:
     # ------------------------------------------------------------ pickle, copy
     def __reduce__(self):
         """pickle, copy.deepcopy and joblib: the model travels as the bytes of
-        its model file (architecture, weights, optimizer state, an attached
-        TextVectorization) and comes back through load_model, predicting
-        bit for bit as before (a new object: it shares no layer with this
-        one)."""
+        its model file (architecture, weights, optimizer settings and state,
+        an attached TextVectorization) and comes back through load_model,
+        predicting bit for bit as before (a new object: it shares no layer
+        with this one); with them travel what the file does not hold: the
+        class (Model, Sequential), the name, the seed and compile()'s
+        metrics, loss and loss weights as given."""
+        return (_model_from_pickle, (self._file_bytes(), self._pickle_info()))
+
+    def _file_bytes(self):
         fd, path = tempfile.mkstemp(suffix=".lf")
         os.close(fd)
         try:
             self.save(path)
             with open(path, "rb") as fh:
-                data = fh.read()
+                return fh.read()
         finally:
             os.unlink(path)
-        return (_model_from_bytes, (data, self._compiled))
+
+    def _pickle_info(self):
+        info = {"class": type(self), "name": self.name, "seed": self._seed, "compiled": self._compiled}
+        if self._compiled:
+            info.update(self._compile_kwargs())
+        return info
+
+    def _restore_info(self, info):
+        """What _pickle_info kept, on the model load_model made from the
+        pickled file."""
+        self.name = info.get("name", self.name)
+        self._seed = info.get("seed", self._seed)
+        if self._compiled and "metrics" in info:
+            self.optimizer = info["optimizer"]
+            self.loss, self.loss_weights = info["loss"], list(info["loss_weights"])
+            self._acc, self._metrics = self._parse_metrics(info["metrics"])
+            self._metric_args = list(info["metrics"])
+            self.metrics_names = self._metric_keys()
 
     # ------------------------------------------------------------ config (Keras' JSON)
     def get_config(self) -> Dict[str, Any]:
@@ -1067,7 +1157,7 @@ class Model:
             return [self._names[id(t.layer)], index[id(t)], 0]
 
         layers = []
-        for ly in self.layers:
+        for ly in self._layers:
             nm = self._names[id(ly)]
             if isinstance(ly, L.InputLayer):
                 cfg = {"batch_shape": [None] + list(ly.sample_shape), "dtype": ly.dtype, "name": nm}
@@ -1203,41 +1293,95 @@ def model_from_json(json_string: str, custom_objects: Optional[Dict[str, Any]] =
 class Sequential(Model):
     """Sequential(layers=None, name=None, seed=None), as keras.Sequential: a
     stack of layers, each called on the previous one's output.  The first
-    entry may be an Input(shape); without one the model is built by
+    entry may be an Input(shape): then, as Keras, the model is built as soon
+    as it holds a layer (at construction, or at the add() of its first
+    layer) and built again after each add(), the layers keeping their
+    weights (a compiled model is compiled again with the same arguments; its
+    optimizer starts afresh).  Without an Input the model is built by
     build(input_shape) or at its first fit / predict / evaluate / call from
-    the data's shape (compile may come before).  Used as a layer of a
-    bigger model (seq(x)) it is inlined like a nested Model."""
+    the data's shape (compile may come before), and takes no more layers
+    after.  `layers` lists the stacked layers, without the InputLayer (as
+    Keras).  Used as a layer of a bigger model (seq(x)) it is inlined like a
+    nested Model."""
 
     def __init__(self, layers: Optional[List[Any]] = None, name: Optional[str] = None,
                  seed: Optional[int] = None) -> None:
         self._handle = None
         self._stack, self._seq_input, self._deferred = [], None, None
+        self._input_given = False   # the Input came from the user (not from build(shape) or data)
+        self._pending_weights = {}  # stack position -> weights to set when built (an unpickled unbuilt copy)
         self.name = name or "sequential"
         self._seed = 0 if seed is None else int(seed)
         self._c_compiled = self._compiled = False
         self.loss = self.optimizer = self._loss_id = None
-        self.metrics_names, self._acc, self._metrics = [], False, []
+        self.metrics_names, self._acc, self._metrics, self._metric_args = [], False, [], []
         self.inputs = None
         for ly in layers or []:
-            self.add(ly)
+            self._append(ly)
+        self._maybe_build()
 
     @property
     def built(self) -> bool:
         return self._handle is not None
 
-    def add(self, layer) -> None:
-        """Appends a layer (or an Input first)."""
+    @property
+    def layers(self) -> List[Any]:
+        """The stacked layers (a nested model as one entry), without the
+        InputLayer: Keras' Sequential.layers."""
+        if self._stack is None:  # unpickled with a nested model inlined: the graph's layers
+            return [ly for ly in self._layers if not isinstance(ly, L.InputLayer)]
+        return list(self._stack)
+
+    def _trainable_layers(self):
         if self.built:
-            raise ValueError("Sequential.add: the model is built already; add every layer before it is "
-                             "built (by an Input first, build(), or the first fit/predict)")
+            return self._layers
+        return [x for ly in self._stack for x in (ly._trainable_layers() if isinstance(ly, Model) else [ly])]
+
+    def _append(self, layer):
         if isinstance(layer, L.KerasTensor) and isinstance(layer.layer, L.InputLayer):
             if self._stack or self._seq_input is not None:
                 raise ValueError("Sequential.add: an Input can only come first")
-            self._seq_input = layer
+            self._seq_input, self._input_given = layer, True
             return
         if not isinstance(layer, (L.Layer, Model)) or isinstance(layer, L.InputLayer):
             raise ValueError("Sequential.add: expected a layer, got %r" % type(layer).__name__)
+        if self.built and not self._input_given:
+            raise ValueError("Sequential.add: the model is built already (from build() or its first data); "
+                             "add every layer before it is built, or give an Input first")
+        if self._stack is None:
+            raise ValueError("Sequential.add: this model came back from pickle with a nested model inlined; "
+                             "its layers cannot be stacked again")
         self._stack.append(layer)
+
+    def add(self, layer) -> None:
+        """Appends a layer (or an Input first).  With an Input first the
+        model is built (again) at once, as Keras."""
+        self._append(layer)
+        if isinstance(layer, L.KerasTensor):
+            return
+        try:
+            self._maybe_build()
+        except BaseException:
+            self._stack.pop()
+            raise
+
+    def _maybe_build(self):
+        """Keras' _maybe_rebuild: a Sequential whose first entry is an
+        Input is built once it holds a layer, and built again when it gets
+        another."""
+        if not self._input_given or not self._stack:
+            return
+        if self.built:
+            self._rebuild()
+        else:
+            self.build()
+
+    def _make_graph(self):
+        x = self._seq_input
+        for ly in self._stack:
+            x = ly(x)
+        self._graph_init(self._seq_input, x, self.name, self._seed)
+        self._handle, self._ids = self._create_c(None)
 
     def build(self, input_shape=None) -> None:
         """Builds the model for inputs of input_shape ((None, ...) or the
@@ -1251,16 +1395,51 @@ class Sequential(Model):
             raise ValueError("Sequential.build: no input shape: give an Input first or build(input_shape)")
         if not self._stack:
             raise ValueError("Sequential: the model has no layers")
-        x = self._seq_input
-        for ly in self._stack:
-            x = ly(x)
-        self._graph_init(self._seq_input, x, self.name, self._seed)
-        self._handle, self._ids = self._create_c(None)
+        self._make_graph()
         self._adopt()
+        for i, ws in sorted(self._pending_weights.items()):
+            self._set_layer_weights(self._stack[i], ws)
+        self._pending_weights = {}
         if self._deferred is not None:
             args, kwargs = self._deferred
             self._deferred = None
             Model.compile(self, *args, **kwargs)
+
+    def _rebuild(self):
+        """add() on a built model: a new graph and C model holding every
+        layer; the layers it had keep their weights (copied from the old C
+        model), a compiled model is compiled again with its arguments.  On
+        failure the model is left as it was."""
+        self._sync()
+        saved = dict(self.__dict__)
+        old_h, old_names, fresh = self._handle, self._names, []
+        try:
+            self._handle = None
+            self._make_graph()
+            fresh = [ly for ly in self._layers if ly._holder is None]
+            for ly in self._layers:
+                if id(ly) not in old_names:
+                    continue
+                src, dst = _enc(old_names[id(ly)]), _enc(self._names[id(ly)])
+                for idx in range(lib.lf_layer_num_weights(old_h, src)):
+                    w = self._c_weight(old_h, src, idx)
+                    st = lib.lf_set_weights(self._handle, dst, idx, w.ctypes.data, w.size)
+                    if st:
+                        _lib.raise_model(self._handle, st)
+                self._have[id(ly)] = ly._version
+            self._adopt()
+            self._c_compiled = False
+            if self._compiled:
+                Model.compile(self, **self._compile_kwargs())
+        except BaseException:
+            if self._handle is not None and self._handle is not old_h:
+                lib.lf_model_free(self._handle)
+            for ly in fresh:
+                ly._holder = None
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+        lib.lf_model_free(old_h)
 
     def _built_from(self, x):
         if not self.built and self._seq_input is not None:
@@ -1281,6 +1460,32 @@ class Sequential(Model):
         if not self.built:
             raise ValueError("This model has not yet been built. Build the model first by calling `build()` "
                              "or by calling the model on a batch of data (%s)." % what)
+
+    @property
+    def input_shape(self):
+        if not self.built and self._seq_input is not None:
+            return self._seq_input.shape
+        self._unbuilt("input_shape")
+        return Model.input_shape.fget(self)
+
+    @property
+    def output_shape(self):
+        self._unbuilt("output_shape")
+        return Model.output_shape.fget(self)
+
+    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Any:
+        """The layer with this name (or at this index of model.layers, which
+        has no InputLayer); a nested model by its name."""
+        if index is not None:
+            return self.layers[index]
+        for ly in self.layers:
+            nm = ly.name if isinstance(ly, Model) or not self.built else self._names[id(ly)]
+            if nm == name:
+                return ly
+        if self.built:
+            return Model.get_layer(self, name)  # also a nested model's layers, by their names here
+        raise ValueError("No such layer: %s. Existing layers are: %s" %
+                         (name, ", ".join(str(ly.name) for ly in self.layers)))
 
     def compile(self, *args, **kwargs):
         if not self.built:
@@ -1333,7 +1538,7 @@ class Sequential(Model):
         out = [{"class_name": "InputLayer", "config": {"batch_shape": [None] + list(self.inputs[0].sample_shape),
                                                         "dtype": self.inputs[0].layer.dtype,
                                                         "name": self._names[id(self.inputs[0].layer)]}}]
-        for ly in self._stack:
+        for ly in self._stack if self._stack is not None else [self]:
             if isinstance(ly, Model):
                 raise NotImplementedError("Sequential.get_config: a nested model inside a Sequential has no config here")
             out.append({"class_name": type(ly).__name__, "config": dict(ly.get_config(), name=self._names[id(ly)])})
@@ -1345,15 +1550,81 @@ class Sequential(Model):
         for e in config["layers"]:
             if e["class_name"] == "InputLayer":
                 c = e["config"]
-                seq.add(L.Input(shape=tuple(c["batch_shape"][1:]), dtype=c.get("dtype"), name=c.get("name")))
+                seq._append(L.Input(shape=tuple(c["batch_shape"][1:]), dtype=c.get("dtype"), name=c.get("name")))
             else:
                 klass = L.Layer._types.get(e["class_name"])
                 if klass is None:
                     raise ValueError("model config: unknown layer class '%s'" % (e["class_name"],))
-                seq.add(klass.from_config(dict(e["config"])))
+                seq._append(klass.from_config(dict(e["config"])))
         if seq._seq_input is not None:
             seq.build()
         return seq
+
+    # ------------------------------------------------------------ pickle, copy
+    def __reduce__(self):
+        """A built Sequential travels as a Model does (its file's bytes, with
+        its class, name and compile arguments); an unbuilt one as its
+        layers' configurations (and the weights of those that have some),
+        its Input and its pending compile(), and comes back unbuilt."""
+        if self.built:
+            info = self._pickle_info()
+            info["input_given"] = self._input_given
+            return (_model_from_pickle, (self._file_bytes(), info))
+        stack = []
+        for ly in self._stack:
+            if isinstance(ly, Model):
+                stack.append(("model", ly))
+                continue
+            cfg = dict(ly.get_config(), name=ly._user_name)
+            ws = ly._holder._layer_weights(ly) if ly._holder is not None else None
+            stack.append(("layer", type(ly), cfg, ly._built_name, ly.trainable, ws))
+        t = self._seq_input
+        info = {"class": type(self), "name": self.name, "seed": self._seed, "compiled": self._compiled,
+                "deferred": self._deferred, "input_given": self._input_given, "stack": stack,
+                "input": None if t is None else (t.sample_shape, t.layer.dtype, t.layer._user_name),
+                "pending_weights": dict(self._pending_weights)}
+        return (_model_from_pickle, (None, info))
+
+    @classmethod
+    def _from_unbuilt_state(cls, info):
+        seq = cls.__new__(cls)
+        Sequential.__init__(seq, name=info["name"], seed=info["seed"])
+        if info["input"] is not None:
+            shape, dtype, name = info["input"]
+            seq._append(L.Input(shape=shape, dtype=dtype, name=name))
+            seq._input_given = info["input_given"]
+        for i, e in enumerate(info["stack"]):
+            if e[0] == "model":
+                ly = e[1]
+            else:
+                _, klass, cfg, built_name, trainable, ws = e
+                ly = klass.from_config(dict(cfg))
+                ly._built_name = built_name
+                ly.trainable = trainable
+                if ws is not None:
+                    seq._pending_weights[i] = ws
+            seq._append(ly)
+        seq._pending_weights.update(info.get("pending_weights", {}))
+        seq._deferred, seq._compiled = info["deferred"], info["compiled"]
+        return seq
+
+    @staticmethod
+    def _from_loaded(m, cls, info):
+        """The Model load_model made from a pickled Sequential's file, made a
+        Sequential again: its stack is the graph's chain of layers (None
+        when a nested model made it other than a chain)."""
+        m.__class__ = cls
+        m._seq_input, m._deferred, m._pending_weights = m.inputs[0], None, {}
+        m._input_given = info.get("input_given", True)
+        m._stack, prev = [], m.inputs[0]
+        for t in m._nodes[1:]:
+            if len(m.inputs) != 1 or t.inputs != [prev] or any(v is not None for v in t.extra.values()):
+                m._stack = None
+                break
+            m._stack.append(t.layer)
+            prev = t
+        if m._stack is not None and (len(m.outputs) != 1 or prev is not m.outputs[0]):
+            m._stack = None
 
     def to_json(self, **kwargs) -> str:
         return json.dumps({"class_name": "Sequential", "config": self.get_config()}, **kwargs)
@@ -1420,8 +1691,26 @@ def _optimizer_from(d):
                             d.get("epsilon", 1e-7), **ema)
 
 
+def _model_from_pickle(data: Optional[bytes], info: Dict[str, Any]) -> Model:
+    """A model from Model.__reduce__'s file bytes and info (an unbuilt
+    Sequential: no bytes, its layers in info)."""
+    cls = info.get("class", Model)
+    if not (isinstance(cls, type) and issubclass(cls, Model)):
+        raise ValueError("pickled model: %r is not a latefuse Model class" % (cls,))
+    if data is None:
+        return cls._from_unbuilt_state(info)
+    m = _model_from_bytes(data, info.get("compiled", True))
+    m._restore_info(info)
+    if issubclass(cls, Sequential):
+        Sequential._from_loaded(m, cls, info)
+    elif cls is not Model:
+        m.__class__ = cls
+    return m
+
+
 def _model_from_bytes(data: bytes, compile: bool = True) -> Model:
-    """A model from the bytes of its model file (Model.__reduce__)."""
+    """A model from the bytes of its model file (Model.__reduce__ before it
+    kept the class, name and metrics: such pickles still load)."""
     fd, path = tempfile.mkstemp(suffix=".lf")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -1497,6 +1786,7 @@ def load_model(filepath: Union[str, "os.PathLike[str]"], compile: bool = True, s
         m.optimizer = _optimizer_from(arch.get("optimizer", {})) if m._compiled else None
         m._acc = False
         m._metrics = []
+        m._metric_args = []
         m.metrics_names = m._metric_keys() if m._compiled else []
         return m
     except BaseException:

@@ -9,8 +9,10 @@ over its calls (one SGD step computed by hand), a nested model's weights
 are the outer model's (training one changes the other's predictions), the
 initializers' statistics are Keras' definitions.
 """
+import copy
 import json
 import os
+import pickle
 
 import numpy as np
 import pytest
@@ -20,7 +22,7 @@ from latefuse import LatefuseError, Model, Sequential, load_model, model_from_js
 from latefuse.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from latefuse.layers import (Add, Concatenate, Conv2D, Dense, Dropout, Flatten, Input, Reshape,
                              WeightedAverage)
-from latefuse.optimizers import SGD
+from latefuse.optimizers import SGD, Adam
 
 
 def shared_model():
@@ -196,6 +198,95 @@ def test_sequential_alone_and_as_a_layer():
     np.testing.assert_array_equal(again.predict(x), seq.predict(x))
 
 
+def test_sequential_with_an_input_is_built_at_once():
+    """As Keras: a Sequential whose first entry is an Input is built at
+    construction (or at the add() of its first layer), and again at each
+    add(), its layers keeping their weights; .layers has no InputLayer."""
+    s = Sequential([Input((6,)), Dense(4, name="d1"), Dense(1)])
+    assert s.built and s.input_shape == (None, 6) and s.output_shape == (None, 1)
+    d1 = s.get_layer("d1")
+    assert d1 is s.layers[0] and s.get_layer(index=1) is s.layers[1]
+    assert [type(ly).__name__ for ly in s.layers] == ["Dense", "Dense"]
+    assert d1.get_weights()[0].shape == (6, 4)
+    s.trainable = False
+    assert not s.trainable and not d1.trainable
+    s.trainable = True
+    # a functional model's layers still start with its InputLayer, as Keras'
+    inp = Input((6,))
+    assert [type(ly).__name__ for ly in Model(inp, Dense(1)(inp)).layers] == ["InputLayer", "Dense"]
+    # the Input given by add()
+    a = Sequential(seed=3)
+    a.add(Input((6,)))
+    assert not a.built and a.layers == [] and a.input_shape == (None, 6)
+    a.add(Dense(4, name="d1"))
+    assert a.built and a.output_shape == (None, 4) and a.get_layer("d1") is a.layers[0]
+    k = a.get_layer("d1").get_weights()
+    a.compile("adam", "mse", metrics=["mae"])
+    a.add(Dense(1))  # built again, compiled again
+    assert a.output_shape == (None, 1) and a.metrics_names == ["loss", "mae"] and len(a.layers) == 2
+    np.testing.assert_array_equal(a.get_layer("d1").get_weights()[0], k[0])
+    one = Sequential([Input((6,)), Dense(4, name="d1"), Dense(1)], seed=3)
+    for u, v in zip(a.get_weights(), one.get_weights()):  # as if built once
+        np.testing.assert_array_equal(u, v)
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(16, 6)), rng.normal(size=(16, 1))
+    a.fit(x, y, epochs=1, verbose=0)
+    before = a.predict(x)
+    with pytest.raises(ValueError):  # refused: the model stays as it was
+        a.add(Conv2D(2, 3))
+    assert len(a.layers) == 2 and a.output_shape == (None, 1)
+    np.testing.assert_array_equal(a.predict(x), before)
+    assert sorted(a.fit(x, y, epochs=1, verbose=0).history) == ["loss", "mae"]
+    # without an Input: not built, but its layers are listed and found by name
+    lazy = Sequential([Dense(3, name="h"), Dense(1)])
+    assert not lazy.built and lazy.get_layer("h") is lazy.layers[0] and len(lazy.layers) == 2
+    with pytest.raises(ValueError, match=r"^This model has not yet been built.* \(input_shape\)\.$"):
+        lazy.input_shape
+
+
+def test_pickle_and_deepcopy_keep_class_name_and_compile():
+    """pickle and deepcopy keep the class, the name and compile()'s
+    metrics, loss, loss weights and optimizer (with its state); an unbuilt
+    Sequential comes back unbuilt."""
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(48, 4))
+    y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5)
+    s = Sequential([Input((4,)), Dense(8, activation="relu"), Dense(3, activation="softmax")], name="clf", seed=2)
+    s.compile(Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    s.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    for c in (pickle.loads(pickle.dumps(s)), copy.deepcopy(s)):
+        assert type(c) is Sequential and c.name == "clf" and c is not s
+        assert c.metrics_names == ["loss", "accuracy"] and c.evaluate(x, y) == s.evaluate(x, y)
+        assert isinstance(c.optimizer, Adam) and c.optimizer.learning_rate == 0.01
+        assert c.loss == "sparse_categorical_crossentropy" and c.loss_weights == [1.0]
+        assert [type(ly).__name__ for ly in c.layers] == ["Dense", "Dense"]
+    c = copy.deepcopy(s)
+    s.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    c.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    np.testing.assert_array_equal(c.predict(x), s.predict(x))  # Adam's moments travelled
+    c.add(Dense(2))  # still a Sequential built from its Input
+    assert c.output_shape == (None, 2) and c.metrics_names == ["loss", "accuracy"]
+    # a functional model with a metric measured in Python
+    inp = Input((4,))
+    m = Model(inp, Dense(1)(inp), name="reg")
+    m.compile(SGD(0.05), "mse", metrics=["mae"])
+    c = pickle.loads(pickle.dumps(m))
+    assert type(c) is Model and c.name == "reg" and c.metrics_names == ["loss", "mae"]
+    assert c.evaluate(x, x[:, :1], return_dict=True) == m.evaluate(x, x[:, :1], return_dict=True)
+    assert isinstance(c.optimizer, SGD) and c.optimizer.learning_rate == 0.05
+    # an unbuilt Sequential, compiled before it is built
+    u = Sequential([Dense(2, name="a"), Dense(1)], name="lazy", seed=4)
+    u.compile("adam", "mse", metrics=["mae"])
+    for c in (copy.deepcopy(u), pickle.loads(pickle.dumps(u))):
+        assert type(c) is Sequential and not c.built and c.name == "lazy"
+        assert [ly.name for ly in c.layers] == ["a", None] and c.layers[0] is not u.layers[0]
+        h = c.fit(x, x[:, :1], epochs=1, verbose=0)
+        assert sorted(h.history) == ["loss", "mae"] and c.input_shape == (None, 4)
+    assert not u.built
+    np.testing.assert_array_equal(Sequential([Dense(2, name="a"), Dense(1)], seed=4).predict(x),
+                                  copy.deepcopy(Sequential([Dense(2, name="a"), Dense(1)], seed=4)).predict(x))
+
+
 # ---------------------------------------------------------------- initializers
 
 @pytest.mark.parametrize("name,sd,bound", [
@@ -267,10 +358,29 @@ def test_metrics_mae_mse_in_history_and_evaluate():
     w = np.r_[np.ones(20), np.zeros(20)]
     d = m.evaluate(x, y, sample_weight=w, return_dict=True)
     assert list(d) == ["loss", "mae", "mean_squared_error"]
-    assert d["mae"] == pytest.approx(np.abs(p[:20] - y[:20]).mean(), rel=1e-6)
+    # metrics= ignore sample_weight, as Keras' (the loss does not)
+    assert d["mae"] == pytest.approx(np.abs(p - y).mean(), rel=1e-6)
+    assert d["loss"] == pytest.approx(np.mean(w * ((p - y) ** 2)[:, 0]), rel=1e-5)  # Keras: sum(w l) / N
     with pytest.raises(ValueError, match=r"^compile: unsupported metric 'r2': use 'accuracy', 'mae', 'mse' or "
                        r"'AUC' \(or their long names\)$"):
         m.compile("adam", "mse", metrics=["r2"])
+
+
+def test_metrics_ignore_sample_weight_as_keras_metrics():
+    """Keras weighs only weighted_metrics by sample_weight: metrics=['mae',
+    'mse'] (and accuracy) count every row the same, in fit's history and in
+    evaluate; the loss is weighted."""
+    m, x, y = regression()
+    m.compile("adam", "mse", metrics=["mae", "mse"])
+    w = np.r_[np.full(10, 50.0), np.full(30, 0.01)]
+    h = m.fit(x, y, epochs=2, batch_size=8, sample_weight=w, verbose=0)
+    p = m.predict(x).astype(np.float64)
+    assert h.history["mae"][-1] == pytest.approx(np.abs(p - y).mean(), rel=1e-6)
+    assert h.history["mse"][-1] == pytest.approx(((p - y) ** 2).mean(), rel=1e-6)
+    loss, mae, mse = m.evaluate(x, y, sample_weight=w)
+    assert mae == pytest.approx(np.abs(p - y).mean(), rel=1e-6)
+    assert mse == pytest.approx(((p - y) ** 2).mean(), rel=1e-6)
+    assert loss == pytest.approx(np.mean(w * ((p - y) ** 2)[:, 0]), rel=1e-5) and loss != pytest.approx(mse)
 
 
 def test_auc_of_a_binary_output_counts_the_pairs_ranked_right():

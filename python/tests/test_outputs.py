@@ -170,3 +170,40 @@ def test_int32_and_uint8_inputs():
     big[3, 1] = -(1 << 24) - 1
     with pytest.raises(latefuse.LatefuseError, match=r"fit: input 'ids' holds -16777217 at row 3, column 1"):
         typed.fit([big, px], y, verbose=0)
+
+
+def test_predict_and_targets_keep_the_output_shape():
+    """predict returns (N, *output_shape), as Keras, and fit / evaluate take
+    targets in that shape as well as flat (N, prod(output_shape))."""
+    rng = np.random.default_rng(2)
+    it = L.Input((4, 3))
+    m = latefuse.Model(it, L.Dense(2)(it))
+    m.compile("adam", "mse")
+    x = rng.normal(size=(5, 4, 3))
+    p = m.predict(x)
+    assert p.shape == (5, 4, 2) and m.output_shape == (None, 4, 2)
+    k, b = m.get_weights()
+    np.testing.assert_allclose(p, x @ k + b, rtol=1e-5, atol=1e-6)
+    y = rng.normal(size=(5, 4, 2))
+    assert m.evaluate(x, y) == pytest.approx(np.mean((p - y) ** 2), rel=1e-5)
+    assert m.evaluate(x, y.reshape(5, 8)) == m.evaluate(x, y)  # the flat form still works
+    m.fit(x, y, epochs=2, verbose=0)
+    with pytest.raises(ValueError, match=r"^fit: y must have shape \(5, 4, 2\) or \(5, 8\) for this model and "
+                       r"loss, got shape \(5, 2, 4\)$"):
+        m.fit(x, y.reshape(5, 2, 4), verbose=0)
+    # Conv2D with padding="same": (N, 6, 6, 3)
+    img = L.Input((6, 6, 2))
+    c = latefuse.Model(img, L.Conv2D(3, 3, padding="same")(img))
+    assert c.predict(rng.normal(size=(2, 6, 6, 2))).shape == (2, 6, 6, 3)
+    # several outputs, by list and by dict, and a sparse (N,) target next to a (N, 4, 2) one
+    seq = L.Dense(2, name="seq")(it)
+    cls = L.Dense(3, activation="softmax", name="cls")(L.Flatten()(it))
+    two = latefuse.Model(it, [seq, cls])
+    two.compile("adam", loss={"seq": "mse", "cls": "sparse_categorical_crossentropy"})
+    ps, pc = two.predict(x)
+    assert ps.shape == (5, 4, 2) and pc.shape == (5, 3)
+    labels = np.array([0, 1, 2, 1, 0])
+    two.fit(x, {"seq": y, "cls": labels}, epochs=1, verbose=0)
+    loss, l_seq, l_cls = two.evaluate(x, [y, labels])
+    ps = two.predict(x)[0]
+    assert l_seq == pytest.approx(np.mean((ps - y) ** 2), rel=1e-5)

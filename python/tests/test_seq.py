@@ -93,8 +93,13 @@ def test_bad_token_ids():
     with pytest.raises(LatefuseError, match=r"fit: Embedding 'embedding' got token id 20 at row 2, position 7 of "
                                             r"input 'input'; ids must be integers in \[0, 20\)"):
         m.fit(x, np.zeros(4), verbose=0)
-    with pytest.raises(LatefuseError, match="predict"):
+    # predict's C call keeps no message: the package says which id, where
+    with pytest.raises(LatefuseError, match=r"^predict: Embedding 'embedding' got token id 20 at row 2, position 7 "
+                                            r"of input 'input'; ids must be integers in \[0, 20\)$"):
         m.predict(x)
+    x[2, 7], x[3, 1] = 1, -1
+    with pytest.raises(LatefuseError, match=r"^predict: Embedding 'embedding' got token id -1 at row 3, position 1 "):
+        m.predict(x.astype(np.int32))
 
 
 def test_text_model_fits_and_round_trips(tmp_path):

@@ -146,3 +146,44 @@ def test_digits_example_runs():
     assert len(rows) == want, (len(rows), want)
     m = re.search(r"auto's error ([0-9.]+) % against the best single model's ([0-9.]+) %", r.stdout)
     assert m and float(m.group(1)) < float(m.group(2)), r.stdout[-600:]
+
+
+def test_failed_refit_leaves_no_fitted_attributes():
+    """A refit the library refuses leaves the Fusion unfitted throughout:
+    check_is_fitted raises NotFittedError as predict does (the attributes
+    of the earlier fit are gone); a fit refused by the checks before the
+    library keeps the earlier fit whole."""
+    from sklearn.exceptions import NotFittedError as SkNotFitted
+    from sklearn.utils.validation import check_is_fitted
+    X, y = data()
+    f = lf.Fusion(method="wavg").fit(X, y)
+    check_is_fitted(f)
+    with pytest.raises(lf.LatefuseError):
+        f.fit(np.full_like(X, np.nan), y)  # no row has any model present
+    with pytest.raises(SkNotFitted):
+        check_is_fitted(f)
+    assert not hasattr(f, "classes_") and not hasattr(f, "method_")
+    with pytest.raises(lf.NotFittedError):
+        f.predict(X)
+    f.fit(X, y)
+    with pytest.raises(ValueError):
+        f.fit(X[:, :, :2], y)  # refused before the library: the earlier fit stays
+    check_is_fitted(f)
+    assert f.predict(X).shape == (len(y),)
+
+
+def test_score_takes_sample_weight():
+    """score(X, y, sample_weight) is the weighted accuracy, as
+    scikit-learn's ClassifierMixin.score."""
+    X, y = data()
+    f = lf.Fusion(method="mean").fit(X, y)
+    right = f.predict(X) == y
+    w = np.where(right, 1.0, 3.0)
+    assert f.score(X, y, sample_weight=w) == pytest.approx(right.sum() / (right.sum() + 3 * (~right).sum()))
+    from sklearn.metrics import accuracy_score
+    assert f.score(X, y, sample_weight=w) == pytest.approx(accuracy_score(y, f.predict(X), sample_weight=w))
+    assert f.score(X, y, sample_weight=np.ones(len(y))) == f.score(X, y)
+    for bad, msg in ((np.ones(len(y) - 1), r"shape \(300,\)"), (np.r_[-1.0, np.ones(len(y) - 1)], ">= 0"),
+                     (np.r_[np.nan, np.ones(len(y) - 1)], "finite"), (np.zeros(len(y)), "sums to 0")):
+        with pytest.raises(ValueError, match=msg):
+            f.score(X, y, sample_weight=bad)
