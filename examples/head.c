@@ -58,7 +58,7 @@ int main(int argc, char **argv) {
     h = lf_dense(m, h, C, LF_ACT_SOFTMAX, 1, NULL);
     lf_fit_options opt = lf_fit_defaults();
     opt.epochs = 20;
-    opt.validation_split = 0.2f;
+    opt.validation_split = 0.2;
     const float *xtr[2] = {a, b}, *xte[2] = {a + NTR * C, b + NTR * C};
     double train_acc, test_acc;
     if (lf_model_compile(m, h, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) != LF_OK ||

@@ -1076,7 +1076,7 @@ static int tune(const split *tr, size_t text_dim, const config *cfg, const char 
         const float *ys[1] = {tr->yf};
         lf_fit_options fo = lf_fit_defaults();
         fo.epochs = epochs;
-        fo.validation_split = 0.2f;
+        fo.validation_split = 0.2;
         fo.seed = cfg->seed;
         if (verbose) fo.progress = epoch_lines;
         double t0 = now_s();
@@ -1098,7 +1098,7 @@ static int tune(const split *tr, size_t text_dim, const config *cfg, const char 
         for (size_t e = 0; e < h->epochs; e++) printf(" %zu:%.3f", e + 1, h->val_accuracy[e]);
         /* the weights fit ended on (the moving average with use_ema) on
          * the validation items, without and with test-time flips */
-        size_t n_fit = (size_t)((double)tr->n * (1.0 - (double)fo.validation_split)), *vr = NULL;
+        size_t n_fit = (size_t)floor((double)tr->n * (1.0 - fo.validation_split)), *vr = NULL;
         split va = {0};
         float *pv = malloc((tr->n - n_fit) * C * sizeof(float));
         int ok = pv && (vr = malloc((tr->n - n_fit) * sizeof *vr));

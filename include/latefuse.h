@@ -604,7 +604,9 @@ typedef struct lf_fit_options {
     size_t batch_size;        /* default 32 */
     size_t epochs;            /* default 1 */
     int shuffle;              /* default 1: reshuffle every epoch */
-    float validation_split;   /* default 0: last fraction of rows, as Keras */
+    double validation_split;  /* default 0: the last rows, as Keras: the first
+                                 floor(N (1 - split)) rows train (their
+                                 sample weights go with them into val_loss) */
     const float *const *val_x;/* or explicit validation data (overrides)   */
     const float *val_y;
     size_t val_n;

@@ -667,12 +667,16 @@ static void batch_targets(fit_run *r, size_t n) {
     for (size_t k = 0, off = 0; k < r->K; k++) r->tp[k] = r->tb + off, off += n * out_cols(r->m, k);
 }
 
-/* Validation loss (sum_k weight_k sum_r l_kr), per output into lk + K and
- * ck + K: rows first..first+n of the source, gathered chunk by chunk into
- * the batch buffers. */
+/* Validation loss (sum_k weight_k sum_r w_r l_kr), per output into lk + K
+ * and ck + K: rows first..first+n of the source, gathered chunk by chunk
+ * into the batch buffers.  w_r: the sample weights of rows split off the
+ * training rows (validation_split), as Keras splits them with the rows;
+ * 1 for validation data given apart (and class weights never count
+ * here, as in Keras). */
 static double eval_source(fit_run *r) {
     lf_model *m = r->m;
     lf_ws *ws = &r->eval_ws;
+    const float *w = r->vsrc == r->src && r->o->sample_weight ? r->o->sample_weight + r->vfirst : NULL;
     double total = 0;
     for (size_t r0 = 0; r0 < r->n_val; r0 += ws->batch) {
         size_t B = r->n_val - r0 < ws->batch ? r->n_val - r0 : ws->batch;
@@ -680,7 +684,8 @@ static double eval_source(fit_run *r) {
         r->vsrc->gather(r->vsrc->ctx, r->bidx, B, r->xb, r->tb);
         batch_targets(r, B);
         lf_graph_forward(m, ws, (const float *const *)r->xb, B, 0, NULL);
-        total += outputs_loss(m, ws, r->tp, NULL, B, 1.0, 0, r->lk + r->K, r->ck + r->K, r->lk + 2 * r->K);
+        total += outputs_loss(m, ws, r->tp, w ? w + r0 : NULL, B, 1.0, 0, r->lk + r->K, r->ck + r->K,
+                              r->lk + 2 * r->K);
     }
     return any_masked_output(m) ? masked_means(m, r->lk + r->K, r->lk + 2 * r->K, r->n_val) : total;
 }
@@ -1029,9 +1034,8 @@ static lf_status check_options(lf_model *m, size_t n, const lf_fit_options *o) {
     if (lf_threads_check(&m->err, "fit: ", o->threads) != LF_OK) return LF_ERR_ARG;
     if (o->epochs == 0 || o->epochs > ((size_t)1 << 32))
         return lf_model_fail(m, LF_ERR_ARG, "fit: epochs must be in 1..2^32");
-    if (!(o->validation_split >= 0.0f && o->validation_split < 1.0f))
-        return lf_model_fail(m, LF_ERR_ARG, "fit: validation_split must be in [0, 1), got %g",
-                             (double)o->validation_split);
+    if (!(o->validation_split >= 0.0 && o->validation_split < 1.0))
+        return lf_model_fail(m, LF_ERR_ARG, "fit: validation_split must be in [0, 1), got %g", o->validation_split);
     size_t D = m->nodes[m->output].dim;
     if (o->class_weight) {
         if (m->n_outputs > 1)
@@ -1057,15 +1061,16 @@ static lf_status check_options(lf_model *m, size_t n, const lf_fit_options *o) {
     return LF_OK;
 }
 
-/* rows left for training by a validation split (n_val through *n_val) */
-static lf_status split_rows(lf_model *m, size_t n, float split, size_t *n_val) {
+/* rows left for training by a validation split, floor(n (1 - split)) as
+ * Keras (n_val through *n_val) */
+static lf_status split_rows(lf_model *m, size_t n, double split, size_t *n_val) {
     *n_val = 0;
-    if (split <= 0.0f) return LF_OK;
-    size_t n_train = (size_t)((double)n * (1.0 - (double)split));
+    if (split <= 0.0) return LF_OK;
+    size_t n_train = (size_t)floor((double)n * (1.0 - split));
     if (n_train == 0 || n_train == n)
         return lf_model_fail(m, LF_ERR_ARG,
                              "fit: validation_split %g of %zu rows leaves an empty training or validation set",
-                             (double)split, n);
+                             split, n);
     *n_val = n - n_train;
     return LF_OK;
 }
@@ -1149,7 +1154,7 @@ lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fi
     if (st == LF_OK && (o.sample_weight || o.val_x || o.val_arrays))
         st = lf_model_fail(m, LF_ERR_ARG, "fit: a row source takes neither sample weights nor validation arrays");
     size_t n_val = src->n_val;
-    if (st == LF_OK && n_val && o.validation_split > 0.0f)
+    if (st == LF_OK && n_val && o.validation_split > 0.0)
         st = lf_model_fail(m, LF_ERR_ARG, "fit: the row source has its validation rows; validation_split must be 0");
     else if (st == LF_OK && n_val >= src->n)
         st = lf_model_fail(m, LF_ERR_ARG, "fit: %zu validation rows of %zu leave no training row", n_val, src->n);

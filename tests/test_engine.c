@@ -192,7 +192,7 @@ static void test_fit(void) {
     const float *xs[1] = {x};
     lf_fit_options o = lf_fit_defaults();
     o.epochs = 30;
-    o.validation_split = 0.25f;
+    o.validation_split = 0.25;
     o.seed = 5;
     lf_model *m = clf_model(1, 0.1f);
     CHECK(lf_model_fit(m, xs, y, n, &o) == LF_OK, "fit: %s", lf_model_error(m));
@@ -559,12 +559,46 @@ static void gather_task(void *ctx, const size_t *rows, size_t n, float *const *x
     }
 }
 
+/* validation_split as Keras: the first floor(n (1 - split)) rows train (140
+ * of 200 at 0.3; a float's 0.3f, 0.30000001, left 139), the rest validate, and their
+ * sample weights go with them into val_loss: the epoch's val_loss is the
+ * final weights' weighted loss on rows 140..199 */
+static void test_validation_split_rows(void) {
+    size_t n = 200;
+    float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y), *w = malloc(n * sizeof *w);
+    make_task(x, y, n, 23);
+    for (size_t r = 0; r < n; r++) w[r] = 0.25f + (float)(r % 7);
+    const float *xs[1] = {x}, *xv[1] = {x + 140 * 4};
+    for (int weighted = 0; weighted < 2; weighted++) {
+        lf_fit_options o = lf_fit_defaults();
+        o.epochs = 1, o.validation_split = 0.3, o.seed = 5, o.sample_weight = weighted ? w : NULL;
+        lf_model *a = clf_model(8, 0.2f);
+        CHECK(lf_model_fit(a, xs, y, n, &o) == LF_OK, "fit: %s", lf_model_error(a));
+        double loss140 = NAN, loss141 = NAN;
+        CHECK(lf_model_evaluate(a, xv, y + 140, 60, weighted ? w + 140 : NULL, &loss140, NULL) == LF_OK &&
+                  lf_model_evaluate(a, (const float *const[]){x + 139 * 4}, y + 139, 61, weighted ? w + 139 : NULL,
+                                    &loss141, NULL) == LF_OK,
+              "evaluate");
+        double vl = lf_model_history(a)->val_loss[0];
+        CHECK(fabs(vl - loss140) <= 1e-9 * fabs(loss140) && fabs(vl - loss141) > 1e-6,
+              "weighted %d: val_loss %.9g, the weighted loss of rows 140.. %.9g, of rows 139.. %.9g", weighted, vl,
+              loss140, loss141);
+        if (weighted) { /* the same with the weights left out of val_loss: far from it */
+            double plain = NAN;
+            lf_model_evaluate(a, xv, y + 140, 60, NULL, &plain, NULL);
+            CHECK(fabs(vl - plain) > 1e-3, "the sample weights count in val_loss: %.9g vs unweighted %.9g", vl, plain);
+        }
+        lf_model_free(a);
+    }
+    free(x), free(y), free(w);
+}
+
 static void test_fit_source(void) {
     size_t n = 300;
     float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y);
     make_task(x, y, n, 17);
     lf_fit_options o = lf_fit_defaults();
-    o.epochs = 5, o.validation_split = 0.2f, o.patience = 2, o.restore_best_weights = 1, o.seed = 3;
+    o.epochs = 5, o.validation_split = 0.2, o.patience = 2, o.restore_best_weights = 1, o.seed = 3;
     lf_model *a = clf_model(8, 0.2f), *b = clf_model(8, 0.2f);
     const float *xs[1] = {x};
     CHECK(lf_model_fit(a, xs, y, n, &o) == LF_OK, "fit");
@@ -576,14 +610,14 @@ static void test_fit_source(void) {
               lf_model_history(a)->val_loss[0] == lf_model_history(b)->val_loss[0],
           "histories differ");
     /* the source's own validation rows: the last n_val, as a split of as
-     * many (0.2f of 300 leaves 239 = floor(300 * (1 - 0.2f)) to train) */
+     * many (0.2 of 300 leaves 240 = floor(300 (1 - 0.2)) to train) */
     lf_model *v = clf_model(8, 0.2f);
-    src.n_val = 61, o.validation_split = 0;
+    src.n_val = 60, o.validation_split = 0;
     CHECK(lf_model_fit_source(v, &src, &o) == LF_OK, "fit_source with n_val: %s", lf_model_error(v));
     CHECK(memcmp(a->params, v->params, a->n_params * sizeof(float)) == 0 &&
               lf_model_history(a)->val_loss[0] == lf_model_history(v)->val_loss[0],
-          "the row source's 61 validation rows differ from a split of 0.2");
-    o.validation_split = 0.2f;
+          "the row source's 60 validation rows differ from a split of 0.2");
+    o.validation_split = 0.2;
     CHECK(lf_model_fit_source(v, &src, &o) == LF_ERR_ARG &&
               strcmp(lf_model_error(v),
                      "fit: the row source has its validation rows; validation_split must be 0") == 0,
@@ -592,7 +626,7 @@ static void test_fit_source(void) {
     CHECK(lf_model_fit_source(v, &src, &o) == LF_ERR_ARG &&
               strcmp(lf_model_error(v), "fit: 300 validation rows of 300 leave no training row") == 0,
           "n_val = n: %s", lf_model_error(v));
-    src.n_val = 0, o.validation_split = 0.2f;
+    src.n_val = 0, o.validation_split = 0.2;
     lf_model_free(v);
     o.sample_weight = y;
     CHECK(lf_model_fit_source(b, &src, &o) == LF_ERR_ARG, "sample weights refused with a row source");
@@ -797,6 +831,7 @@ int main(void) {
     test_threads_determinism();
     test_reshuffle();
     test_fit_source();
+    test_validation_split_rows();
     test_threads_option();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_engine_XXXXXX");
     if (!mkdtemp(tmpdir)) return 2;

@@ -168,7 +168,7 @@ int cli_cmd_head_example(const struct cli_opts *o) {
 
     lf_fit_options fo = lf_fit_defaults();
     fo.epochs = o->epochs ? o->epochs : 20;
-    fo.validation_split = 0.2f;
+    fo.validation_split = 0.2;
     fo.seed = o->seed;
     cli_progress_fit(&fo, o->quiet);
     const float *xtr[2] = {a, b};
@@ -176,7 +176,7 @@ int cli_cmd_head_example(const struct cli_opts *o) {
     double acc_tr = NAN, acc_te = NAN;
     st = lf_model_fit(m, xtr, t, NTR, &fo);
     /* the engine holds out the last rows, as Keras, with this same split */
-    size_t ntrain = (size_t)((double)NTR * (1.0 - (double)fo.validation_split));
+    size_t ntrain = (size_t)floor((double)NTR * (1.0 - fo.validation_split));
     if (!st) st = lf_model_evaluate(m, xtr, t, ntrain, NULL, NULL, &acc_tr);
     if (!st) st = lf_model_evaluate(m, xte, t + (size_t)NTR * HEAD_C, NTE, NULL, NULL, &acc_te);
     if (st) {

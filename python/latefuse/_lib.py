@@ -88,7 +88,7 @@ _REDRAW = (1, 4, 5)  # LF_PROGRESS_STEP, LF_PROGRESS_METHOD, LF_PROGRESS_METHODS
 
 class FitOptions(ctypes.Structure):
     _fields_ = [("batch_size", c_size), ("epochs", c_size), ("shuffle", c_int),
-                ("validation_split", ctypes.c_float), ("val_x", c_void_p), ("val_y", c_void_p),
+                ("validation_split", ctypes.c_double), ("val_x", c_void_p), ("val_y", c_void_p),
                 ("val_n", c_size), ("patience", c_size), ("min_delta", ctypes.c_float),
                 ("restore_best_weights", c_int), ("sample_weight", c_void_p),
                 ("class_weight", c_void_p), ("n_class_weight", c_size),

@@ -35,6 +35,7 @@ WeightedAverage's W is (1, 1, n_inputs) as in the seed.
 """
 import ctypes
 import json
+import math
 import os
 import tempfile
 import struct
@@ -711,15 +712,15 @@ class Model:
         for ly in self._layers:  # layer.trainable may have been set through another model
             self._apply_trainable(ly)
         self._touch()  # from here on the other models holding these layers are behind
-        params = {"verbose": verbose, "epochs": int(epochs), "steps": -(-n // int(batch_size))}
+        n_train = n  # lf_model_fit's split: the first floor(n (1 - split)) rows train, as Keras
+        if validation_data is None and vs > 0.0:
+            n_train = int(math.floor(n * (1.0 - vs)))
+        params = {"verbose": verbose, "epochs": int(epochs), "steps": -(-n_train // int(batch_size))}
         epoch_logs, errors = [], []
         if others or self._metrics:
             # the epochs' ends, in Python: the metrics measured from the
             # predictions and the callbacks (which may read the model:
             # predict, evaluate, save; not change it)
-            n_train = n
-            if validation_data is None and vs > 0.0:
-                n_train = int(n * (1.0 - float(np.float32(vs))))  # lf_model_fit's split
             train = ([a[:n_train] for a in xs], [t[:n_train] for t in ys], None if sw is None else sw[:n_train])
             val = None
             if validation_data is not None:

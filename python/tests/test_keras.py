@@ -383,6 +383,35 @@ def test_metrics_ignore_sample_weight_as_keras_metrics():
     assert loss == pytest.approx(np.mean(w * ((p - y) ** 2)[:, 0]), rel=1e-5) and loss != pytest.approx(mse)
 
 
+def test_validation_split_rows_and_weights_as_keras():
+    """validation_split=0.3 of 200 rows: the first floor(200 * 0.7) = 140
+    train (as Keras; 0.3 held as a float32 left 139), the last 60 validate
+    with their sample weights (val_loss is evaluate's weighted loss there),
+    and params['steps'] counts the training rows' batches."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(200, 8)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    w = rng.uniform(0, 3, 200)
+    for sw in (None, w):
+        i = Input((8,))
+        m = Model(i, Dense(2, activation="softmax")(i))
+        m.compile("adam", "sparse_categorical_crossentropy")
+        seen = {}
+
+        class Steps(Callback):
+            def on_train_begin(self, logs=None):
+                seen["steps"] = self.params["steps"]
+
+        h = m.fit(X, y, epochs=1, batch_size=16, verbose=0, validation_split=0.3, sample_weight=sw,
+                  shuffle=False, callbacks=[Steps()])
+        want = m.evaluate(X[140:], y[140:], sample_weight=None if sw is None else sw[140:], verbose=0)
+        off = m.evaluate(X[139:], y[139:], sample_weight=None if sw is None else sw[139:], verbose=0)
+        assert h.history["val_loss"][-1] == pytest.approx(want, rel=1e-6) and want != pytest.approx(off, rel=1e-4)
+        assert seen["steps"] == 9  # ceil(140 / 16)
+        if sw is not None:
+            assert want != pytest.approx(m.evaluate(X[140:], y[140:], verbose=0), rel=1e-3)
+
+
 def test_auc_of_a_binary_output_counts_the_pairs_ranked_right():
     rng = np.random.default_rng(8)
     x = rng.normal(size=(60, 2))
