@@ -613,7 +613,15 @@ static void test_streaming_reader(void) {
               contains(e.msg, "truncated data: expected 24 bytes, found 20"),
           "%s", e.msg);
     CHECK(lf_npy_reader_open(&r, tpath("missing.npy"), 0, &e) == LF_ERR_IO, "missing file");
+    /* a header length beyond the end of the file: what the file holds after the prefix is counted */
+    n = build(img, 1, 0, hdr("<f4", "False", "(3, 2)"), F6, sizeof F6);
+    img[8] = 0x88, img[9] = 0x13; /* 5000 */
+    write_file(tpath("h.npy"), img, n);
+    char want[96];
+    snprintf(want, sizeof want, "claims 5000 bytes but only %zu follow: header beyond the end of the file", n - 10);
+    CHECK(lf_npy_reader_open(&r, tpath("h.npy"), 0, &e) == LF_ERR_FORMAT && contains(e.msg, want), "%s", e.msg);
     unlink(tpath("s.npy")), unlink(tpath("be.npy")), unlink(tpath("f.npy")), unlink(tpath("t.npy"));
+    unlink(tpath("h.npy"));
 }
 
 /* the mapped reader (lf_npy_reader_next without a copy) and the read()

@@ -92,7 +92,9 @@ lf_status lf_npy_reader_open(lf_npy_reader *rd, const char *path, unsigned flags
     size_t hl = 0;
     if (st == LF_OK && want >= 10 && memcmp(pre, LF_NPY_MAGIC, LF_NPY_MAGIC_LEN) == 0)
         hl = (pre[6] == 1 ? 10 : 12) + (size_t)lf_npy_load_uint(pre + 8, pre[6] == 1 ? 2 : 4, 0);
-    size_t head_len = hl > want && hl - want <= LF_NPY_MAX_HEADER + 12 && hl <= file_len ? hl : want;
+    /* the header whole, or as much of it as the file holds (its parser says how much is missing) */
+    size_t head_len = want;
+    if (hl > want && hl - want <= LF_NPY_MAX_HEADER + 12) head_len = hl <= file_len ? hl : (size_t)file_len;
     unsigned char *head = st == LF_OK ? LF_MALLOC(head_len ? head_len : 1) : NULL;
     if (st == LF_OK && !head) st = lf_fail(e, LF_ERR_NOMEM, "out of memory reading '%s'", path);
     if (st == LF_OK) {
