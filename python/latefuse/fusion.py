@@ -12,8 +12,9 @@ Fortran order; a row of NaN marks a missing output for that sample, and
 None a model missing for every sample.  Or, samples first as scikit-learn
 expects (so that cross_val_score, GridSearchCV and Pipeline can index the
 rows), one (N, M, C) array: row i holds the M models' outputs for sample
-i.  y holds N labels: integers in 0..C-1, or any values (strings, ...)
-whose sorted unique values become the classes (classes_).
+i.  y holds N labels: integers in 0..C-1, or any C distinct values
+(strings, -1/+1, 1/5/9, ...) whose sorted unique values become the classes
+(classes_), as scikit-learn's.
 Shapes and labels are checked here (ValueError); the library validates the
 values and its failures raise LatefuseError with its message.  The C calls
 release the GIL (ctypes); a Fusion's lock lets its predicts run together
@@ -293,9 +294,19 @@ def _encode_labels(y, what):
     return classes, idx
 
 
-def _is_index_labels(y):
+def _is_index_labels(y, C=None):
+    """Labels that index the C columns: numbers (not bool, not complex);
+    with C given, also not a set of exactly C distinct finite values other
+    than indices 0..C-1 (such as -1/+1 or 1, 5, 9), which, as scikit-learn
+    does, name the columns in sorted order instead."""
     a = np.asarray(y)
-    return a.dtype != bool and np.issubdtype(a.dtype, np.number) and not np.issubdtype(a.dtype, np.complexfloating)
+    if not (a.dtype != bool and np.issubdtype(a.dtype, np.number) and not np.issubdtype(a.dtype, np.complexfloating)):
+        return False
+    if C is None or a.size == 0 or not np.isfinite(a).all():
+        return True
+    if np.all(a == np.floor(a)) and a.min() >= 0 and a.max() <= C - 1:
+        return True
+    return len(np.unique(a)) != C  # not C distinct values: the range check says what is wrong
 
 
 class _TempFiles(_Cancel):
@@ -485,7 +496,7 @@ class Fusion:
         arrs, N, C = _prep(P, "fit")
         fx = _features(features, N, "fit")
         labels = None
-        if not _is_index_labels(y):
+        if not _is_index_labels(y, C):
             labels, y = _encode_labels(y, "fit")
             if len(labels) != C:
                 raise ValueError("fit: y holds %d distinct labels but the outputs have %d columns (classes)"

@@ -187,3 +187,25 @@ def test_score_takes_sample_weight():
                      (np.r_[np.nan, np.ones(len(y) - 1)], "finite"), (np.zeros(len(y)), "sums to 0")):
         with pytest.raises(ValueError, match=msg):
             f.score(X, y, sample_weight=bad)
+
+
+def test_numeric_labels_other_than_indices_name_the_columns_in_order():
+    """As scikit-learn: C distinct numbers that are not the indices 0..C-1
+    (-1/+1, 1/5/9) are the classes in sorted order, one per column;
+    indices with a class absent still index the columns."""
+    rng = np.random.default_rng(3)
+    N = 120
+    for values in ([-1, 1], [1, 5, 9], [0.5, 1.5, 2.5]):
+        C = len(values)
+        idx = rng.integers(0, C, N)
+        P = [np.eye(C)[idx] * 0.8 + 0.2 / C, rng.dirichlet(np.ones(C), N) * 0.1 + np.eye(C)[idx] * 0.9]
+        y = np.asarray(values)[idx]
+        f = lf.Fusion(method="mean").fit(P, y)
+        assert list(f.classes_) == sorted(values)
+        assert np.array_equal(f.predict(P), y) and f.score(P, y) == 1.0
+    P = [rng.dirichlet(np.ones(3), N)] * 2
+    f = lf.Fusion(method="mean").fit(P, rng.integers(0, 2, N))  # class 2 absent: indices all the same
+    assert list(f.classes_) == [0, 1, 2]
+    with pytest.raises(ValueError, match="out of range 0..2"):
+        lf.Fusion(method="mean").fit(P, np.r_[rng.integers(0, 3, N - 1), 7])  # 4 values for 3 columns
+
