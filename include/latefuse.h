@@ -613,7 +613,7 @@ typedef struct lf_fit_options {
     size_t patience;          /* 0: no early stopping; else stop after this
                                  many epochs without improvement of the
                                  monitored loss (val_loss if any, else loss) */
-    float min_delta;          /* improvement needed, default 0 */
+    float min_delta;          /* improvement needed, default 0 (finite, >= 0) */
     int restore_best_weights; /* with early stopping, default 0 */
     const float *sample_weight;   /* NULL, or N weights >= 0 */
     const float *class_weight;    /* NULL, or one weight per class */
@@ -700,7 +700,9 @@ lf_status lf_model_evaluate(lf_model *m, const float *const *x, const float *y, 
 
 /* Inference for any number of rows (worked in chunks): y receives
  * N x output_dim floats.  Thread-safe on one model (see the top). It keeps
- * no message: on failure, lf_status_string(status) describes it. */
+ * no message: on failure, lf_status_string(status) describes it.  A value
+ * that is not finite in a row (unlike fit and evaluate, which refuse it)
+ * makes that row's outputs NaN, and no other row's. */
 lf_status lf_model_predict(const lf_model *m, const float *const *x, size_t n, float *y);
 
 /* ------------------------------------------ several outputs, typed arrays */
@@ -757,8 +759,9 @@ lf_status lf_model_fit_arrays(lf_model *m, const lf_typed_array *x, const float 
 lf_status lf_model_evaluate_arrays(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n,
                                    const float *sample_weight, double *losses, double *accuracies);
 /* y: n_outputs arrays, output k's of N x dim_k floats.  Thread-safe as
- * lf_model_predict; keeps no message (an input out of range or not finite
- * is LF_ERR_NUMERIC). */
+ * lf_model_predict; keeps no message (an int32 input beyond +-2^24 is
+ * LF_ERR_NUMERIC; a float that is not finite goes to its row's outputs,
+ * as in lf_model_predict). */
 lf_status lf_model_predict_arrays(const lf_model *m, const lf_typed_array *x, size_t n, float *const *y);
 
 /* -------------------------------------------------------------- weights */
@@ -1134,7 +1137,8 @@ lf_status lf_labels_from_matrix(const float *v, size_t N, size_t cols, size_t C,
                                 lf_input_issue *issue);
 
 /* Save (atomic, safetensors layout, schema in README.md; flags 0 or
- * LF_WRITE_NO_FSYNC, see lf_model_save) and load. */
+ * LF_WRITE_NO_FSYNC, see lf_model_save) and load (a load that fails leaves
+ * f as it was, with the error). */
 lf_status lf_fusion_save(lf_fusion *f, const char *path, unsigned flags);
 lf_status lf_fusion_load(lf_fusion *f, const char *path);
 

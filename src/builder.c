@@ -106,7 +106,7 @@ static int feeds_others(const lf_model *m, int id) {
 lf_status lf_model_compile_outputs(lf_model *m, size_t n_out, const int *outputs, const lf_loss *losses,
                                    const float *loss_weights, const lf_optimizer *opt) {
     if (!m) return LF_ERR_ARG;
-    if (m->sticky != LF_OK) return m->sticky;
+    if (lf_build_stuck(m)) return m->sticky;
     if (m->compiled) return lf_model_fail(m, LF_ERR_STATE, "the model is already compiled");
     if (n_out == 0 || !outputs || !losses)
         return lf_model_fail(m, LF_ERR_ARG, "compile: give at least one output and one loss per output");

@@ -1036,6 +1036,8 @@ static lf_status check_options(lf_model *m, size_t n, const lf_fit_options *o) {
         return lf_model_fail(m, LF_ERR_ARG, "fit: epochs must be in 1..2^32");
     if (!(o->validation_split >= 0.0 && o->validation_split < 1.0))
         return lf_model_fail(m, LF_ERR_ARG, "fit: validation_split must be in [0, 1), got %g", o->validation_split);
+    if (!(o->min_delta >= 0.0f && isfinite(o->min_delta))) /* NaN never improves: the best weights never kept */
+        return lf_model_fail(m, LF_ERR_ARG, "fit: min_delta must be finite and >= 0, got %g", (double)o->min_delta);
     size_t D = m->nodes[m->output].dim;
     if (o->class_weight) {
         if (m->n_outputs > 1)
@@ -1100,7 +1102,8 @@ static lf_status fit_arrays(lf_model *m, const lf_typed_array *x, const float *c
     if (o->val_arrays) {
         /* explicit validation data */
         if (o->val_n == 0 || !o->val_ys)
-            return lf_model_fail(m, LF_ERR_ARG, "fit: validation data need val_y and val_n > 0");
+            return lf_model_fail(m, LF_ERR_ARG,
+                                 "fit: validation data need their targets (val_y, or val_ys) and val_n > 0");
         if ((st = check_arrays(m, o->val_arrays, o->val_n, "fit (validation data)")) != LF_OK) return st;
         if ((st = check_targets(m, o->val_ys, o->val_n, "fit (validation data)")) != LF_OK) return st;
         return fit_core(m, &src, n, &vsrc, 0, o->val_n, o, agreed);

@@ -155,6 +155,7 @@ typedef struct lf_ws {
 struct lf_model {
     lf_err err;
     lf_status sticky;        /* first builder error, LF_OK if none */
+    lf_err sticky_err;       /* its message (err may be overwritten since: lf_build_stuck puts it back) */
     lf_rng rng;              /* init, dropout, shuffling */
     lf_node *nodes;
     size_t n_nodes, cap_nodes;

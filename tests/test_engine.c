@@ -91,6 +91,22 @@ static void test_builder(void) {
           lf_model_error(m));
     CHECK(lf_dense(m, a, 3, LF_ACT_RELU, 1, "d") == -1, "sticky");
     CHECK(lf_model_compile(m, a, LF_LOSS_MSE, NULL) == LF_ERR_SHAPE, "compile reports the first error");
+    lf_model *u;
+    lf_model_create(&u, 0);
+    CHECK(lf_dense(u, lf_input(u, 4, "x"), 0, LF_ACT_RELU, 1, NULL) == -1 &&
+              strcmp(lf_model_error(u), "Dense: units must be at least 1, got 0") == 0,
+          "Dense(0): %s", lf_model_error(u));
+    lf_model_free(u);
+    /* another failure in between (fit before compile) does not take the first error's message */
+    float zx[5] = {0}, zy[1] = {0};
+    const float *zxs[2] = {zx, zx};
+    CHECK(lf_model_fit(m, zxs, zy, 1, NULL) != LF_OK, "fit before compile");
+    CHECK(lf_dense(m, a, 3, LF_ACT_RELU, 1, "d2") == -1 &&
+              strcmp(lf_model_error(m), "Add: inputs must have equal shapes, got 4 ('a') and 5 ('b')") == 0,
+          "the builder's sticky message after another failure: %s", lf_model_error(m));
+    CHECK(lf_model_compile(m, a, LF_LOSS_MSE, NULL) == LF_ERR_SHAPE &&
+              strcmp(lf_model_error(m), "Add: inputs must have equal shapes, got 4 ('a') and 5 ('b')") == 0,
+          "compile's sticky message after another failure: %s", lf_model_error(m));
     lf_model_free(m);
     lf_model_create(&m, 0);
     a = lf_input(m, 4, "a");
@@ -593,6 +609,36 @@ static void test_validation_split_rows(void) {
     free(x), free(y), free(w);
 }
 
+/* options and inputs that would lose the weights or give NaN quietly */
+static void test_fit_refusals(void) {
+    size_t n = 40;
+    float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y);
+    make_task(x, y, n, 29);
+    const float *xs[1] = {x};
+    lf_model *m = clf_model(4, 0.0f);
+    float first = m->params[0];
+    const float bad_delta[3] = {NAN, INFINITY, -0.5f};
+    for (int i = 0; i < 3; i++) {
+        lf_fit_options o = lf_fit_defaults();
+        o.epochs = 3, o.patience = 1, o.restore_best_weights = 1, o.min_delta = bad_delta[i];
+        char want[80];
+        snprintf(want, sizeof want, "fit: min_delta must be finite and >= 0, got %g", (double)bad_delta[i]);
+        CHECK(lf_model_fit(m, xs, y, n, &o) == LF_ERR_ARG && strcmp(lf_model_error(m), want) == 0 &&
+                  m->params[0] == first,
+              "min_delta %g: %s", (double)bad_delta[i], lf_model_error(m));
+    }
+    /* predict_arrays takes a NaN input as predict does (its header says so; test_edge: the row's own outputs) */
+    float out2[4], out4[4];
+    x[5] = NAN;
+    lf_typed_array ta = {LF_DTYPE_FLOAT32, x};
+    float *ys[1] = {out2};
+    CHECK(lf_model_predict_arrays(m, &ta, 2, ys) == LF_OK && lf_model_predict(m, xs, 2, out4) == LF_OK &&
+              memcmp(out2, out4, sizeof out2) == 0,
+          "predict_arrays of a NaN row: %g %g %g %g", out2[0], out2[1], out2[2], out2[3]);
+    lf_model_free(m);
+    free(x), free(y);
+}
+
 static void test_fit_source(void) {
     size_t n = 300;
     float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y);
@@ -832,6 +878,7 @@ int main(void) {
     test_reshuffle();
     test_fit_source();
     test_validation_split_rows();
+    test_fit_refusals();
     test_threads_option();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_engine_XXXXXX");
     if (!mkdtemp(tmpdir)) return 2;

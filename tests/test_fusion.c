@@ -573,6 +573,29 @@ static void test_save_load(void) {
     lf_fusion_create(&g);
     CHECK(lf_fusion_load(g, path) == LF_ERR_FORMAT && strstr(lf_fusion_error(g), "not a latefuse fusion model"),
           "%s", lf_fusion_error(g));
+    {   /* a load that fails leaves a fitted fusion as it was */
+        lf_fusion *h;
+        lf_fusion_create(&h);
+        lf_fusion_options ho = lf_fusion_defaults();
+        ho.method = LF_FUSE_PRODUCT;
+        float hp[4] = {0.9f, 0.1f, 0.3f, 0.7f}, hq[4], hr[4];
+        const float *hps[1] = {hp};
+        const char *hn[1] = {"m"};
+        int hy[2] = {0, 1};
+        CHECK(lf_fusion_fit(h, hps, hn, 1, 2, 2, hy, &ho) == LF_OK && lf_fusion_predict(h, hps, 2, hq) == LF_OK, "fit");
+        CHECK(lf_fusion_load(h, path) == LF_ERR_FORMAT && strstr(lf_fusion_error(h), "not a latefuse fusion model") &&
+                  lf_fusion_load(h, "/nonexistent/x.lf") == LF_ERR_IO && lf_fusion_method(h) == LF_FUSE_PRODUCT &&
+                  lf_fusion_predict(h, hps, 2, hr) == LF_OK && memcmp(hq, hr, sizeof hq) == 0,
+              "a failed load kept the fit: %s", lf_fusion_error(h));
+        ho.method = LF_FUSE_ENSEMBLE;
+        CHECK(lf_fusion_fit(h, hps, hn, 1, 2, 2, hy, &ho) == LF_ERR_ARG &&
+                  strcmp(lf_fusion_error(h), "an ensemble is made by method auto, not fitted as a method of its own") == 0,
+              "fit ensemble: %s", lf_fusion_error(h));
+        double mt[LF_NUM_METRICS];
+        CHECK(lf_fusion_metrics(hq, hy, 2, 2, NULL) == LF_ERR_ARG && lf_fusion_metrics(hq, hy, 2, 2, mt) == LF_OK,
+              "lf_fusion_metrics without an output");
+        lf_fusion_free(h);
+    }
     float z[4] = {0.5f, 0.5f, 0.5f, 0.5f};
     const float *pz[1] = {z};
     CHECK(lf_fusion_predict(g, pz, 1, o1) == LF_ERR_STATE, "predict on an unfitted model");

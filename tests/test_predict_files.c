@@ -475,6 +475,11 @@ int main(void) {
         unsigned char *a1 = slurp(pa, &na1), *b1 = slurp(pb, &nb1);
         CHECK(a0 && a1 && b0 && b1 && na0 == na1 && nb0 == nb1 && memcmp(a0, a1, na0) == 0 && memcmp(b0, b1, nb0) == 0,
               "the inputs are unchanged");
+        /* a model named twice: refused (one file would be dropped unread, a model left absent) */
+        const char *twice[2] = {names[0], names[0]};
+        CHECK(lf_fusion_predict_files(fu, twice, paths, 2, fresh, &o, &res) == LF_ERR_ARG &&
+                  strstr(res.message, "is given twice (files 1 and 2)") && access(fresh, F_OK) != 0,
+              "a name given twice: %s", res.message);
         /* an input named "FILE.npz:KEY" reads FILE.npz: an output FILE.npz is that input */
         char spec[320];
         snprintf(spec, sizeof spec, "%s:arr_0", pa);

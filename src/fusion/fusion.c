@@ -209,7 +209,9 @@ lf_status lf_fusion_check(lf_err *e, const float *const *p, const char *const *n
     lf_status st = check_names(e, names, M);
     if (st == LF_OK) st = check_labels(e, y, N, C);
     if (st == LF_OK) st = lf_inputs_validate(e, p, names, M, N, C, o->logits);
-    if (st == LF_OK && o->method != LF_FUSE_AUTO && !lf_method_def_of(o->method))
+    if (st == LF_OK && o->method == LF_FUSE_ENSEMBLE)
+        st = lf_fail(e, LF_ERR_ARG, "an ensemble is made by method auto, not fitted as a method of its own");
+    else if (st == LF_OK && o->method != LF_FUSE_AUTO && !lf_method_def_of(o->method))
         st = lf_fail(e, LF_ERR_ARG, "unknown fusion method %d", (int)o->method);
     size_t size = o->ensemble_size ? o->ensemble_size : 50, bags = o->bags ? o->bags : 1, sel;
     if (st == LF_OK && (!lf_mul_ok(size, bags, &sel) || sel > LF_ENSEMBLE_COUNT_MAX))
@@ -482,6 +484,7 @@ size_t lf_fusion_weights(const lf_fusion *f, float *out, size_t cap, size_t *row
 
 lf_status lf_fusion_metrics(const float *prob, const int *y, size_t N, size_t C,
                             double metrics[LF_NUM_METRICS]) {
+    if (!metrics) return LF_ERR_ARG;
     lf_metrics mt;
     lf_err e;
     lf_status st = lf_metrics_compute(prob, y, N, C, &mt, &e);

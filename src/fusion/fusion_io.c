@@ -366,10 +366,21 @@ static lf_status not_a_fusion_npy(lf_fusion *f, const char *label) {
                    label);
 }
 
-lf_status lf_fusion_load(lf_fusion *f, const char *path) {
-    if (!f) return LF_ERR_ARG;
-    if (!path) return lf_fail(&f->err, LF_ERR_ARG, "load: no path given");
+/* f becomes what was loaded into fresh (a fusion of its own, zeroed
+ * before the load) when the load went well (status st); else f keeps its
+ * fit and gets fresh's message: a failed load loses nothing. */
+static lf_status load_fresh(lf_fusion *f, lf_status st, lf_fusion *fresh) {
+    if (st != LF_OK) {
+        f->err = fresh->err;
+        lf_fusion_clear(fresh);
+        return st;
+    }
     lf_fusion_clear(f);
+    *f = *fresh;
+    return LF_OK;
+}
+
+static lf_status load_path(lf_fusion *f, const char *path) {
     lf_st_file sf;
     lf_status st = lf_st_read(path, &sf, &f->err);
     if (st == LF_ERR_FORMAT) {
@@ -386,10 +397,15 @@ lf_status lf_fusion_load(lf_fusion *f, const char *path) {
     return load_st(f, &sf, path);
 }
 
-lf_status lf_fusion_load_bytes(lf_fusion *f, const unsigned char *buf, size_t len, const char *label) {
+lf_status lf_fusion_load(lf_fusion *f, const char *path) {
     if (!f) return LF_ERR_ARG;
-    if (!buf || !label) return lf_fail(&f->err, LF_ERR_ARG, "load: no bytes or no label given");
-    lf_fusion_clear(f);
+    if (!path) return lf_fail(&f->err, LF_ERR_ARG, "load: no path given");
+    lf_fusion fresh;
+    memset(&fresh, 0, sizeof fresh);
+    return load_fresh(f, load_path(&fresh, path), &fresh);
+}
+
+static lf_status load_bytes(lf_fusion *f, const unsigned char *buf, size_t len, const char *label) {
     if (is_npy(buf, len)) return not_a_fusion_npy(f, label);
     lf_st_file sf;
     lf_err e;
@@ -398,4 +414,12 @@ lf_status lf_fusion_load_bytes(lf_fusion *f, const unsigned char *buf, size_t le
         return lf_fail(&f->err, st, st == LF_ERR_FORMAT ? "'%s' is not a valid safetensors file: %s" : "reading '%s': %s",
                        label, e.msg);
     return load_st(f, &sf, label);
+}
+
+lf_status lf_fusion_load_bytes(lf_fusion *f, const unsigned char *buf, size_t len, const char *label) {
+    if (!f) return LF_ERR_ARG;
+    if (!buf || !label) return lf_fail(&f->err, LF_ERR_ARG, "load: no bytes or no label given");
+    lf_fusion fresh;
+    memset(&fresh, 0, sizeof fresh);
+    return load_fresh(f, load_bytes(&fresh, buf, len, label), &fresh);
 }

@@ -397,6 +397,9 @@ static lf_status check_files(const lf_fusion *f, const char *const *names, const
             }
             return lf_fail(e, LF_ERR_ARG, "the fusion model has no model named '%s' (it knows %s)", names[k], known);
         }
+        if (from[j] >= 0) /* one file would be dropped unread */
+            return lf_fail(e, LF_ERR_ARG, "model name '%s' is given twice (files %d and %zu)", names[k], from[j] + 1,
+                           k + 1);
         from[j] = (int)k;
     }
     return LF_OK;

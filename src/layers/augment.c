@@ -542,7 +542,7 @@ lf_translation_options lf_translation_defaults(float height_factor, float width_
 
 int lf_random_translation_opt(lf_model *m, int x, const lf_translation_options *opt, const char *name) {
     lf_node nd = LF_NODE_PROTO;
-    if (!m || m->sticky != LF_OK) return -1;
+    if (!m || lf_build_stuck(m)) return -1;
     if (!opt) return lf_build_fail(m, LF_ERR_ARG, "RandomTranslation: no options given (opt is NULL)"), -1;
     nd.tr = *opt;
     return lf_node_add(m, &lf_type_random_translation, LF_K_RANDOM_TRANSLATION, nd, &x, 1, name);

@@ -195,6 +195,8 @@ const lf_layer_type lf_type_dense = {
 
 int lf_dense(lf_model *m, int x, size_t units, lf_activation act, int use_bias,
              const char *name) {
+    if (!m || lf_build_stuck(m)) return -1;
+    if (units == 0) return lf_build_fail(m, LF_ERR_ARG, "Dense: units must be at least 1, got 0"), -1;
     lf_node nd = LF_NODE_PROTO;
     nd.dim = units;
     nd.act = act;

@@ -75,7 +75,7 @@ const lf_layer_type lf_type_input = {
 int lf_input_shape(lf_model *m, size_t rank, const size_t *dims, lf_dtype dtype,
                    const char *name) {
     lf_node nd = LF_NODE_PROTO;
-    if (!m || m->sticky != LF_OK) return -1;
+    if (!m || lf_build_stuck(m)) return -1;
     if (!dims || rank < 1 || rank > LF_MAX_RANK)
         return lf_build_fail(m, LF_ERR_SHAPE, "InputLayer: a shape has 1 to %d dims, got %zu%s",
                              LF_MAX_RANK, rank, dims ? "" : " (no dims given)"),

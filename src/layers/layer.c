@@ -15,11 +15,18 @@ int lf_build_fail(lf_model *m, lf_status st, const char *fmt, ...) {
     if (m->sticky == LF_OK) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(m->err.msg, sizeof m->err.msg, fmt, ap);
+        vsnprintf(m->sticky_err.msg, sizeof m->sticky_err.msg, fmt, ap);
         va_end(ap);
         m->sticky = st;
     }
+    memcpy(m->err.msg, m->sticky_err.msg, sizeof m->err.msg);
     return 0;
+}
+
+int lf_build_stuck(lf_model *m) {
+    if (m->sticky == LF_OK) return 0;
+    memcpy(m->err.msg, m->sticky_err.msg, sizeof m->err.msg);
+    return 1;
 }
 
 int lf_check_act(lf_model *m, lf_activation act) {
@@ -80,7 +87,7 @@ static int seq_mask_of(lf_model *m, const lf_layer_type *t, lf_node *nd, const i
 
 int lf_node_add(lf_model *m, const lf_layer_type *t, lf_kind kind, lf_node proto, const int *in,
                 size_t n_in, const char *name) {
-    if (!m || m->sticky != LF_OK) return -1;
+    if (!m || lf_build_stuck(m)) return -1;
     proto.kind = kind;
     if (t->infer && !t->infer(m, t, &proto, in, n_in)) return -1;
     /* a kind that sets no shape keeps its first input's when its dim is the

@@ -205,7 +205,13 @@ int lf_node_add(lf_model *m, const lf_layer_type *t, lf_kind kind, lf_node proto
  * lf_build_fail. */
 int lf_share_check(lf_model *m, const lf_node *nd, int owner);
 
-/* A sticky builder failure: records the first message, returns 0. */
+/* 1 when a builder error is pending (m->sticky), its message put back in
+ * m->err (another call may have replaced it since): the early exit of
+ * every builder call and of compile. */
+int lf_build_stuck(lf_model *m);
+
+/* A sticky builder failure: records the first message (kept apart in
+ * m->sticky_err, and in m->err), returns 0. */
 int lf_build_fail(lf_model *m, lf_status st, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

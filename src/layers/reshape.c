@@ -135,7 +135,7 @@ int lf_flatten(lf_model *m, int x, const char *name) {
 
 int lf_reshape(lf_model *m, int x, size_t rank, const size_t *dims, const char *name) {
     lf_node nd = LF_NODE_PROTO;
-    if (!m || m->sticky != LF_OK) return -1;
+    if (!m || lf_build_stuck(m)) return -1;
     if (!dims || rank < 1 || rank > LF_MAX_RANK)
         return lf_build_fail(m, LF_ERR_SHAPE, "Reshape: a target shape has 1 to %d dims, got %zu%s",
                              LF_MAX_RANK, rank, dims ? "" : " (no dims given)"),

@@ -27,7 +27,7 @@
 
 lf_status lf_share_weights(lf_model *m, int node, int owner) {
     if (!m) return LF_ERR_ARG;
-    if (m->sticky != LF_OK) return m->sticky;
+    if (lf_build_stuck(m)) return m->sticky;
     if (m->compiled) return lf_model_fail(m, LF_ERR_STATE, "lf_share_weights: the model is already compiled");
     if (node < 0 || (size_t)node + 1 != m->n_nodes)
         return lf_model_fail(m, LF_ERR_ARG, "lf_share_weights: node %d is not the last node added", node);
