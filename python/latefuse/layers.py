@@ -160,6 +160,47 @@ class Layer:
         """Sets this layer's weights (Keras' layout and shapes)."""
         self._owner()._set_layer_weights(self, weights)
 
+    _fixed_weights = ()  # indices (in get_weights' order) of weights that never train
+
+    def _split_weights(self, ws):
+        """(trainable, non-trainable): the arrays ws of this layer's weights
+        (get_weights' order) split as Keras splits its variables: a frozen
+        layer's are all non-trainable; the _fixed_weights (BatchNormalization's
+        moving statistics) always are."""
+        if not self.trainable:
+            return [], list(ws)
+        return ([w for i, w in enumerate(ws) if i not in self._fixed_weights],
+                [w for i, w in enumerate(ws) if i in self._fixed_weights])
+
+    @property
+    def trainable_weights(self) -> List[Any]:
+        """Keras' layer.trainable_weights: the weights fit trains, in the
+        order and layout of get_weights().  They are numpy copies (the
+        weights live in the C model, there are no variables): changing them
+        changes nothing; set_weights does.  None when the layer is frozen
+        (trainable=False); BatchNormalization's moving mean and variance
+        never, as in Keras."""
+        return self._split_weights(self.get_weights())[0]
+
+    @property
+    def non_trainable_weights(self) -> List[Any]:
+        """Keras' layer.non_trainable_weights: the weights fit leaves as they
+        are (all of a frozen layer's; BatchNormalization's moving mean and
+        variance), in get_weights()' order, as numpy copies (see
+        trainable_weights)."""
+        return self._split_weights(self.get_weights())[1]
+
+    def count_params(self) -> int:
+        """Keras' layer.count_params(): the number of scalars in the layer's
+        weights, trainable or not.  ValueError when the layer is not built:
+        its weights are made when a Model holding it is built."""
+        if self._holder is None:
+            raise ValueError("You tried to call `count_params` on %s, but the layer isn't built: its weights are "
+                             "made when a model holding it is built (latefuse.Model(inputs, outputs), or a "
+                             "Sequential once built)" % ("layer '%s'" % self.name if self.name else
+                                                        "a %s layer" % type(self).__name__))
+        return int(sum(w.size for w in self.get_weights()))
+
     @property
     def trainable(self):
         """Keras' layer.trainable.  False freezes the layer: fit leaves its
@@ -881,6 +922,7 @@ class BatchNormalization(Layer):
 
     prefix = "batch_normalization"
     _fixed_input = True
+    _fixed_weights = (2, 3)  # moving_mean, moving_variance: updated by training passes, never trained
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, name=None, **kwargs):
         super().__init__(name)

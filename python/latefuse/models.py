@@ -36,6 +36,7 @@ WeightedAverage's W is (1, 1, n_inputs) as in the seed.
 import ctypes
 import json
 import math
+import numbers
 import os
 import tempfile
 import struct
@@ -145,6 +146,8 @@ class Model:
         self._acc = False
         self._metrics = []
         self._metric_args = []     # compile's metrics, as given (pickle and a Sequential's add compile again)
+        self._wmetrics = []        # compile's weighted_metrics: [(history key, kind)]
+        self._wmetric_args = []    # compile's weighted_metrics, as given
         self._loss_id = None
         self._loss_ids = None
         self.loss_weights = None
@@ -419,15 +422,24 @@ class Model:
     # ------------------------------------------------------------ compile
     def compile(self, optimizer: Any = "rmsprop", loss: Optional[str] = None,
                 metrics: Optional[Sequence[str]] = None, run_eagerly: Any = None, jit_compile: Any = None,
-                steps_per_execution: Any = None, **kwargs) -> None:
-        """compile(optimizer, loss, metrics=None), as Keras.  optimizer: 'adam',
-        'sgd', 'rmsprop' or latefuse.optimizers.Adam/SGD/RMSprop(...); loss:
-        'mse', 'mae', 'binary_crossentropy', 'categorical_crossentropy',
+                steps_per_execution: Any = None, weighted_metrics: Optional[Sequence[str]] = None,
+                **kwargs) -> None:
+        """compile(optimizer, loss, metrics=None, weighted_metrics=None), as
+        Keras.  optimizer: 'adam', 'sgd', 'rmsprop' or
+        latefuse.optimizers.Adam/SGD/RMSprop(...); loss: 'mse', 'mae',
+        'binary_crossentropy', 'categorical_crossentropy',
         'sparse_categorical_crossentropy'; metrics: a list of 'accuracy' (or
         'acc', 'binary_accuracy', 'categorical_accuracy',
         'sparse_categorical_accuracy'), 'mae' ('mean_absolute_error'), 'mse'
-        ('mean_squared_error'); history and evaluate use the names given (mae, mse and AUC need a
-        single output).  loss and loss_weights: one per output, as Keras."""
+        ('mean_squared_error'), 'AUC'; history and evaluate use the names
+        given (mae, mse and AUC need a single output).  metrics count every
+        row the same; weighted_metrics (the same names, a single output; an
+        accuracy needs a crossentropy loss) weigh the rows by sample_weight
+        (in fit: the training rows by their sample and class weights, the
+        validation_split rows by their sample weights; validation_data is
+        unweighted), under the name given, or 'weighted_<name>' when
+        metrics= has that name, as Keras; they come after the metrics in
+        evaluate.  loss and loss_weights: one per output, as Keras."""
         loss_weights = kwargs.pop("loss_weights", None)
         if kwargs:
             raise ValueError("compile: unsupported arguments %s" % ", ".join(sorted(kwargs)))
@@ -447,6 +459,7 @@ class Model:
                 raise ValueError("compile: loss weights must be finite numbers >= 0, got %r" % (w,))
         weights = [float(w) for w in weights]
         acc, extra = self._parse_metrics(metrics)
+        wextra = self._parse_weighted_metrics(weighted_metrics, acc, extra, loss_ids)
         spec = (loss_ids, weights, opt._struct())
         if self._c_compiled:
             self._sync()
@@ -468,6 +481,8 @@ class Model:
         self._loss_id = loss_ids[0]
         self._metrics = extra
         self._metric_args = list(metrics or [])
+        self._wmetrics = wextra
+        self._wmetric_args = list(weighted_metrics or [])
         self.metrics_names = self._metric_keys()
 
     def _parse_metrics(self, metrics):
@@ -494,17 +509,58 @@ class Model:
             raise ValueError("compile: metrics %s need a model with one output" % ", ".join(e[0] for e in extra))
         return acc, extra
 
+    def _parse_weighted_metrics(self, weighted, acc, extra, loss_ids):
+        """compile's weighted_metrics: [(history key, kind)], measured in
+        Python with the rows' weights.  The key is the name given, or
+        'weighted_<name>' when compile's metrics (acc, extra: what
+        _parse_metrics made of them) have that name, as Keras 3's
+        CompileMetrics; an accuracy ('acc' kind) is measured as the library
+        measures metrics=['accuracy'], which the loss loss_ids[0] picks."""
+        if weighted is None:
+            return []
+        if not isinstance(weighted, (list, tuple)):
+            raise ValueError("compile: weighted_metrics must be a list, e.g. weighted_metrics=['mae']")
+        if weighted and len(self.outputs) > 1:
+            raise ValueError("compile: weighted_metrics %s need a model with one output" %
+                             ", ".join(map(repr, weighted)))
+        taken = (["accuracy"] if acc else []) + [e[0] for e in extra]
+        out, seen = [], set()
+        for mt in weighted:
+            if isinstance(mt, str) and mt in _ACC_METRICS:
+                if loss_ids[0] < _BINARY:
+                    raise ValueError("compile: weighted metric %r needs a crossentropy loss (binary, categorical "
+                                     "or sparse categorical): it counts the classes the output picks" % (mt,))
+                kind, key = "acc", mt
+            elif isinstance(mt, str) and mt in _VALUE_METRICS:
+                kind = _VALUE_METRICS[mt]
+                key = "auc" if kind == "auc" else mt
+                if kind == "auc" and self.outputs[0].dim != 1:
+                    raise ValueError("compile: weighted metric %r needs a binary output (one sigmoid unit); the "
+                                     "output has %d units" % (mt, self.outputs[0].dim))
+            else:
+                raise ValueError("compile: unsupported weighted metric %r: use 'accuracy', 'mae', 'mse' or 'AUC' "
+                                 "(or their long names)" % (mt,))
+            if key in seen:  # listed twice: measured once, as metrics= are
+                continue
+            seen.add(key)
+            out.append(("weighted_" + key if key in taken else key, kind))
+        return out
+
     def _compile_kwargs(self):
         """The arguments of this model's last compile(), as compile takes
         them (one loss and loss weight per output)."""
         return {"optimizer": self.optimizer, "loss": self.loss, "metrics": list(self._metric_args),
+                "weighted_metrics": list(getattr(self, "_wmetric_args", [])),
                 "loss_weights": list(self.loss_weights)}
 
     def _metric_keys(self):
         """Keras' names of what evaluate returns: loss, then per output
-        <name>_loss with several outputs, then the accuracies."""
+        <name>_loss with several outputs, then the accuracies; with one
+        output, then the metrics and the weighted metrics measured in
+        Python."""
         if len(self.outputs) == 1:
-            return ["loss"] + (["accuracy"] if self._acc else []) + [e[0] for e in getattr(self, "_metrics", [])]
+            return (["loss"] + (["accuracy"] if self._acc else []) + [e[0] for e in getattr(self, "_metrics", [])]
+                    + [e[0] for e in getattr(self, "_wmetrics", [])])
         names = self._output_names()
         keys = ["loss"] + ["%s_loss" % n for n in names]
         if self._acc:
@@ -524,8 +580,9 @@ class Model:
             if missing:
                 raise ValueError("%s: no array for input(s) %s" % (what, ", ".join(missing)))
             x = [x[n] for n in names]
-        elif not isinstance(x, (list, tuple)) or (len(self.inputs) == 1 and self._tv and _is_texts(x)):
-            x = [x]
+        elif not isinstance(x, (list, tuple)) or (len(self.inputs) == 1 and (_is_rows(x) or
+                                                                              (self._tv and _is_texts(x)))):
+            x = [x]  # one input's array (a nested list of rows is one array, as Keras reads it)
         if len(x) != len(self.inputs):
             raise ValueError("%s: the model has %d input(s) (%s), got %d array(s)" %
                              (what, len(self.inputs),
@@ -618,7 +675,10 @@ class Model:
         callbacks=[EarlyStopping(...)], class_weight={class: weight}.
         `seed` seeds shuffling and dropout: the same seed, data and initial
         weights give bit-identical results.  verbose: 0 silent, 1 progress
-        on stderr (a bar when it is a terminal), 2 one line per epoch."""
+        on stderr (a bar when it is a terminal), 2 one line per epoch.
+        compile's metrics and weighted metrics are measured at each epoch's
+        end on the training and validation rows (weighted_metrics with the
+        rows' weights; validation_data is unweighted)."""
         self._need_compiled("training")
         xs, n = self._xs(x, "fit")
         if n == 0:
@@ -717,11 +777,19 @@ class Model:
             n_train = int(math.floor(n * (1.0 - vs)))
         params = {"verbose": verbose, "epochs": int(epochs), "steps": -(-n_train // int(batch_size))}
         epoch_logs, errors = [], []
-        if others or self._metrics:
+        if others or self._metrics or self._wmetrics:
             # the epochs' ends, in Python: the metrics measured from the
             # predictions and the callbacks (which may read the model:
-            # predict, evaluate, save; not change it)
-            train = ([a[:n_train] for a in xs], [t[:n_train] for t in ys], None if sw is None else sw[:n_train])
+            # predict, evaluate, save; not change it).  The training rows
+            # weigh as in the loss, by their sample and class weights; the
+            # validation_split rows by their sample weights (as Keras and the
+            # library: class weights never count in validation)
+            tw = None if sw is None else sw[:n_train]
+            if class_weight is not None and self._wmetrics:
+                cls = _class_rows(self._loss_id, ys[0][:n_train], self.outputs[0].dim)
+                cls = np.clip(cls, 0, len(cw) - 1)  # a class out of range: the library refuses the fit
+                tw = (np.ones(n_train, np.float32) if tw is None else tw) * cw[cls]
+            train = ([a[:n_train] for a in xs], [t[:n_train] for t in ys], tw)
             val = None
             if validation_data is not None:
                 val = (vx, vy, None)
@@ -807,26 +875,42 @@ class Model:
         return History(series, params, self, int(hp.best_epoch), bool(hp.stopped_early))
 
     def _metric_values(self, xs, ys, sample_weight=None):
-        """The Python-measured metrics (mae, mse, AUC) of the predictions on
-        rows xs against ys (the one output's targets, or a list holding
-        them), every row counting the same: as Keras' compile(metrics=...),
-        they ignore sample_weight (Keras weighs only its weighted_metrics),
-        as the accuracy does."""
-        if not getattr(self, "_metrics", None):
+        """The Python-measured metrics of the predictions on rows xs against
+        ys (the one output's targets, or a list holding them): compile's
+        metrics (mae, mse, AUC) count every row the same, as Keras'
+        metrics= (and the accuracy) ignore sample_weight; its
+        weighted_metrics weigh row r by sample_weight[r] (None: 1), as
+        Keras' weighted metrics: sum_r w_r v_r / sum_r w_r (0 when the
+        weights sum to 0, Keras' divide_no_nan)."""
+        metrics, wmetrics = getattr(self, "_metrics", []), getattr(self, "_wmetrics", [])
+        if not metrics and not wmetrics:
             return {}
         p = self.predict(xs).astype(np.float64)
+        shape = p.shape
         p = p.reshape(len(p), -1)  # an output of several axes, as its targets: flat rows
         t = (ys[0] if isinstance(ys, (list, tuple)) else ys).astype(np.float64)
+        labels = None
         if self._loss_id == _SPARSE:  # class indices against the class scores: one-hot targets
-            t = np.eye(p.shape[1])[t[:, 0].astype(np.int64)]
-        w = np.ones(len(p))
+            labels = t[:, 0].astype(np.int64)
+            t = np.eye(p.shape[1])[labels]
+        ones = np.ones(len(p))
+        w = ones if sample_weight is None else np.asarray(sample_weight, np.float64).reshape(-1)
         out = {}
-        for name, kind in self._metrics:
-            if kind == "auc":
-                out[name] = _auc(p[:, 0], t[:, 0] > 0.5, w)
-                continue
-            e = np.abs(p - t) if kind == "mae" else (p - t) ** 2
-            out[name] = float(np.sum(w * e.mean(axis=1)) / np.sum(w)) if len(p) else float("nan")
+        for group, wr in ((metrics, ones), (wmetrics, w)):
+            for name, kind in group:
+                if kind == "auc":
+                    out[name] = _auc(p[:, 0], t[:, 0] > 0.5, wr)
+                    continue
+                if kind == "acc":
+                    v = _row_accuracy(self._loss_id, p, t, labels, shape)
+                else:
+                    e = np.abs(p - t) if kind == "mae" else (p - t) ** 2
+                    v = e.mean(axis=1)
+                if not len(p):
+                    out[name] = float("nan")
+                else:
+                    total = np.sum(wr)
+                    out[name] = float(np.sum(wr * v) / total) if total != 0 else 0.0
         return out
 
     # ------------------------------------------------------------ evaluate / predict
@@ -834,7 +918,9 @@ class Model:
                  verbose: Union[int, str] = "auto", sample_weight: Any = None,
                  return_dict: bool = False) -> Union[float, List[float], Dict[str, float]]:
         """Loss (with any L2 penalty, dropout off), or [loss, accuracy] when
-        compiled with metrics=['accuracy']; a dict with return_dict=True."""
+        compiled with metrics=['accuracy'], then the other metrics and the
+        weighted metrics (weighted by sample_weight); a dict with
+        return_dict=True (the keys: metrics_names)."""
         self._need_compiled("evaluating")
         xs, n = self._xs(x, "evaluate")
         if n == 0:
@@ -854,7 +940,7 @@ class Model:
             values = list(losses)
             if self._acc:
                 values += [accs[i] for i in range(k) if self._loss_ids[i] >= _BINARY]
-        values += list(self._metric_values(xs, ys).values())  # unweighted, as Keras' metrics=
+        values += list(self._metric_values(xs, ys, sw).values())  # metrics= unweighted, weighted_metrics by sw
         if return_dict:
             return dict(zip(self._metric_keys(), values))
         return values if len(values) > 1 else values[0]
@@ -1045,7 +1131,48 @@ class Model:
 
     @property
     def weights(self):
+        """Keras' model.weights: get_weights() (numpy copies)."""
         return self.get_weights()
+
+    def _split_model_weights(self):
+        t, n = [], []
+        for ly in self._layers:
+            a, b = ly._split_weights(self._layer_weights(ly))
+            t += a
+            n += b
+        return t, n
+
+    @property
+    def trainable_weights(self) -> List[np.ndarray]:
+        """Keras' model.trainable_weights: the weights fit trains, layer by
+        layer in get_weights()' order, as numpy copies (the weights live in
+        the C model, there are no variables: changing these arrays changes
+        nothing; set_weights does).  A frozen layer's (trainable=False) are
+        not among them, nor BatchNormalization's moving mean and variance,
+        as in Keras."""
+        return self._split_model_weights()[0]
+
+    @property
+    def non_trainable_weights(self) -> List[np.ndarray]:
+        """Keras' model.non_trainable_weights: the weights fit leaves as they
+        are (the frozen layers', BatchNormalization's moving mean and
+        variance), in get_weights()' order, as numpy copies (see
+        trainable_weights)."""
+        return self._split_model_weights()[1]
+
+    @property
+    def input_names(self) -> List[str]:
+        """Keras' model.input_names: the names of the model's Input layers,
+        in the order of Model(inputs=...) (the keys of an x given as a
+        dict)."""
+        return [self._names[id(t.layer)] for t in self.inputs]
+
+    @property
+    def output_names(self) -> List[str]:
+        """Keras' model.output_names: the names of the layers making the
+        model's outputs, in the order of Model(outputs=...) (the keys of a
+        y, loss or loss_weights given as a dict)."""
+        return self._output_names()
 
     def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> L.Layer:
         """The layer with this name (or at this index of model.layers)."""
@@ -1140,6 +1267,9 @@ class Model:
             self.loss, self.loss_weights = info["loss"], list(info["loss_weights"])
             self._acc, self._metrics = self._parse_metrics(info["metrics"])
             self._metric_args = list(info["metrics"])
+            wm = info.get("weighted_metrics") or []
+            self._wmetrics = self._parse_weighted_metrics(wm, self._acc, self._metrics, self._loss_ids)
+            self._wmetric_args = list(wm)
             self.metrics_names = self._metric_keys()
 
     # ------------------------------------------------------------ config (Keras' JSON)
@@ -1205,6 +1335,34 @@ def _as_input(a, t, what):
     return _lib.as_f32(arr, what)
 
 
+def _row_accuracy(loss_id, p, t, labels, shape):
+    """Each row's accuracy, as the library counts metrics=['accuracy'] for
+    the loss: binary crossentropy, the share of the row's values on the
+    right side of 0.5; categorical, the argmax of the scores against the
+    targets' over the last axis of the output's shape (its mean over the
+    positions); sparse, the argmax of the row against its class index.  p
+    and t are the flat rows of the predictions (shape: their own) and
+    targets (one-hot for a sparse loss, whose labels are the indices)."""
+    if loss_id == _BINARY:
+        return ((p > 0.5) == (t > 0.5)).mean(axis=1)
+    if labels is not None:
+        return (p.argmax(axis=1) == labels).astype(np.float64)
+    c = shape[-1] if len(shape) > 1 else 1
+    pc, tc = p.reshape(len(p), -1, c), t.reshape(len(t), -1, c)
+    return (pc.argmax(axis=2) == tc.argmax(axis=2)).mean(axis=1)
+
+
+def _class_rows(loss_id, t, dim):
+    """The class of each row of targets t (n, columns) as the library picks
+    it to apply class_weight: the index for a sparse loss, t > 0.5 for a
+    binary output of one unit, else the argmax."""
+    if loss_id == _SPARSE:
+        return t[:, 0].astype(np.int64)
+    if loss_id == _BINARY and dim == 1:
+        return (t[:, 0] > 0.5).astype(np.int64)
+    return t.argmax(axis=1)
+
+
 def _auc(score, positive, w):
     """The exact ROC AUC of scores against boolean labels, rows weighted by
     w: the weighted share of (positive, negative) pairs ranked right, ties
@@ -1217,6 +1375,15 @@ def _auc(score, positive, w):
         return 0.0
     below = np.cumsum(neg) - neg
     return float(np.sum(pos * (below + 0.5 * neg)) / (pos.sum() * neg.sum()))
+
+
+def _is_rows(x):
+    """Whether the list x of a single-input model's x is one array given as
+    nested Python lists (rows of lists, tuples or numbers, as
+    X.tolist()), which Keras reads as one array, rather than a list of
+    arrays, one per input (numpy arrays, texts)."""
+    return (isinstance(x, (list, tuple)) and len(x) > 0 and
+            all(isinstance(v, (list, tuple, numbers.Number, np.bool_)) for v in x))
 
 
 def _is_texts(a):
@@ -1316,6 +1483,7 @@ class Sequential(Model):
         self._c_compiled = self._compiled = False
         self.loss = self.optimizer = self._loss_id = None
         self.metrics_names, self._acc, self._metrics, self._metric_args = [], False, [], []
+        self._wmetrics, self._wmetric_args = [], []
         self.inputs = None
         for ly in layers or []:
             self._append(ly)
@@ -1440,13 +1608,78 @@ class Sequential(Model):
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise
-        lib.lf_model_free(old_h)
+        self._release(saved, [ly for ly in saved["_layers"] if id(ly) not in self._names])
+
+    def _release(self, state, gone):
+        """After a rebuild or unbuild: the C model of `state` (this model's
+        __dict__ before) is freed, unless some of the layers `gone` from the
+        model have their only current weights there (pop): then a Model
+        kept by those layers holds it (they keep their weights, as a popped
+        Keras layer keeps its variables, and a model they join later copies
+        them from it).  The others gone that it held hold nothing again."""
+        keep = [ly for ly in gone if ly._holder is self and
+                lib.lf_layer_num_weights(state["_handle"], _enc(state["_names"][id(ly)])) > 0]
+        for ly in gone:
+            if ly._holder is self and ly not in keep:
+                ly._holder = None
+        if not keep:
+            lib.lf_model_free(state["_handle"])
+            return
+        k = Model.__new__(Model)
+        k.__dict__.update({key: state[key] for key in ("_handle", "_ids", "_names", "_node_names", "_first",
+                                                          "_nodes", "inputs", "outputs", "_have", "_tv", "_seed",
+                                                          "name", "_c_compiled", "_compiled")})
+        k._layers = keep
+        for ly in keep:
+            ly._holder = k
+
+    def pop(self) -> Any:
+        """Removes the last layer (or nested model) and returns it, as Keras
+        3's Sequential.pop(); TypeError("There are no layers in the model.")
+        when there is none.  An unbuilt model just drops it.  A built one is
+        built again without it, from its Input (given, or made by build()
+        or the first data), as add() does: the other layers keep their
+        weights, a compiled model is compiled again with the same arguments
+        (its optimizer starts afresh); the popped layer keeps its weights.
+        Popping the last layer leaves the model unbuilt, holding its Input
+        (a compiled model is compiled again when it is built again)."""
+        if self._stack is None:
+            raise ValueError("Sequential.pop: this model came back from pickle with a nested model inlined; "
+                             "its layers cannot be removed")
+        if not self._stack:
+            raise TypeError("There are no layers in the model.")
+        if not self.built:
+            self._pending_weights.pop(len(self._stack) - 1, None)
+            return self._stack.pop()
+        layer = self._stack.pop()
+        try:
+            if self._stack:
+                self._rebuild()
+            else:
+                self._unbuild()
+        except BaseException:
+            self._stack.append(layer)
+            raise
+        return layer
+
+    def _unbuild(self):
+        """pop() of the only layer: the model is unbuilt again, holding its
+        Input and, if compiled, compile()'s arguments for its next build."""
+        self._sync()
+        saved = dict(self.__dict__)
+        if self._compiled:
+            self._deferred = ((), self._compile_kwargs())
+        self._handle = None
+        self._c_compiled = False
+        self.inputs = self.outputs = None
+        self._layers, self._nodes, self._names, self._have = [], [], {}, {}
+        self._release(saved, saved["_layers"])
 
     def _built_from(self, x):
         if not self.built and self._seq_input is not None:
             self.build()
         if not self.built:
-            a = x[0] if isinstance(x, (list, tuple)) and len(x) == 1 else x
+            a = x[0] if isinstance(x, (list, tuple)) and len(x) == 1 and not _is_rows(x) else x
             if isinstance(a, L.KerasTensor):
                 self.build((None,) + a.sample_shape)
             else:
@@ -1519,6 +1752,30 @@ class Sequential(Model):
     def get_weights(self):
         self._unbuilt("get_weights")
         return Model.get_weights(self)
+
+    @property
+    def trainable_weights(self):
+        """Model.trainable_weights, once built (an Input first builds it)."""
+        self._unbuilt("trainable_weights")
+        return Model.trainable_weights.fget(self)
+
+    @property
+    def non_trainable_weights(self):
+        """Model.non_trainable_weights, once built (an Input first builds it)."""
+        self._unbuilt("non_trainable_weights")
+        return Model.non_trainable_weights.fget(self)
+
+    @property
+    def input_names(self):
+        """Model.input_names, once built (an Input first builds it)."""
+        self._unbuilt("input_names")
+        return Model.input_names.fget(self)
+
+    @property
+    def output_names(self):
+        """Model.output_names, once built (an Input first builds it)."""
+        self._unbuilt("output_names")
+        return Model.output_names.fget(self)
 
     def count_params(self):
         self._unbuilt("count_params")
@@ -1788,6 +2045,8 @@ def load_model(filepath: Union[str, "os.PathLike[str]"], compile: bool = True, s
         m._acc = False
         m._metrics = []
         m._metric_args = []
+        m._wmetrics = []
+        m._wmetric_args = []
         m.metrics_names = m._metric_keys() if m._compiled else []
         return m
     except BaseException:

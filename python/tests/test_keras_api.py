@@ -1,0 +1,342 @@
+"""
+test_keras_api.py — more of Keras' model API: input_names / output_names,
+trainable_weights / non_trainable_weights, Layer.count_params,
+Sequential.pop, compile(weighted_metrics=...) and a nested Python list as
+the x of a single-input model.
+
+Numbers are checked against numpy (the weighted means by hand) and against
+the library's own counts (summary's non-trainable parameters, the
+accuracy it measures).
+"""
+import copy
+import pickle
+import re
+
+import numpy as np
+import pytest
+
+from latefuse import Model, Sequential
+from latefuse.layers import BatchNormalization, Concatenate, Dense, Input
+from latefuse.optimizers import SGD
+
+
+def summary_counts(m):
+    lines = []
+    m.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    total = int(re.search(r"Total params: (\d+)", text).group(1))
+    fixed = int(re.search(r"Non-trainable params: (\d+)", text).group(1))
+    return total, fixed
+
+
+# ---------------------------------------------------------------- names
+
+def test_input_and_output_names_in_the_order_given():
+    a, b = Input((4,), name="a"), Input((3,), name="b")
+    h = Dense(5)(Concatenate()([a, b]))
+    m = Model([b, a], [Dense(2, name="cls")(h), Dense(1)(h)])
+    assert m.input_names == ["b", "a"]
+    assert m.output_names == ["cls", "dense_1"]
+    one = Model(a, Dense(1, name="out")(a))
+    assert one.input_names == ["a"] and one.output_names == ["out"]
+    s = Sequential([Input((4,), name="x"), Dense(3), Dense(1, name="y")])
+    assert s.input_names == ["x"] and s.output_names == ["y"]
+    lazy = Sequential([Dense(3), Dense(1)])
+    with pytest.raises(ValueError, match=r"^This model has not yet been built.* \(output_names\)\.$"):
+        lazy.output_names
+
+
+# ---------------------------------------------------------------- weights
+
+def bn_model():
+    inp = Input((4,), name="x")
+    d1, bn, d2 = Dense(3, name="d1"), BatchNormalization(name="bn"), Dense(1, name="d2")
+    m = Model(inp, d2(bn(d1(inp))), seed=1)
+    return m, d1, bn, d2
+
+
+def same(a, b):
+    assert len(a) == len(b)
+    for u, v in zip(a, b):
+        assert u.shape == v.shape
+        np.testing.assert_array_equal(u, v)
+
+
+def test_trainable_and_non_trainable_weights_split_get_weights():
+    """As Keras: BatchNormalization's moving mean and variance are never
+    trainable, a frozen layer's weights are all non-trainable; both lists
+    keep get_weights()' order and are copies; their sizes agree with the
+    library's summary."""
+    m, d1, bn, d2 = bn_model()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 4))
+    m.compile(SGD(0.1), "mse")
+    m.fit(x, rng.normal(size=(32, 1)), epochs=1, verbose=0)  # moving statistics away from 0 / 1
+    k1, b1, gamma, beta, mean, var, k2, b2 = m.get_weights()
+    same(m.trainable_weights, [k1, b1, gamma, beta, k2, b2])
+    same(m.non_trainable_weights, [mean, var])
+    same(bn.trainable_weights, [gamma, beta])
+    same(bn.non_trainable_weights, [mean, var])
+    same(d1.trainable_weights, [k1, b1])
+    same(d1.non_trainable_weights, [])
+    total, fixed = summary_counts(m)
+    assert sum(w.size for w in m.non_trainable_weights) == fixed == 6
+    assert sum(w.size for w in m.trainable_weights) == total - fixed
+    # a frozen layer: every weight non-trainable, in get_weights()' order
+    d1.trainable = False
+    same(m.trainable_weights, [gamma, beta, k2, b2])
+    same(m.non_trainable_weights, [k1, b1, mean, var])
+    same(d1.trainable_weights, [])
+    same(d1.non_trainable_weights, [k1, b1])
+    assert summary_counts(m)[1] == sum(w.size for w in m.non_trainable_weights) == 21
+    bn.trainable = False
+    same(bn.trainable_weights, [])
+    same(bn.non_trainable_weights, [gamma, beta, mean, var])
+    m.trainable = False
+    assert m.trainable_weights == [] and len(m.non_trainable_weights) == 8
+    m.trainable = True
+    # copies: changing them changes nothing
+    m.trainable_weights[0][:] = 100.0
+    bn.non_trainable_weights[0][:] = 100.0
+    same(m.get_weights(), [k1, b1, gamma, beta, mean, var, k2, b2])
+    # a Sequential; built first when it has an Input
+    s = Sequential([Input((4,)), Dense(2), BatchNormalization()])
+    assert [w.shape for w in s.trainable_weights] == [(4, 2), (2,), (2,), (2,)]
+    assert [w.shape for w in s.non_trainable_weights] == [(2,), (2,)]
+    with pytest.raises(ValueError, match=r"^This model has not yet been built.* \(trainable_weights\)\.$"):
+        Sequential([Dense(1)]).trainable_weights
+
+
+def test_layer_count_params():
+    m, d1, bn, d2 = bn_model()
+    assert (d1.count_params(), bn.count_params(), d2.count_params()) == (15, 12, 4)
+    assert sum(ly.count_params() for ly in m.layers) == m.count_params() == 31
+    assert m.get_layer("x").count_params() == 0
+    with pytest.raises(ValueError, match=r"^You tried to call `count_params` on layer 'h', but the layer isn't "
+                       r"built: its weights are made when a model holding it is built"):
+        Dense(2, name="h").count_params()
+    lazy = Sequential([Dense(2), Dense(1)])
+    with pytest.raises(ValueError, match=r"^You tried to call `count_params` on a Dense layer, but the layer "
+                       r"isn't built"):
+        lazy.layers[0].count_params()
+    lazy.build((None, 3))
+    assert [ly.count_params() for ly in lazy.layers] == [8, 3]
+
+
+# ---------------------------------------------------------------- Sequential.pop
+
+def test_sequential_pop_rebuilds_and_keeps_the_weights():
+    """As Keras 3: pop() returns the last layer and the model is built
+    again without it (the other layers keep their weights, compile() is
+    kept); the popped layer keeps its weights; popping the last layer
+    leaves the model unbuilt with its Input; TypeError on an empty model."""
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(24, 5)), rng.normal(size=(24, 1))
+    s = Sequential([Input((5,)), Dense(4, activation="tanh", name="d1"), Dense(3, name="d2"), Dense(1, name="d3")],
+                   seed=5)
+    s.compile("adam", "mse", metrics=["mae", "mse"])
+    s.fit(x, y, epochs=2, verbose=0)
+    k1, b1, k2, b2, k3, b3 = s.get_weights()
+    d3 = s.pop()
+    assert d3.name == "d3" and [ly.name for ly in s.layers] == ["d1", "d2"]
+    assert s.built and s.output_shape == (None, 3) and s.count_params() == 24 + 15
+    same(s.get_weights(), [k1, b1, k2, b2])
+    np.testing.assert_allclose(s.predict(x), np.tanh(x @ k1 + b1) @ k2 + b2, rtol=1e-5, atol=1e-6)
+    assert s.metrics_names == ["loss", "mae", "mse"]
+    assert sorted(s.fit(x, rng.normal(size=(24, 3)), epochs=1, verbose=0).history) == ["loss", "mae", "mse"]
+    same(d3.get_weights(), [k3, b3])  # the popped layer keeps its weights
+    again = Sequential([Input((3,)), d3])  # and takes them to the next model
+    same(again.get_weights(), [k3, b3])
+    k1, b1, k2, b2 = s.get_weights()
+    assert s.pop().name == "d2" and s.pop().name == "d1"
+    assert not s.built and s.layers == [] and s.input_shape == (None, 5)
+    with pytest.raises(TypeError, match=r"^There are no layers in the model\.$"):
+        s.pop()
+    s.add(Dense(2))  # built and compiled again
+    assert s.built and s.output_shape == (None, 2) and s.metrics_names == ["loss", "mae", "mse"]
+    # unbuilt: the layer is just removed
+    lazy = Sequential([Dense(3, name="a"), Dense(1, name="b")])
+    assert lazy.pop().name == "b" and not lazy.built and [ly.name for ly in lazy.layers] == ["a"]
+    assert lazy.predict(x).shape == (24, 3)
+    # built from data (no Input): built again from the data's shape, as Keras 3
+    lazy = Sequential([Dense(3, name="a"), Dense(1, name="b")], seed=1)
+    lazy.predict(x)
+    ka = lazy.get_layer("a").get_weights()
+    lazy.pop()
+    assert lazy.built and lazy.output_shape == (None, 3)
+    same(lazy.get_layer("a").get_weights(), ka)
+    # pickled, then popped
+    c = pickle.loads(pickle.dumps(again))
+    popped = c.pop()
+    assert isinstance(popped, Dense) and not c.built and c.layers == []
+    same(popped.get_weights(), [k3, b3])
+
+
+# ---------------------------------------------------------------- weighted_metrics
+
+def regression(n=40):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(n, 3))
+    y = x @ np.array([[1.0], [-2.0], [0.5]]) + 0.1 * rng.normal(size=(n, 1))
+    inp = Input((3,))
+    m = Model(inp, Dense(1)(Dense(8, activation="tanh")(inp)), seed=2)
+    return m, x, y
+
+
+def wmean(w, v):
+    return float(np.sum(w * v) / np.sum(w))
+
+
+def test_weighted_metrics_weigh_by_sample_weight_in_evaluate_and_fit():
+    """compile(weighted_metrics=[...]): Keras' weighted means
+    sum(w v) / sum(w) (metrics= stay unweighted); named as given, or
+    weighted_<name> when metrics= has the name (Keras 3's CompileMetrics);
+    in fit the training and validation_split rows weigh by their sample
+    weights, validation_data rows the same."""
+    m, x, y = regression()
+    m.compile("adam", "mse", metrics=["mae"], weighted_metrics=["mae", "mean_squared_error"])
+    assert m.metrics_names == ["loss", "mae", "weighted_mae", "mean_squared_error"]
+    w = np.r_[np.full(10, 5.0), np.full(30, 0.5)]
+    p = m.predict(x).astype(np.float64)
+    ae, se = np.abs(p - y)[:, 0], ((p - y) ** 2)[:, 0]
+    d = m.evaluate(x, y, sample_weight=w, return_dict=True)
+    assert list(d) == ["loss", "mae", "weighted_mae", "mean_squared_error"]
+    assert d["mae"] == pytest.approx(ae.mean(), rel=1e-6)
+    assert d["weighted_mae"] == pytest.approx(wmean(w, ae), rel=1e-6) and d["weighted_mae"] != pytest.approx(ae.mean())
+    assert d["mean_squared_error"] == pytest.approx(wmean(w, se), rel=1e-6)
+    assert d["loss"] == pytest.approx(d["mean_squared_error"] * w.sum() / len(w), rel=1e-5)  # Keras: sum(w l) / N
+    loss, mae, wmae, wmse = m.evaluate(x, y)  # no sample_weight: every row weighs 1
+    assert wmae == pytest.approx(mae, rel=1e-12) and wmse == pytest.approx(loss, rel=1e-5)
+    assert m.evaluate(x, y, sample_weight=np.zeros(40), return_dict=True)["weighted_mae"] == 0.0  # divide_no_nan
+    # fit: the training rows with their weights, the validation_split rows with theirs
+    h = m.fit(x, y, epochs=2, batch_size=8, sample_weight=w, validation_split=0.25, verbose=0)
+    assert sorted(h.history) == ["loss", "mae", "mean_squared_error", "val_loss", "val_mae",
+                                 "val_mean_squared_error", "val_weighted_mae", "weighted_mae"]
+    p = m.predict(x).astype(np.float64)
+    ae, se = np.abs(p - y)[:, 0], ((p - y) ** 2)[:, 0]
+    assert h.history["mae"][-1] == pytest.approx(ae[:30].mean(), rel=1e-6)
+    assert h.history["weighted_mae"][-1] == pytest.approx(wmean(w[:30], ae[:30]), rel=1e-6)
+    assert h.history["val_weighted_mae"][-1] == pytest.approx(wmean(w[30:], ae[30:]), rel=1e-6)
+    assert h.history["val_mean_squared_error"][-1] == pytest.approx(wmean(w[30:], se[30:]), rel=1e-6)
+    assert h.history["val_mean_squared_error"][-1] == pytest.approx(h.history["val_loss"][-1] * 10 / w[30:].sum(),
+                                                                    rel=1e-5)
+    # validation_data (x, y): unweighted
+    h = m.fit(x[:30], y[:30], epochs=1, sample_weight=w[:30], validation_data=(x[30:], y[30:]), verbose=0)
+    p = m.predict(x).astype(np.float64)
+    ae = np.abs(p - y)[:, 0]
+    assert h.history["val_weighted_mae"][-1] == pytest.approx(ae[30:].mean(), rel=1e-6)
+    assert h.history["weighted_mae"][-1] == pytest.approx(wmean(w[:30], ae[:30]), rel=1e-6)
+    with pytest.raises(ValueError, match=r"^fit: validation sample weights are not supported$"):
+        m.fit(x, y, epochs=1, validation_data=(x, y, w), verbose=0)
+
+
+def test_weighted_accuracy_and_auc_and_class_weight():
+    """'accuracy' in weighted_metrics: the library's accuracy (argmax for a
+    categorical loss) weighted by the rows' weights, 'weighted_accuracy'
+    beside metrics=['accuracy']; in fit the training rows weigh by their
+    class weights too, as the loss does (Keras turns class_weight into
+    sample weights); AUC weighted."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(60, 4))
+    y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.7)
+    inp = Input((4,))
+    m = Model(inp, Dense(3, activation="softmax")(inp), seed=4)
+    m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"], weighted_metrics=["accuracy", "acc"])
+    assert m.metrics_names == ["loss", "accuracy", "weighted_accuracy", "acc"]
+    loss, acc, wacc, wacc2 = m.evaluate(x, y)
+    assert wacc == pytest.approx(acc, rel=1e-12) and wacc2 == wacc  # the library's accuracy when unweighted
+    w = rng.uniform(0, 2, 60)
+    right = (m.predict(x).argmax(1) == y).astype(np.float64)
+    d = m.evaluate(x, y, sample_weight=w, return_dict=True)
+    assert d["accuracy"] == pytest.approx(right.mean()) and d["weighted_accuracy"] == pytest.approx(wmean(w, right))
+    cw = {0: 1.0, 1: 3.0, 2: 0.5}
+    h = m.fit(x, y, epochs=1, class_weight=cw, validation_split=0.5, verbose=0)
+    right = (m.predict(x).argmax(1) == y).astype(np.float64)
+    cwr = np.array([cw[c] for c in y])
+    assert h.history["accuracy"][-1] == pytest.approx(right[:30].mean())
+    assert h.history["weighted_accuracy"][-1] == pytest.approx(wmean(cwr[:30], right[:30]))
+    assert h.history["val_weighted_accuracy"][-1] == pytest.approx(right[30:].mean())  # no class weights there
+    # one-hot targets and a binary output
+    mc = Model(inp, Dense(3, activation="softmax")(inp), seed=4)
+    mc.compile("adam", "categorical_crossentropy", metrics=["accuracy"], weighted_metrics=["categorical_accuracy"])
+    loss, acc, wacc = mc.evaluate(x, np.eye(3)[y])
+    assert wacc == pytest.approx(acc, rel=1e-12)
+    yb = (y > 0).astype(np.float64)
+    mb = Model(inp, Dense(1, activation="sigmoid")(inp), seed=4)
+    mb.compile("adam", "binary_crossentropy", metrics=["accuracy", "AUC"], weighted_metrics=["accuracy", "AUC"])
+    assert mb.metrics_names == ["loss", "accuracy", "auc", "weighted_accuracy", "weighted_auc"]
+    from latefuse.models import _auc
+    p = mb.predict(x)[:, 0].astype(np.float64)
+    loss, acc, auc, wacc, wauc = mb.evaluate(x, yb, sample_weight=w)
+    assert acc == pytest.approx(((p > 0.5) == (yb > 0.5)).mean())
+    assert wacc == pytest.approx(wmean(w, (p > 0.5) == (yb > 0.5)))
+    assert auc == pytest.approx(_auc(p, yb > 0.5, np.ones(60))) and wauc == pytest.approx(_auc(p, yb > 0.5, w))
+    assert wauc != pytest.approx(auc)
+
+
+def test_weighted_metrics_errors_and_their_travel():
+    m, x, y = regression()
+    with pytest.raises(ValueError, match=r"^compile: weighted metric 'accuracy' needs a crossentropy loss"):
+        m.compile("adam", "mse", weighted_metrics=["accuracy"])
+    with pytest.raises(ValueError, match=r"^compile: unsupported weighted metric 'r2': use 'accuracy', 'mae', "
+                       r"'mse' or 'AUC' \(or their long names\)$"):
+        m.compile("adam", "mse", weighted_metrics=["r2"])
+    with pytest.raises(ValueError, match=r"^compile: weighted_metrics must be a list"):
+        m.compile("adam", "mse", weighted_metrics="mae")
+    a = Input((3,))
+    two = Model(a, [Dense(1, name="u")(a), Dense(1, name="v")(a)])
+    with pytest.raises(ValueError, match=r"^compile: weighted_metrics 'mae' need a model with one output$"):
+        two.compile("adam", "mse", weighted_metrics=["mae"])
+    m.compile(SGD(0.05), "mse", metrics=["mse"], weighted_metrics=["mse", "mae"])
+    w = np.linspace(0.1, 2, 40)
+    want = m.evaluate(x, y, sample_weight=w, return_dict=True)
+    for c in (pickle.loads(pickle.dumps(m)), copy.deepcopy(m)):
+        assert c.metrics_names == ["loss", "mse", "weighted_mse", "mae"]
+        assert c.evaluate(x, y, sample_weight=w, return_dict=True) == want
+    # an unbuilt Sequential compiled first, pickled, built later
+    u = Sequential([Dense(2), Dense(1)], seed=3)
+    u.compile("adam", "mse", weighted_metrics=["mae"])
+    c = pickle.loads(pickle.dumps(u))
+    h = c.fit(x, y, epochs=1, sample_weight=w, verbose=0)
+    assert sorted(h.history) == ["loss", "mae"] and c.metrics_names == ["loss", "mae"]
+    # a Sequential compiled again at add() keeps them
+    s = Sequential([Input((3,)), Dense(2)])
+    s.compile("adam", "mse", weighted_metrics=["mae"])
+    s.add(Dense(1))
+    assert s.metrics_names == ["loss", "mae"]
+
+
+# ---------------------------------------------------------------- nested lists as x
+
+def test_nested_list_is_one_array_for_a_single_input_model():
+    """As Keras: X.tolist() given to a model of one input is one array (it
+    was read as one array per row); a list of numpy arrays still gives one
+    array per input, and a multi-input model is unchanged."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(20, 8)).astype(np.float32)
+    y = X[:, :1] - X[:, 1:2]
+    inp = Input((8,))
+    m = Model(inp, Dense(1)(inp), seed=1)
+    np.testing.assert_array_equal(m.predict(X[:3].tolist()), m.predict(X[:3]))
+    np.testing.assert_array_equal(m.predict(tuple(map(tuple, X[:2].tolist()))), m.predict(X[:2]))
+    np.testing.assert_array_equal(m(X[:1].tolist()), m.predict(X[:1]))
+    np.testing.assert_array_equal(m.predict([X[:3]]), m.predict(X[:3]))  # a list of one array: the input's
+    m.compile(SGD(0.1), "mse")
+    assert m.evaluate(X.tolist(), y.tolist()) == m.evaluate(X, y)
+    c = copy.deepcopy(m)
+    m.fit(X.tolist(), y.tolist(), epochs=1, shuffle=False, verbose=0, validation_data=(X.tolist(), y.tolist()))
+    c.fit(X, y, epochs=1, shuffle=False, verbose=0, validation_data=(X, y))
+    np.testing.assert_array_equal(m.predict(X), c.predict(X))
+    # one feature: a flat list of numbers is one column
+    one = Input((1,))
+    m1 = Model(one, Dense(1)(one))
+    np.testing.assert_array_equal(m1.predict([0.5, 1.0, 2.0]), m1.predict(np.array([[0.5], [1.0], [2.0]])))
+    # a Sequential built from a nested list of one row
+    s = Sequential([Dense(2), Dense(1)], seed=2)
+    assert s.predict(X[:1].tolist()).shape == (1, 1) and s.input_shape == (None, 8)
+    # several inputs: a list of arrays, as before; a nested list is refused as before
+    a, b = Input((8,)), Input((8,))
+    mm = Model([a, b], Dense(1)(Concatenate()([a, b])))
+    assert mm.predict([X[:3], X[:3]]).shape == (3, 1)
+    with pytest.raises(ValueError, match=r"^predict: the model has 2 input\(s\) .*, got 3 array\(s\)$"):
+        mm.predict(X[:3].tolist())
