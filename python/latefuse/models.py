@@ -1458,6 +1458,15 @@ def model_from_json(json_string: str, custom_objects: Optional[Dict[str, Any]] =
     return _model_from_config(d["config"])
 
 
+def _once_built(name):
+    """A Sequential's view of Model's property `name`: the model's, once
+    built (an Input first builds it), else the "not yet built" error."""
+    def get(self):
+        self._unbuilt(name)
+        return getattr(Model, name).fget(self)
+    return property(get, doc="Model.%s, once built (an Input first builds it)." % name)
+
+
 class Sequential(Model):
     """Sequential(layers=None, name=None, seed=None), as keras.Sequential: a
     stack of layers, each called on the previous one's output.  The first
@@ -1753,29 +1762,10 @@ class Sequential(Model):
         self._unbuilt("get_weights")
         return Model.get_weights(self)
 
-    @property
-    def trainable_weights(self):
-        """Model.trainable_weights, once built (an Input first builds it)."""
-        self._unbuilt("trainable_weights")
-        return Model.trainable_weights.fget(self)
-
-    @property
-    def non_trainable_weights(self):
-        """Model.non_trainable_weights, once built (an Input first builds it)."""
-        self._unbuilt("non_trainable_weights")
-        return Model.non_trainable_weights.fget(self)
-
-    @property
-    def input_names(self):
-        """Model.input_names, once built (an Input first builds it)."""
-        self._unbuilt("input_names")
-        return Model.input_names.fget(self)
-
-    @property
-    def output_names(self):
-        """Model.output_names, once built (an Input first builds it)."""
-        self._unbuilt("output_names")
-        return Model.output_names.fget(self)
+    trainable_weights = _once_built("trainable_weights")
+    non_trainable_weights = _once_built("non_trainable_weights")
+    input_names = _once_built("input_names")
+    output_names = _once_built("output_names")
 
     def count_params(self):
         self._unbuilt("count_params")
