@@ -562,9 +562,10 @@ typedef struct lf_optimizer {
  * use_ema follows Keras 3: after every optimizer step of fit,
  * average = m * average + (1 - m) * w, with m = 0 on the model's first step
  * ever (the average starts as the weights) and m = ema_momentum after; when
- * fit ends (also by early stopping, after any restore of the best weights)
- * the weights become the average.  A fit that starts from trained weights
- * starts its average from them.  Validation during fit sees the raw
+ * fit ends (also by early stopping) the weights become the average, then
+ * restore_best_weights, when set, puts the best epoch's own weights back
+ * over it (as Keras 3's EarlyStopping does at the end of training).  A fit
+ * that starts from trained weights starts its average from them.  Validation during fit sees the raw
  * weights.  lf_model_train_on_batch does not use it (Keras only writes the
  * average back at the end of fit). */
 lf_optimizer lf_optimizer_default(lf_optimizer_kind kind);
@@ -614,7 +615,10 @@ typedef struct lf_fit_options {
                                  many epochs without improvement of the
                                  monitored loss (val_loss if any, else loss) */
     float min_delta;          /* improvement needed, default 0 (finite, >= 0) */
-    int restore_best_weights; /* with early stopping, default 0 */
+    int restore_best_weights; /* with early stopping (patience > 0), default
+                                 0: when fit ends, stopped early or not, the
+                                 best epoch's weights are put back (over
+                                 use_ema's average), as Keras 3 */
     const float *sample_weight;   /* NULL, or N weights >= 0 */
     const float *class_weight;    /* NULL, or one weight per class */
     size_t n_class_weight;

@@ -996,7 +996,6 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
             if (r.best) memcpy(r.best, m->params, m->n_params * sizeof(float));
         } else if (o->patience && ++wait >= o->patience) {
             m->history.stopped_early = 1;
-            if (r.best) memcpy(m->params, r.best, m->n_params * sizeof(float));
             if (o->progress) {
                 r.pr.best_epoch = m->history.best_epoch + 1, r.pr.restored = r.best != NULL;
                 report(o, &r.pr, LF_PROGRESS_EARLY_STOP);
@@ -1008,6 +1007,10 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
         size_t off = r.plan.runs[2 * i];
         memcpy(m->params + off, r.ema + off, r.plan.runs[2 * i + 1] * sizeof(float));
     }
+    /* then the best epoch's weights, stopped early or not, as Keras 3's
+     * EarlyStopping puts them back at the end of training (after the
+     * moving average's write-back, which they replace) */
+    if (r.best && st == LF_OK) memcpy(m->params, r.best, m->n_params * sizeof(float));
     m->train_ws.reduce = NULL;
     fit_run_free(&r);
     return st;

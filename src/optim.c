@@ -4,8 +4,10 @@
  *   sgd:     v = mu v - lr g;  w += v  (nesterov: w += mu v - lr g)
  *   adam:    m += (g - m)(1 - b1);  v += (g^2 - v)(1 - b2);
  *            w -= lr sqrt(1 - b2^t)/(1 - b1^t) * m / (sqrt(v) + eps)
- *   rmsprop: v = rho v + (1 - rho) g^2;  w -= lr g / (sqrt(v) + eps)
- *            (with momentum: m = mu m + lr g / (sqrt(v) + eps); w -= m)
+ *   rmsprop: v = rho v + (1 - rho) g^2;  w -= lr g / sqrt(v + eps)
+ *            (with momentum: m = mu m + lr g / sqrt(v + eps); w -= m;
+ *            eps inside the root, as Keras 3: PyTorch and Keras 2 add it
+ *            to the root)
  * and the moving average of the weights of use_ema (fit.c applies it).
  *
  * Every value these loops store (weights, moments, averages) is flushed to
@@ -60,7 +62,7 @@ LF_CLONES static void step(const lf_optimizer *o, float *restrict w, float *rest
         float rho = o->rho, eps = o->epsilon, mu = o->momentum;
         for (size_t i = 0; i < n; i++) {
             m2[i] = flush(rho * m2[i] + (1.0f - rho) * g[i] * g[i]);
-            float step = lr * g[i] / (sqrtf(m2[i]) + eps);
+            float step = lr * g[i] / sqrtf(m2[i] + eps);
             g[i] = 0.0f;
             if (mu > 0.0f) {
                 m1[i] = flush(mu * m1[i] + step);

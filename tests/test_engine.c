@@ -639,6 +639,39 @@ static void test_fit_refusals(void) {
     free(x), free(y);
 }
 
+/* restore_best_weights as Keras 3: the best epoch's weights at the end of
+ * fit, stopped early or not, and over use_ema's average.  Validation rows
+ * whose labels are flipped: their loss rises as training goes, so the best
+ * epoch comes early; the reference is the same model trained best + 1
+ * epochs without early stopping (the same seed: the same steps). */
+static void test_restore_best(void) {
+    size_t n = 200, nv = 60;
+    float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y), *yv = malloc(nv * sizeof *yv);
+    make_task(x, y, n, 31);
+    for (size_t r = 0; r < nv; r++) yv[r] = 1.0f - y[r];
+    const float *xs[1] = {x};
+    for (int ema = 0; ema < 2; ema++) {
+        lf_fit_options o = lf_fit_defaults();
+        o.epochs = 6, o.patience = 10, o.restore_best_weights = 1, o.seed = 2;
+        o.val_x = xs, o.val_y = yv, o.val_n = nv;
+        lf_model *a = clf_model(12, 0.0f), *b = clf_model(12, 0.0f);
+        a->opt.use_ema = b->opt.use_ema = ema; /* (the average changes no step: the raw weights are compared) */
+        CHECK(lf_model_fit(a, xs, y, n, &o) == LF_OK, "fit: %s", lf_model_error(a));
+        const lf_history *h = lf_model_history(a);
+        size_t best = h->best_epoch;
+        CHECK(!h->stopped_early && h->epochs == 6 && best + 1 < 6, "ema %d: best epoch %zu of %zu", ema, best + 1,
+              h->epochs);
+        lf_fit_options ob = o;
+        ob.patience = 0, ob.restore_best_weights = 0, ob.epochs = best + 1;
+        b->opt.use_ema = 0;
+        CHECK(lf_model_fit(b, xs, y, n, &ob) == LF_OK, "fit b: %s", lf_model_error(b));
+        CHECK(memcmp(a->params, b->params, a->n_params * sizeof(float)) == 0,
+              "ema %d: the weights after fit are not those of the best epoch %zu", ema, best + 1);
+        lf_model_free(a), lf_model_free(b);
+    }
+    free(x), free(y), free(yv);
+}
+
 static void test_fit_source(void) {
     size_t n = 300;
     float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y);
@@ -835,6 +868,15 @@ static void test_subnormal_flush(void) {
     float wr[1] = {tiny}, gr[1] = {0}, r1[1] = {0}, r2[1] = {1e-37f};
     lf_optim_step(&rms, wr, gr, r1, r2, 1, 1); /* v = 0.9 * 1e-37, then 0.9 of that ... */
     CHECK(wr[0] == 0.0f && !subnormal(r2[0]), "rmsprop: w %g v %g", wr[0], r2[0]);
+    /* Keras 3's rule, epsilon inside the root: with a gradient of 1e-4,
+     * v = 0.1 g^2 = 1e-9 and eps = 1e-7 weigh alike, and sqrt(v) + eps
+     * would give a step 10 times larger */
+    float wk[2] = {1.0f, 1.0f}, gk[2] = {1e-4f, 2.0f}, k1[2] = {0, 0}, k2[2] = {0, 0};
+    lf_optim_step(&rms, wk, gk, k1, k2, 2, 1);
+    double want0 = 1.0 - 1e-3 * 1e-4 / sqrt(0.1 * 1e-8 + 1e-7), want1 = 1.0 - 1e-3 * 2.0 / sqrt(0.1 * 4.0 + 1e-7);
+    CHECK(fabs(wk[0] - want0) < 1e-7 && fabs(wk[1] - want1) < 1e-6 && rms.epsilon == 1e-7f &&
+              rms.learning_rate == 1e-3f && rms.rho == 0.9f,
+          "rmsprop step: %.9g %.9g, want %.9g %.9g", wk[0], wk[1], want0, want1);
     float avg[1] = {1e-38f}, cur[1] = {0};
     lf_ema_update(avg, cur, 1, 0.5f);
     CHECK(avg[0] == 0.0f, "moving average: %g, want 0 (from 5e-39)", avg[0]);
@@ -879,6 +921,7 @@ int main(void) {
     test_fit_source();
     test_validation_split_rows();
     test_fit_refusals();
+    test_restore_best();
     test_threads_option();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_engine_XXXXXX");
     if (!mkdtemp(tmpdir)) return 2;
