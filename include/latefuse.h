@@ -467,8 +467,8 @@ lf_status lf_set_l2(lf_model *m, int dense_node, float l2);
  * and a frozen BatchNormalization runs in inference mode, normalising by
  * its moving statistics and leaving them unchanged (Keras >= 2.1.3).  The
  * layer still passes gradients to the layers below it.  Its L2 penalty,
- * if any, stays in the reported loss, as Keras keeps a frozen layer's
- * regulariser in its losses.  Any node, before or after compile: the flag
+ * if any, leaves the loss (fit's, evaluate's), as Keras 3 counts the
+ * regularisers of trainable weights only (Keras 2 kept it).  Any node, before or after compile: the flag
  * applies from the next training step on (Keras' guide asks to compile
  * again after changing it; latefuse needs no recompile, as Keras 3's JAX
  * and PyTorch backends).  Saved in the model file ("trainable": false). */

@@ -253,7 +253,7 @@ double lf_l2_penalty(const lf_model *m, float *grads) {
     double pen = 0;
     for (size_t i = 0; i < m->n_nodes; i++) {
         const lf_node *nd = &m->nodes[i];
-        if (nd->l2 == 0.0f || !nd->needed) continue;
+        if (nd->l2 == 0.0f || !nd->needed || nd->frozen) continue; /* Keras 3: trainable weights' only */
         /* the weights the kind's record marks (Dense: the kernel, not the bias) */
         lf_weight wt[LF_MAX_WEIGHTS];
         size_t nt = lf_node_weights(m, nd, wt);

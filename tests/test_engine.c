@@ -672,6 +672,28 @@ static void test_restore_best(void) {
     free(x), free(y), free(yv);
 }
 
+/* a frozen layer's L2 penalty leaves the loss, as Keras 3 counts trainable
+ * weights' regularisers only: evaluate is then the plain mean squared error */
+static void test_frozen_penalty(void) {
+    lf_model *m;
+    lf_model_create(&m, 3);
+    int x = lf_input(m, 2, "x");
+    int d = lf_dense(m, x, 4, LF_ACT_LINEAR, 1, "d");
+    int o = lf_dense(m, d, 1, LF_ACT_LINEAR, 1, "o");
+    CHECK(lf_set_l2(m, d, 0.5f) == LF_OK && lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "build: %s",
+          lf_model_error(m));
+    float xv[8] = {0.5f, -1, 1, 2, -0.5f, 0.25f, 1.5f, -2}, yv[4] = {1, -1, 0.5f, 2}, p[4];
+    const float *xs[1] = {xv};
+    double with = NAN, without = NAN, mse = 0;
+    CHECK(lf_model_evaluate(m, xs, yv, 4, NULL, &with, NULL) == LF_OK && lf_set_trainable(m, d, 0) == LF_OK &&
+              lf_model_evaluate(m, xs, yv, 4, NULL, &without, NULL) == LF_OK && lf_model_predict(m, xs, 4, p) == LF_OK,
+          "evaluate: %s", lf_model_error(m));
+    for (int i = 0; i < 4; i++) mse += ((double)p[i] - yv[i]) * ((double)p[i] - yv[i]) / 4;
+    CHECK(fabs(without - mse) < 1e-6 && with > without + 0.01, "frozen: %g, the mse %g; trainable: %g", without, mse,
+          with);
+    lf_model_free(m);
+}
+
 static void test_fit_source(void) {
     size_t n = 300;
     float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y);
@@ -922,6 +944,7 @@ int main(void) {
     test_validation_split_rows();
     test_fit_refusals();
     test_restore_best();
+    test_frozen_penalty();
     test_threads_option();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_engine_XXXXXX");
     if (!mkdtemp(tmpdir)) return 2;
