@@ -459,6 +459,10 @@ class Model:
                 raise ValueError("compile: loss weights must be finite numbers >= 0, got %r" % (w,))
         weights = [float(w) for w in weights]
         acc, extra = self._parse_metrics(metrics)
+        if acc and all(lid < _BINARY for lid in loss_ids):  # the library measures none: NaN, quietly
+            raise ValueError("compile: metric 'accuracy' needs a crossentropy loss (binary, categorical or sparse "
+                             "categorical) on an output: it counts the classes the output picks; the loss is %s"
+                             % ", ".join(repr(x) for x in (loss if isinstance(loss, (list, tuple)) else [loss])))
         wextra = self._parse_weighted_metrics(weighted_metrics, acc, extra, loss_ids)
         spec = (loss_ids, weights, opt._struct())
         if self._c_compiled:

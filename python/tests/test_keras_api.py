@@ -340,3 +340,15 @@ def test_nested_list_is_one_array_for_a_single_input_model():
     assert mm.predict([X[:3], X[:3]]).shape == (3, 1)
     with pytest.raises(ValueError, match=r"^predict: the model has 2 input\(s\) .*, got 3 array\(s\)$"):
         mm.predict(X[:3].tolist())
+
+
+def test_accuracy_without_a_crossentropy_loss_is_refused():
+    """The library measures the accuracy a crossentropy loss implies; with
+    mse it measured nothing and history/evaluate showed NaN: compile says so."""
+    i = Input((3,))
+    m = Model(i, Dense(1, activation="sigmoid")(i))
+    with pytest.raises(ValueError, match="metric 'accuracy' needs a crossentropy loss"):
+        m.compile("adam", "mse", metrics=["accuracy"])
+    m.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    assert m.metrics_names == ["loss", "accuracy"]
+
