@@ -325,7 +325,8 @@ contains out '"accuracy": 0.6,' "eval with models left out"
 expect_ok predict mean.lf -m A=a.csv -m B=b_missing.csv -m C=c.csv -o m.npy
 expect_error 2 "the fusion model has no model named 'D' (it knows A, B, C)" predict mean.lf -m A=a.csv -m D=b.csv -o x.npy
 expect_error 2 "'three.csv' has 3 columns but the fusion model has 2 classes" predict mean.lf -m A=three.csv -o x.npy
-expect_error 2 "row 1 of 'bad_sum.csv' sums to 1.2, not 1 within 1e-3 (pass --logits for raw scores)" predict mean.lf -m A=bad_sum.csv -o x.npy
+expect_error 2 "row 1 of 'bad_sum.csv' sums to 1.2, not 1 within 1e-3 (append :logits to the file's name for raw scores)" predict mean.lf -m A=bad_sum.csv -o x.npy
+expect_error 2 "row 1 of 'bad_sum.csv' sums to 1.2, not 1 within 1e-3 (append :logits to the file's name for raw scores)" eval mean.lf -m A=bad_sum.csv -y y.csv
 expect_error 1 "cannot write -o 'nodir/x.npy': the folder 'nodir' does not exist; nothing was read or written" predict mean.lf $M3 -o nodir/x.npy
 if [ ! -e x.npy ]; then ok; else bad "a failed predict left x.npy"; fi
 
@@ -399,7 +400,7 @@ contains out '"penalty": {"l2": 0.00299985, "chosen_by": "the weakest of its gri
 expect_ok predict big.lf -m b=big_b.npy -o streamed_b.npy
 if cmp -s big_b.npy streamed_b.npy; then ok; else bad "streamed predict with a absent differs"; fi
 awk 'NR == 15001 { print "0.5,0.5,0.5"; next } { print }' big_a.csv >bad_a.csv
-expect_error 2 "row 15001 of 'bad_a.csv' sums to 1.5, not 1 within 1e-3 (pass --logits for raw scores)" \
+expect_error 2 "row 15001 of 'bad_a.csv' sums to 1.5, not 1 within 1e-3 (append :logits to the file's name for raw scores)" \
     predict big.lf -m a=bad_a.csv -o x.npy
 cp big_a.npy bad_a.npy   # row 15001 (in the second chunk): first value 0.9
 off=$(( $(wc -c <big_a.npy) - 240000 + 15000 * 12 ))

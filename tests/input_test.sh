@@ -130,7 +130,7 @@ expect_error 2 "standard input ('-') can be read only once, and 2 inputs name it
     fit -m a=- -m b=b.csv -y - --method mean -o g.lf
 # two-column probabilities that are off by more than the tolerance
 printf '0.4,1.6\n0.6,0.4\n0.3,0.7\n0.9,0.1\n' >a2x.csv
-expect_error 2 "row 1 of 'a2x.csv' sums to 2, not 1 within 1e-3 (pass --logits for raw scores)" \
+expect_error 2 "row 1 of 'a2x.csv' sums to 2, not 1 within 1e-3 (append :logits to the file's name for raw scores)" \
     predict f.lf -m a=a2x.csv -m b=b.csv -o o.npy
 same_output "a row off by 2x, with :renormalize" a2x.csv:renormalize
 rm -f o.npy

@@ -227,7 +227,7 @@ done
 awk 'NR == 70001 { print "0.5,0.7,-0.2,0"; next } { print }' b2.csv >bad.csv
 "$LF" predict wavg.lff -m image=b1.csv -m text=bad.csv -o bad1.npy >/dev/null 2>one.err
 want=$(cat one.err)
-[ "$want" = "latefuse: row 70001 of 'bad.csv' holds a negative probability -0.2 in column 3 (pass --logits for raw scores)" ] &&
+[ "$want" = "latefuse: row 70001 of 'bad.csv' holds a negative probability -0.2 in column 3 (append :logits to the file's name for raw scores)" ] &&
     ok || bad "predict with a bad row, one process: '$want'"
 start=$(date +%s)
 mpi 2 predict wavg.lff -m image=b1.csv -m text=bad.csv -o bad2.npy

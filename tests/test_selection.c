@@ -391,7 +391,15 @@ static void test_errors(void) {
     lf_fusion_options o = lf_fusion_defaults();
     o.method = LF_FUSE_GES, o.metric = LF_METRIC_BRIER;
     CHECK(lf_fusion_fit(f, p, names4, 1, 2, 2, y, &o) == LF_ERR_ARG &&
-              strcmp(lf_fusion_error(f), "ges optimises the log-loss or the accuracy, not metric 3") == 0,
+              strcmp(lf_fusion_error(f), "ges optimises the log-loss or the accuracy, not the Brier score") == 0,
+          "%s", lf_fusion_error(f));
+    o.metric = LF_METRIC_MACRO_F1;
+    CHECK(lf_fusion_fit(f, p, names4, 1, 2, 2, y, &o) == LF_ERR_ARG &&
+              strcmp(lf_fusion_error(f),
+                     "ges optimises the log-loss or the accuracy, not the macro-F1 (auto alone chooses by it)") == 0,
+          "%s", lf_fusion_error(f));
+    o.metric = (int)LF_NUM_METRICS + 3;
+    CHECK(lf_fusion_fit(f, p, names4, 1, 2, 2, y, &o) == LF_ERR_ARG && strstr(lf_fusion_error(f), "not metric 8"),
           "%s", lf_fusion_error(f));
     lf_fusion_free(f);
 }

@@ -159,7 +159,8 @@ static const char USAGE_COMPARE[] =
     "  --logits        the files hold raw scores (softmax is applied)\n"
     "  --renormalize   divide probability rows that do not sum to 1 by their sum\n"
     "  --json          one JSON object instead of the table: the header and its rows\n"
-    "  --metric M      what ges optimises: log-loss (default) or accuracy\n"
+    "  --metric M      what ges optimises: log-loss (default) or accuracy (macro-f1,\n"
+    "                  auto's in fit, leaves ges the log-loss)\n"
     "  --ensemble-size N  ges and auto's ensemble: selections, with replacement (default 50)\n"
     "  --bags B        ges and auto's ensemble: selections over random halves of the\n"
     "                  models (default 1); ensemble size x bags at most 16777216\n"
@@ -309,8 +310,9 @@ static const char USAGE_REPORT[] =
     "                  row of a CSV model file, else 0..C-1)\n"
     "  --title TEXT    the page's title (default \"latefuse report\")\n"
     "  --features FILE  the rows' features: knora-e, knora-u, ola and lca of the table\n"
-    "                  search them (as in compare); with -f, exactly when FUSION was\n"
-    "                  fitted with features\n"
+    "                  search them (as in compare); with -f, required when FUSION was\n"
+    "                  fitted with features, refused by a dynamic-selection FUSION\n"
+    "                  fitted without (other methods leave them)\n"
     "  other options as for compare\n";
 
 const char *lf_cli_usage(cli_command c) {

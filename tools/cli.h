@@ -145,16 +145,22 @@ lf_status cli_read_matrix(const char *path, lf_matrix *out, cli_err *e);
 
 /* Checks a model output matrix: finite, rows all-NaN (missing) or free of
  * NaN, and unless `logits`, probabilities >= 0 whose rows sum to 1 within
- * 1e-3.  Messages name the file, the 1-based row and the value. */
-lf_status cli_check_outputs(const char *path, const float *p, size_t N, size_t C, int logits,
+ * 1e-3.  Messages name the file, the 1-based row and the value; a hint at
+ * raw scores names --logits when the command takes it (flag), else the
+ * file's :logits. */
+lf_status cli_check_outputs(const char *path, const float *p, size_t N, size_t C, int logits, int flag,
                             cli_err *e);
 
 /* The wording of a problem lf_check_outputs found in the file `path`:
- * 1-based row and column, the value. */
-void cli_issue_message(const lf_input_issue *is, const char *path, char *msg, size_t len);
+ * 1-based row and column, the value (flag: as cli_check_outputs). */
+void cli_issue_message(const lf_input_issue *is, const char *path, int flag, char *msg, size_t len);
+
+/* whether the command takes --logits (predict and eval read the fusion
+ * model's setting, and a file's :logits) */
+int cli_takes_logits(const struct cli_opts *o);
 
 /* The same for N rows that start at row row0 (0-based) of the file. */
-lf_status cli_check_outputs_at(const char *path, const float *p, size_t N, size_t C, int logits,
+lf_status cli_check_outputs_at(const char *path, const float *p, size_t N, size_t C, int logits, int flag,
                                size_t row0, cli_err *e);
 
 /* Shape checks of a model file against the first one (file `first` with N

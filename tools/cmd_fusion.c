@@ -303,7 +303,7 @@ int cli_cmd_predict(const struct cli_opts *o) {
     if (st) {
         char msg[600];
         if (res.issue.kind != LF_INPUT_OK)
-            cli_issue_message(&res.issue, cli_input_name(paths[res.file]), msg, sizeof msg);
+            cli_issue_message(&res.issue, cli_input_name(paths[res.file]), 0, msg, sizeof msg); /* predict */
         else
             snprintf(msg, sizeof msg, "%s", res.message);
         /* every rank holds the same failure: rank 0 says it */

@@ -25,23 +25,26 @@ lf_status cli_read_matrix(const char *path, lf_matrix *out, cli_err *e) {
     return lf_matrix_read(path, out, e->msg, sizeof e->msg);
 }
 
-lf_status cli_check_outputs(const char *path, const float *p, size_t N, size_t C, int logits,
+lf_status cli_check_outputs(const char *path, const float *p, size_t N, size_t C, int logits, int flag,
                             cli_err *e) {
-    return cli_check_outputs_at(path, p, N, C, logits, 0, e);
+    return cli_check_outputs_at(path, p, N, C, logits, flag, 0, e);
 }
 
 /* The library's check (lf_check_outputs), worded for the command line. */
-lf_status cli_check_outputs_at(const char *path, const float *p, size_t N, size_t C, int logits,
+lf_status cli_check_outputs_at(const char *path, const float *p, size_t N, size_t C, int logits, int flag,
                                size_t row0, cli_err *e) {
     lf_input_issue is;
     lf_status st = lf_check_outputs(&p, NULL, 1, N, C, logits, row0, &is);
     if (st == LF_OK) return LF_OK;
-    cli_issue_message(&is, path, e->msg, sizeof e->msg);
+    cli_issue_message(&is, path, flag, e->msg, sizeof e->msg);
     return st;
 }
 
-void cli_issue_message(const lf_input_issue *is, const char *path, char *msg, size_t len) {
+int cli_takes_logits(const struct cli_opts *o) { return o->command != CLI_PREDICT && o->command != CLI_EVAL; }
+
+void cli_issue_message(const lf_input_issue *is, const char *path, int flag, char *msg, size_t len) {
     size_t row = is->row + 1, col = is->column + 1;
+    const char *raw = flag ? " (pass --logits for raw scores)" : " (append :logits to the file's name for raw scores)";
     switch (is->kind) {
     case LF_INPUT_PARTIAL_NAN:
         snprintf(msg, len,
@@ -61,16 +64,14 @@ void cli_issue_message(const lf_input_issue *is, const char *path, char *msg, si
         break;
     case LF_INPUT_NEGATIVE:
         snprintf(msg, len,
-                 "row %zu of '%s' holds a negative probability %g in column %zu (pass --logits for raw scores)",
-                 row, path, is->value, col);
+                 "row %zu of '%s' holds a negative probability %g in column %zu%s", row, path, is->value, col, raw);
         break;
     case LF_INPUT_SUM:
         /* --logits is suggested only for a row that looks like raw scores:
          * a negative value (above) or a sum far from 1; near 1, the sum says
          * enough (rounded or truncated probabilities) */
         snprintf(msg, len, "row %zu of '%s' sums to %.6g, not 1 within 1e-3%s", row, path, is->sum,
-                 fabs(is->sum - 1.0) > CLI_LOGITS_HINT ? " (pass --logits for raw scores)"
-                                                       : " (--renormalize divides such rows by their sum)");
+                 fabs(is->sum - 1.0) > CLI_LOGITS_HINT ? raw : " (--renormalize divides such rows by their sum)");
         break;
     default: snprintf(msg, len, "row %zu of '%s' is not valid", row, path); break;
     }
@@ -149,7 +150,7 @@ lf_status cli_load_models(const struct cli_opts *o, int logits, size_t want_c, c
             lf_matrix_free(&a);
             cli_inputs_free(in);
             if (st == LF_ERR_NOMEM) return cli_set(e, st, "out of memory reading '%s'", path);
-            cli_issue_message(&is, path, e->msg, sizeof e->msg);
+            cli_issue_message(&is, path, cli_takes_logits(o), e->msg, sizeof e->msg);
             return st;
         }
         in->p[k] = a.data;
@@ -165,7 +166,7 @@ lf_status cli_load_models(const struct cli_opts *o, int logits, size_t want_c, c
                            k ? "the first model" : "the fusion model", want);
         }
         st = cli_check_shape(path, a.rows, a.cols, in->paths[0], in->N, in->C, k == 0, want_c, e);
-        if (!st) st = cli_check_outputs(path, a.data, a.rows, a.cols, logits, e);
+        if (!st) st = cli_check_outputs(path, a.data, a.rows, a.cols, logits, cli_takes_logits(o), e);
         if (st) {
             cli_inputs_free(in);
             return st;
@@ -295,6 +296,11 @@ lf_status cli_load_labels(const char *file, size_t N, size_t C, lf_names *classe
         if (labels_by_name(file, N, C, classes, out, &st, e) < 0) {
             *e = numeric;
             st = LF_ERR_FORMAT;
+            if (strcmp(file, "-") == 0) { /* read once, as numbers: names cannot be read again */
+                size_t n = strlen(e->msg);
+                snprintf(e->msg + n, sizeof e->msg - n, " (labels given by name are read from a file, not from "
+                                                        "standard input)");
+            }
         }
         if (st) free(out);
         else *y = out;

@@ -324,9 +324,15 @@ static lf_status pool_fallback(pool *pl, lf_err *e) {
 static lf_status ges_fit(lf_fusion *f, const lf_probs *pr, const int *y, const lf_fusion_options *o) {
     size_t M = pr->M, N = pr->N, C = pr->C;
     const ges_params *gp = f->def->params;
-    if (o->metric != LF_METRIC_LOG_LOSS && o->metric != LF_METRIC_ACCURACY)
-        return lf_fail(&f->err, LF_ERR_ARG, "%s optimises the log-loss or the accuracy, not metric %d",
-                       f->def->name, o->metric);
+    static const char *const metric_names[LF_NUM_METRICS] = {"accuracy", "macro-F1 (auto alone chooses by it)",
+                                                             "log-loss", "Brier score", "ECE"};
+    if (o->metric != LF_METRIC_LOG_LOSS && o->metric != LF_METRIC_ACCURACY) {
+        if (o->metric >= 0 && o->metric < LF_NUM_METRICS)
+            return lf_fail(&f->err, LF_ERR_ARG, "%s optimises the log-loss or the accuracy, not the %s", f->def->name,
+                           metric_names[o->metric]);
+        return lf_fail(&f->err, LF_ERR_ARG, "%s optimises the log-loss or the accuracy, not metric %d", f->def->name,
+                       o->metric);
+    }
     size_t size = o->ensemble_size ? o->ensemble_size : 50, bags = o->bags ? o->bags : 1;
     if (size > 100000 || bags > 10000)
         return lf_fail(&f->err, LF_ERR_ARG, "%s: ensemble size %zu (at most 100000) or bags %zu (at most 10000) too large",
