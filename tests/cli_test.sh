@@ -463,6 +463,9 @@ run predict mean.lf $M3 -o -
 if [ "$rc" -eq 0 ] && cmp -s out fused.npy && [ "$(cat err)" = "wrote 10 x 2 fused probabilities to -" ]; then ok; else bad "-o -: exit $rc, $(cat err)"; fi
 run predict big.lf -m a=big_a.npy -m b=big_b.npy -o - --classes-out sc.npy   # .npy inputs: not streamed
 if [ "$rc" -eq 0 ] && cmp -s out streamed.npy && cmp -s sc.npy streamed_cls.npy; then ok; else bad "-o - with .npy inputs: exit $rc, $(cat err)"; fi
+# -o /dev/stdout into a pipe is standard output too: the data alone there, the summary on stderr
+"$LF" predict big.lf -m a=big_a.npy -m b=big_b.npy -o /dev/stdout 2>err | cat >devout.npy
+if cmp -s devout.npy streamed.npy && grep -q '^wrote ' err; then ok; else bad "-o /dev/stdout: $(cat err) $(tail -c 80 devout.npy)"; fi
 mkfifo fifo.npy
 cat fifo.npy >from_fifo.npy &
 catpid=$!

@@ -315,8 +315,9 @@ int cli_cmd_predict(const struct cli_opts *o) {
         lf_fusion_free(f);
         return 0;
     }
-    /* the summary goes to stderr when the data go to stdout */
-    int to_stdout = strcmp(o->out, "-") == 0 || (o->classes_out && strcmp(o->classes_out, "-") == 0);
+    /* the summary goes to stderr when the data go to stdout (named "-", or
+     * the file it is open on, such as /dev/stdout) */
+    int to_stdout = lf_outputs_same(o->out, "-") || (o->classes_out && lf_outputs_same(o->classes_out, "-"));
     FILE *say = to_stdout ? stderr : stdout;
     fprintf(say, "wrote %zu x %zu fused probabilities to %s", res.rows, res.cols, o->out);
     if (o->classes_out) fprintf(say, " and %zu classes to %s", res.rows, o->classes_out);

@@ -113,9 +113,13 @@ static int land(const char *path, landing *l) {
         l->exists = 1, l->dev = sb.st_dev, l->ino = sb.st_ino;
         return 1;
     }
+    if (stat(path, &sb) == 0) { /* through every link (/dev/stdout's too, whose target is no path) */
+        l->exists = 1, l->dev = sb.st_dev, l->ino = sb.st_ino;
+        return 1;
+    }
     char *p = lf_atomic_target(path);
     if (!p) return 0;
-    if (stat(p, &sb) == 0) {
+    if (stat(p, &sb) == 0) { /* (changed meanwhile) */
         l->exists = 1, l->dev = sb.st_dev, l->ino = sb.st_ino;
         LF_FREE(p);
         return 1;
