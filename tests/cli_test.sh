@@ -876,6 +876,16 @@ contains out "with one model missing in every row:" "inspect shows each model's 
 # auto's ensemble of its best candidates, on the demo's outputs (where it
 # beats every single candidate); --single: one candidate
 expect_ok demo --save dm --quiet
+# its --report is checked before the work: not one of --save's files (exit 2),
+# a folder that takes it (exit 1); into --save's folder it goes
+cp dm/y_val.npy y_val_copy.npy
+expect_error 2 "--report 'dm/y_val.npy' is 'dm/y_val.npy', which --save writes; nothing was written" \
+    demo --save dm --report dm/y_val.npy --quiet
+if cmp -s dm/y_val.npy y_val_copy.npy; then ok; else bad "demo --report onto a --save file changed it"; fi
+expect_error 1 "cannot write --report 'nodir/r.html': the folder 'nodir' does not exist; nothing was read or written" \
+    demo --report nodir/r.html --quiet
+expect_ok demo --save dm_r --report dm_r/r.html --quiet
+if [ -s dm_r/r.html ] && [ -s dm_r/y_val.npy ]; then ok; else bad "demo --report into --save's folder"; fi
 # the demo's page shows the command that makes it again: its seed and file
 expect_ok demo --seed 3 --report dm3.html --quiet
 contains dm3.html '<pre class="command">latefuse demo --seed 3 --report dm3.html</pre>' "the demo's page names its seed"

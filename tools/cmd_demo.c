@@ -117,17 +117,54 @@ static void drop_outputs(cli_rng *r, float *pi, float *pt, size_t n, size_t *mi,
     }
 }
 
+/* the files demo --save DIR writes there, in save_files' order */
+static const char *const save_names[6] = {"image_val.npy",  "text_val.npy",  "y_val.npy",
+                                          "image_test.npy", "text_test.npy", "y_test.npy"};
+
+/* whether --report goes into --save's folder (its folder named as --save
+ * names it, trailing slashes aside) */
+static int report_in_save_dir(const struct cli_opts *o) {
+    const char *slash = o->report && o->save_dir ? strrchr(o->report, '/') : NULL;
+    size_t n = strlen(o->save_dir ? o->save_dir : ""), d = slash ? (size_t)(slash - o->report) : 0;
+    while (n > 1 && o->save_dir[n - 1] == '/') n--;
+    return slash && d == n && strncmp(o->report, o->save_dir, n) == 0;
+}
+
+/* the folder of demo --save, made (it may be there already) */
+static int make_save_dir(const char *dir) {
+    if (mkdir(dir, 0777) == 0 || errno == EEXIST) return 0;
+    char m[600];
+    snprintf(m, sizeof m, "cannot create the folder '%.500s': %s", dir, strerror(errno));
+    return cli_fail(LF_ERR_IO, m, 0);
+}
+
+/* Before any work: --save's folder made when the report goes there, then
+ * --report must not be one of --save's files (it would be written, then
+ * replaced), and its folder must take it (as the fusion commands check
+ * their outputs).  Exit status 2 or 1 and the message, or 0. */
+static int demo_outputs_fine(const struct cli_opts *o) {
+    char path[4200], msg[4400];
+    int bad = report_in_save_dir(o) ? make_save_dir(o->save_dir) : 0;
+    if (bad) return bad;
+    for (size_t k = 0; o->report && o->save_dir && k < 6; k++) {
+        snprintf(path, sizeof path, "%s/%s", o->save_dir, save_names[k]);
+        if (lf_outputs_same(o->report, path)) {
+            snprintf(msg, sizeof msg, "--report '%s' is '%s', which --save writes; nothing was written", o->report,
+                     path);
+            return cli_fail(LF_ERR_ARG, msg, 0);
+        }
+    }
+    return cli_check_output_folders(o, msg, sizeof msg) ? cli_fail(LF_ERR_IO, msg, 0) : 0;
+}
+
 /* demo --save DIR: the validation outputs (the out-of-fold ones above),
  * and a test set's outputs from classifiers trained on all of the
  * validation samples, as the files the README's quick start reads. */
 static int save_files(const struct cli_opts *o, cli_rng *r, const float *xi, const float *xt, const float *ycol,
                       const float *pi, const float *pt) {
     const char *dir = o->save_dir;
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        char m[600];
-        snprintf(m, sizeof m, "cannot create the folder '%.500s': %s", dir, strerror(errno));
-        return cli_fail(LF_ERR_IO, m, 0);
-    }
+    int bad = make_save_dir(dir);
+    if (bad) return bad;
     float *ti = malloc(sizeof(float) * DEMO_TEST * DEMO_D), *tt = malloc(sizeof(float) * DEMO_TEST * DEMO_D);
     float *qi = malloc(sizeof(float) * DEMO_TEST * DEMO_C), *qt = malloc(sizeof(float) * DEMO_TEST * DEMO_C);
     float *ty = malloc(sizeof(float) * DEMO_TEST);
@@ -156,10 +193,10 @@ static int save_files(const struct cli_opts *o, cli_rng *r, const float *xi, con
         const char *name;
         const float *data;
         size_t rows, cols;
-    } files[] = {
-        {"image_val.npy", pi, DEMO_N, DEMO_C},   {"text_val.npy", pt, DEMO_N, DEMO_C},
-        {"y_val.npy", ycol, DEMO_N, 1},          {"image_test.npy", qi, DEMO_TEST, DEMO_C},
-        {"text_test.npy", qt, DEMO_TEST, DEMO_C}, {"y_test.npy", ty, DEMO_TEST, 1},
+    } files[6] = {
+        {save_names[0], pi, DEMO_N, DEMO_C},    {save_names[1], pt, DEMO_N, DEMO_C},
+        {save_names[2], ycol, DEMO_N, 1},       {save_names[3], qi, DEMO_TEST, DEMO_C},
+        {save_names[4], qt, DEMO_TEST, DEMO_C}, {save_names[5], ty, DEMO_TEST, 1},
     };
     sigset_t held; /* a signal waits until the six files are in place (a few ms) */
     cli_guard_hold(&held);
@@ -199,6 +236,8 @@ static double accuracy_present(const float *p, const int *y) {
 }
 
 int cli_cmd_demo(const struct cli_opts *o) {
+    int bad = demo_outputs_fine(o);
+    if (bad) return bad;
     float *xi = malloc(sizeof(float) * DEMO_N * DEMO_D), *xt = malloc(sizeof(float) * DEMO_N * DEMO_D);
     float *pi = malloc(sizeof(float) * DEMO_N * DEMO_C), *pt = malloc(sizeof(float) * DEMO_N * DEMO_C);
     float *ycol = malloc(sizeof(float) * DEMO_N);

@@ -248,9 +248,10 @@ static int output_folder(const char *path, char *dir, size_t len) {
 }
 
 int cli_check_output_folders(const struct cli_opts *o, char *err, size_t errlen) {
-    const char *outs[3] = {o->out, o->classes_out, o->command == CLI_FIT ? o->history : NULL};
-    const char *opts[3] = {"-o", "--classes-out", "--history"};
-    for (int k = 0; k < 3; k++) {
+    const char *outs[4] = {o->out, o->classes_out, o->command == CLI_FIT ? o->history : NULL,
+                           o->command == CLI_DEMO ? o->report : NULL};
+    const char *opts[4] = {"-o", "--classes-out", "--history", "--report"};
+    for (int k = 0; k < 4; k++) {
         char dir[GUARD_PATH];
         struct stat sb;
         if (!outs[k] || !output_folder(outs[k], dir, sizeof dir)) continue;
