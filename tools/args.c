@@ -111,7 +111,7 @@ static const char USAGE_MAIN[] =
     "Exit status: 0 success, 2 bad usage or input, 1 other errors.\n";
 
 static const char USAGE_SEED[] =
-    "usage: latefuse seed-example [--epochs N] [--seed S]\n"
+    "usage: latefuse seed-example [--epochs N] [--seed S] [--history FILE] [--quiet]\n"
     "\n"
     "Trains the seed network: two inputs of 100 features (1000 samples drawn from U(0,1),\n"
     "targets U(0,1)), Dense(32, relu) per branch, WeightedAverage over both, Dense(1);\n"
@@ -124,7 +124,7 @@ static const char USAGE_SEED[] =
     "  --quiet, -q  no per-epoch progress\n";
 
 static const char USAGE_HEAD[] =
-    "usage: latefuse head-example [--epochs N] [--seed S]\n"
+    "usage: latefuse head-example [--epochs N] [--seed S] [--history FILE] [--quiet]\n"
     "\n"
     "Trains the concatenation head Concatenate -> Dense(128, relu) -> Dropout(0.2) ->\n"
     "Dense(3, softmax) with categorical cross-entropy on the outputs of two pretend\n"
@@ -250,7 +250,8 @@ static const char USAGE_EVAL[] =
     "Accuracy, macro-F1, log-loss, Brier score and ECE of the fused prediction on new data.\n"
     "\n"
     "  -m NAME=FILE[:OPT]  a model's outputs (forms and OPT as in fit); repeat per model\n"
-    "  -y LABELS       N class indices 0..C-1, or N x C one-hot\n"
+    "  -y LABELS       N class indices 0..C-1, N x C one-hot, or N class names, one\n"
+    "                  per line (through --class-names, else FUSION's names)\n"
     "  --renormalize   divide probability rows that do not sum to 1 by their sum\n"
     "  --features FILE the rows' features, for a fusion fitted with --features\n"
     "  --per-class     precision, recall, F1 and support of every class\n"
@@ -301,7 +302,8 @@ static const char USAGE_REPORT[] =
     "accuracy without each model, the data summary and this command.\n"
     "\n"
     "  -m NAME=FILE[:OPT]  a model's outputs (forms and OPT as in fit); repeat per model\n"
-    "  -y LABELS       N class indices 0..C-1, or N x C one-hot (.npy or .csv)\n"
+    "  -y LABELS       N class indices 0..C-1, N x C one-hot (same forms as FILE), or N\n"
+    "                  class names, one per line (through --class-names, else sorted)\n"
     "  -o REPORT.html  where to write the page\n"
     "  -f FUSION       report on this fitted fusion model's output (default: the best\n"
     "                  method of the table, cross-validated)\n"

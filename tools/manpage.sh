@@ -53,7 +53,8 @@ cat <<'EOF'
 .SH EXIT STATUS
 0 on success, 2 for bad usage or input, 1 for other errors.
 .SH FILES
-Model outputs and labels are .npy (any numeric dtype) or .csv files; fusion
+Model outputs and labels are .npy (any numeric dtype), .npz (FILE.npz:KEY for one
+array of several), CSV or whitespace-separated text files; fusion
 models and engine models are safetensors files (schema in the project's
 docs/formats.md).
 .SH SEE ALSO
