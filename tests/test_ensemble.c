@@ -126,7 +126,8 @@ static void test_pool_by_hand(void) {
     o.metric = LF_METRIC_MACRO_F1;
     CHECK(lf_ensemble_fit(f, p, names2, M, N, C, y, &o, with_ges, cal, counts, 2, 0) == LF_ERR_ARG &&
               strcmp(lf_fusion_error(f), "ensemble member ges: ges optimises the log-loss or the accuracy, not "
-                                         "metric 1") == 0 && lf_fusion_method(f) == (lf_method)-1,
+                                         "the macro-F1 (auto alone chooses by it)") == 0 &&
+                  lf_fusion_method(f) == (lf_method)-1,
           "%s", lf_fusion_error(f));
     lf_fusion_free(f);
 }

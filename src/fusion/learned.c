@@ -402,10 +402,11 @@ static lf_status train(lf_model **out, const learned_params *cfg, const char *na
             fo.mpi_comm = opt->mpi_comm; /* NULL but in lf_fusion_fit_rows_dist */
             fo.progress = opt->progress, fo.progress_ctx = opt->progress_ctx;
             fo.cancel = opt->cancel; /* read before each step */
-            if (n_val) {
-                fo.patience = 8;
-                fo.restore_best_weights = 1;
-            }
+            /* early stopping on the held-out rows; the fit ends on the
+             * weights' moving average (use_ema), not on the best epoch's raw
+             * weights (restore_best_weights would put those back over it,
+             * as Keras 3 does) */
+            if (n_val) fo.patience = 8;
             net->opt.use_ema = 1;
             net->opt.ema_momentum = ema_momentum(n - n_val, &fo);
             train_rows tr = {pr, y, code, shift, cfg->log_inputs};
