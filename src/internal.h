@@ -71,6 +71,8 @@ int lf_name_valid(const char *s, size_t n);
 /* Allocates n*size bytes (zeroed) with overflow check; NULL on failure.
  * Through lf_alloc_large. */
 void *lf_alloc_array(size_t n, size_t size);
+/* A copy of the string s (LF_MALLOC; LF_FREE it); NULL when out of memory. */
+char *lf_strdup(const char *s);
 /* LF_MALLOC(bytes), not zeroed, for buffers that may be large (a file, an
  * array, a workspace): a block of 4 MiB and more asks the kernel for
  * transparent huge pages on its 2 MiB-aligned part (madvise MADV_HUGEPAGE,

@@ -79,6 +79,13 @@ void *lf_alloc_large(size_t bytes) {
     return p;
 }
 
+char *lf_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = LF_MALLOC(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
 void *lf_alloc_array(size_t n, size_t size) {
     size_t bytes;
     if (!lf_mul_ok(n, size, &bytes)) return NULL;

@@ -19,13 +19,6 @@
 
 #define ATOMIC_BUF ((size_t)1 << 20)
 
-static char *dup_str(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = LF_MALLOC(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 static void release(lf_atomic_file *af) {
     LF_FREE(af->buf); /* the stream is closed by now */
     LF_FREE(af->path);
@@ -36,7 +29,7 @@ static void release(lf_atomic_file *af) {
 
 /* (atomic.h) */
 char *lf_atomic_target(const char *path) {
-    char *p = dup_str(path);
+    char *p = lf_strdup(path);
     for (int hops = 0; p && hops < 40; hops++) {
         struct stat sb;
         if (lstat(p, &sb) != 0 || !S_ISLNK(sb.st_mode)) return p;
@@ -136,7 +129,7 @@ lf_status lf_atomic_open(lf_atomic_file *af, const char *path, unsigned flags, l
     int fd = -1, exists = !(flags & LF_ATOMIC_STDOUT) && stat(path, &sb) == 0;
     if (exists && S_ISDIR(sb.st_mode)) /* found now, not at the rename */
         return lf_fail(e, LF_ERR_IO, "cannot replace '%s': it is a folder", path);
-    af->path = dup_str(path);
+    af->path = lf_strdup(path);
     if (!af->path) return lf_fail(e, LF_ERR_NOMEM, "out of memory opening '%s'", path);
     af->flags = flags;
     if ((flags & LF_ATOMIC_STDOUT) || (exists && !S_ISREG(sb.st_mode))) {

@@ -86,13 +86,6 @@ lf_status lf_folds_stratified(const int *y, size_t N, size_t C, size_t K, uint64
 
 /* ------------------------------------------- where an output lands */
 
-static char *dup_str(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = LF_MALLOC(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 /* Where a write at `path` lands (through its links): the file's device
  * and inode when it exists ("-": standard output's), else its folder's
  * and its last name (in l->name: freed by the caller).  0 when that
@@ -117,20 +110,15 @@ static int land(const char *path, landing *l) {
         l->exists = 1, l->dev = sb.st_dev, l->ino = sb.st_ino;
         return 1;
     }
-    char *p = lf_atomic_target(path);
+    char *p = lf_atomic_target(path); /* not there: the file a save would create */
     if (!p) return 0;
-    if (stat(p, &sb) == 0) { /* (changed meanwhile) */
-        l->exists = 1, l->dev = sb.st_dev, l->ino = sb.st_ino;
-        LF_FREE(p);
-        return 1;
-    }
     char *slash = strrchr(p, '/');
     int ok;
     if (!slash) {
         ok = stat(".", &sb) == 0;
         l->name = p;
     } else {
-        l->name = dup_str(slash + 1);
+        l->name = lf_strdup(slash + 1);
         if (slash == p) slash++; /* "/name": the root */
         char keep = *slash;
         *slash = '\0';
