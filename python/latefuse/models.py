@@ -396,12 +396,7 @@ class Model:
                 continue
             src = ly._holder
             if src is not None and src is not self:
-                sn, dn = _enc(src._names[id(ly)]), _enc(self._names[id(ly)])
-                for idx in range(lib.lf_layer_num_weights(src._handle, sn)):
-                    w = self._c_weight(src._handle, sn, idx)
-                    st = lib.lf_set_weights(self._handle, dn, idx, w.ctypes.data, w.size)
-                    if st:
-                        _lib.raise_model(self._handle, st)
+                self._copy_layer(src._handle, src._names[id(ly)], self._handle, self._names[id(ly)])
             self._have[id(ly)] = v
 
     def _touch(self, layers=None):
@@ -410,14 +405,19 @@ class Model:
             ly._holder = self
             self._have[id(ly)] = ly._version
 
+    def _copy_layer(self, src, src_name, dst, dst_name):
+        """Every weight array of one layer, from the C model src (where it
+        is named src_name) into the C model dst (named dst_name there)."""
+        sn, dn = _enc(src_name), _enc(dst_name)
+        for idx in range(lib.lf_layer_num_weights(src, sn)):
+            w = self._c_weight(src, sn, idx)
+            st = lib.lf_set_weights(dst, dn, idx, w.ctypes.data, w.size)
+            if st:
+                _lib.raise_model(dst, st)
+
     def _copy_weights(self, src, dst):
         for ly in self._layers:
-            nm = _enc(self._names[id(ly)])
-            for idx in range(lib.lf_layer_num_weights(src, nm)):
-                w = self._c_weight(src, nm, idx)
-                st = lib.lf_set_weights(dst, nm, idx, w.ctypes.data, w.size)
-                if st:
-                    _lib.raise_model(dst, st)
+            self._copy_layer(src, self._names[id(ly)], dst, self._names[id(ly)])
 
     # ------------------------------------------------------------ compile
     def compile(self, optimizer: Any = "rmsprop", loss: Optional[str] = None,
@@ -496,22 +496,30 @@ class Model:
         if isinstance(metrics, (str, dict)):
             raise ValueError("compile: metrics must be a list, e.g. metrics=['accuracy']")
         for mt in (metrics or []):
-            if isinstance(mt, str) and mt in _ACC_METRICS:
+            key, kind = self._metric_of(mt, "metric")
+            if kind == "acc":
                 acc = True
-            elif isinstance(mt, str) and mt in _VALUE_METRICS:
-                kind = _VALUE_METRICS[mt]
-                key = "auc" if kind == "auc" else mt  # Keras' history names
-                if kind == "auc" and self.outputs[0].dim != 1:
-                    raise ValueError("compile: metric %r needs a binary output (one sigmoid unit); the output "
-                                     "has %d units" % (mt, self.outputs[0].dim))
-                if key not in [e[0] for e in extra]:
-                    extra.append((key, kind))
-            else:
-                raise ValueError("compile: unsupported metric %r: use 'accuracy', 'mae', 'mse' or 'AUC' (or "
-                                 "their long names)" % (mt,))
+            elif key not in [e[0] for e in extra]:
+                extra.append((key, kind))
         if extra and len(self.outputs) > 1:
             raise ValueError("compile: metrics %s need a model with one output" % ", ".join(e[0] for e in extra))
         return acc, extra
+
+    def _metric_of(self, mt, what):
+        """(history key, kind) of one entry of compile's metrics or
+        weighted_metrics (what: 'metric' or 'weighted metric' in the
+        messages): an accuracy name ('acc'; the key is the name given), mae
+        or mse (the name given), AUC ('auc', a one-unit output)."""
+        if isinstance(mt, str) and mt in _ACC_METRICS:
+            return mt, "acc"
+        if isinstance(mt, str) and mt in _VALUE_METRICS:
+            kind = _VALUE_METRICS[mt]
+            if kind == "auc" and self.outputs[0].dim != 1:
+                raise ValueError("compile: %s %r needs a binary output (one sigmoid unit); the output has %d units"
+                                 % (what, mt, self.outputs[0].dim))
+            return ("auc" if kind == "auc" else mt), kind  # Keras' history names
+        raise ValueError("compile: unsupported %s %r: use 'accuracy', 'mae', 'mse' or 'AUC' (or their long names)"
+                         % (what, mt))
 
     def _parse_weighted_metrics(self, weighted, acc, extra, loss_ids):
         """compile's weighted_metrics: [(history key, kind)], measured in
@@ -530,20 +538,10 @@ class Model:
         taken = (["accuracy"] if acc else []) + [e[0] for e in extra]
         out, seen = [], set()
         for mt in weighted:
-            if isinstance(mt, str) and mt in _ACC_METRICS:
-                if loss_ids[0] < _BINARY:
-                    raise ValueError("compile: weighted metric %r needs a crossentropy loss (binary, categorical "
-                                     "or sparse categorical): it counts the classes the output picks" % (mt,))
-                kind, key = "acc", mt
-            elif isinstance(mt, str) and mt in _VALUE_METRICS:
-                kind = _VALUE_METRICS[mt]
-                key = "auc" if kind == "auc" else mt
-                if kind == "auc" and self.outputs[0].dim != 1:
-                    raise ValueError("compile: weighted metric %r needs a binary output (one sigmoid unit); the "
-                                     "output has %d units" % (mt, self.outputs[0].dim))
-            else:
-                raise ValueError("compile: unsupported weighted metric %r: use 'accuracy', 'mae', 'mse' or 'AUC' "
-                                 "(or their long names)" % (mt,))
+            key, kind = self._metric_of(mt, "weighted metric")
+            if kind == "acc" and loss_ids[0] < _BINARY:
+                raise ValueError("compile: weighted metric %r needs a crossentropy loss (binary, categorical "
+                                 "or sparse categorical): it counts the classes the output picks" % (mt,))
             if key in seen:  # listed twice: measured once, as metrics= are
                 continue
             seen.add(key)
@@ -1602,12 +1600,7 @@ class Sequential(Model):
             for ly in self._layers:
                 if id(ly) not in old_names:
                     continue
-                src, dst = _enc(old_names[id(ly)]), _enc(self._names[id(ly)])
-                for idx in range(lib.lf_layer_num_weights(old_h, src)):
-                    w = self._c_weight(old_h, src, idx)
-                    st = lib.lf_set_weights(self._handle, dst, idx, w.ctypes.data, w.size)
-                    if st:
-                        _lib.raise_model(self._handle, st)
+                self._copy_layer(old_h, old_names[id(ly)], self._handle, self._names[id(ly)])
                 self._have[id(ly)] = ly._version
             self._adopt()
             self._c_compiled = False
