@@ -1041,6 +1041,10 @@ lf_status lf_fusion_predict(const lf_fusion *f, const float *const *p, size_t N,
 lf_status lf_fusion_predict_features(const lf_fusion *f, const float *const *p, size_t N, const float *features,
                                      size_t n_features, float *out, char *err, size_t errlen);
 
+/* The rows lf_fusion_predict_with fuses between two looks at its cancel
+ * flag. */
+#define LF_FUSION_PREDICT_BLOCK 65536
+
 /* Options of lf_fusion_predict_with; lf_fusion_predict_defaults() sets
  * every field to its default (all zero). */
 typedef struct lf_fusion_predict_options {
@@ -1055,8 +1059,9 @@ typedef struct lf_fusion_predict_options {
                                    bits for any count. */
     const volatile int *cancel; /* NULL, or a flag that another thread or a
                                    signal handler may set to nonzero: the
-                                   rows are then fused in blocks of 65536
-                                   (the same bits), the flag read before
+                                   rows are then fused in blocks of
+                                   LF_FUSION_PREDICT_BLOCK (the same
+                                   bits), the flag read before
                                    each; once set, the call returns
                                    LF_ERR_CANCELLED with the message
                                    "cancelled", out holding the blocks

@@ -214,7 +214,7 @@ def _issue_text(arrs, logits):
 _METRICS = {"log-loss": 2, "log_loss": 2, "accuracy": 0, "macro-f1": 1, "macro_f1": 1}
 
 
-_PREDICT_BLOCK = 65536  # the rows lf_fusion_predict_with fuses between two looks at its cancel flag
+_PREDICT_BLOCK = 65536  # LF_FUSION_PREDICT_BLOCK: the rows fused between two looks at the cancel flag
 
 
 def _threads(n_jobs, what):

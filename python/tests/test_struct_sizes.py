@@ -1,7 +1,8 @@
 """The ctypes mirrors of include/latefuse.h's structs have the C sizes: a
 struct that grew in C and not here is read and written short (lf_*_defaults
 returns it by value), which crashes or passes wrong options.  The C sizes
-come from a small program compiled against the header."""
+come from a small program compiled against the header, which also prints
+the header's constants that Python keeps a copy of."""
 import ctypes
 import os
 import shutil
@@ -9,6 +10,7 @@ import subprocess
 
 
 import latefuse._lib as L
+import latefuse.fusion as F
 import latefuse.text as text
 from conftest import REPO
 
@@ -26,6 +28,7 @@ def test_ctypes_structs_have_the_headers_sizes(tmp_path):
     assert cc, "a C compiler is needed to read the header's struct sizes"
     src = tmp_path / "sizes.c"
     body = "".join('    printf("%%zu\\n", sizeof(%s));\n' % c for _, c in PAIRS)
+    body += '    printf("%d\\n", LF_FUSION_PREDICT_BLOCK);\n'
     src.write_text("#include <latefuse.h>\n#include <stdio.h>\nint main(void) {\n%s    return 0;\n}\n" % body)
     exe = tmp_path / "sizes"
     subprocess.run([cc, "-std=c11", "-I", os.path.join(REPO, "include"), "-o", str(exe), str(src)], check=True,
@@ -35,3 +38,5 @@ def test_ctypes_structs_have_the_headers_sizes(tmp_path):
     py_sizes = [ctypes.sizeof(getattr(text, n[5:]) if n.startswith("text.") else getattr(L, n)) for n, _ in PAIRS]
     differ = ["%s: C %d, Python %d" % (c, a, b) for (_, c), a, b in zip(PAIRS, c_sizes, py_sizes) if a != b]
     assert not differ, "; ".join(differ)
+    assert c_sizes[len(PAIRS)] == F._PREDICT_BLOCK, "LF_FUSION_PREDICT_BLOCK is %d in C, %d in Python" % (
+        c_sizes[len(PAIRS)], F._PREDICT_BLOCK)

@@ -373,8 +373,6 @@ static lf_status predict_rows(const lf_fusion *f, const float *const *p, size_t 
     return st;
 }
 
-#define PREDICT_BLOCK ((size_t)1 << 16) /* rows between two looks at a cancel flag */
-
 /* predict_rows block by block, the cancel flag read before each.  A
  * message must count the rows from the first of all N, so the inputs are
  * validated whole before the first block that needs it: at once, but for
@@ -388,13 +386,13 @@ static lf_status predict_blocks(const lf_fusion *f, const float *const *p, size_
     const float **pb = lf_alloc_array(f->M, sizeof *pb);
     if (!pb) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
     lf_status st = LF_OK;
-    size_t C = f->C, F = f->n_features;
-    for (size_t r0 = 0; st == LF_OK && r0 < N; r0 += PREDICT_BLOCK) {
+    size_t C = f->C, F = f->n_features, block = LF_FUSION_PREDICT_BLOCK;
+    for (size_t r0 = 0; st == LF_OK && r0 < N; r0 += block) {
         if (lf_cancelled(o->cancel)) {
             st = lf_cancel_fail(e);
             break;
         }
-        size_t n = N - r0 < PREDICT_BLOCK ? N - r0 : PREDICT_BLOCK;
+        size_t n = N - r0 < block ? N - r0 : block;
         for (size_t k = 0; k < f->M; k++) pb[k] = p[k] ? p[k] + r0 * C : NULL;
         if (!checked && plain && lf_rule_fused((lf_rule)f->def->rule, pb, f->M, n, C, out + r0 * C)) continue;
         if (!checked && (st = lf_inputs_validate(e, p, NULL, f->M, N, C, f->logits)) != LF_OK) break;
