@@ -57,10 +57,22 @@ LF_CLONES static int all_finite(const float *v, size_t n) {
 
 static const char *input_name(const lf_model *m, size_t i) { return m->nodes[m->inputs[i]].name; }
 
+/* whether n rows of some input or output hold more values than a size_t
+ * counts: no such array exists, and its size would wrap */
+static int rows_overflow(const lf_model *m, size_t n) {
+    for (size_t i = 0; i < m->n_inputs; i++)
+        if (n > SIZE_MAX / m->nodes[m->inputs[i]].dim) return 1;
+    for (size_t k = 0; k < m->n_outputs; k++)
+        if (n > SIZE_MAX / m->nodes[m->outs[k].node].dim) return 1;
+    return 0;
+}
+
 /* Checks the caller's input arrays: present, of a known type, float values
  * finite, int32 values within +-2^24 (exact as floats: latefuse.h). */
 static lf_status check_arrays(lf_model *m, const lf_typed_array *x, size_t n, const char *what) {
     if (!x) return lf_model_fail(m, LF_ERR_ARG, "%s: the input arrays are NULL", what);
+    if (rows_overflow(m, n))
+        return lf_model_fail(m, LF_ERR_ARG, "%s: %zu rows hold more values than memory can address", what, n);
     for (size_t i = 0; i < m->n_inputs; i++) {
         if (!x[i].data) return lf_model_fail(m, LF_ERR_ARG, "%s: input %zu ('%s') is NULL", what, i, input_name(m, i));
         size_t d = m->nodes[m->inputs[i]].dim;
@@ -405,6 +417,7 @@ lf_status lf_model_predict(const lf_model *m, const float *const *x, size_t n, f
     if (!m || !x || !y) return LF_ERR_ARG;
     if (!m->compiled || m->n_outputs != 1) return LF_ERR_STATE;
     if (n == 0) return LF_OK;
+    if (rows_overflow(m, n)) return LF_ERR_ARG;
     for (size_t i = 0; i < m->n_inputs; i++)
         if (!x[i]) return LF_ERR_ARG;
     if (lf_token_ids_check(m, x, n, "predict", NULL) != LF_OK) return LF_ERR_ARG;
@@ -428,6 +441,7 @@ lf_status lf_model_predict(const lf_model *m, const float *const *x, size_t n, f
 lf_status lf_model_predict_arrays(const lf_model *m, const lf_typed_array *x, size_t n, float *const *y) {
     if (!m || !x || !y) return LF_ERR_ARG;
     if (!m->compiled) return LF_ERR_STATE;
+    if (rows_overflow(m, n)) return LF_ERR_ARG;
     for (size_t k = 0; k < m->n_outputs; k++)
         if (!y[k]) return LF_ERR_ARG;
     for (size_t i = 0; i < m->n_inputs; i++) {

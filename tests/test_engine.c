@@ -635,6 +635,15 @@ static void test_fit_refusals(void) {
     CHECK(lf_model_predict_arrays(m, &ta, 2, ys) == LF_OK && lf_model_predict(m, xs, 2, out4) == LF_OK &&
               memcmp(out2, out4, sizeof out2) == 0,
           "predict_arrays of a NaN row: %g %g %g %g", out2[0], out2[1], out2[2], out2[3]);
+    /* a row count whose values a size_t cannot count is refused before any
+     * row is read (the buffers are small: a read or write past them crashes) */
+    size_t huge = SIZE_MAX / 4 + 1;
+    CHECK(lf_model_predict(m, xs, huge, out4) == LF_ERR_ARG, "predict of SIZE_MAX / 4 + 1 rows of 4");
+    CHECK(lf_model_predict_arrays(m, &ta, huge, ys) == LF_ERR_ARG, "predict_arrays of SIZE_MAX / 4 + 1 rows");
+    char want[96];
+    snprintf(want, sizeof want, "evaluate: %zu rows hold more values than memory can address", huge);
+    CHECK(lf_model_evaluate(m, xs, y, huge, NULL, NULL, NULL) == LF_ERR_ARG && strcmp(lf_model_error(m), want) == 0,
+          "evaluate of SIZE_MAX / 4 + 1 rows: %s", lf_model_error(m));
     lf_model_free(m);
     free(x), free(y);
 }
