@@ -835,6 +835,9 @@ stopped_at "report's computation" 0.2 report -m a=big_a.csv -m b=big_b.csv -y bi
 # silently.  A signal between the report and the --save files says that the
 # report is in place (cli_outputs_pending; not timed here: a window of ms).
 stopped_at demo 0.5 demo --report sig/r.html --save sig/s
+# with the report inside --save's folder, that folder is made before the
+# work (its report is checked there first) and goes again with the signal
+stopped_at "demo with its report in --save's folder" 0.5 demo --save sig/s --report sig/s/r.html
 # the other signals that end a process by default are handled the same way
 for sn in QUIT:3 USR1:10 USR2:12 ALRM:14 VTALRM:26 PROF:27; do
     s=${sn%:*} n=${sn#*:}

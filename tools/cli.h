@@ -306,6 +306,11 @@ void cli_guard_release(const sigset_t *prev);
 /* Registers a temporary file (its name is copied) / forgets them all. */
 void cli_temp_add(const char *tmp);
 void cli_temp_clear(void);
+/* mkdir(dir) for the outputs, 0 when made or already there, else -1 with
+ * errno.  A folder made here is registered, with the signals held: a
+ * signal or a failed run (the atexit cleanup) removes it while it is
+ * still empty. */
+int cli_make_output_dir(const char *dir);
 /* Says, with the signals held, that every output is in place: a signal
  * that then comes says so instead of "no output was written". */
 void cli_outputs_done(void);

@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define DEMO_N 1000
 #define DEMO_C 4
@@ -130,9 +129,10 @@ static int report_in_save_dir(const struct cli_opts *o) {
     return slash && d == n && strncmp(o->report, o->save_dir, n) == 0;
 }
 
-/* the folder of demo --save, made (it may be there already) */
+/* the folder of demo --save, made (it may be there already; one made
+ * here goes when the run stops before anything is in it) */
 static int make_save_dir(const char *dir) {
-    if (mkdir(dir, 0777) == 0 || errno == EEXIST) return 0;
+    if (cli_make_output_dir(dir) == 0) return 0;
     char m[600];
     snprintf(m, sizeof m, "cannot create the folder '%.500s': %s", dir, strerror(errno));
     return cli_fail(LF_ERR_IO, m, 0);

@@ -18,7 +18,8 @@
  * exit 2, with a sentence saying so.  A registered name that was renamed
  * already is simply not found.  An atexit function removes them too, for
  * exit() called from inside a library (libgomp exits with status 1 when it
- * cannot create its threads).
+ * cannot create its threads).  A folder made for the outputs
+ * (cli_make_output_dir) is removed with them while nothing is in it.
  *
  * Races.  A file is created and registered, and the outputs are renamed and
  * unregistered, with the asynchronous signals (all but SIGPIPE and SIGBUS)
@@ -56,6 +57,10 @@ static volatile int guard_team;
 /* the outputs are in place (a signal held during the renames acts after) */
 static volatile sig_atomic_t guard_done;
 static volatile sig_atomic_t guard_mapped; /* predict --mmap: inputs are mapped */
+/* a folder the run made for its outputs (demo --save), removed with the
+ * temporary files while it is empty (rmdir removes nothing else) */
+static char guard_dir[GUARD_PATH];
+static volatile sig_atomic_t guard_dir_used;
 
 static void remove_temps(void) {
     for (int i = 0; i < GUARD_SLOTS; i++)
@@ -63,6 +68,10 @@ static void remove_temps(void) {
             (void)unlink(guard_path[i]);
             guard_used[i] = 0;
         }
+    if (guard_dir_used) {
+        (void)rmdir(guard_dir);
+        guard_dir_used = 0;
+    }
 }
 
 static void say(const char *s) {
@@ -181,6 +190,25 @@ void cli_temp_add(const char *tmp) {
             guard_used[i] = 1;
             return;
         }
+}
+
+int cli_make_output_dir(const char *dir) {
+    size_t n = strlen(dir);
+    if (n >= GUARD_PATH) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    sigset_t prev;
+    cli_guard_hold(&prev);
+    int made = mkdir(dir, 0777) == 0;
+    if (made && !guard_dir_used) {
+        memcpy(guard_dir, dir, n + 1);
+        guard_dir_used = 1;
+    }
+    int err = errno;
+    cli_guard_release(&prev);
+    errno = err;
+    return made || err == EEXIST ? 0 : -1;
 }
 
 void cli_outputs_done(void) { guard_done = 1; }
