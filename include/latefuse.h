@@ -662,6 +662,11 @@ typedef struct lf_fit_options {
                                  back after (as lf_fusion_options.threads).
                                  The weights are the same bits for any
                                  count. */
+    const float *val_sample_weight; /* NULL (default), or val_n weights
+                                 >= 0 of the explicit validation rows
+                                 (val_x or val_arrays): val_loss weighs
+                                 them, as Keras' validation_data=(x, y,
+                                 sample_weight) */
 } lf_fit_options;
 
 lf_fit_options lf_fit_defaults(void);

@@ -684,13 +684,15 @@ static void batch_targets(fit_run *r, size_t n) {
 /* Validation loss (sum_k weight_k sum_r w_r l_kr), per output into lk + K
  * and ck + K: rows first..first+n of the source, gathered chunk by chunk
  * into the batch buffers.  w_r: the sample weights of rows split off the
- * training rows (validation_split), as Keras splits them with the rows;
- * 1 for validation data given apart (and class weights never count
- * here, as in Keras). */
+ * training rows (validation_split), as Keras splits them with the rows,
+ * or val_sample_weight for validation data given apart (class weights
+ * never count here, as in Keras). */
 static double eval_source(fit_run *r) {
     lf_model *m = r->m;
     lf_ws *ws = &r->eval_ws;
-    const float *w = r->vsrc == r->src && r->o->sample_weight ? r->o->sample_weight + r->vfirst : NULL;
+    const float *w = r->vsrc != r->src       ? r->o->val_sample_weight
+                     : r->o->sample_weight ? r->o->sample_weight + r->vfirst
+                                           : NULL;
     double total = 0;
     for (size_t r0 = 0; r0 < r->n_val; r0 += ws->batch) {
         size_t B = r->n_val - r0 < ws->batch ? r->n_val - r0 : ws->batch;
@@ -1094,6 +1096,15 @@ static lf_status split_rows(lf_model *m, size_t n, double split, size_t *n_val) 
     return LF_OK;
 }
 
+/* n weights (NULL: none) finite and >= 0; what: "sample weight" or
+ * "validation sample weight" */
+static lf_status check_weights(lf_model *m, const float *w, size_t n, const char *what) {
+    for (size_t r = 0; w && r < n; r++)
+        if (!(w[r] >= 0.0f) || !isfinite(w[r]))
+            return lf_model_fail(m, LF_ERR_ARG, "fit: %s %g at row %zu must be finite and >= 0", what, (double)w[r], r);
+    return LF_OK;
+}
+
 /* lf_model_fit and lf_model_fit_arrays: typed inputs, one target array per
  * output, the validation data as typed arrays (val_x, val_y NULL) */
 static lf_status fit_arrays(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n,
@@ -1102,11 +1113,10 @@ static lf_status fit_arrays(lf_model *m, const lf_typed_array *x, const float *c
     if (st != LF_OK) return st;
     if ((st = check_arrays(m, x, n, "fit")) != LF_OK) return st;
     if ((st = check_targets(m, y, n, "fit")) != LF_OK) return st;
-    if (o->sample_weight)
-        for (size_t r = 0; r < n; r++)
-            if (!(o->sample_weight[r] >= 0.0f) || !isfinite(o->sample_weight[r]))
-                return lf_model_fail(m, LF_ERR_ARG, "fit: sample weight %g at row %zu must be finite and >= 0",
-                                     (double)o->sample_weight[r], r);
+    if ((st = check_weights(m, o->sample_weight, n, "sample weight")) != LF_OK) return st;
+    if (o->val_sample_weight && !o->val_arrays)
+        return lf_model_fail(m, LF_ERR_ARG, "fit: val_sample_weight weighs explicit validation data (val_x or "
+                                            "val_arrays), and none is given");
     array_rows train = {m, x, y}, val = {m, o->val_arrays, o->val_ys};
     /* prefetching pays only where the rows are not in the caches anyway */
     static const size_t size_of[] = {sizeof(float), sizeof(int32_t), sizeof(uint8_t)};
@@ -1123,6 +1133,7 @@ static lf_status fit_arrays(lf_model *m, const lf_typed_array *x, const float *c
                                  "fit: validation data need their targets (val_y, or val_ys) and val_n > 0");
         if ((st = check_arrays(m, o->val_arrays, o->val_n, "fit (validation data)")) != LF_OK) return st;
         if ((st = check_targets(m, o->val_ys, o->val_n, "fit (validation data)")) != LF_OK) return st;
+        if ((st = check_weights(m, o->val_sample_weight, o->val_n, "validation sample weight")) != LF_OK) return st;
         return fit_core(m, &src, n, &vsrc, 0, o->val_n, o, agreed);
     }
     /* or the last fraction of the rows, as Keras */
@@ -1171,7 +1182,7 @@ lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fi
     if (!src || !src->gather) return lf_model_fail(m, LF_ERR_ARG, "fit: no row source");
     lf_fit_options o = options ? *options : lf_fit_defaults();
     lf_status st = check_options(m, src->n, &o);
-    if (st == LF_OK && (o.sample_weight || o.val_x || o.val_arrays))
+    if (st == LF_OK && (o.sample_weight || o.val_x || o.val_arrays || o.val_sample_weight))
         st = lf_model_fail(m, LF_ERR_ARG, "fit: a row source takes neither sample weights nor validation arrays");
     size_t n_val = src->n_val;
     if (st == LF_OK && n_val && o.validation_split > 0.0)

@@ -606,6 +606,28 @@ static void test_validation_split_rows(void) {
         }
         lf_model_free(a);
     }
+    /* validation data given apart, with their own weights (Keras'
+     * validation_data=(x, y, sample_weight)): val_loss is evaluate's
+     * weighted loss of those rows, not the unweighted one */
+    lf_fit_options o = lf_fit_defaults();
+    o.epochs = 1, o.seed = 5, o.val_x = xv, o.val_y = y + 140, o.val_n = 60, o.val_sample_weight = w + 140;
+    lf_model *a = clf_model(8, 0.2f);
+    CHECK(lf_model_fit(a, xs, y, 140, &o) == LF_OK, "fit: %s", lf_model_error(a));
+    double weighted = NAN, plain = NAN, vl = lf_model_history(a)->val_loss[0];
+    lf_model_evaluate(a, xv, y + 140, 60, w + 140, &weighted, NULL);
+    lf_model_evaluate(a, xv, y + 140, 60, NULL, &plain, NULL);
+    CHECK(fabs(vl - weighted) <= 1e-9 * fabs(weighted) && fabs(vl - plain) > 1e-3,
+          "val_sample_weight: val_loss %.9g, weighted %.9g, unweighted %.9g", vl, weighted, plain);
+    w[150] = -1.0f;
+    CHECK(lf_model_fit(a, xs, y, 140, &o) == LF_ERR_ARG &&
+              strcmp(lf_model_error(a), "fit: validation sample weight -1 at row 10 must be finite and >= 0") == 0,
+          "a negative validation weight: %s", lf_model_error(a));
+    o.val_x = NULL, o.val_y = NULL, o.val_n = 0, o.validation_split = 0.3;
+    CHECK(lf_model_fit(a, xs, y, n, &o) == LF_ERR_ARG &&
+              strcmp(lf_model_error(a), "fit: val_sample_weight weighs explicit validation data (val_x or "
+                                        "val_arrays), and none is given") == 0,
+          "val_sample_weight without validation data: %s", lf_model_error(a));
+    lf_model_free(a);
     free(x), free(y), free(w);
 }
 

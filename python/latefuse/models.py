@@ -436,8 +436,8 @@ class Model:
         row the same; weighted_metrics (the same names, a single output; an
         accuracy needs a crossentropy loss) weigh the rows by sample_weight
         (in fit: the training rows by their sample and class weights, the
-        validation_split rows by their sample weights; validation_data is
-        unweighted), under the name given, or 'weighted_<name>' when
+        validation_split rows by their sample weights, validation_data's
+        by its third element, else 1), under the name given, or 'weighted_<name>' when
         metrics= has that name, as Keras; they come after the metrics in
         evaluate.  loss and loss_weights: one per output, as Keras."""
         loss_weights = kwargs.pop("loss_weights", None)
@@ -673,14 +673,16 @@ class Model:
         """Trains the model in C (without the GIL); returns a History.
 
         As Keras: validation_split takes the last fraction of the rows
-        before shuffling, validation_data=(x_val, y_val) overrides it,
+        before shuffling, validation_data=(x_val, y_val) or (x_val, y_val,
+        sample_weight_val) overrides it,
         callbacks=[EarlyStopping(...)], class_weight={class: weight}.
         `seed` seeds shuffling and dropout: the same seed, data and initial
         weights give bit-identical results.  verbose: 0 silent, 1 progress
         on stderr (a bar when it is a terminal), 2 one line per epoch.
         compile's metrics and weighted metrics are measured at each epoch's
-        end on the training and validation rows (weighted_metrics with the
-        rows' weights; validation_data is unweighted)."""
+        end on the training and validation rows (weighted_metrics and
+        val_loss with the rows' weights: validation_split's rows keep
+        theirs, validation_data's are its third element, else 1)."""
         self._need_compiled("training")
         xs, n = self._xs(x, "fit")
         if n == 0:
@@ -717,17 +719,19 @@ class Model:
         has_val = vs > 0.0
         if validation_data is not None:
             if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
-                raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
-            if len(validation_data) == 3 and validation_data[2] is not None:
-                raise ValueError("fit: validation sample weights are not supported")
+                raise ValueError("fit: validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
+                                 "sample_weight_val)")
             vx, nv = self._xs(validation_data[0], "fit (validation_data)")
             if nv == 0:
                 raise ValueError("fit: validation_data has no rows")
             vy = self._ys(validation_data[1], nv, "fit (validation_data)")
+            vsw = self._sw(validation_data[2] if len(validation_data) == 3 else None, nv, "fit (validation_data)")
             vtab, vytab = _lib.typed_table(vx), _lib.ptr_table(vy)
-            keep += [vx, vy, vtab, vytab]
+            keep += [vx, vy, vtab, vytab, vsw]
             opts.val_arrays, opts.val_ys, opts.val_n = (ctypes.cast(vtab, ctypes.c_void_p),
                                                          ctypes.cast(vytab, ctypes.c_void_p), nv)
+            if vsw is not None:
+                opts.val_sample_weight = vsw.ctypes.data
             has_val = True
         sw = self._sw(sample_weight, n, "fit")
         if sw is not None:
@@ -794,7 +798,7 @@ class Model:
             train = ([a[:n_train] for a in xs], [t[:n_train] for t in ys], tw)
             val = None
             if validation_data is not None:
-                val = (vx, vy, None)
+                val = (vx, vy, vsw)
             elif n_train < n:
                 val = ([a[n_train:] for a in xs], [t[n_train:] for t in ys], None if sw is None else sw[n_train:])
             show = printer

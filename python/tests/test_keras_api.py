@@ -192,7 +192,7 @@ def test_weighted_metrics_weigh_by_sample_weight_in_evaluate_and_fit():
     sum(w v) / sum(w) (metrics= stay unweighted); named as given, or
     weighted_<name> when metrics= has the name (Keras 3's CompileMetrics);
     in fit the training and validation_split rows weigh by their sample
-    weights, validation_data rows the same."""
+    weights, validation_data rows by its third element (else 1)."""
     m, x, y = regression()
     m.compile("adam", "mse", metrics=["mae"], weighted_metrics=["mae", "mean_squared_error"])
     assert m.metrics_names == ["loss", "mae", "weighted_mae", "mean_squared_error"]
@@ -226,8 +226,18 @@ def test_weighted_metrics_weigh_by_sample_weight_in_evaluate_and_fit():
     ae = np.abs(p - y)[:, 0]
     assert h.history["val_weighted_mae"][-1] == pytest.approx(ae[30:].mean(), rel=1e-6)
     assert h.history["weighted_mae"][-1] == pytest.approx(wmean(w[:30], ae[:30]), rel=1e-6)
-    with pytest.raises(ValueError, match=r"^fit: validation sample weights are not supported$"):
-        m.fit(x, y, epochs=1, validation_data=(x, y, w), verbose=0)
+    # validation_data (x, y, sample_weight): val_loss and the weighted
+    # metrics weigh its rows by that third element, as Keras
+    h = m.fit(x[:30], y[:30], epochs=1, sample_weight=w[:30], validation_data=(x[30:], y[30:], w[:10]), verbose=0)
+    p = m.predict(x).astype(np.float64)
+    ae, se = np.abs(p - y)[:, 0], ((p - y) ** 2)[:, 0]
+    assert h.history["val_weighted_mae"][-1] == pytest.approx(wmean(w[:10], ae[30:]), rel=1e-6)
+    assert h.history["val_mae"][-1] == pytest.approx(ae[30:].mean(), rel=1e-6)
+    assert h.history["val_loss"][-1] == pytest.approx(float(np.sum(w[:10] * se[30:])) / 10, rel=1e-5)
+    assert h.history["val_loss"][-1] != pytest.approx(se[30:].mean(), rel=1e-3)
+    with pytest.raises(ValueError, match=r"^fit \(validation_data\): sample_weight must have shape \(10,\), got "
+                                         r"shape \(40,\)$"):
+        m.fit(x[:30], y[:30], epochs=1, validation_data=(x[30:], y[30:], w), verbose=0)
 
 
 def test_weighted_accuracy_and_auc_and_class_weight():
