@@ -1482,8 +1482,8 @@ class Sequential(Model):
     weights (a compiled model is compiled again with the same arguments; its
     optimizer starts afresh).  Without an Input the model is built by
     build(input_shape) or at its first fit / predict / evaluate / call from
-    the data's shape (compile may come before), and takes no more layers
-    after.  `layers` lists the stacked layers, without the InputLayer (as
+    the data's shape (compile may come before), which gives it its Input:
+    an add() after is built again in the same way, as Keras 3.  `layers` lists the stacked layers, without the InputLayer (as
     Keras).  Used as a layer of a bigger model (seq(x)) it is inlined like a
     nested Model."""
 
@@ -1529,9 +1529,6 @@ class Sequential(Model):
             return
         if not isinstance(layer, (L.Layer, Model)) or isinstance(layer, L.InputLayer):
             raise ValueError("Sequential.add: expected a layer, got %r" % type(layer).__name__)
-        if self.built and not self._input_given:
-            raise ValueError("Sequential.add: the model is built already (from build() or its first data); "
-                             "add every layer before it is built, or give an Input first")
         if self._stack is None:
             raise ValueError("Sequential.add: this model came back from pickle with a nested model inlined; "
                              "its layers cannot be stacked again")
@@ -1550,10 +1547,11 @@ class Sequential(Model):
             raise
 
     def _maybe_build(self):
-        """Keras' _maybe_rebuild: a Sequential whose first entry is an
-        Input is built once it holds a layer, and built again when it gets
-        another."""
-        if not self._input_given or not self._stack:
+        """Keras' _maybe_rebuild: a Sequential that has an Input (given
+        first, or made by build() or its first data, which Keras 3 stacks
+        as an InputLayer) is built once it holds a layer, and built again
+        when it gets another."""
+        if self._seq_input is None or not self._stack:
             return
         if self.built:
             self._rebuild()

@@ -190,8 +190,20 @@ def test_sequential_alone_and_as_a_layer():
     lazy.compile("adam", "mse", metrics=["mae"])
     h = lazy.fit(x, rng.normal(size=(32, 1)), epochs=2, verbose=0)
     assert lazy.input_shape == (None, 4) and sorted(h.history) == ["loss", "mae"]
-    with pytest.raises(ValueError, match="^Sequential.add: the model is built already"):
-        lazy.add(Dense(1))
+    # an add() after: built again from the Input the data gave (Keras 3's
+    # build() stacks an InputLayer), the layers before keeping their weights
+    before = lazy.get_weights()
+    top = Dense(2)
+    lazy.add(top)
+    assert lazy.built and lazy.output_shape == (None, 2) and len(lazy.layers) == 3
+    k, b = top.get_weights()
+    for a, b0 in zip(lazy.get_weights()[:4], before):
+        np.testing.assert_array_equal(a, b0)
+    p1 = Sequential([Input((4,)), *[Dense.from_config(ly.get_config()) for ly in lazy.layers[:2]]])
+    p1.set_weights(before)
+    np.testing.assert_allclose(lazy.predict(x), p1.predict(x) @ k + b, rtol=1e-5, atol=1e-6)
+    h = lazy.fit(x, rng.normal(size=(32, 2)), epochs=1, verbose=0)  # compiled again with its arguments
+    assert sorted(h.history) == ["loss", "mae"]
     again = model_from_json(seq.to_json())
     assert isinstance(again, Sequential) and again.count_params() == seq.count_params()
     again.set_weights(seq.get_weights())
