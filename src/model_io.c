@@ -277,18 +277,19 @@ static lf_status read_optimizer(const lf_json *o, lf_optimizer *opt, uint64_t *i
         if (name && strcmp(name, opt_names[k]) == 0) kind = k;
     if (kind < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown optimizer name", where);
     *opt = lf_optimizer_default((lf_optimizer_kind)kind);
-    if ((st = lf_arch_float(o, "learning_rate", 1e-12f, 1e6f, &opt->learning_rate, where, e)) ||
-        (st = lf_arch_float(o, "momentum", 0, 0.9999f, &opt->momentum, where, e)) ||
+    /* the ranges lf_model_compile accepts (builder.c's valid_optimizer) */
+    if ((st = lf_arch_float_in(o, "learning_rate", 0, INFINITY, LF_ARCH_LO_OPEN, &opt->learning_rate, where, e)) ||
+        (st = lf_arch_float_in(o, "momentum", 0, 1, LF_ARCH_HI_OPEN, &opt->momentum, where, e)) ||
         (st = lf_arch_bool(o, "nesterov", &opt->nesterov, where, e)) ||
-        (st = lf_arch_float(o, "beta_1", 0, 0.9999999f, &opt->beta_1, where, e)) ||
-        (st = lf_arch_float(o, "beta_2", 0, 0.9999999f, &opt->beta_2, where, e)) ||
-        (st = lf_arch_float(o, "epsilon", 1e-30f, 1.0f, &opt->epsilon, where, e)) ||
-        (st = lf_arch_float(o, "rho", 0, 0.9999999f, &opt->rho, where, e)))
+        (st = lf_arch_float_in(o, "beta_1", 0, 1, LF_ARCH_HI_OPEN, &opt->beta_1, where, e)) ||
+        (st = lf_arch_float_in(o, "beta_2", 0, 1, LF_ARCH_HI_OPEN, &opt->beta_2, where, e)) ||
+        (st = lf_arch_float_in(o, "epsilon", 0, INFINITY, LF_ARCH_LO_OPEN, &opt->epsilon, where, e)) ||
+        (st = lf_arch_float_in(o, "rho", 0, 1, LF_ARCH_HI_OPEN, &opt->rho, where, e)))
         return st;
     /* optional (written only when on) */
     if (lf_json_get(o, "use_ema") && (st = lf_arch_bool(o, "use_ema", &opt->use_ema, where, e))) return st;
     if (lf_json_get(o, "ema_momentum") &&
-        (st = lf_arch_float(o, "ema_momentum", 0, 0.9999999f, &opt->ema_momentum, where, e)))
+        (st = lf_arch_float_in(o, "ema_momentum", 0, 1, LF_ARCH_HI_OPEN, &opt->ema_momentum, where, e)))
         return st;
     double it;
     if (!lf_json_num(lf_json_get(o, "iterations"), &it) || !(it >= 0 && it < 9e15) || it != floor(it))

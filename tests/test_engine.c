@@ -457,6 +457,57 @@ static void test_save_load(void) {
     unlink(path), unlink(path2);
 }
 
+/* Every value the builders and lf_model_compile accept is read back from
+ * the file lf_model_save writes (the reader once kept narrower ranges:
+ * Dropout(0.9995), epsilon 1e7, SGD momentum 0.99995, a learning rate of
+ * 1e-13 or Adam's epsilon 2 saved a file that load refused); a value
+ * outside them is refused with the range. */
+static void test_save_load_ranges(void) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/ranges.lf", tmpdir);
+    for (int k = 0; k < 3; k++) {
+        lf_model *m;
+        lf_model_create(&m, 31);
+        int x = lf_input_shape(m, 2, (size_t[]){3, 4}, LF_DTYPE_FLOAT32, "x");
+        int h = lf_dropout(m, x, 0.9995f, "drop");
+        h = lf_layer_normalization(m, h, 1e7f, 1, 1, "ln");
+        h = lf_batch_normalization(m, h, 0.99f, 1e7f, "bn");
+        h = lf_multi_head_attention(m, h, h, -1, 1, 2, 0, 0.9995f, 1, 0, "mha");
+        h = lf_dense(m, lf_flatten(m, h, NULL), 2, LF_ACT_LINEAR, 1, "out");
+        lf_set_l2(m, h, 2e6f);
+        lf_optimizer o = lf_optimizer_default((lf_optimizer_kind)k);
+        o.learning_rate = 1e-13f, o.momentum = 0.99995f, o.beta_1 = 0.99999994f, o.beta_2 = 0.99999994f;
+        o.epsilon = 2.0f, o.rho = 0.99999994f, o.use_ema = 1, o.ema_momentum = 0.99999994f;
+        CHECK(lf_model_compile(m, h, LF_LOSS_MSE, &o) == LF_OK, "ranges %d: compile: %s", k, lf_model_error(m));
+        CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "ranges %d: save: %s", k, lf_model_error(m));
+        lf_model *l;
+        lf_model_create(&l, 0);
+        CHECK(lf_model_load(l, path) == LF_OK, "ranges %d: a saved model does not load: %s", k, lf_model_error(l));
+        lf_model_free(l);
+        /* a rate of 1 (which lf_dropout refuses) is refused, the range named */
+        lf_st_file f;
+        lf_err e;
+        CHECK(lf_st_read(path, &f, &e) == LF_OK, "%s", e.msg);
+        const char *arch = lf_st_metadata(&f, "architecture"), *at = strstr(arch, "\"rate\":0.9995");
+        CHECK(at != NULL, "ranges %d: the rate in %s", k, arch);
+        if (at) {
+            size_t n = strlen(arch) + 8;
+            char *mod = malloc(n);
+            snprintf(mod, n, "%.*s\"rate\":1%s", (int)(at - arch), arch, at + strlen("\"rate\":0.9995"));
+            lf_model *b;
+            lf_model_create(&b, 0);
+            lf_status st = lf_model_from_parts(b, mod, strlen(mod), &f, "", &e);
+            CHECK(st == LF_ERR_FORMAT && strstr(e.msg, "'rate' must be a finite number in [0, 1)"), "ranges %d: %s",
+                  k, e.msg);
+            lf_model_free(b);
+            free(mod);
+        }
+        lf_st_free(&f);
+        lf_model_free(m);
+    }
+    unlink(path);
+}
+
 /* fit gives bit-identical weights whatever the number of threads (the
  * sgemm splits columns, never the k-sum): 8, 3, 2 and 1 threads */
 static void test_threads_determinism(void) {
@@ -983,6 +1034,7 @@ int main(void) {
     test_dropout();
     test_fit();
     test_save_load();
+    test_save_load_ranges();
     test_ema();
     rmdir(tmpdir);
     return check_report("test_engine");

@@ -512,10 +512,10 @@ static lf_status mha_read(const lf_model *m, const lf_json *L, size_t n_in, lf_n
         (st = mha_size(L, "key_dim", 65536, &nd->key_dim, where, e)) ||
         (st = mha_size(L, "value_dim", 65536, &nd->value_dim, where, e)) ||
         (st = mha_size(L, "output_shape", LF_ARCH_MAX_DIM, &nd->dim, where, e)) ||
-        (st = lf_arch_float(L, "dropout", 0, 0.999f, &nd->rate, where, e)) ||
+        (st = lf_arch_float_in(L, "dropout", 0, 1, LF_ARCH_HI_OPEN, &nd->rate, where, e)) ||
         (st = lf_arch_bool(L, "use_bias", &nd->use_bias, where, e)))
         return st;
-    if (lf_json_get(L, "l2") && (st = lf_arch_float(L, "l2", 0, 1e6f, &nd->l2, where, e)) != LF_OK) return st;
+    if (lf_json_get(L, "l2") && (st = lf_arch_float_in(L, "l2", 0, INFINITY, 0, &nd->l2, where, e)) != LF_OK) return st;
     return LF_OK;
 }
 

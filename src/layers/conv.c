@@ -391,7 +391,7 @@ lf_status lf_conv_read_json(const lf_json *L, size_t n_in, size_t rank, const ch
         (st = lf_arch_padding(L, &nd->padding, where, e)) ||
         (st = lf_arch_bool(L, "use_bias", &nd->use_bias, where, e)))
         return st;
-    if (lf_json_get(L, "l2") && (st = lf_arch_float(L, "l2", 0, 1e6f, &nd->l2, where, e)) != LF_OK) return st;
+    if (lf_json_get(L, "l2") && (st = lf_arch_float_in(L, "l2", 0, INFINITY, 0, &nd->l2, where, e)) != LF_OK) return st;
     return LF_OK;
 }
 

@@ -169,7 +169,7 @@ static lf_status dense_read(const lf_model *m, const lf_json *L, size_t n_in, lf
                        LF_ARCH_MAX_DIM);
     if ((st = lf_arch_bool(L, "use_bias", &nd->use_bias, where, e)) != LF_OK) return st;
     /* "l2" is optional: absent means no penalty */
-    if (lf_json_get(L, "l2") && (st = lf_arch_float(L, "l2", 0, 1e6f, &nd->l2, where, e)) != LF_OK)
+    if (lf_json_get(L, "l2") && (st = lf_arch_float_in(L, "l2", 0, INFINITY, 0, &nd->l2, where, e)) != LF_OK)
         return st;
     return LF_OK;
 }

@@ -71,7 +71,7 @@ static lf_status dropout_read(const lf_model *m, const lf_json *L, size_t n_in, 
     (void)m;
     lf_status st = lf_arch_arity(n_in, 1, "Dropout", where, e);
     if (st != LF_OK) return st;
-    return lf_arch_float(L, "rate", 0, 0.999f, &nd->rate, where, e);
+    return lf_arch_float_in(L, "rate", 0, 1, LF_ARCH_HI_OPEN, &nd->rate, where, e);
 }
 
 static const char *const dropout_keys[] = {"name", "type", "inbound", "rate", NULL};

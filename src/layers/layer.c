@@ -7,6 +7,7 @@
  */
 #include "layers/layer.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -287,6 +288,21 @@ lf_status lf_arch_float(const lf_json *obj, const char *key, float lo, float hi,
         return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be a number in [%g, %g]", where, key,
                        (double)lo, (double)hi);
     *out = (float)v;
+    return LF_OK;
+}
+
+lf_status lf_arch_float_in(const lf_json *obj, const char *key, float lo, float hi, int open, float *out,
+                           const char *where, lf_err *e) {
+    double v;
+    int ok = lf_json_num(lf_json_get(obj, key), &v) && fabs(v) <= FLT_MAX;
+    float f = ok ? (float)v : 0.0f; /* compared as the builder compares it */
+    ok = ok && isfinite(f) && ((open & LF_ARCH_LO_OPEN) ? f > lo : f >= lo) &&
+         ((open & LF_ARCH_HI_OPEN) ? f < hi : f <= hi);
+    if (!ok)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be a finite number in %c%g, %g%c", where, key,
+                       (open & LF_ARCH_LO_OPEN) ? '(' : '[', (double)lo, (double)hi,
+                       (open & LF_ARCH_HI_OPEN) || isinf(hi) ? ')' : ']');
+    *out = f;
     return LF_OK;
 }
 

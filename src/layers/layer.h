@@ -246,6 +246,13 @@ const char *lf_arch_str(const lf_json *obj, const char *key);
 int lf_arch_node(const lf_model *m, const lf_json *j); /* an earlier layer by name, or -1 */
 lf_status lf_arch_float(const lf_json *obj, const char *key, float lo, float hi, float *out,
                         const char *where, lf_err *e);
+/* A number that, as a float, is finite and in [lo, hi], the ends left out
+ * by the flags (hi INFINITY: no upper bound): the range the builder or
+ * lf_model_compile accepts, so that every file they let a model write is
+ * read back. */
+enum { LF_ARCH_LO_OPEN = 1, LF_ARCH_HI_OPEN = 2 };
+lf_status lf_arch_float_in(const lf_json *obj, const char *key, float lo, float hi, int open, float *out,
+                           const char *where, lf_err *e);
 lf_status lf_arch_bool(const lf_json *obj, const char *key, int *out, const char *where,
                        lf_err *e);
 /* A list of min_n..max_n integers in lo..hi into out; *n its length (n

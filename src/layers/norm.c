@@ -469,7 +469,7 @@ static lf_status bn_read(const lf_model *m, const lf_json *L, size_t n_in, lf_no
     if (st == LF_OK && (!lf_json_num(lf_json_get(L, "axis"), &axis) || axis != -1))
         st = lf_fail(e, LF_ERR_FORMAT, "%s: 'axis' must be -1", where);
     if (st == LF_OK) st = lf_arch_float(L, "momentum", 0, 1, &nd->momentum, where, e);
-    if (st == LF_OK) st = lf_arch_float(L, "epsilon", 1e-30f, 1e6f, &nd->epsilon, where, e);
+    if (st == LF_OK) st = lf_arch_float_in(L, "epsilon", 0, INFINITY, LF_ARCH_LO_OPEN, &nd->epsilon, where, e);
     return st;
 }
 

@@ -301,7 +301,7 @@ static lf_status wavg_read(const lf_model *m, const lf_json *L, size_t n_in, lf_
     (void)n_in;
     lf_status st = mask_read(m, L, nd, where, e);
     if (st != LF_OK) return st;
-    if (lf_json_get(L, "l2") && (st = lf_arch_float(L, "l2", 0, 1e6f, &nd->l2, where, e)) != LF_OK)
+    if (lf_json_get(L, "l2") && (st = lf_arch_float_in(L, "l2", 0, INFINITY, 0, &nd->l2, where, e)) != LF_OK)
         return st;
     return LF_OK;
 }
