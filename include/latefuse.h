@@ -367,7 +367,9 @@ int lf_embedding(lf_model *m, int x, size_t input_dim, size_t output_dim, int ma
 /* GlobalAveragePooling1D / GlobalMaxPooling1D: (batch, T, D) -> (batch, D),
  * the mean / the max of each feature over the steps; over the unmasked
  * steps only when x carries a padding mask.  A row whose every step is
- * masked gives 0 (and passes no gradient back). */
+ * masked gives 0 (and passes no gradient back).  A departure for the max:
+ * Keras 3's GlobalMaxPooling1D takes no mask and pools over every step,
+ * padding included (its GlobalAveragePooling1D masks, as here). */
 int lf_global_average_pooling1d(lf_model *m, int x, const char *name);
 int lf_global_max_pooling1d(lf_model *m, int x, const char *name);
 

@@ -1291,7 +1291,8 @@ class _GlobalPool1D(Layer):
 
 class GlobalMaxPooling1D(_GlobalPool1D):
     """GlobalMaxPooling1D(): (batch, T, D) -> (batch, D), the max over the
-    unmasked steps (a row with none: 0)."""
+    unmasked steps (a row with none: 0); Keras 3's takes no mask and pools
+    the padded steps too."""
     prefix = "global_max_pooling1d"
     builder = "lf_global_max_pooling1d"
 
