@@ -635,6 +635,37 @@ static void test_winograd(void) {
     }
 }
 
+/* A NaN in a max pooling's window is its output (as Keras' ops.max, and
+ * as latefuse.h promises: a row with a non-finite input predicts NaN), in
+ * whatever place of the window it is: the 2 x 2 tiled path, the general
+ * one, the global 2-D and 1-D poolings.  Windows without it keep their
+ * maximum. */
+static void test_max_pool_nan(void) {
+    for (int kind = 0; kind < 4; kind++) {
+        lf_model *m;
+        lf_model_create(&m, 1);
+        int x = kind == 3 ? lf_input_shape(m, 2, (size_t[]){4, 2}, LF_DTYPE_FLOAT32, "x")
+                          : lf_input_shape(m, 3, (size_t[]){2, 4, 1}, LF_DTYPE_FLOAT32, "x");
+        int p = kind == 0   ? lf_max_pooling2d(m, x, 2, 2, 2, 2, LF_PADDING_VALID, "p")
+                : kind == 1 ? lf_max_pooling2d(m, x, 2, 3, 1, 1, LF_PADDING_SAME, "p")
+                : kind == 2 ? lf_global_max_pooling2d(m, x, "p")
+                            : lf_global_max_pooling1d(m, x, "p");
+        CHECK(lf_model_compile(m, lf_flatten(m, p, "f"), LF_LOSS_MSE, NULL) == LF_OK, "compile %d: %s", kind,
+              lf_model_error(m));
+        /* (2, 4, 1): rows 1 2 3 4 / 5 NaN 7 8; (4, 2): steps (1 2) (3 NaN) (5 6) (7 8) */
+        float in[8] = {1, 2, 3, 4, 5, NAN, 7, 8}, y[8];
+        const float *xs[1] = {in};
+        CHECK(lf_model_predict(m, xs, 1, y) == LF_OK, "predict %d", kind);
+        static const int nan_at[4][8] = {{1, 0}, {1, 1, 1, 0, 1, 1, 1, 0}, {1}, {0, 1}};
+        static const float want[4][8] = {{0, 8}, {0, 0, 0, 8, 0, 0, 0, 8}, {0}, {7, 0}};
+        size_t n = lf_model_output_dim(m);
+        for (size_t j = 0; j < n; j++)
+            CHECK(nan_at[kind][j] ? isnan(y[j]) : y[j] == want[kind][j], "pooling %d, output %zu: %g", kind, j,
+                  (double)y[j]);
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_image_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -648,6 +679,7 @@ int main(void) {
     test_image_errors();
     test_cnn_threads();
     test_winograd();
+    test_max_pool_nan();
     /* after the thread-count tests: with clang's libomp, a first parallel
      * region here, before they resize the team, left LeakSanitizer two
      * blocks of libomp's own to report */

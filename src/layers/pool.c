@@ -89,7 +89,7 @@ LF_CLONES static void pool_row(const pgeom *g, int avg, const float *restrict x,
                     const float *restrict xi = x + base;
                     for (size_t ch = 0; ch < C; ch++) { /* branch-free: it vectorises */
                         float v = xi[ch], cur = yo[ch];
-                        int gt = v > cur;
+                        int gt = v > cur || v != v; /* a NaN is taken: it propagates */
                         yo[ch] = gt ? v : cur;
                         ao[ch] = gt ? base + (uint32_t)ch : ao[ch];
                     }
@@ -106,7 +106,8 @@ static int windows_tile(const pgeom *g) {
 /* pool_row's max for 2 x 2 windows that tile the image: the four pixels
  * of each window compared in one pass over the channels, in pool_row's
  * order and with its rule (start at -FLT_MAX and the first pixel, take a
- * pixel only when larger), so the values and chosen pixels are the same */
+ * pixel only when larger, or NaN), so the values and chosen pixels are the
+ * same */
 LF_CLONES static void pool_max2(const pgeom *g, const float *restrict x, float *restrict y,
                                 uint32_t *restrict arg) {
     size_t C = g->C, W = g->W;
@@ -121,13 +122,14 @@ LF_CLONES static void pool_max2(const pgeom *g, const float *restrict x, float *
             for (size_t ch = 0; ch < C; ch++) {
                 uint32_t k = (uint32_t)ch, a = b0 + k;
                 float cur = -FLT_MAX, v = x0[ch];
-                a = v > cur ? b0 + k : a, cur = v > cur ? v : cur;
-                v = x1[ch];
-                a = v > cur ? b1 + k : a, cur = v > cur ? v : cur;
-                v = x2[ch];
-                a = v > cur ? b2 + k : a, cur = v > cur ? v : cur;
-                v = x3[ch];
-                a = v > cur ? b3 + k : a, cur = v > cur ? v : cur;
+                int gt = v > cur || v != v;
+                a = gt ? b0 + k : a, cur = gt ? v : cur;
+                v = x1[ch], gt = v > cur || v != v;
+                a = gt ? b1 + k : a, cur = gt ? v : cur;
+                v = x2[ch], gt = v > cur || v != v;
+                a = gt ? b2 + k : a, cur = gt ? v : cur;
+                v = x3[ch], gt = v > cur || v != v;
+                a = gt ? b3 + k : a, cur = gt ? v : cur;
                 yo[ch] = cur, ao[ch] = a;
             }
         }

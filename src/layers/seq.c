@@ -480,7 +480,8 @@ static void gpool1_forward(const lf_layer_ctx *c) {
         for (size_t s = 0; s < T; s++) {
             if (mk && mk[s] == 0.0f) continue;
             for (size_t j = 0; j < D; j++)
-                if (arg[j] == NO_STEP || x[s * D + j] > y[j]) y[j] = x[s * D + j], arg[j] = (uint32_t)s;
+                if (arg[j] == NO_STEP || x[s * D + j] > y[j] || x[s * D + j] != x[s * D + j])
+                    y[j] = x[s * D + j], arg[j] = (uint32_t)s; /* a NaN is taken: it propagates */
         }
     }
 }
