@@ -2,7 +2,8 @@
  * test_evidence.c — evidence combination (dempster-shafer, bks).  Cases
  * small enough to follow by hand (two classes, where Rogova's rule reduces
  * to a product of squared proximity ratios; a behaviour-knowledge space
- * of a few cells, with a tie, a missing model and an unseen tuple); both
+ * of a few cells, with a tie, a missing model and an unseen tuple; a row
+ * with no model present, uniform); both
  * against independent, naive implementations of the documented formulas on
  * random data with missing rows; the file round trip, bit for bit; files
  * with a bad value or shape rejected with their message.
@@ -128,6 +129,26 @@ static void test_bks_by_hand(void) {
     lf_fusion_free(f);
 }
 
+/* A row with no model present gets the uniform distribution, as every
+ * method gives it (lf_fusion_predict), even when fitting rows with no
+ * model present filled the all-missing tuple's cell with their labels. */
+static void test_bks_no_model_present(void) {
+    float a[4 * 3] = {.8f, .1f, .1f, NaN, NaN, NaN, NaN, NaN, NaN, .1f, .1f, .8f};
+    float b[4 * 3] = {.6f, .2f, .2f, NaN, NaN, NaN, NaN, NaN, NaN, .2f, .2f, .6f};
+    int y[4] = {0, 1, 1, 2}; /* the all-missing cell (3,3): counts 0 2 0 */
+    const float *p[2] = {a, b};
+    lf_fusion *f = fit(LF_FUSE_BKS, p, 2, 4, 3, y);
+    float qa[3] = {NaN, NaN, NaN}, qb[3] = {NaN, NaN, NaN}, out[3];
+    const float *q[2] = {qa, qb};
+    CHECK(lf_fusion_predict(f, q, 1, out) == LF_OK, "predict: %s", lf_fusion_error(f));
+    CHECK(out[0] == 1.0f / 3 && out[1] == 1.0f / 3 && out[2] == 1.0f / 3,
+          "bks, no model present: %g %g %g, want the uniform distribution", out[0], out[1], out[2]);
+    const float *none[2] = {NULL, NULL}; /* every model left out */
+    CHECK(lf_fusion_predict(f, none, 1, out) == LF_OK && out[1] == 1.0f / 3,
+          "bks, every model left out: %g %g %g, want the uniform distribution", out[0], out[1], out[2]);
+    lf_fusion_free(f);
+}
+
 static int ref_class(const float *row, size_t C) {
     if (isnan(row[0])) return (int)C;
     size_t b = 0;
@@ -153,7 +174,7 @@ static void ref_bks(const float *const *fp, size_t M, size_t N, size_t C, const 
     }
     for (size_t c = 0; c < C; c++) {
         double m = np ? mean[c] / (double)np : 1.0 / (double)C;
-        out[c] = tot ? (n[c] + 0.5 * m) / (tot + 0.5) : m;
+        out[c] = tot && np ? (n[c] + 0.5 * m) / (tot + 0.5) : m; /* no model present: uniform */
     }
 }
 
@@ -340,6 +361,7 @@ static void test_bad_files(void) {
 int main(void) {
     test_ds_by_hand();
     test_bks_by_hand();
+    test_bks_no_model_present();
     test_against_reference();
     test_bad_files();
     return check_report("test_evidence");

@@ -29,7 +29,11 @@
  *                    counts are split by the mean rule, and a class the
  *                    models give some probability never gets 0, so the
  *                    log-loss stays finite.  An unseen tuple gets the mean
- *                    rule.  State: the U tuples seen, sorted, as
+ *                    rule, and a row with no model present the uniform
+ *                    distribution, as in every method (the cell of the
+ *                    fitting rows with no model present, kept in the file,
+ *                    is not used: its counts are the class prior of those
+ *                    rows, not what the models say).  State: the U tuples seen, sorted, as
  *                    "fusion.tuples" (U, M) and their counts
  *                    "fusion.counts" (U, C); at most 2^24 fitting rows (the
  *                    counts are exact in float).  Loading checks the shapes
@@ -192,6 +196,9 @@ static lf_status bks_predict(const lf_fusion *f, const lf_probs *pr, float *out)
     if (!t) return lf_fail(e, LF_ERR_NOMEM, "bks: out of memory for %zu models", M);
     for (size_t r = 0; r < N; r++) {
         tuple_of(pr, r, t);
+        size_t np = 0;
+        for (size_t k = 0; k < M; k++) np += t[k] != (float)C;
+        if (np == 0) continue; /* no model present: uniform, as every method (not the cell's class counts) */
         size_t lo = 0, hi = s->U; /* binary search among the sorted tuples */
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
