@@ -5,7 +5,8 @@
  * pool, a missing row, a calibrated member) against the formulas; auto
  * keeping an ensemble, whose predictions are its members' pooled as the
  * table weighs them, and its row's nested score rebuilt from its parts;
- * more rows than one block of predict; a member fitted with features; a
+ * more rows than one block of predict; a member fitted with features; the
+ * importance of a dynamic-selection member, each fitting row left out; a
  * member's failure in fit and in predict, said exactly; a fitted method's
  * failure in predict said by its rule's own message (fixed, classical and
  * selection methods, their state spoilt by hand); auto not keeping an
@@ -18,6 +19,7 @@
 #include "fusion/cv.h"
 #include "fusion/auto.h"
 #include "fusion/ensemble.h"
+#include "fusion/fusion_internal.h"
 #include "fusion/metrics.h"
 #include "report/report.h"
 #include "io/safetensors.h"
@@ -355,6 +357,38 @@ static void test_features_member(void) {
     lf_probs_free(&pr);
     for (size_t i = 0; i < n; i++) free(q[i]);
     lf_fusion_free(f);
+    free_data(p, y, M);
+}
+
+/* The importance of an ensemble with a dynamic-selection member, on
+ * the fitting rows: the member predicts each row left out of its own
+ * neighbours, as it does alone; an ensemble of that one member is worth
+ * what the member alone is (without it, each row was its own nearest
+ * neighbour and its label chose the models: an in-sample score). */
+static void test_importance_dynamic_member(void) {
+    enum { M = 3, N = 300, C = 3 };
+    float *p[M];
+    int *y = new_data(p, M, N, C, 41, 0);
+    lf_method methods[1] = {LF_FUSE_KNORA_E};
+    int cal[1] = {0};
+    float counts[1] = {1};
+    lf_fusion_options o = lf_fusion_defaults();
+    o.method = LF_FUSE_KNORA_E;
+    lf_fusion *f, *alone;
+    lf_fusion_create(&f), lf_fusion_create(&alone);
+    CHECK(lf_ensemble_fit(f, (const float *const *)p, names3, M, N, C, y, &o, methods, cal, counts, 1, 0) == LF_OK,
+          "%s", lf_fusion_error(f));
+    CHECK(lf_fusion_measure_importance(f, (const float *const *)p, N, y, NULL, NULL) == LF_OK, "%s",
+          lf_fusion_error(f));
+    CHECK(lf_fusion_fit(alone, (const float *const *)p, names3, M, N, C, y, &o) == LF_OK, "%s",
+          lf_fusion_error(alone));
+    double ll[M + 1], acc[M + 1], ll1[M + 1], acc1[M + 1];
+    CHECK(lf_fusion_importance(f, ll, acc, M + 1) == M + 1 && lf_fusion_importance(alone, ll1, acc1, M + 1) == M + 1,
+          "importance");
+    CHECK(memcmp(ll, ll1, sizeof ll) == 0 && memcmp(acc, acc1, sizeof acc) == 0,
+          "an ensemble of knora-e: importance log-loss %.6f accuracy %.4f, knora-e alone %.6f %.4f", ll[0], acc[0],
+          ll1[0], acc1[0]);
+    lf_fusion_free(f), lf_fusion_free(alone);
     free_data(p, y, M);
 }
 
@@ -743,6 +777,7 @@ int main(void) {
     test_auto_keeps();
     test_many_rows();
     test_features_member();
+    test_importance_dynamic_member();
     test_predict_messages();
     test_auto_not_kept();
     test_file();

@@ -10,7 +10,9 @@
  * prod_i q_i^w_i, renormalised (lf_rule_apply's weighted mean and
  * product).  A row where a model is missing is each member's own business
  * (every method handles missing rows); a member's missing row (no model
- * present) is missing in the pool too.
+ * present) is missing in the pool too.  On its own fitting rows (the
+ * importance, importance.c) a member that keeps them (dynamic selection)
+ * predicts each row left out of them, as it does alone.
  *
  * File (fusion_io.c): the settings carry "ensemble": {"pool": "linear" or
  * "log-linear", "members": [{"method", "calibrated", "temperatures": [M],
@@ -63,7 +65,10 @@ static ens_state *ens_new(size_t n) {
 
 /* ------------------------------------------------------------ predict */
 
-static lf_status ens_predict(const lf_fusion *f, const lf_probs *pr, float *out) {
+/* fit0 < SIZE_MAX: the rows are the fitting rows from fit0 on, and a
+ * member that keeps its fitting rows predicts each left out of them
+ * (its predict_fitting), as it would alone (importance.c) */
+static lf_status ens_predict_rows(const lf_fusion *f, const lf_probs *pr, size_t fit0, float *out) {
     const ens_state *s = f->state;
     size_t N = pr->N, C = pr->C, M = pr->M, n = s->n, B = N < ENS_BLOCK ? N : ENS_BLOCK;
     if (B == 0) return LF_OK;
@@ -95,7 +100,8 @@ static lf_status ens_predict(const lf_fusion *f, const lf_probs *pr, float *out)
             lf_probs v = {.M = M, .N = nb, .C = C, .p = pp, .F = pr->F, .feat = pr->feat ? pr->feat + r0 * pr->F : NULL,
                           .err = &me};
             float *o = outs + i * B * C;
-            st = lf_fusion_predict_core(m, &v, o);
+            st = fit0 != SIZE_MAX && m->def->predict_fitting ? m->def->predict_fitting(m, &v, fit0 + r0, o)
+                                                             : lf_fusion_predict_core(m, &v, o);
             if (st != LF_OK)
                 lf_fail(&e, st, "ensemble member %zu (%s%s): %s", i, m->def->name, m->calibrated ? " +calibrate" : "",
                         me.msg[0] ? me.msg : lf_status_string(st));
@@ -109,10 +115,18 @@ static lf_status ens_predict(const lf_fusion *f, const lf_probs *pr, float *out)
     return st;
 }
 
+static lf_status ens_predict(const lf_fusion *f, const lf_probs *pr, float *out) {
+    return ens_predict_rows(f, pr, SIZE_MAX, out);
+}
+
+static lf_status ens_predict_fitting(const lf_fusion *f, const lf_probs *pr, size_t r0, float *out) {
+    return ens_predict_rows(f, pr, r0, out);
+}
+
 const lf_method_def lf_ensemble_method = {
     .id = LF_FUSE_ENSEMBLE, .name = LF_ENSEMBLE_NAME, .family = LF_FAMILY_CLASSICAL,
     .summary = "auto's ensemble of its best candidates, weighted by greedy ensemble selection",
-    .predict = ens_predict, .free_state = ens_free, .rule = -1};
+    .predict = ens_predict, .predict_fitting = ens_predict_fitting, .free_state = ens_free, .rule = -1};
 
 /* ---------------------------------------------------------- selection */
 
