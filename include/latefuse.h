@@ -1871,7 +1871,8 @@ lf_status lf_image_load(const char *path, size_t height, size_t width, uint8_t *
 /* A folder of images, one sub-folder per class, as
  * keras.utils.image_dataset_from_directory(labels="inferred"): the class
  * names are the sub-folders' names sorted (bytes, as Python sorts them),
- * label i for class_names[i]; inside a class the files whose names end in
+ * label i for class_names[i]; sub-folders whose names start with '.'
+ * (".ipynb_checkpoints", ".git") are not classes, as in Keras; inside a class the files whose names end in
  * .png, .jpg or .jpeg (any case) are taken from the class folder and its
  * sub-folders (a class folder may be a link; links to folders inside it
  * are not followed, as Keras' follow_links=False), folders sorted by path

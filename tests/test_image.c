@@ -5,7 +5,8 @@
  * pixels within 3), checks the bilinear resize against values computed by
  * hand with TensorFlow's half-pixel rule, truncated and oversized files
  * (exact messages, nothing allocated for a 65535 x 65535 header), and a
- * folder of two classes (Keras' order, labels, the file named on failure).
+ * folder of two classes and a hidden folder that is none (Keras' order,
+ * labels, the file named on failure).
  * Built without libpng/libjpeg it checks the "built without" messages and
  * skips the rest (a skip fails under CI=true).
  */
@@ -300,6 +301,14 @@ static void test_folder(void) {
     free(img);
     snprintf(p, sizeof p, "%s/a_class/notes.txt", root);
     write_file(p, "not an image", 12);
+    /* a hidden folder (a notebook's checkpoints) is no class, as Keras'
+     * index_directory skips names starting with '.' */
+    snprintf(p, sizeof p, "%s/.ipynb_checkpoints", root), mkdir(p, 0755);
+    memset(solid, 9, sizeof solid);
+    img = png_bytes(solid, 3, 2, PNG_FORMAT_RGB, NULL, 0, &len);
+    snprintf(p, sizeof p, "%s/.ipynb_checkpoints/z.png", root);
+    if (img) write_file(p, img, len);
+    free(img);
 
     lf_image_set s;
     char msg[512];

@@ -57,10 +57,13 @@ static int ends_with_ci(const char *s, const char *suffix) {
     return 1;
 }
 
-/* Lists the entries of dir: sub-folders into dirs (as paths; links to
- * folders are not followed unless follow), image files into files (as
- * names).  LF_ERR_IO if dir cannot be read. */
-static lf_status list(const char *dir, int follow, strlist *dirs, strlist *files, lf_err *e) {
+/* Lists the entries of dir: sub-folders into dirs (as paths), image files
+ * into files (as names).  `top` is the class level: links to folders are
+ * followed there, and folders whose names start with '.' are not classes
+ * (Keras' index_directory skips them); below it links to folders are not
+ * followed and hidden entries are kept, as Keras' os.walk keeps them.
+ * LF_ERR_IO if dir cannot be read. */
+static lf_status list(const char *dir, int top, strlist *dirs, strlist *files, lf_err *e) {
     DIR *d = opendir(dir);
     if (!d) return lf_fail(e, LF_ERR_IO, "%s: cannot open the folder", dir);
     lf_status st = LF_OK;
@@ -77,7 +80,8 @@ static lf_status list(const char *dir, int follow, strlist *dirs, strlist *files
         if (stat(path, &sb) != 0) continue; /* a dangling link */
         if (lstat(path, &lsb) != 0) continue;
         if (S_ISDIR(sb.st_mode)) {
-            if (dirs && (follow || !S_ISLNK(lsb.st_mode)) && !strlist_add(dirs, path, NULL))
+            if (top && nm[0] == '.') continue;
+            if (dirs && (top || !S_ISLNK(lsb.st_mode)) && !strlist_add(dirs, path, NULL))
                 st = lf_fail(e, LF_ERR_NOMEM, "out of memory");
         } else if (files && S_ISREG(sb.st_mode)) {
             if (ends_with_ci(nm, ".bmp") || ends_with_ci(nm, ".gif"))
