@@ -1839,7 +1839,8 @@ lf_textvec *lf_model_textvec(const lf_model *m, int input);
  * PNG and JPEG images, decoded through libpng and libjpeg(-turbo) when the
  * library was built with them (the Makefile finds them; lf_image_formats
  * says which).  Every image becomes RGB (grey expanded, alpha and 16-bit
- * precision dropped, palettes expanded; CMYK JPEG is refused) and is
+ * precision dropped, palettes expanded, a palette's transparency (tRNS)
+ * ignored; CMYK JPEG is refused) and is
  * resized to height x width as Keras' image_dataset_from_directory does:
  * tf.image.resize bilinear, half-pixel centres, no antialiasing; the
  * float result is rounded to the nearest integer (Keras keeps the floats).

@@ -95,6 +95,13 @@ static uint32_t crc32_of(const unsigned char *p, size_t n) {
     return ~c;
 }
 
+/* whether the 4 bytes of tag occur in p[0..n) */
+static int has_bytes(const unsigned char *p, size_t n, const char *tag) {
+    for (size_t i = 0; i + 4 <= n; i++)
+        if (memcmp(p + i, tag, 4) == 0) return 1;
+    return 0;
+}
+
 static void put32(unsigned char *p, uint32_t v) {
     p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8),
     p[3] = (unsigned char)v;
@@ -175,6 +182,15 @@ static void test_png(void) {
     CHECK(png && lf_image_decode(png, len, 1, 3, out, msg, sizeof msg) == LF_OK && out[0] == 11 && out[1] == 22 &&
               out[2] == 33 && out[3] == 9 && out[6] == 11,
           "palette PNG: %s", msg);
+    free(png);
+    /* a palette with a transparent entry (a tRNS chunk): the colours, as
+     * TensorFlow's decoder strips the alpha that tRNS would add */
+    const uint8_t cmap_a[8] = {9, 8, 7, 128, 11, 22, 33, 255};
+    png = png_bytes(idx, 3, 1, PNG_FORMAT_RGBA_COLORMAP, cmap_a, 2, &len);
+    CHECK(png != NULL && has_bytes(png, len, "tRNS"), "the palette PNG has a tRNS chunk");
+    CHECK(png && lf_image_decode(png, len, 1, 3, out, msg, sizeof msg) == LF_OK && out[0] == 11 && out[1] == 22 &&
+              out[2] == 33 && out[3] == 9 && out[4] == 8 && out[5] == 7,
+          "palette PNG with tRNS: %s (%d %d %d %d %d %d)", msg, out[0], out[1], out[2], out[3], out[4], out[5]);
     free(png);
     const uint16_t g16[2] = {0x8080, 4660};
     png = png_bytes(g16, 2, 1, PNG_FORMAT_LINEAR_Y, NULL, 0, &len);
