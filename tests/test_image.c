@@ -192,10 +192,14 @@ static void test_png(void) {
               out[2] == 33 && out[3] == 9 && out[4] == 8 && out[5] == 7,
           "palette PNG with tRNS: %s (%d %d %d %d %d %d)", msg, out[0], out[1], out[2], out[3], out[4], out[5]);
     free(png);
-    const uint16_t g16[2] = {0x8080, 4660};
-    png = png_bytes(g16, 2, 1, PNG_FORMAT_LINEAR_Y, NULL, 0, &len);
-    CHECK(png && lf_image_decode(png, len, 1, 2, out, msg, sizeof msg) == LF_OK && out[0] == 128 && out[3] == 18,
-          "16-bit PNG scaled to 8 bits: %s (%d %d)", msg, out[0], out[3]);
+    /* 16-bit samples keep their high byte, as TensorFlow's decoder
+     * (png_set_strip_16): 0xFF00 -> 255 and 0x00FF -> 0, where rounding
+     * v / 257 would give 254 and 1 */
+    const uint16_t g16[4] = {0x8080, 4660, 0xFF00, 0x00FF};
+    png = png_bytes(g16, 4, 1, PNG_FORMAT_LINEAR_Y, NULL, 0, &len);
+    CHECK(png && lf_image_decode(png, len, 1, 4, out, msg, sizeof msg) == LF_OK && out[0] == 128 && out[3] == 18 &&
+              out[6] == 255 && out[9] == 0,
+          "16-bit PNG cut to 8 bits: %s (%d %d %d %d)", msg, out[0], out[3], out[6], out[9]);
     free(png);
 #else
     CHECK_SKIP("built without libpng: the PNG decoding checks need libpng-dev");

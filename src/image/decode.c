@@ -106,11 +106,12 @@ static lf_status decode_png(const unsigned char *data, size_t len, raw_image *im
     int depth, ctype;
     png_get_IHDR(png, info, &w, &h, &depth, &ctype, NULL, NULL, NULL);
     if ((early = check_size("PNG", w, h, e)) != LF_OK) png_longjmp(png, 1);
-    /* as TensorFlow's png::CommonInitDecode for 3 channels: the alpha
-     * channel or a tRNS chunk (which palette expansion would turn into
-     * alpha) stripped */
+    /* as TensorFlow's png::CommonInitDecode for 3 channels of 8 bits: the
+     * alpha channel or a tRNS chunk (which palette expansion would turn
+     * into alpha) stripped, and 16-bit samples cut to their high byte
+     * (png_set_strip_16, not the rounding png_set_scale_16) */
     if ((ctype & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS)) png_set_strip_alpha(png);
-    if (depth == 16) png_set_scale_16(png);
+    if (depth == 16) png_set_strip_16(png);
     if (ctype == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (ctype == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (ctype == PNG_COLOR_TYPE_GRAY || ctype == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
