@@ -1840,7 +1840,8 @@ lf_textvec *lf_model_textvec(const lf_model *m, int input);
  * library was built with them (the Makefile finds them; lf_image_formats
  * says which).  Every image becomes RGB (grey expanded, alpha and 16-bit
  * precision dropped, palettes expanded, a palette's transparency (tRNS)
- * ignored; CMYK JPEG is refused) and is
+ * ignored; CMYK JPEG is refused; JPEG through the fast integer inverse
+ * DCT, as TensorFlow's decode_image) and is
  * resized to height x width as Keras' image_dataset_from_directory does:
  * tf.image.resize bilinear, half-pixel centres, no antialiasing; the
  * float result is rounded to the nearest integer (Keras keeps the floats).

@@ -2,7 +2,7 @@
  * test_image.c — the image decoders and the folder loader (lf_image_*).
  * The test writes its own PNG files (libpng's simplified writer: exact
  * pixels, grey, RGBA, palette, 16-bit) and JPEG files (libjpeg, quality 95:
- * pixels within 3), checks the bilinear resize against values computed by
+ * pixels within 3, and exactly those of TensorFlow's JDCT_IFAST), checks the bilinear resize against values computed by
  * hand with TensorFlow's half-pixel rule, truncated and oversized files
  * (exact messages, nothing allocated for a 65535 x 65535 header), and a
  * folder of two classes and a hidden folder that is none (Keras' order,
@@ -62,6 +62,25 @@ static unsigned char *png_bytes(const void *px, unsigned w, unsigned h, unsigned
 #endif
 
 #ifdef LF_HAVE_JPEG
+/* rgb (w x h x 3) decoded from a JPEG in memory with libjpeg's inverse DCT
+ * `method` */
+static void jpeg_decode_with(const unsigned char *jpg, size_t len, J_DCT_METHOD method, uint8_t *rgb) {
+    struct jpeg_decompress_struct d;
+    struct jpeg_error_mgr err;
+    d.err = jpeg_std_error(&err);
+    jpeg_create_decompress(&d);
+    jpeg_mem_src(&d, jpg, (unsigned long)len);
+    jpeg_read_header(&d, TRUE);
+    d.out_color_space = JCS_RGB, d.dct_method = method;
+    jpeg_start_decompress(&d);
+    while (d.output_scanline < d.output_height) {
+        JSAMPROW row = rgb + (size_t)d.output_scanline * d.output_width * 3;
+        jpeg_read_scanlines(&d, &row, 1);
+    }
+    jpeg_finish_decompress(&d);
+    jpeg_destroy_decompress(&d);
+}
+
 static unsigned char *jpeg_bytes(const uint8_t *rgb, unsigned w, unsigned h, size_t *len) {
     struct jpeg_compress_struct c;
     struct jpeg_error_mgr err;
@@ -221,6 +240,19 @@ static void test_jpeg(void) {
         if (d > worst) worst = d;
     }
     CHECK(worst <= 3, "JPEG pixels within 3 of the original (worst %d)", worst);
+    /* a textured picture: the pixels are libjpeg's with the fast integer
+     * inverse DCT (JDCT_IFAST), as TensorFlow's DecodeImage op under
+     * Keras' image_dataset_from_directory, not the default JDCT_ISLOW */
+    for (size_t i = 0; i < sizeof rgb; i++) rgb[i] = (uint8_t)((i * 37 + (i / 48) * 91) % 256);
+    unsigned char *tex = jpeg_bytes(rgb, 16, 16, &len);
+    uint8_t fast[16 * 16 * 3], slow[16 * 16 * 3];
+    jpeg_decode_with(tex, len, JDCT_IFAST, fast);
+    jpeg_decode_with(tex, len, JDCT_ISLOW, slow);
+    CHECK(memcmp(fast, slow, sizeof fast) != 0, "the two inverse DCTs differ on the textured picture");
+    CHECK(lf_image_decode(tex, len, 16, 16, out, msg, sizeof msg) == LF_OK && memcmp(out, fast, sizeof out) == 0,
+          "JPEG pixels are the JDCT_IFAST ones: %s", msg);
+    free(tex);
+    for (size_t i = 0; i < 16 * 16; i++) rgb[3 * i] = 200, rgb[3 * i + 1] = 100, rgb[3 * i + 2] = 50;
     char path[256], want[512];
     snprintf(path, sizeof path, "%s/cut.jpg", tmpdir);
     write_file(path, jpg, len * 2 / 3);

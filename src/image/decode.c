@@ -202,6 +202,11 @@ static lf_status decode_jpeg(const unsigned char *data, size_t len, raw_image *i
         return st;
     }
     d.out_color_space = JCS_RGB;
+    /* the inverse DCT of TensorFlow's DecodeImage op, which Keras'
+     * image_dataset_from_directory decodes with (decode_image_op.cc:
+     * "The TensorFlow-chosen default for JPEG decoding is IFAST"); libjpeg's
+     * own default, JDCT_ISLOW, gives pixels a few levels apart */
+    d.dct_method = JDCT_IFAST;
     jpeg_start_decompress(&d);
     const size_t w = d.output_width, h = d.output_height;
     if (d.output_components != 3 || w != d.image_width || h != d.image_height) {
