@@ -1087,6 +1087,12 @@ lf_status lf_fusion_predict_with(const lf_fusion *f, const float *const *p, size
                                  const lf_fusion_predict_options *opt, float *out, char *err, size_t errlen);
 /* The feature width a fusion was fitted with (0: none, the outputs' space). */
 size_t lf_fusion_n_features(const lf_fusion *f);
+
+/* The neighbours a dynamic-selection fusion (knora-e, knora-u, ola, lca)
+ * takes per row, k (at most its fitting rows), or those of an ensemble's
+ * dynamic-selection members (auto fits them all with one k); 0 for any
+ * other fusion, or one not fitted. */
+size_t lf_fusion_neighbors(const lf_fusion *f);
 /* The L2 penalty a learned method chose at fit (stack-lr: on its linear
  * correction of the product rule; wavg, wavg-class: on the pool's weight
  * logits; gate: on the gate's output kernel — each pulls the method

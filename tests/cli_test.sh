@@ -973,9 +973,10 @@ printf '1\n1\n' >qy.csv
 FM="-m A=fa.csv -m B=fb.csv"
 expect_ok fit $FM -y fy.csv --method knora-u --neighbors 3 --features fx.csv -o kf.lf
 expect_ok inspect kf.lf
-contains out "neighbours:  among 2 features a row, standardised (predict needs --features)" "inspect says the space"
+contains out "neighbours:  3 among the rows' features, standardised" "inspect says the space and k"
+contains out "features:    2 a row (predict needs --features)" "inspect says the features"
 expect_ok inspect knu.lf
-contains out "neighbours:  among the models' outputs" "inspect says the outputs' space"
+contains out "neighbours:  3 among the models' outputs" "inspect says the outputs' space"
 expect_ok predict kf.lf -m A=qa.csv -m B=qb.csv --features qx.csv -o kf.npy
 got=$(od -An -v -tf4 -j 128 kf.npy | tr -s ' ' '\n' | grep -v '^$' | tr '\n' ' ')
 set -- $got

@@ -388,6 +388,13 @@ static void test_importance_dynamic_member(void) {
     CHECK(memcmp(ll, ll1, sizeof ll) == 0 && memcmp(acc, acc1, sizeof acc) == 0,
           "an ensemble of knora-e: importance log-loss %.6f accuracy %.4f, knora-e alone %.6f %.4f", ll[0], acc[0],
           ll1[0], acc1[0]);
+    /* inspect's k: the member's, as the method's alone; none for a rule */
+    CHECK(lf_fusion_neighbors(f) == 7 && lf_fusion_neighbors(alone) == 7, "k: ensemble %zu, alone %zu",
+          lf_fusion_neighbors(f), lf_fusion_neighbors(alone));
+    o.method = LF_FUSE_MEAN;
+    CHECK(lf_fusion_fit(alone, (const float *const *)p, names3, M, N, C, y, &o) == LF_OK &&
+              lf_fusion_neighbors(alone) == 0,
+          "k of mean: %zu", lf_fusion_neighbors(alone));
     lf_fusion_free(f), lf_fusion_free(alone);
     free_data(p, y, M);
 }

@@ -330,14 +330,13 @@ void cli_print_fusion(FILE *f, const lf_fusion *fu, int flags) {
         float l2;
         const char *how = lf_fusion_penalty(fu, &l2);
         if (how) fprintf(f, "penalty:     L2 %g, %s\n", (double)l2, how);
-        lf_method m = lf_fusion_method(fu);
-        if (m == LF_FUSE_KNORA_E || m == LF_FUSE_KNORA_U || m == LF_FUSE_OLA || m == LF_FUSE_LCA) {
-            size_t F = lf_fusion_n_features(fu);
-            if (F)
-                fprintf(f, "neighbours:  among %zu features a row, standardised (predict needs --features)\n", F);
-            else
-                fprintf(f, "neighbours:  among the models' outputs\n");
-        }
+        /* the neighbour search of dynamic selection, alone or as members of
+         * an ensemble, and the features predict then needs */
+        size_t nk = lf_fusion_neighbors(fu), F = lf_fusion_n_features(fu);
+        if (nk)
+            fprintf(f, "neighbours:  %s%zu among %s\n", n_mem ? "its dynamic-selection members', " : "", nk,
+                    F ? "the rows' features, standardised" : "the models' outputs");
+        if (F) fprintf(f, "features:    %zu a row (predict needs --features)\n", F);
         if (lf_fusion_class_name(fu, 0)) {
             fputs("class names:", f);
             for (size_t c = 0; c < C && c < 50; c++) {

@@ -258,6 +258,7 @@ _proto("lf_fusion_predict_features", _S, _P, _P, c_size, c_void_p, c_size, c_voi
 _proto("lf_fusion_predict_defaults", PredictOptions)
 _proto("lf_fusion_predict_with", _S, _P, _P, c_size, ctypes.POINTER(PredictOptions), c_void_p, c_char_p, c_size)
 _proto("lf_fusion_n_features", c_size, _P)
+_proto("lf_fusion_neighbors", c_size, _P)
 _proto("lf_fusion_penalty", c_char_p, _P, c_float_p)
 _proto("lf_fusion_save", _S, _P, c_char_p, ctypes.c_uint)
 _proto("lf_fusion_load", _S, _P, c_char_p)

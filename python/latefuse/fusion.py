@@ -394,7 +394,8 @@ class Fusion:
     dynamic-selection methods, whose region of competence is searched among
     the models' outputs, or among fit(..., features=F) (N, F) features
     (standardised; predict then needs the new rows' features).  After fit:
-    n_features_ (that width, 0 for none), method_ (the fitted method; for
+    n_features_ (that width, 0 for none), n_neighbors_ (the k of dynamic
+    selection, alone or in auto's ensemble; 0 for none), method_ (the fitted method; for
     auto the one chosen, or "ensemble" for auto's ensemble of its best
     candidates, whose members ensemble_ lists as (method, calibrated,
     weight); ensemble_ is None otherwise), calibrated_, names_, n_models_, n_classes_,
@@ -571,6 +572,7 @@ class Fusion:
         self.logits_ = bool(lib.lf_fusion_logits(h))
         self.n_models_, self.n_classes_ = int(M), int(C)
         self.n_features_ = int(lib.lf_fusion_n_features(h))
+        self.n_neighbors_ = int(lib.lf_fusion_neighbors(h))
         self.classes_ = np.arange(C)
         self.names_ = [lib.lf_fusion_model_name(h, i).decode() for i in range(M)]
         self.temperatures_ = np.array([lib.lf_fusion_temperature(h, i) for i in range(M)], dtype=np.float32)

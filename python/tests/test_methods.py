@@ -68,16 +68,16 @@ def _hand():
 def test_dynamic_selection_in_a_feature_space(tmp_path):
     P, y, F, q, qf = _hand()
     f = latefuse.Fusion(method="knora-u", neighbors=3).fit(P, y, features=F)
-    assert f.n_features_ == 2
+    assert f.n_features_ == 2 and f.n_neighbors_ == 3
     got = f.predict_proba(q, features=qf)
     # neighbours r1, r0, r2 by the features: (3 A + 1 B) / 4; r5, r4, r3: (1 A + 2 B) / 3
     assert np.allclose(got[:, 0], [0.6625, 1.16 / 3], atol=1e-6)
     plain = latefuse.Fusion(method="knora-u", neighbors=3).fit(P, y)
-    assert plain.n_features_ == 0 and abs(plain.predict_proba(q)[0, 0] - 0.625) < 1e-6
+    assert plain.n_features_ == 0 and latefuse.Fusion(method="mean").fit(P, y).n_neighbors_ == 0 and abs(plain.predict_proba(q)[0, 0] - 0.625) < 1e-6
     path = str(tmp_path / "kf.lf")
     f.save(path)
     g = latefuse.Fusion.load(path)
-    assert g.n_features_ == 2 and np.array_equal(g.predict_proba(q, features=qf), got)
+    assert g.n_features_ == 2 and g.n_neighbors_ == 3 and np.array_equal(g.predict_proba(q, features=qf), got)
     import pickle
     assert np.array_equal(pickle.loads(pickle.dumps(f)).predict_proba(q, features=qf), got)
     assert list(f.predict(q, features=qf)) == [0, 1]

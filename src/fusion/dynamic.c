@@ -75,6 +75,7 @@
  * allocated, then every value (classes, indicators, probabilities, k,
  * shares, finite features, std > 0).
  */
+#include "fusion/ensemble.h"
 #include "fusion/knn.h"
 #include "fusion/method.h"
 #include "kernels.h"
@@ -736,3 +737,13 @@ DES_METHOD(lca, LF_FUSE_LCA, "lca", "dynamic selection: the model most accurate 
            &p_lca);
 
 const lf_method_def *const lf_dynamic_methods[] = {&knora_e, &knora_u, &ola, &lca, NULL};
+
+size_t lf_fusion_neighbors(const lf_fusion *f) {
+    if (!f || !f->fitted) return 0;
+    if (f->def->predict == des_predict) return ((const des_state *)f->state)->k;
+    for (size_t i = 0, n = lf_fusion_ensemble_member(f, 0, NULL, NULL, NULL, NULL); i < n; i++) {
+        const lf_fusion *m = lf_ensemble_member_fusion(f, i);
+        if (m->def->predict == des_predict) return ((const des_state *)m->state)->k;
+    }
+    return 0;
+}

@@ -490,6 +490,11 @@ size_t lf_fusion_ensemble_member(const lf_fusion *f, size_t i, lf_method *method
     return s->n;
 }
 
+const lf_fusion *lf_ensemble_member_fusion(const lf_fusion *f, size_t i) {
+    const ens_state *s = f->state;
+    return &s->members[i];
+}
+
 float lf_fusion_ensemble_member_temperature(const lf_fusion *f, size_t i, size_t k) {
     if (!f || !f->fitted || f->def != &lf_ensemble_method) return NAN;
     const ens_state *s = f->state;

@@ -51,6 +51,8 @@ void lf_ensemble_tensors_free(lf_st_out *outs, size_t n);
  * tensors into f, whose common settings (M, C, names, temperatures,
  * logits) are loaded; arch is the file's top-level architecture (must be
  * NULL). */
+/* Member i (below lf_fusion_ensemble_member's count) of an ensemble. */
+const lf_fusion *lf_ensemble_member_fusion(const lf_fusion *f, size_t i);
 lf_status lf_ensemble_load(lf_fusion *f, const lf_json *j, const lf_st_file *sf, const char *arch, lf_err *e);
 
 #endif
