@@ -130,8 +130,20 @@ static void test_escape_and_numbers(void) {
     CHECK(strcmp(b.data, "a&#xFFFD;b&#xFFFD;c\xE2\x80\x8F" "d\xD7\x90&#xFFFD;&#xFFFD;") == 0, "bidi controls: %s", b.data);
     lf_buf_free(&b);
     lf_buf_init(&b);
-    lf_html_text(&b, "x\xE2\x80", 0); /* a cut sequence is copied (names are valid UTF-8) */
-    CHECK(strcmp(b.data, "x\xE2\x80") == 0, "cut: %s", b.data);
+    /* bytes of no UTF-8 character (a --title or a file name in Latin-1,
+     * a cut sequence, an overlong form, a surrogate): one U+FFFD each, so
+     * that the page stays the UTF-8 it declares */
+    lf_html_text(&b, "x\xE2\x80", 0);
+    CHECK(strcmp(b.data, "x&#xFFFD;&#xFFFD;") == 0, "cut: %s", b.data);
+    lf_buf_free(&b);
+    lf_buf_init(&b);
+    lf_html_text(&b, "caf\xE9 \xC0\xAF\xED\xA0\x80 \xF0\x9F\x98\x80<", 0);
+    CHECK(strcmp(b.data, "caf&#xFFFD; &#xFFFD;&#xFFFD;&#xFFFD;&#xFFFD;&#xFFFD; \xF0\x9F\x98\x80&lt;") == 0, "invalid UTF-8: %s",
+          b.data);
+    lf_buf_free(&b);
+    lf_buf_init(&b);
+    lf_html_text(&b, "\xE9t\xE9", 2);
+    CHECK(strcmp(b.data, "&#xFFFD;t\xE2\x80\xA6") == 0, "an invalid byte counts as one code point: %s", b.data);
     lf_buf_free(&b);
     lf_buf_init(&b);
     lf_html_text(&b, "h\xC3\xA9llo w\xC3\xB6rld", 5);

@@ -15,10 +15,12 @@
 const char *lf_svg_colour(size_t i);
 
 /* s as HTML text or attribute value: & < > " ' as entities, control
- * characters (and DEL) and the bidirectional embeddings, overrides and
- * isolates (U+202A-U+202E, U+2066-U+2069, which would reorder the text
- * that follows) as U+FFFD, at most max_chars code points (then "…"; 0:
- * no limit).  NULL writes nothing. */
+ * characters (and DEL), each byte that is not part of valid UTF-8 (a
+ * title or a path in another encoding: the page stays UTF-8) and the
+ * bidirectional embeddings, overrides and isolates (U+202A-U+202E,
+ * U+2066-U+2069, which would reorder the text that follows) as U+FFFD, at
+ * most max_chars code points (then "…"; 0: no limit).  NULL writes
+ * nothing. */
 void lf_html_text(lf_buf *b, const char *s, size_t max_chars);
 
 /* A number with `decimals` digits after '.', any locale (lf_fmt_fixed). */
