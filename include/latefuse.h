@@ -1667,7 +1667,9 @@ typedef struct lf_report_options {
     const lf_method *methods;     /* compare's methods; NULL = every one */
     size_t n_methods;
     const lf_fusion *fitted;      /* a fitted model to report on, or NULL */
-    const char *const *class_names; /* C names, or NULL: fitted's, else 0..C-1 */
+    const char *const *class_names; /* C names, or NULL: fitted's, else 0..C-1;
+                                       checked as lf_fusion_set_class_names
+                                       checks them (valid, distinct) */
     const char *title;            /* NULL: "latefuse report" */
     const char *command;          /* the command line shown, or NULL */
     lf_temp_fn temp;              /* NULL, or told about the page's

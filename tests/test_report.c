@@ -444,6 +444,14 @@ static void test_page(void) {
                                          "given (2 models in its order, 3 classes)") == 0,
           "%s", lf_fusion_error(f));
 
+    /* class names are checked as lf_fusion_set_class_names checks them:
+     * two of one name are refused (the page could not tell them apart) */
+    const char *twice[3] = {"cat", "dog", "cat"};
+    ro.fitted = NULL, ro.class_names = twice;
+    CHECK(lf_fusion_report(f, p, names, 2, N, 3, y, &ro, path, 0) == LF_ERR_ARG &&
+              strcmp(lf_fusion_error(f), "report: class names 1 and 3 are the same: each class needs its own") == 0,
+          "%s", lf_fusion_error(f));
+
     /* a model named "fused" is told apart from the fused output */
     const char *fz[2] = {"fused", "audio"};
     ro.fitted = NULL, ro.class_names = NULL;

@@ -835,6 +835,12 @@ static lf_status fusion_report(lf_fusion *f, const float *const *p, const char *
     for (size_t c = 0; o.class_names && c < C; c++)
         if (lf_class_name_check(o.class_names[c], o.class_names[c] ? strlen(o.class_names[c]) : 0, c, msg, sizeof msg))
             return lf_fail(&f->err, LF_ERR_ARG, "report: %s", msg);
+    size_t same1, same2; /* two classes of one name could not be told apart on the page */
+    st = o.class_names ? lf_class_names_distinct(o.class_names, C, &same1, &same2) : LF_OK;
+    if (st == LF_ERR_NOMEM) return lf_fail(&f->err, st, "report: out of memory for %zu class names", C);
+    if (st != LF_OK)
+        return lf_fail(&f->err, LF_ERR_ARG, "report: class names %zu and %zu are the same: each class needs its own",
+                       same1 + 1, same2 + 1);
     lf_buf b;
     lf_buf_init(&b);
     report r = {&b, &f->err, M, N, C, y, names, NULL, NULL};
