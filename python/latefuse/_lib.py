@@ -379,6 +379,13 @@ def typed_table(arrays):
     return tab
 
 
-def name_table(names):
+def name_table(names, what):
+    """A `const char *const *` table of the names (UTF-8) and the bytes it
+    points into (keep them alive).  A name holding a NUL character is
+    refused (ValueError, the `what` 1-based): C would read it cut there, as
+    another name."""
     enc = [n.encode("utf-8") for n in names]
+    for i, b in enumerate(enc):
+        if b"\0" in b:
+            raise ValueError("%s %d holds a NUL character: %r" % (what, i + 1, names[i]))
     return (c_char_p * max(1, len(enc)))(*enc), enc

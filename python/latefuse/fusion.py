@@ -511,13 +511,13 @@ class Fusion:
         if fx is not None:
             o.features, o.n_features = fx.ctypes.data, fx.shape[1]
         tab = _lib.ptr_table(arrs)
-        ntab, keep = _lib.name_table(nm)
+        ntab, keep = _lib.name_table(nm, "model name")
         if class_names is None and labels is not None and labels.dtype.kind in "USO":
             class_names = labels  # labels given as names name the classes (and come back from load)
         ckeep = None
         if class_names is not None:
             cn = [c.decode("utf-8") if isinstance(c, bytes) else str(c) for c in class_names]
-            ctab, ckeep = _lib.name_table(cn)
+            ctab, ckeep = _lib.name_table(cn, "class name")
         # fit runs on a worker thread that Ctrl-C stops through the
         # library's cancel flag (within a unit of its work)
         stop = _Cancel()
@@ -774,7 +774,7 @@ class Fusion:
                                     % (", ".join("%r: path" % n for n in self.names_), it, type(files).__name__))
         names = [str(n) for n, _ in items]
         paths = [os.fsencode(os.fspath(p)) for _, p in items]
-        ntab, keep = _lib.name_table(names)
+        ntab, keep = _lib.name_table(names, "model name")
         ptab = (ctypes.c_char_p * max(1, len(paths)))(*paths)
         o = _lib.PredictFilesOptions()
         o.threads = _threads(self.n_jobs, "predict_files")
@@ -948,7 +948,7 @@ def compare(P, y, methods="all", calibrate=False, folds=5, seed=0, names=None, l
     o.cancel = stop.pointer()
     try:
         tab = _lib.ptr_table(arrs)
-        ntab, keep = _lib.name_table(nm)
+        ntab, keep = _lib.name_table(nm, "model name")
         st = stop.run(lambda: lib.lf_fusion_compare(h, tab, ntab, len(arrs), N, C, yy.ctypes.data, marr,
                                                     len(mids) if mids else 0, ctypes.byref(o), ctypes.byref(tp)),
                       "latefuse-compare")
@@ -1034,8 +1034,11 @@ def report(path, P, y, names=None, methods="all", fusion=None, class_names=None,
         cn = [str(c) for c in class_names]
         if len(cn) != C:
             raise ValueError("report: %d class names given for %d classes" % (len(cn), C))
-        ctab, ckeep = _lib.name_table(cn)
+        ctab, ckeep = _lib.name_table(cn, "class name")
         ro.class_names = ctypes.cast(ctab, ctypes.c_void_p)
+    for what, text in (("title", title), ("command", command)):
+        if text is not None and "\0" in text:  # C would show it cut there
+            raise ValueError("report: the %s holds a NUL character: %r" % (what, text))
     ro.title = title.encode("utf-8") if title is not None else None
     ro.command = command.encode("utf-8") if command is not None else None
     h = ctypes.c_void_p()
@@ -1052,7 +1055,7 @@ def report(path, P, y, names=None, methods="all", fusion=None, class_names=None,
         ro.fitted = fusion._handle
     try:
         tab = _lib.ptr_table(arrs)
-        ntab, keep = _lib.name_table(nm)
+        ntab, keep = _lib.name_table(nm, "model name")
         pathb = os.fsencode(os.fspath(path))
         st = temps.run(lambda: lib.lf_fusion_report(h, tab, ntab, len(arrs), N, C, yy.ctypes.data, ctypes.byref(ro),
                                                     pathb, 0), "latefuse-report")

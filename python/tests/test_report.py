@@ -73,6 +73,22 @@ def test_unfitted_report_uses_the_settings(tmp_path):
         latefuse.report(str(tmp_path / "w.html"), [p1, p2], y, class_names=["a", "b"])
     with pytest.raises(latefuse.LatefuseError, match=r"class name 2 is empty"):
         latefuse.Fusion(method="mean").fit([p1, p2], y, class_names=["a", "", "c"])
+    # a NUL character is refused, not cut there by C (the name or text
+    # shown, or kept in the file, would be another); names given twice too
+    with pytest.raises(ValueError, match=r"class name 1 holds a NUL character: 'a\\x00b'"):
+        latefuse.Fusion(method="mean").fit([p1, p2], y, class_names=["a\0b", "c", "d"])
+    with pytest.raises(ValueError, match=r"class name 3 holds a NUL character"):
+        latefuse.Fusion(method="mean").fit([p1, p2], np.array(["a", "b", "c\0d"])[y])
+    with pytest.raises(ValueError, match=r"model name 1 holds a NUL character"):
+        latefuse.Fusion(method="mean").fit([p1, p2], y, names=["img\0x", "txt"])
+    for kw, what in ((dict(class_names=["a", "b\0", "c"]), "class name 2 holds"),
+                     (dict(names=["a", "b\0"]), "model name 2 holds"),
+                     (dict(title="t\0x"), "report: the title holds"), (dict(command="c\0d"), "report: the command holds")):
+        with pytest.raises(ValueError, match=what):
+            latefuse.report(str(tmp_path / "w.html"), [p1, p2], y, methods=["mean"], folds=3, **kw)
+    with pytest.raises(latefuse.LatefuseError, match=r"report: class names 1 and 3 are the same"):
+        latefuse.report(str(tmp_path / "w.html"), [p1, p2], y, methods=["mean"], folds=3, class_names=["a", "b", "a"])
+    assert not os.path.exists(str(tmp_path / "w.html"))
 
 
 def test_report_of_a_fusion_fitted_with_features(tmp_path):
