@@ -251,7 +251,7 @@ endif
 
 # Installs the Python package (needs python3-numpy).
 python: $(BUILD)/liblatefuse.so
-	LATEFUSE_LIB=$(BUILD)/liblatefuse.so /usr/bin/python3 -m pip install --no-build-isolation --no-deps --break-system-packages ./python
+	LATEFUSE_LIB=$(abspath $(BUILD))/liblatefuse.so /usr/bin/python3 -m pip install --no-build-isolation --no-deps --break-system-packages ./python
 
 # Regenerates the committed PyTorch golden files (needs python3-torch) and
 # RandomTranslation's, from Keras 3's numpy backend (needs scipy).

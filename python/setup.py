@@ -7,9 +7,11 @@ downloading a build environment, so `pip install ./python` and `make python`
 need no network.
 
 At build time the shared library is copied into the package
-(latefuse/_lib/liblatefuse.so) from, first match wins: $LATEFUSE_LIB,
-$LF_BUILD/liblatefuse.so, ../build/liblatefuse.so.  Without one the package
-still installs and finds the library through LATEFUSE_LIB at import time.
+(latefuse/_lib/liblatefuse.so) from, first match wins: $LATEFUSE_LIB (which
+must then be a file: pip runs this file from the package folder, so give an
+absolute path), $LF_BUILD/liblatefuse.so, ../build/liblatefuse.so.  Without
+one the package still installs and finds the library through LATEFUSE_LIB at
+import time.
 """
 import os
 import shutil
@@ -24,7 +26,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def _find_library():
     cands = []
     if os.environ.get("LATEFUSE_LIB"):
-        cands.append(os.environ["LATEFUSE_LIB"])
+        lib = os.environ["LATEFUSE_LIB"]
+        if not os.path.isfile(lib):
+            # asked for, so not replaced by another build's library, nor
+            # left out (the package would install and then fail to import);
+            # pip runs this file from the package folder, not the caller's
+            raise SystemExit("latefuse: LATEFUSE_LIB is set to '%s', which is not a file (seen from %s); give "
+                             "the absolute path of liblatefuse.so" % (lib, os.getcwd()))
+        cands.append(lib)
     if os.environ.get("LF_BUILD"):
         b = os.environ["LF_BUILD"]
         cands.append(os.path.join(b if os.path.isabs(b) else os.path.join(HERE, "..", b), "liblatefuse.so"))

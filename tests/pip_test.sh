@@ -4,7 +4,8 @@
 # then `pip install --no-index ./python` (no network, no extra flags).  The
 # installed package must carry its own copy of the library and work from
 # outside the source tree (a fit and a predict), and `pip uninstall`
-# removes it.  LF_BUILD names the build folder (default build).  Last line:
+# removes it.  A LATEFUSE_LIB that is not a file (a relative path: pip runs
+# setup.py from the package folder) fails the install with a message.  LF_BUILD names the build folder (default build).  Last line:
 # "pip: N passed, N failed[, K skipped]".
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${LF_BUILD:-build}
@@ -29,6 +30,16 @@ rm -rf "$T/python/build"
 if "$PY" -m venv --system-site-packages "$T/venv" >"$T/log" 2>&1; then ok; else cat "$T/log"; bad "venv"; fi
 if (cd "$T" && LATEFUSE_LIB="$BUILD/liblatefuse.so" PIP_NO_INDEX=1 venv/bin/pip install --no-index ./python) \
        >"$T/log" 2>&1; then ok; else tail -20 "$T/log"; bad "pip install --no-index ./python"; fi
+# a LATEFUSE_LIB that is not a file (here relative to the caller's folder,
+# while pip runs setup.py from the package's) fails the install, naming it,
+# rather than bundling another library or none
+rm -rf "$T/python/build"
+if (cd "$T" && cp "$BUILD/liblatefuse.so" rel.so && LATEFUSE_LIB=rel.so PIP_NO_INDEX=1 \
+        venv/bin/pip install --no-index ./python) >"$T/log" 2>&1; then
+    bad "pip install with LATEFUSE_LIB=rel.so (relative) succeeded: $(grep -i 'latefuse:' "$T/log")"
+elif grep -q "LATEFUSE_LIB is set to 'rel.so', which is not a file" "$T/log"; then ok
+else tail -5 "$T/log"; bad "pip install with a LATEFUSE_LIB that is not a file: no message naming it"; fi
+rm -rf "$T/python/build"
 cd "$T" || exit 1
 out=$(env -u LATEFUSE_LIB -u PYTHONPATH venv/bin/python - <<'PY' 2>&1
 import os, numpy as np, latefuse as lf
