@@ -449,7 +449,10 @@ lf_status lf_model_load(lf_model *m, const char *path) {
     const char *fmt = lf_st_metadata(&f, "format"), *ver = lf_st_metadata(&f, "format_version");
     const char *arch = lf_st_metadata(&f, "architecture");
     char esc[LF_MSG_STR];
-    if (!fmt || strcmp(fmt, "latefuse") != 0)
+    if (fmt && strcmp(fmt, "latefuse-fusion") == 0)
+        st = lf_model_fail(m, LF_ERR_FORMAT, "'%s' is a latefuse fusion model, not a network model (as lf_fusion_save, "
+                           "Fusion.save and `latefuse fit` write)", path);
+    else if (!fmt || strcmp(fmt, "latefuse") != 0)
         st = lf_model_fail(m, LF_ERR_FORMAT, "'%s' is a safetensors file but not a latefuse model", path);
     else if (!ver || (strcmp(ver, FORMAT_VERSION) != 0 && strcmp(ver, "1") != 0))
         st = lf_model_fail(m, LF_ERR_FORMAT, "'%s': unsupported latefuse format version '%s'", path,

@@ -571,7 +571,8 @@ static void test_save_load(void) {
     lf_model_free(net);
     lf_fusion *g;
     lf_fusion_create(&g);
-    CHECK(lf_fusion_load(g, path) == LF_ERR_FORMAT && strstr(lf_fusion_error(g), "not a latefuse fusion model"),
+    CHECK(lf_fusion_load(g, path) == LF_ERR_FORMAT &&
+              strstr(lf_fusion_error(g), "': not a latefuse fusion model but a network model (as lf_model_save"),
           "%s", lf_fusion_error(g));
     {   /* a load that fails leaves a fitted fusion as it was */
         lf_fusion *h;
@@ -587,6 +588,16 @@ static void test_save_load(void) {
                   lf_fusion_load(h, "/nonexistent/x.lf") == LF_ERR_IO && lf_fusion_method(h) == LF_FUSE_PRODUCT &&
                   lf_fusion_predict(h, hps, 2, hr) == LF_OK && memcmp(hq, hr, sizeof hq) == 0,
               "a failed load kept the fit: %s", lf_fusion_error(h));
+        /* and a fusion model's file is not a network's */
+        char fpath[160];
+        snprintf(fpath, sizeof fpath, "%s.fusion", path);
+        lf_model *nm;
+        lf_model_create(&nm, 0);
+        CHECK(lf_fusion_save(h, fpath, LF_WRITE_NO_FSYNC) == LF_OK && lf_model_load(nm, fpath) == LF_ERR_FORMAT &&
+                  strstr(lf_model_error(nm), "' is a latefuse fusion model, not a network model"),
+              "%s", lf_model_error(nm));
+        lf_model_free(nm);
+        unlink(fpath);
         ho.method = LF_FUSE_ENSEMBLE;
         CHECK(lf_fusion_fit(h, hps, hn, 1, 2, 2, hy, &ho) == LF_ERR_ARG &&
                   strcmp(lf_fusion_error(h), "an ensemble is made by method auto, not fitted as a method of its own") == 0,

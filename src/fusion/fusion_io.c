@@ -251,6 +251,9 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
     const char *fmt = lf_st_metadata(sf, "format"), *ver = lf_st_metadata(sf, "format_version");
     const char *fj = lf_st_metadata(sf, "fusion"), *arch = lf_st_metadata(sf, "architecture");
     char esc[LF_MSG_STR];
+    if (fmt && strcmp(fmt, "latefuse") == 0) /* the slip of a network's file for a fusion model's */
+        return lf_fail(e, LF_ERR_FORMAT, "not a latefuse fusion model but a network model (as lf_model_save and "
+                                         "Model.save write)");
     if (!fmt || strcmp(fmt, FORMAT) != 0) return lf_fail(e, LF_ERR_FORMAT, "not a latefuse fusion model");
     if (!ver || strcmp(ver, FORMAT_VERSION) != 0)
         return lf_fail(e, LF_ERR_FORMAT, "unsupported fusion format version '%s'",
