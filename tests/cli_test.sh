@@ -204,6 +204,8 @@ expect_ok fit $M3 -y y.csv --method wavg -o wavg.lf
 contains out "fitted wavg on 10 samples of 3 models and 2 classes; saved to wavg.lf" "fit summary"
 contains out "weights of wavg" "fit prints the weights"
 if [ -s wavg.lf ]; then ok; else bad "fit wrote no file"; fi
+expect_ok fit -m B=b.csv -y y.csv --method mean -o one.lf
+contains out "fitted mean on 10 samples of 1 model and 2 classes; saved to one.lf" "fit summary of one model"
 expect_ok inspect wavg.lf
 contains out "method:      wavg" "inspect method"
 contains out "models:      3" "inspect models"

@@ -199,9 +199,10 @@ int cli_cmd_fit(const struct cli_opts *o) {
         goto done;
     }
     const char *name = lf_method_name(lf_fusion_method(f));
-    printf("fitted %s%s%s on %zu samples of %zu models and %zu classes; saved to %s\n",
+    printf("fitted %s%s%s on %zu sample%s of %zu model%s and %zu classes; saved to %s\n",
            name ? name : "?", o->method == LF_FUSE_AUTO ? " (chosen by auto)" : "",
-           lf_fusion_calibrated(f) ? " with calibration" : "", in.N, in.M, in.C, o->out);
+           lf_fusion_calibrated(f) ? " with calibration" : "", in.N, in.N == 1 ? "" : "s", in.M,
+           in.M == 1 ? "" : "s", in.C, o->out);
     const lf_compare_table *at = lf_fusion_auto_table(f);
     if (at) { /* what auto weighed, so that the user sees how close the choice was */
         printf("%s\n", lf_fusion_auto_note(f));

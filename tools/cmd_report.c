@@ -109,7 +109,8 @@ int cli_cmd_report(const struct cli_opts *o) {
         rc = cli_fail(st, lf_fusion_error(f), st != LF_ERR_IO);
         goto done;
     }
-    printf("wrote the report of %zu models, %zu rows and %zu classes to %s\n", in.M, in.N, in.C, o->out);
+    printf("wrote the report of %zu model%s, %zu rows and %zu classes to %s\n", in.M, in.M == 1 ? "" : "s", in.N,
+           in.C, o->out);
 done:
     free(cmd);
     lf_names_free(&classes);
