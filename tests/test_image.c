@@ -397,6 +397,21 @@ static void test_folder(void) {
     st = lf_image_folder_load(root, 2, 3, &s, msg, sizeof msg);
     CHECK(st == LF_ERR_FORMAT && strcmp(msg, want) == 0, "gif in folder: %s", msg);
     remove(p);
+    /* an image that is a link to nothing fails the load, named, as Keras'
+     * read of it does (it was left out quietly); a link to nothing under
+     * another name is no image and stays ignored */
+    snprintf(p, sizeof p, "%s/b_class/gone.png", root);
+    CHECK(symlink("/nonexistent/gone.png", p) == 0, "symlink");
+    snprintf(want, sizeof want, "%s: cannot read it: No such file or directory", p);
+    st = lf_image_folder_load(root, 2, 3, &s, msg, sizeof msg);
+    CHECK(st == LF_ERR_IO && strcmp(msg, want) == 0 && s.n == 0, "dangling image link: %s", msg);
+    remove(p);
+    snprintf(p, sizeof p, "%s/b_class/gone.txt", root);
+    CHECK(symlink("/nonexistent/gone.txt", p) == 0, "symlink");
+    st = lf_image_folder_load(root, 2, 3, &s, msg, sizeof msg);
+    CHECK(st == LF_OK && s.n == 4, "dangling non-image link: %s", msg);
+    if (st == LF_OK) lf_image_set_free(&s);
+    remove(p);
     snprintf(p, sizeof p, "%s/a_class", root);
     snprintf(want, sizeof want, "%s: no class sub-folders", p);
     char sub[300];

@@ -9,6 +9,7 @@
 #include "internal.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -77,7 +78,13 @@ static lf_status list(const char *dir, int top, strlist *dirs, strlist *files, l
             break;
         }
         struct stat sb, lsb;
-        if (stat(path, &sb) != 0) continue; /* a dangling link */
+        int image = ends_with_ci(nm, ".png") || ends_with_ci(nm, ".jpg") || ends_with_ci(nm, ".jpeg");
+        if (stat(path, &sb) != 0) {
+            /* an image file that cannot be reached (a dangling link) is an
+             * error, as Keras' read of it: not a file quietly left out */
+            if (files && image) st = lf_fail(e, LF_ERR_IO, "%s: cannot read it: %s", path, strerror(errno));
+            continue;
+        }
         if (lstat(path, &lsb) != 0) continue;
         if (S_ISDIR(sb.st_mode)) {
             if (top && nm[0] == '.') continue;
@@ -86,8 +93,7 @@ static lf_status list(const char *dir, int top, strlist *dirs, strlist *files, l
         } else if (files && S_ISREG(sb.st_mode)) {
             if (ends_with_ci(nm, ".bmp") || ends_with_ci(nm, ".gif"))
                 st = lf_fail(e, LF_ERR_FORMAT, "%s: BMP and GIF images are not supported (only PNG and JPEG)", path);
-            else if ((ends_with_ci(nm, ".png") || ends_with_ci(nm, ".jpg") || ends_with_ci(nm, ".jpeg")) &&
-                     !strlist_add(files, nm, NULL))
+            else if (image && !strlist_add(files, nm, NULL))
                 st = lf_fail(e, LF_ERR_NOMEM, "out of memory");
         }
     }
