@@ -1033,8 +1033,13 @@ class Model:
             mp[id(t)] = x
         for t in self._nodes[len(self.inputs):]:
             extra = {k: mp[id(v)] for k, v in t.extra.items() if v is not None}
-            mp[id(t)] = t.layer([mp[id(a)] for a in t.inputs], **extra)
-        return mp[id(self.outputs[0])]
+            ins = [mp[id(a)] for a in t.inputs]
+            if isinstance(t.layer, L.MultiHeadAttention):  # called as layer(query, value, key)
+                mp[id(t)] = t.layer(*ins, **extra)
+            else:
+                mp[id(t)] = t.layer(ins, **extra)
+        outs = [mp[id(o)] for o in self.outputs]  # one tensor per output, as Keras
+        return outs if len(outs) > 1 else outs[0]
 
     # ------------------------------------------------------------ weights
     def _c_weight(self, h, nm, idx):

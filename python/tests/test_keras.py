@@ -170,6 +170,30 @@ def test_nested_model_called_twice_is_one_branch_and_errors():
         enc([a, b])
 
 
+def test_nested_model_with_attention_and_with_two_outputs():
+    """A nested model is called as Keras calls it: a MultiHeadAttention inside
+    is called again as layer(query, value) (it was called with one list and
+    refused), and a model of two outputs gives both tensors (it gave the
+    first alone), with the same weights as the inner model."""
+    from latefuse.layers import GlobalAveragePooling1D, MultiHeadAttention
+    seq = Input((6, 4))
+    att = MultiHeadAttention(num_heads=2, key_dim=3)(seq, seq)
+    enc = Model(seq, GlobalAveragePooling1D()(Add()([seq, att])), seed=1)
+    s2 = Input((6, 4))
+    outer = Model(s2, enc(s2))
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(7, 6, 4))
+    np.testing.assert_array_equal(outer.predict(x), enc.predict(x))
+    inp = Input((4,))
+    two = Model(inp, [Dense(3, name="p")(inp), Dense(2, name="q")(inp)], seed=2)
+    j = Input((4,))
+    outs = two(j)
+    assert isinstance(outs, list) and [t.shape for t in outs] == [(None, 3), (None, 2)]
+    both = Model(j, Concatenate()(outs))
+    xv = rng.normal(size=(5, 4))
+    np.testing.assert_array_equal(both.predict(xv), np.concatenate(two.predict(xv), axis=1))
+
+
 def test_sequential_alone_and_as_a_layer():
     seq = Sequential([Input((4,)), Dense(3, activation="relu"), Dense(2)], seed=1)
     rng = np.random.default_rng(4)
