@@ -222,8 +222,21 @@ class Layer:
     def output(self):
         return self._output
 
+    # --- custom layers (Keras' subclassing) cannot run in the C graph
+    def _custom_refused(self):
+        return NotImplementedError(
+            "%s: custom layers (a subclass of Layer with its own call() and add_weight()) are not supported: "
+            "the network runs in the C library, built from latefuse.layers' classes only; the seed's "
+            "WeightedAverage is built in: latefuse.layers.WeightedAverage(n_output=...)" % type(self).__name__)
+
+    def add_weight(self, *args, **kwargs):
+        """Keras' Layer.add_weight, for custom layers: refused (see __call__)."""
+        raise self._custom_refused()
+
     # --- calling
     def __call__(self, inputs, **kwargs) -> "KerasTensor":
+        if type(self)._call is Layer._call:  # a user's subclass with call(): nothing C could build
+            raise self._custom_refused()
         xs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
         shapes = tuple(x.sample_shape for x in xs if isinstance(x, KerasTensor))
         if self._output is not None and self._fixed_input and shapes != self._in_shapes:

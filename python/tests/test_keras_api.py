@@ -362,3 +362,31 @@ def test_accuracy_without_a_crossentropy_loss_is_refused():
     m.compile("adam", "binary_crossentropy", metrics=["accuracy"])
     assert m.metrics_names == ["loss", "accuracy"]
 
+
+
+def test_keras_input_at_the_top_and_custom_layers_refused_clearly():
+    """keras.Input(...) ports as latefuse.Input(...); the answer's hand-written
+    WeightedAverage (a Layer subclass with add_weight and call) is refused with
+    a message that says what to use, not a bare NotImplementedError or an
+    AttributeError."""
+    import latefuse
+    from latefuse import layers
+    assert latefuse.Input is Input and latefuse.Input((3,)).shape == (None, 3)
+
+    class WeightedAverage(layers.Layer):
+        def __init__(self, n_output, **kwargs):
+            super().__init__(**kwargs)
+            self.W = self.add_weight(shape=(1, 1, n_output), trainable=True)
+
+        def call(self, inputs):
+            return inputs[0]
+
+    class Twice(layers.Layer):
+        def call(self, x):
+            return x
+
+    want = r"custom layers \(a subclass of Layer .*latefuse\.layers\.WeightedAverage\(n_output=\.\.\.\)$"
+    with pytest.raises(NotImplementedError, match=r"^WeightedAverage: " + want):
+        WeightedAverage(2)
+    with pytest.raises(NotImplementedError, match=r"^Twice: " + want):
+        Twice()(Input((3,)))
