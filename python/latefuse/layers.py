@@ -88,7 +88,10 @@ class Layer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if not cls.__name__.startswith("_"):
+        # the package's own classes only: a user's subclass of the same name
+        # (the seed's hand-written WeightedAverage) must not replace the class
+        # that load_model / model_from_json build a file's layers with
+        if not cls.__name__.startswith("_") and cls.__module__.split(".")[0] == __name__.split(".")[0]:
             Layer._types[cls.__name__] = cls
 
     _fixed_input = False  # True: the input shapes are fixed by the weights (a shared call keeps them)

@@ -489,6 +489,24 @@ def test_accuracy_spellings():
         assert mae == pytest.approx(np.abs(p - np.eye(2)[y]).mean(), rel=1e-6)
 
 
+def test_a_users_layer_class_of_a_built_in_name_does_not_change_loading(tmp_path):
+    """The seed's script defines its own `class WeightedAverage(Layer)`; a
+    model file (and a JSON config) holding latefuse's WeightedAverage still
+    loads with latefuse's class (the user's class replaced it: TypeError)."""
+    a, b = Input((3,)), Input((3,))
+    m = Model([a, b], Dense(1)(WeightedAverage(n_output=2)([Dense(2)(a), Dense(2)(b)])), seed=1)
+    path = str(tmp_path / "wa.lf")
+    m.save(path)
+
+    def init(self, n_output):  # class WeightedAverage(Layer): def __init__(self, n_output): ...
+        latefuse.layers.Layer.__init__(self)
+
+    type("WeightedAverage", (latefuse.layers.Layer,), {"__init__": init})
+    x = np.random.default_rng(1).normal(size=(4, 3))
+    np.testing.assert_array_equal(load_model(path).predict([x, x]), m.predict([x, x]))
+    assert isinstance(model_from_json(m.to_json()).layers[-2], WeightedAverage)
+
+
 # ---------------------------------------------------------------- callbacks
 
 def test_model_checkpoint_keeps_the_best_epoch(tmp_path):
