@@ -143,7 +143,7 @@ class Model:
         self.loss = None
         self.optimizer = None
         self.metrics_names = []
-        self._acc = False
+        self._acc = []  # the accuracy names compile's metrics gave ('accuracy', 'acc', ...)
         self._metrics = []
         self._metric_args = []     # compile's metrics, as given (pickle and a Sequential's add compile again)
         self._wmetrics = []        # compile's weighted_metrics: [(history key, kind)]
@@ -490,15 +490,17 @@ class Model:
         self.metrics_names = self._metric_keys()
 
     def _parse_metrics(self, metrics):
-        """compile's metrics: (accuracy asked, [(history key, kind)] of the
-        metrics measured in Python)."""
-        acc, extra = False, []
+        """compile's metrics: (the accuracy names given, in order, each once:
+        Keras' history and evaluate keys, e.g. ['acc']; [(history key,
+        kind)] of the metrics measured in Python)."""
+        acc, extra = [], []
         if isinstance(metrics, (str, dict)):
             raise ValueError("compile: metrics must be a list, e.g. metrics=['accuracy']")
         for mt in (metrics or []):
             key, kind = self._metric_of(mt, "metric")
             if kind == "acc":
-                acc = True
+                if key not in acc:
+                    acc.append(key)
             elif key not in [e[0] for e in extra]:
                 extra.append((key, kind))
         if extra and len(self.outputs) > 1:
@@ -535,7 +537,7 @@ class Model:
         if weighted and len(self.outputs) > 1:
             raise ValueError("compile: weighted_metrics %s need a model with one output" %
                              ", ".join(map(repr, weighted)))
-        taken = (["accuracy"] if acc else []) + [e[0] for e in extra]
+        taken = list(acc) + [e[0] for e in extra]
         out, seen = [], set()
         for mt in weighted:
             key, kind = self._metric_of(mt, "weighted metric")
@@ -561,12 +563,12 @@ class Model:
         output, then the metrics and the weighted metrics measured in
         Python."""
         if len(self.outputs) == 1:
-            return (["loss"] + (["accuracy"] if self._acc else []) + [e[0] for e in getattr(self, "_metrics", [])]
+            return (["loss"] + list(self._acc) + [e[0] for e in getattr(self, "_metrics", [])]
                     + [e[0] for e in getattr(self, "_wmetrics", [])])
         names = self._output_names()
         keys = ["loss"] + ["%s_loss" % n for n in names]
         if self._acc:
-            keys += ["%s_accuracy" % n for n, l in zip(names, self._loss_ids) if l >= _BINARY]
+            keys += ["%s_%s" % (n, a) for n, l in zip(names, self._loss_ids) if l >= _BINARY for a in self._acc]
         return keys
 
     def _need_compiled(self, what):
@@ -818,13 +820,13 @@ class Model:
                             cb.on_epoch_begin(p.contents.epoch - 1, {})
                     elif ev == 2:
                         logs = {"loss": p.contents.loss}
-                        if self._acc:
-                            logs["accuracy"] = p.contents.accuracy
+                        for a in self._acc:
+                            logs[a] = p.contents.accuracy
                         logs.update(self._metric_values(*train))
                         if val is not None:
                             logs["val_loss"] = p.contents.val_loss
-                            if self._acc:
-                                logs["val_accuracy"] = p.contents.val_accuracy
+                            for a in self._acc:
+                                logs["val_" + a] = p.contents.val_accuracy
                             logs.update({"val_" + k: v for k, v in self._metric_values(*val).items()})
                         epoch_logs.append(logs)
                         for cb in others:
@@ -851,25 +853,28 @@ class Model:
         hp = lib.lf_model_history(self._handle).contents
         ne = hp.epochs
         series = {}
-        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-            if key.endswith("accuracy") and not self._acc:
-                continue
-            p = getattr(hp, key)
+        for field in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            p = getattr(hp, field)
             vals = [float(p[i]) for i in range(ne)] if p else []
-            if vals and not all(np.isnan(vals)):
-                series[key] = vals
+            if not vals or all(np.isnan(vals)):
+                continue
+            if field.endswith("accuracy"):  # under the names compile's metrics gave (Keras: 'acc' stays 'acc')
+                for a in self._acc:
+                    series[field[:-len("accuracy")] + a] = list(vals)
+            else:
+                series[field] = vals
         if len(self.outputs) > 1:  # Keras' <output>_loss, <output>_accuracy and their val_
             E = int(opts.epochs)
             for field, suffix in (("output_loss", "loss"), ("output_accuracy", "accuracy"),
                                   ("val_output_loss", "val_loss"), ("val_output_accuracy", "val_accuracy")):
-                if suffix.endswith("accuracy") and not self._acc:
-                    continue
+                names = list(self._acc) if suffix.endswith("accuracy") else ["loss"]
                 p = getattr(hp, field)
                 for k, nm in enumerate(self._output_names()):
                     vals = [float(p[k * E + i]) for i in range(ne)]
                     if vals and not all(np.isnan(vals)):
-                        key = "val_%s_%s" % (nm, suffix[4:]) if suffix.startswith("val_") else "%s_%s" % (nm, suffix)
-                        series[key] = vals
+                        for a in names:
+                            key = "val_%s_%s" % (nm, a) if suffix.startswith("val_") else "%s_%s" % (nm, a)
+                            series[key] = list(vals)
         for k in (epoch_logs[0] if epoch_logs else {}):
             if k not in series:
                 series[k] = [lg[k] for lg in epoch_logs[:ne]]
@@ -941,11 +946,10 @@ class Model:
         if st:
             _lib.raise_model(self._handle, st)
         if k == 1:
-            values = [losses[0], accs[0]] if self._acc else [losses[0]]
+            values = [losses[0]] + [accs[0]] * len(self._acc)
         else:
             values = list(losses)
-            if self._acc:
-                values += [accs[i] for i in range(k) if self._loss_ids[i] >= _BINARY]
+            values += [accs[i] for i in range(k) if self._loss_ids[i] >= _BINARY for _ in self._acc]
         values += list(self._metric_values(xs, ys, sw).values())  # metrics= unweighted, weighted_metrics by sw
         if return_dict:
             return dict(zip(self._metric_keys(), values))
@@ -1502,7 +1506,7 @@ class Sequential(Model):
         self._seed = 0 if seed is None else int(seed)
         self._c_compiled = self._compiled = False
         self.loss = self.optimizer = self._loss_id = None
-        self.metrics_names, self._acc, self._metrics, self._metric_args = [], False, [], []
+        self.metrics_names, self._acc, self._metrics, self._metric_args = [], [], [], []
         self._wmetrics, self._wmetric_args = [], []
         self.inputs = None
         for ly in layers or []:
@@ -2036,7 +2040,7 @@ def load_model(filepath: Union[str, "os.PathLike[str]"], compile: bool = True, s
         m._loss_ids = [lib.lf_loss_parse(_enc(ls)) for ls in loss_names] if m._c_compiled else None
         m._loss_id = m._loss_ids[0] if m._c_compiled else None
         m.optimizer = _optimizer_from(arch.get("optimizer", {})) if m._compiled else None
-        m._acc = False
+        m._acc = []
         m._metrics = []
         m._metric_args = []
         m._wmetrics = []

@@ -489,6 +489,42 @@ def test_accuracy_spellings():
         assert mae == pytest.approx(np.abs(p - np.eye(2)[y]).mean(), rel=1e-6)
 
 
+def test_accuracy_keys_are_the_names_given():
+    """Keras keys the accuracy by the name compile was given (compile_utils'
+    get_metric: BinaryAccuracy(name=str(identifier)) for 'acc';
+    SparseCategoricalAccuracy's own name): history, evaluate's dict,
+    metrics_names and the callbacks' logs say 'acc', not 'accuracy'."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(40, 4))
+    y = (x[:, 0] > 0).astype(np.int64)
+    inp = Input((4,))
+    m = Model(inp, Dense(2, activation="softmax")(inp))
+
+    class Keys(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.keys = sorted(logs)
+
+    for name in ("acc", "sparse_categorical_accuracy"):
+        m.compile("adam", "sparse_categorical_crossentropy", metrics=[name])
+        cb = Keys()
+        h = m.fit(x, y, epochs=2, validation_split=0.25, verbose=0, callbacks=[cb])
+        assert sorted(h.history) == sorted(["loss", name, "val_loss", "val_" + name]) == cb.keys
+        assert m.metrics_names == ["loss", name]
+        d = m.evaluate(x, y, return_dict=True)
+        assert list(d) == ["loss", name] and d[name] == pytest.approx((m.predict(x).argmax(1) == y).mean())
+    m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy", "acc"])  # both, as Keras
+    assert m.metrics_names == ["loss", "accuracy", "acc"]
+    loss, acc, acc2 = m.evaluate(x, y)
+    assert acc == acc2
+    a, b = Input((4,)), Input((4,))
+    two = Model([a, b], [Dense(2, activation="softmax", name="p")(a), Dense(2, activation="softmax", name="q")(b)])
+    two.compile("adam", "sparse_categorical_crossentropy", metrics=["acc"])
+    h = two.fit([x, x], [y, y], epochs=1, validation_split=0.25, verbose=0)
+    assert sorted(h.history) == sorted(["loss", "p_loss", "q_loss", "p_acc", "q_acc", "val_loss", "val_p_loss",
+                                        "val_q_loss", "val_p_acc", "val_q_acc"])
+    assert two.metrics_names == ["loss", "p_loss", "q_loss", "p_acc", "q_acc"]
+
+
 def test_a_users_layer_class_of_a_built_in_name_does_not_change_loading(tmp_path):
     """The seed's script defines its own `class WeightedAverage(Layer)`; a
     model file (and a JSON config) holding latefuse's WeightedAverage still
