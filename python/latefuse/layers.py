@@ -78,6 +78,34 @@ class KerasTensor:
         return "<KerasTensor shape=%s, layer=%s>" % (_shape_str(self.sample_shape), self.layer.name or
                                                      type(self.layer).__name__)
 
+    # x + y, x - y, x * y of two tensors, as Keras' functional code writes a
+    # residual (x + attention(x)): Add, Subtract, Multiply layers, which need
+    # equal shapes (Keras would broadcast; a constant is not a tensor here)
+    def _merge(self, other, cls, op, left=True):
+        if not isinstance(other, KerasTensor):
+            raise TypeError("%s a KerasTensor and a value of type %s: only two tensors of one shape combine "
+                            "(as layers.%s()([a, b])); constants are not supported"
+                            % (op, type(other).__name__, cls.__name__))
+        return cls()([self, other] if left else [other, self])
+
+    def __add__(self, other):
+        return self._merge(other, Add, "+:")
+
+    def __sub__(self, other):
+        return self._merge(other, Subtract, "-:")
+
+    def __mul__(self, other):
+        return self._merge(other, Multiply, "*:")
+
+    def __radd__(self, other):
+        return self._merge(other, Add, "+:", False)
+
+    def __rsub__(self, other):
+        return self._merge(other, Subtract, "-:", False)
+
+    def __rmul__(self, other):
+        return self._merge(other, Multiply, "*:", False)
+
 
 class Layer:
     """Base class.  `name` is the user's name or None (then the model gives

@@ -390,3 +390,34 @@ def test_keras_input_at_the_top_and_custom_layers_refused_clearly():
         WeightedAverage(2)
     with pytest.raises(NotImplementedError, match=r"^Twice: " + want):
         Twice()(Input((3,)))
+
+
+def test_tensor_arithmetic_is_the_merge_layers():
+    """x + y, x - y, x * y on two tensors build Add, Subtract and Multiply
+    (Keras' residual x + attention(x) ports as written); the weights and
+    predictions are those of the layers spelt out; a constant is refused
+    saying what works."""
+    from latefuse.layers import Add, Multiply, Subtract
+    rng = np.random.default_rng(3)
+    xv = rng.normal(size=(5, 4))
+    built = []
+    for spelt in (False, True):
+        x = Input((4,))
+        a, b = Dense(4, name="a")(x), Dense(4, name="b")(x)
+        if spelt:
+            h = Subtract()([Multiply()([Add()([x, a]), b]), a])
+        else:
+            h = (x + a) * b - a
+        built.append(Model(x, h, seed=4))
+    assert [type(ly).__name__ for ly in built[0].layers] == [type(ly).__name__ for ly in built[1].layers]
+    np.testing.assert_array_equal(built[0].predict(xv), built[1].predict(xv))
+    k, c = built[0].get_layer("a").get_weights()
+    k2, c2 = built[0].get_layer("b").get_weights()
+    av, bv = xv @ k + c, xv @ k2 + c2
+    np.testing.assert_allclose(built[0].predict(xv), (xv + av) * bv - av, rtol=1e-5, atol=1e-6)
+    x = Input((4,))
+    with pytest.raises(TypeError, match=r"^\+: a KerasTensor and a value of type float: only two tensors of one "
+                                        r"shape combine \(as layers\.Add\(\)\(\[a, b\]\)\); constants are not supported$"):
+        x + 1.0
+    with pytest.raises(TypeError, match=r"^\*: a KerasTensor and a value of type int"):
+        2 * x
