@@ -379,8 +379,11 @@ def Input(shape: Any = None, batch_size: Optional[int] = None, dtype: Optional[s
           name: Optional[str] = None, batch_shape: Any = None, **kwargs) -> KerasTensor:
     """Input(shape) -> a symbolic (batch, *shape) tensor, as keras.Input:
     shape of rank 1 to 3, channels last ((64, 64, 3) for images).  dtype
-    float32, or int32 for token ids (given as arrays of integers, computed
-    as floats).  Inputs are the `x` arrays of fit/predict in the order of
+    float32 (float16, bfloat16 and float64 too: the library computes in
+    float32), or an integer type for token ids (int32; int64, the type of
+    Keras' TextVectorization, and the other integer types as int32: ids
+    given as arrays of integers, exact up to 2^24, computed as floats).
+    Inputs are the `x` arrays of fit/predict in the order of
     Model(inputs=...): (N, *shape) or (N, prod(shape))."""
     if kwargs:
         raise ValueError("Input: unsupported arguments %s" % ", ".join(sorted(kwargs)))
@@ -395,13 +398,19 @@ def Input(shape: Any = None, batch_size: Optional[int] = None, dtype: Optional[s
         t = KerasTensor(layer, [], (1,))
         layer._output = t
         return t
+    if shape is not None and any(d is None for d in tuple(shape)):
+        raise ValueError("Input: a dimension of None (a variable length) is not supported, got %r: give the "
+                         "length, and pad or cut the rows to it (TextVectorization(output_sequence_length=T) "
+                         "does)" % (shape,))
     if (shape is None or not 1 <= len(tuple(shape)) <= 3 or
-            any(d is None or isinstance(d, bool) or int(d) < 1 for d in tuple(shape))):
+            any(isinstance(d, bool) or int(d) < 1 for d in tuple(shape))):
         raise ValueError("Input: shape must be 1 to 3 dims >= 1, channels last (features,), (steps, "
                          "features) or (height, width, channels), got %r" % (shape,))
-    if dtype not in (None, "float32", "float64", "int32"):
-        raise ValueError("Input: dtype must be float32, int32 or string (the library computes in float32)")
-    layer = InputLayer(tuple(int(d) for d in shape), name, "int32" if dtype == "int32" else "float32")
+    ints = ("int32", "int64", "int16", "int8", "uint8", "uint16", "uint32")
+    if dtype not in (None, "float32", "float64", "float16", "bfloat16") + ints:
+        raise ValueError("Input: dtype must be a float or an integer type (token ids) or string, got %r (the "
+                         "library computes in float32)" % (dtype,))
+    layer = InputLayer(tuple(int(d) for d in shape), name, "int32" if dtype in ints else "float32")
     t = KerasTensor(layer, [], layer.sample_shape)
     layer._output = t
     return t

@@ -421,3 +421,25 @@ def test_tensor_arithmetic_is_the_merge_layers():
         x + 1.0
     with pytest.raises(TypeError, match=r"^\*: a KerasTensor and a value of type int"):
         2 * x
+
+
+def test_input_dtypes_and_variable_length():
+    """Input(dtype='int64'), the type of Keras' TextVectorization ids (and
+    the other integer types), is an int32 input; float16/float64 are float32
+    inputs; a None dimension is refused saying to give the length."""
+    from latefuse.layers import Embedding, GlobalAveragePooling1D
+    ids = np.array([[3, 1, 4, 0], [2, 7, 1, 8]])
+    preds = []
+    for dt in ("int32", "int64", "uint8"):
+        x = Input((4,), dtype=dt)
+        assert x.layer.dtype == "int32"
+        m = Model(x, GlobalAveragePooling1D()(Embedding(10, 3)(x)), seed=2)
+        preds.append(m.predict(ids.astype(dt)))
+    np.testing.assert_array_equal(preds[0], preds[1])
+    np.testing.assert_array_equal(preds[0], preds[2])
+    assert Input((2,), dtype="float64").layer.dtype == "float32"
+    with pytest.raises(ValueError, match=r"^Input: a dimension of None \(a variable length\) is not supported, "
+                                         r"got \(None,\): give the length"):
+        Input((None,), dtype="int64")
+    with pytest.raises(ValueError, match=r"^Input: dtype must be a float or an integer type"):
+        Input((2,), dtype="complex64")
