@@ -20,6 +20,7 @@ has one set of weights, copied to the Model that uses them next whenever
 another one changed them (models.py, Model._sync).
 """
 import ctypes
+import functools
 import inspect
 import itertools
 import math
@@ -107,6 +108,21 @@ class KerasTensor:
         return self._merge(other, Multiply, "*:", False)
 
 
+def _base_arguments(init):
+    """A layer's __init__ that also takes the arguments every Keras layer
+    takes: trainable (False: frozen, as layer.trainable = False) and dtype
+    (a float type or policy name: the library computes in float32)."""
+    @functools.wraps(init)
+    def __init__(self, *args, trainable=True, dtype=None, **kwargs):
+        if dtype not in (None, "float32", "float64", "float16", "bfloat16", "mixed_float16", "mixed_bfloat16"):
+            raise ValueError("%s: dtype must be a float type (the library computes in float32), got %r"
+                             % (type(self).__name__, dtype))
+        init(self, *args, **kwargs)
+        if not trainable:
+            self._trainable = False
+    return __init__
+
+
 class Layer:
     """Base class.  `name` is the user's name or None (then the model gives
     a Keras-style default: dense, dense_1, ...)."""
@@ -119,8 +135,11 @@ class Layer:
         # the package's own classes only: a user's subclass of the same name
         # (the seed's hand-written WeightedAverage) must not replace the class
         # that load_model / model_from_json build a file's layers with
-        if not cls.__name__.startswith("_") and cls.__module__.split(".")[0] == __name__.split(".")[0]:
+        ours = cls.__module__.split(".")[0] == __name__.split(".")[0]
+        if not cls.__name__.startswith("_") and ours:
             Layer._types[cls.__name__] = cls
+        if ours and "__init__" in cls.__dict__:
+            cls.__init__ = _base_arguments(cls.__dict__["__init__"])
 
     _fixed_input = False  # True: the input shapes are fixed by the weights (a shared call keeps them)
 
@@ -150,8 +169,8 @@ class Layer:
     def get_config(self) -> Dict[str, Any]:
         """The constructor's arguments (JSON-serialisable), as Keras'
         get_config: cls.from_config(layer.get_config()) makes a layer with
-        the same settings (and new weights)."""
-        cfg = {"name": self.name}
+        the same settings (and new weights), trainable or frozen."""
+        cfg = {"name": self.name, "trainable": self.trainable}
         sig = inspect.signature(type(self).__init__)
         for p in list(sig.parameters.values())[1:]:
             if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name == "name":
@@ -353,6 +372,9 @@ def _flat(layer, x):
 
 _lib._proto("lf_input_shape", ctypes.c_int, _lib._P, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t),
             ctypes.c_int, ctypes.c_char_p)
+
+
+Layer.__init__ = _base_arguments(Layer.__init__)  # (the subclasses' own are wrapped by __init_subclass__)
 
 
 class InputLayer(Layer):

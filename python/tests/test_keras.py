@@ -598,7 +598,7 @@ def test_layer_configs_round_trip():
     d = Dense(5, activation="relu", use_bias=False, kernel_initializer="he_normal",
               kernel_regularizer=latefuse.regularizers.l2(0.01), name="d")
     cfg = d.get_config()
-    assert cfg == {"name": "d", "units": 5, "activation": "relu", "use_bias": False,
+    assert cfg == {"name": "d", "trainable": True, "units": 5, "activation": "relu", "use_bias": False,
                    "kernel_initializer": "he_normal", "bias_initializer": "zeros",
                    "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.01}}}
     assert Dense.from_config(cfg).get_config() == cfg

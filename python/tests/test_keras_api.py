@@ -443,3 +443,26 @@ def test_input_dtypes_and_variable_length():
         Input((None,), dtype="int64")
     with pytest.raises(ValueError, match=r"^Input: dtype must be a float or an integer type"):
         Input((2,), dtype="complex64")
+
+
+def test_every_layer_takes_trainable_and_dtype():
+    """Keras' base arguments: Dense(..., trainable=False) is frozen as
+    layer.trainable = False is (fit leaves it, get_config and from_config
+    keep it), a layer without its own __init__ (Add) takes them too, and
+    dtype takes the float types (the library computes in float32)."""
+    from latefuse.layers import Add
+    frozen = Dense(3, trainable=False, dtype="float32", name="frozen")
+    assert not frozen.trainable and Add(trainable=False).trainable is False
+    cfg = frozen.get_config()
+    assert cfg["trainable"] is False and Dense.from_config(cfg).trainable is False
+    x = Input((4,))
+    m = Model(x, Dense(2, dtype="mixed_float16")(frozen(x)), seed=1)
+    m.compile("adam", "mse")
+    before = m.get_layer("frozen").get_weights()
+    m.fit(np.ones((8, 4)), np.ones((8, 2)), epochs=2, verbose=0)
+    for a, b in zip(m.get_layer("frozen").get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+    assert len(m.trainable_weights) == 2 and len(m.non_trainable_weights) == 2
+    with pytest.raises(ValueError, match=r"^Dense: dtype must be a float type \(the library computes in float32\), "
+                                         r"got 'int32'$"):
+        Dense(2, dtype="int32")
