@@ -17,6 +17,7 @@ already is one, pointer tables for `const float *const *` arguments).
 """
 import ctypes
 import os
+import re
 
 import numpy as np
 
@@ -291,11 +292,16 @@ _proto("lf_fusion_report", _S, _P, _P, _P, c_size, c_size, c_size, c_void_p, cty
        c_char_p, ctypes.c_uint)
 
 
-def progress_printer(bar):
+_BAR = re.compile(r"^\r?(\d+/\d+) \[[=>.]*\]")
+
+
+def progress_printer(bar, plain=False):
     """A progress callback (PROGRESS_FN) that writes the library's Keras-style
     text (lf_progress_format) to sys.stderr; the redrawn lines (a step's bar,
-    compare's method) only when `bar`.  Assigning it to an options struct's
-    `progress` field keeps it alive as long as the struct."""
+    compare's method) only when `bar`; `plain` (fit's verbose=2, as Keras):
+    an epoch's line without its bar ("2/2 - 0s 6us/step - loss: ...").
+    Assigning it to an options struct's `progress` field keeps it alive as
+    long as the struct."""
     import sys
     buf = ctypes.create_string_buffer(512)
 
@@ -303,7 +309,8 @@ def progress_printer(bar):
         if p.contents.event in _REDRAW and not bar:
             return
         lib.lf_progress_format(p, buf, len(buf))
-        sys.stderr.write(buf.value.decode("utf-8", "replace"))
+        text = buf.value.decode("utf-8", "replace")
+        sys.stderr.write(_BAR.sub(r"\1", text) if plain else text)
         sys.stderr.flush()
 
     return PROGRESS_FN(show)

@@ -714,7 +714,7 @@ class Model:
         opts.validation_split = vs
         printer = None
         if verbose:  # 1: the bar on a terminal; 2 (or not a terminal): a line per epoch
-            printer = _lib.progress_printer(verbose == 1 and _lib.stderr_tty())
+            printer = _lib.progress_printer(verbose == 1 and _lib.stderr_tty(), plain=verbose == 2)
             opts.progress = printer
         opts.seed = int(seed) & 0xFFFFFFFFFFFFFFFF
         keep = [xs, ys]

@@ -466,3 +466,20 @@ def test_every_layer_takes_trainable_and_dtype():
     with pytest.raises(ValueError, match=r"^Dense: dtype must be a float type \(the library computes in float32\), "
                                          r"got 'int32'$"):
         Dense(2, dtype="int32")
+
+
+def test_verbose_2_prints_a_line_per_epoch_without_the_bar(capsys):
+    """fit(verbose=2): one line per epoch as Keras ("2/2 - 0s ... - loss:
+    ..."), no progress bar and no carriage return; verbose=0 nothing."""
+    x = Input((4,))
+    m = Model(x, Dense(2)(x), seed=1)
+    m.compile("adam", "mse")
+    X, Y = np.ones((64, 4)), np.ones((64, 2))
+    m.fit(X, Y, epochs=2, verbose=2, validation_split=0.25)
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert lines[0] == "Epoch 1/2" and lines[2] == "Epoch 2/2" and len(lines) == 4, err
+    assert re.match(r"^2/2 - \S+ \S+/step - loss: [0-9.]+ - val_loss: [0-9.]+$", lines[1]), lines[1]
+    assert "[" not in err and "\r" not in err
+    m.fit(X, Y, epochs=1, verbose=0)
+    assert capsys.readouterr().err == ""
