@@ -1245,6 +1245,41 @@ class Model:
         finally:
             lib.lf_model_free(h)
 
+    def save_weights(self, filepath: Union[str, "os.PathLike[str]"], overwrite: bool = True) -> None:
+        """Keras' save_weights: the weights, in a model file (architecture
+        and weights, no optimizer state) that load_weights, and
+        load_model, read back."""
+        path = os.fspath(filepath)
+        _check_save_name(path, "save_weights")
+        if not overwrite and os.path.exists(path):
+            raise FileExistsError("save_weights: '%s' exists and overwrite=False" % path)
+        self._sync()
+        h, _ = self._create_c(None)  # uncompiled: weights only
+        try:
+            self._copy_weights(self._handle, h)
+            st = lib.lf_model_save(h, os.fsencode(path), 0)
+            if st:
+                _lib.raise_model(h, st)
+        finally:
+            lib.lf_model_free(h)
+
+    def load_weights(self, filepath: Union[str, "os.PathLike[str]"]) -> None:
+        """Keras' load_weights: the weights of a file written by
+        save_weights or save (or lf_model_save) whose model has the same
+        weight arrays in the same order and shapes (as Keras matches them,
+        by position); every shape is checked before any weight changes."""
+        path = os.fspath(filepath)
+        theirs = load_model(path, compile=False).get_weights()
+        ours = self.get_weights()
+        if len(theirs) != len(ours):
+            raise ValueError("load_weights: '%s' holds %d weight arrays, this model has %d" % (path, len(theirs),
+                                                                                                  len(ours)))
+        for i, (a, b) in enumerate(zip(theirs, ours)):
+            if a.shape != b.shape:
+                raise ValueError("load_weights: weight array %d of '%s' has shape %s, this model's %s"
+                                 % (i, path, a.shape, b.shape))
+        self.set_weights(theirs)
+
     # ------------------------------------------------------------ pickle, copy
     def __reduce__(self):
         """pickle, copy.deepcopy and joblib: the model travels as the bytes of
@@ -1787,6 +1822,14 @@ class Sequential(Model):
         self._unbuilt("save")
         return Model.save(self, *args, **kwargs)
 
+    def save_weights(self, *args, **kwargs):
+        self._unbuilt("save_weights")
+        return Model.save_weights(self, *args, **kwargs)
+
+    def load_weights(self, *args, **kwargs):
+        self._unbuilt("load_weights")
+        return Model.load_weights(self, *args, **kwargs)
+
     def get_config(self) -> Dict[str, Any]:
         """Keras' Sequential config: {"name", "layers": [InputLayer config,
         then {"class_name", "config"} per layer]} (plain layers only)."""
@@ -1815,6 +1858,41 @@ class Sequential(Model):
         if seq._seq_input is not None:
             seq.build()
         return seq
+
+    def save_weights(self, filepath: Union[str, "os.PathLike[str]"], overwrite: bool = True) -> None:
+        """Keras' save_weights: the weights, in a model file (architecture
+        and weights, no optimizer state) that load_weights, and
+        load_model, read back."""
+        path = os.fspath(filepath)
+        _check_save_name(path, "save_weights")
+        if not overwrite and os.path.exists(path):
+            raise FileExistsError("save_weights: '%s' exists and overwrite=False" % path)
+        self._sync()
+        h, _ = self._create_c(None)  # uncompiled: weights only
+        try:
+            self._copy_weights(self._handle, h)
+            st = lib.lf_model_save(h, os.fsencode(path), 0)
+            if st:
+                _lib.raise_model(h, st)
+        finally:
+            lib.lf_model_free(h)
+
+    def load_weights(self, filepath: Union[str, "os.PathLike[str]"]) -> None:
+        """Keras' load_weights: the weights of a file written by
+        save_weights or save (or lf_model_save) whose model has the same
+        weight arrays in the same order and shapes (as Keras matches them,
+        by position); every shape is checked before any weight changes."""
+        path = os.fspath(filepath)
+        theirs = load_model(path, compile=False).get_weights()
+        ours = self.get_weights()
+        if len(theirs) != len(ours):
+            raise ValueError("load_weights: '%s' holds %d weight arrays, this model has %d" % (path, len(theirs),
+                                                                                                  len(ours)))
+        for i, (a, b) in enumerate(zip(theirs, ours)):
+            if a.shape != b.shape:
+                raise ValueError("load_weights: weight array %d of '%s' has shape %s, this model's %s"
+                                 % (i, path, a.shape, b.shape))
+        self.set_weights(theirs)
 
     # ------------------------------------------------------------ pickle, copy
     def __reduce__(self):

@@ -483,3 +483,29 @@ def test_verbose_2_prints_a_line_per_epoch_without_the_bar(capsys):
     assert "[" not in err and "\r" not in err
     m.fit(X, Y, epochs=1, verbose=0)
     assert capsys.readouterr().err == ""
+
+
+def test_save_weights_and_load_weights(tmp_path):
+    """save_weights / load_weights as Keras: the weights into a model of the
+    same architecture, matched by position; a file of another model is
+    refused, naming the first array that differs, with no weight changed;
+    Keras' own file names are refused as save's are."""
+    def build(seed, units=3):
+        x = Input((4,))
+        return Model(x, Dense(2)(BatchNormalization()(Dense(units, activation="relu")(x))), seed=seed)
+    a, b = build(1), build(2)
+    xv = np.random.default_rng(0).normal(size=(6, 4))
+    assert not np.array_equal(a.predict(xv), b.predict(xv))
+    path = str(tmp_path / "w.lf")
+    a.save_weights(path)
+    b.load_weights(path)
+    np.testing.assert_array_equal(b.predict(xv), a.predict(xv))
+    c = build(3, units=5)
+    before = c.get_weights()
+    with pytest.raises(ValueError, match=r"^load_weights: weight array 0 of '.*w\.lf' has shape \(4, 3\), this "
+                                         r"model's \(4, 5\)$"):
+        c.load_weights(path)
+    for w0, w1 in zip(c.get_weights(), before):
+        np.testing.assert_array_equal(w0, w1)
+    with pytest.raises(ValueError, match=r"^save_weights: '.*m\.weights\.h5' asks for Keras' HDF5 format"):
+        a.save_weights(str(tmp_path / "m.weights.h5"))
