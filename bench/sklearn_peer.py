@@ -15,8 +15,8 @@ holds out 10 % for validation), with its default tolerance and at most
 LF_BENCH_B5_SK_ITER (default 100, scikit-learn's default) iterations; the
 iterations used are reported.  The time covers the input preparation and
 fit; the held-out log-loss is computed like lf_fusion_metrics
-(-mean log clip(q_y, 1e-15, 1)).  One untimed warm-up is skipped: the fit
-is long enough and deterministic.
+(-mean log clip(q_y, 1e-15, 1)).  One untimed warm-up fit first, as the
+other sides do.
 
     /usr/bin/python3 bench/sklearn_peer.py b5 DIR [RUNS]
 
