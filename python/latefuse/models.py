@@ -143,7 +143,8 @@ class Model:
         self.loss = None
         self.optimizer = None
         self.metrics_names = []
-        self._acc = []  # the accuracy names compile's metrics gave ('accuracy', 'acc', ...)
+        self._acc = []  # one output: the accuracy names compile's metrics gave ('accuracy', 'acc', ...)
+        self._acc_out = []  # per output: the accuracy names asked of it (several outputs)
         self._metrics = []
         self._metric_args = []     # compile's metrics, as given (pickle and a Sequential's add compile again)
         self._wmetrics = []        # compile's weighted_metrics: [(history key, kind)]
@@ -458,11 +459,16 @@ class Model:
                     not np.isfinite(w) or w < 0:
                 raise ValueError("compile: loss weights must be finite numbers >= 0, got %r" % (w,))
         weights = [float(w) for w in weights]
-        acc, extra = self._parse_metrics(metrics)
-        if acc and all(lid < _BINARY for lid in loss_ids):  # the library measures none: NaN, quietly
+        acc_out, extra = self._parse_metrics(metrics, loss_ids)
+        if any(acc_out) and all(lid < _BINARY for lid in loss_ids):  # the library measures none: NaN, quietly
             raise ValueError("compile: metric 'accuracy' needs a crossentropy loss (binary, categorical or sparse "
                              "categorical) on an output: it counts the classes the output picks; the loss is %s"
                              % ", ".join(repr(x) for x in (loss if isinstance(loss, (list, tuple)) else [loss])))
+        for names, lid, nm in zip(acc_out, loss_ids, self._output_names()):
+            if names and lid < _BINARY:
+                raise ValueError("compile: metric %r of output '%s' needs a crossentropy loss (binary, categorical "
+                                 "or sparse categorical): it counts the classes the output picks" % (names[0], nm))
+        acc = acc_out[0] if len(acc_out) == 1 else []
         wextra = self._parse_weighted_metrics(weighted_metrics, acc, extra, loss_ids)
         spec = (loss_ids, weights, opt._struct())
         if self._c_compiled:
@@ -481,7 +487,7 @@ class Model:
         multi = len(self.outputs) > 1
         self.loss = [_LOSS_ALIASES[ls] for ls in losses] if multi else _LOSS_ALIASES[losses[0]]
         self.loss_weights = weights
-        self.optimizer, self._loss_ids, self._acc = opt, loss_ids, acc
+        self.optimizer, self._loss_ids, self._acc, self._acc_out = opt, loss_ids, acc, acc_out
         self._loss_id = loss_ids[0]
         self._metrics = extra
         self._metric_args = list(metrics or [])
@@ -489,23 +495,48 @@ class Model:
         self._wmetric_args = list(weighted_metrics or [])
         self.metrics_names = self._metric_keys()
 
-    def _parse_metrics(self, metrics):
-        """compile's metrics: (the accuracy names given, in order, each once:
-        Keras' history and evaluate keys, e.g. ['acc']; [(history key,
-        kind)] of the metrics measured in Python)."""
-        acc, extra = [], []
-        if isinstance(metrics, (str, dict)):
+    def _parse_metrics(self, metrics, loss_ids):
+        """compile's metrics: (per output, the accuracy names asked of it,
+        in order, each once: Keras' history and evaluate keys, e.g. ['acc'];
+        [(history key, kind)] of the metrics measured in Python, one output
+        only).  With several outputs, as Keras 3: a dict by output name, or a
+        list of one entry (a name, a list of names or None) per output; a
+        list of names of another length asks each of them of every output
+        with a crossentropy loss (Keras refuses it)."""
+        k, names = len(self.outputs), self._output_names()
+        if isinstance(metrics, str) or (isinstance(metrics, dict) and k == 1):
             raise ValueError("compile: metrics must be a list, e.g. metrics=['accuracy']")
-        for mt in (metrics or []):
-            key, kind = self._metric_of(mt, "metric")
-            if kind == "acc":
-                if key not in acc:
-                    acc.append(key)
-            elif key not in [e[0] for e in extra]:
-                extra.append((key, kind))
-        if extra and len(self.outputs) > 1:
+        if k > 1 and isinstance(metrics, dict):
+            unknown = [n for n in metrics if n not in names]
+            if unknown:
+                raise ValueError("compile: metrics name no output %s (the outputs: %s)"
+                                 % (", ".join(map(repr, unknown)), ", ".join(names)))
+            per = [metrics.get(n) for n in names]
+        elif k > 1 and metrics and len(metrics) == k and all(m is None or isinstance(m, (str, list, tuple))
+                                                             for m in metrics):
+            per = list(metrics)
+        else:
+            flat = list(metrics or [])
+            per = [flat if k == 1 or lid >= _BINARY else [m for m in flat if not self._is_acc(m)]
+                   for lid in loss_ids] if k > 1 else [flat]
+        acc_out, extra = [], []
+        for entry in per:
+            asked = []
+            for mt in ([] if entry is None else [entry] if isinstance(entry, str) else list(entry)):
+                key, kind = self._metric_of(mt, "metric")
+                if kind == "acc":
+                    if key not in asked:
+                        asked.append(key)
+                elif key not in [e[0] for e in extra]:
+                    extra.append((key, kind))
+            acc_out.append(asked)
+        if extra and k > 1:
             raise ValueError("compile: metrics %s need a model with one output" % ", ".join(e[0] for e in extra))
-        return acc, extra
+        return acc_out, extra
+
+    @staticmethod
+    def _is_acc(mt):
+        return isinstance(mt, str) and mt in _ACC_METRICS
 
     def _metric_of(self, mt, what):
         """(history key, kind) of one entry of compile's metrics or
@@ -567,8 +598,7 @@ class Model:
                     + [e[0] for e in getattr(self, "_wmetrics", [])])
         names = self._output_names()
         keys = ["loss"] + ["%s_loss" % n for n in names]
-        if self._acc:
-            keys += ["%s_%s" % (n, a) for n, l in zip(names, self._loss_ids) if l >= _BINARY for a in self._acc]
+        keys += ["%s_%s" % (n, a) for n, asked in zip(names, self._acc_out) for a in asked]
         return keys
 
     def _need_compiled(self, what):
@@ -867,12 +897,11 @@ class Model:
             E = int(opts.epochs)
             for field, suffix in (("output_loss", "loss"), ("output_accuracy", "accuracy"),
                                   ("val_output_loss", "val_loss"), ("val_output_accuracy", "val_accuracy")):
-                names = list(self._acc) if suffix.endswith("accuracy") else ["loss"]
                 p = getattr(hp, field)
                 for k, nm in enumerate(self._output_names()):
                     vals = [float(p[k * E + i]) for i in range(ne)]
                     if vals and not all(np.isnan(vals)):
-                        for a in names:
+                        for a in (self._acc_out[k] if suffix.endswith("accuracy") else ["loss"]):
                             key = "val_%s_%s" % (nm, a) if suffix.startswith("val_") else "%s_%s" % (nm, a)
                             series[key] = list(vals)
         for k in (epoch_logs[0] if epoch_logs else {}):
@@ -949,7 +978,7 @@ class Model:
             values = [losses[0]] + [accs[0]] * len(self._acc)
         else:
             values = list(losses)
-            values += [accs[i] for i in range(k) if self._loss_ids[i] >= _BINARY for _ in self._acc]
+            values += [accs[i] for i in range(k) for _ in self._acc_out[i]]
         values += list(self._metric_values(xs, ys, sw).values())  # metrics= unweighted, weighted_metrics by sw
         if return_dict:
             return dict(zip(self._metric_keys(), values))
@@ -1315,7 +1344,8 @@ class Model:
         if self._compiled and "metrics" in info:
             self.optimizer = info["optimizer"]
             self.loss, self.loss_weights = info["loss"], list(info["loss_weights"])
-            self._acc, self._metrics = self._parse_metrics(info["metrics"])
+            self._acc_out, self._metrics = self._parse_metrics(info["metrics"], self._loss_ids)
+            self._acc = self._acc_out[0] if len(self._acc_out) == 1 else []
             self._metric_args = list(info["metrics"])
             wm = info.get("weighted_metrics") or []
             self._wmetrics = self._parse_weighted_metrics(wm, self._acc, self._metrics, self._loss_ids)
@@ -1542,6 +1572,7 @@ class Sequential(Model):
         self._c_compiled = self._compiled = False
         self.loss = self.optimizer = self._loss_id = None
         self.metrics_names, self._acc, self._metrics, self._metric_args = [], [], [], []
+        self._acc_out = []
         self._wmetrics, self._wmetric_args = [], []
         self.inputs = None
         for ly in layers or []:
@@ -2118,7 +2149,7 @@ def load_model(filepath: Union[str, "os.PathLike[str]"], compile: bool = True, s
         m._loss_ids = [lib.lf_loss_parse(_enc(ls)) for ls in loss_names] if m._c_compiled else None
         m._loss_id = m._loss_ids[0] if m._c_compiled else None
         m.optimizer = _optimizer_from(arch.get("optimizer", {})) if m._compiled else None
-        m._acc = []
+        m._acc, m._acc_out = [], [[] for _ in m.outputs]
         m._metrics = []
         m._metric_args = []
         m._wmetrics = []

@@ -56,6 +56,35 @@ def test_fit_evaluate_predict_several_outputs():
     assert m.output_shape == [(None, 3)] * 3
 
 
+def test_metrics_per_output_as_keras_3():
+    """metrics for several outputs in Keras 3's spellings: a dict by output
+    name or one entry per output (a name, a list or None) asks the accuracy
+    of those outputs only, keyed by the names given; history, evaluate and
+    metrics_names agree; the accuracy is the library's per output."""
+    xa, xb, y = task(60)
+    full = two_branch()
+    full.compile("adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    ref = full.evaluate([xa, xb], [y, y, y], return_dict=True)
+    for metrics in ({"fused": "accuracy", "out_b": ["acc"]}, [["accuracy"], None, "acc"],
+                    ["accuracy", [], ["acc"]]):
+        m = two_branch()
+        m.compile("adam", loss="sparse_categorical_crossentropy", metrics=metrics)
+        want = ["loss", "fused_loss", "out_a_loss", "out_b_loss", "fused_accuracy", "out_b_acc"]
+        assert m.metrics_names == want, metrics
+        d = m.evaluate([xa, xb], [y, y, y], return_dict=True)
+        assert list(d) == want and d["fused_accuracy"] == ref["fused_accuracy"] and d["out_b_acc"] == ref[
+            "out_b_accuracy"]
+        h = m.fit([xa, xb], [y, y, y], epochs=1, validation_split=0.25, verbose=0)
+        assert {k for k in h.history if "acc" in k} == {"fused_accuracy", "out_b_acc", "val_fused_accuracy",
+                                                        "val_out_b_acc"}, metrics
+    with pytest.raises(ValueError, match=r"^compile: metrics name no output 'out_c' \(the outputs: fused, out_a, "
+                                         r"out_b\)$"):
+        two_branch().compile("adam", loss="sparse_categorical_crossentropy", metrics={"out_c": "accuracy"})
+    with pytest.raises(ValueError, match=r"^compile: metric 'accuracy' of output 'out_a' needs a crossentropy loss"):
+        two_branch().compile("adam", loss=["sparse_categorical_crossentropy", "mse", "mse"],
+                             metrics=[None, "accuracy", None])
+
+
 def test_loss_weights_and_losses_by_name(tmp_path):
     xa, xb, y = task(60)
     m = two_branch()
