@@ -455,8 +455,10 @@ lf_status lf_model_load(lf_model *m, const char *path) {
     else if (!fmt || strcmp(fmt, "latefuse") != 0)
         st = lf_model_fail(m, LF_ERR_FORMAT, "'%s' is a safetensors file but not a latefuse model", path);
     else if (!ver || (strcmp(ver, FORMAT_VERSION) != 0 && strcmp(ver, "1") != 0))
-        st = lf_model_fail(m, LF_ERR_FORMAT, "'%s': unsupported latefuse format version '%s'", path,
-                           ver ? lf_str_for_msg(esc, ver) : "(none)");
+        st = lf_model_fail(m, LF_ERR_FORMAT,
+                           "'%s': unsupported latefuse format version '%s' (this latefuse reads versions 1 and %s; "
+                           "a newer one may have written it)", path, ver ? lf_str_for_msg(esc, ver) : "(none)",
+                           FORMAT_VERSION);
     else if (!arch)
         st = lf_model_fail(m, LF_ERR_FORMAT, "'%s': the metadata has no architecture", path);
     else {

@@ -256,8 +256,9 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
                                          "Model.save write)");
     if (!fmt || strcmp(fmt, FORMAT) != 0) return lf_fail(e, LF_ERR_FORMAT, "not a latefuse fusion model");
     if (!ver || strcmp(ver, FORMAT_VERSION) != 0)
-        return lf_fail(e, LF_ERR_FORMAT, "unsupported fusion format version '%s'",
-                       ver ? lf_str_for_msg(esc, ver) : "(none)");
+        return lf_fail(e, LF_ERR_FORMAT, "unsupported fusion format version '%s' (this latefuse reads version %s; "
+                                         "a newer one may have written it)",
+                       ver ? lf_str_for_msg(esc, ver) : "(none)", FORMAT_VERSION);
     if (!fj) return lf_fail(e, LF_ERR_FORMAT, "the metadata has no 'fusion' entry");
     lf_json *root;
     lf_status st = lf_json_parse(fj, strlen(fj), &root, e);
