@@ -301,7 +301,7 @@ static lf_status read_optimizer(const lf_json *o, lf_optimizer *opt, uint64_t *i
 lf_status lf_load_tensor(const lf_st_file *f, const char *name, float *dst, size_t ndim,
                          const size_t *shape, lf_err *e) {
     const lf_st_tensor *t = lf_st_find(f, name);
-    if (!t) return lf_fail(e, LF_ERR_FORMAT, "model file: tensor '%.80s' is missing", name);
+    if (!t) return lf_fail(e, LF_ERR_FORMAT, "tensor '%.80s' is missing", name);
     int same = t->ndim == ndim && t->dtype == LF_ST_F32;
     for (size_t d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d];
     if (!same) {
@@ -309,7 +309,7 @@ lf_status lf_load_tensor(const lf_st_file *f, const char *name, float *dst, size
         size_t used = 0;
         for (size_t d = 0; d < ndim && used < sizeof dims; d++)
             used += (size_t)snprintf(dims + used, sizeof dims - used, d ? ", %zu" : "%zu", shape[d]);
-        return lf_fail(e, LF_ERR_FORMAT, "model file: tensor '%.80s' must be F32 of shape (%s)", name, dims);
+        return lf_fail(e, LF_ERR_FORMAT, "tensor '%.80s' must be F32 of shape (%s)", name, dims);
     }
     return lf_st_tensor_f32(t, dst, t->count, e);
 }
@@ -423,7 +423,7 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
             for (size_t j = 0; j < n; j++) expected |= strcmp(tn, outs[j].name) == 0;
             if (!expected && strncmp(tn, prefix, plen) == 0 && strncmp(tn + plen, "textvec:", 8) != 0) {
                 char esc[LF_MSG_STR];
-                st = lf_fail(e, LF_ERR_FORMAT, "model file: unexpected tensor '%s'", lf_str_for_msg(esc, tn));
+                st = lf_fail(e, LF_ERR_FORMAT, "unexpected tensor '%s'", lf_str_for_msg(esc, tn));
                 break;
             }
         }

@@ -637,7 +637,7 @@ static void test_file(void) {
         {NULL, NULL, NULL, "member2.fusion.weights",
          "ensemble member 2 (product): the member holds 1 tensors, the product method has 0"},
         {NULL, NULL, "member1.net.correction.bias", NULL,
-         "ensemble member 1 (stack-lr): model file: tensor 'net.correction.bias' is missing"},
+         "ensemble member 1 (stack-lr): tensor 'net.correction.bias' is missing"},
         {NULL, NULL, NULL, "member7.x",
          "the file holds tensor 'member7.x', which no ensemble member has"},
         {NULL, NULL, NULL, "fusion.weights",

@@ -167,14 +167,14 @@ static void test_wrong_types(void) {
 static void test_sizes(void) {
     char *s = big_settings("decision-template", 16000);
     expect(LF_FUSE_DECISION_TEMPLATE, s, NULL,
-           "'x.lff': model file: tensor 'fusion.templates' must be F32 of shape (16000, 16384000)");
+           "'x.lff': tensor 'fusion.templates' must be F32 of shape (16000, 16384000)");
     free(s);
     s = big_settings("mlp", 16000);
     expect(LF_FUSE_MLP, s, NULL,
            "'x.lff': the network has 1539 weights, the mlp method builds 2099347200 for 1024 models and 16000 classes");
     free(s);
     s = big_settings("acc-weighted", 16000);
-    expect(LF_FUSE_ACC_WEIGHTED, s, NULL, "'x.lff': model file: tensor 'fusion.weights' must be F32 of shape (1024)");
+    expect(LF_FUSE_ACC_WEIGHTED, s, NULL, "'x.lff': tensor 'fusion.weights' must be F32 of shape (1024)");
     free(s);
     /* a network whose layers declare more weights than the file stores */
     expect(LF_FUSE_WAVG, SETTINGS("wavg", "3", "\"image\",\"text\""),
@@ -284,7 +284,7 @@ static void test_container_strings(void) {
     lf_model *m = NULL;
     lf_model_create(&m, 0);
     lf_status st = lf_model_from_parts(m, arch, strlen(arch), &sf, "", &e);
-    CHECK(st == LF_ERR_FORMAT && strcmp(e.msg, "model file: unexpected tensor 'stray\\x1b[2J'") == 0, "model: %d %s",
+    CHECK(st == LF_ERR_FORMAT && strcmp(e.msg, "unexpected tensor 'stray\\x1b[2J'") == 0, "model: %d %s",
           st, e.msg);
     lf_model_free(m);
     lf_st_free(&sf);
