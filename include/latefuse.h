@@ -615,7 +615,8 @@ typedef struct lf_fit_options {
     size_t val_n;
     size_t patience;          /* 0: no early stopping; else stop after this
                                  many epochs without improvement of the
-                                 monitored loss (val_loss if any, else loss) */
+                                 monitored loss (val_loss if any, else loss;
+                                 or the accuracy: monitor_accuracy) */
     float min_delta;          /* improvement needed, default 0 (finite, >= 0) */
     int restore_best_weights; /* with early stopping (patience > 0), default
                                  0: when fit ends, stopped early or not, the
@@ -669,6 +670,14 @@ typedef struct lf_fit_options {
                                  (val_x or val_arrays): val_loss weighs
                                  them, as Keras' validation_data=(x, y,
                                  sample_weight) */
+    int monitor_accuracy;     /* 0 (default): early stopping and the best
+                                 epoch watch the loss (val_loss if any,
+                                 else loss), lower is better; 1: the
+                                 accuracy (val_accuracy if any), higher is
+                                 better, as Keras'
+                                 EarlyStopping(monitor='val_accuracy');
+                                 needs one output with an accuracy (a
+                                 crossentropy loss) */
 } lf_fit_options;
 
 lf_fit_options lf_fit_defaults(void);

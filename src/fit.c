@@ -1004,7 +1004,10 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
                                "try a smaller learning rate", e + 1);
             break;
         }
-        double monitor = n_val ? vloss : loss;
+        /* the accuracy (higher is better) is watched as its negation */
+        size_t E = o->epochs;
+        double monitor = !o->monitor_accuracy ? (n_val ? vloss : loss)
+                                              : -(n_val ? m->hist[3 * E + e] : m->hist[2 * E + e]);
         if (monitor < best - o->min_delta) {
             best = monitor;
             m->history.best_epoch = e;
@@ -1057,6 +1060,12 @@ static lf_status check_options(lf_model *m, size_t n, const lf_fit_options *o) {
         return lf_model_fail(m, LF_ERR_ARG, "fit: validation_split must be in [0, 1), got %g", o->validation_split);
     if (!(o->min_delta >= 0.0f && isfinite(o->min_delta))) /* NaN never improves: the best weights never kept */
         return lf_model_fail(m, LF_ERR_ARG, "fit: min_delta must be finite and >= 0, got %g", (double)o->min_delta);
+    if (o->monitor_accuracy != 0 && o->monitor_accuracy != 1)
+        return lf_model_fail(m, LF_ERR_ARG, "fit: monitor_accuracy must be 0 (the loss) or 1, got %d",
+                             o->monitor_accuracy);
+    if (o->monitor_accuracy && (m->n_outputs != 1 || !lf_loss_has_accuracy(m->outs[0].loss)))
+        return lf_model_fail(m, LF_ERR_ARG, "fit: monitor_accuracy needs a model with one output and a "
+                                            "crossentropy loss (its accuracy is watched)");
     size_t D = m->nodes[m->output].dim;
     if (o->class_weight) {
         if (m->n_outputs > 1)

@@ -754,6 +754,49 @@ static void test_restore_best(void) {
     free(x), free(y), free(yv);
 }
 
+/* monitor_accuracy: the best epoch is the first of the highest validation
+ * accuracy (Keras' EarlyStopping(monitor='val_accuracy'), mode max), the
+ * loss's when off; patience counts epochs without a higher one; a model
+ * without an accuracy is refused */
+static void test_monitor_accuracy(void) {
+    size_t n = 200;
+    float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y);
+    make_task(x, y, n, 37);
+    for (size_t r = 150; r < n; r += 3) y[r] = 1.0f - y[r]; /* noisy validation rows */
+    const float *xs[1] = {x};
+    for (int acc = 0; acc < 2; acc++) {
+        lf_fit_options o = lf_fit_defaults();
+        o.epochs = 12, o.patience = 100, o.validation_split = 0.25, o.seed = 3, o.monitor_accuracy = acc;
+        lf_model *a = clf_model(14, 0.0f);
+        CHECK(lf_model_fit(a, xs, y, n, &o) == LF_OK, "fit: %s", lf_model_error(a));
+        const lf_history *h = lf_model_history(a);
+        size_t want = 0;
+        for (size_t e = 1; e < h->epochs; e++)
+            if (acc ? h->val_accuracy[e] > h->val_accuracy[want] : h->val_loss[e] < h->val_loss[want]) want = e;
+        CHECK(h->best_epoch == want, "monitor_accuracy %d: best epoch %zu, want %zu", acc, h->best_epoch, want);
+        lf_model_free(a);
+    }
+    /* patience 2 on the accuracy: stops two epochs after its best */
+    lf_fit_options o = lf_fit_defaults();
+    o.epochs = 40, o.patience = 2, o.validation_split = 0.25, o.seed = 3, o.monitor_accuracy = 1;
+    lf_model *a = clf_model(14, 0.0f);
+    CHECK(lf_model_fit(a, xs, y, n, &o) == LF_OK, "fit: %s", lf_model_error(a));
+    const lf_history *h = lf_model_history(a);
+    CHECK(!h->stopped_early || h->epochs == h->best_epoch + 3, "patience 2: stopped after epoch %zu, best %zu",
+          h->epochs, h->best_epoch + 1);
+    lf_model_free(a);
+    lf_model *r;
+    lf_model_create(&r, 1);
+    int in = lf_input(r, 4, "x");
+    lf_model_compile(r, lf_dense(r, in, 1, LF_ACT_LINEAR, 1, "o"), LF_LOSS_MSE, NULL);
+    CHECK(lf_model_fit(r, xs, y, n, &o) == LF_ERR_ARG &&
+              strcmp(lf_model_error(r), "fit: monitor_accuracy needs a model with one output and a crossentropy "
+                                        "loss (its accuracy is watched)") == 0,
+          "monitor_accuracy with mse: %s", lf_model_error(r));
+    lf_model_free(r);
+    free(x), free(y);
+}
+
 /* a frozen layer's L2 penalty leaves the loss, as Keras 3 counts trainable
  * weights' regularisers only: evaluate is then the plain mean squared error */
 static void test_frozen_penalty(void) {
@@ -1026,6 +1069,7 @@ int main(void) {
     test_validation_split_rows();
     test_fit_refusals();
     test_restore_best();
+    test_monitor_accuracy();
     test_frozen_penalty();
     test_threads_option();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_engine_XXXXXX");

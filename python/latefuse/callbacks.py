@@ -105,11 +105,18 @@ class ModelCheckpoint(Callback):
             sys.stderr.write("\nEpoch %d: %s did not improve from %.5f\n" % (epoch + 1, self.monitor, self.best))
 
 
+# the accuracy names compile's metrics take (models.py's _ACC_METRICS)
+_ACC_NAMES = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy")
+
+
 class EarlyStopping(Callback):
     """EarlyStopping(monitor='val_loss', min_delta=0, patience=0,
     restore_best_weights=False).  The library monitors val_loss when there
-    is validation data and loss otherwise, so monitor must name that one;
-    monitor='val_loss' without validation data warns and does not stop (as
+    is validation data and loss otherwise, or the accuracy
+    (monitor='val_accuracy' or 'accuracy', under the name compile's metrics
+    gave it, e.g. 'val_acc'; higher is better), so monitor must name that
+    one; a monitor that the fit does not measure (val_ without validation
+    data, an accuracy compile did not ask for) warns and does not stop (as
     Keras).  patience=0 behaves like patience=1 (stop after the first epoch
     without improvement)."""
 
@@ -117,10 +124,14 @@ class EarlyStopping(Callback):
                  verbose: int = 0, mode: str = "auto", baseline: Optional[float] = None,
                  restore_best_weights: bool = False, start_from_epoch: int = 0) -> None:
         super().__init__()
-        if monitor not in ("loss", "val_loss"):
-            raise ValueError("EarlyStopping: monitor must be 'loss' or 'val_loss', got %r" % (monitor,))
-        if mode not in ("auto", "min"):
-            raise ValueError("EarlyStopping: mode must be 'auto' or 'min' (a loss is monitored)")
+        base = monitor[4:] if isinstance(monitor, str) and monitor.startswith("val_") else monitor
+        if base not in ("loss",) + _ACC_NAMES:
+            raise ValueError("EarlyStopping: monitor must be 'loss', 'val_loss', an accuracy ('accuracy', "
+                             "'val_accuracy', or the name compile's metrics gave it), got %r" % (monitor,))
+        best = "min" if base == "loss" else "max"
+        if mode not in ("auto", best):
+            raise ValueError("EarlyStopping: mode must be 'auto' or '%s' (monitor %r: %s is better)"
+                             % (best, monitor, "lower" if best == "min" else "higher"))
         if baseline is not None or start_from_epoch:
             raise ValueError("EarlyStopping: baseline and start_from_epoch are not supported")
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:

@@ -50,7 +50,7 @@ from . import _lib
 from ._cancel import _Cancel
 from . import layers as L
 from . import optimizers as _optimizers
-from .callbacks import Callback, EarlyStopping
+from .callbacks import _ACC_NAMES, Callback, EarlyStopping
 from ._lib import LatefuseError, lib
 
 __all__ = ["Model", "Sequential", "History", "load_model", "model_from_json"]
@@ -68,8 +68,7 @@ _LOSS_ALIASES = {
     "categorical_crossentropy": "categorical_crossentropy",
     "sparse_categorical_crossentropy": "sparse_categorical_crossentropy",
 }
-_ACC_METRICS = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy",
-                "sparse_categorical_accuracy")
+_ACC_METRICS = _ACC_NAMES  # the accuracy names compile's metrics take
 # metrics measured in Python from the predictions (Keras' names)
 _VALUE_METRICS = {"mae": "mae", "mean_absolute_error": "mae", "MAE": "mae",
                   "mse": "mse", "mean_squared_error": "mse", "MSE": "mse", "AUC": "auc", "auc": "auc"}
@@ -795,16 +794,27 @@ class Model:
             raise ValueError("fit: give at most one EarlyStopping callback")
         if stops:
             es = stops[0]
-            if es.monitor == "loss" and has_val:
-                raise ValueError("fit: EarlyStopping(monitor='loss') with validation data is not "
-                                 "supported: the library monitors val_loss whenever there is validation data")
-            if es.monitor == "val_loss" and not has_val:
-                warnings.warn("Early stopping conditioned on metric `val_loss` which is not available "
-                              "(no validation data): early stopping is off", RuntimeWarning)
+            val = es.monitor.startswith("val_")
+            base = es.monitor[4:] if val else es.monitor
+            if not val and has_val:
+                raise ValueError("fit: EarlyStopping(monitor=%r) with validation data is not supported: the "
+                                 "library monitors val_%s whenever there is validation data" % (es.monitor, base))
+            if base != "loss" and len(self.outputs) > 1:
+                raise ValueError("fit: EarlyStopping(monitor=%r) needs a model with one output (with several, "
+                                 "monitor the loss)" % (es.monitor,))
+            if val and not has_val:
+                warnings.warn("Early stopping conditioned on metric `%s` which is not available "
+                              "(no validation data): early stopping is off" % es.monitor, RuntimeWarning)
+            elif base != "loss" and base not in self._acc:
+                warnings.warn("Early stopping conditioned on metric `%s` which is not available (compile's "
+                              "metrics give %s): early stopping is off"
+                              % (es.monitor, ", ".join(repr(a) for a in self._acc) or "no accuracy"),
+                              RuntimeWarning)
             else:
                 opts.patience = max(1, es.patience)
                 opts.min_delta = es.min_delta
                 opts.restore_best_weights = int(es.restore_best_weights)
+                opts.monitor_accuracy = int(base != "loss")
         tab, ytab = _lib.typed_table(xs), _lib.ptr_table(ys)
         self._sync()
         for ly in self._layers:  # layer.trainable may have been set through another model

@@ -509,3 +509,32 @@ def test_save_weights_and_load_weights(tmp_path):
         np.testing.assert_array_equal(w0, w1)
     with pytest.raises(ValueError, match=r"^save_weights: '.*m\.weights\.h5' asks for Keras' HDF5 format"):
         a.save_weights(str(tmp_path / "m.weights.h5"))
+
+
+def test_early_stopping_on_the_accuracy():
+    """EarlyStopping(monitor='val_accuracy', restore_best_weights=True), the
+    form of many Keras guides: the best epoch is the first of the highest
+    val_accuracy (mode max), under the name compile gave ('val_acc'); the
+    weights are that epoch's; an accuracy compile does not measure warns and
+    leaves early stopping off; mode 'min' is refused for an accuracy."""
+    from latefuse.callbacks import EarlyStopping
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(200, 4))
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(int)
+    y[150::3] = 1 - y[150::3]  # noisy validation rows
+    for name in ("accuracy", "acc"):
+        m = Sequential([Input((4,)), Dense(16, activation="relu"), Dense(2, activation="softmax")], seed=5)
+        m.compile("adam", "sparse_categorical_crossentropy", metrics=[name])
+        es = EarlyStopping(monitor="val_" + name, patience=100, restore_best_weights=True)
+        h = m.fit(x, y, epochs=12, validation_split=0.25, callbacks=[es], verbose=0)
+        va = h.history["val_" + name]
+        assert es.best_epoch == int(np.argmax(va)), (es.best_epoch, va)
+        got = m.evaluate(x[150:], y[150:], return_dict=True)[name]
+        assert got == pytest.approx(max(va), abs=1e-6)  # the best epoch's weights
+    m.compile("adam", "sparse_categorical_crossentropy", metrics=["acc"])
+    with pytest.warns(RuntimeWarning, match=r"metric `val_accuracy` which is not available \(compile's metrics give "
+                                            r"'acc'\)"):
+        m.fit(x, y, epochs=1, validation_split=0.25, callbacks=[EarlyStopping(monitor="val_accuracy")], verbose=0)
+    with pytest.raises(ValueError, match=r"^EarlyStopping: mode must be 'auto' or 'max' \(monitor 'val_accuracy': "
+                                         r"higher is better\)$"):
+        EarlyStopping(monitor="val_accuracy", mode="min")
