@@ -950,7 +950,9 @@ typedef struct lf_fusion_options {
                              stack-lr, mlp, loglinear) trains data-parallel
                              over the ranks as lf_fit_options.mpi_comm does
                              (the same bits on every rank; between numbers
-                             of ranks within float rounding).  A build
+                             of ranks within float rounding).  A rank
+                             that fails alone (out of memory) makes every
+                             rank return its status and message.  A build
                              without MPI returns LF_ERR_ARG. */
     const float *features; /* NULL (default): knora-e, knora-u, ola and lca
                               search the space of the models' outputs; else

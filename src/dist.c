@@ -81,6 +81,14 @@ lf_status lf_dist_first_failure(const lf_dist *d, size_t first, lf_status st, lf
 #endif
 }
 
+lf_status lf_dist_agree(const void *mpi_comm, lf_status st, lf_err *e) {
+    lf_dist d;
+    lf_err oe;
+    if (!mpi_comm || lf_dist_open(&oe, mpi_comm, &d) != LF_OK || d.size == 1) return st;
+    if (st == LF_OK) e->msg[0] = '\0';
+    return lf_dist_first_failure(&d, st != LF_OK ? (size_t)d.rank : SIZE_MAX, st, e, NULL, 0);
+}
+
 lf_status lf_dist_allgather(const lf_dist *d, const double *mine, size_t n, double *all, lf_err *e) {
     if (!d->comm) {
         if (n) memcpy(all, mine, n * sizeof *mine);

@@ -45,6 +45,16 @@ int lf_dist_available(void);
 lf_status lf_dist_first_failure(const lf_dist *d, size_t first, lf_status st, lf_err *e, void *extra,
                                 size_t extra_len);
 
+/* A status every rank agrees on, with no work index: each rank passes its
+ * own st (its message in e); every rank returns the status and message of
+ * the lowest rank that failed (LF_OK when none did).  One call of
+ * lf_dist_first_failure, the failing ranks' index their rank: a rank that
+ * fails before a collective section calls this where the others make
+ * their first agreement (lf_model_fit's, the learned fusion methods'),
+ * so that none waits for it.  st without a communicator, or when the
+ * communicator cannot be opened (the caller sees that failure there). */
+lf_status lf_dist_agree(const void *mpi_comm, lf_status st, lf_err *e);
+
 /* Every rank's n doubles, concatenated in rank order into all
  * (size * n doubles) on every rank. */
 lf_status lf_dist_allgather(const lf_dist *d, const double *mine, size_t n, double *all, lf_err *e);

@@ -949,17 +949,14 @@ static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out)
 }
 
 /* A fit over MPI ranks agrees on failure before its first collective step:
- * every rank calls lf_dist_first_failure once, a rank that failed its
+ * every rank calls lf_dist_agree once, a rank that failed its
  * checks here (a bad input it alone sees), the others in fit_core.  Every
  * rank then returns the failing rank's (the lowest's) status and message
  * instead of waiting for it in the weights' broadcast.  st on one process. */
 static lf_status fit_agree(lf_model *m, const lf_fit_options *o, lf_status st) {
-    lf_dist d;
-    lf_err e;
-    if (!o->mpi_comm || lf_dist_open(&e, o->mpi_comm, &d) != LF_OK || d.size == 1) return st;
-    e = m->err;
-    if (st == LF_OK) e.msg[0] = '\0';
-    lf_status got = lf_dist_first_failure(&d, st != LF_OK ? (size_t)d.rank : SIZE_MAX, st, &e, NULL, 0);
+    if (!o->mpi_comm) return st;
+    lf_err e = m->err;
+    lf_status got = lf_dist_agree(o->mpi_comm, st, &e);
     return got == LF_OK ? LF_OK : lf_model_fail(m, got, "%s", e.msg);
 }
 

@@ -16,6 +16,12 @@
  *   mpi_cancel mlp-rank1      rank 1's flag set before a data-parallel mlp
  *                             fit: every rank stops after the first step
  *   mpi_cancel compare-all    every rank's flag set before compare
+ * And a failure rank 1 alone meets before the collective calls (a
+ * negative probability in its rows only, as an allocation that fails
+ * there would): every rank returns its status and one message, none waits
+ *   mpi_cancel compare-bad1   compare
+ *   mpi_cancel auto-bad1      an auto fit
+ *   mpi_cancel mlp-bad1       a data-parallel mlp fit
  * Rank 0 prints one line a rank, "R STATUS MESSAGE" (the message empty on
  * success); the script checks that every rank returned the same, and
  * what was left in the folder.  Exit 0 unless MPI or writing the inputs
@@ -87,6 +93,7 @@ int main(int argc, char **argv) {
     int st;
     if (strncmp(mode, "auto-", 5) == 0 || strncmp(mode, "mlp-", 4) == 0 || strncmp(mode, "compare-", 8) == 0) {
         k.flag = strstr(mode, "-all") != NULL || (strstr(mode, "-rank1") != NULL && rank == 1);
+        if (strstr(mode, "-bad1") && rank == 1) a[5 * C] = -0.5f;
         lf_fusion_options co = lf_fusion_defaults();
         co.method = mode[0] == 'a' ? LF_FUSE_AUTO : LF_FUSE_MLP;
         co.mpi_comm = &world, co.cancel = &k.flag;

@@ -470,6 +470,20 @@ if mpicc -std=c11 -O2 -DLF_HAVE_MPI -I"$ROOT/include" "$ROOT/tests/mpi_cancel.c"
                 bad "$mode on $p ranks: exit $rc, '$(cat cancel.txt)'"
         done
     done
+    # a failure rank 1 alone meets before the first collective call (its
+    # own bad row; an allocation that fails there takes the same path):
+    # every rank returns 3 with rank 1's message within the minute
+    want="model 'a': row 5, class 0 is a negative probability (-0.5)"
+    for mode in compare-bad1 auto-bad1 mlp-bad1; do
+        for p in 2 3; do
+            timeout 60 mpirun $ROOTFLAG --oversubscribe -n $p ./cancel $mode >cancel.txt 2>/dev/null
+            rc=$?
+            lines=$(awk -v w="$want" '$2 == 3 && (index($0, w) > 0)' cancel.txt | wc -l)
+            msgs=$(cut -d' ' -f3- cancel.txt | sort -u | wc -l)
+            [ "$rc" -eq 0 ] && [ "$lines" -eq $p ] && [ "$msgs" -eq 1 ] && ok ||
+                bad "$mode on $p ranks: exit $rc, '$(cat cancel.txt)'"
+        done
+    done
     rm -f a.npy b.npy out.npy cls.npy
 else
     bad "tests/mpi_cancel.c does not build"

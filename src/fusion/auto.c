@@ -71,8 +71,11 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
                                size_t note_len, float **oof) {
     int metric = opt->metric;
     *oof = NULL;
+    /* over ranks a failure before lf_cv_run meets the others' agreement in it */
     if (metric != LF_METRIC_LOG_LOSS && metric != LF_METRIC_ACCURACY && metric != LF_METRIC_MACRO_F1)
-        return lf_fail(&f->err, LF_ERR_ARG, "auto chooses by log-loss, accuracy or macro-F1, not metric %d", metric);
+        return lf_cv_run_failed(&f->err, opt,
+                                lf_fail(&f->err, LF_ERR_ARG, "auto chooses by log-loss, accuracy or macro-F1, not metric %d",
+                                        metric));
     lf_fusion_options quiet = *opt;
     const lf_fusion_options *o = &quiet;
     quiet.progress = NULL;
@@ -81,7 +84,7 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
     double t0 = lf_cv_seconds();
     lf_cv_ctx c;
     lf_status st = lf_cv_ctx_init(&f->err, &c, p, names, M, N, C, y, o);
-    if (st != LF_OK) return st;
+    if (st != LF_OK) return lf_cv_run_failed(&f->err, opt, st);
     lf_metrics *per = lf_alloc_array(c.K, sizeof *per);
     lf_compare_table *t = LF_CALLOC(1, sizeof *t);
     if (t) t->rows = lf_alloc_array(n_cand + 1, sizeof *t->rows); /* + auto's ensemble (auto_ensemble) */
@@ -91,7 +94,7 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
         LF_FREE(per), LF_FREE(items), LF_FREE(rec);
         lf_compare_table_free(t);
         lf_cv_ctx_free(&c);
-        return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
+        return lf_cv_run_failed(&f->err, opt, lf_fail(&f->err, LF_ERR_NOMEM, "out of memory"));
     }
     t->n_models = M;
     /* every candidate's out-of-fold outputs, for the ensemble step after
@@ -369,14 +372,16 @@ static lf_status auto_ensemble(lf_fusion *f, const float *const *p, const char *
         while (j < n_cand && !(lf_method_at(j / 2)->id == ae->methods[i] && (int)(j % 2) == ae->calibrate[i])) j++;
         if (j < n_cand) outs[i] = oof + j * N * C, found++;
     }
-    /* a failure before the units is every rank's alike: the same inputs */
+    /* a failure before the units (out of memory on this rank alone, say)
+     * meets the others' first agreement, ensemble_outputs' (over ranks
+     * the outputs are always made again: select_method keeps none) */
     float *block = found == L ? NULL : lf_alloc_array(L * N, C * sizeof *block);
     lf_cv_ctx c;
     st = found == L || block ? lf_cv_ctx_init(&f->err, &c, p, names, M, N, C, y, &quiet)
                              : lf_fail(&f->err, LF_ERR_NOMEM, "out of memory for auto's ensemble");
     if (st != LF_OK) {
         LF_FREE(block);
-        return st;
+        return ens_agree(&d, 0, st, &f->err);
     }
     if (block) {
         for (size_t i = 0; i < L; i++) outs[i] = block + i * N * C;

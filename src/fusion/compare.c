@@ -42,19 +42,22 @@ static lf_status fusion_compare(lf_fusion *f, const float *const *p, const char 
     if (!f) return LF_ERR_ARG;
     if (table) *table = NULL;
     lf_fusion_options o = opt ? *opt : lf_fusion_defaults();
+    /* over ranks a failure before lf_cv_run (out of memory, inputs only
+     * this rank holds) meets the others' agreement in it (lf_cv_run_failed) */
     for (size_t i = 0; methods && i < n_methods; i++)
         if (!lf_method_def_of(methods[i]))
-            return lf_fail(&f->err, LF_ERR_ARG, "compare: method %d is not a fusion method", (int)methods[i]);
+            return lf_cv_run_failed(&f->err, &o, lf_fail(&f->err, LF_ERR_ARG, "compare: method %d is not a fusion method",
+                                                         (int)methods[i]));
     if (!methods) n_methods = lf_method_count();
     o.method = LF_FUSE_AUTO; /* the methods are given apart (features go to those that take them) */
     lf_status st = lf_fusion_check(&f->err, p, names, M, N, C, y, &o);
-    if (st != LF_OK) return st;
+    if (st != LF_OK) return lf_cv_run_failed(&f->err, &o, st);
     lf_cv_ges_metric(&o); /* (the table is by log-loss; the metric is ges') */
     o.progress = NULL; /* the folds' fits stay quiet; compare reports its own progress */
     double t0 = lf_cv_seconds();
     lf_cv_ctx c;
     if (!o.mpi_comm && lf_cancelled(o.cancel)) return lf_cancel_fail(&f->err); /* over ranks: in the units */
-    if ((st = lf_cv_ctx_init(&f->err, &c, p, names, M, N, C, y, &o)) != LF_OK) return st;
+    if ((st = lf_cv_ctx_init(&f->err, &c, p, names, M, N, C, y, &o)) != LF_OK) return lf_cv_run_failed(&f->err, &o, st);
 
     /* the items: the methods, the single models, the oracle */
     size_t n_items = n_methods + M + 1, R = LF_CV_REC(M);
@@ -67,7 +70,7 @@ static lf_status fusion_compare(lf_fusion *f, const float *const *p, const char 
         LF_FREE(per), LF_FREE(items), LF_FREE(rec);
         lf_compare_table_free(t);
         lf_cv_ctx_free(&c);
-        return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory for the comparison table");
+        return lf_cv_run_failed(&f->err, &o, lf_fail(&f->err, LF_ERR_NOMEM, "out of memory for the comparison table"));
     }
     t->n_models = M;
     for (size_t i = 0; i < n_items; i++) {

@@ -580,6 +580,15 @@ lf_status lf_cv_run(lf_err *e, lf_cv_ctx *c, const lf_cv_item *items, size_t n, 
     return st;
 }
 
+lf_status lf_cv_run_failed(lf_err *e, const lf_fusion_options *o, lf_status st) {
+    lf_dist d;
+    lf_err oe;
+    if (!o->mpi_comm || lf_dist_open(&oe, o->mpi_comm, &d) != LF_OK || d.size == 1) return st;
+    /* as lf_cv_run's: the wait, then the first failure (this one, at task 0) */
+    lf_status wst = lf_dist_wait_all(&d, e);
+    return wst == LF_OK ? lf_dist_first_failure(&d, 0, st, e, NULL, 0) : wst;
+}
+
 /* An item's mean and standard deviation over the folds (its K records). */
 void lf_cv_item_scores(const lf_cv_ctx *c, const double *rec, lf_metrics *per, lf_score_row *row) {
     for (size_t k = 0; k < c->K; k++) lf_cv_from_array(rec + k * LF_CV_REC(c->M), &per[k]);

@@ -73,6 +73,13 @@ lf_status lf_cv_split(lf_cv_ctx *c, size_t k, size_t *n_train, size_t *n_test, l
  * group) and each lead's methods; call it before lf_cv_run. */
 void lf_cv_des_groups(lf_cv_item *items, size_t n);
 
+/* A rank's part in lf_cv_run when it failed before it (st, the message
+ * in e: out of memory, inputs only it holds): the same collective calls,
+ * failing before any task, so that the other ranks' lf_cv_run returns
+ * this failure on every rank instead of waiting for this one.  st on one
+ * process (o->mpi_comm NULL, or one rank). */
+lf_status lf_cv_run_failed(lf_err *e, const lf_fusion_options *o, lf_status st);
+
 /* Runs the units of the n items x K folds that fall to this rank and
  * gathers every record into rec (n K LF_CV_REC(M) doubles, unit u = item K
  * + fold at rec + u LF_CV_REC(M)) on every rank.  Progress (opt->progress,

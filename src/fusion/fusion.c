@@ -7,8 +7,10 @@
  * table, auto.c its choice: lf_fusion_fit calls it for method auto), the
  * file in fusion_io.c.
  */
+#include "dist.h"
 #include "fusion/auto.h"
 #include "fusion/calibrate.h"
+#include "fusion/cv_units.h"
 #include "fusion/ensemble.h"
 #include "fusion/method.h"
 #include "fusion/metrics.h"
@@ -250,6 +252,15 @@ static lf_status fit_temperatures(lf_err *e, const lf_probs *pr, const int *y, f
     return LF_OK;
 }
 
+/* A failure of this rank before a learned method's data-parallel fit
+ * over the ranks of o->mpi_comm: agreed on with the other ranks' first
+ * agreement in that fit (lf_dist_agree), which would wait for this rank
+ * otherwise.  st for any other method, or on one process. */
+static lf_status fail_before_fit(lf_fusion *f, const lf_fusion_options *o, lf_method method, lf_status st) {
+    if (!o->mpi_comm || lf_method_family(method) != LF_FAMILY_LEARNED) return st;
+    return lf_dist_agree(o->mpi_comm, st, &f->err);
+}
+
 static lf_status fit_rows(lf_fusion *f, const float *const *p, const char *const *names, size_t M, size_t C,
                           const int *y, const size_t *idx, size_t n, const lf_fusion_options *o, lf_method method,
                           int calibrate, int dist) {
@@ -265,7 +276,7 @@ static lf_status fit_rows(lf_fusion *f, const float *const *p, const char *const
     if (!f->names || !f->temps || !yy) {
         LF_FREE(yy);
         lf_fusion_clear(f);
-        return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
+        return fail_before_fit(f, o, method, lf_fail(&f->err, LF_ERR_NOMEM, "out of memory"));
     }
     for (size_t k = 0; k < M; k++) {
         snprintf(f->names[k], LF_FUSION_NAME_MAX, "%s", names[k]);
@@ -280,7 +291,7 @@ static lf_status fit_rows(lf_fusion *f, const float *const *p, const char *const
         if (!(all = lf_alloc_array(n ? n : 1, sizeof *all))) {
             LF_FREE(yy);
             lf_fusion_clear(f);
-            return lf_fail(&f->err, LF_ERR_NOMEM, "out of memory");
+            return fail_before_fit(f, o, method, lf_fail(&f->err, LF_ERR_NOMEM, "out of memory"));
         }
         for (size_t i = 0; i < n; i++) all[i] = i;
         idx = all;
@@ -294,6 +305,7 @@ static lf_status fit_rows(lf_fusion *f, const float *const *p, const char *const
             if (pr.p[k] && f->temps[k] != 1.0f) lf_apply_temperature(pr.p[k], n, C, f->temps[k], pr.p[k]);
     }
     if (st == LF_OK) st = lf_fusion_fit_core(f, &pr, yy, o);
+    else st = fail_before_fit(f, o, method, st);
     lf_probs_free(&pr);
     LF_FREE(yy);
     return lf_fusion_fit_end(f, st);
@@ -319,7 +331,15 @@ static lf_status fusion_fit(lf_fusion *f, const float *const *p, const char *con
     if (!f) return LF_ERR_ARG;
     lf_fusion_options o = opt ? *opt : lf_fusion_defaults();
     lf_status st = lf_fusion_check(&f->err, p, names, M, N, C, y, &o);
-    if (st != LF_OK) return st;
+    /* over ranks a learned method's fit ends on an agreement of every
+     * rank's status (its failures, the importance's), after the one in
+     * its data-parallel fit that a rank failing before it meets here */
+    int agree = o.mpi_comm && o.method != LF_FUSE_AUTO && lf_method_family(o.method) == LF_FAMILY_LEARNED;
+    if (st != LF_OK) { /* the checks of inputs only this rank holds, say: the others' collective calls met */
+        if (agree) st = lf_dist_agree(o.mpi_comm, lf_dist_agree(o.mpi_comm, st, &f->err), &f->err);
+        else if (o.mpi_comm && o.method == LF_FUSE_AUTO) st = lf_cv_run_failed(&f->err, &o, st);
+        return st;
+    }
     lf_compare_table *table = NULL;
     char note[sizeof f->auto_note];
     if (!o.mpi_comm && lf_cancelled(o.cancel)) { /* over ranks: where they agree on it, in the units and steps */
@@ -331,6 +351,7 @@ static lf_status fusion_fit(lf_fusion *f, const float *const *p, const char *con
         st = lf_fusion_fit_rows_dist(f, p, names, M, C, y, N, &o, o.method, o.calibrate);
     }
     if (st == LF_OK && o.importance) st = lf_fusion_measure_importance(f, p, N, y, o.features, o.cancel);
+    if (agree) st = lf_dist_agree(o.mpi_comm, st, &f->err);
     if (st == LF_ERR_CANCELLED) lf_cancel_fail(&f->err); /* not where the flag was seen: "fold 3: training ..." */
     if (st != LF_OK) lf_fusion_clear(f);
     if (st == LF_OK && table) {

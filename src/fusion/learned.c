@@ -42,6 +42,7 @@
  * regression, gate files its biased gate, both still loaded (the _v0
  * builds).
  */
+#include "dist.h"
 #include "fusion/cv.h"
 #include "fusion/method.h"
 #include "fusion/metrics.h"
@@ -363,24 +364,29 @@ lf_status lf_learned_rows(const lf_probs *pr, float modality_dropout, uint64_t s
  * *out (set even on failure, for the caller to free; NULL when none was
  * made), on lf_learned_rows' list (a copy is only a code: nothing of the
  * data is duplicated).  max_epochs: 0, or a cap on the epochs (the inner
- * CV's fits).  Errors go to e, naming `name`. */
+ * CV's fits).  Errors go to e, naming `name`.  Over MPI ranks
+ * (opt->mpi_comm) every rank takes part in one agreement on failure
+ * (lf_dist_agree): lf_model_fit_source's, or here when it failed before,
+ * so that a rank that fails alone (out of memory) leaves none waiting. */
 static lf_status train(lf_model **out, const learned_params *cfg, const char *name, const lf_probs *pr,
                        const int *y, const lf_fusion_options *opt, float l2, size_t max_epochs, lf_err *e) {
     size_t M = pr->M, N = pr->N, C = pr->C;
     *out = NULL;
     unsigned shift = 1;
     while (((uint64_t)1 << shift) <= M) shift++;
-    if (N > (UINT64_MAX >> shift)) return lf_fail(e, LF_ERR_ARG, "too many rows (%zu) to train on", N);
+    if (N > (UINT64_MAX >> shift))
+        return lf_dist_agree(opt->mpi_comm, lf_fail(e, LF_ERR_ARG, "too many rows (%zu) to train on", N), e);
     lf_ids code;
     /* without modality dropout every row is trained once: room for N only */
     size_t room = opt->modality_dropout > 0 ? 2 * N : N, n, n_val;
     if (room < N || lf_ids_alloc(&code, room, N ? ((uint64_t)(N - 1) << shift) | M : 0) != 0)
-        return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+        return lf_dist_agree(opt->mpi_comm, lf_fail(e, LF_ERR_NOMEM, "out of memory"), e);
     if (lf_learned_rows(pr, opt->modality_dropout, opt->seed, shift, code, &n, &n_val) != LF_OK) {
         lf_ids_free(&code);
-        return lf_fail(e, LF_ERR_NOMEM, "out of memory");
+        return lf_dist_agree(opt->mpi_comm, lf_fail(e, LF_ERR_NOMEM, "out of memory"), e);
     }
     lf_status st = LF_OK;
+    int fitted = 0; /* lf_model_fit_source called (over ranks: it agreed on failures) */
     if (n == 0) {
         st = lf_fail(e, LF_ERR_ARG, "no training row has any model present");
     } else {
@@ -411,12 +417,15 @@ static lf_status train(lf_model **out, const learned_params *cfg, const char *na
             net->opt.ema_momentum = ema_momentum(n - n_val, &fo);
             train_rows tr = {pr, y, code, shift, cfg->log_inputs};
             lf_row_source src = {n, gather_rows, &tr, prefetch_rows, n_val};
+            fitted = 1;
             st = lf_model_fit_source(net, &src, &fo);
             if (st != LF_OK) lf_fail(e, st, "training %s: %s", name, lf_model_error(net));
         }
     }
     lf_ids_free(&code);
-    return st;
+    /* over ranks a failure before the data-parallel fit meets the other
+     * ranks' first agreement in it (they would wait there for this one) */
+    return fitted ? st : lf_dist_agree(opt->mpi_comm, st, e);
 }
 
 /* The fused probabilities of a trained network (N x C): each row
@@ -601,12 +610,13 @@ static lf_status learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
     lf_probs lg;
     lf_status st = LF_OK;
     if (cfg.log_inputs && log_table(pr, &lg, &f->err, &st)) pr = &lg, cfg.log_inputs = 0; /* taken */
-    if (st != LF_OK) return st;
+    if (st != LF_OK) return lf_dist_agree(opt->mpi_comm, st, &f->err); /* over ranks: as train's */
     float l2 = 0;
     int by = LF_PENALTY_NONE;
     if (cfg.n_grid) st = choose_penalty(&cfg, f->def->name, pr, y, opt, &l2, &by, &f->err);
     lf_model *net = NULL;
     if (st == LF_OK) st = train(&net, &cfg, f->def->name, pr, y, opt, l2, 0, &f->err);
+    else st = lf_dist_agree(opt->mpi_comm, st, &f->err); /* over ranks: as train's */
     f->state = net;
     f->penalty = l2, f->penalty_by = by;
     if (pr == &lg) lf_probs_free(&lg);
