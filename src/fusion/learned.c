@@ -189,7 +189,7 @@ static lf_status zero_weights(lf_model *net, const char *layer, size_t idx) {
     size_t shape[2], count;
     if (lf_layer_weight_shape(net, layer, idx, shape, &count) != LF_OK) return LF_OK;
     float *z = lf_alloc_array(count, sizeof *z);
-    if (!z) return LF_ERR_NOMEM;
+    if (!z) return lf_model_fail(net, LF_ERR_NOMEM, "out of memory zeroing weight %zu of layer '%s'", idx, layer);
     memset(z, 0, count * sizeof *z);
     lf_status st = lf_set_weights(net, layer, idx, z, count);
     LF_FREE(z);
@@ -200,7 +200,7 @@ static lf_status zero_weights(lf_model *net, const char *layer, size_t idx) {
  * inputs p0..p{M-1} (C each) and mask (M). */
 static lf_status build(lf_model *net, build_fn fn, const learned_params *lp, size_t M, size_t C, float l2) {
     int *xs = lf_alloc_array(M + 1, sizeof *xs);
-    if (!xs) return LF_ERR_NOMEM;
+    if (!xs) return lf_model_fail(net, LF_ERR_NOMEM, "out of memory for the inputs' list");
     char name[32];
     for (size_t k = 0; k < M; k++) {
         snprintf(name, sizeof name, "p%zu", k);
