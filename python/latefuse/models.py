@@ -1264,36 +1264,31 @@ class Model:
         """Saves architecture and weights (and the optimizer state of a
         compiled model when include_optimizer) to one safetensors file,
         written atomically.  latefuse.load_model reads it back."""
-        path = os.fspath(filepath)
-        _check_save_name(path, "save")
-        if not overwrite and os.path.exists(path):
-            raise FileExistsError("save: '%s' exists and overwrite=False" % path)
-        self._sync()
-        self._attach_texts(self._handle, self._ids)
-        if self._compiled:
-            st = lib.lf_model_save(self._handle, os.fsencode(path), _lib.SAVE_OPTIMIZER if include_optimizer else 0)
-            if st:
-                _lib.raise_model(self._handle, st)
-            return
-        h, _ = self._create_c(None)  # uncompiled copy: the file must not claim a loss
-        try:
-            self._copy_weights(self._handle, h)
-            st = lib.lf_model_save(h, os.fsencode(path), 0)
-            if st:
-                _lib.raise_model(h, st)
-        finally:
-            lib.lf_model_free(h)
+        self._write(filepath, overwrite, "save", _lib.SAVE_OPTIMIZER if include_optimizer else 0)
 
     def save_weights(self, filepath: Union[str, "os.PathLike[str]"], overwrite: bool = True) -> None:
         """Keras' save_weights: the weights, in a model file (architecture
         and weights, no optimizer state) that load_weights, and
         load_model, read back."""
+        self._write(filepath, overwrite, "save_weights", None)
+
+    def _write(self, filepath, overwrite, what, flags):
+        """save (flags: lf_model_save's, for a compiled model) and
+        save_weights (flags None): the file, written atomically by C; an
+        uncompiled copy of the model when it is not compiled or only the
+        weights are asked (the file must not claim a loss)."""
         path = os.fspath(filepath)
-        _check_save_name(path, "save_weights")
+        _check_save_name(path, what)
         if not overwrite and os.path.exists(path):
-            raise FileExistsError("save_weights: '%s' exists and overwrite=False" % path)
+            raise FileExistsError("%s: '%s' exists and overwrite=False" % (what, path))
         self._sync()
-        h, _ = self._create_c(None)  # uncompiled: weights only
+        self._attach_texts(self._handle, self._ids)
+        if self._compiled and flags is not None:
+            st = lib.lf_model_save(self._handle, os.fsencode(path), flags)
+            if st:
+                _lib.raise_model(self._handle, st)
+            return
+        h, _ = self._create_c(None)
         try:
             self._copy_weights(self._handle, h)
             st = lib.lf_model_save(h, os.fsencode(path), 0)
@@ -1899,41 +1894,6 @@ class Sequential(Model):
         if seq._seq_input is not None:
             seq.build()
         return seq
-
-    def save_weights(self, filepath: Union[str, "os.PathLike[str]"], overwrite: bool = True) -> None:
-        """Keras' save_weights: the weights, in a model file (architecture
-        and weights, no optimizer state) that load_weights, and
-        load_model, read back."""
-        path = os.fspath(filepath)
-        _check_save_name(path, "save_weights")
-        if not overwrite and os.path.exists(path):
-            raise FileExistsError("save_weights: '%s' exists and overwrite=False" % path)
-        self._sync()
-        h, _ = self._create_c(None)  # uncompiled: weights only
-        try:
-            self._copy_weights(self._handle, h)
-            st = lib.lf_model_save(h, os.fsencode(path), 0)
-            if st:
-                _lib.raise_model(h, st)
-        finally:
-            lib.lf_model_free(h)
-
-    def load_weights(self, filepath: Union[str, "os.PathLike[str]"]) -> None:
-        """Keras' load_weights: the weights of a file written by
-        save_weights or save (or lf_model_save) whose model has the same
-        weight arrays in the same order and shapes (as Keras matches them,
-        by position); every shape is checked before any weight changes."""
-        path = os.fspath(filepath)
-        theirs = load_model(path, compile=False).get_weights()
-        ours = self.get_weights()
-        if len(theirs) != len(ours):
-            raise ValueError("load_weights: '%s' holds %d weight arrays, this model has %d" % (path, len(theirs),
-                                                                                                  len(ours)))
-        for i, (a, b) in enumerate(zip(theirs, ours)):
-            if a.shape != b.shape:
-                raise ValueError("load_weights: weight array %d of '%s' has shape %s, this model's %s"
-                                 % (i, path, a.shape, b.shape))
-        self.set_weights(theirs)
 
     # ------------------------------------------------------------ pickle, copy
     def __reduce__(self):

@@ -509,6 +509,11 @@ def test_save_weights_and_load_weights(tmp_path):
         np.testing.assert_array_equal(w0, w1)
     with pytest.raises(ValueError, match=r"^save_weights: '.*m\.weights\.h5' asks for Keras' HDF5 format"):
         a.save_weights(str(tmp_path / "m.weights.h5"))
+    lazy = Sequential([Dense(2)])  # not built yet: Keras' message
+    with pytest.raises(ValueError, match=r"^This model has not yet been built\..*\(save_weights\)\.$"):
+        lazy.save_weights(path)
+    with pytest.raises(ValueError, match=r"^This model has not yet been built\..*\(load_weights\)\.$"):
+        lazy.load_weights(path)
 
 
 def test_early_stopping_on_the_accuracy():
