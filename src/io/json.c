@@ -132,6 +132,8 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
     return len;
 }
 
+size_t lf_utf8_len(const char *s, size_t n) { return utf8_seq((const unsigned char *)s, n); }
+
 int lf_utf8_valid(const char *s, size_t n) {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;

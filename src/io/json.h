@@ -98,6 +98,12 @@ const char *lf_str_for_msg(char buf[LF_MSG_STR], const char *s);
 /* Returns 1 if the n bytes are valid UTF-8 (no overlongs, no surrogates,
  * nothing above U+10FFFF), else 0. */
 int lf_utf8_valid(const char *s, size_t n);
+/* The length of the valid UTF-8 sequence that starts s[0..n) (1 for
+ * ASCII), or 0 when the bytes there are not one.  The bytes after the
+ * lead are read in order, each only while those before it are
+ * continuation bytes, so a NUL-terminated string is never read past its
+ * NUL (with n 4). */
+size_t lf_utf8_len(const char *s, size_t n);
 
 /* Locale-independent, correctly rounded decimal-to-double conversion of a
  * NUL-terminated string in C syntax (as strtod under the "C" locale).

@@ -22,13 +22,6 @@ static int bidi_control(const unsigned char *c) {
     return c[0] == 0xE2 && ((c[1] == 0x80 && c[2] >= 0xAA && c[2] <= 0xAE) || (c[1] == 0x81 && c[2] >= 0xA6 && c[2] <= 0xA9));
 }
 
-/* The length of the valid UTF-8 sequence at c (1 for ASCII), or 0 when
- * the bytes there are not one (lf_utf8_valid reads no byte after a NUL) */
-static size_t utf8_len(const unsigned char *c) {
-    size_t len = *c < 0x80 ? 1 : *c >= 0xF0 ? 4 : *c >= 0xE0 ? 3 : 2;
-    return lf_utf8_valid((const char *)c, len) ? len : 0;
-}
-
 void lf_html_text(lf_buf *b, const char *s, size_t max_chars) {
     if (!s) return;
     size_t chars = 0, k;
@@ -37,7 +30,7 @@ void lf_html_text(lf_buf *b, const char *s, size_t max_chars) {
             lf_buf_puts(b, "\xE2\x80\xA6"); /* … */
             return;
         }
-        k = utf8_len(c);
+        k = lf_utf8_len((const char *)c, 4); /* (stops at the NUL) */
         /* a byte that is no character's (a title or a path in another
          * encoding; the page is UTF-8), or a bidi control */
         if (!k || bidi_control(c)) {
