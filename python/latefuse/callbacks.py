@@ -105,7 +105,7 @@ class ModelCheckpoint(Callback):
             sys.stderr.write("\nEpoch %d: %s did not improve from %.5f\n" % (epoch + 1, self.monitor, self.best))
 
 
-# the accuracy names compile's metrics take (models.py's _ACC_METRICS)
+# the accuracy names compile's metrics take (models.py reads them here too)
 _ACC_NAMES = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy")
 
 

@@ -68,7 +68,6 @@ _LOSS_ALIASES = {
     "categorical_crossentropy": "categorical_crossentropy",
     "sparse_categorical_crossentropy": "sparse_categorical_crossentropy",
 }
-_ACC_METRICS = _ACC_NAMES  # the accuracy names compile's metrics take
 # metrics measured in Python from the predictions (Keras' names)
 _VALUE_METRICS = {"mae": "mae", "mean_absolute_error": "mae", "MAE": "mae",
                   "mse": "mse", "mean_squared_error": "mse", "MSE": "mse", "AUC": "auc", "auc": "auc"}
@@ -535,14 +534,14 @@ class Model:
 
     @staticmethod
     def _is_acc(mt):
-        return isinstance(mt, str) and mt in _ACC_METRICS
+        return isinstance(mt, str) and mt in _ACC_NAMES
 
     def _metric_of(self, mt, what):
         """(history key, kind) of one entry of compile's metrics or
         weighted_metrics (what: 'metric' or 'weighted metric' in the
         messages): an accuracy name ('acc'; the key is the name given), mae
         or mse (the name given), AUC ('auc', a one-unit output)."""
-        if isinstance(mt, str) and mt in _ACC_METRICS:
+        if self._is_acc(mt):
             return mt, "acc"
         if isinstance(mt, str) and mt in _VALUE_METRICS:
             kind = _VALUE_METRICS[mt]
