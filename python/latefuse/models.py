@@ -515,7 +515,7 @@ class Model:
             per = list(metrics)
         else:
             flat = list(metrics or [])
-            per = [flat if k == 1 or lid >= _BINARY else [m for m in flat if not self._is_acc(m)]
+            per = [flat if lid >= _BINARY else [m for m in flat if not self._is_acc(m)]
                    for lid in loss_ids] if k > 1 else [flat]
         acc_out, extra = [], []
         for entry in per:
