@@ -3,8 +3,9 @@
  * (test_grad.c) and PyTorch's numbers (test_golden.c): the padding mask
  * (which layers carry it, the masked poolings by hand, a row with every
  * step masked), Embedding's lookups and its refusal of bad token ids,
- * shapes and their build-time errors, the summary, and save/load round
- * trips.
+ * shapes and their build-time errors, the summary, save/load round
+ * trips, and LayerNormalization of features too spread for a float
+ * variance.
  */
 #include "check.h"
 
@@ -466,12 +467,42 @@ static void test_masked_loss(void) {
     lf_model_free(m);
 }
 
+/* LayerNormalization of features whose spread passes float's range in the
+ * variance (about 1.8e19): each output is still (x - mean) / std, as in
+ * double (float's variance would be inf, 1/std 0 and every output beta);
+ * a constant row with a tiny epsilon gives exact zeros. */
+static void test_layernorm_range(void) {
+    enum { D = 4 };
+    lf_model *m;
+    lf_model_create(&m, 41);
+    int x = lf_input(m, D, "x");
+    int y = lf_layer_normalization(m, x, 1e-30f, 0, 0, "ln");
+    CHECK(lf_model_compile(m, y, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    float in[3 * D] = {1e34f, -2e34f, 3e34f, 0.0f, 5e19f, -5e19f, 1e19f, 0.0f, 7.0f, 7.0f, 7.0f, 7.0f};
+    float out[3 * D];
+    const float *xs[1] = {in};
+    CHECK(lf_model_predict(m, xs, 3, out) == LF_OK, "predict: %s", lf_model_error(m));
+    for (size_t r = 0; r < 3; r++) {
+        double mean = 0, var = 0;
+        for (size_t j = 0; j < D; j++) mean += in[r * D + j] / (double)D;
+        for (size_t j = 0; j < D; j++) var += (in[r * D + j] - mean) * (in[r * D + j] - mean) / (double)D;
+        for (size_t j = 0; j < D; j++) {
+            double want = var > 0 ? (in[r * D + j] - mean) / sqrt(var) : 0.0;
+            CHECK(fabs(out[r * D + j] - want) <= 1e-5 + 1e-5 * fabs(want),
+                  "LayerNormalization row %zu feature %zu (first value %g): %.9g, want %.9g", r, j, in[r * D],
+                  (double)out[r * D + j], want);
+        }
+    }
+    lf_model_free(m);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_seq_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     test_mask_flow();
     test_masked_pooling();
     test_masked_batchnorm();
+    test_layernorm_range();
     test_masked_loss();
     test_bad_ids();
     test_round_trip();

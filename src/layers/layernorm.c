@@ -15,6 +15,7 @@
 #include "layers/layer.h"
 #include "kernels.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -82,7 +83,11 @@ LF_CLONES static void ln_forward_rows(float *restrict y, float *restrict xhat, f
             double d = (double)x[j] - mean;
             ss[j - Df] += d * d;
         }
-        float iv = 1.0f / sqrtf((float)(ln_lanes_total(ss) / (double)D) + epsilon);
+        /* 1/std in float; a variance beyond float's range (a spread of the
+         * features above about 1.8e19) in double, where float's would be
+         * inf and 1/std 0, every output beta */
+        double var = ln_lanes_total(ss) / (double)D;
+        float iv = var < FLT_MAX ? 1.0f / sqrtf((float)var + epsilon) : (float)(1.0 / sqrt(var + epsilon));
         inv[p] = iv;
         float *restrict h = xhat + p * D, *restrict yp = y + p * D;
         for (size_t j = 0; j < D; j++) h[j] = (x[j] - mean) * iv;
