@@ -89,6 +89,45 @@ lf_status lf_dist_agree(const void *mpi_comm, lf_status st, lf_err *e) {
     return lf_dist_first_failure(&d, st != LF_OK ? (size_t)d.rank : SIZE_MAX, st, e, NULL, 0);
 }
 
+lf_status lf_dist_same(const lf_dist *d, const lf_dist_arg *a, size_t n, lf_err *e) {
+    if (!d->comm || d->size == 1) return LF_OK;
+    if (n > LF_DIST_MAX_ARGS) return lf_fail(e, LF_ERR_ARG, "lf_dist_same: %zu arguments, at most %d", n, LF_DIST_MAX_ARGS);
+#ifdef LF_HAVE_MPI
+    /* the maxima of v and of ~v: the maximum and (complemented) minimum */
+    uint64_t mine[2 * LF_DIST_MAX_ARGS] = {0}, max[2 * LF_DIST_MAX_ARGS];
+    for (size_t i = 0; i < n; i++) mine[i] = a[i].value, mine[n + i] = ~a[i].value;
+    int rc = MPI_Allreduce(mine, max, (int)(2 * n), MPI_UINT64_T, MPI_MAX, comm_of(d));
+    if (rc != MPI_SUCCESS) return mpi_failed(e, rc, "MPI_Allreduce");
+    for (size_t i = 0; i < n; i++) {
+        uint64_t hi = max[i], lo = ~max[n + i];
+        if (hi == lo) continue;
+        if (a[i].hashed)
+            return lf_fail(e, LF_ERR_ARG, "the MPI ranks were given different %s: every rank of a collective call "
+                                          "must pass the same data and options", a[i].what);
+        return lf_fail(e, LF_ERR_ARG, "the MPI ranks were given different %s (%llu to %llu): every rank of a "
+                                      "collective call must pass the same data and options",
+                       a[i].what, (unsigned long long)lo, (unsigned long long)hi);
+    }
+    return LF_OK;
+#else
+    (void)a, (void)e;
+    return LF_OK;
+#endif
+}
+
+uint64_t lf_dist_digest(uint64_t h, const void *data, size_t n) {
+    const unsigned char *b = data;
+    if (!h) h = 1469598103934665603ull;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t w;
+        memcpy(&w, b + i, 4);
+        h = (h ^ w) * 1099511628211ull;
+    }
+    for (; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
 lf_status lf_dist_allgather(const lf_dist *d, const double *mine, size_t n, double *all, lf_err *e) {
     if (!d->comm) {
         if (n) memcpy(all, mine, n * sizeof *mine);

@@ -23,6 +23,7 @@
 #include "internal.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct lf_dist {
     int rank, size;        /* 0 and 1 without a communicator */
@@ -54,6 +55,32 @@ lf_status lf_dist_first_failure(const lf_dist *d, size_t first, lf_status st, lf
  * so that none waits for it.  st without a communicator, or when the
  * communicator cannot be opened (the caller sees that failure there). */
 lf_status lf_dist_agree(const void *mpi_comm, lf_status st, lf_err *e);
+
+/* One argument of a collective call, for lf_dist_same: what it is (for
+ * the message: "rows", "labels") and its value on this rank; `hashed` when
+ * the value is a digest of data (lf_dist_digest), whose numbers mean
+ * nothing to a reader. */
+typedef struct lf_dist_arg {
+    const char *what;
+    uint64_t value;
+    int hashed;
+} lf_dist_arg;
+
+/* Whether every rank was given the same arguments (a collective call's
+ * contract): the n values are compared over the ranks (their minimum and
+ * maximum, one allreduce) and every rank returns LF_ERR_ARG naming the
+ * first that differs ("the MPI ranks were given different rows (1500 to
+ * 2000) ...") or LF_OK.  Call it where every rank arrives with nothing
+ * failed (after an agreement on failure), before the collective calls
+ * whose sizes the arguments set.  n <= LF_DIST_MAX_ARGS.  LF_OK without a
+ * communicator. */
+#define LF_DIST_MAX_ARGS 24
+lf_status lf_dist_same(const lf_dist *d, const lf_dist_arg *a, size_t n, lf_err *e);
+
+/* A 64-bit digest of n bytes (FNV-1a over 4-byte words, the tail bytewise)
+ * continuing h (start with 0): to compare data over ranks without sending
+ * it. */
+uint64_t lf_dist_digest(uint64_t h, const void *data, size_t n);
 
 /* Every rank's n doubles, concatenated in rank order into all
  * (size * n doubles) on every rank. */

@@ -960,6 +960,32 @@ static lf_status fit_agree(lf_model *m, const lf_fit_options *o, lf_status st) {
     return got == LF_OK ? LF_OK : lf_model_fail(m, got, "%s", e.msg);
 }
 
+/* Over MPI ranks, after fit_agree: whether every rank was given the same
+ * model, rows and options (lf_dist_same), before the weights' broadcast
+ * and the batches, whose sizes they set.  A rank with other rows or
+ * options would otherwise train on its own data and options with the
+ * others' gradients (or fail in MPI with a truncated message). */
+static lf_status fit_same_args(lf_model *m, const fit_run *r) {
+    if (r->d.size == 1) return LF_OK;
+    const lf_fit_options *o = r->o;
+    uint32_t lr;
+    memcpy(&lr, &m->opt.learning_rate, sizeof lr);
+    uint64_t w = 0;
+    if (o->sample_weight) w = lf_dist_digest(w, o->sample_weight, r->n_train * sizeof *o->sample_weight);
+    if (o->class_weight) w = lf_dist_digest(w, o->class_weight, o->n_class_weight * sizeof *o->class_weight);
+    lf_dist_arg a[] = {
+        {"model parameters", m->n_params, 0}, {"model nodes", m->n_nodes, 0},
+        {"training rows", r->n_train, 0},     {"validation rows", r->n_val, 0},
+        {"epochs", o->epochs, 0},             {"batch sizes", o->batch_size, 0},
+        {"seeds", o->seed, 0},                {"shuffle options", (uint64_t)o->shuffle, 0},
+        {"patience options", o->patience, 0}, {"monitor_accuracy options", (uint64_t)o->monitor_accuracy, 0},
+        {"learning rates", lr, 1},            {"sample or class weights", w, 1},
+    };
+    lf_err e = m->err;
+    lf_status st = lf_dist_same(&r->d, a, sizeof a / sizeof *a, &e);
+    return st == LF_OK ? LF_OK : lf_model_fail(m, st, "fit: %s", e.msg);
+}
+
 /* The training loop over a row source: rows [0, n_train) train; the
  * validation rows are [vfirst, vfirst + n_val) of vsrc (none if n_val = 0).
  * Options are checked by the callers; sample weights index source rows.
@@ -976,6 +1002,7 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
     *agreed = 1;
     lf_status ast = fit_alloc(&r); /* frees what it got on failure */
     st = fit_agree(m, o, ast);
+    if (st == LF_OK) st = fit_same_args(m, &r);
     /* every rank starts from rank 0's weights */
     if (st == LF_OK) st = lf_dist_bcast(&r.d, m->params, m->n_params * sizeof(float), 0, &m->err);
     if (st != LF_OK) {

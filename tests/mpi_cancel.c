@@ -22,6 +22,15 @@
  *   mpi_cancel compare-bad1   compare
  *   mpi_cancel auto-bad1      an auto fit
  *   mpi_cancel mlp-bad1       a data-parallel mlp fit
+ * And arguments that differ between the ranks (a collective call's
+ * contract): every rank returns LF_ERR_ARG and one message naming what
+ * differs, none waits and none returns another problem's result
+ *   mpi_cancel compare-rows1  compare, rank 1 given one row fewer
+ *   mpi_cancel auto-rows1     an auto fit, the same
+ *   mpi_cancel mlp-rows1      a data-parallel mlp fit, the same
+ *   mpi_cancel compare-labels1  compare, rank 1 given one other label
+ *   mpi_cancel auto-labels1   an auto fit, the same
+ *   mpi_cancel mlp-labels1    a data-parallel mlp fit, the same
  * Rank 0 prints one line a rank, "R STATUS MESSAGE" (the message empty on
  * success); the script checks that every rank returned the same, and
  * what was left in the folder.  Exit 0 unless MPI or writing the inputs
@@ -94,12 +103,14 @@ int main(int argc, char **argv) {
     if (strncmp(mode, "auto-", 5) == 0 || strncmp(mode, "mlp-", 4) == 0 || strncmp(mode, "compare-", 8) == 0) {
         k.flag = strstr(mode, "-all") != NULL || (strstr(mode, "-rank1") != NULL && rank == 1);
         if (strstr(mode, "-bad1") && rank == 1) a[5 * C] = -0.5f;
+        size_t rows = strstr(mode, "-rows1") && rank == 1 ? 2999 : 3000;
+        if (strstr(mode, "-labels1") && rank == 1) y[7] = (y[7] + 1) % C;
         lf_fusion_options co = lf_fusion_defaults();
         co.method = mode[0] == 'a' ? LF_FUSE_AUTO : LF_FUSE_MLP;
         co.mpi_comm = &world, co.cancel = &k.flag;
         lf_compare_table *t = NULL;
-        st = mode[0] == 'c' ? (int)lf_fusion_compare(f, p, names, 2, 3000, C, y, NULL, 0, &co, &t)
-                            : (int)lf_fusion_fit(f, p, names, 2, 3000, C, y, &co);
+        st = mode[0] == 'c' ? (int)lf_fusion_compare(f, p, names, 2, rows, C, y, NULL, 0, &co, &t)
+                            : (int)lf_fusion_fit(f, p, names, 2, rows, C, y, &co);
         lf_compare_table_free(t);
         snprintf(res.message, sizeof res.message, "%s", lf_fusion_error(f));
     } else {

@@ -484,6 +484,24 @@ if mpicc -std=c11 -O2 -DLF_HAVE_MPI -I"$ROOT/include" "$ROOT/tests/mpi_cancel.c"
                 bad "$mode on $p ranks: exit $rc, '$(cat cancel.txt)'"
         done
     done
+    # arguments that differ between the ranks: rank 1 given one row fewer,
+    # or one other label: every rank returns 5 (LF_ERR_ARG) with one
+    # message naming what differs, within the minute
+    for mode in compare-rows1 auto-rows1 mlp-rows1 compare-labels1 auto-labels1 mlp-labels1; do
+        case $mode in
+        compare-rows1 | auto-rows1) want="the MPI ranks were given different rows (2999 to 3000)" ;;
+        mlp-rows1) want="the MPI ranks were given different training rows" ;;
+        *) want="the MPI ranks were given different labels:" ;;
+        esac
+        for p in 2 3; do
+            timeout 60 mpirun $ROOTFLAG --oversubscribe -n $p ./cancel $mode >cancel.txt 2>/dev/null
+            rc=$?
+            lines=$(awk -v w="$want" '$2 == 5 && (index($0, w) > 0)' cancel.txt | wc -l)
+            msgs=$(cut -d' ' -f3- cancel.txt | sort -u | wc -l)
+            [ "$rc" -eq 0 ] && [ "$lines" -eq $p ] && [ "$msgs" -eq 1 ] && ok ||
+                bad "$mode on $p ranks: exit $rc, '$(cat cancel.txt)'"
+        done
+    done
     rm -f a.npy b.npy out.npy cls.npy
 else
     bad "tests/mpi_cancel.c does not build"

@@ -502,6 +502,29 @@ static lf_status cv_threads(lf_err *e, lf_cv_ctx *c, const lf_cv_item *items, si
     return st;
 }
 
+lf_status lf_fusion_ranks_agree(lf_err *e, const void *mpi_comm, const float *const *p, size_t M, size_t N,
+                                size_t C, const int *y, const lf_fusion_options *o, size_t folds, size_t methods) {
+    lf_dist d;
+    lf_err oe;
+    if (!mpi_comm || lf_dist_open(&oe, mpi_comm, &d) != LF_OK || d.size == 1) return LF_OK;
+    uint64_t labels = lf_dist_digest(0, y, N * sizeof *y), outputs = 0, feat = 0;
+    for (size_t m = 0; m < M; m++)
+        if (p[m]) outputs = lf_dist_digest(outputs, p[m], N * C * sizeof *p[m]);
+    if (o->features) feat = lf_dist_digest(0, o->features, N * o->n_features * sizeof *o->features);
+    /* the options that shape the work (not threads, progress or cancel: each rank's own) */
+    uint64_t v[] = {(uint64_t)o->method, (uint64_t)o->calibrate, (uint64_t)o->logits, o->epochs,
+                    (uint64_t)o->metric, o->ensemble_size, o->bags, (uint64_t)o->importance, o->k,
+                    o->n_features, (uint64_t)o->auto_single};
+    uint64_t opts = lf_dist_digest(lf_dist_digest(0, v, sizeof v), &o->modality_dropout, sizeof o->modality_dropout);
+    lf_dist_arg a[] = {
+        {"rows", N, 0},          {"models", M, 0},           {"classes", C, 0},
+        {"folds", folds, 0},     {"methods", methods, 0},    {"seeds", o->seed, 0},
+        {"labels", labels, 1},   {"model outputs", outputs, 1}, {"features", feat, 1},
+        {"fusion options", opts, 1},
+    };
+    return lf_dist_same(&d, a, sizeof a / sizeof *a, e);
+}
+
 /* Runs the tasks of n items x K folds that fall to this rank (a DES
  * group's lead's tasks making its members' records of that fold too) and
  * gathers every record into rec (n * K * LF_CV_REC(M) doubles, unit u = item * K
@@ -559,6 +582,9 @@ lf_status lf_cv_run(lf_err *e, lf_cv_ctx *c, const lf_cv_item *items, size_t n, 
     lf_status wst = lf_dist_wait_all(&d, e);
     if (wst == LF_OK) st = lf_dist_first_failure(&d, failed, st, e, NULL, 0);
     else st = wst;
+    /* with other rows, folds or options a rank's records would be another
+     * problem's, gathered into the others' table as if they were theirs */
+    if (st == LF_OK) st = lf_fusion_ranks_agree(e, c->o->mpi_comm, c->p, c->M, c->N, c->C, c->y, c->o, c->K, n);
     if (st == LF_OK && P > 1) {
         st = lf_dist_allgather(&d, mine, U * R, all, e);
         for (size_t u = 0; st == LF_OK && u < U; u++) { /* each field from the rank that made it */

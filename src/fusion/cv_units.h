@@ -55,6 +55,18 @@ typedef struct lf_cv_item {
  * labels, and the scratch of one process, into c (which keeps p, names,
  * y and o: they must outlive it); LF_ERR_ARG, LF_ERR_NOMEM.  Released by
  * lf_cv_ctx_free. */
+/* Over the MPI ranks of mpi_comm (NULL or one rank: LF_OK): whether
+ * every rank was given the same fusion problem — rows, models, classes,
+ * folds and methods (0 where they do not apply), the seed, and digests of
+ * the labels, the model outputs, the features and the options that shape
+ * the work (lf_dist_same; not threads, progress or cancel, each rank's
+ * own).  LF_ERR_ARG on every rank naming the first that differs.  A
+ * collective call, made where every rank arrives with nothing failed:
+ * after lf_cv_run's agreement on failure (before it gathers the records),
+ * and at the end of a learned method's data-parallel fit. */
+lf_status lf_fusion_ranks_agree(lf_err *e, const void *mpi_comm, const float *const *p, size_t M, size_t N,
+                                size_t C, const int *y, const lf_fusion_options *o, size_t folds, size_t methods);
+
 lf_status lf_cv_ctx_init(lf_err *e, lf_cv_ctx *c, const float *const *p, const char *const *names, size_t M,
                          size_t N, size_t C, const int *y, const lf_fusion_options *o);
 void lf_cv_ctx_free(lf_cv_ctx *c);

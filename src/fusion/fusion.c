@@ -352,6 +352,8 @@ static lf_status fusion_fit(lf_fusion *f, const float *const *p, const char *con
     }
     if (st == LF_OK && o.importance) st = lf_fusion_measure_importance(f, p, N, y, o.features, o.cancel);
     if (agree) st = lf_dist_agree(o.mpi_comm, st, &f->err);
+    /* every rank trained on its own rows with the sum of all ranks' gradients */
+    if (agree && st == LF_OK) st = lf_fusion_ranks_agree(&f->err, o.mpi_comm, p, M, N, C, y, &o, 0, 1);
     if (st == LF_ERR_CANCELLED) lf_cancel_fail(&f->err); /* not where the flag was seen: "fold 3: training ..." */
     if (st != LF_OK) lf_fusion_clear(f);
     if (st == LF_OK && table) {
