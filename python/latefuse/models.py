@@ -1521,12 +1521,15 @@ def _model_from_config(cfg):
             raise ValueError("model config: the inputs of layer '%s' are never made (a missing layer or a cycle)"
                              % pending[0][0])
         pending = [p for p in pending if p not in done]
+    def refs(v):  # Keras writes one tensor as [layer, node, 0], several as a list of them
+        return [v] if isinstance(v, list) and len(v) == 3 and isinstance(v[0], str) else list(v)
+
     try:
-        ins = [tensors[(r[0], r[1])] for r in cfg["input_layers"]]
-        out = tensors[(cfg["output_layers"][0][0], cfg["output_layers"][0][1])]
+        ins = [tensors[(r[0], r[1])] for r in refs(cfg["input_layers"])]
+        outs = [tensors[(r[0], r[1])] for r in refs(cfg["output_layers"])]
     except (KeyError, IndexError, TypeError):
         raise ValueError("model config: 'input_layers' and 'output_layers' must name layers' outputs") from None
-    return Model(ins, out, name=cfg.get("name"))
+    return Model(ins, outs if len(outs) > 1 else outs[0], name=cfg.get("name"))
 
 
 def model_from_json(json_string: str, custom_objects: Optional[Dict[str, Any]] = None) -> Model:

@@ -624,6 +624,24 @@ def test_to_json_and_model_from_json_rebuild_the_graph():
         model_from_json('{"class_name": "Dense"}')
 
 
+def test_from_config_keeps_every_output():
+    """A model of several outputs comes back with all of them (not the
+    first only); Keras' one-tensor form [layer, node, 0] reads too."""
+    a, b = Input((4,), name="a"), Input((3,), name="b")
+    h = Concatenate()([Dense(5, name="da")(a), Dense(5, name="db")(b)])
+    m = Model([a, b], [Dense(2, activation="softmax", name="oa")(h), Dense(1, name="ob")(h)])
+    for twin in (Model.from_config(m.get_config()), model_from_json(m.to_json())):
+        assert twin.output_names == ["oa", "ob"] and twin.count_params() == m.count_params()
+        twin.set_weights(m.get_weights())
+        rng = np.random.default_rng(2)
+        X = [rng.normal(size=(3, 4)), rng.normal(size=(3, 3))]
+        for p, q in zip(twin.predict(X), m.predict(X)):
+            np.testing.assert_array_equal(p, q)
+    cfg = m.get_config()
+    cfg["output_layers"] = cfg["output_layers"][1]  # one tensor, as Keras writes Model(x, out)'s
+    assert Model.from_config(cfg).output_names == ["ob"]
+
+
 @pytest.mark.parametrize("name,fmt", [("m.keras", r"Keras' .keras format \(a zip of config.json and model.weights.h5\)"),
                                       ("m.h5", r"Keras' HDF5 format \(.h5\)")])
 def test_save_refuses_keras_names(tmp_path, name, fmt):
