@@ -249,7 +249,7 @@ class Model:
         self._names = names
         self._node_names = node_names
         self._first = first
-        self._layers = layers
+        self._layers = _keras_layer_order(ins, outs, layers)
         self.name = name or "functional"
         self._seed = 0 if seed is None else int(seed)
         self._have = {}
@@ -332,8 +332,9 @@ class Model:
 
     @property
     def layers(self) -> List[Any]:
-        """The model's layers, each once, in graph order; a functional
-        Model's list starts with its InputLayers, as Keras'."""
+        """The model's layers, each once, in Keras 3's order (the order of
+        get_weights()): deepest first, by the number of calls between a
+        layer and the outputs, InputLayers included (_keras_layer_order)."""
         return list(self._layers)
 
     def _trainable_layers(self):
@@ -1399,6 +1400,45 @@ class Model:
     def __repr__(self):
         return "<latefuse.Model '%s': %d layers, %d params>" % (self.name, len(self.layers),
                                                              self.count_params())
+
+
+def _keras_layer_order(ins, outs, layers):
+    """The layers (each once) in Keras 3's order of model.layers, which is
+    also the order of get_weights(): by depth, the number of calls between
+    a layer and the outputs (its deepest call), deepest first; layers of one
+    depth in the order a depth-first walk from the outputs (each call's
+    inputs left to right) first meets them; an Input no output depends on
+    last.  keras/src/ops/function.py map_graph and _build_map."""
+    in_ids = {id(t) for t in ins}
+
+    def parents(t):
+        if id(t) in in_ids:
+            return []
+        return list(t.inputs) + [t.extra[k] for k in sorted(t.extra) if t.extra[k] is not None]
+
+    index, finished, post = {}, set(), []
+    for out in outs:  # _build_map: post-order of the calls, first-visit index of the layers
+        if id(out) in finished:
+            continue
+        index.setdefault(id(out.layer), len(index))
+        stack = [(out, iter(parents(out)))]
+        while stack:
+            t, it = stack[-1]
+            p = next(it, None)
+            if p is None:
+                stack.pop()
+                finished.add(id(t))
+                post.append(t)
+            elif id(p) not in finished and all(p is not s[0] for s in stack):
+                index.setdefault(id(p.layer), len(index))
+                stack.append((p, iter(parents(p))))
+    node_depth, layer_depth = {}, {}
+    for t in reversed(post):  # map_graph: a call's depth, a layer's (its calls' maximum so far)
+        d = max(node_depth.setdefault(id(t), 0), layer_depth.get(id(t.layer), 0))
+        layer_depth[id(t.layer)] = node_depth[id(t)] = d
+        for p in parents(t):
+            node_depth[id(p)] = max(d + 1, node_depth.get(id(p), 0))
+    return sorted(layers, key=lambda ly: (-layer_depth.get(id(ly), 0), index.get(id(ly), -1)))
 
 
 _INT_KINDS = (np.int8, np.int16, np.int32, np.int64, np.uint16, np.uint32, np.uint64)

@@ -68,6 +68,32 @@ def test_shared_layer_has_one_set_of_weights_and_sums_its_gradients():
     np.testing.assert_allclose(d.get_weights()[0], new[0])
 
 
+def test_layers_and_weights_in_keras_order():
+    """model.layers and get_weights() follow Keras 3's order (function.py
+    map_graph): deepest first, ties in the order a walk from the outputs
+    meets them, whatever order the layers were called in."""
+    inp1, inp2 = Input((6,), name="inp1"), Input((5,), name="inp2")
+    x1 = Dense(4, name="x1a")(inp1)
+    x2 = Dense(4, name="x2")(inp2)  # written before x1's second layer
+    x1 = Dense(4, name="x1b")(x1)
+    m = Model([inp1, inp2], Dense(1, name="out")(WeightedAverage(n_output=2, name="wavg")([x1, x2])))
+    assert [ly.name for ly in m.layers] == ["inp1", "x1a", "inp2", "x1b", "x2", "wavg", "out"]
+    assert [w.shape for w in m.get_weights()] == [(6, 4), (4,), (4, 4), (4,), (5, 4), (4,), (1, 1, 2), (4, 1), (1,)]
+    assert m.get_layer(index=3).name == "x1b"
+    # a shared layer takes its deepest call's depth; an Input need not come first
+    a, b = Input((3,), name="a"), Input((5,), name="b")
+    d = Dense(3, name="d")
+    near = d(a)
+    p = Dense(3, name="p")(b)
+    s = Model([a, b], Dense(1, name="o")(Add(name="add")([near, d(p)])))
+    assert [ly.name for ly in s.layers] == ["b", "a", "p", "d", "add", "o"]
+    ws = [np.full(w.shape, k, np.float32) for k, w in enumerate(s.get_weights())]
+    assert [w.shape for w in ws] == [(5, 3), (3,), (3, 3), (3,), (3, 1), (1,)]
+    s.set_weights(ws)
+    np.testing.assert_array_equal(s.get_layer("p").get_weights()[0], ws[0])
+    np.testing.assert_array_equal(d.get_weights()[0], ws[2])
+
+
 def test_shared_layer_summary_save_and_load(tmp_path, capsys):
     m, d = shared_model()
     m.summary()
