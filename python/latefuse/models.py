@@ -1229,9 +1229,19 @@ class Model:
         return self._output_names()
 
     def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> L.Layer:
-        """The layer with this name (or at this index of model.layers)."""
+        """The layer with this name (or at this index of model.layers), as
+        Keras 3's: ValueError when both or neither are given, for an index
+        past the end and for an unknown name."""
+        if index is not None and name is not None:
+            raise ValueError("Provide only a layer name or a layer index. Received: index=%s, name=%s."
+                             % (index, name))
         if index is not None:
+            if len(self.layers) <= index:
+                raise ValueError("Was asked to retrieve layer at index %s but model only has %d layers."
+                                 % (index, len(self.layers)))
             return self.layers[index]
+        if name is None:
+            raise ValueError("Provide either a layer name or layer index at `get_layer`.")
         for ly in self._layers:
             if self._names[id(ly)] == name:
                 return ly
@@ -1840,8 +1850,16 @@ class Sequential(Model):
     def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Any:
         """The layer with this name (or at this index of model.layers, which
         has no InputLayer); a nested model by its name."""
+        if index is not None and name is not None:
+            raise ValueError("Provide only a layer name or a layer index. Received: index=%s, name=%s."
+                             % (index, name))
         if index is not None:
+            if len(self.layers) <= index:
+                raise ValueError("Was asked to retrieve layer at index %s but model only has %d layers."
+                                 % (index, len(self.layers)))
             return self.layers[index]
+        if name is None:
+            raise ValueError("Provide either a layer name or layer index at `get_layer`.")
         for ly in self.layers:
             nm = ly.name if isinstance(ly, Model) or not self.built else self._names[id(ly)]
             if nm == name:

@@ -48,6 +48,24 @@ def test_input_and_output_names_in_the_order_given():
 
 # ---------------------------------------------------------------- weights
 
+def test_get_layer_arguments_as_keras():
+    """get_layer as Keras 3's (models/model.py get_layer): one of name and
+    index, ValueError for both, neither, or an index past the end."""
+    a = Input((4,), name="a")
+    m = Model(a, Dense(1, name="out")(Dense(3, name="h")(a)))
+    seq = Sequential([Input((4,)), Dense(3, name="h"), Dense(1, name="out")])
+    for model, n in ((m, 3), (seq, 2)):
+        assert model.get_layer(name="h").name == "h" and model.get_layer(index=-1).name == "out"
+        with pytest.raises(ValueError, match=r"^Provide only a layer name or a layer index\. "
+                                             r"Received: index=1, name=h\.$"):
+            model.get_layer("h", 1)
+        with pytest.raises(ValueError, match=r"^Was asked to retrieve layer at index 5 but model only has "
+                                             r"%d layers\.$" % n):
+            model.get_layer(index=5)
+        with pytest.raises(ValueError, match=r"^Provide either a layer name or layer index at `get_layer`\.$"):
+            model.get_layer()
+
+
 def bn_model():
     inp = Input((4,), name="x")
     d1, bn, d2 = Dense(3, name="d1"), BatchNormalization(name="bn"), Dense(1, name="d2")
