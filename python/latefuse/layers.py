@@ -223,6 +223,13 @@ class Layer:
                 [w for i, w in enumerate(ws) if i in self._fixed_weights])
 
     @property
+    def weights(self) -> List[Any]:
+        """Keras' layer.weights: every weight, trainable or not, in the order
+        and layout of get_weights() (BatchNormalization: gamma, beta, moving
+        mean, moving variance), as numpy copies (see trainable_weights)."""
+        return self.get_weights()
+
+    @property
     def trainable_weights(self) -> List[Any]:
         """Keras' layer.trainable_weights: the weights fit trains, in the
         order and layout of get_weights().  They are numpy copies (the

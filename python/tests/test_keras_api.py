@@ -97,6 +97,8 @@ def test_trainable_and_non_trainable_weights_split_get_weights():
     same(bn.non_trainable_weights, [mean, var])
     same(d1.trainable_weights, [k1, b1])
     same(d1.non_trainable_weights, [])
+    same(bn.weights, [gamma, beta, mean, var])  # Keras' layer.weights: trainable ones first, all of them
+    same(d2.weights, [k2, b2])
     total, fixed = summary_counts(m)
     assert sum(w.size for w in m.non_trainable_weights) == fixed == 6
     assert sum(w.size for w in m.trainable_weights) == total - fixed
