@@ -155,6 +155,23 @@ class Model:
     def _graph_init(self, inputs, outputs, name, seed):
         if inputs is None or outputs is None:
             raise ValueError("Model needs inputs and outputs: Model(inputs=[...], outputs=out)")
+        if isinstance(outputs, dict):
+            raise ValueError("Model: outputs given as a dict are not supported: give a list, "
+                             "Model(inputs, [%s]), and name each output's layer; compile's loss and "
+                             "loss_weights, fit's y and evaluate's y then take dicts by those layer names"
+                             % ", ".join(map(str, outputs)))
+        self._in_keys = None  # inputs given as a dict: its keys, in the order of self.inputs
+        if isinstance(inputs, dict):  # as Keras 3: the tensors in the order of the sorted keys
+            for k, v in inputs.items():
+                if not isinstance(k, str):
+                    raise ValueError("Model: the keys of an inputs dict must be strings, got %r" % (k,))
+                if isinstance(v, L.KerasTensor) and k != v.layer.name:
+                    warnings.warn("When providing `inputs` as a dict, all keys in the dict must match the names "
+                                  "of the corresponding tensors. Received key '%s' mapping to an Input named %r: "
+                                  "x is read by the key" % (k, v.layer.name))
+            self._in_keys = sorted(inputs)
+            self._in_keys_given = list(inputs)
+            inputs = [inputs[k] for k in self._in_keys]
         ins = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         outs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
         if not outs:
@@ -607,8 +624,14 @@ class Model:
 
     # ------------------------------------------------------------ arrays
     def _xs(self, x, what):
+        keys = getattr(self, "_in_keys", None)
+        if keys is not None and isinstance(x, (list, tuple)) and len(x) == len(keys) > 1 and \
+                self._in_keys_given != keys:
+            raise ValueError("%s: the model's inputs are a dict whose keys (%s) are not in sorted order: give x "
+                             "as a dict by those keys (a list would be read in the sorted order, %s)"
+                             % (what, ", ".join(self._in_keys_given), ", ".join(keys)))
         if isinstance(x, dict):
-            names = [self._names[id(t.layer)] for t in self.inputs]
+            names = keys or [self._names[id(t.layer)] for t in self.inputs]
             missing = [n for n in names if n not in x]
             if missing:
                 raise ValueError("%s: no array for input(s) %s" % (what, ", ".join(missing)))
@@ -1048,6 +1071,13 @@ class Model:
         model lists these layers among its own (they are inlined, not one
         layer).  model(arrays) is model.predict(arrays)."""
         xs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        if isinstance(inputs, dict) and any(isinstance(x, L.KerasTensor) for x in inputs.values()):
+            names = getattr(self, "_in_keys", None) or self.input_names
+            missing = [n for n in names if n not in inputs]
+            if missing:
+                raise ValueError("model '%s' called on a dict without the input(s) %s"
+                                 % (self.name, ", ".join(missing)))
+            xs = [inputs[n] for n in names]
         if any(isinstance(x, L.KerasTensor) for x in xs):
             kwargs.pop("training", None)
             if args or kwargs:
@@ -1347,6 +1377,8 @@ class Model:
 
     def _pickle_info(self):
         info = {"class": type(self), "name": self.name, "seed": self._seed, "compiled": self._compiled}
+        if getattr(self, "_in_keys", None) is not None:  # inputs given as a dict: x is read by its keys
+            info["in_keys"] = (list(self._in_keys), list(self._in_keys_given))
         if self._compiled:
             info.update(self._compile_kwargs())
         return info
@@ -1356,6 +1388,8 @@ class Model:
         pickled file."""
         self.name = info.get("name", self.name)
         self._seed = info.get("seed", self._seed)
+        if info.get("in_keys"):
+            self._in_keys, self._in_keys_given = (list(k) for k in info["in_keys"])
         if self._compiled and "metrics" in info:
             self.optimizer = info["optimizer"]
             self.loss, self.loss_weights = info["loss"], list(info["loss_weights"])

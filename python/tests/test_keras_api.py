@@ -66,6 +66,38 @@ def test_get_layer_arguments_as_keras():
             model.get_layer()
 
 
+def test_inputs_given_as_a_dict():
+    """Model({'txt': t, 'img': i}, out), as Keras 3 (functional.py): the
+    inputs in the order of the sorted keys, x a dict by the keys (which
+    need not be the Input names: Keras warns, and reads by the key), a
+    list only when the dict's keys are in sorted order; kept by pickle.
+    Outputs as a dict are refused with a message."""
+    img, txt = Input((4,)), Input((3,))
+    out = Dense(1)(Concatenate()([Dense(2)(img), Dense(2)(txt)]))
+    with pytest.warns(UserWarning, match=r"^When providing `inputs` as a dict, all keys in the dict must match"):
+        m = Model({"txt": txt, "img": img}, out)
+    assert [t.shape for t in m.inputs] == [(None, 4), (None, 3)]
+    rng = np.random.default_rng(0)
+    xi, xt = rng.normal(size=(5, 4)), rng.normal(size=(5, 3))
+    want = Model([img, txt], out).predict([xi, xt])
+    np.testing.assert_array_equal(m.predict({"txt": xt, "img": xi}), want)
+    with pytest.raises(ValueError, match=r"^predict: the model's inputs are a dict whose keys \(txt, img\) are not "
+                                         r"in sorted order: give x as a dict by those keys"):
+        m.predict([xt, xi])
+    with pytest.raises(ValueError, match=r"^predict: no array for input\(s\) txt$"):
+        m.predict({"img": xi})
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(m)).predict({"txt": xt, "img": xi}), want)
+    m.compile(SGD(0.1), "mse")
+    assert len(m.fit({"img": xi, "txt": xt}, np.zeros((5, 1)), verbose=0).history["loss"]) == 1
+    a, b = Input((4,), name="a"), Input((3,), name="b")
+    ordered = Model({"a": a, "b": b}, Dense(1)(Concatenate()([a, b])))  # keys sorted, the Inputs' names
+    assert ordered.predict([xi, xt]).shape == (5, 1)
+    big = Model([a, b], m({"img": a, "txt": b}))  # called on a dict of tensors
+    np.testing.assert_array_equal(big.predict([xi, xt]), m.predict({"txt": xt, "img": xi}))
+    with pytest.raises(ValueError, match=r"^Model: outputs given as a dict are not supported: give a list"):
+        Model([a, b], {"y": big.outputs[0]})
+
+
 def bn_model():
     inp = Input((4,), name="x")
     d1, bn, d2 = Dense(3, name="d1"), BatchNormalization(name="bn"), Dense(1, name="d2")
