@@ -53,7 +53,7 @@ from . import optimizers as _optimizers
 from .callbacks import _ACC_NAMES, Callback, EarlyStopping
 from ._lib import LatefuseError, lib
 
-__all__ = ["Model", "Sequential", "History", "load_model", "model_from_json"]
+__all__ = ["Model", "Sequential", "History", "load_model", "model_from_json", "clone_model"]
 
 _lib._proto("lf_share_weights", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int)
 _lib._proto("lf_initialize", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_int)
@@ -1627,6 +1627,27 @@ def model_from_json(json_string: str, custom_objects: Optional[Dict[str, Any]] =
     if d["class_name"] == "Sequential":
         return Sequential.from_config(d["config"])
     return _model_from_config(d["config"])
+
+
+def clone_model(model: "Model", input_tensors: Any = None, clone_function: Any = None, call_function: Any = None,
+                recursive: bool = False, **kwargs) -> "Model":
+    """keras.models.clone_model(model): a new model of the same architecture
+    (Model or Sequential, rebuilt from get_config()) with new layers, so new
+    weights (drawn from the seed) that it shares with no model, uncompiled,
+    as Keras'.  input_tensors, clone_function and call_function are not
+    supported."""
+    if kwargs:
+        raise ValueError("Unexpected keyword argument(s): %s" % (tuple(kwargs),))
+    if not isinstance(model, Model):
+        raise ValueError("clone_model: expected a latefuse Model or Sequential, got %r" % type(model).__name__)
+    for arg, v in (("input_tensors", input_tensors), ("clone_function", clone_function),
+                   ("call_function", call_function)):
+        if v is not None:
+            raise NotImplementedError("clone_model: the argument %s is not supported; the clone is rebuilt from "
+                                      "the model's get_config() with new weights" % arg)
+    if isinstance(model, Sequential):
+        return Sequential.from_config(model.get_config())
+    return Model.from_config(model.get_config())
 
 
 def _once_built(name):

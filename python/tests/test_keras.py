@@ -668,6 +668,23 @@ def test_from_config_keeps_every_output():
     assert Model.from_config(cfg).output_names == ["ob"]
 
 
+def test_clone_model_new_layers_same_architecture():
+    """keras.models.clone_model: the same graph with new layers (weights
+    of its own), uncompiled; Sequential stays Sequential."""
+    from latefuse.models import clone_model
+    m, d = shared_model()
+    c = clone_model(m)
+    assert [ly.name for ly in c.layers] == [ly.name for ly in m.layers] and c.count_params() == 19
+    assert all(ly is not d for ly in c.layers)
+    c.set_weights([w + 1 for w in m.get_weights()])
+    np.testing.assert_array_equal(m.get_weights()[0] + 1, c.get_weights()[0])
+    assert not np.array_equal(d.get_weights()[0], c.get_weights()[0])  # the original keeps its own
+    s = clone_model(Sequential([Input((4,)), Dense(2, name="h")]))
+    assert isinstance(s, Sequential) and s.get_layer("h").get_weights()[0].shape == (4, 2)
+    with pytest.raises(NotImplementedError, match=r"^clone_model: the argument clone_function is not supported"):
+        clone_model(m, clone_function=lambda ly: ly)
+
+
 @pytest.mark.parametrize("name,fmt", [("m.keras", r"Keras' .keras format \(a zip of config.json and model.weights.h5\)"),
                                       ("m.h5", r"Keras' HDF5 format \(.h5\)")])
 def test_save_refuses_keras_names(tmp_path, name, fmt):
