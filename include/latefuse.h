@@ -784,6 +784,46 @@ lf_status lf_model_evaluate_arrays(lf_model *m, const lf_typed_array *x, const f
  * as in lf_model_predict). */
 lf_status lf_model_predict_arrays(const lf_model *m, const lf_typed_array *x, size_t n, float *const *y);
 
+/* ------------------------------------------ learning rate, one batch */
+
+/* Sets the learning rate of the compiled model's optimizer (Keras'
+ * model.optimizer.learning_rate = lr): finite and > 0, else LF_ERR_ARG
+ * with a message and the rate unchanged; LF_ERR_STATE before compile.
+ * Every later optimizer step uses it, also within a fit under way when
+ * called from that fit's progress callback (it runs on the fit's thread):
+ * set at LF_PROGRESS_EPOCH_BEGIN, the epoch's steps use it; at
+ * EPOCH_END, the next epoch's (how Keras' LearningRateScheduler and
+ * ReduceLROnPlateau change it).  Not from another thread while a fit or
+ * a train_on_batch runs on the model.  lf_model_save writes the rate set
+ * last; compiling again takes the optimizer's given to compile. */
+lf_status lf_model_set_learning_rate(lf_model *m, float learning_rate);
+/* The learning rate the next optimizer step uses: compile's, or the one
+ * lf_model_set_learning_rate set last; NaN when m is NULL or not
+ * compiled.  Reads only. */
+float lf_model_learning_rate(const lf_model *m);
+
+/* Keras' model.train_on_batch(x, y, sample_weight): one optimizer step on
+ * these n rows as one batch (typed inputs and one target array per output,
+ * as lf_model_fit_arrays), in training mode (dropout draws a new mask at
+ * each call from the model's generator, so the model's seed and the calls
+ * made fix them; BatchNormalization uses the batch's statistics and moves
+ * its moving ones).  sample_weight: NULL or n weights, finite and >= 0
+ * (class weights: fold them into the sample weights, as Keras converts
+ * them).  Before the step, with the weights as they were: losses (may be
+ * NULL) receives 1 + n_outputs values, the batch's total loss (the weighted
+ * sum of the outputs' losses plus the L2 penalty, as a fit's loss) then
+ * each output's unweighted, and accuracies (may be NULL) n_outputs values
+ * (NaN for regression losses), as lf_model_evaluate_arrays.  The step and
+ * the optimizer's state (moments, step count) are fit's: frozen layers are
+ * left bit for bit; use_ema's moving average is not kept (it belongs to
+ * fit); the weights may become non-finite (the loss then says so; fit
+ * would refuse to go on).  Inputs and targets are checked as fit checks
+ * them (LF_ERR_ARG / LF_ERR_NUMERIC with a message, the model unchanged).
+ * Runs on the caller's OpenMP thread count; no MPI.  Touches neither the
+ * history nor a fit's options. */
+lf_status lf_model_train_on_batch(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n,
+                                  const float *sample_weight, double *losses, double *accuracies);
+
 /* -------------------------------------------------------------- weights */
 /*
  * Weights by layer name and index, in Keras' order: Dense: 0 kernel

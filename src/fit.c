@@ -1129,12 +1129,13 @@ static lf_status split_rows(lf_model *m, size_t n, double split, size_t *n_val) 
     return LF_OK;
 }
 
-/* n weights (NULL: none) finite and >= 0; what: "sample weight" or
- * "validation sample weight" */
-static lf_status check_weights(lf_model *m, const float *w, size_t n, const char *what) {
+/* n weights (NULL: none) finite and >= 0; op: "fit" or "train_on_batch",
+ * what: "sample weight" or "validation sample weight" */
+static lf_status check_weights(lf_model *m, const float *w, size_t n, const char *op, const char *what) {
     for (size_t r = 0; w && r < n; r++)
         if (!(w[r] >= 0.0f) || !isfinite(w[r]))
-            return lf_model_fail(m, LF_ERR_ARG, "fit: %s %g at row %zu must be finite and >= 0", what, (double)w[r], r);
+            return lf_model_fail(m, LF_ERR_ARG, "%s: %s %g at row %zu must be finite and >= 0", op, what,
+                                 (double)w[r], r);
     return LF_OK;
 }
 
@@ -1146,7 +1147,7 @@ static lf_status fit_arrays(lf_model *m, const lf_typed_array *x, const float *c
     if (st != LF_OK) return st;
     if ((st = check_arrays(m, x, n, "fit")) != LF_OK) return st;
     if ((st = check_targets(m, y, n, "fit")) != LF_OK) return st;
-    if ((st = check_weights(m, o->sample_weight, n, "sample weight")) != LF_OK) return st;
+    if ((st = check_weights(m, o->sample_weight, n, "fit", "sample weight")) != LF_OK) return st;
     if (o->val_sample_weight && !o->val_arrays)
         return lf_model_fail(m, LF_ERR_ARG, "fit: val_sample_weight weighs explicit validation data (val_x or "
                                             "val_arrays), and none is given");
@@ -1166,7 +1167,7 @@ static lf_status fit_arrays(lf_model *m, const lf_typed_array *x, const float *c
                                  "fit: validation data need their targets (val_y, or val_ys) and val_n > 0");
         if ((st = check_arrays(m, o->val_arrays, o->val_n, "fit (validation data)")) != LF_OK) return st;
         if ((st = check_targets(m, o->val_ys, o->val_n, "fit (validation data)")) != LF_OK) return st;
-        if ((st = check_weights(m, o->val_sample_weight, o->val_n, "validation sample weight")) != LF_OK) return st;
+        if ((st = check_weights(m, o->val_sample_weight, o->val_n, "fit", "validation sample weight")) != LF_OK) return st;
         return fit_core(m, &src, n, &vsrc, 0, o->val_n, o, agreed);
     }
     /* or the last fraction of the rows, as Keras */
@@ -1227,6 +1228,65 @@ lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fi
     if (st != LF_OK) return fit_agree(m, &o, st);
     int agreed = 0;
     return fit_core(m, src, src->n - n_val, src, src->n - n_val, n_val, &o, &agreed);
+}
+
+/* ------------------------------------------ learning rate, one batch */
+
+lf_status lf_model_set_learning_rate(lf_model *m, float learning_rate) {
+    if (!m) return LF_ERR_ARG;
+    lf_status st = check_ready(m, "set_learning_rate");
+    if (st != LF_OK) return st;
+    if (!(learning_rate > 0.0f) || !isfinite(learning_rate))
+        return lf_model_fail(m, LF_ERR_ARG, "set_learning_rate: the learning rate must be finite and > 0, got %g",
+                             (double)learning_rate);
+    m->opt.learning_rate = learning_rate; /* the next optimizer step reads it */
+    return LF_OK;
+}
+
+float lf_model_learning_rate(const lf_model *m) { return m && m->compiled ? m->opt.learning_rate : NAN; }
+
+lf_status lf_model_train_on_batch(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n,
+                                  const float *sample_weight, double *losses, double *accuracies) {
+    if (!m) return LF_ERR_ARG;
+    lf_status st = check_ready(m, "train_on_batch");
+    if (st == LF_OK && n == 0) st = lf_model_fail(m, LF_ERR_ARG, "train_on_batch: no rows");
+    if (st == LF_OK) st = check_arrays(m, x, n, "train_on_batch");
+    if (st == LF_OK) st = check_targets(m, y, n, "train_on_batch");
+    if (st == LF_OK) st = check_weights(m, sample_weight, n, "train_on_batch", "sample weight");
+    if (st != LF_OK) return st;
+    size_t K = m->n_outputs;
+    param_plan plan = {0};
+    double *lk = lf_alloc_array(K, sizeof *lk);
+    size_t *ck = lf_alloc_array(K, sizeof *ck);
+    float **scratch = NULL;
+    void *mem = NULL;
+    int ok = lk && ck && plan_init(m, &plan) && chunk_scratch(m, x, n, &scratch, &mem);
+    lf_ws *ws = &m->train_ws; /* fit's, kept across calls; grown to n rows when smaller */
+    if (ok && (ws->batch < n || !ws->with_grads || ws->n_nodes != m->n_nodes)) {
+        lf_ws_free(ws);
+        ok = lf_ws_init(ws, m, n, 1, NULL, 0) == LF_OK;
+    }
+    if (!ok) {
+        LF_FREE(lk), LF_FREE(ck), LF_FREE(plan.runs), LF_FREE(mem);
+        return lf_model_fail(m, LF_ERR_NOMEM, "train_on_batch: out of memory for %zu rows", n);
+    }
+    const float **xp = ws->xin;
+    chunk_inputs(m, x, scratch, 0, n, xp);
+    memset(m->grads, 0, m->n_params * sizeof *m->grads);
+    /* a new key from the model's generator for each call: fresh dropout */
+    lf_draws draws = {lf_rng_next(&m->rng), 0};
+    double lsum = train_batch(m, ws, xp, y, sample_weight, n, (double)n, 1, &draws, 0, lk, ck);
+    double pen = lf_l2_penalty(m, m->grads);
+    optimizer_step(m, &plan);
+    if (losses) {
+        losses[0] = (lsum + pen * (double)n) / (double)n; /* as a fit of one step sums it */
+        for (size_t k = 0; k < K; k++) losses[1 + k] = lk[k] / (double)n;
+    }
+    for (size_t k = 0; accuracies && k < K; k++)
+        accuracies[k] =
+            lf_loss_has_accuracy(m->outs[k].loss) ? (double)ck[k] / (double)(n * acc_per_row(m, k)) : NAN;
+    LF_FREE(lk), LF_FREE(ck), LF_FREE(plan.runs), LF_FREE(mem);
+    return LF_OK;
 }
 
 /* testing.h's hook for the golden tests */

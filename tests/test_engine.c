@@ -3,6 +3,7 @@
  * errors and names, summary, weights by name, dropout statistics, train vs
  * inference mode, predict in chunks, fit (learning, determinism, validation
  * split, sample and class weights, early stopping with restored weights,
+ * the learning rate set between epochs, train_on_batch as a fit's step,
  * the rows reshuffled every epoch, bit-identical for 1, 2, 3 and 8 threads),
  * and the model file (round trip bit for bit, with and without optimizer
  * state, corrupted files rejected with their exact error).
@@ -985,6 +986,133 @@ static void test_ema(void) {
     free(x), free(y), free(avg);
 }
 
+/* the learning rates of a schedule, set from the progress callback at
+ * each epoch's begin (as Keras' LearningRateScheduler) */
+typedef struct lr_schedule {
+    lf_model *m;
+    const float *rates;
+    int failed;
+} lr_schedule;
+
+static void set_rate_at_begin(void *ctx, const lf_progress *p) {
+    lr_schedule *s = ctx;
+    if (p->event == LF_PROGRESS_EPOCH_BEGIN && lf_model_set_learning_rate(s->m, s->rates[p->epoch - 1]) != LF_OK)
+        s->failed = 1;
+}
+
+/* lf_model_set_learning_rate: set from the progress callback at each
+ * epoch's begin, a fit of 3 epochs takes the same steps, bit for bit, as
+ * 3 fits of one epoch with the rate set before each (and not those of the
+ * compiled rate); lf_model_learning_rate reads it, the model file keeps
+ * it; a rate that is not finite and > 0, or a model not compiled, is
+ * refused with the rate unchanged */
+static void test_set_learning_rate(void) {
+    size_t n = 60;
+    float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y);
+    make_task(x, y, n, 37);
+    const float *xs[1] = {x};
+    const float rates[3] = {0.5f, 0.05f, 0.005f};
+    lf_model *a = clf_model(14, 0.0f), *b = clf_model(14, 0.0f), *c = clf_model(14, 0.0f);
+    CHECK(lf_model_learning_rate(a) == 1e-3f, "compiled rate %g, want Adam's 1e-3", (double)lf_model_learning_rate(a));
+    lr_schedule sched = {a, rates, 0};
+    lf_fit_options o = lf_fit_defaults();
+    o.epochs = 3, o.batch_size = 16, o.seed = 3;
+    o.progress = set_rate_at_begin, o.progress_ctx = &sched;
+    CHECK(lf_model_fit(a, xs, y, n, &o) == LF_OK && !sched.failed, "fit with a schedule: %s", lf_model_error(a));
+    CHECK(lf_model_learning_rate(a) == 0.005f, "rate after fit %g, want 0.005", (double)lf_model_learning_rate(a));
+    lf_fit_options ob = lf_fit_defaults();
+    ob.epochs = 1, ob.batch_size = 16, ob.seed = 3, ob.shuffle = 0;
+    o.progress = NULL, o.shuffle = 0;
+    sched.m = b;
+    o.progress = set_rate_at_begin, o.progress_ctx = &sched;
+    CHECK(lf_model_fit(b, xs, y, n, &o) == LF_OK, "fit b: %s", lf_model_error(b));
+    for (int e = 0; e < 3; e++) { /* c: the same rates, one fit per epoch, rows in order as b's */
+        CHECK(lf_model_set_learning_rate(c, rates[e]) == LF_OK, "set %g: %s", (double)rates[e], lf_model_error(c));
+        CHECK(lf_model_fit(c, xs, y, n, &ob) == LF_OK, "fit c: %s", lf_model_error(c));
+    }
+    CHECK(memcmp(b->params, c->params, b->n_params * sizeof(float)) == 0,
+          "the rates set from the callback are not those the steps used");
+    lf_model *d = clf_model(14, 0.0f); /* the compiled rate throughout: other weights */
+    for (int e = 0; e < 3; e++) lf_model_fit(d, xs, y, n, &ob);
+    CHECK(memcmp(d->params, c->params, d->n_params * sizeof(float)) != 0, "the rate set changed nothing");
+    const float bad[3] = {0.0f, -1.0f, NAN};
+    for (int i = 0; i < 3; i++) {
+        char want[96];
+        snprintf(want, sizeof want, "set_learning_rate: the learning rate must be finite and > 0, got %g",
+                 (double)bad[i]);
+        CHECK(lf_model_set_learning_rate(c, bad[i]) == LF_ERR_ARG && strcmp(lf_model_error(c), want) == 0 &&
+                  lf_model_learning_rate(c) == 0.005f,
+              "rate %g: %s", (double)bad[i], lf_model_error(c));
+    }
+    CHECK(lf_model_set_learning_rate(c, INFINITY) == LF_ERR_ARG && lf_model_set_learning_rate(NULL, 1.0f) == LF_ERR_ARG,
+          "an infinite rate or a NULL model accepted");
+    char path[96];
+    snprintf(path, sizeof path, "%s/lr.safetensors", tmpdir);
+    lf_model *e;
+    lf_model_create(&e, 0);
+    CHECK(lf_model_save(c, path, 0) == LF_OK && lf_model_load(e, path) == LF_OK && lf_model_learning_rate(e) == 0.005f,
+          "the rate set is not the one saved: %g", (double)lf_model_learning_rate(e));
+    remove(path);
+    lf_model *u;
+    lf_model_create(&u, 0);
+    lf_input(u, 2, NULL);
+    CHECK(lf_model_set_learning_rate(u, 0.1f) == LF_ERR_STATE && isnan(lf_model_learning_rate(u)) &&
+              isnan(lf_model_learning_rate(NULL)),
+          "an uncompiled model: %s", lf_model_error(u));
+    lf_model_free(a), lf_model_free(b), lf_model_free(c), lf_model_free(d), lf_model_free(e), lf_model_free(u);
+    free(x), free(y);
+}
+
+/* lf_model_train_on_batch is a fit of one epoch of one batch holding every
+ * row, rows in order: the same weights bit for bit, its loss and accuracy
+ * those of the history (measured before the step), with sample weights;
+ * over two outputs the losses are evaluate's before the step; bad targets
+ * are refused with the model unchanged */
+static void test_train_on_batch(void) {
+    size_t n = 50;
+    float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y), *w = malloc(n * sizeof *w);
+    make_task(x, y, n, 41);
+    for (size_t r = 0; r < n; r++) w[r] = (float)(r % 3);
+    const float *xs[1] = {x}, *ys[1] = {y};
+    lf_typed_array ta = {LF_DTYPE_FLOAT32, x};
+    for (int weighted = 0; weighted < 2; weighted++) {
+        lf_model *a = clf_model(15, 0.0f), *b = clf_model(15, 0.0f);
+        lf_set_l2(a, lf_node_find(a, "h"), 0.01f), lf_set_l2(b, lf_node_find(b, "h"), 0.01f);
+        lf_fit_options o = lf_fit_defaults();
+        o.batch_size = n, o.shuffle = 0, o.sample_weight = weighted ? w : NULL;
+        for (int s = 0; s < 3; s++) { /* the optimizer's state carries over as in fit */
+            double losses[2] = {0, 0}, acc = 0;
+            CHECK(lf_model_train_on_batch(a, &ta, ys, n, weighted ? w : NULL, losses, &acc) == LF_OK,
+                  "train_on_batch: %s", lf_model_error(a));
+            CHECK(lf_model_fit(b, xs, y, n, &o) == LF_OK, "fit: %s", lf_model_error(b));
+            const lf_history *h = lf_model_history(b);
+            CHECK(losses[0] == h->loss[0] && acc == h->accuracy[0] && losses[1] == h->output_loss[0],
+                  "weighted %d step %d: loss %.17g acc %.17g, fit's %.17g %.17g", weighted, s, losses[0], acc,
+                  h->loss[0], h->accuracy[0]);
+            CHECK(memcmp(a->params, b->params, a->n_params * sizeof(float)) == 0,
+                  "weighted %d step %d: not fit's step", weighted, s);
+        }
+        lf_model_free(a), lf_model_free(b);
+    }
+    lf_model *m = clf_model(16, 0.0f);
+    float *before = malloc(m->n_params * sizeof *before);
+    memcpy(before, m->params, m->n_params * sizeof *before);
+    y[7] = 2.0f; /* not a class of 2 */
+    CHECK(lf_model_train_on_batch(m, &ta, ys, n, NULL, NULL, NULL) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "train_on_batch: label 2 at row 7 is not a class in 0..1") == 0 &&
+              memcmp(before, m->params, m->n_params * sizeof *before) == 0,
+          "a bad label: %s", lf_model_error(m));
+    y[7] = 1.0f, w[3] = -1.0f;
+    CHECK(lf_model_train_on_batch(m, &ta, ys, n, w, NULL, NULL) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "train_on_batch: sample weight -1 at row 3 must be finite and >= 0") == 0,
+          "a negative weight: %s", lf_model_error(m));
+    CHECK(lf_model_train_on_batch(m, &ta, ys, 0, NULL, NULL, NULL) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "train_on_batch: no rows") == 0,
+          "no rows: %s", lf_model_error(m));
+    lf_model_free(m);
+    free(x), free(y), free(w), free(before);
+}
+
 static int subnormal(float v) { return v != 0.0f && fabsf(v) < FLT_MIN; }
 
 /* Every value the optimizers store is flushed to zero below FLT_MIN
@@ -1080,6 +1208,8 @@ int main(void) {
     test_save_load();
     test_save_load_ranges();
     test_ema();
+    test_set_learning_rate();
+    test_train_on_batch();
     rmdir(tmpdir);
     return check_report("test_engine");
 }
