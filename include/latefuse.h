@@ -802,6 +802,19 @@ lf_status lf_model_set_learning_rate(lf_model *m, float learning_rate);
  * compiled.  Reads only. */
 float lf_model_learning_rate(const lf_model *m);
 
+/* Keras' model.stop_training = True: asks the fit under way on m to end
+ * after the current epoch, called from that fit's progress callback (at
+ * EPOCH_END the fit ends there; at EPOCH_BEGIN that epoch still runs).
+ * The fit then ends as after its last epoch: LF_OK, the history holding
+ * the epochs run, use_ema's average written back, restore_best_weights'
+ * best weights put back; also when that epoch's loss is not finite (which
+ * otherwise fails the fit with LF_ERR_NUMERIC), as Keras' TerminateOnNaN
+ * ends training.  stopped_early stays 0 (early stopping did not stop it).
+ * Each fit starts without the request, and forgets it when it returns;
+ * outside a fit's callback it does nothing.  Over MPI ranks every rank
+ * must ask at the same event.  LF_ERR_ARG for a NULL m. */
+lf_status lf_model_stop_training(lf_model *m);
+
 /* Keras' model.train_on_batch(x, y, sample_weight): one optimizer step on
  * these n rows as one batch (typed inputs and one target array per output,
  * as lf_model_fit_arrays), in training mode (dropout draws a new mask at

@@ -1015,6 +1015,7 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
     m->train_ws.reduce = r.d.size > 1 ? &r.reduce : NULL;
     size_t wait = 0;
     double best = INFINITY;
+    m->stop_requested = 0;
     for (size_t e = 0; e < o->epochs; e++) {
         double loss = NAN, vloss = NAN; /* set unless r.st is */
         fit_epoch(&r, e, &loss, &vloss);
@@ -1022,7 +1023,11 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
             st = lf_model_fail(m, r.st, "%s", r.st_err.msg);
             break;
         }
-        if (!isfinite(loss) || (n_val && !isfinite(vloss))) {
+        /* asked to stop during this epoch (its progress callback): the fit
+         * ends after it, as it ends at its last epoch, a loss that is not
+         * finite included (Keras' TerminateOnNaN) */
+        int stop = m->stop_requested;
+        if (!stop && (!isfinite(loss) || (n_val && !isfinite(vloss)))) {
             st = lf_model_fail(m, LF_ERR_NUMERIC,
                                "fit: training diverged at epoch %zu (the loss is not finite); "
                                "try a smaller learning rate", e + 1);
@@ -1045,7 +1050,9 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
             }
             break;
         }
+        if (stop) break;
     }
+    m->stop_requested = 0;
     for (size_t i = 0; r.ema && st == LF_OK && i < r.plan.n_runs; i++) {
         size_t off = r.plan.runs[2 * i];
         memcpy(m->params + off, r.ema + off, r.plan.runs[2 * i + 1] * sizeof(float));
@@ -1240,6 +1247,12 @@ lf_status lf_model_set_learning_rate(lf_model *m, float learning_rate) {
         return lf_model_fail(m, LF_ERR_ARG, "set_learning_rate: the learning rate must be finite and > 0, got %g",
                              (double)learning_rate);
     m->opt.learning_rate = learning_rate; /* the next optimizer step reads it */
+    return LF_OK;
+}
+
+lf_status lf_model_stop_training(lf_model *m) {
+    if (!m) return LF_ERR_ARG;
+    m->stop_requested = 1;
     return LF_OK;
 }
 

@@ -192,6 +192,7 @@ struct lf_model {
     double *hist;            /* (4 + 4 n_outputs) x epochs: loss, val_loss,
                                 acc, val_acc, then per output the same */
     lf_history history;
+    int stop_requested;      /* lf_model_stop_training during the fit under way */
 };
 
 #define LF_LOAD_SLACK ((size_t)1 << 20)

@@ -3,7 +3,8 @@
  * errors and names, summary, weights by name, dropout statistics, train vs
  * inference mode, predict in chunks, fit (learning, determinism, validation
  * split, sample and class weights, early stopping with restored weights,
- * the learning rate set between epochs, train_on_batch as a fit's step,
+ * the learning rate set between epochs, a fit stopped from its callback,
+ * train_on_batch as a fit's step,
  * the rows reshuffled every epoch, bit-identical for 1, 2, 3 and 8 threads),
  * and the model file (round trip bit for bit, with and without optimizer
  * state, corrupted files rejected with their exact error).
@@ -1063,6 +1064,71 @@ static void test_set_learning_rate(void) {
     free(x), free(y);
 }
 
+/* stops the fit at the end of epoch `at` (1-based), or of the first
+ * epoch whose loss is not finite (at 0) */
+typedef struct stop_at {
+    lf_model *m;
+    size_t at;
+} stop_at;
+
+static void stop_at_end(void *ctx, const lf_progress *p) {
+    stop_at *s = ctx;
+    if (p->event == LF_PROGRESS_EPOCH_END && (s->at ? p->epoch == s->at : !isfinite(p->loss)))
+        lf_model_stop_training(s->m);
+}
+
+/* lf_model_stop_training from the progress callback: the fit ends after
+ * that epoch with the weights of a fit of that many epochs, LF_OK, not
+ * stopped early; a loss that is not finite, which fails a fit, ends it
+ * with LF_OK when the callback asks (Keras' TerminateOnNaN); the next fit
+ * runs all its epochs */
+static void test_stop_training(void) {
+    size_t n = 60;
+    float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y);
+    make_task(x, y, n, 43);
+    const float *xs[1] = {x};
+    lf_model *a = clf_model(17, 0.0f), *b = clf_model(17, 0.0f);
+    stop_at s = {a, 2};
+    lf_fit_options o = lf_fit_defaults();
+    o.epochs = 5, o.batch_size = 16, o.seed = 4, o.progress = stop_at_end, o.progress_ctx = &s;
+    CHECK(lf_model_fit(a, xs, y, n, &o) == LF_OK, "fit: %s", lf_model_error(a));
+    const lf_history *h = lf_model_history(a);
+    CHECK(h->epochs == 2 && !h->stopped_early, "%zu epochs run (stopped early %d), want 2", h->epochs,
+          h->stopped_early);
+    lf_fit_options ob = o;
+    ob.epochs = 2, ob.progress = NULL;
+    CHECK(lf_model_fit(b, xs, y, n, &ob) == LF_OK, "fit b: %s", lf_model_error(b));
+    CHECK(memcmp(a->params, b->params, a->n_params * sizeof(float)) == 0, "not the weights of 2 epochs");
+    s.at = 99; /* never: the request does not outlive its fit */
+    CHECK(lf_model_fit(a, xs, y, n, &o) == LF_OK && lf_model_history(a)->epochs == 5, "the next fit ran %zu epochs",
+          lf_model_history(a)->epochs);
+    /* a learning rate that makes the loss overflow */
+    lf_optimizer sgd = lf_optimizer_default(LF_OPT_SGD);
+    sgd.learning_rate = 1e30f;
+    for (int ask = 0; ask < 2; ask++) {
+        lf_model *c;
+        lf_model_create(&c, 3);
+        int in = lf_input(c, 4, "x"), out = lf_dense(c, in, 1, LF_ACT_LINEAR, 1, "o");
+        lf_model_compile(c, out, LF_LOSS_MSE, &sgd);
+        stop_at sn = {c, 0};
+        lf_fit_options on = lf_fit_defaults();
+        on.epochs = 6, on.batch_size = 4;
+        if (ask) on.progress = stop_at_end, on.progress_ctx = &sn;
+        lf_status st = lf_model_fit(c, xs, y, n, &on);
+        const lf_history *hc = lf_model_history(c);
+        if (ask)
+            CHECK(st == LF_OK && hc->epochs >= 1 && hc->epochs < 6 && !isfinite(hc->loss[hc->epochs - 1]),
+                  "stopped on a non-finite loss: status %d, %zu epochs: %s", (int)st, hc->epochs, lf_model_error(c));
+        else
+            CHECK(st == LF_ERR_NUMERIC && strstr(lf_model_error(c), "training diverged"), "diverged: %s",
+                  lf_model_error(c));
+        lf_model_free(c);
+    }
+    CHECK(lf_model_stop_training(NULL) == LF_ERR_ARG, "NULL model");
+    lf_model_free(a), lf_model_free(b);
+    free(x), free(y);
+}
+
 /* lf_model_train_on_batch is a fit of one epoch of one batch holding every
  * row, rows in order: the same weights bit for bit, its loss and accuracy
  * those of the history (measured before the step), with sample weights;
@@ -1210,6 +1276,7 @@ int main(void) {
     test_ema();
     test_set_learning_rate();
     test_train_on_batch();
+    test_stop_training();
     rmdir(tmpdir);
     return check_report("test_engine");
 }
