@@ -1,23 +1,35 @@
 """
 callbacks.py — Keras callbacks: EarlyStopping, run by the C fit loop
 itself (patience, min_delta, restore_best_weights are fit options of the
-library), ModelCheckpoint, and the Callback base class for your own.
+library), ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler,
+CSVLogger, TerminateOnNaN, LambdaCallback, and the Callback base class for
+your own.
 
 The epochs run inside lf_model_fit (without the GIL); at each epoch's
 begin and end the library reports progress, and there Model.fit calls the
 callbacks' on_epoch_begin(epoch, logs) and on_epoch_end(epoch, logs) (logs:
-loss, accuracy and the compiled metrics, val_* with validation data), and
+loss, accuracy and the compiled metrics, val_* with validation data; one
+dict through the callbacks in order, then the history, as Keras), and
 on_train_begin / on_train_end around the fit.  There are no per-batch
 hooks.  A callback may read the model (self.model.predict, evaluate, save,
-get_weights) but not change it while fit runs; an exception in a callback
-is raised when fit returns (the epochs are not interrupted).
+get_weights), set self.model.optimizer.learning_rate (the next epoch's
+steps use it: lf_model_set_learning_rate) and self.model.stop_training =
+True (fit ends after this epoch: lf_model_stop_training), not change the
+weights while fit runs; an exception in a callback ends the fit after that
+epoch and is raised when fit returns.
 """
+import collections.abc
+import csv
+import math
 import os
 import sys
 import warnings
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
-__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint"]
+import numpy as np
+
+__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "LearningRateScheduler",
+           "CSVLogger", "TerminateOnNaN", "LambdaCallback"]
 
 
 class Callback:
@@ -143,3 +155,249 @@ class EarlyStopping(Callback):
         self.verbose = verbose
         self.stopped_epoch = 0
         self.best_epoch = 0
+
+
+def _auto_op(owner: str, monitor: str) -> str:
+    """Keras' MonitorCallback mode 'auto': 'min' for loss (and a loss of an
+    output), 'max' for the accuracies and AUC, 'min' for mae and mse;
+    another name cannot be told (ValueError, as Keras)."""
+    name = monitor[4:] if monitor.startswith("val_") else monitor
+    if name.startswith("weighted_"):
+        name = name[len("weighted_"):]
+    if name == "loss" or name.endswith("_loss"):
+        return "min"
+    low = name.lower()
+    if low in _ACC_NAMES or low.endswith(_ACC_NAMES) or low == "auc":
+        return "max"
+    if low in ("mae", "mse", "mean_absolute_error", "mean_squared_error"):
+        return "min"
+    raise ValueError("%s callback received monitor=%s, but Keras isn't able to automatically determine whether "
+                     "that metric should be maximized or minimized. Pass `mode='max'` in order to monitor based "
+                     "on the highest metric value, or pass `mode='min'` in order to use the lowest value."
+                     % (owner, monitor))
+
+
+class ReduceLROnPlateau(Callback):
+    """ReduceLROnPlateau(monitor='val_loss', factor=0.1, patience=10,
+    verbose=0, mode='auto', min_delta=1e-4, cooldown=0, min_lr=0.0), as
+    Keras 3: at each epoch's end, after `patience` epochs without an
+    improvement of `monitor` by more than min_delta (and outside the
+    `cooldown` epochs after a reduction), the learning rate becomes
+    max(lr * factor, min_lr) when lr > min_lr, for the next epoch; logs
+    get 'learning_rate' (the rate of the epoch that ended).  mode 'auto':
+    min for losses, max for accuracies and AUC."""
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, verbose: int = 0,
+                 mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0) -> None:
+        super().__init__()
+        if mode not in ("auto", "min", "max"):
+            warnings.warn("ReduceLROnPlateau mode '%s' is unknown, fallback to auto mode." % (mode,),
+                          RuntimeWarning)
+            mode = "auto"
+        if factor >= 1.0:
+            raise ValueError("ReduceLROnPlateau does not support a factor >= 1.0. Received factor=%r" % (factor,))
+        self.monitor, self.mode = monitor, mode
+        self.min_delta = abs(min_delta)
+        self.monitor_op = None
+        self.best = None
+        self.factor = factor
+        self.min_lr = min_lr
+        self.patience = patience
+        self.verbose = verbose
+        self.cooldown = cooldown
+        self.cooldown_counter = 0
+        self.wait = 0
+
+    def _set_monitor_op(self) -> None:
+        op = self.mode if self.mode != "auto" else _auto_op("ReduceLROnPlateau", self.monitor)
+        self.monitor_op = (lambda a, b: a < b) if op == "min" else (lambda a, b: a > b)
+        if op == "min":
+            self.min_delta *= -1
+
+    def _is_improvement(self, value: float, reference: Optional[float]) -> bool:
+        return reference is None or bool(self.monitor_op(value - self.min_delta, reference))
+
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
+
+    def on_train_begin(self, logs: Optional[Dict[str, float]] = None) -> None:
+        self.best = None
+        self.cooldown_counter = 0
+        self.wait = 0
+
+    def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        if self.monitor_op is None:
+            self._set_monitor_op()
+        logs = logs if logs is not None else {}
+        optimizer = self.model.optimizer
+        logs["learning_rate"] = float(np.float32(optimizer.learning_rate))  # the variable's float32, as Keras
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn("Learning rate reduction is conditioned on metric `%s` which is not available. "
+                          "Available metrics are: %s." % (self.monitor, ",".join(logs)), RuntimeWarning)
+            return
+        if self.in_cooldown():
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._is_improvement(current, self.best):
+            self.best = current
+            self.wait = 0
+        elif not self.in_cooldown():
+            self.wait += 1
+            if self.wait >= self.patience:
+                old_lr = float(np.float32(optimizer.learning_rate))
+                if old_lr > np.float32(self.min_lr):
+                    new_lr = max(old_lr * self.factor, self.min_lr)
+                    optimizer.learning_rate = new_lr
+                    if self.verbose > 0:
+                        sys.stderr.write("\nEpoch %d: ReduceLROnPlateau reducing learning rate to %s.\n"
+                                         % (epoch + 1, new_lr))
+                    self.cooldown_counter = self.cooldown
+                    self.wait = 0
+
+
+class LearningRateScheduler(Callback):
+    """LearningRateScheduler(schedule, verbose=0), as Keras 3: at each
+    epoch's begin the optimizer's learning rate becomes schedule(epoch,
+    lr) (epoch from 0; lr the current rate as the float32 the library
+    uses; schedule(epoch) when the function takes one argument), which
+    must be a float; logs get 'learning_rate' at the epoch's end."""
+
+    def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
+        super().__init__()
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        optimizer = self.model.optimizer
+        try:  # Keras' new API, then its old one
+            lr = self.schedule(epoch, float(np.float32(optimizer.learning_rate)))
+        except TypeError:
+            lr = self.schedule(epoch)
+        if not isinstance(lr, (float, np.float32, np.float64)):
+            raise ValueError("The output of the `schedule` function should be a float. Got: %r" % (lr,))
+        optimizer.learning_rate = lr
+        if self.verbose > 0:
+            sys.stderr.write("\nEpoch %d: LearningRateScheduler setting learning rate to %s.\n" % (epoch + 1, lr))
+
+    def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        if logs is not None:
+            logs["learning_rate"] = float(np.float32(self.model.optimizer.learning_rate))
+
+
+class CSVLogger(Callback):
+    """CSVLogger(filename, separator=',', append=False), as Keras 3: one row
+    per epoch, streamed (written and flushed at each epoch's end): the
+    column 'epoch' (from 0), then the logs' keys sorted (and, when none
+    starts with 'val_', their val_ names too, 'NA' in them: Keras' rule),
+    in the csv module's excel dialect (lines end in CRLF).  append=True
+    adds to an existing file, writing the header only when it is empty.
+    The file is opened at the training's begin and closed at its end."""
+
+    def __init__(self, filename: Any, separator: str = ",", append: bool = False) -> None:
+        super().__init__()
+        self.sep = separator
+        self.filename = os.fspath(filename)
+        self.append = append
+        self.writer = None
+        self.keys = None
+        self.append_header = True
+        self.csv_file = None
+
+    def on_train_begin(self, logs: Optional[Dict[str, float]] = None) -> None:
+        if os.path.isdir(self.filename):
+            raise IsADirectoryError("CSVLogger: '%s' is a directory, not a file name" % self.filename)
+        if self.append:
+            if os.path.exists(self.filename):
+                with open(self.filename, "r", newline="") as f:
+                    self.append_header = not bool(len(f.readline()))
+            mode = "a"
+        else:
+            mode = "w"
+        if self.csv_file and not self.csv_file.closed:
+            self.csv_file.close()
+        self.csv_file = open(self.filename, mode, newline="")
+        self.writer = None
+        self.keys = None
+
+    def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        logs = logs or {}
+
+        def handle_value(k):
+            if isinstance(k, str):
+                return k
+            if isinstance(k, collections.abc.Iterable) and not (isinstance(k, np.ndarray) and k.ndim == 0):
+                return '"[%s]"' % ", ".join(map(str, k))
+            return k
+
+        if self.keys is None:
+            self.keys = sorted(logs.keys())
+            if self.keys and not any(k.startswith("val_") for k in self.keys):
+                self.keys.extend(["val_%s" % k for k in self.keys])
+        if not self.writer:
+            sep = self.sep
+
+            class CustomDialect(csv.excel):
+                delimiter = sep
+
+            self.writer = csv.DictWriter(self.csv_file, fieldnames=["epoch"] + (self.keys or []),
+                                         dialect=CustomDialect)
+            if self.append_header:
+                self.writer.writeheader()
+        row = collections.OrderedDict({"epoch": epoch})
+        row.update((key, handle_value(logs.get(key, "NA"))) for key in self.keys)
+        self.writer.writerow(row)
+        self.csv_file.flush()
+
+    def on_train_end(self, logs: Optional[Dict[str, float]] = None) -> None:
+        if self.csv_file and not self.csv_file.closed:
+            self.csv_file.close()
+        self.writer = None
+
+
+class TerminateOnNaN(Callback):
+    """TerminateOnNaN(raise_error=False), as Keras 3 but checked at each
+    epoch's end (there are no batch hooks): a loss that is NaN or infinite
+    sets model.stop_training (fit ends after that epoch and returns its
+    History, the epoch included, where without it the library refuses to
+    go on with a LatefuseError), or with raise_error=True raises
+    RuntimeError from fit."""
+
+    def __init__(self, raise_error: bool = False) -> None:
+        super().__init__()
+        self.raise_error = raise_error
+
+    def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            if self.raise_error:
+                raise RuntimeError("NaN or Inf loss encountered at epoch %d. Loss value: %s. Terminating "
+                                   "training immediately." % (epoch + 1, loss))
+            sys.stderr.write("Epoch %d: Invalid loss, terminating training\n" % (epoch + 1))
+            self.model.stop_training = True
+
+
+class LambdaCallback(Callback):
+    """LambdaCallback(on_epoch_begin=None, on_epoch_end=None,
+    on_train_begin=None, on_train_end=None, **kwargs), as Keras: the
+    functions given replace those hooks (epoch, logs) / (logs).  Keras'
+    on_train_batch_begin / on_train_batch_end (and the other batch hooks)
+    are refused: fit has no batch hooks, they would never run."""
+
+    def __init__(self, on_epoch_begin: Optional[Callable] = None, on_epoch_end: Optional[Callable] = None,
+                 on_train_begin: Optional[Callable] = None, on_train_end: Optional[Callable] = None,
+                 **kwargs: Any) -> None:
+        super().__init__()
+        batch = sorted(k for k, v in kwargs.items() if "batch" in k and v is not None)
+        if batch:
+            raise ValueError("LambdaCallback: %s: latefuse's fit has no per-batch hooks (the epochs run in the "
+                             "C library); use on_epoch_begin / on_epoch_end" % ", ".join(batch))
+        self.__dict__.update(kwargs)
+        if on_epoch_begin is not None:
+            self.on_epoch_begin = on_epoch_begin
+        if on_epoch_end is not None:
+            self.on_epoch_end = on_epoch_end
+        if on_train_begin is not None:
+            self.on_train_begin = on_train_begin
+        if on_train_end is not None:
+            self.on_train_end = on_train_end

@@ -140,6 +140,7 @@ class Model:
         self._compiled = False     # compile() was called by the user
         self.loss = None
         self.optimizer = None
+        self.stop_training = False  # a callback sets it to end fit after the epoch (Keras')
         self.metrics_names = []
         self._acc = []  # one output: the accuracy names compile's metrics gave ('accuracy', 'acc', ...)
         self._acc_out = []  # per output: the accuracy names asked of it (several outputs)
@@ -842,6 +843,8 @@ class Model:
         self._sync()
         for ly in self._layers:  # layer.trainable may have been set through another model
             self._apply_trainable(ly)
+        self._push_learning_rate()
+        self.stop_training = False
         self._touch()  # from here on the other models holding these layers are behind
         n_train = n  # lf_model_fit's split: the first floor(n (1 - split)) rows train, as Keras
         if validation_data is None and vs > 0.0:
@@ -881,6 +884,7 @@ class Model:
                     if ev == 0:
                         for cb in others:
                             cb.on_epoch_begin(p.contents.epoch - 1, {})
+                        self._push_learning_rate()  # a schedule's rate: this epoch's steps use it
                     elif ev == 2:
                         logs = {"loss": p.contents.loss}
                         for a in self._acc:
@@ -891,11 +895,18 @@ class Model:
                             for a in self._acc:
                                 logs["val_" + a] = p.contents.val_accuracy
                             logs.update({"val_" + k: v for k, v in self._metric_values(*val).items()})
-                        epoch_logs.append(logs)
+                        # one dict through the callbacks, as Keras' CallbackList: what one
+                        # adds (ReduceLROnPlateau's learning_rate) the next and the
+                        # history see
                         for cb in others:
-                            cb.on_epoch_end(p.contents.epoch - 1, dict(logs))
+                            cb.on_epoch_end(p.contents.epoch - 1, logs)
+                        epoch_logs.append(dict(logs))
+                        self._push_learning_rate()  # the next epoch's rate
+                    if self.stop_training:  # Keras' model.stop_training: fit ends after this epoch
+                        lib.lf_model_stop_training(self._handle)
                 except BaseException as e:  # ctypes would print and drop it: raised after fit
                     errors.append(e)
+                    lib.lf_model_stop_training(self._handle)  # no more epochs: raised when fit returns
 
             opts.progress = _lib.PROGRESS_FN(hook)
             for cb in others:
@@ -937,15 +948,25 @@ class Model:
                         for a in (self._acc_out[k] if suffix.endswith("accuracy") else ["loss"]):
                             key = "val_%s_%s" % (nm, a) if suffix.startswith("val_") else "%s_%s" % (nm, a)
                             series[key] = list(vals)
-        for k in (epoch_logs[0] if epoch_logs else {}):
-            if k not in series:
-                series[k] = [lg[k] for lg in epoch_logs[:ne]]
+        for lg in epoch_logs[:ne]:  # learning_rate first comes in a later epoch when set then
+            for k in lg:
+                if k not in series:
+                    series[k] = [g.get(k, float("nan")) for g in epoch_logs[:ne]]
         if stops:
             stops[0].best_epoch = int(hp.best_epoch)
             stops[0].stopped_epoch = ne - 1 if hp.stopped_early else 0
         for cb in others:
             cb.on_train_end({k: v[-1] for k, v in series.items()})
         return History(series, params, self, int(hp.best_epoch), bool(hp.stopped_early))
+
+    def _push_learning_rate(self):
+        """The optimizer's learning_rate (Keras' optimizer.learning_rate,
+        which callbacks and the user may set) into the C model: before
+        each fit and step, from fit's callbacks, before save."""
+        if self._compiled and self._c_compiled and self.optimizer is not None:
+            st = lib.lf_model_set_learning_rate(self._handle, self.optimizer.learning_rate)
+            if st:
+                _lib.raise_model(self._handle, st)
 
     def _metric_values(self, xs, ys, sample_weight=None):
         """The Python-measured metrics of the predictions on rows xs against
@@ -1016,6 +1037,71 @@ class Model:
         if return_dict:
             return dict(zip(self._metric_keys(), values))
         return values if len(values) > 1 else values[0]
+
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                       class_weight: Optional[Dict[int, float]] = None,
+                       return_dict: bool = False) -> Union[float, List[float], Dict[str, float]]:
+        """Keras' train_on_batch: one optimizer step on these rows as one
+        batch (lf_model_train_on_batch: training mode, a new dropout mask
+        at each call); returns what evaluate would have returned just
+        before the step, with the training pass' loss and accuracy (Keras
+        measures them on the batch before its update): the loss, a list in
+        metrics_names' order, or a dict with return_dict.  class_weight
+        {class: weight} becomes sample weights as Keras turns it (a class
+        not named weighs 1; one output; not with sample_weight).  The
+        metrics measured in Python (mae, mse, AUC, weighted_metrics) come
+        from predict before the step (dropout off)."""
+        self._need_compiled("train_on_batch")
+        xs, n = self._xs(x, "train_on_batch")
+        if n == 0:
+            raise ValueError("train_on_batch: no rows")
+        ys = self._ys(y, n, "train_on_batch")
+        if class_weight is not None:
+            if sample_weight is not None:
+                raise ValueError("train_on_batch: sample_weight and class_weight cannot be given at the same "
+                                 "time (as Keras)")
+            if len(self.outputs) > 1:
+                raise ValueError("train_on_batch: class_weight needs a model with one output; with several "
+                                 "outputs give sample_weight")
+            t = ys[0]  # Keras' class of a row: the argmax of several columns, else the rounded value
+            cls = np.argmax(t, axis=1) if t.shape[1] != 1 else np.round(t[:, 0])
+            cw = {}
+            for k, v in dict(class_weight).items():
+                if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+                    raise ValueError("train_on_batch: class_weight key %r is not a class index" % (k,))
+                cw[int(k)] = float(v)
+            sample_weight = np.array([cw.get(int(c), 1.0) for c in cls], dtype=np.float32)
+        sw = self._sw(sample_weight, n, "train_on_batch")
+        extra = list(self._metric_values(xs, ys, sw).values())  # before the step
+        k = len(self.outputs)
+        losses, accs = (ctypes.c_double * (1 + k))(), (ctypes.c_double * k)()
+        tab, ytab = _lib.typed_table(xs), _lib.ptr_table(ys)
+        self._sync()
+        for ly in self._layers:  # layer.trainable may have been set through another model
+            self._apply_trainable(ly)
+        self._push_learning_rate()
+        st = lib.lf_model_train_on_batch(self._handle, tab, ytab, n, _lib.ptr(sw), losses, accs)
+        if st:
+            _lib.raise_model(self._handle, st)
+        self._touch()  # the other models holding these layers are behind
+        if k == 1:
+            values = [losses[0]] + [accs[0]] * len(self._acc)
+        else:
+            values = list(losses) + [accs[i] for i in range(k) for _ in self._acc_out[i]]
+        values += extra
+        if return_dict:
+            return dict(zip(self._metric_keys(), values))
+        return values if len(values) > 1 else values[0]
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                      return_dict: bool = False) -> Union[float, List[float], Dict[str, float]]:
+        """Keras' test_on_batch: evaluate on these rows (dropout off, the
+        weights unchanged)."""
+        return self.evaluate(x, y, sample_weight=sample_weight, return_dict=return_dict)
+
+    def predict_on_batch(self, x: Any) -> Union[np.ndarray, List[np.ndarray]]:
+        """Keras' predict_on_batch: predict on these rows."""
+        return self.predict(x)
 
     def predict(self, x: Any, batch_size: Optional[int] = None, verbose: Union[int, str] = 0,
                 steps: Optional[int] = None) -> Union[np.ndarray, List[np.ndarray]]:
@@ -1324,6 +1410,7 @@ class Model:
         self._sync()
         self._attach_texts(self._handle, self._ids)
         if self._compiled and flags is not None:
+            self._push_learning_rate()  # optimizer.learning_rate as set last
             st = lib.lf_model_save(self._handle, os.fsencode(path), flags)
             if st:
                 _lib.raise_model(self._handle, st)
@@ -1943,6 +2030,10 @@ class Sequential(Model):
     def evaluate(self, x=None, y=None, *args, **kwargs):
         self._built_from(x)
         return Model.evaluate(self, x, y, *args, **kwargs)
+
+    def train_on_batch(self, x, y=None, *args, **kwargs):
+        self._built_from(x)
+        return Model.train_on_batch(self, x, y, *args, **kwargs)
 
     def __call__(self, inputs, *args, **kwargs):
         self._built_from(inputs)

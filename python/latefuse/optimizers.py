@@ -5,6 +5,8 @@ Why a class per optimizer: Keras code passes `optimizer=Adam(learning_rate=
 1e-4)` or a string; both become an lf_optimizer (Keras' defaults, see
 lf_optimizer_default).  The update itself runs in C.
 """
+import math
+
 from . import _lib
 
 __all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "get"]
@@ -16,6 +18,18 @@ class Optimizer:
     with it, see lf_optimizer in latefuse.h)."""
 
     kind = None
+
+    @property
+    def learning_rate(self):
+        """Keras' optimizer.learning_rate: readable, and settable (finite,
+        > 0) between fits or from a callback during fit (the next epoch's
+        steps use it, as LearningRateScheduler and ReduceLROnPlateau set
+        it); the library keeps it as a float32."""
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self._learning_rate = _lr(value)
 
     def _ema(self, use_ema, ema_momentum):
         self.use_ema = bool(use_ema)
@@ -41,8 +55,8 @@ class Optimizer:
 
 def _lr(learning_rate):
     lr = float(learning_rate)
-    if not lr > 0.0:
-        raise ValueError("learning_rate must be > 0, got %r" % (learning_rate,))
+    if not (lr > 0.0 and math.isfinite(lr)):
+        raise ValueError("learning_rate must be finite and > 0, got %r" % (learning_rate,))
     return lr
 
 
@@ -54,7 +68,7 @@ class SGD(Optimizer):
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, use_ema=False,
                  ema_momentum=0.99):
         self._ema(use_ema, ema_momentum)
-        self.learning_rate = _lr(learning_rate)
+        self.learning_rate = learning_rate
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
 
@@ -73,7 +87,7 @@ class Adam(Optimizer):
         self._ema(use_ema, ema_momentum)
         if amsgrad:
             raise ValueError("Adam: amsgrad is not supported")
-        self.learning_rate = _lr(learning_rate)
+        self.learning_rate = learning_rate
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
 
     def _settings(self):
@@ -91,7 +105,7 @@ class RMSprop(Optimizer):
         self._ema(use_ema, ema_momentum)
         if centered:
             raise ValueError("RMSprop: centered=True is not supported")
-        self.learning_rate = _lr(learning_rate)
+        self.learning_rate = learning_rate
         self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)
 
     def _settings(self):

@@ -2,7 +2,9 @@
 test_keras.py — Keras code that ports by changing the imports: shared
 layers, nested models and Sequential used as layers (one set of weights
 across models), initializers, metrics, callbacks (ModelCheckpoint and
-your own), get_config / to_json, and the names save() refuses.
+your own; ReduceLROnPlateau, LearningRateScheduler, CSVLogger, TerminateOnNaN,
+LambdaCallback, model.stop_training), get_config / to_json, and the names
+save() refuses.
 
 Numbers are checked against numpy: a shared Dense's gradient is the sum
 over its calls (one SGD step computed by hand), a nested model's weights
@@ -19,7 +21,8 @@ import pytest
 
 import latefuse
 from latefuse import LatefuseError, Model, Sequential, load_model, model_from_json
-from latefuse.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from latefuse.callbacks import (Callback, CSVLogger, EarlyStopping, LambdaCallback, LearningRateScheduler,
+                                ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN)
 from latefuse.layers import (Add, Concatenate, Conv2D, Dense, Dropout, Flatten, Input, Reshape,
                              WeightedAverage)
 from latefuse.optimizers import SGD, Adam
@@ -616,6 +619,175 @@ def test_own_callbacks_see_every_epoch_and_their_errors_are_raised():
 
     with pytest.raises(KeyError, match="boom at 0"):
         m.fit(x, y, epochs=2, verbose=0, callbacks=[Broken()])
+
+
+def f32(v):
+    return float(np.float32(v))
+
+
+def scripted(key, values):
+    """A callback that writes values[epoch] into logs[key] (the callbacks
+    after it see it, as in Keras' one logs dict)."""
+    return LambdaCallback(on_epoch_end=lambda epoch, logs: logs.__setitem__(key, values[epoch]))
+
+
+def per_epoch_fits(rates, seed=2):
+    """The weights after one fit per epoch, compiled again with each rate
+    (plain SGD keeps no state; rows in order): what a fit whose callbacks
+    set these rates must give."""
+    m, x, y = regression()
+    for r in rates:
+        m.compile(SGD(learning_rate=r), "mse")
+        m.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    return m.get_weights()
+
+
+def test_reduce_lr_on_plateau_follows_keras_rule():
+    # Keras 3's rule on this val_loss: better means below best - min_delta;
+    # after patience=2 epochs without, lr = max(lr * 0.5, min_lr) when
+    # lr > float32(min_lr), then cooldown=1 epoch where wait stays 0
+    #   epoch  val_loss  best  wait  cooldown  lr logged  lr after
+    #   0      1.0       1.0   0                a          a
+    #   1      0.9       0.9   0                a          a
+    #   2      0.95            1                a          a
+    #   3      0.92            2->0  1          a          b = a/2
+    #   4      0.9             1     0          b          b   (0.9 is not below 0.9 - 1e-4)
+    #   5      0.91            2->0  1          b          c = b/2
+    #   6      0.93            1     0          c          c
+    #   7      0.94            2->0  1          c          d = c/2
+    #   8      0.96            1     0          d          d
+    #   9      0.97            2->0  1          d          max(d/2, 0.01) = 0.01
+    vl = [1.0, 0.9, 0.95, 0.92, 0.9, 0.91, 0.93, 0.94, 0.96, 0.97]
+    a = f32(0.1)
+    b, c, d = f32(a * 0.5), f32(a * 0.25), f32(a * 0.125)
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=0.1), "mse")
+    seen = []
+    rl = ReduceLROnPlateau(factor=0.5, patience=2, cooldown=1, min_lr=0.01)
+    h = m.fit(x, y, epochs=10, batch_size=8, shuffle=False, verbose=0,
+              callbacks=[LambdaCallback(on_epoch_begin=lambda e, logs: seen.append(m.optimizer.learning_rate)),
+                         scripted("val_loss", vl), rl])
+    assert h.history["learning_rate"] == [a, a, a, a, b, b, c, c, d, d]
+    assert h.history["val_loss"] == vl
+    assert [f32(r) for r in seen] == [a, a, a, a, b, b, c, c, d, d]
+    assert m.optimizer.learning_rate == 0.01 and rl.best == 0.9 and rl.wait == 0 and rl.cooldown_counter == 1
+    # the steps used these rates: the weights of one fit per epoch at them
+    want = per_epoch_fits([a, a, a, a, b, b, c, c, d, d])
+    for got, w in zip(m.get_weights(), want):
+        np.testing.assert_array_equal(got, w)
+    # mode 'max' for an accuracy, and a monitor it cannot tell refused as Keras
+    acc = ReduceLROnPlateau(monitor="val_acc", min_delta=0.01)
+    acc._set_monitor_op()
+    assert acc._is_improvement(0.82, 0.8) and not acc._is_improvement(0.805, 0.8)
+    with pytest.raises(ValueError, match="does not support a factor >= 1.0"):
+        ReduceLROnPlateau(factor=1.0)
+    bad = ReduceLROnPlateau(monitor="my_score")
+    with pytest.raises(ValueError, match="isn't able to automatically determine"):
+        m.fit(x, y, epochs=1, verbose=0, callbacks=[bad])
+    with pytest.warns(RuntimeWarning, match="conditioned on metric `val_loss` which is not available"):
+        m.fit(x, y, epochs=1, verbose=0, callbacks=[ReduceLROnPlateau()])
+
+
+def test_learning_rate_scheduler_sets_each_epoch_rate():
+    # Keras' docstring example: SGD's 0.01, kept 10 epochs then times
+    # exp(-0.1) each epoch; 15 epochs end at 0.00607
+    import math
+    m, x, y = regression()
+    m.compile(SGD(), "mse")
+    rates, lr = [], f32(0.01)
+    for e in range(15):
+        lr = f32(lr if e < 10 else lr * math.exp(-0.1))
+        rates.append(lr)
+    h = m.fit(x, y, epochs=15, verbose=0, callbacks=[
+        LearningRateScheduler(lambda epoch, lr: lr if epoch < 10 else lr * math.exp(-0.1))])
+    assert round(m.optimizer.learning_rate, 5) == 0.00607
+    assert h.history["learning_rate"] == rates
+    # the old form schedule(epoch), and the rates reach the steps
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=0.1), "mse")
+    m.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0,
+          callbacks=[LearningRateScheduler(lambda epoch: [0.2, 0.05, 0.01][epoch])])
+    for got, w in zip(m.get_weights(), per_epoch_fits([0.2, 0.05, 0.01])):
+        np.testing.assert_array_equal(got, w)
+    with pytest.raises(ValueError, match="should be a float. Got: 1"):
+        m.fit(x, y, epochs=1, verbose=0, callbacks=[LearningRateScheduler(lambda e, lr: 1)])
+    with pytest.raises(ValueError, match="learning_rate must be finite and > 0, got 0.0"):
+        m.fit(x, y, epochs=1, verbose=0, callbacks=[LearningRateScheduler(lambda e, lr: 0.0)])
+
+
+def test_optimizer_learning_rate_is_settable_and_saved(tmp_path):
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=0.1), "mse")
+    assert m.optimizer.learning_rate == 0.1
+    m.optimizer.learning_rate = 0.02
+    path = str(tmp_path / "m.lf")
+    m.save(path)
+    assert load_model(path).optimizer.learning_rate == 0.02
+    with pytest.raises(ValueError, match="learning_rate must be finite and > 0, got -1"):
+        m.optimizer.learning_rate = -1
+
+
+def test_csv_logger_writes_keras_bytes(tmp_path):
+    # Keras 3: 'epoch' then the sorted keys; no val_ key: their val_ names
+    # too, holding NA; the excel dialect's CRLF; append writes no second header
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=0.1), "mse")
+    path = tmp_path / "log.csv"
+    m.fit(x, y, epochs=2, verbose=0, callbacks=[scripted("loss", [0.5, 0.25]), CSVLogger(str(path))])
+    assert path.read_bytes() == b"epoch,loss,val_loss\r\n0,0.5,NA\r\n1,0.25,NA\r\n"
+    m.fit(x, y, epochs=1, verbose=0, callbacks=[scripted("loss", [0.125]), CSVLogger(path, append=True)])
+    assert path.read_bytes() == b"epoch,loss,val_loss\r\n0,0.5,NA\r\n1,0.25,NA\r\n0,0.125,NA\r\n"
+    # with validation data and ReduceLROnPlateau before it: its learning_rate
+    # column; the values as Python writes the floats, separator ';'
+    h = m.fit(x, y, epochs=2, validation_split=0.25, verbose=0,
+              callbacks=[ReduceLROnPlateau(), CSVLogger(path, separator=";")])
+    rows = ["epoch;learning_rate;loss;val_loss"] + ["%d;%r;%r;%r" % (e, f32(0.1), h.history["loss"][e],
+                                                                      h.history["val_loss"][e]) for e in range(2)]
+    assert path.read_bytes() == ("\r\n".join(rows) + "\r\n").encode()
+    with pytest.raises(IsADirectoryError, match="CSVLogger: '.*' is a directory"):
+        m.fit(x, y, epochs=1, verbose=0, callbacks=[CSVLogger(tmp_path)])
+
+
+def test_terminate_on_nan_and_stop_training():
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=1e30), "mse")
+    w0 = m.get_weights()
+    with pytest.raises(LatefuseError, match="training diverged at epoch 2"):
+        m.fit(x, y, epochs=5, verbose=0)
+    m.set_weights(w0)
+    h = m.fit(x, y, epochs=5, verbose=0, callbacks=[TerminateOnNaN()])  # ends after epoch 2, no error
+    assert len(h.history["loss"]) == 2 and np.isfinite(h.history["loss"][0])
+    assert not np.isfinite(h.history["loss"][1])
+    m.set_weights(w0)
+    with pytest.raises(RuntimeError, match="NaN or Inf loss encountered at epoch 2"):
+        m.fit(x, y, epochs=5, verbose=0, callbacks=[TerminateOnNaN(raise_error=True)])
+    # model.stop_training from any callback ends fit after that epoch: the
+    # weights of a fit of that many epochs
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=0.1), "mse")
+    stop = LambdaCallback(on_epoch_end=lambda e, logs: setattr(m, "stop_training", e == 1))
+    ends = []
+    h = m.fit(x, y, epochs=6, batch_size=8, shuffle=False, verbose=0,
+              callbacks=[stop, LambdaCallback(on_train_end=lambda logs: ends.append(logs))])
+    assert len(h.history["loss"]) == 2 and len(ends) == 1
+    for got, w in zip(m.get_weights(), per_epoch_fits([0.1, 0.1])):
+        np.testing.assert_array_equal(got, w)
+    assert len(m.fit(x, y, epochs=3, verbose=0).history["loss"]) == 3  # the next fit starts anew
+
+
+def test_lambda_callback_hooks_and_refused_batch_hooks():
+    m, x, y = regression()
+    m.compile("adam", "mse")
+    calls = []
+    cb = LambdaCallback(on_epoch_begin=lambda e, logs: calls.append(("begin", e)),
+                        on_epoch_end=lambda e, logs: calls.append(("end", e, sorted(logs))),
+                        on_train_begin=lambda logs: calls.append("train_begin"),
+                        on_train_end=lambda logs: calls.append("train_end"))
+    m.fit(x, y, epochs=2, verbose=0, callbacks=[cb])
+    assert calls == ["train_begin", ("begin", 0), ("end", 0, ["loss"]), ("begin", 1), ("end", 1, ["loss"]),
+                     "train_end"]
+    with pytest.raises(ValueError, match="on_train_batch_end: latefuse's fit has no per-batch hooks"):
+        LambdaCallback(on_train_batch_end=lambda b, logs: None)
 
 
 # ---------------------------------------------------------------- configs and files

@@ -1,8 +1,9 @@
 """
 test_keras_api.py — more of Keras' model API: input_names / output_names,
 trainable_weights / non_trainable_weights, Layer.count_params,
-Sequential.pop, compile(weighted_metrics=...) and a nested Python list as
-the x of a single-input model.
+Sequential.pop, compile(weighted_metrics=...), a nested Python list as
+the x of a single-input model, train_on_batch / test_on_batch /
+predict_on_batch and latefuse.utils.to_categorical.
 
 Numbers are checked against numpy (the weighted means by hand) and against
 the library's own counts (summary's non-trainable parameters, the
@@ -15,9 +16,10 @@ import re
 import numpy as np
 import pytest
 
-from latefuse import Model, Sequential
+from latefuse import LatefuseError, Model, Sequential
 from latefuse.layers import BatchNormalization, Concatenate, Dense, Input
 from latefuse.optimizers import SGD
+from latefuse.utils import to_categorical
 
 
 def summary_counts(m):
@@ -595,3 +597,82 @@ def test_early_stopping_on_the_accuracy():
     with pytest.raises(ValueError, match=r"^EarlyStopping: mode must be 'auto' or 'max' \(monitor 'val_accuracy': "
                                          r"higher is better\)$"):
         EarlyStopping(monitor="val_accuracy", mode="min")
+
+
+# ---------------------------------------------------------------- on a batch
+
+def test_train_on_batch_is_one_sgd_step_by_hand():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(10, 3)), rng.normal(size=(10, 1))
+    w = rng.uniform(0, 2, size=10)
+    inp = Input((3,))
+    m = Model(inp, Dense(1)(inp), seed=4)
+    m.compile(SGD(learning_rate=0.1), "mse", metrics=["mae"])
+    for sw in (None, w):
+        K, b = [a.astype(np.float64) for a in m.get_weights()]
+        r = (x @ K + b - y)[:, 0]
+        ww = np.ones(10) if sw is None else sw
+        loss = np.sum(ww * r ** 2) / 10  # Keras' sum over the batch size
+        got = m.train_on_batch(x, y, sample_weight=sw, return_dict=True)
+        assert list(got) == ["loss", "mae"] == m.metrics_names
+        assert got["loss"] == pytest.approx(loss, rel=1e-6)
+        assert got["mae"] == pytest.approx(np.mean(np.abs(r)), rel=1e-6)  # metrics= before the step, unweighted
+        g = 2 * ww * r / 10
+        K2, b2 = m.get_weights()
+        np.testing.assert_allclose(K2, K - 0.1 * (x.T @ g)[:, None], atol=1e-6)
+        np.testing.assert_allclose(b2, b - 0.1 * np.sum(g), atol=1e-6)
+    before = m.get_weights()
+    assert m.test_on_batch(x, y) == m.evaluate(x, y)
+    np.testing.assert_array_equal(m.predict_on_batch(x), m.predict(x))
+    for a, c in zip(before, m.get_weights()):
+        np.testing.assert_array_equal(a, c)
+
+
+def test_train_on_batch_equals_a_fit_of_one_batch_and_class_weight_as_keras():
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(12, 4)), rng.integers(0, 3, size=12)
+
+    def model():
+        inp = Input((4,))
+        m = Model(inp, Dense(3, activation="softmax")(Dense(5, activation="relu")(inp)), seed=6)
+        m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return m
+
+    a, b = model(), model()
+    for _ in range(2):  # Adam's moments and step count carry over
+        loss, acc = a.train_on_batch(x, y)
+        h = b.fit(x, y, batch_size=12, epochs=1, shuffle=False, verbose=0)
+        assert (loss, acc) == (h.history["loss"][0], h.history["accuracy"][0])
+        for p, q in zip(a.get_weights(), b.get_weights()):
+            np.testing.assert_array_equal(p, q)
+    # Keras turns class_weight into sample weights: a class not named weighs 1
+    c, d = model(), model()
+    cw = {0: 2.0, 2: 0.5}
+    got = c.train_on_batch(x, y, class_weight=cw)
+    assert got == d.train_on_batch(x, y, sample_weight=np.array([cw.get(int(k), 1.0) for k in y]))
+    for p, q in zip(c.get_weights(), d.get_weights()):
+        np.testing.assert_array_equal(p, q)
+    with pytest.raises(ValueError, match="sample_weight and class_weight cannot be given at the same time"):
+        c.train_on_batch(x, y, sample_weight=np.ones(12), class_weight=cw)
+    with pytest.raises(LatefuseError, match="train_on_batch: label 3 at row 0 is not a class in 0..2"):
+        c.train_on_batch(x, np.full(12, 3))
+    s = Sequential([Dense(2, activation="softmax")])  # built from the batch, as Keras
+    s.compile(SGD(), "sparse_categorical_crossentropy")
+    assert np.isfinite(s.train_on_batch(x, y % 2))
+
+
+def test_to_categorical_as_keras():
+    np.testing.assert_array_equal(to_categorical([0, 1, 2, 3], num_classes=4), np.eye(4))
+    got = to_categorical(np.array([[1], [0], [2]]))  # a last axis of 1 dropped
+    assert got.shape == (3, 3) and got.dtype == np.float64
+    np.testing.assert_array_equal(got, np.eye(3)[[1, 0, 2]])
+    seq = to_categorical([[1, 2], [0, 1]], num_classes=4)
+    assert seq.shape == (2, 2, 4)
+    np.testing.assert_array_equal(seq[0, 1], [0, 0, 1, 0])
+    np.testing.assert_array_equal(to_categorical([1.7, 0.2]), [[0, 1], [1, 0]])  # cast to int64 as Keras
+    with pytest.raises(ValueError, match=r"^to_categorical: class 4 at index 1 is not in 0..3 \(num_classes=4\)$"):
+        to_categorical([0, 4], num_classes=4)
+    with pytest.raises(ValueError, match="class -1 at index 0"):
+        to_categorical([-1, 2])
+    import latefuse
+    assert latefuse.utils.to_categorical is to_categorical
