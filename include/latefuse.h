@@ -143,9 +143,9 @@ size_t lf_progress_format(const lf_progress *p, char *buf, size_t len);
 typedef struct lf_model lf_model;
 
 /* Creates an empty model.  `seed` seeds the model's own random generator,
- * which draws the initial weights (in layer creation order), dropout masks
- * and shuffling: the same seed and the same calls give bit-identical
- * results.  Returns LF_ERR_ARG if out is NULL, LF_ERR_NOMEM on failure. */
+ * which draws the initial weights (in layer creation order); fit's
+ * shuffling, dropout masks and augmentation draw from lf_fit_options.seed.
+ * The same seeds and the same calls give bit-identical results.  Returns LF_ERR_ARG if out is NULL, LF_ERR_NOMEM on failure. */
 lf_status lf_model_create(lf_model **out, uint64_t seed);
 
 /* Frees the model and everything it owns.  NULL is allowed. */
@@ -626,7 +626,15 @@ typedef struct lf_fit_options {
     const float *class_weight;    /* NULL, or one weight per class */
     size_t n_class_weight;
     uint64_t seed;            /* shuffling and dropout draw from a generator
-                                 seeded with this (default 0) */
+                                 seeded with this (default 0) on a model
+                                 that has taken no step since compile;
+                                 after, with this mixed with the
+                                 optimizer's step count, so that fit
+                                 called again shuffles and drops anew (as
+                                 Keras' seed generators go on from call to
+                                 call), and a model loaded with its
+                                 optimizer state (LF_SAVE_OPTIMIZER) draws
+                                 what the saved one would have */
     lf_progress_fn progress;  /* NULL (default): silent; else called with
                                  each epoch's and step's progress */
     void *progress_ctx;       /* passed to progress */

@@ -653,6 +653,7 @@ typedef struct fit_run {
     param_plan plan; /* the weights that train */
     lf_ws eval_ws;
     lf_rng rng;
+    uint64_t seed;    /* the shuffles' and draws' seed (fit_seed) */
     lf_progress pr;
     size_t epoch;     /* the epoch under way (0-based; the draws' key) */
     lf_dist d;        /* the ranks (one without a communicator) */
@@ -704,6 +705,17 @@ static double eval_source(fit_run *r) {
                               r->lk + 2 * r->K);
     }
     return any_masked_output(m) ? masked_means(m, r->lk + r->K, r->lk + 2 * r->K, r->n_val) : total;
+}
+
+/* The seed of a fit's shuffles and random draws: lf_fit_options.seed on a
+ * model that has taken no optimizer step since compile, else that seed
+ * mixed with the step count, so that another fit call (Keras' loop of
+ * fit(epochs=1)) shuffles and drops anew, as Keras' seed generators go on
+ * from call to call, instead of repeating the first call's order and
+ * masks; a model loaded with its optimizer state (the step count) draws
+ * what the saved one would have drawn. */
+static uint64_t fit_seed(const lf_model *m, uint64_t seed) {
+    return m->step ? lf_draw_key(seed, UINT64_MAX, m->step) : seed;
 }
 
 /* Allocation: every buffer of the loop, the workspaces, the history, the
@@ -766,7 +778,8 @@ static lf_status fit_alloc(fit_run *r) {
     for (size_t i = 0; i < m->n_inputs; i++) r->xb[i] = p, p += rows_buf * m->nodes[m->inputs[i]].dim;
     for (size_t i = 0; i < r->n_train; i++) lf_ids_set(r->idx, i, i);
     memset(m->grads, 0, m->n_params * sizeof *m->grads); /* each step leaves them zero */
-    lf_rng_seed(&r->rng, o->seed);
+    r->seed = fit_seed(m, o->seed);
+    lf_rng_seed(&r->rng, r->seed);
     size_t E = o->epochs;
     m->history = (lf_history){0, m->hist, m->hist + E, m->hist + 2 * E, m->hist + 3 * E, 0, 0,
                               r->K, m->hist + 4 * E, m->hist + (4 + r->K) * E, m->hist + (4 + 2 * r->K) * E,
@@ -870,7 +883,7 @@ static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum) {
         r->wb[i] = w;
     }
     /* the step's draws: row a + i of the batch draws as row a + i */
-    lf_draws dr = {lf_draw_key(o->seed, r->epoch, s), a};
+    lf_draws dr = {lf_draw_key(r->seed, r->epoch, s), a};
     if (P == 1) {
         *lsum += train_batch(m, &m->train_ws, (const float *const *)r->xb, r->tp, r->weighted ? r->wb : NULL, nb,
                              (double)nb, 1, &dr, 0, r->lk, r->ck);

@@ -615,6 +615,74 @@ static void test_reshuffle(void) {
     }
 }
 
+/* x (8) -> Dropout(0.5) -> Dense(1, linear, no bias), plain SGD: on one row
+ * of ones (batch 1, target 0) a step moves exactly the kernel weights of
+ * the units the mask kept */
+static lf_model *mask_model(const lf_optimizer *sgd) {
+    lf_model *m;
+    lf_model_create(&m, 8);
+    int x = lf_input(m, 8, "x");
+    int o = lf_dense(m, lf_dropout(m, x, 0.5f, "drop"), 1, LF_ACT_LINEAR, 0, "o");
+    lf_model_compile(m, o, LF_LOSS_MSE, sgd);
+    return m;
+}
+
+/* the kernel weights a one-epoch fit moved, as a bit set */
+static unsigned mask_fit(lf_model *m, const lf_fit_options *o) {
+    float before[8], one[8] = {1, 1, 1, 1, 1, 1, 1, 1}, t = 0;
+    const float *xs[1] = {one};
+    memcpy(before, m->params, sizeof before);
+    CHECK(lf_model_fit(m, xs, &t, 1, o) == LF_OK, "fit: %s", lf_model_error(m));
+    unsigned bits = 0;
+    for (int i = 0; i < 8; i++) bits |= (unsigned)(m->params[i] != before[i]) << i;
+    return bits;
+}
+
+/* fit called again goes on drawing, as Keras' seed generators do: its
+ * shuffle and dropout masks are not the first call's again (a Keras loop
+ * of fit(epochs=1) would otherwise see one order and one mask per row in
+ * every epoch); a model saved with its optimizer state and loaded draws
+ * what the saved one draws. */
+static void test_refit_draws(void) {
+    lf_model *m;
+    lf_model_create(&m, 3);
+    int in = lf_input(m, 2, "x");
+    lf_model_compile(m, lf_dense(m, in, 2, LF_ACT_SOFTMAX, 1, "o"), LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL);
+    order_log log;
+    memset(&log, 0, sizeof log);
+    lf_row_source src = {ORDER_ROWS, gather_logged, &log, NULL, 0};
+    lf_fit_options o = lf_fit_defaults();
+    o.epochs = 1, o.batch_size = 16, o.seed = 11;
+    CHECK(lf_model_fit_source(m, &src, &o) == LF_OK, "fit: %s", lf_model_error(m));
+    CHECK(lf_model_fit_source(m, &src, &o) == LF_OK, "fit again: %s", lf_model_error(m));
+    CHECK(log.n_seen == 2 * ORDER_ROWS, "%zu rows gathered", log.n_seen);
+    CHECK(memcmp(log.seen, log.seen + ORDER_ROWS, ORDER_ROWS * sizeof(size_t)) != 0,
+          "fit called again shuffled the rows in the first call's order");
+    lf_model_free(m);
+
+    char path[160];
+    snprintf(path, sizeof path, "%s/refit.lf", tmpdir);
+    lf_optimizer sgd = lf_optimizer_default(LF_OPT_SGD);
+    lf_fit_options one = lf_fit_defaults();
+    one.seed = 5;
+    unsigned masks[4];
+    lf_model *a = mask_model(&sgd);
+    for (int k = 0; k < 4; k++) masks[k] = mask_fit(a, &one);
+    CHECK(masks[0] != masks[1] || masks[1] != masks[2] || masks[2] != masks[3],
+          "four fit calls dropped the same units (mask %#x)", masks[0]);
+    /* saved after call 2 with the optimizer's step count, loaded: call 3's mask */
+    lf_model *b = mask_model(&sgd);
+    mask_fit(b, &one), mask_fit(b, &one);
+    CHECK(lf_model_save(b, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(b));
+    lf_model *l;
+    lf_model_create(&l, 0);
+    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+    unsigned lm = mask_fit(l, &one);
+    CHECK(lm == masks[2], "the loaded model's next fit dropped %#x, the saved one's %#x", lm, masks[2]);
+    lf_model_free(a), lf_model_free(b), lf_model_free(l);
+    remove(path);
+}
+
 /* a row source gathering from arrays trains exactly as lf_model_fit */
 typedef struct {
     const float *x, *y;
@@ -1273,6 +1341,7 @@ int main(void) {
     test_fit();
     test_save_load();
     test_save_load_ranges();
+    test_refit_draws();
     test_ema();
     test_set_learning_rate();
     test_train_on_batch();

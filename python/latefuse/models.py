@@ -731,8 +731,10 @@ class Model:
         before shuffling, validation_data=(x_val, y_val) or (x_val, y_val,
         sample_weight_val) overrides it,
         callbacks=[EarlyStopping(...)], class_weight={class: weight}.
-        `seed` seeds shuffling and dropout: the same seed, data and initial
-        weights give bit-identical results.  verbose: 0 silent, 1 progress
+        `seed` seeds shuffling and dropout: the same seed, data, initial
+        weights and optimizer state give bit-identical results; fit called
+        again (the optimizer's step count moved on) shuffles and drops anew,
+        as Keras' seed generators go on from call to call.  verbose: 0 silent, 1 progress
         on stderr (a bar when it is a terminal), 2 one line per epoch.
         compile's metrics and weighted metrics are measured at each epoch's
         end on the training and validation rows (weighted_metrics and

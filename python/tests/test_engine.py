@@ -219,6 +219,33 @@ def test_fit_is_deterministic_and_early_stopping_restores():
     assert m.evaluate(X, y) == pytest.approx(best, rel=1e-4)
 
 
+def test_fit_called_again_draws_new_dropout_masks(tmp_path):
+    # Keras' loop of fit(epochs=1): each call drops other units (its seed
+    # generator goes on); a model saved and loaded draws what the saved one
+    # would.  x -> Dropout(0.5) -> Dense(1, no bias), plain SGD, one row of
+    # ones: a step moves exactly the kernel weights of the kept units.
+    def model():
+        a = Input((8,))
+        m = Model(a, Dense(1, use_bias=False)(Dropout(0.5)(a)), seed=2)
+        m.compile(latefuse.optimizers.SGD(0.01), 'mse')
+        return m
+
+    x, t = np.ones((1, 8), np.float32), np.zeros((1, 1), np.float32)
+
+    def moved(m):
+        w = m.get_weights()[0].copy()
+        m.fit(x, t, epochs=1, batch_size=1, verbose=0)
+        return tuple((m.get_weights()[0] != w).ravel())
+
+    m = model()
+    masks = [moved(m) for _ in range(3)]
+    assert len(set(masks)) > 1, "every fit call dropped the same units"
+    r = model()
+    moved(r)
+    r.save(tmp_path / "r.lf")
+    assert moved(latefuse.load_model(tmp_path / "r.lf")) == masks[1]
+
+
 def test_classification_metrics_class_weight_sparse_and_l2():
     rng = np.random.default_rng(8)
     a = Input((6,))
