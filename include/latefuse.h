@@ -373,6 +373,20 @@ int lf_embedding(lf_model *m, int x, size_t input_dim, size_t output_dim, int ma
 int lf_global_average_pooling1d(lf_model *m, int x, const char *name);
 int lf_global_max_pooling1d(lf_model *m, int x, const char *name);
 
+/* MaxPooling1D / AveragePooling1D(pool_size, strides, padding): x (batch,
+ * T, D) -> (batch, To, D), the max / mean of each feature over each window
+ * of pool_size steps; To = (T - pool_size) / strides + 1 with
+ * LF_PADDING_VALID, ceil(T / strides) with LF_PADDING_SAME (the odd
+ * padding step after).  strides 0 means Keras' default, the pool size.
+ * With LF_PADDING_SAME padded steps take no part (the mean divides by the
+ * window's real steps), as Keras.  A NaN in a window is the max.  As
+ * Keras' (no compute_mask), they pool every step, padding steps of a
+ * padding mask included, and end the mask. */
+int lf_max_pooling1d(lf_model *m, int x, size_t pool_size, size_t strides, lf_padding padding,
+                     const char *name);
+int lf_average_pooling1d(lf_model *m, int x, size_t pool_size, size_t strides, lf_padding padding,
+                         const char *name);
+
 /* PositionEmbedding(sequence_length), keras_hub's: x (batch, T, D), T <=
  * sequence_length -> the first T rows of a trained table "embeddings"
  * (sequence_length, D), glorot_uniform, the same for every batch row.  As

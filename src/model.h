@@ -46,7 +46,9 @@
     X(LF_K_POSITION_EMBEDDING, lf_type_position_embedding) \
     X(LF_K_CONV1D, lf_type_conv1d)              \
     X(LF_K_LAYERNORM, lf_type_layernorm) \
-    X(LF_K_MHA, lf_type_mha)
+    X(LF_K_MHA, lf_type_mha)                    \
+    X(LF_K_MAXPOOL1D, lf_type_maxpool1d)        \
+    X(LF_K_AVGPOOL1D, lf_type_avgpool1d)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;

@@ -946,6 +946,74 @@ def build_encoder(label, steps, margin_min, max_tries=200):
 
 
 # ---------------------------------------------------------------------------
+# network 9: the 1-D poolings (Keras' MaxPooling1D / AveragePooling1D on
+# channels-last (B, T, D); PyTorch's nn.MaxPool1d / nn.AvgPool1d on (B, D, T))
+# ---------------------------------------------------------------------------
+
+def pool1d(x, kind, k, stride, padding):
+    """x (B,T,D) -> (B,To,D); 'same' as Keras: output ceil(T/stride), the
+    odd padding step after, padded steps take no part (max over the real
+    steps, mean divided by their count: AvgPool1d(count_include_pad=False)
+    where the padding is even; the sum over the count where it is not)"""
+    xc = x.permute(0, 2, 1)
+    l, r = same_pads(x.shape[1], k, stride) if padding == "same" else (0, 0)
+    if kind == "max":
+        y = torch.nn.MaxPool1d(k, stride)(torch.nn.functional.pad(xc, (l, r), value=-math.inf))
+    elif l == r:
+        y = torch.nn.AvgPool1d(k, stride, padding=l, count_include_pad=False)(xc)
+    else:
+        xp, ones = torch.nn.functional.pad(xc, (l, r)), torch.nn.functional.pad(torch.ones_like(xc), (l, r))
+        y = torch.nn.AvgPool1d(k, stride)(xp) / torch.nn.AvgPool1d(k, stride)(ones)
+    return y.permute(0, 2, 1)
+
+
+def pool1d_gap(x, k, stride, padding):
+    """the smallest gap between the two largest values of a max window"""
+    xc = x.detach().permute(0, 2, 1)
+    l, r = same_pads(x.shape[1], k, stride) if padding == "same" else (0, 0)
+    w = torch.nn.functional.pad(xc, (l, r), value=-1e9).unfold(2, k, stride)
+    if k < 2:
+        return math.inf
+    top, _ = torch.sort(w, dim=-1)
+    return (top[..., -1] - top[..., -2]).min().item()
+
+
+POOL1D_B = 3
+# name: (input, kind, pool_size, strides, padding); "x" (3,7,3), "conv" (3,7,4)
+POOL1D_LAYERS = {
+    "max_v": ("conv", "max", 2, 2, "valid"),
+    "max_s": ("conv", "max", 3, 2, "same"),   # padding 1 + 1
+    "avg_v": ("conv", "avg", 2, 1, "valid"),
+    "avg_s": ("conv", "avg", 2, 2, "same"),   # padding 0 + 1: the odd step after
+    "max_x": ("x", "max", 2, 3, "same"),      # padding 0 + 1, strides above the pool
+    "avg_x": ("x", "avg", 3, 1, "same"),      # padding 1 + 1
+}
+POOL1D_NODES = ["conv"] + list(POOL1D_LAYERS) + ["cat", "out"]
+
+
+def pool1d_model(p, x):
+    n = {"x": x["x"]}
+    n["conv"] = torch.tanh(conv1d(x["x"], p["conv.kernel"], p["conv.bias"], 1, "same"))
+    gaps = []
+    for name, (src, kind, k, s, pad) in POOL1D_LAYERS.items():
+        n[name] = pool1d(n[src], kind, k, s, pad)
+        if kind == "max":
+            gaps.append(pool1d_gap(n[src], k, s, pad))
+    n["cat"] = torch.cat([flat(n[k]) for k in POOL1D_LAYERS], dim=1)
+    n["out"] = dense(n["cat"], p["out.kernel"], p["out.bias"])
+    del n["x"]
+    return n, mse(n["out"], x["y"]), min(gaps)
+
+
+def draw_pool1d():
+    B = POOL1D_B
+    inputs = {"x": n32((B, 7, 3)), "y": n32((B, 3))}
+    params = {"conv.kernel": u32((2, 3, 4), -0.8, 0.8), "conv.bias": bias32(4),
+              "out.kernel": glorot32(3, 3 * 4 + 4 * 4 + 6 * 4 + 4 * 4 + 3 * 3 + 7 * 3), "out.bias": bias32(3)}
+    return params, inputs
+
+
+# ---------------------------------------------------------------------------
 # driver
 # ---------------------------------------------------------------------------
 
@@ -1073,6 +1141,15 @@ def main(argv):
          "Dense(8) -> Add -> LayerNormalization -> GlobalAveragePooling1D over the unmasked steps -> "
          "Dense(3,softmax); categorical crossentropy from logits; forward, grads, Keras-3 Adam steps 1 and 5.",
          build_encoder("encoder", 5, SEED_HEAD_MARGIN)),
+    ]
+    files += [
+        ("pool1d.safetensors",
+         "1-D poolings: x (3,7,3) -> Conv1D(4,2,same,tanh) -> MaxPooling1D(2) valid, MaxPooling1D(3,strides 2,"
+         "same), AveragePooling1D(2,strides 1) valid, AveragePooling1D(2,strides 2,same: the odd pad after); "
+         "on x: MaxPooling1D(2,strides 3,same), AveragePooling1D(3,strides 1,same); 'same' as Keras: padded "
+         "steps take no part (PyTorch nn.MaxPool1d on -inf padding, nn.AvgPool1d(count_include_pad=False)); "
+         "each flattened, Concatenate, Dense(3,linear); mse; forward and grads.",
+         build("pool1d", draw_pool1d, pool1d_model, POOL1D_NODES, ["x", "y"], 0, ZOO_MARGIN)),
     ]
     for fname, desc, tensors in files:
         path = os.path.join(outdir, fname)

@@ -3,7 +3,8 @@
  * the same networks in PyTorch (float64 from float32 starting values) and
  * writes inputs, weights, every node's output, the loss, every gradient and
  * the weights after 1 and 5 Keras-Adam steps to the files in tests/golden/
- * (multi.safetensors: a model with three outputs and loss weights).
+ * (multi.safetensors: a model with three outputs and loss weights;
+ * pool1d.safetensors: the 1-D poolings).
  * Here the C engine starts from the same weights and must agree within
  * 2e-5 absolute + 2e-4 relative (float32 arithmetic over sums of up to 128
  * terms; the script measured its own float32 re-run within 5.5e-7).
@@ -333,6 +334,32 @@ static void test_encoder(void) {
     lf_model_free(m);
 }
 
+/* the 1-D poolings, valid and same (the odd padding step after; padded
+ * steps take no part), strides below, at and above the pool size, behind a
+ * Conv1D and on the input, against PyTorch's MaxPool1d and
+ * AvgPool1d(count_include_pad=False) */
+static void test_pool1d(void) {
+    lf_model *m;
+    lf_model_create(&m, 8);
+    int x = lf_input_shape(m, 2, (size_t[]){7, 3}, LF_DTYPE_FLOAT32, "x");
+    int conv = lf_conv1d(m, x, 4, 2, 1, LF_PADDING_SAME, LF_ACT_TANH, 1, "conv");
+    int parts[6] = {
+        lf_max_pooling1d(m, conv, 2, 0, LF_PADDING_VALID, "max_v"),
+        lf_max_pooling1d(m, conv, 3, 2, LF_PADDING_SAME, "max_s"),
+        lf_average_pooling1d(m, conv, 2, 1, LF_PADDING_VALID, "avg_v"),
+        lf_average_pooling1d(m, conv, 2, 2, LF_PADDING_SAME, "avg_s"),
+        lf_max_pooling1d(m, x, 2, 3, LF_PADDING_SAME, "max_x"),
+        lf_average_pooling1d(m, x, 3, 1, LF_PADDING_SAME, "avg_x"),
+    };
+    int flat[6];
+    for (int i = 0; i < 6; i++) flat[i] = lf_flatten(m, parts[i], NULL);
+    int cat = lf_concatenate(m, 6, flat, "cat");
+    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    check_network(m, "tests/golden/pool1d.safetensors", 3, 0);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_multi();
     test_seed();
@@ -343,5 +370,6 @@ int main(void) {
     test_seq();
     test_attention();
     test_encoder();
+    test_pool1d();
     return check_report("test_golden");
 }

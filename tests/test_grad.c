@@ -695,6 +695,44 @@ static void test_conv1d(void) {
     }
 }
 
+/* MaxPooling1D / AveragePooling1D, valid and same (odd padding: the extra
+ * step after), strides below, at and above the pool size; on the input
+ * itself (the adding path of backward) or behind a Conv1D whose one
+ * reader they are (the path that writes dx whole, when the windows tile
+ * the sequence) */
+static void test_pool1d(void) {
+    struct {
+        size_t T, D, k, s;
+        lf_padding pad;
+        int max, conv;
+    } cases[] = {
+        {7, 3, 2, 0, LF_PADDING_VALID, 1, 0}, /* strides 0: the pool size */
+        {7, 3, 3, 2, LF_PADDING_SAME, 1, 0},
+        {8, 2, 3, 1, LF_PADDING_SAME, 1, 1},
+        {8, 2, 2, 2, LF_PADDING_VALID, 1, 1}, /* the windows tile the steps */
+        {7, 3, 2, 0, LF_PADDING_VALID, 0, 0},
+        {7, 3, 3, 2, LF_PADDING_SAME, 0, 0},
+        {6, 2, 4, 3, LF_PADDING_SAME, 0, 1},
+        {9, 2, 3, 3, LF_PADDING_VALID, 0, 1},
+        {5, 2, 2, 4, LF_PADDING_SAME, 1, 0}, /* strides above the pool: steps left out */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lf_model *m;
+        lf_model_create(&m, 2600 + k);
+        int h = lf_input_shape(m, 2, (size_t[]){cases[k].T, cases[k].D}, LF_DTYPE_FLOAT32, "x");
+        if (cases[k].conv) h = lf_conv1d(m, h, cases[k].D, 2, 1, LF_PADDING_SAME, LF_ACT_TANH, 1, "conv");
+        if (cases[k].conv && h >= 0) scale_kernel(m, "conv", 2);
+        h = cases[k].max ? lf_max_pooling1d(m, h, cases[k].k, cases[k].s, cases[k].pad, "pool")
+                         : lf_average_pooling1d(m, h, cases[k].k, cases[k].s, cases[k].pad, "pool");
+        char what[128];
+        snprintf(what, sizeof what, "%s case %zu (pool %zu, strides %zu, %s%s)",
+                 cases[k].max ? "MaxPooling1D" : "AveragePooling1D", k, cases[k].k, cases[k].s,
+                 cases[k].pad ? "same" : "valid", cases[k].conv ? ", behind a Conv1D" : "");
+        seq_run(what, m, lf_flatten(m, h, NULL), 2700 + k, -1);
+        lf_model_free(m);
+    }
+}
+
 static void test_layernorm(void) {
     struct {
         size_t rank, shape[3];
@@ -761,6 +799,7 @@ int main(void) {
     test_whole_writes();
     test_max2();
     test_conv1d();
+    test_pool1d();
     test_layernorm();
     test_sequence();
     return check_report("test_grad");

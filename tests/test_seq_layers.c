@@ -496,6 +496,174 @@ static void test_layernorm_range(void) {
     lf_model_free(m);
 }
 
+/* MaxPooling1D / AveragePooling1D by hand: valid and same (padded steps
+ * take no part: the mean divides by the window's real steps, the max
+ * skips them), strides, a NaN in a window; on a masked sequence they pool
+ * every step (Keras' poolings take no mask) and end the mask; their
+ * shape errors; the summary, the file's fields and predictions bit for
+ * bit after save and load */
+static void test_pool1d(void) {
+    /* x (5, 2): step j is (j + 1, -(j + 1)) except step 2, (-4, 7) */
+    float x[10] = {1, -1, 2, -2, -4, 7, 4, -4, 5, -5};
+    struct {
+        size_t k, s;
+        lf_padding pad;
+        int max;
+        size_t To;
+        float want[10];
+    } cases[] = {
+        {2, 0, LF_PADDING_VALID, 1, 2, {2, -1, 4, 7}},
+        {2, 0, LF_PADDING_VALID, 0, 2, {1.5f, -1.5f, 0, 1.5f}},
+        /* same, pool 2, stride 2: 1 padding step after: windows {0,1} {2,3} {4} */
+        {2, 2, LF_PADDING_SAME, 1, 3, {2, -1, 4, 7, 5, -5}},
+        {2, 2, LF_PADDING_SAME, 0, 3, {1.5f, -1.5f, 0, 1.5f, 5, -5}},
+        /* same, pool 3, stride 1: one step before, one after */
+        {3, 1, LF_PADDING_SAME, 0, 5,
+         {1.5f, -1.5f, -1.0f / 3, 4.0f / 3, 2.0f / 3, 1.0f / 3, 5.0f / 3, -2.0f / 3, 4.5f, -4.5f}},
+        {3, 1, LF_PADDING_SAME, 1, 5, {2, -1, 2, 7, 4, 7, 5, 7, 5, -4}},
+        /* pool 4 stride 3 same: To 2, total padding 2: one before, one after */
+        {4, 3, LF_PADDING_SAME, 0, 2, {-1.0f / 3, 4.0f / 3, 5.0f / 3, -2.0f / 3}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lf_model *m;
+        lf_model_create(&m, 5);
+        int in = lf_input_shape(m, 2, (size_t[]){5, 2}, LF_DTYPE_FLOAT32, "x");
+        int p = cases[c].max ? lf_max_pooling1d(m, in, cases[c].k, cases[c].s, cases[c].pad, "p")
+                             : lf_average_pooling1d(m, in, cases[c].k, cases[c].s, cases[c].pad, "p");
+        size_t dims[3] = {0};
+        CHECK(p >= 0 && lf_node_shape(m, p, dims) == 2 && dims[0] == cases[c].To && dims[1] == 2,
+              "case %zu: shape (%zu, %zu): %s", c, dims[0], dims[1], lf_model_error(m));
+        CHECK(lf_model_compile(m, lf_flatten(m, p, "f"), LF_LOSS_MSE, NULL) == LF_OK, "compile: %s",
+              lf_model_error(m));
+        float y[10];
+        const float *xs[1] = {x};
+        CHECK(lf_model_predict(m, xs, 1, y) == LF_OK, "predict");
+        int ok = 1;
+        for (size_t j = 0; j < 2 * cases[c].To; j++) ok &= fabsf(y[j] - cases[c].want[j]) < 1e-6f;
+        CHECK(ok, "case %zu (%s, pool %zu, strides %zu, %s): got %g %g %g %g ...", c, cases[c].max ? "max" : "average",
+              cases[c].k, cases[c].s, cases[c].pad ? "same" : "valid", (double)y[0], (double)y[1], (double)y[2],
+              (double)y[3]);
+        /* a NaN is the max of its windows (and the mean's) */
+        float xn[10];
+        memcpy(xn, x, sizeof xn);
+        xn[2] = NAN; /* step 1, feature 0 */
+        xs[0] = xn;
+        CHECK(lf_model_predict(m, xs, 1, y) == LF_OK, "predict");
+        int nan_ok = isnan(y[0]) && !isnan(y[1]);
+        CHECK(nan_ok, "case %zu: a NaN at step 1 gives %g %g in the first window", c, (double)y[0], (double)y[1]);
+        lf_model_free(m);
+    }
+
+    /* a masked sequence: every step pooled, padding too, and no mask after */
+    for (int max = 0; max <= 1; max++) {
+        lf_model *m;
+        lf_model_create(&m, 6);
+        int ids = lf_input_shape(m, 1, (size_t[]){4}, LF_DTYPE_INT32, "ids");
+        int e = lf_embedding(m, ids, 6, 2, 1, "emb");
+        int p = max ? lf_max_pooling1d(m, e, 2, 0, LF_PADDING_VALID, "pool")
+                    : lf_average_pooling1d(m, e, 2, 0, LF_PADDING_VALID, "pool");
+        int g = lf_global_average_pooling1d(m, p, "gap");
+        CHECK(p >= 0 && m->nodes[e].seq_mask == e && m->nodes[p].seq_mask == -1 && m->nodes[g].seq_mask == -1,
+              "the pooling ends the mask");
+        CHECK(lf_model_compile(m, lf_flatten(m, p, "f"), LF_LOSS_MSE, NULL) == LF_OK, "compile: %s",
+              lf_model_error(m));
+        float table[12];
+        for (int k = 0; k < 6; k++) table[2 * k] = (float)k, table[2 * k + 1] = -2.0f - (float)k;
+        CHECK(lf_set_weights(m, "emb", 0, table, 12) == LF_OK, "set");
+        float ids_x[4] = {3, 0, 0, 0}, y[4];
+        const float *xs[1] = {ids_x};
+        CHECK(lf_model_predict(m, xs, 1, y) == LF_OK, "predict");
+        /* steps (3, -5) (0, -2) (0, -2) (0, -2): row 0 of the table at the padded steps */
+        float want[2][4] = {{1.5f, -3.5f, 0, -2}, {3, -2, 0, -2}};
+        CHECK(memcmp(y, want[max], sizeof y) == 0, "%s over a masked sequence: got %g %g %g %g",
+              max ? "max" : "average", (double)y[0], (double)y[1], (double)y[2], (double)y[3]);
+        lf_model_free(m);
+    }
+
+    /* errors name the layer and the shapes */
+    struct {
+        int what;
+        const char *msg;
+    } errs[] = {
+        {0, "MaxPooling1D: input 'seq' of shape (None, 6, 3) is shorter than the pool 7 with padding 'valid'"},
+        {1, "AveragePooling1D: pool_size and strides must be in 1..1024, got 0 and 1"},
+        {2, "MaxPooling1D: input 'img' has shape (None, 4, 5, 3); it needs rank 3 (batch, steps, features)"},
+        {3, "AveragePooling1D: input 'v' has shape (None, 12); it needs rank 3 (batch, steps, features)"},
+        {4, "MaxPooling1D: pool_size and strides must be in 1..1024, got 2 and 1025"},
+    };
+    for (size_t c = 0; c < sizeof errs / sizeof errs[0]; c++) {
+        lf_model *m;
+        lf_model_create(&m, 2);
+        int img = lf_input_shape(m, 3, (size_t[]){4, 5, 3}, LF_DTYPE_FLOAT32, "img"), v = lf_input(m, 12, "v");
+        int seq = lf_input_shape(m, 2, (size_t[]){6, 3}, LF_DTYPE_FLOAT32, "seq");
+        switch (errs[c].what) {
+        case 0: lf_max_pooling1d(m, seq, 7, 0, LF_PADDING_VALID, NULL); break;
+        case 1: lf_average_pooling1d(m, seq, 0, 1, LF_PADDING_SAME, NULL); break;
+        case 2: lf_max_pooling1d(m, img, 2, 0, LF_PADDING_VALID, NULL); break;
+        case 3: lf_average_pooling1d(m, v, 2, 0, LF_PADDING_VALID, NULL); break;
+        default: lf_max_pooling1d(m, seq, 2, 1025, LF_PADDING_VALID, NULL); break;
+        }
+        CHECK(strcmp(lf_model_error(m), errs[c].msg) == 0, "error case %zu: got '%s'", c, lf_model_error(m));
+        lf_model_free(m);
+    }
+
+    /* trains, saves and loads: summary, fields, predictions bit for bit */
+    char path[128];
+    snprintf(path, sizeof path, "%s/pool1d.lf", tmpdir);
+    lf_model *m;
+    lf_model_create(&m, 7);
+    int in = lf_input_shape(m, 2, (size_t[]){9, 3}, LF_DTYPE_FLOAT32, "seq");
+    int c1 = lf_conv1d(m, in, 4, 2, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, NULL);
+    int mp = lf_max_pooling1d(m, c1, 3, 2, LF_PADDING_SAME, NULL);
+    int ap = lf_average_pooling1d(m, c1, 2, 0, LF_PADDING_VALID, NULL);
+    int cat = lf_concatenate(m, 2, (int[]){lf_flatten(m, mp, NULL), lf_flatten(m, ap, NULL)}, NULL);
+    int o = lf_dense(m, cat, 2, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
+          lf_model_error(m));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    lf_model_summary(m, mf);
+    fclose(mf);
+    const char *rows[] = {
+        "max_pooling1d (MaxPooling1D)",         "(None, 5, 4)                  0  conv1d",
+        "average_pooling1d (AveragePooling1D)", "(None, 4, 4)                  0  conv1d",
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        CHECK(has(buf, rows[i]), "summary lacks\n%s\nin\n%s", rows[i], buf);
+    free(buf);
+    enum { N = 20 };
+    float xr[N * 27], yr[N];
+    fill_uniform(xr, N * 27, -1, 1, 11);
+    for (int i = 0; i < N; i++) yr[i] = (float)(i % 2);
+    const float *xs[1] = {xr};
+    lf_fit_options fo = lf_fit_defaults();
+    fo.epochs = 2, fo.batch_size = 8;
+    CHECK(lf_model_fit(m, xs, yr, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
+    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model *l;
+    lf_model_create(&l, 0);
+    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+    float p[N * 2], q[N * 2];
+    CHECK(lf_model_predict(m, xs, N, p) == LF_OK && lf_model_predict(l, xs, N, q) == LF_OK, "predict");
+    CHECK(memcmp(p, q, sizeof p) == 0, "the loaded model predicts differently");
+    lf_model_free(l);
+    lf_st_file f;
+    lf_err er;
+    CHECK(lf_st_read(path, &f, &er) == LF_OK, "%s", er.msg);
+    const char *arch = lf_st_metadata(&f, "architecture");
+    const char *want[] = {
+        "\"type\":\"MaxPooling1D\",\"inbound\":[\"conv1d\"],\"pool_size\":[3],\"strides\":[2],\"padding\":\"same\"}",
+        "\"type\":\"AveragePooling1D\",\"inbound\":[\"conv1d\"],\"pool_size\":[2],\"strides\":[2],"
+        "\"padding\":\"valid\"}",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        CHECK(has(arch, want[i]), "arch lacks %s:\n%s", want[i], arch ? arch : "(none)");
+    lf_st_free(&f);
+    lf_model_free(m);
+    unlink(path);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_seq_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -508,6 +676,7 @@ int main(void) {
     test_round_trip();
     test_seq_errors();
     test_categorical_on_sequence();
+    test_pool1d();
     rmdir(tmpdir);
     return check_report("test_seq_layers");
 }

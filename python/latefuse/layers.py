@@ -37,7 +37,7 @@ __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Fl
            "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot",
            "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor", "TextVectorization",
            "Embedding", "PositionEmbedding", "Conv1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
-           "LayerNormalization",
+           "MaxPooling1D", "AveragePooling1D", "LayerNormalization",
            "MultiHeadAttention"]
 
 _counter = itertools.count()
@@ -1384,6 +1384,67 @@ class GlobalAveragePooling1D(_GlobalPool1D):
     the unmasked steps (a row with none: 0)."""
     prefix = "global_average_pooling1d"
     builder = "lf_global_average_pooling1d"
+
+
+_lib._proto("lf_max_pooling1d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int,
+            ctypes.c_char_p)
+_lib._proto("lf_average_pooling1d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_int, ctypes.c_char_p)
+
+
+def _one_int(v, what, layer):
+    """Keras' standardize_tuple for one dimension: an int or a one-element
+    tuple/list -> (v,)"""
+    if isinstance(v, (tuple, list)) and len(v) == 1:
+        v = v[0]
+    return (_positive(v, what, layer),)
+
+
+class _Pool1D(Layer):
+    builder = None
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", name=None):
+        super().__init__(name)
+        kind = type(self).__name__
+        self.pool_size = _one_int(pool_size, "pool_size", kind)
+        self.strides = self.pool_size if strides is None else _one_int(strides, "strides", kind)
+        self.padding = _padding(padding, kind)
+
+    def _call(self, x):
+        x = _sequence(self, x)
+        (T, D), k, s = x.sample_shape, self.pool_size[0], self.strides[0]
+        to = _out_size(T, k, s, self.padding)
+        if to < 1:
+            raise ValueError("%s: input of shape %s is shorter than the pool %d with padding 'valid'"
+                             % (type(self).__name__, _shape_str(x.sample_shape), k))
+        return KerasTensor(self, [x], (to, D))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(tuple(spec["pool_size"]), tuple(spec["strides"]), spec["padding"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return getattr(lib, self.builder)(h, ii[0], self.pool_size[0], self.strides[0], _pad_id(self.padding),
+                                          name)
+
+
+class MaxPooling1D(_Pool1D):
+    """MaxPooling1D(pool_size=2, strides=None (= pool_size), padding='valid')
+    over (batch, T, D): the max of each feature over each window of steps
+    (with 'same', over the window's real steps; a NaN is the max).  As
+    Keras', it pools padding steps too and ends the padding mask."""
+    prefix = "max_pooling1d"
+    builder = "lf_max_pooling1d"
+
+
+class AveragePooling1D(_Pool1D):
+    """AveragePooling1D(pool_size=2, strides=None (= pool_size),
+    padding='valid') over (batch, T, D); with 'same' the mean is over the
+    window's real steps.  As Keras', it pools padding steps too and ends
+    the padding mask."""
+    prefix = "average_pooling1d"
+    builder = "lf_average_pooling1d"
 
 
 _lib._proto("lf_layer_normalization", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_int,

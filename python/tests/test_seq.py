@@ -3,8 +3,9 @@ test_seq.py — the sequence layers through the Keras-style API: shapes and
 errors at call time, Keras-layout weights (Embedding (input_dim,
 output_dim), Conv1D kernel (k, channels, filters), LayerNormalization's
 gamma and beta), the padding mask by hand (masked mean and max, a fully
-padded row pooling to 0), refused token ids, and a small text model that
-fits, saves and loads predicting bit for bit.
+padded row pooling to 0), refused token ids, a small text model that
+fits, saves and loads predicting bit for bit, and MaxPooling1D /
+AveragePooling1D against PyTorch, through get_config and a model file.
 """
 import os
 
@@ -12,8 +13,8 @@ import numpy as np
 import pytest
 
 from latefuse import LatefuseError, Model, load_model
-from latefuse.layers import (Add, Conv1D, Dense, Dropout, Embedding, GlobalAveragePooling1D, GlobalMaxPooling1D,
-                             Input, LayerNormalization, PositionEmbedding)
+from latefuse.layers import (Add, AveragePooling1D, Conv1D, Dense, Dropout, Embedding, GlobalAveragePooling1D,
+                             GlobalMaxPooling1D, Input, LayerNormalization, MaxPooling1D, PositionEmbedding)
 
 
 def text_model(seed=0):
@@ -141,3 +142,61 @@ def test_conv1d_model_fits():
     y = x[:, :, 0].max(axis=1, keepdims=True)
     h = m.fit(x, y, epochs=40, batch_size=8, verbose=0)
     assert h.history["loss"][-1] < h.history["loss"][0] / 2
+
+
+def _torch_pool1d(x, kind, k, s, padding):
+    """Keras' MaxPooling1D / AveragePooling1D through PyTorch on (N, D, T):
+    'same' pads the odd step after; padded steps take no part."""
+    torch = pytest.importorskip("torch")
+    xc = torch.tensor(x, dtype=torch.float64).permute(0, 2, 1)
+    T = x.shape[1]
+    total = max((-(-T // s) - 1) * s + k - T, 0) if padding == "same" else 0
+    pads = (total // 2, total - total // 2)
+    if kind == "max":
+        y = torch.nn.MaxPool1d(k, s)(torch.nn.functional.pad(xc, pads, value=-np.inf))
+    else:
+        y = (torch.nn.AvgPool1d(k, s)(torch.nn.functional.pad(xc, pads)) /
+             torch.nn.AvgPool1d(k, s)(torch.nn.functional.pad(torch.ones_like(xc), pads)))
+    return y.permute(0, 2, 1).numpy()
+
+
+@pytest.mark.parametrize("cls", [MaxPooling1D, AveragePooling1D])
+def test_pool1d_against_torch_and_round_trip(cls, tmp_path):
+    kind = "max" if cls is MaxPooling1D else "avg"
+    x = np.random.default_rng(5).normal(size=(4, 7, 3)).astype(np.float32)
+    for k, s, padding in [(2, None, "valid"), (3, 2, "same"), (2, 2, "same"), (2, 3, "same"), (3, 1, "valid")]:
+        inp = Input((7, 3))
+        layer = cls(k, s, padding)
+        out = layer(inp)
+        want = _torch_pool1d(x, kind, k, s or k, padding)
+        assert out.shape == (None,) + want.shape[1:]
+        m = Model(inp, out)
+        got = m.predict(x, verbose=0)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+        cfg = layer.get_config()
+        assert cfg["pool_size"] == [k] and cfg["strides"] == [s or k] and cfg["padding"] == padding
+        again = cls.from_config(cfg)
+        assert (again.pool_size, again.strides, again.padding) == (layer.pool_size, layer.strides, layer.padding)
+        path = os.path.join(tmp_path, "pool.lf")
+        m.save(path)
+        back = load_model(path)
+        assert type(back.layers[1]) is cls and back.layers[1].get_config()["pool_size"] == [k]
+        np.testing.assert_array_equal(back.predict(x, verbose=0), got)
+    assert cls().pool_size == (2,) and cls().strides == (2,) and cls().padding == "valid"
+    with pytest.raises(ValueError, match="shorter than the pool 8 with padding 'valid'"):
+        cls(8)(Input((7, 3)))
+    with pytest.raises(ValueError, match=r"must be \(batch, steps, features\)"):
+        cls(2)(Input((4, 4, 3)))
+    with pytest.raises(ValueError, match="padding must be 'valid' or 'same'"):
+        cls(2, padding="causal")
+
+
+def test_pool1d_ends_the_mask():
+    """As Keras' (no compute_mask): the padding steps are pooled too and the
+    mask ends there, so a GlobalAveragePooling1D after it averages every step"""
+    inp = Input((4,), dtype="int32")
+    e = Embedding(6, 1, mask_zero=True)(inp)
+    m = Model(inp, GlobalAveragePooling1D()(MaxPooling1D(2)(e)))
+    m.layers[1].set_weights([np.arange(6, dtype=np.float32).reshape(6, 1) - 1.0])  # row 0 (padding): -1
+    # steps 3, pad, pad, pad -> embeddings 2, -1, -1, -1 -> max pools 2, -1 -> mean 0.5
+    np.testing.assert_array_equal(m.predict(np.array([[3, 0, 0, 0]], np.int32), verbose=0), [[0.5]])

@@ -14,6 +14,13 @@
  *
  * GlobalAveragePooling2D / GlobalMaxPooling2D: y (B, C), the mean / the
  * largest value of each channel over all H x W pixels.
+ *
+ * MaxPooling1D / AveragePooling1D (pool_size, strides = pool_size by
+ * default, padding) over sequences x (B, T, D): y (B, To, D), To as
+ * Conv1D's, with the 2-D kinds' rules; they run as those on (T, 1, D)
+ * images with windows (pool_size, 1).  Like Keras' (BasePooling has no
+ * compute_mask), they pool every step, padding steps included, and their
+ * output carries no padding mask.
  */
 #include "kernels.h"
 #include "layers/layer.h"
@@ -27,9 +34,13 @@ typedef struct pgeom {
     size_t H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl;
 } pgeom;
 
+/* a 1-D kind: (T, D) pooled as a (T, 1, D) image, its windows (k, 1) */
+static int pool_1d(const lf_node *nd) { return nd->kind == LF_K_MAXPOOL1D || nd->kind == LF_K_AVGPOOL1D; }
+
 static pgeom pgeom_of(const lf_node *x, const lf_node *nd) {
     pgeom g;
-    g.H = x->shape[0], g.W = x->shape[1], g.C = x->shape[2];
+    if (pool_1d(nd)) g.H = x->shape[0], g.W = 1, g.C = x->shape[1];
+    else g.H = x->shape[0], g.W = x->shape[1], g.C = x->shape[2];
     if (nd->kind == LF_K_GMAXPOOL2D || nd->kind == LF_K_GAVGPOOL2D) {
         g.kh = g.H, g.kw = g.W, g.sh = g.H, g.sw = g.W, g.pt = g.pl = 0, g.Ho = g.Wo = 1;
         return g;
@@ -260,14 +271,18 @@ static void pool_backward(const lf_layer_ctx *c) {
 }
 
 /* the builder put pool_size, strides and padding in nd (not for the
- * global kinds) */
+ * global kinds; the 1-D kinds' second values are 1) */
 static int pool_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
-    const lf_node *x = lf_input_node(m, t->type, in, n_in, 3);
+    int one = pool_1d(nd);
+    const lf_node *x = lf_input_node(m, t->type, in, n_in, one ? 2 : 3);
     if (!x) return 0;
     int global = t->op == POOL_GMAX || t->op == POOL_GAVG;
     if (!global) {
         if ((unsigned)nd->padding > LF_PADDING_SAME)
             return lf_build_fail(m, LF_ERR_ARG, "%s: unknown padding %d", t->type, (int)nd->padding);
+        if (one && (nd->kernel[0] == 0 || nd->kernel[0] > 1024 || nd->strides[0] == 0 || nd->strides[0] > 1024))
+            return lf_build_fail(m, LF_ERR_ARG, "%s: pool_size and strides must be in 1..1024, got %zu and %zu",
+                                 t->type, nd->kernel[0], nd->strides[0]);
         for (int a = 0; a < 2; a++)
             if (nd->kernel[a] == 0 || nd->kernel[a] > 1024 || nd->strides[a] == 0 || nd->strides[a] > 1024)
                 return lf_build_fail(m, LF_ERR_ARG,
@@ -275,6 +290,13 @@ static int pool_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const in
                                      t->type, nd->kernel[0], nd->kernel[1], nd->strides[0], nd->strides[1]);
     }
     pgeom g = pgeom_of(x, nd);
+    if (one && g.Ho == 0) {
+        char s[96];
+        lf_shape_str(x, s, sizeof s);
+        return lf_build_fail(m, LF_ERR_SHAPE,
+                             "%s: input '%s' of shape %s is shorter than the pool %zu with padding 'valid'", t->type,
+                             x->name, s, g.kh);
+    }
     if (g.Ho == 0 || g.Wo == 0) {
         char s[96];
         lf_shape_str(x, s, sizeof s);
@@ -282,14 +304,22 @@ static int pool_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const in
                              "%s: input '%s' of shape %s is smaller than the pool (%zu, %zu) with padding 'valid'",
                              t->type, x->name, s, g.kh, g.kw);
     }
-    size_t out[3] = {g.Ho, g.Wo, g.C};
-    if (!(global ? lf_shape_set(m, t->type, nd, 1, &g.C) : lf_shape_set(m, t->type, nd, 3, out))) return 0;
+    size_t out[3] = {g.Ho, g.Wo, g.C}, out1[2] = {g.Ho, g.C};
+    if (!(global ? lf_shape_set(m, t->type, nd, 1, &g.C)
+          : one  ? lf_shape_set(m, t->type, nd, 2, out1)
+                 : lf_shape_set(m, t->type, nd, 3, out)))
+        return 0;
     nd->aux_per_row = (t->op == POOL_MAX || t->op == POOL_GMAX) ? nd->dim : 0; /* the chosen pixels */
     return 1;
 }
 
 static void pool_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
+    if (pool_1d(nd)) {
+        lf_buf_printf(b, ",\"pool_size\":[%zu],\"strides\":[%zu],\"padding\":\"%s\"", nd->kernel[0], nd->strides[0],
+                      nd->padding == LF_PADDING_SAME ? "same" : "valid");
+        return;
+    }
     lf_buf_printf(b, ",\"pool_size\":[%zu,%zu],\"strides\":[%zu,%zu],\"padding\":\"%s\"", nd->kernel[0],
                   nd->kernel[1], nd->strides[0], nd->strides[1], nd->padding == LF_PADDING_SAME ? "same" : "valid");
 }
@@ -303,6 +333,20 @@ static lf_status pool_read(const lf_model *m, const lf_json *L, size_t n_in, lf_
         (st = lf_arch_sizes(L, "strides", 1, 1024, 2, 2, nd->strides, NULL, where, e)) ||
         (st = lf_arch_padding(L, &nd->padding, where, e)))
         return st;
+    return LF_OK;
+}
+
+/* the 1-D kinds: pool_size [k], strides [s] (Keras' one-element tuples) */
+static lf_status pool1_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
+                            const char *where, lf_err *e) {
+    (void)m;
+    lf_status st = lf_arch_arity(n_in, 1, "a pooling layer", where, e);
+    if (st != LF_OK) return st;
+    if ((st = lf_arch_sizes(L, "pool_size", 1, 1024, 1, 1, nd->kernel, NULL, where, e)) ||
+        (st = lf_arch_sizes(L, "strides", 1, 1024, 1, 1, nd->strides, NULL, where, e)) ||
+        (st = lf_arch_padding(L, &nd->padding, where, e)))
+        return st;
+    nd->kernel[1] = nd->strides[1] = 1;
     return LF_OK;
 }
 
@@ -334,6 +378,8 @@ POOL_RECORD(lf_type_gmaxpool2d, "GlobalMaxPooling2D", "global_max_pooling2d", PO
             gpool_read)
 POOL_RECORD(lf_type_gavgpool2d, "GlobalAveragePooling2D", "global_average_pooling2d", POOL_GAVG, gpool_keys,
             NULL, gpool_read)
+POOL_RECORD(lf_type_maxpool1d, "MaxPooling1D", "max_pooling1d", POOL_MAX, pool_keys, pool_json, pool1_read)
+POOL_RECORD(lf_type_avgpool1d, "AveragePooling1D", "average_pooling1d", POOL_AVG, pool_keys, pool_json, pool1_read)
 
 static int pool_add(lf_model *m, const lf_layer_type *t, lf_kind k, int x, size_t ph, size_t pw, size_t sh,
                     size_t sw, lf_padding padding, const char *name) {
@@ -363,4 +409,13 @@ int lf_global_max_pooling2d(lf_model *m, int x, const char *name) {
 int lf_global_average_pooling2d(lf_model *m, int x, const char *name) {
     lf_node nd = LF_NODE_PROTO;
     return lf_node_add(m, &lf_type_gavgpool2d, LF_K_GAVGPOOL2D, nd, &x, 1, name);
+}
+
+int lf_max_pooling1d(lf_model *m, int x, size_t pool_size, size_t strides, lf_padding padding, const char *name) {
+    return pool_add(m, &lf_type_maxpool1d, LF_K_MAXPOOL1D, x, pool_size, 1, strides, 1, padding, name);
+}
+
+int lf_average_pooling1d(lf_model *m, int x, size_t pool_size, size_t strides, lf_padding padding,
+                         const char *name) {
+    return pool_add(m, &lf_type_avgpool1d, LF_K_AVGPOOL1D, x, pool_size, 1, strides, 1, padding, name);
 }
