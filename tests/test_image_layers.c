@@ -666,6 +666,37 @@ static void test_max_pool_nan(void) {
     }
 }
 
+/* A window whose every value is -inf pools to -inf (Keras' and torch's
+ * max), not to -FLT_MAX: the 2 x 2 tiled path, the general one, the
+ * global 2-D pooling and MaxPooling1D.  Windows with a finite value keep
+ * their maximum. */
+static void test_max_pool_minus_inf(void) {
+    for (int kind = 0; kind < 4; kind++) {
+        lf_model *m;
+        lf_model_create(&m, 1);
+        int x = kind == 3 ? lf_input_shape(m, 2, (size_t[]){4, 2}, LF_DTYPE_FLOAT32, "x")
+                          : lf_input_shape(m, 3, (size_t[]){2, 4, 1}, LF_DTYPE_FLOAT32, "x");
+        int p = kind == 0   ? lf_max_pooling2d(m, x, 2, 2, 2, 2, LF_PADDING_VALID, "p")
+                : kind == 1 ? lf_max_pooling2d(m, x, 2, 1, 2, 1, LF_PADDING_SAME, "p")
+                : kind == 2 ? lf_global_max_pooling2d(m, x, "p")
+                            : lf_max_pooling1d(m, x, 2, 0, LF_PADDING_VALID, "p");
+        CHECK(lf_model_compile(m, lf_flatten(m, p, "f"), LF_LOSS_MSE, NULL) == LF_OK, "compile %d: %s", kind,
+              lf_model_error(m));
+        /* (2, 4, 1): rows -inf -inf 3 4 / -inf -inf 7 8; (4, 2): steps (-inf -inf) (-inf -inf) (3 4) (7 8) */
+        float in[8] = {-INFINITY, -INFINITY, 3, 4, -INFINITY, -INFINITY, 7, 8}, y[8];
+        float in1[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, 3, 4, 7, 8};
+        const float *xs[1] = {kind == 3 ? in1 : in};
+        CHECK(lf_model_predict(m, xs, 1, y) == LF_OK, "predict %d", kind);
+        static const float want[4][4] = {
+            {-INFINITY, 8}, {-INFINITY, -INFINITY, 7, 8}, {8}, {-INFINITY, -INFINITY, 7, 8}};
+        size_t n = lf_model_output_dim(m);
+        for (size_t j = 0; j < n; j++)
+            CHECK(y[j] == want[kind][j], "pooling %d, output %zu: %g, want %g", kind, j, (double)y[j],
+                  (double)want[kind][j]);
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_image_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -680,6 +711,7 @@ int main(void) {
     test_cnn_threads();
     test_winograd();
     test_max_pool_nan();
+    test_max_pool_minus_inf();
     /* after the thread-count tests: with clang's libomp, a first parallel
      * region here, before they resize the team, left LeakSanitizer two
      * blocks of libomp's own to report */

@@ -25,7 +25,7 @@
 #include "kernels.h"
 #include "layers/layer.h"
 
-#include <float.h>
+#include <math.h>
 #include <string.h>
 
 enum { POOL_MAX, POOL_AVG, POOL_GMAX, POOL_GAVG };
@@ -93,7 +93,7 @@ LF_CLONES static void pool_row(const pgeom *g, int avg, const float *restrict x,
             }
             uint32_t *restrict ao = arg + (oy * g->Wo + ox) * C;
             uint32_t first = (uint32_t)((y0 * g->W + x0) * C);
-            for (size_t ch = 0; ch < C; ch++) yo[ch] = -FLT_MAX, ao[ch] = first + (uint32_t)ch;
+            for (size_t ch = 0; ch < C; ch++) yo[ch] = -INFINITY, ao[ch] = first + (uint32_t)ch;
             for (size_t iy = y0; iy < y1; iy++)
                 for (size_t ix = x0; ix < x1; ix++) {
                     uint32_t base = (uint32_t)((iy * g->W + ix) * C);
@@ -116,7 +116,7 @@ static int windows_tile(const pgeom *g) {
 
 /* pool_row's max for 2 x 2 windows that tile the image: the four pixels
  * of each window compared in one pass over the channels, in pool_row's
- * order and with its rule (start at -FLT_MAX and the first pixel, take a
+ * order and with its rule (start at -inf and the first pixel, take a
  * pixel only when larger, or NaN), so the values and chosen pixels are the
  * same */
 LF_CLONES static void pool_max2(const pgeom *g, const float *restrict x, float *restrict y,
@@ -132,7 +132,7 @@ LF_CLONES static void pool_max2(const pgeom *g, const float *restrict x, float *
             uint32_t *restrict ao = arg + (oy * g->Wo + ox) * C;
             for (size_t ch = 0; ch < C; ch++) {
                 uint32_t k = (uint32_t)ch, a = b0 + k;
-                float cur = -FLT_MAX, v = x0[ch];
+                float cur = -INFINITY, v = x0[ch];
                 int gt = v > cur || v != v;
                 a = gt ? b0 + k : a, cur = gt ? v : cur;
                 v = x1[ch], gt = v > cur || v != v;
