@@ -283,6 +283,13 @@ int lf_global_average_pooling2d(lf_model *m, int x, const char *name);
  * moving = moving * momentum + batch * (1 - momentum) (Keras 3's rule, the
  * biased variance too); evaluate and predict use the moving statistics. */
 int lf_batch_normalization(lf_model *m, int x, float momentum, float epsilon, const char *name);
+/* The same with Keras' center and scale (lf_batch_normalization: both 1):
+ * center = 0 leaves beta out (y has no offset), scale = 0 leaves gamma out
+ * (a factor of 1); the weights are then, as Keras', [beta, moving_mean,
+ * moving_variance], [gamma, moving_mean, moving_variance] or the moving
+ * statistics alone. */
+int lf_batch_normalization_opt(lf_model *m, int x, float momentum, float epsilon, int center, int scale,
+                               const char *name);
 
 /* Rescaling(scale, offset): y = x * scale + offset, any shape. */
 int lf_rescaling(lf_model *m, int x, float scale, float offset, const char *name);

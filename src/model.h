@@ -79,7 +79,7 @@ typedef struct lf_node {
                             sequence_length */
     int mask_zero;       /* Embedding: id 0 is padding */
     lf_activation act;   /* Dense, Activation */
-    int use_bias;        /* Dense, Conv1D/2D; LayerNormalization's center */
+    int use_bias;        /* Dense, Conv1D/2D; LayerNormalization's and BatchNormalization's center */
     int normalize;       /* Dot */
     float rate;          /* Dropout */
     float l2;            /* penalty on the weights the record marks l2 */
@@ -91,7 +91,7 @@ typedef struct lf_node {
     lf_translation_options tr; /* RandomTranslation's settings */
     int whole_pixels;    /* RandomTranslation: the shift rounded when drawn
                             (lf_random_translation and its files) */
-    int mode;            /* RandomFlip: LF_FLIP_*; LayerNormalization's scale */
+    int mode;            /* RandomFlip: LF_FLIP_*; LayerNormalization's and BatchNormalization's scale */
     int shares;          /* Keras' shared layer: 1 + the id of the node whose
                             weights this one uses (lf_share_weights); 0: its own */
     size_t heads, key_dim, value_dim; /* MultiHeadAttention */

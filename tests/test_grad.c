@@ -457,6 +457,25 @@ static void test_norm_augment(void) {
                        1500 + training, 3, training, 1);
         lf_model_free(m);
     }
+    /* center = 0 (no beta) and / or scale = 0 (no gamma): the weights that
+     * are left, in Keras' order, and the input's gradient */
+    for (int cs = 0; cs < 6; cs++) {
+        int training = cs & 1, center = cs >= 4, scale = cs >= 2 && cs < 4;
+        int x;
+        lf_model *m = image_model(1480 + cs, 3, 2, 3, &x);
+        int c = lf_conv2d(m, x, 2, 2, 2, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 0, "conv");
+        int h = lf_batch_normalization_opt(m, c, 0.99f, 1e-3f, center, scale, "bn");
+        float g[2] = {1.5f, -0.7f}, b[2] = {0.3f, -0.2f}, mm[2] = {0.1f, -0.3f}, mv[2] = {0.5f, 2.0f};
+        size_t k = 0;
+        if (scale) lf_set_weights(m, "bn", k++, g, 2);
+        if (center) lf_set_weights(m, "bn", k++, b, 2);
+        lf_set_weights(m, "bn", k++, mm, 2), lf_set_weights(m, "bn", k, mv, 2);
+        char what[96];
+        snprintf(what, sizeof what, "BatchNormalization(center=%d, scale=%d) (%s)", center, scale,
+                 training ? "training" : "inference");
+        image_run_wide(what, m, h, 1490 + cs, 3, training, 1);
+        lf_model_free(m);
+    }
     /* Activation(softmax) on an image: over the channels of each pixel */
     {
         int x;

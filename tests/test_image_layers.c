@@ -446,6 +446,100 @@ static void test_cnn_round_trip(void) {
     unlink(path);
 }
 
+/* BatchNormalization(center, scale): without center no beta, without
+ * scale no gamma (Keras' weights: gamma, beta when made, then the moving
+ * statistics); predictions equal, bit for bit, those of the full layer
+ * with beta 0 / gamma 1, in training and inference; the file writes
+ * "center": false / "scale": false (nothing for Keras' defaults) and the
+ * tensors made, and loads back predicting bit for bit */
+static void test_batchnorm_center_scale(void) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/bn.lf", tmpdir);
+    enum { N = 6, D = 12, C = 3 };
+    float xin[N * D], t[N * 2];
+    fill_uniform(xin, N * D, -2, 3, 21);
+    fill_uniform(t, N * 2, -1, 1, 22);
+    const float *xs[1] = {xin};
+    float gamma[C] = {1.5f, -0.5f, 2.0f}, beta[C] = {0.25f, -1.0f, 0.5f}, mm[C] = {0.1f, 0.2f, -0.3f},
+          mv[C] = {0.5f, 2.0f, 1.5f};
+    for (int cs = 0; cs < 3; cs++) {
+        int center = cs == 0, scale = cs == 1; /* (1, 0), (0, 1), (0, 0) */
+        lf_model *m[2];
+        for (int k = 0; k < 2; k++) {
+            lf_model_create(&m[k], 9);
+            int x = lf_input_shape(m[k], 3, (size_t[]){2, 2, C}, LF_DTYPE_FLOAT32, "img");
+            int h = k ? lf_batch_normalization(m[k], x, 0.9f, 1e-3f, "bn")
+                      : lf_batch_normalization_opt(m[k], x, 0.9f, 1e-3f, center, scale, "bn");
+            int o = lf_dense(m[k], lf_flatten(m[k], h, NULL), 2, LF_ACT_LINEAR, 1, "out");
+            CHECK(lf_model_compile(m[k], o, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m[k]));
+        }
+        size_t nw = lf_layer_num_weights(m[0], "bn"), k = 0;
+        CHECK(nw == 2u + (size_t)center + (size_t)scale, "center %d, scale %d: %zu weights", center, scale, nw);
+        CHECK(lf_model_num_params(m[0]) + (size_t)(2 - center - scale) * C == lf_model_num_params(m[1]),
+              "center %d, scale %d: %zu parameters", center, scale, lf_model_num_params(m[0]));
+        /* the full layer: gamma 1 without scale, beta 0 without center */
+        float ones[C] = {1, 1, 1}, zeros[C] = {0};
+        lf_set_weights(m[1], "bn", 0, scale ? gamma : ones, C);
+        lf_set_weights(m[1], "bn", 1, center ? beta : zeros, C);
+        lf_set_weights(m[1], "bn", 2, mm, C), lf_set_weights(m[1], "bn", 3, mv, C);
+        if (scale) CHECK(lf_set_weights(m[0], "bn", k++, gamma, C) == LF_OK, "set gamma");
+        if (center) CHECK(lf_set_weights(m[0], "bn", k++, beta, C) == LF_OK, "set beta");
+        CHECK(lf_set_weights(m[0], "bn", k++, mm, C) == LF_OK && lf_set_weights(m[0], "bn", k, mv, C) == LF_OK,
+              "set the moving statistics");
+        float kern[2 * D];
+        fill_uniform(kern, 2 * D, -1, 1, 23);
+        lf_set_weights(m[0], "out", 0, kern, 2 * D), lf_set_weights(m[1], "out", 0, kern, 2 * D);
+        float p[2][N * 2];
+        for (int j = 0; j < 2; j++) CHECK(lf_model_predict(m[j], xs, N, p[j]) == LF_OK, "predict");
+        CHECK(memcmp(p[0], p[1], sizeof p[0]) == 0, "center %d, scale %d: inference differs from the full layer's",
+              center, scale);
+        /* a training pass: the same loss, moving statistics and gradients of what both have */
+        double l[2];
+        for (int j = 0; j < 2; j++)
+            CHECK(lf__loss_and_grads(m[j], xs, t, N, 1, 0, &l[j], NULL) == LF_OK, "training pass");
+        float a[C], b[C];
+        lf_get_weights(m[0], "bn", nw - 1, a, C), lf_get_weights(m[1], "bn", 3, b, C);
+        CHECK(l[0] == l[1] && memcmp(a, b, sizeof a) == 0, "center %d, scale %d: training loss %.9g vs %.9g",
+              center, scale, l[0], l[1]);
+        size_t off0 = m[0]->nodes[2].param_off, off1 = m[1]->nodes[2].param_off; /* "out" */
+        CHECK(memcmp(m[0]->grads + off0, m[1]->grads + off1, (2 * D + 2) * sizeof(float)) == 0,
+              "center %d, scale %d: the next layer's gradients differ", center, scale);
+        if (center) /* beta's gradient: the full layer's */
+            CHECK(memcmp(m[0]->grads + m[0]->nodes[1].param_off + (scale ? C : 0),
+                         m[1]->grads + m[1]->nodes[1].param_off + C, C * sizeof(float)) == 0,
+                  "center %d, scale %d: beta's gradient differs", center, scale);
+        if (scale)
+            CHECK(memcmp(m[0]->grads + m[0]->nodes[1].param_off, m[1]->grads + m[1]->nodes[1].param_off,
+                         C * sizeof(float)) == 0,
+                  "center %d, scale %d: gamma's gradient differs", center, scale);
+        /* the file */
+        CHECK(lf_model_save(m[0], path, 0) == LF_OK, "save: %s", lf_model_error(m[0]));
+        lf_model *ld;
+        lf_model_create(&ld, 0);
+        CHECK(lf_model_load(ld, path) == LF_OK, "load: %s", lf_model_error(ld));
+        float q[N * 2];
+        CHECK(lf_model_predict(m[0], xs, N, p[0]) == LF_OK && lf_model_predict(ld, xs, N, q) == LF_OK &&
+                  memcmp(p[0], q, sizeof q) == 0,
+              "center %d, scale %d: the loaded model predicts differently", center, scale);
+        CHECK(lf_layer_num_weights(ld, "bn") == nw, "the loaded layer's weights");
+        lf_model_free(ld);
+        lf_st_file f;
+        lf_err e;
+        CHECK(lf_st_read(path, &f, &e) == LF_OK, "%s", e.msg);
+        const char *arch = lf_st_metadata(&f, "architecture");
+        const char *want = center ? "\"epsilon\":0.001,\"scale\":false}"
+                           : scale ? "\"epsilon\":0.001,\"center\":false}"
+                                   : "\"epsilon\":0.001,\"center\":false,\"scale\":false}";
+        CHECK(has(arch, want), "arch lacks %s:\n%s", want, arch ? arch : "(none)");
+        CHECK((lf_st_find(&f, "bn.gamma") != NULL) == scale && (lf_st_find(&f, "bn.beta") != NULL) == center &&
+                  lf_st_find(&f, "bn.moving_mean") && lf_st_find(&f, "bn.moving_variance"),
+              "center %d, scale %d: the file's tensors", center, scale);
+        lf_st_free(&f);
+        for (int j = 0; j < 2; j++) lf_model_free(m[j]);
+    }
+    unlink(path);
+}
+
 /* Rescaling's file keeps any finite scale and offset the builder takes */
 static void test_rescaling_file(void) {
     char path[128];
@@ -706,6 +800,7 @@ int main(void) {
     test_augment();
     test_draws_by_row();
     test_cnn_round_trip();
+    test_batchnorm_center_scale();
     test_rescaling_file();
     test_image_errors();
     test_cnn_threads();

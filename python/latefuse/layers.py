@@ -973,6 +973,8 @@ class GlobalAveragePooling2D(_GlobalPool2D):
 
 _lib._proto("lf_batch_normalization", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float,
             ctypes.c_char_p)
+_lib._proto("lf_batch_normalization_opt", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float,
+            ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
 
 
 def _last_axis(layer, axis):
@@ -997,21 +999,29 @@ def _check_last_axis(layer, axis, x):
 
 
 class BatchNormalization(Layer):
-    """BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3): weights
-    [gamma, beta, moving_mean, moving_variance]; the moving statistics are
+    """BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3, center=True,
+    scale=True): weights [gamma (when scale), beta (when center),
+    moving_mean, moving_variance], as Keras'; the moving statistics are
     not trained but updated by training passes (Keras 3's rule) and used
     by evaluate and predict."""
 
     prefix = "batch_normalization"
     _fixed_input = True
-    _fixed_weights = (2, 3)  # moving_mean, moving_variance: updated by training passes, never trained
 
-    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, name=None, **kwargs):
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, name=None, **kwargs):
         super().__init__(name)
         if kwargs:
             raise ValueError("BatchNormalization: unsupported arguments %s" % ", ".join(sorted(kwargs)))
         self.axis = _last_axis(self, axis)
         self.momentum, self.epsilon = float(momentum), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+
+    @property
+    def _fixed_weights(self):
+        """moving_mean, moving_variance: the last two weights, updated by
+        training passes, never trained"""
+        n = int(self.center) + int(self.scale)
+        return (n, n + 1)
 
     def _call(self, x):
         x = _one(self, x)
@@ -1020,15 +1030,17 @@ class BatchNormalization(Layer):
         return KerasTensor(self, [x], x.sample_shape)
 
     def _weight_shapes(self):
-        return [(self._channels,)] * 4
+        return [(self._channels,)] * (2 + int(self.center) + int(self.scale))
 
     @classmethod
     def _load(cls, spec, ins, tensors):
-        return cls(-1, spec["momentum"], spec["epsilon"], name=spec["name"])(ins)
+        return cls(-1, spec["momentum"], spec["epsilon"], spec.get("center", True), spec.get("scale", True),
+                   name=spec["name"])(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
-        return lib.lf_batch_normalization(h, ii[0], self.momentum, self.epsilon, name)
+        return lib.lf_batch_normalization_opt(h, ii[0], self.momentum, self.epsilon, int(self.center),
+                                              int(self.scale), name)
 
 
 _lib._proto("lf_rescaling", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float,

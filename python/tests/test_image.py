@@ -2,8 +2,9 @@
 test_image.py — the image layers through the Keras-style API: shapes at
 call time, a small CNN that fits on (N, H, W, C) arrays, Keras-layout
 weights (Conv2D kernel (kh, kw, C, filters), BatchNormalization's four
-vectors), the Conv2D output against a direct numpy convolution, and the
-save/load round trip predicting bit for bit.
+vectors; center=False / scale=False leave beta / gamma out), the Conv2D
+output against a direct numpy convolution, and the save/load round trip
+predicting bit for bit.
 """
 import os
 
@@ -181,3 +182,38 @@ def test_reshape_minus_one():
     with pytest.raises(ValueError) as e:
         Reshape((0, -1))
     assert str(e.value) == "Reshape: target_shape must be 1 to 3 dims >= 1 (one may be -1), got (0, -1)"
+
+
+@pytest.mark.parametrize("center,scale", [(False, True), (True, False), (False, False)])
+def test_batchnorm_center_scale(center, scale, tmp_path):
+    """Keras' center=False drops beta, scale=False drops gamma: the weights
+    are then [gamma], [beta] or none before the moving statistics, which
+    stay non-trainable; the output is the full layer's with beta 0 / gamma
+    1; get_config and the model file keep the settings."""
+    x = np.random.default_rng(3).normal(size=(6, 2, 2, 3)).astype(np.float32)
+    gamma, beta = np.array([1.5, -0.5, 2.0], np.float32), np.array([0.25, -1.0, 0.5], np.float32)
+    mm, mv = np.array([0.1, 0.2, -0.3], np.float32), np.array([0.5, 2.0, 1.5], np.float32)
+    inp = Input((2, 2, 3))
+    bn = BatchNormalization(center=center, scale=scale, name="bn")
+    m = Model(inp, Flatten()(bn(inp)))
+    ws = [gamma] * scale + [beta] * center + [mm, mv]
+    assert [w.shape for w in bn.get_weights()] == [(3,)] * len(ws)
+    bn.set_weights(ws)
+    assert len(bn.trainable_weights) == int(center) + int(scale) and len(bn.non_trainable_weights) == 2
+    assert bn.count_params() == 3 * len(ws)
+    full = BatchNormalization(name="bn")
+    mf = Model(inp, Flatten()(full(inp)))
+    full.set_weights([gamma if scale else np.ones(3, np.float32), beta if center else np.zeros(3, np.float32), mm, mv])
+    p = m.predict(x, verbose=0)
+    assert np.array_equal(p, mf.predict(x, verbose=0))
+    want = ((x - mm) / np.sqrt(mv + 1e-3) * (gamma if scale else 1) + (beta if center else 0)).reshape(6, -1)
+    np.testing.assert_allclose(p, want, rtol=1e-5, atol=1e-5)
+    cfg = bn.get_config()
+    assert cfg["center"] is center and cfg["scale"] is scale
+    assert BatchNormalization.from_config(cfg).center is center
+    path = os.path.join(str(tmp_path), "bn.lf")
+    m.save(path)
+    m2 = load_model(path)
+    bn2 = m2.get_layer("bn")
+    assert (bn2.center, bn2.scale) == (center, scale) and len(bn2.get_weights()) == len(ws)
+    assert np.array_equal(m2.predict(x, verbose=0), p)

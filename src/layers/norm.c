@@ -3,10 +3,12 @@
  * the C channels is normalised over the batch and every other axis (N = B x
  * dim / C values per channel).
  *
- * Weights, in Keras' order: gamma (C, ones) and beta (C, zeros), trained;
- * moving_mean (C, zeros) and moving_variance (C, ones), not trained by the
- * optimizer (their gradient stays 0; the summary counts them as
- * non-trainable) but saved in the model file.
+ * Weights, in Keras' order: gamma (C, ones) when scale and beta (C,
+ * zeros) when center, trained; moving_mean (C, zeros) and moving_variance
+ * (C, ones), not trained by the optimizer (their gradient stays 0; the
+ * summary counts them as non-trainable) but saved in the model file.
+ * Without scale gamma is 1, without center beta is 0 (Keras' center=False,
+ * scale=False: the weights are not made).
  *
  * Training (a training forward pass): the batch's mean and biased variance
  * normalise, y = gamma (x - mean) / sqrt(var + epsilon) + beta, and the
@@ -57,10 +59,16 @@
 #include <string.h>
 
 /* aux: per channel, the mean that normalised, 1 / std, and for backward
- * mean(dy) and mean(dy xhat) (0 in inference) and gamma / std */
-enum { AUX_MEAN, AUX_INV, AUX_MDY, AUX_MDYH, AUX_KK, AUX_N };
+ * mean(dy) and mean(dy xhat) (0 in inference) and gamma / std; gamma's
+ * ones without scale, beta's zeros without center */
+enum { AUX_MEAN, AUX_INV, AUX_MDY, AUX_MDYH, AUX_KK, AUX_ONES, AUX_ZEROS, AUX_N };
 
 static size_t channels(const lf_node *nd) { return nd->shape[nd->rank - 1]; }
+
+/* where gamma (scale: nd->mode), beta (center: nd->use_bias) and the
+ * moving statistics start among the node's parameters, in C-value units */
+static size_t off_beta(const lf_node *nd) { return nd->mode ? 1 : 0; }
+static size_t off_moving(const lf_node *nd) { return (size_t)(nd->mode != 0) + (size_t)(nd->use_bias != 0); }
 
 static int bn_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
     (void)t;
@@ -80,18 +88,22 @@ static int bn_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int 
 
 static size_t bn_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     (void)m;
-    size_t C = channels(nd);
-    w[0] = (lf_weight){"gamma", 0, 1, {C}, 0, 0};
-    w[1] = (lf_weight){"beta", C, 1, {C}, 0, 0};
-    w[2] = (lf_weight){"moving_mean", 2 * C, 1, {C}, 0, 1};
-    w[3] = (lf_weight){"moving_variance", 3 * C, 1, {C}, 0, 1};
-    return 4;
+    size_t C = channels(nd), n = 0, mo = off_moving(nd) * C;
+    if (nd->mode) w[n++] = (lf_weight){"gamma", 0, 1, {C}, 0, 0};
+    if (nd->use_bias) w[n++] = (lf_weight){"beta", off_beta(nd) * C, 1, {C}, 0, 0};
+    w[n++] = (lf_weight){"moving_mean", mo, 1, {C}, 0, 1};
+    w[n++] = (lf_weight){"moving_variance", mo + C, 1, {C}, 0, 1};
+    return n;
 }
 
 static void bn_init(lf_model *m, lf_node *nd) {
     size_t C = channels(nd);
-    float *w = m->params + nd->param_off;
-    for (size_t c = 0; c < C; c++) w[c] = 1.0f, w[C + c] = 0.0f, w[2 * C + c] = 0.0f, w[3 * C + c] = 1.0f;
+    float *w = m->params + nd->param_off, *mm = w + off_moving(nd) * C;
+    for (size_t c = 0; c < C; c++) {
+        if (nd->mode) w[c] = 1.0f;
+        if (nd->use_bias) w[off_beta(nd) * C + c] = 0.0f;
+        mm[c] = 0.0f, mm[C + c] = 1.0f;
+    }
 }
 
 /* Each pass works in two phases.  The per-channel sums: channels in blocks
@@ -106,9 +118,10 @@ static void bn_init(lf_model *m, lf_node *nd) {
 typedef struct bn_args {
     const float *x, *dy;
     const float *ry; /* a folded relu's output (the layer's): dy counts where ry > 0; NULL: none */
-    float *w;   /* gamma, beta, moving mean and variance (updated in training) */
-    float *aux; /* AUX_N x C */
-    float *dw;  /* gradients of gamma and beta */
+    const float *gamma, *beta; /* the weights, or aux's ones / zeros without scale / center */
+    float *mm, *mv;            /* moving mean and variance (updated in training) */
+    float *aux;                /* AUX_N x C */
+    float *dgamma, *dbeta;     /* their gradients, NULL without scale / center */
     const float *mask; /* training: the padding mask, one value per row (0: masked); NULL: none */
     size_t N, C;
     float momentum, epsilon;
@@ -155,7 +168,7 @@ static void bn_stats_finish(const bn_args *a, size_t c0, size_t nc, const float 
                             const double *ss, double n) {
     size_t C = a->C;
     n = n > 0 ? n : 1.0;
-    float *mm = a->w + 2 * C, *mv = a->w + 3 * C;
+    float *mm = a->mm, *mv = a->mv;
     for (size_t k = 0; k < nc; k++) {
         size_t ch = c0 + k;
         double m = s[k] / n, vd = ss[k] / n - m * m;
@@ -236,9 +249,9 @@ static void bn_grad_finish(const bn_args *a, size_t c0, size_t nc, const double 
     const float *inv = a->aux + AUX_INV * C + c0;
     for (size_t k = 0; k < nc; k++) {
         size_t ch = c0 + k;
-        a->dw[ch] += (float)s2[k];
-        a->dw[C + ch] += (float)s1[k];
-        a->aux[AUX_KK * C + ch] = a->w[ch] * inv[k];
+        if (a->dgamma) a->dgamma[ch] += (float)s2[k];
+        if (a->dbeta) a->dbeta[ch] += (float)s1[k];
+        a->aux[AUX_KK * C + ch] = a->gamma[ch] * inv[k];
         /* in inference the statistics are constants */
         a->aux[AUX_MDY * C + ch] = a->training ? (float)(s1[k] / n) : 0.0f;
         a->aux[AUX_MDYH * C + ch] = a->training ? (float)(s2[k] / n) : 0.0f;
@@ -300,7 +313,7 @@ static void bn_grad_sums_chunked(const bn_args *a) {
 /* y = gamma xhat + beta for rows [r0, r1) (relu: max(., 0)) */
 LF_CLONES static void bn_apply(const bn_args *a, float *restrict y, size_t r0, size_t r1, int relu) {
     size_t C = a->C;
-    const float *restrict x = a->x, *restrict gamma = a->w, *restrict beta = a->w + C;
+    const float *restrict x = a->x, *restrict gamma = a->gamma, *restrict beta = a->beta;
     const float *restrict mean = a->aux + AUX_MEAN * C, *restrict inv = a->aux + AUX_INV * C;
     for (size_t r = r0; r < r1; r++)
         for (size_t ch = 0; ch < C; ch++) {
@@ -359,7 +372,7 @@ static void bn_stats_sync(const bn_args *a, const lf_reduce *red) {
                 v[ch] += d * d;
             }
     red->sum(red->ctx, v, C);
-    float *mm = a->w + 2 * C, *mv = a->w + 3 * C;
+    float *mm = a->mm, *mv = a->mv;
     for (size_t ch = 0; ch < C; ch++) {
         float var = (float)(v[ch] / Ng);
         a->aux[AUX_INV * C + ch] = 1.0f / sqrtf(var + a->epsilon);
@@ -385,9 +398,9 @@ static void bn_grad_sums_sync(const bn_args *a, const lf_reduce *red) {
         }
     v[2 * C] = (double)(a->mask ? bn_unmasked(a) : N);
     for (size_t ch = 0; ch < C; ch++) {
-        a->dw[ch] += (float)v[C + ch];
-        a->dw[C + ch] += (float)v[ch];
-        a->aux[AUX_KK * C + ch] = a->w[ch] * inv[ch];
+        if (a->dgamma) a->dgamma[ch] += (float)v[C + ch];
+        if (a->dbeta) a->dbeta[ch] += (float)v[ch];
+        a->aux[AUX_KK * C + ch] = a->gamma[ch] * inv[ch];
     }
     red->sum(red->ctx, v, 2 * C + 1);
     double Ng = v[2 * C] > 0 ? v[2 * C] : 1;
@@ -402,9 +415,13 @@ static void bn_grad_sums_sync(const bn_args *a, const lf_reduce *red) {
 
 static bn_args bn_args_of(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
-    size_t C = channels(nd);
-    bn_args a = {.x = c->xs[0], .dy = c->dy, .ry = c->fused_relu && !c->relu_masked ? c->y : NULL, .w = (float *)c->w,
-                 .aux = c->aux, .dw = c->dw, .mask = c->training ? c->in_masks[0] : NULL,
+    size_t C = channels(nd), ob = off_beta(nd) * C, om = off_moving(nd) * C;
+    float *w = (float *)c->w; /* a training forward pass updates the moving statistics */
+    bn_args a = {.x = c->xs[0], .dy = c->dy, .ry = c->fused_relu && !c->relu_masked ? c->y : NULL,
+                 .gamma = nd->mode ? w : c->aux + AUX_ONES * C,
+                 .beta = nd->use_bias ? w + ob : c->aux + AUX_ZEROS * C, .mm = w + om, .mv = w + om + C,
+                 .aux = c->aux, .dgamma = nd->mode && c->dw ? c->dw : NULL,
+                 .dbeta = nd->use_bias && c->dw ? c->dw + ob : NULL, .mask = c->training ? c->in_masks[0] : NULL,
                  .N = c->B * nd->dim / C, .C = C, .momentum = nd->momentum, .epsilon = nd->epsilon,
                  .training = c->training};
     return a;
@@ -415,6 +432,7 @@ static void bn_forward(const lf_layer_ctx *c) {
     size_t C = a.C, N = a.N, step = BN_ROWS(C);
     int par = N * C >= BN_PARALLEL;
     (void)par; /* without OpenMP */
+    for (size_t ch = 0; ch < C; ch++) a.aux[AUX_ONES * C + ch] = 1.0f, a.aux[AUX_ZEROS * C + ch] = 0.0f;
     if (c->training && c->reduce) {
         bn_stats_sync(&a, c->reduce);
     } else if (a.mask) {
@@ -426,8 +444,8 @@ static void bn_forward(const lf_layer_ctx *c) {
         for (size_t c0 = 0; c0 < C; c0 += CB) bn_stats(&a, c0, C - c0 < CB ? C - c0 : CB);
     } else {
         for (size_t ch = 0; ch < C; ch++) {
-            a.aux[AUX_MEAN * C + ch] = a.w[2 * C + ch];
-            a.aux[AUX_INV * C + ch] = 1.0f / sqrtf(a.w[3 * C + ch] + a.epsilon);
+            a.aux[AUX_MEAN * C + ch] = a.mm[ch];
+            a.aux[AUX_INV * C + ch] = 1.0f / sqrtf(a.mv[ch] + a.epsilon);
         }
     }
 #pragma omp parallel for if (par) schedule(static)
@@ -459,6 +477,9 @@ static void bn_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     lf_buf_json_float(b, nd->momentum);
     lf_buf_puts(b, ",\"epsilon\":");
     lf_buf_json_float(b, nd->epsilon);
+    /* Keras' defaults (true) are left out: such a file reads as before */
+    if (!nd->use_bias) lf_buf_puts(b, ",\"center\":false");
+    if (!nd->mode) lf_buf_puts(b, ",\"scale\":false");
 }
 
 static lf_status bn_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
@@ -470,10 +491,15 @@ static lf_status bn_read(const lf_model *m, const lf_json *L, size_t n_in, lf_no
         st = lf_fail(e, LF_ERR_FORMAT, "%s: 'axis' must be -1", where);
     if (st == LF_OK) st = lf_arch_float(L, "momentum", 0, 1, &nd->momentum, where, e);
     if (st == LF_OK) st = lf_arch_float_in(L, "epsilon", 0, INFINITY, LF_ARCH_LO_OPEN, &nd->epsilon, where, e);
+    /* center and scale: true when absent (every file before them) */
+    nd->use_bias = nd->mode = 1;
+    if (st == LF_OK && lf_json_get(L, "center")) st = lf_arch_bool(L, "center", &nd->use_bias, where, e);
+    if (st == LF_OK && lf_json_get(L, "scale")) st = lf_arch_bool(L, "scale", &nd->mode, where, e);
     return st;
 }
 
-static const char *const bn_keys[] = {"name", "type", "inbound", "axis", "momentum", "epsilon", NULL};
+static const char *const bn_keys[] = {"name", "type", "inbound", "axis", "momentum", "epsilon", "center", "scale",
+                                      NULL};
 
 const lf_layer_type lf_type_batchnorm = {
     .type = "BatchNormalization",
@@ -491,9 +517,16 @@ const lf_layer_type lf_type_batchnorm = {
     .read_json = bn_read,
 };
 
-int lf_batch_normalization(lf_model *m, int x, float momentum, float epsilon, const char *name) {
+int lf_batch_normalization_opt(lf_model *m, int x, float momentum, float epsilon, int center, int scale,
+                               const char *name) {
     lf_node nd = LF_NODE_PROTO;
     nd.momentum = momentum;
     nd.epsilon = epsilon;
+    nd.use_bias = center != 0;
+    nd.mode = scale != 0;
     return lf_node_add(m, &lf_type_batchnorm, LF_K_BATCHNORM, nd, &x, 1, name);
+}
+
+int lf_batch_normalization(lf_model *m, int x, float momentum, float epsilon, const char *name) {
+    return lf_batch_normalization_opt(m, x, momentum, epsilon, 1, 1, name);
 }
