@@ -477,7 +477,8 @@ int lf_class_weighted_average(lf_model *m, size_t n, const int *xs, int mask,
 int lf_gated_average(lf_model *m, size_t n, const int *xs, int gate, int mask,
                      const char *name);
 
-/* Adds an L2 penalty l2 * sum(W^2) on a Dense layer's kernel (Keras'
+/* Adds an L2 penalty l2 * sum(W^2) on a Dense, Conv2D or Conv1D layer's
+ * kernel, on MultiHeadAttention's four kernels (Keras'
  * kernel_regularizer=l2(l2)), or on the weights W of a WeightedAverage /
  * ClassWeightedAverage (which pulls their softmax towards equal weights).
  * It is part of the training loss. */

@@ -445,6 +445,18 @@ def Input(shape: Any = None, batch_size: Optional[int] = None, dtype: Optional[s
     return t
 
 
+def _l2_of(regularizer, what):
+    """The l2 factor of a kernel regularizer (lf_set_l2): 0 for None; only
+    latefuse.regularizers.l2(x) (or its Keras config) is available"""
+    regularizer = _regularizers.get(regularizer)
+    if regularizer is None:
+        return regularizer, 0.0
+    l2 = getattr(regularizer, "l2", None)
+    if l2 is None or getattr(regularizer, "l1", 0.0):
+        raise ValueError("%s must be latefuse.regularizers.l2(x)" % what)
+    return regularizer, float(l2)
+
+
 class Dense(Layer):
     """Dense(units, activation=None, use_bias=True, kernel_initializer=
     'glorot_uniform', bias_initializer='zeros', kernel_regularizer=None), as
@@ -467,17 +479,10 @@ class Dense(Layer):
             raise ValueError("Dense: units must be a positive integer, got %r" % (units,))
         self.kernel_initializer = _init.get(kernel_initializer, "Dense: kernel_initializer")
         self.bias_initializer = _init.get(bias_initializer, "Dense: bias_initializer")
-        kernel_regularizer = _regularizers.get(kernel_regularizer)
         self.units = units
         self.activation = _activation(activation)
         self.use_bias = bool(use_bias)
-        self.l2 = 0.0
-        if kernel_regularizer is not None:
-            l2 = getattr(kernel_regularizer, "l2", None)
-            if l2 is None or getattr(kernel_regularizer, "l1", 0.0):
-                raise ValueError("Dense: kernel_regularizer must be latefuse.regularizers.l2(x)")
-            self.l2 = float(l2)
-        self.kernel_regularizer = kernel_regularizer
+        self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "Dense: kernel_regularizer")
 
     def _call(self, x):
         # on the last axis, as Keras: (T, D) -> (T, units)
@@ -845,7 +850,7 @@ _lib._proto("lf_conv2d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, c
 
 class Conv2D(Layer):
     """Conv2D(filters, kernel_size, strides=(1, 1), padding='valid',
-    activation=None, use_bias=True): Keras' convolution over channels-last
+    activation=None, use_bias=True, kernel_regularizer=None): Keras' convolution over channels-last
     images; kernel (kh, kw, in_channels, filters) glorot_uniform, zero bias;
     'same' padding puts the odd pixel at the bottom / right, as Keras."""
 
@@ -853,11 +858,12 @@ class Conv2D(Layer):
     _fixed_input = True
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", activation=None,
-                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros", name=None,
-                 **kwargs):
+                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, name=None, **kwargs):
         super().__init__(name)
         if kwargs:
             raise ValueError("Conv2D: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "Conv2D: kernel_regularizer")
         self.kernel_initializer = _init.get(kernel_initializer, "Conv2D: kernel_initializer")
         self.bias_initializer = _init.get(bias_initializer, "Conv2D: bias_initializer")
         if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
@@ -885,14 +891,19 @@ class Conv2D(Layer):
 
     @classmethod
     def _load(cls, spec, ins, tensors):
+        l2 = float(spec.get("l2") or 0.0)
         return cls(int(spec["filters"]), tuple(spec["kernel_size"]), tuple(spec["strides"]), spec["padding"],
-                   spec["activation"], spec["use_bias"], name=spec["name"])(ins)
+                   spec["activation"], spec["use_bias"],
+                   kernel_regularizer=_regularizers.L2(l2) if l2 > 0 else None, name=spec["name"])(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
-        return lib.lf_conv2d(h, ii[0], self.filters, self.kernel_size[0], self.kernel_size[1], self.strides[0],
-                             self.strides[1], _pad_id(self.padding),
-                             lib.lf_activation_parse(self.activation.encode()), int(self.use_bias), name)
+        i = lib.lf_conv2d(h, ii[0], self.filters, self.kernel_size[0], self.kernel_size[1], self.strides[0],
+                          self.strides[1], _pad_id(self.padding),
+                          lib.lf_activation_parse(self.activation.encode()), int(self.use_bias), name)
+        if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
+            i = -1
+        return i
 
 
 _POOL_ARGS = (ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
@@ -1323,7 +1334,7 @@ def _single(v, what):
 
 class Conv1D(Layer):
     """Conv1D(filters, kernel_size, strides=1, padding='valid',
-    activation=None, use_bias=True) over (batch, T, channels): kernel
+    activation=None, use_bias=True, kernel_regularizer=None) over (batch, T, channels): kernel
     (kernel_size, channels, filters) glorot_uniform, zero bias; 'same' puts
     the odd padding step after, as Keras.  It ends the padding mask (Keras'
     Conv1D does not support masking)."""
@@ -1331,10 +1342,11 @@ class Conv1D(Layer):
     prefix = "conv1d"
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
-                 name=None, **kwargs):
+                 kernel_regularizer=None, name=None, **kwargs):
         super().__init__(name)
         if kwargs:
             raise ValueError("Conv1D: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "Conv1D: kernel_regularizer")
         self.filters = _positive(filters, "filters", "Conv1D")
         self.kernel_size = _single(kernel_size, "kernel_size")
         self.strides = _single(strides, "strides")
@@ -1358,13 +1370,18 @@ class Conv1D(Layer):
 
     @classmethod
     def _load(cls, spec, ins, tensors):
+        l2 = float(spec.get("l2") or 0.0)
         return cls(int(spec["filters"]), int(spec["kernel_size"][0]), int(spec["strides"][0]), spec["padding"],
-                   spec["activation"], spec["use_bias"], name=spec["name"])(ins)
+                   spec["activation"], spec["use_bias"],
+                   kernel_regularizer=_regularizers.L2(l2) if l2 > 0 else None, name=spec["name"])(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
-        return lib.lf_conv1d(h, ii[0], self.filters, self.kernel_size, self.strides, _pad_id(self.padding),
-                             lib.lf_activation_parse(self.activation.encode()), int(self.use_bias), name)
+        i = lib.lf_conv1d(h, ii[0], self.filters, self.kernel_size, self.strides, _pad_id(self.padding),
+                          lib.lf_activation_parse(self.activation.encode()), int(self.use_bias), name)
+        if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
+            i = -1
+        return i
 
 
 _lib._proto("lf_global_max_pooling1d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_char_p)

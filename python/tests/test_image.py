@@ -217,3 +217,29 @@ def test_batchnorm_center_scale(center, scale, tmp_path):
     bn2 = m2.get_layer("bn")
     assert (bn2.center, bn2.scale) == (center, scale) and len(bn2.get_weights()) == len(ws)
     assert np.array_equal(m2.predict(x, verbose=0), p)
+
+
+def test_conv2d_kernel_regularizer(tmp_path):
+    """Conv2D(kernel_regularizer=l2(x)), as Dense's: x * sum(kernel**2) in
+    the loss, kept by get_config and the model file"""
+    from latefuse.regularizers import l2
+    x = np.random.default_rng(0).normal(size=(5, 4, 4, 2)).astype(np.float32)
+    y = np.zeros((5, 1), np.float32)
+    losses = []
+    for reg in (None, l2(0.1)):
+        inp = Input((4, 4, 2))
+        conv = Conv2D(3, 2, kernel_regularizer=reg, name="c")
+        m = Model(inp, Dense(1)(Flatten()(conv(inp))), seed=1)
+        m.compile(loss="mse")
+        losses.append(m.evaluate(x, y, verbose=0))
+    assert losses[1] - losses[0] == pytest.approx(0.1 * np.sum(conv.get_weights()[0].astype(np.float64) ** 2),
+                                                  rel=1e-5)
+    assert conv.get_config()["kernel_regularizer"] == {"class_name": "L2", "config": {"l2": 0.1}}
+    path = os.path.join(str(tmp_path), "c.lf")
+    m.save(path)
+    m2 = load_model(path)
+    m2.compile(loss="mse")
+    assert m2.get_layer("c").l2 == pytest.approx(0.1)
+    assert m2.evaluate(x, y, verbose=0) == pytest.approx(losses[1], rel=1e-6)
+    with pytest.raises(ValueError, match="Conv2D: kernel_regularizer must be latefuse.regularizers.l2"):
+        Conv2D(3, 2, kernel_regularizer="l1")

@@ -200,3 +200,26 @@ def test_pool1d_ends_the_mask():
     m.layers[1].set_weights([np.arange(6, dtype=np.float32).reshape(6, 1) - 1.0])  # row 0 (padding): -1
     # steps 3, pad, pad, pad -> embeddings 2, -1, -1, -1 -> max pools 2, -1 -> mean 0.5
     np.testing.assert_array_equal(m.predict(np.array([[3, 0, 0, 0]], np.int32), verbose=0), [[0.5]])
+
+
+def test_conv1d_kernel_regularizer(tmp_path):
+    """Conv1D(kernel_regularizer=l2(x)): x * sum(kernel**2) in the loss,
+    kept by get_config and the model file"""
+    from latefuse.regularizers import l2
+    x = np.random.default_rng(0).normal(size=(5, 6, 2)).astype(np.float32)
+    y = np.zeros((5, 1), np.float32)
+    losses = []
+    for reg in (None, l2(0.05)):
+        inp = Input((6, 2))
+        conv = Conv1D(3, 2, kernel_regularizer=reg, name="c")
+        m = Model(inp, Dense(1)(GlobalAveragePooling1D()(conv(inp))), seed=1)
+        m.compile(loss="mse")
+        losses.append(m.evaluate(x, y, verbose=0))
+    assert losses[1] - losses[0] == pytest.approx(0.05 * np.sum(conv.get_weights()[0].astype(np.float64) ** 2),
+                                                  rel=1e-5)
+    assert Conv1D.from_config(conv.get_config()).l2 == pytest.approx(0.05)
+    path = os.path.join(str(tmp_path), "c.lf")
+    m.save(path)
+    m2 = load_model(path)
+    m2.compile(loss="mse")
+    assert m2.evaluate(x, y, verbose=0) == pytest.approx(losses[1], rel=1e-6)
