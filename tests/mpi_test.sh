@@ -282,7 +282,7 @@ timeout 60 mpirun $ROOTFLAG --oversubscribe --mca btl self,tcp -n 1 "$LFM" predi
 rc=$? secs=$(($(date +%s) - start))
 [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$secs" -le 20 ] && ok ||
     bad "predict with rank 1's disk full: exit $rc after $secs s"
-grep -qxF "latefuse: stopped by SIGXFSZ (the file size limit, ulimit -f, was reached); no output was written" err &&
+grep -qxF "latefuse: rank 1: stopped by SIGXFSZ (the file size limit, ulimit -f, was reached); no output was written" err &&
     grep -qxF "$SIGTERM_MSG" err && ok || bad "predict with rank 1's disk full: stderr '$(cat err)'"
 [ ! -e full.npy ] && [ -z "$(ls -a | grep 'tmp-')" ] && ok || bad "predict with rank 1's disk full left files: $(ls -a)"
 # rank 1 killed (kill -9) while rank 0 waits for it in a collective call:

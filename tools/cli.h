@@ -299,6 +299,9 @@ int cli_exit_status(lf_status st, int input);
  * commands then use (a later, larger team would start threads with the
  * signals open).  Called once by main before a fusion command. */
 void cli_guard_start(size_t threads);
+/* Under MPI, a rank above 0 starts the handler's line "latefuse: rank R: "
+ * as its other messages do (cli_error_rank); set once before any signal. */
+void cli_guard_rank(int rank);
 /* Blocks the asynchronous signals in this thread (the old mask in *prev),
  * around creating + registering, or renaming + unregistering, the outputs. */
 void cli_guard_hold(sigset_t *prev);

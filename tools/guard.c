@@ -57,6 +57,9 @@ static volatile int guard_team;
 /* the outputs are in place (a signal held during the renames acts after) */
 static volatile sig_atomic_t guard_done;
 static volatile sig_atomic_t guard_mapped; /* predict --mmap: inputs are mapped */
+/* how the handler's line starts: "latefuse: ", or under MPI on a rank
+ * above 0 "latefuse: rank R: " as the rank's other messages (cli_error) */
+static char guard_who[40] = "latefuse: ";
 /* a folder the run made for its outputs (demo --save), removed with the
  * temporary files while it is empty (rmdir removes nothing else) */
 static char guard_dir[GUARD_PATH];
@@ -112,15 +115,18 @@ static void on_signal(int sig) {
     for (size_t i = 0; i < N_HANDLED; i++)
         if (handled[i].sig == sig) name = handled[i].name;
     if (sig == SIGPIPE) {
-        say("latefuse: stopped by SIGPIPE: the reader of an output went away\n");
+        say(guard_who);
+        say("stopped by SIGPIPE: the reader of an output went away\n");
         _exit(128 + sig);
     }
     if (sig == SIGBUS && guard_mapped) { /* a mapped input cut short under the reader */
-        say("latefuse: an input file shrank while it was being read (it was memory-mapped: without --mmap it "
+        say(guard_who);
+        say("an input file shrank while it was being read (it was memory-mapped: without --mmap it "
             "is read with read()); nothing was written\n");
         _exit(CLI_EXIT_USAGE);
     }
-    say("latefuse: stopped by ");
+    say(guard_who);
+    say("stopped by ");
     say(name);
     if (sig == SIGXFSZ) say(" (the file size limit, ulimit -f, was reached)");
     say(guard_done == 1   ? "; the outputs were complete and are in place\n"
@@ -135,6 +141,10 @@ static void async_set(sigset_t *s) {
     sigemptyset(s);
     for (size_t i = 0; i < N_HANDLED; i++)
         if (handled[i].async) sigaddset(s, handled[i].sig);
+}
+
+void cli_guard_rank(int rank) {
+    if (rank > 0) snprintf(guard_who, sizeof guard_who, "latefuse: rank %d: ", rank);
 }
 
 void cli_guard_start(size_t threads) {

@@ -31,6 +31,7 @@ void cli_mpi_start(int *argc, char ***argv, struct cli_opts *o) {
     MPI_Comm_size(world_comm, &o->ranks);
     o->mpi_comm = o->ranks > 1 ? (const void *)&world_comm : NULL;
     cli_error_rank(o->rank);
+    cli_guard_rank(o->rank);
     /* only rank 0 prints, whatever the command (errors stay on stderr) */
     if (o->rank > 0) {
         FILE *quiet = freopen("/dev/null", "w", stdout);
