@@ -577,11 +577,24 @@ typedef struct lf_optimizer {
     int use_ema;      /* all: keep a moving average of the weights during
                          fit and write it into the weights when fit ends */
     float ema_momentum; /* its momentum, in [0, 1) */
+    /* Keras' arguments of every optimizer, 0 = off (finite, >= 0; at most
+     * one of the three clips set, as Keras).  Before each update, in
+     * Keras 3's order: the gradients clipped, then the weights decayed. */
+    float weight_decay;   /* w -= w * weight_decay * learning_rate on every
+                             weight that trains (decoupled, as AdamW) */
+    float clipnorm;       /* each weight's gradient g becomes
+                             g * clipnorm / max(|g|, clipnorm) (L2 norm of
+                             that weight's whole gradient) */
+    float clipvalue;      /* each gradient value clipped to [-v, v] */
+    float global_clipnorm;/* every gradient scaled by
+                             min(1, global_clipnorm / |all gradients|) (NaN
+                             when that norm is not finite, as Keras) */
 } lf_optimizer;
 
 /* Keras' defaults: sgd lr 0.01, momentum 0; adam lr 1e-3, beta_1 0.9,
  * beta_2 0.999, epsilon 1e-7; rmsprop lr 1e-3, rho 0.9, epsilon 1e-7;
- * use_ema 0, ema_momentum 0.99.
+ * use_ema 0, ema_momentum 0.99; weight_decay and the clips 0 (Keras'
+ * AdamW is adam with weight_decay 0.004).
  *
  * use_ema follows Keras 3: after every optimizer step of fit,
  * average = m * average + (1 - m) * w, with m = 0 on the model's first step

@@ -25,7 +25,7 @@ int lf_loss_parse(const char *name) {
 }
 
 lf_optimizer lf_optimizer_default(lf_optimizer_kind kind) {
-    lf_optimizer o = {kind, 1e-3f, 0.0f, 0, 0.9f, 0.999f, 1e-7f, 0.9f, 0, 0.99f};
+    lf_optimizer o = {kind, 1e-3f, 0.0f, 0, 0.9f, 0.999f, 1e-7f, 0.9f, 0, 0.99f, 0.0f, 0.0f, 0.0f, 0.0f};
     if (kind == LF_OPT_SGD) o.learning_rate = 0.01f;
     return o;
 }
@@ -90,6 +90,14 @@ static int valid_optimizer(const lf_optimizer *o) {
     return 1;
 }
 
+/* weight_decay and the clips: finite and >= 0, at most one clip set (Keras) */
+static int valid_clips(const lf_optimizer *o) {
+    const float v[4] = {o->weight_decay, o->clipnorm, o->clipvalue, o->global_clipnorm};
+    for (size_t i = 0; i < 4; i++)
+        if (!(v[i] >= 0.0f) || !isfinite(v[i])) return 0;
+    return (o->clipnorm > 0) + (o->clipvalue > 0) + (o->global_clipnorm > 0) <= 1;
+}
+
 /* A node read by another node the outputs need (as an input, gate or
  * mask): its value is more than its own loss's. */
 static int feeds_others(const lf_model *m, int id) {
@@ -132,6 +140,10 @@ lf_status lf_model_compile_outputs(lf_model *m, size_t n_out, const int *outputs
         return lf_model_fail(m, LF_ERR_ARG,
                              "compile: invalid optimizer settings (learning rate and epsilon must be > 0, "
                              "momentum, rho, betas and ema_momentum in [0, 1))");
+    if (!valid_clips(&o))
+        return lf_model_fail(m, LF_ERR_ARG,
+                             "compile: weight_decay, clipnorm, clipvalue and global_clipnorm must be finite and "
+                             ">= 0, and at most one of clipnorm, clipvalue and global_clipnorm set (as Keras)");
     if (m->n_inputs == 0) return lf_model_fail(m, LF_ERR_STATE, "compile: the model has no input");
     for (size_t k = 0; k < n_out; k++) {
         const lf_node *out = &m->nodes[outputs[k]];

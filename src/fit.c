@@ -501,15 +501,17 @@ static double train_batch(lf_model *m, lf_ws *ws, const float *const *x, const f
 typedef struct param_plan {
     size_t *runs, n_runs;   /* trained: the optimizer and the average */
     size_t *dead, n_dead;   /* frozen or fixed: gradients dropped */
+    size_t *vars, n_vars;   /* trained, weight by weight (Keras' variables: clipnorm) */
 } param_plan;
 
 static int plan_init(const lf_model *m, param_plan *p) {
     size_t cap = (m->n_nodes ? m->n_nodes : 1) * LF_MAX_WEIGHTS;
-    p->runs = lf_alloc_array(4 * cap, sizeof(size_t));
+    p->runs = lf_alloc_array(6 * cap, sizeof(size_t));
     if (!p->runs) return 0;
-    p->dead = p->runs + 2 * cap;
-    p->n_runs = lf_param_runs(m, 1, p->runs, cap);
-    p->n_dead = lf_param_runs(m, 0, p->dead, cap);
+    p->dead = p->runs + 2 * cap, p->vars = p->runs + 4 * cap;
+    p->n_runs = lf_param_runs(m, 1, 1, p->runs, cap);
+    p->n_dead = lf_param_runs(m, 0, 1, p->dead, cap);
+    p->n_vars = lf_param_runs(m, 1, 0, p->vars, cap);
     return 1;
 }
 
@@ -519,6 +521,8 @@ static int plan_init(const lf_model *m, param_plan *p) {
 static void optimizer_step(lf_model *m, const param_plan *p) {
     for (size_t i = 0; i < p->n_dead; i++) memset(m->grads + p->dead[2 * i], 0, p->dead[2 * i + 1] * sizeof(float));
     m->step++;
+    lf_optim_clip(&m->opt, m->grads, p->vars, p->n_vars); /* Keras 3's order: clip, decay, update */
+    lf_optim_decay(&m->opt, m->params, p->runs, p->n_runs);
     for (size_t i = 0; i < p->n_runs; i++) {
         size_t off = p->runs[2 * i];
         lf_optim_step(&m->opt, m->params + off, m->grads + off, m->m1 + off, m->m2 + off, p->runs[2 * i + 1],

@@ -288,7 +288,7 @@ void lf_graph_plan(lf_model *m) {
     }
 }
 
-size_t lf_param_runs(const lf_model *m, int trains, size_t *runs, size_t cap) {
+size_t lf_param_runs(const lf_model *m, int trains, int merge, size_t *runs, size_t cap) {
     size_t n = 0;
     for (size_t id = 0; id < m->n_nodes; id++) {
         const lf_node *nd = &m->nodes[id];
@@ -298,7 +298,7 @@ size_t lf_param_runs(const lf_model *m, int trains, size_t *runs, size_t cap) {
         for (size_t k = 0; k < nw; k++) {
             if ((!nd->frozen && !w[k].fixed) != !!trains) continue;
             size_t off = nd->param_off + w[k].off, cnt = lf_weight_count(&w[k]);
-            if (n && n <= cap && runs[2 * (n - 1)] + runs[2 * (n - 1) + 1] == off) {
+            if (merge && n && n <= cap && runs[2 * (n - 1)] + runs[2 * (n - 1) + 1] == off) {
                 runs[2 * (n - 1) + 1] += cnt; /* continues the last run */
             } else {
                 if (n < cap) runs[2 * n] = off, runs[2 * n + 1] = cnt;

@@ -242,10 +242,11 @@ const float *lf_graph_logits(const lf_model *m, const lf_ws *ws, int id);
 void lf_graph_plan(lf_model *m);
 
 /* The runs of parameters that train (trains != 0: not frozen, not fixed)
- * or that do not (trains == 0), in order, adjacent ones merged: writes at
- * most cap (offset, count) pairs into runs and returns how many runs there
- * are (n_nodes * LF_MAX_WEIGHTS always suffice). */
-size_t lf_param_runs(const lf_model *m, int trains, size_t *runs, size_t cap);
+ * or that do not (trains == 0), in order, adjacent ones merged when merge
+ * is set (else one run per weight): writes at most cap (offset, count)
+ * pairs into runs and returns how many runs there are (n_nodes *
+ * LF_MAX_WEIGHTS always suffice). */
+size_t lf_param_runs(const lf_model *m, int trains, int merge, size_t *runs, size_t cap);
 
 /* ---- fit.c: training from rows the caller assembles (no copy of the
  * data set).  gather fills, for n row ids, the inputs' rows (x[i]: n x
@@ -294,6 +295,14 @@ double lf_l2_penalty(const lf_model *m, float *grads);
  * flushed to zero below FLT_MIN (subnormals are slow on x86). */
 void lf_optim_step(const lf_optimizer *o, float *restrict w, float *restrict g,
                    float *restrict m1, float *restrict m2, size_t n, uint64_t t);
+/* Keras 3's gradient clipping (the one clip of o that is set; none: nothing)
+ * of the gradients g of the n_vars weights at (offset, count) pairs vars
+ * (each weight one variable: clipnorm is per weight, global_clipnorm over
+ * them all).  Norms are summed in double, in order. */
+void lf_optim_clip(const lf_optimizer *o, float *g, const size_t *vars, size_t n_vars);
+/* Keras 3's decoupled weight decay, w -= w * weight_decay * learning_rate,
+ * on the n_runs (offset, count) runs of w (nothing when it is 0). */
+void lf_optim_decay(const lf_optimizer *o, float *w, const size_t *runs, size_t n_runs);
 /* avg = momentum * avg + (1 - momentum) * w (Keras' use_ema), flushed to
  * zero below FLT_MIN */
 void lf_ema_update(float *restrict avg, const float *restrict w, size_t n, float momentum);

@@ -100,6 +100,14 @@ void lf_model_arch_json(const lf_model *m, lf_buf *b) {
             lf_buf_puts(b, ",\"use_ema\":true,\"ema_momentum\":");
             lf_buf_json_float(b, o->ema_momentum);
         }
+        /* Keras' weight decay and clips, written only when set */
+        const char *const extra[] = {"weight_decay", "clipnorm", "clipvalue", "global_clipnorm"};
+        const float extra_v[] = {o->weight_decay, o->clipnorm, o->clipvalue, o->global_clipnorm};
+        for (size_t k = 0; k < 4; k++) {
+            if (!(extra_v[k] > 0)) continue;
+            lf_buf_printf(b, ",\"%s\":", extra[k]);
+            lf_buf_json_float(b, extra_v[k]);
+        }
         lf_buf_printf(b, ",\"iterations\":%llu}", (unsigned long long)m->step);
     }
     lf_buf_puts(b, "}");
@@ -266,6 +274,7 @@ static lf_status build_layer(lf_model *m, const lf_json *L, size_t idx, lf_err *
 static lf_status read_optimizer(const lf_json *o, lf_optimizer *opt, uint64_t *iters, lf_err *e) {
     static const char *const keys[] = {"name", "learning_rate", "momentum", "nesterov", "beta_1",
                                        "beta_2", "epsilon", "rho", "use_ema", "ema_momentum",
+                                       "weight_decay", "clipnorm", "clipvalue", "global_clipnorm",
                                        "iterations", NULL};
     const char *where = "architecture: optimizer";
     if (!lf_json_is(o, LF_JSON_OBJECT)) return lf_fail(e, LF_ERR_FORMAT, "%s must be an object", where);
@@ -291,6 +300,14 @@ static lf_status read_optimizer(const lf_json *o, lf_optimizer *opt, uint64_t *i
     if (lf_json_get(o, "ema_momentum") &&
         (st = lf_arch_float_in(o, "ema_momentum", 0, 1, LF_ARCH_HI_OPEN, &opt->ema_momentum, where, e)))
         return st;
+    const char *const extra[] = {"weight_decay", "clipnorm", "clipvalue", "global_clipnorm"};
+    float *const extra_v[] = {&opt->weight_decay, &opt->clipnorm, &opt->clipvalue, &opt->global_clipnorm};
+    for (size_t k = 0; k < 4; k++)
+        if (lf_json_get(o, extra[k]) &&
+            (st = lf_arch_float_in(o, extra[k], 0, INFINITY, LF_ARCH_HI_OPEN, extra_v[k], where, e)))
+            return st;
+    if ((opt->clipnorm > 0) + (opt->clipvalue > 0) + (opt->global_clipnorm > 0) > 1)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: at most one of clipnorm, clipvalue and global_clipnorm", where);
     double it;
     if (!lf_json_num(lf_json_get(o, "iterations"), &it) || !(it >= 0 && it < 9e15) || it != floor(it))
         return lf_fail(e, LF_ERR_FORMAT, "%s: 'iterations' must be a non-negative integer", where);

@@ -8,7 +8,9 @@
  *            (with momentum: m = mu m + lr g / sqrt(v + eps); w -= m;
  *            eps inside the root, as Keras 3: PyTorch and Keras 2 add it
  *            to the root)
- * and the moving average of the weights of use_ema (fit.c applies it).
+ * and the moving average of the weights of use_ema (fit.c applies it);
+ * before an update, Keras 3's gradient clipping (clipnorm per weight,
+ * global_clipnorm, clipvalue) and decoupled weight decay (AdamW's).
  *
  * Every value these loops store (weights, moments, averages) is flushed to
  * zero when it falls below FLT_MIN: a weight that decays under an L2
@@ -96,6 +98,43 @@ void lf_optim_step(const lf_optimizer *o, float *restrict w, float *restrict g,
     }
 #endif
     step(o, w, g, m1, m2, n, t);
+}
+
+void lf_optim_clip(const lf_optimizer *o, float *g, const size_t *vars, size_t n_vars) {
+    if (o->clipnorm > 0) { /* g * c / max(|g|, c), weight by weight */
+        float c = o->clipnorm;
+        for (size_t v = 0; v < n_vars; v++) {
+            float *gv = g + vars[2 * v];
+            size_t n = vars[2 * v + 1];
+            double ss = 0;
+            for (size_t i = 0; i < n; i++) ss += (double)gv[i] * gv[i];
+            float norm = (float)sqrt(ss), d = norm > c ? norm : c;
+            if (isnan(norm)) d = norm; /* max() of a NaN norm: NaN, as Keras' maximum */
+            for (size_t i = 0; i < n; i++) gv[i] = gv[i] * c / d;
+        }
+    } else if (o->global_clipnorm > 0) { /* c * min(1/|g|, 1/c), NaN for a norm not finite */
+        double ss = 0;
+        for (size_t v = 0; v < n_vars; v++)
+            for (size_t i = 0; i < vars[2 * v + 1]; i++) ss += (double)g[vars[2 * v] + i] * g[vars[2 * v] + i];
+        float c = o->global_clipnorm, norm = (float)sqrt(ss), inv = 1.0f / norm, invc = 1.0f / c;
+        float scale = c * (inv < invc ? inv : invc) + (norm - norm);
+        for (size_t v = 0; v < n_vars; v++)
+            for (size_t i = 0; i < vars[2 * v + 1]; i++) g[vars[2 * v] + i] *= scale;
+    } else if (o->clipvalue > 0) {
+        float c = o->clipvalue;
+        for (size_t v = 0; v < n_vars; v++)
+            for (size_t i = 0; i < vars[2 * v + 1]; i++) {
+                float *x = &g[vars[2 * v] + i];
+                *x = *x > c ? c : *x < -c ? -c : *x; /* NaN stays NaN */
+            }
+    }
+}
+
+void lf_optim_decay(const lf_optimizer *o, float *w, const size_t *runs, size_t n_runs) {
+    if (!(o->weight_decay > 0)) return;
+    float wd = o->weight_decay, lr = o->learning_rate;
+    for (size_t r = 0; r < n_runs; r++)
+        for (size_t i = runs[2 * r]; i < runs[2 * r] + runs[2 * r + 1]; i++) w[i] = flush(w[i] - w[i] * wd * lr);
 }
 
 void lf_ema_update(float *restrict avg, const float *restrict w, size_t n, float momentum) {

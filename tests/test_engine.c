@@ -1247,6 +1247,103 @@ static void test_train_on_batch(void) {
     free(x), free(y), free(w), free(before);
 }
 
+/* clf_model's layers compiled with opt */
+static lf_model *opt_model(uint64_t seed, const lf_optimizer *opt) {
+    lf_model *m;
+    lf_model_create(&m, seed);
+    int x = lf_input(m, 4, "x");
+    int h = lf_dense(m, x, 16, LF_ACT_RELU, 1, "h");
+    int o = lf_dense(m, h, 2, LF_ACT_SOFTMAX, 1, "o");
+    lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, opt);
+    return m;
+}
+
+/* Keras 3's clipnorm (per weight), global_clipnorm, clipvalue and
+ * decoupled weight decay, one SGD step each, against the rule computed in
+ * double from the same gradient (lf__loss_and_grads leaves it in grads);
+ * the limits are set between the weights' norms, so that some weights are
+ * clipped and others not */
+static void test_clip_decay(void) {
+    enum { N = 40, CAP = 64 };
+    float x[N * 4], y[N];
+    make_task(x, y, N, 43);
+    const float *xs[1] = {x};
+    lf_optimizer o = lf_optimizer_default(LF_OPT_SGD);
+    o.learning_rate = 0.5f;
+    lf_model *ref = opt_model(17, &o);
+    size_t vars[2 * CAP], nv = lf_param_runs(ref, 1, 0, vars, CAP), P = ref->n_params;
+    CHECK(nv == 4, "4 weights, got %zu", nv);
+    float *g = malloc(P * sizeof *g), *w0 = malloc(P * sizeof *w0);
+    memcpy(w0, ref->params, P * sizeof *w0);
+    double loss;
+    CHECK(lf__loss_and_grads(ref, xs, y, N, 0, 0, &loss, NULL) == LF_OK, "gradients");
+    memcpy(g, ref->grads, P * sizeof *g);
+    double norms[4], total = 0, gmax = 0;
+    for (size_t v = 0; v < nv; v++) {
+        double ss = 0;
+        for (size_t i = vars[2 * v]; i < vars[2 * v] + vars[2 * v + 1]; i++) {
+            ss += (double)g[i] * g[i];
+            gmax = fmax(gmax, fabs(g[i]));
+        }
+        norms[v] = sqrt(ss), total += ss;
+    }
+    double lo = fmin(fmin(norms[0], norms[1]), fmin(norms[2], norms[3]));
+    double hi = fmax(fmax(norms[0], norms[1]), fmax(norms[2], norms[3]));
+    CHECK(hi > 1.2 * lo && lo > 1e-3, "weights' gradient norms %g .. %g", lo, hi);
+    for (int c = 0; c < 4; c++) {
+        lf_optimizer oc = o;
+        double limit = c == 0 ? sqrt(lo * hi) : c == 1 ? 0.5 * sqrt(total) : c == 2 ? 0.5 * gmax : 0.1;
+        if (c == 0) oc.clipnorm = (float)limit;
+        if (c == 1) oc.global_clipnorm = (float)limit;
+        if (c == 2) oc.clipvalue = (float)limit;
+        if (c == 3) oc.weight_decay = (float)limit;
+        lf_model *m = opt_model(17, &oc);
+        CHECK(memcmp(m->params, w0, P * sizeof *w0) == 0, "case %d: the same initial weights", c);
+        CHECK(lf__loss_and_grads(m, xs, y, N, 0, 1, &loss, NULL) == LF_OK, "case %d: step", c);
+        size_t clipped = 0;
+        for (size_t v = 0; v < nv; v++)
+            for (size_t i = vars[2 * v]; i < vars[2 * v] + vars[2 * v + 1]; i++) {
+                double gi = g[i], wi = w0[i];
+                if (c == 0) gi *= (float)limit / fmax(norms[v], (float)limit), clipped += norms[v] > limit;
+                if (c == 1) gi *= (float)limit / sqrt(total);
+                if (c == 2) gi = fmax(-(float)limit, fmin((float)limit, gi)), clipped += fabs(g[i]) > limit;
+                if (c == 3) wi -= wi * (float)limit * 0.5;
+                double want = wi - 0.5 * gi;
+                CHECK(fabs(m->params[i] - want) <= 1e-6 * (1 + fabs(want)),
+                      "case %d: weight %zu value %zu: %.9g, want %.9g (unclipped %.9g)", c, v, i,
+                      (double)m->params[i], want, w0[i] - 0.5 * g[i]);
+            }
+        if (c == 0) CHECK(clipped > 0 && clipped < P, "clipnorm clips some weights (%zu values)", clipped);
+        if (c == 2) CHECK(clipped > 0 && clipped < P, "clipvalue clips some values (%zu)", clipped);
+        /* a saved model keeps them */
+        char path[96];
+        snprintf(path, sizeof path, "%s/clip%d.lfm", tmpdir, c);
+        lf_model *back = NULL;
+        lf_model_create(&back, 0);
+        CHECK(lf_model_save(m, path, LF_WRITE_NO_FSYNC) == LF_OK && lf_model_load(back, path) == LF_OK,
+              "case %d: save and load", c);
+        CHECK(back && back->opt.clipnorm == oc.clipnorm && back->opt.global_clipnorm == oc.global_clipnorm &&
+                  back->opt.clipvalue == oc.clipvalue && back->opt.weight_decay == oc.weight_decay,
+              "case %d: the loaded optimizer's clips and decay", c);
+        lf_model_free(back), lf_model_free(m);
+        unlink(path);
+    }
+    /* Keras refuses two clips at once; each finite and >= 0 */
+    const char *want = "compile: weight_decay, clipnorm, clipvalue and global_clipnorm must be finite and >= 0, "
+                       "and at most one of clipnorm, clipvalue and global_clipnorm set (as Keras)";
+    for (int c = 0; c < 3; c++) {
+        lf_optimizer ob = o;
+        if (c == 0) ob.clipnorm = 1.0f, ob.clipvalue = 1.0f;
+        if (c == 1) ob.weight_decay = -0.1f;
+        if (c == 2) ob.global_clipnorm = INFINITY;
+        lf_model *m = opt_model(17, &ob);
+        CHECK(strcmp(lf_model_error(m), want) == 0, "refusal %d: '%s'", c, lf_model_error(m));
+        lf_model_free(m);
+    }
+    lf_model_free(ref);
+    free(g), free(w0);
+}
+
 static int subnormal(float v) { return v != 0.0f && fabsf(v) < FLT_MIN; }
 
 /* Every value the optimizers store is flushed to zero below FLT_MIN
@@ -1345,6 +1442,7 @@ int main(void) {
     test_ema();
     test_set_learning_rate();
     test_train_on_batch();
+    test_clip_decay();
     test_stop_training();
     rmdir(tmpdir);
     return check_report("test_engine");

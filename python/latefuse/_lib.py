@@ -70,7 +70,9 @@ class Optimizer(ctypes.Structure):
     _fields_ = [("kind", c_int), ("learning_rate", ctypes.c_float), ("momentum", ctypes.c_float),
                 ("nesterov", c_int), ("beta_1", ctypes.c_float), ("beta_2", ctypes.c_float),
                 ("epsilon", ctypes.c_float), ("rho", ctypes.c_float), ("use_ema", c_int),
-                ("ema_momentum", ctypes.c_float)]
+                ("ema_momentum", ctypes.c_float), ("weight_decay", ctypes.c_float),
+                ("clipnorm", ctypes.c_float), ("clipvalue", ctypes.c_float),
+                ("global_clipnorm", ctypes.c_float)]
 
 
 class Progress(ctypes.Structure):

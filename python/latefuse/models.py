@@ -2224,6 +2224,8 @@ def _read_architecture(path):
 def _optimizer_from(d):
     name = d.get("name", "adam")
     ema = {"use_ema": d.get("use_ema", False), "ema_momentum": d.get("ema_momentum", 0.99)}
+    # weight decay and clips: written only when set (absent = off)
+    ema.update({k: d[k] for k in ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm") if k in d})
     if name == "sgd":
         return _optimizers.SGD(d["learning_rate"], d.get("momentum", 0.0), d.get("nesterov", False),
                                **ema)

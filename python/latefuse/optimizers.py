@@ -9,13 +9,18 @@ import math
 
 from . import _lib
 
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "get"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get"]
+
+_CLIPS = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm")
 
 
 class Optimizer:
-    """Base: every optimizer also takes Keras' use_ema=False and
-    ema_momentum=0.99 (fit keeps a moving average of the weights and ends
-    with it, see lf_optimizer in latefuse.h)."""
+    """Base: every optimizer also takes Keras' weight_decay=None,
+    clipnorm=None, clipvalue=None, global_clipnorm=None (before each update
+    the gradients are clipped, then the weights decayed:
+    w -= w * weight_decay * learning_rate; at most one clip), use_ema=False
+    and ema_momentum=0.99 (fit keeps a moving average of the weights and
+    ends with it); see lf_optimizer in latefuse.h."""
 
     kind = None
 
@@ -31,6 +36,19 @@ class Optimizer:
     def learning_rate(self, value):
         self._learning_rate = _lr(value)
 
+    def _clips(self, weight_decay, clipnorm, clipvalue, global_clipnorm):
+        """Keras' BaseOptimizer checks: at most one clip; each None or a
+        float >= 0 (None and 0 are off)."""
+        if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+                             "Received: clipnorm=%r, clipvalue=%r, global_clipnorm=%r"
+                             % (clipnorm, clipvalue, global_clipnorm))
+        for name, v in zip(_CLIPS, (weight_decay, clipnorm, clipvalue, global_clipnorm)):
+            f = 0.0 if v is None else float(v)
+            if not (f >= 0.0 and math.isfinite(f)):
+                raise ValueError("%s must be None or a finite float >= 0, got %r" % (name, v))
+            setattr(self, name, v if v is None else f)
+
     def _ema(self, use_ema, ema_momentum):
         self.use_ema = bool(use_ema)
         self.ema_momentum = float(ema_momentum)
@@ -43,14 +61,17 @@ class Optimizer:
             setattr(o, k, v)
         o.use_ema = int(getattr(self, "use_ema", False))
         o.ema_momentum = getattr(self, "ema_momentum", 0.99)
+        for name in _CLIPS:
+            setattr(o, name, getattr(self, name, None) or 0.0)
         return o
 
     def _settings(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def __repr__(self):
-        return "%s(%s)" % (type(self).__name__,
-                           ", ".join("%s=%r" % kv for kv in self._settings().items()))
+        items = list(self._settings().items())
+        items += [(k, getattr(self, k)) for k in _CLIPS if getattr(self, k, None) is not None]
+        return "%s(%s)" % (type(self).__name__, ", ".join("%s=%r" % kv for kv in items))
 
 
 def _lr(learning_rate):
@@ -61,12 +82,16 @@ def _lr(learning_rate):
 
 
 class SGD(Optimizer):
-    """SGD(learning_rate=0.01, momentum=0.0, nesterov=False)."""
+    """SGD(learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
+    clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
+    ema_momentum=0.99), as Keras."""
 
     kind = 0
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, use_ema=False,
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
                  ema_momentum=0.99):
+        self._clips(weight_decay, clipnorm, clipvalue, global_clipnorm)
         self._ema(use_ema, ema_momentum)
         self.learning_rate = learning_rate
         self.momentum = float(momentum)
@@ -78,12 +103,17 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7), as Keras."""
+    """Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+    amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,
+    global_clipnorm=None, use_ema=False, ema_momentum=0.99), as Keras
+    (amsgrad=True is refused)."""
 
     kind = 1
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99):
+        self._clips(weight_decay, clipnorm, clipvalue, global_clipnorm)
         self._ema(use_ema, ema_momentum)
         if amsgrad:
             raise ValueError("Adam: amsgrad is not supported")
@@ -95,13 +125,35 @@ class Adam(Optimizer):
                 "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
+class AdamW(Adam):
+    """AdamW(learning_rate=0.001, weight_decay=0.004, beta_1=0.9,
+    beta_2=0.999, epsilon=1e-7, amsgrad=False, clipnorm=None, ...), as
+    Keras 3: Adam with decoupled weight decay (Loshchilov & Hutter), the
+    weights decayed by w * weight_decay * learning_rate before each update.
+    Saved as adam with its weight_decay (load_model gives an Adam that
+    trains the same)."""
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
+                 ema_momentum=0.99):
+        if weight_decay is None:
+            raise ValueError("Argument `weight_decay` must be a float. Received: weight_decay=None")
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, clipnorm, clipvalue,
+                         global_clipnorm, use_ema, ema_momentum)
+
+
 class RMSprop(Optimizer):
-    """RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7)."""
+    """RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
+    centered=False, weight_decay=None, clipnorm=None, clipvalue=None,
+    global_clipnorm=None, use_ema=False, ema_momentum=0.99), as Keras
+    (centered=True is refused)."""
 
     kind = 2
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99):
+        self._clips(weight_decay, clipnorm, clipvalue, global_clipnorm)
         self._ema(use_ema, ema_momentum)
         if centered:
             raise ValueError("RMSprop: centered=True is not supported")
@@ -113,14 +165,14 @@ class RMSprop(Optimizer):
                 "momentum": self.momentum, "epsilon": self.epsilon}
 
 
-_BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
+_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
 
 
 def get(identifier):
-    """An Optimizer from a name ('adam', 'sgd', 'rmsprop') or an Optimizer."""
+    """An Optimizer from a name ('adam', 'adamw', 'sgd', 'rmsprop') or an Optimizer."""
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
         return _BY_NAME[identifier.lower()]()
-    raise ValueError("unknown optimizer %r: use 'adam', 'sgd', 'rmsprop' or an instance of "
-                     "latefuse.optimizers.Adam/SGD/RMSprop" % (identifier,))
+    raise ValueError("unknown optimizer %r: use 'adam', 'adamw', 'sgd', 'rmsprop' or an instance of "
+                     "latefuse.optimizers.Adam/AdamW/SGD/RMSprop" % (identifier,))

@@ -85,6 +85,78 @@ def test_seed_network_matches_pytorch_forward_loss_and_adam_step():
 
 
 @needs_torch
+@pytest.mark.parametrize("case", ["adamw", "clipnorm", "global_clipnorm", "clipvalue"])
+def test_weight_decay_and_clips_match_pytorch(case, tmp_path):
+    """Keras 3's AdamW and gradient clips against PyTorch, 3 full-batch
+    steps of the seed network: AdamW against torch.optim.AdamW (the same
+    decoupled decay, w * (1 - lr wd) before the update; epsilon tiny, where
+    the two Adams place it differently); each clip applied by Keras' rule to
+    torch's gradients (clipnorm per weight, g c / max(|g|, c)), then SGD."""
+    rng = np.random.default_rng(3)
+    ws = fixed_seed_weights(rng)
+    x1 = rng.uniform(0, 1, (64, 100)).astype(np.float32)
+    x2 = rng.uniform(0, 1, (64, 100)).astype(np.float32)
+    y = rng.uniform(0, 1, (64, 1)).astype(np.float32)
+    m = seed_model()
+    lr = 0.01 if case == "adamw" else 0.5
+    if case == "adamw":
+        opt = latefuse.optimizers.AdamW(lr, weight_decay=0.05, epsilon=1e-12)
+    else:
+        opt = latefuse.optimizers.SGD(lr, **{case: {"clipnorm": 0.05, "global_clipnorm": 0.05,
+                                                    "clipvalue": 0.01}[case]})
+    m.compile(opt, 'mse')
+    m.set_weights(ws)
+    p = [torch.tensor(np.asarray(w, dtype=np.float32).astype(np.float64), requires_grad=True) for w in ws]
+    topt = torch.optim.AdamW(p, lr=lr, weight_decay=0.05, eps=1e-12) if case == "adamw" else None
+    clipped = 0
+    for _ in range(3):
+        a = torch.relu(torch.tensor(x1, dtype=torch.float64) @ p[0] + p[1])
+        b = torch.relu(torch.tensor(x2, dtype=torch.float64) @ p[2] + p[3])
+        sm = torch.softmax(p[4].reshape(-1), dim=0)
+        loss = torch.mean(((sm[0] * a + sm[1] * b) @ p[5] + p[6] - torch.tensor(y, dtype=torch.float64)) ** 2)
+        for t in p:
+            t.grad = None
+        loss.backward()
+        if topt is not None:
+            topt.step()
+            continue
+        gs = [t.grad.clone() for t in p]
+        if case == "clipnorm":
+            clipped += sum(float(g.norm()) > 0.05 for g in gs)
+            gs = [g * 0.05 / max(float(g.norm()), 0.05) for g in gs]
+        elif case == "global_clipnorm":
+            total = math.sqrt(sum(float(g.norm()) ** 2 for g in gs))
+            clipped += total > 0.05
+            gs = [g * 0.05 * min(1 / total, 1 / 0.05) for g in gs]
+        else:
+            clipped += sum(int((g.abs() > 0.01).sum()) for g in gs)
+            gs = [g.clamp(-0.01, 0.01) for g in gs]
+        with torch.no_grad():
+            for t, g in zip(p, gs):
+                t -= lr * g
+    if case != "adamw":
+        assert clipped > 0  # the clip acted
+    m.fit([x1, x2], y, epochs=3, batch_size=64, shuffle=False, verbose=0)
+    for got, t in zip(m.get_weights(), p):
+        np.testing.assert_allclose(got, t.detach().numpy().reshape(got.shape), rtol=0, atol=2e-5)
+    # the settings are saved with the model and loaded back
+    m.save(str(tmp_path / "m.lfm"))
+    back = latefuse.models.load_model(str(tmp_path / "m.lfm"))
+    name = "weight_decay" if case == "adamw" else case
+    assert getattr(back.optimizer, name) == pytest.approx(getattr(opt, name))
+
+
+def test_optimizer_clip_arguments_as_keras():
+    with pytest.raises(ValueError, match="Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set"):
+        latefuse.optimizers.Adam(clipnorm=1.0, clipvalue=1.0)
+    with pytest.raises(ValueError, match="weight_decay must be None or a finite float >= 0"):
+        latefuse.optimizers.SGD(weight_decay=-1)
+    assert latefuse.optimizers.get("adamw").weight_decay == 0.004
+    assert repr(latefuse.optimizers.SGD(0.1, clipnorm=1.0)) == \
+        "SGD(learning_rate=0.1, momentum=0.0, nesterov=0, clipnorm=1.0)"
+
+
+@needs_torch
 def test_concatenation_head_matches_pytorch():
     rng = np.random.default_rng(2)
     a, b = Input((5,), name="img"), Input((4,), name="txt")
