@@ -44,9 +44,21 @@ def fixed_seed_weights(rng):
             rng.uniform(0, 1, (1, 1, 2)), rng.uniform(-0.3, 0.3, (32, 1)), rng.uniform(-0.1, 0.1, (1,))]
 
 
-def torch_seed(ws, x1, x2):
-    """The seed network in PyTorch (float64) from Keras-layout weights."""
-    p = [torch.tensor(np.asarray(w, dtype=np.float32).astype(np.float64), requires_grad=True) for w in ws]
+def seed_data(seed):
+    """Fixed seed-network weights and 64 rows of inputs and targets."""
+    rng = np.random.default_rng(seed)
+    ws = fixed_seed_weights(rng)
+    x1 = rng.uniform(0, 1, (64, 100)).astype(np.float32)
+    x2 = rng.uniform(0, 1, (64, 100)).astype(np.float32)
+    y = rng.uniform(0, 1, (64, 1)).astype(np.float32)
+    return ws, x1, x2, y
+
+
+def torch_seed(ws, x1, x2, p=None):
+    """The seed network in PyTorch (float64) from Keras-layout weights (or
+    from the tensors p, which then keep their gradients)."""
+    if p is None:
+        p = [torch.tensor(np.asarray(w, dtype=np.float32).astype(np.float64), requires_grad=True) for w in ws]
     a = torch.relu(torch.tensor(x1, dtype=torch.float64) @ p[0] + p[1])
     b = torch.relu(torch.tensor(x2, dtype=torch.float64) @ p[2] + p[3])
     s = torch.softmax(p[4].reshape(-1), dim=0)
@@ -56,11 +68,7 @@ def torch_seed(ws, x1, x2):
 
 @needs_torch
 def test_seed_network_matches_pytorch_forward_loss_and_adam_step():
-    rng = np.random.default_rng(1)
-    ws = fixed_seed_weights(rng)
-    x1 = rng.uniform(0, 1, (64, 100)).astype(np.float32)
-    x2 = rng.uniform(0, 1, (64, 100)).astype(np.float32)
-    y = rng.uniform(0, 1, (64, 1)).astype(np.float32)
+    ws, x1, x2, y = seed_data(1)
     m = seed_model()
     m.compile('adam', 'mse')
     m.set_weights(ws)
@@ -92,11 +100,7 @@ def test_weight_decay_and_clips_match_pytorch(case, tmp_path):
     decoupled decay, w * (1 - lr wd) before the update; epsilon tiny, where
     the two Adams place it differently); each clip applied by Keras' rule to
     torch's gradients (clipnorm per weight, g c / max(|g|, c)), then SGD."""
-    rng = np.random.default_rng(3)
-    ws = fixed_seed_weights(rng)
-    x1 = rng.uniform(0, 1, (64, 100)).astype(np.float32)
-    x2 = rng.uniform(0, 1, (64, 100)).astype(np.float32)
-    y = rng.uniform(0, 1, (64, 1)).astype(np.float32)
+    ws, x1, x2, y = seed_data(3)
     m = seed_model()
     lr = 0.01 if case == "adamw" else 0.5
     if case == "adamw":
@@ -110,10 +114,8 @@ def test_weight_decay_and_clips_match_pytorch(case, tmp_path):
     topt = torch.optim.AdamW(p, lr=lr, weight_decay=0.05, eps=1e-12) if case == "adamw" else None
     clipped = 0
     for _ in range(3):
-        a = torch.relu(torch.tensor(x1, dtype=torch.float64) @ p[0] + p[1])
-        b = torch.relu(torch.tensor(x2, dtype=torch.float64) @ p[2] + p[3])
-        sm = torch.softmax(p[4].reshape(-1), dim=0)
-        loss = torch.mean(((sm[0] * a + sm[1] * b) @ p[5] + p[6] - torch.tensor(y, dtype=torch.float64)) ** 2)
+        out_t, _ = torch_seed(None, x1, x2, p)
+        loss = torch.mean((out_t - torch.tensor(y, dtype=torch.float64)) ** 2)
         for t in p:
             t.grad = None
         loss.backward()

@@ -324,28 +324,31 @@ static void pool_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
                   nd->kernel[1], nd->strides[0], nd->strides[1], nd->padding == LF_PADDING_SAME ? "same" : "valid");
 }
 
-static lf_status pool_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
-                           const char *where, lf_err *e) {
-    (void)m;
+/* a pooling record's fields: pool_size and strides of `dims` sizes each,
+ * and padding */
+static lf_status pool_fields(const lf_json *L, size_t n_in, lf_node *nd, size_t dims, const char *where,
+                             lf_err *e) {
     lf_status st = lf_arch_arity(n_in, 1, "a pooling layer", where, e);
     if (st != LF_OK) return st;
-    if ((st = lf_arch_sizes(L, "pool_size", 1, 1024, 2, 2, nd->kernel, NULL, where, e)) ||
-        (st = lf_arch_sizes(L, "strides", 1, 1024, 2, 2, nd->strides, NULL, where, e)) ||
+    if ((st = lf_arch_sizes(L, "pool_size", 1, 1024, dims, dims, nd->kernel, NULL, where, e)) ||
+        (st = lf_arch_sizes(L, "strides", 1, 1024, dims, dims, nd->strides, NULL, where, e)) ||
         (st = lf_arch_padding(L, &nd->padding, where, e)))
         return st;
     return LF_OK;
+}
+
+static lf_status pool_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
+                           const char *where, lf_err *e) {
+    (void)m;
+    return pool_fields(L, n_in, nd, 2, where, e);
 }
 
 /* the 1-D kinds: pool_size [k], strides [s] (Keras' one-element tuples) */
 static lf_status pool1_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
                             const char *where, lf_err *e) {
     (void)m;
-    lf_status st = lf_arch_arity(n_in, 1, "a pooling layer", where, e);
+    lf_status st = pool_fields(L, n_in, nd, 1, where, e);
     if (st != LF_OK) return st;
-    if ((st = lf_arch_sizes(L, "pool_size", 1, 1024, 1, 1, nd->kernel, NULL, where, e)) ||
-        (st = lf_arch_sizes(L, "strides", 1, 1024, 1, 1, nd->strides, NULL, where, e)) ||
-        (st = lf_arch_padding(L, &nd->padding, where, e)))
-        return st;
     nd->kernel[1] = nd->strides[1] = 1;
     return LF_OK;
 }
