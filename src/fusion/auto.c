@@ -199,7 +199,7 @@ static lf_status select_method(lf_fusion *f, const float *const *p, const char *
  * candidate's cross-validated score by one standard error of that score
  * or more: the two estimates lean opposite ways (the ensemble's selection
  * saw four fifths of the rows it will be fitted on; the best single is
- * the best of 48 on the very folds it is scored on), and the near-ties a
+ * the best of 46 on the very folds it is scored on), and the near-ties a
  * standard error hides are what averaging hedges — as AutoGluon and
  * auto-sklearn, which always end with their ensemble.  A kept ensemble is
  * selected on every out-of-fold row and its members fitted on every row.
