@@ -6,14 +6,19 @@
 # README's other shell blocks, in the same folder; `make ...` lines are what `make test`
 # itself has just done and are only checked to name real targets.  Each
 # command must exit 0 and print something, and the files the block names
-# must exist after it.  LF_BUILD names the build folder (default build).
-# Last line: "readme: N passed, N failed".
+# must exist after it.  The `make` lines of the other shell blocks must
+# name real targets (`make -n`), and the Python block runs with its
+# arrays bound to the quick start's demo/ files (skipped, with its reason,
+# where /usr/bin/python3 or numpy is missing).  LF_BUILD names the build
+# folder (default build).
+# Last line: "readme: N passed, N failed, K skipped".
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${LF_BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-pass=0 fail=0
+pass=0 fail=0 skipped=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+skip() { skipped=$((skipped + 1)); echo "SKIP: $*"; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/latefuse_readme.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 ln -s "$BUILD" "$T/build"
@@ -22,6 +27,15 @@ run_line() {
     (cd "$T" && sh -c "$2") >"$T/out" 2>"$T/err" </dev/null
     rc=$?
     if [ "$rc" -eq 0 ] && [ -s "$T/out" ]; then ok; else bad "$1'$2' -> exit $rc: $(tail -3 "$T/err")"; fi
+}
+# make_target WHAT LINE: the target (or variable) a `make ...` line names
+# is one make knows (`make` alone, `make test` and `make demo`: what
+# `make test` itself runs)
+make_target() {
+    target=$(echo "$2" | awk '{ print $2 }')
+    case $target in ''|\#*|test|demo) ok ;;
+    *) if make -n -C "$ROOT" "$target" >/dev/null 2>&1; then ok; else bad "$1no make target '$target'"; fi ;;
+    esac
 }
 # written BLOCK: every demo/ file BLOCK names exists and is not empty
 written() {
@@ -38,12 +52,7 @@ i=0
 while IFS= read -r line; do
     i=$((i + 1))
     case $line in
-    make*)
-        target=$(echo "$line" | awk '{ print $2 }')
-        case $target in ''|\#*|test|demo) ok ;;
-        *) if make -n -C "$ROOT" "$target" >/dev/null 2>&1; then ok; else bad "line $i: no make target '$target'"; fi ;;
-        esac
-        continue ;;
+    make*) make_target "line $i: " "$line"; continue ;;
     esac
     run_line "line $i: " "$line"
 done <"$T/block"
@@ -57,9 +66,29 @@ n=$(wc -l <"$T/more")
 if [ "$n" -ge 4 ]; then ok; else bad "the README's other shell blocks have $n ./build/ commands"; fi
 while IFS= read -r line; do run_line "" "$line"; done <"$T/more"
 written "$T/more"
+# the `make` lines of the other shell blocks
+awk '/^<!-- quickstart/ { q = 1 } /^<!-- \/quickstart -->/ { q = 0; next }
+     !q && /^```sh$/ { b = 1; next } b && /^```$/ { b = 0 } !q && b && /^make/ { print }' \
+    "$ROOT/README.md" >"$T/make"
+n=$(wc -l <"$T/make")
+if [ "$n" -ge 5 ]; then ok; else bad "the README's other shell blocks have $n make lines"; fi
+while IFS= read -r line; do make_target "" "$line"; done <"$T/make"
+# the Python block, its validation and test arrays the demo's files
+sed -n '/^```python$/,/^```$/p' "$ROOT/README.md" | sed '/^```/d' >"$T/block.py"
+if [ ! -s "$T/block.py" ]; then bad "the README has no Python block"
+elif ! /usr/bin/python3 -c 'import numpy' 2>/dev/null; then skip "the README's Python block: /usr/bin/python3 with numpy is missing"
+else
+    { echo 'import numpy as np'
+      echo 'p_image, p_text, y = (np.load("demo/%s.npy" % n) for n in ("image_val", "text_val", "y_val"))'
+      echo 'p_image_test = np.load("demo/image_test.npy")'
+      cat "$T/block.py"; } >"$T/readme.py"
+    if (cd "$T" && PYTHONPATH="$ROOT/python" LATEFUSE_LIB="$BUILD/liblatefuse.so" \
+        /usr/bin/python3 readme.py) >"$T/out" 2>&1; then ok
+    else bad "the README's Python block: $(tail -3 "$T/out")"; fi
+fi
 # the numbers the quick start ends with: auto's choice beats both models alone
 acc=$(cd "$T" && ./build/latefuse eval demo/fusion.lf -m image=demo/image_test.npy -m text=demo/text_test.npy \
       -y demo/y_test.npy --json | sed -n 's/.*"accuracy": *\([0-9.]*\).*/\1/p')
 if [ -n "$acc" ] && awk "BEGIN { exit !($acc > 0.85) }"; then ok; else bad "fused test accuracy '$acc' <= 0.85"; fi
-echo "readme: $pass passed, $fail failed"
+echo "readme: $pass passed, $fail failed, $skipped skipped"
 [ "$fail" -eq 0 ]
