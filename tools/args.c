@@ -315,7 +315,7 @@ static const char USAGE_REPORT[] =
     "                  search them (as in compare); with -f, required when FUSION was\n"
     "                  fitted with features, refused by a dynamic-selection FUSION\n"
     "                  fitted without (other methods leave them)\n"
-    "  other options as for compare\n";
+    "  other options as for compare but --json (the page is the output)\n";
 
 const char *lf_cli_usage(cli_command c) {
     switch (c) {
