@@ -410,6 +410,33 @@ int lf_position_embedding(lf_model *m, int x, size_t sequence_length, const char
 int lf_conv1d(lf_model *m, int x, size_t filters, size_t kernel_size, size_t strides, lf_padding padding,
               lf_activation act, int use_bias, const char *name);
 
+/* LSTM(units, use_bias, unit_forget_bias, return_sequences, go_backwards)
+ * and GRU(units, use_bias, return_sequences, go_backwards), Keras' layers
+ * with activation tanh, recurrent_activation sigmoid and (GRU)
+ * reset_after: x (batch, T, D) -> (batch, T, units) with return_sequences
+ * (every step's output, in the order the steps ran: reversed with
+ * go_backwards, as Keras), else (batch, units) (the last step's), from zero
+ * states.  Weights in Keras' order and layout, G = 4 units (LSTM, gate
+ * blocks i, f, c, o) or 3 units (GRU, blocks z, r, h): kernel (D, G),
+ * glorot_uniform; recurrent_kernel (units, G), orthogonal (Keras', gain 1);
+ * bias (G) for LSTM, zeros but the forget block, ones with
+ * unit_forget_bias; (2, G) for GRU, zeros (row 0 added to x W, row 1 to h
+ * U, which the reset gate multiplies).  The LSTM step: i, f, o =
+ * sigmoid(.), g = tanh(.) of x W + h U + b, c' = f c + i g, h' = o tanh(c');
+ * the GRU step: z = sigmoid(x W_z + b_z + h U_z + b'_z), r likewise, n =
+ * tanh(x W_h + b_h + r (h U_h + b'_h)), h' = z h + (1 - z) n.  A padding
+ * mask on x (above): a masked step keeps the states and repeats the
+ * previous step's output (zeros before the first real step), as Keras'
+ * generic loop (zero_output_for_mask False); with return_sequences the
+ * output carries x's mask (unreversed, as Keras), else none.  lf_set_l2
+ * penalises the kernel (Keras' kernel_regularizer).  Not available:
+ * dropout, recurrent_dropout, return_state, stateful, other activations,
+ * GRU's reset_after false. */
+int lf_lstm(lf_model *m, int x, size_t units, int use_bias, int unit_forget_bias, int return_sequences,
+            int go_backwards, const char *name);
+int lf_gru(lf_model *m, int x, size_t units, int use_bias, int return_sequences, int go_backwards,
+           const char *name);
+
 /* LayerNormalization(axis=-1, epsilon, center, scale) over the last axis of
  * a rank 1..3 x (Keras' defaults: epsilon 1e-3, center and scale on): each
  * position's features are normalised by their own mean and biased

@@ -48,7 +48,9 @@
     X(LF_K_LAYERNORM, lf_type_layernorm) \
     X(LF_K_MHA, lf_type_mha)                    \
     X(LF_K_MAXPOOL1D, lf_type_maxpool1d)        \
-    X(LF_K_AVGPOOL1D, lf_type_avgpool1d)
+    X(LF_K_AVGPOOL1D, lf_type_avgpool1d)        \
+    X(LF_K_LSTM, lf_type_lstm)                  \
+    X(LF_K_GRU, lf_type_gru)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -95,6 +97,8 @@ typedef struct lf_node {
     int shares;          /* Keras' shared layer: 1 + the id of the node whose
                             weights this one uses (lf_share_weights); 0: its own */
     size_t heads, key_dim, value_dim; /* MultiHeadAttention */
+    int return_sequences, go_backwards; /* LSTM, GRU */
+    int unit_forget_bias; /* LSTM: the forget gate's bias starts at 1 */
     size_t param_off;    /* offset into the flat parameter block */
     size_t n_params;
     size_t aux_per_row;  /* scratch floats per batch row (see graph.c) */

@@ -1064,6 +1064,105 @@ def build(label, drawer, model, node_order, input_order, steps, margin_min, max_
     raise AssertionError("%s: no draw without kinks/ties in %d tries" % (label, max_tries))
 
 
+# ---------------------------------------------------------------------------
+# recurrent layers: Keras' LSTM / GRU (reset_after) run by PyTorch's own
+# cells (torch._VF.lstm_cell / gru_cell, what nn.LSTMCell / nn.GRUCell
+# call) with the weights mapped from Keras' layout: LSTM gate blocks i, f,
+# c, o are torch's i, f, g, o (w_ih = kernel^T, w_hh = recurrent_kernel^T,
+# b_ih = bias, b_hh = 0); GRU's z, r, h are reordered to torch's r, z, n
+# (b_ih = bias[0], b_hh = bias[1]).  The padding mask as Keras' backend
+# rnn (zero_output_for_mask False): a masked step keeps the states and
+# repeats the previous output (zeros before the first); go_backwards runs
+# the steps from the end and returns the outputs in that order.
+# ---------------------------------------------------------------------------
+
+RNN_U = 3
+
+
+def _gru_torch_order(w, u):
+    """Keras blocks z, r, h along the last axis -> torch's r, z, n"""
+    return torch.cat([w[..., u:2 * u], w[..., :u], w[..., 2 * u:]], dim=-1)
+
+
+def keras_rnn(kind, x, mask, kernel, rec, bias, return_sequences, go_backwards):
+    B, T, _ = x.shape
+    u = rec.shape[0]
+    if kind == "lstm":
+        w_ih, w_hh = kernel.t(), rec.t()
+        b_ih = bias if bias is not None else None
+        b_hh = torch.zeros_like(bias) if bias is not None else None
+    else:
+        w_ih, w_hh = _gru_torch_order(kernel, u).t(), _gru_torch_order(rec, u).t()
+        b_ih = _gru_torch_order(bias[0], u) if bias is not None else None
+        b_hh = _gru_torch_order(bias[1], u) if bias is not None else None
+    h = torch.zeros((B, u), dtype=x.dtype)
+    c = torch.zeros((B, u), dtype=x.dtype)
+    outs = []
+    for s in range(T):
+        t = T - 1 - s if go_backwards else s
+        if kind == "lstm":
+            hn, cn = torch._VF.lstm_cell(x[:, t], (h, c), w_ih, w_hh, b_ih, b_hh)
+        else:
+            hn = torch._VF.gru_cell(x[:, t], h, w_ih, w_hh, b_ih, b_hh)
+            cn = c
+        keep = mask[:, t].unsqueeze(-1)
+        h = torch.where(keep, hn, h)
+        c = torch.where(keep, cn, c)
+        outs.append(h)
+    return torch.stack(outs, dim=1) if return_sequences else h
+
+
+RNN_NODES = ["emb", "sum", "lstm_s", "lstm_b", "gru_s", "gru_n", "gap", "cat", "out"]
+
+
+def rnn_model_ids(ids):
+    mask = ids != 0
+    ones = torch.ones_like(mask)
+
+    def model(p, x):
+        n = {}
+        n["emb"] = p["emb.embeddings"][ids]
+        n["sum"] = n["emb"] + x["x"]
+        n["lstm_s"] = keras_rnn("lstm", n["sum"], mask, p["lstm_s.kernel"], p["lstm_s.recurrent_kernel"],
+                                p["lstm_s.bias"], True, False)
+        n["lstm_b"] = keras_rnn("lstm", n["sum"], mask, p["lstm_b.kernel"], p["lstm_b.recurrent_kernel"],
+                                p["lstm_b.bias"], False, True)
+        n["gru_s"] = keras_rnn("gru", n["sum"], mask, p["gru_s.kernel"], p["gru_s.recurrent_kernel"],
+                               p["gru_s.bias"], True, True)
+        # no mask: a GRU on x alone, without bias
+        n["gru_n"] = keras_rnn("gru", x["x"], ones, p["gru_n.kernel"], p["gru_n.recurrent_kernel"], None,
+                               False, False)
+        n["gap"] = masked_avg(n["gru_s"], mask)  # the output keeps the (unreversed) mask
+        n["cat"] = torch.cat([flat(n["lstm_s"]), n["lstm_b"], n["gap"], n["gru_n"]], dim=1)
+        n["out"] = dense(n["cat"], p["out.kernel"], p["out.bias"])
+        loss = mse(n["out"], x["y"])
+        return n, loss, math.inf
+    return model
+
+
+def draw_rnn():
+    B, T, D, u = SEQ_B, SEQ_T, SEQ_D, RNN_U
+    inputs = {"x": n32((B, T, D), 0.5), "y": n32((B, 3), 1.0)}
+    params = {"emb.embeddings": u32((SEQ_V, D), -1.0, 1.0)}
+    for name, G, b in (("lstm_s", 4 * u, (4 * u,)), ("lstm_b", 4 * u, (4 * u,)), ("gru_s", 3 * u, (2, 3 * u)),
+                       ("gru_n", 3 * 2, None)):
+        units = G // (4 if name.startswith("lstm") else 3)
+        params[name + ".kernel"] = u32((D, G), -0.6, 0.6)
+        params[name + ".recurrent_kernel"] = u32((units, G), -0.6, 0.6)
+        if b is not None:
+            params[name + ".bias"] = u32(b, -0.3, 0.3)
+    params["out.kernel"] = glorot32(3, SEQ_T * u + u + u + 2)
+    params["out.bias"] = bias32(3)
+    return params, inputs
+
+
+def build_rnn(label, steps):
+    ids = draw_seq_ids()
+    out = build(label, draw_rnn, rnn_model_ids(ids), RNN_NODES, ["x", "y"], steps, 0.0)
+    idsf = ids.to(F64)
+    return [("x.ids", idsf)] + out + [("grad.x.ids", torch.zeros_like(idsf))]
+
+
 def main(argv):
     if len(argv) != 2:
         sys.stderr.write("usage: make_golden.py OUTDIR\n")
@@ -1150,6 +1249,17 @@ def main(argv):
          "steps take no part (PyTorch nn.MaxPool1d on -inf padding, nn.AvgPool1d(count_include_pad=False)); "
          "each flattened, Concatenate, Dense(3,linear); mse; forward and grads.",
          build("pool1d", draw_pool1d, pool1d_model, POOL1D_NODES, ["x", "y"], 0, ZOO_MARGIN)),
+    ]
+    files += [
+        ("rnn.safetensors",
+         "Recurrent layers: ids (4,6) token ids with padding (a fully padded row, a 0 inside a row) -> "
+         "Embedding(11,4,mask_zero) + x (4,6,4) -> LSTM(3,return_sequences) flattened, LSTM(3,go_backwards), "
+         "GRU(3,return_sequences,go_backwards) -> GlobalAveragePooling1D over the unmasked steps; x -> "
+         "GRU(2,use_bias=False) (no mask); Concatenate, Dense(3,linear); mse; Keras' weights (LSTM gates i,f,c,o; "
+         "GRU z,r,h with reset_after, bias (2,3u)) run by torch._VF.lstm_cell / gru_cell (nn.LSTMCell / "
+         "nn.GRUCell) with a masked step keeping the states (Keras' backend rnn); forward, grads, Keras-3 Adam "
+         "steps 1 and 5.",
+         build_rnn("rnn", 5)),
     ]
     for fname, desc, tensors in files:
         path = os.path.join(outdir, fname)

@@ -360,6 +360,30 @@ static void test_pool1d(void) {
     lf_model_free(m);
 }
 
+/* LSTM and GRU (reset_after) against PyTorch's cells with Keras' weights
+ * mapped: return_sequences flattened, go_backwards, a reversed sequence
+ * pooled over its (unreversed) mask, a GRU without bias and mask; padded
+ * steps keep the states */
+static void test_rnn(void) {
+    lf_model *m;
+    lf_model_create(&m, 9);
+    int ids = lf_input_shape(m, 1, (size_t[]){6}, LF_DTYPE_INT32, "ids");
+    int x = lf_input_shape(m, 2, (size_t[]){6, 4}, LF_DTYPE_FLOAT32, "x");
+    int emb = lf_embedding(m, ids, 11, 4, 1, "emb");
+    int sum = lf_add(m, 2, (int[]){emb, x}, "sum");
+    int ls = lf_lstm(m, sum, 3, 1, 1, 1, 0, "lstm_s");
+    int lb = lf_lstm(m, sum, 3, 1, 1, 0, 1, "lstm_b");
+    int gs = lf_gru(m, sum, 3, 1, 1, 1, "gru_s");
+    int gn = lf_gru(m, x, 2, 0, 0, 0, "gru_n");
+    int gap = lf_global_average_pooling1d(m, gs, "gap");
+    int cat = lf_concatenate(m, 4, (int[]){lf_flatten(m, ls, NULL), lb, gap, gn}, "cat");
+    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    CHECK(m->nodes[gs].seq_mask == emb && m->nodes[lb].seq_mask == -1, "the mask passes with return_sequences");
+    check_network(m, "tests/golden/rnn.safetensors", 4, 1);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_multi();
     test_seed();
@@ -371,5 +395,6 @@ int main(void) {
     test_attention();
     test_encoder();
     test_pool1d();
+    test_rnn();
     return check_report("test_golden");
 }

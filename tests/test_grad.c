@@ -806,6 +806,53 @@ static void test_sequence(void) {
         }
 }
 
+/* seq_run for the recurrent layers: ids with trailing padding (fill_ids)
+ * and, in row 0, a padded step between real ones */
+static void rnn_run(const char *what, lf_model *m, int h, uint64_t seed) {
+    int o = lf_dense(m, h, 2, LF_ACT_LINEAR, 1, "o");
+    lf_status st = lf_model_compile(m, o, LF_LOSS_MSE, NULL);
+    CHECK(st == LF_OK, "%s: compile: %s", what, lf_model_error(m));
+    if (st != LF_OK) return;
+    scale_kernel(m, "o", 3);
+    enum { N = 5, T = 4 };
+    data d = make_data(m, N, LF_LOSS_MSE, seed);
+    fill_ids(d.x[0], N, T, 9, seed + 7);
+    d.x[0][1] = 0.0f;
+    fd_check_mode(what, m, d.x, d.t, N, 0, 0);
+    free_data(&d);
+}
+
+/* LSTM and GRU: with and without a padding mask (trailing padding, a
+ * padded step inside a row, a fully padded row), return_sequences both
+ * ways (the sequence pooled over its mask, or flattened: the repeated
+ * outputs of masked steps), go_backwards both ways, with and without bias */
+static void test_rnn(void) {
+    for (int gru = 0; gru <= 1; gru++)
+        for (int k = 0; k < 16; k++) {
+            int mask_zero = k & 1, seqs = (k >> 1) & 1, back = (k >> 2) & 1, bias = !((k >> 3) & 1);
+            lf_model *m;
+            lf_model_create(&m, 2800 + 16 * gru + k);
+            int ids = lf_input_shape(m, 1, (size_t[]){4}, LF_DTYPE_INT32, "ids");
+            int x = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "x");
+            int e = lf_embedding(m, ids, 9, 3, mask_zero, "emb");
+            int s = lf_add(m, 2, (int[]){e, x}, "sum");
+            int r = gru ? lf_gru(m, s, 3, bias, seqs, back, "rnn") : lf_lstm(m, s, 3, bias, 1, seqs, back, "rnn");
+            CHECK(r >= 0, "rnn: %s", lf_model_error(m));
+            CHECK(m->nodes[r].seq_mask == (mask_zero && seqs ? e : -1), "the mask passes with return_sequences only");
+            int h = r;
+            if (seqs) h = back ? lf_flatten(m, r, NULL) : lf_global_average_pooling1d(m, r, NULL);
+            fill_weight(m, "emb", 0, -1, 1, 2850);
+            fill_weight(m, "rnn", 0, -1, 1, 2851 + k);
+            fill_weight(m, "rnn", 1, -1, 1, 2852 + k);
+            if (bias) fill_weight(m, "rnn", 2, -0.5f, 0.5f, 2853 + k);
+            char what[128];
+            snprintf(what, sizeof what, "%s(mask %d, return_sequences %d, go_backwards %d, use_bias %d)",
+                     gru ? "GRU" : "LSTM", mask_zero, seqs, back, bias);
+            rnn_run(what, m, h, 2900 + 16 * gru + k);
+            lf_model_free(m);
+        }
+}
+
 int main(void) {
     test_activations();
     test_losses();
@@ -821,5 +868,6 @@ int main(void) {
     test_pool1d();
     test_layernorm();
     test_sequence();
+    test_rnn();
     return check_report("test_grad");
 }

@@ -664,6 +664,99 @@ static void test_pool1d(void) {
     unlink(path);
 }
 
+/* LSTM / GRU: Keras' initial weights (orthogonal recurrent kernel, the
+ * forget bias at 1), masked steps repeating the previous output, the save /
+ * load round trip predicting the same bits, the file's fields and shapes,
+ * and the builder's errors */
+static void test_rnn(void) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/rnn.lf", tmpdir);
+    lf_model *m;
+    lf_model_create(&m, 5);
+    int ids = lf_input_shape(m, 1, (size_t[]){6}, LF_DTYPE_INT32, "tokens");
+    int e = lf_embedding(m, ids, 20, 5, 1, NULL);
+    int ls = lf_lstm(m, e, 4, 1, 1, 1, 0, NULL);
+    int gr = lf_gru(m, ls, 3, 1, 0, 1, NULL);
+    int o = lf_dense(m, gr, 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(ls >= 0 && gr >= 0 && lf_set_l2(m, ls, 0.01f) == LF_OK, "build: %s", lf_model_error(m));
+    CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
+          lf_model_error(m));
+    CHECK(m->nodes[ls].seq_mask == e && m->nodes[gr].seq_mask == -1, "masks: %d %d", m->nodes[ls].seq_mask,
+          m->nodes[gr].seq_mask);
+    /* initial weights: U U^T = I (rows orthonormal), bias 0 but the forget block's 1 */
+    float U[4 * 16], b[16];
+    CHECK(lf_get_weights(m, "lstm", 1, U, 64) == LF_OK && lf_get_weights(m, "lstm", 2, b, 16) == LF_OK, "weights");
+    double worst = 0;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            double d = 0;
+            for (int k = 0; k < 16; k++) d += (double)U[i * 16 + k] * U[j * 16 + k];
+            worst = fmax(worst, fabs(d - (i == j)));
+        }
+    CHECK(worst < 1e-5, "recurrent_kernel rows are not orthonormal: %g", worst);
+    for (int j = 0; j < 16; j++) CHECK(b[j] == (j >= 4 && j < 8 ? 1.0f : 0.0f), "bias[%d] = %g", j, (double)b[j]);
+    /* a masked step repeats the previous output; zeros before the first real step */
+    float x2[2 * 6] = {3, 4, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0}, seqo[2 * 6 * 4];
+    float *outs[16] = {0};
+    outs[ls] = seqo;
+    CHECK(lf__forward_nodes(m, (const float *const *)(const float *[]){x2}, 2, outs) == LF_OK, "forward");
+    CHECK(memcmp(seqo + 2 * 4, seqo + 1 * 4, 16) == 0 && memcmp(seqo + 5 * 4, seqo + 3 * 4, 16) == 0 &&
+              memcmp(seqo + 4 * 4, seqo + 3 * 4, 16) == 0, "masked steps repeat the output");
+    for (int j = 0; j < 24; j++) CHECK(seqo[24 + j] == 0.0f, "a fully padded row gives zeros");
+    enum { N = 24, T = 6 };
+    float x[N * T], y[N];
+    fill_uniform(x, N * T, 1, 20, 11);
+    for (int i = 0; i < N * T; i++) x[i] = (i % T) >= 2 + (i / T) % 5 ? 0.0f : floorf(x[i]);
+    for (int i = 0; i < N; i++) y[i] = (float)(i % 3);
+    const float *xs[1] = {x};
+    lf_fit_options fo = lf_fit_defaults();
+    fo.epochs = 2, fo.batch_size = 8;
+    CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
+    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model *l;
+    lf_model_create(&l, 0);
+    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+    float p[N * 3], q[N * 3];
+    CHECK(lf_model_predict(m, xs, N, p) == LF_OK && lf_model_predict(l, xs, N, q) == LF_OK, "predict");
+    CHECK(memcmp(p, q, sizeof p) == 0, "the loaded model predicts differently");
+    CHECK(l->nodes[2].seq_mask == 1 && l->nodes[3].seq_mask == -1 && l->nodes[2].l2 == 0.01f, "loaded: %d %d",
+          l->nodes[2].seq_mask, l->nodes[3].seq_mask);
+    lf_model_free(l);
+    lf_st_file f;
+    lf_err er;
+    CHECK(lf_st_read(path, &f, &er) == LF_OK, "%s", er.msg);
+    const char *arch = lf_st_metadata(&f, "architecture");
+    const char *want[] = {
+        "\"type\":\"LSTM\",\"inbound\":[\"embedding\"],\"units\":4,\"activation\":\"tanh\",\"recurrent_activation\":"
+        "\"sigmoid\",\"use_bias\":true,\"return_sequences\":true,\"go_backwards\":false,\"unit_forget_bias\":true,"
+        "\"l2\":0.01",
+        "\"type\":\"GRU\",\"inbound\":[\"lstm\"],\"units\":3,\"activation\":\"tanh\",\"recurrent_activation\":"
+        "\"sigmoid\",\"use_bias\":true,\"return_sequences\":false,\"go_backwards\":true,\"reset_after\":true,"
+        "\"l2\":0}",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        CHECK(has(arch, want[i]), "arch lacks %s:\n%s", want[i], arch ? arch : "(none)");
+    const lf_st_tensor *t = lf_st_find(&f, "lstm.kernel");
+    CHECK(t && t->ndim == 2 && t->shape[0] == 5 && t->shape[1] == 16, "lstm.kernel (5, 16)");
+    t = lf_st_find(&f, "gru.recurrent_kernel");
+    CHECK(t && t->ndim == 2 && t->shape[0] == 3 && t->shape[1] == 9, "gru.recurrent_kernel (3, 9)");
+    t = lf_st_find(&f, "gru.bias");
+    CHECK(t && t->ndim == 2 && t->shape[0] == 2 && t->shape[1] == 9, "gru.bias (2, 9)");
+    lf_st_free(&f);
+    lf_model_free(m);
+    unlink(path);
+    const char *errs[] = {"LSTM: units must be in 1..67108864, got 0",
+                          "GRU: input 'v' has shape (None, 12); it needs rank 3 (batch, steps, features)"};
+    for (int c = 0; c < 2; c++) {
+        lf_model_create(&m, 2);
+        int v = lf_input(m, 12, "v"), sq = lf_input_shape(m, 2, (size_t[]){6, 3}, LF_DTYPE_FLOAT32, "seq");
+        if (c == 0) lf_lstm(m, sq, 0, 1, 1, 0, 0, NULL);
+        else lf_gru(m, v, 3, 1, 0, 0, NULL);
+        CHECK(strcmp(lf_model_error(m), errs[c]) == 0, "case %d: got '%s'", c, lf_model_error(m));
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_seq_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -677,6 +770,7 @@ int main(void) {
     test_seq_errors();
     test_categorical_on_sequence();
     test_pool1d();
+    test_rnn();
     rmdir(tmpdir);
     return check_report("test_seq_layers");
 }

@@ -1,0 +1,388 @@
+/*
+ * rnn.c — Keras' recurrent layers over sequences x (B, T, D): LSTM(units)
+ * and GRU(units) with reset_after (Keras 3's default), tanh activation and
+ * sigmoid recurrent activation (keras/src/layers/rnn/lstm.py, gru.py).
+ *
+ * Weights, Keras' names, order and layout (G = 4 u for LSTM, 3 u for GRU):
+ *   kernel (D, G)   recurrent_kernel (u, G)   bias (G) LSTM, (2, G) GRU
+ * the gate blocks of G in Keras' order: LSTM i, f, c, o; GRU z, r, h (GRU's
+ * bias row 0 is the input bias, row 1 the recurrent one).  No bias with
+ * use_bias false.  kernel glorot_uniform (fan_in D, fan_out G), the
+ * recurrent kernel orthogonal (Keras' Orthogonal, gain 1: a normal (G, u)
+ * matrix's QR factor Q, signed so that R's diagonal is positive,
+ * transposed: rows orthonormal), biases zero but LSTM's forget block, ones
+ * with unit_forget_bias.
+ *
+ * One step from state h (c for LSTM), input x_t (sigma the sigmoid):
+ *   LSTM  z = x_t W + h U + b;  i, f, o = sigma(z_i, z_f, z_o), g = tanh(z_c)
+ *         c' = f c + i g,  h' = o tanh(c')
+ *   GRU   a = x_t W + b_x,  q = h U + b_h
+ *         z = sigma(a_z + q_z), r = sigma(a_r + q_r), n = tanh(a_h + r q_h)
+ *         h' = z h + (1 - z) n
+ * from zero states.  go_backwards runs the steps from t = T - 1 down to 0.
+ * The output is h' of every step in the order the steps ran (reversed with
+ * go_backwards, as Keras) with return_sequences, (B, T, u), else the last
+ * one's, (B, u).
+ *
+ * A padding mask on x (layer.h): a masked step keeps the states, and its
+ * output is the previous step's (zeros before the first unmasked step), as
+ * Keras' backend rnn with zero_output_for_mask False, the RNN layer's
+ * default (keras/src/backend/tensorflow/rnn.py, `tf.where(mask_t, output,
+ * prev_output)`); the output without return_sequences is so the state after
+ * the last unmasked step.  With return_sequences the output carries x's
+ * mask, unreversed even with go_backwards, as Keras' RNN.compute_mask;
+ * without, none.  (TensorFlow's cuDNN path writes zeros at masked steps
+ * instead; the generic loop's rule, which every backend runs, is the one
+ * followed.)
+ *
+ * Speed: x W (+ b) for all steps is one sgemm over the B T rows; each step
+ * then adds h U as one sgemm over the batch on strided views of the
+ * states.  Backward walks the steps back, one sgemm per step for the
+ * states' gradient and one for U's, then one each for W's gradient and
+ * x's.  Scratch (aux, region by region, each (B, T, .) row-major):
+ *   LSTM  Z (B, T, G) the gates, then their pre-activations' gradients;
+ *         H, C (B, T, u) the states after each step; dh, dc (B, u)
+ *   GRU   Z (B, T, G) z, r, n, then d a;  Q (B, T, G) h U + b_h, then d q;
+ *         H (B, T, u);  dh (B, u)
+ * so training allocates nothing.
+ */
+#include "kernels.h"
+#include "layers/layer.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct rnn_geom {
+    size_t T, D, u, G;
+    int gru;
+} rnn_geom;
+
+static rnn_geom geom_of(const lf_model *m, const lf_node *nd) {
+    const lf_node *x = &m->nodes[nd->in[0]];
+    rnn_geom g;
+    g.gru = nd->kind == LF_K_GRU;
+    g.T = x->shape[0], g.D = x->shape[1], g.u = nd->shape[nd->rank - 1];
+    g.G = (g.gru ? 3 : 4) * g.u;
+    return g;
+}
+
+static inline float sigm(float v) { return 1.0f / (1.0f + expf(-v)); }
+
+/* the builder put units in nd->dim, use_bias, return_sequences,
+ * go_backwards (and unit_forget_bias) in nd */
+static int rnn_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    const lf_node *x = lf_input_node(m, t->type, in, n_in, 2);
+    if (!x) return 0;
+    size_t u = nd->dim, T = x->shape[0], D = x->shape[1], G, nw, per, tg;
+    if (u == 0 || u > LF_ARCH_MAX_DIM / 4)
+        return lf_build_fail(m, LF_ERR_ARG, "%s: units must be in 1..%zu, got %zu", t->type, LF_ARCH_MAX_DIM / 4,
+                             u);
+    G = (t->op ? 3 : 4) * u;
+    if (!lf_mul_ok(D + u + 2, G, &nw) || nw > LF_ARCH_MAX_DIM || !lf_mul_ok(T, G, &tg) || tg > LF_ARCH_MAX_DIM)
+        return lf_build_fail(m, LF_ERR_ARG, "%s: %zu units over %zu steps of %zu features are too many", t->type,
+                             u, T, D);
+    size_t out[2] = {T, u};
+    if (!lf_shape_set(m, t->type, nd, nd->return_sequences ? 2 : 1, nd->return_sequences ? out : &u)) return 0;
+    /* LSTM: Z, H, C, dh, dc; GRU: Z, Q, H, dh (the top of this file) */
+    per = t->op ? 2 * tg + T * u + u : tg + 2 * T * u + 2 * u;
+    nd->aux_per_row = per;
+    /* the output keeps x's mask with return_sequences (LF_MASKING_OWN: set here) */
+    nd->seq_mask = nd->return_sequences ? x->seq_mask : -1;
+    return 1;
+}
+
+static size_t rnn_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
+    rnn_geom g = geom_of(m, nd);
+    w[0] = (lf_weight){"kernel", 0, 2, {g.D, g.G}, 1, 0};
+    w[1] = (lf_weight){"recurrent_kernel", g.D * g.G, 2, {g.u, g.G}, 0, 0};
+    if (!nd->use_bias) return 2;
+    if (g.gru) w[2] = (lf_weight){"bias", (g.D + g.u) * g.G, 2, {2, g.G}, 0, 0};
+    else w[2] = (lf_weight){"bias", (g.D + g.u) * g.G, 1, {g.G}, 0, 0};
+    return 3;
+}
+
+/* a standard normal (Box-Muller on two 24-bit uniforms, u1 in (0, 1]) */
+static double std_normal(lf_rng *r) {
+    double u1 = 1.0 - lf_rng_uniform(r), u2 = lf_rng_uniform(r);
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* Keras' Orthogonal (gain 1) for a (rows, cols) weight, rows <= cols: the
+ * rows of a normal matrix made orthonormal by Gram-Schmidt (twice, in
+ * double), which is Q of its transpose's QR with R's diagonal positive */
+static void orthogonal_rows(float *w, size_t rows, size_t cols, lf_rng *r) {
+    for (size_t i = 0; i < rows * cols; i++) w[i] = (float)std_normal(r);
+    for (size_t j = 0; j < rows; j++) {
+        float *v = w + j * cols;
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t k = 0; k < j; k++) {
+                const float *q = w + k * cols;
+                double d = 0;
+                for (size_t i = 0; i < cols; i++) d += (double)q[i] * v[i];
+                for (size_t i = 0; i < cols; i++) v[i] = (float)(v[i] - d * q[i]);
+            }
+        double n = 0;
+        for (size_t i = 0; i < cols; i++) n += (double)v[i] * v[i];
+        n = n > 0 ? 1.0 / sqrt(n) : 0.0;
+        for (size_t i = 0; i < cols; i++) v[i] = (float)(v[i] * n);
+    }
+}
+
+static void rnn_init(lf_model *m, lf_node *nd) {
+    rnn_geom g = geom_of(m, nd);
+    float *w = m->params + nd->param_off;
+    float limit = sqrtf(6.0f / (float)(g.D + g.G));
+    for (size_t i = 0; i < g.D * g.G; i++) w[i] = (2.0f * lf_rng_uniform(&m->rng) - 1.0f) * limit;
+    orthogonal_rows(w + g.D * g.G, g.u, g.G, &m->rng);
+    if (!nd->use_bias) return;
+    float *b = w + (g.D + g.u) * g.G;
+    memset(b, 0, (g.gru ? 2 : 1) * g.G * sizeof *b);
+    if (!g.gru && nd->unit_forget_bias)
+        for (size_t j = 0; j < g.u; j++) b[g.u + j] = 1.0f;
+}
+
+/* the time index of the s-th step run */
+static inline size_t step_t(const lf_node *nd, size_t T, size_t s) { return nd->go_backwards ? T - 1 - s : s; }
+
+static void rnn_forward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    rnn_geom g = geom_of(c->m, nd);
+    size_t B = c->B, T = g.T, u = g.u, G = g.G, TG = T * G, Tu = T * u;
+    const float *x = c->xs[0], *W = c->w, *U = W + g.D * G;
+    const float *bx = nd->use_bias ? U + u * G : NULL, *bh = nd->use_bias && g.gru ? bx + G : NULL;
+    const float *mask = c->in_masks[0];
+    float *Z = c->aux, *Q = g.gru ? Z + B * TG : NULL, *H = g.gru ? Q + B * TG : Z + B * TG;
+    float *C = g.gru ? NULL : H + B * Tu;
+    /* Z (B T, G) = x (B T, D) W (D, G) + b_x */
+    lf_sgemm_bias_relu(0, 0, B * T, G, g.D, x, g.D, W, G, bx, 0, Z, G);
+    for (size_t s = 0; s < T; s++) {
+        size_t t = step_t(nd, T, s), tp = s ? step_t(nd, T, s - 1) : 0;
+        if (g.gru) { /* Q[:, t] (B, G) = h_prev (B, u) U (u, G) + b_h */
+            if (s) lf_sgemm_bias_relu(0, 0, B, G, u, H + tp * u, Tu, U, G, bh, 0, Q + t * G, TG);
+            else
+                for (size_t r = 0; r < B; r++)
+                    if (bh) memcpy(Q + r * TG + t * G, bh, G * sizeof *Q);
+                    else memset(Q + r * TG + t * G, 0, G * sizeof *Q);
+        } else if (s) { /* Z[:, t] += h_prev U */
+            lf_sgemm(0, 0, B, G, u, 1.0f, H + tp * u, Tu, U, G, 1.0f, Z + t * G, TG);
+        }
+        for (size_t r = 0; r < B; r++) {
+            float *z = Z + r * TG + t * G, *h = H + r * Tu + t * u;
+            const float *hp = s ? H + r * Tu + tp * u : NULL;
+            if (mask && mask[r * T + t] == 0.0f) { /* a masked step keeps the states */
+                if (hp) memcpy(h, hp, u * sizeof *h);
+                else memset(h, 0, u * sizeof *h);
+                if (!g.gru) {
+                    if (hp) memcpy(C + r * Tu + t * u, C + r * Tu + tp * u, u * sizeof *C);
+                    else memset(C + r * Tu + t * u, 0, u * sizeof *C);
+                }
+                continue;
+            }
+            if (g.gru) {
+                const float *q = Q + r * TG + t * G;
+                for (size_t j = 0; j < u; j++) {
+                    float zz = sigm(z[j] + q[j]), rr = sigm(z[u + j] + q[u + j]);
+                    float n = tanhf(z[2 * u + j] + rr * q[2 * u + j]);
+                    z[j] = zz, z[u + j] = rr, z[2 * u + j] = n;
+                    h[j] = zz * (hp ? hp[j] : 0.0f) + (1.0f - zz) * n;
+                }
+            } else {
+                float *cc = C + r * Tu + t * u;
+                const float *cp = s ? C + r * Tu + tp * u : NULL;
+                for (size_t j = 0; j < u; j++) {
+                    float i = sigm(z[j]), f = sigm(z[u + j]), gg = tanhf(z[2 * u + j]), o = sigm(z[3 * u + j]);
+                    z[j] = i, z[u + j] = f, z[2 * u + j] = gg, z[3 * u + j] = o;
+                    cc[j] = f * (cp ? cp[j] : 0.0f) + i * gg;
+                    h[j] = o * tanhf(cc[j]);
+                }
+            }
+        }
+    }
+    /* y: h of every step in the order they ran, or of the last one */
+    for (size_t r = 0; r < B; r++) {
+        if (!nd->return_sequences) {
+            memcpy(c->y + r * u, H + r * Tu + step_t(nd, T, T - 1) * u, u * sizeof *c->y);
+            continue;
+        }
+        for (size_t s = 0; s < T; s++)
+            memcpy(c->y + r * Tu + s * u, H + r * Tu + step_t(nd, T, s) * u, u * sizeof *c->y);
+    }
+}
+
+static void rnn_backward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    rnn_geom g = geom_of(c->m, nd);
+    size_t B = c->B, T = g.T, u = g.u, G = g.G, TG = T * G, Tu = T * u;
+    const float *x = c->xs[0], *W = c->w, *U = W + g.D * G;
+    float *dW = c->dw, *dU = dW + g.D * G, *db = nd->use_bias ? dU + u * G : NULL;
+    const float *mask = c->in_masks[0];
+    float *Z = c->aux, *Q = g.gru ? Z + B * TG : NULL, *H = g.gru ? Q + B * TG : Z + B * TG;
+    float *C = g.gru ? NULL : H + B * Tu;
+    float *dh = (g.gru ? H : C) + B * Tu, *dc = g.gru ? NULL : dh + B * u;
+    /* dh: d loss / d the state after step s, carried back; dc: LSTM's c */
+    memset(dh, 0, B * u * sizeof *dh);
+    if (dc) memset(dc, 0, B * u * sizeof *dc);
+    for (size_t s = T; s-- > 0;) {
+        size_t t = step_t(nd, T, s), tp = s ? step_t(nd, T, s - 1) : 0;
+        for (size_t r = 0; r < B; r++) {
+            float *d = dh + r * u, *z = Z + r * TG + t * G;
+            if (nd->return_sequences) {
+                const float *dy = c->dy + r * Tu + s * u;
+                for (size_t j = 0; j < u; j++) d[j] += dy[j];
+            } else if (s == T - 1) {
+                memcpy(d, c->dy + r * u, u * sizeof *d);
+            }
+            if (mask && mask[r * T + t] == 0.0f) { /* the states passed through: so do their gradients */
+                memset(z, 0, G * sizeof *z);
+                if (g.gru) memset(Q + r * TG + t * G, 0, G * sizeof *Q);
+                continue;
+            }
+            const float *hp = s ? H + r * Tu + tp * u : NULL;
+            if (g.gru) {
+                float *q = Q + r * TG + t * G;
+                for (size_t j = 0; j < u; j++) {
+                    float zz = z[j], rr = z[u + j], n = z[2 * u + j], h0 = hp ? hp[j] : 0.0f;
+                    float dn = d[j] * (1.0f - zz) * (1.0f - n * n); /* d (a_h + r q_h) */
+                    float dz = d[j] * (h0 - n) * zz * (1.0f - zz);
+                    float dr = dn * q[2 * u + j] * rr * (1.0f - rr);
+                    z[j] = dz, z[u + j] = dr, z[2 * u + j] = dn;
+                    q[j] = dz, q[u + j] = dr, q[2 * u + j] = dn * rr;
+                    d[j] *= zz; /* h' = z h + ...: the direct path */
+                }
+            } else {
+                const float *cc = C + r * Tu + t * u, *cp = s ? C + r * Tu + tp * u : NULL;
+                float *dcr = dc + r * u;
+                for (size_t j = 0; j < u; j++) {
+                    float i = z[j], f = z[u + j], gg = z[2 * u + j], o = z[3 * u + j];
+                    float tc = tanhf(cc[j]), c0 = cp ? cp[j] : 0.0f;
+                    float dct = dcr[j] + d[j] * o * (1.0f - tc * tc);
+                    z[3 * u + j] = d[j] * tc * o * (1.0f - o);
+                    z[j] = dct * gg * i * (1.0f - i);
+                    z[u + j] = dct * c0 * f * (1.0f - f);
+                    z[2 * u + j] = dct * i * (1.0f - gg * gg);
+                    dcr[j] = dct * f;
+                    d[j] = 0.0f; /* h_prev reaches h' only through U: added below */
+                }
+            }
+        }
+        if (!s) break; /* the zero initial states take no gradient */
+        /* dh (B, u) += dR[:, t] (B, G) U^T; dU += h_prev^T dR[:, t] (dR: d z, or GRU's d q) */
+        const float *dR = g.gru ? Q + t * G : Z + t * G;
+        lf_sgemm(0, 1, B, u, G, 1.0f, dR, TG, U, G, 1.0f, dh, u);
+        lf_sgemm(1, 0, u, G, B, 1.0f, H + tp * u, Tu, dR, TG, 1.0f, dU, G);
+    }
+    if (db) {
+        for (size_t k = 0; k < B * T; k++)
+            for (size_t j = 0; j < G; j++) db[j] += Z[k * G + j];
+        if (g.gru)
+            for (size_t k = 0; k < B * T; k++)
+                for (size_t j = 0; j < G; j++) db[G + j] += Q[k * G + j];
+    }
+    /* dW += x^T dZ; dx += dZ W^T over the B T rows */
+    lf_sgemm(1, 0, g.D, G, B * T, 1.0f, x, g.D, Z, G, 1.0f, dW, G);
+    if (c->dxs[0]) lf_sgemm(0, 1, B * T, g.D, G, 1.0f, Z, G, W, G, 1.0f, c->dxs[0], g.D);
+}
+
+static void rnn_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    lf_buf_printf(b,
+                  ",\"units\":%zu,\"activation\":\"tanh\",\"recurrent_activation\":\"sigmoid\",\"use_bias\":%s,"
+                  "\"return_sequences\":%s,\"go_backwards\":%s",
+                  nd->shape[nd->rank - 1], nd->use_bias ? "true" : "false", nd->return_sequences ? "true" : "false",
+                  nd->go_backwards ? "true" : "false");
+    if (nd->kind == LF_K_GRU) lf_buf_printf(b, ",\"reset_after\":true");
+    else lf_buf_printf(b, ",\"unit_forget_bias\":%s", nd->unit_forget_bias ? "true" : "false");
+    lf_buf_printf(b, ",\"l2\":");
+    lf_buf_json_float(b, nd->l2);
+}
+
+static lf_status rnn_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                          lf_err *e) {
+    (void)m;
+    const char *type = lf_arch_str(L, "type"); /* the table matched it: "LSTM" or "GRU" */
+    int gru = type && strcmp(type, "GRU") == 0;
+    type = gru ? "GRU" : "LSTM";
+    lf_status st = lf_arch_arity(n_in, 1, type, where, e);
+    if (st != LF_OK) return st;
+    if (!lf_json_size(lf_json_get(L, "units"), &nd->dim) || nd->dim == 0 || nd->dim > LF_ARCH_MAX_DIM / 4)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: 'units' must be an integer in 1..%zu", where, LF_ARCH_MAX_DIM / 4);
+    const char *a = lf_arch_str(L, "activation"), *ra = lf_arch_str(L, "recurrent_activation");
+    if ((a && strcmp(a, "tanh") != 0) || (ra && strcmp(ra, "sigmoid") != 0))
+        return lf_fail(e, LF_ERR_FORMAT,
+                       "%s: %s supports only activation 'tanh' and recurrent_activation 'sigmoid'", where, type);
+    if ((st = lf_arch_bool(L, "use_bias", &nd->use_bias, where, e)) != LF_OK ||
+        (st = lf_arch_bool(L, "return_sequences", &nd->return_sequences, where, e)) != LF_OK ||
+        (st = lf_arch_bool(L, "go_backwards", &nd->go_backwards, where, e)) != LF_OK)
+        return st;
+    if (gru) {
+        int ra_on = 1;
+        if (lf_json_get(L, "reset_after") && (st = lf_arch_bool(L, "reset_after", &ra_on, where, e)) != LF_OK)
+            return st;
+        if (!ra_on) return lf_fail(e, LF_ERR_FORMAT, "%s: GRU supports only reset_after true", where);
+    } else if ((st = lf_arch_bool(L, "unit_forget_bias", &nd->unit_forget_bias, where, e)) != LF_OK) {
+        return st;
+    }
+    if (lf_json_get(L, "l2") && (st = lf_arch_float_in(L, "l2", 0, INFINITY, 0, &nd->l2, where, e)) != LF_OK)
+        return st;
+    return LF_OK;
+}
+
+static const char *const lstm_keys[] = {"name",         "type",           "inbound",          "units",
+                                        "activation",   "recurrent_activation", "use_bias", "return_sequences",
+                                        "go_backwards", "unit_forget_bias", "l2",          NULL};
+static const char *const gru_keys[] = {"name",         "type",        "inbound", "units",
+                                       "activation",   "recurrent_activation", "use_bias", "return_sequences",
+                                       "go_backwards", "reset_after", "l2",      NULL};
+
+const lf_layer_type lf_type_lstm = {
+    .type = "LSTM",
+    .prefix = "lstm",
+    .keys = lstm_keys,
+    .op = 0,
+    .l2 = 1,
+    .masking = LF_MASKING_OWN,
+    .infer = rnn_infer,
+    .weights = rnn_weights,
+    .init = rnn_init,
+    .forward = rnn_forward,
+    .backward = rnn_backward,
+    .write_json = rnn_json,
+    .read_json = rnn_read,
+};
+
+const lf_layer_type lf_type_gru = {
+    .type = "GRU",
+    .prefix = "gru",
+    .keys = gru_keys,
+    .op = 1,
+    .l2 = 1,
+    .masking = LF_MASKING_OWN,
+    .infer = rnn_infer,
+    .weights = rnn_weights,
+    .init = rnn_init,
+    .forward = rnn_forward,
+    .backward = rnn_backward,
+    .write_json = rnn_json,
+    .read_json = rnn_read,
+};
+
+int lf_lstm(lf_model *m, int x, size_t units, int use_bias, int unit_forget_bias, int return_sequences,
+            int go_backwards, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.dim = units;
+    nd.use_bias = use_bias != 0;
+    nd.unit_forget_bias = unit_forget_bias != 0;
+    nd.return_sequences = return_sequences != 0;
+    nd.go_backwards = go_backwards != 0;
+    return lf_node_add(m, &lf_type_lstm, LF_K_LSTM, nd, &x, 1, name);
+}
+
+int lf_gru(lf_model *m, int x, size_t units, int use_bias, int return_sequences, int go_backwards,
+           const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.dim = units;
+    nd.use_bias = use_bias != 0;
+    nd.return_sequences = return_sequences != 0;
+    nd.go_backwards = go_backwards != 0;
+    return lf_node_add(m, &lf_type_gru, LF_K_GRU, nd, &x, 1, name);
+}
