@@ -38,7 +38,7 @@ __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Fl
            "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor", "TextVectorization",
            "Embedding", "PositionEmbedding", "Conv1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
            "MaxPooling1D", "AveragePooling1D", "LayerNormalization",
-           "MultiHeadAttention"]
+           "MultiHeadAttention", "LSTM", "GRU"]
 
 _counter = itertools.count()
 
@@ -1620,6 +1620,151 @@ class MultiHeadAttention(Layer):
         if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
             i = -1
         return i
+
+
+_lib._proto("lf_lstm", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+            ctypes.c_int, ctypes.c_char_p)
+_lib._proto("lf_gru", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+            ctypes.c_char_p)
+
+
+class _Recurrent(Layer):
+    """What LSTM and GRU share: the arguments Keras' take, the ones not
+    available refused by name, the shapes and the l2 of the kernel."""
+
+    _gates = 4
+
+    def _setup(self, units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
+               bias_initializer, kernel_regularizer, dropout, recurrent_dropout, return_sequences, return_state,
+               go_backwards, stateful, unroll, kwargs):
+        kn = type(self).__name__
+        if kwargs:
+            raise ValueError("%s: unsupported arguments %s" % (kn, ", ".join(sorted(kwargs))))
+        self.units = _positive(units, "units", kn)
+        if activation != "tanh" or recurrent_activation != "sigmoid":
+            raise ValueError("%s: only activation='tanh' and recurrent_activation='sigmoid' are available, got %r "
+                             "and %r" % (kn, activation, recurrent_activation))
+        if (_init.get(kernel_initializer) != "glorot_uniform" or recurrent_initializer != "orthogonal"
+                or _init.get(bias_initializer) != "zeros"):
+            raise ValueError("%s: only kernel_initializer='glorot_uniform', recurrent_initializer='orthogonal' and "
+                             "bias_initializer='zeros' are available" % kn)
+        if dropout or recurrent_dropout:
+            raise ValueError("%s: dropout and recurrent_dropout are not available (put a Dropout layer before it)"
+                             % kn)
+        for flag in ("return_state", "stateful", "unroll"):
+            if locals()[flag]:
+                raise ValueError("%s: %s=True is not available" % (kn, flag))
+        self.activation, self.recurrent_activation = activation, recurrent_activation
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer, self.recurrent_initializer = "glorot_uniform", "orthogonal"
+        self.bias_initializer = "zeros"
+        self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "%s: kernel_regularizer" % kn)
+        self.dropout = self.recurrent_dropout = 0.0
+        self.return_sequences = bool(return_sequences)
+        self.go_backwards = bool(go_backwards)
+        self.return_state = self.stateful = self.unroll = False
+
+    def _initializers(self):
+        return []  # the C builder draws Keras' defaults (orthogonal recurrent kernel included)
+
+    def _call(self, x):
+        x = _sequence(self, x)
+        self._features = x.sample_shape[1]
+        return KerasTensor(self, [x], (x.sample_shape[0], self.units) if self.return_sequences else (self.units,))
+
+    def _bias_shape(self):
+        return (self._gates * self.units,)
+
+    def _weight_shapes(self):
+        G = self._gates * self.units
+        shapes = [(self._features, G), (self.units, G)]
+        return shapes + [self._bias_shape()] if self.use_bias else shapes
+
+    @classmethod
+    def _args(cls, spec):
+        l2 = float(spec.get("l2") or 0.0)
+        return dict(use_bias=spec["use_bias"], return_sequences=spec["return_sequences"],
+                    go_backwards=spec["go_backwards"], name=spec["name"],
+                    kernel_regularizer=_regularizers.L2(l2) if l2 > 0 else None)
+
+    def _finish(self, lib, h, i):
+        if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
+            i = -1
+        return i
+
+
+class LSTM(_Recurrent):
+    """LSTM(units, activation='tanh', recurrent_activation='sigmoid',
+    use_bias=True, unit_forget_bias=True, kernel_regularizer=None,
+    return_sequences=False, go_backwards=False), Keras' layer over (batch,
+    steps, features): weights kernel (features, 4 units), recurrent_kernel
+    (units, 4 units), bias (4 units), gate blocks i, f, c, o; glorot_uniform,
+    orthogonal, zeros (the forget block ones with unit_forget_bias).  A
+    padding mask (Embedding(mask_zero=True)) makes a masked step keep the
+    state and repeat the previous output; return_sequences passes the mask
+    on.  Not available: other activations or initializers, dropout,
+    recurrent_dropout, return_state, stateful, unroll."""
+
+    prefix = "lstm"
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 unit_forget_bias=True, kernel_regularizer=None, dropout=0.0, recurrent_dropout=0.0,
+                 return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
+                 name=None, **kwargs):
+        super().__init__(name)
+        self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
+                    bias_initializer, kernel_regularizer, dropout, recurrent_dropout, return_sequences,
+                    return_state, go_backwards, stateful, unroll, kwargs)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(int(spec["units"]), unit_forget_bias=spec["unit_forget_bias"], **cls._args(spec))(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return self._finish(lib, h, lib.lf_lstm(h, ii[0], self.units, int(self.use_bias),
+                                                int(self.unit_forget_bias), int(self.return_sequences),
+                                                int(self.go_backwards), name))
+
+
+class GRU(_Recurrent):
+    """GRU(units, activation='tanh', recurrent_activation='sigmoid',
+    use_bias=True, kernel_regularizer=None, return_sequences=False,
+    go_backwards=False, reset_after=True), Keras' layer (Keras 3's default
+    reset_after: the reset gate multiplies h U_h + b_h): weights kernel
+    (features, 3 units), recurrent_kernel (units, 3 units), bias (2, 3
+    units) (input and recurrent biases), gate blocks z, r, h.  Masks as
+    LSTM.  Not available: reset_after=False and LSTM's other exclusions."""
+
+    prefix = "gru"
+    _gates = 3
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 kernel_regularizer=None, dropout=0.0, recurrent_dropout=0.0, return_sequences=False,
+                 return_state=False, go_backwards=False, stateful=False, unroll=False, reset_after=True, name=None,
+                 **kwargs):
+        super().__init__(name)
+        self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
+                    bias_initializer, kernel_regularizer, dropout, recurrent_dropout, return_sequences,
+                    return_state, go_backwards, stateful, unroll, kwargs)
+        if not reset_after:
+            raise ValueError("GRU: only reset_after=True (Keras 3's default) is available")
+        self.reset_after = True
+
+    def _bias_shape(self):
+        return (2, 3 * self.units)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(int(spec["units"]), **cls._args(spec))(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return self._finish(lib, h, lib.lf_gru(h, ii[0], self.units, int(self.use_bias), int(self.return_sequences),
+                                               int(self.go_backwards), name))
 
 
 # TextVectorization is a preprocessing object, not a graph layer (text.py).

@@ -223,3 +223,103 @@ def test_conv1d_kernel_regularizer(tmp_path):
     m2 = load_model(path)
     m2.compile(loss="mse")
     assert m2.evaluate(x, y, verbose=0) == pytest.approx(losses[1], rel=1e-6)
+
+
+def _torch_rnn(kind, x, mask, kernel, rec, bias, return_sequences, go_backwards):
+    """Keras' LSTM / GRU (reset_after) on numpy arrays, by PyTorch's nn.LSTMCell
+    / nn.GRUCell with the weights mapped (torch's gate order i,f,g,o = Keras'
+    i,f,c,o; torch's r,z,n = Keras' z,r,h reordered); a masked step keeps the
+    state (Keras' backend rnn)"""
+    torch = pytest.importorskip("torch")
+    B, T, D = x.shape
+    u = rec.shape[0]
+    if kind == "lstm":
+        cell = torch.nn.LSTMCell(D, u).double()
+        w_ih, w_hh, b_ih, b_hh = kernel.T, rec.T, bias, np.zeros_like(bias)
+    else:
+        cell = torch.nn.GRUCell(D, u).double()
+        order = lambda w: np.concatenate([w[..., u:2 * u], w[..., :u], w[..., 2 * u:]], axis=-1)
+        w_ih, w_hh, b_ih, b_hh = order(kernel).T, order(rec).T, order(bias[0]), order(bias[1])
+    with torch.no_grad():
+        for name, v in (("weight_ih", w_ih), ("weight_hh", w_hh), ("bias_ih", b_ih), ("bias_hh", b_hh)):
+            getattr(cell, name).copy_(torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64)))
+        h = torch.zeros(B, u, dtype=torch.float64)
+        c = torch.zeros(B, u, dtype=torch.float64)
+        outs = []
+        for s in range(T):
+            t = T - 1 - s if go_backwards else s
+            xt = torch.from_numpy(x[:, t].astype(np.float64))
+            if kind == "lstm":
+                hn, cn = cell(xt, (h, c))
+            else:
+                hn, cn = cell(xt, h), c
+            keep = torch.from_numpy(mask[:, t]).unsqueeze(-1)
+            h, c = torch.where(keep, hn, h), torch.where(keep, cn, c)
+            outs.append(h)
+    return (torch.stack(outs, 1) if return_sequences else h).numpy()
+
+
+@pytest.mark.parametrize("cls,kind", [("LSTM", "lstm"), ("GRU", "gru")])
+@pytest.mark.parametrize("seqs,back", [(False, False), (True, False), (False, True), (True, True)])
+def test_recurrent_against_torch_and_round_trip(cls, kind, seqs, back, tmp_path):
+    from latefuse import layers
+    ids = Input((6,), dtype="int32")
+    e = Embedding(12, 4, mask_zero=True)(ids)
+    layer = getattr(layers, cls)(3, return_sequences=seqs, go_backwards=back, name="rnn")
+    y = layer(e)
+    assert y.shape == ((None, 6, 3) if seqs else (None, 3))
+    m = Model(ids, y, seed=3)
+    kernel, rec = m.get_layer("rnn").get_weights()[:2]
+    bias = m.get_layer("rnn").get_weights()[2]
+    assert kernel.shape == (4, 12 if kind == "lstm" else 9) and rec.shape == (3, kernel.shape[1])
+    assert bias.shape == ((12,) if kind == "lstm" else (2, 9))
+    np.testing.assert_allclose(rec @ rec.T, np.eye(3), atol=1e-5)  # orthogonal
+    if kind == "lstm":
+        assert np.array_equal(bias, np.r_[np.zeros(3), np.ones(3), np.zeros(6)])  # unit_forget_bias
+    rng = np.random.default_rng(5)
+    layer.set_weights([rng.uniform(-0.7, 0.7, kernel.shape).astype(np.float32),
+                       rng.uniform(-0.7, 0.7, rec.shape).astype(np.float32),
+                       rng.uniform(-0.3, 0.3, bias.shape).astype(np.float32)])
+    x = rng.integers(1, 12, (4, 6)).astype(np.int32)
+    x[1, 4:] = 0
+    x[2, :] = 0
+    x[3, 2] = 0
+    got = m.predict(x, verbose=0)
+    emb = m.get_layer(e.layer.name).get_weights()[0].astype(np.float64)
+    want = _torch_rnn(kind, emb[x], x != 0, *[w.astype(np.float64) for w in layer.get_weights()], seqs, back)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    path = str(tmp_path / "rnn.lf")
+    m.save(path)
+    m2 = load_model(path)
+    assert np.array_equal(m2.predict(x, verbose=0), got)
+    l2 = m2.get_layer("rnn")
+    assert type(l2).__name__ == cls and l2.return_sequences == seqs and l2.go_backwards == back
+    cfg = layer.get_config()
+    assert cfg["units"] == 3 and cfg["return_sequences"] == seqs and cfg["go_backwards"] == back
+    assert cfg["recurrent_initializer"] == "orthogonal"
+    assert type(layer).from_config(cfg).get_config() == cfg
+
+
+def test_recurrent_refusals_and_fit():
+    from latefuse.layers import GRU, LSTM
+    with pytest.raises(ValueError, match="LSTM: only activation='tanh'"):
+        LSTM(3, activation="relu")
+    with pytest.raises(ValueError, match="GRU: only reset_after=True"):
+        GRU(3, reset_after=False)
+    with pytest.raises(ValueError, match="LSTM: dropout and recurrent_dropout are not available"):
+        LSTM(3, dropout=0.2)
+    with pytest.raises(ValueError, match="GRU: return_state=True is not available"):
+        GRU(3, return_state=True)
+    with pytest.raises(ValueError, match=r"LSTM: input of shape \(None, 5\) must be \(batch, steps, features\)"):
+        LSTM(2)(Input((5,)))
+    ids = Input((8,), dtype="int32")
+    h = LSTM(8, return_sequences=True)(Embedding(30, 8, mask_zero=True)(ids))
+    out = Dense(2, activation="softmax")(GRU(4, go_backwards=True)(h))
+    m = Model(ids, out, seed=2)
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 30, (64, 8)).astype(np.int32)
+    x[:, 5:] = 0
+    y = (x[:, 0] > 15).astype(np.int32)
+    hist = m.fit(x, y, epochs=15, batch_size=16, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
