@@ -49,6 +49,15 @@ class Optimizer:
                 raise ValueError("%s must be None or a finite float >= 0, got %r" % (name, v))
             setattr(self, name, v if v is None else f)
 
+    def __setstate__(self, state):
+        """pickle: an optimizer pickled before learning_rate became a
+        property kept it as the attribute 'learning_rate', which the
+        property would hide (the model pickled with it could not fit)"""
+        state = dict(state)
+        if "learning_rate" in state and "_learning_rate" not in state:
+            state["_learning_rate"] = state.pop("learning_rate")
+        self.__dict__.update(state)
+
     def _ema(self, use_ema, ema_momentum):
         self.use_ema = bool(use_ema)
         self.ema_momentum = float(ema_momentum)

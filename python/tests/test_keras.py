@@ -352,6 +352,26 @@ def test_pickle_and_deepcopy_keep_class_name_and_compile():
                                   copy.deepcopy(Sequential([Dense(2, name="a"), Dense(1)], seed=4)).predict(x))
 
 
+def test_optimizer_pickled_before_learning_rate_was_a_property():
+    """An Adam pickled by latefuse before optimizer.learning_rate became a
+    settable property (its bytes, protocol 2) still reads and sets its
+    rate, and a model compiled with it fits: it kept 'learning_rate' as a
+    plain attribute, which the property would hide."""
+    old = (b"\x80\x02clatefuse.optimizers\nAdam\nq\x00)\x81q\x01}q\x02(X\x07\x00\x00\x00use_emaq\x03\x89X"
+           b"\x0c\x00\x00\x00ema_momentumq\x04G?\xef\xae\x14z\xe1G\xaeX\r\x00\x00\x00learning_rateq\x05G?\x84z"
+           b"\xe1G\xae\x14{X\x06\x00\x00\x00beta_1q\x06G?\xec\xcc\xcc\xcc\xcc\xcc\xcdX\x06\x00\x00\x00beta_2q"
+           b"\x07G?\xef\xf7\xce\xd9\x16\x87+X\x07\x00\x00\x00epsilonq\x08G>z\xd7\xf2\x9a\xbc\xafHub.")
+    opt = pickle.loads(old)
+    assert isinstance(opt, Adam) and opt.learning_rate == 0.01 and "learning_rate" not in vars(opt)
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
+    inp = Input((3,))
+    m = Model(inp, Dense(1)(inp))
+    m.compile(opt, "mse")
+    m.fit(x, x[:, :1], epochs=1, verbose=0)
+    opt.learning_rate = 0.5
+    assert opt.learning_rate == 0.5 and m.optimizer.learning_rate == 0.5
+
+
 # ---------------------------------------------------------------- initializers
 
 @pytest.mark.parametrize("name,sd,bound", [
