@@ -469,20 +469,22 @@ static void test_masked_loss(void) {
 
 /* LayerNormalization of features whose spread passes float's range in the
  * variance (about 1.8e19): each output is still (x - mean) / std, as in
- * double (float's variance would be inf, 1/std 0 and every output beta);
- * a constant row with a tiny epsilon gives exact zeros. */
+ * double (float's variance would be inf, 1/std 0 and every output beta),
+ * also when x - mean itself passes it (the last row: -3e38 - 1.5e38); a
+ * constant row with a tiny epsilon gives exact zeros. */
 static void test_layernorm_range(void) {
-    enum { D = 4 };
+    enum { D = 4, R = 4 };
     lf_model *m;
     lf_model_create(&m, 41);
     int x = lf_input(m, D, "x");
     int y = lf_layer_normalization(m, x, 1e-30f, 0, 0, "ln");
     CHECK(lf_model_compile(m, y, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
-    float in[3 * D] = {1e34f, -2e34f, 3e34f, 0.0f, 5e19f, -5e19f, 1e19f, 0.0f, 7.0f, 7.0f, 7.0f, 7.0f};
-    float out[3 * D];
+    float in[R * D] = {1e34f, -2e34f, 3e34f, 0.0f, 5e19f, -5e19f, 1e19f, 0.0f,
+                       7.0f,  7.0f,   7.0f, 7.0f, 3e38f, -3e38f, 3e38f, 3e38f};
+    float out[R * D];
     const float *xs[1] = {in};
-    CHECK(lf_model_predict(m, xs, 3, out) == LF_OK, "predict: %s", lf_model_error(m));
-    for (size_t r = 0; r < 3; r++) {
+    CHECK(lf_model_predict(m, xs, R, out) == LF_OK, "predict: %s", lf_model_error(m));
+    for (size_t r = 0; r < R; r++) {
         double mean = 0, var = 0;
         for (size_t j = 0; j < D; j++) mean += in[r * D + j] / (double)D;
         for (size_t j = 0; j < D; j++) var += (in[r * D + j] - mean) * (in[r * D + j] - mean) / (double)D;

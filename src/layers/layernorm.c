@@ -85,12 +85,20 @@ LF_CLONES static void ln_forward_rows(float *restrict y, float *restrict xhat, f
         }
         /* 1/std in float; a variance beyond float's range (a spread of the
          * features above about 1.8e19) in double, where float's would be
-         * inf and 1/std 0, every output beta */
+         * inf and 1/std 0, every output beta; there xhat too, as x - mean
+         * may itself pass float's range (features of both signs near
+         * FLT_MAX) */
         double var = ln_lanes_total(ss) / (double)D;
-        float iv = var < FLT_MAX ? 1.0f / sqrtf((float)var + epsilon) : (float)(1.0 / sqrt(var + epsilon));
-        inv[p] = iv;
         float *restrict h = xhat + p * D, *restrict yp = y + p * D;
-        for (size_t j = 0; j < D; j++) h[j] = (x[j] - mean) * iv;
+        if (var < FLT_MAX) {
+            float iv = 1.0f / sqrtf((float)var + epsilon);
+            inv[p] = iv;
+            for (size_t j = 0; j < D; j++) h[j] = (x[j] - mean) * iv;
+        } else {
+            double ivd = 1.0 / sqrt(var + epsilon);
+            inv[p] = (float)ivd;
+            for (size_t j = 0; j < D; j++) h[j] = (float)(((double)x[j] - mean) * ivd);
+        }
         if (gamma && beta)
             for (size_t j = 0; j < D; j++) yp[j] = gamma[j] * h[j] + beta[j];
         else if (gamma)
