@@ -716,8 +716,10 @@ typedef struct lf_fit_options {
      * BatchNormalization uses the whole batch's statistics (summed over the
      * ranks), so P only changes the rounding of the sums.  Deterministic
      * for a given number of ranks P.  A rank that fails its checks makes
-     * every rank return its status and message.  A build without MPI
-     * returns LF_ERR_ARG. */
+     * every rank return its status and message; ranks given other row
+     * counts or options, or whose validation losses differ at an epoch's
+     * end (other validation rows), all return LF_ERR_ARG naming it.  A
+     * build without MPI returns LF_ERR_ARG. */
     const void *mpi_comm;
     /* NULL (default), or a flag that another thread or a signal handler
      * may set to nonzero (as lf_fusion_options.cancel): read before each

@@ -985,8 +985,9 @@ static lf_status fit_agree(lf_model *m, const lf_fit_options *o, lf_status st) {
 static lf_status fit_same_args(lf_model *m, const fit_run *r) {
     if (r->d.size == 1) return LF_OK;
     const lf_fit_options *o = r->o;
-    uint32_t lr;
+    uint32_t lr, md;
     memcpy(&lr, &m->opt.learning_rate, sizeof lr);
+    memcpy(&md, &o->min_delta, sizeof md);
     uint64_t w = 0;
     if (o->sample_weight) w = lf_dist_digest(w, o->sample_weight, r->n_train * sizeof *o->sample_weight);
     if (o->class_weight) w = lf_dist_digest(w, o->class_weight, o->n_class_weight * sizeof *o->class_weight);
@@ -996,11 +997,33 @@ static lf_status fit_same_args(lf_model *m, const fit_run *r) {
         {"epochs", o->epochs, 0},             {"batch sizes", o->batch_size, 0},
         {"seeds", o->seed, 0},                {"shuffle options", (uint64_t)o->shuffle, 0},
         {"patience options", o->patience, 0}, {"monitor_accuracy options", (uint64_t)o->monitor_accuracy, 0},
+        {"min_delta options", md, 1},         {"restore_best_weights options", (uint64_t)o->restore_best_weights, 0},
         {"learning rates", lr, 1},            {"sample or class weights", w, 1},
     };
     lf_err e = m->err;
     lf_status st = lf_dist_same(&r->d, a, sizeof a / sizeof *a, &e);
     return st == LF_OK ? LF_OK : lf_model_fail(m, st, "fit: %s", e.msg);
+}
+
+/* Over MPI ranks, at the end of epoch e with validation rows: whether
+ * every rank measured the same validation loss and accuracy, which each
+ * rank measures alone on the validation rows it was given.  Early
+ * stopping, the best epoch and the divergence check read them: a rank
+ * given other validation rows (or weights) would stop at another epoch
+ * than the others, which would then wait for it in the next step's sums,
+ * or keep other best weights.  Every rank arrives here (the epochs' ends
+ * are collective); LF_ERR_ARG on every rank when they differ. */
+static lf_status fit_same_validation(lf_model *m, const fit_run *r, size_t e, double vloss) {
+    if (r->d.size == 1 || !r->n_val) return LF_OK;
+    double vacc = m->hist[3 * r->o->epochs + e];
+    uint64_t vl, va;
+    memcpy(&vl, &vloss, sizeof vl);
+    memcpy(&va, &vacc, sizeof va);
+    lf_dist_arg a[] = {{"validation data (their validation losses differ)", vl, 1},
+                       {"validation data (their validation accuracies differ)", va, 1}};
+    lf_err err = m->err;
+    lf_status st = lf_dist_same(&r->d, a, sizeof a / sizeof *a, &err);
+    return st == LF_OK ? LF_OK : lf_model_fail(m, st, "fit: epoch %zu: %s", e + 1, err.msg);
 }
 
 /* The training loop over a row source: rows [0, n_train) train; the
@@ -1040,6 +1063,7 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
             st = lf_model_fail(m, r.st, "%s", r.st_err.msg);
             break;
         }
+        if ((st = fit_same_validation(m, &r, e, vloss)) != LF_OK) break;
         /* asked to stop during this epoch (its progress callback): the fit
          * ends after it, as it ends at its last epoch, a loss that is not
          * finite included (Keras' TerminateOnNaN) */

@@ -29,6 +29,12 @@
  *   mpi_fit OUT.lfm bad        rank 1 (of 2 or more) passes a NaN target:
  *                              its fit fails, the others wait in the step's
  *                              sums (a failure one rank alone sees)
+ *   mpi_fit OUT.lfm valdiff    the seed network, validation_split 0.2 and
+ *                              patience 2: rank 1's last target (a
+ *                              validation row) differs, so would its
+ *                              validation losses
+ *   mpi_fit OUT.lfm mindelta   the same, rank 1 given min_delta 1e9 (it
+ *                              would stop early alone)
  *   mpi_fit OUT.lfm KIND EPOCHS   that many epochs, each rank writing its
  *                              process id to rank<R>.pid first (for the
  *                              test that kills one rank during the fit)
@@ -71,9 +77,11 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < N; i++) y[i] = 0.3f * x1[i * D] + 0.7f * x2[i * D + 1];
     lf_model *m = NULL;
     lf_status st = lf_model_create(&m, 7);
-    if (!st && (strcmp(kind, "seed") == 0 || strcmp(kind, "bad") == 0)) {
+    int val = strcmp(kind, "valdiff") == 0 || strcmp(kind, "mindelta") == 0;
+    if (!st && (strcmp(kind, "seed") == 0 || strcmp(kind, "bad") == 0 || val)) {
         st = lf_seed_network(m, D, 32, NULL, NULL);
         if (strcmp(kind, "bad") == 0 && rank == 1) y[N / 2] = NAN;
+        if (strcmp(kind, "valdiff") == 0 && rank == 1) y[N - 1] += 1.0f;
     } else if (!st && strcmp(kind, "cnn") == 0) {
         int a = lf_input_shape(m, 3, (size_t[]){5, 5, 4}, LF_DTYPE_FLOAT32, "a");
         int h = lf_random_flip(m, a, LF_FLIP_HORIZONTAL, "flip");
@@ -122,6 +130,8 @@ int main(int argc, char **argv) {
     }
     fo.batch_size = strcmp(kind, "wino") == 0 ? 333 : 32;
     fo.mpi_comm = comm;
+    if (val) fo.epochs = 8, fo.validation_split = 0.2, fo.patience = 2;
+    if (strcmp(kind, "mindelta") == 0 && rank == 1) fo.min_delta = 1e9f;
     const float *x[2] = {x1, x2};
     /* seqout: a target per step (the second input's values) */
     if (!st) st = lf_model_fit(m, x, strcmp(kind, "seqout") == 0 ? x2 : y, N, &fo);

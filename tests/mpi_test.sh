@@ -408,6 +408,18 @@ if cc -std=c11 -O2 -I"$ROOT/include" "$ROOT/tests/mpi_fit.c" "$BUILD/liblatefuse
     [ "$rc" -eq 1 ] && [ "$(cat bad2.txt)" = "mpi_fit: fit: target at row 500, column 0 is not finite" ] &&
         [ ! -e bad2.lfm ] && [ "$secs" -le 20 ] && ok ||
         bad "fit with a NaN target on rank 1: exit $rc after $secs s, '$(cat bad2.txt)', $(ls bad2.lfm 2>&1)"
+    # rank 1 given other validation rows, or another min_delta: every rank
+    # fails with the message naming it (early stopping would otherwise end
+    # rank 1's fit alone, the others waiting for it in the next step's sums)
+    for k in valdiff mindelta; do
+        case $k in
+        valdiff) want="mpi_fit: fit: epoch 1: the MPI ranks were given different validation data (their validation losses differ): every rank of a collective call must pass the same data and options" ;;
+        *) want="mpi_fit: fit: the MPI ranks were given different min_delta options: every rank of a collective call must pass the same data and options" ;;
+        esac
+        fit 2 "${k}2.lfm" $k "${k}2.txt"
+        [ "$rc" -eq 1 ] && [ "$(cat "${k}2.txt")" = "$want" ] && [ ! -e "${k}2.lfm" ] && ok ||
+            bad "fit on 2 ranks, $k on rank 1: exit $rc, '$(cat "${k}2.txt")'"
+    done
     # rank 1 killed (SIGKILL) during a long fit: mpirun ends the job
     rm -f rank0.pid rank1.pid
     start=$(date +%s)
