@@ -506,9 +506,11 @@ int lf_gated_average(lf_model *m, size_t n, const int *xs, int gate, int mask,
 
 /* Adds an L2 penalty l2 * sum(W^2) on a Dense, Conv2D or Conv1D layer's
  * kernel, on MultiHeadAttention's four kernels (Keras'
- * kernel_regularizer=l2(l2)), or on the weights W of a WeightedAverage /
- * ClassWeightedAverage (which pulls their softmax towards equal weights).
- * It is part of the training loss. */
+ * kernel_regularizer=l2(l2)), on an Embedding's whole table (Keras'
+ * embeddings_regularizer=l2(l2): every row, whether the batch reads it or
+ * not), or on the weights W of a WeightedAverage / ClassWeightedAverage
+ * (which pulls their softmax towards equal weights).  It is part of the
+ * training loss. */
 lf_status lf_set_l2(lf_model *m, int dense_node, float l2);
 
 /* Keras' layer.trainable: with trainable = 0 the layer's weights are

@@ -853,6 +853,20 @@ static void test_rnn(void) {
         }
 }
 
+/* Embedding's L2 penalty (Keras' embeddings_regularizer=l2(x)) on the
+ * whole table: the rows no id reads (here the ids stop at 8 of 12) take
+ * the penalty's gradient only */
+static void test_embedding_l2(void) {
+    lf_model *m;
+    lf_model_create(&m, 2560);
+    int ids = lf_input_shape(m, 1, (size_t[]){4}, LF_DTYPE_INT32, "ids");
+    int e = lf_embedding(m, ids, 12, 3, 1, "emb");
+    CHECK(lf_set_l2(m, e, 0.3f) == LF_OK, "set_l2 on an Embedding: %s", lf_model_error(m));
+    fill_weight(m, "emb", 0, -1, 1, 2561);
+    seq_run("Embedding with an L2 penalty", m, lf_global_average_pooling1d(m, e, "pool"), 2562, 0);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_activations();
     test_losses();
@@ -869,5 +883,6 @@ int main(void) {
     test_layernorm();
     test_sequence();
     test_rnn();
+    test_embedding_l2();
     return check_report("test_grad");
 }

@@ -229,6 +229,47 @@ static void test_round_trip(void) {
     unlink(path);
 }
 
+/* Keras' embeddings_regularizer=l2(x) (lf_set_l2 on an Embedding): the
+ * loss is the data loss plus x * sum(table^2) over every row, read or not;
+ * the file keeps "l2" (and a table without one keeps its file as before) */
+static void test_embedding_l2(void) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/emb_l2.lf", tmpdir);
+    lf_model *m;
+    lf_model_create(&m, 5);
+    int ids = lf_input_shape(m, 1, (size_t[]){3}, LF_DTYPE_INT32, "ids");
+    int e = lf_embedding(m, ids, 5, 2, 0, "emb");
+    int p = lf_global_average_pooling1d(m, e, "pool");
+    CHECK(lf_set_l2(m, e, 0.25f) == LF_OK && lf_model_compile(m, p, LF_LOSS_MSE, NULL) == LF_OK, "build: %s",
+          lf_model_error(m));
+    float table[10] = {0.5f, -1, 2, 0.25f, -0.75f, 1.5f, 3, -2, 0.125f, 1}; /* rows 3 and 4: no id reads them */
+    CHECK(lf_set_weights(m, "emb", 0, table, 10) == LF_OK, "set: %s", lf_model_error(m));
+    float x[6] = {0, 1, 2, 2, 2, 1}, y[4] = {1, -1, 0.5f, 2}, q[4];
+    const float *xs[1] = {x};
+    double loss = NAN, mse = 0, sq = 0;
+    CHECK(lf_model_evaluate(m, xs, y, 2, NULL, &loss, NULL) == LF_OK && lf_model_predict(m, xs, 2, q) == LF_OK,
+          "evaluate: %s", lf_model_error(m));
+    for (int i = 0; i < 4; i++) mse += ((double)q[i] - y[i]) * ((double)q[i] - y[i]) / 4;
+    for (int i = 0; i < 10; i++) sq += (double)table[i] * table[i];
+    CHECK(fabs(loss - (mse + 0.25 * sq)) < 1e-5, "loss %.9g, want the mse %.9g + 0.25 x %g", loss, mse, sq);
+    CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+    lf_st_file f;
+    lf_err er;
+    CHECK(lf_st_read(path, &f, &er) == LF_OK, "%s", er.msg);
+    CHECK(has(lf_st_metadata(&f, "architecture"), "\"output_dim\":2,\"mask_zero\":false,\"l2\":0.25}"),
+          "arch: %s", lf_st_metadata(&f, "architecture"));
+    lf_st_free(&f);
+    lf_model *l;
+    lf_model_create(&l, 0);
+    double back = NAN;
+    CHECK(lf_model_load(l, path) == LF_OK && lf_model_evaluate(l, xs, y, 2, NULL, &back, NULL) == LF_OK,
+          "load: %s", lf_model_error(l));
+    CHECK(back == loss, "the loaded model's loss %.9g, the saved one's %.9g", back, loss);
+    lf_model_free(l);
+    lf_model_free(m);
+    unlink(path);
+}
+
 /* build-time errors name the layer and the shapes */
 static void test_seq_errors(void) {
     struct {
@@ -769,6 +810,7 @@ int main(void) {
     test_masked_loss();
     test_bad_ids();
     test_round_trip();
+    test_embedding_l2();
     test_seq_errors();
     test_categorical_on_sequence();
     test_pool1d();

@@ -1243,16 +1243,18 @@ _lib._proto("lf_embedding", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t
 
 
 class Embedding(Layer):
-    """Embedding(input_dim, output_dim, mask_zero=False): token ids (batch,
-    T) -> (batch, T, output_dim), the table's rows; init uniform(-0.05,
-    0.05) as Keras.  Ids must be integers in [0, input_dim): fit, evaluate
-    and predict refuse others.  mask_zero=True: id 0 is padding, masked
-    downstream."""
+    """Embedding(input_dim, output_dim, mask_zero=False,
+    embeddings_regularizer=None): token ids (batch, T) -> (batch, T,
+    output_dim), the table's rows; init uniform(-0.05, 0.05) as Keras.  Ids
+    must be integers in [0, input_dim): fit, evaluate and predict refuse
+    others.  mask_zero=True: id 0 is padding, masked downstream.
+    embeddings_regularizer=l2(x) adds x * sum(embeddings**2) over the whole
+    table to the loss, as Keras (lf_set_l2)."""
 
     prefix = "embedding"
 
-    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", mask_zero=False, name=None,
-                 **kwargs):
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
+                 mask_zero=False, name=None, **kwargs):
         super().__init__(name)
         if kwargs:
             raise ValueError("Embedding: unsupported arguments %s" % ", ".join(sorted(kwargs)))
@@ -1261,6 +1263,8 @@ class Embedding(Layer):
                              "weights with set_weights)")
         self.input_dim = _positive(input_dim, "input_dim", "Embedding")
         self.output_dim = _positive(output_dim, "output_dim", "Embedding")
+        self.embeddings_initializer = embeddings_initializer
+        self.embeddings_regularizer, self.l2 = _l2_of(embeddings_regularizer, "Embedding: embeddings_regularizer")
         self.mask_zero = bool(mask_zero)
 
     def _call(self, x):
@@ -1275,12 +1279,16 @@ class Embedding(Layer):
 
     @classmethod
     def _load(cls, spec, ins, tensors):
+        l2 = float(spec.get("l2") or 0.0)
         return cls(int(spec["input_dim"]), int(spec["output_dim"]), mask_zero=spec["mask_zero"],
-                   name=spec["name"])(ins)
+                   embeddings_regularizer=_regularizers.L2(l2) if l2 > 0 else None, name=spec["name"])(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
-        return lib.lf_embedding(h, ii[0], self.input_dim, self.output_dim, int(self.mask_zero), name)
+        i = lib.lf_embedding(h, ii[0], self.input_dim, self.output_dim, int(self.mask_zero), name)
+        if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
+            i = -1
+        return i
 
 
 _lib._proto("lf_position_embedding", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p)

@@ -323,3 +323,31 @@ def test_recurrent_refusals_and_fit():
     y = (x[:, 0] > 15).astype(np.int32)
     hist = m.fit(x, y, epochs=15, batch_size=16, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
+
+
+def test_embedding_regularizer(tmp_path):
+    """Embedding(embeddings_regularizer=l2(x)): x * sum(embeddings**2) over
+    the whole table (rows no id reads too) in the loss, as Keras' L2; kept
+    by get_config and the model file"""
+    from latefuse.regularizers import l2
+    ids = np.array([[1, 2, 0], [2, 2, 1]], np.int32)
+    y = np.array([[0.5], [-1.0]], np.float32)
+    losses = []
+    for reg in (None, l2(0.05)):
+        inp = Input((3,), dtype="int32")
+        emb = Embedding(8, 2, embeddings_regularizer=reg, name="e")
+        m = Model(inp, Dense(1)(GlobalAveragePooling1D()(emb(inp))), seed=1)
+        m.compile(loss="mse")
+        losses.append(m.evaluate(ids, y, verbose=0))
+    table = emb.get_weights()[0].astype(np.float64)
+    assert losses[1] - losses[0] == pytest.approx(0.05 * np.sum(table ** 2), rel=1e-5)
+    cfg = emb.get_config()
+    assert cfg["embeddings_regularizer"] == {"class_name": "L2", "config": {"l2": 0.05}}
+    assert Embedding.from_config(cfg).l2 == pytest.approx(0.05)
+    path = os.path.join(str(tmp_path), "e.lf")
+    m.save(path)
+    m2 = load_model(path)
+    m2.compile(loss="mse")
+    assert m2.evaluate(ids, y, verbose=0) == pytest.approx(losses[1], rel=1e-6)
+    with pytest.raises(ValueError, match="Embedding: embeddings_regularizer must be latefuse.regularizers.l2"):
+        Embedding(8, 2, embeddings_regularizer="l1")

@@ -8,7 +8,10 @@
  * no gradient) instead of a read outside the table, and fit, evaluate and
  * predict refuse such ids in their inputs before they run
  * (lf_token_ids_check).  With mask_zero the layer owns the padding mask of
- * its output (layers/layer.h): 0 where the id is 0.
+ * its output (layers/layer.h): 0 where the id is 0.  lf_set_l2 puts Keras'
+ * embeddings_regularizer=l2(x) on the whole table (every row, read or
+ * not, as Keras' x * sum(embeddings^2)); its file field "l2" is written
+ * only when the penalty is not 0.
  *
  * PositionEmbedding(sequence_length) (keras_hub's): x (B, T, D) -> the
  * first T rows of its table "embeddings" (sequence_length, D), the same for
@@ -75,7 +78,7 @@ static int emb_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
 
 static size_t emb_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     (void)m;
-    w[0] = (lf_weight){"embeddings", 0, 2, {nd->input_dim, nd->shape[nd->rank - 1]}, 0, 0};
+    w[0] = (lf_weight){"embeddings", 0, 2, {nd->input_dim, nd->shape[nd->rank - 1]}, 1, 0};
     return 1;
 }
 
@@ -114,6 +117,11 @@ static void emb_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
     lf_buf_printf(b, ",\"input_dim\":%zu,\"output_dim\":%zu,\"mask_zero\":%s", nd->input_dim,
                   nd->shape[nd->rank - 1], nd->mask_zero ? "true" : "false");
+    /* only when set: the files of tables without a penalty stay as they were */
+    if (nd->l2 != 0.0f) {
+        lf_buf_puts(b, ",\"l2\":");
+        lf_buf_json_float(b, nd->l2);
+    }
 }
 
 static lf_status emb_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
@@ -126,15 +134,21 @@ static lf_status emb_read(const lf_model *m, const lf_json *L, size_t n_in, lf_n
         nd->dim == 0 || nd->dim > LF_ARCH_MAX_DIM)
         return lf_fail(e, LF_ERR_FORMAT, "%s: 'input_dim' and 'output_dim' must be integers in 1..%zu", where,
                        LF_ARCH_MAX_DIM);
-    return lf_arch_bool(L, "mask_zero", &nd->mask_zero, where, e);
+    if ((st = lf_arch_bool(L, "mask_zero", &nd->mask_zero, where, e)) != LF_OK) return st;
+    /* "l2" is optional: absent means no penalty */
+    if (lf_json_get(L, "l2") && (st = lf_arch_float_in(L, "l2", 0, INFINITY, 0, &nd->l2, where, e)) != LF_OK)
+        return st;
+    return LF_OK;
 }
 
-static const char *const emb_keys[] = {"name", "type", "inbound", "input_dim", "output_dim", "mask_zero", NULL};
+static const char *const emb_keys[] = {"name", "type", "inbound", "input_dim", "output_dim", "mask_zero", "l2",
+                                       NULL};
 
 const lf_layer_type lf_type_embedding = {
     .type = "Embedding",
     .prefix = "embedding",
     .keys = emb_keys,
+    .l2 = 1,
     .masking = LF_MASKING_OWN,
     .infer = emb_infer,
     .weights = emb_weights,
