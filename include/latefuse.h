@@ -513,6 +513,16 @@ int lf_gated_average(lf_model *m, size_t n, const int *xs, int gate, int mask,
  * training loss. */
 lf_status lf_set_l2(lf_model *m, int dense_node, float l2);
 
+/* Adds an L2 penalty l2 * sum(b^2) on the bias b of a Dense, Conv2D or
+ * Conv1D layer (Keras' bias_regularizer=l2(l2)), beside lf_set_l2's on
+ * its kernel; part of the training loss as that one is, and like it left
+ * out while the layer is frozen.  A layer without a bias (use_bias = 0)
+ * takes the setting and has nothing to penalise, as Keras.  The model file
+ * keeps it as the layer's "bias_l2" (written only when not 0).  l2 must be
+ * finite and >= 0; LF_ERR_ARG otherwise or when the node is of another
+ * kind. */
+lf_status lf_set_bias_l2(lf_model *m, int node, float l2);
+
 /* Keras' layer.trainable: with trainable = 0 the layer's weights are
  * frozen — fit leaves them bit for bit as they are (no
  * gradient step, no L2 penalty gradient, no optimizer moment change, no

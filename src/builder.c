@@ -30,14 +30,16 @@ lf_optimizer lf_optimizer_default(lf_optimizer_kind kind) {
     return o;
 }
 
-/* The kinds lf_set_l2 applies to, from the table: "Dense, WeightedAverage
- * or ClassWeightedAverage". */
-static void l2_kinds(char *buf, size_t cap) {
+/* The kinds lf_set_l2 (bias 0) or lf_set_bias_l2 (bias 1) applies to, from
+ * the table: "Dense, WeightedAverage or ClassWeightedAverage". */
+static int l2_applies(const lf_layer_type *t, int bias) { return bias ? t->bias_l2 : t->l2; }
+
+static void l2_kinds(char *buf, size_t cap, int bias) {
     size_t total = 0, n = 0, used = 0;
     buf[0] = '\0';
-    for (int k = 0; k < LF_K_COUNT; k++) total += lf_layer_types[k]->l2 != 0;
+    for (int k = 0; k < LF_K_COUNT; k++) total += l2_applies(lf_layer_types[k], bias) != 0;
     for (int k = 0; k < LF_K_COUNT && used < cap; k++) {
-        if (!lf_layer_types[k]->l2) continue;
+        if (!l2_applies(lf_layer_types[k], bias)) continue;
         const char *sep = n == 0 ? "" : n + 1 == total ? " or " : ", ";
         int w = snprintf(buf + used, cap - used, "%s%s", sep, lf_layer_types[k]->type);
         used += w > 0 ? (size_t)w : cap;
@@ -45,18 +47,23 @@ static void l2_kinds(char *buf, size_t cap) {
     }
 }
 
-lf_status lf_set_l2(lf_model *m, int node, float l2) {
+static lf_status set_penalty(lf_model *m, int node, float l2, int bias) {
+    const char *fn = bias ? "lf_set_bias_l2" : "lf_set_l2";
     if (!m) return LF_ERR_ARG;
-    if (node < 0 || (size_t)node >= m->n_nodes || !lf_type_of(&m->nodes[node])->l2) {
+    if (node < 0 || (size_t)node >= m->n_nodes || !l2_applies(lf_type_of(&m->nodes[node]), bias)) {
         char kinds[256];
-        l2_kinds(kinds, sizeof kinds);
-        return lf_model_fail(m, LF_ERR_ARG, "lf_set_l2: node %d is not a %s layer", node, kinds);
+        l2_kinds(kinds, sizeof kinds, bias);
+        return lf_model_fail(m, LF_ERR_ARG, "%s: node %d is not a %s layer", fn, node, kinds);
     }
     if (!(l2 >= 0.0f) || !isfinite(l2))
-        return lf_model_fail(m, LF_ERR_ARG, "lf_set_l2: the penalty must be finite and >= 0");
-    m->nodes[node].l2 = l2;
+        return lf_model_fail(m, LF_ERR_ARG, "%s: the penalty must be finite and >= 0", fn);
+    *(bias ? &m->nodes[node].bias_l2 : &m->nodes[node].l2) = l2;
     return LF_OK;
 }
+
+lf_status lf_set_l2(lf_model *m, int node, float l2) { return set_penalty(m, node, l2, 0); }
+
+lf_status lf_set_bias_l2(lf_model *m, int node, float l2) { return set_penalty(m, node, l2, 1); }
 
 size_t lf_model_num_nodes(const lf_model *m) { return m ? m->n_nodes : 0; }
 size_t lf_node_dim(const lf_model *m, int node) {

@@ -63,7 +63,7 @@ int lf_kind_parse(const char *name); /* -1 if unknown */
 #define LF_NAME_MAX 64
 
 /* A node of the graph.  Beside the fields every node has, a kind keeps its
- * own settings here (act, use_bias, normalize, rate, gate, mask, l2: set by
+ * own settings here (act, use_bias, normalize, rate, gate, mask, l2, bias_l2: set by
  * its builder and its JSON reader, read by its record's functions). */
 typedef struct lf_node {
     lf_kind kind;
@@ -85,6 +85,7 @@ typedef struct lf_node {
     int normalize;       /* Dot */
     float rate;          /* Dropout */
     float l2;            /* penalty on the weights the record marks l2 */
+    float bias_l2;       /* penalty on the weights it marks bias_l2 (lf_set_bias_l2) */
     size_t kernel[2];    /* Conv2D kernel_size, pooling pool_size (h, w); Conv1D's (k, 1) */
     size_t strides[2];   /* Conv2D, pooling */
     lf_padding padding;  /* Conv2D, pooling */

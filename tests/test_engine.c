@@ -889,6 +889,55 @@ static void test_frozen_penalty(void) {
     lf_model_free(m);
 }
 
+/* Keras' bias_regularizer=l2(b) beside kernel_regularizer=l2(k) on a
+ * Dense: the loss is the mse + k sum(W^2) + b sum(bias^2); the file keeps
+ * "bias_l2", a layer without one writes none (files as before), and a
+ * bad value in a file is refused naming the layer */
+static void test_bias_penalty(void) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/bias_l2.lf", tmpdir);
+    lf_model *m;
+    lf_model_create(&m, 4);
+    int x = lf_input(m, 2, "x");
+    int d = lf_dense(m, x, 2, LF_ACT_LINEAR, 1, "d");
+    int o = lf_dense(m, d, 1, LF_ACT_LINEAR, 1, "o");
+    CHECK(lf_set_l2(m, d, 0.5f) == LF_OK && lf_set_bias_l2(m, d, 0.25f) == LF_OK &&
+              lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK,
+          "build: %s", lf_model_error(m));
+    float k[4] = {1, -2, 0.5f, 1.5f}, b[2] = {0.5f, -3}, ko[2] = {1, -1}, bo[1] = {2};
+    CHECK(lf_set_weights(m, "d", 0, k, 4) == LF_OK && lf_set_weights(m, "d", 1, b, 2) == LF_OK &&
+              lf_set_weights(m, "o", 0, ko, 2) == LF_OK && lf_set_weights(m, "o", 1, bo, 1) == LF_OK,
+          "set: %s", lf_model_error(m));
+    float xv[4] = {0.5f, -1, 1, 2}, yv[2] = {1, -1}, p[2];
+    const float *xs[1] = {xv};
+    double loss = NAN, mse = 0;
+    CHECK(lf_model_evaluate(m, xs, yv, 2, NULL, &loss, NULL) == LF_OK && lf_model_predict(m, xs, 2, p) == LF_OK,
+          "evaluate: %s", lf_model_error(m));
+    for (int i = 0; i < 2; i++) mse += ((double)p[i] - yv[i]) * ((double)p[i] - yv[i]) / 2;
+    /* 0.5 (1 + 4 + 0.25 + 2.25) + 0.25 (0.25 + 9) */
+    CHECK(fabs(loss - (mse + 0.5 * 7.5 + 0.25 * 9.25)) < 1e-5, "loss %.9g, want the mse %.9g + 3.75 + 2.3125", loss,
+          mse);
+    CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model *l;
+    lf_model_create(&l, 0);
+    double back = NAN;
+    CHECK(lf_model_load(l, path) == LF_OK && lf_model_evaluate(l, xs, yv, 2, NULL, &back, NULL) == LF_OK,
+          "load: %s", lf_model_error(l));
+    CHECK(back == loss, "the loaded model's loss %.9g, the saved one's %.9g", back, loss);
+    lf_model_free(l);
+    lf_st_file f;
+    lf_err er;
+    CHECK(lf_st_read(path, &f, &er) == LF_OK, "%s", er.msg);
+    const char *arch = lf_st_metadata(&f, "architecture");
+    CHECK(arch && strstr(arch, "\"use_bias\":true,\"l2\":0.5,\"bias_l2\":0.25}") &&
+              strstr(arch, "\"name\":\"o\",\"type\":\"Dense\",\"inbound\":[\"d\"],\"units\":1,"
+                           "\"activation\":\"linear\",\"use_bias\":true,\"l2\":0}"),
+          "architecture: %s", arch ? arch : "(none)");
+    lf_st_free(&f);
+    lf_model_free(m);
+    unlink(path);
+}
+
 static void test_fit_source(void) {
     size_t n = 300;
     float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y);
@@ -1430,6 +1479,7 @@ int main(void) {
     test_restore_best();
     test_monitor_accuracy();
     test_frozen_penalty();
+    test_bias_penalty();
     test_threads_option();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_engine_XXXXXX");
     if (!mkdtemp(tmpdir)) return 2;

@@ -867,6 +867,39 @@ static void test_embedding_l2(void) {
     lf_model_free(m);
 }
 
+/* Keras' bias_regularizer=l2(x) (lf_set_bias_l2) beside a kernel penalty:
+ * Dense, Conv2D and Conv1D, biases away from 0 so that the penalty's
+ * gradient 2 x b counts; and a kind without a bias penalty refuses it */
+static void test_bias_l2(void) {
+    lf_model *m;
+    lf_model_create(&m, 2570);
+    int x = lf_input(m, 4, "x");
+    int h = lf_dense(m, x, 3, LF_ACT_TANH, 1, "h");
+    CHECK(lf_set_bias_l2(m, h, 0.4f) == LF_OK && lf_set_l2(m, h, 0.1f) == LF_OK, "set: %s", lf_model_error(m));
+    CHECK(lf_set_bias_l2(m, x, 0.4f) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "lf_set_bias_l2: node 0 is not a Dense, Conv2D or Conv1D layer") == 0,
+          "on an input: %s", lf_model_error(m));
+    fill_weight(m, "h", 1, -1, 1, 2571);
+    run("Dense with an L2 penalty on its bias", m, lf_dense(m, h, 2, LF_ACT_LINEAR, 1, "o"), LF_LOSS_MSE, 5, 2572);
+    lf_model_free(m);
+    int img;
+    m = image_model(2573, 4, 5, 2, &img);
+    h = lf_conv2d(m, img, 3, 2, 2, 1, 1, LF_PADDING_SAME, LF_ACT_TANH, 1, "conv");
+    CHECK(lf_set_bias_l2(m, h, 0.5f) == LF_OK, "set on a Conv2D: %s", lf_model_error(m));
+    scale_kernel(m, "conv", 2);
+    fill_weight(m, "conv", 1, -1, 1, 2574);
+    image_run("Conv2D with an L2 penalty on its bias", m, h, 2575, 3, 0);
+    lf_model_free(m);
+    lf_model_create(&m, 2576);
+    int s = lf_input_shape(m, 2, (size_t[]){6, 2}, LF_DTYPE_FLOAT32, "x");
+    h = lf_conv1d(m, s, 3, 2, 1, LF_PADDING_VALID, LF_ACT_TANH, 1, "conv");
+    CHECK(lf_set_bias_l2(m, h, 0.5f) == LF_OK, "set on a Conv1D: %s", lf_model_error(m));
+    scale_kernel(m, "conv", 2);
+    fill_weight(m, "conv", 1, -1, 1, 2577);
+    seq_run("Conv1D with an L2 penalty on its bias", m, lf_flatten(m, h, NULL), 2578, -1);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_activations();
     test_losses();
@@ -884,5 +917,6 @@ int main(void) {
     test_sequence();
     test_rnn();
     test_embedding_l2();
+    test_bias_l2();
     return check_report("test_grad");
 }

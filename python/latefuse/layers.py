@@ -445,6 +445,24 @@ def Input(shape: Any = None, batch_size: Optional[int] = None, dtype: Optional[s
     return t
 
 
+def _set_penalties(lib, h, i, layer):
+    """lf_set_l2 / lf_set_bias_l2 on node i for the layer's kernel and bias
+    regularizers; i, or -1 when one fails (the model's error says why)"""
+    if i >= 0 and layer.l2 > 0.0 and lib.lf_set_l2(h, i, layer.l2) != 0:
+        return -1
+    if i >= 0 and layer.bias_l2 > 0.0 and lib.lf_set_bias_l2(h, i, layer.bias_l2) != 0:
+        return -1
+    return i
+
+
+def _penalties_of(spec):
+    """the kernel_regularizer and bias_regularizer of a model file's layer
+    (its optional "l2" and "bias_l2")"""
+    l2, bias_l2 = float(spec.get("l2") or 0.0), float(spec.get("bias_l2") or 0.0)
+    return dict(kernel_regularizer=_regularizers.L2(l2) if l2 > 0 else None,
+                bias_regularizer=_regularizers.L2(bias_l2) if bias_l2 > 0 else None)
+
+
 def _l2_of(regularizer, what):
     """The l2 factor of a kernel regularizer (lf_set_l2): 0 for None; only
     latefuse.regularizers.l2(x) (or its Keras config) is available"""
@@ -459,8 +477,8 @@ def _l2_of(regularizer, what):
 
 class Dense(Layer):
     """Dense(units, activation=None, use_bias=True, kernel_initializer=
-    'glorot_uniform', bias_initializer='zeros', kernel_regularizer=None), as
-    Keras, on the last axis ((T, D) -> (T, units); initializers:
+    'glorot_uniform', bias_initializer='zeros', kernel_regularizer=None,
+    bias_regularizer=None), as Keras (regularizers: l2(x)), on the last axis ((T, D) -> (T, units); initializers:
     latefuse.initializers).  get_weights() gives
     [kernel (in, units), bias (units,)] as Keras does; the C library stores
     the kernel as (units, in) like PyTorch and the transposition happens in
@@ -471,7 +489,8 @@ class Dense(Layer):
 
     def __init__(self, units: int, activation: Optional[str] = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, name: Optional[str] = None, **kwargs) -> None:
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None, name: Optional[str] = None,
+                 **kwargs) -> None:
         super().__init__(name)
         if kwargs:
             raise ValueError("Dense: unsupported arguments %s" % ", ".join(sorted(kwargs)))
@@ -483,6 +502,7 @@ class Dense(Layer):
         self.activation = _activation(activation)
         self.use_bias = bool(use_bias)
         self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "Dense: kernel_regularizer")
+        self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "Dense: bias_regularizer")
 
     def _call(self, x):
         # on the last axis, as Keras: (T, D) -> (T, units)
@@ -491,17 +511,14 @@ class Dense(Layer):
 
     @classmethod
     def _load(cls, spec, ins, tensors):
-        l2 = float(spec.get("l2") or 0.0)
-        return cls(int(spec["units"]), spec["activation"], spec["use_bias"],
-                   kernel_regularizer=_regularizers.L2(l2) if l2 > 0 else None, name=spec["name"])(ins)
+        return cls(int(spec["units"]), spec["activation"], spec["use_bias"], name=spec["name"],
+                   **_penalties_of(spec))(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         i = lib.lf_dense(h, ii[0], self.units, lib.lf_activation_parse(self.activation.encode()),
                          int(self.use_bias), name)
-        if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
-            i = -1
-        return i
+        return _set_penalties(lib, h, i, self)
 
 
 class Activation(Layer):
@@ -850,7 +867,8 @@ _lib._proto("lf_conv2d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, c
 
 class Conv2D(Layer):
     """Conv2D(filters, kernel_size, strides=(1, 1), padding='valid',
-    activation=None, use_bias=True, kernel_regularizer=None): Keras' convolution over channels-last
+    activation=None, use_bias=True, kernel_regularizer=None, bias_regularizer=None): Keras' convolution over
+    channels-last
     images; kernel (kh, kw, in_channels, filters) glorot_uniform, zero bias;
     'same' padding puts the odd pixel at the bottom / right, as Keras."""
 
@@ -859,11 +877,12 @@ class Conv2D(Layer):
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, name=None, **kwargs):
+                 kernel_regularizer=None, bias_regularizer=None, name=None, **kwargs):
         super().__init__(name)
         if kwargs:
             raise ValueError("Conv2D: unsupported arguments %s" % ", ".join(sorted(kwargs)))
         self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "Conv2D: kernel_regularizer")
+        self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "Conv2D: bias_regularizer")
         self.kernel_initializer = _init.get(kernel_initializer, "Conv2D: kernel_initializer")
         self.bias_initializer = _init.get(bias_initializer, "Conv2D: bias_initializer")
         if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
@@ -891,19 +910,15 @@ class Conv2D(Layer):
 
     @classmethod
     def _load(cls, spec, ins, tensors):
-        l2 = float(spec.get("l2") or 0.0)
         return cls(int(spec["filters"]), tuple(spec["kernel_size"]), tuple(spec["strides"]), spec["padding"],
-                   spec["activation"], spec["use_bias"],
-                   kernel_regularizer=_regularizers.L2(l2) if l2 > 0 else None, name=spec["name"])(ins)
+                   spec["activation"], spec["use_bias"], name=spec["name"], **_penalties_of(spec))(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         i = lib.lf_conv2d(h, ii[0], self.filters, self.kernel_size[0], self.kernel_size[1], self.strides[0],
                           self.strides[1], _pad_id(self.padding),
                           lib.lf_activation_parse(self.activation.encode()), int(self.use_bias), name)
-        if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
-            i = -1
-        return i
+        return _set_penalties(lib, h, i, self)
 
 
 _POOL_ARGS = (ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
@@ -1342,7 +1357,7 @@ def _single(v, what):
 
 class Conv1D(Layer):
     """Conv1D(filters, kernel_size, strides=1, padding='valid',
-    activation=None, use_bias=True, kernel_regularizer=None) over (batch, T, channels): kernel
+    activation=None, use_bias=True, kernel_regularizer=None, bias_regularizer=None) over (batch, T, channels): kernel
     (kernel_size, channels, filters) glorot_uniform, zero bias; 'same' puts
     the odd padding step after, as Keras.  It ends the padding mask (Keras'
     Conv1D does not support masking)."""
@@ -1350,11 +1365,12 @@ class Conv1D(Layer):
     prefix = "conv1d"
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
-                 kernel_regularizer=None, name=None, **kwargs):
+                 kernel_regularizer=None, bias_regularizer=None, name=None, **kwargs):
         super().__init__(name)
         if kwargs:
             raise ValueError("Conv1D: unsupported arguments %s" % ", ".join(sorted(kwargs)))
         self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "Conv1D: kernel_regularizer")
+        self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "Conv1D: bias_regularizer")
         self.filters = _positive(filters, "filters", "Conv1D")
         self.kernel_size = _single(kernel_size, "kernel_size")
         self.strides = _single(strides, "strides")
@@ -1378,18 +1394,14 @@ class Conv1D(Layer):
 
     @classmethod
     def _load(cls, spec, ins, tensors):
-        l2 = float(spec.get("l2") or 0.0)
         return cls(int(spec["filters"]), int(spec["kernel_size"][0]), int(spec["strides"][0]), spec["padding"],
-                   spec["activation"], spec["use_bias"],
-                   kernel_regularizer=_regularizers.L2(l2) if l2 > 0 else None, name=spec["name"])(ins)
+                   spec["activation"], spec["use_bias"], name=spec["name"], **_penalties_of(spec))(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         i = lib.lf_conv1d(h, ii[0], self.filters, self.kernel_size, self.strides, _pad_id(self.padding),
                           lib.lf_activation_parse(self.activation.encode()), int(self.use_bias), name)
-        if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
-            i = -1
-        return i
+        return _set_penalties(lib, h, i, self)
 
 
 _lib._proto("lf_global_max_pooling1d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_char_p)

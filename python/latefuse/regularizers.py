@@ -1,8 +1,11 @@
 """
-regularizers.py — Keras' l2 kernel regularizer (lf_set_l2).
+regularizers.py — Keras' l2 regularizer, for kernels and embedding tables
+(lf_set_l2) and biases (lf_set_bias_l2).
 
 Dense(..., kernel_regularizer=l2(0.01)) adds 0.01 * sum(kernel**2) to the
-training loss, as in Keras.
+training loss, as in Keras; bias_regularizer=l2(0.01) adds 0.01 *
+sum(bias**2), Embedding's embeddings_regularizer=l2(0.01) 0.01 *
+sum(embeddings**2).
 """
 __all__ = ["L2", "l2"]
 

@@ -818,12 +818,51 @@ def test_layer_configs_round_trip():
     cfg = d.get_config()
     assert cfg == {"name": "d", "trainable": True, "units": 5, "activation": "relu", "use_bias": False,
                    "kernel_initializer": "he_normal", "bias_initializer": "zeros",
-                   "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.01}}}
+                   "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.01}}, "bias_regularizer": None}
     assert Dense.from_config(cfg).get_config() == cfg
     c = Conv2D(4, (3, 2), strides=2, padding="same", name="c")
     assert Conv2D.from_config(c.get_config()).get_config() == c.get_config()
     assert c.get_config()["kernel_size"] == [3, 2] and c.get_config()["strides"] == [2, 2]
     json.dumps([d.get_config(), c.get_config(), WeightedAverage(n_output=2).get_config()])
+
+
+@pytest.mark.parametrize("kind", ["Dense", "Conv2D", "Conv1D"])
+def test_bias_regularizer(kind, tmp_path):
+    """bias_regularizer=l2(b) beside kernel_regularizer=l2(k), as Keras:
+    the loss gains k * sum(kernel**2) + b * sum(bias**2); get_config and
+    the model file keep both"""
+    from latefuse.layers import Conv1D
+    from latefuse.regularizers import l2
+    rng = np.random.default_rng(3)
+    shape = {"Dense": (4,), "Conv2D": (4, 4, 2), "Conv1D": (5, 2)}[kind]
+    x = rng.normal(size=(6,) + shape).astype(np.float32)
+    y = rng.normal(size=(6, 1)).astype(np.float32)
+    make = {"Dense": lambda **kw: Dense(3, name="r", **kw), "Conv2D": lambda **kw: Conv2D(3, 2, name="r", **kw),
+            "Conv1D": lambda **kw: Conv1D(3, 2, name="r", **kw)}[kind]
+    losses = []
+    for regs in ({}, {"kernel_regularizer": l2(0.1), "bias_regularizer": l2(0.25)}):
+        inp = Input(shape)
+        layer = make(**regs)
+        h = layer(inp)
+        h = Flatten()(h) if kind != "Dense" else h
+        m = Model(inp, Dense(1, name="o")(h), seed=4)
+        kernel, bias = layer.get_weights()
+        layer.set_weights([kernel, np.linspace(-1, 2, bias.size).astype(np.float32)])
+        m.compile(loss="mse")
+        losses.append(m.evaluate(x, y, verbose=0))
+    kernel, bias = (w.astype(np.float64) for w in layer.get_weights())
+    assert losses[1] - losses[0] == pytest.approx(0.1 * np.sum(kernel ** 2) + 0.25 * np.sum(bias ** 2), rel=1e-5)
+    cfg = layer.get_config()
+    assert cfg["bias_regularizer"] == {"class_name": "L2", "config": {"l2": 0.25}}
+    assert type(layer).from_config(cfg).bias_l2 == pytest.approx(0.25)
+    path = os.path.join(str(tmp_path), "b.lf")
+    m.save(path)
+    m2 = load_model(path)
+    assert m2.get_layer("r").bias_l2 == pytest.approx(0.25)
+    m2.compile(loss="mse")
+    assert m2.evaluate(x, y, verbose=0) == pytest.approx(losses[1], rel=1e-6)
+    with pytest.raises(ValueError, match="%s: bias_regularizer must be latefuse.regularizers.l2" % kind):
+        make(bias_regularizer="l1")
 
 
 def test_to_json_and_model_from_json_rebuild_the_graph():

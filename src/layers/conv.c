@@ -190,9 +190,9 @@ static int conv_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const in
 static size_t conv_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     const lf_node *x = conv_input(m, nd);
     size_t F = nd->shape[2], C = x->shape[2];
-    w[0] = (lf_weight){"kernel", 0, 4, {nd->kernel[0], nd->kernel[1], C, F}, 1, 0};
+    w[0] = (lf_weight){"kernel", 0, 4, {nd->kernel[0], nd->kernel[1], C, F}, 1, 0, 0};
     if (!nd->use_bias) return 1;
-    w[1] = (lf_weight){"bias", nd->kernel[0] * nd->kernel[1] * C * F, 1, {F}, 0, 0};
+    w[1] = (lf_weight){"bias", nd->kernel[0] * nd->kernel[1] * C * F, 1, {F}, 0, 0, 1};
     return 2;
 }
 
@@ -363,6 +363,7 @@ void lf_conv_write_json(const lf_node *nd, size_t rank, lf_buf *b) {
     lf_buf_printf(b, "],\"padding\":\"%s\",\"activation\":\"%s\",\"use_bias\":%s,\"l2\":", pad_names[nd->padding],
                   lf_activation_name(nd->act), nd->use_bias ? "true" : "false");
     lf_buf_json_float(b, nd->l2);
+    lf_arch_write_bias_l2(nd, b);
 }
 
 static void conv_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
@@ -392,7 +393,7 @@ lf_status lf_conv_read_json(const lf_json *L, size_t n_in, size_t rank, const ch
         (st = lf_arch_bool(L, "use_bias", &nd->use_bias, where, e)))
         return st;
     if (lf_json_get(L, "l2") && (st = lf_arch_float_in(L, "l2", 0, INFINITY, 0, &nd->l2, where, e)) != LF_OK) return st;
-    return LF_OK;
+    return lf_arch_read_bias_l2(L, nd, where, e);
 }
 
 static lf_status conv_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
@@ -402,13 +403,14 @@ static lf_status conv_read(const lf_model *m, const lf_json *L, size_t n_in, lf_
 }
 
 const char *const lf_conv_keys[] = {"name", "type", "inbound", "filters", "kernel_size", "strides",
-                                    "padding", "activation", "use_bias", "l2", NULL};
+                                    "padding", "activation", "use_bias", "l2", "bias_l2", NULL};
 
 const lf_layer_type lf_type_conv2d = {
     .type = "Conv2D",
     .prefix = "conv2d",
     .keys = lf_conv_keys,
     .l2 = 1,
+    .bias_l2 = 1,
     .dx_assign = 1,
     .infer = conv_infer,
     .weights = conv_weights,

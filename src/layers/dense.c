@@ -64,9 +64,9 @@ static int dense_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const i
 
 static size_t dense_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     size_t in = in_dim(m, nd), units = nd->shape[nd->rank - 1];
-    w[0] = (lf_weight){"kernel", 0, 2, {units, in}, 1, 0};
+    w[0] = (lf_weight){"kernel", 0, 2, {units, in}, 1, 0, 0};
     if (!nd->use_bias) return 1;
-    w[1] = (lf_weight){"bias", units * in, 1, {units}, 0, 0};
+    w[1] = (lf_weight){"bias", units * in, 1, {units}, 0, 0, 1};
     return 2;
 }
 
@@ -154,6 +154,7 @@ static void dense_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     lf_buf_printf(b, ",\"units\":%zu,\"activation\":\"%s\",\"use_bias\":%s,\"l2\":", nd->shape[nd->rank - 1],
                   lf_activation_name(nd->act), nd->use_bias ? "true" : "false");
     lf_buf_json_float(b, nd->l2);
+    lf_arch_write_bias_l2(nd, b);
 }
 
 static lf_status dense_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
@@ -171,17 +172,18 @@ static lf_status dense_read(const lf_model *m, const lf_json *L, size_t n_in, lf
     /* "l2" is optional: absent means no penalty */
     if (lf_json_get(L, "l2") && (st = lf_arch_float_in(L, "l2", 0, INFINITY, 0, &nd->l2, where, e)) != LF_OK)
         return st;
-    return LF_OK;
+    return lf_arch_read_bias_l2(L, nd, where, e);
 }
 
 static const char *const dense_keys[] = {"name", "type", "inbound", "units", "activation",
-                                         "use_bias", "l2", NULL};
+                                         "use_bias", "l2", "bias_l2", NULL};
 
 const lf_layer_type lf_type_dense = {
     .type = "Dense",
     .prefix = "dense",
     .keys = dense_keys,
     .l2 = 1,
+    .bias_l2 = 1,
     .masking = LF_MASKING_KEEP,
     .infer = dense_infer,
     .weights = dense_weights,

@@ -313,6 +313,17 @@ lf_status lf_arch_bool(const lf_json *obj, const char *key, int *out, const char
     return LF_OK;
 }
 
+void lf_arch_write_bias_l2(const lf_node *nd, lf_buf *b) {
+    if (nd->bias_l2 == 0.0f) return;
+    lf_buf_puts(b, ",\"bias_l2\":");
+    lf_buf_json_float(b, nd->bias_l2);
+}
+
+lf_status lf_arch_read_bias_l2(const lf_json *obj, lf_node *nd, const char *where, lf_err *e) {
+    if (!lf_json_get(obj, "bias_l2")) return LF_OK;
+    return lf_arch_float_in(obj, "bias_l2", 0, INFINITY, 0, &nd->bias_l2, where, e);
+}
+
 lf_status lf_arch_sizes(const lf_json *obj, const char *key, size_t lo, size_t hi, size_t min_n,
                         size_t max_n, size_t *out, size_t *n, const char *where, lf_err *e) {
     const lf_json *a = lf_json_get(obj, key);

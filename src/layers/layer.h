@@ -65,6 +65,7 @@ typedef struct lf_weight {
     int l2;                /* the node's l2 penalty applies to it */
     int fixed;             /* not trained: no gradient, "non-trainable" in the
                               summary (BatchNormalization's moving statistics) */
+    int bias_l2;           /* the node's bias_l2 penalty applies to it */
 } lf_weight;
 
 /* What a forward or backward pass of one node works on.  graph.c fills it:
@@ -138,6 +139,7 @@ struct lf_layer_type {
     int is_input;              /* a model input: no inbound layers, fed by the caller */
     int op;                    /* a variant shared functions switch on (merge ops) */
     int l2;                    /* lf_set_l2 applies (to the weights marked l2) */
+    int bias_l2;               /* lf_set_bias_l2 applies (to the weights marked bias_l2) */
     int frozen_infers;         /* trainable = False runs it in inference mode
                                   (BatchNormalization, as Keras) */
     int masking;               /* LF_MASKING_*: what the output's padding mask is */
@@ -255,6 +257,11 @@ lf_status lf_arch_float_in(const lf_json *obj, const char *key, float lo, float 
                            const char *where, lf_err *e);
 lf_status lf_arch_bool(const lf_json *obj, const char *key, int *out, const char *where,
                        lf_err *e);
+/* The optional field "bias_l2" (lf_set_bias_l2): written only when not 0,
+ * so that the files of layers without one stay as they were; absent reads
+ * as 0. */
+void lf_arch_write_bias_l2(const lf_node *nd, lf_buf *b);
+lf_status lf_arch_read_bias_l2(const lf_json *obj, lf_node *nd, const char *where, lf_err *e);
 /* A list of min_n..max_n integers in lo..hi into out; *n its length (n
  * may be NULL). */
 lf_status lf_arch_sizes(const lf_json *obj, const char *key, size_t lo, size_t hi, size_t min_n,
@@ -265,7 +272,7 @@ lf_status lf_arch_sizes(const lf_json *obj, const char *key, size_t lo, size_t h
 size_t lf_conv_out(size_t in, size_t k, size_t s, lf_padding p, size_t *pad);
 /* conv.c: the JSON fields Conv1D (rank 1) and Conv2D (rank 2) share —
  * filters (nd->shape[rank]), kernel_size and strides (rank values each),
- * padding, activation, use_bias, l2 — written, and read into nd (type names
+ * padding, activation, use_bias, l2, bias_l2 — written, and read into nd (type names
  * the kind in messages). */
 void lf_conv_write_json(const lf_node *nd, size_t rank, lf_buf *b);
 extern const char *const lf_conv_keys[]; /* those fields, with name, type, inbound */
