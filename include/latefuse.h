@@ -762,6 +762,24 @@ typedef struct lf_fit_options {
                                  EarlyStopping(monitor='val_accuracy');
                                  needs one output with an accuracy (a
                                  crossentropy loss) */
+    /* Keras 3's EarlyStopping(start_from_epoch, baseline)
+     * (keras/src/callbacks/early_stopping.py).  start_from_epoch (default
+     * 0): the epochs before it (0-based) are not watched — they neither
+     * count towards patience nor can be the best epoch, nor are their
+     * weights kept for restore_best_weights; when every epoch is before
+     * it, no weights are put back.  has_baseline (0 default, or 1) with
+     * baseline (finite; in the watched value's units: a loss, or an
+     * accuracy with monitor_accuracy): an epoch that improves on the best
+     * so far becomes the best (its weights kept) but resets the patience
+     * count only when it also beats the baseline by more than min_delta
+     * (below it for a loss, above for an accuracy); otherwise the count
+     * goes on (by one, as for an epoch without improvement), and the fit
+     * stops at the next epoch without improvement once the count has
+     * reached patience.  The first watched epoch always becomes the best,
+     * as Keras (whose on_train_begin forgets the baseline as a best). */
+    size_t start_from_epoch;
+    int has_baseline;
+    double baseline;
 } lf_fit_options;
 
 lf_fit_options lf_fit_defaults(void);
@@ -775,7 +793,9 @@ typedef struct lf_history {
     const double *val_loss;
     const double *accuracy;
     const double *val_accuracy;
-    size_t best_epoch;      /* 0-based epoch of the best monitored loss */
+    size_t best_epoch;      /* 0-based epoch of the best monitored loss (among
+                               the epochs from start_from_epoch on; 0 when
+                               none was watched) */
     int stopped_early;
     /* Per output (lf_model_compile_outputs; one for lf_model_compile):
      * output k's loss (unweighted) and accuracy at epoch e are

@@ -998,7 +998,10 @@ static lf_status fit_same_args(lf_model *m, const fit_run *r) {
         {"seeds", o->seed, 0},                {"shuffle options", (uint64_t)o->shuffle, 0},
         {"patience options", o->patience, 0}, {"monitor_accuracy options", (uint64_t)o->monitor_accuracy, 0},
         {"min_delta options", md, 1},         {"restore_best_weights options", (uint64_t)o->restore_best_weights, 0},
+        {"start_from_epoch options", o->start_from_epoch, 0},
+        {"baselines", o->has_baseline ? lf_dist_digest(1, &o->baseline, sizeof o->baseline) : 0, 1},
         {"learning rates", lr, 1},            {"sample or class weights", w, 1},
+        {"optimizer step counts", m->step, 0}, /* they key the shuffles and draws (fit_seed) */
     };
     lf_err e = m->err;
     lf_status st = lf_dist_same(&r->d, a, sizeof a / sizeof *a, &e);
@@ -1055,6 +1058,9 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
     m->train_ws.reduce = r.d.size > 1 ? &r.reduce : NULL;
     size_t wait = 0;
     double best = INFINITY;
+    int kept = 0; /* r.best holds a watched epoch's weights */
+    /* the baseline on the watched value's scale (an accuracy's negation) */
+    double baseline = o->monitor_accuracy ? -o->baseline : o->baseline;
     m->stop_requested = 0;
     for (size_t e = 0; e < o->epochs; e++) {
         double loss = NAN, vloss = NAN; /* set unless r.st is */
@@ -1074,6 +1080,12 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
                                "try a smaller learning rate", e + 1);
             break;
         }
+        /* Keras 3's EarlyStopping.on_epoch_end: the epochs before
+         * start_from_epoch are not watched */
+        if (e < o->start_from_epoch) {
+            if (stop) break;
+            continue;
+        }
         /* the accuracy (higher is better) is watched as its negation */
         size_t E = o->epochs;
         double monitor = !o->monitor_accuracy ? (n_val ? vloss : loss)
@@ -1081,12 +1093,13 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
         if (monitor < best - o->min_delta) {
             best = monitor;
             m->history.best_epoch = e;
-            wait = 0;
-            if (r.best) memcpy(r.best, m->params, m->n_params * sizeof(float));
+            /* the count restarts only when the baseline is beaten too */
+            wait = !o->has_baseline || monitor < baseline - o->min_delta ? 0 : wait + 1;
+            if (r.best) memcpy(r.best, m->params, m->n_params * sizeof(float)), kept = 1;
         } else if (o->patience && ++wait >= o->patience) {
             m->history.stopped_early = 1;
             if (o->progress) {
-                r.pr.best_epoch = m->history.best_epoch + 1, r.pr.restored = r.best != NULL;
+                r.pr.best_epoch = m->history.best_epoch + 1, r.pr.restored = r.best && kept;
                 report(o, &r.pr, LF_PROGRESS_EARLY_STOP);
             }
             break;
@@ -1101,7 +1114,7 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
     /* then the best epoch's weights, stopped early or not, as Keras 3's
      * EarlyStopping puts them back at the end of training (after the
      * moving average's write-back, which they replace) */
-    if (r.best && st == LF_OK) memcpy(m->params, r.best, m->n_params * sizeof(float));
+    if (r.best && kept && st == LF_OK) memcpy(m->params, r.best, m->n_params * sizeof(float));
     m->train_ws.reduce = NULL;
     fit_run_free(&r);
     return st;
@@ -1132,6 +1145,10 @@ static lf_status check_options(lf_model *m, size_t n, const lf_fit_options *o) {
         return lf_model_fail(m, LF_ERR_ARG, "fit: validation_split must be in [0, 1), got %g", o->validation_split);
     if (!(o->min_delta >= 0.0f && isfinite(o->min_delta))) /* NaN never improves: the best weights never kept */
         return lf_model_fail(m, LF_ERR_ARG, "fit: min_delta must be finite and >= 0, got %g", (double)o->min_delta);
+    if (o->has_baseline != 0 && o->has_baseline != 1)
+        return lf_model_fail(m, LF_ERR_ARG, "fit: has_baseline must be 0 or 1, got %d", o->has_baseline);
+    if (o->has_baseline && !isfinite(o->baseline))
+        return lf_model_fail(m, LF_ERR_ARG, "fit: baseline must be finite, got %g", o->baseline);
     if (o->monitor_accuracy != 0 && o->monitor_accuracy != 1)
         return lf_model_fail(m, LF_ERR_ARG, "fit: monitor_accuracy must be 0 (the loss) or 1, got %d",
                              o->monitor_accuracy);

@@ -824,6 +824,124 @@ static void test_restore_best(void) {
     free(x), free(y), free(yv);
 }
 
+/* A fit whose val_loss follows a script: y = w x without bias, one row x =
+ * 1, y = 0 (the validation row the same), SGD, one step an epoch: the step
+ * makes w (1 - 2 lr), so the learning rate set at each epoch's start takes
+ * w to (-1)^(e+1) sqrt(t[e]) (the sign alternating keeps lr > 0), and
+ * val_loss at epoch e's end is t[e].  w_at[e]: w after epoch e. */
+typedef struct {
+    lf_model *m;
+    const double *t;
+    float w_at[16];
+} scripted;
+
+static void scripted_lr(void *ctx, const lf_progress *p) {
+    scripted *s = ctx;
+    size_t e = p->epoch - 1;
+    if (p->event == LF_PROGRESS_EPOCH_END) s->w_at[e] = s->m->params[0];
+    if (p->event != LF_PROGRESS_EPOCH_BEGIN) return;
+    double w = s->m->params[0], target = (e % 2 ? 1 : -1) * sqrt(s->t[e]);
+    lf_model_set_learning_rate(s->m, (float)((1.0 - target / w) / 2.0));
+}
+
+static lf_model *fit_scripted(const double *t, lf_fit_options o, scripted *s) {
+    lf_optimizer sgd = lf_optimizer_default(LF_OPT_SGD);
+    lf_model *m;
+    lf_model_create(&m, 1);
+    int x = lf_input(m, 1, "x");
+    int w = lf_dense(m, x, 1, LF_ACT_LINEAR, 0, "w");
+    float one = 1.0f;
+    CHECK(lf_model_compile(m, w, LF_LOSS_MSE, &sgd) == LF_OK && lf_set_weights(m, "w", 0, &one, 1) == LF_OK,
+          "build: %s", lf_model_error(m));
+    static const float xv[1] = {1}, yv[1] = {0};
+    const float *xs[1] = {xv};
+    s->m = m, s->t = t;
+    o.val_x = xs, o.val_y = yv, o.val_n = 1, o.progress = scripted_lr, o.progress_ctx = s;
+    CHECK(lf_model_fit(m, xs, yv, 1, &o) == LF_OK, "fit: %s", lf_model_error(m));
+    const lf_history *h = lf_model_history(m);
+    for (size_t e = 0; e < h->epochs; e++)
+        CHECK(fabs(h->val_loss[e] - t[e]) < 1e-5, "the script: val_loss %g at epoch %zu, want %g", h->val_loss[e],
+              e, t[e]);
+    return m;
+}
+
+/* Keras 3's EarlyStopping baseline and start_from_epoch
+ * (keras/src/callbacks/early_stopping.py, on_epoch_end): wait += 1 every
+ * watched epoch; an improvement becomes the best and resets wait only when
+ * it beats the baseline too; an epoch without one stops the fit once wait
+ * >= patience; epochs < start_from_epoch are not watched.  Each case's
+ * stopping epoch and best epoch are worked out by those rules by hand. */
+static void test_baseline_start(void) {
+    static const double t1[8] = {1.0, 0.9, 0.8, 0.85, 0.7, 0.75, 0.76, 0.6};
+    struct {
+        int has_baseline;
+        double baseline;
+        size_t start, patience, epochs, ran, best;
+        int stopped;
+    } cases[] = {
+        /* no baseline: waits 0 0 0 1 0 1 2: stops after epoch 6 (0-based), best 4 */
+        {0, 0, 0, 2, 8, 7, 4, 1},
+        /* baseline 0.5, never beaten: waits 1 2 3 (improving, not reset) 4: stops after epoch 3, best 2 */
+        {1, 0.5, 0, 2, 8, 4, 2, 1},
+        /* baseline 0.95: epoch 0 misses it (wait 1), epoch 1 beats it (0): as without one */
+        {1, 0.95, 0, 2, 8, 7, 4, 1},
+        /* baseline 0.75 (0.7 beats it at epoch 4): waits 1 2 3 4 (stop: no improvement at 3) */
+        {1, 0.75, 0, 3, 8, 4, 2, 1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lf_fit_options o = lf_fit_defaults();
+        o.epochs = cases[k].epochs, o.patience = cases[k].patience, o.restore_best_weights = 1;
+        o.has_baseline = cases[k].has_baseline, o.baseline = cases[k].baseline;
+        o.start_from_epoch = cases[k].start;
+        scripted s;
+        lf_model *m = fit_scripted(t1, o, &s);
+        const lf_history *h = lf_model_history(m);
+        CHECK(h->epochs == cases[k].ran && h->best_epoch == cases[k].best && h->stopped_early == cases[k].stopped,
+              "case %zu: ran %zu epochs, best %zu, stopped %d; want %zu, %zu, %d", k, h->epochs, h->best_epoch,
+              h->stopped_early, cases[k].ran, cases[k].best, cases[k].stopped);
+        CHECK(m->params[0] == s.w_at[cases[k].best], "case %zu: w %g, the best epoch's %g", k, (double)m->params[0],
+              (double)s.w_at[cases[k].best]);
+        lf_model_free(m);
+    }
+    /* start_from_epoch 2: epochs 0 and 1 (the lowest losses) are not
+     * watched; 0.9, 0.8 improve, 0.85 does not: patience 1 stops after
+     * epoch 4, and the weights put back are epoch 3's, not epoch 0's */
+    static const double t2[8] = {0.1, 0.2, 0.9, 0.8, 0.85, 0.5, 0.4, 0.3};
+    for (size_t start = 0; start <= 2; start += 2) {
+        lf_fit_options o = lf_fit_defaults();
+        o.epochs = 8, o.patience = 1, o.restore_best_weights = 1, o.start_from_epoch = start;
+        scripted s;
+        lf_model *m = fit_scripted(t2, o, &s);
+        const lf_history *h = lf_model_history(m);
+        size_t ran = start ? 5 : 2, best = start ? 3 : 0;
+        CHECK(h->epochs == ran && h->best_epoch == best && h->stopped_early,
+              "start_from_epoch %zu: ran %zu epochs, best %zu; want %zu, %zu", start, h->epochs, h->best_epoch, ran,
+              best);
+        CHECK(m->params[0] == s.w_at[best], "start_from_epoch %zu: w %g, epoch %zu's %g", start,
+              (double)m->params[0], best, (double)s.w_at[best]);
+        lf_model_free(m);
+    }
+    /* every epoch before start_from_epoch: nothing watched, nothing put
+     * back (Keras: best_weights stays None), best_epoch 0 */
+    lf_fit_options o = lf_fit_defaults();
+    o.epochs = 3, o.patience = 1, o.restore_best_weights = 1, o.start_from_epoch = 5;
+    scripted s;
+    lf_model *m = fit_scripted(t2, o, &s);
+    CHECK(lf_model_history(m)->epochs == 3 && lf_model_history(m)->best_epoch == 0 && m->params[0] == s.w_at[2],
+          "start_from_epoch past the end: w %g, the last epoch's %g", (double)m->params[0], (double)s.w_at[2]);
+    /* a baseline must be finite, has_baseline 0 or 1 */
+    const float xv[1] = {1}, yv[1] = {0};
+    const float *xs[1] = {xv};
+    o.has_baseline = 1, o.baseline = NAN;
+    CHECK(lf_model_fit(m, xs, yv, 1, &o) == LF_ERR_ARG && strcmp(lf_model_error(m), "fit: baseline must be finite, got nan") == 0,
+          "got '%s'", lf_model_error(m));
+    o.has_baseline = 2, o.baseline = 0;
+    CHECK(lf_model_fit(m, xs, yv, 1, &o) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "fit: has_baseline must be 0 or 1, got 2") == 0,
+          "got '%s'", lf_model_error(m));
+    lf_model_free(m);
+}
+
 /* monitor_accuracy: the best epoch is the first of the highest validation
  * accuracy (Keras' EarlyStopping(monitor='val_accuracy'), mode max), the
  * loss's when off; patience counts epochs without a higher one; a model
@@ -1477,6 +1595,7 @@ int main(void) {
     test_validation_split_rows();
     test_fit_refusals();
     test_restore_best();
+    test_baseline_start();
     test_monitor_accuracy();
     test_frozen_penalty();
     test_bias_penalty();

@@ -98,7 +98,8 @@ class FitOptions(ctypes.Structure):
                 ("seed", ctypes.c_uint64), ("progress", PROGRESS_FN), ("progress_ctx", c_void_p),
                 ("val_arrays", c_void_p), ("val_ys", c_void_p), ("mpi_comm", c_void_p),
                 ("cancel", ctypes.POINTER(c_int)), ("threads", c_size), ("val_sample_weight", c_void_p),
-                ("monitor_accuracy", c_int)]
+                ("monitor_accuracy", c_int), ("start_from_epoch", c_size), ("has_baseline", c_int),
+                ("baseline", ctypes.c_double)]
 
 
 class History(ctypes.Structure):

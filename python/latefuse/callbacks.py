@@ -123,7 +123,13 @@ _ACC_NAMES = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy", "spa
 
 class EarlyStopping(Callback):
     """EarlyStopping(monitor='val_loss', min_delta=0, patience=0,
-    restore_best_weights=False).  The library monitors val_loss when there
+    baseline=None, restore_best_weights=False, start_from_epoch=0), Keras
+    3's rules (in the C fit: lf_fit_options).  start_from_epoch: the epochs
+    before it are not watched (no patience count, not the best, their
+    weights not kept).  baseline: an improvement resets the patience count
+    only when it also beats the baseline by more than min_delta; the fit
+    then stops at the first epoch without improvement once the count has
+    reached patience.  The library monitors val_loss when there
     is validation data and loss otherwise, or the accuracy
     (monitor='val_accuracy' or 'accuracy', under the name compile's metrics
     gave it, e.g. 'val_acc'; higher is better), so monitor must name that
@@ -144,14 +150,20 @@ class EarlyStopping(Callback):
         if mode not in ("auto", best):
             raise ValueError("EarlyStopping: mode must be 'auto' or '%s' (monitor %r: %s is better)"
                              % (best, monitor, "lower" if best == "min" else "higher"))
-        if baseline is not None or start_from_epoch:
-            raise ValueError("EarlyStopping: baseline and start_from_epoch are not supported")
+        if baseline is not None:
+            baseline = float(baseline)
+            if not math.isfinite(baseline):
+                raise ValueError("EarlyStopping: baseline must be a finite number or None, got %r" % (baseline,))
+        if isinstance(start_from_epoch, bool) or not isinstance(start_from_epoch, int) or start_from_epoch < 0:
+            raise ValueError("EarlyStopping: start_from_epoch must be an integer >= 0, got %r" % (start_from_epoch,))
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise ValueError("EarlyStopping: patience must be an integer >= 0, got %r" % (patience,))
         self.monitor = monitor
         self.min_delta = abs(float(min_delta))
         self.patience = patience
         self.restore_best_weights = bool(restore_best_weights)
+        self.baseline = baseline
+        self.start_from_epoch = start_from_epoch
         self.verbose = verbose
         self.stopped_epoch = 0
         self.best_epoch = 0

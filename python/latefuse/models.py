@@ -841,6 +841,9 @@ class Model:
                 opts.min_delta = es.min_delta
                 opts.restore_best_weights = int(es.restore_best_weights)
                 opts.monitor_accuracy = int(base != "loss")
+                opts.start_from_epoch = es.start_from_epoch
+                if es.baseline is not None:
+                    opts.has_baseline, opts.baseline = 1, es.baseline
         tab, ytab = _lib.typed_table(xs), _lib.ptr_table(ys)
         self._sync()
         for ly in self._layers:  # layer.trainable may have been set through another model

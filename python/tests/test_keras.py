@@ -810,6 +810,51 @@ def test_lambda_callback_hooks_and_refused_batch_hooks():
         LambdaCallback(on_train_batch_end=lambda b, logs: None)
 
 
+def _scripted_fit(losses, **es_args):
+    """y = w x (no bias), one row x = 1, y = 0 (validation the same), SGD,
+    one step an epoch: w becomes w (1 - 2 lr), so the rate of epoch e
+    (LearningRateScheduler) takes w to (-1)^(e+1) sqrt(losses[e]) and
+    val_loss at epoch e is losses[e]"""
+    from latefuse.callbacks import LearningRateScheduler
+    w = [1.0] + [(1 if e % 2 else -1) * np.sqrt(t) for e, t in enumerate(losses)]
+    lrs = [(1 - w[e + 1] / w[e]) / 2 for e in range(len(losses))]
+    x, y = np.ones((1, 1), np.float32), np.zeros((1, 1), np.float32)
+    inp = Input((1,))
+    m = Model(inp, Dense(1, use_bias=False, name="w")(inp))
+    m.get_layer("w").set_weights([np.ones((1, 1), np.float32)])
+    m.compile(SGD(0.1), "mse")
+    es = EarlyStopping(restore_best_weights=True, **es_args)
+    h = m.fit(x, y, validation_data=(x, y), epochs=len(losses), batch_size=1, verbose=0,
+              callbacks=[LearningRateScheduler(lambda e, lr: lrs[e]), es])
+    np.testing.assert_allclose(h.history["val_loss"], losses[:len(h.history["val_loss"])], rtol=1e-5)
+    return m, es, h, w
+
+
+def test_early_stopping_baseline_and_start_from_epoch():
+    """Keras 3's rules (keras/src/callbacks/early_stopping.py): wait grows
+    every watched epoch, an improvement resets it only when it beats the
+    baseline too, an epoch without one stops once wait >= patience; the
+    epochs before start_from_epoch are not watched.  Worked out by hand."""
+    t = [1.0, 0.9, 0.8, 0.85, 0.7, 0.75, 0.76, 0.6]
+    # no baseline: waits 0 0 0 1 0 1 2 -> stops at epoch 6, best 4
+    m, es, h, w = _scripted_fit(t, patience=2)
+    assert (len(h.history["val_loss"]), es.stopped_epoch, es.best_epoch) == (7, 6, 4)
+    assert m.get_layer("w").get_weights()[0][0, 0] == pytest.approx(w[4 + 1], rel=1e-5)
+    # baseline 0.5 never beaten: waits 1 2 3 4 -> stops at epoch 3 (no improvement), best 2
+    m, es, h, w = _scripted_fit(t, patience=2, baseline=0.5)
+    assert (len(h.history["val_loss"]), es.stopped_epoch, es.best_epoch) == (4, 3, 2)
+    assert m.get_layer("w").get_weights()[0][0, 0] == pytest.approx(w[2 + 1], rel=1e-5)
+    # start_from_epoch 2: the low losses of epochs 0 and 1 are not watched
+    t2 = [0.1, 0.2, 0.9, 0.8, 0.85, 0.5, 0.4, 0.3]
+    m, es, h, w = _scripted_fit(t2, patience=1, start_from_epoch=2)
+    assert (len(h.history["val_loss"]), es.stopped_epoch, es.best_epoch) == (5, 4, 3)
+    assert m.get_layer("w").get_weights()[0][0, 0] == pytest.approx(w[3 + 1], rel=1e-5)
+    with pytest.raises(ValueError, match="start_from_epoch must be an integer >= 0"):
+        EarlyStopping(start_from_epoch=-1)
+    with pytest.raises(ValueError, match="baseline must be a finite number or None"):
+        EarlyStopping(baseline=float("nan"))
+
+
 # ---------------------------------------------------------------- configs and files
 
 def test_layer_configs_round_trip():
