@@ -38,8 +38,10 @@ import json
 import math
 import numbers
 import os
+import re
 import tempfile
 import struct
+import textwrap
 import warnings
 
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
@@ -1384,11 +1386,30 @@ class Model:
 
     # ------------------------------------------------------------ summary, save
     def summary(self, line_length: Optional[int] = None, positions: Any = None,
-                print_fn: Optional[Callable[[str], Any]] = None, **kwargs) -> None:
+                print_fn: Optional[Callable[[str], Any]] = None, expand_nested: bool = False,
+                show_trainable: bool = False, layer_range: Any = None) -> None:
         """Prints the C library's table (lf_model_summary): layer (type),
-        output shape, parameters, inputs, totals."""
-        text = _summary_text(self._handle)
-        (print_fn or print)(text.rstrip("\n"))
+        output shape, parameters, inputs (Keras' "Connected to"), totals,
+        through print_fn (default print), as Keras 3's Model.summary.  With
+        line_length, positions (the columns' right ends as fractions of the
+        line, default [0.3, 0.56, 0.74, 1.0]), show_trainable (a column
+        "Trainable": Y, N, or - for a layer without weights) or layer_range
+        (two names or regular expressions, re.match: the first layer
+        matching the one to the last matching the other) the table is laid
+        out again by Keras' rules, long cells folded within their column.
+        expand_nested has nothing to expand: the table lists every layer."""
+        text = _summary_text(self._handle).rstrip("\n")
+        if line_length is not None or positions is not None or show_trainable or layer_range is not None:
+            text = _summary_relayout(text, line_length, positions, show_trainable, layer_range,
+                                     lambda name: self._trainable_mark(name))
+        (print_fn or print)(text)
+
+    def _trainable_mark(self, name):
+        """summary(show_trainable=True)'s cell: Y / N for a layer with
+        weights, as its trainable flag, - for one without (as Keras)"""
+        if not lib.lf_layer_num_weights(self._handle, name.encode()):
+            return "-"
+        return "Y" if self.get_layer(name).trainable else "N"
 
     def save(self, filepath: Union[str, "os.PathLike[str]"], overwrite: bool = True,
              include_optimizer: bool = True) -> None:
@@ -2193,6 +2214,77 @@ def _libc():
 
 
 _LIBC = None
+
+
+_SUMMARY_ROW = re.compile(r"^(?P<lt>.+?) +(?P<shape>\(None[^)]*\)) +(?P<params>\d+)  (?P<conn>.*)$")
+
+
+def _summary_relayout(text, line_length, positions, show_trainable, layer_range, trainable_mark):
+    """The C summary's rows laid out by Keras 3's print_summary rules
+    (keras/src/utils/summary_utils.py): column widths int(p * line_length)
+    - the ones before (ValueError below 4), show_trainable scaling the
+    positions by 0.9 and adding a column; layer_range by
+    get_layer_index_bound_by_layer_name's rules."""
+    lines = text.split("\n")
+    rows = [m.groupdict() for m in map(_SUMMARY_ROW.match, lines) if m]
+    last_rule = max(i for i, ln in enumerate(lines) if ln.startswith("="))
+    totals = lines[last_rule + 1:]
+    header = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
+    align = ["left", "left", "right", "left"]
+    line_length = (110 + (12 if show_trainable else 0)) if line_length is None else int(line_length)
+    positions = [0.3, 0.56, 0.74, 1.0] if positions is None else [float(p) for p in positions]
+    if len(positions) != len(header):
+        raise ValueError("summary: positions must give the right ends of the %d columns (%s), got %r"
+                         % (len(header), ", ".join(header), positions))
+    names = [r["lt"].rsplit(" (", 1)[0] for r in rows]
+    if layer_range is not None:
+        if len(layer_range) != 2:
+            raise ValueError("layer_range must be a list or tuple of length 2. Received: layer_range = %s of "
+                             "length %d" % (layer_range, len(layer_range)))
+        if not isinstance(layer_range[0], str) or not isinstance(layer_range[1], str):
+            raise ValueError("layer_range should contain string type only. Received: %s" % (layer_range,))
+        lower = [i for i, n in enumerate(names) if re.match(layer_range[0], n)]
+        upper = [i for i, n in enumerate(names) if re.match(layer_range[1], n)]
+        if not lower or not upper:
+            raise ValueError("Passed layer_names do not match the layer names in the model. Received: %s"
+                             % (layer_range,))
+        lo, hi = (min(upper), max(lower) + 1) if min(lower) > max(upper) else (min(lower), max(upper) + 1)
+        rows, names = rows[lo:hi], names[lo:hi]
+    cells = [[r["lt"], r["shape"], r["params"], r["conn"]] for r in rows]
+    if show_trainable:
+        positions = [p * 0.90 for p in positions] + [1.0]
+        header, align = header + ["Trainable"], align + ["center"]
+        for c, n in zip(cells, names):
+            c.append(trainable_mark(n))
+    widths, current = [], 0
+    for pos in positions:
+        w = int(pos * line_length) - current
+        if w < 4:
+            raise ValueError("Insufficient console width to print summary.")
+        widths.append(w)
+        current += w
+
+    def render(row):
+        # each cell folded to its column less one space of gap
+        parts = [textwrap.wrap(c, w - 1, break_long_words=True, break_on_hyphens=False) or [""]
+                 for c, w in zip(row, widths)]
+        out = []
+        for k in range(max(len(p) for p in parts)):
+            ln = ""
+            for p, w, a in zip(parts, widths, align):
+                t = p[k] if k < len(p) else ""
+                t = t.rjust(w - 1) if a == "right" else t.center(w - 1) if a == "center" else t.ljust(w - 1)
+                ln += t + " "
+            out.append(ln.rstrip())
+        return out
+
+    rule, dbl = "_" * line_length, "=" * line_length
+    out = [lines[0], rule] + render(header) + [dbl]
+    for i, c in enumerate(cells):
+        out += render(c) + [rule if i + 1 < len(cells) else dbl]
+    if not cells:
+        out.append(dbl)
+    return "\n".join(out + totals)
 
 
 def _summary_text(handle):

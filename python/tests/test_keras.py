@@ -855,6 +855,38 @@ def test_early_stopping_baseline_and_start_from_epoch():
         EarlyStopping(baseline=float("nan"))
 
 
+def test_summary_keras_arguments():
+    """Keras 3's Model.summary(line_length, positions, print_fn,
+    expand_nested, show_trainable, layer_range): every line within
+    line_length, the Trainable column (Y / N / -), layer_range's regex
+    bounds (keras/src/utils/summary_utils.py); an unknown keyword is a
+    TypeError as in Keras"""
+    a, b = Input((4,), name="a"), Input((3,), name="b")
+    h = Concatenate(name="cat")([Dense(5, name="da")(a), Dense(5, name="db")(b)])
+    m = Model([a, b], Dense(2, name="o")(h))
+    m.get_layer("da").trainable = False
+    out = []
+    m.summary(print_fn=out.append)
+    default = out[-1]
+    assert "da (Dense)" in default and "Connected to\n" in default  # the C table as it is
+    m.summary(line_length=72, show_trainable=True, layer_range=["d", "cat"], expand_nested=True,
+              print_fn=out.append)
+    lines = out[-1].split("\n")
+    assert max(len(ln) for ln in lines) == 72 and lines[1] == "_" * 72
+    rows = [ln.split() for ln in lines if ln.startswith(("a ", "b ", "da ", "db ", "cat ", "o "))]
+    assert [(r[0], r[-1]) for r in rows] == [("da", "N"), ("db", "Y"), ("cat", "-")]
+    assert " Total params: 67 (0.26 KB)" in lines
+    m.summary(line_length=100, positions=[0.25, 0.5, 0.6, 1.0], print_fn=out.append)
+    hdr = out[-1].split("\n")[2]
+    assert hdr.index("Output Shape") == 25 and hdr.index("Connected to") == 60
+    with pytest.raises(ValueError, match="Insufficient console width to print summary"):
+        m.summary(line_length=12)
+    with pytest.raises(ValueError, match="Passed layer_names do not match"):
+        m.summary(layer_range=["nope", "o"])
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
+        m.summary(colour=True)
+
+
 # ---------------------------------------------------------------- configs and files
 
 def test_layer_configs_round_trip():
