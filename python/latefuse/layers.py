@@ -275,9 +275,32 @@ class Layer:
         if self._holder is not None:  # the other models holding it apply it when they fit (models.py)
             self._holder._apply_trainable(self)
 
+    # --- the symbolic tensors of the layer's first call (Keras 3's
+    # Operation.input / output, keras/src/ops/operation.py: a layer called
+    # several times gives its first call's; never called: AttributeError)
+    def _first_call(self, what):
+        if self._output is None:
+            raise AttributeError("The layer %s has never been called and thus has no defined %s."
+                                 % (self.name or type(self).__name__, what))
+        return self._output
+
+    @property
+    def input(self):
+        """The input tensor of the layer's first call (a list when it took
+        several; an InputLayer's: [])."""
+        ins = self._first_call("input").inputs
+        return ins[0] if len(ins) == 1 else list(ins)
+
     @property
     def output(self):
-        return self._output
+        """The output tensor of the layer's first call."""
+        return self._first_call("output")
+
+    @property
+    def built(self) -> bool:
+        """Keras' layer.built: True once the layer has been called on a
+        tensor (its weight shapes are then known)."""
+        return self._output is not None
 
     # --- custom layers (Keras' subclassing) cannot run in the C graph
     def _custom_refused(self):

@@ -133,11 +133,13 @@ class Model:
     rebuilds the C model and keeps the weights)."""
 
     def __init__(self, inputs: Any = None, outputs: Any = None, name: Optional[str] = None,
-                 seed: Optional[int] = None) -> None:
+                 seed: Optional[int] = None, trainable: Optional[bool] = None) -> None:
         self._handle = None
         self._graph_init(inputs, outputs, name, seed)
         self._handle, self._ids = self._create_c(None)
         self._adopt()
+        if trainable is not None:  # Keras' Functional(trainable=...): model.trainable = trainable
+            self.trainable = trainable
         self._c_compiled = False   # the C model is compiled (maybe with placeholders)
         self._compiled = False     # compile() was called by the user
         self.loss = None

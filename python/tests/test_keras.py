@@ -887,6 +887,28 @@ def test_summary_keras_arguments():
         m.summary(colour=True)
 
 
+def test_layer_input_output_built_and_model_trainable():
+    """Keras 3's layer.input / layer.output (the first call's tensors,
+    keras/src/ops/operation.py; never called: AttributeError), layer.built,
+    and Model(inputs, outputs, trainable=False)"""
+    a, b = Input((4,), name="a"), Input((3,), name="b")
+    d = Dense(5, name="d")
+    assert not d.built
+    with pytest.raises(AttributeError, match="The layer d has never been called and thus has no defined input"):
+        d.input
+    with pytest.raises(AttributeError, match="has never been called and thus has no defined output"):
+        d.output
+    x = d(a)
+    cat = Concatenate()
+    h = cat([x, Dense(5)(b)])
+    assert d.built and d.input is a and d.output is x
+    assert cat.input == [x, h.inputs[1]] and cat.output is h
+    assert a.layer.input == [] and a.layer.output is a
+    m = Model([a, b], Dense(2, name="o")(h), name="net", trainable=False)
+    assert m.name == "net" and not m.trainable and not d.trainable and m.trainable_weights == []
+    assert Model([a, b], m.get_layer("o").output).trainable is False  # the same (frozen) layers
+
+
 # ---------------------------------------------------------------- configs and files
 
 def test_layer_configs_round_trip():
