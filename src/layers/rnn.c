@@ -93,11 +93,11 @@ static int rnn_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
 
 static size_t rnn_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     rnn_geom g = geom_of(m, nd);
-    w[0] = (lf_weight){"kernel", 0, 2, {g.D, g.G}, 1, 0};
-    w[1] = (lf_weight){"recurrent_kernel", g.D * g.G, 2, {g.u, g.G}, 0, 0};
+    w[0] = (lf_weight){"kernel", 0, 2, {g.D, g.G}, 1, 0, 0};
+    w[1] = (lf_weight){"recurrent_kernel", g.D * g.G, 2, {g.u, g.G}, 0, 0, 0};
     if (!nd->use_bias) return 2;
-    if (g.gru) w[2] = (lf_weight){"bias", (g.D + g.u) * g.G, 2, {2, g.G}, 0, 0};
-    else w[2] = (lf_weight){"bias", (g.D + g.u) * g.G, 1, {g.G}, 0, 0};
+    if (g.gru) w[2] = (lf_weight){"bias", (g.D + g.u) * g.G, 2, {2, g.G}, 0, 0, 0};
+    else w[2] = (lf_weight){"bias", (g.D + g.u) * g.G, 1, {g.G}, 0, 0, 0};
     return 3;
 }
 
