@@ -437,6 +437,16 @@ int lf_lstm(lf_model *m, int x, size_t units, int use_bias, int unit_forget_bias
 int lf_gru(lf_model *m, int x, size_t units, int use_bias, int return_sequences, int go_backwards,
            const char *name);
 
+/* SimpleRNN(units, activation, use_bias, return_sequences, go_backwards),
+ * Keras' layer (keras/src/layers/rnn/simple_rnn.py; Keras' default
+ * activation LF_ACT_TANH): h' = activation(x W + h U + b) from h = 0, over
+ * x (batch, T, D) as lf_lstm (return_sequences, go_backwards, the padding
+ * mask and the l2 alike).  Weights: kernel (D, units) glorot_uniform,
+ * recurrent_kernel (units, units) orthogonal, bias (units) zeros.  Not
+ * available: dropout, recurrent_dropout, return_state, stateful. */
+int lf_simple_rnn(lf_model *m, int x, size_t units, lf_activation act, int use_bias, int return_sequences,
+                  int go_backwards, const char *name);
+
 /* LayerNormalization(axis=-1, epsilon, center, scale) over the last axis of
  * a rank 1..3 x (Keras' defaults: epsilon 1e-3, center and scale on): each
  * position's features are normalised by their own mean and biased

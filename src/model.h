@@ -50,7 +50,8 @@
     X(LF_K_MAXPOOL1D, lf_type_maxpool1d)        \
     X(LF_K_AVGPOOL1D, lf_type_avgpool1d)        \
     X(LF_K_LSTM, lf_type_lstm)                  \
-    X(LF_K_GRU, lf_type_gru)
+    X(LF_K_GRU, lf_type_gru)                    \
+    X(LF_K_SIMPLE_RNN, lf_type_simple_rnn)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;

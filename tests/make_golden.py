@@ -1163,6 +1163,75 @@ def build_rnn(label, steps):
     return [("x.ids", idsf)] + out + [("grad.x.ids", torch.zeros_like(idsf))]
 
 
+# SimpleRNN: Keras' h' = activation(x W + h U + b), tanh steps run by
+# PyTorch's own cell (torch._VF.rnn_tanh_cell, what nn.RNNCell calls, w_ih =
+# kernel^T, w_hh = recurrent_kernel^T, b_ih = bias, b_hh = 0), other
+# activations written out; masks and go_backwards as keras_rnn above.
+def keras_simple_rnn(x, mask, kernel, rec, bias, activation, return_sequences, go_backwards):
+    B, T, _ = x.shape
+    u = rec.shape[0]
+    h = torch.zeros((B, u), dtype=x.dtype)
+    outs = []
+    for s in range(T):
+        t = T - 1 - s if go_backwards else s
+        if activation == "tanh":
+            b_hh = torch.zeros_like(bias) if bias is not None else None
+            hn = torch._VF.rnn_tanh_cell(x[:, t], h, kernel.t(), rec.t(), bias, b_hh)
+        else:
+            z = x[:, t] @ kernel + h @ rec + (bias if bias is not None else 0.0)
+            hn = torch.sigmoid(z) if activation == "sigmoid" else z
+        h = torch.where(mask[:, t].unsqueeze(-1), hn, h)
+        outs.append(h)
+    return torch.stack(outs, dim=1) if return_sequences else h
+
+
+SRNN_NODES = ["emb", "sum", "srnn_s", "srnn_b", "srnn_g", "srnn_n", "gap", "cat", "out"]
+
+
+def simple_rnn_model_ids(ids):
+    mask = ids != 0
+    ones = torch.ones_like(mask)
+
+    def model(p, x):
+        n = {}
+        n["emb"] = p["emb.embeddings"][ids]
+        n["sum"] = n["emb"] + x["x"]
+
+        def run(name, inp, m, act, seqs, back):
+            return keras_simple_rnn(inp, m, p[name + ".kernel"], p[name + ".recurrent_kernel"],
+                                    p.get(name + ".bias"), act, seqs, back)
+        n["srnn_s"] = run("srnn_s", n["sum"], mask, "tanh", True, False)
+        n["srnn_b"] = run("srnn_b", n["sum"], mask, "sigmoid", False, True)
+        n["srnn_g"] = run("srnn_g", n["sum"], mask, "tanh", True, True)
+        n["srnn_n"] = run("srnn_n", x["x"], ones, "linear", False, False)  # no mask, no bias
+        n["gap"] = masked_avg(n["srnn_g"], mask)  # the output keeps the (unreversed) mask
+        n["cat"] = torch.cat([flat(n["srnn_s"]), n["srnn_b"], n["gap"], n["srnn_n"]], dim=1)
+        n["out"] = dense(n["cat"], p["out.kernel"], p["out.bias"])
+        return n, mse(n["out"], x["y"]), math.inf
+    return model
+
+
+def draw_simple_rnn():
+    B, T, D, u = SEQ_B, SEQ_T, SEQ_D, RNN_U
+    inputs = {"x": n32((B, T, D), 0.5), "y": n32((B, 3), 1.0)}
+    params = {"emb.embeddings": u32((SEQ_V, D), -1.0, 1.0)}
+    for name, units, bias in (("srnn_s", u, True), ("srnn_b", u, True), ("srnn_g", u, True), ("srnn_n", 2, False)):
+        params[name + ".kernel"] = u32((D, units), -0.6, 0.6)
+        params[name + ".recurrent_kernel"] = u32((units, units), -0.6, 0.6)
+        if bias:
+            params[name + ".bias"] = u32((units,), -0.3, 0.3)
+    params["out.kernel"] = glorot32(3, SEQ_T * u + u + u + 2)
+    params["out.bias"] = bias32(3)
+    return params, inputs
+
+
+def build_simple_rnn(label, steps):
+    ids = draw_seq_ids()
+    out = build(label, draw_simple_rnn, simple_rnn_model_ids(ids), SRNN_NODES, ["x", "y"], steps, 0.0)
+    idsf = ids.to(F64)
+    return [("x.ids", idsf)] + out + [("grad.x.ids", torch.zeros_like(idsf))]
+
+
 def main(argv):
     if len(argv) != 2:
         sys.stderr.write("usage: make_golden.py OUTDIR\n")
@@ -1260,6 +1329,16 @@ def main(argv):
          "nn.GRUCell) with a masked step keeping the states (Keras' backend rnn); forward, grads, Keras-3 Adam "
          "steps 1 and 5.",
          build_rnn("rnn", 5)),
+    ]
+    files += [
+        ("simple_rnn.safetensors",
+         "SimpleRNN: ids (4,6) token ids with padding (a fully padded row, a 0 inside a row) -> "
+         "Embedding(11,4,mask_zero) + x (4,6,4) -> SimpleRNN(3,return_sequences) flattened, "
+         "SimpleRNN(3,sigmoid,go_backwards), SimpleRNN(3,return_sequences,go_backwards) -> GlobalAveragePooling1D "
+         "over the unmasked steps; x -> SimpleRNN(2,linear,use_bias=False) (no mask); Concatenate, Dense(3,linear); "
+         "mse; Keras' weights, tanh steps run by torch._VF.rnn_tanh_cell (nn.RNNCell), a masked step keeping the "
+         "state (Keras' backend rnn); forward, grads, Keras-3 Adam steps 1 and 5.",
+         build_simple_rnn("simple_rnn", 5)),
     ]
     for fname, desc, tensors in files:
         path = os.path.join(outdir, fname)

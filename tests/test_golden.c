@@ -384,6 +384,30 @@ static void test_rnn(void) {
     lf_model_free(m);
 }
 
+/* SimpleRNN against PyTorch's tanh cell (and the sigmoid / linear steps
+ * written out) with Keras' weights: return_sequences flattened,
+ * go_backwards, a reversed sequence pooled over its (unreversed) mask, one
+ * without bias and mask; padded steps keep the state */
+static void test_simple_rnn(void) {
+    lf_model *m;
+    lf_model_create(&m, 9);
+    int ids = lf_input_shape(m, 1, (size_t[]){6}, LF_DTYPE_INT32, "ids");
+    int x = lf_input_shape(m, 2, (size_t[]){6, 4}, LF_DTYPE_FLOAT32, "x");
+    int emb = lf_embedding(m, ids, 11, 4, 1, "emb");
+    int sum = lf_add(m, 2, (int[]){emb, x}, "sum");
+    int ss = lf_simple_rnn(m, sum, 3, LF_ACT_TANH, 1, 1, 0, "srnn_s");
+    int sb = lf_simple_rnn(m, sum, 3, LF_ACT_SIGMOID, 1, 0, 1, "srnn_b");
+    int sg = lf_simple_rnn(m, sum, 3, LF_ACT_TANH, 1, 1, 1, "srnn_g");
+    int sn = lf_simple_rnn(m, x, 2, LF_ACT_LINEAR, 0, 0, 0, "srnn_n");
+    int gap = lf_global_average_pooling1d(m, sg, "gap");
+    int cat = lf_concatenate(m, 4, (int[]){lf_flatten(m, ss, NULL), sb, gap, sn}, "cat");
+    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    CHECK(m->nodes[sg].seq_mask == emb && m->nodes[sb].seq_mask == -1, "the mask passes with return_sequences");
+    check_network(m, "tests/golden/simple_rnn.safetensors", 4, 1);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_multi();
     test_seed();
@@ -396,5 +420,6 @@ int main(void) {
     test_encoder();
     test_pool1d();
     test_rnn();
+    test_simple_rnn();
     return check_report("test_golden");
 }

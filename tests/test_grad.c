@@ -822,21 +822,26 @@ static void rnn_run(const char *what, lf_model *m, int h, uint64_t seed) {
     free_data(&d);
 }
 
-/* LSTM and GRU: with and without a padding mask (trailing padding, a
- * padded step inside a row, a fully padded row), return_sequences both
+/* LSTM, GRU and SimpleRNN (tanh; sigmoid without bias): with and without
+ * a padding mask (trailing padding, a padded step inside a row, a fully
+ * padded row), return_sequences both
  * ways (the sequence pooled over its mask, or flattened: the repeated
  * outputs of masked steps), go_backwards both ways, with and without bias */
 static void test_rnn(void) {
-    for (int gru = 0; gru <= 1; gru++)
+    for (int kind = 0; kind <= 2; kind++)
         for (int k = 0; k < 16; k++) {
+            int gru = kind == 1;
             int mask_zero = k & 1, seqs = (k >> 1) & 1, back = (k >> 2) & 1, bias = !((k >> 3) & 1);
             lf_model *m;
-            lf_model_create(&m, 2800 + 16 * gru + k);
+            lf_model_create(&m, 2800 + 16 * kind + k);
             int ids = lf_input_shape(m, 1, (size_t[]){4}, LF_DTYPE_INT32, "ids");
             int x = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "x");
             int e = lf_embedding(m, ids, 9, 3, mask_zero, "emb");
             int s = lf_add(m, 2, (int[]){e, x}, "sum");
-            int r = gru ? lf_gru(m, s, 3, bias, seqs, back, "rnn") : lf_lstm(m, s, 3, bias, 1, seqs, back, "rnn");
+            lf_activation act = bias ? LF_ACT_TANH : LF_ACT_SIGMOID;
+            int r = kind == 2 ? lf_simple_rnn(m, s, 3, act, bias, seqs, back, "rnn")
+                    : gru     ? lf_gru(m, s, 3, bias, seqs, back, "rnn")
+                              : lf_lstm(m, s, 3, bias, 1, seqs, back, "rnn");
             CHECK(r >= 0, "rnn: %s", lf_model_error(m));
             CHECK(m->nodes[r].seq_mask == (mask_zero && seqs ? e : -1), "the mask passes with return_sequences only");
             int h = r;
@@ -847,8 +852,8 @@ static void test_rnn(void) {
             if (bias) fill_weight(m, "rnn", 2, -0.5f, 0.5f, 2853 + k);
             char what[128];
             snprintf(what, sizeof what, "%s(mask %d, return_sequences %d, go_backwards %d, use_bias %d)",
-                     gru ? "GRU" : "LSTM", mask_zero, seqs, back, bias);
-            rnn_run(what, m, h, 2900 + 16 * gru + k);
+                     kind == 2 ? "SimpleRNN" : gru ? "GRU" : "LSTM", mask_zero, seqs, back, bias);
+            rnn_run(what, m, h, 2900 + 16 * kind + k);
             lf_model_free(m);
         }
 }

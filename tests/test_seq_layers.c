@@ -800,6 +800,92 @@ static void test_rnn(void) {
     }
 }
 
+/* SimpleRNN: Keras' initial weights (orthogonal recurrent kernel, zero
+ * bias), the activation, the save / load round trip predicting the same
+ * bits, the file's fields and shapes, and the builder's errors */
+static void test_simple_rnn(void) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/simple_rnn.lf", tmpdir);
+    lf_model *m;
+    lf_model_create(&m, 6);
+    int ids = lf_input_shape(m, 1, (size_t[]){6}, LF_DTYPE_INT32, "tokens");
+    int e = lf_embedding(m, ids, 20, 5, 1, NULL);
+    int s1 = lf_simple_rnn(m, e, 4, LF_ACT_RELU, 1, 1, 1, NULL);
+    int s2 = lf_simple_rnn(m, s1, 3, LF_ACT_TANH, 0, 0, 0, NULL);
+    int o = lf_dense(m, s2, 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(s1 >= 0 && s2 >= 0 && lf_set_l2(m, s2, 0.02f) == LF_OK, "build: %s", lf_model_error(m));
+    CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
+          lf_model_error(m));
+    CHECK(m->nodes[s1].seq_mask == e && m->nodes[s2].seq_mask == -1, "masks: %d %d", m->nodes[s1].seq_mask,
+          m->nodes[s2].seq_mask);
+    float U[16], b[4] = {1, 1, 1, 1};
+    CHECK(lf_get_weights(m, "simple_rnn", 1, U, 16) == LF_OK && lf_get_weights(m, "simple_rnn", 2, b, 4) == LF_OK,
+          "weights");
+    double worst = 0;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            double d = 0;
+            for (int k = 0; k < 4; k++) d += (double)U[i * 4 + k] * U[j * 4 + k];
+            worst = fmax(worst, fabs(d - (i == j)));
+        }
+    CHECK(worst < 1e-5, "recurrent_kernel is not orthogonal: %g", worst);
+    for (int j = 0; j < 4; j++) CHECK(b[j] == 0.0f, "bias[%d] = %g", j, (double)b[j]);
+    /* relu: no output below 0 */
+    float x2[6] = {3, 4, 0, 5, 7, 1}, seqo[6 * 4];
+    float *outs[16] = {0};
+    outs[s1] = seqo;
+    CHECK(lf__forward_nodes(m, (const float *const *)(const float *[]){x2}, 1, outs) == LF_OK, "forward");
+    for (int j = 0; j < 24; j++) CHECK(seqo[j] >= 0.0f, "relu output %g", (double)seqo[j]);
+    enum { N = 24, T = 6 };
+    float x[N * T], y[N];
+    fill_uniform(x, N * T, 1, 20, 12);
+    for (int i = 0; i < N * T; i++) x[i] = (i % T) >= 2 + (i / T) % 5 ? 0.0f : floorf(x[i]);
+    for (int i = 0; i < N; i++) y[i] = (float)(i % 3);
+    const float *xs[1] = {x};
+    lf_fit_options fo = lf_fit_defaults();
+    fo.epochs = 2, fo.batch_size = 8;
+    CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
+    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model *l;
+    lf_model_create(&l, 0);
+    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+    float p[N * 3], q[N * 3];
+    CHECK(lf_model_predict(m, xs, N, p) == LF_OK && lf_model_predict(l, xs, N, q) == LF_OK, "predict");
+    CHECK(memcmp(p, q, sizeof p) == 0, "the loaded model predicts differently");
+    CHECK(l->nodes[2].act == LF_ACT_RELU && l->nodes[2].go_backwards && l->nodes[3].l2 == 0.02f &&
+              l->nodes[2].seq_mask == 1 && l->nodes[3].seq_mask == -1,
+          "loaded fields");
+    lf_model_free(l);
+    lf_st_file f;
+    lf_err er;
+    CHECK(lf_st_read(path, &f, &er) == LF_OK, "%s", er.msg);
+    const char *arch = lf_st_metadata(&f, "architecture");
+    const char *want[] = {
+        "\"type\":\"SimpleRNN\",\"inbound\":[\"embedding\"],\"units\":4,\"activation\":\"relu\",\"use_bias\":true,"
+        "\"return_sequences\":true,\"go_backwards\":true,\"l2\":0}",
+        "\"type\":\"SimpleRNN\",\"inbound\":[\"simple_rnn\"],\"units\":3,\"activation\":\"tanh\",\"use_bias\":false,"
+        "\"return_sequences\":false,\"go_backwards\":false,\"l2\":0.02",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        CHECK(has(arch, want[i]), "arch lacks %s:\n%s", want[i], arch ? arch : "(none)");
+    const lf_st_tensor *t = lf_st_find(&f, "simple_rnn.kernel");
+    CHECK(t && t->ndim == 2 && t->shape[0] == 5 && t->shape[1] == 4, "simple_rnn.kernel (5, 4)");
+    t = lf_st_find(&f, "simple_rnn_1.recurrent_kernel");
+    CHECK(t && t->ndim == 2 && t->shape[0] == 3 && t->shape[1] == 3, "simple_rnn_1.recurrent_kernel (3, 3)");
+    CHECK(!lf_st_find(&f, "simple_rnn_1.bias"), "no bias without use_bias");
+    lf_st_free(&f);
+    lf_model_free(m);
+    unlink(path);
+    const char *errs[] = {"SimpleRNN: units must be in 1..67108864, got 0", "unknown activation 42"};
+    for (int c = 0; c < 2; c++) {
+        lf_model_create(&m, 2);
+        int sq = lf_input_shape(m, 2, (size_t[]){6, 3}, LF_DTYPE_FLOAT32, "seq");
+        CHECK(lf_simple_rnn(m, sq, c ? 2 : 0, c ? (lf_activation)42 : LF_ACT_TANH, 1, 0, 0, NULL) < 0, "refused");
+        CHECK(strcmp(lf_model_error(m), errs[c]) == 0, "case %d: got '%s'", c, lf_model_error(m));
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_seq_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -815,6 +901,7 @@ int main(void) {
     test_categorical_on_sequence();
     test_pool1d();
     test_rnn();
+    test_simple_rnn();
     rmdir(tmpdir);
     return check_report("test_seq_layers");
 }

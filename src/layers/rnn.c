@@ -1,10 +1,14 @@
 /*
  * rnn.c — Keras' recurrent layers over sequences x (B, T, D): LSTM(units)
  * and GRU(units) with reset_after (Keras 3's default), tanh activation and
- * sigmoid recurrent activation (keras/src/layers/rnn/lstm.py, gru.py).
+ * sigmoid recurrent activation (keras/src/layers/rnn/lstm.py, gru.py), and
+ * SimpleRNN(units, activation) (simple_rnn.py, any activation of
+ * lf_activation, tanh Keras' default).
  *
- * Weights, Keras' names, order and layout (G = 4 u for LSTM, 3 u for GRU):
- *   kernel (D, G)   recurrent_kernel (u, G)   bias (G) LSTM, (2, G) GRU
+ * Weights, Keras' names, order and layout (G = 4 u for LSTM, 3 u for GRU,
+ * u for SimpleRNN):
+ *   kernel (D, G)   recurrent_kernel (u, G)   bias (G) LSTM, SimpleRNN,
+ *   (2, G) GRU
  * the gate blocks of G in Keras' order: LSTM i, f, c, o; GRU z, r, h (GRU's
  * bias row 0 is the input bias, row 1 the recurrent one).  No bias with
  * use_bias false.  kernel glorot_uniform (fan_in D, fan_out G), the
@@ -19,6 +23,7 @@
  *   GRU   a = x_t W + b_x,  q = h U + b_h
  *         z = sigma(a_z + q_z), r = sigma(a_r + q_r), n = tanh(a_h + r q_h)
  *         h' = z h + (1 - z) n
+ *   SimpleRNN  z = x_t W + h U + b,  h' = activation(z)
  * from zero states.  go_backwards runs the steps from t = T - 1 down to 0.
  * The output is h' of every step in the order the steps ran (reversed with
  * go_backwards, as Keras) with return_sequences, (B, T, u), else the last
@@ -44,6 +49,8 @@
  *         H, C (B, T, u) the states after each step; dh, dc (B, u)
  *   GRU   Z (B, T, G) z, r, n, then d a;  Q (B, T, G) h U + b_h, then d q;
  *         H (B, T, u);  dh (B, u)
+ *   SimpleRNN  Z (B, T, u) the pre-activations, then their gradients;
+ *         H (B, T, u);  dh, dz (B, u)
  * so training allocates nothing.
  */
 #include "kernels.h"
@@ -54,15 +61,19 @@
 
 typedef struct rnn_geom {
     size_t T, D, u, G;
-    int gru;
+    int gru, simple;
 } rnn_geom;
+
+/* the gate blocks of each cell, by the record's op: LSTM 0, GRU 1, SimpleRNN 2 */
+static size_t gates_of(int op) { return op == 0 ? 4 : op == 1 ? 3 : 1; }
 
 static rnn_geom geom_of(const lf_model *m, const lf_node *nd) {
     const lf_node *x = &m->nodes[nd->in[0]];
     rnn_geom g;
     g.gru = nd->kind == LF_K_GRU;
+    g.simple = nd->kind == LF_K_SIMPLE_RNN;
     g.T = x->shape[0], g.D = x->shape[1], g.u = nd->shape[nd->rank - 1];
-    g.G = (g.gru ? 3 : 4) * g.u;
+    g.G = gates_of(g.gru ? 1 : g.simple ? 2 : 0) * g.u;
     return g;
 }
 
@@ -74,17 +85,18 @@ static int rnn_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
     const lf_node *x = lf_input_node(m, t->type, in, n_in, 2);
     if (!x) return 0;
     size_t u = nd->dim, T = x->shape[0], D = x->shape[1], G, nw, per, tg;
+    if (t->op == 2 && !lf_check_act(m, nd->act)) return 0;
     if (u == 0 || u > LF_ARCH_MAX_DIM / 4)
         return lf_build_fail(m, LF_ERR_ARG, "%s: units must be in 1..%zu, got %zu", t->type, LF_ARCH_MAX_DIM / 4,
                              u);
-    G = (t->op ? 3 : 4) * u;
+    G = gates_of(t->op) * u;
     if (!lf_mul_ok(D + u + 2, G, &nw) || nw > LF_ARCH_MAX_DIM || !lf_mul_ok(T, G, &tg) || tg > LF_ARCH_MAX_DIM)
         return lf_build_fail(m, LF_ERR_ARG, "%s: %zu units over %zu steps of %zu features are too many", t->type,
                              u, T, D);
     size_t out[2] = {T, u};
     if (!lf_shape_set(m, t->type, nd, nd->return_sequences ? 2 : 1, nd->return_sequences ? out : &u)) return 0;
-    /* LSTM: Z, H, C, dh, dc; GRU: Z, Q, H, dh (the top of this file) */
-    per = t->op ? 2 * tg + T * u + u : tg + 2 * T * u + 2 * u;
+    /* LSTM: Z, H, C, dh, dc; GRU: Z, Q, H, dh; SimpleRNN: Z, H, dh, dz (the top of this file) */
+    per = t->op == 1 ? 2 * tg + T * u + u : tg + 2 * T * u + 2 * u;
     nd->aux_per_row = per;
     /* the output keeps x's mask with return_sequences (LF_MASKING_OWN: set here) */
     nd->seq_mask = nd->return_sequences ? x->seq_mask : -1;
@@ -152,7 +164,7 @@ static void rnn_forward(const lf_layer_ctx *c) {
     const float *bx = nd->use_bias ? U + u * G : NULL, *bh = nd->use_bias && g.gru ? bx + G : NULL;
     const float *mask = c->in_masks[0];
     float *Z = c->aux, *Q = g.gru ? Z + B * TG : NULL, *H = g.gru ? Q + B * TG : Z + B * TG;
-    float *C = g.gru ? NULL : H + B * Tu;
+    float *C = g.gru || g.simple ? NULL : H + B * Tu;
     /* Z (B T, G) = x (B T, D) W (D, G) + b_x */
     lf_sgemm_bias_relu(0, 0, B * T, G, g.D, x, g.D, W, G, bx, 0, Z, G);
     for (size_t s = 0; s < T; s++) {
@@ -172,7 +184,7 @@ static void rnn_forward(const lf_layer_ctx *c) {
             if (mask && mask[r * T + t] == 0.0f) { /* a masked step keeps the states */
                 if (hp) memcpy(h, hp, u * sizeof *h);
                 else memset(h, 0, u * sizeof *h);
-                if (!g.gru) {
+                if (C) {
                     if (hp) memcpy(C + r * Tu + t * u, C + r * Tu + tp * u, u * sizeof *C);
                     else memset(C + r * Tu + t * u, 0, u * sizeof *C);
                 }
@@ -186,6 +198,8 @@ static void rnn_forward(const lf_layer_ctx *c) {
                     z[j] = zz, z[u + j] = rr, z[2 * u + j] = n;
                     h[j] = zz * (hp ? hp[j] : 0.0f) + (1.0f - zz) * n;
                 }
+            } else if (g.simple) {
+                lf_act_forward(nd->act, h, z, 1, u);
             } else {
                 float *cc = C + r * Tu + t * u;
                 const float *cp = s ? C + r * Tu + tp * u : NULL;
@@ -217,8 +231,8 @@ static void rnn_backward(const lf_layer_ctx *c) {
     float *dW = c->dw, *dU = dW + g.D * G, *db = nd->use_bias ? dU + u * G : NULL;
     const float *mask = c->in_masks[0];
     float *Z = c->aux, *Q = g.gru ? Z + B * TG : NULL, *H = g.gru ? Q + B * TG : Z + B * TG;
-    float *C = g.gru ? NULL : H + B * Tu;
-    float *dh = (g.gru ? H : C) + B * Tu, *dc = g.gru ? NULL : dh + B * u;
+    float *C = g.gru || g.simple ? NULL : H + B * Tu;
+    float *dh = (C ? C : H) + B * Tu, *dc = C ? dh + B * u : NULL, *dzs = g.simple ? dh + B * u : NULL;
     /* dh: d loss / d the state after step s, carried back; dc: LSTM's c */
     memset(dh, 0, B * u * sizeof *dh);
     if (dc) memset(dc, 0, B * u * sizeof *dc);
@@ -249,6 +263,11 @@ static void rnn_backward(const lf_layer_ctx *c) {
                     q[j] = dz, q[u + j] = dr, q[2 * u + j] = dn * rr;
                     d[j] *= zz; /* h' = z h + ...: the direct path */
                 }
+            } else if (g.simple) {
+                float *dzr = dzs + r * u;
+                lf_act_backward(nd->act, dzr, d, z, H + r * Tu + t * u, 1, u);
+                memcpy(z, dzr, u * sizeof *z);
+                memset(d, 0, u * sizeof *d); /* h_prev reaches h' only through U: added below */
             } else {
                 const float *cc = C + r * Tu + t * u, *cp = s ? C + r * Tu + tp * u : NULL;
                 float *dcr = dc + r * u;
@@ -285,12 +304,15 @@ static void rnn_backward(const lf_layer_ctx *c) {
 
 static void rnn_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
-    lf_buf_printf(b,
-                  ",\"units\":%zu,\"activation\":\"tanh\",\"recurrent_activation\":\"sigmoid\",\"use_bias\":%s,"
-                  "\"return_sequences\":%s,\"go_backwards\":%s",
-                  nd->shape[nd->rank - 1], nd->use_bias ? "true" : "false", nd->return_sequences ? "true" : "false",
-                  nd->go_backwards ? "true" : "false");
-    if (nd->kind == LF_K_GRU) lf_buf_printf(b, ",\"reset_after\":true");
+    if (nd->kind == LF_K_SIMPLE_RNN)
+        lf_buf_printf(b, ",\"units\":%zu,\"activation\":\"%s\"", nd->shape[nd->rank - 1], lf_activation_name(nd->act));
+    else
+        lf_buf_printf(b, ",\"units\":%zu,\"activation\":\"tanh\",\"recurrent_activation\":\"sigmoid\"",
+                      nd->shape[nd->rank - 1]);
+    lf_buf_printf(b, ",\"use_bias\":%s,\"return_sequences\":%s,\"go_backwards\":%s", nd->use_bias ? "true" : "false",
+                  nd->return_sequences ? "true" : "false", nd->go_backwards ? "true" : "false");
+    if (nd->kind == LF_K_SIMPLE_RNN) {
+    } else if (nd->kind == LF_K_GRU) lf_buf_printf(b, ",\"reset_after\":true");
     else lf_buf_printf(b, ",\"unit_forget_bias\":%s", nd->unit_forget_bias ? "true" : "false");
     lf_buf_printf(b, ",\"l2\":");
     lf_buf_json_float(b, nd->l2);
@@ -299,22 +321,27 @@ static void rnn_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
 static lf_status rnn_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
                           lf_err *e) {
     (void)m;
-    const char *type = lf_arch_str(L, "type"); /* the table matched it: "LSTM" or "GRU" */
-    int gru = type && strcmp(type, "GRU") == 0;
-    type = gru ? "GRU" : "LSTM";
+    const char *type = lf_arch_str(L, "type"); /* the table matched it: "LSTM", "GRU" or "SimpleRNN" */
+    int gru = type && strcmp(type, "GRU") == 0, simple = type && strcmp(type, "SimpleRNN") == 0;
+    type = gru ? "GRU" : simple ? "SimpleRNN" : "LSTM";
     lf_status st = lf_arch_arity(n_in, 1, type, where, e);
     if (st != LF_OK) return st;
     if (!lf_json_size(lf_json_get(L, "units"), &nd->dim) || nd->dim == 0 || nd->dim > LF_ARCH_MAX_DIM / 4)
         return lf_fail(e, LF_ERR_FORMAT, "%s: 'units' must be an integer in 1..%zu", where, LF_ARCH_MAX_DIM / 4);
     const char *a = lf_arch_str(L, "activation"), *ra = lf_arch_str(L, "recurrent_activation");
-    if ((a && strcmp(a, "tanh") != 0) || (ra && strcmp(ra, "sigmoid") != 0))
+    if (simple) {
+        int act = a ? lf_activation_parse(a) : LF_ACT_TANH;
+        if (act < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: SimpleRNN: unknown activation '%s'", where, a);
+        nd->act = (lf_activation)act;
+    } else if ((a && strcmp(a, "tanh") != 0) || (ra && strcmp(ra, "sigmoid") != 0))
         return lf_fail(e, LF_ERR_FORMAT,
                        "%s: %s supports only activation 'tanh' and recurrent_activation 'sigmoid'", where, type);
     if ((st = lf_arch_bool(L, "use_bias", &nd->use_bias, where, e)) != LF_OK ||
         (st = lf_arch_bool(L, "return_sequences", &nd->return_sequences, where, e)) != LF_OK ||
         (st = lf_arch_bool(L, "go_backwards", &nd->go_backwards, where, e)) != LF_OK)
         return st;
-    if (gru) {
+    if (simple) {
+    } else if (gru) {
         int ra_on = 1;
         if (lf_json_get(L, "reset_after") && (st = lf_arch_bool(L, "reset_after", &ra_on, where, e)) != LF_OK)
             return st;
@@ -333,6 +360,10 @@ static const char *const lstm_keys[] = {"name",         "type",           "inbou
 static const char *const gru_keys[] = {"name",         "type",        "inbound", "units",
                                        "activation",   "recurrent_activation", "use_bias", "return_sequences",
                                        "go_backwards", "reset_after", "l2",      NULL};
+
+static const char *const simple_rnn_keys[] = {"name",     "type",          "inbound",          "units",
+                                              "activation", "use_bias", "return_sequences", "go_backwards",
+                                              "l2",       NULL};
 
 const lf_layer_type lf_type_lstm = {
     .type = "LSTM",
@@ -366,6 +397,22 @@ const lf_layer_type lf_type_gru = {
     .read_json = rnn_read,
 };
 
+const lf_layer_type lf_type_simple_rnn = {
+    .type = "SimpleRNN",
+    .prefix = "simple_rnn",
+    .keys = simple_rnn_keys,
+    .op = 2,
+    .l2 = 1,
+    .masking = LF_MASKING_OWN,
+    .infer = rnn_infer,
+    .weights = rnn_weights,
+    .init = rnn_init,
+    .forward = rnn_forward,
+    .backward = rnn_backward,
+    .write_json = rnn_json,
+    .read_json = rnn_read,
+};
+
 int lf_lstm(lf_model *m, int x, size_t units, int use_bias, int unit_forget_bias, int return_sequences,
             int go_backwards, const char *name) {
     lf_node nd = LF_NODE_PROTO;
@@ -385,4 +432,15 @@ int lf_gru(lf_model *m, int x, size_t units, int use_bias, int return_sequences,
     nd.return_sequences = return_sequences != 0;
     nd.go_backwards = go_backwards != 0;
     return lf_node_add(m, &lf_type_gru, LF_K_GRU, nd, &x, 1, name);
+}
+
+int lf_simple_rnn(lf_model *m, int x, size_t units, lf_activation act, int use_bias, int return_sequences,
+                  int go_backwards, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.dim = units;
+    nd.act = act;
+    nd.use_bias = use_bias != 0;
+    nd.return_sequences = return_sequences != 0;
+    nd.go_backwards = go_backwards != 0;
+    return lf_node_add(m, &lf_type_simple_rnn, LF_K_SIMPLE_RNN, nd, &x, 1, name);
 }
