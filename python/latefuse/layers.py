@@ -38,7 +38,7 @@ __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Fl
            "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor", "TextVectorization",
            "Embedding", "PositionEmbedding", "Conv1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
            "MaxPooling1D", "AveragePooling1D", "LayerNormalization",
-           "MultiHeadAttention", "LSTM", "GRU"]
+           "MultiHeadAttention", "LSTM", "GRU", "SimpleRNN"]
 
 _counter = itertools.count()
 
@@ -1669,6 +1669,8 @@ _lib._proto("lf_lstm", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, cty
             ctypes.c_int, ctypes.c_char_p)
 _lib._proto("lf_gru", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
             ctypes.c_char_p)
+_lib._proto("lf_simple_rnn", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+            ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
 
 
 class _Recurrent(Layer):
@@ -1808,6 +1810,40 @@ class GRU(_Recurrent):
         ii, _ = _ids(t, ids)
         return self._finish(lib, h, lib.lf_gru(h, ii[0], self.units, int(self.use_bias), int(self.return_sequences),
                                                int(self.go_backwards), name))
+
+
+class SimpleRNN(_Recurrent):
+    """SimpleRNN(units, activation='tanh', use_bias=True,
+    kernel_regularizer=None, return_sequences=False, go_backwards=False),
+    Keras' layer (keras/src/layers/rnn/simple_rnn.py): h' = activation(x W +
+    h U + b) from h = 0; weights kernel (features, units) glorot_uniform,
+    recurrent_kernel (units, units) orthogonal, bias (units) zeros; any
+    activation of Dense (None: linear).  Masks as LSTM.  Not available:
+    other initializers, dropout, recurrent_dropout, return_state, stateful,
+    unroll."""
+
+    prefix = "simple_rnn"
+    _gates = 1
+
+    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None, dropout=0.0,
+                 recurrent_dropout=0.0, return_sequences=False, return_state=False, go_backwards=False,
+                 stateful=False, unroll=False, name=None, **kwargs):
+        super().__init__(name)
+        self._setup(units, "tanh", "sigmoid", use_bias, kernel_initializer, recurrent_initializer, bias_initializer,
+                    kernel_regularizer, dropout, recurrent_dropout, return_sequences, return_state, go_backwards,
+                    stateful, unroll, kwargs)
+        del self.recurrent_activation
+        self.activation = _activation(activation)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(int(spec["units"]), activation=spec["activation"], **cls._args(spec))(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return self._finish(lib, h, lib.lf_simple_rnn(h, ii[0], self.units, lib.lf_activation_parse(
+            self.activation.encode()), int(self.use_bias), int(self.return_sequences), int(self.go_backwards), name))
 
 
 # TextVectorization is a preprocessing object, not a graph layer (text.py).

@@ -351,3 +351,75 @@ def test_embedding_regularizer(tmp_path):
     assert m2.evaluate(ids, y, verbose=0) == pytest.approx(losses[1], rel=1e-6)
     with pytest.raises(ValueError, match="Embedding: embeddings_regularizer must be latefuse.regularizers.l2"):
         Embedding(8, 2, embeddings_regularizer="l1")
+
+
+def _torch_simple_rnn(x, mask, kernel, rec, bias, activation, return_sequences, go_backwards):
+    """Keras' SimpleRNN by PyTorch's nn.RNNCell (tanh or relu) with w_ih =
+    kernel^T, w_hh = recurrent_kernel^T, b_ih = bias, b_hh = 0; a masked
+    step keeps the state"""
+    torch = pytest.importorskip("torch")
+    B, T, D = x.shape
+    u = rec.shape[0]
+    cell = torch.nn.RNNCell(D, u, nonlinearity=activation).double()
+    with torch.no_grad():
+        for name, v in (("weight_ih", kernel.T), ("weight_hh", rec.T), ("bias_ih", bias),
+                        ("bias_hh", np.zeros_like(bias))):
+            getattr(cell, name).copy_(torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64)))
+        h = torch.zeros(B, u, dtype=torch.float64)
+        outs = []
+        for s in range(T):
+            t = T - 1 - s if go_backwards else s
+            hn = cell(torch.from_numpy(x[:, t].astype(np.float64)), h)
+            h = torch.where(torch.from_numpy(mask[:, t]).unsqueeze(-1), hn, h)
+            outs.append(h)
+    return (torch.stack(outs, 1) if return_sequences else h).numpy()
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize("seqs,back", [(False, False), (True, False), (False, True), (True, True)])
+def test_simple_rnn_against_torch_and_round_trip(activation, seqs, back, tmp_path):
+    from latefuse.layers import SimpleRNN
+    ids = Input((6,), dtype="int32")
+    e = Embedding(12, 4, mask_zero=True)(ids)
+    layer = SimpleRNN(3, activation=activation, return_sequences=seqs, go_backwards=back, name="rnn")
+    y = layer(e)
+    assert y.shape == ((None, 6, 3) if seqs else (None, 3))
+    m = Model(ids, y, seed=3)
+    kernel, rec, bias = m.get_layer("rnn").get_weights()
+    assert kernel.shape == (4, 3) and rec.shape == (3, 3) and bias.shape == (3,)
+    np.testing.assert_allclose(rec @ rec.T, np.eye(3), atol=1e-5)  # orthogonal
+    assert not bias.any()
+    rng = np.random.default_rng(6)
+    layer.set_weights([rng.uniform(-0.7, 0.7, kernel.shape).astype(np.float32),
+                       rng.uniform(-0.7, 0.7, rec.shape).astype(np.float32),
+                       rng.uniform(-0.3, 0.3, bias.shape).astype(np.float32)])
+    x = rng.integers(1, 12, (4, 6)).astype(np.int32)
+    x[1, 4:] = 0
+    x[2, :] = 0
+    x[3, 2] = 0
+    got = m.predict(x, verbose=0)
+    emb = m.get_layer(e.layer.name).get_weights()[0].astype(np.float64)
+    want = _torch_simple_rnn(emb[x], x != 0, *[w.astype(np.float64) for w in layer.get_weights()], activation,
+                             seqs, back)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    path = str(tmp_path / "srnn.lf")
+    m.save(path)
+    m2 = load_model(path)
+    assert np.array_equal(m2.predict(x, verbose=0), got)
+    l2 = m2.get_layer("rnn")
+    assert type(l2).__name__ == "SimpleRNN" and l2.activation == activation and l2.go_backwards == back
+    cfg = layer.get_config()
+    assert cfg["units"] == 3 and cfg["activation"] == activation and cfg["return_sequences"] == seqs
+    assert "recurrent_activation" not in cfg and cfg["recurrent_initializer"] == "orthogonal"
+    assert SimpleRNN.from_config(cfg).get_config() == cfg
+
+
+def test_simple_rnn_refusals():
+    from latefuse.layers import SimpleRNN
+    assert SimpleRNN(2, activation=None).activation == "linear"
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        SimpleRNN(3, activation="swish")
+    with pytest.raises(ValueError, match="SimpleRNN: dropout and recurrent_dropout are not available"):
+        SimpleRNN(3, recurrent_dropout=0.1)
+    with pytest.raises(ValueError, match="SimpleRNN: return_state=True is not available"):
+        SimpleRNN(3, return_state=True)
