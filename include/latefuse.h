@@ -294,6 +294,21 @@ int lf_batch_normalization_opt(lf_model *m, int x, float momentum, float epsilon
 /* Rescaling(scale, offset): y = x * scale + offset, any shape. */
 int lf_rescaling(lf_model *m, int x, float scale, float offset, const char *name);
 
+/* Keras' Normalization(axis, mean, variance, invert): the n_axis axes in
+ * axis (Keras' numbering: 1 the first axis after the batch, -1 the last;
+ * n_axis 0 is axis=None) are kept, each position of them with its own
+ * mean and variance, over all the other axes:
+ *     y = (x - mean) / max(sqrt(variance), 1e-7)
+ * or, invert = 1, y = mean + x * max(sqrt(variance), 1e-7).  mean and
+ * variance hold the kept axes' values row-major (one value for axis=None),
+ * finite, variance >= 0; both NULL: 0 and 1 (Keras' weights before adapt;
+ * set them with lf_set_weights, or the Python layer's adapt()).  They are
+ * the layer's weights "mean" and "variance" (shape: the kept axes, (1,)
+ * for axis=None), kept in the model file and never trained; the gradient
+ * flows to the input.  Axis 0 (the batch) is refused. */
+int lf_normalization(lf_model *m, int x, const int *axis, size_t n_axis, const float *mean, const float *variance,
+                     int invert, const char *name);
+
 /* RandomFlip(mode): while training, each image is mirrored left-right
  * (horizontal) and/or top-bottom (vertical), each with probability 1/2,
  * drawn from the model's generator; the identity in evaluate and predict. */

@@ -51,7 +51,8 @@
     X(LF_K_AVGPOOL1D, lf_type_avgpool1d)        \
     X(LF_K_LSTM, lf_type_lstm)                  \
     X(LF_K_GRU, lf_type_gru)                    \
-    X(LF_K_SIMPLE_RNN, lf_type_simple_rnn)
+    X(LF_K_SIMPLE_RNN, lf_type_simple_rnn)      \
+    X(LF_K_NORMALIZATION, lf_type_normalization)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -95,6 +96,10 @@ typedef struct lf_node {
     lf_translation_options tr; /* RandomTranslation's settings */
     int whole_pixels;    /* RandomTranslation: the shift rounded when drawn
                             (lf_random_translation and its files) */
+    int norm_axis[LF_MAX_RANK]; /* Normalization: the axes kept, as given (Keras' */
+    size_t n_norm_axis;  /* numbering: 0 the batch axis); 0 axes: axis=None */
+    unsigned norm_keep;  /* Normalization: bit a set: per-sample axis a kept (infer) */
+    int invert;          /* Normalization: the inverse map */
     int mode;            /* RandomFlip: LF_FLIP_*; LayerNormalization's and BatchNormalization's scale */
     int shares;          /* Keras' shared layer: 1 + the id of the node whose
                             weights this one uses (lf_share_weights); 0: its own */

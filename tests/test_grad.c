@@ -509,6 +509,26 @@ static void test_norm_augment(void) {
         image_run(what, m, h, 1700 + kind, 3, 1);
         lf_model_free(m);
     }
+    /* Normalization (fixed mean and variance: the gradient flows to the
+     * input only), its axes kept in several ways, and inverted */
+    for (int kind = 0; kind < 4; kind++) {
+        int x;
+        lf_model *m = image_model(1650 + kind, 3, 4, 2, &x);
+        static const int last[] = {-1}, hc[] = {1, 3};
+        static const float mean[] = {0.5f, -1.0f, 2.0f, 0.25f, -0.5f, 1.5f}, var[] = {4.0f, 0.25f, 1.0f, 9.0f, 0.5f, 2.0f};
+        const char *what;
+        int h;
+        switch (kind) {
+        case 0: h = lf_normalization(m, x, last, 1, mean, var, 0, "norm"), what = "Normalization(axis=-1)"; break;
+        case 1: h = lf_normalization(m, x, hc, 2, mean, var, 0, "norm"), what = "Normalization(axis=(1, 3))"; break;
+        case 2: h = lf_normalization(m, x, NULL, 0, mean, var, 0, "norm"), what = "Normalization(axis=None)"; break;
+        default: h = lf_normalization(m, x, last, 1, mean, var, 1, "norm"), what = "Normalization(invert=True)"; break;
+        }
+        h = lf_conv2d(m, h, 2, 2, 2, 1, 1, LF_PADDING_VALID, LF_ACT_TANH, 1, "conv");
+        if (h >= 0) scale_kernel(m, "conv", kind == 3 ? 0.5f : 2);
+        image_run(what, m, h, 1750 + kind, 3, 1);
+        lf_model_free(m);
+    }
 }
 
 /* The B7 network's blocks: Conv2D (Winograd) -> BatchNormalization ->

@@ -563,6 +563,97 @@ static void test_rescaling_file(void) {
     unlink(path);
 }
 
+/* Normalization: Keras' (x - mean) / max(sqrt(variance), 1e-7) per kept
+ * position, by hand; training and inference alike; inverted; the file
+ * keeps the axes and the fixed weights; errors name what is wrong */
+static void test_normalization(void) {
+    lf_model *m;
+    lf_model_create(&m, 1);
+    /* (2, 3, 2) images, axis (1, -1): (H, C) kept, shared over W */
+    int x = lf_input_shape(m, 3, (size_t[]){2, 3, 2}, LF_DTYPE_FLOAT32, "x");
+    static const float mean[4] = {0, 1, 10, 20}, var[4] = {4, 0, 16, 1e-16f};
+    int n = lf_normalization(m, x, (int[]){1, -1}, 2, mean, var, 0, "norm");
+    CHECK(lf_model_compile(m, lf_flatten(m, n, NULL), LF_LOSS_MSE, NULL) == LF_OK, "compile: %s",
+          lf_model_error(m));
+    float in[12], y[12], yt[12];
+    for (int j = 0; j < 12; j++) in[j] = (float)j; /* x[h][w][c] = 6 h + 2 w + c */
+    /* h 0, c 0: x / 2; h 0, c 1: variance 0, (x - 1) / 1e-7; h 1, c 0:
+     * (x - 10) / 4; h 1, c 1: sqrt(1e-16) = 1e-8 < 1e-7, (x - 20) / 1e-7 */
+    const float want[12] = {0.0f, 0.0f,          1.0f,  2.0f / 1e-7f,  2.0f, 4.0f / 1e-7f,
+                            -1.0f, -13.0f / 1e-7f, -0.5f, -11.0f / 1e-7f, 0.0f, -9.0f / 1e-7f};
+    const float *xs[1] = {in};
+    CHECK(lf_model_predict(m, xs, 1, y) == LF_OK, "Normalization: predict: %s", lf_model_error(m));
+    for (int j = 0; j < 12; j++)
+        CHECK(y[j] == want[j], "Normalization(axis=(1, -1)): value %d is %.9g, want %.9g", j, (double)y[j],
+              (double)want[j]);
+    /* not an augmentation: a training pass computes the same */
+    lf_ws ws = {0};
+    lf_rng rng;
+    lf_rng_seed(&rng, 3);
+    CHECK(lf_ws_init(&ws, m, 1, 0, NULL, 0) == LF_OK, "ws");
+    lf_graph_forward(m, &ws, xs, 1, 1, &rng);
+    memcpy(yt, ws.out[n], sizeof yt);
+    lf_ws_free(&ws);
+    CHECK(memcmp(y, yt, sizeof y) == 0, "Normalization: a training pass differs from predict");
+    size_t shape[2], cnt;
+    CHECK(lf_layer_num_weights(m, "norm") == 2 && lf_layer_weight_shape(m, "norm", 1, shape, &cnt) == LF_OK &&
+              shape[0] == 2 && shape[1] == 2 && cnt == 4,
+          "Normalization: weights mean, variance of the kept axes' shape (2, 2)");
+    char path[128];
+    snprintf(path, sizeof path, "%s/norm.lf", tmpdir);
+    CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model *l;
+    lf_model_create(&l, 0);
+    lf_status st = lf_model_load(l, path);
+    CHECK(st == LF_OK, "Normalization: load: %s", lf_model_error(l));
+    if (st == LF_OK) {
+        float yl[12], wl[4];
+        int nl = lf_node_find(l, "norm");
+        CHECK(nl >= 0 && l->nodes[nl].norm_keep == 5u && !l->nodes[nl].invert, "Normalization: axes after load");
+        CHECK(lf_get_weights(l, "norm", 1, wl, 4) == LF_OK && memcmp(wl, var, sizeof wl) == 0,
+              "Normalization: variance after load");
+        CHECK(lf_model_predict(l, xs, 1, yl) == LF_OK && memcmp(y, yl, sizeof y) == 0,
+              "Normalization: predictions after load");
+    }
+    lf_model_free(l);
+    lf_model_free(m);
+    /* invert, axis=None (one mean and variance), and a vector input */
+    lf_model_create(&m, 1);
+    x = lf_input(m, 3, "x");
+    n = lf_normalization(m, x, NULL, 0, (float[]){3}, (float[]){2}, 1, "norm");
+    CHECK(lf_model_compile(m, n, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    float v[3] = {1, 2, -3}, yv[3];
+    xs[0] = v;
+    CHECK(lf_model_predict(m, xs, 1, yv) == LF_OK, "predict");
+    for (int j = 0; j < 3; j++)
+        CHECK(yv[j] == 3.0f + v[j] * sqrtf(2.0f), "Normalization(invert=True): value %d is %g", j, (double)yv[j]);
+    lf_model_free(m);
+    /* refusals */
+    struct {
+        int axis[2];
+        size_t n;
+        const float *mean, *var;
+        const char *msg;
+    } bad[] = {
+        {{0}, 1, NULL, NULL, "axis 0 is the batch axis"},
+        {{4}, 1, NULL, NULL, "axis 4 is out of range for inputs of rank 4"},
+        {{-5}, 1, NULL, NULL, "axis -5 is out of range"},
+        {{3, -1}, 2, NULL, NULL, "axis 3 is given twice"},
+        {{-1}, 1, mean, NULL, "both mean and variance must be set"},
+        {{-1}, 1, (float[]){0, 0}, (float[]){1, -1}, "variance[1] = -1"},
+        {{-1}, 1, (float[]){0, NAN}, (float[]){1, 1}, "mean[1] = nan"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        lf_model_create(&m, 1);
+        x = lf_input_shape(m, 3, (size_t[]){2, 3, 2}, LF_DTYPE_FLOAT32, "x");
+        n = lf_normalization(m, x, bad[k].axis, bad[k].n, bad[k].mean, bad[k].var, 0, "norm");
+        CHECK(n < 0 && has(lf_model_error(m), "Normalization") && has(lf_model_error(m), bad[k].msg),
+              "Normalization refusal %zu: got %d, '%s'", k, n, lf_model_error(m));
+        lf_model_free(m);
+    }
+    unlink(path);
+}
+
 /* build-time errors of the image layers name the layer and the shapes */
 static void test_image_errors(void) {
     struct {
@@ -619,6 +710,8 @@ static void test_cnn_threads(void) {
         h = lf_random_flip(m, h, LF_FLIP_HORIZONTAL_AND_VERTICAL, NULL);
         h = lf_random_translation(m, h, 0.2f, 0.1f, NULL);
         h = lf_rescaling(m, h, 1.0f / 255, -0.5f, NULL);
+        h = lf_normalization(m, h, (int[]){-1}, 1, (float[]){0.1f, 0.0f, -0.1f}, (float[]){0.04f, 0.09f, 0.5f}, 0,
+                             NULL);
         h = lf_conv2d(m, h, 8, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 0, NULL);
         h = lf_batch_normalization(m, h, 0.9f, 1e-3f, NULL);
         h = lf_activation_layer(m, h, LF_ACT_RELU, NULL);
@@ -802,6 +895,7 @@ int main(void) {
     test_cnn_round_trip();
     test_batchnorm_center_scale();
     test_rescaling_file();
+    test_normalization();
     test_image_errors();
     test_cnn_threads();
     test_winograd();

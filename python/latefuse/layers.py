@@ -33,7 +33,7 @@ from . import regularizers as _regularizers
 
 __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Flatten", "Reshape",
            "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-           "BatchNormalization", "Rescaling", "RandomFlip", "RandomTranslation", "Concatenate",
+           "BatchNormalization", "Rescaling", "Normalization", "RandomFlip", "RandomTranslation", "Concatenate",
            "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot",
            "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor", "TextVectorization",
            "Embedding", "PositionEmbedding", "Conv1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
@@ -1116,6 +1116,162 @@ class Rescaling(Layer):
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         return lib.lf_rescaling(h, ii[0], self.scale, self.offset, name)
+
+
+_lib._proto("lf_normalization", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.c_size_t,
+            _lib.c_float_p, _lib.c_float_p, ctypes.c_int, ctypes.c_char_p)
+
+
+class Normalization(Layer):
+    """Normalization(axis=-1, mean=None, variance=None, invert=False), as
+    Keras 3: each position of the kept axes (`axis`: an int, a tuple, or
+    None for one mean and variance over everything; Keras' numbering, 0 the
+    batch axis, which cannot be kept) has its own mean and variance, and
+    the output is (x - mean) / max(sqrt(variance), 1e-7) (invert: mean +
+    x * max(sqrt(variance), 1e-7)).  Pass mean and variance (scalars or
+    arrays broadcast to the kept axes' shape, Keras' rule), or call
+    adapt(data) before or after the model is built.  The weights [mean,
+    variance] (the kept axes' shape) never train and are saved in the model
+    file; Keras' adapted layer has a third, count, not kept here."""
+
+    prefix = "normalization"
+    _fixed_weights = (0, 1)
+
+    def __init__(self, axis=-1, mean=None, variance=None, invert=False, name=None, **kwargs):
+        super().__init__(name)
+        if kwargs:
+            raise ValueError("Normalization: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        import numpy as np
+        if axis is None:
+            axes = ()
+        elif isinstance(axis, numbers.Integral) and not isinstance(axis, bool):
+            axes = (int(axis),)
+        else:
+            axes = tuple(axis)
+        if any(isinstance(a, bool) or not isinstance(a, numbers.Integral) for a in axes):
+            raise ValueError("Normalization: axis must be an int, a tuple of ints or None, got %r" % (axis,))
+        if (mean is not None) != (variance is not None):
+            raise ValueError("When setting values directly, both `mean` and `variance` must be set. "
+                             "Received: mean=%r and variance=%r" % (mean, variance))
+        if mean is not None:
+            if np.shape(mean) != np.shape(variance):
+                raise ValueError("When setting values directly, `mean` and `variance` must have the same shape. "
+                                 "Received: mean shape %s and variance shape %s"
+                                 % (np.shape(mean), np.shape(variance)))
+            if len(np.shape(mean)) > len(axes):
+                raise ValueError("The rank of `mean` must be less than or equal to the number of axes (%d). "
+                                 "Received: mean shape %s for axis %r" % (len(axes), np.shape(mean), axes))
+        self.axis = tuple(int(a) for a in axes)
+        # as Keras' get_config: the values given (np.array(None).tolist() is None)
+        self.mean = np.array(mean).tolist() if mean is not None else None
+        self.variance = np.array(variance).tolist() if variance is not None else None
+        self.invert = bool(invert)
+        self._adapted = None  # (mean, variance) from adapt(), the kept axes' shape
+
+    def _keep(self, sample_shape):
+        """The kept axes (Keras' numbering, sorted) for inputs of this
+        per-sample shape, and their sizes."""
+        ndim = len(sample_shape) + 1
+        for a in self.axis:
+            if a < -ndim or a >= ndim:
+                raise ValueError("All `axis` values must be in the range [-ndim, ndim). Received inputs with "
+                                 "ndim=%d, while axis=%r" % (ndim, self.axis))
+        keep = tuple(sorted(a if a >= 0 else a + ndim for a in self.axis))
+        if 0 in keep:
+            raise ValueError("Normalization: axis %r keeps the batch axis (0), whose size is not known; keep "
+                             "the input's own axes (1..%d or negative)" % (self.axis, ndim - 1))
+        if len(set(keep)) != len(keep):
+            raise ValueError("Normalization: axis %r names an axis twice" % (self.axis,))
+        return keep, tuple(sample_shape[d - 1] for d in keep)
+
+    def _call(self, x):
+        x = _one(self, x)
+        keep, kshape = self._keep(x.sample_shape)
+        if self._adapted is not None and self._adapted[0].shape != kshape:
+            raise ValueError("Normalization: adapt() saw data whose kept axes have shape %s; the input %s has %s"
+                             % (self._adapted[0].shape, _shape_str(x.sample_shape), kshape))
+        return KerasTensor(self, [x], x.sample_shape)
+
+    def _weight_shapes(self):
+        kshape = self._keep(self._in_shapes[0])[1]
+        return [kshape, kshape]
+
+    def _values(self, kshape):
+        """(mean, variance) as float32 arrays of the kept axes' shape, or
+        (None, None): the C builder's zeros and ones."""
+        import numpy as np
+        if self._adapted is not None:
+            return self._adapted
+        if self.mean is None:
+            return None, None
+        out = []
+        for v in (self.mean, self.variance):  # Keras' build: trailing axes aligned, then broadcast
+            a = np.asarray(v, dtype=np.float64)
+            a = a.reshape((1,) * (len(kshape) - a.ndim) + a.shape)
+            out.append(np.ascontiguousarray(np.broadcast_to(a, kshape), dtype=np.float32))
+        return tuple(out)
+
+    def adapt(self, data):
+        """Keras' adapt(data): the mean and (biased) variance of each kept
+        position over all the other axes of data, a numpy array (batch
+        first) or an iterable of such batches (combined as Keras combines
+        them).  Computed in float64, kept as float32.  A layer in a model
+        has its weights set at once."""
+        import numpy as np
+        if self.mean is not None:
+            raise ValueError("Normalization: adapt() on a layer given mean and variance: those are its values")
+        batches = [data] if hasattr(data, "shape") or isinstance(data, np.ndarray) else list(data)
+        if not batches:
+            raise ValueError("adapt() received an empty iterable (no batches). Expected at least one batch.")
+        total_mean = total_var = None
+        total_count = 0
+        keep = kshape = None
+        for b in batches:
+            b = np.asarray(b, dtype=np.float64)
+            if b.ndim < 2:
+                raise ValueError("Normalization.adapt: data must be batches (batch, ...), got shape %s"
+                                 % (b.shape,))
+            k, ks = self._keep(b.shape[1:])
+            if kshape is None:
+                keep, kshape = k, ks
+            elif ks != kshape:
+                raise ValueError("adapt() yielded a batch with incompatible shape: kept axes %s, then %s"
+                                 % (kshape, ks))
+            reduce = tuple(d for d in range(b.ndim) if d not in keep)
+            bm, bv = np.mean(b, axis=reduce), np.var(b, axis=reduce)
+            count = int(np.prod([b.shape[d] for d in reduce])) if reduce else 1
+            if total_mean is None:
+                total_mean, total_var, total_count = bm, bv, count
+                continue
+            total_count += count
+            bw = float(count) / total_count
+            ew = 1.0 - bw
+            new_mean = total_mean * ew + bm * bw
+            total_var = (total_var + (total_mean - new_mean) ** 2) * ew + (bv + (bm - new_mean) ** 2) * bw
+            total_mean = new_mean
+        if self._in_shapes is not None and self._keep(self._in_shapes[0])[1] != kshape:
+            raise ValueError("The layer was built with input_shape=%s, but adapt() is being called with data "
+                             "with an incompatible shape, data.shape=%s"
+                             % (_shape_str(self._in_shapes[0]), tuple(np.shape(batches[0]))))
+        self._adapted = (np.ascontiguousarray(total_mean, dtype=np.float32).reshape(kshape),
+                         np.ascontiguousarray(total_var, dtype=np.float32).reshape(kshape))
+        if self._holder is not None:
+            self.set_weights(list(self._adapted))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(None if not spec["axis"] else tuple(spec["axis"]), invert=spec.get("invert", False),
+                   name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        keep, kshape = self._keep(t.inputs[0].sample_shape)
+        ax = (ctypes.c_int * max(1, len(keep)))(*keep)
+        mean, var = self._values(kshape)
+        if mean is None:
+            return lib.lf_normalization(h, ii[0], ax, len(keep), None, None, int(self.invert), name)
+        return lib.lf_normalization(h, ii[0], ax, len(keep), mean.ctypes.data_as(_lib.c_float_p),
+                                    var.ctypes.data_as(_lib.c_float_p), int(self.invert), name)
 
 
 _lib._proto("lf_random_flip", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_char_p)

@@ -243,3 +243,75 @@ def test_conv2d_kernel_regularizer(tmp_path):
     assert m2.evaluate(x, y, verbose=0) == pytest.approx(losses[1], rel=1e-6)
     with pytest.raises(ValueError, match="Conv2D: kernel_regularizer must be latefuse.regularizers.l2"):
         Conv2D(3, 2, kernel_regularizer="l1")
+
+
+def _norm_model(layer, shape):
+    inp = Input(shape)
+    return Model(inp, layer(inp))
+
+
+def test_normalization_keras_examples():
+    """the examples of Keras 3's Normalization docstring
+    (keras/src/layers/preprocessing/normalization.py)"""
+    from latefuse.layers import Normalization
+    adapt = np.array([[0., 7., 4.], [2., 9., 6.], [0., 7., 4.], [2., 9., 6.]], dtype="float32")
+    ly = Normalization(axis=-1)
+    ly.adapt(adapt)
+    np.testing.assert_array_equal(_norm_model(ly, (3,)).predict(np.array([[0., 7., 4.]], "float32")), [[-1, -1, -1]])
+    ly = Normalization(axis=-1, invert=True)
+    ly.adapt(adapt)
+    np.testing.assert_array_equal(_norm_model(ly, (3,)).predict(np.array([[1., 2., 3.]], "float32")), [[2, 10, 8]])
+    x = np.array([[1.], [2.], [3.]], dtype="float32")
+    y = _norm_model(Normalization(mean=3., variance=2.), (1,)).predict(x)
+    np.testing.assert_allclose(y[:, 0], [-1.4142135, -0.70710677, 0.], rtol=1e-7)
+    ly = Normalization(axis=None)
+    ly.adapt(np.array([1., 2., 3., 4., 5.], dtype="float32").reshape(5, 1))
+    y = _norm_model(ly, (1,)).predict(x)
+    np.testing.assert_allclose(y[:, 0], [-1.4142135, -0.70710677, 0.], rtol=1e-7)
+    assert ly.get_weights()[0].shape == ()  # Keras' shape for axis=None
+
+
+def test_normalization_images(tmp_path):
+    """axis=(1, -1) on images against numpy's rule; adapt from batches
+    (Keras' running combination) equals adapt of the whole; fixed weights
+    through fit; save/load, get_config; adapt after build; the epsilon"""
+    from latefuse.layers import Normalization
+    rng = np.random.default_rng(3)
+    data = (rng.normal(size=(40, 4, 5, 3)) * [1, 10, 0.1] + [5, -2, 0]).astype("float32")
+    whole = Normalization(axis=(1, -1))
+    whole.adapt(data)
+    parts = Normalization(axis=(1, -1))
+    parts.adapt([data[:7], data[7:30], data[30:]])
+    mean, var = data.astype(np.float64).mean(axis=(0, 2)), data.astype(np.float64).var(axis=(0, 2))
+    inp = Input((4, 5, 3))
+    m = Model(inp, Dense(2)(Flatten()(parts(inp))), seed=1)
+    w = parts.get_weights()
+    assert [a.shape for a in w] == [(4, 3), (4, 3)]
+    np.testing.assert_allclose(w[0], mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(w[1], var, rtol=1e-5)
+    m2 = _norm_model(whole, (4, 5, 3))
+    want = (data - whole.get_weights()[0][:, None, :]) / np.maximum(np.sqrt(whole.get_weights()[1]), 1e-7)[:, None, :]
+    np.testing.assert_array_equal(m2.predict(data), want.astype("float32"))
+    assert parts.trainable_weights == [] and len(parts.non_trainable_weights) == 2
+    m.compile("adam", "mse")
+    m.fit(data, rng.normal(size=(40, 2)).astype("float32"), epochs=2, batch_size=8, verbose=0)
+    for a, b in zip(parts.get_weights(), w):
+        np.testing.assert_array_equal(a, b)
+    p = m.predict(data)
+    m.save(tmp_path / "n.lf")
+    m3 = load_model(tmp_path / "n.lf")
+    np.testing.assert_array_equal(m3.predict(data), p)
+    cfg = parts.get_config()
+    assert cfg["axis"] == [1, -1] and cfg["mean"] is None and cfg["invert"] is False
+    assert Normalization.from_config(cfg).axis == (1, -1)
+    # adapt once the model is built: its weights change at once
+    parts.adapt(data * 2)
+    np.testing.assert_allclose(parts.get_weights()[0], 2 * mean, rtol=1e-5, atol=1e-6)
+    assert not np.array_equal(m.predict(data), p)
+    # a variance below 1e-14: max(sqrt(variance), 1e-7)
+    y = _norm_model(Normalization(mean=[0., 1.], variance=[0., 1e-16]), (2,)).predict(np.array([[1., 2.]], "float32"))
+    np.testing.assert_array_equal(y, np.array([[1 / np.float32(1e-7), 1 / np.float32(1e-7)]], "float32"))
+    with pytest.raises(ValueError, match="both `mean` and `variance`"):
+        Normalization(mean=1.)
+    with pytest.raises(ValueError, match="batch axis"):
+        Normalization(axis=0)(Input((3,)))

@@ -32,7 +32,7 @@
  *   LF_MASKING_KEEP  the output carries its inputs' mask (Dense on (T, D),
  *                    Dropout, Activation, the elementwise merges,
  *                    LayerNormalization, BatchNormalization,
- *                    Rescaling): the one mask
+ *                    Rescaling, Normalization): the one mask
  *                    among the inputs (a merge of inputs masked by two
  *                    different owners is refused at build time; Keras would
  *                    AND them);
