@@ -458,6 +458,20 @@ if [ ! -e x.npy ] && [ ! -e xc.npy ] && ! ls ./*.tmp-* cdir/* >/dev/null 2>&1; t
 rm -f cls_pt.npy cls_ct.npy big_pt.npy big_ct.npy
 
 # ------------------------------------------------------------ output paths
+# a table, a JSON object or a summary that cannot be written to standard
+# output (a full disk behind `>`; /dev/full fails every write) fails the
+# run with one sentence and exit 1: before, every such command exited 0
+if [ -w /dev/full ]; then
+    for args in "inspect mean.lf" "compare $M3 -y y.csv --methods mean --folds 2 --json" \
+        "eval mean.lf $M3 -y y.csv --json" "fit $M3 -y y.csv --method mean -o full.lf" "--version" "fit --help"; do
+        # shellcheck disable=SC2086
+        "$LF" $args >/dev/full 2>err
+        rc=$?
+        if [ "$rc" -eq 1 ] && [ "$(cat err)" = "latefuse: cannot write the standard output: No space left on device" ]
+        then ok; else bad "latefuse $args >/dev/full: exit $rc, $(cat err)"; fi
+    done
+    rm -f full.lf
+fi
 # (issue 11) -o never clobbers what it should not: standard output, devices
 # and FIFOs are written through, a symbolic link's target is replaced, an
 # output that is an input is refused before anything is read or written.

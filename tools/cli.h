@@ -288,6 +288,12 @@ int cli_fail(lf_status st, const char *msg, int input);
 /* The exit status cli_fail returns, without printing (a rank other than 0
  * of an MPI job, for a failure every rank shares and rank 0 reports). */
 int cli_exit_status(lf_status st, int input);
+/* The exit status once the standard output is flushed: rc, unless rc is 0
+ * and a write to the standard output failed (a full disk behind `> FILE`,
+ * /dev/full, a closed pipe whose SIGPIPE is ignored): then the sentence
+ * "cannot write the standard output: ..." and 1, so that a table or JSON
+ * cut short is never a success. */
+int cli_stdout_status(int rc);
 
 /* ---------------------------------------------------------- guard.c */
 

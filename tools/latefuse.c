@@ -7,7 +7,7 @@
  * Exit status: 0 success; 2 bad usage or bad input (unknown option,
  * missing argument, unreadable or malformed input file, library FORMAT /
  * SHAPE / ARG / NUMERIC errors); 1 anything else (out of memory, a file
- * that cannot be written).
+ * that cannot be written, the standard output among them).
  */
 #include "cli.h"
 
@@ -22,11 +22,11 @@ int main(int argc, char **argv) {
     }
     if (o.version) {
         printf("latefuse %s\n", LF_VERSION);
-        return 0;
+        return cli_stdout_status(0);
     }
     if (o.help) {
         fputs(lf_cli_usage(o.command), stdout);
-        return 0;
+        return cli_stdout_status(0);
     }
     if (o.command == CLI_NONE || o.command >= CLI_NUM_COMMANDS) {
         fputs(lf_cli_usage(CLI_NONE), stderr);
@@ -64,5 +64,7 @@ int main(int argc, char **argv) {
     case CLI_REPORT: rc = cli_cmd_report(&o); break;
     default: break;
     }
-    return cli_mpi_finish(&o, rc);
+    /* a table, a JSON object or a summary on stdout that could not all be
+     * written fails the run (exit 1), as an output file would */
+    return cli_mpi_finish(&o, cli_stdout_status(rc));
 }

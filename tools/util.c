@@ -11,8 +11,10 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <string.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -60,6 +62,17 @@ int cli_exit_status(lf_status st, int input) {
     case LF_ERR_IO: return input ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
     default: return CLI_EXIT_FAIL;
     }
+}
+
+int cli_stdout_status(int rc) {
+    errno = 0;
+    int flushed = fflush(stdout) == 0, err = errno;
+    if (rc != 0 || (flushed && !ferror(stdout))) return rc;
+    char msg[160];
+    snprintf(msg, sizeof msg, "cannot write the standard output: %s",
+             !flushed && err ? strerror(err) : "a write to it failed");
+    cli_error(msg);
+    return CLI_EXIT_FAIL;
 }
 
 uint64_t cli_rng_next(cli_rng *r) {
