@@ -39,6 +39,8 @@ typedef struct report {
     const char *const *names;
     const char **cls;      /* C class names (the caller's, or numbers below) */
     char (*numbers)[24];
+    int oom;               /* a section's memory could not be had: the page
+                              is incomplete and the report fails (NOMEM) */
 } report;
 
 /* -------------------------------------------------------------- helpers */
@@ -59,15 +61,17 @@ static void mean_std(report *r, double m, double s, int d) {
 }
 
 /* The rows of a model's output where it is present, compacted (with their
- * labels); *n = 0 for a model absent everywhere.  prob NULL: none. */
+ * labels); *n = 0 for a model absent everywhere.  prob NULL: none.  On
+ * failure *pp and *yy are NULL. */
 static lf_status present_rows(report *r, const float *prob, float **pp, int **yy, size_t *n) {
     size_t C = r->C;
     *pp = NULL, *yy = NULL, *n = 0;
     if (!prob) return LF_OK;
     *pp = lf_alloc_array(r->N ? r->N : 1, C * sizeof **pp);
     *yy = lf_alloc_array(r->N ? r->N : 1, sizeof **yy);
-    if (!*pp || !*yy) {
+    if (!*pp || !*yy) { /* NULL again: the callers free both on any status */
         LF_FREE(*pp), LF_FREE(*yy);
+        *pp = NULL, *yy = NULL;
         return lf_fail(r->e, LF_ERR_NOMEM, "report: out of memory");
     }
     for (size_t i = 0; i < r->N; i++) {
@@ -474,6 +478,7 @@ static void weights_section(report *r, const lf_fusion *fit) {
     float *w = lf_alloc_array(n, sizeof *w);
     double *v = lf_alloc_array(rows, sizeof *v);
     if (!w || !v || lf_fusion_weights(fit, w, n, NULL, NULL) != n) {
+        if (!w || !v) r->oom = 1;
         LF_FREE(w), LF_FREE(v);
         put(r, "<p>The weights could not be read.</p>\n");
         return;
@@ -545,7 +550,10 @@ static void history_section(report *r, const lf_fusion *fit, int loaded) {
         return;
     }
     double *x = lf_alloc_array(h->epochs, sizeof *x), hi = 0;
-    if (!x) return;
+    if (!x) {
+        r->oom = 1;
+        return;
+    }
     for (size_t i = 0; i < h->epochs; i++) {
         x[i] = (double)(i + 1);
         if (h->loss[i] > hi) hi = h->loss[i];
@@ -575,7 +583,10 @@ static void lomo_section(report *r, const lf_score_row *row, const lf_fusion *fi
     const char **labels = lf_alloc_array(M + 1, sizeof *labels);
     char (*text)[96] = lf_alloc_array(M + 1, sizeof *text);
     double *v = lf_alloc_array(M + 1, sizeof *v);
-    if (!labels || !text || !v) goto done;
+    if (!labels || !text || !v) {
+        r->oom = 1;
+        goto done;
+    }
     if (row && row->acc_without) {
         labels[0] = "every model", v[0] = row->mean[LF_METRIC_ACCURACY];
         for (size_t k = 0; k < M; k++) {
@@ -624,6 +635,7 @@ static void data_section(report *r, const float *const *p, const char *command) 
                         "uniform distribution).</p>\n", N, C, M, none);
     size_t *count = lf_alloc_array(C, sizeof *count);
     double *v = lf_alloc_array(C, sizeof *v);
+    if (!count || !v) r->oom = 1;
     if (count && v) {
         for (size_t i = 0; i < N; i++) count[r->y[i]]++;
         if (C <= MAX_DRAWN) {
@@ -807,7 +819,7 @@ static lf_status body(report *r, lf_fusion *f, const float *const *p, const floa
     history_section(r, fz->fit, o->fitted != NULL);
     lomo_section(r, fz->row, fz->fit);
     data_section(r, shown, o->command);
-    return r->b->failed ? lf_fail(&f->err, LF_ERR_NOMEM, "report: out of memory") : LF_OK;
+    return r->b->failed || r->oom ? lf_fail(&f->err, LF_ERR_NOMEM, "report: out of memory") : LF_OK;
 }
 
 static lf_status fusion_report(lf_fusion *f, const float *const *p, const char *const *names, size_t M, size_t N,
@@ -843,7 +855,7 @@ static lf_status fusion_report(lf_fusion *f, const float *const *p, const char *
                        same1 + 1, same2 + 1);
     lf_buf b;
     lf_buf_init(&b);
-    report r = {&b, &f->err, M, N, C, y, names, NULL, NULL};
+    report r = {&b, &f->err, M, N, C, y, names, NULL, NULL, 0};
     r.cls = lf_alloc_array(C, sizeof *r.cls);
     r.numbers = lf_alloc_array(C, sizeof *r.numbers);
     if (!r.cls || !r.numbers) {

@@ -7,8 +7,9 @@
  * and leak nothing (the program runs under LeakSanitizer).  Failing reads,
  * short reads (every read returns at most 7 bytes: must still succeed),
  * failing writes (ENOSPC), failing fsync and rename are injected the same
- * way.  TextVectorization is swept too, and, when fault_test.sh finds
- * libpng and libjpeg, the image folder loader.  A fused prediction that
+ * way.  TextVectorization and the HTML report (lf_fusion_report: an
+ * incomplete page is a failure) are swept too, and, when fault_test.sh
+ * finds libpng and libjpeg, the image folder loader.  A fused prediction that
  * fails for want of memory must say why in the rule's own words (alone, as
  * an ensemble member, in compare's folds, through lf_fusion_predict_files).
  * Prints "faults: N passed, N failed".
@@ -497,6 +498,30 @@ static lf_status op_save(int *ok) {
     return st;
 }
 
+/* lf_fusion_report over the out path (the old file must survive a failure;
+ * a success is the reference page, byte for byte) */
+static unsigned char report_ref[1 << 18], report_cur[1 << 18];
+static size_t report_len;
+
+static lf_status op_report(int *ok) {
+    lf_fusion *f;
+    lf_status st = lf_fusion_create(&f);
+    if (st == LF_OK) {
+        lf_report_options o = lf_report_defaults();
+        o.fusion.folds = 2, o.fusion.epochs = 2;
+        lf_method ms[2] = {LF_FUSE_MEAN, LF_FUSE_WAVG};
+        o.methods = ms, o.n_methods = 2;
+        o.command = "latefuse report";
+        const float *p[2] = {pa, pb};
+        st = lf_fusion_report(f, p, names, 2, N, C, y, &o, out_path, LF_WRITE_NO_FSYNC);
+        lf_fusion_free(f);
+    }
+    size_t n = slurp(out_path, report_cur, sizeof report_cur);
+    if (st == LF_OK) *ok = report_len && n == report_len && memcmp(report_cur, report_ref, n) == 0;
+    else *ok = n == old_len && memcmp(report_cur, old_bytes, n) == 0; /* untouched */
+    return st;
+}
+
 static lf_status op_npy(int *ok) {
     lf_array a;
     lf_err e;
@@ -883,6 +908,14 @@ int main(int argc, char **argv) {
         return 2;
     lf_textvec_free(tv);
 
+    {
+        int ok = 0;
+        report_len = 0;
+        if (op_report(&ok) != LF_OK) return 2;
+        report_len = slurp(out_path, report_ref, sizeof report_ref);
+        FILE *fo = fopen(out_path, "wb"); /* the old file again */
+        if (!fo || fwrite(old_bytes, 1, old_len, fo) != old_len || fclose(fo) != 0) return 2;
+    }
     sweep("alloc: model load+predict", MODE_ALLOC, op_load, 0);
     sweep("alloc: fusion load+predict", MODE_ALLOC, op_fusion_load_predict, 0);
     sweep("alloc: model fit", MODE_ALLOC, op_fit, 0);
@@ -893,10 +926,12 @@ int main(int argc, char **argv) {
     sweep("alloc: wavg, validation rows", MODE_ALLOC, op_split_fit, 0);
     sweep("alloc: save", MODE_ALLOC, op_save, 1);
     sweep("alloc: npy read+write", MODE_ALLOC, op_npy, 1);
+    sweep("alloc: report", MODE_ALLOC, op_report, 1);
     sweep("io: model load", MODE_IO, op_load, 0);
     sweep("io: fusion load", MODE_IO, op_fusion_load_predict, 0);
     sweep("io: save", MODE_IO, op_save, 1);
     sweep("io: npy read+write", MODE_IO, op_npy, 1);
+    sweep("io: report", MODE_IO, op_report, 1);
     sweep("alloc: npy by position", MODE_ALLOC, op_npy_at, 1);
     sweep("io: npy by position", MODE_IO, op_npy_at, 1);
     sweep("alloc: textvec", MODE_ALLOC, op_textvec, 0);
