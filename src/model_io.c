@@ -359,8 +359,8 @@ static lf_status read_outputs(lf_model *m, const lf_json *root, lf_err *e) {
     uint64_t iters = 0;
     lf_status st = read_optimizer(lf_json_get(root, "optimizer"), &opt, &iters, e);
     if (st != LF_OK) return st;
-    if (lf_model_compile_outputs(m, n, ids, losses, weights, &opt) != LF_OK)
-        return lf_fail(e, LF_ERR_FORMAT, "architecture: %s", m->err.msg);
+    if ((st = lf_model_compile_outputs(m, n, ids, losses, weights, &opt)) != LF_OK) /* out of memory stays so */
+        return lf_fail(e, st == LF_ERR_NOMEM ? LF_ERR_NOMEM : LF_ERR_FORMAT, "architecture: %s", m->err.msg);
     m->step = iters;
     return LF_OK;
 }
@@ -374,7 +374,7 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
     if (st != LF_OK) {
         char msg[sizeof e->msg];
         memcpy(msg, e->msg, sizeof msg);
-        return lf_fail(e, LF_ERR_FORMAT, "architecture: %.400s", msg);
+        return lf_fail(e, st == LF_ERR_NOMEM ? LF_ERR_NOMEM : LF_ERR_FORMAT, "architecture: %.400s", msg);
     }
     static const char *const keys[] = {"layers", "output", "loss", "outputs", "losses", "loss_weights",
                                        "optimizer", NULL};
@@ -404,8 +404,8 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
         else if (lf_json_get(root, "losses") || lf_json_get(root, "loss_weights"))
             st = lf_fail(e, LF_ERR_FORMAT, "architecture: 'losses' and 'loss_weights' go with 'outputs'");
         else st = read_optimizer(lf_json_get(root, "optimizer"), &opt, &iters, e);
-        if (st == LF_OK && lf_model_compile(m, oid, (lf_loss)loss, &opt) != LF_OK)
-            st = lf_fail(e, LF_ERR_FORMAT, "architecture: %s", m->err.msg);
+        if (st == LF_OK && (st = lf_model_compile(m, oid, (lf_loss)loss, &opt)) != LF_OK) /* out of memory stays so */
+            st = lf_fail(e, st == LF_ERR_NOMEM ? LF_ERR_NOMEM : LF_ERR_FORMAT, "architecture: %s", m->err.msg);
         m->step = iters;
     } else if (st == LF_OK && out_list) {
         st = read_outputs(m, root, e);

@@ -265,7 +265,7 @@ static lf_status parse(lf_fusion *f, const lf_st_file *sf, lf_err *e) {
     if (st != LF_OK) {
         char msg[sizeof e->msg];
         memcpy(msg, e->msg, sizeof msg);
-        return lf_fail(e, LF_ERR_FORMAT, "fusion settings: %.400s", msg);
+        return lf_fail(e, st == LF_ERR_NOMEM ? LF_ERR_NOMEM : LF_ERR_FORMAT, "fusion settings: %.400s", msg);
     }
     static const char *const keys[] = {"method", "calibrated", "logits", "classes", "models", "temperatures",
                                        "importance", "class_names", "history", "ensemble", "penalty", NULL};

@@ -690,6 +690,8 @@ static lf_status learned_load(lf_fusion *f, const lf_st_file *sf, const char *ar
         else if (la != lb || memcmp(ja, jb, la) != 0)
             st = lf_fail(e, LF_ERR_FORMAT, "the network is not the one the %s method builds for %zu models and %zu classes",
                          name, M, C);
+    } else if (st == LF_ERR_NOMEM) {
+        st = lf_fail(e, st, "out of memory building the %s network", name);
     } else {
         st = lf_fail(e, LF_ERR_FORMAT, "cannot build the %s network", name);
     }

@@ -94,8 +94,8 @@ static int get_count(const lf_json *cfg, const char *key, size_t max, size_t *ou
 static lf_status parse_config(const char *text, lf_textvec_options *o, lf_err *e) {
     lf_json *cfg;
     lf_err pe;
-    if (lf_json_parse(text, strlen(text), &cfg, &pe) != LF_OK)
-        return lf_fail(e, LF_ERR_FORMAT, "config: %.400s", pe.msg);
+    lf_status ps = lf_json_parse(text, strlen(text), &cfg, &pe);
+    if (ps != LF_OK) return lf_fail(e, ps == LF_ERR_NOMEM ? LF_ERR_NOMEM : LF_ERR_FORMAT, "config: %.400s", pe.msg);
     static const char *const keys[] = {"max_tokens", "standardize", "split", "split_cjk", "ngrams",
                                        "char_ngrams", "output_mode", "output_sequence_length",
                                        "pad_to_max_tokens"};
@@ -164,8 +164,8 @@ static lf_status parse_config(const char *text, lf_textvec_options *o, lf_err *e
 static lf_status parse_vocab(const char *text, const lf_textvec_options *o, lf_textvec_vocab *v, lf_err *e) {
     lf_json *arr;
     lf_err pe;
-    if (lf_json_parse(text, strlen(text), &arr, &pe) != LF_OK)
-        return lf_fail(e, LF_ERR_FORMAT, "vocabulary: %.400s", pe.msg);
+    lf_status ps = lf_json_parse(text, strlen(text), &arr, &pe);
+    if (ps != LF_OK) return lf_fail(e, ps == LF_ERR_NOMEM ? LF_ERR_NOMEM : LF_ERR_FORMAT, "vocabulary: %.400s", pe.msg);
     const size_t r = lf_textvec_reserved(o->output_mode), n = lf_json_len(arr);
     lf_status st = LF_OK;
     if (!lf_json_is(arr, LF_JSON_ARRAY)) st = lf_fail(e, LF_ERR_FORMAT, "vocabulary: not a JSON list");

@@ -7,7 +7,9 @@
  * and leak nothing (the program runs under LeakSanitizer).  Failing reads,
  * short reads (every read returns at most 7 bytes: must still succeed),
  * failing writes (ENOSPC), failing fsync and rename are injected the same
- * way.  TextVectorization and the HTML report (lf_fusion_report: an
+ * way.  A failed allocation must fail with LF_ERR_NOMEM (not, say,
+ * LF_ERR_FORMAT from a loader that wraps the error; the hooks set errno to
+ * ENOMEM as malloc does).  TextVectorization and the HTML report (lf_fusion_report: an
  * incomplete page is a failure) are swept too, and, when fault_test.sh
  * finds libpng and libjpeg, the image folder loader.  A fused prediction that
  * fails for want of memory must say why in the rule's own words (alone, as
@@ -51,9 +53,9 @@ static int hit(int kind) {
 void *__real_malloc(size_t);
 void *__real_calloc(size_t, size_t);
 void *__real_realloc(void *, size_t);
-void *__wrap_malloc(size_t n) { return hit(MODE_ALLOC) ? NULL : __real_malloc(n); }
-void *__wrap_calloc(size_t n, size_t s) { return hit(MODE_ALLOC) ? NULL : __real_calloc(n, s); }
-void *__wrap_realloc(void *p, size_t n) { return hit(MODE_ALLOC) ? NULL : __real_realloc(p, n); }
+void *__wrap_malloc(size_t n) { return hit(MODE_ALLOC) ? (errno = ENOMEM, NULL) : __real_malloc(n); }
+void *__wrap_calloc(size_t n, size_t s) { return hit(MODE_ALLOC) ? (errno = ENOMEM, NULL) : __real_calloc(n, s); }
+void *__wrap_realloc(void *p, size_t n) { return hit(MODE_ALLOC) ? (errno = ENOMEM, NULL) : __real_realloc(p, n); }
 
 int __real_open(const char *, int, ...);
 ssize_t __real_read(int, void *, size_t);
@@ -831,6 +833,10 @@ static void sweep(const char *what, int kind, lf_status (*op)(int *), int reset_
         mode = MODE_OFF;
         int faulted = injected > before;
         if (faulted) runs_with_fault++;
+        /* a failed allocation is told as one (the tool's exit 1), never as
+         * a malformed file (exit 2) */
+        if (faulted && kind == MODE_ALLOC && st != LF_OK && st != LF_ERR_NOMEM)
+            bad++, fprintf(stderr, "%s: fault %ld: status '%s', not out of memory\n", what, n, lf_status_string(st));
         if (st == LF_OK && !ok) bad++, fprintf(stderr, "%s: fault %ld: success with a wrong result\n", what, n);
         if (st != LF_OK && reset_out && !ok)
             bad++, fprintf(stderr, "%s: fault %ld: the old file was damaged\n", what, n);
