@@ -904,6 +904,13 @@ if cmp -s dm/y_val.npy y_val_copy.npy; then ok; else bad "demo --report onto a -
 expect_error 1 "cannot write --report 'nodir/r.html': the folder 'nodir' does not exist; nothing was read or written" \
     demo --report nodir/r.html --quiet
 expect_ok demo --save dm_r --report dm_r/r.html --quiet
+# --save's files are replaced one by one: when one cannot be written (here
+# a folder in its place) the message says which were written before it
+mkdir -p dm_f/y_val.npy
+run demo --save dm_f --quiet
+if [ "$rc" -eq 1 ] && [ "$(cat err)" = "latefuse: cannot replace 'dm_f/y_val.npy': it is a folder; image_val.npy and \
+text_val.npy were written before it, the others were not" ] && [ -s dm_f/text_val.npy ] && [ ! -e dm_f/y_test.npy ]
+then ok; else bad "demo --save with y_val.npy a folder: exit $rc, $(cat err)"; fi
 if [ -s dm_r/r.html ] && [ -s dm_r/y_val.npy ]; then ok; else bad "demo --report into --save's folder"; fi
 # the demo's page shows the command that makes it again: its seed and file
 expect_ok demo --seed 3 --report dm3.html --quiet

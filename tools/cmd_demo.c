@@ -200,15 +200,27 @@ static int save_files(const struct cli_opts *o, cli_rng *r, const float *xi, con
     };
     sigset_t held; /* a signal waits until the six files are in place (a few ms) */
     cli_guard_hold(&held);
+    size_t written = 0;
     for (size_t k = 0; k < sizeof files / sizeof files[0] && !st; k++) {
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", dir, files[k].name);
         st = lf_npy_save(path, files[k].data, files[k].rows, files[k].cols, 0, msg, sizeof msg);
+        written += !st;
     }
     if (!st) cli_outputs_done();
     cli_guard_release(&held);
     if (st) {
-        rc = cli_fail(st, msg, 0);
+        /* the files are replaced one by one: say which are new, so that a
+         * folder holding some new files and some old ones is known as such */
+        char why[900];
+        size_t n = (size_t)snprintf(why, sizeof why, "%s", msg);
+        for (size_t k = 0; k < written && n < sizeof why; k++)
+            n += (size_t)snprintf(why + n, sizeof why - n, "%s%s", k ? (k + 1 < written ? ", " : " and ") : "; ",
+                                  files[k].name);
+        if (written && n < sizeof why)
+            snprintf(why + n, sizeof why - n, " %s written before it, the others were not",
+                     written > 1 ? "were" : "was");
+        rc = cli_fail(st, why, 0);
         goto done;
     }
     printf("\nsaved to %s/: image_val.npy text_val.npy y_val.npy (%d validation rows: the out-of-fold\n"
