@@ -429,12 +429,16 @@ static lf_status train(lf_model **out, const learned_params *cfg, const char *na
 }
 
 /* The fused probabilities of a trained network (N x C): each row
- * renormalised, uniform where no model is present. */
-static lf_status predict_net(const lf_model *net, int log_inputs, const lf_probs *pr, float *out) {
+ * renormalised, uniform where no model is present.  *why (when why is not
+ * NULL): on failure, what went wrong (the network's message, or "out of
+ * memory" for this function's own arrays: the network's message may then
+ * be a stale one). */
+static lf_status predict_net(const lf_model *net, int log_inputs, const lf_probs *pr, float *out, const char **why) {
     size_t M = pr->M, N = pr->N, C = pr->C;
     size_t chunk = N < PREDICT_CHUNK ? N : PREDICT_CHUNK;
     float **x = lf_alloc_array(M + 1, sizeof *x);
     lf_status st = x ? LF_OK : LF_ERR_NOMEM;
+    if (why) *why = "out of memory";
     for (size_t k = 0; st == LF_OK && k <= M; k++)
         if (!(x[k] = lf_alloc_array(chunk, (k < M ? C : M) * sizeof(float)))) st = LF_ERR_NOMEM;
     for (size_t r0 = 0; st == LF_OK && r0 < N; r0 += chunk) {
@@ -442,6 +446,7 @@ static lf_status predict_net(const lf_model *net, int log_inputs, const lf_probs
         for (size_t i = 0; i < n; i++) fill_row(pr, r0 + i, x, i, log_inputs, -1);
         if (log_inputs) take_logs(x, M, C, n);
         st = lf_model_predict((lf_model *)net, (const float *const *)x, n, out + r0 * C);
+        if (st != LF_OK && why) *why = lf_model_error(net);
         for (size_t i = 0; st == LF_OK && i < n; i++) {
             float *row = out + (r0 + i) * C;
             int any = 0;
@@ -487,8 +492,9 @@ static lf_status cv_scores(const learned_params *cfg, const char *name, const lf
         for (size_t g = 0; st == LF_OK && g < cfg->n_grid; g++) {
             lf_model *net;
             st = train(&net, cfg, name, &ptr, ytr, &o, cfg->grid[g], CV_EPOCHS_MAX, e);
-            if (st == LF_OK && (st = predict_net(net, cfg->log_inputs, &pte, out)) != LF_OK)
-                lf_fail(e, st, "cross-validating %s's penalty: %s", name, lf_model_error(net));
+            const char *why = NULL;
+            if (st == LF_OK && (st = predict_net(net, cfg->log_inputs, &pte, out, &why)) != LF_OK)
+                lf_fail(e, st, "cross-validating %s's penalty: %s", name, why);
             lf_model_free(net);
             lf_metrics *m = &per[g * K + k];
             if (st == LF_OK) st = lf_metrics_log_loss_accuracy(out, yte, nte, C, &m->log_loss, &m->accuracy, e);
@@ -624,7 +630,7 @@ static lf_status learned_fit(lf_fusion *f, const lf_probs *pr, const int *y,
 }
 
 static lf_status learned_predict(const lf_fusion *f, const lf_probs *pr, float *out) {
-    return predict_net(f->state, params_of(f)->log_inputs, pr, out);
+    return predict_net(f->state, params_of(f)->log_inputs, pr, out, NULL);
 }
 
 /* --------------------------------------------------------- the file */

@@ -353,6 +353,38 @@ static void says_why(const char *what, lf_status (*op)(char *, size_t), int stri
     else pass++;
 }
 
+/* wavg on NT rows: its penalty is cross-validated (networks trained and
+ * run on the folds), and every failure is told as out of memory, not as a
+ * network's stale message (it once said "no layer named 'gate'") */
+static lf_status op_wavg_says(char *msg, size_t len) {
+    lf_fusion *f;
+    lf_status st = lf_fusion_create(&f);
+    if (st != LF_OK) return snprintf(msg, len, "out of memory"), st;
+    st = fit_other(f, 1);
+    snprintf(msg, len, "%s", lf_fusion_error(f));
+    lf_fusion_free(f);
+    return st;
+}
+
+static void says_out_of_memory(const char *what, lf_status (*op)(char *, size_t)) {
+    long n;
+    int bad = 0;
+    for (n = 1; n < 100000; n++) {
+        char msg[512] = "";
+        mode = MODE_ALLOC, fail_at = n, calls = 0;
+        long before = injected;
+        lf_status st = op(msg, sizeof msg);
+        mode = MODE_OFF;
+        if (injected == before) break;
+        runs_with_fault++;
+        if (st != LF_OK && !strstr(msg, "out of memory"))
+            bad++, fprintf(stderr, "%s: fault %ld says '%s'\n", what, n, msg);
+    }
+    printf("%-32s %5ld faults injected, %s\n", what, n - 1, bad ? "FAILED" : "all said why");
+    if (bad) fail++;
+    else pass++;
+}
+
 static void predict_messages(void) {
     const float *p[2] = {pa, pb};
     lf_fusion_options o = lf_fusion_defaults();
@@ -378,6 +410,7 @@ static void predict_messages(void) {
     }
     says_why("alloc: compare says why", op_compare_says, 0,
              "acc-weighted, fold 1: prediction failed (fusion rule: out of memory for 3 classes)");
+    says_out_of_memory("alloc: wavg's penalty says why", op_wavg_says);
 }
 
 /* TextVectorization: adapt, transform, save, load, transform again */
