@@ -1540,15 +1540,20 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
            best_name, 100 * best, best >= 0.83 ? "reached" : "not reached", 100 * all, below[1], fused[1],
            below[0], fused[0]);
     printf("time %.0f s\n", elapsed);
-    if (o->md) {
-        FILE *f = fopen(o->md, "w");
+    if (o->md) { /* written beside its place and renamed over it: a failed write leaves the old table whole */
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.tmp", o->md);
+        FILE *f = fopen(tmp, "w");
         if (!f) {
-            fprintf(stderr, "webnews: cannot write '%s': %s\n", o->md, strerror(errno));
+            fprintf(stderr, "webnews: cannot write '%s': %s\n", tmp, strerror(errno));
             goto done;
         }
         print_table(f, 1, res, NR);
-        if (fclose(f) != 0) {
-            fprintf(stderr, "webnews: cannot write '%s'\n", o->md);
+        int bad = ferror(f) != 0;
+        bad |= fclose(f) != 0;
+        if (bad || rename(tmp, o->md) != 0) {
+            fprintf(stderr, "webnews: cannot write '%s': %s\n", o->md, strerror(errno));
+            remove(tmp);
             goto done;
         }
     }

@@ -73,8 +73,13 @@ fi
 # one thread: the quick run is short, and OpenMP's threads only wait on a
 # machine that runs the other tests beside it
 mkdir "$tmp/oof"
-OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --json --oof "$tmp/oof" >"$tmp/out" 2>"$tmp/err"; rc=$?
+printf 'an older table\n' >"$tmp/table.md"
+OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --json --oof "$tmp/oof" --md "$tmp/table.md" >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ $rc -eq 0 ] && ok || { bad "webnews --quick --json exited $rc"; cat "$tmp/err"; }
+# --md: the markdown table replaces the older file (written beside it and
+# renamed: no .tmp left), one row per model
+[ "$(grep -c '^| `' "$tmp/table.md")" -eq 15 ] && [ ! -e "$tmp/table.md.tmp" ] && ok ||
+    bad "--md: '$(head -c 300 "$tmp/table.md")'"
 # --oof: each member's out-of-fold outputs on the 400 quick training items
 # and its bagged outputs on the 497 test items, (n, 10) float32
 for m in image text text2 text3 text4 title nbsvm; do
