@@ -462,6 +462,36 @@ int lf_gru(lf_model *m, int x, size_t units, int use_bias, int return_sequences,
 int lf_simple_rnn(lf_model *m, int x, size_t units, lf_activation act, int use_bias, int return_sequences,
                   int go_backwards, const char *name);
 
+/* Bidirectional(layer, merge_mode), Keras' wrapper
+ * (keras/src/layers/rnn/bidirectional.py) around one of the recurrent
+ * layers above, `cell`: LSTM(units, use_bias, unit_forget_bias,
+ * return_sequences), GRU(units, use_bias, return_sequences) or
+ * SimpleRNN(units, act, use_bias, return_sequences) (act is read by
+ * SimpleRNN only, unit_forget_bias by LSTM only).  Two copies with their
+ * own weights read x (batch, T, D): the forward one (go_backwards false)
+ * and the backward one (go_backwards true, its output sequence flipped
+ * back to time order with return_sequences); their outputs y, y_rev are
+ * merged by merge_mode: LF_BIDI_CONCAT [y, y_rev] on the last axis (2
+ * units), LF_BIDI_SUM y + y_rev, LF_BIDI_MUL y * y_rev, LF_BIDI_AVE (y +
+ * y_rev) / 2.  Output (batch, T, units or 2 units) with return_sequences,
+ * else (batch, units or 2 units) (each copy's last step: the backward
+ * copy's is at t = 0).  A padding mask on x: a masked step keeps each
+ * copy's states; with return_sequences its output is ZEROS in both copies
+ * (Keras' Bidirectional forces zero_output_for_mask = return_sequences,
+ * unlike a plain recurrent layer, which repeats the previous output) and
+ * the output carries x's mask; without, each copy's output is its state
+ * after its last real step, and no mask is passed on.  Weights: the
+ * forward copy's then the backward copy's, each as its layer above,
+ * tensors "<name>.forward.kernel", "<name>.forward.recurrent_kernel",
+ * "<name>.forward.bias", "<name>.backward.kernel", ... (Keras'
+ * get_weights order).  lf_set_l2 penalises both kernels.  Not available:
+ * merge_mode None (a list of two outputs), a separate backward_layer,
+ * return_state, stateful, and what the wrapped layer does not offer. */
+typedef enum lf_rnn_cell { LF_RNN_LSTM = 0, LF_RNN_GRU, LF_RNN_SIMPLE } lf_rnn_cell;
+typedef enum lf_bidi_merge { LF_BIDI_CONCAT = 1, LF_BIDI_SUM, LF_BIDI_MUL, LF_BIDI_AVE } lf_bidi_merge;
+int lf_bidirectional(lf_model *m, int x, lf_rnn_cell cell, size_t units, lf_activation act, int use_bias,
+                     int unit_forget_bias, int return_sequences, lf_bidi_merge merge_mode, const char *name);
+
 /* LayerNormalization(axis=-1, epsilon, center, scale) over the last axis of
  * a rank 1..3 x (Keras' defaults: epsilon 1e-3, center and scale on): each
  * position's features are normalised by their own mean and biased

@@ -52,7 +52,8 @@
     X(LF_K_LSTM, lf_type_lstm)                  \
     X(LF_K_GRU, lf_type_gru)                    \
     X(LF_K_SIMPLE_RNN, lf_type_simple_rnn)      \
-    X(LF_K_NORMALIZATION, lf_type_normalization)
+    X(LF_K_NORMALIZATION, lf_type_normalization) \
+    X(LF_K_BIDIRECTIONAL, lf_type_bidirectional)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -106,6 +107,8 @@ typedef struct lf_node {
     size_t heads, key_dim, value_dim; /* MultiHeadAttention */
     int return_sequences, go_backwards; /* LSTM, GRU */
     int unit_forget_bias; /* LSTM: the forget gate's bias starts at 1 */
+    int cell;            /* Bidirectional: the wrapped layer, LF_RNN_* */
+    int merge_mode;      /* Bidirectional: LF_BIDI_* */
     size_t param_off;    /* offset into the flat parameter block */
     size_t n_params;
     size_t aux_per_row;  /* scratch floats per batch row (see graph.c) */

@@ -1232,6 +1232,81 @@ def build_simple_rnn(label, steps):
     return [("x.ids", idsf)] + out + [("grad.x.ids", torch.zeros_like(idsf))]
 
 
+# Bidirectional (keras/src/layers/rnn/bidirectional.py): a forward copy and
+# a go_backwards copy of the layer, each with its own weights, run as
+# keras_rnn / keras_simple_rnn above (torch's cells), but with
+# zero_output_for_mask = return_sequences (Keras forces it): a masked
+# step's output is zeros in both copies; the backward copy's sequence is
+# flipped back to time order (ops.flip(y_rev, axis=1)); merges concat
+# [y, y_rev], sum, mul, ave (y + y_rev) / 2.
+def keras_bidirectional(kind, x, mask, p, name, return_sequences, merge_mode, activation="tanh"):
+    ys = []
+    for d, back in (("forward", False), ("backward", True)):
+        k, r, b = p[name + "." + d + ".kernel"], p[name + "." + d + ".recurrent_kernel"], p.get(name + "." + d + ".bias")
+        if kind == "simple":
+            y = keras_simple_rnn(x, mask, k, r, b, activation, return_sequences, back)
+        else:
+            y = keras_rnn(kind, x, mask, k, r, b, return_sequences, back)
+        if return_sequences:
+            if back:
+                y = torch.flip(y, dims=[1])
+            y = y * mask.to(y.dtype).unsqueeze(-1)  # zero_output_for_mask
+        ys.append(y)
+    y, y_rev = ys
+    if merge_mode == "concat":
+        return torch.cat([y, y_rev], dim=-1)
+    if merge_mode == "sum":
+        return y + y_rev
+    if merge_mode == "mul":
+        return y * y_rev
+    return (y + y_rev) / 2
+
+
+BIDI_NODES = ["emb", "sum", "bi_l", "bi_g", "bi_s", "bi_a", "gap", "cat", "out"]
+
+
+def bidirectional_model_ids(ids):
+    mask = ids != 0
+    ones = torch.ones_like(mask)
+
+    def model(p, x):
+        n = {}
+        n["emb"] = p["emb.embeddings"][ids]
+        n["sum"] = n["emb"] + x["x"]
+        n["bi_l"] = keras_bidirectional("lstm", n["sum"], mask, p, "bi_l", True, "concat")
+        n["bi_g"] = keras_bidirectional("gru", n["sum"], mask, p, "bi_g", False, "sum")
+        n["bi_s"] = keras_bidirectional("simple", n["sum"], mask, p, "bi_s", True, "mul")
+        n["bi_a"] = keras_bidirectional("gru", x["x"], ones, p, "bi_a", True, "ave")  # no mask, no bias
+        n["gap"] = masked_avg(n["bi_s"], mask)  # the output keeps the mask
+        n["cat"] = torch.cat([flat(n["bi_l"]), n["bi_g"], n["gap"], flat(n["bi_a"])], dim=1)
+        n["out"] = dense(n["cat"], p["out.kernel"], p["out.bias"])
+        return n, mse(n["out"], x["y"]), math.inf
+    return model
+
+
+def draw_bidirectional():
+    B, T, D, u = SEQ_B, SEQ_T, SEQ_D, RNN_U
+    inputs = {"x": n32((B, T, D), 0.5), "y": n32((B, 3), 1.0)}
+    params = {"emb.embeddings": u32((SEQ_V, D), -1.0, 1.0)}
+    for name, gates, units, bias in (("bi_l", 4, u, (4 * u,)), ("bi_g", 3, u, (2, 3 * u)), ("bi_s", 1, u, (u,)),
+                                     ("bi_a", 3, 2, None)):
+        for d in ("forward", "backward"):
+            params["%s.%s.kernel" % (name, d)] = u32((D, gates * units), -0.6, 0.6)
+            params["%s.%s.recurrent_kernel" % (name, d)] = u32((units, gates * units), -0.6, 0.6)
+            if bias is not None:
+                params["%s.%s.bias" % (name, d)] = u32(bias, -0.3, 0.3)
+    params["out.kernel"] = glorot32(3, SEQ_T * 2 * u + u + u + SEQ_T * 2)
+    params["out.bias"] = bias32(3)
+    return params, inputs
+
+
+def build_bidirectional(label, steps):
+    ids = draw_seq_ids()
+    out = build(label, draw_bidirectional, bidirectional_model_ids(ids), BIDI_NODES, ["x", "y"], steps, 0.0)
+    idsf = ids.to(F64)
+    return [("x.ids", idsf)] + out + [("grad.x.ids", torch.zeros_like(idsf))]
+
+
 def main(argv):
     if len(argv) != 2:
         sys.stderr.write("usage: make_golden.py OUTDIR\n")
@@ -1339,6 +1414,18 @@ def main(argv):
          "mse; Keras' weights, tanh steps run by torch._VF.rnn_tanh_cell (nn.RNNCell), a masked step keeping the "
          "state (Keras' backend rnn); forward, grads, Keras-3 Adam steps 1 and 5.",
          build_simple_rnn("simple_rnn", 5)),
+    ]
+    files += [
+        ("bidirectional.safetensors",
+         "Bidirectional: ids (4,6) token ids with padding (a fully padded row, a 0 inside a row) -> "
+         "Embedding(11,4,mask_zero) + x (4,6,4) -> Bidirectional(LSTM(3,return_sequences)) concat flattened, "
+         "Bidirectional(GRU(3),merge_mode='sum'), Bidirectional(SimpleRNN(3,return_sequences),'mul') -> "
+         "GlobalAveragePooling1D over the unmasked steps; x -> Bidirectional(GRU(2,use_bias=False,"
+         "return_sequences),'ave') (no mask) flattened; Concatenate, Dense(3,linear); mse; each copy's Keras "
+         "weights run by torch._VF.lstm_cell / gru_cell / rnn_tanh_cell, the backward copy from the end and "
+         "flipped back, masked steps keeping the states and (return_sequences) giving zeros (Keras forces "
+         "zero_output_for_mask); forward, grads, Keras-3 Adam steps 1 and 5.",
+         build_bidirectional("bidirectional", 5)),
     ]
     for fname, desc, tensors in files:
         path = os.path.join(outdir, fname)

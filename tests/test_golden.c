@@ -408,6 +408,31 @@ static void test_simple_rnn(void) {
     lf_model_free(m);
 }
 
+/* Bidirectional against each copy run by PyTorch's cells with Keras'
+ * weights (the backward copy from the end, its sequence flipped back):
+ * LSTM concat with return_sequences flattened (masked steps give zeros),
+ * GRU sum (the last steps), SimpleRNN mul pooled over the mask the output
+ * keeps, a GRU without bias and mask averaged */
+static void test_bidirectional(void) {
+    lf_model *m;
+    lf_model_create(&m, 9);
+    int ids = lf_input_shape(m, 1, (size_t[]){6}, LF_DTYPE_INT32, "ids");
+    int x = lf_input_shape(m, 2, (size_t[]){6, 4}, LF_DTYPE_FLOAT32, "x");
+    int emb = lf_embedding(m, ids, 11, 4, 1, "emb");
+    int sum = lf_add(m, 2, (int[]){emb, x}, "sum");
+    int bl = lf_bidirectional(m, sum, LF_RNN_LSTM, 3, LF_ACT_TANH, 1, 1, 1, LF_BIDI_CONCAT, "bi_l");
+    int bg = lf_bidirectional(m, sum, LF_RNN_GRU, 3, LF_ACT_TANH, 1, 0, 0, LF_BIDI_SUM, "bi_g");
+    int bs = lf_bidirectional(m, sum, LF_RNN_SIMPLE, 3, LF_ACT_TANH, 1, 0, 1, LF_BIDI_MUL, "bi_s");
+    int ba = lf_bidirectional(m, x, LF_RNN_GRU, 2, LF_ACT_TANH, 0, 0, 1, LF_BIDI_AVE, "bi_a");
+    int gap = lf_global_average_pooling1d(m, bs, "gap");
+    int cat = lf_concatenate(m, 4, (int[]){lf_flatten(m, bl, NULL), bg, gap, lf_flatten(m, ba, NULL)}, "cat");
+    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    CHECK(m->nodes[bs].seq_mask == emb && m->nodes[bg].seq_mask == -1, "the mask passes with return_sequences");
+    check_network(m, "tests/golden/bidirectional.safetensors", 4, 1);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_multi();
     test_seed();
@@ -421,5 +446,6 @@ int main(void) {
     test_pool1d();
     test_rnn();
     test_simple_rnn();
+    test_bidirectional();
     return check_report("test_golden");
 }

@@ -878,6 +878,44 @@ static void test_rnn(void) {
         }
 }
 
+/* Bidirectional over LSTM, GRU and SimpleRNN, every merge mode, with and
+ * without a padding mask (masked steps' outputs are zeros with
+ * return_sequences, flattened so that each step's output counts) and
+ * return_sequences; every weight of both copies, an L2 penalty on the
+ * kernels in some */
+static void test_bidirectional(void) {
+    for (int cell = 0; cell <= 2; cell++)
+        for (int mode = LF_BIDI_CONCAT; mode <= LF_BIDI_AVE; mode++)
+            for (int k = 0; k < 4; k++) {
+                int mask_zero = k & 1, seqs = (k >> 1) & 1, bias = !(cell == 2 && mode == LF_BIDI_MUL);
+                lf_model *m;
+                lf_model_create(&m, 3000 + 16 * cell + 4 * mode + k);
+                int ids = lf_input_shape(m, 1, (size_t[]){4}, LF_DTYPE_INT32, "ids");
+                int x = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "x");
+                int e = lf_embedding(m, ids, 9, 3, mask_zero, "emb");
+                int s = lf_add(m, 2, (int[]){e, x}, "sum");
+                int r = lf_bidirectional(m, s, (lf_rnn_cell)cell, 3, LF_ACT_TANH, bias, 1, seqs,
+                                         (lf_bidi_merge)mode, "bi");
+                CHECK(r >= 0, "bidirectional: %s", lf_model_error(m));
+                if (r < 0) {
+                    lf_model_free(m);
+                    continue;
+                }
+                CHECK(m->nodes[r].seq_mask == (mask_zero && seqs ? e : -1), "the mask passes with return_sequences");
+                CHECK(m->nodes[r].shape[m->nodes[r].rank - 1] == (mode == LF_BIDI_CONCAT ? 6u : 3u), "width");
+                if (k == 3) CHECK(lf_set_l2(m, r, 0.05f) == LF_OK, "l2: %s", lf_model_error(m));
+                int h = seqs ? lf_flatten(m, r, NULL) : r;
+                fill_weight(m, "emb", 0, -1, 1, 3050);
+                for (int w = 0; w < (bias ? 6 : 4); w++)
+                    fill_weight(m, "bi", w, w % 3 == 2 ? -0.5f : -1.0f, w % 3 == 2 ? 0.5f : 1.0f, 3051 + 7 * k + w);
+                char what[160];
+                snprintf(what, sizeof what, "Bidirectional(%s, merge_mode %d, mask %d, return_sequences %d, bias %d)",
+                         cell == 2 ? "SimpleRNN" : cell == 1 ? "GRU" : "LSTM", mode, mask_zero, seqs, bias);
+                rnn_run(what, m, h, 3100 + 16 * cell + 4 * mode + k);
+                lf_model_free(m);
+            }
+}
+
 /* Embedding's L2 penalty (Keras' embeddings_regularizer=l2(x)) on the
  * whole table: the rows no id reads (here the ids stop at 8 of 12) take
  * the penalty's gradient only */
@@ -941,6 +979,7 @@ int main(void) {
     test_layernorm();
     test_sequence();
     test_rnn();
+    test_bidirectional();
     test_embedding_l2();
     test_bias_l2();
     return check_report("test_grad");

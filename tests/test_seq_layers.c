@@ -13,6 +13,7 @@
 #include "engine_util.h"
 #include "io/safetensors.h"
 #include "layers/layer.h"
+#include "model_io.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -886,6 +887,137 @@ static void test_simple_rnn(void) {
     }
 }
 
+/* Bidirectional: masked steps give zeros in both halves (Keras' forced
+ * zero_output_for_mask), the two copies' weights in Keras' order (the
+ * forget bias at 1 in each), the save / load round trip predicting the
+ * same bits, the file's fields and tensors, a corrupted file's and the
+ * builder's errors */
+static void test_bidirectional(void) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/bidirectional.lf", tmpdir);
+    lf_model *m;
+    lf_model_create(&m, 7);
+    int ids = lf_input_shape(m, 1, (size_t[]){6}, LF_DTYPE_INT32, "tokens");
+    int e = lf_embedding(m, ids, 20, 5, 1, NULL);
+    int bl = lf_bidirectional(m, e, LF_RNN_LSTM, 4, LF_ACT_TANH, 1, 1, 1, LF_BIDI_CONCAT, NULL);
+    int bg = lf_bidirectional(m, bl, LF_RNN_GRU, 3, LF_ACT_TANH, 1, 0, 0, LF_BIDI_AVE, NULL);
+    int o = lf_dense(m, bg, 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(bl >= 0 && bg >= 0 && lf_set_l2(m, bl, 0.01f) == LF_OK, "build: %s", lf_model_error(m));
+    CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
+          lf_model_error(m));
+    CHECK(m->nodes[bl].seq_mask == e && m->nodes[bg].seq_mask == -1, "masks: %d %d", m->nodes[bl].seq_mask,
+          m->nodes[bg].seq_mask);
+    CHECK(m->nodes[bl].shape[1] == 8 && m->nodes[bg].rank == 1 && m->nodes[bg].shape[0] == 3, "shapes");
+    CHECK(lf_layer_num_weights(m, "bidirectional") == 6 && lf_layer_num_weights(m, "bidirectional_1") == 6,
+          "six weights");
+    float b[2][16];
+    CHECK(lf_get_weights(m, "bidirectional", 2, b[0], 16) == LF_OK &&
+              lf_get_weights(m, "bidirectional", 5, b[1], 16) == LF_OK, "biases");
+    for (int d = 0; d < 2; d++)
+        for (int j = 0; j < 16; j++) CHECK(b[d][j] == (j >= 4 && j < 8 ? 1.0f : 0.0f), "bias %d[%d]", d, j);
+    /* masked steps: zeros in both halves; real steps: both halves set */
+    float x2[2 * 6] = {3, 4, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0}, seqo[2 * 6 * 8];
+    float *outs[16] = {0};
+    outs[bl] = seqo;
+    CHECK(lf__forward_nodes(m, (const float *const *)(const float *[]){x2}, 2, outs) == LF_OK, "forward");
+    for (int t = 0; t < 12; t++) {
+        int real = t < 6 && x2[t] != 0.0f;
+        for (int j = 0; j < 8; j++)
+            CHECK((seqo[t * 8 + j] != 0.0f) == real, "row %d step %d out %d: %g", t / 6, t % 6, j,
+                  (double)seqo[t * 8 + j]);
+    }
+    enum { N = 24, T = 6 };
+    float x[N * T], y[N];
+    fill_uniform(x, N * T, 1, 20, 13);
+    for (int i = 0; i < N * T; i++) x[i] = (i % T) >= 2 + (i / T) % 5 ? 0.0f : floorf(x[i]);
+    for (int i = 0; i < N; i++) y[i] = (float)(i % 3);
+    const float *xs[1] = {x};
+    lf_fit_options fo = lf_fit_defaults();
+    fo.epochs = 2, fo.batch_size = 8;
+    CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
+    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model *l;
+    lf_model_create(&l, 0);
+    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+    float p[N * 3], q[N * 3];
+    CHECK(lf_model_predict(m, xs, N, p) == LF_OK && lf_model_predict(l, xs, N, q) == LF_OK, "predict");
+    CHECK(memcmp(p, q, sizeof p) == 0, "the loaded model predicts differently");
+    CHECK(l->nodes[2].kind == LF_K_BIDIRECTIONAL && l->nodes[2].cell == LF_RNN_LSTM &&
+              l->nodes[2].merge_mode == LF_BIDI_CONCAT && l->nodes[2].l2 == 0.01f && l->nodes[2].seq_mask == 1 &&
+              l->nodes[3].cell == LF_RNN_GRU && l->nodes[3].merge_mode == LF_BIDI_AVE && l->nodes[3].seq_mask == -1,
+          "loaded fields");
+    lf_model_free(l);
+    lf_st_file f;
+    lf_err er;
+    CHECK(lf_st_read(path, &f, &er) == LF_OK, "%s", er.msg);
+    const char *arch = lf_st_metadata(&f, "architecture");
+    const char *want[] = {
+        "\"type\":\"Bidirectional\",\"inbound\":[\"embedding\"],\"merge_mode\":\"concat\",\"layer\":{\"type\":"
+        "\"LSTM\",\"units\":4,\"activation\":\"tanh\",\"recurrent_activation\":\"sigmoid\",\"use_bias\":true,"
+        "\"return_sequences\":true,\"go_backwards\":false,\"unit_forget_bias\":true,\"l2\":0.01",
+        "\"type\":\"Bidirectional\",\"inbound\":[\"bidirectional\"],\"merge_mode\":\"ave\",\"layer\":{\"type\":"
+        "\"GRU\",\"units\":3,\"activation\":\"tanh\",\"recurrent_activation\":\"sigmoid\",\"use_bias\":true,"
+        "\"return_sequences\":false,\"go_backwards\":false,\"reset_after\":true,\"l2\":0}}",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        CHECK(has(arch, want[i]), "arch lacks %s:\n%s", want[i], arch ? arch : "(none)");
+    const lf_st_tensor *t = lf_st_find(&f, "bidirectional.forward.kernel");
+    CHECK(t && t->ndim == 2 && t->shape[0] == 5 && t->shape[1] == 16, "bidirectional.forward.kernel (5, 16)");
+    t = lf_st_find(&f, "bidirectional.backward.recurrent_kernel");
+    CHECK(t && t->ndim == 2 && t->shape[0] == 4 && t->shape[1] == 16, "backward.recurrent_kernel (4, 16)");
+    t = lf_st_find(&f, "bidirectional_1.backward.kernel");
+    CHECK(t && t->ndim == 2 && t->shape[0] == 8 && t->shape[1] == 9, "bidirectional_1.backward.kernel (8, 9)");
+    t = lf_st_find(&f, "bidirectional_1.forward.bias");
+    CHECK(t && t->ndim == 2 && t->shape[0] == 2 && t->shape[1] == 9, "bidirectional_1.forward.bias (2, 9)");
+    /* a corrupted architecture is refused with the layer named */
+    struct {
+        const char *from, *to, *msg;
+    } cases[] = {
+        {"\"merge_mode\":\"concat\"", "\"merge_mode\":null",
+         "layer 'bidirectional': Bidirectional: merge_mode null (a list of two outputs) is not available"},
+        {"\"merge_mode\":\"ave\"", "\"merge_mode\":\"max\"",
+         "layer 'bidirectional_1': Bidirectional: 'merge_mode' must be \"concat\", \"sum\", \"mul\" or \"ave\""},
+        {"{\"type\":\"GRU\"", "{\"type\":\"Dense\"", "'layer' must be an object whose 'type' is"},
+        {"\"reset_after\":true,", "\"reset_after\":true,\"inbound\":[],",
+         "layer 'bidirectional_1': Bidirectional's layer: unknown field 'inbound'"},
+        {"\"return_sequences\":false,\"go_backwards\":false", "\"return_sequences\":false,\"go_backwards\":true",
+         "layer 'bidirectional_1': Bidirectional's layer: go_backwards must be false"},
+        {"\"units\":3", "\"units\":0", "Bidirectional's layer: 'units' must be an integer in 1.."},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const char *at = strstr(arch, cases[c].from);
+        CHECK(at != NULL, "case %zu: pattern", c);
+        if (!at) continue;
+        size_t n = strlen(arch) + strlen(cases[c].to) + 1;
+        char *mod = malloc(n);
+        snprintf(mod, n, "%.*s%s%s", (int)(at - arch), arch, cases[c].to, at + strlen(cases[c].from));
+        lf_model *bm;
+        lf_model_create(&bm, 0);
+        lf_err e2;
+        lf_status st = lf_model_from_parts(bm, mod, strlen(mod), &f, "", &e2);
+        CHECK(st == LF_ERR_FORMAT && strstr(e2.msg, cases[c].msg), "case %zu: %d %s", c, st, e2.msg);
+        lf_model_free(bm);
+        free(mod);
+    }
+    lf_st_free(&f);
+    lf_model_free(m);
+    unlink(path);
+    const char *errs[] = {"Bidirectional: units must be in 1..67108864, got 0",
+                          "Bidirectional: unknown merge_mode 0 (LF_BIDI_CONCAT, _SUM, _MUL or _AVE)",
+                          "Bidirectional: unknown wrapped layer 3 (LF_RNN_LSTM, LF_RNN_GRU or LF_RNN_SIMPLE)",
+                          "Bidirectional: input 'v' has shape (None, 12); it needs rank 3 (batch, steps, features)",
+                          "unknown activation 42"};
+    for (int c = 0; c < 5; c++) {
+        lf_model_create(&m, 2);
+        int v = lf_input(m, 12, "v"), sq = lf_input_shape(m, 2, (size_t[]){6, 3}, LF_DTYPE_FLOAT32, "seq");
+        int r = lf_bidirectional(m, c == 3 ? v : sq, c == 2 ? (lf_rnn_cell)3 : c == 4 ? LF_RNN_SIMPLE : LF_RNN_GRU,
+                                 c == 0 ? 0 : 2, c == 4 ? (lf_activation)42 : LF_ACT_TANH, 1, 0, 0,
+                                 c == 1 ? (lf_bidi_merge)0 : LF_BIDI_SUM, NULL);
+        CHECK(r < 0 && strcmp(lf_model_error(m), errs[c]) == 0, "case %d: got '%s'", c, lf_model_error(m));
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_seq_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -902,6 +1034,7 @@ int main(void) {
     test_pool1d();
     test_rnn();
     test_simple_rnn();
+    test_bidirectional();
     rmdir(tmpdir);
     return check_report("test_seq_layers");
 }

@@ -40,6 +40,20 @@
  * instead; the generic loop's rule, which every backend runs, is the one
  * followed.)
  *
+ * Bidirectional(layer, merge_mode) (keras/src/layers/rnn/bidirectional.py)
+ * is one node that runs two copies of the cell, each with its own weights
+ * (the forward copy's, then the backward copy's: Keras' get_weights order,
+ * tensors "forward.kernel", ..., "backward.bias"): the forward copy, and
+ * the backward one from t = T - 1 down, its sequence flipped back to time
+ * order.  Keras forces zero_output_for_mask = return_sequences on both
+ * copies, so with return_sequences a masked step's output is zeros (and
+ * takes no gradient), not the previous output; the states pass as above.
+ * Merges: concat writes each copy into its half of y's last axis; sum,
+ * mul and ave (y + y_rev) / 2 merge the copies' outputs kept in the
+ * scratch, which backward turns into their gradients.  The wrapped
+ * layer's go_backwards must be false (Keras refuses two copies running
+ * the same way).
+ *
  * Speed: x W (+ b) for all steps is one sgemm over the B T rows; each step
  * then adds h U as one sgemm over the batch on strided views of the
  * states.  Backward walks the steps back, one sgemm per step for the
@@ -51,6 +65,8 @@
  *         H (B, T, u);  dh (B, u)
  *   SimpleRNN  Z (B, T, u) the pre-activations, then their gradients;
  *         H (B, T, u);  dh, dz (B, u)
+ *   Bidirectional  the forward copy's regions, the backward copy's, then
+ *         (merges but concat) y, y_rev (B, out) each, out = T u or u
  * so training allocates nothing.
  */
 #include "kernels.h"
@@ -67,50 +83,95 @@ typedef struct rnn_geom {
 /* the gate blocks of each cell, by the record's op: LSTM 0, GRU 1, SimpleRNN 2 */
 static size_t gates_of(int op) { return op == 0 ? 4 : op == 1 ? 3 : 1; }
 
+/* the cell of a node (LF_RNN_*): its kind's, or the one Bidirectional wraps */
+static int cell_of(const lf_node *nd) {
+    return nd->kind == LF_K_BIDIRECTIONAL ? nd->cell : nd->kind == LF_K_GRU ? 1 : nd->kind == LF_K_SIMPLE_RNN ? 2 : 0;
+}
+
+/* units of one direction: the output's last axis, half of it for a concat */
+static size_t units_of(const lf_node *nd) {
+    size_t w = nd->shape[nd->rank - 1];
+    return nd->kind == LF_K_BIDIRECTIONAL && nd->merge_mode == LF_BIDI_CONCAT ? w / 2 : w;
+}
+
 static rnn_geom geom_of(const lf_model *m, const lf_node *nd) {
     const lf_node *x = &m->nodes[nd->in[0]];
     rnn_geom g;
-    g.gru = nd->kind == LF_K_GRU;
-    g.simple = nd->kind == LF_K_SIMPLE_RNN;
-    g.T = x->shape[0], g.D = x->shape[1], g.u = nd->shape[nd->rank - 1];
-    g.G = gates_of(g.gru ? 1 : g.simple ? 2 : 0) * g.u;
+    int cell = cell_of(nd);
+    g.gru = cell == 1;
+    g.simple = cell == 2;
+    g.T = x->shape[0], g.D = x->shape[1], g.u = units_of(nd);
+    g.G = gates_of(cell) * g.u;
     return g;
+}
+
+/* one direction's scratch floats per batch row (the top of this file) */
+static size_t dir_aux(int cell, size_t T, size_t u, size_t G) {
+    return cell == 1 ? 2 * T * G + T * u + u : T * G + 2 * T * u + 2 * u;
+}
+
+/* one direction's parameters */
+static size_t dir_params(const rnn_geom *g, int use_bias) {
+    return (g->D + g->u) * g->G + (use_bias ? (g->gru ? 2 : 1) * g->G : 0);
 }
 
 static inline float sigm(float v) { return 1.0f / (1.0f + expf(-v)); }
 
 /* the builder put units in nd->dim, use_bias, return_sequences,
- * go_backwards (and unit_forget_bias) in nd */
+ * go_backwards (and unit_forget_bias) in nd; Bidirectional (op 3) also the
+ * cell and merge_mode */
 static int rnn_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
     const lf_node *x = lf_input_node(m, t->type, in, n_in, 2);
     if (!x) return 0;
+    int bidi = t->op == 3, cell = bidi ? nd->cell : t->op;
+    if (bidi && (cell < LF_RNN_LSTM || cell > LF_RNN_SIMPLE))
+        return lf_build_fail(m, LF_ERR_ARG, "%s: unknown wrapped layer %d (LF_RNN_LSTM, LF_RNN_GRU or LF_RNN_SIMPLE)",
+                             t->type, cell);
+    if (bidi && (nd->merge_mode < LF_BIDI_CONCAT || nd->merge_mode > LF_BIDI_AVE))
+        return lf_build_fail(m, LF_ERR_ARG, "%s: unknown merge_mode %d (LF_BIDI_CONCAT, _SUM, _MUL or _AVE)",
+                             t->type, nd->merge_mode);
+    if (bidi && nd->go_backwards)
+        return lf_build_fail(m, LF_ERR_ARG, "%s: the wrapped layer's go_backwards must be false", t->type);
     size_t u = nd->dim, T = x->shape[0], D = x->shape[1], G, nw, per, tg;
-    if (t->op == 2 && !lf_check_act(m, nd->act)) return 0;
+    if (cell == 2 && !lf_check_act(m, nd->act)) return 0;
     if (u == 0 || u > LF_ARCH_MAX_DIM / 4)
         return lf_build_fail(m, LF_ERR_ARG, "%s: units must be in 1..%zu, got %zu", t->type, LF_ARCH_MAX_DIM / 4,
                              u);
-    G = gates_of(t->op) * u;
+    G = gates_of(cell) * u;
     if (!lf_mul_ok(D + u + 2, G, &nw) || nw > LF_ARCH_MAX_DIM || !lf_mul_ok(T, G, &tg) || tg > LF_ARCH_MAX_DIM)
         return lf_build_fail(m, LF_ERR_ARG, "%s: %zu units over %zu steps of %zu features are too many", t->type,
                              u, T, D);
-    size_t out[2] = {T, u};
-    if (!lf_shape_set(m, t->type, nd, nd->return_sequences ? 2 : 1, nd->return_sequences ? out : &u)) return 0;
-    /* LSTM: Z, H, C, dh, dc; GRU: Z, Q, H, dh; SimpleRNN: Z, H, dh, dz (the top of this file) */
-    per = t->op == 1 ? 2 * tg + T * u + u : tg + 2 * T * u + 2 * u;
+    size_t width = bidi && nd->merge_mode == LF_BIDI_CONCAT ? 2 * u : u, out[2] = {T, width};
+    if (!lf_shape_set(m, t->type, nd, nd->return_sequences ? 2 : 1, nd->return_sequences ? out : &width)) return 0;
+    /* LSTM: Z, H, C, dh, dc; GRU: Z, Q, H, dh; SimpleRNN: Z, H, dh, dz (the
+     * top of this file); Bidirectional: the forward copy's, the backward
+     * copy's, then (merges but concat) the copies' outputs y, y_rev */
+    per = dir_aux(cell, T, u, G);
+    if (bidi) per = 2 * per + (nd->merge_mode == LF_BIDI_CONCAT ? 0 : 2 * (nd->return_sequences ? T * u : u));
     nd->aux_per_row = per;
     /* the output keeps x's mask with return_sequences (LF_MASKING_OWN: set here) */
     nd->seq_mask = nd->return_sequences ? x->seq_mask : -1;
     return 1;
 }
 
+static size_t dir_weights(const rnn_geom *g, int use_bias, size_t base, const char *const *names, lf_weight *w) {
+    w[0] = (lf_weight){names[0], base, 2, {g->D, g->G}, 1, 0, 0};
+    w[1] = (lf_weight){names[1], base + g->D * g->G, 2, {g->u, g->G}, 0, 0, 0};
+    if (!use_bias) return 2;
+    if (g->gru) w[2] = (lf_weight){names[2], base + (g->D + g->u) * g->G, 2, {2, g->G}, 0, 0, 0};
+    else w[2] = (lf_weight){names[2], base + (g->D + g->u) * g->G, 1, {g->G}, 0, 0, 0};
+    return 3;
+}
+
+static const char *const plain_names[] = {"kernel", "recurrent_kernel", "bias"};
+static const char *const forward_names[] = {"forward.kernel", "forward.recurrent_kernel", "forward.bias"};
+static const char *const backward_names[] = {"backward.kernel", "backward.recurrent_kernel", "backward.bias"};
+
 static size_t rnn_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     rnn_geom g = geom_of(m, nd);
-    w[0] = (lf_weight){"kernel", 0, 2, {g.D, g.G}, 1, 0, 0};
-    w[1] = (lf_weight){"recurrent_kernel", g.D * g.G, 2, {g.u, g.G}, 0, 0, 0};
-    if (!nd->use_bias) return 2;
-    if (g.gru) w[2] = (lf_weight){"bias", (g.D + g.u) * g.G, 2, {2, g.G}, 0, 0, 0};
-    else w[2] = (lf_weight){"bias", (g.D + g.u) * g.G, 1, {g.G}, 0, 0, 0};
-    return 3;
+    if (nd->kind != LF_K_BIDIRECTIONAL) return dir_weights(&g, nd->use_bias, 0, plain_names, w);
+    size_t n = dir_weights(&g, nd->use_bias, 0, forward_names, w);
+    return n + dir_weights(&g, nd->use_bias, dir_params(&g, nd->use_bias), backward_names, w + n);
 }
 
 /* a standard normal (Box-Muller on two 24-bit uniforms, u1 in (0, 1]) */
@@ -140,35 +201,59 @@ static void orthogonal_rows(float *w, size_t rows, size_t cols, lf_rng *r) {
     }
 }
 
+static void dir_init(lf_model *m, const lf_node *nd, const rnn_geom *g, float *w) {
+    float limit = sqrtf(6.0f / (float)(g->D + g->G));
+    for (size_t i = 0; i < g->D * g->G; i++) w[i] = (2.0f * lf_rng_uniform(&m->rng) - 1.0f) * limit;
+    orthogonal_rows(w + g->D * g->G, g->u, g->G, &m->rng);
+    if (!nd->use_bias) return;
+    float *b = w + (g->D + g->u) * g->G;
+    memset(b, 0, (g->gru ? 2 : 1) * g->G * sizeof *b);
+    if (!g->gru && !g->simple && nd->unit_forget_bias)
+        for (size_t j = 0; j < g->u; j++) b[g->u + j] = 1.0f;
+}
+
+/* Bidirectional: the forward copy's weights, then the backward copy's */
 static void rnn_init(lf_model *m, lf_node *nd) {
     rnn_geom g = geom_of(m, nd);
     float *w = m->params + nd->param_off;
-    float limit = sqrtf(6.0f / (float)(g.D + g.G));
-    for (size_t i = 0; i < g.D * g.G; i++) w[i] = (2.0f * lf_rng_uniform(&m->rng) - 1.0f) * limit;
-    orthogonal_rows(w + g.D * g.G, g.u, g.G, &m->rng);
-    if (!nd->use_bias) return;
-    float *b = w + (g.D + g.u) * g.G;
-    memset(b, 0, (g.gru ? 2 : 1) * g.G * sizeof *b);
-    if (!g.gru && nd->unit_forget_bias)
-        for (size_t j = 0; j < g.u; j++) b[g.u + j] = 1.0f;
+    dir_init(m, nd, &g, w);
+    if (nd->kind == LF_K_BIDIRECTIONAL) dir_init(m, nd, &g, w + dir_params(&g, nd->use_bias));
 }
 
-/* the time index of the s-th step run */
-static inline size_t step_t(const lf_node *nd, size_t T, size_t s) { return nd->go_backwards ? T - 1 - s : s; }
+/* One direction of a recurrent node: its weights and their gradients, its
+ * scratch, and where its output goes: batch row r, output step p at y + r
+ * row + p step + off (the last step's output, without return_sequences, at
+ * y + r row + off); dy alike in backward. */
+typedef struct rnn_dir {
+    const float *W;
+    float *dW, *aux;
+    int back;        /* runs the steps from t = T - 1 down to 0 */
+    int time_order;  /* Bidirectional: output step p is time p (the backward
+                        copy's sequence flipped back), else the p-th step run */
+    int zero_masked; /* Bidirectional with return_sequences: a masked step's
+                        output is zeros (Keras' zero_output_for_mask) */
+    float *y;
+    const float *dy;
+    size_t row, step, off;
+} rnn_dir;
 
-static void rnn_forward(const lf_layer_ctx *c) {
+/* the time index of the s-th step run */
+static inline size_t step_t(int back, size_t T, size_t s) { return back ? T - 1 - s : s; }
+
+static void dir_forward(const lf_layer_ctx *c, const rnn_geom *gp, const rnn_dir *dd) {
     const lf_node *nd = c->nd;
-    rnn_geom g = geom_of(c->m, nd);
+    rnn_geom g = *gp;
     size_t B = c->B, T = g.T, u = g.u, G = g.G, TG = T * G, Tu = T * u;
-    const float *x = c->xs[0], *W = c->w, *U = W + g.D * G;
+    const float *x = c->xs[0], *W = dd->W, *U = W + g.D * G;
     const float *bx = nd->use_bias ? U + u * G : NULL, *bh = nd->use_bias && g.gru ? bx + G : NULL;
     const float *mask = c->in_masks[0];
-    float *Z = c->aux, *Q = g.gru ? Z + B * TG : NULL, *H = g.gru ? Q + B * TG : Z + B * TG;
+    float *Z = dd->aux, *Q = g.gru ? Z + B * TG : NULL, *H = g.gru ? Q + B * TG : Z + B * TG;
     float *C = g.gru || g.simple ? NULL : H + B * Tu;
+    int back = dd->back;
     /* Z (B T, G) = x (B T, D) W (D, G) + b_x */
     lf_sgemm_bias_relu(0, 0, B * T, G, g.D, x, g.D, W, G, bx, 0, Z, G);
     for (size_t s = 0; s < T; s++) {
-        size_t t = step_t(nd, T, s), tp = s ? step_t(nd, T, s - 1) : 0;
+        size_t t = step_t(back, T, s), tp = s ? step_t(back, T, s - 1) : 0;
         if (g.gru) { /* Q[:, t] (B, G) = h_prev (B, u) U (u, G) + b_h */
             if (s) lf_sgemm_bias_relu(0, 0, B, G, u, H + tp * u, Tu, U, G, bh, 0, Q + t * G, TG);
             else
@@ -212,41 +297,50 @@ static void rnn_forward(const lf_layer_ctx *c) {
             }
         }
     }
-    /* y: h of every step in the order they ran, or of the last one */
+    /* y: h of every step (in the order they ran, or of time), or of the last one */
     for (size_t r = 0; r < B; r++) {
+        float *yr = dd->y + r * dd->row + dd->off;
         if (!nd->return_sequences) {
-            memcpy(c->y + r * u, H + r * Tu + step_t(nd, T, T - 1) * u, u * sizeof *c->y);
+            memcpy(yr, H + r * Tu + step_t(back, T, T - 1) * u, u * sizeof *yr);
             continue;
         }
-        for (size_t s = 0; s < T; s++)
-            memcpy(c->y + r * Tu + s * u, H + r * Tu + step_t(nd, T, s) * u, u * sizeof *c->y);
+        for (size_t s = 0; s < T; s++) {
+            size_t t = step_t(back, T, s);
+            float *dst = yr + (dd->time_order ? t : s) * dd->step;
+            if (dd->zero_masked && mask && mask[r * T + t] == 0.0f) memset(dst, 0, u * sizeof *dst);
+            else memcpy(dst, H + r * Tu + t * u, u * sizeof *dst);
+        }
     }
 }
 
-static void rnn_backward(const lf_layer_ctx *c) {
+static void dir_backward(const lf_layer_ctx *c, const rnn_geom *gp, const rnn_dir *dd) {
     const lf_node *nd = c->nd;
-    rnn_geom g = geom_of(c->m, nd);
+    rnn_geom g = *gp;
     size_t B = c->B, T = g.T, u = g.u, G = g.G, TG = T * G, Tu = T * u;
-    const float *x = c->xs[0], *W = c->w, *U = W + g.D * G;
-    float *dW = c->dw, *dU = dW + g.D * G, *db = nd->use_bias ? dU + u * G : NULL;
+    const float *x = c->xs[0], *W = dd->W, *U = W + g.D * G;
+    float *dW = dd->dW, *dU = dW + g.D * G, *db = nd->use_bias ? dU + u * G : NULL;
     const float *mask = c->in_masks[0];
-    float *Z = c->aux, *Q = g.gru ? Z + B * TG : NULL, *H = g.gru ? Q + B * TG : Z + B * TG;
+    float *Z = dd->aux, *Q = g.gru ? Z + B * TG : NULL, *H = g.gru ? Q + B * TG : Z + B * TG;
     float *C = g.gru || g.simple ? NULL : H + B * Tu;
     float *dh = (C ? C : H) + B * Tu, *dc = C ? dh + B * u : NULL, *dzs = g.simple ? dh + B * u : NULL;
+    int back = dd->back;
     /* dh: d loss / d the state after step s, carried back; dc: LSTM's c */
     memset(dh, 0, B * u * sizeof *dh);
     if (dc) memset(dc, 0, B * u * sizeof *dc);
     for (size_t s = T; s-- > 0;) {
-        size_t t = step_t(nd, T, s), tp = s ? step_t(nd, T, s - 1) : 0;
+        size_t t = step_t(back, T, s), tp = s ? step_t(back, T, s - 1) : 0;
         for (size_t r = 0; r < B; r++) {
             float *d = dh + r * u, *z = Z + r * TG + t * G;
+            int masked = mask && mask[r * T + t] == 0.0f;
+            const float *dyr = dd->dy + r * dd->row + dd->off;
             if (nd->return_sequences) {
-                const float *dy = c->dy + r * Tu + s * u;
-                for (size_t j = 0; j < u; j++) d[j] += dy[j];
+                const float *dy = dyr + (dd->time_order ? t : s) * dd->step;
+                if (!(dd->zero_masked && masked)) /* a zeroed output takes no gradient */
+                    for (size_t j = 0; j < u; j++) d[j] += dy[j];
             } else if (s == T - 1) {
-                memcpy(d, c->dy + r * u, u * sizeof *d);
+                memcpy(d, dyr, u * sizeof *d);
             }
-            if (mask && mask[r * T + t] == 0.0f) { /* the states passed through: so do their gradients */
+            if (masked) { /* the states passed through: so do their gradients */
                 memset(z, 0, G * sizeof *z);
                 if (g.gru) memset(Q + r * TG + t * G, 0, G * sizeof *Q);
                 continue;
@@ -302,17 +396,80 @@ static void rnn_backward(const lf_layer_ctx *c) {
     if (c->dxs[0]) lf_sgemm(0, 1, B * T, g.D, G, 1.0f, Z, G, W, G, 1.0f, c->dxs[0], g.D);
 }
 
+/* the two copies of a Bidirectional node (k 0 forward, 1 backward), or the
+ * one direction of a plain layer (k 0); y, dy: c's, or (merges but
+ * concat) the copy's own output in the scratch, (B, out) */
+static rnn_dir dir_of(const lf_layer_ctx *c, const rnn_geom *g, int k) {
+    const lf_node *nd = c->nd;
+    rnn_dir d;
+    size_t P = dir_params(g, nd->use_bias), per = dir_aux(g->gru ? 1 : g->simple ? 2 : 0, g->T, g->u, g->G);
+    size_t out = nd->return_sequences ? g->T * g->u : g->u;
+    d.W = c->w + k * P;
+    d.dW = c->dw ? c->dw + k * P : NULL;
+    d.aux = c->aux + k * c->B * per;
+    d.y = c->y, d.dy = c->dy;
+    d.row = nd->dim, d.step = nd->shape[nd->rank - 1], d.off = 0;
+    if (nd->kind != LF_K_BIDIRECTIONAL) {
+        d.back = nd->go_backwards, d.time_order = 0, d.zero_masked = 0;
+        return d;
+    }
+    d.back = k, d.time_order = 1, d.zero_masked = nd->return_sequences;
+    if (nd->merge_mode == LF_BIDI_CONCAT) {
+        d.off = k * g->u;
+    } else {
+        d.y = c->aux + 2 * c->B * per + k * c->B * out, d.dy = d.y;
+        d.row = out, d.step = g->u;
+    }
+    return d;
+}
+
+static void rnn_forward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    rnn_geom g = geom_of(c->m, nd);
+    rnn_dir d0 = dir_of(c, &g, 0);
+    dir_forward(c, &g, &d0);
+    if (nd->kind != LF_K_BIDIRECTIONAL) return;
+    rnn_dir d1 = dir_of(c, &g, 1);
+    dir_forward(c, &g, &d1);
+    if (nd->merge_mode == LF_BIDI_CONCAT) return;
+    const float *yf = d0.y, *yb = d1.y;
+    for (size_t i = 0, n = c->B * nd->dim; i < n; i++)
+        c->y[i] = nd->merge_mode == LF_BIDI_SUM   ? yf[i] + yb[i]
+                  : nd->merge_mode == LF_BIDI_MUL ? yf[i] * yb[i]
+                                                   : (yf[i] + yb[i]) * 0.5f;
+}
+
+static void rnn_backward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    rnn_geom g = geom_of(c->m, nd);
+    rnn_dir d0 = dir_of(c, &g, 0);
+    if (nd->kind == LF_K_BIDIRECTIONAL) {
+        rnn_dir d1 = dir_of(c, &g, 1);
+        if (nd->merge_mode != LF_BIDI_CONCAT) { /* the copies' outputs become their gradients */
+            float *yf = d0.y, *yb = d1.y;
+            for (size_t i = 0, n = c->B * nd->dim; i < n; i++) {
+                float dy = c->dy[i], f = yf[i];
+                if (nd->merge_mode == LF_BIDI_MUL) yf[i] = dy * yb[i], yb[i] = dy * f;
+                else yf[i] = yb[i] = nd->merge_mode == LF_BIDI_SUM ? dy : 0.5f * dy;
+            }
+        }
+        dir_backward(c, &g, &d1);
+    }
+    dir_backward(c, &g, &d0);
+}
+
 static void rnn_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
-    if (nd->kind == LF_K_SIMPLE_RNN)
-        lf_buf_printf(b, ",\"units\":%zu,\"activation\":\"%s\"", nd->shape[nd->rank - 1], lf_activation_name(nd->act));
+    int cell = cell_of(nd);
+    if (cell == LF_RNN_SIMPLE)
+        lf_buf_printf(b, ",\"units\":%zu,\"activation\":\"%s\"", units_of(nd), lf_activation_name(nd->act));
     else
         lf_buf_printf(b, ",\"units\":%zu,\"activation\":\"tanh\",\"recurrent_activation\":\"sigmoid\"",
-                      nd->shape[nd->rank - 1]);
+                      units_of(nd));
     lf_buf_printf(b, ",\"use_bias\":%s,\"return_sequences\":%s,\"go_backwards\":%s", nd->use_bias ? "true" : "false",
                   nd->return_sequences ? "true" : "false", nd->go_backwards ? "true" : "false");
-    if (nd->kind == LF_K_SIMPLE_RNN) {
-    } else if (nd->kind == LF_K_GRU) lf_buf_printf(b, ",\"reset_after\":true");
+    if (cell == LF_RNN_SIMPLE) {
+    } else if (cell == LF_RNN_GRU) lf_buf_printf(b, ",\"reset_after\":true");
     else lf_buf_printf(b, ",\"unit_forget_bias\":%s", nd->unit_forget_bias ? "true" : "false");
     lf_buf_printf(b, ",\"l2\":");
     lf_buf_json_float(b, nd->l2);
@@ -354,16 +511,80 @@ static lf_status rnn_read(const lf_model *m, const lf_json *L, size_t n_in, lf_n
     return LF_OK;
 }
 
-static const char *const lstm_keys[] = {"name",         "type",           "inbound",          "units",
+/* "inbound", "name" first: the list from "type" on is a wrapped layer's
+ * (Bidirectional's "layer") */
+static const char *const lstm_keys[] = {"inbound",      "name",           "type",             "units",
                                         "activation",   "recurrent_activation", "use_bias", "return_sequences",
                                         "go_backwards", "unit_forget_bias", "l2",          NULL};
-static const char *const gru_keys[] = {"name",         "type",        "inbound", "units",
+static const char *const gru_keys[] = {"inbound",      "name",        "type",    "units",
                                        "activation",   "recurrent_activation", "use_bias", "return_sequences",
                                        "go_backwards", "reset_after", "l2",      NULL};
 
-static const char *const simple_rnn_keys[] = {"name",     "type",          "inbound",          "units",
+static const char *const simple_rnn_keys[] = {"inbound",  "name",          "type",             "units",
                                               "activation", "use_bias", "return_sequences", "go_backwards",
                                               "l2",       NULL};
+
+static const char *const merge_names[] = {NULL, "concat", "sum", "mul", "ave"};
+static const char *const cell_names[] = {"LSTM", "GRU", "SimpleRNN"};
+static const char *const *const cell_keys[] = {lstm_keys + 2, gru_keys + 2, simple_rnn_keys + 2};
+
+static void bidi_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    lf_buf_printf(b, ",\"merge_mode\":\"%s\",\"layer\":{\"type\":\"%s\"", merge_names[nd->merge_mode],
+                  cell_names[nd->cell]);
+    rnn_json(m, nd, b);
+    lf_buf_printf(b, "}");
+}
+
+/* {"merge_mode": "concat", "layer": {"type": "LSTM", <LSTM's fields>}} */
+static lf_status bidi_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                           lf_err *e) {
+    const lf_json *mm = lf_json_get(L, "merge_mode"), *in = lf_json_get(L, "layer");
+    const char *ms = lf_json_str(mm);
+    char w2[160], esc[LF_MSG_STR];
+    nd->merge_mode = 0;
+    for (int k = LF_BIDI_CONCAT; ms && k <= LF_BIDI_AVE; k++)
+        if (strcmp(ms, merge_names[k]) == 0) nd->merge_mode = k;
+    if (lf_json_is(mm, LF_JSON_NULL))
+        return lf_fail(e, LF_ERR_FORMAT, "%s: Bidirectional: merge_mode null (a list of two outputs) is not "
+                       "available", where);
+    if (!nd->merge_mode)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: Bidirectional: 'merge_mode' must be \"concat\", \"sum\", \"mul\" or "
+                       "\"ave\"", where);
+    const char *type = lf_arch_str(in, "type");
+    nd->cell = -1;
+    for (int k = 0; type && k < 3; k++)
+        if (strcmp(type, cell_names[k]) == 0) nd->cell = k;
+    if (!lf_json_is(in, LF_JSON_OBJECT) || nd->cell < 0)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: Bidirectional: 'layer' must be an object whose 'type' is \"LSTM\", "
+                       "\"GRU\" or \"SimpleRNN\"", where);
+    snprintf(w2, sizeof w2, "%s: Bidirectional's layer", where);
+    const char *bad = lf_json_unknown_key(in, cell_keys[nd->cell]);
+    if (bad) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown field '%s'", w2, lf_str_for_msg(esc, bad));
+    lf_status st = rnn_read(m, in, n_in, nd, w2, e);
+    if (st != LF_OK) return st;
+    if (nd->go_backwards)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: go_backwards must be false (Keras: the forward and backward copies "
+                       "would both run backwards)", w2);
+    return LF_OK;
+}
+
+static const char *const bidi_keys[] = {"name", "type", "inbound", "merge_mode", "layer", NULL};
+
+const lf_layer_type lf_type_bidirectional = {
+    .type = "Bidirectional",
+    .prefix = "bidirectional",
+    .keys = bidi_keys,
+    .op = 3,
+    .l2 = 1,
+    .masking = LF_MASKING_OWN,
+    .infer = rnn_infer,
+    .weights = rnn_weights,
+    .init = rnn_init,
+    .forward = rnn_forward,
+    .backward = rnn_backward,
+    .write_json = bidi_json,
+    .read_json = bidi_read,
+};
 
 const lf_layer_type lf_type_lstm = {
     .type = "LSTM",
@@ -443,4 +664,17 @@ int lf_simple_rnn(lf_model *m, int x, size_t units, lf_activation act, int use_b
     nd.return_sequences = return_sequences != 0;
     nd.go_backwards = go_backwards != 0;
     return lf_node_add(m, &lf_type_simple_rnn, LF_K_SIMPLE_RNN, nd, &x, 1, name);
+}
+
+int lf_bidirectional(lf_model *m, int x, lf_rnn_cell cell, size_t units, lf_activation act, int use_bias,
+                     int unit_forget_bias, int return_sequences, lf_bidi_merge merge_mode, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.dim = units;
+    nd.cell = (int)cell;
+    nd.act = cell == LF_RNN_SIMPLE ? act : LF_ACT_TANH;
+    nd.use_bias = use_bias != 0;
+    nd.unit_forget_bias = cell == LF_RNN_LSTM && unit_forget_bias != 0;
+    nd.return_sequences = return_sequences != 0;
+    nd.merge_mode = (int)merge_mode;
+    return lf_node_add(m, &lf_type_bidirectional, LF_K_BIDIRECTIONAL, nd, &x, 1, name);
 }
