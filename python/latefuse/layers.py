@@ -38,7 +38,7 @@ __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Fl
            "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor", "TextVectorization",
            "Embedding", "PositionEmbedding", "Conv1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
            "MaxPooling1D", "AveragePooling1D", "LayerNormalization",
-           "MultiHeadAttention", "LSTM", "GRU", "SimpleRNN"]
+           "MultiHeadAttention", "LSTM", "GRU", "SimpleRNN", "Bidirectional"]
 
 _counter = itertools.count()
 
@@ -1885,8 +1885,12 @@ class _Recurrent(Layer):
     def _args(cls, spec):
         l2 = float(spec.get("l2") or 0.0)
         return dict(use_bias=spec["use_bias"], return_sequences=spec["return_sequences"],
-                    go_backwards=spec["go_backwards"], name=spec["name"],
+                    go_backwards=spec["go_backwards"], name=spec.get("name"),
                     kernel_regularizer=_regularizers.L2(l2) if l2 > 0 else None)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls._make(spec)(ins)
 
     def _finish(self, lib, h, i):
         if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
@@ -1920,8 +1924,8 @@ class LSTM(_Recurrent):
         self.unit_forget_bias = bool(unit_forget_bias)
 
     @classmethod
-    def _load(cls, spec, ins, tensors):
-        return cls(int(spec["units"]), unit_forget_bias=spec["unit_forget_bias"], **cls._args(spec))(ins)
+    def _make(cls, spec):
+        return cls(int(spec["units"]), unit_forget_bias=spec["unit_forget_bias"], **cls._args(spec))
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
@@ -1959,8 +1963,8 @@ class GRU(_Recurrent):
         return (2, 3 * self.units)
 
     @classmethod
-    def _load(cls, spec, ins, tensors):
-        return cls(int(spec["units"]), **cls._args(spec))(ins)
+    def _make(cls, spec):
+        return cls(int(spec["units"]), **cls._args(spec))
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
@@ -1993,13 +1997,130 @@ class SimpleRNN(_Recurrent):
         self.activation = _activation(activation)
 
     @classmethod
-    def _load(cls, spec, ins, tensors):
-        return cls(int(spec["units"]), activation=spec["activation"], **cls._args(spec))(ins)
+    def _make(cls, spec):
+        return cls(int(spec["units"]), activation=spec["activation"], **cls._args(spec))
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         return self._finish(lib, h, lib.lf_simple_rnn(h, ii[0], self.units, lib.lf_activation_parse(
             self.activation.encode()), int(self.use_bias), int(self.return_sequences), int(self.go_backwards), name))
+
+
+_lib._proto("lf_bidirectional", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_size_t, ctypes.c_int,
+            ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
+
+_BIDI_MODES = {"concat": 1, "sum": 2, "mul": 3, "ave": 4}
+
+
+def _layer_of(cfg, what):
+    """A layer from Keras' serialized form {"class_name": ..., "config": ...} (or a layer)."""
+    if isinstance(cfg, Layer):
+        return cfg
+    if not isinstance(cfg, dict) or cfg.get("class_name") not in Layer._types or not isinstance(
+            cfg.get("config"), dict):
+        raise ValueError("Bidirectional.from_config: %s must be a serialized layer {'class_name': ..., "
+                         "'config': ...}, got %r" % (what, cfg))
+    return Layer._types[cfg["class_name"]].from_config(cfg["config"])
+
+
+class Bidirectional(Layer):
+    """Bidirectional(layer, merge_mode='concat', backward_layer=None), Keras'
+    wrapper (keras/src/layers/rnn/bidirectional.py) around an LSTM, GRU or
+    SimpleRNN: a forward copy (forward_layer, named 'forward_<name>') and a
+    backward copy (backward_layer, go_backwards=True, 'backward_<name>'),
+    each with its own weights, read the sequence; with return_sequences the
+    backward output is flipped back to time order.  merge_mode 'concat'
+    (2 units on the last axis), 'sum', 'mul' or 'ave'.  A padding mask makes
+    masked steps output zeros in both copies with return_sequences (Keras
+    forces zero_output_for_mask), and is passed on then; without
+    return_sequences each copy gives its state after its last real step.
+    get_weights(): the forward copy's weights, then the backward copy's.
+    Not available: merge_mode=None (a list of two outputs), a
+    backward_layer other than the layer's own go_backwards copy, weights=,
+    a wrapped layer with go_backwards=True (refused, as Keras)."""
+
+    prefix = "bidirectional"
+
+    def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, name=None, **kwargs):
+        super().__init__(name)
+        if kwargs:
+            raise ValueError("Bidirectional: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        if not isinstance(layer, Layer):
+            raise ValueError("Please initialize `Bidirectional` layer with a `keras.layers.Layer` instance. "
+                             "Received: %r" % (layer,))
+        if not isinstance(layer, _Recurrent):
+            raise ValueError("Bidirectional: only LSTM, GRU and SimpleRNN can be wrapped, got %s"
+                             % type(layer).__name__)
+        if merge_mode is None:
+            raise ValueError("Bidirectional: merge_mode=None (a list of the two outputs) is not available: use "
+                             "'concat', 'sum', 'mul' or 'ave'")
+        if merge_mode not in _BIDI_MODES:
+            raise ValueError('Invalid merge mode. Received: %r. Merge mode should be one of {"sum", "mul", "ave", '
+                             '"concat", None}' % (merge_mode,))
+        if weights is not None:
+            raise ValueError("Bidirectional: weights= is not available: call set_weights once the model is built")
+        if layer.go_backwards:
+            raise ValueError("Forward layer and backward layer should have different `go_backwards` value. "
+                             "Received: forward_layer.go_backwards True, backward_layer.go_backwards=True")
+        base = layer.name or layer.prefix
+        cfg = layer.get_config()
+        fwd = dict(cfg, name="forward_" + (base[8:] if base.startswith("forward_") else base))
+        bwd = dict(cfg, go_backwards=True,
+                   name="backward_" + (base[9:] if base.startswith("backward_") else base))
+        if backward_layer is not None:
+            given = _layer_of(backward_layer, "backward_layer")
+            gcfg = dict(given.get_config(), name=bwd["name"]) if isinstance(given, Layer) else None
+            if type(given) is not type(layer) or gcfg != bwd:
+                raise ValueError("Bidirectional: a backward_layer other than the layer's own copy with "
+                                 "go_backwards=True is not available")
+            bwd["name"] = given.name or bwd["name"]
+        self.layer = layer
+        self.forward_layer = type(layer).from_config(fwd)
+        self.backward_layer = type(layer).from_config(bwd)
+        self.merge_mode = merge_mode
+        self.return_sequences = layer.return_sequences
+        self.return_state = self.stateful = False
+
+    def get_config(self):
+        """Keras' form: merge_mode, the forward copy as 'layer', the backward
+        copy as 'backward_layer' (serialized {'class_name', 'config'})."""
+        def ser(ly):
+            return {"class_name": type(ly).__name__, "config": ly.get_config()}
+        return {"name": self.name, "trainable": self.trainable, "merge_mode": self.merge_mode,
+                "layer": ser(self.forward_layer), "backward_layer": ser(self.backward_layer)}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["layer"] = _layer_of(config["layer"], "layer")
+        if config.get("backward_layer") is not None:
+            config["backward_layer"] = _layer_of(config["backward_layer"], "backward_layer")
+        return cls(**config)
+
+    def _call(self, x):
+        x = _sequence(self, x)
+        self._features = x.sample_shape[1]
+        u = self.layer.units * (2 if self.merge_mode == "concat" else 1)
+        return KerasTensor(self, [x], (x.sample_shape[0], u) if self.return_sequences else (u,))
+
+    def _weight_shapes(self):
+        self.layer._features = self._features
+        return self.layer._weight_shapes() * 2
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        inner = spec["layer"]
+        return cls(Layer._types[inner["type"]]._make(inner), merge_mode=spec["merge_mode"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        ly = self.layer
+        cell = {LSTM: 0, GRU: 1, SimpleRNN: 2}[type(ly)]
+        act = lib.lf_activation_parse(ly.activation.encode()) if cell == 2 else 0
+        i = lib.lf_bidirectional(h, ii[0], cell, ly.units, act, int(ly.use_bias),
+                                 int(getattr(ly, "unit_forget_bias", False)), int(self.return_sequences),
+                                 _BIDI_MODES[self.merge_mode], name)
+        return ly._finish(lib, h, i)
 
 
 # TextVectorization is a preprocessing object, not a graph layer (text.py).

@@ -423,3 +423,84 @@ def test_simple_rnn_refusals():
         SimpleRNN(3, recurrent_dropout=0.1)
     with pytest.raises(ValueError, match="SimpleRNN: return_state=True is not available"):
         SimpleRNN(3, return_state=True)
+
+
+def _torch_bidirectional(kind, x, mask, weights, seqs, merge_mode):
+    """Keras' Bidirectional by the torch cells above: the forward copy, the
+    go_backwards copy flipped back; masked steps' outputs zeros with
+    return_sequences (Keras forces zero_output_for_mask)"""
+    n = len(weights) // 2
+    ys = []
+    for back, w in ((False, weights[:n]), (True, weights[n:])):
+        if kind == "simple":
+            y = _torch_simple_rnn(x, mask, *w, "tanh", seqs, back)
+        else:
+            y = _torch_rnn(kind, x, mask, *w, seqs, back)
+        if seqs:
+            y = (y[:, ::-1] if back else y) * mask[..., None]
+        ys.append(y)
+    y, y_rev = ys
+    return {"concat": lambda: np.concatenate([y, y_rev], -1), "sum": lambda: y + y_rev,
+            "mul": lambda: y * y_rev, "ave": lambda: (y + y_rev) / 2}[merge_mode]()
+
+
+@pytest.mark.parametrize("cls,kind,mode", [("LSTM", "lstm", "concat"), ("GRU", "gru", "sum"),
+                                           ("SimpleRNN", "simple", "mul"), ("LSTM", "lstm", "ave")])
+@pytest.mark.parametrize("seqs", [True, False])
+def test_bidirectional_against_torch_and_round_trip(cls, kind, mode, seqs, tmp_path):
+    from latefuse import layers
+    from latefuse.layers import Bidirectional
+    ids = Input((6,), dtype="int32")
+    e = Embedding(12, 4, mask_zero=True)(ids)
+    layer = Bidirectional(getattr(layers, cls)(3, return_sequences=seqs), merge_mode=mode, name="bi")
+    y = layer(e)
+    w = 6 if mode == "concat" else 3
+    assert y.shape == ((None, 6, w) if seqs else (None, w))
+    assert layer.forward_layer.name == "forward_" + layer.layer.prefix and not layer.forward_layer.go_backwards
+    assert layer.backward_layer.name == "backward_" + layer.layer.prefix and layer.backward_layer.go_backwards
+    m = Model(ids, y, seed=3)
+    ws = layer.get_weights()
+    assert len(ws) == 6 and [a.shape for a in ws[:3]] == [a.shape for a in ws[3:]]
+    assert not np.array_equal(ws[0], ws[3])  # two copies, their own weights
+    rng = np.random.default_rng(7)
+    new = [rng.uniform(-0.7, 0.7, a.shape).astype(np.float32) for a in ws]
+    layer.set_weights(new)
+    assert all(np.array_equal(a, b) for a, b in zip(layer.get_weights(), new))  # forward's, then backward's
+    x = rng.integers(1, 12, (4, 6)).astype(np.int32)
+    x[1, 4:] = 0
+    x[2, :] = 0
+    x[3, 2] = 0
+    got = m.predict(x, verbose=0)
+    emb = m.get_layer(e.layer.name).get_weights()[0].astype(np.float64)
+    want = _torch_bidirectional(kind, emb[x], x != 0, [a.astype(np.float64) for a in new], seqs, mode)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    path = str(tmp_path / "bi.lf")
+    m.save(path)
+    m2 = load_model(path)
+    assert np.array_equal(m2.predict(x, verbose=0), got)
+    l2 = m2.get_layer("bi")
+    assert type(l2).__name__ == "Bidirectional" and l2.merge_mode == mode and type(l2.layer).__name__ == cls
+    assert all(np.array_equal(a, b) for a, b in zip(l2.get_weights(), new))
+    cfg = layer.get_config()
+    assert cfg["merge_mode"] == mode and cfg["layer"]["class_name"] == cls
+    assert cfg["layer"]["config"]["name"].startswith("forward_") and not cfg["layer"]["config"]["go_backwards"]
+    assert cfg["backward_layer"]["config"]["go_backwards"]
+    assert Bidirectional.from_config(cfg).get_config() == cfg
+
+
+def test_bidirectional_refusals():
+    from latefuse.layers import GRU, LSTM, Bidirectional
+    with pytest.raises(ValueError, match="Bidirectional: merge_mode=None"):
+        Bidirectional(LSTM(2), merge_mode=None)
+    with pytest.raises(ValueError, match="Invalid merge mode. Received: 'max'"):
+        Bidirectional(LSTM(2), merge_mode="max")
+    with pytest.raises(ValueError, match="should have different `go_backwards` value"):
+        Bidirectional(GRU(2, go_backwards=True))
+    with pytest.raises(ValueError, match="only LSTM, GRU and SimpleRNN can be wrapped"):
+        Bidirectional(Dense(2))
+    with pytest.raises(ValueError, match="a backward_layer other than"):
+        Bidirectional(LSTM(2), backward_layer=LSTM(3, go_backwards=True))
+    b = Bidirectional(LSTM(2), backward_layer=LSTM(2, go_backwards=True, name="back"))
+    assert b.backward_layer.name == "back"
+    with pytest.raises(ValueError, match="input of shape"):
+        Bidirectional(LSTM(2))(Input((4,)))
