@@ -366,6 +366,29 @@ int lf_random_translation_opt(lf_model *m, int x, const lf_translation_options *
 int lf_random_translation(lf_model *m, int x, float height_factor, float width_factor,
                           const char *name);
 
+/* RandomContrast and RandomBrightness: Keras 3's layers, train-only (the
+ * identity in evaluate and predict; Keras' inference path returns the
+ * images unclipped).  lower and upper are Keras' layer.factor, value_low and
+ * value_high its value_range; each image (H, W, C) draws one number u
+ * uniform in [0, 1) from the model's generator, shared by its pixels and
+ * channels.
+ *  - lf_random_contrast: factor k = (1 - lower) + u ((1 + upper) -
+ *    (1 - lower)), y = clip((x - mean) k + mean, value_low, value_high)
+ *    with mean the channel's mean over the image's H x W pixels.  Keras'
+ *    RandomContrast(f) is lower 0, upper f (its _set_factor with bounds
+ *    (0, 1): lower = max(-f, 0)), so k is in [1, 1 + f]; lower <= upper here,
+ *    lower <= 1 and upper >= 0 (Keras sorts a pair, then takes these).
+ *  - lf_random_brightness: y = clip(x + d, value_low, value_high), d =
+ *    (lower + u (upper - lower)) (value_high - value_low).  Keras'
+ *    RandomBrightness(f) is [-|f|, |f|]; lower <= upper, lower <= 1 and
+ *    upper >= -1; value_low <= value_high (Keras sorts value_range).
+ * clip(v, a, b) = min(max(v, a), b), as numpy's (b when a > b); the gradient
+ * passes where a <= v <= b, 0 where clipped.  Every number finite. */
+int lf_random_contrast(lf_model *m, int x, float lower, float upper, float value_low, float value_high,
+                       const char *name);
+int lf_random_brightness(lf_model *m, int x, float lower, float upper, float value_low, float value_high,
+                         const char *name);
+
 /* ---- sequence layers: x is (batch, T, D), channels last
  *
  * The padding mask.  Embedding(mask_zero=1) marks every step whose token id

@@ -53,7 +53,9 @@
     X(LF_K_GRU, lf_type_gru)                    \
     X(LF_K_SIMPLE_RNN, lf_type_simple_rnn)      \
     X(LF_K_NORMALIZATION, lf_type_normalization) \
-    X(LF_K_BIDIRECTIONAL, lf_type_bidirectional)
+    X(LF_K_BIDIRECTIONAL, lf_type_bidirectional) \
+    X(LF_K_RANDOM_CONTRAST, lf_type_random_contrast) \
+    X(LF_K_RANDOM_BRIGHTNESS, lf_type_random_brightness)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -97,6 +99,8 @@ typedef struct lf_node {
     lf_translation_options tr; /* RandomTranslation's settings */
     int whole_pixels;    /* RandomTranslation: the shift rounded when drawn
                             (lf_random_translation and its files) */
+    float factor[2];     /* RandomContrast, RandomBrightness: Keras' self.factor (lower, upper) */
+    float value_range[2]; /* and value_range, as the layer keeps it */
     int norm_axis[LF_MAX_RANK]; /* Normalization: the axes kept, as given (Keras' */
     size_t n_norm_axis;  /* numbering: 0 the batch axis); 0 axes: axis=None */
     unsigned norm_keep;  /* Normalization: bit a set: per-sample axis a kept (infer) */

@@ -45,4 +45,13 @@ void lf__translate_image(const lf_translation_options *o, size_t H, size_t W, si
 void lf__translate_image_grad(const lf_translation_options *o, size_t H, size_t W, size_t C, const float *d,
                               const float *g, float *dx);
 
+/* augment.c: RandomContrast's and RandomBrightness' map of one image (H, W,
+ * C) for its drawn number k (the contrast factor, or the brightness delta
+ * d), value_range vr, and its transpose (added to dx; x the input). */
+void lf__contrast_image(size_t H, size_t W, size_t C, float k, const float *vr, const float *x, float *y);
+void lf__contrast_image_grad(size_t H, size_t W, size_t C, float k, const float *vr, const float *x,
+                             const float *g, float *dx);
+void lf__brightness_image(size_t D, float d, const float *vr, const float *x, float *y);
+void lf__brightness_image_grad(size_t D, float d, const float *vr, const float *x, const float *g, float *dx);
+
 #endif

@@ -488,7 +488,7 @@ static void test_norm_augment(void) {
     }
     /* augmentation in a training pass (each pass draws the same), then a
      * conv so that the gradient is not just a permutation */
-    for (int kind = 0; kind < 6; kind++) {
+    for (int kind = 0; kind < 8; kind++) {
         int x;
         lf_model *m = image_model(1600 + kind, 4, 5, 2, &x);
         int h;
@@ -502,6 +502,9 @@ static void test_norm_augment(void) {
         case 0: h = lf_rescaling(m, x, 1.5f, -0.25f, NULL), what = "Rescaling"; break;
         case 1: h = lf_random_flip(m, x, LF_FLIP_HORIZONTAL_AND_VERTICAL, NULL), what = "RandomFlip"; break;
         case 2: h = lf_random_translation(m, x, 0.5f, 0.5f, NULL), what = "RandomTranslation"; break;
+        /* inputs in [-1, 1]: some values clipped */
+        case 6: h = lf_random_contrast(m, x, 0.5f, 0.5f, -0.7f, 0.8f, NULL), what = "RandomContrast (clipped)"; break;
+        case 7: h = lf_random_brightness(m, x, -0.3f, 0.3f, -0.6f, 0.7f, NULL), what = "RandomBrightness (clipped)"; break;
         default: h = lf_random_flip(m, x, LF_FLIP_HORIZONTAL, NULL), what = "RandomFlip (horizontal)"; break;
         }
         h = lf_conv2d(m, h, 2, 2, 2, 1, 1, LF_PADDING_VALID, LF_ACT_TANH, 1, "conv");

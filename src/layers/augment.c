@@ -4,9 +4,10 @@
  * Rescaling(scale, offset): y = x * scale + offset, any shape (e.g. 1/255
  * for uint8 pixels); a padding mask passes through, as in Keras 3.
  *
- * RandomFlip(mode) and RandomTranslation(height_factor, width_factor):
- * train-only augmentation of channels-last images (H, W, C), the identity in
- * evaluate and predict.  In a training pass each row draws from its own
+ * RandomFlip(mode), RandomTranslation(height_factor, width_factor),
+ * RandomContrast and RandomBrightness(factor, value_range): train-only
+ * augmentation of channels-last images (H, W, C), the identity in evaluate
+ * and predict.  In a training pass each row draws from its own
  * stream (lf_draws: a pure function of the fit's seed, epoch and step, the
  * node and the row's global index in the batch, as dropout's masks), so a
  * fit stays reproducible from its seed whatever the number of MPI ranks:
@@ -20,6 +21,11 @@
  *    (np.pad, then scipy's map_coordinates: reflect repeats the edge
  *    pixel, "d c b a | a b c d").  lf_random_translation's form rounds
  *    the shift when drawn (then constant 0, nearest: whole-pixel moves).
+ *  - RandomContrast: y = clip((x - mean) k + mean, value_range), the mean
+ *    per channel over the image, k uniform in [1 - lower, 1 + upper];
+ *  - RandomBrightness: y = clip(x + d, value_range), d = uniform in
+ *    [lower, upper] times the value range's width (Keras 3's rules; the
+ *    identity, unclipped, in evaluate and predict).
  * aux keeps each row's draw for the backward pass, which routes the
  * gradient back through the same map.
  */
@@ -556,4 +562,210 @@ int lf_random_translation(lf_model *m, int x, float height_factor, float width_f
     nd.tr.fill_mode = LF_FILL_CONSTANT, nd.tr.interpolation = LF_INTERP_NEAREST, nd.tr.fill_value = 0.0f;
     nd.whole_pixels = 1;
     return lf_node_add(m, &lf_type_random_translation, LF_K_RANDOM_TRANSLATION, nd, &x, 1, name);
+}
+
+/* ------------------------------------- RandomContrast, RandomBrightness */
+
+/* numpy's clip: min(max(v, lo), hi) (hi when lo > hi) */
+static float clip_to(float v, const float *vr) { return fminf(fmaxf(v, vr[0]), vr[1]); }
+
+/* the gradient of clip_to at v passes (1) or is 0 */
+static int clip_passes(float v, const float *vr) { return v >= vr[0] && v <= vr[1]; }
+
+/* Channel ch's mean over an image's HW pixels of C channels, summed in
+ * double, rounded once. */
+static float channel_mean(size_t HW, size_t C, size_t ch, const float *x) {
+    double s = 0.0;
+    for (size_t p = 0; p < HW; p++) s += (double)x[p * C + ch];
+    return (float)(s / (double)HW);
+}
+
+/* RandomContrast's map of one image for factor k (testing.h):
+ * clip((x - mean) k + mean), a channel at a time. */
+void lf__contrast_image(size_t H, size_t W, size_t C, float k, const float *vr, const float *x, float *y) {
+    size_t HW = H * W;
+    for (size_t ch = 0; ch < C; ch++) {
+        float mu = channel_mean(HW, C, ch, x);
+        for (size_t p = 0; p < HW; p++) y[p * C + ch] = clip_to((x[p * C + ch] - mu) * k + mu, vr);
+    }
+}
+
+/* Its transpose: with g' = g where the clip passes, 0 elsewhere, pixel i of
+ * a channel gets k g'_i + (1 - k) / HW sum_j g'_j (the mean's share). */
+void lf__contrast_image_grad(size_t H, size_t W, size_t C, float k, const float *vr, const float *x,
+                             const float *g, float *dx) {
+    size_t HW = H * W;
+    for (size_t ch = 0; ch < C; ch++) {
+        float mu = channel_mean(HW, C, ch, x);
+        double sum = 0.0;
+        for (size_t p = 0; p < HW; p++)
+            if (clip_passes((x[p * C + ch] - mu) * k + mu, vr)) sum += (double)g[p * C + ch];
+        float share = (float)((1.0 - (double)k) * sum / (double)HW);
+        for (size_t p = 0; p < HW; p++) {
+            size_t j = p * C + ch;
+            dx[j] += (clip_passes((x[j] - mu) * k + mu, vr) ? k * g[j] : 0.0f) + share;
+        }
+    }
+}
+
+/* RandomBrightness' map of one image of D values for delta d (testing.h),
+ * and its transpose. */
+void lf__brightness_image(size_t D, float d, const float *vr, const float *x, float *y) {
+    for (size_t j = 0; j < D; j++) y[j] = clip_to(x[j] + d, vr);
+}
+
+void lf__brightness_image_grad(size_t D, float d, const float *vr, const float *x, const float *g, float *dx) {
+    for (size_t j = 0; j < D; j++)
+        if (clip_passes(x[j] + d, vr)) dx[j] += g[j];
+}
+
+/* Which of the two layers a node is: its record's type. */
+static int is_contrast(const lf_layer_type *t) { return t == &lf_type_random_contrast; }
+
+static int color_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    const lf_node *x = lf_input_node(m, t->type, in, n_in, 3);
+    if (!x) return 0;
+    float lo = nd->factor[0], hi = nd->factor[1], bound = is_contrast(t) ? 0.0f : -1.0f;
+    if (!(lo <= hi && lo <= 1.0f && hi >= bound && isfinite(lo) && isfinite(hi)))
+        return lf_build_fail(m, LF_ERR_ARG, "%s: factor must be a range [lower, upper] with lower <= 1 and upper >= %g, "
+                             "got [%g, %g]", t->type, (double)bound, (double)lo, (double)hi);
+    const float *vr = nd->value_range;
+    if (!isfinite(vr[0]) || !isfinite(vr[1]))
+        return lf_build_fail(m, LF_ERR_ARG, "%s: value_range must be two finite numbers, got [%g, %g]", t->type,
+                             (double)vr[0], (double)vr[1]);
+    if (!is_contrast(t) && vr[0] > vr[1])
+        return lf_build_fail(m, LF_ERR_ARG, "RandomBrightness: value_range must be [low, high] with low <= high "
+                             "(Keras sorts it), got [%g, %g]", (double)vr[0], (double)vr[1]);
+    if (!lf_shape_set(m, t->type, nd, 3, x->shape)) return 0;
+    nd->aux_per_row = 2; /* the row's draw: applied (1) or the identity (0), and k or d */
+    return 1;
+}
+
+static void color_forward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
+    int contrast = is_contrast(c->t);
+    float lo = nd->factor[0], hi = nd->factor[1];
+    /* Keras' uniform(minval, maxval): minval + (maxval - minval) u */
+    float a = contrast ? 1.0f - lo : lo, b = contrast ? 1.0f + hi : hi;
+    float span = nd->value_range[1] - nd->value_range[0];
+    for (size_t r = 0; r < c->B; r++) { /* draw 0 of the row's stream */
+        float *d = c->aux + 2 * r;
+        uint64_t s;
+        d[0] = d[1] = 0.0f;
+        if (!row_stream(c, r, &s)) continue;
+        float v = a + (b - a) * lf_draw_uniform(s, 0);
+        d[0] = 1.0f, d[1] = contrast ? v : v * span;
+    }
+#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
+    for (size_t r = 0; r < c->B; r++) {
+        const float *d = c->aux + 2 * r, *x = c->xs[0] + r * D;
+        float *y = c->y + r * D;
+        if (d[0] == 0.0f)
+            memcpy(y, x, D * sizeof *y);
+        else if (contrast)
+            lf__contrast_image(H, W, C, d[1], nd->value_range, x, y);
+        else
+            lf__brightness_image(D, d[1], nd->value_range, x, y);
+    }
+}
+
+static void color_backward(const lf_layer_ctx *c) {
+    float *dx = c->dxs[0];
+    if (!dx) return;
+    const lf_node *nd = c->nd;
+    size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
+    int contrast = is_contrast(c->t);
+#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
+    for (size_t r = 0; r < c->B; r++) {
+        const float *d = c->aux + 2 * r, *x = c->xs[0] + r * D, *g = c->dy + r * D;
+        float *dxr = dx + r * D;
+        if (d[0] == 0.0f)
+            for (size_t j = 0; j < D; j++) dxr[j] += g[j];
+        else if (contrast)
+            lf__contrast_image_grad(H, W, C, d[1], nd->value_range, x, g, dxr);
+        else
+            lf__brightness_image_grad(D, d[1], nd->value_range, x, g, dxr);
+    }
+}
+
+static void color_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    write_range(b, "factor", nd->factor[0], nd->factor[1]);
+    write_range(b, "value_range", nd->value_range[0], nd->value_range[1]);
+}
+
+/* A pair of finite numbers under key. */
+static lf_status read_pair(const lf_json *L, const char *key, float *v, const char *where, lf_err *e) {
+    const lf_json *a = lf_json_get(L, key);
+    double d[2];
+    if (!lf_json_is(a, LF_JSON_ARRAY) || lf_json_len(a) != 2 || !lf_json_num(lf_json_at(a, 0), &d[0]) ||
+        !lf_json_num(lf_json_at(a, 1), &d[1]) || !(fabs(d[0]) <= FLT_MAX) || !(fabs(d[1]) <= FLT_MAX))
+        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be a pair of finite numbers", where, key);
+    v[0] = (float)d[0], v[1] = (float)d[1];
+    return LF_OK;
+}
+
+/* The file's pairs, in the ranges the builders take. */
+static lf_status color_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                            lf_err *e) {
+    (void)m;
+    const char *type = lf_json_str(lf_json_get(L, "type"));
+    lf_status st = lf_arch_arity(n_in, 1, type ? type : "RandomContrast", where, e);
+    if (st == LF_OK) st = read_pair(L, "factor", nd->factor, where, e);
+    if (st == LF_OK) st = read_pair(L, "value_range", nd->value_range, where, e);
+    if (st != LF_OK) return st;
+    int contrast = type && strcmp(type, "RandomContrast") == 0;
+    float lo = nd->factor[0], hi = nd->factor[1];
+    if (!(lo <= hi && lo <= 1.0f && hi >= (contrast ? 0.0f : -1.0f)))
+        return lf_fail(e, LF_ERR_FORMAT, "%s: 'factor' must be a pair [lower, upper] with lower <= 1 and upper >= %s",
+                       where, contrast ? "0" : "-1");
+    if (!contrast && nd->value_range[0] > nd->value_range[1])
+        return lf_fail(e, LF_ERR_FORMAT, "%s: 'value_range' must be a pair [low, high] with low <= high", where);
+    return LF_OK;
+}
+
+static const char *const color_keys[] = {"name", "type", "inbound", "factor", "value_range", NULL};
+
+const lf_layer_type lf_type_random_contrast = {
+    .type = "RandomContrast",
+    .prefix = "random_contrast",
+    .keys = color_keys,
+    .draws = 1,
+    .infer = color_infer,
+    .forward = color_forward,
+    .backward = color_backward,
+    .write_json = color_json,
+    .read_json = color_read,
+};
+
+const lf_layer_type lf_type_random_brightness = {
+    .type = "RandomBrightness",
+    .prefix = "random_brightness",
+    .keys = color_keys,
+    .draws = 1,
+    .infer = color_infer,
+    .forward = color_forward,
+    .backward = color_backward,
+    .write_json = color_json,
+    .read_json = color_read,
+};
+
+static int color_add(lf_model *m, const lf_layer_type *t, lf_kind k, int x, float lower, float upper, float value_low,
+                     float value_high, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.factor[0] = lower, nd.factor[1] = upper;
+    nd.value_range[0] = value_low, nd.value_range[1] = value_high;
+    return lf_node_add(m, t, k, nd, &x, 1, name);
+}
+
+int lf_random_contrast(lf_model *m, int x, float lower, float upper, float value_low, float value_high,
+                       const char *name) {
+    return color_add(m, &lf_type_random_contrast, LF_K_RANDOM_CONTRAST, x, lower, upper, value_low, value_high, name);
+}
+
+int lf_random_brightness(lf_model *m, int x, float lower, float upper, float value_low, float value_high,
+                         const char *name) {
+    return color_add(m, &lf_type_random_brightness, LF_K_RANDOM_BRIGHTNESS, x, lower, upper, value_low, value_high,
+                     name);
 }
