@@ -33,7 +33,8 @@ from . import regularizers as _regularizers
 
 __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Flatten", "Reshape",
            "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-           "BatchNormalization", "Rescaling", "Normalization", "RandomFlip", "RandomTranslation", "Concatenate",
+           "BatchNormalization", "Rescaling", "Normalization", "RandomFlip", "RandomTranslation",
+           "RandomContrast", "RandomBrightness", "Concatenate",
            "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot",
            "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor", "TextVectorization",
            "Embedding", "PositionEmbedding", "Conv1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
@@ -1406,6 +1407,106 @@ class RandomTranslation(Layer):
                                 _FILL_MODES.index(self.fill_mode), _INTERPOLATIONS.index(self.interpolation),
                                 self.fill_value)
         return lib.lf_random_translation_opt(h, ii[0], ctypes.byref(o), name)
+
+
+_lib._proto("lf_random_contrast", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float,
+            ctypes.c_float, ctypes.c_float, ctypes.c_char_p)
+_lib._proto("lf_random_brightness", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float,
+            ctypes.c_float, ctypes.c_float, ctypes.c_char_p)
+
+
+def _finite_number(v):
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _color_factor(cls, factor, bounds):
+    """Keras' BaseImagePreprocessingLayer._set_factor: a number f in
+    bounds is (max(-|f|, bounds[0]), |f|); a pair is taken when
+    factor[0] <= bounds[1] and factor[1] >= bounds[0], then sorted."""
+    msg = ("%s: factor must be a number (or a list of two numbers) in the range [%d, %d], got %r"
+           % (cls, bounds[0], bounds[1], factor))
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2 or not all(_finite_number(v) for v in factor) \
+                or factor[0] > bounds[1] or factor[1] < bounds[0]:
+            raise ValueError(msg)
+        lo, hi = sorted(float(v) for v in factor)
+        return lo, hi
+    if not _finite_number(factor) or factor < bounds[0] or factor > bounds[1]:
+        raise ValueError(msg)
+    f = abs(float(factor))
+    return max(-f, float(bounds[0])), f
+
+
+def _value_range(cls, value_range):
+    if not isinstance(value_range, (tuple, list)) or len(value_range) != 2 \
+            or not all(_finite_number(v) for v in value_range):
+        raise ValueError("%s: value_range must be a list of two finite numbers, got %r" % (cls, value_range))
+    return [float(v) for v in value_range]
+
+
+class RandomContrast(Layer):
+    """RandomContrast(factor, value_range=(0, 255), seed=None): Keras 3's
+    train-only contrast (the identity in evaluate and predict).  Each image
+    draws one factor k uniform in [1 - lower, 1 + upper], (lower, upper)
+    = self.factor: a number f in [0, 1] is (0, f) as Keras' _set_factor
+    makes it (so k is in [1, 1 + f]), a pair is sorted.  Each channel
+    becomes (x - mean) * k + mean, mean its mean over the image, clipped to
+    value_range (kept as given, as Keras: np.clip's order).  The draws come
+    from the model's seed (seed=None)."""
+
+    prefix = "random_contrast"
+
+    def __init__(self, factor, value_range=(0, 255), seed=None, name=None):
+        super().__init__(name)
+        self.factor = _color_factor("RandomContrast", factor, (0, 1))
+        vr = _value_range("RandomContrast", value_range)
+        if seed is not None:
+            raise ValueError("RandomContrast: draws come from the model's seed (seed=None)")
+        self.value_range, self.seed, self._vr = value_range, None, vr
+
+    def _call(self, x):
+        x = _image(self, x)
+        return KerasTensor(self, [x], x.sample_shape)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec["factor"], value_range=spec["value_range"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_random_contrast(h, ii[0], self.factor[0], self.factor[1], self._vr[0], self._vr[1], name)
+
+
+class RandomBrightness(Layer):
+    """RandomBrightness(factor, value_range=(0, 255), seed=None): Keras 3's
+    train-only brightness (the identity in evaluate and predict).  Each
+    image adds one delta uniform in [lower, upper] times (high - low), then
+    is clipped to value_range (sorted, as Keras keeps it); (lower, upper)
+    = self.factor: a number f in [-1, 1] is (-|f|, |f|), a pair is sorted.
+    The draws come from the model's seed (seed=None)."""
+
+    prefix = "random_brightness"
+
+    def __init__(self, factor, value_range=(0, 255), seed=None, name=None):
+        super().__init__(name)
+        self.factor = _color_factor("RandomBrightness", factor or 0.0, (-1, 1))  # Keras' base layer: None is 0
+        self.value_range = sorted(_value_range("RandomBrightness", value_range))
+        if seed is not None:
+            raise ValueError("RandomBrightness: draws come from the model's seed (seed=None)")
+        self.seed = None
+
+    def _call(self, x):
+        x = _image(self, x)
+        return KerasTensor(self, [x], x.sample_shape)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec["factor"], value_range=spec["value_range"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_random_brightness(h, ii[0], self.factor[0], self.factor[1], self.value_range[0],
+                                        self.value_range[1], name)
 
 
 # ---------------------------------------------------------------------------

@@ -315,3 +315,62 @@ def test_normalization_images(tmp_path):
         Normalization(mean=1.)
     with pytest.raises(ValueError, match="batch axis"):
         Normalization(axis=0)(Input((3,)))
+
+
+def test_random_contrast_brightness_keras_arguments(tmp_path):
+    """Keras 3's _set_factor (base_image_preprocessing_layer.py): RandomContrast's
+    bounds (0, 1) make a number f (0, f), so the factor is in [1, 1 + f];
+    RandomBrightness' (-1, 1) make it (-|f|, |f|); pairs sorted; brightness
+    sorts value_range, contrast keeps it.  get_config / from_config, the
+    refusals, a fit, inference the identity (unclipped) and load_model."""
+    from latefuse.layers import RandomBrightness, RandomContrast
+    c = RandomContrast(0.3)
+    assert c.factor == (0.0, 0.3) and c.value_range == (0, 255)
+    assert RandomContrast((0.5, 0.2)).factor == (0.2, 0.5)
+    assert RandomContrast((-0.5, 0.5)).factor == (-0.5, 0.5)  # Keras checks factor[0] <= 1, factor[1] >= 0 only
+    b = RandomBrightness(-0.4, value_range=(1, 0))
+    assert b.factor == (-0.4, 0.4) and b.value_range == [0.0, 1.0]
+    assert RandomBrightness(None).factor == (0.0, 0.0)  # Keras' base layer: factor or 0.0
+    cfg = c.get_config()
+    assert cfg["factor"] == [0.0, 0.3] and cfg["value_range"] == [0, 255] and cfg["seed"] is None
+    assert RandomContrast.from_config(cfg).factor == c.factor
+    cfg = b.get_config()
+    assert cfg["factor"] == [-0.4, 0.4] and cfg["value_range"] == [0.0, 1.0]
+    assert RandomBrightness.from_config(cfg).factor == b.factor
+    for cls, kw, msg in [
+            (RandomContrast, dict(factor=1.5),
+             "RandomContrast: factor must be a number (or a list of two numbers) in the range [0, 1], got 1.5"),
+            (RandomContrast, dict(factor=-0.1),
+             "RandomContrast: factor must be a number (or a list of two numbers) in the range [0, 1], got -0.1"),
+            (RandomContrast, dict(factor=(1.5, 2.0)),
+             "RandomContrast: factor must be a number (or a list of two numbers) in the range [0, 1], got (1.5, 2.0)"),
+            (RandomBrightness, dict(factor=(0.1, 0.2, 0.3)),
+             "RandomBrightness: factor must be a number (or a list of two numbers) in the range [-1, 1], "
+             "got (0.1, 0.2, 0.3)"),
+            (RandomBrightness, dict(factor=0.2, value_range=5),
+             "RandomBrightness: value_range must be a list of two finite numbers, got 5"),
+            (RandomContrast, dict(factor=0.2, seed=3), "RandomContrast: draws come from the model's seed (seed=None)")]:
+        with pytest.raises(ValueError) as e:
+            cls(**kw)
+        assert str(e.value) == msg
+    inp = Input((6, 5, 3))
+    x = RandomContrast((0.2, 0.6), value_range=(0, 1), name="contrast")(inp)
+    x = RandomBrightness(0.3, value_range=(0, 1), name="bright")(x)
+    out = Dense(2)(Flatten()(x))
+    m = Model(inp, out, seed=3)
+    m.compile(optimizer="adam", loss="mse")
+    rng = np.random.default_rng(0)
+    xs = rng.uniform(0, 1, (16, 6, 5, 3)).astype(np.float32)
+    xs[0, 0, 0] = 3.0  # outside value_range: inference keeps it
+    ys = rng.normal(size=(16, 2)).astype(np.float32)
+    h = m.fit(xs, ys, epochs=2, batch_size=8, verbose=0)
+    assert np.all(np.isfinite(h.history["loss"]))
+    direct = Model(inp, x)
+    np.testing.assert_array_equal(direct.predict(xs, verbose=0), xs)
+    path = str(tmp_path / "c.lf")
+    m.save(path)
+    l = load_model(path)
+    np.testing.assert_array_equal(l.predict(xs, verbose=0), m.predict(xs, verbose=0))
+    lc, lb = l.get_layer("contrast"), l.get_layer("bright")
+    assert type(lc) is RandomContrast and lc.factor == (0.2, 0.6) and list(lc.value_range) == [0.0, 1.0]
+    assert type(lb) is RandomBrightness and lb.factor == (-0.3, 0.3) and lb.value_range == [0.0, 1.0]
