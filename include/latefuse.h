@@ -807,8 +807,11 @@ typedef struct lf_fit_options {
      * ranks), so P only changes the rounding of the sums.  Deterministic
      * for a given number of ranks P.  A rank that fails its checks makes
      * every rank return its status and message; ranks given other row
-     * counts or options, or whose validation losses differ at an epoch's
-     * end (other validation rows), all return LF_ERR_ARG naming it.  A
+     * counts or options, other models or optimizers (layers, L2
+     * penalties, trainable flags, losses, optimizer settings: the model
+     * file's architecture), or whose validation losses differ at an
+     * epoch's end (other validation rows), all return LF_ERR_ARG naming
+     * it.  A
      * build without MPI returns LF_ERR_ARG. */
     const void *mpi_comm;
     /* NULL (default), or a flag that another thread or a signal handler

@@ -19,6 +19,7 @@
 #include "dist.h"
 #include "kernels.h"
 #include "layers/layer.h"
+#include "model_io.h"
 #include "testing.h"
 
 #include <math.h>
@@ -977,12 +978,32 @@ static lf_status fit_agree(lf_model *m, const lf_fit_options *o, lf_status st) {
     return got == LF_OK ? LF_OK : lf_model_fail(m, got, "%s", e.msg);
 }
 
+/* Over MPI ranks, before fit_agree: a digest of the model file's
+ * architecture (lf_model_arch_json: the layers and their settings — L2
+ * penalties, trainable flags — the losses and the optimizer with its
+ * clips and weight decay), which fit_same_args compares.  Each rank adds
+ * its own penalty gradient and runs its own optimizer step on the summed
+ * gradients, so a rank compiled with another optimizer or penalty would
+ * train its weights apart from the others'.  0 on one process; out of
+ * memory fails (agreed by fit_agree). */
+static lf_status arch_digest(lf_model *m, const fit_run *r, uint64_t *digest) {
+    *digest = 0;
+    if (r->d.size == 1) return LF_OK;
+    lf_buf b;
+    lf_buf_init(&b);
+    lf_model_arch_json(m, &b);
+    lf_status st = b.failed ? lf_model_fail(m, LF_ERR_NOMEM, "fit: out of memory") : LF_OK;
+    if (st == LF_OK) *digest = lf_dist_digest(0, b.data, b.len);
+    lf_buf_free(&b);
+    return st;
+}
+
 /* Over MPI ranks, after fit_agree: whether every rank was given the same
  * model, rows and options (lf_dist_same), before the weights' broadcast
  * and the batches, whose sizes they set.  A rank with other rows or
  * options would otherwise train on its own data and options with the
  * others' gradients (or fail in MPI with a truncated message). */
-static lf_status fit_same_args(lf_model *m, const fit_run *r) {
+static lf_status fit_same_args(lf_model *m, const fit_run *r, uint64_t arch) {
     if (r->d.size == 1) return LF_OK;
     const lf_fit_options *o = r->o;
     uint32_t lr, md;
@@ -1002,6 +1023,8 @@ static lf_status fit_same_args(lf_model *m, const fit_run *r) {
         {"baselines", o->has_baseline ? lf_dist_digest(1, &o->baseline, sizeof o->baseline) : 0, 1},
         {"learning rates", lr, 1},            {"sample or class weights", w, 1},
         {"optimizer step counts", m->step, 0}, /* they key the shuffles and draws (fit_seed) */
+        /* after the learning rate and step count, which it holds too */
+        {"models or optimizers (layers, penalties, trainable flags, losses or optimizer settings)", arch, 1},
     };
     lf_err e = m->err;
     lf_status st = lf_dist_same(&r->d, a, sizeof a / sizeof *a, &e);
@@ -1044,8 +1067,9 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
     if (st != LF_OK) return st;
     *agreed = 1;
     lf_status ast = fit_alloc(&r); /* frees what it got on failure */
-    st = fit_agree(m, o, ast);
-    if (st == LF_OK) st = fit_same_args(m, &r);
+    uint64_t arch = 0;
+    st = fit_agree(m, o, ast == LF_OK ? arch_digest(m, &r, &arch) : ast);
+    if (st == LF_OK) st = fit_same_args(m, &r, arch);
     /* every rank starts from rank 0's weights */
     if (st == LF_OK) st = lf_dist_bcast(&r.d, m->params, m->n_params * sizeof(float), 0, &m->err);
     if (st != LF_OK) {

@@ -35,6 +35,10 @@
  *                              validation losses
  *   mpi_fit OUT.lfm mindelta   the same, rank 1 given min_delta 1e9 (it
  *                              would stop early alone)
+ *   mpi_fit OUT.lfm optdiff    the seed network, rank 1's Adam with clipnorm
+ *                              0.001 (its updates would differ)
+ *   mpi_fit OUT.lfm l2diff     the seed network, rank 1's output layer with
+ *                              an L2 penalty (its gradients would differ)
  *   mpi_fit OUT.lfm KIND EPOCHS   that many epochs, each rank writing its
  *                              process id to rank<R>.pid first (for the
  *                              test that kills one rank during the fit)
@@ -78,8 +82,12 @@ int main(int argc, char **argv) {
     lf_model *m = NULL;
     lf_status st = lf_model_create(&m, 7);
     int val = strcmp(kind, "valdiff") == 0 || strcmp(kind, "mindelta") == 0;
-    if (!st && (strcmp(kind, "seed") == 0 || strcmp(kind, "bad") == 0 || val)) {
-        st = lf_seed_network(m, D, 32, NULL, NULL);
+    int diff = strcmp(kind, "optdiff") == 0 || strcmp(kind, "l2diff") == 0;
+    if (!st && (strcmp(kind, "seed") == 0 || strcmp(kind, "bad") == 0 || val || diff)) {
+        lf_optimizer adam = lf_optimizer_default(LF_OPT_ADAM);
+        if (strcmp(kind, "optdiff") == 0 && rank == 1) adam.clipnorm = 0.001f;
+        st = lf_seed_network(m, D, 32, NULL, &adam);
+        if (!st && strcmp(kind, "l2diff") == 0 && rank == 1) st = lf_set_l2(m, lf_node_find(m, "dense_2"), 0.5f);
         if (strcmp(kind, "bad") == 0 && rank == 1) y[N / 2] = NAN;
         if (strcmp(kind, "valdiff") == 0 && rank == 1) y[N - 1] += 1.0f;
     } else if (!st && strcmp(kind, "cnn") == 0) {
@@ -144,6 +152,7 @@ int main(int argc, char **argv) {
         size_t nk = strcmp(kind, "cnn") == 0 ? 54 : 8;
         if (nb) lf_get_weights(m, "bn", 2, mine, nb), lf_get_weights(m, "bn", 3, mine + nb, nb);
         if (strcmp(kind, "seed") == 0 || strcmp(kind, "bad") == 0) lf_get_weights(m, "weighted_average", 0, mine, 2);
+        else if (diff) lf_get_weights(m, "dense_2", 0, mine, 32);
         else if (strcmp(kind, "wino") == 0) lf_get_weights(m, "conv2", 1, mine, 16);
         else lf_get_weights(m, "out", 0, mine + 2 * nb, nk);
         memcpy(root, mine, sizeof mine);

@@ -410,11 +410,15 @@ if cc -std=c11 -O2 -I"$ROOT/include" "$ROOT/tests/mpi_fit.c" "$BUILD/liblatefuse
         bad "fit with a NaN target on rank 1: exit $rc after $secs s, '$(cat bad2.txt)', $(ls bad2.lfm 2>&1)"
     # rank 1 given other validation rows, or another min_delta: every rank
     # fails with the message naming it (early stopping would otherwise end
-    # rank 1's fit alone, the others waiting for it in the next step's sums)
-    for k in valdiff mindelta; do
+    # rank 1's fit alone, the others waiting for it in the next step's sums);
+    # rank 1 compiled with a clipnorm or given an L2 penalty: each rank adds
+    # its own penalty gradient and runs its own optimizer step, so its
+    # weights would drift from the others' (before: OK, weights differing)
+    for k in valdiff mindelta optdiff l2diff; do
         case $k in
         valdiff) want="mpi_fit: fit: epoch 1: the MPI ranks were given different validation data (their validation losses differ): every rank of a collective call must pass the same data and options" ;;
-        *) want="mpi_fit: fit: the MPI ranks were given different min_delta options: every rank of a collective call must pass the same data and options" ;;
+        mindelta) want="mpi_fit: fit: the MPI ranks were given different min_delta options: every rank of a collective call must pass the same data and options" ;;
+        *) want="mpi_fit: fit: the MPI ranks were given different models or optimizers (layers, penalties, trainable flags, losses or optimizer settings): every rank of a collective call must pass the same data and options" ;;
         esac
         fit 2 "${k}2.lfm" $k "${k}2.txt"
         [ "$rc" -eq 1 ] && [ "$(cat "${k}2.txt")" = "$want" ] && [ ! -e "${k}2.lfm" ] && ok ||
