@@ -588,7 +588,9 @@ int lf_gated_average(lf_model *m, size_t n, const int *xs, int gate, int mask,
  * embeddings_regularizer=l2(l2): every row, whether the batch reads it or
  * not), or on the weights W of a WeightedAverage / ClassWeightedAverage
  * (which pulls their softmax towards equal weights).  It is part of the
- * training loss. */
+ * training loss.  On the node of a shared layer (lf_share_weights) it is
+ * set on the layer whose weights it uses, as lf_set_trainable, and so is
+ * lf_set_bias_l2's. */
 lf_status lf_set_l2(lf_model *m, int dense_node, float l2);
 
 /* Adds an L2 penalty l2 * sum(b^2) on the bias b of a Dense, Conv2D or

@@ -57,6 +57,9 @@ static lf_status set_penalty(lf_model *m, int node, float l2, int bias) {
     }
     if (!(l2 >= 0.0f) || !isfinite(l2))
         return lf_model_fail(m, LF_ERR_ARG, "%s: the penalty must be finite and >= 0", fn);
+    /* the penalty is the layer's: a shared node's goes to its owner, which
+     * holds the weights (a shared node has none to penalise) */
+    if (m->nodes[node].shares) node = m->nodes[node].shares - 1;
     *(bias ? &m->nodes[node].bias_l2 : &m->nodes[node].l2) = l2;
     return LF_OK;
 }

@@ -1056,6 +1056,35 @@ static void test_bias_penalty(void) {
     unlink(path);
 }
 
+/* lf_set_l2 / lf_set_bias_l2 on the node of a shared layer's second call
+ * (Keras: one layer, one regularizer) penalise the weights it shares, as
+ * on the owner's node: the loss is the same (before: LF_OK and no
+ * penalty, the shared node holding no weights of its own) */
+static void test_shared_penalty(void) {
+    double loss[2];
+    for (int on_shared = 0; on_shared <= 1; on_shared++) {
+        lf_model *m;
+        lf_model_create(&m, 5);
+        int a = lf_input(m, 2, "a"), b = lf_input(m, 2, "b");
+        int da = lf_dense(m, a, 2, LF_ACT_LINEAR, 1, "d");
+        int db = lf_dense(m, b, 2, LF_ACT_LINEAR, 1, "d2");
+        CHECK(lf_share_weights(m, db, da) == LF_OK, "share: %s", lf_model_error(m));
+        int o = lf_dense(m, lf_add(m, 2, (int[]){da, db}, "s"), 1, LF_ACT_LINEAR, 0, "o");
+        int at = on_shared ? db : da;
+        CHECK(lf_set_l2(m, at, 0.5f) == LF_OK && lf_set_bias_l2(m, at, 0.25f) == LF_OK &&
+                  lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK,
+              "build: %s", lf_model_error(m));
+        float k[4] = {1, -2, 0.5f, 1.5f}, bias[2] = {0.5f, -3}, xv[2] = {1, -1}, yv[1] = {0.5f};
+        const float *xs[2] = {xv, xv};
+        CHECK(lf_set_weights(m, "d", 0, k, 4) == LF_OK && lf_set_weights(m, "d", 1, bias, 2) == LF_OK &&
+                  lf_model_evaluate(m, xs, yv, 1, NULL, &loss[on_shared], NULL) == LF_OK,
+              "evaluate: %s", lf_model_error(m));
+        lf_model_free(m);
+    }
+    CHECK(loss[1] == loss[0], "penalties set on the shared node: loss %.9g, set on the owner's %.9g", loss[1],
+          loss[0]);
+}
+
 static void test_fit_source(void) {
     size_t n = 300;
     float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y);
@@ -1599,6 +1628,7 @@ int main(void) {
     test_monitor_accuracy();
     test_frozen_penalty();
     test_bias_penalty();
+    test_shared_penalty();
     test_threads_option();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_engine_XXXXXX");
     if (!mkdtemp(tmpdir)) return 2;
