@@ -37,21 +37,9 @@ if [ ! -f "$LIB" ]; then
     exit 1
 fi
 
-# A sanitizer build's library needs its runtime loaded first: gcc links
-# libasan/libubsan into the .so (ldd shows them), clang leaves the symbols
-# undefined for the executable to provide, so its runtime is preloaded.
-PRELOAD=
-for rt in asan ubsan; do
-    need=$(ldd "$LIB" 2>/dev/null | awk -v r="lib$rt" 'index($1, r) == 1 { print $3; exit }')
-    [ -n "$need" ] && PRELOAD="$PRELOAD${PRELOAD:+ }$need"
-done
-if [ -z "$PRELOAD" ] && nm -D --undefined-only "$LIB" 2>/dev/null | grep -q ' __\(asan\|ubsan\)_'; then
-    if nm -D --undefined-only "$LIB" | grep -q ' __asan_'; then rtname=libclang_rt.asan-x86_64.so
-    else rtname=libclang_rt.ubsan_standalone-x86_64.so; fi
-    rt=$(clang -print-file-name=$rtname 2>/dev/null)
-    [ -f "$rt" ] || skip "$LIB is a clang sanitizer build and $rtname was not found"
-    PRELOAD=$rt
-fi
+# A sanitizer build's library needs its runtime loaded first (san_preload.sh)
+. tests/san_preload.sh
+PRELOAD=$(san_preload "$LIB") || skip "$LIB is a clang sanitizer build and $PRELOAD was not found"
 if [ -n "$PRELOAD" ]; then
     export LD_PRELOAD="$PRELOAD"
     # Python itself is not leak-free; and ASan's quarantine would keep freed

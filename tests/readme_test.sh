@@ -82,8 +82,12 @@ else
       echo 'p_image, p_text, y = (np.load("demo/%s.npy" % n) for n in ("image_val", "text_val", "y_val"))'
       echo 'p_image_test = np.load("demo/image_test.npy")'
       cat "$T/block.py"; } >"$T/readme.py"
-    if (cd "$T" && PYTHONPATH="$ROOT/python" LATEFUSE_LIB="$BUILD/liblatefuse.so" \
-        /usr/bin/python3 readme.py) >"$T/out" 2>&1; then ok
+    # a sanitizer build's library needs its runtime loaded first (as python_test.sh)
+    . "$ROOT/tests/san_preload.sh"
+    if ! pre=$(san_preload "$BUILD/liblatefuse.so"); then
+        skip "the README's Python block: the sanitizer runtime $pre was not found"
+    elif (cd "$T" && PYTHONPATH="$ROOT/python" LATEFUSE_LIB="$BUILD/liblatefuse.so" LD_PRELOAD="$pre" \
+        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" /usr/bin/python3 readme.py) >"$T/out" 2>&1; then ok
     else bad "the README's Python block: $(tail -3 "$T/out")"; fi
 fi
 # the numbers the quick start ends with: auto's choice beats both models alone
