@@ -366,6 +366,21 @@ int lf_random_translation_opt(lf_model *m, int x, const lf_translation_options *
 int lf_random_translation(lf_model *m, int x, float height_factor, float width_factor,
                           const char *name);
 
+/* RandomZoom(height_factor, width_factor): Keras 3's layer, train-only (the
+ * identity in evaluate and predict).  Each image (H, W, C) draws zy = 1 + u,
+ * u uniform in [height_lower, height_upper], and zx = 1 + v, v uniform in
+ * [width_lower, width_upper], or zx = zy when keep_aspect is nonzero
+ * (Keras' width_factor=None: the width range is then unused).  Output pixel
+ * (i, j) reads the input at (zy i + (H - 1) / 2 (1 - zy), zx j + (W - 1) / 2
+ * (1 - zx)) (Keras' _get_zoom_matrix): about the image's centre, zooming
+ * out when z > 1, in when z < 1; interpolation and fill_mode as
+ * RandomTranslation's above (the same options: the ranges here are zoom
+ * factors in [-1, 1], lower <= upper: Keras' RandomZoom(1.0) is [-1, 1],
+ * and a zoom 0 reads the centre).  Keras' RandomZoom(h, w)
+ * is lf_translation_defaults(h, w) with keep_aspect 0, RandomZoom(h) the
+ * same with keep_aspect 1. */
+int lf_random_zoom(lf_model *m, int x, const lf_translation_options *opt, int keep_aspect, const char *name);
+
 /* RandomContrast and RandomBrightness: Keras 3's layers, train-only (the
  * identity in evaluate and predict; Keras' inference path returns the
  * images unclipped).  lower and upper are Keras' layer.factor, value_low and

@@ -54,4 +54,12 @@ void lf__contrast_image_grad(size_t H, size_t W, size_t C, float k, const float 
 void lf__brightness_image(size_t D, float d, const float *vr, const float *x, float *y);
 void lf__brightness_image_grad(size_t D, float d, const float *vr, const float *x, const float *g, float *dx);
 
+/* augment.c: RandomZoom's map of one image (H, W, C) for its drawn zooms
+ * z = (zy, zx) (Keras' height_zoom, width_zoom: 1 + the factor's draw), the
+ * fill and interpolation of o, and its transpose (added to dx). */
+void lf__zoom_image(const lf_translation_options *o, size_t H, size_t W, size_t C, const float *z, const float *x,
+                    float *y);
+void lf__zoom_image_grad(const lf_translation_options *o, size_t H, size_t W, size_t C, const float *z,
+                         const float *g, float *dx);
+
 #endif

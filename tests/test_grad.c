@@ -488,14 +488,15 @@ static void test_norm_augment(void) {
     }
     /* augmentation in a training pass (each pass draws the same), then a
      * conv so that the gradient is not just a permutation */
-    for (int kind = 0; kind < 8; kind++) {
+    for (int kind = 0; kind < 10; kind++) {
         int x;
         lf_model *m = image_model(1600 + kind, 4, 5, 2, &x);
         int h;
         const char *what;
         lf_translation_options tr = lf_translation_defaults(0.5f, 0.5f);
-        if (kind == 5)
+        if (kind == 5 || kind == 9)
             tr.height_lower = -1.0f, tr.width_upper = 0.9f, tr.fill_mode = LF_FILL_CONSTANT, tr.fill_value = 0.3f;
+        if (kind == 9) tr.height_lower = -0.9f; /* a zoom's range is in (-1, 1] */
         switch (kind) {
         case 4: h = lf_random_translation_opt(m, x, &tr, NULL), what = "RandomTranslation (reflect, bilinear)"; break;
         case 5: h = lf_random_translation_opt(m, x, &tr, NULL), what = "RandomTranslation (constant 0.3, bilinear)"; break;
@@ -505,6 +506,10 @@ static void test_norm_augment(void) {
         /* inputs in [-1, 1]: some values clipped */
         case 6: h = lf_random_contrast(m, x, 0.5f, 0.5f, -0.7f, 0.8f, NULL), what = "RandomContrast (clipped)"; break;
         case 7: h = lf_random_brightness(m, x, -0.3f, 0.3f, -0.6f, 0.7f, NULL), what = "RandomBrightness (clipped)"; break;
+        case 8: h = lf_random_zoom(m, x, &tr, 0, NULL), what = "RandomZoom (reflect, bilinear)"; break;
+        case 9:
+            h = lf_random_zoom(m, x, &tr, 1, NULL), what = "RandomZoom (constant 0.3, bilinear, keep_aspect)";
+            break;
         default: h = lf_random_flip(m, x, LF_FLIP_HORIZONTAL, NULL), what = "RandomFlip (horizontal)"; break;
         }
         h = lf_conv2d(m, h, 2, 2, 2, 1, 1, LF_PADDING_VALID, LF_ACT_TANH, 1, "conv");

@@ -5,7 +5,8 @@
  * for uint8 pixels); a padding mask passes through, as in Keras 3.
  *
  * RandomFlip(mode), RandomTranslation(height_factor, width_factor),
- * RandomContrast and RandomBrightness(factor, value_range): train-only
+ * RandomZoom(height_factor, width_factor), RandomContrast and
+ * RandomBrightness(factor, value_range): train-only
  * augmentation of channels-last images (H, W, C), the identity in evaluate
  * and predict.  In a training pass each row draws from its own
  * stream (lf_draws: a pure function of the fit's seed, epoch and step, the
@@ -21,6 +22,10 @@
  *    (np.pad, then scipy's map_coordinates: reflect repeats the edge
  *    pixel, "d c b a | a b c d").  lf_random_translation's form rounds
  *    the shift when drawn (then constant 0, nearest: whole-pixel moves).
+ *  - RandomZoom: Keras 3's affine transform with a zoom about the centre:
+ *    output pixel (i, j) reads the input at (zy i + (H - 1) / 2 (1 - zy),
+ *    zx j + (W - 1) / 2 (1 - zx)), zy and zx 1 + uniform in the factors'
+ *    ranges (zx = zy for width_factor None), taps and fill as above;
  *  - RandomContrast: y = clip((x - mean) k + mean, value_range), the mean
  *    per channel over the image, k uniform in [1 - lower, 1 + upper];
  *  - RandomBrightness: y = clip(x + d, value_range), d = uniform in
@@ -768,4 +773,229 @@ int lf_random_brightness(lf_model *m, int x, float lower, float upper, float val
                          const char *name) {
     return color_add(m, &lf_type_random_brightness, LF_K_RANDOM_BRIGHTNESS, x, lower, upper, value_low, value_high,
                      name);
+}
+
+/* ------------------------------------------------------------ RandomZoom */
+
+/* Keras 3's RandomZoom (random_zoom.py): each image draws height_zoom =
+ * uniform(1 + height_lower, 1 + height_upper) and width_zoom likewise (or
+ * the height's when width_factor is None), and _get_zoom_matrix's affine
+ * transform [zx, 0, (W - 1) / 2 (1 - zx), 0, zy, (H - 1) / 2 (1 - zy), 0, 0]
+ * maps output pixel (i, j) to the input point (zy i + oy, zx j + ox): a
+ * zoom about the image's centre, out when z > 1.  The offsets are float32
+ * as Keras computes them, the point in double as numpy's einsum; then the
+ * taps of lf__translate_image (scipy's map_coordinates on np.pad's
+ * extension): bilinear floor(p) and floor(p) + 1 weighted 1 - t and t,
+ * nearest floor(p + 0.5). */
+
+/* The taps of the input point p along an axis of n pixels: their indices
+ * (-1: the fill value) and weights; returns how many. */
+static int point_taps(double p, long n, const lf_translation_options *o, long *idx, double *w) {
+    if (o->interpolation == LF_INTERP_NEAREST) {
+        idx[0] = extend((long)floor(p + 0.5), n, o->fill_mode), w[0] = 1.0;
+        return 1;
+    }
+    double f = floor(p);
+    idx[0] = extend((long)f, n, o->fill_mode), w[0] = 1.0 - (p - f);
+    idx[1] = extend((long)f + 1, n, o->fill_mode), w[1] = p - f;
+    return 2;
+}
+
+/* An axis' map for zoom z over n pixels: output index i reads the input
+ * at z i + off, off = ((n - 1) / 2) (1 - z) in float32 (Keras' x_offset,
+ * y_offset). */
+static double zoom_point(float z, size_t n, size_t i) {
+    float half = ((float)n - 1.0f) / 2.0f, off = half * (1.0f - z);
+    return (double)z * (double)i + (double)off;
+}
+
+void lf__zoom_image(const lf_translation_options *o, size_t H, size_t W, size_t C, const float *z, const float *x,
+                    float *y) {
+    float fill = o->fill_value;
+    for (size_t py = 0; py < H; py++) {
+        long iy[2], ix[2];
+        double wy[2], wx[2];
+        int ny = point_taps(zoom_point(z[0], H, py), (long)H, o, iy, wy);
+        for (size_t px = 0; px < W; px++) {
+            int nx = point_taps(zoom_point(z[1], W, px), (long)W, o, ix, wx);
+            float *yp = y + (py * W + px) * C;
+            for (size_t ch = 0; ch < C; ch++) { /* in double, as scipy, rounded once */
+                double acc = 0.0;
+                for (int a = 0; a < ny; a++)
+                    for (int b = 0; b < nx; b++) {
+                        double v = iy[a] < 0 || ix[b] < 0 ? (double)fill
+                                                          : (double)x[((size_t)iy[a] * W + (size_t)ix[b]) * C + ch];
+                        acc += wy[a] * wx[b] * v;
+                    }
+                yp[ch] = (float)acc;
+            }
+        }
+    }
+}
+
+/* The transpose of lf__zoom_image's map, added to dx (the fill value takes
+ * no gradient). */
+void lf__zoom_image_grad(const lf_translation_options *o, size_t H, size_t W, size_t C, const float *z,
+                         const float *g, float *dx) {
+    for (size_t py = 0; py < H; py++) {
+        long iy[2], ix[2];
+        double wy[2], wx[2];
+        int ny = point_taps(zoom_point(z[0], H, py), (long)H, o, iy, wy);
+        for (size_t px = 0; px < W; px++) {
+            int nx = point_taps(zoom_point(z[1], W, px), (long)W, o, ix, wx);
+            const float *gp = g + (py * W + px) * C;
+            for (int a = 0; a < ny; a++)
+                for (int b = 0; b < nx; b++) {
+                    if (iy[a] < 0 || ix[b] < 0) continue;
+                    float *di = dx + ((size_t)iy[a] * W + (size_t)ix[b]) * C;
+                    double w = wy[a] * wx[b];
+                    for (size_t ch = 0; ch < C; ch++) di[ch] += (float)(w * (double)gp[ch]);
+                }
+        }
+    }
+}
+
+/* A zoom factor's range [lo, hi] in [-1, 1]: Keras' _check_factor_range
+ * takes a pair's ends in (-1, 1] and a number f in (-1, 1], made [-|f|,
+ * |f|], so RandomZoom(1.0) is [-1, 1] (a zoom 0 reads the centre). */
+static int zoom_range_ok(lf_model *m, const char *factor, float lo, float hi) {
+    if (lo >= -1.0f && lo <= hi && hi <= 1.0f) return 1;
+    return lf_build_fail(m, LF_ERR_ARG, "RandomZoom: %s must be a range [lower, upper] in [-1, 1], got [%g, %g]",
+                         factor, (double)lo, (double)hi);
+}
+
+static int zoom_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    const lf_node *x = lf_input_node(m, t->type, in, n_in, 3);
+    if (!x) return 0;
+    const lf_translation_options *o = &nd->tr;
+    if (!zoom_range_ok(m, "height_factor", o->height_lower, o->height_upper) ||
+        (!nd->keep_aspect && !zoom_range_ok(m, "width_factor", o->width_lower, o->width_upper)))
+        return 0;
+    if ((unsigned)o->fill_mode > LF_FILL_CONSTANT)
+        return lf_build_fail(m, LF_ERR_ARG, "RandomZoom: unknown fill_mode %d", (int)o->fill_mode);
+    if ((unsigned)o->interpolation > LF_INTERP_NEAREST)
+        return lf_build_fail(m, LF_ERR_ARG, "RandomZoom: unknown interpolation %d", (int)o->interpolation);
+    if (!isfinite(o->fill_value)) return lf_build_fail(m, LF_ERR_ARG, "RandomZoom: fill_value must be finite");
+    if (!lf_shape_set(m, t->type, nd, 3, x->shape)) return 0;
+    nd->aux_per_row = 3; /* the row's draw: applied (1) or the identity (0), zy, zx */
+    return 1;
+}
+
+static void zoom_forward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    const lf_translation_options *o = &nd->tr;
+    size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
+    /* Keras' uniform(minval, maxval): minval + (maxval - minval) u */
+    float ha = 1.0f + o->height_lower, hb = 1.0f + o->height_upper;
+    float wa = 1.0f + o->width_lower, wb = 1.0f + o->width_upper;
+    for (size_t r = 0; r < c->B; r++) { /* draws 0 and 1 of the row's stream */
+        float *d = c->aux + 3 * r;
+        uint64_t s;
+        d[0] = 0.0f, d[1] = d[2] = 1.0f;
+        if (!row_stream(c, r, &s)) continue;
+        d[0] = 1.0f;
+        d[1] = ha + (hb - ha) * lf_draw_uniform(s, 0);
+        d[2] = nd->keep_aspect ? d[1] : wa + (wb - wa) * lf_draw_uniform(s, 1);
+    }
+#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
+    for (size_t r = 0; r < c->B; r++) {
+        const float *d = c->aux + 3 * r, *x = c->xs[0] + r * D;
+        float *y = c->y + r * D;
+        if (d[0] == 0.0f)
+            memcpy(y, x, D * sizeof *y);
+        else
+            lf__zoom_image(o, H, W, C, d + 1, x, y);
+    }
+}
+
+static void zoom_backward(const lf_layer_ctx *c) {
+    float *dx = c->dxs[0];
+    if (!dx) return;
+    const lf_node *nd = c->nd;
+    size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
+#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
+    for (size_t r = 0; r < c->B; r++) {
+        const float *d = c->aux + 3 * r, *g = c->dy + r * D;
+        float *dxr = dx + r * D;
+        if (d[0] == 0.0f)
+            for (size_t j = 0; j < D; j++) dxr[j] += g[j];
+        else
+            lf__zoom_image_grad(&nd->tr, H, W, C, d + 1, g, dxr);
+    }
+}
+
+/* Keras' config: each factor a [lower, upper] pair (width_factor null:
+ * the height's draw), fill_mode, interpolation, fill_value. */
+static void zoom_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    const lf_translation_options *o = &nd->tr;
+    write_range(b, "height_factor", o->height_lower, o->height_upper);
+    if (nd->keep_aspect)
+        lf_buf_puts(b, ",\"width_factor\":null");
+    else
+        write_range(b, "width_factor", o->width_lower, o->width_upper);
+    lf_buf_printf(b, ",\"fill_mode\":\"%s\",\"interpolation\":\"%s\",\"fill_value\":", fill_names[o->fill_mode],
+                  interp_names[o->interpolation]);
+    lf_buf_json_float(b, o->fill_value);
+}
+
+/* A [lower, upper] pair in [-1, 1] under key. */
+static lf_status read_zoom_range(const lf_json *L, const char *key, float *lo, float *hi, const char *where,
+                                 lf_err *e) {
+    const lf_json *a = lf_json_get(L, key);
+    double v[2];
+    if (!lf_json_is(a, LF_JSON_ARRAY) || lf_json_len(a) != 2 || !lf_json_num(lf_json_at(a, 0), &v[0]) ||
+        !lf_json_num(lf_json_at(a, 1), &v[1]) || !(v[0] >= -1.0 && v[0] <= v[1] && v[1] <= 1.0))
+        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be a pair [lower, upper] in [-1, 1]", where, key);
+    *lo = (float)v[0], *hi = (float)v[1];
+    return LF_OK;
+}
+
+static lf_status zoom_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                           lf_err *e) {
+    (void)m;
+    lf_translation_options *o = &nd->tr;
+    lf_status st = lf_arch_arity(n_in, 1, "RandomZoom", where, e);
+    if (st == LF_OK) st = read_zoom_range(L, "height_factor", &o->height_lower, &o->height_upper, where, e);
+    if (st != LF_OK) return st;
+    const lf_json *wf = lf_json_get(L, "width_factor");
+    if (lf_json_is(wf, LF_JSON_NULL)) {
+        nd->keep_aspect = 1, o->width_lower = o->height_lower, o->width_upper = o->height_upper;
+    } else {
+        st = read_zoom_range(L, "width_factor", &o->width_lower, &o->width_upper, where, e);
+        if (st != LF_OK) return st;
+    }
+    int fm = name_index(lf_arch_str(L, "fill_mode"), fill_names, 4);
+    int im = name_index(lf_arch_str(L, "interpolation"), interp_names, 2);
+    if (fm < 0)
+        return lf_fail(e, LF_ERR_FORMAT,
+                       "%s: 'fill_mode' must be \"reflect\", \"wrap\", \"nearest\" or \"constant\"", where);
+    if (im < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: 'interpolation' must be \"bilinear\" or \"nearest\"", where);
+    o->fill_mode = (lf_fill_mode)fm, o->interpolation = (lf_interpolation)im;
+    return read_finite(L, "fill_value", &o->fill_value, where, e);
+}
+
+static const char *const zoom_keys[] = {"name", "type", "inbound", "height_factor", "width_factor",
+                                        "fill_mode", "interpolation", "fill_value", NULL};
+
+const lf_layer_type lf_type_random_zoom = {
+    .type = "RandomZoom",
+    .prefix = "random_zoom",
+    .keys = zoom_keys,
+    .draws = 1,
+    .infer = zoom_infer,
+    .forward = zoom_forward,
+    .backward = zoom_backward,
+    .write_json = zoom_json,
+    .read_json = zoom_read,
+};
+
+int lf_random_zoom(lf_model *m, int x, const lf_translation_options *opt, int keep_aspect, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    if (!m || lf_build_stuck(m)) return -1;
+    if (!opt) return lf_build_fail(m, LF_ERR_ARG, "RandomZoom: no options given (opt is NULL)"), -1;
+    nd.tr = *opt;
+    nd.keep_aspect = keep_aspect != 0;
+    if (nd.keep_aspect) nd.tr.width_lower = opt->height_lower, nd.tr.width_upper = opt->height_upper;
+    return lf_node_add(m, &lf_type_random_zoom, LF_K_RANDOM_ZOOM, nd, &x, 1, name);
 }
