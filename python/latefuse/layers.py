@@ -34,7 +34,7 @@ from . import regularizers as _regularizers
 __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Flatten", "Reshape",
            "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
            "BatchNormalization", "Rescaling", "Normalization", "RandomFlip", "RandomTranslation",
-           "RandomContrast", "RandomBrightness", "Concatenate",
+           "RandomZoom", "RandomContrast", "RandomBrightness", "Concatenate",
            "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot",
            "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor", "TextVectorization",
            "Embedding", "PositionEmbedding", "Conv1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
@@ -1407,6 +1407,94 @@ class RandomTranslation(Layer):
                                 _FILL_MODES.index(self.fill_mode), _INTERPOLATIONS.index(self.interpolation),
                                 self.fill_value)
         return lib.lf_random_translation_opt(h, ii[0], ctypes.byref(o), name)
+
+
+_lib._proto("lf_random_zoom", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.POINTER(_TranslationOptions), ctypes.c_int,
+            ctypes.c_char_p)
+
+
+def _zoom_factor(factor, what):
+    """Keras' RandomZoom._set_factor: a pair's numbers each in (-1, 1],
+    sorted; a number f in (-1, 1] is [-|f|, |f|]."""
+    def number(v):
+        return isinstance(v, numbers.Real) and not isinstance(v, bool) and -1.0 < float(v) <= 1.0
+    if isinstance(factor, (tuple, list)) and len(factor) == 2 and all(number(v) for v in factor):
+        lo, hi = sorted(float(v) for v in factor)
+        return lo, hi
+    if not isinstance(factor, (tuple, list)) and number(factor):
+        return -abs(float(factor)), abs(float(factor))
+    raise ValueError("RandomZoom: %s must be a number (or a list of two numbers) in the range (-1.0, 1.0], got %r"
+                     % (what, factor))
+
+
+class RandomZoom(Layer):
+    """RandomZoom(height_factor, width_factor=None, fill_mode='reflect',
+    interpolation='bilinear', seed=None, fill_value=0.0): Keras 3's
+    train-only zoom (the identity in evaluate and predict).  Each image
+    draws zy = 1 + u, u uniform in the height range, and zx = 1 + v, v in
+    the width range (width_factor=None: zx = zy, the aspect kept): a
+    number f is [-|f|, |f|], a pair (lower, upper) sorted, each number in
+    (-1, 1].  Output pixel (i, j) is the input at (zy i + (H - 1) / 2 (1 -
+    zy), zx j + (W - 1) / 2 (1 - zx)): about the centre, zooming out when
+    the zoom is above 1; bilinear or nearest, outside the image by
+    fill_mode as RandomTranslation's.  The draws come from the model's seed
+    (seed=None)."""
+
+    prefix = "random_zoom"
+
+    def __init__(self, height_factor, width_factor=None, fill_mode="reflect", interpolation="bilinear",
+                 seed=None, fill_value=0.0, data_format=None, name=None):
+        super().__init__(name)
+        self._height = _zoom_factor(height_factor, "height_factor")
+        self._width = self._height if width_factor is None else _zoom_factor(width_factor, "width_factor")
+        # Keras raises NotImplementedError for these two
+        if fill_mode not in _FILL_MODES:
+            raise NotImplementedError("RandomZoom: unknown fill_mode %r; expected one of %s"
+                                      % (fill_mode, ", ".join(repr(f) for f in _FILL_MODES)))
+        if interpolation not in _INTERPOLATIONS:
+            raise NotImplementedError("RandomZoom: unknown interpolation %r; expected one of %s"
+                                      % (interpolation, ", ".join(repr(f) for f in _INTERPOLATIONS)))
+        if seed is not None:
+            raise ValueError("RandomZoom: draws come from the model's seed (seed=None)")
+        if isinstance(fill_value, bool) or not isinstance(fill_value, numbers.Real) \
+                or not math.isfinite(fill_value):
+            raise ValueError("RandomZoom: fill_value must be a finite number, got %r" % (fill_value,))
+        if data_format not in (None, "channels_last"):
+            raise ValueError("RandomZoom: data_format must be 'channels_last' (images (H, W, C)), got %r"
+                             % (data_format,))
+        self.height_factor = list(height_factor) if isinstance(height_factor, tuple) else height_factor
+        self.width_factor = list(width_factor) if isinstance(width_factor, tuple) else width_factor
+        self.fill_mode, self.interpolation, self.seed = fill_mode, interpolation, None
+        self.fill_value, self.data_format = float(fill_value), data_format
+
+    def _call(self, x):
+        x = _image(self, x)
+        return KerasTensor(self, [x], x.sample_shape)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        # the file holds the resolved ranges (the C library checked them
+        # when it read the file): kept as they are; the argument a pair,
+        # or the number f of a range [-f, f] with -1 in it (Keras takes a
+        # pair's numbers in (-1, 1] only)
+        def arg(v):
+            return float(v[1]) if v[0] <= -1.0 and v[0] == -v[1] else [float(v[0]), float(v[1])]
+        w = spec["width_factor"]
+        layer = cls(0.0, None if w is None else 0.0, fill_mode=spec["fill_mode"],
+                    interpolation=spec["interpolation"], fill_value=spec["fill_value"], name=spec["name"])
+        layer.height_factor, layer._height = arg(spec["height_factor"]), tuple(map(float, spec["height_factor"]))
+        if w is None:
+            layer._width = layer._height
+        else:
+            layer.width_factor, layer._width = arg(w), tuple(map(float, w))
+        return layer(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        o = _TranslationOptions(self._height[0], self._height[1], self._width[0], self._width[1],
+                                _FILL_MODES.index(self.fill_mode), _INTERPOLATIONS.index(self.interpolation),
+                                self.fill_value)
+        return lib.lf_random_zoom(h, ii[0], ctypes.byref(o), int(self.width_factor is None), name)
 
 
 _lib._proto("lf_random_contrast", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float,

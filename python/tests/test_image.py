@@ -374,3 +374,73 @@ def test_random_contrast_brightness_keras_arguments(tmp_path):
     lc, lb = l.get_layer("contrast"), l.get_layer("bright")
     assert type(lc) is RandomContrast and lc.factor == (0.2, 0.6) and list(lc.value_range) == [0.0, 1.0]
     assert type(lb) is RandomBrightness and lb.factor == (-0.3, 0.3) and lb.value_range == [0.0, 1.0]
+
+
+def test_random_zoom_keras_arguments(tmp_path):
+    """Keras 3's RandomZoom (random_zoom.py): _set_factor takes a pair's
+    numbers in (-1, 1] and sorts them, a number f in (-1, 1] is [-|f|, |f|];
+    width_factor=None shares the height's draw.  Its refusals (Keras'
+    exception types), get_config / from_config, a fit, inference the
+    identity, and the settings through a file to the same bits."""
+    from latefuse.layers import RandomZoom
+    z = RandomZoom(0.2)
+    assert (z.width_factor, z.fill_mode, z.interpolation, z.fill_value, z.seed) == (None, "reflect", "bilinear", 0.0,
+                                                                                     None)
+    assert z._height == (-0.2, 0.2) and z._width == z._height
+    assert RandomZoom(-0.4, (0.3, -0.1))._height == (-0.4, 0.4)
+    assert RandomZoom(-0.4, (0.3, -0.1))._width == (-0.1, 0.3)
+    assert RandomZoom(1.0)._height == (-1.0, 1.0)  # Keras checks the number, not the range
+    cfg = RandomZoom((0.1, -0.3), 0.5, fill_mode="constant", fill_value=0.5).get_config()
+    assert cfg["height_factor"] == [0.1, -0.3] and cfg["width_factor"] == 0.5 and cfg["fill_value"] == 0.5
+    assert RandomZoom.from_config(cfg)._height == pytest.approx((-0.3, 0.1))
+    bad = [
+        (dict(height_factor=-1.0), ValueError,
+         "RandomZoom: height_factor must be a number (or a list of two numbers) in the range (-1.0, 1.0], got -1.0"),
+        (dict(height_factor=(-1.0, 0.2)), ValueError,
+         "RandomZoom: height_factor must be a number (or a list of two numbers) in the range (-1.0, 1.0], "
+         "got (-1.0, 0.2)"),
+        (dict(height_factor=0.1, width_factor=1.5), ValueError,
+         "RandomZoom: width_factor must be a number (or a list of two numbers) in the range (-1.0, 1.0], got 1.5"),
+        (dict(height_factor=0.1, width_factor=(0.1, 0.2, 0.3)), ValueError,
+         "RandomZoom: width_factor must be a number (or a list of two numbers) in the range (-1.0, 1.0], "
+         "got (0.1, 0.2, 0.3)"),
+        (dict(height_factor=0.1, fill_mode="mirror"), NotImplementedError,
+         "RandomZoom: unknown fill_mode 'mirror'; expected one of 'reflect', 'wrap', 'nearest', 'constant'"),
+        (dict(height_factor=0.1, interpolation="bicubic"), NotImplementedError,
+         "RandomZoom: unknown interpolation 'bicubic'; expected one of 'bilinear', 'nearest'"),
+        (dict(height_factor=0.1, seed=3), ValueError, "RandomZoom: draws come from the model's seed (seed=None)"),
+        (dict(height_factor=0.1, fill_value=float("inf")), ValueError,
+         "RandomZoom: fill_value must be a finite number, got inf"),
+        (dict(height_factor=0.1, data_format="channels_first"), ValueError,
+         "RandomZoom: data_format must be 'channels_last' (images (H, W, C)), got 'channels_first'"),
+    ]
+    for kw, exc, msg in bad:
+        with pytest.raises(exc) as e:
+            RandomZoom(**kw)
+        assert str(e.value) == msg
+
+    def model(**kw):
+        inp = Input((6, 5, 2))
+        x = RandomZoom(name="zoom", **kw)(inp)
+        return inp, x, Model(inp, Dense(2, name="out")(Flatten()(x)), seed=3)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 6, 5, 2)).astype(np.float32), rng.normal(size=(16, 2)).astype(np.float32)
+    for kw in (dict(height_factor=(-0.2, 0.4)), dict(height_factor=1.0, width_factor=(0.3, -0.5), fill_mode="constant",
+                                                    fill_value=0.5, interpolation="nearest")):
+        inp, out, m = model(**kw)
+        m.compile("adam", "mse")
+        np.testing.assert_array_equal(Model(inp, out).predict(x, verbose=0), x)  # inference: the identity
+        path = str(tmp_path / "z.lfm")
+        m.save(path)
+        m2 = load_model(path)
+        m2.compile("adam", "mse")
+        l1, l2 = m.get_layer("zoom"), m2.get_layer("zoom")
+        assert type(l2) is RandomZoom
+        assert (l2.fill_mode, l2.interpolation, l2.fill_value) == (l1.fill_mode, l1.interpolation, l1.fill_value)
+        assert l2._height == pytest.approx(l1._height) and l2._width == pytest.approx(l1._width)
+        assert (l2.width_factor is None) == (l1.width_factor is None)
+        assert RandomZoom.from_config(l2.get_config())._height == pytest.approx(l1._height)
+        h = m.fit(x, y, epochs=2, batch_size=8, verbose=0)
+        m2.fit(x, y, epochs=2, batch_size=8, verbose=0)
+        assert np.all(np.isfinite(h.history["loss"]))
+        assert np.array_equal(m.predict(x), m2.predict(x))
