@@ -801,25 +801,22 @@ static int point_taps(double p, long n, const lf_translation_options *o, long *i
     return 2;
 }
 
-/* An axis' map for zoom z over n pixels: output index i reads the input
- * at z i + off, off = ((n - 1) / 2) (1 - z) in float32 (Keras' x_offset,
- * y_offset). */
-static double zoom_point(float z, size_t n, size_t i) {
-    float half = ((float)n - 1.0f) / 2.0f, off = half * (1.0f - z);
-    return (double)z * (double)i + (double)off;
-}
-
-void lf__zoom_image(const lf_translation_options *o, size_t H, size_t W, size_t C, const float *z, const float *x,
-                    float *y) {
+/* One image (H, W, C) through Keras' affine transform t = (a0, a1, a2, b0,
+ * b1, b2): output pixel (i, j) reads the input at the point (b0 j + b1 i +
+ * b2, a0 j + a1 i + a2) (row, column), in double as numpy's einsum, then
+ * point_taps on each axis (the fill value where a tap is outside, in
+ * constant mode); sums in double, rounded once, as scipy. */
+static void affine_image(const lf_translation_options *o, size_t H, size_t W, size_t C, const double *t,
+                         const float *x, float *y) {
     float fill = o->fill_value;
-    for (size_t py = 0; py < H; py++) {
-        long iy[2], ix[2];
-        double wy[2], wx[2];
-        int ny = point_taps(zoom_point(z[0], H, py), (long)H, o, iy, wy);
+    for (size_t py = 0; py < H; py++)
         for (size_t px = 0; px < W; px++) {
-            int nx = point_taps(zoom_point(z[1], W, px), (long)W, o, ix, wx);
+            long iy[2], ix[2];
+            double wy[2], wx[2], i = (double)py, j = (double)px;
+            int ny = point_taps(t[3] * j + t[4] * i + t[5], (long)H, o, iy, wy);
+            int nx = point_taps(t[0] * j + t[1] * i + t[2], (long)W, o, ix, wx);
             float *yp = y + (py * W + px) * C;
-            for (size_t ch = 0; ch < C; ch++) { /* in double, as scipy, rounded once */
+            for (size_t ch = 0; ch < C; ch++) {
                 double acc = 0.0;
                 for (int a = 0; a < ny; a++)
                     for (int b = 0; b < nx; b++) {
@@ -830,19 +827,18 @@ void lf__zoom_image(const lf_translation_options *o, size_t H, size_t W, size_t 
                 yp[ch] = (float)acc;
             }
         }
-    }
 }
 
-/* The transpose of lf__zoom_image's map, added to dx (the fill value takes
+/* The transpose of affine_image's map, added to dx (the fill value takes
  * no gradient). */
-void lf__zoom_image_grad(const lf_translation_options *o, size_t H, size_t W, size_t C, const float *z,
-                         const float *g, float *dx) {
-    for (size_t py = 0; py < H; py++) {
-        long iy[2], ix[2];
-        double wy[2], wx[2];
-        int ny = point_taps(zoom_point(z[0], H, py), (long)H, o, iy, wy);
+static void affine_image_grad(const lf_translation_options *o, size_t H, size_t W, size_t C, const double *t,
+                              const float *g, float *dx) {
+    for (size_t py = 0; py < H; py++)
         for (size_t px = 0; px < W; px++) {
-            int nx = point_taps(zoom_point(z[1], W, px), (long)W, o, ix, wx);
+            long iy[2], ix[2];
+            double wy[2], wx[2], i = (double)py, j = (double)px;
+            int ny = point_taps(t[3] * j + t[4] * i + t[5], (long)H, o, iy, wy);
+            int nx = point_taps(t[0] * j + t[1] * i + t[2], (long)W, o, ix, wx);
             const float *gp = g + (py * W + px) * C;
             for (int a = 0; a < ny; a++)
                 for (int b = 0; b < nx; b++) {
@@ -852,7 +848,28 @@ void lf__zoom_image_grad(const lf_translation_options *o, size_t H, size_t W, si
                     for (size_t ch = 0; ch < C; ch++) di[ch] += (float)(w * (double)gp[ch]);
                 }
         }
-    }
+}
+
+/* _get_zoom_matrix's transform for z = (zy, zx): the offsets (n - 1) / 2
+ * (1 - z) in float32, as Keras computes them. */
+static void zoom_matrix(size_t H, size_t W, const float *z, double *t) {
+    float hx = ((float)W - 1.0f) / 2.0f, hy = ((float)H - 1.0f) / 2.0f;
+    t[0] = z[1], t[1] = 0.0, t[2] = hx * (1.0f - z[1]);
+    t[3] = 0.0, t[4] = z[0], t[5] = hy * (1.0f - z[0]);
+}
+
+void lf__zoom_image(const lf_translation_options *o, size_t H, size_t W, size_t C, const float *z, const float *x,
+                    float *y) {
+    double t[6];
+    zoom_matrix(H, W, z, t);
+    affine_image(o, H, W, C, t, x, y);
+}
+
+void lf__zoom_image_grad(const lf_translation_options *o, size_t H, size_t W, size_t C, const float *z,
+                         const float *g, float *dx) {
+    double t[6];
+    zoom_matrix(H, W, z, t);
+    affine_image_grad(o, H, W, C, t, g, dx);
 }
 
 /* A zoom factor's range [lo, hi] in [-1, 1]: Keras' _check_factor_range
