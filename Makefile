@@ -254,13 +254,16 @@ python: $(BUILD)/liblatefuse.so
 	LATEFUSE_LIB=$(abspath $(BUILD))/liblatefuse.so /usr/bin/python3 -m pip install --no-build-isolation --no-deps --break-system-packages ./python
 
 # Regenerates the committed PyTorch golden files (needs python3-torch) and
-# RandomTranslation's and RandomZoom's, from Keras 3's numpy backend (needs scipy).
+# RandomTranslation's, RandomZoom's and RandomRotation's, from Keras 3's numpy backend
+# (needs scipy).
 golden:
 	/usr/bin/python3 tests/make_golden.py tests/golden
 	/usr/bin/python3 tests/make_translation_golden.py > tests/translation_golden.h.tmp && \
 	  mv tests/translation_golden.h.tmp tests/translation_golden.h
 	/usr/bin/python3 tests/make_zoom_golden.py > tests/zoom_golden.h.tmp && \
 	  mv tests/zoom_golden.h.tmp tests/zoom_golden.h
+	/usr/bin/python3 tests/make_rotation_golden.py > tests/rotation_golden.h.tmp && \
+	  mv tests/rotation_golden.h.tmp tests/rotation_golden.h
 
 clean:
 	rm -rf build build-*

@@ -381,6 +381,18 @@ int lf_random_translation(lf_model *m, int x, float height_factor, float width_f
  * same with keep_aspect 1. */
 int lf_random_zoom(lf_model *m, int x, const lf_translation_options *opt, int keep_aspect, const char *name);
 
+/* RandomRotation(factor): Keras 3's layer, train-only (the identity in
+ * evaluate and predict).  Each image (H, W, C) draws an angle a uniform in
+ * [360 lower, 360 upper] degrees (positive: counter-clockwise), and output
+ * pixel (i, j) reads the input at (sin(a) (j - cx) + cos(a) (i - cy) + cy,
+ * cos(a) (j - cx) - sin(a) (i - cy) + cx), cx = (W - 1) / 2, cy = (H - 1) / 2
+ * (Keras' _compute_affine_matrix about the centre, in float32);
+ * fill_mode, interpolation and fill_value as RandomTranslation's.  lower
+ * and upper are Keras' layer.factor: RandomRotation(f) is [max(-|f|, -1),
+ * |f|]; here lower <= upper, lower <= 1, upper >= -1, finite. */
+int lf_random_rotation(lf_model *m, int x, float lower, float upper, lf_fill_mode fill_mode,
+                       lf_interpolation interpolation, float fill_value, const char *name);
+
 /* RandomContrast and RandomBrightness: Keras 3's layers, train-only (the
  * identity in evaluate and predict; Keras' inference path returns the
  * images unclipped).  lower and upper are Keras' layer.factor, value_low and

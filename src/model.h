@@ -56,7 +56,8 @@
     X(LF_K_BIDIRECTIONAL, lf_type_bidirectional) \
     X(LF_K_RANDOM_CONTRAST, lf_type_random_contrast) \
     X(LF_K_RANDOM_BRIGHTNESS, lf_type_random_brightness) \
-    X(LF_K_RANDOM_ZOOM, lf_type_random_zoom)
+    X(LF_K_RANDOM_ZOOM, lf_type_random_zoom) \
+    X(LF_K_RANDOM_ROTATION, lf_type_random_rotation)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -102,7 +103,7 @@ typedef struct lf_node {
                             (lf_random_translation and its files) */
     int keep_aspect;     /* RandomZoom: width_factor None, the width's zoom the height's draw
                             (tr's width range unused) */
-    float factor[2];     /* RandomContrast, RandomBrightness: Keras' self.factor (lower, upper) */
+    float factor[2];     /* RandomContrast, RandomBrightness, RandomRotation: Keras' self.factor (lower, upper) */
     float value_range[2]; /* and value_range, as the layer keeps it */
     int norm_axis[LF_MAX_RANK]; /* Normalization: the axes kept, as given (Keras' */
     size_t n_norm_axis;  /* numbering: 0 the batch axis); 0 axes: axis=None */

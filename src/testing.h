@@ -62,4 +62,11 @@ void lf__zoom_image(const lf_translation_options *o, size_t H, size_t W, size_t 
 void lf__zoom_image_grad(const lf_translation_options *o, size_t H, size_t W, size_t C, const float *z,
                          const float *g, float *dx);
 
+/* augment.c: RandomRotation's map of one image for its drawn angle (degrees,
+ * counter-clockwise), and its transpose (added to dx). */
+void lf__rotate_image(const lf_translation_options *o, size_t H, size_t W, size_t C, float degrees, const float *x,
+                      float *y);
+void lf__rotate_image_grad(const lf_translation_options *o, size_t H, size_t W, size_t C, float degrees,
+                           const float *g, float *dx);
+
 #endif

@@ -488,7 +488,7 @@ static void test_norm_augment(void) {
     }
     /* augmentation in a training pass (each pass draws the same), then a
      * conv so that the gradient is not just a permutation */
-    for (int kind = 0; kind < 10; kind++) {
+    for (int kind = 0; kind < 12; kind++) {
         int x;
         lf_model *m = image_model(1600 + kind, 4, 5, 2, &x);
         int h;
@@ -509,6 +509,14 @@ static void test_norm_augment(void) {
         case 8: h = lf_random_zoom(m, x, &tr, 0, NULL), what = "RandomZoom (reflect, bilinear)"; break;
         case 9:
             h = lf_random_zoom(m, x, &tr, 1, NULL), what = "RandomZoom (constant 0.3, bilinear, keep_aspect)";
+            break;
+        case 10:
+            h = lf_random_rotation(m, x, -0.5f, 0.5f, LF_FILL_REFLECT, LF_INTERP_BILINEAR, 0.0f, NULL);
+            what = "RandomRotation (reflect, bilinear)";
+            break;
+        case 11:
+            h = lf_random_rotation(m, x, -0.2f, 0.3f, LF_FILL_CONSTANT, LF_INTERP_BILINEAR, 0.3f, NULL);
+            what = "RandomRotation (constant 0.3, bilinear)";
             break;
         default: h = lf_random_flip(m, x, LF_FLIP_HORIZONTAL, NULL), what = "RandomFlip (horizontal)"; break;
         }

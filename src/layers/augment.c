@@ -5,8 +5,8 @@
  * for uint8 pixels); a padding mask passes through, as in Keras 3.
  *
  * RandomFlip(mode), RandomTranslation(height_factor, width_factor),
- * RandomZoom(height_factor, width_factor), RandomContrast and
- * RandomBrightness(factor, value_range): train-only
+ * RandomZoom(height_factor, width_factor), RandomRotation(factor),
+ * RandomContrast and RandomBrightness(factor, value_range): train-only
  * augmentation of channels-last images (H, W, C), the identity in evaluate
  * and predict.  In a training pass each row draws from its own
  * stream (lf_draws: a pure function of the fit's seed, epoch and step, the
@@ -26,6 +26,9 @@
  *    output pixel (i, j) reads the input at (zy i + (H - 1) / 2 (1 - zy),
  *    zx j + (W - 1) / 2 (1 - zx)), zy and zx 1 + uniform in the factors'
  *    ranges (zx = zy for width_factor None), taps and fill as above;
+ *  - RandomRotation: the same transform with a rotation by an angle
+ *    uniform in 360 times the factor's range (degrees, counter-clockwise)
+ *    about the centre ((W - 1) / 2, (H - 1) / 2);
  *  - RandomContrast: y = clip((x - mean) k + mean, value_range), the mean
  *    per channel over the image, k uniform in [1 - lower, 1 + upper];
  *  - RandomBrightness: y = clip(x + d, value_range), d = uniform in
@@ -1015,4 +1018,146 @@ int lf_random_zoom(lf_model *m, int x, const lf_translation_options *opt, int ke
     nd.keep_aspect = keep_aspect != 0;
     if (nd.keep_aspect) nd.tr.width_lower = opt->height_lower, nd.tr.width_upper = opt->height_upper;
     return lf_node_add(m, &lf_type_random_zoom, LF_K_RANDOM_ZOOM, nd, &x, 1, name);
+}
+
+/* -------------------------------------------------------- RandomRotation */
+
+/* Keras 3's RandomRotation (random_rotation.py): each image draws an angle
+ * uniform(lower 360, upper 360) degrees (positive: counter-clockwise), and
+ * _compute_affine_matrix (base_image_preprocessing_layer.py) with the
+ * centre (0.5 (W - 1), 0.5 (H - 1)), no translation, shear or scale builds
+ * [cos, -sin, cx - cx cos + cy sin, sin, cos, cy - cx sin - cy cos, 0, 0],
+ * all in float32 (the angle in radians angle * float32(pi / 180)). */
+static void rotation_matrix(size_t H, size_t W, float degrees, double *t) {
+    float rad = degrees * (float)(3.14159265358979323846 / 180.0); /* float32(math.pi / 180) */
+    float c = cosf(rad), s = sinf(rad);
+    float cx = 0.5f * ((float)W - 1.0f), cy = 0.5f * ((float)H - 1.0f);
+    float a0 = c, a1 = -s, b0 = s, b1 = c;
+    t[0] = a0, t[1] = a1, t[2] = cx - cx * a0 - cy * a1;
+    t[3] = b0, t[4] = b1, t[5] = cy - cx * b0 - cy * b1;
+}
+
+void lf__rotate_image(const lf_translation_options *o, size_t H, size_t W, size_t C, float degrees, const float *x,
+                      float *y) {
+    double t[6];
+    rotation_matrix(H, W, degrees, t);
+    affine_image(o, H, W, C, t, x, y);
+}
+
+void lf__rotate_image_grad(const lf_translation_options *o, size_t H, size_t W, size_t C, float degrees,
+                           const float *g, float *dx) {
+    double t[6];
+    rotation_matrix(H, W, degrees, t);
+    affine_image_grad(o, H, W, C, t, g, dx);
+}
+
+static int rotate_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    const lf_node *x = lf_input_node(m, t->type, in, n_in, 3);
+    if (!x) return 0;
+    float lo = nd->factor[0], hi = nd->factor[1];
+    if (!(lo <= hi && lo <= 1.0f && hi >= -1.0f && isfinite(lo) && isfinite(hi)))
+        return lf_build_fail(m, LF_ERR_ARG, "RandomRotation: factor must be a range [lower, upper] with lower <= 1 "
+                             "and upper >= -1, got [%g, %g]", (double)lo, (double)hi);
+    const lf_translation_options *o = &nd->tr;
+    if ((unsigned)o->fill_mode > LF_FILL_CONSTANT)
+        return lf_build_fail(m, LF_ERR_ARG, "RandomRotation: unknown fill_mode %d", (int)o->fill_mode);
+    if ((unsigned)o->interpolation > LF_INTERP_NEAREST)
+        return lf_build_fail(m, LF_ERR_ARG, "RandomRotation: unknown interpolation %d", (int)o->interpolation);
+    if (!isfinite(o->fill_value)) return lf_build_fail(m, LF_ERR_ARG, "RandomRotation: fill_value must be finite");
+    if (!lf_shape_set(m, t->type, nd, 3, x->shape)) return 0;
+    nd->aux_per_row = 2; /* the row's draw: applied (1) or the identity (0), the angle in degrees */
+    return 1;
+}
+
+static void rotate_forward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
+    float a = nd->factor[0] * 360.0f, b = nd->factor[1] * 360.0f;
+    for (size_t r = 0; r < c->B; r++) { /* draw 0 of the row's stream */
+        float *d = c->aux + 2 * r;
+        uint64_t s;
+        d[0] = d[1] = 0.0f;
+        if (!row_stream(c, r, &s)) continue;
+        d[0] = 1.0f, d[1] = a + (b - a) * lf_draw_uniform(s, 0);
+    }
+#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
+    for (size_t r = 0; r < c->B; r++) {
+        const float *d = c->aux + 2 * r, *x = c->xs[0] + r * D;
+        float *y = c->y + r * D;
+        if (d[0] == 0.0f)
+            memcpy(y, x, D * sizeof *y);
+        else
+            lf__rotate_image(&nd->tr, H, W, C, d[1], x, y);
+    }
+}
+
+static void rotate_backward(const lf_layer_ctx *c) {
+    float *dx = c->dxs[0];
+    if (!dx) return;
+    const lf_node *nd = c->nd;
+    size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
+#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
+    for (size_t r = 0; r < c->B; r++) {
+        const float *d = c->aux + 2 * r, *g = c->dy + r * D;
+        float *dxr = dx + r * D;
+        if (d[0] == 0.0f)
+            for (size_t j = 0; j < D; j++) dxr[j] += g[j];
+        else
+            lf__rotate_image_grad(&nd->tr, H, W, C, d[1], g, dxr);
+    }
+}
+
+/* Keras' config: factor (the resolved [lower, upper] pair), fill_mode,
+ * interpolation, fill_value. */
+static void rotate_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    const lf_translation_options *o = &nd->tr;
+    write_range(b, "factor", nd->factor[0], nd->factor[1]);
+    lf_buf_printf(b, ",\"fill_mode\":\"%s\",\"interpolation\":\"%s\",\"fill_value\":", fill_names[o->fill_mode],
+                  interp_names[o->interpolation]);
+    lf_buf_json_float(b, o->fill_value);
+}
+
+static lf_status rotate_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                             lf_err *e) {
+    (void)m;
+    lf_translation_options *o = &nd->tr;
+    lf_status st = lf_arch_arity(n_in, 1, "RandomRotation", where, e);
+    if (st == LF_OK) st = read_pair(L, "factor", nd->factor, where, e);
+    if (st != LF_OK) return st;
+    if (!(nd->factor[0] <= nd->factor[1] && nd->factor[0] <= 1.0f && nd->factor[1] >= -1.0f))
+        return lf_fail(e, LF_ERR_FORMAT, "%s: 'factor' must be a pair [lower, upper] with lower <= 1 and upper >= -1",
+                       where);
+    int fm = name_index(lf_arch_str(L, "fill_mode"), fill_names, 4);
+    int im = name_index(lf_arch_str(L, "interpolation"), interp_names, 2);
+    if (fm < 0)
+        return lf_fail(e, LF_ERR_FORMAT,
+                       "%s: 'fill_mode' must be \"reflect\", \"wrap\", \"nearest\" or \"constant\"", where);
+    if (im < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: 'interpolation' must be \"bilinear\" or \"nearest\"", where);
+    o->fill_mode = (lf_fill_mode)fm, o->interpolation = (lf_interpolation)im;
+    return read_finite(L, "fill_value", &o->fill_value, where, e);
+}
+
+static const char *const rotate_keys[] = {"name", "type", "inbound", "factor", "fill_mode", "interpolation",
+                                          "fill_value", NULL};
+
+const lf_layer_type lf_type_random_rotation = {
+    .type = "RandomRotation",
+    .prefix = "random_rotation",
+    .keys = rotate_keys,
+    .draws = 1,
+    .infer = rotate_infer,
+    .forward = rotate_forward,
+    .backward = rotate_backward,
+    .write_json = rotate_json,
+    .read_json = rotate_read,
+};
+
+int lf_random_rotation(lf_model *m, int x, float lower, float upper, lf_fill_mode fill_mode,
+                       lf_interpolation interpolation, float fill_value, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.factor[0] = lower, nd.factor[1] = upper;
+    nd.tr = lf_translation_defaults(0.0f, 0.0f);
+    nd.tr.fill_mode = fill_mode, nd.tr.interpolation = interpolation, nd.tr.fill_value = fill_value;
+    return lf_node_add(m, &lf_type_random_rotation, LF_K_RANDOM_ROTATION, nd, &x, 1, name);
 }
