@@ -34,7 +34,7 @@ from . import regularizers as _regularizers
 __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Flatten", "Reshape",
            "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
            "BatchNormalization", "Rescaling", "Normalization", "RandomFlip", "RandomTranslation",
-           "RandomZoom", "RandomContrast", "RandomBrightness", "Concatenate",
+           "RandomZoom", "RandomRotation", "RandomContrast", "RandomBrightness", "Concatenate",
            "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot",
            "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor", "TextVectorization",
            "Embedding", "PositionEmbedding", "Conv1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
@@ -1530,6 +1530,60 @@ def _value_range(cls, value_range):
             or not all(_finite_number(v) for v in value_range):
         raise ValueError("%s: value_range must be a list of two finite numbers, got %r" % (cls, value_range))
     return [float(v) for v in value_range]
+
+
+_lib._proto("lf_random_rotation", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float, ctypes.c_int,
+            ctypes.c_int, ctypes.c_float, ctypes.c_char_p)
+
+
+class RandomRotation(Layer):
+    """RandomRotation(factor, fill_mode='reflect', interpolation='bilinear',
+    seed=None, fill_value=0.0): Keras 3's train-only rotation (the identity
+    in evaluate and predict).  Each image turns by an angle uniform in
+    [360 lower, 360 upper] degrees (positive: counter-clockwise) about its
+    centre, (lower, upper) = self.factor as Keras' _set_factor makes it: a
+    number f in [-1, 1] is (-|f|, |f|), a pair with factor[0] <= 1 and
+    factor[1] >= -1 is sorted.  Bilinear or nearest, outside the image by
+    fill_mode as RandomTranslation's.  The draws come from the model's seed
+    (seed=None)."""
+
+    prefix = "random_rotation"
+
+    def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0,
+                 data_format=None, name=None):
+        super().__init__(name)
+        self.factor = _color_factor("RandomRotation", factor, (-1, 1))
+        # Keras raises NotImplementedError for these two
+        if fill_mode not in _FILL_MODES:
+            raise NotImplementedError("RandomRotation: unknown fill_mode %r; expected one of %s"
+                                      % (fill_mode, ", ".join(repr(f) for f in _FILL_MODES)))
+        if interpolation not in _INTERPOLATIONS:
+            raise NotImplementedError("RandomRotation: unknown interpolation %r; expected one of %s"
+                                      % (interpolation, ", ".join(repr(f) for f in _INTERPOLATIONS)))
+        if seed is not None:
+            raise ValueError("RandomRotation: draws come from the model's seed (seed=None)")
+        if isinstance(fill_value, bool) or not isinstance(fill_value, numbers.Real) \
+                or not math.isfinite(fill_value):
+            raise ValueError("RandomRotation: fill_value must be a finite number, got %r" % (fill_value,))
+        if data_format not in (None, "channels_last"):
+            raise ValueError("RandomRotation: data_format must be 'channels_last' (images (H, W, C)), got %r"
+                             % (data_format,))
+        self.fill_mode, self.interpolation, self.seed = fill_mode, interpolation, None
+        self.fill_value, self.data_format = float(fill_value), data_format
+
+    def _call(self, x):
+        x = _image(self, x)
+        return KerasTensor(self, [x], x.sample_shape)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec["factor"], fill_mode=spec["fill_mode"], interpolation=spec["interpolation"],
+                   fill_value=spec["fill_value"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_random_rotation(h, ii[0], self.factor[0], self.factor[1], _FILL_MODES.index(self.fill_mode),
+                                      _INTERPOLATIONS.index(self.interpolation), self.fill_value, name)
 
 
 class RandomContrast(Layer):

@@ -444,3 +444,59 @@ def test_random_zoom_keras_arguments(tmp_path):
         m2.fit(x, y, epochs=2, batch_size=8, verbose=0)
         assert np.all(np.isfinite(h.history["loss"]))
         assert np.array_equal(m.predict(x), m2.predict(x))
+
+
+def test_random_rotation_keras_arguments(tmp_path):
+    """Keras 3's RandomRotation (random_rotation.py, _set_factor of
+    base_image_preprocessing_layer.py with bounds (-1, 1)): a number f is
+    (-|f|, |f|), a pair with factor[0] <= 1 and factor[1] >= -1 sorted.  Its
+    refusals (Keras' exception types), get_config / from_config, a fit,
+    inference the identity, and the settings through a file to the same
+    bits."""
+    from latefuse.layers import RandomRotation
+    r = RandomRotation(0.2)
+    assert r.factor == (-0.2, 0.2) and (r.fill_mode, r.interpolation, r.fill_value, r.seed) == \
+        ("reflect", "bilinear", 0.0, None)
+    assert RandomRotation(-0.3).factor == (-0.3, 0.3)
+    assert RandomRotation((-3.0, 0.5)).factor == (-3.0, 0.5)  # Keras checks factor[0] <= 1, factor[1] >= -1 only
+    cfg = RandomRotation((0.1, -0.25), fill_mode="wrap").get_config()
+    assert cfg["factor"] == [-0.25, 0.1] and cfg["fill_mode"] == "wrap" and cfg["seed"] is None
+    assert RandomRotation.from_config(cfg).factor == (-0.25, 0.1)
+    bad = [
+        (dict(factor=1.5), ValueError,
+         "RandomRotation: factor must be a number (or a list of two numbers) in the range [-1, 1], got 1.5"),
+        (dict(factor=(2.0, 3.0)), ValueError,
+         "RandomRotation: factor must be a number (or a list of two numbers) in the range [-1, 1], got (2.0, 3.0)"),
+        (dict(factor=0.1, fill_mode="mirror"), NotImplementedError,
+         "RandomRotation: unknown fill_mode 'mirror'; expected one of 'reflect', 'wrap', 'nearest', 'constant'"),
+        (dict(factor=0.1, interpolation="bicubic"), NotImplementedError,
+         "RandomRotation: unknown interpolation 'bicubic'; expected one of 'bilinear', 'nearest'"),
+        (dict(factor=0.1, seed=3), ValueError, "RandomRotation: draws come from the model's seed (seed=None)"),
+        (dict(factor=0.1, fill_value=float("nan")), ValueError,
+         "RandomRotation: fill_value must be a finite number, got nan"),
+        (dict(factor=0.1, data_format="channels_first"), ValueError,
+         "RandomRotation: data_format must be 'channels_last' (images (H, W, C)), got 'channels_first'"),
+    ]
+    for kw, exc, msg in bad:
+        with pytest.raises(exc) as e:
+            RandomRotation(**kw)
+        assert str(e.value) == msg
+
+    rng = np.random.default_rng(0)
+    inp = Input((6, 5, 2))
+    out = RandomRotation((-0.2, 0.4), fill_mode="constant", fill_value=0.5, interpolation="nearest", name="rot")(inp)
+    m = Model(inp, Dense(2, name="out")(Flatten()(out)), seed=3)
+    m.compile("adam", "mse")
+    x, y = rng.normal(size=(16, 6, 5, 2)).astype(np.float32), rng.normal(size=(16, 2)).astype(np.float32)
+    np.testing.assert_array_equal(Model(inp, out).predict(x, verbose=0), x)
+    path = str(tmp_path / "r.lfm")
+    m.save(path)
+    m2 = load_model(path)
+    m2.compile("adam", "mse")
+    l2 = m2.get_layer("rot")
+    assert type(l2) is RandomRotation and l2.factor == pytest.approx((-0.2, 0.4))
+    assert (l2.fill_mode, l2.interpolation, l2.fill_value) == ("constant", "nearest", 0.5)
+    h = m.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    m2.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    assert np.all(np.isfinite(h.history["loss"]))
+    assert np.array_equal(m.predict(x), m2.predict(x))
