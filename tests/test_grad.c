@@ -932,6 +932,66 @@ static void test_bidirectional(void) {
             }
 }
 
+/* Bidirectional stacked on Bidirectional after Normalization (which passes
+ * Embedding's mask on), the second shared by two nodes (lf_share_weights),
+ * L2 penalties on both; the fourth-order difference (fd_check_wide): with
+ * the shared layer's outputs added, the plain one's float32 noise passes
+ * the tolerance.  RandomContrast on 1 x 1 images (the mean is the pixel:
+ * the identity) and one channel, RandomBrightness in value_range (0, 1). */
+static void test_bidirectional_stacked(void) {
+    for (int k = 0; k < 3; k++) {
+        lf_model *m;
+        lf_model_create(&m, 4000 + k);
+        int ids = lf_input_shape(m, 1, (size_t[]){4}, LF_DTYPE_INT32, "ids");
+        int x = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "x");
+        int e = lf_embedding(m, ids, 9, 3, 1, "emb");
+        int s = lf_add(m, 2, (int[]){e, x}, "sum");
+        static const int last[] = {-1};
+        static const float mean[] = {0.5f, -0.2f, 0.1f}, var[] = {2.0f, 0.5f, 1.5f};
+        int nrm = lf_normalization(m, s, last, 1, mean, var, 0, "norm");
+        CHECK(nrm >= 0 && m->nodes[nrm].seq_mask == e, "Normalization passes the mask");
+        lf_rnn_cell c2 = (lf_rnn_cell)((k + 1) % 3);
+        lf_bidi_merge mm = k == 0 ? LF_BIDI_MUL : LF_BIDI_SUM;
+        int seqs = k != 1;
+        int r1 = lf_bidirectional(m, nrm, (lf_rnn_cell)k, 2, LF_ACT_TANH, 1, 1, 1, LF_BIDI_CONCAT, "bi1");
+        int r2 = lf_bidirectional(m, r1, c2, 2, LF_ACT_TANH, 1, 1, seqs, mm, "bi2");
+        int r3 = lf_bidirectional(m, r1, c2, 2, LF_ACT_TANH, 1, 1, seqs, mm, "bi3");
+        CHECK(lf_share_weights(m, r3, r2) == LF_OK, "share: %s", lf_model_error(m));
+        CHECK(lf_set_l2(m, r1, 0.03f) == LF_OK && lf_set_l2(m, r3, 0.07f) == LF_OK, "l2: %s", lf_model_error(m));
+        int a = lf_add(m, 2, (int[]){r2, r3}, "add");
+        int o = lf_dense(m, seqs ? lf_flatten(m, a, NULL) : a, 2, LF_ACT_LINEAR, 1, "o");
+        lf_status st = lf_model_compile(m, o, LF_LOSS_MSE, NULL);
+        CHECK(st == LF_OK, "stacked Bidirectional: compile: %s", lf_model_error(m));
+        if (st == LF_OK) {
+            fill_weight(m, "emb", 0, -1, 1, 4050);
+            for (int w = 0; w < 6; w++) fill_weight(m, "bi1", w, -1, 1, 4051 + w);
+            for (int w = 0; w < 6; w++) fill_weight(m, "bi2", w, -1, 1, 4061 + w);
+            scale_kernel(m, "o", 3);
+            data d = make_data(m, 5, LF_LOSS_MSE, 4100 + k);
+            fill_ids(d.x[0], 5, 4, 9, 4107 + k);
+            d.x[0][1] = 0.0f;
+            char what[96];
+            snprintf(what, sizeof what, "Bidirectional stacked, shared, after Normalization (%d)", k);
+            fd_check_wide(what, m, d.x, d.t, 5, 0, 0, 1);
+            free_data(&d);
+        }
+        lf_model_free(m);
+    }
+    for (int kind = 0; kind < 6; kind++) {
+        int x;
+        size_t H = kind < 2 ? 1 : 3, W = kind < 2 ? 1 : 2, C = kind % 2 ? 1 : 3;
+        lf_model *m = image_model(4200 + kind, H, W, C, &x);
+        int h = kind < 4 ? lf_random_contrast(m, x, 0.9f, 0.9f, kind < 2 ? -0.7f : -0.3f, 0.8f, NULL)
+                         : lf_random_brightness(m, x, -0.5f, 0.5f, 0.0f, 1.0f, NULL);
+        h = lf_dense(m, lf_flatten(m, h, NULL), 3, LF_ACT_TANH, 1, "d1");
+        char what[96];
+        snprintf(what, sizeof what, "%s on %zu x %zu x %zu images", kind < 4 ? "RandomContrast" : "RandomBrightness",
+                 H, W, C);
+        image_run(what, m, h, 4300 + kind, 3, 1);
+        lf_model_free(m);
+    }
+}
+
 /* Embedding's L2 penalty (Keras' embeddings_regularizer=l2(x)) on the
  * whole table: the rows no id reads (here the ids stop at 8 of 12) take
  * the penalty's gradient only */
@@ -996,6 +1056,7 @@ int main(void) {
     test_sequence();
     test_rnn();
     test_bidirectional();
+    test_bidirectional_stacked();
     test_embedding_l2();
     test_bias_l2();
     return check_report("test_grad");
