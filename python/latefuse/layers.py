@@ -1342,6 +1342,25 @@ def _factor_range(factor, what):
     return lo, hi
 
 
+def _resampling_args(layer, fill_mode, interpolation, seed, fill_value, data_format):
+    """The resampling augmentations' shared arguments, checked as Keras
+    does (NotImplementedError for an unknown fill_mode or interpolation);
+    seed must be None (the draws come from the model's seed)."""
+    if fill_mode not in _FILL_MODES:
+        raise NotImplementedError("%s: unknown fill_mode %r; expected one of %s"
+                                  % (layer, fill_mode, ", ".join(repr(f) for f in _FILL_MODES)))
+    if interpolation not in _INTERPOLATIONS:
+        raise NotImplementedError("%s: unknown interpolation %r; expected one of %s"
+                                  % (layer, interpolation, ", ".join(repr(f) for f in _INTERPOLATIONS)))
+    if seed is not None:
+        raise ValueError("%s: draws come from the model's seed (seed=None)" % layer)
+    if isinstance(fill_value, bool) or not isinstance(fill_value, numbers.Real) or not math.isfinite(fill_value):
+        raise ValueError("%s: fill_value must be a finite number, got %r" % (layer, fill_value))
+    if data_format not in (None, "channels_last"):
+        raise ValueError("%s: data_format must be 'channels_last' (images (H, W, C)), got %r"
+                         % (layer, data_format))
+
+
 class RandomTranslation(Layer):
     """RandomTranslation(height_factor, width_factor, fill_mode='reflect',
     interpolation='bilinear', seed=None, fill_value=0.0): Keras 3's
@@ -1362,21 +1381,7 @@ class RandomTranslation(Layer):
         super().__init__(name)
         self._height = _factor_range(height_factor, "height_factor")
         self._width = _factor_range(width_factor, "width_factor")
-        # Keras raises NotImplementedError for these two
-        if fill_mode not in _FILL_MODES:
-            raise NotImplementedError("RandomTranslation: unknown fill_mode %r; expected one of %s"
-                                      % (fill_mode, ", ".join(repr(f) for f in _FILL_MODES)))
-        if interpolation not in _INTERPOLATIONS:
-            raise NotImplementedError("RandomTranslation: unknown interpolation %r; expected one of %s"
-                                      % (interpolation, ", ".join(repr(f) for f in _INTERPOLATIONS)))
-        if seed is not None:
-            raise ValueError("RandomTranslation: draws come from the model's seed (seed=None)")
-        if isinstance(fill_value, bool) or not isinstance(fill_value, numbers.Real) \
-                or not math.isfinite(fill_value):
-            raise ValueError("RandomTranslation: fill_value must be a finite number, got %r" % (fill_value,))
-        if data_format not in (None, "channels_last"):
-            raise ValueError("RandomTranslation: data_format must be 'channels_last' (images (H, W, C)), got %r"
-                             % (data_format,))
+        _resampling_args("RandomTranslation", fill_mode, interpolation, seed, fill_value, data_format)
         self.height_factor = list(height_factor) if isinstance(height_factor, tuple) else height_factor
         self.width_factor = list(width_factor) if isinstance(width_factor, tuple) else width_factor
         self.fill_mode, self.interpolation, self.seed = fill_mode, interpolation, None
@@ -1447,21 +1452,7 @@ class RandomZoom(Layer):
         super().__init__(name)
         self._height = _zoom_factor(height_factor, "height_factor")
         self._width = self._height if width_factor is None else _zoom_factor(width_factor, "width_factor")
-        # Keras raises NotImplementedError for these two
-        if fill_mode not in _FILL_MODES:
-            raise NotImplementedError("RandomZoom: unknown fill_mode %r; expected one of %s"
-                                      % (fill_mode, ", ".join(repr(f) for f in _FILL_MODES)))
-        if interpolation not in _INTERPOLATIONS:
-            raise NotImplementedError("RandomZoom: unknown interpolation %r; expected one of %s"
-                                      % (interpolation, ", ".join(repr(f) for f in _INTERPOLATIONS)))
-        if seed is not None:
-            raise ValueError("RandomZoom: draws come from the model's seed (seed=None)")
-        if isinstance(fill_value, bool) or not isinstance(fill_value, numbers.Real) \
-                or not math.isfinite(fill_value):
-            raise ValueError("RandomZoom: fill_value must be a finite number, got %r" % (fill_value,))
-        if data_format not in (None, "channels_last"):
-            raise ValueError("RandomZoom: data_format must be 'channels_last' (images (H, W, C)), got %r"
-                             % (data_format,))
+        _resampling_args("RandomZoom", fill_mode, interpolation, seed, fill_value, data_format)
         self.height_factor = list(height_factor) if isinstance(height_factor, tuple) else height_factor
         self.width_factor = list(width_factor) if isinstance(width_factor, tuple) else width_factor
         self.fill_mode, self.interpolation, self.seed = fill_mode, interpolation, None
@@ -1553,21 +1544,7 @@ class RandomRotation(Layer):
                  data_format=None, name=None):
         super().__init__(name)
         self.factor = _color_factor("RandomRotation", factor, (-1, 1))
-        # Keras raises NotImplementedError for these two
-        if fill_mode not in _FILL_MODES:
-            raise NotImplementedError("RandomRotation: unknown fill_mode %r; expected one of %s"
-                                      % (fill_mode, ", ".join(repr(f) for f in _FILL_MODES)))
-        if interpolation not in _INTERPOLATIONS:
-            raise NotImplementedError("RandomRotation: unknown interpolation %r; expected one of %s"
-                                      % (interpolation, ", ".join(repr(f) for f in _INTERPOLATIONS)))
-        if seed is not None:
-            raise ValueError("RandomRotation: draws come from the model's seed (seed=None)")
-        if isinstance(fill_value, bool) or not isinstance(fill_value, numbers.Real) \
-                or not math.isfinite(fill_value):
-            raise ValueError("RandomRotation: fill_value must be a finite number, got %r" % (fill_value,))
-        if data_format not in (None, "channels_last"):
-            raise ValueError("RandomRotation: data_format must be 'channels_last' (images (H, W, C)), got %r"
-                             % (data_format,))
+        _resampling_args("RandomRotation", fill_mode, interpolation, seed, fill_value, data_format)
         self.fill_mode, self.interpolation, self.seed = fill_mode, interpolation, None
         self.fill_value, self.data_format = float(fill_value), data_format
 

@@ -496,6 +496,19 @@ static lf_status read_range(const lf_json *L, const char *key, float *lo, float 
     return LF_OK;
 }
 
+/* The resampling layers' fill_mode, interpolation and fill_value (Keras'
+ * names) into o. */
+static lf_status read_fill(const lf_json *L, lf_translation_options *o, const char *where, lf_err *e) {
+    int fm = name_index(lf_arch_str(L, "fill_mode"), fill_names, 4);
+    int im = name_index(lf_arch_str(L, "interpolation"), interp_names, 2);
+    if (fm < 0)
+        return lf_fail(e, LF_ERR_FORMAT,
+                       "%s: 'fill_mode' must be \"reflect\", \"wrap\", \"nearest\" or \"constant\"", where);
+    if (im < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: 'interpolation' must be \"bilinear\" or \"nearest\"", where);
+    o->fill_mode = (lf_fill_mode)fm, o->interpolation = (lf_interpolation)im;
+    return read_finite(L, "fill_value", &o->fill_value, where, e);
+}
+
 static lf_status translate_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
                                 const char *where, lf_err *e) {
     (void)m;
@@ -522,13 +535,7 @@ static lf_status translate_read(const lf_model *m, const lf_json *L, size_t n_in
     st = read_range(L, "height_factor", &o->height_lower, &o->height_upper, where, e);
     if (st == LF_OK) st = read_range(L, "width_factor", &o->width_lower, &o->width_upper, where, e);
     if (st != LF_OK) return st;
-    int fm = name_index(f, fill_names, 4), im = name_index(i, interp_names, 2);
-    if (fm < 0)
-        return lf_fail(e, LF_ERR_FORMAT,
-                       "%s: 'fill_mode' must be \"reflect\", \"wrap\", \"nearest\" or \"constant\"", where);
-    if (im < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: 'interpolation' must be \"bilinear\" or \"nearest\"", where);
-    o->fill_mode = (lf_fill_mode)fm, o->interpolation = (lf_interpolation)im;
-    return read_finite(L, "fill_value", &o->fill_value, where, e);
+    return read_fill(L, o, where, e);
 }
 
 static const char *const translate_keys[] = {"name", "type", "inbound", "height_factor", "width_factor",
@@ -985,23 +992,14 @@ static lf_status zoom_read(const lf_model *m, const lf_json *L, size_t n_in, lf_
         st = read_zoom_range(L, "width_factor", &o->width_lower, &o->width_upper, where, e);
         if (st != LF_OK) return st;
     }
-    int fm = name_index(lf_arch_str(L, "fill_mode"), fill_names, 4);
-    int im = name_index(lf_arch_str(L, "interpolation"), interp_names, 2);
-    if (fm < 0)
-        return lf_fail(e, LF_ERR_FORMAT,
-                       "%s: 'fill_mode' must be \"reflect\", \"wrap\", \"nearest\" or \"constant\"", where);
-    if (im < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: 'interpolation' must be \"bilinear\" or \"nearest\"", where);
-    o->fill_mode = (lf_fill_mode)fm, o->interpolation = (lf_interpolation)im;
-    return read_finite(L, "fill_value", &o->fill_value, where, e);
+    return read_fill(L, o, where, e);
 }
 
-static const char *const zoom_keys[] = {"name", "type", "inbound", "height_factor", "width_factor",
-                                        "fill_mode", "interpolation", "fill_value", NULL};
 
 const lf_layer_type lf_type_random_zoom = {
     .type = "RandomZoom",
     .prefix = "random_zoom",
-    .keys = zoom_keys,
+    .keys = translate_keys, /* the same fields */
     .draws = 1,
     .infer = zoom_infer,
     .forward = zoom_forward,
@@ -1128,14 +1126,7 @@ static lf_status rotate_read(const lf_model *m, const lf_json *L, size_t n_in, l
     if (!(nd->factor[0] <= nd->factor[1] && nd->factor[0] <= 1.0f && nd->factor[1] >= -1.0f))
         return lf_fail(e, LF_ERR_FORMAT, "%s: 'factor' must be a pair [lower, upper] with lower <= 1 and upper >= -1",
                        where);
-    int fm = name_index(lf_arch_str(L, "fill_mode"), fill_names, 4);
-    int im = name_index(lf_arch_str(L, "interpolation"), interp_names, 2);
-    if (fm < 0)
-        return lf_fail(e, LF_ERR_FORMAT,
-                       "%s: 'fill_mode' must be \"reflect\", \"wrap\", \"nearest\" or \"constant\"", where);
-    if (im < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: 'interpolation' must be \"bilinear\" or \"nearest\"", where);
-    o->fill_mode = (lf_fill_mode)fm, o->interpolation = (lf_interpolation)im;
-    return read_finite(L, "fill_value", &o->fill_value, where, e);
+    return read_fill(L, o, where, e);
 }
 
 static const char *const rotate_keys[] = {"name", "type", "inbound", "factor", "fill_mode", "interpolation",
