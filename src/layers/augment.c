@@ -253,6 +253,17 @@ static int range_ok(lf_model *m, const char *factor, float lo, float hi) {
                          factor, (double)lo, (double)hi);
 }
 
+/* The resampling layers' fill_mode, interpolation and fill_value (a
+ * build error naming the layer when one is out of range). */
+static int fill_ok(lf_model *m, const char *type, const lf_translation_options *o) {
+    if ((unsigned)o->fill_mode > LF_FILL_CONSTANT)
+        return lf_build_fail(m, LF_ERR_ARG, "%s: unknown fill_mode %d", type, (int)o->fill_mode);
+    if ((unsigned)o->interpolation > LF_INTERP_NEAREST)
+        return lf_build_fail(m, LF_ERR_ARG, "%s: unknown interpolation %d", type, (int)o->interpolation);
+    if (!isfinite(o->fill_value)) return lf_build_fail(m, LF_ERR_ARG, "%s: fill_value must be finite", type);
+    return 1;
+}
+
 static int translate_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
     const lf_node *x = lf_input_node(m, t->type, in, n_in, 3);
     if (!x) return 0;
@@ -267,13 +278,7 @@ static int translate_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, con
         if (!range_ok(m, "height_factor", o->height_lower, o->height_upper) ||
             !range_ok(m, "width_factor", o->width_lower, o->width_upper))
             return 0;
-        if ((unsigned)o->fill_mode > LF_FILL_CONSTANT)
-            return lf_build_fail(m, LF_ERR_ARG, "RandomTranslation: unknown fill_mode %d", (int)o->fill_mode);
-        if ((unsigned)o->interpolation > LF_INTERP_NEAREST)
-            return lf_build_fail(m, LF_ERR_ARG, "RandomTranslation: unknown interpolation %d",
-                                 (int)o->interpolation);
-        if (!isfinite(o->fill_value))
-            return lf_build_fail(m, LF_ERR_ARG, "RandomTranslation: fill_value must be finite");
+        if (!fill_ok(m, t->type, o)) return 0;
     }
     if (!lf_shape_set(m, t->type, nd, 3, x->shape)) return 0;
     nd->aux_per_row = 2; /* the row's draw: the shift (dy, dx) in pixels */
@@ -860,12 +865,61 @@ static void affine_image_grad(const lf_translation_options *o, size_t H, size_t 
         }
 }
 
+/* The affine layers' transform of one row from its draw d (aux_per_row
+ * floats, d[0] 1 when applied; the parameters after it). */
+typedef void (*affine_of)(const lf_node *nd, const float *d, double *t);
+
+/* RandomZoom's and RandomRotation's rows after their draws: a row whose
+ * draw is not applied (d[0] 0: inference) is copied, the others go through
+ * their transform. */
+static void affine_rows(const lf_layer_ctx *c, affine_of affine) {
+    const lf_node *nd = c->nd;
+    size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2], A = nd->aux_per_row;
+#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
+    for (size_t r = 0; r < c->B; r++) {
+        const float *d = c->aux + A * r, *x = c->xs[0] + r * D;
+        float *y = c->y + r * D;
+        double t[6];
+        if (d[0] == 0.0f) {
+            memcpy(y, x, D * sizeof *y);
+        } else {
+            affine(nd, d, t);
+            affine_image(&nd->tr, H, W, C, t, x, y);
+        }
+    }
+}
+
+/* affine_rows' gradient, added to dx */
+static void affine_rows_grad(const lf_layer_ctx *c, affine_of affine) {
+    float *dx = c->dxs[0];
+    if (!dx) return;
+    const lf_node *nd = c->nd;
+    size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2], A = nd->aux_per_row;
+#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
+    for (size_t r = 0; r < c->B; r++) {
+        const float *d = c->aux + A * r, *g = c->dy + r * D;
+        float *dxr = dx + r * D;
+        double t[6];
+        if (d[0] == 0.0f) {
+            for (size_t j = 0; j < D; j++) dxr[j] += g[j];
+        } else {
+            affine(nd, d, t);
+            affine_image_grad(&nd->tr, H, W, C, t, g, dxr);
+        }
+    }
+}
+
 /* _get_zoom_matrix's transform for z = (zy, zx): the offsets (n - 1) / 2
  * (1 - z) in float32, as Keras computes them. */
 static void zoom_matrix(size_t H, size_t W, const float *z, double *t) {
     float hx = ((float)W - 1.0f) / 2.0f, hy = ((float)H - 1.0f) / 2.0f;
     t[0] = z[1], t[1] = 0.0, t[2] = hx * (1.0f - z[1]);
     t[3] = 0.0, t[4] = z[0], t[5] = hy * (1.0f - z[0]);
+}
+
+/* a RandomZoom row's draw (applied, zy, zx) */
+static void zoom_affine(const lf_node *nd, const float *d, double *t) {
+    zoom_matrix(nd->shape[0], nd->shape[1], d + 1, t);
 }
 
 void lf__zoom_image(const lf_translation_options *o, size_t H, size_t W, size_t C, const float *z, const float *x,
@@ -898,11 +952,7 @@ static int zoom_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const in
     if (!zoom_range_ok(m, "height_factor", o->height_lower, o->height_upper) ||
         (!nd->keep_aspect && !zoom_range_ok(m, "width_factor", o->width_lower, o->width_upper)))
         return 0;
-    if ((unsigned)o->fill_mode > LF_FILL_CONSTANT)
-        return lf_build_fail(m, LF_ERR_ARG, "RandomZoom: unknown fill_mode %d", (int)o->fill_mode);
-    if ((unsigned)o->interpolation > LF_INTERP_NEAREST)
-        return lf_build_fail(m, LF_ERR_ARG, "RandomZoom: unknown interpolation %d", (int)o->interpolation);
-    if (!isfinite(o->fill_value)) return lf_build_fail(m, LF_ERR_ARG, "RandomZoom: fill_value must be finite");
+    if (!fill_ok(m, t->type, o)) return 0;
     if (!lf_shape_set(m, t->type, nd, 3, x->shape)) return 0;
     nd->aux_per_row = 3; /* the row's draw: applied (1) or the identity (0), zy, zx */
     return 1;
@@ -911,7 +961,6 @@ static int zoom_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const in
 static void zoom_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     const lf_translation_options *o = &nd->tr;
-    size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
     /* Keras' uniform(minval, maxval): minval + (maxval - minval) u */
     float ha = 1.0f + o->height_lower, hb = 1.0f + o->height_upper;
     float wa = 1.0f + o->width_lower, wb = 1.0f + o->width_upper;
@@ -924,32 +973,10 @@ static void zoom_forward(const lf_layer_ctx *c) {
         d[1] = ha + (hb - ha) * lf_draw_uniform(s, 0);
         d[2] = nd->keep_aspect ? d[1] : wa + (wb - wa) * lf_draw_uniform(s, 1);
     }
-#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
-    for (size_t r = 0; r < c->B; r++) {
-        const float *d = c->aux + 3 * r, *x = c->xs[0] + r * D;
-        float *y = c->y + r * D;
-        if (d[0] == 0.0f)
-            memcpy(y, x, D * sizeof *y);
-        else
-            lf__zoom_image(o, H, W, C, d + 1, x, y);
-    }
+    affine_rows(c, zoom_affine);
 }
 
-static void zoom_backward(const lf_layer_ctx *c) {
-    float *dx = c->dxs[0];
-    if (!dx) return;
-    const lf_node *nd = c->nd;
-    size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
-#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
-    for (size_t r = 0; r < c->B; r++) {
-        const float *d = c->aux + 3 * r, *g = c->dy + r * D;
-        float *dxr = dx + r * D;
-        if (d[0] == 0.0f)
-            for (size_t j = 0; j < D; j++) dxr[j] += g[j];
-        else
-            lf__zoom_image_grad(&nd->tr, H, W, C, d + 1, g, dxr);
-    }
-}
+static void zoom_backward(const lf_layer_ctx *c) { affine_rows_grad(c, zoom_affine); }
 
 /* Keras' config: each factor a [lower, upper] pair (width_factor null:
  * the height's draw), fill_mode, interpolation, fill_value. */
@@ -1035,6 +1062,11 @@ static void rotation_matrix(size_t H, size_t W, float degrees, double *t) {
     t[3] = b0, t[4] = b1, t[5] = cy - cx * b0 - cy * b1;
 }
 
+/* a RandomRotation row's draw (applied, degrees) */
+static void rotate_affine(const lf_node *nd, const float *d, double *t) {
+    rotation_matrix(nd->shape[0], nd->shape[1], d[1], t);
+}
+
 void lf__rotate_image(const lf_translation_options *o, size_t H, size_t W, size_t C, float degrees, const float *x,
                       float *y) {
     double t[6];
@@ -1057,11 +1089,7 @@ static int rotate_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const 
         return lf_build_fail(m, LF_ERR_ARG, "RandomRotation: factor must be a range [lower, upper] with lower <= 1 "
                              "and upper >= -1, got [%g, %g]", (double)lo, (double)hi);
     const lf_translation_options *o = &nd->tr;
-    if ((unsigned)o->fill_mode > LF_FILL_CONSTANT)
-        return lf_build_fail(m, LF_ERR_ARG, "RandomRotation: unknown fill_mode %d", (int)o->fill_mode);
-    if ((unsigned)o->interpolation > LF_INTERP_NEAREST)
-        return lf_build_fail(m, LF_ERR_ARG, "RandomRotation: unknown interpolation %d", (int)o->interpolation);
-    if (!isfinite(o->fill_value)) return lf_build_fail(m, LF_ERR_ARG, "RandomRotation: fill_value must be finite");
+    if (!fill_ok(m, t->type, o)) return 0;
     if (!lf_shape_set(m, t->type, nd, 3, x->shape)) return 0;
     nd->aux_per_row = 2; /* the row's draw: applied (1) or the identity (0), the angle in degrees */
     return 1;
@@ -1069,7 +1097,6 @@ static int rotate_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const 
 
 static void rotate_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
-    size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
     float a = nd->factor[0] * 360.0f, b = nd->factor[1] * 360.0f;
     for (size_t r = 0; r < c->B; r++) { /* draw 0 of the row's stream */
         float *d = c->aux + 2 * r;
@@ -1078,32 +1105,10 @@ static void rotate_forward(const lf_layer_ctx *c) {
         if (!row_stream(c, r, &s)) continue;
         d[0] = 1.0f, d[1] = a + (b - a) * lf_draw_uniform(s, 0);
     }
-#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
-    for (size_t r = 0; r < c->B; r++) {
-        const float *d = c->aux + 2 * r, *x = c->xs[0] + r * D;
-        float *y = c->y + r * D;
-        if (d[0] == 0.0f)
-            memcpy(y, x, D * sizeof *y);
-        else
-            lf__rotate_image(&nd->tr, H, W, C, d[1], x, y);
-    }
+    affine_rows(c, rotate_affine);
 }
 
-static void rotate_backward(const lf_layer_ctx *c) {
-    float *dx = c->dxs[0];
-    if (!dx) return;
-    const lf_node *nd = c->nd;
-    size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
-#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
-    for (size_t r = 0; r < c->B; r++) {
-        const float *d = c->aux + 2 * r, *g = c->dy + r * D;
-        float *dxr = dx + r * D;
-        if (d[0] == 0.0f)
-            for (size_t j = 0; j < D; j++) dxr[j] += g[j];
-        else
-            lf__rotate_image_grad(&nd->tr, H, W, C, d[1], g, dxr);
-    }
-}
+static void rotate_backward(const lf_layer_ctx *c) { affine_rows_grad(c, rotate_affine); }
 
 /* Keras' config: factor (the resolved [lower, upper] pair), fill_mode,
  * interpolation, fill_value. */
