@@ -890,6 +890,11 @@ typedef struct lf_fit_options {
     size_t start_from_epoch;
     int has_baseline;
     double baseline;
+    /* 0 (default): LF_PROGRESS_STEP at most every 0.1 s and at an
+     * epoch's last step; 1: after every step, for a caller's per-batch
+     * hooks (Keras' on_train_batch_end; Python's fit sets it when a
+     * callback has one) */
+    int progress_every_step;
 } lf_fit_options;
 
 lf_fit_options lf_fit_defaults(void);
@@ -1007,7 +1012,8 @@ lf_status lf_model_predict_arrays(const lf_model *m, const lf_typed_array *x, si
  * called from that fit's progress callback (it runs on the fit's thread):
  * set at LF_PROGRESS_EPOCH_BEGIN, the epoch's steps use it; at
  * EPOCH_END, the next epoch's (how Keras' LearningRateScheduler and
- * ReduceLROnPlateau change it).  Not from another thread while a fit or
+ * ReduceLROnPlateau change it); at a STEP, the next step's (a per-batch
+ * schedule, with lf_fit_options.progress_every_step).  Not from another thread while a fit or
  * a train_on_batch runs on the model.  lf_model_save writes the rate set
  * last; compiling again takes the optimizer's given to compile. */
 lf_status lf_model_set_learning_rate(lf_model *m, float learning_rate);
@@ -1017,16 +1023,21 @@ lf_status lf_model_set_learning_rate(lf_model *m, float learning_rate);
 float lf_model_learning_rate(const lf_model *m);
 
 /* Keras' model.stop_training = True: asks the fit under way on m to end
- * after the current epoch, called from that fit's progress callback (at
- * EPOCH_END the fit ends there; at EPOCH_BEGIN that epoch still runs).
- * The fit then ends as after its last epoch: LF_OK, the history holding
- * the epochs run, use_ema's average written back, restore_best_weights'
- * best weights put back; also when that epoch's loss is not finite (which
- * otherwise fails the fit with LF_ERR_NUMERIC), as Keras' TerminateOnNaN
- * ends training.  stopped_early stays 0 (early stopping did not stop it).
- * Each fit starts without the request, and forgets it when it returns;
- * outside a fit's callback it does nothing.  Over MPI ranks every rank
- * must ask at the same event.  LF_ERR_ARG for a NULL m. */
+ * after the current step, called from that fit's progress callback, as
+ * Keras 3's batch loop breaks after on_train_batch_end: at a STEP event the
+ * epoch's remaining steps are skipped (its loss and accuracy are those of
+ * the steps done), at EPOCH_BEGIN the epoch's first step still runs, and
+ * at EPOCH_END the fit ends there.  The stopped epoch then ends as any (its
+ * validation metrics, its EPOCH_END, its history entry, early stopping's
+ * check) and the fit as after its last epoch: LF_OK, use_ema's average
+ * written back, restore_best_weights' best weights put back; also when
+ * that epoch's loss is not finite (which otherwise fails the fit with
+ * LF_ERR_NUMERIC), as Keras' TerminateOnNaN ends training.  stopped_early
+ * stays 0 (early stopping did not stop it).  Each fit starts without the
+ * request, and forgets it when it returns; outside a fit's callback it
+ * does nothing.  Over MPI ranks, a request on any rank stops every rank
+ * at the same step (the ranks exchange the flag after each step when the
+ * fit has a progress callback).  LF_ERR_ARG for a NULL m. */
 lf_status lf_model_stop_training(lf_model *m);
 
 /* Keras' model.train_on_batch(x, y, sample_weight): one optimizer step on

@@ -907,6 +907,25 @@ static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum) {
     return nb;
 }
 
+/* Whether the fit was asked to stop (m->stop_requested, set by a progress
+ * callback).  Over MPI ranks with a progress callback, the ranks agree on
+ * it (one allgather of a flag): a rank that asked makes every rank stop at
+ * the same step, and every rank's request is set.  A failed exchange sets
+ * r->st and stops. */
+static int fit_stop_agreed(fit_run *r) {
+    lf_model *m = r->m;
+    if (r->d.size > 1 && r->o->progress) {
+        int any = 0;
+        lf_status st = lf_dist_any(&r->d, m->stop_requested, &any, &r->st_err);
+        if (st != LF_OK) {
+            if (r->st == LF_OK) r->st = st;
+            return 1;
+        }
+        m->stop_requested = any;
+    }
+    return m->stop_requested;
+}
+
 /* Epoch e: shuffle, every step (with its progress), then the validation
  * metrics; writes the epoch's history entry.  The loss through *loss_out,
  * the validation loss through *vloss_out (NaN without validation rows).
@@ -917,20 +936,21 @@ static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out)
     const lf_fit_options *o = r->o;
     size_t n_train = r->n_train, steps = r->steps, K = r->K, E = o->epochs;
     double t0 = now_s(), last_draw = 0, lsum = 0, pen_sum = 0;
+    size_t seen = 0; /* the rows of the steps done: all n_train unless stopped */
     memset(r->lk, 0, 3 * K * sizeof *r->lk);
     memset(r->ck, 0, 2 * K * sizeof *r->ck);
     r->pr.epoch = e + 1, r->pr.steps = steps;
     r->epoch = e;
     if (o->progress) report(o, &r->pr, LF_PROGRESS_EPOCH_BEGIN);
     if (o->shuffle) lf_ids_shuffle(r->idx, n_train, &r->rng);
-    for (size_t s = 0, seen = 0; s < steps && r->st == LF_OK; s++) {
+    for (size_t s = 0; s < steps && r->st == LF_OK; s++) {
         if (r->d.size == 1 && lf_cancelled(o->cancel)) { /* over ranks: in the step's sums */
             r->st = lf_fail(&r->st_err, LF_ERR_CANCELLED, "fit: cancelled");
             return;
         }
         seen += fit_step(r, s, &lsum, &pen_sum);
         if (r->st != LF_OK) return;
-        if (o->progress && (now_s() - last_draw > 0.1 || s + 1 == steps)) {
+        if (o->progress && (o->progress_every_step || now_s() - last_draw > 0.1 || s + 1 == steps)) {
             last_draw = now_s();
             r->pr.step = s + 1, r->pr.seconds = last_draw - t0;
             r->pr.loss = (lsum + pen_sum) / (double)seen;
@@ -938,9 +958,14 @@ static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out)
             r->pr.val_loss = r->pr.val_accuracy = NAN;
             report(o, &r->pr, LF_PROGRESS_STEP);
         }
+        /* asked to stop (lf_model_stop_training from a callback): the epoch
+         * ends after this step, as Keras 3's batch loop breaks on
+         * model.stop_training; the ranks agree on it step by step */
+        if (s + 1 < steps && fit_stop_agreed(r)) break;
     }
-    double loss = (lsum + pen_sum) / (double)n_train;
-    double acc = r->has_acc ? (double)r->ck[0] / (double)(n_train * acc_per_row(m, 0)) : NAN;
+    if (r->st != LF_OK) return;
+    double loss = (lsum + pen_sum) / (double)seen;
+    double acc = r->has_acc ? (double)r->ck[0] / (double)(seen * acc_per_row(m, 0)) : NAN;
     double vloss = NAN, vacc = NAN;
     if (r->n_val) {
         vloss = eval_source(r) / (double)r->n_val + lf_l2_penalty(m, NULL);
@@ -951,9 +976,9 @@ static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out)
     for (size_t k = 0; k < K; k++) {
         int ha = lf_loss_has_accuracy(m->outs[k].loss);
         double *h = m->hist + 4 * E;
-        h[k * E + e] = r->lk[k] / (double)n_train;
+        h[k * E + e] = r->lk[k] / (double)seen;
         h[(K + k) * E + e] = r->n_val ? r->lk[K + k] / (double)r->n_val : NAN;
-        h[(2 * K + k) * E + e] = ha ? (double)r->ck[k] / (double)(n_train * acc_per_row(m, k)) : NAN;
+        h[(2 * K + k) * E + e] = ha ? (double)r->ck[k] / (double)(seen * acc_per_row(m, k)) : NAN;
         h[(3 * K + k) * E + e] =
             ha && r->n_val ? (double)r->ck[K + k] / (double)(r->n_val * acc_per_row(m, k)) : NAN;
     }
@@ -963,6 +988,7 @@ static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out)
         r->pr.loss = loss, r->pr.accuracy = acc, r->pr.val_loss = vloss, r->pr.val_accuracy = vacc;
         report(o, &r->pr, LF_PROGRESS_EPOCH_END);
     }
+    fit_stop_agreed(r); /* a stop asked at EPOCH_END: every rank ends here */
     *loss_out = loss, *vloss_out = vloss;
 }
 

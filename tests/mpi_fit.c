@@ -39,6 +39,10 @@
  *                              0.001 (its updates would differ)
  *   mpi_fit OUT.lfm l2diff     the seed network, rank 1's output layer with
  *                              an L2 penalty (its gradients would differ)
+ *   mpi_fit OUT.lfm stopstep   the seed network, 3 epochs reported step by
+ *                              step; the last rank alone asks to stop at
+ *                              epoch 2's step 5 (lf_model_stop_training):
+ *                              every rank ends after that step
  *   mpi_fit OUT.lfm KIND EPOCHS   that many epochs, each rank writing its
  *                              process id to rank<R>.pid first (for the
  *                              test that kills one rank during the fit)
@@ -60,13 +64,25 @@
 enum { N = 1000, D = 100 };
 static float x1[N * D], x2[N * D], y[N];
 
+/* stopstep: the model, and whether this rank asks to stop */
+typedef struct stopper {
+    lf_model *m;
+    int asks;
+} stopper;
+
+static void stop_at_step5(void *ctx, const lf_progress *p) {
+    const stopper *s = ctx;
+    if (s->asks && p->event == LF_PROGRESS_STEP && p->epoch == 2 && p->step == 5) lf_model_stop_training(s->m);
+}
+
 int main(int argc, char **argv) {
-    int rank = 0, rc = 0;
+    int rank = 0, size = 1, rc = 0;
     const void *comm = NULL;
 #ifdef LF_HAVE_MPI
     MPI_Init(&argc, &argv);
     MPI_Comm world = MPI_COMM_WORLD;
     MPI_Comm_rank(world, &rank);
+    MPI_Comm_size(world, &size);
     comm = &world;
 #endif
     if (argc < 2) return 2;
@@ -83,7 +99,8 @@ int main(int argc, char **argv) {
     lf_status st = lf_model_create(&m, 7);
     int val = strcmp(kind, "valdiff") == 0 || strcmp(kind, "mindelta") == 0;
     int diff = strcmp(kind, "optdiff") == 0 || strcmp(kind, "l2diff") == 0;
-    if (!st && (strcmp(kind, "seed") == 0 || strcmp(kind, "bad") == 0 || val || diff)) {
+    int stopstep = strcmp(kind, "stopstep") == 0;
+    if (!st && (strcmp(kind, "seed") == 0 || strcmp(kind, "bad") == 0 || val || diff || stopstep)) {
         lf_optimizer adam = lf_optimizer_default(LF_OPT_ADAM);
         if (strcmp(kind, "optdiff") == 0 && rank == 1) adam.clipnorm = 0.001f;
         st = lf_seed_network(m, D, 32, NULL, &adam);
@@ -140,6 +157,8 @@ int main(int argc, char **argv) {
     fo.mpi_comm = comm;
     if (val) fo.epochs = 8, fo.validation_split = 0.2, fo.patience = 2;
     if (strcmp(kind, "mindelta") == 0 && rank == 1) fo.min_delta = 1e9f;
+    stopper stop = {m, rank == size - 1};
+    if (stopstep) fo.progress = stop_at_step5, fo.progress_ctx = &stop, fo.progress_every_step = 1;
     const float *x[2] = {x1, x2};
     /* seqout: a target per step (the second input's values) */
     if (!st) st = lf_model_fit(m, x, strcmp(kind, "seqout") == 0 ? x2 : y, N, &fo);
@@ -151,7 +170,8 @@ int main(int argc, char **argv) {
         size_t nb = strcmp(kind, "batchnorm") == 0 || strcmp(kind, "seqbn") == 0 ? 8 : strcmp(kind, "cnn") == 0 ? 6 : 0;
         size_t nk = strcmp(kind, "cnn") == 0 ? 54 : 8;
         if (nb) lf_get_weights(m, "bn", 2, mine, nb), lf_get_weights(m, "bn", 3, mine + nb, nb);
-        if (strcmp(kind, "seed") == 0 || strcmp(kind, "bad") == 0) lf_get_weights(m, "weighted_average", 0, mine, 2);
+        if (strcmp(kind, "seed") == 0 || strcmp(kind, "bad") == 0 || stopstep)
+            lf_get_weights(m, "weighted_average", 0, mine, 2);
         else if (diff) lf_get_weights(m, "dense_2", 0, mine, 32);
         else if (strcmp(kind, "wino") == 0) lf_get_weights(m, "conv2", 1, mine, 16);
         else lf_get_weights(m, "out", 0, mine + 2 * nb, nk);
@@ -177,7 +197,7 @@ int main(int argc, char **argv) {
         }
         float k[54];
         size_t nk = strcmp(kind, "cnn") == 0 ? 54 : 8;
-        if (strcmp(kind, "seed") != 0 && strcmp(kind, "wino") != 0 && lf_get_weights(m, "out", 0, k, nk) == LF_OK)
+        if (strcmp(kind, "seed") != 0 && strcmp(kind, "wino") != 0 && !stopstep && lf_get_weights(m, "out", 0, k, nk) == LF_OK)
             for (size_t i = 0; i < nk; i++) printf("out %.9g\n", k[i]);
         if (lf_model_save(m, argv[1], LF_WRITE_NO_FSYNC) != LF_OK) rc = 1;
     }

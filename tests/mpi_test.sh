@@ -424,6 +424,18 @@ if cc -std=c11 -O2 -I"$ROOT/include" "$ROOT/tests/mpi_fit.c" "$BUILD/liblatefuse
         [ "$rc" -eq 1 ] && [ "$(cat "${k}2.txt")" = "$want" ] && [ ! -e "${k}2.lfm" ] && ok ||
             bad "fit on 2 ranks, $k on rank 1: exit $rc, '$(cat "${k}2.txt")'"
     done
+    # the last rank alone asks to stop at epoch 2's step 5: every rank ends
+    # after that step (no rank waits for the others' next step), 2 epochs
+    ./fit0 stopstep0.lfm stopstep >stopstep0.txt && [ "$(grep -c '^loss' stopstep0.txt)" -eq 2 ] && ok ||
+        bad "mpi_fit stopstep on one process: '$(cat stopstep0.txt)'"
+    for p in 2 3; do
+        start=$(date +%s)
+        fit $p "stopstep$p.lfm" stopstep "stopstep$p.txt"
+        secs=$(($(date +%s) - start))
+        [ "$rc" -eq 0 ] && [ "$(grep -c '^loss' "stopstep$p.txt")" -eq 2 ] && [ "$secs" -le 20 ] && ok ||
+            bad "stop asked by the last of $p ranks: exit $rc after $secs s, '$(head -n 3 "stopstep$p.txt")'"
+        within2 stopstep0.txt "stopstep$p.txt" "a fit stopped at a step on $p ranks"
+    done
     # rank 1 killed (SIGKILL) during a long fit: mpirun ends the job
     rm -f rank0.pid rank1.pid
     start=$(date +%s)

@@ -1393,6 +1393,60 @@ static void test_stop_training(void) {
     free(x), free(y);
 }
 
+/* counts the STEP events; asks to stop at step `step` of epoch `epoch`
+ * (lf_model_stop_training), or sets the cancel flag there */
+typedef struct stop_step {
+    lf_model *m;
+    size_t epoch, step, steps_seen;
+    double loss_there;
+    volatile int *cancel;
+} stop_step;
+
+static void stop_at_step(void *ctx, const lf_progress *p) {
+    stop_step *s = ctx;
+    if (p->event != LF_PROGRESS_STEP) return;
+    s->steps_seen++;
+    if (p->epoch == s->epoch && p->step == s->step) {
+        s->loss_there = p->loss;
+        if (s->cancel)
+            *s->cancel = 1;
+        else
+            lf_model_stop_training(s->m);
+    }
+}
+
+/* progress_every_step reports each step; lf_model_stop_training at a STEP
+ * event ends the epoch after that step (Keras 3's batch loop): the weights
+ * of the steps done (those of a fit cancelled before the next step), the
+ * epoch's loss in the history that of the steps done (the running loss the
+ * event reported), LF_OK */
+static void test_stop_training_step(void) {
+    size_t n = 60;
+    float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y);
+    make_task(x, y, n, 44);
+    const float *xs[1] = {x};
+    lf_model *a = clf_model(18, 0.0f), *b = clf_model(18, 0.0f);
+    stop_step s = {a, 2, 2, 0, NAN, NULL};
+    lf_fit_options o = lf_fit_defaults();
+    o.epochs = 5, o.batch_size = 16, o.seed = 5, o.progress = stop_at_step, o.progress_ctx = &s;
+    o.progress_every_step = 1;
+    CHECK(lf_model_fit(a, xs, y, n, &o) == LF_OK, "fit: %s", lf_model_error(a));
+    const lf_history *h = lf_model_history(a);
+    CHECK(h->epochs == 2 && !h->stopped_early, "%zu epochs run (stopped early %d), want 2", h->epochs,
+          h->stopped_early);
+    CHECK(s.steps_seen == 4 + 2, "%zu STEP events, want every step: 4 + 2", s.steps_seen);
+    CHECK(h->epochs == 2 && h->loss[1] == s.loss_there && isfinite(h->loss[1]),
+          "the stopped epoch's loss %g is not that of its 2 steps %g", h->loss[1], s.loss_there);
+    volatile int cancel = 0;
+    stop_step sb = {b, 2, 2, 0, NAN, &cancel};
+    lf_fit_options ob = o;
+    ob.progress_ctx = &sb, ob.cancel = &cancel;
+    CHECK(lf_model_fit(b, xs, y, n, &ob) == LF_ERR_CANCELLED, "cancelled fit: %s", lf_model_error(b));
+    CHECK(memcmp(a->params, b->params, a->n_params * sizeof(float)) == 0, "not the weights of 4 + 2 steps");
+    lf_model_free(a), lf_model_free(b);
+    free(x), free(y);
+}
+
 /* lf_model_train_on_batch is a fit of one epoch of one batch holding every
  * row, rows in order: the same weights bit for bit, its loss and accuracy
  * those of the history (measured before the step), with sample weights;
@@ -1643,6 +1697,7 @@ int main(void) {
     test_train_on_batch();
     test_clip_decay();
     test_stop_training();
+    test_stop_training_step();
     rmdir(tmpdir);
     return check_report("test_engine");
 }

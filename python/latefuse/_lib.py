@@ -99,7 +99,7 @@ class FitOptions(ctypes.Structure):
                 ("val_arrays", c_void_p), ("val_ys", c_void_p), ("mpi_comm", c_void_p),
                 ("cancel", ctypes.POINTER(c_int)), ("threads", c_size), ("val_sample_weight", c_void_p),
                 ("monitor_accuracy", c_int), ("start_from_epoch", c_size), ("has_baseline", c_int),
-                ("baseline", ctypes.c_double)]
+                ("baseline", ctypes.c_double), ("progress_every_step", c_int)]
 
 
 class History(ctypes.Structure):
@@ -312,11 +312,20 @@ def progress_printer(bar, plain=False):
     Assigning it to an options struct's `progress` field keeps it alive as
     long as the struct."""
     import sys
+    import time
     buf = ctypes.create_string_buffer(512)
+    last = [0.0]
 
     def show(ctx, p):
         if p.contents.event in _REDRAW and not bar:
             return
+        if p.contents.event == 1 and p.contents.step < p.contents.steps:
+            # a fit reporting every step (per-batch callbacks): the bar is
+            # redrawn at most every 0.1 s, as the library's own reports
+            t = time.monotonic()
+            if t - last[0] <= 0.1:
+                return
+            last[0] = t
         lib.lf_progress_format(p, buf, len(buf))
         text = buf.value.decode("utf-8", "replace")
         sys.stderr.write(_BAR.sub(r"\1", text) if plain else text)

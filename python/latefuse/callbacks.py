@@ -10,13 +10,18 @@ begin and end the library reports progress, and there Model.fit calls the
 callbacks' on_epoch_begin(epoch, logs) and on_epoch_end(epoch, logs) (logs:
 loss, accuracy and the compiled metrics, val_* with validation data; one
 dict through the callbacks in order, then the history, as Keras), and
-on_train_begin / on_train_end around the fit.  There are no per-batch
-hooks.  A callback may read the model (self.model.predict, evaluate, save,
-get_weights), set self.model.optimizer.learning_rate (the next epoch's
-steps use it: lf_model_set_learning_rate) and self.model.stop_training =
-True (fit ends after this epoch: lf_model_stop_training), not change the
-weights while fit runs; an exception in a callback ends the fit after that
-epoch and is raised when fit returns.
+on_train_begin / on_train_end around the fit.  A callback with a
+per-batch hook (on_train_batch_begin / on_train_batch_end, or Keras'
+aliases on_batch_begin / on_batch_end) has the library report every step,
+and fit calls them around each step (batch logs: the epoch's loss and
+accuracy so far, not the other compiled metrics).  A callback may read
+the model (self.model.predict, evaluate, save, get_weights), set
+self.model.optimizer.learning_rate (the next step uses it:
+lf_model_set_learning_rate) and self.model.stop_training = True (fit
+ends after the current step, as Keras 3's batch loop:
+lf_model_stop_training), not change the weights while fit runs; an
+exception in a callback ends the fit after that step and is raised when
+fit returns.
 """
 import collections.abc
 import csv
@@ -56,6 +61,56 @@ class Callback:
 
     def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
         pass
+
+    def on_train_batch_begin(self, batch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        self.on_batch_begin(batch, logs=logs)  # Keras' backwards-compatible alias
+
+    def on_train_batch_end(self, batch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        self.on_batch_end(batch, logs=logs)
+
+    def on_batch_begin(self, batch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        pass
+
+    def on_batch_end(self, batch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        pass
+
+    # Keras' evaluate / predict hooks: latefuse's evaluate and predict take
+    # no callbacks, and fit's validation runs in the library without them
+    def on_test_begin(self, logs: Optional[Dict[str, float]] = None) -> None:
+        pass
+
+    def on_test_end(self, logs: Optional[Dict[str, float]] = None) -> None:
+        pass
+
+    def on_test_batch_begin(self, batch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        pass
+
+    def on_test_batch_end(self, batch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        pass
+
+    def on_predict_begin(self, logs: Optional[Dict[str, float]] = None) -> None:
+        pass
+
+    def on_predict_end(self, logs: Optional[Dict[str, float]] = None) -> None:
+        pass
+
+    def on_predict_batch_begin(self, batch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        pass
+
+    def on_predict_batch_end(self, batch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        pass
+
+
+_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
+
+
+def _has_batch_hooks(cb: Any) -> bool:
+    """Whether callback cb has a per-batch training hook of its own (a
+    subclass's method, or a function set on the instance as
+    LambdaCallback does): fit then has the library report every step."""
+    if not isinstance(cb, Callback):
+        return any(callable(getattr(cb, h, None)) for h in _BATCH_HOOKS)
+    return any(h in vars(cb) or getattr(type(cb), h) is not getattr(Callback, h) for h in _BATCH_HOOKS)
 
 
 class ModelCheckpoint(Callback):
@@ -391,20 +446,21 @@ class TerminateOnNaN(Callback):
 
 class LambdaCallback(Callback):
     """LambdaCallback(on_epoch_begin=None, on_epoch_end=None,
-    on_train_begin=None, on_train_end=None, **kwargs), as Keras: the
-    functions given replace those hooks (epoch, logs) / (logs).  Keras'
-    on_train_batch_begin / on_train_batch_end (and the other batch hooks)
-    are refused: fit has no batch hooks, they would never run."""
+    on_train_begin=None, on_train_end=None, on_train_batch_begin=None,
+    on_train_batch_end=None, **kwargs), as Keras 3: the functions given
+    replace those hooks (epoch, logs) / (batch, logs) / (logs); kwargs
+    (on_batch_end=..., any hook's name) are set on the instance."""
 
     def __init__(self, on_epoch_begin: Optional[Callable] = None, on_epoch_end: Optional[Callable] = None,
                  on_train_begin: Optional[Callable] = None, on_train_end: Optional[Callable] = None,
+                 on_train_batch_begin: Optional[Callable] = None, on_train_batch_end: Optional[Callable] = None,
                  **kwargs: Any) -> None:
         super().__init__()
-        batch = sorted(k for k, v in kwargs.items() if "batch" in k and v is not None)
-        if batch:
-            raise ValueError("LambdaCallback: %s: latefuse's fit has no per-batch hooks (the epochs run in the "
-                             "C library); use on_epoch_begin / on_epoch_end" % ", ".join(batch))
         self.__dict__.update(kwargs)
+        if on_train_batch_begin is not None:
+            self.on_train_batch_begin = on_train_batch_begin
+        if on_train_batch_end is not None:
+            self.on_train_batch_end = on_train_batch_end
         if on_epoch_begin is not None:
             self.on_epoch_begin = on_epoch_begin
         if on_epoch_end is not None:

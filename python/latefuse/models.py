@@ -52,6 +52,7 @@ from . import _lib
 from ._cancel import _Cancel
 from . import layers as L
 from . import optimizers as _optimizers
+from . import callbacks as _callbacks
 from .callbacks import _ACC_NAMES, Callback, EarlyStopping
 from ._lib import LatefuseError, lib
 
@@ -882,6 +883,10 @@ class Model:
             for cb in others:
                 cb.set_model(self)
                 cb.set_params(params)
+            # the callbacks with per-batch hooks: the library then reports
+            # every step (its STEP event), where they run
+            batch_cbs = [cb for cb in others if _callbacks._has_batch_hooks(cb)]
+            opts.progress_every_step = int(bool(batch_cbs))
 
             def hook(ctx, p, show=show):
                 if show:
@@ -893,7 +898,23 @@ class Model:
                     if ev == 0:
                         for cb in others:
                             cb.on_epoch_begin(p.contents.epoch - 1, {})
+                        for cb in batch_cbs:  # Keras: the first batch begins
+                            cb.on_train_batch_begin(0, {})
                         self._push_learning_rate()  # a schedule's rate: this epoch's steps use it
+                    elif ev == 1 and batch_cbs:
+                        # step s of steps done: Keras' on_train_batch_end(s - 1,
+                        # logs) with the loss and accuracy so far (the running
+                        # means of the epoch's steps, as Keras' batch logs), then
+                        # the next batch begins unless fit stops here
+                        s, logs = p.contents.step, {"loss": p.contents.loss}
+                        for a in self._acc:
+                            logs[a] = p.contents.accuracy
+                        for cb in batch_cbs:
+                            cb.on_train_batch_end(s - 1, logs)
+                        if s < p.contents.steps and not self.stop_training:
+                            for cb in batch_cbs:
+                                cb.on_train_batch_begin(s, {})
+                        self._push_learning_rate()  # the next step's rate
                     elif ev == 2:
                         logs = {"loss": p.contents.loss}
                         for a in self._acc:
@@ -911,11 +932,11 @@ class Model:
                             cb.on_epoch_end(p.contents.epoch - 1, logs)
                         epoch_logs.append(dict(logs))
                         self._push_learning_rate()  # the next epoch's rate
-                    if self.stop_training:  # Keras' model.stop_training: fit ends after this epoch
+                    if self.stop_training:  # Keras' model.stop_training: fit ends after this step
                         lib.lf_model_stop_training(self._handle)
                 except BaseException as e:  # ctypes would print and drop it: raised after fit
                     errors.append(e)
-                    lib.lf_model_stop_training(self._handle)  # no more epochs: raised when fit returns
+                    lib.lf_model_stop_training(self._handle)  # no more steps: raised when fit returns
 
             opts.progress = _lib.PROGRESS_FN(hook)
             for cb in others:

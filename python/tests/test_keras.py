@@ -795,7 +795,7 @@ def test_terminate_on_nan_and_stop_training():
     assert len(m.fit(x, y, epochs=3, verbose=0).history["loss"]) == 3  # the next fit starts anew
 
 
-def test_lambda_callback_hooks_and_refused_batch_hooks():
+def test_lambda_callback_hooks():
     m, x, y = regression()
     m.compile("adam", "mse")
     calls = []
@@ -806,8 +806,84 @@ def test_lambda_callback_hooks_and_refused_batch_hooks():
     m.fit(x, y, epochs=2, verbose=0, callbacks=[cb])
     assert calls == ["train_begin", ("begin", 0), ("end", 0, ["loss"]), ("begin", 1), ("end", 1, ["loss"]),
                      "train_end"]
-    with pytest.raises(ValueError, match="on_train_batch_end: latefuse's fit has no per-batch hooks"):
-        LambdaCallback(on_train_batch_end=lambda b, logs: None)
+
+
+def per_batch_steps(rates, n_rows, batch=8):
+    """The weights after plain-SGD steps over the rows in order, batch by
+    batch, each step with its rate (train_on_batch): what a fit whose batch
+    hooks set these rates, or that stops after len(rates) steps, gives."""
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=rates[0]), "mse")
+    for k, r in enumerate(rates):
+        m.optimizer.learning_rate = r
+        a = (k * batch) % n_rows
+        m.train_on_batch(x[a:a + batch], y[a:a + batch])
+    return m.get_weights()
+
+
+def test_batch_hooks_order_logs_rates_and_stop():
+    # Keras 3's fit loop (keras/src/backend/torch/trainer.py: on_epoch_begin,
+    # then per batch on_train_batch_begin(step), the step,
+    # on_train_batch_end(step, logs), break on stop_training; then
+    # on_epoch_end); on_batch_begin / on_batch_end are the aliases the base
+    # class's on_train_batch_* call (keras/src/callbacks/callback.py)
+    m, x, y = regression()  # 40 rows, batch 16: 3 steps an epoch
+    m.compile(SGD(learning_rate=0.01), "mse")
+    calls = []
+
+    class Alias(Callback):
+        def on_batch_end(self, batch, logs=None):
+            calls.append(("alias_end", batch))
+
+    cb = LambdaCallback(on_epoch_begin=lambda e, logs: calls.append(("eb", e)),
+                        on_epoch_end=lambda e, logs: calls.append(("ee", e)),
+                        on_train_batch_begin=lambda b, logs: calls.append(("bb", b)),
+                        on_train_batch_end=lambda b, logs: calls.append(("be", b, sorted(logs))))
+    h = m.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0, callbacks=[cb, Alias()])
+    epoch = [("bb", 0), ("be", 0, ["loss"]), ("alias_end", 0), ("bb", 1), ("be", 1, ["loss"]),
+             ("alias_end", 1), ("bb", 2), ("be", 2, ["loss"]), ("alias_end", 2)]
+    assert calls == [("eb", 0)] + epoch + [("ee", 0), ("eb", 1)] + epoch + [("ee", 1)]
+    # batch logs: the epoch's running loss; the first batch's is its own
+    # mse (by hand, from the weights before), the last one the epoch's
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=0.01), "mse")
+    first = float(np.mean((m.predict(x[:16]).astype(np.float64) - y[:16]) ** 2))
+    logs = []
+    h = m.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0,
+              callbacks=[LambdaCallback(on_train_batch_end=lambda b, lg: logs.append(lg["loss"]))])
+    assert len(logs) == 3 and logs[2] == h.history["loss"][0]
+    np.testing.assert_allclose(logs[0], first, rtol=1e-5)
+    # a rate set per batch (a warm-up) is the next step's: the weights of
+    # one train_on_batch per step with those rates
+    rates = [0.001, 0.002, 0.004, 0.008, 0.016]
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=0.1), "mse")
+    step = [0]
+
+    def warm(b, logs):
+        m.optimizer.learning_rate = rates[step[0]]
+        step[0] += 1
+
+    m.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0,
+          callbacks=[LambdaCallback(on_train_batch_begin=warm)])
+    for got, w in zip(m.get_weights(), per_batch_steps(rates, 40)):
+        np.testing.assert_array_equal(got, w)
+    # model.stop_training in on_train_batch_end: fit ends after that step,
+    # the epoch's loss that of the steps done, on_epoch_end still runs
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=0.01), "mse")
+    seen, ends = [], []
+
+    def stop(b, logs):
+        seen.append((b, logs["loss"]))
+        m.stop_training = b == 1
+
+    h = m.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0,
+              callbacks=[LambdaCallback(on_train_batch_end=stop, on_epoch_end=lambda e, lg: ends.append(e))])
+    assert [b for b, _ in seen] == [0, 1] and ends == [0]
+    assert h.history["loss"] == [seen[1][1]]
+    for got, w in zip(m.get_weights(), per_batch_steps([0.01, 0.01], 40)):
+        np.testing.assert_array_equal(got, w)
 
 
 def _scripted_fit(losses, **es_args):
