@@ -709,17 +709,27 @@ typedef enum lf_loss {
 const char *lf_loss_name(lf_loss l); /* Keras spelling or NULL */
 int lf_loss_parse(const char *name); /* -1 if unknown */
 
-typedef enum lf_optimizer_kind { LF_OPT_SGD = 0, LF_OPT_ADAM, LF_OPT_RMSPROP } lf_optimizer_kind;
+/* (new kinds are appended: the values are the ABI) */
+typedef enum lf_optimizer_kind {
+    LF_OPT_SGD = 0,
+    LF_OPT_ADAM,
+    LF_OPT_RMSPROP,
+    LF_OPT_ADAGRAD,
+    LF_OPT_ADAMAX,
+    LF_OPT_NADAM,
+    LF_OPT_ADADELTA,
+    LF_OPT_LION
+} lf_optimizer_kind;
 
 typedef struct lf_optimizer {
     lf_optimizer_kind kind;
     float learning_rate;
     float momentum;   /* sgd, rmsprop */
     int nesterov;     /* sgd */
-    float beta_1;     /* adam */
-    float beta_2;     /* adam */
-    float epsilon;    /* adam, rmsprop */
-    float rho;        /* rmsprop */
+    float beta_1;     /* adam, adamax, nadam, lion */
+    float beta_2;     /* adam, adamax, nadam, lion */
+    float epsilon;    /* all but sgd and lion */
+    float rho;        /* rmsprop, adadelta */
     int use_ema;      /* all: keep a moving average of the weights during
                          fit and write it into the weights when fit ends */
     float ema_momentum; /* its momentum, in [0, 1) */
@@ -735,12 +745,36 @@ typedef struct lf_optimizer {
     float global_clipnorm;/* every gradient scaled by
                              min(1, global_clipnorm / |all gradients|) (NaN
                              when that norm is not finite, as Keras) */
+    int amsgrad;          /* adam: divide by the root of the largest second
+                             moment so far, v_hat = max(v_hat, v) (Keras'
+                             amsgrad); a third moment kept */
+    int centered;         /* rmsprop: divide by sqrt(v - a^2 + eps), a the
+                             moving average of the gradients (Keras'
+                             centered); a third moment kept */
+    float initial_accumulator_value; /* adagrad: the accumulators' start
+                                        (finite, >= 0) */
 } lf_optimizer;
 
 /* Keras' defaults: sgd lr 0.01, momentum 0; adam lr 1e-3, beta_1 0.9,
- * beta_2 0.999, epsilon 1e-7; rmsprop lr 1e-3, rho 0.9, epsilon 1e-7;
+ * beta_2 0.999, epsilon 1e-7, amsgrad 0; rmsprop lr 1e-3, rho 0.9,
+ * epsilon 1e-7, centered 0; adagrad lr 1e-3, initial_accumulator_value
+ * 0.1, epsilon 1e-7; adamax and nadam lr 1e-3, beta_1 0.9, beta_2 0.999,
+ * epsilon 1e-7; adadelta lr 1e-3, rho 0.95, epsilon 1e-7 (Keras' default:
+ * the paper's rule is lr 1); lion lr 1e-3, beta_1 0.9, beta_2 0.99;
  * use_ema 0, ema_momentum 0.99; weight_decay and the clips 0 (Keras'
- * AdamW is adam with weight_decay 0.004).
+ * AdamW is adam with weight_decay 0.004).  Each kind's update is Keras 3's
+ * (keras/src/optimizers/<name>.py), t the step count from 1:
+ *   adagrad:  a += g^2;  w -= lr g / sqrt(a + eps)
+ *   adamax:   m += (g - m)(1 - b1);  u = max(b2 u, |g|);
+ *             w -= lr m / ((1 - b1^t)(u + eps))
+ *   nadam:    m, v as adam; u_t = b1 (1 - 0.5 * 0.96^t), P_t = u_1 ... u_t;
+ *             w -= lr (u_{t+1} m / (1 - P_t u_{t+1}) + (1 - u_t) g / (1 - P_t))
+ *                  / (sqrt(v / (1 - b2^t)) + eps)
+ *   adadelta: a = rho a + (1 - rho) g^2;
+ *             d = -sqrt(s + eps) g / sqrt(a + eps);
+ *             s = rho s + (1 - rho) d^2;  w += lr d
+ *   lion:     w -= lr sign(b1 m + (1 - b1) g);  m = b2 m + (1 - b2) g
+ * (lion's beta_1 in (0, 1], as Keras; the other kinds' betas in [0, 1)).
  *
  * use_ema follows Keras 3: after every optimizer step of fit,
  * average = m * average + (1 - m) * w, with m = 0 on the model's first step

@@ -25,8 +25,10 @@ int lf_loss_parse(const char *name) {
 }
 
 lf_optimizer lf_optimizer_default(lf_optimizer_kind kind) {
-    lf_optimizer o = {kind, 1e-3f, 0.0f, 0, 0.9f, 0.999f, 1e-7f, 0.9f, 0, 0.99f, 0.0f, 0.0f, 0.0f, 0.0f};
+    lf_optimizer o = {kind, 1e-3f, 0.0f, 0, 0.9f, 0.999f, 1e-7f, 0.9f, 0, 0.99f, 0.0f, 0.0f, 0.0f, 0.0f, 0, 0, 0.1f};
     if (kind == LF_OPT_SGD) o.learning_rate = 0.01f;
+    if (kind == LF_OPT_ADADELTA) o.rho = 0.95f;
+    if (kind == LF_OPT_LION) o.beta_2 = 0.99f;
     return o;
 }
 
@@ -90,10 +92,13 @@ size_t lf_model_num_params(const lf_model *m) { return m ? m->n_params : 0; }
 /* -------------------------------------------------------------- compile */
 
 static int valid_optimizer(const lf_optimizer *o) {
-    if ((unsigned)o->kind > LF_OPT_RMSPROP) return 0;
+    if ((unsigned)o->kind > LF_OPT_LION) return 0;
     if (!(o->learning_rate > 0.0f) || !isfinite(o->learning_rate)) return 0;
     if (!(o->momentum >= 0.0f && o->momentum < 1.0f)) return 0;
-    if (!(o->beta_1 >= 0.0f && o->beta_1 < 1.0f) || !(o->beta_2 >= 0.0f && o->beta_2 < 1.0f)) return 0;
+    if (o->kind == LF_OPT_LION ? !(o->beta_1 > 0.0f && o->beta_1 <= 1.0f) : !(o->beta_1 >= 0.0f && o->beta_1 < 1.0f))
+        return 0; /* Keras' Lion: beta_1 in (0, 1] (0 degenerates to SignSGD) */
+    if (!(o->beta_2 >= 0.0f && o->beta_2 < 1.0f)) return 0;
+    if (!(o->initial_accumulator_value >= 0.0f) || !isfinite(o->initial_accumulator_value)) return 0;
     if (!(o->epsilon > 0.0f) || !isfinite(o->epsilon)) return 0;
     if (!(o->rho >= 0.0f && o->rho < 1.0f)) return 0;
     if (o->use_ema && !(o->ema_momentum >= 0.0f && o->ema_momentum < 1.0f)) return 0;
@@ -148,8 +153,9 @@ lf_status lf_model_compile_outputs(lf_model *m, size_t n_out, const int *outputs
     lf_optimizer o = opt ? *opt : lf_optimizer_default(LF_OPT_ADAM);
     if (!valid_optimizer(&o))
         return lf_model_fail(m, LF_ERR_ARG,
-                             "compile: invalid optimizer settings (learning rate and epsilon must be > 0, "
-                             "momentum, rho, betas and ema_momentum in [0, 1))");
+                             "compile: invalid optimizer settings (a known kind; learning rate and epsilon must "
+                             "be > 0, momentum, rho, betas and ema_momentum in [0, 1) (lion's beta_1 in (0, 1]), "
+                             "initial_accumulator_value finite and >= 0)");
     if (!valid_clips(&o))
         return lf_model_fail(m, LF_ERR_ARG,
                              "compile: weight_decay, clipnorm, clipvalue and global_clipnorm must be finite and "
@@ -208,13 +214,16 @@ lf_status lf_model_compile_outputs(lf_model *m, size_t n_out, const int *outputs
     m->grads = LF_CALLOC(n, sizeof(float));
     m->m1 = LF_CALLOC(n, sizeof(float));
     m->m2 = LF_CALLOC(n, sizeof(float));
+    m->m3 = lf_optim_third(&o) ? LF_CALLOC(n, sizeof(float)) : NULL;
     m->outs = LF_CALLOC(n_out, sizeof *m->outs);
-    if (!m->grads || !m->m1 || !m->m2 || !m->outs) {
-        LF_FREE(m->grads), LF_FREE(m->m1), LF_FREE(m->m2), LF_FREE(m->outs);
-        m->grads = m->m1 = m->m2 = NULL;
+    if (!m->grads || !m->m1 || !m->m2 || (lf_optim_third(&o) && !m->m3) || !m->outs) {
+        LF_FREE(m->grads), LF_FREE(m->m1), LF_FREE(m->m2), LF_FREE(m->m3), LF_FREE(m->outs);
+        m->grads = m->m1 = m->m2 = m->m3 = NULL;
         m->outs = NULL;
         return lf_model_fail(m, LF_ERR_NOMEM, "out of memory compiling %zu parameters", m->n_params);
     }
+    if (o.kind == LF_OPT_ADAGRAD) /* Keras' accumulators start at initial_accumulator_value */
+        for (size_t i = 0; i < n; i++) m->m2[i] = o.initial_accumulator_value;
     for (size_t k = 0; k < n_out; k++) {
         const lf_node *out = &m->nodes[outputs[k]];
         lf_loss loss = losses[k];

@@ -526,7 +526,8 @@ static void optimizer_step(lf_model *m, const param_plan *p) {
     lf_optim_decay(&m->opt, m->params, p->runs, p->n_runs);
     for (size_t i = 0; i < p->n_runs; i++) {
         size_t off = p->runs[2 * i];
-        lf_optim_step(&m->opt, m->params + off, m->grads + off, m->m1 + off, m->m2 + off, p->runs[2 * i + 1],
+        lf_optim_step(&m->opt, m->params + off, m->grads + off, m->m1 + off, m->m2 + off,
+                      m->m3 ? m->m3 + off : NULL, p->runs[2 * i + 1],
                       m->step);
     }
 }

@@ -28,6 +28,7 @@ void lf_model_reset(lf_model *m) {
     LF_FREE(m->grads);
     LF_FREE(m->m1);
     LF_FREE(m->m2);
+    LF_FREE(m->m3);
     LF_FREE(m->hist);
     LF_FREE(m->outs);
     for (size_t i = 0; i < m->n_textvec; i++) lf_textvec_free(m->textvec[i]);

@@ -188,6 +188,7 @@ struct lf_model {
 
     float *params;           /* flat blocks, n_params each */
     float *grads, *m1, *m2;  /* allocated by compile */
+    float *m3;               /* the third moment (lf_optim_third), or NULL */
     size_t n_params, cap_params;
     /* while a file is loaded (model_io.c): the weights its tensors store;
      * a layer whose weights, with the earlier layers', pass that by more
@@ -315,8 +316,12 @@ double lf_l2_penalty(const lf_model *m, float *grads);
  * into (zeroing it in the update's own loop costs nothing: the loop waits on
  * its divisions, not on memory).  Every weight and moment it stores is
  * flushed to zero below FLT_MIN (subnormals are slow on x86). */
-void lf_optim_step(const lf_optimizer *o, float *restrict w, float *restrict g,
-                   float *restrict m1, float *restrict m2, size_t n, uint64_t t);
+void lf_optim_step(const lf_optimizer *o, float *restrict w, float *restrict g, float *restrict m1,
+                   float *restrict m2, float *restrict m3, size_t n, uint64_t t);
+/* The name of the optimizer's third moment ("velocity_hat" of adam with
+ * amsgrad, "average_gradient" of centered rmsprop, Keras' names), NULL for
+ * an optimizer that keeps two (m3 is then NULL) */
+const char *lf_optim_third(const lf_optimizer *o);
 /* Keras 3's gradient clipping (the one clip of o that is set; none: nothing)
  * of the gradients g of the n_vars weights at (offset, count) pairs vars
  * (each weight one variable: clipnorm is per weight, global_clipnorm over

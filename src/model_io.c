@@ -4,7 +4,8 @@
  * A model file is a safetensors file: the weights as F32 tensors named
  * "<layer>.kernel", "<layer>.bias" (Dense, PyTorch layout (out, in)) and
  * "<layer>.W" (weighted averages), optionally the optimizer moments
- * "optimizer.m" / "optimizer.v", and in "__metadata__" the strings
+ * "optimizer.m" / "optimizer.v" (and the third of adam's amsgrad or
+ * centered rmsprop, "optimizer.velocity_hat" / "optimizer.average_gradient"), and in "__metadata__" the strings
  * format = "latefuse", format_version = "2" and architecture = a JSON
  * object describing the graph (schema in docs/formats.md).  Each layer's own
  * fields, and its tensors, are its kind's record's (layers/layer.h); this
@@ -25,7 +26,9 @@
  * flat float inputs with a "dim" only, still load) */
 #define FORMAT_VERSION "2"
 
-static const char *const opt_names[] = {"sgd", "adam", "rmsprop"};
+/* lf_optimizer_kind's order */
+static const char *const opt_names[] = {"sgd", "adam", "rmsprop", "adagrad", "adamax", "nadam", "adadelta", "lion"};
+#define N_OPT_NAMES (sizeof opt_names / sizeof *opt_names)
 
 /* ------------------------------------------------------------------ save */
 
@@ -108,6 +111,13 @@ void lf_model_arch_json(const lf_model *m, lf_buf *b) {
             lf_buf_printf(b, ",\"%s\":", extra[k]);
             lf_buf_json_float(b, extra_v[k]);
         }
+        /* each kind's own, written only for it (and the flags only when on) */
+        if (o->kind == LF_OPT_ADAM && o->amsgrad) lf_buf_puts(b, ",\"amsgrad\":true");
+        if (o->kind == LF_OPT_RMSPROP && o->centered) lf_buf_puts(b, ",\"centered\":true");
+        if (o->kind == LF_OPT_ADAGRAD) {
+            lf_buf_puts(b, ",\"initial_accumulator_value\":");
+            lf_buf_json_float(b, o->initial_accumulator_value);
+        }
         lf_buf_printf(b, ",\"iterations\":%llu}", (unsigned long long)m->step);
     }
     lf_buf_puts(b, "}");
@@ -115,7 +125,8 @@ void lf_model_arch_json(const lf_model *m, lf_buf *b) {
 
 lf_status lf_model_tensors(const lf_model *m, const char *prefix, int with_opt, lf_st_out **outs,
                            size_t *n, char **names, lf_err *e) {
-    size_t count = with_opt ? 2 : 0, name_bytes = 64;
+    const char *third = with_opt ? lf_optim_third(&m->opt) : NULL;
+    size_t count = with_opt ? 2 + (third != NULL) : 0, name_bytes = 64;
     size_t plen = strlen(prefix);
     lf_weight w[LF_MAX_WEIGHTS];
     for (size_t i = 0; i < m->n_nodes; i++) {
@@ -124,7 +135,7 @@ lf_status lf_model_tensors(const lf_model *m, const char *prefix, int with_opt, 
         for (size_t j = 0; j < nw; j++)
             name_bytes += plen + strlen(m->nodes[i].name) + strlen(w[j].suffix) + 2;
     }
-    name_bytes += 2 * (plen + 16);
+    name_bytes += 3 * (plen + 32);
     *outs = lf_alloc_array(count ? count : 1, sizeof **outs);
     *names = LF_MALLOC(name_bytes);
     if (!*outs || !*names) {
@@ -148,12 +159,12 @@ lf_status lf_model_tensors(const lf_model *m, const char *prefix, int with_opt, 
         }
     }
     if (with_opt) {
-        for (int j = 0; j < 2; j++) {
+        for (int j = 0; j < 2 + (third != NULL); j++) {
             lf_st_out *t = &(*outs)[k++];
-            int len = sprintf(np, "%soptimizer.%s", prefix, j ? "v" : "m");
+            int len = sprintf(np, "%soptimizer.%s", prefix, j == 2 ? third : j ? "v" : "m");
             t->name = np;
             np += len + 1;
-            t->data = j ? m->m2 : m->m1;
+            t->data = j == 2 ? m->m3 : j ? m->m2 : m->m1;
             t->ndim = 1, t->shape[0] = m->n_params;
         }
     }
@@ -275,14 +286,14 @@ static lf_status read_optimizer(const lf_json *o, lf_optimizer *opt, uint64_t *i
     static const char *const keys[] = {"name", "learning_rate", "momentum", "nesterov", "beta_1",
                                        "beta_2", "epsilon", "rho", "use_ema", "ema_momentum",
                                        "weight_decay", "clipnorm", "clipvalue", "global_clipnorm",
-                                       "iterations", NULL};
+                                       "amsgrad", "centered", "initial_accumulator_value", "iterations", NULL};
     const char *where = "architecture: optimizer";
     if (!lf_json_is(o, LF_JSON_OBJECT)) return lf_fail(e, LF_ERR_FORMAT, "%s must be an object", where);
     lf_status st = only_keys(o, keys, where, e);
     if (st != LF_OK) return st;
     const char *name = lf_arch_str(o, "name");
     int kind = -1;
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < (int)N_OPT_NAMES; k++)
         if (name && strcmp(name, opt_names[k]) == 0) kind = k;
     if (kind < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown optimizer name", where);
     *opt = lf_optimizer_default((lf_optimizer_kind)kind);
@@ -290,7 +301,8 @@ static lf_status read_optimizer(const lf_json *o, lf_optimizer *opt, uint64_t *i
     if ((st = lf_arch_float_in(o, "learning_rate", 0, INFINITY, LF_ARCH_LO_OPEN, &opt->learning_rate, where, e)) ||
         (st = lf_arch_float_in(o, "momentum", 0, 1, LF_ARCH_HI_OPEN, &opt->momentum, where, e)) ||
         (st = lf_arch_bool(o, "nesterov", &opt->nesterov, where, e)) ||
-        (st = lf_arch_float_in(o, "beta_1", 0, 1, LF_ARCH_HI_OPEN, &opt->beta_1, where, e)) ||
+        (st = lf_arch_float_in(o, "beta_1", 0, 1, kind == LF_OPT_LION ? LF_ARCH_LO_OPEN : LF_ARCH_HI_OPEN,
+                               &opt->beta_1, where, e)) ||
         (st = lf_arch_float_in(o, "beta_2", 0, 1, LF_ARCH_HI_OPEN, &opt->beta_2, where, e)) ||
         (st = lf_arch_float_in(o, "epsilon", 0, INFINITY, LF_ARCH_LO_OPEN, &opt->epsilon, where, e)) ||
         (st = lf_arch_float_in(o, "rho", 0, 1, LF_ARCH_HI_OPEN, &opt->rho, where, e)))
@@ -308,6 +320,12 @@ static lf_status read_optimizer(const lf_json *o, lf_optimizer *opt, uint64_t *i
             return st;
     if ((opt->clipnorm > 0) + (opt->clipvalue > 0) + (opt->global_clipnorm > 0) > 1)
         return lf_fail(e, LF_ERR_FORMAT, "%s: at most one of clipnorm, clipvalue and global_clipnorm", where);
+    if ((lf_json_get(o, "amsgrad") && (st = lf_arch_bool(o, "amsgrad", &opt->amsgrad, where, e))) ||
+        (lf_json_get(o, "centered") && (st = lf_arch_bool(o, "centered", &opt->centered, where, e))) ||
+        (lf_json_get(o, "initial_accumulator_value") &&
+         (st = lf_arch_float_in(o, "initial_accumulator_value", 0, INFINITY, LF_ARCH_HI_OPEN,
+                                &opt->initial_accumulator_value, where, e))))
+        return st;
     double it;
     if (!lf_json_num(lf_json_get(o, "iterations"), &it) || !(it >= 0 && it < 9e15) || it != floor(it))
         return lf_fail(e, LF_ERR_FORMAT, "%s: 'iterations' must be a non-negative integer", where);

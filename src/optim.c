@@ -1,13 +1,25 @@
 /*
- * optim.c — sgd (momentum, nesterov), adam and rmsprop, each one loop over
- * the flat parameter block, with Keras 3's exact update rules:
+ * optim.c — sgd (momentum, nesterov), adam (amsgrad), rmsprop (centered),
+ * adagrad, adamax, nadam, adadelta and lion, each one loop over the flat
+ * parameter block, with Keras 3's exact update rules
+ * (keras/src/optimizers/<name>.py):
  *   sgd:     v = mu v - lr g;  w += v  (nesterov: w += mu v - lr g)
  *   adam:    m += (g - m)(1 - b1);  v += (g^2 - v)(1 - b2);
  *            w -= lr sqrt(1 - b2^t)/(1 - b1^t) * m / (sqrt(v) + eps)
+ *            (amsgrad: vh = max(vh, v) in place of v in the root)
  *   rmsprop: v = rho v + (1 - rho) g^2;  w -= lr g / sqrt(v + eps)
  *            (with momentum: m = mu m + lr g / sqrt(v + eps); w -= m;
  *            eps inside the root, as Keras 3: PyTorch and Keras 2 add it
- *            to the root)
+ *            to the root; centered: a = rho a + (1 - rho) g and the root
+ *            of v - a^2 + eps)
+ *   adagrad, adamax, nadam, adadelta, lion: as latefuse.h's
+ *            lf_optimizer_default says.
+ * The state: m1 (momentum, first moment; adadelta's accumulated updates),
+ * m2 (second moment, velocity, adagrad's accumulator, adamax's norm,
+ * adadelta's accumulated gradients), m3 (amsgrad's v_hat, centered's
+ * average gradient; NULL otherwise).  Nadam's product of the momentum
+ * schedule, a variable in Keras, is a function of the step count here
+ * (nadam_product), so a resumed fit needs nothing more than t.
  * and the moving average of the weights of use_ema (fit.c applies it);
  * before an update, Keras 3's gradient clipping (clipnorm per weight,
  * global_clipnorm, clipvalue) and decoupled weight decay (AdamW's).
@@ -32,8 +44,46 @@
 /* x, or 0 where |x| is subnormal (a compare and a blend once vectorised) */
 static inline float flush(float x) { return fabsf(x) < FLT_MIN ? 0.0f : x; }
 
-LF_CLONES static void step(const lf_optimizer *o, float *restrict w, float *restrict g,
-                          float *restrict m1, float *restrict m2, size_t n, uint64_t t) {
+/* Nadam's u_1 u_2 ... u_t, u_s = b1 (1 - 0.5 * 0.96^s), in double: once
+ * 0.5 * 0.96^s is below half an ulp of 1 (s about 900) every later factor
+ * is b1, so the product costs at most that many multiplications whatever
+ * t is (Keras keeps it in a float32 variable, multiplied once a step) */
+static double nadam_product(double b1, uint64_t t) {
+    double p = 1.0, d = 1.0;
+    uint64_t s = 1;
+    for (; s <= t; s++) {
+        d *= 0.96;
+        double f = 1.0 - 0.5 * d;
+        if (f == 1.0) break;
+        p *= b1 * f;
+    }
+    return s <= t ? p * pow(b1, (double)(t - s + 1)) : p;
+}
+
+/* the step's scalars, once for all chunks */
+typedef struct coefs {
+    float alpha;      /* adam: lr sqrt(1 - b2^t) / (1 - b1^t); adamax: 1 - b1^t */
+    float u_t, u_next, den_next, den_t, den_v; /* nadam */
+} coefs;
+
+static coefs coefs_of(const lf_optimizer *o, uint64_t t) {
+    coefs c = {0};
+    double b1 = o->beta_1, b2 = o->beta_2;
+    if (o->kind == LF_OPT_ADAM)
+        c.alpha = (float)(o->learning_rate * sqrt(1.0 - pow(b2, (double)t)) / (1.0 - pow(b1, (double)t)));
+    if (o->kind == LF_OPT_ADAMAX) c.alpha = (float)(1.0 - pow(b1, (double)t));
+    if (o->kind == LF_OPT_NADAM) {
+        double u_t = b1 * (1.0 - 0.5 * pow(0.96, (double)t)), u_next = b1 * (1.0 - 0.5 * pow(0.96, (double)t + 1));
+        double p = nadam_product(b1, t);
+        c.u_t = (float)u_t, c.u_next = (float)u_next;
+        c.den_next = (float)(1.0 - p * u_next), c.den_t = (float)(1.0 - p);
+        c.den_v = (float)(1.0 - pow(b2, (double)t));
+    }
+    return c;
+}
+
+LF_CLONES static void step(const lf_optimizer *o, const coefs *k, float *restrict w, float *restrict g,
+                          float *restrict m1, float *restrict m2, float *restrict m3, size_t n) {
     float lr = o->learning_rate;
     switch (o->kind) {
     case LF_OPT_SGD:
@@ -49,13 +99,13 @@ LF_CLONES static void step(const lf_optimizer *o, float *restrict w, float *rest
         }
         break;
     case LF_OPT_ADAM: {
-        double b1 = o->beta_1, b2 = o->beta_2;
-        float alpha = (float)(lr * sqrt(1.0 - pow(b2, (double)t)) / (1.0 - pow(b1, (double)t)));
-        float c1 = 1.0f - o->beta_1, c2 = 1.0f - o->beta_2, eps = o->epsilon;
+        float alpha = k->alpha, c1 = 1.0f - o->beta_1, c2 = 1.0f - o->beta_2, eps = o->epsilon;
         for (size_t i = 0; i < n; i++) {
             m1[i] = flush(m1[i] + (g[i] - m1[i]) * c1);
             m2[i] = flush(m2[i] + (g[i] * g[i] - m2[i]) * c2);
-            w[i] = flush(w[i] - alpha * m1[i] / (sqrtf(m2[i]) + eps));
+            float v = m2[i];
+            if (o->amsgrad) v = m3[i] = m3[i] > v ? m3[i] : v;
+            w[i] = flush(w[i] - alpha * m1[i] / (sqrtf(v) + eps));
             g[i] = 0.0f;
         }
         break;
@@ -64,7 +114,12 @@ LF_CLONES static void step(const lf_optimizer *o, float *restrict w, float *rest
         float rho = o->rho, eps = o->epsilon, mu = o->momentum;
         for (size_t i = 0; i < n; i++) {
             m2[i] = flush(rho * m2[i] + (1.0f - rho) * g[i] * g[i]);
-            float step = lr * g[i] / sqrtf(m2[i] + eps);
+            float den = m2[i] + eps;
+            if (o->centered) {
+                m3[i] = flush(rho * m3[i] + (1.0f - rho) * g[i]);
+                den = m2[i] - m3[i] * m3[i] + eps;
+            }
+            float step = lr * g[i] / sqrtf(den);
             g[i] = 0.0f;
             if (mu > 0.0f) {
                 m1[i] = flush(mu * m1[i] + step);
@@ -72,6 +127,60 @@ LF_CLONES static void step(const lf_optimizer *o, float *restrict w, float *rest
             } else {
                 w[i] = flush(w[i] - step);
             }
+        }
+        break;
+    }
+    case LF_OPT_ADAGRAD: {
+        float eps = o->epsilon;
+        for (size_t i = 0; i < n; i++) {
+            m2[i] = flush(m2[i] + g[i] * g[i]);
+            w[i] = flush(w[i] - lr * g[i] / sqrtf(m2[i] + eps));
+            g[i] = 0.0f;
+        }
+        break;
+    }
+    case LF_OPT_ADAMAX: {
+        float c1 = 1.0f - o->beta_1, b2 = o->beta_2, eps = o->epsilon, bias = k->alpha;
+        for (size_t i = 0; i < n; i++) {
+            m1[i] = flush(m1[i] + (g[i] - m1[i]) * c1);
+            float u = b2 * m2[i], a = fabsf(g[i]);
+            m2[i] = flush(u > a || u != u ? u : a); /* NaN in, NaN out, as Keras' maximum */
+            w[i] = flush(w[i] - lr * m1[i] / (bias * (m2[i] + eps)));
+            g[i] = 0.0f;
+        }
+        break;
+    }
+    case LF_OPT_NADAM: {
+        float c1 = 1.0f - o->beta_1, c2 = 1.0f - o->beta_2, eps = o->epsilon;
+        float u_next = k->u_next, rest = 1.0f - k->u_t, den_next = k->den_next, den_t = k->den_t, den_v = k->den_v;
+        for (size_t i = 0; i < n; i++) {
+            m1[i] = flush(m1[i] + (g[i] - m1[i]) * c1);
+            m2[i] = flush(m2[i] + (g[i] * g[i] - m2[i]) * c2);
+            float m_hat = u_next * m1[i] / den_next + rest * g[i] / den_t;
+            w[i] = flush(w[i] - m_hat * lr / (sqrtf(m2[i] / den_v) + eps));
+            g[i] = 0.0f;
+        }
+        break;
+    }
+    case LF_OPT_ADADELTA: {
+        float rho = o->rho, eps = o->epsilon;
+        for (size_t i = 0; i < n; i++) {
+            m2[i] = flush(rho * m2[i] + (1.0f - rho) * (g[i] * g[i]));
+            float d = -(sqrtf(m1[i] + eps) * g[i] / sqrtf(m2[i] + eps));
+            m1[i] = flush(rho * m1[i] + (1.0f - rho) * (d * d));
+            w[i] = flush(w[i] + lr * d);
+            g[i] = 0.0f;
+        }
+        break;
+    }
+    case LF_OPT_LION: {
+        float b1 = o->beta_1, b2 = o->beta_2;
+        for (size_t i = 0; i < n; i++) {
+            float c = m1[i] * b1 + g[i] * (1.0f - b1);
+            float s = c > 0.0f ? 1.0f : c < 0.0f ? -1.0f : c; /* sign: 0 stays 0, NaN NaN */
+            w[i] = flush(w[i] - lr * s);
+            m1[i] = flush(m1[i] * b2 + g[i] * (1.0f - b2));
+            g[i] = 0.0f;
         }
         break;
     }
@@ -84,20 +193,27 @@ LF_CLONES static void step(const lf_optimizer *o, float *restrict w, float *rest
 #define OPT_CHUNK ((size_t)1 << 15)
 #define OPT_PARALLEL ((size_t)1 << 17)
 
-void lf_optim_step(const lf_optimizer *o, float *restrict w, float *restrict g,
-                   float *restrict m1, float *restrict m2, size_t n, uint64_t t) {
+void lf_optim_step(const lf_optimizer *o, float *restrict w, float *restrict g, float *restrict m1,
+                   float *restrict m2, float *restrict m3, size_t n, uint64_t t) {
+    coefs k = coefs_of(o, t);
 #ifdef _OPENMP
     if (n >= OPT_PARALLEL) {
         size_t chunks = (n + OPT_CHUNK - 1) / OPT_CHUNK;
 #pragma omp parallel for schedule(static)
         for (size_t c = 0; c < chunks; c++) {
             size_t off = c * OPT_CHUNK, len = n - off < OPT_CHUNK ? n - off : OPT_CHUNK;
-            step(o, w + off, g + off, m1 ? m1 + off : NULL, m2 ? m2 + off : NULL, len, t);
+            step(o, &k, w + off, g + off, m1 ? m1 + off : NULL, m2 ? m2 + off : NULL, m3 ? m3 + off : NULL, len);
         }
         return;
     }
 #endif
-    step(o, w, g, m1, m2, n, t);
+    step(o, &k, w, g, m1, m2, m3, n);
+}
+
+const char *lf_optim_third(const lf_optimizer *o) {
+    if (o->kind == LF_OPT_ADAM && o->amsgrad) return "velocity_hat";
+    if (o->kind == LF_OPT_RMSPROP && o->centered) return "average_gradient";
+    return NULL;
 }
 
 void lf_optim_clip(const lf_optimizer *o, float *g, const size_t *vars, size_t n_vars) {

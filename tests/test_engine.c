@@ -467,7 +467,7 @@ static void test_save_load(void) {
 static void test_save_load_ranges(void) {
     char path[128];
     snprintf(path, sizeof path, "%s/ranges.lf", tmpdir);
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k <= LF_OPT_LION; k++) {
         lf_model *m;
         lf_model_create(&m, 31);
         int x = lf_input_shape(m, 2, (size_t[]){3, 4}, LF_DTYPE_FLOAT32, "x");
@@ -480,6 +480,7 @@ static void test_save_load_ranges(void) {
         lf_optimizer o = lf_optimizer_default((lf_optimizer_kind)k);
         o.learning_rate = 1e-13f, o.momentum = 0.99995f, o.beta_1 = 0.99999994f, o.beta_2 = 0.99999994f;
         o.epsilon = 2.0f, o.rho = 0.99999994f, o.use_ema = 1, o.ema_momentum = 0.99999994f;
+        o.initial_accumulator_value = 3e38f, o.amsgrad = 1, o.centered = 1;
         CHECK(lf_model_compile(m, h, LF_LOSS_MSE, &o) == LF_OK, "ranges %d: compile: %s", k, lf_model_error(m));
         CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "ranges %d: save: %s", k, lf_model_error(m));
         lf_model *l;
@@ -1594,6 +1595,208 @@ static void test_clip_decay(void) {
     free(g), free(w0);
 }
 
+/* One update of Keras 3's rule for o (keras/src/optimizers/<name>.py) in
+ * double, after the decay, on value i: w and the moments m1, m2, m3 as
+ * lf_optim_step keeps them, t the step from 1, up Nadam's product u_1 ...
+ * u_t (kept as Keras keeps it, multiplied once a step) */
+static void keras_rule(const lf_optimizer *o, double *w, double *m1, double *m2, double *m3, double g, uint64_t t,
+                       double up) {
+    double lr = o->learning_rate, b1 = o->beta_1, b2 = o->beta_2, eps = o->epsilon, rho = o->rho;
+    double tt = (double)t;
+    *w -= *w * o->weight_decay * lr;
+    switch (o->kind) {
+    case LF_OPT_ADAM: {
+        *m1 += (g - *m1) * (1 - b1), *m2 += (g * g - *m2) * (1 - b2);
+        double v = *m2;
+        if (o->amsgrad) v = *m3 = fmax(*m3, *m2);
+        *w -= *m1 * (lr * sqrt(1 - pow(b2, tt)) / (1 - pow(b1, tt))) / (sqrt(v) + eps);
+        break;
+    }
+    case LF_OPT_RMSPROP: {
+        *m2 = rho * *m2 + (1 - rho) * g * g;
+        double den = *m2 + eps;
+        if (o->centered) *m3 = rho * *m3 + (1 - rho) * g, den = *m2 - *m3 * *m3 + eps;
+        double inc = lr * g / sqrt(den);
+        if (o->momentum > 0) *m1 = o->momentum * *m1 + inc, *w -= *m1;
+        else *w -= inc;
+        break;
+    }
+    case LF_OPT_ADAGRAD: *m2 += g * g, *w -= lr * g / sqrt(*m2 + eps); break;
+    case LF_OPT_ADAMAX:
+        *m1 += (g - *m1) * (1 - b1), *m2 = fmax(b2 * *m2, fabs(g));
+        *w -= lr * *m1 / ((1 - pow(b1, tt)) * (*m2 + eps));
+        break;
+    case LF_OPT_NADAM: {
+        double u_t = b1 * (1 - 0.5 * pow(0.96, tt)), u_t1 = b1 * (1 - 0.5 * pow(0.96, tt + 1));
+        *m1 += (g - *m1) * (1 - b1), *m2 += (g * g - *m2) * (1 - b2);
+        double m_hat = u_t1 * *m1 / (1 - up * u_t1) + (1 - u_t) * g / (1 - up);
+        *w -= m_hat * lr / (sqrt(*m2 / (1 - pow(b2, tt))) + eps);
+        break;
+    }
+    case LF_OPT_ADADELTA: {
+        *m2 = rho * *m2 + (1 - rho) * g * g;
+        double d = -(sqrt(*m1 + eps) * g / sqrt(*m2 + eps));
+        *m1 = rho * *m1 + (1 - rho) * d * d, *w += lr * d;
+        break;
+    }
+    case LF_OPT_LION: {
+        double c = *m1 * b1 + g * (1 - b1);
+        *w -= lr * (c > 0 ? 1 : c < 0 ? -1 : 0), *m1 = *m1 * b2 + g * (1 - b2);
+        break;
+    }
+    default: CHECK(0, "keras_rule: kind %d", (int)o->kind);
+    }
+}
+
+/* Adam's amsgrad, RMSprop's centered (with and without momentum), Adagrad,
+ * Adamax, Nadam, Adadelta and Lion: 5 steps on other rows each (so that
+ * the gradients shrink and grow: amsgrad's maximum differs from v) against
+ * Keras 3's rule in double, weights and moments; saved with the optimizer
+ * state after 3 steps and loaded, the next steps and a fit are bit for bit
+ * the uninterrupted model's; the settings refused with their message */
+static void test_keras_optimizers(void) {
+    enum { B = 40, K = 5, CFG = 10 };
+    float x[K * B * 4], y[K * B];
+    make_task(x, y, K * B, 47);
+    for (size_t i = 0; i < K * B * 4; i++) x[i] *= (float)(1 + i / (B * 4)); /* each step's rows scaled */
+    lf_optimizer cfg[CFG];
+    for (int c = 0; c < CFG; c++) {
+        static const lf_optimizer_kind kinds[CFG] = {LF_OPT_ADAM,    LF_OPT_ADAM,   LF_OPT_RMSPROP, LF_OPT_RMSPROP,
+                                                     LF_OPT_ADAGRAD, LF_OPT_ADAMAX, LF_OPT_NADAM,   LF_OPT_ADADELTA,
+                                                     LF_OPT_LION,    LF_OPT_NADAM};
+        cfg[c] = lf_optimizer_default(kinds[c]);
+        cfg[c].learning_rate = 0.02f;
+    }
+    cfg[0].amsgrad = 1, cfg[0].beta_2 = 0.5f;
+    cfg[1].amsgrad = 1, cfg[1].beta_2 = 0.5f, cfg[1].weight_decay = 0.5f; /* AdamW's */
+    cfg[2].centered = 1;
+    cfg[3].centered = 1, cfg[3].momentum = 0.9f;
+    cfg[7].learning_rate = 1.0f; /* the paper's */
+    cfg[9].beta_1 = 0.5f, cfg[9].beta_2 = 0.8f, cfg[9].clipvalue = 0.05f;
+    /* Keras' defaults */
+    CHECK(cfg[4].initial_accumulator_value == 0.1f && cfg[4].epsilon == 1e-7f && cfg[7].rho == 0.95f &&
+              cfg[8].beta_1 == 0.9f && cfg[8].beta_2 == 0.99f && cfg[5].beta_2 == 0.999f && cfg[6].epsilon == 1e-7f &&
+              lf_optimizer_default(LF_OPT_ADADELTA).learning_rate == 1e-3f && !cfg[2].amsgrad && !cfg[0].centered,
+          "defaults");
+    for (int c = 0; c < CFG; c++) {
+        const lf_optimizer *o = &cfg[c];
+        lf_model *m = opt_model(19, o), *r = opt_model(19, o);
+        CHECK(m->compiled && r->compiled, "cfg %d: compile: %s", c, lf_model_error(m));
+        if (!m->compiled || !r->compiled) continue;
+        size_t P = m->n_params;
+        CHECK((m->m3 != NULL) == (c <= 3), "cfg %d: a third moment only for amsgrad and centered", c);
+        double *w = malloc(P * sizeof *w), *s1 = calloc(P, sizeof *s1), *s2 = calloc(P, sizeof *s2),
+               *s3 = calloc(P, sizeof *s3);
+        for (size_t i = 0; i < P; i++) w[i] = m->params[i], s2[i] = o->kind == LF_OPT_ADAGRAD ? 0.1f : 0.0f;
+        double up = 1, worst = 0, tol = 2e-5;
+        size_t hat = 0;
+        char path[96];
+        snprintf(path, sizeof path, "%s/kopt%d.lfm", tmpdir, c);
+        lf_model *l = NULL;
+        for (uint64_t t = 1; t <= K; t++) {
+            const float *xs[1] = {x + (t - 1) * B * 4};
+            double loss;
+            CHECK(lf__loss_and_grads(m, xs, y + (t - 1) * B, B, 0, 1, &loss, NULL) == LF_OK, "cfg %d step", c);
+            CHECK(lf__loss_and_grads(r, xs, y + (t - 1) * B, B, 0, 1, &loss, NULL) == LF_OK, "cfg %d step", c);
+            if (l) CHECK(lf__loss_and_grads(l, xs, y + (t - 1) * B, B, 0, 1, &loss, NULL) == LF_OK, "cfg %d", c);
+            up *= o->beta_1 * (1 - 0.5 * pow(0.96, (double)t));
+            double cv = o->clipvalue;
+            for (size_t i = 0; i < P; i++) {
+                double g = m->grads[i];
+                if (cv > 0) g = fmax(-cv, fmin(cv, g));
+                keras_rule(o, &w[i], &s1[i], &s2[i], &s3[i], g, t, up);
+                double d = fabs(m->params[i] - w[i]) / (1e-3 + fabs(w[i]));
+                d = fmax(d, fabs(m->m1[i] - s1[i]) / (1e-3 + fabs(s1[i])));
+                d = fmax(d, fabs(m->m2[i] - s2[i]) / (1e-3 + fabs(s2[i])));
+                if (m->m3) d = fmax(d, fabs(m->m3[i] - s3[i]) / (1e-3 + fabs(s3[i])));
+                if (d > worst) worst = d;
+                hat += m->m3 && o->amsgrad && m->m3[i] > m->m2[i] * 1.01f;
+            }
+            if (t == 3) { /* saved and loaded here: the same next steps */
+                CHECK(lf_model_save(r, path, LF_SAVE_OPTIMIZER | LF_WRITE_NO_FSYNC) == LF_OK, "cfg %d save: %s", c,
+                      lf_model_error(r));
+                lf_model_create(&l, 0);
+                CHECK(lf_model_load(l, path) == LF_OK, "cfg %d load: %s", c, lf_model_error(l));
+            }
+        }
+        CHECK(worst < tol, "cfg %d (%d): relative difference %.3g from Keras' rule", c, (int)o->kind, worst);
+        if (o->amsgrad) CHECK(hat > 0, "cfg %d: v_hat never above v", c);
+        CHECK(l && l->opt.kind == o->kind && l->opt.amsgrad == o->amsgrad && l->opt.centered == o->centered &&
+                  l->opt.initial_accumulator_value == o->initial_accumulator_value && l->opt.rho == o->rho &&
+                  l->opt.beta_1 == o->beta_1 && l->opt.beta_2 == o->beta_2,
+              "cfg %d: the loaded settings", c);
+        if (l) {
+            CHECK(memcmp(l->params, m->params, P * sizeof(float)) == 0 && memcmp(l->m1, m->m1, P * sizeof(float)) == 0 &&
+                      memcmp(l->m2, m->m2, P * sizeof(float)) == 0 &&
+                      (!m->m3 || memcmp(l->m3, m->m3, P * sizeof(float)) == 0),
+                  "cfg %d: steps after save and load differ", c);
+            /* and a fit from there */
+            lf_fit_options fo = lf_fit_defaults();
+            fo.batch_size = 16, fo.seed = 3;
+            const float *xs[1] = {x};
+            CHECK(lf_model_fit(l, xs, y, K * B, &fo) == LF_OK && lf_model_fit(m, xs, y, K * B, &fo) == LF_OK,
+                  "cfg %d: fit", c);
+            CHECK(memcmp(l->params, m->params, P * sizeof(float)) == 0, "cfg %d: a resumed fit differs", c);
+        }
+        lf_model_free(l), lf_model_free(m), lf_model_free(r);
+        unlink(path);
+        free(w), free(s1), free(s2), free(s3);
+    }
+
+    /* a file whose optimizer lost amsgrad keeps a tensor it does not expect;
+     * a negative accumulator start is refused with the range */
+    char path[96];
+    snprintf(path, sizeof path, "%s/kopt.lfm", tmpdir);
+    lf_model *m = opt_model(19, &cfg[0]);
+    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER | LF_WRITE_NO_FSYNC) == LF_OK, "save");
+    lf_st_file f;
+    lf_err e;
+    CHECK(lf_st_read(path, &f, &e) == LF_OK, "%s", e.msg);
+    const char *arch = lf_st_metadata(&f, "architecture"), *at = strstr(arch, ",\"amsgrad\":true");
+    CHECK(at != NULL, "amsgrad in %s", arch);
+    if (at) {
+        size_t n = strlen(arch) + 64;
+        char *mod = malloc(n);
+        snprintf(mod, n, "%.*s%s", (int)(at - arch), arch, at + strlen(",\"amsgrad\":true"));
+        lf_model *b;
+        lf_model_create(&b, 0);
+        CHECK(lf_model_from_parts(b, mod, strlen(mod), &f, "", &e) == LF_ERR_FORMAT &&
+                  strcmp(e.msg, "unexpected tensor 'optimizer.velocity_hat'") == 0,
+              "without amsgrad: '%s'", e.msg);
+        lf_model_free(b);
+        snprintf(mod, n, "%.*s,\"initial_accumulator_value\":-1%s", (int)(at - arch), arch,
+                 at + strlen(",\"amsgrad\":true"));
+        lf_model_create(&b, 0);
+        CHECK(lf_model_from_parts(b, mod, strlen(mod), &f, "", &e) == LF_ERR_FORMAT &&
+                  strcmp(e.msg, "architecture: optimizer: 'initial_accumulator_value' must be a finite number in "
+                                "[0, inf)") == 0,
+              "negative accumulator: '%s'", e.msg);
+        lf_model_free(b);
+        free(mod);
+    }
+    lf_st_free(&f);
+    lf_model_free(m);
+    unlink(path);
+    const char *want = "compile: invalid optimizer settings (a known kind; learning rate and epsilon must be > 0, "
+                       "momentum, rho, betas and ema_momentum in [0, 1) (lion's beta_1 in (0, 1]), "
+                       "initial_accumulator_value finite and >= 0)";
+    for (int c = 0; c < 4; c++) {
+        lf_optimizer ob = lf_optimizer_default(c == 0 ? LF_OPT_LION : LF_OPT_ADAGRAD);
+        if (c == 0) ob.beta_1 = 0.0f;
+        if (c == 1) ob.initial_accumulator_value = -0.1f;
+        if (c == 2) ob.initial_accumulator_value = INFINITY;
+        if (c == 3) ob.kind = (lf_optimizer_kind)(LF_OPT_LION + 1);
+        lf_model *mb = opt_model(17, &ob);
+        CHECK(strcmp(lf_model_error(mb), want) == 0, "refusal %d: '%s'", c, lf_model_error(mb));
+        lf_model_free(mb);
+    }
+    lf_optimizer lion1 = lf_optimizer_default(LF_OPT_LION);
+    lion1.beta_1 = 1.0f; /* Keras' range ends at 1 */
+    m = opt_model(17, &lion1);
+    CHECK(m->compiled, "lion beta_1 = 1: %s", lf_model_error(m));
+    lf_model_free(m);
+}
+
 static int subnormal(float v) { return v != 0.0f && fabsf(v) < FLT_MIN; }
 
 /* Every value the optimizers store is flushed to zero below FLT_MIN
@@ -1608,27 +1811,27 @@ static void test_subnormal_flush(void) {
     lf_optimizer sgd = lf_optimizer_default(LF_OPT_SGD);
     sgd.learning_rate = 1.0f;
     float w[2] = {2e-38f, 1.0f}, g[2] = {1.5e-38f, 0.5f}, m1[2] = {0, 0}, m2[2] = {0, 0};
-    lf_optim_step(&sgd, w, g, m1, m2, 2, 1);
+    lf_optim_step(&sgd, w, g, m1, m2, NULL, 2, 1);
     CHECK(w[0] == 0.0f && w[1] == 0.5f, "sgd: %g %g, want 0 (from 5e-39) and 0.5", w[0], w[1]);
     sgd.momentum = 0.5f;
     float wm[2] = {1.0f, 1.0f}, gm[2] = {1e-38f, 0.5f}, mm[2] = {0, 0};
-    lf_optim_step(&sgd, wm, gm, mm, m2, 2, 1); /* m = -lr g: -1e-38 (subnormal) and -0.5 */
+    lf_optim_step(&sgd, wm, gm, mm, m2, NULL, 2, 1); /* m = -lr g: -1e-38 (subnormal) and -0.5 */
     CHECK(mm[0] == 0.0f && mm[1] == -0.5f && wm[0] == 1.0f && wm[1] == 0.5f,
           "sgd with momentum: m %g %g w %g %g", mm[0], mm[1], wm[0], wm[1]);
     lf_optimizer adam = lf_optimizer_default(LF_OPT_ADAM);
     float wa[2] = {tiny, 0.25f}, ga[2] = {1e-37f, 0}, a1[2] = {0, 0}, a2[2] = {0, 0};
-    lf_optim_step(&adam, wa, ga, a1, a2, 2, 1); /* m1 = 0.1 g = 1e-38, subnormal */
+    lf_optim_step(&adam, wa, ga, a1, a2, NULL, 2, 1); /* m1 = 0.1 g = 1e-38, subnormal */
     CHECK(a1[0] == 0.0f && a2[0] == 0.0f && wa[0] == 0.0f && wa[1] == 0.25f,
           "adam: m1 %g m2 %g w %g %g", a1[0], a2[0], wa[0], wa[1]);
     lf_optimizer rms = lf_optimizer_default(LF_OPT_RMSPROP);
     float wr[1] = {tiny}, gr[1] = {0}, r1[1] = {0}, r2[1] = {1e-37f};
-    lf_optim_step(&rms, wr, gr, r1, r2, 1, 1); /* v = 0.9 * 1e-37, then 0.9 of that ... */
+    lf_optim_step(&rms, wr, gr, r1, r2, NULL, 1, 1); /* v = 0.9 * 1e-37, then 0.9 of that ... */
     CHECK(wr[0] == 0.0f && !subnormal(r2[0]), "rmsprop: w %g v %g", wr[0], r2[0]);
     /* Keras 3's rule, epsilon inside the root: with a gradient of 1e-4,
      * v = 0.1 g^2 = 1e-9 and eps = 1e-7 weigh alike, and sqrt(v) + eps
      * would give a step 10 times larger */
     float wk[2] = {1.0f, 1.0f}, gk[2] = {1e-4f, 2.0f}, k1[2] = {0, 0}, k2[2] = {0, 0};
-    lf_optim_step(&rms, wk, gk, k1, k2, 2, 1);
+    lf_optim_step(&rms, wk, gk, k1, k2, NULL, 2, 1);
     double want0 = 1.0 - 1e-3 * 1e-4 / sqrt(0.1 * 1e-8 + 1e-7), want1 = 1.0 - 1e-3 * 2.0 / sqrt(0.1 * 4.0 + 1e-7);
     CHECK(fabs(wk[0] - want0) < 1e-7 && fabs(wk[1] - want1) < 1e-6 && rms.epsilon == 1e-7f &&
               rms.learning_rate == 1e-3f && rms.rho == 0.9f,
@@ -1696,6 +1899,7 @@ int main(void) {
     test_set_learning_rate();
     test_train_on_batch();
     test_clip_decay();
+    test_keras_optimizers();
     test_stop_training();
     test_stop_training_step();
     rmdir(tmpdir);

@@ -72,7 +72,8 @@ class Optimizer(ctypes.Structure):
                 ("epsilon", ctypes.c_float), ("rho", ctypes.c_float), ("use_ema", c_int),
                 ("ema_momentum", ctypes.c_float), ("weight_decay", ctypes.c_float),
                 ("clipnorm", ctypes.c_float), ("clipvalue", ctypes.c_float),
-                ("global_clipnorm", ctypes.c_float)]
+                ("global_clipnorm", ctypes.c_float), ("amsgrad", c_int), ("centered", c_int),
+                ("initial_accumulator_value", ctypes.c_float)]
 
 
 class Progress(ctypes.Structure):
