@@ -448,8 +448,9 @@ class Model:
                 steps_per_execution: Any = None, weighted_metrics: Optional[Sequence[str]] = None,
                 **kwargs) -> None:
         """compile(optimizer, loss, metrics=None, weighted_metrics=None), as
-        Keras.  optimizer: 'adam', 'sgd', 'rmsprop' or
-        latefuse.optimizers.Adam/SGD/RMSprop(...); loss: 'mse', 'mae',
+        Keras.  optimizer: a name ('adam', 'sgd', 'rmsprop', 'adamw',
+        'adagrad', 'adamax', 'nadam', 'adadelta', 'lion') or
+        latefuse.optimizers.Adam/SGD/RMSprop/...(...); loss: 'mse', 'mae',
         'binary_crossentropy', 'categorical_crossentropy',
         'sparse_categorical_crossentropy'; metrics: a list of 'accuracy' (or
         'acc', 'binary_accuracy', 'categorical_accuracy',
@@ -2340,18 +2341,16 @@ def _read_architecture(path):
 
 
 def _optimizer_from(d):
+    """The Optimizer of a model file's "optimizer" object (C validated it):
+    its kind's own arguments, and the others that are set"""
+    names = ["sgd", "adam", "rmsprop", "adagrad", "adamax", "nadam", "adadelta", "lion"]
     name = d.get("name", "adam")
-    ema = {"use_ema": d.get("use_ema", False), "ema_momentum": d.get("ema_momentum", 0.99)}
-    # weight decay and clips: written only when set (absent = off)
-    ema.update({k: d[k] for k in ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm") if k in d})
-    if name == "sgd":
-        return _optimizers.SGD(d["learning_rate"], d.get("momentum", 0.0), d.get("nesterov", False),
-                               **ema)
-    if name == "rmsprop":
-        return _optimizers.RMSprop(d["learning_rate"], d.get("rho", 0.9), d.get("momentum", 0.0),
-                                   d.get("epsilon", 1e-7), **ema)
-    return _optimizers.Adam(d["learning_rate"], d.get("beta_1", 0.9), d.get("beta_2", 0.999),
-                            d.get("epsilon", 1e-7), **ema)
+    cls = _optimizers._BY_KIND[names.index(name)] if name in names else _optimizers.Adam
+    kw = {"use_ema": d.get("use_ema", False), "ema_momentum": d.get("ema_momentum", 0.99)}
+    # weight decay and clips, amsgrad, centered: written only when set (absent = off)
+    kw.update({k: d[k] for k in ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm") if k in d})
+    kw.update({k: d[k] for k in cls._keys if k in d})
+    return cls(d["learning_rate"], **kw)
 
 
 def _model_from_pickle(data: Optional[bytes], info: Dict[str, Any]) -> Model:

@@ -9,7 +9,8 @@ import math
 
 from . import _lib
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Nadam", "Adadelta", "Lion",
+           "get"]
 
 _CLIPS = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm")
 
@@ -74,8 +75,36 @@ class Optimizer:
             setattr(o, name, getattr(self, name, None) or 0.0)
         return o
 
-    def _settings(self):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _settings(self):
+        """the lf_optimizer fields of this kind"""
+        return dict({"learning_rate": self.learning_rate},
+                    **{k: int(v) if isinstance(v, bool) else v for k, v in self._own().items()})
+
+    def _own(self):
+        return {k: getattr(self, k) for k in self._keys}
+
+    def get_config(self):
+        """Keras' optimizer.get_config(): learning_rate, the class's own
+        arguments, weight_decay, the clips, use_ema and ema_momentum (Keras'
+        "name" and its arguments that latefuse does not take are left out)."""
+        cfg = {"learning_rate": self.learning_rate}
+        cfg.update(self._own())
+        cfg.update({k: getattr(self, k, None) for k in ("weight_decay", "clipnorm", "global_clipnorm", "clipvalue")})
+        cfg.update({"use_ema": self.use_ema, "ema_momentum": self.ema_momentum})
+        return cfg
+
+    @classmethod
+    def from_config(cls, config):
+        """The optimizer of get_config()'s dict (a Keras config too: its
+        "name", and ema_overwrite_frequency, loss_scale_factor and
+        gradient_accumulation_steps when None, are ignored)."""
+        config = dict(config)
+        config.pop("name", None)
+        for k in ("ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps"):
+            if k in config and config[k] is not None:
+                raise ValueError("%s.from_config: %s=%r is not supported (only None)" % (cls.__name__, k, config[k]))
+            config.pop(k, None)
+        return cls(**config)
 
     def __repr__(self):
         items = list(self._settings().items())
@@ -96,6 +125,7 @@ class SGD(Optimizer):
     ema_momentum=0.99), as Keras."""
 
     kind = 0
+    _keys = ("momentum", "nesterov")
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
                  clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
@@ -106,32 +136,26 @@ class SGD(Optimizer):
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
 
-    def _settings(self):
-        return {"learning_rate": self.learning_rate, "momentum": self.momentum,
-                "nesterov": int(self.nesterov)}
-
 
 class Adam(Optimizer):
     """Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
     amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,
     global_clipnorm=None, use_ema=False, ema_momentum=0.99), as Keras
-    (amsgrad=True is refused)."""
+    (amsgrad: the root of the largest second moment so far divides the
+    step)."""
 
     kind = 1
+    _keys = ("beta_1", "beta_2", "epsilon", "amsgrad")
+    amsgrad = False  # an Adam pickled before amsgrad was kept has none
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99):
         self._clips(weight_decay, clipnorm, clipvalue, global_clipnorm)
         self._ema(use_ema, ema_momentum)
-        if amsgrad:
-            raise ValueError("Adam: amsgrad is not supported")
         self.learning_rate = learning_rate
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
-
-    def _settings(self):
-        return {"learning_rate": self.learning_rate, "beta_1": self.beta_1,
-                "beta_2": self.beta_2, "epsilon": self.epsilon}
+        self.amsgrad = bool(amsgrad)
 
 
 class AdamW(Adam):
@@ -155,33 +179,124 @@ class RMSprop(Optimizer):
     """RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
     centered=False, weight_decay=None, clipnorm=None, clipvalue=None,
     global_clipnorm=None, use_ema=False, ema_momentum=0.99), as Keras
-    (centered=True is refused)."""
+    (epsilon inside the root; centered: the root of v - a^2 + epsilon, a the
+    moving average of the gradients)."""
 
     kind = 2
+    _keys = ("rho", "momentum", "epsilon", "centered")
+    centered = False  # (as Adam's amsgrad)
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99):
         self._clips(weight_decay, clipnorm, clipvalue, global_clipnorm)
         self._ema(use_ema, ema_momentum)
-        if centered:
-            raise ValueError("RMSprop: centered=True is not supported")
         self.learning_rate = learning_rate
         self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)
-
-    def _settings(self):
-        return {"learning_rate": self.learning_rate, "rho": self.rho,
-                "momentum": self.momentum, "epsilon": self.epsilon}
+        self.centered = bool(centered)
 
 
-_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
+class Adagrad(Optimizer):
+    """Adagrad(learning_rate=0.001, initial_accumulator_value=0.1,
+    epsilon=1e-7, weight_decay=None, ...), as Keras: a += g^2,
+    w -= lr g / sqrt(a + epsilon) (PyTorch's accumulator starts at 0 and
+    adds epsilon to the root)."""
+
+    kind = 3
+    _keys = ("initial_accumulator_value", "epsilon")
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99):
+        self._clips(weight_decay, clipnorm, clipvalue, global_clipnorm)
+        self._ema(use_ema, ema_momentum)
+        self.learning_rate = learning_rate
+        v = float(initial_accumulator_value)
+        if not (v >= 0.0 and math.isfinite(v)):
+            raise ValueError("initial_accumulator_value must be a finite float >= 0, got %r"
+                             % (initial_accumulator_value,))
+        self.initial_accumulator_value, self.epsilon = v, float(epsilon)
+
+
+class _Betas(Optimizer):
+    """Adamax's and Nadam's arguments"""
+
+    _keys = ("beta_1", "beta_2", "epsilon")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99):
+        self._clips(weight_decay, clipnorm, clipvalue, global_clipnorm)
+        self._ema(use_ema, ema_momentum)
+        self.learning_rate = learning_rate
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+
+
+class Adamax(_Betas):
+    """Adamax(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+    weight_decay=None, ...), as Keras: m += (g - m)(1 - beta_1),
+    u = max(beta_2 u, |g|), w -= lr m / ((1 - beta_1^t)(u + epsilon))
+    (PyTorch puts epsilon into the maximum, |g| + epsilon)."""
+
+    kind = 4
+
+
+class Nadam(_Betas):
+    """Nadam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+    weight_decay=None, ...), as Keras 3: Adam with Nesterov momentum and the
+    momentum schedule u_t = beta_1 (1 - 0.5 * 0.96^t) (PyTorch's NAdam
+    raises 0.96 to t * momentum_decay, 0.004 by default: the same rule
+    only with momentum_decay=1)."""
+
+    kind = 5
+
+
+class Adadelta(Optimizer):
+    """Adadelta(learning_rate=0.001, rho=0.95, epsilon=1e-7,
+    weight_decay=None, ...), as Keras (whose default learning rate is
+    0.001; the paper's rule, and PyTorch's default, is 1.0)."""
+
+    kind = 6
+    _keys = ("rho", "epsilon")
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=None, clipnorm=None,
+                 clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99):
+        self._clips(weight_decay, clipnorm, clipvalue, global_clipnorm)
+        self._ema(use_ema, ema_momentum)
+        self.learning_rate = learning_rate
+        self.rho, self.epsilon = float(rho), float(epsilon)
+
+
+class Lion(Optimizer):
+    """Lion(learning_rate=0.001, beta_1=0.9, beta_2=0.99, weight_decay=None,
+    ...), as Keras: w -= lr sign(beta_1 m + (1 - beta_1) g), then
+    m = beta_2 m + (1 - beta_2) g; beta_1 in (0, 1]."""
+
+    kind = 7
+    _keys = ("beta_1", "beta_2")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, weight_decay=None, clipnorm=None,
+                 clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99):
+        self._clips(weight_decay, clipnorm, clipvalue, global_clipnorm)
+        self._ema(use_ema, ema_momentum)
+        self.learning_rate = learning_rate
+        if beta_1 <= 0 or beta_1 > 1:
+            raise ValueError("Argument `beta_1` must be in the [0, 1] range. Otherwise, the optimizer degenerates "
+                             "to SignSGD. Received: beta_1=%s." % (beta_1,))
+        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad, "adamax": Adamax,
+            "nadam": Nadam, "adadelta": Adadelta, "lion": Lion}
+# the model file's names (lf_optimizer_kind's order; AdamW is saved as adam)
+_BY_KIND = [SGD, Adam, RMSprop, Adagrad, Adamax, Nadam, Adadelta, Lion]
 
 
 def get(identifier):
-    """An Optimizer from a name ('adam', 'adamw', 'sgd', 'rmsprop') or an Optimizer."""
+    """An Optimizer from a name ('adam', 'adamw', 'sgd', 'rmsprop', 'adagrad',
+    'adamax', 'nadam', 'adadelta', 'lion', any case) or an Optimizer."""
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
         return _BY_NAME[identifier.lower()]()
-    raise ValueError("unknown optimizer %r: use 'adam', 'adamw', 'sgd', 'rmsprop' or an instance of "
-                     "latefuse.optimizers.Adam/AdamW/SGD/RMSprop" % (identifier,))
+    raise ValueError("unknown optimizer %r: use 'adam', 'adamw', 'sgd', 'rmsprop', 'adagrad', 'adamax', 'nadam', "
+                     "'adadelta', 'lion' or an instance of latefuse.optimizers.Adam/AdamW/SGD/RMSprop/Adagrad/"
+                     "Adamax/Nadam/Adadelta/Lion" % (identifier,))
