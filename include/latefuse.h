@@ -375,10 +375,10 @@ int lf_random_translation(lf_model *m, int x, float height_factor, float width_f
  * (1 - zx)) (Keras' _get_zoom_matrix): about the image's centre, zooming
  * out when z > 1, in when z < 1; interpolation and fill_mode as
  * RandomTranslation's above (the same options: the ranges here are zoom
- * factors in [-1, 1], lower <= upper: Keras' RandomZoom(1.0) is [-1, 1],
- * and a zoom 0 reads the centre).  Keras' RandomZoom(h, w)
- * is lf_translation_defaults(h, w) with keep_aspect 0, RandomZoom(h) the
- * same with keep_aspect 1. */
+ * factors, lower <= upper, each in (-1, 1] as Keras' _check_factor_range,
+ * or [-1, 1], Keras' RandomZoom(1.0), where a zoom 0 reads the centre).
+ * Keras' RandomZoom(h, w) is lf_translation_defaults(h, w) with
+ * keep_aspect 0, RandomZoom(h) the same with keep_aspect 1. */
 int lf_random_zoom(lf_model *m, int x, const lf_translation_options *opt, int keep_aspect, const char *name);
 
 /* RandomRotation(factor): Keras 3's layer, train-only (the identity in

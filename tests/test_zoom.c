@@ -227,13 +227,14 @@ static void test_file(void) {
             int keep;
             const char *from, *to, *msg;
         } cases[] = {
-            {0, "[-0.5,0.25]", "[-1.5,0.25]", "'height_factor' must be a pair [lower, upper] in [-1, 1]"},
-            {0, "[-0.25,0.75]", "[0.75,-0.25]", "'width_factor' must be a pair [lower, upper] in [-1, 1]"},
-            {0, "[-0.25,0.75]", "[-0.25,1.75]", "'width_factor' must be a pair [lower, upper] in [-1, 1]"},
+            {0, "[-0.5,0.25]", "[-1.5,0.25]", "'height_factor' must be a pair [lower, upper] in (-1, 1], or [-1, 1]"},
+            {0, "[-0.5,0.25]", "[-1.0,0.25]", "'height_factor' must be a pair [lower, upper] in (-1, 1], or [-1, 1]"},
+            {0, "[-0.25,0.75]", "[0.75,-0.25]", "'width_factor' must be a pair [lower, upper] in (-1, 1], or [-1, 1]"},
+            {0, "[-0.25,0.75]", "[-0.25,1.75]", "'width_factor' must be a pair [lower, upper] in (-1, 1], or [-1, 1]"},
             {0, "\\\"constant\\\"", "\\\"constanx\\\"",
              "'fill_mode' must be \"reflect\", \"wrap\", \"nearest\" or \"constant\""},
             {0, "\\\"fill_value\\\":0.25", "\\\"fill_value\\\":9e99", "'fill_value' must be a finite number"},
-            {1, "null", "0.20", "'width_factor' must be a pair [lower, upper] in [-1, 1]"},
+            {1, "null", "0.20", "'width_factor' must be a pair [lower, upper] in (-1, 1], or [-1, 1]"},
             {1, "\\\"bilinear\\\"", "\\\"bicubic_\\\"", "'interpolation' must be \"bilinear\" or \"nearest\""},
             {1, "\\\"width_factor\\\"", "\\\"width_facxor\\\"", "unknown field 'width_facxor'"},
         };
@@ -264,13 +265,20 @@ static void test_refusals(void) {
         const char *msg;
     } cases[] = {
         {{-1.5f, 0.2f}, {0, 0}, 0, 0, 0, 0,
-         "RandomZoom: height_factor must be a range [lower, upper] in [-1, 1], got [-1.5, 0.2]"},
+         "RandomZoom: height_factor must be a range [lower, upper] in (-1, 1], or [-1, 1] (Keras' "
+         "RandomZoom(1.0)), got [-1.5, 0.2]"},
         {{0.3f, 0.2f}, {0, 0}, 1, 0, 0, 0,
-         "RandomZoom: height_factor must be a range [lower, upper] in [-1, 1], got [0.3, 0.2]"},
+         "RandomZoom: height_factor must be a range [lower, upper] in (-1, 1], or [-1, 1] (Keras' "
+         "RandomZoom(1.0)), got [0.3, 0.2]"},
         {{0, 0.2f}, {-0.1f, 1.5f}, 0, 0, 0, 0,
-         "RandomZoom: width_factor must be a range [lower, upper] in [-1, 1], got [-0.1, 1.5]"},
+         "RandomZoom: width_factor must be a range [lower, upper] in (-1, 1], or [-1, 1] (Keras' "
+         "RandomZoom(1.0)), got [-0.1, 1.5]"},
+        {{-1.0f, 0.5f}, {0, 0}, 1, 0, 0, 0, /* Keras refuses a pair's -1: only RandomZoom(1.0) reaches it */
+         "RandomZoom: height_factor must be a range [lower, upper] in (-1, 1], or [-1, 1] (Keras' "
+         "RandomZoom(1.0)), got [-1, 0.5]"},
         {{0, 0.2f}, {NAN, 0.1f}, 0, 0, 0, 0,
-         "RandomZoom: width_factor must be a range [lower, upper] in [-1, 1], got [nan, 0.1]"},
+         "RandomZoom: width_factor must be a range [lower, upper] in (-1, 1], or [-1, 1] (Keras' "
+         "RandomZoom(1.0)), got [nan, 0.1]"},
         {{0, 0.2f}, {0, 0}, 0, 7, 0, 0,
          "RandomZoom: unknown fill_mode 7"},
         {{0, 0.2f}, {0, 0}, 0, 0, 0, INFINITY, "RandomZoom: fill_value must be finite"},
@@ -296,6 +304,8 @@ static void test_refusals(void) {
     int x = lf_input_shape(m, 3, (size_t[]){4, 5, 3}, LF_DTYPE_FLOAT32, "img");
     lf_translation_options o = lf_translation_defaults(0.2f, 5.0f);
     CHECK(lf_random_zoom(m, x, &o, 1, NULL) >= 0, "keep_aspect 1 ignores the width range: %s", lf_model_error(m));
+    o = lf_translation_defaults(1.0f, 1.0f); /* Keras' RandomZoom(1.0, 1.0): [-1, 1] */
+    CHECK(lf_random_zoom(m, x, &o, 0, NULL) >= 0, "[-1, 1] is Keras' RandomZoom(1.0): %s", lf_model_error(m));
     CHECK(lf_random_zoom(m, x, NULL, 1, NULL) < 0 && has(lf_model_error(m), "RandomZoom: no options given"),
           "no options: %s", lf_model_error(m));
     lf_model_free(m);

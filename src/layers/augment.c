@@ -489,7 +489,7 @@ static void translate_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     lf_buf_json_float(b, o->fill_value);
 }
 
-/* A [lower, upper] pair in [-1, 1] under key. */
+/* A [lower, upper] pair under key: in (-1, 1], or [-1, 1] (zoom_range_keras). */
 static lf_status read_range(const lf_json *L, const char *key, float *lo, float *hi, const char *where, lf_err *e) {
     const lf_json *a = lf_json_get(L, key);
     double v[2];
@@ -936,12 +936,19 @@ void lf__zoom_image_grad(const lf_translation_options *o, size_t H, size_t W, si
     affine_image_grad(o, H, W, C, t, g, dx);
 }
 
-/* A zoom factor's range [lo, hi] in [-1, 1]: Keras' _check_factor_range
- * takes a pair's ends in (-1, 1] and a number f in (-1, 1], made [-|f|,
- * |f|], so RandomZoom(1.0) is [-1, 1] (a zoom 0 reads the centre). */
+/* Whether [lo, hi] is a range Keras' RandomZoom can hold: its
+ * _check_factor_range takes a pair's ends in (-1, 1] and a number f in
+ * (-1, 1], made [-|f|, |f|], so the ranges are those in (-1, 1] and
+ * RandomZoom(1.0)'s [-1, 1] (a zoom 0 reads the centre). */
+static int zoom_range_keras(double lo, double hi) {
+    return (lo > -1.0 && lo <= hi && hi <= 1.0) || (lo == -1.0 && hi == 1.0);
+}
+
 static int zoom_range_ok(lf_model *m, const char *factor, float lo, float hi) {
-    if (lo >= -1.0f && lo <= hi && hi <= 1.0f) return 1;
-    return lf_build_fail(m, LF_ERR_ARG, "RandomZoom: %s must be a range [lower, upper] in [-1, 1], got [%g, %g]",
+    if (zoom_range_keras(lo, hi)) return 1;
+    return lf_build_fail(m, LF_ERR_ARG,
+                         "RandomZoom: %s must be a range [lower, upper] in (-1, 1], or [-1, 1] (Keras' "
+                         "RandomZoom(1.0)), got [%g, %g]",
                          factor, (double)lo, (double)hi);
 }
 
@@ -993,14 +1000,14 @@ static void zoom_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     lf_buf_json_float(b, o->fill_value);
 }
 
-/* A [lower, upper] pair in [-1, 1] under key. */
+/* A [lower, upper] pair under key: in (-1, 1], or [-1, 1] (zoom_range_keras). */
 static lf_status read_zoom_range(const lf_json *L, const char *key, float *lo, float *hi, const char *where,
                                  lf_err *e) {
     const lf_json *a = lf_json_get(L, key);
     double v[2];
     if (!lf_json_is(a, LF_JSON_ARRAY) || lf_json_len(a) != 2 || !lf_json_num(lf_json_at(a, 0), &v[0]) ||
-        !lf_json_num(lf_json_at(a, 1), &v[1]) || !(v[0] >= -1.0 && v[0] <= v[1] && v[1] <= 1.0))
-        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be a pair [lower, upper] in [-1, 1]", where, key);
+        !lf_json_num(lf_json_at(a, 1), &v[1]) || !zoom_range_keras(v[0], v[1]))
+        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be a pair [lower, upper] in (-1, 1], or [-1, 1]", where, key);
     *lo = (float)v[0], *hi = (float)v[1];
     return LF_OK;
 }
