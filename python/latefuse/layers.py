@@ -1191,6 +1191,13 @@ class Normalization(Layer):
         if self._adapted is not None and self._adapted[0].shape != kshape:
             raise ValueError("Normalization: adapt() saw data whose kept axes have shape %s; the input %s has %s"
                              % (self._adapted[0].shape, _shape_str(x.sample_shape), kshape))
+        if self.mean is not None:  # Keras' build: trailing axes aligned, then broadcast
+            import numpy as np
+            ms = np.shape(self.mean)
+            if any(a not in (1, b) for a, b in zip(ms[::-1], kshape[::-1])):
+                raise ValueError("Normalization: mean and variance of shape %s do not broadcast to the kept axes' "
+                                 "shape %s (axis %r of the input %s)"
+                                 % (ms, kshape, self.axis, _shape_str(x.sample_shape)))
         return KerasTensor(self, [x], x.sample_shape)
 
     def _weight_shapes(self):

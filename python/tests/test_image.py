@@ -315,6 +315,13 @@ def test_normalization_images(tmp_path):
         Normalization(mean=1.)
     with pytest.raises(ValueError, match="batch axis"):
         Normalization(axis=0)(Input((3,)))
+    # mean and variance that do not broadcast to the kept axes: refused when called, naming the layer
+    with pytest.raises(ValueError, match=r"Normalization: mean and variance of shape \(3,\) do not broadcast to "
+                                         r"the kept axes' shape \(5,\) \(axis \(-1,\) of the input \(None, 5\)\)"):
+        Normalization(mean=[1., 2., 3.], variance=[1., 1., 1.])(Input((5,)))
+    assert Normalization(axis=(1, 2), mean=[1., 2.], variance=[1., 1.])(Input((4, 2))).shape == (None, 4, 2)
+    assert Normalization(axis=(1, 2), mean=[[1.], [2.], [3.], [4.]], variance=np.ones((4, 1)))(
+        Input((4, 2))).shape == (None, 4, 2)
 
 
 def test_random_contrast_brightness_keras_arguments(tmp_path):
