@@ -11,18 +11,13 @@
  */
 #include "check.h"
 #include "engine_util.h"
-#include "io/safetensors.h"
+#include "augment_util.h"
 
 #include <float.h>
 #include <stdlib.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 static char tmpdir[64];
-
-static int has(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
 
 /* Keras' rule for one image in double: contrast (numpy's mean over the
  * height axis, then the width axis) or brightness, then np.clip. */
@@ -49,12 +44,9 @@ static void keras_rule(int contrast, size_t H, size_t W, size_t C, double k, con
 /* x (H, W, 3) -> the layer ("aug") -> Dense */
 static lf_model *one_layer(int contrast, float lo, float hi, float v0, float v1, size_t H, size_t W, int *node) {
     lf_model *m;
-    lf_model_create(&m, 3);
-    int x = lf_input_shape(m, 3, (size_t[]){H, W, 3}, LF_DTYPE_FLOAT32, "x");
+    int x = aug_input(&m, H, W, 3);
     *node = contrast ? lf_random_contrast(m, x, lo, hi, v0, v1, "aug") : lf_random_brightness(m, x, lo, hi, v0, v1, "aug");
-    int o = lf_dense(m, lf_flatten(m, *node, NULL), 1, LF_ACT_LINEAR, 1, "o");
-    CHECK(lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
-    return m;
+    return aug_finish(m, *node);
 }
 
 /* The draws and the values: per image one number in Keras' range
@@ -64,7 +56,7 @@ static lf_model *one_layer(int contrast, float lo, float hi, float v0, float v1,
  * batch; inference the identity (no clip). */
 static void test_values(void) {
     enum { N = 64, H = 5, W = 6, D = H * W * 3 };
-    float *x = malloc(N * D * sizeof *x), *p = malloc(N * D * sizeof *p);
+    float *x = malloc(N * D * sizeof *x);
     double *want = malloc(D * sizeof *want);
     fill_uniform(x, N * D, 0, 1, 7);
     for (int contrast = 0; contrast < 2; contrast++) {
@@ -76,11 +68,10 @@ static void test_values(void) {
         const char *what = contrast ? "RandomContrast" : "RandomBrightness";
         int node;
         lf_model *m = one_layer(contrast, lo, hi, vr[0], vr[1], H, W, &node);
-        lf_ws ws, w2;
+        lf_ws ws;
         lf_ws_init(&ws, m, N, 0, NULL, 0);
-        lf_ws_init(&w2, m, N, 0, NULL, 0);
-        const float *xs[1] = {x}, *xp[1] = {x + 10 * D};
-        lf_draws k0 = {lf_draw_key(11, 2, 3), 0}, k10 = {k0.key, 10};
+        const float *xs[1] = {x};
+        lf_draws k0 = {lf_draw_key(11, 2, 3), 0};
         lf_graph_forward_drawn(m, &ws, xs, N, 1, &k0);
         int in_range = 1, low = 0, high = 0, clipped = 0;
         double worst = 0;
@@ -98,35 +89,45 @@ static void test_values(void) {
               a, b, low, high);
         CHECK(worst < 2e-6, "%s: off Keras' rule by %.3g", what, worst);
         CHECK(clipped > N && clipped < N * D / 2, "%s: %d values clipped", what, clipped);
-        lf_graph_forward_drawn(m, &w2, xs, N, 1, &k0);
-        CHECK(memcmp(ws.out[node], w2.out[node], N * D * sizeof(float)) == 0, "%s: the same key, the same bits",
-              what);
-        lf_graph_forward_drawn(m, &w2, xp, N - 10, 1, &k10);
-        CHECK(memcmp(ws.out[node] + 10 * D, w2.out[node], (N - 10) * D * sizeof(float)) == 0,
-              "%s: rows 10.. alone (row0 10) as in the whole batch", what);
-        float *outs[4] = {NULL, p, NULL, NULL};
-        for (int j = 0; j < 7; j++) x[j] = 2.0f; /* outside value_range: kept at inference */
-        CHECK(lf__forward_nodes(m, xs, N, outs) == LF_OK && memcmp(p, x, N * D * sizeof *p) == 0,
-              "%s: inference is the identity (unclipped)", what);
+        aug_check_same_draws(m, &ws, node, x, N, D, &k0, what);
+        for (int j = 0; j < 7; j++) x[j] = 2.0f; /* outside value_range: kept at inference (unclipped) */
+        aug_check_identity(m, node, x, N, D, what);
         fill_uniform(x, N * D, 0, 1, 7);
-        lf_ws_free(&ws), lf_ws_free(&w2);
+        lf_ws_free(&ws);
         lf_model_free(m);
     }
-    free(x), free(p), free(want);
+    free(x), free(want);
+}
+
+/* the map of one H x W x C image of test_gradient: contrast by k or
+ * brightness by k, clipped to vr */
+enum { GH = 4, GW = 3, GC = 2 };
+struct color_map {
+    int contrast;
+    float k;
+    const float *vr;
+};
+
+static void color_map(const void *ctx, const float *x, float *y) {
+    const struct color_map *c = ctx;
+    if (c->contrast)
+        lf__contrast_image(GH, GW, GC, c->k, c->vr, x, y);
+    else
+        lf__brightness_image(GH * GW * GC, c->k, c->vr, x, y);
 }
 
 /* The maps' gradients (the transposes) against central differences of the
  * maps, with the clip cutting some values (none within 10 h of its kink),
  * and for contrast k below and above 1 (the mean's share changes sign). */
 static void test_gradient(void) {
-    enum { H = 4, W = 3, C = 2, D = H * W * C };
+    enum { H = GH, W = GW, C = GC, D = H * W * C };
     static const struct {
         int contrast;
         float k, vr[2];
     } cases[] = {{1, 1.4f, {-0.5f, 0.6f}}, {1, 0.6f, {-0.3f, 0.4f}}, {1, 1.2f, {0.6f, -0.6f}},
                  {0, 0.3f, {-0.7f, 0.6f}}, {0, -0.45f, {-0.8f, 1.0f}}};
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-        float x[D], g[D], gx[D] = {0}, yp[D], ym[D], y[D];
+        float x[D], g[D], gx[D] = {0}, y[D];
         const float h = 1e-3f;
         const float *vr = cases[c].vr, k = cases[c].k;
         int contrast = cases[c].contrast;
@@ -136,10 +137,7 @@ static void test_gradient(void) {
             fill_uniform(x, D, -1, 1, seed++);
             /* the pre-clip values: the map with an open range */
             float open[2] = {-1e9f, 1e9f};
-            if (contrast)
-                lf__contrast_image(H, W, C, k, open, x, y);
-            else
-                lf__brightness_image(D, k, open, x, y);
+            color_map(&(struct color_map){contrast, k, open}, x, y);
             near = 0;
             for (int j = 0; vr[0] <= vr[1] && j < D; j++)
                 near |= fabs(y[j] - vr[0]) < 20 * h || fabs(y[j] - vr[1]) < 20 * h;
@@ -151,18 +149,7 @@ static void test_gradient(void) {
             lf__contrast_image_grad(H, W, C, k, vr, x, g, gx);
         else
             lf__brightness_image_grad(D, k, vr, x, g, gx);
-        double worst = 0;
-        for (int i = 0; i < D; i++) {
-            float x0 = x[i];
-            x[i] = x0 + h;
-            if (contrast) lf__contrast_image(H, W, C, k, vr, x, yp); else lf__brightness_image(D, k, vr, x, yp);
-            x[i] = x0 - h;
-            if (contrast) lf__contrast_image(H, W, C, k, vr, x, ym); else lf__brightness_image(D, k, vr, x, ym);
-            x[i] = x0;
-            double fd = 0;
-            for (int j = 0; j < D; j++) fd += (double)g[j] * ((double)yp[j] - (double)ym[j]) / (2.0 * h);
-            worst = fmax(worst, fabs(fd - gx[i]));
-        }
+        double worst = aug_grad_error(color_map, &(struct color_map){contrast, k, vr}, x, g, gx, D, h);
         CHECK(!near && cut >= 2 && (cut < D || vr[0] > vr[1]), "case %zu: %d of %d values clipped, none near a kink", c, cut,
               D);
         CHECK(worst < 1e-3, "case %zu (%s, k %g, value_range [%g, %g]): gradient off by %.3g", c,
@@ -170,41 +157,16 @@ static void test_gradient(void) {
     }
 }
 
+/* RandomContrast, RandomBrightness and Rescaling to [0, 1] on img (0..255) */
+static int color_layers(lf_model *m, int img) {
+    int h = lf_random_contrast(m, img, 0.0f, 0.6f, 0.0f, 255.0f, NULL);
+    h = lf_random_brightness(m, h, -0.3f, 0.3f, 0.0f, 255.0f, NULL);
+    return lf_rescaling(m, h, 1.0f / 255, 0.0f, NULL);
+}
+
 /* A fit's batches large enough to be shared out to the threads (by images):
  * the same weights on 1 and 2 threads. */
-static void test_threads(void) {
-#ifdef _OPENMP
-    enum { N = 48, H = 24, W = 24, D = H * W * 3 };
-    int initial = omp_get_max_threads();
-    float *x = malloc(N * D * sizeof *x), *y = malloc(N * sizeof *y), *w[2] = {0};
-    fill_uniform(x, N * D, 0, 255, 13);
-    for (int r = 0; r < N; r++) y[r] = (float)(r % 3) - 1.0f;
-    size_t np = 0;
-    for (int t = 0; t < 2; t++) {
-        omp_set_num_threads(2 - t);
-        lf_model *m;
-        lf_model_create(&m, 5);
-        int h = lf_input_shape(m, 3, (size_t[]){H, W, 3}, LF_DTYPE_FLOAT32, "img");
-        h = lf_random_contrast(m, h, 0.0f, 0.6f, 0.0f, 255.0f, NULL);
-        h = lf_random_brightness(m, h, -0.3f, 0.3f, 0.0f, 255.0f, NULL);
-        h = lf_rescaling(m, h, 1.0f / 255, 0.0f, NULL);
-        h = lf_conv2d(m, h, 2, 3, 3, 2, 2, LF_PADDING_VALID, LF_ACT_TANH, 1, NULL);
-        h = lf_dense(m, lf_flatten(m, h, NULL), 1, LF_ACT_LINEAR, 1, "o");
-        CHECK(lf_model_compile(m, h, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
-        lf_fit_options opt = lf_fit_defaults();
-        opt.epochs = 2, opt.batch_size = 32, opt.seed = 4;
-        const float *xs[1] = {x};
-        CHECK(lf_model_fit(m, xs, y, N, &opt) == LF_OK, "fit: %s", lf_model_error(m));
-        np = m->n_params;
-        w[t] = malloc(np * sizeof(float));
-        memcpy(w[t], m->params, np * sizeof(float));
-        lf_model_free(m);
-    }
-    CHECK(memcmp(w[0], w[1], np * sizeof(float)) == 0, "weights: 2 and 1 threads differ");
-    omp_set_num_threads(initial);
-    free(w[0]), free(w[1]), free(x), free(y);
-#endif
-}
+static void test_threads(void) { aug_check_threads(color_layers, 255.0f, "RandomContrast, RandomBrightness"); }
 
 /* The file keeps the settings: a loaded model draws and maps the same
  * bits; bad settings in a file are refused, naming the layer. */
@@ -215,37 +177,16 @@ static void test_file(void) {
     snprintf(bad, sizeof bad, "%s/bad.lf", tmpdir);
     float x[N * D];
     fill_uniform(x, N * D, 0, 255, 9);
-    const float *xs[1] = {x};
     lf_draws k = {lf_draw_key(5, 1, 1), 0};
     for (int contrast = 0; contrast < 2; contrast++) {
         int node;
         lf_model *m = contrast ? one_layer(1, 0.0f, 0.25f, 255.0f, 0.0f, H, W, &node)
-                               : one_layer(0, -0.5f, 0.75f, 0.0f, 255.0f, H, W, &node),
-                 *l;
-        CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
-        lf_model_create(&l, 0);
-        CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
-        int nl = lf_node_find(l, "aug");
-        lf_ws a, b;
-        lf_ws_init(&a, m, N, 0, NULL, 0);
-        lf_ws_init(&b, l, N, 0, NULL, 0);
-        lf_graph_forward_drawn(m, &a, xs, N, 1, &k);
-        lf_graph_forward_drawn(l, &b, xs, N, 1, &k);
-        CHECK(nl == node && memcmp(a.out[node], b.out[nl], N * D * sizeof(float)) == 0 &&
-                  memcmp(a.aux[node], b.aux[nl], 2 * N * sizeof(float)) == 0,
-              "%d: the loaded layer draws and maps the same bits", contrast);
-        lf_ws_free(&a), lf_ws_free(&b);
-        lf_model_free(l);
-        lf_st_file f;
-        lf_err e;
-        CHECK(lf_st_read(path, &f, &e) == LF_OK, "%s", e.msg);
-        const char *arch = lf_st_metadata(&f, "architecture");
+                               : one_layer(0, -0.5f, 0.75f, 0.0f, 255.0f, H, W, &node);
         const char *want = contrast ? "\"type\":\"RandomContrast\",\"inbound\":[\"x\"],\"factor\":[0,0.25],"
                                       "\"value_range\":[255,0]}"
                                     : "\"type\":\"RandomBrightness\",\"inbound\":[\"x\"],\"factor\":[-0.5,0.75],"
                                       "\"value_range\":[0,255]}";
-        CHECK(has(arch, want), "the file holds %s:\n%s", want, arch ? arch : "(none)");
-        lf_st_free(&f);
+        aug_check_file(m, node, "aug", path, x, N, D, 2, &k, want, contrast ? "RandomContrast" : "RandomBrightness");
         lf_model_free(m);
         static const struct {
             int contrast;
@@ -258,19 +199,9 @@ static void test_file(void) {
             {0, "[0,255]", "[255,0]", "'value_range' must be a pair [low, high] with low <= high"},
             {0, "\\\"factor\\\"", "\\\"factxr\\\"", "unknown field 'factxr'"},
         };
-        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-            if (cases[c].contrast != contrast) continue;
-            int edited = check_edit_file(path, bad, cases[c].from, cases[c].to);
-            CHECK(edited, "case %zu: %s in the file", c, cases[c].from);
-            if (!edited) continue;
-            lf_model_create(&l, 0);
-            char msg[512];
-            snprintf(msg, sizeof msg, "'%s': architecture: layer 'aug': %s", bad, cases[c].msg);
-            lf_status st = lf_model_load(l, bad);
-            CHECK(st == LF_ERR_FORMAT && has(lf_model_error(l), msg), "case %zu: want \"%s\", got \"%s\"", c, msg,
-                  lf_model_error(l));
-            lf_model_free(l);
-        }
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+            if (cases[c].contrast == contrast)
+                aug_check_file_refusal(path, bad, "aug", c, cases[c].from, cases[c].to, cases[c].msg, 0);
         remove(bad);
     }
     remove(path);

@@ -11,19 +11,14 @@
  */
 #include "check.h"
 #include "engine_util.h"
-#include "io/safetensors.h"
+#include "augment_util.h"
 #include "rotation_golden.h"
 
 #include <float.h>
 #include <stdlib.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 static char tmpdir[64];
-
-static int has(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
 
 static const char *const fills[] = {"reflect", "wrap", "nearest", "constant"};
 
@@ -32,6 +27,17 @@ static lf_translation_options case_options(const struct rg_case *c) {
     o.fill_mode = (lf_fill_mode)c->fill_mode, o.interpolation = (lf_interpolation)c->interpolation;
     o.fill_value = c->fill_value;
     return o;
+}
+
+/* the map of one RG_H x RG_W x RG_C image for the angle degrees */
+struct rotation_map {
+    const lf_translation_options *o;
+    float degrees;
+};
+
+static void rotation_map(const void *ctx, const float *x, float *y) {
+    const struct rotation_map *c = ctx;
+    lf__rotate_image(c->o, RG_H, RG_W, RG_C, c->degrees, x, y);
 }
 
 /* every golden case: nearest to the bit, bilinear within a float's
@@ -43,12 +49,8 @@ static void test_golden(void) {
         lf_translation_options o = case_options(c);
         float y[D];
         lf__rotate_image(&o, RG_H, RG_W, RG_C, c->degrees, rg_image, y);
-        double worst = 0;
-        int at = 0;
-        for (int i = 0; i < D; i++) {
-            double e = fabs((double)y[i] - (double)c->y[i]);
-            if (e > worst || isnan(e)) worst = e, at = i;
-        }
+        int at;
+        double worst = aug_worst_diff(y, c->y, D, &at);
         double tol = c->interpolation == LF_INTERP_NEAREST ? 0.0 : 1e-6;
         CHECK(worst <= tol, "%s %s, %g degrees: value %d is %.9g, Keras' %.9g", fills[c->fill_mode],
               c->interpolation ? "nearest" : "bilinear", (double)c->degrees, at, (double)y[at], (double)c->y[at]);
@@ -62,22 +64,11 @@ static void test_gradient(void) {
     for (int k = 0; k < RG_CASES; k++) {
         const struct rg_case *c = &rg_cases[k];
         lf_translation_options o = case_options(c);
-        float g[D], gx[D] = {0}, x[D], yp[D], ym[D];
+        float g[D], gx[D] = {0}, x[D];
         fill_uniform(g, D, -1, 1, 100 + (uint64_t)k);
         lf__rotate_image_grad(&o, RG_H, RG_W, RG_C, c->degrees, g, gx);
         memcpy(x, rg_image, sizeof x);
-        double worst = 0;
-        const float h = 0.5f;
-        for (int i = 0; i < D; i++) {
-            x[i] = rg_image[i] + h;
-            lf__rotate_image(&o, RG_H, RG_W, RG_C, c->degrees, x, yp);
-            x[i] = rg_image[i] - h;
-            lf__rotate_image(&o, RG_H, RG_W, RG_C, c->degrees, x, ym);
-            x[i] = rg_image[i];
-            double fd = 0;
-            for (int j = 0; j < D; j++) fd += (double)g[j] * ((double)yp[j] - (double)ym[j]) / (2.0 * h);
-            worst = fmax(worst, fabs(fd - (double)gx[i]));
-        }
+        double worst = aug_grad_error(rotation_map, &(struct rotation_map){&o, c->degrees}, x, g, gx, D, 0.5f);
         CHECK(worst < 1e-5, "%s %s, %g degrees: gradient off by %.3g", fills[c->fill_mode],
               c->interpolation ? "nearest" : "bilinear", (double)c->degrees, worst);
     }
@@ -87,12 +78,9 @@ static void test_gradient(void) {
 static lf_model *one_layer(float lo, float hi, lf_fill_mode fm, lf_interpolation ip, float fill, size_t H, size_t W,
                            int *node) {
     lf_model *m;
-    lf_model_create(&m, 3);
-    int x = lf_input_shape(m, 3, (size_t[]){H, W, 2}, LF_DTYPE_FLOAT32, "x");
+    int x = aug_input(&m, H, W, 2);
     *node = lf_random_rotation(m, x, lo, hi, fm, ip, fill, "aug");
-    int out = lf_dense(m, lf_flatten(m, *node, NULL), 1, LF_ACT_LINEAR, 1, "o");
-    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
-    return m;
+    return aug_finish(m, *node);
 }
 
 /* Per image an angle 360 u degrees, u in the factor's range; the output
@@ -100,16 +88,15 @@ static lf_model *one_layer(float lo, float hi, lf_fill_mode fm, lf_interpolation
  * as in the batch; inference the identity. */
 static void test_draws(void) {
     enum { N = 64, H = 6, W = 5, D = H * W * 2 };
-    float *x = malloc(N * D * sizeof *x), *y = malloc(N * D * sizeof *y), *p = malloc(N * D * sizeof *p);
+    float *x = malloc(N * D * sizeof *x), *y = malloc(N * D * sizeof *y);
     fill_uniform(x, N * D, -1, 1, 5);
     int node;
     lf_model *m = one_layer(-0.1f, 0.25f, LF_FILL_REFLECT, LF_INTERP_BILINEAR, 0.0f, H, W, &node);
     lf_translation_options o = lf_translation_defaults(0.0f, 0.0f);
-    lf_ws a, b;
+    lf_ws a;
     lf_ws_init(&a, m, N, 0, NULL, 0);
-    lf_ws_init(&b, m, N, 0, NULL, 0);
-    const float *xs[1] = {x}, *xp[1] = {x + 10 * D};
-    lf_draws k0 = {lf_draw_key(11, 2, 3), 0}, k10 = {k0.key, 10};
+    const float *xs[1] = {x};
+    lf_draws k0 = {lf_draw_key(11, 2, 3), 0};
     lf_graph_forward_drawn(m, &a, xs, N, 1, &k0);
     int in_range = 1, low = 0, high = 0;
     for (int r = 0; r < N; r++) {
@@ -121,52 +108,21 @@ static void test_draws(void) {
     CHECK(in_range && low >= 5 && high >= 5, "angles in [-36, 90] degrees, both ends reached (%d low, %d high)", low,
           high);
     CHECK(memcmp(y, a.out[node], N * D * sizeof *y) == 0, "the output is the map of the drawn angle");
-    lf_graph_forward_drawn(m, &b, xs, N, 1, &k0);
-    CHECK(memcmp(a.out[node], b.out[node], N * D * sizeof(float)) == 0, "the same key: the same bits");
-    lf_graph_forward_drawn(m, &b, xp, N - 10, 1, &k10);
-    CHECK(memcmp(a.out[node] + 10 * D, b.out[node], (N - 10) * D * sizeof(float)) == 0,
-          "rows 10.. alone (row0 10) as in the whole batch");
-    float *outs[4] = {NULL, p, NULL, NULL};
-    CHECK(lf__forward_nodes(m, xs, N, outs) == LF_OK && memcmp(p, x, N * D * sizeof *p) == 0,
-          "inference: the identity");
-    lf_ws_free(&a), lf_ws_free(&b);
+    aug_check_same_draws(m, &a, node, x, N, D, &k0, "RandomRotation");
+    aug_check_identity(m, node, x, N, D, "RandomRotation");
+    lf_ws_free(&a);
     lf_model_free(m);
-    free(x), free(y), free(p);
+    free(x), free(y);
+}
+
+/* RandomRotation(0.2) on img */
+static int rotation_layer(lf_model *m, int img) {
+    return lf_random_rotation(m, img, -0.2f, 0.2f, LF_FILL_REFLECT, LF_INTERP_BILINEAR, 0.0f, NULL);
 }
 
 /* A fit's batches large enough to be shared out to the threads (by images):
  * the same weights on 1 and 2 threads. */
-static void test_threads(void) {
-#ifdef _OPENMP
-    enum { N = 48, H = 24, W = 24, D = H * W * 3 };
-    int initial = omp_get_max_threads();
-    float *x = malloc(N * D * sizeof *x), *y = malloc(N * sizeof *y), *w[2] = {0};
-    fill_uniform(x, N * D, 0, 1, 13);
-    for (int r = 0; r < N; r++) y[r] = (float)(r % 3) - 1.0f;
-    size_t np = 0;
-    for (int t = 0; t < 2; t++) {
-        omp_set_num_threads(2 - t);
-        lf_model *m;
-        lf_model_create(&m, 5);
-        int h = lf_input_shape(m, 3, (size_t[]){H, W, 3}, LF_DTYPE_FLOAT32, "img");
-        h = lf_random_rotation(m, h, -0.2f, 0.2f, LF_FILL_REFLECT, LF_INTERP_BILINEAR, 0.0f, NULL);
-        h = lf_conv2d(m, h, 2, 3, 3, 2, 2, LF_PADDING_VALID, LF_ACT_TANH, 1, NULL);
-        h = lf_dense(m, lf_flatten(m, h, NULL), 1, LF_ACT_LINEAR, 1, "o");
-        CHECK(lf_model_compile(m, h, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
-        lf_fit_options opt = lf_fit_defaults();
-        opt.epochs = 2, opt.batch_size = 32, opt.seed = 4;
-        const float *xs[1] = {x};
-        CHECK(lf_model_fit(m, xs, y, N, &opt) == LF_OK, "fit: %s", lf_model_error(m));
-        np = m->n_params;
-        w[t] = malloc(np * sizeof(float));
-        memcpy(w[t], m->params, np * sizeof(float));
-        lf_model_free(m);
-    }
-    CHECK(memcmp(w[0], w[1], np * sizeof(float)) == 0, "weights: 2 and 1 threads differ");
-    omp_set_num_threads(initial);
-    free(w[0]), free(w[1]), free(x), free(y);
-#endif
-}
+static void test_threads(void) { aug_check_threads(rotation_layer, 1.0f, "RandomRotation"); }
 
 /* The file keeps the settings: a loaded model draws and maps the same
  * bits; bad settings in a file are refused, naming the layer. */
@@ -177,32 +133,12 @@ static void test_file(void) {
     snprintf(bad, sizeof bad, "%s/bad.lf", tmpdir);
     float x[N * D];
     fill_uniform(x, N * D, -1, 1, 9);
-    const float *xs[1] = {x};
     lf_draws k = {lf_draw_key(5, 1, 1), 0};
     int node;
-    lf_model *m = one_layer(-0.5f, 0.25f, LF_FILL_CONSTANT, LF_INTERP_NEAREST, 0.25f, H, W, &node), *l;
-    CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
-    lf_model_create(&l, 0);
-    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
-    int nl = lf_node_find(l, "aug");
-    lf_ws a, b;
-    lf_ws_init(&a, m, N, 0, NULL, 0);
-    lf_ws_init(&b, l, N, 0, NULL, 0);
-    lf_graph_forward_drawn(m, &a, xs, N, 1, &k);
-    lf_graph_forward_drawn(l, &b, xs, N, 1, &k);
-    CHECK(nl == node && memcmp(a.out[node], b.out[nl], N * D * sizeof(float)) == 0 &&
-              memcmp(a.aux[node], b.aux[nl], 2 * N * sizeof(float)) == 0,
-          "the loaded layer draws and maps the same bits");
-    lf_ws_free(&a), lf_ws_free(&b);
-    lf_model_free(l);
-    lf_st_file f;
-    lf_err e;
-    CHECK(lf_st_read(path, &f, &e) == LF_OK, "%s", e.msg);
-    const char *arch = lf_st_metadata(&f, "architecture");
+    lf_model *m = one_layer(-0.5f, 0.25f, LF_FILL_CONSTANT, LF_INTERP_NEAREST, 0.25f, H, W, &node);
     const char *want = "\"type\":\"RandomRotation\",\"inbound\":[\"x\"],\"factor\":[-0.5,0.25],"
                        "\"fill_mode\":\"constant\",\"interpolation\":\"nearest\",\"fill_value\":0.25}";
-    CHECK(has(arch, want), "the file holds %s:\n%s", want, arch ? arch : "(none)");
-    lf_st_free(&f);
+    aug_check_file(m, node, "aug", path, x, N, D, 2, &k, want, "RandomRotation");
     lf_model_free(m);
     static const struct {
         const char *from, *to, *msg;
@@ -216,18 +152,8 @@ static void test_file(void) {
         {"\\\"fill_value\\\":0.25", "\\\"fill_value\\\":9e99", "'fill_value' must be a finite number"},
         {"\\\"factor\\\"", "\\\"factxr\\\"", "unknown field 'factxr'"},
     };
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        int edited = check_edit_file(path, bad, cases[c].from, cases[c].to);
-        CHECK(edited, "case %zu: %s in the file", c, cases[c].from);
-        if (!edited) continue;
-        lf_model_create(&l, 0);
-        char msg[512];
-        snprintf(msg, sizeof msg, "'%s': architecture: layer 'aug': %s", bad, cases[c].msg);
-        lf_status st = lf_model_load(l, bad);
-        CHECK(st == LF_ERR_FORMAT && has(lf_model_error(l), msg), "case %zu: want \"%s\", got \"%s\"", c, msg,
-              lf_model_error(l));
-        lf_model_free(l);
-    }
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        aug_check_file_refusal(path, bad, "aug", c, cases[c].from, cases[c].to, cases[c].msg, 0);
     remove(bad);
     remove(path);
 }

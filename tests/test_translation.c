@@ -12,7 +12,7 @@
  */
 #include "check.h"
 #include "engine_util.h"
-#include "io/safetensors.h"
+#include "augment_util.h"
 #include "translation_golden.h"
 
 #include <float.h>
@@ -20,8 +20,6 @@
 #include <unistd.h>
 
 static char tmpdir[64];
-
-static int has(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
 
 static lf_translation_options case_options(const struct tg_case *c) {
     lf_translation_options o = lf_translation_defaults(0.5f, 0.5f);
@@ -32,6 +30,17 @@ static lf_translation_options case_options(const struct tg_case *c) {
 
 static const char *const fills[] = {"reflect", "wrap", "nearest", "constant"};
 
+/* the map of one TG_H x TG_W x TG_C image for the shift d */
+struct translation_map {
+    const lf_translation_options *o;
+    const float *d;
+};
+
+static void translation_map(const void *ctx, const float *x, float *y) {
+    const struct translation_map *c = ctx;
+    lf__translate_image(c->o, TG_H, TG_W, TG_C, c->d, x, y);
+}
+
 /* every golden case: nearest to the bit (copies of pixels or the fill),
  * bilinear within a float's rounding (both sum in double, round once) */
 static void test_golden(void) {
@@ -41,12 +50,8 @@ static void test_golden(void) {
         lf_translation_options o = case_options(c);
         float y[D], d[2] = {c->dy, c->dx};
         lf__translate_image(&o, TG_H, TG_W, TG_C, d, tg_image, y);
-        double worst = 0;
-        int at = 0;
-        for (int i = 0; i < D; i++) {
-            double e = fabs((double)y[i] - (double)c->y[i]);
-            if (e > worst || isnan(e)) worst = e, at = i;
-        }
+        int at;
+        double worst = aug_worst_diff(y, c->y, D, &at);
         double tol = c->interpolation == LF_INTERP_NEAREST ? 0.0 : 1e-6;
         CHECK(worst <= tol, "%s %s, shift (%g, %g): value %d is %.9g, Keras' %.9g", fills[c->fill_mode],
               c->interpolation ? "nearest" : "bilinear", (double)c->dy, (double)c->dx, at, (double)y[at],
@@ -62,22 +67,11 @@ static void test_gradient(void) {
     for (int k = 0; k < TG_CASES; k++) {
         const struct tg_case *c = &tg_cases[k];
         lf_translation_options o = case_options(c);
-        float d[2] = {c->dy, c->dx}, g[D], gx[D] = {0}, x[D], yp[D], ym[D];
+        float d[2] = {c->dy, c->dx}, g[D], gx[D] = {0}, x[D];
         fill_uniform(g, D, -1, 1, 100 + (uint64_t)k);
         lf__translate_image_grad(&o, TG_H, TG_W, TG_C, d, g, gx);
         memcpy(x, tg_image, sizeof x);
-        double worst = 0;
-        const float h = 0.5f;
-        for (int i = 0; i < D; i++) {
-            x[i] = tg_image[i] + h;
-            lf__translate_image(&o, TG_H, TG_W, TG_C, d, x, yp);
-            x[i] = tg_image[i] - h;
-            lf__translate_image(&o, TG_H, TG_W, TG_C, d, x, ym);
-            x[i] = tg_image[i];
-            double fd = 0;
-            for (int j = 0; j < D; j++) fd += (double)g[j] * ((double)yp[j] - (double)ym[j]) / (2.0 * h);
-            worst = fmax(worst, fabs(fd - (double)gx[i]));
-        }
+        double worst = aug_grad_error(translation_map, &(struct translation_map){&o, d}, x, g, gx, D, 0.5f);
         CHECK(worst < 1e-5, "%s %s, shift (%g, %g): gradient off by %.3g", fills[c->fill_mode],
               c->interpolation ? "nearest" : "bilinear", (double)c->dy, (double)c->dx, worst);
     }
@@ -120,12 +114,9 @@ static void test_thin(void) {
 /* a model x -> RandomTranslation(opt) -> Dense (o: the translation's node) */
 static lf_model *one_layer(const lf_translation_options *opt, size_t H, size_t W, int *tr) {
     lf_model *m;
-    lf_model_create(&m, 3);
-    int x = lf_input_shape(m, 3, (size_t[]){H, W, 2}, LF_DTYPE_FLOAT32, "x");
+    int x = aug_input(&m, H, W, 2);
     *tr = opt ? lf_random_translation_opt(m, x, opt, "shift") : lf_random_translation(m, x, 0.3f, 0.3f, "shift");
-    int o = lf_dense(m, lf_flatten(m, *tr, NULL), 1, LF_ACT_LINEAR, 1, "o");
-    CHECK(lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
-    return m;
+    return aug_finish(m, *tr);
 }
 
 /* Draws: per image, u H and v W in the ranges and not rounded (Keras);
@@ -134,17 +125,16 @@ static lf_model *one_layer(const lf_translation_options *opt, size_t H, size_t W
  * inference the identity. */
 static void test_draws(void) {
     enum { N = 64, H = 6, W = 5, D = H * W * 2 };
-    float *x = malloc(N * D * sizeof *x), *y = malloc(N * D * sizeof *y), *p = malloc(N * D * sizeof *p);
+    float *x = malloc(N * D * sizeof *x), *y = malloc(N * D * sizeof *y);
     fill_uniform(x, N * D, -1, 1, 5);
     lf_translation_options o = lf_translation_defaults(0.0f, 0.0f);
     o.height_lower = -0.2f, o.height_upper = 0.5f, o.width_lower = 0.1f, o.width_upper = 0.3f;
     int tr;
     lf_model *m = one_layer(&o, H, W, &tr);
-    lf_ws a, b;
+    lf_ws a;
     lf_ws_init(&a, m, N, 0, NULL, 0);
-    lf_ws_init(&b, m, N, 0, NULL, 0);
-    const float *xs[1] = {x}, *xp[1] = {x + 10 * D};
-    lf_draws k0 = {lf_draw_key(11, 2, 3), 0}, k10 = {k0.key, 10};
+    const float *xs[1] = {x};
+    lf_draws k0 = {lf_draw_key(11, 2, 3), 0};
     lf_graph_forward_drawn(m, &a, xs, N, 1, &k0);
     int in_range = 1, fractional = 0, low = 0, high = 0, same = 1;
     double ulo = 1, uhi = -1;
@@ -161,15 +151,9 @@ static void test_draws(void) {
     CHECK(fractional >= N - 2, "%d of %d shifts fractional (not rounded)", fractional, N);
     same = memcmp(y, a.out[tr], N * D * sizeof *y) == 0;
     CHECK(same, "the layer's output is the map of its drawn shift");
-    lf_graph_forward_drawn(m, &b, xs, N, 1, &k0);
-    CHECK(memcmp(a.out[tr], b.out[tr], N * D * sizeof(float)) == 0, "the same key: the same bits");
-    lf_graph_forward_drawn(m, &b, xp, N - 10, 1, &k10);
-    CHECK(memcmp(a.out[tr] + 10 * D, b.out[tr], (N - 10) * D * sizeof(float)) == 0,
-          "rows 10.. alone (row0 10) as in the whole batch");
-    float *outs[4] = {NULL, p, NULL, NULL};
-    CHECK(lf__forward_nodes(m, xs, N, outs) == LF_OK && memcmp(p, x, N * D * sizeof *p) == 0,
-          "inference: the identity");
-    lf_ws_free(&a), lf_ws_free(&b);
+    aug_check_same_draws(m, &a, tr, x, N, D, &k0, "RandomTranslation");
+    aug_check_identity(m, tr, x, N, D, "RandomTranslation");
+    lf_ws_free(&a);
     lf_model_free(m);
 
     /* lf_random_translation: whole pixels, round(u H) of its u in [-0.3, 0.3] */
@@ -190,7 +174,7 @@ static void test_draws(void) {
     CHECK(whole && moved >= N / 2, "lf_random_translation: whole-pixel shifts of at most 2, zeros in (%d moved)", moved);
     lf_ws_free(&a);
     lf_model_free(m);
-    free(x), free(y), free(p);
+    free(x), free(y);
 }
 
 /* the file keeps the settings: a loaded model draws and maps the same bits;
@@ -202,38 +186,19 @@ static void test_file(void) {
     snprintf(bad, sizeof bad, "%s/bad.lf", tmpdir);
     float x[N * D];
     fill_uniform(x, N * D, -1, 1, 9);
-    const float *xs[1] = {x};
     lf_draws k = {lf_draw_key(5, 1, 1), 0};
     for (int form = 0; form < 2; form++) {
         lf_translation_options o = lf_translation_defaults(0.0f, 0.0f);
         o.height_lower = -0.2f, o.height_upper = 0.3f, o.width_lower = -0.5f, o.width_upper = 0.25f;
         o.fill_mode = LF_FILL_WRAP, o.interpolation = LF_INTERP_NEAREST, o.fill_value = 0.25f;
-        int tr, tl;
-        lf_model *m = one_layer(form ? NULL : &o, H, W, &tr), *l;
-        CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
-        lf_model_create(&l, 0);
-        CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
-        tl = lf_node_find(l, "shift");
-        lf_ws a, b;
-        lf_ws_init(&a, m, N, 0, NULL, 0);
-        lf_ws_init(&b, l, N, 0, NULL, 0);
-        lf_graph_forward_drawn(m, &a, xs, N, 1, &k);
-        lf_graph_forward_drawn(l, &b, xs, N, 1, &k);
-        CHECK(tl == tr && memcmp(a.out[tr], b.out[tl], N * D * sizeof(float)) == 0 &&
-                  memcmp(a.aux[tr], b.aux[tl], 2 * N * sizeof(float)) == 0,
-              "form %d: the loaded layer draws and maps the same bits", form);
-        lf_ws_free(&a), lf_ws_free(&b);
-        lf_model_free(l);
-        lf_st_file f;
-        lf_err e;
-        CHECK(lf_st_read(path, &f, &e) == LF_OK, "%s", e.msg);
-        const char *arch = lf_st_metadata(&f, "architecture");
+        int tr;
+        lf_model *m = one_layer(form ? NULL : &o, H, W, &tr);
         const char *want = form ? "\"height_factor\":0.3,\"width_factor\":0.3,\"fill_mode\":\"constant\","
                                   "\"interpolation\":\"nearest\"}"
                                 : "\"height_factor\":[-0.2,0.3],\"width_factor\":[-0.5,0.25],\"fill_mode\":\"wrap\","
                                   "\"interpolation\":\"nearest\",\"fill_value\":0.25}";
-        CHECK(has(arch, want), "form %d: the file holds %s:\n%s", form, want, arch ? arch : "(none)");
-        lf_st_free(&f);
+        aug_check_file(m, tr, "shift", path, x, N, D, 2, &k, want,
+                       form ? "lf_random_translation's form" : "lf_random_translation_opt's form");
         lf_model_free(m);
         if (form) continue;
         /* the refusals: same-length edits of the escaped JSON in the file */
@@ -250,17 +215,8 @@ static void test_file(void) {
             {"\\\"fill_value\\\":0.25", "\\\"fill_value\\\":true",
              "'fill_value' must be a finite number"},
         };
-        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-            int edited = check_edit_file(path, bad, cases[c].from, cases[c].to);
-            CHECK(edited, "case %zu: %s in the file", c, cases[c].from);
-            if (!edited) continue;
-            lf_model_create(&l, 0);
-            char msg[512];
-            snprintf(msg, sizeof msg, "'%s': architecture: layer 'shift': %s", bad, cases[c].msg);
-            CHECK(lf_model_load(l, bad) == LF_ERR_FORMAT && strcmp(lf_model_error(l), msg) == 0,
-                  "case %zu: want \"%s\", got \"%s\"", c, msg, lf_model_error(l));
-            lf_model_free(l);
-        }
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+            aug_check_file_refusal(path, bad, "shift", c, cases[c].from, cases[c].to, cases[c].msg, 1);
         remove(bad);
     }
     remove(path);

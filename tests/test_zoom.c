@@ -11,15 +11,12 @@
  */
 #include "check.h"
 #include "engine_util.h"
-#include "io/safetensors.h"
+#include "augment_util.h"
 #include "zoom_golden.h"
 
 #include <float.h>
 #include <stdlib.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 static char tmpdir[64];
 
@@ -34,6 +31,17 @@ static lf_translation_options case_options(const struct zg_case *c) {
     return o;
 }
 
+/* the map of one ZG_H x ZG_W x ZG_C image for the zooms z */
+struct zoom_map {
+    const lf_translation_options *o;
+    const float *z;
+};
+
+static void zoom_map(const void *ctx, const float *x, float *y) {
+    const struct zoom_map *c = ctx;
+    lf__zoom_image(c->o, ZG_H, ZG_W, ZG_C, c->z, x, y);
+}
+
 /* every golden case: nearest to the bit (copies of pixels or the fill),
  * bilinear within a float's rounding (both sum in double, round once) */
 static void test_golden(void) {
@@ -43,12 +51,8 @@ static void test_golden(void) {
         lf_translation_options o = case_options(c);
         float y[D], z[2] = {c->zy, c->zx};
         lf__zoom_image(&o, ZG_H, ZG_W, ZG_C, z, zg_image, y);
-        double worst = 0;
-        int at = 0;
-        for (int i = 0; i < D; i++) {
-            double e = fabs((double)y[i] - (double)c->y[i]);
-            if (e > worst || isnan(e)) worst = e, at = i;
-        }
+        int at;
+        double worst = aug_worst_diff(y, c->y, D, &at);
         double tol = c->interpolation == LF_INTERP_NEAREST ? 0.0 : 1e-6;
         CHECK(worst <= tol, "%s %s, zoom (%g, %g): value %d is %.9g, Keras' %.9g", fills[c->fill_mode],
               c->interpolation ? "nearest" : "bilinear", (double)c->zy, (double)c->zx, at, (double)y[at],
@@ -63,22 +67,11 @@ static void test_gradient(void) {
     for (int k = 0; k < ZG_CASES; k++) {
         const struct zg_case *c = &zg_cases[k];
         lf_translation_options o = case_options(c);
-        float z[2] = {c->zy, c->zx}, g[D], gx[D] = {0}, x[D], yp[D], ym[D];
+        float z[2] = {c->zy, c->zx}, g[D], gx[D] = {0}, x[D];
         fill_uniform(g, D, -1, 1, 100 + (uint64_t)k);
         lf__zoom_image_grad(&o, ZG_H, ZG_W, ZG_C, z, g, gx);
         memcpy(x, zg_image, sizeof x);
-        double worst = 0;
-        const float h = 0.5f;
-        for (int i = 0; i < D; i++) {
-            x[i] = zg_image[i] + h;
-            lf__zoom_image(&o, ZG_H, ZG_W, ZG_C, z, x, yp);
-            x[i] = zg_image[i] - h;
-            lf__zoom_image(&o, ZG_H, ZG_W, ZG_C, z, x, ym);
-            x[i] = zg_image[i];
-            double fd = 0;
-            for (int j = 0; j < D; j++) fd += (double)g[j] * ((double)yp[j] - (double)ym[j]) / (2.0 * h);
-            worst = fmax(worst, fabs(fd - (double)gx[i]));
-        }
+        double worst = aug_grad_error(zoom_map, &(struct zoom_map){&o, z}, x, g, gx, D, 0.5f);
         CHECK(worst < 1e-5, "%s %s, zoom (%g, %g): gradient off by %.3g", fills[c->fill_mode],
               c->interpolation ? "nearest" : "bilinear", (double)c->zy, (double)c->zx, worst);
     }
@@ -87,12 +80,9 @@ static void test_gradient(void) {
 /* x (H, W, 2) -> RandomZoom ("aug") -> Dense */
 static lf_model *one_layer(const lf_translation_options *o, int keep_aspect, size_t H, size_t W, int *node) {
     lf_model *m;
-    lf_model_create(&m, 3);
-    int x = lf_input_shape(m, 3, (size_t[]){H, W, 2}, LF_DTYPE_FLOAT32, "x");
+    int x = aug_input(&m, H, W, 2);
     *node = lf_random_zoom(m, x, o, keep_aspect, "aug");
-    int out = lf_dense(m, lf_flatten(m, *node, NULL), 1, LF_ACT_LINEAR, 1, "o");
-    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
-    return m;
+    return aug_finish(m, *node);
 }
 
 /* Per image zy = 1 + u, u in the height range, zx = 1 + v in the width
@@ -101,18 +91,17 @@ static lf_model *one_layer(const lf_translation_options *o, int keep_aspect, siz
  * identity. */
 static void test_draws(void) {
     enum { N = 64, H = 6, W = 5, D = H * W * 2 };
-    float *x = malloc(N * D * sizeof *x), *y = malloc(N * D * sizeof *y), *p = malloc(N * D * sizeof *p);
+    float *x = malloc(N * D * sizeof *x), *y = malloc(N * D * sizeof *y);
     fill_uniform(x, N * D, -1, 1, 5);
     for (int keep = 0; keep < 2; keep++) {
         lf_translation_options o = lf_translation_defaults(0.0f, 0.0f);
         o.height_lower = -0.4f, o.height_upper = 0.5f, o.width_lower = 0.1f, o.width_upper = 0.3f;
         int node;
         lf_model *m = one_layer(&o, keep, H, W, &node);
-        lf_ws a, b;
+        lf_ws a;
         lf_ws_init(&a, m, N, 0, NULL, 0);
-        lf_ws_init(&b, m, N, 0, NULL, 0);
-        const float *xs[1] = {x}, *xp[1] = {x + 10 * D};
-        lf_draws k0 = {lf_draw_key(11, 2, 3), 0}, k10 = {k0.key, 10};
+        const float *xs[1] = {x};
+        lf_draws k0 = {lf_draw_key(11, 2, 3), 0};
         lf_graph_forward_drawn(m, &a, xs, N, 1, &k0);
         int in_range = 1, low = 0, high = 0, aspect = 1;
         for (int r = 0; r < N; r++) {
@@ -129,54 +118,24 @@ static void test_draws(void) {
         CHECK(aspect, "keep_aspect %d: the width's zoom %s the height's", keep, keep ? "is" : "is drawn apart from");
         CHECK(memcmp(y, a.out[node], N * D * sizeof *y) == 0, "keep_aspect %d: the output is the map of the draws",
               keep);
-        lf_graph_forward_drawn(m, &b, xs, N, 1, &k0);
-        CHECK(memcmp(a.out[node], b.out[node], N * D * sizeof(float)) == 0, "the same key: the same bits");
-        lf_graph_forward_drawn(m, &b, xp, N - 10, 1, &k10);
-        CHECK(memcmp(a.out[node] + 10 * D, b.out[node], (N - 10) * D * sizeof(float)) == 0,
-              "rows 10.. alone (row0 10) as in the whole batch");
-        float *outs[4] = {NULL, p, NULL, NULL};
-        CHECK(lf__forward_nodes(m, xs, N, outs) == LF_OK && memcmp(p, x, N * D * sizeof *p) == 0,
-              "inference: the identity");
-        lf_ws_free(&a), lf_ws_free(&b);
+        const char *what = keep ? "RandomZoom, keep_aspect 1" : "RandomZoom, keep_aspect 0";
+        aug_check_same_draws(m, &a, node, x, N, D, &k0, what);
+        aug_check_identity(m, node, x, N, D, what);
+        lf_ws_free(&a);
         lf_model_free(m);
     }
-    free(x), free(y), free(p);
+    free(x), free(y);
+}
+
+/* RandomZoom(0.3, 0.2) on img */
+static int zoom_layer(lf_model *m, int img) {
+    lf_translation_options o = lf_translation_defaults(0.3f, 0.2f);
+    return lf_random_zoom(m, img, &o, 0, NULL);
 }
 
 /* A fit's batches large enough to be shared out to the threads (by images):
  * the same weights on 1 and 2 threads. */
-static void test_threads(void) {
-#ifdef _OPENMP
-    enum { N = 48, H = 24, W = 24, D = H * W * 3 };
-    int initial = omp_get_max_threads();
-    float *x = malloc(N * D * sizeof *x), *y = malloc(N * sizeof *y), *w[2] = {0};
-    fill_uniform(x, N * D, 0, 1, 13);
-    for (int r = 0; r < N; r++) y[r] = (float)(r % 3) - 1.0f;
-    size_t np = 0;
-    for (int t = 0; t < 2; t++) {
-        omp_set_num_threads(2 - t);
-        lf_model *m;
-        lf_model_create(&m, 5);
-        int h = lf_input_shape(m, 3, (size_t[]){H, W, 3}, LF_DTYPE_FLOAT32, "img");
-        lf_translation_options o = lf_translation_defaults(0.3f, 0.2f);
-        h = lf_random_zoom(m, h, &o, 0, NULL);
-        h = lf_conv2d(m, h, 2, 3, 3, 2, 2, LF_PADDING_VALID, LF_ACT_TANH, 1, NULL);
-        h = lf_dense(m, lf_flatten(m, h, NULL), 1, LF_ACT_LINEAR, 1, "o");
-        CHECK(lf_model_compile(m, h, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
-        lf_fit_options opt = lf_fit_defaults();
-        opt.epochs = 2, opt.batch_size = 32, opt.seed = 4;
-        const float *xs[1] = {x};
-        CHECK(lf_model_fit(m, xs, y, N, &opt) == LF_OK, "fit: %s", lf_model_error(m));
-        np = m->n_params;
-        w[t] = malloc(np * sizeof(float));
-        memcpy(w[t], m->params, np * sizeof(float));
-        lf_model_free(m);
-    }
-    CHECK(memcmp(w[0], w[1], np * sizeof(float)) == 0, "weights: 2 and 1 threads differ");
-    omp_set_num_threads(initial);
-    free(w[0]), free(w[1]), free(x), free(y);
-#endif
-}
+static void test_threads(void) { aug_check_threads(zoom_layer, 1.0f, "RandomZoom"); }
 
 /* The file keeps the settings: a loaded model draws and maps the same
  * bits; bad settings in a file are refused, naming the layer. */
@@ -187,7 +146,6 @@ static void test_file(void) {
     snprintf(bad, sizeof bad, "%s/bad.lf", tmpdir);
     float x[N * D];
     fill_uniform(x, N * D, -1, 1, 9);
-    const float *xs[1] = {x};
     lf_draws k = {lf_draw_key(5, 1, 1), 0};
     for (int keep = 0; keep < 2; keep++) {
         lf_translation_options o = lf_translation_defaults(0.25f, 0.0f);
@@ -195,33 +153,15 @@ static void test_file(void) {
         o.fill_mode = LF_FILL_CONSTANT, o.interpolation = LF_INTERP_NEAREST, o.fill_value = 0.25f;
         if (keep) o = lf_translation_defaults(0.2f, 0.0f);
         int node;
-        lf_model *m = one_layer(&o, keep, H, W, &node), *l;
-        CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
-        lf_model_create(&l, 0);
-        CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
-        int nl = lf_node_find(l, "aug");
-        lf_ws a, b;
-        lf_ws_init(&a, m, N, 0, NULL, 0);
-        lf_ws_init(&b, l, N, 0, NULL, 0);
-        lf_graph_forward_drawn(m, &a, xs, N, 1, &k);
-        lf_graph_forward_drawn(l, &b, xs, N, 1, &k);
-        CHECK(nl == node && memcmp(a.out[node], b.out[nl], N * D * sizeof(float)) == 0 &&
-                  memcmp(a.aux[node], b.aux[nl], 3 * N * sizeof(float)) == 0,
-              "keep_aspect %d: the loaded layer draws and maps the same bits", keep);
-        lf_ws_free(&a), lf_ws_free(&b);
-        lf_model_free(l);
-        lf_st_file f;
-        lf_err e;
-        CHECK(lf_st_read(path, &f, &e) == LF_OK, "%s", e.msg);
-        const char *arch = lf_st_metadata(&f, "architecture");
+        lf_model *m = one_layer(&o, keep, H, W, &node);
         const char *want = keep ? "\"type\":\"RandomZoom\",\"inbound\":[\"x\"],\"height_factor\":[-0.2,0.2],"
                                   "\"width_factor\":null,\"fill_mode\":\"reflect\",\"interpolation\":\"bilinear\","
                                   "\"fill_value\":0}"
                                 : "\"type\":\"RandomZoom\",\"inbound\":[\"x\"],\"height_factor\":[-0.5,0.25],"
                                   "\"width_factor\":[-0.25,0.75],\"fill_mode\":\"constant\","
                                   "\"interpolation\":\"nearest\",\"fill_value\":0.25}";
-        CHECK(has(arch, want), "the file holds %s:\n%s", want, arch ? arch : "(none)");
-        lf_st_free(&f);
+        aug_check_file(m, node, "aug", path, x, N, D, 3, &k, want,
+                       keep ? "RandomZoom, keep_aspect 1" : "RandomZoom, keep_aspect 0");
         lf_model_free(m);
         static const struct {
             int keep;
@@ -238,19 +178,9 @@ static void test_file(void) {
             {1, "\\\"bilinear\\\"", "\\\"bicubic_\\\"", "'interpolation' must be \"bilinear\" or \"nearest\""},
             {1, "\\\"width_factor\\\"", "\\\"width_facxor\\\"", "unknown field 'width_facxor'"},
         };
-        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-            if (cases[c].keep != keep) continue;
-            int edited = check_edit_file(path, bad, cases[c].from, cases[c].to);
-            CHECK(edited, "case %zu: %s in the file", c, cases[c].from);
-            if (!edited) continue;
-            lf_model_create(&l, 0);
-            char msg[512];
-            snprintf(msg, sizeof msg, "'%s': architecture: layer 'aug': %s", bad, cases[c].msg);
-            lf_status st = lf_model_load(l, bad);
-            CHECK(st == LF_ERR_FORMAT && has(lf_model_error(l), msg), "case %zu: want \"%s\", got \"%s\"", c, msg,
-                  lf_model_error(l));
-            lf_model_free(l);
-        }
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+            if (cases[c].keep == keep)
+                aug_check_file_refusal(path, bad, "aug", c, cases[c].from, cases[c].to, cases[c].msg, 0);
         remove(bad);
     }
     remove(path);
