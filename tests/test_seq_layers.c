@@ -23,6 +23,68 @@ static char tmpdir[64];
 
 static int has(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
 
+/* m's summary holds each of the n rows */
+static void check_summary(const lf_model *m, const char *const *rows, size_t n) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    lf_model_summary(m, mf);
+    fclose(mf);
+    for (size_t i = 0; i < n; i++) CHECK(has(buf, rows[i]), "summary lacks\n%s\nin\n%s", rows[i], buf);
+    free(buf);
+}
+
+/* Fits m on the n rows of xs, y (epochs, batches of 8), saves it to path
+ * with its optimizer and loads it back: the loaded model, returned for the
+ * caller to check and free, predicts the same bits (n_out values a row). */
+static lf_model *fit_save_load(lf_model *m, const char *path, const float *const *xs, const float *y, size_t n,
+                               int epochs, size_t n_out) {
+    lf_fit_options fo = lf_fit_defaults();
+    fo.epochs = epochs, fo.batch_size = 8;
+    CHECK(lf_model_fit(m, xs, y, n, &fo) == LF_OK, "%s: fit: %s", path, lf_model_error(m));
+    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "%s: save: %s", path, lf_model_error(m));
+    lf_model *l;
+    lf_model_create(&l, 0);
+    CHECK(lf_model_load(l, path) == LF_OK, "%s: load: %s", path, lf_model_error(l));
+    float *p = malloc(2 * n * n_out * sizeof *p), *q = p ? p + n * n_out : NULL;
+    CHECK(p && lf_model_predict(m, xs, n, p) == LF_OK && lf_model_predict(l, xs, n, q) == LF_OK, "%s: predict",
+          path);
+    CHECK(p && memcmp(p, q, n * n_out * sizeof *p) == 0, "%s: the loaded model predicts differently", path);
+    free(p);
+    return l;
+}
+
+/* Reads the model file at path into *f (the caller frees it) and checks
+ * that its architecture holds each of the n strings in want; returns the
+ * architecture. */
+static const char *check_arch(const char *path, lf_st_file *f, const char *const *want, size_t n) {
+    lf_err er;
+    CHECK(lf_st_read(path, f, &er) == LF_OK, "%s: %s", path, er.msg);
+    const char *arch = lf_st_metadata(f, "architecture");
+    for (size_t i = 0; i < n; i++)
+        CHECK(has(arch, want[i]), "%s: arch lacks %s:\n%s", path, want[i], arch ? arch : "(none)");
+    return arch;
+}
+
+/* writes the shape dims[0..ndim) as "(3, 8, 5)" to buf (cap bytes) */
+static void shape_str(char *buf, size_t cap, size_t ndim, const size_t *dims) {
+    size_t at = (size_t)snprintf(buf, cap, "(");
+    for (size_t i = 0; i < ndim && at < cap; i++)
+        at += (size_t)snprintf(buf + at, cap - at, "%s%zu", i ? ", " : "", dims[i]);
+    if (at < cap) snprintf(buf + at, cap - at, ")");
+}
+
+/* f holds the tensor `name`, of ndim axes sized dims */
+static void check_tensor(const lf_st_file *f, const char *name, size_t ndim, const size_t *dims) {
+    const lf_st_tensor *t = lf_st_find(f, name);
+    int ok = t && t->ndim == ndim;
+    for (size_t i = 0; ok && i < ndim; i++) ok = t->shape[i] == dims[i];
+    char want[128], got[128] = "missing";
+    shape_str(want, sizeof want, ndim, dims);
+    if (t) shape_str(got, sizeof got, t->ndim, t->shape);
+    CHECK(ok, "tensor %s: want %s, got %s", name, want, got);
+}
+
 /* which nodes carry which padding mask */
 static void test_mask_flow(void) {
     lf_model *m;
@@ -166,11 +228,6 @@ static void test_round_trip(void) {
     int o = lf_dense(m, ln2, 3, LF_ACT_SOFTMAX, 1, "out");
     CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
           lf_model_error(m));
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mf = open_memstream(&buf, &len);
-    lf_model_summary(m, mf);
-    fclose(mf);
     const char *rows[] = {
         "tokens (InputLayer)                                (None, 12)                    0",
         "embedding (Embedding)                              (None, 12, 8)               240  tokens",
@@ -182,31 +239,17 @@ static void test_round_trip(void) {
         "global_max_pooling1d (GlobalMaxPooling1D)          (None, 5)                     0  conv1d",
         "layer_normalization_1 (LayerNormalization)         (None, 11)                   11  concatenate",
     };
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) CHECK(has(buf, rows[i]), "summary lacks\n%s\nin\n%s", rows[i], buf);
-    free(buf);
+    check_summary(m, rows, sizeof rows / sizeof rows[0]);
     enum { N = 30, T = 12 };
     float x[N * T], y[N];
     fill_uniform(x, N * T, 0, 30, 9);
     for (int i = 0; i < N * T; i++) x[i] = (i % T) >= 4 + (i / T) % 8 ? 0.0f : floorf(x[i]); /* padded tails */
     for (int i = 0; i < N; i++) y[i] = (float)(i % 3);
     const float *xs[1] = {x};
-    lf_fit_options fo = lf_fit_defaults();
-    fo.epochs = 3, fo.batch_size = 8;
-    CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
-    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
-    lf_model *l;
-    lf_model_create(&l, 0);
-    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
-    float p[N * 3], q[N * 3];
-    CHECK(lf_model_predict(m, xs, N, p) == LF_OK && lf_model_predict(l, xs, N, q) == LF_OK, "predict");
-    CHECK(memcmp(p, q, sizeof p) == 0, "the loaded model predicts differently");
+    lf_model *l = fit_save_load(m, path, xs, y, N, 3, 3);
     CHECK(l->nodes[1].seq_mask == 1 && l->nodes[5].seq_mask == 1, "the loaded model's mask: %d %d",
           l->nodes[1].seq_mask, l->nodes[5].seq_mask);
     lf_model_free(l);
-    lf_st_file f;
-    lf_err er;
-    CHECK(lf_st_read(path, &f, &er) == LF_OK, "%s", er.msg);
-    const char *arch = lf_st_metadata(&f, "architecture");
     const char *want[] = {
         "\"type\":\"Embedding\",\"inbound\":[\"tokens\"],\"input_dim\":30,\"output_dim\":8,\"mask_zero\":true}",
         "\"type\":\"PositionEmbedding\",\"inbound\":[\"embedding\"],\"sequence_length\":16}",
@@ -217,12 +260,10 @@ static void test_round_trip(void) {
         "\"type\":\"GlobalMaxPooling1D\",\"inbound\":[\"conv1d\"]}",
         "\"epsilon\":1e-05,\"center\":false,\"scale\":true}",
     };
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        CHECK(has(arch, want[i]), "arch lacks %s:\n%s", want[i], arch ? arch : "(none)");
-    const lf_st_tensor *t = lf_st_find(&f, "conv1d.kernel");
-    CHECK(t && t->ndim == 3 && t->shape[0] == 3 && t->shape[1] == 8 && t->shape[2] == 5, "conv1d.kernel (3, 8, 5)");
-    t = lf_st_find(&f, "embedding.embeddings");
-    CHECK(t && t->ndim == 2 && t->shape[0] == 30 && t->shape[1] == 8, "embedding.embeddings (30, 8)");
+    lf_st_file f;
+    check_arch(path, &f, want, sizeof want / sizeof want[0]);
+    check_tensor(&f, "conv1d.kernel", 3, (size_t[]){3, 8, 5});
+    check_tensor(&f, "embedding.embeddings", 2, (size_t[]){30, 8});
     CHECK(lf_st_find(&f, "layer_normalization_1.beta") == NULL && lf_st_find(&f, "layer_normalization_1.gamma"),
           "center=false: no beta");
     lf_st_free(&f);
@@ -255,10 +296,7 @@ static void test_embedding_l2(void) {
     CHECK(fabs(loss - (mse + 0.25 * sq)) < 1e-5, "loss %.9g, want the mse %.9g + 0.25 x %g", loss, mse, sq);
     CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
     lf_st_file f;
-    lf_err er;
-    CHECK(lf_st_read(path, &f, &er) == LF_OK, "%s", er.msg);
-    CHECK(has(lf_st_metadata(&f, "architecture"), "\"output_dim\":2,\"mask_zero\":false,\"l2\":0.25}"),
-          "arch: %s", lf_st_metadata(&f, "architecture"));
+    check_arch(path, &f, (const char *[]){"\"output_dim\":2,\"mask_zero\":false,\"l2\":0.25}"}, 1);
     lf_st_free(&f);
     lf_model *l;
     lf_model_create(&l, 0);
@@ -664,45 +702,24 @@ static void test_pool1d(void) {
     int o = lf_dense(m, cat, 2, LF_ACT_SOFTMAX, 1, "out");
     CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
           lf_model_error(m));
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mf = open_memstream(&buf, &len);
-    lf_model_summary(m, mf);
-    fclose(mf);
     const char *rows[] = {
         "max_pooling1d (MaxPooling1D)",         "(None, 5, 4)                  0  conv1d",
         "average_pooling1d (AveragePooling1D)", "(None, 4, 4)                  0  conv1d",
     };
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        CHECK(has(buf, rows[i]), "summary lacks\n%s\nin\n%s", rows[i], buf);
-    free(buf);
+    check_summary(m, rows, sizeof rows / sizeof rows[0]);
     enum { N = 20 };
     float xr[N * 27], yr[N];
     fill_uniform(xr, N * 27, -1, 1, 11);
     for (int i = 0; i < N; i++) yr[i] = (float)(i % 2);
     const float *xs[1] = {xr};
-    lf_fit_options fo = lf_fit_defaults();
-    fo.epochs = 2, fo.batch_size = 8;
-    CHECK(lf_model_fit(m, xs, yr, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
-    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
-    lf_model *l;
-    lf_model_create(&l, 0);
-    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
-    float p[N * 2], q[N * 2];
-    CHECK(lf_model_predict(m, xs, N, p) == LF_OK && lf_model_predict(l, xs, N, q) == LF_OK, "predict");
-    CHECK(memcmp(p, q, sizeof p) == 0, "the loaded model predicts differently");
-    lf_model_free(l);
-    lf_st_file f;
-    lf_err er;
-    CHECK(lf_st_read(path, &f, &er) == LF_OK, "%s", er.msg);
-    const char *arch = lf_st_metadata(&f, "architecture");
+    lf_model_free(fit_save_load(m, path, xs, yr, N, 2, 2));
     const char *want[] = {
         "\"type\":\"MaxPooling1D\",\"inbound\":[\"conv1d\"],\"pool_size\":[3],\"strides\":[2],\"padding\":\"same\"}",
         "\"type\":\"AveragePooling1D\",\"inbound\":[\"conv1d\"],\"pool_size\":[2],\"strides\":[2],"
         "\"padding\":\"valid\"}",
     };
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        CHECK(has(arch, want[i]), "arch lacks %s:\n%s", want[i], arch ? arch : "(none)");
+    lf_st_file f;
+    check_arch(path, &f, want, sizeof want / sizeof want[0]);
     lf_st_free(&f);
     lf_model_free(m);
     unlink(path);
@@ -753,23 +770,10 @@ static void test_rnn(void) {
     for (int i = 0; i < N * T; i++) x[i] = (i % T) >= 2 + (i / T) % 5 ? 0.0f : floorf(x[i]);
     for (int i = 0; i < N; i++) y[i] = (float)(i % 3);
     const float *xs[1] = {x};
-    lf_fit_options fo = lf_fit_defaults();
-    fo.epochs = 2, fo.batch_size = 8;
-    CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
-    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
-    lf_model *l;
-    lf_model_create(&l, 0);
-    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
-    float p[N * 3], q[N * 3];
-    CHECK(lf_model_predict(m, xs, N, p) == LF_OK && lf_model_predict(l, xs, N, q) == LF_OK, "predict");
-    CHECK(memcmp(p, q, sizeof p) == 0, "the loaded model predicts differently");
+    lf_model *l = fit_save_load(m, path, xs, y, N, 2, 3);
     CHECK(l->nodes[2].seq_mask == 1 && l->nodes[3].seq_mask == -1 && l->nodes[2].l2 == 0.01f, "loaded: %d %d",
           l->nodes[2].seq_mask, l->nodes[3].seq_mask);
     lf_model_free(l);
-    lf_st_file f;
-    lf_err er;
-    CHECK(lf_st_read(path, &f, &er) == LF_OK, "%s", er.msg);
-    const char *arch = lf_st_metadata(&f, "architecture");
     const char *want[] = {
         "\"type\":\"LSTM\",\"inbound\":[\"embedding\"],\"units\":4,\"activation\":\"tanh\",\"recurrent_activation\":"
         "\"sigmoid\",\"use_bias\":true,\"return_sequences\":true,\"go_backwards\":false,\"unit_forget_bias\":true,"
@@ -778,14 +782,11 @@ static void test_rnn(void) {
         "\"sigmoid\",\"use_bias\":true,\"return_sequences\":false,\"go_backwards\":true,\"reset_after\":true,"
         "\"l2\":0}",
     };
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        CHECK(has(arch, want[i]), "arch lacks %s:\n%s", want[i], arch ? arch : "(none)");
-    const lf_st_tensor *t = lf_st_find(&f, "lstm.kernel");
-    CHECK(t && t->ndim == 2 && t->shape[0] == 5 && t->shape[1] == 16, "lstm.kernel (5, 16)");
-    t = lf_st_find(&f, "gru.recurrent_kernel");
-    CHECK(t && t->ndim == 2 && t->shape[0] == 3 && t->shape[1] == 9, "gru.recurrent_kernel (3, 9)");
-    t = lf_st_find(&f, "gru.bias");
-    CHECK(t && t->ndim == 2 && t->shape[0] == 2 && t->shape[1] == 9, "gru.bias (2, 9)");
+    lf_st_file f;
+    check_arch(path, &f, want, sizeof want / sizeof want[0]);
+    check_tensor(&f, "lstm.kernel", 2, (size_t[]){5, 16});
+    check_tensor(&f, "gru.recurrent_kernel", 2, (size_t[]){3, 9});
+    check_tensor(&f, "gru.bias", 2, (size_t[]){2, 9});
     lf_st_free(&f);
     lf_model_free(m);
     unlink(path);
@@ -843,36 +844,21 @@ static void test_simple_rnn(void) {
     for (int i = 0; i < N * T; i++) x[i] = (i % T) >= 2 + (i / T) % 5 ? 0.0f : floorf(x[i]);
     for (int i = 0; i < N; i++) y[i] = (float)(i % 3);
     const float *xs[1] = {x};
-    lf_fit_options fo = lf_fit_defaults();
-    fo.epochs = 2, fo.batch_size = 8;
-    CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
-    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
-    lf_model *l;
-    lf_model_create(&l, 0);
-    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
-    float p[N * 3], q[N * 3];
-    CHECK(lf_model_predict(m, xs, N, p) == LF_OK && lf_model_predict(l, xs, N, q) == LF_OK, "predict");
-    CHECK(memcmp(p, q, sizeof p) == 0, "the loaded model predicts differently");
+    lf_model *l = fit_save_load(m, path, xs, y, N, 2, 3);
     CHECK(l->nodes[2].act == LF_ACT_RELU && l->nodes[2].go_backwards && l->nodes[3].l2 == 0.02f &&
               l->nodes[2].seq_mask == 1 && l->nodes[3].seq_mask == -1,
           "loaded fields");
     lf_model_free(l);
-    lf_st_file f;
-    lf_err er;
-    CHECK(lf_st_read(path, &f, &er) == LF_OK, "%s", er.msg);
-    const char *arch = lf_st_metadata(&f, "architecture");
     const char *want[] = {
         "\"type\":\"SimpleRNN\",\"inbound\":[\"embedding\"],\"units\":4,\"activation\":\"relu\",\"use_bias\":true,"
         "\"return_sequences\":true,\"go_backwards\":true,\"l2\":0}",
         "\"type\":\"SimpleRNN\",\"inbound\":[\"simple_rnn\"],\"units\":3,\"activation\":\"tanh\",\"use_bias\":false,"
         "\"return_sequences\":false,\"go_backwards\":false,\"l2\":0.02",
     };
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        CHECK(has(arch, want[i]), "arch lacks %s:\n%s", want[i], arch ? arch : "(none)");
-    const lf_st_tensor *t = lf_st_find(&f, "simple_rnn.kernel");
-    CHECK(t && t->ndim == 2 && t->shape[0] == 5 && t->shape[1] == 4, "simple_rnn.kernel (5, 4)");
-    t = lf_st_find(&f, "simple_rnn_1.recurrent_kernel");
-    CHECK(t && t->ndim == 2 && t->shape[0] == 3 && t->shape[1] == 3, "simple_rnn_1.recurrent_kernel (3, 3)");
+    lf_st_file f;
+    check_arch(path, &f, want, sizeof want / sizeof want[0]);
+    check_tensor(&f, "simple_rnn.kernel", 2, (size_t[]){5, 4});
+    check_tensor(&f, "simple_rnn_1.recurrent_kernel", 2, (size_t[]){3, 3});
     CHECK(!lf_st_find(&f, "simple_rnn_1.bias"), "no bias without use_bias");
     lf_st_free(&f);
     lf_model_free(m);
@@ -932,25 +918,12 @@ static void test_bidirectional(void) {
     for (int i = 0; i < N * T; i++) x[i] = (i % T) >= 2 + (i / T) % 5 ? 0.0f : floorf(x[i]);
     for (int i = 0; i < N; i++) y[i] = (float)(i % 3);
     const float *xs[1] = {x};
-    lf_fit_options fo = lf_fit_defaults();
-    fo.epochs = 2, fo.batch_size = 8;
-    CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
-    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
-    lf_model *l;
-    lf_model_create(&l, 0);
-    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
-    float p[N * 3], q[N * 3];
-    CHECK(lf_model_predict(m, xs, N, p) == LF_OK && lf_model_predict(l, xs, N, q) == LF_OK, "predict");
-    CHECK(memcmp(p, q, sizeof p) == 0, "the loaded model predicts differently");
+    lf_model *l = fit_save_load(m, path, xs, y, N, 2, 3);
     CHECK(l->nodes[2].kind == LF_K_BIDIRECTIONAL && l->nodes[2].cell == LF_RNN_LSTM &&
               l->nodes[2].merge_mode == LF_BIDI_CONCAT && l->nodes[2].l2 == 0.01f && l->nodes[2].seq_mask == 1 &&
               l->nodes[3].cell == LF_RNN_GRU && l->nodes[3].merge_mode == LF_BIDI_AVE && l->nodes[3].seq_mask == -1,
           "loaded fields");
     lf_model_free(l);
-    lf_st_file f;
-    lf_err er;
-    CHECK(lf_st_read(path, &f, &er) == LF_OK, "%s", er.msg);
-    const char *arch = lf_st_metadata(&f, "architecture");
     const char *want[] = {
         "\"type\":\"Bidirectional\",\"inbound\":[\"embedding\"],\"merge_mode\":\"concat\",\"layer\":{\"type\":"
         "\"LSTM\",\"units\":4,\"activation\":\"tanh\",\"recurrent_activation\":\"sigmoid\",\"use_bias\":true,"
@@ -959,16 +932,12 @@ static void test_bidirectional(void) {
         "\"GRU\",\"units\":3,\"activation\":\"tanh\",\"recurrent_activation\":\"sigmoid\",\"use_bias\":true,"
         "\"return_sequences\":false,\"go_backwards\":false,\"reset_after\":true,\"l2\":0}}",
     };
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        CHECK(has(arch, want[i]), "arch lacks %s:\n%s", want[i], arch ? arch : "(none)");
-    const lf_st_tensor *t = lf_st_find(&f, "bidirectional.forward.kernel");
-    CHECK(t && t->ndim == 2 && t->shape[0] == 5 && t->shape[1] == 16, "bidirectional.forward.kernel (5, 16)");
-    t = lf_st_find(&f, "bidirectional.backward.recurrent_kernel");
-    CHECK(t && t->ndim == 2 && t->shape[0] == 4 && t->shape[1] == 16, "backward.recurrent_kernel (4, 16)");
-    t = lf_st_find(&f, "bidirectional_1.backward.kernel");
-    CHECK(t && t->ndim == 2 && t->shape[0] == 8 && t->shape[1] == 9, "bidirectional_1.backward.kernel (8, 9)");
-    t = lf_st_find(&f, "bidirectional_1.forward.bias");
-    CHECK(t && t->ndim == 2 && t->shape[0] == 2 && t->shape[1] == 9, "bidirectional_1.forward.bias (2, 9)");
+    lf_st_file f;
+    const char *arch = check_arch(path, &f, want, sizeof want / sizeof want[0]);
+    check_tensor(&f, "bidirectional.forward.kernel", 2, (size_t[]){5, 16});
+    check_tensor(&f, "bidirectional.backward.recurrent_kernel", 2, (size_t[]){4, 16});
+    check_tensor(&f, "bidirectional_1.backward.kernel", 2, (size_t[]){8, 9});
+    check_tensor(&f, "bidirectional_1.forward.bias", 2, (size_t[]){2, 9});
     /* a corrupted architecture is refused with the layer named */
     struct {
         const char *from, *to, *msg;
