@@ -101,11 +101,14 @@ static inline void aug_check_identity(const lf_model *m, int node, const float *
 }
 
 /* A fit's batches large enough to be shared out to the threads (by
- * images): img (24, 24, 3) in [0, x_hi) -> add(img) -> Conv2D -> Dense
- * gets the same weights on 1 and 2 threads (nothing without OpenMP). */
+ * images): img (32, 32, 3) in [0, x_hi) -> add(img) -> Conv2D -> Dense
+ * gets the same weights on 1 and 2 threads (nothing without OpenMP).  A
+ * batch of 32 such images is 98304 values, past augment.c's AUG_PARALLEL
+ * (65536), so the layers' maps do run on both threads (at 24 x 24 it was
+ * 55296: they ran on one). */
 static inline void aug_check_threads(int (*add)(lf_model *m, int img), float x_hi, const char *what) {
 #ifdef _OPENMP
-    enum { N = 48, H = 24, W = 24, D = H * W * 3 };
+    enum { N = 48, H = 32, W = 32, D = H * W * 3 };
     int initial = omp_get_max_threads();
     float *x = malloc(N * D * sizeof *x), *y = malloc(N * sizeof *y), *w[2] = {0};
     fill_uniform(x, N * D, 0, x_hi, 13);
