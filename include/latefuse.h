@@ -309,6 +309,22 @@ int lf_rescaling(lf_model *m, int x, float scale, float offset, const char *name
 int lf_normalization(lf_model *m, int x, const int *axis, size_t n_axis, const float *mean, const float *variance,
                      int invert, const char *name);
 
+/* Keras' CategoryEncoding(num_tokens, output_mode): x holds token ids
+ * (floats holding integers), shape (n,) per row.  LF_CATEGORY_MULTI_HOT
+ * (Keras' default): (num_tokens,), 1 at each id in the row;
+ * LF_CATEGORY_COUNT: (num_tokens,), how often each id is in the row;
+ * LF_CATEGORY_ONE_HOT: (num_tokens,) when n is 1, else (n, num_tokens), one
+ * row of num_tokens per id.  Ids must be integers in [0, num_tokens): fit,
+ * evaluate and predict refuse others in a model input the layer reads, and
+ * elsewhere such an id adds nothing.  No weights, no padding mask, and no
+ * gradient flows back to x (ids are not differentiable). */
+typedef enum lf_category_mode {
+    LF_CATEGORY_MULTI_HOT = 0,
+    LF_CATEGORY_ONE_HOT = 1,
+    LF_CATEGORY_COUNT = 2
+} lf_category_mode;
+int lf_category_encoding(lf_model *m, int x, size_t num_tokens, lf_category_mode output_mode, const char *name);
+
 /* RandomFlip(mode): while training, each image is mirrored left-right
  * (horizontal) and/or top-bottom (vertical), each with probability 1/2,
  * drawn from the model's generator; the identity in evaluate and predict. */

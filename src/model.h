@@ -57,7 +57,8 @@
     X(LF_K_RANDOM_CONTRAST, lf_type_random_contrast) \
     X(LF_K_RANDOM_BRIGHTNESS, lf_type_random_brightness) \
     X(LF_K_RANDOM_ZOOM, lf_type_random_zoom) \
-    X(LF_K_RANDOM_ROTATION, lf_type_random_rotation)
+    X(LF_K_RANDOM_ROTATION, lf_type_random_rotation) \
+    X(LF_K_CATEGORY_ENCODING, lf_type_category_encoding)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -85,7 +86,7 @@ typedef struct lf_node {
     int seq_mask;        /* the node whose workspace holds the padding mask
                             of this node's output, -1 if none (layer.h) */
     size_t input_dim;    /* Embedding: the vocabulary size; PositionEmbedding:
-                            sequence_length */
+                            sequence_length; CategoryEncoding: num_tokens */
     int mask_zero;       /* Embedding: id 0 is padding */
     lf_activation act;   /* Dense, Activation */
     int use_bias;        /* Dense, Conv1D/2D; LayerNormalization's and BatchNormalization's center */
@@ -109,7 +110,8 @@ typedef struct lf_node {
     size_t n_norm_axis;  /* numbering: 0 the batch axis); 0 axes: axis=None */
     unsigned norm_keep;  /* Normalization: bit a set: per-sample axis a kept (infer) */
     int invert;          /* Normalization: the inverse map */
-    int mode;            /* RandomFlip: LF_FLIP_*; LayerNormalization's and BatchNormalization's scale */
+    int mode;            /* RandomFlip: LF_FLIP_*; LayerNormalization's and BatchNormalization's scale;
+                            CategoryEncoding: lf_category_mode */
     int shares;          /* Keras' shared layer: 1 + the id of the node whose
                             weights this one uses (lf_share_weights); 0: its own */
     size_t heads, key_dim, value_dim; /* MultiHeadAttention */
@@ -291,8 +293,10 @@ typedef struct lf_row_source {
 lf_status lf_model_fit_source(lf_model *m, const lf_row_source *src, const lf_fit_options *opt);
 
 /* ---- layers/seq.c: the token ids of n rows of the inputs x that feed an
- * Embedding, checked to be integers in [0, input_dim): LF_ERR_ARG with "<what>:
- * Embedding 'e' got token id ..." in e (may be NULL) at the first bad one. */
+ * Embedding or a CategoryEncoding, checked to be integers in [0, input_dim)
+ * (CategoryEncoding's num_tokens): LF_ERR_ARG with "<what>: Embedding 'e'
+ * got token id ..." (or "CategoryEncoding 'c' ...") in e (may be NULL) at
+ * the first bad one. */
 lf_status lf_token_ids_check(const lf_model *m, const float *const *x, size_t n, const char *what, lf_err *e);
 /* The same over typed input arrays (lf_model_*_arrays). */
 lf_status lf_token_ids_check_typed(const lf_model *m, const lf_typed_array *x, size_t n, const char *what,

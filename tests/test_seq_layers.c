@@ -3,6 +3,7 @@
  * (test_grad.c) and PyTorch's numbers (test_golden.c): the padding mask
  * (which layers carry it, the masked poolings by hand, a row with every
  * step masked), Embedding's lookups and its refusal of bad token ids,
+ * CategoryEncoding's outputs, refusals and round trip,
  * shapes and their build-time errors, the summary, save/load round
  * trips, and LayerNormalization of features too spread for a float
  * variance.
@@ -205,6 +206,90 @@ static void test_bad_ids(void) {
     ta[0].data = igood;
     CHECK(lf_model_predict_arrays(m, ta, 2, ps) == LF_OK, "predict_arrays takes ids in range");
     lf_model_free(m);
+}
+
+/* CategoryEncoding by hand, as Keras 3's numerical_utils.encode_categorical_inputs:
+ * multi_hot, count and one_hot of the same ids (one_hot squeezes a last
+ * axis of 1), the refusal of ids outside [0, num_tokens), the file's
+ * fields and predictions after a load, and the build-time refusals */
+static void test_category_encoding(void) {
+    /* Keras' docstring examples: multi_hot [[0, 1], [0, 0], [1, 2], [3, 1]] */
+    static const float ids[8] = {0, 1, 0, 0, 1, 2, 3, 1};
+    static const float multi[16] = {1, 1, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0, 1};
+    static const float count[16] = {1, 1, 0, 0, 2, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0, 1};
+    static const float onehot[32] = {1, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0,
+                                      0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0};
+    const float *want[3] = {multi, onehot, count};
+    const char *mode[3] = {"multi_hot", "one_hot", "count"};
+    char path[128];
+    snprintf(path, sizeof path, "%s/cat.lf", tmpdir);
+    for (int k = 0; k < 3; k++) {
+        lf_model *m;
+        lf_model_create(&m, 1);
+        int x = lf_input_shape(m, 1, (size_t[]){2}, LF_DTYPE_INT32, "ids");
+        int c = lf_category_encoding(m, x, 4, (lf_category_mode)k, "cat");
+        size_t D = k == LF_CATEGORY_ONE_HOT ? 8 : 4;
+        CHECK(c >= 0 && m->nodes[c].dim == D && m->nodes[c].rank == (k == LF_CATEGORY_ONE_HOT ? 2u : 1u),
+              "CategoryEncoding(%s): shape: %s", mode[k], lf_model_error(m));
+        int o = k == LF_CATEGORY_ONE_HOT ? lf_flatten(m, c, NULL) : c;
+        CHECK(lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+        float y[32];
+        const float *xs[1] = {ids};
+        CHECK(lf_model_predict(m, xs, 4, y) == LF_OK, "CategoryEncoding(%s): predict: %s", mode[k],
+              lf_model_error(m));
+        CHECK(memcmp(y, want[k], 4 * D * sizeof *y) == 0, "CategoryEncoding(%s): outputs differ from Keras'",
+              mode[k]);
+        CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+        lf_model *l;
+        lf_model_create(&l, 0);
+        lf_status st = lf_model_load(l, path);
+        CHECK(st == LF_OK, "CategoryEncoding(%s): load: %s", mode[k], lf_model_error(l));
+        if (st == LF_OK) {
+            int cl = lf_node_find(l, "cat");
+            float yl[32];
+            CHECK(cl >= 0 && l->nodes[cl].mode == k && l->nodes[cl].input_dim == 4, "CategoryEncoding(%s): "
+                  "fields after load", mode[k]);
+            CHECK(lf_model_predict(l, xs, 4, yl) == LF_OK && memcmp(y, yl, 4 * D * sizeof *y) == 0,
+                  "CategoryEncoding(%s): predictions after load", mode[k]);
+        }
+        lf_model_free(l);
+        /* ids outside [0, 4) are refused, as Keras' docstring says */
+        float bad[2] = {1, 4}, p[8];
+        xs[0] = bad;
+        CHECK(lf_model_predict(m, xs, 1, p) == LF_ERR_ARG, "CategoryEncoding(%s): predict takes id 4", mode[k]);
+        double loss;
+        float t[8] = {0};
+        CHECK(lf_model_evaluate(m, xs, t, 1, NULL, &loss, NULL) == LF_ERR_ARG &&
+                  has(lf_model_error(m), "evaluate: CategoryEncoding 'cat' got token id 4 at row 0, position 1 "
+                                         "of input 'ids'; ids must be integers in [0, 4)"),
+              "CategoryEncoding(%s): evaluate: got '%s'", mode[k], lf_model_error(m));
+        lf_model_free(m);
+    }
+    unlink(path);
+    /* one id per row: one_hot squeezes it, (B, 1) -> (B, num_tokens) */
+    lf_model *m;
+    lf_model_create(&m, 1);
+    int x = lf_input(m, 1, "ids");
+    int c = lf_category_encoding(m, x, 3, LF_CATEGORY_ONE_HOT, "cat");
+    CHECK(c >= 0 && m->nodes[c].rank == 1 && m->nodes[c].dim == 3, "one_hot of (B, 1) is (B, 3)");
+    lf_model_free(m);
+    struct {
+        size_t rank, shape[2], tokens;
+        int mode;
+        const char *msg;
+    } refused[] = {
+        {1, {2}, 0, LF_CATEGORY_MULTI_HOT, "num_tokens must be in 1.."},
+        {1, {2}, 3, 7, "output_mode 7 is none of"},
+        {2, {2, 2}, 3, LF_CATEGORY_COUNT, "input 'ids' has shape (None, 2, 2); it takes token ids of rank 2"},
+    };
+    for (size_t k = 0; k < sizeof refused / sizeof *refused; k++) {
+        lf_model_create(&m, 1);
+        x = lf_input_shape(m, refused[k].rank, refused[k].shape, LF_DTYPE_FLOAT32, "ids");
+        c = lf_category_encoding(m, x, refused[k].tokens, (lf_category_mode)refused[k].mode, NULL);
+        CHECK(c < 0 && has(lf_model_error(m), "CategoryEncoding") && has(lf_model_error(m), refused[k].msg),
+              "CategoryEncoding refusal %zu: got %d, '%s'", k, c, lf_model_error(m));
+        lf_model_free(m);
+    }
 }
 
 /* a text model of every sequence layer trains, saves and loads: the
@@ -996,6 +1081,7 @@ int main(void) {
     test_layernorm_range();
     test_masked_loss();
     test_bad_ids();
+    test_category_encoding();
     test_round_trip();
     test_embedding_l2();
     test_seq_errors();

@@ -39,7 +39,7 @@ __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Fl
            "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor", "TextVectorization",
            "Embedding", "PositionEmbedding", "Conv1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
            "MaxPooling1D", "AveragePooling1D", "LayerNormalization",
-           "MultiHeadAttention", "LSTM", "GRU", "SimpleRNN", "Bidirectional"]
+           "MultiHeadAttention", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "CategoryEncoding"]
 
 _counter = itertools.count()
 
@@ -1710,6 +1710,120 @@ class Embedding(Layer):
         if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
             i = -1
         return i
+
+
+_lib._proto("lf_category_encoding", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_int,
+            ctypes.c_char_p)
+
+_CATEGORY_MODES = {"multi_hot": 0, "one_hot": 1, "count": 2}  # lf_category_mode
+
+
+def _encode_categorical(ids, output_mode, depth, count_weights=None):
+    """Keras 3's numerical_utils.encode_categorical_inputs on integer ids
+    (numpy): rank 0 is one sample; "one_hot" squeezes a last axis of 1
+    and gives (..., n, depth) otherwise; "multi_hot" and "count" reduce
+    the last axis of a rank-2 array, the only axis of a rank-1 one.  Ids
+    outside [0, depth) add nothing (numpy's one_hot; the callers refuse or
+    mean to drop them).  float32 (count_weights' values in "count")."""
+    import numpy as np
+    ids = np.asarray(ids)
+    if ids.ndim == 0:
+        ids = ids.reshape(1)
+        if count_weights is not None:
+            count_weights = np.asarray(count_weights).reshape(1)
+    if output_mode == "one_hot" and ids.ndim > 1 and ids.shape[-1] == 1:
+        ids = ids.reshape(ids.shape[:-1])
+    ok = (ids >= 0) & (ids < depth)
+    one = (np.where(ok, ids, 0)[..., None] == np.arange(depth)) & ok[..., None]
+    if output_mode == "one_hot":
+        return one.astype(np.float32)
+    axis = 1 if ids.ndim > 1 else 0
+    if output_mode == "multi_hot":
+        return one.any(axis=axis).astype(np.float32)
+    if count_weights is not None:
+        w = np.asarray(count_weights, dtype=np.float32)
+        if w.shape != ids.shape:
+            raise ValueError("count_weights of shape %s must have the inputs' shape %s" % (w.shape, ids.shape))
+        return (one * w[..., None]).sum(axis=axis, dtype=np.float32)
+    return one.sum(axis=axis).astype(np.float32)
+
+
+class CategoryEncoding(Layer):
+    """CategoryEncoding(num_tokens, output_mode="multi_hot"), as Keras 3:
+    token ids (batch, n) to "multi_hot" (batch, num_tokens), 1 at each id
+    of the row; "count" (batch, num_tokens), how often each id is in the
+    row; "one_hot" (batch, num_tokens) when n is 1, else (batch, n,
+    num_tokens).  Called on a tensor it is a layer of the model (no
+    weights, no gradient to its input); called on an array or list it
+    returns the encoding at once, as Keras' layer called eagerly (there
+    count_weights= is taken in "count" mode).  Ids must be integers in
+    [0, num_tokens): fit, evaluate and predict refuse others, as Keras
+    says its layer does.  sparse=True is not available."""
+
+    prefix = "category_encoding"
+
+    def __init__(self, num_tokens=None, output_mode="multi_hot", sparse=False, name=None, **kwargs):
+        super().__init__(name)
+        if kwargs:
+            raise ValueError("CategoryEncoding: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        if output_mode == "binary":  # Keras' deprecated name
+            output_mode = "multi_hot"
+        if output_mode not in _CATEGORY_MODES:
+            raise ValueError("Unknown arg for output_mode: %s" % (output_mode,))
+        if num_tokens is None:
+            raise ValueError("num_tokens must be set to use this layer. If the number of tokens is not known "
+                             "beforehand, use the IntegerLookup layer instead.")
+        if isinstance(num_tokens, bool) or not isinstance(num_tokens, numbers.Integral):
+            raise ValueError("CategoryEncoding: num_tokens must be an int, got %r" % (num_tokens,))
+        if num_tokens < 1:
+            raise ValueError("`num_tokens` must be >= 1. Received: num_tokens=%d." % num_tokens)
+        if sparse:
+            raise ValueError("CategoryEncoding: sparse outputs are not supported")
+        self.num_tokens = int(num_tokens)
+        self.output_mode = output_mode
+        self.sparse = False
+
+    def __call__(self, inputs, count_weights=None, **kwargs):
+        xs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        if any(isinstance(x, KerasTensor) for x in xs):
+            if count_weights is not None:
+                raise ValueError("CategoryEncoding: count_weights is only taken when the layer is called on "
+                                 "arrays, not in a model")
+            return super().__call__(inputs, **kwargs)
+        if kwargs:
+            raise ValueError("CategoryEncoding: unsupported call arguments %s" % ", ".join(sorted(kwargs)))
+        if count_weights is not None and self.output_mode != "count":
+            raise ValueError("`count_weights` is not used when `output_mode` is not `'count'`. Received "
+                             "`count_weights=%r`." % (count_weights,))
+        import numpy as np
+        a = np.asarray(inputs)
+        if a.dtype.kind not in "iuf" or a.ndim > 2:
+            raise ValueError("CategoryEncoding: inputs must be a 1D or 2D array of integers, got %s of shape %s"
+                             % (a.dtype, a.shape))
+        flat = a.reshape(-1)
+        bad = np.flatnonzero(~((flat >= 0) & (flat < self.num_tokens) & (flat == np.floor(flat))))
+        if bad.size:
+            raise ValueError("CategoryEncoding: input value %s at flat position %d is not an integer in [0, %d) "
+                             "(num_tokens)" % (flat[bad[0]], bad[0], self.num_tokens))
+        return _encode_categorical(a.astype(np.int64), self.output_mode, self.num_tokens, count_weights)
+
+    def _call(self, x):
+        x = _one(self, x)
+        if len(x.sample_shape) != 1:
+            raise ValueError("CategoryEncoding: input of shape %s must be token ids (batch, n)"
+                             % _shape_str(x.sample_shape))
+        n = x.sample_shape[0]
+        if self.output_mode == "one_hot" and n != 1:
+            return KerasTensor(self, [x], (n, self.num_tokens))
+        return KerasTensor(self, [x], (self.num_tokens,))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(int(spec["num_tokens"]), spec["output_mode"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_category_encoding(h, ii[0], self.num_tokens, _CATEGORY_MODES[self.output_mode], name)
 
 
 _lib._proto("lf_position_embedding", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p)

@@ -1155,7 +1155,8 @@ class Model:
         """Why lf_model_predict_arrays refused the input arrays xs: it keeps
         no message (it may run on several threads), so its checks are done
         again here, after a failure only, worded as fit's and evaluate's:
-        int32 values beyond +-2^24, token ids an Embedding cannot look up.
+        int32 values beyond +-2^24, token ids an Embedding or a CategoryEncoding
+        cannot take.
         None when neither explains it."""
         for a, t in zip(xs, self.inputs):
             if a.dtype == np.int32 and a.size:
@@ -1165,19 +1166,21 @@ class Model:
                     return ("input '%s' holds %d at row %d, column %d, outside [-2^24, 2^24] (an int32 value "
                             "must be exact as a float32)" % (self._names[id(t.layer)], a.reshape(-1)[bad[0]], r, c))
         for node in self._nodes:
-            if not isinstance(node.layer, L.Embedding):
+            if not isinstance(node.layer, (L.Embedding, L.CategoryEncoding)):
                 continue
+            kind, limit = ("Embedding", node.layer.input_dim) if isinstance(node.layer, L.Embedding) else \
+                ("CategoryEncoding", node.layer.num_tokens)
             for a, t in zip(xs, self.inputs):
                 if node.inputs[0] is not t or not a.size:
                     continue
                 v = a.reshape(-1).astype(np.float32)
-                ok = (v >= 0) & (v < np.float32(node.layer.input_dim)) & (v == np.floor(v))
+                ok = (v >= 0) & (v < np.float32(limit)) & (v == np.floor(v))
                 bad = np.flatnonzero(~ok)
                 if bad.size:
                     r, c = divmod(int(bad[0]), t.dim)
-                    return ("Embedding '%s' got token id %s at row %d, position %d of input '%s'; ids must be "
-                            "integers in [0, %d)" % (self._node_names[id(node)], "%g" % v[bad[0]], r, c,
-                                                     self._names[id(t.layer)], node.layer.input_dim))
+                    return ("%s '%s' got token id %s at row %d, position %d of input '%s'; ids must be "
+                            "integers in [0, %d)" % (kind, self._node_names[id(node)], "%g" % v[bad[0]], r, c,
+                                                     self._names[id(t.layer)], limit))
         return None
 
     def __call__(self, inputs, *args, **kwargs):

@@ -15,6 +15,19 @@
  * adapt(); the gradient flows to the input only.  Keras' adapted layer
  * also keeps a `count` weight that adapt() of an array leaves 0: it is not
  * kept here.  A padding mask passes through (Keras' supports_masking).
+ *
+ * CategoryEncoding(num_tokens, output_mode="multi_hot"), as Keras 3
+ * (keras/src/layers/preprocessing/category_encoding.py and
+ * numerical_utils.encode_categorical_inputs): token ids (B, n), floats
+ * holding integers, to "multi_hot" (B, num_tokens), 1 at every id of the
+ * row; "count" (B, num_tokens), how many times each id is in the row; or
+ * "one_hot" (B, num_tokens) when n is 1 (Keras squeezes a last axis of
+ * 1), else (B, n, num_tokens).  Keras' docstring says every id must be in
+ * [0, num_tokens) "or an error will be thrown": fit, evaluate and predict
+ * refuse other ids in a model input it reads (lf_token_ids_check), and
+ * elsewhere such an id adds nothing (numpy's one_hot).  No weights, no
+ * mask (Keras' layer does not support masking) and no gradient: the ids
+ * are not differentiable.  count_weights and sparse are not available.
  */
 #include "layers/layer.h"
 
@@ -215,4 +228,98 @@ int lf_normalization(lf_model *m, int x, const int *axis, size_t n_axis, const f
     memcpy(w, mean, n * sizeof *w);
     memcpy(w + n, variance, n * sizeof *w);
     return id;
+}
+
+/* ----------------------------------------------------- CategoryEncoding */
+
+static const char *const cat_modes[] = {"multi_hot", "one_hot", "count"}; /* lf_category_mode's order */
+
+static int cat_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    const lf_node *x = lf_input_node(m, t->type, in, n_in, 0);
+    if (!x) return 0;
+    size_t V = nd->input_dim, n = x->dim, out;
+    if (V == 0 || V > LF_ARCH_MAX_DIM)
+        return lf_build_fail(m, LF_ERR_ARG, "CategoryEncoding: num_tokens must be in 1..%zu, got %zu",
+                             LF_ARCH_MAX_DIM, V);
+    if (nd->mode < LF_CATEGORY_MULTI_HOT || nd->mode > LF_CATEGORY_COUNT)
+        return lf_build_fail(m, LF_ERR_ARG,
+                             "CategoryEncoding: output_mode %d is none of LF_CATEGORY_MULTI_HOT, "
+                             "LF_CATEGORY_ONE_HOT, LF_CATEGORY_COUNT",
+                             nd->mode);
+    if (x->rank != 1) {
+        char s[96];
+        lf_shape_str(x, s, sizeof s);
+        return lf_build_fail(m, LF_ERR_SHAPE,
+                             "CategoryEncoding: input '%s' has shape %s; it takes token ids of rank 2 "
+                             "(batch, ids)",
+                             x->name, s);
+    }
+    if (nd->mode == LF_CATEGORY_ONE_HOT && n != 1) {
+        if (!lf_mul_ok(n, V, &out) || out > LF_ARCH_MAX_DIM)
+            return lf_build_fail(m, LF_ERR_ARG, "CategoryEncoding: an output of %zu x %zu values is too large", n,
+                                 V);
+        size_t shape[2] = {n, V};
+        return lf_shape_set(m, t->type, nd, 2, shape);
+    }
+    return lf_shape_set(m, t->type, nd, 1, &V);
+}
+
+/* the token an id names, or V when it names none */
+static size_t cat_token(float v, size_t V) {
+    return (v >= 0.0f && v < (float)V && v == floorf(v)) ? (size_t)v : V;
+}
+
+static void cat_forward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    size_t V = nd->input_dim, n = c->dims[0], D = nd->dim;
+    memset(c->y, 0, c->B * D * sizeof *c->y);
+    for (size_t r = 0; r < c->B; r++) {
+        const float *x = c->xs[0] + r * n;
+        float *y = c->y + r * D;
+        for (size_t j = 0; j < n; j++) {
+            size_t k = cat_token(x[j], V);
+            if (k == V) continue;
+            if (nd->mode == LF_CATEGORY_ONE_HOT) y[j * V + k] = 1.0f;
+            else if (nd->mode == LF_CATEGORY_COUNT) y[k] += 1.0f;
+            else y[k] = 1.0f;
+        }
+    }
+}
+
+static void cat_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    lf_buf_printf(b, ",\"num_tokens\":%zu,\"output_mode\":\"%s\"", nd->input_dim, cat_modes[nd->mode]);
+}
+
+static lf_status cat_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                          lf_err *e) {
+    (void)m;
+    lf_status st = lf_arch_arity(n_in, 1, "CategoryEncoding", where, e);
+    if (st != LF_OK) return st;
+    if (!lf_json_size(lf_json_get(L, "num_tokens"), &nd->input_dim) || nd->input_dim == 0 ||
+        nd->input_dim > LF_ARCH_MAX_DIM)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: 'num_tokens' must be an integer in 1..%zu", where, LF_ARCH_MAX_DIM);
+    const char *mode = lf_arch_str(L, "output_mode");
+    for (int i = 0; mode && i < 3; i++)
+        if (strcmp(mode, cat_modes[i]) == 0) return nd->mode = i, LF_OK;
+    return lf_fail(e, LF_ERR_FORMAT, "%s: 'output_mode' must be \"multi_hot\", \"one_hot\" or \"count\"", where);
+}
+
+static const char *const cat_keys[] = {"name", "type", "inbound", "num_tokens", "output_mode", NULL};
+
+const lf_layer_type lf_type_category_encoding = {
+    .type = "CategoryEncoding",
+    .prefix = "category_encoding",
+    .keys = cat_keys,
+    .infer = cat_infer,
+    .forward = cat_forward,
+    .write_json = cat_json,
+    .read_json = cat_read,
+};
+
+int lf_category_encoding(lf_model *m, int x, size_t num_tokens, lf_category_mode output_mode, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.input_dim = num_tokens;
+    nd.mode = (int)output_mode;
+    return lf_node_add(m, &lf_type_category_encoding, LF_K_CATEGORY_ENCODING, nd, &x, 1, name);
 }

@@ -183,14 +183,17 @@ static lf_status ids_check(const lf_model *m, const float *const *x, const lf_ty
         const lf_node *in = &m->nodes[m->inputs[i]];
         for (size_t k = 0; k < m->n_nodes; k++) {
             const lf_node *nd = &m->nodes[k];
-            if (nd->kind != LF_K_EMBEDDING || nd->in[0] != m->inputs[i] || !nd->needed) continue;
+            /* CategoryEncoding keeps num_tokens in input_dim: the same rule */
+            int ids = nd->kind == LF_K_EMBEDDING || nd->kind == LF_K_CATEGORY_ENCODING;
+            if (!ids || nd->in[0] != m->inputs[i] || !nd->needed) continue;
             for (size_t j = 0; j < n * in->dim; j++) {
                 float v = input_value(x, t, i, j);
                 if (token_row(v, nd->input_dim) == nd->input_dim)
                     return lf_fail(e, LF_ERR_ARG,
-                                   "%s: Embedding '%s' got token id %g at row %zu, position %zu of input '%s'; "
+                                   "%s: %s '%s' got token id %g at row %zu, position %zu of input '%s'; "
                                    "ids must be integers in [0, %zu)",
-                                   what, nd->name, (double)v, j / in->dim, j % in->dim, in->name, nd->input_dim);
+                                   what, lf_type_of(nd)->type, nd->name, (double)v, j / in->dim, j % in->dim,
+                                   in->name, nd->input_dim);
             }
         }
     }
