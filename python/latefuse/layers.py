@@ -39,7 +39,8 @@ __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Fl
            "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor", "TextVectorization",
            "Embedding", "PositionEmbedding", "Conv1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
            "MaxPooling1D", "AveragePooling1D", "LayerNormalization",
-           "MultiHeadAttention", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "CategoryEncoding"]
+           "MultiHeadAttention", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "CategoryEncoding",
+           "StringLookup", "IntegerLookup"]
 
 _counter = itertools.count()
 
@@ -2464,5 +2465,7 @@ class Bidirectional(Layer):
         return ly._finish(lib, h, i)
 
 
-# TextVectorization is a preprocessing object, not a graph layer (text.py).
+# TextVectorization is a preprocessing object, not a graph layer (text.py),
+# and so are StringLookup and IntegerLookup (lookup.py).
 from .text import TextVectorization  # noqa: E402
+from .lookup import IntegerLookup, StringLookup  # noqa: E402

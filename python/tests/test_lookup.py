@@ -1,14 +1,150 @@
 """
-test_lookup.py — CategoryEncoding (src/layers/preprocess.c) against Keras
-3's semantics: the examples of Keras' docstring
-(keras/src/layers/preprocessing/category_encoding.py), the layer in a
+test_lookup.py — StringLookup, IntegerLookup (lookup.py) and CategoryEncoding
+(src/layers/preprocess.c) against Keras 3's semantics: the examples of
+Keras' docstrings (keras/src/layers/preprocessing/string_lookup.py,
+integer_lookup.py, category_encoding.py) and hand-computed cases of
+index_lookup.py's rules (OOV and mask indices, frequency ties, max_tokens,
+invert), get_config / from_config through JSON, CategoryEncoding in a
 model saved and loaded, and the refusals' messages.
 """
+import json
+
 import numpy as np
 import pytest
 
 from latefuse import Model, load_model
-from latefuse.layers import CategoryEncoding, Input
+from latefuse.layers import CategoryEncoding, Input, IntegerLookup, StringLookup
+
+
+def test_string_lookup_keras_examples():
+    vocab = ["a", "b", "c", "d"]
+    data = [["a", "c", "d"], ["d", "z", "b"]]
+    assert StringLookup(vocabulary=vocab)(data).tolist() == [[1, 3, 4], [4, 0, 2]]
+    layer = StringLookup()
+    layer.adapt([["a", "c", "d"], ["d", "z", "b"]])
+    # d counted twice first; ties (a, b, c, z) high to low
+    assert layer.get_vocabulary() == ["[UNK]", "d", "z", "c", "b", "a"]
+    assert layer(data).tolist() == [[5, 3, 1], [1, 2, 4]]
+    assert layer.vocabulary_size() == 6
+    assert StringLookup(vocabulary=vocab, output_mode="one_hot")(["a", "b", "c", "d", "z"]).tolist() == \
+        np.eye(5)[[1, 2, 3, 4, 0]].tolist()
+    assert StringLookup(vocabulary=vocab, output_mode="multi_hot")([["a", "c", "d", "d"], ["d", "z", "b", "z"]]) \
+        .tolist() == [[0, 1, 0, 1, 1], [1, 0, 1, 0, 1]]
+    assert StringLookup(vocabulary=vocab, output_mode="count")([["a", "c", "d", "d"], ["d", "z", "b", "z"]]) \
+        .tolist() == [[0, 1, 0, 1, 2], [2, 0, 1, 0, 1]]
+    inv = StringLookup(vocabulary=vocab, invert=True)([[1, 3, 4], [4, 0, 2]])
+    assert inv.tolist() == [["a", "c", "d"], ["d", "[UNK]", "b"]]
+
+
+def test_integer_lookup_keras_examples():
+    vocab = [12, 36, 1138, 42]
+    data = np.array([[12, 1138, 42], [42, 1000, 36]])
+    out = IntegerLookup(vocabulary=vocab)(data)
+    assert out.dtype == np.int64 and out.tolist() == [[1, 3, 4], [4, 0, 2]]
+    layer = IntegerLookup()
+    layer.adapt(data)
+    assert layer.get_vocabulary() == [-1, 42, 1138, 1000, 36, 12]
+    assert layer(data).tolist() == [[5, 2, 1], [1, 3, 4]]
+    # num_oov_indices=2: OOV values floormod 2 after the in-vocabulary shift
+    two = IntegerLookup(vocabulary=vocab, num_oov_indices=2)
+    assert two(np.array([[12, 1138, 42], [37, 1000, 36]])).tolist() == [[2, 4, 5], [1, 0, 3]]
+    assert two.get_vocabulary() == [-1, -1, 12, 36, 1138, 42]
+    assert IntegerLookup(vocabulary=vocab, num_oov_indices=4)(np.array([100, 300, 700, 1100, 1700, 2000])) \
+        .tolist() == [0] * 6
+    assert IntegerLookup(vocabulary=vocab, output_mode="count")(
+        np.array([[12, 1138, 42, 42], [42, 7, 36, 7]])).tolist() == [[0, 1, 0, 1, 2], [2, 0, 1, 0, 1]]
+    assert IntegerLookup(vocabulary=vocab, invert=True)(np.array([[1, 3, 4], [4, 0, 2]])).tolist() == \
+        [[12, 1138, 42], [42, -1, 36]]
+
+
+def test_mask_token_and_oov_placement():
+    # int mode: the mask is index 0, the OOV entry index 1, tokens from 2
+    layer = StringLookup(vocabulary=["a", "b"], mask_token="")
+    assert layer.get_vocabulary() == ["", "[UNK]", "a", "b"] and layer.vocabulary_size() == 4
+    assert layer([["a", "", "z"], ["b", "b", ""]]).tolist() == [[2, 0, 1], [3, 3, 0]]
+    # other modes: no mask entry, the mask dropped from the counts
+    hot = StringLookup(vocabulary=["a", "b"], mask_token="", output_mode="count")
+    assert hot.get_vocabulary() == ["[UNK]", "a", "b"]
+    assert hot([["a", "", "z", "a"]]).tolist() == [[1, 2, 0]]
+    # the given vocabulary may start with the reserved entries, in order
+    same = StringLookup(vocabulary=["", "[UNK]", "a", "b"], mask_token="")
+    assert same.get_vocabulary() == ["", "[UNK]", "a", "b"]
+    # invert: 0 is the mask, the OOV index and out-of-range indices oov_token
+    inv = IntegerLookup(vocabulary=[7, 9], mask_token=0, invert=True)
+    assert inv(np.array([0, 1, 2, 3, 4, -3])).tolist() == [0, -1, 7, 9, -1, -1]
+    # adapt leaves mask and oov tokens out of the vocabulary
+    ad = IntegerLookup(mask_token=0)
+    ad.adapt(np.array([0, 0, 0, -1, -1, 5, 6, 6]))
+    assert ad.get_vocabulary() == [0, -1, 6, 5]
+    assert ad.get_vocabulary(include_special_tokens=False) == [6, 5]
+
+
+def test_adapt_ties_and_max_tokens():
+    layer = StringLookup(max_tokens=4)
+    # counts: b 3, a 2, c 2, d 2, e 1; ties high to low: d, c, a; max 4 = [UNK] + 3
+    layer.adapt(np.array(["a", "b", "c", "d", "e", "b", "b", "a", "c", "d"]))
+    assert layer.get_vocabulary() == ["[UNK]", "b", "d", "c"]
+    assert layer(["a", "e", "d"]).tolist() == [0, 0, 2]
+    ints = IntegerLookup(max_tokens=2, num_oov_indices=0)
+    ints.adapt([3, 1, 2, 2, 1])  # 1 and 2 twice: 2 first
+    assert ints.get_vocabulary() == [2, 1]
+    # pad_to_max_tokens: the encoding's width is max_tokens
+    pad = StringLookup(vocabulary=["x"], max_tokens=5, pad_to_max_tokens=True, output_mode="multi_hot")
+    assert pad([["x", "q"]]).tolist() == [[1, 1, 0, 0, 0]]
+    # adapting on batches counts them all; adapting again starts afresh
+    it = IntegerLookup()
+    it.adapt(iter([np.array([4, 4]), np.array([5, 5, 5])]))
+    assert it.get_vocabulary() == [-1, 5, 4]
+    it.adapt(np.array([8]))
+    assert it.get_vocabulary() == [-1, 8]
+
+
+def test_lookup_config_round_trip(tmp_path):
+    layer = StringLookup(mask_token="[PAD]", name="words")
+    layer.adapt([["x", "y", "y"], ["z", "y", "[PAD]"]])
+    path = tmp_path / "lookup.json"
+    path.write_text(json.dumps(layer.get_config()))
+    back = StringLookup.from_config(json.loads(path.read_text()))
+    data = [["y", "[PAD]", "q"], ["x", "z", "z"]]
+    assert back.get_vocabulary() == layer.get_vocabulary() == ["[PAD]", "[UNK]", "y", "z", "x"]
+    assert back(data).tolist() == layer(data).tolist() == [[2, 0, 1], [4, 3, 3]]
+    back.adapt(["q"])  # an adapted layer may be adapted again after the round trip
+    assert back.get_vocabulary() == ["[PAD]", "[UNK]", "q"]
+    given = IntegerLookup(vocabulary=[3, 4], num_oov_indices=2, output_mode="one_hot")
+    cfg = json.loads(json.dumps(given.get_config()))
+    again = IntegerLookup.from_config(cfg)
+    assert again(np.array([4, 9])).tolist() == given(np.array([4, 9])).tolist()
+    with pytest.raises(ValueError, match="Cannot adapt layer"):
+        again.adapt([1])
+
+
+def test_lookup_refusals():
+    with pytest.raises(ValueError, match="all inputs should be in vocabulary, found OOV values \\['z'\\]"):
+        StringLookup(vocabulary=["a"], num_oov_indices=0)(["a", "z"])
+    with pytest.raises(ValueError, match="repeated term.*\\['a'\\]"):
+        StringLookup(vocabulary=["a", "b", "a"])
+    with pytest.raises(ValueError, match="reserved mask token at unexpected location.*index 1"):
+        StringLookup(vocabulary=["a", ""], mask_token="")
+    with pytest.raises(ValueError, match="reserved OOV token"):
+        StringLookup(vocabulary=["a", "[UNK]"], invert=True)
+    with pytest.raises(ValueError, match="vocabulary size is 4; `max_tokens` is 3"):
+        StringLookup(vocabulary=["a", "b", "c"], max_tokens=3)
+    with pytest.raises(ValueError, match="Cannot adapt layer 'w'"):
+        StringLookup(vocabulary=["a"], name="w").adapt(["b"])
+    with pytest.raises(ValueError, match="must be `'int'` when `invert` is true"):
+        IntegerLookup(invert=True, output_mode="count")
+    with pytest.raises(ValueError, match="num_oov_indices > 1 is not supported"):
+        StringLookup(num_oov_indices=2)
+    with pytest.raises(ValueError, match="tf_idf"):
+        StringLookup(output_mode="tf_idf")
+    with pytest.raises(ValueError, match="value 1 is 3, not a string"):
+        StringLookup(vocabulary=["a"])(["a", 3])
+    with pytest.raises(ValueError, match="must be integers, got <U1 values"):
+        IntegerLookup(vocabulary=[1])(["a"])
+    with pytest.raises(ValueError, match="maximum supported output rank is 2"):
+        StringLookup(vocabulary=["a"], output_mode="one_hot")([["a", "a"]])
+    with pytest.raises(ValueError, match="`max_tokens` must be greater than 1"):
+        IntegerLookup(max_tokens=1)
 
 
 def test_category_encoding_eager_keras_examples():
