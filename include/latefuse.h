@@ -510,9 +510,9 @@ int lf_conv1d(lf_model *m, int x, size_t filters, size_t kernel_size, size_t str
  * previous step's output (zeros before the first real step), as Keras'
  * generic loop (zero_output_for_mask False); with return_sequences the
  * output carries x's mask (unreversed, as Keras), else none.  lf_set_l2
- * penalises the kernel (Keras' kernel_regularizer).  Not available:
- * dropout, recurrent_dropout, return_state, stateful, other activations,
- * GRU's reset_after false. */
+ * penalises the kernel (Keras' kernel_regularizer); lf_set_rnn_dropout
+ * sets dropout and recurrent_dropout.  Not available: return_state,
+ * stateful, other activations, GRU's reset_after false. */
 int lf_lstm(lf_model *m, int x, size_t units, int use_bias, int unit_forget_bias, int return_sequences,
             int go_backwards, const char *name);
 int lf_gru(lf_model *m, int x, size_t units, int use_bias, int return_sequences, int go_backwards,
@@ -522,9 +522,9 @@ int lf_gru(lf_model *m, int x, size_t units, int use_bias, int return_sequences,
  * Keras' layer (keras/src/layers/rnn/simple_rnn.py; Keras' default
  * activation LF_ACT_TANH): h' = activation(x W + h U + b) from h = 0, over
  * x (batch, T, D) as lf_lstm (return_sequences, go_backwards, the padding
- * mask and the l2 alike).  Weights: kernel (D, units) glorot_uniform,
- * recurrent_kernel (units, units) orthogonal, bias (units) zeros.  Not
- * available: dropout, recurrent_dropout, return_state, stateful. */
+ * mask, the l2 and lf_set_rnn_dropout alike).  Weights: kernel (D, units)
+ * glorot_uniform, recurrent_kernel (units, units) orthogonal, bias (units)
+ * zeros.  Not available: return_state, stateful. */
 int lf_simple_rnn(lf_model *m, int x, size_t units, lf_activation act, int use_bias, int return_sequences,
                   int go_backwards, const char *name);
 
@@ -550,13 +550,34 @@ int lf_simple_rnn(lf_model *m, int x, size_t units, lf_activation act, int use_b
  * forward copy's then the backward copy's, each as its layer above,
  * tensors "<name>.forward.kernel", "<name>.forward.recurrent_kernel",
  * "<name>.forward.bias", "<name>.backward.kernel", ... (Keras'
- * get_weights order).  lf_set_l2 penalises both kernels.  Not available:
+ * get_weights order).  lf_set_l2 penalises both kernels;
+ * lf_set_rnn_dropout sets the wrapped layer's dropout, which each copy
+ * draws its own masks of.  Not available:
  * merge_mode None (a list of two outputs), a separate backward_layer,
  * return_state, stateful, and what the wrapped layer does not offer. */
 typedef enum lf_rnn_cell { LF_RNN_LSTM = 0, LF_RNN_GRU, LF_RNN_SIMPLE } lf_rnn_cell;
 typedef enum lf_bidi_merge { LF_BIDI_CONCAT = 1, LF_BIDI_SUM, LF_BIDI_MUL, LF_BIDI_AVE } lf_bidi_merge;
 int lf_bidirectional(lf_model *m, int x, lf_rnn_cell cell, size_t units, lf_activation act, int use_bias,
                      int unit_forget_bias, int return_sequences, lf_bidi_merge merge_mode, const char *name);
+
+/* Keras' dropout and recurrent_dropout (keras/src/layers/rnn/
+ * dropout_rnn_cell.py, lstm.py, gru.py, simple_rnn.py) of an LSTM, GRU,
+ * SimpleRNN or Bidirectional node: in a training pass each sequence (batch
+ * row) draws masks of 0 or 1 / (1 - rate) (from the model's generator, as
+ * Dropout's: the same seed, the same masks) that every step reuses:
+ * x_t is multiplied by a mask of D (rate dropout) before its kernel, the
+ * previous state h by a mask of units (rate recurrent_dropout) before the
+ * recurrent kernel (LSTM's carry c is not dropped).  As Keras 3: with
+ * recurrent_dropout > 0, LSTM and GRU run implementation 1, each gate
+ * block (i, f, c, o; z, r, h) with its own masks of x_t and h; with
+ * recurrent_dropout 0, one mask of x_t serves every block; SimpleRNN has
+ * one of each.  Bidirectional's copies draw their own.  Inference passes
+ * (predict, evaluate, validation) drop nothing.  Both rates in [0, 1)
+ * (Keras clamps rates outside [0, 1] and, for LSTM and GRU, ignores 1:
+ * refused here, LF_ERR_ARG); before compile (LF_ERR_STATE after).  The
+ * model file keeps them as the layer's "dropout" and "recurrent_dropout"
+ * (written when not 0). */
+lf_status lf_set_rnn_dropout(lf_model *m, int node, float dropout, float recurrent_dropout);
 
 /* LayerNormalization(axis=-1, epsilon, center, scale) over the last axis of
  * a rank 1..3 x (Keras' defaults: epsilon 1e-3, center and scale on): each

@@ -199,7 +199,7 @@ void lf_graph_forward_drawn(const lf_model *m, lf_ws *ws, const float *const *x,
     for (size_t id = 0; id < m->n_nodes; id++) {
         const lf_node *nd = &m->nodes[id];
         const lf_layer_type *t = lf_type_of(nd);
-        uint64_t draw_id = t->draws ? drawing++ : 0;
+        uint64_t draw_id = lf_node_draws(nd) ? drawing++ : 0;
         if (!nd->needed || !t->forward || folded(m, ws, id)) continue;
         lf_layer_ctx c;
         node_ctx(&c, m, ws, id, B, 0, 0);

@@ -91,7 +91,9 @@ typedef struct lf_node {
     lf_activation act;   /* Dense, Activation */
     int use_bias;        /* Dense, Conv1D/2D; LayerNormalization's and BatchNormalization's center */
     int normalize;       /* Dot */
-    float rate;          /* Dropout */
+    float rate;          /* Dropout; MultiHeadAttention's and the recurrent
+                            layers' dropout */
+    float recurrent_rate; /* LSTM, GRU, SimpleRNN, Bidirectional: recurrent_dropout */
     float l2;            /* penalty on the weights the record marks l2 */
     float bias_l2;       /* penalty on the weights it marks bias_l2 (lf_set_bias_l2) */
     size_t kernel[2];    /* Conv2D kernel_size, pooling pool_size (h, w); Conv1D's (k, 1) */

@@ -844,7 +844,12 @@ static void test_sequence(void) {
 
 /* seq_run for the recurrent layers: ids with trailing padding (fill_ids)
  * and, in row 0, a padded step between real ones */
-static void rnn_run(const char *what, lf_model *m, int h, uint64_t seed) {
+static void rnn_run_mode(const char *what, lf_model *m, int h, uint64_t seed, int training);
+static void rnn_run(const char *what, lf_model *m, int h, uint64_t seed) { rnn_run_mode(what, m, h, seed, 0); }
+
+/* training 1: a training pass, whose dropout masks every pass redraws the
+ * same (fd_check's generator state) */
+static void rnn_run_mode(const char *what, lf_model *m, int h, uint64_t seed, int training) {
     int o = lf_dense(m, h, 2, LF_ACT_LINEAR, 1, "o");
     lf_status st = lf_model_compile(m, o, LF_LOSS_MSE, NULL);
     CHECK(st == LF_OK, "%s: compile: %s", what, lf_model_error(m));
@@ -854,7 +859,7 @@ static void rnn_run(const char *what, lf_model *m, int h, uint64_t seed) {
     data d = make_data(m, N, LF_LOSS_MSE, seed);
     fill_ids(d.x[0], N, T, 9, seed + 7);
     d.x[0][1] = 0.0f;
-    fd_check_mode(what, m, d.x, d.t, N, 0, 0);
+    fd_check_mode(what, m, d.x, d.t, N, 0, training);
     free_data(&d);
 }
 
@@ -930,6 +935,52 @@ static void test_bidirectional(void) {
                 rnn_run(what, m, h, 3100 + 16 * cell + 4 * mode + k);
                 lf_model_free(m);
             }
+}
+
+/* dropout and recurrent_dropout (lf_set_rnn_dropout) in a training pass,
+ * the masks fixed: LSTM, GRU and SimpleRNN with dropout only (one mask of
+ * x_t for every gate block), recurrent_dropout only and both (a mask per
+ * gate block), with a padding mask, return_sequences and go_backwards
+ * both ways; Bidirectional with both rates.  The loss differs from the
+ * inference pass's, so that the masks are seen to drop */
+static void test_rnn_dropout(void) {
+    const float rates[3][2] = {{0.4f, 0.0f}, {0.0f, 0.4f}, {0.4f, 0.3f}};
+    for (int cell = 0; cell <= 2; cell++)
+        for (int k = 0; k < 4; k++) {
+            int bidi = k == 3, rc = bidi ? 2 : k, seqs = k & 1, back = k == 2;
+            lf_model *m;
+            lf_model_create(&m, 3200 + 4 * cell + k);
+            int ids = lf_input_shape(m, 1, (size_t[]){4}, LF_DTYPE_INT32, "ids");
+            int x = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "x");
+            int e = lf_embedding(m, ids, 9, 3, 1, "emb");
+            int s = lf_add(m, 2, (int[]){e, x}, "sum");
+            int r = bidi        ? lf_bidirectional(m, s, (lf_rnn_cell)cell, 3, LF_ACT_TANH, 1, 1, seqs, LF_BIDI_CONCAT,
+                                                   "rnn")
+                    : cell == 2 ? lf_simple_rnn(m, s, 3, LF_ACT_TANH, 1, seqs, back, "rnn")
+                    : cell == 1 ? lf_gru(m, s, 3, 1, seqs, back, "rnn")
+                                : lf_lstm(m, s, 3, 1, 1, seqs, back, "rnn");
+            CHECK(lf_set_rnn_dropout(m, r, rates[rc][0], rates[rc][1]) == LF_OK, "%s", lf_model_error(m));
+            int h = seqs ? lf_flatten(m, r, NULL) : r;
+            fill_weight(m, "emb", 0, -1, 1, 3250);
+            for (int w = 0; w < (bidi ? 6 : 3); w++)
+                fill_weight(m, "rnn", (size_t)w, w % 3 == 2 ? -0.5f : -1.0f, w % 3 == 2 ? 0.5f : 1.0f,
+                            3251 + 7 * (uint64_t)k + (uint64_t)w);
+            char what[160];
+            snprintf(what, sizeof what, "%s%s(dropout %g, recurrent_dropout %g, return_sequences %d, go_backwards %d)",
+                     bidi ? "Bidirectional " : "", cell == 2 ? "SimpleRNN" : cell == 1 ? "GRU" : "LSTM",
+                     (double)rates[rc][0], (double)rates[rc][1], seqs, back);
+            rnn_run_mode(what, m, h, 3300 + 4 * cell + k, 1);
+            /* the training pass drops: its loss is not the inference one's */
+            enum { N = 5 };
+            data d = make_data(m, N, LF_LOSS_MSE, 3400 + k);
+            fill_ids(d.x[0], N, 4, 9, 3410 + k);
+            lf_rng rng0 = m->rng;
+            double l0 = loss_at(m, (const float *const *)d.x, d.t, N, 0, &rng0);
+            double l1 = loss_at(m, (const float *const *)d.x, d.t, N, 1, &rng0);
+            CHECK(l0 != l1, "%s: the training pass dropped nothing", what);
+            free_data(&d);
+            lf_model_free(m);
+        }
 }
 
 /* Bidirectional stacked on Bidirectional after Normalization (which passes
@@ -1057,6 +1108,7 @@ int main(void) {
     test_rnn();
     test_bidirectional();
     test_bidirectional_stacked();
+    test_rnn_dropout();
     test_embedding_l2();
     test_bias_l2();
     return check_report("test_grad");

@@ -1072,6 +1072,229 @@ static void test_bidirectional(void) {
     }
 }
 
+/* One row's recurrent forward in double, as keras/src/layers/rnn/lstm.py,
+ * gru.py and simple_rnn.py write their cells (implementation 1 with
+ * per-gate masks), with the dropout masks rebuilt from the documented
+ * draws: row r's stream (key, node `draw`, r), x_t's masks (k_in of D)
+ * from draw `off`, then h's (k_rec of units); each 0 where the draw is
+ * below the rate, else 1 / (1 - rate).  w: kernel, recurrent_kernel, bias.
+ * Writes the T outputs (return_sequences) at y + p * ystep, p the step
+ * run (time_order 0) or its time (1). */
+static void rnn_reference(int cell, size_t T, size_t D, size_t u, const float *x, const float *W, const float *U,
+                          const float *b, float dp, float rdp, size_t k_in, size_t k_rec, uint64_t key,
+                          uint64_t draw, size_t r, size_t off, int back, int time_order, float *y, size_t ystep) {
+    size_t gates = cell == 0 ? 4 : cell == 1 ? 3 : 1, G = gates * u;
+    double mi[4][8], mr[4][8], h[8] = {0}, c[8] = {0};
+    uint64_t st = lf_draw_stream(key, draw, r);
+    for (size_t k = 0; k < 4; k++) {
+        for (size_t j = 0; j < 8; j++) mi[k][j] = mr[k][j] = 1.0;
+        for (size_t j = 0; k < k_in && j < D; j++)
+            mi[k][j] = lf_draw_uniform(st, off + k * D + j) < dp ? 0.0 : 1.0 / (1.0 - (double)dp);
+        for (size_t j = 0; k < k_rec && j < u; j++)
+            mr[k][j] = lf_draw_uniform(st, off + k_in * D + k * u + j) < rdp ? 0.0 : 1.0 / (1.0 - (double)rdp);
+    }
+    for (size_t s = 0; s < T; s++) {
+        size_t t = back ? T - 1 - s : s;
+        const float *xt = x + t * D;
+        double a[32], q[32], hn[8];
+        for (size_t g = 0; g < G; g++) {
+            size_t blk = g / u, bi = k_in > 1 ? blk : 0, br = k_rec > 1 ? blk : 0;
+            a[g] = b ? b[g] : 0.0, q[g] = cell == 1 && b ? b[G + g] : 0.0;
+            for (size_t d = 0; d < D; d++) a[g] += xt[d] * mi[bi][d] * (double)W[d * G + g];
+            for (size_t k = 0; k < u; k++) q[g] += h[k] * mr[br][k] * (double)U[k * G + g];
+        }
+        for (size_t j = 0; j < u; j++) {
+            if (cell == 0) {
+                double i = 1 / (1 + exp(-(a[j] + q[j]))), f = 1 / (1 + exp(-(a[u + j] + q[u + j])));
+                double gg = tanh(a[2 * u + j] + q[2 * u + j]), o = 1 / (1 + exp(-(a[3 * u + j] + q[3 * u + j])));
+                c[j] = f * c[j] + i * gg, hn[j] = o * tanh(c[j]);
+            } else if (cell == 1) {
+                double z = 1 / (1 + exp(-(a[j] + q[j]))), rr = 1 / (1 + exp(-(a[u + j] + q[u + j])));
+                double n = tanh(a[2 * u + j] + rr * q[2 * u + j]);
+                hn[j] = z * h[j] + (1 - z) * n;
+            } else {
+                hn[j] = tanh(a[j] + q[j]);
+            }
+        }
+        for (size_t j = 0; j < u; j++) h[j] = hn[j], y[(time_order ? t : s) * ystep + j] = (float)hn[j];
+    }
+}
+
+/* dropout / recurrent_dropout (lf_set_rnn_dropout): a training pass's
+ * output against rnn_reference with the masks rebuilt from the draws (one
+ * mask of x_t for every gate without recurrent_dropout, one per gate block
+ * with it, as Keras 3), an inference pass against it without masks,
+ * Bidirectional's two copies with their own masks; a Dropout after a
+ * recurrent layer without dropout keeps draw id 0; the fit's same seed
+ * the same bits; the save / load round trip; the setter's errors */
+static void test_rnn_dropout(void) {
+    enum { B = 3, T = 5, D = 3, U_ = 4 };
+    float x[B * T * D];
+    fill_uniform(x, B * T * D, -1, 1, 31);
+    const float rates[3][2] = {{0.5f, 0.0f}, {0.0f, 0.5f}, {0.5f, 0.4f}};
+    lf_draws dr = {0x5eed1234u, 0};
+    for (int cell = 0; cell <= 2; cell++)
+        for (int rc = 0; rc < 4; rc++) {
+            int bidi = rc == 3;
+            float dp = rates[bidi ? 2 : rc][0], rdp = rates[bidi ? 2 : rc][1];
+            lf_model *m;
+            lf_model_create(&m, 40 + 4 * cell + rc);
+            int xi = lf_input_shape(m, 2, (size_t[]){T, D}, LF_DTYPE_FLOAT32, "x");
+            int back = rc == 1;
+            int r = bidi ? lf_bidirectional(m, xi, (lf_rnn_cell)cell, U_, LF_ACT_TANH, 1, 1, 1, LF_BIDI_CONCAT, "r")
+                    : cell == 0 ? lf_lstm(m, xi, U_, 1, 1, 1, back, "r")
+                    : cell == 1 ? lf_gru(m, xi, U_, 1, 1, back, "r")
+                                : lf_simple_rnn(m, xi, U_, LF_ACT_TANH, 1, 1, back, "r");
+            CHECK(lf_set_rnn_dropout(m, r, dp, rdp) == LF_OK, "set: %s", lf_model_error(m));
+            CHECK(lf_model_compile(m, r, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+            size_t gates = cell == 0 ? 4 : cell == 1 ? 3 : 1, G = gates * U_;
+            size_t k_in = dp > 0 ? (rdp > 0 ? gates : 1) : 0, k_rec = rdp > 0 ? gates : 0, nm = k_in * D + k_rec * U_;
+            size_t width = bidi ? 2 * U_ : U_, nb = (cell == 1 ? 2 : 1) * G;
+            float w[6][64];
+            for (int k = 0; k < (bidi ? 6 : 3); k++) {
+                size_t shape[2], cnt = 0;
+                CHECK(lf_layer_weight_shape(m, "r", (size_t)k, shape, &cnt) == LF_OK && cnt <= 64 &&
+                          cnt == (k % 3 == 0 ? D * G : k % 3 == 1 ? U_ * G : nb) &&
+                          lf_get_weights(m, "r", (size_t)k, w[k], cnt) == LF_OK,
+                      "weight %d", k);
+            }
+            lf_ws ws;
+            CHECK(lf_ws_init(&ws, m, B, 0, NULL, 0) == LF_OK, "workspace");
+            const float *xs[1] = {x};
+            for (int training = 0; training <= 1; training++) {
+                lf_graph_forward_drawn(m, &ws, xs, B, training, training ? &dr : NULL);
+                float want[B * T * 8];
+                for (size_t row = 0; row < B; row++)
+                    for (int k = 0; k < (bidi ? 2 : 1); k++)
+                        rnn_reference(cell, T, D, U_, x + row * T * D, w[3 * k], w[3 * k + 1], w[3 * k + 2], dp,
+                                      rdp, training ? k_in : 0, training ? k_rec : 0, dr.key, 0, row,
+                                      (size_t)k * nm, bidi ? k : back, bidi, want + row * T * width + k * U_,
+                                      width);
+                const float *got = ws.out[r];
+                double worst = 0;
+                for (size_t i = 0; i < B * T * width; i++) worst = fmax(worst, fabs((double)got[i] - want[i]));
+                CHECK(worst < 2e-5, "%s%s dropout %g recurrent %g %s: off the reference by %g",
+                      bidi ? "Bidirectional " : "", cell == 0 ? "LSTM" : cell == 1 ? "GRU" : "SimpleRNN",
+                      (double)dp, (double)rdp, training ? "training" : "inference", worst);
+            }
+            lf_ws_free(&ws);
+            lf_model_free(m);
+        }
+    /* a recurrent layer without dropout draws nothing: the Dropout after it is draw 0 */
+    {
+        lf_model *m;
+        lf_model_create(&m, 50);
+        int xi = lf_input_shape(m, 2, (size_t[]){T, D}, LF_DTYPE_FLOAT32, "x");
+        int r = lf_lstm(m, xi, U_, 1, 1, 1, 0, "r");
+        int d = lf_dropout(m, r, 0.5f, "d");
+        CHECK(lf_model_compile(m, d, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+        lf_ws ws;
+        CHECK(lf_ws_init(&ws, m, B, 0, NULL, 0) == LF_OK, "workspace");
+        const float *xs[1] = {x};
+        lf_graph_forward_drawn(m, &ws, xs, B, 1, &dr);
+        size_t bad = 0;
+        for (size_t row = 0; row < B; row++) {
+            uint64_t st = lf_draw_stream(dr.key, 0, row);
+            for (size_t j = 0; j < T * U_; j++) {
+                float v = ws.out[r][row * T * U_ + j];
+                float want = lf_draw_uniform(st, j) < 0.5f ? 0.0f : v * 2.0f;
+                bad += ws.out[d][row * T * U_ + j] != want;
+            }
+        }
+        CHECK(bad == 0, "the Dropout after an LSTM without dropout: %zu values not from draw 0", bad);
+        lf_ws_free(&ws);
+        lf_model_free(m);
+    }
+    /* fit: the same seed, the same bits; dropout changes the fit; save / load */
+    char path[128];
+    snprintf(path, sizeof path, "%s/rnn_dropout.lf", tmpdir);
+    enum { N = 24 };
+    float xf[N * T * D], y[N];
+    fill_uniform(xf, N * T * D, -1, 1, 32);
+    for (int i = 0; i < N; i++) y[i] = (float)(i % 3);
+    float wts[3][4 * 12];
+    for (int run = 0; run < 3; run++) {
+        lf_model *m;
+        lf_model_create(&m, 60);
+        int xi = lf_input_shape(m, 2, (size_t[]){T, D}, LF_DTYPE_FLOAT32, "x");
+        int g = lf_gru(m, xi, U_, 1, 1, 0, "g");
+        int bl = lf_bidirectional(m, g, LF_RNN_LSTM, 3, LF_ACT_TANH, 1, 1, 0, LF_BIDI_SUM, "bl");
+        int o = lf_dense(m, bl, 3, LF_ACT_SOFTMAX, 1, "out");
+        if (run < 2)
+            CHECK(lf_set_rnn_dropout(m, g, 0.25f, 0.5f) == LF_OK && lf_set_rnn_dropout(m, bl, 0.3f, 0.0f) == LF_OK,
+                  "set: %s", lf_model_error(m));
+        CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
+              lf_model_error(m));
+        const float *xs[1] = {xf};
+        lf_fit_options fo = lf_fit_defaults();
+        fo.epochs = 2, fo.batch_size = 8;
+        CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
+        CHECK(lf_get_weights(m, "bl", 0, wts[run], 4 * 12) == LF_OK, "weights");
+        if (run == 0) {
+            CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
+            lf_model *l;
+            lf_model_create(&l, 0);
+            CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+            float p[N * 3], q[N * 3];
+            CHECK(lf_model_predict(m, xs, N, p) == LF_OK && lf_model_predict(l, xs, N, q) == LF_OK, "predict");
+            CHECK(memcmp(p, q, sizeof p) == 0, "the loaded model predicts differently");
+            CHECK(l->nodes[g].rate == 0.25f && l->nodes[g].recurrent_rate == 0.5f && l->nodes[bl].rate == 0.3f &&
+                      l->nodes[bl].recurrent_rate == 0.0f,
+                  "loaded rates");
+            /* the next fit draws the same masks in both: the same bits */
+            CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK && lf_model_fit(l, xs, y, N, &fo) == LF_OK, "refit");
+            CHECK(lf_model_predict(m, xs, N, p) == LF_OK && lf_model_predict(l, xs, N, q) == LF_OK, "predict");
+            CHECK(memcmp(p, q, sizeof p) == 0, "the loaded model trains differently");
+            lf_model_free(l);
+            lf_st_file f;
+            lf_err er;
+            CHECK(lf_st_read(path, &f, &er) == LF_OK, "%s", er.msg);
+            const char *arch = lf_st_metadata(&f, "architecture");
+            const char *want[] = {"\"reset_after\":true,\"dropout\":0.25,\"recurrent_dropout\":0.5,\"l2\":0}",
+                                  "\"unit_forget_bias\":true,\"dropout\":0.3,\"l2\":0}}"};
+            for (size_t i = 0; i < 2; i++)
+                CHECK(has(arch, want[i]), "arch lacks %s:\n%s", want[i], arch ? arch : "(none)");
+            /* a rate out of [0, 1) in the file is refused with the layer named */
+            const char *from = "\"recurrent_dropout\":0.5", *to = "\"recurrent_dropout\":1";
+            const char *at = arch ? strstr(arch, from) : NULL;
+            CHECK(at != NULL, "pattern");
+            if (at) {
+                size_t n = strlen(arch) + 8;
+                char *mod = malloc(n);
+                snprintf(mod, n, "%.*s%s%s", (int)(at - arch), arch, to, at + strlen(from));
+                lf_model *bm;
+                lf_model_create(&bm, 0);
+                lf_err e2;
+                lf_status st = lf_model_from_parts(bm, mod, strlen(mod), &f, "", &e2);
+                CHECK(st == LF_ERR_FORMAT && has(e2.msg, "layer 'g'") && has(e2.msg, "recurrent_dropout"),
+                      "bad rate: %d %s", st, e2.msg);
+                lf_model_free(bm);
+                free(mod);
+            }
+            lf_st_free(&f);
+            unlink(path);
+        }
+        lf_model_free(m);
+    }
+    CHECK(memcmp(wts[0], wts[1], sizeof wts[0]) == 0, "the same seed fits different weights");
+    CHECK(memcmp(wts[0], wts[2], sizeof wts[0]) != 0, "dropout left the fit as it was without");
+    /* the setter's errors */
+    lf_model *m;
+    lf_model_create(&m, 2);
+    int xi = lf_input_shape(m, 2, (size_t[]){T, D}, LF_DTYPE_FLOAT32, "x");
+    int r = lf_simple_rnn(m, xi, 2, LF_ACT_TANH, 1, 0, 0, "s");
+    CHECK(lf_set_rnn_dropout(m, xi, 0.1f, 0.0f) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "lf_set_rnn_dropout: node 0 is not an LSTM, GRU, SimpleRNN or "
+                                        "Bidirectional layer") == 0, "not recurrent: %s", lf_model_error(m));
+    CHECK(lf_set_rnn_dropout(m, r, 0.1f, 1.0f) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "lf_set_rnn_dropout: s: dropout and recurrent_dropout must be in [0, 1), "
+                                        "got 0.1 and 1") == 0, "rate 1: %s", lf_model_error(m));
+    CHECK(lf_set_rnn_dropout(m, r, -0.1f, 0.0f) == LF_ERR_ARG, "rate < 0");
+    CHECK(lf_model_compile(m, r, LF_LOSS_MSE, NULL) == LF_OK, "compile");
+    CHECK(lf_set_rnn_dropout(m, r, 0.1f, 0.0f) == LF_ERR_STATE, "after compile");
+    lf_model_free(m);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_seq_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -1090,6 +1313,7 @@ int main(void) {
     test_rnn();
     test_simple_rnn();
     test_bidirectional();
+    test_rnn_dropout();
     rmdir(tmpdir);
     return check_report("test_seq_layers");
 }

@@ -144,6 +144,10 @@ struct lf_layer_type {
                                   (BatchNormalization, as Keras) */
     int masking;               /* LF_MASKING_*: what the output's padding mask is */
     int draws;                 /* draws random numbers in training (lf_layer_ctx.draw_id) */
+    /* When not NULL, whether a node of the kind draws (instead of `draws`):
+     * the recurrent layers draw only with dropout set, so that adding the
+     * option left the other nodes' draw ids, and their bits, as they were */
+    int (*draws_if)(const lf_node *nd);
     int dx_assign;             /* one input, whose gradient backward can write
                                   whole (lf_layer_ctx.dx_fresh) */
 
@@ -185,6 +189,12 @@ extern const lf_layer_type *const lf_layer_types[LF_K_COUNT];
 
 static inline const lf_layer_type *lf_type_of(const lf_node *nd) {
     return lf_layer_types[nd->kind];
+}
+
+/* A node draws random numbers in training (its record's draws_if or draws). */
+static inline int lf_node_draws(const lf_node *nd) {
+    const lf_layer_type *t = lf_type_of(nd);
+    return t->draws_if ? t->draws_if(nd) : t->draws;
 }
 
 /* table.c: the weight tensors of node nd (its record's layout); returns

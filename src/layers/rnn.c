@@ -40,6 +40,22 @@
  * instead; the generic loop's rule, which every backend runs, is the one
  * followed.)
  *
+ * dropout and recurrent_dropout (lf_set_rnn_dropout; nd->rate and
+ * nd->recurrent_rate), Keras 3's (keras/src/layers/rnn/dropout_rnn_cell.py:
+ * masks drawn once per call and cached for every step; lstm.py, gru.py:
+ * recurrent_dropout != 0 sets implementation 1, whose dropout_mask_count
+ * of 4 / 3 gives each gate block its own mask of x_t and of h, while
+ * implementation 2 multiplies x_t by one mask before the fused kernel;
+ * simple_rnn.py: one of each).  In a training pass a direction's masks
+ * are row r's draws (lf_draws: stream (key, node, r)) from draw_off on:
+ * k_in masks of D for x_t, then k_rec of u for h, each value 0 (draw <
+ * rate) or 1 / (1 - rate); the projection x W runs once per x_t mask on
+ * x masked, the step's h U once per h mask on h masked (over that mask's
+ * gate blocks, all of them when there is one); backward masks the
+ * gradients the same way.  LSTM's carry is not dropped (Keras).  Inference
+ * passes drop nothing.  A node draws (its draw id counts) only with a rate
+ * set.
+ *
  * Bidirectional(layer, merge_mode) (keras/src/layers/rnn/bidirectional.py)
  * is one node that runs two copies of the cell, each with its own weights
  * (the forward copy's, then the backward copy's: Keras' get_weights order,
@@ -65,6 +81,8 @@
  *         H (B, T, u);  dh (B, u)
  *   SimpleRNN  Z (B, T, u) the pre-activations, then their gradients;
  *         H (B, T, u);  dh, dz (B, u)
+ *   then, with dropout, M (k_in D + k_rec u) the masks, XD (T, D) x masked
+ *   when k_in, HD, DT (u each) h masked and a gradient when k_rec
  *   Bidirectional  the forward copy's regions, the backward copy's, then
  *         (merges but concat) y, y_rev (B, out) each, out = T u or u
  * so training allocates nothing.
@@ -78,10 +96,21 @@
 typedef struct rnn_geom {
     size_t T, D, u, G;
     int gru, simple;
+    size_t k_in, k_rec; /* dropout masks of x_t (D each) and of h (u each) */
 } rnn_geom;
 
 /* the gate blocks of each cell, by the record's op: LSTM 0, GRU 1, SimpleRNN 2 */
 static size_t gates_of(int op) { return op == 0 ? 4 : op == 1 ? 3 : 1; }
+
+/* Keras' dropout masks of one cell (the top of this file): with
+ * recurrent_dropout, LSTM and GRU run implementation 1, one mask per gate
+ * block for x_t (when dropout) and for h; else one mask of x_t for all
+ * blocks; SimpleRNN one each */
+static void drop_masks(int cell, float rate, float recurrent_rate, size_t *k_in, size_t *k_rec) {
+    size_t per_gate = recurrent_rate > 0.0f ? gates_of(cell) : 1;
+    *k_in = rate > 0.0f ? per_gate : 0;
+    *k_rec = recurrent_rate > 0.0f ? per_gate : 0;
+}
 
 /* the cell of a node (LF_RNN_*): its kind's, or the one Bidirectional wraps */
 static int cell_of(const lf_node *nd) {
@@ -102,13 +131,38 @@ static rnn_geom geom_of(const lf_model *m, const lf_node *nd) {
     g.simple = cell == 2;
     g.T = x->shape[0], g.D = x->shape[1], g.u = units_of(nd);
     g.G = gates_of(cell) * g.u;
+    drop_masks(cell, nd->rate, nd->recurrent_rate, &g.k_in, &g.k_rec);
     return g;
 }
 
-/* one direction's scratch floats per batch row (the top of this file) */
-static size_t dir_aux(int cell, size_t T, size_t u, size_t G) {
-    return cell == 1 ? 2 * T * G + T * u + u : T * G + 2 * T * u + 2 * u;
+/* one direction's scratch floats per batch row before the dropout's (the
+ * top of this file) */
+static size_t dir_base(const rnn_geom *g) {
+    return g->gru ? 2 * g->T * g->G + g->T * g->u + g->u : g->T * g->G + 2 * g->T * g->u + 2 * g->u;
 }
+
+/* the dropout masks' floats per batch row of one direction */
+static size_t dir_masks(const rnn_geom *g) { return g->k_in * g->D + g->k_rec * g->u; }
+
+/* one direction's scratch floats per batch row: then the masks M, x_t
+ * masked XD (T D) with dropout, h masked and a gradient HD, DT (u each)
+ * with recurrent_dropout */
+static size_t dir_aux(const rnn_geom *g) {
+    return dir_base(g) + dir_masks(g) + (g->k_in ? g->T * g->D : 0) + (g->k_rec ? 2 * g->u : 0);
+}
+
+/* a node's scratch floats per batch row (nd->aux_per_row) */
+static size_t node_aux(const lf_node *nd, const rnn_geom *g) {
+    size_t per = dir_aux(g);
+    if (nd->kind != LF_K_BIDIRECTIONAL) return per;
+    return 2 * per + (nd->merge_mode == LF_BIDI_CONCAT ? 0 : 2 * (nd->return_sequences ? g->T * g->u : g->u));
+}
+
+/* a node draws in training only with a dropout set */
+static int rnn_draws(const lf_node *nd) { return nd->rate > 0.0f || nd->recurrent_rate > 0.0f; }
+
+/* 1 when the rate is a dropout rate, [0, 1) */
+static int rate_ok(float r) { return r >= 0.0f && r < 1.0f; }
 
 /* one direction's parameters */
 static size_t dir_params(const rnn_geom *g, int use_bias) {
@@ -132,7 +186,10 @@ static int rnn_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
                              t->type, nd->merge_mode);
     if (bidi && nd->go_backwards)
         return lf_build_fail(m, LF_ERR_ARG, "%s: the wrapped layer's go_backwards must be false", t->type);
-    size_t u = nd->dim, T = x->shape[0], D = x->shape[1], G, nw, per, tg;
+    if (!rate_ok(nd->rate) || !rate_ok(nd->recurrent_rate))
+        return lf_build_fail(m, LF_ERR_ARG, "%s: dropout and recurrent_dropout must be in [0, 1), got %g and %g",
+                             t->type, (double)nd->rate, (double)nd->recurrent_rate);
+    size_t u = nd->dim, T = x->shape[0], D = x->shape[1], G, nw, tg;
     if (cell == 2 && !lf_check_act(m, nd->act)) return 0;
     if (u == 0 || u > LF_ARCH_MAX_DIM / 4)
         return lf_build_fail(m, LF_ERR_ARG, "%s: units must be in 1..%zu, got %zu", t->type, LF_ARCH_MAX_DIM / 4,
@@ -143,12 +200,13 @@ static int rnn_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
                              u, T, D);
     size_t width = bidi && nd->merge_mode == LF_BIDI_CONCAT ? 2 * u : u, out[2] = {T, width};
     if (!lf_shape_set(m, t->type, nd, nd->return_sequences ? 2 : 1, nd->return_sequences ? out : &width)) return 0;
-    /* LSTM: Z, H, C, dh, dc; GRU: Z, Q, H, dh; SimpleRNN: Z, H, dh, dz (the
-     * top of this file); Bidirectional: the forward copy's, the backward
-     * copy's, then (merges but concat) the copies' outputs y, y_rev */
-    per = dir_aux(cell, T, u, G);
-    if (bidi) per = 2 * per + (nd->merge_mode == LF_BIDI_CONCAT ? 0 : 2 * (nd->return_sequences ? T * u : u));
-    nd->aux_per_row = per;
+    /* LSTM: Z, H, C, dh, dc; GRU: Z, Q, H, dh; SimpleRNN: Z, H, dh, dz, then
+     * the dropout's (the top of this file); Bidirectional: the forward
+     * copy's, the backward copy's, then (merges but concat) the copies'
+     * outputs y, y_rev */
+    rnn_geom g = {T, D, u, G, cell == 1, cell == 2, 0, 0};
+    drop_masks(cell, nd->rate, nd->recurrent_rate, &g.k_in, &g.k_rec);
+    nd->aux_per_row = node_aux(nd, &g);
     /* the output keeps x's mask with return_sequences (LF_MASKING_OWN: set here) */
     nd->seq_mask = nd->return_sequences ? x->seq_mask : -1;
     return 1;
@@ -235,7 +293,64 @@ typedef struct rnn_dir {
     float *y;
     const float *dy;
     size_t row, step, off;
+    size_t draw_off; /* its dropout masks' first draw in a row's stream */
 } rnn_dir;
+
+/* The dropout of one direction in a pass: its masks M (B, k_in D + k_rec
+ * u: x_t's, then h's, each 0 or 1 / (1 - rate)), XD (B T, D), HD, DT (B,
+ * u) (the top of this file); `on` in a training pass with a rate set. */
+typedef struct rnn_drop {
+    int on;
+    float *M, *XD, *HD, *DT;
+    size_t nm;
+} rnn_drop;
+
+static rnn_drop drop_of(const lf_layer_ctx *c, const rnn_geom *g, const rnn_dir *dd) {
+    rnn_drop p;
+    p.on = c->training && (g->k_in || g->k_rec);
+    p.nm = dir_masks(g);
+    p.M = dd->aux + c->B * dir_base(g);
+    p.XD = p.M + c->B * p.nm;
+    p.HD = p.XD + (g->k_in ? c->B * g->T * g->D : 0);
+    p.DT = p.HD + c->B * g->u;
+    return p;
+}
+
+/* Draws the masks of a training pass: row r's from its stream (lf_draws),
+ * the same at every step (Keras' DropoutRNNCell caches them for the
+ * sequence); no draws: all kept */
+static void drop_draw(const lf_layer_ctx *c, const rnn_geom *g, const rnn_dir *dd, const rnn_drop *p) {
+    const lf_node *nd = c->nd;
+    size_t n_in = g->k_in * g->D;
+    float keep_in = 1.0f / (1.0f - nd->rate), keep_rec = 1.0f / (1.0f - nd->recurrent_rate);
+    for (size_t r = 0; r < c->B; r++) {
+        float *mr = p->M + r * p->nm;
+        uint64_t s = c->draws ? lf_draw_stream(c->draws->key, c->draw_id, c->draws->row0 + r) : 0;
+        for (size_t i = 0; i < p->nm; i++) {
+            float rate = i < n_in ? nd->rate : nd->recurrent_rate, keep = i < n_in ? keep_in : keep_rec;
+            mr[i] = !c->draws ? 1.0f : lf_draw_uniform(s, dd->draw_off + i) < rate ? 0.0f : keep;
+        }
+    }
+}
+
+/* XD = x masked by x_t's mask b (B T rows of D) */
+static void mask_x(const rnn_geom *g, size_t B, const float *x, const rnn_drop *p, size_t b) {
+    for (size_t r = 0; r < B; r++) {
+        const float *m = p->M + r * p->nm + b * g->D;
+        for (size_t t = 0; t < g->T; t++) {
+            size_t o = (r * g->T + t) * g->D;
+            for (size_t j = 0; j < g->D; j++) p->XD[o + j] = x[o + j] * m[j];
+        }
+    }
+}
+
+/* HD = h (B rows of u, stride ld) masked by h's mask b */
+static void mask_h(const rnn_geom *g, size_t B, const float *h, size_t ld, const rnn_drop *p, size_t b) {
+    for (size_t r = 0; r < B; r++) {
+        const float *m = p->M + r * p->nm + g->k_in * g->D + b * g->u;
+        for (size_t j = 0; j < g->u; j++) p->HD[r * g->u + j] = h[r * ld + j] * m[j];
+    }
+}
 
 /* the time index of the s-th step run */
 static inline size_t step_t(int back, size_t T, size_t s) { return back ? T - 1 - s : s; }
@@ -250,11 +365,33 @@ static void dir_forward(const lf_layer_ctx *c, const rnn_geom *gp, const rnn_dir
     float *Z = dd->aux, *Q = g.gru ? Z + B * TG : NULL, *H = g.gru ? Q + B * TG : Z + B * TG;
     float *C = g.gru || g.simple ? NULL : H + B * Tu;
     int back = dd->back;
-    /* Z (B T, G) = x (B T, D) W (D, G) + b_x */
-    lf_sgemm_bias_relu(0, 0, B * T, G, g.D, x, g.D, W, G, bx, 0, Z, G);
+    rnn_drop p = drop_of(c, &g, dd);
+    if (p.on) drop_draw(c, &g, dd, &p);
+    /* Z (B T, G) = x (B T, D) W (D, G) + b_x; with dropout, x masked (by
+     * each gate block's own mask, w columns of G, with k_in > 1) */
+    if (p.on && g.k_in) {
+        size_t w = G / g.k_in;
+        for (size_t b = 0; b < g.k_in; b++) {
+            mask_x(&g, B, x, &p, b);
+            lf_sgemm_bias_relu(0, 0, B * T, w, g.D, p.XD, g.D, W + b * w, G, bx ? bx + b * w : NULL, 0, Z + b * w,
+                               G);
+        }
+    } else {
+        lf_sgemm_bias_relu(0, 0, B * T, G, g.D, x, g.D, W, G, bx, 0, Z, G);
+    }
     for (size_t s = 0; s < T; s++) {
         size_t t = step_t(back, T, s), tp = s ? step_t(back, T, s - 1) : 0;
-        if (g.gru) { /* Q[:, t] (B, G) = h_prev (B, u) U (u, G) + b_h */
+        if (s && p.on && g.k_rec) { /* h_prev masked (per gate block with k_rec > 1) */
+            size_t w = G / g.k_rec;
+            for (size_t b = 0; b < g.k_rec; b++) {
+                mask_h(&g, B, H + tp * u, Tu, &p, b);
+                if (g.gru)
+                    lf_sgemm_bias_relu(0, 0, B, w, u, p.HD, u, U + b * w, G, bh ? bh + b * w : NULL, 0,
+                                       Q + t * G + b * w, TG);
+                else
+                    lf_sgemm(0, 0, B, w, u, 1.0f, p.HD, u, U + b * w, G, 1.0f, Z + t * G + b * w, TG);
+            }
+        } else if (g.gru) { /* Q[:, t] (B, G) = h_prev (B, u) U (u, G) + b_h */
             if (s) lf_sgemm_bias_relu(0, 0, B, G, u, H + tp * u, Tu, U, G, bh, 0, Q + t * G, TG);
             else
                 for (size_t r = 0; r < B; r++)
@@ -324,6 +461,7 @@ static void dir_backward(const lf_layer_ctx *c, const rnn_geom *gp, const rnn_di
     float *C = g.gru || g.simple ? NULL : H + B * Tu;
     float *dh = (C ? C : H) + B * Tu, *dc = C ? dh + B * u : NULL, *dzs = g.simple ? dh + B * u : NULL;
     int back = dd->back;
+    rnn_drop p = drop_of(c, &g, dd);
     /* dh: d loss / d the state after step s, carried back; dc: LSTM's c */
     memset(dh, 0, B * u * sizeof *dh);
     if (dc) memset(dc, 0, B * u * sizeof *dc);
@@ -381,6 +519,19 @@ static void dir_backward(const lf_layer_ctx *c, const rnn_geom *gp, const rnn_di
         if (!s) break; /* the zero initial states take no gradient */
         /* dh (B, u) += dR[:, t] (B, G) U^T; dU += h_prev^T dR[:, t] (dR: d z, or GRU's d q) */
         const float *dR = g.gru ? Q + t * G : Z + t * G;
+        if (p.on && g.k_rec) { /* through h_prev masked: dh += (dR_b U_b^T) mask_b, dU_b += HD^T dR_b */
+            size_t w = G / g.k_rec;
+            for (size_t b = 0; b < g.k_rec; b++) {
+                mask_h(&g, B, H + tp * u, Tu, &p, b);
+                lf_sgemm(1, 0, u, w, B, 1.0f, p.HD, u, dR + b * w, TG, 1.0f, dU + b * w, G);
+                lf_sgemm(0, 1, B, u, w, 1.0f, dR + b * w, TG, U + b * w, G, 0.0f, p.DT, u);
+                for (size_t r = 0; r < B; r++) {
+                    const float *m = p.M + r * p.nm + g.k_in * g.D + b * u;
+                    for (size_t j = 0; j < u; j++) dh[r * u + j] += p.DT[r * u + j] * m[j];
+                }
+            }
+            continue;
+        }
         lf_sgemm(0, 1, B, u, G, 1.0f, dR, TG, U, G, 1.0f, dh, u);
         lf_sgemm(1, 0, u, G, B, 1.0f, H + tp * u, Tu, dR, TG, 1.0f, dU, G);
     }
@@ -391,7 +542,24 @@ static void dir_backward(const lf_layer_ctx *c, const rnn_geom *gp, const rnn_di
             for (size_t k = 0; k < B * T; k++)
                 for (size_t j = 0; j < G; j++) db[G + j] += Q[k * G + j];
     }
-    /* dW += x^T dZ; dx += dZ W^T over the B T rows */
+    /* dW += x^T dZ; dx += dZ W^T over the B T rows; with dropout per mask
+     * b: dW_b += XD^T dZ_b, dx += (dZ_b W_b^T) mask_b */
+    if (p.on && g.k_in) {
+        size_t w = G / g.k_in;
+        float *dx = c->dxs[0];
+        for (size_t b = 0; b < g.k_in; b++) {
+            mask_x(&g, B, x, &p, b);
+            lf_sgemm(1, 0, g.D, w, B * T, 1.0f, p.XD, g.D, Z + b * w, G, 1.0f, dW + b * w, G);
+            if (!dx) continue;
+            lf_sgemm(0, 1, B * T, g.D, w, 1.0f, Z + b * w, G, W + b * w, G, 0.0f, p.XD, g.D);
+            for (size_t r = 0; r < B; r++) {
+                const float *m = p.M + r * p.nm + b * g.D;
+                for (size_t k = r * T * g.D, tt = 0; tt < T; tt++, k += g.D)
+                    for (size_t j = 0; j < g.D; j++) dx[k + j] += p.XD[k + j] * m[j];
+            }
+        }
+        return;
+    }
     lf_sgemm(1, 0, g.D, G, B * T, 1.0f, x, g.D, Z, G, 1.0f, dW, G);
     if (c->dxs[0]) lf_sgemm(0, 1, B * T, g.D, G, 1.0f, Z, G, W, G, 1.0f, c->dxs[0], g.D);
 }
@@ -402,13 +570,14 @@ static void dir_backward(const lf_layer_ctx *c, const rnn_geom *gp, const rnn_di
 static rnn_dir dir_of(const lf_layer_ctx *c, const rnn_geom *g, int k) {
     const lf_node *nd = c->nd;
     rnn_dir d;
-    size_t P = dir_params(g, nd->use_bias), per = dir_aux(g->gru ? 1 : g->simple ? 2 : 0, g->T, g->u, g->G);
+    size_t P = dir_params(g, nd->use_bias), per = dir_aux(g);
     size_t out = nd->return_sequences ? g->T * g->u : g->u;
     d.W = c->w + k * P;
     d.dW = c->dw ? c->dw + k * P : NULL;
     d.aux = c->aux + k * c->B * per;
     d.y = c->y, d.dy = c->dy;
     d.row = nd->dim, d.step = nd->shape[nd->rank - 1], d.off = 0;
+    d.draw_off = k * dir_masks(g); /* the backward copy's masks after the forward one's */
     if (nd->kind != LF_K_BIDIRECTIONAL) {
         d.back = nd->go_backwards, d.time_order = 0, d.zero_masked = 0;
         return d;
@@ -471,6 +640,15 @@ static void rnn_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     if (cell == LF_RNN_SIMPLE) {
     } else if (cell == LF_RNN_GRU) lf_buf_printf(b, ",\"reset_after\":true");
     else lf_buf_printf(b, ",\"unit_forget_bias\":%s", nd->unit_forget_bias ? "true" : "false");
+    /* the rates only when set (a file without them: 0, as before they existed) */
+    if (nd->rate > 0.0f) {
+        lf_buf_printf(b, ",\"dropout\":");
+        lf_buf_json_float(b, nd->rate);
+    }
+    if (nd->recurrent_rate > 0.0f) {
+        lf_buf_printf(b, ",\"recurrent_dropout\":");
+        lf_buf_json_float(b, nd->recurrent_rate);
+    }
     lf_buf_printf(b, ",\"l2\":");
     lf_buf_json_float(b, nd->l2);
 }
@@ -508,6 +686,13 @@ static lf_status rnn_read(const lf_model *m, const lf_json *L, size_t n_in, lf_n
     }
     if (lf_json_get(L, "l2") && (st = lf_arch_float_in(L, "l2", 0, INFINITY, 0, &nd->l2, where, e)) != LF_OK)
         return st;
+    if (lf_json_get(L, "dropout") &&
+        (st = lf_arch_float_in(L, "dropout", 0, 1, LF_ARCH_HI_OPEN, &nd->rate, where, e)) != LF_OK)
+        return st;
+    if (lf_json_get(L, "recurrent_dropout") &&
+        (st = lf_arch_float_in(L, "recurrent_dropout", 0, 1, LF_ARCH_HI_OPEN, &nd->recurrent_rate, where, e)) !=
+            LF_OK)
+        return st;
     return LF_OK;
 }
 
@@ -515,14 +700,16 @@ static lf_status rnn_read(const lf_model *m, const lf_json *L, size_t n_in, lf_n
  * (Bidirectional's "layer") */
 static const char *const lstm_keys[] = {"inbound",      "name",           "type",             "units",
                                         "activation",   "recurrent_activation", "use_bias", "return_sequences",
-                                        "go_backwards", "unit_forget_bias", "l2",          NULL};
+                                        "go_backwards", "unit_forget_bias", "l2",          "dropout",
+                                        "recurrent_dropout", NULL};
 static const char *const gru_keys[] = {"inbound",      "name",        "type",    "units",
                                        "activation",   "recurrent_activation", "use_bias", "return_sequences",
-                                       "go_backwards", "reset_after", "l2",      NULL};
+                                       "go_backwards", "reset_after", "l2",      "dropout",
+                                       "recurrent_dropout", NULL};
 
 static const char *const simple_rnn_keys[] = {"inbound",  "name",          "type",             "units",
                                               "activation", "use_bias", "return_sequences", "go_backwards",
-                                              "l2",       NULL};
+                                              "l2",       "dropout",       "recurrent_dropout", NULL};
 
 static const char *const merge_names[] = {NULL, "concat", "sum", "mul", "ave"};
 static const char *const cell_names[] = {"LSTM", "GRU", "SimpleRNN"};
@@ -577,6 +764,7 @@ const lf_layer_type lf_type_bidirectional = {
     .op = 3,
     .l2 = 1,
     .masking = LF_MASKING_OWN,
+    .draws_if = rnn_draws,
     .infer = rnn_infer,
     .weights = rnn_weights,
     .init = rnn_init,
@@ -593,6 +781,7 @@ const lf_layer_type lf_type_lstm = {
     .op = 0,
     .l2 = 1,
     .masking = LF_MASKING_OWN,
+    .draws_if = rnn_draws,
     .infer = rnn_infer,
     .weights = rnn_weights,
     .init = rnn_init,
@@ -609,6 +798,7 @@ const lf_layer_type lf_type_gru = {
     .op = 1,
     .l2 = 1,
     .masking = LF_MASKING_OWN,
+    .draws_if = rnn_draws,
     .infer = rnn_infer,
     .weights = rnn_weights,
     .init = rnn_init,
@@ -625,6 +815,7 @@ const lf_layer_type lf_type_simple_rnn = {
     .op = 2,
     .l2 = 1,
     .masking = LF_MASKING_OWN,
+    .draws_if = rnn_draws,
     .infer = rnn_infer,
     .weights = rnn_weights,
     .init = rnn_init,
@@ -677,4 +868,22 @@ int lf_bidirectional(lf_model *m, int x, lf_rnn_cell cell, size_t units, lf_acti
     nd.return_sequences = return_sequences != 0;
     nd.merge_mode = (int)merge_mode;
     return lf_node_add(m, &lf_type_bidirectional, LF_K_BIDIRECTIONAL, nd, &x, 1, name);
+}
+
+lf_status lf_set_rnn_dropout(lf_model *m, int node, float dropout, float recurrent_dropout) {
+    if (!m) return LF_ERR_ARG;
+    if (m->compiled) return lf_model_fail(m, LF_ERR_STATE, "lf_set_rnn_dropout: the model is already compiled");
+    lf_kind k = node >= 0 && (size_t)node < m->n_nodes ? m->nodes[node].kind : LF_K_COUNT;
+    if (k != LF_K_LSTM && k != LF_K_GRU && k != LF_K_SIMPLE_RNN && k != LF_K_BIDIRECTIONAL)
+        return lf_model_fail(m, LF_ERR_ARG, "lf_set_rnn_dropout: node %d is not an LSTM, GRU, SimpleRNN or "
+                             "Bidirectional layer", node);
+    if (!rate_ok(dropout) || !rate_ok(recurrent_dropout))
+        return lf_model_fail(m, LF_ERR_ARG, "lf_set_rnn_dropout: %s: dropout and recurrent_dropout must be in "
+                             "[0, 1), got %g and %g", m->nodes[node].name, (double)dropout,
+                             (double)recurrent_dropout);
+    lf_node *nd = &m->nodes[node];
+    nd->rate = dropout, nd->recurrent_rate = recurrent_dropout;
+    rnn_geom g = geom_of(m, nd);
+    nd->aux_per_row = node_aux(nd, &g); /* the masks' room, as infer */
+    return LF_OK;
 }
