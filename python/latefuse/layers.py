@@ -2191,9 +2191,10 @@ class _Recurrent(Layer):
                 or _init.get(bias_initializer) != "zeros"):
             raise ValueError("%s: only kernel_initializer='glorot_uniform', recurrent_initializer='orthogonal' and "
                              "bias_initializer='zeros' are available" % kn)
-        if dropout or recurrent_dropout:
-            raise ValueError("%s: dropout and recurrent_dropout are not available (put a Dropout layer before it)"
-                             % kn)
+        for arg, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
+                raise ValueError("%s: %s must be a number in [0, 1), got %r (Keras clamps it into [0, 1])"
+                                 % (kn, arg, rate))
         for flag in ("return_state", "stateful", "unroll"):
             if locals()[flag]:
                 raise ValueError("%s: %s=True is not available" % (kn, flag))
@@ -2202,7 +2203,7 @@ class _Recurrent(Layer):
         self.kernel_initializer, self.recurrent_initializer = "glorot_uniform", "orthogonal"
         self.bias_initializer = "zeros"
         self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "%s: kernel_regularizer" % kn)
-        self.dropout = self.recurrent_dropout = 0.0
+        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
         self.return_sequences = bool(return_sequences)
         self.go_backwards = bool(go_backwards)
         self.return_state = self.stateful = self.unroll = False
@@ -2228,7 +2229,9 @@ class _Recurrent(Layer):
         l2 = float(spec.get("l2") or 0.0)
         return dict(use_bias=spec["use_bias"], return_sequences=spec["return_sequences"],
                     go_backwards=spec["go_backwards"], name=spec.get("name"),
-                    kernel_regularizer=_regularizers.L2(l2) if l2 > 0 else None)
+                    kernel_regularizer=_regularizers.L2(l2) if l2 > 0 else None,
+                    dropout=float(spec.get("dropout") or 0.0),
+                    recurrent_dropout=float(spec.get("recurrent_dropout") or 0.0))
 
     @classmethod
     def _load(cls, spec, ins, tensors):
@@ -2236,6 +2239,9 @@ class _Recurrent(Layer):
 
     def _finish(self, lib, h, i):
         if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
+            i = -1
+        if i >= 0 and (self.dropout or self.recurrent_dropout) and lib.lf_set_rnn_dropout(
+                h, i, self.dropout, self.recurrent_dropout) != 0:
             i = -1
         return i
 
@@ -2249,17 +2255,22 @@ class LSTM(_Recurrent):
     orthogonal, zeros (the forget block ones with unit_forget_bias).  A
     padding mask (Embedding(mask_zero=True)) makes a masked step keep the
     state and repeat the previous output; return_sequences passes the mask
-    on.  Not available: other activations or initializers, dropout,
-    recurrent_dropout, return_state, stateful, unroll."""
+    on.  dropout / recurrent_dropout (in [0, 1)) as Keras 3: in training
+    one mask of the inputs and one of the state per sequence, reused at
+    every step (with recurrent_dropout one per gate block, Keras'
+    implementation 1), drawn from the model's seed (the layer's seed is
+    kept for get_config only).  Not available: other activations or
+    initializers, return_state, stateful, unroll."""
 
     prefix = "lstm"
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 unit_forget_bias=True, kernel_regularizer=None, dropout=0.0, recurrent_dropout=0.0,
+                 unit_forget_bias=True, kernel_regularizer=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
                  name=None, **kwargs):
         super().__init__(name)
+        self.seed = seed
         self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
                     bias_initializer, kernel_regularizer, dropout, recurrent_dropout, return_sequences,
                     return_state, go_backwards, stateful, unroll, kwargs)
@@ -2290,10 +2301,11 @@ class GRU(_Recurrent):
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, dropout=0.0, recurrent_dropout=0.0, return_sequences=False,
+                 kernel_regularizer=None, dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False,
                  return_state=False, go_backwards=False, stateful=False, unroll=False, reset_after=True, name=None,
                  **kwargs):
         super().__init__(name)
+        self.seed = seed
         self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
                     bias_initializer, kernel_regularizer, dropout, recurrent_dropout, return_sequences,
                     return_state, go_backwards, stateful, unroll, kwargs)
@@ -2320,18 +2332,19 @@ class SimpleRNN(_Recurrent):
     Keras' layer (keras/src/layers/rnn/simple_rnn.py): h' = activation(x W +
     h U + b) from h = 0; weights kernel (features, units) glorot_uniform,
     recurrent_kernel (units, units) orthogonal, bias (units) zeros; any
-    activation of Dense (None: linear).  Masks as LSTM.  Not available:
-    other initializers, dropout, recurrent_dropout, return_state, stateful,
-    unroll."""
+    activation of Dense (None: linear).  Masks, dropout and
+    recurrent_dropout as LSTM (one mask of each).  Not available: other
+    initializers, return_state, stateful, unroll."""
 
     prefix = "simple_rnn"
     _gates = 1
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None, dropout=0.0,
-                 recurrent_dropout=0.0, return_sequences=False, return_state=False, go_backwards=False,
+                 recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, name=None, **kwargs):
         super().__init__(name)
+        self.seed = seed
         self._setup(units, "tanh", "sigmoid", use_bias, kernel_initializer, recurrent_initializer, bias_initializer,
                     kernel_regularizer, dropout, recurrent_dropout, return_sequences, return_state, go_backwards,
                     stateful, unroll, kwargs)

@@ -306,8 +306,10 @@ def test_recurrent_refusals_and_fit():
         LSTM(3, activation="relu")
     with pytest.raises(ValueError, match="GRU: only reset_after=True"):
         GRU(3, reset_after=False)
-    with pytest.raises(ValueError, match="LSTM: dropout and recurrent_dropout are not available"):
-        LSTM(3, dropout=0.2)
+    with pytest.raises(ValueError, match=r"LSTM: dropout must be a number in \[0, 1\), got 1.0"):
+        LSTM(3, dropout=1.0)
+    with pytest.raises(ValueError, match=r"GRU: recurrent_dropout must be a number in \[0, 1\), got -0.1"):
+        GRU(3, recurrent_dropout=-0.1)
     with pytest.raises(ValueError, match="GRU: return_state=True is not available"):
         GRU(3, return_state=True)
     with pytest.raises(ValueError, match=r"LSTM: input of shape \(None, 5\) must be \(batch, steps, features\)"):
@@ -419,8 +421,8 @@ def test_simple_rnn_refusals():
     assert SimpleRNN(2, activation=None).activation == "linear"
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
         SimpleRNN(3, activation="swish")
-    with pytest.raises(ValueError, match="SimpleRNN: dropout and recurrent_dropout are not available"):
-        SimpleRNN(3, recurrent_dropout=0.1)
+    with pytest.raises(ValueError, match=r"SimpleRNN: recurrent_dropout must be a number in \[0, 1\)"):
+        SimpleRNN(3, recurrent_dropout=1.5)
     with pytest.raises(ValueError, match="SimpleRNN: return_state=True is not available"):
         SimpleRNN(3, return_state=True)
 
@@ -504,3 +506,68 @@ def test_bidirectional_refusals():
     assert b.backward_layer.name == "back"
     with pytest.raises(ValueError, match="input of shape"):
         Bidirectional(LSTM(2))(Input((4,)))
+
+
+@pytest.mark.parametrize("cls,wrap", [("LSTM", False), ("GRU", False), ("SimpleRNN", False), ("LSTM", True),
+                                      ("GRU", True)])
+def test_recurrent_dropout(cls, wrap, tmp_path):
+    """dropout / recurrent_dropout, Keras' arguments: inference drops
+    nothing (predict equals the same weights without dropout, bit for bit),
+    a training pass drops (train_on_batch's loss is not evaluate's, as it
+    is without), the same seed fits the same weights, the rates survive
+    get_config, Bidirectional's copies and save / load, summary() as
+    without.  The masks by hand: tests/test_seq_layers.c (rnn_reference)."""
+    from latefuse import layers
+    from latefuse.layers import Bidirectional
+
+    def build(dp, rdp, seed=4):
+        inp = Input((5, 3))
+        r = getattr(layers, cls)(4, dropout=dp, recurrent_dropout=rdp, return_sequences=True, name="r")
+        h = Bidirectional(r, name="r") if wrap else r
+        out = Dense(2, activation="softmax")(GlobalAveragePooling1D()(h(inp)))
+        m = Model(inp, out, seed=seed)
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return m
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, (32, 5, 3)).astype(np.float32)
+    y = (x[:, 0, 0] > 0).astype(np.int32)
+    plain, m = build(0.0, 0.0), build(0.3, 0.4)
+    layer = m.get_layer("r")
+    inner = layer.layer if wrap else layer
+    assert (inner.dropout, inner.recurrent_dropout) == (0.3, 0.4)
+    if wrap:
+        for copy in (layer.forward_layer, layer.backward_layer):
+            assert (copy.dropout, copy.recurrent_dropout) == (0.3, 0.4)
+    plain.set_weights(m.get_weights())
+    assert np.array_equal(m.predict(x, verbose=0), plain.predict(x, verbose=0))
+    for mm, same in ((plain, True), (m, False)):  # evaluate first: train_on_batch steps
+        e = mm.evaluate(x, y, verbose=0)
+        assert (mm.train_on_batch(x, y) == pytest.approx(e, rel=1e-6)) == same
+    cfg = layer.get_config()
+    c = cfg["layer"]["config"] if wrap else cfg
+    assert (c["dropout"], c["recurrent_dropout"], c["seed"]) == (0.3, 0.4, None)
+    assert type(layer).from_config(cfg).get_config() == cfg
+    fits = []
+    for _ in range(2):
+        mm = build(0.3, 0.4)
+        mm.fit(x, y, epochs=2, batch_size=8, verbose=0)
+        fits.append(mm.get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(*fits))
+    pp = build(0.0, 0.0)
+    pp.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    assert not all(np.array_equal(a, b) for a, b in zip(fits[0], pp.get_weights()))
+    path = str(tmp_path / "rd.lf")
+    m.save(path)
+    m2 = load_model(path)
+    l2 = m2.get_layer("r")
+    i2 = l2.layer if wrap else l2
+    assert (i2.dropout, i2.recurrent_dropout) == (0.3, 0.4)
+    assert np.array_equal(m2.predict(x, verbose=0), m.predict(x, verbose=0))
+    m.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    m2.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    assert all(np.array_equal(a, b) for a, b in zip(m.get_weights(), m2.get_weights()))
+    lines = [[], []]
+    m.summary(print_fn=lines[0].append)
+    plain.summary(print_fn=lines[1].append)
+    assert lines[0] == lines[1] and any("Total params" in ln for ln in lines[0])
