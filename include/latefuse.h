@@ -758,6 +758,80 @@ typedef enum lf_optimizer_kind {
     LF_OPT_LION
 } lf_optimizer_kind;
 
+/* Keras 3's learning-rate schedules (keras.optimizers.schedules,
+ * keras/src/optimizers/schedules/learning_rate_schedule.py), given to an
+ * optimizer as its learning_rate is in Keras: the rate of the optimizer
+ * step t (0-based: the model's optimizer iterations before the step, so
+ * a model loaded with its optimizer state goes on where it was), with
+ * lr the optimizer's learning_rate (Keras' initial_learning_rate):
+ *   CONSTANT            lr (the default)
+ *   EXPONENTIAL_DECAY   lr decay_rate^p, p = t / decay_steps (staircase:
+ *                       floor(p))
+ *   INVERSE_TIME_DECAY  lr / (1 + decay_rate p), p as above
+ *   POLYNOMIAL_DECAY    (lr - end_learning_rate) (1 - t' / d)^power +
+ *                       end_learning_rate, t' = min(t, decay_steps) and
+ *                       d = decay_steps; with cycle, t' = t and d =
+ *                       decay_steps ceil(t / decay_steps) (decay_steps at
+ *                       t = 0)
+ *   COSINE_DECAY        lr ((1 - alpha) (1 + cos(pi t' / decay_steps)) / 2
+ *                       + alpha), t' = min(t, decay_steps); with
+ *                       has_warmup, first a linear warm-up from lr to
+ *                       warmup_target over warmup_steps (lr + (target -
+ *                       lr) t / warmup_steps), then that decay from
+ *                       warmup_target over t - warmup_steps (t capped at
+ *                       decay_steps + warmup_steps)
+ *   COSINE_DECAY_RESTARTS  SGDR (Loshchilov & Hutter): cosine periods, the
+ *                       first decay_steps long (Keras' first_decay_steps),
+ *                       each next t_mul times longer and its peak m_mul
+ *                       times the previous (alpha's floor not scaled)
+ *   PIECEWISE_CONSTANT  values[0] for t <= boundaries[0], values[i] for
+ *                       boundaries[i-1] < t <= boundaries[i], values[n]
+ *                       after boundaries[n-1] (n = n_boundaries, the
+ *                       boundaries increasing); lr is not used
+ * Computed in double and rounded to float once per step.  A model
+ * compiled with a schedule refuses lf_model_set_learning_rate, as Keras
+ * refuses to set such an optimizer's rate; lf_model_learning_rate gives
+ * the next step's.  Saved in the model file with the optimizer. */
+typedef enum lf_lr_schedule_kind {
+    LF_LR_CONSTANT = 0,
+    LF_LR_EXPONENTIAL_DECAY,
+    LF_LR_INVERSE_TIME_DECAY,
+    LF_LR_POLYNOMIAL_DECAY,
+    LF_LR_COSINE_DECAY,
+    LF_LR_COSINE_DECAY_RESTARTS,
+    LF_LR_PIECEWISE_CONSTANT
+} lf_lr_schedule_kind;
+
+#define LF_LR_MAX_BOUNDARIES 32
+
+typedef struct lf_lr_schedule {
+    lf_lr_schedule_kind kind;
+    double decay_steps;       /* > 0 (finite): every decay's length */
+    double decay_rate;        /* EXPONENTIAL (> 0), INVERSE_TIME (>= 0) */
+    int staircase;            /* EXPONENTIAL, INVERSE_TIME */
+    double end_learning_rate; /* POLYNOMIAL: >= 0, default 1e-4 */
+    double power;             /* POLYNOMIAL: > 0, default 1 */
+    int cycle;                /* POLYNOMIAL */
+    double alpha;             /* COSINE*: in [0, 1], default 0 */
+    int has_warmup;           /* COSINE_DECAY: warm up to warmup_target */
+    double warmup_target;     /* > 0 */
+    double warmup_steps;      /* >= 0 */
+    double t_mul;             /* RESTARTS: > 0, default 2 */
+    double m_mul;             /* RESTARTS: >= 0, default 1 */
+    size_t n_boundaries;      /* PIECEWISE: 1..LF_LR_MAX_BOUNDARIES */
+    double boundaries[LF_LR_MAX_BOUNDARIES];
+    float values[LF_LR_MAX_BOUNDARIES + 1]; /* finite, > 0 */
+} lf_lr_schedule;
+
+/* Keras' defaults of kind's schedule (end_learning_rate 1e-4, power 1,
+ * t_mul 2, m_mul 1, the rest 0; decay_steps 0 must still be set). */
+lf_lr_schedule lf_lr_schedule_default(lf_lr_schedule_kind kind);
+
+/* The rate of optimizer step t (0-based) under schedule s from lr (the
+ * optimizer's learning_rate), as the table above; lr for CONSTANT or a
+ * NULL s.  Pure; s is assumed valid (lf_model_compile checks it). */
+float lf_lr_schedule_rate(const lf_lr_schedule *s, float lr, uint64_t t);
+
 typedef struct lf_optimizer {
     lf_optimizer_kind kind;
     float learning_rate;
@@ -790,6 +864,9 @@ typedef struct lf_optimizer {
                              centered); a third moment kept */
     float initial_accumulator_value; /* adagrad: the accumulators' start
                                         (finite, >= 0) */
+    lf_lr_schedule schedule; /* the rate per step (default CONSTANT:
+                             learning_rate); the decay above uses the
+                             step's rate too, as Keras */
 } lf_optimizer;
 
 /* Keras' defaults: sgd lr 0.01, momentum 0; adam lr 1e-3, beta_1 0.9,
@@ -1092,6 +1169,11 @@ lf_status lf_model_set_learning_rate(lf_model *m, float learning_rate);
  * lf_model_set_learning_rate set last; NaN when m is NULL or not
  * compiled.  Reads only. */
 float lf_model_learning_rate(const lf_model *m);
+/* The optimizer steps the compiled model has taken (Keras'
+ * optimizer.iterations: every fit and train_on_batch step since compile;
+ * a loaded model's go on from the saved count), which a schedule's rate
+ * follows; 0 when m is NULL or not compiled.  Reads only. */
+uint64_t lf_model_iterations(const lf_model *m);
 
 /* Keras' model.stop_training = True: asks the fit under way on m to end
  * after the current step, called from that fit's progress callback, as

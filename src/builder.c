@@ -5,6 +5,7 @@
  * record under src/layers/; the model's lifetime is in model.c.
  */
 #include "layers/layer.h"
+#include "schedule.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -25,7 +26,7 @@ int lf_loss_parse(const char *name) {
 }
 
 lf_optimizer lf_optimizer_default(lf_optimizer_kind kind) {
-    lf_optimizer o = {kind, 1e-3f, 0.0f, 0, 0.9f, 0.999f, 1e-7f, 0.9f, 0, 0.99f, 0.0f, 0.0f, 0.0f, 0.0f, 0, 0, 0.1f};
+    lf_optimizer o = {kind, 1e-3f, 0.0f, 0, 0.9f, 0.999f, 1e-7f, 0.9f, 0, 0.99f, 0.0f, 0.0f, 0.0f, 0.0f, 0, 0, 0.1f, {0}};
     if (kind == LF_OPT_SGD) o.learning_rate = 0.01f;
     if (kind == LF_OPT_ADADELTA) o.rho = 0.95f;
     if (kind == LF_OPT_LION) o.beta_2 = 0.99f;
@@ -93,7 +94,9 @@ size_t lf_model_num_params(const lf_model *m) { return m ? m->n_params : 0; }
 
 static int valid_optimizer(const lf_optimizer *o) {
     if ((unsigned)o->kind > LF_OPT_LION) return 0;
-    if (!(o->learning_rate > 0.0f) || !isfinite(o->learning_rate)) return 0;
+    /* 0 only as the start of a warm-up (Keras' CosineDecay(0.0, ..., warmup_target)) */
+    int warm = o->schedule.kind == LF_LR_COSINE_DECAY && o->schedule.has_warmup;
+    if (!(o->learning_rate > 0.0f || (warm && o->learning_rate == 0.0f)) || !isfinite(o->learning_rate)) return 0;
     if (!(o->momentum >= 0.0f && o->momentum < 1.0f)) return 0;
     if (o->kind == LF_OPT_LION ? !(o->beta_1 > 0.0f && o->beta_1 <= 1.0f) : !(o->beta_1 >= 0.0f && o->beta_1 < 1.0f))
         return 0; /* Keras' Lion: beta_1 in (0, 1] (0 degenerates to SignSGD) */
@@ -160,6 +163,8 @@ lf_status lf_model_compile_outputs(lf_model *m, size_t n_out, const int *outputs
         return lf_model_fail(m, LF_ERR_ARG,
                              "compile: weight_decay, clipnorm, clipvalue and global_clipnorm must be finite and "
                              ">= 0, and at most one of clipnorm, clipvalue and global_clipnorm set (as Keras)");
+    const char *bad_schedule = lf_lr_schedule_invalid(&o.schedule);
+    if (bad_schedule) return lf_model_fail(m, LF_ERR_ARG, "compile: %s", bad_schedule);
     if (m->n_inputs == 0) return lf_model_fail(m, LF_ERR_STATE, "compile: the model has no input");
     for (size_t k = 0; k < n_out; k++) {
         const lf_node *out = &m->nodes[outputs[k]];

@@ -521,12 +521,15 @@ static int plan_init(const lf_model *m, param_plan *p) {
  * every gradient is zero after, as lf_optim_step leaves its own. */
 static void optimizer_step(lf_model *m, const param_plan *p) {
     for (size_t i = 0; i < p->n_dead; i++) memset(m->grads + p->dead[2 * i], 0, p->dead[2 * i + 1] * sizeof(float));
+    /* the schedule's rate of this step (0-based: Keras' iterations before it) */
+    lf_optimizer o = m->opt;
+    o.learning_rate = lf_lr_schedule_rate(&m->opt.schedule, m->opt.learning_rate, m->step);
     m->step++;
-    lf_optim_clip(&m->opt, m->grads, p->vars, p->n_vars); /* Keras 3's order: clip, decay, update */
-    lf_optim_decay(&m->opt, m->params, p->runs, p->n_runs);
+    lf_optim_clip(&o, m->grads, p->vars, p->n_vars); /* Keras 3's order: clip, decay, update */
+    lf_optim_decay(&o, m->params, p->runs, p->n_runs);
     for (size_t i = 0; i < p->n_runs; i++) {
         size_t off = p->runs[2 * i];
-        lf_optim_step(&m->opt, m->params + off, m->grads + off, m->m1 + off, m->m2 + off,
+        lf_optim_step(&o, m->params + off, m->grads + off, m->m1 + off, m->m2 + off,
                       m->m3 ? m->m3 + off : NULL, p->runs[2 * i + 1],
                       m->step);
     }
@@ -1355,6 +1358,9 @@ lf_status lf_model_set_learning_rate(lf_model *m, float learning_rate) {
     if (!(learning_rate > 0.0f) || !isfinite(learning_rate))
         return lf_model_fail(m, LF_ERR_ARG, "set_learning_rate: the learning rate must be finite and > 0, got %g",
                              (double)learning_rate);
+    if (m->opt.schedule.kind != LF_LR_CONSTANT) /* Keras' TypeError */
+        return lf_model_fail(m, LF_ERR_ARG, "set_learning_rate: the optimizer's learning rate follows a schedule "
+                                            "and cannot be set (compile with a constant rate to set it)");
     m->opt.learning_rate = learning_rate; /* the next optimizer step reads it */
     return LF_OK;
 }
@@ -1365,7 +1371,11 @@ lf_status lf_model_stop_training(lf_model *m) {
     return LF_OK;
 }
 
-float lf_model_learning_rate(const lf_model *m) { return m && m->compiled ? m->opt.learning_rate : NAN; }
+uint64_t lf_model_iterations(const lf_model *m) { return m && m->compiled ? m->step : 0; }
+
+float lf_model_learning_rate(const lf_model *m) {
+    return m && m->compiled ? lf_lr_schedule_rate(&m->opt.schedule, m->opt.learning_rate, m->step) : NAN;
+}
 
 lf_status lf_model_train_on_batch(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n,
                                   const float *sample_weight, double *losses, double *accuracies) {

@@ -18,6 +18,7 @@
  */
 #include "model_io.h"
 #include "layers/layer.h"
+#include "schedule.h"
 
 #include <math.h>
 #include <string.h>
@@ -118,6 +119,7 @@ void lf_model_arch_json(const lf_model *m, lf_buf *b) {
             lf_buf_puts(b, ",\"initial_accumulator_value\":");
             lf_buf_json_float(b, o->initial_accumulator_value);
         }
+        lf_lr_schedule_write(b, &o->schedule);
         lf_buf_printf(b, ",\"iterations\":%llu}", (unsigned long long)m->step);
     }
     lf_buf_puts(b, "}");
@@ -286,7 +288,7 @@ static lf_status read_optimizer(const lf_json *o, lf_optimizer *opt, uint64_t *i
     static const char *const keys[] = {"name", "learning_rate", "momentum", "nesterov", "beta_1",
                                        "beta_2", "epsilon", "rho", "use_ema", "ema_momentum",
                                        "weight_decay", "clipnorm", "clipvalue", "global_clipnorm",
-                                       "amsgrad", "centered", "initial_accumulator_value", "iterations", NULL};
+                                       "amsgrad", "centered", "initial_accumulator_value", "schedule", "iterations", NULL};
     const char *where = "architecture: optimizer";
     if (!lf_json_is(o, LF_JSON_OBJECT)) return lf_fail(e, LF_ERR_FORMAT, "%s must be an object", where);
     lf_status st = only_keys(o, keys, where, e);
@@ -298,7 +300,7 @@ static lf_status read_optimizer(const lf_json *o, lf_optimizer *opt, uint64_t *i
     if (kind < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown optimizer name", where);
     *opt = lf_optimizer_default((lf_optimizer_kind)kind);
     /* the ranges lf_model_compile accepts (builder.c's valid_optimizer) */
-    if ((st = lf_arch_float_in(o, "learning_rate", 0, INFINITY, LF_ARCH_LO_OPEN, &opt->learning_rate, where, e)) ||
+    if ((st = lf_arch_float_in(o, "learning_rate", 0, INFINITY, LF_ARCH_HI_OPEN, &opt->learning_rate, where, e)) ||
         (st = lf_arch_float_in(o, "momentum", 0, 1, LF_ARCH_HI_OPEN, &opt->momentum, where, e)) ||
         (st = lf_arch_bool(o, "nesterov", &opt->nesterov, where, e)) ||
         (st = lf_arch_float_in(o, "beta_1", 0, 1, kind == LF_OPT_LION ? LF_ARCH_LO_OPEN : LF_ARCH_HI_OPEN,
@@ -326,6 +328,10 @@ static lf_status read_optimizer(const lf_json *o, lf_optimizer *opt, uint64_t *i
          (st = lf_arch_float_in(o, "initial_accumulator_value", 0, INFINITY, LF_ARCH_HI_OPEN,
                                 &opt->initial_accumulator_value, where, e))))
         return st;
+    if (lf_json_get(o, "schedule") && (st = lf_lr_schedule_read(lf_json_get(o, "schedule"), &opt->schedule, where, e)))
+        return st;
+    if (opt->learning_rate == 0.0f && !(opt->schedule.kind == LF_LR_COSINE_DECAY && opt->schedule.has_warmup))
+        return lf_fail(e, LF_ERR_FORMAT, "%s: 'learning_rate' must be > 0 (0 only as a warm-up's start)", where);
     double it;
     if (!lf_json_num(lf_json_get(o, "iterations"), &it) || !(it >= 0 && it < 9e15) || it != floor(it))
         return lf_fail(e, LF_ERR_FORMAT, "%s: 'iterations' must be a non-negative integer", where);

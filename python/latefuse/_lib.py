@@ -66,6 +66,20 @@ c_char_p = ctypes.c_char_p
 c_int = ctypes.c_int
 
 
+LR_MAX_BOUNDARIES = 32  # LF_LR_MAX_BOUNDARIES
+
+
+class LrSchedule(ctypes.Structure):
+    """lf_lr_schedule: Keras' learning-rate schedules (see latefuse.h)."""
+    _fields_ = [("kind", c_int), ("decay_steps", ctypes.c_double), ("decay_rate", ctypes.c_double),
+                ("staircase", c_int), ("end_learning_rate", ctypes.c_double), ("power", ctypes.c_double),
+                ("cycle", c_int), ("alpha", ctypes.c_double), ("has_warmup", c_int),
+                ("warmup_target", ctypes.c_double), ("warmup_steps", ctypes.c_double),
+                ("t_mul", ctypes.c_double), ("m_mul", ctypes.c_double), ("n_boundaries", c_size),
+                ("boundaries", ctypes.c_double * LR_MAX_BOUNDARIES),
+                ("values", ctypes.c_float * (LR_MAX_BOUNDARIES + 1))]
+
+
 class Optimizer(ctypes.Structure):
     _fields_ = [("kind", c_int), ("learning_rate", ctypes.c_float), ("momentum", ctypes.c_float),
                 ("nesterov", c_int), ("beta_1", ctypes.c_float), ("beta_2", ctypes.c_float),
@@ -73,7 +87,7 @@ class Optimizer(ctypes.Structure):
                 ("ema_momentum", ctypes.c_float), ("weight_decay", ctypes.c_float),
                 ("clipnorm", ctypes.c_float), ("clipvalue", ctypes.c_float),
                 ("global_clipnorm", ctypes.c_float), ("amsgrad", c_int), ("centered", c_int),
-                ("initial_accumulator_value", ctypes.c_float)]
+                ("initial_accumulator_value", ctypes.c_float), ("schedule", LrSchedule)]
 
 
 class Progress(ctypes.Structure):
@@ -251,6 +265,9 @@ _proto("lf_model_predict_arrays", _S, _P, c_void_p, c_size, c_void_p)
 _proto("lf_model_train_on_batch", _S, _P, c_void_p, c_void_p, c_size, c_void_p, c_double_p, c_double_p)
 _proto("lf_model_set_learning_rate", _S, _P, ctypes.c_float)
 _proto("lf_model_learning_rate", ctypes.c_float, _P)
+_proto("lf_model_iterations", ctypes.c_uint64, _P)
+_proto("lf_lr_schedule_default", LrSchedule, c_int)
+_proto("lf_lr_schedule_rate", ctypes.c_float, ctypes.POINTER(LrSchedule), ctypes.c_float, ctypes.c_uint64)
 _proto("lf_model_stop_training", _S, _P)
 _proto("lf_set_trainable", _S, _P, c_int, c_int)
 _proto("lf_node_trainable", c_int, _P, c_int)

@@ -52,6 +52,7 @@ from . import _lib
 from ._cancel import _Cancel
 from . import layers as L
 from . import optimizers as _optimizers
+from . import schedules as _schedules
 from . import callbacks as _callbacks
 from .callbacks import _ACC_NAMES, Callback, EarlyStopping
 from ._lib import LatefuseError, lib
@@ -917,6 +918,7 @@ class Model:
                                 cb.on_train_batch_begin(s, {})
                         self._push_learning_rate()  # the next step's rate
                     elif ev == 2:
+                        self.optimizer.iterations = int(lib.lf_model_iterations(self._handle))
                         logs = {"loss": p.contents.loss}
                         for a in self._acc:
                             logs[a] = p.contents.accuracy
@@ -953,6 +955,7 @@ class Model:
             raise stop.cancelled
         if st:
             _lib.raise_model(self._handle, st)
+        self.optimizer.iterations = int(lib.lf_model_iterations(self._handle))
         if errors:
             raise errors[0]
         hp = lib.lf_model_history(self._handle).contents
@@ -995,6 +998,9 @@ class Model:
         which callbacks and the user may set) into the C model: before
         each fit and step, from fit's callbacks, before save."""
         if self._compiled and self._c_compiled and self.optimizer is not None:
+            self.optimizer.iterations = int(lib.lf_model_iterations(self._handle))
+            if getattr(self.optimizer, "_schedule", None) is not None:
+                return  # the library follows the schedule
             st = lib.lf_model_set_learning_rate(self._handle, self.optimizer.learning_rate)
             if st:
                 _lib.raise_model(self._handle, st)
@@ -1112,6 +1118,7 @@ class Model:
             self._apply_trainable(ly)
         self._push_learning_rate()
         st = lib.lf_model_train_on_batch(self._handle, tab, ytab, n, _lib.ptr(sw), losses, accs)
+        self.optimizer.iterations = int(lib.lf_model_iterations(self._handle))
         if st:
             _lib.raise_model(self._handle, st)
         self._touch()  # the other models holding these layers are behind
@@ -2347,6 +2354,8 @@ def _optimizer_from(d):
     """The Optimizer of a model file's "optimizer" object (C validated it):
     its kind's own arguments, and the others that are set"""
     names = ["sgd", "adam", "rmsprop", "adagrad", "adamax", "nadam", "adadelta", "lion"]
+    if "schedule" in d:  # the optimizer's learning_rate is the schedule's initial rate
+        d = dict(d, learning_rate=_schedules._from_file(d["schedule"], d["learning_rate"]))
     name = d.get("name", "adam")
     cls = _optimizers._BY_KIND[names.index(name)] if name in names else _optimizers.Adam
     kw = {"use_ema": d.get("use_ema", False), "ema_momentum": d.get("ema_momentum", 0.99)}
@@ -2449,6 +2458,8 @@ def load_model(filepath: Union[str, "os.PathLike[str]"], compile: bool = True, s
         m._loss_ids = [lib.lf_loss_parse(_enc(ls)) for ls in loss_names] if m._c_compiled else None
         m._loss_id = m._loss_ids[0] if m._c_compiled else None
         m.optimizer = _optimizer_from(arch.get("optimizer", {})) if m._compiled else None
+        if m.optimizer is not None:
+            m.optimizer.iterations = int(lib.lf_model_iterations(h))
         m._acc, m._acc_out = [], [[] for _ in m.outputs]
         m._metrics = []
         m._metric_args = []

@@ -6,8 +6,14 @@ Why a class per optimizer: Keras code passes `optimizer=Adam(learning_rate=
 lf_optimizer_default).  The update itself runs in C.
 """
 import math
+import sys
 
 from . import _lib
+from . import schedules
+from .schedules import LearningRateSchedule
+
+# Keras' module path: from latefuse.optimizers.schedules import ExponentialDecay
+sys.modules[__name__ + ".schedules"] = schedules
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Nadam", "Adadelta", "Lion",
            "get"]
@@ -24,17 +30,31 @@ class Optimizer:
     ends with it); see lf_optimizer in latefuse.h."""
 
     kind = None
+    iterations = 0  # Keras' optimizer.iterations: the model's steps, kept up to date by the model
 
     @property
     def learning_rate(self):
         """Keras' optimizer.learning_rate: readable, and settable (finite,
-        > 0) between fits or from a callback during fit (the next epoch's
-        steps use it, as LearningRateScheduler and ReduceLROnPlateau set
-        it); the library keeps it as a float32."""
+        > 0) between fits or from a callback during fit (the next step
+        uses it, as LearningRateScheduler and ReduceLROnPlateau set it);
+        the library keeps it as a float32.  Given a LearningRateSchedule
+        (keras.optimizers.schedules), the rate of the next step
+        (schedule(iterations)), and not settable, as Keras."""
+        sched = getattr(self, "_schedule", None)
+        if sched is not None:
+            return sched(self.iterations)
         return self._learning_rate
 
     @learning_rate.setter
     def learning_rate(self, value):
+        if isinstance(value, LearningRateSchedule):
+            self._schedule, self._learning_rate = value, None
+            return
+        if getattr(self, "_schedule", None) is not None:
+            raise TypeError("This optimizer was created with a `LearningRateSchedule` object as its "
+                            "`learning_rate` constructor argument, hence its learning rate is not settable. If "
+                            "you need the learning rate to be settable, you should instantiate the optimizer "
+                            "with a float `learning_rate` argument.")
         self._learning_rate = _lr(value)
 
     def _clips(self, weight_decay, clipnorm, clipvalue, global_clipnorm):
@@ -69,6 +89,16 @@ class Optimizer:
         o = _lib.lib.lf_optimizer_default(self.kind)
         for k, v in self._settings().items():
             setattr(o, k, v)
+        sched = getattr(self, "_schedule", None)
+        if sched is not None:  # its initial rate, and the schedule the library follows
+            if sched.kind is None:
+                raise ValueError("%s: a LearningRateSchedule of your own (%s) cannot run inside latefuse's fit, "
+                                 "which computes the rate of each step in C: use one of "
+                                 "latefuse.optimizers.schedules (ExponentialDecay, CosineDecay, ...), or a "
+                                 "constant learning_rate set per batch from a callback's on_train_batch_begin"
+                                 % (type(self).__name__, type(sched).__name__))
+            o.learning_rate = sched._initial()
+            o.schedule = sched._struct()
         o.use_ema = int(getattr(self, "use_ema", False))
         o.ema_momentum = getattr(self, "ema_momentum", 0.99)
         for name in _CLIPS:
@@ -87,7 +117,8 @@ class Optimizer:
         """Keras' optimizer.get_config(): learning_rate, the class's own
         arguments, weight_decay, the clips, use_ema and ema_momentum (Keras'
         "name" and its arguments that latefuse does not take are left out)."""
-        cfg = {"learning_rate": self.learning_rate}
+        sched = getattr(self, "_schedule", None)  # Keras: the schedule serialized
+        cfg = {"learning_rate": self.learning_rate if sched is None else schedules.serialize(sched)}
         cfg.update(self._own())
         cfg.update({k: getattr(self, k, None) for k in ("weight_decay", "clipnorm", "global_clipnorm", "clipvalue")})
         cfg.update({"use_ema": self.use_ema, "ema_momentum": self.ema_momentum})
@@ -100,6 +131,8 @@ class Optimizer:
         gradient_accumulation_steps when None, are ignored)."""
         config = dict(config)
         config.pop("name", None)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
         for k in ("ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps"):
             if k in config and config[k] is not None:
                 raise ValueError("%s.from_config: %s=%r is not supported (only None)" % (cls.__name__, k, config[k]))
@@ -108,6 +141,8 @@ class Optimizer:
 
     def __repr__(self):
         items = list(self._settings().items())
+        if getattr(self, "_schedule", None) is not None:
+            items[0] = ("learning_rate", self._schedule)
         items += [(k, getattr(self, k)) for k in _CLIPS if getattr(self, k, None) is not None]
         return "%s(%s)" % (type(self).__name__, ", ".join("%s=%r" % kv for kv in items))
 

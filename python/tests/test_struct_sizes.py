@@ -14,7 +14,7 @@ import latefuse.fusion as F
 import latefuse.text as text
 from conftest import REPO
 
-PAIRS = [("Optimizer", "lf_optimizer"), ("Progress", "lf_progress"), ("FitOptions", "lf_fit_options"),
+PAIRS = [("Optimizer", "lf_optimizer"), ("LrSchedule", "lf_lr_schedule"), ("Progress", "lf_progress"), ("FitOptions", "lf_fit_options"),
          ("History", "lf_history"), ("TypedArray", "lf_typed_array"), ("FusionOptions", "lf_fusion_options"),
          ("InputIssue", "lf_input_issue"), ("PredictFilesOptions", "lf_predict_files_options"),
          ("PredictOptions", "lf_fusion_predict_options"),
