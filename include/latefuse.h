@@ -1043,6 +1043,38 @@ typedef struct lf_fit_options {
      * hooks (Keras' on_train_batch_end; Python's fit sets it when a
      * callback has one) */
     int progress_every_step;
+    /* Keras 3's fit(initial_epoch, validation_freq, steps_per_epoch,
+     * validation_steps, validation_batch_size)
+     * (keras/src/backend/torch/trainer.py fit, keras/src/trainers/
+     * epoch_iterator.py).  initial_epoch (default 0, < epochs): the fit runs
+     * epochs initial_epoch..epochs-1 (epochs - initial_epoch of them),
+     * numbered so in the progress events, the draws' keys, start_from_epoch,
+     * validation_freq and lf_history.best_epoch; the history holds the
+     * epochs run, from its index 0.  validation_freq (0 or 1, default:
+     * every epoch) N: the validation rows are measured only at the ends of
+     * epochs whose 1-based number is a multiple of N; validation_epochs
+     * (NULL default, else n_validation_epochs 1-based epoch numbers; over
+     * validation_freq): only at those epochs' ends.  An epoch without
+     * validation has NaN val_* in the history and its EPOCH_END event, no
+     * divergence check of them, and is not watched by early stopping with
+     * validation data (as Keras' EarlyStopping skips an epoch whose
+     * monitored value is missing).  steps_per_epoch (0 default: every batch
+     * of the training rows once per epoch): each epoch takes up to this many
+     * batches from one pass over the (shuffled) rows, which goes on across
+     * epochs; an epoch that reaches the pass's end stops there (fewer steps;
+     * Keras' "ran out of data" warning), and the next epoch starts a new,
+     * reshuffled pass.  validation_steps (0 default: every validation row):
+     * only the first min(val rows, validation_steps * validation_batch_size)
+     * validation rows are measured, validation_batch_size (0 default:
+     * batch_size) used for nothing else (the library measures them in its
+     * own chunks; the value is the same) */
+    size_t initial_epoch;
+    size_t validation_freq;
+    const size_t *validation_epochs;
+    size_t n_validation_epochs;
+    size_t steps_per_epoch;
+    size_t validation_steps;
+    size_t validation_batch_size;
 } lf_fit_options;
 
 lf_fit_options lf_fit_defaults(void);
@@ -1058,11 +1090,13 @@ typedef struct lf_history {
     const double *val_accuracy;
     size_t best_epoch;      /* 0-based epoch of the best monitored loss (among
                                the epochs from start_from_epoch on; 0 when
-                               none was watched) */
+                               none was watched), counted as the fit's
+                               epochs (from 0, not from initial_epoch) */
     int stopped_early;
     /* Per output (lf_model_compile_outputs; one for lf_model_compile):
-     * output k's loss (unweighted) and accuracy at epoch e are
-     * output_loss[k * epochs + e] and output_accuracy[...]; loss above is
+     * output k's loss (unweighted) and accuracy at the history's index i
+     * are output_loss[k * E + i] and output_accuracy[...], E the epochs
+     * asked for (lf_fit_options.epochs - initial_epoch); loss above is
      * sum_k w_k output_loss_k + the L2 penalty, accuracy above is output
      * 0's with one output and NaN with several (as Keras: per output). */
     size_t n_outputs;

@@ -649,6 +649,11 @@ typedef struct fit_run {
     const lf_row_source *src, *vsrc;
     size_t n_train, vfirst, n_val;
     size_t K, tc, B, steps;   /* outputs, target columns of all outputs */
+    size_t E;         /* the history's length and stride: epochs - initial_epoch */
+    size_t passb;     /* the batches of one pass over the training rows */
+    size_t pos;       /* the batches of the current pass taken (steps_per_epoch
+                         carries a pass over into the next epoch) */
+    int validated;    /* the epoch under way measures the validation rows */
     int weighted, has_acc;
     float *xb_block, *tb, *wb, *best;
     float **xb;
@@ -755,7 +760,8 @@ static lf_status fit_alloc(fit_run *r) {
     r->best = keep_best ? lf_alloc_array(m->n_params, sizeof(float)) : NULL;
     r->ema = m->opt.use_ema ? lf_alloc_array(m->n_params, sizeof(float)) : NULL;
     size_t series = 4 + 4 * r->K;
-    double *hist = LF_REALLOC(m->hist, series * o->epochs * sizeof(double));
+    r->E = o->epochs - o->initial_epoch;
+    double *hist = LF_REALLOC(m->hist, series * r->E * sizeof(double));
     if (hist) m->hist = hist;
     int eval_ok = !r->n_val || lf_ws_init(&r->eval_ws, m, EB, 0, NULL, 0) == LF_OK;
     if (m->train_ws.batch < r->B || !m->train_ws.with_grads || m->train_ws.n_nodes != m->n_nodes) {
@@ -789,12 +795,14 @@ static lf_status fit_alloc(fit_run *r) {
     memset(m->grads, 0, m->n_params * sizeof *m->grads); /* each step leaves them zero */
     r->seed = fit_seed(m, o->seed);
     lf_rng_seed(&r->rng, r->seed);
-    size_t E = o->epochs;
+    size_t E = r->E;
     m->history = (lf_history){0, m->hist, m->hist + E, m->hist + 2 * E, m->hist + 3 * E, 0, 0,
                               r->K, m->hist + 4 * E, m->hist + (4 + r->K) * E, m->hist + (4 + 2 * r->K) * E,
                               m->hist + (4 + 3 * r->K) * E};
     r->weighted = o->sample_weight || o->class_weight;
-    r->steps = (r->n_train + r->B - 1) / r->B;
+    r->passb = (r->n_train + r->B - 1) / r->B;
+    r->steps = o->steps_per_epoch ? o->steps_per_epoch : r->passb;
+    r->pos = 0;
     r->has_acc = r->K == 1 && lf_loss_has_accuracy(m->loss);
     memset(&r->pr, 0, sizeof r->pr);
     r->pr.epochs = o->epochs;
@@ -861,7 +869,8 @@ static int sum_over_ranks(fit_run *r, const lf_draws *dr, size_t nl, size_t nb, 
     return 1;
 }
 
-/* Step s of the epoch: gather its rows (prefetching the next step's),
+/* Step s of the epoch, the pass's batch r->pos (then counted taken):
+ * gather its rows (prefetching the next step's),
  * weight them, forward + backward, the optimizer step and the weights'
  * moving average (both over the weights that train).  Adds the weighted
  * loss sum and the L2 penalty sum, per output into r->lk and r->ck;
@@ -870,7 +879,7 @@ static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum) {
     lf_model *m = r->m;
     const lf_fit_options *o = r->o;
     const lf_row_source *src = r->src;
-    size_t B = r->B, n_train = r->n_train, r0 = s * B, nb = n_train - r0 < B ? n_train - r0 : B;
+    size_t B = r->B, n_train = r->n_train, r0 = r->pos * B, nb = n_train - r0 < B ? n_train - r0 : B;
     if (s == 0 || !src->prefetch) {
         for (size_t i = 0; i < nb; i++) r->bidx[i] = (size_t)lf_ids_get(r->idx, r0 + i);
     } else {
@@ -881,7 +890,7 @@ static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum) {
     size_t P = (size_t)r->d.size, a = nb * (size_t)r->d.rank / P, nl = nb * ((size_t)r->d.rank + 1) / P - a;
     src->gather(src->ctx, r->bidx + a, nl, r->xb, r->tb);
     batch_targets(r, nl);
-    if (src->prefetch && s + 1 < r->steps) {
+    if (src->prefetch && s + 1 < r->steps && r->pos + 1 < r->passb) {
         size_t r1 = r0 + nb, n1 = n_train - r1 < B ? n_train - r1 : B;
         for (size_t i = 0; i < n1; i++) r->next[i] = (size_t)lf_ids_get(r->idx, r1 + i);
         src->prefetch(src->ctx, r->next, n1);
@@ -893,6 +902,7 @@ static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum) {
     }
     /* the step's draws: row a + i of the batch draws as row a + i */
     lf_draws dr = {lf_draw_key(r->seed, r->epoch, s), a};
+    r->pos++;
     if (P == 1) {
         *lsum += train_batch(m, &m->train_ws, (const float *const *)r->xb, r->tp, r->weighted ? r->wb : NULL, nb,
                              (double)nb, 1, &dr, 0, r->lk, r->ck);
@@ -930,6 +940,20 @@ static int fit_stop_agreed(fit_run *r) {
     return m->stop_requested;
 }
 
+/* Whether epoch e (0-based, counted from the fit's first: initial_epoch
+ * included) measures the validation rows: Keras 3's Trainer._should_eval
+ * (keras/src/trainers/trainer.py), which one-indexes the epoch, then
+ * takes validation_freq as a period or a list of epochs */
+static int validates(const lf_fit_options *o, size_t e) {
+    size_t n1 = e + 1;
+    if (o->validation_epochs) {
+        for (size_t i = 0; i < o->n_validation_epochs; i++)
+            if (o->validation_epochs[i] == n1) return 1;
+        return 0;
+    }
+    return o->validation_freq <= 1 || n1 % o->validation_freq == 0;
+}
+
 /* Epoch e: shuffle, every step (with its progress), then the validation
  * metrics; writes the epoch's history entry.  The loss through *loss_out,
  * the validation loss through *vloss_out (NaN without validation rows).
@@ -938,7 +962,7 @@ static int fit_stop_agreed(fit_run *r) {
 static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out) {
     lf_model *m = r->m;
     const lf_fit_options *o = r->o;
-    size_t n_train = r->n_train, steps = r->steps, K = r->K, E = o->epochs;
+    size_t n_train = r->n_train, steps = r->steps, K = r->K, E = r->E, i = e - o->initial_epoch;
     double t0 = now_s(), last_draw = 0, lsum = 0, pen_sum = 0;
     size_t seen = 0; /* the rows of the steps done: all n_train unless stopped */
     memset(r->lk, 0, 3 * K * sizeof *r->lk);
@@ -946,15 +970,22 @@ static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out)
     r->pr.epoch = e + 1, r->pr.steps = steps;
     r->epoch = e;
     if (o->progress) report(o, &r->pr, LF_PROGRESS_EPOCH_BEGIN);
-    if (o->shuffle) lf_ids_shuffle(r->idx, n_train, &r->rng);
+    /* a new pass over the rows begins shuffled; steps_per_epoch's epochs
+     * go on with the pass the last one left (Keras' EpochIterator keeps its
+     * iterator across epochs when steps_per_epoch is set) */
+    if (o->shuffle && r->pos == 0) lf_ids_shuffle(r->idx, n_train, &r->rng);
+    size_t done = 0;
     for (size_t s = 0; s < steps && r->st == LF_OK; s++) {
+        if (r->pos >= r->passb) break; /* the pass ended: Keras' "ran out of data" */
         if (r->d.size == 1 && lf_cancelled(o->cancel)) { /* over ranks: in the step's sums */
             r->st = lf_fail(&r->st_err, LF_ERR_CANCELLED, "fit: cancelled");
             return;
         }
         seen += fit_step(r, s, &lsum, &pen_sum);
         if (r->st != LF_OK) return;
-        if (o->progress && (o->progress_every_step || now_s() - last_draw > 0.1 || s + 1 == steps)) {
+        done = s + 1;
+        int last = s + 1 == steps || r->pos >= r->passb; /* the epoch's last step */
+        if (o->progress && (o->progress_every_step || now_s() - last_draw > 0.1 || last)) {
             last_draw = now_s();
             r->pr.step = s + 1, r->pr.seconds = last_draw - t0;
             r->pr.loss = (lsum + pen_sum) / (double)seen;
@@ -965,30 +996,32 @@ static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out)
         /* asked to stop (lf_model_stop_training from a callback): the epoch
          * ends after this step, as Keras 3's batch loop breaks on
          * model.stop_training; the ranks agree on it step by step */
-        if (s + 1 < steps && fit_stop_agreed(r)) break;
+        if (!last && fit_stop_agreed(r)) break;
     }
     if (r->st != LF_OK) return;
+    if (r->pos >= r->passb) r->pos = 0; /* the next epoch starts a new pass */
+    r->validated = r->n_val && validates(o, e);
     double loss = (lsum + pen_sum) / (double)seen;
     double acc = r->has_acc ? (double)r->ck[0] / (double)(seen * acc_per_row(m, 0)) : NAN;
     double vloss = NAN, vacc = NAN;
-    if (r->n_val) {
+    if (r->validated) {
         vloss = eval_source(r) / (double)r->n_val + lf_l2_penalty(m, NULL);
         vacc = r->has_acc ? (double)r->ck[K] / (double)(r->n_val * acc_per_row(m, 0)) : NAN;
     }
-    m->hist[e] = loss, m->hist[E + e] = vloss;
-    m->hist[2 * E + e] = acc, m->hist[3 * E + e] = vacc;
+    m->hist[i] = loss, m->hist[E + i] = vloss;
+    m->hist[2 * E + i] = acc, m->hist[3 * E + i] = vacc;
     for (size_t k = 0; k < K; k++) {
         int ha = lf_loss_has_accuracy(m->outs[k].loss);
         double *h = m->hist + 4 * E;
-        h[k * E + e] = r->lk[k] / (double)seen;
-        h[(K + k) * E + e] = r->n_val ? r->lk[K + k] / (double)r->n_val : NAN;
-        h[(2 * K + k) * E + e] = ha ? (double)r->ck[k] / (double)(seen * acc_per_row(m, k)) : NAN;
-        h[(3 * K + k) * E + e] =
-            ha && r->n_val ? (double)r->ck[K + k] / (double)(r->n_val * acc_per_row(m, k)) : NAN;
+        h[k * E + i] = r->lk[k] / (double)seen;
+        h[(K + k) * E + i] = r->validated ? r->lk[K + k] / (double)r->n_val : NAN;
+        h[(2 * K + k) * E + i] = ha ? (double)r->ck[k] / (double)(seen * acc_per_row(m, k)) : NAN;
+        h[(3 * K + k) * E + i] =
+            ha && r->validated ? (double)r->ck[K + k] / (double)(r->n_val * acc_per_row(m, k)) : NAN;
     }
-    m->history.epochs = e + 1;
+    m->history.epochs = i + 1;
     if (o->progress) {
-        r->pr.step = steps, r->pr.seconds = now_s() - t0;
+        r->pr.step = done, r->pr.seconds = now_s() - t0;
         r->pr.loss = loss, r->pr.accuracy = acc, r->pr.val_loss = vloss, r->pr.val_accuracy = vacc;
         report(o, &r->pr, LF_PROGRESS_EPOCH_END);
     }
@@ -1050,6 +1083,13 @@ static lf_status fit_same_args(lf_model *m, const fit_run *r, uint64_t arch) {
         {"patience options", o->patience, 0}, {"monitor_accuracy options", (uint64_t)o->monitor_accuracy, 0},
         {"min_delta options", md, 1},         {"restore_best_weights options", (uint64_t)o->restore_best_weights, 0},
         {"start_from_epoch options", o->start_from_epoch, 0},
+        {"initial_epoch options", o->initial_epoch, 0},
+        {"validation_freq options", o->validation_freq > 1 ? o->validation_freq : 1, 0},
+        {"validation epoch lists", o->validation_epochs ? lf_dist_digest(1, o->validation_epochs,
+                                                                         o->n_validation_epochs * sizeof(size_t))
+                                                        : 0, 1},
+        {"steps_per_epoch options", o->steps_per_epoch, 0},
+        {"validation_steps options", o->validation_steps, 0},
         {"baselines", o->has_baseline ? lf_dist_digest(1, &o->baseline, sizeof o->baseline) : 0, 1},
         {"learning rates", lr, 1},            {"sample or class weights", w, 1},
         {"optimizer step counts", m->step, 0}, /* they key the shuffles and draws (fit_seed) */
@@ -1070,8 +1110,8 @@ static lf_status fit_same_args(lf_model *m, const fit_run *r, uint64_t arch) {
  * or keep other best weights.  Every rank arrives here (the epochs' ends
  * are collective); LF_ERR_ARG on every rank when they differ. */
 static lf_status fit_same_validation(lf_model *m, const fit_run *r, size_t e, double vloss) {
-    if (r->d.size == 1 || !r->n_val) return LF_OK;
-    double vacc = m->hist[3 * r->o->epochs + e];
+    if (r->d.size == 1 || !r->validated) return LF_OK;
+    double vacc = m->hist[3 * r->E + e - r->o->initial_epoch];
     uint64_t vl, va;
     memcpy(&vl, &vloss, sizeof vl);
     memcpy(&va, &vacc, sizeof va);
@@ -1093,6 +1133,10 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
     fit_run r;
     memset(&r, 0, sizeof r);
     r.m = m, r.o = o, r.src = src, r.vsrc = vsrc, r.n_train = n_train, r.vfirst = vfirst, r.n_val = n_val;
+    if (o->validation_steps) { /* the first validation_steps batches, as Keras' evaluate(steps=) */
+        size_t vb = o->validation_batch_size ? o->validation_batch_size : o->batch_size;
+        if (vb <= n_val / o->validation_steps) r.n_val = vb * o->validation_steps;
+    }
     lf_status st = lf_dist_open(&m->err, o->mpi_comm, &r.d);
     if (st != LF_OK) return st;
     *agreed = 1;
@@ -1116,7 +1160,7 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
     /* the baseline on the watched value's scale (an accuracy's negation) */
     double baseline = o->monitor_accuracy ? -o->baseline : o->baseline;
     m->stop_requested = 0;
-    for (size_t e = 0; e < o->epochs; e++) {
+    for (size_t e = o->initial_epoch; e < o->epochs; e++) {
         double loss = NAN, vloss = NAN; /* set unless r.st is */
         fit_epoch(&r, e, &loss, &vloss);
         if (r.st != LF_OK) {
@@ -1128,7 +1172,7 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
          * ends after it, as it ends at its last epoch, a loss that is not
          * finite included (Keras' TerminateOnNaN) */
         int stop = m->stop_requested;
-        if (!stop && (!isfinite(loss) || (n_val && !isfinite(vloss)))) {
+        if (!stop && (!isfinite(loss) || (r.validated && !isfinite(vloss)))) {
             st = lf_model_fail(m, LF_ERR_NUMERIC,
                                "fit: training diverged at epoch %zu (the loss is not finite); "
                                "try a smaller learning rate", e + 1);
@@ -1140,10 +1184,16 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
             if (stop) break;
             continue;
         }
+        /* nor the epochs without validation when there are validation rows
+         * (validation_freq): Keras' monitored val_ value is missing there */
+        if (r.n_val && !r.validated) {
+            if (stop) break;
+            continue;
+        }
         /* the accuracy (higher is better) is watched as its negation */
-        size_t E = o->epochs;
-        double monitor = !o->monitor_accuracy ? (n_val ? vloss : loss)
-                                              : -(n_val ? m->hist[3 * E + e] : m->hist[2 * E + e]);
+        size_t E = r.E, i = e - o->initial_epoch;
+        double monitor = !o->monitor_accuracy ? (r.n_val ? vloss : loss)
+                                              : -(r.n_val ? m->hist[3 * E + i] : m->hist[2 * E + i]);
         if (monitor < best - o->min_delta) {
             best = monitor;
             m->history.best_epoch = e;
@@ -1195,6 +1245,12 @@ static lf_status check_options(lf_model *m, size_t n, const lf_fit_options *o) {
     if (lf_threads_check(&m->err, "fit: ", o->threads) != LF_OK) return LF_ERR_ARG;
     if (o->epochs == 0 || o->epochs > ((size_t)1 << 32))
         return lf_model_fail(m, LF_ERR_ARG, "fit: epochs must be in 1..2^32");
+    if (o->initial_epoch >= o->epochs)
+        return lf_model_fail(m, LF_ERR_ARG, "fit: initial_epoch %zu must be below epochs (%zu)", o->initial_epoch,
+                             o->epochs);
+    if (o->n_validation_epochs && !o->validation_epochs)
+        return lf_model_fail(m, LF_ERR_ARG, "fit: n_validation_epochs is %zu and validation_epochs is NULL",
+                             o->n_validation_epochs);
     if (!(o->validation_split >= 0.0 && o->validation_split < 1.0))
         return lf_model_fail(m, LF_ERR_ARG, "fit: validation_split must be in [0, 1), got %g", o->validation_split);
     if (!(o->min_delta >= 0.0f && isfinite(o->min_delta))) /* NaN never improves: the best weights never kept */

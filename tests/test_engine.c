@@ -866,6 +866,85 @@ static lf_model *fit_scripted(const double *t, lf_fit_options o, scripted *s) {
     return m;
 }
 
+/* fit_scripted where some epochs are not validated (NaN val_loss) or the
+ * fit starts at o.initial_epoch */
+static lf_model *fit_scripted_nan(const double *t, lf_fit_options o, scripted *s) {
+    lf_optimizer sgd = lf_optimizer_default(LF_OPT_SGD);
+    lf_model *m;
+    lf_model_create(&m, 1);
+    int x = lf_input(m, 1, "x");
+    int w = lf_dense(m, x, 1, LF_ACT_LINEAR, 0, "w");
+    float one = 1.0f;
+    CHECK(lf_model_compile(m, w, LF_LOSS_MSE, &sgd) == LF_OK && lf_set_weights(m, "w", 0, &one, 1) == LF_OK,
+          "build: %s", lf_model_error(m));
+    static const float xv[1] = {1}, yv[1] = {0};
+    const float *xs[1] = {xv};
+    s->m = m, s->t = t;
+    o.val_x = xs, o.val_y = yv, o.val_n = 1, o.progress = scripted_lr, o.progress_ctx = s;
+    CHECK(lf_model_fit(m, xs, yv, 1, &o) == LF_OK, "fit: %s", lf_model_error(m));
+    const lf_history *h = lf_model_history(m);
+    for (size_t e = 0; e < h->epochs; e++)
+        if (!isnan(h->val_loss[e]))
+            CHECK(fabs(h->val_loss[e] - t[e + o.initial_epoch]) < 1e-5, "the script: val_loss %g at epoch %zu, "
+                  "want %g", h->val_loss[e], e, t[e + o.initial_epoch]);
+    return m;
+}
+
+/* Keras 3's fit(validation_freq, initial_epoch) (keras/src/backend/torch/
+ * trainer.py fit; keras/src/trainers/trainer.py _should_eval; Keras'
+ * EarlyStopping skips an epoch without its monitored value): the scripted
+ * val_loss t3 at the validated epochs only, worked out by hand. */
+static void test_validation_freq_initial_epoch(void) {
+    static const double t3[8] = {0.5, 0.9, 0.1, 0.8, 0.2, 0.85, 0.3, 0.7};
+    /* validation_freq 2: epochs 1, 3, 5 (0-based) validated, 0.9 0.8 0.85:
+     * patience 1 stops after epoch 5, best 3 (every epoch validated: 0.5
+     * then 0.9 would stop after epoch 1) */
+    lf_fit_options o = lf_fit_defaults();
+    o.epochs = 8, o.patience = 1, o.restore_best_weights = 1, o.validation_freq = 2;
+    scripted s;
+    lf_model *m = fit_scripted_nan(t3, o, &s);
+    const lf_history *h = lf_model_history(m);
+    CHECK(h->epochs == 6 && h->best_epoch == 3 && h->stopped_early && m->params[0] == s.w_at[3],
+          "validation_freq 2: ran %zu, best %zu, stopped %d; want 6, 3, 1", h->epochs, h->best_epoch,
+          h->stopped_early);
+    for (size_t e = 0; e < h->epochs; e++)
+        CHECK(e % 2 ? fabs(h->val_loss[e] - t3[e]) < 1e-5 : isnan(h->val_loss[e]) && isnan(h->val_output_loss[e]),
+              "validation_freq 2: val_loss %g at epoch %zu", h->val_loss[e], e);
+    lf_model_free(m);
+    /* validation_epochs {2, 4} (1-based): epochs 1 and 3 only, no stop */
+    static const size_t at[2] = {2, 4};
+    o = lf_fit_defaults();
+    o.epochs = 5, o.patience = 1, o.validation_epochs = at, o.n_validation_epochs = 2;
+    m = fit_scripted_nan(t3, o, &s);
+    h = lf_model_history(m);
+    CHECK(h->epochs == 5 && h->best_epoch == 3 && !h->stopped_early && isnan(h->val_loss[4]) &&
+              fabs(h->val_loss[3] - t3[3]) < 1e-5 && isnan(h->val_loss[0]),
+          "validation_epochs {2, 4}: ran %zu, best %zu", h->epochs, h->best_epoch);
+    lf_model_free(m);
+    /* initial_epoch 2: epochs 2.. run, numbered so (the script reads the
+     * progress' epoch): 0.1 then 0.8 stops; the history from its index 0,
+     * best_epoch counted as the fit's epochs */
+    o = lf_fit_defaults();
+    o.epochs = 8, o.patience = 1, o.restore_best_weights = 1, o.initial_epoch = 2;
+    m = fit_scripted_nan(t3, o, &s);
+    h = lf_model_history(m);
+    CHECK(h->epochs == 2 && h->best_epoch == 2 && h->stopped_early && fabs(h->val_loss[0] - 0.1) < 1e-5 &&
+              fabs(h->val_loss[1] - 0.8) < 1e-5 && m->params[0] == s.w_at[2],
+          "initial_epoch 2: ran %zu, best %zu, val %g %g", h->epochs, h->best_epoch, h->val_loss[0], h->val_loss[1]);
+    /* refused: initial_epoch not below epochs, a count without its list */
+    const float xv[1] = {1}, yv[1] = {0};
+    const float *xs[1] = {xv};
+    o = lf_fit_defaults();
+    o.epochs = 3, o.initial_epoch = 3;
+    CHECK(lf_model_fit(m, xs, yv, 1, &o) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "fit: initial_epoch 3 must be below epochs (3)") == 0,
+          "initial_epoch 3 of 3: %s", lf_model_error(m));
+    o.initial_epoch = 0, o.n_validation_epochs = 1;
+    CHECK(lf_model_fit(m, xs, yv, 1, &o) == LF_ERR_ARG && strstr(lf_model_error(m), "validation_epochs is NULL"),
+          "n_validation_epochs without a list: %s", lf_model_error(m));
+    lf_model_free(m);
+}
+
 /* Keras 3's EarlyStopping baseline and start_from_epoch
  * (keras/src/callbacks/early_stopping.py, on_epoch_end): wait += 1 every
  * watched epoch; an improvement becomes the best and resets wait only when
@@ -1874,6 +1953,7 @@ static void test_subnormal_flush(void) {
 }
 
 int main(void) {
+    test_validation_freq_initial_epoch();
     test_subnormal_flush();
     test_threads_determinism();
     test_reshuffle();

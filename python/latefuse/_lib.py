@@ -114,7 +114,9 @@ class FitOptions(ctypes.Structure):
                 ("val_arrays", c_void_p), ("val_ys", c_void_p), ("mpi_comm", c_void_p),
                 ("cancel", ctypes.POINTER(c_int)), ("threads", c_size), ("val_sample_weight", c_void_p),
                 ("monitor_accuracy", c_int), ("start_from_epoch", c_size), ("has_baseline", c_int),
-                ("baseline", ctypes.c_double), ("progress_every_step", c_int)]
+                ("baseline", ctypes.c_double), ("progress_every_step", c_int), ("initial_epoch", c_size),
+                ("validation_freq", c_size), ("validation_epochs", c_void_p), ("n_validation_epochs", c_size),
+                ("steps_per_epoch", c_size), ("validation_steps", c_size), ("validation_batch_size", c_size)]
 
 
 class History(ctypes.Structure):

@@ -21,7 +21,8 @@ lf_model_set_learning_rate) and self.model.stop_training = True (fit
 ends after the current step, as Keras 3's batch loop:
 lf_model_stop_training), not change the weights while fit runs; an
 exception in a callback ends the fit after that step and is raised when
-fit returns.
+fit returns.  evaluate(callbacks=) and predict(callbacks=) call
+on_test_* / on_predict_* (models.py).
 """
 import collections.abc
 import csv
@@ -74,8 +75,10 @@ class Callback:
     def on_batch_end(self, batch: int, logs: Optional[Dict[str, float]] = None) -> None:
         pass
 
-    # Keras' evaluate / predict hooks: latefuse's evaluate and predict take
-    # no callbacks, and fit's validation runs in the library without them
+    # Keras' evaluate / predict hooks: evaluate(callbacks=) and
+    # predict(callbacks=) call them (the batch hooks batch by batch); fit
+    # calls on_test_begin / on_test_end around each validation, which runs
+    # in the library (no on_test_batch_* there)
     def on_test_begin(self, logs: Optional[Dict[str, float]] = None) -> None:
         pass
 
@@ -102,15 +105,23 @@ class Callback:
 
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
+_TEST_HOOKS = ("on_test_batch_begin", "on_test_batch_end")
+_PREDICT_HOOKS = ("on_predict_batch_begin", "on_predict_batch_end")
+
+
+def _has_hooks(cb: Any, hooks) -> bool:
+    """Whether callback cb has one of these hooks of its own (a
+    subclass's method, or a function set on the instance as
+    LambdaCallback does)."""
+    if not isinstance(cb, Callback):
+        return any(callable(getattr(cb, h, None)) for h in hooks)
+    return any(h in vars(cb) or getattr(type(cb), h) is not getattr(Callback, h) for h in hooks)
 
 
 def _has_batch_hooks(cb: Any) -> bool:
-    """Whether callback cb has a per-batch training hook of its own (a
-    subclass's method, or a function set on the instance as
-    LambdaCallback does): fit then has the library report every step."""
-    if not isinstance(cb, Callback):
-        return any(callable(getattr(cb, h, None)) for h in _BATCH_HOOKS)
-    return any(h in vars(cb) or getattr(type(cb), h) is not getattr(Callback, h) for h in _BATCH_HOOKS)
+    """Whether callback cb has a per-batch training hook of its own: fit
+    then has the library report every step."""
+    return _has_hooks(cb, _BATCH_HOOKS)
 
 
 class ModelCheckpoint(Callback):
@@ -423,10 +434,12 @@ class CSVLogger(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """TerminateOnNaN(raise_error=False), as Keras 3 but checked at each
-    epoch's end (there are no batch hooks): a loss that is NaN or infinite
-    sets model.stop_training (fit ends after that epoch and returns its
-    History, the epoch included, where without it the library refuses to
+    """TerminateOnNaN(raise_error=False), as Keras 3: checked at each
+    batch's end (on_batch_end, so fit has the library report every step):
+    the first batch whose loss (the epoch's running mean, as Keras' batch
+    logs) is NaN or infinite sets model.stop_training (fit ends after that
+    step, the epoch's end still measured and logged, and returns its
+    History, that epoch included, where without it the library refuses to
     go on with a LatefuseError), or with raise_error=True raises
     RuntimeError from fit."""
 
@@ -434,13 +447,13 @@ class TerminateOnNaN(Callback):
         super().__init__()
         self.raise_error = raise_error
 
-    def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
+    def on_batch_end(self, batch: int, logs: Optional[Dict[str, float]] = None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
             if self.raise_error:
-                raise RuntimeError("NaN or Inf loss encountered at epoch %d. Loss value: %s. Terminating "
-                                   "training immediately." % (epoch + 1, loss))
-            sys.stderr.write("Epoch %d: Invalid loss, terminating training\n" % (epoch + 1))
+                raise RuntimeError("NaN or Inf loss encountered at batch %d. Loss value: %s. Terminating "
+                                   "training immediately." % (batch, loss))
+            sys.stderr.write("Batch %d: Invalid loss, terminating training\n" % (batch,))
             self.model.stop_training = True
 
 

@@ -83,15 +83,23 @@ def _enc(s):
     return s.encode("utf-8")
 
 
+# keras/src/trainers/epoch_iterator.py's _interrupted_warning, word for word
+_RAN_OUT = ("Your input ran out of data; interrupting training. Make sure that your dataset or generator can "
+            "generate at least `steps_per_epoch * epochs` batches. You may need to use the `.repeat()` function "
+            "when building your dataset.")
+
+
 class History:
     """What fit returns: `history` maps 'loss', 'accuracy', 'val_loss',
     'val_accuracy' (only those measured) to per-epoch lists; `epoch` lists
-    the epoch numbers run; `stopped_early` and `best_epoch` (0-based) come
-    from the library."""
+    the epoch numbers run (from fit's initial_epoch), and a val_ list holds
+    the validated epochs' values only (validation_freq), as Keras';
+    `stopped_early` and `best_epoch` (0-based) come from the library."""
 
-    def __init__(self, history, params, model, best_epoch, stopped_early):
+    def __init__(self, history, params, model, best_epoch, stopped_early, epoch=None, val_epochs=None):
         self.history = history
-        self.epoch = list(range(len(history.get("loss", []))))
+        self.epoch = list(range(len(history.get("loss", [])))) if epoch is None else list(epoch)
+        self._val_epochs = list(self.epoch) if val_epochs is None else list(val_epochs)
         self.params = params
         self.model = model
         self.best_epoch = best_epoch
@@ -117,9 +125,9 @@ class History:
                 raise KeyError("History.plot: no series %r (there are %s)" % (k, ", ".join(self.history)))
         if ax is None:
             ax = plt.figure().add_subplot(1, 1, 1)
-        epochs = [e + 1 for e in self.epoch]
-        for k in keys:
-            ax.plot(epochs, self.history[k], label=k, linestyle="--" if k.startswith("val_") else "-")
+        for k in keys:  # a val_ series (validation_freq): at the validated epochs
+            at = self._val_epochs if k.startswith("val_") and len(self.history[k]) != len(self.epoch) else self.epoch
+            ax.plot([e + 1 for e in at], self.history[k], label=k, linestyle="--" if k.startswith("val_") else "-")
         ax.set_xlabel("epoch")
         ax.set_ylabel(", ".join(keys))
         ax.legend()
@@ -731,7 +739,9 @@ class Model:
             verbose: Union[int, str] = "auto", callbacks: Optional[Sequence[Callback]] = None,
             validation_split: float = 0.0, validation_data: Any = None, shuffle: bool = True,
             class_weight: Optional[Dict[int, float]] = None, sample_weight: Any = None,
-            initial_epoch: int = 0, seed: int = 0) -> "History":
+            initial_epoch: int = 0, steps_per_epoch: Optional[int] = None, validation_steps: Optional[int] = None,
+            validation_batch_size: Optional[int] = None, validation_freq: Union[int, Sequence[int]] = 1,
+            seed: int = 0) -> "History":
         """Trains the model in C (without the GIL); returns a History.
 
         As Keras: validation_split takes the last fraction of the rows
@@ -746,7 +756,18 @@ class Model:
         compile's metrics and weighted metrics are measured at each epoch's
         end on the training and validation rows (weighted_metrics and
         val_loss with the rows' weights: validation_split's rows keep
-        theirs, validation_data's are its third element, else 1)."""
+        theirs, validation_data's are its third element, else 1).
+        initial_epoch, steps_per_epoch, validation_steps,
+        validation_batch_size and validation_freq as Keras 3 (C:
+        lf_fit_options): epochs initial_epoch..epochs-1 run and are so
+        numbered; steps_per_epoch batches per epoch from one pass over the
+        rows that goes on across epochs (an epoch that reaches its end
+        stops there, with Keras' "ran out of data" warning); the first
+        validation_steps validation batches only; validation only at the
+        ends of the epochs whose 1-based number is a multiple of
+        validation_freq (or in it, a list), the others' logs without val_
+        keys and the history's val_ lists holding the validated epochs
+        only, as Keras'."""
         self._need_compiled("training")
         xs, n = self._xs(x, "fit")
         if n == 0:
@@ -757,14 +778,40 @@ class Model:
         # on the caller's thread, keeps an omp_set_num_threads / threadpoolctl
         # limit set there
         opts.threads = lib.lf_threads_default()
-        if batch_size is None:
-            batch_size = 32
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError("fit: batch_size must be an integer >= 1, got %r" % (batch_size,))
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
             raise ValueError("fit: epochs must be an integer >= 1, got %r" % (epochs,))
-        if initial_epoch:
-            raise ValueError("fit: initial_epoch is not supported")
+
+        def count(v, what, low):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+                raise ValueError("fit: %s must be an integer >= %d, got %r" % (what, low, v))
+            return int(v)
+        initial_epoch = count(initial_epoch, "initial_epoch", 0)
+        spe = None if steps_per_epoch is None else count(steps_per_epoch, "steps_per_epoch", 1)
+        vsteps = None if validation_steps is None else count(validation_steps, "validation_steps", 1)
+        if validation_batch_size is not None:
+            count(validation_batch_size, "validation_batch_size", 1)
+        if isinstance(validation_freq, (list, tuple)):
+            for v in validation_freq:
+                if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                    raise ValueError("fit: validation_freq's epochs must be integers, got %r" % (v,))
+            vfreq_list = np.array([v for v in validation_freq if v >= 1], dtype=np.uintp)  # 1-based: < 1 never
+        elif isinstance(validation_freq, (int, np.integer)) and not isinstance(validation_freq, bool):
+            if validation_freq < 1:
+                raise ValueError("fit: validation_freq must be an integer >= 1 or a list of epochs, got %r"
+                                 % (validation_freq,))
+            vfreq_list = None
+        else:  # Keras' Trainer._should_eval
+            raise ValueError("Expected `validation_freq` to be a list or int. Received: validation_freq=%r of the "
+                             "type %s." % (validation_freq, type(validation_freq)))
+
+        def validates(e):  # Keras' Trainer._should_eval, e 0-based
+            return (e + 1) % int(validation_freq) == 0 if vfreq_list is None else (e + 1) in vfreq_list
+        user_batch_size = batch_size
+        if batch_size is None:  # Keras' array adapter: from steps_per_epoch when given (the rows split first)
+            nt = n if validation_data is not None else int(math.floor(n * (1.0 - float(validation_split))))
+            batch_size = int(math.ceil(nt / spe)) if spe and nt > 0 else 32
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError("fit: batch_size must be an integer >= 1, got %r" % (batch_size,))
         if verbose == "auto":
             verbose = 1
         if verbose not in (0, 1, 2):
@@ -774,12 +821,19 @@ class Model:
             raise ValueError("fit: validation_split must be in [0, 1), got %r" % (validation_split,))
         opts.batch_size, opts.epochs, opts.shuffle = int(batch_size), int(epochs), int(bool(shuffle))
         opts.validation_split = vs
+        opts.initial_epoch, opts.steps_per_epoch = initial_epoch, spe or 0
+        if isinstance(validation_freq, (int, np.integer)):
+            opts.validation_freq = int(validation_freq)
+        else:
+            vfc = np.zeros(max(1, len(vfreq_list)), dtype=np.uintp)  # never NULL: [] validates no epoch
+            vfc[:len(vfreq_list)] = vfreq_list
+            opts.validation_epochs, opts.n_validation_epochs = vfc.ctypes.data, len(vfreq_list)
         printer = None
         if verbose:  # 1: the bar on a terminal; 2 (or not a terminal): a line per epoch
             printer = _lib.progress_printer(verbose == 1 and _lib.stderr_tty(), plain=verbose == 2)
             opts.progress = printer
         opts.seed = int(seed) & 0xFFFFFFFFFFFFFFFF
-        keep = [xs, ys]
+        keep = [xs, ys, opts.validation_epochs and vfc]
         has_val = vs > 0.0
         if validation_data is not None:
             if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
@@ -801,6 +855,17 @@ class Model:
         if sw is not None:
             keep.append(sw)
             opts.sample_weight = sw.ctypes.data
+        # validation_steps: the first batches of validation_batch_size (else
+        # fit's batch_size as given; None: Keras' array adapter's
+        # ceil(rows / steps), every row) rows
+        n_val_all = nv if validation_data is not None else (n - int(math.floor(n * (1.0 - vs))) if vs > 0 else 0)
+        n_val_used = n_val_all
+        if vsteps and n_val_all:
+            vb = validation_batch_size or user_batch_size or int(math.ceil(n_val_all / vsteps))
+            opts.validation_steps, opts.validation_batch_size = vsteps, int(vb)
+            n_val_used = min(n_val_all, vsteps * int(vb))
+            if vsteps > -(-n_val_all // int(vb)):
+                warnings.warn(_RAN_OUT, UserWarning)
         if class_weight is not None:
             if len(self.outputs) > 1:
                 raise ValueError("fit: class_weight needs a model with one output; with several outputs "
@@ -825,6 +890,7 @@ class Model:
                                  "ModelCheckpoint or a subclass), got %r" % type(cb).__name__)
         if len(stops) > 1:
             raise ValueError("fit: give at most one EarlyStopping callback")
+        es_val_gaps = False  # EarlyStopping on val_ with epochs not validated: Keras warns at those
         if stops:
             es = stops[0]
             val = es.monitor.startswith("val_")
@@ -844,6 +910,7 @@ class Model:
                               % (es.monitor, ", ".join(repr(a) for a in self._acc) or "no accuracy"),
                               RuntimeWarning)
             else:
+                es_val_gaps = val and not all(validates(e) for e in range(initial_epoch, int(epochs)))
                 opts.patience = max(1, es.patience)
                 opts.min_delta = es.min_delta
                 opts.restore_best_weights = int(es.restore_best_weights)
@@ -861,9 +928,17 @@ class Model:
         n_train = n  # lf_model_fit's split: the first floor(n (1 - split)) rows train, as Keras
         if validation_data is None and vs > 0.0:
             n_train = int(math.floor(n * (1.0 - vs)))
-        params = {"verbose": verbose, "epochs": int(epochs), "steps": -(-n_train // int(batch_size))}
-        epoch_logs, errors = [], []
-        if others or self._metrics or self._wmetrics:
+        params = {"verbose": verbose, "epochs": int(epochs), "steps": spe or -(-n_train // int(batch_size))}
+        if initial_epoch >= int(epochs):  # Keras: no epoch to run
+            for cb in others:
+                cb.set_model(self)
+                cb.set_params(params)
+                cb.on_train_begin({})
+            for cb in others:
+                cb.on_train_end({})
+            return History({}, params, self, 0, False, [])
+        epoch_logs, errors, ran_out = [], [], [0]
+        if others or self._metrics or self._wmetrics or es_val_gaps or spe:
             # the epochs' ends, in Python: the metrics measured from the
             # predictions and the callbacks (which may read the model:
             # predict, evaluate, save; not change it).  The training rows
@@ -881,6 +956,9 @@ class Model:
                 val = (vx, vy, vsw)
             elif n_train < n:
                 val = ([a[n_train:] for a in xs], [t[n_train:] for t in ys], None if sw is None else sw[n_train:])
+            if val is not None and n_val_used < n_val_all:  # validation_steps' rows
+                val = ([a[:n_val_used] for a in val[0]], [t[:n_val_used] for t in val[1]],
+                       None if val[2] is None else val[2][:n_val_used])
             show = printer
             for cb in others:
                 cb.set_model(self)
@@ -919,15 +997,32 @@ class Model:
                         self._push_learning_rate()  # the next step's rate
                     elif ev == 2:
                         self.optimizer.iterations = int(lib.lf_model_iterations(self._handle))
+                        if spe and p.contents.step < spe and not self.stop_training:
+                            # the pass over the rows ended within the epoch (Keras'
+                            # EpochIterator warns so)
+                            ran_out[0] += 1
+                            warnings.warn(_RAN_OUT, UserWarning)
                         logs = {"loss": p.contents.loss}
                         for a in self._acc:
                             logs[a] = p.contents.accuracy
                         logs.update(self._metric_values(*train))
-                        if val is not None:
-                            logs["val_loss"] = p.contents.val_loss
+                        if es_val_gaps and not validates(p.contents.epoch - 1):
+                            warnings.warn("Early stopping conditioned on metric `%s` which is not available. "
+                                          "Available metrics are: %s" % (stops[0].monitor, ",".join(logs)),
+                                          UserWarning)
+                        if val is not None and validates(p.contents.epoch - 1):
+                            # Keras' fit validates through evaluate(callbacks=...):
+                            # on_test_begin / on_test_end (the library has measured
+                            # the rows by then; no on_test_batch_* here)
+                            for cb in others:
+                                cb.on_test_begin({})
+                            vlogs = {"loss": p.contents.val_loss}
                             for a in self._acc:
-                                logs["val_" + a] = p.contents.val_accuracy
-                            logs.update({"val_" + k: v for k, v in self._metric_values(*val).items()})
+                                vlogs[a] = p.contents.val_accuracy
+                            vlogs.update(self._metric_values(*val))
+                            for cb in others:
+                                cb.on_test_end(dict(vlogs))
+                            logs.update({"val_" + k: v for k, v in vlogs.items()})
                         # one dict through the callbacks, as Keras' CallbackList: what one
                         # adds (ReduceLROnPlateau's learning_rate) the next and the
                         # history see
@@ -960,10 +1055,14 @@ class Model:
             raise errors[0]
         hp = lib.lf_model_history(self._handle).contents
         ne = hp.epochs
+        # Keras' History appends a key's value at the epochs whose logs hold
+        # it: the val_ series only at the validated epochs
+        run = range(initial_epoch, initial_epoch + ne)
+        vrows = [i for i, e in enumerate(run) if validates(e)] if has_val else []
         series = {}
         for field in ("loss", "accuracy", "val_loss", "val_accuracy"):
             p = getattr(hp, field)
-            vals = [float(p[i]) for i in range(ne)] if p else []
+            vals = [float(p[i]) for i in (vrows if field.startswith("val_") else range(ne))] if p else []
             if not vals or all(np.isnan(vals)):
                 continue
             if field.endswith("accuracy"):  # under the names compile's metrics gave (Keras: 'acc' stays 'acc')
@@ -972,12 +1071,12 @@ class Model:
             else:
                 series[field] = vals
         if len(self.outputs) > 1:  # Keras' <output>_loss, <output>_accuracy and their val_
-            E = int(opts.epochs)
+            E = int(opts.epochs) - initial_epoch  # the library's stride: the epochs asked for
             for field, suffix in (("output_loss", "loss"), ("output_accuracy", "accuracy"),
                                   ("val_output_loss", "val_loss"), ("val_output_accuracy", "val_accuracy")):
                 p = getattr(hp, field)
                 for k, nm in enumerate(self._output_names()):
-                    vals = [float(p[k * E + i]) for i in range(ne)]
+                    vals = [float(p[k * E + i]) for i in (vrows if field.startswith("val_") else range(ne))]
                     if vals and not all(np.isnan(vals)):
                         for a in (self._acc_out[k] if suffix.endswith("accuracy") else ["loss"]):
                             key = "val_%s_%s" % (nm, a) if suffix.startswith("val_") else "%s_%s" % (nm, a)
@@ -985,13 +1084,16 @@ class Model:
         for lg in epoch_logs[:ne]:  # learning_rate first comes in a later epoch when set then
             for k in lg:
                 if k not in series:
-                    series[k] = [g.get(k, float("nan")) for g in epoch_logs[:ne]]
+                    series[k] = ([g[k] for g in epoch_logs[:ne] if k in g] if k.startswith("val_") else
+                                 [g.get(k, float("nan")) for g in epoch_logs[:ne]])
         if stops:
             stops[0].best_epoch = int(hp.best_epoch)
-            stops[0].stopped_epoch = ne - 1 if hp.stopped_early else 0
-        for cb in others:
-            cb.on_train_end({k: v[-1] for k, v in series.items()})
-        return History(series, params, self, int(hp.best_epoch), bool(hp.stopped_early))
+            stops[0].stopped_epoch = initial_epoch + ne - 1 if hp.stopped_early else 0
+        last = dict(epoch_logs[ne - 1]) if 0 < ne <= len(epoch_logs) else {k: v[-1] for k, v in series.items()}
+        for cb in others:  # Keras: the last epoch's logs
+            cb.on_train_end(last)
+        return History(series, params, self, int(hp.best_epoch), bool(hp.stopped_early), list(run),
+                       [run[i] for i in vrows])
 
     def _push_learning_rate(self):
         """The optimizer's learning_rate (Keras' optimizer.learning_rate,
@@ -1046,33 +1148,76 @@ class Model:
 
     # ------------------------------------------------------------ evaluate / predict
     def evaluate(self, x: Any = None, y: Any = None, batch_size: Optional[int] = None,
-                 verbose: Union[int, str] = "auto", sample_weight: Any = None,
+                 verbose: Union[int, str] = "auto", sample_weight: Any = None, steps: Optional[int] = None,
+                 callbacks: Optional[Sequence[Callback]] = None,
                  return_dict: bool = False) -> Union[float, List[float], Dict[str, float]]:
         """Loss (with any L2 penalty, dropout off), or [loss, accuracy] when
         compiled with metrics=['accuracy'], then the other metrics and the
         weighted metrics (weighted by sample_weight); a dict with
-        return_dict=True (the keys: metrics_names)."""
+        return_dict=True (the keys: metrics_names).  steps, as Keras' array
+        adapter: the first `steps` batches of batch_size rows (batch_size
+        None: ceil(rows / steps), every row).  callbacks get
+        on_test_begin, on_test_batch_begin / on_test_batch_end per batch
+        (when one has them: the batch's logs hold the loss and accuracies
+        so far, the running means of the batches weighted by their rows, as
+        Keras' trackers) and on_test_end with the result's logs; a callback
+        setting model.stop_evaluating ends it after that batch, the result
+        then measured on the batches done."""
         self._need_compiled("evaluating")
         xs, n = self._xs(x, "evaluate")
         if n == 0:
             raise ValueError("evaluate: no rows")
         ys = self._ys(y, n, "evaluate")
         sw = self._sw(sample_weight, n, "evaluate")
+        bs, nb = _batches(n, batch_size, steps, "evaluate")
+        cbs = _callback_list(callbacks, "evaluate")
+        rows = min(n, nb * bs)
         k = len(self.outputs)
-        losses, accs = (ctypes.c_double * (1 + k))(), (ctypes.c_double * k)()
-        tab, ytab = _lib.typed_table(xs), _lib.ptr_table(ys)
+
+        def measure(r0, r1):  # the library's evaluate of rows r0..r1: its values in metrics_names' order
+            losses, accs = (ctypes.c_double * (1 + k))(), (ctypes.c_double * k)()
+            bx, by = [a[r0:r1] for a in xs], [t[r0:r1] for t in ys]
+            tab, ytab = _lib.typed_table(bx), _lib.ptr_table(by)
+            st = lib.lf_model_evaluate_arrays(self._handle, tab, ytab, r1 - r0,
+                                              _lib.ptr(None if sw is None else sw[r0:r1]), losses, accs)
+            if st:
+                _lib.raise_model(self._handle, st)
+            if k == 1:
+                return [losses[0]] + [accs[0]] * len(self._acc)
+            return list(losses) + [accs[i] for i in range(k) for _ in self._acc_out[i]]
+
         self._sync()
-        st = lib.lf_model_evaluate_arrays(self._handle, tab, ytab, n, _lib.ptr(sw), losses, accs)
-        if st:
-            _lib.raise_model(self._handle, st)
-        if k == 1:
-            values = [losses[0]] + [accs[0]] * len(self._acc)
-        else:
-            values = list(losses)
-            values += [accs[i] for i in range(k) for _ in self._acc_out[i]]
-        values += list(self._metric_values(xs, ys, sw).values())  # metrics= unweighted, weighted_metrics by sw
+        self.stop_evaluating = False
+        params = {"verbose": verbose, "epochs": 1, "steps": nb}
+        for cb in cbs:
+            cb.set_model(self)
+            cb.set_params(params)
+        for cb in cbs:
+            cb.on_test_begin({})
+        hooks = [cb for cb in cbs if _callbacks._has_hooks(cb, _callbacks._TEST_HOOKS)]
+        if hooks:  # batch by batch, each through the library
+            keys, sums, done = self._metric_keys(), None, 0
+            for b in range(nb):
+                r0, r1 = b * bs, min(rows, (b + 1) * bs)
+                for cb in hooks:
+                    cb.on_test_batch_begin(b, {})
+                v = np.array(measure(r0, r1)) * (r1 - r0)
+                sums, done = (v if sums is None else sums + v), r1
+                logs = {kk: float(vv) for kk, vv in zip(keys, sums / done)}
+                for cb in hooks:
+                    cb.on_test_batch_end(b, logs)
+                if self.stop_evaluating:
+                    break
+            rows = done
+        values = measure(0, rows)
+        # metrics= unweighted, weighted_metrics by sw
+        values += list(self._metric_values([a[:rows] for a in xs], [t[:rows] for t in ys],
+                                           None if sw is None else sw[:rows]).values())
+        logs = dict(zip(self._metric_keys(), values))
+        for cb in cbs:
+            cb.on_test_end(dict(logs))
         if return_dict:
-            return dict(zip(self._metric_keys(), values))
+            return logs
         return values if len(values) > 1 else values[0]
 
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
@@ -1142,20 +1287,62 @@ class Model:
         return self.predict(x)
 
     def predict(self, x: Any, batch_size: Optional[int] = None, verbose: Union[int, str] = 0,
-                steps: Optional[int] = None) -> Union[np.ndarray, List[np.ndarray]]:
+                steps: Optional[int] = None,
+                callbacks: Optional[Sequence[Callback]] = None) -> Union[np.ndarray, List[np.ndarray]]:
         """Outputs for every row, (N, *output_shape) float32 (a list of them,
         one per output, for a model with several outputs); dropout is off.
-        Runs in C without the GIL and may be called from several threads."""
+        Runs in C without the GIL and may be called from several threads.
+        steps, as Keras' array adapter: the outputs of the first `steps`
+        batches of batch_size rows (batch_size None: ceil(rows / steps),
+        every row).  callbacks get on_predict_begin,
+        on_predict_batch_begin / on_predict_batch_end(batch, {'outputs':
+        the batch's outputs}) per batch when one has them (the batches then
+        predicted one by one: the same values) and on_predict_end; a
+        callback setting model.stop_predicting ends it after that batch,
+        with the outputs of the batches done."""
         xs, n = self._xs(x, "predict")
         self._ensure_c_compiled()
-        outs = [np.empty((n,) + t.sample_shape, dtype=np.float32) for t in self.outputs]
-        if n > 0:
-            tab, ytab = _lib.typed_table(xs), _lib.ptr_table(outs)
-            self._sync()
-            st = lib.lf_model_predict_arrays(self._handle, tab, n, ytab)
-            if st:
-                why = self._predict_issue(xs)
-                raise LatefuseError("predict: " + (why or _lib.status_string(st)), st, _lib.status_string(st))
+        bs, nb = _batches(n, batch_size, steps, "predict") if n else (1, 0)
+        cbs = _callback_list(callbacks, "predict")
+        rows = min(n, nb * bs)
+
+        def run(r0, r1):
+            outs = [np.empty((r1 - r0,) + t.sample_shape, dtype=np.float32) for t in self.outputs]
+            if r1 > r0:
+                bx = [a[r0:r1] for a in xs]
+                tab, ytab = _lib.typed_table(bx), _lib.ptr_table(outs)
+                st = lib.lf_model_predict_arrays(self._handle, tab, r1 - r0, ytab)
+                if st:
+                    why = self._predict_issue(bx)
+                    raise LatefuseError("predict: " + (why or _lib.status_string(st)), st, _lib.status_string(st))
+            return outs
+
+        self._sync()
+        self.stop_predicting = False
+        params = {"verbose": verbose, "epochs": 1, "steps": nb}
+        for cb in cbs:
+            cb.set_model(self)
+            cb.set_params(params)
+        for cb in cbs:
+            cb.on_predict_begin({})
+        hooks = [cb for cb in cbs if _callbacks._has_hooks(cb, _callbacks._PREDICT_HOOKS)]
+        if hooks:
+            parts = []
+            for b in range(nb):
+                for cb in hooks:
+                    cb.on_predict_batch_begin(b, {})
+                part = run(b * bs, min(rows, (b + 1) * bs))
+                parts.append(part)
+                for cb in hooks:
+                    cb.on_predict_batch_end(b, {"outputs": part if len(part) > 1 else part[0]})
+                if self.stop_predicting:
+                    break
+            outs = [np.concatenate([p[i] for p in parts]) if parts else
+                    np.empty((0,) + t.sample_shape, dtype=np.float32) for i, t in enumerate(self.outputs)]
+        else:
+            outs = run(0, rows)
+        for cb in cbs:
+            cb.on_predict_end({})
         return outs if len(outs) > 1 else outs[0]
 
     def _predict_issue(self, xs):
@@ -1648,6 +1835,33 @@ def _as_input(a, t, what):
             raise ValueError("%s: values outside the int32 range" % what)
         return np.ascontiguousarray(arr, dtype=np.int32)
     return _lib.as_f32(arr, what)
+
+
+def _batches(n, batch_size, steps, what):
+    """evaluate's and predict's batches of n rows as Keras 3's array data
+    adapter and EpochIterator cut them (keras/src/trainers/data_adapters/
+    array_data_adapter.py, epoch_iterator.py): batch_size (None: 32, or
+    ceil(n / steps) with steps), and the batches run: every one, or the
+    first `steps` (more than there are: all, with Keras' warning)."""
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1):
+        raise ValueError("%s: steps must be an integer >= 1 or None, got %r" % (what, steps))
+    if batch_size is None:
+        batch_size = int(math.ceil(n / steps)) if steps else 32
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError("%s: batch_size must be an integer >= 1, got %r" % (what, batch_size))
+    size = -(-n // int(batch_size))
+    if steps and steps > size:
+        warnings.warn(_RAN_OUT, UserWarning)
+    return int(batch_size), min(size, int(steps)) if steps else size
+
+
+def _callback_list(callbacks, what):
+    cbs = list(callbacks or [])
+    for cb in cbs:
+        if not isinstance(cb, Callback):
+            raise ValueError("%s: callbacks must be latefuse.callbacks.Callback objects, got %r"
+                             % (what, type(cb).__name__))
+    return cbs
 
 
 def _row_accuracy(loss_id, p, t, labels, shape):

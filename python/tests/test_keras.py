@@ -774,13 +774,28 @@ def test_terminate_on_nan_and_stop_training():
     w0 = m.get_weights()
     with pytest.raises(LatefuseError, match="training diverged at epoch 2"):
         m.fit(x, y, epochs=5, verbose=0)
+    # Keras 3 checks each batch's logs (on_batch_end): fit ends after the
+    # first batch whose running loss is not finite, that epoch's end still
+    # logged; the batch found here from the batch logs of a fit without it
     m.set_weights(w0)
-    h = m.fit(x, y, epochs=5, verbose=0, callbacks=[TerminateOnNaN()])  # ends after epoch 2, no error
-    assert len(h.history["loss"]) == 2 and np.isfinite(h.history["loss"][0])
-    assert not np.isfinite(h.history["loss"][1])
+    seen = []
+    log = LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(logs["loss"]))
+    with pytest.raises(LatefuseError, match="training diverged"):
+        m.fit(x, y, epochs=5, batch_size=8, shuffle=False, verbose=0, callbacks=[log])
+    first = next(i for i, v in enumerate(seen) if not np.isfinite(v))  # 5 steps an epoch
+    epoch, batch = divmod(first, 5)
+    assert batch < 4  # not an epoch's last batch: the stop comes mid-epoch
     m.set_weights(w0)
-    with pytest.raises(RuntimeError, match="NaN or Inf loss encountered at epoch 2"):
-        m.fit(x, y, epochs=5, verbose=0, callbacks=[TerminateOnNaN(raise_error=True)])
+    seen.clear()
+    it0 = int(m.optimizer.iterations)
+    h = m.fit(x, y, epochs=5, batch_size=8, shuffle=False, verbose=0, callbacks=[log, TerminateOnNaN()])
+    assert len(seen) == first + 1 and not np.isfinite(seen[-1])  # no batch after the first NaN one
+    assert int(m.optimizer.iterations) - it0 == first + 1
+    assert len(h.history["loss"]) == epoch + 1 and not np.isfinite(h.history["loss"][-1])
+    assert all(np.isfinite(h.history["loss"][:-1]))
+    m.set_weights(w0)
+    with pytest.raises(RuntimeError, match="NaN or Inf loss encountered at batch %d" % batch):
+        m.fit(x, y, epochs=5, batch_size=8, shuffle=False, verbose=0, callbacks=[TerminateOnNaN(raise_error=True)])
     # model.stop_training from any callback ends fit after that epoch: the
     # weights of a fit of that many epochs
     m, x, y = regression()
@@ -1163,3 +1178,262 @@ def test_text_model_nested_and_errors(tmp_path):
                        r"the vectorizer makes \(None, 3\)$"):
         m.save(tmp_path / "never.lf")
     assert not os.listdir(tmp_path)
+
+
+# ---------------------------------------------------------------- Keras 3's
+# fit / evaluate / predict arguments: validation_freq, validation_steps and
+# validation_batch_size, steps_per_epoch, initial_epoch, evaluate(steps,
+# callbacks), predict(steps, callbacks)
+# (keras/src/backend/torch/trainer.py, keras/src/trainers/trainer.py
+# _should_eval, keras/src/trainers/epoch_iterator.py,
+# keras/src/trainers/data_adapters/array_data_adapter.py)
+
+class Recorder(Callback):
+    """Every hook's call, in order, with its argument and a copy of logs."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+
+def _record(hook):
+    def f(self, *args, **kwargs):
+        logs = kwargs["logs"] if "logs" in kwargs else args[-1]
+        args = args if "logs" in kwargs else args[:-1]
+        self.calls.append((hook,) + args + (dict(logs or {}),))
+    return f
+
+
+for _h in ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_train_batch_begin",
+           "on_train_batch_end", "on_test_begin", "on_test_end", "on_test_batch_begin", "on_test_batch_end",
+           "on_predict_begin", "on_predict_end", "on_predict_batch_begin", "on_predict_batch_end"):
+    setattr(Recorder, _h, _record(_h))
+
+
+def names(rec, prefix):
+    return [c[0] for c in rec.calls if c[0].startswith(prefix)]
+
+
+def test_validation_freq_validates_those_epochs_only():
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=0.05), "mse", metrics=["mae"])
+    vx, vy = x[30:], y[30:]
+    at_end = {}
+    probe = LambdaCallback(on_epoch_end=lambda e, logs: at_end.__setitem__(e, (dict(logs), m.evaluate(vx, vy),
+                                                                                 m.get_weights())))
+    rec = Recorder()
+    h = m.fit(x[:30], y[:30], epochs=5, batch_size=8, validation_data=(vx, vy), validation_freq=2, verbose=0,
+              callbacks=[probe, rec])
+    # epochs 2 and 4 (1-based) measured: their logs hold val_*, the others not
+    for e in range(5):
+        keys = sorted(at_end[e][0])
+        assert keys == (["loss", "mae", "val_loss", "val_mae"] if e in (1, 3) else ["loss", "mae"]), (e, keys)
+    for e in (1, 3):
+        assert at_end[e][0]["val_loss"] == pytest.approx(at_end[e][1][0], rel=1e-12)
+    # Keras' History: the val_ lists hold the validated epochs' values only
+    assert h.epoch == [0, 1, 2, 3, 4] and len(h.history["loss"]) == 5
+    assert h.history["val_loss"] == [at_end[1][0]["val_loss"], at_end[3][0]["val_loss"]]
+    assert h.history["val_mae"] == [at_end[1][0]["val_mae"], at_end[3][0]["val_mae"]]
+    # fit's validation goes through evaluate(callbacks=...) in Keras: on_test_begin /
+    # on_test_end (the logs without val_) at those epochs only, before on_epoch_end
+    ends = [c for c in rec.calls if c[0] in ("on_test_begin", "on_test_end", "on_epoch_end")]
+    assert [c[0] for c in ends] == ["on_epoch_end", "on_test_begin", "on_test_end", "on_epoch_end",
+                                    "on_epoch_end", "on_test_begin", "on_test_end", "on_epoch_end",
+                                    "on_epoch_end"]
+    assert ends[2][1] == {"loss": at_end[1][0]["val_loss"], "mae": at_end[1][0]["val_mae"]}
+    # a list: those 1-based epochs; the training itself as without validation
+    m2, _, _ = regression()
+    m2.compile(SGD(learning_rate=0.05), "mse", metrics=["mae"])
+    h2 = m2.fit(x[:30], y[:30], epochs=5, batch_size=8, validation_data=(vx, vy), validation_freq=[1, 5, 9],
+                verbose=0)
+    assert len(h2.history["val_loss"]) == 2 and h2.history["loss"] == h.history["loss"]
+    assert h2.history["val_loss"][1] == pytest.approx(m2.evaluate(vx, vy)[0], rel=1e-12)
+    for got, w in zip(m2.get_weights(), at_end[4][2]):
+        np.testing.assert_array_equal(got, w)
+    with pytest.raises(ValueError, match="Expected `validation_freq` to be a list or int"):
+        m2.fit(x, y, epochs=1, validation_split=0.2, validation_freq="2", verbose=0)
+    with pytest.raises(ValueError, match="validation_freq must be an integer >= 1"):
+        m2.fit(x, y, epochs=1, validation_split=0.2, validation_freq=0, verbose=0)
+
+
+def test_validation_freq_early_stopping_skips_unvalidated_epochs():
+    # Keras' EarlyStopping returns at an epoch whose logs lack val_loss (a
+    # warning): with min_delta too big to improve, epoch 2 (the first
+    # validated) is the best and epoch 4 the first without improvement, so
+    # patience=1 stops there, 4 epochs run; the best weights are epoch 2's
+    def fresh():
+        m, x, y = regression()
+        m.compile(SGD(learning_rate=0.05), "mse")
+        return m, x, y
+    m, x, y = fresh()
+    es = EarlyStopping(patience=1, min_delta=100.0, restore_best_weights=True)
+    with pytest.warns(UserWarning, match="Early stopping conditioned on metric `val_loss` which is not "
+                                         "available. Available metrics are: loss"):
+        h = m.fit(x, y, epochs=8, batch_size=8, validation_split=0.25, validation_freq=2, verbose=0,
+                  callbacks=[es])
+    assert len(h.history["loss"]) == 4 and len(h.history["val_loss"]) == 2
+    assert h.stopped_early and h.best_epoch == 1 and es.best_epoch == 1 and es.stopped_epoch == 3
+    m2, _, _ = fresh()
+    m2.fit(x, y, epochs=2, batch_size=8, validation_split=0.25, verbose=0)
+    for got, w in zip(m.get_weights(), m2.get_weights()):
+        np.testing.assert_array_equal(got, w)
+
+
+def test_validation_steps_and_batch_size():
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=0.05), "mse")
+    vx, vy = x[30:], y[30:]  # 10 rows
+    got = {}
+    probe = LambdaCallback(on_epoch_end=lambda e, logs: got.update(
+        val=logs["val_loss"], first6=m.evaluate(vx[:6], vy[:6]), all=m.evaluate(vx, vy)))
+    # validation_steps=2 of validation_batch_size=3: the first 6 rows
+    m.fit(x[:30], y[:30], epochs=1, batch_size=8, validation_data=(vx, vy), validation_steps=2,
+          validation_batch_size=3, verbose=0, callbacks=[probe])
+    assert got["val"] == pytest.approx(got["first6"], rel=1e-12) and got["val"] != pytest.approx(got["all"])
+    # fit's batch_size when validation_batch_size is None: 4 rows of 8
+    m.fit(x[:30], y[:30], epochs=1, batch_size=2, validation_data=(vx, vy), validation_steps=3, verbose=0,
+          callbacks=[probe])
+    assert got["val"] == pytest.approx(got["first6"], rel=1e-12)
+    # no batch size at all: ceil(10 / 3) = 4 rows a batch, every row
+    m.fit(x[:30], y[:30], epochs=1, validation_data=(vx, vy), validation_steps=3, verbose=0, callbacks=[probe])
+    assert got["val"] == pytest.approx(got["all"], rel=1e-12)
+    # more steps than batches: every row, with Keras' warning
+    with pytest.warns(UserWarning, match="Your input ran out of data"):
+        m.fit(x[:30], y[:30], epochs=1, validation_data=(vx, vy), validation_steps=5, validation_batch_size=3,
+              verbose=0, callbacks=[probe])
+    assert got["val"] == pytest.approx(got["all"], rel=1e-12)
+    with pytest.raises(ValueError, match="validation_batch_size must be an integer >= 1"):
+        m.fit(x, y, epochs=1, validation_split=0.2, validation_batch_size=0, verbose=0)
+
+
+def test_evaluate_and_predict_steps():
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=0.05), "mse", metrics=["mae"])
+    # batch_size given: the first steps * batch_size rows
+    assert m.evaluate(x, y, batch_size=8, steps=2) == m.evaluate(x[:16], y[:16])
+    p = m.predict(x, batch_size=8, steps=2)
+    assert p.shape == (16, 1)
+    np.testing.assert_array_equal(p, m.predict(x)[:16])
+    # batch_size None: ceil(40 / 3) = 14 a batch, every row
+    assert m.evaluate(x, y, steps=3) == m.evaluate(x, y)
+    np.testing.assert_array_equal(m.predict(x, steps=3), m.predict(x))
+    with pytest.warns(UserWarning, match="Your input ran out of data"):
+        assert m.evaluate(x, y, batch_size=8, steps=6) == m.evaluate(x, y)
+    with pytest.raises(ValueError, match="evaluate: steps must be an integer >= 1"):
+        m.evaluate(x, y, steps=0)
+    with pytest.raises(ValueError, match="predict: batch_size must be an integer >= 1"):
+        m.predict(x, batch_size=0)
+
+
+def test_evaluate_and_predict_callbacks():
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=0.05), "mse", metrics=["mae"])
+    rec = Recorder()
+    res = m.evaluate(x, y, batch_size=16, callbacks=[rec], return_dict=True)
+    assert names(rec, "on_test") == ["on_test_begin"] + ["on_test_batch_begin", "on_test_batch_end"] * 3 + \
+        ["on_test_end"]
+    assert rec.params == {"verbose": "auto", "epochs": 1, "steps": 3} and rec.model is m
+    assert res == m.evaluate(x, y, return_dict=True) and rec.calls[-1] == ("on_test_end", res)
+    # the batch logs: the loss so far, as evaluate on the rows so far
+    batch_ends = [c for c in rec.calls if c[0] == "on_test_batch_end"]
+    for b, rows in zip(range(3), (16, 32, 40)):
+        assert batch_ends[b][1] == b and list(batch_ends[b][2]) == ["loss"]
+        assert batch_ends[b][2]["loss"] == pytest.approx(m.evaluate(x[:rows], y[:rows])[0], rel=1e-12)
+    # model.stop_evaluating after batch 1: the result of those 32 rows
+    stop = LambdaCallback(on_test_batch_end=lambda b, logs: setattr(m, "stop_evaluating", b == 1))
+    assert m.evaluate(x, y, batch_size=16, callbacks=[stop]) == m.evaluate(x[:32], y[:32])
+    # predict: the batches' outputs, the same bits as one call
+    rec = Recorder()
+    p = m.predict(x, batch_size=16, callbacks=[rec])
+    np.testing.assert_array_equal(p, m.predict(x))
+    assert names(rec, "on_predict") == ["on_predict_begin"] + ["on_predict_batch_begin",
+                                                              "on_predict_batch_end"] * 3 + ["on_predict_end"]
+    outs = [c[2]["outputs"] for c in rec.calls if c[0] == "on_predict_batch_end"]
+    np.testing.assert_array_equal(np.concatenate(outs), p)
+    assert [len(o) for o in outs] == [16, 16, 8]
+    stop = LambdaCallback(on_predict_batch_end=lambda b, logs: setattr(m, "stop_predicting", b == 0))
+    np.testing.assert_array_equal(m.predict(x, batch_size=16, callbacks=[stop]), p[:16])
+    # without batch hooks: begin and end only
+    rec = LambdaCallback(on_predict_begin=lambda logs: seen.append("b"), on_predict_end=lambda logs: seen.append("e"))
+    seen = []
+    m.predict(x, callbacks=[rec])
+    assert seen == ["b", "e"]
+    with pytest.raises(ValueError, match="evaluate: callbacks must be latefuse.callbacks.Callback"):
+        m.evaluate(x, y, callbacks=[object()])
+
+
+def test_steps_per_epoch_goes_on_across_epochs():
+    # Keras 3's EpochIterator with steps_per_epoch over arrays: one pass of 5
+    # batches (40 rows of 8) goes on across epochs; epoch 2 takes batches 3
+    # and 4, reaches the pass's end and stops there ("ran out of data"), and
+    # epoch 3 starts a new pass.  Plain SGD, rows in order: train_on_batch
+    # on those batches gives the same weights
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=0.05), "mse")
+    steps = []
+    log = LambdaCallback(on_train_batch_end=lambda b, logs: steps.append(b),
+                         on_epoch_end=lambda e, logs: steps.append("end"))
+    with pytest.warns(UserWarning, match="Your input ran out of data") as w:
+        h = m.fit(x, y, epochs=3, batch_size=8, steps_per_epoch=3, shuffle=False, verbose=0, callbacks=[log])
+    assert len([a for a in w if "ran out" in str(a.message)]) == 1
+    assert steps == [0, 1, 2, "end", 0, 1, "end", 0, 1, 2, "end"] and h.params["steps"] == 3
+    ref, _, _ = regression()
+    ref.compile(SGD(learning_rate=0.05), "mse")
+    for b in (0, 1, 2, 3, 4, 0, 1, 2):
+        ref.train_on_batch(x[8 * b:8 * b + 8], y[8 * b:8 * b + 8])
+    for got, want in zip(m.get_weights(), ref.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    # the epoch's loss: the mean over its steps' rows
+    assert len(h.history["loss"]) == 3
+    # batch_size None: ceil(40 / 4) = 10 rows a batch, 4 steps a pass
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=0.05), "mse")
+    steps.clear()
+    m.fit(x, y, epochs=2, steps_per_epoch=4, shuffle=False, verbose=0, callbacks=[log])
+    assert steps == [0, 1, 2, 3, "end"] * 2
+    ref, _, _ = regression()
+    ref.compile(SGD(learning_rate=0.05), "mse")
+    for b in (0, 1, 2, 3) * 2:
+        ref.train_on_batch(x[10 * b:10 * b + 10], y[10 * b:10 * b + 10])
+    for got, want in zip(m.get_weights(), ref.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+def test_initial_epoch_numbers_the_epochs_from_it(capfd):
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=0.05), "mse")
+    rates = []
+    sched = LearningRateScheduler(lambda epoch, lr: rates.append(epoch) or 0.05)
+    rec = Recorder()
+    h = m.fit(x, y, epochs=5, initial_epoch=3, batch_size=8, validation_split=0.25, validation_freq=2,
+              verbose=2, callbacks=[sched, rec])
+    # epochs 3 and 4 run (5 - 3), numbered so; validation at the 1-based 4th only
+    assert h.epoch == [3, 4] and len(h.history["loss"]) == 2 and len(h.history["val_loss"]) == 1
+    assert rates == [3, 4]
+    assert [c[1] for c in rec.calls if c[0] == "on_epoch_end"] == [3, 4]
+    assert "val_loss" in [c for c in rec.calls if c[0] == "on_epoch_end"][0][2]
+    err = capfd.readouterr().err
+    assert "Epoch 4/5" in err and "Epoch 5/5" in err and "Epoch 1/5" not in err
+    # the same training as a fit of 2 epochs (no draws: SGD, no dropout; shuffled by the same seed
+    # only when the epoch keys agree, so compare unshuffled)
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=0.05), "mse")
+    m.fit(x, y, epochs=4, initial_epoch=2, batch_size=8, shuffle=False, verbose=0)
+    ref, _, _ = regression()
+    ref.compile(SGD(learning_rate=0.05), "mse")
+    ref.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    for got, want in zip(m.get_weights(), ref.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    # EarlyStopping(start_from_epoch=4) counts the fit's epoch numbers: epoch 3 is not watched
+    es = EarlyStopping(monitor="loss", patience=1, min_delta=100.0, start_from_epoch=4)
+    h = m.fit(x, y, epochs=7, initial_epoch=3, batch_size=8, verbose=0, callbacks=[es])
+    assert h.epoch == [3, 4, 5] and h.best_epoch == 4 and es.stopped_epoch == 5
+    # initial_epoch >= epochs: nothing runs (Keras' empty range)
+    w = m.get_weights()
+    rec = Recorder()
+    h = m.fit(x, y, epochs=3, initial_epoch=3, verbose=0, callbacks=[rec])
+    assert h.history == {} and h.epoch == [] and names(rec, "on_") == ["on_train_begin", "on_train_end"]
+    for got, want in zip(m.get_weights(), w):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="initial_epoch must be an integer >= 0"):
+        m.fit(x, y, epochs=3, initial_epoch=-1, verbose=0)
