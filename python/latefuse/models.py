@@ -975,6 +975,7 @@ class Model:
                     return
                 try:
                     ev = p.contents.event
+                    stop = None  # this event's stop: self.stop_training after its hooks
                     if ev == 0:
                         for cb in others:
                             cb.on_epoch_begin(p.contents.epoch - 1, {})
@@ -991,7 +992,11 @@ class Model:
                             logs[a] = p.contents.accuracy
                         for cb in batch_cbs:
                             cb.on_train_batch_end(s - 1, logs)
-                        if s < p.contents.steps and not self.stop_training:
+                        # Keras' batch loop breaks after on_train_batch_end; a
+                        # stop set in the next on_train_batch_begin still runs
+                        # that batch (the library stops after it, at its event)
+                        stop = self.stop_training
+                        if s < p.contents.steps and not stop:
                             for cb in batch_cbs:
                                 cb.on_train_batch_begin(s, {})
                         self._push_learning_rate()  # the next step's rate
@@ -1030,8 +1035,8 @@ class Model:
                             cb.on_epoch_end(p.contents.epoch - 1, logs)
                         epoch_logs.append(dict(logs))
                         self._push_learning_rate()  # the next epoch's rate
-                    if self.stop_training:  # Keras' model.stop_training: fit ends after this step
-                        lib.lf_model_stop_training(self._handle)
+                    if self.stop_training if stop is None else stop:  # Keras' model.stop_training:
+                        lib.lf_model_stop_training(self._handle)  # fit ends after this step
                 except BaseException as e:  # ctypes would print and drop it: raised after fit
                     errors.append(e)
                     lib.lf_model_stop_training(self._handle)  # no more steps: raised when fit returns

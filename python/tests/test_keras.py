@@ -899,6 +899,23 @@ def test_batch_hooks_order_logs_rates_and_stop():
     assert h.history["loss"] == [seen[1][1]]
     for got, w in zip(m.get_weights(), per_batch_steps([0.01, 0.01], 40)):
         np.testing.assert_array_equal(got, w)
+    # set in on_train_batch_begin(2): Keras still runs batch 2 (its loop
+    # checks stop_training after on_train_batch_end), then stops
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=0.01), "mse")
+    calls = []
+
+    def begin(b, logs):
+        calls.append(("bb", b))
+        m.stop_training = b == 2
+
+    h = m.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0,
+              callbacks=[LambdaCallback(on_train_batch_begin=begin,
+                                        on_train_batch_end=lambda b, lg: calls.append(("be", b)))])
+    assert calls == [("bb", 0), ("be", 0), ("bb", 1), ("be", 1), ("bb", 2), ("be", 2)]
+    assert m.optimizer.iterations == 3 and len(h.history["loss"]) == 1
+    for got, w in zip(m.get_weights(), per_batch_steps([0.01] * 3, 40)):
+        np.testing.assert_array_equal(got, w)
 
 
 def _scripted_fit(losses, **es_args):
