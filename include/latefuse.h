@@ -1223,8 +1223,9 @@ uint64_t lf_model_iterations(const lf_model *m);
  * stays 0 (early stopping did not stop it).  Each fit starts without the
  * request, and forgets it when it returns; outside a fit's callback it
  * does nothing.  Over MPI ranks, a request on any rank stops every rank
- * at the same step (the ranks exchange the flag after each step when the
- * fit has a progress callback).  LF_ERR_ARG for a NULL m. */
+ * at the same step (the ranks exchange the flag after each step when any
+ * rank's fit has a progress callback, rank 0's alone included).
+ * LF_ERR_ARG for a NULL m. */
 lf_status lf_model_stop_training(lf_model *m);
 
 /* Keras' model.train_on_batch(x, y, sample_weight): one optimizer step on

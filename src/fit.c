@@ -678,6 +678,8 @@ typedef struct fit_run {
     double *rbuf;     /* P > 1: the layers' room for their sums (reduce.buf) */
     size_t n_sall, n_rbuf; /* doubles sall and rbuf hold */
     lf_reduce reduce; /* P > 1: sums over the ranks for the layers */
+    int stop_sync;    /* P > 1: some rank's fit has a progress callback (which
+                         may ask to stop): the ranks exchange the request */
     lf_status st;     /* a failed collective call (message in st_err) */
     lf_err st_err;
 } fit_run;
@@ -922,13 +924,14 @@ static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum) {
 }
 
 /* Whether the fit was asked to stop (m->stop_requested, set by a progress
- * callback).  Over MPI ranks with a progress callback, the ranks agree on
- * it (one allgather of a flag): a rank that asked makes every rank stop at
- * the same step, and every rank's request is set.  A failed exchange sets
- * r->st and stops. */
+ * callback).  Over MPI ranks of which any has a progress callback (a rank
+ * alone may have one: rank 0 printing the progress), every rank takes part
+ * in the exchange of the flag (one allgather): a rank that asked makes
+ * every rank stop at the same step, and every rank's request is set.  A
+ * failed exchange sets r->st and stops. */
 static int fit_stop_agreed(fit_run *r) {
     lf_model *m = r->m;
-    if (r->d.size > 1 && r->o->progress) {
+    if (r->stop_sync) {
         int any = 0;
         lf_status st = lf_dist_any(&r->d, m->stop_requested, &any, &r->st_err);
         if (st != LF_OK) {
@@ -1146,6 +1149,9 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
     if (st == LF_OK) st = fit_same_args(m, &r, arch);
     /* every rank starts from rank 0's weights */
     if (st == LF_OK) st = lf_dist_bcast(&r.d, m->params, m->n_params * sizeof(float), 0, &m->err);
+    /* whether any rank's progress callback may ask to stop: then every rank
+     * exchanges the request (fit_stop_agreed), also one without a callback */
+    if (st == LF_OK && r.d.size > 1) st = lf_dist_any(&r.d, o->progress != NULL, &r.stop_sync, &m->err);
     if (st != LF_OK) {
         if (ast == LF_OK) fit_run_free(&r);
         return st;

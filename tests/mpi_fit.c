@@ -43,6 +43,9 @@
  *                              step; the last rank alone asks to stop at
  *                              epoch 2's step 5 (lf_model_stop_training):
  *                              every rank ends after that step
+ *   mpi_fit OUT.lfm progress0  the seed network, rank 0 alone with a progress
+ *                              callback (which does nothing): the same fit
+ *                              as seed
  *   mpi_fit OUT.lfm KIND EPOCHS   that many epochs, each rank writing its
  *                              process id to rank<R>.pid first (for the
  *                              test that kills one rank during the fit)
@@ -75,6 +78,9 @@ static void stop_at_step5(void *ctx, const lf_progress *p) {
     if (s->asks && p->event == LF_PROGRESS_STEP && p->epoch == 2 && p->step == 5) lf_model_stop_training(s->m);
 }
 
+/* progress0: rank 0's progress callback */
+static void no_progress(void *ctx, const lf_progress *p) { (void)ctx, (void)p; }
+
 int main(int argc, char **argv) {
     int rank = 0, size = 1, rc = 0;
     const void *comm = NULL;
@@ -87,6 +93,7 @@ int main(int argc, char **argv) {
 #endif
     if (argc < 2) return 2;
     const char *kind = argc > 2 ? argv[2] : "seed";
+    int seed = strcmp(kind, "seed") == 0 || strcmp(kind, "progress0") == 0;
     uint64_t s = 12345; /* a fixed generator of the data (64-bit LCG) */
     for (size_t i = 0; i < (size_t)N * D; i++) {
         s = s * 6364136223846793005ull + 1442695040888963407ull;
@@ -100,7 +107,7 @@ int main(int argc, char **argv) {
     int val = strcmp(kind, "valdiff") == 0 || strcmp(kind, "mindelta") == 0;
     int diff = strcmp(kind, "optdiff") == 0 || strcmp(kind, "l2diff") == 0;
     int stopstep = strcmp(kind, "stopstep") == 0;
-    if (!st && (strcmp(kind, "seed") == 0 || strcmp(kind, "bad") == 0 || val || diff || stopstep)) {
+    if (!st && (seed || strcmp(kind, "bad") == 0 || val || diff || stopstep)) {
         lf_optimizer adam = lf_optimizer_default(LF_OPT_ADAM);
         if (strcmp(kind, "optdiff") == 0 && rank == 1) adam.clipnorm = 0.001f;
         st = lf_seed_network(m, D, 32, NULL, &adam);
@@ -159,6 +166,7 @@ int main(int argc, char **argv) {
     if (strcmp(kind, "mindelta") == 0 && rank == 1) fo.min_delta = 1e9f;
     stopper stop = {m, rank == size - 1};
     if (stopstep) fo.progress = stop_at_step5, fo.progress_ctx = &stop, fo.progress_every_step = 1;
+    if (strcmp(kind, "progress0") == 0 && rank == 0) fo.progress = no_progress;
     const float *x[2] = {x1, x2};
     /* seqout: a target per step (the second input's values) */
     if (!st) st = lf_model_fit(m, x, strcmp(kind, "seqout") == 0 ? x2 : y, N, &fo);
@@ -170,7 +178,7 @@ int main(int argc, char **argv) {
         size_t nb = strcmp(kind, "batchnorm") == 0 || strcmp(kind, "seqbn") == 0 ? 8 : strcmp(kind, "cnn") == 0 ? 6 : 0;
         size_t nk = strcmp(kind, "cnn") == 0 ? 54 : 8;
         if (nb) lf_get_weights(m, "bn", 2, mine, nb), lf_get_weights(m, "bn", 3, mine + nb, nb);
-        if (strcmp(kind, "seed") == 0 || strcmp(kind, "bad") == 0 || stopstep)
+        if (seed || strcmp(kind, "bad") == 0 || stopstep)
             lf_get_weights(m, "weighted_average", 0, mine, 2);
         else if (diff) lf_get_weights(m, "dense_2", 0, mine, 32);
         else if (strcmp(kind, "wino") == 0) lf_get_weights(m, "conv2", 1, mine, 16);
@@ -191,13 +199,13 @@ int main(int argc, char **argv) {
         const lf_history *h = lf_model_history(m);
         for (size_t e = 0; e < h->epochs; e++) printf("loss %.9g\n", h->loss[e]);
         float w[2];
-        if (strcmp(kind, "seed") == 0 && lf_get_weights(m, "weighted_average", 0, w, 2) == LF_OK) {
+        if (seed && lf_get_weights(m, "weighted_average", 0, w, 2) == LF_OK) {
             double e0 = exp(w[0] - fmax(w[0], w[1])), e1 = exp(w[1] - fmax(w[0], w[1]));
             printf("weights %.9g %.9g\n", e0 / (e0 + e1), e1 / (e0 + e1));
         }
         float k[54];
         size_t nk = strcmp(kind, "cnn") == 0 ? 54 : 8;
-        if (strcmp(kind, "seed") != 0 && strcmp(kind, "wino") != 0 && !stopstep && lf_get_weights(m, "out", 0, k, nk) == LF_OK)
+        if (!seed && strcmp(kind, "wino") != 0 && !stopstep && lf_get_weights(m, "out", 0, k, nk) == LF_OK)
             for (size_t i = 0; i < nk; i++) printf("out %.9g\n", k[i]);
         if (lf_model_save(m, argv[1], LF_WRITE_NO_FSYNC) != LF_OK) rc = 1;
     }

@@ -436,6 +436,13 @@ if cc -std=c11 -O2 -I"$ROOT/include" "$ROOT/tests/mpi_fit.c" "$BUILD/liblatefuse
             bad "stop asked by the last of $p ranks: exit $rc after $secs s, '$(head -n 3 "stopstep$p.txt")'"
         within2 stopstep0.txt "stopstep$p.txt" "a fit stopped at a step on $p ranks"
     done
+    # rank 0 alone with a progress callback (as the CLI's progress bar):
+    # every rank takes part in the stop requests' exchange, the seed fit
+    start=$(date +%s)
+    fit 2 progress02.lfm progress0 progress02.txt
+    secs=$(($(date +%s) - start))
+    [ "$rc" -eq 0 ] && [ "$secs" -le 20 ] && ok || bad "progress on rank 0 alone: exit $rc after $secs s"
+    same f2.lfm progress02.lfm "fit on 2 ranks with progress on rank 0 alone: the model file"
     # rank 1 killed (SIGKILL) during a long fit: mpirun ends the job
     rm -f rank0.pid rank1.pid
     start=$(date +%s)
