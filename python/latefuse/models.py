@@ -1051,11 +1051,12 @@ class Model:
         opts.cancel = stop.pointer()
         st = stop.run(lambda: lib.lf_model_fit_arrays(self._handle, tab, ytab, n, ctypes.byref(opts)),
                       "latefuse-model-fit")
+        # the steps done, also when fit fails or is interrupted (Keras' counter)
+        self.optimizer.iterations = int(lib.lf_model_iterations(self._handle))
         if stop.cancelled is not None:
             raise stop.cancelled
         if st:
             _lib.raise_model(self._handle, st)
-        self.optimizer.iterations = int(lib.lf_model_iterations(self._handle))
         if errors:
             raise errors[0]
         hp = lib.lf_model_history(self._handle).contents

@@ -774,6 +774,7 @@ def test_terminate_on_nan_and_stop_training():
     w0 = m.get_weights()
     with pytest.raises(LatefuseError, match="training diverged at epoch 2"):
         m.fit(x, y, epochs=5, verbose=0)
+    assert m.optimizer.iterations == 4  # the steps done (2 an epoch), as the library counts them
     # Keras 3 checks each batch's logs (on_batch_end): fit ends after the
     # first batch whose running loss is not finite, that epoch's end still
     # logged; the batch found here from the batch logs of a fit without it
