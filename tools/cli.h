@@ -336,10 +336,14 @@ void cli_guard_mapped(void);
  * labels, the fusion model, the features, the class names or another
  * output. */
 int cli_check_outputs_apart(const struct cli_opts *o, char *err, size_t errlen);
-/* Nonzero, with one sentence in err, when the folder an output is renamed
- * into is missing, not a folder or not writable: checked before any work,
- * so that a long fit does not end on it. */
+/* Nonzero, with one sentence in err, when an output is a folder (through
+ * its links), or the folder it is renamed into is missing, not a folder or
+ * not writable: checked before any work, so that a long fit does not end
+ * on it. */
 int cli_check_output_folders(const struct cli_opts *o, char *err, size_t errlen);
+/* Whether the output path is an existing folder (through its links; "-"
+ * is not): the writers refuse it. */
+int cli_output_is_folder(const char *path);
 /* lf_fusion_predict_files' temp callback: holds the signals while a
  * temporary output is created and registered, and while the outputs are
  * renamed; forgets them after. */

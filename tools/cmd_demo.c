@@ -139,16 +139,20 @@ static int make_save_dir(const char *dir) {
 }
 
 /* Before any work: --save's folder made when the report goes there, then
- * --report must not be one of --save's files (it would be written, then
- * replaced), and its folder must take it (as the fusion commands check
- * their outputs).  Exit status 2 or 1 and the message, or 0. */
+ * none of --save's files may be a folder, --report must not be one of
+ * them (it would be written, then replaced), and its folder must take it
+ * (as the fusion commands check their outputs).  Exit status 2 or 1 and the message, or 0. */
 static int demo_outputs_fine(const struct cli_opts *o) {
     char path[4200], msg[4400];
     int bad = report_in_save_dir(o) ? make_save_dir(o->save_dir) : 0;
     if (bad) return bad;
-    for (size_t k = 0; o->report && o->save_dir && k < 6; k++) {
+    for (size_t k = 0; o->save_dir && k < 6; k++) {
         snprintf(path, sizeof path, "%s/%s", o->save_dir, save_names[k]);
-        if (lf_outputs_same(o->report, path)) {
+        if (cli_output_is_folder(path)) { /* refused by the writer, after all the work */
+            snprintf(msg, sizeof msg, "cannot write --save's '%s': it is a folder; nothing was written", path);
+            return cli_fail(LF_ERR_IO, msg, 0);
+        }
+        if (o->report && lf_outputs_same(o->report, path)) {
             snprintf(msg, sizeof msg, "--report '%s' is '%s', which --save writes; nothing was written", o->report,
                      path);
             return cli_fail(LF_ERR_ARG, msg, 0);

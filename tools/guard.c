@@ -267,6 +267,11 @@ int cli_check_outputs_apart(const struct cli_opts *o, char *err, size_t errlen) 
     return 0;
 }
 
+int cli_output_is_folder(const char *path) {
+    struct stat sb;
+    return strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
 /* The folder an output is renamed into, into dir.  Returns 0 when there
  * is nothing to check here: standard output, an existing target that is
  * not a regular file (written through, never replaced; a folder is the
@@ -286,12 +291,18 @@ static int output_folder(const char *path, char *dir, size_t len) {
 }
 
 int cli_check_output_folders(const struct cli_opts *o, char *err, size_t errlen) {
-    const char *outs[4] = {o->out, o->classes_out, o->command == CLI_FIT ? o->history : NULL,
+    int history = o->command == CLI_FIT || o->command == CLI_SEED_EXAMPLE || o->command == CLI_HEAD_EXAMPLE;
+    const char *outs[4] = {o->out, o->classes_out, history ? o->history : NULL,
                            o->command == CLI_DEMO ? o->report : NULL};
     const char *opts[4] = {"-o", "--classes-out", "--history", "--report"};
     for (int k = 0; k < 4; k++) {
         char dir[GUARD_PATH];
         struct stat sb;
+        if (outs[k] && cli_output_is_folder(outs[k])) { /* the writer refuses it, after all the work */
+            snprintf(err, errlen, "cannot write %s '%s': it is a folder; nothing was read or written", opts[k],
+                     outs[k]);
+            return 1;
+        }
         if (!outs[k] || !output_folder(outs[k], dir, sizeof dir)) continue;
         const char *why = NULL;
         if (stat(dir, &sb) != 0)

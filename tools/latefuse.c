@@ -48,8 +48,15 @@ int main(int argc, char **argv) {
             return cli_mpi_finish(&o, bad);
         }
         cli_guard_start(o.threads);
-    } else if (o.command == CLI_DEMO || o.command == CLI_SEED_EXAMPLE || o.command == CLI_HEAD_EXAMPLE) {
-        cli_guard_start(0); /* their --report, --save and --history files, as the fusion commands' outputs */
+    } else if (o.command == CLI_SEED_EXAMPLE || o.command == CLI_HEAD_EXAMPLE) {
+        /* --history as fit's, before the training (demo checks its own) */
+        if (cli_check_output_folders(&o, err, sizeof err)) {
+            if (o.rank == 0) cli_error(err);
+            return cli_mpi_finish(&o, CLI_EXIT_FAIL);
+        }
+        cli_guard_start(0);
+    } else if (o.command == CLI_DEMO) {
+        cli_guard_start(0); /* its --report and --save files, as the fusion commands' outputs */
     }
     int rc = CLI_EXIT_USAGE;
     switch (o.command) {
