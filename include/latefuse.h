@@ -1828,6 +1828,31 @@ typedef enum lf_temp_event {
 
 typedef void (*lf_temp_fn)(void *ctx, lf_temp_event ev, const char *path, int ok);
 
+/* One file of lf_npy_save_all: rows x cols float32 at path. */
+typedef struct lf_npy_file {
+    const char *path;
+    const float *data;
+    size_t rows, cols;
+} lf_npy_file;
+
+/* Writes n .npy files as lf_npy_save does, all or nothing: every one is
+ * written whole to its temporary file (and fsynced, unless
+ * LF_WRITE_NO_FSYNC) before any is renamed into place, so that a failure
+ * on the way (a full disk, a target that is a folder, out of memory) leaves
+ * every target as it was and no temporary file.  Only a failed rename
+ * itself, after the renames before it succeeded (rare: a folder is refused
+ * before anything is written), leaves those files new; the message then
+ * names them.  A target that is a device, FIFO or socket is written
+ * through (as every save), after the temporary files are complete.  "-"
+ * (standard output, which cannot be taken back) and two paths that land on
+ * one file (lf_outputs_same) are LF_ERR_ARG, before anything is written.
+ * temp (NULL: none) is told about the temporary files as
+ * lf_fusion_predict_files tells it: CREATING / CREATED around each one's
+ * creation, RENAMING / RENAMED around the renames, DISCARDED when the call
+ * fails before them. */
+lf_status lf_npy_save_all(const lf_npy_file *files, size_t n, unsigned flags, lf_temp_fn temp, void *temp_ctx,
+                          char *err, size_t errlen);
+
 #define LF_READ_NO_MMAP 2u /* lf_predict_files_options.flags: read() every input (the default;
                               wins over LF_READ_MMAP) */
 #define LF_READ_MMAP 4u    /* lf_predict_files_options.flags: memory-map native float32 .npy inputs */

@@ -921,11 +921,23 @@ if cmp -s dm/y_val.npy y_val_copy.npy; then ok; else bad "demo --report onto a -
 expect_error 1 "cannot write --report 'nodir/r.html': the folder 'nodir' does not exist; nothing was read or written" \
     demo --report nodir/r.html --quiet
 expect_ok demo --save dm_r --report dm_r/r.html --quiet
-# --save's files: one that is a folder is refused before the work (it
-# was found when written, after the two files before it were replaced)
+# --save's files are all or nothing: a folder in one's place is refused
+# before the work; a file that cannot be created (its link leads into a
+# missing folder: found only when it is written, the sixth) leaves the old
+# files as they were, the link, and no temporary file (the files were
+# replaced one by one, the first five new)
 mkdir -p dm_f/y_val.npy
 expect_error 1 "cannot write --save's 'dm_f/y_val.npy': it is a folder; nothing was written" demo --save dm_f --quiet
 if [ "$(ls -A dm_f)" = y_val.npy ]; then ok; else bad "demo --save with y_val.npy a folder left: $(ls -A dm_f)"; fi
+rmdir dm_f/y_val.npy
+cp dm/y_val.npy dm_f/image_val.npy # not what the demo writes there
+ln -s nodir/x.npy dm_f/y_test.npy
+run demo --save dm_f --quiet
+if [ "$rc" -eq 1 ] && [ "$(cat err)" = "latefuse: cannot create a temporary file beside 'dm_f/y_test.npy': No such \
+file or directory" ]; then ok; else bad "demo --save with a link into a missing folder: exit $rc, $(cat err)"; fi
+if cmp -s dm/y_val.npy dm_f/image_val.npy && [ -L dm_f/y_test.npy ] &&
+    [ "$(ls -A dm_f | tr '\n' ' ')" = "image_val.npy y_test.npy " ]; then ok
+else bad "a failed demo --save changed its folder: $(ls -lA dm_f)"; fi
 if [ -s dm_r/r.html ] && [ -s dm_r/y_val.npy ]; then ok; else bad "demo --report into --save's folder"; fi
 # the demo's page shows the command that makes it again: its seed and file
 expect_ok demo --seed 3 --report dm3.html --quiet

@@ -172,7 +172,7 @@ static int save_files(const struct cli_opts *o, cli_rng *r, const float *xi, con
     float *ti = malloc(sizeof(float) * DEMO_TEST * DEMO_D), *tt = malloc(sizeof(float) * DEMO_TEST * DEMO_D);
     float *qi = malloc(sizeof(float) * DEMO_TEST * DEMO_C), *qt = malloc(sizeof(float) * DEMO_TEST * DEMO_C);
     float *ty = malloc(sizeof(float) * DEMO_TEST);
-    char msg[600];
+    char msg[1000];
     int rc = 0;
     lf_status st = LF_OK;
     if (!ti || !tt || !qi || !qt || !ty) {
@@ -194,37 +194,26 @@ static int save_files(const struct cli_opts *o, cli_rng *r, const float *xi, con
     size_t mi, mt;
     drop_outputs(r, qi, qt, DEMO_TEST, &mi, &mt);
     const struct {
-        const char *name;
         const float *data;
         size_t rows, cols;
-    } files[6] = {
-        {save_names[0], pi, DEMO_N, DEMO_C},    {save_names[1], pt, DEMO_N, DEMO_C},
-        {save_names[2], ycol, DEMO_N, 1},       {save_names[3], qi, DEMO_TEST, DEMO_C},
-        {save_names[4], qt, DEMO_TEST, DEMO_C}, {save_names[5], ty, DEMO_TEST, 1},
+    } data[6] = {
+        {pi, DEMO_N, DEMO_C},    {pt, DEMO_N, DEMO_C},    {ycol, DEMO_N, 1},
+        {qi, DEMO_TEST, DEMO_C}, {qt, DEMO_TEST, DEMO_C}, {ty, DEMO_TEST, 1},
     };
-    sigset_t held; /* a signal waits until the six files are in place (a few ms) */
-    cli_guard_hold(&held);
-    size_t written = 0;
-    for (size_t k = 0; k < sizeof files / sizeof files[0] && !st; k++) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s/%s", dir, files[k].name);
-        st = lf_npy_save(path, files[k].data, files[k].rows, files[k].cols, 0, msg, sizeof msg);
-        written += !st;
+    char paths[6][4200];
+    lf_npy_file files[6];
+    for (size_t k = 0; k < 6; k++) {
+        snprintf(paths[k], sizeof paths[k], "%s/%s", dir, save_names[k]);
+        files[k] = (lf_npy_file){paths[k], data[k].data, data[k].rows, data[k].cols};
     }
-    if (!st) cli_outputs_done();
-    cli_guard_release(&held);
+    /* all or nothing: the six are complete in their temporary files
+     * (registered, so that a signal removes them) before any replaces its
+     * target; the signals are held while each is created and while they
+     * are renamed */
+    sigset_t prev;
+    st = lf_npy_save_all(files, 6, 0, cli_temp_event, &prev, msg, sizeof msg);
     if (st) {
-        /* the files are replaced one by one: say which are new, so that a
-         * folder holding some new files and some old ones is known as such */
-        char why[900];
-        size_t n = (size_t)snprintf(why, sizeof why, "%s", msg);
-        for (size_t k = 0; k < written && n < sizeof why; k++)
-            n += (size_t)snprintf(why + n, sizeof why - n, "%s%s", k ? (k + 1 < written ? ", " : " and ") : "; ",
-                                  files[k].name);
-        if (written && n < sizeof why)
-            snprintf(why + n, sizeof why - n, " %s written before it, the others were not",
-                     written > 1 ? "were" : "was");
-        rc = cli_fail(st, why, 0);
+        rc = cli_fail(st, msg, 0);
         goto done;
     }
     printf("\nsaved to %s/: image_val.npy text_val.npy y_val.npy (%d validation rows: the out-of-fold\n"

@@ -45,7 +45,7 @@
 #include <omp.h>
 #endif
 
-#define GUARD_SLOTS 4
+#define GUARD_SLOTS 8 /* demo --save's six files at once */
 #define GUARD_PATH 4096
 
 /* The registry: written by the main thread with the signals blocked, read

@@ -1,8 +1,9 @@
 /*
  * matrix.c — the public file calls for deployers: lf_matrix_read (any input
  * io/input.h reads: .npy, .npz member, text table, standard input),
- * lf_npy_save, and lf_folds_stratified (cv.c's split): thin wrappers over
- * io/input.h, io/npy.h and fusion/cv.h that copy the message into the
+ * lf_npy_save, lf_npy_save_all (several files, all or nothing), and
+ * lf_folds_stratified (cv.c's split): thin wrappers over io/input.h,
+ * io/npy.h and fusion/cv.h that copy the message into the
  * caller's buffer; and lf_output_is_input / lf_outputs_same, where an
  * output lands (the target atomic.c's rename replaces) against where an
  * input reads (io/input.h's naming).
@@ -76,6 +77,83 @@ lf_status lf_npy_save(const char *path, const float *data, size_t rows, size_t c
     if (flags & ~LF_WRITE_NO_FSYNC) return give(lf_fail(&e, LF_ERR_ARG, "unknown flags 0x%x", flags), &e, err, errlen);
     unsigned f = flags | (strcmp(path, "-") == 0 ? LF_ATOMIC_STDOUT : 0);
     return give(lf_npy_write(path, data, rows, cols, f, &e), &e, err, errlen);
+}
+
+/* a target written as the data come, not replaced (atomic.h): an existing
+ * device, FIFO or socket */
+static int written_through(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode);
+}
+
+/* The files lf_npy_save_all renamed before a rename failed, after the
+ * message in e: "; 'a' and 'b' were replaced before it, the others were
+ * not". */
+static void name_renamed(lf_err *e, const lf_npy_file *files, const size_t *order, size_t done) {
+    size_t len = strlen(e->msg);
+    for (size_t k = 0; k < done && len < sizeof e->msg; k++)
+        len += (size_t)snprintf(e->msg + len, sizeof e->msg - len, "%s'%s'",
+                                k == 0 ? "; " : k + 1 < done ? ", " : " and ", files[order[k]].path);
+    if (done && len < sizeof e->msg)
+        snprintf(e->msg + len, sizeof e->msg - len, " %s replaced before it, the others were not",
+                 done > 1 ? "were" : "was");
+}
+
+static lf_status save_all(const lf_npy_file *files, size_t n, unsigned flags, lf_temp_fn temp, void *ctx,
+                          lf_err *e) {
+    if (n && !files) return lf_fail(e, LF_ERR_ARG, "no files given");
+    if (flags & ~LF_WRITE_NO_FSYNC) return lf_fail(e, LF_ERR_ARG, "unknown flags 0x%x", flags);
+    for (size_t k = 0; k < n; k++) {
+        const lf_npy_file *f = &files[k];
+        if (!f->path || !*f->path || (!f->data && f->rows && f->cols))
+            return lf_fail(e, LF_ERR_ARG, "file %zu of %zu has no path or no data", k + 1, n);
+        if (strcmp(f->path, "-") == 0)
+            return lf_fail(e, LF_ERR_ARG, "file %zu of %zu is '-': standard output cannot be taken back if "
+                                          "another file fails", k + 1, n);
+        for (size_t j = 0; j < k; j++)
+            if (lf_outputs_same(f->path, files[j].path))
+                return lf_fail(e, LF_ERR_ARG, "'%s' and '%s' are the same file", files[j].path, f->path);
+    }
+    lf_npy_writer *w = LF_CALLOC(n ? n : 1, sizeof *w);
+    size_t *order = LF_MALLOC((n ? n : 1) * sizeof *order); /* the files in the order they are opened */
+    if (!w || !order) {
+        LF_FREE(w), LF_FREE(order);
+        return lf_fail(e, LF_ERR_NOMEM, "out of memory writing %zu files", n);
+    }
+    /* the files replaced through a temporary file first, complete, then
+     * those written through (which cannot be taken back) */
+    size_t opened = 0;
+    lf_status st = LF_OK;
+    for (int pass = 0; pass < 2 && st == LF_OK; pass++)
+        for (size_t k = 0; k < n && st == LF_OK; k++) {
+            const lf_npy_file *f = &files[k];
+            int thru = written_through(f->path);
+            if (thru != pass) continue;
+            if (!thru && temp) temp(ctx, LF_TEMP_CREATING, f->path, 0);
+            st = lf_npy_writer_open(&w[k], f->path, f->rows, f->cols, flags, e);
+            if (!thru && temp) temp(ctx, LF_TEMP_CREATED, st == LF_OK ? w[k].af.tmp_path : NULL, st == LF_OK);
+            if (st != LF_OK) break;
+            order[opened++] = k;
+            st = lf_npy_writer_rows(&w[k], f->data, f->rows, e);
+            if (st == LF_OK) st = lf_npy_writer_finish(&w[k], e); /* on failure: removed, released */
+        }
+    int renaming = st == LF_OK;
+    if (renaming) {
+        if (temp) temp(ctx, LF_TEMP_RENAMING, NULL, 0);
+        size_t done = 0;
+        while (done < opened && (st = lf_npy_writer_commit(&w[order[done]], e)) == LF_OK) done++;
+        if (st != LF_OK) name_renamed(e, files, order, done);
+    }
+    for (size_t k = 0; k < n; k++) lf_npy_writer_abort(&w[k]); /* the temporary files left, if any */
+    if (temp) temp(ctx, renaming ? LF_TEMP_RENAMED : LF_TEMP_DISCARDED, NULL, st == LF_OK);
+    LF_FREE(w), LF_FREE(order);
+    return st;
+}
+
+lf_status lf_npy_save_all(const lf_npy_file *files, size_t n, unsigned flags, lf_temp_fn temp, void *temp_ctx,
+                          char *err, size_t errlen) {
+    lf_err e = {{0}};
+    return give(save_all(files, n, flags, temp, temp_ctx, &e), &e, err, errlen);
 }
 
 lf_status lf_folds_stratified(const int *y, size_t N, size_t C, size_t K, uint64_t seed, size_t *fold,

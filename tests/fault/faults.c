@@ -583,6 +583,69 @@ static lf_status op_npy(int *ok) {
     return st;
 }
 
+/* lf_npy_save_all (demo --save): three files over old ones, all or
+ * nothing.  On failure every file is old, unless a rename itself failed:
+ * then the files renamed before it (a prefix) are new and the message
+ * names them; no temporary file is ever left.  The temp callback's
+ * protocol holds: CREATING before each CREATED, one RENAMED or DISCARDED
+ * at the end. */
+#define ALL_FILES 3
+static struct {
+    int held, tries, ended, bad;
+} all_told;
+static void all_temp(void *ctx, lf_temp_event ev, const char *path, int ok) {
+    (void)ctx;
+    switch (ev) {
+    case LF_TEMP_CREATING: all_told.bad |= all_told.held, all_told.held = 1, all_told.tries++; break;
+    case LF_TEMP_CREATED: all_told.bad |= !all_told.held || (ok != (path != NULL)), all_told.held = 0; break;
+    case LF_TEMP_RENAMING: all_told.bad |= all_told.held, all_told.held = 1; break;
+    case LF_TEMP_RENAMED: all_told.bad |= !all_told.held, all_told.held = 0, all_told.ended++; break;
+    case LF_TEMP_DISCARDED: all_told.bad |= all_told.held, all_told.ended++; break;
+    }
+}
+static lf_status op_npy_all(int *ok) {
+    char paths[ALL_FILES][160], msg[1024];
+    const float *data[ALL_FILES] = {pa, pb, pa};
+    lf_npy_file files[ALL_FILES];
+    int saved = mode;
+    mode = MODE_OFF;
+    for (int k = 0; k < ALL_FILES; k++) { /* the old files */
+        snprintf(paths[k], sizeof paths[k], "%s/all%d.npy", dir, k);
+        FILE *f = fopen(paths[k], "wb");
+        if (f) fwrite(old_bytes, 1, old_len, f), fclose(f);
+        files[k] = (lf_npy_file){paths[k], data[k], N, C};
+    }
+    memset(&all_told, 0, sizeof all_told);
+    mode = saved;
+    lf_status st = lf_npy_save_all(files, ALL_FILES, 0, all_temp, NULL, msg, sizeof msg);
+    mode = MODE_OFF;
+    int n_new = 0, prefix = 1, right = 1, is_new[ALL_FILES];
+    for (int k = 0; k < ALL_FILES; k++) {
+        size_t n = slurp(paths[k], cur, sizeof cur);
+        int old = n == old_len && memcmp(cur, old_bytes, n) == 0;
+        lf_array b;
+        lf_err e;
+        is_new[k] = !old && lf_npy_read(paths[k], &b, &e) == LF_OK;
+        if (is_new[k]) {
+            right &= b.rows == N && b.cols == C && memcmp(b.data, data[k], sizeof pa) == 0;
+            lf_array_free(&b);
+        }
+        n_new += is_new[k];
+        if (!old && !is_new[k]) right = 0;
+    }
+    for (int k = 0; k < ALL_FILES; k++) prefix &= is_new[k] == (k < n_new); /* the new ones come first */
+    int entries = 0; /* no temporary file left: the fixtures and the three */
+    DIR *d = opendir(dir);
+    for (struct dirent *de; d && (de = readdir(d));) entries += strncmp(de->d_name, "all", 3) == 0;
+    if (d) closedir(d);
+    if (st == LF_OK) *ok = right && n_new == ALL_FILES;
+    else *ok = right && prefix && n_new < ALL_FILES && (n_new == 0 || strstr(msg, "replaced before it"));
+    *ok = *ok && entries == ALL_FILES && !all_told.held && !all_told.bad &&
+          all_told.ended == (all_told.tries > 0);
+    mode = saved;
+    return st;
+}
+
 /* what `latefuse predict` does on its threads: rows read by position (on
  * read(), predict's default), written by position out of order into two files
  * (the probabilities and int64 ids), both finished before either is
@@ -972,6 +1035,9 @@ int main(int argc, char **argv) {
     sweep("io: npy read+write", MODE_IO, op_npy, 1);
     sweep("io: report", MODE_IO, op_report, 1);
     sweep("alloc: npy by position", MODE_ALLOC, op_npy_at, 1);
+    /* (reset_out 1: a failed run's files are checked too; op_npy_all makes its own) */
+    sweep("alloc: npy all or nothing", MODE_ALLOC, op_npy_all, 1);
+    sweep("io: npy all or nothing", MODE_IO, op_npy_all, 1);
     sweep("io: npy by position", MODE_IO, op_npy_at, 1);
     sweep("alloc: textvec", MODE_ALLOC, op_textvec, 0);
     sweep("alloc: textvec adapt keeps", MODE_ALLOC, op_textvec_keep, 0);
@@ -1003,6 +1069,11 @@ int main(int argc, char **argv) {
     short_reads = 0;
     printf("faults: %ld runs with an injected fault\n", runs_with_fault);
     unlink(model_path), unlink(fusion_path), unlink(out_path), unlink(npy_path), unlink(tv_path);
+    for (int k = 0; k < ALL_FILES; k++) {
+        char pk[160];
+        snprintf(pk, sizeof pk, "%s/all%d.npy", dir, k);
+        unlink(pk);
+    }
     rmdir(dir);
     printf("faults: %d passed, %d failed\n", pass, fail);
     return fail != 0;
