@@ -255,11 +255,13 @@ void cli_print_bar(FILE *f, double v, int width);
  * fusion model (bars; a model x class table for per-class weights, or for
  * more than CLI_TABLE_CLASSES classes each model's mean, smallest and
  * largest weight unless CLI_FUSION_ALL).  flags: CLI_FUSION_HEADER (method,
- * calibration, inputs, classes... first), CLI_FUSION_ALL (inspect --all). */
+ * calibration, inputs, classes... first), CLI_FUSION_ALL (inspect --all).
+ * LF_ERR_NOMEM when the arrays of the importance or the weights cannot be
+ * had: the text stops there, and the caller fails the run. */
 #define CLI_FUSION_HEADER 1
 #define CLI_FUSION_ALL 2
 #define CLI_TABLE_CLASSES 16
-void cli_print_fusion(FILE *f, const lf_fusion *fu, int flags);
+lf_status cli_print_fusion(FILE *f, const lf_fusion *fu, int flags);
 /* Writes s as a JSON string literal (quotes and escapes). */
 void cli_json_string(FILE *f, const char *s);
 

@@ -45,7 +45,7 @@ static lf_status fit_predict(const float *xtr, const float *ytr, size_t ntr, con
     lf_model *m = NULL;
     lf_status st = lf_model_create(&m, seed);
     if (st) {
-        snprintf(msg, msglen, "cannot create a classifier");
+        snprintf(msg, msglen, "out of memory creating a classifier");
         return st;
     }
     int in = lf_input(m, DEMO_D, "features");
@@ -285,7 +285,7 @@ int cli_cmd_demo(const struct cli_opts *o) {
 
     st = lf_fusion_create(&f);
     if (st) {
-        rc = cli_fail(st, "cannot create a fusion model", 0);
+        rc = cli_fail(st, "out of memory creating a fusion model", 0);
         goto done;
     }
     const float *p[2] = {pi, pt};
@@ -313,7 +313,10 @@ int cli_cmd_demo(const struct cli_opts *o) {
             goto done;
         }
         printf("\n");
-        cli_print_fusion(stdout, f, 0);
+        if (cli_print_fusion(stdout, f, 0)) {
+            rc = cli_fail(LF_ERR_NOMEM, "out of memory printing the learned weights", 0);
+            goto done;
+        }
     }
     if (o->report) {
         static const char *const CLASSES[DEMO_C] = {"cat", "dog", "sport", "politics"};

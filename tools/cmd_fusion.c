@@ -118,7 +118,7 @@ int cli_cmd_compare(const struct cli_opts *o) {
     lf_fusion *f = NULL;
     lf_compare_table *t = NULL;
     lf_status st = lf_fusion_create(&f);
-    if ((rc = cli_mpi_agree(o, st ? cli_fail(st, "cannot create a fusion context", 0) : 0))) goto done;
+    if ((rc = cli_mpi_agree(o, st ? cli_fail(st, "out of memory creating a fusion context", 0) : 0))) goto done;
     lf_fusion_options opt = options_of(o);
     if ((rc = cli_mpi_agree(o, load_features(o, in.N, &fx, &opt)))) goto done;
     st = lf_fusion_compare(f, (const float *const *)in.p, in.names, in.M, in.N, in.C, y,
@@ -155,7 +155,7 @@ int cli_cmd_fit(const struct cli_opts *o) {
     if ((rc = agree_loaded(o, rc, &in, &classes, &y))) return rc;
     lf_fusion *f = NULL;
     lf_status st = lf_fusion_create(&f);
-    if ((rc = cli_mpi_agree(o, st ? cli_fail(st, "cannot create a fusion model", 0) : 0))) goto done;
+    if ((rc = cli_mpi_agree(o, st ? cli_fail(st, "out of memory creating a fusion model", 0) : 0))) goto done;
     lf_fusion_options opt = options_of(o);
     opt.method = o->method;
     if ((rc = cli_mpi_agree(o, load_features(o, in.N, &fx, &opt)))) goto done;
@@ -208,8 +208,14 @@ int cli_cmd_fit(const struct cli_opts *o) {
         printf("%s\n", lf_fusion_auto_note(f));
         cli_print_auto(stdout, at, opt.metric, 10);
     }
-    if (lf_fusion_weights(f, NULL, 0, NULL, NULL) > 0 || lf_fusion_ensemble_member(f, 0, NULL, NULL, NULL, NULL) > 0)
-        cli_print_fusion(stdout, f, 0);
+    if ((lf_fusion_weights(f, NULL, 0, NULL, NULL) > 0 || lf_fusion_ensemble_member(f, 0, NULL, NULL, NULL, NULL) > 0) &&
+        cli_print_fusion(stdout, f, 0)) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "out of memory printing the learned weights (the fusion model was saved to '%s')",
+                 o->out);
+        rc = cli_fail(LF_ERR_NOMEM, msg, 0);
+        goto done;
+    }
     if (o->history && hist)
         printf("wrote the history of %zu epochs to %s\n", hist->epochs, o->history);
     else if (o->history)
@@ -226,7 +232,7 @@ done:
 /* Loads a fusion model into *fp (NULL on failure; the caller frees it). */
 static int load_fusion(const struct cli_opts *o, lf_fusion **fp) {
     lf_status st = lf_fusion_create(fp);
-    if (st) return cli_fail(st, "cannot create a fusion model", 0);
+    if (st) return cli_fail(st, "out of memory creating a fusion model", 0);
     st = lf_fusion_load(*fp, o->fusion_path);
     return st ? fusion_fail(*fp, st, 1) : 0;
 }
@@ -414,13 +420,13 @@ done:
 int cli_cmd_inspect(const struct cli_opts *o) {
     lf_fusion *f = NULL;
     lf_status st = lf_fusion_create(&f);
-    if (st) return cli_fail(st, "cannot create a fusion model", 0);
+    if (st) return cli_fail(st, "out of memory creating a fusion model", 0);
     st = lf_fusion_load(f, o->fusion_path);
     int rc = 0;
     if (st)
         rc = fusion_fail(f, st, 1);
-    else
-        cli_print_fusion(stdout, f, CLI_FUSION_HEADER | (o->all ? CLI_FUSION_ALL : 0));
+    else if (cli_print_fusion(stdout, f, CLI_FUSION_HEADER | (o->all ? CLI_FUSION_ALL : 0)))
+        rc = cli_fail(LF_ERR_NOMEM, "out of memory printing the fusion model's weights", 0);
     lf_fusion_free(f);
     return rc;
 }

@@ -52,13 +52,14 @@ int cli_cmd_report(const struct cli_opts *o) {
     lf_status st = lf_fusion_create(&f);
     if (!st && o->fusion_path) {
         st = lf_fusion_create(&fitted);
-        if (!st && lf_fusion_load(fitted, o->fusion_path)) {
-            rc = cli_fail(LF_ERR_FORMAT, lf_fusion_error(fitted), 1);
+        lf_status lst = st ? LF_OK : lf_fusion_load(fitted, o->fusion_path);
+        if (lst) { /* a bad or unreadable file: exit 2; out of memory: 1 */
+            rc = cli_fail(lst, lf_fusion_error(fitted), 1);
             goto done;
         }
     }
     if (st) {
-        rc = cli_fail(st, "cannot create a fusion context", 0);
+        rc = cli_fail(st, "out of memory creating a fusion context", 0);
         goto done;
     }
     int logits = fitted ? lf_fusion_logits(fitted) : o->logits;
@@ -78,7 +79,10 @@ int cli_cmd_report(const struct cli_opts *o) {
         goto done;
     }
     if (fitted && (rc = cli_features_fit(o, fitted, &fx))) goto done;
-    cmd = command_line(o->argc, o->argv);
+    if (!(cmd = command_line(o->argc, o->argv))) { /* the page would say "(not given)" */
+        rc = cli_fail(LF_ERR_NOMEM, "out of memory writing the command line into the report", 0);
+        goto done;
+    }
     lf_report_options ro = lf_report_defaults();
     ro.fusion.calibrate = o->calibrate;
     ro.fusion.logits = logits;

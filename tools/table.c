@@ -282,11 +282,13 @@ void cli_print_bar(FILE *f, double v, int width) {
     fputs(PART[eighths % 8], f);
 }
 
-/* what each model is worth, on the fitting rows (lf_fusion_importance) */
-static void print_importance(FILE *f, const lf_fusion *fu, int w) {
+/* what each model is worth, on the fitting rows (lf_fusion_importance);
+ * LF_ERR_NOMEM when its arrays cannot be had */
+static lf_status print_importance(FILE *f, const lf_fusion *fu, int w) {
     size_t M = lf_fusion_num_models(fu);
     double *ll = malloc((M + 1) * sizeof *ll), *acc = malloc((M + 1) * sizeof *acc);
-    if (ll && acc && lf_fusion_importance(fu, ll, acc, M + 1) == M + 1) {
+    lf_status st = ll && acc ? LF_OK : LF_ERR_NOMEM;
+    if (!st && lf_fusion_importance(fu, ll, acc, M + 1) == M + 1) {
         fprintf(f, "on the fitting rows: log-loss %.4f, accuracy %.4f; with one model missing in every row:\n",
                 ll[0], acc[0]);
         for (size_t k = 0; k < M; k++)
@@ -294,6 +296,7 @@ static void print_importance(FILE *f, const lf_fusion *fu, int w) {
                     ll[k + 1], ll[k + 1] - ll[0], acc[k + 1], acc[k + 1] - acc[0]);
     }
     free(ll), free(acc);
+    return st;
 }
 
 /* class c by its stored name, else its index */
@@ -305,7 +308,7 @@ static void class_cell(FILE *f, const lf_fusion *fu, size_t c) {
         fprintf(f, "class %zu", c);
 }
 
-void cli_print_fusion(FILE *f, const lf_fusion *fu, int flags) {
+lf_status cli_print_fusion(FILE *f, const lf_fusion *fu, int flags) {
     size_t M = lf_fusion_num_models(fu), C = lf_fusion_num_classes(fu);
     const char *mname = lf_method_name(lf_fusion_method(fu));
     int w = 5;
@@ -354,7 +357,7 @@ void cli_print_fusion(FILE *f, const lf_fusion *fu, int flags) {
                 fprintf(f, "  %-*s  temperature %.4f\n", w, lf_fusion_model_name(fu, k),
                         (double)lf_fusion_temperature(fu, k));
     }
-    if (flags & CLI_FUSION_HEADER) print_importance(f, fu, w);
+    if ((flags & CLI_FUSION_HEADER) && print_importance(f, fu, w)) return LF_ERR_NOMEM;
     int log_linear = 0;
     size_t n_members = lf_fusion_ensemble_member(fu, 0, NULL, NULL, NULL, &log_linear);
     if (n_members) { /* auto's ensemble: its members and their weights */
@@ -378,19 +381,16 @@ void cli_print_fusion(FILE *f, const lf_fusion *fu, int flags) {
                 fputc('\n', f);
             }
         }
-        return;
+        return LF_OK;
     }
     size_t rows = 0, cols = 0;
     size_t n = lf_fusion_weights(fu, NULL, 0, &rows, &cols);
     if (n == 0) {
         fprintf(f, "%s learns no weights over models\n", mname ? mname : "this method");
-        return;
+        return LF_OK;
     }
     float *wts = malloc(n * sizeof *wts);
-    if (!wts) {
-        fputs("(out of memory drawing the weights)\n", f);
-        return;
-    }
+    if (!wts) return LF_ERR_NOMEM;
     lf_fusion_weights(fu, wts, n, &rows, &cols);
     if (cols <= 1) {
         fprintf(f, "weights of %s (sum to 1):\n", mname ? mname : "?");
@@ -454,4 +454,5 @@ void cli_print_fusion(FILE *f, const lf_fusion *fu, int flags) {
         }
     }
     free(wts);
+    return LF_OK;
 }

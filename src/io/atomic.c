@@ -146,8 +146,8 @@ lf_status lf_atomic_open(lf_atomic_file *af, const char *path, unsigned flags, l
         if (!target) {
             int err = errno;
             release(af);
-            return lf_fail(e, err == ENOMEM ? LF_ERR_NOMEM : LF_ERR_IO, "cannot follow the link '%s': %s",
-                           path, strerror(err));
+            if (err == ENOMEM) return lf_fail(e, LF_ERR_NOMEM, "out of memory opening '%s'", path);
+            return lf_fail(e, LF_ERR_IO, "cannot follow the link '%s': %s", path, strerror(err));
         }
         af->target = target;
         af->tmp_path = LF_MALLOC(strlen(target) + sizeof TMP_SUFFIX);
