@@ -72,6 +72,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { NV = 6, NROWS = 2000, C = 10, PER_CLASS = 200, NTR_C = 50, NTE_C = 100,
        NTR = NTR_C * C, NTE = NTE_C * C, FOLDS = 5, MAX_SPLITS = 100 };
@@ -396,16 +397,35 @@ static lf_status out_of_fold(const float *X, size_t d, const int *y, const size_
     return st;
 }
 
+/* A new temporary file beside `path` ("<path>.tmp-XXXXXX", its name into
+ * tmp), never one of the user's files, with the mode a new file gets
+ * (0666 & ~umask; mkstemp's is 0600).  NULL (errno set) on failure, with
+ * nothing left. */
+static FILE *open_temp(const char *path, char *tmp, size_t len) {
+    snprintf(tmp, len, "%s.tmp-XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) return NULL;
+    mode_t um = umask(0);
+    umask(um);
+    FILE *f = fchmod(fd, 0666 & ~um) == 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        int err = errno;
+        close(fd);
+        unlink(tmp);
+        errno = err;
+    }
+    return f;
+}
+
 /* Writes n rows of `cols` values (probabilities when prob, else one label
  * per row from lab) to DIR/NAME as CSV, through a temporary file renamed
  * into place.  0 on success; else the reason on stderr. */
 static int write_csv(const char *dir, const char *name, const float *prob, const int *lab, size_t n, size_t cols) {
     char path[4096], tmp[4200];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
+    FILE *f = open_temp(path, tmp, sizeof tmp);
     if (!f) {
-        fprintf(stderr, "mfeat: cannot write '%s': %s\n", tmp, strerror(errno));
+        fprintf(stderr, "mfeat: cannot create a temporary file beside '%s': %s\n", path, strerror(errno));
         return 1;
     }
     for (size_t i = 0; i < n; i++) {
@@ -1038,14 +1058,11 @@ static int run(float *const *X, const int *y, const run_cfg *rc, const char *cmd
         md_path = "examples/mfeat-results.md";
     /* written beside its place and renamed over it: a failed run leaves
      * the old table whole */
-    char tmp_path[4096];
+    char tmp_path[4200];
     FILE *md = NULL;
-    if (md_path) {
-        snprintf(tmp_path, sizeof tmp_path, "%s.tmp", md_path);
-        if (!(md = fopen(tmp_path, "w"))) {
-            fprintf(stderr, "mfeat: cannot write '%s': %s\n", tmp_path, strerror(errno));
-            goto done;
-        }
+    if (md_path && !(md = open_temp(md_path, tmp_path, sizeof tmp_path))) {
+        fprintf(stderr, "mfeat: cannot create a temporary file beside '%s': %s\n", md_path, strerror(errno));
+        goto done;
     }
     report(md, rc, mem, M, view_err, fuse_err, fuse_ll, auto_err, picks, wsum, elapsed, cmd);
     if (md) {

@@ -163,6 +163,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { C = 10, SIDE = 64, PIX = SIDE * SIDE * 3, MAX_MODELS = 16 };
 
@@ -233,6 +234,26 @@ typedef struct config {
 
 static const config FULL = {10000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 25, 30, 5, 0, 1, 10000, 1, 2, 100.0f, 0, 30, 0, 256, 25, 0.0f, 0.4f, 1, 100, 0, 0, 0, REPEATS,
                             0, 20000, 20, 1e-3f, 0.001f, 0};
+/* A new temporary file beside `path` ("<path>.tmp-XXXXXX", its name into
+ * tmp), never one of the user's files, with the mode a new file gets
+ * (0666 & ~umask; mkstemp's is 0600).  NULL (errno set) on failure, with
+ * nothing left. */
+static FILE *open_temp(const char *path, char *tmp, size_t len) {
+    snprintf(tmp, len, "%s.tmp-XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) return NULL;
+    mode_t um = umask(0);
+    umask(um);
+    FILE *f = fchmod(fd, 0666 & ~um) == 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        int err = errno;
+        close(fd);
+        unlink(tmp);
+        errno = err;
+    }
+    return f;
+}
+
 /* --quick (the test): one fold draw unless --repeats says otherwise */
 static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 5000, 1, 2, 100.0f, 0, 8, 0, 256, 8, 0.0f, 0.4f, 1, 100, 0, 0, 0, 1,
                              0, 5000, 8, 1e-3f, 0.001f, 0};
@@ -1541,11 +1562,10 @@ static int run(const split *tr, const split *te, size_t text_dim, const config *
            below[0], fused[0]);
     printf("time %.0f s\n", elapsed);
     if (o->md) { /* written beside its place and renamed over it: a failed write leaves the old table whole */
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s.tmp", o->md);
-        FILE *f = fopen(tmp, "w");
+        char tmp[4200];
+        FILE *f = open_temp(o->md, tmp, sizeof tmp);
         if (!f) {
-            fprintf(stderr, "webnews: cannot write '%s': %s\n", tmp, strerror(errno));
+            fprintf(stderr, "webnews: cannot create a temporary file beside '%s': %s\n", o->md, strerror(errno));
             goto done;
         }
         print_table(f, 1, res, NR);

@@ -74,12 +74,15 @@ fi
 # machine that runs the other tests beside it
 mkdir "$tmp/oof"
 printf 'an older table\n' >"$tmp/table.md"
+printf 'notes of mine\n' >"$tmp/table.md.tmp" # not an output: left as it is (it was the temporary file)
 OMP_NUM_THREADS=1 "$BIN" "$DATA" --quick --json --oof "$tmp/oof" --md "$tmp/table.md" >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ $rc -eq 0 ] && ok || { bad "webnews --quick --json exited $rc"; cat "$tmp/err"; }
 # --md: the markdown table replaces the older file (written beside it and
-# renamed: no .tmp left), one row per model
-[ "$(grep -c '^| `' "$tmp/table.md")" -eq 15 ] && [ ! -e "$tmp/table.md.tmp" ] && ok ||
+# renamed: no temporary file left, and a file of the user's named like the
+# old fixed temporary name untouched), one row per model
+[ "$(grep -c '^| `' "$tmp/table.md")" -eq 15 ] && ! ls "$tmp"/table.md.tmp-* >/dev/null 2>&1 && ok ||
     bad "--md: '$(head -c 300 "$tmp/table.md")'"
+[ "$(cat "$tmp/table.md.tmp")" = "notes of mine" ] && ok || bad "--md wrote over table.md.tmp: $(head -c 100 "$tmp/table.md.tmp")"
 # --oof: each member's out-of-fold outputs on the 400 quick training items
 # and its bagged outputs on the 497 test items, (n, 10) float32
 for m in image text text2 text3 text4 title nbsvm; do
