@@ -11,6 +11,7 @@
  */
 #include "schedule.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -189,10 +190,15 @@ void lf_lr_schedule_write(lf_buf *b, const lf_lr_schedule *s) {
     lf_buf_puts(b, "}");
 }
 
-/* a number member (required) */
-static int get_num(const lf_json *j, const char *key, double *v) { return lf_json_num(lf_json_get(j, key), v); }
+/* a number member (required): 0, or the key that is missing or not a number */
+static const char *get_num(const lf_json *j, const char *key, double *v) {
+    return lf_json_num(lf_json_get(j, key), v) ? NULL : key;
+}
 
-static int get_bool(const lf_json *j, const char *key, int *v) { return lf_json_bool(lf_json_get(j, key), v); }
+/* a true / false member (required): 0, or the key */
+static const char *get_bool(const lf_json *j, const char *key, int *v) {
+    return lf_json_bool(lf_json_get(j, key), v) ? NULL : key;
+}
 
 lf_status lf_lr_schedule_read(const lf_json *j, lf_lr_schedule *s, const char *where, lf_err *e) {
     if (!lf_json_is(j, LF_JSON_OBJECT)) return lf_fail(e, LF_ERR_FORMAT, "%s: 'schedule' must be an object", where);
@@ -221,33 +227,45 @@ lf_status lf_lr_schedule_read(const lf_json *j, lf_lr_schedule *s, const char *w
         return lf_fail(e, LF_ERR_FORMAT, "%s: the %s schedule has no field '%s'", where, kind_names[kind],
                        lf_str_for_msg(msg, bad));
     }
-    int ok = 1;
-    if (f & F_STEPS) ok = ok && get_num(j, "decay_steps", &s->decay_steps);
-    if (f & F_RATE) ok = ok && get_num(j, "decay_rate", &s->decay_rate);
-    if (f & F_STAIR) ok = ok && get_bool(j, "staircase", &s->staircase);
-    if (f & F_POLY)
-        ok = ok && get_num(j, "end_learning_rate", &s->end_learning_rate) && get_num(j, "power", &s->power) &&
-             get_bool(j, "cycle", &s->cycle);
-    if (f & F_ALPHA) ok = ok && get_num(j, "alpha", &s->alpha);
-    if ((f & F_WARM) && (lf_json_get(j, "warmup_target") || lf_json_get(j, "warmup_steps"))) {
-        s->has_warmup = 1;
-        ok = ok && get_num(j, "warmup_target", &s->warmup_target) && get_num(j, "warmup_steps", &s->warmup_steps);
+    const char *miss = NULL; /* the first field missing or of the wrong type */
+    if (f & F_STEPS) miss = get_num(j, "decay_steps", &s->decay_steps);
+    if ((f & F_RATE) && !miss) miss = get_num(j, "decay_rate", &s->decay_rate);
+    if ((f & F_STAIR) && !miss) miss = get_bool(j, "staircase", &s->staircase);
+    if ((f & F_POLY) && !miss) miss = get_num(j, "end_learning_rate", &s->end_learning_rate);
+    if ((f & F_POLY) && !miss) miss = get_num(j, "power", &s->power);
+    if ((f & F_POLY) && !miss) miss = get_bool(j, "cycle", &s->cycle);
+    if ((f & F_ALPHA) && !miss) miss = get_num(j, "alpha", &s->alpha);
+    if ((f & F_WARM) && !miss && (lf_json_get(j, "warmup_target") || lf_json_get(j, "warmup_steps"))) {
+        s->has_warmup = 1; /* both or neither */
+        miss = get_num(j, "warmup_target", &s->warmup_target);
+        if (!miss) miss = get_num(j, "warmup_steps", &s->warmup_steps);
     }
-    if (f & F_MUL) ok = ok && get_num(j, "t_mul", &s->t_mul) && get_num(j, "m_mul", &s->m_mul);
+    if ((f & F_MUL) && !miss) miss = get_num(j, "t_mul", &s->t_mul);
+    if ((f & F_MUL) && !miss) miss = get_num(j, "m_mul", &s->m_mul);
+    if (miss)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: the %s schedule's '%s' must be %s", where, kind_names[kind], miss,
+                       strcmp(miss, "staircase") == 0 || strcmp(miss, "cycle") == 0 ? "true or false" : "a number");
     if (f & F_PIECE) {
         const lf_json *bs = lf_json_get(j, "boundaries"), *vs = lf_json_get(j, "values");
         size_t n = lf_json_len(bs);
-        ok = ok && lf_json_is(bs, LF_JSON_ARRAY) && lf_json_is(vs, LF_JSON_ARRAY) && n >= 1 &&
-             n <= LF_LR_MAX_BOUNDARIES && lf_json_len(vs) == n + 1;
-        s->n_boundaries = ok ? n : 0;
-        for (size_t i = 0; ok && i <= n; i++) {
+        if (!lf_json_is(bs, LF_JSON_ARRAY) || n < 1 || n > LF_LR_MAX_BOUNDARIES || !lf_json_is(vs, LF_JSON_ARRAY) ||
+            lf_json_len(vs) != n + 1)
+            return lf_fail(e, LF_ERR_FORMAT,
+                           "%s: the %s schedule's 'boundaries' must be a list of 1 to %d numbers and its 'values' "
+                           "a list of one more",
+                           where, kind_names[kind], LF_LR_MAX_BOUNDARIES);
+        s->n_boundaries = n;
+        for (size_t i = 0; i <= n; i++) {
             double v;
-            ok = (i == n || lf_json_num(lf_json_at(bs, i), &s->boundaries[i])) && lf_json_num(lf_json_at(vs, i), &v);
-            if (ok) s->values[i] = (float)v;
+            if (i < n && !lf_json_num(lf_json_at(bs, i), &s->boundaries[i]))
+                return lf_fail(e, LF_ERR_FORMAT, "%s: the %s schedule's boundary %zu is not a number", where,
+                               kind_names[kind], i);
+            if (!lf_json_num(lf_json_at(vs, i), &v))
+                return lf_fail(e, LF_ERR_FORMAT, "%s: the %s schedule's value %zu is not a number", where,
+                               kind_names[kind], i);
+            s->values[i] = fabs(v) <= FLT_MAX ? (float)v : INFINITY; /* refused below */
         }
     }
-    if (!ok) return lf_fail(e, LF_ERR_FORMAT, "%s: the %s schedule's fields are missing or not numbers", where,
-                            kind_names[kind]);
     const char *why = lf_lr_schedule_invalid(s);
     if (why) return lf_fail(e, LF_ERR_FORMAT, "%s: %s", where, why);
     return LF_OK;

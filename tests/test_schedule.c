@@ -191,6 +191,17 @@ static void test_fit(void) {
     } cases[] = {
         {"decay_rate\\\":0.5", "decay_rate\\\":0e0", "optimizer: the schedule's decay_rate must be finite and > 0"},
         {"staircase\\\":false", "staircaze\\\":false", "the ExponentialDecay schedule has no field 'staircaze'"},
+        /* a field missing or of the wrong type, a list of the wrong length: the
+         * message names the field */
+        {"decay_rate\\\":0.5", "decay_rate\\\":[0]", "optimizer: the ExponentialDecay schedule's 'decay_rate' must be a number"},
+        {"staircase\\\":false", "staircase\\\":\\\"0\\\"", "the ExponentialDecay schedule's 'staircase' must be true or false"},
+        {"ExponentialDecay\\\",\\\"decay_steps\\\":3,\\\"decay_rate\\\":0.5,\\\"staircase\\\":false}",
+         "PiecewiseConstantDecay\\\",\\\"boundaries\\\":[1,2],\\\"values\\\":[1,2]             }",
+         "the PiecewiseConstantDecay schedule's 'boundaries' must be a list of 1 to 32 numbers and its 'values' a list "
+         "of one more"},
+        {"ExponentialDecay\\\",\\\"decay_steps\\\":3,\\\"decay_rate\\\":0.5,\\\"staircase\\\":false}",
+         "PiecewiseConstantDecay\\\",\\\"boundaries\\\":[1,2],\\\"values\\\":[1,2,\\\"3\\\"]       }",
+         "the PiecewiseConstantDecay schedule's value 2 is not a number"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         CHECK(check_edit_file(path, bad, cases[k].from, cases[k].to), "edit the file: %s", cases[k].from);
