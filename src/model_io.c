@@ -339,6 +339,25 @@ static lf_status read_optimizer(const lf_json *o, lf_optimizer *opt, uint64_t *i
     return LF_OK;
 }
 
+/* The optimizer's moments that are >= 0 in every state the updates leave
+ * (optim.c: second moments, accumulators, adamax's norm, amsgrad's
+ * maximum; adadelta's both): a negative one, which no fit writes, would
+ * make the first step of a resumed fit NaN (the root of a negative). */
+static lf_status check_moments(const lf_model *m, const char *prefix, lf_err *e) {
+    const lf_optimizer *o = &m->opt;
+    const float *const state[3] = {m->m1, m->m2, m->m3};
+    const char *const names[3] = {"m", "v", lf_optim_third(o)};
+    int keep[3] = {o->kind == LF_OPT_ADADELTA, o->kind != LF_OPT_SGD && o->kind != LF_OPT_LION,
+                   o->kind == LF_OPT_ADAM && o->amsgrad};
+    for (int k = 0; k < 3; k++)
+        for (size_t i = 0; keep[k] && state[k] && i < m->n_params; i++)
+            if (state[k][i] < 0.0f)
+                return lf_fail(e, LF_ERR_FORMAT,
+                               "tensor '%.80soptimizer.%s' holds a negative value at element %zu (%s keeps it >= 0)",
+                               prefix, names[k], i, opt_names[o->kind]);
+    return LF_OK;
+}
+
 lf_status lf_load_tensor(const lf_st_file *f, const char *name, float *dst, size_t ndim,
                          const size_t *shape, lf_err *e) {
     const lf_st_tensor *t = lf_st_find(f, name);
@@ -451,6 +470,7 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
     if ((st = lf_model_tensors(m, prefix, with_opt, &outs, &n, &names, e)) != LF_OK) return st;
     for (size_t i = 0; st == LF_OK && i < n; i++)
         st = lf_load_tensor(f, outs[i].name, (float *)outs[i].data, outs[i].ndim, outs[i].shape, e);
+    if (st == LF_OK && with_opt) st = check_moments(m, prefix, e);
     /* (the tensors of attached text vectorizers, "textvec:...", are
      * model_textvec.c's) */
     size_t ours = 0;

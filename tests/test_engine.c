@@ -1855,6 +1855,34 @@ static void test_keras_optimizers(void) {
     }
     lf_st_free(&f);
     lf_model_free(m);
+    /* a moment the updates keep >= 0 (a second moment, an accumulator,
+     * amsgrad's maximum, adadelta's both) negative in the file: refused, as
+     * the first step would take its root; a first moment may be negative */
+    static const struct {
+        int cfg, which;
+        const char *msg;
+    } neg[] = {
+        {0, 2, "tensor 'optimizer.v' holds a negative value at element 1 (adam keeps it >= 0)"},
+        {0, 3, "tensor 'optimizer.velocity_hat' holds a negative value at element 1 (adam keeps it >= 0)"},
+        {4, 2, "tensor 'optimizer.v' holds a negative value at element 1 (adagrad keeps it >= 0)"},
+        {7, 1, "tensor 'optimizer.m' holds a negative value at element 1 (adadelta keeps it >= 0)"},
+        {0, 1, NULL}, {2, 3, NULL}, {8, 1, NULL}, {8, 2, NULL},
+    };
+    for (size_t k = 0; k < sizeof neg / sizeof *neg; k++) {
+        m = opt_model(19, &cfg[neg[k].cfg]);
+        float *state = neg[k].which == 1 ? m->m1 : neg[k].which == 2 ? m->m2 : m->m3;
+        state[1] = -0.5f;
+        CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER | LF_WRITE_NO_FSYNC) == LF_OK, "save");
+        lf_model *b;
+        lf_model_create(&b, 0);
+        lf_status st = lf_model_load(b, path);
+        if (neg[k].msg)
+            CHECK(st == LF_ERR_FORMAT && strstr(lf_model_error(b), neg[k].msg), "negative moment %zu: %s", k,
+                  lf_model_error(b));
+        else
+            CHECK(st == LF_OK, "a negative moment %zu that may be: %s", k, lf_model_error(b));
+        lf_model_free(b), lf_model_free(m);
+    }
     unlink(path);
     const char *want = "compile: invalid optimizer settings (a known kind; learning rate and epsilon must be > 0, "
                        "momentum, rho, betas and ema_momentum in [0, 1) (lion's beta_1 in (0, 1]), "
