@@ -278,6 +278,43 @@ def model_corpus(d, seed):
     write(d, "bad_arch_not_json.lfm", model_variant(seed, raw_arch="import os; os.system('id')"))
 
 
+def set_floats(name, value):
+    def edit(hdr, data):
+        b, e = hdr[name]["data_offsets"]
+        return data[:b] + struct.pack("<f", value) * ((e - b) // 4) + data[e:]
+    return edit
+
+
+def new_fields_corpus(d):
+    """hostile variants of the optimizer, schedule, CategoryEncoding, RNN
+    dropout and RandomZoom fields (from make_model_seeds' ok_opt_*.lfm and
+    ok_extras.lfm)"""
+    def seed(name):
+        with open(os.path.join(d, name), "rb") as f:
+            return f.read()
+    adam, adagrad, adadelta, extras = (seed("ok_opt_adam_amsgrad.lfm"), seed("ok_opt_adagrad.lfm"),
+                                       seed("ok_opt_adadelta.lfm"), seed("ok_extras.lfm"))
+
+    def schedule(**kw):
+        return lambda a: a["optimizer"]["schedule"].update(kw)
+
+    def layer(name, **kw):
+        return lambda a: next(l for l in a["layers"] if l["name"] == name).update(kw)
+
+    def no_amsgrad(a):
+        del a["optimizer"]["amsgrad"]
+
+    write(d, "bad_schedule_values_count.lfm", model_variant(adadelta, schedule(boundaries=[1, 2, 3])))
+    write(d, "bad_schedule_decay_steps_0.lfm", model_variant(adam, schedule(decay_steps=0)))
+    write(d, "bad_velocity_hat_without_amsgrad.lfm", model_variant(adam, no_amsgrad))
+    write(d, "bad_amsgrad_without_velocity_hat.lfm",
+          model_variant(adam, edit_header=drop_tensor("optimizer.velocity_hat")))
+    write(d, "bad_negative_accumulator.lfm", model_variant(adagrad, edit_header=set_floats("optimizer.v", -1.0)))
+    write(d, "bad_category_num_tokens_2p62.lfm", model_variant(extras, layer("category_encoding", num_tokens=1 << 62)))
+    write(d, "bad_rnn_dropout_rounds_to_1.lfm", model_variant(extras, layer("lstm", dropout=0.99999999)))
+    write(d, "bad_zoom_range_below_minus_1.lfm", model_variant(extras, layer("random_zoom", height_factor=[-1, 0.5])))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "fuzz/corpus"
     with open(os.path.join(out, "model", "ok_seed.lfm"), "rb") as f:
@@ -289,6 +326,7 @@ def main():
     json_corpus(os.path.join(out, "json"), hdr["__metadata__"]["architecture"])
     st_corpus(os.path.join(out, "safetensors"), seed)
     model_corpus(os.path.join(out, "model"), seed)
+    new_fields_corpus(os.path.join(out, "model"))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,13 @@
  * OUTDIR/ok_cnn.lfm (every image layer, format version 2: shapes) and
  * OUTDIR/ok_seq.lfm (every sequence layer, the padding mask) and
  * OUTDIR/ok_attention.lfm (MultiHeadAttention: self-attention with the
- * padding mask and dropout, cross-attention with a key, no bias).
+ * padding mask and dropout, cross-attention with a key, no bias),
+ * OUTDIR/ok_opt_<kind>.lfm (the seed network fitted two steps with each
+ * optimizer kind, amsgrad / centered on, and a learning-rate schedule of
+ * each kind, saved with the optimizer state) and OUTDIR/ok_extras.lfm
+ * (CategoryEncoding of each output_mode, LSTM / GRU / SimpleRNN /
+ * Bidirectional with dropout and recurrent_dropout, RandomZoom with two
+ * ranges and with one).
  */
 #include "latefuse.h"
 
@@ -164,11 +170,104 @@ static int attention(const char *dir) {
     return rc;
 }
 
+/* the seed network fitted two steps with optimizer o (its state is not
+ * zero), saved with the optimizer as name */
+static int optimizer_seed(const char *dir, const char *name, const lf_optimizer *o) {
+    lf_model *m;
+    if (lf_model_create(&m, 11) != LF_OK) return 1;
+    int a = lf_input(m, 3, "in_a"), b = lf_input(m, 3, "in_b");
+    int xs[2] = {lf_dense(m, a, 4, LF_ACT_RELU, 1, NULL), lf_dense(m, b, 4, LF_ACT_RELU, 1, NULL)};
+    int out = lf_dense(m, lf_weighted_average(m, 2, xs, -1, "wavg"), 1, LF_ACT_LINEAR, 1, "out");
+    int rc = lf_model_compile(m, out, LF_LOSS_MSE, o) != LF_OK;
+    if (!rc) {
+        float x1[6] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f}, x2[6] = {1, 0, 1, 0, 1, 0};
+        float y[2] = {0.5f, 0.25f};
+        const float *x[2] = {x1, x2};
+        lf_fit_options fo = lf_fit_defaults();
+        fo.epochs = 2, fo.batch_size = 2;
+        rc = lf_model_fit(m, x, y, 2, &fo) != LF_OK;
+    }
+    if (rc) fprintf(stderr, "%s: %s\n", name, lf_model_error(m));
+    rc = rc || save(m, dir, name, LF_SAVE_OPTIMIZER);
+    lf_model_free(m);
+    return rc;
+}
+
+/* each optimizer kind with a schedule of each kind (and the flags on) */
+static int optimizers(const char *dir) {
+    static const struct {
+        lf_optimizer_kind kind;
+        lf_lr_schedule_kind schedule;
+        const char *name;
+    } runs[] = {
+        {LF_OPT_ADAM, LF_LR_EXPONENTIAL_DECAY, "ok_opt_adam_amsgrad.lfm"},
+        {LF_OPT_RMSPROP, LF_LR_INVERSE_TIME_DECAY, "ok_opt_rmsprop_centered.lfm"},
+        {LF_OPT_ADAGRAD, LF_LR_POLYNOMIAL_DECAY, "ok_opt_adagrad.lfm"},
+        {LF_OPT_ADAMAX, LF_LR_COSINE_DECAY, "ok_opt_adamax.lfm"},
+        {LF_OPT_NADAM, LF_LR_COSINE_DECAY_RESTARTS, "ok_opt_nadam.lfm"},
+        {LF_OPT_ADADELTA, LF_LR_PIECEWISE_CONSTANT, "ok_opt_adadelta.lfm"},
+        {LF_OPT_LION, LF_LR_COSINE_DECAY, "ok_opt_lion.lfm"},
+    };
+    for (size_t k = 0; k < sizeof runs / sizeof *runs; k++) {
+        lf_optimizer o = lf_optimizer_default(runs[k].kind);
+        lf_lr_schedule *s = &o.schedule;
+        o.amsgrad = runs[k].kind == LF_OPT_ADAM;
+        o.centered = runs[k].kind == LF_OPT_RMSPROP;
+        if (runs[k].kind == LF_OPT_ADAGRAD) o.initial_accumulator_value = 0.25f;
+        *s = lf_lr_schedule_default(runs[k].schedule);
+        s->decay_steps = 3, s->decay_rate = 0.5, s->staircase = runs[k].kind == LF_OPT_RMSPROP;
+        s->cycle = 1, s->power = 2, s->alpha = 0.1;
+        if (runs[k].kind == LF_OPT_LION) s->has_warmup = 1, s->warmup_target = 0.01, s->warmup_steps = 2;
+        s->t_mul = 1.5, s->m_mul = 0.5;
+        s->n_boundaries = 2, s->boundaries[0] = 1, s->boundaries[1] = 3;
+        s->values[0] = 0.1f, s->values[1] = 0.01f, s->values[2] = 0.001f;
+        if (optimizer_seed(dir, runs[k].name, &o)) return 1;
+    }
+    return 0;
+}
+
+/* CategoryEncoding of each mode, every recurrent layer with its dropouts,
+ * RandomZoom with two ranges and with one */
+static int extras(const char *dir) {
+    lf_model *m;
+    if (lf_model_create(&m, 8) != LF_OK) return 1;
+    size_t T = 4, img[3] = {5, 4, 1}, seqs[2] = {4, 3};
+    int ids = lf_input_shape(m, 1, &T, LF_DTYPE_INT32, "ids");
+    size_t one = 1;
+    int id1 = lf_input_shape(m, 1, &one, LF_DTYPE_INT32, "id1");
+    int s = lf_input_shape(m, 2, seqs, LF_DTYPE_FLOAT32, "s");
+    int x = lf_input_shape(m, 3, img, LF_DTYPE_FLOAT32, "img");
+    int c1 = lf_category_encoding(m, ids, 6, LF_CATEGORY_MULTI_HOT, NULL);
+    int c2 = lf_category_encoding(m, ids, 6, LF_CATEGORY_COUNT, NULL);
+    int c3 = lf_category_encoding(m, id1, 5, LF_CATEGORY_ONE_HOT, NULL);
+    int c4 = lf_flatten(m, lf_category_encoding(m, ids, 3, LF_CATEGORY_ONE_HOT, NULL), NULL);
+    int r1 = lf_lstm(m, s, 2, 1, 1, 0, 0, NULL), r2 = lf_gru(m, s, 2, 1, 0, 1, NULL);
+    int r3 = lf_simple_rnn(m, s, 2, LF_ACT_TANH, 1, 0, 0, NULL);
+    int r4 = lf_bidirectional(m, s, LF_RNN_LSTM, 2, LF_ACT_TANH, 1, 1, 0, LF_BIDI_CONCAT, NULL);
+    lf_set_rnn_dropout(m, r1, 0.25f, 0.5f);
+    lf_set_rnn_dropout(m, r2, 0.0f, 0.125f);
+    lf_set_rnn_dropout(m, r3, 0.75f, 0.0f);
+    lf_set_rnn_dropout(m, r4, 0.5f, 0.5f);
+    lf_translation_options zo = lf_translation_defaults(0.2f, 0.3f);
+    zo.height_lower = -0.5f, zo.height_upper = 0.25f;
+    int z1 = lf_flatten(m, lf_random_zoom(m, x, &zo, 0, NULL), NULL);
+    zo = lf_translation_defaults(1.0f, 1.0f);
+    zo.height_lower = -1.0f, zo.height_upper = 1.0f;
+    int z2 = lf_flatten(m, lf_random_zoom(m, x, &zo, 1, NULL), NULL);
+    int all[10] = {c1, c2, c3, c4, r1, r2, r3, r4, z1, z2};
+    int out = lf_dense(m, lf_concatenate(m, 10, all, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
+    int rc = lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) != LF_OK;
+    if (rc) fprintf(stderr, "extras: %s\n", lf_model_error(m));
+    rc = rc || save(m, dir, "ok_extras.lfm", 0);
+    lf_model_free(m);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: make_model_seeds OUTDIR\n");
         return 2;
     }
     return seed_net(argv[1]) || zoo(argv[1]) || uncompiled(argv[1]) || cnn(argv[1]) || seq(argv[1]) ||
-           attention(argv[1]);
+           attention(argv[1]) || optimizers(argv[1]) || extras(argv[1]);
 }

@@ -447,6 +447,45 @@ static int has_embedding(const lf_model *m) {
     return 0;
 }
 
+/* One train_on_batch step on the FZ_ROWS rows of predict_rows (int32
+ * inputs as int32), targets 0 (a valid target of every loss): the
+ * optimizer runs with the file's state, schedule and step count.  Any
+ * valid status is allowed (an Embedding refuses id 2 beyond its
+ * input_dim; the weights may become non-finite); on success the step
+ * count moved by one and the model still predicts. */
+static int train_step(lf_model *m, float *y) {
+    size_t ni = lf_model_num_inputs(m), D = lf_model_output_dim(m);
+    lf_typed_array x[64];
+    void *bufs[64] = {0};
+    float *t = lf_alloc_array(FZ_ROWS * D, sizeof *t);
+    int r = t ? LF_OK : LF_ERR_NOMEM;
+    for (size_t i = 0; i < ni && r == LF_OK; i++) {
+        size_t d = lf_model_input_dim(m, i);
+        int ints = m->nodes[m->inputs[i]].dtype == LF_DTYPE_INT32;
+        bufs[i] = lf_alloc_array(FZ_ROWS * d, 4);
+        if (!bufs[i]) r = LF_ERR_NOMEM;
+        for (size_t k = 0; bufs[i] && k < FZ_ROWS * d; k++) {
+            if (ints) ((int32_t *)bufs[i])[k] = (int32_t)(k / d);
+            else ((float *)bufs[i])[k] = k < d ? 0.0f : k < 2 * d ? 1.0f : -0.5f;
+        }
+        x[i].dtype = ints ? LF_DTYPE_INT32 : LF_DTYPE_FLOAT32, x[i].data = bufs[i];
+    }
+    if (r == LF_OK) {
+        memset(t, 0, FZ_ROWS * D * sizeof *t);
+        const float *ys[1] = {t};
+        uint64_t before = lf_model_iterations(m);
+        lf_status st = lf_model_train_on_batch(m, x, ys, FZ_ROWS, NULL, NULL, NULL);
+        if (!status_valid(st)) r = broken("model", "invalid lf_status from lf_model_train_on_batch");
+        else if (st == LF_OK && lf_model_iterations(m) != before + 1)
+            r = broken("model", "a training step did not count");
+        else if (st == LF_OK && !status_valid(predict_rows(m, y)))
+            r = broken("model", "invalid lf_status from lf_model_predict after a step");
+    }
+    for (size_t i = 0; i < ni; i++) LF_FREE(bufs[i]);
+    LF_FREE(t);
+    return r;
+}
+
 /* Saves m in memory (as lf_model_save does, without the optimizer state),
  * loads the bytes into a fresh model and predicts with it into y2. */
 static int model_round_trip(lf_model *m, float *y2) {
@@ -536,6 +575,7 @@ int fz_run_model(const unsigned char *data, size_t len) {
             else if (r == LF_OK && (r = model_round_trip(m, y2)) == LF_OK &&
                      memcmp(y, y2, FZ_ROWS * D * sizeof *y) != 0)
                 r = broken("model", "a saved and reloaded model predicts differently");
+            if (r == LF_OK && lf_model_num_outputs(m) == 1) r = train_step(m, y);
             LF_FREE(y);
             LF_FREE(y2);
         }

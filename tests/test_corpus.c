@@ -291,6 +291,16 @@ int main(void) {
         {"model", "bad_unknown_field.lfm", "architecture: layer 'in_a': unknown field 'exec'"},
         {"model", "bad_unknown_layer_type.lfm", "architecture: layer 'dense_1': unknown layer type 'Conv3D'"},
         {"model", "bad_wrong_tensor_shape.lfm", "tensor 'dense.kernel' must be F32 of shape (4, 3)"},
+        {"model", "bad_schedule_values_count.lfm", "architecture: optimizer: the PiecewiseConstantDecay schedule's "
+                                                   "'boundaries' must be a list of 1 to 32 numbers and its 'values' a "
+                                                   "list of one more"},
+        {"model", "bad_schedule_decay_steps_0.lfm", "architecture: optimizer: the schedule's decay_steps must be finite and > 0"},
+        {"model", "bad_velocity_hat_without_amsgrad.lfm", "unexpected tensor 'optimizer.velocity_hat'"},
+        {"model", "bad_amsgrad_without_velocity_hat.lfm", "tensor 'optimizer.velocity_hat' is missing"},
+        {"model", "bad_negative_accumulator.lfm", "tensor 'optimizer.v' holds a negative value at element 0 (adagrad keeps it >= 0)"},
+        {"model", "bad_category_num_tokens_2p62.lfm", "architecture: layer 'category_encoding': 'num_tokens' must be an integer in 1..268435456"},
+        {"model", "bad_rnn_dropout_rounds_to_1.lfm", "architecture: layer 'lstm': 'dropout' must be a finite number in [0, 1)"},
+        {"model", "bad_zoom_range_below_minus_1.lfm", "architecture: layer 'random_zoom': 'height_factor' must be a pair [lower, upper] in (-1, 1], or [-1, 1]"},
         {"fusion", "bad_mlp_1024x16000.lff", "the network has 1539 weights, the mlp method builds 2099347200 for 1024 models"},
         {"fusion", "bad_name_escape.lff", "model name 1 must be a string of 1..63 letters, digits, '_', '.' or '-'"},
         {"fusion", "bad_one_class.lff", "fusion settings: 'classes' must be an integer in 2..1048576"},
