@@ -1205,8 +1205,9 @@ lf_status lf_model_set_learning_rate(lf_model *m, float learning_rate);
 float lf_model_learning_rate(const lf_model *m);
 /* The optimizer steps the compiled model has taken (Keras'
  * optimizer.iterations: every fit and train_on_batch step since compile;
- * a loaded model's go on from the saved count), which a schedule's rate
- * follows; 0 when m is NULL or not compiled.  Reads only. */
+ * a loaded model's go on from the saved count, up to 2^63 - 1, Keras'
+ * int64, where it stays), which a schedule's rate follows; 0 when m is
+ * NULL or not compiled.  Reads only. */
 uint64_t lf_model_iterations(const lf_model *m);
 
 /* Keras' model.stop_training = True: asks the fit under way on m to end

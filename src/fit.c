@@ -524,7 +524,7 @@ static void optimizer_step(lf_model *m, const param_plan *p) {
     /* the schedule's rate of this step (0-based: Keras' iterations before it) */
     lf_optimizer o = m->opt;
     o.learning_rate = lf_lr_schedule_rate(&m->opt.schedule, m->opt.learning_rate, m->step);
-    m->step++;
+    m->step += m->step < (uint64_t)INT64_MAX; /* Keras' int64 count, which the model file holds, stops at its end */
     lf_optim_clip(&o, m->grads, p->vars, p->n_vars); /* Keras 3's order: clip, decay, update */
     lf_optim_decay(&o, m->params, p->runs, p->n_runs);
     for (size_t i = 0; i < p->n_runs; i++) {

@@ -332,10 +332,11 @@ static lf_status read_optimizer(const lf_json *o, lf_optimizer *opt, uint64_t *i
         return st;
     if (opt->learning_rate == 0.0f && !(opt->schedule.kind == LF_LR_COSINE_DECAY && opt->schedule.has_warmup))
         return lf_fail(e, LF_ERR_FORMAT, "%s: 'learning_rate' must be > 0 (0 only as a warm-up's start)", where);
-    double it;
-    if (!lf_json_num(lf_json_get(o, "iterations"), &it) || !(it >= 0 && it < 9e15) || it != floor(it))
-        return lf_fail(e, LF_ERR_FORMAT, "%s: 'iterations' must be a non-negative integer", where);
-    *iters = (uint64_t)it;
+    /* Keras' int64 count, read exactly (fit stops counting at its end, so
+     * every count a model reaches is one a file may hold) */
+    if (!lf_json_u63(lf_json_get(o, "iterations"), iters))
+        return lf_fail(e, LF_ERR_FORMAT, "%s: 'iterations' must be an integer in 0..%lld", where,
+                       (long long)INT64_MAX);
     return LF_OK;
 }
 

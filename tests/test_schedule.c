@@ -10,6 +10,7 @@
 #define _DEFAULT_SOURCE /* mkdtemp */
 #include "check.h"
 #include "latefuse.h"
+#include "model.h" /* m->step, to start near the count's end */
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -202,12 +203,29 @@ static void test_fit(void) {
         {"ExponentialDecay\\\",\\\"decay_steps\\\":3,\\\"decay_rate\\\":0.5,\\\"staircase\\\":false}",
          "PiecewiseConstantDecay\\\",\\\"boundaries\\\":[1,2],\\\"values\\\":[1,2,\\\"3\\\"]       }",
          "the PiecewiseConstantDecay schedule's value 2 is not a number"},
+        {"iterations\\\":10", "iterations\\\":-1", "optimizer: 'iterations' must be an integer in 0..9223372036854775807"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         CHECK(check_edit_file(path, bad, cases[k].from, cases[k].to), "edit the file: %s", cases[k].from);
         lf_model_create(&f, 0);
         CHECK(lf_model_load(f, bad) == LF_ERR_FORMAT && strstr(lf_model_error(f), cases[k].msg), "%s: %s",
               cases[k].to, lf_model_error(f));
+        lf_model_free(f);
+    }
+    /* the count near Keras' int64 end: saved and loaded exactly, and it
+     * stops at 2^63 - 1, a count the file still holds */
+    for (int k = 0; k < 2; k++) {
+        a->step = (uint64_t)INT64_MAX - 1;
+        lf_typed_array xa = {LF_DTYPE_FLOAT32, x};
+        const float *ys[1] = {y};
+        CHECK(lf_model_train_on_batch(a, &xa, ys, B, NULL, NULL, NULL) == LF_OK, "a step: %s", lf_model_error(a));
+        if (k) CHECK(lf_model_train_on_batch(a, &xa, ys, B, NULL, NULL, NULL) == LF_OK, "a step");
+        CHECK(lf_model_iterations(a) == (uint64_t)INT64_MAX, "%d steps from 2^63 - 2: %llu", k + 1,
+              (unsigned long long)lf_model_iterations(a));
+        CHECK(lf_model_save(a, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(a));
+        lf_model_create(&f, 0);
+        CHECK(lf_model_load(f, path) == LF_OK && lf_model_iterations(f) == (uint64_t)INT64_MAX,
+              "loaded at 2^63 - 1: %s (%llu)", lf_model_error(f), (unsigned long long)lf_model_iterations(f));
         lf_model_free(f);
     }
     remove(path), remove(bad);

@@ -707,6 +707,12 @@ int lf_json_size(const lf_json *j, size_t *out) {
     return 1;
 }
 
+int lf_json_u63(const lf_json *j, uint64_t *out) {
+    if (!lf_json_is(j, LF_JSON_NUMBER) || !j->is_int || j->integer < 0) return 0;
+    *out = (uint64_t)j->integer;
+    return 1;
+}
+
 int lf_json_bool(const lf_json *j, int *out) {
     if (!lf_json_is(j, LF_JSON_BOOL)) return 0;
     *out = j->boolean;

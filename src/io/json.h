@@ -86,6 +86,8 @@ const char *lf_json_str(const lf_json *j);
 int lf_json_num(const lf_json *j, double *out);
 /* Returns 1 if j is an integer literal >= 0 that fits size_t, else 0. */
 int lf_json_size(const lf_json *j, size_t *out);
+/* Returns 1 if j is an integer literal in 0..INT64_MAX (exact), else 0. */
+int lf_json_u63(const lf_json *j, uint64_t *out);
 /* Returns 1 and 0/1 for true/false, else 0. */
 int lf_json_bool(const lf_json *j, int *out);
 
