@@ -322,6 +322,16 @@ static lf_status read_optimizer(const lf_json *o, lf_optimizer *opt, uint64_t *i
             return st;
     if ((opt->clipnorm > 0) + (opt->clipvalue > 0) + (opt->global_clipnorm > 0) > 1)
         return lf_fail(e, LF_ERR_FORMAT, "%s: at most one of clipnorm, clipvalue and global_clipnorm", where);
+    /* each kind's own field, written only for it (Keras' other optimizers
+     * have no such argument) */
+    static const struct {
+        const char *key;
+        lf_optimizer_kind kind;
+    } own[] = {{"amsgrad", LF_OPT_ADAM}, {"centered", LF_OPT_RMSPROP}, {"initial_accumulator_value", LF_OPT_ADAGRAD}};
+    for (size_t k = 0; k < sizeof own / sizeof *own; k++)
+        if (lf_json_get(o, own[k].key) && kind != (int)own[k].kind)
+            return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' is %s's field, not %s's", where, own[k].key,
+                           opt_names[own[k].kind], opt_names[kind]);
     if ((lf_json_get(o, "amsgrad") && (st = lf_arch_bool(o, "amsgrad", &opt->amsgrad, where, e))) ||
         (lf_json_get(o, "centered") && (st = lf_arch_bool(o, "centered", &opt->centered, where, e))) ||
         (lf_json_get(o, "initial_accumulator_value") &&

@@ -1843,13 +1843,30 @@ static void test_keras_optimizers(void) {
                   strcmp(e.msg, "unexpected tensor 'optimizer.velocity_hat'") == 0,
               "without amsgrad: '%s'", e.msg);
         lf_model_free(b);
-        snprintf(mod, n, "%.*s,\"initial_accumulator_value\":-1%s", (int)(at - arch), arch,
-                 at + strlen(",\"amsgrad\":true"));
+        const char *name = strstr(arch, "\"name\":\"adam\""), *after = name + strlen("\"name\":\"adam\"");
+        CHECK(name != NULL && name < at, "the optimizer's name in %s", arch);
+        if (!name || name > at) name = after = at; /* (reported above) */
+        snprintf(mod, n, "%.*s\"name\":\"adagrad\"%.*s,\"initial_accumulator_value\":-1%s", (int)(name - arch), arch,
+                 (int)(at - after), after, at + strlen(",\"amsgrad\":true"));
         lf_model_create(&b, 0);
         CHECK(lf_model_from_parts(b, mod, strlen(mod), &f, "", &e) == LF_ERR_FORMAT &&
                   strcmp(e.msg, "architecture: optimizer: 'initial_accumulator_value' must be a finite number in "
                                 "[0, inf)") == 0,
               "negative accumulator: '%s'", e.msg);
+        lf_model_free(b);
+        /* a kind's own field on another kind: refused, not ignored */
+        snprintf(mod, n, "%.*s,\"initial_accumulator_value\":0.5%s", (int)(at - arch), arch, at);
+        lf_model_create(&b, 0);
+        CHECK(lf_model_from_parts(b, mod, strlen(mod), &f, "", &e) == LF_ERR_FORMAT &&
+                  strcmp(e.msg, "architecture: optimizer: 'initial_accumulator_value' is adagrad's field, not "
+                                "adam's") == 0,
+              "adagrad's field on adam: '%s'", e.msg);
+        lf_model_free(b);
+        snprintf(mod, n, "%.*s\"name\":\"sgd\"%s", (int)(name - arch), arch, after);
+        lf_model_create(&b, 0);
+        CHECK(lf_model_from_parts(b, mod, strlen(mod), &f, "", &e) == LF_ERR_FORMAT &&
+                  strcmp(e.msg, "architecture: optimizer: 'amsgrad' is adam's field, not sgd's") == 0,
+              "amsgrad on sgd: '%s'", e.msg);
         lf_model_free(b);
         free(mod);
     }
