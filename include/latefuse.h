@@ -783,7 +783,10 @@ typedef enum lf_optimizer_kind {
  *   COSINE_DECAY_RESTARTS  SGDR (Loshchilov & Hutter): cosine periods, the
  *                       first decay_steps long (Keras' first_decay_steps),
  *                       each next t_mul times longer and its peak m_mul
- *                       times the previous (alpha's floor not scaled)
+ *                       times the previous (alpha's floor not scaled);
+ *                       with t_mul < 1 the periods add up to decay_steps /
+ *                       (1 - t_mul) steps, and from there the rate is NaN,
+ *                       as Keras' (the log of a number <= 0)
  *   PIECEWISE_CONSTANT  values[0] for t <= boundaries[0], values[i] for
  *                       boundaries[i-1] < t <= boundaries[i], values[n]
  *                       after boundaries[n-1] (n = n_boundaries, the
