@@ -119,7 +119,7 @@ $(BUILD)/tests/test_corpus: tests/test_corpus.c tests/check.h fuzz/targets.c fuz
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ifuzz -Itools -o $@ $< fuzz/targets.c tools/args.c $(BUILD)/liblatefuse.a $(LDLIBS)
 
-$(BUILD)/examples/%: examples/%.c $(BUILD)/liblatefuse.a
+$(BUILD)/examples/%: examples/%.c $(wildcard examples/*.h) $(BUILD)/liblatefuse.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/liblatefuse.a $(LDLIBS)
 

@@ -74,6 +74,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tempfile.h"
+
 enum { NV = 6, NROWS = 2000, C = 10, PER_CLASS = 200, NTR_C = 50, NTE_C = 100,
        NTR = NTR_C * C, NTE = NTE_C * C, FOLDS = 5, MAX_SPLITS = 100 };
 
@@ -395,26 +397,6 @@ static lf_status out_of_fold(const float *X, size_t d, const int *y, const size_
     }
     free(b), free(prob);
     return st;
-}
-
-/* A new temporary file beside `path` ("<path>.tmp-XXXXXX", its name into
- * tmp), never one of the user's files, with the mode a new file gets
- * (0666 & ~umask; mkstemp's is 0600).  NULL (errno set) on failure, with
- * nothing left. */
-static FILE *open_temp(const char *path, char *tmp, size_t len) {
-    snprintf(tmp, len, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) return NULL;
-    mode_t um = umask(0);
-    umask(um);
-    FILE *f = fchmod(fd, 0666 & ~um) == 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        int err = errno;
-        close(fd);
-        unlink(tmp);
-        errno = err;
-    }
-    return f;
 }
 
 /* Writes n rows of `cols` values (probabilities when prob, else one label

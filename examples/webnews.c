@@ -165,6 +165,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tempfile.h"
+
 enum { C = 10, SIDE = 64, PIX = SIDE * SIDE * 3, MAX_MODELS = 16 };
 
 /* Adam's learning rate for wavg_frozen (see above; every other model
@@ -234,26 +236,6 @@ typedef struct config {
 
 static const config FULL = {10000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 25, 30, 5, 0, 1, 10000, 1, 2, 100.0f, 0, 30, 0, 256, 25, 0.0f, 0.4f, 1, 100, 0, 0, 0, REPEATS,
                             0, 20000, 20, 1e-3f, 0.001f, 0};
-/* A new temporary file beside `path` ("<path>.tmp-XXXXXX", its name into
- * tmp), never one of the user's files, with the mode a new file gets
- * (0666 & ~umask; mkstemp's is 0600).  NULL (errno set) on failure, with
- * nothing left. */
-static FILE *open_temp(const char *path, char *tmp, size_t len) {
-    snprintf(tmp, len, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) return NULL;
-    mode_t um = umask(0);
-    umask(um);
-    FILE *f = fchmod(fd, 0666 & ~um) == 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        int err = errno;
-        close(fd);
-        unlink(tmp);
-        errno = err;
-    }
-    return f;
-}
-
 /* --quick (the test): one fold draw unless --repeats says otherwise */
 static const config QUICK = {5000, 30.0f, 0, 1, {16, 32, 64, 128}, 0.9f, 0, 0, 64, 8, 4, 3, 400, 1, 5000, 1, 2, 100.0f, 0, 8, 0, 256, 8, 0.0f, 0.4f, 1, 100, 0, 0, 0, 1,
                              0, 5000, 8, 1e-3f, 0.001f, 0};
