@@ -94,8 +94,8 @@ size_t lf_model_num_params(const lf_model *m) { return m ? m->n_params : 0; }
 
 static int valid_optimizer(const lf_optimizer *o) {
     if ((unsigned)o->kind > LF_OPT_LION) return 0;
-    /* 0 only as the start of a warm-up (Keras' CosineDecay(0.0, ..., warmup_target)) */
-    int warm = o->schedule.kind == LF_LR_COSINE_DECAY && o->schedule.has_warmup;
+    /* 0 only as the start of a warm-up */
+    int warm = lf_lr_schedule_warms_up(&o->schedule);
     if (!(o->learning_rate > 0.0f || (warm && o->learning_rate == 0.0f)) || !isfinite(o->learning_rate)) return 0;
     if (!(o->momentum >= 0.0f && o->momentum < 1.0f)) return 0;
     if (o->kind == LF_OPT_LION ? !(o->beta_1 > 0.0f && o->beta_1 <= 1.0f) : !(o->beta_1 >= 0.0f && o->beta_1 < 1.0f))

@@ -1185,14 +1185,10 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
             break;
         }
         /* Keras 3's EarlyStopping.on_epoch_end: the epochs before
-         * start_from_epoch are not watched */
-        if (e < o->start_from_epoch) {
-            if (stop) break;
-            continue;
-        }
-        /* nor the epochs without validation when there are validation rows
-         * (validation_freq): Keras' monitored val_ value is missing there */
-        if (r.n_val && !r.validated) {
+         * start_from_epoch are not watched, nor those without validation
+         * when there are validation rows (validation_freq: Keras' monitored
+         * val_ value is missing there) */
+        if (e < o->start_from_epoch || (r.n_val && !r.validated)) {
             if (stop) break;
             continue;
         }

@@ -340,7 +340,7 @@ static lf_status read_optimizer(const lf_json *o, lf_optimizer *opt, uint64_t *i
         return st;
     if (lf_json_get(o, "schedule") && (st = lf_lr_schedule_read(lf_json_get(o, "schedule"), &opt->schedule, where, e)))
         return st;
-    if (opt->learning_rate == 0.0f && !(opt->schedule.kind == LF_LR_COSINE_DECAY && opt->schedule.has_warmup))
+    if (opt->learning_rate == 0.0f && !lf_lr_schedule_warms_up(&opt->schedule))
         return lf_fail(e, LF_ERR_FORMAT, "%s: 'learning_rate' must be > 0 (0 only as a warm-up's start)", where);
     /* Keras' int64 count, read exactly (fit stops counting at its end, so
      * every count a model reaches is one a file may hold) */

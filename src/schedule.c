@@ -96,6 +96,10 @@ float lf_lr_schedule_rate(const lf_lr_schedule *s, float lr, uint64_t step) {
     return (float)r;
 }
 
+int lf_lr_schedule_warms_up(const lf_lr_schedule *s) {
+    return s->kind == LF_LR_COSINE_DECAY && s->has_warmup;
+}
+
 static int finite_in(double v, double lo, double hi) { return isfinite(v) && v >= lo && v <= hi; }
 
 const char *lf_lr_schedule_invalid(const lf_lr_schedule *s) {

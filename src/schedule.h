@@ -8,6 +8,11 @@
 #include "internal.h"
 #include "io/json.h"
 
+/* Whether s starts with a warm-up (CosineDecay's warmup_target): then the
+ * optimizer's learning_rate, the warm-up's start, may be 0 (Keras'
+ * CosineDecay(0.0, ..., warmup_target=...)) */
+int lf_lr_schedule_warms_up(const lf_lr_schedule *s);
+
 /* NULL when s is a valid schedule (lf_lr_schedule's ranges), else what is
  * wrong, a static string naming the field */
 const char *lf_lr_schedule_invalid(const lf_lr_schedule *s);
