@@ -118,12 +118,6 @@ def _has_hooks(cb: Any, hooks) -> bool:
     return any(h in vars(cb) or getattr(type(cb), h) is not getattr(Callback, h) for h in hooks)
 
 
-def _has_batch_hooks(cb: Any) -> bool:
-    """Whether callback cb has a per-batch training hook of its own: fit
-    then has the library report every step."""
-    return _has_hooks(cb, _BATCH_HOOKS)
-
-
 class ModelCheckpoint(Callback):
     """ModelCheckpoint(filepath, monitor='val_loss', verbose=0,
     save_best_only=False, save_weights_only=False, mode='auto',

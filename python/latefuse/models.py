@@ -930,9 +930,8 @@ class Model:
             n_train = int(math.floor(n * (1.0 - vs)))
         params = {"verbose": verbose, "epochs": int(epochs), "steps": spe or -(-n_train // int(batch_size))}
         if initial_epoch >= int(epochs):  # Keras: no epoch to run
+            self._attach_callbacks(others, params)
             for cb in others:
-                cb.set_model(self)
-                cb.set_params(params)
                 cb.on_train_begin({})
             for cb in others:
                 cb.on_train_end({})
@@ -960,12 +959,10 @@ class Model:
                 val = ([a[:n_val_used] for a in val[0]], [t[:n_val_used] for t in val[1]],
                        None if val[2] is None else val[2][:n_val_used])
             show = printer
-            for cb in others:
-                cb.set_model(self)
-                cb.set_params(params)
+            self._attach_callbacks(others, params)
             # the callbacks with per-batch hooks: the library then reports
             # every step (its STEP event), where they run
-            batch_cbs = [cb for cb in others if _callbacks._has_batch_hooks(cb)]
+            batch_cbs = [cb for cb in others if _callbacks._has_hooks(cb, _callbacks._BATCH_HOOKS)]
             opts.progress_every_step = int(bool(batch_cbs))
 
             def hook(ctx, p, show=show):
@@ -1001,7 +998,7 @@ class Model:
                                 cb.on_train_batch_begin(s, {})
                         self._push_learning_rate()  # the next step's rate
                     elif ev == 2:
-                        self.optimizer.iterations = int(lib.lf_model_iterations(self._handle))
+                        self._pull_iterations()
                         if spe and p.contents.step < spe and not self.stop_training:
                             # the pass over the rows ended within the epoch (Keras'
                             # EpochIterator warns so)
@@ -1051,8 +1048,7 @@ class Model:
         opts.cancel = stop.pointer()
         st = stop.run(lambda: lib.lf_model_fit_arrays(self._handle, tab, ytab, n, ctypes.byref(opts)),
                       "latefuse-model-fit")
-        # the steps done, also when fit fails or is interrupted (Keras' counter)
-        self.optimizer.iterations = int(lib.lf_model_iterations(self._handle))
+        self._pull_iterations()  # the steps done, also when fit fails or is interrupted
         if stop.cancelled is not None:
             raise stop.cancelled
         if st:
@@ -1106,12 +1102,26 @@ class Model:
         which callbacks and the user may set) into the C model: before
         each fit and step, from fit's callbacks, before save."""
         if self._compiled and self._c_compiled and self.optimizer is not None:
-            self.optimizer.iterations = int(lib.lf_model_iterations(self._handle))
+            self._pull_iterations()
             if getattr(self.optimizer, "_schedule", None) is not None:
                 return  # the library follows the schedule
             st = lib.lf_model_set_learning_rate(self._handle, self.optimizer.learning_rate)
             if st:
                 _lib.raise_model(self._handle, st)
+
+    def _attach_callbacks(self, cbs, params):
+        """Keras' CallbackList: every callback's model and params, before
+        any of its hooks runs."""
+        for cb in cbs:
+            cb.set_model(self)
+            cb.set_params(params)
+
+    def _pull_iterations(self):
+        """Keras' optimizer.iterations (which a schedule's rate follows)
+        from the library's count of the model's optimizer steps
+        (lf_model_iterations)."""
+        if self.optimizer is not None:
+            self.optimizer.iterations = int(lib.lf_model_iterations(self._handle))
 
     def _metric_values(self, xs, ys, sample_weight=None):
         """The Python-measured metrics of the predictions on rows xs against
@@ -1195,9 +1205,7 @@ class Model:
         self._sync()
         self.stop_evaluating = False
         params = {"verbose": verbose, "epochs": 1, "steps": nb}
-        for cb in cbs:
-            cb.set_model(self)
-            cb.set_params(params)
+        self._attach_callbacks(cbs, params)
         for cb in cbs:
             cb.on_test_begin({})
         hooks = [cb for cb in cbs if _callbacks._has_hooks(cb, _callbacks._TEST_HOOKS)]
@@ -1269,7 +1277,7 @@ class Model:
             self._apply_trainable(ly)
         self._push_learning_rate()
         st = lib.lf_model_train_on_batch(self._handle, tab, ytab, n, _lib.ptr(sw), losses, accs)
-        self.optimizer.iterations = int(lib.lf_model_iterations(self._handle))
+        self._pull_iterations()
         if st:
             _lib.raise_model(self._handle, st)
         self._touch()  # the other models holding these layers are behind
@@ -1326,9 +1334,7 @@ class Model:
         self._sync()
         self.stop_predicting = False
         params = {"verbose": verbose, "epochs": 1, "steps": nb}
-        for cb in cbs:
-            cb.set_model(self)
-            cb.set_params(params)
+        self._attach_callbacks(cbs, params)
         for cb in cbs:
             cb.on_predict_begin({})
         hooks = [cb for cb in cbs if _callbacks._has_hooks(cb, _callbacks._PREDICT_HOOKS)]
@@ -2678,8 +2684,7 @@ def load_model(filepath: Union[str, "os.PathLike[str]"], compile: bool = True, s
         m._loss_ids = [lib.lf_loss_parse(_enc(ls)) for ls in loss_names] if m._c_compiled else None
         m._loss_id = m._loss_ids[0] if m._c_compiled else None
         m.optimizer = _optimizer_from(arch.get("optimizer", {})) if m._compiled else None
-        if m.optimizer is not None:
-            m.optimizer.iterations = int(lib.lf_model_iterations(h))
+        m._pull_iterations()
         m._acc, m._acc_out = [], [[] for _ in m.outputs]
         m._metrics = []
         m._metric_args = []

@@ -71,12 +71,13 @@ class ExponentialDecay(LearningRateSchedule):
     staircase)."""
 
     kind = 1
+    _rate_may_be_zero = False  # a rate of 0 decays nothing: InverseTimeDecay allows it
 
     def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
                  staircase: bool = False, name: str = "ExponentialDecay") -> None:
         self.initial_learning_rate = _positive("initial_learning_rate", initial_learning_rate)
         self.decay_steps = _positive("decay_steps", decay_steps)
-        self.decay_rate = _positive("decay_rate", decay_rate)
+        self.decay_rate = _positive("decay_rate", decay_rate, zero=self._rate_may_be_zero)
         self.staircase, self.name = bool(staircase), name
 
     def _fields(self):
@@ -94,13 +95,11 @@ class InverseTimeDecay(ExponentialDecay):
     staircase)."""
 
     kind = 2
+    _rate_may_be_zero = True
 
     def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
                  staircase: bool = False, name: str = "InverseTimeDecay") -> None:
-        self.initial_learning_rate = _positive("initial_learning_rate", initial_learning_rate)
-        self.decay_steps = _positive("decay_steps", decay_steps)
-        self.decay_rate = _positive("decay_rate", decay_rate, zero=True)
-        self.staircase, self.name = bool(staircase), name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
 
 class PolynomialDecay(LearningRateSchedule):
