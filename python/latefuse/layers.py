@@ -2088,6 +2088,8 @@ class MultiHeadAttention(Layer):
         if kernel_initializer != "glorot_uniform" or bias_initializer != "zeros":
             raise ValueError("MultiHeadAttention: only kernel_initializer='glorot_uniform' and "
                              "bias_initializer='zeros' are available")
+        # kept for get_config (model.to_json, .keras files): the only values taken
+        self.attention_axes, self.kernel_initializer, self.bias_initializer = None, "glorot_uniform", "zeros"
         self.num_heads = _positive(num_heads, "num_heads", "MultiHeadAttention")
         self.key_dim = _positive(key_dim, "key_dim", "MultiHeadAttention")
         self.value_dim = self.key_dim if value_dim is None else _positive(value_dim, "value_dim", "MultiHeadAttention")

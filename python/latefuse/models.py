@@ -1972,7 +1972,10 @@ def _model_from_config(cfg):
             refs = list(call["args"]) + list(call.get("kwargs", {}).values())
             if (k == 0 or (nm, k - 1) in tensors) and all((r[0], r[1]) in tensors for r in refs):
                 kw = {key: tensors[(r[0], r[1])] for key, r in call.get("kwargs", {}).items()}
-                tensors[(nm, k)] = layer([tensors[(r[0], r[1])] for r in call["args"]], **kw)
+                args = [tensors[(r[0], r[1])] for r in call["args"]]
+                # MultiHeadAttention is called as layer(query, value[, key])
+                mha = isinstance(layer, L.MultiHeadAttention)
+                tensors[(nm, k)] = layer(*args, **kw) if mha else layer(args, **kw)
                 done.append(item)
         if not done:
             raise ValueError("model config: the inputs of layer '%s' are never made (a missing layer or a cycle)"

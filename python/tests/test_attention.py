@@ -143,3 +143,15 @@ def test_encoder_padding_mask(tmp_path):
     path = os.path.join(tmp_path, "enc.lf")
     m.save(path)
     assert np.array_equal(load_model(path).predict(ids), m.predict(ids))
+
+
+def test_get_config_and_to_json():
+    """model.get_config() / to_json() with a MultiHeadAttention (it kept no
+    attention_axes nor initializers, and get_config raised NotImplementedError)."""
+    from latefuse import model_from_json
+    x = Input((5, 4))
+    m = Model(x, GlobalAveragePooling1D()(MultiHeadAttention(2, 3)(x, x)))
+    cfg = [e for e in m.get_config()["layers"] if e["class_name"] == "MultiHeadAttention"][0]["config"]
+    assert (cfg["attention_axes"], cfg["kernel_initializer"], cfg["bias_initializer"]) == (None, "glorot_uniform",
+                                                                                         "zeros")
+    assert model_from_json(m.to_json()).count_params() == m.count_params()
