@@ -13,6 +13,8 @@
 #   locales                     the locale sources test_csv and test_json
 #                               build a comma-decimal locale from (localedef)
 #   zlib1g-dev                  np.savez_compressed inputs (src/io/npz.c)
+#   python3-h5py                Keras' .keras files (their model.weights.h5:
+#                               python/latefuse/keras_file.py, test_keras_file.py)
 #   python3-sklearn             the scikit-learn compatibility tests (and the
 #                               benchmarks' peer)
 #   python3-venv, python3-pip   the package's install into a virtual environment
@@ -26,7 +28,7 @@
 # `apt-get update` runs only when something is missing and the package
 # lists are absent or an install without it fails.  Needs root (or sudo).
 set -eu
-PKGS="make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev zlib1g-dev clang libclang-rt-14-dev libomp-14-dev python3-numpy python3-torch python3-pytest python3-setuptools python3-wheel python3-sklearn python3-venv python3-pip locales chromium openmpi-bin libopenmpi-dev"
+PKGS="make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev zlib1g-dev clang libclang-rt-14-dev libomp-14-dev python3-numpy python3-torch python3-pytest python3-h5py python3-setuptools python3-wheel python3-sklearn python3-venv python3-pip locales chromium openmpi-bin libopenmpi-dev"
 [ "${1:-}" = bench ] && PKGS="$PKGS libopenblas0-openmp"
 
 installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
@@ -39,7 +41,7 @@ installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'
 # is a failure under CI=true).
 if [ "${1:-}" = test ]; then
     missing=""
-    for p in make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev zlib1g-dev python3-numpy python3-torch python3-pytest python3-sklearn python3-venv python3-pip locales chromium openmpi-bin libopenmpi-dev; do
+    for p in make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev zlib1g-dev python3-numpy python3-torch python3-pytest python3-h5py python3-sklearn python3-venv python3-pip locales chromium openmpi-bin libopenmpi-dev; do
         installed "$p" || missing="$missing $p"
     done
     [ -z "$missing" ] && exit 0
