@@ -57,7 +57,7 @@ from . import callbacks as _callbacks
 from .callbacks import _ACC_NAMES, Callback, EarlyStopping
 from ._lib import LatefuseError, lib
 
-__all__ = ["Model", "Sequential", "History", "load_model", "model_from_json", "clone_model"]
+__all__ = ["Model", "Sequential", "History", "load_model", "save_model", "model_from_json", "clone_model"]
 
 _lib._proto("lf_share_weights", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int)
 _lib._proto("lf_initialize", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_int)
@@ -1648,7 +1648,14 @@ class Model:
              include_optimizer: bool = True) -> None:
         """Saves architecture and weights (and the optimizer state of a
         compiled model when include_optimizer) to one safetensors file,
-        written atomically.  latefuse.load_model reads it back."""
+        written atomically.  latefuse.load_model reads it back.  A name
+        ending in .keras writes Keras 3's .keras zip instead (config.json,
+        metadata.json, model.weights.h5; no optimizer state: keras_file.py),
+        which Keras 3 and latefuse.load_model read."""
+        if os.fspath(filepath).lower().endswith(".keras"):
+            from . import keras_file
+            keras_file.save(self, filepath, overwrite)
+            return
         self._write(filepath, overwrite, "save", _lib.SAVE_OPTIMIZER if include_optimizer else 0)
 
     def save_weights(self, filepath: Union[str, "os.PathLike[str]"], overwrite: bool = True) -> None:
@@ -1941,9 +1948,11 @@ _KERAS_FORMATS = {".keras": "Keras' .keras format (a zip of config.json and mode
 def _check_save_name(path, what):
     """Refuses the names of Keras' own file formats: latefuse writes one
     safetensors file and must not put it under a name that promises another
-    format."""
+    format (save and ModelCheckpoint write .keras: keras_file.py)."""
     low = path.lower()
     for ext, fmt in _KERAS_FORMATS.items():
+        if ext == ".keras" and what in ("save", "ModelCheckpoint"):
+            continue
         if low.endswith(ext):
             raise ValueError("%s: '%s' asks for %s, which latefuse does not write; latefuse saves one "
                              "safetensors file: use a name ending in .lf or .safetensors" % (what, path, fmt))
@@ -2623,13 +2632,35 @@ def _model_from_bytes(data: bytes, compile: bool = True) -> Model:
         os.unlink(path)
 
 
+def save_model(model: Model, filepath: Union[str, "os.PathLike[str]"], overwrite: bool = True, **kwargs) -> None:
+    """keras.models.save_model(model, filepath): model.save(filepath) (a
+    .keras name: Keras 3's zip; otherwise latefuse's model file)."""
+    if not isinstance(model, Model):
+        raise ValueError("save_model: expected a latefuse Model or Sequential, got %r" % type(model).__name__)
+    model.save(filepath, overwrite=overwrite, **kwargs)
+
+
+def _is_zip(path):
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
 def load_model(filepath: Union[str, "os.PathLike[str]"], compile: bool = True, seed: int = 0) -> Model:
     """Loads a model saved by Model.save (or the C library / CLI).  The file
     is validated completely by the library; a compiled model comes back
     compiled with its loss, optimizer and (if saved) optimizer state.  The
     metrics are not stored: pass compile=False and compile again to set
-    them."""
+    them.  A Keras 3 .keras file (a zip: its name ends in .keras, or it
+    starts as a zip does) is read by keras_file.load: the model of its
+    config.json with the weights of its model.weights.h5, compiled from its
+    compile_config."""
     path = os.fspath(filepath)
+    if path.lower().endswith(".keras") or _is_zip(path):
+        from . import keras_file
+        return keras_file.load(path, compile=compile, seed=seed)
     h = ctypes.c_void_p()
     st = lib.lf_model_create(ctypes.byref(h), int(seed) & 0xFFFFFFFFFFFFFFFF)
     if st:

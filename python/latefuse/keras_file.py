@@ -1,0 +1,516 @@
+"""
+keras_file.py — Keras 3's `.keras` model files, read by load_model and
+written by Model.save / save_model.
+
+The format (keras/src/saving/saving_lib.py, Keras 3.16, followed here): a zip
+of three members, stored uncompressed, written in this order:
+  metadata.json     {"keras_version", "date_saved"};
+  config.json       serialize_keras_object(model): {"module", "class_name"
+                    ("Functional" or "Sequential"), "config", "registered_name",
+                    "build_config", "compile_config"}; a Functional's config
+                    lists its layers in model.layers' order, each {"module",
+                    "class_name", "config", "registered_name", "name",
+                    "inbound_nodes": [{"args", "kwargs"}]} where a tensor is
+                    {"class_name": "__keras_tensor__", "config": {"shape",
+                    "dtype", "keras_history": [layer, node, 0]}}
+                    (keras/src/models/functional.py, serialize_node);
+  model.weights.h5  H5IOStore: _save_state walks the model; a Functional's or
+                    Sequential's "layers" container names each layer by its
+                    class in snake case made unique in order (dense, dense_1,
+                    ...: _save_container_state), then the layer's public
+                    sub-objects (sorted; "_"-names last): LSTM's "cell",
+                    Bidirectional's "backward_layer"/"forward_layer",
+                    MultiHeadAttention's "key_dense", "output_dense",
+                    "query_dense", "value_dense".  Each saveable's variables
+                    are datasets "0", "1", ... of the group "<path>/vars"
+                    (attribute "name"), in save_own_variables' order (Dense,
+                    Conv, EinsumDense: kernel, bias; BatchNormalization:
+                    gamma, beta, moving_mean, moving_variance; Embedding:
+                    embeddings; LSTM/GRU/SimpleRNN cells: kernel,
+                    recurrent_kernel, bias) — the order of get_weights().
+
+Read: config.json becomes a latefuse model (Keras' layer classes are ours by
+name; their Keras-only arguments that only set initial weights or that are
+off are dropped; any other is an error naming it), nested Functional and
+Sequential models are inlined; weights come from model.weights.h5, every one
+checked before any is set; compile_config compiles it (optimizer, loss,
+loss_weights, string metrics).  The optimizer's variables ("optimizer/vars")
+are not read: a loaded model trains on from fresh optimizer moments.
+Write: the same layout, with the layers' latefuse configs (Keras' argument
+names), no optimizer variables (Keras then warns that it skipped them).
+Not read or written: custom objects, Lambda layers, assets.
+
+h5py (Debian: python3-h5py) is imported on first use.
+"""
+import datetime
+import io
+import json
+import os
+import re
+import tempfile
+import zipfile
+
+import numpy as np
+
+from . import layers as L
+
+# Keras' arguments latefuse does not take, dropped when at these values (their
+# defaults in keras/src/layers: base_conv.py, pooling, rnn/lstm.py ...): the
+# layer computes the same; any other value is an error naming it
+_DEFAULTS = {"data_format": ["channels_last"], "dilation_rate": [1, [1], [1, 1]], "groups": [1],
+             "use_cudnn": ["auto"], "keepdims": [False],
+             "attention_axes": [[1]]}  # MultiHeadAttention, built on (batch, steps, features): the steps
+
+_CONFIG, _METADATA, _WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
+KERAS_VERSION = "3.16.0"  # the saving_lib.py this file follows
+
+
+def _h5py(what):
+    try:
+        import h5py
+    except ImportError:
+        raise ImportError("%s .keras files needs h5py: apt install python3-h5py" % what) from None
+    return h5py
+
+
+def _snake(name):
+    """keras/src/utils/naming.py's to_snake_case"""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _unique(name, used):
+    """saving_lib._get_unique_name"""
+    if name in used:
+        used[name] += 1
+        return "%s_%d" % (name, used[name])
+    used[name] = 0
+    return name
+
+
+def _slots(ly, n):
+    """(sub-path, variable index) in model.weights.h5 of each of the layer's
+    n weights, in get_weights' order."""
+    if isinstance(ly, L.Bidirectional):
+        return [("forward_layer/cell", i) for i in range(n // 2)] + [("backward_layer/cell", i)
+                                                                     for i in range(n // 2)]
+    if isinstance(ly, L._Recurrent):
+        return [("cell", i) for i in range(n)]
+    if isinstance(ly, L.MultiHeadAttention):
+        return [(s, j) for s in ("query_dense", "key_dense", "value_dense", "output_dense") for j in range(n // 4)]
+    return [("", i) for i in range(n)]
+
+
+# ---------------------------------------------------------------- reading
+
+class _Reader:
+    def __init__(self, path):
+        self.path = path
+        self.paths = []  # (h5 path, layer)
+
+    def fail(self, msg):
+        return ValueError("load_model: '%s': %s" % (self.path, msg))
+
+    # --- a layer's Keras config -> latefuse's constructor arguments
+    def _value(self, key, v):
+        if isinstance(v, dict) and v.get("class_name") == "DTypePolicy":
+            return (v.get("config") or {}).get("name")
+        if isinstance(v, dict) and v.get("class_name") in L.Layer._types and isinstance(v.get("config"), dict):
+            return {"class_name": v["class_name"], "config": self._args(v["class_name"], v["config"], v)}
+        return v
+
+    def _args(self, kind, cfg, entry):
+        import inspect
+        klass = L.Layer._types[kind]
+        sig = inspect.signature(klass.__init__)
+        takes = {p.name for p in sig.parameters.values() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        takes |= {"trainable", "dtype", "name"}
+        out = {}
+        for k, v in cfg.items():
+            if k.endswith("_initializer") or (k in _DEFAULTS and v in _DEFAULTS[k]):
+                continue  # only the initial weights (the file's replace them), or a default
+            if k in takes:
+                out[k] = self._value(k, v)
+            elif v is None or v is False or k in ("unit_forget_bias", "seed"):
+                continue  # off, or only the initial weights (the file's replace them)
+            else:
+                raise self.fail("layer '%s' (%s): the Keras argument %s=%s is not supported by latefuse"
+                                % (cfg.get("name", entry.get("name")), kind, k, json.dumps(v)))
+        return out
+
+    def layer(self, e):
+        kind = e.get("class_name")
+        if kind not in L.Layer._types or kind.startswith("_") or kind == "InputLayer":
+            raise self.fail("layer '%s': the layer class '%s' (module %s) is not available in latefuse"
+                            % (e.get("name") or (e.get("config") or {}).get("name"), kind, e.get("module")))
+        return L.Layer._types[kind].from_config(self._args(kind, dict(e.get("config") or {}), e))
+
+    def input(self, e):
+        c = e.get("config") or {}
+        shape = c.get("batch_shape") or c.get("batch_input_shape")
+        if not isinstance(shape, list) or len(shape) < 2:
+            raise self.fail("InputLayer '%s' has no batch_shape" % c.get("name"))
+        dt = self._value("dtype", c.get("dtype")) or "float32"
+        return L.Input(shape=tuple(shape[1:]), dtype=dt, name=c.get("name") or e.get("name"))
+
+    # --- models
+    def model(self, top, path):
+        kind, cfg = top.get("class_name"), top.get("config")
+        if kind in ("Functional", "Model") and isinstance(cfg, dict) and "layers" in cfg:
+            return self.functional(cfg, path)
+        if kind == "Sequential" and isinstance(cfg, dict):
+            return self.sequential(cfg, path)
+        raise self.fail("config.json holds a %s, not a Functional or Sequential model (subclassed models and "
+                        "custom objects are not read)" % (kind,))
+
+    def sequential(self, cfg, path):
+        from .models import Sequential
+        used, stack, given = {}, [], None
+        for e in cfg.get("layers") or []:
+            if e.get("class_name") == "InputLayer":
+                given = self.input(e)
+                continue
+            sub = path + "layers/" + _unique(_snake(e.get("class_name") or ""), used)
+            ly = self.nested(e, sub)
+            if ly is None:
+                ly = self.layer(e)
+                self.paths.append((sub, ly))
+            stack.append(ly)
+        if given is None:
+            shape = cfg.get("build_input_shape")
+            if not shape:
+                raise self.fail("the Sequential model '%s' was saved unbuilt (no input shape)" % cfg.get("name"))
+            given = L.Input(shape=tuple(shape[1:]))
+        return Sequential([given] + stack, name=cfg.get("name"))
+
+    def nested(self, e, sub):
+        if e.get("class_name") in ("Functional", "Model", "Sequential"):
+            return self.model(e, sub + "/")
+        return None
+
+    def functional(self, cfg, path):
+        from .models import Model
+        used, tensors, pending = {}, {}, []
+        for e in cfg["layers"]:
+            kind = e.get("class_name") or ""
+            name = e.get("name") or (e.get("config") or {}).get("name")
+            sub = path + "layers/" + _unique(_snake(kind), used)
+            if kind == "InputLayer":
+                tensors[(name, 0)] = self.input(e)
+                continue
+            obj = self.nested(e, sub)
+            # a nested Functional's node 0 is its own graph, so its calls count from 1
+            # (functional.py: get_config's kept_nodes, get_tensor); a Sequential's from 0
+            base = 1 if kind in ("Functional", "Model") else 0
+            if obj is None:
+                obj = self.layer(e)
+                self.paths.append((sub, obj))
+            for k, call in enumerate(e.get("inbound_nodes") or []):
+                pending.append((name, base + k, base, obj, call))
+        while pending:
+            done = []
+            for item in pending:
+                name, k, base, obj, call = item
+                refs = []
+                args, kwargs = _node(call, refs)
+                if (k == base or (name, k - 1) in tensors) and all(r in tensors for r in refs):
+                    a = _subst(args, tensors)
+                    kw = {key: v for key, v in _subst(kwargs, tensors).items()
+                          if v is not None and key not in ("training", "mask")}
+                    tensors[(name, k)] = obj(a[0], **kw) if len(a) == 1 else obj(*a, **kw)
+                    done.append(item)
+            if not done:
+                raise self.fail("the inputs of layer '%s' are never made (a missing layer or a cycle)"
+                                % pending[0][0])
+            pending = [p for p in pending if p not in done]
+
+        def outs(v):
+            if isinstance(v, list) and len(v) == 3 and isinstance(v[0], str):
+                return [tensors[(v[0], v[1])]]
+            return [t for x in v for t in outs(x)]
+        try:
+            ins, out = outs(cfg["input_layers"]), outs(cfg["output_layers"])
+        except (KeyError, IndexError, TypeError):
+            raise self.fail("'input_layers' and 'output_layers' must name layers' outputs") from None
+        return Model(ins, out if len(out) > 1 else out[0], name=cfg.get("name"))
+
+    # --- weights
+    def weights(self, model, f, h5py):
+        prepared = []
+        for path, ly in self.paths:
+            ours = model._layer_weights(ly)
+            slots = _slots(ly, len(ours))
+            got = []
+            for (sub, i), w in zip(slots, ours):
+                grp = path + ("/" + sub if sub else "") + "/vars"
+                g = f.get(grp)
+                ds = g.get(str(i)) if isinstance(g, h5py.Group) else None
+                if not isinstance(ds, h5py.Dataset):
+                    raise self.fail("model.weights.h5 has no %s/%d for layer '%s' (%s)"
+                                    % (grp, i, ly.name, type(ly).__name__))
+                a = np.asarray(ds[()])
+                if isinstance(ly, L.Normalization) and a.size == w.size:
+                    a = a.reshape(w.shape)  # Keras keeps the kept axes only
+                if a.shape != w.shape:
+                    raise self.fail("%s/%d (layer '%s') has shape %s, latefuse's %s weight %d has shape %s"
+                                    % (grp, i, ly.name, a.shape, type(ly).__name__, slots.index((sub, i)),
+                                       w.shape))
+                got.append(a)
+            for sub in sorted(set(s for s, _ in slots)):  # no variable the layer does not have
+                grp = path + ("/" + sub if sub else "") + "/vars"
+                n = len([1 for s, _ in slots if s == sub])
+                have = len(f[grp].keys())
+                extra = 1 if isinstance(ly, L.Normalization) else 0  # Keras' count
+                if have > n + extra:
+                    raise self.fail("%s holds %d variables, latefuse's %s '%s' has %d"
+                                    % (grp, have, type(ly).__name__, ly.name, n))
+            prepared += model._prepare_layer(ly, got, "load_model")
+        model._apply(prepared)
+        model._touch()
+
+    def compile(self, model, cc):
+        from . import optimizers as O
+        opt = cc.get("optimizer", "rmsprop")
+        if isinstance(opt, dict):
+            klass = getattr(O, str(opt.get("class_name")), None)
+            if not (isinstance(klass, type) and issubclass(klass, O.Optimizer)):
+                raise self.fail("compile_config: the optimizer %s is not available in latefuse; load_model(..., "
+                                "compile=False) loads the model uncompiled" % opt.get("class_name"))
+            opt = klass.from_config(opt.get("config") or {})
+        loss = _loss(cc.get("loss"), self)
+        metrics = cc.get("metrics")
+        for m in (metrics if isinstance(metrics, list) else [] if metrics is None else [metrics]):
+            if not isinstance(m, str):
+                raise self.fail("compile_config: the metric %s is not read (only metric names); load_model(..., "
+                                "compile=False) loads the model uncompiled" % json.dumps(m))
+        model.compile(optimizer=opt, loss=loss, loss_weights=cc.get("loss_weights"), metrics=metrics)
+
+
+_LOSS_CLASSES = {"MeanSquaredError": "mse", "MeanAbsoluteError": "mae", "BinaryCrossentropy": "binary_crossentropy",
+                 "CategoricalCrossentropy": "categorical_crossentropy",
+                 "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy"}
+
+
+def _loss(v, rd):
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, list):
+        return [_loss(x, rd) for x in v]
+    if isinstance(v, dict) and "class_name" not in v:
+        return {k: _loss(x, rd) for k, x in v.items()}
+    if isinstance(v, dict) and v.get("class_name") in _LOSS_CLASSES:
+        c = v.get("config") or {}
+        if c.get("from_logits") or c.get("label_smoothing"):
+            raise rd.fail("compile_config: %s with from_logits or label_smoothing is not available; load_model("
+                          "..., compile=False) loads the model uncompiled" % v["class_name"])
+        return _LOSS_CLASSES[v["class_name"]]
+    raise rd.fail("compile_config: the loss %s is not available in latefuse; load_model(..., compile=False) loads "
+                  "the model uncompiled" % json.dumps(v))
+
+
+def _node(call, refs):
+    """(args, kwargs) of an inbound node with tensor references as tuples;
+    refs collects them.  Keras 3: {"args", "kwargs"}; older: [[layer,
+    node, tensor, kwargs], ...]."""
+    def walk(v):
+        if isinstance(v, dict) and v.get("class_name") == "__keras_tensor__":
+            h = v["config"]["keras_history"]
+            refs.append((h[0], h[1]))
+            return ("__ref__", h[0], h[1])
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        return v
+    if isinstance(call, dict):
+        return walk(list(call.get("args") or [])), walk(dict(call.get("kwargs") or {}))
+    ts = [("__ref__", c[0], c[1]) for c in call]
+    refs += [(c[0], c[1]) for c in call]
+    kw = call[0][3] if call and len(call[0]) > 3 else {}
+    return ([ts] if len(ts) > 1 else ts), dict(kw)
+
+
+def _subst(v, tensors):
+    if isinstance(v, tuple) and len(v) == 3 and v[0] == "__ref__":
+        return tensors[(v[1], v[2])]
+    if isinstance(v, list):
+        return [_subst(x, tensors) for x in v]
+    if isinstance(v, dict):
+        return {k: _subst(x, tensors) for k, x in v.items()}
+    return v
+
+
+def load(path, compile=True, seed=0):
+    """latefuse.load_model for a .keras file: a new Model (or Sequential)."""
+    rd = _Reader(path)
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise rd.fail("not a .keras file (not a zip archive)") from None
+    with zf:
+        names = zf.namelist()
+        for member in (_CONFIG, _WEIGHTS):
+            if member not in names:
+                raise rd.fail("no %s in the archive: not a Keras 3 .keras file%s"
+                              % (member, " (weights as .npz are not read)" if member == _WEIGHTS else ""))
+        try:
+            top = json.loads(zf.read(_CONFIG).decode("utf-8"))
+        except ValueError as e:
+            raise rd.fail("config.json is not JSON (%s)" % e) from None
+        h5bytes = zf.read(_WEIGHTS)
+    h5py = _h5py("reading")
+    if not isinstance(top, dict):
+        raise rd.fail("config.json is not a serialized model")
+    model = rd.model(top, "")
+    if seed:
+        model._seed = int(seed)
+    try:
+        f = h5py.File(io.BytesIO(h5bytes), "r")
+    except OSError:
+        raise rd.fail("model.weights.h5 is not an HDF5 file") from None
+    with f:
+        rd.weights(model, f, h5py)
+    if compile and isinstance(top.get("compile_config"), dict):
+        rd.compile(model, top["compile_config"])
+    return model
+
+
+# ---------------------------------------------------------------- writing
+
+def _tensor(shape, hist):
+    return {"class_name": "__keras_tensor__",
+            "config": {"shape": [None] + list(shape), "dtype": "float32", "keras_history": list(hist)}}
+
+
+def _serialized(kind, cfg):
+    """serialize_keras_object's form of a layer of ours (Keras' public
+    classes: module keras.layers; latefuse's own: module latefuse.layers,
+    which Keras loads only as a custom object)."""
+    def fix(v):
+        if isinstance(v, dict) and v.get("class_name") in L.Layer._types and isinstance(v.get("config"), dict):
+            return _serialized(v["class_name"], v["config"])
+        if isinstance(v, dict) and v.get("class_name") == "L2":
+            return {"module": "keras.regularizers", "class_name": "L2", "config": v.get("config"),
+                    "registered_name": None}
+        return v
+    own = kind in ("WeightedAverage", "ClassWeightedAverage", "GatedAverage")
+    return {"module": "latefuse.layers" if own else "keras.layers", "class_name": kind,
+            "config": {k: fix(v) for k, v in cfg.items()},
+            "registered_name": "latefuse>" + kind if own else None}
+
+
+def _input_entry(t, nm):
+    return dict(_serialized("InputLayer", {"batch_shape": [None] + list(t.sample_shape), "dtype": t.layer.dtype,
+                                           "sparse": False, "name": nm}), name=nm, inbound_nodes=[])
+
+
+def _config(model):
+    from .models import Sequential
+    names = model._names
+    plain = isinstance(model, Sequential) and getattr(model, "_stack", None) and not any(
+        not isinstance(ly, L.Layer) for ly in model._stack)
+    if plain:
+        inp = model.inputs[0]
+        layers = [_input_entry(inp, names[id(inp.layer)])]
+        for ly in model._stack:
+            layers.append(_serialized(type(ly).__name__, dict(ly.get_config(), name=names[id(ly)])))
+        return {"module": "keras", "class_name": "Sequential",
+                "config": {"name": model.name, "trainable": True, "layers": layers},
+                "registered_name": None,
+                "build_config": {"input_shape": [None] + list(inp.sample_shape)}}
+    index, per_layer = {}, {}
+    for t in model._nodes:
+        index[id(t)] = per_layer.get(id(t.layer), 0)
+        per_layer[id(t.layer)] = index[id(t)] + 1
+
+    def ref(t):
+        return _tensor(t.sample_shape, [names[id(t.layer)], index[id(t)], 0])
+
+    def hist(t):
+        return [names[id(t.layer)], index[id(t)], 0]
+    layers = []
+    for ly in model._layers:
+        nm = names[id(ly)]
+        if isinstance(ly, L.InputLayer):
+            t = next(t for t in model._nodes if t.layer is ly)
+            layers.append(_input_entry(t, nm))
+            continue
+        calls = []
+        for t in model._nodes:
+            if t.layer is not ly:
+                continue
+            ts = [ref(a) for a in t.inputs]
+            args = ts if (len(ts) == 1 or isinstance(ly, L.MultiHeadAttention)) else [ts]
+            calls.append({"args": args, "kwargs": {k: ref(v) for k, v in t.extra.items() if v is not None}})
+        layers.append(dict(_serialized(type(ly).__name__, dict(ly.get_config(), name=nm)), name=nm,
+                           inbound_nodes=calls))
+    outs = [hist(t) for t in model.outputs]
+    ins = [hist(t) for t in model.inputs]
+    return {"module": "keras.src.models.functional", "class_name": "Functional",
+            "config": {"name": model.name, "trainable": True, "layers": layers,
+                       "input_layers": ins if len(ins) > 1 else ins[0],
+                       "output_layers": outs if len(outs) > 1 else outs[0]},
+            "registered_name": "Functional", "build_config": {"input_shape": None}}
+
+
+def _compile_config(model):
+    opt = model.optimizer
+    loss = model.loss
+    return {"optimizer": {"module": "keras.optimizers", "class_name": type(opt).__name__,
+                          "config": dict(opt.get_config(), name=type(opt).__name__.lower()),
+                          "registered_name": None},
+            "loss": loss, "loss_weights": list(model.loss_weights) if len(model.outputs) > 1 else None,
+            "metrics": [m for m in model._metric_args if isinstance(m, str)] or None,
+            "weighted_metrics": [m for m in model._wmetric_args if isinstance(m, str)] or None,
+            "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+
+
+def _weights_h5(model, h5py):
+    from .models import Sequential
+    bio = io.BytesIO()
+    with h5py.File(bio, "w") as f:
+        f.create_group("vars").attrs["name"] = model.name
+        used = {}
+        for ly in model._layers:
+            if isinstance(model, Sequential) and isinstance(ly, L.InputLayer):
+                continue  # Sequential.layers leaves its InputLayer out
+            path = "layers/" + _unique(_snake(type(ly).__name__), used)
+            f.create_group(path + "/vars").attrs["name"] = model._names[id(ly)]
+            ws = model._layer_weights(ly)
+            for (sub, i), w in zip(_slots(ly, len(ws)), ws):
+                grp = path + ("/" + sub if sub else "") + "/vars"
+                g = f.require_group(grp)
+                if "name" not in g.attrs:
+                    g.attrs["name"] = sub.split("/")[-1].replace("_dense", "")
+                g.create_dataset(str(i), data=np.ascontiguousarray(w, dtype=np.float32))
+    return bio.getvalue()
+
+
+def save(model, filepath, overwrite=True):
+    """Model.save for a name ending in .keras: the zip, written to a
+    temporary file beside it and renamed over it."""
+    h5py = _h5py("writing")
+    path = os.fspath(filepath)
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError("save: '%s' exists and overwrite=False" % path)
+    model._sync()
+    top = _config(model)
+    if model._compiled:
+        top["compile_config"] = _compile_config(model)
+    weights = _weights_h5(model, h5py)
+    meta = {"keras_version": KERAS_VERSION, "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".keras-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            with zipfile.ZipFile(fh, "w") as zf:
+                zf.writestr(_METADATA, json.dumps(meta))
+                zf.writestr(_CONFIG, json.dumps(top))
+                zf.writestr(_WEIGHTS, weights)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

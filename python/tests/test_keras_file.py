@@ -1,0 +1,383 @@
+"""
+test_keras_file.py — Keras 3's .keras files (python/latefuse/keras_file.py).
+
+No Keras here (Debian has no TensorFlow/Keras), so the golden files are built
+by hand in the layout of keras/src/saving/saving_lib.py (Keras 3.16):
+config.json as serialize_keras_object writes a Functional model (each layer
+{"module", "class_name", "config" (with its DTypePolicy and initializer
+dicts), "registered_name", "build_config", "name", "inbound_nodes"} with
+__keras_tensor__ arguments; a nested Functional's calls counted from node 1),
+model.weights.h5 as H5IOStore writes it (layers/<snake_case class, made
+unique>/vars/0, 1, ...; LSTM's cell, MultiHeadAttention's query/key/value/
+output_dense sub-groups), weights from a seeded numpy generator.  The
+predictions are checked against a numpy forward of the same weights
+(Conv2D, BatchNormalization, Embedding, LSTM, MultiHeadAttention as in
+Keras' sources); save -> load gives the same bits; each bad file an exact
+message, and a failed save writes nothing.
+"""
+import io
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+h5py = pytest.importorskip("h5py")  # python3-h5py (make deps); a skip fails under CI=true
+
+from latefuse import Input, Model, Sequential, load_model, save_model  # noqa: E402
+from latefuse.layers import Dense, LSTM, Bidirectional  # noqa: E402
+
+
+def policy():
+    return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
+
+
+def init(name):
+    return {"module": "keras.initializers", "class_name": name, "config": {"seed": None} if name.startswith(
+        "Glorot") else {}, "registered_name": None}
+
+
+def tensor(shape, layer, node=0, dtype="float32"):
+    return {"class_name": "__keras_tensor__",
+            "config": {"shape": [None] + list(shape), "dtype": dtype, "keras_history": [layer, node, 0]}}
+
+
+def entry(kind, name, cfg, calls, build=None):
+    e = {"module": "keras.layers", "class_name": kind,
+         "config": dict({"name": name, "trainable": True, "dtype": policy()}, **cfg),
+         "registered_name": None, "name": name, "inbound_nodes": calls}
+    if build is not None:
+        e["build_config"] = {"input_shape": build}
+    return e
+
+
+def input_entry(name, shape, dtype="float32"):
+    return {"module": "keras.layers", "class_name": "InputLayer",
+            "config": {"batch_shape": [None] + list(shape), "dtype": dtype, "sparse": False, "ragged": False,
+                       "name": name}, "registered_name": None, "name": name, "inbound_nodes": []}
+
+
+def call(*ts, **kw):
+    return {"args": list(ts), "kwargs": kw}
+
+
+def dense_cfg(units, activation):
+    return {"units": units, "activation": activation, "use_bias": True,
+            "kernel_initializer": init("GlorotUniform"), "bias_initializer": init("Zeros"),
+            "kernel_regularizer": None, "bias_regularizer": None, "kernel_constraint": None,
+            "bias_constraint": None, "quantization_config": None}
+
+
+def golden_config():
+    """A Functional as Keras 3.16 serializes it: an image branch (Conv2D,
+    BatchNormalization, pooling, Dense), a token branch (Embedding, LSTM,
+    self-attention, pooling), concatenated into a nested Functional head."""
+    head = {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional",
+            "name": "head", "build_config": {"input_shape": [None, 11]},
+            "config": {"name": "head", "trainable": True,
+                       "layers": [input_entry("head_in", (11,)),
+                                  entry("Dense", "out", dense_cfg(3, "softmax"),
+                                        [call(tensor((11,), "head_in"))], [None, 11])],
+                       "input_layers": [["head_in", 0, 0]], "output_layers": [["out", 0, 0]]},
+            "inbound_nodes": [call(tensor((11,), "concatenate"))]}
+    layers = [
+        input_entry("img", (8, 8, 3)),
+        input_entry("tokens", (6,), "int32"),
+        entry("Conv2D", "conv2d", {"filters": 4, "kernel_size": [3, 3], "strides": [1, 1], "padding": "valid",
+                                   "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1,
+                                   "activation": "relu", "use_bias": True,
+                                   "kernel_initializer": init("GlorotUniform"), "bias_initializer": init("Zeros"),
+                                   "kernel_regularizer": None, "bias_regularizer": None,
+                                   "activity_regularizer": None, "kernel_constraint": None,
+                                   "bias_constraint": None}, [call(tensor((8, 8, 3), "img"))], [None, 8, 8, 3]),
+        entry("Embedding", "embedding", {"input_dim": 20, "output_dim": 8,
+                                         "embeddings_initializer": init("RandomUniform"),
+                                         "embeddings_regularizer": None, "activity_regularizer": None,
+                                         "embeddings_constraint": None, "mask_zero": False},
+              [call(tensor((6,), "tokens", dtype="int32"))], [None, 6]),
+        entry("BatchNormalization", "batch_normalization",
+              {"axis": -1, "momentum": 0.99, "epsilon": 0.001, "center": True, "scale": True,
+               "beta_initializer": init("Zeros"), "gamma_initializer": init("Ones"),
+               "moving_mean_initializer": init("Zeros"), "moving_variance_initializer": init("Ones"),
+               "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None,
+               "gamma_constraint": None, "synchronized": False}, [call(tensor((6, 6, 4), "conv2d"))],
+              [None, 6, 6, 4]),
+        entry("LSTM", "lstm", {"return_sequences": True, "return_state": False, "go_backwards": False,
+                               "stateful": False, "unroll": False, "zero_output_for_mask": False, "units": 6,
+                               "activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True,
+                               "kernel_initializer": init("GlorotUniform"),
+                               "recurrent_initializer": init("Orthogonal"), "bias_initializer": init("Zeros"),
+                               "unit_forget_bias": True, "kernel_regularizer": None,
+                               "recurrent_regularizer": None, "bias_regularizer": None,
+                               "activity_regularizer": None, "kernel_constraint": None,
+                               "recurrent_constraint": None, "bias_constraint": None, "dropout": 0.0,
+                               "recurrent_dropout": 0.0, "seed": None},
+              [call(tensor((6, 8), "embedding"))], [None, 6, 8]),
+        entry("GlobalAveragePooling2D", "global_average_pooling2d", {"data_format": "channels_last",
+                                                                     "keepdims": False},
+              [call(tensor((6, 6, 4), "batch_normalization"))], [None, 6, 6, 4]),
+        entry("MultiHeadAttention", "multi_head_attention",
+              {"num_heads": 2, "key_dim": 3, "value_dim": 3, "dropout": 0.0, "use_bias": True,
+               "output_shape": None, "attention_axes": [1], "kernel_initializer": init("GlorotUniform"),
+               "bias_initializer": init("Zeros"), "kernel_regularizer": None, "bias_regularizer": None,
+               "activity_regularizer": None, "kernel_constraint": None, "bias_constraint": None, "seed": None},
+              [call(tensor((6, 6), "lstm"), tensor((6, 6), "lstm"))]),
+        entry("Dense", "dense", dense_cfg(5, "relu"), [call(tensor((4,), "global_average_pooling2d"))], [None, 4]),
+        entry("GlobalAveragePooling1D", "global_average_pooling1d", {"data_format": "channels_last",
+                                                                     "keepdims": False},
+              [call(tensor((6, 6), "multi_head_attention"))], [None, 6, 6]),
+        entry("Concatenate", "concatenate", {"axis": -1},
+              [call([tensor((5,), "dense"), tensor((6,), "global_average_pooling1d")])], [[None, 5], [None, 6]]),
+        head,
+    ]
+    return {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional",
+            "config": {"name": "fused", "trainable": True, "layers": layers,
+                       "input_layers": [["img", 0, 0], ["tokens", 0, 0]], "output_layers": [["head", 1, 0]]},
+            "build_config": {"input_shape": None},
+            "compile_config": {"optimizer": {"module": "keras.optimizers", "class_name": "Adam",
+                                             "config": {"name": "adam", "learning_rate": 0.0005,
+                                                        "weight_decay": None, "clipnorm": None,
+                                                        "global_clipnorm": None, "clipvalue": None,
+                                                        "use_ema": False, "ema_momentum": 0.99,
+                                                        "ema_overwrite_frequency": None,
+                                                        "loss_scale_factor": None,
+                                                        "gradient_accumulation_steps": None, "beta_1": 0.9,
+                                                        "beta_2": 0.999, "epsilon": 1e-07, "amsgrad": False},
+                                             "registered_name": None},
+                               "loss": "sparse_categorical_crossentropy", "loss_weights": None,
+                               "metrics": ["accuracy"], "weighted_metrics": None, "run_eagerly": False,
+                               "steps_per_execution": 1, "jit_compile": False}}
+
+
+def golden_weights(seed=0):
+    """{h5 group: [arrays]} in save_own_variables' order."""
+    rng = np.random.default_rng(seed)
+
+    def r(*shape, scale=0.5):
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+    return {
+        "layers/conv2d": [r(3, 3, 3, 4), r(4)],
+        "layers/embedding": [r(20, 8)],
+        "layers/batch_normalization": [1 + r(4, scale=0.1), r(4), r(4), (0.5 + rng.random(4)).astype(np.float32)],
+        "layers/lstm/cell": [r(8, 24), r(6, 24), r(24)],
+        "layers/multi_head_attention/query_dense": [r(6, 2, 3), r(2, 3)],
+        "layers/multi_head_attention/key_dense": [r(6, 2, 3), r(2, 3)],
+        "layers/multi_head_attention/value_dense": [r(6, 2, 3), r(2, 3)],
+        "layers/multi_head_attention/output_dense": [r(2, 3, 6), r(6)],
+        "layers/dense": [r(4, 5), r(5)],
+        "layers/functional/layers/dense": [r(11, 3), r(3)],
+    }
+
+
+def write_keras(path, config, weights, members=None, optimizer=True):
+    bio = io.BytesIO()
+    with h5py.File(bio, "w") as f:
+        f.create_group("vars").attrs["name"] = "fused"
+        for grp, arrays in weights.items():
+            g = f.create_group(grp + "/vars")
+            for i, a in enumerate(arrays):
+                g.create_dataset(str(i), data=a)
+        if optimizer:  # Adam's variables: not read
+            f.create_group("optimizer/vars").create_dataset("0", data=np.int64(3))
+    data = {"metadata.json": json.dumps({"keras_version": "3.16.0", "date_saved": "2026-01-01@00:00:00"}),
+            "config.json": json.dumps(config), "model.weights.h5": bio.getvalue()}
+    with zipfile.ZipFile(path, "w") as zf:
+        for name in (members or data):
+            zf.writestr(name, data[name])
+    return path
+
+
+def numpy_forward(w, img, tok):
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    img, tok = img.astype(np.float64), tok
+    k, b = w["layers/conv2d"]
+    conv = np.zeros((len(img), 6, 6, 4))
+    for i in range(6):
+        for j in range(6):
+            conv[:, i, j] = np.einsum("nabc,abcf->nf", img[:, i:i + 3, j:j + 3], k) + b
+    conv = np.maximum(conv, 0)
+    g, be, mu, var = w["layers/batch_normalization"]
+    bn = (conv - mu) / np.sqrt(var + 1e-3) * g + be
+    a = np.maximum(bn.mean(axis=(1, 2)) @ w["layers/dense"][0] + w["layers/dense"][1], 0)
+    x = w["layers/embedding"][0][tok].astype(np.float64)  # (n, 6, 8)
+    W, U, bias = w["layers/lstm/cell"]
+    h, c, hs = np.zeros((len(tok), 6)), np.zeros((len(tok), 6)), []
+    for t in range(6):  # keras/src/layers/rnn/lstm.py: gates i, f, c, o
+        z = x[:, t] @ W + h @ U + bias
+        i_, f_, g_, o_ = z[:, :6], z[:, 6:12], z[:, 12:18], z[:, 18:]
+        c = sig(f_) * c + sig(i_) * np.tanh(g_)
+        h = sig(o_) * np.tanh(c)
+        hs.append(h)
+    s = np.stack(hs, 1)  # (n, T, 6)
+    m = "layers/multi_head_attention/"
+    q = np.einsum("ntd,dhk->nthk", s, w[m + "query_dense"][0]) + w[m + "query_dense"][1]
+    kk = np.einsum("ntd,dhk->nthk", s, w[m + "key_dense"][0]) + w[m + "key_dense"][1]
+    v = np.einsum("ntd,dhk->nthk", s, w[m + "value_dense"][0]) + w[m + "value_dense"][1]
+    sc = np.einsum("nshk,nthk->nhts", kk, q) / np.sqrt(3.0)
+    p = np.exp(sc - sc.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    o = np.einsum("nhts,nshk->nthk", p, v)
+    att = np.einsum("nthk,hkd->ntd", o, w[m + "output_dense"][0]) + w[m + "output_dense"][1]
+    z = np.concatenate([a, att.mean(1)], 1) @ w["layers/functional/layers/dense"][0] + \
+        w["layers/functional/layers/dense"][1]
+    e = np.exp(z - z.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def data(n=5, seed=1):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 8, 8, 3)).astype(np.float32), rng.integers(0, 20, (n, 6)).astype(np.int32)
+
+
+def test_golden_keras_file_predicts_as_numpy_and_compiles(tmp_path):
+    w = golden_weights()
+    path = write_keras(str(tmp_path / "m.keras"), golden_config(), w)
+    m = load_model(path)
+    assert m.name == "fused"
+    img, tok = data()
+    got = m.predict([img, tok])
+    np.testing.assert_allclose(got, numpy_forward(w, img, tok), rtol=1e-4, atol=1e-6)
+    assert type(m.optimizer).__name__ == "Adam" and m.optimizer.learning_rate == pytest.approx(0.0005)
+    assert m.loss == "sparse_categorical_crossentropy" and "accuracy" in m.metrics_names
+    np.testing.assert_array_equal(m.get_layer("lstm").get_weights()[1], w["layers/lstm/cell"][1])
+    h = m.fit([img, tok], np.array([0, 1, 2, 0, 1]), epochs=1, verbose=0)  # compiled: it trains
+    assert np.isfinite(h.history["loss"][0])
+    u = load_model(path, compile=False)
+    assert u.optimizer is None
+
+
+def test_save_load_roundtrip_bit_identical_and_keras_layout(tmp_path):
+    m = load_model(write_keras(str(tmp_path / "g.keras"), golden_config(), golden_weights()))
+    out = str(tmp_path / "again.keras")
+    m.save(out)
+    assert sorted(os.listdir(tmp_path)) == ["again.keras", "g.keras"]  # no temporary file left
+    with zipfile.ZipFile(out) as zf:
+        assert zf.namelist() == ["metadata.json", "config.json", "model.weights.h5"]
+        meta = json.loads(zf.read("metadata.json"))
+        cfg = json.loads(zf.read("config.json"))
+        h5 = h5py.File(io.BytesIO(zf.read("model.weights.h5")), "r")
+    assert meta["keras_version"] == "3.16.0" and "date_saved" in meta
+    assert cfg["class_name"] == "Functional" and cfg["registered_name"] == "Functional"
+    assert cfg["compile_config"]["optimizer"]["class_name"] == "Adam"
+    lstm = [e for e in cfg["config"]["layers"] if e["name"] == "lstm"][0]
+    assert lstm["module"] == "keras.layers" and lstm["inbound_nodes"][0]["args"][0]["config"]["keras_history"] == \
+        ["embedding", 0, 0]
+    # the nested head is inlined: its Dense is one of the model's layers (dense_1)
+    assert h5["layers/dense_1/vars"].attrs["name"] == "out"
+    np.testing.assert_array_equal(h5["layers/lstm/cell/vars/1"][()], golden_weights()["layers/lstm/cell"][1])
+    assert h5["layers/multi_head_attention/output_dense/vars/0"].shape == (2, 3, 6)
+    assert h5["vars"].attrs["name"] == "fused"
+    back = load_model(out)
+    img, tok = data()
+    assert np.array_equal(back.predict([img, tok]), m.predict([img, tok]))
+    for a, b in zip(back.get_weights(), m.get_weights()):
+        assert a.tobytes() == b.tobytes()
+    assert back.loss == m.loss and back.optimizer.learning_rate == m.optimizer.learning_rate
+
+
+def test_sequential_and_bidirectional_roundtrip(tmp_path):
+    s = Sequential([Input((5, 3)), Bidirectional(LSTM(4)), Dense(2)], name="seq")
+    path = str(tmp_path / "s.keras")
+    save_model(s, path)
+    with zipfile.ZipFile(path) as zf:
+        cfg = json.loads(zf.read("config.json"))
+        h5 = h5py.File(io.BytesIO(zf.read("model.weights.h5")), "r")
+    assert cfg["class_name"] == "Sequential" and cfg["config"]["layers"][0]["class_name"] == "InputLayer"
+    assert sorted(h5["layers"].keys()) == ["bidirectional", "dense"]  # Sequential.layers: no InputLayer
+    assert h5["layers/bidirectional/backward_layer/cell/vars/0"].shape == (3, 16)
+    back = load_model(path)
+    assert isinstance(back, Sequential) and back.name == "seq"
+    x = np.random.default_rng(0).random((4, 5, 3)).astype(np.float32)
+    assert np.array_equal(back.predict(x), s.predict(x))
+
+
+def test_lf_file_still_loads(tmp_path):
+    x = Input((3,))
+    m = Model(x, Dense(2)(x))
+    m.save(str(tmp_path / "m.lf"))
+    assert np.array_equal(load_model(str(tmp_path / "m.lf")).get_weights()[0], m.get_weights()[0])
+
+
+def bad(tmp_path, name="bad.keras", **kw):
+    return write_keras(str(tmp_path / name), kw.pop("config", golden_config()), kw.pop("weights", golden_weights()),
+                       **kw)
+
+
+def test_bad_files_exact_messages(tmp_path):
+    p = str(tmp_path / "text.keras")
+    with open(p, "w") as fh:
+        fh.write("not a zip")
+    with pytest.raises(ValueError, match=r"^load_model: '%s': not a .keras file \(not a zip archive\)$" % p):
+        load_model(p)
+    p = bad(tmp_path, "noconfig.keras", members=["metadata.json", "model.weights.h5"])
+    with pytest.raises(ValueError, match=r"^load_model: '%s': no config.json in the archive: not a Keras 3 .keras "
+                       r"file$" % p):
+        load_model(p)
+    w = golden_weights()
+    w["layers/lstm/cell"] = w["layers/lstm/cell"][:2]
+    p = bad(tmp_path, "noweight.keras", weights=w)
+    with pytest.raises(ValueError, match=r"^load_model: '%s': model.weights.h5 has no layers/lstm/cell/vars/2 for "
+                       r"layer 'lstm' \(LSTM\)$" % p):
+        load_model(p)
+    w = golden_weights()
+    w["layers/dense"][0] = np.zeros((5, 4), np.float32)
+    p = bad(tmp_path, "shape.keras", weights=w)
+    with pytest.raises(ValueError, match=r"^load_model: '%s': layers/dense/vars/0 \(layer 'dense'\) has shape "
+                       r"\(5, 4\), latefuse's Dense weight 0 has shape \(4, 5\)$" % p):
+        load_model(p)
+    cfg = golden_config()
+    cfg["config"]["layers"][6]["class_name"] = "GlobalMaxPooling3D"
+    p = bad(tmp_path, "class.keras", config=cfg)
+    with pytest.raises(ValueError, match=r"^load_model: '%s': layer 'global_average_pooling2d': the layer class "
+                       r"'GlobalMaxPooling3D' \(module keras.layers\) is not available in latefuse$" % p):
+        load_model(p)
+    cfg = golden_config()
+    cfg["config"]["layers"][2]["config"]["dilation_rate"] = [2, 2]
+    p = bad(tmp_path, "arg.keras", config=cfg)
+    with pytest.raises(ValueError, match=r"^load_model: '%s': layer 'conv2d' \(Conv2D\): the Keras argument "
+                       r"dilation_rate=\[2, 2\] is not supported by latefuse$" % p):
+        load_model(p)
+    cfg = golden_config()
+    cfg["compile_config"]["optimizer"]["class_name"] = "Ftrl"
+    p = bad(tmp_path, "opt.keras", config=cfg)
+    with pytest.raises(ValueError, match=r"^load_model: '%s': compile_config: the optimizer Ftrl is not available "
+                       r"in latefuse; load_model\(..., compile=False\) loads the model uncompiled$" % p):
+        load_model(p)
+    load_model(p, compile=False)
+
+
+def test_failed_save_writes_nothing_and_keeps_the_old_file(tmp_path, monkeypatch):
+    x = Input((3,))
+    m = Model(x, Dense(2)(x))
+    path = str(tmp_path / "m.keras")
+    m.save(path)
+    before = open(path, "rb").read()
+    from latefuse import keras_file
+
+    def boom(*a):
+        raise RuntimeError("disk full")
+    monkeypatch.setattr(keras_file, "_weights_h5", boom)
+    with pytest.raises(RuntimeError, match="^disk full$"):
+        m.save(path)
+    assert os.listdir(tmp_path) == ["m.keras"] and open(path, "rb").read() == before
+    with pytest.raises(FileExistsError, match=r"^save: '%s' exists and overwrite=False$" % path):
+        m.save(path, overwrite=False)
+
+
+def test_missing_h5py_message(tmp_path, monkeypatch):
+    import builtins
+    real = builtins.__import__
+
+    def no_h5py(name, *a, **k):
+        if name == "h5py":
+            raise ImportError("No module named 'h5py'")
+        return real(name, *a, **k)
+    path = write_keras(str(tmp_path / "m.keras"), golden_config(), golden_weights())
+    monkeypatch.setattr(builtins, "__import__", no_h5py)
+    with pytest.raises(ImportError, match=r"^reading .keras files needs h5py: apt install python3-h5py$"):
+        load_model(path)
+    x = Input((3,))
+    with pytest.raises(ImportError, match=r"^writing .keras files needs h5py: apt install python3-h5py$"):
+        Model(x, Dense(2)(x)).save(str(tmp_path / "w.keras"))
+    assert os.listdir(tmp_path) == ["m.keras"]
