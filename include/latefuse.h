@@ -2348,6 +2348,139 @@ lf_status lf_model_attach_textvec(lf_model *m, int input, const lf_textvec *tv);
  * rows; from one thread at a time. */
 lf_textvec *lf_model_textvec(const lf_model *m, int input);
 
+/* ================================================================ lookups */
+/*
+ * StringLookup and IntegerLookup, as Keras 3's layers of those names
+ * (keras/src/layers/preprocessing/index_lookup.py, string_lookup.py,
+ * integer_lookup.py): a preprocessing object that maps strings (UTF-8) or
+ * int64 ids to vocabulary indices, or back (invert).
+ *
+ *  - The vocabulary is [mask_token] (only when it is set and output_mode is
+ *    "int"), then num_oov_indices OOV entries, then the tokens;
+ *    lf_lookup_vocabulary_size counts them all, lf_lookup_token_start is
+ *    the index of the first token.
+ *  - adapt counts every value, drops mask_token and oov_token, orders by
+ *    count, high to low, ties by the token, high to low (strings by their
+ *    bytes as unsigned bytes, which is code point order; ints by value):
+ *    Keras' np.lexsort((tokens, counts))[::-1]; it keeps the first
+ *    max_tokens - token_start.  n = 0 values keep the vocabulary (Keras'
+ *    finalize_state).  After lf_lookup_set_vocabulary(..., given = 1)
+ *    (Keras' vocabulary= argument) adapt is refused.
+ *  - lf_lookup_set_vocabulary: the terms may start with the reserved
+ *    entries in that order (then skipped); repeated terms, the mask token
+ *    elsewhere, the OOV token elsewhere with invert and more than
+ *    max_tokens entries are refused with Keras' messages.
+ *  - lookup: mask_token -> 0 in "int" mode (dropped from the other modes),
+ *    a token -> its index, any other value -> the OOV index
+ *    (num_oov_indices 1), value floormod num_oov_indices + the first OOV
+ *    index (integers, num_oov_indices > 1), or refused (num_oov_indices 0,
+ *    LF_ERR_ARG listing the values).
+ *  - "one_hot", "multi_hot", "count": over lf_lookup_output_dim columns
+ *    (the vocabulary size, or max_tokens with pad_to_max_tokens).
+ *  - invert ("int" only): index 0 -> mask_token when set, a token's index
+ *    -> the token, anything else -> oov_token.
+ * Not available: "tf_idf", StringLookup with num_oov_indices > 1 (Keras
+ * hashes with FarmHash), oov_method "farmhash", salt.
+ */
+typedef struct lf_lookup lf_lookup;
+
+typedef enum lf_lookup_kind { LF_LOOKUP_STRING = 0, LF_LOOKUP_INTEGER } lf_lookup_kind;
+
+typedef enum lf_lookup_mode {
+    LF_LOOKUP_INT = 0,
+    LF_LOOKUP_ONE_HOT,
+    LF_LOOKUP_MULTI_HOT,
+    LF_LOOKUP_COUNT
+} lf_lookup_mode;
+
+typedef struct lf_lookup_options {
+    lf_lookup_kind kind;
+    size_t max_tokens;              /* 0: no limit (None); else >= 2, reserved
+                                       entries included */
+    size_t num_oov_indices;         /* default 1; strings: 0 or 1 */
+    /* the mask and OOV tokens: strings (kind STRING; copied by create; NULL:
+     * none) or integers (kind INTEGER; has_*: whether set) */
+    const char *mask_token;         /* default NULL */
+    const char *oov_token;          /* default "[UNK]" */
+    int has_int_mask_token;         /* default 0 */
+    int64_t int_mask_token;
+    int has_int_oov_token;          /* default 1 */
+    int64_t int_oov_token;          /* default -1 */
+    int invert;                     /* needs output_mode INT */
+    lf_lookup_mode output_mode;     /* default LF_LOOKUP_INT */
+    int pad_to_max_tokens;          /* needs max_tokens */
+} lf_lookup_options;
+
+/* Keras' defaults for StringLookup (kind STRING) or IntegerLookup. */
+lf_lookup_options lf_lookup_defaults(lf_lookup_kind kind);
+/* Checks the options (LF_ERR_ARG with Keras' message in msg, if given)
+ * and creates an object with no vocabulary.  A mask or OOV string must be
+ * valid UTF-8. */
+lf_status lf_lookup_create(lf_lookup **out, const lf_lookup_options *opt, char *msg, size_t msg_size);
+void lf_lookup_free(lf_lookup *lk);
+/* Message of the last failed call on lk ("" if none); never NULL. */
+const char *lf_lookup_error(const lf_lookup *lk);
+/* The options; mask_token and oov_token point into lk. */
+lf_lookup_options lf_lookup_get_options(const lf_lookup *lk);
+
+/* The values of the calls below are strs (kind STRING: n NUL-terminated
+ * UTF-8 strings; invalid UTF-8 is LF_ERR_FORMAT naming the 0-based value
+ * and byte) or ids (kind INTEGER: n int64); the other pointer is NULL.
+ * On failure lk's vocabulary is unchanged. */
+lf_status lf_lookup_adapt(lf_lookup *lk, const char *const *strs, const int64_t *ids, size_t n);
+/* given = 1: Keras' vocabulary= (adapt refused afterwards); 0: a vocabulary
+ * restored from an adapted object. */
+lf_status lf_lookup_set_vocabulary(lf_lookup *lk, const char *const *strs, const int64_t *ids, size_t n,
+                                   int given);
+/* Whether the vocabulary was given (set_vocabulary with given = 1). */
+int lf_lookup_vocabulary_given(const lf_lookup *lk);
+
+/* Entries, reserved ones included; the index of the first token. */
+size_t lf_lookup_vocabulary_size(const lf_lookup *lk);
+size_t lf_lookup_token_start(const lf_lookup *lk);
+/* Entry i: a string (kind STRING; NULL when out of range or a reserved
+ * entry whose token is none) or an integer (returns 1 and sets *v, or 0). */
+const char *lf_lookup_string(const lf_lookup *lk, size_t i);
+int lf_lookup_int(const lf_lookup *lk, size_t i, int64_t *v);
+/* Columns of the one_hot / multi_hot / count outputs; 0 in "int" mode. */
+size_t lf_lookup_output_dim(const lf_lookup *lk);
+
+/* "int" mode, not invert: the n values' indices. */
+lf_status lf_lookup_transform_int(lf_lookup *lk, const char *const *strs, const int64_t *ids, size_t n,
+                                  int64_t *out);
+/* The other modes: rows x cols values, row-major.  "multi_hot" and "count"
+ * write rows rows of lf_lookup_output_dim floats (each over its row's
+ * cols values); "one_hot" writes rows * cols rows, one per value. */
+lf_status lf_lookup_transform(lf_lookup *lk, const char *const *strs, const int64_t *ids, size_t rows,
+                              size_t cols, float *out);
+/* invert: n indices back to tokens: strs (kind STRING; pointers into lk,
+ * valid until its vocabulary changes; NULL where the token is none) or
+ * ids (kind INTEGER; none, if given, is set to 1 where the token is none,
+ * with ids 0 there). */
+lf_status lf_lookup_invert(lf_lookup *lk, const int64_t *indices, size_t n, const char **strs, int64_t *ids,
+                           unsigned char *none);
+
+/* Saves the options and vocabulary (atomic; a safetensors file without
+ * tensors: metadata format = "latefuse-lookup", format_version = "1",
+ * config = Keras' arguments as JSON, vocabulary = a JSON list of the
+ * tokens, reserved entries left out).  Loading checks every field (as
+ * set_vocabulary checks a vocabulary) and leaves lk unchanged on failure. */
+lf_status lf_lookup_save(lf_lookup *lk, const char *path);
+lf_status lf_lookup_load(lf_lookup *lk, const char *path);
+/* A copy of lk (*out NULL on failure). */
+lf_status lf_lookup_copy(lf_lookup **out, const lf_lookup *lk);
+
+/* A model input fed by a lookup (Keras: the lookup called on a string or
+ * integer Input): m keeps a copy of lk with input node `input`, written in
+ * the model file as metadata "lookup:<input>.config" and
+ * "lookup:<input>.vocabulary" (lf_lookup_save's JSON) and restored by
+ * lf_model_load.  The input must be rank 1, of any width in "int" mode
+ * (one index per value), of lf_lookup_output_dim in the other modes; an
+ * inverting lookup is refused.  Attaching again replaces the copy. */
+lf_status lf_model_attach_lookup(lf_model *m, int input, const lf_lookup *lk);
+/* The lookup attached to node `input`, or NULL: owned by m. */
+lf_lookup *lf_model_lookup(const lf_model *m, int input);
+
 /* ================================================================= images */
 /*
  * PNG and JPEG images, decoded through libpng and libjpeg(-turbo) when the

@@ -33,6 +33,8 @@ void lf_model_reset(lf_model *m) {
     LF_FREE(m->outs);
     for (size_t i = 0; i < m->n_textvec; i++) lf_textvec_free(m->textvec[i]);
     LF_FREE(m->textvec);
+    for (size_t i = 0; i < m->n_lookup; i++) lf_lookup_free(m->lookup[i]);
+    LF_FREE(m->lookup);
     lf_ws_free(&m->train_ws);
     lf_err err = m->err;
     memset(m, 0, sizeof *m);

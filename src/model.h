@@ -216,6 +216,10 @@ struct lf_model {
      * i is textvec[i] (n_textvec entries; NULL where none) */
     lf_textvec **textvec;
     size_t n_textvec;
+    /* lf_model_attach_lookup: the StringLookup / IntegerLookup that feeds
+     * input node i is lookup[i] (n_lookup entries; NULL where none) */
+    lf_lookup **lookup;
+    size_t n_lookup;
 
     lf_ws train_ws;          /* reused across fits */
     double *hist;            /* (4 + 4 n_outputs) x epochs: loss, val_loss,

@@ -193,28 +193,35 @@ lf_status lf_model_save(lf_model *m, const char *path, unsigned flags) {
     char *names;
     size_t n;
     lf_textvec_parts tp;
+    lf_lookup_parts lp;
+    memset(&lp, 0, sizeof lp);
     lf_status st = lf_model_textvec_parts(m, &tp, &m->err);
+    if (st == LF_OK && (st = lf_model_lookup_parts(m, &lp, &m->err)) != LF_OK) lf_textvec_parts_free(&tp);
     if (st != LF_OK) {
         lf_buf_free(&arch);
         return st;
     }
     st = lf_model_tensors(m, "", with_optimizer, &outs, &n, &names, &m->err);
-    /* the attached text vectorizers' metadata and idf tensors follow */
-    const char **keys = st == LF_OK ? lf_alloc_array(3 + 2 * tp.n, sizeof *keys) : NULL;
-    const char **vals = st == LF_OK ? lf_alloc_array(3 + 2 * tp.n, sizeof *vals) : NULL;
+    /* the attached text vectorizers' metadata and idf tensors follow, then
+     * the lookups' metadata */
+    const size_t n_meta = 3 + 2 * tp.n + 2 * lp.n;
+    const char **keys = st == LF_OK ? lf_alloc_array(n_meta, sizeof *keys) : NULL;
+    const char **vals = st == LF_OK ? lf_alloc_array(n_meta, sizeof *vals) : NULL;
     lf_st_out *all = st == LF_OK ? lf_alloc_array(n + tp.n_idf + 1, sizeof *all) : NULL;
     if (st == LF_OK && (!keys || !vals || !all)) st = lf_model_fail(m, LF_ERR_NOMEM, "save: out of memory");
     if (st == LF_OK) {
         keys[0] = "format", keys[1] = "format_version", keys[2] = "architecture";
         vals[0] = "latefuse", vals[1] = FORMAT_VERSION, vals[2] = arch.data;
         for (size_t i = 0; i < 2 * tp.n; i++) keys[3 + i] = tp.keys[i], vals[3 + i] = tp.vals[i];
+        for (size_t i = 0; i < 2 * lp.n; i++) keys[3 + 2 * tp.n + i] = lp.keys[i], vals[3 + 2 * tp.n + i] = lp.vals[i];
         memcpy(all, outs, n * sizeof *all);
         for (size_t i = 0; i < tp.n_idf; i++) all[n + i] = tp.idf[i];
-        st = lf_st_write(path, all, n + tp.n_idf, keys, vals, 3 + 2 * tp.n, flags & LF_WRITE_NO_FSYNC, &m->err);
+        st = lf_st_write(path, all, n + tp.n_idf, keys, vals, n_meta, flags & LF_WRITE_NO_FSYNC, &m->err);
     }
     if (outs) LF_FREE(outs), LF_FREE(names);
     LF_FREE(keys), LF_FREE(vals), LF_FREE(all);
     lf_textvec_parts_free(&tp);
+    lf_lookup_parts_free(&lp);
     lf_buf_free(&arch);
     return st;
 }
@@ -536,7 +543,8 @@ lf_status lf_model_load(lf_model *m, const char *path) {
     else {
         lf_err e;
         st = lf_model_from_parts(m, arch, strlen(arch), &f, "", &e);
-        if (st == LF_OK && (st = lf_textvec_restore(m, &f, &e)) != LF_OK) lf_model_reset(m);
+        if (st == LF_OK && ((st = lf_textvec_restore(m, &f, &e)) != LF_OK || (st = lf_lookup_restore(m, &f, &e)) != LF_OK))
+            lf_model_reset(m);
         if (st != LF_OK) lf_model_fail(m, st, "'%s': %s", path, e.msg);
     }
     lf_st_free(&f);

@@ -45,4 +45,17 @@ lf_status lf_model_textvec_parts(const lf_model *m, lf_textvec_parts *p, lf_err 
 void lf_textvec_parts_free(lf_textvec_parts *p);
 lf_status lf_textvec_restore(lf_model *m, const lf_st_file *f, lf_err *e);
 
+/* model_lookup.c: the metadata of the lookups attached to a model's inputs
+ * (2 n entries, "lookup:<input>.config" and ".vocabulary"), and their
+ * restoring by lf_model_load. */
+typedef struct lf_lookup_parts {
+    size_t n;
+    lf_buf *json;           /* config, vocabulary per lookup */
+    char (*names)[96];      /* config, vocabulary names */
+    const char **keys, **vals;
+} lf_lookup_parts;
+lf_status lf_model_lookup_parts(const lf_model *m, lf_lookup_parts *p, lf_err *e);
+void lf_lookup_parts_free(lf_lookup_parts *p);
+lf_status lf_lookup_restore(lf_model *m, const lf_st_file *f, lf_err *e);
+
 #endif
