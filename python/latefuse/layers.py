@@ -445,11 +445,14 @@ def Input(shape: Any = None, batch_size: Optional[int] = None, dtype: Optional[s
         shape = tuple(batch_shape)[1:]
     if isinstance(shape, int):
         shape = (shape,)
-    if dtype in ("string", "str"):  # texts, for a TextVectorization to call on
-        if shape not in (None, (), (1,), [1], []):
-            raise ValueError("Input: a string input holds one text per row: shape=(1,), got %r" % (shape,))
-        layer = InputLayer((1,), name, "string")
-        t = KerasTensor(layer, [], (1,))
+    if dtype in ("string", "str"):  # texts for a TextVectorization, or strings for a StringLookup
+        if shape in (None, (), [], [1]):
+            shape = (1,)
+        if not (isinstance(shape, tuple) and len(shape) == 1 and isinstance(shape[0], int) and shape[0] >= 1):
+            raise ValueError("Input: a string input holds n strings per row: shape=(n,) (one text per row, (1,), "
+                             "for a TextVectorization), got %r" % (shape,))
+        layer = InputLayer(tuple(shape), name, "string")
+        t = KerasTensor(layer, [], tuple(shape))
         layer._output = t
         return t
     if shape is not None and any(d is None for d in tuple(shape)):

@@ -1,8 +1,9 @@
 """
 lookup.py — StringLookup and IntegerLookup, Keras 3's lookup layers
 (keras/src/layers/preprocessing/index_lookup.py, string_lookup.py,
-integer_lookup.py), as preprocessing objects in numpy.  Exported from
-latefuse.layers, so Keras code ports by changing the import:
+integer_lookup.py), as preprocessing objects over the C library's
+lf_lookup_* (src/text/lookup.c; include/latefuse.h documents the rules).
+Exported from latefuse.layers, so Keras code ports by changing the import:
 
     from latefuse.layers import StringLookup
     lookup = StringLookup()
@@ -35,26 +36,71 @@ Keras' semantics, each from index_lookup.py:
     refused;
   - invert=True ("int" only) maps indices back: 0 to mask_token when set,
     token indices to their tokens, anything else to oov_token.
-Departures, said once: these run in numpy outside the model (as Keras'
-layers in a tf.data pipeline): feed their int output to an Input, with
-Embedding or CategoryEncoding after it.  They are not kept in the model
-file; get_config() holds the vocabulary (JSON-serialisable) and
-from_config() restores the layer, so json.dump(layer.get_config(), f)
-saves it beside the model.  Not available: output_mode "tf_idf" (use
-TextVectorization), sparse outputs, a vocabulary file path,
-StringLookup with num_oov_indices > 1 (Keras hashes with FarmHash there),
-oov_method "farmhash", salt, and encodings other than UTF-8.  "int"
-outputs are int64 arrays, the others float32; inverted StringLookup
-outputs are str arrays.
+Called on a string or integer Input (Input(shape=(n,), dtype="string") or
+an integer dtype) it returns the tensor of its output, a model input of
+its own ("int": (None, n) ids; the other modes: (None, vocabulary size),
+"one_hot" with n = 1), and a Model with that input keeps the lookup in its
+C model (lf_model_attach_lookup): the model file stores vocabulary and
+settings, load_model restores them, and fit, evaluate and predict take the
+raw strings or ids for that input.  get_config() holds the vocabulary too
+(JSON-serialisable) and from_config() restores the layer.
+Departures, said once: not available: output_mode "tf_idf" (use
+TextVectorization), sparse outputs, a vocabulary file path, StringLookup
+with num_oov_indices > 1 (Keras hashes with FarmHash there), oov_method
+"farmhash", salt, encodings other than UTF-8, strings holding a NUL
+character.  "int" outputs are int64 arrays, the others float32; inverted
+StringLookup outputs are str arrays.
 """
-import collections
+import ctypes
 import numbers
 
 import numpy as np
 
+from . import _lib
+from ._lib import LatefuseError
+
 __all__ = ["StringLookup", "IntegerLookup"]
 
 _MODES = ("int", "one_hot", "multi_hot", "count")
+
+_c = _lib.lib
+_P = ctypes.c_void_p
+_S = ctypes.c_int
+_size = ctypes.c_size_t
+_i64p = ctypes.POINTER(ctypes.c_int64)
+
+
+class _Options(ctypes.Structure):
+    _fields_ = [("kind", ctypes.c_int), ("max_tokens", _size), ("num_oov_indices", _size),
+                ("mask_token", ctypes.c_char_p), ("oov_token", ctypes.c_char_p),
+                ("has_int_mask_token", ctypes.c_int), ("int_mask_token", ctypes.c_int64),
+                ("has_int_oov_token", ctypes.c_int), ("int_oov_token", ctypes.c_int64),
+                ("invert", ctypes.c_int), ("output_mode", ctypes.c_int), ("pad_to_max_tokens", ctypes.c_int)]
+
+
+def _proto(name, restype, *argtypes):
+    fn = getattr(_c, name)
+    fn.restype = restype
+    fn.argtypes = list(argtypes)
+
+
+_proto("lf_lookup_defaults", _Options, ctypes.c_int)
+_proto("lf_lookup_create", _S, ctypes.POINTER(_P), ctypes.POINTER(_Options), ctypes.c_char_p, _size)
+_proto("lf_lookup_free", None, _P)
+_proto("lf_lookup_error", ctypes.c_char_p, _P)
+_proto("lf_lookup_get_options", _Options, _P)
+_proto("lf_lookup_adapt", _S, _P, _P, _P, _size)
+_proto("lf_lookup_set_vocabulary", _S, _P, _P, _P, _size, ctypes.c_int)
+_proto("lf_lookup_vocabulary_given", ctypes.c_int, _P)
+_proto("lf_lookup_vocabulary_size", _size, _P)
+_proto("lf_lookup_token_start", _size, _P)
+_proto("lf_lookup_string", ctypes.c_char_p, _P, _size)
+_proto("lf_lookup_int", ctypes.c_int, _P, _size, _i64p)
+_proto("lf_lookup_output_dim", _size, _P)
+_proto("lf_lookup_transform_int", _S, _P, _P, _P, _size, _P)
+_proto("lf_lookup_transform", _S, _P, _P, _P, _size, _size, _P)
+_proto("lf_lookup_invert", _S, _P, _P, _size, _P, _P, _P)
+_proto("lf_lookup_copy", _S, ctypes.POINTER(_P), _P)
 
 
 def _is_int(v):
@@ -62,22 +108,24 @@ def _is_int(v):
 
 
 class _IndexLookup:
-    """What StringLookup and IntegerLookup share (Keras' IndexLookup)."""
+    """What StringLookup and IntegerLookup share (Keras' IndexLookup): the
+    arguments Python alone knows are checked here, the rest by
+    lf_lookup_create, and the C object does the work."""
 
     _string = True
 
     def __init__(self, max_tokens, num_oov_indices, mask_token, oov_token, vocabulary, idf_weights, invert,
                  output_mode, sparse, pad_to_max_tokens, name, has_input_vocabulary=None, **kwargs):
+        self._h = None
         cls = type(self).__name__
         kwargs.pop("trainable", None)
         kwargs.pop("dtype", None)
         kwargs.pop("vocabulary_size", None)  # Keras' get_config writes it; the vocabulary gives it here
         if kwargs:
             raise ValueError("Unrecognized keyword argument(s): %s" % kwargs)
+        # None is 0 in C: 0 and 1 are refused here with the C message's words
         if max_tokens is not None and (not _is_int(max_tokens) or max_tokens <= 1):
             raise ValueError("If set, `max_tokens` must be greater than 1. Received: max_tokens=%r" % (max_tokens,))
-        if pad_to_max_tokens and max_tokens is None:
-            raise ValueError("If pad_to_max_tokens is True, must set `max_tokens`. Received: max_tokens=None")
         if not _is_int(num_oov_indices) or num_oov_indices < 0:
             raise ValueError("`num_oov_indices` must be greater than or equal to 0. Received: num_oov_indices=%r"
                              % (num_oov_indices,))
@@ -88,17 +136,11 @@ class _IndexLookup:
         if output_mode not in _MODES:
             raise ValueError("%s: output_mode must be one of 'int', 'one_hot', 'multi_hot', 'count'; received: "
                              "output_mode=%r" % (cls, output_mode))
-        if invert and output_mode != "int":
-            raise ValueError("`output_mode` must be `'int'` when `invert` is true. Received: output_mode=%s"
-                             % output_mode)
         if sparse:
             raise ValueError("%s: sparse outputs are not supported" % cls)
         if idf_weights is not None:
             raise ValueError("`idf_weights` should only be set if `output_mode` is `'tf_idf'`, which %s does "
                              "not support" % cls)
-        if self._string and num_oov_indices > 1:
-            raise ValueError("StringLookup: num_oov_indices > 1 is not supported (Keras hashes OOV strings "
-                             "with FarmHash); got num_oov_indices=%d" % num_oov_indices)
         for what, v in (("mask_token", mask_token), ("oov_token", oov_token)):
             if v is not None and not self._token_ok(v):
                 raise ValueError("%s: %s must be %s or None, got %r" % (cls, what, self._token_kind, v))
@@ -111,76 +153,129 @@ class _IndexLookup:
         self.output_mode = output_mode
         self.sparse = False
         self.pad_to_max_tokens = bool(pad_to_max_tokens)
-        self._tokens = []     # the learned or given tokens, without the reserved entries
-        self._index = {}      # token -> its index
-        self._has_input_vocabulary = (vocabulary is not None if has_input_vocabulary is None
-                                      else bool(has_input_vocabulary))
-        if vocabulary is not None:
-            self.set_vocabulary(vocabulary)
+        o = _c.lf_lookup_defaults(0 if self._string else 1)
+        o.max_tokens = max_tokens or 0
+        o.num_oov_indices = self.num_oov_indices
+        if self._string:
+            o.mask_token = self._c_str(self.mask_token, "mask_token") if self.mask_token is not None else None
+            o.oov_token = self._c_str(self.oov_token, "oov_token") if self.oov_token is not None else None
+        else:
+            o.has_int_mask_token, o.int_mask_token = self.mask_token is not None, self.mask_token or 0
+            o.has_int_oov_token, o.int_oov_token = self.oov_token is not None, self.oov_token or 0
+        o.invert, o.output_mode, o.pad_to_max_tokens = self.invert, _MODES.index(output_mode), self.pad_to_max_tokens
+        h, msg = _P(), ctypes.create_string_buffer(512)
+        st = _c.lf_lookup_create(ctypes.byref(h), ctypes.byref(o), msg, 512)
+        if st != 0:
+            raise ValueError(msg.value.decode("utf-8", "replace"))
+        self._h = h
+        if vocabulary is not None:  # given (Keras' vocabulary=), or an adapted layer's config
+            self.set_vocabulary(vocabulary, _given=True if has_input_vocabulary is None else has_input_vocabulary)
 
-    # --- Keras' index arithmetic (index_lookup.py _oov_start_index, _token_start_index)
-    def _oov_start_index(self):
-        return 1 if self.mask_token is not None and self.output_mode == "int" else 0
+    def __del__(self):
+        if getattr(self, "_h", None) and _c is not None:
+            _c.lf_lookup_free(self._h)
+            self._h = None
 
-    def _token_start_index(self):
-        return self._oov_start_index() + self.num_oov_indices
+    def _raise(self, st):
+        msg = _c.lf_lookup_error(self._h).decode("utf-8", "replace")
+        if st in (3, 4, 5, 6):  # LF_ERR_FORMAT, _SHAPE, _ARG, _STATE: Keras raises ValueError
+            raise ValueError(msg)
+        raise LatefuseError(msg, st, _lib.lib.lf_status_string(st).decode())
+
+    @classmethod
+    def _from_handle(cls, h):
+        """A StringLookup or IntegerLookup owning a copy of the C object h
+        (a loaded model's)."""
+        c = _P()
+        st = _c.lf_lookup_copy(ctypes.byref(c), h)
+        if st != 0:
+            raise LatefuseError("could not copy a lookup", st, _lib.lib.lf_status_string(st).decode())
+        o = _c.lf_lookup_get_options(c)
+        lk = (StringLookup if o.kind == 0 else IntegerLookup).__new__(StringLookup if o.kind == 0 else IntegerLookup)
+        lk._h = c
+        lk.name = None
+        lk.max_tokens = o.max_tokens or None
+        lk.num_oov_indices = int(o.num_oov_indices)
+        if o.kind == 0:
+            lk.mask_token = o.mask_token.decode("utf-8") if o.mask_token is not None else None
+            lk.oov_token = o.oov_token.decode("utf-8") if o.oov_token is not None else None
+            lk.encoding = "utf-8"
+        else:
+            lk.mask_token = int(o.int_mask_token) if o.has_int_mask_token else None
+            lk.oov_token = int(o.int_oov_token) if o.has_int_oov_token else None
+        lk.invert, lk.output_mode = bool(o.invert), _MODES[o.output_mode]
+        lk.sparse, lk.pad_to_max_tokens = False, bool(o.pad_to_max_tokens)
+        return lk
+
+    @staticmethod
+    def _c_str(v, what):
+        if "\0" in v:
+            raise ValueError("StringLookup: %s holds a NUL character" % what)
+        return v.encode("utf-8")
+
+    def _c_values(self, flat, what):
+        """The values as the C calls take them: (strs, ids, n, the array to
+        keep alive during the call).  bytes go as they are (C checks their
+        UTF-8)."""
+        n = len(flat)
+        if self._string:
+            bs = []
+            for i, v in enumerate(flat):
+                b = v if isinstance(v, bytes) else str(v).encode("utf-8")
+                if b"\0" in b:
+                    raise ValueError("%s.%s: value %d holds a NUL character" % (type(self).__name__, what, i))
+                bs.append(b)
+            arr = (ctypes.c_char_p * max(n, 1))(*bs)
+            return ctypes.cast(arr, _P), None, n, arr
+        arr = np.ascontiguousarray(flat, dtype=np.int64)
+        return None, arr.ctypes.data_as(_P), n, arr
+
+    def _vocab_values(self, vocabulary):
+        cls = type(self).__name__
+        if isinstance(vocabulary, (str, bytes)):
+            raise ValueError("%s: a vocabulary file is not supported; pass the terms as a list" % cls)
+        terms = list(np.asarray(vocabulary, dtype=object).reshape(-1)) if not isinstance(vocabulary, list) \
+            else list(vocabulary)
+        for i, t in enumerate(terms):
+            if not self._token_ok(t):
+                raise ValueError("%s: vocabulary entry %d is %r, not %s" % (cls, i, t, self._token_kind))
+        return [t if isinstance(t, bytes) else self._token(t) for t in terms]
+
+    @property
+    def _has_input_vocabulary(self):
+        return bool(_c.lf_lookup_vocabulary_given(self._h))
 
     def vocabulary_size(self):
         """The vocabulary's size, the mask and OOV entries included."""
-        return len(self._tokens) + self._token_start_index()
+        return int(_c.lf_lookup_vocabulary_size(self._h))
 
     def get_vocabulary(self, include_special_tokens=True):
         """The vocabulary: entry i is what index i stands for (the mask
         token, then the OOV entries as oov_token, then the tokens), or the
         tokens alone with include_special_tokens=False."""
-        if not include_special_tokens:
-            return list(self._tokens)
-        return ([self.mask_token] * self._oov_start_index() + [self.oov_token] * self.num_oov_indices +
-                list(self._tokens))
+        n = self.vocabulary_size()
+        start = 0 if include_special_tokens else int(_c.lf_lookup_token_start(self._h))
+        out = []
+        v = ctypes.c_int64()
+        for i in range(start, n):
+            if self._string:
+                s = _c.lf_lookup_string(self._h, i)
+                out.append(s.decode("utf-8") if s is not None else None)
+            else:
+                out.append(int(v.value) if _c.lf_lookup_int(self._h, i, ctypes.byref(v)) else None)
+        return out
 
-    def set_vocabulary(self, vocabulary, idf_weights=None):
-        cls = type(self).__name__
+    def set_vocabulary(self, vocabulary, idf_weights=None, _given=True):
         if idf_weights is not None:
             raise ValueError("`idf_weights` should only be set if output_mode is `'tf_idf'`. Received: "
                              "output_mode=%s and idf_weights=%r" % (self.output_mode, idf_weights))
-        if isinstance(vocabulary, (str, bytes)):
-            raise ValueError("%s: a vocabulary file is not supported; pass the terms as a list" % cls)
-        terms = list(np.asarray(vocabulary, dtype=object).reshape(-1)) if not isinstance(vocabulary, list) \
-            else list(vocabulary)
+        terms = self._vocab_values(vocabulary)
         if not terms:
             raise ValueError("Cannot set an empty vocabulary. Received: vocabulary=%r" % (vocabulary,))
-        for i, t in enumerate(terms):
-            if not self._token_ok(t):
-                raise ValueError("%s: vocabulary entry %d is %r, not %s" % (cls, i, t, self._token_kind))
-        terms = [self._token(t) for t in terms]
-        start = self._token_start_index()
-        special = [self.mask_token] * self._oov_start_index() + [self.oov_token] * self.num_oov_indices
-        tokens = terms[start:] if terms[:start] == special else terms
-        repeated = [t for t, c in collections.Counter(tokens).items() if c > 1]
-        if repeated:
-            raise ValueError("The passed vocabulary has at least one repeated term. Please uniquify your dataset. "
-                             "The repeated terms are: %r" % (repeated,))
-        if self.mask_token is not None and self.mask_token in tokens:
-            raise ValueError("Found reserved mask token at unexpected location in `vocabulary`. Note that passed "
-                             "`vocabulary` does not need to include the OOV and mask tokens. Either remove all mask "
-                             "and OOV tokens, or include them only at the start of the vocabulary in precisely "
-                             "this order: %r. Received: mask_token=%r at vocabulary index %d"
-                             % (special, self.mask_token, len(terms) - 1 - terms[::-1].index(self.mask_token)))
-        if self.oov_token is not None and self.invert and self.oov_token in tokens:
-            raise ValueError("Found reserved OOV token at unexpected location in `vocabulary`. Note that passed "
-                             "`vocabulary` does not need to include the OOV and mask tokens. Either remove all mask "
-                             "and OOV tokens, or include them only at the start of the vocabulary in precisely "
-                             "this order: %r. Received: oov_token=%r at vocabulary index %d"
-                             % (special, self.oov_token, len(terms) - 1 - terms[::-1].index(self.oov_token)))
-        if self.max_tokens is not None and start + len(tokens) > self.max_tokens:
-            raise ValueError("Attempted to set a vocabulary larger than the maximum vocab size. Received "
-                             "vocabulary size is %d; `max_tokens` is %d." % (start + len(tokens), self.max_tokens))
-        self._set_tokens(tokens)
-
-    def _set_tokens(self, tokens):
-        self._tokens = list(tokens)
-        start = self._token_start_index()
-        self._index = {t: start + i for i, t in enumerate(self._tokens)}
+        strs, ids, n, keep = self._c_values(terms, "set_vocabulary")
+        st = _c.lf_lookup_set_vocabulary(self._h, strs, ids, n, int(bool(_given)))
+        if st != 0:
+            self._raise(st)
 
     def adapt(self, data, steps=None):
         """Learns the vocabulary from data (an array or list of any shape,
@@ -193,81 +288,102 @@ class _IndexLookup:
             batches = [data]
         else:
             batches = data if steps is None else (b for i, b in zip(range(steps), data))
-        counts = collections.Counter()
+        flat = []
         for b in batches:
-            counts.update(self._values(b, "adapt").tolist())
-        if not counts:  # Keras' finalize_state: nothing counted, nothing changes
-            return
-        counts.pop(self.mask_token, None)
-        counts.pop(self.oov_token, None)
-        # str (code point order: UTF-8's byte order, which Keras sorts) or int64
-        tokens = np.array(list(counts), dtype=str if self._string else np.int64)
-        order = np.lexsort((tokens, np.array(list(counts.values()), dtype=np.int64)))[::-1]
-        if self.max_tokens:
-            order = order[:self.max_tokens - self._token_start_index()]
-        self._set_tokens(self._token(t) for t in tokens[order].tolist())
+            flat.extend(self._values(b, "adapt").tolist())
+        strs, ids, n, keep = self._c_values(flat, "adapt")
+        st = _c.lf_lookup_adapt(self._h, strs, ids, n)
+        if st != 0:
+            self._raise(st)
 
     def __call__(self, inputs):
-        self._values(inputs, "call")  # checks the type
+        from . import layers as L
+        if isinstance(inputs, L.KerasTensor):
+            return self._symbolic(inputs, L)
+        vals = self._values(inputs, "call")  # checks the type
         if self.invert:
             return self._invert(inputs)
-        ids = self._lookup(inputs)
+        shape = np.asarray(inputs, dtype=object).shape if self._string else np.shape(inputs)
+        strs, ids, n, keep = self._c_values(vals.tolist(), "call")
         if self.output_mode == "int":
-            return ids
-        depth = self.max_tokens if self.pad_to_max_tokens else self.vocabulary_size()
-        if ids.ndim == 0:
-            ids = ids.reshape(1)
-        if self.output_mode == "one_hot" and ids.shape[-1] != 1:
-            ids = ids[..., None]
-        if ids.ndim > 2:
+            out = np.zeros(shape, dtype=np.int64)
+            st = _c.lf_lookup_transform_int(self._h, strs, ids, n, out.ctypes.data_as(_P))
+            if st != 0:
+                self._raise(st)
+            return out
+        # Keras' tf_encode_categorical_inputs: rank 0 is one sample, one_hot
+        # adds an axis unless the last is 1, an output above rank 2 refused
+        rank = len(shape)
+        if rank == 0:
+            shape, rank = (1,), 1
+        if self.output_mode == "one_hot" and shape[-1] != 1:
+            shape, rank = tuple(shape) + (1,), rank + 1
+        if rank > 2:
             raise ValueError("When output_mode is not `'int'`, maximum supported output rank is 2. Received "
                              "output_mode %s and input shape %s, which would result in output rank %d."
-                             % (self.output_mode, np.shape(inputs), ids.ndim))
-        from .layers import _encode_categorical
-        # the mask token's index is -1 here: dropped, as Keras' bincount drops its max int
-        return _encode_categorical(ids, "multi_hot" if self.output_mode == "one_hot" else self.output_mode, depth)
-
-    def _lookup(self, inputs):
-        arr = self._array(inputs)
-        out = np.empty(arr.shape, dtype=np.int64)
-        flat, o = arr.reshape(-1), out.reshape(-1)
-        oov = []
-        start = self._oov_start_index()
-        for i, v in enumerate(flat.tolist()):
-            v = self._token(v)
-            if self.mask_token is not None and v == self.mask_token:
-                o[i] = 0 if self.output_mode == "int" else -1
-            elif v in self._index:
-                o[i] = self._index[v]
-            elif self.num_oov_indices == 1:
-                o[i] = start
-            elif self.num_oov_indices > 1:  # IntegerLookup only: Keras' floormod
-                o[i] = start + v % self.num_oov_indices
-            else:
-                oov.append(v)
-        if oov:
-            raise ValueError("When `num_oov_indices=0` all inputs should be in vocabulary, found OOV values %r, "
-                             "consider setting `num_oov_indices=1`." % (oov,))
-        return out
+                             % (self.output_mode, np.shape(inputs), rank))
+        depth = int(_c.lf_lookup_output_dim(self._h))
+        rows, cols = (1, shape[0]) if rank == 1 else (shape[0], shape[1])
+        if self.output_mode == "one_hot":  # one row per value
+            rows, cols = rows * cols, 1
+        out = np.zeros((rows, depth), dtype=np.float32)
+        st = _c.lf_lookup_transform(self._h, strs, ids, rows, cols, out.ctypes.data_as(_P))
+        if st != 0:
+            self._raise(st)
+        return out[0] if rank == 1 and self.output_mode != "one_hot" else out
 
     def _invert(self, inputs):
         arr = np.asarray(inputs)
         if arr.dtype.kind not in "iu":
             raise ValueError("%s(invert=True) maps integer indices back to tokens, got %s values"
                              % (type(self).__name__, arr.dtype))
-        start = self._token_start_index()
-        vals = []
-        for v in arr.reshape(-1).tolist():
-            if self.mask_token is not None and v == 0:
-                vals.append(self.mask_token)
-            elif start <= v < start + len(self._tokens):
-                vals.append(self._tokens[v - start])
-            else:
-                vals.append(self.oov_token)
+        idx = np.ascontiguousarray(arr.reshape(-1), dtype=np.int64)
+        n = idx.size
+        if self._string:
+            out = (ctypes.c_char_p * max(n, 1))()
+            st = _c.lf_lookup_invert(self._h, idx.ctypes.data_as(_P), n, ctypes.cast(out, _P), None, None)
+            if st != 0:
+                self._raise(st)
+            vals = [out[i].decode("utf-8") if out[i] is not None else None for i in range(n)]
+        else:
+            ids, none = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.uint8)
+            st = _c.lf_lookup_invert(self._h, idx.ctypes.data_as(_P), n, None, ids.ctypes.data_as(_P),
+                                     none.ctypes.data_as(_P))
+            if st != 0:
+                self._raise(st)
+            vals = [None if z else int(v) for v, z in zip(ids.tolist(), none.tolist())]
         return np.array(vals, dtype=self._np_dtype if self.oov_token is not None else object).reshape(arr.shape)
 
-    def _array(self, inputs):
-        return np.asarray(inputs, dtype=object)
+    def _symbolic(self, x, L):
+        """The tensor of this lookup's output for a string or integer Input
+        x of shape (n,): a model input of its own (the C model's), linked
+        to x."""
+        cls = type(self).__name__
+        if not isinstance(x.layer, L.InputLayer) or len(x.sample_shape) != 1 or \
+                x.layer.dtype != ("string" if self._string else "int32"):
+            raise ValueError("%s: call it on a%s Input of shape (n,) (Input(shape=(n,), dtype=%r)), or on an "
+                             "array" % (cls, " string" if self._string else "n integer",
+                                        "string" if self._string else "int64"))
+        if self.invert:
+            raise ValueError("%s(invert=True) gives tokens: it cannot feed a model input" % cls)
+        n = x.sample_shape[0]
+        if self.output_mode == "int":
+            shape, dtype = (n,), "int32"
+        else:
+            if self.output_mode == "one_hot" and n != 1:
+                raise ValueError("%s: 'one_hot' on an input of %d values would give a (None, %d, depth) input; "
+                                 "use shape (1,)" % (cls, n, n))
+            shape, dtype = (int(_c.lf_lookup_output_dim(self._h)),), "float32"
+        prev = getattr(x.layer, "_vectorized", None)
+        if prev is not None:
+            if prev.layer._text[1] is self:
+                return prev
+            raise ValueError("%s: this input feeds another preprocessing layer already" % cls)
+        vt = L.Input(shape, dtype=dtype, name=x.layer._user_name)
+        x.layer._user_name = None  # the name goes to the model input the lookup feeds
+        vt.layer._text = (x, self)
+        x.layer._vectorized = vt
+        return vt
 
     def _values(self, data, what):
         """The values of data, flat, refused with a message when they are
@@ -275,11 +391,11 @@ class _IndexLookup:
         cls = type(self).__name__
         if what == "call" and self.invert:
             return np.zeros(0)
-        arr = self._array(data).reshape(-1)
+        arr = np.asarray(data, dtype=object).reshape(-1)
         for i, v in enumerate(arr.tolist()):
             if not self._token_ok(v):
                 raise ValueError("%s.%s: value %d is %r, not %s" % (cls, what, i, v, self._token_kind))
-        return np.array([self._token(v) for v in arr.tolist()], dtype=object)
+        return np.array([v if isinstance(v, bytes) else self._token(v) for v in arr.tolist()], dtype=object)
 
     def get_config(self):
         """Keras' config, with the vocabulary the layer holds (learned or
@@ -289,7 +405,7 @@ class _IndexLookup:
                 "num_oov_indices": self.num_oov_indices, "oov_token": self.oov_token,
                 "mask_token": self.mask_token, "output_mode": self.output_mode, "sparse": self.sparse,
                 "pad_to_max_tokens": self.pad_to_max_tokens, "vocabulary_dtype": self._vocabulary_dtype,
-                "idf_weights": None, "vocabulary": list(self._tokens) or None,
+                "idf_weights": None, "vocabulary": self.get_vocabulary(include_special_tokens=False) or None,
                 "vocabulary_size": self.vocabulary_size(),
                 "has_input_vocabulary": self._has_input_vocabulary}
 
@@ -362,9 +478,6 @@ class IntegerLookup(_IndexLookup):
     @staticmethod
     def _token(v):
         return int(v)
-
-    def _array(self, inputs):
-        return np.asarray(inputs)
 
     def _values(self, data, what):
         cls = type(self).__name__

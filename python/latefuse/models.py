@@ -64,6 +64,8 @@ _lib._proto("lf_initialize", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_
 _lib._proto("lf_initializer_parse", ctypes.c_int, ctypes.c_char_p)
 _lib._proto("lf_model_attach_textvec", ctypes.c_int, _lib._P, ctypes.c_int, _lib._P)
 _lib._proto("lf_model_textvec", _lib._P, _lib._P, ctypes.c_int)
+_lib._proto("lf_model_attach_lookup", ctypes.c_int, _lib._P, ctypes.c_int, _lib._P)
+_lib._proto("lf_model_lookup", _lib._P, _lib._P, ctypes.c_int)
 
 _LOSS_ALIASES = {
     "mse": "mse", "mean_squared_error": "mse", "MSE": "mse",
@@ -194,12 +196,12 @@ class Model:
         for i, t in enumerate(ins):
             if not isinstance(t, L.KerasTensor) or not isinstance(t.layer, L.InputLayer):
                 raise ValueError("Model: inputs[%d] is not a tensor made by latefuse.layers.Input()" % i)
-            if t.layer.dtype == "string":  # the model's input is what its TextVectorization makes
-                if getattr(t.layer, "_vectorized", None) is None:
-                    raise ValueError("Model: inputs[%d] is a string input that no TextVectorization is called on"
-                                     % i)
-                ins[i] = t.layer._vectorized
-        # inputs fed by a TextVectorization: {position: the vectorizer}
+            if getattr(t.layer, "_vectorized", None) is not None:
+                ins[i] = t.layer._vectorized  # the model's input is what its TextVectorization or lookup makes
+            elif t.layer.dtype == "string":
+                raise ValueError("Model: inputs[%d] is a string input that no TextVectorization or StringLookup "
+                                 "is called on" % i)
+        # inputs fed by a TextVectorization or a lookup: {position: the preprocessing object}
         self._tv = {i: t.layer._text[1] for i, t in enumerate(ins) if getattr(t.layer, "_text", None)}
         if len({id(t) for t in ins}) != len(ins):
             raise ValueError("Model: the same Input is listed twice in inputs")
@@ -321,10 +323,13 @@ class Model:
         return h, ids
 
     def _attach_texts(self, h, ids):
-        """Gives the C model h a copy of each input's TextVectorization (as
-        it is now: save() attaches again, so the file has the current one)."""
+        """Gives the C model h a copy of each input's TextVectorization or
+        lookup (as it is now: save() attaches again, so the file has the
+        current one)."""
+        from .lookup import _IndexLookup
         for k, tv in self._tv.items():
-            st = lib.lf_model_attach_textvec(h, ids[id(self.inputs[k])], tv._h)
+            attach = lib.lf_model_attach_lookup if isinstance(tv, _IndexLookup) else lib.lf_model_attach_textvec
+            st = attach(h, ids[id(self.inputs[k])], tv._h)
             if st:
                 _lib.raise_model(h, st)
 
@@ -664,8 +669,8 @@ class Model:
             nm = self._names[id(t.layer)]
             if a is None:
                 raise ValueError("%s: input %d ('%s') is None" % (what, i, nm))
-            if i in self._tv and _is_texts(a):  # raw strings through the input's TextVectorization
-                a = self._tv[i](a)
+            if i in self._tv and (_is_texts(a) or _is_lookup(self._tv[i])):
+                a = self._tv[i](a)  # raw strings (or a lookup's raw ids) through the input's preprocessing
             a = _as_input(a, t, "%s: input %d ('%s')" % (what, i, nm))
             if a.ndim == 1 and t.dim == 1:
                 a = a.reshape(-1, 1)
@@ -1423,8 +1428,9 @@ class Model:
         for i, (x, t) in enumerate(zip(xs, self.inputs)):
             if not isinstance(x, L.KerasTensor):
                 raise ValueError("model '%s': input %d is not a tensor (got %r)" % (self.name, i, type(x).__name__))
-            if i in self._tv and isinstance(x.layer, L.InputLayer) and x.layer.dtype == "string":
-                x = self._tv[i](x)  # a string input: through this model's TextVectorization
+            if i in self._tv and isinstance(x.layer, L.InputLayer) and getattr(x.layer, "_text", None) is None \
+                    and (x.layer.dtype == "string" or _is_lookup(self._tv[i])):
+                x = self._tv[i](x)  # a raw input: through this model's TextVectorization or lookup
             if x.sample_shape != t.sample_shape:
                 raise ValueError("model '%s': input %d ('%s') has shape %s, called on a tensor of shape %s" %
                                  (self.name, i, self._names[id(t.layer)], L._shape_str(t.sample_shape),
@@ -1932,6 +1938,11 @@ def _is_rows(x):
     arrays, one per input (numpy arrays, texts)."""
     return (isinstance(x, (list, tuple)) and len(x) > 0 and
             all(isinstance(v, (list, tuple, numbers.Number, np.bool_)) for v in x))
+
+
+def _is_lookup(p):
+    from .lookup import _IndexLookup
+    return isinstance(p, _IndexLookup)
 
 
 def _is_texts(a):
@@ -2701,12 +2712,19 @@ def load_model(filepath: Union[str, "os.PathLike[str]"], compile: bool = True, s
         m._graph_init(inputs, out, None, seed)
         m._handle, owned = h, True
         m._ids = {id(t): lib.lf_node_find(h, _enc(m._node_names[id(t)])) for t in m._nodes}
-        for k, t in enumerate(m.inputs):  # inputs fed by a TextVectorization kept in the file
-            p = lib.lf_model_textvec(h, m._ids[id(t)])
-            if p:
-                from .text import TextVectorization
-                tv = TextVectorization._from_handle(p)
-                s = L.Input(shape=(1,), dtype="string")
+        for k, t in enumerate(m.inputs):  # inputs fed by a TextVectorization or a lookup kept in the file
+            p, q = lib.lf_model_textvec(h, m._ids[id(t)]), lib.lf_model_lookup(h, m._ids[id(t)])
+            if p or q:
+                if p:
+                    from .text import TextVectorization
+                    tv = TextVectorization._from_handle(p)
+                    s = L.Input(shape=(1,), dtype="string")
+                else:
+                    from .lookup import _IndexLookup
+                    tv = _IndexLookup._from_handle(q)
+                    # "int": one index per value; the other modes: the raw width is not kept (1 here)
+                    width = t.sample_shape[0] if tv.output_mode == "int" else 1
+                    s = L.Input(shape=(width,), dtype="string" if tv._string else "int64")
                 s.layer._vectorized, t.layer._text = t, (s, tv)
                 m._tv[k] = tv
         m._adopt()

@@ -233,7 +233,7 @@ class TextVectorization:
     def _symbolic(self, x, L):
         """The tensor of this vectorizer's output for a string Input x: a
         model input of its own (the C model's), linked to x."""
-        if not isinstance(x.layer, L.InputLayer) or x.layer.dtype != "string":
+        if not isinstance(x.layer, L.InputLayer) or x.layer.dtype != "string" or x.sample_shape != (1,):
             raise ValueError("TextVectorization: call it on a string input, Input(shape=(1,), dtype='string'), "
                              "or on a list of texts")
         o = self._opt

@@ -1183,14 +1183,16 @@ def test_text_model_nested_and_errors(tmp_path):
                                rtol=1e-5)
     s = Input(shape=(1,), dtype="string")
     with pytest.raises(ValueError, match=r"^Model: inputs\[0\] is a string input that no TextVectorization "
-                       r"is called on$"):
+                       r"or StringLookup is called on$"):
         Model(s, Dense(1)(Input((3,))))
     with pytest.raises(ValueError, match=r"^TextVectorization: a model input needs a fixed "
                        r"output_sequence_length in 'int' mode$"):
         TextVectorization()(Input(shape=(1,), dtype="string"))
-    with pytest.raises(ValueError, match=r"^Input: a string input holds one text per row: shape=\(1,\), "
-                       r"got \(3,\)$"):
-        Input(shape=(3,), dtype="string")
+    with pytest.raises(ValueError, match=r"^Input: a string input holds n strings per row: shape=\(n,\) \(one "
+                       r"text per row, \(1,\), for a TextVectorization\), got \(3, 2\)$"):
+        Input(shape=(3, 2), dtype="string")
+    with pytest.raises(ValueError, match=r"^TextVectorization: call it on a string input, Input\(shape=\(1,\)"):
+        TextVectorization(output_sequence_length=2)(Input(shape=(3,), dtype="string"))
     # adapted again to a vocabulary of another size, the vectorizer no longer fits the model
     vec.adapt(["zebra lion"])
     with pytest.raises(LatefuseError, match=r"^lf_model_attach_textvec: input 'text' has shape \(None, 11\); "

@@ -193,3 +193,54 @@ def test_category_encoding_refusals():
         CategoryEncoding(3)([0, 1], count_weights=[1, 1])
     with pytest.raises(ValueError, match="must be token ids \\(batch, n\\)"):
         CategoryEncoding(3)(Input(shape=(2, 2)))
+
+
+def test_lookup_in_model_saved_and_loaded(tmp_path):
+    """A lookup called on a string / integer Input is kept in the C model
+    (lf_model_attach_lookup): fit and predict take the raw values, the model
+    file carries the lookup, load_model restores it."""
+    from latefuse.layers import Dense, Embedding, Flatten
+    words = StringLookup(name="words")
+    words.adapt([["red", "green", "green"], ["blue", "blue", "blue"]])
+    s = Input(shape=(3,), dtype="string", name="colours")
+    ids = words(s)
+    assert ids.shape == (None, 3)
+    m = Model(s, Dense(2, activation="softmax")(Flatten()(Embedding(words.vocabulary_size(), 4)(ids))))
+    m.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+    raw = np.array([["red", "blue", "pink"], ["green", "green", "blue"]])
+    m.fit(raw, np.array([0, 1]), epochs=2, verbose=0)
+    want = m.predict(raw, verbose=0)
+    path = str(tmp_path / "words.lf")
+    m.save(path)
+    with open(path, "rb") as f:
+        head = f.read(8 + int.from_bytes(f.read(8), "little"))
+    assert b'"lookup:colours.config"' in head and b'"lookup:colours.vocabulary"' in head
+    back = load_model(path)
+    assert back.predict(raw, verbose=0).tolist() == want.tolist()
+    lk = back._tv[0]
+    assert isinstance(lk, StringLookup) and lk.get_vocabulary() == ["[UNK]", "blue", "green", "red"]
+    assert lk(raw).tolist() == words(raw).tolist() == [[3, 1, 0], [2, 2, 1]]
+    # an integer multi_hot lookup: the prediction is the hand-computed dense of its encoding
+    nums = IntegerLookup(output_mode="multi_hot")
+    nums.adapt(np.array([[7, 7, 9, 4]]))  # 7 twice, then 9 and 4 high to low
+    x = Input(shape=(4,), dtype="int64")
+    m2 = Model(x, Dense(1)(nums(x)))
+    ids2 = np.array([[7, 4, 4, 100], [9, 9, 9, 9]])
+    mh = np.array([[1, 1, 0, 1], [0, 0, 1, 0]], dtype=np.float32)  # [-1 (OOV), 7, 9, 4]
+    assert nums(ids2).tolist() == mh.tolist()
+    w, b = m2.get_weights()
+    np.testing.assert_allclose(m2.predict(ids2, verbose=0), mh @ w + b, rtol=1e-6)
+    path2 = str(tmp_path / "nums.lf")
+    m2.save(path2)
+    back2 = load_model(path2)
+    assert back2.predict(ids2, verbose=0).tolist() == m2.predict(ids2, verbose=0).tolist()
+    assert back2._tv[0].get_vocabulary() == [-1, 7, 9, 4] and back2._tv[0].output_mode == "multi_hot"
+
+
+def test_lookup_model_refusals():
+    with pytest.raises(ValueError, match="StringLookup: call it on a string Input of shape \\(n,\\)"):
+        StringLookup(vocabulary=["a"])(Input(shape=(2,), dtype="int64"))
+    with pytest.raises(ValueError, match="gives tokens: it cannot feed a model input"):
+        IntegerLookup(vocabulary=[1], invert=True)(Input(shape=(2,), dtype="int64"))
+    with pytest.raises(ValueError, match="value 1: invalid UTF-8 \\(byte 0xFF at byte 0\\)"):
+        StringLookup(vocabulary=["a"])([b"a", b"\xff"])

@@ -11,6 +11,7 @@ import subprocess
 
 import latefuse._lib as L
 import latefuse.fusion as F
+import latefuse.lookup as lookup
 import latefuse.text as text
 from conftest import REPO
 
@@ -20,7 +21,7 @@ PAIRS = [("Optimizer", "lf_optimizer"), ("LrSchedule", "lf_lr_schedule"), ("Prog
          ("PredictOptions", "lf_fusion_predict_options"),
          ("PredictFilesResult", "lf_predict_files_result"), ("ScoreRow", "lf_score_row"),
          ("CompareTable", "lf_compare_table"), ("ReportOptions", "lf_report_options"),
-         ("text._Options", "lf_textvec_options")]
+         ("text._Options", "lf_textvec_options"), ("lookup._Options", "lf_lookup_options")]
 
 
 def test_ctypes_structs_have_the_headers_sizes(tmp_path):
@@ -35,7 +36,9 @@ def test_ctypes_structs_have_the_headers_sizes(tmp_path):
                    env=dict(os.environ, LD_PRELOAD=""))
     c_sizes = [int(v) for v in subprocess.run([str(exe)], check=True, capture_output=True, text=True,
                                               env=dict(os.environ, LD_PRELOAD="")).stdout.split()]
-    py_sizes = [ctypes.sizeof(getattr(text, n[5:]) if n.startswith("text.") else getattr(L, n)) for n, _ in PAIRS]
+    mods = {"text": text, "lookup": lookup}
+    py_sizes = [ctypes.sizeof(getattr(mods[n.split(".")[0]], n.split(".")[1]) if "." in n else getattr(L, n))
+                for n, _ in PAIRS]
     differ = ["%s: C %d, Python %d" % (c, a, b) for (_, c), a, b in zip(PAIRS, c_sizes, py_sizes) if a != b]
     assert not differ, "; ".join(differ)
     assert c_sizes[len(PAIRS)] == F._PREDICT_BLOCK, "LF_FUSION_PREDICT_BLOCK is %d in C, %d in Python" % (
