@@ -18,7 +18,9 @@
  * each kind, saved with the optimizer state) and OUTDIR/ok_extras.lfm
  * (CategoryEncoding of each output_mode, LSTM / GRU / SimpleRNN /
  * Bidirectional with dropout and recurrent_dropout, RandomZoom with two
- * ranges and with one).
+ * ranges and with one), OUTDIR/ok_lookup.lfm (a StringLookup with a mask
+ * and UTF-8 tokens and an IntegerLookup in multi_hot mode kept with the
+ * inputs: the "lookup:" metadata).
  */
 #include "latefuse.h"
 
@@ -263,11 +265,39 @@ static int extras(const char *dir) {
     return rc;
 }
 
+/* two inputs fed by lookups: strings with a mask ("int"), integers
+ * ("multi_hot", two OOV buckets) */
+static int lookups(const char *dir) {
+    lf_model *m;
+    if (lf_model_create(&m, 9) != LF_OK) return 1;
+    size_t three = 3, five = 6;
+    int a = lf_input_shape(m, 1, &three, LF_DTYPE_INT32, "words");
+    int b = lf_input_shape(m, 1, &five, LF_DTYPE_FLOAT32, "codes");
+    int both[2] = {a, b};
+    int out = lf_dense(m, lf_concatenate(m, 2, both, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
+    int rc = lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) != LF_OK;
+    lf_lookup_options o = lf_lookup_defaults(LF_LOOKUP_STRING);
+    o.mask_token = "";
+    lf_lookup *s = NULL, *i = NULL;
+    const char *words[] = {"caf\xc3\xa9", "tea", "tea", "", "[UNK]"};
+    rc = rc || lf_lookup_create(&s, &o, NULL, 0) != LF_OK || lf_lookup_adapt(s, words, NULL, 5) != LF_OK;
+    o = lf_lookup_defaults(LF_LOOKUP_INTEGER);
+    o.output_mode = LF_LOOKUP_MULTI_HOT, o.num_oov_indices = 2, o.max_tokens = 6, o.pad_to_max_tokens = 1;
+    const int64_t codes[] = {7, -3, 12};
+    rc = rc || lf_lookup_create(&i, &o, NULL, 0) != LF_OK || lf_lookup_set_vocabulary(i, NULL, codes, 3, 1) != LF_OK;
+    rc = rc || lf_model_attach_lookup(m, a, s) != LF_OK || lf_model_attach_lookup(m, b, i) != LF_OK;
+    if (rc) fprintf(stderr, "lookups: %s\n", lf_model_error(m));
+    rc = rc || save(m, dir, "ok_lookup.lfm", 0);
+    lf_lookup_free(s), lf_lookup_free(i);
+    lf_model_free(m);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: make_model_seeds OUTDIR\n");
         return 2;
     }
     return seed_net(argv[1]) || zoo(argv[1]) || uncompiled(argv[1]) || cnn(argv[1]) || seq(argv[1]) ||
-           attention(argv[1]) || optimizers(argv[1]) || extras(argv[1]);
+           attention(argv[1]) || optimizers(argv[1]) || extras(argv[1]) || lookups(argv[1]);
 }
