@@ -1164,6 +1164,17 @@ typedef struct lf_typed_array {
 lf_status lf_model_compile_outputs(lf_model *m, size_t n_outputs, const int *outputs,
                                    const lf_loss *losses, const float *loss_weights,
                                    const lf_optimizer *opt);
+/* Keras' from_logits=True on output k's crossentropy (binary, categorical
+ * or sparse categorical; another loss: LF_ERR_ARG), after compile (before:
+ * LF_ERR_STATE): the output's values are the logits z, the loss is the
+ * log-sigmoid / log-softmax one of z (no clipping), its gradient sigmoid(z)
+ * - t or softmax(z) - t, whatever the output's activation (Keras does not
+ * look at it); predict returns z.  The accuracy compares the values as
+ * Keras 3's does: binary, z > 0.5 (BinaryAccuracy's threshold, on the
+ * logits); categorical, the argmax.  Saved in the model file.
+ * lf_model_from_logits gives the flag (-1: no such output). */
+lf_status lf_model_set_from_logits(lf_model *m, size_t k, int from_logits);
+int lf_model_from_logits(const lf_model *m, size_t k);
 /* Number of outputs (0 before compile) and the node id of output k (-1 if
  * there is none). */
 size_t lf_model_num_outputs(const lf_model *m);

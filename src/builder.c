@@ -266,6 +266,28 @@ int lf_model_output_node(const lf_model *m, size_t k) {
     return m && m->compiled && k < m->n_outputs ? m->outs[k].node : -1;
 }
 
+/* Keras' from_logits=True (keras/src/losses/losses.py, BinaryCrossentropy and
+ * the categorical ones): output k's values are taken as the logits of its
+ * crossentropy, computed by loss.c's log-sigmoid / log-softmax */
+lf_status lf_model_set_from_logits(lf_model *m, size_t k, int from_logits) {
+    if (!m) return LF_ERR_ARG;
+    if (!m->compiled) return lf_model_fail(m, LF_ERR_STATE, "lf_model_set_from_logits: compile the model first");
+    if (k >= m->n_outputs)
+        return lf_model_fail(m, LF_ERR_ARG, "lf_model_set_from_logits: output %zu does not exist (the model has %zu)",
+                             k, m->n_outputs);
+    lf_output *o = &m->outs[k];
+    if (from_logits && o->loss != LF_LOSS_BINARY_CROSSENTROPY && o->loss != LF_LOSS_CATEGORICAL_CROSSENTROPY &&
+        o->loss != LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)
+        return lf_model_fail(m, LF_ERR_ARG, "from_logits needs a crossentropy loss; output '%s' has %s",
+                             m->nodes[o->node].name, lf_loss_name(o->loss));
+    o->from_logits = from_logits != 0;
+    return LF_OK;
+}
+
+int lf_model_from_logits(const lf_model *m, size_t k) {
+    return m && m->compiled && k < m->n_outputs ? m->outs[k].from_logits : -1;
+}
+
 lf_status lf_set_trainable(lf_model *m, int node, int trainable) {
     if (!m) return LF_ERR_ARG;
     if (node < 0 || (size_t)node >= m->n_nodes)

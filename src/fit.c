@@ -235,6 +235,10 @@ static const float *output_mask(const lf_model *m, const lf_ws *ws, size_t k) {
     return owner >= 0 ? ws->seq_mask[owner] : NULL;
 }
 
+/* lf_loss_eval's fused argument: 2 when the output's values are the logits
+ * (from_logits), 1 when the loss reads its layer's logits, else 0 */
+static int loss_mode(const lf_output *o) { return o->from_logits ? 2 : o->fused; }
+
 /* An output that carries a padding mask (a sequence (T, D) after an
  * Embedding(mask_zero), say): as Keras, each step's loss l_rs (over its D
  * values) counts at the unmasked steps only, and the batch's loss is their
@@ -251,7 +255,7 @@ static double masked_loss(const lf_model *m, const lf_ws *ws, size_t k, const fl
     const lf_output *o = &m->outs[k];
     const lf_node *nd = &m->nodes[o->node];
     size_t steps = lf_mask_steps(nd), D = nd->dim / steps, n = B * steps;
-    const float *y = ws->out[o->node], *z = lf_graph_logits(m, ws, o->node);
+    const float *y = ws->out[o->node], *z = o->from_logits ? y : lf_graph_logits(m, ws, o->node);
     double M = 0, f = 1.0, total = 0;
     for (size_t i = 0; i < n; i++) M += mk[i] != 0.0f;
     if (mcount) {
@@ -269,7 +273,7 @@ static double masked_loss(const lf_model *m, const lf_ws *ws, size_t k, const fl
         for (size_t s = 0; s < steps; s++) {
             size_t i = r * steps + s;
             float *d = dy ? dy + i * D : NULL;
-            double l = lf_loss_eval(o->loss, o->fused, y + i * D, z ? z + i * D : NULL, t + i * D, w ? w + r : NULL,
+            double l = lf_loss_eval(o->loss, loss_mode(o), y + i * D, z ? z + i * D : NULL, t + i * D, w ? w + r : NULL,
                                     1, D, B_norm, d, right);
             double g = mk[i] != 0.0f ? f : 0.0;
             total += g * l;
@@ -317,7 +321,8 @@ static double outputs_loss(const lf_model *m, lf_ws *ws, const float *const *t, 
         const float *mk = output_mask(m, ws, k);
         double l = mk ? masked_loss(m, ws, k, mk, t[k], w, B, B_norm, dy, ck ? &right : NULL,
                                     mcount ? mcount + k : NULL)
-                      : lf_loss_eval(o->loss, o->fused, ws->out[o->node], lf_graph_logits(m, ws, o->node), t[k],
+                      : lf_loss_eval(o->loss, loss_mode(o), ws->out[o->node],
+                                     o->from_logits ? ws->out[o->node] : lf_graph_logits(m, ws, o->node), t[k],
                                      w, B, D, B_norm, dy, ck ? &right : NULL);
         if (dy && o->weight != 1.0f)
             for (size_t j = 0; j < B * D; j++) dy[j] *= o->weight;

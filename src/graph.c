@@ -150,7 +150,7 @@ static void node_ctx(lf_layer_ctx *c, const lf_model *m, lf_ws *ws, size_t id, s
         ws->ds[i] = backward ? grad_of(m, ws, src, input_grads) : NULL;
         ws->xmask[i] = m->nodes[src].seq_mask >= 0 ? ws->seq_mask[m->nodes[src].seq_mask] : NULL;
     }
-    int is_output = nd->out_k >= 0, fused = is_output && m->outs[nd->out_k].fused;
+    int is_output = nd->out_k >= 0, fused = is_output && m->outs[nd->out_k].fused && !m->outs[nd->out_k].from_logits;
     c->m = m;
     c->t = lf_type_of(nd);
     c->nd = nd;

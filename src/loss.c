@@ -6,7 +6,9 @@
  * With a softmax output and a categorical loss (or sigmoid and binary
  * cross-entropy) the loss is computed from the logits z — log-softmax /
  * log-sigmoid, stable for any z — and the gradient is returned w.r.t. z:
- * (p - t) w_r / B.  Otherwise, as Keras does, categorical outputs are
+ * (p - t) w_r / B.  With from_logits (fused == 2, Keras' from_logits=True)
+ * the output's own values are those logits, and the gradient, the same
+ * (p - t) w_r / B, is w.r.t. them.  Otherwise, as Keras does, categorical outputs are
  * first divided by their sum (so an unnormalised output, e.g. a per-class
  * weighted average, is a distribution) and probabilities are clipped to
  * [1e-7, 1 - 1e-7].
@@ -186,9 +188,9 @@ double lf_loss_eval(lf_loss loss, int fused, const float *y, const float *z, con
                 double tj = tr[j];
                 if (fused) {
                     /* -t log s(z) - (1-t) log(1-s(z)) = softplus(z) - t z */
-                    double zj = zr[j];
+                    double zj = zr[j], pj = fused == 2 ? 1.0 / (1.0 + exp(-zj)) : (double)yr[j];
                     l += softplus(zj) - tj * zj;
-                    if (dr) dr[j] = (float)(g * ((double)yr[j] - tj) / (double)D);
+                    if (dr) dr[j] = (float)(g * (pj - tj) / (double)D);
                 } else {
                     double p = yr[j];
                     p = p < CLIP_EPS ? CLIP_EPS : p > 1 - CLIP_EPS ? 1 - CLIP_EPS : p;

@@ -141,6 +141,8 @@ typedef struct lf_output {
     lf_loss loss;
     float weight;        /* its loss weight */
     int fused;           /* its loss is computed from its logits */
+    int from_logits;     /* Keras' from_logits=True: its values are the logits
+                          * (lf_model_set_from_logits); fused is then unused */
 } lf_output;
 
 /* Buffers for one batch size: per node, its output, its gradient and its
@@ -310,7 +312,8 @@ lf_status lf_token_ids_check_typed(const lf_model *m, const lf_typed_array *x, s
 
 /* ---- loss.c */
 /* Fills dy (B x D) with d(batch loss)/d(output) — or d/d(logits) when
- * fused — where batch loss = sum_r w_r l_r / B_norm, and returns
+ * fused is 1 (fused 2: from_logits, z = y are the logits, dy is d/dy) —
+ * where batch loss = sum_r w_r l_r / B_norm, and returns
  * sum_r w_r l_r.  Counts correct predictions into *correct (may be NULL). */
 double lf_loss_eval(lf_loss loss, int fused, const float *y, const float *z, const float *t,
                     const float *w, size_t B, size_t D, double B_norm, float *dy,

@@ -86,6 +86,13 @@ void lf_model_arch_json(const lf_model *m, lf_buf *b) {
         }
         lf_buf_puts(b, "]");
     }
+    int any_logits = 0;
+    for (size_t k = 0; m->compiled && k < m->n_outputs; k++) any_logits |= m->outs[k].from_logits;
+    if (any_logits) { /* Keras' from_logits=True, output by output; not written when none has it */
+        lf_buf_puts(b, ",\"from_logits\":[");
+        for (size_t k = 0; k < m->n_outputs; k++) lf_buf_printf(b, "%s%s", k ? "," : "", m->outs[k].from_logits ? "true" : "false");
+        lf_buf_puts(b, "]");
+    }
     if (m->compiled) {
         lf_buf_printf(b, ",\"optimizer\":{\"name\":\"%s\",\"learning_rate\":", opt_names[m->opt.kind]);
         const lf_optimizer *o = &m->opt;
@@ -426,6 +433,23 @@ static lf_status read_outputs(lf_model *m, const lf_json *root, lf_err *e) {
     return LF_OK;
 }
 
+/* "from_logits" (after compile): a list of one boolean per output */
+static lf_status read_from_logits(lf_model *m, const lf_json *fl, lf_err *e) {
+    if (!fl) return LF_OK;
+    if (!m->compiled) return lf_fail(e, LF_ERR_FORMAT, "architecture: 'from_logits' needs 'output' or 'outputs'");
+    if (!lf_json_is(fl, LF_JSON_ARRAY) || lf_json_len(fl) != m->n_outputs)
+        return lf_fail(e, LF_ERR_FORMAT, "architecture: 'from_logits' must be a list of %zu booleans, one per output",
+                       m->n_outputs);
+    for (size_t k = 0; k < m->n_outputs; k++) {
+        int on;
+        if (!lf_json_bool(lf_json_at(fl, k), &on))
+            return lf_fail(e, LF_ERR_FORMAT, "architecture: 'from_logits' entry %zu is not a boolean", k);
+        if (lf_model_set_from_logits(m, k, on) != LF_OK)
+            return lf_fail(e, LF_ERR_FORMAT, "architecture: %s", m->err.msg);
+    }
+    return LF_OK;
+}
+
 static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const lf_st_file *f,
                          const char *prefix, lf_err *e) {
     if (m->n_nodes || m->compiled)
@@ -438,7 +462,7 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
         return lf_fail(e, st == LF_ERR_NOMEM ? LF_ERR_NOMEM : LF_ERR_FORMAT, "architecture: %.400s", msg);
     }
     static const char *const keys[] = {"layers", "output", "loss", "outputs", "losses", "loss_weights",
-                                       "optimizer", NULL};
+                                       "from_logits", "optimizer", NULL};
     if (!lf_json_is(root, LF_JSON_OBJECT)) st = lf_fail(e, LF_ERR_FORMAT, "architecture: not a JSON object");
     else st = only_keys(root, keys, "architecture", e);
     const lf_json *layers = lf_json_get(root, "layers");
@@ -474,6 +498,7 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
                                lf_json_get(root, "losses") || lf_json_get(root, "loss_weights"))) {
         st = lf_fail(e, LF_ERR_FORMAT, "architecture: 'loss' and 'optimizer' need 'output'");
     }
+    if (st == LF_OK) st = read_from_logits(m, lf_json_get(root, "from_logits"), e);
     lf_json_free(root);
     if (st != LF_OK) return st;
 

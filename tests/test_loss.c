@@ -12,6 +12,7 @@
 #include "model.h"
 
 #include <stdint.h>
+#include <string.h>
 
 static uint64_t rng = 88172645463325252ull;
 static double uniform(void) {
@@ -109,6 +110,31 @@ static void test_far_logits(void) {
     CHECK(right == 1, "far logits: the argmax is class 2");
 }
 
+/* lf_model_set_from_logits (Keras' from_logits=True): binary cross-entropy
+ * on a linear output's values z, by hand: softplus(z) - t z, gradient
+ * (sigmoid(z) - t) / B; and its error paths */
+static void test_from_logits(void) {
+    lf_model *m;
+    lf_model_create(&m, 1);
+    int in = lf_input(m, 1, "x");
+    int out = lf_dense(m, in, 1, LF_ACT_LINEAR, 1, "z");
+    CHECK(lf_model_set_from_logits(m, 0, 1) == LF_ERR_STATE, "from_logits before compile: not refused");
+    lf_model_compile(m, out, LF_LOSS_MSE, NULL);
+    CHECK(lf_model_set_from_logits(m, 0, 1) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "from_logits needs a crossentropy loss; output 'z' has mse") == 0,
+          "from_logits with mse: %s", lf_model_error(m));
+    CHECK(lf_model_set_from_logits(m, 1, 1) == LF_ERR_ARG, "from_logits of output 1 of 1: not refused");
+    lf_model_free(m);
+
+    float y[2] = {2.0f, -1.0f}, t[2] = {1.0f, 1.0f}, dy[2];
+    double l = lf_loss_eval(LF_LOSS_BINARY_CROSSENTROPY, 2, y, y, t, NULL, 2, 1, 2.0, dy, NULL);
+    double want = (log1p(exp(-2.0)) + log1p(exp(1.0)));
+    CHECK(fabs(l - want) < 1e-12, "from_logits loss %.17g, by hand %.17g", l, want);
+    CHECK(fabsf(dy[0] - (float)((1 / (1 + exp(-2.0)) - 1) / 2)) < 1e-8f &&
+              fabsf(dy[1] - (float)((1 / (1 + exp(1.0)) - 1) / 2)) < 1e-8f,
+          "from_logits gradients %g %g", dy[0], dy[1]);
+}
+
 int main(void) {
     static const size_t Ds[] = {1, 2, 3, 10, 63, 255, 256, 511, 512, 513, 1500};
     static const size_t Bs[] = {1, 7, 52, 64, 200};
@@ -119,5 +145,6 @@ int main(void) {
                 if (k == 2) check_case(sparse, Bs[k], Ds[i], 90.0);
             }
     test_far_logits();
+    test_from_logits();
     return check_report("test_loss");
 }
