@@ -54,6 +54,8 @@ from . import layers as L
 from . import optimizers as _optimizers
 from . import schedules as _schedules
 from . import callbacks as _callbacks
+from . import losses as _losses
+from . import metrics as _metrics
 from .callbacks import _ACC_NAMES, Callback, EarlyStopping
 from ._lib import LatefuseError, lib
 
@@ -89,6 +91,17 @@ def _enc(s):
 _RAN_OUT = ("Your input ran out of data; interrupting training. Make sure that your dataset or generator can "
             "generate at least `steps_per_epoch * epochs` batches. You may need to use the `.repeat()` function "
             "when building your dataset.")
+
+
+def _metric_names(metrics):
+    """compile's metrics with latefuse.metrics objects as their names
+    (Keras' history keys), in the same structure (a list, nested lists or a
+    dict by output)"""
+    if isinstance(metrics, dict):
+        return {k: _metric_names(v) for k, v in metrics.items()}
+    if isinstance(metrics, (list, tuple)):
+        return type(metrics)(_metric_names(v) for v in metrics)
+    return _metrics.get(metrics)
 
 
 class History:
@@ -341,13 +354,17 @@ class Model:
 
     def _compile_c(self, h, ids, spec):
         """Compiles the C model h with spec = (loss ids, loss weights,
-        lf_optimizer struct), one loss and weight per output."""
-        loss_ids, weights, opt = spec
+        lf_optimizer struct[, from_logits flags]), one loss and weight (and
+        flag) per output."""
+        loss_ids, weights, opt = spec[:3]
         k = len(self.outputs)
         outs = (ctypes.c_int * k)(*[ids[id(t)] for t in self.outputs])
         ls = (ctypes.c_int * k)(*loss_ids)
         ws = (ctypes.c_float * k)(*weights)
         st = lib.lf_model_compile_outputs(h, k, outs, ls, ws, ctypes.byref(opt))
+        for i, on in enumerate(spec[3] if len(spec) > 3 else []):
+            if st == 0 and on:
+                st = lib.lf_model_set_from_logits(h, i, 1)
         if st:
             _lib.raise_model(h, st)
 
@@ -485,6 +502,7 @@ class Model:
         if loss is None:
             raise ValueError("compile: a loss is needed, e.g. loss='mse'")
         losses = self._per_output(loss, "loss")
+        losses, from_logits = [list(v) for v in zip(*(_losses.get(ls) for ls in losses))]
         for ls in losses:
             if not isinstance(ls, str) or ls not in _LOSS_ALIASES:
                 raise ValueError("compile: unknown loss %r: use one of %s" %
@@ -496,6 +514,7 @@ class Model:
                     not np.isfinite(w) or w < 0:
                 raise ValueError("compile: loss weights must be finite numbers >= 0, got %r" % (w,))
         weights = [float(w) for w in weights]
+        metrics, weighted_metrics = _metric_names(metrics), _metric_names(weighted_metrics)
         acc_out, extra = self._parse_metrics(metrics, loss_ids)
         if any(acc_out) and all(lid < _BINARY for lid in loss_ids):  # the library measures none: NaN, quietly
             raise ValueError("compile: metric 'accuracy' needs a crossentropy loss (binary, categorical or sparse "
@@ -507,7 +526,7 @@ class Model:
                                  "or sparse categorical): it counts the classes the output picks" % (names[0], nm))
         acc = acc_out[0] if len(acc_out) == 1 else []
         wextra = self._parse_weighted_metrics(weighted_metrics, acc, extra, loss_ids)
-        spec = (loss_ids, weights, opt._struct())
+        spec = (loss_ids, weights, opt._struct(), from_logits)
         if self._c_compiled:
             self._sync()
             h, ids = self._create_c(spec)
@@ -1638,6 +1657,9 @@ class Model:
         out again by Keras' rules, long cells folded within their column.
         expand_nested has nothing to expand: the table lists every layer."""
         text = _summary_text(self._handle).rstrip("\n")
+        # Keras 3's first line names the model (keras/src/utils/summary_utils.py:
+        # 'Model: "{model.name}"'); the C table has no name to print
+        text = re.sub(r'^Model: "functional"', lambda _: 'Model: "%s"' % self.name, text, count=1)
         if line_length is not None or positions is not None or show_trainable or layer_range is not None:
             text = _summary_relayout(text, line_length, positions, show_trainable, layer_range,
                                      lambda name: self._trainable_mark(name))
