@@ -40,7 +40,8 @@ __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Fl
            "Embedding", "PositionEmbedding", "Conv1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
            "MaxPooling1D", "AveragePooling1D", "LayerNormalization",
            "MultiHeadAttention", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "CategoryEncoding",
-           "StringLookup", "IntegerLookup"]
+           "StringLookup", "IntegerLookup", "add", "subtract", "multiply", "average", "maximum", "minimum",
+           "concatenate", "dot"]
 
 _counter = itertools.count()
 
@@ -76,6 +77,13 @@ class KerasTensor:
     @property
     def shape(self):
         return (None,) + self.sample_shape
+
+    @property
+    def dtype(self):
+        """Keras' KerasTensor.dtype: an Input's dtype ('float32', 'int32' for
+        token ids, 'string'); every layer's output is 'float32' (the library
+        computes in float32)"""
+        return self.layer.dtype if isinstance(self.layer, InputLayer) else "float32"
 
     def __repr__(self):
         return "<KerasTensor shape=%s, layer=%s>" % (_shape_str(self.sample_shape), self.layer.name or
@@ -2487,3 +2495,70 @@ class Bidirectional(Layer):
 # and so are StringLookup and IntegerLookup (lookup.py).
 from .text import TextVectorization  # noqa: E402
 from .lookup import IntegerLookup, StringLookup  # noqa: E402
+
+
+# Keras' functional forms of the merging layers (keras/src/layers/merging/
+# add.py etc.: `def add(inputs, **kwargs): return Add(**kwargs)(inputs)`)
+def add(inputs, **kwargs):
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs, **kwargs):
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    return Minimum(**kwargs)(inputs)
+
+
+def concatenate(inputs, axis=-1, **kwargs):
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs, axes=-1, normalize=False, **kwargs):
+    return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)
+
+
+# Keras 3 layers that the C engine has no kind for: asking for one names
+# the alternative instead of a bare AttributeError
+_NOT_HERE = {
+    "Lambda": "a Lambda runs Python code inside the graph, and the graph runs in C: compute it on the arrays "
+              "before fit / predict, or use a built-in layer (Activation, Rescaling, Reshape, the merging layers)",
+    "Conv2DTranspose": "there is no transposed convolution: for an image decoder use Reshape and Conv2D",
+    "UpSampling2D": "there is no upsampling layer",
+    "UpSampling1D": "there is no upsampling layer",
+    "Conv3D": "images are (height, width, channels): use Conv2D",
+    "SeparableConv2D": "use Conv2D",
+    "DepthwiseConv2D": "use Conv2D",
+    "SeparableConv1D": "use Conv1D",
+    "ZeroPadding2D": "use Conv2D(padding='same')",
+    "Cropping2D": "there is no cropping layer",
+    "TimeDistributed": "Dense acts on the last axis of a (steps, features) tensor already: call Dense directly",
+    "ConvLSTM2D": "use LSTM on (steps, features)",
+    "Masking": "masks come from Embedding(mask_zero=True)",
+    "SpatialDropout1D": "use Dropout",
+    "SpatialDropout2D": "use Dropout",
+    "GaussianNoise": "there is no noise layer",
+    "ActivityRegularization": "the regularizers are kernel_regularizer / bias_regularizer (l2)",
+    "Attention": "use MultiHeadAttention",
+    "Hashing": "hash the values before the model (StringLookup / IntegerLookup map them)",
+    "Discretization": "bin the values before the model",
+}
+
+
+def __getattr__(name):
+    if name in _NOT_HERE:
+        raise AttributeError("latefuse.layers has no %s (Keras' keras.layers.%s): %s" % (name, name, _NOT_HERE[name]))
+    raise AttributeError("module 'latefuse.layers' has no attribute %r" % (name,))
