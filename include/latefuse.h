@@ -667,6 +667,68 @@ lf_status lf_set_l2(lf_model *m, int dense_node, float l2);
  * kind. */
 lf_status lf_set_bias_l2(lf_model *m, int node, float l2);
 
+/* Keras' weight constraints (keras/src/constraints/constraints.py), set on
+ * a layer's weights of one role and applied to them after each optimizer
+ * step (fit, lf_model_train_on_batch), after the step's use_ema average,
+ * as Keras 3's optimizer.apply assigns variable.constraint(variable) after
+ * the update.  With n the Euclidean norm over the constraint's axes (one
+ * per index of the other axes; summed in double) and eps = 1e-7 (Keras'
+ * backend.epsilon()):
+ *   LF_CONSTRAINT_MAX_NORM      w * (clip(n, 0, max_value) / (eps + n))
+ *   LF_CONSTRAINT_NON_NEG       max(w, 0)
+ *   LF_CONSTRAINT_UNIT_NORM     w / (eps + n)
+ *   LF_CONSTRAINT_MIN_MAX_NORM  w * ((rate * clip(n, min_value, max_value)
+ *                               + (1 - rate) * n) / (eps + n))
+ * Axes are Keras' `axis`, numbered over the weight's Keras shape (Dense's
+ * kernel (in, units), the transpose of how the library stores it; every
+ * other weight as lf_layer_weight_shape gives it), negative from the end,
+ * n_axis 0 for Keras' axis=None (the whole tensor). */
+typedef enum lf_constraint_kind {
+    LF_CONSTRAINT_NONE = 0,
+    LF_CONSTRAINT_MAX_NORM,
+    LF_CONSTRAINT_NON_NEG,
+    LF_CONSTRAINT_UNIT_NORM,
+    LF_CONSTRAINT_MIN_MAX_NORM
+} lf_constraint_kind;
+#define LF_CONSTRAINT_AXES 4
+typedef struct lf_constraint {
+    lf_constraint_kind kind;
+    float max_value;    /* MaxNorm, MinMaxNorm */
+    float min_value;    /* MinMaxNorm */
+    float rate;         /* MinMaxNorm */
+    int axis[LF_CONSTRAINT_AXES];
+    size_t n_axis;      /* 0: every axis (axis=None) */
+} lf_constraint;
+/* The weights of a layer a constraint is set on, by Keras' argument:
+ * kernel_constraint (Dense, Conv1D, Conv2D, MultiHeadAttention's four
+ * kernels, the recurrent layers' input kernels; Embedding's
+ * embeddings_constraint), recurrent_constraint, bias_constraint (every
+ * bias of the layer), gamma_constraint and beta_constraint
+ * (BatchNormalization, LayerNormalization).  Bidirectional: both copies. */
+typedef enum lf_weight_role {
+    LF_ROLE_KERNEL = 0,
+    LF_ROLE_RECURRENT_KERNEL,
+    LF_ROLE_BIAS,
+    LF_ROLE_GAMMA,
+    LF_ROLE_BETA,
+    LF_ROLE_COUNT
+} lf_weight_role;
+/* Keras' defaults of a kind: MaxNorm(max_value=2, axis=0), UnitNorm(axis=0),
+ * MinMaxNorm(min_value=0, max_value=1, rate=1, axis=0). */
+lf_constraint lf_constraint_default(lf_constraint_kind kind);
+/* Sets (c->kind LF_CONSTRAINT_NONE or c NULL: removes) the constraint on
+ * node's weights of that role; on a shared layer's node, on the layer
+ * whose weights it uses.  LF_ERR_ARG, the model untouched, for a node
+ * without weights of that role ("lf_set_constraint: layer 'drop'
+ * (Dropout) has no bias"), an axis outside one of them ("... axis 2 is out
+ * of range for 'dense.bias' of rank 1"), max_value or min_value not finite
+ * and >= 0, min_value > max_value, rate outside [0, 1].  Kept in the model
+ * file (the layer's "constraints"). */
+lf_status lf_set_constraint(lf_model *m, int node, lf_weight_role role, const lf_constraint *c);
+/* The constraint set on node's weights of that role (kind NONE if none);
+ * LF_ERR_ARG for a bad node or role. */
+lf_status lf_get_constraint(const lf_model *m, int node, lf_weight_role role, lf_constraint *c);
+
 /* Keras' layer.trainable: with trainable = 0 the layer's weights are
  * frozen — fit leaves them bit for bit as they are (no
  * gradient step, no L2 penalty gradient, no optimizer moment change, no

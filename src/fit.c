@@ -571,6 +571,7 @@ lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t,
         if (g) {
             memcpy(g, m->grads, m->n_params * sizeof *g);
             optimizer_step(m, &plan);
+            lf_constraints_apply(m);
             memcpy(m->grads, g, m->n_params * sizeof *g);
             LF_FREE(g);
         } else {
@@ -925,6 +926,7 @@ static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum) {
             lf_ema_update(r->ema + off, m->params + off, r->plan.runs[2 * i + 1], mom);
         }
     }
+    lf_constraints_apply(m); /* Keras 3: after the update and its average */
     return nb;
 }
 
@@ -1473,6 +1475,7 @@ lf_status lf_model_train_on_batch(lf_model *m, const lf_typed_array *x, const fl
     double lsum = train_batch(m, ws, xp, y, sample_weight, n, (double)n, 1, &draws, 0, lk, ck);
     double pen = lf_l2_penalty(m, m->grads);
     optimizer_step(m, &plan);
+    lf_constraints_apply(m);
     if (losses) {
         losses[0] = (lsum + pen * (double)n) / (double)n; /* as a fit of one step sums it */
         for (size_t k = 0; k < K; k++) losses[1 + k] = lk[k] / (double)n;

@@ -96,6 +96,7 @@ typedef struct lf_node {
     float recurrent_rate; /* LSTM, GRU, SimpleRNN, Bidirectional: recurrent_dropout */
     float l2;            /* penalty on the weights the record marks l2 */
     float bias_l2;       /* penalty on the weights it marks bias_l2 (lf_set_bias_l2) */
+    lf_constraint con[LF_ROLE_COUNT]; /* Keras' constraints, by weight role (lf_set_constraint) */
     size_t kernel[2];    /* Conv2D kernel_size, pooling pool_size (h, w); Conv1D's (k, 1) */
     size_t strides[2];   /* Conv2D, pooling */
     lf_padding padding;  /* Conv2D, pooling */
@@ -323,6 +324,10 @@ size_t lf_loss_target_cols(lf_loss loss, size_t D);
 int lf_loss_has_accuracy(lf_loss loss);
 /* sum over Dense layers of l2 * |W|^2; adds 2 l2 W into grads if non-NULL */
 double lf_l2_penalty(const lf_model *m, float *grads);
+
+/* ---- constraint.c: every constraint set, applied to the weights of the
+ * layers that train (after each optimizer step) */
+void lf_constraints_apply(lf_model *m);
 
 /* ---- optim.c: one update of the flat blocks (step t >= 1).  The gradient
  * is consumed: g is left all zero, ready for the next backward pass to add

@@ -294,6 +294,18 @@ lf_status lf_arch_padding(const lf_json *L, lf_padding *p, const char *where, lf
 lf_status lf_arch_arity(size_t n_in, size_t want, const char *type, const char *where,
                         lf_err *e);
 
+/* ---- constraint.c: Keras' weight constraints (lf_set_constraint) */
+
+/* The role of weight w (lf_weight_role, from its Keras name: "kernel" and
+ * "embeddings", "recurrent_kernel", "bias", "gamma", "beta"), or -1. */
+int lf_weight_role_of(const lf_weight *w);
+/* The layer's optional field "constraints" ({"kernel": {"type":
+ * "MaxNorm", "max_value": 2, "axis": [0]}, ...}): written only when one is
+ * set, so that other files stay as they were; read after the node is
+ * added (id), through lf_set_constraint's checks. */
+void lf_arch_write_constraints(const lf_node *nd, lf_buf *b);
+lf_status lf_arch_read_constraints(lf_model *m, int id, const lf_json *L, const char *where, lf_err *e);
+
 #define LF_ARCH_MAX_DIM ((size_t)1 << 28)
 
 #endif
