@@ -22,7 +22,7 @@ shapes and arguments raise ValueError before any call.
 import numpy as _np
 
 from ._lib import LatefuseError, library_path
-from . import layers, optimizers, regularizers, callbacks, initializers, utils, losses, metrics
+from . import layers, optimizers, regularizers, constraints, callbacks, initializers, utils, losses, metrics
 from .layers import Input
 from .models import Model, Sequential, History, load_model, save_model, model_from_json, clone_model
 from .fusion import Fusion, compare, load_fusion, fusion_metrics, report, stratified_folds, METHODS, NotFittedError
@@ -31,7 +31,7 @@ from .arrays import read_npy
 __version__ = "0.1.0"
 
 __all__ = ["LatefuseError", "Input", "Model", "Sequential", "History", "load_model", "save_model", "model_from_json", "clone_model", "initializers", "Fusion", "compare", "load_fusion",
-           "fusion_metrics", "report", "stratified_folds", "METHODS", "softmax", "layers", "optimizers", "regularizers",
+           "fusion_metrics", "report", "stratified_folds", "METHODS", "softmax", "layers", "optimizers", "regularizers", "constraints",
            "callbacks", "utils", "losses", "metrics", "models", "nn", "library_path", "read_npy", "NotFittedError"]
 
 

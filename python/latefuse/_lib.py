@@ -236,6 +236,15 @@ _proto("lf_gated_average", c_int, _P, c_size, c_int_p, c_int, c_int, c_char_p)
 _proto("lf_set_l2", _S, _P, c_int, ctypes.c_float)
 _proto("lf_set_bias_l2", _S, _P, c_int, ctypes.c_float)
 _proto("lf_set_rnn_dropout", _S, _P, c_int, ctypes.c_float, ctypes.c_float)
+
+
+class Constraint(ctypes.Structure):
+    """lf_constraint: Keras' weight constraints (latefuse.constraints)."""
+    _fields_ = [("kind", c_int), ("max_value", ctypes.c_float), ("min_value", ctypes.c_float),
+                ("rate", ctypes.c_float), ("axis", c_int * 4), ("n_axis", c_size)]
+
+
+_proto("lf_set_constraint", _S, _P, c_int, c_int, ctypes.POINTER(Constraint))
 _proto("lf_model_num_nodes", c_size, _P)
 _proto("lf_node_dim", c_size, _P, c_int)
 _proto("lf_node_find", c_int, _P, c_char_p)

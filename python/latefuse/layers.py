@@ -30,6 +30,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from . import _lib
 from . import initializers as _init
 from . import regularizers as _regularizers
+from . import constraints as _constraints
 
 __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Flatten", "Reshape",
            "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
@@ -483,12 +484,43 @@ def Input(shape: Any = None, batch_size: Optional[int] = None, dtype: Optional[s
 
 def _set_penalties(lib, h, i, layer):
     """lf_set_l2 / lf_set_bias_l2 on node i for the layer's kernel and bias
-    regularizers; i, or -1 when one fails (the model's error says why)"""
+    regularizers, and its constraints; i, or -1 when one fails (the model's
+    error says why)"""
     if i >= 0 and layer.l2 > 0.0 and lib.lf_set_l2(h, i, layer.l2) != 0:
         return -1
     if i >= 0 and layer.bias_l2 > 0.0 and lib.lf_set_bias_l2(h, i, layer.bias_l2) != 0:
         return -1
+    return _set_constraints(lib, h, i, layer)
+
+
+# Keras' constraint arguments -> lf_weight_role, and the model file's role names
+_CONSTRAINT_ROLES = (("kernel_constraint", 0, "kernel"), ("embeddings_constraint", 0, "kernel"),
+                     ("recurrent_constraint", 1, "recurrent_kernel"), ("bias_constraint", 2, "bias"),
+                     ("gamma_constraint", 3, "gamma"), ("beta_constraint", 4, "beta"))
+
+
+def _take_constraints(layer, kn, **given):
+    """Sets the layer's constraint arguments (latefuse.constraints, their
+    names or Keras' configs), checked"""
+    for arg, c in given.items():
+        setattr(layer, arg, _constraints.get(c, "%s: %s" % (kn, arg)))
+
+
+def _set_constraints(lib, h, i, layer):
+    """lf_set_constraint on node i for each constraint the layer has; i, or -1"""
+    for arg, role, _ in _CONSTRAINT_ROLES:
+        c = getattr(layer, arg, None)
+        if i >= 0 and c is not None and lib.lf_set_constraint(h, i, role, ctypes.byref(c._c_struct())) != 0:
+            return -1
     return i
+
+
+def _constraints_of(spec, args):
+    """The constraint arguments (those of args the class takes) of a model
+    file's layer (its optional "constraints")"""
+    cs = spec.get("constraints") or {}
+    return {arg: _constraints._from_file(cs[key]) for arg, _, key in _CONSTRAINT_ROLES
+            if arg in args and key in cs}
 
 
 def _penalties_of(spec):
@@ -514,7 +546,8 @@ def _l2_of(regularizer, what):
 class Dense(Layer):
     """Dense(units, activation=None, use_bias=True, kernel_initializer=
     'glorot_uniform', bias_initializer='zeros', kernel_regularizer=None,
-    bias_regularizer=None), as Keras (regularizers: l2(x)), on the last axis ((T, D) -> (T, units); initializers:
+    bias_regularizer=None, kernel_constraint=None, bias_constraint=None), as Keras (regularizers: l2(x);
+    constraints: latefuse.constraints, axis over Keras' (in, units) kernel), on the last axis ((T, D) -> (T, units); initializers:
     latefuse.initializers).  get_weights() gives
     [kernel (in, units), bias (units,)] as Keras does; the C library stores
     the kernel as (units, in) like PyTorch and the transposition happens in
@@ -525,11 +558,12 @@ class Dense(Layer):
 
     def __init__(self, units: int, activation: Optional[str] = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, bias_regularizer: Any = None, name: Optional[str] = None,
-                 **kwargs) -> None:
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_constraint: Any = None, name: Optional[str] = None, **kwargs) -> None:
         super().__init__(name)
         if kwargs:
             raise ValueError("Dense: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        _take_constraints(self, "Dense", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         if isinstance(units, bool) or not isinstance(units, int) or units < 1:
             raise ValueError("Dense: units must be a positive integer, got %r" % (units,))
         self.kernel_initializer = _init.get(kernel_initializer, "Dense: kernel_initializer")
@@ -548,7 +582,7 @@ class Dense(Layer):
     @classmethod
     def _load(cls, spec, ins, tensors):
         return cls(int(spec["units"]), spec["activation"], spec["use_bias"], name=spec["name"],
-                   **_penalties_of(spec))(ins)
+                   **_penalties_of(spec), **_constraints_of(spec, ("kernel_constraint", "bias_constraint")))(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
@@ -913,10 +947,12 @@ class Conv2D(Layer):
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, name=None, **kwargs):
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 name=None, **kwargs):
         super().__init__(name)
         if kwargs:
             raise ValueError("Conv2D: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        _take_constraints(self, "Conv2D", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "Conv2D: kernel_regularizer")
         self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "Conv2D: bias_regularizer")
         self.kernel_initializer = _init.get(kernel_initializer, "Conv2D: kernel_initializer")
@@ -947,7 +983,8 @@ class Conv2D(Layer):
     @classmethod
     def _load(cls, spec, ins, tensors):
         return cls(int(spec["filters"]), tuple(spec["kernel_size"]), tuple(spec["strides"]), spec["padding"],
-                   spec["activation"], spec["use_bias"], name=spec["name"], **_penalties_of(spec))(ins)
+                   spec["activation"], spec["use_bias"], name=spec["name"], **_penalties_of(spec),
+                   **_constraints_of(spec, ("kernel_constraint", "bias_constraint")))(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
@@ -1070,10 +1107,13 @@ class BatchNormalization(Layer):
     prefix = "batch_normalization"
     _fixed_input = True
 
-    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, name=None, **kwargs):
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_constraint=None,
+                 gamma_constraint=None, name=None, **kwargs):
         super().__init__(name)
         if kwargs:
             raise ValueError("BatchNormalization: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        _take_constraints(self, "BatchNormalization", beta_constraint=beta_constraint,
+                          gamma_constraint=gamma_constraint)
         self.axis = _last_axis(self, axis)
         self.momentum, self.epsilon = float(momentum), float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
@@ -1097,12 +1137,12 @@ class BatchNormalization(Layer):
     @classmethod
     def _load(cls, spec, ins, tensors):
         return cls(-1, spec["momentum"], spec["epsilon"], spec.get("center", True), spec.get("scale", True),
-                   name=spec["name"])(ins)
+                   name=spec["name"], **_constraints_of(spec, ("beta_constraint", "gamma_constraint")))(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
-        return lib.lf_batch_normalization_opt(h, ii[0], self.momentum, self.epsilon, int(self.center),
-                                              int(self.scale), name)
+        return _set_constraints(lib, h, lib.lf_batch_normalization_opt(h, ii[0], self.momentum, self.epsilon,
+                                                                       int(self.center), int(self.scale), name), self)
 
 
 _lib._proto("lf_rescaling", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float,
@@ -1687,10 +1727,11 @@ class Embedding(Layer):
     prefix = "embedding"
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
-                 mask_zero=False, name=None, **kwargs):
+                 embeddings_constraint=None, mask_zero=False, name=None, **kwargs):
         super().__init__(name)
         if kwargs:
             raise ValueError("Embedding: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        _take_constraints(self, "Embedding", embeddings_constraint=embeddings_constraint)
         if embeddings_initializer != "uniform":
             raise ValueError("Embedding: only embeddings_initializer='uniform' is available (set other "
                              "weights with set_weights)")
@@ -1714,14 +1755,15 @@ class Embedding(Layer):
     def _load(cls, spec, ins, tensors):
         l2 = float(spec.get("l2") or 0.0)
         return cls(int(spec["input_dim"]), int(spec["output_dim"]), mask_zero=spec["mask_zero"],
-                   embeddings_regularizer=_regularizers.L2(l2) if l2 > 0 else None, name=spec["name"])(ins)
+                   embeddings_regularizer=_regularizers.L2(l2) if l2 > 0 else None, name=spec["name"],
+                   **_constraints_of(spec, ("embeddings_constraint",)))(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         i = lib.lf_embedding(h, ii[0], self.input_dim, self.output_dim, int(self.mask_zero), name)
         if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
             i = -1
-        return i
+        return _set_constraints(lib, h, i, self)
 
 
 _lib._proto("lf_category_encoding", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_int,
@@ -1897,10 +1939,12 @@ class Conv1D(Layer):
     prefix = "conv1d"
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
-                 kernel_regularizer=None, bias_regularizer=None, name=None, **kwargs):
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 name=None, **kwargs):
         super().__init__(name)
         if kwargs:
             raise ValueError("Conv1D: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        _take_constraints(self, "Conv1D", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "Conv1D: kernel_regularizer")
         self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "Conv1D: bias_regularizer")
         self.filters = _positive(filters, "filters", "Conv1D")
@@ -1927,7 +1971,8 @@ class Conv1D(Layer):
     @classmethod
     def _load(cls, spec, ins, tensors):
         return cls(int(spec["filters"]), int(spec["kernel_size"][0]), int(spec["strides"][0]), spec["padding"],
-                   spec["activation"], spec["use_bias"], name=spec["name"], **_penalties_of(spec))(ins)
+                   spec["activation"], spec["use_bias"], name=spec["name"], **_penalties_of(spec),
+                   **_constraints_of(spec, ("kernel_constraint", "bias_constraint")))(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
@@ -2039,10 +2084,13 @@ class LayerNormalization(Layer):
 
     prefix = "layer_normalization"
 
-    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, name=None, **kwargs):
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_constraint=None, gamma_constraint=None,
+                 name=None, **kwargs):
         super().__init__(name)
         if kwargs:
             raise ValueError("LayerNormalization: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        _take_constraints(self, "LayerNormalization", beta_constraint=beta_constraint,
+                          gamma_constraint=gamma_constraint)
         self.axis = _last_axis(self, axis)
         self.epsilon = float(epsilon)
         if not self.epsilon > 0.0:
@@ -2060,11 +2108,13 @@ class LayerNormalization(Layer):
 
     @classmethod
     def _load(cls, spec, ins, tensors):
-        return cls(-1, spec["epsilon"], spec["center"], spec["scale"], name=spec["name"])(ins)
+        return cls(-1, spec["epsilon"], spec["center"], spec["scale"], name=spec["name"],
+                   **_constraints_of(spec, ("beta_constraint", "gamma_constraint")))(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
-        return lib.lf_layer_normalization(h, ii[0], self.epsilon, int(self.center), int(self.scale), name)
+        return _set_constraints(lib, h, lib.lf_layer_normalization(h, ii[0], self.epsilon, int(self.center),
+                                                                   int(self.scale), name), self)
 
 
 _lib._proto("lf_multi_head_attention", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_int,
@@ -2089,10 +2139,12 @@ class MultiHeadAttention(Layer):
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
                  attention_axes=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, name=None, **kwargs):
+                 kernel_regularizer=None, kernel_constraint=None, bias_constraint=None, name=None, **kwargs):
         super().__init__(name)
         if kwargs:
             raise ValueError("MultiHeadAttention: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        _take_constraints(self, "MultiHeadAttention", kernel_constraint=kernel_constraint,
+                          bias_constraint=bias_constraint)
         if attention_axes is not None:
             raise ValueError("MultiHeadAttention: attention_axes is not available (attention runs over the "
                              "steps of (batch, steps, features) sequences)")
@@ -2162,7 +2214,8 @@ class MultiHeadAttention(Layer):
     @classmethod
     def _load(cls, spec, ins, tensors):
         layer = cls(int(spec["num_heads"]), int(spec["key_dim"]), int(spec["value_dim"]), spec["dropout"],
-                    spec["use_bias"], int(spec["output_shape"]), name=spec["name"])
+                    spec["use_bias"], int(spec["output_shape"]), name=spec["name"],
+                    **_constraints_of(spec, ("kernel_constraint", "bias_constraint")))
         layer.l2 = float(spec.get("l2") or 0.0)
         return layer(ins[0], ins[1], ins[2] if len(ins) > 2 else None)
 
@@ -2173,7 +2226,7 @@ class MultiHeadAttention(Layer):
                                         self.output_shape or 0, name)
         if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
             i = -1
-        return i
+        return _set_constraints(lib, h, i, self)
 
 
 _lib._proto("lf_lstm", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
@@ -2194,6 +2247,8 @@ class _Recurrent(Layer):
                bias_initializer, kernel_regularizer, dropout, recurrent_dropout, return_sequences, return_state,
                go_backwards, stateful, unroll, kwargs):
         kn = type(self).__name__
+        _take_constraints(self, kn, **{arg: kwargs.pop(arg, None) for arg in
+                                       ("kernel_constraint", "recurrent_constraint", "bias_constraint")})
         if kwargs:
             raise ValueError("%s: unsupported arguments %s" % (kn, ", ".join(sorted(kwargs))))
         self.units = _positive(units, "units", kn)
@@ -2244,7 +2299,8 @@ class _Recurrent(Layer):
                     go_backwards=spec["go_backwards"], name=spec.get("name"),
                     kernel_regularizer=_regularizers.L2(l2) if l2 > 0 else None,
                     dropout=float(spec.get("dropout") or 0.0),
-                    recurrent_dropout=float(spec.get("recurrent_dropout") or 0.0))
+                    recurrent_dropout=float(spec.get("recurrent_dropout") or 0.0),
+                    **_constraints_of(spec, ("kernel_constraint", "recurrent_constraint", "bias_constraint")))
 
     @classmethod
     def _load(cls, spec, ins, tensors):
@@ -2256,7 +2312,7 @@ class _Recurrent(Layer):
         if i >= 0 and (self.dropout or self.recurrent_dropout) and lib.lf_set_rnn_dropout(
                 h, i, self.dropout, self.recurrent_dropout) != 0:
             i = -1
-        return i
+        return _set_constraints(lib, h, i, self)
 
 
 class LSTM(_Recurrent):
@@ -2279,11 +2335,14 @@ class LSTM(_Recurrent):
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 unit_forget_bias=True, kernel_regularizer=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
+                 unit_forget_bias=True, kernel_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
                  name=None, **kwargs):
         super().__init__(name)
         self.seed = seed
+        kwargs.update(kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                      bias_constraint=bias_constraint)
         self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
                     bias_initializer, kernel_regularizer, dropout, recurrent_dropout, return_sequences,
                     return_state, go_backwards, stateful, unroll, kwargs)
@@ -2314,11 +2373,13 @@ class GRU(_Recurrent):
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False,
-                 return_state=False, go_backwards=False, stateful=False, unroll=False, reset_after=True, name=None,
-                 **kwargs):
+                 kernel_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
+                 dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False, reset_after=True, name=None, **kwargs):
         super().__init__(name)
         self.seed = seed
+        kwargs.update(kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                      bias_constraint=bias_constraint)
         self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
                     bias_initializer, kernel_regularizer, dropout, recurrent_dropout, return_sequences,
                     return_state, go_backwards, stateful, unroll, kwargs)
@@ -2353,11 +2414,14 @@ class SimpleRNN(_Recurrent):
     _gates = 1
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None, dropout=0.0,
+                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
                  recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, name=None, **kwargs):
         super().__init__(name)
         self.seed = seed
+        kwargs.update(kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                      bias_constraint=bias_constraint)
         self._setup(units, "tanh", "sigmoid", use_bias, kernel_initializer, recurrent_initializer, bias_initializer,
                     kernel_regularizer, dropout, recurrent_dropout, return_sequences, return_state, go_backwards,
                     stateful, unroll, kwargs)
@@ -2477,7 +2541,7 @@ class Bidirectional(Layer):
 
     @classmethod
     def _load(cls, spec, ins, tensors):
-        inner = spec["layer"]
+        inner = dict(spec["layer"], constraints=spec.get("constraints"))  # the wrapper's, both copies'
         return cls(Layer._types[inner["type"]]._make(inner), merge_mode=spec["merge_mode"], name=spec["name"])(ins)
 
     def _build(self, lib, h, t, ids, name):

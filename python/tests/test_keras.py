@@ -1027,7 +1027,8 @@ def test_layer_configs_round_trip():
     cfg = d.get_config()
     assert cfg == {"name": "d", "trainable": True, "units": 5, "activation": "relu", "use_bias": False,
                    "kernel_initializer": "he_normal", "bias_initializer": "zeros",
-                   "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.01}}, "bias_regularizer": None}
+                   "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.01}}, "bias_regularizer": None,
+                   "kernel_constraint": None, "bias_constraint": None}
     assert Dense.from_config(cfg).get_config() == cfg
     c = Conv2D(4, (3, 2), strides=2, padding="same", name="c")
     assert Conv2D.from_config(c.get_config()).get_config() == c.get_config()

@@ -21,7 +21,8 @@ PAIRS = [("Optimizer", "lf_optimizer"), ("LrSchedule", "lf_lr_schedule"), ("Prog
          ("PredictOptions", "lf_fusion_predict_options"),
          ("PredictFilesResult", "lf_predict_files_result"), ("ScoreRow", "lf_score_row"),
          ("CompareTable", "lf_compare_table"), ("ReportOptions", "lf_report_options"),
-         ("text._Options", "lf_textvec_options"), ("lookup._Options", "lf_lookup_options")]
+         ("text._Options", "lf_textvec_options"), ("lookup._Options", "lf_lookup_options"),
+         ("Constraint", "lf_constraint")]
 
 
 def test_ctypes_structs_have_the_headers_sizes(tmp_path):
