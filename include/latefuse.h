@@ -658,7 +658,9 @@ int lf_gated_average(lf_model *m, size_t n, const int *xs, int gate, int mask,
 lf_status lf_set_l2(lf_model *m, int dense_node, float l2);
 
 /* Adds an L2 penalty l2 * sum(b^2) on the bias b of a Dense, Conv2D or
- * Conv1D layer (Keras' bias_regularizer=l2(l2)), beside lf_set_l2's on
+ * Conv1D layer, on MultiHeadAttention's four biases, on an LSTM, GRU or
+ * SimpleRNN bias (Bidirectional: both copies') (Keras'
+ * bias_regularizer=l2(l2)), beside lf_set_l2's on
  * its kernel; part of the training loss as that one is, and like it left
  * out while the layer is frozen.  A layer without a bias (use_bias = 0)
  * takes the setting and has nothing to penalise, as Keras.  The model file

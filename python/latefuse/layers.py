@@ -546,8 +546,9 @@ def _l2_of(regularizer, what):
 class Dense(Layer):
     """Dense(units, activation=None, use_bias=True, kernel_initializer=
     'glorot_uniform', bias_initializer='zeros', kernel_regularizer=None,
-    bias_regularizer=None, kernel_constraint=None, bias_constraint=None), as Keras (regularizers: l2(x);
-    constraints: latefuse.constraints, axis over Keras' (in, units) kernel), on the last axis ((T, D) -> (T, units); initializers:
+    bias_regularizer=None, kernel_constraint=None, bias_constraint=None), as Keras
+    (regularizers: l2(x); constraints: latefuse.constraints, axis over Keras'
+    (in, units) kernel), on the last axis ((T, D) -> (T, units); initializers:
     latefuse.initializers).  get_weights() gives
     [kernel (in, units), bias (units,)] as Keras does; the C library stores
     the kernel as (units, in) like PyTorch and the transposition happens in
@@ -2139,7 +2140,8 @@ class MultiHeadAttention(Layer):
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
                  attention_axes=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, kernel_constraint=None, bias_constraint=None, name=None, **kwargs):
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 name=None, **kwargs):
         super().__init__(name)
         if kwargs:
             raise ValueError("MultiHeadAttention: unsupported arguments %s" % ", ".join(sorted(kwargs)))
@@ -2173,6 +2175,8 @@ class MultiHeadAttention(Layer):
                 raise ValueError("MultiHeadAttention: kernel_regularizer must be latefuse.regularizers.l2(x)")
             self.l2 = float(l2)
         self.kernel_regularizer = kernel_regularizer
+        self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "MultiHeadAttention: bias_regularizer")
+        self.attention_axes, self.kernel_initializer, self.bias_initializer = None, "glorot_uniform", "zeros"
 
     def __call__(self, query, value=None, key=None, attention_mask=None, return_attention_scores=False,
                  training=None, use_causal_mask=False, **kwargs):
@@ -2215,6 +2219,7 @@ class MultiHeadAttention(Layer):
     def _load(cls, spec, ins, tensors):
         layer = cls(int(spec["num_heads"]), int(spec["key_dim"]), int(spec["value_dim"]), spec["dropout"],
                     spec["use_bias"], int(spec["output_shape"]), name=spec["name"],
+                    bias_regularizer=_penalties_of(spec)["bias_regularizer"],
                     **_constraints_of(spec, ("kernel_constraint", "bias_constraint")))
         layer.l2 = float(spec.get("l2") or 0.0)
         return layer(ins[0], ins[1], ins[2] if len(ins) > 2 else None)
@@ -2224,9 +2229,7 @@ class MultiHeadAttention(Layer):
         i = lib.lf_multi_head_attention(h, ii[0], ii[1], ii[2] if len(ii) > 2 else -1, self.num_heads,
                                         self.key_dim, self.value_dim, self.dropout, int(self.use_bias),
                                         self.output_shape or 0, name)
-        if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
-            i = -1
-        return _set_constraints(lib, h, i, self)
+        return _set_penalties(lib, h, i, self)
 
 
 _lib._proto("lf_lstm", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
@@ -2249,6 +2252,7 @@ class _Recurrent(Layer):
         kn = type(self).__name__
         _take_constraints(self, kn, **{arg: kwargs.pop(arg, None) for arg in
                                        ("kernel_constraint", "recurrent_constraint", "bias_constraint")})
+        self.bias_regularizer, self.bias_l2 = _l2_of(kwargs.pop("bias_regularizer", None), "%s: bias_regularizer" % kn)
         if kwargs:
             raise ValueError("%s: unsupported arguments %s" % (kn, ", ".join(sorted(kwargs))))
         self.units = _positive(units, "units", kn)
@@ -2298,6 +2302,7 @@ class _Recurrent(Layer):
         return dict(use_bias=spec["use_bias"], return_sequences=spec["return_sequences"],
                     go_backwards=spec["go_backwards"], name=spec.get("name"),
                     kernel_regularizer=_regularizers.L2(l2) if l2 > 0 else None,
+                    bias_regularizer=_penalties_of(spec)["bias_regularizer"],
                     dropout=float(spec.get("dropout") or 0.0),
                     recurrent_dropout=float(spec.get("recurrent_dropout") or 0.0),
                     **_constraints_of(spec, ("kernel_constraint", "recurrent_constraint", "bias_constraint")))
@@ -2308,6 +2313,8 @@ class _Recurrent(Layer):
 
     def _finish(self, lib, h, i):
         if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
+            i = -1
+        if i >= 0 and self.bias_l2 > 0.0 and lib.lf_set_bias_l2(h, i, self.bias_l2) != 0:
             i = -1
         if i >= 0 and (self.dropout or self.recurrent_dropout) and lib.lf_set_rnn_dropout(
                 h, i, self.dropout, self.recurrent_dropout) != 0:
@@ -2335,14 +2342,14 @@ class LSTM(_Recurrent):
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 unit_forget_bias=True, kernel_regularizer=None, kernel_constraint=None,
+                 unit_forget_bias=True, kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
                  name=None, **kwargs):
         super().__init__(name)
         self.seed = seed
         kwargs.update(kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                      bias_constraint=bias_constraint)
+                      bias_constraint=bias_constraint, bias_regularizer=bias_regularizer)
         self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
                     bias_initializer, kernel_regularizer, dropout, recurrent_dropout, return_sequences,
                     return_state, go_backwards, stateful, unroll, kwargs)
@@ -2373,13 +2380,14 @@ class GRU(_Recurrent):
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
+                 bias_constraint=None,
                  dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, reset_after=True, name=None, **kwargs):
         super().__init__(name)
         self.seed = seed
         kwargs.update(kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                      bias_constraint=bias_constraint)
+                      bias_constraint=bias_constraint, bias_regularizer=bias_regularizer)
         self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
                     bias_initializer, kernel_regularizer, dropout, recurrent_dropout, return_sequences,
                     return_state, go_backwards, stateful, unroll, kwargs)
@@ -2415,13 +2423,13 @@ class SimpleRNN(_Recurrent):
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
-                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
-                 recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False, go_backwards=False,
-                 stateful=False, unroll=False, name=None, **kwargs):
+                 bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
+                 dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False, name=None, **kwargs):
         super().__init__(name)
         self.seed = seed
         kwargs.update(kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                      bias_constraint=bias_constraint)
+                      bias_constraint=bias_constraint, bias_regularizer=bias_regularizer)
         self._setup(units, "tanh", "sigmoid", use_bias, kernel_initializer, recurrent_initializer, bias_initializer,
                     kernel_regularizer, dropout, recurrent_dropout, return_sequences, return_state, go_backwards,
                     stateful, unroll, kwargs)

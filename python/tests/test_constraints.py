@@ -146,3 +146,45 @@ def test_refusals():
         with pytest.raises(Exception) as e:
             Model(inp, layer(inp))
         assert msg in str(e.value)
+
+
+@pytest.mark.parametrize("kind", ["mha", "lstm", "gru", "simple_rnn", "bidirectional"])
+def test_bias_regularizer(kind, tmp_path):
+    """bias_regularizer=l2(x) on MultiHeadAttention (its four biases) and the
+    recurrent layers (Bidirectional: both copies' biases), as Keras:
+    x * sum(bias**2) in the loss (the penalty's gradient is the one Dense's
+    bias_regularizer has, lf_l2_penalty's), kept by get_config and the
+    model file"""
+    from latefuse.regularizers import l2
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 4, 3)).astype(np.float32)
+    losses, layers = [], []
+    for reg in (None, l2(0.1)):
+        inp = Input((4, 3))
+        if kind == "mha":
+            ly = MultiHeadAttention(2, 2, bias_regularizer=reg, name="r")
+            out = ly(inp, inp)
+        else:
+            cls = {"lstm": LSTM, "gru": GRU, "simple_rnn": SimpleRNN, "bidirectional": LSTM}[kind]
+            ly = cls(3, bias_regularizer=reg)
+            ly = Bidirectional(ly, name="r") if kind == "bidirectional" else ly
+            out = ly(inp)
+        m = Model(inp, out, seed=1)
+        if reg is None:
+            ws = [w + 0.3 for w in ly.get_weights()]  # non-zero biases
+        ly.set_weights(ws)
+        m.compile(loss="mse")
+        y = np.zeros_like(m.predict(x, verbose=0))
+        losses.append(m.evaluate(x, y, verbose=0))
+        layers.append(ly)
+    n_w = len(ws) // (2 if kind == "bidirectional" else 1)
+    biases = [w for i, w in enumerate(ws) if (kind == "mha" and i % 2 == 1) or (kind != "mha" and i % n_w == 2)]
+    want = 0.1 * sum(np.sum(b.astype(np.float64) ** 2) for b in biases)
+    assert losses[1] - losses[0] == pytest.approx(want, rel=1e-5)
+    inner = layers[1].layer if kind == "bidirectional" else layers[1]
+    assert inner.get_config()["bias_regularizer"] == {"class_name": "L2", "config": {"l2": 0.1}}
+    path = os.path.join(str(tmp_path), "m.lf")
+    m.save(path)
+    m2 = load_model(path)
+    m2.compile(loss="mse")
+    assert m2.evaluate(x, y, verbose=0) == pytest.approx(losses[1], rel=1e-6)

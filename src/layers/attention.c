@@ -380,13 +380,13 @@ static size_t mha_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     mha_geom g = geom_of(m, nd);
     size_t n = 0;
     w[n++] = (lf_weight){"query.kernel", g.wq, 3, {g.Dq, g.H, g.kd}, 1, 0, 0};
-    if (nd->use_bias) w[n++] = (lf_weight){"query.bias", g.bq, 2, {g.H, g.kd}, 0, 0, 0};
+    if (nd->use_bias) w[n++] = (lf_weight){"query.bias", g.bq, 2, {g.H, g.kd}, 0, 0, 1};
     w[n++] = (lf_weight){"key.kernel", g.wk, 3, {g.Dk, g.H, g.kd}, 1, 0, 0};
-    if (nd->use_bias) w[n++] = (lf_weight){"key.bias", g.bk, 2, {g.H, g.kd}, 0, 0, 0};
+    if (nd->use_bias) w[n++] = (lf_weight){"key.bias", g.bk, 2, {g.H, g.kd}, 0, 0, 1};
     w[n++] = (lf_weight){"value.kernel", g.wv, 3, {g.Dv, g.H, g.vd}, 1, 0, 0};
-    if (nd->use_bias) w[n++] = (lf_weight){"value.bias", g.bv, 2, {g.H, g.vd}, 0, 0, 0};
+    if (nd->use_bias) w[n++] = (lf_weight){"value.bias", g.bv, 2, {g.H, g.vd}, 0, 0, 1};
     w[n++] = (lf_weight){"attention_output.kernel", g.wo, 3, {g.H, g.vd, g.Do}, 1, 0, 0};
-    if (nd->use_bias) w[n++] = (lf_weight){"attention_output.bias", g.bo, 1, {g.Do}, 0, 0, 0};
+    if (nd->use_bias) w[n++] = (lf_weight){"attention_output.bias", g.bo, 1, {g.Do}, 0, 0, 1};
     return n;
 }
 
@@ -493,6 +493,7 @@ static void mha_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     lf_buf_printf(b, ",\"use_bias\":%s,\"output_shape\":%zu,\"l2\":", nd->use_bias ? "true" : "false",
                   nd->shape[1]);
     lf_buf_json_float(b, nd->l2);
+    lf_arch_write_bias_l2(nd, b);
 }
 
 static lf_status mha_size(const lf_json *L, const char *key, size_t hi, size_t *out, const char *where,
@@ -516,18 +517,19 @@ static lf_status mha_read(const lf_model *m, const lf_json *L, size_t n_in, lf_n
         (st = lf_arch_bool(L, "use_bias", &nd->use_bias, where, e)))
         return st;
     if (lf_json_get(L, "l2") && (st = lf_arch_float_in(L, "l2", 0, INFINITY, 0, &nd->l2, where, e)) != LF_OK) return st;
-    return LF_OK;
+    return lf_arch_read_bias_l2(L, nd, where, e);
 }
 
 static const char *const mha_keys[] = {"name",     "type",     "inbound",      "num_heads", "key_dim",
                                        "value_dim", "dropout", "use_bias", "output_shape", "l2",
-                                       NULL};
+                                       "bias_l2",   NULL};
 
 const lf_layer_type lf_type_mha = {
     .type = "MultiHeadAttention",
     .prefix = "multi_head_attention",
     .keys = mha_keys,
     .l2 = 1,
+    .bias_l2 = 1,
     .masking = LF_MASKING_FIRST, /* the query's mask */
     .draws = 1, /* its attention dropout */
     .infer = mha_infer,

@@ -216,8 +216,8 @@ static size_t dir_weights(const rnn_geom *g, int use_bias, size_t base, const ch
     w[0] = (lf_weight){names[0], base, 2, {g->D, g->G}, 1, 0, 0};
     w[1] = (lf_weight){names[1], base + g->D * g->G, 2, {g->u, g->G}, 0, 0, 0};
     if (!use_bias) return 2;
-    if (g->gru) w[2] = (lf_weight){names[2], base + (g->D + g->u) * g->G, 2, {2, g->G}, 0, 0, 0};
-    else w[2] = (lf_weight){names[2], base + (g->D + g->u) * g->G, 1, {g->G}, 0, 0, 0};
+    if (g->gru) w[2] = (lf_weight){names[2], base + (g->D + g->u) * g->G, 2, {2, g->G}, 0, 0, 1};
+    else w[2] = (lf_weight){names[2], base + (g->D + g->u) * g->G, 1, {g->G}, 0, 0, 1};
     return 3;
 }
 
@@ -651,6 +651,7 @@ static void rnn_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     }
     lf_buf_printf(b, ",\"l2\":");
     lf_buf_json_float(b, nd->l2);
+    lf_arch_write_bias_l2(nd, b);
 }
 
 static lf_status rnn_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
@@ -686,6 +687,7 @@ static lf_status rnn_read(const lf_model *m, const lf_json *L, size_t n_in, lf_n
     }
     if (lf_json_get(L, "l2") && (st = lf_arch_float_in(L, "l2", 0, INFINITY, 0, &nd->l2, where, e)) != LF_OK)
         return st;
+    if ((st = lf_arch_read_bias_l2(L, nd, where, e)) != LF_OK) return st;
     if (lf_json_get(L, "dropout") &&
         (st = lf_arch_float_in(L, "dropout", 0, 1, LF_ARCH_HI_OPEN, &nd->rate, where, e)) != LF_OK)
         return st;
@@ -701,15 +703,15 @@ static lf_status rnn_read(const lf_model *m, const lf_json *L, size_t n_in, lf_n
 static const char *const lstm_keys[] = {"inbound",      "name",           "type",             "units",
                                         "activation",   "recurrent_activation", "use_bias", "return_sequences",
                                         "go_backwards", "unit_forget_bias", "l2",          "dropout",
-                                        "recurrent_dropout", NULL};
+                                        "recurrent_dropout", "bias_l2", NULL};
 static const char *const gru_keys[] = {"inbound",      "name",        "type",    "units",
                                        "activation",   "recurrent_activation", "use_bias", "return_sequences",
                                        "go_backwards", "reset_after", "l2",      "dropout",
-                                       "recurrent_dropout", NULL};
+                                       "recurrent_dropout", "bias_l2", NULL};
 
 static const char *const simple_rnn_keys[] = {"inbound",  "name",          "type",             "units",
                                               "activation", "use_bias", "return_sequences", "go_backwards",
-                                              "l2",       "dropout",       "recurrent_dropout", NULL};
+                                              "l2",       "dropout",       "recurrent_dropout", "bias_l2", NULL};
 
 static const char *const merge_names[] = {NULL, "concat", "sum", "mul", "ave"};
 static const char *const cell_names[] = {"LSTM", "GRU", "SimpleRNN"};
@@ -763,6 +765,7 @@ const lf_layer_type lf_type_bidirectional = {
     .keys = bidi_keys,
     .op = 3,
     .l2 = 1,
+    .bias_l2 = 1,
     .masking = LF_MASKING_OWN,
     .draws_if = rnn_draws,
     .infer = rnn_infer,
@@ -780,6 +783,7 @@ const lf_layer_type lf_type_lstm = {
     .keys = lstm_keys,
     .op = 0,
     .l2 = 1,
+    .bias_l2 = 1,
     .masking = LF_MASKING_OWN,
     .draws_if = rnn_draws,
     .infer = rnn_infer,
@@ -797,6 +801,7 @@ const lf_layer_type lf_type_gru = {
     .keys = gru_keys,
     .op = 1,
     .l2 = 1,
+    .bias_l2 = 1,
     .masking = LF_MASKING_OWN,
     .draws_if = rnn_draws,
     .infer = rnn_infer,
@@ -814,6 +819,7 @@ const lf_layer_type lf_type_simple_rnn = {
     .keys = simple_rnn_keys,
     .op = 2,
     .l2 = 1,
+    .bias_l2 = 1,
     .masking = LF_MASKING_OWN,
     .draws_if = rnn_draws,
     .infer = rnn_infer,
