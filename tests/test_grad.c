@@ -1067,7 +1067,8 @@ static void test_bias_l2(void) {
     int h = lf_dense(m, x, 3, LF_ACT_TANH, 1, "h");
     CHECK(lf_set_bias_l2(m, h, 0.4f) == LF_OK && lf_set_l2(m, h, 0.1f) == LF_OK, "set: %s", lf_model_error(m));
     CHECK(lf_set_bias_l2(m, x, 0.4f) == LF_ERR_ARG &&
-              strcmp(lf_model_error(m), "lf_set_bias_l2: node 0 is not a Dense, Conv2D or Conv1D layer") == 0,
+              strcmp(lf_model_error(m), "lf_set_bias_l2: node 0 is not a Dense, Conv2D, Conv1D, "
+                                        "MultiHeadAttention, LSTM, GRU, SimpleRNN or Bidirectional layer") == 0,
           "on an input: %s", lf_model_error(m));
     fill_weight(m, "h", 1, -1, 1, 2571);
     run("Dense with an L2 penalty on its bias", m, lf_dense(m, h, 2, LF_ACT_LINEAR, 1, "o"), LF_LOSS_MSE, 5, 2572);
@@ -1087,6 +1088,20 @@ static void test_bias_l2(void) {
     scale_kernel(m, "conv", 2);
     fill_weight(m, "conv", 1, -1, 1, 2577);
     seq_run("Conv1D with an L2 penalty on its bias", m, lf_flatten(m, h, NULL), 2578, -1);
+    lf_model_free(m);
+    /* MultiHeadAttention's four biases, an LSTM's and a Bidirectional GRU's */
+    lf_model_create(&m, 2579);
+    s = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "x");
+    h = lf_multi_head_attention(m, s, s, -1, 2, 2, 2, 0.0f, 1, 0, "att");
+    CHECK(lf_set_bias_l2(m, h, 0.5f) == LF_OK, "set on a MultiHeadAttention: %s", lf_model_error(m));
+    for (size_t k = 1; k < 8; k += 2) fill_weight(m, "att", k, -1, 1, 2580 + k);
+    int r = lf_lstm(m, h, 3, 1, 1, 1, 0, "lstm");
+    CHECK(lf_set_bias_l2(m, r, 0.3f) == LF_OK, "set on an LSTM: %s", lf_model_error(m));
+    fill_weight(m, "lstm", 2, -1, 1, 2590);
+    int b = lf_bidirectional(m, r, LF_RNN_GRU, 2, LF_ACT_TANH, 1, 0, 0, LF_BIDI_CONCAT, "bi");
+    CHECK(lf_set_bias_l2(m, b, 0.4f) == LF_OK, "set on a Bidirectional: %s", lf_model_error(m));
+    fill_weight(m, "bi", 2, -1, 1, 2591), fill_weight(m, "bi", 5, -1, 1, 2592);
+    seq_run("MultiHeadAttention, LSTM and Bidirectional with L2 penalties on their biases", m, b, 2593, -1);
     lf_model_free(m);
 }
 
