@@ -102,6 +102,12 @@ size_t lf_threads_default(void);
  *                reached it; told once per method, in order, none after
  *                a failure)
  *   METHODS_DONE compare: every method is done
+ *   VAL_STEP     fit with lf_fit_options.progress_validation_steps, at an
+ *                epoch's validation (after its last STEP, before its
+ *                EPOCH_END): step of steps validation batches measured
+ *                (step 0: the validation begins); val_loss and
+ *                val_accuracy so far, loss and accuracy the epoch's
+ *                training values; no text (lf_progress_format)
  * STEP, METHOD and METHODS_DONE redraw one line ('\r'): show them on a
  * terminal only. */
 typedef enum lf_progress_event {
@@ -110,7 +116,8 @@ typedef enum lf_progress_event {
     LF_PROGRESS_EPOCH_END,
     LF_PROGRESS_EARLY_STOP,
     LF_PROGRESS_METHOD,
-    LF_PROGRESS_METHODS_DONE
+    LF_PROGRESS_METHODS_DONE,
+    LF_PROGRESS_VAL_STEP
 } lf_progress_event;
 
 typedef struct lf_progress {
@@ -1133,8 +1140,9 @@ typedef struct lf_fit_options {
      * reshuffled pass.  validation_steps (0 default: every validation row):
      * only the first min(val rows, validation_steps * validation_batch_size)
      * validation rows are measured, validation_batch_size (0 default:
-     * batch_size) used for nothing else (the library measures them in its
-     * own chunks; the value is the same) */
+     * batch_size) used for nothing else but progress_validation_steps'
+     * batches (without it the library measures the rows in its own
+     * chunks) */
     size_t initial_epoch;
     size_t validation_freq;
     const size_t *validation_epochs;
@@ -1142,6 +1150,20 @@ typedef struct lf_fit_options {
     size_t steps_per_epoch;
     size_t validation_steps;
     size_t validation_batch_size;
+    /* 0 (default): the validation rows are measured in the library's
+     * chunks, silently; 1: in Keras' validation batches
+     * (validation_batch_size rows, default batch_size), each reported by
+     * an LF_PROGRESS_VAL_STEP event, for a caller's per-batch hooks (Keras
+     * 3's fit validates through evaluate(callbacks=): on_test_begin,
+     * on_test_batch_begin / on_test_batch_end, on_test_end; Python's fit
+     * sets it when a callback has a test batch hook).  The validation
+     * loss is then summed batch by batch: its last bits may differ from a
+     * fit's without it.  Over MPI ranks every rank measures every
+     * validation row (none is split), so each rank with a callback
+     * reports every batch; when any rank sets it, every rank measures in
+     * these batches (the validation losses stay the same bits on every
+     * rank) */
+    int progress_validation_steps;
 } lf_fit_options;
 
 lf_fit_options lf_fit_defaults(void);

@@ -686,6 +686,9 @@ typedef struct fit_run {
     lf_reduce reduce; /* P > 1: sums over the ranks for the layers */
     int stop_sync;    /* P > 1: some rank's fit has a progress callback (which
                          may ask to stop): the ranks exchange the request */
+    size_t vbatch;    /* the validation batch of the VAL_STEP events (some
+                         rank's progress_validation_steps), measured in
+                         chunks that end at its multiples; 0: none */
     lf_status st;     /* a failed collective call (message in st_err) */
     lf_err st_err;
 } fit_run;
@@ -704,28 +707,67 @@ static void batch_targets(fit_run *r, size_t n) {
     for (size_t k = 0, off = 0; k < r->K; k++) r->tp[k] = r->tb + off, off += n * out_cols(r->m, k);
 }
 
+/* The validation loss so far over the first `rows` validation rows (their
+ * sums in lk + K, ck + K, the masked outputs' step counts in lk + 2 K) for
+ * a VAL_STEP event: eval_source's final value when rows = n_val */
+static void val_so_far(fit_run *r, double total, size_t rows, double pen) {
+    lf_model *m = r->m;
+    size_t K = r->K;
+    if (any_masked_output(m)) { /* masked_means' arithmetic, without writing lk */
+        total = 0;
+        for (size_t k = 0; k < K; k++) {
+            double l = r->lk[K + k], c = r->lk[2 * K + k];
+            if (m->nodes[m->outs[k].node].seq_mask >= 0) l = c > 0 ? l * (double)rows / c : 0.0;
+            total += m->outs[k].weight == 1.0f ? l : (double)m->outs[k].weight * l;
+        }
+    }
+    r->pr.val_loss = total / (double)rows + pen;
+    r->pr.val_accuracy = r->has_acc ? (double)r->ck[K] / (double)(rows * acc_per_row(m, 0)) : NAN;
+}
+
 /* Validation loss (sum_k weight_k sum_r w_r l_kr), per output into lk + K
  * and ck + K: rows first..first+n of the source, gathered chunk by chunk
  * into the batch buffers.  w_r: the sample weights of rows split off the
  * training rows (validation_split), as Keras splits them with the rows,
  * or val_sample_weight for validation data given apart (class weights
- * never count here, as in Keras). */
-static double eval_source(fit_run *r) {
+ * never count here, as in Keras).  With r->vbatch, a chunk also ends at
+ * each validation batch's end, where this rank's callback (if it asked,
+ * progress_validation_steps) hears a VAL_STEP with the loss so far (pen:
+ * the L2 penalty); step 0 before the first batch. */
+static double eval_source(fit_run *r, double pen) {
     lf_model *m = r->m;
     lf_ws *ws = &r->eval_ws;
-    const float *w = r->vsrc != r->src       ? r->o->val_sample_weight
-                     : r->o->sample_weight ? r->o->sample_weight + r->vfirst
+    const lf_fit_options *o = r->o;
+    const float *w = r->vsrc != r->src       ? o->val_sample_weight
+                     : o->sample_weight ? o->sample_weight + r->vfirst
                                            : NULL;
+    int events = r->vbatch && o->progress && o->progress_validation_steps;
+    size_t vb = r->vbatch ? r->vbatch : r->n_val, end = vb < r->n_val ? vb : r->n_val; /* the batch's end */
+    size_t train_steps = r->pr.steps, train_step = r->pr.step;
+    if (events) {
+        r->pr.step = 0, r->pr.steps = (r->n_val + vb - 1) / vb;
+        r->pr.val_loss = r->pr.val_accuracy = NAN;
+        report(o, &r->pr, LF_PROGRESS_VAL_STEP);
+    }
     double total = 0;
-    for (size_t r0 = 0; r0 < r->n_val; r0 += ws->batch) {
-        size_t B = r->n_val - r0 < ws->batch ? r->n_val - r0 : ws->batch;
+    for (size_t r0 = 0; r0 < r->n_val;) {
+        size_t B = end - r0 < ws->batch ? end - r0 : ws->batch;
         for (size_t i = 0; i < B; i++) r->bidx[i] = r->vfirst + r0 + i;
         r->vsrc->gather(r->vsrc->ctx, r->bidx, B, r->xb, r->tb);
         batch_targets(r, B);
         lf_graph_forward(m, ws, (const float *const *)r->xb, B, 0, NULL);
         total += outputs_loss(m, ws, r->tp, w ? w + r0 : NULL, B, 1.0, 0, r->lk + r->K, r->ck + r->K,
                               r->lk + 2 * r->K);
+        r0 += B;
+        if (r0 < end) continue;
+        if (events) {
+            r->pr.step++;
+            val_so_far(r, total, r0, pen);
+            report(o, &r->pr, LF_PROGRESS_VAL_STEP);
+        }
+        end = r->n_val - end < vb ? r->n_val : end + vb;
     }
+    r->pr.steps = train_steps, r->pr.step = train_step;
     return any_masked_output(m) ? masked_means(m, r->lk + r->K, r->lk + 2 * r->K, r->n_val) : total;
 }
 
@@ -1015,7 +1057,9 @@ static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out)
     double acc = r->has_acc ? (double)r->ck[0] / (double)(seen * acc_per_row(m, 0)) : NAN;
     double vloss = NAN, vacc = NAN;
     if (r->validated) {
-        vloss = eval_source(r) / (double)r->n_val + lf_l2_penalty(m, NULL);
+        double pen = lf_l2_penalty(m, NULL);
+        if (o->progress) r->pr.loss = loss, r->pr.accuracy = acc; /* the VAL_STEP events' */
+        vloss = eval_source(r, pen) / (double)r->n_val + pen;
         vacc = r->has_acc ? (double)r->ck[K] / (double)(r->n_val * acc_per_row(m, 0)) : NAN;
     }
     m->hist[i] = loss, m->hist[E + i] = vloss;
@@ -1100,6 +1144,7 @@ static lf_status fit_same_args(lf_model *m, const fit_run *r, uint64_t arch) {
                                                         : 0, 1},
         {"steps_per_epoch options", o->steps_per_epoch, 0},
         {"validation_steps options", o->validation_steps, 0},
+        {"validation batch sizes", o->validation_batch_size ? o->validation_batch_size : o->batch_size, 0},
         {"baselines", o->has_baseline ? lf_dist_digest(1, &o->baseline, sizeof o->baseline) : 0, 1},
         {"learning rates", lr, 1},            {"sample or class weights", w, 1},
         {"optimizer step counts", m->step, 0}, /* they key the shuffles and draws (fit_seed) */
@@ -1159,6 +1204,12 @@ static lf_status fit_train(lf_model *m, const lf_row_source *src, size_t n_train
     /* whether any rank's progress callback may ask to stop: then every rank
      * exchanges the request (fit_stop_agreed), also one without a callback */
     if (st == LF_OK && r.d.size > 1) st = lf_dist_any(&r.d, o->progress != NULL, &r.stop_sync, &m->err);
+    /* whether any rank measures the validation rows in batches (its
+     * VAL_STEP events): then every rank does, so that their losses stay
+     * the same bits */
+    int vsteps = o->progress_validation_steps && o->progress;
+    if (st == LF_OK && r.d.size > 1) st = lf_dist_any(&r.d, vsteps, &vsteps, &m->err);
+    if (vsteps) r.vbatch = o->validation_batch_size ? o->validation_batch_size : o->batch_size;
     if (st != LF_OK) {
         if (ast == LF_OK) fit_run_free(&r);
         return st;
@@ -1268,6 +1319,9 @@ static lf_status check_options(lf_model *m, size_t n, const lf_fit_options *o) {
         return lf_model_fail(m, LF_ERR_ARG, "fit: has_baseline must be 0 or 1, got %d", o->has_baseline);
     if (o->has_baseline && !isfinite(o->baseline))
         return lf_model_fail(m, LF_ERR_ARG, "fit: baseline must be finite, got %g", o->baseline);
+    if (o->progress_validation_steps != 0 && o->progress_validation_steps != 1)
+        return lf_model_fail(m, LF_ERR_ARG, "fit: progress_validation_steps must be 0 or 1, got %d",
+                             o->progress_validation_steps);
     if (o->monitor_accuracy != 0 && o->monitor_accuracy != 1)
         return lf_model_fail(m, LF_ERR_ARG, "fit: monitor_accuracy must be 0 (the loss) or 1, got %d",
                              o->monitor_accuracy);

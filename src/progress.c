@@ -72,6 +72,8 @@ size_t lf_progress_format(const lf_progress *p, char *buf, size_t len) {
     case LF_PROGRESS_METHODS_DONE:
         put(&t, "\r%90s\r", "");
         break;
+    case LF_PROGRESS_VAL_STEP: /* Keras' fit draws nothing for its validation batches */
+        break;
     }
     return t.n;
 }

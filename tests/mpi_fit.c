@@ -43,6 +43,11 @@
  *                              step; the last rank alone asks to stop at
  *                              epoch 2's step 5 (lf_model_stop_training):
  *                              every rank ends after that step
+ *   mpi_fit OUT.lfm valsteps   the seed network, validation_split 0.2 and
+ *                              patience 2, rank 0 alone with a progress
+ *                              callback and progress_validation_steps (its
+ *                              VAL_STEP events counted: "valsteps N"): every
+ *                              rank measures in its batches
  *   mpi_fit OUT.lfm progress0  the seed network, rank 0 alone with a progress
  *                              callback (which does nothing): the same fit
  *                              as seed
@@ -78,6 +83,11 @@ static void stop_at_step5(void *ctx, const lf_progress *p) {
     if (s->asks && p->event == LF_PROGRESS_STEP && p->epoch == 2 && p->step == 5) lf_model_stop_training(s->m);
 }
 
+/* valsteps: rank 0's count of VAL_STEP events */
+static void count_val_steps(void *ctx, const lf_progress *p) {
+    if (p->event == LF_PROGRESS_VAL_STEP) ++*(size_t *)ctx;
+}
+
 /* progress0: rank 0's progress callback */
 static void no_progress(void *ctx, const lf_progress *p) { (void)ctx, (void)p; }
 
@@ -104,7 +114,8 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < N; i++) y[i] = 0.3f * x1[i * D] + 0.7f * x2[i * D + 1];
     lf_model *m = NULL;
     lf_status st = lf_model_create(&m, 7);
-    int val = strcmp(kind, "valdiff") == 0 || strcmp(kind, "mindelta") == 0;
+    int valsteps = strcmp(kind, "valsteps") == 0;
+    int val = strcmp(kind, "valdiff") == 0 || strcmp(kind, "mindelta") == 0 || valsteps;
     int diff = strcmp(kind, "optdiff") == 0 || strcmp(kind, "l2diff") == 0;
     int stopstep = strcmp(kind, "stopstep") == 0;
     if (!st && (seed || strcmp(kind, "bad") == 0 || val || diff || stopstep)) {
@@ -167,6 +178,9 @@ int main(int argc, char **argv) {
     stopper stop = {m, rank == size - 1};
     if (stopstep) fo.progress = stop_at_step5, fo.progress_ctx = &stop, fo.progress_every_step = 1;
     if (strcmp(kind, "progress0") == 0 && rank == 0) fo.progress = no_progress;
+    size_t val_steps = 0;
+    if (valsteps && rank == 0) fo.progress = count_val_steps, fo.progress_ctx = &val_steps;
+    if (valsteps && rank == 0) fo.progress_validation_steps = 1;
     const float *x[2] = {x1, x2};
     /* seqout: a target per step (the second input's values) */
     if (!st) st = lf_model_fit(m, x, strcmp(kind, "seqout") == 0 ? x2 : y, N, &fo);
@@ -178,7 +192,7 @@ int main(int argc, char **argv) {
         size_t nb = strcmp(kind, "batchnorm") == 0 || strcmp(kind, "seqbn") == 0 ? 8 : strcmp(kind, "cnn") == 0 ? 6 : 0;
         size_t nk = strcmp(kind, "cnn") == 0 ? 54 : 8;
         if (nb) lf_get_weights(m, "bn", 2, mine, nb), lf_get_weights(m, "bn", 3, mine + nb, nb);
-        if (seed || strcmp(kind, "bad") == 0 || stopstep)
+        if (seed || strcmp(kind, "bad") == 0 || stopstep || valsteps)
             lf_get_weights(m, "weighted_average", 0, mine, 2);
         else if (diff) lf_get_weights(m, "dense_2", 0, mine, 32);
         else if (strcmp(kind, "wino") == 0) lf_get_weights(m, "conv2", 1, mine, 16);
@@ -198,6 +212,8 @@ int main(int argc, char **argv) {
     } else if (rank == 0) {
         const lf_history *h = lf_model_history(m);
         for (size_t e = 0; e < h->epochs; e++) printf("loss %.9g\n", h->loss[e]);
+        for (size_t e = 0; valsteps && e < h->epochs; e++) printf("val_loss %.9g\n", h->val_loss[e]);
+        if (valsteps) printf("valsteps %zu\n", val_steps);
         float w[2];
         if (seed && lf_get_weights(m, "weighted_average", 0, w, 2) == LF_OK) {
             double e0 = exp(w[0] - fmax(w[0], w[1])), e1 = exp(w[1] - fmax(w[0], w[1]));

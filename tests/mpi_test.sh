@@ -358,7 +358,7 @@ rm -f I.npy T.npy
 # loss over the whole batch's unmasked steps) and a CNN with
 # augmentation (draws by global row); a NaN target that rank 1 alone sees
 # and a rank killed during the fit end the job within seconds, no model
-# file written
+# file written; rank 0 alone with validation batch events
 LIBS="$(pkg-config --libs libpng libjpeg zlib 2>/dev/null) -lm -fopenmp"
 if cc -std=c11 -O2 -I"$ROOT/include" "$ROOT/tests/mpi_fit.c" "$BUILD/liblatefuse.a" $LIBS -o fit0 &&
     mpicc -std=c11 -O2 -DLF_HAVE_MPI -I"$ROOT/include" "$ROOT/tests/mpi_fit.c" "$BUILD-mpi/liblatefuse.a" $LIBS -o fitm; then
@@ -443,6 +443,16 @@ if cc -std=c11 -O2 -I"$ROOT/include" "$ROOT/tests/mpi_fit.c" "$BUILD/liblatefuse
     secs=$(($(date +%s) - start))
     [ "$rc" -eq 0 ] && [ "$secs" -le 20 ] && ok || bad "progress on rank 0 alone: exit $rc after $secs s"
     same f2.lfm progress02.lfm "fit on 2 ranks with progress on rank 0 alone: the model file"
+    # rank 0 alone asks for the validation batches' events
+    # (progress_validation_steps): every rank measures the validation rows
+    # in those batches, so their validation losses agree (else: 'different
+    # validation data'); rank 0 reports every batch, as one process does
+    ./fit0 valsteps0.lfm valsteps >valsteps0.txt && grep -q '^valsteps [1-9]' valsteps0.txt && ok ||
+        bad "mpi_fit valsteps on one process: '$(tail -n 1 valsteps0.txt)'"
+    fit 2 valsteps2.lfm valsteps valsteps2.txt
+    [ "$rc" -eq 0 ] && [ "$(grep '^valsteps' valsteps2.txt)" = "$(grep '^valsteps' valsteps0.txt)" ] && ok ||
+        bad "validation events on rank 0 alone of 2: exit $rc, '$(head -n 3 valsteps2.txt)'"
+    within2 valsteps0.txt valsteps2.txt "a fit with validation events on rank 0"
     # rank 1 killed (SIGKILL) during a long fit: mpirun ends the job
     rm -f rank0.pid rank1.pid
     start=$(date +%s)

@@ -1508,6 +1508,121 @@ static void test_stop_training_step(void) {
     free(x), free(y);
 }
 
+/* records the events of a fit (up to 64): their kinds, steps and values;
+ * asks to stop at VAL_STEP `stop_at` (0: never) */
+typedef struct val_log {
+    lf_model *m;
+    size_t n, stop_at;
+    lf_progress ev[64];
+} val_log;
+
+static void log_events(void *ctx, const lf_progress *p) {
+    val_log *v = ctx;
+    if (v->n < 64) v->ev[v->n++] = *p;
+    if (p->event == LF_PROGRESS_VAL_STEP && v->stop_at && p->step == v->stop_at) lf_model_stop_training(v->m);
+}
+
+/* progress_validation_steps: Keras 3's fit validates through
+ * evaluate(callbacks=) (keras/src/backend/torch/trainer.py fit and
+ * evaluate: on_test_begin, on_test_batch_begin/end per batch of
+ * validation_batch_size rows, on_test_end, then on_epoch_end).  The events
+ * VAL_STEP 0..4 come after the epoch's last STEP and before its EPOCH_END;
+ * each reports the loss (with the L2 penalty) and accuracy of the
+ * validation batches so far, as evaluate of each batch alone at the fit's
+ * final weights gives them (rows 8, 8, 8, 1); the last is the history's
+ * val_loss, bit for bit.  The training is the same bits with or without
+ * the events, the val_loss within rounding; a stop asked at a VAL_STEP
+ * ends the fit after that epoch, whose validation still measures every
+ * batch (Keras checks stop_training after on_epoch_end) */
+static void test_validation_steps(void) {
+    size_t n = 40, nv = 25;
+    float *x = malloc(n * 4 * sizeof *x), *y = malloc(n * sizeof *y);
+    float *vx = malloc(nv * 4 * sizeof *vx), *vy = malloc(nv * sizeof *vy);
+    make_task(x, y, n, 45), make_task(vx, vy, nv, 46);
+    const float *xs[1] = {x}, *vxs[1] = {vx};
+    lf_model *a = clf_model(19, 0.0f), *b = clf_model(19, 0.0f), *c = clf_model(19, 0.0f);
+    lf_set_l2(a, lf_node_find(a, "h"), 0.01f), lf_set_l2(b, lf_node_find(b, "h"), 0.01f);
+    lf_set_l2(c, lf_node_find(c, "h"), 0.01f);
+    val_log v;
+    memset(&v, 0, sizeof v);
+    v.m = a;
+    lf_fit_options o = lf_fit_defaults();
+    o.epochs = 1, o.batch_size = 16, o.seed = 3, o.val_x = vxs, o.val_y = vy, o.val_n = nv;
+    o.validation_batch_size = 8, o.progress = log_events, o.progress_ctx = &v;
+    o.progress_validation_steps = 1;
+    CHECK(lf_model_fit(a, xs, y, n, &o) == LF_OK, "fit: %s", lf_model_error(a));
+    /* EPOCH_BEGIN, STEP (3 steps: reported at most every 0.1 s and at the
+     * last), VAL_STEP 0..4, EPOCH_END */
+    size_t first = 0;
+    while (first < v.n && v.ev[first].event != LF_PROGRESS_VAL_STEP) first++;
+    CHECK(first >= 2 && v.ev[first - 1].event == LF_PROGRESS_STEP && v.ev[first - 1].step == 3 &&
+              first + 6 == v.n && v.ev[v.n - 1].event == LF_PROGRESS_EPOCH_END && v.ev[v.n - 1].steps == 3,
+          "events: %zu, the first VAL_STEP at %zu", v.n, first);
+    const lf_history *h = lf_model_history(a);
+    double sum = 0, right = 0;
+    for (size_t k = 0; k <= 4 && first + k < v.n; k++) {
+        const lf_progress *p = &v.ev[first + k];
+        CHECK(p->event == LF_PROGRESS_VAL_STEP && p->step == k && p->steps == 4 && p->epoch == 1 &&
+                  p->loss == h->loss[0] && p->accuracy == h->accuracy[0],
+              "VAL_STEP %zu: event %d step %zu of %zu", k, (int)p->event, p->step, p->steps);
+        if (k == 0) {
+            CHECK(isnan(p->val_loss) && isnan(p->val_accuracy), "VAL_STEP 0 has values");
+            continue;
+        }
+        size_t r0 = 8 * (k - 1), nb = nv - r0 < 8 ? nv - r0 : 8;
+        const float *bx[1] = {vx + r0 * 4};
+        double l, acc;
+        CHECK(lf_model_evaluate(a, bx, vy + r0, nb, NULL, &l, &acc) == LF_OK, "evaluate: %s", lf_model_error(a));
+        double pen = lf_l2_penalty(a, NULL);
+        sum += (l - pen) * (double)nb, right += acc * (double)nb;
+        double want = sum / (double)(r0 + nb) + pen, want_acc = right / (double)(r0 + nb);
+        CHECK(fabs(p->val_loss - want) <= 1e-12 * fabs(want) && fabs(p->val_accuracy - want_acc) <= 1e-12,
+              "VAL_STEP %zu: val_loss %.17g accuracy %.17g, evaluate's batches %.17g %.17g", k, p->val_loss,
+              p->val_accuracy, want, want_acc);
+    }
+    CHECK(v.ev[v.n - 2].val_loss == h->val_loss[0] && v.ev[v.n - 2].val_accuracy == h->val_accuracy[0] &&
+              v.ev[v.n - 1].val_loss == h->val_loss[0],
+          "the last VAL_STEP's %.17g is not the history's %.17g", v.ev[v.n - 2].val_loss, h->val_loss[0]);
+    char buf[8] = "x";
+    CHECK(lf_progress_format(&v.ev[first], buf, sizeof buf) == 0 && buf[0] == '\0', "VAL_STEP has a text");
+    /* without the events: none, the training the same bits */
+    double val_a = h->val_loss[0], loss_a = h->loss[0];
+    val_log vb;
+    memset(&vb, 0, sizeof vb);
+    lf_fit_options ob = o;
+    ob.progress_ctx = &vb, ob.progress_validation_steps = 0;
+    CHECK(lf_model_fit(b, xs, y, n, &ob) == LF_OK, "fit: %s", lf_model_error(b));
+    const lf_history *hb = lf_model_history(b);
+    for (size_t i = 0; i < vb.n; i++)
+        CHECK(vb.ev[i].event != LF_PROGRESS_VAL_STEP, "a VAL_STEP without progress_validation_steps");
+    CHECK(memcmp(a->params, b->params, a->n_params * sizeof(float)) == 0 && hb->loss[0] == loss_a &&
+              fabs(hb->val_loss[0] - val_a) <= 1e-12 * val_a,
+          "the events changed the fit: loss %.17g %.17g val_loss %.17g %.17g", loss_a, hb->loss[0], val_a,
+          hb->val_loss[0]);
+    /* a stop asked at a validation batch: that epoch ends the fit, measured whole */
+    memset(&v, 0, sizeof v);
+    v.m = c, v.stop_at = 2;
+    o.epochs = 3;
+    CHECK(lf_model_fit(c, xs, y, n, &o) == LF_OK, "fit: %s", lf_model_error(c));
+    h = lf_model_history(c);
+    CHECK(h->epochs == 1 && v.ev[v.n - 1].event == LF_PROGRESS_EPOCH_END && v.ev[v.n - 2].step == 4 &&
+              h->val_loss[0] == val_a,
+          "stop at VAL_STEP 2: %zu epochs, last VAL_STEP %zu", h->epochs, v.ev[v.n - 2].step);
+    /* validation_steps: its batches only */
+    memset(&v, 0, sizeof v);
+    v.m = c;
+    o.epochs = 1, o.validation_steps = 2;
+    CHECK(lf_model_fit(c, xs, y, n, &o) == LF_OK && v.ev[v.n - 2].event == LF_PROGRESS_VAL_STEP &&
+              v.ev[v.n - 2].step == 2 && v.ev[v.n - 2].steps == 2,
+          "validation_steps 2: %s", lf_model_error(c));
+    o.progress_validation_steps = 2;
+    CHECK(lf_model_fit(c, xs, y, n, &o) == LF_ERR_ARG &&
+              strcmp(lf_model_error(c), "fit: progress_validation_steps must be 0 or 1, got 2") == 0,
+          "progress_validation_steps 2: %s", lf_model_error(c));
+    lf_model_free(a), lf_model_free(b), lf_model_free(c);
+    free(x), free(y), free(vx), free(vy);
+}
+
 /* lf_model_train_on_batch is a fit of one epoch of one batch holding every
  * row, rows in order: the same weights bit for bit, its loss and accuracy
  * those of the history (measured before the step), with sample weights;
@@ -2008,6 +2123,7 @@ int main(void) {
     test_keras_optimizers();
     test_stop_training();
     test_stop_training_step();
+    test_validation_steps();
     rmdir(tmpdir);
     return check_report("test_engine");
 }

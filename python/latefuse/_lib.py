@@ -116,7 +116,8 @@ class FitOptions(ctypes.Structure):
                 ("monitor_accuracy", c_int), ("start_from_epoch", c_size), ("has_baseline", c_int),
                 ("baseline", ctypes.c_double), ("progress_every_step", c_int), ("initial_epoch", c_size),
                 ("validation_freq", c_size), ("validation_epochs", c_void_p), ("n_validation_epochs", c_size),
-                ("steps_per_epoch", c_size), ("validation_steps", c_size), ("validation_batch_size", c_size)]
+                ("steps_per_epoch", c_size), ("validation_steps", c_size), ("validation_batch_size", c_size),
+                ("progress_validation_steps", c_int)]
 
 
 class History(ctypes.Structure):

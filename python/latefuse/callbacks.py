@@ -14,7 +14,11 @@ on_train_begin / on_train_end around the fit.  A callback with a
 per-batch hook (on_train_batch_begin / on_train_batch_end, or Keras'
 aliases on_batch_begin / on_batch_end) has the library report every step,
 and fit calls them around each step (batch logs: the epoch's loss and
-accuracy so far, not the other compiled metrics).  A callback may read
+accuracy so far, not the other compiled metrics); likewise a callback
+with on_test_batch_begin / on_test_batch_end has each validation batch
+reported, the hooks called between on_test_begin and on_test_end (logs:
+the validation loss and accuracy so far; model.stop_evaluating is not
+read there).  A callback may read
 the model (self.model.predict, evaluate, save, get_weights), set
 self.model.optimizer.learning_rate (the next step uses it:
 lf_model_set_learning_rate) and self.model.stop_training = True (fit
@@ -77,8 +81,9 @@ class Callback:
 
     # Keras' evaluate / predict hooks: evaluate(callbacks=) and
     # predict(callbacks=) call them (the batch hooks batch by batch); fit
-    # calls on_test_begin / on_test_end around each validation, which runs
-    # in the library (no on_test_batch_* there)
+    # calls on_test_begin, on_test_batch_begin / on_test_batch_end per
+    # validation batch (the library's VAL_STEP events) and on_test_end
+    # around each validation, as Keras 3's fit through evaluate
     def on_test_begin(self, logs: Optional[Dict[str, float]] = None) -> None:
         pass
 

@@ -988,6 +988,16 @@ class Model:
             # every step (its STEP event), where they run
             batch_cbs = [cb for cb in others if _callbacks._has_hooks(cb, _callbacks._BATCH_HOOKS)]
             opts.progress_every_step = int(bool(batch_cbs))
+            # those with on_test_batch_* hooks: the library measures the
+            # validation rows in Keras' batches (validation_batch_size, else
+            # fit's batch_size as given, else 32, as Keras' array adapter)
+            # and reports each (its VAL_STEP event)
+            test_cbs = [cb for cb in others if _callbacks._has_hooks(cb, _callbacks._TEST_HOOKS)]
+            if test_cbs and val is not None:
+                opts.progress_validation_steps = 1
+                if not opts.validation_batch_size:
+                    opts.validation_batch_size = int(validation_batch_size or user_batch_size or 32)
+            tested = [False]  # this epoch's on_test_begin was called (at its first VAL_STEP)
 
             def hook(ctx, p, show=show):
                 if show:
@@ -1021,6 +1031,27 @@ class Model:
                             for cb in batch_cbs:
                                 cb.on_train_batch_begin(s, {})
                         self._push_learning_rate()  # the next step's rate
+                    elif ev == 6:
+                        # a validation batch (Keras 3's fit validates through
+                        # evaluate(callbacks=...): on_test_begin, then per batch
+                        # on_test_batch_begin(step) / on_test_batch_end(step,
+                        # logs), keras/src/backend/torch/trainer.py): step 0
+                        # begins; step s ends batch s - 1 with the loss and
+                        # accuracy so far, then batch s begins
+                        s = p.contents.step
+                        if s == 0:
+                            tested[0] = True
+                            for cb in others:
+                                cb.on_test_begin({})
+                        else:
+                            logs = {"loss": p.contents.val_loss}
+                            for a in self._acc:
+                                logs[a] = p.contents.val_accuracy
+                            for cb in test_cbs:
+                                cb.on_test_batch_end(s - 1, logs)
+                        if s < p.contents.steps:
+                            for cb in test_cbs:
+                                cb.on_test_batch_begin(s, {})
                     elif ev == 2:
                         self._pull_iterations()
                         if spe and p.contents.step < spe and not self.stop_training:
@@ -1038,10 +1069,12 @@ class Model:
                                           UserWarning)
                         if val is not None and validates(p.contents.epoch - 1):
                             # Keras' fit validates through evaluate(callbacks=...):
-                            # on_test_begin / on_test_end (the library has measured
-                            # the rows by then; no on_test_batch_* here)
-                            for cb in others:
-                                cb.on_test_begin({})
+                            # on_test_begin (here unless a VAL_STEP called it) /
+                            # on_test_end
+                            if not tested[0]:
+                                for cb in others:
+                                    cb.on_test_begin({})
+                            tested[0] = False
                             vlogs = {"loss": p.contents.val_loss}
                             for a in self._acc:
                                 vlogs[a] = p.contents.val_accuracy

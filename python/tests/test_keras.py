@@ -1328,6 +1328,81 @@ def test_validation_steps_and_batch_size():
         m.fit(x, y, epochs=1, validation_split=0.2, validation_batch_size=0, verbose=0)
 
 
+def test_fit_validation_calls_the_test_batch_hooks_in_keras_order():
+    # Keras 3's fit (keras/src/backend/torch/trainer.py): per epoch
+    # on_epoch_begin, the training batches, then the validation through
+    # evaluate(callbacks=callbacks): on_test_begin, per batch of
+    # validation_batch_size rows on_test_batch_begin(step) /
+    # on_test_batch_end(step, logs), on_test_end(logs), then on_epoch_end;
+    # on_train_begin / on_train_end around the epochs
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=0.05), "mse")
+    vx, vy = x[30:], y[30:]  # 10 rows: batches of 4, 4, 2
+    rec = Recorder()
+    h = m.fit(x[:30], y[:30], epochs=2, batch_size=8, validation_data=(vx, vy), validation_batch_size=4,
+              verbose=0, callbacks=[rec])
+    train = ["on_train_batch_begin", "on_train_batch_end"] * 4
+    test = ["on_test_begin"] + ["on_test_batch_begin", "on_test_batch_end"] * 3 + ["on_test_end"]
+    epoch = ["on_epoch_begin"] + train + test + ["on_epoch_end"]
+    assert [c[0] for c in rec.calls] == ["on_train_begin"] + epoch * 2 + ["on_train_end"]
+    tb = [c for c in rec.calls if c[0].startswith("on_test_batch")]
+    assert [c[1] for c in tb] == [0, 0, 1, 1, 2, 2, 0, 0, 1, 1, 2, 2]
+    assert all(c[2] == {} for c in tb if c[0] == "on_test_batch_begin")
+    # the batch logs: the validation loss so far, at the weights of the
+    # epoch's end (the last epoch's: the model's now), by hand; the last
+    # batch's is val_loss itself, as on_test_end's logs
+    ends = [c[2] for c in tb if c[0] == "on_test_batch_end"][3:]
+    err = (m.predict(vx).astype(np.float64) - vy) ** 2
+    for logs, rows in zip(ends, (4, 8, 10)):
+        assert list(logs) == ["loss"]
+        assert logs["loss"] == pytest.approx(err[:rows].mean(), rel=1e-5)
+    assert ends[2]["loss"] == h.history["val_loss"][1]
+    assert [c for c in rec.calls if c[0] == "on_test_end"][1][1] == {"loss": h.history["val_loss"][1]}
+    # the training is the same bits as without the hooks (the validation
+    # loss within its rounding)
+    m2, _, _ = regression()
+    m2.compile(SGD(learning_rate=0.05), "mse")
+    h2 = m2.fit(x[:30], y[:30], epochs=2, batch_size=8, validation_data=(vx, vy), validation_batch_size=4,
+                verbose=0)
+    assert h2.history["loss"] == h.history["loss"]
+    np.testing.assert_allclose(h2.history["val_loss"], h.history["val_loss"], rtol=1e-12)
+    for got, w in zip(m.get_weights(), m2.get_weights()):
+        np.testing.assert_array_equal(got, w)
+    # validation_freq: the hooks only at the validated epochs; batches of
+    # fit's batch_size (8: rows 8, 2) without validation_batch_size, 32
+    # (one batch) with none given (Keras' array adapter)
+    for kw, nb in (({"batch_size": 8}, 2), ({}, 1)):
+        rec = Recorder()
+        m.fit(x[:30], y[:30], epochs=2, validation_data=(vx, vy), validation_freq=2, verbose=0,
+              callbacks=[rec], **kw)
+        assert names(rec, "on_test") == test[:1] + ["on_test_batch_begin", "on_test_batch_end"] * nb + test[-1:]
+        assert [c[0] for c in rec.calls].index("on_test_begin") > [c[0] for c in rec.calls].index(
+            "on_epoch_end")
+    # classification: the accuracy so far under compile's name too
+    # (validation_split's rows: 10 of 40); a stop asked in a test batch hook
+    # ends the fit after that epoch, its validation measured whole (Keras
+    # reads stop_training after on_epoch_end)
+    rng = np.random.default_rng(3)
+    cx = rng.normal(size=(40, 3))
+    cy = (cx[:, :1] > 0).astype(np.float32)
+    inp = Input((3,))
+    c = Model(inp, Dense(1, activation="sigmoid")(inp), seed=1)
+    c.compile(SGD(learning_rate=0.1), "binary_crossentropy", metrics=["acc"])
+    seen = []
+
+    def stop(b, logs):
+        seen.append((b, dict(logs)))
+        c.stop_training = True
+    h = c.fit(cx, cy, epochs=3, batch_size=4, validation_split=0.25, verbose=0,
+              callbacks=[LambdaCallback(on_test_batch_end=stop)])
+    assert len(h.history["loss"]) == 1 and [b for b, _ in seen] == [0, 1, 2]
+    p = c.predict(cx[30:])[:, 0]
+    right = np.cumsum((p > 0.5) == (cy[30:, 0] > 0.5))
+    for (b, logs), rows in zip(seen, (4, 8, 10)):
+        assert sorted(logs) == ["acc", "loss"] and logs["acc"] == pytest.approx(right[rows - 1] / rows)
+    assert seen[2][1] == {"loss": h.history["val_loss"][0], "acc": h.history["val_acc"][0]}
+
+
 def test_evaluate_and_predict_steps():
     m, x, y = regression()
     m.compile(SGD(learning_rate=0.05), "mse", metrics=["mae"])
