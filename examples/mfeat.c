@@ -1134,6 +1134,7 @@ static int usage(void) {
 
 int main(int argc, char **argv) {
     run_cfg rc = {.splits = 10, .second = SECOND_DEFAULT};
+    write_errors_not_signals(); /* ulimit -f: a write error, not a kill (tempfile.h) */
     const char *dir = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {

@@ -2,13 +2,15 @@
  * tempfile.h — the examples' temporary output file: mfeat.c and webnews.c
  * write their tables and CSV files into a new file beside the named
  * output and rename it into place when it is whole, as the library does
- * for its own outputs.  Header-only, included by each example (one
+ * for its own outputs; a write past the file size limit (ulimit -f) is a
+ * write error like a full disk (write_errors_not_signals).  Header-only, included by each example (one
  * program per file, built against the public header alone).
  */
 #ifndef LF_EXAMPLES_TEMPFILE_H
 #define LF_EXAMPLES_TEMPFILE_H
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -33,5 +35,13 @@ static FILE *open_temp(const char *path, char *tmp, size_t len) {
     }
     return f;
 }
+
+/* A write past the file size limit (ulimit -f) fails with EFBIG ("File
+ * too large") instead of raising SIGXFSZ, whose default action ends the
+ * process where it writes and leaves its temporary file behind: the
+ * example then reports "cannot write 'FILE': File too large", removes the
+ * temporary file and leaves the old output whole, as after a full disk
+ * (the library's own outputs likewise).  Called first in main. */
+static void write_errors_not_signals(void) { signal(SIGXFSZ, SIG_IGN); }
 
 #endif

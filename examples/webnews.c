@@ -1782,6 +1782,7 @@ static int parse_nbsvm(const char *s, config *c) {
 
 int main(int argc, char **argv) {
     opts o = {0, 0, 0, NULL, 0, 0, NULL, NULL, 0, NULL};
+    write_errors_not_signals(); /* ulimit -f: a write error, not a kill (tempfile.h) */
     unsigned members = 0;
     config img = {0}, nbsvm = {0};
     int has_img = 0, has_nbsvm = 0;

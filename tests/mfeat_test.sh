@@ -5,6 +5,7 @@
 # test error below 40 %, pix/fac/kar below 10 %, and the best fusion method
 # ahead of the best single view; --save writes the split's outputs and labels
 # as CSV of the right shapes, whose pix outputs give the printed pix error;
+# --md past the file size limit (ulimit -f) is a write error, nothing left;
 # the default fuses a second network per view (`--second mlp2`: twelve
 # inputs, their rows printed and saved).  Also checks the missing-folder
 # message, a bad --second value and exit status 2.  Run from the repository root; LF_BUILD = build folder;
@@ -110,6 +111,15 @@ n=$(grep "^goal: " "$tmp/out" | grep -o ': \(reached\|not reached\|yes\|no\)' | 
 # every fusion method printed a number
 n=$(grep -c '^fusion ' "$tmp/out")
 [ "$n" -ge 15 ] && ok || bad "only $n fusion rows printed"
+
+# the file size limit (ulimit -f) reached writing --md: a write error
+# (examples/tempfile.h ignores SIGXFSZ, which killed the example and left
+# its TABLE.tmp-XXXXXX), exit status 1, the old table whole, nothing left
+printf 'old\n' >"$tmp/t.md"
+sh -c 'ulimit -f 1; exec "$@"' sh "$BIN" "$DATA" --quick --second none --md "$tmp/t.md" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 1 ] && [ "$(tail -n 1 "$tmp/err")" = "mfeat: cannot write '$tmp/t.md': File too large" ] &&
+    [ "$(cat "$tmp/t.md")" = old ] && [ -z "$(ls "$tmp" | grep 'tmp-')" ] && ok ||
+    bad "--md past ulimit -f: exit $rc, '$(tail -n 1 "$tmp/err")', $(ls "$tmp")"
 
 echo "mfeat: $pass passed, $fail failed"
 [ $fail -eq 0 ]
