@@ -1299,9 +1299,25 @@ lf_status lf_model_predict_arrays(const lf_model *m, const lf_typed_array *x, si
  * a train_on_batch runs on the model.  lf_model_save writes the rate set
  * last; compiling again takes the optimizer's given to compile. */
 lf_status lf_model_set_learning_rate(lf_model *m, float learning_rate);
-/* The learning rate the next optimizer step uses: compile's, or the one
- * lf_model_set_learning_rate set last; NaN when m is NULL or not
- * compiled.  Reads only. */
+/* Keras' LearningRateSchedule of the caller's own (a subclass with its
+ * own __call__): with fn set, every optimizer step of the compiled model
+ * (fit's and train_on_batch's) uses the rate fn(ctx, step), step being
+ * the optimizer's step count before it (Keras' schedule(iterations)),
+ * called on the calling thread (fit's) before the step's gradients.  A
+ * rate that is not finite or is below 0 fails that fit or train_on_batch
+ * with LF_ERR_NUMERIC ("fit: the learning rate function gave nan at step
+ * 3: a rate must be finite and >= 0"), before the step: the weights are
+ * those of the steps done.  fn NULL: the optimizer's own rate again.
+ * LF_ERR_STATE before compile; LF_ERR_ARG for an optimizer with a
+ * schedule (lf_optimizer.schedule).  The model file does not keep it
+ * (it holds compile's rate); set_learning_rate is
+ * refused while it is set; a fit over MPI ranks (mpi_comm) refuses it
+ * (LF_ERR_ARG). */
+typedef double (*lf_rate_fn)(void *ctx, uint64_t step);
+lf_status lf_model_set_rate_fn(lf_model *m, lf_rate_fn fn, void *ctx);
+/* The learning rate the next optimizer step uses: compile's, the one
+ * lf_model_set_learning_rate set last, or the rate function's (which it
+ * calls); NaN when m is NULL or not compiled. */
 float lf_model_learning_rate(const lf_model *m);
 /* The optimizer steps the compiled model has taken (Keras'
  * optimizer.iterations: every fit and train_on_batch step since compile;

@@ -521,6 +521,20 @@ static int plan_init(const lf_model *m, param_plan *p) {
     return 1;
 }
 
+/* With lf_model_set_rate_fn: the rate of the next step, fn(ctx, step) at
+ * the step count before it (Keras' schedule(iterations)), into
+ * m->step_rate, which optimizer_step uses; LF_ERR_NUMERIC (message into e,
+ * `what` its prefix) when it is not finite or below 0.  LF_OK without. */
+static lf_status rate_checked(lf_model *m, const char *what, lf_err *e) {
+    if (!m->rate_fn) return LF_OK;
+    double r = m->rate_fn(m->rate_ctx, m->step);
+    if (!(r >= 0.0) || !isfinite((float)r))
+        return lf_fail(e, LF_ERR_NUMERIC, "%s: the learning rate function gave %g at step %llu: a rate must be "
+                                          "finite and >= 0", what, r, (unsigned long long)m->step);
+    m->step_rate = (float)r;
+    return LF_OK;
+}
+
 /* One optimizer step over the weights that train; the gradients of the
  * others (a frozen layer's, its L2 term included) are dropped, so that
  * every gradient is zero after, as lf_optim_step leaves its own. */
@@ -528,7 +542,7 @@ static void optimizer_step(lf_model *m, const param_plan *p) {
     for (size_t i = 0; i < p->n_dead; i++) memset(m->grads + p->dead[2 * i], 0, p->dead[2 * i + 1] * sizeof(float));
     /* the schedule's rate of this step (0-based: Keras' iterations before it) */
     lf_optimizer o = m->opt;
-    o.learning_rate = lf_lr_schedule_rate(&m->opt.schedule, m->opt.learning_rate, m->step);
+    o.learning_rate = m->rate_fn ? m->step_rate : lf_lr_schedule_rate(&m->opt.schedule, m->opt.learning_rate, m->step);
     m->step += m->step < (uint64_t)INT64_MAX; /* Keras' int64 count, which the model file holds, stops at its end */
     lf_optim_clip(&o, m->grads, p->vars, p->n_vars); /* Keras 3's order: clip, decay, update */
     lf_optim_decay(&o, m->params, p->runs, p->n_runs);
@@ -930,6 +944,7 @@ static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum) {
     const lf_fit_options *o = r->o;
     const lf_row_source *src = r->src;
     size_t B = r->B, n_train = r->n_train, r0 = r->pos * B, nb = n_train - r0 < B ? n_train - r0 : B;
+    if ((r->st = rate_checked(m, "fit", &r->st_err)) != LF_OK) return 0; /* before the step: the weights of those done */
     if (s == 0 || !src->prefetch) {
         for (size_t i = 0; i < nb; i++) r->bidx[i] = (size_t)lf_ids_get(r->idx, r0 + i);
     } else {
@@ -1319,6 +1334,9 @@ static lf_status check_options(lf_model *m, size_t n, const lf_fit_options *o) {
         return lf_model_fail(m, LF_ERR_ARG, "fit: has_baseline must be 0 or 1, got %d", o->has_baseline);
     if (o->has_baseline && !isfinite(o->baseline))
         return lf_model_fail(m, LF_ERR_ARG, "fit: baseline must be finite, got %g", o->baseline);
+    if (m->rate_fn && o->mpi_comm)
+        return lf_model_fail(m, LF_ERR_ARG, "fit: a learning rate function (lf_model_set_rate_fn) cannot run over "
+                                            "MPI ranks (each rank would call its own)");
     if (o->progress_validation_steps != 0 && o->progress_validation_steps != 1)
         return lf_model_fail(m, LF_ERR_ARG, "fit: progress_validation_steps must be 0 or 1, got %d",
                              o->progress_validation_steps);
@@ -1477,6 +1495,9 @@ lf_status lf_model_set_learning_rate(lf_model *m, float learning_rate) {
     if (!(learning_rate > 0.0f) || !isfinite(learning_rate))
         return lf_model_fail(m, LF_ERR_ARG, "set_learning_rate: the learning rate must be finite and > 0, got %g",
                              (double)learning_rate);
+    if (m->rate_fn)
+        return lf_model_fail(m, LF_ERR_ARG, "set_learning_rate: the optimizer's learning rate follows a function "
+                                            "(lf_model_set_rate_fn) and cannot be set");
     if (m->opt.schedule.kind != LF_LR_CONSTANT) /* Keras' TypeError */
         return lf_model_fail(m, LF_ERR_ARG, "set_learning_rate: the optimizer's learning rate follows a schedule "
                                             "and cannot be set (compile with a constant rate to set it)");
@@ -1493,7 +1514,19 @@ lf_status lf_model_stop_training(lf_model *m) {
 uint64_t lf_model_iterations(const lf_model *m) { return m && m->compiled ? m->step : 0; }
 
 float lf_model_learning_rate(const lf_model *m) {
+    if (m && m->compiled && m->rate_fn) return (float)m->rate_fn(m->rate_ctx, m->step);
     return m && m->compiled ? lf_lr_schedule_rate(&m->opt.schedule, m->opt.learning_rate, m->step) : NAN;
+}
+
+lf_status lf_model_set_rate_fn(lf_model *m, lf_rate_fn fn, void *ctx) {
+    if (!m) return LF_ERR_ARG;
+    lf_status st = check_ready(m, "set_rate_fn");
+    if (st != LF_OK) return st;
+    if (fn && m->opt.schedule.kind != LF_LR_CONSTANT)
+        return lf_model_fail(m, LF_ERR_ARG, "set_rate_fn: the optimizer's learning rate follows a schedule "
+                                            "(compile with a constant rate to give a function)");
+    m->rate_fn = fn, m->rate_ctx = fn ? ctx : NULL;
+    return LF_OK;
 }
 
 lf_status lf_model_train_on_batch(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n,
@@ -1504,6 +1537,7 @@ lf_status lf_model_train_on_batch(lf_model *m, const lf_typed_array *x, const fl
     if (st == LF_OK) st = check_arrays(m, x, n, "train_on_batch");
     if (st == LF_OK) st = check_targets(m, y, n, "train_on_batch");
     if (st == LF_OK) st = check_weights(m, sample_weight, n, "train_on_batch", "sample weight");
+    if (st == LF_OK) st = rate_checked(m, "train_on_batch", &m->err);
     if (st != LF_OK) return st;
     size_t K = m->n_outputs;
     param_plan plan = {0};

@@ -229,6 +229,9 @@ struct lf_model {
                                 acc, val_acc, then per output the same */
     lf_history history;
     int stop_requested;      /* lf_model_stop_training during the fit under way */
+    lf_rate_fn rate_fn;      /* lf_model_set_rate_fn (NULL: the optimizer's rate) */
+    void *rate_ctx;
+    float step_rate;         /* rate_fn's rate of the next step (rate_checked) */
 };
 
 #define LF_LOAD_SLACK ((size_t)1 << 20)

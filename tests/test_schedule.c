@@ -232,11 +232,113 @@ static void test_fit(void) {
     lf_model_free(a), lf_model_free(b), lf_model_free(d), lf_model_free(e);
 }
 
+/* lf_model_set_rate_fn: a step function of the step count (a schedule of
+ * the caller's own), then NaN from step `bad_at` on; counts its calls */
+typedef struct steps_fn {
+    uint64_t bad_at;
+    size_t calls;
+} steps_fn;
+
+static double step_rate(void *ctx, uint64_t t) {
+    steps_fn *f = ctx;
+    f->calls++;
+    if (t >= f->bad_at) return t == f->bad_at ? NAN : -1.0;
+    return t < 3 ? 0.0 : t < 7 ? 0.05 : 0.01; /* 0 first: a warm-up's start, as Keras allows */
+}
+
+/* a rate function gives fit the weights of train_on_batch at its rates set
+ * by hand (a rate of 0 included: a step that moves nothing, the Adam
+ * state and count going on), train_on_batch uses it too; a rate that is
+ * not finite or below 0 fails the call before its step, with the weights
+ * of the steps done; the refusals; NULL gives back compile's rate */
+static void test_rate_fn(void) {
+    enum { N = 40, B = 8 };
+    float x[N * 3], y[N];
+    make_rows(x, y, N);
+    lf_optimizer c = lf_optimizer_default(LF_OPT_ADAM);
+    c.learning_rate = 0.05f;
+    lf_model *a = net(&c), *b = net(&c), *z = net(&c);
+    steps_fn f = {UINT64_MAX, 0};
+    CHECK(lf_model_set_rate_fn(a, step_rate, &f) == LF_OK, "set_rate_fn: %s", lf_model_error(a));
+    CHECK(lf_model_learning_rate(a) == 0.0f, "the next rate %g, want the function's 0",
+          (double)lf_model_learning_rate(a));
+    const float *xs[1] = {x};
+    lf_fit_options fo = lf_fit_defaults();
+    fo.epochs = 2, fo.batch_size = B, fo.shuffle = 0;
+    f.calls = 0;
+    CHECK(lf_model_fit(a, xs, y, N, &fo) == LF_OK && f.calls == 10, "fit: %s (%zu calls)", lf_model_error(a),
+          f.calls);
+    /* b: its first 3 steps at rate 0 through the function too
+     * (set_learning_rate refuses 0), the others at the rates set by hand */
+    steps_fn g = {UINT64_MAX, 0};
+    lf_model_set_rate_fn(b, step_rate, &g);
+    for (uint64_t t = 0; t < 10; t++) {
+        size_t at = (size_t)(t % (N / B)) * B;
+        lf_typed_array xa = {LF_DTYPE_FLOAT32, x + 3 * at};
+        const float *ys[1] = {y + at};
+        if (t == 3) { /* from here the rates by hand */
+            CHECK(lf_model_set_learning_rate(b, 0.05f) == LF_ERR_ARG &&
+                      strcmp(lf_model_error(b), "set_learning_rate: the optimizer's learning rate follows a "
+                                                "function (lf_model_set_rate_fn) and cannot be set") == 0,
+                  "set_learning_rate with a function: %s", lf_model_error(b));
+            lf_model_set_rate_fn(b, NULL, NULL);
+        }
+        if (t >= 3) lf_model_set_learning_rate(b, t < 7 ? 0.05f : 0.01f);
+        CHECK(lf_model_train_on_batch(b, &xa, ys, B, NULL, NULL, NULL) == LF_OK, "train_on_batch %llu: %s",
+              (unsigned long long)t, lf_model_error(b));
+    }
+    CHECK(same_weights(a, b), "a fit under the function is not train_on_batch at its rates");
+    /* the 3 steps at rate 0 moved no weight: z's weights after them are its
+     * initial ones, its step count 3 */
+    float w0[24], w3[24];
+    lf_get_weights(z, "h", 0, w0, 24);
+    steps_fn h = {UINT64_MAX, 0};
+    lf_model_set_rate_fn(z, step_rate, &h);
+    fo.epochs = 1, fo.steps_per_epoch = 3;
+    CHECK(lf_model_fit(z, xs, y, N, &fo) == LF_OK && lf_model_iterations(z) == 3, "fit of 3 steps: %s",
+          lf_model_error(z));
+    lf_get_weights(z, "h", 0, w3, 24);
+    CHECK(memcmp(w0, w3, sizeof w0) == 0, "a rate of 0 moved the weights");
+    /* NaN at step 5 (z at 3): two steps taken, then the message; -1 after */
+    h.bad_at = 5;
+    fo.epochs = 2, fo.steps_per_epoch = 0;
+    CHECK(lf_model_fit(z, xs, y, N, &fo) == LF_ERR_NUMERIC && lf_model_iterations(z) == 5 &&
+              strcmp(lf_model_error(z), "fit: the learning rate function gave nan at step 5: a rate must be "
+                                        "finite and >= 0") == 0,
+          "NaN at step 5: %s (iterations %llu)", lf_model_error(z), (unsigned long long)lf_model_iterations(z));
+    lf_typed_array xa = {LF_DTYPE_FLOAT32, x};
+    const float *ys[1] = {y};
+    lf_get_weights(z, "h", 0, w0, 24);
+    h.bad_at = 4;
+    CHECK(lf_model_train_on_batch(z, &xa, ys, B, NULL, NULL, NULL) == LF_ERR_NUMERIC &&
+              strcmp(lf_model_error(z), "train_on_batch: the learning rate function gave -1 at step 5: a rate "
+                                        "must be finite and >= 0") == 0 && lf_model_iterations(z) == 5,
+          "-1 in train_on_batch: %s", lf_model_error(z));
+    lf_get_weights(z, "h", 0, w3, 24);
+    CHECK(memcmp(w0, w3, sizeof w0) == 0, "a refused rate moved the weights");
+    /* refusals: a built-in schedule, before compile; compile forgets it */
+    lf_optimizer o = c;
+    o.schedule = lf_lr_schedule_default(LF_LR_EXPONENTIAL_DECAY);
+    o.schedule.decay_steps = 3, o.schedule.decay_rate = 0.5;
+    lf_model *s = net(&o), *u;
+    CHECK(lf_model_set_rate_fn(s, step_rate, &f) == LF_ERR_ARG &&
+              strcmp(lf_model_error(s), "set_rate_fn: the optimizer's learning rate follows a schedule (compile "
+                                        "with a constant rate to give a function)") == 0,
+          "a schedule and a function: %s", lf_model_error(s));
+    lf_model_create(&u, 1);
+    CHECK(lf_model_set_rate_fn(u, step_rate, &f) == LF_ERR_STATE && lf_model_set_rate_fn(NULL, NULL, NULL) ==
+          LF_ERR_ARG, "set_rate_fn before compile or on NULL");
+    CHECK(lf_model_set_rate_fn(a, NULL, NULL) == LF_OK && lf_model_learning_rate(a) == 0.05f,
+          "without the function: the rate %g, want compile's", (double)lf_model_learning_rate(a));
+    lf_model_free(a), lf_model_free(b), lf_model_free(z), lf_model_free(s), lf_model_free(u);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_schedule_XXXXXX");
     if (!mkdtemp(tmpdir)) return 2;
     test_rates();
     test_fit();
+    test_rate_fn();
     rmdir(tmpdir);
     return check_report("test_schedule");
 }

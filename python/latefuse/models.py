@@ -53,6 +53,7 @@ from ._cancel import _Cancel
 from . import layers as L
 from . import optimizers as _optimizers
 from . import schedules as _schedules
+from .schedules import _rate as schedules_rate
 from . import callbacks as _callbacks
 from . import losses as _losses
 from . import metrics as _metrics
@@ -1108,6 +1109,7 @@ class Model:
         self._pull_iterations()  # the steps done, also when fit fails or is interrupted
         if stop.cancelled is not None:
             raise stop.cancelled
+        self._raise_rate_error()
         if st:
             _lib.raise_model(self._handle, st)
         if errors:
@@ -1160,11 +1162,45 @@ class Model:
         each fit and step, from fit's callbacks, before save."""
         if self._compiled and self._c_compiled and self.optimizer is not None:
             self._pull_iterations()
-            if getattr(self.optimizer, "_schedule", None) is not None:
+            sched = getattr(self.optimizer, "_schedule", None)
+            if sched is not None and sched.kind is None:
+                self._attach_rate_fn(sched)  # one of your own: called before each step
+            if sched is not None:
                 return  # the library follows the schedule
             st = lib.lf_model_set_learning_rate(self._handle, self.optimizer.learning_rate)
             if st:
                 _lib.raise_model(self._handle, st)
+
+    def _attach_rate_fn(self, sched):
+        """A LearningRateSchedule of your own: the library asks it the rate
+        of each step, schedule(iterations) (lf_model_set_rate_fn), as
+        Keras' optimizer does.  An exception there or a rate that is not a
+        finite number >= 0 stops the step (its error kept in
+        self._rate_errors, raised when the call returns)."""
+        key = (id(self._handle), id(sched))
+        if getattr(self, "_rate_key", None) == key:
+            return  # attached to this C model already
+        errors = self._rate_errors = []
+
+        def rate(ctx, step):
+            try:
+                return schedules_rate(sched, step)
+            except BaseException as e:  # ctypes would print and drop it
+                errors.append(e)
+                return float("nan")
+        fn = _lib.RATE_FN(rate)
+        st = lib.lf_model_set_rate_fn(self._handle, fn, None)
+        if st:
+            _lib.raise_model(self._handle, st)
+        self._rate_fn, self._rate_key = fn, key  # alive as long as the model uses it
+
+    def _raise_rate_error(self):
+        """The error of a schedule of your own during the last call, if any"""
+        errors = getattr(self, "_rate_errors", None)
+        if errors:
+            e = errors[0]
+            del errors[:]
+            raise e
 
     def _attach_callbacks(self, cbs, params):
         """Keras' CallbackList: every callback's model and params, before
@@ -1335,6 +1371,7 @@ class Model:
         self._push_learning_rate()
         st = lib.lf_model_train_on_batch(self._handle, tab, ytab, n, _lib.ptr(sw), losses, accs)
         self._pull_iterations()
+        self._raise_rate_error()
         if st:
             _lib.raise_model(self._handle, st)
         self._touch()  # the other models holding these layers are behind

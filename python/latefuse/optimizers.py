@@ -90,13 +90,14 @@ class Optimizer:
         for k, v in self._settings().items():
             setattr(o, k, v)
         sched = getattr(self, "_schedule", None)
-        if sched is not None:  # its initial rate, and the schedule the library follows
-            if sched.kind is None:
-                raise ValueError("%s: a LearningRateSchedule of your own (%s) cannot run inside latefuse's fit, "
-                                 "which computes the rate of each step in C: use one of "
-                                 "latefuse.optimizers.schedules (ExponentialDecay, CosineDecay, ...), or a "
-                                 "constant learning_rate set per batch from a callback's on_train_batch_begin"
-                                 % (type(self).__name__, type(sched).__name__))
+        if sched is not None and sched.kind is None:
+            # a schedule of your own: the model calls it before each step
+            # (lf_model_set_rate_fn, Model._push_learning_rate); the
+            # library's own rate, which the model file keeps, is its rate
+            # now when that is > 0, else Keras' default 0.001
+            r = schedules._rate(sched, self.iterations)
+            o.learning_rate = r if r > 0 else 0.001
+        elif sched is not None:  # its initial rate, and the schedule the library follows
             o.learning_rate = sched._initial()
             o.schedule = sched._struct()
         o.use_ema = int(getattr(self, "use_ema", False))
@@ -125,14 +126,16 @@ class Optimizer:
         return cfg
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         """The optimizer of get_config()'s dict (a Keras config too: its
         "name", and ema_overwrite_frequency, loss_scale_factor and
-        gradient_accumulation_steps when None, are ignored)."""
+        gradient_accumulation_steps when None, are ignored); a schedule of
+        your own is found in custom_objects ({class name: class}), as
+        Keras'."""
         config = dict(config)
         config.pop("name", None)
         if isinstance(config.get("learning_rate"), dict):
-            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects)
         for k in ("ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps"):
             if k in config and config[k] is not None:
                 raise ValueError("%s.from_config: %s=%r is not supported (only None)" % (cls.__name__, k, config[k]))

@@ -9,10 +9,14 @@ Given to an optimizer as its learning_rate, as in Keras
 computes the rate of every step in C (lf_lr_schedule, latefuse.h), so
 fit runs at full speed and the model file keeps the schedule.  Calling a
 schedule, schedule(step), gives the rate the library uses at that step
-(lf_lr_schedule_rate).  A subclass of LearningRateSchedule with its own
-__call__ cannot run inside the library's fit: compile refuses it (set the
-rate per batch from a callback's on_train_batch_begin instead, with a
-constant-rate optimizer).
+(lf_lr_schedule_rate).  A subclass of LearningRateSchedule of your own
+(its __call__(step) and get_config) works as in Keras: the rate of each
+step of fit and train_on_batch is schedule(iterations), called in Python
+before the step (lf_model_set_rate_fn); a rate that is not a finite
+number >= 0 stops the call with an error, the weights those of the steps
+done.  The model file does not keep it (Keras needs the class to load one
+too): a loaded model trains at a constant rate.  serialize names its
+class, deserialize finds it in custom_objects.
 Also importable as latefuse.optimizers.schedules.
 """
 import ctypes
@@ -234,17 +238,40 @@ _BY_NAME = {c.__name__: c for c in (ExponentialDecay, InverseTimeDecay, Polynomi
 
 
 def serialize(schedule: LearningRateSchedule) -> Dict[str, Any]:
-    """Keras' serialize_keras_object of a built-in schedule."""
-    return {"module": "keras.optimizers.schedules", "class_name": type(schedule).__name__,
-            "config": schedule.get_config(), "registered_name": None}
+    """Keras' serialize_keras_object of a schedule (one of your own: its
+    module and class name)."""
+    cls = type(schedule)
+    if cls.kind is not None:
+        return {"module": "keras.optimizers.schedules", "class_name": cls.__name__,
+                "config": schedule.get_config(), "registered_name": None}
+    return {"module": cls.__module__, "class_name": cls.__name__, "config": schedule.get_config(),
+            "registered_name": cls.__name__}
 
 
-def deserialize(config: Dict[str, Any]) -> LearningRateSchedule:
-    """Keras' deserialize of serialize's dict (the built-in schedules)."""
+def deserialize(config: Dict[str, Any], custom_objects: Optional[Dict[str, Any]] = None) -> LearningRateSchedule:
+    """Keras' deserialize of serialize's dict: the built-in schedules, and
+    those of your own in custom_objects ({class name: class})."""
     name = config.get("class_name")
-    if name not in _BY_NAME:
-        raise ValueError("unknown learning rate schedule %r: one of %s" % (name, ", ".join(sorted(_BY_NAME))))
-    return _BY_NAME[name].from_config(config.get("config", {}))
+    cls = (custom_objects or {}).get(config.get("registered_name") or name) or \
+        (custom_objects or {}).get(name) or _BY_NAME.get(name)
+    if cls is None:
+        raise ValueError("unknown learning rate schedule %r: one of %s, or a class of your own given in "
+                         "custom_objects" % (name, ", ".join(sorted(_BY_NAME))))
+    return cls.from_config(config.get("config", {}))
+
+
+def _rate(schedule: LearningRateSchedule, step: int) -> float:
+    """A schedule of your own's rate at step (its __call__), checked: a
+    finite number >= 0, as the optimizer's step needs."""
+    v = schedule(int(step))
+    try:
+        r = float(v)
+    except (TypeError, ValueError):
+        r = None
+    if r is None or not math.isfinite(r) or r < 0:
+        raise ValueError("%s(%d) returned %r: a learning rate schedule must return a finite number >= 0"
+                         % (type(schedule).__name__, int(step), v))
+    return r
 
 
 def _from_file(d: Dict[str, Any], learning_rate: float) -> LearningRateSchedule:

@@ -141,10 +141,94 @@ def test_learning_rate_not_settable_and_configs():
     with pytest.raises(ValueError, match="decay_steps must be finite and > 0"):
         ExponentialDecay(0.1, 0, 0.5)
 
-    class Mine(LearningRateSchedule):
-        def __call__(self, step):
-            return 0.1 / (step + 1)
 
+class StepSchedule(LearningRateSchedule):
+    """A schedule of one's own, as Keras' docs write one
+    (keras/src/optimizers/schedules/learning_rate_schedule.py,
+    LearningRateSchedule's docstring): a step function of the step, 0 at
+    first (a warm-up's start, as the Transformer schedule's step 0)."""
+
+    def __init__(self, rates, every):
+        self.rates, self.every = list(rates), int(every)
+
+    def __call__(self, step):
+        return self.rates[min(int(step) // self.every, len(self.rates) - 1)]
+
+    def get_config(self):
+        return {"rates": self.rates, "every": self.every}
+
+
+def test_a_schedule_of_ones_own_is_train_on_batch_at_its_rates():
+    # Keras' optimizer takes rate schedule(iterations) at each step
+    # (keras/src/optimizers/base_optimizer.py _get_current_learning_rate)
+    sched = StepSchedule([0.02, 0.05, 0.01], 3)
     m, x, y = regression()
-    with pytest.raises(ValueError, match="a LearningRateSchedule of your own \\(Mine\\) cannot run inside"):
-        m.compile(SGD(learning_rate=Mine()), "mse")
+    w0 = m.get_weights()
+    m.compile(Adam(learning_rate=sched), "mse")
+    assert m.optimizer.learning_rate == 0.02
+    m.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    assert m.optimizer.iterations == 10 and m.optimizer.learning_rate == 0.01
+    ref, _, _ = regression()
+    ref.set_weights(w0)
+    ref.compile(Adam(learning_rate=0.5), "mse")
+    for t in range(10):
+        ref.optimizer.learning_rate = sched(t)
+        a = (t % 5) * 8
+        ref.train_on_batch(x[a:a + 8], y[a:a + 8])
+    for got, want in zip(m.get_weights(), ref.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    # train_on_batch under it: the same steps
+    tob, _, _ = regression()
+    tob.set_weights(w0)
+    tob.compile(Adam(learning_rate=StepSchedule([0.02, 0.05, 0.01], 3)), "mse")
+    for t in range(10):
+        a = (t % 5) * 8
+        tob.train_on_batch(x[a:a + 8], y[a:a + 8])
+    for got, want in zip(tob.get_weights(), ref.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    # a rate of 0 (a warm-up's start; Keras takes it): the steps move no
+    # weight, the count goes on; then the schedule's next rates
+    z, _, _ = regression()
+    z.compile(Adam(learning_rate=StepSchedule([0.0, 0.05], 3)), "mse")
+    assert z.optimizer.learning_rate == 0.0
+    z.fit(x, y, epochs=1, batch_size=8, steps_per_epoch=3, shuffle=False, verbose=0)
+    assert z.optimizer.iterations == 3 and z.optimizer.learning_rate == 0.05
+    for got, want in zip(z.get_weights(), w0):
+        np.testing.assert_array_equal(got, want)
+    z.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    assert not np.array_equal(z.get_weights()[0], w0[0])
+
+
+def test_a_schedule_of_ones_own_configs_and_errors():
+    opt = SGD(learning_rate=StepSchedule([0.1, 0.01], 5))
+    cfg = opt.get_config()
+    assert cfg["learning_rate"] == {"module": __name__, "class_name": "StepSchedule",
+                                    "config": {"rates": [0.1, 0.01], "every": 5}, "registered_name": "StepSchedule"}
+    again = SGD.from_config(cfg, custom_objects={"StepSchedule": StepSchedule})
+    assert isinstance(again._schedule, StepSchedule) and again._schedule.get_config() == cfg["learning_rate"]["config"]
+    assert again.learning_rate == 0.1
+    with pytest.raises(ValueError, match="unknown learning rate schedule 'StepSchedule'.*custom_objects"):
+        SGD.from_config(cfg)
+    # a rate that is not a finite number >= 0: fit stops before that step
+    # with the schedule's name and step, the weights those of the steps done
+    for bad, shown in ((float("nan"), "nan"), (-0.5, "-0.5"), ("fast", "'fast'"), (None, "None")):
+        m, x, y = regression()
+        m.compile(SGD(learning_rate=StepSchedule([0.05, bad], 4)), "mse")
+        with pytest.raises(ValueError, match=r"^StepSchedule\(4\) returned %s: a learning rate schedule must return "
+                                             r"a finite number >= 0$" % shown.replace("(", "\\(")):
+            m.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+        assert m.optimizer.iterations == 4
+        with pytest.raises(ValueError, match=r"^StepSchedule\(4\) returned"):
+            m.train_on_batch(x[:8], y[:8])
+        assert m.optimizer.iterations == 4
+    # an exception in the schedule is raised as it is
+    class Broken(LearningRateSchedule):
+        def __call__(self, step):
+            if step == 2:
+                raise KeyError("no rate for step 2")
+            return 0.01
+    m, x, y = regression()
+    m.compile(SGD(learning_rate=Broken()), "mse")
+    with pytest.raises(KeyError, match="no rate for step 2"):
+        m.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert m.optimizer.iterations == 2
