@@ -518,8 +518,9 @@ int lf_conv1d(lf_model *m, int x, size_t filters, size_t kernel_size, size_t str
  * generic loop (zero_output_for_mask False); with return_sequences the
  * output carries x's mask (unreversed, as Keras), else none.  lf_set_l2
  * penalises the kernel (Keras' kernel_regularizer); lf_set_rnn_dropout
- * sets dropout and recurrent_dropout.  Not available: return_state,
- * stateful, other activations, GRU's reset_after false. */
+ * sets dropout and recurrent_dropout; lf_set_rnn_state Keras' return_state
+ * and initial_state.  Not available: stateful, other activations, GRU's
+ * reset_after false. */
 int lf_lstm(lf_model *m, int x, size_t units, int use_bias, int unit_forget_bias, int return_sequences,
             int go_backwards, const char *name);
 int lf_gru(lf_model *m, int x, size_t units, int use_bias, int return_sequences, int go_backwards,
@@ -531,7 +532,8 @@ int lf_gru(lf_model *m, int x, size_t units, int use_bias, int return_sequences,
  * x (batch, T, D) as lf_lstm (return_sequences, go_backwards, the padding
  * mask, the l2 and lf_set_rnn_dropout alike).  Weights: kernel (D, units)
  * glorot_uniform, recurrent_kernel (units, units) orthogonal, bias (units)
- * zeros.  Not available: return_state, stateful. */
+ * zeros.  return_state and initial_state: lf_set_rnn_state.  Not available:
+ * stateful. */
 int lf_simple_rnn(lf_model *m, int x, size_t units, lf_activation act, int use_bias, int return_sequences,
                   int go_backwards, const char *name);
 
@@ -546,7 +548,8 @@ int lf_simple_rnn(lf_model *m, int x, size_t units, lf_activation act, int use_b
  * back to time order with return_sequences); their outputs y, y_rev are
  * merged by merge_mode: LF_BIDI_CONCAT [y, y_rev] on the last axis (2
  * units), LF_BIDI_SUM y + y_rev, LF_BIDI_MUL y * y_rev, LF_BIDI_AVE (y +
- * y_rev) / 2.  Output (batch, T, units or 2 units) with return_sequences,
+ * y_rev) / 2, or LF_BIDI_NONE (Keras' None): two outputs, [y, y_rev], read
+ * through lf_output_view.  Output (batch, T, units or 2 units) with return_sequences,
  * else (batch, units or 2 units) (each copy's last step: the backward
  * copy's is at t = 0).  A padding mask on x: a masked step keeps each
  * copy's states; with return_sequences its output is ZEROS in both copies
@@ -559,11 +562,14 @@ int lf_simple_rnn(lf_model *m, int x, size_t units, lf_activation act, int use_b
  * "<name>.forward.bias", "<name>.backward.kernel", ... (Keras'
  * get_weights order).  lf_set_l2 penalises both kernels;
  * lf_set_rnn_dropout sets the wrapped layer's dropout, which each copy
- * draws its own masks of.  Not available:
- * merge_mode None (a list of two outputs), a separate backward_layer,
- * return_state, stateful, and what the wrapped layer does not offer. */
+ * draws its own masks of; lf_set_rnn_state the wrapped layer's
+ * return_state and Keras' initial_state.  Not available: a separate
+ * backward_layer, stateful, and what the wrapped layer does not offer. */
 typedef enum lf_rnn_cell { LF_RNN_LSTM = 0, LF_RNN_GRU, LF_RNN_SIMPLE } lf_rnn_cell;
-typedef enum lf_bidi_merge { LF_BIDI_CONCAT = 1, LF_BIDI_SUM, LF_BIDI_MUL, LF_BIDI_AVE } lf_bidi_merge;
+typedef enum lf_bidi_merge {
+    LF_BIDI_CONCAT = 1, LF_BIDI_SUM, LF_BIDI_MUL, LF_BIDI_AVE,
+    LF_BIDI_NONE /* Keras' merge_mode None: two outputs, [forward, backward] (lf_output_view) */
+} lf_bidi_merge;
 int lf_bidirectional(lf_model *m, int x, lf_rnn_cell cell, size_t units, lf_activation act, int use_bias,
                      int unit_forget_bias, int return_sequences, lf_bidi_merge merge_mode, const char *name);
 
@@ -585,6 +591,42 @@ int lf_bidirectional(lf_model *m, int x, lf_rnn_cell cell, size_t units, lf_acti
  * model file keeps them as the layer's "dropout" and "recurrent_dropout"
  * (written when not 0). */
 lf_status lf_set_rnn_dropout(lf_model *m, int node, float dropout, float recurrent_dropout);
+
+/* Keras' return_state and initial_state of an LSTM, GRU, SimpleRNN or
+ * Bidirectional node (keras/src/layers/rnn/rnn.py, bidirectional.py), set
+ * before any layer reads it and before compile (LF_ERR_STATE).
+ * return_state != 0 makes the node one of several outputs, in Keras'
+ * order: the output (with return_sequences false the last step's, so equal
+ * to h, as Keras), then the final states: LSTM h, c; GRU and SimpleRNN h;
+ * Bidirectional the merged output (with LF_BIDI_NONE the forward and the
+ * backward outputs), then the forward copy's states, then the backward
+ * copy's.  With a padding mask the states are those after each row's last
+ * real step (a masked step keeps them; a row without one: the initial
+ * states).  Such a node (and a Bidirectional with LF_BIDI_NONE) is read
+ * only through lf_output_view.  initial_state: n_initial node ids added
+ * before it (0 and NULL: zero states, Keras' default), in the order of the
+ * states above, each of shape (units): the states before the first step;
+ * gradients flow into them.  The encoder-decoder idiom `_, h, c =
+ * LSTM(64, return_state=True)(x); LSTM(64)(y, initial_state=[h, c])` is
+ * lf_lstm + lf_set_rnn_state(m, enc, 1, NULL, 0), two lf_output_view, then
+ * lf_lstm + lf_set_rnn_state(m, dec, 0, hc, 2).  Errors name the layer:
+ * "LSTM 'dec': initial_state has 1 tensors; it needs 2 (h and c)".  The
+ * model file keeps return_state (written when set) and the initial states
+ * as the layer's inbound layers after x. */
+lf_status lf_set_rnn_state(lf_model *m, int node, int return_state, const int *initial_state, size_t n_initial);
+
+/* Output k of node `node` (Keras' list of a layer's outputs: lf_set_rnn_state,
+ * LF_BIDI_NONE) as a node other layers can read: a new OutputView node
+ * with that output's shape and padding mask (NULL name: "<node>.out<k>"),
+ * whose gradient is added to the node's (a node's outputs used by several
+ * layers get their gradients summed).  A node of one output is its own
+ * output 0: `node` is returned, no node added.  -1 (sticky) when k is not
+ * one of its outputs.  The summary prints no row for a view, and "node[0][k]"
+ * where a layer reads it, as Keras. */
+int lf_output_view(lf_model *m, int node, size_t k, const char *name);
+/* The outputs of a node: 1 for most, more for the nodes above; 0 when node
+ * is not one. */
+size_t lf_node_num_outputs(const lf_model *m, int node);
 
 /* LayerNormalization(axis=-1, epsilon, center, scale) over the last axis of
  * a rank 1..3 x (Keras' defaults: epsilon 1e-3, center and scale on): each

@@ -172,6 +172,9 @@ lf_status lf_model_compile_outputs(lf_model *m, size_t n_out, const int *outputs
             return lf_model_fail(m, LF_ERR_ARG, n_out > 1 ? "compile: output '%s' is an input layer"
                                                           : "compile: the output is an input layer",
                                  out->name);
+        if (out->n_outs > 1)
+            return lf_model_fail(m, LF_ERR_ARG, "compile: output '%s' has %zu outputs (Keras returns a list); "
+                                 "pick one with lf_output_view", out->name, out->n_outs);
         /* the categorical losses score one distribution per sample: a (T, C)
          * output would be scored as one distribution over T x C values,
          * unlike Keras' per-step loss */
@@ -314,18 +317,38 @@ lf_status lf_model_summary(const lf_model *m, FILE *f) {
     fprintf(f, "%-50s %-20s %10s  %s\n", "Layer (type)", "Output Shape", "Param #", "Connected to");
     fputs(dbl, f);
     size_t trainable = 0, fixed = 0;
+    size_t last = m->n_nodes; /* the last row printed: views print none */
+    while (last > 0 && m->nodes[last - 1].kind == LF_K_OUTPUT_VIEW) last--;
     for (size_t i = 0; i < m->n_nodes; i++) {
         const lf_node *nd = &m->nodes[i];
-        char lt[96], shape[96], conn[160];
+        if (nd->kind == LF_K_OUTPUT_VIEW) continue; /* Keras: not a layer; named node[0][k] where read */
+        char lt[96], shape[256], conn[160];
         snprintf(lt, sizeof lt, "%s (%s)", nd->name, lf_type_of(nd)->type);
         lf_shape_str(nd, shape, sizeof shape);
+        if (nd->n_outs > 1 && lf_type_of(nd)->outputs) { /* Keras' list: [(None, 8), (None, 8)] */
+            lf_out_view v[LF_MAX_OUTS];
+            size_t n = lf_type_of(nd)->outputs(m, nd, v), used = 1;
+            shape[0] = '[', shape[1] = '\0';
+            for (size_t k = 0; k < n && used < sizeof shape; k++) {
+                lf_node tmp = *nd;
+                tmp.rank = v[k].rank;
+                memcpy(tmp.shape, v[k].shape, sizeof tmp.shape);
+                char one[96];
+                lf_shape_str(&tmp, one, sizeof one);
+                used += (size_t)snprintf(shape + used, sizeof shape - used, "%s%s", k ? ", " : "", one);
+            }
+            if (used < sizeof shape) snprintf(shape + used, sizeof shape - used, "]");
+        }
         conn[0] = '\0';
         size_t used = 0;
         for (size_t j = 0; j < nd->n_in + 2; j++) {
             int src = j < nd->n_in ? nd->in[j] : j == nd->n_in ? nd->gate : nd->mask;
             if (src < 0) continue;
-            int w = snprintf(conn + used, sizeof conn - used, "%s%s", used ? ", " : "",
-                             m->nodes[src].name);
+            const lf_node *sn = &m->nodes[src];
+            int w = sn->kind == LF_K_OUTPUT_VIEW
+                        ? snprintf(conn + used, sizeof conn - used, "%s%s[0][%zu]", used ? ", " : "",
+                                   m->nodes[sn->in[0]].name, sn->view)
+                        : snprintf(conn + used, sizeof conn - used, "%s%s", used ? ", " : "", sn->name);
             if (w < 0 || (size_t)w >= sizeof conn - used) break;
             used += (size_t)w;
         }
@@ -335,7 +358,7 @@ lf_status lf_model_summary(const lf_model *m, FILE *f) {
         size_t nw = lf_node_weights(m, nd, w);
         for (size_t j = 0; j < nw; j++) fixed += w[j].fixed || nd->frozen ? lf_weight_count(&w[j]) : 0;
         trainable += nd->n_params;
-        fputs(i + 1 < m->n_nodes ? rule : dbl, f);
+        fputs(i + 1 < last ? rule : dbl, f);
     }
     if (m->n_nodes == 0) fputs(dbl, f);
     size_t total = trainable;

@@ -58,7 +58,8 @@
     X(LF_K_RANDOM_BRIGHTNESS, lf_type_random_brightness) \
     X(LF_K_RANDOM_ZOOM, lf_type_random_zoom) \
     X(LF_K_RANDOM_ROTATION, lf_type_random_rotation) \
-    X(LF_K_CATEGORY_ENCODING, lf_type_category_encoding)
+    X(LF_K_CATEGORY_ENCODING, lf_type_category_encoding) \
+    X(LF_K_OUTPUT_VIEW, lf_type_output_view)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -122,6 +123,12 @@ typedef struct lf_node {
     int unit_forget_bias; /* LSTM: the forget gate's bias starts at 1 */
     int cell;            /* Bidirectional: the wrapped layer, LF_RNN_* */
     int merge_mode;      /* Bidirectional: LF_BIDI_* */
+    int return_state;    /* LSTM, GRU, SimpleRNN, Bidirectional: Keras' return_state */
+    size_t units;        /* LSTM, GRU, SimpleRNN, Bidirectional: units (infer) */
+    size_t n_outs;       /* outputs of the node: 0 or 1 one (its shape), more: views
+                            into its one buffer (its record's `outputs`), read
+                            only through OutputView nodes (layers/view.c) */
+    size_t view;         /* OutputView: the output it views */
     size_t param_off;    /* offset into the flat parameter block */
     size_t n_params;
     size_t aux_per_row;  /* scratch floats per batch row (see graph.c) */

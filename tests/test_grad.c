@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAXIN 4
+#define MAXIN 8
 
 /* The loss of a pass; a training pass (batch statistics, augmentation)
  * starts from the generator state *rng so that every pass draws the same */
@@ -112,7 +112,7 @@ static void fd_check_wide(const char *what, lf_model *m, float **x, const float 
                     num[at] = 0.0f;
                 }
     }
-    char label[160];
+    char label[200];
     snprintf(label, sizeof label, "%s: parameter gradients", what);
     compare_grads(label, ana, num, np);
     for (size_t i = 0; i < ni; i++) {
@@ -849,17 +849,25 @@ static void rnn_run(const char *what, lf_model *m, int h, uint64_t seed) { rnn_r
 
 /* training 1: a training pass, whose dropout masks every pass redraws the
  * same (fd_check's generator state) */
+static void rnn_run_scaled(const char *what, lf_model *m, int h, uint64_t seed, int training, float scale);
 static void rnn_run_mode(const char *what, lf_model *m, int h, uint64_t seed, int training) {
+    rnn_run_scaled(what, m, h, seed, training, 3);
+}
+
+/* the head's kernel scaled by `scale`; above 3, the fourth-order
+ * difference (fd_check_wide), whose float32 noise stays below the
+ * tolerance at that scale */
+static void rnn_run_scaled(const char *what, lf_model *m, int h, uint64_t seed, int training, float scale) {
     int o = lf_dense(m, h, 2, LF_ACT_LINEAR, 1, "o");
     lf_status st = lf_model_compile(m, o, LF_LOSS_MSE, NULL);
     CHECK(st == LF_OK, "%s: compile: %s", what, lf_model_error(m));
     if (st != LF_OK) return;
-    scale_kernel(m, "o", 3);
+    scale_kernel(m, "o", scale);
     enum { N = 5, T = 4 };
     data d = make_data(m, N, LF_LOSS_MSE, seed);
     fill_ids(d.x[0], N, T, 9, seed + 7);
     d.x[0][1] = 0.0f;
-    fd_check_mode(what, m, d.x, d.t, N, 0, training);
+    fd_check_wide(what, m, d.x, d.t, N, 0, training, scale > 3);
     free_data(&d);
 }
 
@@ -933,6 +941,80 @@ static void test_bidirectional(void) {
                 snprintf(what, sizeof what, "Bidirectional(%s, merge_mode %d, mask %d, return_sequences %d, bias %d)",
                          cell == 2 ? "SimpleRNN" : cell == 1 ? "GRU" : "LSTM", mode, mask_zero, seqs, bias);
                 rnn_run(what, m, h, 3100 + 16 * cell + 4 * mode + k);
+                lf_model_free(m);
+            }
+}
+
+/* Keras' return_state and initial_state (lf_set_rnn_state, lf_output_view):
+ * an encoder (LSTM, GRU or SimpleRNN over the masked sum, return_state,
+ * return_sequences and go_backwards both ways) whose output and final
+ * states all reach the loss, its states the initial states of a decoder
+ * over a second sequence; in some cases the decoder's initial states are
+ * model inputs instead (their gradients checked as inputs).  Gradients
+ * arrive at every output of the encoder node: through its views, and
+ * through the decoder's initial states.  Bidirectional (merge_mode None,
+ * return_state) likewise, its four or two states the initial states of a
+ * second Bidirectional */
+static void test_rnn_state(void) {
+    for (int bidi = 0; bidi <= 1; bidi++)
+        for (int cell = 0; cell <= 2; cell++)
+            for (int k = 0; k < 8; k++) {
+                int mask_zero = k & 1, seqs = (k >> 1) & 1, back = !bidi && ((k >> 2) & 1);
+                int from_inputs = bidi && ((k >> 2) & 1);
+                size_t n_st = (cell == 0 ? 2 : 1) * (bidi ? 2 : 1);
+                lf_model *m;
+                lf_model_create(&m, 5000 + 64 * bidi + 8 * cell + k);
+                int ids = lf_input_shape(m, 1, (size_t[]){4}, LF_DTYPE_INT32, "ids");
+                int x = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "x");
+                int x2 = lf_input_shape(m, 2, (size_t[]){2, 2}, LF_DTYPE_FLOAT32, "x2");
+                int s0[4] = {-1, -1, -1, -1};
+                for (size_t i = 0; from_inputs && i < n_st; i++) {
+                    char nm[8];
+                    snprintf(nm, sizeof nm, "s%zu", i);
+                    s0[i] = lf_input(m, 3, nm);
+                }
+                int e = lf_embedding(m, ids, 9, 3, mask_zero, "emb");
+                int s = lf_add(m, 2, (int[]){e, x}, "sum");
+                int enc = bidi ? lf_bidirectional(m, s, (lf_rnn_cell)cell, 3, LF_ACT_TANH, 1, 1, seqs, LF_BIDI_NONE, "enc")
+                          : cell == 2 ? lf_simple_rnn(m, s, 3, LF_ACT_TANH, 1, seqs, back, "enc")
+                          : cell == 1 ? lf_gru(m, s, 3, 1, seqs, back, "enc")
+                                      : lf_lstm(m, s, 3, 1, 1, seqs, back, "enc");
+                CHECK(lf_set_rnn_state(m, enc, 1, NULL, 0) == LF_OK, "%s", lf_model_error(m));
+                size_t n_y = bidi ? 2 : 1, n_out = n_y + n_st;
+                CHECK(lf_node_num_outputs(m, enc) == n_out, "outputs: %zu", lf_node_num_outputs(m, enc));
+                int v[8], parts[12], np = 0;
+                for (size_t i = 0; i < n_out; i++) v[i] = lf_output_view(m, enc, i, NULL);
+                for (size_t i = 0; i < n_y; i++) parts[np++] = seqs ? lf_flatten(m, v[i], NULL) : v[i];
+                for (size_t i = 0; i < n_st; i++) {
+                    parts[np++] = v[n_y + i];
+                    if (!from_inputs) s0[i] = v[n_y + i];
+                }
+                /* with the padding mask, the decoder reads the masked sequence: a masked step, and a
+                 * fully padded row, keep its initial states */
+                int di = mask_zero ? s : x2;
+                if (mask_zero) parts[np++] = lf_flatten(m, x2, NULL); /* x2 reaches the loss another way */
+                int dec = bidi ? lf_bidirectional(m, di, (lf_rnn_cell)cell, 3, LF_ACT_TANH, 1, 1, 0, LF_BIDI_CONCAT, "dec")
+                          : cell == 2 ? lf_simple_rnn(m, di, 3, LF_ACT_TANH, 1, 0, 0, "dec")
+                          : cell == 1 ? lf_gru(m, di, 3, 1, 0, 0, "dec")
+                                      : lf_lstm(m, di, 3, 1, 1, 0, 0, "dec");
+                CHECK(lf_set_rnn_state(m, dec, 0, s0, n_st) == LF_OK, "%s", lf_model_error(m));
+                parts[np++] = dec;
+                int h = lf_concatenate(m, (size_t)np, parts, "cat");
+                for (int w = 0; w < (bidi ? 6 : 3); w++) {
+                    fill_weight(m, "enc", (size_t)w, w % 3 == 2 ? -0.5f : -1.0f, w % 3 == 2 ? 0.5f : 1.0f,
+                                5100 + 7 * (uint64_t)k + (uint64_t)w);
+                    fill_weight(m, "dec", (size_t)w, w % 3 == 2 ? -0.5f : -1.0f, w % 3 == 2 ? 0.5f : 1.0f,
+                                5200 + 7 * (uint64_t)k + (uint64_t)w);
+                }
+                fill_weight(m, "emb", 0, -1, 1, 5150);
+                char what[120];
+                snprintf(what, sizeof what, "%s%s(return_state, mask %d, return_sequences %d, go_backwards %d; "
+                         "initial states: %s)", bidi ? "Bidirectional " : "",
+                         cell == 2 ? "SimpleRNN" : cell == 1 ? "GRU" : "LSTM", mask_zero, seqs, back,
+                         from_inputs ? "inputs" : "encoder");
+                /* the head scaled up: the initial c's gradient through two forget gates stands above
+                 * the tolerance */
+                rnn_run_scaled(what, m, h, 5300 + 64 * bidi + 8 * cell + k, 0, 6);
                 lf_model_free(m);
             }
 }
@@ -1124,6 +1206,7 @@ int main(void) {
     test_bidirectional();
     test_bidirectional_stacked();
     test_rnn_dropout();
+    test_rnn_state();
     test_embedding_l2();
     test_bias_l2();
     return check_report("test_grad");

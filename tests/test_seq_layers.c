@@ -1038,9 +1038,10 @@ static void test_bidirectional(void) {
         const char *from, *to, *msg;
     } cases[] = {
         {"\"merge_mode\":\"concat\"", "\"merge_mode\":null",
-         "layer 'bidirectional': Bidirectional: merge_mode null (a list of two outputs) is not available"},
+         "layer 'bidirectional_1': Bidirectional: input 'bidirectional' has 2 outputs (Keras returns a list); "
+         "pick one with lf_output_view"},
         {"\"merge_mode\":\"ave\"", "\"merge_mode\":\"max\"",
-         "layer 'bidirectional_1': Bidirectional: 'merge_mode' must be \"concat\", \"sum\", \"mul\" or \"ave\""},
+         "layer 'bidirectional_1': Bidirectional: 'merge_mode' must be \"concat\", \"sum\", \"mul\", \"ave\" or null"},
         {"{\"type\":\"GRU\"", "{\"type\":\"Dense\"", "'layer' must be an object whose 'type' is"},
         {"\"reset_after\":true,", "\"reset_after\":true,\"inbound\":[],",
          "layer 'bidirectional_1': Bidirectional's layer: unknown field 'inbound'"},
@@ -1067,7 +1068,7 @@ static void test_bidirectional(void) {
     lf_model_free(m);
     unlink(path);
     const char *errs[] = {"Bidirectional: units must be in 1..67108864, got 0",
-                          "Bidirectional: unknown merge_mode 0 (LF_BIDI_CONCAT, _SUM, _MUL or _AVE)",
+                          "Bidirectional: unknown merge_mode 0 (LF_BIDI_CONCAT, _SUM, _MUL, _AVE or _NONE)",
                           "Bidirectional: unknown wrapped layer 3 (LF_RNN_LSTM, LF_RNN_GRU or LF_RNN_SIMPLE)",
                           "Bidirectional: input 'v' has shape (None, 12); it needs rank 3 (batch, steps, features)",
                           "unknown activation 42"};

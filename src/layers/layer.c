@@ -90,6 +90,15 @@ int lf_node_add(lf_model *m, const lf_layer_type *t, lf_kind kind, lf_node proto
                 size_t n_in, const char *name) {
     if (!m || lf_build_stuck(m)) return -1;
     proto.kind = kind;
+    /* a node of several outputs is read through its views only (view.c) */
+    for (size_t i = 0; i < n_in + 2 && !t->views; i++) {
+        int src = i < n_in ? in[i] : i == n_in ? proto.gate : proto.mask;
+        if (src >= 0 && (size_t)src < m->n_nodes && m->nodes[src].n_outs > 1)
+            return lf_build_fail(m, LF_ERR_ARG,
+                                 "%s: input '%s' has %zu outputs (Keras returns a list); pick one with "
+                                 "lf_output_view", t->type, m->nodes[src].name, m->nodes[src].n_outs),
+                   -1;
+    }
     if (t->infer && !t->infer(m, t, &proto, in, n_in)) return -1;
     /* a kind that sets no shape keeps its first input's when its dim is the
      * same (activations, dropout, elementwise merges), else is flat */

@@ -68,6 +68,17 @@ typedef struct lf_weight {
     int bias_l2;           /* the node's bias_l2 penalty applies to it */
 } lf_weight;
 
+/* One output of a node with several (Keras' layer that returns a list:
+ * LSTM(return_state=True), Bidirectional(merge_mode=None)): the node's one
+ * buffer (B, nd->dim) holds them side by side in each row, output k the
+ * values [off, off + its dim) of the row, shaped shape[0..rank); seq_mask
+ * the node owning its padding mask, -1 if none (Keras' compute_mask). */
+#define LF_MAX_OUTS 8
+typedef struct lf_out_view {
+    size_t off, rank, shape[LF_MAX_RANK];
+    int seq_mask;
+} lf_out_view;
+
 /* What a forward or backward pass of one node works on.  graph.c fills it:
  * the buffers of the node and of its inputs (in the order of nd->in) and
  * the graph-level facts a kind may need. */
@@ -148,6 +159,13 @@ struct lf_layer_type {
      * the recurrent layers draw only with dropout set, so that adding the
      * option left the other nodes' draw ids, and their bits, as they were */
     int (*draws_if)(const lf_node *nd);
+    /* When not NULL and nd->n_outs > 1: fills v (room for LF_MAX_OUTS)
+     * with the node's outputs and returns their count, nd->n_outs.  Only an
+     * OutputView node (layers/view.c) reads such a node: lf_node_add
+     * refuses any other reader, compile refuses it as a model output. */
+    size_t (*outputs)(const lf_model *m, const lf_node *nd, lf_out_view *v);
+    int views;                 /* the kind may read a node of several outputs
+                                  (OutputView) */
     int dx_assign;             /* one input, whose gradient backward can write
                                   whole (lf_layer_ctx.dx_fresh) */
 

@@ -117,10 +117,32 @@ static int cell_of(const lf_node *nd) {
     return nd->kind == LF_K_BIDIRECTIONAL ? nd->cell : nd->kind == LF_K_GRU ? 1 : nd->kind == LF_K_SIMPLE_RNN ? 2 : 0;
 }
 
-/* units of one direction: the output's last axis, half of it for a concat */
-static size_t units_of(const lf_node *nd) {
-    size_t w = nd->shape[nd->rank - 1];
-    return nd->kind == LF_K_BIDIRECTIONAL && nd->merge_mode == LF_BIDI_CONCAT ? w / 2 : w;
+/* units of one direction (infer keeps them) */
+static size_t units_of(const lf_node *nd) { return nd->units; }
+
+/* the states of one copy of cell: LSTM h, c; GRU and SimpleRNN h */
+static size_t states_of(int cell) { return cell == 0 ? 2 : 1; }
+
+/* copies of the cell: Bidirectional 2, else 1 */
+static size_t copies_of(const lf_node *nd) { return nd->kind == LF_K_BIDIRECTIONAL ? 2 : 1; }
+
+/* one copy's output per row: T u with return_sequences, else u */
+static size_t out_len(const lf_node *nd, size_t T, size_t u) { return nd->return_sequences ? T * u : u; }
+
+/* the output values per row before the states: one copy's (merged: sum,
+ * mul, ave), or both side by side (concat, interleaved by step; None, one
+ * after the other) */
+static size_t y_len(const lf_node *nd, size_t T, size_t u) {
+    size_t o = out_len(nd, T, u);
+    return nd->kind == LF_K_BIDIRECTIONAL && (nd->merge_mode == LF_BIDI_CONCAT || nd->merge_mode == LF_BIDI_NONE)
+               ? 2 * o : o;
+}
+
+/* Keras' outputs of the call: [y] (or [y_forward, y_backward] with
+ * merge_mode None), then with return_state each copy's states (LSTM h, c) */
+static size_t outs_of(const lf_node *nd, int cell) {
+    size_t n = nd->kind == LF_K_BIDIRECTIONAL && nd->merge_mode == LF_BIDI_NONE ? 2 : 1;
+    return n + (nd->return_state ? copies_of(nd) * states_of(cell) : 0);
 }
 
 static rnn_geom geom_of(const lf_model *m, const lf_node *nd) {
@@ -155,7 +177,8 @@ static size_t dir_aux(const rnn_geom *g) {
 static size_t node_aux(const lf_node *nd, const rnn_geom *g) {
     size_t per = dir_aux(g);
     if (nd->kind != LF_K_BIDIRECTIONAL) return per;
-    return 2 * per + (nd->merge_mode == LF_BIDI_CONCAT ? 0 : 2 * (nd->return_sequences ? g->T * g->u : g->u));
+    int own = nd->merge_mode == LF_BIDI_CONCAT || nd->merge_mode == LF_BIDI_NONE; /* written straight to y */
+    return 2 * per + (own ? 0 : 2 * out_len(nd, g->T, g->u));
 }
 
 /* a node draws in training only with a dropout set */
@@ -175,14 +198,14 @@ static inline float sigm(float v) { return 1.0f / (1.0f + expf(-v)); }
  * go_backwards (and unit_forget_bias) in nd; Bidirectional (op 3) also the
  * cell and merge_mode */
 static int rnn_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
-    const lf_node *x = lf_input_node(m, t->type, in, n_in, 2);
+    const lf_node *x = lf_input_node(m, t->type, in, n_in ? 1 : 0, 2);
     if (!x) return 0;
     int bidi = t->op == 3, cell = bidi ? nd->cell : t->op;
     if (bidi && (cell < LF_RNN_LSTM || cell > LF_RNN_SIMPLE))
         return lf_build_fail(m, LF_ERR_ARG, "%s: unknown wrapped layer %d (LF_RNN_LSTM, LF_RNN_GRU or LF_RNN_SIMPLE)",
                              t->type, cell);
-    if (bidi && (nd->merge_mode < LF_BIDI_CONCAT || nd->merge_mode > LF_BIDI_AVE))
-        return lf_build_fail(m, LF_ERR_ARG, "%s: unknown merge_mode %d (LF_BIDI_CONCAT, _SUM, _MUL or _AVE)",
+    if (bidi && (nd->merge_mode < LF_BIDI_CONCAT || nd->merge_mode > LF_BIDI_NONE))
+        return lf_build_fail(m, LF_ERR_ARG, "%s: unknown merge_mode %d (LF_BIDI_CONCAT, _SUM, _MUL, _AVE or _NONE)",
                              t->type, nd->merge_mode);
     if (bidi && nd->go_backwards)
         return lf_build_fail(m, LF_ERR_ARG, "%s: the wrapped layer's go_backwards must be false", t->type);
@@ -198,8 +221,33 @@ static int rnn_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
     if (!lf_mul_ok(D + u + 2, G, &nw) || nw > LF_ARCH_MAX_DIM || !lf_mul_ok(T, G, &tg) || tg > LF_ARCH_MAX_DIM)
         return lf_build_fail(m, LF_ERR_ARG, "%s: %zu units over %zu steps of %zu features are too many", t->type,
                              u, T, D);
+    /* Keras' initial_state: the inputs after x, each (u) (Bidirectional:
+     * the forward copy's, then the backward copy's) */
+    size_t n_st = (bidi ? 2 : 1) * states_of(cell);
+    if (n_in > 1 && n_in != 1 + n_st)
+        return lf_build_fail(m, LF_ERR_ARG, "%s: initial_state has %zu tensors; it needs %zu (%s)", t->type,
+                             n_in - 1, n_st, cell == 0 ? (bidi ? "h and c of each direction" : "h and c")
+                                                       : (bidi ? "h of each direction" : "h"));
+    for (size_t i = 1; i < n_in; i++) {
+        const lf_node *s0 = in[i] >= 0 && (size_t)in[i] < m->n_nodes ? &m->nodes[in[i]] : NULL;
+        if (!s0) return lf_build_fail(m, LF_ERR_ARG, "%s: initial_state %zu is not a node of this model (id %d)",
+                                      t->type, i - 1, in[i]);
+        if (s0->rank != 1 || s0->dim != u) {
+            char sh[96];
+            lf_shape_str(s0, sh, sizeof sh);
+            return lf_build_fail(m, LF_ERR_SHAPE, "%s: initial_state %zu ('%s') has shape %s; it needs (None, %zu)",
+                                 t->type, i - 1, s0->name, sh, u);
+        }
+    }
+    nd->units = u;
+    nd->n_outs = outs_of(nd, cell);
     size_t width = bidi && nd->merge_mode == LF_BIDI_CONCAT ? 2 * u : u, out[2] = {T, width};
-    if (!lf_shape_set(m, t->type, nd, nd->return_sequences ? 2 : 1, nd->return_sequences ? out : &width)) return 0;
+    size_t total = y_len(nd, T, u) + (nd->return_state ? n_st * u : 0);
+    if (nd->n_outs > 1) { /* several outputs: flat, side by side (view.c) */
+        if (!lf_shape_set(m, t->type, nd, 1, &total)) return 0;
+    } else if (!lf_shape_set(m, t->type, nd, nd->return_sequences ? 2 : 1, nd->return_sequences ? out : &width)) {
+        return 0;
+    }
     /* LSTM: Z, H, C, dh, dc; GRU: Z, Q, H, dh; SimpleRNN: Z, H, dh, dz, then
      * the dropout's (the top of this file); Bidirectional: the forward
      * copy's, the backward copy's, then (merges but concat) the copies'
@@ -207,9 +255,31 @@ static int rnn_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
     rnn_geom g = {T, D, u, G, cell == 1, cell == 2, 0, 0};
     drop_masks(cell, nd->rate, nd->recurrent_rate, &g.k_in, &g.k_rec);
     nd->aux_per_row = node_aux(nd, &g);
-    /* the output keeps x's mask with return_sequences (LF_MASKING_OWN: set here) */
-    nd->seq_mask = nd->return_sequences ? x->seq_mask : -1;
+    /* the output keeps x's mask with return_sequences (LF_MASKING_OWN: set
+     * here); with several outputs, their views carry it (rnn_outputs) */
+    nd->seq_mask = nd->return_sequences && nd->n_outs <= 1 ? x->seq_mask : -1;
     return 1;
+}
+
+/* Keras' list: y (or y_forward, y_backward), then the states, each copy's
+ * h (and c); the sequences carry x's mask, the states none (Keras'
+ * compute_mask) */
+static size_t rnn_outputs(const lf_model *m, const lf_node *nd, lf_out_view *v) {
+    const lf_node *x = &m->nodes[nd->in[0]];
+    size_t T = x->shape[0], u = nd->units, n = 0, off = 0;
+    int bidi = nd->kind == LF_K_BIDIRECTIONAL, cell = cell_of(nd);
+    size_t ny = bidi && nd->merge_mode == LF_BIDI_NONE ? 2 : 1;
+    size_t w = bidi && nd->merge_mode == LF_BIDI_CONCAT ? 2 * u : u;
+    for (size_t k = 0; k < ny; k++, n++) {
+        v[n].rank = nd->return_sequences ? 2 : 1;
+        v[n].shape[0] = nd->return_sequences ? T : w, v[n].shape[1] = w;
+        v[n].off = off, off += nd->return_sequences ? T * w : w;
+        v[n].seq_mask = nd->return_sequences ? x->seq_mask : -1;
+    }
+    for (size_t k = 0; nd->return_state && k < copies_of(nd) * states_of(cell); k++, n++) {
+        v[n].rank = 1, v[n].shape[0] = u, v[n].off = off, off += u, v[n].seq_mask = -1;
+    }
+    return n;
 }
 
 static size_t dir_weights(const rnn_geom *g, int use_bias, size_t base, const char *const *names, lf_weight *w) {
@@ -294,6 +364,15 @@ typedef struct rnn_dir {
     const float *dy;
     size_t row, step, off;
     size_t draw_off; /* its dropout masks' first draw in a row's stream */
+    /* return_state: its final states at y_st + r row_st (h, then LSTM's c
+     * at + u), their gradients at dy_st alike; NULL without */
+    float *y_st;
+    const float *dy_st;
+    size_t row_st;
+    /* initial_state: h0 (and c0) (B, u), NULL for zeros; their gradients
+     * (+=), NULL where not needed */
+    const float *h0, *c0;
+    float *dh0, *dc0;
 } rnn_dir;
 
 /* The dropout of one direction in a pass: its masks M (B, k_in D + k_rec
@@ -379,12 +458,17 @@ static void dir_forward(const lf_layer_ctx *c, const rnn_geom *gp, const rnn_dir
     } else {
         lf_sgemm_bias_relu(0, 0, B * T, G, g.D, x, g.D, W, G, bx, 0, Z, G);
     }
+    const float *h0 = dd->h0, *c0 = dd->c0;
     for (size_t s = 0; s < T; s++) {
         size_t t = step_t(back, T, s), tp = s ? step_t(back, T, s - 1) : 0;
-        if (s && p.on && g.k_rec) { /* h_prev masked (per gate block with k_rec > 1) */
+        /* the state before the step: the previous step's, or the initial one
+         * (h0 (B, u); NULL: zeros) */
+        const float *Hp = s ? H + tp * u : h0, *Cp = C && s ? C + tp * u : c0;
+        size_t ldp = s ? Tu : u;
+        if (Hp && p.on && g.k_rec) { /* h_prev masked (per gate block with k_rec > 1) */
             size_t w = G / g.k_rec;
             for (size_t b = 0; b < g.k_rec; b++) {
-                mask_h(&g, B, H + tp * u, Tu, &p, b);
+                mask_h(&g, B, Hp, ldp, &p, b);
                 if (g.gru)
                     lf_sgemm_bias_relu(0, 0, B, w, u, p.HD, u, U + b * w, G, bh ? bh + b * w : NULL, 0,
                                        Q + t * G + b * w, TG);
@@ -392,22 +476,22 @@ static void dir_forward(const lf_layer_ctx *c, const rnn_geom *gp, const rnn_dir
                     lf_sgemm(0, 0, B, w, u, 1.0f, p.HD, u, U + b * w, G, 1.0f, Z + t * G + b * w, TG);
             }
         } else if (g.gru) { /* Q[:, t] (B, G) = h_prev (B, u) U (u, G) + b_h */
-            if (s) lf_sgemm_bias_relu(0, 0, B, G, u, H + tp * u, Tu, U, G, bh, 0, Q + t * G, TG);
+            if (Hp) lf_sgemm_bias_relu(0, 0, B, G, u, Hp, ldp, U, G, bh, 0, Q + t * G, TG);
             else
                 for (size_t r = 0; r < B; r++)
                     if (bh) memcpy(Q + r * TG + t * G, bh, G * sizeof *Q);
                     else memset(Q + r * TG + t * G, 0, G * sizeof *Q);
-        } else if (s) { /* Z[:, t] += h_prev U */
-            lf_sgemm(0, 0, B, G, u, 1.0f, H + tp * u, Tu, U, G, 1.0f, Z + t * G, TG);
+        } else if (Hp) { /* Z[:, t] += h_prev U */
+            lf_sgemm(0, 0, B, G, u, 1.0f, Hp, ldp, U, G, 1.0f, Z + t * G, TG);
         }
         for (size_t r = 0; r < B; r++) {
             float *z = Z + r * TG + t * G, *h = H + r * Tu + t * u;
-            const float *hp = s ? H + r * Tu + tp * u : NULL;
+            const float *hp = Hp ? Hp + r * ldp : NULL, *cp = Cp ? Cp + r * ldp : NULL;
             if (mask && mask[r * T + t] == 0.0f) { /* a masked step keeps the states */
                 if (hp) memcpy(h, hp, u * sizeof *h);
                 else memset(h, 0, u * sizeof *h);
                 if (C) {
-                    if (hp) memcpy(C + r * Tu + t * u, C + r * Tu + tp * u, u * sizeof *C);
+                    if (cp) memcpy(C + r * Tu + t * u, cp, u * sizeof *C);
                     else memset(C + r * Tu + t * u, 0, u * sizeof *C);
                 }
                 continue;
@@ -424,7 +508,6 @@ static void dir_forward(const lf_layer_ctx *c, const rnn_geom *gp, const rnn_dir
                 lf_act_forward(nd->act, h, z, 1, u);
             } else {
                 float *cc = C + r * Tu + t * u;
-                const float *cp = s ? C + r * Tu + tp * u : NULL;
                 for (size_t j = 0; j < u; j++) {
                     float i = sigm(z[j]), f = sigm(z[u + j]), gg = tanhf(z[2 * u + j]), o = sigm(z[3 * u + j]);
                     z[j] = i, z[u + j] = f, z[2 * u + j] = gg, z[3 * u + j] = o;
@@ -434,7 +517,14 @@ static void dir_forward(const lf_layer_ctx *c, const rnn_geom *gp, const rnn_dir
             }
         }
     }
-    /* y: h of every step (in the order they ran, or of time), or of the last one */
+    /* y: h of every step (in the order they ran, or of time), or of the
+     * last one; return_state: the states after the last step run (a masked
+     * step kept them: Keras' states of the last real step) */
+    for (size_t r = 0; dd->y_st && r < B; r++) {
+        size_t last = r * Tu + step_t(back, T, T - 1) * u;
+        memcpy(dd->y_st + r * dd->row_st, H + last, u * sizeof *H);
+        if (C) memcpy(dd->y_st + r * dd->row_st + u, C + last, u * sizeof *C);
+    }
     for (size_t r = 0; r < B; r++) {
         float *yr = dd->y + r * dd->row + dd->off;
         if (!nd->return_sequences) {
@@ -462,11 +552,18 @@ static void dir_backward(const lf_layer_ctx *c, const rnn_geom *gp, const rnn_di
     float *dh = (C ? C : H) + B * Tu, *dc = C ? dh + B * u : NULL, *dzs = g.simple ? dh + B * u : NULL;
     int back = dd->back;
     rnn_drop p = drop_of(c, &g, dd);
-    /* dh: d loss / d the state after step s, carried back; dc: LSTM's c */
+    /* dh: d loss / d the state after step s, carried back; dc: LSTM's c;
+     * from the final states' own gradients with return_state */
     memset(dh, 0, B * u * sizeof *dh);
     if (dc) memset(dc, 0, B * u * sizeof *dc);
+    for (size_t r = 0; dd->dy_st && r < B; r++) {
+        memcpy(dh + r * u, dd->dy_st + r * dd->row_st, u * sizeof *dh);
+        if (dc) memcpy(dc + r * u, dd->dy_st + r * dd->row_st + u, u * sizeof *dc);
+    }
     for (size_t s = T; s-- > 0;) {
         size_t t = step_t(back, T, s), tp = s ? step_t(back, T, s - 1) : 0;
+        const float *Hp = s ? H + tp * u : dd->h0, *Cp = C && s ? C + tp * u : dd->c0;
+        size_t ldp = s ? Tu : u;
         for (size_t r = 0; r < B; r++) {
             float *d = dh + r * u, *z = Z + r * TG + t * G;
             int masked = mask && mask[r * T + t] == 0.0f;
@@ -476,14 +573,14 @@ static void dir_backward(const lf_layer_ctx *c, const rnn_geom *gp, const rnn_di
                 if (!(dd->zero_masked && masked)) /* a zeroed output takes no gradient */
                     for (size_t j = 0; j < u; j++) d[j] += dy[j];
             } else if (s == T - 1) {
-                memcpy(d, dyr, u * sizeof *d);
+                for (size_t j = 0; j < u; j++) d[j] += dyr[j];
             }
             if (masked) { /* the states passed through: so do their gradients */
                 memset(z, 0, G * sizeof *z);
                 if (g.gru) memset(Q + r * TG + t * G, 0, G * sizeof *Q);
                 continue;
             }
-            const float *hp = s ? H + r * Tu + tp * u : NULL;
+            const float *hp = Hp ? Hp + r * ldp : NULL;
             if (g.gru) {
                 float *q = Q + r * TG + t * G;
                 for (size_t j = 0; j < u; j++) {
@@ -501,7 +598,7 @@ static void dir_backward(const lf_layer_ctx *c, const rnn_geom *gp, const rnn_di
                 memcpy(z, dzr, u * sizeof *z);
                 memset(d, 0, u * sizeof *d); /* h_prev reaches h' only through U: added below */
             } else {
-                const float *cc = C + r * Tu + t * u, *cp = s ? C + r * Tu + tp * u : NULL;
+                const float *cc = C + r * Tu + t * u, *cp = Cp ? Cp + r * ldp : NULL;
                 float *dcr = dc + r * u;
                 for (size_t j = 0; j < u; j++) {
                     float i = z[j], f = z[u + j], gg = z[2 * u + j], o = z[3 * u + j];
@@ -516,13 +613,13 @@ static void dir_backward(const lf_layer_ctx *c, const rnn_geom *gp, const rnn_di
                 }
             }
         }
-        if (!s) break; /* the zero initial states take no gradient */
+        if (!Hp) break; /* the zero initial states take no gradient */
         /* dh (B, u) += dR[:, t] (B, G) U^T; dU += h_prev^T dR[:, t] (dR: d z, or GRU's d q) */
         const float *dR = g.gru ? Q + t * G : Z + t * G;
         if (p.on && g.k_rec) { /* through h_prev masked: dh += (dR_b U_b^T) mask_b, dU_b += HD^T dR_b */
             size_t w = G / g.k_rec;
             for (size_t b = 0; b < g.k_rec; b++) {
-                mask_h(&g, B, H + tp * u, Tu, &p, b);
+                mask_h(&g, B, Hp, ldp, &p, b);
                 lf_sgemm(1, 0, u, w, B, 1.0f, p.HD, u, dR + b * w, TG, 1.0f, dU + b * w, G);
                 lf_sgemm(0, 1, B, u, w, 1.0f, dR + b * w, TG, U + b * w, G, 0.0f, p.DT, u);
                 for (size_t r = 0; r < B; r++) {
@@ -533,8 +630,11 @@ static void dir_backward(const lf_layer_ctx *c, const rnn_geom *gp, const rnn_di
             continue;
         }
         lf_sgemm(0, 1, B, u, G, 1.0f, dR, TG, U, G, 1.0f, dh, u);
-        lf_sgemm(1, 0, u, G, B, 1.0f, H + tp * u, Tu, dR, TG, 1.0f, dU, G);
+        lf_sgemm(1, 0, u, G, B, 1.0f, Hp, ldp, dR, TG, 1.0f, dU, G);
     }
+    /* after step 0: dh, dc are d loss / d the initial states */
+    for (size_t i = 0; dd->dh0 && i < B * u; i++) dd->dh0[i] += dh[i];
+    for (size_t i = 0; dd->dc0 && dc && i < B * u; i++) dd->dc0[i] += dc[i];
     if (db) {
         for (size_t k = 0; k < B * T; k++)
             for (size_t j = 0; j < G; j++) db[j] += Z[k * G + j];
@@ -571,20 +671,34 @@ static rnn_dir dir_of(const lf_layer_ctx *c, const rnn_geom *g, int k) {
     const lf_node *nd = c->nd;
     rnn_dir d;
     size_t P = dir_params(g, nd->use_bias), per = dir_aux(g);
-    size_t out = nd->return_sequences ? g->T * g->u : g->u;
+    size_t out = out_len(nd, g->T, g->u), n_st = states_of(cell_of(nd));
     d.W = c->w + k * P;
     d.dW = c->dw ? c->dw + k * P : NULL;
     d.aux = c->aux + k * c->B * per;
     d.y = c->y, d.dy = c->dy;
-    d.row = nd->dim, d.step = nd->shape[nd->rank - 1], d.off = 0;
+    d.row = nd->dim, d.step = g->u, d.off = 0;
     d.draw_off = k * dir_masks(g); /* the backward copy's masks after the forward one's */
+    /* the states after the outputs (rnn_outputs), the copies' in turn */
+    size_t st = y_len(nd, g->T, g->u) + k * n_st * g->u;
+    d.y_st = nd->return_state ? c->y + st : NULL;
+    d.dy_st = nd->return_state && c->dy ? c->dy + st : NULL;
+    d.row_st = nd->dim;
+    /* initial_state: the inputs after x, the copies' in turn */
+    int has0 = nd->n_in > 1;
+    size_t i0 = 1 + k * n_st;
+    d.h0 = has0 ? c->xs[i0] : NULL;
+    d.c0 = has0 && n_st == 2 ? c->xs[i0 + 1] : NULL;
+    d.dh0 = has0 && c->dxs ? c->dxs[i0] : NULL;
+    d.dc0 = has0 && n_st == 2 && c->dxs ? c->dxs[i0 + 1] : NULL;
     if (nd->kind != LF_K_BIDIRECTIONAL) {
         d.back = nd->go_backwards, d.time_order = 0, d.zero_masked = 0;
         return d;
     }
     d.back = k, d.time_order = 1, d.zero_masked = nd->return_sequences;
     if (nd->merge_mode == LF_BIDI_CONCAT) {
-        d.off = k * g->u;
+        d.off = k * g->u, d.step = 2 * g->u;
+    } else if (nd->merge_mode == LF_BIDI_NONE) { /* [y_forward, y_backward] one after the other */
+        d.off = k * out;
     } else {
         d.y = c->aux + 2 * c->B * per + k * c->B * out, d.dy = d.y;
         d.row = out, d.step = g->u;
@@ -600,12 +714,16 @@ static void rnn_forward(const lf_layer_ctx *c) {
     if (nd->kind != LF_K_BIDIRECTIONAL) return;
     rnn_dir d1 = dir_of(c, &g, 1);
     dir_forward(c, &g, &d1);
-    if (nd->merge_mode == LF_BIDI_CONCAT) return;
-    const float *yf = d0.y, *yb = d1.y;
-    for (size_t i = 0, n = c->B * nd->dim; i < n; i++)
-        c->y[i] = nd->merge_mode == LF_BIDI_SUM   ? yf[i] + yb[i]
-                  : nd->merge_mode == LF_BIDI_MUL ? yf[i] * yb[i]
-                                                   : (yf[i] + yb[i]) * 0.5f;
+    if (nd->merge_mode == LF_BIDI_CONCAT || nd->merge_mode == LF_BIDI_NONE) return;
+    size_t n = out_len(nd, g.T, g.u);
+    for (size_t r = 0; r < c->B; r++) {
+        const float *yf = d0.y + r * n, *yb = d1.y + r * n;
+        float *y = c->y + r * nd->dim;
+        for (size_t i = 0; i < n; i++)
+            y[i] = nd->merge_mode == LF_BIDI_SUM   ? yf[i] + yb[i]
+                   : nd->merge_mode == LF_BIDI_MUL ? yf[i] * yb[i]
+                                                    : (yf[i] + yb[i]) * 0.5f;
+    }
 }
 
 static void rnn_backward(const lf_layer_ctx *c) {
@@ -614,12 +732,17 @@ static void rnn_backward(const lf_layer_ctx *c) {
     rnn_dir d0 = dir_of(c, &g, 0);
     if (nd->kind == LF_K_BIDIRECTIONAL) {
         rnn_dir d1 = dir_of(c, &g, 1);
-        if (nd->merge_mode != LF_BIDI_CONCAT) { /* the copies' outputs become their gradients */
-            float *yf = d0.y, *yb = d1.y;
-            for (size_t i = 0, n = c->B * nd->dim; i < n; i++) {
-                float dy = c->dy[i], f = yf[i];
-                if (nd->merge_mode == LF_BIDI_MUL) yf[i] = dy * yb[i], yb[i] = dy * f;
-                else yf[i] = yb[i] = nd->merge_mode == LF_BIDI_SUM ? dy : 0.5f * dy;
+        if (nd->merge_mode != LF_BIDI_CONCAT && nd->merge_mode != LF_BIDI_NONE) {
+            /* the copies' outputs become their gradients */
+            size_t n = out_len(nd, g.T, g.u);
+            for (size_t r = 0; r < c->B; r++) {
+                float *yf = d0.y + r * n, *yb = d1.y + r * n;
+                const float *dyr = c->dy + r * nd->dim;
+                for (size_t i = 0; i < n; i++) {
+                    float dy = dyr[i], f = yf[i];
+                    if (nd->merge_mode == LF_BIDI_MUL) yf[i] = dy * yb[i], yb[i] = dy * f;
+                    else yf[i] = yb[i] = nd->merge_mode == LF_BIDI_SUM ? dy : 0.5f * dy;
+                }
             }
         }
         dir_backward(c, &g, &d1);
@@ -649,6 +772,7 @@ static void rnn_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
         lf_buf_printf(b, ",\"recurrent_dropout\":");
         lf_buf_json_float(b, nd->recurrent_rate);
     }
+    if (nd->return_state) lf_buf_puts(b, ",\"return_state\":true"); /* only when set, as the rates */
     lf_buf_printf(b, ",\"l2\":");
     lf_buf_json_float(b, nd->l2);
     lf_arch_write_bias_l2(nd, b);
@@ -660,8 +784,10 @@ static lf_status rnn_read(const lf_model *m, const lf_json *L, size_t n_in, lf_n
     const char *type = lf_arch_str(L, "type"); /* the table matched it: "LSTM", "GRU" or "SimpleRNN" */
     int gru = type && strcmp(type, "GRU") == 0, simple = type && strcmp(type, "SimpleRNN") == 0;
     type = gru ? "GRU" : simple ? "SimpleRNN" : "LSTM";
-    lf_status st = lf_arch_arity(n_in, 1, type, where, e);
-    if (st != LF_OK) return st;
+    /* x, then the initial states (infer checks their count) */
+    lf_status st = LF_OK;
+    if (n_in < 1 || n_in > 5)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: %s takes 1 inbound layer and its initial states", where, type);
     if (!lf_json_size(lf_json_get(L, "units"), &nd->dim) || nd->dim == 0 || nd->dim > LF_ARCH_MAX_DIM / 4)
         return lf_fail(e, LF_ERR_FORMAT, "%s: 'units' must be an integer in 1..%zu", where, LF_ARCH_MAX_DIM / 4);
     const char *a = lf_arch_str(L, "activation"), *ra = lf_arch_str(L, "recurrent_activation");
@@ -695,6 +821,8 @@ static lf_status rnn_read(const lf_model *m, const lf_json *L, size_t n_in, lf_n
         (st = lf_arch_float_in(L, "recurrent_dropout", 0, 1, LF_ARCH_HI_OPEN, &nd->recurrent_rate, where, e)) !=
             LF_OK)
         return st;
+    if (lf_json_get(L, "return_state") && (st = lf_arch_bool(L, "return_state", &nd->return_state, where, e)) != LF_OK)
+        return st;
     return LF_OK;
 }
 
@@ -703,23 +831,24 @@ static lf_status rnn_read(const lf_model *m, const lf_json *L, size_t n_in, lf_n
 static const char *const lstm_keys[] = {"inbound",      "name",           "type",             "units",
                                         "activation",   "recurrent_activation", "use_bias", "return_sequences",
                                         "go_backwards", "unit_forget_bias", "l2",          "dropout",
-                                        "recurrent_dropout", "bias_l2", NULL};
+                                        "recurrent_dropout", "bias_l2", "return_state", NULL};
 static const char *const gru_keys[] = {"inbound",      "name",        "type",    "units",
                                        "activation",   "recurrent_activation", "use_bias", "return_sequences",
                                        "go_backwards", "reset_after", "l2",      "dropout",
-                                       "recurrent_dropout", "bias_l2", NULL};
+                                       "recurrent_dropout", "bias_l2", "return_state", NULL};
 
 static const char *const simple_rnn_keys[] = {"inbound",  "name",          "type",             "units",
                                               "activation", "use_bias", "return_sequences", "go_backwards",
-                                              "l2",       "dropout",       "recurrent_dropout", "bias_l2", NULL};
+                                              "l2",       "dropout",       "recurrent_dropout", "bias_l2", "return_state", NULL};
 
 static const char *const merge_names[] = {NULL, "concat", "sum", "mul", "ave"};
 static const char *const cell_names[] = {"LSTM", "GRU", "SimpleRNN"};
 static const char *const *const cell_keys[] = {lstm_keys + 2, gru_keys + 2, simple_rnn_keys + 2};
 
 static void bidi_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
-    lf_buf_printf(b, ",\"merge_mode\":\"%s\",\"layer\":{\"type\":\"%s\"", merge_names[nd->merge_mode],
-                  cell_names[nd->cell]);
+    if (nd->merge_mode == LF_BIDI_NONE) lf_buf_puts(b, ",\"merge_mode\":null");
+    else lf_buf_printf(b, ",\"merge_mode\":\"%s\"", merge_names[nd->merge_mode]);
+    lf_buf_printf(b, ",\"layer\":{\"type\":\"%s\"", cell_names[nd->cell]);
     rnn_json(m, nd, b);
     lf_buf_printf(b, "}");
 }
@@ -733,12 +862,10 @@ static lf_status bidi_read(const lf_model *m, const lf_json *L, size_t n_in, lf_
     nd->merge_mode = 0;
     for (int k = LF_BIDI_CONCAT; ms && k <= LF_BIDI_AVE; k++)
         if (strcmp(ms, merge_names[k]) == 0) nd->merge_mode = k;
-    if (lf_json_is(mm, LF_JSON_NULL))
-        return lf_fail(e, LF_ERR_FORMAT, "%s: Bidirectional: merge_mode null (a list of two outputs) is not "
-                       "available", where);
+    if (lf_json_is(mm, LF_JSON_NULL)) nd->merge_mode = LF_BIDI_NONE; /* Keras' None: a list of two outputs */
     if (!nd->merge_mode)
-        return lf_fail(e, LF_ERR_FORMAT, "%s: Bidirectional: 'merge_mode' must be \"concat\", \"sum\", \"mul\" or "
-                       "\"ave\"", where);
+        return lf_fail(e, LF_ERR_FORMAT, "%s: Bidirectional: 'merge_mode' must be \"concat\", \"sum\", \"mul\", "
+                       "\"ave\" or null", where);
     const char *type = lf_arch_str(in, "type");
     nd->cell = -1;
     for (int k = 0; type && k < 3; k++)
@@ -768,6 +895,7 @@ const lf_layer_type lf_type_bidirectional = {
     .bias_l2 = 1,
     .masking = LF_MASKING_OWN,
     .draws_if = rnn_draws,
+    .outputs = rnn_outputs,
     .infer = rnn_infer,
     .weights = rnn_weights,
     .init = rnn_init,
@@ -786,6 +914,7 @@ const lf_layer_type lf_type_lstm = {
     .bias_l2 = 1,
     .masking = LF_MASKING_OWN,
     .draws_if = rnn_draws,
+    .outputs = rnn_outputs,
     .infer = rnn_infer,
     .weights = rnn_weights,
     .init = rnn_init,
@@ -804,6 +933,7 @@ const lf_layer_type lf_type_gru = {
     .bias_l2 = 1,
     .masking = LF_MASKING_OWN,
     .draws_if = rnn_draws,
+    .outputs = rnn_outputs,
     .infer = rnn_infer,
     .weights = rnn_weights,
     .init = rnn_init,
@@ -822,6 +952,7 @@ const lf_layer_type lf_type_simple_rnn = {
     .bias_l2 = 1,
     .masking = LF_MASKING_OWN,
     .draws_if = rnn_draws,
+    .outputs = rnn_outputs,
     .infer = rnn_infer,
     .weights = rnn_weights,
     .init = rnn_init,
@@ -891,5 +1022,64 @@ lf_status lf_set_rnn_dropout(lf_model *m, int node, float dropout, float recurre
     nd->rate = dropout, nd->recurrent_rate = recurrent_dropout;
     rnn_geom g = geom_of(m, nd);
     nd->aux_per_row = node_aux(nd, &g); /* the masks' room, as infer */
+    return LF_OK;
+}
+
+lf_status lf_set_rnn_state(lf_model *m, int node, int return_state, const int *initial_state, size_t n_initial) {
+    if (!m) return LF_ERR_ARG;
+    if (lf_build_stuck(m)) return m->sticky;
+    if (m->compiled) return lf_model_fail(m, LF_ERR_STATE, "lf_set_rnn_state: the model is already compiled");
+    lf_kind k = node >= 0 && (size_t)node < m->n_nodes ? m->nodes[node].kind : LF_K_COUNT;
+    if (k != LF_K_LSTM && k != LF_K_GRU && k != LF_K_SIMPLE_RNN && k != LF_K_BIDIRECTIONAL)
+        return lf_model_fail(m, LF_ERR_ARG, "lf_set_rnn_state: node %d is not an LSTM, GRU, SimpleRNN or "
+                             "Bidirectional layer", node);
+    lf_node *nd = &m->nodes[node];
+    const char *kn = lf_type_of(nd)->type;
+    /* its outputs change: nothing may read it yet */
+    for (size_t i = (size_t)node + 1; i < m->n_nodes; i++) {
+        const lf_node *o = &m->nodes[i];
+        int reads = o->gate == node || o->mask == node;
+        for (size_t j = 0; j < o->n_in; j++) reads |= o->in[j] == node;
+        if (reads)
+            return lf_model_fail(m, LF_ERR_STATE, "lf_set_rnn_state: %s '%s' is already read by layer '%s'; set "
+                                 "its states before adding the layers that read it", kn, nd->name, o->name);
+    }
+    int cell = cell_of(nd);
+    size_t n_st = copies_of(nd) * states_of(cell);
+    if (n_initial && n_initial != n_st)
+        return lf_model_fail(m, LF_ERR_ARG, "%s '%s': initial_state has %zu tensors; it needs %zu (%s)", kn,
+                             nd->name, n_initial, n_st, cell == 0 ? (copies_of(nd) == 2 ? "h and c of each direction" : "h and c")
+                                                                  : (copies_of(nd) == 2 ? "h of each direction" : "h"));
+    for (size_t i = 0; i < n_initial; i++) {
+        int s0 = initial_state ? initial_state[i] : -1;
+        if (s0 < 0 || s0 >= node)
+            return lf_model_fail(m, LF_ERR_ARG, "%s '%s': initial_state %zu (id %d) is not a layer added before it",
+                                 kn, nd->name, i, s0);
+        const lf_node *sn = &m->nodes[s0];
+        if (sn->n_outs > 1)
+            return lf_model_fail(m, LF_ERR_ARG, "%s '%s': initial_state %zu ('%s') has %zu outputs; pick one with "
+                                 "lf_output_view", kn, nd->name, i, sn->name, sn->n_outs);
+        if (sn->rank != 1 || sn->dim != nd->units) {
+            char sh[96];
+            lf_shape_str(sn, sh, sizeof sh);
+            return lf_model_fail(m, LF_ERR_SHAPE, "%s '%s': initial_state %zu ('%s') has shape %s; it needs (None, %zu)",
+                                 kn, nd->name, i, sn->name, sh, nd->units);
+        }
+    }
+    int *in = LF_MALLOC((1 + n_initial) * sizeof *in);
+    if (!in) return lf_model_fail(m, LF_ERR_NOMEM, "out of memory setting the states of '%s'", nd->name);
+    in[0] = nd->in[0];
+    for (size_t i = 0; i < n_initial; i++) in[1 + i] = initial_state[i];
+    /* infer again on the settings (units back in dim, as the builder gives them) */
+    lf_node proto = *nd;
+    proto.dim = nd->units;
+    proto.return_state = return_state != 0;
+    if (!lf_type_of(nd)->infer(m, lf_type_of(nd), &proto, in, 1 + n_initial)) {
+        LF_FREE(in);
+        return m->sticky;
+    }
+    LF_FREE(nd->in);
+    proto.in = in, proto.n_in = 1 + n_initial;
+    *nd = proto;
     return LF_OK;
 }
