@@ -1084,7 +1084,9 @@ def _gru_torch_order(w, u):
     return torch.cat([w[..., u:2 * u], w[..., :u], w[..., 2 * u:]], dim=-1)
 
 
-def keras_rnn(kind, x, mask, kernel, rec, bias, return_sequences, go_backwards):
+def keras_rnn(kind, x, mask, kernel, rec, bias, return_sequences, go_backwards, h0=None, c0=None, states=False):
+    """states: also the final states (Keras' return_state: h, c after the
+    last real step); h0, c0: Keras' initial_state (None: zeros)"""
     B, T, _ = x.shape
     u = rec.shape[0]
     if kind == "lstm":
@@ -1095,8 +1097,8 @@ def keras_rnn(kind, x, mask, kernel, rec, bias, return_sequences, go_backwards):
         w_ih, w_hh = _gru_torch_order(kernel, u).t(), _gru_torch_order(rec, u).t()
         b_ih = _gru_torch_order(bias[0], u) if bias is not None else None
         b_hh = _gru_torch_order(bias[1], u) if bias is not None else None
-    h = torch.zeros((B, u), dtype=x.dtype)
-    c = torch.zeros((B, u), dtype=x.dtype)
+    h = torch.zeros((B, u), dtype=x.dtype) if h0 is None else h0
+    c = torch.zeros((B, u), dtype=x.dtype) if c0 is None else c0
     outs = []
     for s in range(T):
         t = T - 1 - s if go_backwards else s
@@ -1109,7 +1111,8 @@ def keras_rnn(kind, x, mask, kernel, rec, bias, return_sequences, go_backwards):
         h = torch.where(keep, hn, h)
         c = torch.where(keep, cn, c)
         outs.append(h)
-    return torch.stack(outs, dim=1) if return_sequences else h
+    y = torch.stack(outs, dim=1) if return_sequences else h
+    return (y, h, c) if states else y
 
 
 RNN_NODES = ["emb", "sum", "lstm_s", "lstm_b", "gru_s", "gru_n", "gap", "cat", "out"]
@@ -1167,7 +1170,7 @@ def build_rnn(label, steps):
 # PyTorch's own cell (torch._VF.rnn_tanh_cell, what nn.RNNCell calls, w_ih =
 # kernel^T, w_hh = recurrent_kernel^T, b_ih = bias, b_hh = 0), other
 # activations written out; masks and go_backwards as keras_rnn above.
-def keras_simple_rnn(x, mask, kernel, rec, bias, activation, return_sequences, go_backwards):
+def keras_simple_rnn(x, mask, kernel, rec, bias, activation, return_sequences, go_backwards, states=False):
     B, T, _ = x.shape
     u = rec.shape[0]
     h = torch.zeros((B, u), dtype=x.dtype)
@@ -1182,7 +1185,8 @@ def keras_simple_rnn(x, mask, kernel, rec, bias, activation, return_sequences, g
             hn = torch.sigmoid(z) if activation == "sigmoid" else z
         h = torch.where(mask[:, t].unsqueeze(-1), hn, h)
         outs.append(h)
-    return torch.stack(outs, dim=1) if return_sequences else h
+    y = torch.stack(outs, dim=1) if return_sequences else h
+    return (y, h) if states else y
 
 
 SRNN_NODES = ["emb", "sum", "srnn_s", "srnn_b", "srnn_g", "srnn_n", "gap", "cat", "out"]
@@ -1307,6 +1311,110 @@ def build_bidirectional(label, steps):
     return [("x.ids", idsf)] + out + [("grad.x.ids", torch.zeros_like(idsf))]
 
 
+# return_state and initial_state (keras/src/layers/rnn/rnn.py, bidirectional.py):
+# the masked ones by the cells above (the states of the last real step; a
+# fully padded row keeps the initial states), the unmasked decoders by
+# PyTorch's own modules, nn.LSTM / nn.GRU / nn.RNN, which return (output,
+# (h_n, c_n)) / (output, h_n) and take (h0, c0) / h0, with Keras' weights
+# mapped as above (their kernels torch._VF.lstm / gru / rnn_tanh called
+# directly, so that the gradients reach the Keras-layout weights).  Each node of several outputs
+# is their concatenation, the engine's buffer; its views, "<node>.out<k>".
+RNN_STATE_NODES = ["emb", "sum", "enc", "enc.out0", "enc.out1", "enc.out2", "dec", "ldec", "gru", "gru.out0",
+                   "gru.out1", "gdec", "bi", "bi.out0", "bi.out1", "bi.out2", "bi.out3", "sdec", "cat", "out"]
+
+
+def torch_module_rnn(kind, x, p, name, h0, c0=None):
+    """PyTorch's own multi-step kernels, torch._VF.lstm / gru / rnn_tanh
+    (what nn.LSTM / nn.GRU / nn.RNN's forward calls, batch_first, one
+    layer; called directly so that the gradients reach Keras' weights),
+    over x with Keras' weights of layer `name` from h0 (and c0); checked
+    against the nn module itself with the same weights copied in.  Returns
+    the output sequence."""
+    k, r, b = p[name + ".kernel"], p[name + ".recurrent_kernel"], p[name + ".bias"]
+    u = r.shape[0]
+    if kind == "gru":
+        w = [_gru_torch_order(k, u).t(), _gru_torch_order(r, u).t(), _gru_torch_order(b[0], u),
+             _gru_torch_order(b[1], u)]
+    else:
+        w = [k.t(), r.t(), b, torch.zeros_like(b)]
+    hx = (h0.unsqueeze(0), c0.unsqueeze(0)) if kind == "lstm" else h0.unsqueeze(0)
+    fn = {"lstm": torch._VF.lstm, "gru": torch._VF.gru, "simple": torch._VF.rnn_tanh}[kind]
+    res = fn(x, hx, w, True, 1, 0.0, False, False, True)
+    out, hn = res[0], res[1]
+    cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "simple": torch.nn.RNN}[kind]
+    mod = cls(k.shape[0], u, batch_first=True).to(x.dtype)
+    with torch.no_grad():
+        for prm, v in zip((mod.weight_ih_l0, mod.weight_hh_l0, mod.bias_ih_l0, mod.bias_hh_l0), w):
+            prm.copy_(v)
+        ref = mod(x.detach(), tuple(t.detach() for t in hx) if kind == "lstm" else hx.detach())
+    assert torch.allclose(ref[0], out.detach(), rtol=0, atol=1e-12 if x.dtype == torch.float64 else 1e-6), name
+    assert torch.equal(out[:, -1], hn[0])
+    return out
+
+
+def rnn_state_model_ids(ids):
+    mask = ids != 0
+
+    def model(p, x):
+        n = {}
+        n["emb"] = p["emb.embeddings"][ids]
+        n["sum"] = n["emb"] + x["x"]
+        # LSTM(3, return_sequences, return_state) -> y, h, c
+        y, h, c = keras_rnn("lstm", n["sum"], mask, p["enc.kernel"], p["enc.recurrent_kernel"], p["enc.bias"],
+                            True, False, states=True)
+        n["enc.out0"], n["enc.out1"], n["enc.out2"] = y, h, c
+        n["enc"] = torch.cat([flat(y), h, c], dim=1)
+        # LSTM(3, go_backwards)(sum, initial_state=[h, c]): the padded row keeps h
+        n["dec"] = keras_rnn("lstm", n["sum"], mask, p["dec.kernel"], p["dec.recurrent_kernel"], p["dec.bias"],
+                             False, True, h0=h, c0=c)
+        # LSTM(3, return_sequences)(x, initial_state=[h, c]): nn.LSTM
+        n["ldec"] = torch_module_rnn("lstm", x["x"], p, "ldec", h, c)
+        # GRU(3, go_backwards, return_state) -> out, h (out == h)
+        go, gh, _ = keras_rnn("gru", n["sum"], mask, p["gru.kernel"], p["gru.recurrent_kernel"], p["gru.bias"],
+                              False, True, states=True)
+        n["gru.out0"], n["gru.out1"] = go, gh
+        n["gru"] = torch.cat([go, gh], dim=1)
+        # GRU(3, return_sequences)(x, initial_state=[h]): nn.GRU
+        n["gdec"] = torch_module_rnn("gru", x["x"], p, "gdec", gh)
+        # Bidirectional(SimpleRNN(3, return_state), merge_mode=None) -> y, y_rev, h_forward, h_backward
+        outs = []
+        for d, back in (("forward", False), ("backward", True)):
+            outs.append(keras_simple_rnn(n["sum"], mask, p["bi.%s.kernel" % d], p["bi.%s.recurrent_kernel" % d],
+                                         p["bi.%s.bias" % d], "tanh", False, back, states=True))
+        (yf, hf), (yb, hb) = outs
+        n["bi.out0"], n["bi.out1"], n["bi.out2"], n["bi.out3"] = yf, yb, hf, hb
+        n["bi"] = torch.cat([yf, yb, hf, hb], dim=1)
+        # SimpleRNN(3)(x, initial_state=[h_backward]): nn.RNN
+        n["sdec"] = torch_module_rnn("simple", x["x"], p, "sdec", hb)[:, -1]
+        n["cat"] = torch.cat([flat(y), h, c, n["dec"], flat(n["ldec"]), go, gh, flat(n["gdec"]), yf, yb, hf, hb,
+                              n["sdec"]], dim=1)
+        n["out"] = dense(n["cat"], p["out.kernel"], p["out.bias"])
+        loss = mse(n["out"], x["y"])
+        return n, loss, math.inf
+    return model
+
+
+def draw_rnn_state():
+    B, T, D, u = SEQ_B, SEQ_T, SEQ_D, RNN_U
+    inputs = {"x": n32((B, T, D), 0.5), "y": n32((B, 3), 1.0)}
+    params = {"emb.embeddings": u32((SEQ_V, D), -1.0, 1.0)}
+    for name, g, gru in (("enc", 4, 0), ("dec", 4, 0), ("ldec", 4, 0), ("gru", 3, 1), ("gdec", 3, 1),
+                         ("bi.forward", 1, 0), ("bi.backward", 1, 0), ("sdec", 1, 0)):
+        params[name + ".kernel"] = u32((D, g * u), -0.6, 0.6)
+        params[name + ".recurrent_kernel"] = u32((u, g * u), -0.6, 0.6)
+        params[name + ".bias"] = u32((2, g * u) if gru else (g * u,), -0.3, 0.3)
+    params["out.kernel"] = glorot32(3, 84)
+    params["out.bias"] = bias32(3)
+    return params, inputs
+
+
+def build_rnn_state(label, steps):
+    ids = draw_seq_ids()
+    out = build(label, draw_rnn_state, rnn_state_model_ids(ids), RNN_STATE_NODES, ["x", "y"], steps, 0.0)
+    idsf = ids.to(F64)
+    return [("x.ids", idsf)] + out + [("grad.x.ids", torch.zeros_like(idsf))]
+
+
 def main(argv):
     if len(argv) != 2:
         sys.stderr.write("usage: make_golden.py OUTDIR\n")
@@ -1426,6 +1534,19 @@ def main(argv):
          "flipped back, masked steps keeping the states and (return_sequences) giving zeros (Keras forces "
          "zero_output_for_mask); forward, grads, Keras-3 Adam steps 1 and 5.",
          build_bidirectional("bidirectional", 5)),
+    ]
+    files += [
+        ("rnn_state.safetensors",
+         "return_state and initial_state: ids (4,6) token ids with padding (a fully padded row, a 0 inside a "
+         "row) -> Embedding(11,4,mask_zero) + x (4,6,4) -> LSTM(3,return_sequences,return_state) -> y, h, c; "
+         "LSTM(3,go_backwards)(sum, initial_state=[h,c]) (the padded row keeps h); LSTM(3,return_sequences)(x, "
+         "initial_state=[h,c]) by nn.LSTM's kernel; GRU(3,go_backwards,return_state) -> out, h; GRU(3,return_sequences)"
+         "(x, initial_state=[h]) by nn.GRU's; Bidirectional(SimpleRNN(3,return_state),merge_mode=None) -> y, "
+         "y_rev, h_forward, h_backward; SimpleRNN(3)(x, initial_state=[h_backward]) by nn.RNN's; every output "
+         "flattened, Concatenate, Dense(3,linear); mse; Keras' weights; a node of several outputs stored as "
+         "their concatenation (the engine's buffer), its views as '<node>.out<k>'; forward, grads, Keras-3 "
+         "Adam steps 1 and 5.",
+         build_rnn_state("rnn_state", 5)),
     ]
     for fname, desc, tensors in files:
         path = os.path.join(outdir, fname)

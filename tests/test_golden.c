@@ -433,6 +433,49 @@ static void test_bidirectional(void) {
     lf_model_free(m);
 }
 
+/* return_state and initial_state against PyTorch (tests/make_golden.py):
+ * the masked encoders by PyTorch's cells (the states of each row's last
+ * real step; the fully padded row's decoder keeps the initial states), the
+ * unmasked decoders by nn.LSTM / nn.GRU / nn.RNN's kernels from (h0, c0);
+ * each node of several outputs as the concatenation of its outputs, each
+ * view on its own; gradients, Adam steps 1 and 5 */
+static void test_rnn_state(void) {
+    lf_model *m;
+    lf_model_create(&m, 9);
+    int ids = lf_input_shape(m, 1, (size_t[]){6}, LF_DTYPE_INT32, "ids");
+    int x = lf_input_shape(m, 2, (size_t[]){6, 4}, LF_DTYPE_FLOAT32, "x");
+    int emb = lf_embedding(m, ids, 11, 4, 1, "emb");
+    int sum = lf_add(m, 2, (int[]){emb, x}, "sum");
+    int enc = lf_lstm(m, sum, 3, 1, 1, 1, 0, "enc");
+    CHECK(lf_set_rnn_state(m, enc, 1, NULL, 0) == LF_OK, "%s", lf_model_error(m));
+    int ey = lf_output_view(m, enc, 0, NULL), eh = lf_output_view(m, enc, 1, NULL), ec = lf_output_view(m, enc, 2, NULL);
+    int dec = lf_lstm(m, sum, 3, 1, 1, 0, 1, "dec");
+    CHECK(lf_set_rnn_state(m, dec, 0, (int[]){eh, ec}, 2) == LF_OK, "%s", lf_model_error(m));
+    int ldec = lf_lstm(m, x, 3, 1, 1, 1, 0, "ldec");
+    CHECK(lf_set_rnn_state(m, ldec, 0, (int[]){eh, ec}, 2) == LF_OK, "%s", lf_model_error(m));
+    int gru = lf_gru(m, sum, 3, 1, 0, 1, "gru");
+    CHECK(lf_set_rnn_state(m, gru, 1, NULL, 0) == LF_OK, "%s", lf_model_error(m));
+    int go = lf_output_view(m, gru, 0, NULL), gh = lf_output_view(m, gru, 1, NULL);
+    int gdec = lf_gru(m, x, 3, 1, 1, 0, "gdec");
+    CHECK(lf_set_rnn_state(m, gdec, 0, &gh, 1) == LF_OK, "%s", lf_model_error(m));
+    int bi = lf_bidirectional(m, sum, LF_RNN_SIMPLE, 3, LF_ACT_TANH, 1, 0, 0, LF_BIDI_NONE, "bi");
+    CHECK(lf_set_rnn_state(m, bi, 1, NULL, 0) == LF_OK, "%s", lf_model_error(m));
+    int bv[4];
+    for (size_t k = 0; k < 4; k++) bv[k] = lf_output_view(m, bi, k, NULL);
+    int sdec = lf_simple_rnn(m, x, 3, LF_ACT_TANH, 1, 0, 0, "sdec");
+    CHECK(lf_set_rnn_state(m, sdec, 0, &bv[3], 1) == LF_OK, "%s", lf_model_error(m));
+    int parts[] = {lf_flatten(m, ey, NULL), eh, ec, dec, lf_flatten(m, ldec, NULL), go, gh, lf_flatten(m, gdec, NULL),
+                   bv[0], bv[1], bv[2], bv[3], sdec};
+    int cat = lf_concatenate(m, sizeof parts / sizeof *parts, parts, "cat");
+    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    CHECK(m->nodes[ey].seq_mask == emb && m->nodes[eh].seq_mask == -1 && m->nodes[enc].seq_mask == -1,
+          "the sequence output keeps the mask, the states carry none (Keras' compute_mask)");
+    CHECK(strcmp(m->nodes[eh].name, "enc.out1") == 0, "a view's default name: %s", m->nodes[eh].name);
+    check_network(m, "tests/golden/rnn_state.safetensors", 4, 1);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_multi();
     test_seed();
@@ -447,5 +490,6 @@ int main(void) {
     test_rnn();
     test_simple_rnn();
     test_bidirectional();
+    test_rnn_state();
     return check_report("test_golden");
 }

@@ -1307,6 +1307,130 @@ static void test_rnn_dropout(void) {
     lf_model_free(m);
 }
 
+/* Keras' return_state / initial_state / Bidirectional(merge_mode=None):
+ * the encoder-decoder idiom (`_, h, c = LSTM(4, return_sequences=True,
+ * return_state=True)(e); LSTM(4)(e, initial_state=[h, c])`), a
+ * Bidirectional GRU with both, Keras' semantics of the returned states
+ * under a padding mask (rnn.py: the states of the last real step; with
+ * return_sequences false the output is h), the summary's list of shapes
+ * and node[0][k] connections, the file (bit-identical predict after fit,
+ * save and load), and the errors, each naming the layer */
+static void test_rnn_state(void) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/rnn_state.lf", tmpdir);
+    lf_model *m;
+    lf_model_create(&m, 11);
+    int ids = lf_input_shape(m, 1, (size_t[]){6}, LF_DTYPE_INT32, "tokens");
+    int e = lf_embedding(m, ids, 20, 5, 1, "e");
+    int enc = lf_lstm(m, e, 4, 1, 1, 1, 0, "enc");
+    CHECK(lf_set_rnn_state(m, enc, 1, NULL, 0) == LF_OK, "%s", lf_model_error(m));
+    CHECK(lf_node_num_outputs(m, enc) == 3 && lf_node_num_outputs(m, e) == 1, "outputs");
+    int ey = lf_output_view(m, enc, 0, NULL), eh = lf_output_view(m, enc, 1, NULL), ec = lf_output_view(m, enc, 2, NULL);
+    CHECK(lf_output_view(m, e, 0, NULL) == e, "a node of one output is its own output 0");
+    int dec = lf_lstm(m, e, 4, 1, 1, 0, 0, "dec");
+    CHECK(lf_set_rnn_state(m, dec, 0, (int[]){eh, ec}, 2) == LF_OK, "%s", lf_model_error(m));
+    int bi = lf_bidirectional(m, e, LF_RNN_GRU, 3, LF_ACT_TANH, 1, 0, 0, LF_BIDI_NONE, "bi");
+    CHECK(lf_set_rnn_state(m, bi, 1, NULL, 0) == LF_OK, "%s", lf_model_error(m));
+    int bv[4];
+    for (size_t k = 0; k < 4; k++) bv[k] = lf_output_view(m, bi, k, NULL);
+    int cat = lf_concatenate(m, 6, (int[]){dec, lf_global_average_pooling1d(m, ey, "gap"), bv[0], bv[1], bv[2], bv[3]},
+                             "cat");
+    int o = lf_dense(m, cat, 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
+          lf_model_error(m));
+    CHECK(m->nodes[ey].seq_mask == e && m->nodes[eh].seq_mask == -1 && m->nodes[bv[0]].seq_mask == -1,
+          "masks: the sequence's only (Keras' compute_mask)");
+    static const char *const rows[] = {
+        "enc (LSTM)                                         [(None, 6, 4), (None, 4), (None, 4)]",
+        "bi (Bidirectional)                                 [(None, 3), (None, 3), (None, 3), (None, 3)]",
+        "e, enc[0][1], enc[0][2]", "gap (GlobalAveragePooling1D)                       (None, 4)                     0  enc[0][0]",
+        "dec, gap, bi[0][0], bi[0][1], bi[0][2], bi[0][3]"};
+    check_summary(m, rows, sizeof rows / sizeof *rows);
+    /* Keras' states under the mask: h is the output of each row's last real step, and with
+     * return_sequences false the output is h (the Bidirectional's forward copy) */
+    float x2[2 * 6] = {3, 4, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    float ys[2 * 24], hs[2 * 4], cs[2 * 4], bo[4][2 * 3];
+    float *outs[64] = {0};
+    outs[ey] = ys, outs[eh] = hs, outs[ec] = cs;
+    for (int k = 0; k < 4; k++) outs[bv[k]] = bo[k];
+    CHECK(m->n_nodes <= 64 && lf__forward_nodes(m, (const float *const *)(const float *[]){x2}, 2, outs) == LF_OK,
+          "forward");
+    CHECK(memcmp(hs, ys + 2 * 4, 4 * sizeof *hs) == 0, "h is the state of the last real step (step 2)");
+    CHECK(memcmp(ys + 5 * 4, ys + 2 * 4, 4 * sizeof *ys) == 0, "masked steps repeat the output");
+    float zero[4] = {0};
+    CHECK(memcmp(hs + 4, zero, sizeof zero) == 0 && memcmp(cs + 4, zero, sizeof zero) == 0,
+          "a fully padded row keeps the (zero) initial states");
+    CHECK(memcmp(bo[0], bo[2], sizeof bo[0]) == 0 && memcmp(bo[1], bo[3], sizeof bo[1]) == 0,
+          "each copy's output is its h");
+    /* the file keeps it all; the loaded model predicts the same bits */
+    enum { N = 24, T = 6 };
+    float x[N * T], y[N];
+    fill_uniform(x, N * T, 1, 20, 13);
+    for (int i = 0; i < N * T; i++) x[i] = (i % T) >= 2 + (i / T) % 5 ? 0.0f : floorf(x[i]);
+    for (int i = 0; i < N; i++) y[i] = (float)(i % 3);
+    const float *xs[1] = {x};
+    lf_model *l = fit_save_load(m, path, xs, y, N, 2, 3);
+    CHECK(l && l->n_nodes == m->n_nodes && l->nodes[enc].n_outs == 3 && l->nodes[dec].n_in == 3 &&
+              l->nodes[bi].n_outs == 4 && l->nodes[bv[3]].view == 3, "the loaded graph");
+    lf_model_free(l);
+    static const char *const want[] = {
+        "\"name\":\"enc\",\"type\":\"LSTM\",\"inbound\":[\"e\"],\"units\":4", "\"return_state\":true",
+        "{\"name\":\"enc.out1\",\"type\":\"OutputView\",\"inbound\":[\"enc\"],\"index\":1}",
+        "\"name\":\"dec\",\"type\":\"LSTM\",\"inbound\":[\"e\",\"enc.out1\",\"enc.out2\"]",
+        "\"name\":\"bi\",\"type\":\"Bidirectional\",\"inbound\":[\"e\"],\"merge_mode\":null"};
+    lf_st_file f;
+    check_arch(path, &f, want, sizeof want / sizeof *want);
+    lf_st_free(&f);
+    lf_model_free(m);
+
+    /* errors, each naming the layer, the model left as it was */
+    lf_model_create(&m, 2);
+    ids = lf_input_shape(m, 1, (size_t[]){6}, LF_DTYPE_INT32, "tokens");
+    e = lf_embedding(m, ids, 20, 5, 1, "e");
+    int h5 = lf_input(m, 5, "h5");
+    enc = lf_lstm(m, e, 4, 1, 1, 0, 0, "enc");
+    lf_set_rnn_state(m, enc, 1, NULL, 0);
+    eh = lf_output_view(m, enc, 1, NULL);
+    dec = lf_lstm(m, e, 4, 1, 1, 0, 0, "dec");
+    CHECK(lf_set_rnn_state(m, dec, 0, &eh, 1) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "LSTM 'dec': initial_state has 1 tensors; it needs 2 (h and c)") == 0,
+          "count: %s", lf_model_error(m));
+    CHECK(lf_set_rnn_state(m, dec, 0, (int[]){h5, eh}, 2) == LF_ERR_SHAPE &&
+              strcmp(lf_model_error(m), "LSTM 'dec': initial_state 0 ('h5') has shape (None, 5); it needs (None, 4)") == 0,
+          "shape: %s", lf_model_error(m));
+    CHECK(lf_set_rnn_state(m, dec, 0, (int[]){enc, eh}, 2) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "LSTM 'dec': initial_state 0 ('enc') has 3 outputs; pick one with "
+                                        "lf_output_view") == 0, "several: %s", lf_model_error(m));
+    int late = lf_dense(m, h5, 4, LF_ACT_LINEAR, 1, "late");
+    CHECK(lf_set_rnn_state(m, dec, 0, (int[]){eh, late}, 2) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "LSTM 'dec': initial_state 1 (id 6) is not a layer added before it") == 0,
+          "order: %s", lf_model_error(m));
+    CHECK(lf_set_rnn_state(m, enc, 0, NULL, 0) == LF_ERR_STATE &&
+              strcmp(lf_model_error(m), "lf_set_rnn_state: LSTM 'enc' is already read by layer 'enc.out1'; set its "
+                                        "states before adding the layers that read it") == 0,
+          "read: %s", lf_model_error(m));
+    CHECK(m->nodes[dec].n_in == 1 && m->nodes[dec].n_outs == 1 && m->sticky == LF_OK, "dec as it was");
+    CHECK(lf_set_rnn_state(m, ids, 1, NULL, 0) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "lf_set_rnn_state: node 0 is not an LSTM, GRU, SimpleRNN or Bidirectional "
+                                        "layer") == 0, "kind: %s", lf_model_error(m));
+    CHECK(lf_model_compile(m, enc, LF_LOSS_MSE, NULL) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "compile: output 'enc' has 3 outputs (Keras returns a list); pick one with "
+                                        "lf_output_view") == 0, "compile: %s", lf_model_error(m));
+    CHECK(lf_output_view(m, enc, 3, NULL) < 0 &&
+              strcmp(lf_model_error(m), "OutputView: layer 'enc' has 3 outputs; there is no output 3") == 0,
+          "index: %s", lf_model_error(m));
+    lf_model_free(m);
+    lf_model_create(&m, 2);
+    ids = lf_input_shape(m, 1, (size_t[]){6}, LF_DTYPE_INT32, "tokens");
+    e = lf_embedding(m, ids, 20, 5, 1, "e");
+    enc = lf_lstm(m, e, 4, 1, 1, 0, 0, "enc");
+    lf_set_rnn_state(m, enc, 1, NULL, 0);
+    CHECK(lf_dense(m, enc, 3, LF_ACT_LINEAR, 1, NULL) < 0 &&
+              strcmp(lf_model_error(m), "Dense: input 'enc' has 3 outputs (Keras returns a list); pick one with "
+                                        "lf_output_view") == 0, "reader: %s", lf_model_error(m));
+    lf_model_free(m);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_seq_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -1326,6 +1450,7 @@ int main(void) {
     test_simple_rnn();
     test_bidirectional();
     test_rnn_dropout();
+    test_rnn_state();
     rmdir(tmpdir);
     return check_report("test_seq_layers");
 }
