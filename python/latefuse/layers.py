@@ -63,7 +63,16 @@ def _shape_str(shape):
 
 class KerasTensor:
     """A symbolic (batch, *sample_shape) tensor: the output of one layer
-    call.  `dim` is the number of values per sample."""
+    call.  `dim` is the number of values per sample.
+
+    A call that returns a list (LSTM(return_state=True),
+    Bidirectional(merge_mode=None)) records one node of all its outputs
+    side by side (`_views`: the tensors it returns) and, per output, a view
+    tensor (`_view` = k, its one input that node): the C library's
+    OutputView (lf_output_view)."""
+
+    _view = None   # output k of its input, a node of several outputs
+    _views = None  # a node of several outputs: the tensors of its call
 
     def __init__(self, layer, inputs, shape, extra=None):
         self.layer = layer
@@ -2240,6 +2249,66 @@ _lib._proto("lf_simple_rnn", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_
             ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
 
 
+_lib._proto("lf_set_rnn_state", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_int),
+            ctypes.c_size_t)
+_lib._proto("lf_output_view", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p)
+
+
+def _layer_label(layer):
+    return "%s '%s'" % (type(layer).__name__, layer.name) if layer.name else type(layer).__name__
+
+
+def _rnn_inputs(layer, x, initial_state, per_copy, copies=1):
+    """x and Keras' initial_state of a recurrent call: given as the keyword
+    or as layer([x, *states]) (Keras' list form); each state (batch, units),
+    per_copy of them per copy of the cell"""
+    if isinstance(x, (list, tuple)) and len(x) >= 1:
+        if initial_state is not None and len(x) > 1:
+            raise ValueError("%s: pass the initial states either in the list or as initial_state=, not both"
+                             % _layer_label(layer))
+        x, initial_state = x[0], (list(x[1:]) or initial_state)
+    x = _sequence(layer, x)
+    if initial_state is None:
+        return x, []
+    states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+    want, units = per_copy * copies, getattr(layer, "units", None) or layer.layer.units
+    what = ("h and c" if per_copy == 2 else "h") + (" of each direction" if copies == 2 else "")
+    if len(states) != want:
+        raise ValueError("%s: initial_state has %d tensors; it needs %d (%s)" % (_layer_label(layer), len(states),
+                                                                                 want, what))
+    for i, s0 in enumerate(states):
+        if not isinstance(s0, KerasTensor):
+            raise ValueError("%s: initial_state %d is not a tensor (got %s): the states must be outputs of layers"
+                             % (_layer_label(layer), i, type(s0).__name__))
+        if s0.sample_shape != (units,):
+            raise ValueError("%s: initial_state %d has shape %s; it needs (None, %d)"
+                             % (_layer_label(layer), i, _shape_str(s0.sample_shape), units))
+    return x, states
+
+
+def _rnn_outputs(layer, x, states, ys, n_states):
+    """The call's tensor(s): one tensor when it has one output, else
+    Keras' list, views of one node of all of them (KerasTensor): the
+    outputs' shapes ys, then n_states states of (units,)"""
+    units = getattr(layer, "units", None) or layer.layer.units
+    shapes = list(ys) + [(units,)] * n_states
+    if len(shapes) == 1:
+        return KerasTensor(layer, [x] + states, shapes[0])
+    total = 0
+    for sh in shapes:
+        n = 1
+        for d in sh:
+            n *= d
+        total += n
+    node = KerasTensor(layer, [x] + states, (total,))
+    node._views = []
+    for k, sh in enumerate(shapes):
+        v = KerasTensor(layer, [node], sh)
+        v._view = k
+        node._views.append(v)
+    return list(node._views)
+
+
 class _Recurrent(Layer):
     """What LSTM and GRU share: the arguments Keras' take, the ones not
     available refused by name, the shapes and the l2 of the kernel."""
@@ -2267,7 +2336,7 @@ class _Recurrent(Layer):
             if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
                 raise ValueError("%s: %s must be a number in [0, 1), got %r (Keras clamps it into [0, 1])"
                                  % (kn, arg, rate))
-        for flag in ("return_state", "stateful", "unroll"):
+        for flag in ("stateful", "unroll"):
             if locals()[flag]:
                 raise ValueError("%s: %s=True is not available" % (kn, flag))
         self.activation, self.recurrent_activation = activation, recurrent_activation
@@ -2278,15 +2347,19 @@ class _Recurrent(Layer):
         self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
         self.return_sequences = bool(return_sequences)
         self.go_backwards = bool(go_backwards)
-        self.return_state = self.stateful = self.unroll = False
+        self.return_state = bool(return_state)
+        self.stateful = self.unroll = False
 
     def _initializers(self):
         return []  # the C builder draws Keras' defaults (orthogonal recurrent kernel included)
 
-    def _call(self, x):
-        x = _sequence(self, x)
+    _states = 1  # state tensors of the cell: h (LSTM: h, c)
+
+    def _call(self, x, initial_state=None, mask=None, training=None):
+        x, states = _rnn_inputs(self, x, initial_state, self._states)
         self._features = x.sample_shape[1]
-        return KerasTensor(self, [x], (x.sample_shape[0], self.units) if self.return_sequences else (self.units,))
+        y = (x.sample_shape[0], self.units) if self.return_sequences else (self.units,)
+        return _rnn_outputs(self, x, states, [y], self._states if self.return_state else 0)
 
     def _bias_shape(self):
         return (self._gates * self.units,)
@@ -2301,6 +2374,7 @@ class _Recurrent(Layer):
         l2 = float(spec.get("l2") or 0.0)
         return dict(use_bias=spec["use_bias"], return_sequences=spec["return_sequences"],
                     go_backwards=spec["go_backwards"], name=spec.get("name"),
+                    return_state=bool(spec.get("return_state", False)),
                     kernel_regularizer=_regularizers.L2(l2) if l2 > 0 else None,
                     bias_regularizer=_penalties_of(spec)["bias_regularizer"],
                     dropout=float(spec.get("dropout") or 0.0),
@@ -2311,7 +2385,14 @@ class _Recurrent(Layer):
     def _load(cls, spec, ins, tensors):
         return cls._make(spec)(ins)
 
-    def _finish(self, lib, h, i):
+    def _finish(self, lib, h, i, t=None, ids=None, return_state=None):
+        """the settings after the builder: l2, dropout, and (t: the call's
+        tensor) Keras' return_state and the initial states, its inputs after x"""
+        rs = self.return_state if return_state is None else return_state
+        if i >= 0 and t is not None and (rs or len(t.inputs) > 1):
+            st = [ids[id(a)] for a in t.inputs[1:]]
+            if lib.lf_set_rnn_state(h, i, int(rs), (ctypes.c_int * max(1, len(st)))(*st), len(st)) != 0:
+                i = -1
         if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
             i = -1
         if i >= 0 and self.bias_l2 > 0.0 and lib.lf_set_bias_l2(h, i, self.bias_l2) != 0:
@@ -2335,10 +2416,15 @@ class LSTM(_Recurrent):
     one mask of the inputs and one of the state per sequence, reused at
     every step (with recurrent_dropout one per gate block, Keras'
     implementation 1), drawn from the model's seed (the layer's seed is
-    kept for get_config only).  Not available: other activations or
-    initializers, return_state, stateful, unroll."""
+    kept for get_config only).  return_state=True returns [output, h, c]
+    (keras/src/layers/rnn/rnn.py: with return_sequences=False the output
+    is h; under a padding mask the states of each row's last real step);
+    layer(x, initial_state=[h, c]) starts from those states (gradients
+    flow into them), the encoder-decoder idiom.  Not available: other
+    activations or initializers, stateful, unroll."""
 
     prefix = "lstm"
+    _states = 2
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
@@ -2363,7 +2449,7 @@ class LSTM(_Recurrent):
         ii, _ = _ids(t, ids)
         return self._finish(lib, h, lib.lf_lstm(h, ii[0], self.units, int(self.use_bias),
                                                 int(self.unit_forget_bias), int(self.return_sequences),
-                                                int(self.go_backwards), name))
+                                                int(self.go_backwards), name), t, ids)
 
 
 class GRU(_Recurrent):
@@ -2372,8 +2458,9 @@ class GRU(_Recurrent):
     go_backwards=False, reset_after=True), Keras' layer (Keras 3's default
     reset_after: the reset gate multiplies h U_h + b_h): weights kernel
     (features, 3 units), recurrent_kernel (units, 3 units), bias (2, 3
-    units) (input and recurrent biases), gate blocks z, r, h.  Masks as
-    LSTM.  Not available: reset_after=False and LSTM's other exclusions."""
+    units) (input and recurrent biases), gate blocks z, r, h.  Masks,
+    return_state ([output, h]) and initial_state ([h]) as LSTM.  Not
+    available: reset_after=False and LSTM's other exclusions."""
 
     prefix = "gru"
     _gates = 3
@@ -2405,7 +2492,7 @@ class GRU(_Recurrent):
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         return self._finish(lib, h, lib.lf_gru(h, ii[0], self.units, int(self.use_bias), int(self.return_sequences),
-                                               int(self.go_backwards), name))
+                                               int(self.go_backwards), name), t, ids)
 
 
 class SimpleRNN(_Recurrent):
@@ -2415,8 +2502,9 @@ class SimpleRNN(_Recurrent):
     h U + b) from h = 0; weights kernel (features, units) glorot_uniform,
     recurrent_kernel (units, units) orthogonal, bias (units) zeros; any
     activation of Dense (None: linear).  Masks, dropout and
-    recurrent_dropout as LSTM (one mask of each).  Not available: other
-    initializers, return_state, stateful, unroll."""
+    recurrent_dropout as LSTM (one mask of each); return_state ([output,
+    h]) and initial_state ([h]) as GRU.  Not available: other
+    initializers, stateful, unroll."""
 
     prefix = "simple_rnn"
     _gates = 1
@@ -2443,13 +2531,14 @@ class SimpleRNN(_Recurrent):
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         return self._finish(lib, h, lib.lf_simple_rnn(h, ii[0], self.units, lib.lf_activation_parse(
-            self.activation.encode()), int(self.use_bias), int(self.return_sequences), int(self.go_backwards), name))
+            self.activation.encode()), int(self.use_bias), int(self.return_sequences), int(self.go_backwards), name),
+            t, ids)
 
 
 _lib._proto("lf_bidirectional", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_size_t, ctypes.c_int,
             ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
 
-_BIDI_MODES = {"concat": 1, "sum": 2, "mul": 3, "ave": 4}
+_BIDI_MODES = {"concat": 1, "sum": 2, "mul": 3, "ave": 4, None: 5}
 
 
 def _layer_of(cfg, what):
@@ -2475,7 +2564,11 @@ class Bidirectional(Layer):
     forces zero_output_for_mask), and is passed on then; without
     return_sequences each copy gives its state after its last real step.
     get_weights(): the forward copy's weights, then the backward copy's.
-    Not available: merge_mode=None (a list of two outputs), a
+    merge_mode=None returns [forward output, backward output]; with the
+    wrapped layer's return_state=True the call returns the output(s), then
+    the forward copy's states, then the backward copy's (bidirectional.py:
+    `output + states` or `(output,) + states`); initial_state= takes the
+    forward copy's states then the backward copy's.  Not available: a
     backward_layer other than the layer's own go_backwards copy, weights=,
     a wrapped layer with go_backwards=True (refused, as Keras)."""
 
@@ -2491,9 +2584,6 @@ class Bidirectional(Layer):
         if not isinstance(layer, _Recurrent):
             raise ValueError("Bidirectional: only LSTM, GRU and SimpleRNN can be wrapped, got %s"
                              % type(layer).__name__)
-        if merge_mode is None:
-            raise ValueError("Bidirectional: merge_mode=None (a list of the two outputs) is not available: use "
-                             "'concat', 'sum', 'mul' or 'ave'")
         if merge_mode not in _BIDI_MODES:
             raise ValueError('Invalid merge mode. Received: %r. Merge mode should be one of {"sum", "mul", "ave", '
                              '"concat", None}' % (merge_mode,))
@@ -2519,7 +2609,8 @@ class Bidirectional(Layer):
         self.backward_layer = type(layer).from_config(bwd)
         self.merge_mode = merge_mode
         self.return_sequences = layer.return_sequences
-        self.return_state = self.stateful = False
+        self.return_state = layer.return_state
+        self.stateful = False
 
     def get_config(self):
         """Keras' form: merge_mode, the forward copy as 'layer', the backward
@@ -2537,11 +2628,14 @@ class Bidirectional(Layer):
             config["backward_layer"] = _layer_of(config["backward_layer"], "backward_layer")
         return cls(**config)
 
-    def _call(self, x):
-        x = _sequence(self, x)
+    def _call(self, x, initial_state=None, mask=None, training=None):
+        per = self.layer._states
+        x, states = _rnn_inputs(self, x, initial_state, per, 2)
         self._features = x.sample_shape[1]
         u = self.layer.units * (2 if self.merge_mode == "concat" else 1)
-        return KerasTensor(self, [x], (x.sample_shape[0], u) if self.return_sequences else (u,))
+        y = (x.sample_shape[0], u) if self.return_sequences else (u,)
+        return _rnn_outputs(self, x, states, [y] * (2 if self.merge_mode is None else 1),
+                            2 * per if self.return_state else 0)
 
     def _weight_shapes(self):
         self.layer._features = self._features
@@ -2560,7 +2654,7 @@ class Bidirectional(Layer):
         i = lib.lf_bidirectional(h, ii[0], cell, ly.units, act, int(ly.use_bias),
                                  int(getattr(ly, "unit_forget_bias", False)), int(self.return_sequences),
                                  _BIDI_MODES[self.merge_mode], name)
-        return ly._finish(lib, h, i)
+        return ly._finish(lib, h, i, t, ids, self.return_state)
 
 
 # TextVectorization is a preprocessing object, not a graph layer (text.py),

@@ -34,6 +34,7 @@ of the C library's (units, in) storage, transposed here — and a
 WeightedAverage's W is (1, 1, n_inputs) as in the seed.
 """
 import ctypes
+import itertools
 import json
 import math
 import numbers
@@ -278,6 +279,15 @@ class Model:
         node_names, calls = {}, {}
         for t in nodes:
             ly = t.layer
+            if t._view is not None:  # output k of a call of several: "<its node>.out<k>" (lf_output_view)
+                nm = getattr(t, "_node_name", None)
+                base = node_names[id(t.inputs[0])]
+                nm = nm or "%s.out%d" % (base, t._view)
+                if nm in used or len(nm) > 63:
+                    nm = next("output_view_%d" % i for i in itertools.count() if "output_view_%d" % i not in used)
+                used.add(nm)
+                node_names[id(t)] = nm
+                continue
             if first[id(ly)] is t:
                 node_names[id(t)] = names[id(ly)]
                 continue
@@ -312,6 +322,12 @@ class Model:
         try:
             ids = {}
             for t in self._nodes:
+                if t._view is not None:  # output k of a node of several
+                    i = lib.lf_output_view(h, ids[id(t.inputs[0])], t._view, _enc(self._node_names[id(t)]))
+                    if i < 0:
+                        _lib.raise_model(h, 5)
+                    ids[id(t)] = i
+                    continue
                 i = t.layer._build(lib, h, t, ids, _enc(self._node_names[id(t)]))
                 if i < 0:
                     _lib.raise_model(h, 5)
@@ -1526,12 +1542,16 @@ class Model:
                                   L._shape_str(x.sample_shape)))
             mp[id(t)] = x
         for t in self._nodes[len(self.inputs):]:
+            if t._view is not None:  # output k of the new call
+                mp[id(t)] = mp[id(t.inputs[0])]._views[t._view]
+                continue
             extra = {k: mp[id(v)] for k, v in t.extra.items() if v is not None}
             ins = [mp[id(a)] for a in t.inputs]
             if isinstance(t.layer, L.MultiHeadAttention):  # called as layer(query, value, key)
                 mp[id(t)] = t.layer(*ins, **extra)
             else:
-                mp[id(t)] = t.layer(ins, **extra)
+                r = t.layer(ins, **extra)
+                mp[id(t)] = r[0].inputs[0] if isinstance(r, list) else r  # a list: views of one node
         outs = [mp[id(o)] for o in self.outputs]  # one tensor per output, as Keras
         return outs if len(outs) > 1 else outs[0]
 
@@ -1861,11 +1881,20 @@ class Model:
         layer's k-th call in this model.  No weights."""
         index, per_layer = {}, {}
         for t in self._nodes:
-            index[id(t)] = per_layer.get(id(t.layer), 0)
-            per_layer[id(t.layer)] = index[id(t)] + 1
+            if t._view is None:
+                index[id(t)] = per_layer.get(id(t.layer), 0)
+                per_layer[id(t.layer)] = index[id(t)] + 1
 
-        def ref(t):
+        def ref(t):  # output k of a call of several: [layer, node, k], as Keras
+            if t._view is not None:
+                return [self._names[id(t.layer)], index[id(t.inputs[0])], t._view]
             return [self._names[id(t.layer)], index[id(t)], 0]
+
+        def call_of(t):  # a recurrent call's inputs after x are Keras' initial_state
+            if isinstance(t.layer, (L._Recurrent, L.Bidirectional)) and len(t.inputs) > 1:
+                return {"args": [ref(t.inputs[0])], "kwargs": {"initial_state": [ref(a) for a in t.inputs[1:]]}}
+            return {"args": [ref(a) for a in t.inputs],
+                    "kwargs": {k: ref(v) for k, v in t.extra.items() if v is not None}}
 
         layers = []
         for ly in self._layers:
@@ -1875,9 +1904,7 @@ class Model:
                 calls = []
             else:
                 cfg = dict(ly.get_config(), name=nm)
-                calls = [{"args": [ref(a) for a in t.inputs],
-                          "kwargs": {k: ref(v) for k, v in t.extra.items() if v is not None}}
-                         for t in self._nodes if t.layer is ly]
+                calls = [call_of(t) for t in self._nodes if t.layer is ly and t._view is None]
             layers.append({"class_name": type(ly).__name__, "name": nm, "config": cfg, "inbound_nodes": calls})
         return {"name": self.name, "layers": layers, "input_layers": [ref(t) for t in self.inputs],
                 "output_layers": [ref(t) for t in self.outputs]}
@@ -2077,14 +2104,23 @@ def _model_from_config(cfg):
         layer = klass.from_config(dict(e["config"]))
         for k, call in enumerate(e.get("inbound_nodes", [])):
             pending.append((e["name"], k, layer, call))
+    def is_ref(r):
+        return isinstance(r, list) and len(r) == 3 and isinstance(r[0], str)
+
+    def get(r):  # [layer, node, k]: output k of a call that returned a list
+        v = tensors[(r[0], r[1])]
+        return v[r[2]] if isinstance(v, list) else v
+
     while pending:  # calls whose inputs exist, a layer's calls in order
         done = []
         for item in pending:
             nm, k, layer, call = item
-            refs = list(call["args"]) + list(call.get("kwargs", {}).values())
+            refs = list(call["args"])
+            for v in call.get("kwargs", {}).values():  # a ref, or a list of them (initial_state)
+                refs += [v] if is_ref(v) else list(v)
             if (k == 0 or (nm, k - 1) in tensors) and all((r[0], r[1]) in tensors for r in refs):
-                kw = {key: tensors[(r[0], r[1])] for key, r in call.get("kwargs", {}).items()}
-                args = [tensors[(r[0], r[1])] for r in call["args"]]
+                kw = {key: get(r) if is_ref(r) else [get(q) for q in r] for key, r in call.get("kwargs", {}).items()}
+                args = [get(r) for r in call["args"]]
                 # MultiHeadAttention is called as layer(query, value[, key])
                 mha = isinstance(layer, L.MultiHeadAttention)
                 tensors[(nm, k)] = layer(*args, **kw) if mha else layer(args, **kw)
@@ -2097,8 +2133,8 @@ def _model_from_config(cfg):
         return [v] if isinstance(v, list) and len(v) == 3 and isinstance(v[0], str) else list(v)
 
     try:
-        ins = [tensors[(r[0], r[1])] for r in refs(cfg["input_layers"])]
-        outs = [tensors[(r[0], r[1])] for r in refs(cfg["output_layers"])]
+        ins = [get(r) for r in refs(cfg["input_layers"])]
+        outs = [get(r) for r in refs(cfg["output_layers"])]
     except (KeyError, IndexError, TypeError):
         raise ValueError("model config: 'input_layers' and 'output_layers' must name layers' outputs") from None
     return Model(ins, outs if len(outs) > 1 else outs[0], name=cfg.get("name"))
@@ -2781,10 +2817,19 @@ def load_model(filepath: Union[str, "os.PathLike[str]"], compile: bool = True, s
                 t = L.Input(tuple(spec.get("shape") or (int(spec["dim"]),)), name=nm,
                             dtype=spec.get("dtype", "float32"))
                 inputs.append(t)
+            elif kind == "OutputView":  # output k of a call that returned a list
+                src = tensors[spec["inbound"][0]]
+                if not src._views:  # pragma: no cover - the library reads no such file
+                    raise LatefuseError("load_model: layer '%s' views a layer of one output" % nm)
+                t = src._views[int(spec["index"])]
+                t._node_name = nm
+                tensors[nm] = t
+                continue
             elif spec.get("shares"):  # a layer called again: the owner's layer object
                 ins = [tensors[s] for s in spec.get("inbound", [])]
                 extra = {k: tensors[spec[k]] for k in ("gate", "mask") if spec.get(k)}
                 t = tensors[spec["shares"]].layer(ins, **extra)
+                t = t[0].inputs[0] if isinstance(t, list) else t  # a list: views of one node
                 t._node_name = nm
             else:
                 ins = [tensors[s] for s in spec.get("inbound", [])]
@@ -2792,6 +2837,7 @@ def load_model(filepath: Union[str, "os.PathLike[str]"], compile: bool = True, s
                 if cls is None:  # pragma: no cover - the library rejects unknown types
                     raise LatefuseError("load_model: unknown layer type '%s'" % kind)
                 t = cls._load(spec, ins, tensors)
+                t = t[0].inputs[0] if isinstance(t, list) else t
             if spec.get("trainable", True) is False:
                 t.layer._trainable = False
             tensors[nm] = t
