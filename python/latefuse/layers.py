@@ -2185,7 +2185,6 @@ class MultiHeadAttention(Layer):
             self.l2 = float(l2)
         self.kernel_regularizer = kernel_regularizer
         self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "MultiHeadAttention: bias_regularizer")
-        self.attention_axes, self.kernel_initializer, self.bias_initializer = None, "glorot_uniform", "zeros"
 
     def __call__(self, query, value=None, key=None, attention_mask=None, return_attention_scores=False,
                  training=None, use_causal_mask=False, **kwargs):
