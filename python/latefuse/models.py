@@ -1852,6 +1852,9 @@ class Model:
             info["in_keys"] = (list(self._in_keys), list(self._in_keys_given))
         if self._compiled:
             info.update(self._compile_kwargs())
+        # the file of an uncompiled model names no outputs (load_model takes
+        # its last layer): Model(x, [y, h, c]) would come back with c alone
+        info["outputs"] = [self._node_names[id(t)] for t in self.outputs]
         return info
 
     def _restore_info(self, info):
@@ -2750,7 +2753,7 @@ def _model_from_pickle(data: Optional[bytes], info: Dict[str, Any]) -> Model:
         raise ValueError("pickled model: %r is not a latefuse Model class" % (cls,))
     if data is None:
         return cls._from_unbuilt_state(info)
-    m = _model_from_bytes(data, info.get("compiled", True))
+    m = _model_from_bytes(data, info.get("compiled", True), info.get("outputs"))
     m._restore_info(info)
     if issubclass(cls, Sequential):
         Sequential._from_loaded(m, cls, info)
@@ -2759,14 +2762,14 @@ def _model_from_pickle(data: Optional[bytes], info: Dict[str, Any]) -> Model:
     return m
 
 
-def _model_from_bytes(data: bytes, compile: bool = True) -> Model:
+def _model_from_bytes(data: bytes, compile: bool = True, outputs: Optional[List[str]] = None) -> Model:
     """A model from the bytes of its model file (Model.__reduce__ before it
     kept the class, name and metrics: such pickles still load)."""
     fd, path = tempfile.mkstemp(suffix=".lf")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        return load_model(path, compile=compile)
+        return _load_lf(path, compile, 0, outputs)
     finally:
         os.unlink(path)
 
@@ -2800,6 +2803,13 @@ def load_model(filepath: Union[str, "os.PathLike[str]"], compile: bool = True, s
     if path.lower().endswith(".keras") or _is_zip(path):
         from . import keras_file
         return keras_file.load(path, compile=compile, seed=seed)
+    return _load_lf(path, compile, seed)
+
+
+def _load_lf(path, compile, seed, outputs=None):
+    """load_model of a latefuse model file; outputs: the names of the
+    model's outputs when the caller knows them (a pickled model: the file
+    of an uncompiled model names none, and its last layer is the output)"""
     h = ctypes.c_void_p()
     st = lib.lf_model_create(ctypes.byref(h), int(seed) & 0xFFFFFFFFFFFFFFFF)
     if st:
@@ -2841,7 +2851,10 @@ def load_model(filepath: Union[str, "os.PathLike[str]"], compile: bool = True, s
             if spec.get("trainable", True) is False:
                 t.layer._trainable = False
             tensors[nm] = t
-        if "outputs" in arch:
+        if outputs is not None and not ("output" in arch or "outputs" in arch):
+            out = [tensors[o] for o in outputs]
+            out = out if len(out) > 1 else out[0]
+        elif "outputs" in arch:
             out = [tensors[o] for o in arch["outputs"]]
         else:
             out = tensors[arch["output"]] if "output" in arch else tensors[arch["layers"][-1]["name"]]

@@ -129,3 +129,25 @@ def test_initial_state_errors():
     # a list output is used by picking its tensors, as in Keras
     outs = LSTM(3, return_state=True)(x)
     assert isinstance(outs, list) and len(outs) == 3
+
+
+def test_pickled_state_model_keeps_its_outputs():
+    """pickle / copy.deepcopy of an uncompiled model of several outputs (the
+    encoder of the inference idiom, Model(x, [y, h, c])): its file names no
+    outputs, and it came back as a model of its last layer's output alone
+    (c); now the pickle names them and the copy predicts the three, bit
+    for bit"""
+    import copy
+    import pickle
+    x = Input((6, 5))
+    y, h, c = LSTM(4, return_state=True, name="enc")(x)
+    enc = Model(x, [y, h, c], name="encoder")
+    side = Model(x, [Dense(2, name="d")(h), y])  # a view, then a plain layer, not the last one first
+    xs = np.random.default_rng(3).normal(size=(5, 6, 5)).astype("float32")
+    for m in (enc, side):
+        want = m.predict(xs, verbose=0)
+        for back in (pickle.loads(pickle.dumps(m)), copy.deepcopy(m)):
+            assert [t.shape for t in back.outputs] == [t.shape for t in m.outputs]
+            got = back.predict(xs, verbose=0)
+            assert len(got) == len(want) and all(np.array_equal(a, b) for a, b in zip(got, want))
+    assert pickle.loads(pickle.dumps(enc)).name == "encoder"
