@@ -104,16 +104,31 @@ class SparseCategoricalCrossentropy(_Crossentropy):
         return dict(c, ignore_class=None)
 
 
+# Keras' class names and its aliases 'bce' / 'BCE' (the other aliases,
+# 'mse', 'MAE', ..., compile knows)
+_BY_NAME = {c.__name__: c for c in (MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy, CategoricalCrossentropy,
+                                    SparseCategoricalCrossentropy)}
+_BY_NAME.update(bce=BinaryCrossentropy, BCE=BinaryCrossentropy)
+
+
 def get(identifier: Any):
     """(library loss name, from_logits) of compile's loss entry: a name
-    ('mse', 'binary_crossentropy', ...; compile checks it) or one of the
-    classes above.  Anything else raises with what to use instead."""
+    ('mse', 'binary_crossentropy', ...; compile checks it), one of the
+    classes above, or a class itself or its name ('BinaryCrossentropy'),
+    made with its defaults, as keras.losses.get does
+    (keras/src/losses/__init__.py: ALL_OBJECTS_DICT, inspect.isclass).
+    Anything else raises with what to use instead."""
+    if isinstance(identifier, str) and identifier in _BY_NAME:
+        identifier = _BY_NAME[identifier]
     if isinstance(identifier, str):
         return identifier, False
+    if isinstance(identifier, type) and identifier in _BY_NAME.values():
+        identifier = identifier()
     if isinstance(identifier, Loss) and type(identifier)._lf is not None and \
             type(identifier).__module__ == __name__:
         return type(identifier)._lf, getattr(identifier, "from_logits", False)
-    what = "a Loss subclass of your own" if isinstance(identifier, Loss) else \
+    what = "a Loss subclass of your own" if isinstance(identifier, Loss) or (
+        isinstance(identifier, type) and issubclass(identifier, Loss)) else \
         "a loss function" if callable(identifier) else "%r" % (identifier,)
     raise ValueError("compile: %s is not supported: the loss runs in the C library; use one of 'mse', 'mae', "
                      "'binary_crossentropy', 'categorical_crossentropy', 'sparse_categorical_crossentropy' or "

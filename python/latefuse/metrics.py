@@ -18,7 +18,7 @@ __all__ = ["Metric", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategorical
 
 class Metric:
     """Keras' base class; only the subclasses below compile."""
-    _kind = None
+    _kind = None  # the accuracies: the kind of accuracy measured
     _names = ()
 
     def __init__(self, name: Optional[str] = None, dtype: Any = None):
@@ -41,6 +41,7 @@ _ACC = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_ca
 
 class BinaryAccuracy(Metric):
     _names = _ACC
+    _kind = "binary_accuracy"
 
     def __init__(self, name: str = "binary_accuracy", dtype: Any = None, threshold: float = 0.5):
         if threshold != 0.5:
@@ -51,6 +52,7 @@ class BinaryAccuracy(Metric):
 
 class CategoricalAccuracy(Metric):
     _names = _ACC
+    _kind = "categorical_accuracy"
 
     def __init__(self, name: str = "categorical_accuracy", dtype: Any = None):
         super().__init__(name, dtype)
@@ -58,6 +60,7 @@ class CategoricalAccuracy(Metric):
 
 class SparseCategoricalAccuracy(Metric):
     _names = _ACC
+    _kind = "sparse_categorical_accuracy"
 
     def __init__(self, name: str = "sparse_categorical_accuracy", dtype: Any = None):
         super().__init__(name, dtype)
@@ -90,16 +93,37 @@ class AUC(Metric):
         self.num_thresholds = num_thresholds
 
 
+class _Name(str):
+    """A metric object's name (its history key) that remembers the
+    accuracy its class measures (kind: 'binary_accuracy', ...), which
+    compile checks against the output's loss (BinaryAccuracy(name='acc')
+    on a softmax output is refused, as binary_accuracy is)"""
+    kind = None
+
+    def __reduce__(self):
+        return (_name, (str(self), self.kind))
+
+
+def _name(name, kind):
+    n = _Name(name)
+    n.kind = kind
+    return n
+
+
 def get(identifier: Any):
     """compile's metric entry as the string compile knows: a string stays;
-    one of the classes above becomes its name; anything else raises."""
+    one of the classes above (or the class itself, made with its defaults,
+    as keras.metrics.get does) becomes its name; anything else raises."""
     if identifier is None or isinstance(identifier, str):
         return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Metric) and identifier.__module__ == __name__ \
+            and identifier._names:
+        identifier = identifier()
     if isinstance(identifier, Metric) and type(identifier).__module__ == __name__ and type(identifier)._names:
         if identifier.name not in type(identifier)._names:
             raise ValueError("compile: metric %s(name=%r): the name must be one of %s"
                              % (type(identifier).__name__, identifier.name, ", ".join(type(identifier)._names)))
-        return identifier.name
+        return _name(identifier.name, type(identifier)._kind)
     what = ("a Metric subclass of your own (%s)" % type(identifier).__name__ if isinstance(identifier, Metric)
             else "a metric function" if callable(identifier) else "%r" % (identifier,))
     raise ValueError("compile: %s is not supported: the metrics are measured by the library; use 'accuracy', "

@@ -83,6 +83,8 @@ _VALUE_METRICS = {"mae": "mae", "mean_absolute_error": "mae", "MAE": "mae",
                   "mse": "mse", "mean_squared_error": "mse", "MSE": "mse", "AUC": "auc", "auc": "auc"}
 _SPARSE = 4
 _BINARY = 2
+_LOSS_NAMES = ("mse", "mae", "binary_crossentropy", "categorical_crossentropy",  # lf_loss's order
+               "sparse_categorical_crossentropy")
 
 
 def _enc(s):
@@ -93,6 +95,35 @@ def _enc(s):
 _RAN_OUT = ("Your input ran out of data; interrupting training. Make sure that your dataset or generator can "
             "generate at least `steps_per_epoch * epochs` batches. You may need to use the `.repeat()` function "
             "when building your dataset.")
+
+
+# the accuracies of one kind (Keras' BinaryAccuracy, CategoricalAccuracy,
+# SparseCategoricalAccuracy: keras/src/metrics/accuracy_metrics.py) and the
+# loss whose labels they read; 'accuracy' / 'acc' follow the loss
+_ACC_KIND_LOSS = {"binary_accuracy": ("binary_crossentropy", _BINARY),
+                  "categorical_accuracy": ("categorical_crossentropy", _BINARY + 1),
+                  "sparse_categorical_accuracy": ("sparse_categorical_crossentropy", _SPARSE)}
+
+
+def _check_accuracy_kind(mt, loss_id, what):
+    """An accuracy of one kind on an output of another crossentropy is
+    refused: the library counts the accuracy the loss's labels give, which
+    is not the one asked (Keras' BinaryAccuracy on a softmax output
+    thresholds each unit at 0.5)"""
+    if not isinstance(mt, str):
+        return
+    kind = getattr(mt, "kind", None) or mt  # a latefuse.metrics accuracy's name carries its class's kind
+    want = _ACC_KIND_LOSS.get(kind)
+    if want is not None and loss_id >= _BINARY and loss_id != want[1]:
+        label = repr(str(mt)) + (" (%s)" % kind if kind != mt else "")
+        raise ValueError("compile: %s %s needs the loss %r; this output's loss is %r: use 'accuracy', which "
+                         "follows the loss" % (what, label, want[0], _LOSS_NAMES[loss_id]))
+
+
+def _as_given(metrics):
+    """A copy of compile's metrics or weighted_metrics as given: a dict by
+    output stays a dict (list() would keep its keys alone), else a list"""
+    return dict(metrics) if isinstance(metrics, dict) else list(metrics or [])
 
 
 def _metric_names(metrics):
@@ -563,9 +594,9 @@ class Model:
         self.optimizer, self._loss_ids, self._acc, self._acc_out = opt, loss_ids, acc, acc_out
         self._loss_id = loss_ids[0]
         self._metrics = extra
-        self._metric_args = list(metrics or [])
+        self._metric_args = _as_given(metrics)
         self._wmetrics = wextra
-        self._wmetric_args = list(weighted_metrics or [])
+        self._wmetric_args = _as_given(weighted_metrics)
         self.metrics_names = self._metric_keys()
 
     def _parse_metrics(self, metrics, loss_ids):
@@ -593,10 +624,11 @@ class Model:
             per = [flat if lid >= _BINARY else [m for m in flat if not self._is_acc(m)]
                    for lid in loss_ids] if k > 1 else [flat]
         acc_out, extra = [], []
-        for entry in per:
+        for entry, lid in zip(per, loss_ids):
             asked = []
             for mt in ([] if entry is None else [entry] if isinstance(entry, str) else list(entry)):
                 key, kind = self._metric_of(mt, "metric")
+                _check_accuracy_kind(mt, lid, "metric")
                 if kind == "acc":
                     if key not in asked:
                         asked.append(key)
@@ -645,6 +677,7 @@ class Model:
         out, seen = [], set()
         for mt in weighted:
             key, kind = self._metric_of(mt, "weighted metric")
+            _check_accuracy_kind(mt, loss_ids[0], "weighted metric")
             if kind == "acc" and loss_ids[0] < _BINARY:
                 raise ValueError("compile: weighted metric %r needs a crossentropy loss (binary, categorical "
                                  "or sparse categorical): it counts the classes the output picks" % (mt,))
@@ -657,8 +690,8 @@ class Model:
     def _compile_kwargs(self):
         """The arguments of this model's last compile(), as compile takes
         them (one loss and loss weight per output)."""
-        return {"optimizer": self.optimizer, "loss": self.loss, "metrics": list(self._metric_args),
-                "weighted_metrics": list(getattr(self, "_wmetric_args", [])),
+        return {"optimizer": self.optimizer, "loss": self.loss, "metrics": _as_given(self._metric_args),
+                "weighted_metrics": _as_given(getattr(self, "_wmetric_args", [])),
                 "loss_weights": list(self.loss_weights)}
 
     def _metric_keys(self):
@@ -1869,10 +1902,10 @@ class Model:
             self.loss, self.loss_weights = info["loss"], list(info["loss_weights"])
             self._acc_out, self._metrics = self._parse_metrics(info["metrics"], self._loss_ids)
             self._acc = self._acc_out[0] if len(self._acc_out) == 1 else []
-            self._metric_args = list(info["metrics"])
+            self._metric_args = _as_given(info["metrics"])
             wm = info.get("weighted_metrics") or []
             self._wmetrics = self._parse_weighted_metrics(wm, self._acc, self._metrics, self._loss_ids)
-            self._wmetric_args = list(wm)
+            self._wmetric_args = _as_given(wm)
             self.metrics_names = self._metric_keys()
 
     # ------------------------------------------------------------ config (Keras' JSON)

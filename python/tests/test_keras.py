@@ -1534,3 +1534,79 @@ def test_initial_epoch_numbers_the_epochs_from_it(capfd):
         np.testing.assert_array_equal(got, want)
     with pytest.raises(ValueError, match="initial_epoch must be an integer >= 0"):
         m.fit(x, y, epochs=3, initial_epoch=-1, verbose=0)
+
+
+def test_losses_metrics_classes_and_names_as_keras_get():
+    """keras.losses.get / keras.metrics.get (keras/src/losses/__init__.py,
+    metrics/__init__.py) take a class as such (made with its defaults) and
+    a loss's class name ('BinaryCrossentropy', alias 'bce'); both were
+    refused here as 'a loss function' / 'a metric function'"""
+    from latefuse import losses, metrics
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(24, 4))
+    y = rng.integers(0, 3, 24)
+    inp = Input((4,))
+    m = Model(inp, Dense(3, activation="softmax")(inp))
+    results = []
+    for loss, mets in (("sparse_categorical_crossentropy", ["sparse_categorical_accuracy"]),
+                       (losses.SparseCategoricalCrossentropy, [metrics.SparseCategoricalAccuracy]),
+                       ("SparseCategoricalCrossentropy", [metrics.SparseCategoricalAccuracy()])):
+        m.compile("sgd", loss, metrics=mets)
+        assert m.loss == "sparse_categorical_crossentropy"
+        results.append(m.evaluate(x, y, verbose=0, return_dict=True))
+    assert results[0] == results[1] == results[2] and list(results[0]) == ["loss", "sparse_categorical_accuracy"]
+    b = Model(inp, Dense(1, activation="sigmoid")(inp))
+    for loss in ("bce", "BCE", "BinaryCrossentropy", losses.BinaryCrossentropy):
+        b.compile("sgd", loss)
+        assert b.loss == "binary_crossentropy"
+
+    class Mine(losses.Loss):
+        pass
+
+    with pytest.raises(ValueError, match="compile: a Loss subclass of your own is not supported"):
+        b.compile("sgd", Mine)
+
+
+def test_an_accuracy_of_another_kind_than_the_loss_is_refused():
+    """The library counts the accuracy the output's loss implies; a
+    BinaryAccuracy (or 'binary_accuracy') on a sparse categorical output
+    came back as the sparse categorical accuracy under the binary name
+    (Keras thresholds each unit at 0.5 there): refused, naming the loss"""
+    from latefuse import metrics
+    inp = Input((4,))
+    m = Model(inp, Dense(3, activation="softmax")(inp))
+    for mt, label in (("binary_accuracy", "'binary_accuracy'"), (metrics.BinaryAccuracy(), "'binary_accuracy'"),
+                      (metrics.BinaryAccuracy(name="acc"), r"'acc' \(binary_accuracy\)"),
+                      ("categorical_accuracy", "'categorical_accuracy'")):
+        with pytest.raises(ValueError, match=r"^compile: metric %s needs the loss '\w+'; this output's loss is "
+                                             r"'sparse_categorical_crossentropy': use 'accuracy', which follows the "
+                                             r"loss$" % label):
+            m.compile("sgd", "sparse_categorical_crossentropy", metrics=[mt])
+    with pytest.raises(ValueError, match="^compile: weighted metric 'categorical_accuracy' needs the loss"):
+        m.compile("sgd", "sparse_categorical_crossentropy", weighted_metrics=["categorical_accuracy"])
+    b = Model(inp, Dense(1, activation="sigmoid")(inp))
+    with pytest.raises(ValueError, match=r"metric 'categorical_accuracy' needs the loss 'categorical_crossentropy'; "
+                                         r"this output's loss is 'binary_crossentropy'"):
+        b.compile("sgd", "binary_crossentropy", metrics=[metrics.CategoricalAccuracy()])
+    # the matching kinds, and 'accuracy', still compile
+    m.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy", metrics.SparseCategoricalAccuracy()])
+    b.compile("sgd", "binary_crossentropy", metrics=[metrics.BinaryAccuracy(name="acc")])
+
+
+def test_pickle_of_a_model_compiled_with_metrics_by_output():
+    """compile(metrics={output: [...]}) kept the dict's keys alone
+    (list(metrics)), so pickle / deepcopy compiled again with metrics
+    ['a', 'b'] and failed ("unsupported metric 'a'")"""
+    from latefuse import metrics
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(16, 5))
+    ya, yb = (x[:, :1] > 0).astype("float32"), rng.integers(0, 3, 16)
+    inp = Input((5,))
+    m = Model(inp, [Dense(1, activation="sigmoid", name="a")(inp), Dense(3, activation="softmax", name="b")(inp)])
+    m.compile("adam", ["binary_crossentropy", "sparse_categorical_crossentropy"],
+              metrics={"a": [metrics.BinaryAccuracy()], "b": "accuracy"}, weighted_metrics=None)
+    want = m.evaluate(x, [ya, yb], verbose=0, return_dict=True)
+    assert sorted(want) == ["a_binary_accuracy", "a_loss", "b_accuracy", "b_loss", "loss"]
+    for back in (pickle.loads(pickle.dumps(m)), copy.deepcopy(m)):
+        assert back.evaluate(x, [ya, yb], verbose=0, return_dict=True) == want
+
