@@ -20,11 +20,13 @@ has one set of weights, copied to the Model that uses them next whenever
 another one changed them (models.py, Model._sync).
 """
 import ctypes
+import dis
 import functools
 import inspect
 import itertools
 import math
 import numbers
+import sys
 from typing import Any, Dict, List, Optional, Sequence
 
 from . import _lib
@@ -2725,5 +2727,15 @@ _NOT_HERE = {
 
 def __getattr__(name):
     if name in _NOT_HERE:
-        raise AttributeError("latefuse.layers has no %s (Keras' keras.layers.%s): %s" % (name, name, _NOT_HERE[name]))
+        msg = "latefuse.layers has no %s (Keras' keras.layers.%s): %s" % (name, name, _NOT_HERE[name])
+        # `from latefuse.layers import Lambda` (the port by changing the
+        # import) turns an AttributeError into a bare "cannot import name":
+        # there the reason goes as the ImportError itself
+        caller = sys._getframe(1)
+        if caller.f_lasti >= 0 and caller.f_code.co_code[caller.f_lasti] == _IMPORT_FROM:
+            raise ImportError(msg, name=__name__)
+        raise AttributeError(msg)
     raise AttributeError("module 'latefuse.layers' has no attribute %r" % (name,))
+
+
+_IMPORT_FROM = dis.opmap["IMPORT_FROM"]

@@ -1610,3 +1610,18 @@ def test_pickle_of_a_model_compiled_with_metrics_by_output():
     for back in (pickle.loads(pickle.dumps(m)), copy.deepcopy(m)):
         assert back.evaluate(x, [ya, yb], verbose=0, return_dict=True) == want
 
+
+def test_missing_layers_explained_on_import_too():
+    """`from latefuse.layers import Lambda` (Keras code ported by its
+    import) gave Python's bare "cannot import name 'Lambda'": the reason
+    is the ImportError's message now; attribute access stays an
+    AttributeError (hasattr is False)"""
+    import latefuse.layers as L
+    with pytest.raises(ImportError, match=r"^latefuse.layers has no Lambda \(Keras' keras.layers.Lambda\): a Lambda "
+                                          r"runs Python code inside the graph"):
+        from latefuse.layers import Dense as _, Lambda  # noqa: F401
+    with pytest.raises(AttributeError, match="^latefuse.layers has no Masking"):
+        L.Masking
+    assert not hasattr(L, "Lambda") and getattr(L, "Attention", None) is None
+    with pytest.raises(ImportError, match="^cannot import name 'NoSuchLayer'"):
+        from latefuse.layers import NoSuchLayer  # noqa: F401
