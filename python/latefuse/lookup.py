@@ -413,6 +413,12 @@ class _IndexLookup:
     def from_config(cls, config):
         return cls(**config)
 
+    def __reduce__(self):
+        """pickle and copy.deepcopy, as Keras' layers (and this layer when it
+        was pure Python): it travels as its config, vocabulary included;
+        the C object cannot travel"""
+        return (_from_config, (type(self), self.get_config()))
+
     def __repr__(self):
         return "<%s name=%s vocabulary_size=%d>" % (type(self).__name__, self.name, self.vocabulary_size())
 
@@ -487,3 +493,10 @@ class IntegerLookup(_IndexLookup):
         if arr.size and arr.dtype.kind not in "iu":
             raise ValueError("%s.%s: the values must be integers, got %s values" % (cls, what, arr.dtype))
         return arr.reshape(-1).astype(np.int64)
+
+
+def _from_config(cls, config):
+    """_IndexLookup.__reduce__'s rebuild"""
+    if not (isinstance(cls, type) and issubclass(cls, _IndexLookup)):
+        raise ValueError("pickled lookup: %r is not StringLookup or IntegerLookup" % (cls,))
+    return cls.from_config(config)

@@ -244,3 +244,23 @@ def test_lookup_model_refusals():
         IntegerLookup(vocabulary=[1], invert=True)(Input(shape=(2,), dtype="int64"))
     with pytest.raises(ValueError, match="value 1: invalid UTF-8 \\(byte 0xFF at byte 0\\)"):
         StringLookup(vocabulary=["a"])([b"a", b"\xff"])
+
+
+def test_pickle_and_deepcopy():
+    """StringLookup / IntegerLookup pickle and deepcopy as Keras' layers do
+    (and as they did before they held a C object: 'ctypes objects
+    containing pointers cannot be pickled'): the same vocabulary, settings
+    and lookups; an adapted layer stays adaptable"""
+    import copy
+    import pickle
+    s = StringLookup(mask_token="", output_mode="int")
+    s.adapt(["b", "a", "b", "c", "c", "c"])
+    i = IntegerLookup(vocabulary=[7, 3], num_oov_indices=2, output_mode="multi_hot")
+    for lk, x in ((s, ["a", "b", "z", ""]), (i, [[7, 3, 9]])):
+        for back in (pickle.loads(pickle.dumps(lk)), copy.deepcopy(lk), copy.copy(lk)):
+            assert type(back) is type(lk) and back.get_config() == lk.get_config()
+            assert back.get_vocabulary() == lk.get_vocabulary()
+            assert np.array_equal(back(x), lk(x))
+    back = copy.deepcopy(s)
+    back.adapt(["q", "q"])  # adapted, not given: adapt again, as the original could
+    assert back.get_vocabulary() == ["", "[UNK]", "q"] and s.get_vocabulary() == ["", "[UNK]", "c", "b", "a"]
