@@ -28,9 +28,11 @@ def _axis(axis, cls):
 
 
 def _number(v, what, cls):
+    """v checked (finite; its range: lf_set_constraint), as a Python int or
+    float: a numpy scalar would not go into get_config's JSON (to_json)"""
     if isinstance(v, bool) or not isinstance(v, (int, float, _np.floating, _np.integer)) or not _np.isfinite(v):
         raise ValueError("%s: %s must be a finite number, got %r" % (cls, what, v))
-    return v
+    return int(v) if isinstance(v, (int, _np.integer)) else float(v)
 
 
 class Constraint:
@@ -158,6 +160,8 @@ def get(identifier, what="constraint"):
     "NonNeg", ...) or Keras' {'class_name': ..., 'config': ...}; anything
     else (a subclass of one's own, a function) is refused with what in the
     message."""
+    if identifier in (MaxNorm, NonNeg, UnitNorm, MinMaxNorm):  # the class: its defaults, as keras.constraints.get
+        return identifier()
     if identifier is None or type(identifier) in (MaxNorm, NonNeg, UnitNorm, MinMaxNorm):
         return identifier
     if isinstance(identifier, str) and identifier in _BY_NAME:

@@ -8,6 +8,7 @@ axis: Dense's kernel (in, units) although the library stores it
 transposed); a fit that holds the constraint; get_config, the model file
 and the exact refusals.
 """
+import json
 import os
 
 import numpy as np
@@ -188,3 +189,16 @@ def test_bias_regularizer(kind, tmp_path):
     m2 = load_model(path)
     m2.compile(loss="mse")
     assert m2.evaluate(x, y, verbose=0) == pytest.approx(losses[1], rel=1e-6)
+
+
+def test_classes_and_numpy_numbers():
+    """keras.constraints.get makes a class given as such with its defaults
+    (kernel_constraint=MaxNorm); numpy numbers are kept as Python numbers,
+    so get_config goes into to_json"""
+    d = Dense(2, kernel_constraint=C.MaxNorm, bias_constraint=C.NonNeg)
+    assert d.kernel_constraint == C.MaxNorm() and d.bias_constraint == C.NonNeg()
+    inp = Input((3,))
+    m = Model(inp, Dense(2, kernel_constraint=C.MinMaxNorm(np.float32(0.5), np.int64(2), np.float64(0.25)))(inp))
+    cfg = json.loads(m.to_json())["config"]["layers"][1]["config"]["kernel_constraint"]
+    assert cfg == {"class_name": "MinMaxNorm", "config": {"min_value": 0.5, "max_value": 2, "rate": 0.25, "axis": 0}}
+    assert type(C.MaxNorm(np.int32(3)).max_value) is int
