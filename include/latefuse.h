@@ -271,6 +271,20 @@ int lf_reshape(lf_model *m, int x, size_t rank, const size_t *dims, const char *
 int lf_conv2d(lf_model *m, int x, size_t filters, size_t kh, size_t kw, size_t sh, size_t sw,
               lf_padding padding, lf_activation act, int use_bias, const char *name);
 
+/* Conv2DTranspose(filters, kernel_size=(kh, kw), strides=(sh, sw), padding,
+ * output_padding, activation, use_bias): Keras' transposed convolution,
+ * the transpose of a Conv2D of the same kernel, strides and padding:
+ * input pixel i adds x[i] kernel[t] to output pixel i s + t - P (per axis).
+ * output_padding: two values (h, w), each below its stride, or NULL for
+ * Keras' None.  Per axis of n pixels, as Keras 3 (TensorFlow and JAX):
+ * LF_PADDING_VALID: Ho = (n - 1) s + k + op (None: max(k, s) - k), P = 0;
+ * LF_PADDING_SAME: Ho = n s (None) or (n - 1) s + k % 2 + op, P = k - 1 -
+ * min(ceil(pad / 2), k - 1) with pad = s + k - 2 (None) or k + k % 2 - 2 +
+ * op.  The kernel is Keras' (kh, kw, filters, C), glorot_uniform; b = 0. */
+int lf_conv2d_transpose(lf_model *m, int x, size_t filters, size_t kh, size_t kw, size_t sh, size_t sw,
+                        lf_padding padding, const size_t *output_padding, lf_activation act, int use_bias,
+                        const char *name);
+
 /* MaxPooling2D / AveragePooling2D(pool_size=(ph, pw), strides=(sh, sw),
  * padding): the max / mean of each window; strides 0 means Keras' default,
  * the pool size.  With LF_PADDING_SAME padded pixels take no part (the mean
@@ -438,6 +452,22 @@ int lf_random_contrast(lf_model *m, int x, float lower, float upper, float value
                        const char *name);
 int lf_random_brightness(lf_model *m, int x, float lower, float upper, float value_low, float value_high,
                          const char *name);
+
+/* ---- decoder layers (with Conv2DTranspose above): x is (batch, H, W, C) */
+
+/* UpSampling2D(size=(sh, sw), interpolation): (batch, H, W, C) -> (batch,
+ * H sh, W sw, C).  LF_INTERP_NEAREST (Keras' default "nearest") repeats
+ * rows and columns; LF_INTERP_BILINEAR is Keras' "bilinear" resize
+ * (half-pixel centres, clamped at the edges: PyTorch's bilinear with
+ * align_corners=False). */
+int lf_upsampling2d(lf_model *m, int x, size_t sh, size_t sw, lf_interpolation interpolation, const char *name);
+
+/* ZeroPadding2D(padding=((top, bottom), (left, right))): zeros around the
+ * image, (batch, H + top + bottom, W + left + right, C).
+ * Cropping2D(cropping=((top, bottom), (left, right))): x[:, top:H - bottom,
+ * left:W - right, :]; a crop of H or W pixels or more is refused. */
+int lf_zero_padding2d(lf_model *m, int x, size_t top, size_t bottom, size_t left, size_t right, const char *name);
+int lf_cropping2d(lf_model *m, int x, size_t top, size_t bottom, size_t left, size_t right, const char *name);
 
 /* ---- sequence layers: x is (batch, T, D), channels last
  *
@@ -695,7 +725,7 @@ int lf_class_weighted_average(lf_model *m, size_t n, const int *xs, int mask,
 int lf_gated_average(lf_model *m, size_t n, const int *xs, int gate, int mask,
                      const char *name);
 
-/* Adds an L2 penalty l2 * sum(W^2) on a Dense, Conv2D or Conv1D layer's
+/* Adds an L2 penalty l2 * sum(W^2) on a Dense, Conv2D, Conv2DTranspose or Conv1D layer's
  * kernel, on MultiHeadAttention's four kernels (Keras'
  * kernel_regularizer=l2(l2)), on an Embedding's whole table (Keras'
  * embeddings_regularizer=l2(l2): every row, whether the batch reads it or
@@ -706,7 +736,7 @@ int lf_gated_average(lf_model *m, size_t n, const int *xs, int gate, int mask,
  * lf_set_bias_l2's. */
 lf_status lf_set_l2(lf_model *m, int dense_node, float l2);
 
-/* Adds an L2 penalty l2 * sum(b^2) on the bias b of a Dense, Conv2D or
+/* Adds an L2 penalty l2 * sum(b^2) on the bias b of a Dense, Conv2D, Conv2DTranspose or
  * Conv1D layer, on MultiHeadAttention's four biases, on an LSTM, GRU or
  * SimpleRNN bias (Bidirectional: both copies') (Keras'
  * bias_regularizer=l2(l2)), beside lf_set_l2's on

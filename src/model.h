@@ -59,7 +59,11 @@
     X(LF_K_RANDOM_ZOOM, lf_type_random_zoom) \
     X(LF_K_RANDOM_ROTATION, lf_type_random_rotation) \
     X(LF_K_CATEGORY_ENCODING, lf_type_category_encoding) \
-    X(LF_K_OUTPUT_VIEW, lf_type_output_view)
+    X(LF_K_OUTPUT_VIEW, lf_type_output_view) \
+    X(LF_K_CONV2D_TRANSPOSE, lf_type_conv2d_transpose) \
+    X(LF_K_UPSAMPLING2D, lf_type_upsampling2d) \
+    X(LF_K_ZERO_PADDING2D, lf_type_zero_padding2d) \
+    X(LF_K_CROPPING2D, lf_type_cropping2d)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -98,9 +102,11 @@ typedef struct lf_node {
     float l2;            /* penalty on the weights the record marks l2 */
     float bias_l2;       /* penalty on the weights it marks bias_l2 (lf_set_bias_l2) */
     lf_constraint con[LF_ROLE_COUNT]; /* Keras' constraints, by weight role (lf_set_constraint) */
-    size_t kernel[2];    /* Conv2D kernel_size, pooling pool_size (h, w); Conv1D's (k, 1) */
+    size_t kernel[2];    /* Conv2D kernel_size, pooling pool_size (h, w); Conv1D's (k, 1); UpSampling2D's size */
     size_t strides[2];   /* Conv2D, pooling */
     lf_padding padding;  /* Conv2D, pooling */
+    size_t out_pad[2];   /* Conv2DTranspose: output_padding (h, w), LF_INFER for Keras' None */
+    size_t crop[4];      /* ZeroPadding2D's padding, Cropping2D's cropping: top, bottom, left, right */
     float momentum, epsilon; /* BatchNormalization; LayerNormalization's epsilon */
     float scale, offset; /* Rescaling */
     lf_translation_options tr; /* RandomTranslation's settings */
@@ -115,7 +121,7 @@ typedef struct lf_node {
     unsigned norm_keep;  /* Normalization: bit a set: per-sample axis a kept (infer) */
     int invert;          /* Normalization: the inverse map */
     int mode;            /* RandomFlip: LF_FLIP_*; LayerNormalization's and BatchNormalization's scale;
-                            CategoryEncoding: lf_category_mode */
+                            CategoryEncoding: lf_category_mode; UpSampling2D: lf_interpolation */
     int shares;          /* Keras' shared layer: 1 + the id of the node whose
                             weights this one uses (lf_share_weights); 0: its own */
     size_t heads, key_dim, value_dim; /* MultiHeadAttention */

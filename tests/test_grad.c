@@ -421,6 +421,63 @@ static void test_conv(void) {
     }
 }
 
+/* Conv2DTranspose (conv_transpose.c): strides 1 and 2, both paddings,
+ * output_padding None and given, an activation; the input's gradient is
+ * the layer's dx */
+static void test_conv_transpose(void) {
+    struct {
+        size_t H, W, C, F, kh, kw, sh, sw;
+        lf_padding pad;
+        int op; /* output_padding (op_h, op_w) below, else None */
+        size_t oph, opw;
+        lf_activation act;
+        int bias;
+    } cases[] = {
+        {3, 4, 2, 3, 3, 2, 1, 1, LF_PADDING_VALID, 0, 0, 0, LF_ACT_TANH, 1},
+        {3, 3, 2, 2, 3, 3, 2, 2, LF_PADDING_SAME, 0, 0, 0, LF_ACT_LINEAR, 1},  /* Ho = 2 H */
+        {3, 2, 1, 2, 4, 2, 2, 2, LF_PADDING_SAME, 0, 0, 0, LF_ACT_ELU, 0},     /* even kernel: P = 1 */
+        {2, 3, 2, 2, 3, 2, 2, 3, LF_PADDING_VALID, 1, 1, 2, LF_ACT_SIGMOID, 1}, /* output_padding */
+        {3, 2, 2, 3, 3, 4, 2, 2, LF_PADDING_SAME, 1, 1, 0, LF_ACT_LINEAR, 1},   /* same + output_padding */
+        {2, 2, 2, 2, 1, 2, 3, 3, LF_PADDING_VALID, 0, 0, 0, LF_ACT_LINEAR, 1},  /* stride > kernel: gaps */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int x;
+        lf_model *m = image_model(1400 + k, cases[k].H, cases[k].W, cases[k].C, &x);
+        size_t op[2] = {cases[k].oph, cases[k].opw};
+        int h = lf_conv2d_transpose(m, x, cases[k].F, cases[k].kh, cases[k].kw, cases[k].sh, cases[k].sw,
+                                    cases[k].pad, cases[k].op ? op : NULL, cases[k].act, cases[k].bias, "tconv");
+        CHECK(h >= 0, "Conv2DTranspose case %zu: %s", k, lf_model_error(m));
+        char what[96];
+        snprintf(what, sizeof what, "Conv2DTranspose case %zu (%s, %s)", k, cases[k].pad ? "same" : "valid",
+                 lf_activation_name(cases[k].act));
+        if (h >= 0) scale_kernel(m, "tconv", 2);
+        image_run(what, m, h, 1500 + k, 3, 0);
+        lf_model_free(m);
+    }
+}
+
+/* UpSampling2D (nearest, bilinear), ZeroPadding2D, Cropping2D after a
+ * Conv2D, so that their dx reaches a weight as well as the input */
+static void test_decoder_layers(void) {
+    for (int kind = 0; kind < 5; kind++) {
+        int x;
+        lf_model *m = image_model(1600 + kind, 4, 5, 2, &x);
+        int c = lf_conv2d(m, x, 2, 2, 2, 1, 1, LF_PADDING_SAME, LF_ACT_TANH, 1, "conv");
+        int h;
+        const char *what;
+        switch (kind) {
+        case 0: h = lf_upsampling2d(m, c, 2, 3, LF_INTERP_NEAREST, NULL), what = "UpSampling2D nearest"; break;
+        case 1: h = lf_upsampling2d(m, c, 2, 2, LF_INTERP_BILINEAR, NULL), what = "UpSampling2D bilinear (2, 2)"; break;
+        case 2: h = lf_upsampling2d(m, c, 3, 1, LF_INTERP_BILINEAR, NULL), what = "UpSampling2D bilinear (3, 1)"; break;
+        case 3: h = lf_zero_padding2d(m, c, 1, 2, 0, 3, NULL), what = "ZeroPadding2D"; break;
+        default: h = lf_cropping2d(m, c, 1, 0, 2, 1, NULL), what = "Cropping2D"; break;
+        }
+        CHECK(h >= 0, "%s: %s", what, lf_model_error(m));
+        image_run(what, m, h, 1700 + kind, 3, 0);
+        lf_model_free(m);
+    }
+}
+
 static void test_pool(void) {
     for (int kind = 0; kind < 6; kind++) {
         int x;
@@ -1150,7 +1207,7 @@ static void test_bias_l2(void) {
     CHECK(lf_set_bias_l2(m, h, 0.4f) == LF_OK && lf_set_l2(m, h, 0.1f) == LF_OK, "set: %s", lf_model_error(m));
     CHECK(lf_set_bias_l2(m, x, 0.4f) == LF_ERR_ARG &&
               strcmp(lf_model_error(m), "lf_set_bias_l2: node 0 is not a Dense, Conv2D, Conv1D, "
-                                        "MultiHeadAttention, LSTM, GRU, SimpleRNN or Bidirectional layer") == 0,
+                                        "MultiHeadAttention, LSTM, GRU, SimpleRNN, Bidirectional or Conv2DTranspose layer") == 0,
           "on an input: %s", lf_model_error(m));
     fill_weight(m, "h", 1, -1, 1, 2571);
     run("Dense with an L2 penalty on its bias", m, lf_dense(m, h, 2, LF_ACT_LINEAR, 1, "o"), LF_LOSS_MSE, 5, 2572);
@@ -1195,6 +1252,8 @@ int main(void) {
     test_l2();
     test_conv();
     test_pool();
+    test_conv_transpose();
+    test_decoder_layers();
     test_norm_augment();
     test_whole_writes();
     test_max2();

@@ -44,9 +44,7 @@ size_t lf_conv_out(size_t in, size_t k, size_t s, lf_padding p, size_t *pad) {
     return in >= k ? (in - k) / s + 1 : 0;
 }
 
-typedef struct geom {
-    size_t H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl, F, K;
-} geom;
+typedef lf_conv_geom geom;
 
 static geom geom_of(const lf_node *x, const lf_node *nd, size_t F) {
     geom g;
@@ -74,7 +72,7 @@ static void kx_range(const geom *g, size_t ox, size_t *k0, size_t *k1) {
 /* cols (Ho Wo, K) of one image x (H, W, C).  A window wholly inside the
  * image (most of them) is kh runs of kw C values copied in a plain loop;
  * one at an edge is cut by kx_range and zero-filled. */
-static void im2col(float *restrict cols, const float *restrict x, const geom *g) {
+void lf_im2col(float *restrict cols, const float *restrict x, const geom *g) {
     size_t C = g->C, run = g->kw * C;
     for (size_t oy = 0; oy < g->Ho; oy++) {
         size_t iy0 = oy * g->sh; /* the window's first row, padded coordinates */
@@ -106,7 +104,7 @@ static void im2col(float *restrict cols, const float *restrict x, const geom *g)
 }
 
 /* dx (H, W, C) += the columns' gradients scattered back */
-static void col2im(float *restrict dx, const float *restrict dcols, const geom *g) {
+void lf_col2im(float *restrict dx, const float *restrict dcols, const geom *g) {
     size_t C = g->C, run = g->kw * C;
     for (size_t oy = 0; oy < g->Ho; oy++)
         for (size_t ox = 0; ox < g->Wo; ox++) {
@@ -216,12 +214,11 @@ static void conv_init(lf_model *m, lf_node *nd) {
 #define CHUNK_ROWS 256
 #define CONV_PARALLEL 65536 /* values of a batch's columns below which one thread works */
 
-static size_t chunk_images(const geom *g) {
-    size_t P = g->Ho * g->Wo;
-    return P >= CHUNK_ROWS ? 1 : (CHUNK_ROWS + P - 1) / P;
-}
+size_t lf_conv_chunk_images(size_t P) { return P >= CHUNK_ROWS ? 1 : (CHUNK_ROWS + P - 1) / P; }
 
-static int chunks_parallel(size_t B, size_t per, size_t values) {
+static size_t chunk_images(const geom *g) { return lf_conv_chunk_images(g->Ho * g->Wo); }
+
+int lf_conv_chunks_parallel(size_t B, size_t per, size_t values) {
 #ifdef _OPENMP
     size_t chunks = (B + per - 1) / per;
     return values >= CONV_PARALLEL && chunks >= 2 * (size_t)omp_get_max_threads();
@@ -234,7 +231,7 @@ static int chunks_parallel(size_t B, size_t per, size_t values) {
 /* forward of images [r0, r1): their columns, then z = cols kernel + bias */
 static void conv_fwd_chunk(const lf_layer_ctx *c, const geom *g, float *cols, float *z, size_t r0, size_t r1) {
     size_t P = g->Ho * g->Wo, in = g->H * g->W * g->C;
-    for (size_t r = r0; r < r1; r++) im2col(cols + r * P * g->K, c->xs[0] + r * in, g);
+    for (size_t r = r0; r < r1; r++) lf_im2col(cols + r * P * g->K, c->xs[0] + r * in, g);
     const float *b = c->nd->use_bias ? c->w + g->K * g->F : NULL;
     lf_sgemm_bias_relu(0, 0, (r1 - r0) * P, g->F, g->K, cols + r0 * P * g->K, g->K, c->w, g->F, b, 0,
                        z + r0 * P * g->F, g->F);
@@ -274,7 +271,7 @@ static void conv_forward(const lf_layer_ctx *c) {
         const float *b = nd->use_bias ? c->w + g.K * g.F : NULL;
         lf_wino_kernel(&wb.g, wb.U, wb.UT, c->w);
         size_t values = LF_WINO_XI * wb.g.BT * g.C;
-        if (chunks_parallel(B, wb.per, values)) {
+        if (lf_conv_chunks_parallel(B, wb.per, values)) {
 #pragma omp parallel for schedule(static)
             for (size_t r0 = 0; r0 < B; r0 += wb.per)
                 lf_wino_forward(&wb.g, c->xs[0], wb.U, b, wb.V, wb.M, z, r0, B - r0 < wb.per ? B : r0 + wb.per, 0);
@@ -284,7 +281,7 @@ static void conv_forward(const lf_layer_ctx *c) {
                                 values >= CONV_PARALLEL);
         }
     } else {
-        int par = chunks_parallel(B, per, B * P * g.K);
+        int par = lf_conv_chunks_parallel(B, per, B * P * g.K);
         (void)par; /* without OpenMP */
 #pragma omp parallel for if (par) schedule(static)
         for (size_t r0 = 0; r0 < B; r0 += per) conv_fwd_chunk(c, &g, cols, z, r0, B - r0 < per ? B : r0 + per);
@@ -302,7 +299,7 @@ static void conv_dx_chunk(const lf_layer_ctx *c, const geom *g, const float *dz,
              cols + r0 * P * g->K, g->K);
     for (size_t r = r0; r < r1; r++) {
         if (c->dx_fresh) memset(dx + r * in, 0, in * sizeof *dx);
-        col2im(dx + r * in, cols + r * P * g->K, g);
+        lf_col2im(dx + r * in, cols + r * P * g->K, g);
     }
 }
 
@@ -328,7 +325,7 @@ static void conv_backward(const lf_layer_ctx *c) {
         wino_bufs wb = wino_bufs_of(c, &g, zz);
         size_t part = LF_WINO_XI * g.C * g.F;
         size_t values = LF_WINO_XI * wb.g.BT * g.C;
-        if (chunks_parallel(B, wb.per, values)) {
+        if (lf_conv_chunks_parallel(B, wb.per, values)) {
 #pragma omp parallel for schedule(static)
             for (size_t k = 0; k < wb.chunks; k++) {
                 size_t r0 = k * wb.per, r1 = B - r0 < wb.per ? B : r0 + wb.per;
@@ -347,7 +344,7 @@ static void conv_backward(const lf_layer_ctx *c) {
     lf_sgemm(1, 0, g.K, g.F, N, 1.0f, cols, g.K, dz, g.F, 1.0f, c->dw, g.F);
     if (!dx) return;
     /* the columns are spent: they become d cols */
-    int par = chunks_parallel(B, per, N * g.K);
+    int par = lf_conv_chunks_parallel(B, per, N * g.K);
     (void)par;
 #pragma omp parallel for if (par) schedule(static)
     for (size_t r0 = 0; r0 < B; r0 += per) conv_dx_chunk(c, &g, dz, cols, dx, r0, B - r0 < per ? B : r0 + per);

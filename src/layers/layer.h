@@ -298,6 +298,24 @@ lf_status lf_arch_sizes(const lf_json *obj, const char *key, size_t lo, size_t h
  * window k, stride s and padding p (0: the window does not fit), and in
  * *pad the padding before the first pixel (Keras: the odd one after). */
 size_t lf_conv_out(size_t in, size_t k, size_t s, lf_padding p, size_t *pad);
+/* conv.c: the geometry of a 2-D convolution of one image x (H, W, C) into
+ * (Ho, Wo, F) under a window (kh, kw), strides (sh, sw) and the padding pt
+ * rows above, pl columns left (those below / right: whatever the sizes
+ * leave); K = kh kw C.  lf_im2col writes the columns (Ho Wo, K) of x, a
+ * row per output pixel, zeros where the window leaves the image;
+ * lf_col2im adds such columns back onto x's (H, W, C) values (the
+ * transpose).  Conv2D's passes use them, and Conv2DTranspose
+ * (conv_transpose.c) the other way round. */
+typedef struct lf_conv_geom {
+    size_t H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl, F, K;
+} lf_conv_geom;
+void lf_im2col(float *restrict cols, const float *restrict x, const lf_conv_geom *g);
+void lf_col2im(float *restrict dx, const float *restrict dcols, const lf_conv_geom *g);
+/* conv.c: images per chunk for P output pixels an image, and whether the
+ * chunks of a batch of B go to OpenMP's threads (values: the batch's
+ * columns), the rule Conv2D follows */
+size_t lf_conv_chunk_images(size_t P);
+int lf_conv_chunks_parallel(size_t B, size_t per, size_t values);
 /* conv.c: the JSON fields Conv1D (rank 1) and Conv2D (rank 2) share —
  * filters (nd->shape[rank]), kernel_size and strides (rank values each),
  * padding, activation, use_bias, l2, bias_l2 — written, and read into nd (type names
