@@ -577,6 +577,109 @@ def imzoo_sizes():
             2 + 2 + H * W * 2)
 
 
+# network 5b: the decoder layers (Conv2DTranspose, UpSampling2D, ZeroPadding2D,
+# Cropping2D) side by side
+
+def keras_tconv_axis(n, k, s, padding, op):
+    """One axis of Keras' conv_transpose: the output size and the pixels
+    cropped before the first, from keras/src/backend/common/backend_utils.py
+    _convert_conv_transpose_padding_args_from_keras_to_jax (dilation 1):
+    JAX dilates the input by s, pads left_pad / right_pad and correlates
+    with the flipped kernel, the full transposed convolution cropped by
+    k - 1 - left_pad (right_pad past k - 1 adds zeros)."""
+    if padding == "valid":
+        op = max(k, s) - k if op is None else op
+        left, right = k - 1, k - 1 + op
+    else:
+        pad_len = s + k - 2 if op is None else k + k % 2 - 2 + op
+        left = min(pad_len // 2 + pad_len % 2, k - 1)
+        right = pad_len - left
+    size = (n - 1) * s + 1 + left + right - k + 1
+    return size, k - 1 - left
+
+
+def conv2d_transpose(x, K, b, strides, padding, output_padding=None):
+    """x (B,H,W,C), K Keras (kh,kw,F,C), b (F) or None -> (B,Ho,Wo,F):
+    PyTorch's conv_transpose2d (weight (C, F, kh, kw), no padding: the full
+    (n - 1) s + k pixels) cropped / zero-extended to Keras' output"""
+    kh, kw = K.shape[0], K.shape[1]
+    full = torch.nn.functional.conv_transpose2d(x.permute(0, 3, 1, 2), K.permute(3, 2, 0, 1), None,
+                                                stride=strides)
+    ops = output_padding if output_padding is not None else (None, None)
+    Ho, ph = keras_tconv_axis(x.shape[1], kh, strides[0], padding, ops[0])
+    Wo, pw = keras_tconv_axis(x.shape[2], kw, strides[1], padding, ops[1])
+    full = torch.nn.functional.pad(full, (0, max(pw + Wo - full.shape[3], 0), 0, max(ph + Ho - full.shape[2], 0)))
+    y = full[:, :, ph:ph + Ho, pw:pw + Wo].permute(0, 2, 3, 1)
+    return y if b is None else y + b
+
+
+def upsample(x, size, mode):
+    """nn.Upsample: 'nearest' (Keras' repeat) or 'bilinear' with
+    align_corners=False (Keras' half-pixel resize)"""
+    up = torch.nn.Upsample(scale_factor=size, mode=mode, **({"align_corners": False} if mode == "bilinear" else {}))
+    return up(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+
+
+DECODER_B = 3
+DECODER_TCONV = {  # name: filters, kernel, strides, padding, output_padding, activation, bias
+    "tconv_v": (3, (3, 2), (2, 1), "valid", None, "tanh", True),
+    "tconv_s": (2, (3, 3), (2, 2), "same", None, "linear", False),
+    "tconv_e": (2, (4, 2), (2, 2), "same", None, "elu", True),
+    "tconv_op": (2, (3, 3), (2, 3), "valid", (1, 2), "linear", True),
+    "tconv_sop": (2, (3, 4), (2, 2), "same", (1, 0), "tanh", True),
+    "tconv_gap": (2, (2, 1), (3, 3), "valid", None, "linear", True),
+}
+DECODER_NODES = ["tconv_v", "tconv_s", "tconv_e", "tconv_op", "tconv_sop", "tconv_gap", "up_n", "up_b", "up_b3",
+                 "zpad", "crop", "cat", "out"]
+
+
+def decoder_model(p, x):
+    img = x["img"]
+    n = {}
+    act = {"tanh": torch.tanh, "linear": lambda v: v, "elu": elu}
+    for k, (F, ks, st, pad, op, a, bias) in DECODER_TCONV.items():
+        n[k] = act[a](conv2d_transpose(img, p[k + ".kernel"], p[k + ".bias"] if bias else None, st, pad, op))
+    n["up_n"] = upsample(img, (2, 3), "nearest")
+    n["up_b"] = upsample(img, (2, 2), "bilinear")
+    n["up_b3"] = upsample(n["tconv_s"], (3, 2), "bilinear")
+    n["zpad"] = torch.nn.functional.pad(n["tconv_s"], (0, 0, 0, 1, 1, 2))  # (C), W (0, 1), H (1, 2)
+    n["crop"] = n["tconv_v"][:, 1:, 2:-1, :]
+    n["cat"] = torch.cat([flat(n[k]) for k in DECODER_NODES[:-2]], dim=1)
+    n["out"] = dense(n["cat"], p["out.kernel"], p["out.bias"])
+    return n, mse(n["out"], x["y"]), 1.0
+
+
+def draw_decoder():
+    B = DECODER_B
+    inputs = {"img": n32((B, 3, 4, 2)), "y": n32((B, 3))}
+    params = {}
+    for k, (F, (kh, kw), st, pad, op, a, bias) in DECODER_TCONV.items():
+        lim = math.sqrt(6.0 / (kh * kw * (F + 2)))
+        params[k + ".kernel"] = u32((kh, kw, F, 2), -lim, lim)
+        if bias:
+            params[k + ".bias"] = bias32(F)
+    probe = {k: v.double() for k, v in params.items()}
+    probe["out.kernel"], probe["out.bias"] = torch.zeros((3, 1), dtype=F64), torch.zeros(3, dtype=F64)
+    parts = [flat(v) for k, v in decoder_sizes(probe, inputs).items()]
+    params["out.kernel"] = glorot32(3, sum(t.shape[1] for t in parts))
+    params["out.bias"] = bias32(3)
+    return params, inputs
+
+
+def decoder_sizes(p, inputs):
+    """every flattened part's values, by running the parts at p"""
+    x = {k: v.double() for k, v in inputs.items()}
+    img = x["img"]
+    n = {}
+    for k, (F, ks, st, pad, op, a, bias) in DECODER_TCONV.items():
+        n[k] = conv2d_transpose(img, p[k + ".kernel"], None, st, pad, op)
+    n["up_n"], n["up_b"] = upsample(img, (2, 3), "nearest"), upsample(img, (2, 2), "bilinear")
+    n["up_b3"] = upsample(n["tconv_s"], (3, 2), "bilinear")
+    n["zpad"] = torch.nn.functional.pad(n["tconv_s"], (0, 0, 0, 1, 1, 2))
+    n["crop"] = n["tconv_v"][:, 1:, 2:-1, :]
+    return n
+
+
 def build_image(label, drawer, model, node_order, steps, margin_min, fixed=(), bn_stats=None,
                 max_tries=200):
     """build() for the image networks.  `fixed`: parameters not trained
@@ -1547,6 +1650,18 @@ def main(argv):
          "their concatenation (the engine's buffer), its views as '<node>.out<k>'; forward, grads, Keras-3 "
          "Adam steps 1 and 5.",
          build_rnn_state("rnn_state", 5)),
+    ]
+    files += [
+        ("decoder.safetensors",
+         "Decoder layers: img (3,3,4,2) -> Conv2DTranspose (Keras' kernel (kh,kw,filters,C); PyTorch's "
+         "conv_transpose2d cropped to Keras' TF/JAX padding): (3,(3,2),strides (2,1),valid,tanh), (2,3x3,"
+         "strides 2,same,no bias), (2,(4,2),strides 2,same,elu), (2,3x3,strides (2,3),valid,output_padding "
+         "(1,2)), (2,(3,4),strides 2,same,output_padding (1,0),tanh), (2,(2,1),strides 3,valid: gaps); "
+         "UpSampling2D (2,3) nearest and (2,2) bilinear (nn.Upsample, align_corners False) of img, (3,2) "
+         "bilinear of the same-padded one; ZeroPadding2D((1,2),(0,1)) of it (F.pad); Cropping2D((1,0),(2,1)) "
+         "of the valid one (slicing); each flattened, Concatenate, Dense(3,linear); mse; forward, grads, "
+         "Keras-3 Adam steps 1 and 5.",
+         build_image("decoder", draw_decoder, decoder_model, DECODER_NODES, 5, 0.0)),
     ]
     for fname, desc, tensors in files:
         path = os.path.join(outdir, fname)

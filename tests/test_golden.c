@@ -476,6 +476,39 @@ static void test_rnn_state(void) {
     lf_model_free(m);
 }
 
+/* the decoder layers (make_golden.py's decoder_model): Conv2DTranspose
+ * over both paddings, output_padding and strides wider than the kernel,
+ * UpSampling2D nearest and bilinear, ZeroPadding2D, Cropping2D; forward,
+ * gradients, Adam steps 1 and 5 */
+static void test_decoder(void) {
+    lf_model *m;
+    lf_model_create(&m, 10);
+    int img = lf_input_shape(m, 3, (size_t[]){3, 4, 2}, LF_DTYPE_FLOAT32, "img");
+    int tv = lf_conv2d_transpose(m, img, 3, 3, 2, 2, 1, LF_PADDING_VALID, NULL, LF_ACT_TANH, 1, "tconv_v");
+    int ts = lf_conv2d_transpose(m, img, 2, 3, 3, 2, 2, LF_PADDING_SAME, NULL, LF_ACT_LINEAR, 0, "tconv_s");
+    int parts[] = {
+        tv,
+        ts,
+        lf_conv2d_transpose(m, img, 2, 4, 2, 2, 2, LF_PADDING_SAME, NULL, LF_ACT_ELU, 1, "tconv_e"),
+        lf_conv2d_transpose(m, img, 2, 3, 3, 2, 3, LF_PADDING_VALID, (size_t[]){1, 2}, LF_ACT_LINEAR, 1, "tconv_op"),
+        lf_conv2d_transpose(m, img, 2, 3, 4, 2, 2, LF_PADDING_SAME, (size_t[]){1, 0}, LF_ACT_TANH, 1, "tconv_sop"),
+        lf_conv2d_transpose(m, img, 2, 2, 1, 3, 3, LF_PADDING_VALID, NULL, LF_ACT_LINEAR, 1, "tconv_gap"),
+        lf_upsampling2d(m, img, 2, 3, LF_INTERP_NEAREST, "up_n"),
+        lf_upsampling2d(m, img, 2, 2, LF_INTERP_BILINEAR, "up_b"),
+        lf_upsampling2d(m, ts, 3, 2, LF_INTERP_BILINEAR, "up_b3"),
+        lf_zero_padding2d(m, ts, 1, 2, 0, 1, "zpad"),
+        lf_cropping2d(m, tv, 1, 0, 2, 1, "crop"),
+    };
+    size_t n = sizeof parts / sizeof *parts;
+    int flat[sizeof parts / sizeof *parts];
+    for (size_t i = 0; i < n; i++) flat[i] = lf_flatten(m, parts[i], NULL);
+    int cat = lf_concatenate(m, n, flat, "cat");
+    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    check_network(m, "tests/golden/decoder.safetensors", 3, 5);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_multi();
     test_seed();
@@ -491,5 +524,6 @@ int main(void) {
     test_simple_rnn();
     test_bidirectional();
     test_rnn_state();
+    test_decoder();
     return check_report("test_golden");
 }

@@ -884,6 +884,205 @@ static void test_max_pool_minus_inf(void) {
     }
 }
 
+/* The decoder layers (conv_transpose.c, spatial.c): Keras' output shapes
+ * (keras/src/backend/common/backend_utils.py, up_sampling2d.py,
+ * zero_padding2d.py, cropping2d.py), the summary's rows and counts,
+ * hand values, the refusals word for word, a model file that loads back
+ * predicting bit for bit, and training on 3 and 1 threads to the same bits */
+static lf_model *decoder_model(int *out) {
+    lf_model *m;
+    lf_model_create(&m, 21);
+    int x = lf_input_shape(m, 3, (size_t[]){5, 7, 3}, LF_DTYPE_FLOAT32, "img");
+    int a = lf_conv2d_transpose(m, x, 4, 3, 3, 2, 2, LF_PADDING_SAME, NULL, LF_ACT_RELU, 1, "up_same");
+    int b = lf_conv2d_transpose(m, x, 2, 3, 3, 2, 2, LF_PADDING_VALID, NULL, LF_ACT_LINEAR, 1, "up_valid");
+    int c = lf_conv2d_transpose(m, x, 2, 2, 2, 3, 3, LF_PADDING_VALID, NULL, LF_ACT_TANH, 0, "up_gap");
+    int d = lf_conv2d_transpose(m, x, 2, 3, 3, 2, 2, LF_PADDING_SAME, (size_t[]){1, 0}, LF_ACT_LINEAR, 1, "up_op");
+    int u = lf_upsampling2d(m, x, 2, 3, LF_INTERP_NEAREST, "ups");
+    int ub = lf_upsampling2d(m, a, 2, 2, LF_INTERP_BILINEAR, "ups_b");
+    int z = lf_zero_padding2d(m, x, 1, 2, 0, 1, "zpad");
+    int k = lf_cropping2d(m, b, 1, 0, 2, 1, "crop");
+    int parts[] = {a, b, c, d, u, ub, z, k}, flat[8];
+    for (int i = 0; i < 8; i++) flat[i] = lf_global_average_pooling2d(m, parts[i], NULL);
+    *out = lf_dense(m, lf_concatenate(m, 8, flat, NULL), 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, *out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
+          lf_model_error(m));
+    return m;
+}
+
+static void test_decoder_layers(void) {
+    int o;
+    lf_model *m = decoder_model(&o);
+    static const struct {
+        const char *name;
+        size_t h, w, c;
+    } want[] = {
+        {"up_same", 10, 14, 4}, /* H s */
+        {"up_valid", 11, 15, 2}, /* (H - 1) s + k */
+        {"up_gap", 15, 21, 2},   /* (H - 1) s + max(k, s) */
+        {"up_op", 10, 13, 2},    /* (H - 1) s + k % 2 + output_padding */
+        {"ups", 10, 21, 3},  {"ups_b", 20, 28, 4}, {"zpad", 8, 8, 3}, {"crop", 10, 12, 2},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        size_t dims[LF_MAX_RANK] = {0};
+        int id = -1;
+        for (size_t n = 0; n < m->n_nodes; n++)
+            if (strcmp(m->nodes[n].name, want[i].name) == 0) id = (int)n;
+        CHECK(lf_node_shape(m, id, dims) == 3 && dims[0] == want[i].h && dims[1] == want[i].w && dims[2] == want[i].c,
+              "%s: (%zu, %zu, %zu), want (%zu, %zu, %zu)", want[i].name, dims[0], dims[1], dims[2], want[i].h,
+              want[i].w, want[i].c);
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    lf_model_summary(m, mf);
+    fclose(mf);
+    /* Keras' counts: kh kw filters C + filters */
+    CHECK(has(buf, "up_same (Conv2DTranspose)                          (None, 10, 14, 4)           112  img"),
+          "summary Conv2DTranspose row:\n%s", buf);
+    CHECK(has(buf, "ups (UpSampling2D)                                 (None, 10, 21, 3)             0  img"),
+          "summary UpSampling2D row:\n%s", buf);
+    CHECK(has(buf, "zpad (ZeroPadding2D)") && has(buf, "crop (Cropping2D)"), "summary rows:\n%s", buf);
+    free(buf);
+
+    /* hand values: x (1, 2, 1) = [1, 2], kernel (2, 2, 1, 1) = [[1, 10], [100, 1000]], strides 2, valid:
+     * y (2, 4) = [[1, 10, 2, 20], [100, 1000, 200, 2000]]; same crops nothing (P = 0), output (2, 4) too;
+     * UpSampling2D bilinear (1, 2) of [1, 2]: [1, 1.25, 1.75, 2] */
+    {
+        lf_model *h;
+        lf_model_create(&h, 1);
+        int x = lf_input_shape(h, 3, (size_t[]){1, 2, 1}, LF_DTYPE_FLOAT32, "x");
+        int t = lf_conv2d_transpose(h, x, 1, 2, 2, 2, 2, LF_PADDING_VALID, NULL, LF_ACT_LINEAR, 0, "t");
+        int up = lf_upsampling2d(h, x, 1, 2, LF_INTERP_BILINEAR, "up");
+        int cat = lf_concatenate(h, 2, (int[]){lf_flatten(h, t, NULL), lf_flatten(h, up, NULL)}, NULL);
+        CHECK(lf_model_compile(h, cat, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(h));
+        CHECK(lf_set_weights(h, "t", 0, (float[]){1, 10, 100, 1000}, 4) == LF_OK, "%s", lf_model_error(h));
+        float y[12];
+        const float *xs[1] = {(float[]){1, 2}};
+        CHECK(lf_model_predict(h, xs, 1, y) == LF_OK, "%s", lf_model_error(h));
+        static const float hand[12] = {1, 10, 2, 20, 100, 1000, 200, 2000, 1, 1.25f, 1.75f, 2};
+        CHECK(memcmp(y, hand, sizeof hand) == 0, "hand values: %g %g %g %g ... %g %g %g %g", (double)y[0],
+              (double)y[1], (double)y[2], (double)y[3], (double)y[8], (double)y[9], (double)y[10], (double)y[11]);
+        lf_model_free(h);
+    }
+
+    /* refusals */
+    {
+        lf_model *e;
+        lf_model_create(&e, 1);
+        int x = lf_input_shape(e, 3, (size_t[]){4, 4, 2}, LF_DTYPE_FLOAT32, "x");
+        CHECK(lf_conv2d_transpose(e, x, 2, 3, 3, 2, 2, LF_PADDING_SAME, (size_t[]){1, 2}, LF_ACT_LINEAR, 1, NULL) < 0 &&
+                  strcmp(lf_model_error(e),
+                         "Conv2DTranspose: `output_padding` must be strictly less than `strides` for all dimensions. "
+                         "At dimension 1, `output_padding` is 2 but `strides` is 2") == 0,
+              "output_padding: %s", lf_model_error(e));
+        lf_model_free(e);
+        lf_model_create(&e, 1);
+        x = lf_input_shape(e, 3, (size_t[]){4, 4, 2}, LF_DTYPE_FLOAT32, "x");
+        CHECK(lf_cropping2d(e, x, 2, 2, 0, 0, NULL) < 0 &&
+                  strcmp(lf_model_error(e),
+                         "Cropping2D: Values in `cropping` argument should be smaller than the corresponding spatial "
+                         "dimension of the input. Received: input_shape=(None, 4, 4, 2), cropping=((2, 2), (0, 0))") == 0,
+              "cropping: %s", lf_model_error(e));
+        lf_model_free(e);
+        lf_model_create(&e, 1);
+        x = lf_input_shape(e, 3, (size_t[]){4, 4, 2}, LF_DTYPE_FLOAT32, "x");
+        CHECK(lf_upsampling2d(e, x, 0, 2, LF_INTERP_NEAREST, NULL) < 0 &&
+                  strcmp(lf_model_error(e), "UpSampling2D: size must be in 1..1024, got (0, 2)") == 0,
+              "size 0: %s", lf_model_error(e));
+        lf_model_free(e);
+        lf_model_create(&e, 1);
+        x = lf_input_shape(e, 2, (size_t[]){4, 2}, LF_DTYPE_FLOAT32, "x");
+        CHECK(lf_zero_padding2d(e, x, 1, 1, 1, 1, NULL) < 0 &&
+                  strcmp(lf_model_error(e), "ZeroPadding2D: input 'x' has shape (None, 4, 2); it needs rank 4 "
+                                            "(batch, height, width, channels)") == 0,
+              "rank: %s", lf_model_error(e));
+        lf_model_free(e);
+    }
+
+    /* fit, save, load: the same predictions bit for bit, Keras' fields in the file */
+    enum { N = 12, D = 5 * 7 * 3 };
+    float *xin = malloc(N * D * sizeof *xin), y[N];
+    fill_uniform(xin, N * D, -1, 1, 5);
+    for (int i = 0; i < N; i++) y[i] = (float)(i % 3);
+    const float *xs[1] = {xin};
+    lf_fit_options fo = lf_fit_defaults();
+    fo.epochs = 2, fo.batch_size = 4;
+    CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
+    char path[128];
+    snprintf(path, sizeof path, "%s/decoder.lf", tmpdir);
+    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model *l;
+    lf_model_create(&l, 0);
+    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+    float p1[N * 3], p2[N * 3];
+    lf_model_predict(m, xs, N, p1);
+    lf_model_predict(l, xs, N, p2);
+    CHECK(memcmp(p1, p2, sizeof p1) == 0, "the loaded decoder predicts differently");
+    lf_model_free(l);
+    lf_st_file f;
+    lf_err e;
+    CHECK(lf_st_read(path, &f, &e) == LF_OK, "%s", e.msg);
+    const char *arch = lf_st_metadata(&f, "architecture");
+    const char *fields[] = {
+        "\"name\":\"up_op\",\"type\":\"Conv2DTranspose\",\"inbound\":[\"img\"],\"filters\":2,\"kernel_size\":[3,3],"
+        "\"strides\":[2,2],\"padding\":\"same\",\"activation\":\"linear\",\"use_bias\":true,\"l2\":0,"
+        "\"output_padding\":[1,0]",
+        "\"name\":\"up_same\",\"type\":\"Conv2DTranspose\"",
+        "\"output_padding\":null",
+        "\"type\":\"UpSampling2D\",\"inbound\":[\"img\"],\"size\":[2,3],\"interpolation\":\"nearest\"",
+        "\"interpolation\":\"bilinear\"",
+        "\"type\":\"ZeroPadding2D\",\"inbound\":[\"img\"],\"padding\":[[1,2],[0,1]]",
+        "\"type\":\"Cropping2D\",\"inbound\":[\"up_valid\"],\"cropping\":[[1,0],[2,1]]",
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+        CHECK(has(arch, fields[i]), "arch lacks %s:\n%s", fields[i], arch ? arch : "(none)");
+    const lf_st_tensor *t = lf_st_find(&f, "up_same.kernel");
+    CHECK(t && t->ndim == 4 && t->shape[0] == 3 && t->shape[1] == 3 && t->shape[2] == 4 && t->shape[3] == 3,
+          "up_same.kernel is Keras' (3, 3, 4, 3)");
+    lf_st_free(&f);
+    unlink(path);
+    lf_model_free(m);
+    free(xin);
+}
+
+/* Conv2DTranspose's chunks on OpenMP's threads (above Conv2D's
+ * threshold): trained on 3 and 1 threads, the same bits */
+static void test_conv_transpose_threads(void) {
+#ifdef _OPENMP
+    enum { N = 64, D = 8 * 8 * 8 };
+    static const int threads[2] = {3, 1};
+    int initial = omp_get_max_threads();
+    float *x = malloc(N * D * sizeof *x), y[N], *w[2] = {0};
+    fill_uniform(x, N * D, -1, 1, 41);
+    for (size_t r = 0; r < N; r++) y[r] = (float)(r % 4);
+    size_t np = 0;
+    for (int t = 0; t < 2; t++) {
+        omp_set_num_threads(threads[t]);
+        lf_model *m;
+        lf_model_create(&m, 9);
+        int h = lf_input_shape(m, 3, (size_t[]){8, 8, 8}, LF_DTYPE_FLOAT32, "img");
+        h = lf_conv2d_transpose(m, h, 6, 3, 3, 2, 2, LF_PADDING_SAME, NULL, LF_ACT_RELU, 1, NULL);
+        h = lf_conv2d_transpose(m, h, 4, 3, 3, 1, 1, LF_PADDING_VALID, NULL, LF_ACT_TANH, 1, NULL);
+        int o = lf_dense(m, lf_global_average_pooling2d(m, h, NULL), 4, LF_ACT_SOFTMAX, 1, "out");
+        CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
+              lf_model_error(m));
+        lf_fit_options opt = lf_fit_defaults();
+        opt.epochs = 1, opt.batch_size = 32, opt.seed = 4;
+        const float *xs[1] = {x};
+        CHECK(lf_model_fit(m, xs, y, N, &opt) == LF_OK, "fit: %s", lf_model_error(m));
+        np = m->n_params;
+        w[t] = malloc(np * sizeof(float));
+        memcpy(w[t], m->params, np * sizeof(float));
+        lf_model_free(m);
+    }
+    CHECK(memcmp(w[0], w[1], np * sizeof(float)) == 0, "Conv2DTranspose weights: 3 and 1 threads differ");
+    omp_set_num_threads(initial);
+    free(w[0]), free(w[1]), free(x);
+#else
+    CHECK_SKIP("built without OpenMP: thread-count determinism not tested");
+#endif
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_image_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -899,6 +1098,8 @@ int main(void) {
     test_image_errors();
     test_cnn_threads();
     test_winograd();
+    test_decoder_layers();
+    test_conv_transpose_threads();
     test_max_pool_nan();
     test_max_pool_minus_inf();
     /* after the thread-count tests: with clang's libomp, a first parallel
