@@ -1006,6 +1006,241 @@ class Conv2D(Layer):
         return _set_penalties(lib, h, i, self)
 
 
+_lib._proto("lf_conv2d_transpose", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int, ctypes.POINTER(ctypes.c_size_t),
+            ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
+
+
+def _channels_last(data_format, layer):
+    if data_format not in (None, "channels_last"):
+        raise ValueError("%s: data_format must be 'channels_last' (images are (batch, height, width, channels) "
+                         "here), got %r" % (layer, data_format))
+    return "channels_last"
+
+
+def _tconv_size(n, k, s, padding, op):
+    """Keras' output size of one axis (keras/src/backend/common/backend_utils.py
+    _get_output_shape_given_tf_padding, dilation 1)"""
+    if padding == "valid":
+        return (n - 1) * s + k + (max(k, s) - k if op is None else op)
+    return n * s if op is None else (n - 1) * s + k % 2 + op
+
+
+class Conv2DTranspose(Layer):
+    """Conv2DTranspose(filters, kernel_size, strides=(1, 1), padding='valid',
+    output_padding=None, data_format=None, dilation_rate=(1, 1), activation=None,
+    use_bias=True, ...): Keras' transposed convolution over channels-last
+    images (keras/src/layers/convolutional/conv2d_transpose.py); kernel
+    (kh, kw, filters, in_channels) glorot_uniform, zero bias; output sizes
+    and 'same' padding as Keras' TensorFlow and JAX backends."""
+
+    prefix = "conv2d_transpose"
+    _fixed_input = True
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None,
+                 data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, kernel_constraint=None, bias_constraint=None, name=None, **kwargs):
+        super().__init__(name)
+        kn = "Conv2DTranspose"
+        if kwargs:
+            raise ValueError("%s: unsupported arguments %s" % (kn, ", ".join(sorted(kwargs))))
+        self.data_format = _channels_last(data_format, kn)
+        if _pair(dilation_rate, "dilation_rate", kn) != (1, 1):
+            raise ValueError("%s: only dilation_rate=(1, 1) is supported, got %r" % (kn, dilation_rate))
+        self.dilation_rate = (1, 1)
+        _take_constraints(self, kn, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, kn + ": kernel_regularizer")
+        self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, kn + ": bias_regularizer")
+        self.kernel_initializer = _init.get(kernel_initializer, kn + ": kernel_initializer")
+        self.bias_initializer = _init.get(bias_initializer, kn + ": bias_initializer")
+        if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
+            raise ValueError("%s: filters must be a positive integer, got %r" % (kn, filters))
+        self.filters = filters
+        self.kernel_size = _pair(kernel_size, "kernel_size", kn)
+        self.strides = _pair(strides, "strides", kn)
+        self.padding = _padding(padding, kn)
+        if output_padding is not None:
+            op = (output_padding, output_padding) if isinstance(output_padding, int) else tuple(output_padding)
+            if len(op) != 2 or any(isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in op):
+                raise ValueError("%s: output_padding must be None, an integer >= 0 or a pair of them, got %r"
+                                 % (kn, output_padding))
+            for i, (o, st) in enumerate(zip(op, self.strides)):
+                if o >= st:  # Keras' message (base_conv_transpose.py)
+                    raise ValueError("`output_padding` must be strictly less than `strides` for all dimensions. "
+                                     "At dimension %d, `output_padding` is %d but `strides` is %d. Received: "
+                                     "output_padding=%r, strides=%r" % (i, o, st, op, self.strides))
+            output_padding = op
+        self.output_padding = output_padding
+        self.activation = _activation(activation)
+        self.use_bias = bool(use_bias)
+
+    def _call(self, x):
+        x = _image(self, x)
+        (H, W, C), (kh, kw), (sh, sw) = x.sample_shape, self.kernel_size, self.strides
+        op = self.output_padding or (None, None)
+        ho, wo = _tconv_size(H, kh, sh, self.padding, op[0]), _tconv_size(W, kw, sw, self.padding, op[1])
+        if ho < 1 or wo < 1:
+            raise ValueError("Conv2DTranspose: input of shape %s gives an output of %d x %d pixels"
+                             % (_shape_str(x.sample_shape), ho, wo))
+        self._in_channels = C
+        return KerasTensor(self, [x], (ho, wo, self.filters))
+
+    def _weight_shapes(self):
+        k = (self.kernel_size[0], self.kernel_size[1], self.filters, self._in_channels)
+        return [k, (self.filters,)] if self.use_bias else [k]
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        op = spec.get("output_padding")
+        return cls(int(spec["filters"]), tuple(spec["kernel_size"]), tuple(spec["strides"]), spec["padding"],
+                   None if op is None else tuple(op), activation=spec["activation"], use_bias=spec["use_bias"],
+                   name=spec["name"], **_penalties_of(spec),
+                   **_constraints_of(spec, ("kernel_constraint", "bias_constraint")))(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        op = None if self.output_padding is None else (ctypes.c_size_t * 2)(*self.output_padding)
+        i = lib.lf_conv2d_transpose(h, ii[0], self.filters, self.kernel_size[0], self.kernel_size[1],
+                                    self.strides[0], self.strides[1], _pad_id(self.padding), op,
+                                    lib.lf_activation_parse(self.activation.encode()), int(self.use_bias), name)
+        return _set_penalties(lib, h, i, self)
+
+
+_lib._proto("lf_upsampling2d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_int, ctypes.c_char_p)
+
+
+class UpSampling2D(Layer):
+    """UpSampling2D(size=(2, 2), data_format=None, interpolation='nearest'):
+    Keras' layer (keras/src/layers/reshaping/up_sampling2d.py): 'nearest'
+    repeats rows and columns, 'bilinear' is Keras' half-pixel resize; the
+    other interpolations are refused."""
+
+    prefix = "up_sampling2d"
+
+    def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", name=None):
+        super().__init__(name)
+        self.data_format = _channels_last(data_format, "UpSampling2D")
+        self.size = _pair(size, "size", "UpSampling2D")
+        interpolation = str(interpolation).lower()
+        if interpolation not in ("nearest", "bilinear"):
+            raise ValueError("UpSampling2D: interpolation must be 'nearest' or 'bilinear' (Keras' bicubic, "
+                             "lanczos3 and lanczos5 are not supported), got %r" % (interpolation,))
+        self.interpolation = interpolation
+
+    def _call(self, x):
+        x = _image(self, x)
+        H, W, C = x.sample_shape
+        return KerasTensor(self, [x], (H * self.size[0], W * self.size[1], C))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(tuple(spec["size"]), interpolation=spec["interpolation"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_upsampling2d(h, ii[0], self.size[0], self.size[1],
+                                   1 if self.interpolation == "nearest" else 0, name)
+
+
+_EDGE_ARGS = (ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
+              ctypes.c_size_t, ctypes.c_char_p)
+_lib._proto("lf_zero_padding2d", *_EDGE_ARGS)
+_lib._proto("lf_cropping2d", *_EDGE_ARGS)
+
+
+def _edges(v, what, kn):
+    """Keras' int, (symmetric_height, symmetric_width) or ((top, bottom),
+    (left, right)) -> ((top, bottom), (left, right))"""
+    def ok(d):
+        return isinstance(d, int) and not isinstance(d, bool) and d >= 0
+    if ok(v):
+        return ((v, v), (v, v))
+    try:
+        v = tuple(v)
+    except TypeError:
+        v = ()
+    if len(v) == 2:
+        out = []
+        for e in v:
+            e = (e, e) if ok(e) else tuple(e) if isinstance(e, (tuple, list)) else ()
+            out.append(e)
+        if all(len(e) == 2 and ok(e[0]) and ok(e[1]) for e in out):
+            return (tuple(out[0]), tuple(out[1]))
+    raise ValueError("%s: `%s` should be either an int, a tuple of 2 ints (symmetric_height_%s, "
+                     "symmetric_width_%s), or a tuple of 2 tuples of 2 ints ((top_%s, bottom_%s), (left_%s, "
+                     "right_%s)) of values >= 0. Received: %s=%r" % ((kn, what) + ("crop" if what == "cropping" else "pad",) * 6
+                                                                      + (what, v)))
+
+
+class _Edges2D(Layer):
+    key = "padding"
+    builder = None
+
+    def __init__(self, arg, data_format=None, name=None):
+        super().__init__(name)
+        kn = type(self).__name__
+        self.data_format = _channels_last(data_format, kn)
+        setattr(self, self.key, _edges(arg, self.key, kn))
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg[self.key] = [list(e) for e in getattr(self, self.key)]
+        return cfg
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(tuple(tuple(e) for e in spec[cls.key]), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        (a, b), (c, d) = getattr(self, self.key)
+        return getattr(lib, self.builder)(h, ii[0], a, b, c, d, name)
+
+
+class ZeroPadding2D(_Edges2D):
+    """ZeroPadding2D(padding=(1, 1), data_format=None): zeros around the
+    image (keras/src/layers/reshaping/zero_padding2d.py); padding an int,
+    (symmetric_height, symmetric_width) or ((top, bottom), (left, right))."""
+
+    prefix = "zero_padding2d"
+    key = "padding"
+    builder = "lf_zero_padding2d"
+
+    def __init__(self, padding=(1, 1), data_format=None, name=None):
+        super().__init__(padding, data_format, name)
+
+    def _call(self, x):
+        x = _image(self, x)
+        (t, b), (l, r) = self.padding
+        H, W, C = x.sample_shape
+        return KerasTensor(self, [x], (H + t + b, W + l + r, C))
+
+
+class Cropping2D(_Edges2D):
+    """Cropping2D(cropping=((0, 0), (0, 0)), data_format=None): x[:, top:H -
+    bottom, left:W - right, :] (keras/src/layers/reshaping/cropping2d.py),
+    Keras' error when nothing would be left."""
+
+    prefix = "cropping2d"
+    key = "cropping"
+    builder = "lf_cropping2d"
+
+    def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, name=None):
+        super().__init__(cropping, data_format, name)
+
+    def _call(self, x):
+        x = _image(self, x)
+        (t, b), (l, r) = self.cropping
+        H, W, C = x.sample_shape
+        if t + b >= H or l + r >= W:
+            raise ValueError("Values in `cropping` argument should be smaller than the corresponding spatial "
+                             "dimension of the input. Received: input_shape=%s, cropping=%r"
+                             % (_shape_str(x.sample_shape), self.cropping))
+        return KerasTensor(self, [x], (H - t - b, W - l - r, C))
+
+
 _POOL_ARGS = (ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
               ctypes.c_size_t, ctypes.c_int, ctypes.c_char_p)
 _lib._proto("lf_max_pooling2d", *_POOL_ARGS)
@@ -2703,15 +2938,11 @@ def dot(inputs, axes=-1, normalize=False, **kwargs):
 _NOT_HERE = {
     "Lambda": "a Lambda runs Python code inside the graph, and the graph runs in C: compute it on the arrays "
               "before fit / predict, or use a built-in layer (Activation, Rescaling, Reshape, the merging layers)",
-    "Conv2DTranspose": "there is no transposed convolution: for an image decoder use Reshape and Conv2D",
-    "UpSampling2D": "there is no upsampling layer",
     "UpSampling1D": "there is no upsampling layer",
     "Conv3D": "images are (height, width, channels): use Conv2D",
     "SeparableConv2D": "use Conv2D",
     "DepthwiseConv2D": "use Conv2D",
     "SeparableConv1D": "use Conv1D",
-    "ZeroPadding2D": "use Conv2D(padding='same')",
-    "Cropping2D": "there is no cropping layer",
     "TimeDistributed": "Dense acts on the last axis of a (steps, features) tensor already: call Dense directly",
     "ConvLSTM2D": "use LSTM on (steps, features)",
     "Masking": "masks come from Embedding(mask_zero=True)",
