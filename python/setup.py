@@ -76,7 +76,7 @@ setup(
     description="Multimodal late fusion and a Keras-style network engine over liblatefuse (ctypes)",
     long_description=open(os.path.join(HERE, "README.md"), encoding="utf-8").read(),
     long_description_content_type="text/markdown",
-    packages=["latefuse"],
+    packages=["latefuse", "latefuse.preprocessing"],
     package_data={"latefuse": ["py.typed"]},
     python_requires=">=3.8",
     install_requires=["numpy"],

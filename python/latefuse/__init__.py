@@ -23,6 +23,7 @@ import numpy as _np
 
 from ._lib import LatefuseError, library_path
 from . import layers, optimizers, regularizers, constraints, callbacks, initializers, utils, losses, metrics
+from . import preprocessing
 from .layers import Input
 from .models import Model, Sequential, History, load_model, save_model, model_from_json, clone_model
 from .fusion import Fusion, compare, load_fusion, fusion_metrics, report, stratified_folds, METHODS, NotFittedError
@@ -32,7 +33,7 @@ __version__ = "0.1.0"
 
 __all__ = ["LatefuseError", "Input", "Model", "Sequential", "History", "load_model", "save_model", "model_from_json", "clone_model", "initializers", "Fusion", "compare", "load_fusion",
            "fusion_metrics", "report", "stratified_folds", "METHODS", "softmax", "layers", "optimizers", "regularizers", "constraints",
-           "callbacks", "utils", "losses", "metrics", "models", "nn", "library_path", "read_npy", "NotFittedError"]
+           "callbacks", "utils", "preprocessing", "losses", "metrics", "models", "nn", "library_path", "read_npy", "NotFittedError"]
 
 
 def softmax(x, axis=-1):

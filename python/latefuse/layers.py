@@ -1998,6 +1998,19 @@ class Embedding(Layer):
     def _weight_shapes(self):
         return [(self.input_dim, self.output_dim)]
 
+    def compute_mask(self, inputs, mask=None):
+        """Keras' Embedding.compute_mask (keras/src/layers/core/embedding.py):
+        None without mask_zero, else inputs != 0 (bool, the ids' shape) for
+        token ids given as an array.  On a symbolic tensor the mask is not a
+        value: the graph carries it to the layers downstream."""
+        if not self.mask_zero:
+            return None
+        if isinstance(inputs, KerasTensor):
+            raise ValueError("Embedding.compute_mask: called on a symbolic tensor; its mask is carried by the "
+                             "model to the layers downstream (call compute_mask on an array of token ids)")
+        import numpy as np
+        return np.not_equal(np.asarray(inputs), 0)
+
     @classmethod
     def _load(cls, spec, ins, tensors):
         l2 = float(spec.get("l2") or 0.0)
