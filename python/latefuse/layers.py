@@ -130,16 +130,34 @@ class KerasTensor:
         return self._merge(other, Multiply, "*:", False)
 
 
+_INPUT_SHAPE_WARNING = ("Do not pass an `input_shape`/`input_dim` argument to a layer. When using Sequential "
+                        "models, prefer using an `Input(shape)` object as the first layer in the model instead.")
+
+
 def _base_arguments(init):
     """A layer's __init__ that also takes the arguments every Keras layer
-    takes: trainable (False: frozen, as layer.trainable = False) and dtype
-    (a float type or policy name: the library computes in float32)."""
+    takes: trainable (False: frozen, as layer.trainable = False), dtype
+    (a float type or policy name: the library computes in float32) and
+    Keras' legacy input_shape / input_dim (keras/src/layers/layer.py: kept
+    as _input_shape_arg, with Keras' warning; a Sequential whose first
+    layer has one starts with Input(shape=input_shape), and a Functional
+    call ignores it, as Keras)."""
+    own = inspect.signature(init).parameters  # Embedding's input_dim is its own argument
+
     @functools.wraps(init)
     def __init__(self, *args, trainable=True, dtype=None, **kwargs):
         if dtype not in (None, "float32", "float64", "float16", "bfloat16", "mixed_float16", "mixed_bfloat16"):
             raise ValueError("%s: dtype must be a float type (the library computes in float32), got %r"
                              % (type(self).__name__, dtype))
+        input_dim = None if "input_dim" in own else kwargs.pop("input_dim", None)
+        input_shape = kwargs.pop("input_shape", None)
+        if input_dim is not None:
+            input_shape = (input_dim,)
         init(self, *args, **kwargs)
+        if input_shape is not None:
+            import warnings
+            warnings.warn(_INPUT_SHAPE_WARNING, UserWarning, stacklevel=2)
+            self._input_shape_arg = tuple(input_shape) if isinstance(input_shape, (list, tuple)) else (input_shape,)
         if not trainable:
             self._trainable = False
     return __init__
@@ -244,12 +262,18 @@ class Layer:
         return ([w for i, w in enumerate(ws) if i not in self._fixed_weights],
                 [w for i, w in enumerate(ws) if i in self._fixed_weights])
 
+    def _unbuilt(self):
+        """True for a layer never called (Keras: no weights yet, so its
+        weights lists are empty)."""
+        return self._holder is None and self._output is None
+
     @property
     def weights(self) -> List[Any]:
         """Keras' layer.weights: every weight, trainable or not, in the order
         and layout of get_weights() (BatchNormalization: gamma, beta, moving
-        mean, moving variance), as numpy copies (see trainable_weights)."""
-        return self.get_weights()
+        mean, moving variance), as numpy copies (see trainable_weights).
+        [] for a layer never called, as Keras."""
+        return [] if self._unbuilt() else self.get_weights()
 
     @property
     def trainable_weights(self) -> List[Any]:
@@ -259,7 +283,7 @@ class Layer:
         changes nothing; set_weights does.  None when the layer is frozen
         (trainable=False); BatchNormalization's moving mean and variance
         never, as in Keras."""
-        return self._split_weights(self.get_weights())[0]
+        return [] if self._unbuilt() else self._split_weights(self.get_weights())[0]
 
     @property
     def non_trainable_weights(self) -> List[Any]:
@@ -267,7 +291,7 @@ class Layer:
         are (all of a frozen layer's; BatchNormalization's moving mean and
         variance), in get_weights()' order, as numpy copies (see
         trainable_weights)."""
-        return self._split_weights(self.get_weights())[1]
+        return [] if self._unbuilt() else self._split_weights(self.get_weights())[1]
 
     def count_params(self) -> int:
         """Keras' layer.count_params(): the number of scalars in the layer's
@@ -340,6 +364,8 @@ class Layer:
         if type(self)._call is Layer._call:  # a user's subclass with call(): nothing C could build
             raise self._custom_refused()
         xs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        if xs and not any(isinstance(x, KerasTensor) for x in xs) and all(_is_array(x) for x in xs):
+            return self._call_eager(inputs, xs, kwargs)
         shapes = tuple(x.sample_shape for x in xs if isinstance(x, KerasTensor))
         if self._output is not None and self._fixed_input and shapes != self._in_shapes:
             raise ValueError("layer %s was built on input shape %s and is called on %s: a layer called "
@@ -350,6 +376,43 @@ class Layer:
         if self._output is None:
             self._output, self._in_shapes = out, shapes
         return out
+
+    def _call_eager(self, inputs, xs, kwargs):
+        """layer(arrays): Keras' eager call, run as the predict of a Model
+        made of this one layer on Inputs of the arrays' shapes (int arrays:
+        int32 token ids), so the layer gets (or keeps, when already built)
+        its weights as in Keras: a later call, eager or in a model, shares
+        them.  Returns numpy arrays (Keras: the backend's tensors); the
+        layer runs in inference mode (Keras' default outside fit)."""
+        import numpy as np
+        from .models import Model
+        if kwargs.pop("training", None):
+            raise ValueError("layer %s(arrays, training=True) is not supported: an eager call runs in "
+                             "inference mode (train the layer in a Model with fit)" % (self.name or type(self).__name__))
+        arrs = [np.asarray(x) for x in xs]
+        for a in arrs:
+            if a.ndim < 2 or a.dtype.kind not in "biuf":
+                raise ValueError("layer %s called on an array of shape %s and dtype %s: an eager call takes "
+                                 "numeric arrays of shape (batch, ...)" % (self.name or type(self).__name__,
+                                                                          a.shape, a.dtype))
+        ins = [Input(shape=a.shape[1:], dtype="int32" if a.dtype.kind in "iu" else "float32") for a in arrs]
+        out = Layer.__call__(self, ins if isinstance(inputs, (list, tuple)) else ins[0], **kwargs)
+        model = Model(ins, out, name="eager_" + (self.name or self.prefix))
+        return model.predict(arrs if len(arrs) > 1 else arrs[0], verbose=0)
+
+    def build(self, input_shape) -> None:
+        """Keras' layer.build(input_shape) on a layer of its own (the batch
+        axis first, None or a size; a list of shapes for a layer of several
+        inputs): its weights are made for inputs of that shape, held as
+        after an eager call (a one-layer Model), so get_weights /
+        set_weights work.  A built layer is left as it is, as Keras."""
+        if not self._unbuilt():
+            return
+        from .models import Model
+        many = bool(input_shape) and isinstance(input_shape[0], (list, tuple))
+        shapes = [tuple(sh) for sh in input_shape] if many else [tuple(input_shape)]
+        ins = [Input(shape=sh[1:]) for sh in shapes]
+        Model(ins, Layer.__call__(self, ins if many else ins[0]), name="built_" + (self.name or self.prefix))
 
     def _call(self, inputs, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -369,6 +432,12 @@ class Layer:
 
     def __repr__(self):
         return "<%s name=%s>" % (type(self).__name__, self.name)
+
+
+def _is_array(x):
+    """An array-like a layer can be called on eagerly (numpy, a nested list
+    of numbers, or an object with __array__ such as a torch tensor)."""
+    return hasattr(x, "__array__") or (isinstance(x, list) and bool(x) and isinstance(x[0], (list, tuple)))
 
 
 def _ids(t, ids):

@@ -2274,18 +2274,34 @@ class Sequential(Model):
                 raise ValueError("Sequential.add: an Input can only come first")
             self._seq_input, self._input_given = layer, True
             return
-        if not isinstance(layer, (L.Layer, Model)) or isinstance(layer, L.InputLayer):
+        if isinstance(layer, L.InputLayer):  # another model's (its .layers[0]): a new Input like it, as Keras
+            if self._stack or self._seq_input is not None:
+                raise ValueError("Sequential.add: an Input can only come first")
+            self._seq_input = L.Input(shape=layer.sample_shape, dtype=layer.dtype, name=layer._user_name)
+            self._input_given = True
+            return
+        if not isinstance(layer, (L.Layer, Model)):
             raise ValueError("Sequential.add: expected a layer, got %r" % type(layer).__name__)
         if self._stack is None:
             raise ValueError("Sequential.add: this model came back from pickle with a nested model inlined; "
                              "its layers cannot be stacked again")
+        if not self._stack and self._seq_input is None:
+            # Keras' Sequential.add / _maybe_rebuild (keras/src/models/sequential.py):
+            # a first layer given input_shape / input_dim stacks an InputLayer of
+            # that shape; a first model of one known input builds on its shape
+            if getattr(layer, "_input_shape_arg", None) is not None:
+                self._seq_input, self._input_given = L.Input(shape=layer._input_shape_arg), True
+            elif isinstance(layer, Model) and layer.inputs is not None and len(layer.inputs) == 1:
+                t = layer.inputs[0]
+                self._seq_input = L.Input(shape=t.sample_shape, dtype=t.layer.dtype)
+                self._input_given = True
         self._stack.append(layer)
 
     def add(self, layer) -> None:
         """Appends a layer (or an Input first).  With an Input first the
         model is built (again) at once, as Keras."""
         self._append(layer)
-        if isinstance(layer, L.KerasTensor):
+        if isinstance(layer, (L.KerasTensor, L.InputLayer)):
             return
         try:
             self._maybe_build()
