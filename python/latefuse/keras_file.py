@@ -514,3 +514,52 @@ def save(model, filepath, overwrite=True):
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+# ---------------------------------------------------------------- .weights.h5
+
+def save_weights(model, filepath, overwrite=True):
+    """Model.save_weights for a name ending in .weights.h5: Keras 3's
+    weights file (keras/src/saving/saving_lib.py save_weights_only): the
+    H5 store a .keras file holds as model.weights.h5, written to a
+    temporary file beside it and renamed over it."""
+    h5py = _h5py("writing")
+    path = os.fspath(filepath)
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError("save_weights: '%s' exists and overwrite=False" % path)
+    model._sync()
+    data = _weights_h5(model, h5py)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".weights-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def load_weights(model, filepath):
+    """Model.load_weights for a .weights.h5 file (Keras 3's
+    load_weights_only): each layer's variables from the group Keras names
+    it by (its class in snake case, made unique in model.layers' order),
+    every shape checked before any weight is set."""
+    h5py = _h5py("reading")
+    from .models import Sequential
+    path = os.fspath(filepath)
+    rd = _Reader(path)
+    rd.fail = lambda msg: ValueError("load_weights: '%s': %s" % (path, msg))
+    used = {}
+    for ly in model._layers:
+        if isinstance(model, Sequential) and isinstance(ly, L.InputLayer):
+            continue
+        rd.paths.append(("layers/" + _unique(_snake(type(ly).__name__), used), ly))
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise ValueError("load_weights: '%s' is not a readable HDF5 file (%s)" % (path, e)) from None
+    with f:
+        rd.weights(model, f, h5py)

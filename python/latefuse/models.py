@@ -1812,7 +1812,9 @@ class Model:
     def save_weights(self, filepath: Union[str, "os.PathLike[str]"], overwrite: bool = True) -> None:
         """Keras' save_weights: the weights, in a model file (architecture
         and weights, no optimizer state) that load_weights, and
-        load_model, read back."""
+        load_model, read back; a name ending in .weights.h5 gets Keras 3's
+        weights file (keras_file.save_weights), which Keras' load_weights
+        reads."""
         self._write(filepath, overwrite, "save_weights", None)
 
     def _write(self, filepath, overwrite, what, flags):
@@ -1821,6 +1823,9 @@ class Model:
         uncompiled copy of the model when it is not compiled or only the
         weights are asked (the file must not claim a loss)."""
         path = os.fspath(filepath)
+        if what == "save_weights" and path.lower().endswith(".weights.h5"):
+            from . import keras_file
+            return keras_file.save_weights(self, path, overwrite)
         _check_save_name(path, what)
         if not overwrite and os.path.exists(path):
             raise FileExistsError("%s: '%s' exists and overwrite=False" % (what, path))
@@ -1847,6 +1852,9 @@ class Model:
         weight arrays in the same order and shapes (as Keras matches them,
         by position); every shape is checked before any weight changes."""
         path = os.fspath(filepath)
+        if path.lower().endswith(".weights.h5"):
+            from . import keras_file
+            return keras_file.load_weights(self, path)
         theirs = load_model(path, compile=False).get_weights()
         ours = self.get_weights()
         if len(theirs) != len(ours):

@@ -561,8 +561,8 @@ def test_save_weights_and_load_weights(tmp_path):
         c.load_weights(path)
     for w0, w1 in zip(c.get_weights(), before):
         np.testing.assert_array_equal(w0, w1)
-    with pytest.raises(ValueError, match=r"^save_weights: '.*m\.weights\.h5' asks for Keras' HDF5 format"):
-        a.save_weights(str(tmp_path / "m.weights.h5"))
+    with pytest.raises(ValueError, match=r"^save_weights: '.*m\.h5' asks for Keras' HDF5 format"):
+        a.save_weights(str(tmp_path / "m.h5"))  # (.weights.h5 is Keras 3's weights file: test_weights_h5.py)
     lazy = Sequential([Dense(2)])  # not built yet: Keras' message
     with pytest.raises(ValueError, match=r"^This model has not yet been built\..*\(save_weights\)\.$"):
         lazy.save_weights(path)
