@@ -1048,6 +1048,7 @@ class Model:
                 if not opts.validation_batch_size:
                     opts.validation_batch_size = int(validation_batch_size or user_batch_size or 32)
             tested = [False]  # this epoch's on_test_begin was called (at its first VAL_STEP)
+            val_preds = []  # this validation's predictions so far (the test batch logs' metrics)
 
             def hook(ctx, p, show=show):
                 if show:
@@ -1091,12 +1092,17 @@ class Model:
                         s = p.contents.step
                         if s == 0:
                             tested[0] = True
+                            val_preds.clear()
                             for cb in others:
                                 cb.on_test_begin({})
                         else:
                             logs = {"loss": p.contents.val_loss}
                             for a in self._acc:
                                 logs[a] = p.contents.val_accuracy
+                            # the Python-measured metrics over the validation rows so far
+                            vb, nv = opts.validation_batch_size, len(val[1][0])
+                            logs.update(self._running_metrics(val[0], val[1], val[2], (s - 1) * vb,
+                                                              min(nv, s * vb), val_preds))
                             for cb in test_cbs:
                                 cb.on_test_batch_end(s - 1, logs)
                         if s < p.contents.steps:
@@ -1265,18 +1271,19 @@ class Model:
         if self.optimizer is not None:
             self.optimizer.iterations = int(lib.lf_model_iterations(self._handle))
 
-    def _metric_values(self, xs, ys, sample_weight=None):
+    def _metric_values(self, xs, ys, sample_weight=None, p=None):
         """The Python-measured metrics of the predictions on rows xs against
         ys (the one output's targets, or a list holding them): compile's
         metrics (mae, mse, AUC) count every row the same, as Keras'
         metrics= (and the accuracy) ignore sample_weight; its
         weighted_metrics weigh row r by sample_weight[r] (None: 1), as
         Keras' weighted metrics: sum_r w_r v_r / sum_r w_r (0 when the
-        weights sum to 0, Keras' divide_no_nan)."""
+        weights sum to 0, Keras' divide_no_nan).  p: the predictions of
+        xs when the caller has them."""
         metrics, wmetrics = getattr(self, "_metrics", []), getattr(self, "_wmetrics", [])
         if not metrics and not wmetrics:
             return {}
-        p = self.predict(xs).astype(np.float64)
+        p = (self.predict(xs) if p is None else p).astype(np.float64)
         shape = p.shape
         p = p.reshape(len(p), -1)  # an output of several axes, as its targets: flat rows
         t = (ys[0] if isinstance(ys, (list, tuple)) else ys).astype(np.float64)
@@ -1303,6 +1310,20 @@ class Model:
                     total = np.sum(wr)
                     out[name] = float(np.sum(wr * v) / total) if total != 0 else 0.0
         return out
+
+    def _has_py_metrics(self):
+        return bool(getattr(self, "_metrics", []) or getattr(self, "_wmetrics", []))
+
+    def _running_metrics(self, xs, ys, sw, r0, r1, preds):
+        """Keras' batch logs of the Python-measured metrics: their values
+        over the rows 0..r1 measured so far (a Keras metric's state after
+        the batches up to r1), rows r0..r1 predicted now and appended to
+        preds (the earlier batches' predictions, the same weights)."""
+        if not self._has_py_metrics():
+            return {}
+        preds.append(self.predict([a[r0:r1] for a in xs]))
+        return self._metric_values(None, [t[:r1] for t in ys], None if sw is None else sw[:r1],
+                                   p=np.concatenate(preds))
 
     # ------------------------------------------------------------ evaluate / predict
     def evaluate(self, x: Any = None, y: Any = None, batch_size: Optional[int] = None,
@@ -1352,7 +1373,7 @@ class Model:
             cb.on_test_begin({})
         hooks = [cb for cb in cbs if _callbacks._has_hooks(cb, _callbacks._TEST_HOOKS)]
         if hooks:  # batch by batch, each through the library
-            keys, sums, done = self._metric_keys(), None, 0
+            keys, sums, done, preds = self._metric_keys(), None, 0, []
             for b in range(nb):
                 r0, r1 = b * bs, min(rows, (b + 1) * bs)
                 for cb in hooks:
@@ -1360,6 +1381,8 @@ class Model:
                 v = np.array(measure(r0, r1)) * (r1 - r0)
                 sums, done = (v if sums is None else sums + v), r1
                 logs = {kk: float(vv) for kk, vv in zip(keys, sums / done)}
+                # the compile metrics measured in Python (mae, mse, AUC): over the rows so far
+                logs.update(self._running_metrics(xs, ys, sw, r0, r1, preds))
                 for cb in hooks:
                     cb.on_test_batch_end(b, logs)
                 if self.stop_evaluating:

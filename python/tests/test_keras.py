@@ -1431,11 +1431,12 @@ def test_evaluate_and_predict_callbacks():
         ["on_test_end"]
     assert rec.params == {"verbose": "auto", "epochs": 1, "steps": 3} and rec.model is m
     assert res == m.evaluate(x, y, return_dict=True) and rec.calls[-1] == ("on_test_end", res)
-    # the batch logs: the loss so far, as evaluate on the rows so far
+    # the batch logs: the loss and mae so far, as evaluate on the rows so far
     batch_ends = [c for c in rec.calls if c[0] == "on_test_batch_end"]
     for b, rows in zip(range(3), (16, 32, 40)):
-        assert batch_ends[b][1] == b and list(batch_ends[b][2]) == ["loss"]
+        assert batch_ends[b][1] == b and list(batch_ends[b][2]) == ["loss", "mae"]
         assert batch_ends[b][2]["loss"] == pytest.approx(m.evaluate(x[:rows], y[:rows])[0], rel=1e-12)
+        assert batch_ends[b][2]["mae"] == pytest.approx(m.evaluate(x[:rows], y[:rows])[1], rel=1e-6)
     # model.stop_evaluating after batch 1: the result of those 32 rows
     stop = LambdaCallback(on_test_batch_end=lambda b, logs: setattr(m, "stop_evaluating", b == 1))
     assert m.evaluate(x, y, batch_size=16, callbacks=[stop]) == m.evaluate(x[:32], y[:32])
