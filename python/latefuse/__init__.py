@@ -60,3 +60,24 @@ class nn:
     @staticmethod
     def softmax(x, axis=-1):
         return softmax(x, axis).view(_Tensorish)
+
+
+# Keras modules a ported script may reach that have no counterpart here: the
+# error names why and what to use instead
+_NOT_HERE = {
+    "saving": "custom objects (register_keras_serializable, custom_object_scope, serialize_keras_object) "
+              "cannot run in the C library's graph; save and load with model.save('m.keras') / "
+              "latefuse.load_model, configs with get_config / from_config, model.to_json / "
+              "latefuse.model_from_json, and get_config / from_config of layers, optimizers, losses and "
+              "regularizers (latefuse.constraints.serialize / deserialize)",
+    "ops": "the network runs in the C library, built from latefuse.layers' classes: there are no tensor ops "
+           "to write call() or a train_step with; use numpy on the arrays predict returns",
+    "backend": "there is no backend to reach: the weights live in the C model (get_weights / set_weights, "
+               "model.optimizer.learning_rate)",
+}
+
+
+def __getattr__(name):
+    if name in _NOT_HERE:
+        raise AttributeError("latefuse has no %s (Keras' keras.%s): %s" % (name, name, _NOT_HERE[name]))
+    raise AttributeError("module 'latefuse' has no attribute %r" % (name,))
