@@ -12,8 +12,11 @@ of three members, stored uncompressed, written in this order:
                     "class_name", "config", "registered_name", "name",
                     "inbound_nodes": [{"args", "kwargs"}]} where a tensor is
                     {"class_name": "__keras_tensor__", "config": {"shape",
-                    "dtype", "keras_history": [layer, node, 0]}}
-                    (keras/src/models/functional.py, serialize_node);
+                    "dtype", "keras_history": [layer, node, k]}}, k the
+                    output of a call that returned a list (return_state,
+                    merge_mode=None), a recurrent call's states its kwarg
+                    "initial_state" (keras/src/models/functional.py,
+                    serialize_node);
   model.weights.h5  H5IOStore: _save_state walks the model; a Functional's or
                     Sequential's "layers" container names each layer by its
                     class in snake case made unique in order (dense, dense_1,
@@ -227,7 +230,7 @@ class _Reader:
 
         def outs(v):
             if isinstance(v, list) and len(v) == 3 and isinstance(v[0], str):
-                return [tensors[(v[0], v[1])]]
+                return [_pick(tensors, v[0], v[1], v[2])]
             return [t for x in v for t in outs(x)]
         try:
             ins, out = outs(cfg["input_layers"]), outs(cfg["output_layers"])
@@ -315,9 +318,9 @@ def _node(call, refs):
     node, tensor, kwargs], ...]."""
     def walk(v):
         if isinstance(v, dict) and v.get("class_name") == "__keras_tensor__":
-            h = v["config"]["keras_history"]
+            h = v["config"]["keras_history"]  # [layer, node, k]: output k of that call
             refs.append((h[0], h[1]))
-            return ("__ref__", h[0], h[1])
+            return ("__ref__", h[0], h[1], h[2] if len(h) > 2 else 0)
         if isinstance(v, list):
             return [walk(x) for x in v]
         if isinstance(v, dict):
@@ -325,15 +328,22 @@ def _node(call, refs):
         return v
     if isinstance(call, dict):
         return walk(list(call.get("args") or [])), walk(dict(call.get("kwargs") or {}))
-    ts = [("__ref__", c[0], c[1]) for c in call]
+    ts = [("__ref__", c[0], c[1], c[2]) for c in call]
     refs += [(c[0], c[1]) for c in call]
     kw = call[0][3] if call and len(call[0]) > 3 else {}
     return ([ts] if len(ts) > 1 else ts), dict(kw)
 
 
+def _pick(tensors, name, node, k):
+    """output k of a layer's call: a call that returned a list (return_state,
+    merge_mode=None) is kept as that list"""
+    v = tensors[(name, node)]
+    return v[k] if isinstance(v, list) else v
+
+
 def _subst(v, tensors):
-    if isinstance(v, tuple) and len(v) == 3 and v[0] == "__ref__":
-        return tensors[(v[1], v[2])]
+    if isinstance(v, tuple) and len(v) == 4 and v[0] == "__ref__":
+        return _pick(tensors, *v[1:])
     if isinstance(v, list):
         return [_subst(x, tensors) for x in v]
     if isinstance(v, dict):
@@ -420,15 +430,25 @@ def _config(model):
                 "registered_name": None,
                 "build_config": {"input_shape": [None] + list(inp.sample_shape)}}
     index, per_layer = {}, {}
-    for t in model._nodes:
-        index[id(t)] = per_layer.get(id(t.layer), 0)
-        per_layer[id(t.layer)] = index[id(t)] + 1
+    for t in model._nodes:  # a call's node index; the views of a call of several outputs are not calls
+        if t._view is None:
+            index[id(t)] = per_layer.get(id(t.layer), 0)
+            per_layer[id(t.layer)] = index[id(t)] + 1
+
+    def hist(t):  # output k of a call that returned a list: [layer, node, k] (functional.py serialize_node)
+        if t._view is not None:
+            return [names[id(t.layer)], index[id(t.inputs[0])], t._view]
+        return [names[id(t.layer)], index[id(t)], 0]
 
     def ref(t):
-        return _tensor(t.sample_shape, [names[id(t.layer)], index[id(t)], 0])
+        return _tensor(t.sample_shape, hist(t))
 
-    def hist(t):
-        return [names[id(t.layer)], index[id(t)], 0]
+    def call_of(t):  # a recurrent call's inputs after x are Keras' initial_state kwarg
+        if isinstance(t.layer, (L._Recurrent, L.Bidirectional)) and len(t.inputs) > 1:
+            return {"args": [ref(t.inputs[0])], "kwargs": {"initial_state": [ref(a) for a in t.inputs[1:]]}}
+        ts = [ref(a) for a in t.inputs]
+        args = ts if (len(ts) == 1 or isinstance(t.layer, L.MultiHeadAttention)) else [ts]
+        return {"args": args, "kwargs": {k: ref(v) for k, v in t.extra.items() if v is not None}}
     layers = []
     for ly in model._layers:
         nm = names[id(ly)]
@@ -436,13 +456,7 @@ def _config(model):
             t = next(t for t in model._nodes if t.layer is ly)
             layers.append(_input_entry(t, nm))
             continue
-        calls = []
-        for t in model._nodes:
-            if t.layer is not ly:
-                continue
-            ts = [ref(a) for a in t.inputs]
-            args = ts if (len(ts) == 1 or isinstance(ly, L.MultiHeadAttention)) else [ts]
-            calls.append({"args": args, "kwargs": {k: ref(v) for k, v in t.extra.items() if v is not None}})
+        calls = [call_of(t) for t in model._nodes if t.layer is ly and t._view is None]
         layers.append(dict(_serialized(type(ly).__name__, dict(ly.get_config(), name=nm)), name=nm,
                            inbound_nodes=calls))
     outs = [hist(t) for t in model.outputs]

@@ -381,3 +381,59 @@ def test_missing_h5py_message(tmp_path, monkeypatch):
     with pytest.raises(ImportError, match=r"^writing .keras files needs h5py: apt install python3-h5py$"):
         Model(x, Dense(2)(x)).save(str(tmp_path / "w.keras"))
     assert os.listdir(tmp_path) == ["m.keras"]
+
+
+# ---- this session's features in .keras files
+
+def test_encoder_decoder_states_roundtrip(tmp_path):
+    """Output k of an LSTM(return_state=True) is keras_history [layer, node,
+    k]; the decoder's states are its node's initial_state kwarg
+    (keras/src/models/functional.py serialize_node)."""
+    from test_rnn_state import _data, encoder_decoder
+    m = encoder_decoder()
+    m.compile(loss="mse", optimizer="adam")
+    x, _ = _data()
+    path = str(tmp_path / "ed.keras")
+    m.save(path)
+    with zipfile.ZipFile(path) as zf:
+        cfg = json.loads(zf.read("config.json"))
+    enc, dec = [next(e for e in cfg["config"]["layers"] if e["name"] == n) for n in ("enc", "dec")]
+    assert len(enc["inbound_nodes"]) == 1 and enc["config"]["return_state"] is True
+    st = dec["inbound_nodes"][0]["kwargs"]["initial_state"]
+    assert [s["config"]["keras_history"] for s in st] == [["enc", 0, 1], ["enc", 0, 2]]
+    assert [s["config"]["shape"] for s in st] == [[None, 8], [None, 8]]
+    back = load_model(path)
+    assert np.array_equal(back.predict(x, verbose=0), m.predict(x, verbose=0))
+
+
+def test_keras_return_state_refs_and_initial_state_read():
+    """A Keras config whose GRU starts from output 2 (c) of an LSTM with
+    return_state, and whose outputs are output 0 of the GRU and output 1 (h)
+    of the LSTM: the same model built in latefuse with the file's weights
+    predicts the same bits (h and c have one shape: a wrong k is seen)."""
+    import tempfile
+    from latefuse.layers import GRU
+    x = Input((5, 3), name="x")
+    seq, h, c = LSTM(4, return_sequences=True, return_state=True, name="enc")(x)
+    ref = Model(x, [GRU(4, name="g")(seq, initial_state=[c]), h])
+    rng = np.random.default_rng(3)
+    ws = [(rng.standard_normal(w.shape) * 0.5).astype(np.float32) for w in ref.get_weights()]
+    ref.set_weights(ws)
+    rnn = {"return_sequences": False, "return_state": False, "go_backwards": False, "stateful": False,
+           "unroll": False, "units": 4, "activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True}
+    layers = [input_entry("x", (5, 3)),
+              entry("LSTM", "enc", dict(rnn, return_sequences=True, return_state=True),
+                    [call(tensor((5, 3), "x"))]),
+              entry("GRU", "g", dict(rnn, reset_after=True),
+                    [call(tensor((5, 4), "enc"),
+                          initial_state=[dict(tensor((4,), "enc"), config=dict(tensor((4,), "enc")["config"],
+                                                                                keras_history=["enc", 0, 2]))])])]
+    cfg = {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional",
+           "config": {"name": "states", "trainable": True, "layers": layers, "input_layers": [["x", 0, 0]],
+                      "output_layers": [["g", 0, 0], ["enc", 0, 1]]}}
+    with tempfile.TemporaryDirectory() as d:
+        m = load_model(write_keras(os.path.join(d, "s.keras"), cfg,
+                                   {"layers/lstm/cell": ws[:3], "layers/gru/cell": ws[3:]}))
+    xs = rng.standard_normal((6, 5, 3)).astype(np.float32)
+    for a, b in zip(m.predict(xs, verbose=0), ref.predict(xs, verbose=0)):
+        assert np.array_equal(a, b)
