@@ -34,7 +34,10 @@ of three members, stored uncompressed, written in this order:
 
 Read: config.json becomes a latefuse model (Keras' layer classes are ours by
 name; their Keras-only arguments that only set initial weights or that are
-off are dropped; any other is an error naming it), nested Functional and
+off are dropped; any other is an error naming it; constraints and
+regularizers are {"module": "keras.constraints" / "keras.regularizers",
+"class_name", "config", "registered_name": null}, latefuse's classes of
+those names, anything else an error naming the argument), nested Functional and
 Sequential models are inlined; weights come from model.weights.h5, every one
 checked before any is set; compile_config compiles it (optimizer, loss,
 loss_weights, string metrics).  The optimizer's variables ("optimizer/vars")
@@ -123,6 +126,24 @@ class _Reader:
             return {"class_name": v["class_name"], "config": self._args(v["class_name"], v["config"], v)}
         return v
 
+    def _penalty(self, kind, cfg, entry, k, v):
+        """a constraint or regularizer of Keras' serialized form {"module":
+        "keras.constraints" / "keras.regularizers", "class_name", "config",
+        "registered_name": null} (serialization_lib.serialize_keras_object):
+        latefuse's object of that class, or an error naming the argument"""
+        from . import constraints as C, regularizers as R
+        name = v.get("class_name") if isinstance(v, dict) else None
+        ours = (C._BY_NAME.get(name) if k.endswith("_constraint") else getattr(R, str(name), None))
+        if v.get("registered_name") is None and isinstance(ours, type) and name[:1].isupper() \
+                and isinstance(v.get("config", {}), dict):
+            try:
+                return ours(**(v.get("config") or {}))
+            except (TypeError, ValueError) as e:
+                raise self.fail("layer '%s' (%s): %s=%s: %s" % (cfg.get("name", entry.get("name")), kind, k,
+                                                               json.dumps(v), e)) from None
+        raise self.fail("layer '%s' (%s): the Keras argument %s=%s is not supported by latefuse"
+                        % (cfg.get("name", entry.get("name")), kind, k, json.dumps(v)))
+
     def _args(self, kind, cfg, entry):
         import inspect
         klass = L.Layer._types[kind]
@@ -133,7 +154,9 @@ class _Reader:
         for k, v in cfg.items():
             if k.endswith("_initializer") or (k in _DEFAULTS and v in _DEFAULTS[k]):
                 continue  # only the initial weights (the file's replace them), or a default
-            if k in takes:
+            if k in takes and isinstance(v, dict) and k.endswith(("_constraint", "_regularizer")):
+                out[k] = self._penalty(kind, cfg, entry, k, v)
+            elif k in takes:
                 out[k] = self._value(k, v)
             elif v is None or v is False or k in ("unit_forget_bias", "seed"):
                 continue  # off, or only the initial weights (the file's replace them)
@@ -147,7 +170,11 @@ class _Reader:
         if kind not in L.Layer._types or kind.startswith("_") or kind == "InputLayer":
             raise self.fail("layer '%s': the layer class '%s' (module %s) is not available in latefuse"
                             % (e.get("name") or (e.get("config") or {}).get("name"), kind, e.get("module")))
-        return L.Layer._types[kind].from_config(self._args(kind, dict(e.get("config") or {}), e))
+        args = self._args(kind, dict(e.get("config") or {}), e)
+        try:
+            return L.Layer._types[kind].from_config(args)
+        except ValueError as err:  # the layer's own check of an argument
+            raise self.fail("layer '%s' (%s): %s" % (args.get("name", e.get("name")), kind, err)) from None
 
     def input(self, e):
         c = e.get("config") or {}
@@ -393,6 +420,12 @@ def _tensor(shape, hist):
             "config": {"shape": [None] + list(shape), "dtype": "float32", "keras_history": list(hist)}}
 
 
+# keras/src/constraints/constraints.py and regularizers/regularizers.py's
+# exported classes: their serialized "module"
+_PENALTIES = dict([(c, "keras.constraints") for c in ("MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm")] +
+                  [(c, "keras.regularizers") for c in ("L1", "L2", "L1L2")])
+
+
 def _serialized(kind, cfg):
     """serialize_keras_object's form of a layer of ours (Keras' public
     classes: module keras.layers; latefuse's own: module latefuse.layers,
@@ -400,9 +433,9 @@ def _serialized(kind, cfg):
     def fix(v):
         if isinstance(v, dict) and v.get("class_name") in L.Layer._types and isinstance(v.get("config"), dict):
             return _serialized(v["class_name"], v["config"])
-        if isinstance(v, dict) and v.get("class_name") == "L2":
-            return {"module": "keras.regularizers", "class_name": "L2", "config": v.get("config"),
-                    "registered_name": None}
+        if isinstance(v, dict) and v.get("class_name") in _PENALTIES and set(v) == {"class_name", "config"}:
+            return {"module": _PENALTIES[v["class_name"]], "class_name": v["class_name"], "config": v["config"],
+                    "registered_name": None}  # Keras' exported classes (serialize_with_public_class)
         return v
     own = kind in ("WeightedAverage", "ClassWeightedAverage", "GatedAverage")
     return {"module": "latefuse.layers" if own else "keras.layers", "class_name": kind,

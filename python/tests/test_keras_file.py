@@ -437,3 +437,84 @@ def test_keras_return_state_refs_and_initial_state_read():
     xs = rng.standard_normal((6, 5, 3)).astype(np.float32)
     for a, b in zip(m.predict(xs, verbose=0), ref.predict(xs, verbose=0)):
         assert np.array_equal(a, b)
+
+
+def keras_obj(module, name, config, registered=None):
+    """serialize_keras_object's form of a Keras class (serialization_lib.py)"""
+    return {"module": module, "class_name": name, "config": config, "registered_name": registered}
+
+
+def penalty_config(kernel_constraint=None, kernel_regularizer=None):
+    d = dict(dense_cfg(3, None), kernel_constraint=kernel_constraint or keras_obj(
+        "keras.constraints", "MaxNorm", {"max_value": 1, "axis": 0}),
+        bias_constraint=keras_obj("keras.constraints", "NonNeg", {}),
+        kernel_regularizer=kernel_regularizer or keras_obj("keras.regularizers", "L2", {"l2": 0.05}))
+    emb = {"input_dim": 7, "output_dim": 4, "embeddings_initializer": init("RandomUniform"),
+           "embeddings_regularizer": None, "activity_regularizer": None, "mask_zero": False,
+           "embeddings_constraint": keras_obj("keras.constraints", "UnitNorm", {"axis": 1})}
+    layers = [input_entry("ids", (2,), "int32"),
+              entry("Embedding", "emb", emb, [call(tensor((2,), "ids", dtype="int32"))]),
+              entry("Flatten", "flat", {"data_format": "channels_last"}, [call(tensor((2, 4), "emb"))]),
+              entry("Dense", "d", d, [call(tensor((8,), "flat"))])]
+    return {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional",
+            "config": {"name": "pen", "trainable": True, "layers": layers, "input_layers": [["ids", 0, 0]],
+                       "output_layers": [["d", 0, 0]]},
+            "compile_config": {"optimizer": keras_obj("keras.optimizers", "SGD", {"learning_rate": 5.0}),
+                               "loss": "mse", "loss_weights": None, "metrics": None}}
+
+
+def penalty_weights():
+    rng = np.random.default_rng(5)
+    return {"layers/embedding": [rng.standard_normal((7, 4)).astype(np.float32)],
+            "layers/dense": [rng.standard_normal((8, 3)).astype(np.float32) * 3,
+                             rng.standard_normal(3).astype(np.float32)]}
+
+
+def test_constraints_and_regularizers_read_and_written(tmp_path):
+    """Keras' {"module": "keras.constraints", "class_name": "MaxNorm",
+    "config": {...}, "registered_name": null} (and keras.regularizers' L2)
+    in a layer's config: a step holds the constraints; written back in
+    Keras' exact form."""
+    cfg = penalty_config()
+    m = load_model(write_keras(str(tmp_path / "p.keras"), cfg, penalty_weights()))
+    d = m.get_layer("d")
+    assert d.get_config()["kernel_constraint"] == {"class_name": "MaxNorm", "config": {"max_value": 1, "axis": 0}}
+    assert d.get_config()["kernel_regularizer"] == {"class_name": "L2", "config": {"l2": 0.05}}
+    rng = np.random.default_rng(0)
+    m.train_on_batch(rng.integers(0, 7, (16, 2)), rng.standard_normal((16, 3)).astype(np.float32) * 9)
+    k, b = d.get_weights()
+    assert np.linalg.norm(k, axis=0).max() <= 1 + 1e-5 and b.min() >= 0  # MaxNorm(1, axis=0), NonNeg
+    assert np.allclose(np.linalg.norm(m.get_layer("emb").get_weights()[0], axis=1), 1, atol=1e-5)  # UnitNorm(1)
+    out = str(tmp_path / "again.keras")
+    m.save(out)
+    with zipfile.ZipFile(out) as zf:
+        got = {e["name"]: e["config"] for e in json.loads(zf.read("config.json"))["config"]["layers"]}
+    want = {e["name"]: e["config"] for e in cfg["config"]["layers"]}
+    for name, key in (("d", "kernel_constraint"), ("d", "bias_constraint"), ("d", "kernel_regularizer"),
+                      ("emb", "embeddings_constraint")):
+        assert got[name][key] == want[name][key]
+    back = load_model(out)
+    assert back.get_layer("d").get_config()["kernel_constraint"] == d.get_config()["kernel_constraint"]
+
+
+def test_unsupported_constraint_or_regularizer_exact_messages(tmp_path):
+    clip = keras_obj("my_pkg", "Clip", {"c": 1}, "my_pkg>Clip")
+    p = bad(tmp_path, "clip.keras", config=penalty_config(kernel_constraint=clip), weights=penalty_weights())
+    with pytest.raises(ValueError, match=r"^load_model: '%s': layer 'd' \(Dense\): the Keras argument "
+                       r"kernel_constraint=%s is not supported by latefuse$" % (p, _re(json.dumps(clip)))):
+        load_model(p)
+    orth = keras_obj("keras.regularizers", "OrthogonalRegularizer", {"factor": 0.01, "mode": "rows"})
+    p = bad(tmp_path, "orth.keras", config=penalty_config(kernel_regularizer=orth), weights=penalty_weights())
+    with pytest.raises(ValueError, match=r"^load_model: '%s': layer 'd' \(Dense\): the Keras argument "
+                       r"kernel_regularizer=%s is not supported by latefuse$" % (p, _re(json.dumps(orth)))):
+        load_model(p)
+    mx = keras_obj("keras.constraints", "MaxNorm", {"max_value": 1, "axis": 0, "rate": 2})
+    p = bad(tmp_path, "mx.keras", config=penalty_config(kernel_constraint=mx), weights=penalty_weights())
+    with pytest.raises(ValueError, match=r"^load_model: '%s': layer 'd' \(Dense\): kernel_constraint=%s: "
+                       r".*unexpected keyword argument 'rate'$" % (p, _re(json.dumps(mx)))):
+        load_model(p)
+
+
+def _re(s):
+    import re
+    return re.escape(s)
