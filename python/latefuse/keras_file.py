@@ -40,7 +40,9 @@ regularizers are {"module": "keras.constraints" / "keras.regularizers",
 those names, anything else an error naming the argument), nested Functional and
 Sequential models are inlined; weights come from model.weights.h5, every one
 checked before any is set; compile_config compiles it (optimizer, loss,
-loss_weights, string metrics).  The optimizer's variables ("optimizer/vars")
+loss_weights, metrics, weighted_metrics: names, Keras' serialized
+functions, and latefuse.losses / latefuse.metrics' classes in Keras'
+serialized form, so a crossentropy's from_logits).  The optimizer's variables ("optimizer/vars")
 are not read: a loaded model trains on from fresh optimizer moments.
 Write: the same layout, with the layers' latefuse configs (Keras' argument
 names), no optimizer variables (Keras then warns that it skipped them).
@@ -309,34 +311,69 @@ class _Reader:
                                 "compile=False) loads the model uncompiled" % opt.get("class_name"))
             opt = klass.from_config(opt.get("config") or {})
         loss = _loss(cc.get("loss"), self)
-        metrics = cc.get("metrics")
-        for m in (metrics if isinstance(metrics, list) else [] if metrics is None else [metrics]):
-            if not isinstance(m, str):
-                raise self.fail("compile_config: the metric %s is not read (only metric names); load_model(..., "
-                                "compile=False) loads the model uncompiled" % json.dumps(m))
-        model.compile(optimizer=opt, loss=loss, loss_weights=cc.get("loss_weights"), metrics=metrics)
+        metrics, wmetrics = _metrics(cc.get("metrics"), self), _metrics(cc.get("weighted_metrics"), self)
+        try:
+            model.compile(optimizer=opt, loss=loss, loss_weights=cc.get("loss_weights"), metrics=metrics,
+                          weighted_metrics=wmetrics)
+        except ValueError as e:
+            raise self.fail("compile_config: %s; load_model(..., compile=False) loads the model uncompiled"
+                            % e) from None
 
 
-_LOSS_CLASSES = {"MeanSquaredError": "mse", "MeanAbsoluteError": "mae", "BinaryCrossentropy": "binary_crossentropy",
-                 "CategoricalCrossentropy": "categorical_crossentropy",
-                 "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy"}
+def _fn_name(v, module):
+    """Keras' serialized function (serialize_with_public_fn: {"module":
+    "keras.losses" / "keras.metrics", "class_name": "function", "config":
+    its name}): the name, which compile takes as a string; else None"""
+    if isinstance(v, dict) and v.get("class_name") == "function" and v.get("module") == module and \
+            isinstance(v.get("config"), str):
+        return v["config"]
+    return None
+
+
+def _keras_object(v, rd, module, what):
+    """latefuse's object of Keras' serialized loss or metric class
+    {"module": "keras.losses" / "keras.metrics", "class_name", "config",
+    "registered_name": null} (latefuse.losses / latefuse.metrics' classes,
+    from_config), or the refusal naming it"""
+    cls = getattr(module, str(v.get("class_name")), None)
+    if v.get("registered_name") is None and isinstance(cls, type) and cls.__module__ == module.__name__ and \
+            isinstance(v.get("config") or {}, dict) and v.get("class_name") not in ("Loss", "Metric"):
+        try:
+            return cls.from_config(dict(v.get("config") or {}))
+        except (TypeError, ValueError) as e:
+            raise rd.fail("compile_config: the %s %s: %s; load_model(..., compile=False) loads the model "
+                          "uncompiled" % (what, json.dumps(v), e)) from None
+    raise rd.fail("compile_config: the %s %s is not available in latefuse; load_model(..., compile=False) loads "
+                  "the model uncompiled" % (what, json.dumps(v)))
 
 
 def _loss(v, rd):
+    """compile_config's loss: a name, a serialized loss function or loss class
+    (latefuse.losses: from_logits is kept), a list or dict of them"""
+    from . import losses
     if v is None or isinstance(v, str):
         return v
     if isinstance(v, list):
         return [_loss(x, rd) for x in v]
     if isinstance(v, dict) and "class_name" not in v:
         return {k: _loss(x, rd) for k, x in v.items()}
-    if isinstance(v, dict) and v.get("class_name") in _LOSS_CLASSES:
-        c = v.get("config") or {}
-        if c.get("from_logits") or c.get("label_smoothing"):
-            raise rd.fail("compile_config: %s with from_logits or label_smoothing is not available; load_model("
-                          "..., compile=False) loads the model uncompiled" % v["class_name"])
-        return _LOSS_CLASSES[v["class_name"]]
-    raise rd.fail("compile_config: the loss %s is not available in latefuse; load_model(..., compile=False) loads "
-                  "the model uncompiled" % json.dumps(v))
+    name = _fn_name(v, "keras.losses")
+    return name if name is not None else _keras_object(v, rd, losses, "loss")
+
+
+def _metrics(v, rd):
+    """compile_config's metrics / weighted_metrics, their structure kept
+    (a list, per output lists or a dict by output): names, serialized
+    metric functions, latefuse.metrics' classes"""
+    from . import metrics
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, list):
+        return [_metrics(x, rd) for x in v]
+    if isinstance(v, dict) and "class_name" not in v:
+        return {k: _metrics(x, rd) for k, x in v.items()}
+    name = _fn_name(v, "keras.metrics")
+    return name if name is not None else _keras_object(v, rd, metrics, "metric")
 
 
 def _node(call, refs):
@@ -502,14 +539,29 @@ def _config(model):
 
 
 def _compile_config(model):
+    """Keras' compile_config (keras/src/trainers/trainer.py compile's
+    SerializableDict): a loss name, or where the output's crossentropy takes
+    logits (lf_model_from_logits) the loss class {"module": "keras.losses",
+    "class_name", "config" with from_logits true, "registered_name": null};
+    compile's metrics as given (names, in their structure)"""
+    from . import losses
+    from ._lib import lib
     opt = model.optimizer
-    loss = model.loss
+    names = model.loss if isinstance(model.loss, list) else [model.loss]
+    by_lf = {c._lf: c for c in vars(losses).values() if isinstance(c, type) and getattr(c, "_lf", None)}
+    loss = []
+    for i, nm in enumerate(names):
+        if lib.lf_model_from_logits(model._handle, i) == 1:
+            cls = by_lf[nm]
+            nm = {"module": "keras.losses", "class_name": cls.__name__,
+                  "config": cls(from_logits=True).get_config(), "registered_name": None}
+        loss.append(nm)
     return {"optimizer": {"module": "keras.optimizers", "class_name": type(opt).__name__,
                           "config": dict(opt.get_config(), name=type(opt).__name__.lower()),
                           "registered_name": None},
-            "loss": loss, "loss_weights": list(model.loss_weights) if len(model.outputs) > 1 else None,
-            "metrics": [m for m in model._metric_args if isinstance(m, str)] or None,
-            "weighted_metrics": [m for m in model._wmetric_args if isinstance(m, str)] or None,
+            "loss": loss if isinstance(model.loss, list) else loss[0],
+            "loss_weights": list(model.loss_weights) if len(model.outputs) > 1 else None,
+            "metrics": model._metric_args or None, "weighted_metrics": model._wmetric_args or None,
             "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
 
 

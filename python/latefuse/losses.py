@@ -90,17 +90,18 @@ class CategoricalCrossentropy(_Crossentropy):
 class SparseCategoricalCrossentropy(_Crossentropy):
     _lf = "sparse_categorical_crossentropy"
 
+    # Keras 3.16's arguments (axis since 3.x; a .keras file's loss config has it)
     def __init__(self, from_logits: bool = False, ignore_class: Optional[int] = None,
-                 reduction: str = "sum_over_batch_size", name: str = "sparse_categorical_crossentropy",
-                 dtype: Any = None):
+                 reduction: str = "sum_over_batch_size", axis: int = -1,
+                 name: str = "sparse_categorical_crossentropy", dtype: Any = None):
         if ignore_class is not None:
             raise ValueError("SparseCategoricalCrossentropy: ignore_class is not supported (only None)")
-        super().__init__(from_logits, 0.0, -1, reduction, name, dtype)
+        super().__init__(from_logits, 0.0, axis, reduction, name, dtype)
         self.ignore_class = None
 
     def get_config(self):
         c = super().get_config()
-        del c["label_smoothing"], c["axis"]
+        del c["label_smoothing"]
         return dict(c, ignore_class=None)
 
 

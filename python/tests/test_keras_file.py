@@ -518,3 +518,86 @@ def test_unsupported_constraint_or_regularizer_exact_messages(tmp_path):
 def _re(s):
     import re
     return re.escape(s)
+
+
+SCCE_LOGITS = keras_obj("keras.losses", "SparseCategoricalCrossentropy",  # Keras 3.16's get_config
+                        {"name": "sparse_categorical_crossentropy", "reduction": "sum_over_batch_size",
+                         "from_logits": True, "ignore_class": None, "axis": -1})
+SCA = keras_obj("keras.metrics", "SparseCategoricalAccuracy", {"name": "sparse_categorical_accuracy",
+                                                                "dtype": "float32"})
+
+
+def logits_config(loss=SCCE_LOGITS, metrics=(SCA,)):
+    layers = [input_entry("x", (4,)), entry("Dense", "logits", dense_cfg(3, "linear"), [call(tensor((4,), "x"))])]
+    return {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional",
+            "config": {"name": "clf", "trainable": True, "layers": layers, "input_layers": [["x", 0, 0]],
+                       "output_layers": [["logits", 0, 0]]},
+            "compile_config": {"optimizer": keras_obj("keras.optimizers", "Adam", {"learning_rate": 0.01}),
+                               "loss": loss, "loss_weights": None, "metrics": list(metrics) or None,
+                               "weighted_metrics": None}}
+
+
+def logits_data():
+    rng = np.random.default_rng(7)
+    w = {"layers/dense": [rng.standard_normal((4, 3)).astype(np.float32), rng.standard_normal(3).astype(np.float32)]}
+    x = rng.standard_normal((10, 4)).astype(np.float32)
+    return w, x, rng.integers(0, 3, 10)
+
+
+def test_loss_from_logits_and_metric_objects_in_compile_config(tmp_path):
+    """compile_config's SparseCategoricalCrossentropy(from_logits=True) and
+    SparseCategoricalAccuracy objects: evaluate gives the crossentropy of
+    the softmax of the logits and the accuracy, by hand; written back as
+    Keras' objects (the loss's from_logits kept), read again the same."""
+    w, x, y = logits_data()
+    m = load_model(write_keras(str(tmp_path / "l.keras"), logits_config(), w))
+    z = x.astype(np.float64) @ w["layers/dense"][0] + w["layers/dense"][1]
+    logp = z - z.max(1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+    ce, acc = -logp[np.arange(10), y].mean(), (z.argmax(1) == y).mean()
+    assert m.metrics_names == ["loss", "sparse_categorical_accuracy"]
+    got = m.evaluate(x, y, verbose=0)
+    assert got[0] == pytest.approx(ce, rel=1e-5) and got[1] == pytest.approx(acc)
+    out = str(tmp_path / "again.keras")
+    m.save(out)
+    with zipfile.ZipFile(out) as zf:
+        cc = json.loads(zf.read("config.json"))["compile_config"]
+    assert cc["loss"] == SCCE_LOGITS and cc["metrics"] == ["sparse_categorical_accuracy"]
+    back = load_model(out)
+    assert back.evaluate(x, y, verbose=0) == got
+    # Keras' serialized functions (serialize_with_public_fn)
+    fn = {"module": "keras.losses", "class_name": "function", "config": "mean_squared_error",
+          "registered_name": "mean_squared_error"}
+    mae = {"module": "keras.metrics", "class_name": "function", "config": "mean_absolute_error",
+           "registered_name": "mean_absolute_error"}
+    m = load_model(write_keras(str(tmp_path / "f.keras"), logits_config(fn, [mae]), w))
+    assert m.loss == "mse" and m.metrics_names == ["loss", "mean_absolute_error"]
+    assert m.evaluate(x, np.eye(3, dtype=np.float32)[y], verbose=0)[1] == pytest.approx(
+        np.abs(z - np.eye(3)[y]).mean(), rel=1e-5)
+
+
+def test_compile_config_refusals_exact(tmp_path):
+    w, _, _ = logits_data()
+    smooth = keras_obj("keras.losses", "CategoricalCrossentropy", {"name": "categorical_crossentropy",
+                                                                   "reduction": "sum_over_batch_size",
+                                                                   "from_logits": True, "label_smoothing": 0.1,
+                                                                   "axis": -1})
+    p = write_keras(str(tmp_path / "s.keras"), logits_config(smooth), w)
+    with pytest.raises(ValueError, match=r"^load_model: '%s': compile_config: the loss %s: CategoricalCrossentropy: "
+                       r"label_smoothing=0.1 is not supported \(only 0\); load_model\(..., compile=False\) loads "
+                       r"the model uncompiled$" % (p, _re(json.dumps(smooth)))):
+        load_model(p)
+    assert load_model(p, compile=False).optimizer is None
+    own = keras_obj("my_pkg", "FocalLoss", {"gamma": 2}, "my_pkg>FocalLoss")
+    p = write_keras(str(tmp_path / "o.keras"), logits_config(own), w)
+    with pytest.raises(ValueError, match=r"^load_model: '%s': compile_config: the loss %s is not available in "
+                       r"latefuse; load_model\(..., compile=False\) loads the model uncompiled$"
+                       % (p, _re(json.dumps(own)))):
+        load_model(p)
+    prec = keras_obj("keras.metrics", "Precision", {"name": "precision", "dtype": "float32", "thresholds": None,
+                                                    "top_k": None, "class_id": None})
+    p = write_keras(str(tmp_path / "p.keras"), logits_config(metrics=[prec]), w)
+    with pytest.raises(ValueError, match=r"^load_model: '%s': compile_config: the metric %s is not available in "
+                       r"latefuse; load_model\(..., compile=False\) loads the model uncompiled$"
+                       % (p, _re(json.dumps(prec)))):
+        load_model(p)
