@@ -1333,6 +1333,19 @@ lf_status lf_model_compile_outputs(lf_model *m, size_t n_outputs, const int *out
  * lf_model_from_logits gives the flag (-1: no such output). */
 lf_status lf_model_set_from_logits(lf_model *m, size_t k, int from_logits);
 int lf_model_from_logits(const lf_model *m, size_t k);
+/* Keras' compile(metrics=..., weighted_metrics=...) by name, kept with the
+ * model for its callers (the library counts accuracy itself; Python
+ * measures the others): each a JSON text or NULL (none), a list of metric
+ * names, nulls or lists of names (one entry per output), or an object of
+ * them by output name; names of 1..64 printable ASCII characters, at most
+ * 64 entries, 4096 bytes.  After compile (before: LF_ERR_STATE); a bad text
+ * is LF_ERR_ARG with the reason, and changes nothing.  Kept as compact JSON
+ * until set again, written in the model file ("metrics",
+ * "weighted_metrics"; absent when NULL) and read back by lf_model_load.
+ * lf_model_metrics gives the kept text (weighted: 0 metrics, 1
+ * weighted_metrics), NULL when none or uncompiled. */
+lf_status lf_model_set_metrics(lf_model *m, const char *metrics, const char *weighted_metrics);
+const char *lf_model_metrics(const lf_model *m, int weighted);
 /* Number of outputs (0 before compile) and the node id of output k (-1 if
  * there is none). */
 size_t lf_model_num_outputs(const lf_model *m);

@@ -291,6 +291,108 @@ int lf_model_from_logits(const lf_model *m, size_t k) {
     return m && m->compiled && k < m->n_outputs ? m->outs[k].from_logits : -1;
 }
 
+/* ---- Keras' compile(metrics=, weighted_metrics=) kept for callers */
+#define METRICS_MAX_BYTES 4096
+#define METRICS_MAX_ITEMS 64
+#define METRIC_NAME_MAX 64
+
+/* 1 if j is a metric name: 1..64 printable ASCII characters */
+static int metric_name(const lf_json *j) {
+    if (!lf_json_is(j, LF_JSON_STRING) || j->str_len == 0 || j->str_len > METRIC_NAME_MAX) return 0;
+    for (size_t i = 0; i < j->str_len; i++)
+        if (j->str[i] < 0x20 || j->str[i] > 0x7e) return 0;
+    return 1;
+}
+
+/* 1 if j is an output's entry: a name, null or a list of names */
+static int metric_entry(const lf_json *j) {
+    if (lf_json_is(j, LF_JSON_NULL) || metric_name(j)) return 1;
+    if (!lf_json_is(j, LF_JSON_ARRAY) || lf_json_len(j) > METRICS_MAX_ITEMS) return 0;
+    for (size_t i = 0; i < lf_json_len(j); i++)
+        if (!metric_name(lf_json_at(j, i))) return 0;
+    return 1;
+}
+
+/* j written back as compact JSON (names, null, lists, an object) */
+static void metrics_write(lf_buf *b, const lf_json *j) {
+    if (lf_json_is(j, LF_JSON_STRING)) {
+        lf_buf_json_string(b, j->str);
+    } else if (lf_json_is(j, LF_JSON_ARRAY) || lf_json_is(j, LF_JSON_OBJECT)) {
+        int obj = lf_json_is(j, LF_JSON_OBJECT);
+        lf_buf_puts(b, obj ? "{" : "[");
+        for (size_t i = 0; i < lf_json_len(j); i++) {
+            if (i) lf_buf_puts(b, ",");
+            if (obj) {
+                lf_buf_json_string(b, lf_json_key_at(j, i));
+                lf_buf_puts(b, ":");
+            }
+            metrics_write(b, lf_json_at(j, i));
+        }
+        lf_buf_puts(b, obj ? "}" : "]");
+    } else {
+        lf_buf_puts(b, "null");
+    }
+}
+
+lf_status lf_metrics_json(const char *what, const lf_json *j, char **out, lf_err *e) {
+    *out = NULL;
+    /* a list (Keras' metrics of one output, or one entry per output) or an
+     * object by output name */
+    int ok = (lf_json_is(j, LF_JSON_ARRAY) || lf_json_is(j, LF_JSON_OBJECT)) && lf_json_len(j) <= METRICS_MAX_ITEMS;
+    for (size_t i = 0; ok && i < lf_json_len(j); i++) {
+        const char *key = lf_json_key_at(j, i);
+        ok = metric_entry(lf_json_at(j, i)) && (!key || (key[0] && strlen(key) <= 256 && lf_utf8_valid(key, strlen(key))));
+    }
+    if (!ok)
+        return lf_fail(e, LF_ERR_ARG, "%s must be a list of at most %d metric names (1..%d printable ASCII characters), "
+                       "nulls or lists of names, or an object of them by output name", what, METRICS_MAX_ITEMS,
+                       METRIC_NAME_MAX);
+    lf_buf b;
+    lf_buf_init(&b);
+    metrics_write(&b, j);
+    if (b.failed) {
+        lf_buf_free(&b);
+        return lf_fail(e, LF_ERR_NOMEM, "%s: out of memory", what);
+    }
+    *out = b.data;
+    return LF_OK;
+}
+
+lf_status lf_model_set_metrics(lf_model *m, const char *metrics, const char *weighted_metrics) {
+    if (!m) return LF_ERR_ARG;
+    if (!m->compiled) return lf_model_fail(m, LF_ERR_STATE, "lf_model_set_metrics: compile the model first");
+    const char *text[2] = {metrics, weighted_metrics}, *what[2] = {"metrics", "weighted_metrics"};
+    char *copy[2] = {NULL, NULL};
+    lf_status st = LF_OK;
+    lf_err e;
+    for (int k = 0; st == LF_OK && k < 2; k++) {
+        if (!text[k]) continue;
+        lf_json *j = NULL;
+        size_t len = strlen(text[k]);
+        if (len > METRICS_MAX_BYTES)
+            st = lf_fail(&e, LF_ERR_ARG, "%s is %zu bytes, at most %d", what[k], len, METRICS_MAX_BYTES);
+        else if ((st = lf_json_parse(text[k], len, &j, &e)) != LF_OK) {
+            char msg[sizeof e.msg];
+            memcpy(msg, e.msg, sizeof msg);
+            st = lf_fail(&e, st == LF_ERR_NOMEM ? st : LF_ERR_ARG, "%s is not JSON (%.200s)", what[k], msg);
+        } else st = lf_metrics_json(what[k], j, &copy[k], &e);
+        lf_json_free(j);
+    }
+    if (st != LF_OK) {
+        LF_FREE(copy[0]);
+        return lf_model_fail(m, st, "lf_model_set_metrics: %s", e.msg);
+    }
+    for (int k = 0; k < 2; k++) {
+        LF_FREE(m->metrics[k]);
+        m->metrics[k] = copy[k];
+    }
+    return LF_OK;
+}
+
+const char *lf_model_metrics(const lf_model *m, int weighted) {
+    return m && m->compiled ? m->metrics[weighted != 0] : NULL;
+}
+
 lf_status lf_set_trainable(lf_model *m, int node, int trainable) {
     if (!m) return LF_ERR_ARG;
     if (node < 0 || (size_t)node >= m->n_nodes)

@@ -35,6 +35,8 @@ void lf_model_reset(lf_model *m) {
     LF_FREE(m->textvec);
     for (size_t i = 0; i < m->n_lookup; i++) lf_lookup_free(m->lookup[i]);
     LF_FREE(m->lookup);
+    LF_FREE(m->metrics[0]);
+    LF_FREE(m->metrics[1]);
     lf_ws_free(&m->train_ws);
     lf_err err = m->err;
     memset(m, 0, sizeof *m);

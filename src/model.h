@@ -242,12 +242,20 @@ struct lf_model {
                                 acc, val_acc, then per output the same */
     lf_history history;
     int stop_requested;      /* lf_model_stop_training during the fit under way */
+    char *metrics[2];        /* lf_model_set_metrics: compile's metrics and
+                              * weighted_metrics as JSON (NULL: none) */
     lf_rate_fn rate_fn;      /* lf_model_set_rate_fn (NULL: the optimizer's rate) */
     void *rate_ctx;
     float step_rate;         /* rate_fn's rate of the next step (rate_checked) */
 };
 
 #define LF_LOAD_SLACK ((size_t)1 << 20)
+
+/* builder.c: *out = j as lf_model_set_metrics keeps it (compact JSON,
+ * LF_FREE it) if j is a list or object of metric names, else LF_ERR_ARG
+ * with a sentence naming it `what` */
+struct lf_json;
+lf_status lf_metrics_json(const char *what, const struct lf_json *j, char **out, lf_err *e);
 
 /* ---- model.c: the model's lifetime and errors */
 /* Frees the graph and weights, leaving an empty model (seed and message

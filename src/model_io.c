@@ -94,6 +94,11 @@ void lf_model_arch_json(const lf_model *m, lf_buf *b) {
         for (size_t k = 0; k < m->n_outputs; k++) lf_buf_printf(b, "%s%s", k ? "," : "", m->outs[k].from_logits ? "true" : "false");
         lf_buf_puts(b, "]");
     }
+    for (int k = 0; m->compiled && k < 2; k++) /* lf_model_set_metrics' JSON, checked there; not written when unset */
+        if (m->metrics[k]) {
+            lf_buf_puts(b, k ? ",\"weighted_metrics\":" : ",\"metrics\":");
+            lf_buf_puts(b, m->metrics[k]);
+        }
     if (m->compiled) {
         lf_buf_printf(b, ",\"optimizer\":{\"name\":\"%s\",\"learning_rate\":", opt_names[m->opt.kind]);
         const lf_optimizer *o = &m->opt;
@@ -452,6 +457,26 @@ static lf_status read_from_logits(lf_model *m, const lf_json *fl, lf_err *e) {
     return LF_OK;
 }
 
+/* "metrics" and "weighted_metrics" (after compile): lf_model_set_metrics' */
+static lf_status read_metrics(lf_model *m, const lf_json *root, lf_err *e) {
+    static const char *const what[2] = {"metrics", "weighted_metrics"};
+    for (int k = 0; k < 2; k++) {
+        const lf_json *j = lf_json_get(root, what[k]);
+        if (!j) continue;
+        if (!m->compiled) return lf_fail(e, LF_ERR_FORMAT, "architecture: '%s' needs 'output' or 'outputs'", what[k]);
+        char *copy;
+        lf_status st = lf_metrics_json(what[k], j, &copy, e);
+        if (st != LF_OK) {
+            char msg[sizeof e->msg];
+            memcpy(msg, e->msg, sizeof msg);
+            return lf_fail(e, st == LF_ERR_NOMEM ? st : LF_ERR_FORMAT, "architecture: %s", msg);
+        }
+        LF_FREE(m->metrics[k]);
+        m->metrics[k] = copy;
+    }
+    return LF_OK;
+}
+
 static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const lf_st_file *f,
                          const char *prefix, lf_err *e) {
     if (m->n_nodes || m->compiled)
@@ -464,7 +489,7 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
         return lf_fail(e, st == LF_ERR_NOMEM ? LF_ERR_NOMEM : LF_ERR_FORMAT, "architecture: %.400s", msg);
     }
     static const char *const keys[] = {"layers", "output", "loss", "outputs", "losses", "loss_weights",
-                                       "from_logits", "optimizer", NULL};
+                                       "from_logits", "metrics", "weighted_metrics", "optimizer", NULL};
     if (!lf_json_is(root, LF_JSON_OBJECT)) st = lf_fail(e, LF_ERR_FORMAT, "architecture: not a JSON object");
     else st = only_keys(root, keys, "architecture", e);
     const lf_json *layers = lf_json_get(root, "layers");
@@ -501,6 +526,7 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
         st = lf_fail(e, LF_ERR_FORMAT, "architecture: 'loss' and 'optimizer' need 'output'");
     }
     if (st == LF_OK) st = read_from_logits(m, lf_json_get(root, "from_logits"), e);
+    if (st == LF_OK) st = read_metrics(m, root, e);
     lf_json_free(root);
     if (st != LF_OK) return st;
 

@@ -546,6 +546,64 @@ static void test_typed(void) {
     free(ids), free(px), free(fi), free(fp), free(y);
 }
 
+/* lf_model_set_metrics: compile's metric names kept as compact JSON, in
+ * the file and back; refusals word for word, a refused text changing
+ * nothing */
+static void test_metrics_kept(void) {
+    lf_model *m, *c;
+    lf_model_create(&m, 1);
+    int in = lf_input(m, 3, "x");
+    int a = lf_dense(m, in, 2, LF_ACT_SOFTMAX, 1, "a"), b = lf_dense(m, in, 1, LF_ACT_LINEAR, 1, "b");
+    CHECK(lf_model_set_metrics(m, "[\"accuracy\"]", NULL) == LF_ERR_STATE &&
+              strcmp(lf_model_error(m), "lf_model_set_metrics: compile the model first") == 0,
+          "metrics before compile: %s", lf_model_error(m));
+    int outs[2] = {a, b};
+    lf_loss losses[2] = {LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LF_LOSS_MSE};
+    float ws[2] = {1, 1};
+    lf_model_compile_outputs(m, 2, outs, losses, ws, NULL);
+    CHECK(lf_model_metrics(m, 0) == NULL && lf_model_metrics(m, 1) == NULL, "no metrics after compile");
+    CHECK(lf_model_set_metrics(m, " { \"a\" : [ \"accuracy\", \"AUC\" ], \"b\": null } ", "[\"mae\"]") == LF_OK,
+          "set: %s", lf_model_error(m));
+    CHECK(strcmp(lf_model_metrics(m, 0), "{\"a\":[\"accuracy\",\"AUC\"],\"b\":null}") == 0 &&
+              strcmp(lf_model_metrics(m, 1), "[\"mae\"]") == 0,
+          "kept: %s %s", lf_model_metrics(m, 0), lf_model_metrics(m, 1));
+    static const char *const bad[] = {"[[\"acc\", 3]]", "\"accuracy\"", "[\"\"]", "[\"a\\nb\"]", "[[[\"mae\"]]]"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(lf_model_set_metrics(m, "[\"mse\"]", bad[i]) == LF_ERR_ARG &&
+                  strcmp(lf_model_error(m), "lf_model_set_metrics: weighted_metrics must be a list of at most 64 metric "
+                                            "names (1..64 printable ASCII characters), nulls or lists of names, or an "
+                                            "object of them by output name") == 0,
+              "bad %s: %s", bad[i], lf_model_error(m));
+    CHECK(lf_model_set_metrics(m, "[\"mse\"", NULL) == LF_ERR_ARG &&
+              strncmp(lf_model_error(m), "lf_model_set_metrics: metrics is not JSON (", 43) == 0,
+          "not JSON: %s", lf_model_error(m));
+    char big[5000];
+    memset(big, ' ', sizeof big - 1), big[sizeof big - 1] = 0, big[0] = '[', big[sizeof big - 2] = ']';
+    CHECK(lf_model_set_metrics(m, big, NULL) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "lf_model_set_metrics: metrics is 4999 bytes, at most 4096") == 0,
+          "too long: %s", lf_model_error(m));
+    CHECK(strcmp(lf_model_metrics(m, 0), "{\"a\":[\"accuracy\",\"AUC\"],\"b\":null}") == 0 &&
+              strcmp(lf_model_metrics(m, 1), "[\"mae\"]") == 0,
+          "a refused text changed the kept ones");
+    char path[96];
+    snprintf(path, sizeof path, "%s/metrics.safetensors", tmpdir);
+    CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model_create(&c, 0);
+    CHECK(lf_model_load(c, path) == LF_OK, "load: %s", lf_model_error(c));
+    CHECK(lf_model_metrics(c, 0) && strcmp(lf_model_metrics(c, 0), lf_model_metrics(m, 0)) == 0 &&
+              lf_model_metrics(c, 1) && strcmp(lf_model_metrics(c, 1), "[\"mae\"]") == 0,
+          "loaded: %s %s", lf_model_metrics(c, 0), lf_model_metrics(c, 1));
+    lf_model_free(c);
+    CHECK(lf_model_set_metrics(m, NULL, NULL) == LF_OK && lf_model_metrics(m, 0) == NULL, "cleared");
+    CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model_create(&c, 0);
+    CHECK(lf_model_load(c, path) == LF_OK && lf_model_metrics(c, 0) == NULL && lf_model_metrics(c, 1) == NULL,
+          "a file without metrics loads without: %s", lf_model_error(c));
+    lf_model_free(c);
+    remove(path);
+    lf_model_free(m);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_outputs_XXXXXX");
     if (!mkdtemp(tmpdir)) return 2;
@@ -555,6 +613,7 @@ int main(void) {
     test_frozen();
     test_ema_fixed();
     test_typed();
+    test_metrics_kept();
     rmdir(tmpdir);
     return check_report("test_outputs");
 }

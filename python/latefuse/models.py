@@ -1856,6 +1856,7 @@ class Model:
         self._attach_texts(self._handle, self._ids)
         if self._compiled and flags is not None:
             self._push_learning_rate()  # optimizer.learning_rate as set last
+            self._push_metrics()
             st = lib.lf_model_save(self._handle, os.fsencode(path), flags)
             if st:
                 _lib.raise_model(self._handle, st)
@@ -1868,6 +1869,25 @@ class Model:
                 _lib.raise_model(h, st)
         finally:
             lib.lf_model_free(h)
+
+    def _push_metrics(self):
+        """compile's metrics and weighted_metrics (names, as given) to the
+        C model, which keeps them in the model file (lf_model_set_metrics)"""
+        def text(v):
+            return json.dumps(list(v) if isinstance(v, tuple) else v).encode() if v else None
+        st = lib.lf_model_set_metrics(self._handle, text(self._metric_args), text(self._wmetric_args))
+        if st:
+            _lib.raise_model(self._handle, st)
+
+    def _restore_metrics(self, metrics, weighted):
+        """compile's metrics and weighted_metrics (a loaded model's), as
+        compile sets them"""
+        self._acc_out, self._metrics = self._parse_metrics(metrics, self._loss_ids)
+        self._acc = self._acc_out[0] if len(self._acc_out) == 1 else []
+        self._metric_args = _as_given(metrics)
+        self._wmetrics = self._parse_weighted_metrics(weighted, self._acc, self._metrics, self._loss_ids)
+        self._wmetric_args = _as_given(weighted)
+        self.metrics_names = self._metric_keys()
 
     def load_weights(self, filepath: Union[str, "os.PathLike[str]"]) -> None:
         """Keras' load_weights: the weights of a file written by
@@ -1931,13 +1951,7 @@ class Model:
         if self._compiled and "metrics" in info:
             self.optimizer = info["optimizer"]
             self.loss, self.loss_weights = info["loss"], list(info["loss_weights"])
-            self._acc_out, self._metrics = self._parse_metrics(info["metrics"], self._loss_ids)
-            self._acc = self._acc_out[0] if len(self._acc_out) == 1 else []
-            self._metric_args = _as_given(info["metrics"])
-            wm = info.get("weighted_metrics") or []
-            self._wmetrics = self._parse_weighted_metrics(wm, self._acc, self._metrics, self._loss_ids)
-            self._wmetric_args = _as_given(wm)
-            self.metrics_names = self._metric_keys()
+            self._restore_metrics(info["metrics"], info.get("weighted_metrics") or [])
 
     # ------------------------------------------------------------ config (Keras' JSON)
     def get_config(self) -> Dict[str, Any]:
@@ -2873,9 +2887,8 @@ def _is_zip(path):
 def load_model(filepath: Union[str, "os.PathLike[str]"], compile: bool = True, seed: int = 0) -> Model:
     """Loads a model saved by Model.save (or the C library / CLI).  The file
     is validated completely by the library; a compiled model comes back
-    compiled with its loss, optimizer and (if saved) optimizer state.  The
-    metrics are not stored: pass compile=False and compile again to set
-    them.  A Keras 3 .keras file (a zip: its name ends in .keras, or it
+    compiled with its loss, optimizer, metrics and weighted_metrics (files
+    written before they were kept: none) and (if saved) optimizer state.  A Keras 3 .keras file (a zip: its name ends in .keras, or it
     starts as a zip does) is read by keras_file.load: the model of its
     config.json with the weights of its model.weights.h5, compiled from its
     compile_config."""
@@ -2974,6 +2987,10 @@ def _load_lf(path, compile, seed, outputs=None):
         m._wmetrics = []
         m._wmetric_args = []
         m.metrics_names = m._metric_keys() if m._compiled else []
+        if m._compiled:  # compile's metrics, kept in the file (lf_model_set_metrics; older files: none)
+            mt, wm = (lib.lf_model_metrics(h, k) for k in (0, 1))
+            if mt or wm:
+                m._restore_metrics(json.loads(mt) if mt else [], json.loads(wm) if wm else [])
         return m
     except BaseException:
         if not owned:

@@ -1166,7 +1166,7 @@ def test_text_vectorization_is_saved_with_the_model(tmp_path, mode):
     g = load_model(tmp_path / "t.lf")
     np.testing.assert_array_equal(g.predict(probe), p)
     assert g._tv[0].get_vocabulary() == vec.get_vocabulary()
-    assert g.evaluate(TEXTS, LABELS) == pytest.approx(m.evaluate(TEXTS, LABELS)[0], rel=1e-6)
+    assert g.evaluate(TEXTS, LABELS) == pytest.approx(m.evaluate(TEXTS, LABELS), rel=1e-6)  # its metrics too
     if mode == "int":
         # the vectorizer is live: adapted again, the next save keeps the new vocabulary
         vec.adapt(["zebra zebra lion"])
@@ -1626,3 +1626,38 @@ def test_missing_layers_explained_on_import_too():
     assert not hasattr(L, "Lambda") and getattr(L, "Attention", None) is None
     with pytest.raises(ImportError, match="^cannot import name 'NoSuchLayer'"):
         from latefuse.layers import NoSuchLayer  # noqa: F401
+
+
+def test_load_model_restores_compiles_metrics(tmp_path):
+    """compile's metrics and weighted_metrics are kept in the model file
+    (lf_model_set_metrics) and restored by load_model, as Keras' compile
+    config: the reloaded model's evaluate gives the same values under the
+    same names (before, the loss alone)."""
+    from latefuse import Input, Model, load_model
+    from latefuse.layers import Dense
+    rng = np.random.default_rng(4)
+    x, y = rng.random((20, 4)).astype(np.float32), rng.integers(0, 3, 20)
+    sw = rng.random(20).astype(np.float32)
+    i = Input((4,))
+    m = Model(i, Dense(3, activation="softmax")(i))
+    m.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"],
+              weighted_metrics=["accuracy"])
+    want = m.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True)
+    assert list(want) == ["loss", "accuracy", "weighted_accuracy"]
+    m.save(str(tmp_path / "m.lf"))
+    back = load_model(str(tmp_path / "m.lf"))
+    assert back.metrics_names == m.metrics_names
+    assert back.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True) == want
+    # several outputs, metrics by output name
+    a, b = Dense(3, activation="softmax", name="a")(i), Dense(1, name="b")(i)
+    m2 = Model(i, [a, b])
+    m2.compile(loss=["sparse_categorical_crossentropy", "mse"], optimizer="sgd",
+               metrics={"a": ["accuracy"], "b": None})
+    m2.save(str(tmp_path / "m2.lf"))
+    back2 = load_model(str(tmp_path / "m2.lf"))
+    ys = [y, rng.random((20, 1)).astype(np.float32)]
+    assert back2.metrics_names == m2.metrics_names and "a_accuracy" in m2.metrics_names
+    assert back2.evaluate(x, ys, verbose=0) == m2.evaluate(x, ys, verbose=0)
+    assert load_model(str(tmp_path / "m2.lf"), compile=False).metrics_names == []
+    # a pickle keeps the dict too (compile kept list(dict): its keys, no metric)
+    assert pickle.loads(pickle.dumps(m2)).metrics_names == m2.metrics_names
