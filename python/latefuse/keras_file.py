@@ -46,7 +46,8 @@ serialized form, so a crossentropy's from_logits).  The optimizer's variables ("
 are not read: a loaded model trains on from fresh optimizer moments.
 Write: the same layout, with the layers' latefuse configs (Keras' argument
 names), no optimizer variables (Keras then warns that it skipped them).
-Not read or written: custom objects, Lambda layers, assets.
+Not read or written: custom objects, Lambda layers, assets (a model fed by a
+StringLookup, IntegerLookup or TextVectorization is refused by save).
 
 h5py (Debian: python3-h5py) is imported on first use.
 """
@@ -593,6 +594,11 @@ def save(model, filepath, overwrite=True):
     path = os.fspath(filepath)
     if not overwrite and os.path.exists(path):
         raise FileExistsError("save: '%s' exists and overwrite=False" % path)
+    for k, tv in sorted(model._tv.items()):  # not written silently without them: the model would take indices
+        raise ValueError("save: '%s': input '%s' is fed by a %s, whose vocabulary Keras keeps in the archive's "
+                         "assets/, which latefuse does not write; save the model as a latefuse model file (a name "
+                         "not ending in .keras), which keeps it" % (path, model._names[id(model.inputs[k].layer)],
+                                                                    type(tv).__name__))
     model._sync()
     top = _config(model)
     if model._compiled:

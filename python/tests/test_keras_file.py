@@ -601,3 +601,18 @@ def test_compile_config_refusals_exact(tmp_path):
                        r"latefuse; load_model\(..., compile=False\) loads the model uncompiled$"
                        % (p, _re(json.dumps(prec)))):
         load_model(p)
+
+
+def test_a_model_fed_by_a_lookup_is_refused_not_written_without_it(tmp_path):
+    """Keras keeps a StringLookup's / TextVectorization's vocabulary in the
+    archive's assets/ (index_lookup.py save_assets), which is not written:
+    save refuses, rather than writing a model that takes indices"""
+    from latefuse.layers import Embedding, Flatten, StringLookup
+    s = Input((3,), dtype="string")
+    m = Model(s, Dense(2)(Flatten()(Embedding(5, 2)(StringLookup(vocabulary=["a", "b", "c"])(s)))))
+    path = str(tmp_path / "lk.keras")
+    with pytest.raises(ValueError, match=r"^save: '%s': input 'input' is fed by a StringLookup, whose vocabulary "
+                       r"Keras keeps in the archive's assets/, which latefuse does not write; save the model as a "
+                       r"latefuse model file \(a name not ending in .keras\), which keeps it$" % _re(path)):
+        m.save(path)
+    assert os.listdir(tmp_path) == []
