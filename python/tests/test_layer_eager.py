@@ -124,5 +124,6 @@ def test_sequential_takes_another_models_input_layer():
     assert type(base.layers[0]).__name__ == "InputLayer"
     seq = keras.Sequential(base.layers[:-1] + [layers.Dense(3, name="d3")])
     assert seq.built and [ly.name for ly in seq.layers] == ["d1", "d3"] and seq.inputs[0].shape == (None, 6)
-    with pytest.raises(ValueError, match="an Input can only come first"):
+    with pytest.raises(ValueError, match="an Input can only come first"), \
+            pytest.warns(UserWarning, match="Do not pass an `input_shape`"):
         keras.Sequential([layers.Dense(2, input_shape=(3,)), base.layers[0]])
