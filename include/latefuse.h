@@ -2539,7 +2539,8 @@ lf_status lf_textvec_copy(lf_textvec **out, const lf_textvec *tv);
  * must take what tv makes: in "int" mode a fixed output_sequence_length L
  * and an input of shape (L) (token ids: int32 or float32), in the dense
  * modes an input of shape (lf_textvec_output_dim).  Attaching again
- * replaces the copy. */
+ * replaces the copy; an input fed by a lookup (lf_model_attach_lookup) is
+ * refused. */
 lf_status lf_model_attach_textvec(lf_model *m, int input, const lf_textvec *tv);
 /* The vectorizer attached to node `input`, or NULL: owned by m (valid
  * until m is freed or loaded again), to transform texts into that input's
@@ -2674,7 +2675,8 @@ lf_status lf_lookup_copy(lf_lookup **out, const lf_lookup *lk);
  * "lookup:<input>.vocabulary" (lf_lookup_save's JSON) and restored by
  * lf_model_load.  The input must be rank 1, of any width in "int" mode
  * (one index per value), of lf_lookup_output_dim in the other modes; an
- * inverting lookup is refused.  Attaching again replaces the copy. */
+ * inverting lookup is refused, as is an input fed by a text vectorizer
+ * (lf_model_attach_textvec).  Attaching again replaces the copy. */
 lf_status lf_model_attach_lookup(lf_model *m, int input, const lf_lookup *lk);
 /* The lookup attached to node `input`, or NULL: owned by m. */
 lf_lookup *lf_model_lookup(const lf_model *m, int input);

@@ -462,6 +462,25 @@ static void model_file(void) {
     CHECK(lf_lookup_adapt(mh, data, NULL, 6) == LF_OK, "adapt");
     expect_msg(lf_model_attach_lookup(m, in, mh), LF_ERR_SHAPE,
                "lf_model_attach_lookup: input 'ids' has shape (None, 3); the lookup makes (None, 4)", lf_model_error(m));
+    /* one input, one feeder: a text vectorizer on the input that has the
+     * lookup is refused (else the file it saves would not load: the
+     * lookup's input would be fed by the vectorizer restored first) */
+    lf_textvec_options to = lf_textvec_defaults();
+    to.output_sequence_length = 3;
+    lf_textvec *tv;
+    const char *texts[] = {"red green", "blue"};
+    CHECK(lf_textvec_create(&tv, &to, NULL, 0) == LF_OK && lf_textvec_adapt(tv, texts, 2) == LF_OK, "textvec");
+    CHECK(lf_model_attach_lookup(m, in, lk) == LF_OK, "attach again: %s", lf_model_error(m));
+    expect_msg(lf_model_attach_textvec(m, in, tv), LF_ERR_ARG,
+               "lf_model_attach_textvec: input 'ids' is fed by a lookup already", lf_model_error(m));
+    CHECK(lf_model_textvec(m, in) == NULL, "the refused vectorizer is not kept");
+    CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model_create(&g, 0);
+    CHECK(lf_model_load(g, path) == LF_OK && lf_model_lookup(g, 0) != NULL, "the saved model loads: %s",
+          lf_model_error(g));
+    lf_model_free(g);
+    remove(path);
+    lf_textvec_free(tv);
     lf_lookup_free(inv);
     lf_lookup_free(mh);
     lf_lookup_free(lk);

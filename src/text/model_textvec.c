@@ -26,6 +26,9 @@ static lf_status fits(lf_model *m, int id, const lf_textvec *tv, const char *wha
     if (id < 0 || (size_t)id >= m->n_nodes || !lf_type_of(&m->nodes[id])->is_input)
         return lf_model_fail(m, LF_ERR_ARG, "%s: node %d is not an input of this model", what, id);
     const lf_node *nd = &m->nodes[id];
+    /* one feeder per input (model_lookup.c refuses the other order) */
+    if (lf_model_lookup(m, id))
+        return lf_model_fail(m, LF_ERR_ARG, "%s: input '%s' is fed by a lookup already", what, nd->name);
     if (!lf_textvec_adapted(tv)) return lf_model_fail(m, LF_ERR_STATE, "%s: the text vectorizer is not adapted", what);
     size_t want = tv->opt.output_mode == LF_TEXTVEC_INT ? tv->opt.output_sequence_length : lf_textvec_output_dim(tv);
     if (!want)
