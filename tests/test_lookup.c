@@ -254,7 +254,7 @@ static void refusals(void) {
     expect_msg(lf_lookup_adapt(lk, badutf, NULL, 2), LF_ERR_FORMAT, "value 1: invalid UTF-8 (byte 0xC3 at byte 1)",
                lf_lookup_error(lk));
     const char *abc[] = {"a", "b", "c"};
-    int64_t ids[3];
+    int64_t ids[4]; /* az below: 4 values */
     float f[3 * 4];
     expect_msg(lf_lookup_transform_int(lk, NULL, ids, 1, ids), LF_ERR_ARG, "a string lookup takes string values",
                lf_lookup_error(lk));
