@@ -550,11 +550,11 @@ int fz_run_model(const unsigned char *data, size_t len) {
         lf_st_free(&f);
         return LF_ERR_NOMEM;
     }
-    st = lf_model_from_parts(m, arch, strlen(arch), &f, "", &e);
+    st = lf_model_from_file(m, arch, &f, &e); /* lf_model_load's: the lookups and vectorizers too */
     lf_st_free(&f); /* the model owns copies of everything it keeps */
     int r = st;
     if (!status_valid(st)) {
-        r = broken("model", "invalid lf_status from lf_model_from_parts");
+        r = broken("model", "invalid lf_status from lf_model_from_file");
     } else if (st != LF_OK) {
         if (lf_model_num_nodes(m) != 0 || lf_model_num_params(m) != 0)
             r = broken("model", "a failed load left the model non-empty");

@@ -572,6 +572,13 @@ lf_status lf_model_from_parts(lf_model *m, const char *arch, size_t arch_len,
     return st;
 }
 
+lf_status lf_model_from_file(lf_model *m, const char *arch, const lf_st_file *f, lf_err *e) {
+    lf_status st = lf_model_from_parts(m, arch, strlen(arch), f, "", e);
+    if (st == LF_OK && ((st = lf_textvec_restore(m, f, e)) != LF_OK || (st = lf_lookup_restore(m, f, e)) != LF_OK))
+        lf_model_reset(m);
+    return st;
+}
+
 lf_status lf_model_load(lf_model *m, const char *path) {
     if (!m) return LF_ERR_ARG;
     if (!path) return lf_model_fail(m, LF_ERR_ARG, "load: no path given");
@@ -595,9 +602,7 @@ lf_status lf_model_load(lf_model *m, const char *path) {
         st = lf_model_fail(m, LF_ERR_FORMAT, "'%s': the metadata has no architecture", path);
     else {
         lf_err e;
-        st = lf_model_from_parts(m, arch, strlen(arch), &f, "", &e);
-        if (st == LF_OK && ((st = lf_textvec_restore(m, &f, &e)) != LF_OK || (st = lf_lookup_restore(m, &f, &e)) != LF_OK))
-            lf_model_reset(m);
+        st = lf_model_from_file(m, arch, &f, &e);
         if (st != LF_OK) lf_model_fail(m, st, "'%s': %s", path, e.msg);
     }
     lf_st_free(&f);

@@ -26,6 +26,12 @@ void lf_model_arch_json(const lf_model *m, lf_buf *b);
 lf_status lf_model_from_parts(lf_model *m, const char *arch, size_t arch_len,
                               const lf_st_file *f, const char *prefix, lf_err *e);
 
+/* lf_model_load's body after its format checks (and the fuzz target's):
+ * lf_model_from_parts with f's architecture arch, then the vectorizers and
+ * lookups attached to its inputs (model_textvec.c, model_lookup.c); on
+ * failure the model is left empty. */
+lf_status lf_model_from_file(lf_model *m, const char *arch, const lf_st_file *f, lf_err *e);
+
 /* Copies tensor `name` of f into dst, requiring F32 of exactly the given
  * shape (ndim 1 or 2) and finite values; LF_ERR_FORMAT otherwise. */
 lf_status lf_load_tensor(const lf_st_file *f, const char *name, float *dst, size_t ndim,
