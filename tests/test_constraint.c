@@ -148,6 +148,35 @@ static void test_fit_holds(void) {
     }
 }
 
+/* A shared layer whose first call feeds no output (Keras: the layer called
+ * twice, the model built on the second call): its weights train through
+ * the second node, so the constraint holds them as test_fit_holds' */
+static void test_shared_unused_owner(void) {
+    enum { N = 64, D = 4 };
+    float x[N * D], y[N], k[D];
+    data(x, y, N, D);
+    const float *xs[1] = {x};
+    lf_model *m;
+    lf_model_create(&m, 3);
+    int in = lf_input(m, D, "x"), owner = lf_dense(m, in, 1, LF_ACT_LINEAR, 1, "dense");
+    int a = lf_activation_layer(m, in, LF_ACT_LINEAR, "a"), d = lf_dense(m, a, 1, LF_ACT_LINEAR, 1, "dense_2");
+    CHECK(lf_share_weights(m, d, owner) == LF_OK, "share: %s", lf_model_error(m));
+    lf_constraint c = lf_constraint_default(LF_CONSTRAINT_MAX_NORM);
+    c.max_value = 1.5f;
+    CHECK(lf_set_constraint(m, d, LF_ROLE_KERNEL, &c) == LF_OK, "%s", lf_model_error(m));
+    lf_optimizer o = lf_optimizer_default(LF_OPT_ADAM);
+    o.learning_rate = 0.1f;
+    CHECK(lf_model_compile(m, d, LF_LOSS_MSE, &o) == LF_OK, "compile: %s", lf_model_error(m));
+    lf_fit_options fo = lf_fit_defaults();
+    fo.epochs = 20, fo.batch_size = 16;
+    CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
+    lf_get_weights(m, "dense", 0, k, D);
+    float norm = max_row_norm(k, 1, D);
+    CHECK(norm <= 1.5f * (1 + 1e-6f) && norm > 1.4f, "MaxNorm(1.5) on a shared layer used by its second node: norm %g",
+          norm);
+    lf_model_free(m);
+}
+
 /* each role on its layer, after fits of a few steps */
 static void test_roles(void) {
     enum { N = 16, T = 3, D = 4 };
@@ -288,6 +317,7 @@ int main(void) {
     if (!mkdtemp(tmpdir)) return 1;
     test_hand_values();
     test_fit_holds();
+    test_shared_unused_owner();
     test_roles();
     test_refusals();
     char cmd[128];
