@@ -802,7 +802,8 @@ lf_constraint lf_constraint_default(lf_constraint_kind kind);
  * whose weights it uses.  LF_ERR_ARG, the model untouched, for a node
  * without weights of that role ("lf_set_constraint: layer 'drop'
  * (Dropout) has no bias"), an axis outside one of them ("... axis 2 is out
- * of range for 'dense.bias' of rank 1"), max_value or min_value not finite
+ * of range for 'dense.bias' of rank 1"), one axis named twice (0 and -2 of
+ * a rank-2 weight, as Keras' sum refuses), max_value or min_value not finite
  * and >= 0, min_value > max_value, rate outside [0, 1].  Kept in the model
  * file (the layer's "constraints"). */
 lf_status lf_set_constraint(lf_model *m, int node, lf_weight_role role, const lf_constraint *c);

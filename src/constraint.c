@@ -164,6 +164,13 @@ lf_status lf_set_constraint(lf_model *m, int node, lf_weight_role role, const lf
         if (v.n_axis && !stored_axes(&v, &wt[k], is_transposed(nd, (int)role), &bad))
             return lf_model_fail(m, LF_ERR_ARG, "%s: axis %d is out of range for '%s.%s' of rank %zu", fn, bad,
                                  nd->name, wt[k].suffix, wt[k].ndim);
+        /* 0 and -r name one axis: Keras' sum over both fails */
+        const int r = (int)wt[k].ndim;
+        for (size_t i = 0; i < v.n_axis; i++)
+            for (size_t j = 0; j < i; j++)
+                if ((v.axis[i] + r) % r == (v.axis[j] + r) % r)
+                    return lf_model_fail(m, LF_ERR_ARG, "%s: axes %d and %d are the same axis of '%s.%s' of rank %zu",
+                                         fn, v.axis[j], v.axis[i], nd->name, wt[k].suffix, wt[k].ndim);
     }
     /* a layer without its bias (use_bias 0, center or scale False) takes
      * the constraint, as Keras; a kind without weights of the role does not */

@@ -303,6 +303,18 @@ static void test_refusals(void) {
         lf_status st = lf_set_constraint(m, cases[i].node, cases[i].role, &c);
         CHECK(st == LF_ERR_ARG && strcmp(lf_model_error(m), cases[i].msg) == 0, "case %zu: %s", i, lf_model_error(m));
     }
+    /* two numbers of one axis (Keras' sum over them fails: "dim 0 appears
+     * multiple times"), the literal repeat too */
+    c = lf_constraint_default(LF_CONSTRAINT_MAX_NORM);
+    c.n_axis = 2, c.axis[0] = 0, c.axis[1] = -2;
+    CHECK(lf_set_constraint(m, d, LF_ROLE_KERNEL, &c) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "lf_set_constraint: axes 0 and -2 are the same axis of 'dense.kernel' of rank 2") == 0,
+          "same axis: %s", lf_model_error(m));
+    c.axis[1] = 0;
+    CHECK(lf_set_constraint(m, d, LF_ROLE_KERNEL, &c) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "lf_set_constraint: axis 0 is given twice") == 0,
+          "axis twice: %s", lf_model_error(m));
+    CHECK(lf_get_constraint(m, d, LF_ROLE_KERNEL, &c) == LF_OK && c.kind == LF_CONSTRAINT_NONE, "none set");
     /* a Dense without a bias takes bias_constraint, as Keras; NULL removes it */
     c = lf_constraint_default(LF_CONSTRAINT_NON_NEG);
     CHECK(lf_set_constraint(m, d, LF_ROLE_BIAS, &c) == LF_OK, "use_bias=False: %s", lf_model_error(m));
