@@ -748,6 +748,43 @@ lf_status lf_set_l2(lf_model *m, int dense_node, float l2);
  * kind. */
 lf_status lf_set_bias_l2(lf_model *m, int node, float l2);
 
+/* Keras' L1, L2 and L1L2 regularizers (keras/src/regularizers/
+ * regularizers.py) on a layer's weights or output: l1 * sum(|x|) +
+ * l2 * sum(x^2), part of the training loss (the gradient of |x| is
+ * sign(x), 0 at 0).  The targets, by Keras' argument: */
+typedef enum lf_reg_target {
+    LF_REG_KERNEL = 0, /* kernel_regularizer (Embedding's embeddings_regularizer):
+                          the weights lf_set_l2 penalises; its l2 is lf_set_l2's */
+    LF_REG_BIAS,       /* bias_regularizer: lf_set_bias_l2's weights and l2 */
+    LF_REG_RECURRENT,  /* recurrent_regularizer: an LSTM, GRU or SimpleRNN's
+                          recurrent kernel (Bidirectional: both copies') */
+    LF_REG_ACTIVITY,   /* activity_regularizer of a Dense, Conv1D, Conv2D,
+                          Embedding, LSTM, GRU, SimpleRNN or Bidirectional:
+                          its output y (every output of a node of several),
+                          as Keras 3's Layer.__call__ the batch's penalty
+                          divided by its rows, (1/B) sum_r (l1 |y_r| +
+                          l2 y_r^2); evaluate averages it over the rows as the
+                          loss.  An output with one is not fused with its
+                          cross-entropy (the loss reads its probabilities). */
+    LF_REG_COUNT
+} lf_reg_target;
+/* Sets the target's factors (0, 0: none) on node's layer (a shared layer's
+ * node: the layer whose weights it uses; its activity penalty applies to
+ * each of its calls, as Keras').  The weight penalties are left out while
+ * the layer is frozen, as lf_set_l2's; the activity penalty is not (Keras:
+ * a loss of the output).  The model file keeps the settings: "l2" and
+ * "bias_l2" as before, the rest as the layer's "regularizers" ({"kernel":
+ * {"l1"}, "bias": {"l1"}, "recurrent_kernel": {"l1", "l2"}, "activity":
+ * {"l1", "l2"}}, each written only when not 0).  LF_ERR_ARG when l1 or l2
+ * is not finite and >= 0 ("lf_set_regularizer: activity: l1 and l2 must be
+ * finite and >= 0") or the node is of a kind the target does not apply to
+ * ("lf_set_regularizer: recurrent_kernel: node 3 is not a LSTM, GRU,
+ * SimpleRNN or Bidirectional layer"). */
+lf_status lf_set_regularizer(lf_model *m, int node, lf_reg_target target, float l1, float l2);
+/* The target's factors on node's layer into *l1, *l2 (either may be NULL);
+ * LF_ERR_ARG for a bad node or target. */
+lf_status lf_get_regularizer(const lf_model *m, int node, lf_reg_target target, float *l1, float *l2);
+
 /* Keras' weight constraints (keras/src/constraints/constraints.py), set on
  * a layer's weights of one role and applied to them after each optimizer
  * step (fit, lf_model_train_on_batch), after the step's use_ema average,

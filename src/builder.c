@@ -243,9 +243,10 @@ lf_status lf_model_compile_outputs(lf_model *m, size_t n_out, const int *outputs
         m->outs[k].node = outputs[k];
         m->outs[k].loss = loss;
         m->outs[k].weight = loss_weights ? loss_weights[k] : 1.0f;
-        m->outs[k].fused = (softmax_out && (loss == LF_LOSS_CATEGORICAL_CROSSENTROPY ||
-                                            loss == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)) ||
-                           (sigmoid_out && loss == LF_LOSS_BINARY_CROSSENTROPY);
+        m->outs[k].fused = ((softmax_out && (loss == LF_LOSS_CATEGORICAL_CROSSENTROPY ||
+                                             loss == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)) ||
+                            (sigmoid_out && loss == LF_LOSS_BINARY_CROSSENTROPY)) &&
+                           !lf_node_has_activity(m, outputs[k]); /* its penalty reads the probabilities */
         m->nodes[outputs[k]].out_k = (int)k;
     }
     m->n_outputs = n_out;

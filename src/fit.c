@@ -341,15 +341,16 @@ static double eval_rows(const lf_model *m, lf_ws *ws, const lf_typed_array *x, f
                         const float *const *y, const float **tp, const float *sw, size_t n, double *lk,
                         size_t *ck, double *mcount) {
     const float **xp = ws->xin;
-    double total = 0;
+    double total = 0, act = 0;
     for (size_t r0 = 0; r0 < n; r0 += ws->batch) {
         size_t B = n - r0 < ws->batch ? n - r0 : ws->batch;
         chunk_inputs(m, x, scratch, r0, B, xp);
         for (size_t k = 0; k < m->n_outputs; k++) tp[k] = y[k] + r0 * out_cols(m, k);
         lf_graph_forward(m, ws, xp, B, 0, NULL);
         total += outputs_loss(m, ws, tp, sw ? sw + r0 : NULL, B, 1.0, 0, lk, ck, mcount);
+        act += lf_activity_penalty(m, ws, B); /* Keras' per-batch mean: per row, averaged as the loss */
     }
-    return any_masked_output(m) ? masked_means(m, lk, mcount, n) : total;
+    return (any_masked_output(m) ? masked_means(m, lk, mcount, n) : total) + act;
 }
 
 static lf_status evaluate_core(lf_model *m, const lf_typed_array *x, const float *const *y, size_t n, const float *sw,
@@ -375,7 +376,7 @@ static lf_status evaluate_core(lf_model *m, const lf_typed_array *x, const float
     double total = eval_rows(m, &ws, x, scratch, y, tp, sw, n, lk, ck, lk + K);
     lf_ws_free(&ws);
     if (losses) {
-        losses[0] = total / (double)n + lf_l2_penalty(m, NULL);
+        losses[0] = total / (double)n + lf_weight_penalty(m, NULL);
         for (size_t k = 0; k < K; k++) losses[1 + k] = lk[k] / (double)n;
     }
     for (size_t k = 0; accs && k < K; k++)
@@ -498,7 +499,10 @@ static double train_batch(lf_model *m, lf_ws *ws, const float *const *x, const f
     lf_graph_forward_drawn(m, ws, x, B, training, draws);
     ws->logits_only = 0;
     double lsum = outputs_loss(m, ws, t, w, B, B_norm, 1, lk, ck, NULL);
+    lsum += lf_activity_penalty(m, ws, B); /* the activity regularizers' sum over the rows (regularizer.c) */
+    ws->act_scale = (float)(1.0 / B_norm);
     lf_graph_backward(m, ws, m->grads, B, input_grads);
+    ws->act_scale = 0.0f;
     return lsum;
 }
 
@@ -575,7 +579,7 @@ lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t,
     lf_draws draws = {training ? lf_rng_next(&m->rng) : 0, 0};
     double lsum = train_batch(m, &ws, x, tp, NULL, n, (double)n, training, training ? &draws : NULL,
                               input_grads != NULL, NULL, NULL);
-    double pen = lf_l2_penalty(m, m->grads);
+    double pen = lf_weight_penalty(m, m->grads);
     for (size_t i = 0; i < plan.n_dead; i++)
         memset(m->grads + plan.dead[2 * i], 0, plan.dead[2 * i + 1] * sizeof(float));
     if (loss) *loss = lsum / (double)n + pen;
@@ -724,7 +728,7 @@ static void batch_targets(fit_run *r, size_t n) {
 /* The validation loss so far over the first `rows` validation rows (their
  * sums in lk + K, ck + K, the masked outputs' step counts in lk + 2 K) for
  * a VAL_STEP event: eval_source's final value when rows = n_val */
-static void val_so_far(fit_run *r, double total, size_t rows, double pen) {
+static void val_so_far(fit_run *r, double total, double act, size_t rows, double pen) {
     lf_model *m = r->m;
     size_t K = r->K;
     if (any_masked_output(m)) { /* masked_means' arithmetic, without writing lk */
@@ -735,7 +739,7 @@ static void val_so_far(fit_run *r, double total, size_t rows, double pen) {
             total += m->outs[k].weight == 1.0f ? l : (double)m->outs[k].weight * l;
         }
     }
-    r->pr.val_loss = total / (double)rows + pen;
+    r->pr.val_loss = (total + act) / (double)rows + pen;
     r->pr.val_accuracy = r->has_acc ? (double)r->ck[K] / (double)(rows * acc_per_row(m, 0)) : NAN;
 }
 
@@ -763,7 +767,7 @@ static double eval_source(fit_run *r, double pen) {
         r->pr.val_loss = r->pr.val_accuracy = NAN;
         report(o, &r->pr, LF_PROGRESS_VAL_STEP);
     }
-    double total = 0;
+    double total = 0, act = 0; /* act: the activity regularizers' sum over the rows */
     for (size_t r0 = 0; r0 < r->n_val;) {
         size_t B = end - r0 < ws->batch ? end - r0 : ws->batch;
         for (size_t i = 0; i < B; i++) r->bidx[i] = r->vfirst + r0 + i;
@@ -772,17 +776,18 @@ static double eval_source(fit_run *r, double pen) {
         lf_graph_forward(m, ws, (const float *const *)r->xb, B, 0, NULL);
         total += outputs_loss(m, ws, r->tp, w ? w + r0 : NULL, B, 1.0, 0, r->lk + r->K, r->ck + r->K,
                               r->lk + 2 * r->K);
+        act += lf_activity_penalty(m, ws, B);
         r0 += B;
         if (r0 < end) continue;
         if (events) {
             r->pr.step++;
-            val_so_far(r, total, r0, pen);
+            val_so_far(r, total, act, r0, pen);
             report(o, &r->pr, LF_PROGRESS_VAL_STEP);
         }
         end = r->n_val - end < vb ? r->n_val : end + vb;
     }
     r->pr.steps = train_steps, r->pr.step = train_step;
-    return any_masked_output(m) ? masked_means(m, r->lk + r->K, r->lk + 2 * r->K, r->n_val) : total;
+    return (any_masked_output(m) ? masked_means(m, r->lk + r->K, r->lk + 2 * r->K, r->n_val) : total) + act;
 }
 
 /* The seed of a fit's shuffles and random draws: lf_fit_options.seed on a
@@ -974,7 +979,7 @@ static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum) {
     } else if (!sum_over_ranks(r, &dr, nl, nb, lsum)) {
         return nb;
     }
-    *pen_sum += lf_l2_penalty(m, m->grads) * (double)nb;
+    *pen_sum += lf_weight_penalty(m, m->grads) * (double)nb;
     optimizer_step(m, &r->plan);
     if (r->ema) {
         float mom = m->step == 1 ? 0.0f : m->opt.ema_momentum;
@@ -1072,7 +1077,7 @@ static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out)
     double acc = r->has_acc ? (double)r->ck[0] / (double)(seen * acc_per_row(m, 0)) : NAN;
     double vloss = NAN, vacc = NAN;
     if (r->validated) {
-        double pen = lf_l2_penalty(m, NULL);
+        double pen = lf_weight_penalty(m, NULL);
         if (o->progress) r->pr.loss = loss, r->pr.accuracy = acc; /* the VAL_STEP events' */
         vloss = eval_source(r, pen) / (double)r->n_val + pen;
         vacc = r->has_acc ? (double)r->ck[K] / (double)(r->n_val * acc_per_row(m, 0)) : NAN;
@@ -1561,7 +1566,7 @@ lf_status lf_model_train_on_batch(lf_model *m, const lf_typed_array *x, const fl
     /* a new key from the model's generator for each call: fresh dropout */
     lf_draws draws = {lf_rng_next(&m->rng), 0};
     double lsum = train_batch(m, ws, xp, y, sample_weight, n, (double)n, 1, &draws, 0, lk, ck);
-    double pen = lf_l2_penalty(m, m->grads);
+    double pen = lf_weight_penalty(m, m->grads);
     optimizer_step(m, &plan);
     lf_constraints_apply(m);
     if (losses) {

@@ -250,6 +250,10 @@ void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int
         c.dw = grads + nd->param_off;
         c.dx_fresh = t->dx_assign && nd->n_in == 1 && m->nodes[nd->in[0]].sole_user == (int)id &&
                      c.dxs[0] && written_whole(m, nd->in[0], input_grads);
+        /* its readers have all added to dy: the activity regularizer's term
+         * (regularizer.c; such an output is not fused, dy is d/dy) */
+        if (ws->act_scale != 0.0f && lf_node_has_activity(m, (int)id))
+            lf_activity_grad(m, nd, ws->out[id], ws->dout[id], B, ws->act_scale);
         t->backward(&c);
     }
 }

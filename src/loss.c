@@ -250,36 +250,3 @@ double lf_loss_eval(lf_loss loss, int fused, const float *y, const float *z, con
     if (correct) *correct += right;
     return total;
 }
-
-double lf_l2_penalty(const lf_model *m, float *grads) {
-    double pen = 0;
-    for (size_t i = 0; i < m->n_nodes; i++) {
-        const lf_node *nd = &m->nodes[i];
-        if ((nd->l2 == 0.0f && nd->bias_l2 == 0.0f) || !nd->needed || nd->frozen)
-            continue; /* Keras 3: trainable weights' only */
-        /* the weights the kind's record marks: l2 (Dense: the kernel) and
-         * bias_l2 (Dense: the bias), each sum of squares times its factor */
-        lf_weight wt[LF_MAX_WEIGHTS];
-        size_t nt = lf_node_weights(m, nd, wt);
-        for (int bias = 0; bias <= 1; bias++) {
-            float f = bias ? nd->bias_l2 : nd->l2;
-            if (f == 0.0f) continue;
-            double s = 0;
-            for (size_t k = 0; k < nt; k++) {
-                if (!(bias ? wt[k].bias_l2 : wt[k].l2)) continue;
-                const float *w = m->params + nd->param_off + wt[k].off;
-                size_t nw = lf_weight_count(&wt[k]);
-                for (size_t j = 0; j < nw; j++) s += (double)w[j] * w[j];
-            }
-            pen += f * s;
-            for (size_t k = 0; grads && k < nt; k++) {
-                if (!(bias ? wt[k].bias_l2 : wt[k].l2)) continue;
-                const float *w = m->params + nd->param_off + wt[k].off;
-                float *g = grads + nd->param_off + wt[k].off;
-                size_t nw = lf_weight_count(&wt[k]);
-                for (size_t j = 0; j < nw; j++) g[j] += 2.0f * f * w[j];
-            }
-        }
-    }
-    return pen;
-}

@@ -101,6 +101,9 @@ typedef struct lf_node {
     float recurrent_rate; /* LSTM, GRU, SimpleRNN, Bidirectional: recurrent_dropout */
     float l2;            /* penalty on the weights the record marks l2 */
     float bias_l2;       /* penalty on the weights it marks bias_l2 (lf_set_bias_l2) */
+    float l1, bias_l1;   /* L1 factors on those (lf_set_regularizer, regularizer.c) */
+    float rec_l1, rec_l2; /* on the weights it marks recurrent (recurrent_regularizer) */
+    float act_l1, act_l2; /* on the output (activity_regularizer) */
     lf_constraint con[LF_ROLE_COUNT]; /* Keras' constraints, by weight role (lf_set_constraint) */
     size_t kernel[2];    /* Conv2D kernel_size, pooling pool_size (h, w); Conv1D's (k, 1); UpSampling2D's size */
     size_t strides[2];   /* Conv2D, pooling */
@@ -194,6 +197,9 @@ typedef struct lf_ws {
     int logits_only;     /* set by the caller: forward may leave the output's
                             softmax undone (a fused loss reads the logits) */
     const lf_reduce *reduce; /* set by the caller: sums over MPI ranks, or NULL */
+    float act_scale;     /* set by the caller: backward adds this times the
+                            activity regularizers' gradient (1 / the batch's
+                            rows); 0: none */
 } lf_ws;
 
 struct lf_model {
@@ -346,8 +352,18 @@ double lf_loss_eval(lf_loss loss, int fused, const float *y, const float *z, con
 /* Number of target columns the loss expects for an output of dim D. */
 size_t lf_loss_target_cols(lf_loss loss, size_t D);
 int lf_loss_has_accuracy(lf_loss loss);
-/* sum over Dense layers of l2 * |W|^2; adds 2 l2 W into grads if non-NULL */
-double lf_l2_penalty(const lf_model *m, float *grads);
+/* ---- regularizer.c: the weight penalties, sum over the layers that train
+ * of l1 sum|W| + l2 sum W^2 over their regularized weights; adds their
+ * gradient into grads if non-NULL */
+double lf_weight_penalty(const lf_model *m, float *grads);
+/* sum over the needed nodes with an activity regularizer of their
+ * l1 sum|y| + l2 sum y^2 over the B rows of ws's last forward pass */
+double lf_activity_penalty(const lf_model *m, const lf_ws *ws, size_t B);
+/* dy (B x nd->dim) += scale * (l1 sign(y) + 2 l2 y) of nd's activity regularizer */
+void lf_activity_grad(const lf_model *m, const lf_node *nd, const float *restrict y, float *restrict dy, size_t B,
+                      float scale);
+/* node id (or the layer it shares) has an activity regularizer */
+int lf_node_has_activity(const lf_model *m, int id);
 
 /* ---- constraint.c: every constraint set, applied to the weights of the
  * layers that train (after each optimizer step) */

@@ -63,6 +63,7 @@ void lf_model_arch_json(const lf_model *m, lf_buf *b) {
         }
         if (t->write_json) t->write_json(m, nd, b);
         lf_arch_write_constraints(nd, b);
+        lf_arch_write_regularizers(nd, b);
         if (nd->frozen) lf_buf_puts(b, ",\"trainable\":false"); /* Keras' default true is not written */
         lf_buf_puts(b, "}");
     }
@@ -276,10 +277,11 @@ static lf_status build_layer(lf_model *m, const lf_json *L, size_t idx, lf_err *
         if (ids[j] < 0)
             return lf_fail(e, LF_ERR_FORMAT, "%s: inbound %zu does not name an earlier layer", where, j);
     }
-    /* the kind's fields, plus "trainable", "shares" and "constraints" that any layer may have */
+    /* the kind's fields, plus "trainable", "shares", "constraints" and "regularizers" that any layer may have */
     for (size_t i = 0; i < lf_json_len(L); i++) {
         const char *k = lf_json_key_at(L, i);
-        int known = strcmp(k, "shares") == 0 || strcmp(k, "trainable") == 0 || strcmp(k, "constraints") == 0;
+        int known = strcmp(k, "shares") == 0 || strcmp(k, "trainable") == 0 || strcmp(k, "constraints") == 0 ||
+                    strcmp(k, "regularizers") == 0;
         for (size_t j = 0; !known && t->keys[j]; j++) known = strcmp(k, t->keys[j]) == 0;
         if (!known) return lf_fail(e, LF_ERR_FORMAT, "%s: unknown field '%s'", where, lf_str_for_msg(esc, k));
     }
@@ -301,6 +303,7 @@ static lf_status build_layer(lf_model *m, const lf_json *L, size_t idx, lf_err *
     if (id < 0) return lf_fail(e, m->sticky == LF_ERR_NOMEM ? LF_ERR_NOMEM : LF_ERR_FORMAT, "%s: %s",
                                where, m->err.msg);
     if ((st = lf_arch_read_constraints(m, id, L, where, e)) != LF_OK) return st;
+    if ((st = lf_arch_read_regularizers(m, id, L, where, e)) != LF_OK) return st;
     m->nodes[id].frozen = !trainable;
     return LF_OK;
 }

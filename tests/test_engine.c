@@ -1573,7 +1573,7 @@ static void test_validation_steps(void) {
         const float *bx[1] = {vx + r0 * 4};
         double l, acc;
         CHECK(lf_model_evaluate(a, bx, vy + r0, nb, NULL, &l, &acc) == LF_OK, "evaluate: %s", lf_model_error(a));
-        double pen = lf_l2_penalty(a, NULL);
+        double pen = lf_weight_penalty(a, NULL);
         sum += (l - pen) * (double)nb, right += acc * (double)nb;
         double want = sum / (double)(r0 + nb) + pen, want_acc = right / (double)(r0 + nb);
         CHECK(fabs(p->val_loss - want) <= 1e-12 * fabs(want) && fabs(p->val_accuracy - want_acc) <= 1e-12,

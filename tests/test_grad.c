@@ -1244,6 +1244,68 @@ static void test_bias_l2(void) {
     lf_model_free(m);
 }
 
+/* Keras' L1 / L1L2 (lf_set_regularizer) on kernels, biases and recurrent
+ * kernels, and activity regularizers (the output's penalty over the batch's
+ * rows, Keras 3's layer.py) on hidden layers, a shared layer's two calls
+ * and a softmax output under a cross-entropy (not fused: the penalty reads
+ * the probabilities).  Weights are drawn away from 0, where |w| has no
+ * derivative, and the seeds leave no output within a step of 0 (seed 4112
+ * put an LSTM output at -1e-4: its finite difference straddled the kink). */
+static void test_regularizers(void) {
+    lf_model *m;
+    lf_model_create(&m, 4100);
+    int x = lf_input(m, 4, "x");
+    int h = lf_dense(m, x, 3, LF_ACT_TANH, 1, "h");
+    CHECK(lf_set_regularizer(m, h, LF_REG_KERNEL, 0.3f, 0.1f) == LF_OK &&
+              lf_set_regularizer(m, h, LF_REG_BIAS, 0.2f, 0.4f) == LF_OK &&
+              lf_set_regularizer(m, h, LF_REG_ACTIVITY, 0.5f, 0.25f) == LF_OK,
+          "set: %s", lf_model_error(m));
+    fill_weight(m, "h", 1, 0.2f, 1, 4101);
+    int o = lf_dense(m, h, 3, LF_ACT_SOFTMAX, 1, "o");
+    CHECK(lf_set_regularizer(m, o, LF_REG_ACTIVITY, 0.0f, 2.0f) == LF_OK, "set: %s", lf_model_error(m));
+    run("Dense with L1L2 on kernel and bias, activity L1L2, a softmax output with activity L2", m, o,
+        LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 5, 4102);
+    lf_model_free(m);
+    /* the same layer called twice (lf_share_weights): its activity penalty on each call */
+    lf_model_create(&m, 4103);
+    int a = lf_input(m, 3, "a"), b = lf_input(m, 3, "b");
+    int d1 = lf_dense(m, a, 2, LF_ACT_LINEAR, 1, "shared");
+    int d2 = lf_dense(m, b, 2, LF_ACT_LINEAR, 1, "shared_b");
+    CHECK(lf_share_weights(m, d2, d1) == LF_OK && lf_set_regularizer(m, d2, LF_REG_ACTIVITY, 0.4f, 0.3f) == LF_OK, "set: %s", lf_model_error(m));
+    run("a shared Dense with an activity L1L2 on both calls", m, lf_add(m, 2, (int[]){d1, d2}, NULL), LF_LOSS_MSE, 4,
+        4104);
+    lf_model_free(m);
+    /* Embedding (L1 table, activity), Conv1D (activity), LSTM (L1L2
+     * recurrent kernel, activity on its sequences), Bidirectional GRU
+     * (both copies' recurrent kernels, activity) */
+    lf_model_create(&m, 4105);
+    int s = lf_input_shape(m, 1, (size_t[]){4}, LF_DTYPE_INT32, "ids");
+    int e = lf_embedding(m, s, 9, 3, 1, "emb");
+    CHECK(lf_set_regularizer(m, e, LF_REG_KERNEL, 0.05f, 0) == LF_OK &&
+              lf_set_regularizer(m, e, LF_REG_ACTIVITY, 0.2f, 0.1f) == LF_OK,
+          "set: %s", lf_model_error(m));
+    int r = lf_lstm(m, e, 3, 1, 1, 1, 0, "lstm");
+    CHECK(lf_set_regularizer(m, r, LF_REG_RECURRENT, 0.3f, 0.2f) == LF_OK &&
+              lf_set_regularizer(m, r, LF_REG_ACTIVITY, 0.3f, 0.4f) == LF_OK,
+          "set: %s", lf_model_error(m));
+    fill_weight(m, "emb", 0, 0.3f, 1, 4113), fill_weight(m, "lstm", 1, 0.1f, 1, 4106);
+    int g = lf_bidirectional(m, r, LF_RNN_GRU, 2, LF_ACT_TANH, 1, 0, 0, LF_BIDI_CONCAT, "bi");
+    CHECK(lf_set_regularizer(m, g, LF_REG_RECURRENT, 0.2f, 0.3f) == LF_OK &&
+              lf_set_regularizer(m, g, LF_REG_ACTIVITY, 0.5f, 0.5f) == LF_OK,
+          "set: %s", lf_model_error(m));
+    fill_weight(m, "bi", 1, -1, -0.1f, 4107), fill_weight(m, "bi", 4, 0.1f, 1, 4108);
+    rnn_run("Embedding, LSTM and Bidirectional GRU with L1L2 recurrent and activity regularizers", m, g, 4109);
+    lf_model_free(m);
+    lf_model_create(&m, 4110);
+    s = lf_input_shape(m, 2, (size_t[]){5, 2}, LF_DTYPE_FLOAT32, "x");
+    int c = lf_conv1d(m, s, 3, 2, 1, LF_PADDING_VALID, LF_ACT_TANH, 1, "conv");
+    CHECK(lf_set_regularizer(m, c, LF_REG_ACTIVITY, 0.3f, 0.6f) == LF_OK &&
+              lf_set_regularizer(m, c, LF_REG_KERNEL, 0.2f, 0) == LF_OK,
+          "set: %s", lf_model_error(m));
+    seq_run("Conv1D with an activity L1L2 and a kernel L1", m, lf_flatten(m, c, NULL), 4111, -1);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_activations();
     test_losses();
@@ -1268,5 +1330,6 @@ int main(void) {
     test_rnn_state();
     test_embedding_l2();
     test_bias_l2();
+    test_regularizers();
     return check_report("test_grad");
 }

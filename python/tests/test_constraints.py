@@ -154,7 +154,7 @@ def test_bias_regularizer(kind, tmp_path):
     """bias_regularizer=l2(x) on MultiHeadAttention (its four biases) and the
     recurrent layers (Bidirectional: both copies' biases), as Keras:
     x * sum(bias**2) in the loss (the penalty's gradient is the one Dense's
-    bias_regularizer has, lf_l2_penalty's), kept by get_config and the
+    bias_regularizer has, lf_weight_penalty's), kept by get_config and the
     model file"""
     from latefuse.regularizers import l2
     rng = np.random.default_rng(0)

@@ -379,14 +379,14 @@ static int mha_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
 static size_t mha_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     mha_geom g = geom_of(m, nd);
     size_t n = 0;
-    w[n++] = (lf_weight){"query.kernel", g.wq, 3, {g.Dq, g.H, g.kd}, 1, 0, 0};
-    if (nd->use_bias) w[n++] = (lf_weight){"query.bias", g.bq, 2, {g.H, g.kd}, 0, 0, 1};
-    w[n++] = (lf_weight){"key.kernel", g.wk, 3, {g.Dk, g.H, g.kd}, 1, 0, 0};
-    if (nd->use_bias) w[n++] = (lf_weight){"key.bias", g.bk, 2, {g.H, g.kd}, 0, 0, 1};
-    w[n++] = (lf_weight){"value.kernel", g.wv, 3, {g.Dv, g.H, g.vd}, 1, 0, 0};
-    if (nd->use_bias) w[n++] = (lf_weight){"value.bias", g.bv, 2, {g.H, g.vd}, 0, 0, 1};
-    w[n++] = (lf_weight){"attention_output.kernel", g.wo, 3, {g.H, g.vd, g.Do}, 1, 0, 0};
-    if (nd->use_bias) w[n++] = (lf_weight){"attention_output.bias", g.bo, 1, {g.Do}, 0, 0, 1};
+    w[n++] = (lf_weight){"query.kernel", g.wq, 3, {g.Dq, g.H, g.kd}, 1, 0, 0, 0};
+    if (nd->use_bias) w[n++] = (lf_weight){"query.bias", g.bq, 2, {g.H, g.kd}, 0, 0, 1, 0};
+    w[n++] = (lf_weight){"key.kernel", g.wk, 3, {g.Dk, g.H, g.kd}, 1, 0, 0, 0};
+    if (nd->use_bias) w[n++] = (lf_weight){"key.bias", g.bk, 2, {g.H, g.kd}, 0, 0, 1, 0};
+    w[n++] = (lf_weight){"value.kernel", g.wv, 3, {g.Dv, g.H, g.vd}, 1, 0, 0, 0};
+    if (nd->use_bias) w[n++] = (lf_weight){"value.bias", g.bv, 2, {g.H, g.vd}, 0, 0, 1, 0};
+    w[n++] = (lf_weight){"attention_output.kernel", g.wo, 3, {g.H, g.vd, g.Do}, 1, 0, 0, 0};
+    if (nd->use_bias) w[n++] = (lf_weight){"attention_output.bias", g.bo, 1, {g.Do}, 0, 0, 1, 0};
     return n;
 }
 

@@ -188,9 +188,9 @@ static int conv_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const in
 static size_t conv_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     const lf_node *x = conv_input(m, nd);
     size_t F = nd->shape[2], C = x->shape[2];
-    w[0] = (lf_weight){"kernel", 0, 4, {nd->kernel[0], nd->kernel[1], C, F}, 1, 0, 0};
+    w[0] = (lf_weight){"kernel", 0, 4, {nd->kernel[0], nd->kernel[1], C, F}, 1, 0, 0, 0};
     if (!nd->use_bias) return 1;
-    w[1] = (lf_weight){"bias", nd->kernel[0] * nd->kernel[1] * C * F, 1, {F}, 0, 0, 1};
+    w[1] = (lf_weight){"bias", nd->kernel[0] * nd->kernel[1] * C * F, 1, {F}, 0, 0, 1, 0};
     return 2;
 }
 
@@ -408,6 +408,7 @@ const lf_layer_type lf_type_conv2d = {
     .keys = lf_conv_keys,
     .l2 = 1,
     .bias_l2 = 1,
+    .activity_reg = 1,
     .dx_assign = 1,
     .infer = conv_infer,
     .weights = conv_weights,

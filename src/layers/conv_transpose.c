@@ -105,9 +105,9 @@ static int tconv_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const i
 
 static size_t tconv_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     size_t C = tconv_input(m, nd)->shape[2], F = nd->shape[2];
-    w[0] = (lf_weight){"kernel", 0, 4, {nd->kernel[0], nd->kernel[1], F, C}, 1, 0, 0};
+    w[0] = (lf_weight){"kernel", 0, 4, {nd->kernel[0], nd->kernel[1], F, C}, 1, 0, 0, 0};
     if (!nd->use_bias) return 1;
-    w[1] = (lf_weight){"bias", nd->kernel[0] * nd->kernel[1] * F * C, 1, {F}, 0, 0, 1};
+    w[1] = (lf_weight){"bias", nd->kernel[0] * nd->kernel[1] * F * C, 1, {F}, 0, 0, 1, 0};
     return 2;
 }
 

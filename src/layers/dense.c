@@ -64,9 +64,9 @@ static int dense_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const i
 
 static size_t dense_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     size_t in = in_dim(m, nd), units = nd->shape[nd->rank - 1];
-    w[0] = (lf_weight){"kernel", 0, 2, {units, in}, 1, 0, 0};
+    w[0] = (lf_weight){"kernel", 0, 2, {units, in}, 1, 0, 0, 0};
     if (!nd->use_bias) return 1;
-    w[1] = (lf_weight){"bias", units * in, 1, {units}, 0, 0, 1};
+    w[1] = (lf_weight){"bias", units * in, 1, {units}, 0, 0, 1, 0};
     return 2;
 }
 
@@ -184,6 +184,7 @@ const lf_layer_type lf_type_dense = {
     .keys = dense_keys,
     .l2 = 1,
     .bias_l2 = 1,
+    .activity_reg = 1,
     .masking = LF_MASKING_KEEP,
     .infer = dense_infer,
     .weights = dense_weights,

@@ -66,6 +66,7 @@ typedef struct lf_weight {
     int fixed;             /* not trained: no gradient, "non-trainable" in the
                               summary (BatchNormalization's moving statistics) */
     int bias_l2;           /* the node's bias_l2 penalty applies to it */
+    int recurrent;         /* the node's recurrent_regularizer applies to it */
 } lf_weight;
 
 /* One output of a node with several (Keras' layer that returns a list:
@@ -151,6 +152,8 @@ struct lf_layer_type {
     int op;                    /* a variant shared functions switch on (merge ops) */
     int l2;                    /* lf_set_l2 applies (to the weights marked l2) */
     int bias_l2;               /* lf_set_bias_l2 applies (to the weights marked bias_l2) */
+    int recurrent_reg;         /* LF_REG_RECURRENT applies (to the weights marked recurrent) */
+    int activity_reg;          /* LF_REG_ACTIVITY applies (to the output) */
     int frozen_infers;         /* trainable = False runs it in inference mode
                                   (BatchNormalization, as Keras) */
     int masking;               /* LF_MASKING_*: what the output's padding mask is */
@@ -290,6 +293,11 @@ lf_status lf_arch_bool(const lf_json *obj, const char *key, int *out, const char
  * as 0. */
 void lf_arch_write_bias_l2(const lf_node *nd, lf_buf *b);
 lf_status lf_arch_read_bias_l2(const lf_json *obj, lf_node *nd, const char *where, lf_err *e);
+/* regularizer.c: the optional field "regularizers" any layer may have
+ * (written only when set; read after the node is added, through
+ * lf_set_regularizer's checks) */
+void lf_arch_write_regularizers(const lf_node *nd, lf_buf *b);
+lf_status lf_arch_read_regularizers(lf_model *m, int id, const lf_json *L, const char *where, lf_err *e);
 /* A list of min_n..max_n integers in lo..hi into out; *n its length (n
  * may be NULL). */
 lf_status lf_arch_sizes(const lf_json *obj, const char *key, size_t lo, size_t hi, size_t min_n,

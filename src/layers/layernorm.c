@@ -37,8 +37,8 @@ static int ln_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int 
 static size_t ln_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     (void)m;
     size_t D = features(nd), n = 0;
-    if (nd->mode) w[n++] = (lf_weight){"gamma", 0, 1, {D}, 0, 0, 0};
-    if (nd->use_bias) w[n++] = (lf_weight){"beta", nd->mode ? D : 0, 1, {D}, 0, 0, 0};
+    if (nd->mode) w[n++] = (lf_weight){"gamma", 0, 1, {D}, 0, 0, 0, 0};
+    if (nd->use_bias) w[n++] = (lf_weight){"beta", nd->mode ? D : 0, 1, {D}, 0, 0, 0, 0};
     return n;
 }
 

@@ -89,10 +89,10 @@ static int bn_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int 
 static size_t bn_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     (void)m;
     size_t C = channels(nd), n = 0, mo = off_moving(nd) * C;
-    if (nd->mode) w[n++] = (lf_weight){"gamma", 0, 1, {C}, 0, 0, 0};
-    if (nd->use_bias) w[n++] = (lf_weight){"beta", off_beta(nd) * C, 1, {C}, 0, 0, 0};
-    w[n++] = (lf_weight){"moving_mean", mo, 1, {C}, 0, 1, 0};
-    w[n++] = (lf_weight){"moving_variance", mo + C, 1, {C}, 0, 1, 0};
+    if (nd->mode) w[n++] = (lf_weight){"gamma", 0, 1, {C}, 0, 0, 0, 0};
+    if (nd->use_bias) w[n++] = (lf_weight){"beta", off_beta(nd) * C, 1, {C}, 0, 0, 0, 0};
+    w[n++] = (lf_weight){"moving_mean", mo, 1, {C}, 0, 1, 0, 0};
+    w[n++] = (lf_weight){"moving_variance", mo + C, 1, {C}, 0, 1, 0, 0};
     return n;
 }
 

@@ -79,7 +79,7 @@ static int norm_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const in
 
 static size_t norm_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     (void)m;
-    lf_weight one = {"mean", 0, 0, {0}, 0, 1, 0};
+    lf_weight one = {"mean", 0, 0, {0}, 0, 1, 0, 0};
     for (size_t a = 0; a < nd->rank; a++)
         if (nd->norm_keep >> a & 1u) one.shape[one.ndim++] = nd->shape[a];
     if (one.ndim == 0) one.ndim = 1, one.shape[0] = 1; /* axis=None: one value */

@@ -283,11 +283,11 @@ static size_t rnn_outputs(const lf_model *m, const lf_node *nd, lf_out_view *v) 
 }
 
 static size_t dir_weights(const rnn_geom *g, int use_bias, size_t base, const char *const *names, lf_weight *w) {
-    w[0] = (lf_weight){names[0], base, 2, {g->D, g->G}, 1, 0, 0};
-    w[1] = (lf_weight){names[1], base + g->D * g->G, 2, {g->u, g->G}, 0, 0, 0};
+    w[0] = (lf_weight){names[0], base, 2, {g->D, g->G}, 1, 0, 0, 0};
+    w[1] = (lf_weight){names[1], base + g->D * g->G, 2, {g->u, g->G}, 0, 0, 0, 1};
     if (!use_bias) return 2;
-    if (g->gru) w[2] = (lf_weight){names[2], base + (g->D + g->u) * g->G, 2, {2, g->G}, 0, 0, 1};
-    else w[2] = (lf_weight){names[2], base + (g->D + g->u) * g->G, 1, {g->G}, 0, 0, 1};
+    if (g->gru) w[2] = (lf_weight){names[2], base + (g->D + g->u) * g->G, 2, {2, g->G}, 0, 0, 1, 0};
+    else w[2] = (lf_weight){names[2], base + (g->D + g->u) * g->G, 1, {g->G}, 0, 0, 1, 0};
     return 3;
 }
 
@@ -893,6 +893,8 @@ const lf_layer_type lf_type_bidirectional = {
     .op = 3,
     .l2 = 1,
     .bias_l2 = 1,
+    .recurrent_reg = 1,
+    .activity_reg = 1,
     .masking = LF_MASKING_OWN,
     .draws_if = rnn_draws,
     .outputs = rnn_outputs,
@@ -912,6 +914,8 @@ const lf_layer_type lf_type_lstm = {
     .op = 0,
     .l2 = 1,
     .bias_l2 = 1,
+    .recurrent_reg = 1,
+    .activity_reg = 1,
     .masking = LF_MASKING_OWN,
     .draws_if = rnn_draws,
     .outputs = rnn_outputs,
@@ -931,6 +935,8 @@ const lf_layer_type lf_type_gru = {
     .op = 1,
     .l2 = 1,
     .bias_l2 = 1,
+    .recurrent_reg = 1,
+    .activity_reg = 1,
     .masking = LF_MASKING_OWN,
     .draws_if = rnn_draws,
     .outputs = rnn_outputs,
@@ -950,6 +956,8 @@ const lf_layer_type lf_type_simple_rnn = {
     .op = 2,
     .l2 = 1,
     .bias_l2 = 1,
+    .recurrent_reg = 1,
+    .activity_reg = 1,
     .masking = LF_MASKING_OWN,
     .draws_if = rnn_draws,
     .outputs = rnn_outputs,

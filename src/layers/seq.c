@@ -78,7 +78,7 @@ static int emb_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
 
 static size_t emb_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     (void)m;
-    w[0] = (lf_weight){"embeddings", 0, 2, {nd->input_dim, nd->shape[nd->rank - 1]}, 1, 0, 0};
+    w[0] = (lf_weight){"embeddings", 0, 2, {nd->input_dim, nd->shape[nd->rank - 1]}, 1, 0, 0, 0};
     return 1;
 }
 
@@ -149,6 +149,7 @@ const lf_layer_type lf_type_embedding = {
     .prefix = "embedding",
     .keys = emb_keys,
     .l2 = 1,
+    .activity_reg = 1,
     .masking = LF_MASKING_OWN,
     .infer = emb_infer,
     .weights = emb_weights,
@@ -235,7 +236,7 @@ static int pos_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
 
 static size_t pos_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     (void)m;
-    w[0] = (lf_weight){"embeddings", 0, 2, {nd->input_dim, nd->shape[1]}, 0, 0, 0};
+    w[0] = (lf_weight){"embeddings", 0, 2, {nd->input_dim, nd->shape[1]}, 0, 0, 0, 0};
     return 1;
 }
 
@@ -366,9 +367,9 @@ static int conv1_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const i
 
 static size_t conv1_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     size_t F = nd->shape[1], C = conv1_input(m, nd)->shape[1], k = nd->kernel[0];
-    w[0] = (lf_weight){"kernel", 0, 3, {k, C, F}, 1, 0, 0};
+    w[0] = (lf_weight){"kernel", 0, 3, {k, C, F}, 1, 0, 0, 0};
     if (!nd->use_bias) return 1;
-    w[1] = (lf_weight){"bias", k * C * F, 1, {F}, 0, 0, 1};
+    w[1] = (lf_weight){"bias", k * C * F, 1, {F}, 0, 0, 1, 0};
     return 2;
 }
 
@@ -439,6 +440,7 @@ const lf_layer_type lf_type_conv1d = {
     .keys = lf_conv_keys,
     .l2 = 1,
     .bias_l2 = 1,
+    .activity_reg = 1,
     .infer = conv1_infer,
     .weights = conv1_weights,
     .init = conv1_init,

@@ -234,13 +234,13 @@ static int weighted_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, cons
 
 static size_t wavg_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     (void)m;
-    w[0] = (lf_weight){"W", 0, 1, {nd->n_in}, 1, 0, 0};
+    w[0] = (lf_weight){"W", 0, 1, {nd->n_in}, 1, 0, 0, 0};
     return 1;
 }
 
 static size_t cwavg_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     (void)m;
-    w[0] = (lf_weight){"W", 0, 2, {nd->n_in, nd->dim}, 1, 0, 0};
+    w[0] = (lf_weight){"W", 0, 2, {nd->n_in, nd->dim}, 1, 0, 0, 0};
     return 1;
 }
 
