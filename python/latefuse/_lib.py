@@ -236,6 +236,8 @@ _proto("lf_class_weighted_average", c_int, _P, c_size, c_int_p, c_int, c_char_p)
 _proto("lf_gated_average", c_int, _P, c_size, c_int_p, c_int, c_int, c_char_p)
 _proto("lf_set_l2", _S, _P, c_int, ctypes.c_float)
 _proto("lf_set_bias_l2", _S, _P, c_int, ctypes.c_float)
+_proto("lf_set_regularizer", _S, _P, c_int, c_int, ctypes.c_float, ctypes.c_float)
+_proto("lf_get_regularizer", _S, _P, c_int, c_int, _P, _P)
 _proto("lf_set_rnn_dropout", _S, _P, c_int, ctypes.c_float, ctypes.c_float)
 
 

@@ -562,15 +562,26 @@ def Input(shape: Any = None, batch_size: Optional[int] = None, dtype: Optional[s
     return t
 
 
+# Keras' regularizer arguments -> lf_reg_target, and the model file's target names
+_REGULARIZER_TARGETS = (("kernel_regularizer", 0, "kernel"), ("embeddings_regularizer", 0, "kernel"),
+                        ("bias_regularizer", 1, "bias"), ("recurrent_regularizer", 2, "recurrent_kernel"),
+                        ("activity_regularizer", 3, "activity"))
+
+
+def _set_regularizers(lib, h, i, layer):
+    """lf_set_regularizer on node i for each regularizer the layer has (L1,
+    L2, L1L2: their l1 and l2); i, or -1 when one fails"""
+    for arg, target, _ in _REGULARIZER_TARGETS:
+        r = getattr(layer, arg, None)
+        if i >= 0 and r is not None and lib.lf_set_regularizer(h, i, target, r.l1, r.l2) != 0:
+            return -1
+    return i
+
+
 def _set_penalties(lib, h, i, layer):
-    """lf_set_l2 / lf_set_bias_l2 on node i for the layer's kernel and bias
-    regularizers, and its constraints; i, or -1 when one fails (the model's
-    error says why)"""
-    if i >= 0 and layer.l2 > 0.0 and lib.lf_set_l2(h, i, layer.l2) != 0:
-        return -1
-    if i >= 0 and layer.bias_l2 > 0.0 and lib.lf_set_bias_l2(h, i, layer.bias_l2) != 0:
-        return -1
-    return _set_constraints(lib, h, i, layer)
+    """lf_set_regularizer on node i for the layer's regularizers, and its
+    constraints; i, or -1 when one fails (the model's error says why)"""
+    return _set_constraints(lib, h, _set_regularizers(lib, h, i, layer), layer)
 
 
 # Keras' constraint arguments -> lf_weight_role, and the model file's role names
@@ -603,24 +614,39 @@ def _constraints_of(spec, args):
             if arg in args and key in cs}
 
 
-def _penalties_of(spec):
-    """the kernel_regularizer and bias_regularizer of a model file's layer
-    (its optional "l2" and "bias_l2")"""
-    l2, bias_l2 = float(spec.get("l2") or 0.0), float(spec.get("bias_l2") or 0.0)
-    return dict(kernel_regularizer=_regularizers.L2(l2) if l2 > 0 else None,
-                bias_regularizer=_regularizers.L2(bias_l2) if bias_l2 > 0 else None)
+_WEIGHTED_REGS = ("kernel_regularizer", "bias_regularizer", "activity_regularizer")
+
+
+def _penalties_of(spec, args=("kernel_regularizer", "bias_regularizer")):
+    """the regularizer arguments (those of args the class takes) of a model
+    file's layer: its optional "l2" and "bias_l2" (the kernel's and bias's
+    l2) and "regularizers" (the l1 factors, the recurrent kernel's and the
+    activity's), as the Keras class they stand for (L1, L2 or L1L2)"""
+    rs = spec.get("regularizers") or {}
+    out = {}
+    for arg, _, key in _REGULARIZER_TARGETS:
+        if arg not in args:
+            continue
+        r = rs.get(key) or {}
+        l2 = spec.get("l2") if key == "kernel" else spec.get("bias_l2") if key == "bias" else r.get("l2")
+        out[arg] = _regularizers._from_factors(r.get("l1"), l2)
+    return out
 
 
 def _l2_of(regularizer, what):
-    """The l2 factor of a kernel regularizer (lf_set_l2): 0 for None; only
-    latefuse.regularizers.l2(x) (or its Keras config) is available"""
+    """The regularizer (latefuse.regularizers L1, L2 or L1L2, their names or
+    Keras configs) and its l2 factor (0 for None); others are refused"""
     regularizer = _regularizers.get(regularizer)
     if regularizer is None:
         return regularizer, 0.0
-    l2 = getattr(regularizer, "l2", None)
-    if l2 is None or getattr(regularizer, "l1", 0.0):
-        raise ValueError("%s must be latefuse.regularizers.l2(x)" % what)
-    return regularizer, float(l2)
+    if not isinstance(regularizer, _regularizers.L1L2):
+        raise ValueError("%s must be latefuse.regularizers.L1, L2 or L1L2 (their penalties are computed in C), "
+                         "got %r" % (what, regularizer))
+    return regularizer, float(regularizer.l2)
+
+
+def _reg_of(regularizer, what):
+    return _l2_of(regularizer, what)[0]
 
 
 class Dense(Layer):
@@ -639,8 +665,9 @@ class Dense(Layer):
 
     def __init__(self, units: int, activation: Optional[str] = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, bias_regularizer: Any = None, kernel_constraint: Any = None,
-                 bias_constraint: Any = None, name: Optional[str] = None, **kwargs) -> None:
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 kernel_constraint: Any = None, bias_constraint: Any = None, name: Optional[str] = None,
+                 **kwargs) -> None:
         super().__init__(name)
         if kwargs:
             raise ValueError("Dense: unsupported arguments %s" % ", ".join(sorted(kwargs)))
@@ -654,6 +681,7 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "Dense: kernel_regularizer")
         self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "Dense: bias_regularizer")
+        self.activity_regularizer = _reg_of(activity_regularizer, "Dense: activity_regularizer")
 
     def _call(self, x):
         # on the last axis, as Keras: (T, D) -> (T, units)
@@ -663,7 +691,7 @@ class Dense(Layer):
     @classmethod
     def _load(cls, spec, ins, tensors):
         return cls(int(spec["units"]), spec["activation"], spec["use_bias"], name=spec["name"],
-                   **_penalties_of(spec), **_constraints_of(spec, ("kernel_constraint", "bias_constraint")))(ins)
+                   **_penalties_of(spec, _WEIGHTED_REGS), **_constraints_of(spec, ("kernel_constraint", "bias_constraint")))(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
@@ -1018,7 +1046,8 @@ _lib._proto("lf_conv2d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, c
 
 class Conv2D(Layer):
     """Conv2D(filters, kernel_size, strides=(1, 1), padding='valid',
-    activation=None, use_bias=True, kernel_regularizer=None, bias_regularizer=None): Keras' convolution over
+    activation=None, use_bias=True, kernel_regularizer=None, bias_regularizer=None,
+    activity_regularizer=None): Keras' convolution over
     channels-last
     images; kernel (kh, kw, in_channels, filters) glorot_uniform, zero bias;
     'same' padding puts the odd pixel at the bottom / right, as Keras."""
@@ -1028,14 +1057,15 @@ class Conv2D(Layer):
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None, bias_constraint=None,
-                 name=None, **kwargs):
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, name=None, **kwargs):
         super().__init__(name)
         if kwargs:
             raise ValueError("Conv2D: unsupported arguments %s" % ", ".join(sorted(kwargs)))
         _take_constraints(self, "Conv2D", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "Conv2D: kernel_regularizer")
         self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "Conv2D: bias_regularizer")
+        self.activity_regularizer = _reg_of(activity_regularizer, "Conv2D: activity_regularizer")
         self.kernel_initializer = _init.get(kernel_initializer, "Conv2D: kernel_initializer")
         self.bias_initializer = _init.get(bias_initializer, "Conv2D: bias_initializer")
         if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
@@ -1064,7 +1094,7 @@ class Conv2D(Layer):
     @classmethod
     def _load(cls, spec, ins, tensors):
         return cls(int(spec["filters"]), tuple(spec["kernel_size"]), tuple(spec["strides"]), spec["padding"],
-                   spec["activation"], spec["use_bias"], name=spec["name"], **_penalties_of(spec),
+                   spec["activation"], spec["use_bias"], name=spec["name"], **_penalties_of(spec, _WEIGHTED_REGS),
                    **_constraints_of(spec, ("kernel_constraint", "bias_constraint")))(ins)
 
     def _build(self, lib, h, t, ids, name):
@@ -2043,7 +2073,7 @@ class Embedding(Layer):
     prefix = "embedding"
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
-                 embeddings_constraint=None, mask_zero=False, name=None, **kwargs):
+                 embeddings_constraint=None, mask_zero=False, activity_regularizer=None, name=None, **kwargs):
         super().__init__(name)
         if kwargs:
             raise ValueError("Embedding: unsupported arguments %s" % ", ".join(sorted(kwargs)))
@@ -2055,6 +2085,7 @@ class Embedding(Layer):
         self.output_dim = _positive(output_dim, "output_dim", "Embedding")
         self.embeddings_initializer = embeddings_initializer
         self.embeddings_regularizer, self.l2 = _l2_of(embeddings_regularizer, "Embedding: embeddings_regularizer")
+        self.activity_regularizer = _reg_of(activity_regularizer, "Embedding: activity_regularizer")
         self.mask_zero = bool(mask_zero)
 
     def _call(self, x):
@@ -2082,17 +2113,14 @@ class Embedding(Layer):
 
     @classmethod
     def _load(cls, spec, ins, tensors):
-        l2 = float(spec.get("l2") or 0.0)
-        return cls(int(spec["input_dim"]), int(spec["output_dim"]), mask_zero=spec["mask_zero"],
-                   embeddings_regularizer=_regularizers.L2(l2) if l2 > 0 else None, name=spec["name"],
+        return cls(int(spec["input_dim"]), int(spec["output_dim"]), mask_zero=spec["mask_zero"], name=spec["name"],
+                   **_penalties_of(spec, ("embeddings_regularizer", "activity_regularizer")),
                    **_constraints_of(spec, ("embeddings_constraint",)))(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         i = lib.lf_embedding(h, ii[0], self.input_dim, self.output_dim, int(self.mask_zero), name)
-        if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
-            i = -1
-        return _set_constraints(lib, h, i, self)
+        return _set_penalties(lib, h, i, self)
 
 
 _lib._proto("lf_category_encoding", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_int,
@@ -2260,15 +2288,17 @@ def _single(v, what):
 
 class Conv1D(Layer):
     """Conv1D(filters, kernel_size, strides=1, padding='valid',
-    activation=None, use_bias=True, kernel_regularizer=None, bias_regularizer=None) over (batch, T, channels): kernel
-    (kernel_size, channels, filters) glorot_uniform, zero bias; 'same' puts
+    activation=None, use_bias=True, kernel_initializer='glorot_uniform', bias_initializer='zeros',
+    kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None) over (batch, T, channels): kernel
+    (kernel_size, channels, filters), glorot_uniform and zero bias unless told (latefuse.initializers); 'same' puts
     the odd padding step after, as Keras.  It ends the padding mask (Keras'
     Conv1D does not support masking)."""
 
     prefix = "conv1d"
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
-                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  name=None, **kwargs):
         super().__init__(name)
         if kwargs:
@@ -2276,6 +2306,9 @@ class Conv1D(Layer):
         _take_constraints(self, "Conv1D", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "Conv1D: kernel_regularizer")
         self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "Conv1D: bias_regularizer")
+        self.activity_regularizer = _reg_of(activity_regularizer, "Conv1D: activity_regularizer")
+        self.kernel_initializer = _init.get(kernel_initializer, "Conv1D: kernel_initializer")
+        self.bias_initializer = _init.get(bias_initializer, "Conv1D: bias_initializer")
         self.filters = _positive(filters, "filters", "Conv1D")
         self.kernel_size = _single(kernel_size, "kernel_size")
         self.strides = _single(strides, "strides")
@@ -2300,7 +2333,7 @@ class Conv1D(Layer):
     @classmethod
     def _load(cls, spec, ins, tensors):
         return cls(int(spec["filters"]), int(spec["kernel_size"][0]), int(spec["strides"][0]), spec["padding"],
-                   spec["activation"], spec["use_bias"], name=spec["name"], **_penalties_of(spec),
+                   spec["activation"], spec["use_bias"], name=spec["name"], **_penalties_of(spec, _WEIGHTED_REGS),
                    **_constraints_of(spec, ("kernel_constraint", "bias_constraint")))(ins)
 
     def _build(self, lib, h, t, ids, name):
@@ -2496,13 +2529,8 @@ class MultiHeadAttention(Layer):
                                  % (output_shape,))
             output_shape = output_shape[0]
         self.output_shape = None if output_shape is None else _positive(output_shape, "output_shape", "MultiHeadAttention")
-        self.l2 = 0.0
-        if kernel_regularizer is not None:  # on the four kernels, as Keras'
-            l2 = getattr(kernel_regularizer, "l2", None)
-            if l2 is None or getattr(kernel_regularizer, "l1", 0.0):
-                raise ValueError("MultiHeadAttention: kernel_regularizer must be latefuse.regularizers.l2(x)")
-            self.l2 = float(l2)
-        self.kernel_regularizer = kernel_regularizer
+        # on the four kernels, as Keras'
+        self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "MultiHeadAttention: kernel_regularizer")
         self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "MultiHeadAttention: bias_regularizer")
 
     def __call__(self, query, value=None, key=None, attention_mask=None, return_attention_scores=False,
@@ -2546,9 +2574,7 @@ class MultiHeadAttention(Layer):
     def _load(cls, spec, ins, tensors):
         layer = cls(int(spec["num_heads"]), int(spec["key_dim"]), int(spec["value_dim"]), spec["dropout"],
                     spec["use_bias"], int(spec["output_shape"]), name=spec["name"],
-                    bias_regularizer=_penalties_of(spec)["bias_regularizer"],
-                    **_constraints_of(spec, ("kernel_constraint", "bias_constraint")))
-        layer.l2 = float(spec.get("l2") or 0.0)
+                    **_penalties_of(spec), **_constraints_of(spec, ("kernel_constraint", "bias_constraint")))
         return layer(ins[0], ins[1], ins[2] if len(ins) > 2 else None)
 
     def _build(self, lib, h, t, ids, name):
@@ -2640,6 +2666,8 @@ class _Recurrent(Layer):
         _take_constraints(self, kn, **{arg: kwargs.pop(arg, None) for arg in
                                        ("kernel_constraint", "recurrent_constraint", "bias_constraint")})
         self.bias_regularizer, self.bias_l2 = _l2_of(kwargs.pop("bias_regularizer", None), "%s: bias_regularizer" % kn)
+        for arg in ("recurrent_regularizer", "activity_regularizer"):
+            setattr(self, arg, _reg_of(kwargs.pop(arg, None), "%s: %s" % (kn, arg)))
         if kwargs:
             raise ValueError("%s: unsupported arguments %s" % (kn, ", ".join(sorted(kwargs))))
         self.units = _positive(units, "units", kn)
@@ -2689,12 +2717,11 @@ class _Recurrent(Layer):
 
     @classmethod
     def _args(cls, spec):
-        l2 = float(spec.get("l2") or 0.0)
         return dict(use_bias=spec["use_bias"], return_sequences=spec["return_sequences"],
                     go_backwards=spec["go_backwards"], name=spec.get("name"),
                     return_state=bool(spec.get("return_state", False)),
-                    kernel_regularizer=_regularizers.L2(l2) if l2 > 0 else None,
-                    bias_regularizer=_penalties_of(spec)["bias_regularizer"],
+                    **_penalties_of(spec, ("kernel_regularizer", "bias_regularizer", "recurrent_regularizer",
+                                           "activity_regularizer")),
                     dropout=float(spec.get("dropout") or 0.0),
                     recurrent_dropout=float(spec.get("recurrent_dropout") or 0.0),
                     **_constraints_of(spec, ("kernel_constraint", "recurrent_constraint", "bias_constraint")))
@@ -2711,10 +2738,7 @@ class _Recurrent(Layer):
             st = [ids[id(a)] for a in t.inputs[1:]]
             if lib.lf_set_rnn_state(h, i, int(rs), (ctypes.c_int * max(1, len(st)))(*st), len(st)) != 0:
                 i = -1
-        if i >= 0 and self.l2 > 0.0 and lib.lf_set_l2(h, i, self.l2) != 0:
-            i = -1
-        if i >= 0 and self.bias_l2 > 0.0 and lib.lf_set_bias_l2(h, i, self.bias_l2) != 0:
-            i = -1
+        i = _set_regularizers(lib, h, i, self)
         if i >= 0 and (self.dropout or self.recurrent_dropout) and lib.lf_set_rnn_dropout(
                 h, i, self.dropout, self.recurrent_dropout) != 0:
             i = -1
@@ -2746,14 +2770,16 @@ class LSTM(_Recurrent):
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 unit_forget_bias=True, kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None,
                  recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
                  name=None, **kwargs):
         super().__init__(name)
         self.seed = seed
         kwargs.update(kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                      bias_constraint=bias_constraint, bias_regularizer=bias_regularizer)
+                      bias_constraint=bias_constraint, bias_regularizer=bias_regularizer,
+                      recurrent_regularizer=recurrent_regularizer, activity_regularizer=activity_regularizer)
         self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
                     bias_initializer, kernel_regularizer, dropout, recurrent_dropout, return_sequences,
                     return_state, go_backwards, stateful, unroll, kwargs)
@@ -2785,14 +2811,15 @@ class GRU(_Recurrent):
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
-                 bias_constraint=None,
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
                  dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, reset_after=True, name=None, **kwargs):
         super().__init__(name)
         self.seed = seed
         kwargs.update(kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                      bias_constraint=bias_constraint, bias_regularizer=bias_regularizer)
+                      bias_constraint=bias_constraint, bias_regularizer=bias_regularizer,
+                      recurrent_regularizer=recurrent_regularizer, activity_regularizer=activity_regularizer)
         self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
                     bias_initializer, kernel_regularizer, dropout, recurrent_dropout, return_sequences,
                     return_state, go_backwards, stateful, unroll, kwargs)
@@ -2829,13 +2856,14 @@ class SimpleRNN(_Recurrent):
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
-                 bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
-                 dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
+                 recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, name=None, **kwargs):
         super().__init__(name)
         self.seed = seed
         kwargs.update(kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                      bias_constraint=bias_constraint, bias_regularizer=bias_regularizer)
+                      bias_constraint=bias_constraint, bias_regularizer=bias_regularizer,
+                      recurrent_regularizer=recurrent_regularizer, activity_regularizer=activity_regularizer)
         self._setup(units, "tanh", "sigmoid", use_bias, kernel_initializer, recurrent_initializer, bias_initializer,
                     kernel_regularizer, dropout, recurrent_dropout, return_sequences, return_state, go_backwards,
                     stateful, unroll, kwargs)
@@ -2902,6 +2930,9 @@ class Bidirectional(Layer):
         if not isinstance(layer, _Recurrent):
             raise ValueError("Bidirectional: only LSTM, GRU and SimpleRNN can be wrapped, got %s"
                              % type(layer).__name__)
+        if getattr(layer, "activity_regularizer", None) is not None and merge_mode not in ("concat", None):
+            raise ValueError("Bidirectional: the wrapped layer's activity_regularizer with merge_mode=%r is not "
+                             "available (the engine penalises the merged output, Keras each copy's)" % (merge_mode,))
         if merge_mode not in _BIDI_MODES:
             raise ValueError('Invalid merge mode. Received: %r. Merge mode should be one of {"sum", "mul", "ave", '
                              '"concat", None}' % (merge_mode,))
@@ -2961,7 +2992,8 @@ class Bidirectional(Layer):
 
     @classmethod
     def _load(cls, spec, ins, tensors):
-        inner = dict(spec["layer"], constraints=spec.get("constraints"))  # the wrapper's, both copies'
+        inner = dict(spec["layer"], constraints=spec.get("constraints"),  # the wrapper's, both copies'
+                     regularizers=spec.get("regularizers"))
         return cls(Layer._types[inner["type"]]._make(inner), merge_mode=spec["merge_mode"], name=spec["name"])(ins)
 
     def _build(self, lib, h, t, ids, name):

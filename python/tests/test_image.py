@@ -241,8 +241,8 @@ def test_conv2d_kernel_regularizer(tmp_path):
     m2.compile(loss="mse")
     assert m2.get_layer("c").l2 == pytest.approx(0.1)
     assert m2.evaluate(x, y, verbose=0) == pytest.approx(losses[1], rel=1e-6)
-    with pytest.raises(ValueError, match="Conv2D: kernel_regularizer must be latefuse.regularizers.l2"):
-        Conv2D(3, 2, kernel_regularizer="l1")
+    with pytest.raises(ValueError, match="Conv2D: kernel_regularizer must be latefuse.regularizers.L1, L2 or L1L2"):
+        Conv2D(3, 2, kernel_regularizer=lambda w: 0.0)  # a function of one's own: Keras' penalty is computed in C
 
 
 def _norm_model(layer, shape):
