@@ -20,7 +20,9 @@
  * Bidirectional with dropout and recurrent_dropout, RandomZoom with two
  * ranges and with one), OUTDIR/ok_lookup.lfm (a StringLookup with a mask
  * and UTF-8 tokens and an IntegerLookup in multi_hot mode kept with the
- * inputs: the "lookup:" metadata).
+ * inputs: the "lookup:" metadata), OUTDIR/ok_session.lfm (constraints,
+ * regularizers of every target, return_state with initial states and
+ * OutputViews, Bidirectional merge_mode null, from_logits).
  */
 #include "latefuse.h"
 
@@ -293,11 +295,52 @@ static int lookups(const char *dir) {
     return rc;
 }
 
+/* this session's model-file fields: a layer's "constraints" and
+ * "regularizers" (l1 on kernel and bias, recurrent kernel, activity),
+ * return_state with an initial state as inbound layers and OutputViews,
+ * Bidirectional merge_mode null, an output's from_logits */
+static int session(const char *dir) {
+    lf_model *m;
+    if (lf_model_create(&m, 10) != LF_OK) return 1;
+    size_t seqs[2] = {4, 3}, two = 2;
+    int s = lf_input_shape(m, 2, seqs, LF_DTYPE_FLOAT32, "s");
+    int h0 = lf_input_shape(m, 1, &two, LF_DTYPE_FLOAT32, "h0");
+    int enc = lf_lstm(m, s, 2, 1, 1, 0, 0, "enc");
+    int rc = lf_set_rnn_state(m, enc, 1, NULL, 0) != LF_OK;
+    int eh = lf_output_view(m, enc, 1, NULL), ec = lf_output_view(m, enc, 2, NULL);
+    int dec = lf_lstm(m, s, 2, 1, 1, 1, 0, "dec");
+    rc = rc || lf_set_rnn_state(m, dec, 0, (int[]){eh, ec}, 2) != LF_OK;
+    int gru = lf_gru(m, s, 2, 1, 0, 0, "gru");
+    rc = rc || lf_set_rnn_state(m, gru, 0, (int[]){h0}, 1) != LF_OK;
+    int bi = lf_bidirectional(m, dec, LF_RNN_GRU, 2, LF_ACT_TANH, 1, 0, 0, LF_BIDI_NONE, "bi");
+    int bf = lf_output_view(m, bi, 0, NULL), bb = lf_output_view(m, bi, 1, NULL);
+    int d = lf_dense(m, lf_concatenate(m, 3, (int[]){bf, bb, gru}, NULL), 3, LF_ACT_TANH, 1, "d");
+    int out = lf_dense(m, d, 2, LF_ACT_LINEAR, 1, "out");
+    lf_constraint c = lf_constraint_default(LF_CONSTRAINT_MAX_NORM);
+    rc = rc || lf_set_constraint(m, d, LF_ROLE_KERNEL, &c) != LF_OK;
+    c = lf_constraint_default(LF_CONSTRAINT_MIN_MAX_NORM);
+    rc = rc || lf_set_constraint(m, enc, LF_ROLE_RECURRENT_KERNEL, &c) != LF_OK;
+    c = lf_constraint_default(LF_CONSTRAINT_NON_NEG);
+    rc = rc || lf_set_constraint(m, bi, LF_ROLE_BIAS, &c) != LF_OK;
+    rc = rc || lf_set_regularizer(m, d, LF_REG_KERNEL, 0.01f, 0.02f) != LF_OK ||
+         lf_set_regularizer(m, d, LF_REG_BIAS, 0.03f, 0) != LF_OK ||
+         lf_set_regularizer(m, d, LF_REG_ACTIVITY, 0.04f, 0.05f) != LF_OK ||
+         lf_set_regularizer(m, enc, LF_REG_RECURRENT, 0.06f, 0.07f) != LF_OK ||
+         lf_set_regularizer(m, bi, LF_REG_RECURRENT, 0, 0.08f) != LF_OK ||
+         lf_set_regularizer(m, gru, LF_REG_ACTIVITY, 0.09f, 0) != LF_OK;
+    rc = rc || lf_model_compile(m, out, LF_LOSS_BINARY_CROSSENTROPY, NULL) != LF_OK ||
+         lf_model_set_from_logits(m, 0, 1) != LF_OK;
+    if (rc) fprintf(stderr, "session: %s\n", lf_model_error(m));
+    rc = rc || save(m, dir, "ok_session.lfm", 0);
+    lf_model_free(m);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: make_model_seeds OUTDIR\n");
         return 2;
     }
     return seed_net(argv[1]) || zoo(argv[1]) || uncompiled(argv[1]) || cnn(argv[1]) || seq(argv[1]) ||
-           attention(argv[1]) || optimizers(argv[1]) || extras(argv[1]) || lookups(argv[1]);
+           attention(argv[1]) || optimizers(argv[1]) || extras(argv[1]) || lookups(argv[1]) || session(argv[1]);
 }
