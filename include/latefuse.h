@@ -1384,10 +1384,21 @@ int lf_model_from_logits(const lf_model *m, size_t k);
  * weighted_metrics), NULL when none or uncompiled. */
 lf_status lf_model_set_metrics(lf_model *m, const char *metrics, const char *weighted_metrics);
 const char *lf_model_metrics(const lf_model *m, int weighted);
-/* Number of outputs (0 before compile) and the node id of output k (-1 if
- * there is none). */
+/* Number of outputs and the node id of output k (-1 if there is none):
+ * compile's outputs; before compile, those given to lf_model_set_outputs
+ * (0 when none were). */
 size_t lf_model_num_outputs(const lf_model *m);
 int lf_model_output_node(const lf_model *m, size_t k);
+/* Keras' Model(inputs, outputs) for a model not (yet) compiled: names its
+ * n output nodes (0..1024; each a distinct node that is not an input and
+ * not a node of several outputs (lf_output_view picks one); n = 0 forgets
+ * them), which lf_model_num_outputs / lf_model_output_node then give and
+ * the model file keeps ("model_outputs"), so a loaded uncompiled model
+ * knows its outputs (a file without them: none, as before).  Setting again
+ * replaces them; compile's outputs take their place (after compile:
+ * LF_ERR_STATE).  A refused call (LF_ERR_ARG with the reason) changes
+ * nothing. */
+lf_status lf_model_set_outputs(lf_model *m, size_t n, const int *outputs);
 
 /* lf_model_fit over typed input arrays (x: one per input) and one target
  * array per output (y: n_outputs of them).  class_weight needs a model

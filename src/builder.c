@@ -264,10 +264,46 @@ lf_status lf_model_compile(lf_model *m, int output, lf_loss loss, const lf_optim
     return lf_model_compile_outputs(m, 1, &output, &loss, NULL, opt);
 }
 
-size_t lf_model_num_outputs(const lf_model *m) { return m && m->compiled ? m->n_outputs : 0; }
+/* Keras' Model(inputs, outputs) before compile: the outputs an uncompiled
+ * model names (its file keeps them as "model_outputs"); compile's outputs
+ * take their place */
+lf_status lf_model_set_outputs(lf_model *m, size_t n, const int *outputs) {
+    if (!m) return LF_ERR_ARG;
+    if (lf_build_stuck(m)) return m->sticky;
+    if (m->compiled)
+        return lf_model_fail(m, LF_ERR_STATE, "lf_model_set_outputs: the model is compiled: its outputs are compile's");
+    if (n > 1024 || (n && !outputs))
+        return lf_model_fail(m, LF_ERR_ARG, "lf_model_set_outputs: give 0..1024 output node ids");
+    for (size_t k = 0; k < n; k++) {
+        int o = outputs[k];
+        if (o < 0 || (size_t)o >= m->n_nodes)
+            return lf_model_fail(m, LF_ERR_ARG, "lf_model_set_outputs: output %zu (%d) is not a node of this model", k, o);
+        for (size_t j = 0; j < k; j++)
+            if (outputs[j] == o)
+                return lf_model_fail(m, LF_ERR_ARG, "lf_model_set_outputs: '%s' is listed twice as an output",
+                                     m->nodes[o].name);
+        if (lf_type_of(&m->nodes[o])->is_input)
+            return lf_model_fail(m, LF_ERR_ARG, "lf_model_set_outputs: output '%s' is an input layer", m->nodes[o].name);
+        if (m->nodes[o].n_outs > 1)
+            return lf_model_fail(m, LF_ERR_ARG, "lf_model_set_outputs: output '%s' has %zu outputs (Keras returns a "
+                                 "list); pick one with lf_output_view", m->nodes[o].name, m->nodes[o].n_outs);
+    }
+    int *ids = NULL;
+    if (n && !(ids = LF_MALLOC(n * sizeof *ids))) return lf_model_fail(m, LF_ERR_NOMEM, "out of memory");
+    if (n) memcpy(ids, outputs, n * sizeof *ids);
+    LF_FREE(m->decl_outs);
+    m->decl_outs = ids, m->n_decl_outs = n;
+    return LF_OK;
+}
+
+size_t lf_model_num_outputs(const lf_model *m) {
+    return !m ? 0 : m->compiled ? m->n_outputs : m->n_decl_outs;
+}
 
 int lf_model_output_node(const lf_model *m, size_t k) {
-    return m && m->compiled && k < m->n_outputs ? m->outs[k].node : -1;
+    if (!m) return -1;
+    if (m->compiled) return k < m->n_outputs ? m->outs[k].node : -1;
+    return k < m->n_decl_outs ? m->decl_outs[k] : -1;
 }
 
 /* Keras' from_logits=True (keras/src/losses/losses.py, BinaryCrossentropy and

@@ -31,6 +31,7 @@ void lf_model_reset(lf_model *m) {
     LF_FREE(m->m3);
     LF_FREE(m->hist);
     LF_FREE(m->outs);
+    LF_FREE(m->decl_outs);
     for (size_t i = 0; i < m->n_textvec; i++) lf_textvec_free(m->textvec[i]);
     LF_FREE(m->textvec);
     for (size_t i = 0; i < m->n_lookup; i++) lf_lookup_free(m->lookup[i]);

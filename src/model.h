@@ -233,6 +233,9 @@ struct lf_model {
     int fused;               /* loss computed from the output's logits */
     lf_output *outs;         /* the outputs, n_outputs of them (compile) */
     size_t n_outputs;
+    int *decl_outs;          /* lf_model_set_outputs: an uncompiled model's
+                              * output nodes (n_decl_outs; compile's win) */
+    size_t n_decl_outs;
 
     /* lf_model_attach_textvec: the TextVectorization that feeds input node
      * i is textvec[i] (n_textvec entries; NULL where none) */

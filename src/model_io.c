@@ -88,6 +88,14 @@ void lf_model_arch_json(const lf_model *m, lf_buf *b) {
         }
         lf_buf_puts(b, "]");
     }
+    if (!m->compiled && m->n_decl_outs) { /* lf_model_set_outputs: an uncompiled model's outputs */
+        lf_buf_puts(b, ",\"model_outputs\":[");
+        for (size_t k = 0; k < m->n_decl_outs; k++) {
+            if (k) lf_buf_puts(b, ",");
+            lf_buf_json_string(b, m->nodes[m->decl_outs[k]].name);
+        }
+        lf_buf_puts(b, "]");
+    }
     int any_logits = 0;
     for (size_t k = 0; m->compiled && k < m->n_outputs; k++) any_logits |= m->outs[k].from_logits;
     if (any_logits) { /* Keras' from_logits=True, output by output; not written when none has it */
@@ -460,6 +468,25 @@ static lf_status read_from_logits(lf_model *m, const lf_json *fl, lf_err *e) {
     return LF_OK;
 }
 
+/* "model_outputs" (an uncompiled model's, lf_model_set_outputs): a list of
+ * 1..1024 layer names */
+static lf_status read_model_outputs(lf_model *m, const lf_json *mo, lf_err *e) {
+    if (!mo) return LF_OK;
+    if (m->compiled)
+        return lf_fail(e, LF_ERR_FORMAT, "architecture: 'model_outputs' is for an uncompiled model; a compiled "
+                                         "model's outputs are 'output' or 'outputs'");
+    size_t n = lf_json_len(mo);
+    if (!lf_json_is(mo, LF_JSON_ARRAY) || n == 0 || n > 1024)
+        return lf_fail(e, LF_ERR_FORMAT, "architecture: 'model_outputs' must be a list of 1..1024 layer names");
+    int ids[1024];
+    for (size_t k = 0; k < n; k++)
+        if ((ids[k] = lf_arch_node(m, lf_json_at(mo, k))) < 0)
+            return lf_fail(e, LF_ERR_FORMAT, "architecture: model output %zu does not name a layer", k);
+    lf_status st = lf_model_set_outputs(m, n, ids);
+    if (st != LF_OK) return lf_fail(e, st == LF_ERR_NOMEM ? st : LF_ERR_FORMAT, "architecture: %s", m->err.msg);
+    return LF_OK;
+}
+
 /* "metrics" and "weighted_metrics" (after compile): lf_model_set_metrics' */
 static lf_status read_metrics(lf_model *m, const lf_json *root, lf_err *e) {
     static const char *const what[2] = {"metrics", "weighted_metrics"};
@@ -492,7 +519,8 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
         return lf_fail(e, st == LF_ERR_NOMEM ? LF_ERR_NOMEM : LF_ERR_FORMAT, "architecture: %.400s", msg);
     }
     static const char *const keys[] = {"layers", "output", "loss", "outputs", "losses", "loss_weights",
-                                       "from_logits", "metrics", "weighted_metrics", "optimizer", NULL};
+                                       "from_logits", "metrics", "weighted_metrics", "optimizer",
+                                       "model_outputs", NULL};
     if (!lf_json_is(root, LF_JSON_OBJECT)) st = lf_fail(e, LF_ERR_FORMAT, "architecture: not a JSON object");
     else st = only_keys(root, keys, "architecture", e);
     const lf_json *layers = lf_json_get(root, "layers");
@@ -528,6 +556,7 @@ static lf_status rebuild(lf_model *m, const char *arch, size_t arch_len, const l
                                lf_json_get(root, "losses") || lf_json_get(root, "loss_weights"))) {
         st = lf_fail(e, LF_ERR_FORMAT, "architecture: 'loss' and 'optimizer' need 'output'");
     }
+    if (st == LF_OK) st = read_model_outputs(m, lf_json_get(root, "model_outputs"), e);
     if (st == LF_OK) st = read_from_logits(m, lf_json_get(root, "from_logits"), e);
     if (st == LF_OK) st = read_metrics(m, root, e);
     lf_json_free(root);

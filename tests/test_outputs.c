@@ -18,7 +18,9 @@
  */
 #include "check.h"
 #include "engine_util.h"
+#include "io/safetensors.h"
 #include "layers/layer.h"
+#include "model_io.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -604,6 +606,108 @@ static void test_metrics_kept(void) {
     lf_model_free(m);
 }
 
+/* an uncompiled model's outputs (lf_model_set_outputs, Keras' Model(x,
+ * [y, h, c]) of the return_state idiom): asked before compile, kept by
+ * the model file ("model_outputs") in their order, replaced by compile's;
+ * the refusals word for word change nothing; a file without the key (an
+ * older one) loads with none; a bad key is refused */
+static void test_uncompiled_outputs(void) {
+    lf_model *m, *c;
+    lf_model_create(&m, 4);
+    int ids = lf_input_shape(m, 1, (size_t[]){5}, LF_DTYPE_INT32, "tokens");
+    int e = lf_embedding(m, ids, 12, 3, 1, "e");
+    int enc = lf_lstm(m, e, 4, 1, 1, 0, 0, "enc");
+    lf_set_rnn_state(m, enc, 1, NULL, 0);
+    int y = lf_output_view(m, enc, 0, "y"), h = lf_output_view(m, enc, 1, "h"), cs = lf_output_view(m, enc, 2, "c");
+    int head = lf_dense(m, y, 2, LF_ACT_SOFTMAX, 1, "head");
+    CHECK(lf_model_num_outputs(m) == 0 && lf_model_output_node(m, 0) == -1, "no outputs before they are given");
+    int outs[3] = {h, head, cs};
+    CHECK(lf_model_set_outputs(m, 3, outs) == LF_OK, "set: %s", lf_model_error(m));
+    CHECK(lf_model_num_outputs(m) == 3 && lf_model_output_node(m, 0) == h && lf_model_output_node(m, 1) == head &&
+              lf_model_output_node(m, 2) == cs && lf_model_output_node(m, 3) == -1,
+          "the outputs before compile");
+    struct { int ids[2]; size_t n; const char *msg; } bad[] = {
+        {{h, h}, 2, "lf_model_set_outputs: 'h' is listed twice as an output"},
+        {{ids, h}, 2, "lf_model_set_outputs: output 'tokens' is an input layer"},
+        {{h, 99}, 2, "lf_model_set_outputs: output 1 (99) is not a node of this model"},
+        {{enc, h}, 2, "lf_model_set_outputs: output 'enc' has 3 outputs (Keras returns a list); pick one with "
+                      "lf_output_view"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(lf_model_set_outputs(m, bad[i].n, bad[i].ids) == LF_ERR_ARG && strcmp(lf_model_error(m), bad[i].msg) == 0,
+              "refusal %zu: %s", i, lf_model_error(m));
+    CHECK(lf_model_num_outputs(m) == 3 && lf_model_output_node(m, 2) == cs, "a refused call changed the outputs");
+    char path[96];
+    snprintf(path, sizeof path, "%s/uncompiled.safetensors", tmpdir);
+    CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model_create(&c, 0);
+    CHECK(lf_model_load(c, path) == LF_OK, "load: %s", lf_model_error(c));
+    CHECK(lf_model_num_outputs(c) == 3 && lf_model_output_node(c, 0) == lf_node_find(c, "h") &&
+              lf_model_output_node(c, 1) == lf_node_find(c, "head") && lf_model_output_node(c, 2) == lf_node_find(c, "c"),
+          "loaded uncompiled outputs: %zu", lf_model_num_outputs(c));
+    /* compile's outputs take their place, and after compile they are compile's */
+    lf_loss ls[2] = {LF_LOSS_MSE, LF_LOSS_MSE};
+    CHECK(lf_model_compile_outputs(c, 2, (int[]){lf_node_find(c, "c"), lf_node_find(c, "h")}, ls, NULL, NULL) == LF_OK,
+          "compile: %s", lf_model_error(c));
+    CHECK(lf_model_num_outputs(c) == 2 && lf_model_output_node(c, 0) == lf_node_find(c, "c"), "compile's outputs");
+    CHECK(lf_model_set_outputs(c, 1, outs) == LF_ERR_STATE &&
+              strcmp(lf_model_error(c), "lf_model_set_outputs: the model is compiled: its outputs are compile's") == 0,
+          "after compile: %s", lf_model_error(c));
+    char cpath[96];
+    snprintf(cpath, sizeof cpath, "%s/compiled.safetensors", tmpdir);
+    CHECK(lf_model_save(c, cpath, 0) == LF_OK, "save compiled: %s", lf_model_error(c));
+    lf_model_free(c);
+    lf_st_file cf;
+    lf_err ce;
+    CHECK(lf_st_read(cpath, &cf, &ce) == LF_OK, "%s", ce.msg);
+    const char *carch = lf_st_metadata(&cf, "architecture");
+    CHECK(carch && !strstr(carch, "model_outputs"), "a compiled model's file has no model_outputs");
+    if (carch) { /* a compiled model's file with the key: refused */
+        size_t n = strlen(carch) + 64;
+        char *mod = malloc(n);
+        snprintf(mod, n, "%.*s,\"model_outputs\":[\"h\"]}", (int)strlen(carch) - 1, carch);
+        lf_model_create(&c, 0);
+        CHECK(lf_model_from_parts(c, mod, strlen(mod), &cf, "", &ce) == LF_ERR_FORMAT &&
+                  strcmp(ce.msg, "architecture: 'model_outputs' is for an uncompiled model; a compiled model's "
+                                 "outputs are 'output' or 'outputs'") == 0,
+              "model_outputs on a compiled model: %s", ce.msg);
+        lf_model_free(c);
+        free(mod);
+    }
+    lf_st_free(&cf);
+    remove(cpath);
+    /* the file's key: refused where it does not fit */
+    lf_st_file f;
+    lf_err er;
+    CHECK(lf_st_read(path, &f, &er) == LF_OK, "%s", er.msg);
+    const char *arch = lf_st_metadata(&f, "architecture"), *at = arch ? strstr(arch, ",\"model_outputs\":[\"h\",\"head\",\"c\"]") : NULL;
+    CHECK(at != NULL, "model_outputs in %s", arch ? arch : "(none)");
+    if (at) {
+        size_t n = strlen(arch) + 64, cut = strlen(",\"model_outputs\":[\"h\",\"head\",\"c\"]");
+        char *mod = malloc(n);
+        static const char *const repl[] = {"", ",\"model_outputs\":[\"h\",\"nope\"]", ",\"model_outputs\":[]",
+                                           ",\"model_outputs\":[\"h\",\"h\"]"};
+        static const char *const want[] = {NULL, "architecture: model output 1 does not name a layer",
+                                           "architecture: 'model_outputs' must be a list of 1..1024 layer names",
+                                           "architecture: lf_model_set_outputs: 'h' is listed twice as an output"};
+        for (size_t i = 0; i < 4; i++) {
+            snprintf(mod, n, "%.*s%s%s", (int)(at - arch), arch, repl[i], at + cut);
+            lf_model_create(&c, 0);
+            lf_status st = lf_model_from_parts(c, mod, strlen(mod), &f, "", &er);
+            if (!want[i])
+                CHECK(st == LF_OK && lf_model_num_outputs(c) == 0, "a file without model_outputs: %s",
+                      st == LF_OK ? "outputs" : er.msg);
+            else
+                CHECK(st == LF_ERR_FORMAT && strcmp(er.msg, want[i]) == 0, "bad model_outputs %zu: %s", i, er.msg);
+            lf_model_free(c);
+        }
+        free(mod);
+    }
+    lf_st_free(&f);
+    remove(path);
+    lf_model_free(m);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_outputs_XXXXXX");
     if (!mkdtemp(tmpdir)) return 2;
@@ -614,6 +718,7 @@ int main(void) {
     test_ema_fixed();
     test_typed();
     test_metrics_kept();
+    test_uncompiled_outputs();
     rmdir(tmpdir);
     return check_report("test_outputs");
 }

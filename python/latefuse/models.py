@@ -1861,14 +1861,26 @@ class Model:
             if st:
                 _lib.raise_model(self._handle, st)
             return
-        h, _ = self._create_c(None)
+        h, ids = self._create_c(None)
         try:
+            self._name_outputs(h, ids)
             self._copy_weights(self._handle, h)
             st = lib.lf_model_save(h, os.fsencode(path), 0)
             if st:
                 _lib.raise_model(h, st)
         finally:
             lib.lf_model_free(h)
+
+    def _name_outputs(self, h, ids):
+        """an uncompiled model's outputs to its C copy h
+        (lf_model_set_outputs; the file keeps them as "model_outputs"),
+        where the file's default, its last layer alone, would be wrong"""
+        outs = [ids[id(t)] for t in self.outputs]
+        if len(outs) == 1 and outs[0] == lib.lf_model_num_nodes(h) - 1:
+            return
+        st = lib.lf_model_set_outputs(h, len(outs), (ctypes.c_int * len(outs))(*outs))
+        if st:
+            _lib.raise_model(h, st)
 
     def _push_metrics(self):
         """compile's metrics and weighted_metrics (names, as given) to the
@@ -2944,6 +2956,8 @@ def _load_lf(path, compile, seed, outputs=None):
             if spec.get("trainable", True) is False:
                 t.layer._trainable = False
             tensors[nm] = t
+        if outputs is None and "model_outputs" in arch:  # an uncompiled model's (lf_model_set_outputs)
+            outputs = arch["model_outputs"]
         if outputs is not None and not ("output" in arch or "outputs" in arch):
             out = [tensors[o] for o in outputs]
             out = out if len(out) > 1 else out[0]

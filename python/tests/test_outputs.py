@@ -236,3 +236,38 @@ def test_predict_and_targets_keep_the_output_shape():
     loss, l_seq, l_cls = two.evaluate(x, [y, labels])
     ps = two.predict(x)[0]
     assert l_seq == pytest.approx(np.mean((ps - y) ** 2), rel=1e-5)
+
+
+def test_uncompiled_model_of_several_outputs_keeps_them_in_its_file(tmp_path):
+    """Model.save + load_model of an uncompiled model with several outputs
+    (the encoder Model(x, [y, h, c]) of the return_state idiom, and Model(x,
+    [a, b]) in an order that is not the layers'): the file names them
+    ("model_outputs", lf_model_set_outputs), so the loaded model has the
+    same outputs and predicts the same arrays (before: the last layer was
+    its only output)"""
+    x = L.Input((5,), dtype="int32", name="tokens")
+    e = L.Embedding(12, 3, name="e")(x)
+    y, h, c = L.LSTM(4, return_state=True, name="enc")(e)
+    enc = latefuse.Model(x, [y, h, c], seed=2)
+    xa = L.Input((3,), name="x")
+    a = L.Dense(2, name="a")(xa)
+    b = L.Dense(4, activation="relu", name="b")(xa)
+    ab = latefuse.Model(xa, [b, a], seed=1)
+    data = {id(enc): np.random.default_rng(0).integers(1, 12, (6, 5)).astype(np.int32),
+            id(ab): np.random.default_rng(1).normal(size=(6, 3)).astype(np.float32)}
+    for m, shapes in ((enc, [(6, 4)] * 3), (ab, [(6, 4), (6, 2)])):
+        p = tmp_path / ("%s.lf" % m.name)
+        want = m.predict(data[id(m)])
+        m.save(p)
+        got = latefuse.load_model(p)
+        assert len(got.outputs) == len(shapes) and got.output_shape == m.output_shape
+        out = got.predict(data[id(m)])
+        assert [o.shape for o in out] == shapes
+        for w, g in zip(want, out):
+            np.testing.assert_array_equal(w, g)
+    # a single output that is the last layer: the file is as before (no model_outputs)
+    one = latefuse.Model(xa, a, seed=1)
+    one.save(tmp_path / "one.lf")
+    from latefuse.models import _read_architecture
+    assert "model_outputs" not in _read_architecture(str(tmp_path / "one.lf"))
+    assert _read_architecture(str(tmp_path / ("%s.lf" % ab.name)))["model_outputs"] == ["b", "a"]
