@@ -45,7 +45,10 @@ functions, and latefuse.losses / latefuse.metrics' classes in Keras'
 serialized form, so a crossentropy's from_logits).  The optimizer's variables ("optimizer/vars")
 are not read: a loaded model trains on from fresh optimizer moments.
 Write: the same layout, with the layers' latefuse configs (Keras' argument
-names), no optimizer variables (Keras then warns that it skipped them).
+names; initializers as Keras 3 serializes them, {"module":
+"keras.initializers", "class_name", "config", "registered_name": null}: read
+in that form or as a name, both dropped), no optimizer variables (Keras then
+warns that it skipped them).
 Not read or written: custom objects, Lambda layers, assets (a model fed by a
 StringLookup, IntegerLookup or TextVectorization is refused by save).
 
@@ -464,6 +467,31 @@ _PENALTIES = dict([(c, "keras.constraints") for c in ("MaxNorm", "NonNeg", "Unit
                   [(c, "keras.regularizers") for c in ("L1", "L2", "L1L2")])
 
 
+# serialize_keras_object of the initializers latefuse draws (Keras 3.16,
+# keras/src/initializers/random_initializers.py and constant_initializers.py
+# get_config): the seed first (latefuse's come from the model's seed: None),
+# the VarianceScaling family's input_axes / output_axes, the others' own
+_VS = {"seed": None, "input_axes": None, "output_axes": None}
+_INITIALIZERS = {"glorot_uniform": ("GlorotUniform", _VS), "glorot_normal": ("GlorotNormal", _VS),
+                 "he_uniform": ("HeUniform", _VS), "he_normal": ("HeNormal", _VS),
+                 "lecun_uniform": ("LecunUniform", _VS), "lecun_normal": ("LecunNormal", _VS),
+                 "zeros": ("Zeros", {}), "ones": ("Ones", {}),
+                 "orthogonal": ("Orthogonal", {"seed": None, "gain": 1.0}),
+                 "random_normal": ("RandomNormal", {"seed": None, "mean": 0.0, "stddev": 0.05}),
+                 "random_uniform": ("RandomUniform", {"seed": None, "minval": -0.05, "maxval": 0.05}),
+                 "uniform": ("RandomUniform", {"seed": None, "minval": -0.05, "maxval": 0.05})}
+
+
+def _initializer(v):
+    """an initializer of ours (its Keras name) as Keras 3 writes it:
+    {"module": "keras.initializers", "class_name", "config",
+    "registered_name": null}"""
+    if isinstance(v, str) and v in _INITIALIZERS:
+        name, cfg = _INITIALIZERS[v]
+        return {"module": "keras.initializers", "class_name": name, "config": dict(cfg), "registered_name": None}
+    return v
+
+
 def _serialized(kind, cfg):
     """serialize_keras_object's form of a layer of ours (Keras' public
     classes: module keras.layers; latefuse's own: module latefuse.layers,
@@ -477,7 +505,7 @@ def _serialized(kind, cfg):
         return v
     own = kind in ("WeightedAverage", "ClassWeightedAverage", "GatedAverage")
     return {"module": "latefuse.layers" if own else "keras.layers", "class_name": kind,
-            "config": {k: fix(v) for k, v in cfg.items()},
+            "config": {k: _initializer(v) if k.endswith("_initializer") else fix(v) for k, v in cfg.items()},
             "registered_name": "latefuse>" + kind if own else None}
 
 

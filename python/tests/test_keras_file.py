@@ -616,3 +616,46 @@ def test_a_model_fed_by_a_lookup_is_refused_not_written_without_it(tmp_path):
                        r"latefuse model file \(a name not ending in .keras\), which keeps it$" % _re(path)):
         m.save(path)
     assert os.listdir(tmp_path) == []
+
+
+def test_initializers_written_as_keras_dicts_and_read_in_both_forms(tmp_path):
+    """Keras 3.16 serializes initializers as {"module": "keras.initializers",
+    "class_name", "config", "registered_name": null} (serialize_keras_object;
+    the configs of keras/src/initializers/random_initializers.py and
+    constant_initializers.py get_config): written so, the Bidirectional's
+    inner layer too; read back, and the older string form still reads"""
+    from latefuse.layers import Embedding
+    x = Input((5,), dtype="int32")
+    h = Bidirectional(LSTM(3))(Embedding(10, 4)(x))
+    m = Model(x, Dense(2, kernel_initializer="he_normal", bias_initializer="ones")(h))
+    path = str(tmp_path / "i.keras")
+    m.save(path)
+    with zipfile.ZipFile(path) as zf:
+        cfg = json.loads(zf.read("config.json"))
+    ly = {e["class_name"]: e["config"] for e in cfg["config"]["layers"]}
+
+    def k(name, config):
+        return {"module": "keras.initializers", "class_name": name, "config": config, "registered_name": None}
+    vs = {"seed": None, "input_axes": None, "output_axes": None}
+    assert ly["Dense"]["kernel_initializer"] == k("HeNormal", vs)
+    assert ly["Dense"]["bias_initializer"] == k("Ones", {})
+    assert ly["Embedding"]["embeddings_initializer"] == k("RandomUniform", {"seed": None, "minval": -0.05,
+                                                                             "maxval": 0.05})
+    inner = ly["Bidirectional"]["layer"]["config"]
+    assert inner["kernel_initializer"] == k("GlorotUniform", vs)
+    assert inner["recurrent_initializer"] == k("Orthogonal", {"seed": None, "gain": 1.0})
+    assert inner["bias_initializer"] == k("Zeros", {})
+    xs = np.random.default_rng(0).integers(0, 10, (4, 5)).astype(np.int32)
+    assert np.array_equal(load_model(path).predict(xs), m.predict(xs))
+    # the string form (latefuse's files before): the same model
+    for e in cfg["config"]["layers"]:
+        for key, v in list(e["config"].items()):
+            if key.endswith("_initializer"):
+                e["config"][key] = {"HeNormal": "he_normal", "Ones": "ones"}.get(v["class_name"], "zeros")
+    with zipfile.ZipFile(path) as zf:
+        weights = zf.read("model.weights.h5")
+    old = str(tmp_path / "old.keras")
+    with zipfile.ZipFile(old, "w") as zf:
+        zf.writestr("config.json", json.dumps(cfg))
+        zf.writestr("model.weights.h5", weights)
+    assert np.array_equal(load_model(old).predict(xs), m.predict(xs))
