@@ -2532,6 +2532,15 @@ lf_textvec_options lf_textvec_get_options(const lf_textvec *tv);
  * validated first; on failure the object is unchanged.  A corpus without a
  * single token is LF_ERR_ARG. */
 lf_status lf_textvec_adapt(lf_textvec *tv, const char *const *texts, size_t n);
+/* Keras' set_vocabulary(vocabulary, idf_weights) (a Keras file's
+ * vocabulary): n terms (valid UTF-8), which may start with the reserved
+ * entries ("" and "[UNK]" in int mode, "[UNK]" in the others; then
+ * skipped); idf: in tf_idf mode (only there, where it is required) n
+ * finite weights, one per term given, the reserved entries' their mean
+ * when the terms do not start with them.  Refused (LF_ERR_ARG, Keras'
+ * words; the object unchanged): an empty list, "" after the reserved
+ * entries, a repeated term, more entries than max_tokens. */
+lf_status lf_textvec_set_vocabulary(lf_textvec *tv, const char *const *terms, size_t n, const float *idf);
 int lf_textvec_adapted(const lf_textvec *tv);
 
 /* Vocabulary entries, reserved ones included (0 before adapt), and entry

@@ -507,6 +507,68 @@ static void test_save_load(void) {
     lf_textvec_free(tv);
 }
 
+/* lf_textvec_set_vocabulary (Keras' set_vocabulary, index_lookup.py): the
+ * reserved entries skipped when they lead, the ids of the terms in order,
+ * tf_idf's reserved weight the mean, the refusals in Keras' words leaving
+ * the object as it was */
+static void test_set_vocabulary(void) {
+    lf_textvec_options o = lf_textvec_defaults();
+    o.output_sequence_length = 4;
+    lf_textvec *tv = make(o);
+    const char *v1[] = {"the", "cat", "sat"}, *v2[] = {"", "[UNK]", "the", "cat", "sat"};
+    const char *texts[] = {"The cat SAT on", "dog"};
+    int32_t ids[8];
+    for (int k = 0; k < 2; k++) {
+        CHECK(lf_textvec_set_vocabulary(tv, k ? v2 : v1, k ? 5 : 3, NULL) == LF_OK, "%s", lf_textvec_error(tv));
+        CHECK(lf_textvec_vocabulary_size(tv) == 5 && strcmp(lf_textvec_vocabulary(tv, 1), "[UNK]") == 0 &&
+                  strcmp(lf_textvec_vocabulary(tv, 4), "sat") == 0,
+              "vocabulary %d", k);
+        CHECK(lf_textvec_transform_int(tv, texts, 2, 4, ids) == LF_OK, "%s", lf_textvec_error(tv));
+        const int32_t want[8] = {2, 3, 4, 1, 1, 0, 0, 0};
+        CHECK(memcmp(ids, want, sizeof want) == 0, "ids %d: %d %d %d %d", k, ids[0], ids[1], ids[2], ids[3]);
+    }
+    const char *dup[] = {"a", "b", "a"}, *mask[] = {"a", ""}, *bad_utf8[] = {"a", "\xff"};
+    struct { const char *const *t; size_t n; const float *idf; const char *msg; } bad[] = {
+        {v1, 0, NULL, "Cannot set an empty vocabulary."},
+        {dup, 3, NULL, "the vocabulary holds 'a' twice (entries 2 and 4)"},
+        {mask, 2, NULL, "Found reserved mask token at unexpected location in `vocabulary`: entry 1 is the empty "
+                        "string; the reserved entries may only lead the vocabulary, in this order: ['', '[UNK]']"},
+        {v1, 3, (const float[]){1, 2, 3}, "`idf_weights` should only be set if output_mode is `'tf_idf'`."},
+        {bad_utf8, 2, NULL, "text 2, line 1: invalid UTF-8 (byte 0xFF at byte 1 of the line)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        lf_status st = lf_textvec_set_vocabulary(tv, bad[i].t, bad[i].n, bad[i].idf);
+        CHECK((st == LF_ERR_ARG || st == LF_ERR_FORMAT) && strcmp(lf_textvec_error(tv), bad[i].msg) == 0,
+              "refusal %zu: %s", i, lf_textvec_error(tv));
+    }
+    CHECK(lf_textvec_vocabulary_size(tv) == 5 && strcmp(lf_textvec_vocabulary(tv, 2), "the") == 0,
+          "a refused vocabulary changed the object");
+    lf_textvec_free(tv);
+    o = lf_textvec_defaults();
+    o.output_mode = LF_TEXTVEC_TF_IDF;
+    o.max_tokens = 3;
+    tv = make(o);
+    CHECK(lf_textvec_set_vocabulary(tv, v1, 2, NULL) == LF_ERR_ARG &&
+              strcmp(lf_textvec_error(tv), "`idf_weights` must be set if output_mode is 'tf_idf'.") == 0,
+          "%s", lf_textvec_error(tv));
+    CHECK(lf_textvec_set_vocabulary(tv, v1, 3, (const float[]){1, 2, 3}) == LF_ERR_ARG &&
+              strcmp(lf_textvec_error(tv), "Attempted to set a vocabulary larger than the maximum vocab size. "
+                                           "Received vocabulary size is 4; `max_tokens` is 3.") == 0,
+          "%s", lf_textvec_error(tv));
+    CHECK(lf_textvec_set_vocabulary(tv, v1, 2, (const float[]){0.5f, 1.5f}) == LF_OK, "%s", lf_textvec_error(tv));
+    const float *w = lf_textvec_idf_weights(tv);
+    CHECK(w && w[0] == 1.0f && w[1] == 0.5f && w[2] == 1.5f, "idf: the reserved entry's the mean");
+    const char *v3[] = {"[UNK]", "the", "cat"};
+    CHECK(lf_textvec_set_vocabulary(tv, v3, 3, (const float[]){0.25f, 0.5f, 1.5f}) == LF_OK, "%s", lf_textvec_error(tv));
+    w = lf_textvec_idf_weights(tv);
+    CHECK(lf_textvec_vocabulary_size(tv) == 3 && w && w[0] == 0.25f && w[2] == 1.5f, "idf with the reserved entry");
+    float out[3];
+    CHECK(lf_textvec_transform(tv, (const char *[]){"cat cat dog"}, 1, out) == LF_OK && out[0] == 0.25f &&
+              out[1] == 0 && out[2] == 3.0f,
+          "tf_idf: %g %g %g", out[0], out[1], out[2]);
+    lf_textvec_free(tv);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_textvec_XXXXXX");
     if (!mkdtemp(tmpdir)) {
@@ -522,6 +584,7 @@ int main(void) {
     test_bad_input();
     test_options();
     test_save_load();
+    test_set_vocabulary();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

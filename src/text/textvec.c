@@ -472,6 +472,72 @@ lf_status lf_textvec_adapt(lf_textvec *tv, const char *const *texts, size_t n) {
     return LF_OK;
 }
 
+/* Keras' TextVectorization.set_vocabulary (keras/src/layers/preprocessing/
+ * index_lookup.py set_vocabulary, the StringLookup under it having
+ * mask_token "" and oov_token "[UNK]"): the reserved entries may lead the
+ * terms and are then skipped; tf_idf's weights are as many as the terms
+ * given, the reserved entries' their mean when the terms do not hold them */
+lf_status lf_textvec_set_vocabulary(lf_textvec *tv, const char *const *terms, size_t n, const float *idf) {
+    if (!tv) return LF_ERR_ARG;
+    lf_err *e = &tv->err;
+    const int tfidf = tv->opt.output_mode == LF_TEXTVEC_TF_IDF;
+    const size_t r = lf_textvec_reserved(tv->opt.output_mode);
+    const char *res[2] = {"", "[UNK]"};
+    if (tfidf && !idf) return lf_fail(e, LF_ERR_ARG, "`idf_weights` must be set if output_mode is 'tf_idf'.");
+    if (!tfidf && idf)
+        return lf_fail(e, LF_ERR_ARG, "`idf_weights` should only be set if output_mode is `'tf_idf'`.");
+    if (n == 0 || !terms) return lf_fail(e, LF_ERR_ARG, "Cannot set an empty vocabulary.");
+    lf_status st = check_texts(terms, n, e);
+    if (st != LF_OK) return st;
+    size_t skip = n >= r ? r : 0;
+    for (size_t i = 0; i < skip; i++)
+        if (strcmp(terms[i], res[i + 2 - r]) != 0) skip = 0;
+    for (size_t i = skip; i < n; i++)
+        if (!terms[i][0])
+            return lf_fail(e, LF_ERR_ARG, "Found reserved mask token at unexpected location in `vocabulary`: entry %zu "
+                           "is the empty string; the reserved entries may only lead the vocabulary, in this order: %s",
+                           i, r == 2 ? "['', '[UNK]']" : "['[UNK]']");
+    const size_t total = r + n - skip;
+    if (tv->opt.max_tokens && total > tv->opt.max_tokens)
+        return lf_fail(e, LF_ERR_ARG, "Attempted to set a vocabulary larger than the maximum vocab size. Received "
+                       "vocabulary size is %zu; `max_tokens` is %zu.", total, tv->opt.max_tokens);
+    if (total > LF_TEXTVEC_MAX_VOCAB) return lf_fail(e, LF_ERR_ARG, "the vocabulary has more than %u entries",
+                                                     LF_TEXTVEC_MAX_VOCAB);
+    for (size_t i = 0; idf && i < n; i++)
+        if (!isfinite(idf[i])) return lf_fail(e, LF_ERR_ARG, "idf weight %zu is not finite", i);
+    lf_textvec_vocab v;
+    memset(&v, 0, sizeof v);
+    v.tokens = lf_alloc_array(total, sizeof *v.tokens);
+    v.lens = lf_alloc_array(total, sizeof *v.lens);
+    v.idf = idf ? lf_alloc_array(total, sizeof *v.idf) : NULL;
+    if (!v.tokens || !v.lens || (idf && !v.idf)) st = lf_fail(e, LF_ERR_NOMEM, "set_vocabulary: out of memory");
+    else {
+        memset(v.tokens, 0, total * sizeof *v.tokens);
+        v.n = total;
+    }
+    double sum = 0;
+    for (size_t i = 0; st == LF_OK && i < total; i++) {
+        const char *tok = i < r ? res[i + 2 - r] : terms[skip + i - r];
+        v.lens[i] = strlen(tok);
+        if (!(v.tokens[i] = LF_MALLOC(v.lens[i] + 1))) st = lf_fail(e, LF_ERR_NOMEM, "set_vocabulary: out of memory");
+        else memcpy(v.tokens[i], tok, v.lens[i] + 1);
+    }
+    if (st == LF_OK && idf) {
+        for (size_t i = 0; i < n; i++) sum += idf[i];
+        for (size_t i = 0; i < total; i++)
+            v.idf[i] = i >= r ? idf[skip + i - r] : skip ? idf[i] : (float)(sum / (double)n);
+    }
+    if (st == LF_OK) st = lf_textvec_vocab_index(&v, e);
+    if (st != LF_OK) {
+        lf_textvec_vocab_free(&v);
+        return st == LF_ERR_FORMAT ? LF_ERR_ARG : st; /* a repeated term */
+    }
+    lf_textvec_vocab_free(&tv->vocab);
+    tv->vocab = v;
+    tv->err.msg[0] = 0;
+    return LF_OK;
+}
+
 /* ----------------------------------------------------------- transform */
 
 static lf_status ready(lf_textvec *tv, const char *const *texts, size_t n, const void *out, int want_int,
