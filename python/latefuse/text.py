@@ -19,8 +19,9 @@ Keras' arguments and defaults, with what differs said here once:
   - ngrams: None, n, or the tuple (1, ..., n); char_ngrams=(min, max) (an
     addition) uses the character n-grams of each word instead;
   - output_mode: "int", "multi_hot" ("binary"), "count", "tf_idf" ("tf-idf");
-  - not supported: vocabulary= / idf_weights= (call adapt), sparse, ragged,
-    output_mode "one_hot", encodings other than UTF-8.
+  - vocabulary= / idf_weights= and set_vocabulary() as Keras' (a list of
+    terms, not a file path); not supported: sparse, ragged, output_mode
+    "one_hot", encodings other than UTF-8.
 "int" outputs are int64 arrays (batch, length) like Keras' (padded to the
 longest text of the call when output_sequence_length is None); the others
 float32 (batch, vocabulary_size or max_tokens with pad_to_max_tokens).
@@ -67,6 +68,7 @@ _proto("lf_textvec_error", ctypes.c_char_p, _P)
 _proto("lf_textvec_get_options", _Options, _P)
 _proto("lf_textvec_adapt", _S, _P, ctypes.c_void_p, _size)
 _proto("lf_textvec_adapted", ctypes.c_int, _P)
+_proto("lf_textvec_set_vocabulary", _S, _P, ctypes.c_void_p, _size, ctypes.POINTER(ctypes.c_float))
 _proto("lf_textvec_vocabulary_size", _size, _P)
 _proto("lf_textvec_vocabulary", ctypes.c_char_p, _P, _size)
 _proto("lf_textvec_idf_weights", ctypes.POINTER(ctypes.c_float), _P)
@@ -123,8 +125,6 @@ class TextVectorization:
                  name=None, split_cjk=True, char_ngrams=None, **kwargs):
         if kwargs:
             raise TypeError("TextVectorization: unexpected arguments %s" % ", ".join(sorted(kwargs)))
-        if vocabulary is not None or idf_weights is not None:
-            raise ValueError("TextVectorization: vocabulary= and idf_weights= are not supported; call adapt()")
         if sparse or ragged:
             raise ValueError("TextVectorization: sparse and ragged outputs are not supported")
         if encoding.lower().replace("-", "") != "utf8":
@@ -174,6 +174,30 @@ class TextVectorization:
         if st != 0:
             raise ValueError("TextVectorization: " + msg.value.decode())
         self._h = h
+        self._given = False  # Keras' has_input_vocabulary: a vocabulary= / set_vocabulary one
+        if vocabulary is not None or idf_weights is not None:
+            self.set_vocabulary(vocabulary if vocabulary is not None else [], idf_weights)
+
+    def set_vocabulary(self, vocabulary, idf_weights=None):
+        """Keras' set_vocabulary (lf_textvec_set_vocabulary): the terms, which
+        may start with the reserved entries ('' and '[UNK]' in int mode,
+        '[UNK]' in the others), and in tf_idf mode (only) one idf weight
+        per term given.  A vocabulary file path is not supported."""
+        if isinstance(vocabulary, (str, bytes)):
+            raise ValueError("TextVectorization: a vocabulary file is not supported; pass the terms as a list")
+        terms = _texts(list(vocabulary))
+        arr = (ctypes.c_char_p * max(len(terms), 1))(*terms)
+        w = None
+        if idf_weights is not None:
+            w = np.ascontiguousarray(np.asarray(idf_weights, dtype=np.float32).reshape(-1))
+            if w.size != len(terms):
+                raise ValueError("`idf_weights` must be the same length as vocabulary. len(idf_weights) is %d; "
+                                 "len(vocabulary) is %d" % (w.size, len(terms)))
+        st = _c.lf_textvec_set_vocabulary(self._h, arr, len(terms),
+                                          w.ctypes.data_as(ctypes.POINTER(ctypes.c_float)) if w is not None else None)
+        if st != 0:
+            raise ValueError(_c.lf_textvec_error(self._h).decode("utf-8", "replace"))
+        self._given = True
 
     def __del__(self):
         if getattr(self, "_h", None):
@@ -272,6 +296,7 @@ class TextVectorization:
         tv._h = c
         tv.name = "text_vectorization"
         tv._ngrams_arg = tv._opt.ngrams or None
+        tv._given = False
         return tv
 
     def get_vocabulary(self, include_special_tokens=True):

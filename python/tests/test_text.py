@@ -82,8 +82,10 @@ def test_errors():
         TextVectorization(standardize=str.lower)
     with pytest.raises(ValueError, match="output_sequence_length is only valid in int mode"):
         TextVectorization(output_mode="count", output_sequence_length=3)
-    with pytest.raises(ValueError, match="vocabulary= and idf_weights= are not supported"):
-        TextVectorization(vocabulary=["a"])
+    with pytest.raises(ValueError, match=r"^Cannot set an empty vocabulary\.$"):
+        TextVectorization(vocabulary=[])
+    with pytest.raises(ValueError, match=r"^`idf_weights` must be set if output_mode is 'tf_idf'\.$"):
+        TextVectorization(output_mode="tf_idf", vocabulary=["a"])
     with pytest.raises(ValueError, match="a single string"):
         TextVectorization().adapt("abc")
     vec = TextVectorization()
@@ -95,3 +97,15 @@ def test_errors():
         vec.adapt(["a\nb\ud800"])
     with pytest.raises(ValueError, match="text 1 holds a NUL character"):
         vec.adapt(["a\0b"])
+
+
+def test_vocabulary_given_as_keras():
+    """Keras' vocabulary= / idf_weights= (index_lookup.py set_vocabulary):
+    the terms' ids follow the reserved entries; tf_idf's reserved weight is
+    the mean of those given"""
+    vec = TextVectorization(output_sequence_length=4, vocabulary=["the", "cat", "sat"])
+    assert vec.get_vocabulary() == ["", "[UNK]", "the", "cat", "sat"]
+    assert vec([["The cat sat on"]]).tolist() == [[2, 3, 4, 1]]
+    tf = TextVectorization(output_mode="tf_idf", vocabulary=["a", "b"], idf_weights=[0.5, 1.5])
+    np.testing.assert_array_equal(tf.idf_weights(), np.float32([1.0, 0.5, 1.5]))
+    np.testing.assert_array_equal(tf(["b b z"]), np.float32([[1.0, 0, 3.0]]))
