@@ -49,8 +49,12 @@ names; initializers as Keras 3 serializes them, {"module":
 "keras.initializers", "class_name", "config", "registered_name": null}: read
 in that form or as a name, both dropped), no optimizer variables (Keras then
 warns that it skipped them).
-Not read or written: custom objects, Lambda layers, assets (a model fed by a
-StringLookup, IntegerLookup or TextVectorization is refused by save).
+A StringLookup / IntegerLookup / TextVectorization between the string (or
+integer) Input and the rest: the model's attached preprocessing object, its
+vocabulary in the config (given) or in the archive's assets/<layer path>/
+vocabulary.txt (index_lookup.py save_assets / load_assets), tf_idf's idf
+weights in model.weights.h5 <layer path>/vars/idf_weights; read and written.
+Not read or written: custom objects, Lambda layers.
 
 h5py (Debian: python3-h5py) is imported on first use.
 """
@@ -120,6 +124,7 @@ class _Reader:
     def __init__(self, path):
         self.path = path
         self.paths = []  # (h5 path, layer)
+        self.zf, self.members, self.h5 = None, set(), None  # the archive (a preprocessing layer's assets)
 
     def fail(self, msg):
         return ValueError("load_model: '%s': %s" % (self.path, msg))
@@ -171,6 +176,54 @@ class _Reader:
                                 % (cfg.get("name", entry.get("name")), kind, k, json.dumps(v)))
         return out
 
+    def preprocessing(self, e, sub):
+        """a StringLookup / IntegerLookup / TextVectorization of Keras'
+        config: the vocabulary from the config (given) or the archive's
+        assets/<sub>/vocabulary.txt (index_lookup.py save_assets: every entry,
+        the reserved ones first, one a line), tf_idf's idf weights from
+        model.weights.h5 <sub>/vars/idf_weights (save_own_variables)"""
+        from .lookup import StringLookup, IntegerLookup
+        from .text import TextVectorization
+        kind, cfg = e.get("class_name"), dict(e.get("config") or {})
+        name = cfg.get("name") or e.get("name")
+        for k in ("trainable", "dtype", "vocabulary_size", "sparse", "ragged"):
+            if cfg.get(k) not in (None, False) and k in ("sparse", "ragged"):
+                raise self.fail("layer '%s' (%s): the Keras argument %s=%s is not supported by latefuse"
+                                % (name, kind, k, json.dumps(cfg[k])))
+            cfg.pop(k, None)
+        if cfg.pop("oov_method", "floormod") != "floormod" or cfg.pop("salt", None) is not None:
+            raise self.fail("layer '%s' (%s): only oov_method='floormod' without salt is supported" % (name, kind))
+        vocab, idf = cfg.pop("vocabulary", None), cfg.pop("idf_weights", None)
+        mode = cfg.get("output_mode")
+        given = vocab is not None  # Keras' input_vocabulary: kept in the config, else in assets/
+        if vocab is None:
+            member = "assets/%s/vocabulary.txt" % sub
+            if member not in self.members:
+                raise self.fail("layer '%s' (%s): no vocabulary: the config has none and the archive has no %s"
+                                % (name, kind, member))
+            lines = self.zf.read(member).decode("utf-8").split("\n")  # Keras: splitlines, trailing "" dropped
+            while lines and lines[-1] == "":
+                lines.pop()
+            vocab = [int(v) for v in lines] if kind == "IntegerLookup" else lines
+        if mode in ("tf_idf", "tf-idf") and idf is None:
+            ds = self.h5.get("%s/vars/idf_weights" % sub) if self.h5 is not None else None
+            if ds is None:
+                raise self.fail("layer '%s' (%s): model.weights.h5 has no %s/vars/idf_weights" % (name, kind, sub))
+            idf = np.asarray(ds[()], dtype=np.float32)[:len(vocab)]  # pad_to_max_tokens pads it with zeros
+        try:
+            if kind == "TextVectorization":
+                cfg.setdefault("split_cjk", False)  # Keras' whitespace split keeps CJK runs whole
+                if isinstance(cfg.get("ngrams"), list):
+                    cfg["ngrams"] = tuple(cfg["ngrams"])
+                obj = TextVectorization(**cfg)
+                obj.set_vocabulary(vocab, idf)
+                obj._given = given
+                return obj
+            cls = StringLookup if kind == "StringLookup" else IntegerLookup
+            return cls(vocabulary=vocab, has_input_vocabulary=given, **cfg)
+        except (TypeError, ValueError) as err:
+            raise self.fail("layer '%s' (%s): %s" % (name, kind, err)) from None
+
     def layer(self, e):
         kind = e.get("class_name")
         if kind not in L.Layer._types or kind.startswith("_") or kind == "InputLayer":
@@ -185,6 +238,10 @@ class _Reader:
     def input(self, e):
         c = e.get("config") or {}
         shape = c.get("batch_shape") or c.get("batch_input_shape")
+        if isinstance(shape, list) and len(shape) == 1:
+            raise self.fail("InputLayer '%s' has shape () (one value per sample); latefuse's inputs have an axis: "
+                            "Input(shape=(1,)%s)" % (c.get("name"), ", dtype='string'" if c.get("dtype") == "string"
+                                                      else ""))
         if not isinstance(shape, list) or len(shape) < 2:
             raise self.fail("InputLayer '%s' has no batch_shape" % c.get("name"))
         dt = self._value("dtype", c.get("dtype")) or "float32"
@@ -209,7 +266,9 @@ class _Reader:
                 continue
             sub = path + "layers/" + _unique(_snake(e.get("class_name") or ""), used)
             ly = self.nested(e, sub)
-            if ly is None:
+            if ly is None and e.get("class_name") in _PREPROCESSING:
+                ly = self.preprocessing(e, sub)
+            elif ly is None:
                 ly = self.layer(e)
                 self.paths.append((sub, ly))
             stack.append(ly)
@@ -236,6 +295,8 @@ class _Reader:
                 tensors[(name, 0)] = self.input(e)
                 continue
             obj = self.nested(e, sub)
+            if kind in _PREPROCESSING:
+                obj = self.preprocessing(e, sub)
             # a nested Functional's node 0 is its own graph, so its calls count from 1
             # (functional.py: get_config's kept_nodes, get_tensor); a Sequential's from 0
             base = 1 if kind in ("Functional", "Model") else 0
@@ -437,18 +498,20 @@ def load(path, compile=True, seed=0):
         except ValueError as e:
             raise rd.fail("config.json is not JSON (%s)" % e) from None
         h5bytes = zf.read(_WEIGHTS)
-    h5py = _h5py("reading")
-    if not isinstance(top, dict):
-        raise rd.fail("config.json is not a serialized model")
-    model = rd.model(top, "")
-    if seed:
-        model._seed = int(seed)
-    try:
-        f = h5py.File(io.BytesIO(h5bytes), "r")
-    except OSError:
-        raise rd.fail("model.weights.h5 is not an HDF5 file") from None
-    with f:
-        rd.weights(model, f, h5py)
+        h5py = _h5py("reading")
+        if not isinstance(top, dict):
+            raise rd.fail("config.json is not a serialized model")
+        try:
+            f = h5py.File(io.BytesIO(h5bytes), "r")
+        except OSError:
+            raise rd.fail("model.weights.h5 is not an HDF5 file") from None
+        with f:
+            rd.zf, rd.members, rd.h5 = zf, set(names), f
+            model = rd.model(top, "")
+            rd.zf, rd.h5 = None, None
+            if seed:
+                model._seed = int(seed)
+            rd.weights(model, f, h5py)
     if compile and isinstance(top.get("compile_config"), dict):
         rd.compile(model, top["compile_config"])
     return model
@@ -514,11 +577,66 @@ def _input_entry(t, nm):
                                            "sparse": False, "name": nm}), name=nm, inbound_nodes=[])
 
 
+_PREPROCESSING = ("StringLookup", "IntegerLookup", "TextVectorization")
+
+
+def _preprocessing_config(tv, name):
+    """Keras' get_config of a lookup / TextVectorization (index_lookup.py,
+    string_lookup.py, text_vectorization.py): the vocabulary in the config
+    only when it was given (input_vocabulary), else None (it goes to
+    assets/); tf_idf's weights go to model.weights.h5"""
+    from .text import TextVectorization
+    given = bool(tv._given if isinstance(tv, TextVectorization) else tv._has_input_vocabulary)
+    if isinstance(tv, TextVectorization):
+        c = tv.get_config()
+        cfg = {"name": name, "trainable": True, "max_tokens": c["max_tokens"], "standardize": c["standardize"],
+               "split": c["split"], "ngrams": list(c["ngrams"]) if isinstance(c["ngrams"], tuple) else c["ngrams"],
+               "output_mode": c["output_mode"], "output_sequence_length": c["output_sequence_length"],
+               "pad_to_max_tokens": c["pad_to_max_tokens"], "sparse": False, "ragged": False,
+               "vocabulary": tv.get_vocabulary(include_special_tokens=False) if given else None,
+               "idf_weights": None, "encoding": "utf-8", "vocabulary_size": tv.vocabulary_size()}
+        if given and c["output_mode"] == "tf_idf":
+            cfg["idf_weights"] = [float(w) for w in tv.idf_weights()[2 if c["output_mode"] == "int" else 1:]]
+        if c["split_cjk"]:  # latefuse's additions, written only when on (Keras refuses them)
+            cfg["split_cjk"] = True
+        if c["char_ngrams"]:
+            cfg["char_ngrams"] = list(c["char_ngrams"])
+        return cfg
+    c = tv.get_config()
+    cfg = {"name": name, "trainable": True, "invert": c["invert"], "max_tokens": c["max_tokens"],
+           "num_oov_indices": c["num_oov_indices"], "oov_token": c["oov_token"], "mask_token": c["mask_token"],
+           "output_mode": c["output_mode"], "sparse": False, "pad_to_max_tokens": c["pad_to_max_tokens"]}
+    if type(tv).__name__ == "IntegerLookup":
+        cfg["vocabulary_dtype"] = "int64"
+    cfg.update({"idf_weights": None, "vocabulary": c["vocabulary"] if given else None,
+                "vocabulary_size": c["vocabulary_size"], "oov_method": "floormod", "salt": None})
+    if type(tv).__name__ == "StringLookup":
+        cfg["encoding"] = "utf-8"
+    return cfg
+
+
+def _preprocessing_names(model):
+    """{input index: the Keras layer name of the preprocessing layer that
+    feeds it}, unique among the model's names"""
+    from .text import TextVectorization
+    used = set(model._names.values())
+    out = {}
+    for k, tv in sorted(model._tv.items()):
+        base = tv.name or ("text_vectorization" if isinstance(tv, TextVectorization) else _snake(type(tv).__name__))
+        nm, i = base, 0
+        while nm in used:
+            i += 1
+            nm = "%s_%d" % (base, i)
+        used.add(nm)
+        out[k] = nm
+    return out
+
+
 def _config(model):
     from .models import Sequential
     names = model._names
     plain = isinstance(model, Sequential) and getattr(model, "_stack", None) and not any(
-        not isinstance(ly, L.Layer) for ly in model._stack)
+        not isinstance(ly, L.Layer) for ly in model._stack) and not model._tv
     if plain:
         inp = model.inputs[0]
         layers = [_input_entry(inp, names[id(inp.layer)])]
@@ -539,7 +657,12 @@ def _config(model):
             return [names[id(t.layer)], index[id(t.inputs[0])], t._view]
         return [names[id(t.layer)], index[id(t)], 0]
 
+    pre = _preprocessing_names(model)
+    fed = {id(model.inputs[k]): nm for k, nm in pre.items()}  # a fed input's consumers read the layer's output
+
     def ref(t):
+        if id(t) in fed:
+            return _tensor(t.sample_shape, [fed[id(t)], 0, 0])
         return _tensor(t.sample_shape, hist(t))
 
     def call_of(t):  # a recurrent call's inputs after x are Keras' initial_state kwarg
@@ -553,6 +676,18 @@ def _config(model):
         nm = names[id(ly)]
         if isinstance(ly, L.InputLayer):
             t = next(t for t in model._nodes if t.layer is ly)
+            k = next((k for k, x in enumerate(model.inputs) if x is t), None)
+            if k in pre:  # Keras: the string / integer Input, then the preprocessing layer
+                tv = model._tv[k]
+                raw = t.layer._text[0]
+                e = _input_entry(raw, nm)
+                e["config"]["dtype"] = raw.layer.dtype if raw.layer.dtype == "string" else "int64"
+                layers.append(e)
+                src = _tensor(raw.sample_shape, [nm, 0, 0])
+                src["config"]["dtype"] = e["config"]["dtype"]
+                layers.append(dict(_serialized(type(tv).__name__, _preprocessing_config(tv, pre[k])), name=pre[k],
+                                   inbound_nodes=[{"args": [src], "kwargs": {}}]))
+                continue
             layers.append(_input_entry(t, nm))
             continue
         calls = [call_of(t) for t in model._nodes if t.layer is ly and t._view is None]
@@ -594,13 +729,45 @@ def _compile_config(model):
             "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
 
 
-def _weights_h5(model, h5py):
+def _preprocessing_state(model, f, used, ly, assets):
+    """a preprocessing layer's part of the stores (saving_lib._save_state):
+    its vars group (named; tf_idf: the dataset idf_weights, padded with zeros
+    to max_tokens with pad_to_max_tokens), and unless its vocabulary was
+    given, assets/<path>/vocabulary.txt (index_lookup.py save_assets: every
+    entry, the reserved ones first, joined by newlines); a TextVectorization
+    saves its StringLookup's again under <path>/_lookup_layer"""
+    from .text import TextVectorization
+    k = next((k for k, x in enumerate(model.inputs) if x.layer is ly), None)
+    if k is None or k not in model._tv:
+        return
+    tv, name = model._tv[k], _preprocessing_names(model)[k]
+    path = "layers/" + _unique(_snake(type(tv).__name__), used)
+    is_tv = isinstance(tv, TextVectorization)
+    given = bool(tv._given if is_tv else tv._has_input_vocabulary)
+    idf = tv.idf_weights() if is_tv else None
+    if idf is not None:
+        mt = tv._opt.max_tokens
+        if tv._opt.pad_to_max_tokens and mt > idf.size:
+            idf = np.concatenate([idf, np.zeros(mt - idf.size, np.float32)])
+    vocab = "\n".join(str(v) for v in tv.get_vocabulary(include_special_tokens=True))
+    for sub, nm in [(path, name)] + ([(path + "/_lookup_layer", "string_lookup")] if is_tv else []):
+        g = f.create_group(sub + "/vars")
+        g.attrs["name"] = nm
+        if idf is not None:
+            g.create_dataset("idf_weights", data=idf)
+        if not given:
+            assets.append(("assets/%s/vocabulary.txt" % sub, vocab))
+
+
+def _weights_h5(model, h5py, assets=None):
     from .models import Sequential
     bio = io.BytesIO()
     with h5py.File(bio, "w") as f:
         f.create_group("vars").attrs["name"] = model.name
         used = {}
         for ly in model._layers:
+            if isinstance(ly, L.InputLayer) and assets is not None:
+                _preprocessing_state(model, f, used, ly, assets)
             if isinstance(model, Sequential) and isinstance(ly, L.InputLayer):
                 continue  # Sequential.layers leaves its InputLayer out
             path = "layers/" + _unique(_snake(type(ly).__name__), used)
@@ -622,16 +789,12 @@ def save(model, filepath, overwrite=True):
     path = os.fspath(filepath)
     if not overwrite and os.path.exists(path):
         raise FileExistsError("save: '%s' exists and overwrite=False" % path)
-    for k, tv in sorted(model._tv.items()):  # not written silently without them: the model would take indices
-        raise ValueError("save: '%s': input '%s' is fed by a %s, whose vocabulary Keras keeps in the archive's "
-                         "assets/, which latefuse does not write; save the model as a latefuse model file (a name "
-                         "not ending in .keras), which keeps it" % (path, model._names[id(model.inputs[k].layer)],
-                                                                    type(tv).__name__))
     model._sync()
     top = _config(model)
     if model._compiled:
         top["compile_config"] = _compile_config(model)
-    weights = _weights_h5(model, h5py)
+    assets = []
+    weights = _weights_h5(model, h5py, assets)
     meta = {"keras_version": KERAS_VERSION, "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".keras-", suffix=".tmp")
     try:
@@ -640,6 +803,8 @@ def save(model, filepath, overwrite=True):
                 zf.writestr(_METADATA, json.dumps(meta))
                 zf.writestr(_CONFIG, json.dumps(top))
                 zf.writestr(_WEIGHTS, weights)
+                for member, text in assets:
+                    zf.writestr(member, text)
         mask = os.umask(0)
         os.umask(mask)
         os.chmod(tmp, 0o666 & ~mask)

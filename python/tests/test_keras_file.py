@@ -603,19 +603,194 @@ def test_compile_config_refusals_exact(tmp_path):
         load_model(p)
 
 
-def test_a_model_fed_by_a_lookup_is_refused_not_written_without_it(tmp_path):
-    """Keras keeps a StringLookup's / TextVectorization's vocabulary in the
-    archive's assets/ (index_lookup.py save_assets), which is not written:
-    save refuses, rather than writing a model that takes indices"""
-    from latefuse.layers import Embedding, Flatten, StringLookup
-    s = Input((3,), dtype="string")
-    m = Model(s, Dense(2)(Flatten()(Embedding(5, 2)(StringLookup(vocabulary=["a", "b", "c"])(s)))))
-    path = str(tmp_path / "lk.keras")
-    with pytest.raises(ValueError, match=r"^save: '%s': input 'input' is fed by a StringLookup, whose vocabulary "
-                       r"Keras keeps in the archive's assets/, which latefuse does not write; save the model as a "
-                       r"latefuse model file \(a name not ending in .keras\), which keeps it$" % _re(path)):
-        m.save(path)
-    assert os.listdir(tmp_path) == []
+def keras_archive(path, layers, ins, outs, h5, assets):
+    """a .keras zip as Keras 3.16 writes it: config.json of a Functional,
+    model.weights.h5 ({group: {dataset name: array}}, every layer's group
+    named), the assets/ members ({path: text})"""
+    bio = io.BytesIO()
+    with h5py.File(bio, "w") as f:
+        f.create_group("vars").attrs["name"] = "functional"
+        for grp, arrays in h5.items():
+            g = f.create_group(grp + "/vars")
+            g.attrs["name"] = grp.split("/")[-1]
+            for k, a in arrays.items():
+                g.create_dataset(k, data=a)
+    cfg = {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional",
+           "config": {"name": "functional", "trainable": True, "layers": layers, "input_layers": ins,
+                      "output_layers": outs}, "build_config": {"input_shape": None}}
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("metadata.json", json.dumps({"keras_version": "3.16.0", "date_saved": "2026-01-01@00:00:00"}))
+        zf.writestr("config.json", json.dumps(cfg))
+        zf.writestr("model.weights.h5", bio.getvalue())
+        for member, text in assets.items():
+            zf.writestr(member, text)
+    return path
+
+
+def lookup_cfg(vocabulary=None, **kw):
+    """StringLookup.get_config (index_lookup.py, string_lookup.py: no vocabulary_dtype)"""
+    return dict({"invert": False, "max_tokens": None, "num_oov_indices": 1, "oov_token": "[UNK]",
+                 "mask_token": None, "output_mode": "int", "sparse": False, "pad_to_max_tokens": False,
+                 "idf_weights": None, "vocabulary": vocabulary, "vocabulary_size": 5, "oov_method": "floormod",
+                 "salt": None, "encoding": "utf-8"}, **kw)
+
+
+def tv_cfg(**kw):
+    """TextVectorization.get_config (text_vectorization.py)"""
+    return dict({"max_tokens": None, "standardize": "lower_and_strip_punctuation", "split": "whitespace",
+                 "ngrams": None, "output_mode": "int", "output_sequence_length": 4, "pad_to_max_tokens": False,
+                 "sparse": False, "ragged": False, "vocabulary": None, "idf_weights": None, "encoding": "utf-8",
+                 "vocabulary_size": 6}, **kw)
+
+
+def lookup_golden(path, vocabulary_in_config=False):
+    """Input((3,), dtype='string') -> StringLookup (adapted: its vocabulary
+    in assets/layers/string_lookup/vocabulary.txt, index_lookup.py
+    save_assets) -> Embedding(5, 2) -> Flatten -> Dense(2)"""
+    rng = np.random.default_rng(3)
+    emb, k, b = (rng.standard_normal(s).astype(np.float32) for s in ((5, 2), (6, 2), (2,)))
+    vocab = ["c", "b", "a", "d"]
+    layers = [input_entry("words", (3,), "string"),
+              entry("StringLookup", "string_lookup", lookup_cfg(vocab if vocabulary_in_config else None),
+                    [call(tensor((3,), "words", dtype="string"))]),
+              entry("Embedding", "embedding", {"input_dim": 5, "output_dim": 2, "mask_zero": False,
+                                               "embeddings_initializer": init("RandomUniform")},
+                    [call(tensor((3,), "string_lookup", dtype="int64"))]),
+              entry("Flatten", "flatten", {"data_format": "channels_last"}, [call(tensor((3, 2), "embedding"))]),
+              entry("Dense", "dense", dense_cfg(2, "linear"), [call(tensor((6,), "flatten"))])]
+    assets = {} if vocabulary_in_config else {"assets/layers/string_lookup/vocabulary.txt": "[UNK]\nc\nb\na\nd"}
+    keras_archive(path, layers, [["words", 0, 0]], [["dense", 0, 0]],
+                  {"layers/string_lookup": {}, "layers/embedding": {"0": emb}, "layers/dense": {"0": k, "1": b}},
+                  assets)
+    index = {"[UNK]": 0, "c": 1, "b": 2, "a": 3, "d": 4}
+
+    def forward(x):
+        ids = np.vectorize(lambda v: index.get(v, 0))(x)
+        return emb[ids].reshape(len(x), 6) @ k + b
+    return forward
+
+
+def test_keras_string_lookup_read_from_assets_or_config_and_written_back(tmp_path):
+    """A Keras model fed by a StringLookup: the vocabulary from assets/
+    (adapted) or from the config (given) is attached to the loaded model,
+    which predicts on raw strings as numpy does with Keras' indices (OOV 0,
+    tokens from 1); saving writes Keras' layout back (the string Input, the
+    StringLookup layer, assets/layers/string_lookup/vocabulary.txt with the
+    reserved entries first) and reads back to the same predictions"""
+    x = np.array([["a", "zz", "d"], ["c", "b", "b"]], dtype=object)
+    for in_config in (False, True):
+        path = str(tmp_path / ("lk%d.keras" % in_config))
+        forward = lookup_golden(path, in_config)
+        m = load_model(path)
+        np.testing.assert_allclose(m.predict(x), forward(x), rtol=1e-5, atol=1e-6)
+        out = str(tmp_path / ("back%d.keras" % in_config))
+        m.save(out)
+        with zipfile.ZipFile(out) as zf:
+            names = zf.namelist()
+            cfg = json.loads(zf.read("config.json"))["config"]
+            h5 = h5py.File(io.BytesIO(zf.read("model.weights.h5")), "r")
+            vocab = zf.read("assets/layers/string_lookup/vocabulary.txt").decode() if not in_config else None
+        ly = cfg["layers"]
+        assert [e["class_name"] for e in ly[:3]] == ["InputLayer", "StringLookup", "Embedding"]
+        assert ly[0]["config"]["dtype"] == "string" and ly[0]["config"]["batch_shape"] == [None, 3]
+        assert ly[1]["inbound_nodes"][0]["args"][0]["config"]["keras_history"] == ["words", 0, 0]
+        assert ly[2]["inbound_nodes"][0]["args"][0]["config"]["keras_history"] == ["string_lookup", 0, 0]
+        assert cfg["input_layers"] == ["words", 0, 0]
+        assert ly[1]["config"]["vocabulary"] == (["c", "b", "a", "d"] if in_config else None)
+        assert "layers/string_lookup/vars" in h5 and len(h5["layers/string_lookup/vars"]) == 0
+        if in_config:
+            assert not any(n.startswith("assets/") for n in names)
+        else:
+            assert vocab == "[UNK]\nc\nb\na\nd"
+        np.testing.assert_allclose(load_model(out).predict(x), forward(x), rtol=1e-5, atol=1e-6)
+
+
+def test_keras_text_vectorization_int_and_tf_idf_read_and_round_trip(tmp_path):
+    """Input((1,), dtype='string') -> TextVectorization: int mode with its
+    vocabulary in assets/layers/text_vectorization/vocabulary.txt (the
+    reserved '' and '[UNK]' first) feeding an Embedding; tf_idf with the idf
+    weights in model.weights.h5 layers/text_vectorization/vars/idf_weights
+    (save_own_variables) feeding a Dense: predictions as numpy's, and the
+    round trip keeps both (the _lookup_layer copy written as Keras does)"""
+    rng = np.random.default_rng(4)
+    emb, k, b = (rng.standard_normal(s).astype(np.float32) for s in ((6, 2), (8, 1), (1,)))
+    layers = [input_entry("text", (1,), "string"),
+              entry("TextVectorization", "text_vectorization", tv_cfg(), [call(tensor((1,), "text", dtype="string"))]),
+              entry("Embedding", "embedding", {"input_dim": 6, "output_dim": 2, "mask_zero": False},
+                    [call(tensor((4,), "text_vectorization", dtype="int64"))]),
+              entry("Flatten", "flatten", {}, [call(tensor((4, 2), "embedding"))]),
+              entry("Dense", "dense", dense_cfg(1, "linear"), [call(tensor((8,), "flatten"))])]
+    path = keras_archive(str(tmp_path / "tv.keras"), layers, [["text", 0, 0]], [["dense", 0, 0]],
+                         {"layers/text_vectorization": {}, "layers/embedding": {"0": emb},
+                          "layers/dense": {"0": k, "1": b}},
+                         {"assets/layers/text_vectorization/vocabulary.txt": "\n[UNK]\nthe\ncat\nsat\ndog\n"})
+    x = np.array([["The cat, SAT!"], ["a dog"]], dtype=object)
+    ids = np.array([[2, 3, 4, 0], [1, 5, 0, 0]])
+    want = emb[ids].reshape(2, 8) @ k + b
+    m = load_model(path)
+    np.testing.assert_allclose(m.predict(x), want, rtol=1e-5, atol=1e-6)
+    out = str(tmp_path / "tv_back.keras")
+    m.save(out)
+    with zipfile.ZipFile(out) as zf:
+        for member in ("assets/layers/text_vectorization/vocabulary.txt",
+                       "assets/layers/text_vectorization/_lookup_layer/vocabulary.txt"):
+            assert zf.read(member).decode() == "\n[UNK]\nthe\ncat\nsat\ndog"
+    np.testing.assert_allclose(load_model(out).predict(x), want, rtol=1e-5, atol=1e-6)
+    # tf_idf: idf weights of every entry ([UNK] first) in the H5 store
+    idf = np.float32([0.7, 0.2, 1.1, 1.3, 0.9])
+    kd, bd = rng.standard_normal((5, 2)).astype(np.float32), np.float32([0.1, -0.2])
+    layers = [input_entry("text", (1,), "string"),
+              entry("TextVectorization", "text_vectorization", tv_cfg(output_mode="tf_idf", output_sequence_length=None,
+                                                                      vocabulary_size=5),
+                    [call(tensor((1,), "text", dtype="string"))]),
+              entry("Dense", "dense", dense_cfg(2, "linear"), [call(tensor((5,), "text_vectorization"))])]
+    path = keras_archive(str(tmp_path / "tfidf.keras"), layers, [["text", 0, 0]], [["dense", 0, 0]],
+                         {"layers/text_vectorization": {"idf_weights": idf},
+                          "layers/text_vectorization/_lookup_layer": {"idf_weights": idf},
+                          "layers/dense": {"0": kd, "1": bd}},
+                         {"assets/layers/text_vectorization/vocabulary.txt": "[UNK]\nthe\ncat\nsat\ndog"})
+    x = np.array([["the cat the zebra"]], dtype=object)
+    tf = np.float32([[1 * 0.7, 2 * 0.2, 1 * 1.1, 0, 0]])  # counts times idf, OOV at 0
+    m = load_model(path)
+    np.testing.assert_allclose(m.predict(x), tf @ kd + bd, rtol=1e-5, atol=1e-6)
+    out = str(tmp_path / "tfidf_back.keras")
+    m.save(out)
+    with zipfile.ZipFile(out) as zf:
+        h5 = h5py.File(io.BytesIO(zf.read("model.weights.h5")), "r")
+        np.testing.assert_array_equal(h5["layers/text_vectorization/vars/idf_weights"][()], idf)
+        np.testing.assert_array_equal(h5["layers/text_vectorization/_lookup_layer/vars/idf_weights"][()], idf)
+    np.testing.assert_allclose(load_model(out).predict(x), tf @ kd + bd, rtol=1e-5, atol=1e-6)
+
+
+def test_keras_preprocessing_refusals_exact(tmp_path):
+    """no vocabulary anywhere, no idf weights, a rank-0 string Input: each
+    an error naming the layer and what is missing"""
+    path = str(tmp_path / "noasset.keras")
+    lookup_golden(path)
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist() if not n.startswith("assets/")}
+    with zipfile.ZipFile(path, "w") as zf:
+        for n, d in members.items():
+            zf.writestr(n, d)
+    with pytest.raises(ValueError, match=r"^load_model: '%s': layer 'string_lookup' \(StringLookup\): no vocabulary: "
+                       r"the config has none and the archive has no assets/layers/string_lookup/vocabulary.txt$"
+                       % _re(path)):
+        load_model(path)
+    layers = [input_entry("text", (1,), "string"),
+              entry("TextVectorization", "tv", tv_cfg(output_mode="tf_idf", output_sequence_length=None),
+                    [call(tensor((1,), "text", dtype="string"))]),
+              entry("Dense", "dense", dense_cfg(2, "linear"), [call(tensor((5,), "tv"))])]
+    p2 = keras_archive(str(tmp_path / "noidf.keras"), layers, [["text", 0, 0]], [["dense", 0, 0]],
+                       {"layers/dense": {"0": np.zeros((5, 2), np.float32), "1": np.zeros(2, np.float32)}},
+                       {"assets/layers/text_vectorization/vocabulary.txt": "[UNK]\nthe\ncat\nsat\ndog"})
+    with pytest.raises(ValueError, match=r"^load_model: '%s': layer 'tv' \(TextVectorization\): model.weights.h5 has "
+                       r"no layers/text_vectorization/vars/idf_weights$" % _re(p2)):
+        load_model(p2)
+    layers = [input_entry("w", (), "string")]
+    p3 = keras_archive(str(tmp_path / "rank0.keras"), layers, [["w", 0, 0]], [["w", 0, 0]], {}, {})
+    with pytest.raises(ValueError, match=r"^load_model: '%s': InputLayer 'w' has shape \(\) \(one value per sample\); "
+                       r"latefuse's inputs have an axis: Input\(shape=\(1,\), dtype='string'\)$" % _re(p3)):
+        load_model(p3)
 
 
 def test_initializers_written_as_keras_dicts_and_read_in_both_forms(tmp_path):
