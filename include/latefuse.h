@@ -204,8 +204,9 @@ typedef enum lf_dtype { LF_DTYPE_FLOAT32 = 0, LF_DTYPE_INT32, LF_DTYPE_UINT8 } l
 
 /* Keras' padding of convolutions and poolings: "valid" (none) or "same"
  * (output size ceil(in / stride); the extra padding pixel, when the total
- * is odd, goes to the bottom / right). */
-typedef enum lf_padding { LF_PADDING_VALID = 0, LF_PADDING_SAME } lf_padding;
+ * is odd, goes to the bottom / right); "causal", Conv1D's only: dilation
+ * (kernel_size - 1) zero steps before the first, none after. */
+typedef enum lf_padding { LF_PADDING_VALID = 0, LF_PADDING_SAME, LF_PADDING_CAUSAL } lf_padding;
 
 typedef enum lf_activation {
     LF_ACT_LINEAR = 0,
@@ -270,6 +271,33 @@ int lf_reshape(lf_model *m, int x, size_t rank, const size_t *dims, const char *
  * activation applies per pixel over the filters (softmax too). */
 int lf_conv2d(lf_model *m, int x, size_t filters, size_t kh, size_t kw, size_t sh, size_t sw,
               lf_padding padding, lf_activation act, int use_bias, const char *name);
+/* lf_conv2d with Keras' dilation_rate=(dh, dw): kernel tap (ky, kx) reads
+ * input pixel (oy sh + ky dh, ox sw + kx dw) (before padding); the sizes
+ * above with the dilated window d (k - 1) + 1 for k.  As Keras, strides and
+ * a dilation both above 1 are refused.  lf_conv2d is (1, 1). */
+int lf_conv2d_dilated(lf_model *m, int x, size_t filters, size_t kh, size_t kw, size_t sh, size_t sw,
+                      lf_padding padding, size_t dh, size_t dw, lf_activation act, int use_bias,
+                      const char *name);
+
+/* DepthwiseConv2D(kernel_size=(kh, kw), strides=(sh, sw), padding,
+ * depth_multiplier, dilation_rate=(dh, dw), activation, use_bias): each
+ * input channel c convolved on its own by depth_multiplier (M) filters:
+ * y (batch, Ho, Wo, C M), channel c M + j = act(sum over the window of
+ * x[., c] kernel[ky, kx, c, j] + bias[c M + j]); Ho, Wo as Conv2D's.  The
+ * kernel is Keras' "kernel" (kh, kw, C, M), glorot_uniform (fan_in kh kw C,
+ * fan_out kh kw M), the bias (C M), zeros. */
+int lf_depthwise_conv2d(lf_model *m, int x, size_t kh, size_t kw, size_t sh, size_t sw, lf_padding padding,
+                        size_t depth_multiplier, size_t dh, size_t dw, lf_activation act, int use_bias,
+                        const char *name);
+/* SeparableConv2D(filters, kernel_size, strides, padding, depth_multiplier,
+ * dilation_rate, activation, use_bias): DepthwiseConv2D without bias or
+ * activation, then a 1x1 convolution to filters: y = act(t pointwise +
+ * bias).  Keras' weights in Keras' order: "depthwise_kernel" (kh, kw, C,
+ * M), "pointwise_kernel" (1, 1, C M, filters), "bias" (filters); both
+ * kernels glorot_uniform, the bias zeros. */
+int lf_separable_conv2d(lf_model *m, int x, size_t filters, size_t kh, size_t kw, size_t sh, size_t sw,
+                        lf_padding padding, size_t depth_multiplier, size_t dh, size_t dw, lf_activation act,
+                        int use_bias, const char *name);
 
 /* Conv2DTranspose(filters, kernel_size=(kh, kw), strides=(sh, sw), padding,
  * output_padding, activation, use_bias): Keras' transposed convolution,
@@ -527,6 +555,21 @@ int lf_position_embedding(lf_model *m, int x, size_t sequence_length, const char
  * (Keras' Conv1D does not support masking). */
 int lf_conv1d(lf_model *m, int x, size_t filters, size_t kernel_size, size_t strides, lf_padding padding,
               lf_activation act, int use_bias, const char *name);
+/* lf_conv1d with Keras' dilation_rate d: tap j reads step o strides + j d
+ * (before padding), the window d (k - 1) + 1 long; and LF_PADDING_CAUSAL:
+ * d (k - 1) zero steps before the first (Keras' ops.pad then "valid"), To
+ * = ceil(T / strides), output step o sees no input step after o strides.
+ * Strides and a dilation both above 1 are refused, as Keras. */
+int lf_conv1d_dilated(lf_model *m, int x, size_t filters, size_t kernel_size, size_t strides, lf_padding padding,
+                      size_t dilation_rate, lf_activation act, int use_bias, const char *name);
+
+/* Masking(mask_value): Keras' layer over x (batch, T, ..., D): a step
+ * whose D features all equal mask_value is masked: its output is 0 (and
+ * its gradient), and the layer owns the padding mask of its output (0
+ * there, 1 elsewhere), which the layers that support masking read as
+ * Embedding(mask_zero)'s (an input's earlier mask is replaced, as
+ * Keras' compute_mask).  The other steps pass through. */
+int lf_masking(lf_model *m, int x, float mask_value, const char *name);
 
 /* LSTM(units, use_bias, unit_forget_bias, return_sequences, go_backwards)
  * and GRU(units, use_bias, return_sequences, go_backwards), Keras' layers

@@ -63,7 +63,10 @@
     X(LF_K_CONV2D_TRANSPOSE, lf_type_conv2d_transpose) \
     X(LF_K_UPSAMPLING2D, lf_type_upsampling2d) \
     X(LF_K_ZERO_PADDING2D, lf_type_zero_padding2d) \
-    X(LF_K_CROPPING2D, lf_type_cropping2d)
+    X(LF_K_CROPPING2D, lf_type_cropping2d) \
+    X(LF_K_DEPTHWISE_CONV2D, lf_type_depthwise_conv2d) \
+    X(LF_K_SEPARABLE_CONV2D, lf_type_separable_conv2d) \
+    X(LF_K_MASKING, lf_type_masking)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -107,6 +110,9 @@ typedef struct lf_node {
     lf_constraint con[LF_ROLE_COUNT]; /* Keras' constraints, by weight role (lf_set_constraint) */
     size_t kernel[2];    /* Conv2D kernel_size, pooling pool_size (h, w); Conv1D's (k, 1); UpSampling2D's size */
     size_t strides[2];   /* Conv2D, pooling */
+    size_t dilation[2];  /* Conv1D/2D, DepthwiseConv2D, SeparableConv2D: dilation_rate (Conv1D's (d, 1)) */
+    size_t depth_multiplier; /* DepthwiseConv2D, SeparableConv2D */
+    float mask_value;    /* Masking */
     lf_padding padding;  /* Conv2D, pooling */
     size_t out_pad[2];   /* Conv2DTranspose: output_padding (h, w), LF_INFER for Keras' None */
     size_t crop[4];      /* ZeroPadding2D's padding, Cropping2D's cropping: top, bottom, left, right */

@@ -680,6 +680,187 @@ def decoder_sizes(p, inputs):
     return n
 
 
+# ---------------------------------------------------------------------------
+# network 11: dilation, causal padding, DepthwiseConv2D, SeparableConv2D,
+# Masking (keras/src/layers/convolutional/base_conv.py, conv1d.py,
+# base_depthwise_conv.py, base_separable_conv.py; keras/src/layers/core/
+# masking.py).  PyTorch's conv2d / conv1d with dilation=, groups=C for the
+# depthwise kernel (Keras' (kh,kw,C,M) is torch's (C M, 1, kh, kw): output
+# channel c M + j), F.pad for 'same' (over the dilated window d (k - 1) + 1)
+# and 'causal' (d (k - 1) steps before).
+# ---------------------------------------------------------------------------
+
+def conv2d_ext(x, K, b, strides, padding, dilation=(1, 1), groups=1):
+    """x (B,H,W,C), K torch (O, C/groups, kh, kw) -> (B,Ho,Wo,O)"""
+    kh, kw = K.shape[2], K.shape[3]
+    xc = x.permute(0, 3, 1, 2)
+    if padding == "same":
+        pt, pb = same_pads(x.shape[1], dilation[0] * (kh - 1) + 1, strides[0])
+        pl, pr = same_pads(x.shape[2], dilation[1] * (kw - 1) + 1, strides[1])
+        xc = torch.nn.functional.pad(xc, (pl, pr, pt, pb))
+    y = torch.nn.functional.conv2d(xc, K, b, stride=strides, dilation=dilation, groups=groups)
+    return y.permute(0, 2, 3, 1)
+
+
+def keras_conv2d(x, K, b, strides, padding, dilation=(1, 1)):
+    """Keras' Conv2D kernel (kh,kw,C,F)"""
+    return conv2d_ext(x, K.permute(3, 2, 0, 1), b, strides, padding, dilation)
+
+
+def keras_depthwise(x, K, b, strides, padding, dilation=(1, 1)):
+    """Keras' depthwise kernel (kh,kw,C,M) -> torch's (C M, 1, kh, kw), groups C"""
+    kh, kw, C, M = K.shape
+    return conv2d_ext(x, K.reshape(kh, kw, C * M).permute(2, 0, 1).unsqueeze(1), b, strides, padding, dilation,
+                      groups=C)
+
+
+def keras_separable(x, Kd, Kp, b, strides, padding, dilation=(1, 1)):
+    """depthwise without bias, then the pointwise kernel (1,1,C M,F)"""
+    t = keras_depthwise(x, Kd, None, strides, padding, dilation)
+    y = t @ Kp[0, 0]
+    return y if b is None else y + b
+
+
+def conv1d_ext(x, K, b, stride, padding, dilation=1):
+    """x (B,T,C), K Keras (k,C,F) -> (B,To,F); 'causal' pads d (k - 1) before"""
+    k = K.shape[0]
+    xc = x.permute(0, 2, 1)
+    ek = dilation * (k - 1) + 1
+    if padding == "same":
+        xc = torch.nn.functional.pad(xc, same_pads(x.shape[1], ek, stride))
+    elif padding == "causal":
+        xc = torch.nn.functional.pad(xc, (ek - 1, 0))
+    return torch.nn.functional.conv1d(xc, K.permute(2, 1, 0), b, stride=stride, dilation=dilation).permute(0, 2, 1)
+
+
+SEPCONV_B = 3
+# name: kind, filters (None: depthwise), kernel, strides, padding, depth_multiplier, dilation, activation, bias
+SEPCONV_LAYERS = {
+    "conv_d": ("conv", 3, (3, 3), (1, 1), "valid", 1, (2, 1), "tanh", True),
+    "conv_ds": ("conv", 2, (2, 3), (1, 1), "same", 1, (2, 2), "linear", False),  # odd padding after
+    "dw_v": ("dw", None, (3, 3), (1, 1), "valid", 1, (1, 1), "tanh", True),
+    "dw_s": ("dw", None, (3, 2), (1, 1), "same", 2, (1, 2), "linear", True),
+    "dw_st": ("dw", None, (2, 2), (2, 3), "same", 1, (1, 1), "elu", False),
+    "sep": ("sep", 4, (3, 3), (1, 1), "same", 2, (1, 1), "tanh", True),
+    "sep_d": ("sep", 3, (2, 2), (1, 1), "valid", 1, (2, 2), "linear", False),
+    "sep_st": ("sep", 2, (3, 3), (2, 2), "same", 3, (1, 1), "elu", True),
+}
+SEPCONV_NODES = list(SEPCONV_LAYERS) + ["pre", "wide_d", "cat", "out"]
+
+
+def sepconv_parts(p, img, with_bias=True):
+    act = {"tanh": torch.tanh, "linear": lambda v: v, "elu": elu}
+    n = {}
+    for k, (kind, F, ks, st, pad, M, dil, a, bias) in SEPCONV_LAYERS.items():
+        b = p[k + ".bias"] if bias and with_bias else None
+        if kind == "conv":
+            v = keras_conv2d(img, p[k + ".kernel"], b, st, pad, dil)
+        elif kind == "dw":
+            v = keras_depthwise(img, p[k + ".kernel"], b, st, pad, dil)
+        else:
+            v = keras_separable(img, p[k + ".depthwise_kernel"], p[k + ".pointwise_kernel"], b, st, pad, dil)
+        n[k] = act[a](v) if with_bias else v
+    # 16 channels into a 3x3 stride-1 Conv2D of 16 filters, dilated: the
+    # shape that takes Winograd's path undilated
+    n["pre"] = keras_conv2d(img, p["pre.kernel"], p["pre.bias"], (1, 1), "valid")
+    n["wide_d"] = torch.tanh(keras_conv2d(n["pre"], p["wide_d.kernel"], p["wide_d.bias"], (1, 1), "same", (2, 2)))
+    return n
+
+
+def sepconv_model(p, x):
+    n = sepconv_parts(p, x["img"])
+    n["cat"] = torch.cat([flat(n[k]) for k in SEPCONV_NODES[:-2] if k != "pre"], dim=1)
+    n["out"] = dense(n["cat"], p["out.kernel"], p["out.bias"])
+    return n, mse(n["out"], x["y"]), 1.0
+
+
+def draw_sepconv():
+    B, C = SEPCONV_B, 2
+    inputs = {"img": n32((B, 6, 7, C)), "y": n32((B, 3))}
+    params = {}
+    for k, (kind, F, (kh, kw), st, pad, M, dil, a, bias) in SEPCONV_LAYERS.items():
+        if kind == "conv":
+            params[k + ".kernel"] = conv_kernel32(kh, kw, C, F)
+        elif kind == "dw":
+            params[k + ".kernel"] = conv_kernel32(kh, kw, C, M)
+        else:
+            params[k + ".depthwise_kernel"] = conv_kernel32(kh, kw, C, M)
+            params[k + ".pointwise_kernel"] = conv_kernel32(1, 1, C * M, F)
+        if bias:
+            params[k + ".bias"] = bias32(F if F is not None else C * M)
+    params["pre.kernel"], params["pre.bias"] = conv_kernel32(1, 1, C, 16), bias32(16)
+    params["wide_d.kernel"], params["wide_d.bias"] = conv_kernel32(3, 3, 16, 16), bias32(16)
+    probe = {k: v.double() for k, v in params.items()}
+    sizes = sepconv_parts(probe, inputs["img"].double())
+    params["out.kernel"] = glorot32(3, sum(flat(v).shape[1] for k, v in sizes.items() if k != "pre"))
+    params["out.bias"] = bias32(3)
+    return params, inputs
+
+
+# Conv1D dilated and causal, and Masking before a GlobalAveragePooling1D
+# and an LSTM: x (4,6,3) has steps whose three features all equal the mask
+# value 0.5 (masked: row 1's last two, row 2 all, row 3's step 2) and one
+# where only two do (row 3's step 4: kept).  The mask is fixed from the
+# drawn x, so that the finite differences of a masked value see what the
+# analytic gradient does (0: a step stays masked).
+CONV1X_LAYERS = {  # name: filters, kernel, strides, padding, dilation, activation, bias
+    "c_causal": (4, 3, 1, "causal", 1, "tanh", True),
+    "c_dil": (3, 2, 1, "valid", 3, "linear", True),
+    "c_cd": (2, 3, 1, "causal", 2, "linear", False),
+    "c_ds": (2, 3, 1, "same", 2, "elu", True),
+    "c_cs": (2, 2, 2, "causal", 1, "linear", True),
+}
+MASK_VALUE = 0.5
+MASKED = [(1, 4), (1, 5), (2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (2, 5), (3, 2)]
+CONV1X_NODES = list(CONV1X_LAYERS) + ["masking", "gap", "lstm", "cat", "out"]
+
+
+def conv1x_model_for(mask):
+    def model(p, x):
+        act = {"tanh": torch.tanh, "linear": lambda v: v, "elu": elu}
+        n = {}
+        for k, (F, ks, st, pad, dil, a, bias) in CONV1X_LAYERS.items():
+            n[k] = act[a](conv1d_ext(x["x"], p[k + ".kernel"], p[k + ".bias"] if bias else None, st, pad, dil))
+        n["masking"] = torch.where(mask.unsqueeze(-1), x["x"], torch.zeros_like(x["x"]))
+        n["gap"] = masked_avg(n["masking"], mask)
+        n["lstm"] = keras_rnn("lstm", n["masking"], mask, p["lstm.kernel"], p["lstm.recurrent_kernel"],
+                              p["lstm.bias"], False, False)
+        n["cat"] = torch.cat([flat(n[k]) for k in CONV1X_LAYERS] + [n["gap"], n["lstm"]], dim=1)
+        n["out"] = dense(n["cat"], p["out.kernel"], p["out.bias"])
+        return n, mse(n["out"], x["y"]), 1.0
+    return model
+
+
+def draw_conv1x():
+    B, T, C = 4, 6, 3
+    x = n32((B, T, C))
+    for r, t in MASKED:
+        x[r, t, :] = MASK_VALUE
+    x[3, 4, :2] = MASK_VALUE
+    inputs = {"x": x, "y": n32((B, 3))}
+    params = {}
+    width = 0
+    for k, (F, ks, st, pad, dil, a, bias) in CONV1X_LAYERS.items():
+        params[k + ".kernel"] = u32((ks, C, F), -0.6, 0.6)
+        if bias:
+            params[k + ".bias"] = bias32(F)
+        To = (T - 1) // st + 1 if pad != "valid" else (T - dil * (ks - 1) - 1) // st + 1
+        width += To * F
+    params["lstm.kernel"] = u32((C, 12), -0.6, 0.6)
+    params["lstm.recurrent_kernel"] = u32((3, 12), -0.6, 0.6)
+    params["lstm.bias"] = u32((12,), -0.3, 0.3)
+    params["out.kernel"] = glorot32(3, width + C + 3)
+    params["out.bias"] = bias32(3)
+    return params, inputs
+
+
+def build_conv1x(label, steps):
+    params32, inputs32 = draw_conv1x()
+    mask = (inputs32["x"] != MASK_VALUE).any(dim=-1)
+    return build(label, lambda: (params32, inputs32), conv1x_model_for(mask), CONV1X_NODES, ["x", "y"], steps, 0.0,
+                 max_tries=1)
+
+
 def build_image(label, drawer, model, node_order, steps, margin_min, fixed=(), bn_stats=None,
                 max_tries=200):
     """build() for the image networks.  `fixed`: parameters not trained
@@ -1662,6 +1843,25 @@ def main(argv):
          "of the valid one (slicing); each flattened, Concatenate, Dense(3,linear); mse; forward, grads, "
          "Keras-3 Adam steps 1 and 5.",
          build_image("decoder", draw_decoder, decoder_model, DECODER_NODES, 5, 0.0)),
+    ]
+    files += [
+        ("sepconv.safetensors",
+         "Dilation, DepthwiseConv2D, SeparableConv2D: img (3,6,7,2) -> Conv2D(3,3x3,dilation (2,1),valid,tanh), "
+         "Conv2D(2,(2,3),dilation 2,same: the odd pad after,no bias); DepthwiseConv2D (Keras' kernel (kh,kw,C,M), "
+         "torch's conv2d groups=C) (3x3,valid,tanh), ((3,2),same,depth_multiplier 2,dilation (1,2)), (2x2,strides "
+         "(2,3),same,elu,no bias); SeparableConv2D (depthwise_kernel, pointwise_kernel (1,1,C M,F), bias) "
+         "(4,3x3,same,M 2,tanh), (3,2x2,dilation 2,valid,no bias), (2,3x3,strides 2,same,M 3,elu); Conv2D(16,1x1) "
+         "-> Conv2D(16,3x3,dilation 2,same,tanh) (Winograd's shape, dilated); each flattened, Concatenate, "
+         "Dense(3,linear); mse; forward, grads, Keras-3 Adam steps 1 and 5.",
+         build_image("sepconv", draw_sepconv, sepconv_model, SEPCONV_NODES, 5, 0.0)),
+        ("conv1d_masking.safetensors",
+         "Conv1D dilation and causal padding, Masking: x (4,6,3) -> Conv1D(4,3,causal,tanh), (3,2,dilation 3,"
+         "valid), (2,3,causal,dilation 2,no bias), (2,3,same,dilation 2,elu), (2,2,strides 2,causal) (F.pad, "
+         "conv1d dilation=); Masking(0.5) (steps whose 3 features all equal 0.5 zeroed and masked: row 1's last "
+         "two, row 2 all, row 3's step 2; row 3's step 4 has two features at 0.5: kept) -> GlobalAveragePooling1D "
+         "over the unmasked steps, LSTM(3) (torch._VF.lstm_cell, a masked step keeping the states); each "
+         "flattened, Concatenate, Dense(3,linear); mse; forward, grads, Keras-3 Adam steps 1 and 5.",
+         build_conv1x("conv1d_masking", 5)),
     ]
     for fname, desc, tensors in files:
         path = os.path.join(outdir, fname)

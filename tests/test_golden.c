@@ -509,6 +509,61 @@ static void test_decoder(void) {
     lf_model_free(m);
 }
 
+/* dilation, DepthwiseConv2D and SeparableConv2D (make_golden.py's
+ * sepconv_model): PyTorch's conv2d with dilation= and groups=C; a dilated
+ * 3x3 Conv2D of 16 channels and filters (Winograd's shape undilated: it
+ * must take the im2col path); forward, gradients, Adam steps 1 and 5 */
+static void test_sepconv(void) {
+    lf_model *m;
+    lf_model_create(&m, 11);
+    int img = lf_input_shape(m, 3, (size_t[]){6, 7, 2}, LF_DTYPE_FLOAT32, "img");
+    int pre = lf_conv2d(m, img, 16, 1, 1, 1, 1, LF_PADDING_VALID, LF_ACT_LINEAR, 1, "pre");
+    int parts[] = {
+        lf_conv2d_dilated(m, img, 3, 3, 3, 1, 1, LF_PADDING_VALID, 2, 1, LF_ACT_TANH, 1, "conv_d"),
+        lf_conv2d_dilated(m, img, 2, 2, 3, 1, 1, LF_PADDING_SAME, 2, 2, LF_ACT_LINEAR, 0, "conv_ds"),
+        lf_depthwise_conv2d(m, img, 3, 3, 1, 1, LF_PADDING_VALID, 1, 1, 1, LF_ACT_TANH, 1, "dw_v"),
+        lf_depthwise_conv2d(m, img, 3, 2, 1, 1, LF_PADDING_SAME, 2, 1, 2, LF_ACT_LINEAR, 1, "dw_s"),
+        lf_depthwise_conv2d(m, img, 2, 2, 2, 3, LF_PADDING_SAME, 1, 1, 1, LF_ACT_ELU, 0, "dw_st"),
+        lf_separable_conv2d(m, img, 4, 3, 3, 1, 1, LF_PADDING_SAME, 2, 1, 1, LF_ACT_TANH, 1, "sep"),
+        lf_separable_conv2d(m, img, 3, 2, 2, 1, 1, LF_PADDING_VALID, 1, 2, 2, LF_ACT_LINEAR, 0, "sep_d"),
+        lf_separable_conv2d(m, img, 2, 3, 3, 2, 2, LF_PADDING_SAME, 3, 1, 1, LF_ACT_ELU, 1, "sep_st"),
+        lf_conv2d_dilated(m, pre, 16, 3, 3, 1, 1, LF_PADDING_SAME, 2, 2, LF_ACT_TANH, 1, "wide_d"),
+    };
+    size_t n = sizeof parts / sizeof *parts;
+    int flat[sizeof parts / sizeof *parts];
+    for (size_t i = 0; i < n; i++) flat[i] = lf_flatten(m, parts[i], NULL);
+    int cat = lf_concatenate(m, n, flat, "cat");
+    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    check_network(m, "tests/golden/sepconv.safetensors", 3, 5);
+    lf_model_free(m);
+}
+
+/* Conv1D with dilation and causal padding, and Masking before a
+ * GlobalAveragePooling1D and an LSTM (make_golden.py's conv1x_model_for);
+ * forward, gradients, Adam steps 1 and 5 */
+static void test_conv1d_masking(void) {
+    lf_model *m;
+    lf_model_create(&m, 12);
+    int x = lf_input_shape(m, 2, (size_t[]){6, 3}, LF_DTYPE_FLOAT32, "x");
+    int parts[8] = {
+        lf_conv1d_dilated(m, x, 4, 3, 1, LF_PADDING_CAUSAL, 1, LF_ACT_TANH, 1, "c_causal"),
+        lf_conv1d_dilated(m, x, 3, 2, 1, LF_PADDING_VALID, 3, LF_ACT_LINEAR, 1, "c_dil"),
+        lf_conv1d_dilated(m, x, 2, 3, 1, LF_PADDING_CAUSAL, 2, LF_ACT_LINEAR, 0, "c_cd"),
+        lf_conv1d_dilated(m, x, 2, 3, 1, LF_PADDING_SAME, 2, LF_ACT_ELU, 1, "c_ds"),
+        lf_conv1d_dilated(m, x, 2, 2, 2, LF_PADDING_CAUSAL, 1, LF_ACT_LINEAR, 1, "c_cs"),
+    };
+    for (int i = 0; i < 5; i++) parts[i] = lf_flatten(m, parts[i], NULL);
+    int mk = lf_masking(m, x, 0.5f, "masking");
+    parts[5] = lf_global_average_pooling1d(m, mk, "gap");
+    parts[6] = lf_lstm(m, mk, 3, 1, 1, 0, 0, "lstm");
+    int cat = lf_concatenate(m, 7, parts, "cat");
+    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    check_network(m, "tests/golden/conv1d_masking.safetensors", 4, 5);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_multi();
     test_seed();
@@ -525,5 +580,7 @@ int main(void) {
     test_bidirectional();
     test_rnn_state();
     test_decoder();
+    test_sepconv();
+    test_conv1d_masking();
     return check_report("test_golden");
 }

@@ -1207,7 +1207,8 @@ static void test_bias_l2(void) {
     CHECK(lf_set_bias_l2(m, h, 0.4f) == LF_OK && lf_set_l2(m, h, 0.1f) == LF_OK, "set: %s", lf_model_error(m));
     CHECK(lf_set_bias_l2(m, x, 0.4f) == LF_ERR_ARG &&
               strcmp(lf_model_error(m), "lf_set_bias_l2: node 0 is not a Dense, Conv2D, Conv1D, "
-                                        "MultiHeadAttention, LSTM, GRU, SimpleRNN, Bidirectional or Conv2DTranspose layer") == 0,
+                                        "MultiHeadAttention, LSTM, GRU, SimpleRNN, Bidirectional, Conv2DTranspose, "
+                                        "DepthwiseConv2D or SeparableConv2D layer") == 0,
           "on an input: %s", lf_model_error(m));
     fill_weight(m, "h", 1, -1, 1, 2571);
     run("Dense with an L2 penalty on its bias", m, lf_dense(m, h, 2, LF_ACT_LINEAR, 1, "o"), LF_LOSS_MSE, 5, 2572);
@@ -1306,6 +1307,148 @@ static void test_regularizers(void) {
     lf_model_free(m);
 }
 
+/* dilation_rate on Conv2D (the im2col path, whatever the shape: a dilated
+ * 3x3 of 16 channels and filters is Winograd's undilated) and Conv1D,
+ * causal padding; DepthwiseConv2D and SeparableConv2D over strides,
+ * paddings, dilations, depth multipliers and activations */
+static void test_dilated_depthwise(void) {
+    struct {
+        int kind; /* 0 Conv2D, 1 DepthwiseConv2D, 2 SeparableConv2D */
+        size_t H, W, C, F, kh, kw, sh, sw, M, dh, dw;
+        lf_padding pad;
+        lf_activation act;
+        int bias;
+    } cases[] = {
+        {0, 6, 5, 2, 3, 3, 2, 1, 1, 1, 2, 1, LF_PADDING_VALID, LF_ACT_TANH, 1},
+        {0, 5, 6, 2, 2, 2, 3, 1, 1, 1, 2, 2, LF_PADDING_SAME, LF_ACT_LINEAR, 0}, /* odd padding after */
+        {0, 5, 5, 16, 16, 3, 3, 1, 1, 1, 2, 2, LF_PADDING_SAME, LF_ACT_LINEAR, 1},
+        {1, 5, 6, 3, 0, 3, 3, 1, 1, 1, 1, 1, LF_PADDING_VALID, LF_ACT_TANH, 1},
+        {1, 5, 6, 2, 0, 3, 2, 1, 1, 2, 1, 2, LF_PADDING_SAME, LF_ACT_LINEAR, 1},
+        {1, 6, 7, 2, 0, 2, 2, 2, 3, 1, 1, 1, LF_PADDING_SAME, LF_ACT_ELU, 0},
+        {1, 6, 6, 2, 0, 3, 3, 1, 1, 3, 2, 2, LF_PADDING_VALID, LF_ACT_SIGMOID, 1},
+        {2, 5, 5, 2, 3, 3, 3, 1, 1, 2, 1, 1, LF_PADDING_SAME, LF_ACT_TANH, 1},
+        {2, 6, 6, 3, 2, 2, 2, 1, 1, 1, 2, 2, LF_PADDING_VALID, LF_ACT_LINEAR, 0},
+        {2, 6, 5, 2, 2, 3, 3, 2, 2, 3, 1, 1, LF_PADDING_SAME, LF_ACT_SOFTMAX, 1},
+    };
+    static const char *const kinds[] = {"Conv2D", "DepthwiseConv2D", "SeparableConv2D"};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int x, h;
+        lf_model *m = image_model(3000 + k, cases[k].H, cases[k].W, cases[k].C, &x);
+        if (cases[k].kind == 0)
+            h = lf_conv2d_dilated(m, x, cases[k].F, cases[k].kh, cases[k].kw, cases[k].sh, cases[k].sw, cases[k].pad,
+                                  cases[k].dh, cases[k].dw, cases[k].act, cases[k].bias, "conv");
+        else if (cases[k].kind == 1)
+            h = lf_depthwise_conv2d(m, x, cases[k].kh, cases[k].kw, cases[k].sh, cases[k].sw, cases[k].pad,
+                                    cases[k].M, cases[k].dh, cases[k].dw, cases[k].act, cases[k].bias, "conv");
+        else
+            h = lf_separable_conv2d(m, x, cases[k].F, cases[k].kh, cases[k].kw, cases[k].sh, cases[k].sw,
+                                    cases[k].pad, cases[k].M, cases[k].dh, cases[k].dw, cases[k].act, cases[k].bias,
+                                    "conv");
+        CHECK(h >= 0, "%s case %zu: %s", kinds[cases[k].kind], k, lf_model_error(m));
+        char what[128];
+        snprintf(what, sizeof what, "%s case %zu (%s, strides (%zu, %zu), dilation (%zu, %zu), M %zu, %s)",
+                 kinds[cases[k].kind], k, cases[k].pad ? "same" : "valid", cases[k].sh, cases[k].sw, cases[k].dh,
+                 cases[k].dw, cases[k].M, lf_activation_name(cases[k].act));
+        if (h >= 0) {
+            scale_kernel(m, "conv", 2);
+            if (cases[k].kind == 2) fill_weight(m, "conv", 1, -1.2f, 1.2f, 3050 + k);
+            if (cases[k].bias) fill_weight(m, "conv", cases[k].kind == 2 ? 2 : 1, -0.5f, 0.5f, 3060 + k);
+        }
+        image_run(what, m, h, 3100 + k, 3, 0);
+        lf_model_free(m);
+    }
+    struct {
+        size_t T, C, F, k, s, d;
+        lf_padding pad;
+        lf_activation act;
+        int bias;
+    } c1[] = {
+        {8, 2, 3, 3, 1, 2, LF_PADDING_VALID, LF_ACT_TANH, 1},
+        {7, 2, 2, 3, 1, 1, LF_PADDING_CAUSAL, LF_ACT_ELU, 1},
+        {7, 3, 2, 2, 1, 3, LF_PADDING_CAUSAL, LF_ACT_LINEAR, 0},
+        {7, 2, 2, 3, 2, 1, LF_PADDING_CAUSAL, LF_ACT_SIGMOID, 1}, /* strides: To = ceil(T / s) */
+        {8, 2, 3, 2, 1, 3, LF_PADDING_SAME, LF_ACT_LINEAR, 1},
+    };
+    for (size_t k = 0; k < sizeof c1 / sizeof c1[0]; k++) {
+        lf_model *m;
+        lf_model_create(&m, 3200 + k);
+        int x = lf_input_shape(m, 2, (size_t[]){c1[k].T, c1[k].C}, LF_DTYPE_FLOAT32, "x");
+        int h = lf_conv1d_dilated(m, x, c1[k].F, c1[k].k, c1[k].s, c1[k].pad, c1[k].d, c1[k].act, c1[k].bias, "conv");
+        CHECK(h >= 0, "Conv1D dilated case %zu: %s", k, lf_model_error(m));
+        if (h >= 0) scale_kernel(m, "conv", 2);
+        if (h >= 0 && c1[k].bias) fill_weight(m, "conv", 1, -0.5f, 0.5f, 3250 + k);
+        static const char *const pads[] = {"valid", "same", "causal"};
+        char what[128];
+        snprintf(what, sizeof what, "Conv1D case %zu (%s, stride %zu, dilation %zu, %s)", k, pads[c1[k].pad], c1[k].s,
+                 c1[k].d, lf_activation_name(c1[k].act));
+        seq_run(what, m, lf_flatten(m, h, NULL), 3300 + k, -1);
+        lf_model_free(m);
+    }
+}
+
+/* Masking(mask_value) before an LSTM and a GlobalAveragePooling1D: the
+ * parameters' gradients by finite differences; the input's: the finite
+ * differences of the values of kept steps, and exactly 0 at masked steps
+ * (moving a masked value unmasks its step: no difference there) */
+static void test_masking(void) {
+    enum { N = 4, T = 5, D = 3 };
+    const float mv = 0.25f;
+    lf_model *m;
+    lf_model_create(&m, 3400);
+    int x = lf_input_shape(m, 2, (size_t[]){T, D}, LF_DTYPE_FLOAT32, "x");
+    int mk = lf_masking(m, x, mv, "masking");
+    int l = lf_lstm(m, mk, 3, 1, 1, 0, 0, "lstm");
+    int g = lf_global_average_pooling1d(m, lf_dense(m, mk, 3, LF_ACT_TANH, 1, "dense"), "gap");
+    int o = lf_dense(m, lf_concatenate(m, 2, (int[]){l, g}, "cat"), 2, LF_ACT_LINEAR, 1, "o");
+    CHECK(m->nodes[l].kind == LF_K_LSTM && m->nodes[mk].seq_mask == mk, "Masking owns its mask");
+    CHECK(lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    scale_kernel(m, "o", 3);
+    fill_weight(m, "lstm", 0, -1, 1, 3401);
+    data d = make_data(m, N, LF_LOSS_MSE, 3402);
+    /* masked steps: row 1's last two, row 2 all, row 3's step 1; row 0's
+     * step 2 has two features at mv (kept) */
+    int masked[N][T] = {{0}, {0, 0, 0, 1, 1}, {1, 1, 1, 1, 1}, {0, 1, 0, 0, 0}};
+    for (size_t r = 0; r < N; r++)
+        for (size_t t = 0; t < T; t++)
+            for (size_t j = 0; j < D; j++)
+                if (masked[r][t] || (r == 0 && t == 2 && j < 2)) d.x[0][(r * T + t) * D + j] = mv;
+    fd_check_skip("Masking: parameters", m, d.x, d.t, N, 0);
+    float *ig = calloc(N * T * D, sizeof *ig);
+    double l0;
+    CHECK(lf__loss_and_grads(m, (const float *const *)d.x, d.t, N, 0, 0, &l0, &ig) == LF_OK, "grads");
+    size_t nz = 0, nk = 0;
+    float *ana = malloc(N * T * D * sizeof *ana), *num = malloc(N * T * D * sizeof *num);
+    lf_rng rng0 = m->rng;
+    for (size_t r = 0; r < N; r++)
+        for (size_t t = 0; t < T; t++)
+            for (size_t j = 0; j < D; j++) {
+                size_t at = (r * T + t) * D + j;
+                if (masked[r][t]) {
+                    nz += ig[at] != 0.0f;
+                    continue;
+                }
+                ana[nk] = ig[at];
+                num[nk++] = fd_at(m, d.x, d.t, N, 0, &rng0, &d.x[0][at], 1e-3f, 0);
+            }
+    CHECK(nz == 0, "Masking: %zu gradients of masked values are not 0", nz);
+    compare_grads("Masking: gradient of the kept steps' values", ana, num, nk);
+    /* the forward values: x where kept, 0 where masked */
+    float *outs[16] = {0};
+    outs[mk] = malloc(N * T * D * sizeof(float));
+    CHECK(lf__forward_nodes(m, (const float *const *)d.x, N, outs) == LF_OK, "forward");
+    size_t bad = 0;
+    for (size_t r = 0; r < N; r++)
+        for (size_t t = 0; t < T; t++)
+            for (size_t j = 0; j < D; j++) {
+                size_t at = (r * T + t) * D + j;
+                bad += outs[mk][at] != (masked[r][t] ? 0.0f : d.x[0][at]);
+            }
+    CHECK(bad == 0, "Masking: %zu output values differ from x where kept, 0 where masked", bad);
+    free(outs[mk]), free(ana), free(num), free(ig);
+    free_data(&d);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_activations();
     test_losses();
@@ -1331,5 +1474,7 @@ int main(void) {
     test_embedding_l2();
     test_bias_l2();
     test_regularizers();
+    test_dilated_depthwise();
+    test_masking();
     return check_report("test_grad");
 }

@@ -1083,6 +1083,185 @@ static void test_conv_transpose_threads(void) {
 #endif
 }
 
+/* DepthwiseConv2D, SeparableConv2D and dilated Conv2D: Keras' output shapes
+ * (operation_utils.py's compute_conv_output_shape), the summary's counts
+ * (Keras': kh kw C M + C M; kh kw C M + C M filters + filters), the
+ * refusals word for word, the file's fields, a model file that loads back
+ * predicting bit for bit, and training on 3 and 1 threads to the same bits */
+static lf_model *sepconv_model(int *out) {
+    lf_model *m;
+    lf_model_create(&m, 31);
+    int x = lf_input_shape(m, 3, (size_t[]){9, 8, 3}, LF_DTYPE_FLOAT32, "img");
+    int a = lf_depthwise_conv2d(m, x, 3, 3, 1, 1, LF_PADDING_SAME, 2, 1, 1, LF_ACT_RELU, 1, "dw");
+    int b = lf_separable_conv2d(m, a, 8, 3, 3, 2, 2, LF_PADDING_VALID, 1, 1, 1, LF_ACT_RELU, 1, "sep");
+    int c = lf_conv2d_dilated(m, x, 4, 3, 3, 1, 1, LF_PADDING_VALID, 2, 3, LF_ACT_TANH, 1, "dil");
+    int d = lf_depthwise_conv2d(m, x, 2, 3, 1, 1, LF_PADDING_VALID, 1, 3, 2, LF_ACT_LINEAR, 0, "dw_dil");
+    int parts[] = {lf_global_average_pooling2d(m, b, NULL), lf_global_average_pooling2d(m, c, NULL),
+                   lf_global_average_pooling2d(m, d, NULL)};
+    *out = lf_dense(m, lf_concatenate(m, 3, parts, NULL), 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, *out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
+          lf_model_error(m));
+    return m;
+}
+
+static void test_sepconv_layers(void) {
+    int o;
+    lf_model *m = sepconv_model(&o);
+    static const struct {
+        const char *name;
+        size_t h, w, c;
+    } want[] = {
+        {"dw", 9, 8, 6},     /* same: the size kept, C M channels */
+        {"sep", 4, 3, 8},    /* (9 - 3) / 2 + 1, (6 - 3) / 2 + 1 */
+        {"dil", 5, 2, 4},    /* 9 - 2 (3 - 1), 8 - 3 (3 - 1) */
+        {"dw_dil", 6, 4, 3}, /* 9 - 3 (2 - 1), 8 - 2 (3 - 1) */
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        size_t dims[LF_MAX_RANK] = {0};
+        int id = -1;
+        for (size_t n = 0; n < m->n_nodes; n++)
+            if (strcmp(m->nodes[n].name, want[i].name) == 0) id = (int)n;
+        CHECK(lf_node_shape(m, id, dims) == 3 && dims[0] == want[i].h && dims[1] == want[i].w && dims[2] == want[i].c,
+              "%s: (%zu, %zu, %zu), want (%zu, %zu, %zu)", want[i].name, dims[0], dims[1], dims[2], want[i].h,
+              want[i].w, want[i].c);
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    lf_model_summary(m, mf);
+    fclose(mf);
+    CHECK(has(buf, "dw (DepthwiseConv2D)                               (None, 9, 8, 6)              60  img"),
+          "summary DepthwiseConv2D row (3 3 3 2 + 6):\n%s", buf);
+    CHECK(has(buf, "sep (SeparableConv2D)                              (None, 4, 3, 8)             110  dw"),
+          "summary SeparableConv2D row (3 3 6 + 6 8 + 8):\n%s", buf);
+    free(buf);
+    size_t ws[3][4] = {{0}}, cnt[3];
+    for (size_t k = 0; k < 3; k++) lf_layer_weight_shape(m, "sep", k, ws[k], &cnt[k]);
+    CHECK(lf_layer_num_weights(m, "sep") == 3 && cnt[0] == 3 * 3 * 6 && cnt[1] == 6 * 8 && cnt[2] == 8,
+          "SeparableConv2D's weights in Keras' order and shapes: %zu %zu %zu", cnt[0], cnt[1], cnt[2]);
+
+    /* hand values: x (1, 3, 2) channels [1, 2], [3, 4], [5, 6]; DepthwiseConv2D (1, 2) kernel, M 1,
+     * dilation 2 over the width... (1, 3) with kernel (1, 2) dilation (1, 2): taps 0 and 2:
+     * y = x[0] k0 + x[2] k1 per channel: k = [[10, 100], [1000, 10000]] -> [1 10 + 5 1000, 2 100 + 6 10000] */
+    {
+        lf_model *h;
+        lf_model_create(&h, 1);
+        int x = lf_input_shape(h, 3, (size_t[]){1, 3, 2}, LF_DTYPE_FLOAT32, "x");
+        int t = lf_depthwise_conv2d(h, x, 1, 2, 1, 1, LF_PADDING_VALID, 1, 1, 2, LF_ACT_LINEAR, 0, "t");
+        CHECK(lf_model_compile(h, lf_flatten(h, t, NULL), LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(h));
+        CHECK(lf_set_weights(h, "t", 0, (float[]){10, 100, 1000, 10000}, 4) == LF_OK, "%s", lf_model_error(h));
+        float y[2];
+        const float *xs[1] = {(float[]){1, 2, 3, 4, 5, 6}};
+        CHECK(lf_model_predict(h, xs, 1, y) == LF_OK, "%s", lf_model_error(h));
+        CHECK(y[0] == 5010 && y[1] == 60200, "hand values: %g %g", (double)y[0], (double)y[1]);
+        lf_model_free(h);
+    }
+
+    /* refusals */
+    {
+        static const char *const want_err[] = {
+            "Conv2D: strides > 1 not supported in conjunction with dilation_rate > 1, got strides (2, 1) and "
+            "dilation_rate (1, 2)",
+            "DepthwiseConv2D: depth_multiplier must be in 1..268435456, got 0",
+            "SeparableConv2D: input 'x' of shape (None, 4, 4, 2) is smaller than the kernel (3, 3) dilated by (2, 1) "
+            "with padding 'valid'",
+            "Conv2D: unknown padding 2 ('causal' is Conv1D's only)",
+            "DepthwiseConv2D: dilation_rate must be in 1..1024, got (0, 1)",
+        };
+        for (int k = 0; k < 5; k++) {
+            lf_model *e;
+            lf_model_create(&e, 1);
+            int x = lf_input_shape(e, 3, (size_t[]){4, 4, 2}, LF_DTYPE_FLOAT32, "x");
+            int r = k == 0   ? lf_conv2d_dilated(e, x, 2, 3, 3, 2, 1, LF_PADDING_SAME, 1, 2, LF_ACT_LINEAR, 1, NULL)
+                    : k == 1 ? lf_depthwise_conv2d(e, x, 3, 3, 1, 1, LF_PADDING_SAME, 0, 1, 1, LF_ACT_LINEAR, 1, NULL)
+                    : k == 2 ? lf_separable_conv2d(e, x, 2, 3, 3, 1, 1, LF_PADDING_VALID, 1, 2, 1, LF_ACT_LINEAR, 1, NULL)
+                    : k == 3 ? lf_conv2d(e, x, 2, 3, 3, 1, 1, LF_PADDING_CAUSAL, LF_ACT_LINEAR, 1, NULL)
+                             : lf_depthwise_conv2d(e, x, 3, 3, 1, 1, LF_PADDING_SAME, 1, 0, 1, LF_ACT_LINEAR, 1, NULL);
+            CHECK(r < 0 && strcmp(lf_model_error(e), want_err[k]) == 0, "refusal %d: %s", k, lf_model_error(e));
+            lf_model_free(e);
+        }
+    }
+
+    /* fit, save, load: the same predictions bit for bit, the fields in the file */
+    enum { N = 12, D = 9 * 8 * 3 };
+    float *xin = malloc(N * D * sizeof *xin), y[N];
+    fill_uniform(xin, N * D, -1, 1, 5);
+    for (int i = 0; i < N; i++) y[i] = (float)(i % 3);
+    const float *xs[1] = {xin};
+    lf_fit_options fo = lf_fit_defaults();
+    fo.epochs = 2, fo.batch_size = 4;
+    CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
+    char path[128];
+    snprintf(path, sizeof path, "%s/sepconv.lf", tmpdir);
+    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model *l;
+    lf_model_create(&l, 0);
+    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+    float p1[N * 3], p2[N * 3];
+    lf_model_predict(m, xs, N, p1);
+    lf_model_predict(l, xs, N, p2);
+    CHECK(memcmp(p1, p2, sizeof p1) == 0, "the loaded model predicts differently");
+    lf_model_free(l);
+    lf_st_file f;
+    lf_err e;
+    CHECK(lf_st_read(path, &f, &e) == LF_OK, "%s", e.msg);
+    const char *arch = lf_st_metadata(&f, "architecture");
+    const char *fields[] = {
+        "\"name\":\"dw\",\"type\":\"DepthwiseConv2D\",\"inbound\":[\"img\"],\"kernel_size\":[3,3],\"strides\":[1,1],"
+        "\"padding\":\"same\",\"depth_multiplier\":2,\"activation\":\"relu\",\"use_bias\":true,\"l2\":0}",
+        "\"name\":\"sep\",\"type\":\"SeparableConv2D\",\"inbound\":[\"dw\"],\"filters\":8,\"kernel_size\":[3,3],"
+        "\"strides\":[2,2],\"padding\":\"valid\",\"depth_multiplier\":1",
+        "\"name\":\"dil\",\"type\":\"Conv2D\",\"inbound\":[\"img\"],\"filters\":4,\"kernel_size\":[3,3],\"strides\":[1,1],"
+        "\"padding\":\"valid\",\"activation\":\"tanh\",\"use_bias\":true,\"l2\":0,\"dilation_rate\":[2,3]}",
+        "\"name\":\"dw_dil\",\"type\":\"DepthwiseConv2D\"",
+        "\"dilation_rate\":[3,2]}",
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+        CHECK(has(arch, fields[i]), "arch lacks %s:\n%s", fields[i], arch ? arch : "(none)");
+    const lf_st_tensor *t = lf_st_find(&f, "sep.pointwise_kernel");
+    CHECK(t && t->ndim == 4 && t->shape[0] == 1 && t->shape[1] == 1 && t->shape[2] == 6 && t->shape[3] == 8,
+          "sep.pointwise_kernel is Keras' (1, 1, 6, 8)");
+    CHECK(lf_st_find(&f, "sep.depthwise_kernel") && lf_st_find(&f, "sep.bias"), "sep's tensors by Keras' names");
+    t = lf_st_find(&f, "dw.kernel");
+    CHECK(t && t->ndim == 4 && t->shape[2] == 3 && t->shape[3] == 2, "dw.kernel is Keras' (3, 3, 3, 2)");
+    lf_st_free(&f);
+    unlink(path);
+    lf_model_free(m);
+    free(xin);
+
+#ifdef _OPENMP
+    /* the depthwise kernel's images and taps on OpenMP's threads: 3 and 1 threads, the same bits */
+    enum { NT = 64 };
+    int initial = omp_get_max_threads();
+    float *x = malloc(NT * 10 * 10 * 8 * sizeof *x), yt[NT], *wt[2] = {0};
+    fill_uniform(x, NT * 10 * 10 * 8, -1, 1, 43);
+    for (size_t r = 0; r < NT; r++) yt[r] = (float)(r % 4);
+    size_t np = 0;
+    for (int k = 0; k < 2; k++) {
+        omp_set_num_threads(k ? 1 : 3);
+        lf_model *tm;
+        lf_model_create(&tm, 9);
+        int h = lf_input_shape(tm, 3, (size_t[]){10, 10, 8}, LF_DTYPE_FLOAT32, "img");
+        h = lf_separable_conv2d(tm, h, 12, 3, 3, 1, 1, LF_PADDING_SAME, 2, 1, 1, LF_ACT_RELU, 1, NULL);
+        h = lf_depthwise_conv2d(tm, h, 3, 3, 1, 1, LF_PADDING_VALID, 1, 2, 2, LF_ACT_TANH, 1, NULL);
+        int ot = lf_dense(tm, lf_global_average_pooling2d(tm, h, NULL), 4, LF_ACT_SOFTMAX, 1, "out");
+        CHECK(lf_model_compile(tm, ot, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
+              lf_model_error(tm));
+        lf_fit_options opt = lf_fit_defaults();
+        opt.epochs = 1, opt.batch_size = 32, opt.seed = 4;
+        const float *xt[1] = {x};
+        CHECK(lf_model_fit(tm, xt, yt, NT, &opt) == LF_OK, "fit: %s", lf_model_error(tm));
+        np = tm->n_params;
+        wt[k] = malloc(np * sizeof(float));
+        memcpy(wt[k], tm->params, np * sizeof(float));
+        lf_model_free(tm);
+    }
+    CHECK(memcmp(wt[0], wt[1], np * sizeof(float)) == 0, "depthwise/separable weights: 3 and 1 threads differ");
+    omp_set_num_threads(initial);
+    free(wt[0]), free(wt[1]), free(x);
+#endif
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_image_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -1098,6 +1277,7 @@ int main(void) {
     test_image_errors();
     test_cnn_threads();
     test_winograd();
+    test_sepconv_layers();
     test_decoder_layers();
     test_conv_transpose_threads();
     test_max_pool_nan();

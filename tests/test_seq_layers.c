@@ -1431,6 +1431,97 @@ static void test_rnn_state(void) {
     lf_model_free(m);
 }
 
+/* Conv1D's dilation_rate and padding 'causal' (Keras' conv1d.py: ops.pad
+ * by d (k - 1) before, then 'valid'), Masking(mask_value): output shapes,
+ * summary rows, hand values (a causal output step reads no later step; a
+ * masked step is zeroed and skipped by the pooling), the refusals word for
+ * word, the file's fields and a round trip predicting bit for bit */
+static void test_causal_masking(void) {
+    lf_model *m;
+    lf_model_create(&m, 61);
+    int x = lf_input_shape(m, 2, (size_t[]){7, 2}, LF_DTYPE_FLOAT32, "x");
+    int c = lf_conv1d_dilated(m, x, 3, 3, 1, LF_PADDING_CAUSAL, 2, LF_ACT_TANH, 1, "causal");
+    int d = lf_conv1d_dilated(m, x, 2, 2, 1, LF_PADDING_VALID, 3, LF_ACT_LINEAR, 1, "dil");
+    int k = lf_masking(m, x, 0.0f, "masking");
+    int g = lf_global_average_pooling1d(m, k, "gap");
+    int parts[] = {lf_flatten(m, c, NULL), lf_flatten(m, d, NULL), g};
+    int o = lf_dense(m, lf_concatenate(m, 3, parts, NULL), 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
+    static const char *const rows[] = {
+        "causal (Conv1D)                                    (None, 7, 3)                 21  x",
+        "dil (Conv1D)                                       (None, 4, 2)                 10  x",
+        "masking (Masking)                                  (None, 7, 2)                  0  x",
+    };
+    check_summary(m, rows, 3);
+    CHECK(m->nodes[g].kind == LF_K_GAVGPOOL1D && m->nodes[k].seq_mask == k && m->nodes[c].seq_mask == -1,
+          "Masking owns its mask; Conv1D carries none");
+
+    /* hand values: x (4, 1) = [1, 2, 3, 4], kernel (2, 1, 1) = [10, 1], causal, dilation 2: y[t] = 10 x[t - 2] +
+     * x[t] = [1, 2, 13, 24]; Masking(2) over (4, 1) then the mean over kept steps: (1 + 3 + 4) / 3 */
+    {
+        lf_model *h;
+        lf_model_create(&h, 1);
+        int hx = lf_input_shape(h, 2, (size_t[]){4, 1}, LF_DTYPE_FLOAT32, "x");
+        int hc = lf_conv1d_dilated(h, hx, 1, 2, 1, LF_PADDING_CAUSAL, 2, LF_ACT_LINEAR, 0, "c");
+        int hg = lf_global_average_pooling1d(h, lf_masking(h, hx, 2.0f, NULL), NULL);
+        int cat = lf_concatenate(h, 2, (int[]){lf_flatten(h, hc, NULL), hg}, NULL);
+        CHECK(lf_model_compile(h, cat, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(h));
+        CHECK(lf_set_weights(h, "c", 0, (float[]){10, 1}, 2) == LF_OK, "%s", lf_model_error(h));
+        float y[5];
+        const float *xs[1] = {(float[]){1, 2, 3, 4}};
+        CHECK(lf_model_predict(h, xs, 1, y) == LF_OK, "%s", lf_model_error(h));
+        CHECK(y[0] == 1 && y[1] == 2 && y[2] == 13 && y[3] == 24 && y[4] == 8.0f / 3.0f, "hand values: %g %g %g %g %g",
+              (double)y[0], (double)y[1], (double)y[2], (double)y[3], (double)y[4]);
+        lf_model_free(h);
+    }
+    /* refusals */
+    {
+        static const char *const want[] = {
+            "Conv1D: strides > 1 not supported in conjunction with dilation_rate > 1, got strides 2 and dilation_rate 2",
+            "Conv1D: input 'x' of shape (None, 4, 2) is shorter than the kernel 3 dilated by 2 with padding 'valid'",
+            "MaxPooling1D: unknown padding 2",
+            "Masking: input 'v' has shape (None, 4); it needs rank 3 or more (batch, steps, features)",
+            "Masking: mask_value must be finite, got nan",
+        };
+        for (int i = 0; i < 5; i++) {
+            lf_model *e;
+            lf_model_create(&e, 1);
+            int ex = lf_input_shape(e, 2, (size_t[]){4, 2}, LF_DTYPE_FLOAT32, "x");
+            int r = i == 0   ? lf_conv1d_dilated(e, ex, 2, 3, 2, LF_PADDING_SAME, 2, LF_ACT_LINEAR, 1, NULL)
+                    : i == 1 ? lf_conv1d_dilated(e, ex, 2, 3, 1, LF_PADDING_VALID, 2, LF_ACT_LINEAR, 1, NULL)
+                    : i == 2 ? lf_max_pooling1d(e, ex, 2, 1, LF_PADDING_CAUSAL, NULL)
+                    : i == 3 ? lf_masking(e, lf_input(e, 4, "v"), 0.0f, NULL)
+                             : lf_masking(e, ex, NAN, NULL);
+            CHECK(r < 0 && strcmp(lf_model_error(e), want[i]) == 0, "refusal %d: %s", i, lf_model_error(e));
+            lf_model_free(e);
+        }
+    }
+    enum { N = 16, D = 14 };
+    float xin[N * D], y[N];
+    fill_uniform(xin, N * D, -1, 1, 62);
+    for (int r = 0; r < N; r++) {
+        y[r] = (float)(r % 3);
+        for (int t = 0; t < 7; t++)
+            if ((r + t) % 4 == 0) xin[r * D + 2 * t] = xin[r * D + 2 * t + 1] = 0.0f; /* masked steps */
+    }
+    const float *xs[1] = {xin};
+    char path[128];
+    snprintf(path, sizeof path, "%s/causal.lf", tmpdir);
+    lf_model *l = fit_save_load(m, path, xs, y, N, 2, 3);
+    lf_model_free(l);
+    lf_st_file f;
+    static const char *const fields[] = {
+        "\"name\":\"causal\",\"type\":\"Conv1D\",\"inbound\":[\"x\"],\"filters\":3,\"kernel_size\":[3],\"strides\":[1],"
+        "\"padding\":\"causal\",\"activation\":\"tanh\",\"use_bias\":true,\"l2\":0,\"dilation_rate\":[2]}",
+        "\"padding\":\"valid\",\"activation\":\"linear\",\"use_bias\":true,\"l2\":0,\"dilation_rate\":[3]}",
+        "\"name\":\"masking\",\"type\":\"Masking\",\"inbound\":[\"x\"],\"mask_value\":0}",
+    };
+    check_arch(path, &f, fields, 3);
+    lf_st_free(&f);
+    unlink(path);
+    lf_model_free(m);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_seq_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -1452,5 +1543,6 @@ int main(void) {
     test_rnn_dropout();
     test_rnn_state();
     rmdir(tmpdir);
+    test_causal_masking();
     return check_report("test_seq_layers");
 }

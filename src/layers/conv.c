@@ -7,6 +7,10 @@
  * bias.  Strides (sh, sw); padding "valid" (Ho = (H - kh) / sh + 1) or
  * "same" (Ho = ceil(H / sh), padded by max((Ho - 1) sh + kh - H, 0) rows of
  * zeros of which the odd one goes to the bottom, likewise for the columns).
+ * dilation_rate (dh, dw) spreads the kernel's taps dh rows and dw columns
+ * apart (keras/src/layers/convolutional/base_conv.py; the sizes as
+ * keras/src/ops/operation_utils.py's compute_conv_output_shape, with the
+ * window dh (kh - 1) + 1 rows); as Keras, not with strides above 1 too.
  *
  * Both passes go through the project's sgemm by im2col: every output pixel's
  * receptive field becomes one row of K = kh kw C values (the kernel's row
@@ -44,14 +48,24 @@ size_t lf_conv_out(size_t in, size_t k, size_t s, lf_padding p, size_t *pad) {
     return in >= k ? (in - k) / s + 1 : 0;
 }
 
+size_t lf_conv_out_dilated(size_t in, size_t k, size_t s, size_t d, lf_padding p, size_t *pad) {
+    size_t ek = d * (k - 1) + 1;
+    if (p == LF_PADDING_CAUSAL) { /* ops.pad by d (k - 1) before, then "valid" */
+        *pad = ek - 1;
+        return (in - 1) / s + 1;
+    }
+    return lf_conv_out(in, ek, s, p, pad);
+}
+
 typedef lf_conv_geom geom;
 
 static geom geom_of(const lf_node *x, const lf_node *nd, size_t F) {
     geom g;
     g.H = x->shape[0], g.W = x->shape[1], g.C = x->shape[2];
     g.kh = nd->kernel[0], g.kw = nd->kernel[1], g.sh = nd->strides[0], g.sw = nd->strides[1];
-    g.Ho = lf_conv_out(g.H, g.kh, g.sh, nd->padding, &g.pt);
-    g.Wo = lf_conv_out(g.W, g.kw, g.sw, nd->padding, &g.pl);
+    g.dh = nd->dilation[0], g.dw = nd->dilation[1];
+    g.Ho = lf_conv_out_dilated(g.H, g.kh, g.sh, g.dh, nd->padding, &g.pt);
+    g.Wo = lf_conv_out_dilated(g.W, g.kw, g.sw, g.dw, nd->padding, &g.pl);
     g.F = F;
     g.K = g.kh * g.kw * g.C;
     return g;
@@ -69,10 +83,41 @@ static void kx_range(const geom *g, size_t ox, size_t *k0, size_t *k1) {
     if (*k1 < *k0) *k1 = *k0;
 }
 
+/* The dilated taps: pixel (oy sh + ky dh - pt, ox sw + kx dw - pl) per
+ * tap, C values each, zeros outside the image (dx: added back, when add) */
+static void im2col_dilated(float *restrict cols, float *restrict dx, const float *restrict x, const geom *g,
+                           int add) {
+    size_t C = g->C;
+    for (size_t oy = 0; oy < g->Ho; oy++)
+        for (size_t ox = 0; ox < g->Wo; ox++) {
+            float *row = cols + (oy * g->Wo + ox) * g->K;
+            for (size_t ky = 0; ky < g->kh; ky++) {
+                size_t iy = oy * g->sh + ky * g->dh; /* + pt: unsigned, compared shifted */
+                for (size_t kx = 0; kx < g->kw; kx++) {
+                    size_t ix = ox * g->sw + kx * g->dw;
+                    float *v = row + (ky * g->kw + kx) * C;
+                    int in = iy >= g->pt && iy - g->pt < g->H && ix >= g->pl && ix - g->pl < g->W;
+                    size_t at = in ? ((iy - g->pt) * g->W + ix - g->pl) * C : 0;
+                    if (add) {
+                        if (in)
+                            for (size_t ch = 0; ch < C; ch++) dx[at + ch] += v[ch];
+                    } else if (in)
+                        memcpy(v, x + at, C * sizeof *v);
+                    else
+                        memset(v, 0, C * sizeof *v);
+                }
+            }
+        }
+}
+
 /* cols (Ho Wo, K) of one image x (H, W, C).  A window wholly inside the
  * image (most of them) is kh runs of kw C values copied in a plain loop;
  * one at an edge is cut by kx_range and zero-filled. */
 void lf_im2col(float *restrict cols, const float *restrict x, const geom *g) {
+    if (g->dh != 1 || g->dw != 1) {
+        im2col_dilated(cols, NULL, x, g, 0);
+        return;
+    }
     size_t C = g->C, run = g->kw * C;
     for (size_t oy = 0; oy < g->Ho; oy++) {
         size_t iy0 = oy * g->sh; /* the window's first row, padded coordinates */
@@ -105,6 +150,10 @@ void lf_im2col(float *restrict cols, const float *restrict x, const geom *g) {
 
 /* dx (H, W, C) += the columns' gradients scattered back */
 void lf_col2im(float *restrict dx, const float *restrict dcols, const geom *g) {
+    if (g->dh != 1 || g->dw != 1) {
+        im2col_dilated((float *)dcols, dx, NULL, g, 1);
+        return;
+    }
     size_t C = g->C, run = g->kw * C;
     for (size_t oy = 0; oy < g->Ho; oy++)
         for (size_t ox = 0; ox < g->Wo; ox++) {
@@ -128,7 +177,8 @@ void lf_col2im(float *restrict dx, const float *restrict dcols, const geom *g) {
 #define WINO_TILES 32 /* tiles of a chunk of images, at least */
 
 static int use_wino(const geom *g) {
-    return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->C >= WINO_MIN && g->F >= WINO_MIN;
+    return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && g->C >= WINO_MIN &&
+           g->F >= WINO_MIN;
 }
 
 static lf_wino wino_geom(const geom *g, size_t B) {
@@ -142,7 +192,43 @@ static size_t wino_chunk(const lf_wino *w) { return w->T >= WINO_TILES ? 1 : (WI
 
 static const lf_node *conv_input(const lf_model *m, const lf_node *nd) { return &m->nodes[nd->in[0]]; }
 
-/* the builder put filters in nd->dim, kernel, strides, padding, act */
+int lf_conv_check(lf_model *m, const char *kn, const lf_node *nd, size_t rank, int causal) {
+    if ((unsigned)nd->padding > (causal ? LF_PADDING_CAUSAL : LF_PADDING_SAME))
+        return lf_build_fail(m, LF_ERR_ARG, "%s: unknown padding %d%s", kn, (int)nd->padding,
+                             nd->padding == LF_PADDING_CAUSAL ? " ('causal' is Conv1D's only)" : "");
+    int bad = 0, dilated = 0, strided = 0;
+    for (size_t a = 0; a < rank; a++) {
+        bad |= nd->kernel[a] == 0 || nd->kernel[a] > 1024 || nd->strides[a] == 0 || nd->strides[a] > 1024;
+        bad |= 2 * (nd->dilation[a] == 0 || nd->dilation[a] > 1024);
+        dilated |= nd->dilation[a] > 1, strided |= nd->strides[a] > 1;
+    }
+    if (rank == 1) {
+        if (bad & 1)
+            return lf_build_fail(m, LF_ERR_ARG, "%s: kernel_size and strides must be in 1..1024, got %zu and %zu", kn,
+                                 nd->kernel[0], nd->strides[0]);
+        if (bad & 2) return lf_build_fail(m, LF_ERR_ARG, "%s: dilation_rate must be in 1..1024, got %zu", kn, nd->dilation[0]);
+        if (dilated && strided)
+            return lf_build_fail(m, LF_ERR_ARG,
+                                 "%s: strides > 1 not supported in conjunction with dilation_rate > 1, got strides "
+                                 "%zu and dilation_rate %zu",
+                                 kn, nd->strides[0], nd->dilation[0]);
+        return 1;
+    }
+    if (bad & 1)
+        return lf_build_fail(m, LF_ERR_ARG, "%s: kernel_size and strides must be in 1..1024, got (%zu, %zu) and (%zu, %zu)",
+                             kn, nd->kernel[0], nd->kernel[1], nd->strides[0], nd->strides[1]);
+    if (bad & 2)
+        return lf_build_fail(m, LF_ERR_ARG, "%s: dilation_rate must be in 1..1024, got (%zu, %zu)", kn,
+                             nd->dilation[0], nd->dilation[1]);
+    if (dilated && strided)
+        return lf_build_fail(m, LF_ERR_ARG,
+                             "%s: strides > 1 not supported in conjunction with dilation_rate > 1, got strides "
+                             "(%zu, %zu) and dilation_rate (%zu, %zu)",
+                             kn, nd->strides[0], nd->strides[1], nd->dilation[0], nd->dilation[1]);
+    return 1;
+}
+
+/* the builder put filters in nd->dim, kernel, strides, dilation, padding, act */
 static int conv_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
     (void)t;
     const lf_node *x = lf_input_node(m, "Conv2D", in, n_in, 3);
@@ -150,17 +236,16 @@ static int conv_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const in
     size_t F = nd->dim;
     if (F == 0 || F > LF_ARCH_MAX_DIM)
         return lf_build_fail(m, LF_ERR_ARG, "Conv2D: filters must be in 1..%zu, got %zu", LF_ARCH_MAX_DIM, F);
-    if ((unsigned)nd->padding > LF_PADDING_SAME)
-        return lf_build_fail(m, LF_ERR_ARG, "Conv2D: unknown padding %d", (int)nd->padding);
-    for (int a = 0; a < 2; a++)
-        if (nd->kernel[a] == 0 || nd->kernel[a] > 1024 || nd->strides[a] == 0 || nd->strides[a] > 1024)
-            return lf_build_fail(m, LF_ERR_ARG,
-                                 "Conv2D: kernel_size and strides must be in 1..1024, got (%zu, %zu) and (%zu, %zu)",
-                                 nd->kernel[0], nd->kernel[1], nd->strides[0], nd->strides[1]);
+    if (!lf_conv_check(m, "Conv2D", nd, 2, 0)) return 0;
     geom g = geom_of(x, nd, F);
     if (g.Ho == 0 || g.Wo == 0) {
         char s[96];
         lf_shape_str(x, s, sizeof s);
+        if (g.dh > 1 || g.dw > 1)
+            return lf_build_fail(m, LF_ERR_SHAPE,
+                                 "Conv2D: input '%s' of shape %s is smaller than the kernel (%zu, %zu) dilated by "
+                                 "(%zu, %zu) with padding 'valid'",
+                                 x->name, s, g.kh, g.kw, g.dh, g.dw);
         return lf_build_fail(m, LF_ERR_SHAPE,
                              "Conv2D: input '%s' of shape %s is smaller than the kernel (%zu, %zu) with "
                              "padding 'valid'",
@@ -350,7 +435,7 @@ static void conv_backward(const lf_layer_ctx *c) {
     for (size_t r0 = 0; r0 < B; r0 += per) conv_dx_chunk(c, &g, dz, cols, dx, r0, B - r0 < per ? B : r0 + per);
 }
 
-static const char *const pad_names[] = {"valid", "same"};
+static const char *const pad_names[] = {"valid", "same", "causal"};
 
 void lf_conv_write_json(const lf_node *nd, size_t rank, lf_buf *b) {
     lf_buf_printf(b, ",\"filters\":%zu,\"kernel_size\":[", nd->shape[rank]);
@@ -363,9 +448,25 @@ void lf_conv_write_json(const lf_node *nd, size_t rank, lf_buf *b) {
     lf_arch_write_bias_l2(nd, b);
 }
 
+void lf_conv_write_dilation(const lf_node *nd, size_t rank, lf_buf *b) {
+    int dilated = 0;
+    for (size_t i = 0; i < rank; i++) dilated |= nd->dilation[i] != 1;
+    if (!dilated) return; /* the files of undilated layers stay as they were */
+    lf_buf_puts(b, ",\"dilation_rate\":[");
+    for (size_t i = 0; i < rank; i++) lf_buf_printf(b, "%s%zu", i ? "," : "", nd->dilation[i]);
+    lf_buf_puts(b, "]");
+}
+
+lf_status lf_conv_read_dilation(const lf_json *L, size_t rank, lf_node *nd, const char *where, lf_err *e) {
+    nd->dilation[0] = nd->dilation[1] = 1;
+    if (!lf_json_get(L, "dilation_rate")) return LF_OK;
+    return lf_arch_sizes(L, "dilation_rate", 1, 1024, rank, rank, nd->dilation, NULL, where, e);
+}
+
 static void conv_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
     lf_conv_write_json(nd, 2, b);
+    lf_conv_write_dilation(nd, 2, b);
 }
 
 lf_status lf_arch_padding(const lf_json *L, lf_padding *p, const char *where, lf_err *e) {
@@ -386,8 +487,14 @@ lf_status lf_conv_read_json(const lf_json *L, size_t n_in, size_t rank, const ch
         return lf_fail(e, LF_ERR_FORMAT, "%s: 'filters' must be an integer in 1..%zu", where, LF_ARCH_MAX_DIM);
     if ((st = lf_arch_sizes(L, "kernel_size", 1, 1024, rank, rank, nd->kernel, NULL, where, e)) ||
         (st = lf_arch_sizes(L, "strides", 1, 1024, rank, rank, nd->strides, NULL, where, e)) ||
-        (st = lf_arch_padding(L, &nd->padding, where, e)) ||
+        (st = lf_conv_read_dilation(L, rank, nd, where, e)) ||
         (st = lf_arch_bool(L, "use_bias", &nd->use_bias, where, e)))
+        return st;
+    const char *pad = lf_arch_str(L, "padding");
+    if (rank == 1 && pad && strcmp(pad, "causal") == 0) nd->padding = LF_PADDING_CAUSAL;
+    else if (rank == 1 && (st = lf_arch_padding(L, &nd->padding, where, e)) != LF_OK)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: 'padding' must be \"valid\", \"same\" or \"causal\"", where);
+    else if (rank != 1 && (st = lf_arch_padding(L, &nd->padding, where, e)) != LF_OK)
         return st;
     if (lf_json_get(L, "l2") && (st = lf_arch_float_in(L, "l2", 0, INFINITY, 0, &nd->l2, where, e)) != LF_OK) return st;
     return lf_arch_read_bias_l2(L, nd, where, e);
@@ -400,7 +507,7 @@ static lf_status conv_read(const lf_model *m, const lf_json *L, size_t n_in, lf_
 }
 
 const char *const lf_conv_keys[] = {"name", "type", "inbound", "filters", "kernel_size", "strides",
-                                    "padding", "activation", "use_bias", "l2", "bias_l2", NULL};
+                                    "padding", "activation", "use_bias", "l2", "bias_l2", "dilation_rate", NULL};
 
 const lf_layer_type lf_type_conv2d = {
     .type = "Conv2D",
@@ -421,10 +528,17 @@ const lf_layer_type lf_type_conv2d = {
 
 int lf_conv2d(lf_model *m, int x, size_t filters, size_t kh, size_t kw, size_t sh, size_t sw,
               lf_padding padding, lf_activation act, int use_bias, const char *name) {
+    return lf_conv2d_dilated(m, x, filters, kh, kw, sh, sw, padding, 1, 1, act, use_bias, name);
+}
+
+int lf_conv2d_dilated(lf_model *m, int x, size_t filters, size_t kh, size_t kw, size_t sh, size_t sw,
+                      lf_padding padding, size_t dh, size_t dw, lf_activation act, int use_bias,
+                      const char *name) {
     lf_node nd = LF_NODE_PROTO;
     nd.dim = filters;
     nd.kernel[0] = kh, nd.kernel[1] = kw;
     nd.strides[0] = sh, nd.strides[1] = sw;
+    nd.dilation[0] = dh, nd.dilation[1] = dw;
     nd.padding = padding;
     nd.act = act;
     nd.use_bias = use_bias != 0;

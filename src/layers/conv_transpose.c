@@ -52,6 +52,7 @@ static lf_conv_geom tgeom(const lf_node *x, const lf_node *nd, size_t filters) {
     lf_conv_geom g;
     size_t H = x->shape[0], W = x->shape[1];
     g.kh = nd->kernel[0], g.kw = nd->kernel[1], g.sh = nd->strides[0], g.sw = nd->strides[1];
+    g.dh = g.dw = 1;
     g.H = tconv_out(H, g.kh, g.sh, nd->padding, nd->out_pad[0], &g.pt);
     g.W = tconv_out(W, g.kw, g.sw, nd->padding, nd->out_pad[1], &g.pl);
     g.C = filters;

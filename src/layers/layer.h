@@ -309,13 +309,14 @@ size_t lf_conv_out(size_t in, size_t k, size_t s, lf_padding p, size_t *pad);
 /* conv.c: the geometry of a 2-D convolution of one image x (H, W, C) into
  * (Ho, Wo, F) under a window (kh, kw), strides (sh, sw) and the padding pt
  * rows above, pl columns left (those below / right: whatever the sizes
- * leave); K = kh kw C.  lf_im2col writes the columns (Ho Wo, K) of x, a
+ * leave), dilations (dh, dw); K = kh kw C.  lf_im2col writes the columns (Ho Wo, K) of x, a
  * row per output pixel, zeros where the window leaves the image;
  * lf_col2im adds such columns back onto x's (H, W, C) values (the
  * transpose).  Conv2D's passes use them, and Conv2DTranspose
  * (conv_transpose.c) the other way round. */
 typedef struct lf_conv_geom {
     size_t H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl, F, K;
+    size_t dh, dw; /* dilation_rate: tap (ky, kx) at (ky dh, kx dw) */
 } lf_conv_geom;
 void lf_im2col(float *restrict cols, const float *restrict x, const lf_conv_geom *g);
 void lf_col2im(float *restrict dx, const float *restrict dcols, const lf_conv_geom *g);
@@ -326,12 +327,26 @@ size_t lf_conv_chunk_images(size_t P);
 int lf_conv_chunks_parallel(size_t B, size_t per, size_t values);
 /* conv.c: the JSON fields Conv1D (rank 1) and Conv2D (rank 2) share —
  * filters (nd->shape[rank]), kernel_size and strides (rank values each),
- * padding, activation, use_bias, l2, bias_l2 — written, and read into nd (type names
- * the kind in messages). */
+ * padding ("causal" for rank 1), activation, use_bias, l2, bias_l2 —
+ * written, and read into nd with the optional dilation_rate (absent: 1)
+ * (type names the kind in messages).  Conv1D and Conv2D write
+ * dilation_rate after them (lf_conv_write_dilation). */
 void lf_conv_write_json(const lf_node *nd, size_t rank, lf_buf *b);
 extern const char *const lf_conv_keys[]; /* those fields, with name, type, inbound */
+/* the optional "dilation_rate" alone, written when not 1 and read (absent: 1) */
+void lf_conv_write_dilation(const lf_node *nd, size_t rank, lf_buf *b);
+lf_status lf_conv_read_dilation(const lf_json *L, size_t rank, lf_node *nd, const char *where, lf_err *e);
 lf_status lf_conv_read_json(const lf_json *L, size_t n_in, size_t rank, const char *type, lf_node *nd,
                             const char *where, lf_err *e);
+/* conv.c: lf_conv_out for a window of k taps d apart (Keras'
+ * dilation_rate): the window d (k - 1) + 1 long; LF_PADDING_CAUSAL pads
+ * d (k - 1) before */
+size_t lf_conv_out_dilated(size_t in, size_t k, size_t s, size_t d, lf_padding p, size_t *pad);
+/* conv.c: checks a convolution's kernel_size, strides and dilation_rate
+ * (rank values each: 1..1024, strides and dilation not both above 1, as
+ * Keras' base_conv.py) and its padding (causal only when `causal`); 0
+ * after lf_build_fail, whose message starts with kn */
+int lf_conv_check(lf_model *m, const char *kn, const lf_node *nd, size_t rank, int causal);
 /* "padding": "valid" or "same" (conv.c) */
 lf_status lf_arch_padding(const lf_json *L, lf_padding *p, const char *where, lf_err *e);
 /* The inbound count a kind requires: "<where>: Dense takes 1 inbound layer" */

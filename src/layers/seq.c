@@ -23,6 +23,10 @@
  * Conv1D(filters, kernel_size, strides, padding, activation, use_bias):
  * x (B, T, C) -> (B, To, filters) with Conv2D's rules on one axis (To =
  * (T - k) / s + 1 "valid", ceil(T / s) "same", the odd padding step after).
+ * dilation_rate d puts the taps d steps apart (the window d (k - 1) + 1
+ * long); padding "causal" pads d (k - 1) steps before and none after
+ * (keras/src/layers/convolutional/conv1d.py: ops.pad, then "valid"), so
+ * To = ceil(T / s) and step o reads no step after o s.
  * Kernel (k, C, filters) as Keras', glorot_uniform (fan_in k C, fan_out k
  * filters), zero bias.  Both passes go through the sgemm by im2col, as
  * Conv2D's (conv.c): aux holds z and dz (with an activation), then the
@@ -298,13 +302,13 @@ int lf_position_embedding(lf_model *m, int x, size_t sequence_length, const char
 /* --------------------------------------------------------------- Conv1D */
 
 typedef struct geom1 {
-    size_t T, C, To, k, s, pad, F, K;
+    size_t T, C, To, k, s, d, pad, F, K;
 } geom1;
 
 static geom1 geom1_of(const lf_node *x, const lf_node *nd) {
     geom1 g;
-    g.T = x->shape[0], g.C = x->shape[1], g.k = nd->kernel[0], g.s = nd->strides[0];
-    g.To = lf_conv_out(g.T, g.k, g.s, nd->padding, &g.pad);
+    g.T = x->shape[0], g.C = x->shape[1], g.k = nd->kernel[0], g.s = nd->strides[0], g.d = nd->dilation[0];
+    g.To = lf_conv_out_dilated(g.T, g.k, g.s, g.d, nd->padding, &g.pad);
     g.F = nd->shape[nd->rank - 1];
     g.K = g.k * g.C;
     return g;
@@ -314,7 +318,7 @@ static geom1 geom1_of(const lf_node *x, const lf_node *nd) {
 static void im2col1(float *restrict cols, const float *restrict x, const geom1 *g) {
     for (size_t o = 0; o < g->To; o++)
         for (size_t j = 0; j < g->k; j++) {
-            size_t t = o * g->s + j; /* + pad: unsigned, compared shifted */
+            size_t t = o * g->s + j * g->d; /* + pad: unsigned, compared shifted */
             float *dst = cols + o * g->K + j * g->C;
             if (t < g->pad || t - g->pad >= g->T) memset(dst, 0, g->C * sizeof *dst);
             else memcpy(dst, x + (t - g->pad) * g->C, g->C * sizeof *dst);
@@ -325,7 +329,7 @@ static void im2col1(float *restrict cols, const float *restrict x, const geom1 *
 static void col2im1(float *restrict dx, const float *restrict dcols, const geom1 *g) {
     for (size_t o = 0; o < g->To; o++)
         for (size_t j = 0; j < g->k; j++) {
-            size_t t = o * g->s + j;
+            size_t t = o * g->s + j * g->d;
             if (t < g->pad || t - g->pad >= g->T) continue;
             const float *src = dcols + o * g->K + j * g->C;
             float *d = dx + (t - g->pad) * g->C;
@@ -343,15 +347,16 @@ static int conv1_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const i
     size_t F = nd->dim;
     if (F == 0 || F > LF_ARCH_MAX_DIM)
         return lf_build_fail(m, LF_ERR_ARG, "Conv1D: filters must be in 1..%zu, got %zu", LF_ARCH_MAX_DIM, F);
-    if ((unsigned)nd->padding > LF_PADDING_SAME)
-        return lf_build_fail(m, LF_ERR_ARG, "Conv1D: unknown padding %d", (int)nd->padding);
-    if (nd->kernel[0] == 0 || nd->kernel[0] > 1024 || nd->strides[0] == 0 || nd->strides[0] > 1024)
-        return lf_build_fail(m, LF_ERR_ARG, "Conv1D: kernel_size and strides must be in 1..1024, got %zu and %zu",
-                             nd->kernel[0], nd->strides[0]);
-    size_t pad, To = lf_conv_out(x->shape[0], nd->kernel[0], nd->strides[0], nd->padding, &pad);
+    if (!lf_conv_check(m, "Conv1D", nd, 1, 1)) return 0;
+    size_t pad, To = lf_conv_out_dilated(x->shape[0], nd->kernel[0], nd->strides[0], nd->dilation[0], nd->padding, &pad);
     if (To == 0) {
         char s[96];
         lf_shape_str(x, s, sizeof s);
+        if (nd->dilation[0] > 1)
+            return lf_build_fail(m, LF_ERR_SHAPE,
+                                 "Conv1D: input '%s' of shape %s is shorter than the kernel %zu dilated by %zu with "
+                                 "padding 'valid'",
+                                 x->name, s, nd->kernel[0], nd->dilation[0]);
         return lf_build_fail(m, LF_ERR_SHAPE,
                              "Conv1D: input '%s' of shape %s is shorter than the kernel %zu with padding 'valid'",
                              x->name, s, nd->kernel[0]);
@@ -426,6 +431,7 @@ static void conv1_backward(const lf_layer_ctx *c) {
 static void conv1_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
     lf_conv_write_json(nd, 1, b);
+    lf_conv_write_dilation(nd, 1, b);
 }
 
 static lf_status conv1_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
@@ -452,10 +458,16 @@ const lf_layer_type lf_type_conv1d = {
 
 int lf_conv1d(lf_model *m, int x, size_t filters, size_t kernel_size, size_t strides, lf_padding padding,
               lf_activation act, int use_bias, const char *name) {
+    return lf_conv1d_dilated(m, x, filters, kernel_size, strides, padding, 1, act, use_bias, name);
+}
+
+int lf_conv1d_dilated(lf_model *m, int x, size_t filters, size_t kernel_size, size_t strides, lf_padding padding,
+                      size_t dilation_rate, lf_activation act, int use_bias, const char *name) {
     lf_node nd = LF_NODE_PROTO;
     nd.dim = filters;
     nd.kernel[0] = kernel_size, nd.kernel[1] = 1;
     nd.strides[0] = strides, nd.strides[1] = 1;
+    nd.dilation[0] = dilation_rate, nd.dilation[1] = 1;
     nd.padding = padding;
     nd.act = act;
     nd.use_bias = use_bias != 0;
