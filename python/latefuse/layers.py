@@ -40,7 +40,7 @@ __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Fl
            "RandomZoom", "RandomRotation", "RandomContrast", "RandomBrightness", "Concatenate",
            "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot",
            "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor", "TextVectorization",
-           "Embedding", "PositionEmbedding", "Conv1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
+           "Embedding", "PositionEmbedding", "Conv1D", "DepthwiseConv2D", "SeparableConv2D", "Masking", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
            "MaxPooling1D", "AveragePooling1D", "LayerNormalization",
            "MultiHeadAttention", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "CategoryEncoding",
            "StringLookup", "IntegerLookup", "add", "subtract", "multiply", "average", "maximum", "minimum",
@@ -984,12 +984,22 @@ def _image(layer, x):
     return x
 
 
-def _out_size(n, k, s, padding):
-    return -(-n // s) if padding == "same" else (n - k) // s + 1 if n >= k else 0
+def _out_size(n, k, s, padding, d=1):
+    """Keras' compute_conv_output_shape (keras/src/ops/operation_utils.py):
+    the window d (k - 1) + 1 long; 'same' and 'causal' keep ceil(n / s)"""
+    k = d * (k - 1) + 1
+    return -(-n // s) if padding in ("same", "causal") else (n - k) // s + 1 if n >= k else 0
 
 
 def _pad_id(p):
-    return 1 if p == "same" else 0
+    return {"valid": 0, "same": 1, "causal": 2}[p]
+
+
+def _no_dilated_strides(strides, dilation_rate, layer):
+    """Keras' base_conv.py refusal, word for word"""
+    if max(strides) > 1 and max(dilation_rate) > 1:
+        raise ValueError("%s: `strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: "
+                         "strides=%r and dilation_rate=%r" % (layer, tuple(strides), tuple(dilation_rate)))
 
 
 _lib._proto("lf_reshape", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t,
@@ -1039,18 +1049,19 @@ class Reshape(Layer):
         return lib.lf_reshape(h, ii[0], len(t.sample_shape), dims, name)
 
 
-_lib._proto("lf_conv2d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
-            ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
-            ctypes.c_char_p)
+_lib._proto("lf_conv2d_dilated", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
 
 
 class Conv2D(Layer):
     """Conv2D(filters, kernel_size, strides=(1, 1), padding='valid',
     activation=None, use_bias=True, kernel_regularizer=None, bias_regularizer=None,
-    activity_regularizer=None): Keras' convolution over
+    activity_regularizer=None, dilation_rate=(1, 1)): Keras' convolution over
     channels-last
     images; kernel (kh, kw, in_channels, filters) glorot_uniform, zero bias;
-    'same' padding puts the odd pixel at the bottom / right, as Keras."""
+    'same' padding puts the odd pixel at the bottom / right, as Keras;
+    dilation_rate spreads the taps (not with strides above 1, as Keras)."""
 
     prefix = "conv2d"
     _fixed_input = True
@@ -1058,10 +1069,11 @@ class Conv2D(Layer):
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, name=None, **kwargs):
+                 bias_constraint=None, dilation_rate=(1, 1), name=None, **kwargs):
         super().__init__(name)
         if kwargs:
             raise ValueError("Conv2D: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        self.dilation_rate = _pair(dilation_rate, "dilation_rate", "Conv2D")
         _take_constraints(self, "Conv2D", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "Conv2D: kernel_regularizer")
         self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "Conv2D: bias_regularizer")
@@ -1076,11 +1088,12 @@ class Conv2D(Layer):
         self.padding = _padding(padding, "Conv2D")
         self.activation = _activation(activation)
         self.use_bias = bool(use_bias)
+        _no_dilated_strides(self.strides, self.dilation_rate, "Conv2D")
 
     def _call(self, x):
         x = _image(self, x)
-        (H, W, C), (kh, kw), (sh, sw) = x.sample_shape, self.kernel_size, self.strides
-        ho, wo = _out_size(H, kh, sh, self.padding), _out_size(W, kw, sw, self.padding)
+        (H, W, C), (kh, kw), (sh, sw), (dh, dw) = x.sample_shape, self.kernel_size, self.strides, self.dilation_rate
+        ho, wo = _out_size(H, kh, sh, self.padding, dh), _out_size(W, kw, sw, self.padding, dw)
         if ho < 1 or wo < 1:
             raise ValueError("Conv2D: input of shape %s is smaller than the kernel %r with padding 'valid'"
                              % (_shape_str(x.sample_shape), self.kernel_size))
@@ -1095,13 +1108,15 @@ class Conv2D(Layer):
     def _load(cls, spec, ins, tensors):
         return cls(int(spec["filters"]), tuple(spec["kernel_size"]), tuple(spec["strides"]), spec["padding"],
                    spec["activation"], spec["use_bias"], name=spec["name"], **_penalties_of(spec, _WEIGHTED_REGS),
+                   dilation_rate=tuple(spec.get("dilation_rate", (1, 1))),
                    **_constraints_of(spec, ("kernel_constraint", "bias_constraint")))(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
-        i = lib.lf_conv2d(h, ii[0], self.filters, self.kernel_size[0], self.kernel_size[1], self.strides[0],
-                          self.strides[1], _pad_id(self.padding),
-                          lib.lf_activation_parse(self.activation.encode()), int(self.use_bias), name)
+        i = lib.lf_conv2d_dilated(h, ii[0], self.filters, self.kernel_size[0], self.kernel_size[1], self.strides[0],
+                                  self.strides[1], _pad_id(self.padding), self.dilation_rate[0],
+                                  self.dilation_rate[1], lib.lf_activation_parse(self.activation.encode()),
+                                  int(self.use_bias), name)
         return _set_penalties(lib, h, i, self)
 
 
@@ -2276,8 +2291,8 @@ class PositionEmbedding(Layer):
         return lib.lf_position_embedding(h, ii[0], self.sequence_length, name)
 
 
-_lib._proto("lf_conv1d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
-            ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
+_lib._proto("lf_conv1d_dilated", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_size_t, ctypes.c_int, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
 
 
 def _single(v, what):
@@ -2291,18 +2306,21 @@ class Conv1D(Layer):
     activation=None, use_bias=True, kernel_initializer='glorot_uniform', bias_initializer='zeros',
     kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None) over (batch, T, channels): kernel
     (kernel_size, channels, filters), glorot_uniform and zero bias unless told (latefuse.initializers); 'same' puts
-    the odd padding step after, as Keras.  It ends the padding mask (Keras'
-    Conv1D does not support masking)."""
+    the odd padding step after, as Keras; 'causal' pads dilation_rate
+    (kernel_size - 1) steps before (keras/src/layers/convolutional/conv1d.py).
+    dilation_rate=1 spreads the taps (not with strides above 1, as Keras).
+    It ends the padding mask (Keras' Conv1D does not support masking)."""
 
     prefix = "conv1d"
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
-                 name=None, **kwargs):
+                 dilation_rate=1, name=None, **kwargs):
         super().__init__(name)
         if kwargs:
             raise ValueError("Conv1D: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        self.dilation_rate = _single(dilation_rate, "dilation_rate")
         _take_constraints(self, "Conv1D", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "Conv1D: kernel_regularizer")
         self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "Conv1D: bias_regularizer")
@@ -2312,14 +2330,15 @@ class Conv1D(Layer):
         self.filters = _positive(filters, "filters", "Conv1D")
         self.kernel_size = _single(kernel_size, "kernel_size")
         self.strides = _single(strides, "strides")
-        self.padding = _padding(padding, "Conv1D")
+        self.padding = padding if padding == "causal" else _padding(padding, "Conv1D")
         self.activation = _activation(activation)
         self.use_bias = bool(use_bias)
+        _no_dilated_strides((self.strides,), (self.dilation_rate,), "Conv1D")
 
     def _call(self, x):
         x = _sequence(self, x)
         T, C = x.sample_shape
-        to = _out_size(T, self.kernel_size, self.strides, self.padding)
+        to = _out_size(T, self.kernel_size, self.strides, self.padding, self.dilation_rate)
         if to < 1:
             raise ValueError("Conv1D: input of shape %s is shorter than the kernel %d with padding 'valid'"
                              % (_shape_str(x.sample_shape), self.kernel_size))
@@ -2334,12 +2353,204 @@ class Conv1D(Layer):
     def _load(cls, spec, ins, tensors):
         return cls(int(spec["filters"]), int(spec["kernel_size"][0]), int(spec["strides"][0]), spec["padding"],
                    spec["activation"], spec["use_bias"], name=spec["name"], **_penalties_of(spec, _WEIGHTED_REGS),
+                   dilation_rate=int(spec.get("dilation_rate", [1])[0]),
                    **_constraints_of(spec, ("kernel_constraint", "bias_constraint")))(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
-        i = lib.lf_conv1d(h, ii[0], self.filters, self.kernel_size, self.strides, _pad_id(self.padding),
-                          lib.lf_activation_parse(self.activation.encode()), int(self.use_bias), name)
+        i = lib.lf_conv1d_dilated(h, ii[0], self.filters, self.kernel_size, self.strides, _pad_id(self.padding),
+                                  self.dilation_rate, lib.lf_activation_parse(self.activation.encode()),
+                                  int(self.use_bias), name)
+        return _set_penalties(lib, h, i, self)
+
+
+_lib._proto("lf_masking", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_char_p)
+
+
+class Masking(Layer):
+    """Masking(mask_value=0.0): Keras' layer (keras/src/layers/core/masking.py)
+    over (batch, steps, ..., features): a step whose features all equal
+    mask_value is zeroed and masked for the layers downstream that support
+    masking (LSTM, GRU, SimpleRNN, Bidirectional, the 1-D global poolings,
+    MultiHeadAttention, and those that pass the mask on), as
+    Embedding(mask_zero=True)'s mask."""
+
+    prefix = "masking"
+
+    def __init__(self, mask_value=0.0, name=None, **kwargs):
+        super().__init__(name)
+        if kwargs:
+            raise ValueError("Masking: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float)) or not math.isfinite(mask_value):
+            raise ValueError("Masking: mask_value must be a finite number, got %r" % (mask_value,))
+        self.mask_value = mask_value
+
+    def _call(self, x):
+        x = _one(self, x)
+        if len(x.sample_shape) < 2:
+            raise ValueError("Masking: input of shape %s must be (batch, steps, features)"
+                             % _shape_str(x.sample_shape))
+        return KerasTensor(self, [x], x.sample_shape)
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras' Masking.compute_mask: any feature differs from mask_value
+        (bool, the steps' shape) for an array"""
+        import numpy as np
+        return np.any(np.asarray(inputs) != self.mask_value, axis=-1)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(float(spec["mask_value"]), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_masking(h, ii[0], float(self.mask_value), name)
+
+
+_lib._proto("lf_depthwise_conv2d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
+_lib._proto("lf_separable_conv2d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
+
+
+def _defaults_only(layer, **given):
+    """the initializers and constraints these layers keep at Keras' defaults"""
+    for arg, (v, default) in given.items():
+        if v != default:
+            raise ValueError("%s: only %s=%r is supported, got %r" % (layer, arg, default, v))
+
+
+class DepthwiseConv2D(Layer):
+    """DepthwiseConv2D(kernel_size, strides=(1, 1), padding='valid',
+    depth_multiplier=1, data_format=None, dilation_rate=(1, 1), activation=None,
+    use_bias=True, depthwise_regularizer=None, bias_regularizer=None): Keras'
+    layer (keras/src/layers/convolutional/depthwise_conv2d.py): each input
+    channel convolved by depth_multiplier filters of its own; kernel
+    (kh, kw, in_channels, depth_multiplier) glorot_uniform, bias
+    (in_channels depth_multiplier) zeros; output channel c M + j."""
+
+    prefix = "depthwise_conv2d"
+    _fixed_input = True
+
+    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1, data_format=None,
+                 dilation_rate=(1, 1), activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
+                 depthwise_constraint=None, bias_constraint=None, name=None, **kwargs):
+        super().__init__(name)
+        kn = type(self).__name__
+        if kwargs:
+            raise ValueError("%s: unsupported arguments %s" % (kn, ", ".join(sorted(kwargs))))
+        _defaults_only(kn, depthwise_initializer=(depthwise_initializer, "glorot_uniform"),
+                       bias_initializer=(bias_initializer, "zeros"),
+                       depthwise_constraint=(depthwise_constraint, None), bias_constraint=(bias_constraint, None))
+        self.depthwise_initializer, self.bias_initializer = depthwise_initializer, bias_initializer
+        self.depthwise_constraint, self.bias_constraint = None, None
+        self.depthwise_regularizer, self.l2 = _l2_of(depthwise_regularizer, kn + ": depthwise_regularizer")
+        self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, kn + ": bias_regularizer")
+        self.kernel_size = _pair(kernel_size, "kernel_size", kn)
+        self.strides = _pair(strides, "strides", kn)
+        self.padding = _padding(padding, kn)
+        self.depth_multiplier = _positive(depth_multiplier, "depth_multiplier", kn)
+        self.data_format = _channels_last(data_format, kn)
+        self.dilation_rate = _pair(dilation_rate, "dilation_rate", kn)
+        self.activation = _activation(activation)
+        self.use_bias = bool(use_bias)
+        _no_dilated_strides(self.strides, self.dilation_rate, kn)
+
+    def _out_channels(self, C):
+        return C * self.depth_multiplier
+
+    def _call(self, x):
+        x = _image(self, x)
+        (H, W, C), (kh, kw), (sh, sw), (dh, dw) = x.sample_shape, self.kernel_size, self.strides, self.dilation_rate
+        ho, wo = _out_size(H, kh, sh, self.padding, dh), _out_size(W, kw, sw, self.padding, dw)
+        if ho < 1 or wo < 1:
+            raise ValueError("%s: input of shape %s is smaller than the kernel %r dilated by %r with padding "
+                             "'valid'" % (type(self).__name__, _shape_str(x.sample_shape), self.kernel_size,
+                                          self.dilation_rate))
+        self._in_channels = C
+        return KerasTensor(self, [x], (ho, wo, self._out_channels(C)))
+
+    def _weight_shapes(self):
+        C, M = self._in_channels, self.depth_multiplier
+        k = (self.kernel_size[0], self.kernel_size[1], C, M)
+        return [k, (C * M,)] if self.use_bias else [k]
+
+    @classmethod
+    def _settings(cls, spec):
+        pen = _penalties_of(spec)
+        return dict(strides=tuple(spec["strides"]), padding=spec["padding"],
+                    depth_multiplier=int(spec["depth_multiplier"]),
+                    dilation_rate=tuple(spec.get("dilation_rate", (1, 1))), activation=spec["activation"],
+                    use_bias=spec["use_bias"], depthwise_regularizer=pen["kernel_regularizer"],
+                    bias_regularizer=pen["bias_regularizer"], name=spec["name"])
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(tuple(spec["kernel_size"]), **cls._settings(spec))(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        i = lib.lf_depthwise_conv2d(h, ii[0], self.kernel_size[0], self.kernel_size[1], self.strides[0],
+                                    self.strides[1], _pad_id(self.padding), self.depth_multiplier,
+                                    self.dilation_rate[0], self.dilation_rate[1],
+                                    lib.lf_activation_parse(self.activation.encode()), int(self.use_bias), name)
+        return _set_penalties(lib, h, i, self)
+
+
+class SeparableConv2D(DepthwiseConv2D):
+    """SeparableConv2D(filters, kernel_size, strides=(1, 1), padding='valid',
+    data_format=None, dilation_rate=(1, 1), depth_multiplier=1, activation=None,
+    use_bias=True, depthwise_regularizer=None, pointwise_regularizer=None,
+    bias_regularizer=None): Keras' layer (separable_conv2d.py): the
+    depthwise convolution (no bias) then a 1x1 convolution to filters.
+    Weights in Keras' order: depthwise_kernel (kh, kw, C, M),
+    pointwise_kernel (1, 1, C M, filters), bias (filters).  The engine puts
+    one L2 factor on both kernels: the two regularizers must agree."""
+
+    prefix = "separable_conv2d"
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), depth_multiplier=1, activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None, pointwise_regularizer=None,
+                 bias_regularizer=None, depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None,
+                 name=None, **kwargs):
+        _defaults_only("SeparableConv2D", pointwise_initializer=(pointwise_initializer, "glorot_uniform"),
+                       pointwise_constraint=(pointwise_constraint, None))
+        super().__init__(kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate, activation,
+                         use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer,
+                         bias_regularizer, depthwise_constraint, bias_constraint, name, **kwargs)
+        self.filters = _positive(filters, "filters", "SeparableConv2D")
+        self.pointwise_initializer, self.pointwise_constraint = pointwise_initializer, None
+        self.pointwise_regularizer, pl2 = _l2_of(pointwise_regularizer, "SeparableConv2D: pointwise_regularizer")
+        if pl2 != self.l2:
+            raise ValueError("SeparableConv2D: depthwise_regularizer and pointwise_regularizer must be the same l2 "
+                             "(one factor on both kernels here), got %r and %r"
+                             % (depthwise_regularizer, pointwise_regularizer))
+
+    def _out_channels(self, C):
+        return self.filters
+
+    def _weight_shapes(self):
+        C, M = self._in_channels, self.depth_multiplier
+        k = [(self.kernel_size[0], self.kernel_size[1], C, M), (1, 1, C * M, self.filters)]
+        return k + [(self.filters,)] if self.use_bias else k
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        st = cls._settings(spec)
+        return cls(int(spec["filters"]), tuple(spec["kernel_size"]),
+                   pointwise_regularizer=st["depthwise_regularizer"], **st)(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        i = lib.lf_separable_conv2d(h, ii[0], self.filters, self.kernel_size[0], self.kernel_size[1],
+                                    self.strides[0], self.strides[1], _pad_id(self.padding), self.depth_multiplier,
+                                    self.dilation_rate[0], self.dilation_rate[1],
+                                    lib.lf_activation_parse(self.activation.encode()), int(self.use_bias), name)
         return _set_penalties(lib, h, i, self)
 
 
@@ -3054,12 +3265,10 @@ _NOT_HERE = {
               "before fit / predict, or use a built-in layer (Activation, Rescaling, Reshape, the merging layers)",
     "UpSampling1D": "there is no upsampling layer",
     "Conv3D": "images are (height, width, channels): use Conv2D",
-    "SeparableConv2D": "use Conv2D",
-    "DepthwiseConv2D": "use Conv2D",
-    "SeparableConv1D": "use Conv1D",
+    "SeparableConv1D": "use Conv1D (or SeparableConv2D on (steps, 1, channels))",
+    "DepthwiseConv1D": "use DepthwiseConv2D on (steps, 1, channels)",
     "TimeDistributed": "Dense acts on the last axis of a (steps, features) tensor already: call Dense directly",
     "ConvLSTM2D": "use LSTM on (steps, features)",
-    "Masking": "masks come from Embedding(mask_zero=True)",
     "SpatialDropout1D": "use Dropout",
     "SpatialDropout2D": "use Dropout",
     "GaussianNoise": "there is no noise layer",

@@ -333,10 +333,10 @@ def test_bad_files_exact_messages(tmp_path):
                        r"'GlobalMaxPooling3D' \(module keras.layers\) is not available in latefuse$" % p):
         load_model(p)
     cfg = golden_config()
-    cfg["config"]["layers"][2]["config"]["dilation_rate"] = [2, 2]
+    cfg["config"]["layers"][2]["config"]["groups"] = 2  # (dilation_rate is read since Conv2D takes it)
     p = bad(tmp_path, "arg.keras", config=cfg)
     with pytest.raises(ValueError, match=r"^load_model: '%s': layer 'conv2d' \(Conv2D\): the Keras argument "
-                       r"dilation_rate=\[2, 2\] is not supported by latefuse$" % p):
+                       r"groups=2 is not supported by latefuse$" % p):
         load_model(p)
     cfg = golden_config()
     cfg["compile_config"]["optimizer"]["class_name"] = "Ftrl"

@@ -537,8 +537,12 @@ def test_masking_guide():
     assert masked_output.shape == (3, 6, 16)
     # masked_output._keras_mask: the mask is not kept on arrays; compute_mask gives it
     np.testing.assert_array_equal(embedding.compute_mask(padded_inputs), padded_inputs != 0)
-    with pytest.raises(AttributeError, match="masks come from Embedding\\(mask_zero=True\\)"):
-        layers.Masking()
+    # the guide's Masking layer on an embedding-shaped array
+    masking_layer = layers.Masking()
+    unmasked_embedding = np.tile(np.expand_dims(padded_inputs, axis=-1), [1, 1, 10]).astype("float32")
+    masked_embedding = masking_layer(unmasked_embedding)
+    np.testing.assert_array_equal(masked_embedding, unmasked_embedding)  # the masked steps are 0 already
+    np.testing.assert_array_equal(masking_layer.compute_mask(unmasked_embedding), padded_inputs != 0)
 
     model = keras.Sequential(
         [
@@ -655,7 +659,40 @@ def test_bidirectional_lstm_imdb():
 
 # ------------------------------ examples/vision/image_classification_from_scratch.py
 
-def test_image_classification_from_scratch_refused_layer():
-    # make_model's entry flow uses SeparableConv2D, which the engine lacks
-    with pytest.raises(AttributeError, match=r"no SeparableConv2D .*: use Conv2D"):
-        layers.SeparableConv2D(256, 3, padding="same")
+def test_image_classification_from_scratch_make_model():
+    """the guide's make_model (a small Xception: SeparableConv2D blocks with
+    residual Conv2D shortcuts) at a smaller image size, as written"""
+    def make_model(input_shape, num_classes):
+        inputs = keras.Input(shape=input_shape)
+        x = layers.Rescaling(1.0 / 255)(inputs)
+        x = layers.Conv2D(128, 3, strides=2, padding="same")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        previous_block_activation = x  # Set aside residual
+        for size in [256, 512, 728]:
+            x = layers.Activation("relu")(x)
+            x = layers.SeparableConv2D(size, 3, padding="same")(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.Activation("relu")(x)
+            x = layers.SeparableConv2D(size, 3, padding="same")(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
+            # Project residual
+            residual = layers.Conv2D(size, 1, strides=2, padding="same")(previous_block_activation)
+            x = layers.add([x, residual])  # Add back residual
+            previous_block_activation = x  # Set aside next residual
+        x = layers.SeparableConv2D(1024, 3, padding="same")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        x = layers.GlobalAveragePooling2D()(x)
+        units = 1 if num_classes == 2 else num_classes
+        x = layers.Dropout(0.25)(x)
+        outputs = layers.Dense(units, activation=None)(x)
+        return keras.Model(inputs, outputs)
+
+    model = make_model(input_shape=(16, 16, 3), num_classes=2)
+    assert model.output_shape == (None, 1)
+    seps = [ly for ly in model.layers if isinstance(ly, layers.SeparableConv2D)]
+    assert [ly.count_params() for ly in seps[:2]] == [3 * 3 * 128 + 128 * 256 + 256, 3 * 3 * 256 + 256 * 256 + 256]
+    y = model.predict(np.random.default_rng(0).uniform(0, 255, (2, 16, 16, 3)).astype("float32"), verbose=0)
+    assert y.shape == (2, 1) and np.all(np.isfinite(y))
