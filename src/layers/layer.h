@@ -20,7 +20,8 @@
  * float per step (1 a real step, 0 padding), `steps` = the product of the
  * output's shape but its last axis ((T, D): T).  Only a mask-making node
  * stores one: Embedding(mask_zero=True) writes, in its forward pass, 0
- * where the token id is 0.  The mask lives in the workspace,
+ * where the token id is 0; Masking (masking.c) 0 where a step's features
+ * all equal mask_value.  The mask lives in the workspace,
  * ws->seq_mask[owner] (B x steps, row-major), and every node records in
  * nd->seq_mask which node owns the mask of its output (-1: none), so
  * nothing is copied from layer to layer.  lf_node_add sets nd->seq_mask
