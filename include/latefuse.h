@@ -734,8 +734,14 @@ int lf_multi_head_attention(lf_model *m, int query, int value, int key, size_t n
                             size_t key_dim, size_t value_dim, float dropout, int use_bias,
                             size_t output_dim, const char *name);
 
-/* Keras merging layers over n >= 2 inputs of equal dim (Subtract: exactly 2;
- * Concatenate: any dims, joined along features). */
+/* Keras merging layers over n >= 2 inputs of equal shape (Subtract: exactly 2).
+ * Concatenate: inputs of one rank, equal shapes but on the axis joined:
+ * lf_concatenate joins the last axis (Keras' default axis=-1: the features;
+ * the channels of (H, W, C) maps), lf_concatenate_axis any non-batch axis in
+ * Keras' numbering (1..rank of the per-sample shape, or -rank..-1; 0, the
+ * batch, is refused).  Its padding mask is Keras' compute_mask: on the last
+ * axis the OR of the inputs' masks (none when an input has none), on
+ * another the masks side by side (ones for an input without). */
 int lf_add(lf_model *m, size_t n, const int *xs, const char *name);
 int lf_subtract(lf_model *m, int a, int b, const char *name);
 int lf_multiply(lf_model *m, size_t n, const int *xs, const char *name);
@@ -743,6 +749,7 @@ int lf_average(lf_model *m, size_t n, const int *xs, const char *name);
 int lf_maximum(lf_model *m, size_t n, const int *xs, const char *name);
 int lf_minimum(lf_model *m, size_t n, const int *xs, const char *name);
 int lf_concatenate(lf_model *m, size_t n, const int *xs, const char *name);
+int lf_concatenate_axis(lf_model *m, size_t n, const int *xs, int axis, const char *name);
 
 /* Dot(axes=1): y = <a, b> per row, shape (batch, 1).  With normalize != 0
  * both rows are L2-normalised first (Keras' eps 1e-12): cosine similarity. */

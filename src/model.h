@@ -99,6 +99,9 @@ typedef struct lf_node {
     lf_activation act;   /* Dense, Activation */
     int use_bias;        /* Dense, Conv1D/2D; LayerNormalization's and BatchNormalization's center */
     int normalize;       /* Dot */
+    int axis;            /* Concatenate: the axis joined, Keras' numbering as given
+                            (1..rank, or -rank..-1 from the end; 0 is the batch) */
+    size_t cat_axis;     /* Concatenate: that axis in the per-sample shape (infer) */
     float rate;          /* Dropout; MultiHeadAttention's and the recurrent
                             layers' dropout */
     float recurrent_rate; /* LSTM, GRU, SimpleRNN, Bidirectional: recurrent_dropout */

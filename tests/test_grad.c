@@ -116,7 +116,7 @@ static void fd_check_wide(const char *what, lf_model *m, float **x, const float 
     snprintf(label, sizeof label, "%s: parameter gradients", what);
     compare_grads(label, ana, num, np);
     for (size_t i = 0; i < ni; i++) {
-        if ((int)i == skip) {
+        if ((int)i == skip || m->nodes[m->inputs[i]].dtype == LF_DTYPE_INT32) { /* token ids: no gradient */
             free(ig[i]);
             continue;
         }
@@ -1449,6 +1449,65 @@ static void test_masking(void) {
     lf_model_free(m);
 }
 
+/* Concatenate along each axis of (H, W, C) maps (keras/src/layers/merging/
+ * concatenate.py: shapes equal but on the axis), 1x1 convolutions before it
+ * so that its gradient reaches weights; and of masked sequences, on the
+ * steps (the node's own mask: the masks side by side) and on the features
+ * (two owners: the OR), read by a masked GlobalAveragePooling1D */
+static void test_concat_axes(void) {
+    struct {
+        int axis;
+        size_t a[3], b[3];
+    } cases[] = {
+        {-1, {3, 2, 2}, {3, 2, 3}}, {3, {3, 2, 1}, {3, 2, 2}}, {1, {2, 3, 2}, {1, 3, 2}},
+        {-3, {1, 2, 2}, {3, 2, 2}}, {2, {2, 1, 2}, {2, 3, 2}}, {-2, {2, 2, 2}, {2, 1, 2}},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lf_model *m;
+        lf_model_create(&m, 3300 + k);
+        int a = lf_input_shape(m, 3, cases[k].a, LF_DTYPE_FLOAT32, "a");
+        int b = lf_input_shape(m, 3, cases[k].b, LF_DTYPE_FLOAT32, "b");
+        int ca = lf_conv2d(m, a, cases[k].a[2], 1, 1, 1, 1, LF_PADDING_VALID, LF_ACT_TANH, 1, "ca");
+        int cb = lf_conv2d(m, b, cases[k].b[2], 1, 1, 1, 1, LF_PADDING_VALID, LF_ACT_LINEAR, 1, "cb");
+        int c = lf_concatenate_axis(m, 2, (int[]){ca, cb, 0}, cases[k].axis, "cat");
+        char what[96];
+        snprintf(what, sizeof what, "Concatenate(axis=%d) of (H, W, C) maps", cases[k].axis);
+        image_run(what, m, c, 3350 + k, 2, 0);
+        lf_model_free(m);
+    }
+    for (int on_steps = 0; on_steps <= 1; on_steps++)
+        for (int second = 0; second <= 2; second++) { /* the second input: no mask, the first's, its own */
+            lf_model *m;
+            lf_model_create(&m, 3400 + 3 * on_steps + second);
+            int ids = lf_input_shape(m, 1, (size_t[]){4}, LF_DTYPE_INT32, "ids");
+            int e = lf_embedding(m, ids, 9, 3, 1, "emb");
+            int o;
+            if (second == 2) {
+                int ids2 = lf_input_shape(m, 1, (size_t[]){on_steps ? 3 : 4}, LF_DTYPE_INT32, "ids2");
+                o = lf_embedding(m, ids2, 9, 2 + on_steps, 1, "emb2");
+            } else if (second == 1) {
+                o = lf_dense(m, e, 3, LF_ACT_TANH, 1, "other");
+            } else {
+                int x = lf_input_shape(m, 2, (size_t[]){on_steps ? 2 : 4, 3}, LF_DTYPE_FLOAT32, "x");
+                o = lf_dense(m, x, 3, LF_ACT_TANH, 1, "other");
+            }
+            int c = lf_concatenate_axis(m, 2, (int[]){e, o}, on_steps ? 1 : -1, "cat");
+            int want = second == 0 && !on_steps ? -1 : second == 1 && !on_steps ? e : c;
+            CHECK(c >= 0 && m->nodes[c].seq_mask == want, "Concatenate on the %s, second input %d: mask of node %d, "
+                  "not %d", on_steps ? "steps" : "features", second, c >= 0 ? m->nodes[c].seq_mask : -2, want);
+            int d = lf_dense(m, c, 3, LF_ACT_TANH, 1, "dense");
+            int p = lf_global_average_pooling1d(m, d, "pool");
+            fill_weight(m, "emb", 0, -1, 1, 3450);
+            if (second == 2) fill_weight(m, "emb2", 0, -1, 1, 3451);
+            scale_kernel(m, "dense", 2);
+            char what[96];
+            snprintf(what, sizeof what, "Concatenate(axis=%d) of masked sequences, second input %d",
+                     on_steps ? 1 : -1, second);
+            seq_run(what, m, p, 3460 + 3 * on_steps + second, 0);
+            lf_model_free(m);
+        }
+}
+
 int main(void) {
     test_activations();
     test_losses();
@@ -1476,5 +1535,6 @@ int main(void) {
     test_regularizers();
     test_dilated_depthwise();
     test_masking();
+    test_concat_axes();
     return check_report("test_grad");
 }

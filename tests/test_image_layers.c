@@ -86,7 +86,7 @@ static void test_shapes(void) {
         {2, "InputLayer: a shape has 1 to 3 dims, got 4"},
         {3, "InputLayer: dim 1 of the shape is 0; dims must be >= 1 and their product at most 268435456"},
         {4, "Add: inputs must have equal shapes, got (None, 6, 5, 3) ('img') and (None, 90) ('flat')"},
-        {5, "Concatenate: input 'img' has shape (None, 6, 5, 3); it needs rank 2 (batch, features): add a Flatten"},
+        {5, "Concatenate: inputs must have matching shapes except for the concatenation axis -1, got (None, 6, 5, 3) ('img') and (None, 90) ('flat')"},
         {6, "InputLayer: unknown dtype 7"},
         /* Keras' Dot(axes=1) on rank-3 tensors is a batch matrix product,
          * not the flattened inner product: refused, as Concatenate */

@@ -172,6 +172,60 @@ static void test_masked_pooling(void) {
         }
 }
 
+/* Concatenate's padding mask, Keras' compute_mask (keras/src/layers/
+ * merging/concatenate.py): on the steps, the masks side by side (ones for
+ * an input without one); on the features, their OR.  A masked average
+ * pooling after it shows which steps count; the file keeps the axis. */
+static void test_concat_mask(void) {
+    /* row k of each table: (k, -k) / (10 k) */
+    float t1[12], t2[6];
+    for (int k = 0; k < 6; k++) t1[2 * k] = (float)k, t1[2 * k + 1] = -(float)k, t2[k] = 10.0f * (float)k;
+    for (int on_steps = 0; on_steps <= 1; on_steps++) {
+        lf_model *m;
+        lf_model_create(&m, 5);
+        int ids = lf_input_shape(m, 1, (size_t[]){3}, LF_DTYPE_INT32, "ids");
+        int ids2 = lf_input_shape(m, 1, (size_t[]){on_steps ? 2 : 3}, LF_DTYPE_INT32, "ids2");
+        int e = lf_embedding(m, ids, 6, 2, 1, "emb");
+        int e2 = lf_embedding(m, ids2, 6, on_steps ? 2 : 1, !on_steps, "emb2");
+        int c = lf_concatenate_axis(m, 2, (int[]){e, e2}, on_steps ? -2 : 2, "cat");
+        int p = lf_global_average_pooling1d(m, c, "pool");
+        CHECK(lf_model_compile(m, p, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+        CHECK(lf_set_weights(m, "emb", 0, t1, 12) == LF_OK &&
+                  lf_set_weights(m, "emb2", 0, on_steps ? t1 : t2, on_steps ? 12 : 6) == LF_OK,
+              "set: %s", lf_model_error(m));
+        float a[6] = {3, 0, 0, /**/ 0, 0, 0}, b[6] = {4, 0, 2, /**/ 0, 5, 0}, y[6];
+        float b2[4] = {0, 5, /**/ 0, 0}; /* emb2 has no mask on the steps */
+        const float *xs[2] = {a, on_steps ? b2 : b};
+        CHECK(lf_model_predict(m, xs, 2, y) == LF_OK, "predict: %s", lf_model_error(m));
+        /* on the steps (emb2 unmasked: ones): row 0 averages emb's (3, -3) and
+         * emb2's (0, 0), (5, -5), emb's steps 1 and 2 masked: (3 + 0 + 5) / 3,
+         * (-3 + 0 - 5) / 3; row 1: emb all masked, emb2's (0, 0) twice: 0.
+         * On the features (OR): row 0 steps 0 and 2 count: ((3, -3, 40) + (0, 0, 20)) / 2;
+         * row 1 step 1 only: (0, 0, 50) */
+        float want[2][6] = {{1.5f, -1.5f, 30, 0, 0, 50}, {8.0f / 3, -8.0f / 3, 0, 0}};
+        size_t n = on_steps ? 4 : 6;
+        int same = 1;
+        for (size_t j = 0; j < n; j++) same &= fabsf(y[j] - want[on_steps][j]) < 1e-6f;
+        CHECK(same, "Concatenate on the %s: pooled %g %g %g / %g %g %g", on_steps ? "steps" : "features",
+              (double)y[0], (double)y[1], (double)y[2], (double)y[3], (double)y[4], (double)y[5]);
+        const char *path = on_steps ? "build/tests/cat_steps.lfm" : "build/tests/cat_features.lfm";
+        CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+        lf_model *l;
+        lf_model_create(&l, 0);
+        CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+        float z[6] = {0};
+        CHECK(lf_model_predict(l, xs, 2, z) == LF_OK && memcmp(y, z, n * sizeof *z) == 0,
+              "%s: the loaded model predicts differently", path);
+        lf_st_file f;
+        const char *want_arch[1] = {on_steps ? "\"axis\":-2" : "\"axis\":2"};
+        check_arch(path, &f, want_arch, 1);
+        lf_st_free(&f);
+        remove(path);
+        lf_model_free(l);
+        lf_model_free(m);
+    }
+}
+
 /* ids outside [0, input_dim) or not integers: fit and evaluate name the
  * layer, the id and where it is; predict returns LF_ERR_ARG */
 static void test_bad_ids(void) {
@@ -1523,6 +1577,7 @@ static void test_causal_masking(void) {
 }
 
 int main(void) {
+    test_concat_mask();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_seq_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     test_mask_flow();

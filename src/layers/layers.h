@@ -38,11 +38,14 @@ void lf_merge_forward(lf_merge_op op, float *restrict y, const float *const *xs,
 void lf_merge_backward(lf_merge_op op, float *const *dxs, const float *restrict dy,
                        const float *const *xs, const float *restrict y, size_t k, size_t B,
                        size_t D);
-/* Concatenate along features: xs[i]: (B, dims[i]) -> y: (B, sum dims) */
+/* Concatenate along an axis: each row of input i is `outer` chunks of
+ * dims[i] / outer values (the axis and the axes after it), joined chunk by
+ * chunk: xs[i]: (B, outer, dims[i] / outer) -> y: (B, outer, sum dims / outer);
+ * outer 1: along the features */
 void lf_concat_forward(float *restrict y, const float *const *xs, const size_t *dims, size_t k,
-                       size_t B);
+                       size_t B, size_t outer);
 void lf_concat_backward(float *const *dxs, const float *restrict dy, const size_t *dims,
-                        size_t k, size_t B);
+                        size_t k, size_t B, size_t outer);
 /* Dot(axes=1): a, b: (B, D) -> y: (B, 1); normalize: cosine similarity with
  * norms[r*2 + {0,1}] = max(|a_r|, 1e-6) ... (stored for backward) */
 void lf_dot_forward(float *restrict y, float *restrict norms, const float *restrict a,

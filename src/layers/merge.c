@@ -1,7 +1,7 @@
 /*
  * merge.c — Keras' merging layers: Add, Subtract, Multiply, Average,
  * Maximum, Minimum (elementwise over inputs of equal shape), Concatenate
- * (along features) and Dot (row-wise inner product, optionally cosine):
+ * (along any non-batch axis, Keras' default the last) and Dot (row-wise inner product, optionally cosine):
  * their kernels, then their records (none has weights; Dot keeps the two
  * norms of each row for the backward pass).
  */
@@ -83,33 +83,37 @@ void lf_merge_backward(lf_merge_op op, float *const *dxs, const float *restrict 
     }
 }
 
-// xs[i]: (B, dims[i])  y: (B, sum dims)
+// xs[i]: (B, outer, dims[i] / outer)  y: (B, outer, sum dims / outer)
 void lf_concat_forward(float *restrict y, const float *const *xs, const size_t *dims, size_t k,
-                       size_t B) {
+                       size_t B, size_t outer) {
     size_t total = 0;
     for (size_t i = 0; i < k; i++) total += dims[i];
     for (size_t r = 0; r < B; r++) {
         float *yr = y + r * total;
-        for (size_t i = 0; i < k; i++) {
-            memcpy(yr, xs[i] + r * dims[i], dims[i] * sizeof *yr);
-            yr += dims[i];
-        }
+        for (size_t o = 0; o < outer; o++)
+            for (size_t i = 0; i < k; i++) {
+                size_t c = dims[i] / outer;
+                memcpy(yr, xs[i] + r * dims[i] + o * c, c * sizeof *yr);
+                yr += c;
+            }
     }
 }
 
 void lf_concat_backward(float *const *dxs, const float *restrict dy, const size_t *dims,
-                        size_t k, size_t B) {
+                        size_t k, size_t B, size_t outer) {
     size_t total = 0;
     for (size_t i = 0; i < k; i++) total += dims[i];
     for (size_t r = 0; r < B; r++) {
         const float *dyr = dy + r * total;
-        for (size_t i = 0; i < k; i++) {
-            if (dxs[i]) {
-                float *dx = dxs[i] + r * dims[i];
-                for (size_t j = 0; j < dims[i]; j++) dx[j] += dyr[j];
+        for (size_t o = 0; o < outer; o++)
+            for (size_t i = 0; i < k; i++) {
+                size_t c = dims[i] / outer;
+                if (dxs[i]) {
+                    float *dx = dxs[i] + r * dims[i] + o * c;
+                    for (size_t j = 0; j < c; j++) dx[j] += dyr[j];
+                }
+                dyr += c;
             }
-            dyr += dims[i];
-        }
     }
 }
 
@@ -267,31 +271,155 @@ int lf_minimum(lf_model *m, size_t n, const int *xs, const char *name) {
     return merge(m, &lf_type_minimum, LF_K_MINIMUM, n, xs, name);
 }
 
-/* Concatenate */
+/* Concatenate (keras/src/layers/merging/concatenate.py): inputs of one
+ * rank whose shapes agree but on the axis joined, any non-batch axis
+ * (Keras' default -1: the features; on (H, W, C) feature maps, the
+ * channels).  Model files before the axis was kept only hold inputs of
+ * rank 1 (the builder refused others), whose one axis is -1: a file without
+ * "axis" reads as -1.
+ *
+ * The padding mask, as Keras' compute_mask: each input's mask (all ones
+ * for an input without one) joined along the axis, then any() over the
+ * features.  Joined on the features, that is the OR of the masks, and
+ * nothing is masked when an input carries none: no mask; one owner's
+ * mask stays that owner's; masks of several owners are OR-ed into the
+ * node's own.  Joined on another axis (a sequence's steps), the node owns
+ * the masks laid side by side along it. */
 static int concat_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in,
                         size_t n_in) {
-    return lf_merge_dims(m, t->type, n_in, in, 2, 0, &nd->dim);
+    const char *kn = t->type;
+    if (!in) return lf_build_fail(m, LF_ERR_ARG, "%s: no inputs given", kn);
+    if (n_in < 2) return lf_build_fail(m, LF_ERR_ARG, "%s needs at least 2 inputs, got %zu", kn, n_in);
+    for (size_t i = 0; i < n_in; i++)
+        if (in[i] < 0 || (size_t)in[i] >= m->n_nodes)
+            return lf_build_fail(m, LF_ERR_ARG, "%s: input %zu is not a node of this model (id %d)", kn, i,
+                                 in[i]);
+    const lf_node *a = &m->nodes[in[0]];
+    size_t r = a->rank;
+    if (nd->axis == 0 || nd->axis > (int)r || nd->axis < -(int)r)
+        return lf_build_fail(m, LF_ERR_ARG,
+                             "%s: axis %d is not an axis of inputs of shape (None, ...) of rank %zu: use 1..%zu "
+                             "or -%zu..-1 (0 is the batch axis)",
+                             kn, nd->axis, r + 1, r, r);
+    size_t ax = nd->axis > 0 ? (size_t)nd->axis - 1 : r - (size_t)(-nd->axis);
+    size_t out[LF_MAX_RANK];
+    memcpy(out, a->shape, sizeof out);
+    for (size_t i = 1; i < n_in; i++) {
+        const lf_node *b = &m->nodes[in[i]];
+        int ok = b->rank == r;
+        for (size_t d = 0; ok && d < r; d++) ok = d == ax || b->shape[d] == a->shape[d];
+        if (!ok) {
+            char sa[96], sb[96];
+            lf_shape_str(a, sa, sizeof sa), lf_shape_str(b, sb, sizeof sb);
+            return lf_build_fail(m, LF_ERR_SHAPE,
+                                 "%s: inputs must have matching shapes except for the concatenation axis %d, "
+                                 "got %s ('%s') and %s ('%s')",
+                                 kn, nd->axis, sa, a->name, sb, b->name);
+        }
+        if (out[ax] > LF_ARCH_MAX_DIM) return lf_build_fail(m, LF_ERR_ARG, "%s: too many features", kn);
+        out[ax] += b->shape[ax];
+    }
+    nd->cat_axis = ax;
+    if (!lf_shape_set(m, kn, nd, r, out)) return 0;
+    /* the padding mask (above) */
+    int owner = -1, masked = 0, same = 1;
+    for (size_t i = 0; i < n_in; i++) {
+        int s = m->nodes[in[i]].seq_mask;
+        if (s < 0) continue;
+        if (masked++ && s != owner) same = 0;
+        owner = s;
+    }
+    if (!masked || (ax == r - 1 && masked < (int)n_in)) nd->seq_mask = -1;
+    else if (ax == r - 1 && same) nd->seq_mask = owner;
+    else nd->seq_mask = (int)m->n_nodes;
+    return 1;
+}
+
+/* the node's own padding mask (concat_infer): the OR of the inputs' masks,
+ * or their masks (ones where an input has none) side by side along the axis */
+static void concat_mask(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    size_t r = nd->rank, ax = nd->cat_axis, k = nd->n_in, steps = lf_mask_steps(nd);
+    float *om = c->out_mask;
+    if (ax == r - 1) {
+        memcpy(om, c->in_masks[0], c->B * steps * sizeof *om);
+        for (size_t i = 1; i < k; i++)
+            for (size_t j = 0; j < c->B * steps; j++) om[j] = om[j] != 0.0f || c->in_masks[i][j] != 0.0f;
+        return;
+    }
+    size_t outer = 1, inner = 1;
+    for (size_t d = 0; d < ax; d++) outer *= nd->shape[d];
+    for (size_t d = ax + 1; d + 1 < r; d++) inner *= nd->shape[d];
+    for (size_t b = 0; b < c->B; b++)
+        for (size_t o = 0; o < outer; o++)
+            for (size_t i = 0; i < k; i++) {
+                const lf_node *x = &c->m->nodes[nd->in[i]];
+                size_t n = x->shape[ax] * inner, xs = lf_mask_steps(x);
+                const float *src = c->in_masks[i] ? c->in_masks[i] + b * xs + o * n : NULL;
+                for (size_t j = 0; j < n; j++) *om++ = src ? src[j] : 1.0f;
+            }
+}
+
+/* the rows of every input are `outer` chunks: the axes before the one
+ * joined */
+static size_t concat_outer(const lf_node *nd) {
+    size_t outer = 1;
+    for (size_t d = 0; d < nd->cat_axis; d++) outer *= nd->shape[d];
+    return outer;
 }
 
 static void concat_forward(const lf_layer_ctx *c) {
-    lf_concat_forward(c->y, c->xs, c->dims, c->nd->n_in, c->B);
+    lf_concat_forward(c->y, c->xs, c->dims, c->nd->n_in, c->B, concat_outer(c->nd));
+    if (c->out_mask) concat_mask(c);
 }
 
 static void concat_backward(const lf_layer_ctx *c) {
-    lf_concat_backward(c->dxs, c->dy, c->dims, c->nd->n_in, c->B);
+    lf_concat_backward(c->dxs, c->dy, c->dims, c->nd->n_in, c->B, concat_outer(c->nd));
 }
+
+/* "axis" only for inputs of rank > 1 (as given, Keras' numbering), so that
+ * the files of flat concatenations stay as they were */
+static void concat_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    if (nd->rank > 1) lf_buf_printf(b, ",\"axis\":%d", nd->axis);
+}
+
+static lf_status concat_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
+                             const char *where, lf_err *e) {
+    (void)m, (void)n_in;
+    const lf_json *j = lf_json_get(L, "axis");
+    nd->axis = -1;
+    if (!j) return LF_OK;
+    double v;
+    if (!lf_json_num(j, &v) || v != (double)(int)v || v < -LF_MAX_RANK || v > LF_MAX_RANK || v == 0)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: 'axis' must be a non-zero integer in -%d..%d", where,
+                       LF_MAX_RANK, LF_MAX_RANK);
+    nd->axis = (int)v;
+    return LF_OK;
+}
+
+static const char *const concat_keys[] = {"name", "type", "inbound", "axis", NULL};
 
 const lf_layer_type lf_type_concatenate = {
     .type = "Concatenate",
     .prefix = "concatenate",
-    .keys = merge_keys,
+    .keys = concat_keys,
+    .masking = LF_MASKING_OWN,
     .infer = concat_infer,
     .forward = concat_forward,
     .backward = concat_backward,
+    .write_json = concat_json,
+    .read_json = concat_read,
 };
 
+int lf_concatenate_axis(lf_model *m, size_t n, const int *xs, int axis, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.axis = axis;
+    return lf_node_add(m, &lf_type_concatenate, LF_K_CONCATENATE, nd, xs, n, name);
+}
+
 int lf_concatenate(lf_model *m, size_t n, const int *xs, const char *name) {
-    return merge(m, &lf_type_concatenate, LF_K_CONCATENATE, n, xs, name);
+    return lf_concatenate_axis(m, n, xs, -1, name);
 }
 
 /* Dot(axes=1) of two (batch, features) inputs (on a sequence or an image
