@@ -230,6 +230,7 @@ _proto("lf_dropout", c_int, _P, c_int, ctypes.c_float, c_char_p)
 for _n in ("lf_add", "lf_multiply", "lf_average", "lf_maximum", "lf_minimum", "lf_concatenate"):
     _proto(_n, c_int, _P, c_size, c_int_p, c_char_p)
 _proto("lf_subtract", c_int, _P, c_int, c_int, c_char_p)
+_proto("lf_concatenate_axis", c_int, _P, c_size, c_int_p, c_int, c_char_p)
 _proto("lf_dot", c_int, _P, c_int, c_int, c_int, c_char_p)
 _proto("lf_weighted_average", c_int, _P, c_size, c_int_p, c_int, c_char_p)
 _proto("lf_class_weighted_average", c_int, _P, c_size, c_int_p, c_int, c_char_p)

@@ -823,23 +823,43 @@ class Subtract(_Merge):
 
 
 class Concatenate(Layer):
-    """Concatenate(axis=-1): joins along the features."""
+    """Concatenate(axis=-1): joins inputs of one rank, whose shapes agree but
+    on `axis`, along it (keras/src/layers/merging/concatenate.py): any
+    non-batch axis, the last by default (the features; the channels of
+    (H, W, C) feature maps)."""
 
     prefix = "concatenate"
 
     def __init__(self, axis=-1, name=None):
         super().__init__(name)
-        if axis not in (-1, 1):
-            raise ValueError("Concatenate: only axis=-1 (the features) exists for (batch, features) tensors")
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise ValueError("Concatenate: axis must be an integer, got %r" % (axis,))
         self.axis = axis
 
     def _call(self, xs):
-        xs = [_flat(self, x) for x in _many(self, xs)]
-        return KerasTensor(self, xs, sum(x.dim for x in xs))
+        xs = _many(self, xs)
+        shapes = [x.sample_shape for x in xs]
+        r = len(shapes[0])
+        if self.axis == 0 or not -r <= self.axis <= r:
+            raise ValueError("Concatenate: axis %d is not an axis of inputs of shape %s: use 1..%d or -%d..-1 "
+                             "(0 is the batch axis)" % (self.axis, _shape_str(shapes[0]), r, r))
+        ax = self.axis - 1 if self.axis > 0 else r + self.axis
+        for s in shapes[1:]:
+            if len(s) != r or any(a != b for d, (a, b) in enumerate(zip(s, shapes[0])) if d != ax):
+                raise ValueError("A `Concatenate` layer requires inputs with matching shapes except for the "
+                                 "concatenation axis. Received: input_shape=[%s]"
+                                 % ", ".join(_shape_str(t) for t in shapes))
+        out = list(shapes[0])
+        out[ax] = sum(s[ax] for s in shapes)
+        return KerasTensor(self, xs, tuple(out) if r > 1 else out[0])
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(axis=int(spec.get("axis", -1)), name=spec["name"])(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, arr = _ids(t, ids)
-        return lib.lf_concatenate(h, len(ii), arr, name)
+        return lib.lf_concatenate_axis(h, len(ii), arr, self.axis, name)
 
 
 class Dot(Layer):
