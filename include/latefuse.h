@@ -734,6 +734,17 @@ int lf_multi_head_attention(lf_model *m, int query, int value, int key, size_t n
                             size_t key_dim, size_t value_dim, float dropout, int use_bias,
                             size_t output_dim, const char *name);
 
+/* Keras' call arguments attention_mask and use_causal_mask of the
+ * MultiHeadAttention node `node` (keras/src/layers/attention/
+ * multi_head_attention.py _compute_attention_mask), before compile:
+ * attention_mask is -1 or a node added before it, of shape (batch, T, S),
+ * nonzero where query step t may attend key step s; use_causal_mask != 0
+ * lets step t attend keys s <= t only (Keras' lower-triangular mask).  Both
+ * are AND-ed with the padding masks; a row left with no key has all-zero
+ * weights (Keras' Softmax zeroes the masked weights), so its output is bo.
+ * The mask takes no gradient. */
+lf_status lf_set_attention_mask(lf_model *m, int node, int attention_mask, int use_causal_mask);
+
 /* Keras merging layers over n >= 2 inputs of equal shape (Subtract: exactly 2).
  * Concatenate: inputs of one rank, equal shapes but on the axis joined:
  * lf_concatenate joins the last axis (Keras' default axis=-1: the features;

@@ -137,6 +137,8 @@ typedef struct lf_node {
     int shares;          /* Keras' shared layer: 1 + the id of the node whose
                             weights this one uses (lf_share_weights); 0: its own */
     size_t heads, key_dim, value_dim; /* MultiHeadAttention */
+    int causal;          /* MultiHeadAttention: Keras' use_causal_mask (its
+                            attention_mask input is `mask`) */
     int return_sequences, go_backwards; /* LSTM, GRU */
     int unit_forget_bias; /* LSTM: the forget gate's bias starts at 1 */
     int cell;            /* Bidirectional: the wrapped layer, LF_RNN_* */

@@ -243,7 +243,9 @@ static void fd_layer(const char *what, lf_model *m, float **x, const float *t, s
     }
     for (size_t i = 0; i < ni; i++) {
         size_t cnt = n * lf_model_input_dim(m, i);
-        if (m->nodes[m->inputs[i]].dtype == LF_DTYPE_INT32) { /* token ids */
+        int a_mask = 0; /* an attention_mask: 0 or 1, it takes no gradient */
+        for (size_t id = 0; id < m->n_nodes; id++) a_mask |= m->nodes[id].mask == m->inputs[i];
+        if (m->nodes[m->inputs[i]].dtype == LF_DTYPE_INT32 || a_mask) { /* token ids, masks */
             free(ig[i]);
             continue;
         }
@@ -499,6 +501,126 @@ static void test_layer_weights(void) {
 }
 
 /* build-time errors name the layer's argument and the shapes */
+/* Keras' use_causal_mask and attention_mask (keras/src/layers/attention/
+ * multi_head_attention.py _compute_attention_mask: AND-ed with the padding
+ * masks): finite-difference gradients through every combination; with the
+ * causal mask a later step changes no earlier step's output; a row whose
+ * attention_mask is all 0 outputs the output bias exactly (Keras' Softmax
+ * zeroes masked weights); an attention_mask holding the lower triangle
+ * gives use_causal_mask's bits; the file keeps both; the setter's errors */
+static void test_layer_causal(void) {
+    float tok[LB * LT] = {1, 2, 0, 3, 0, 0, 0, 0, 4, 1, 2, 3};
+    float am[LB * LT * LT];
+    fill_uniform(am, LB * LT * LT, 0, 1, 50);
+    for (size_t i = 0; i < LB * LT * LT; i++) am[i] = am[i] < 0.3f ? 0.0f : 1.0f;
+    for (size_t s = 0; s < LT; s++) am[(2 * LT + 1) * LT + s] = 0.0f; /* row 2, query step 1: no key */
+    for (int c = 0; c < 6; c++) {
+        int causal = c & 1, with_mask = (c >> 1) & 1, padded = c >= 4;
+        lf_model *m;
+        lf_model_create(&m, 60 + (uint64_t)c);
+        int ids = lf_input_shape(m, 1, (size_t[]){LT}, LF_DTYPE_INT32, "ids");
+        int x = lf_input_shape(m, 2, (size_t[]){LT, LD}, LF_DTYPE_FLOAT32, "x");
+        int a = with_mask ? lf_input_shape(m, 2, (size_t[]){LT, LT}, LF_DTYPE_FLOAT32, "am") : -1;
+        int s = lf_add(m, 2, (int[]){lf_embedding(m, ids, 5, LD, padded, "emb"), x}, "sum");
+        int out = lf_multi_head_attention(m, s, s, -1, 2, 3, 0, 0.0f, 1, 0, "mha");
+        CHECK(lf_set_attention_mask(m, out, a, causal) == LF_OK, "set: %s", lf_model_error(m));
+        CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+        scale_weights(m, 3.0f);
+        float *xv = malloc(LB * LT * LD * sizeof *xv), t[LB * LT * LD];
+        fill_uniform(xv, LB * LT * LD, -1, 1, 61);
+        fill_uniform(t, LB * LT * LD, -3, 3, 62);
+        float *xs[3] = {tok, xv, am};
+        char what[96];
+        snprintf(what, sizeof what, "self-attention, use_causal_mask %d, attention_mask %d, padding %d", causal,
+                 with_mask, padded);
+        fd_layer(what, m, xs, t, LB, 0);
+        float y1[LB * LT * LD], y2[LB * LT * LD];
+        CHECK(lf_model_predict(m, (const float *const *)xs, LB, y1) == LF_OK, "predict: %s", lf_model_error(m));
+        const float *bo = m->params + m->nodes[out].param_off + m->nodes[out].n_params - LD;
+        if (with_mask) {
+            int bias = 1;
+            for (size_t d = 0; d < LD; d++) bias &= y1[(2 * LT + 1) * LD + d] == bo[d];
+            CHECK(bias, "%s: a query row with no key outputs the output bias", what);
+        }
+        if (causal && !with_mask && !padded) {
+            /* the last step of row 0 changes its own output only */
+            for (size_t d = 0; d < LD; d++) xv[(LT - 1) * LD + d] += 0.5f;
+            lf_model_predict(m, (const float *const *)xs, LB, y2);
+            int before = memcmp(y1, y2, (LT - 1) * LD * sizeof *y1) == 0;
+            int last = memcmp(y1 + (LT - 1) * LD, y2 + (LT - 1) * LD, LD * sizeof *y1) != 0;
+            CHECK(before && last, "causal: a later step changes no earlier output (%d) but its own (%d)", before,
+                  last);
+            for (size_t d = 0; d < LD; d++) xv[(LT - 1) * LD + d] -= 0.5f;
+            /* the lower triangle as an attention_mask: the same bits */
+            lf_model *l;
+            lf_model_create(&l, 60 + (uint64_t)c);
+            ids = lf_input_shape(l, 1, (size_t[]){LT}, LF_DTYPE_INT32, "ids");
+            x = lf_input_shape(l, 2, (size_t[]){LT, LD}, LF_DTYPE_FLOAT32, "x");
+            a = lf_input_shape(l, 2, (size_t[]){LT, LT}, LF_DTYPE_FLOAT32, "am");
+            s = lf_add(l, 2, (int[]){lf_embedding(l, ids, 5, LD, 0, "emb"), x}, "sum");
+            int o2 = lf_multi_head_attention(l, s, s, -1, 2, 3, 0, 0.0f, 1, 0, "mha");
+            CHECK(lf_set_attention_mask(l, o2, a, 0) == LF_OK && lf_model_compile(l, o2, LF_LOSS_MSE, NULL) == LF_OK,
+                  "tril model: %s", lf_model_error(l));
+            memcpy(l->params, m->params, m->n_params * sizeof *m->params);
+            float tril[LB * LT * LT], *xs2[3] = {tok, xv, tril};
+            for (size_t i = 0; i < LB * LT * LT; i++) tril[i] = i % LT <= i / LT % LT;
+            lf_model_predict(l, (const float *const *)xs2, LB, y2);
+            CHECK(memcmp(y1, y2, sizeof y1) == 0, "the lower triangle as attention_mask gives use_causal_mask's bits");
+            lf_model_free(l);
+        }
+        if (c == 3 || c == 5) { /* save / load */
+            char path[128];
+            snprintf(path, sizeof path, "%s/causal.lf", tmpdir);
+            CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+            lf_model *l;
+            lf_model_create(&l, 0);
+            CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+            lf_model_predict(l, (const float *const *)xs, LB, y2);
+            CHECK(memcmp(y1, y2, sizeof y1) == 0, "%s: the loaded model predicts differently", what);
+            lf_st_file f;
+            lf_err e;
+            CHECK(lf_st_read(path, &f, &e) == LF_OK, "%s", e.msg);
+            const char *arch = lf_st_metadata(&f, "architecture");
+            CHECK(has(arch, with_mask ? "\"use_causal_mask\":true,\"attention_mask\":\"am\"" : "\"use_causal_mask\":true}"),
+                  "arch: %s", arch ? arch : "");
+            lf_st_free(&f);
+            lf_model_free(l);
+            unlink(path);
+        }
+        free(xv);
+        lf_model_free(m);
+    }
+    /* the setter's errors, word for word; none is sticky */
+    lf_model *m;
+    lf_model_create(&m, 70);
+    int x = lf_input_shape(m, 2, (size_t[]){LT, LD}, LF_DTYPE_FLOAT32, "x");
+    int a = lf_dense(m, x, LT + 1, LF_ACT_LINEAR, 1, "am");
+    int a2 = lf_dense(m, x, LT, LF_ACT_SIGMOID, 1, "am2");
+    int out = lf_multi_head_attention(m, x, x, -1, 2, 3, 0, 0.0f, 1, 0, "mha");
+    struct {
+        int node, mask;
+        lf_status st;
+        const char *msg;
+    } cases[] = {
+        {out, a, LF_ERR_SHAPE, "MultiHeadAttention 'mha': the attention_mask 'am' has shape (None, 4, 5); it needs "
+                               "(None, 4, 4) (batch, query steps, key steps)"},
+        {x, -1, LF_ERR_ARG, "lf_set_attention_mask: node 0 is not a MultiHeadAttention layer"},
+        {out, out, LF_ERR_ARG, "lf_set_attention_mask: the attention_mask of 'mha' must be a layer added before it "
+                               "(id 3)"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lf_status st = lf_set_attention_mask(m, cases[k].node, cases[k].mask, 1);
+        CHECK(st == cases[k].st && strcmp(lf_model_error(m), cases[k].msg) == 0, "case %zu: %d '%s'", k, st,
+              lf_model_error(m));
+    }
+    CHECK(lf_set_attention_mask(m, out, a2, 1) == LF_OK, "set: %s", lf_model_error(m));
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "compiles after the refusals: %s", lf_model_error(m));
+    CHECK(lf_set_attention_mask(m, out, -1, 1) == LF_ERR_STATE &&
+              strcmp(lf_model_error(m), "lf_set_attention_mask: the model is already compiled") == 0,
+          "after compile: %s", lf_model_error(m));
+    lf_model_free(m);
+}
+
 static void test_errors(void) {
     static const char *const msgs[] = {
         "MultiHeadAttention: the query 'v' has shape (None, 12); it needs rank 3 (batch, sequence, features)",
@@ -656,6 +778,7 @@ int main(void) {
     test_layer_grads();
     test_layer_mask();
     test_layer_nan();
+    test_layer_causal();
     test_errors();
     test_round_trip();
     test_threads();

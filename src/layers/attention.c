@@ -135,22 +135,24 @@ LF_CLONES static double row_exp(float *restrict row, const float *restrict km, s
 }
 
 /* T rows of S scores -> softmax weights over the present keys (kmask: 1
- * present, 0 absent, or NULL), in place; rows whose qmask is 0, or with
+ * present, 0 absent, or NULL; kstride 0: the same keys for every row, S:
+ * row t's own, kmask + t S), in place; rows whose qmask is 0, or with
  * no key present, become all zero.  As Keras 3's Softmax (3.13 on), which
  * replaces the absent keys' scores by -1e9 and zeroes their weights after
  * the softmax: a NaN or +inf score of a present key makes the row's
  * weights NaN, an absent key's score is not read, and present scores all
  * -inf give NaN weights when no key is absent (softmax's 0 / 0), else
  * zero weights. */
-LF_CLONES static void softmax_rows(float *restrict p, size_t T, size_t S, const float *restrict kmask,
-                                   const float *restrict qmask) {
+LF_CLONES static void softmax_rows(float *restrict p, size_t T, size_t S, const float *restrict kmask0,
+                                   size_t kstride, const float *restrict qmask) {
     size_t n_on = S;
-    if (kmask) {
-        n_on = 0;
-        for (size_t s = 0; s < S; s++) n_on += kmask[s] != 0.0f;
-    }
     for (size_t t = 0; t < T; t++) {
         float *restrict row = p + t * S;
+        const float *restrict kmask = kmask0 ? kmask0 + t * kstride : NULL;
+        if (kmask && (t == 0 || kstride)) {
+            n_on = 0;
+            for (size_t s = 0; s < S; s++) n_on += kmask[s] != 0.0f;
+        }
         if (n_on == 0 || (qmask && qmask[t] == 0.0f)) { /* no key, or a masked row: no weights */
             memset(row, 0, S * sizeof *row);
             continue;
@@ -191,11 +193,14 @@ LF_CLONES static void softmax_rows_backward(float *restrict dp, const float *res
 // drop: (B, H, T, S) or NULL: dropout multipliers, 0 or 1/(1-rate)
 // -> prob: (B, H, T, S) softmax weights, att: (B, H, T, S) prob * drop
 //    (written only with drop; NULL without), out: (B, T, H, vd)
-void lf_attention_forward(float *restrict out, float *restrict prob, float *restrict att,
-                          const float *restrict q, const float *restrict k,
-                          const float *restrict v, const float *restrict qmask,
-                          const float *restrict kmask, const float *restrict drop, size_t B,
-                          size_t T, size_t S, size_t H, size_t kd, size_t vd) {
+// amask: (B, T, S) or NULL: Keras' combined attention mask (then qmask and
+// kmask are not read)
+void lf_attention_forward_masked(float *restrict out, float *restrict prob, float *restrict att,
+                                 const float *restrict q, const float *restrict k,
+                                 const float *restrict v, const float *restrict qmask,
+                                 const float *restrict kmask, const float *restrict amask,
+                                 const float *restrict drop, size_t B, size_t T, size_t S, size_t H,
+                                 size_t kd, size_t vd) {
     float scale = 1.0f / sqrtf((float)kd);
     size_t HK = H * kd, HV = H * vd, G = B * H;
     size_t work = G * T * S * (kd + vd);
@@ -207,7 +212,8 @@ void lf_attention_forward(float *restrict out, float *restrict prob, float *rest
         const float *qb = q + b * T * HK + h * kd, *kb = k + b * S * HK + h * kd;
         // scores (T, S) = q_h (T, kd) k_h^T (kd, S) / sqrt(kd)
         lf_sgemm(0, 1, T, S, kd, scale, qb, HK, kb, HK, 0.0f, p, S);
-        softmax_rows(p, T, S, kmask ? kmask + b * S : NULL, qmask ? qmask + b * T : NULL);
+        if (amask) softmax_rows(p, T, S, amask + b * T * S, S, NULL);
+        else softmax_rows(p, T, S, kmask ? kmask + b * S : NULL, 0, qmask ? qmask + b * T : NULL);
         const float *a = p;
         if (drop) {
             float *ad = att + g * T * S;
@@ -219,6 +225,14 @@ void lf_attention_forward(float *restrict out, float *restrict prob, float *rest
         lf_sgemm(0, 0, T, vd, S, 1.0f, a, S, v + b * S * HV + h * vd, HV, 0.0f,
                  out + b * T * HV + h * vd, HV);
     }
+}
+
+void lf_attention_forward(float *restrict out, float *restrict prob, float *restrict att,
+                          const float *restrict q, const float *restrict k,
+                          const float *restrict v, const float *restrict qmask,
+                          const float *restrict kmask, const float *restrict drop, size_t B,
+                          size_t T, size_t S, size_t H, size_t kd, size_t vd) {
+    lf_attention_forward_masked(out, prob, att, q, k, v, qmask, kmask, NULL, drop, B, T, S, H, kd, vd);
 }
 
 // dout: (B, T, H, vd); prob, att, drop, q, k, v as the forward pass left them
@@ -291,9 +305,10 @@ static mha_geom geom_of(const lf_model *m, const lf_node *nd) {
 
 /* the scratch of B rows: q k v o, the softmax weights and the scores'
  * gradient, the dropout multipliers and dropped weights (rate > 0), then
- * dq dk dv do */
+ * dq dk dv do, then (use_causal_mask or an attention_mask) Keras'
+ * combined attention mask */
 typedef struct mha_aux {
-    float *q, *k, *v, *o, *prob, *ds, *drop, *att, *dq, *dk, *dv, *dout;
+    float *q, *k, *v, *o, *prob, *ds, *drop, *att, *dq, *dk, *dv, *dout, *amask;
 } mha_aux;
 
 static mha_aux aux_of(float *aux, const mha_geom *g, size_t B, int dropout) {
@@ -306,6 +321,7 @@ static mha_aux aux_of(float *aux, const mha_geom *g, size_t B, int dropout) {
     a.drop = dropout ? p : NULL, a.att = dropout ? p + np : NULL;
     p += dropout ? 2 * np : 0;
     a.dq = p, a.dk = a.dq + nq, a.dv = a.dk + nk, a.dout = a.dv + nv;
+    a.amask = a.dout + no; /* (B, T, S), only with the causal mask or an attention_mask */
     return a;
 }
 
@@ -318,8 +334,27 @@ static int mha_fail_shape(lf_model *m, const char *what, const lf_node *x) {
                          what, x->name, s);
 }
 
+/* an attention_mask node (or -1): an earlier node of shape (T, S) */
+static int mha_mask_ok(lf_model *m, int mask, size_t T, size_t S) {
+    if (mask == -1) return 1;
+    if (mask < 0 || (size_t)mask >= m->n_nodes)
+        return lf_build_fail(m, LF_ERR_ARG, "MultiHeadAttention: the attention_mask is not a node of this model "
+                                            "(id %d)", mask);
+    const lf_node *x = &m->nodes[mask];
+    if (x->rank != 2 || x->shape[0] != T || x->shape[1] != S) {
+        char sh[96];
+        lf_shape_str(x, sh, sizeof sh);
+        return lf_build_fail(m, LF_ERR_SHAPE,
+                             "MultiHeadAttention: the attention_mask '%s' has shape %s; it needs (None, %zu, %zu) "
+                             "(batch, query steps, key steps)",
+                             x->name, sh, T, S);
+    }
+    return 1;
+}
+
 /* the builder put heads, key_dim, value_dim, rate, use_bias and the
- * output's features (0: the query's) in nd */
+ * output's features (0: the query's) in nd; an attention_mask node in
+ * nd->mask and use_causal_mask in nd->causal */
 static int mha_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
     (void)t;
     static const char *const what[3] = {"query", "value", "key"};
@@ -371,8 +406,10 @@ static int mha_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
                              "MultiHeadAttention: the value and the key carry the padding masks of two "
                              "layers ('%s' and '%s'); combining masks is not supported",
                              m->nodes[mv].name, m->nodes[mk].name);
+    if (!mha_mask_ok(m, nd->mask, T, S)) return 0;
     int dropout = nd->rate > 0.0f;
-    nd->aux_per_row = 2 * (T * HK + S * HK + S * HV + T * HV) + (2 + 2 * (size_t)dropout) * hts;
+    nd->aux_per_row = 2 * (T * HK + S * HK + S * HV + T * HV) + (2 + 2 * (size_t)dropout) * hts +
+                      (nd->causal || nd->mask >= 0 ? ts : 0);
     return 1;
 }
 
@@ -437,8 +474,25 @@ static void mha_forward(const lf_layer_ctx *c) {
         drop = a.drop;
     }
     const float *kmask = c->in_masks[1] ? c->in_masks[1] : nd->n_in > 2 ? c->in_masks[2] : NULL;
-    lf_attention_forward(a.o, a.prob, a.att, a.q, a.k, a.v, c->in_masks[0], kmask, drop, B, g.T, g.S, g.H,
-                         g.kd, g.vd);
+    const float *amask = NULL;
+    if (nd->causal || c->mask) {
+        /* Keras' _compute_attention_mask: query mask (B, T, 1) & key mask
+         * (B, 1, S) & the causal mask (T, S): key s <= query t &
+         * attention_mask (B, T, S) (nonzero: attend) */
+        const float *qm = c->in_masks[0];
+        for (size_t b = 0; b < B; b++)
+            for (size_t t = 0; t < g.T; t++) {
+                float *r = a.amask + (b * g.T + t) * g.S;
+                const float *am = c->mask ? c->mask + (b * g.T + t) * g.S : NULL;
+                int qon = !qm || qm[b * g.T + t] != 0.0f;
+                for (size_t s = 0; s < g.S; s++)
+                    r[s] = qon && (!kmask || kmask[b * g.S + s] != 0.0f) && (!nd->causal || s <= t) &&
+                           (!am || am[s] != 0.0f);
+            }
+        amask = a.amask;
+    }
+    lf_attention_forward_masked(a.o, a.prob, a.att, a.q, a.k, a.v, c->in_masks[0], kmask, amask, drop, B, g.T,
+                                g.S, g.H, g.kd, g.vd);
     lf_sgemm_bias_relu(0, 0, B * g.T, g.Do, g.HV, a.o, g.HV, w + g.wo, g.Do, nb ? w + g.bo : NULL, 0, c->y,
                        g.Do);
 }
@@ -486,7 +540,6 @@ static void mha_backward(const lf_layer_ctx *c) {
 }
 
 static void mha_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
-    (void)m;
     lf_buf_printf(b, ",\"num_heads\":%zu,\"key_dim\":%zu,\"value_dim\":%zu,\"dropout\":", nd->heads,
                   nd->key_dim, nd->value_dim);
     lf_buf_json_float(b, nd->rate);
@@ -494,6 +547,9 @@ static void mha_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
                   nd->shape[1]);
     lf_buf_json_float(b, nd->l2);
     lf_arch_write_bias_l2(nd, b);
+    /* written only when set, so that other files stay as they were */
+    if (nd->causal) lf_buf_puts(b, ",\"use_causal_mask\":true");
+    if (nd->mask >= 0) lf_buf_puts(b, ",\"attention_mask\":"), lf_buf_json_string(b, m->nodes[nd->mask].name);
 }
 
 static lf_status mha_size(const lf_json *L, const char *key, size_t hi, size_t *out, const char *where,
@@ -505,7 +561,6 @@ static lf_status mha_size(const lf_json *L, const char *key, size_t hi, size_t *
 
 static lf_status mha_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
                           lf_err *e) {
-    (void)m;
     if (n_in < 2 || n_in > 3)
         return lf_fail(e, LF_ERR_FORMAT, "%s: MultiHeadAttention takes 2 or 3 inbound layers", where);
     lf_status st;
@@ -517,12 +572,17 @@ static lf_status mha_read(const lf_model *m, const lf_json *L, size_t n_in, lf_n
         (st = lf_arch_bool(L, "use_bias", &nd->use_bias, where, e)))
         return st;
     if (lf_json_get(L, "l2") && (st = lf_arch_float_in(L, "l2", 0, INFINITY, 0, &nd->l2, where, e)) != LF_OK) return st;
+    if (lf_json_get(L, "use_causal_mask") && (st = lf_arch_bool(L, "use_causal_mask", &nd->causal, where, e)))
+        return st;
+    const lf_json *am = lf_json_get(L, "attention_mask");
+    if (am && (nd->mask = lf_arch_node(m, am)) < 0)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: 'attention_mask' does not name an earlier layer", where);
     return lf_arch_read_bias_l2(L, nd, where, e);
 }
 
 static const char *const mha_keys[] = {"name",     "type",     "inbound",      "num_heads", "key_dim",
                                        "value_dim", "dropout", "use_bias", "output_shape", "l2",
-                                       "bias_l2",   NULL};
+                                       "bias_l2",   "use_causal_mask", "attention_mask", NULL};
 
 const lf_layer_type lf_type_mha = {
     .type = "MultiHeadAttention",
@@ -553,4 +613,31 @@ int lf_multi_head_attention(lf_model *m, int query, int value, int key, size_t n
     nd.dim = output_dim;
     int in[3] = {query, value, key};
     return lf_node_add(m, &lf_type_mha, LF_K_MHA, nd, in, key >= 0 ? 3 : 2, name);
+}
+
+lf_status lf_set_attention_mask(lf_model *m, int node, int attention_mask, int use_causal_mask) {
+    if (!m) return LF_ERR_ARG;
+    if (lf_build_stuck(m)) return m->sticky;
+    if (m->compiled) return lf_model_fail(m, LF_ERR_STATE, "lf_set_attention_mask: the model is already compiled");
+    if (node < 0 || (size_t)node >= m->n_nodes || m->nodes[node].kind != LF_K_MHA)
+        return lf_model_fail(m, LF_ERR_ARG, "lf_set_attention_mask: node %d is not a MultiHeadAttention layer", node);
+    lf_node *nd = &m->nodes[node];
+    if (attention_mask != -1 && (attention_mask < 0 || attention_mask >= node))
+        return lf_model_fail(m, LF_ERR_ARG,
+                             "lf_set_attention_mask: the attention_mask of '%s' must be a layer added before it "
+                             "(id %d)", nd->name, attention_mask);
+    mha_geom g = geom_of(m, nd);
+    const lf_node *x = attention_mask >= 0 ? &m->nodes[attention_mask] : NULL;
+    if (x && (x->rank != 2 || x->shape[0] != g.T || x->shape[1] != g.S)) {
+        char sh[96];
+        lf_shape_str(x, sh, sizeof sh);
+        return lf_model_fail(m, LF_ERR_SHAPE,
+                             "MultiHeadAttention '%s': the attention_mask '%s' has shape %s; it needs (None, %zu, "
+                             "%zu) (batch, query steps, key steps)",
+                             nd->name, x->name, sh, g.T, g.S);
+    }
+    size_t ts = g.T * g.S, had = nd->causal || nd->mask >= 0 ? ts : 0;
+    nd->mask = attention_mask, nd->causal = use_causal_mask != 0;
+    nd->aux_per_row += (nd->causal || nd->mask >= 0 ? ts : 0) - had; /* the combined mask's room, as infer */
+    return LF_OK;
 }

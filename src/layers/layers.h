@@ -91,6 +91,15 @@ void lf_attention_forward(float *restrict out, float *restrict prob, float *rest
                           const float *restrict v, const float *restrict qmask,
                           const float *restrict kmask, const float *restrict drop, size_t B,
                           size_t T, size_t S, size_t H, size_t kd, size_t vd);
+/* the same with amask (B, T, S): which key each query row may attend
+ * (nonzero: it may), Keras' combined attention mask; qmask and kmask are
+ * then not read (amask holds them) */
+void lf_attention_forward_masked(float *restrict out, float *restrict prob, float *restrict att,
+                                 const float *restrict q, const float *restrict k,
+                                 const float *restrict v, const float *restrict qmask,
+                                 const float *restrict kmask, const float *restrict amask,
+                                 const float *restrict drop, size_t B, size_t T, size_t S, size_t H,
+                                 size_t kd, size_t vd);
 /* dout (B, T, H, vd) -> dq, dk, dv, written (=, not +=: every value
  * belongs to one sample and head); dscore (B, H, T, S) is scratch */
 void lf_attention_backward(float *restrict dq, float *restrict dk, float *restrict dv,
