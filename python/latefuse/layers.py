@@ -83,7 +83,8 @@ class KerasTensor:
         self.dim = 1
         for d in self.sample_shape:
             self.dim *= d
-        self.extra = dict(extra or {})  # mask / gate tensors of the averages
+        self.extra = dict(extra or {})  # mask / gate tensors of the averages, MultiHeadAttention's attention_mask
+        self.flags = {}  # call arguments that are not tensors (MultiHeadAttention's use_causal_mask)
         self._order = next(_counter)
 
     @property
@@ -2725,8 +2726,12 @@ class MultiHeadAttention(Layer):
     (num_heads, dim), output kernel (num_heads, value_dim, output) and bias.
     The padding mask of an Embedding(mask_zero=True) upstream masks the
     padded keys (the value's mask) and rows (the query's); the output keeps
-    the query's mask.  Not available: attention_mask, use_causal_mask,
-    return_attention_scores, attention_axes."""
+    the query's mask.  Keras' call arguments use_causal_mask=True (step t
+    attends keys s <= t) and attention_mask= (a (batch, T, S) tensor,
+    nonzero where step t may attend key s) are AND-ed with them, as
+    keras/src/layers/attention/multi_head_attention.py; a query row left
+    with no key has zero weights, so it outputs the output bias.  Not
+    available: return_attention_scores, attention_axes."""
 
     prefix = "multi_head_attention"
 
@@ -2768,14 +2773,17 @@ class MultiHeadAttention(Layer):
                  training=None, use_causal_mask=False, **kwargs):
         if kwargs:
             raise ValueError("MultiHeadAttention: unsupported call arguments %s" % ", ".join(sorted(kwargs)))
-        if attention_mask is not None or use_causal_mask or return_attention_scores:
-            raise ValueError("MultiHeadAttention: attention_mask, use_causal_mask and return_attention_scores "
-                             "are not available; padding masks come from Embedding(mask_zero=True)")
+        if return_attention_scores:
+            raise ValueError("MultiHeadAttention: return_attention_scores is not available")
         if value is None:
             raise ValueError("MultiHeadAttention: call it as layer(query, value) (self-attention: layer(x, x))")
-        return super().__call__([query, value] + ([] if key is None else [key]))
+        if attention_mask is not None and not isinstance(attention_mask, KerasTensor):
+            raise ValueError("MultiHeadAttention: attention_mask must be a tensor from Input() or another layer "
+                             "(batch, query steps, key steps), got %r" % type(attention_mask).__name__)
+        return super().__call__([query, value] + ([] if key is None else [key]), attention_mask=attention_mask,
+                                use_causal_mask=bool(use_causal_mask))
 
-    def _call(self, xs):
+    def _call(self, xs, attention_mask=None, use_causal_mask=False):
         what = ("query", "value", "key")
         for i, x in enumerate(xs):
             if not isinstance(x, KerasTensor):
@@ -2792,7 +2800,14 @@ class MultiHeadAttention(Layer):
             self._dims.append(self._dims[1])
         out = self.output_shape or self._dims[0]
         self._out = out
-        return KerasTensor(self, xs, (xs[0].sample_shape[0], out))
+        T, S = xs[0].sample_shape[0], xs[1].sample_shape[0]
+        if attention_mask is not None and attention_mask.sample_shape != (T, S):
+            raise ValueError("MultiHeadAttention: the attention_mask of shape %s must be (None, %d, %d) (batch, "
+                             "query steps, key steps)" % (_shape_str(attention_mask.sample_shape), T, S))
+        t = KerasTensor(self, xs, (T, out), {"attention_mask": attention_mask})
+        if use_causal_mask:
+            t.flags["use_causal_mask"] = True
+        return t
 
     def _weight_shapes(self):
         dq, dv, dk = self._dims
@@ -2806,16 +2821,22 @@ class MultiHeadAttention(Layer):
         layer = cls(int(spec["num_heads"]), int(spec["key_dim"]), int(spec["value_dim"]), spec["dropout"],
                     spec["use_bias"], int(spec["output_shape"]), name=spec["name"],
                     **_penalties_of(spec), **_constraints_of(spec, ("kernel_constraint", "bias_constraint")))
-        return layer(ins[0], ins[1], ins[2] if len(ins) > 2 else None)
+        am = tensors[spec["attention_mask"]] if spec.get("attention_mask") else None
+        return layer(ins[0], ins[1], ins[2] if len(ins) > 2 else None, attention_mask=am,
+                     use_causal_mask=bool(spec.get("use_causal_mask")))
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         i = lib.lf_multi_head_attention(h, ii[0], ii[1], ii[2] if len(ii) > 2 else -1, self.num_heads,
                                         self.key_dim, self.value_dim, self.dropout, int(self.use_bias),
                                         self.output_shape or 0, name)
+        am, causal = _extra_id(t, ids, "attention_mask"), t.flags.get("use_causal_mask", False)
+        if i >= 0 and (am >= 0 or causal) and lib.lf_set_attention_mask(h, i, am, int(causal)) != 0:
+            return -1
         return _set_penalties(lib, h, i, self)
 
 
+_lib._proto("lf_set_attention_mask", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_int)
 _lib._proto("lf_lstm", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
             ctypes.c_int, ctypes.c_char_p)
 _lib._proto("lf_gru", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,

@@ -1602,6 +1602,7 @@ class Model:
                 mp[id(t)] = mp[id(t.inputs[0])]._views[t._view]
                 continue
             extra = {k: mp[id(v)] for k, v in t.extra.items() if v is not None}
+            extra.update(t.flags)
             ins = [mp[id(a)] for a in t.inputs]
             if isinstance(t.layer, L.MultiHeadAttention):  # called as layer(query, value, key)
                 mp[id(t)] = t.layer(*ins, **extra)
@@ -1987,7 +1988,7 @@ class Model:
             if isinstance(t.layer, (L._Recurrent, L.Bidirectional)) and len(t.inputs) > 1:
                 return {"args": [ref(t.inputs[0])], "kwargs": {"initial_state": [ref(a) for a in t.inputs[1:]]}}
             return {"args": [ref(a) for a in t.inputs],
-                    "kwargs": {k: ref(v) for k, v in t.extra.items() if v is not None}}
+                    "kwargs": dict({k: ref(v) for k, v in t.extra.items() if v is not None}, **t.flags)}
 
         layers = []
         for ly in self._layers:
@@ -2209,10 +2210,11 @@ def _model_from_config(cfg):
         for item in pending:
             nm, k, layer, call = item
             refs = list(call["args"])
-            for v in call.get("kwargs", {}).values():  # a ref, or a list of them (initial_state)
-                refs += [v] if is_ref(v) else list(v)
+            for v in call.get("kwargs", {}).values():  # a ref, a list of them (initial_state), or a flag
+                refs += [] if isinstance(v, bool) else [v] if is_ref(v) else list(v)
             if (k == 0 or (nm, k - 1) in tensors) and all((r[0], r[1]) in tensors for r in refs):
-                kw = {key: get(r) if is_ref(r) else [get(q) for q in r] for key, r in call.get("kwargs", {}).items()}
+                kw = {key: r if isinstance(r, bool) else get(r) if is_ref(r) else [get(q) for q in r]
+                      for key, r in call.get("kwargs", {}).items()}
                 args = [get(r) for r in call["args"]]
                 # MultiHeadAttention is called as layer(query, value[, key])
                 mha = isinstance(layer, L.MultiHeadAttention)

@@ -27,7 +27,9 @@
  * in Keras and torch; an absent key's score is not read (Keras 3.13 on
  * replaces it; torch, which adds -inf to it, would give NaN).  The masks
  * are the inputs' padding masks (layer.h): the query's, and the value's (or the key's) for the keys; the
- * output carries the query's.  Dropout (rate `dropout`) applies to the
+ * output carries the query's.  Keras' use_causal_mask (keys s <= t) and an
+ * attention_mask input (B, T, S) (lf_set_attention_mask) are AND-ed with
+ * them into one (B, T, S) mask, per row as above.  Dropout (rate `dropout`) applies to the
  * attention weights while training, drawn per row as dropout draws (lf_draws).
  *
  * Speed: the four projections are one sgemm each over all B T (or B S)

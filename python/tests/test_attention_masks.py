@@ -1,0 +1,122 @@
+"""
+test_attention_masks.py — MultiHeadAttention's use_causal_mask and
+attention_mask (keras/src/layers/attention/multi_head_attention.py
+_compute_attention_mask / _compute_causal_mask, the Softmax that zeroes
+masked weights) against a PyTorch reference written with explicit matmul
+and softmax (torch 1.13 has no scaled_dot_product_attention): predictions
+and one SGD step, with padding masks, a query row with no key; the model
+file and get_config round trips; the errors.
+"""
+import os
+
+import numpy as np
+import pytest
+
+import latefuse
+from latefuse import Model
+from latefuse.layers import Add, Embedding, Input, MultiHeadAttention
+
+try:
+    import torch
+except ImportError:
+    torch = None
+needs_torch = pytest.mark.skipif(torch is None, reason="needs PyTorch (apt-get install python3-torch)")
+
+B, T, D = 4, 5, 6
+
+
+def model(causal, with_mask, padded):
+    ids, x = Input((T,), dtype="int32", name="ids"), Input((T, D), name="x")
+    ins = [ids, x]
+    s = Add()([Embedding(7, D, mask_zero=padded, name="emb")(ids), x])
+    am = None
+    if with_mask:
+        am = Input((T, T), name="am")
+        ins.append(am)
+    y = MultiHeadAttention(2, 3, name="mha")(s, s, attention_mask=am, use_causal_mask=causal)
+    return Model(ins, y, seed=5)
+
+
+def data():
+    rng = np.random.default_rng(3)
+    ids = rng.integers(1, 7, (B, T))
+    ids[0, 3:] = 0  # padding
+    ids[1, :] = 0   # all padding
+    x = rng.uniform(-1, 1, (B, T, D)).astype(np.float32)
+    am = (rng.uniform(0, 1, (B, T, T)) > 0.3).astype(np.float32)
+    am[2, 1, :] = 0  # query step 1 of row 2 may attend no key
+    return ids.astype(np.int32), x, am
+
+
+def reference(w, ids, x, am, causal, padded):
+    """Keras' MultiHeadAttention in float64 from Keras-layout weights"""
+    emb, wq, bq, wk, bk, wv, bv, wo, bo = w
+    s = emb[torch.tensor(ids, dtype=torch.long)] + torch.tensor(x, dtype=torch.float64)
+    q = torch.einsum("btd,dhk->bthk", s, wq) + bq
+    k = torch.einsum("btd,dhk->bthk", s, wk) + bk
+    v = torch.einsum("btd,dhk->bthk", s, wv) + bv
+    scores = torch.einsum("bthk,bshk->bhts", q, k) / np.sqrt(3.0)
+    mask = torch.ones(B, 1, T, T, dtype=torch.bool)
+    if padded:
+        pm = torch.tensor(ids != 0)
+        mask = mask & pm[:, None, :, None] & pm[:, None, None, :]
+    if causal:
+        mask = mask & torch.tril(torch.ones(T, T, dtype=torch.bool))
+    if am is not None:
+        mask = mask & torch.tensor(am != 0)[:, None]
+    p = torch.softmax(torch.where(mask, scores, torch.tensor(-1e9, dtype=torch.float64)), -1)
+    p = torch.where(mask, p, torch.zeros((), dtype=torch.float64))  # Keras' Softmax: masked weights 0
+    o = torch.einsum("bhts,bshv->bthv", p, v)
+    return torch.einsum("bthv,hvo->bto", o, wo) + bo
+
+
+@needs_torch
+@pytest.mark.parametrize("causal,with_mask,padded", [(True, False, False), (False, True, False), (True, True, False),
+                                                     (True, False, True), (True, True, True)])
+def test_against_torch(causal, with_mask, padded, tmp_path):
+    m = model(causal, with_mask, padded)
+    m.compile(optimizer=latefuse.optimizers.SGD(0.1), loss="mse")
+    rng = np.random.default_rng(11)
+    m.set_weights([rng.uniform(-1, 1, np.shape(v)).astype(np.float32) for v in m.get_weights()])
+    ids, x, am = data()
+    xs = [ids, x] + ([am] if with_mask else [])
+    w = [torch.tensor(np.asarray(v, np.float64), requires_grad=True) for v in m.get_weights()]
+    ref = reference(w, ids, x, am if with_mask else None, causal, padded)
+    got = m.predict(xs, verbose=0)
+    np.testing.assert_allclose(got, ref.detach().numpy(), rtol=1e-5, atol=1e-5)
+    if with_mask:  # a query row with no key: the output bias exactly
+        np.testing.assert_array_equal(got[2, 1], m.get_weights()[-1])
+    if not padded:  # (the padding mask also masks the loss: test_masked_loss; the C FD tests cover it)
+        y = rng.uniform(-1, 1, (B, T, D)).astype(np.float32)
+        ((ref - torch.tensor(y, dtype=torch.float64)) ** 2).mean().backward()
+        m.train_on_batch(xs, y)
+        for k, (new, t) in enumerate(zip(m.get_weights(), w)):
+            np.testing.assert_allclose(new, (t - 0.1 * t.grad).detach().numpy(), rtol=1e-4, atol=1e-5,
+                                       err_msg="weight %d" % k)
+    path = os.path.join(tmp_path, "mha.lfm")
+    m.save(path)
+    l = latefuse.load_model(path)
+    np.testing.assert_array_equal(l.predict(xs, verbose=0), m.predict(xs, verbose=0))
+    c = Model.from_config(m.get_config())
+    c.set_weights(m.get_weights())
+    np.testing.assert_array_equal(c.predict(xs, verbose=0), m.predict(xs, verbose=0))
+
+
+def test_causal_changes_the_output():
+    a, b = model(True, False, False), model(False, False, False)
+    ids, x, _ = data()
+    b.set_weights(a.get_weights())
+    pa, pb = a.predict([ids, x], verbose=0), b.predict([ids, x], verbose=0)
+    np.testing.assert_array_equal(pa[:, -1], pb[:, -1])  # the last step sees every key either way
+    assert not np.array_equal(pa[:, 0], pb[:, 0])
+
+
+def test_errors():
+    x = Input((T, D))
+    with pytest.raises(ValueError, match=r"^MultiHeadAttention: the attention_mask of shape \(None, 5, 4\) must be "
+                       r"\(None, 5, 5\) \(batch, query steps, key steps\)$"):
+        MultiHeadAttention(2, 3)(x, x, attention_mask=Input((T, 4)))
+    with pytest.raises(ValueError, match="^MultiHeadAttention: attention_mask must be a tensor"):
+        MultiHeadAttention(2, 3)(x, x, attention_mask=np.ones((T, T)))
+    with pytest.raises(ValueError, match="^MultiHeadAttention: return_attention_scores is not available$"):
+        MultiHeadAttention(2, 3)(x, x, return_attention_scores=True)
