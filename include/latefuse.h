@@ -765,6 +765,14 @@ int lf_concatenate_axis(lf_model *m, size_t n, const int *xs, int axis, const ch
 /* Dot(axes=1): y = <a, b> per row, shape (batch, 1).  With normalize != 0
  * both rows are L2-normalised first (Keras' eps 1e-12): cosine similarity. */
 int lf_dot(lf_model *m, int a, int b, int normalize, const char *name);
+/* Keras' Dot(axes=(axis_a, axis_b)) on inputs of any rank (keras/src/layers/
+ * merging/dot.py, batch_dot): the sum over axis_a of a times axis_b of b
+ * (Keras' numbering: 1..rank of the per-sample shape, or -rank..-1; 0 is
+ * refused), for every pair of their other positions: the output is a's
+ * shape without axis_a, then b's without axis_b ((batch, 1) when nothing is
+ * left), e.g. (T, D) . (S, D) on axes (2, 2) -> (T, S).  normalize as
+ * lf_dot, along each input's axis. */
+int lf_dot_axes(lf_model *m, int a, int b, int axis_a, int axis_b, int normalize, const char *name);
 
 /* WeightedAverage: the seed's layer.  One trainable weight w_k per input
  * (init U(0,1)), a = softmax(w), y = sum_k a_k x_k; inputs of equal dim.

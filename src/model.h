@@ -102,6 +102,9 @@ typedef struct lf_node {
     int axis;            /* Concatenate: the axis joined, Keras' numbering as given
                             (1..rank, or -rank..-1 from the end; 0 is the batch) */
     size_t cat_axis;     /* Concatenate: that axis in the per-sample shape (infer) */
+    int dot_axes[2];     /* Dot: the axis of each input, Keras' numbering as given (both 0:
+                            Keras' axes=1 of flat inputs) */
+    size_t dot_ax[2];    /* Dot: those axes in the per-sample shapes (infer) */
     float rate;          /* Dropout; MultiHeadAttention's and the recurrent
                             layers' dropout */
     float recurrent_rate; /* LSTM, GRU, SimpleRNN, Bidirectional: recurrent_dropout */

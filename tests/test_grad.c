@@ -1508,6 +1508,40 @@ static void test_concat_axes(void) {
         }
 }
 
+/* Keras' Dot(axes) on sequences and maps (keras/src/layers/merging/dot.py
+ * batch_dot): (T, D) . (S, D) on the features -> (T, S), on the steps ->
+ * (D, E), a vector against a sequence, a map against a vector; with and
+ * without normalize; Dense layers before it so that weights take its
+ * gradient */
+static void test_dot_axes(void) {
+    struct {
+        size_t ra, a[3], rb, b[3];
+        int xa, xb;
+        size_t out;
+    } cases[] = {
+        {2, {3, 4}, 2, {2, 4}, 2, 2, 6}, {2, {3, 4}, 2, {3, 2}, 1, -2, 8}, {1, {4}, 2, {3, 4}, 1, 2, 3},
+        {3, {2, 3, 2}, 2, {2, 3}, 2, 2, 8}, /* the middle axis of a map: fibers before and after it */
+        {3, {2, 2, 3}, 1, {3}, -1, 1, 4}, {2, {3, 4}, 2, {4, 2}, -1, 1, 6},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        for (int norm = 0; norm <= 1; norm++) {
+            lf_model *m;
+            lf_model_create(&m, 3500 + 2 * k + norm);
+            int a = lf_input_shape(m, cases[k].ra, cases[k].a, LF_DTYPE_FLOAT32, "a");
+            int b = lf_input_shape(m, cases[k].rb, cases[k].b, LF_DTYPE_FLOAT32, "b");
+            int da = lf_dense(m, a, cases[k].a[cases[k].ra - 1], LF_ACT_TANH, 1, "da");
+            int db = lf_dense(m, b, cases[k].b[cases[k].rb - 1], LF_ACT_LINEAR, 1, "db");
+            int d = lf_dot_axes(m, da, db, cases[k].xa, cases[k].xb, norm, "dot");
+            CHECK(d >= 0 && m->nodes[d].dim == cases[k].out, "Dot case %zu: %zu values, not %zu: %s", k,
+                  d >= 0 ? m->nodes[d].dim : 0, cases[k].out, lf_model_error(m));
+            char what[96];
+            snprintf(what, sizeof what, "Dot(axes=(%d, %d)%s) case %zu", cases[k].xa, cases[k].xb,
+                     norm ? ", normalize" : "", k);
+            if (d >= 0) image_run(what, m, d, 3550 + 2 * k + norm, 2, 0);
+            lf_model_free(m);
+        }
+}
+
 int main(void) {
     test_activations();
     test_losses();
@@ -1536,5 +1570,6 @@ int main(void) {
     test_dilated_depthwise();
     test_masking();
     test_concat_axes();
+    test_dot_axes();
     return check_report("test_grad");
 }

@@ -864,32 +864,64 @@ class Concatenate(Layer):
 
 
 class Dot(Layer):
-    """Dot(axes=1, normalize=False): row-wise dot product, (batch, 1);
-    normalize=True gives the cosine similarity."""
+    """Dot(axes=1, normalize=False): Keras' Dot (keras/src/layers/merging/
+    dot.py, batch_dot): the sum over axes[0] of the first input times
+    axes[1] of the second for every pair of their other positions, so
+    (batch, features) rows give (batch, 1) (normalize=True: the cosine
+    similarity) and (T, D) . (S, D) on axes=2 gives (T, S)."""
 
     prefix = "dot"
 
     def __init__(self, axes=1, normalize=False, name=None):
         super().__init__(name)
-        if axes not in (1, -1, (1, 1), (-1, -1), [1, 1], [-1, -1]):
-            raise ValueError("Dot: only axes=1 (the features) exists for (batch, features) tensors")
+        if not isinstance(axes, int) or isinstance(axes, bool):
+            if not isinstance(axes, (list, tuple)):
+                raise TypeError("Invalid type for argument `axes`: it should be a list or an int. Received: "
+                                "axes=%r" % (axes,))
+            if len(axes) != 2:
+                raise ValueError("Invalid format for argument `axes`: it should contain two elements. Received: "
+                                 "axes=%r" % (axes,))
+            if not all(isinstance(a, int) and not isinstance(a, bool) for a in axes):
+                raise ValueError("Invalid format for argument `axes`: list elements should be integers. "
+                                 "Received: axes=%r" % (axes,))
         self.axes = list(axes) if isinstance(axes, (tuple, list)) else axes
         self.normalize = bool(normalize)
 
     def _call(self, xs):
-        xs = [_flat(self, x) for x in _many(self, xs)]
+        xs = _many(self, xs)
         if len(xs) != 2:
             raise ValueError("a Dot layer should be called on exactly 2 inputs, got %d" % len(xs))
-        _equal_dims(self, xs)
-        return KerasTensor(self, xs, 1)
+        shapes = [x.sample_shape for x in xs]
+        given = self.axes if isinstance(self.axes, list) else [self.axes] * 2
+        ax = [a % (len(s) + 1) if a < 0 else a for a, s in zip(given, shapes)]
+        for a, s in zip(ax, shapes):
+            if a == 0 or a > len(s):
+                raise ValueError("Dot: axes %r do not fit inputs of shapes %s (0 is the batch axis)"
+                                 % (self.axes, ", ".join(_shape_str(t) for t in shapes)))
+        if shapes[0][ax[0] - 1] != shapes[1][ax[1] - 1]:
+            raise ValueError("Incompatible input shapes: axis values %d (at axis %d) != %d (at axis %d). Full "
+                             "input shapes: %s, %s" % (shapes[0][ax[0] - 1], ax[0], shapes[1][ax[1] - 1], ax[1],
+                                                       _shape_str(shapes[0]), _shape_str(shapes[1])))
+        out = [d for i, d in enumerate(shapes[0]) if i != ax[0] - 1] + \
+              [d for i, d in enumerate(shapes[1]) if i != ax[1] - 1]
+        t = KerasTensor(self, xs, tuple(out) or (1,))
+        t._dot_ax = ax  # this call's axes, resolved
+        return t
 
     @classmethod
     def _load(cls, spec, ins, tensors):
-        return cls(normalize=bool(spec.get("normalize")), name=spec["name"])(ins)
+        return cls(axes=spec.get("axes", 1), normalize=bool(spec.get("normalize")), name=spec["name"])(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
-        return lib.lf_dot(h, ii[0], ii[1], int(self.normalize), name)
+        if all(len(x.sample_shape) == 1 for x in t.inputs):  # (batch, features) rows: the file's form of before
+            return lib.lf_dot(h, ii[0], ii[1], int(self.normalize), name)
+        ax = t._dot_ax
+        return lib.lf_dot_axes(h, ii[0], ii[1], ax[0], ax[1], int(self.normalize), name)
+
+
+_lib._proto("lf_dot_axes", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+            ctypes.c_int, ctypes.c_char_p)
 
 
 def _mask(layer, mask, n):

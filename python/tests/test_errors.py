@@ -143,12 +143,15 @@ def test_early_stopping_without_validation_warns():
         m.fit(x, y, verbose=0, callbacks=[object()])
 
 
-def test_dot_of_sequences_refused():
+def test_dot_of_sequences_is_keras_batch_dot():
     # Keras' Dot(axes=1) on (batch, steps, features) is a batch matrix
-    # product; latefuse's is the inner product of (batch, features) rows
+    # product over the steps (keras/src/layers/merging/dot.py), not the
+    # inner product of flattened rows
     a, b = Input((3, 4)), Input((3, 4))
-    with pytest.raises(ValueError, match=r"Dot: input of shape \(None, 3, 4\) must be \(batch, features\)"):
-        latefuse.layers.Dot(axes=1)([a, b])
+    assert latefuse.layers.Dot(axes=1)([a, b]).shape == (None, 4, 4)
+    with pytest.raises(ValueError, match=r"^Incompatible input shapes: axis values 4 \(at axis 2\) != 3 \(at axis "
+                       r"1\)\. Full input shapes: \(None, 3, 4\), \(None, 3, 4\)$"):
+        latefuse.layers.Dot(axes=(2, 1))([a, b])
 
 
 def test_normalization_axis_as_keras_spells_it():

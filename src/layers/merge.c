@@ -1,9 +1,10 @@
 /*
  * merge.c — Keras' merging layers: Add, Subtract, Multiply, Average,
  * Maximum, Minimum (elementwise over inputs of equal shape), Concatenate
- * (along any non-batch axis, Keras' default the last) and Dot (row-wise inner product, optionally cosine):
- * their kernels, then their records (none has weights; Dot keeps the two
- * norms of each row for the backward pass).
+ * (along any non-batch axis, Keras' default the last) and Dot (Keras'
+ * batch_dot over one axis of each input: on two rows their inner product;
+ * optionally cosine): their kernels, then their records (none has weights;
+ * Dot keeps the norms of every fiber for the backward pass).
  */
 #include "layers/layers.h"
 #include "layers/layer.h"
@@ -119,62 +120,110 @@ void lf_concat_backward(float *const *dxs, const float *restrict dy, const size_
 
 #define DOT_EPS 1e-12 /* Keras' l2_normalize: x / sqrt(max(sum x^2, eps)) */
 
+/* One input of a Dot: each row (pre, K, post) around the axis summed over;
+ * fiber f = p post + q holds the K values at p K post + k post + q. */
+typedef struct lf_dot_side {
+    size_t pre, post;
+} lf_dot_side;
+
+static inline size_t dot_at(lf_dot_side s, size_t K, size_t f, size_t k) {
+    return f / s.post * K * s.post + k * s.post + f % s.post;
+}
+
+// a: (B, Fa K)  b: (B, Fb K)  y: (B, Fa, Fb)  norms: (B, Fa + Fb)
+// (Fa = pre post of a; Fa = Fb = 1: the inner product of two rows)
+static void lf_dot_forward_axes(float *restrict y, float *restrict norms, const float *restrict a,
+                         const float *restrict b, size_t B, size_t K, lf_dot_side sa, lf_dot_side sb,
+                         int normalize) {
+    size_t Fa = sa.pre * sa.post, Fb = sb.pre * sb.post;
+    for (size_t r = 0; r < B; r++) {
+        const float *ar = a + r * Fa * K, *br = b + r * Fb * K;
+        float *yr = y + r * Fa * Fb, *nr = norms + r * (Fa + Fb);
+        if (normalize) {
+            for (size_t f = 0; f < Fa + Fb; f++) {
+                const float *x = f < Fa ? ar : br;
+                lf_dot_side s = f < Fa ? sa : sb;
+                size_t g = f < Fa ? f : f - Fa;
+                double xx = 0;
+                for (size_t k = 0; k < K; k++) xx += (double)x[dot_at(s, K, g, k)] * x[dot_at(s, K, g, k)];
+                nr[f] = (float)sqrt(xx > DOT_EPS ? xx : DOT_EPS);
+            }
+        }
+        for (size_t fa = 0; fa < Fa; fa++)
+            for (size_t fb = 0; fb < Fb; fb++) {
+                double ab = 0, aa = 0, bb = 0;
+                for (size_t k = 0; k < K; k++) {
+                    float u = ar[dot_at(sa, K, fa, k)], v = br[dot_at(sb, K, fb, k)];
+                    ab += (double)u * v;
+                    aa += (double)u * u;
+                    bb += (double)v * v;
+                }
+                if (normalize) {
+                    double na = sqrt(aa > DOT_EPS ? aa : DOT_EPS), nb = sqrt(bb > DOT_EPS ? bb : DOT_EPS);
+                    yr[fa * Fb + fb] = (float)(ab / (na * nb));
+                } else {
+                    yr[fa * Fb + fb] = (float)ab;
+                }
+            }
+    }
+}
+
+static void lf_dot_backward_axes(float *restrict da, float *restrict db, const float *restrict dy,
+                          const float *restrict a, const float *restrict b, const float *restrict norms,
+                          size_t B, size_t K, lf_dot_side sa, lf_dot_side sb, int normalize) {
+    size_t Fa = sa.pre * sa.post, Fb = sb.pre * sb.post;
+    for (size_t r = 0; r < B; r++) {
+        const float *ar = a + r * Fa * K, *br = b + r * Fb * K, *nr = norms + r * (Fa + Fb);
+        float *dar = da ? da + r * Fa * K : NULL, *dbr = db ? db + r * Fb * K : NULL;
+        for (size_t fa = 0; fa < Fa; fa++)
+            for (size_t fb = 0; fb < Fb; fb++) {
+                float g = dy[r * Fa * Fb + fa * Fb + fb];
+                if (!normalize) {
+                    for (size_t k = 0; k < K; k++) {
+                        size_t ia = dot_at(sa, K, fa, k), ib = dot_at(sb, K, fb, k);
+                        if (dar) dar[ia] += g * br[ib];
+                        if (dbr) dbr[ib] += g * ar[ia];
+                    }
+                    continue;
+                }
+                /* y = <a/na, b/nb>; d/da = (b/nb - y a/na) / na when |a|^2 > eps
+                 * (below eps the norm is the constant sqrt(eps): d/da = b/(na nb)) */
+                double na = nr[fa], nb = nr[Fa + fb], y = 0, aa = 0, bb = 0;
+                for (size_t k = 0; k < K; k++) {
+                    float u = ar[dot_at(sa, K, fa, k)], v = br[dot_at(sb, K, fb, k)];
+                    y += (double)u * v;
+                    aa += (double)u * u;
+                    bb += (double)v * v;
+                }
+                y /= na * nb;
+                int a_clamped = aa <= DOT_EPS, b_clamped = bb <= DOT_EPS;
+                for (size_t k = 0; k < K; k++) {
+                    size_t ia = dot_at(sa, K, fa, k), ib = dot_at(sb, K, fb, k);
+                    if (dar) {
+                        double t = br[ib] / nb - (a_clamped ? 0.0 : y * ar[ia] / na);
+                        dar[ia] += (float)(g * t / na);
+                    }
+                    if (dbr) {
+                        double t = ar[ia] / na - (b_clamped ? 0.0 : y * br[ib] / nb);
+                        dbr[ib] += (float)(g * t / nb);
+                    }
+                }
+            }
+    }
+}
+
 // a, b: (B, D)  y: (B, 1)  norms: (B, 2)
 void lf_dot_forward(float *restrict y, float *restrict norms, const float *restrict a,
                     const float *restrict b, size_t B, size_t D, int normalize) {
-    for (size_t r = 0; r < B; r++) {
-        const float *ar = a + r * D, *br = b + r * D;
-        double ab = 0, aa = 0, bb = 0;
-        for (size_t j = 0; j < D; j++) {
-            ab += (double)ar[j] * br[j];
-            aa += (double)ar[j] * ar[j];
-            bb += (double)br[j] * br[j];
-        }
-        if (normalize) {
-            double na = sqrt(aa > DOT_EPS ? aa : DOT_EPS), nb = sqrt(bb > DOT_EPS ? bb : DOT_EPS);
-            norms[2 * r] = (float)na;
-            norms[2 * r + 1] = (float)nb;
-            y[r] = (float)(ab / (na * nb));
-        } else {
-            y[r] = (float)ab;
-        }
-    }
+    lf_dot_side one = {1, 1};
+    lf_dot_forward_axes(y, norms, a, b, B, D, one, one, normalize);
 }
 
 void lf_dot_backward(float *restrict da, float *restrict db, const float *restrict dy,
                      const float *restrict a, const float *restrict b,
                      const float *restrict norms, size_t B, size_t D, int normalize) {
-    for (size_t r = 0; r < B; r++) {
-        const float *ar = a + r * D, *br = b + r * D;
-        float g = dy[r];
-        if (!normalize) {
-            if (da)
-                for (size_t j = 0; j < D; j++) da[r * D + j] += g * br[j];
-            if (db)
-                for (size_t j = 0; j < D; j++) db[r * D + j] += g * ar[j];
-            continue;
-        }
-        /* y = <a/na, b/nb>; d/da = (b/nb - y a/na) / na when |a|^2 > eps
-         * (below eps the norm is the constant sqrt(eps): d/da = b/(na nb)) */
-        double na = norms[2 * r], nb = norms[2 * r + 1], y = 0, aa = 0, bb = 0;
-        for (size_t j = 0; j < D; j++) {
-            y += (double)ar[j] * br[j];
-            aa += (double)ar[j] * ar[j];
-            bb += (double)br[j] * br[j];
-        }
-        y /= na * nb;
-        int a_clamped = aa <= DOT_EPS, b_clamped = bb <= DOT_EPS;
-        for (size_t j = 0; j < D; j++) {
-            if (da) {
-                double t = br[j] / nb - (a_clamped ? 0.0 : y * ar[j] / na);
-                da[r * D + j] += (float)(g * t / na);
-            }
-            if (db) {
-                double t = ar[j] / na - (b_clamped ? 0.0 : y * br[j] / nb);
-                db[r * D + j] += (float)(g * t / nb);
-            }
-        }
-    }
+    lf_dot_side one = {1, 1};
+    lf_dot_backward_axes(da, db, dy, a, b, norms, B, D, one, one, normalize);
 }
 
 /* --------------------------------------------------------------- records */
@@ -422,32 +471,96 @@ int lf_concatenate(lf_model *m, size_t n, const int *xs, const char *name) {
     return lf_concatenate_axis(m, n, xs, -1, name);
 }
 
-/* Dot(axes=1) of two (batch, features) inputs (on a sequence or an image
- * Keras' Dot(axes=1) is a batch matrix product, not this inner product:
- * refused, as Concatenate refuses them) */
+/* Dot(axes) of two inputs (keras/src/layers/merging/dot.py, its
+ * batch_dot): the sum over axis a0 of the first times axis a1 of the
+ * second, for every pair of the other positions: the output's shape is the
+ * first's dims but a0, then the second's but a1 ((1) when none is left:
+ * Keras' axes=1 of two (batch, features) rows, the inner product).
+ * normalize L2-normalises both along their axes first (cosine similarity).
+ * Axes in Keras' numbering (1..rank, or -rank..-1); dot_axes both 0 is
+ * the earlier builder's axes=1 of flat inputs, the only Dot of the model
+ * files before the axes were kept (they have no "axes"). */
+static int dot_axis(lf_model *m, const char *kn, int axis, const lf_node *x, size_t *ax) {
+    size_t r = x->rank;
+    if (axis == 0 || axis > (int)r || axis < -(int)r)
+        return lf_build_fail(m, LF_ERR_ARG,
+                             "%s: axis %d is not an axis of input '%s' of rank %zu: use 1..%zu or -%zu..-1 (0 is "
+                             "the batch axis)",
+                             kn, axis, x->name, r + 1, r, r);
+    *ax = axis > 0 ? (size_t)axis - 1 : r - (size_t)(-axis);
+    return 1;
+}
+
+static lf_dot_side dot_side(const lf_node *x, size_t ax) {
+    lf_dot_side s = {1, 1};
+    for (size_t d = 0; d < x->rank; d++) {
+        if (d < ax) s.pre *= x->shape[d];
+        if (d > ax) s.post *= x->shape[d];
+    }
+    return s;
+}
+
 static int dot_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in,
                      size_t n_in) {
-    size_t dim;
-    if (!lf_merge_dims(m, t->type, n_in, in, 2, 1, &dim)) return 0;
-    for (size_t i = 0; i < n_in; i++)
-        if (!lf_input_node(m, t->type, &in[i], 1, 1)) return 0;
-    nd->dim = 1;
-    nd->aux_per_row = 2; /* norms */
+    const char *kn = t->type;
+    if (!in) return lf_build_fail(m, LF_ERR_ARG, "%s: no inputs given", kn);
+    if (n_in != 2) return lf_build_fail(m, LF_ERR_ARG, "%s needs 2 inputs, got %zu", kn, n_in);
+    for (size_t i = 0; i < 2; i++)
+        if (in[i] < 0 || (size_t)in[i] >= m->n_nodes)
+            return lf_build_fail(m, LF_ERR_ARG, "%s: input %zu is not a node of this model (id %d)", kn, i, in[i]);
+    const lf_node *a = &m->nodes[in[0]], *b = &m->nodes[in[1]];
+    int given = nd->dot_axes[0] || nd->dot_axes[1];
+    if (!given && (a->rank != 1 || b->rank != 1)) /* lf_dot: Keras' axes=1 of (batch, features) rows */
+        for (size_t i = 0; i < 2; i++)
+            if (!lf_input_node(m, kn, &in[i], 1, 1)) return 0;
+    size_t ax[2] = {0, 0};
+    if (given && (!dot_axis(m, kn, nd->dot_axes[0], a, &ax[0]) || !dot_axis(m, kn, nd->dot_axes[1], b, &ax[1])))
+        return 0;
+    if (a->shape[ax[0]] != b->shape[ax[1]]) {
+        char sa[96], sb[96];
+        lf_shape_str(a, sa, sizeof sa), lf_shape_str(b, sb, sizeof sb);
+        return lf_build_fail(m, LF_ERR_SHAPE,
+                             "%s: incompatible input shapes: axis values %zu (at axis %zu) != %zu (at axis %zu). "
+                             "Full input shapes: %s, %s",
+                             kn, a->shape[ax[0]], ax[0] + 1, b->shape[ax[1]], ax[1] + 1, sa, sb);
+    }
+    size_t out[2 * LF_MAX_RANK], r = 0;
+    for (size_t d = 0; d < a->rank; d++)
+        if (d != ax[0]) out[r++] = a->shape[d];
+    for (size_t d = 0; d < b->rank; d++)
+        if (d != ax[1]) out[r++] = b->shape[d];
+    if (r == 0) out[r++] = 1;
+    if (r > LF_MAX_RANK)
+        return lf_build_fail(m, LF_ERR_SHAPE, "%s: the output would have rank %zu; at most %d (batch aside)", kn,
+                             r + 1, LF_MAX_RANK);
+    nd->dot_ax[0] = ax[0], nd->dot_ax[1] = ax[1];
+    if (!lf_shape_set(m, kn, nd, r, out)) return 0;
+    size_t K = a->shape[ax[0]];
+    nd->aux_per_row = a->dim / K + b->dim / K; /* the norms of every fiber */
     return 1;
 }
 
 static void dot_forward(const lf_layer_ctx *c) {
-    lf_dot_forward(c->y, c->aux, c->xs[0], c->xs[1], c->B, c->dims[0], c->nd->normalize);
+    const lf_model *m = c->m;
+    const lf_node *nd = c->nd, *a = &m->nodes[nd->in[0]], *b = &m->nodes[nd->in[1]];
+    lf_dot_forward_axes(c->y, c->aux, c->xs[0], c->xs[1], c->B, a->shape[nd->dot_ax[0]], dot_side(a, nd->dot_ax[0]),
+                        dot_side(b, nd->dot_ax[1]), nd->normalize);
 }
 
 static void dot_backward(const lf_layer_ctx *c) {
-    lf_dot_backward(c->dxs[0], c->dxs[1], c->dy, c->xs[0], c->xs[1], c->aux, c->B, c->dims[0],
-                    c->nd->normalize);
+    const lf_model *m = c->m;
+    const lf_node *nd = c->nd, *a = &m->nodes[nd->in[0]], *b = &m->nodes[nd->in[1]];
+    lf_dot_backward_axes(c->dxs[0], c->dxs[1], c->dy, c->xs[0], c->xs[1], c->aux, c->B, a->shape[nd->dot_ax[0]],
+                         dot_side(a, nd->dot_ax[0]), dot_side(b, nd->dot_ax[1]), nd->normalize);
 }
 
+/* "axes" (Keras' numbering, resolved) only when given, so that the files of
+ * lf_dot stay as they were */
 static void dot_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
     lf_buf_printf(b, ",\"normalize\":%s", nd->normalize ? "true" : "false");
+    if (nd->dot_axes[0] || nd->dot_axes[1])
+        lf_buf_printf(b, ",\"axes\":[%zu,%zu]", nd->dot_ax[0] + 1, nd->dot_ax[1] + 1);
 }
 
 static lf_status dot_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
@@ -455,10 +568,15 @@ static lf_status dot_read(const lf_model *m, const lf_json *L, size_t n_in, lf_n
     (void)m;
     lf_status st = lf_arch_arity(n_in, 2, "Dot", where, e);
     if (st != LF_OK) return st;
+    if (lf_json_get(L, "axes")) {
+        size_t ax[2];
+        if ((st = lf_arch_sizes(L, "axes", 1, LF_MAX_RANK, 2, 2, ax, NULL, where, e)) != LF_OK) return st;
+        nd->dot_axes[0] = (int)ax[0], nd->dot_axes[1] = (int)ax[1];
+    }
     return lf_arch_bool(L, "normalize", &nd->normalize, where, e);
 }
 
-static const char *const dot_keys[] = {"name", "type", "inbound", "normalize", NULL};
+static const char *const dot_keys[] = {"name", "type", "inbound", "normalize", "axes", NULL};
 
 const lf_layer_type lf_type_dot = {
     .type = "Dot",
@@ -470,6 +588,16 @@ const lf_layer_type lf_type_dot = {
     .write_json = dot_json,
     .read_json = dot_read,
 };
+
+int lf_dot_axes(lf_model *m, int a, int b, int axis_a, int axis_b, int normalize, const char *name) {
+    int xs[2] = {a, b};
+    lf_node nd = LF_NODE_PROTO;
+    nd.normalize = normalize != 0;
+    if (m && !lf_build_stuck(m) && (axis_a == 0 || axis_b == 0))
+        return lf_build_fail(m, LF_ERR_ARG, "Dot: axes (%d, %d) include the batch axis 0", axis_a, axis_b), -1;
+    nd.dot_axes[0] = axis_a, nd.dot_axes[1] = axis_b;
+    return lf_node_add(m, &lf_type_dot, LF_K_DOT, nd, xs, 2, name);
+}
 
 int lf_dot(lf_model *m, int a, int b, int normalize, const char *name) {
     int xs[2] = {a, b};
