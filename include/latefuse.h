@@ -745,6 +745,14 @@ int lf_multi_head_attention(lf_model *m, int query, int value, int key, size_t n
  * The mask takes no gradient. */
 lf_status lf_set_attention_mask(lf_model *m, int node, int attention_mask, int use_causal_mask);
 
+/* Keras' return_attention_scores=True on the MultiHeadAttention node `node`,
+ * before any layer reads it: the node then has two outputs (read them with
+ * lf_output_view): 0 the output (batch, T, output_dim), with the query's
+ * padding mask, 1 the attention weights (batch, num_heads, T, S) (the
+ * softmax, before dropout, as Keras returns them), without a mask; both
+ * take gradients. */
+lf_status lf_set_return_attention_scores(lf_model *m, int node, int return_attention_scores);
+
 /* Keras merging layers over n >= 2 inputs of equal shape (Subtract: exactly 2).
  * Concatenate: inputs of one rank, equal shapes but on the axis joined:
  * lf_concatenate joins the last axis (Keras' default axis=-1: the features;

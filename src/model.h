@@ -142,6 +142,8 @@ typedef struct lf_node {
     size_t heads, key_dim, value_dim; /* MultiHeadAttention */
     int causal;          /* MultiHeadAttention: Keras' use_causal_mask (its
                             attention_mask input is `mask`) */
+    int return_scores;   /* MultiHeadAttention: Keras' return_attention_scores (two
+                            outputs; its output features are then `units`) */
     int return_sequences, go_backwards; /* LSTM, GRU */
     int unit_forget_bias; /* LSTM: the forget gate's bias starts at 1 */
     int cell;            /* Bidirectional: the wrapped layer, LF_RNN_* */

@@ -621,6 +621,136 @@ static void test_layer_causal(void) {
     lf_model_free(m);
 }
 
+/* the model of test_layer_scores: ids, x -> Embedding + x ->
+ * MultiHeadAttention (case c: plain, padded and causal, dropout) with
+ * return_attention_scores (unless plain), its two outputs through Dense
+ * heads, added; *y and *sc the views, *h the attention node */
+static int scores_model(lf_model *m, int c, int scores, int *h, int *y, int *sc) {
+    int ids = lf_input_shape(m, 1, (size_t[]){LT}, LF_DTYPE_INT32, "ids");
+    int x = lf_input_shape(m, 2, (size_t[]){LT, LD}, LF_DTYPE_FLOAT32, "x");
+    int s = lf_add(m, 2, (int[]){lf_embedding(m, ids, 5, LD, c == 1, "emb"), x}, "sum");
+    *h = lf_multi_head_attention(m, s, s, -1, 2, 3, 0, c == 2 ? 0.3f : 0.0f, 1, 5, "mha");
+    if (c == 1) lf_set_attention_mask(m, *h, -1, 1);
+    if (!scores) return *h;
+    CHECK(lf_set_return_attention_scores(m, *h, 1) == LF_OK, "set: %s", lf_model_error(m));
+    *y = lf_output_view(m, *h, 0, NULL), *sc = lf_output_view(m, *h, 1, NULL);
+    int o1 = lf_dense(m, lf_flatten(m, *y, NULL), 2, LF_ACT_LINEAR, 1, "o1");
+    int o2 = lf_dense(m, lf_flatten(m, *sc, NULL), 2, LF_ACT_LINEAR, 1, "o2");
+    return lf_add(m, 2, (int[]){o1, o2}, "out");
+}
+
+/* Keras' return_attention_scores (lf_set_return_attention_scores): two
+ * outputs read through OutputViews: the output, its bits those of the same
+ * layer without the scores, and the softmax weights, rows summing to 1 (0
+ * for padded keys, future keys under the causal mask, and padded query
+ * rows); finite-difference gradients through both, with a padding mask and
+ * the causal mask, and with dropout in a training pass (the scores are the
+ * weights before dropout, as Keras'); the file keeps it; the setter's
+ * refusals */
+#define SCORES_SCALE 1.5f /* 3 (as the other tests) leaves float rounding in the differences above the tolerance */
+static void test_layer_scores(void) {
+    float tok[LB * LT] = {1, 2, 0, 3, 0, 0, 0, 0, 4, 1, 2, 3};
+    enum { TS = 2 * LT * LT };
+    for (int c = 0; c < 3; c++) {
+        lf_model *m, *v, *p;
+        lf_model_create(&m, 80 + (uint64_t)c), lf_model_create(&v, 80 + (uint64_t)c);
+        lf_model_create(&p, 80 + (uint64_t)c);
+        int h, y, sc, hv, yv, scv, hp;
+        int out = scores_model(m, c, 1, &h, &y, &sc);
+        scores_model(v, c, 1, &hv, &yv, &scv);
+        int plain = scores_model(p, c, 0, &hp, &yv, &yv);
+        yv = lf_node_find(v, "mha.out0"), scv = lf_node_find(v, "mha.out1");
+        CHECK(lf_node_num_outputs(m, h) == 2 && m->nodes[sc].rank == 3 && m->nodes[sc].shape[0] == 2 &&
+                  m->nodes[sc].shape[1] == LT && m->nodes[sc].shape[2] == LT && m->nodes[y].dim == LT * 5,
+              "case %d: the views' shapes", c);
+        CHECK(m->nodes[y].seq_mask == (c == 1 ? 2 : -1) && m->nodes[sc].seq_mask == -1,
+              "case %d: the output keeps the query's mask (%d), the scores none (%d)", c, m->nodes[y].seq_mask,
+              m->nodes[sc].seq_mask);
+        CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+        lf_loss l2[2] = {LF_LOSS_MSE, LF_LOSS_MSE};
+        CHECK(lf_model_compile_outputs(v, 2, (int[]){yv, scv}, l2, NULL, NULL) == LF_OK, "compile: %s",
+              lf_model_error(v));
+        CHECK(lf_model_compile(p, plain, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(p));
+        scale_weights(m, SCORES_SCALE);
+        memcpy(v->params, m->params, m->n_params * sizeof *m->params);
+        /* p's weights: the embedding, then the attention's, as in m */
+        memcpy(p->params + p->nodes[2].param_off, m->params + m->nodes[2].param_off,
+               m->nodes[2].n_params * sizeof *m->params);
+        memcpy(p->params + p->nodes[hp].param_off, m->params + m->nodes[h].param_off,
+               m->nodes[h].n_params * sizeof *m->params);
+        float *xv = malloc(LB * LT * LD * sizeof *xv), t[LB * 2];
+        fill_uniform(xv, LB * LT * LD, -1, 1, 81);
+        fill_uniform(t, LB * 2, -3, 3, 82);
+        float *xs[2] = {tok, xv};
+        float yo[LB * LT * 5], ys[LB * TS], yp[LB * LT * 5];
+        lf_typed_array xa[2] = {{LF_DTYPE_FLOAT32, tok}, {LF_DTYPE_FLOAT32, xv}};
+        float *outs[2] = {yo, ys};
+        CHECK(lf_model_predict_arrays(v, xa, LB, outs) == LF_OK, "predict: %s", lf_model_error(v));
+        CHECK(lf_model_predict(p, (const float *const *)xs, LB, yp) == LF_OK, "predict: %s", lf_model_error(p));
+        CHECK(memcmp(yo, yp, sizeof yo) == 0, "case %d: the output's bits are the plain layer's", c);
+        int sums = 1, zeros = 1;
+        for (size_t b = 0; b < LB; b++)
+            for (size_t r = 0; r < 2 * LT; r++) {
+                size_t tq = r % LT;
+                double sum = 0;
+                for (size_t k = 0; k < LT; k++) {
+                    float w = ys[b * TS + r * LT + k];
+                    int off = c == 1 && (tok[b * LT + k] == 0 || k > tq);
+                    zeros &= !off || w == 0.0f;
+                    sum += w;
+                }
+                int none = c == 1 && (tok[b * LT + tq] == 0);
+                sums &= fabs(sum - (none ? 0.0 : 1.0)) < 1e-5;
+            }
+        CHECK(sums && zeros, "case %d: the weights' rows sum to 1 (%d), 0 where masked (%d)", c, sums, zeros);
+        static const char *const what[3] = {"return_attention_scores", "return_attention_scores, padding, causal",
+                                            "return_attention_scores, dropout 0.3, training"};
+        fd_layer(what[c], m, xs, t, LB, c == 2);
+        if (c == 1) { /* save / load */
+            char path[128];
+            snprintf(path, sizeof path, "%s/scores.lf", tmpdir);
+            CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+            lf_model *l;
+            lf_model_create(&l, 0);
+            CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+            float a1[LB * 2], a2[LB * 2];
+            lf_model_predict(m, (const float *const *)xs, LB, a1);
+            lf_model_predict(l, (const float *const *)xs, LB, a2);
+            CHECK(memcmp(a1, a2, sizeof a1) == 0, "the loaded model predicts differently");
+            lf_st_file f;
+            lf_err e;
+            CHECK(lf_st_read(path, &f, &e) == LF_OK, "%s", e.msg);
+            const char *arch = lf_st_metadata(&f, "architecture");
+            CHECK(has(arch, "\"use_causal_mask\":true,\"return_attention_scores\":true"), "arch: %s", arch ? arch : "");
+            lf_st_free(&f);
+            lf_model_free(l);
+            unlink(path);
+        }
+        free(xv);
+        lf_model_free(p), lf_model_free(v), lf_model_free(m);
+    }
+    /* refusals, word for word */
+    lf_model *m;
+    lf_model_create(&m, 90);
+    int x = lf_input_shape(m, 2, (size_t[]){LT, LD}, LF_DTYPE_FLOAT32, "x");
+    int h = lf_multi_head_attention(m, x, x, -1, 2, 3, 0, 0.0f, 1, 0, "mha");
+    lf_dense(m, h, 2, LF_ACT_LINEAR, 1, "reader");
+    CHECK(lf_set_return_attention_scores(m, h, 1) == LF_ERR_STATE &&
+              strcmp(lf_model_error(m), "lf_set_return_attention_scores: MultiHeadAttention 'mha' is already read "
+                                        "by layer 'reader'; set it before adding the layers that read it") == 0,
+          "a read node: %s", lf_model_error(m));
+    CHECK(lf_set_return_attention_scores(m, x, 1) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "lf_set_return_attention_scores: node 0 is not a MultiHeadAttention layer") == 0,
+          "not an attention layer: %s", lf_model_error(m));
+    int h2 = lf_multi_head_attention(m, x, x, -1, 2, 3, 0, 0.0f, 1, 0, "mha2");
+    CHECK(lf_set_return_attention_scores(m, h2, 1) == LF_OK, "set: %s", lf_model_error(m));
+    CHECK(lf_dense(m, h2, 2, LF_ACT_LINEAR, 1, NULL) < 0 &&
+              strcmp(lf_model_error(m), "Dense: input 'mha2' has 2 outputs (Keras returns a list); pick one with "
+                                        "lf_output_view") == 0,
+          "a direct reader: %s", lf_model_error(m));
+    lf_model_free(m);
+}
+
 static void test_errors(void) {
     static const char *const msgs[] = {
         "MultiHeadAttention: the query 'v' has shape (None, 12); it needs rank 3 (batch, sequence, features)",
@@ -779,6 +909,7 @@ int main(void) {
     test_layer_mask();
     test_layer_nan();
     test_layer_causal();
+    test_layer_scores();
     test_errors();
     test_round_trip();
     test_threads();

@@ -241,12 +241,14 @@ void lf_attention_forward(float *restrict out, float *restrict prob, float *rest
 // -> dq (B, T, H, kd), dk (B, S, H, kd), dv (B, S, H, vd), written (each
 //    value belongs to one (sample, head): no sums across them to keep);
 //    dscore: (B, H, T, S) scratch
-void lf_attention_backward(float *restrict dq, float *restrict dk, float *restrict dv,
-                           float *restrict dscore, const float *restrict dout,
-                           const float *restrict prob, const float *restrict att,
-                           const float *restrict drop, const float *restrict q,
-                           const float *restrict k, const float *restrict v, size_t B, size_t T,
-                           size_t S, size_t H, size_t kd, size_t vd) {
+// dprob: NULL, or the gradient of the softmax weights as an output of their
+// own (Keras' return_attention_scores): sample b's (H, T, S) at dprob + b ld
+static void attention_backward(float *restrict dq, float *restrict dk, float *restrict dv,
+                               float *restrict dscore, const float *restrict dout,
+                               const float *restrict prob, const float *restrict att,
+                               const float *restrict drop, const float *restrict dprob, size_t ld,
+                               const float *restrict q, const float *restrict k, const float *restrict v,
+                               size_t B, size_t T, size_t S, size_t H, size_t kd, size_t vd) {
     float scale = 1.0f / sqrtf((float)kd);
     size_t HK = H * kd, HV = H * vd, G = B * H;
     size_t work = G * T * S * (kd + vd);
@@ -265,6 +267,10 @@ void lf_attention_backward(float *restrict dq, float *restrict dk, float *restri
             const float *dr = drop + g * T * S;
             for (size_t i = 0; i < T * S; i++) ds[i] *= dr[i];
         }
+        if (dprob) { /* the weights' own output (before dropout, as Keras returns them) */
+            const float *dp = dprob + b * ld + h * T * S;
+            for (size_t i = 0; i < T * S; i++) ds[i] += dp[i];
+        }
         // d score = p (d p - <d p, p>) per row (0 where p is 0)
         softmax_rows_backward(ds, p, T, S);
         const float *qb = q + b * T * HK + h * kd, *kb = k + b * S * HK + h * kd;
@@ -273,6 +279,15 @@ void lf_attention_backward(float *restrict dq, float *restrict dk, float *restri
         // dk_h (S, kd) = d score^T (S, T) q_h (T, kd) / sqrt(kd)
         lf_sgemm(1, 0, S, kd, T, scale, ds, S, qb, HK, 0.0f, dk + b * S * HK + h * kd, HK);
     }
+}
+
+void lf_attention_backward(float *restrict dq, float *restrict dk, float *restrict dv,
+                           float *restrict dscore, const float *restrict dout,
+                           const float *restrict prob, const float *restrict att,
+                           const float *restrict drop, const float *restrict q,
+                           const float *restrict k, const float *restrict v, size_t B, size_t T,
+                           size_t S, size_t H, size_t kd, size_t vd) {
+    attention_backward(dq, dk, dv, dscore, dout, prob, att, drop, NULL, 0, q, k, v, B, T, S, H, kd, vd);
 }
 
 /* ---------------------------------------------------------------- record */
@@ -295,7 +310,7 @@ static mha_geom geom_of(const lf_model *m, const lf_node *nd) {
     g.S = xv->shape[0], g.Dv = xv->shape[1], g.Dk = xk->shape[1];
     g.H = nd->heads, g.kd = nd->key_dim, g.vd = nd->value_dim;
     g.HK = g.H * g.kd, g.HV = g.H * g.vd;
-    g.Do = nd->shape[1];
+    g.Do = nd->units;
     size_t nb = nd->use_bias != 0;
     g.wq = 0, g.bq = g.Dq * g.HK;
     g.wk = g.bq + nb * g.HK, g.bk = g.wk + g.Dk * g.HK;
@@ -334,6 +349,27 @@ static int mha_fail_shape(lf_model *m, const char *what, const lf_node *x) {
                          "MultiHeadAttention: the %s '%s' has shape %s; it needs rank 3 "
                          "(batch, sequence, features)",
                          what, x->name, s);
+}
+
+/* Keras' return_attention_scores: the node's row holds the output (T, Do)
+ * then the softmax weights (H, T, S); OutputView nodes read them
+ * (mha_outputs) */
+static void mha_two_outputs(lf_node *nd, size_t T, size_t hts) {
+    nd->n_outs = 2;
+    nd->rank = 1;
+    memset(nd->shape, 0, sizeof nd->shape);
+    nd->dim = nd->shape[0] = T * nd->units + hts;
+    nd->seq_mask = -1; /* the output's view carries the query's */
+}
+
+static size_t mha_outputs(const lf_model *m, const lf_node *nd, lf_out_view *v) {
+    const lf_node *xq = &m->nodes[nd->in[0]], *xv = &m->nodes[nd->in[1]];
+    size_t T = xq->shape[0], S = xv->shape[0];
+    memset(v, 0, 2 * sizeof *v);
+    v[0].off = 0, v[0].rank = 2, v[0].shape[0] = T, v[0].shape[1] = nd->units, v[0].seq_mask = xq->seq_mask;
+    v[1].off = T * nd->units, v[1].rank = 3, v[1].shape[0] = nd->heads, v[1].shape[1] = T, v[1].shape[2] = S;
+    v[1].seq_mask = -1; /* Keras' scores carry no mask */
+    return 2;
 }
 
 /* an attention_mask node (or -1): an earlier node of shape (T, S) */
@@ -387,6 +423,7 @@ static int mha_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
     size_t Do = nd->dim ? nd->dim : xq->shape[1];
     size_t out[2] = {xq->shape[0], Do};
     if (!lf_shape_set(m, "MultiHeadAttention", nd, 2, out)) return 0;
+    nd->units = Do;
     /* every size below is checked against overflow before it is used */
     size_t T = xq->shape[0], S = xv->shape[0], HK = nd->heads * nd->key_dim, HV = nd->heads * nd->value_dim;
     size_t ts, hts, wmax = xq->shape[1] > xv->shape[1] ? xq->shape[1] : xv->shape[1];
@@ -412,6 +449,7 @@ static int mha_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
     int dropout = nd->rate > 0.0f;
     nd->aux_per_row = 2 * (T * HK + S * HK + S * HV + T * HV) + (2 + 2 * (size_t)dropout) * hts +
                       (nd->causal || nd->mask >= 0 ? ts : 0);
+    if (nd->return_scores) mha_two_outputs(nd, T, hts);
     return 1;
 }
 
@@ -495,8 +533,19 @@ static void mha_forward(const lf_layer_ctx *c) {
     }
     lf_attention_forward_masked(a.o, a.prob, a.att, a.q, a.k, a.v, c->in_masks[0], kmask, amask, drop, B, g.T,
                                 g.S, g.H, g.kd, g.vd);
-    lf_sgemm_bias_relu(0, 0, B * g.T, g.Do, g.HV, a.o, g.HV, w + g.wo, g.Do, nb ? w + g.bo : NULL, 0, c->y,
-                       g.Do);
+    if (!nd->return_scores) {
+        lf_sgemm_bias_relu(0, 0, B * g.T, g.Do, g.HV, a.o, g.HV, w + g.wo, g.Do, nb ? w + g.bo : NULL, 0, c->y,
+                           g.Do);
+        return;
+    }
+    /* two outputs: each row (T, Do) then the weights (H, T, S) */
+    size_t row = nd->dim, hts = g.H * g.T * g.S;
+    for (size_t b = 0; b < B; b++) {
+        float *yb = c->y + b * row;
+        lf_sgemm_bias_relu(0, 0, g.T, g.Do, g.HV, a.o + b * g.T * g.HV, g.HV, w + g.wo, g.Do, nb ? w + g.bo : NULL,
+                           0, yb, g.Do);
+        memcpy(yb + g.T * g.Do, a.prob + b * hts, hts * sizeof *yb);
+    }
 }
 
 /* db (n) += the column sums of x (rows, n) */
@@ -523,13 +572,19 @@ static void mha_backward(const lf_layer_ctx *c) {
     const float *w = c->w;
     float *dw = c->dw;
     int nb = nd->use_bias;
-    /* y = o Wo + bo */
-    lf_sgemm(1, 0, g.HV, g.Do, B * g.T, 1.0f, a.o, g.HV, c->dy, g.Do, 1.0f, dw + g.wo, g.Do);
-    if (nb) add_col_sums(dw + g.bo, c->dy, B * g.T, g.Do);
-    lf_sgemm(0, 1, B * g.T, g.HV, g.Do, 1.0f, c->dy, g.Do, w + g.wo, g.Do, 0.0f, a.dout, g.HV);
+    /* y = o Wo + bo (with the scores: each row's first T Do values) */
+    size_t ld = nd->return_scores ? nd->dim : g.T * g.Do;
+    for (size_t b = 0, nb_ = nd->return_scores ? B : 1; b < nb_; b++) {
+        size_t rows = nd->return_scores ? g.T : B * g.T;
+        const float *ob = a.o + b * g.T * g.HV, *dyb = c->dy + b * ld;
+        lf_sgemm(1, 0, g.HV, g.Do, rows, 1.0f, ob, g.HV, dyb, g.Do, 1.0f, dw + g.wo, g.Do);
+        if (nb) add_col_sums(dw + g.bo, dyb, rows, g.Do);
+        lf_sgemm(0, 1, rows, g.HV, g.Do, 1.0f, dyb, g.Do, w + g.wo, g.Do, 0.0f, a.dout + b * g.T * g.HV, g.HV);
+    }
     const float *drop = dropout && c->training ? a.drop : NULL;
-    lf_attention_backward(a.dq, a.dk, a.dv, a.ds, a.dout, a.prob, a.att, drop, a.q, a.k, a.v, B, g.T, g.S,
-                          g.H, g.kd, g.vd);
+    attention_backward(a.dq, a.dk, a.dv, a.ds, a.dout, a.prob, a.att, drop,
+                       nd->return_scores ? c->dy + g.T * g.Do : NULL, ld, a.q, a.k, a.v, B, g.T, g.S, g.H, g.kd,
+                       g.vd);
     int ik = nd->n_in > 2 ? 2 : 1;
     projection_backward(c->dxs[0], dw + g.wq, nb ? dw + g.bq : NULL, a.dq, c->xs[0], w + g.wq, B * g.T,
                         g.Dq, g.HK);
@@ -546,12 +601,13 @@ static void mha_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
                   nd->key_dim, nd->value_dim);
     lf_buf_json_float(b, nd->rate);
     lf_buf_printf(b, ",\"use_bias\":%s,\"output_shape\":%zu,\"l2\":", nd->use_bias ? "true" : "false",
-                  nd->shape[1]);
+                  nd->units);
     lf_buf_json_float(b, nd->l2);
     lf_arch_write_bias_l2(nd, b);
     /* written only when set, so that other files stay as they were */
     if (nd->causal) lf_buf_puts(b, ",\"use_causal_mask\":true");
     if (nd->mask >= 0) lf_buf_puts(b, ",\"attention_mask\":"), lf_buf_json_string(b, m->nodes[nd->mask].name);
+    if (nd->return_scores) lf_buf_puts(b, ",\"return_attention_scores\":true");
 }
 
 static lf_status mha_size(const lf_json *L, const char *key, size_t hi, size_t *out, const char *where,
@@ -576,6 +632,9 @@ static lf_status mha_read(const lf_model *m, const lf_json *L, size_t n_in, lf_n
     if (lf_json_get(L, "l2") && (st = lf_arch_float_in(L, "l2", 0, INFINITY, 0, &nd->l2, where, e)) != LF_OK) return st;
     if (lf_json_get(L, "use_causal_mask") && (st = lf_arch_bool(L, "use_causal_mask", &nd->causal, where, e)))
         return st;
+    if (lf_json_get(L, "return_attention_scores") &&
+        (st = lf_arch_bool(L, "return_attention_scores", &nd->return_scores, where, e)))
+        return st;
     const lf_json *am = lf_json_get(L, "attention_mask");
     if (am && (nd->mask = lf_arch_node(m, am)) < 0)
         return lf_fail(e, LF_ERR_FORMAT, "%s: 'attention_mask' does not name an earlier layer", where);
@@ -584,7 +643,8 @@ static lf_status mha_read(const lf_model *m, const lf_json *L, size_t n_in, lf_n
 
 static const char *const mha_keys[] = {"name",     "type",     "inbound",      "num_heads", "key_dim",
                                        "value_dim", "dropout", "use_bias", "output_shape", "l2",
-                                       "bias_l2",   "use_causal_mask", "attention_mask", NULL};
+                                       "bias_l2",   "use_causal_mask", "attention_mask", "return_attention_scores",
+                                       NULL};
 
 const lf_layer_type lf_type_mha = {
     .type = "MultiHeadAttention",
@@ -594,6 +654,7 @@ const lf_layer_type lf_type_mha = {
     .bias_l2 = 1,
     .masking = LF_MASKING_FIRST, /* the query's mask */
     .draws = 1, /* its attention dropout */
+    .outputs = mha_outputs, /* return_attention_scores */
     .infer = mha_infer,
     .weights = mha_weights,
     .init = mha_init,
@@ -641,5 +702,34 @@ lf_status lf_set_attention_mask(lf_model *m, int node, int attention_mask, int u
     size_t ts = g.T * g.S, had = nd->causal || nd->mask >= 0 ? ts : 0;
     nd->mask = attention_mask, nd->causal = use_causal_mask != 0;
     nd->aux_per_row += (nd->causal || nd->mask >= 0 ? ts : 0) - had; /* the combined mask's room, as infer */
+    return LF_OK;
+}
+
+lf_status lf_set_return_attention_scores(lf_model *m, int node, int return_attention_scores) {
+    if (!m) return LF_ERR_ARG;
+    if (lf_build_stuck(m)) return m->sticky;
+    if (m->compiled)
+        return lf_model_fail(m, LF_ERR_STATE, "lf_set_return_attention_scores: the model is already compiled");
+    if (node < 0 || (size_t)node >= m->n_nodes || m->nodes[node].kind != LF_K_MHA)
+        return lf_model_fail(m, LF_ERR_ARG, "lf_set_return_attention_scores: node %d is not a MultiHeadAttention "
+                             "layer", node);
+    lf_node *nd = &m->nodes[node];
+    if (!return_attention_scores == !nd->return_scores) return LF_OK;
+    if (!return_attention_scores)
+        return lf_model_fail(m, LF_ERR_ARG, "lf_set_return_attention_scores: '%s' already returns its scores",
+                             nd->name);
+    /* its outputs change: nothing may read it yet */
+    for (size_t i = (size_t)node + 1; i < m->n_nodes; i++) {
+        const lf_node *o = &m->nodes[i];
+        int reads = o->gate == node || o->mask == node;
+        for (size_t j = 0; j < o->n_in; j++) reads |= o->in[j] == node;
+        if (reads)
+            return lf_model_fail(m, LF_ERR_STATE, "lf_set_return_attention_scores: MultiHeadAttention '%s' is "
+                                 "already read by layer '%s'; set it before adding the layers that read it",
+                                 nd->name, o->name);
+    }
+    mha_geom g = geom_of(m, nd);
+    nd->return_scores = 1;
+    mha_two_outputs(nd, g.T, g.H * g.T * g.S);
     return LF_OK;
 }
