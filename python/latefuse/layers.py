@@ -2762,8 +2762,10 @@ class MultiHeadAttention(Layer):
     attends keys s <= t) and attention_mask= (a (batch, T, S) tensor,
     nonzero where step t may attend key s) are AND-ed with them, as
     keras/src/layers/attention/multi_head_attention.py; a query row left
-    with no key has zero weights, so it outputs the output bias.  Not
-    available: return_attention_scores, attention_axes."""
+    with no key has zero weights, so it outputs the output bias.
+    return_attention_scores=True returns Keras' [output, scores], the
+    scores (batch, num_heads, T, S) the softmax weights before dropout.
+    Not available: attention_axes."""
 
     prefix = "multi_head_attention"
 
@@ -2805,17 +2807,16 @@ class MultiHeadAttention(Layer):
                  training=None, use_causal_mask=False, **kwargs):
         if kwargs:
             raise ValueError("MultiHeadAttention: unsupported call arguments %s" % ", ".join(sorted(kwargs)))
-        if return_attention_scores:
-            raise ValueError("MultiHeadAttention: return_attention_scores is not available")
         if value is None:
             raise ValueError("MultiHeadAttention: call it as layer(query, value) (self-attention: layer(x, x))")
         if attention_mask is not None and not isinstance(attention_mask, KerasTensor):
             raise ValueError("MultiHeadAttention: attention_mask must be a tensor from Input() or another layer "
                              "(batch, query steps, key steps), got %r" % type(attention_mask).__name__)
         return super().__call__([query, value] + ([] if key is None else [key]), attention_mask=attention_mask,
-                                use_causal_mask=bool(use_causal_mask))
+                                use_causal_mask=bool(use_causal_mask),
+                                return_attention_scores=bool(return_attention_scores))
 
-    def _call(self, xs, attention_mask=None, use_causal_mask=False):
+    def _call(self, xs, attention_mask=None, use_causal_mask=False, return_attention_scores=False):
         what = ("query", "value", "key")
         for i, x in enumerate(xs):
             if not isinstance(x, KerasTensor):
@@ -2836,10 +2837,19 @@ class MultiHeadAttention(Layer):
         if attention_mask is not None and attention_mask.sample_shape != (T, S):
             raise ValueError("MultiHeadAttention: the attention_mask of shape %s must be (None, %d, %d) (batch, "
                              "query steps, key steps)" % (_shape_str(attention_mask.sample_shape), T, S))
-        t = KerasTensor(self, xs, (T, out), {"attention_mask": attention_mask})
+        if not return_attention_scores:
+            t = KerasTensor(self, xs, (T, out), {"attention_mask": attention_mask})
+        else:  # Keras' (output, scores): views of one node (lf_set_return_attention_scores)
+            t = KerasTensor(self, xs, (T * out + self.num_heads * T * S,), {"attention_mask": attention_mask})
+            t.flags["return_attention_scores"] = True
+            t._views = []
+            for k, sh in enumerate([(T, out), (self.num_heads, T, S)]):
+                v = KerasTensor(self, [t], sh)
+                v._view = k
+                t._views.append(v)
         if use_causal_mask:
             t.flags["use_causal_mask"] = True
-        return t
+        return list(t._views) if return_attention_scores else t
 
     def _weight_shapes(self):
         dq, dv, dk = self._dims
@@ -2855,7 +2865,8 @@ class MultiHeadAttention(Layer):
                     **_penalties_of(spec), **_constraints_of(spec, ("kernel_constraint", "bias_constraint")))
         am = tensors[spec["attention_mask"]] if spec.get("attention_mask") else None
         return layer(ins[0], ins[1], ins[2] if len(ins) > 2 else None, attention_mask=am,
-                     use_causal_mask=bool(spec.get("use_causal_mask")))
+                     use_causal_mask=bool(spec.get("use_causal_mask")),
+                     return_attention_scores=bool(spec.get("return_attention_scores")))
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
@@ -2865,10 +2876,13 @@ class MultiHeadAttention(Layer):
         am, causal = _extra_id(t, ids, "attention_mask"), t.flags.get("use_causal_mask", False)
         if i >= 0 and (am >= 0 or causal) and lib.lf_set_attention_mask(h, i, am, int(causal)) != 0:
             return -1
+        if i >= 0 and t.flags.get("return_attention_scores") and lib.lf_set_return_attention_scores(h, i, 1) != 0:
+            return -1
         return _set_penalties(lib, h, i, self)
 
 
 _lib._proto("lf_set_attention_mask", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_int)
+_lib._proto("lf_set_return_attention_scores", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int)
 _lib._proto("lf_lstm", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
             ctypes.c_int, ctypes.c_char_p)
 _lib._proto("lf_gru", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,

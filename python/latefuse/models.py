@@ -1605,7 +1605,8 @@ class Model:
             extra.update(t.flags)
             ins = [mp[id(a)] for a in t.inputs]
             if isinstance(t.layer, L.MultiHeadAttention):  # called as layer(query, value, key)
-                mp[id(t)] = t.layer(*ins, **extra)
+                r = t.layer(*ins, **extra)
+                mp[id(t)] = r[0].inputs[0] if isinstance(r, list) else r  # return_attention_scores: views
             else:
                 r = t.layer(ins, **extra)
                 mp[id(t)] = r[0].inputs[0] if isinstance(r, list) else r  # a list: views of one node

@@ -47,8 +47,6 @@ def test_shapes_weights_and_errors():
         MultiHeadAttention(2, 4)(Input((12,)), x)
     with pytest.raises(ValueError, match="the key has 5 steps and the value 3; they must be equal"):
         MultiHeadAttention(2, 4)(q, v, Input((5, 4)))
-    with pytest.raises(ValueError, match="return_attention_scores is not available"):
-        MultiHeadAttention(2, 4)(x, x, return_attention_scores=True)
     with pytest.raises(ValueError, match="num_heads must be a positive integer, got 0"):
         MultiHeadAttention(0, 4)
     with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1"):

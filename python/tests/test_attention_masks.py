@@ -48,7 +48,7 @@ def data():
     return ids.astype(np.int32), x, am
 
 
-def reference(w, ids, x, am, causal, padded):
+def reference(w, ids, x, am, causal, padded, with_scores=False):
     """Keras' MultiHeadAttention in float64 from Keras-layout weights"""
     emb, wq, bq, wk, bk, wv, bv, wo, bo = w
     s = emb[torch.tensor(ids, dtype=torch.long)] + torch.tensor(x, dtype=torch.float64)
@@ -67,7 +67,8 @@ def reference(w, ids, x, am, causal, padded):
     p = torch.softmax(torch.where(mask, scores, torch.tensor(-1e9, dtype=torch.float64)), -1)
     p = torch.where(mask, p, torch.zeros((), dtype=torch.float64))  # Keras' Softmax: masked weights 0
     o = torch.einsum("bhts,bshv->bthv", p, v)
-    return torch.einsum("bthv,hvo->bto", o, wo) + bo
+    y = torch.einsum("bthv,hvo->bto", o, wo) + bo
+    return (y, p) if with_scores else y
 
 
 @needs_torch
@@ -111,6 +112,47 @@ def test_causal_changes_the_output():
     assert not np.array_equal(pa[:, 0], pb[:, 0])
 
 
+@needs_torch
+@pytest.mark.parametrize("padded", [False, True])
+def test_return_attention_scores(padded, tmp_path):
+    """Keras' [output, scores] (scores: the softmax weights (batch, heads, T,
+    S)); one SGD step on both outputs' losses against torch"""
+    ids, x, am = Input((T,), dtype="int32", name="ids"), Input((T, D), name="x"), Input((T, T), name="am")
+    s = Add()([Embedding(7, D, mask_zero=padded, name="emb")(ids), x])
+    y, sc = MultiHeadAttention(2, 3, name="mha")(s, s, attention_mask=am, use_causal_mask=True,
+                                                  return_attention_scores=True)
+    assert y.shape == (None, T, D) and sc.shape == (None, 2, T, T)
+    m = Model([ids, x, am], [y, sc], seed=6)
+    m.compile(optimizer=latefuse.optimizers.SGD(0.1), loss=["mse", "mse"])
+    rng = np.random.default_rng(12)
+    m.set_weights([rng.uniform(-1, 1, np.shape(v)).astype(np.float32) for v in m.get_weights()])
+    i, xv, a = data()
+    w = [torch.tensor(np.asarray(v, np.float64), requires_grad=True) for v in m.get_weights()]
+    ry, rp = reference(w, i, xv, a, True, padded, with_scores=True)
+    gy, gp = m.predict([i, xv, a], verbose=0)
+    np.testing.assert_allclose(gy, ry.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gp, rp.detach().numpy(), rtol=1e-5, atol=1e-6)
+    if not padded:  # (a padded output's loss is masked: test_masked_loss)
+        ty, tp = rng.uniform(-1, 1, gy.shape).astype(np.float32), rng.uniform(0, 1, gp.shape).astype(np.float32)
+        (((ry - torch.tensor(ty, dtype=torch.float64)) ** 2).mean() +
+         ((rp - torch.tensor(tp, dtype=torch.float64)) ** 2).mean()).backward()
+        m.train_on_batch([i, xv, a], [ty, tp])
+        for k, (new, t) in enumerate(zip(m.get_weights(), w)):
+            np.testing.assert_allclose(new, (t - 0.1 * t.grad).detach().numpy(), rtol=1e-4, atol=1e-5,
+                                       err_msg="weight %d" % k)
+    path = os.path.join(tmp_path, "scores.lfm")
+    m.save(path)
+    l = latefuse.load_model(path)
+    for p, q in zip(l.predict([i, xv, a], verbose=0), m.predict([i, xv, a], verbose=0)):
+        np.testing.assert_array_equal(p, q)
+    c = Model.from_config(m.get_config())
+    c.set_weights(m.get_weights())
+    for p, q in zip(c.predict([i, xv, a], verbose=0), m.predict([i, xv, a], verbose=0)):
+        np.testing.assert_array_equal(p, q)
+    called = m([ids, x, am])  # the functional model called again: the same two outputs
+    assert [t.shape for t in called] == [(None, T, D), (None, 2, T, T)]
+
+
 def test_errors():
     x = Input((T, D))
     with pytest.raises(ValueError, match=r"^MultiHeadAttention: the attention_mask of shape \(None, 5, 4\) must be "
@@ -118,5 +160,3 @@ def test_errors():
         MultiHeadAttention(2, 3)(x, x, attention_mask=Input((T, 4)))
     with pytest.raises(ValueError, match="^MultiHeadAttention: attention_mask must be a tensor"):
         MultiHeadAttention(2, 3)(x, x, attention_mask=np.ones((T, T)))
-    with pytest.raises(ValueError, match="^MultiHeadAttention: return_attention_scores is not available$"):
-        MultiHeadAttention(2, 3)(x, x, return_attention_scores=True)
