@@ -670,7 +670,9 @@ def _config(model):
             return {"args": [ref(t.inputs[0])], "kwargs": {"initial_state": [ref(a) for a in t.inputs[1:]]}}
         ts = [ref(a) for a in t.inputs]
         args = ts if (len(ts) == 1 or isinstance(t.layer, L.MultiHeadAttention)) else [ts]
-        return {"args": args, "kwargs": {k: ref(v) for k, v in t.extra.items() if v is not None}}
+        kwargs = {k: ref(v) for k, v in t.extra.items() if v is not None}
+        kwargs.update(t.flags)  # call arguments that are not tensors: MultiHeadAttention's use_causal_mask
+        return {"args": args, "kwargs": kwargs}
     layers = []
     for ly in model._layers:
         nm = names[id(ly)]

@@ -160,3 +160,17 @@ def test_errors():
         MultiHeadAttention(2, 3)(x, x, attention_mask=Input((T, 4)))
     with pytest.raises(ValueError, match="^MultiHeadAttention: attention_mask must be a tensor"):
         MultiHeadAttention(2, 3)(x, x, attention_mask=np.ones((T, T)))
+
+
+def test_keras_file_keeps_the_call_arguments(tmp_path):
+    """a .keras file writes use_causal_mask and the attention_mask tensor in
+    the call's kwargs, as Keras' inbound_nodes; loading it predicts the same"""
+    pytest.importorskip("h5py")
+    x, am = Input((T, D)), Input((T, T))
+    y = MultiHeadAttention(2, 3)(x, x, attention_mask=am, use_causal_mask=True)
+    m = Model([x, am], y, seed=2)
+    path = os.path.join(tmp_path, "m.keras")
+    m.save(path)
+    _, xv, a = data()
+    np.testing.assert_array_equal(latefuse.load_model(path).predict([xv, a], verbose=0),
+                                  m.predict([xv, a], verbose=0))
