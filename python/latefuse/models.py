@@ -2945,8 +2945,14 @@ def _load_lf(path, compile, seed, outputs=None):
                 continue
             elif spec.get("shares"):  # a layer called again: the owner's layer object
                 ins = [tensors[s] for s in spec.get("inbound", [])]
-                extra = {k: tensors[spec[k]] for k in ("gate", "mask") if spec.get(k)}
-                t = tensors[spec["shares"]].layer(ins, **extra)
+                owner = tensors[spec["shares"]].layer
+                if isinstance(owner, L.MultiHeadAttention):  # layer(query, value, key) and its call arguments
+                    am = tensors[spec["attention_mask"]] if spec.get("attention_mask") else None
+                    t = owner(*ins, attention_mask=am, use_causal_mask=bool(spec.get("use_causal_mask")),
+                              return_attention_scores=bool(spec.get("return_attention_scores")))
+                else:
+                    extra = {k: tensors[spec[k]] for k in ("gate", "mask") if spec.get(k)}
+                    t = owner(ins, **extra)
                 t = t[0].inputs[0] if isinstance(t, list) else t  # a list: views of one node
                 t._node_name = nm
             else:

@@ -174,3 +174,18 @@ def test_keras_file_keeps_the_call_arguments(tmp_path):
     _, xv, a = data()
     np.testing.assert_array_equal(latefuse.load_model(path).predict([xv, a], verbose=0),
                                   m.predict([xv, a], verbose=0))
+
+
+def test_shared_layer_file_round_trip(tmp_path):
+    """one MultiHeadAttention called twice (its weights shared), each call
+    with its own arguments: the model file loads it back (it failed to,
+    calling the layer on a list) and predicts the same"""
+    x, z, am = Input((T, D)), Input((T, D)), Input((T, T))
+    mha = MultiHeadAttention(2, 3)
+    y = Add()([mha(x, x, use_causal_mask=True), mha(z, z, attention_mask=am)])
+    m = Model([x, z, am], y, seed=1)
+    path = os.path.join(tmp_path, "shared.lfm")
+    m.save(path)
+    _, xv, a = data()
+    np.testing.assert_array_equal(latefuse.load_model(path).predict([xv, xv[::-1], a], verbose=0),
+                                  m.predict([xv, xv[::-1], a], verbose=0))
