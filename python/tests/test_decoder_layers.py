@@ -85,7 +85,7 @@ def _unet(seed=0):
     u = layers.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu")(d)  # (8, 8, 4)
     b = layers.UpSampling2D(2, interpolation="bilinear")(layers.Conv2D(4, 1)(d))      # (8, 8, 4)
     p = layers.Cropping2D(1)(layers.ZeroPadding2D(1)(e))                               # (8, 8, 4)
-    x = layers.add([u, b, p])  # the skips added (Concatenate takes flat tensors here)
+    x = layers.concatenate([u, b, p])  # U-Net's skips joined on the channels, as Keras: (8, 8, 12)
     out = layers.Conv2D(1, 1, name="out")(x)
     return Model(inp, out)
 
