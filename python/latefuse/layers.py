@@ -564,7 +564,10 @@ def Input(shape: Any = None, batch_size: Optional[int] = None, dtype: Optional[s
 
 
 # Keras' regularizer arguments -> lf_reg_target, and the model file's target names
+# (DepthwiseConv2D / SeparableConv2D: depthwise_regularizer, on both of the
+# separable kernels, which SeparableConv2D checks equal to its pointwise_regularizer)
 _REGULARIZER_TARGETS = (("kernel_regularizer", 0, "kernel"), ("embeddings_regularizer", 0, "kernel"),
+                        ("depthwise_regularizer", 0, "kernel"),
                         ("bias_regularizer", 1, "bias"), ("recurrent_regularizer", 2, "recurrent_kernel"),
                         ("activity_regularizer", 3, "activity"))
 
@@ -2578,11 +2581,13 @@ class SeparableConv2D(DepthwiseConv2D):
                          bias_regularizer, depthwise_constraint, bias_constraint, name, **kwargs)
         self.filters = _positive(filters, "filters", "SeparableConv2D")
         self.pointwise_initializer, self.pointwise_constraint = pointwise_initializer, None
-        self.pointwise_regularizer, pl2 = _l2_of(pointwise_regularizer, "SeparableConv2D: pointwise_regularizer")
-        if pl2 != self.l2:
-            raise ValueError("SeparableConv2D: depthwise_regularizer and pointwise_regularizer must be the same l2 "
-                             "(one factor on both kernels here), got %r and %r"
-                             % (depthwise_regularizer, pointwise_regularizer))
+        self.pointwise_regularizer = _reg_of(pointwise_regularizer, "SeparableConv2D: pointwise_regularizer")
+        factors = [(r.l1, r.l2) if r is not None else (0.0, 0.0)
+                   for r in (self.depthwise_regularizer, self.pointwise_regularizer)]
+        if factors[0] != factors[1]:
+            raise ValueError("SeparableConv2D: depthwise_regularizer and pointwise_regularizer must be the same "
+                             "(one l1 and one l2 factor on both kernels here), got %r and %r"
+                             % (self.depthwise_regularizer, self.pointwise_regularizer))
 
     def _out_channels(self, C):
         return self.filters

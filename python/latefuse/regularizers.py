@@ -2,7 +2,9 @@
 regularizers.py — Keras 3's L1, L2 and L1L2 regularizers
 (keras/src/regularizers/regularizers.py and __init__.py: the classes, their
 defaults, the aliases l1 / l2 / l1_l2, get / serialize / deserialize), for
-a layer's kernel_regularizer (Embedding: embeddings_regularizer),
+a layer's kernel_regularizer (Embedding: embeddings_regularizer;
+DepthwiseConv2D and SeparableConv2D: depthwise_regularizer, on both
+separable kernels, so pointwise_regularizer must be the same),
 bias_regularizer, recurrent_regularizer (LSTM, GRU, SimpleRNN) and
 activity_regularizer (Dense, Conv1D, Conv2D, Embedding, LSTM, GRU,
 SimpleRNN), all through lf_set_regularizer.

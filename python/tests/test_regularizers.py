@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from latefuse import regularizers as R
-from latefuse.layers import (GRU, LSTM, Bidirectional, Conv1D, Conv2D, Dense, Embedding, Flatten, Input, SimpleRNN)
+from latefuse.layers import (GRU, LSTM, Bidirectional, Conv1D, Conv2D, Dense, DepthwiseConv2D, Embedding, Flatten,
+                             Input, SeparableConv2D, SimpleRNN)
 from latefuse.models import Model, load_model
 
 
@@ -110,6 +111,40 @@ def test_embedding_and_conv_activity(tmp_path):
     want = (pe ** 2).mean() + (pc ** 2).mean() + er(m.get_layer("e").get_weights()[0]) + (ea(pe) + ca(pc)) / 4
     got = m.evaluate(ids, [ye, yc], verbose=0)[0]
     assert abs(got - want) < 1e-5 * want
+
+
+@pytest.mark.parametrize("reg", [R.L2(0.1), R.L1(0.2), R.L1L2(0.05, 0.3)])
+@pytest.mark.parametrize("cls", [DepthwiseConv2D, SeparableConv2D])
+def test_depthwise_and_separable_kernels_against_numpy(cls, reg, tmp_path):
+    """Keras' depthwise_regularizer (and SeparableConv2D's pointwise_regularizer)
+    on the layer's kernels (keras/src/layers/convolutional/base_depthwise_conv.py,
+    base_separable_conv.py); they were kept by get_config but never reached C"""
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(3, 6, 6, 2)).astype(np.float32), rng.normal(size=(3, 1)).astype(np.float32)
+    br = R.L1(0.7)
+    args = dict(depthwise_regularizer=reg, bias_regularizer=br, name="c")
+    if cls is SeparableConv2D:
+        args = dict(args, filters=3, pointwise_regularizer=reg)
+    inp = Input((6, 6, 2))
+    m = Model(inp, Dense(1, name="d")(Flatten()(cls(kernel_size=3, depth_multiplier=2, **args)(inp))))
+    m.compile(optimizer="sgd", loss="mse")
+    ws = m.get_layer("c").get_weights()  # depthwise kernel, [pointwise kernel,] bias
+    ws[-1][:] = 0.25
+    m.get_layer("c").set_weights(ws)
+    p = m.predict(x, verbose=0).astype(np.float64)
+    want = ((p - y) ** 2).mean() + sum(reg(w) for w in ws[:-1]) + br(ws[-1])
+    got = m.evaluate(x, y, verbose=0)
+    assert abs(got - want) < 1e-5 * want
+    for name in ("m.lfm", "m.keras"):  # both files keep them
+        m.save(str(tmp_path / name))
+        m2 = load_model(str(tmp_path / name))
+        assert m2.get_layer("c").depthwise_regularizer.get_config() == reg.get_config()
+        assert m2.evaluate(x, y, verbose=0) == got
+    if cls is SeparableConv2D:
+        with pytest.raises(ValueError, match=r"^SeparableConv2D: depthwise_regularizer and pointwise_regularizer "
+                                             r"must be the same \(one l1 and one l2 factor on both kernels here\), "
+                                             r"got L1\(l1=0.1\) and L1\(l1=0.2\)$"):
+            SeparableConv2D(2, 3, depthwise_regularizer=R.L1(0.1), pointwise_regularizer=R.L1(0.2))
 
 
 def test_refusals():
