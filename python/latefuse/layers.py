@@ -836,9 +836,9 @@ class Concatenate(Layer):
 
     def __init__(self, axis=-1, name=None):
         super().__init__(name)
-        if isinstance(axis, bool) or not isinstance(axis, int):
+        if not _integer(axis):
             raise ValueError("Concatenate: axis must be an integer, got %r" % (axis,))
-        self.axis = axis
+        self.axis = int(axis)
 
     def _call(self, xs):
         xs = _many(self, xs)
@@ -1017,13 +1017,30 @@ class GatedAverage(Layer):
 # shapes and images (channels last)
 # ---------------------------------------------------------------------------
 
-def _pair(v, what, layer):
-    if isinstance(v, int) and not isinstance(v, bool):
+def _integer(d):
+    """a Python or numpy integer (not a bool), as Keras' int() check takes"""
+    return isinstance(d, numbers.Integral) and not isinstance(d, bool) and type(d).__name__ != "bool_"
+
+
+def _pairs_of(v, least):
+    """v (an integer or a pair of them) as a pair of Python ints >= least,
+    or None"""
+    if _integer(v):
         v = (v, v)
-    v = tuple(v)
-    if len(v) != 2 or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in v):
+    try:
+        v = tuple(v)
+    except TypeError:
+        return None
+    if len(v) != 2 or not all(_integer(d) and d >= least for d in v):
+        return None
+    return (int(v[0]), int(v[1]))
+
+
+def _pair(v, what, layer):
+    out = _pairs_of(v, 1)
+    if out is None:
         raise ValueError("%s: %s must be a positive integer or a pair of them, got %r" % (layer, what, v))
-    return v
+    return out
 
 
 def _padding(p, layer):
@@ -1136,9 +1153,7 @@ class Conv2D(Layer):
         self.activity_regularizer = _reg_of(activity_regularizer, "Conv2D: activity_regularizer")
         self.kernel_initializer = _init.get(kernel_initializer, "Conv2D: kernel_initializer")
         self.bias_initializer = _init.get(bias_initializer, "Conv2D: bias_initializer")
-        if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
-            raise ValueError("Conv2D: filters must be a positive integer, got %r" % (filters,))
-        self.filters = filters
+        self.filters = _positive(filters, "filters", "Conv2D")
         self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2D")
         self.strides = _pair(strides, "strides", "Conv2D")
         self.padding = _padding(padding, "Conv2D")
@@ -1224,15 +1239,13 @@ class Conv2DTranspose(Layer):
         self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, kn + ": bias_regularizer")
         self.kernel_initializer = _init.get(kernel_initializer, kn + ": kernel_initializer")
         self.bias_initializer = _init.get(bias_initializer, kn + ": bias_initializer")
-        if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
-            raise ValueError("%s: filters must be a positive integer, got %r" % (kn, filters))
-        self.filters = filters
+        self.filters = _positive(filters, "filters", kn)
         self.kernel_size = _pair(kernel_size, "kernel_size", kn)
         self.strides = _pair(strides, "strides", kn)
         self.padding = _padding(padding, kn)
         if output_padding is not None:
-            op = (output_padding, output_padding) if isinstance(output_padding, int) else tuple(output_padding)
-            if len(op) != 2 or any(isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in op):
+            op = _pairs_of(output_padding, 0)
+            if op is None:
                 raise ValueError("%s: output_padding must be None, an integer >= 0 or a pair of them, got %r"
                                  % (kn, output_padding))
             for i, (o, st) in enumerate(zip(op, self.strides)):
@@ -2123,9 +2136,9 @@ def _sequence(layer, x):
 
 
 def _positive(v, what, layer):
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+    if not _integer(v) or v < 1:
         raise ValueError("%s: %s must be a positive integer, got %r" % (layer, what, v))
-    return v
+    return int(v)
 
 
 _lib._proto("lf_embedding", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int,
@@ -2437,9 +2450,9 @@ class Masking(Layer):
         super().__init__(name)
         if kwargs:
             raise ValueError("Masking: unsupported arguments %s" % ", ".join(sorted(kwargs)))
-        if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float)) or not math.isfinite(mask_value):
+        if isinstance(mask_value, bool) or not isinstance(mask_value, numbers.Real) or not math.isfinite(mask_value):
             raise ValueError("Masking: mask_value must be a finite number, got %r" % (mask_value,))
-        self.mask_value = mask_value
+        self.mask_value = int(mask_value) if _integer(mask_value) else float(mask_value)  # numpy's: to_json writes it
 
     def _call(self, x):
         x = _one(self, x)

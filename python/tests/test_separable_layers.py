@@ -173,3 +173,41 @@ def test_keras_errors():
         layers.Masking(float("nan"))
     with pytest.raises(AttributeError, match="SeparableConv1D"):
         layers.SeparableConv1D
+
+
+def test_numpy_integers_taken_and_other_types_refused_by_name(tmp_path):
+    """sizes computed with numpy (np.int64) are taken as Keras' int() check
+    takes them (keras/src/utils/argument_validation.py standardize_tuple)
+    and kept as Python numbers, so to_json and .keras files can write them;
+    a float or a non-iterable is a ValueError naming the argument, not a
+    TypeError from tuple()"""
+    import json
+    i64, f32 = np.int64, np.float32
+    x = layers.Input((5, 4, 2))
+    h = layers.Conv2D(i64(3), (i64(3), 3), padding="same")(x)
+    h = layers.UpSampling2D(i64(2))(h)
+    h = layers.Conv2DTranspose(i64(2), i64(2), strides=(i64(2), 2), output_padding=i64(1))(h)
+    h = layers.DepthwiseConv2D(i64(3), depth_multiplier=i64(2))(h)
+    h = layers.Concatenate(axis=i64(-1))([h, h])
+    s = layers.Input((6, 3))
+    r = layers.Conv1D(i64(2), i64(3), padding="causal", dilation_rate=i64(2))(layers.Masking(f32(0.5))(s))
+    m = Model([x, s], [h, layers.GlobalAveragePooling1D()(r)])
+    assert m.outputs[0].shape == (None, 19, 15, 8)  # (5, 4) -> (10, 8) -> (21, 17) -> (19, 15), 2 x 2 x 2 channels
+    cfg = json.loads(m.to_json())  # numpy numbers in a config would not be JSON
+    kinds = {ly["class_name"]: ly["config"] for ly in cfg["config"]["layers"]}
+    assert kinds["Masking"]["mask_value"] == 0.5 and kinds["Concatenate"]["axis"] == -1
+    assert kinds["UpSampling2D"]["size"] == [2, 2] and kinds["Conv2DTranspose"]["output_padding"] == [1, 1]
+    m.save(str(tmp_path / "m.keras"))
+    xs = [np.ones((1, 5, 4, 2), np.float32), np.ones((1, 6, 3), np.float32)]
+    for a, b in zip(m.predict(xs, verbose=0), load_model(str(tmp_path / "m.keras")).predict(xs, verbose=0)):
+        assert np.array_equal(a, b)
+    with pytest.raises(ValueError, match=r"^UpSampling2D: size must be a positive integer or a pair of them, got 2.0$"):
+        layers.UpSampling2D(2.0)
+    with pytest.raises(ValueError, match=r"^Conv2DTranspose: output_padding must be None, an integer >= 0 or a pair "
+                                         r"of them, got 1.5$"):
+        layers.Conv2DTranspose(2, 3, strides=2, output_padding=1.5)
+    with pytest.raises(ValueError, match=r"^Conv2D: kernel_size must be a positive integer or a pair of them, got "
+                                         r"\(3, True\)$"):
+        layers.Conv2D(2, (3, True))
+    with pytest.raises(ValueError, match=r"^Conv2D: filters must be a positive integer, got 2.0$"):
+        layers.Conv2D(2.0, 3)
