@@ -54,7 +54,10 @@ integer) Input and the rest: the model's attached preprocessing object, its
 vocabulary in the config (given) or in the archive's assets/<layer path>/
 vocabulary.txt (index_lookup.py save_assets / load_assets), tf_idf's idf
 weights in model.weights.h5 <layer path>/vars/idf_weights; read and written.
-Not read or written: custom objects, Lambda layers.
+Not read or written: custom objects, Lambda layers.  A config.json of
+another layout (a value of another type than Keras 3 writes, a tensor
+argument without a layer's keras_history) is load_model's ValueError
+naming the file and the layer.
 
 h5py (Debian: python3-h5py) is imported on first use.
 """
@@ -125,6 +128,7 @@ class _Reader:
         self.path = path
         self.paths = []  # (h5 path, layer)
         self.zf, self.members, self.h5 = None, set(), None  # the archive (a preprocessing layer's assets)
+        self.where = None  # the layer being read, for the error of a malformed config
 
     def fail(self, msg):
         return ValueError("load_model: '%s': %s" % (self.path, msg))
@@ -232,7 +236,7 @@ class _Reader:
         args = self._args(kind, dict(e.get("config") or {}), e)
         try:
             return L.Layer._types[kind].from_config(args)
-        except ValueError as err:  # the layer's own check of an argument
+        except (TypeError, ValueError) as err:  # the layer's own check of an argument, or one missing
             raise self.fail("layer '%s' (%s): %s" % (args.get("name", e.get("name")), kind, err)) from None
 
     def input(self, e):
@@ -261,9 +265,11 @@ class _Reader:
         from .models import Sequential
         used, stack, given = {}, [], None
         for e in cfg.get("layers") or []:
+            self.where = None
             if e.get("class_name") == "InputLayer":
                 given = self.input(e)
                 continue
+            self.where = (e.get("config") or {}).get("name") or e.get("name")
             sub = path + "layers/" + _unique(_snake(e.get("class_name") or ""), used)
             ly = self.nested(e, sub)
             if ly is None and e.get("class_name") in _PREPROCESSING:
@@ -288,8 +294,10 @@ class _Reader:
         from .models import Model
         used, tensors, pending = {}, {}, []
         for e in cfg["layers"]:
+            self.where = None
             kind = e.get("class_name") or ""
             name = e.get("name") or (e.get("config") or {}).get("name")
+            self.where = name
             sub = path + "layers/" + _unique(_snake(kind), used)
             if kind == "InputLayer":
                 tensors[(name, 0)] = self.input(e)
@@ -309,8 +317,9 @@ class _Reader:
             done = []
             for item in pending:
                 name, k, base, obj, call = item
+                self.where = name
                 refs = []
-                args, kwargs = _node(call, refs)
+                args, kwargs = _node(call, refs, lambda msg, n=name: self.fail("layer '%s': %s" % (n, msg)))
                 if (k == base or (name, k - 1) in tensors) and all(r in tensors for r in refs):
                     a = _subst(args, tensors)
                     kw = {key: v for key, v in _subst(kwargs, tensors).items()
@@ -325,6 +334,8 @@ class _Reader:
         def outs(v):
             if isinstance(v, list) and len(v) == 3 and isinstance(v[0], str):
                 return [_pick(tensors, v[0], v[1], v[2])]
+            if not isinstance(v, list):
+                raise TypeError(v)
             return [t for x in v for t in outs(x)]
         try:
             ins, out = outs(cfg["input_layers"]), outs(cfg["output_layers"])
@@ -441,13 +452,29 @@ def _metrics(v, rd):
     return name if name is not None else _keras_object(v, rd, metrics, "metric")
 
 
-def _node(call, refs):
+def _history(v):
+    """a __keras_tensor__'s keras_history [layer, node, k], checked; None
+    when it names no layer's output (a tensor made outside the layers)"""
+    h = (v.get("config") or {}).get("keras_history") if isinstance(v.get("config"), dict) else None
+    if isinstance(h, list) and len(h) in (2, 3) and isinstance(h[0], str) and \
+            all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in h[1:]):
+        return h
+    return None
+
+
+def _node(call, refs, fail=None):
     """(args, kwargs) of an inbound node with tensor references as tuples;
     refs collects them.  Keras 3: {"args", "kwargs"}; older: [[layer,
-    node, tensor, kwargs], ...]."""
+    node, tensor, kwargs], ...].  fail(msg): the reader's error for a
+    tensor without a layer's keras_history."""
     def walk(v):
         if isinstance(v, dict) and v.get("class_name") == "__keras_tensor__":
-            h = v["config"]["keras_history"]  # [layer, node, k]: output k of that call
+            h = _history(v)  # [layer, node, k]: output k of that call
+            if h is None:
+                raise (fail or ValueError)("a call argument is a tensor with keras_history %s, not [layer, node, "
+                                           "index] of a layer in the model" % json.dumps(
+                                               (v.get("config") or {}).get("keras_history")
+                                               if isinstance(v.get("config"), dict) else None))
             refs.append((h[0], h[1]))
             return ("__ref__", h[0], h[1], h[2] if len(h) > 2 else 0)
         if isinstance(v, list):
@@ -457,6 +484,11 @@ def _node(call, refs):
         return v
     if isinstance(call, dict):
         return walk(list(call.get("args") or [])), walk(dict(call.get("kwargs") or {}))
+    if not isinstance(call, list) or not all(
+            isinstance(c, list) and len(c) >= 3 and _history({"config": {"keras_history": c[:3]}}) and
+            (len(c) == 3 or isinstance(c[3], dict)) for c in call):
+        raise (fail or ValueError)("an inbound node is %s, not {\"args\": [...], \"kwargs\": {...}} (Keras 3) or "
+                                   "[[layer, node, index, kwargs], ...]" % json.dumps(call)[:200])
     ts = [("__ref__", c[0], c[1], c[2]) for c in call]
     refs += [(c[0], c[1]) for c in call]
     kw = call[0][3] if call and len(call[0]) > 3 else {}
@@ -507,13 +539,23 @@ def load(path, compile=True, seed=0):
             raise rd.fail("model.weights.h5 is not an HDF5 file") from None
         with f:
             rd.zf, rd.members, rd.h5 = zf, set(names), f
-            model = rd.model(top, "")
+            try:
+                model = rd.model(top, "")
+            except (TypeError, AttributeError, KeyError, IndexError, RecursionError) as e:
+                # a config.json of another layout: a value of the wrong type where Keras 3 writes another
+                raise rd.fail("config.json is not a Keras 3 model config (%s%s: %s)"
+                              % ("at layer '%s': " % rd.where if isinstance(rd.where, str) else "",
+                                 type(e).__name__, e)) from None
             rd.zf, rd.h5 = None, None
             if seed:
                 model._seed = int(seed)
             rd.weights(model, f, h5py)
     if compile and isinstance(top.get("compile_config"), dict):
-        rd.compile(model, top["compile_config"])
+        try:
+            rd.compile(model, top["compile_config"])
+        except (TypeError, AttributeError, KeyError, IndexError) as e:
+            raise rd.fail("compile_config is not Keras 3's (%s: %s); load_model(..., compile=False) loads the model "
+                          "uncompiled" % (type(e).__name__, e)) from None
     return model
 
 

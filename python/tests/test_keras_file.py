@@ -834,3 +834,76 @@ def test_initializers_written_as_keras_dicts_and_read_in_both_forms(tmp_path):
         zf.writestr("config.json", json.dumps(cfg))
         zf.writestr("model.weights.h5", weights)
     assert np.array_equal(load_model(old).predict(xs), m.predict(xs))
+
+
+def _mutated(src, dst, edit):
+    """a copy of the archive src with edit(config) applied to its config.json"""
+    with zipfile.ZipFile(src) as z:
+        cfg = json.loads(z.read("config.json"))
+        edit(cfg)
+        with zipfile.ZipFile(dst, "w") as w:
+            for n in z.namelist():
+                w.writestr(n, json.dumps(cfg) if n == "config.json" else z.read(n))
+    return dst
+
+
+def test_malformed_configs_are_load_model_errors(tmp_path):
+    """a config.json with a value of another type where Keras 3 writes one
+    (a tensor without a layer's keras_history, as for a mask made outside
+    the layers; a layer entry that is not a dict; a missing argument; a bad
+    optimizer config) is load_model's ValueError naming the file and the
+    layer, never a TypeError / AttributeError from inside the reader"""
+    from latefuse import LatefuseError
+    from latefuse.layers import MultiHeadAttention
+    x = Input((4, 3), name="x")
+    o, s = MultiHeadAttention(2, 2, name="mha")(x, x, use_causal_mask=True, return_attention_scores=True)
+    m = Model(x, [o, s])
+    m.compile(optimizer="adam", loss=["mse", "mse"])
+    src = str(tmp_path / "m.keras")
+    m.save(src)
+    p = str(tmp_path / "bad.keras")
+
+    def mha(cfg):
+        return next(e for e in cfg["config"]["layers"] if e["name"] == "mha")
+
+    def no_history(cfg):
+        mha(cfg)["inbound_nodes"][0]["kwargs"]["query_mask"] = {
+            "class_name": "__keras_tensor__", "config": {"shape": [None, 4], "dtype": "bool", "keras_history": None}}
+    with pytest.raises(ValueError, match=r"^load_model: '%s': layer 'mha': a call argument is a tensor with "
+                                         r"keras_history null, not \[layer, node, index\] of a layer in the model$"
+                       % p):
+        load_model(_mutated(src, p, no_history))
+    with pytest.raises(ValueError, match=r"^load_model: '%s': config.json is not a Keras 3 model config \("
+                                         r"AttributeError: 'NoneType' object has no attribute 'get'\)$" % p):
+        load_model(_mutated(src, p, lambda cfg: cfg["config"]["layers"].__setitem__(1, None)))
+    with pytest.raises(ValueError, match=r"^load_model: '%s': layer 'mha' \(MultiHeadAttention\): .*missing 2 "
+                                         r"required positional arguments: 'num_heads' and 'key_dim'$" % p):
+        load_model(_mutated(src, p, lambda cfg: mha(cfg).__setitem__("config", None)))
+    with pytest.raises(ValueError, match=r"^load_model: '%s': config.json is not a Keras 3 model config \(at layer "
+                                         r"'mha': TypeError: .*\)$" % p):
+        load_model(_mutated(src, p, lambda cfg: mha(cfg).__setitem__("inbound_nodes", True)))
+    with pytest.raises(ValueError, match=r"^load_model: '%s': compile_config is not Keras 3's \(TypeError: .*\); "
+                                         r"load_model\(..., compile=False\) loads the model uncompiled$" % p):
+        load_model(_mutated(src, p, lambda cfg: cfg["compile_config"]["optimizer"].__setitem__("config", 1.5)))
+    # every value of the file replaced by one of another type, seeded: only the errors of a bad file
+    rng = np.random.default_rng(7)
+    with zipfile.ZipFile(src) as z:
+        good = json.loads(z.read("config.json"))
+
+    def spots(v, at=()):
+        yield at
+        for k, c in (v.items() if isinstance(v, dict) else enumerate(v) if isinstance(v, list) else ()):
+            yield from spots(c, at + (k,))
+    where = list(spots(good))[1:]
+    values = [None, 0, -1, 1.5, "x", [], {}, [None], True, {"class_name": "L1"}]
+    for _ in range(200):
+        at, v = where[rng.integers(len(where))], values[rng.integers(len(values))]
+
+        def edit(cfg, at=at, v=v):
+            for k in at[:-1]:
+                cfg = cfg[k]
+            cfg[at[-1]] = v
+        try:
+            load_model(_mutated(src, p, edit))
+        except (ValueError, LatefuseError):
+            pass
