@@ -397,7 +397,22 @@ class Layer:
                                  "numeric arrays of shape (batch, ...)" % (self.name or type(self).__name__,
                                                                           a.shape, a.dtype))
         ins = [Input(shape=a.shape[1:], dtype="int32" if a.dtype.kind in "iu" else "float32") for a in arrs]
+        extra = []  # the tensor arguments given as arrays (attention_mask, initial_state): float inputs too
+
+        def lift(v):
+            if isinstance(v, (list, tuple)) and v and all(hasattr(e, "__array__") for e in v):
+                return [lift(e) for e in v]
+            if not hasattr(v, "__array__") or np.ndim(v) < 2:
+                return v
+            a = np.asarray(v)
+            if a.dtype.kind not in "biuf":
+                raise ValueError("layer %s called on an array argument of dtype %s: an eager call takes numeric "
+                                 "arrays" % (self.name or type(self).__name__, a.dtype))
+            extra.append((Input(shape=a.shape[1:]), a.astype(np.float32)))
+            return extra[-1][0]
+        kwargs = {k: lift(v) for k, v in kwargs.items()}
         out = Layer.__call__(self, ins if isinstance(inputs, (list, tuple)) else ins[0], **kwargs)
+        ins, arrs = ins + [t for t, _ in extra], arrs + [a for _, a in extra]
         model = Model(ins, out, name="eager_" + (self.name or self.prefix))
         return model.predict(arrs if len(arrs) > 1 else arrs[0], verbose=0)
 
@@ -2827,7 +2842,9 @@ class MultiHeadAttention(Layer):
             raise ValueError("MultiHeadAttention: unsupported call arguments %s" % ", ".join(sorted(kwargs)))
         if value is None:
             raise ValueError("MultiHeadAttention: call it as layer(query, value) (self-attention: layer(x, x))")
-        if attention_mask is not None and not isinstance(attention_mask, KerasTensor):
+        eager = _is_array(query) and not isinstance(query, KerasTensor)  # layer(arrays): Layer._call_eager
+        if attention_mask is not None and not isinstance(attention_mask, KerasTensor) and \
+                not (eager and _is_array(attention_mask)):
             raise ValueError("MultiHeadAttention: attention_mask must be a tensor from Input() or another layer "
                              "(batch, query steps, key steps), got %r" % type(attention_mask).__name__)
         return super().__call__([query, value] + ([] if key is None else [key]), attention_mask=attention_mask,

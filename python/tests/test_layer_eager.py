@@ -127,3 +127,52 @@ def test_sequential_takes_another_models_input_layer():
     with pytest.raises(ValueError, match="an Input can only come first"), \
             pytest.warns(UserWarning, match="Do not pass an `input_shape`"):
         keras.Sequential([layers.Dense(2, input_shape=(3,)), base.layers[0]])
+
+
+def _softmax(s):
+    e = np.exp(s - s.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_eager_tensor_arguments_given_as_arrays():
+    """Keras' eager call takes the tensor arguments as arrays too: a
+    MultiHeadAttention's attention_mask (keras/src/layers/attention/
+    multi_head_attention.py: True where query step t may attend key s) and
+    a recurrent layer's initial_state (keras/src/layers/rnn/rnn.py); they
+    were refused ('attention_mask must be a tensor from Input()', 'initial_state
+    0 is not a tensor').  Values against numpy from the layers' weights."""
+    rng = np.random.default_rng(5)
+    q, v = rng.normal(size=(2, 3, 4)).astype("float32"), rng.normal(size=(2, 5, 4)).astype("float32")
+    mask = rng.random((2, 3, 5)) > 0.4
+    mask[:, :, 0] = True  # every query row keeps a key
+    mha = layers.MultiHeadAttention(num_heads=2, key_dim=3)
+    out, scores = mha(q, v, attention_mask=mask, return_attention_scores=True)
+    wq, bq, wk, bk, wv, bv, wo, bo = [w.astype(np.float64) for w in mha.get_weights()]
+    Q = np.einsum("btd,dhk->bhtk", q, wq) + bq[None, :, None]
+    K = np.einsum("bsd,dhk->bhsk", v, wk) + bk[None, :, None]
+    V = np.einsum("bsd,dhk->bhsk", v, wv) + bv[None, :, None]
+    logits = np.einsum("bhtk,bhsk->bhts", Q, K) / np.sqrt(3.0)
+    want_scores = _softmax(np.where(mask[:, None], logits, -1e9))
+    want = np.einsum("bhtv,hvo->bto", np.einsum("bhts,bhsv->bhtv", want_scores, V), wo) + bo
+    np.testing.assert_allclose(scores, want_scores, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-5)
+    assert not np.array_equal(out, mha(q, v))  # the mask is applied, not dropped
+    # an LSTM from given states: the cell's equations by hand
+    lstm = layers.LSTM(2, return_state=True)
+    x = rng.normal(size=(2, 3, 4)).astype("float32")
+    h0, c0 = rng.normal(size=(2, 2)).astype("float32"), rng.normal(size=(2, 2)).astype("float32")
+    y, h, c = lstm(x, initial_state=[h0, c0])
+    k, rk, b = [w.astype(np.float64) for w in lstm.get_weights()]
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    hh, cc = h0.astype(np.float64), c0.astype(np.float64)
+    for t in range(3):
+        z = x[:, t] @ k + hh @ rk + b
+        i, f, g, o = sig(z[:, :2]), sig(z[:, 2:4]), np.tanh(z[:, 4:6]), sig(z[:, 6:])
+        cc = f * cc + i * g
+        hh = o * np.tanh(cc)
+    np.testing.assert_allclose(h, hh, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(c, cc, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(y, h)
+    with pytest.raises(ValueError, match=r"^layer lstm called on an array argument of dtype <U1: an eager call "
+                                         r"takes numeric arrays$"):
+        layers.LSTM(2, name="lstm")(x, initial_state=[np.array([["a", "b"]] * 2)] * 2)
