@@ -907,3 +907,157 @@ def test_malformed_configs_are_load_model_errors(tmp_path):
             load_model(_mutated(src, p, edit))
         except (ValueError, LatefuseError):
             pass
+
+
+def _conv_keys(**kw):
+    """the keys keras/src/layers/convolutional/base_conv.py get_config writes (Keras 3.16)"""
+    return dict({"data_format": "channels_last", "groups": 1, "activation": "linear", "use_bias": True,
+                 "kernel_initializer": init("GlorotUniform"), "bias_initializer": init("Zeros"),
+                 "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
+                 "kernel_constraint": None, "bias_constraint": None}, **kw)
+
+
+def _depthwise_keys(**kw):
+    """base_depthwise_conv.py / base_separable_conv.py get_config's keys"""
+    return dict({"data_format": "channels_last", "activation": "linear", "use_bias": True,
+                 "depthwise_initializer": init("GlorotUniform"), "bias_initializer": init("Zeros"),
+                 "depthwise_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
+                 "depthwise_constraint": None, "bias_constraint": None}, **kw)
+
+
+def _l1(v):
+    return {"module": "keras.regularizers", "class_name": "L1", "config": {"l1": v}, "registered_name": None}
+
+
+def _new_layer_cases():
+    """(Keras class, its config as Keras 3 writes it, input shape, weight
+    shapes in the H5 store's order, latefuse's own layer of the same settings)"""
+    from latefuse import layers as Ly, regularizers as R
+    tc = dict(_conv_keys(), output_padding=[1, 1], dilation_rate=[1, 1])
+    tc.pop("groups")
+    sep = _depthwise_keys(pointwise_initializer=init("GlorotUniform"), pointwise_regularizer=_l1(0.01),
+                          pointwise_constraint=None, depthwise_regularizer=_l1(0.01))
+    return [
+        ("Conv1D", _conv_keys(filters=3, kernel_size=[3], strides=[1], padding="causal", dilation_rate=[2]),
+         (7, 4), [(3, 4, 3), (3,)], lambda: Ly.Conv1D(3, 3, padding="causal", dilation_rate=2)),
+        ("Conv2D", _conv_keys(filters=2, kernel_size=[3, 3], strides=[1, 1], padding="same", dilation_rate=[2, 1]),
+         (6, 5, 3), [(3, 3, 3, 2), (2,)], lambda: Ly.Conv2D(2, 3, padding="same", dilation_rate=(2, 1))),
+        ("Conv2DTranspose", dict(tc, filters=2, kernel_size=[3, 3], strides=[2, 2], padding="same"),
+         (4, 5, 3), [(3, 3, 2, 3), (2,)], lambda: Ly.Conv2DTranspose(2, 3, strides=2, padding="same",
+                                                                     output_padding=1)),
+        ("UpSampling2D", {"size": [2, 3], "data_format": "channels_last", "interpolation": "bilinear"},
+         (3, 4, 2), [], lambda: Ly.UpSampling2D((2, 3), interpolation="bilinear")),
+        ("ZeroPadding2D", {"padding": [[1, 2], [0, 3]], "data_format": "channels_last"},
+         (3, 4, 2), [], lambda: Ly.ZeroPadding2D(((1, 2), (0, 3)))),
+        ("Cropping2D", {"cropping": [[1, 0], [0, 2]], "data_format": "channels_last"},
+         (3, 4, 2), [], lambda: Ly.Cropping2D(((1, 0), (0, 2)))),
+        ("DepthwiseConv2D", _depthwise_keys(depth_multiplier=2, kernel_size=[3, 3], strides=[1, 1], padding="valid",
+                                            dilation_rate=[2, 2], depthwise_regularizer=_l1(0.02)),
+         (6, 6, 3), [(3, 3, 3, 2), (6,)], lambda: Ly.DepthwiseConv2D(3, depth_multiplier=2, dilation_rate=2,
+                                                                     depthwise_regularizer=R.L1(0.02))),
+        ("SeparableConv2D", dict(sep, depth_multiplier=2, filters=4, kernel_size=[3, 3], strides=[1, 1],
+                                 padding="same", dilation_rate=[1, 1]),
+         (5, 5, 3), [(3, 3, 3, 2), (1, 1, 6, 4), (4,)],  # depthwise_kernel, pointwise_kernel, bias
+         lambda: Ly.SeparableConv2D(4, 3, padding="same", depth_multiplier=2, depthwise_regularizer=R.L1(0.01),
+                                    pointwise_regularizer=R.L1(0.01))),
+        ("Masking", {"mask_value": 0.0}, (5, 3), [], lambda: Ly.Masking()),
+    ]
+
+
+@pytest.mark.parametrize("case", range(9))
+def test_new_layers_read_in_keras_layout_and_written_back(case, tmp_path):
+    """each layer class of this session as Keras 3 writes it (the keys of
+    its get_config; the weights at layers/<snake case>/vars/0, 1, ...)
+    predicts as the latefuse layer of the same settings with those weights,
+    bit for bit, with the regularizers' loss; written back, the config keeps
+    Keras' keys and the archive loads to the same bits"""
+    kind, cfg, shape, wshapes, ours = _new_layer_cases()[case]
+    rng = np.random.default_rng(case)
+    ws = [rng.normal(scale=0.4, size=s).astype(np.float32) for s in wshapes]
+    snake = {"Conv1D": "conv1d", "Conv2D": "conv2d", "Conv2DTranspose": "conv2d_transpose",
+             "UpSampling2D": "up_sampling2d", "ZeroPadding2D": "zero_padding2d", "Cropping2D": "cropping2d",
+             "DepthwiseConv2D": "depthwise_conv2d", "SeparableConv2D": "separable_conv2d", "Masking": "masking"}[kind]
+    layers = [input_entry("x", shape), entry(kind, "lay", cfg, [call(tensor(shape, "x"))])]
+    p = keras_archive(str(tmp_path / "k.keras"), layers, ["x", 0, 0], ["lay", 0, 0],
+                      {"layers/" + snake: {str(i): w for i, w in enumerate(ws)}}, {})
+    m = load_model(p)
+    x = Input(shape)
+    ref = Model(x, ours()(x))
+    ref.set_weights(ws)
+    xs = rng.normal(size=(2,) + shape).astype(np.float32)
+    if kind == "Masking":
+        xs[0, 2:] = 0.0
+    want = ref.predict(xs, verbose=0)
+    assert np.array_equal(m.predict(xs, verbose=0), want)
+    for model in (m, ref):
+        model.compile(optimizer="sgd", loss="mse")
+    y = np.zeros_like(want)
+    got = m.evaluate(xs, y, verbose=0)
+    assert got == ref.evaluate(xs, y, verbose=0)
+    slot = {"depthwise_regularizer": 0, "pointwise_regularizer": 1}  # the kernels they penalise
+    penalty = sum(v["config"]["l1"] * float(np.abs(ws[slot[k]]).sum()) for k, v in cfg.items() if k in slot and v)
+    if penalty:  # the regularizers' penalties in the loss
+        mse = float((want.astype(np.float64) ** 2).mean())
+        assert abs(got - (mse + penalty)) <= 1e-5 * (mse + penalty)
+    m.save(str(tmp_path / "back.keras"))
+    with zipfile.ZipFile(str(tmp_path / "back.keras")) as z:
+        back = json.loads(z.read("config.json"))["config"]["layers"][1]["config"]
+        with h5py.File(io.BytesIO(z.read("model.weights.h5")), "r") as f:
+            assert [f["layers/%s/vars/%d" % (snake, i)].shape for i in range(len(ws))] == wshapes
+    # written where latefuse has them (Conv1D / Conv2D leave Keras' default data_format out, as before)
+    keras_keys = set(cfg) - {"groups", "activity_regularizer"} - ({"data_format"} if kind in ("Conv1D", "Conv2D")
+                                                                  else set())
+    assert keras_keys <= set(back), sorted(keras_keys - set(back))
+    assert {k: back[k] for k in back if k.endswith("_regularizer")} == \
+        {k: cfg[k] for k in back if k.endswith("_regularizer")}
+    m2 = load_model(str(tmp_path / "back.keras"))
+    assert np.array_equal(m2.predict(xs, verbose=0), want)
+    assert m2.evaluate(xs, y, verbose=0) == m.evaluate(xs, y, verbose=0)
+
+
+def test_merges_and_attention_call_arguments_in_keras_layout(tmp_path):
+    """Concatenate(axis=1), Dot(axes=[2, 2]) and a MultiHeadAttention called
+    with Keras' call arguments as Keras 3 records them in the inbound node
+    (keras/src/layers/layer.py fills query_mask / value_mask with the inputs'
+    masks, null here; use_causal_mask and return_attention_scores as given;
+    the scores the call's output 1) and with the keys of its get_config
+    (use_gate, sliding_window, seed, attention_axes [1] once built): the
+    same bits as latefuse's model of those calls"""
+    from latefuse.layers import Concatenate, Dot, MultiHeadAttention
+    rng = np.random.default_rng(11)
+    a, b = (5, 4), (3, 4)
+    mha_cfg = {"num_heads": 2, "key_dim": 3, "value_dim": 3, "dropout": 0.0, "use_bias": True, "use_gate": False,
+               "output_shape": None, "attention_axes": [1], "sliding_window": None,
+               "kernel_initializer": init("GlorotUniform"), "bias_initializer": init("Zeros"),
+               "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
+               "kernel_constraint": None, "bias_constraint": None, "seed": None}
+    ta, tb = tensor(a, "a"), tensor(b, "b")
+    layers = [input_entry("a", a), input_entry("b", b),
+              entry("Concatenate", "cat", {"axis": 1}, [call([ta, tb])]),
+              entry("MultiHeadAttention", "mha", mha_cfg,
+                    [call(ta, tensor((8, 4), "cat"), query_mask=None, value_mask=None, use_causal_mask=True,
+                          return_attention_scores=True)]),
+              entry("Dot", "dot", {"axes": [2, 2], "normalize": False},
+                    [call([tensor(a, "mha"), tensor(b, "b")])])]
+    ws = [rng.normal(scale=0.4, size=s).astype(np.float32)
+          for s in [(4, 2, 3), (2, 3), (4, 2, 3), (2, 3), (4, 2, 3), (2, 3), (2, 3, 4), (4,)]]
+    h5 = {"layers/multi_head_attention/" + sub: {"0": ws[2 * j], "1": ws[2 * j + 1]}
+          for j, sub in enumerate(["query_dense", "key_dense", "value_dense", "output_dense"])}
+    for grp in ("concatenate", "multi_head_attention", "dot"):
+        h5["layers/" + grp] = {}
+    p = keras_archive(str(tmp_path / "k.keras"), layers, [["a", 0, 0], ["b", 0, 0]],
+                      [["dot", 0, 0], ["mha", 0, 1]], h5, {})
+    m = load_model(p)
+    xa, xb = Input(a), Input(b)
+    out, scores = MultiHeadAttention(2, 3)(xa, Concatenate(axis=1)([xa, xb]), use_causal_mask=True,
+                                           return_attention_scores=True)
+    ref = Model([xa, xb], [Dot(axes=[2, 2])([out, xb]), scores])
+    ref.set_weights(ws)
+    xs = [rng.normal(size=(2,) + a).astype(np.float32), rng.normal(size=(2,) + b).astype(np.float32)]
+    got, want = m.predict(xs, verbose=0), ref.predict(xs, verbose=0)
+    assert [g.shape for g in got] == [(2, 5, 3), (2, 2, 5, 8)]
+    assert all(np.array_equal(g, w) for g, w in zip(got, want))
+    assert (want[1][:, :, 1, 2:] == 0).all()  # causal: query step 1 sees keys 0 and 1 only
+    m.save(str(tmp_path / "back.keras"))
+    assert all(np.array_equal(g, w) for g, w in zip(load_model(str(tmp_path / "back.keras")).predict(xs, verbose=0),
+                                                     want))
