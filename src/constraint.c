@@ -106,23 +106,13 @@ static void apply_one(const lf_constraint *c, const lf_weight *wt, int transpose
     }
 }
 
-/* Whether node i's weights get gradients: it or a node sharing its weights
- * (lf_share_weights) feeds an output.  Keras' optimizer skips the
- * variables without a gradient, their constraints too. */
-static int weights_used(const lf_model *m, size_t i) {
-    if (m->nodes[i].needed) return 1;
-    for (size_t j = i + 1; j < m->n_nodes; j++)
-        if ((size_t)m->nodes[j].shares == i + 1 && m->nodes[j].needed) return 1;
-    return 0;
-}
-
 void lf_constraints_apply(lf_model *m) {
     for (size_t i = 0; i < m->n_nodes; i++) {
         const lf_node *nd = &m->nodes[i];
         if (nd->frozen) continue; /* Keras: the trainable variables of the step */
         int any = 0;
         for (int r = 0; r < LF_ROLE_COUNT; r++) any |= nd->con[r].kind != LF_CONSTRAINT_NONE;
-        if (!any || !weights_used(m, i)) continue;
+        if (!any || !lf_weights_used(m, i)) continue;
         lf_weight wt[LF_MAX_WEIGHTS];
         size_t nt = lf_node_weights(m, nd, wt);
         for (size_t k = 0; k < nt; k++) {

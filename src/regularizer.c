@@ -111,8 +111,8 @@ double lf_weight_penalty(const lf_model *m, float *grads) {
         lf_node *nd = &((lf_model *)m)->nodes[i]; /* l1_of's pointers: read only */
         if ((nd->l2 == 0.0f && nd->bias_l2 == 0.0f && nd->l1 == 0.0f && nd->bias_l1 == 0.0f && nd->rec_l1 == 0.0f &&
              nd->rec_l2 == 0.0f) ||
-            !nd->needed || nd->frozen)
-            continue; /* Keras 3: trainable weights' only */
+            nd->frozen || !lf_weights_used(m, i))
+            continue; /* Keras 3: trainable weights' only; a shared layer's when any call of it is used */
         lf_weight wt[LF_MAX_WEIGHTS];
         size_t nt = lf_node_weights(m, nd, wt);
         for (int r = LF_REG_KERNEL; r <= LF_REG_RECURRENT; r++) {

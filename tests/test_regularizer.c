@@ -7,6 +7,7 @@
  * divided by the batch's rows) in evaluate, train_on_batch and on a softmax
  * output (which then reads its probabilities); the gradient of |w| at 0
  * (0, as TF's sign); a frozen layer (weights' penalty out, activity's in);
+ * a shared layer used through its second call only (its penalties kept);
  * the model file round trip and its refusals; the builder's refusals, word
  * for word.  The finite-difference gradients are in test_grad.
  */
@@ -202,6 +203,41 @@ static void test_file(void) {
     lf_model_free(m);
 }
 
+/* A shared layer whose own node feeds no output (its weights trained
+ * through the node sharing them: Model(x, dense(activation(x))) after
+ * dense(x)): Keras' model.losses still hold its weights' penalties, and the
+ * gradient step moves them by l1 sign(w) */
+static void test_shared_unused_owner(void) {
+    lf_optimizer o = lf_optimizer_default(LF_OPT_SGD);
+    o.learning_rate = 1.0f;
+    lf_model *m;
+    lf_model_create(&m, 1);
+    int x = lf_input(m, 2, "x"), owner = lf_dense(m, x, 2, LF_ACT_LINEAR, 1, "dense");
+    int a = lf_activation_layer(m, x, LF_ACT_LINEAR, "a"), d = lf_dense(m, a, 2, LF_ACT_LINEAR, 1, "dense_2");
+    CHECK(lf_share_weights(m, d, owner) == LF_OK, "share: %s", lf_model_error(m));
+    CHECK(lf_model_compile(m, d, LF_LOSS_MSE, &o) == LF_OK, "compile: %s", lf_model_error(m));
+    lf_set_weights(m, "dense", 0, K0, 4), lf_set_weights(m, "dense", 1, B0, 2);
+    double base = eval(m, X, T0, 2);
+    CHECK(fabs(base - 9.8125) < 1e-6, "mse by hand: %.9g", base);
+    /* L1L2(0.1, 0.2) on the kernel: 0.75 + 5.05; L2(0.5) on the bias: 2.5 */
+    CHECK(lf_set_regularizer(m, d, LF_REG_KERNEL, 0.1f, 0.2f) == LF_OK, "L1L2: %s", lf_model_error(m));
+    CHECK(lf_set_bias_l2(m, owner, 0.5f) == LF_OK, "bias l2: %s", lf_model_error(m));
+    double l = eval(m, X, T0, 2);
+    CHECK(fabs(l - (base + 5.8 + 2.5)) < 1e-6, "penalties of a shared layer through its second node: %.9g", l - base);
+    /* zero inputs, the outputs as targets: the step is the penalties' alone */
+    const float zx[2] = {0, 0}, bt[2] = {-1, 2};
+    lf_typed_array xa = {LF_DTYPE_FLOAT32, zx};
+    const float *ts[1] = {bt};
+    CHECK(lf_set_regularizer(m, d, LF_REG_KERNEL, 0.125f, 0) == LF_OK && lf_set_bias_l2(m, owner, 0) == LF_OK,
+          "L1 only: %s", lf_model_error(m));
+    CHECK(lf_model_train_on_batch(m, &xa, ts, 1, NULL, NULL, NULL) == LF_OK, "step: %s", lf_model_error(m));
+    float k[4];
+    lf_get_weights(m, "dense", 0, k, 4);
+    CHECK(k[0] == 2.875f && k[1] == -3.875f && k[2] == 0.0f && k[3] == 0.375f, "after the step: %g %g %g %g",
+          (double)k[0], (double)k[1], (double)k[2], (double)k[3]);
+    lf_model_free(m);
+}
+
 static void test_refusals(void) {
     lf_model *m;
     lf_model_create(&m, 1);
@@ -233,6 +269,7 @@ int main(void) {
     test_l1_step();
     test_softmax_output();
     test_file();
+    test_shared_unused_owner();
     test_refusals();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

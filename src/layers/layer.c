@@ -197,6 +197,13 @@ int lf_node_add(lf_model *m, const lf_layer_type *t, lf_kind kind, lf_node proto
     return id;
 }
 
+int lf_weights_used(const lf_model *m, size_t i) {
+    if (m->nodes[i].needed) return 1;
+    for (size_t j = i + 1; j < m->n_nodes; j++)
+        if ((size_t)m->nodes[j].shares == i + 1 && m->nodes[j].needed) return 1;
+    return 0;
+}
+
 int lf_share_check(lf_model *m, const lf_node *nd, int owner) {
     if (owner < 0 || (size_t)owner >= m->n_nodes)
         return lf_build_fail(m, LF_ERR_ARG, "layer '%s' cannot share the weights of node %d: not a node of "

@@ -239,6 +239,13 @@ int lf_node_add(lf_model *m, const lf_layer_type *t, lf_kind kind, lf_node proto
  * lf_build_fail. */
 int lf_share_check(lf_model *m, const lf_node *nd, int owner);
 
+/* Whether node i's weights get gradients once compiled: it or a node
+ * sharing its weights (lf_share_weights) feeds an output.  Keras' optimizer
+ * skips the variables without a gradient (their constraints too), while
+ * the weights of a layer some call of which the model uses keep their
+ * regularizers' penalties (constraint.c, regularizer.c). */
+int lf_weights_used(const lf_model *m, size_t i);
+
 /* 1 when a builder error is pending (m->sticky), its message put back in
  * m->err (another call may have replaced it since): the early exit of
  * every builder call and of compile. */
