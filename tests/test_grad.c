@@ -1540,6 +1540,24 @@ static void test_dot_axes(void) {
             if (d >= 0) image_run(what, m, d, 3550 + 2 * k + norm, 2, 0);
             lf_model_free(m);
         }
+    /* one node on both sides (Keras' Dot(axes=2)([x, x]): a sequence's Gram
+     * matrix; lf_dot(x, x): its squared norm): both gradients add into the
+     * one buffer (the cosine of a row with itself is 1: no gradient to check) */
+    for (int axes = 0; axes <= 1; axes++)
+        for (int norm = 0; norm <= axes; norm++) {
+            lf_model *m;
+            lf_model_create(&m, 3570 + 2 * axes + norm);
+            size_t sh[2] = {3, 4};
+            int a = lf_input_shape(m, axes ? 2 : 1, axes ? sh : sh + 1, LF_DTYPE_FLOAT32, "a");
+            int da = lf_dense(m, a, 4, LF_ACT_TANH, 1, "da");
+            int d = axes ? lf_dot_axes(m, da, da, 2, 2, norm, "dot") : lf_dot(m, da, da, norm, "dot");
+            char what[96];
+            snprintf(what, sizeof what, "%s of one node with itself%s", axes ? "Dot(axes=(2, 2))" : "Dot",
+                     norm ? ", normalize" : "");
+            CHECK(d >= 0, "%s: %s", what, lf_model_error(m));
+            if (d >= 0) image_run(what, m, d, 3580 + 2 * axes + norm, 2, 0);
+            lf_model_free(m);
+        }
 }
 
 int main(void) {

@@ -168,7 +168,9 @@ static void lf_dot_forward_axes(float *restrict y, float *restrict norms, const 
     }
 }
 
-static void lf_dot_backward_axes(float *restrict da, float *restrict db, const float *restrict dy,
+/* da and db may be one buffer (one node on both sides, Dot(axes=2)([x, x])):
+ * not restrict, so that each += reads what the other wrote */
+static void lf_dot_backward_axes(float *da, float *db, const float *restrict dy,
                           const float *restrict a, const float *restrict b, const float *restrict norms,
                           size_t B, size_t K, lf_dot_side sa, lf_dot_side sb, int normalize) {
     size_t Fa = sa.pre * sa.post, Fb = sb.pre * sb.post;
@@ -219,7 +221,7 @@ void lf_dot_forward(float *restrict y, float *restrict norms, const float *restr
     lf_dot_forward_axes(y, norms, a, b, B, D, one, one, normalize);
 }
 
-void lf_dot_backward(float *restrict da, float *restrict db, const float *restrict dy,
+void lf_dot_backward(float *da, float *db, const float *restrict dy,
                      const float *restrict a, const float *restrict b,
                      const float *restrict norms, size_t B, size_t D, int normalize) {
     lf_dot_side one = {1, 1};
