@@ -884,16 +884,29 @@ static int build_encoder(lf_model *m, size_t T, size_t D) {
     h = lf_layer_normalization(m, lf_add(m, 2, (int[]){h, f}, NULL), 1e-3f, 1, 1, NULL);
     return lf_dense(m, lf_global_average_pooling1d(m, h, NULL), 3, LF_ACT_SOFTMAX, 1, NULL);
 }
+
+/* causal attention with dropout returning its scores: both outputs reach
+ * the loss (the scores' gradient joins the weights' per sample) */
+static int build_causal_scores(lf_model *m, size_t T, size_t D) {
+    int in = lf_input_shape(m, 2, (size_t[]){T, D}, LF_DTYPE_FLOAT32, "x");
+    int a = lf_multi_head_attention(m, in, in, -1, 4, 8, 0, 0.2f, 1, 0, NULL);
+    if (lf_set_attention_mask(m, a, -1, 1) != LF_OK || lf_set_return_attention_scores(m, a, 1) != LF_OK) return -1;
+    int o = lf_global_average_pooling1d(m, lf_output_view(m, a, 0, NULL), NULL);
+    int s = lf_dense(m, lf_flatten(m, lf_output_view(m, a, 1, NULL), NULL), D, LF_ACT_LINEAR, 1, NULL);
+    return lf_dense(m, lf_add(m, 2, (int[]){o, s}, NULL), 3, LF_ACT_SOFTMAX, 1, NULL);
+}
 #endif
 
 /* fit (dropout on) gives bit-identical weights on 4, 3, 2 and 1 threads:
  * the (sample, head) pairs above the threshold, and every sgemm, compute
  * each value the same way on any thread; the same for an encoder block,
- * sizes over the sgemm's and the attention's thread thresholds */
+ * sizes over the sgemm's and the attention's thread thresholds, and for
+ * causal attention returning its scores */
 static void test_threads(void) {
 #ifdef _OPENMP
     fits_same_on_threads("attention", build_attention, 16, 32, 32, 41, 2, 8);
     fits_same_on_threads("encoder", build_encoder, 32, 64, 64, 43, 1, 16);
+    fits_same_on_threads("causal attention with its scores", build_causal_scores, 16, 32, 32, 47, 2, 8);
 #else
     CHECK_SKIP("built without OpenMP: thread-count determinism not tested");
 #endif
