@@ -22,7 +22,14 @@
  * and UTF-8 tokens and an IntegerLookup in multi_hot mode kept with the
  * inputs: the "lookup:" metadata), OUTDIR/ok_session.lfm (constraints,
  * regularizers of every target, return_state with initial states and
- * OutputViews, Bidirectional merge_mode null, from_logits).
+ * OutputViews, Bidirectional merge_mode null, from_logits),
+ * OUTDIR/ok_later.lfm (Concatenate's axis on maps and steps, Dot's axes,
+ * MultiHeadAttention's use_causal_mask, attention_mask and
+ * return_attention_scores, dilation_rate, causal padding, Masking's
+ * mask_value, DepthwiseConv2D / SeparableConv2D's depth_multiplier,
+ * Conv2DTranspose's output_padding, UpSampling2D of both interpolations,
+ * ZeroPadding2D, Cropping2D, compile's metrics and weighted_metrics) and
+ * OUTDIR/ok_model_outputs.lfm (an uncompiled model's model_outputs).
  */
 #include "latefuse.h"
 
@@ -336,11 +343,76 @@ static int session(const char *dir) {
     return rc;
 }
 
+/* the model-file keys of the later layers and options (ok_later.lfm):
+ * an image branch and a sequence branch joined into one softmax */
+static int later(const char *dir) {
+    lf_model *m;
+    if (lf_model_create(&m, 17) != LF_OK) return 1;
+    size_t ish[3] = {6, 6, 2}, ssh[2] = {5, 3}, ash[2] = {5, 5};
+    int img = lf_input_shape(m, 3, ish, LF_DTYPE_FLOAT32, "img");
+    int seq = lf_input_shape(m, 2, ssh, LF_DTYPE_FLOAT32, "seq");
+    int am = lf_input_shape(m, 2, ash, LF_DTYPE_FLOAT32, "attn_mask");
+    /* images: (6, 6, 2) -> dilated Conv2D -> DepthwiseConv2D (M 2, dilated) ->
+     * SeparableConv2D (4, M 2, valid) (4, 4, 4) -> Conv2DTranspose (stride 2,
+     * output_padding 1) and bilinear UpSampling2D, both (8, 8, .), joined on
+     * the channels, padded and cropped back; nearest UpSampling2D joined on
+     * the rows */
+    int c = lf_conv2d_dilated(m, img, 3, 3, 3, 1, 1, LF_PADDING_SAME, 2, 2, LF_ACT_RELU, 1, "conv_dil");
+    int dw = lf_depthwise_conv2d(m, c, 3, 3, 1, 1, LF_PADDING_SAME, 2, 1, 2, LF_ACT_RELU, 1, "depthwise");
+    int sp = lf_separable_conv2d(m, dw, 4, 3, 3, 1, 1, LF_PADDING_VALID, 2, 1, 1, LF_ACT_LINEAR, 1, "separable");
+    size_t op[2] = {1, 1};
+    int tc = lf_conv2d_transpose(m, sp, 3, 3, 3, 2, 2, LF_PADDING_SAME, op, LF_ACT_RELU, 1, "tconv");
+    int up = lf_upsampling2d(m, sp, 2, 2, LF_INTERP_BILINEAR, "up_bilinear");
+    int ch[2] = {tc, up};
+    int cat = lf_concatenate_axis(m, 2, ch, -1, "cat_channels");
+    int zp = lf_zero_padding2d(m, cat, 1, 0, 0, 2, "zero_pad");
+    int cr = lf_cropping2d(m, zp, 0, 1, 2, 0, "crop");
+    int upn = lf_upsampling2d(m, c, 2, 1, LF_INTERP_NEAREST, "up_nearest");
+    int rows[2] = {c, upn};
+    int cath = lf_concatenate_axis(m, 2, rows, 1, "cat_rows");
+    int g1 = lf_global_average_pooling2d(m, cr, NULL), g2 = lf_global_average_pooling2d(m, cath, NULL);
+    /* sequences: Masking -> causal MultiHeadAttention with an attention_mask
+     * and its scores; a dilated causal Conv1D; Concatenate on the features
+     * and on the steps (masked pooling); Dot over the features of two
+     * sequences and over the steps */
+    int mk = lf_masking(m, seq, 0.0f, "masking");
+    int mha = lf_multi_head_attention(m, mk, mk, -1, 2, 2, 2, 0.1f, 1, 0, "mha");
+    int rc = lf_set_attention_mask(m, mha, am, 1) != LF_OK || lf_set_return_attention_scores(m, mha, 1) != LF_OK;
+    int o = lf_output_view(m, mha, 0, "mha_out"), sc = lf_output_view(m, mha, 1, "mha_scores");
+    int cv = lf_conv1d_dilated(m, seq, 4, 2, 1, LF_PADDING_CAUSAL, 2, LF_ACT_RELU, 1, "conv1d_causal");
+    int f2[2] = {o, cv}, s2[2] = {o, mk};
+    int catf = lf_concatenate_axis(m, 2, f2, -1, "cat_features");
+    int cats = lf_concatenate_axis(m, 2, s2, 1, "cat_steps");
+    int dt = lf_dot_axes(m, catf, catf, 2, 2, 0, "dot_features");
+    int dt2 = lf_dot_axes(m, o, mk, 1, 1, 1, "dot_steps");
+    int flat[6] = {g1, g2, lf_flatten(m, sc, NULL), lf_flatten(m, dt, NULL),
+                   lf_global_average_pooling1d(m, cats, NULL), lf_flatten(m, dt2, NULL)};
+    int all = lf_concatenate(m, 6, flat, "all");
+    int out = lf_dense(m, all, 2, LF_ACT_SOFTMAX, 1, "out");
+    rc = rc || lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) != LF_OK ||
+         lf_model_set_metrics(m, "[\"accuracy\", [\"mse\", \"auc\"]]", "{\"out\": [\"mae\"]}") != LF_OK;
+    if (rc) fprintf(stderr, "later: %s\n", lf_model_error(m));
+    rc = rc || save(m, dir, "ok_later.lfm", 0);
+    lf_model_free(m);
+    if (rc) return rc;
+    /* an uncompiled model naming its two outputs, the last layer not first */
+    if (lf_model_create(&m, 18) != LF_OK) return 1;
+    int x = lf_input(m, 3, "x");
+    int h1 = lf_dense(m, x, 2, LF_ACT_TANH, 1, "h1"), h2 = lf_dense(m, h1, 1, LF_ACT_LINEAR, 1, "h2");
+    int outs[2] = {h1, h2};
+    rc = lf_model_set_outputs(m, 2, outs) != LF_OK;
+    if (rc) fprintf(stderr, "model_outputs: %s\n", lf_model_error(m));
+    rc = rc || save(m, dir, "ok_model_outputs.lfm", 0);
+    lf_model_free(m);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: make_model_seeds OUTDIR\n");
         return 2;
     }
     return seed_net(argv[1]) || zoo(argv[1]) || uncompiled(argv[1]) || cnn(argv[1]) || seq(argv[1]) ||
-           attention(argv[1]) || optimizers(argv[1]) || extras(argv[1]) || lookups(argv[1]) || session(argv[1]);
+           attention(argv[1]) || optimizers(argv[1]) || extras(argv[1]) || lookups(argv[1]) || session(argv[1]) ||
+           later(argv[1]);
 }
