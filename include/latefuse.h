@@ -753,7 +753,19 @@ lf_status lf_set_attention_mask(lf_model *m, int node, int attention_mask, int u
  * take gradients. */
 lf_status lf_set_return_attention_scores(lf_model *m, int node, int return_attention_scores);
 
-/* Keras merging layers over n >= 2 inputs of equal shape (Subtract: exactly 2).
+/* Keras merging layers over n >= 2 inputs (Subtract: exactly 2).  Add,
+ * Subtract, Multiply, Average, Maximum, Minimum broadcast as Keras 3's
+ * (keras/src/layers/merging/base_merge.py): the per-sample shapes aligned
+ * on their last axes, an input's missing leading axes 1, on each axis equal
+ * sizes or one of them 1 ((T, D) with (1, D) or (D)); else "Add: Inputs
+ * have incompatible shapes. Received shapes (4,) and (5,) (at input 1,
+ * 'b')".  A broadcast input's gradient is summed over its broadcast axes.
+ * Their padding mask is Keras 3's (LF_MASK_RULE_KERAS, lf_set_merge_mask_rule):
+ * the OR of the inputs' masks, none when an input carries none; Multiply
+ * reads a masked input's masked steps as 1 (and, every input masked, gives
+ * 0 where the OR is 0); Maximum and Minimum read a masked step of the next
+ * input as the running output (Keras' _apply_merge_op_and_or_mask).  A masked
+ * input broadcast along the steps is refused.
  * Concatenate: inputs of one rank, equal shapes but on the axis joined:
  * lf_concatenate joins the last axis (Keras' default axis=-1: the features;
  * the channels of (H, W, C) maps), lf_concatenate_axis any non-batch axis in
@@ -767,6 +779,14 @@ int lf_multiply(lf_model *m, size_t n, const int *xs, const char *name);
 int lf_average(lf_model *m, size_t n, const int *xs, const char *name);
 int lf_maximum(lf_model *m, size_t n, const int *xs, const char *name);
 int lf_minimum(lf_model *m, size_t n, const int *xs, const char *name);
+
+/* The padding-mask rule of an elementwise merge (lf_add ... lf_minimum):
+ * LF_MASK_RULE_KERAS, the builders' (above), or LF_MASK_RULE_KEEP, the rule
+ * of model files written before it (no "keras_masks" in the layer): the
+ * one mask among the inputs is kept (two are refused), values untouched.
+ * Set it before any layer reads the node; the model file keeps it. */
+typedef enum lf_mask_rule { LF_MASK_RULE_KERAS = 0, LF_MASK_RULE_KEEP = 1 } lf_mask_rule;
+lf_status lf_set_merge_mask_rule(lf_model *m, int node, lf_mask_rule rule);
 int lf_concatenate(lf_model *m, size_t n, const int *xs, const char *name);
 int lf_concatenate_axis(lf_model *m, size_t n, const int *xs, int axis, const char *name);
 

@@ -99,6 +99,8 @@ typedef struct lf_node {
     lf_activation act;   /* Dense, Activation */
     int use_bias;        /* Dense, Conv1D/2D; LayerNormalization's and BatchNormalization's center */
     int normalize;       /* Dot */
+    int keras_masks;     /* Add ... Minimum: Keras 3's padding-mask rule (merge.c; the
+                            builders'); 0: the rule of model files without "keras_masks" */
     int axis;            /* Concatenate: the axis joined, Keras' numbering as given
                             (1..rank, or -rank..-1 from the end; 0 is the batch) */
     size_t cat_axis;     /* Concatenate: that axis in the per-sample shape (infer) */

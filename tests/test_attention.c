@@ -326,6 +326,9 @@ static void test_layer_mask(void) {
     int x = lf_input_shape(m, 2, (size_t[]){LT, LD}, LF_DTYPE_FLOAT32, "x");
     int e = lf_embedding(m, ids, 5, LD, 1, "emb");
     int s = lf_add(m, 2, (int[]){e, x}, "sum");
+    /* the reference carries the Embedding's mask through the sum: the rule of
+     * earlier model files (Keras 3's drops it, x carrying none) */
+    lf_set_merge_mask_rule(m, s, LF_MASK_RULE_KEEP);
     int out = lf_multi_head_attention(m, s, s, -1, 2, 3, 0, 0.0f, 1, 0, "mha");
     CHECK(out >= 0 && m->nodes[out].seq_mask == e, "the output carries the embedding's mask: %s", lf_model_error(m));
     CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
@@ -522,6 +525,9 @@ static void test_layer_causal(void) {
         int x = lf_input_shape(m, 2, (size_t[]){LT, LD}, LF_DTYPE_FLOAT32, "x");
         int a = with_mask ? lf_input_shape(m, 2, (size_t[]){LT, LT}, LF_DTYPE_FLOAT32, "am") : -1;
         int s = lf_add(m, 2, (int[]){lf_embedding(m, ids, 5, LD, padded, "emb"), x}, "sum");
+        /* the reference carries the Embedding's mask through the sum: the rule of
+         * earlier model files (Keras 3's drops it, x carrying none) */
+        lf_set_merge_mask_rule(m, s, LF_MASK_RULE_KEEP);
         int out = lf_multi_head_attention(m, s, s, -1, 2, 3, 0, 0.0f, 1, 0, "mha");
         CHECK(lf_set_attention_mask(m, out, a, causal) == LF_OK, "set: %s", lf_model_error(m));
         CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
@@ -629,6 +635,9 @@ static int scores_model(lf_model *m, int c, int scores, int *h, int *y, int *sc)
     int ids = lf_input_shape(m, 1, (size_t[]){LT}, LF_DTYPE_INT32, "ids");
     int x = lf_input_shape(m, 2, (size_t[]){LT, LD}, LF_DTYPE_FLOAT32, "x");
     int s = lf_add(m, 2, (int[]){lf_embedding(m, ids, 5, LD, c == 1, "emb"), x}, "sum");
+    /* the reference carries the Embedding's mask through the sum: the rule of
+     * earlier model files (Keras 3's drops it, x carrying none) */
+    lf_set_merge_mask_rule(m, s, LF_MASK_RULE_KEEP);
     *h = lf_multi_head_attention(m, s, s, -1, 2, 3, 0, c == 2 ? 0.3f : 0.0f, 1, 5, "mha");
     if (c == 1) lf_set_attention_mask(m, *h, -1, 1);
     if (!scores) return *h;

@@ -89,7 +89,7 @@ static void test_builder(void) {
     int a = lf_input(m, 4, "a");
     int b = lf_input(m, 5, "b");
     CHECK(lf_add(m, 2, (int[]){a, b}, "sum") == -1, "shape mismatch");
-    CHECK(strcmp(lf_model_error(m), "Add: inputs must have equal shapes, got 4 ('a') and 5 ('b')") == 0, "%s",
+    CHECK(strcmp(lf_model_error(m), "Add: Inputs have incompatible shapes. Received shapes (4,) and (5,) (at input 1, 'b')") == 0, "%s",
           lf_model_error(m));
     CHECK(lf_dense(m, a, 3, LF_ACT_RELU, 1, "d") == -1, "sticky");
     CHECK(lf_model_compile(m, a, LF_LOSS_MSE, NULL) == LF_ERR_SHAPE, "compile reports the first error");
@@ -104,10 +104,10 @@ static void test_builder(void) {
     const float *zxs[2] = {zx, zx};
     CHECK(lf_model_fit(m, zxs, zy, 1, NULL) != LF_OK, "fit before compile");
     CHECK(lf_dense(m, a, 3, LF_ACT_RELU, 1, "d2") == -1 &&
-              strcmp(lf_model_error(m), "Add: inputs must have equal shapes, got 4 ('a') and 5 ('b')") == 0,
+              strcmp(lf_model_error(m), "Add: Inputs have incompatible shapes. Received shapes (4,) and (5,) (at input 1, 'b')") == 0,
           "the builder's sticky message after another failure: %s", lf_model_error(m));
     CHECK(lf_model_compile(m, a, LF_LOSS_MSE, NULL) == LF_ERR_SHAPE &&
-              strcmp(lf_model_error(m), "Add: inputs must have equal shapes, got 4 ('a') and 5 ('b')") == 0,
+              strcmp(lf_model_error(m), "Add: Inputs have incompatible shapes. Received shapes (4,) and (5,) (at input 1, 'b')") == 0,
           "compile's sticky message after another failure: %s", lf_model_error(m));
     lf_model_free(m);
     lf_model_create(&m, 0);

@@ -277,6 +277,9 @@ static void test_seq(void) {
     int emb = lf_embedding(m, ids, 11, 4, 1, "emb");
     int pos = lf_position_embedding(m, emb, 8, "pos");
     int sum = lf_add(m, 3, (int[]){emb, pos, x}, "sum");
+    /* the reference carries the Embedding's mask through the sum: the rule of
+     * earlier model files (Keras 3's drops it, x carrying none) */
+    lf_set_merge_mask_rule(m, sum, LF_MASK_RULE_KEEP);
     int ln = lf_layer_normalization(m, sum, 1e-3f, 1, 1, "ln");
     int d = lf_dense(m, ln, 5, LF_ACT_GELU, 1, "dense");
     int cv = lf_conv1d(m, d, 4, 3, 2, LF_PADDING_VALID, LF_ACT_TANH, 1, "conv_v");
@@ -319,6 +322,9 @@ static void test_encoder(void) {
     int emb = lf_embedding(m, ids, 11, 8, 1, "emb");
     int pos = lf_position_embedding(m, emb, 8, "pos");
     int sum = lf_add(m, 2, (int[]){emb, pos}, "sum");
+    /* the reference carries the Embedding's mask through the sum: the rule of
+     * earlier model files (Keras 3's drops it, pos carrying none) */
+    lf_set_merge_mask_rule(m, sum, LF_MASK_RULE_KEEP);
     int att = lf_multi_head_attention(m, sum, sum, -1, 2, 4, 0, 0.0f, 1, 0, "att");
     int add1 = lf_add(m, 2, (int[]){sum, att}, "add1");
     int ln1 = lf_layer_normalization(m, add1, 1e-3f, 1, 1, "ln1");
@@ -371,6 +377,9 @@ static void test_rnn(void) {
     int x = lf_input_shape(m, 2, (size_t[]){6, 4}, LF_DTYPE_FLOAT32, "x");
     int emb = lf_embedding(m, ids, 11, 4, 1, "emb");
     int sum = lf_add(m, 2, (int[]){emb, x}, "sum");
+    /* the reference carries the Embedding's mask through the sum: the rule of
+     * earlier model files (Keras 3's drops it, x carrying none) */
+    lf_set_merge_mask_rule(m, sum, LF_MASK_RULE_KEEP);
     int ls = lf_lstm(m, sum, 3, 1, 1, 1, 0, "lstm_s");
     int lb = lf_lstm(m, sum, 3, 1, 1, 0, 1, "lstm_b");
     int gs = lf_gru(m, sum, 3, 1, 1, 1, "gru_s");
@@ -395,6 +404,9 @@ static void test_simple_rnn(void) {
     int x = lf_input_shape(m, 2, (size_t[]){6, 4}, LF_DTYPE_FLOAT32, "x");
     int emb = lf_embedding(m, ids, 11, 4, 1, "emb");
     int sum = lf_add(m, 2, (int[]){emb, x}, "sum");
+    /* the reference carries the Embedding's mask through the sum: the rule of
+     * earlier model files (Keras 3's drops it, x carrying none) */
+    lf_set_merge_mask_rule(m, sum, LF_MASK_RULE_KEEP);
     int ss = lf_simple_rnn(m, sum, 3, LF_ACT_TANH, 1, 1, 0, "srnn_s");
     int sb = lf_simple_rnn(m, sum, 3, LF_ACT_SIGMOID, 1, 0, 1, "srnn_b");
     int sg = lf_simple_rnn(m, sum, 3, LF_ACT_TANH, 1, 1, 1, "srnn_g");
@@ -420,6 +432,9 @@ static void test_bidirectional(void) {
     int x = lf_input_shape(m, 2, (size_t[]){6, 4}, LF_DTYPE_FLOAT32, "x");
     int emb = lf_embedding(m, ids, 11, 4, 1, "emb");
     int sum = lf_add(m, 2, (int[]){emb, x}, "sum");
+    /* the reference carries the Embedding's mask through the sum: the rule of
+     * earlier model files (Keras 3's drops it, x carrying none) */
+    lf_set_merge_mask_rule(m, sum, LF_MASK_RULE_KEEP);
     int bl = lf_bidirectional(m, sum, LF_RNN_LSTM, 3, LF_ACT_TANH, 1, 1, 1, LF_BIDI_CONCAT, "bi_l");
     int bg = lf_bidirectional(m, sum, LF_RNN_GRU, 3, LF_ACT_TANH, 1, 0, 0, LF_BIDI_SUM, "bi_g");
     int bs = lf_bidirectional(m, sum, LF_RNN_SIMPLE, 3, LF_ACT_TANH, 1, 0, 1, LF_BIDI_MUL, "bi_s");
@@ -446,6 +461,9 @@ static void test_rnn_state(void) {
     int x = lf_input_shape(m, 2, (size_t[]){6, 4}, LF_DTYPE_FLOAT32, "x");
     int emb = lf_embedding(m, ids, 11, 4, 1, "emb");
     int sum = lf_add(m, 2, (int[]){emb, x}, "sum");
+    /* the reference carries the Embedding's mask through the sum: the rule of
+     * earlier model files (Keras 3's drops it, x carrying none) */
+    lf_set_merge_mask_rule(m, sum, LF_MASK_RULE_KEEP);
     int enc = lf_lstm(m, sum, 3, 1, 1, 1, 0, "enc");
     CHECK(lf_set_rnn_state(m, enc, 1, NULL, 0) == LF_OK, "%s", lf_model_error(m));
     int ey = lf_output_view(m, enc, 0, NULL), eh = lf_output_view(m, enc, 1, NULL), ec = lf_output_view(m, enc, 2, NULL);

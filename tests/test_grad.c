@@ -778,6 +778,122 @@ static void seq_run(const char *what, lf_model *m, int h, uint64_t seed, int ski
     free_data(&d);
 }
 
+/* The elementwise merges under Keras 3's mask rule (merge.c; base_merge.py,
+ * multiply.py): Embeddings masked by two id inputs of different padding,
+ * an unmasked Dense over x; each op on a masked and an unmasked input (no
+ * mask; Multiply, Maximum, Minimum substitute at the masked steps), on two
+ * masks (the OR), on three inputs (Maximum / Minimum's fold through an
+ * unmasked one), then Dense(tanh) and a pooling over the output's mask */
+static void test_merge_masks(void) {
+    typedef int (*merge_fn)(lf_model *, size_t, const int *, const char *);
+    static const struct {
+        const char *name;
+        merge_fn f;
+    } ops[] = {{"Add", lf_add}, {"Subtract", NULL}, {"Multiply", lf_multiply},
+               {"Average", lf_average}, {"Maximum", lf_maximum}, {"Minimum", lf_minimum}};
+    enum { N = 5, T = 4, D = 3 };
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
+        for (int cs = 0; cs < 4; cs++) {
+            if (!ops[k].f && cs == 2) continue; /* Subtract takes 2 */
+            lf_model *m;
+            lf_model_create(&m, 3600 + 10 * k + cs);
+            /* only the inputs the case reads (compile refuses the others):
+             * ids, then ids2, then x */
+            int two = cs != 0, flt = cs == 0 || cs == 2;
+            int ids = lf_input_shape(m, 1, (size_t[]){T}, LF_DTYPE_INT32, "ids");
+            int ids2 = two ? lf_input_shape(m, 1, (size_t[]){T}, LF_DTYPE_INT32, "ids2") : -1;
+            int x = flt ? lf_input_shape(m, 2, (size_t[]){T, D}, LF_DTYPE_FLOAT32, "x") : -1;
+            int e1 = lf_embedding(m, ids, 9, D, 1, "e1"), e2 = two ? lf_embedding(m, ids2, 9, D, 1, "e2") : -1;
+            int hx = flt ? lf_dense(m, x, D, LF_ACT_LINEAR, 1, "hx") : -1;
+            int in[4][3] = {{e1, hx}, {e1, e2}, {e1, hx, e2}, {e2, e1}};
+            size_t n = cs == 2 ? 3 : 2;
+            int s = ops[k].f ? ops[k].f(m, n, in[cs], "merge") : lf_subtract(m, in[cs][0], in[cs][1], "merge");
+            int want = cs == 1 || cs == 3 ? s : -1;
+            CHECK(s >= 0 && m->nodes[s].seq_mask == want, "%s case %d: the output's mask %d, want %d (%s)",
+                  ops[k].name, cs, s >= 0 ? m->nodes[s].seq_mask : -9, want, lf_model_error(m));
+            int h = lf_dense(m, s, 3, LF_ACT_TANH, 1, "dense");
+            int p = lf_global_average_pooling1d(m, h, "pool");
+            int o = lf_dense(m, p, 2, LF_ACT_LINEAR, 1, "o");
+            char what[96];
+            snprintf(what, sizeof what, "%s (Keras 3's masks), case %d", ops[k].name, cs);
+            lf_status st = lf_model_compile(m, o, LF_LOSS_MSE, NULL);
+            CHECK(st == LF_OK, "%s: compile: %s", what, lf_model_error(m));
+            if (st != LF_OK) {
+                lf_model_free(m);
+                continue;
+            }
+            fill_weight(m, "e1", 0, -1.5f, 1.5f, 3700 + k);
+            if (two) fill_weight(m, "e2", 0, -1.5f, 1.5f, 3710 + k);
+            if (flt) scale_kernel(m, "hx", 2);
+            scale_kernel(m, "o", 3);
+            data d = make_data(m, N, LF_LOSS_MSE, 3720 + 10 * k + cs);
+            fill_ids(d.x[0], N, T, 9, 3730 + k);
+            /* ids2: padding elsewhere (a step padded in both, one in neither) */
+            for (size_t r = 0; two && r < N; r++)
+                for (size_t t = 0; t < T; t++) d.x[1][r * T + t] = (t + r) % 3 == 0 ? 0.0f : (float)(1 + (r * T + t) % 8);
+            fd_check(what, m, d.x, d.t, N);
+            free_data(&d);
+            lf_model_free(m);
+        }
+}
+
+/* Keras' broadcasting in the elementwise merges: (T, D) with (1, D), (D)
+ * and (T, 1), three inputs of three shapes, (H, W, C) with (1, 1, C); the
+ * gradient of a broadcast input is summed over its broadcast axes; and a
+ * masked (T, D) with an unmasked (D) under Keras' rule (Multiply and
+ * Maximum substitute at the masked steps) */
+static void test_merge_broadcast(void) {
+    typedef int (*merge_fn)(lf_model *, size_t, const int *, const char *);
+    static const merge_fn ops[] = {lf_add, NULL, lf_multiply, lf_average, lf_maximum, lf_minimum};
+    static const char *const names[] = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"};
+    for (size_t k = 0; k < 6; k++)
+        for (int cs = 0; cs < 5; cs++) {
+            if (!ops[k] && cs == 2) continue;
+            lf_model *m;
+            lf_model_create(&m, 3800 + 10 * k + cs);
+            int a, b, c = -1, ids = -1;
+            if (cs == 3) {
+                a = lf_input_shape(m, 3, (size_t[]){2, 3, 2}, LF_DTYPE_FLOAT32, "a");
+                b = lf_input_shape(m, 3, (size_t[]){1, 1, 2}, LF_DTYPE_FLOAT32, "b");
+            } else if (cs == 4) {
+                ids = lf_input_shape(m, 1, (size_t[]){4}, LF_DTYPE_INT32, "ids");
+                a = lf_embedding(m, ids, 9, 3, 1, "e");
+                b = lf_input(m, 3, "b");
+            } else {
+                a = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "a");
+                b = cs == 0 ? lf_input_shape(m, 2, (size_t[]){1, 3}, LF_DTYPE_FLOAT32, "b") : lf_input(m, 3, "b");
+                if (cs == 2) c = lf_input_shape(m, 2, (size_t[]){4, 1}, LF_DTYPE_FLOAT32, "c");
+            }
+            int xs[3] = {b, a, c};
+            int s = ops[k] ? ops[k](m, c >= 0 ? 3 : 2, xs, "merge") : lf_subtract(m, b, a, "merge");
+            CHECK(s >= 0, "%s case %d: %s", names[k], cs, lf_model_error(m));
+            int h = lf_dense(m, s, 2, LF_ACT_TANH, 1, "dense");
+            h = cs == 3 ? lf_flatten(m, h, NULL) : lf_global_average_pooling1d(m, h, "pool");
+            int o = lf_dense(m, h, 2, LF_ACT_LINEAR, 1, "o");
+            char what[96];
+            snprintf(what, sizeof what, "%s broadcast, case %d", names[k], cs);
+            lf_status st = lf_model_compile(m, o, LF_LOSS_MSE, NULL);
+            CHECK(st == LF_OK, "%s: compile: %s", what, lf_model_error(m));
+            if (st != LF_OK) {
+                lf_model_free(m);
+                continue;
+            }
+            scale_kernel(m, "o", 3);
+            scale_kernel(m, "dense", 2);
+            if (cs == 4) fill_weight(m, "e", 0, -1.5f, 1.5f, 3900 + k);
+            data d = make_data(m, 5, LF_LOSS_MSE, 3910 + 10 * k + cs);
+            /* no two inputs' values within 0.004 (the step is 1e-3): on a
+             * grid of 1/32, each input shifted by its own 0.004 multiple */
+            for (size_t i = 0; i < lf_model_num_inputs(m); i++)
+                for (size_t j = 0; j < 5 * lf_model_input_dim(m, i); j++)
+                    d.x[i][j] = roundf(d.x[i][j] * 32) / 32 + 0.004f * (float)(i + 1);
+            if (cs == 4) fill_ids(d.x[0], 5, 4, 9, 3920 + k);
+            fd_check(what, m, d.x, d.t, 5);
+            free_data(&d);
+            lf_model_free(m);
+        }
+}
+
 static void test_conv1d(void) {
     struct {
         size_t T, C, F, k, s;
@@ -870,6 +986,13 @@ static void test_layernorm(void) {
     }
 }
 
+/* Add of a masked Embedding and unmasked inputs under the rule of earlier
+ * model files (lf_set_merge_mask_rule): the sum keeps the Embedding's mask,
+ * a masked sequence whose values take gradients */
+static void keep_mask(lf_model *m, int s) {
+    CHECK(lf_set_merge_mask_rule(m, s, LF_MASK_RULE_KEEP) == LF_OK, "keep_mask: %s", lf_model_error(m));
+}
+
 /* Embedding, PositionEmbedding, Dense on (T, D) and the 1-D poolings, with
  * and without the padding mask */
 static void test_sequence(void) {
@@ -882,6 +1005,7 @@ static void test_sequence(void) {
             int e = lf_embedding(m, ids, 9, 3, mask_zero, "emb");
             int pe = lf_position_embedding(m, e, 6, "pos");
             int s = lf_add(m, 3, (int[]){e, pe, x}, "sum");
+            keep_mask(m, s); /* the mask on x's values too (Keras 3 would drop it: x has none) */
             int ln = lf_layer_normalization(m, s, 1e-3f, 1, 1, "ln");
             int d = lf_dense(m, ln, 3, LF_ACT_TANH, 1, "dense");
             int p = max ? lf_global_max_pooling1d(m, d, "pool") : lf_global_average_pooling1d(m, d, "pool");
@@ -944,6 +1068,7 @@ static void test_rnn(void) {
             int x = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "x");
             int e = lf_embedding(m, ids, 9, 3, mask_zero, "emb");
             int s = lf_add(m, 2, (int[]){e, x}, "sum");
+            keep_mask(m, s); /* the mask on x's values too (Keras 3 would drop it: x has none) */
             lf_activation act = bias ? LF_ACT_TANH : LF_ACT_SIGMOID;
             int r = kind == 2 ? lf_simple_rnn(m, s, 3, act, bias, seqs, back, "rnn")
                     : gru     ? lf_gru(m, s, 3, bias, seqs, back, "rnn")
@@ -980,6 +1105,7 @@ static void test_bidirectional(void) {
                 int x = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "x");
                 int e = lf_embedding(m, ids, 9, 3, mask_zero, "emb");
                 int s = lf_add(m, 2, (int[]){e, x}, "sum");
+                keep_mask(m, s); /* the mask on x's values too (Keras 3 would drop it: x has none) */
                 int r = lf_bidirectional(m, s, (lf_rnn_cell)cell, 3, LF_ACT_TANH, bias, 1, seqs,
                                          (lf_bidi_merge)mode, "bi");
                 CHECK(r >= 0, "bidirectional: %s", lf_model_error(m));
@@ -1032,6 +1158,7 @@ static void test_rnn_state(void) {
                 }
                 int e = lf_embedding(m, ids, 9, 3, mask_zero, "emb");
                 int s = lf_add(m, 2, (int[]){e, x}, "sum");
+                keep_mask(m, s); /* the mask on x's values too (Keras 3 would drop it: x has none) */
                 int enc = bidi ? lf_bidirectional(m, s, (lf_rnn_cell)cell, 3, LF_ACT_TANH, 1, 1, seqs, LF_BIDI_NONE, "enc")
                           : cell == 2 ? lf_simple_rnn(m, s, 3, LF_ACT_TANH, 1, seqs, back, "enc")
                           : cell == 1 ? lf_gru(m, s, 3, 1, seqs, back, "enc")
@@ -1093,6 +1220,7 @@ static void test_rnn_dropout(void) {
             int x = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "x");
             int e = lf_embedding(m, ids, 9, 3, 1, "emb");
             int s = lf_add(m, 2, (int[]){e, x}, "sum");
+            keep_mask(m, s); /* the mask on x's values too (Keras 3 would drop it: x has none) */
             int r = bidi        ? lf_bidirectional(m, s, (lf_rnn_cell)cell, 3, LF_ACT_TANH, 1, 1, seqs, LF_BIDI_CONCAT,
                                                    "rnn")
                     : cell == 2 ? lf_simple_rnn(m, s, 3, LF_ACT_TANH, 1, seqs, back, "rnn")
@@ -1136,6 +1264,7 @@ static void test_bidirectional_stacked(void) {
         int x = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "x");
         int e = lf_embedding(m, ids, 9, 3, 1, "emb");
         int s = lf_add(m, 2, (int[]){e, x}, "sum");
+        keep_mask(m, s); /* the mask on x's values too (Keras 3 would drop it: x has none) */
         static const int last[] = {-1};
         static const float mean[] = {0.5f, -0.2f, 0.1f}, var[] = {2.0f, 0.5f, 1.5f};
         int nrm = lf_normalization(m, s, last, 1, mean, var, 0, "norm");
@@ -1564,6 +1693,8 @@ int main(void) {
     test_activations();
     test_losses();
     test_merges();
+    test_merge_masks();
+    test_merge_broadcast();
     test_weighted();
     test_l2();
     test_conv();

@@ -85,7 +85,7 @@ static void test_shapes(void) {
         {1, "Reshape: input 'img' of shape (None, 6, 5, 3) (90 values) cannot become (None, 7, 13) (91 values)"},
         {2, "InputLayer: a shape has 1 to 3 dims, got 4"},
         {3, "InputLayer: dim 1 of the shape is 0; dims must be >= 1 and their product at most 268435456"},
-        {4, "Add: inputs must have equal shapes, got (None, 6, 5, 3) ('img') and (None, 90) ('flat')"},
+        {4, "Add: Inputs have incompatible shapes. Received shapes (6, 5, 3) and (90,) (at input 1, 'flat')"},
         {5, "Concatenate: inputs must have matching shapes except for the concatenation axis -1, got (None, 6, 5, 3) ('img') and (None, 90) ('flat')"},
         {6, "InputLayer: unknown dtype 7"},
         /* Keras' Dot(axes=1) on rank-3 tensors is a batch matrix product,

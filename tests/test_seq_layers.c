@@ -102,12 +102,22 @@ static void test_mask_flow(void) {
     int a = lf_activation_layer(m, dr, LF_ACT_TANH, "act");
     int e2 = lf_embedding(m, ids, 10, 3, 0, "emb_plain");
     int s = lf_add(m, 2, (int[]){a, e2}, "sum");
+    /* the rule of model files without "keras_masks": the one mask is kept */
+    CHECK(lf_set_merge_mask_rule(m, s, LF_MASK_RULE_KEEP) == LF_OK, "%s", lf_model_error(m));
     int f = lf_flatten(m, s, "flat");
     int p = lf_global_average_pooling1d(m, s, "gap");
     int rs = lf_rescaling(m, s, 0.5f, 1.0f, "resc");
     CHECK(m->nodes[e].seq_mask == e && m->nodes[d].seq_mask == e && m->nodes[dr].seq_mask == e &&
               m->nodes[a].seq_mask == e && m->nodes[s].seq_mask == e,
-          "Embedding(mask_zero) owns the mask; Dense, Dropout, Activation and Add keep it");
+          "Embedding(mask_zero) owns the mask; Dense, Dropout, Activation and Add (earlier files' rule) keep it");
+    /* Keras 3's rule (base_merge.py compute_mask): one input without a mask, no mask */
+    int s3 = lf_add(m, 2, (int[]){a, e2}, "sum_keras");
+    CHECK(s3 >= 0 && m->nodes[s3].seq_mask == -1, "Add of a masked and an unmasked input: no mask (%d)",
+          s3 >= 0 ? m->nodes[s3].seq_mask : -9);
+    CHECK(lf_set_merge_mask_rule(m, s, LF_MASK_RULE_KERAS) != LF_OK &&
+              strcmp(lf_model_error(m), "lf_set_merge_mask_rule: layer 'sum' is already read by 'flat'; set the "
+                                        "rule before adding its readers") == 0,
+          "%s", lf_model_error(m));
     CHECK(m->nodes[rs].seq_mask == e, "Rescaling keeps the mask (Keras 3: supports_masking)");
     CHECK(m->nodes[ids].seq_mask == -1 && m->nodes[e2].seq_mask == -1 && m->nodes[f].seq_mask == -1 &&
               m->nodes[p].seq_mask == -1,
@@ -120,17 +130,23 @@ static void test_mask_flow(void) {
      * whatever the others carry; shown with Add's record so marked */
     lf_layer_type first = lf_type_add;
     first.masking = LF_MASKING_FIRST;
-    int q = lf_node_add(m, &first, LF_K_ADD, (lf_node)LF_NODE_PROTO, (int[]){e3, a}, 2, "first");
-    int q2 = lf_node_add(m, &first, LF_K_ADD, (lf_node)LF_NODE_PROTO, (int[]){e2, a}, 2, "first_unmasked");
+    lf_node keras = LF_NODE_PROTO;
+    keras.keras_masks = 1;
+    int q = lf_node_add(m, &first, LF_K_ADD, keras, (int[]){e3, a}, 2, "first");
+    int q2 = lf_node_add(m, &first, LF_K_ADD, keras, (int[]){e2, a}, 2, "first_unmasked");
     CHECK(q >= 0 && q2 >= 0 && m->nodes[q].seq_mask == e3 && m->nodes[q2].seq_mask == -1,
           "LF_MASKING_FIRST: %d %d (%s)", q >= 0 ? m->nodes[q].seq_mask : -9, q2 >= 0 ? m->nodes[q2].seq_mask : -9,
           lf_model_error(m));
-    /* two different masks cannot be merged */
-    CHECK(lf_add(m, 2, (int[]){a, e3}, "bad") == -1 &&
+    /* two different masks: Keras 3 ORs them (the node owns the result); the
+     * rule of earlier files refuses them */
+    int both = lf_add(m, 2, (int[]){a, e3}, "both");
+    CHECK(both >= 0 && m->nodes[both].seq_mask == both, "two masks: the node's own OR (%s)", lf_model_error(m));
+    CHECK(lf_set_merge_mask_rule(m, both, LF_MASK_RULE_KEEP) == LF_ERR_SHAPE &&
               strcmp(lf_model_error(m),
-                     "Add 'bad': its inputs carry the padding masks of two layers ('emb' and 'emb_other'); "
-                     "combining masks is not supported") == 0,
+                     "Add: its inputs carry the padding masks of two layers ('emb' and 'emb_other'); "
+                     "combining masks is not supported by the rule of model files without \"keras_masks\"") == 0,
           "got '%s'", lf_model_error(m));
+    CHECK(m->nodes[both].keras_masks && m->nodes[both].seq_mask == both, "a refused rule leaves the node as it was");
     lf_model_free(m);
 }
 
@@ -363,6 +379,9 @@ static void test_round_trip(void) {
     int e = lf_embedding(m, ids, 30, 8, 1, NULL);
     int pe = lf_position_embedding(m, e, 16, NULL);
     int h = lf_add(m, 2, (int[]){e, pe}, NULL);
+    /* Keras 3 would drop the mask here (PositionEmbedding carries none); the
+     * rule of earlier files keeps it, and so does the file (no "keras_masks") */
+    CHECK(lf_set_merge_mask_rule(m, h, LF_MASK_RULE_KEEP) == LF_OK, "%s", lf_model_error(m));
     h = lf_layer_normalization(m, h, 1e-3f, 1, 1, NULL);
     int d = lf_dense(m, h, 6, LF_ACT_RELU, 1, NULL);
     d = lf_dropout(m, d, 0.1f, NULL);

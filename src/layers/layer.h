@@ -31,17 +31,18 @@
  *                    Flatten, PositionEmbedding, ...) and the poolings
  *                    consume it;
  *   LF_MASKING_KEEP  the output carries its inputs' mask (Dense on (T, D),
- *                    Dropout, Activation, the elementwise merges,
+ *                    Dropout, Activation,
  *                    LayerNormalization, BatchNormalization,
  *                    Rescaling, Normalization): the one mask
- *                    among the inputs (a merge of inputs masked by two
- *                    different owners is refused at build time; Keras would
- *                    AND them);
+ *                    among the inputs (inputs masked by two different
+ *                    owners are refused at build time);
  *   LF_MASKING_FIRST the output carries its first input's mask, whatever
  *                    the others carry (MultiHeadAttention: the query's);
  *   LF_MASKING_OWN   the node owns a mask: its infer sets nd->seq_mask to
  *                    the new node's id (m->n_nodes) when it makes one, and
- *                    its forward writes c->out_mask.
+ *                    its forward writes c->out_mask (or sets it to an
+ *                    input's owner: Concatenate and the elementwise merges,
+ *                    merge.c, choose between both).
  * A kind that uses masks reads c->in_masks[i], the padding mask of input i
  * (B x steps of that input), or NULL when input i carries none
  * (MultiHeadAttention: query and key/value masks; the 1-D global poolings:

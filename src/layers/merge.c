@@ -10,6 +10,7 @@
 #include "layers/layer.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 // xs[i]: (B, D)  y: (B, D)
@@ -261,45 +262,384 @@ int lf_merge_dims(lf_model *m, const char *kn, size_t n, const int *xs, size_t m
     return 1;
 }
 
-/* Add, Subtract, Multiply, Average, Maximum, Minimum: t->op is the
- * lf_merge_op */
+/* Add, Subtract, Multiply, Average, Maximum, Minimum (t->op is the
+ * lf_merge_op), as Keras 3's keras/src/layers/merging/base_merge.py and
+ * add.py ... minimum.py.
+ *
+ * Shapes: Keras' broadcasting (Merge._compute_elemwise_op_output_shape,
+ * folded over the inputs in order, and call's expand_dims at axis 1 of an
+ * input of lower rank): the per-sample shapes are aligned on their last
+ * axes, an input's missing leading axes count as 1, and on each axis the
+ * sizes agree or one of them is 1: (T, D) with (1, D) or (D), (H, W, C)
+ * with (1, 1, C).  An input of fewer values than the output is read through
+ * stride 0 on its broadcast axes (a bview); its gradient is the output's
+ * summed over them.
+ *
+ * Padding masks, Keras 3's rule (nd->keras_masks, set by the builders):
+ * - the output's mask is Merge.compute_mask's: the OR of the inputs' masks,
+ *   none when an input carries none;
+ * - Add, Subtract and Average leave the values as they are; Multiply
+ *   (multiply.py's _merge_function) reads a masked input as 1 at its
+ *   masked steps and, when every input carries a mask, writes 0 where the
+ *   OR is 0; Maximum and Minimum (Merge._apply_merge_op_and_or_mask) fold
+ *   the inputs in order, a masked step of the next input reading as the
+ *   running output, and, while every input so far carries a mask, a step
+ *   masked in all of them taking the next input's value before the op.
+ * A masked input broadcast along the output's steps (not only its last
+ * axis) is refused.  Model files written before this rule hold no
+ * "keras_masks" (nd->keras_masks 0): their merges keep the one mask among
+ * the inputs (two masks are refused) and the values are never replaced, as
+ * when they were written; lf_set_merge_mask_rule gives a node that rule. */
+
+/* Where the value of output element j (of one row) lies in input x: x's
+ * axes aligned on the output's last ones, stride 0 where x is broadcast. */
+typedef struct bview {
+    size_t r, n[LF_MAX_RANK], str[LF_MAX_RANK], dim;
+    int same; /* x is laid out as the output (no axis broadcast) */
+} bview;
+
+static bview bview_of(const lf_node *x, const lf_node *y) {
+    bview v = {.r = y->rank, .dim = x->dim, .same = x->dim == y->dim};
+    size_t off = y->rank - x->rank, s = 1;
+    for (size_t d = y->rank; d-- > 0;) {
+        size_t xd = d >= off ? x->shape[d - off] : 1;
+        v.n[d] = y->shape[d];
+        v.str[d] = xd == 1 ? 0 : s;
+        s *= xd;
+    }
+    return v;
+}
+
+static inline size_t bview_at(const bview *v, size_t j) {
+    if (v->same) return j;
+    size_t at = 0;
+    for (size_t d = v->r; d-- > 0;) {
+        at += j % v->n[d] * v->str[d];
+        j /= v->n[d];
+    }
+    return at;
+}
+
+/* mask value of input i at a step: 1, 0, or -1 where it carries none */
+static inline int mask_at(const float *m, size_t at) { return m ? m[at] != 0.0f : -1; }
+
+/* The values an input contributes at element j: Multiply reads masked
+ * steps as 1 under Keras' rule (sub_mask: its mask, else NULL). */
+static inline float elem_in(const float *x, const bview *v, size_t r, size_t j, const float *sub_mask, size_t step) {
+    if (sub_mask && sub_mask[step] == 0.0f) return 1.0f;
+    return x[r * v->dim + bview_at(v, j)];
+}
+
+// xs[i]: (B, dims[i]) broadcast to y: (B, N); masks[i]: (B, S) or NULL; src: (B, N) scratch
+// (Maximum / Minimum: the input each output value comes from); om: (B, S) scratch
+static void elementwise_general_forward(const lf_layer_ctx *c, int subst) {
+    const lf_model *m = c->m;
+    const lf_node *nd = c->nd;
+    lf_merge_op op = (lf_merge_op)c->t->op;
+    size_t k = nd->n_in, B = c->B, N = nd->dim, D = nd->shape[nd->rank - 1], S = N / D;
+    float *y = c->y, *src = c->aux, *om = c->aux ? c->aux + B * N : NULL;
+    int om_valid = subst && c->in_masks[0] != NULL;
+    for (size_t i = 0; i < k; i++) {
+        bview v = bview_of(&m->nodes[nd->in[i]], nd);
+        const float *x = c->xs[i], *mk = subst ? c->in_masks[i] : NULL;
+        for (size_t r = 0; r < B; r++)
+            for (size_t j = 0; j < N; j++) {
+                size_t st = r * S + j / D;
+                float *yj = &y[r * N + j];
+                if (op == LF_MERGE_MUL) {
+                    float u = elem_in(x, &v, r, j, mk, st);
+                    *yj = i == 0 ? u : *yj * u;
+                    continue;
+                }
+                float u = x[r * v.dim + bview_at(&v, j)];
+                if (i == 0) {
+                    *yj = u;
+                    if (src) src[r * N + j] = 0.0f;
+                    continue;
+                }
+                switch (op) {
+                case LF_MERGE_ADD:
+                case LF_MERGE_AVG: *yj += u; break;
+                case LF_MERGE_SUB: *yj -= u; break;
+                case LF_MERGE_MUL: break;
+                case LF_MERGE_MAX:
+                case LF_MERGE_MIN: {
+                    float from = (float)i, *sj = &src[r * N + j];
+                    if (mask_at(mk, st) == 0) u = *yj, from = *sj;
+                    if (om_valid && om[st] == 0.0f) *yj = u, *sj = from;
+                    if (op == LF_MERGE_MAX ? u > *yj : u < *yj) *yj = u, *sj = from;
+                    break;
+                }
+                }
+            }
+        /* Maximum / Minimum: the OR of the masks so far, while all have one */
+        if (op == LF_MERGE_MAX || op == LF_MERGE_MIN) {
+            if (om_valid && mk) {
+                for (size_t s = 0; s < B * S; s++) om[s] = i == 0 ? mk[s] != 0.0f : om[s] != 0.0f || mk[s] != 0.0f;
+            } else if (i > 0) {
+                om_valid = 0;
+            }
+        }
+    }
+    if (op == LF_MERGE_AVG)
+        for (size_t j = 0; j < B * N; j++) y[j] *= 1.0f / (float)k;
+    /* Multiply with every input masked: 0 where no input is unmasked */
+    if (op == LF_MERGE_MUL && subst && nd->seq_mask >= 0) {
+        const float *or = c->out_mask ? c->out_mask : c->in_masks[0];
+        for (size_t j = 0; j < B * N; j++)
+            if (or[j / D] == 0.0f) y[j] = 0.0f;
+    }
+}
+
+static void elementwise_general_backward(const lf_layer_ctx *c, int subst) {
+    const lf_model *m = c->m;
+    const lf_node *nd = c->nd;
+    lf_merge_op op = (lf_merge_op)c->t->op;
+    size_t k = nd->n_in, B = c->B, N = nd->dim, D = nd->shape[nd->rank - 1], S = N / D;
+    const float *or = NULL; /* Multiply: the output's mask where it zeroes the product */
+    if (op == LF_MERGE_MUL && subst && nd->seq_mask >= 0) or = c->out_mask ? c->out_mask : c->in_masks[0];
+    float *g = c->aux; /* Multiply: the product of the other inputs, times dy */
+    for (size_t i = 0; i < k; i++) {
+        float *dx = c->dxs[i];
+        if (!dx) continue;
+        bview v = bview_of(&m->nodes[nd->in[i]], nd);
+        const float *mk = subst ? c->in_masks[i] : NULL;
+        if (op == LF_MERGE_MUL) {
+            memcpy(g, c->dy, B * N * sizeof *g);
+            for (size_t o = 0; o < k; o++) {
+                if (o == i) continue;
+                bview w = bview_of(&m->nodes[nd->in[o]], nd);
+                const float *xo = c->xs[o], *mo = subst ? c->in_masks[o] : NULL;
+                for (size_t r = 0; r < B; r++)
+                    for (size_t j = 0; j < N; j++) g[r * N + j] *= elem_in(xo, &w, r, j, mo, r * S + j / D);
+            }
+        }
+        for (size_t r = 0; r < B; r++)
+            for (size_t j = 0; j < N; j++) {
+                size_t at = r * v.dim + bview_at(&v, j), st = r * S + j / D;
+                float d = c->dy[r * N + j];
+                switch (op) {
+                case LF_MERGE_ADD: dx[at] += d; break;
+                case LF_MERGE_AVG: dx[at] += d * (1.0f / (float)k); break;
+                case LF_MERGE_SUB: dx[at] += i == 0 ? d : -d; break;
+                case LF_MERGE_MUL:
+                    if ((!mk || mk[st] != 0.0f) && (!or || or[st] != 0.0f)) dx[at] += g[r * N + j];
+                    break;
+                case LF_MERGE_MAX:
+                case LF_MERGE_MIN:
+                    if (c->aux[r * N + j] == (float)i) dx[at] += d;
+                    break;
+                }
+            }
+    }
+}
+
+/* whether x has the output's steps: its axes but the last are the output's */
+static int same_steps(const lf_node *x, const lf_node *y) {
+    if (x->rank != y->rank) return 0;
+    for (size_t d = 0; d + 1 < y->rank; d++)
+        if (x->shape[d] != y->shape[d]) return 0;
+    return 1;
+}
+
+/* Keras' rule substitutes masked values: Multiply, Maximum, Minimum over an
+ * input that carries a mask */
+static int elementwise_substitutes(const lf_model *m, const lf_node *nd, lf_merge_op op) {
+    if (!nd->keras_masks || (op != LF_MERGE_MUL && op != LF_MERGE_MAX && op != LF_MERGE_MIN)) return 0;
+    for (size_t i = 0; i < nd->n_in; i++)
+        if (m->nodes[nd->in[i]].seq_mask >= 0) return 1;
+    return 0;
+}
+
+/* the output's padding mask under the node's rule (above); self: the
+ * node's id.  Sets nd->seq_mask, and the scratch the general path needs. */
+static int elementwise_masks(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in,
+                             int self, int sticky) {
+    const char *kn = t->type;
+    char msg[512];
+    int owner = -1, other = -1;
+    size_t masked = 0;
+    for (size_t i = 0; i < n_in; i++) {
+        const lf_node *x = &m->nodes[in[i]];
+        int s = x->seq_mask;
+        if (s < 0) continue;
+        if (nd->keras_masks && !same_steps(x, nd)) {
+            char sx[96], sy[96];
+            lf_shape_str(x, sx, sizeof sx), lf_shape_str(nd, sy, sizeof sy);
+            snprintf(msg, sizeof msg,
+                     "%s: input '%s' of shape %s carries a padding mask but is broadcast along the steps of "
+                     "the output %s; a broadcast padding mask is not supported",
+                     kn, x->name, sx, sy);
+            return sticky ? lf_build_fail(m, LF_ERR_SHAPE, "%s", msg) : !lf_model_fail(m, LF_ERR_SHAPE, "%s", msg);
+        }
+        if (masked++ && s != owner && other < 0) other = s;
+        if (masked == 1) owner = s;
+    }
+    if (!nd->keras_masks) { /* the rule of earlier files: the one mask, kept */
+        if (other >= 0)
+        {
+            snprintf(msg, sizeof msg,
+                     "%s: its inputs carry the padding masks of two layers ('%s' and '%s'); combining masks "
+                     "is not supported by the rule of model files without \"keras_masks\"",
+                     kn, m->nodes[owner].name, m->nodes[other].name);
+            return sticky ? lf_build_fail(m, LF_ERR_SHAPE, "%s", msg) : !lf_model_fail(m, LF_ERR_SHAPE, "%s", msg);
+        }
+        nd->seq_mask = masked && lf_mask_steps(&m->nodes[owner]) == lf_mask_steps(nd) ? owner : -1;
+    } else {
+        nd->seq_mask = masked < n_in ? -1 : other < 0 ? owner : self;
+    }
+    /* the general path's scratch: Maximum / Minimum's sources and the OR so
+     * far, Multiply's products in backward */
+    int bcast = 0;
+    for (size_t i = 0; i < n_in; i++) bcast |= m->nodes[in[i]].dim != nd->dim;
+    lf_merge_op op = (lf_merge_op)t->op;
+    nd->aux_per_row = 0;
+    if ((bcast || (nd->keras_masks && masked)) && (op == LF_MERGE_MUL || op == LF_MERGE_MAX || op == LF_MERGE_MIN))
+        nd->aux_per_row = nd->dim + (op == LF_MERGE_MUL ? 0 : lf_mask_steps(nd));
+    return 1;
+}
+
+/* a per-sample shape as Keras prints it: (4,), (5, 3) */
+static void tuple_str(const size_t *s, size_t r, char *buf, size_t cap) {
+    size_t used = (size_t)snprintf(buf, cap, "(");
+    for (size_t d = 0; d < r && used < cap; d++)
+        used += (size_t)snprintf(buf + used, cap - used, d ? ", %zu" : "%zu", s[d]);
+    if (used < cap) snprintf(buf + used, cap - used, r == 1 ? ",)" : ")");
+}
+
 static int elementwise_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in,
                              size_t n_in) {
-    return lf_merge_dims(m, t->type, n_in, in, 2, 1, &nd->dim);
+    const char *kn = t->type;
+    if (!in) return lf_build_fail(m, LF_ERR_ARG, "%s: no inputs given", kn);
+    if (n_in < 2) return lf_build_fail(m, LF_ERR_ARG, "%s needs at least 2 inputs, got %zu", kn, n_in);
+    for (size_t i = 0; i < n_in; i++)
+        if (in[i] < 0 || (size_t)in[i] >= m->n_nodes)
+            return lf_build_fail(m, LF_ERR_ARG, "%s: input %zu is not a node of this model (id %d)", kn, i, in[i]);
+    /* Merge.build: output_shape = f(output_shape, shape_i), input by input */
+    size_t out[LF_MAX_RANK], r = m->nodes[in[0]].rank;
+    memcpy(out, m->nodes[in[0]].shape, sizeof out);
+    for (size_t i = 1; i < n_in; i++) {
+        const lf_node *b = &m->nodes[in[i]];
+        size_t s1[LF_MAX_RANK], s2[LF_MAX_RANK], r1 = r, r2 = b->rank, res[LF_MAX_RANK];
+        memcpy(s1, out, sizeof s1), memcpy(s2, b->shape, sizeof s2);
+        if (r1 < r2) { /* f(shape2, shape1) */
+            memcpy(s1, b->shape, sizeof s1), memcpy(s2, out, sizeof s2);
+            r1 = b->rank, r2 = r;
+        }
+        memcpy(res, s1, sizeof res);
+        for (size_t d = 0; d < r2; d++) {
+            size_t p = s1[r1 - r2 + d], q = s2[d];
+            if (p != q && p != 1 && q != 1) {
+                char a1[96], a2[96];
+                tuple_str(s1, r1, a1, sizeof a1), tuple_str(s2, r2, a2, sizeof a2);
+                return lf_build_fail(m, LF_ERR_SHAPE,
+                                     "%s: Inputs have incompatible shapes. Received shapes %s and %s (at input "
+                                     "%zu, '%s')",
+                                     kn, a1, a2, i, b->name);
+            }
+            res[r1 - r2 + d] = p == 1 ? q : p;
+        }
+        memcpy(out, res, sizeof out);
+        r = r1;
+    }
+    if (!lf_shape_set(m, kn, nd, r, out)) return 0;
+    return elementwise_masks(m, t, nd, in, n_in, (int)m->n_nodes, 1);
 }
 
 static void elementwise_forward(const lf_layer_ctx *c) {
-    lf_merge_forward((lf_merge_op)c->t->op, c->y, c->xs, c->nd->n_in, c->B, c->nd->dim);
+    const lf_node *nd = c->nd;
+    if (c->out_mask) { /* the OR of the inputs' masks (several owners) */
+        size_t n = c->B * lf_mask_steps(nd);
+        memcpy(c->out_mask, c->in_masks[0], n * sizeof *c->out_mask);
+        for (size_t i = 1; i < nd->n_in; i++)
+            for (size_t j = 0; j < n; j++) c->out_mask[j] = c->out_mask[j] != 0.0f || c->in_masks[i][j] != 0.0f;
+    }
+    int subst = elementwise_substitutes(c->m, nd, (lf_merge_op)c->t->op), bcast = 0;
+    for (size_t i = 0; i < nd->n_in; i++) bcast |= c->dims[i] != nd->dim;
+    if (subst || bcast) elementwise_general_forward(c, subst);
+    else lf_merge_forward((lf_merge_op)c->t->op, c->y, c->xs, nd->n_in, c->B, nd->dim);
 }
 
 static void elementwise_backward(const lf_layer_ctx *c) {
-    lf_merge_backward((lf_merge_op)c->t->op, c->dxs, c->dy, c->xs, c->y, c->nd->n_in, c->B, c->nd->dim);
+    const lf_node *nd = c->nd;
+    int subst = elementwise_substitutes(c->m, nd, (lf_merge_op)c->t->op), bcast = 0;
+    for (size_t i = 0; i < nd->n_in; i++) bcast |= c->dims[i] != nd->dim;
+    if (subst || bcast) elementwise_general_backward(c, subst);
+    else lf_merge_backward((lf_merge_op)c->t->op, c->dxs, c->dy, c->xs, c->y, nd->n_in, c->B, nd->dim);
+}
+
+/* "keras_masks": true when the node follows Keras 3's rule and an input
+ * carries a mask (the only case where the rules differ), so that the files
+ * of models without masks stay as they were */
+static void elementwise_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    for (size_t i = 0; nd->keras_masks && i < nd->n_in; i++)
+        if (m->nodes[nd->in[i]].seq_mask >= 0) {
+            lf_buf_printf(b, ",\"keras_masks\":true");
+            return;
+        }
+}
+
+static lf_status elementwise_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
+                                  const char *where, lf_err *e) {
+    (void)m, (void)n_in;
+    nd->keras_masks = 0; /* absent: the rule the file was written under */
+    return lf_json_get(L, "keras_masks") ? lf_arch_bool(L, "keras_masks", &nd->keras_masks, where, e) : LF_OK;
 }
 
 static lf_status subtract_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
                                const char *where, lf_err *e) {
-    (void)m, (void)L, (void)nd;
-    return lf_arch_arity(n_in, 2, "Subtract", where, e);
+    lf_status st = lf_arch_arity(n_in, 2, "Subtract", where, e);
+    return st != LF_OK ? st : elementwise_read(m, L, n_in, nd, where, e);
 }
 
-static const char *const merge_keys[] = {"name", "type", "inbound", NULL};
+static const char *const merge_keys[] = {"name", "type", "inbound", "keras_masks", NULL};
 
 #define ELEMENTWISE(Type, pfx, merge_op, read)                                                   \
-    {.type = Type, .prefix = pfx, .keys = merge_keys, .op = merge_op, .masking = LF_MASKING_KEEP, \
+    {.type = Type, .prefix = pfx, .keys = merge_keys, .op = merge_op, .masking = LF_MASKING_OWN, \
      .infer = elementwise_infer, .forward = elementwise_forward,                                \
-     .backward = elementwise_backward, .read_json = read}
-const lf_layer_type lf_type_add = ELEMENTWISE("Add", "add", LF_MERGE_ADD, NULL);
+     .backward = elementwise_backward, .write_json = elementwise_json, .read_json = read}
+const lf_layer_type lf_type_add = ELEMENTWISE("Add", "add", LF_MERGE_ADD, elementwise_read);
 const lf_layer_type lf_type_subtract = ELEMENTWISE("Subtract", "subtract", LF_MERGE_SUB, subtract_read);
-const lf_layer_type lf_type_multiply = ELEMENTWISE("Multiply", "multiply", LF_MERGE_MUL, NULL);
-const lf_layer_type lf_type_average = ELEMENTWISE("Average", "average", LF_MERGE_AVG, NULL);
-const lf_layer_type lf_type_maximum = ELEMENTWISE("Maximum", "maximum", LF_MERGE_MAX, NULL);
-const lf_layer_type lf_type_minimum = ELEMENTWISE("Minimum", "minimum", LF_MERGE_MIN, NULL);
+const lf_layer_type lf_type_multiply = ELEMENTWISE("Multiply", "multiply", LF_MERGE_MUL, elementwise_read);
+const lf_layer_type lf_type_average = ELEMENTWISE("Average", "average", LF_MERGE_AVG, elementwise_read);
+const lf_layer_type lf_type_maximum = ELEMENTWISE("Maximum", "maximum", LF_MERGE_MAX, elementwise_read);
+const lf_layer_type lf_type_minimum = ELEMENTWISE("Minimum", "minimum", LF_MERGE_MIN, elementwise_read);
 #undef ELEMENTWISE
 
 static int merge(lf_model *m, const lf_layer_type *t, lf_kind kind, size_t n, const int *xs,
                  const char *name) {
     lf_node nd = LF_NODE_PROTO;
+    nd.keras_masks = 1;
     return lf_node_add(m, t, kind, nd, xs, n, name);
+}
+
+static int is_elementwise(lf_kind k) {
+    return k == LF_K_ADD || k == LF_K_SUBTRACT || k == LF_K_MULTIPLY || k == LF_K_AVERAGE || k == LF_K_MAXIMUM ||
+           k == LF_K_MINIMUM;
+}
+
+lf_status lf_set_merge_mask_rule(lf_model *m, int node, lf_mask_rule rule) {
+    if (!m) return LF_ERR_ARG;
+    if (lf_build_stuck(m)) return m->sticky;
+    if (m->compiled) return lf_model_fail(m, LF_ERR_STATE, "lf_set_merge_mask_rule: the model is already compiled");
+    if (node < 0 || (size_t)node >= m->n_nodes || !is_elementwise(m->nodes[node].kind))
+        return lf_model_fail(m, LF_ERR_ARG,
+                             "lf_set_merge_mask_rule: node %d is not an Add, Subtract, Multiply, Average, Maximum "
+                             "or Minimum layer", node);
+    if (rule != LF_MASK_RULE_KERAS && rule != LF_MASK_RULE_KEEP)
+        return lf_model_fail(m, LF_ERR_ARG, "lf_set_merge_mask_rule: unknown rule %d", (int)rule);
+    lf_node *nd = &m->nodes[node];
+    for (size_t j = (size_t)node + 1; j < m->n_nodes; j++)
+        for (size_t i = 0; i < m->nodes[j].n_in; i++)
+            if (m->nodes[j].in[i] == node)
+                return lf_model_fail(m, LF_ERR_STATE,
+                                     "lf_set_merge_mask_rule: layer '%s' is already read by '%s'; set the rule "
+                                     "before adding its readers", nd->name, m->nodes[j].name);
+    lf_node tmp = *nd;
+    tmp.keras_masks = rule == LF_MASK_RULE_KERAS;
+    if (!elementwise_masks(m, lf_type_of(nd), &tmp, nd->in, nd->n_in, node, 0)) return LF_ERR_SHAPE;
+    *nd = tmp;
+    return LF_OK;
 }
 
 int lf_add(lf_model *m, size_t n, const int *xs, const char *name) {
