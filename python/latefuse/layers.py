@@ -103,8 +103,8 @@ class KerasTensor:
                                                      type(self.layer).__name__)
 
     # x + y, x - y, x * y of two tensors, as Keras' functional code writes a
-    # residual (x + attention(x)): Add, Subtract, Multiply layers, which need
-    # equal shapes (Keras would broadcast; a constant is not a tensor here)
+    # residual (x + attention(x)): Add, Subtract, Multiply layers, which
+    # broadcast as Keras' (a constant is not a tensor here)
     def _merge(self, other, cls, op, left=True):
         if not isinstance(other, KerasTensor):
             raise TypeError("%s a KerasTensor and a value of type %s: only two tensors of one shape combine "
@@ -790,16 +790,71 @@ class Flatten(Layer):
         return lib.lf_flatten(h, ii[0], name)
 
 
+def _keras_tuple(shape):
+    return "(%s)" % (", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else ""))
+
+
+def _broadcast_shape(layer, xs):
+    """Keras' broadcast of the per-sample shapes, folded input by input
+    (keras/src/layers/merging/base_merge.py _compute_elemwise_op_output_shape):
+    aligned on the last axes, on each axis equal sizes or one of them 1"""
+    out = xs[0].sample_shape
+    for i, x in enumerate(xs[1:], 1):
+        s1, s2 = (out, x.sample_shape) if len(out) >= len(x.sample_shape) else (x.sample_shape, out)
+        res = list(s1[:len(s1) - len(s2)])
+        for p, q in zip(s1[len(s1) - len(s2):], s2):
+            if p != q and p != 1 and q != 1:
+                raise ValueError("%s: Inputs have incompatible shapes. Received shapes %s and %s (at input %d%s)"
+                                 % (type(layer).__name__, _keras_tuple(s1), _keras_tuple(s2), i,
+                                    ", '%s'" % x.layer.name if x.layer.name else ""))
+            res.append(q if p == 1 else p)
+        out = tuple(res)
+    return out
+
+
+_lib._proto("lf_set_merge_mask_rule", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int)
+
+
 class _Merge(Layer):
+    """Keras' elementwise merges: inputs of broadcastable shapes, Keras 3's
+    padding masks (the C library's; a layer loaded from a model file written
+    before them keeps that file's rule, LF_MASK_RULE_KEEP)."""
+
     builder = None  # the C builder function: lf_add, ...
+    _keep_masks = False  # the rule of model files without "keras_masks"
 
     def _call(self, xs):
         xs = _many(self, xs)
-        return KerasTensor(self, xs, _equal_dims(self, xs))
+        return KerasTensor(self, xs, _broadcast_shape(self, xs))
 
     def _build(self, lib, h, t, ids, name):
         ii, arr = _ids(t, ids)
-        return getattr(lib, self.builder)(h, len(ii), arr, name)
+        i = getattr(lib, self.builder)(h, len(ii), arr, name)
+        if i >= 0 and self._keep_masks and lib.lf_set_merge_mask_rule(h, i, 1) != 0:
+            return -1
+        return i
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        layer = cls(name=spec["name"])
+        layer._keep_masks = not spec.get("keras_masks", False)
+        return layer(ins)
+
+    def get_config(self):
+        """Keras' config; a layer under the earlier files' rule adds
+        "keras_masks": False (latefuse's own key), read by from_config"""
+        cfg = super().get_config()
+        if self._keep_masks:
+            cfg["keras_masks"] = False
+        return cfg
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        keep = config.pop("keras_masks", True) is False
+        layer = cls(**config)
+        layer._keep_masks = keep
+        return layer
 
 
 class Add(_Merge):
@@ -834,11 +889,14 @@ class Subtract(_Merge):
         xs = _many(self, xs)
         if len(xs) != 2:
             raise ValueError("a Subtract layer should be called on exactly 2 inputs, got %d" % len(xs))
-        return KerasTensor(self, xs, _equal_dims(self, xs))
+        return KerasTensor(self, xs, _broadcast_shape(self, xs))
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
-        return lib.lf_subtract(h, ii[0], ii[1], name)
+        i = lib.lf_subtract(h, ii[0], ii[1], name)
+        if i >= 0 and self._keep_masks and lib.lf_set_merge_mask_rule(h, i, 1) != 0:
+            return -1
+        return i
 
 
 class Concatenate(Layer):

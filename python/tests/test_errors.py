@@ -39,7 +39,7 @@ def test_shapes_checked_before_the_call():
 
 def test_graph_errors():
     a, b = Input((4,)), Input((5,))
-    with pytest.raises(ValueError, match=r"Add needs inputs of the same shape, got shapes \(None, 4\), \(None, 5\)"):
+    with pytest.raises(ValueError, match=r"Add: Inputs have incompatible shapes. Received shapes \(4,\) and \(5,\) \(at input 1"):
         Add()([a, b])
     c = Input((4,))
     with pytest.raises(ValueError, match=r"WeightedAverage\(n_output=3\) called on 2 inputs"):

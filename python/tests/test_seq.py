@@ -21,6 +21,7 @@ def text_model(seed=0):
     inp = Input((10,), dtype="int32")
     e = Embedding(20, 8, mask_zero=True)(inp)
     x = Add()([e, PositionEmbedding(16)(e)])
+    x.layer._keep_masks = True  # the mask stays on the sum (earlier files' rule; Keras 3's Add drops it)
     x = LayerNormalization()(x)
     x = Dense(8, activation="relu")(x)
     x = Dropout(0.1)(x)
