@@ -1018,7 +1018,9 @@ typedef enum lf_loss {
     LF_LOSS_MAE,
     LF_LOSS_BINARY_CROSSENTROPY,      /* targets in [0,1], same dim as y     */
     LF_LOSS_CATEGORICAL_CROSSENTROPY, /* one-hot (or soft) targets           */
-    LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY /* one column: the class index   */
+    LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, /* one column: the class index  */
+    LF_LOSS_NONE /* "none": Keras' loss=None for one output of several
+                    (lf_model_compile_outputs): no loss, no targets */
 } lf_loss;
 
 const char *lf_loss_name(lf_loss l); /* Keras spelling or NULL */
@@ -1394,7 +1396,8 @@ typedef struct lf_history {
      * are output_loss[k * E + i] and output_accuracy[...], E the epochs
      * asked for (lf_fit_options.epochs - initial_epoch); loss above is
      * sum_k w_k output_loss_k + the L2 penalty, accuracy above is output
-     * 0's with one output and NaN with several (as Keras: per output). */
+     * 0's with one output and NaN with several (as Keras: per output).  An
+     * output of loss LF_LOSS_NONE: NaN loss and accuracy. */
     size_t n_outputs;
     const double *output_loss;
     const double *val_output_loss;
@@ -1453,7 +1456,13 @@ typedef struct lf_typed_array {
  * losses (n_outputs of them; give the same loss n times for "one for
  * all") and loss weights (finite, >= 0; NULL: all 1).  opt as for
  * lf_model_compile.  lf_model_compile(m, o, l, opt) is this with one
- * output of weight 1. */
+ * output of weight 1.  LF_LOSS_NONE (Keras' loss=[None, ...],
+ * keras/src/trainers/compile_utils.py CompileLoss, which skips it) leaves
+ * an output untrained by its own loss: it adds nothing to the training
+ * loss nor to the gradient (it still trains from the layers it feeds),
+ * has no accuracy, its history and evaluate losses are NaN, and its
+ * target array may be NULL (any other is not read).  At least one output
+ * needs a loss (else LF_ERR_ARG). */
 lf_status lf_model_compile_outputs(lf_model *m, size_t n_outputs, const int *outputs,
                                    const lf_loss *losses, const float *loss_weights,
                                    const lf_optimizer *opt);

@@ -13,14 +13,14 @@
 
 static const char *const loss_names[] = {"mse", "mae", "binary_crossentropy",
                                          "categorical_crossentropy",
-                                         "sparse_categorical_crossentropy"};
+                                         "sparse_categorical_crossentropy", "none"};
 
 const char *lf_loss_name(lf_loss l) {
-    return (unsigned)l <= LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ? loss_names[l] : NULL;
+    return (unsigned)l <= LF_LOSS_NONE ? loss_names[l] : NULL;
 }
 
 int lf_loss_parse(const char *name) {
-    for (int l = 0; l <= LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY; l++)
+    for (int l = 0; l <= LF_LOSS_NONE; l++)
         if (name && strcmp(name, loss_names[l]) == 0) return l;
     return -1;
 }
@@ -146,13 +146,19 @@ lf_status lf_model_compile_outputs(lf_model *m, size_t n_out, const int *outputs
             if (outputs[j] == output)
                 return lf_model_fail(m, LF_ERR_ARG, "compile: '%s' is listed twice as an output",
                                      m->nodes[output].name);
-        if ((unsigned)losses[k] > LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)
+        if ((unsigned)losses[k] > LF_LOSS_NONE)
             return lf_model_fail(m, LF_ERR_ARG, "compile: unknown loss %d", (int)losses[k]);
         float w = loss_weights ? loss_weights[k] : 1.0f;
         if (!(w >= 0.0f) || !isfinite(w))
             return lf_model_fail(m, LF_ERR_ARG, "compile: the loss weight of output '%s' must be finite and >= 0",
                                  m->nodes[output].name);
     }
+    size_t with_loss = 0;
+    for (size_t k = 0; k < n_out; k++) with_loss += losses[k] != LF_LOSS_NONE;
+    if (with_loss == 0)
+        return lf_model_fail(m, LF_ERR_ARG, n_out > 1 ? "compile: every output's loss is none: give at least one "
+                                                        "output a loss"
+                                                      : "compile: the output's loss is none: give it a loss");
     lf_optimizer o = opt ? *opt : lf_optimizer_default(LF_OPT_ADAM);
     if (!valid_optimizer(&o))
         return lf_model_fail(m, LF_ERR_ARG,

@@ -178,6 +178,7 @@ static lf_status check_targets(lf_model *m, const float *const *ys, size_t n, co
         const char *what = output_what(m, k, what0, wb, sizeof wb);
         const float *y = ys[k];
         lf_loss loss = m->outs[k].loss;
+        if (loss == LF_LOSS_NONE) continue; /* not read: NULL or anything */
         if (!y) return lf_model_fail(m, LF_ERR_ARG, "%s: the targets are NULL", what);
         size_t D = m->nodes[m->outs[k].node].dim, tc = lf_loss_target_cols(loss, D);
         for (size_t j = 0; j < n * tc; j++) {
@@ -223,6 +224,10 @@ static size_t target_class(const lf_model *m, const float *t, size_t D) {
 static size_t out_cols(const lf_model *m, size_t k) {
     return lf_loss_target_cols(m->outs[k].loss, m->nodes[m->outs[k].node].dim);
 }
+
+/* row r of targets y of tc columns (tc 0, an output without a loss: y,
+ * which may be NULL, unmoved) */
+static const float *target_row(const float *y, size_t r, size_t tc) { return tc ? y + r * tc : y; }
 
 /* predictions per row that accuracy counts for output k */
 static size_t acc_per_row(const lf_model *m, size_t k) {
@@ -318,6 +323,10 @@ static double outputs_loss(const lf_model *m, lf_ws *ws, const float *const *t, 
         const lf_output *o = &m->outs[k];
         size_t D = m->nodes[o->node].dim, right = 0;
         float *dy = grads ? ws->dout[o->node] : NULL;
+        if (o->loss == LF_LOSS_NONE) { /* Keras' loss=None: no term; d/dy only from the layers above */
+            if (dy) memset(dy, 0, B * D * sizeof(float));
+            continue;
+        }
         const float *mk = output_mask(m, ws, k);
         double l = mk ? masked_loss(m, ws, k, mk, t[k], w, B, B_norm, dy, ck ? &right : NULL,
                                     mcount ? mcount + k : NULL)
@@ -345,7 +354,7 @@ static double eval_rows(const lf_model *m, lf_ws *ws, const lf_typed_array *x, f
     for (size_t r0 = 0; r0 < n; r0 += ws->batch) {
         size_t B = n - r0 < ws->batch ? n - r0 : ws->batch;
         chunk_inputs(m, x, scratch, r0, B, xp);
-        for (size_t k = 0; k < m->n_outputs; k++) tp[k] = y[k] + r0 * out_cols(m, k);
+        for (size_t k = 0; k < m->n_outputs; k++) tp[k] = target_row(y[k], r0, out_cols(m, k));
         lf_graph_forward(m, ws, xp, B, 0, NULL);
         total += outputs_loss(m, ws, tp, sw ? sw + r0 : NULL, B, 1.0, 0, lk, ck, mcount);
         act += lf_activity_penalty(m, ws, B); /* Keras' per-batch mean: per row, averaged as the loss */
@@ -377,7 +386,7 @@ static lf_status evaluate_core(lf_model *m, const lf_typed_array *x, const float
     lf_ws_free(&ws);
     if (losses) {
         losses[0] = total / (double)n + lf_weight_penalty(m, NULL);
-        for (size_t k = 0; k < K; k++) losses[1 + k] = lk[k] / (double)n;
+        for (size_t k = 0; k < K; k++) losses[1 + k] = m->outs[k].loss == LF_LOSS_NONE ? NAN : lk[k] / (double)n;
     }
     for (size_t k = 0; accs && k < K; k++)
         accs[k] = lf_loss_has_accuracy(m->outs[k].loss) ? (double)ck[k] / (double)(n * acc_per_row(m, k)) : NAN;
@@ -660,7 +669,7 @@ static void prefetch_arrays(void *ctx, const size_t *rows, size_t n) {
             __builtin_prefetch(row);
             __builtin_prefetch(row + bytes - 1);
         }
-        for (size_t k = 0; k < m->n_outputs; k++) __builtin_prefetch(a->y[k] + rows[r] * out_cols(m, k));
+        for (size_t k = 0; k < m->n_outputs; k++) if (out_cols(m, k)) __builtin_prefetch(a->y[k] + rows[r] * out_cols(m, k));
     }
 }
 
@@ -1087,8 +1096,9 @@ static void fit_epoch(fit_run *r, size_t e, double *loss_out, double *vloss_out)
     for (size_t k = 0; k < K; k++) {
         int ha = lf_loss_has_accuracy(m->outs[k].loss);
         double *h = m->hist + 4 * E;
-        h[k * E + i] = r->lk[k] / (double)seen;
-        h[(K + k) * E + i] = r->validated ? r->lk[K + k] / (double)r->n_val : NAN;
+        int hl = m->outs[k].loss != LF_LOSS_NONE;
+        h[k * E + i] = hl ? r->lk[k] / (double)seen : NAN;
+        h[(K + k) * E + i] = hl && r->validated ? r->lk[K + k] / (double)r->n_val : NAN;
         h[(2 * K + k) * E + i] = ha ? (double)r->ck[k] / (double)(seen * acc_per_row(m, k)) : NAN;
         h[(3 * K + k) * E + i] =
             ha && r->validated ? (double)r->ck[K + k] / (double)(r->n_val * acc_per_row(m, k)) : NAN;
@@ -1571,7 +1581,7 @@ lf_status lf_model_train_on_batch(lf_model *m, const lf_typed_array *x, const fl
     lf_constraints_apply(m);
     if (losses) {
         losses[0] = (lsum + pen * (double)n) / (double)n; /* as a fit of one step sums it */
-        for (size_t k = 0; k < K; k++) losses[1 + k] = lk[k] / (double)n;
+        for (size_t k = 0; k < K; k++) losses[1 + k] = m->outs[k].loss == LF_LOSS_NONE ? NAN : lk[k] / (double)n;
     }
     for (size_t k = 0; accuracies && k < K; k++)
         accuracies[k] =

@@ -144,10 +144,12 @@ static double softmax_ce(int sparse, const float *z, const float *t, const float
 }
 
 size_t lf_loss_target_cols(lf_loss loss, size_t D) {
-    return loss == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ? 1 : D;
+    return loss == LF_LOSS_NONE ? 0 : loss == LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ? 1 : D;
 }
 
-int lf_loss_has_accuracy(lf_loss loss) { return loss >= LF_LOSS_BINARY_CROSSENTROPY; }
+int lf_loss_has_accuracy(lf_loss loss) {
+    return loss >= LF_LOSS_BINARY_CROSSENTROPY && loss <= LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+}
 
 /* log(1 + exp(x)) without overflow */
 static double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
@@ -201,6 +203,8 @@ double lf_loss_eval(lf_loss loss, int fused, const float *y, const float *z, con
                 if (correct) right += ((yr[j] > 0.5f) == (tr[j] > 0.5f));
             }
             l /= (double)D;
+            break;
+        case LF_LOSS_NONE: /* outputs_loss skips such an output */
             break;
         case LF_LOSS_CATEGORICAL_CROSSENTROPY:
         case LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY: {

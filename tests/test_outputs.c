@@ -14,7 +14,9 @@
  *   - use_ema leaves BatchNormalization's moving statistics as training
  *     left them;
  *   - int32 and uint8 arrays give bit-identical results to the same values
- *     as floats, and out-of-range int32 values are refused.
+ *     as floats, and out-of-range int32 values are refused;
+ *   - LF_LOSS_NONE (Keras' loss=None for one output): gradients, the same
+ *     bits as loss weight 0, NULL targets, NaN losses, the file.
  */
 #include "check.h"
 #include "engine_util.h"
@@ -708,6 +710,95 @@ static void test_uncompiled_outputs(void) {
     lf_model_free(m);
 }
 
+/* Keras' loss=[..., None, ...] (keras/src/trainers/compile_utils.py
+ * CompileLoss._build_nested skips a None loss): LF_LOSS_NONE adds nothing
+ * to the loss; out_a (which also feeds the fusion layer) then trains from
+ * the fusion layer's loss only.  Its gradients against finite differences
+ * and the same loss and gradient bits as loss weight 0 on that output;
+ * its target array may be NULL in fit and evaluate; NaN loss and accuracy
+ * for it in evaluate and the history; the file keeps "none"; every loss
+ * none is refused. */
+static void test_loss_none(void) {
+    task k = make_task(60, 41);
+    lf_model *m = two_branch(11, NULL, 0), *z = two_branch(11, NULL, 0);
+    int f = lf_node_find(m, "fused"), oa = lf_node_find(m, "out_a"), ob = lf_node_find(m, "out_b");
+    lf_loss none[3] = {LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LF_LOSS_NONE, LF_LOSS_CATEGORICAL_CROSSENTROPY};
+    lf_loss zero[3] = {LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+                       LF_LOSS_CATEGORICAL_CROSSENTROPY};
+    float wn[3] = {1.0f, 0.5f, 0.5f}, wz[3] = {1.0f, 0.0f, 0.5f};
+    CHECK(lf_model_compile_outputs(m, 3, (int[]){f, oa, ob}, none, wn, NULL) == LF_OK, "compile: %s",
+          lf_model_error(m));
+    CHECK(lf_model_compile_outputs(z, 3, (int[]){f, oa, ob}, zero, wz, NULL) == LF_OK, "compile: %s",
+          lf_model_error(z));
+    CHECK(!m->outs[1].fused, "a loss-less output is fused");
+    /* the targets as lf__loss_and_grads reads them: output 1 has no columns */
+    size_t n = k.n;
+    float *tn = malloc(n * (1 + C) * sizeof *tn);
+    memcpy(tn, k.lab, n * sizeof *tn);
+    memcpy(tn + n, k.onehot, n * C * sizeof *tn);
+    for (size_t j = 0; j < m->n_params; j++) m->params[j] *= 3.0f, z->params[j] *= 3.0f;
+    float *x[2] = {k.a, k.b};
+    fd_check("loss none on out_a", m, x, tn, 7);
+    double ln, lz;
+    CHECK(lf__loss_and_grads(m, (const float *const *)x, tn, n, 0, 0, &ln, NULL) == LF_OK &&
+              lf__loss_and_grads(z, (const float *const *)x, k.t, n, 0, 0, &lz, NULL) == LF_OK,
+          "loss_and_grads");
+    CHECK(ln == lz && memcmp(m->grads, z->grads, m->n_params * sizeof(float)) == 0,
+          "loss none: loss %.17g and gradients, weight 0: %.17g", ln, lz);
+    /* evaluate and fit with a NULL target for out_a */
+    lf_typed_array xa[2] = {{LF_DTYPE_FLOAT32, k.a}, {LF_DTYPE_FLOAT32, k.b}};
+    const float *ys[3] = {k.lab, NULL, k.onehot}, *yz[3] = {k.lab, k.lab, k.onehot};
+    double le[4], lze[4], acc[3];
+    CHECK(lf_model_evaluate_arrays(m, xa, ys, n, NULL, le, acc) == LF_OK, "evaluate: %s", lf_model_error(m));
+    CHECK(lf_model_evaluate_arrays(z, xa, yz, n, NULL, lze, NULL) == LF_OK, "evaluate: %s", lf_model_error(z));
+    CHECK(le[0] == lze[0] && le[1] == lze[1] && le[3] == lze[3] && isnan(le[2]) && isnan(acc[1]) && !isnan(acc[2]),
+          "evaluate: %.17g %.17g %g %.17g (acc %g), weight 0: %.17g", le[0], le[1], le[2], le[3], acc[1], lze[0]);
+    lf_fit_options o = lf_fit_defaults();
+    o.epochs = 3, o.batch_size = 16, o.validation_split = 0.25f;
+    CHECK(lf_model_fit_arrays(m, xa, ys, n, &o) == LF_OK, "fit: %s", lf_model_error(m));
+    CHECK(lf_model_fit_arrays(z, xa, yz, n, &o) == LF_OK, "fit: %s", lf_model_error(z));
+    CHECK(memcmp(m->params, z->params, m->n_params * sizeof(float)) == 0, "fit: loss none and weight 0 differ");
+    const lf_history *h = lf_model_history(m), *hz = lf_model_history(z);
+    size_t E = h->epochs;
+    CHECK(E == 3 && h->loss[2] == hz->loss[2] && h->val_loss[2] == hz->val_loss[2] && isnan(h->output_loss[E + 2]) &&
+              isnan(h->val_output_loss[E + 2]) && isnan(h->output_accuracy[E + 2]) &&
+              h->output_loss[2 * E + 2] == hz->output_loss[2 * E + 2],
+          "history with loss none");
+    /* the file keeps it */
+    char path[96];
+    snprintf(path, sizeof path, "%s/none.safetensors", tmpdir);
+    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model *c;
+    lf_model_create(&c, 0);
+    CHECK(lf_model_load(c, path) == LF_OK, "load: %s", lf_model_error(c));
+    double again[4];
+    CHECK(c->outs[1].loss == LF_LOSS_NONE && lf_model_evaluate_arrays(c, xa, ys, n, NULL, again, NULL) == LF_OK &&
+              isnan(again[2]),
+          "loaded: %s", lf_model_error(c));
+    double now[4];
+    lf_model_evaluate_arrays(m, xa, ys, n, NULL, now, NULL);
+    CHECK(now[0] == again[0] && now[1] == again[1] && now[3] == again[3], "loaded model evaluates differently");
+    remove(path);
+    lf_model_free(c);
+    CHECK(strcmp(lf_loss_name(LF_LOSS_NONE), "none") == 0 && lf_loss_parse("none") == LF_LOSS_NONE, "loss name");
+    /* every loss none; a NULL target of an output with a loss */
+    lf_model *e = two_branch(11, NULL, 0);
+    lf_loss all[3] = {LF_LOSS_NONE, LF_LOSS_NONE, LF_LOSS_NONE};
+    CHECK(lf_model_compile_outputs(e, 3, (int[]){f, oa, ob}, all, NULL, NULL) == LF_ERR_ARG &&
+              strcmp(lf_model_error(e), "compile: every output's loss is none: give at least one output a loss") == 0,
+          "all none: %s", lf_model_error(e));
+    CHECK(lf_model_compile(e, f, LF_LOSS_NONE, NULL) == LF_ERR_ARG &&
+              strcmp(lf_model_error(e), "compile: the output's loss is none: give it a loss") == 0,
+          "one none: %s", lf_model_error(e));
+    const float *bad[3] = {k.lab, NULL, NULL};
+    CHECK(lf_model_evaluate_arrays(m, xa, bad, n, NULL, le, NULL) == LF_ERR_ARG &&
+              strcmp(lf_model_error(m), "evaluate: output 'out_b': the targets are NULL") == 0,
+          "NULL targets: %s", lf_model_error(m));
+    lf_model_free(e), lf_model_free(m), lf_model_free(z);
+    free(tn);
+    free_task(&k);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_outputs_XXXXXX");
     if (!mkdtemp(tmpdir)) return 2;
@@ -719,6 +810,7 @@ int main(void) {
     test_typed();
     test_metrics_kept();
     test_uncompiled_outputs();
+    test_loss_none();
     rmdir(tmpdir);
     return check_report("test_outputs");
 }
