@@ -82,6 +82,7 @@ _LOSS_ALIASES = {
 _VALUE_METRICS = {"mae": "mae", "mean_absolute_error": "mae", "MAE": "mae",
                   "mse": "mse", "mean_squared_error": "mse", "MSE": "mse", "AUC": "auc", "auc": "auc"}
 _SPARSE = 4
+_NONE = 5  # LF_LOSS_NONE: Keras' loss=None for one output of several
 _BINARY = 2
 _LOSS_NAMES = ("mse", "mae", "binary_crossentropy", "categorical_crossentropy",  # lf_loss's order
                "sparse_categorical_crossentropy")
@@ -542,7 +543,10 @@ class Model:
         validation_split rows by their sample weights, validation_data's
         by its third element, else 1), under the name given, or 'weighted_<name>' when
         metrics= has that name, as Keras; they come after the metrics in
-        evaluate.  loss and loss_weights: one per output, as Keras."""
+        evaluate.  loss and loss_weights: one per output, as Keras; an
+        output's loss None (several outputs) leaves it untrained by a loss
+        of its own, its targets not needed and no <output>_loss key (as
+        Keras 3's CompileLoss)."""
         loss_weights = kwargs.pop("loss_weights", None)
         if kwargs:
             raise ValueError("compile: unsupported arguments %s" % ", ".join(sorted(kwargs)))
@@ -550,12 +554,17 @@ class Model:
         if loss is None:
             raise ValueError("compile: a loss is needed, e.g. loss='mse'")
         losses = self._per_output(loss, "loss")
-        losses, from_logits = [list(v) for v in zip(*(_losses.get(ls) for ls in losses))]
+        if all(ls is None for ls in losses):
+            raise ValueError("compile: every output's loss is None: give at least one output a loss")
+        # None for an output (Keras 3's CompileLoss skips it, keras/src/trainers/compile_utils.py): untrained
+        # by a loss of its own, no target needed, no <output>_loss key
+        losses, from_logits = [list(v) for v in zip(*((None, False) if ls is None else _losses.get(ls)
+                                                      for ls in losses))]
         for ls in losses:
-            if not isinstance(ls, str) or ls not in _LOSS_ALIASES:
+            if ls is not None and (not isinstance(ls, str) or ls not in _LOSS_ALIASES):
                 raise ValueError("compile: unknown loss %r: use one of %s" %
                                  (ls, ", ".join(sorted(set(_LOSS_ALIASES.values())))))
-        loss_ids = [lib.lf_loss_parse(_enc(_LOSS_ALIASES[ls])) for ls in losses]
+        loss_ids = [_NONE if ls is None else lib.lf_loss_parse(_enc(_LOSS_ALIASES[ls])) for ls in losses]
         weights = self._per_output(1.0 if loss_weights is None else loss_weights, "loss_weights", 1.0)
         for w in weights:
             if isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating)) or \
@@ -564,12 +573,12 @@ class Model:
         weights = [float(w) for w in weights]
         metrics, weighted_metrics = _metric_names(metrics), _metric_names(weighted_metrics)
         acc_out, extra = self._parse_metrics(metrics, loss_ids)
-        if any(acc_out) and all(lid < _BINARY for lid in loss_ids):  # the library measures none: NaN, quietly
+        if any(acc_out) and all(not _BINARY <= lid <= _SPARSE for lid in loss_ids):  # the library measures none: NaN, quietly
             raise ValueError("compile: metric 'accuracy' needs a crossentropy loss (binary, categorical or sparse "
                              "categorical) on an output: it counts the classes the output picks; the loss is %s"
                              % ", ".join(repr(x) for x in (loss if isinstance(loss, (list, tuple)) else [loss])))
         for names, lid, nm in zip(acc_out, loss_ids, self._output_names()):
-            if names and lid < _BINARY:
+            if names and not _BINARY <= lid <= _SPARSE:
                 raise ValueError("compile: metric %r of output '%s' needs a crossentropy loss (binary, categorical "
                                  "or sparse categorical): it counts the classes the output picks" % (names[0], nm))
         acc = acc_out[0] if len(acc_out) == 1 else []
@@ -589,7 +598,7 @@ class Model:
             self._compile_c(self._handle, self._ids, spec)
         self._c_compiled = self._compiled = True
         multi = len(self.outputs) > 1
-        self.loss = [_LOSS_ALIASES[ls] for ls in losses] if multi else _LOSS_ALIASES[losses[0]]
+        self.loss = [None if ls is None else _LOSS_ALIASES[ls] for ls in losses] if multi else _LOSS_ALIASES[losses[0]]
         self.loss_weights = weights
         self.optimizer, self._loss_ids, self._acc, self._acc_out = opt, loss_ids, acc, acc_out
         self._loss_id = loss_ids[0]
@@ -621,7 +630,7 @@ class Model:
             per = list(metrics)
         else:
             flat = list(metrics or [])
-            per = [flat if lid >= _BINARY else [m for m in flat if not self._is_acc(m)]
+            per = [flat if _BINARY <= lid <= _SPARSE else [m for m in flat if not self._is_acc(m)]
                    for lid in loss_ids] if k > 1 else [flat]
         acc_out, extra = [], []
         for entry, lid in zip(per, loss_ids):
@@ -703,9 +712,17 @@ class Model:
             return (["loss"] + list(self._acc) + [e[0] for e in getattr(self, "_metrics", [])]
                     + [e[0] for e in getattr(self, "_wmetrics", [])])
         names = self._output_names()
-        keys = ["loss"] + ["%s_loss" % n for n in names]
+        keys = ["loss"] + ["%s_loss" % names[k] for k in self._loss_outputs()]
         keys += ["%s_%s" % (n, a) for n, asked in zip(names, self._acc_out) for a in asked]
         return keys
+
+    def _loss_outputs(self):
+        """The outputs with a <output>_loss key: those with a loss (not
+        None), when there are two or more of them (Keras 3's CompileLoss
+        tracks each loss only when it has several,
+        keras/src/trainers/compile_utils.py CompileLoss.build)."""
+        ks = [k for k, lid in enumerate(self._loss_ids or []) if lid != _NONE]
+        return ks if len(ks) > 1 else []
 
     def _need_compiled(self, what):
         if not self._compiled:
@@ -766,14 +783,23 @@ class Model:
                 y = y[names[0]]
             return [self._y_one(y, n, 0, what)]
         if isinstance(y, dict):
-            missing = [nm for nm in names if nm not in y]
+            missing = [nm for i, nm in enumerate(names) if nm not in y and self._loss_ids[i] != _NONE]
             if missing:
                 raise ValueError("%s: no targets for output(s) %s" % (what, ", ".join(missing)))
-            y = [y[nm] for nm in names]
+            y = [y.get(nm) for nm in names]
+        has = [i for i in range(k) if self._loss_ids[i] != _NONE]
+        if isinstance(y, (list, tuple)) and len(y) == len(has) < k:
+            # as Keras' CompileLoss: the targets of the outputs with a loss only
+            full = [None] * k
+            for i, a in zip(has, y):
+                full[i] = a
+            y = full
         if not isinstance(y, (list, tuple)) or len(y) != k:
             raise ValueError("%s: the model has %d outputs (%s): give y as a list of %d arrays, one per "
                              "output, or a dict by output name" % (what, k, ", ".join(names), k))
-        return [self._y_one(a, n, i, what, names[i]) for i, a in enumerate(y)]
+        # an output without a loss: its targets are not read (None or any)
+        return [None if self._loss_ids[i] == _NONE else self._y_one(a, n, i, what, names[i])
+                for i, a in enumerate(y)]
 
     def _y_one(self, y, n, i, what, out_name=None):
         """Output i's targets as the library takes them, (n, columns): the
@@ -1023,14 +1049,14 @@ class Model:
                 cls = _class_rows(self._loss_id, ys[0][:n_train], self.outputs[0].dim)
                 cls = np.clip(cls, 0, len(cw) - 1)  # a class out of range: the library refuses the fit
                 tw = (np.ones(n_train, np.float32) if tw is None else tw) * cw[cls]
-            train = ([a[:n_train] for a in xs], [t[:n_train] for t in ys], tw)
+            train = ([a[:n_train] for a in xs], [None if t is None else t[:n_train] for t in ys], tw)
             val = None
             if validation_data is not None:
                 val = (vx, vy, vsw)
             elif n_train < n:
-                val = ([a[n_train:] for a in xs], [t[n_train:] for t in ys], None if sw is None else sw[n_train:])
+                val = ([a[n_train:] for a in xs], [None if t is None else t[n_train:] for t in ys], None if sw is None else sw[n_train:])
             if val is not None and n_val_used < n_val_all:  # validation_steps' rows
-                val = ([a[:n_val_used] for a in val[0]], [t[:n_val_used] for t in val[1]],
+                val = ([a[:n_val_used] for a in val[0]], [None if t is None else t[:n_val_used] for t in val[1]],
                        None if val[2] is None else val[2][:n_val_used])
             show = printer
             self._attach_callbacks(others, params)
@@ -1192,6 +1218,8 @@ class Model:
                                   ("val_output_loss", "val_loss"), ("val_output_accuracy", "val_accuracy")):
                 p = getattr(hp, field)
                 for k, nm in enumerate(self._output_names()):
+                    if suffix.endswith("loss") and k not in self._loss_outputs():
+                        continue  # Keras: no <output>_loss for a None loss, nor with one loss
                     vals = [float(p[k * E + i]) for i in (vrows if field.startswith("val_") else range(ne))]
                     if vals and not all(np.isnan(vals)):
                         for a in (self._acc_out[k] if suffix.endswith("accuracy") else ["loss"]):
@@ -1322,7 +1350,7 @@ class Model:
         if not self._has_py_metrics():
             return {}
         preds.append(self.predict([a[r0:r1] for a in xs]))
-        return self._metric_values(None, [t[:r1] for t in ys], None if sw is None else sw[:r1],
+        return self._metric_values(None, [None if t is None else t[:r1] for t in ys], None if sw is None else sw[:r1],
                                    p=np.concatenate(preds))
 
     # ------------------------------------------------------------ evaluate / predict
@@ -1355,7 +1383,7 @@ class Model:
 
         def measure(r0, r1):  # the library's evaluate of rows r0..r1: its values in metrics_names' order
             losses, accs = (ctypes.c_double * (1 + k))(), (ctypes.c_double * k)()
-            bx, by = [a[r0:r1] for a in xs], [t[r0:r1] for t in ys]
+            bx, by = [a[r0:r1] for a in xs], [None if t is None else t[r0:r1] for t in ys]
             tab, ytab = _lib.typed_table(bx), _lib.ptr_table(by)
             st = lib.lf_model_evaluate_arrays(self._handle, tab, ytab, r1 - r0,
                                               _lib.ptr(None if sw is None else sw[r0:r1]), losses, accs)
@@ -1363,7 +1391,8 @@ class Model:
                 _lib.raise_model(self._handle, st)
             if k == 1:
                 return [losses[0]] + [accs[0]] * len(self._acc)
-            return list(losses) + [accs[i] for i in range(k) for _ in self._acc_out[i]]
+            return [losses[0]] + [losses[1 + i] for i in self._loss_outputs()] + \
+                [accs[i] for i in range(k) for _ in self._acc_out[i]]
 
         self._sync()
         self.stop_evaluating = False
@@ -1390,7 +1419,7 @@ class Model:
             rows = done
         values = measure(0, rows)
         # metrics= unweighted, weighted_metrics by sw
-        values += list(self._metric_values([a[:rows] for a in xs], [t[:rows] for t in ys],
+        values += list(self._metric_values([a[:rows] for a in xs], [None if t is None else t[:rows] for t in ys],
                                            None if sw is None else sw[:rows]).values())
         logs = dict(zip(self._metric_keys(), values))
         for cb in cbs:
@@ -1450,7 +1479,8 @@ class Model:
         if k == 1:
             values = [losses[0]] + [accs[0]] * len(self._acc)
         else:
-            values = list(losses) + [accs[i] for i in range(k) for _ in self._acc_out[i]]
+            values = [losses[0]] + [losses[1 + i] for i in self._loss_outputs()] + \
+                [accs[i] for i in range(k) for _ in self._acc_out[i]]
         values += extra
         if return_dict:
             return dict(zip(self._metric_keys(), values))
@@ -2998,7 +3028,8 @@ def _load_lf(path, compile, seed, outputs=None):
         m._c_compiled = "output" in arch or "outputs" in arch
         m._compiled = bool(compile) and m._c_compiled
         loss_names = arch.get("losses") or ([arch["loss"]] if "loss" in arch else [])
-        m.loss = (loss_names if len(loss_names) > 1 else arch.get("loss")) if m._compiled else None
+        m.loss = ([None if ls == "none" else ls for ls in loss_names] if len(loss_names) > 1 else
+                  arch.get("loss")) if m._compiled else None
         m.loss_weights = arch.get("loss_weights", [1.0] * len(m.outputs))
         m._loss_ids = [lib.lf_loss_parse(_enc(ls)) for ls in loss_names] if m._c_compiled else None
         m._loss_id = m._loss_ids[0] if m._c_compiled else None

@@ -1661,3 +1661,40 @@ def test_load_model_restores_compiles_metrics(tmp_path):
     assert load_model(str(tmp_path / "m2.lf"), compile=False).metrics_names == []
     # a pickle keeps the dict too (compile kept list(dict): its keys, no metric)
     assert pickle.loads(pickle.dumps(m2)).metrics_names == m2.metrics_names
+
+
+def test_loss_none_for_one_output(tmp_path):
+    """Keras 3's compile(loss=[None, 'mse']): the output of loss None is
+    not trained by a loss (keras/src/trainers/compile_utils.py CompileLoss
+    skips it), needs no targets (y of the other outputs only, or None in
+    its place), and has no <output>_loss key; CompileLoss tracks each loss
+    only when there are several (CompileLoss.build: len(_flat_losses) > 1)."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 4)).astype(np.float32)
+    yq, yr = x[:, :2] * 0.5, x[:, 1:2] - x[:, 3:4]
+    a = Input((4,))
+    h = Dense(6, activation="tanh", name="h")(a)
+    p, q, r = (Dense(2, activation="softmax", name="p")(h), Dense(2, name="q")(h), Dense(1, name="r")(h))
+    m = Model(a, [p, q, r])
+    m.compile("adam", loss=[None, "mse", "mae"], loss_weights=[1.0, 1.0, 0.5])
+    assert m.loss == [None, "mse", "mae"] and m.metrics_names == ["loss", "q_loss", "r_loss"]
+    kp = m.get_layer("p").get_weights()[0].copy()
+    hist = m.fit(x, [yq, yr], epochs=2, batch_size=8, validation_split=0.25, verbose=0)
+    assert sorted(hist.history) == ["loss", "q_loss", "r_loss", "val_loss", "val_q_loss", "val_r_loss"]
+    assert np.array_equal(m.get_layer("p").get_weights()[0], kp)  # no loss reaches p
+    _, pq, pr = m.predict(x, verbose=0)
+    mse, mae = float(np.mean((pq - yq) ** 2)), float(np.mean(np.abs(pr - yr)))
+    d = m.evaluate(x, [None, yq, yr], return_dict=True, verbose=0)
+    assert list(d) == ["loss", "q_loss", "r_loss"]
+    assert d["q_loss"] == pytest.approx(mse, rel=1e-5) and d["r_loss"] == pytest.approx(mae, rel=1e-5)
+    assert d["loss"] == pytest.approx(mse + 0.5 * mae, rel=1e-5)
+    assert m.evaluate(x, {"q": yq, "r": yr}, return_dict=True, verbose=0) == d
+    m.save(str(tmp_path / "n.lf"))
+    back = load_model(str(tmp_path / "n.lf"))
+    assert back.loss == [None, "mse", "mae"] and back.evaluate(x, [yq, yr], return_dict=True, verbose=0) == d
+    # one loss left: Keras tracks no per-output loss
+    m.compile("adam", loss={"p": None, "q": "mse", "r": None})
+    assert m.metrics_names == ["loss"]
+    assert sorted(m.fit(x, [yq], epochs=1, verbose=0).history) == ["loss"]
+    with pytest.raises(ValueError, match="^compile: every output's loss is None: give at least one output a loss$"):
+        m.compile("adam", loss=[None, None, None])
