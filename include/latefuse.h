@@ -261,6 +261,14 @@ int lf_flatten(lf_model *m, int x, const char *name);
 #define LF_INFER ((size_t)-1)
 int lf_reshape(lf_model *m, int x, size_t rank, const size_t *dims, const char *name);
 
+/* RepeatVector(n): (batch, D) -> (batch, n, D), the row repeated n times
+ * (n >= 1; the input must be flat).  Permute(dims): the per-sample axes
+ * reordered, output axis i the input's axis dims[i] (1-based: k entries,
+ * a permutation of 1..k, k the input's rank; Keras' message otherwise).
+ * Neither keeps a padding mask (Keras 3's layers support none). */
+int lf_repeat_vector(lf_model *m, int x, size_t n, const char *name);
+int lf_permute(lf_model *m, int x, size_t k, const size_t *dims, const char *name);
+
 /* ---- image layers: x is (batch, H, W, C), channels last */
 
 /* Conv2D(filters, kernel_size=(kh, kw), strides=(sh, sw), padding,
@@ -506,6 +514,16 @@ int lf_cropping2d(lf_model *m, int x, size_t top, size_t bottom, size_t left, si
  * Any other layer ends it (PositionEmbedding's output, like keras_hub's,
  * carries none: Add it to the sequence, whose mask the sum keeps).  The
  * 1-D global poolings pool over the unmasked steps only. */
+
+/* UpSampling1D(size): (batch, T, D) -> (batch, T size, D), each step
+ * repeated size times (1..1024).  ZeroPadding1D(padding=(left, right)):
+ * zero steps before and after, (batch, left + T + right, D).
+ * Cropping1D(cropping=(left, right)): x[:, left:T - right, :]; a crop of T
+ * steps or more is refused with Keras' message.  None keeps a padding mask
+ * (Keras 3's layers support none). */
+int lf_upsampling1d(lf_model *m, int x, size_t size, const char *name);
+int lf_zero_padding1d(lf_model *m, int x, size_t left, size_t right, const char *name);
+int lf_cropping1d(lf_model *m, int x, size_t left, size_t right, const char *name);
 
 /* Embedding(input_dim, output_dim, mask_zero): token ids x, of shape (T)
  * or (T1, T2), -> (T, output_dim) (or (T1, T2, output_dim)): row id of the

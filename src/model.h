@@ -66,7 +66,12 @@
     X(LF_K_CROPPING2D, lf_type_cropping2d) \
     X(LF_K_DEPTHWISE_CONV2D, lf_type_depthwise_conv2d) \
     X(LF_K_SEPARABLE_CONV2D, lf_type_separable_conv2d) \
-    X(LF_K_MASKING, lf_type_masking)
+    X(LF_K_MASKING, lf_type_masking) \
+    X(LF_K_REPEAT_VECTOR, lf_type_repeat_vector) \
+    X(LF_K_PERMUTE, lf_type_permute) \
+    X(LF_K_UPSAMPLING1D, lf_type_upsampling1d) \
+    X(LF_K_ZERO_PADDING1D, lf_type_zero_padding1d) \
+    X(LF_K_CROPPING1D, lf_type_cropping1d)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -116,14 +121,19 @@ typedef struct lf_node {
     float rec_l1, rec_l2; /* on the weights it marks recurrent (recurrent_regularizer) */
     float act_l1, act_l2; /* on the output (activity_regularizer) */
     lf_constraint con[LF_ROLE_COUNT]; /* Keras' constraints, by weight role (lf_set_constraint) */
-    size_t kernel[2];    /* Conv2D kernel_size, pooling pool_size (h, w); Conv1D's (k, 1); UpSampling2D's size */
+    size_t kernel[2];    /* Conv2D kernel_size, pooling pool_size (h, w); Conv1D's (k, 1); UpSampling2D's size;
+                            UpSampling1D's (size, 1);
+                            RepeatVector's n */
     size_t strides[2];   /* Conv2D, pooling */
     size_t dilation[2];  /* Conv1D/2D, DepthwiseConv2D, SeparableConv2D: dilation_rate (Conv1D's (d, 1)) */
     size_t depth_multiplier; /* DepthwiseConv2D, SeparableConv2D */
     float mask_value;    /* Masking */
     lf_padding padding;  /* Conv2D, pooling */
     size_t out_pad[2];   /* Conv2DTranspose: output_padding (h, w), LF_INFER for Keras' None */
-    size_t crop[4];      /* ZeroPadding2D's padding, Cropping2D's cropping: top, bottom, left, right */
+    size_t perm[LF_MAX_RANK]; /* Permute: dims (1-based, Keras' numbering), */
+    size_t n_perm;       /* their count, the input's rank */
+    size_t crop[4];      /* ZeroPadding2D's padding, Cropping2D's cropping: top, bottom, left, right;
+                            the 1-D ones' (left, right, 0, 0) */
     float momentum, epsilon; /* BatchNormalization; LayerNormalization's epsilon */
     float scale, offset; /* Rescaling */
     lf_translation_options tr; /* RandomTranslation's settings */

@@ -1689,6 +1689,47 @@ static void test_dot_axes(void) {
         }
 }
 
+/* Keras' reshaping layers without weights (keras/src/layers/reshaping/:
+ * repeat_vector.py, permute.py, up_sampling1d.py, zero_padding1d.py,
+ * cropping1d.py) after a Dense, so that their dx reaches its weights */
+static void test_reshaping_layers(void) {
+    struct {
+        size_t rank, in[3];
+        int kind; /* 0 RepeatVector, 1 Permute, 2 UpSampling1D, 3 ZeroPadding1D, 4 Cropping1D */
+        size_t a, b, dims[3];
+        size_t out;
+    } cases[] = {
+        {1, {4}, 0, 3, 0, {0}, 12},          {2, {3, 4}, 1, 2, 0, {2, 1}, 12},
+        {3, {2, 3, 2}, 1, 3, 0, {3, 1, 2}, 12}, {3, {2, 3, 2}, 1, 3, 0, {2, 3, 1}, 12},
+        {3, {2, 3, 2}, 1, 3, 0, {1, 3, 2}, 12}, {2, {3, 2}, 2, 3, 0, {0}, 18},
+        {2, {3, 2}, 3, 1, 2, {0}, 12},       {2, {4, 2}, 4, 1, 2, {0}, 2},
+        {2, {4, 2}, 4, 0, 1, {0}, 6},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lf_model *m;
+        lf_model_create(&m, 3600 + k);
+        int x = lf_input_shape(m, cases[k].rank, cases[k].in, LF_DTYPE_FLOAT32, "x");
+        int d = lf_dense(m, x, cases[k].in[cases[k].rank - 1], LF_ACT_TANH, 1, "d"), h;
+        const char *names[] = {"RepeatVector", "Permute", "UpSampling1D", "ZeroPadding1D", "Cropping1D"};
+        switch (cases[k].kind) {
+        case 0: h = lf_repeat_vector(m, d, cases[k].a, NULL); break;
+        case 1: h = lf_permute(m, d, cases[k].a, cases[k].dims, NULL); break;
+        case 2: h = lf_upsampling1d(m, d, cases[k].a, NULL); break;
+        case 3: h = lf_zero_padding1d(m, d, cases[k].a, cases[k].b, NULL); break;
+        default: h = lf_cropping1d(m, d, cases[k].a, cases[k].b, NULL); break;
+        }
+        CHECK(h >= 0 && m->nodes[h].dim == cases[k].out, "%s case %zu: %zu values, not %zu: %s",
+              names[cases[k].kind], k, h >= 0 ? m->nodes[h].dim : 0, cases[k].out, lf_model_error(m));
+        /* a Dense on the result's last axis, so that a wrong layout shows
+         * as a wrong gradient even where Flatten would sum it alike */
+        int e = h >= 0 ? lf_dense(m, h, 2, LF_ACT_TANH, 1, "e") : -1;
+        char what[96];
+        snprintf(what, sizeof what, "%s case %zu", names[cases[k].kind], k);
+        if (e >= 0) image_run(what, m, e, 3650 + k, 2, 0);
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     test_activations();
     test_losses();
@@ -1720,5 +1761,6 @@ int main(void) {
     test_masking();
     test_concat_axes();
     test_dot_axes();
+    test_reshaping_layers();
     return check_report("test_grad");
 }

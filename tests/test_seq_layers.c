@@ -1595,6 +1595,128 @@ static void test_causal_masking(void) {
     lf_model_free(m);
 }
 
+/* RepeatVector, Permute, UpSampling1D, ZeroPadding1D, Cropping1D (Keras 3's
+ * keras/src/layers/reshaping/, one file each): Keras' shapes and summary rows, hand
+ * values (the docstrings' examples), the padding mask ending at each (none
+ * has compute_mask), Keras' refusals word for word, the file's fields and
+ * the loaded model's bits */
+static void test_reshaping_layers(void) {
+    lf_model *m;
+    lf_model_create(&m, 71);
+    int x = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "x");
+    int ids = lf_input_shape(m, 1, (size_t[]){4}, LF_DTYPE_INT32, "ids");
+    int emb = lf_embedding(m, ids, 5, 3, 1, "emb");
+    int v = lf_dense(m, lf_flatten(m, x, NULL), 2, LF_ACT_TANH, 1, "v");
+    int rv = lf_repeat_vector(m, v, 3, "rv");
+    int pm = lf_permute(m, emb, 2, (size_t[]){2, 1}, "pm");
+    int up = lf_upsampling1d(m, emb, 2, "up");
+    int zp = lf_zero_padding1d(m, x, 1, 2, "zp");
+    int cr = lf_cropping1d(m, emb, 1, 2, "cr");
+    int parts[] = {lf_flatten(m, rv, NULL), lf_flatten(m, pm, NULL), lf_flatten(m, up, NULL),
+                   lf_flatten(m, zp, NULL), lf_flatten(m, cr, NULL)};
+    int o = lf_dense(m, lf_concatenate(m, 5, parts, NULL), 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
+    static const char *const rows[] = {
+        "rv (RepeatVector)                                  (None, 3, 2)                  0  v",
+        "pm (Permute)                                       (None, 3, 4)                  0  emb",
+        "up (UpSampling1D)                                  (None, 8, 3)                  0  emb",
+        "zp (ZeroPadding1D)                                 (None, 7, 3)                  0  x",
+        "cr (Cropping1D)                                    (None, 1, 3)                  0  emb",
+    };
+    check_summary(m, rows, 5);
+    CHECK(m->nodes[emb].seq_mask == emb && m->nodes[pm].seq_mask == -1 && m->nodes[up].seq_mask == -1 &&
+              m->nodes[cr].seq_mask == -1,
+          "the padding mask ends at Permute / UpSampling1D / Cropping1D");
+
+    /* hand values: x (2, 3) = 0..5 (Keras' docstrings' arange) */
+    {
+        lf_model *h;
+        lf_model_create(&h, 1);
+        int hx = lf_input_shape(h, 2, (size_t[]){2, 3}, LF_DTYPE_FLOAT32, "x");
+        int hv = lf_input_shape(h, 1, (size_t[]){2}, LF_DTYPE_FLOAT32, "v");
+        int hp = lf_input_shape(h, 3, (size_t[]){2, 3, 2}, LF_DTYPE_FLOAT32, "p");
+        int outs[] = {lf_flatten(h, lf_zero_padding1d(h, hx, 2, 1, NULL), NULL),
+                      lf_flatten(h, lf_upsampling1d(h, hx, 2, NULL), NULL),
+                      lf_flatten(h, lf_cropping1d(h, lf_zero_padding1d(h, hx, 1, 0, NULL), 1, 1, NULL), NULL),
+                      lf_flatten(h, lf_permute(h, hx, 2, (size_t[]){2, 1}, NULL), NULL),
+                      lf_flatten(h, lf_repeat_vector(h, hv, 2, NULL), NULL),
+                      lf_flatten(h, lf_permute(h, hp, 3, (size_t[]){3, 1, 2}, NULL), NULL)};
+        int cat = lf_concatenate(h, 6, outs, NULL);
+        CHECK(lf_model_compile(h, cat, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(h));
+        static const float want[] = {
+            0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 0, 0, 0, /* ZeroPadding1D((2, 1)) */
+            0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5,          /* UpSampling1D(2) */
+            0, 1, 2,                                     /* Cropping1D((1, 1)) of one zero step and x */
+            0, 3, 1, 4, 2, 5,                            /* Permute((2, 1)) */
+            7, 8, 7, 8,                                  /* RepeatVector(2) of [7, 8] */
+            0, 2, 4, 6, 8, 10, 1, 3, 5, 7, 9, 11,        /* Permute((3, 1, 2)) of 0..11: y[c][i][j] = x[i][j][c] */
+        };
+        enum { NW = sizeof want / sizeof want[0] };
+        float y[NW], pin[12];
+        for (int i = 0; i < 12; i++) pin[i] = (float)i;
+        const float *xs[3] = {(float[]){0, 1, 2, 3, 4, 5}, (float[]){7, 8}, pin};
+        CHECK(h->nodes[cat].dim == NW, "hand model: %zu values, not %d", h->nodes[cat].dim, (int)NW);
+        CHECK(lf_model_predict(h, xs, 1, y) == LF_OK, "%s", lf_model_error(h));
+        for (int i = 0; i < NW; i++) CHECK(y[i] == want[i], "hand value %d: %g, not %g", i, (double)y[i], (double)want[i]);
+        lf_model_free(h);
+    }
+    /* refusals: Keras' messages (repeat_vector.py, permute.py, up_sampling1d.py, cropping1d.py) */
+    {
+        static const char *const want[] = {
+            "RepeatVector: Argument `n` should be a positive integer. Received: n=0",
+            "RepeatVector: input 's' has shape (None, 4, 2); it needs rank 2 (batch, features): add a Flatten",
+            "Permute: Invalid permutation argument `dims` for Permute Layer. The set of indices in `dims` must be "
+            "consecutive and start from 1. Received dims=(1, 3)",
+            "Permute: Invalid permutation argument `dims` for Permute Layer. The set of indices in `dims` must be "
+            "consecutive and start from 1. Received dims=(2, 2)",
+            "Permute: input 's' has shape (None, 4, 2); it needs rank 4 (batch, height, width, channels)",
+            "UpSampling1D: Argument `size` should be a positive integer (at most 1024). Received: size=0",
+            "Cropping1D: `cropping` parameter of `Cropping1D` layer must be smaller than the input length. Received: "
+            "input_shape=(None, 4, 2), cropping=(3, 1)",
+            "ZeroPadding1D: input 'v' has shape (None, 4); it needs rank 3 (batch, steps, features)",
+        };
+        for (int i = 0; i < 8; i++) {
+            lf_model *e;
+            lf_model_create(&e, 1);
+            int es = lf_input_shape(e, 2, (size_t[]){4, 2}, LF_DTYPE_FLOAT32, "s");
+            int r = i == 0   ? lf_repeat_vector(e, lf_input(e, 4, "v"), 0, NULL)
+                    : i == 1 ? lf_repeat_vector(e, es, 2, NULL)
+                    : i == 2 ? lf_permute(e, es, 2, (size_t[]){1, 3}, NULL)
+                    : i == 3 ? lf_permute(e, es, 2, (size_t[]){2, 2}, NULL)
+                    : i == 4 ? lf_permute(e, es, 3, (size_t[]){1, 3, 2}, NULL)
+                    : i == 5 ? lf_upsampling1d(e, es, 0, NULL)
+                    : i == 6 ? lf_cropping1d(e, es, 3, 1, NULL)
+                             : lf_zero_padding1d(e, lf_input(e, 4, "v"), 1, 1, NULL);
+            CHECK(r < 0 && strcmp(lf_model_error(e), want[i]) == 0, "refusal %d: %s", i, lf_model_error(e));
+            lf_model_free(e);
+        }
+    }
+    enum { N = 16 };
+    float xin[N * 12], idin[N * 4], y[N];
+    fill_uniform(xin, N * 12, -1, 1, 72);
+    for (int r = 0; r < N; r++) {
+        y[r] = (float)(r % 3);
+        for (int t = 0; t < 4; t++) idin[r * 4 + t] = (float)((r + t) % 5);
+    }
+    const float *xs[2] = {xin, idin};
+    char path[128];
+    snprintf(path, sizeof path, "%s/reshaping.lf", tmpdir);
+    lf_model *l = fit_save_load(m, path, xs, y, N, 2, 3);
+    lf_model_free(l);
+    lf_st_file f;
+    static const char *const fields[] = {
+        "\"name\":\"rv\",\"type\":\"RepeatVector\",\"inbound\":[\"v\"],\"n\":3}",
+        "\"name\":\"pm\",\"type\":\"Permute\",\"inbound\":[\"emb\"],\"dims\":[2,1]}",
+        "\"name\":\"up\",\"type\":\"UpSampling1D\",\"inbound\":[\"emb\"],\"size\":2}",
+        "\"name\":\"zp\",\"type\":\"ZeroPadding1D\",\"inbound\":[\"x\"],\"padding\":[1,2]}",
+        "\"name\":\"cr\",\"type\":\"Cropping1D\",\"inbound\":[\"emb\"],\"cropping\":[1,2]}",
+    };
+    check_arch(path, &f, fields, 5);
+    lf_st_free(&f);
+    unlink(path);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_concat_mask();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_seq_XXXXXX");
@@ -1616,6 +1738,7 @@ int main(void) {
     test_bidirectional();
     test_rnn_dropout();
     test_rnn_state();
+    test_reshaping_layers();
     rmdir(tmpdir);
     test_causal_masking();
     return check_report("test_seq_layers");

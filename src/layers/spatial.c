@@ -17,11 +17,24 @@
  * is refused with Keras' message).
  * Backward passes add dy back onto dx: the repeats' sums, the bilinear
  * weights, the pixels kept.
+ *
+ * Their 1-D forms on sequences x (B, T, C) are the same passes over a
+ * (T, 1, C) image: UpSampling1D(size) repeats each step size times
+ * (up_sampling1d.py, ops.repeat on axis 1), ZeroPadding1D(padding=(a, b))
+ * adds a zero steps before and b after (zero_padding1d.py),
+ * Cropping1D(cropping=(a, b)) keeps x[:, a:T - b, :] (cropping1d.py,
+ * Keras' message when nothing is left).  None supports masking in Keras 3
+ * (no compute_mask): a padding mask ends at each.
  */
 #include "layers/layer.h"
 
 #include <math.h>
 #include <string.h>
+
+/* (H, W, C) of an image node, (T, 1, C) of a sequence node */
+static void hwc(const lf_node *n, size_t *H, size_t *W, size_t *C) {
+    *H = n->shape[0], *W = n->rank == 3 ? n->shape[1] : 1, *C = n->shape[n->rank - 1];
+}
 
 /* ------------------------------------------------------------ UpSampling2D */
 
@@ -53,7 +66,8 @@ static void lin_at(size_t o, size_t n, size_t s, size_t *i0, size_t *i1, float *
 
 static void up_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd, *xn = &c->m->nodes[nd->in[0]];
-    size_t H = xn->shape[0], W = xn->shape[1], C = xn->shape[2], sh = nd->kernel[0], sw = nd->kernel[1];
+    size_t H, W, C, sh = nd->kernel[0], sw = nd->kernel[1];
+    hwc(xn, &H, &W, &C);
     size_t Ho = H * sh, Wo = W * sw;
     for (size_t r = 0; r < c->B; r++) {
         const float *x = c->xs[0] + r * xn->dim;
@@ -81,7 +95,8 @@ static void up_backward(const lf_layer_ctx *c) {
     float *dxs = c->dxs[0];
     if (!dxs) return;
     const lf_node *nd = c->nd, *xn = &c->m->nodes[nd->in[0]];
-    size_t H = xn->shape[0], W = xn->shape[1], C = xn->shape[2], sh = nd->kernel[0], sw = nd->kernel[1];
+    size_t H, W, C, sh = nd->kernel[0], sw = nd->kernel[1];
+    hwc(xn, &H, &W, &C);
     size_t Ho = H * sh, Wo = W * sw;
     for (size_t r = 0; r < c->B; r++) {
         float *dx = dxs + r * xn->dim;
@@ -188,8 +203,10 @@ typedef struct edge_geom {
 static edge_geom edge_of(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd, *xn = &c->m->nodes[nd->in[0]];
     const lf_node *big = c->t->op ? xn : nd, *small = c->t->op ? nd : xn;
-    return (edge_geom){big->shape[0], big->shape[1], small->shape[0], small->shape[1], nd->shape[2], nd->crop[0],
-                       nd->crop[2]};
+    edge_geom g = {.top = nd->crop[0], .left = nd->crop[2]};
+    hwc(big, &g.Hp, &g.Wp, &g.C);
+    hwc(small, &g.Hi, &g.Wi, &g.C);
+    return g;
 }
 
 static void edge_forward(const lf_layer_ctx *c) {
@@ -303,4 +320,138 @@ int lf_zero_padding2d(lf_model *m, int x, size_t top, size_t bottom, size_t left
 
 int lf_cropping2d(lf_model *m, int x, size_t top, size_t bottom, size_t left, size_t right, const char *name) {
     return edge_add(m, &lf_type_cropping2d, LF_K_CROPPING2D, x, top, bottom, left, right, name);
+}
+
+/* ------------------------------- UpSampling1D, ZeroPadding1D, Cropping1D */
+
+/* UpSampling1D: nd->kernel = (size, 1), nearest; ZeroPadding1D / Cropping1D:
+ * nd->crop = (a, b, 0, 0).  The records' op as the 2-D ones'. */
+static int seq_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    const lf_node *x = lf_input_node(m, t->type, in, n_in, 2);
+    if (!x) return 0;
+    size_t T = x->shape[0], a = nd->crop[0], b = nd->crop[1];
+    if (t == &lf_type_upsampling1d) {
+        if (nd->kernel[0] == 0 || nd->kernel[0] > 1024)
+            return lf_build_fail(m, LF_ERR_ARG,
+                                 "UpSampling1D: Argument `size` should be a positive integer (at most 1024). "
+                                 "Received: size=%zu",
+                                 nd->kernel[0]);
+        T *= nd->kernel[0];
+    } else if (a > LF_ARCH_MAX_DIM || b > LF_ARCH_MAX_DIM) {
+        return lf_build_fail(m, LF_ERR_ARG, "%s: %s must be in 0..%zu, got (%zu, %zu)", t->type,
+                             t->op ? "cropping" : "padding", LF_ARCH_MAX_DIM, a, b);
+    } else if (t->op) {
+        if (a + b >= T) {
+            char s[96];
+            lf_shape_str(x, s, sizeof s);
+            /* Keras' message (cropping1d.py compute_output_shape) */
+            return lf_build_fail(m, LF_ERR_SHAPE,
+                                 "Cropping1D: `cropping` parameter of `Cropping1D` layer must be smaller than the "
+                                 "input length. Received: input_shape=%s, cropping=(%zu, %zu)",
+                                 s, a, b);
+        }
+        T -= a + b;
+    } else {
+        T += a + b;
+    }
+    size_t out[2] = {T, x->shape[1]};
+    return lf_shape_set(m, t->type, nd, 2, out);
+}
+
+static void seq_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    const lf_layer_type *t = lf_type_of(nd);
+    if (t == &lf_type_upsampling1d) lf_buf_printf(b, ",\"size\":%zu", nd->kernel[0]);
+    else lf_buf_printf(b, ",\"%s\":[%zu,%zu]", t->op ? "cropping" : "padding", nd->crop[0], nd->crop[1]);
+}
+
+static lf_status seq_read(const lf_layer_type *t, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                          lf_err *e) {
+    lf_status st = lf_arch_arity(n_in, 1, t->type, where, e);
+    if (st != LF_OK) return st;
+    if (t == &lf_type_upsampling1d) {
+        nd->kernel[1] = 1, nd->mode = LF_INTERP_NEAREST;
+        if (!lf_json_size(lf_json_get(L, "size"), &nd->kernel[0]) || nd->kernel[0] == 0 || nd->kernel[0] > 1024)
+            return lf_fail(e, LF_ERR_FORMAT, "%s: 'size' must be an integer in 1..1024", where);
+        return LF_OK;
+    }
+    const char *key = t->op ? "cropping" : "padding";
+    const lf_json *a = lf_json_get(L, key);
+    int ok = lf_json_is(a, LF_JSON_ARRAY) && lf_json_len(a) == 2;
+    for (size_t j = 0; ok && j < 2; j++)
+        ok = lf_json_size(lf_json_at(a, j), &nd->crop[j]) && nd->crop[j] <= LF_ARCH_MAX_DIM;
+    if (!ok)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be [%s, %s], integers in 0..%zu", where, key,
+                       t->op ? "left_crop" : "left_pad", t->op ? "right_crop" : "right_pad", LF_ARCH_MAX_DIM);
+    return LF_OK;
+}
+
+static lf_status up1_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                          lf_err *e) {
+    (void)m;
+    return seq_read(&lf_type_upsampling1d, L, n_in, nd, where, e);
+}
+
+static lf_status pad1_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                           lf_err *e) {
+    (void)m;
+    return seq_read(&lf_type_zero_padding1d, L, n_in, nd, where, e);
+}
+
+static lf_status crop1_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                            lf_err *e) {
+    (void)m;
+    return seq_read(&lf_type_cropping1d, L, n_in, nd, where, e);
+}
+
+static const char *const up1_keys[] = {"name", "type", "inbound", "size", NULL};
+
+const lf_layer_type lf_type_upsampling1d = {
+    .type = "UpSampling1D",
+    .prefix = "up_sampling1d",
+    .keys = up1_keys,
+    .infer = seq_infer,
+    .forward = up_forward,
+    .backward = up_backward,
+    .write_json = seq_json,
+    .read_json = up1_read,
+};
+
+const lf_layer_type lf_type_zero_padding1d = {
+    .type = "ZeroPadding1D",
+    .prefix = "zero_padding1d",
+    .keys = pad_keys,
+    .op = 0,
+    .infer = seq_infer,
+    .forward = edge_forward,
+    .backward = edge_backward,
+    .write_json = seq_json,
+    .read_json = pad1_read,
+};
+
+const lf_layer_type lf_type_cropping1d = {
+    .type = "Cropping1D",
+    .prefix = "cropping1d",
+    .keys = crop_keys,
+    .op = 1,
+    .infer = seq_infer,
+    .forward = edge_forward,
+    .backward = edge_backward,
+    .write_json = seq_json,
+    .read_json = crop1_read,
+};
+
+int lf_upsampling1d(lf_model *m, int x, size_t size, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.kernel[0] = size, nd.kernel[1] = 1;
+    nd.mode = LF_INTERP_NEAREST;
+    return lf_node_add(m, &lf_type_upsampling1d, LF_K_UPSAMPLING1D, nd, &x, 1, name);
+}
+
+int lf_zero_padding1d(lf_model *m, int x, size_t left, size_t right, const char *name) {
+    return edge_add(m, &lf_type_zero_padding1d, LF_K_ZERO_PADDING1D, x, left, right, 0, 0, name);
+}
+
+int lf_cropping1d(lf_model *m, int x, size_t left, size_t right, const char *name) {
+    return edge_add(m, &lf_type_cropping1d, LF_K_CROPPING1D, x, left, right, 0, 0, name);
 }
