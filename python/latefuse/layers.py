@@ -1497,6 +1497,181 @@ class Cropping2D(_Edges2D):
         return KerasTensor(self, [x], (H - t - b, W - l - r, C))
 
 
+_lib._proto("lf_repeat_vector", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p)
+_lib._proto("lf_permute", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_char_p)
+_lib._proto("lf_upsampling1d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p)
+_lib._proto("lf_zero_padding1d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_char_p)
+_lib._proto("lf_cropping1d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_char_p)
+
+
+def _keras_int(v, what):
+    """Keras' check of RepeatVector's n / UpSampling1D's size (an int, not a
+    bool; > 0): its TypeError and ValueError"""
+    if not _integer(v):
+        raise TypeError("Expected an integer value for `%s`, got %s." % (what, type(v)))
+    if v <= 0:
+        raise ValueError("Argument `%s` should be a positive integer. Received: %s=%d" % (what, what, v))
+    return int(v)
+
+
+def _standardize_pair(v, what):
+    """keras/src/utils/argument_validation.py standardize_tuple(v, 2, what,
+    allow_zero=True), its messages"""
+    msg = "The `%s` argument must be a tuple of 2 integers. Received %s=%s" % (what, what, v)
+    if _integer(v):
+        t = (int(v),) * 2
+    else:
+        try:
+            t = tuple(v)
+        except TypeError:
+            raise ValueError(msg) from None
+        if len(t) != 2:
+            raise ValueError(msg)
+        for e in t:
+            if not _integer(e):
+                raise ValueError(msg + "including element %s of type %s" % (e, type(e)))
+        t = tuple(int(e) for e in t)
+    bad = {e for e in t if e < 0}
+    if bad:
+        raise ValueError(msg + ", including values %s that do not satisfy `value >= 0`" % (bad,))
+    return t
+
+
+class RepeatVector(Layer):
+    """RepeatVector(n): (batch, features) -> (batch, n, features)
+    (keras/src/layers/reshaping/repeat_vector.py); no padding mask."""
+
+    prefix = "repeat_vector"
+
+    def __init__(self, n, name=None):
+        super().__init__(name)
+        self.n = _keras_int(n, "n")
+
+    def _call(self, x):
+        x = _one(self, x)
+        if len(x.sample_shape) != 1:
+            raise ValueError("RepeatVector: input of shape %s must be (batch, features)" % _shape_str(x.sample_shape))
+        return KerasTensor(self, [x], (self.n, x.sample_shape[0]))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(int(spec["n"]), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_repeat_vector(h, ii[0], self.n, name)
+
+
+class Permute(Layer):
+    """Permute(dims): the axes after the batch's reordered, output axis i the
+    input's axis dims[i] (1-based; keras/src/layers/reshaping/permute.py);
+    no padding mask."""
+
+    prefix = "permute"
+
+    def __init__(self, dims, name=None):
+        super().__init__(name)
+        self.dims = tuple(int(d) if _integer(d) else d for d in dims)
+        if not all(_integer(d) for d in self.dims) or sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError("Invalid permutation argument `dims` for Permute Layer. The set of indices in `dims` "
+                             "must be consecutive and start from 1. Received dims=%s" % (dims,))
+
+    def _call(self, x):
+        x = _one(self, x)
+        if len(x.sample_shape) != len(self.dims):
+            raise ValueError("Permute: input of shape %s must have %d axes after the batch's (dims=%s)"
+                             % (_shape_str(x.sample_shape), len(self.dims), self.dims))
+        return KerasTensor(self, [x], tuple(x.sample_shape[d - 1] for d in self.dims))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(tuple(spec["dims"]), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        dims = (ctypes.c_size_t * len(self.dims))(*self.dims)
+        return lib.lf_permute(h, ii[0], len(self.dims), dims, name)
+
+
+class UpSampling1D(Layer):
+    """UpSampling1D(size=2): each step repeated size times
+    (keras/src/layers/reshaping/up_sampling1d.py); no padding mask."""
+
+    prefix = "up_sampling1d"
+
+    def __init__(self, size=2, name=None):
+        super().__init__(name)
+        self.size = _keras_int(size, "size")
+
+    def _call(self, x):
+        x = _sequence(self, x)
+        T, D = x.sample_shape
+        return KerasTensor(self, [x], (T * self.size, D))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(int(spec["size"]), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_upsampling1d(h, ii[0], self.size, name)
+
+
+class ZeroPadding1D(Layer):
+    """ZeroPadding1D(padding=1, data_format=None): zero steps before and after
+    (keras/src/layers/reshaping/zero_padding1d.py); padding an int or
+    (left_pad, right_pad); channels_last only; no padding mask."""
+
+    prefix = "zero_padding1d"
+
+    def __init__(self, padding=1, data_format=None, name=None):
+        super().__init__(name)
+        self.data_format = _channels_last(data_format, "ZeroPadding1D")
+        self.padding = _standardize_pair(padding, "padding")
+
+    def _call(self, x):
+        x = _sequence(self, x)
+        T, D = x.sample_shape
+        return KerasTensor(self, [x], (T + self.padding[0] + self.padding[1], D))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(tuple(spec["padding"]), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_zero_padding1d(h, ii[0], self.padding[0], self.padding[1], name)
+
+
+class Cropping1D(Layer):
+    """Cropping1D(cropping=(1, 1)): x[:, left:T - right, :]
+    (keras/src/layers/reshaping/cropping1d.py), Keras' error when nothing
+    would be left; no padding mask."""
+
+    prefix = "cropping1d"
+
+    def __init__(self, cropping=(1, 1), name=None):
+        super().__init__(name)
+        self.cropping = _standardize_pair(cropping, "cropping")
+
+    def _call(self, x):
+        x = _sequence(self, x)
+        T, D = x.sample_shape
+        if T - self.cropping[0] - self.cropping[1] <= 0:
+            raise ValueError("`cropping` parameter of `Cropping1D` layer must be smaller than the input length. "
+                             "Received: input_shape=%s, cropping=%s" % (_shape_str(x.sample_shape), self.cropping))
+        return KerasTensor(self, [x], (T - self.cropping[0] - self.cropping[1], D))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(tuple(spec["cropping"]), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_cropping1d(h, ii[0], self.cropping[0], self.cropping[1], name)
+
+
 _POOL_ARGS = (ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
               ctypes.c_size_t, ctypes.c_int, ctypes.c_char_p)
 _lib._proto("lf_max_pooling2d", *_POOL_ARGS)
@@ -3443,7 +3618,6 @@ def dot(inputs, axes=-1, normalize=False, **kwargs):
 _NOT_HERE = {
     "Lambda": "a Lambda runs Python code inside the graph, and the graph runs in C: compute it on the arrays "
               "before fit / predict, or use a built-in layer (Activation, Rescaling, Reshape, the merging layers)",
-    "UpSampling1D": "there is no upsampling layer",
     "Conv3D": "images are (height, width, channels): use Conv2D",
     "SeparableConv1D": "use Conv1D (or SeparableConv2D on (steps, 1, channels))",
     "DepthwiseConv1D": "use DepthwiseConv2D on (steps, 1, channels)",
