@@ -16,8 +16,10 @@
 #include "layers/layer.h"
 #include "model_io.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static char tmpdir[64];
@@ -1454,6 +1456,7 @@ static void test_rnn_state(void) {
     lf_st_file f;
     check_arch(path, &f, want, sizeof want / sizeof *want);
     lf_st_free(&f);
+    unlink(path);
     lf_model_free(m);
 
     /* errors, each naming the layer, the model left as it was */
@@ -1739,7 +1742,7 @@ int main(void) {
     test_rnn_dropout();
     test_rnn_state();
     test_reshaping_layers();
-    rmdir(tmpdir);
     test_causal_masking();
+    CHECK(rmdir(tmpdir) == 0, "the tests' folder %s is left empty: %s", tmpdir, strerror(errno));
     return check_report("test_seq_layers");
 }
