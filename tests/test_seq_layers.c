@@ -226,7 +226,8 @@ static void test_concat_mask(void) {
         for (size_t j = 0; j < n; j++) same &= fabsf(y[j] - want[on_steps][j]) < 1e-6f;
         CHECK(same, "Concatenate on the %s: pooled %g %g %g / %g %g %g", on_steps ? "steps" : "features",
               (double)y[0], (double)y[1], (double)y[2], (double)y[3], (double)y[4], (double)y[5]);
-        const char *path = on_steps ? "build/tests/cat_steps.lfm" : "build/tests/cat_features.lfm";
+        char path[128]; /* in the tests' folder: the build folder may be another (make san) */
+        snprintf(path, sizeof path, "%s/%s", tmpdir, on_steps ? "cat_steps.lfm" : "cat_features.lfm");
         CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
         lf_model *l;
         lf_model_create(&l, 0);
@@ -1721,9 +1722,9 @@ static void test_reshaping_layers(void) {
 }
 
 int main(void) {
-    test_concat_mask();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_seq_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
+    test_concat_mask();
     test_mask_flow();
     test_masked_pooling();
     test_masked_batchnorm();
