@@ -536,14 +536,16 @@ class Model:
         'acc', 'binary_accuracy', 'categorical_accuracy',
         'sparse_categorical_accuracy'), 'mae' ('mean_absolute_error'), 'mse'
         ('mean_squared_error'), 'AUC'; history and evaluate use the names
-        given (mae, mse and AUC need a single output).  metrics count every
-        row the same; weighted_metrics (the same names, a single output; an
-        accuracy needs a crossentropy loss) weigh the rows by sample_weight
+        given (<output>_<name> with several outputs, whose metrics may be
+        a dict by output or one entry per output, as Keras 3).  metrics
+        count every row the same; weighted_metrics (the same names and
+        forms; an accuracy needs a crossentropy loss) weigh the rows by sample_weight
         (in fit: the training rows by their sample and class weights, the
         validation_split rows by their sample weights, validation_data's
         by its third element, else 1), under the name given, or 'weighted_<name>' when
         metrics= has that name, as Keras; they come after the metrics in
-        evaluate.  loss and loss_weights: one per output, as Keras; an
+        evaluate (several outputs: evaluate's list is loss, the
+        <output>_loss keys, then the other keys sorted, as Keras 3).  loss and loss_weights: one per output, as Keras; an
         output's loss None (several outputs) leaves it untrained by a loss
         of its own, its targets not needed and no <output>_loss key (as
         Keras 3's CompileLoss)."""
@@ -582,7 +584,7 @@ class Model:
                 raise ValueError("compile: metric %r of output '%s' needs a crossentropy loss (binary, categorical "
                                  "or sparse categorical): it counts the classes the output picks" % (names[0], nm))
         acc = acc_out[0] if len(acc_out) == 1 else []
-        wextra = self._parse_weighted_metrics(weighted_metrics, acc, extra, loss_ids)
+        wextra = self._parse_weighted_metrics(weighted_metrics, acc_out, extra, loss_ids)
         spec = (loss_ids, weights, opt._struct(), from_logits)
         if self._c_compiled:
             self._sync()
@@ -608,92 +610,125 @@ class Model:
         self._wmetric_args = _as_given(weighted_metrics)
         self.metrics_names = self._metric_keys()
 
-    def _parse_metrics(self, metrics, loss_ids):
-        """compile's metrics: (per output, the accuracy names asked of it,
-        in order, each once: Keras' history and evaluate keys, e.g. ['acc'];
-        [(history key, kind)] of the metrics measured in Python, one output
-        only).  With several outputs, as Keras 3: a dict by output name, or a
+    def _per_output_entries(self, metrics, loss_ids, what):
+        """compile's metrics or weighted_metrics (what: 'metrics' or
+        'weighted_metrics') as one list of entries per output.  With several
+        outputs, as Keras 3's CompileMetrics._build_metrics_set
+        (keras/src/trainers/compile_utils.py): a dict by output name, or a
         list of one entry (a name, a list of names or None) per output; a
         list of names of another length asks each of them of every output
-        with a crossentropy loss (Keras refuses it)."""
+        with a loss (the accuracies: of those with a crossentropy loss;
+        Keras refuses it)."""
         k, names = len(self.outputs), self._output_names()
-        if isinstance(metrics, str) or (isinstance(metrics, dict) and k == 1):
-            raise ValueError("compile: metrics must be a list, e.g. metrics=['accuracy']")
         if k > 1 and isinstance(metrics, dict):
             unknown = [n for n in metrics if n not in names]
             if unknown:
-                raise ValueError("compile: metrics name no output %s (the outputs: %s)"
-                                 % (", ".join(map(repr, unknown)), ", ".join(names)))
+                raise ValueError("compile: %s name no output %s (the outputs: %s)"
+                                 % (what, ", ".join(map(repr, unknown)), ", ".join(names)))
             per = [metrics.get(n) for n in names]
         elif k > 1 and metrics and len(metrics) == k and all(m is None or isinstance(m, (str, list, tuple))
                                                              for m in metrics):
             per = list(metrics)
         else:
             flat = list(metrics or [])
-            per = [flat if _BINARY <= lid <= _SPARSE else [m for m in flat if not self._is_acc(m)]
-                   for lid in loss_ids] if k > 1 else [flat]
+            per = [flat if _BINARY <= lid <= _SPARSE else [] if lid == _NONE else
+                   [m for m in flat if not self._is_acc(m)] for lid in loss_ids] if k > 1 else [flat]
+        return [[] if e is None else [e] if isinstance(e, str) else list(e) for e in per]
+
+    def _metric_key(self, out, key):
+        """A metric's history / evaluate key: its name, prefixed by its
+        output's name with several outputs (Keras 3's CompileMetrics.result:
+        f"{output_name}_{name}")"""
+        return key if len(self.outputs) == 1 else "%s_%s" % (self._output_names()[out], key)
+
+    def _parse_metrics(self, metrics, loss_ids):
+        """compile's metrics: (per output, the accuracy names asked of it,
+        in order, each once: Keras' history and evaluate keys, e.g. ['acc'],
+        measured by the library; [(history key, kind, output)] of the
+        metrics measured in Python (mae, mse, AUC), the key prefixed by the
+        output's name with several outputs).  The entries per output: see
+        _per_output_entries."""
+        k = len(self.outputs)
+        if isinstance(metrics, str) or (isinstance(metrics, dict) and k == 1):
+            raise ValueError("compile: metrics must be a list, e.g. metrics=['accuracy']")
         acc_out, extra = [], []
-        for entry, lid in zip(per, loss_ids):
+        for j, (entry, lid) in enumerate(zip(self._per_output_entries(metrics, loss_ids, "metrics"), loss_ids)):
             asked = []
-            for mt in ([] if entry is None else [entry] if isinstance(entry, str) else list(entry)):
-                key, kind = self._metric_of(mt, "metric")
+            for mt in entry:
+                key, kind = self._metric_of(mt, "metric", j)
                 _check_accuracy_kind(mt, lid, "metric")
                 if kind == "acc":
                     if key not in asked:
                         asked.append(key)
-                elif key not in [e[0] for e in extra]:
-                    extra.append((key, kind))
+                    continue
+                self._check_targets(mt, lid, j, "metric")
+                key = self._metric_key(j, key)
+                if key not in [e[0] for e in extra]:
+                    extra.append((key, kind, j))
             acc_out.append(asked)
-        if extra and k > 1:
-            raise ValueError("compile: metrics %s need a model with one output" % ", ".join(e[0] for e in extra))
         return acc_out, extra
+
+    def _check_targets(self, mt, lid, out, what):
+        """A metric measured in Python on an output whose loss is None: its
+        targets are not given (fit and evaluate do not read them)"""
+        if lid == _NONE:
+            raise ValueError("compile: %s %r of output '%s' needs the output's targets: its loss is None (give "
+                             "it a loss, or no metric)" % (what, mt, self._output_names()[out]))
 
     @staticmethod
     def _is_acc(mt):
         return isinstance(mt, str) and mt in _ACC_NAMES
 
-    def _metric_of(self, mt, what):
+    def _metric_of(self, mt, what, out=0):
         """(history key, kind) of one entry of compile's metrics or
         weighted_metrics (what: 'metric' or 'weighted metric' in the
-        messages): an accuracy name ('acc'; the key is the name given), mae
-        or mse (the name given), AUC ('auc', a one-unit output)."""
+        messages) asked of output out: an accuracy name ('acc'; the key is
+        the name given), mae or mse (the name given), AUC ('auc', a
+        one-unit output)."""
         if self._is_acc(mt):
             return mt, "acc"
         if isinstance(mt, str) and mt in _VALUE_METRICS:
             kind = _VALUE_METRICS[mt]
-            if kind == "auc" and self.outputs[0].dim != 1:
-                raise ValueError("compile: %s %r needs a binary output (one sigmoid unit); the output has %d units"
-                                 % (what, mt, self.outputs[0].dim))
+            dim = self.outputs[out].dim
+            if kind == "auc" and dim != 1:
+                of = "" if len(self.outputs) == 1 else " of output '%s'" % self._output_names()[out]
+                raise ValueError("compile: %s %r%s needs a binary output (one sigmoid unit); the output has %d "
+                                 "units" % (what, mt, of, dim))
             return ("auc" if kind == "auc" else mt), kind  # Keras' history names
         raise ValueError("compile: unsupported %s %r: use 'accuracy', 'mae', 'mse' or 'AUC' (or their long names)"
                          % (what, mt))
 
-    def _parse_weighted_metrics(self, weighted, acc, extra, loss_ids):
-        """compile's weighted_metrics: [(history key, kind)], measured in
-        Python with the rows' weights.  The key is the name given, or
-        'weighted_<name>' when compile's metrics (acc, extra: what
-        _parse_metrics made of them) have that name, as Keras 3's
-        CompileMetrics; an accuracy ('acc' kind) is measured as the library
-        measures metrics=['accuracy'], which the loss loss_ids[0] picks."""
+    def _parse_weighted_metrics(self, weighted, acc_out, extra, loss_ids):
+        """compile's weighted_metrics: [(history key, kind, output)],
+        measured in Python with the rows' weights (with several outputs,
+        every output's rows weigh the same, as Keras repeats one
+        sample_weight for each output).  The key is the name given
+        (prefixed by the output's name with several outputs), or
+        'weighted_<name>' (<output>_weighted_<name>) when compile's metrics
+        (acc_out, extra: what _parse_metrics made of them) have that key,
+        as Keras 3's CompileMetrics.result; an accuracy ('acc' kind) is
+        measured as the library measures metrics=['accuracy'], which the
+        output's loss picks."""
         if weighted is None:
             return []
-        if not isinstance(weighted, (list, tuple)):
+        if not isinstance(weighted, (list, tuple, dict)) or (isinstance(weighted, dict) and len(self.outputs) == 1):
             raise ValueError("compile: weighted_metrics must be a list, e.g. weighted_metrics=['mae']")
-        if weighted and len(self.outputs) > 1:
-            raise ValueError("compile: weighted_metrics %s need a model with one output" %
-                             ", ".join(map(repr, weighted)))
-        taken = list(acc) + [e[0] for e in extra]
+        taken = [self._metric_key(j, a) for j, asked in enumerate(acc_out) for a in asked] + [e[0] for e in extra]
         out, seen = [], set()
-        for mt in weighted:
-            key, kind = self._metric_of(mt, "weighted metric")
-            _check_accuracy_kind(mt, loss_ids[0], "weighted metric")
-            if kind == "acc" and loss_ids[0] < _BINARY:
-                raise ValueError("compile: weighted metric %r needs a crossentropy loss (binary, categorical "
-                                 "or sparse categorical): it counts the classes the output picks" % (mt,))
-            if key in seen:  # listed twice: measured once, as metrics= are
-                continue
-            seen.add(key)
-            out.append(("weighted_" + key if key in taken else key, kind))
+        for j, (entry, lid) in enumerate(zip(self._per_output_entries(weighted, loss_ids, "weighted_metrics"),
+                                             loss_ids)):
+            for mt in entry:
+                key, kind = self._metric_of(mt, "weighted metric", j)
+                _check_accuracy_kind(mt, lid, "weighted metric")
+                if kind == "acc" and not _BINARY <= lid <= _SPARSE:
+                    raise ValueError("compile: weighted metric %r needs a crossentropy loss (binary, categorical "
+                                     "or sparse categorical): it counts the classes the output picks" % (mt,))
+                self._check_targets(mt, lid, j, "weighted metric")
+                full = self._metric_key(j, key)
+                if full in seen:  # listed twice: measured once, as metrics= are
+                    continue
+                seen.add(full)
+                out.append((self._metric_key(j, "weighted_" + key) if full in taken else full, kind, j))
         return out
 
     def _compile_kwargs(self):
@@ -703,18 +738,49 @@ class Model:
                 "weighted_metrics": _as_given(getattr(self, "_wmetric_args", [])),
                 "loss_weights": list(self.loss_weights)}
 
-    def _metric_keys(self):
-        """Keras' names of what evaluate returns: loss, then per output
-        <name>_loss with several outputs, then the accuracies; with one
-        output, then the metrics and the weighted metrics measured in
-        Python."""
+    def _c_keys(self):
+        """The keys of what the library measures (lf_model_evaluate_arrays,
+        lf_model_train_on_batch): loss, with several outputs the
+        <output>_loss keys, then the accuracies (<output>_<name> with
+        several outputs)."""
         if len(self.outputs) == 1:
-            return (["loss"] + list(self._acc) + [e[0] for e in getattr(self, "_metrics", [])]
-                    + [e[0] for e in getattr(self, "_wmetrics", [])])
+            return ["loss"] + list(self._acc)
         names = self._output_names()
-        keys = ["loss"] + ["%s_loss" % names[k] for k in self._loss_outputs()]
-        keys += ["%s_%s" % (n, a) for n, asked in zip(names, self._acc_out) for a in asked]
-        return keys
+        return (["loss"] + ["%s_loss" % names[k] for k in self._loss_outputs()] +
+                ["%s_%s" % (n, a) for n, asked in zip(names, self._acc_out) for a in asked])
+
+    def _metric_keys(self):
+        """Keras' names of what evaluate returns, in the order of its list
+        (metrics_names).  One output: loss, the accuracies, then the
+        metrics and the weighted metrics measured in Python.  Several
+        outputs, as Keras 3's Trainer._flatten_metrics_in_order
+        (keras/src/trainers/trainer.py: the names of self.metrics found in
+        the logs, then the other keys sorted): loss, the <output>_loss
+        keys, then every <output>_<metric> key sorted by name."""
+        py = [e[0] for e in getattr(self, "_metrics", [])] + [e[0] for e in getattr(self, "_wmetrics", [])]
+        if len(self.outputs) == 1:
+            return self._c_keys() + py
+        names = self._output_names()
+        losses = ["loss"] + ["%s_loss" % names[k] for k in self._loss_outputs()]
+        return losses + sorted(self._c_keys()[len(losses):] + py)
+
+    def _dict_keys(self):
+        """The keys of evaluate's dict (return_dict=True) and of the logs,
+        in Keras 3's order (Trainer.get_metrics_result: the loss tracker,
+        CompileMetrics' results, then CompileLoss' per-output losses).
+        With several outputs: loss, every output's metrics in compile's
+        order, every output's weighted metrics, then the <output>_loss
+        keys; with one output, metrics_names' order."""
+        if len(self.outputs) == 1:
+            return self._metric_keys()
+        seq = []
+        for j, entry in enumerate(self._per_output_entries(self._metric_args, self._loss_ids, "metrics")):
+            for mt in entry:
+                key = self._metric_key(j, self._metric_of(mt, "metric", j)[0])
+                if key not in seq:
+                    seq.append(key)
+        names = self._output_names()
+        return ["loss"] + seq + [e[0] for e in self._wmetrics] + ["%s_loss" % names[k] for k in self._loss_outputs()]
 
     def _loss_outputs(self):
         """The outputs with a <output>_loss key: those with a loss (not
@@ -1301,38 +1367,52 @@ class Model:
 
     def _metric_values(self, xs, ys, sample_weight=None, p=None):
         """The Python-measured metrics of the predictions on rows xs against
-        ys (the one output's targets, or a list holding them): compile's
-        metrics (mae, mse, AUC) count every row the same, as Keras'
-        metrics= (and the accuracy) ignore sample_weight; its
-        weighted_metrics weigh row r by sample_weight[r] (None: 1), as
-        Keras' weighted metrics: sum_r w_r v_r / sum_r w_r (0 when the
-        weights sum to 0, Keras' divide_no_nan).  p: the predictions of
-        xs when the caller has them."""
+        ys (the targets, one array per output, or the one output's array),
+        each on its output's predictions and targets (a sparse loss' class
+        indices one-hot): compile's metrics (mae, mse, AUC) count every
+        row the same, as Keras' metrics= (and the accuracy) ignore
+        sample_weight; its weighted_metrics weigh row r by sample_weight[r]
+        (None: 1; the same for every output, as Keras repeats one
+        sample_weight), as Keras' weighted metrics: sum_r w_r v_r / sum_r
+        w_r (0 when the weights sum to 0, Keras' divide_no_nan).  p: the
+        predictions of xs when the caller has them (an array, or one per
+        output)."""
         metrics, wmetrics = getattr(self, "_metrics", []), getattr(self, "_wmetrics", [])
         if not metrics and not wmetrics:
             return {}
-        p = (self.predict(xs) if p is None else p).astype(np.float64)
-        shape = p.shape
-        p = p.reshape(len(p), -1)  # an output of several axes, as its targets: flat rows
-        t = (ys[0] if isinstance(ys, (list, tuple)) else ys).astype(np.float64)
-        labels = None
-        if self._loss_id == _SPARSE:  # class indices against the class scores: one-hot targets
-            labels = t[:, 0].astype(np.int64)
-            t = np.eye(p.shape[1])[labels]
-        ones = np.ones(len(p))
+        ps = self.predict(xs) if p is None else p
+        ps = list(ps) if isinstance(ps, (list, tuple)) else [ps]
+        ys = list(ys) if isinstance(ys, (list, tuple)) else [ys]
+        seen = {}
+
+        def output(j):  # output j's flat predictions, targets, class indices (sparse) and shape
+            if j not in seen:
+                pj = ps[j].astype(np.float64)
+                shape = pj.shape
+                pj = pj.reshape(len(pj), -1)  # an output of several axes, as its targets: flat rows
+                t, labels = ys[j].astype(np.float64), None
+                if self._loss_ids[j] == _SPARSE:  # class indices against the class scores: one-hot targets
+                    labels = t[:, 0].astype(np.int64)
+                    t = np.eye(pj.shape[1])[labels]
+                seen[j] = (pj, t, labels, shape)
+            return seen[j]
+
+        n = len(ps[0])
+        ones = np.ones(n)
         w = ones if sample_weight is None else np.asarray(sample_weight, np.float64).reshape(-1)
         out = {}
         for group, wr in ((metrics, ones), (wmetrics, w)):
-            for name, kind in group:
+            for name, kind, j in group:
+                pj, t, labels, shape = output(j)
                 if kind == "auc":
-                    out[name] = _auc(p[:, 0], t[:, 0] > 0.5, wr)
+                    out[name] = _auc(pj[:, 0], t[:, 0] > 0.5, wr)
                     continue
                 if kind == "acc":
-                    v = _row_accuracy(self._loss_id, p, t, labels, shape)
+                    v = _row_accuracy(self._loss_ids[j], pj, t, labels, shape)
                 else:
-                    e = np.abs(p - t) if kind == "mae" else (p - t) ** 2
+                    e = np.abs(pj - t) if kind == "mae" else (pj - t) ** 2
                     v = e.mean(axis=1)
-                if not len(p):
+                if not n:
                     out[name] = float("nan")
                 else:
                     total = np.sum(wr)
@@ -1346,12 +1426,14 @@ class Model:
         """Keras' batch logs of the Python-measured metrics: their values
         over the rows 0..r1 measured so far (a Keras metric's state after
         the batches up to r1), rows r0..r1 predicted now and appended to
-        preds (the earlier batches' predictions, the same weights)."""
+        preds (the earlier batches' predictions, one array per output, the
+        same weights)."""
         if not self._has_py_metrics():
             return {}
-        preds.append(self.predict([a[r0:r1] for a in xs]))
+        p = self.predict([a[r0:r1] for a in xs])
+        preds.append(list(p) if isinstance(p, (list, tuple)) else [p])
         return self._metric_values(None, [None if t is None else t[:r1] for t in ys], None if sw is None else sw[:r1],
-                                   p=np.concatenate(preds))
+                                   p=[np.concatenate([b[j] for b in preds]) for j in range(len(preds[0]))])
 
     # ------------------------------------------------------------ evaluate / predict
     def evaluate(self, x: Any = None, y: Any = None, batch_size: Optional[int] = None,
@@ -1381,7 +1463,7 @@ class Model:
         rows = min(n, nb * bs)
         k = len(self.outputs)
 
-        def measure(r0, r1):  # the library's evaluate of rows r0..r1: its values in metrics_names' order
+        def measure(r0, r1):  # the library's evaluate of rows r0..r1: its values in _c_keys' order
             losses, accs = (ctypes.c_double * (1 + k))(), (ctypes.c_double * k)()
             bx, by = [a[r0:r1] for a in xs], [None if t is None else t[r0:r1] for t in ys]
             tab, ytab = _lib.typed_table(bx), _lib.ptr_table(by)
@@ -1402,7 +1484,7 @@ class Model:
             cb.on_test_begin({})
         hooks = [cb for cb in cbs if _callbacks._has_hooks(cb, _callbacks._TEST_HOOKS)]
         if hooks:  # batch by batch, each through the library
-            keys, sums, done, preds = self._metric_keys(), None, 0, []
+            keys, sums, done, preds = self._c_keys(), None, 0, []
             for b in range(nb):
                 r0, r1 = b * bs, min(rows, (b + 1) * bs)
                 for cb in hooks:
@@ -1412,16 +1494,18 @@ class Model:
                 logs = {kk: float(vv) for kk, vv in zip(keys, sums / done)}
                 # the compile metrics measured in Python (mae, mse, AUC): over the rows so far
                 logs.update(self._running_metrics(xs, ys, sw, r0, r1, preds))
+                logs = {kk: logs[kk] for kk in self._dict_keys()}  # Keras' order of the logs
                 for cb in hooks:
                     cb.on_test_batch_end(b, logs)
                 if self.stop_evaluating:
                     break
             rows = done
-        values = measure(0, rows)
+        got = dict(zip(self._c_keys(), measure(0, rows)))
         # metrics= unweighted, weighted_metrics by sw
-        values += list(self._metric_values([a[:rows] for a in xs], [None if t is None else t[:rows] for t in ys],
-                                           None if sw is None else sw[:rows]).values())
-        logs = dict(zip(self._metric_keys(), values))
+        got.update(self._metric_values([a[:rows] for a in xs], [None if t is None else t[:rows] for t in ys],
+                                       None if sw is None else sw[:rows]))
+        values = [got[kk] for kk in self._metric_keys()]  # Keras' list order; its dict's order in logs
+        logs = {kk: got[kk] for kk in self._dict_keys()}
         for cb in cbs:
             cb.on_test_end(dict(logs))
         if return_dict:
@@ -1462,7 +1546,7 @@ class Model:
                 cw[int(k)] = float(v)
             sample_weight = np.array([cw.get(int(c), 1.0) for c in cls], dtype=np.float32)
         sw = self._sw(sample_weight, n, "train_on_batch")
-        extra = list(self._metric_values(xs, ys, sw).values())  # before the step
+        extra = self._metric_values(xs, ys, sw)  # before the step
         k = len(self.outputs)
         losses, accs = (ctypes.c_double * (1 + k))(), (ctypes.c_double * k)()
         tab, ytab = _lib.typed_table(xs), _lib.ptr_table(ys)
@@ -1481,9 +1565,11 @@ class Model:
         else:
             values = [losses[0]] + [losses[1 + i] for i in self._loss_outputs()] + \
                 [accs[i] for i in range(k) for _ in self._acc_out[i]]
-        values += extra
-        if return_dict:
-            return dict(zip(self._metric_keys(), values))
+        got = dict(zip(self._c_keys(), values))
+        got.update(extra)
+        if return_dict:  # Keras' orders, as evaluate's
+            return {kk: got[kk] for kk in self._dict_keys()}
+        values = [got[kk] for kk in self._metric_keys()]
         return values if len(values) > 1 else values[0]
 
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
@@ -1929,7 +2015,7 @@ class Model:
         self._acc_out, self._metrics = self._parse_metrics(metrics, self._loss_ids)
         self._acc = self._acc_out[0] if len(self._acc_out) == 1 else []
         self._metric_args = _as_given(metrics)
-        self._wmetrics = self._parse_weighted_metrics(weighted, self._acc, self._metrics, self._loss_ids)
+        self._wmetrics = self._parse_weighted_metrics(weighted, self._acc_out, self._metrics, self._loss_ids)
         self._wmetric_args = _as_given(weighted)
         self.metrics_names = self._metric_keys()
 

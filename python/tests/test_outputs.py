@@ -72,8 +72,11 @@ def test_metrics_per_output_as_keras_3():
         want = ["loss", "fused_loss", "out_a_loss", "out_b_loss", "fused_accuracy", "out_b_acc"]
         assert m.metrics_names == want, metrics
         d = m.evaluate([xa, xb], [y, y, y], return_dict=True)
-        assert list(d) == want and d["fused_accuracy"] == ref["fused_accuracy"] and d["out_b_acc"] == ref[
-            "out_b_accuracy"]
+        # the dict in Keras 3's get_metrics_result order: loss, the compile metrics, the per-output losses
+        # (keras/src/trainers/trainer.py Trainer.metrics); the list's: _flatten_metrics_in_order
+        assert list(d) == want[:1] + want[4:] + want[1:4]
+        assert d["fused_accuracy"] == ref["fused_accuracy"] and d["out_b_acc"] == ref["out_b_accuracy"]
+        assert m.evaluate([xa, xb], [y, y, y]) == [d[k] for k in want]
         h = m.fit([xa, xb], [y, y, y], epochs=1, validation_split=0.25, verbose=0)
         assert {k for k in h.history if "acc" in k} == {"fused_accuracy", "out_b_acc", "val_fused_accuracy",
                                                         "val_out_b_acc"}, metrics
@@ -271,3 +274,136 @@ def test_uncompiled_model_of_several_outputs_keeps_them_in_its_file(tmp_path):
     from latefuse.models import _read_architecture
     assert "model_outputs" not in _read_architecture(str(tmp_path / "one.lf"))
     assert _read_architecture(str(tmp_path / ("%s.lf" % ab.name)))["model_outputs"] == ["b", "a"]
+
+
+def three_heads(seed=5):
+    """A sparse softmax head 'p' (3 classes), a one-unit sigmoid head 'b' and
+    a two-unit regression head 'r'."""
+    a = L.Input((4,), name="x")
+    h = L.Dense(6, activation="tanh", name="h")(a)
+    return latefuse.Model(a, [L.Dense(3, activation="softmax", name="p")(h),
+                              L.Dense(1, activation="sigmoid", name="b")(h), L.Dense(2, name="r")(h)], seed=seed)
+
+
+def hand_auc(score, pos, w):
+    """ROC AUC by its definition: the weighted share of (positive, negative)
+    pairs ranked right, ties one half."""
+    num = den = 0.0
+    for i in np.flatnonzero(pos):
+        for j in np.flatnonzero(~pos):
+            wij = w[i] * w[j]
+            num += wij * (1.0 if score[i] > score[j] else 0.5 if score[i] == score[j] else 0.0)
+            den += wij
+    return num / den
+
+
+def test_value_metrics_per_output_as_keras_3(tmp_path):
+    """mae, mse, AUC (and weighted_metrics) asked of the outputs of a model
+    with several outputs, as Keras 3 (keras/src/trainers/compile_utils.py
+    CompileMetrics.result: keys f"{output}_{name}", a weighted metric whose
+    key the metrics have f"{output}_weighted_{name}"; trainer.py: evaluate's
+    list loss, the per-output losses, then the other keys sorted
+    (_flatten_metrics_in_order); its dict loss, the compile metrics, then the
+    per-output losses (get_metrics_result)): each measured on its output's
+    predictions and targets (sparse class indices one-hot), against numpy."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(30, 4)).astype(np.float32)
+    yp, yb, yr = rng.integers(0, 3, 30), (rng.random(30) > 0.5).astype(np.float32), rng.normal(size=(30, 2)).astype(np.float32)
+    sw = rng.uniform(0.1, 2.0, 30).astype(np.float32).astype(np.float64)  # as the library reads it
+    m = three_heads()
+    m.compile("adam", ["sparse_categorical_crossentropy", "binary_crossentropy", "mse"],
+              metrics={"p": ["acc", "mae"], "b": ["AUC", "accuracy"], "r": "mse"},
+              weighted_metrics={"p": ["mae"], "b": ["mse", "AUC"]})
+    names = ["loss", "p_loss", "b_loss", "r_loss", "b_accuracy", "b_auc", "b_mse", "b_weighted_auc", "p_acc",
+             "p_mae", "p_weighted_mae", "r_mse"]
+    assert m.metrics_names == names
+    ev = m.evaluate(x, [yp, yb, yr], sample_weight=sw)
+    d = m.evaluate(x, [yp, yb, yr], sample_weight=sw, return_dict=True)
+    assert list(d) == ["loss", "p_acc", "p_mae", "b_auc", "b_accuracy", "r_mse", "p_weighted_mae", "b_mse",
+                       "b_weighted_auc", "p_loss", "b_loss", "r_loss"]
+    assert ev == [d[k] for k in names]
+    pp, pb, pr = (a.astype(np.float64) for a in m.predict(x))
+    onehot = np.eye(3)[yp]
+    assert d["p_mae"] == pytest.approx(np.abs(pp - onehot).mean(), rel=1e-12)
+    assert d["p_weighted_mae"] == pytest.approx(np.sum(sw * np.abs(pp - onehot).mean(1)) / sw.sum(), rel=1e-12)
+    assert d["p_weighted_mae"] != pytest.approx(d["p_mae"])
+    assert d["b_mse"] == pytest.approx(np.sum(sw * (pb[:, 0] - yb) ** 2) / sw.sum(), rel=1e-12)
+    assert d["r_mse"] == pytest.approx(((pr - yr) ** 2).mean(), rel=1e-12)
+    u = m.evaluate(x, [yp, yb, yr], return_dict=True)  # unweighted: the library's mse loss on the same head
+    assert u["r_mse"] == d["r_mse"] and u["r_mse"] == pytest.approx(u["r_loss"], rel=1e-5)
+    assert d["b_auc"] == pytest.approx(hand_auc(pb[:, 0], yb > 0.5, np.ones(30)), rel=1e-12)
+    assert d["b_weighted_auc"] == pytest.approx(hand_auc(pb[:, 0], yb > 0.5, sw), rel=1e-12)
+    assert d["p_acc"] == pytest.approx((pp.argmax(1) == yp).mean())
+    # fit: the keys and their val_ twins; the last epoch's validation values are evaluate's on those rows
+    h = m.fit(x, [yp, yb, yr], epochs=2, validation_split=0.2, verbose=0, shuffle=False)
+    assert sorted(h.history) == sorted(names + ["val_" + k for k in names])
+    vd = m.evaluate(x[24:], [yp[24:], yb[24:], yr[24:]], return_dict=True)
+    for k in ("p_mae", "b_auc", "r_mse", "p_weighted_mae", "b_mse"):
+        assert h.history["val_" + k][-1] == pytest.approx(vd[k], rel=1e-9), k
+    # saved and loaded with the model
+    path = str(tmp_path / "heads.lf")
+    m.save(path)
+    back = latefuse.load_model(path)
+    assert back.metrics_names == names
+    want = m.evaluate(x, [yp, yb, yr], sample_weight=sw, return_dict=True)
+    assert back.evaluate(x, [yp, yb, yr], sample_weight=sw, return_dict=True) == want
+    m.save(str(tmp_path / "heads.keras"))  # Keras' file: compile_config's metrics dicts
+    back = latefuse.load_model(str(tmp_path / "heads.keras"))
+    assert back.metrics_names == names and back.evaluate(x, [yp, yb, yr], sample_weight=sw, return_dict=True) == want
+    # train_on_batch: the metrics measured before the step, in evaluate's orders
+    before = m.evaluate(x, [yp, yb, yr], sample_weight=sw, return_dict=True)
+    got = m.train_on_batch(x, [yp, yb, yr], sample_weight=sw, return_dict=True)
+    assert list(got) == list(before) and got["p_mae"] == before["p_mae"] and got["b_auc"] == before["b_auc"]
+
+
+def test_value_metrics_per_output_lists_and_batch_logs():
+    """A flat list asks the value metrics of every output with a loss (the
+    accuracies of the crossentropy ones), a list of one entry per output
+    each its own; evaluate's batch logs carry the running values keyed by
+    output."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(20, 4)).astype(np.float32)
+    yp, yb = rng.integers(0, 3, 20), (rng.random(20) > 0.5).astype(np.float32)
+    m = three_heads()
+    m.compile("adam", ["sparse_categorical_crossentropy", "binary_crossentropy", None], metrics=["mae", "acc"])
+    assert m.metrics_names == ["loss", "p_loss", "b_loss", "b_acc", "b_mae", "p_acc", "p_mae"]
+    m.compile("adam", ["sparse_categorical_crossentropy", "binary_crossentropy", "mse"],
+              metrics=["mse", None, ["mae", "mse"]])
+    assert m.metrics_names == ["loss", "p_loss", "b_loss", "r_loss", "p_mse", "r_mae", "r_mse"]
+    yr = rng.normal(size=(20, 2))
+
+    class Logs(latefuse.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.logs = []
+
+        def on_test_batch_end(self, batch, logs=None):
+            self.logs.append(dict(logs))
+    cb = Logs()
+    m.evaluate(x, [yp, yb, yr], batch_size=8, callbacks=[cb])
+    pp, _, pr = (a.astype(np.float64) for a in m.predict(x))
+    assert len(cb.logs) == 3
+    for b, lg in enumerate(cb.logs):
+        r = min(20, 8 * (b + 1))
+        assert lg["r_mae"] == pytest.approx(np.abs(pr[:r] - yr[:r]).mean(), rel=1e-6)  # batch by batch: float32 sums
+        assert lg["p_mse"] == pytest.approx(((pp[:r] - np.eye(3)[yp[:r]]) ** 2).mean(), rel=1e-6)
+
+
+def test_value_metrics_per_output_refusals():
+    m = three_heads()
+    with pytest.raises(ValueError, match=r"^compile: metric 'AUC' of output 'p' needs a binary output \(one "
+                                         r"sigmoid unit\); the output has 3 units$"):
+        m.compile("adam", ["sparse_categorical_crossentropy", "binary_crossentropy", "mse"],
+                  metrics={"p": "AUC"})
+    with pytest.raises(ValueError, match=r"^compile: weighted metric 'auc' of output 'r' needs a binary output "
+                                         r"\(one sigmoid unit\); the output has 2 units$"):
+        m.compile("adam", ["sparse_categorical_crossentropy", "binary_crossentropy", "mse"],
+                  weighted_metrics=[None, None, "auc"])
+    with pytest.raises(ValueError, match=r"^compile: metric 'mae' of output 'r' needs the output's targets: its "
+                                         r"loss is None \(give it a loss, or no metric\)$"):
+        m.compile("adam", ["sparse_categorical_crossentropy", "binary_crossentropy", None], metrics={"r": "mae"})
+    with pytest.raises(ValueError, match=r"^compile: weighted_metrics name no output 'q' \(the outputs: p, b, r\)$"):
+        m.compile("adam", "mse", weighted_metrics={"q": "mae"})
+    with pytest.raises(ValueError, match=r"^compile: weighted metric 'accuracy' needs a crossentropy loss"):
+        m.compile("adam", ["sparse_categorical_crossentropy", "binary_crossentropy", "mse"],
+                  weighted_metrics={"r": "accuracy"})
