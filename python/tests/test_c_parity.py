@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from latefuse import Model
+from latefuse import _lib
 from latefuse._lib import TypedArray, lib
 from latefuse.layers import (Activation, BatchNormalization, ClassWeightedAverage, Conv2D, Dense, Dropout,
                              GlobalAveragePooling2D, Input, MaxPooling2D, RandomFlip, RandomTranslation,
@@ -26,6 +27,11 @@ from latefuse.layers import (Activation, BatchNormalization, ClassWeightedAverag
 C, SIDE, TD = 3, 8, 6
 LAYERS = ["img_conv", "img_bn", "img_out", "txt_dense", "txt_out", "fuse"]
 RELU, SOFTMAX, SPARSE, ADAM = 1, 7, 4, 1  # lf_activation, lf_loss, lf_optimizer_kind values
+# the package calls lf_conv2d_dilated: without this prototype ctypes would
+# pass the size_t arguments as C ints (garbage strides under make san)
+_lib._proto("lf_conv2d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+            ctypes.c_char_p)
 
 
 def py_model(kind, seed):
