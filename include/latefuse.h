@@ -771,6 +771,26 @@ lf_status lf_set_attention_mask(lf_model *m, int node, int attention_mask, int u
  * take gradients. */
 lf_status lf_set_return_attention_scores(lf_model *m, int node, int return_attention_scores);
 
+/* Keras' Attention (Luong dot-product attention, keras/src/layers/attention/
+ * attention.py), called as layer([query, value]) or [query, value, key]:
+ * query (batch, T, D), value (batch, S, Dv), key (batch, S, D) (key < 0:
+ * the value), output (batch, T, Dv).  score_mode "dot" (NULL: "dot"): the
+ * scores q . k, times the trainable scalar "scale" with use_scale;
+ * "concat": concat_score_weight * sum_d tanh(scale (q_d + k_d)) (scale 1
+ * without use_scale); both weights start at 1.  Keys whose value step is
+ * masked (the value's padding mask) or, with use_causal_mask, after the
+ * query step get score - 1e9 before the softmax (as Keras); dropout on the
+ * weights while training; the query's masked steps output 0, and the
+ * output carries the query's mask.  return_attention_scores != 0: two
+ * outputs (lf_output_view): 0 the output, 1 the weights (batch, T, S)
+ * after dropout, as Keras returns them.  Errors: score_mode "Invalid value
+ * for argument score_mode. Expected one of {'dot', 'concat'}. Received:
+ * score_mode=..." (Keras' text), inputs of rank other than 3, key and
+ * value steps or query and key features that differ, dropout outside
+ * [0, 1). */
+int lf_attention(lf_model *m, int query, int value, int key, int use_scale, const char *score_mode,
+                 float dropout, int use_causal_mask, int return_attention_scores, const char *name);
+
 /* Keras merging layers over n >= 2 inputs (Subtract: exactly 2).  Add,
  * Subtract, Multiply, Average, Maximum, Minimum broadcast as Keras 3's
  * (keras/src/layers/merging/base_merge.py): the per-sample shapes aligned

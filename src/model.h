@@ -71,7 +71,8 @@
     X(LF_K_PERMUTE, lf_type_permute) \
     X(LF_K_UPSAMPLING1D, lf_type_upsampling1d) \
     X(LF_K_ZERO_PADDING1D, lf_type_zero_padding1d) \
-    X(LF_K_CROPPING1D, lf_type_cropping1d)
+    X(LF_K_CROPPING1D, lf_type_cropping1d) \
+    X(LF_K_ATTENTION, lf_type_attention)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -155,7 +156,10 @@ typedef struct lf_node {
     int causal;          /* MultiHeadAttention: Keras' use_causal_mask (its
                             attention_mask input is `mask`) */
     int return_scores;   /* MultiHeadAttention: Keras' return_attention_scores (two
-                            outputs; its output features are then `units`) */
+                            outputs; its output features are then `units`); Attention,
+                            AdditiveAttention: the same (score_attention.c) */
+    int use_scale;       /* Attention, AdditiveAttention: Keras' use_scale (their
+                            score_mode is `mode`, causal their use_causal_mask) */
     int return_sequences, go_backwards; /* LSTM, GRU */
     int unit_forget_bias; /* LSTM: the forget gate's bias starts at 1 */
     int cell;            /* Bidirectional: the wrapped layer, LF_RNN_* */

@@ -1730,6 +1730,88 @@ static void test_reshaping_layers(void) {
     }
 }
 
+/* Keras' Attention (score_attention.c; keras/src/layers/attention/
+ * attention.py): score_mode dot / concat, with and without use_scale, a
+ * separate key, use_causal_mask, return_attention_scores (both outputs
+ * joined, so the weights' own gradient is checked), the padding masks of
+ * Embedding(mask_zero=True) query and value (no value row fully padded: its
+ * scores - 1e9 lose their float32 bits, so finite differences see none of
+ * the gradient Keras' autodiff gives), and dropout in a training pass */
+static void att_run(const char *what, lf_model *m, int h, uint64_t seed, int training) {
+    int o = lf_dense(m, h, 2, LF_ACT_LINEAR, 1, "o");
+    lf_status st = lf_model_compile(m, o, LF_LOSS_MSE, NULL);
+    CHECK(st == LF_OK, "%s: compile: %s", what, lf_model_error(m));
+    if (st != LF_OK) return;
+    scale_kernel(m, "o", 3);
+    enum { N = 5 };
+    data d = make_data(m, N, LF_LOSS_MSE, seed);
+    for (size_t i = 0; i < lf_model_num_inputs(m); i++) {
+        size_t T = lf_model_input_dim(m, i);
+        if (m->nodes[m->inputs[i]].dtype != LF_DTYPE_INT32) continue;
+        fill_ids(d.x[i], N, T, 9, seed + 7 + i); /* row r: r % (T + 1) trailing pads */
+        if (i > 0) /* the value: at most T - 1 of them */
+            for (size_t r = 0; r < N; r++) d.x[i][r * T] = 1.0f + (float)(r % 3);
+    }
+    fd_check_mode(what, m, d.x, d.t, N, -1, training);
+    free_data(&d);
+}
+
+static void test_attention(void) {
+    struct {
+        const char *mode;
+        int scale, key, causal, scores, masked;
+        float dropout;
+    } cases[] = {
+        {"dot", 0, 0, 0, 0, 0, 0.0f},    {"dot", 1, 1, 0, 1, 0, 0.0f},   {"dot", 1, 0, 1, 0, 1, 0.0f},
+        {"concat", 0, 0, 0, 0, 0, 0.0f}, {"concat", 1, 1, 1, 1, 0, 0.0f}, {"concat", 1, 0, 0, 1, 1, 0.0f},
+        {"dot", 1, 0, 0, 1, 1, 0.4f},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lf_model *m;
+        lf_model_create(&m, 3700 + k);
+        int q, v, key = -1;
+        if (cases[k].masked) {
+            int iq = lf_input_shape(m, 1, (size_t[]){4}, LF_DTYPE_INT32, "iq");
+            int iv = lf_input_shape(m, 1, (size_t[]){5}, LF_DTYPE_INT32, "iv");
+            q = lf_embedding(m, iq, 9, 3, 1, "eq");
+            v = lf_embedding(m, iv, 9, 3, 1, "ev");
+            fill_weight(m, "eq", 0, -1.5f, 1.5f, 3720 + k);
+            fill_weight(m, "ev", 0, -1.5f, 1.5f, 3730 + k);
+        } else {
+            int xq = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "xq");
+            int xv = lf_input_shape(m, 2, (size_t[]){5, 2}, LF_DTYPE_FLOAT32, "xv");
+            q = lf_dense(m, xq, 3, LF_ACT_TANH, 1, "dq");
+            v = lf_dense(m, xv, 3, LF_ACT_TANH, 1, "dv");
+            scale_kernel(m, "dq", 3), scale_kernel(m, "dv", 3);
+            if (cases[k].key) {
+                int xk = lf_input_shape(m, 2, (size_t[]){5, 2}, LF_DTYPE_FLOAT32, "xk");
+                key = lf_dense(m, xk, 3, LF_ACT_TANH, 1, "dk");
+                scale_kernel(m, "dk", 3);
+            }
+        }
+        int a = lf_attention(m, q, v, key, cases[k].scale, cases[k].mode, cases[k].dropout, cases[k].causal,
+                             cases[k].scores, "att");
+        CHECK(a >= 0, "Attention case %zu: %s", k, lf_model_error(m));
+        if (a < 0) {
+            lf_model_free(m);
+            continue;
+        }
+        if (cases[k].scale) fill_weight(m, "att", 0, 1.3f, 1.7f, 3740 + k); /* away from its start, 1 */
+        int h = a;
+        if (cases[k].scores) {
+            int v0 = lf_output_view(m, a, 0, NULL), v1 = lf_output_view(m, a, 1, NULL);
+            h = lf_concatenate(m, 2, (int[]){v0, v1}, NULL);
+        }
+        char what[128];
+        snprintf(what, sizeof what, "Attention(score_mode=%s, use_scale=%d)%s%s%s%s%s", cases[k].mode,
+                 cases[k].scale, cases[k].key ? " with a key" : "", cases[k].causal ? ", causal" : "",
+                 cases[k].scores ? ", with its scores" : "", cases[k].masked ? ", masked" : "",
+                 cases[k].dropout > 0 ? ", dropout" : "");
+        att_run(what, m, h, 3750 + k, cases[k].dropout > 0);
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     test_activations();
     test_losses();
@@ -1762,5 +1844,6 @@ int main(void) {
     test_concat_axes();
     test_dot_axes();
     test_reshaping_layers();
+    test_attention();
     return check_report("test_grad");
 }

@@ -822,7 +822,7 @@ def _weights_h5(model, h5py, assets=None):
                 g = f.require_group(grp)
                 if "name" not in g.attrs:
                     g.attrs["name"] = sub.split("/")[-1].replace("_dense", "")
-                g.create_dataset(str(i), data=np.ascontiguousarray(w, dtype=np.float32))
+                g.create_dataset(str(i), data=np.array(w, dtype=np.float32, order="C"))  # 0-d stays 0-d (Attention's scale)
     return bio.getvalue()
 
 

@@ -42,7 +42,7 @@ __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Fl
            "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor", "TextVectorization",
            "Embedding", "PositionEmbedding", "Conv1D", "DepthwiseConv2D", "SeparableConv2D", "Masking", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
            "MaxPooling1D", "AveragePooling1D", "LayerNormalization",
-           "MultiHeadAttention", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "CategoryEncoding",
+           "MultiHeadAttention", "Attention", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "CategoryEncoding",
            "StringLookup", "IntegerLookup", "add", "subtract", "multiply", "average", "maximum", "minimum",
            "concatenate", "dot"]
 
@@ -3149,6 +3149,105 @@ class MultiHeadAttention(Layer):
         return _set_penalties(lib, h, i, self)
 
 
+_lib._proto("lf_attention", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+            ctypes.c_char_p, ctypes.c_float, ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
+
+
+class Attention(Layer):
+    """Attention(use_scale=False, score_mode="dot", dropout=0.0, seed=None):
+    Keras' dot-product (Luong) attention (keras/src/layers/attention/
+    attention.py), called as layer([query, value]) or layer([query, value,
+    key]) on (batch, T, D), (batch, S, Dv), (batch, S, D): output (batch,
+    T, Dv).  score_mode "dot": the scores q . k (times the trainable scalar
+    scale with use_scale); "concat": concat_score_weight * sum tanh(scale
+    (q + k)).  The padding masks of the query and the value (mask_zero,
+    Masking upstream) are Keras' mask=[query_mask, value_mask]: masked
+    values' scores - 1e9 before the softmax, masked query steps output 0
+    and the output keeps the query's mask.  Call arguments
+    use_causal_mask=True and return_attention_scores=True ([output, the
+    weights (batch, T, S) after dropout]) as Keras'.  seed is kept for
+    get_config; the dropout draws follow the model's seed."""
+
+    prefix = "attention"
+
+    def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, name=None, **kwargs):
+        super().__init__(name)
+        kind = type(self).__name__
+        if kwargs:
+            raise ValueError("%s: unsupported arguments %s" % (kind, ", ".join(sorted(kwargs))))
+        if score_mode not in ("dot", "concat"):
+            raise ValueError("Invalid value for argument score_mode. Expected one of {'dot', 'concat'}. "
+                             "Received: score_mode=%s" % (score_mode,))
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+            raise ValueError("%s: dropout must be in [0, 1), got %r" % (kind, dropout))
+        self.use_scale, self.score_mode, self.dropout, self.seed = bool(use_scale), score_mode, float(dropout), seed
+
+    def __call__(self, inputs, mask=None, training=None, return_attention_scores=False, use_causal_mask=False,
+                 **kwargs):
+        kind = type(self).__name__
+        if kwargs:
+            raise ValueError("%s: unsupported call arguments %s" % (kind, ", ".join(sorted(kwargs))))
+        if not isinstance(inputs, list):
+            raise ValueError("%s layer must be called on a list of inputs, namely [query, value] or [query, value, "
+                             "key]. Received: inputs=%r." % (kind, inputs))
+        if len(inputs) < 2 or len(inputs) > 3:
+            raise ValueError("%s layer accepts inputs list of length 2 or 3, namely [query, value] or [query, "
+                             "value, key]. Received length: %d." % (kind, len(inputs)))
+        if mask is not None:
+            raise ValueError("%s: mask= is taken from the inputs' padding masks (Embedding(mask_zero=True), "
+                             "Masking upstream); an explicit mask list is not supported" % kind)
+        return super().__call__(inputs, use_causal_mask=bool(use_causal_mask),
+                                return_attention_scores=bool(return_attention_scores))
+
+    def _call(self, xs, use_causal_mask=False, return_attention_scores=False):
+        kind = type(self).__name__
+        what = ("query", "value", "key")
+        for i, x in enumerate(xs):
+            if not isinstance(x, KerasTensor):
+                raise ValueError("%s: the %s must be a tensor from Input() or another layer, got %r"
+                                 % (kind, what[i], type(x).__name__))
+            if len(x.sample_shape) != 2:
+                raise ValueError("%s: the %s of shape %s must be (batch, steps, features)"
+                                 % (kind, what[i], _shape_str(x.sample_shape)))
+        q, v = xs[0].sample_shape, xs[1].sample_shape
+        k = xs[2].sample_shape if len(xs) > 2 else v
+        if k[0] != v[0]:
+            raise ValueError("%s: the key has %d steps and the value %d; they must be equal" % (kind, k[0], v[0]))
+        if k[1] != q[1]:
+            raise ValueError("%s: the query has %d features and the %s %d; the scores need them equal"
+                             % (kind, q[1], "key" if len(xs) > 2 else "value (the key)", k[1]))
+        self._dim = q[1]
+        T, S, Dv = q[0], v[0], v[1]
+        if not return_attention_scores:
+            t = KerasTensor(self, list(xs), (T, Dv))
+        else:  # Keras' (output, scores): views of one node
+            t = KerasTensor(self, list(xs), (T * Dv + T * S,))
+            t.flags["return_attention_scores"] = True
+            t._views = []
+            for k_, sh in enumerate([(T, Dv), (T, S)]):
+                o = KerasTensor(self, [t], sh)
+                o._view = k_
+                t._views.append(o)
+        if use_causal_mask:
+            t.flags["use_causal_mask"] = True
+        return list(t._views) if return_attention_scores else t
+
+    def _weight_shapes(self):
+        return [()] * (int(self.use_scale) + int(self.score_mode == "concat"))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(bool(spec["use_scale"]), spec["score_mode"], spec["dropout"], name=spec["name"])(
+            list(ins), use_causal_mask=bool(spec.get("use_causal_mask")),
+            return_attention_scores=bool(spec.get("return_attention_scores")))
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_attention(h, ii[0], ii[1], ii[2] if len(ii) > 2 else -1, int(self.use_scale),
+                                self.score_mode.encode(), self.dropout, int(t.flags.get("use_causal_mask", False)),
+                                int(t.flags.get("return_attention_scores", False)), name)
+
+
 _lib._proto("lf_set_attention_mask", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_int)
 _lib._proto("lf_set_return_attention_scores", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int)
 _lib._proto("lf_lstm", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
@@ -3627,7 +3726,6 @@ _NOT_HERE = {
     "SpatialDropout2D": "use Dropout",
     "GaussianNoise": "there is no noise layer",
     "ActivityRegularization": "the regularizers are kernel_regularizer / bias_regularizer (l2)",
-    "Attention": "use MultiHeadAttention",
     "Hashing": "hash the values before the model (StringLookup / IntegerLookup map them)",
     "Discretization": "bin the values before the model",
 }
