@@ -791,6 +791,14 @@ lf_status lf_set_return_attention_scores(lf_model *m, int node, int return_atten
 int lf_attention(lf_model *m, int query, int value, int key, int use_scale, const char *score_mode,
                  float dropout, int use_causal_mask, int return_attention_scores, const char *name);
 
+/* Keras' AdditiveAttention (Bahdanau attention, keras/src/layers/attention/
+ * additive_attention.py): lf_attention's inputs, masks, dropout and
+ * outputs with the scores sum_d scale_d tanh(q_d + k_d), scale (D) a
+ * trainable weight with use_scale (Keras' default; glorot_uniform over
+ * (D,): fan_in = fan_out = D), else 1. */
+int lf_additive_attention(lf_model *m, int query, int value, int key, int use_scale, float dropout,
+                          int use_causal_mask, int return_attention_scores, const char *name);
+
 /* Keras merging layers over n >= 2 inputs (Subtract: exactly 2).  Add,
  * Subtract, Multiply, Average, Maximum, Minimum broadcast as Keras 3's
  * (keras/src/layers/merging/base_merge.py): the per-sample shapes aligned

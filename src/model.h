@@ -72,7 +72,8 @@
     X(LF_K_UPSAMPLING1D, lf_type_upsampling1d) \
     X(LF_K_ZERO_PADDING1D, lf_type_zero_padding1d) \
     X(LF_K_CROPPING1D, lf_type_cropping1d) \
-    X(LF_K_ATTENTION, lf_type_attention)
+    X(LF_K_ATTENTION, lf_type_attention) \
+    X(LF_K_ADDITIVE_ATTENTION, lf_type_additive_attention)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;

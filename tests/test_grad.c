@@ -1730,8 +1730,9 @@ static void test_reshaping_layers(void) {
     }
 }
 
-/* Keras' Attention (score_attention.c; keras/src/layers/attention/
- * attention.py): score_mode dot / concat, with and without use_scale, a
+/* Keras' Attention and AdditiveAttention (score_attention.c;
+ * keras/src/layers/attention/attention.py, additive_attention.py):
+ * score_mode dot / concat, the additive scores, with and without use_scale, a
  * separate key, use_causal_mask, return_attention_scores (both outputs
  * joined, so the weights' own gradient is checked), the padding masks of
  * Embedding(mask_zero=True) query and value (no value row fully padded: its
@@ -1765,6 +1766,9 @@ static void test_attention(void) {
         {"dot", 0, 0, 0, 0, 0, 0.0f},    {"dot", 1, 1, 0, 1, 0, 0.0f},   {"dot", 1, 0, 1, 0, 1, 0.0f},
         {"concat", 0, 0, 0, 0, 0, 0.0f}, {"concat", 1, 1, 1, 1, 0, 0.0f}, {"concat", 1, 0, 0, 1, 1, 0.0f},
         {"dot", 1, 0, 0, 1, 1, 0.4f},
+        /* AdditiveAttention (additive_attention.py): its per-feature scale */
+        {"additive", 1, 0, 0, 0, 0, 0.0f}, {"additive", 0, 1, 1, 1, 0, 0.0f}, {"additive", 1, 0, 1, 1, 1, 0.0f},
+        {"additive", 1, 1, 0, 0, 0, 0.3f},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         lf_model *m;
@@ -1789,14 +1793,17 @@ static void test_attention(void) {
                 scale_kernel(m, "dk", 3);
             }
         }
-        int a = lf_attention(m, q, v, key, cases[k].scale, cases[k].mode, cases[k].dropout, cases[k].causal,
-                             cases[k].scores, "att");
+        int additive = strcmp(cases[k].mode, "additive") == 0;
+        int a = additive ? lf_additive_attention(m, q, v, key, cases[k].scale, cases[k].dropout, cases[k].causal,
+                                                 cases[k].scores, "att")
+                         : lf_attention(m, q, v, key, cases[k].scale, cases[k].mode, cases[k].dropout,
+                                        cases[k].causal, cases[k].scores, "att");
         CHECK(a >= 0, "Attention case %zu: %s", k, lf_model_error(m));
         if (a < 0) {
             lf_model_free(m);
             continue;
         }
-        if (cases[k].scale) fill_weight(m, "att", 0, 1.3f, 1.7f, 3740 + k); /* away from its start, 1 */
+        if (cases[k].scale) fill_weight(m, "att", 0, 1.3f, 1.7f, 3740 + k); /* away from its start */
         int h = a;
         if (cases[k].scores) {
             int v0 = lf_output_view(m, a, 0, NULL), v1 = lf_output_view(m, a, 1, NULL);

@@ -42,7 +42,7 @@ __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Fl
            "WeightedAverage", "ClassWeightedAverage", "GatedAverage", "KerasTensor", "TextVectorization",
            "Embedding", "PositionEmbedding", "Conv1D", "DepthwiseConv2D", "SeparableConv2D", "Masking", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
            "MaxPooling1D", "AveragePooling1D", "LayerNormalization",
-           "MultiHeadAttention", "Attention", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "CategoryEncoding",
+           "MultiHeadAttention", "Attention", "AdditiveAttention", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "CategoryEncoding",
            "StringLookup", "IntegerLookup", "add", "subtract", "multiply", "average", "maximum", "minimum",
            "concatenate", "dot"]
 
@@ -3246,6 +3246,38 @@ class Attention(Layer):
         return lib.lf_attention(h, ii[0], ii[1], ii[2] if len(ii) > 2 else -1, int(self.use_scale),
                                 self.score_mode.encode(), self.dropout, int(t.flags.get("use_causal_mask", False)),
                                 int(t.flags.get("return_attention_scores", False)), name)
+
+
+_lib._proto("lf_additive_attention", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+            ctypes.c_float, ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
+
+
+class AdditiveAttention(Attention):
+    """AdditiveAttention(use_scale=True, dropout=0.0, seed=None): Keras'
+    Bahdanau attention (keras/src/layers/attention/additive_attention.py):
+    Attention's call, masks and outputs with the scores sum_d scale_d
+    tanh(q_d + k_d), scale a trainable (D,) weight with use_scale
+    (glorot_uniform), else 1."""
+
+    prefix = "additive_attention"
+
+    def __init__(self, use_scale=True, dropout=0.0, seed=None, name=None, **kwargs):
+        super().__init__(use_scale, "dot", dropout, seed, name, **kwargs)
+
+    def _weight_shapes(self):
+        return [(self._dim,)] if self.use_scale else []
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(bool(spec["use_scale"]), spec["dropout"], name=spec["name"])(
+            list(ins), use_causal_mask=bool(spec.get("use_causal_mask")),
+            return_attention_scores=bool(spec.get("return_attention_scores")))
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_additive_attention(h, ii[0], ii[1], ii[2] if len(ii) > 2 else -1, int(self.use_scale),
+                                         self.dropout, int(t.flags.get("use_causal_mask", False)),
+                                         int(t.flags.get("return_attention_scores", False)), name)
 
 
 _lib._proto("lf_set_attention_mask", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_int)

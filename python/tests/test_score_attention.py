@@ -1,6 +1,6 @@
 """
-test_score_attention.py — Keras' Attention (keras/src/layers/attention/
-attention.py) against a PyTorch reference written with explicit matmul and
+test_score_attention.py — Keras' Attention and AdditiveAttention
+(keras/src/layers/attention/attention.py, additive_attention.py) against a PyTorch reference written with explicit matmul and
 softmax in float32, as Keras computes it: score_mode dot and concat,
 use_scale, a separate key, use_causal_mask, return_attention_scores, the
 query's and the value's padding masks (Keras' mask=[query_mask, value_mask]:
@@ -51,6 +51,8 @@ def _reference(q, v, k, qm, vm, causal, mode, scale, csw):
     _apply_scores, call)"""
     if mode == "dot":
         scores = q @ k.transpose(1, 2) * scale
+    elif mode == "additive":  # additive_attention.py's _calculate_scores
+        scores = (scale * torch.tanh(q[:, :, None, :] + k[:, None, :, :])).sum(-1)
     else:
         scores = csw * torch.tanh(scale * (q[:, :, None, :] + k[:, None, :, :])).sum(-1)
     mask = torch.ones(scores.shape, dtype=torch.bool)
@@ -90,6 +92,33 @@ def test_concat_with_key_against_pytorch():
     np.testing.assert_allclose(y, wy.numpy(), rtol=1e-5, atol=1e-6)
 
 
+def _additive_model(use_scale=True):
+    iq, iv = keras.Input((T,), dtype="int32", name="iq"), keras.Input((S, 2), name="xv")
+    xk = keras.Input((S, 3), name="xk")
+    q = layers.Embedding(9, 3, mask_zero=True, name="eq")(iq)
+    y = layers.AdditiveAttention(use_scale=use_scale, name="att")([q, iv, xk])
+    return Model([iq, iv, xk], y, seed=8)
+
+
+def test_additive_against_pytorch():
+    rng = np.random.default_rng(9)
+    iq = rng.integers(1, 9, (3, T)).astype("int32")
+    iq[1, 1:] = 0
+    xv, xk = rng.normal(size=(3, S, 2)).astype("float32"), rng.normal(size=(3, S, 3)).astype("float32")
+    for use_scale in (True, False):
+        m = _additive_model(use_scale)
+        y = m.predict([iq, xv, xk], verbose=0)
+        scale = torch.tensor(m.get_layer("att").get_weights()[0]) if use_scale else 1.0
+        q = torch.tensor(m.get_layer("eq").get_weights()[0][iq])
+        wy, _ = _reference(q, torch.tensor(xv), torch.tensor(xk), torch.tensor(iq != 0), None, False, "additive",
+                           scale, None)
+        np.testing.assert_allclose(y, wy.numpy(), rtol=1e-5, atol=1e-6)
+        assert m.get_layer("att").count_params() == (3 if use_scale else 0)
+    limit = np.sqrt(6.0 / (3 + 3))  # glorot_uniform of (3,): fan_in = fan_out = 3
+    w = _additive_model().get_layer("att").get_weights()[0]
+    assert w.shape == (3,) and np.all(np.abs(w) <= limit) and np.any(w != 0)
+
+
 def test_counts_shapes_and_mask():
     m = _masked_model()
     att = m.get_layer("att")
@@ -117,10 +146,18 @@ def test_config_keys_and_round_trip():
         cfg = layer.get_config()
         assert {k: v for k, v in cfg.items() if k not in ("name", "trainable")} == want
         assert type(layer).from_config(cfg).get_config() == cfg
+    cfg = layers.AdditiveAttention(dropout=0.5).get_config()  # Keras' get_config deletes score_mode
+    assert {k: v for k, v in cfg.items() if k not in ("name", "trainable")} == {"use_scale": True, "dropout": 0.5,
+                                                                                "seed": None}
+    assert layers.AdditiveAttention.from_config(cfg).get_config() == cfg
 
 
 def test_model_files_bit_for_bit(tmp_path):
-    for m, xs in [(_masked_model(), list(_ids(5))),
+    rng = np.random.default_rng(10)
+    for m, xs in [(_additive_model(), [rng.integers(0, 9, (8, T)).astype("int32"),
+                                       rng.normal(size=(8, S, 2)).astype("float32"),
+                                       rng.normal(size=(8, S, 3)).astype("float32")]),
+                  (_masked_model(), list(_ids(5))),
                   (_concat_model(), [np.random.default_rng(6).normal(size=(8,) + sh).astype("float32")
                                      for sh in ((T, 3), (S, 2), (S, 3))])]:
         m.compile(optimizer="adam", loss="mse")
@@ -137,8 +174,9 @@ def test_model_files_bit_for_bit(tmp_path):
                 np.testing.assert_array_equal(g, w)
         with zipfile.ZipFile(str(tmp_path / "m.keras")) as z:
             cfg = json.loads(z.read("config.json"))
-        att = [e for e in cfg["config"]["layers"] if e["class_name"] == "Attention"][0]
-        assert att["config"]["use_scale"] is True and att["config"]["score_mode"] in ("dot", "concat")
+        att = [e for e in cfg["config"]["layers"] if e["config"]["name"] == "att"][0]
+        assert att["config"]["use_scale"] is True
+        assert ("score_mode" in att["config"]) == (att["class_name"] == "Attention")
 
 
 def test_keras_errors():
@@ -159,3 +197,6 @@ def test_keras_errors():
         layers.Attention()([x, y, x])
     with pytest.raises(ValueError, match=r"^Attention: dropout must be in \[0, 1\), got 1\.0$"):
         layers.Attention(dropout=1.0)
+    with pytest.raises(ValueError, match=r"^AdditiveAttention layer accepts inputs list of length 2 or 3, namely "
+                                         r"\[query, value\] or \[query, value, key\]\. Received length: 4\.$"):
+        layers.AdditiveAttention()([x, x, x, x])

@@ -321,16 +321,15 @@ static void sa_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     if (nd->return_scores) lf_buf_puts(b, ",\"return_attention_scores\":true");
 }
 
-static lf_status sa_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
-                         lf_err *e) {
-    (void)m;
-    const char *kn = is_additive(nd) ? "AdditiveAttention" : "Attention";
+/* additive: the record read (nd->kind is not set yet) */
+static lf_status sa_read(const lf_json *L, size_t n_in, lf_node *nd, int additive, const char *where, lf_err *e) {
+    const char *kn = additive ? "AdditiveAttention" : "Attention";
     if (n_in < 2 || n_in > 3) return lf_fail(e, LF_ERR_FORMAT, "%s: %s takes 2 or 3 inbound layers", where, kn);
     lf_status st;
     if ((st = lf_arch_bool(L, "use_scale", &nd->use_scale, where, e)) ||
         (st = lf_arch_float_in(L, "dropout", 0, 1, LF_ARCH_HI_OPEN, &nd->rate, where, e)))
         return st;
-    if (!is_additive(nd)) {
+    if (!additive) {
         const char *sm = lf_arch_str(L, "score_mode");
         if (!sm || (strcmp(sm, "dot") != 0 && strcmp(sm, "concat") != 0))
             return lf_fail(e, LF_ERR_FORMAT, "%s: 'score_mode' must be \"dot\" or \"concat\"", where);
@@ -342,6 +341,18 @@ static lf_status sa_read(const lf_model *m, const lf_json *L, size_t n_in, lf_no
         (st = lf_arch_bool(L, "return_attention_scores", &nd->return_scores, where, e)))
         return st;
     return LF_OK;
+}
+
+static lf_status attention_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                                lf_err *e) {
+    (void)m;
+    return sa_read(L, n_in, nd, 0, where, e);
+}
+
+static lf_status additive_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                               lf_err *e) {
+    (void)m;
+    return sa_read(L, n_in, nd, 1, where, e);
 }
 
 static const char *const attention_keys[] = {"name", "type", "inbound", "use_scale", "score_mode", "dropout",
@@ -360,7 +371,27 @@ const lf_layer_type lf_type_attention = {
     .forward = sa_forward,
     .backward = sa_backward,
     .write_json = sa_json,
-    .read_json = sa_read,
+    .read_json = attention_read,
+};
+
+static const char *const additive_keys[] = {"name", "type", "inbound", "use_scale", "dropout",
+                                             "use_causal_mask", "return_attention_scores", NULL};
+
+const lf_layer_type lf_type_additive_attention = {
+    .type = "AdditiveAttention",
+    .prefix = "additive_attention",
+    .keys = additive_keys,
+    .op = 1, /* is_additive */
+    .masking = LF_MASKING_FIRST,
+    .draws = 1,
+    .outputs = sa_outputs,
+    .infer = sa_infer,
+    .weights = sa_weights,
+    .init = sa_init,
+    .forward = sa_forward,
+    .backward = sa_backward,
+    .write_json = sa_json,
+    .read_json = additive_read,
 };
 
 /* the settings both builders share */
@@ -386,4 +417,10 @@ int lf_attention(lf_model *m, int query, int value, int key, int use_scale, cons
     return sa_add(m, &lf_type_attention, LF_K_ATTENTION, query, value, key, use_scale,
                   strcmp(sm, "concat") == 0 ? SA_CONCAT : SA_DOT, dropout, use_causal_mask, return_attention_scores,
                   name);
+}
+
+int lf_additive_attention(lf_model *m, int query, int value, int key, int use_scale, float dropout,
+                          int use_causal_mask, int return_attention_scores, const char *name) {
+    return sa_add(m, &lf_type_additive_attention, LF_K_ADDITIVE_ATTENTION, query, value, key, use_scale, SA_DOT,
+                  dropout, use_causal_mask, return_attention_scores, name);
 }
