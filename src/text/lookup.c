@@ -10,8 +10,6 @@
 
 #include <string.h>
 
-#define EMPTY_SLOT SIZE_MAX
-
 lf_lookup_options lf_lookup_defaults(lf_lookup_kind kind) {
     lf_lookup_options o;
     memset(&o, 0, sizeof o);
@@ -153,13 +151,12 @@ static val val_at(const char *const *strs, const int64_t *ids, size_t i) {
     return v;
 }
 
+/* strings: their bytes; ids: their 8 bytes, least significant first */
 static uint64_t val_hash(val v) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a over the bytes or the id's 8 bytes */
-    if (v.s)
-        for (size_t i = 0; i < v.len; i++) h = (h ^ (unsigned char)v.s[i]) * 1099511628211ull;
-    else
-        for (int i = 0; i < 8; i++) h = (h ^ (((uint64_t)v.id >> (8 * i)) & 0xFF)) * 1099511628211ull;
-    return h ^ (h >> 29);
+    if (v.s) return lf_text_hash(v.s, v.len);
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(((uint64_t)v.id >> (8 * i)) & 0xFF);
+    return lf_text_hash(b, sizeof b);
 }
 
 static int val_eq(val a, val b) { return a.s ? a.len == b.len && memcmp(a.s, b.s, a.len) == 0 : a.id == b.id; }
@@ -212,27 +209,17 @@ static lf_status check_values(const lf_lookup *lk, const char *const *strs, cons
 
 /* --------------------------------------------------------------- tables */
 
-static size_t *slots_new(size_t entries, size_t *n_slots) {
-    size_t n = 16;
-    while (n < 2 * entries + 2) n *= 2;
-    size_t *s = lf_alloc_array(n, sizeof *s);
-    if (!s) return NULL;
-    for (size_t i = 0; i < n; i++) s[i] = EMPTY_SLOT;
-    *n_slots = n;
-    return s;
-}
-
 /* Builds v's index; the number of a token met twice in *dup (else SIZE_MAX). */
 static lf_status vocab_index(lf_lookup_vocab *v, size_t *dup) {
     size_t ns;
-    size_t *s = slots_new(v->n, &ns);
+    size_t *s = lf_text_slots_new(v->n, &ns);
     *dup = SIZE_MAX;
     if (!s) return LF_ERR_NOMEM;
     for (size_t i = 0; i < v->n; i++) {
         val x = vocab_val(v, i);
         size_t j = val_hash(x) & (ns - 1);
-        while (s[j] != EMPTY_SLOT && !val_eq(vocab_val(v, s[j]), x)) j = (j + 1) & (ns - 1);
-        if (s[j] != EMPTY_SLOT) {
+        while (s[j] != LF_SLOT_EMPTY && !val_eq(vocab_val(v, s[j]), x)) j = (j + 1) & (ns - 1);
+        if (s[j] != LF_SLOT_EMPTY) {
             if (*dup == SIZE_MAX) *dup = i;
             continue;
         }
@@ -247,7 +234,7 @@ static lf_status vocab_index(lf_lookup_vocab *v, size_t *dup) {
 static size_t vocab_find(const lf_lookup_vocab *v, val x) {
     if (!v->n) return SIZE_MAX;
     size_t j = val_hash(x) & (v->n_slots - 1);
-    while (v->slots[j] != EMPTY_SLOT) {
+    while (v->slots[j] != LF_SLOT_EMPTY) {
         if (val_eq(vocab_val(v, v->slots[j]), x)) return v->slots[j];
         j = (j + 1) & (v->n_slots - 1);
     }
@@ -424,7 +411,7 @@ lf_status lf_lookup_adapt(lf_lookup *lk, const char *const *strs, const int64_t 
     const lf_lookup_options *o = &lk->opt;
     count_entry *ent = lf_alloc_array(n, sizeof *ent);
     size_t n_ent = 0, ns;
-    size_t *slots = slots_new(n, &ns);
+    size_t *slots = lf_text_slots_new(n, &ns);
     if (!ent || !slots) {
         LF_FREE(ent), LF_FREE(slots);
         return lf_fail(&lk->err, LF_ERR_NOMEM, "adapt: out of memory");
@@ -433,8 +420,8 @@ lf_status lf_lookup_adapt(lf_lookup *lk, const char *const *strs, const int64_t 
         val x = val_at(strs, ids, i);
         if (is_mask(o, x) || is_oov_token(o, x)) continue; /* Keras drops both from the counts */
         size_t j = val_hash(x) & (ns - 1);
-        while (slots[j] != EMPTY_SLOT && !val_eq(ent[slots[j]].v, x)) j = (j + 1) & (ns - 1);
-        if (slots[j] == EMPTY_SLOT) ent[n_ent].v = x, slots[j] = n_ent++;
+        while (slots[j] != LF_SLOT_EMPTY && !val_eq(ent[slots[j]].v, x)) j = (j + 1) & (ns - 1);
+        if (slots[j] == LF_SLOT_EMPTY) ent[n_ent].v = x, slots[j] = n_ent++;
         ent[slots[j]].count++;
     }
     LF_FREE(slots);

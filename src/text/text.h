@@ -4,7 +4,8 @@
  * TextVectorization (textvec.c) standardises and splits with.
  *
  * Every class below is a fixed table of code point ranges (no locale, no
- * libc ctype), listed in utf8.c with the reason for each range.
+ * libc ctype), listed in utf8.c with the reason for each range.  Last, the
+ * open-addressing index the vocabularies share (slots.c).
  */
 #ifndef LF_TEXT_H
 #define LF_TEXT_H
@@ -50,5 +51,18 @@ int lf_text_is_punct(uint32_t cp);
  * Katakana U+30A0..U+30FF and U+31F0..U+31FF, Hangul syllables
  * U+AC00..U+D7AF. */
 int lf_text_is_cjk(uint32_t cp);
+
+/* ------------------------------------------------- vocabulary indexes */
+
+/* A free slot of an index: slots hold entry numbers, a table of 2^k
+ * slots is kept at most half full and probed from hash & (2^k - 1) on. */
+#define LF_SLOT_EMPTY SIZE_MAX
+
+/* FNV-1a over the n bytes at p, its high bits folded in. */
+uint64_t lf_text_hash(const void *p, size_t n);
+
+/* A table of 16 or more slots (a power of two, at least 2 entries + 2),
+ * all free, its size in *n_slots; NULL when out of memory. */
+size_t *lf_text_slots_new(size_t entries, size_t *n_slots);
 
 #endif

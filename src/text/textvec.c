@@ -12,8 +12,6 @@
 #include <math.h>
 #include <string.h>
 
-#define EMPTY_SLOT SIZE_MAX
-
 lf_textvec_options lf_textvec_defaults(void) {
     lf_textvec_options o;
     memset(&o, 0, sizeof o);
@@ -117,31 +115,14 @@ size_t lf_textvec_output_dim(const lf_textvec *tv) {
 
 /* ------------------------------------------------------------- hashing */
 
-static uint64_t hash_bytes(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h ^ (h >> 29);
-}
-
-/* A table of 2^k slots holding entry indices (EMPTY_SLOT when free), kept
- * at most half full. */
-static size_t *slots_new(size_t entries, size_t *n_slots) {
-    size_t n = 16;
-    while (n < 2 * entries + 2) n *= 2;
-    size_t *s = lf_alloc_array(n, sizeof *s);
-    if (!s) return NULL;
-    for (size_t i = 0; i < n; i++) s[i] = EMPTY_SLOT;
-    *n_slots = n;
-    return s;
-}
-
+/* the index over the tokens (its table: text.h, slots.c) */
 lf_status lf_textvec_vocab_index(lf_textvec_vocab *v, lf_err *e) {
     size_t ns;
-    size_t *s = slots_new(v->n, &ns);
+    size_t *s = lf_text_slots_new(v->n, &ns);
     if (!s) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < v->n; i++) {
-        size_t j = hash_bytes(v->tokens[i], v->lens[i]) & (ns - 1);
-        while (s[j] != EMPTY_SLOT) {
+        size_t j = lf_text_hash(v->tokens[i], v->lens[i]) & (ns - 1);
+        while (s[j] != LF_SLOT_EMPTY) {
             const size_t k = s[j];
             if (v->lens[k] == v->lens[i] && memcmp(v->tokens[k], v->tokens[i], v->lens[i]) == 0) {
                 LF_FREE(s);
@@ -159,8 +140,8 @@ lf_status lf_textvec_vocab_index(lf_textvec_vocab *v, lf_err *e) {
 
 /* The vocabulary index of a token, or `oov` when it is not there. */
 static size_t vocab_find(const lf_textvec_vocab *v, const char *tok, size_t len, size_t oov) {
-    size_t j = hash_bytes(tok, len) & (v->n_slots - 1);
-    while (v->slots[j] != EMPTY_SLOT) {
+    size_t j = lf_text_hash(tok, len) & (v->n_slots - 1);
+    while (v->slots[j] != LF_SLOT_EMPTY) {
         const size_t k = v->slots[j];
         if (v->lens[k] == len && memcmp(v->tokens[k], tok, len) == 0) return k;
         j = (j + 1) & (v->n_slots - 1);
@@ -361,7 +342,7 @@ lf_status lf_textvec_adapt(lf_textvec *tv, const char *const *texts, size_t n) {
     if (st != LF_OK) return st;
     count_entry *ent = NULL;
     size_t n_ent = 0, cap_ent = 0, n_slots = 0;
-    size_t *slots = slots_new(0, &n_slots);
+    size_t *slots = lf_text_slots_new(0, &n_slots);
     toks t;
     memset(&t, 0, sizeof t);
     lf_textvec_vocab v;
@@ -372,13 +353,13 @@ lf_status lf_textvec_adapt(lf_textvec *tv, const char *const *texts, size_t n) {
         if (t.failed) st = LF_ERR_NOMEM;
         for (size_t i = 0; st == LF_OK && i < t.n; i++) {
             const char *tok = t.buf + t.off[i];
-            size_t len = t.len[i], j = hash_bytes(tok, len) & (n_slots - 1);
-            while (slots[j] != EMPTY_SLOT) {
+            size_t len = t.len[i], j = lf_text_hash(tok, len) & (n_slots - 1);
+            while (slots[j] != LF_SLOT_EMPTY) {
                 const count_entry *c = &ent[slots[j]];
                 if (c->len == len && memcmp(c->tok, tok, len) == 0) break;
                 j = (j + 1) & (n_slots - 1);
             }
-            if (slots[j] == EMPTY_SLOT) {
+            if (slots[j] == LF_SLOT_EMPTY) {
                 if (!grow((void **)&ent, &cap_ent, n_ent + 1, sizeof *ent)) {
                     st = LF_ERR_NOMEM;
                     break;
@@ -395,14 +376,14 @@ lf_status lf_textvec_adapt(lf_textvec *tv, const char *const *texts, size_t n) {
                 slots[j] = n_ent++;
                 if (2 * n_ent + 2 > n_slots) { /* rehash into twice the slots */
                     size_t ns;
-                    size_t *s2 = slots_new(n_ent, &ns);
+                    size_t *s2 = lf_text_slots_new(n_ent, &ns);
                     if (!s2) {
                         st = LF_ERR_NOMEM;
                         break;
                     }
                     for (size_t k = 0; k < n_ent; k++) {
-                        size_t q = hash_bytes(ent[k].tok, ent[k].len) & (ns - 1);
-                        while (s2[q] != EMPTY_SLOT) q = (q + 1) & (ns - 1);
+                        size_t q = lf_text_hash(ent[k].tok, ent[k].len) & (ns - 1);
+                        while (s2[q] != LF_SLOT_EMPTY) q = (q + 1) & (ns - 1);
                         s2[q] = k;
                     }
                     LF_FREE(slots);
