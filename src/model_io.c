@@ -611,6 +611,18 @@ lf_status lf_model_from_file(lf_model *m, const char *arch, const lf_st_file *f,
     return st;
 }
 
+int lf_model_input_of_key(const lf_model *m, const char *key, size_t prefix_len, const char *suffix) {
+    size_t n = strlen(key), sl = strlen(suffix);
+    if (n <= prefix_len + sl || strcmp(key + n - sl, suffix) != 0) return -1;
+    char name[LF_NAME_MAX];
+    size_t len = n - prefix_len - sl;
+    if (len >= sizeof name) return -1;
+    memcpy(name, key + prefix_len, len);
+    name[len] = 0;
+    int id = lf_node_find(m, name);
+    return id >= 0 && lf_type_of(&m->nodes[id])->is_input ? id : -1;
+}
+
 lf_status lf_model_load(lf_model *m, const char *path) {
     if (!m) return LF_ERR_ARG;
     if (!path) return lf_model_fail(m, LF_ERR_ARG, "load: no path given");

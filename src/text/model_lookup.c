@@ -116,15 +116,7 @@ lf_status lf_model_lookup_parts(const lf_model *m, lf_lookup_parts *p, lf_err *e
 
 /* the input named by key "lookup:<name><suffix>", or -1 */
 static int input_of(const lf_model *m, const char *key, const char *suffix) {
-    size_t n = strlen(key), sl = strlen(suffix);
-    if (n <= PREFIX_LEN + sl || strcmp(key + n - sl, suffix) != 0) return -1;
-    char name[LF_NAME_MAX];
-    size_t len = n - PREFIX_LEN - sl;
-    if (len >= sizeof name) return -1;
-    memcpy(name, key + PREFIX_LEN, len);
-    name[len] = 0;
-    int id = lf_node_find(m, name);
-    return id >= 0 && lf_type_of(&m->nodes[id])->is_input ? id : -1;
+    return lf_model_input_of_key(m, key, PREFIX_LEN, suffix);
 }
 
 lf_status lf_lookup_restore(lf_model *m, const lf_st_file *f, lf_err *e) {
