@@ -423,18 +423,26 @@ def _keras_object(v, rd, module, what):
                   "the model uncompiled" % (what, json.dumps(v)))
 
 
+def _compile_entry(v, rd, module, keras_module, what):
+    """one entry of compile_config (loss, metrics, weighted_metrics), its
+    structure kept (a list, per output lists or a dict by output): a name
+    or None as it is, a serialized keras_module function by its name, else
+    a class of latefuse's module (_keras_object)"""
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, list):
+        return [_compile_entry(x, rd, module, keras_module, what) for x in v]
+    if isinstance(v, dict) and "class_name" not in v:
+        return {k: _compile_entry(x, rd, module, keras_module, what) for k, x in v.items()}
+    name = _fn_name(v, keras_module)
+    return name if name is not None else _keras_object(v, rd, module, what)
+
+
 def _loss(v, rd):
     """compile_config's loss: a name, a serialized loss function or loss class
     (latefuse.losses: from_logits is kept), a list or dict of them"""
     from . import losses
-    if v is None or isinstance(v, str):
-        return v
-    if isinstance(v, list):
-        return [_loss(x, rd) for x in v]
-    if isinstance(v, dict) and "class_name" not in v:
-        return {k: _loss(x, rd) for k, x in v.items()}
-    name = _fn_name(v, "keras.losses")
-    return name if name is not None else _keras_object(v, rd, losses, "loss")
+    return _compile_entry(v, rd, losses, "keras.losses", "loss")
 
 
 def _metrics(v, rd):
@@ -442,14 +450,7 @@ def _metrics(v, rd):
     (a list, per output lists or a dict by output): names, serialized
     metric functions, latefuse.metrics' classes"""
     from . import metrics
-    if v is None or isinstance(v, str):
-        return v
-    if isinstance(v, list):
-        return [_metrics(x, rd) for x in v]
-    if isinstance(v, dict) and "class_name" not in v:
-        return {k: _metrics(x, rd) for k, x in v.items()}
-    name = _fn_name(v, "keras.metrics")
-    return name if name is not None else _keras_object(v, rd, metrics, "metric")
+    return _compile_entry(v, rd, metrics, "keras.metrics", "metric")
 
 
 def _history(v):
