@@ -611,9 +611,10 @@ lf_status lf_model_from_file(lf_model *m, const char *arch, const lf_st_file *f,
     return st;
 }
 
-int lf_model_input_of_key(const lf_model *m, const char *key, size_t prefix_len, const char *suffix) {
-    size_t n = strlen(key), sl = strlen(suffix);
-    if (n <= prefix_len + sl || strcmp(key + n - sl, suffix) != 0) return -1;
+int lf_model_input_of_key(const lf_model *m, const char *key, const char *prefix, const char *suffix) {
+    size_t n = strlen(key), prefix_len = strlen(prefix), sl = strlen(suffix);
+    if (n <= prefix_len + sl || strncmp(key, prefix, prefix_len) != 0 || strcmp(key + n - sl, suffix) != 0)
+        return -1;
     char name[LF_NAME_MAX];
     size_t len = n - prefix_len - sl;
     if (len >= sizeof name) return -1;

@@ -37,11 +37,9 @@ lf_status lf_model_from_file(lf_model *m, const char *arch, const lf_st_file *f,
 lf_status lf_load_tensor(const lf_st_file *f, const char *name, float *dst, size_t ndim,
                          const size_t *shape, lf_err *e);
 
-/* The input whose name stands in metadata key "<prefix><name><suffix>"
- * after its first prefix_len bytes and before suffix, or -1 (the entries
- * model_textvec.c and model_lookup.c keep with an input; the prefix itself
- * is not compared). */
-int lf_model_input_of_key(const lf_model *m, const char *key, size_t prefix_len, const char *suffix);
+/* The input named by metadata key "<prefix><name><suffix>", or -1 (the
+ * entries model_textvec.c and model_lookup.c keep with an input). */
+int lf_model_input_of_key(const lf_model *m, const char *key, const char *prefix, const char *suffix);
 
 /* model_textvec.c: the metadata and tensors of the text vectorizers
  * attached to a model's inputs, for lf_model_save (keys/vals: 2 n metadata

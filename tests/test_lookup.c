@@ -480,6 +480,23 @@ static void model_file(void) {
           lf_model_error(g));
     lf_model_free(g);
     remove(path);
+    /* a lookup on input "ab" beside an input "b": "lookup:ab.vocabulary"
+     * is no text vectorizer's ("textvec:" is 8 bytes, "lookup:a" too) */
+    lf_model *two;
+    lf_model_create(&two, 1);
+    size_t d3 = 3;
+    int ins[2] = {lf_input_shape(two, 1, &d3, LF_DTYPE_INT32, "ab"), lf_input_shape(two, 1, &d3, LF_DTYPE_INT32, "b")};
+    int o2 = lf_dense(two, lf_concatenate(two, 2, ins, "cat"), 2, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(two, o2, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK &&
+              lf_model_attach_lookup(two, ins[0], lk) == LF_OK && lf_model_save(two, path, 0) == LF_OK,
+          "a lookup on 'ab': %s", lf_model_error(two));
+    lf_model_create(&g, 0);
+    CHECK(lf_model_load(g, path) == LF_OK && lf_model_lookup(g, lf_node_find(g, "ab")) != NULL &&
+              lf_model_lookup(g, lf_node_find(g, "b")) == NULL,
+          "a lookup on 'ab' beside an input 'b' loads: %s", lf_model_error(g));
+    lf_model_free(g);
+    lf_model_free(two);
+    remove(path);
     lf_textvec_free(tv);
     lf_lookup_free(inv);
     lf_lookup_free(mh);

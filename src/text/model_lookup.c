@@ -116,7 +116,7 @@ lf_status lf_model_lookup_parts(const lf_model *m, lf_lookup_parts *p, lf_err *e
 
 /* the input named by key "lookup:<name><suffix>", or -1 */
 static int input_of(const lf_model *m, const char *key, const char *suffix) {
-    return lf_model_input_of_key(m, key, PREFIX_LEN, suffix);
+    return lf_model_input_of_key(m, key, PREFIX, suffix);
 }
 
 lf_status lf_lookup_restore(lf_model *m, const lf_st_file *f, lf_err *e) {

@@ -124,7 +124,7 @@ lf_status lf_model_textvec_parts(const lf_model *m, lf_textvec_parts *p, lf_err 
 
 /* the input named by key "textvec:<name><suffix>" (suffix included), or -1 */
 static int input_of(const lf_model *m, const char *key, const char *suffix) {
-    return lf_model_input_of_key(m, key, PREFIX_LEN, suffix);
+    return lf_model_input_of_key(m, key, PREFIX, suffix);
 }
 
 lf_status lf_textvec_restore(lf_model *m, const lf_st_file *f, lf_err *e) {
