@@ -139,10 +139,16 @@ static void dw_dw(float *restrict dw, const float *restrict x, const float *rest
     }
 }
 
+/* whether the batch's images go to OpenMP's threads (forward, input
+ * gradient) */
+static int batch_parallel(size_t B, const dgeom *g) {
+    return B > 1 && B * g->Ho * g->Wo * g->CM * g->kh * g->kw > DW_PARALLEL;
+}
+
 /* the batch's forward, y (B, Ho, Wo, C M) */
 static void dw_forward(float *y, const float *x, const float *w, const float *bias, size_t B, const dgeom *g) {
     size_t in = g->H * g->W * g->C, out = g->Ho * g->Wo * g->CM;
-    int par = B > 1 && B * out * g->kh * g->kw > DW_PARALLEL;
+    int par = batch_parallel(B, g);
     (void)par;
 #pragma omp parallel for if (par) schedule(static)
     for (size_t r = 0; r < B; r++) dw_forward1(y + r * out, x + r * in, w, bias, g);
@@ -151,7 +157,7 @@ static void dw_forward(float *y, const float *x, const float *w, const float *bi
 /* the batch's input gradient: dx (B, H, W, C) (= when fresh, else +=) */
 static void dw_dx(float *dx, const float *dy, const float *w, size_t B, int fresh, const dgeom *g) {
     size_t in = g->H * g->W * g->C, out = g->Ho * g->Wo * g->CM;
-    int par = B > 1 && B * out * g->kh * g->kw > DW_PARALLEL;
+    int par = batch_parallel(B, g);
     (void)par;
 #pragma omp parallel for if (par) schedule(static)
     for (size_t r = 0; r < B; r++) {
@@ -324,10 +330,12 @@ const lf_layer_type lf_type_depthwise_conv2d = {
     .read_json = dwc_read,
 };
 
-int lf_depthwise_conv2d(lf_model *m, int x, size_t kh, size_t kw, size_t sh, size_t sw, lf_padding padding,
-                        size_t depth_multiplier, size_t dh, size_t dw, lf_activation act, int use_bias,
-                        const char *name) {
+/* the builders' settings (filters: SeparableConv2D's; 0, as the proto, for
+ * DepthwiseConv2D) */
+static lf_node dw_node(size_t filters, size_t kh, size_t kw, size_t sh, size_t sw, lf_padding padding,
+                       size_t depth_multiplier, size_t dh, size_t dw, lf_activation act, int use_bias) {
     lf_node nd = LF_NODE_PROTO;
+    nd.dim = filters;
     nd.kernel[0] = kh, nd.kernel[1] = kw;
     nd.strides[0] = sh, nd.strides[1] = sw;
     nd.dilation[0] = dh, nd.dilation[1] = dw;
@@ -335,6 +343,13 @@ int lf_depthwise_conv2d(lf_model *m, int x, size_t kh, size_t kw, size_t sh, siz
     nd.depth_multiplier = depth_multiplier;
     nd.act = act;
     nd.use_bias = use_bias != 0;
+    return nd;
+}
+
+int lf_depthwise_conv2d(lf_model *m, int x, size_t kh, size_t kw, size_t sh, size_t sw, lf_padding padding,
+                        size_t depth_multiplier, size_t dh, size_t dw, lf_activation act, int use_bias,
+                        const char *name) {
+    lf_node nd = dw_node(0, kh, kw, sh, sw, padding, depth_multiplier, dh, dw, act, use_bias);
     return lf_node_add(m, &lf_type_depthwise_conv2d, LF_K_DEPTHWISE_CONV2D, nd, &x, 1, name);
 }
 
@@ -427,14 +442,6 @@ const lf_layer_type lf_type_separable_conv2d = {
 int lf_separable_conv2d(lf_model *m, int x, size_t filters, size_t kh, size_t kw, size_t sh, size_t sw,
                         lf_padding padding, size_t depth_multiplier, size_t dh, size_t dw, lf_activation act,
                         int use_bias, const char *name) {
-    lf_node nd = LF_NODE_PROTO;
-    nd.dim = filters;
-    nd.kernel[0] = kh, nd.kernel[1] = kw;
-    nd.strides[0] = sh, nd.strides[1] = sw;
-    nd.dilation[0] = dh, nd.dilation[1] = dw;
-    nd.padding = padding;
-    nd.depth_multiplier = depth_multiplier;
-    nd.act = act;
-    nd.use_bias = use_bias != 0;
+    lf_node nd = dw_node(filters, kh, kw, sh, sw, padding, depth_multiplier, dh, dw, act, use_bias);
     return lf_node_add(m, &lf_type_separable_conv2d, LF_K_SEPARABLE_CONV2D, nd, &x, 1, name);
 }
