@@ -372,6 +372,13 @@ static size_t mha_outputs(const lf_model *m, const lf_node *nd, lf_out_view *v) 
     return 2;
 }
 
+/* 1 when the attention_mask x is not (T, S); then its shape in sh */
+static int mask_shape_wrong(const lf_node *x, size_t T, size_t S, char sh[96]) {
+    if (x->rank == 2 && x->shape[0] == T && x->shape[1] == S) return 0;
+    lf_shape_str(x, sh, 96);
+    return 1;
+}
+
 /* an attention_mask node (or -1): an earlier node of shape (T, S) */
 static int mha_mask_ok(lf_model *m, int mask, size_t T, size_t S) {
     if (mask == -1) return 1;
@@ -379,9 +386,8 @@ static int mha_mask_ok(lf_model *m, int mask, size_t T, size_t S) {
         return lf_build_fail(m, LF_ERR_ARG, "MultiHeadAttention: the attention_mask is not a node of this model "
                                             "(id %d)", mask);
     const lf_node *x = &m->nodes[mask];
-    if (x->rank != 2 || x->shape[0] != T || x->shape[1] != S) {
-        char sh[96];
-        lf_shape_str(x, sh, sizeof sh);
+    char sh[96];
+    if (mask_shape_wrong(x, T, S, sh)) {
         return lf_build_fail(m, LF_ERR_SHAPE,
                              "MultiHeadAttention: the attention_mask '%s' has shape %s; it needs (None, %zu, %zu) "
                              "(batch, query steps, key steps)",
@@ -691,14 +697,12 @@ lf_status lf_set_attention_mask(lf_model *m, int node, int attention_mask, int u
                              "(id %d)", nd->name, attention_mask);
     mha_geom g = geom_of(m, nd);
     const lf_node *x = attention_mask >= 0 ? &m->nodes[attention_mask] : NULL;
-    if (x && (x->rank != 2 || x->shape[0] != g.T || x->shape[1] != g.S)) {
-        char sh[96];
-        lf_shape_str(x, sh, sizeof sh);
+    char sh[96];
+    if (x && mask_shape_wrong(x, g.T, g.S, sh))
         return lf_model_fail(m, LF_ERR_SHAPE,
                              "MultiHeadAttention '%s': the attention_mask '%s' has shape %s; it needs (None, %zu, "
                              "%zu) (batch, query steps, key steps)",
                              nd->name, x->name, sh, g.T, g.S);
-    }
     size_t ts = g.T * g.S, had = nd->causal || nd->mask >= 0 ? ts : 0;
     nd->mask = attention_mask, nd->causal = use_causal_mask != 0;
     nd->aux_per_row += (nd->causal || nd->mask >= 0 ? ts : 0) - had; /* the combined mask's room, as infer */
