@@ -662,6 +662,15 @@ int lf_minimum(lf_model *m, size_t n, const int *xs, const char *name) {
     return merge(m, &lf_type_minimum, LF_K_MINIMUM, n, xs, name);
 }
 
+/* Keras' axis of inputs (None, d0 .. d(r-1)) — 1..r, or -r..-1 from the
+ * end; 0 is the batch — as an index into the node's r dims in *ax; 0 when
+ * it is no such axis (*ax untouched) */
+static int keras_axis(int axis, size_t r, size_t *ax) {
+    if (axis == 0 || axis > (int)r || axis < -(int)r) return 0;
+    *ax = axis > 0 ? (size_t)axis - 1 : r - (size_t)(-axis);
+    return 1;
+}
+
 /* Concatenate (keras/src/layers/merging/concatenate.py): inputs of one
  * rank whose shapes agree but on the axis joined, any non-batch axis
  * (Keras' default -1: the features; on (H, W, C) feature maps, the
@@ -686,13 +695,12 @@ static int concat_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const 
             return lf_build_fail(m, LF_ERR_ARG, "%s: input %zu is not a node of this model (id %d)", kn, i,
                                  in[i]);
     const lf_node *a = &m->nodes[in[0]];
-    size_t r = a->rank;
-    if (nd->axis == 0 || nd->axis > (int)r || nd->axis < -(int)r)
+    size_t r = a->rank, ax;
+    if (!keras_axis(nd->axis, r, &ax))
         return lf_build_fail(m, LF_ERR_ARG,
                              "%s: axis %d is not an axis of inputs of shape (None, ...) of rank %zu: use 1..%zu "
                              "or -%zu..-1 (0 is the batch axis)",
                              kn, nd->axis, r + 1, r, r);
-    size_t ax = nd->axis > 0 ? (size_t)nd->axis - 1 : r - (size_t)(-nd->axis);
     size_t out[LF_MAX_RANK];
     memcpy(out, a->shape, sizeof out);
     for (size_t i = 1; i < n_in; i++) {
@@ -824,12 +832,11 @@ int lf_concatenate(lf_model *m, size_t n, const int *xs, const char *name) {
  * files before the axes were kept (they have no "axes"). */
 static int dot_axis(lf_model *m, const char *kn, int axis, const lf_node *x, size_t *ax) {
     size_t r = x->rank;
-    if (axis == 0 || axis > (int)r || axis < -(int)r)
+    if (!keras_axis(axis, r, ax))
         return lf_build_fail(m, LF_ERR_ARG,
                              "%s: axis %d is not an axis of input '%s' of rank %zu: use 1..%zu or -%zu..-1 (0 is "
                              "the batch axis)",
                              kn, axis, x->name, r + 1, r, r);
-    *ax = axis > 0 ? (size_t)axis - 1 : r - (size_t)(-axis);
     return 1;
 }
 
