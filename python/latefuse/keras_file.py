@@ -841,15 +841,25 @@ def save(model, filepath, overwrite=True):
     assets = []
     weights = _weights_h5(model, h5py, assets)
     meta = {"keras_version": KERAS_VERSION, "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".keras-", suffix=".tmp")
+
+    def write(fh):
+        with zipfile.ZipFile(fh, "w") as zf:
+            zf.writestr(_METADATA, json.dumps(meta))
+            zf.writestr(_CONFIG, json.dumps(top))
+            zf.writestr(_WEIGHTS, weights)
+            for member, text in assets:
+                zf.writestr(member, text)
+    _write_beside(path, ".keras-", write)
+
+
+def _write_beside(path, prefix, write):
+    """path's new bytes, write(fh)'s, through a temporary file beside it
+    renamed over it (mode 0666 less the umask); nothing is left behind when
+    write fails"""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=prefix, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            with zipfile.ZipFile(fh, "w") as zf:
-                zf.writestr(_METADATA, json.dumps(meta))
-                zf.writestr(_CONFIG, json.dumps(top))
-                zf.writestr(_WEIGHTS, weights)
-                for member, text in assets:
-                    zf.writestr(member, text)
+            write(fh)
         mask = os.umask(0)
         os.umask(mask)
         os.chmod(tmp, 0o666 & ~mask)
@@ -872,17 +882,7 @@ def save_weights(model, filepath, overwrite=True):
         raise FileExistsError("save_weights: '%s' exists and overwrite=False" % path)
     model._sync()
     data = _weights_h5(model, h5py)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".weights-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    _write_beside(path, ".weights-", lambda fh: fh.write(data))
 
 
 def load_weights(model, filepath):
