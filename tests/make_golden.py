@@ -1863,6 +1863,17 @@ def main(argv):
          "flattened, Concatenate, Dense(3,linear); mse; forward, grads, Keras-3 Adam steps 1 and 5.",
          build_conv1x("conv1d_masking", 5)),
     ]
+    files += [
+        ("late_layers.safetensors",
+         "Late layers: vec (3,4) -> Dense(3,tanh) -> RepeatVector(3); seq (3,5,3) -> Dense(4,tanh) -> Permute((2,1)), "
+         "Reshape((5,2,2)) -> Permute((3,1,2)), UpSampling1D(2), ZeroPadding1D((1,2)), Cropping1D((1,2)); q (3,4,3) "
+         "-> Dense(4,tanh) 'dq'; kv (3,6,3) -> Masking(0.5) -> Dense(4,tanh) 'dv', Dense(4) 'dk'; Attention("
+         "use_scale,use_causal_mask)([dq,dv,dk]); Attention(use_scale,score_mode='concat',use_causal_mask)([dv,dv]) "
+         "(the query masked too); AdditiveAttention(use_scale)([dq,dv]); masked keys' scores - 1e9 (Keras' "
+         "_apply_scores), explicit matmul/softmax; each flattened, Concatenate, Dense(3,linear); mse; forward, "
+         "grads, Keras-3 Adam steps 1 and 5.",
+         build_late("late_layers", 5)),
+    ]
     for fname, desc, tensors in files:
         path = os.path.join(outdir, fname)
         size = write_safetensors(path, tensors, desc)
@@ -1873,6 +1884,96 @@ def main(argv):
             assert np.array_equal(back[name], ref), "read-back mismatch for " + name
         print("wrote %s (%d tensors, %d bytes)" % (path, len(tensors), size))
     return 0
+
+
+# ---------------------------------------------------------------------------
+# late_layers: RepeatVector, Permute, UpSampling1D, ZeroPadding1D,
+# Cropping1D, Attention (dot with use_scale and causal mask; concat) and
+# AdditiveAttention, each behind a Dense (B = 3).  Keras 3 sources followed:
+# keras/src/layers/reshaping/{repeat_vector,permute,up_sampling1d,
+# zero_padding1d,cropping1d}.py and keras/src/layers/attention/
+# {attention,additive_attention}.py (_calculate_scores, _apply_scores: masked
+# keys' scores - 1e9 before the softmax, the causal mask s <= t AND-ed with
+# the value's padding mask, the query's masked rows times 0).  The value's
+# padding mask comes from a Masking(0.5) layer on kv (steps whose 3 features
+# all equal 0.5: row 1's last two, row 2's step 2), fixed from the drawn kv
+# as in conv1d_masking; step 0 is never masked, so every query row keeps a key.
+# ---------------------------------------------------------------------------
+LATE_MASKED = [(1, 4), (1, 5), (2, 2)]
+LATE_NODES = ["d_vec", "rep", "d_seq", "perm", "resh", "perm3", "up", "zpad", "crop", "dq", "masking", "dv",
+              "dk", "att", "att_c", "add_att", "cat", "out"]
+
+
+def late_scores_apply(scores, vmask, causal):
+    """Keras' _apply_scores: masked keys -1e9, softmax over the keys."""
+    T, S = scores.shape[1], scores.shape[2]
+    keep = vmask.unsqueeze(1).expand(-1, T, -1)  # (B, T, S)
+    if causal:
+        tri = torch.ones((T, S), dtype=torch.bool).tril()
+        keep = keep & tri.unsqueeze(0)
+    scores = scores - 1.0e9 * (~keep).to(scores.dtype)
+    return torch.softmax(scores, dim=-1)
+
+
+def late_model_for(vmask):
+    def model(p, x):
+        n = {}
+        n["d_vec"] = torch.tanh(dense(x["vec"], p["d_vec.kernel"], p["d_vec.bias"]))           # (B, 3)
+        n["rep"] = n["d_vec"].unsqueeze(1).expand(-1, 3, -1)                                  # (B, 3, 3)
+        n["d_seq"] = torch.tanh(dense(x["seq"], p["d_seq.kernel"], p["d_seq.bias"]))           # (B, 5, 4)
+        n["perm"] = n["d_seq"].permute(0, 2, 1)                                               # (B, 4, 5)
+        n["resh"] = n["d_seq"].reshape(-1, 5, 2, 2)
+        n["perm3"] = n["resh"].permute(0, 3, 1, 2)                                            # (B, 2, 5, 2)
+        n["up"] = n["d_seq"].repeat_interleave(2, dim=1)                                      # (B, 10, 4)
+        n["zpad"] = torch.nn.functional.pad(n["d_seq"], (0, 0, 1, 2))                         # (B, 8, 4)
+        n["crop"] = n["d_seq"][:, 1:5 - 2, :]                                                 # (B, 2, 4)
+        n["dq"] = torch.tanh(dense(x["q"], p["dq.kernel"], p["dq.bias"]))                      # (B, 4, 4)
+        n["masking"] = torch.where(vmask.unsqueeze(-1), x["kv"], torch.zeros_like(x["kv"]))   # (B, 6, 3)
+        n["dv"] = torch.tanh(dense(n["masking"], p["dv.kernel"], p["dv.bias"]))                # (B, 6, 4)
+        n["dk"] = dense(n["masking"], p["dk.kernel"], p["dk.bias"])                           # (B, 6, 4)
+        # Attention(use_scale, causal)([dq, dv, dk]): scale * q k^T
+        sc = p["att.scale"][0] * torch.matmul(n["dq"], n["dk"].transpose(1, 2))              # (B, 4, 6)
+        n["att"] = torch.matmul(late_scores_apply(sc, vmask, True), n["dv"])                  # (B, 4, 4)
+        # Attention(use_scale, score_mode concat, causal)([dv, dv]): the query masked too
+        pre = p["att_c.scale"][0] * (n["dv"].unsqueeze(2) + n["dv"].unsqueeze(1))           # (B, 6, 6, 4)
+        sc = p["att_c.concat_score_weight"][0] * torch.tanh(pre).sum(dim=-1)
+        n["att_c"] = torch.matmul(late_scores_apply(sc, vmask, True), n["dv"]) * vmask.unsqueeze(-1).to(sc.dtype)
+        # AdditiveAttention(use_scale)([dq, dv]): sum_d scale_d tanh(q_d + k_d)
+        sc = (p["add_att.scale"] * torch.tanh(n["dq"].unsqueeze(2) + n["dv"].unsqueeze(1))).sum(dim=-1)
+        n["add_att"] = torch.matmul(late_scores_apply(sc, vmask, False), n["dv"])             # (B, 4, 4)
+        n["cat"] = torch.cat([flat(n[k]) for k in ("rep", "perm", "perm3", "up", "zpad", "crop", "att", "att_c",
+                                                   "add_att")], dim=1)
+        n["out"] = dense(n["cat"], p["out.kernel"], p["out.bias"])
+        return n, mse(n["out"], x["y"]), 1.0
+    return model
+
+
+def draw_late():
+    B = 3
+    kv = n32((B, 6, 3))
+    for r, t in LATE_MASKED:
+        kv[r, t, :] = MASK_VALUE
+    inputs = {"vec": n32((B, 4)), "seq": n32((B, 5, 3)), "q": n32((B, 4, 3)), "kv": kv, "y": n32((B, 3))}
+    params = {}
+    for k, units, fan_in in (("d_vec", 3, 4), ("d_seq", 4, 3), ("dq", 4, 3), ("dv", 4, 3), ("dk", 4, 3)):
+        params[k + ".kernel"] = glorot32(units, fan_in)
+        params[k + ".bias"] = bias32(units)
+    params["att.scale"] = u32((1,), 0.5, 1.5)
+    params["att_c.scale"] = u32((1,), 0.5, 1.5)
+    params["att_c.concat_score_weight"] = u32((1,), 0.5, 1.5)
+    lim = math.sqrt(6.0 / 8.0)
+    params["add_att.scale"] = u32((4,), -lim, lim)
+    params["out.kernel"] = glorot32(3, 9 + 20 + 20 + 40 + 32 + 8 + 16 + 24 + 16)
+    params["out.bias"] = bias32(3)
+    return params, inputs
+
+
+def build_late(label, steps):
+    params32, inputs32 = draw_late()
+    vmask = (inputs32["kv"] != MASK_VALUE).any(dim=-1)
+    return build(label, lambda: (params32, inputs32), late_model_for(vmask), LATE_NODES,
+                 ["vec", "seq", "q", "kv", "y"], steps, 0.0, max_tries=1)
+
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
  * writes inputs, weights, every node's output, the loss, every gradient and
  * the weights after 1 and 5 Keras-Adam steps to the files in tests/golden/
  * (multi.safetensors: a model with three outputs and loss weights;
- * pool1d.safetensors: the 1-D poolings).
+ * pool1d.safetensors: the 1-D poolings; late_layers.safetensors: RepeatVector,
+ * Permute, the 1-D resampling layers and Attention / AdditiveAttention).
  * Here the C engine starts from the same weights and must agree within
  * 2e-5 absolute + 2e-4 relative (float32 arithmetic over sums of up to 128
  * terms; the script measured its own float32 re-run within 5.5e-7).
@@ -582,6 +583,48 @@ static void test_conv1d_masking(void) {
     lf_model_free(m);
 }
 
+/* RepeatVector, Permute (rank 2 and 3), UpSampling1D, ZeroPadding1D,
+ * Cropping1D, Attention (dot with use_scale and the causal mask; concat on
+ * a masked query) and AdditiveAttention (use_scale), each behind a Dense,
+ * the value's padding mask from Masking (make_golden.py's late_model_for:
+ * explicit matmul / softmax after Keras' _apply_scores, keras/src/layers/
+ * attention/attention.py); forward, gradients, Adam steps 1 and 5 */
+static void test_late_layers(void) {
+    lf_model *m;
+    lf_model_create(&m, 13);
+    int vec = lf_input(m, 4, "vec");
+    int seq = lf_input_shape(m, 2, (size_t[]){5, 3}, LF_DTYPE_FLOAT32, "seq");
+    int q = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "q");
+    int kv = lf_input_shape(m, 2, (size_t[]){6, 3}, LF_DTYPE_FLOAT32, "kv");
+    int dvec = lf_dense(m, vec, 3, LF_ACT_TANH, 1, "d_vec");
+    int dseq = lf_dense(m, seq, 4, LF_ACT_TANH, 1, "d_seq");
+    int resh = lf_reshape(m, dseq, 3, (size_t[]){5, 2, 2}, "resh");
+    int dq = lf_dense(m, q, 4, LF_ACT_TANH, 1, "dq");
+    int mk = lf_masking(m, kv, 0.5f, "masking");
+    int dv = lf_dense(m, mk, 4, LF_ACT_TANH, 1, "dv");
+    int dk = lf_dense(m, mk, 4, LF_ACT_LINEAR, 1, "dk");
+    int parts[] = {
+        lf_repeat_vector(m, dvec, 3, "rep"),
+        lf_permute(m, dseq, 2, (size_t[]){2, 1}, "perm"),
+        lf_permute(m, resh, 3, (size_t[]){3, 1, 2}, "perm3"),
+        lf_upsampling1d(m, dseq, 2, "up"),
+        lf_zero_padding1d(m, dseq, 1, 2, "zpad"),
+        lf_cropping1d(m, dseq, 1, 2, "crop"),
+        lf_attention(m, dq, dv, dk, 1, "dot", 0.0f, 1, 0, "att"),
+        lf_attention(m, dv, dv, -1, 1, "concat", 0.0f, 1, 0, "att_c"),
+        lf_additive_attention(m, dq, dv, -1, 1, 0.0f, 0, 0, "add_att"),
+    };
+    size_t n = sizeof parts / sizeof *parts;
+    int flat[sizeof parts / sizeof *parts];
+    for (size_t i = 0; i < n; i++) flat[i] = lf_flatten(m, parts[i], NULL);
+    int cat = lf_concatenate(m, n, flat, "cat");
+    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    CHECK(m->nodes[dv].seq_mask == mk && m->nodes[parts[7]].seq_mask == mk, "Masking's mask reaches the attentions");
+    check_network(m, "tests/golden/late_layers.safetensors", 3, 5);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_multi();
     test_seed();
@@ -600,5 +643,6 @@ int main(void) {
     test_decoder();
     test_sepconv();
     test_conv1d_masking();
+    test_late_layers();
     return check_report("test_golden");
 }
