@@ -774,21 +774,23 @@ lf_status lf_set_return_attention_scores(lf_model *m, int node, int return_atten
 /* Keras' Attention (Luong dot-product attention, keras/src/layers/attention/
  * attention.py), called as layer([query, value]) or [query, value, key]:
  * query (batch, T, D), value (batch, S, Dv), key (batch, S, D) (key < 0:
- * the value), output (batch, T, Dv).  score_mode "dot" (NULL: "dot"): the
- * scores q . k, times the trainable scalar "scale" with use_scale;
- * "concat": concat_score_weight * sum_d tanh(scale (q_d + k_d)) (scale 1
- * without use_scale); both weights start at 1.  Keys whose value step is
+ * the value), output (batch, T, Dv).  score_mode LF_SCORE_DOT (Keras'
+ * "dot", its default): the scores q . k, times the trainable scalar
+ * "scale" with use_scale; LF_SCORE_CONCAT ("concat"):
+ * concat_score_weight * sum_d tanh(scale (q_d + k_d)) (scale 1 without
+ * use_scale); both weights start at 1.  The model file keeps Keras'
+ * strings "dot" / "concat".  Keys whose value step is
  * masked (the value's padding mask) or, with use_causal_mask, after the
  * query step get score - 1e9 before the softmax (as Keras); dropout on the
  * weights while training; the query's masked steps output 0, and the
  * output carries the query's mask.  return_attention_scores != 0: two
  * outputs (lf_output_view): 0 the output, 1 the weights (batch, T, S)
- * after dropout, as Keras returns them.  Errors: score_mode "Invalid value
- * for argument score_mode. Expected one of {'dot', 'concat'}. Received:
- * score_mode=..." (Keras' text), inputs of rank other than 3, key and
- * value steps or query and key features that differ, dropout outside
- * [0, 1). */
-int lf_attention(lf_model *m, int query, int value, int key, int use_scale, const char *score_mode,
+ * after dropout, as Keras returns them.  Errors (LF_ERR_ARG unless said):
+ * a score_mode outside the enum ("Attention: unknown score_mode 7"),
+ * inputs of rank other than 3 and key and value steps or query and key
+ * features that differ (LF_ERR_SHAPE), dropout outside [0, 1). */
+typedef enum lf_score_mode { LF_SCORE_DOT = 0, LF_SCORE_CONCAT = 1 } lf_score_mode;
+int lf_attention(lf_model *m, int query, int value, int key, int use_scale, lf_score_mode score_mode,
                  float dropout, int use_causal_mask, int return_attention_scores, const char *name);
 
 /* Keras' AdditiveAttention (Bahdanau attention, keras/src/layers/attention/

@@ -5,7 +5,8 @@
  * differences, the layer's gradients (every weight tensor and every input,
  * with and without bias, cross-attention with a separate key, dropout in a
  * training pass) against finite differences, NaN inputs giving NaN outputs
- * (as Keras and torch), the builder's errors, and a save/load round trip.
+ * (as Keras and torch), the builder's errors, Attention's score_mode enum,
+ * and a save/load round trip.
  *
  * Finite differences: central, step 1e-3, in float32 with the loss summed
  * in double; tolerance 2e-3 + 2e-2 |fd| (test_grad.c's).  So that a zero
@@ -785,6 +786,33 @@ static void test_errors(void) {
     }
 }
 
+/* lf_attention's score_mode (score_attention.c; Keras' Attention,
+ * keras/src/layers/attention/attention.py, whose string check lives in the
+ * Python class): the two enum values build, any other is LF_ERR_ARG
+ * naming it, checked before the inputs, and sticky as every builder error */
+static void test_score_mode(void) {
+    for (int c = 0; c < 4; c++) {
+        lf_model *m;
+        lf_model_create(&m, 3);
+        int q = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "q");
+        int v = lf_input_shape(m, 2, (size_t[]){5, 3}, LF_DTYPE_FLOAT32, "v");
+        lf_score_mode mode = c == 0 ? LF_SCORE_DOT : c == 1 ? LF_SCORE_CONCAT : c == 2 ? (lf_score_mode)2
+                                                                                       : (lf_score_mode)-1;
+        /* case 3: an input that is not a node too; the score_mode is named */
+        int a = lf_attention(m, q, c == 3 ? 99 : v, -1, 1, mode, 0.0f, 0, 0, "att");
+        if (c < 2) {
+            CHECK(a >= 0 && lf_model_compile(m, a, LF_LOSS_MSE, NULL) == LF_OK, "score_mode %d: %s", c,
+                  lf_model_error(m));
+        } else {
+            const char *want = c == 2 ? "Attention: unknown score_mode 2" : "Attention: unknown score_mode -1";
+            CHECK(a == -1 && strcmp(lf_model_error(m), want) == 0 &&
+                      lf_model_compile(m, q, LF_LOSS_MSE, NULL) == LF_ERR_ARG && strcmp(lf_model_error(m), want) == 0,
+                  "score_mode %d: got %d '%s'", c, a, lf_model_error(m));
+        }
+        lf_model_free(m);
+    }
+}
+
 /* trains, saves and loads: the same predictions bit for bit; the file's
  * architecture fields and tensor shapes */
 static void test_round_trip(void) {
@@ -933,6 +961,7 @@ int main(void) {
     test_layer_causal();
     test_layer_scores();
     test_errors();
+    test_score_mode();
     test_round_trip();
     test_threads();
     rmdir(tmpdir);

@@ -1796,8 +1796,9 @@ static void test_attention(void) {
         int additive = strcmp(cases[k].mode, "additive") == 0;
         int a = additive ? lf_additive_attention(m, q, v, key, cases[k].scale, cases[k].dropout, cases[k].causal,
                                                  cases[k].scores, "att")
-                         : lf_attention(m, q, v, key, cases[k].scale, cases[k].mode, cases[k].dropout,
-                                        cases[k].causal, cases[k].scores, "att");
+                         : lf_attention(m, q, v, key, cases[k].scale,
+                                        strcmp(cases[k].mode, "concat") == 0 ? LF_SCORE_CONCAT : LF_SCORE_DOT,
+                                        cases[k].dropout, cases[k].causal, cases[k].scores, "att");
         CHECK(a >= 0, "Attention case %zu: %s", k, lf_model_error(m));
         if (a < 0) {
             lf_model_free(m);

@@ -3149,8 +3149,10 @@ class MultiHeadAttention(Layer):
         return _set_penalties(lib, h, i, self)
 
 
+# score_mode: an lf_score_mode (_SCORE_MODES); Attention checks Keras' strings
 _lib._proto("lf_attention", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
-            ctypes.c_char_p, ctypes.c_float, ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
+            ctypes.c_int, ctypes.c_float, ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
+_SCORE_MODES = {"dot": 0, "concat": 1}  # LF_SCORE_DOT, LF_SCORE_CONCAT
 
 
 class Attention(Layer):
@@ -3175,7 +3177,7 @@ class Attention(Layer):
         kind = type(self).__name__
         if kwargs:
             raise ValueError("%s: unsupported arguments %s" % (kind, ", ".join(sorted(kwargs))))
-        if score_mode not in ("dot", "concat"):
+        if score_mode not in ("dot", "concat"):  # keras/src/layers/attention/attention.py's text
             raise ValueError("Invalid value for argument score_mode. Expected one of {'dot', 'concat'}. "
                              "Received: score_mode=%s" % (score_mode,))
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
@@ -3244,7 +3246,7 @@ class Attention(Layer):
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         return lib.lf_attention(h, ii[0], ii[1], ii[2] if len(ii) > 2 else -1, int(self.use_scale),
-                                self.score_mode.encode(), self.dropout, int(t.flags.get("use_causal_mask", False)),
+                                _SCORE_MODES[self.score_mode], self.dropout, int(t.flags.get("use_causal_mask", False)),
                                 int(t.flags.get("return_attention_scores", False)), name)
 
 

@@ -33,7 +33,8 @@
 #include <math.h>
 #include <string.h>
 
-enum { SA_DOT = 0, SA_CONCAT = 1 }; /* nd->mode: Attention's score_mode */
+/* nd->mode: Attention's score_mode, an lf_score_mode (LF_SCORE_DOT for
+ * AdditiveAttention); the file keeps Keras' strings "dot" / "concat" */
 
 /* A node's sizes and the scratch of one batch row (offsets into it). */
 typedef struct sa_geom {
@@ -51,7 +52,7 @@ static sa_geom geom_from(const lf_node *xq, const lf_node *xv, const lf_node *nd
     sa_geom g;
     g.T = xq->shape[0], g.D = xq->shape[1], g.S = xv->shape[0], g.Dv = xv->shape[1];
     g.additive = is_additive(nd);
-    g.concat = !g.additive && nd->mode == SA_CONCAT;
+    g.concat = !g.additive && nd->mode == LF_SCORE_CONCAT;
     g.tanh_mode = g.additive || g.concat;
     g.n_params = g.additive ? (nd->use_scale ? g.D : 0) : (size_t)(nd->use_scale != 0) + (size_t)g.concat;
     size_t ts = g.T * g.S;
@@ -110,7 +111,7 @@ static int sa_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int 
                              xk->name, xk->shape[1]);
     if (!(nd->rate >= 0.0f && nd->rate < 1.0f))
         return lf_build_fail(m, LF_ERR_ARG, "%s: dropout must be in [0, 1), got %g", kn, (double)nd->rate);
-    if (nd->mode != SA_DOT && nd->mode != SA_CONCAT)
+    if (nd->mode != LF_SCORE_DOT && nd->mode != LF_SCORE_CONCAT)
         return lf_build_fail(m, LF_ERR_ARG, "%s: unknown score_mode %d", kn, nd->mode);
     size_t T = xq->shape[0], S = xv->shape[0], D = xq->shape[1], Dv = xv->shape[1], ts, tsd;
     if (!lf_mul_ok(T, S, &ts) || ts > LF_ARCH_MAX_DIM || !lf_mul_ok(ts, D + 6, &tsd) || tsd > LF_ARCH_MAX_DIM)
@@ -314,7 +315,8 @@ static void sa_backward(const lf_layer_ctx *c) {
 static void sa_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
     lf_buf_printf(b, ",\"use_scale\":%s", nd->use_scale ? "true" : "false");
-    if (!is_additive(nd)) lf_buf_printf(b, ",\"score_mode\":\"%s\"", nd->mode == SA_CONCAT ? "concat" : "dot");
+    if (!is_additive(nd))
+        lf_buf_printf(b, ",\"score_mode\":\"%s\"", nd->mode == LF_SCORE_CONCAT ? "concat" : "dot");
     lf_buf_puts(b, ",\"dropout\":");
     lf_buf_json_float(b, nd->rate);
     if (nd->causal) lf_buf_puts(b, ",\"use_causal_mask\":true");
@@ -333,7 +335,7 @@ static lf_status sa_read(const lf_json *L, size_t n_in, lf_node *nd, int additiv
         const char *sm = lf_arch_str(L, "score_mode");
         if (!sm || (strcmp(sm, "dot") != 0 && strcmp(sm, "concat") != 0))
             return lf_fail(e, LF_ERR_FORMAT, "%s: 'score_mode' must be \"dot\" or \"concat\"", where);
-        nd->mode = strcmp(sm, "concat") == 0 ? SA_CONCAT : SA_DOT;
+        nd->mode = strcmp(sm, "concat") == 0 ? LF_SCORE_CONCAT : LF_SCORE_DOT;
     }
     if (lf_json_get(L, "use_causal_mask") && (st = lf_arch_bool(L, "use_causal_mask", &nd->causal, where, e)))
         return st;
@@ -407,20 +409,17 @@ static int sa_add(lf_model *m, const lf_layer_type *t, lf_kind kind, int query, 
     return lf_node_add(m, t, kind, nd, in, key >= 0 ? 3 : 2, name);
 }
 
-int lf_attention(lf_model *m, int query, int value, int key, int use_scale, const char *score_mode, float dropout,
+int lf_attention(lf_model *m, int query, int value, int key, int use_scale, lf_score_mode score_mode, float dropout,
                  int use_causal_mask, int return_attention_scores, const char *name) {
     if (!m || lf_build_stuck(m)) return -1;
-    const char *sm = score_mode ? score_mode : "dot";
-    if (strcmp(sm, "dot") != 0 && strcmp(sm, "concat") != 0)
-        return lf_build_fail(m, LF_ERR_ARG, "Invalid value for argument score_mode. Expected one of {'dot', "
-                             "'concat'}. Received: score_mode=%.60s", sm), -1;
-    return sa_add(m, &lf_type_attention, LF_K_ATTENTION, query, value, key, use_scale,
-                  strcmp(sm, "concat") == 0 ? SA_CONCAT : SA_DOT, dropout, use_causal_mask, return_attention_scores,
-                  name);
+    if (score_mode != LF_SCORE_DOT && score_mode != LF_SCORE_CONCAT) /* before the inputs, as Keras' __init__ */
+        return lf_build_fail(m, LF_ERR_ARG, "Attention: unknown score_mode %d", (int)score_mode), -1;
+    return sa_add(m, &lf_type_attention, LF_K_ATTENTION, query, value, key, use_scale, (int)score_mode, dropout,
+                  use_causal_mask, return_attention_scores, name);
 }
 
 int lf_additive_attention(lf_model *m, int query, int value, int key, int use_scale, float dropout,
                           int use_causal_mask, int return_attention_scores, const char *name) {
-    return sa_add(m, &lf_type_additive_attention, LF_K_ADDITIVE_ATTENTION, query, value, key, use_scale, SA_DOT,
+    return sa_add(m, &lf_type_additive_attention, LF_K_ADDITIVE_ATTENTION, query, value, key, use_scale, LF_SCORE_DOT,
                   dropout, use_causal_mask, return_attention_scores, name);
 }
