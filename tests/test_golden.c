@@ -610,8 +610,8 @@ static void test_late_layers(void) {
         lf_upsampling1d(m, dseq, 2, "up"),
         lf_zero_padding1d(m, dseq, 1, 2, "zpad"),
         lf_cropping1d(m, dseq, 1, 2, "crop"),
-        lf_attention(m, dq, dv, dk, 1, "dot", 0.0f, 1, 0, "att"),
-        lf_attention(m, dv, dv, -1, 1, "concat", 0.0f, 1, 0, "att_c"),
+        lf_attention(m, dq, dv, dk, 1, LF_SCORE_DOT, 0.0f, 1, 0, "att"),
+        lf_attention(m, dv, dv, -1, 1, LF_SCORE_CONCAT, 0.0f, 1, 0, "att_c"),
         lf_additive_attention(m, dq, dv, -1, 1, 0.0f, 0, 0, "add_att"),
     };
     size_t n = sizeof parts / sizeof *parts;
