@@ -891,7 +891,7 @@ def build_image(label, drawer, model, node_order, steps, margin_min, fixed=(), b
         assert diffs["fwd"] < 1e-5 and diffs["loss"] < 1e-5 and diffs["grad"] < 1e-5, \
             "%s: float32 re-run disagrees with float64 reference: %r" % (label, diffs)
         if steps:
-            assert diffs["adam"] < 1e-5, "%s: float32 Adam disagrees: %r" % (label, diffs)
+            assert diffs["adam"] < 2e-5, "%s: float32 Adam disagrees: %r" % (label, diffs)  # test_golden's absolute tolerance
         print("%s: draw %d, kink/tie margin %.3g, fd max err %.2g, float32 max diffs %s" % (
             label, attempt, margin, fd_worst, ", ".join("%s %.2g" % (k, v) for k, v in diffs.items())))
         out = [("x.img", inputs["img"]), ("y", inputs["y"])]
@@ -1320,7 +1320,7 @@ def build(label, drawer, model, node_order, input_order, steps, margin_min, max_
         assert diffs["fwd"] < 1e-5 and diffs["loss"] < 1e-5 and diffs["grad"] < 1e-5, \
             "%s: float32 re-run disagrees with float64 reference: %r" % (label, diffs)
         if steps:
-            assert diffs["adam"] < 1e-5, "%s: float32 Adam disagrees: %r" % (label, diffs)
+            assert diffs["adam"] < 2e-5, "%s: float32 Adam disagrees: %r" % (label, diffs)  # test_golden's absolute tolerance
         print("%s: draw %d, kink/tie margin %.3g, fd max err %.2g, float32 max diffs %s" % (
             label, attempt, margin, fd_worst,
             ", ".join("%s %.2g" % (k, v) for k, v in diffs.items())))
