@@ -745,9 +745,8 @@ class Model:
         several outputs)."""
         if len(self.outputs) == 1:
             return ["loss"] + list(self._acc)
-        names = self._output_names()
-        return (["loss"] + ["%s_loss" % names[k] for k in self._loss_outputs()] +
-                ["%s_%s" % (n, a) for n, asked in zip(names, self._acc_out) for a in asked])
+        return (["loss"] + self._output_loss_keys() +
+                ["%s_%s" % (n, a) for n, asked in zip(self._output_names(), self._acc_out) for a in asked])
 
     def _metric_keys(self):
         """Keras' names of what evaluate returns, in the order of its list
@@ -760,8 +759,7 @@ class Model:
         py = [e[0] for e in getattr(self, "_metrics", [])] + [e[0] for e in getattr(self, "_wmetrics", [])]
         if len(self.outputs) == 1:
             return self._c_keys() + py
-        names = self._output_names()
-        losses = ["loss"] + ["%s_loss" % names[k] for k in self._loss_outputs()]
+        losses = ["loss"] + self._output_loss_keys()
         return losses + sorted(self._c_keys()[len(losses):] + py)
 
     def _dict_keys(self):
@@ -779,8 +777,13 @@ class Model:
                 key = self._metric_key(j, self._metric_of(mt, "metric", j)[0])
                 if key not in seq:
                     seq.append(key)
+        return ["loss"] + seq + [e[0] for e in self._wmetrics] + self._output_loss_keys()
+
+    def _output_loss_keys(self):
+        """The <output>_loss keys, in output order (outputs of several with a
+        loss: _loss_outputs)"""
         names = self._output_names()
-        return ["loss"] + seq + [e[0] for e in self._wmetrics] + ["%s_loss" % names[k] for k in self._loss_outputs()]
+        return ["%s_loss" % names[k] for k in self._loss_outputs()]
 
     def _loss_outputs(self):
         """The outputs with a <output>_loss key: those with a loss (not
