@@ -571,6 +571,10 @@ static void optimizer_step(lf_model *m, const param_plan *p) {
 lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t, size_t n,
                              int training, int step, double *loss, float **input_grads) {
     if (!m || !m->compiled || n == 0) return LF_ERR_STATE;
+    if (step) { /* the step's rate, as fit's and train_on_batch's steps take it */
+        lf_status rs = rate_checked(m, "lf__loss_and_grads", &m->err);
+        if (rs != LF_OK) return rs;
+    }
     lf_ws ws;
     param_plan plan;
     const float **tp = lf_alloc_array(m->n_outputs, sizeof *tp);

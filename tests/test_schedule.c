@@ -11,6 +11,7 @@
 #include "check.h"
 #include "latefuse.h"
 #include "model.h" /* m->step, to start near the count's end */
+#include "testing.h" /* lf__loss_and_grads: the gradient tests' step */
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -330,7 +331,25 @@ static void test_rate_fn(void) {
           LF_ERR_ARG, "set_rate_fn before compile or on NULL");
     CHECK(lf_model_set_rate_fn(a, NULL, NULL) == LF_OK && lf_model_learning_rate(a) == 0.05f,
           "without the function: the rate %g, want compile's", (double)lf_model_learning_rate(a));
-    lf_model_free(a), lf_model_free(b), lf_model_free(z), lf_model_free(s), lf_model_free(u);
+    /* testing.h's step (the gradient tests') takes the function's rate
+     * too: 3 steps at 0 leave the weights, the 4th (0.05) moves them, a
+     * NaN fails before its step */
+    lf_model *k = net(&c);
+    steps_fn kf = {4, 0};
+    lf_model_set_rate_fn(k, step_rate, &kf);
+    lf_get_weights(k, "h", 0, w0, 24);
+    for (int t = 0; t < 3; t++) CHECK(lf__loss_and_grads(k, xs, y, B, 1, 1, NULL, NULL) == LF_OK, "hook step");
+    lf_get_weights(k, "h", 0, w3, 24);
+    CHECK(kf.calls == 3 && memcmp(w0, w3, sizeof w0) == 0, "the hook's 3 steps at rate 0: %zu calls, moved %d",
+          kf.calls, memcmp(w0, w3, sizeof w0) != 0);
+    CHECK(lf__loss_and_grads(k, xs, y, B, 1, 1, NULL, NULL) == LF_OK, "hook step 4");
+    lf_get_weights(k, "h", 0, w3, 24);
+    CHECK(memcmp(w0, w3, sizeof w0) != 0, "the hook's step at the function's 0.05 moved no weight");
+    CHECK(lf__loss_and_grads(k, xs, y, B, 1, 1, NULL, NULL) == LF_ERR_NUMERIC &&
+              strcmp(lf_model_error(k), "lf__loss_and_grads: the learning rate function gave nan at step 4: a "
+                                        "rate must be finite and >= 0") == 0,
+          "the hook's NaN rate: %s", lf_model_error(k));
+    lf_model_free(a), lf_model_free(b), lf_model_free(z), lf_model_free(s), lf_model_free(u), lf_model_free(k);
 }
 
 int main(void) {
