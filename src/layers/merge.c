@@ -153,18 +153,19 @@ static void lf_dot_forward_axes(float *restrict y, float *restrict norms, const 
         for (size_t fa = 0; fa < Fa; fa++)
             for (size_t fb = 0; fb < Fb; fb++) {
                 double ab = 0, aa = 0, bb = 0;
+                if (!normalize) {
+                    for (size_t k = 0; k < K; k++) ab += (double)ar[dot_at(sa, K, fa, k)] * br[dot_at(sb, K, fb, k)];
+                    yr[fa * Fb + fb] = (float)ab;
+                    continue;
+                }
                 for (size_t k = 0; k < K; k++) {
                     float u = ar[dot_at(sa, K, fa, k)], v = br[dot_at(sb, K, fb, k)];
                     ab += (double)u * v;
                     aa += (double)u * u;
                     bb += (double)v * v;
                 }
-                if (normalize) {
-                    double na = sqrt(aa > DOT_EPS ? aa : DOT_EPS), nb = sqrt(bb > DOT_EPS ? bb : DOT_EPS);
-                    yr[fa * Fb + fb] = (float)(ab / (na * nb));
-                } else {
-                    yr[fa * Fb + fb] = (float)ab;
-                }
+                double na = sqrt(aa > DOT_EPS ? aa : DOT_EPS), nb = sqrt(bb > DOT_EPS ? bb : DOT_EPS);
+                yr[fa * Fb + fb] = (float)(ab / (na * nb));
             }
     }
 }
