@@ -123,7 +123,10 @@ double lf_weight_penalty(const lf_model *m, float *grads) {
                 if (!marked(&wt[k], (lf_reg_target)r)) continue;
                 const float *w = m->params + nd->param_off + wt[k].off;
                 size_t nw = lf_weight_count(&wt[k]);
-                for (size_t j = 0; j < nw; j++) s2 += (double)w[j] * w[j], s1 += fabs((double)w[j]);
+                if (f2 != 0.0f)
+                    for (size_t j = 0; j < nw; j++) s2 += (double)w[j] * w[j];
+                if (f1 != 0.0f)
+                    for (size_t j = 0; j < nw; j++) s1 += fabs((double)w[j]);
             }
             if (f2 != 0.0f) pen += f2 * s2;
             if (f1 != 0.0f) pen += f1 * s1;
