@@ -1152,7 +1152,7 @@ static void test_rnn_state(void) {
                 int x2 = lf_input_shape(m, 2, (size_t[]){2, 2}, LF_DTYPE_FLOAT32, "x2");
                 int s0[4] = {-1, -1, -1, -1};
                 for (size_t i = 0; from_inputs && i < n_st; i++) {
-                    char nm[8];
+                    char nm[24];
                     snprintf(nm, sizeof nm, "s%zu", i);
                     s0[i] = lf_input(m, 3, nm);
                 }
