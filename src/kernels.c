@@ -545,10 +545,13 @@ static void gemm_block(const gemm_kernel *kn, int trans_a, int trans_b, size_t i
  * contiguously (packing costs more than it saves here).  Dot products run
  * in DL lanes (lane l sums the k = l mod DL terms in order, then a fixed
  * tree adds lanes l and l+8, l and l+4, l and l+2, l and l+1): the
- * compiler vectorises the lanes, and the AVX2 and baseline clones give the
- * same bits.  The AVX-512 version keeps the lanes and the tree but fuses
- * each multiply-add (one rounding), so its bits are its own
- * (test_kernels checks both against the order written out). */
+ * compiler vectorises the lanes (the AVX2 and baseline clones give the
+ * same bits).  Where the CPU has AVX-512, or AVX2 and FMA, the lanes and
+ * the tree are kept but each multiply-add is fused (one rounding):
+ * gemm_dots_avx512 and gemm_dots_fma give the same bits as each other, so
+ * a model predicts the same bits on either kind of CPU; this loop, for CPUs
+ * without FMA, its own (test_kernels checks each against the order written
+ * out). */
 #define DL 16
 static inline float lanes_sum(float *s) {
     for (int w = DL / 2; w > 0; w /= 2)
@@ -693,6 +696,84 @@ A5_TARGET static void gemm_dots_avx512(size_t M, size_t N, size_t K, float alpha
 }
 #endif
 
+#ifdef HAVE_X86_KERNELS
+/* gemm_dots_avx512's bits with AVX2 and FMA: each of its 16-lane chains as
+ * two 8-lane halves (lanes 0-7 and 8-15), every multiply-add fused, then
+ * the same tree (lanes l and l+8 first), so that a CPU with AVX2 and FMA but
+ * no AVX-512 computes x w^T to the same bits as one with AVX-512 */
+#define F2_TARGET __attribute__((target("avx2,fma")))
+F2_TARGET static inline __m128 half_sums_fma(__m256 lo, __m256 hi) { /* lanes 0-3 after l+8, l+4 */
+    __m256 h = _mm256_add_ps(lo, hi);
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+F2_TARGET static void gemm_dots_fma(size_t M, size_t N, size_t K, float alpha,
+                                    const float *restrict A, size_t lda, const float *restrict B,
+                                    size_t ldb, float *restrict C, size_t ldc) {
+    size_t kf = K - K % 16, kt = K % 16;
+    /* the tail's lanes: t_lo for k = kf..kf+7, t_hi for kf+8..kf+15 */
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i t_lo = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)kt), lane);
+    __m256i t_hi = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)kt - 8), lane);
+    __m128 va = _mm_set1_ps(alpha);
+    for (size_t i = 0; i < M; i++) {
+        const float *restrict a = A + i * lda;
+        float *restrict c = C + i * ldc;
+        size_t j = 0;
+        for (; j + 4 <= N; j += 4) {
+            const float *b0 = B + j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+            __m256 l0 = _mm256_setzero_ps(), l1 = l0, l2 = l0, l3 = l0;
+            __m256 h0 = l0, h1 = l0, h2 = l0, h3 = l0;
+            size_t k = 0;
+            for (; k < kf; k += 16) {
+                __m256 xl = _mm256_loadu_ps(a + k), xh = _mm256_loadu_ps(a + k + 8);
+                l0 = _mm256_fmadd_ps(xl, _mm256_loadu_ps(b0 + k), l0);
+                h0 = _mm256_fmadd_ps(xh, _mm256_loadu_ps(b0 + k + 8), h0);
+                l1 = _mm256_fmadd_ps(xl, _mm256_loadu_ps(b1 + k), l1);
+                h1 = _mm256_fmadd_ps(xh, _mm256_loadu_ps(b1 + k + 8), h1);
+                l2 = _mm256_fmadd_ps(xl, _mm256_loadu_ps(b2 + k), l2);
+                h2 = _mm256_fmadd_ps(xh, _mm256_loadu_ps(b2 + k + 8), h2);
+                l3 = _mm256_fmadd_ps(xl, _mm256_loadu_ps(b3 + k), l3);
+                h3 = _mm256_fmadd_ps(xh, _mm256_loadu_ps(b3 + k + 8), h3);
+            }
+            if (kt) {
+                __m256 xl = _mm256_maskload_ps(a + k, t_lo), xh = _mm256_maskload_ps(a + k + 8, t_hi);
+                l0 = _mm256_fmadd_ps(xl, _mm256_maskload_ps(b0 + k, t_lo), l0);
+                h0 = _mm256_fmadd_ps(xh, _mm256_maskload_ps(b0 + k + 8, t_hi), h0);
+                l1 = _mm256_fmadd_ps(xl, _mm256_maskload_ps(b1 + k, t_lo), l1);
+                h1 = _mm256_fmadd_ps(xh, _mm256_maskload_ps(b1 + k + 8, t_hi), h1);
+                l2 = _mm256_fmadd_ps(xl, _mm256_maskload_ps(b2 + k, t_lo), l2);
+                h2 = _mm256_fmadd_ps(xh, _mm256_maskload_ps(b2 + k + 8, t_hi), h2);
+                l3 = _mm256_fmadd_ps(xl, _mm256_maskload_ps(b3 + k, t_lo), l3);
+                h3 = _mm256_fmadd_ps(xh, _mm256_maskload_ps(b3 + k + 8, t_hi), h3);
+            }
+            __m128 q0 = half_sums_fma(l0, h0), q1 = half_sums_fma(l1, h1);
+            __m128 q2 = half_sums_fma(l2, h2), q3 = half_sums_fma(l3, h3);
+            __m128 u = _mm_add_ps(_mm_unpacklo_ps(q0, q1), _mm_unpackhi_ps(q0, q1));
+            __m128 w = _mm_add_ps(_mm_unpacklo_ps(q2, q3), _mm_unpackhi_ps(q2, q3));
+            __m128 sum = _mm_mul_ps(va, _mm_add_ps(_mm_movelh_ps(u, w), _mm_movehl_ps(w, u)));
+            _mm_storeu_ps(c + j, _mm_add_ps(_mm_loadu_ps(c + j), sum));
+        }
+        for (; j < N; j++) {
+            const float *b0 = B + j * ldb;
+            __m256 l0 = _mm256_setzero_ps(), h0 = l0;
+            size_t k = 0;
+            for (; k < kf; k += 16) {
+                l0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b0 + k), l0);
+                h0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 8), _mm256_loadu_ps(b0 + k + 8), h0);
+            }
+            if (kt) {
+                l0 = _mm256_fmadd_ps(_mm256_maskload_ps(a + k, t_lo), _mm256_maskload_ps(b0 + k, t_lo), l0);
+                h0 = _mm256_fmadd_ps(_mm256_maskload_ps(a + k + 8, t_hi), _mm256_maskload_ps(b0 + k + 8, t_hi), h0);
+            }
+            __m128 q = half_sums_fma(l0, h0);
+            __m128 u = _mm_add_ps(q, _mm_movehl_ps(q, q));
+            c[j] += alpha * _mm_cvtss_f32(_mm_add_ss(u, _mm_shuffle_ps(u, u, 1)));
+        }
+    }
+}
+#endif
+
 LF_CLONES static void gemm_small(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                                  float alpha, const float *restrict A, size_t lda,
                                  const float *restrict B, size_t ldb, float *restrict C,
@@ -701,6 +782,10 @@ LF_CLONES static void gemm_small(int trans_a, int trans_b, size_t M, size_t N, s
 #ifdef HAVE_X86_KERNELS
         if (has_avx512()) {
             gemm_dots_avx512(M, N, K, alpha, A, lda, B, ldb, C, ldc);
+            return;
+        }
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+            gemm_dots_fma(M, N, K, alpha, A, lda, B, ldb, C, ldc);
             return;
         }
 #endif

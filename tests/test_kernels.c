@@ -211,7 +211,7 @@ static void bias_relu_same_bits(size_t M, size_t N, size_t K) {
 /* The small path's x w^T (rows of both contiguous in k, few rows) sums
  * each dot product in 16 lanes, lane l taking k = l mod 16 in order, and
  * then adds the lanes in a fixed tree (l + 8, l + 4, l + 2, l + 1): with
- * fused multiply-adds on AVX-512, with separate ones elsewhere.  The
+ * fused multiply-adds on AVX-512 and on AVX2 + FMA, separate ones elsewhere.  The
  * reference does exactly that, so the results must agree to the bit. */
 static float lanes_dot(const float *a, const float *b, size_t K, int fused) {
     float s[16] = {0};
@@ -224,8 +224,10 @@ static float lanes_dot(const float *a, const float *b, size_t K, int fused) {
 
 static void dots_same_bits(size_t M, size_t N, size_t K) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(LF_NO_SIMD)
-    int fused = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+    /* fused on AVX-512 and on AVX2 + FMA alike: the same bits on both */
+    int fused = (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw")) ||
+                (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
 #else
     int fused = 0;
 #endif
