@@ -750,27 +750,36 @@ class Model:
 
     def _metric_keys(self):
         """Keras' names of what evaluate returns, in the order of its list
-        (metrics_names).  One output: loss, the accuracies, then the
-        metrics and the weighted metrics measured in Python.  Several
-        outputs, as Keras 3's Trainer._flatten_metrics_in_order
-        (keras/src/trainers/trainer.py: the names of self.metrics found in
-        the logs, then the other keys sorted): loss, the <output>_loss
-        keys, then every <output>_<metric> key sorted by name."""
-        py = [e[0] for e in getattr(self, "_metrics", [])] + [e[0] for e in getattr(self, "_wmetrics", [])]
+        (metrics_names), as Keras 3's Trainer._flatten_metrics_in_order
+        (keras/src/trainers/trainer.py): the names of self.metrics found in
+        the logs (loss, then CompileMetrics.metrics: compile's metrics and
+        then its weighted_metrics, in compile's order, each under its own
+        name), then the other keys sorted.  One output: loss, the metrics in
+        compile's order, the weighted metrics, those renamed
+        weighted_<name> sorted at the end.  Several outputs (the names are
+        not prefixed, the keys are): loss, the <output>_loss keys, then
+        every <output>_<metric> key sorted by name."""
+        logs = self._dict_keys()
         if len(self.outputs) == 1:
-            return self._c_keys() + py
+            names = ["loss"] + [self._metric_of(mt, what)[0]
+                                for args, what in ((self._metric_args, "metric"),
+                                                   (getattr(self, "_wmetric_args", []), "weighted metric"))
+                                for mt in self._per_output_entries(args, self._loss_ids, what)[0]]
+            seq = []
+            for n in names:
+                if n in logs and n not in seq:  # Keras lists a name twice when it is asked twice
+                    seq.append(n)
+            return seq + sorted(k for k in logs if k not in seq)
         losses = ["loss"] + self._output_loss_keys()
-        return losses + sorted(self._c_keys()[len(losses):] + py)
+        return losses + sorted(k for k in logs if k not in losses)
 
     def _dict_keys(self):
         """The keys of evaluate's dict (return_dict=True) and of the logs,
         in Keras 3's order (Trainer.get_metrics_result: the loss tracker,
-        CompileMetrics' results, then CompileLoss' per-output losses).
-        With several outputs: loss, every output's metrics in compile's
-        order, every output's weighted metrics, then the <output>_loss
-        keys; with one output, metrics_names' order."""
-        if len(self.outputs) == 1:
-            return self._metric_keys()
+        CompileMetrics.result: every output's metrics in compile's order,
+        then every output's weighted metrics, then CompileLoss' per-output
+        losses): loss, the metrics, the weighted metrics, the
+        <output>_loss keys (several outputs)."""
         seq = []
         for j, entry in enumerate(self._per_output_entries(self._metric_args, self._loss_ids, "metrics")):
             for mt in entry:
@@ -778,6 +787,14 @@ class Model:
                 if key not in seq:
                     seq.append(key)
         return ["loss"] + seq + [e[0] for e in self._wmetrics] + self._output_loss_keys()
+
+    def _in_keras_order(self, logs):
+        """logs (or a history) in Keras 3's order: the keys of _dict_keys,
+        then their val_ keys, then any other key as it came (what a
+        callback added, e.g. learning_rate)"""
+        keys = self._dict_keys()
+        order = [k for k in keys + ["val_" + k for k in keys] if k in logs]
+        return dict([(k, logs[k]) for k in order] + [(k, v) for k, v in logs.items() if k not in order])
 
     def _output_loss_keys(self):
         """The <output>_loss keys, in output order (outputs of several with a
@@ -1213,7 +1230,7 @@ class Model:
                         logs = {"loss": p.contents.loss}
                         for a in self._acc:
                             logs[a] = p.contents.accuracy
-                        logs.update(self._metric_values(*train))
+                        logs = self._in_keras_order(dict(logs, **self._metric_values(*train)))
                         if es_val_gaps and not validates(p.contents.epoch - 1):
                             warnings.warn("Early stopping conditioned on metric `%s` which is not available. "
                                           "Available metrics are: %s" % (stops[0].monitor, ",".join(logs)),
@@ -1230,6 +1247,7 @@ class Model:
                             for a in self._acc:
                                 vlogs[a] = p.contents.val_accuracy
                             vlogs.update(self._metric_values(*val))
+                            vlogs = self._in_keras_order(vlogs)
                             for cb in others:
                                 cb.on_test_end(dict(vlogs))
                             logs.update({"val_" + k: v for k, v in vlogs.items()})
@@ -1299,6 +1317,7 @@ class Model:
                 if k not in series:
                     series[k] = ([g[k] for g in epoch_logs[:ne] if k in g] if k.startswith("val_") else
                                  [g.get(k, float("nan")) for g in epoch_logs[:ne]])
+        series = self._in_keras_order(series)  # Keras' History: the first epoch's logs' order
         if stops:
             stops[0].best_epoch = int(hp.best_epoch)
             stops[0].stopped_epoch = initial_epoch + ne - 1 if hp.stopped_early else 0

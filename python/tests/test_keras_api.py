@@ -249,7 +249,10 @@ def test_weighted_metrics_weigh_by_sample_weight_in_evaluate_and_fit():
     weights, validation_data rows by its third element (else 1)."""
     m, x, y = regression()
     m.compile("adam", "mse", metrics=["mae"], weighted_metrics=["mae", "mean_squared_error"])
-    assert m.metrics_names == ["loss", "mae", "weighted_mae", "mean_squared_error"]
+    # evaluate's list (keras/src/trainers/trainer.py _flatten_metrics_in_order): the
+    # metrics' own names first, the one renamed weighted_mae after them; its dict in
+    # CompileMetrics.result's order
+    assert m.metrics_names == ["loss", "mae", "mean_squared_error", "weighted_mae"]
     w = np.r_[np.full(10, 5.0), np.full(30, 0.5)]
     p = m.predict(x).astype(np.float64)
     ae, se = np.abs(p - y)[:, 0], ((p - y) ** 2)[:, 0]
@@ -259,7 +262,7 @@ def test_weighted_metrics_weigh_by_sample_weight_in_evaluate_and_fit():
     assert d["weighted_mae"] == pytest.approx(wmean(w, ae), rel=1e-6) and d["weighted_mae"] != pytest.approx(ae.mean())
     assert d["mean_squared_error"] == pytest.approx(wmean(w, se), rel=1e-6)
     assert d["loss"] == pytest.approx(d["mean_squared_error"] * w.sum() / len(w), rel=1e-5)  # Keras: sum(w l) / N
-    loss, mae, wmae, wmse = m.evaluate(x, y)  # no sample_weight: every row weighs 1
+    loss, mae, wmse, wmae = m.evaluate(x, y)  # no sample_weight: every row weighs 1
     assert wmae == pytest.approx(mae, rel=1e-12) and wmse == pytest.approx(loss, rel=1e-5)
     assert m.evaluate(x, y, sample_weight=np.zeros(40), return_dict=True)["weighted_mae"] == 0.0  # divide_no_nan
     # fit: the training rows with their weights, the validation_split rows with theirs
@@ -306,8 +309,8 @@ def test_weighted_accuracy_and_auc_and_class_weight():
     inp = Input((4,))
     m = Model(inp, Dense(3, activation="softmax")(inp), seed=4)
     m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"], weighted_metrics=["accuracy", "acc"])
-    assert m.metrics_names == ["loss", "accuracy", "weighted_accuracy", "acc"]
-    loss, acc, wacc, wacc2 = m.evaluate(x, y)
+    assert m.metrics_names == ["loss", "accuracy", "acc", "weighted_accuracy"]  # the renamed one last
+    loss, acc, wacc2, wacc = m.evaluate(x, y)
     assert wacc == pytest.approx(acc, rel=1e-12) and wacc2 == wacc  # the library's accuracy when unweighted
     w = rng.uniform(0, 2, 60)
     right = (m.predict(x).argmax(1) == y).astype(np.float64)
@@ -351,7 +354,7 @@ def test_weighted_metrics_errors_and_their_travel():
     w = np.linspace(0.1, 2, 40)
     want = m.evaluate(x, y, sample_weight=w, return_dict=True)
     for c in (pickle.loads(pickle.dumps(m)), copy.deepcopy(m)):
-        assert c.metrics_names == ["loss", "mse", "weighted_mse", "mae"]
+        assert c.metrics_names == ["loss", "mse", "mae", "weighted_mse"]
         assert c.evaluate(x, y, sample_weight=w, return_dict=True) == want
     # an unbuilt Sequential compiled first, pickled, built later
     u = Sequential([Dense(2), Dense(1)], seed=3)
