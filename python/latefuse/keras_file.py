@@ -770,8 +770,27 @@ def _compile_config(model):
                           "registered_name": None},
             "loss": loss if isinstance(model.loss, list) else loss[0],
             "loss_weights": list(model.loss_weights) if len(model.outputs) > 1 else None,
-            "metrics": model._metric_args or None, "weighted_metrics": model._wmetric_args or None,
+            "metrics": _metric_entries(model._metric_args) or None,
+            "weighted_metrics": _metric_entries(model._wmetric_args) or None,
             "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+
+
+def _metric_entries(v):
+    """compile's metrics as compile_config holds them, their structure
+    kept: names as names; a MeanAbsoluteError / MeanSquaredError / AUC
+    object under a name its string form does not give (AUC(name='x')) as
+    Keras serializes a metric object (serialize_keras_object: {"module":
+    "keras.metrics", "class_name", "config": its get_config,
+    "registered_name": null}), so that its key stays its name"""
+    if isinstance(v, dict):
+        return {k: _metric_entries(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_metric_entries(x) for x in v]
+    obj = getattr(v, "obj", None)
+    if obj is not None and str(v) not in type(obj)._names:
+        return {"module": "keras.metrics", "class_name": type(obj).__name__, "config": obj.get_config(),
+                "registered_name": None}
+    return v
 
 
 def _preprocessing_state(model, f, used, ly, assets):

@@ -677,24 +677,27 @@ class Model:
 
     @staticmethod
     def _is_acc(mt):
-        return isinstance(mt, str) and mt in _ACC_NAMES
+        return isinstance(mt, str) and mt in _ACC_NAMES and getattr(mt, "value", None) is None
 
     def _metric_of(self, mt, what, out=0):
         """(history key, kind) of one entry of compile's metrics or
         weighted_metrics (what: 'metric' or 'weighted metric' in the
         messages) asked of output out: an accuracy name ('acc'; the key is
-        the name given), mae or mse (the name given), AUC ('auc', a
+        the name given), mae, mse or AUC (the name given, 'AUC' or 'auc'; a
+        MeanAbsoluteError / MeanSquaredError / AUC object's name; AUC of a
         one-unit output)."""
         if self._is_acc(mt):
             return mt, "acc"
-        if isinstance(mt, str) and mt in _VALUE_METRICS:
-            kind = _VALUE_METRICS[mt]
+        if isinstance(mt, str) and (mt in _VALUE_METRICS or getattr(mt, "value", None)):
+            kind = getattr(mt, "value", None) or _VALUE_METRICS[mt]
             dim = self.outputs[out].dim
             if kind == "auc" and dim != 1:
                 of = "" if len(self.outputs) == 1 else " of output '%s'" % self._output_names()[out]
                 raise ValueError("compile: %s %r%s needs a binary output (one sigmoid unit); the output has %d "
                                  "units" % (what, mt, of, dim))
-            return ("auc" if kind == "auc" else mt), kind  # Keras' history names
+            # Keras' key: the string given ('AUC' stays 'AUC'), an object's name
+            # (keras/src/trainers/compile_utils.py get_metric)
+            return str(mt), kind
         raise ValueError("compile: unsupported %s %r: use 'accuracy', 'mae', 'mse' or 'AUC' (or their long names)"
                          % (what, mt))
 

@@ -504,9 +504,9 @@ def test_auc_of_a_binary_output_counts_the_pairs_ranked_right():
     inp = Input((2,))
     m = Model(inp, Dense(1, activation="sigmoid")(inp))
     m.compile("adam", "binary_crossentropy", metrics=["accuracy", "AUC"])
-    assert m.metrics_names == ["loss", "accuracy", "auc"]
+    assert m.metrics_names == ["loss", "accuracy", "AUC"]  # Keras 3: the string given is the key
     h = m.fit(x, y, epochs=2, validation_split=0.5, verbose=0)
-    assert sorted(h.history) == ["accuracy", "auc", "loss", "val_accuracy", "val_auc", "val_loss"]
+    assert sorted(h.history) == ["AUC", "accuracy", "loss", "val_AUC", "val_accuracy", "val_loss"]
     from latefuse.models import _auc
 
     def pairs(p):

@@ -331,10 +331,10 @@ def test_weighted_accuracy_and_auc_and_class_weight():
     yb = (y > 0).astype(np.float64)
     mb = Model(inp, Dense(1, activation="sigmoid")(inp), seed=4)
     mb.compile("adam", "binary_crossentropy", metrics=["accuracy", "AUC"], weighted_metrics=["accuracy", "AUC"])
-    assert mb.metrics_names == ["loss", "accuracy", "auc", "weighted_accuracy", "weighted_auc"]
+    assert mb.metrics_names == ["loss", "accuracy", "AUC", "weighted_AUC", "weighted_accuracy"]
     from latefuse.models import _auc
     p = mb.predict(x)[:, 0].astype(np.float64)
-    loss, acc, auc, wacc, wauc = mb.evaluate(x, yb, sample_weight=w)
+    loss, acc, auc, wauc, wacc = mb.evaluate(x, yb, sample_weight=w)
     assert acc == pytest.approx(((p > 0.5) == (yb > 0.5)).mean())
     assert wacc == pytest.approx(wmean(w, (p > 0.5) == (yb > 0.5)))
     assert auc == pytest.approx(_auc(p, yb > 0.5, np.ones(60))) and wauc == pytest.approx(_auc(p, yb > 0.5, w))

@@ -46,3 +46,46 @@ def test_one_output_evaluate_lists_the_metrics_in_compile_order():
     m.compile("adam", "binary_crossentropy", metrics=["mae", "accuracy"], weighted_metrics=["mse", "mae"])
     assert list(m.evaluate(x, y, return_dict=True, verbose=0)) == ["loss", "mae", "accuracy", "mse", "weighted_mae"]
     assert m.metrics_names == ["loss", "mae", "accuracy", "mse", "weighted_mae"]
+
+
+# ---------------------------------------------------------------- the metrics' keys
+
+def test_auc_and_value_metrics_are_keyed_as_keras_3_names_them(tmp_path):
+    """keras/src/trainers/compile_utils.py get_metric: a string is its own
+    key ('AUC' stays 'AUC': keras/src/metrics/__init__.py maps both 'AUC'
+    and 'auc' to the class), an object its name (AUC() 'auc', AUC(name='x')
+    'x'); weighted_metrics of a name metrics= has: weighted_<name>"""
+    from latefuse import load_model
+    from latefuse.metrics import AUC, MeanAbsoluteError
+    from latefuse.models import _auc
+    x, y = _binary(5, 60)
+    inp = Input((3,))
+    m = Model(inp, Dense(1, activation="sigmoid")(inp), seed=2)
+    p = m.predict(x, verbose=0)[:, 0].astype(np.float64)
+    auc = _auc(p, y[:, 0] > 0.5, np.ones(len(y)))
+    for metrics, keys in ((["AUC"], ["AUC"]), (["auc"], ["auc"]), ([AUC()], ["auc"]), ([AUC(name="x")], ["x"]),
+                          ([AUC(name="x"), "AUC", MeanAbsoluteError(name="err")], ["x", "AUC", "err"])):
+        m.compile("sgd", "binary_crossentropy", metrics=metrics)
+        assert m.metrics_names == ["loss"] + keys
+        d = m.evaluate(x, y, return_dict=True, verbose=0)
+        assert list(d) == ["loss"] + keys
+        assert d[keys[0]] == pytest.approx(auc, rel=1e-12)
+    assert d["err"] == pytest.approx(np.mean(np.abs(p - y[:, 0])), rel=1e-6)
+    m.compile("sgd", "binary_crossentropy", metrics=["AUC"], weighted_metrics=["AUC", AUC(name="w")])
+    assert list(m.evaluate(x, y, return_dict=True, verbose=0)) == ["loss", "AUC", "weighted_AUC", "w"]
+    assert m.metrics_names == ["loss", "AUC", "w", "weighted_AUC"]
+    h = m.fit(x, y, epochs=1, verbose=0, validation_split=0.5)
+    assert list(h.history) == ["loss", "AUC", "weighted_AUC", "w", "val_loss", "val_AUC", "val_weighted_AUC", "val_w"]
+    # a .keras file keeps the keys: AUC(name='w') as Keras serializes a metric object
+    m.compile("sgd", "binary_crossentropy", metrics=[AUC(name="x"), "AUC"], weighted_metrics=[AUC()])
+    m.save(tmp_path / "m.keras")
+    import json
+    import zipfile
+    cc = json.loads(zipfile.ZipFile(tmp_path / "m.keras").read("config.json"))["compile_config"]
+    assert cc["metrics"][0] == {"module": "keras.metrics", "class_name": "AUC", "registered_name": None,
+                                "config": {"name": "x", "dtype": None, "num_thresholds": 200, "curve": "ROC",
+                                           "summation_method": "interpolation", "multi_label": False,
+                                           "num_labels": None, "label_weights": None, "from_logits": False}}
+    assert cc["metrics"][1] == "AUC" and cc["weighted_metrics"] == ["auc"]
+    back = load_model(tmp_path / "m.keras")
+    assert back.metrics_names == m.metrics_names == ["loss", "x", "AUC", "auc"]

@@ -314,13 +314,13 @@ def test_value_metrics_per_output_as_keras_3(tmp_path):
     m.compile("adam", ["sparse_categorical_crossentropy", "binary_crossentropy", "mse"],
               metrics={"p": ["acc", "mae"], "b": ["AUC", "accuracy"], "r": "mse"},
               weighted_metrics={"p": ["mae"], "b": ["mse", "AUC"]})
-    names = ["loss", "p_loss", "b_loss", "r_loss", "b_accuracy", "b_auc", "b_mse", "b_weighted_auc", "p_acc",
+    names = ["loss", "p_loss", "b_loss", "r_loss", "b_AUC", "b_accuracy", "b_mse", "b_weighted_AUC", "p_acc",
              "p_mae", "p_weighted_mae", "r_mse"]
     assert m.metrics_names == names
     ev = m.evaluate(x, [yp, yb, yr], sample_weight=sw)
     d = m.evaluate(x, [yp, yb, yr], sample_weight=sw, return_dict=True)
-    assert list(d) == ["loss", "p_acc", "p_mae", "b_auc", "b_accuracy", "r_mse", "p_weighted_mae", "b_mse",
-                       "b_weighted_auc", "p_loss", "b_loss", "r_loss"]
+    assert list(d) == ["loss", "p_acc", "p_mae", "b_AUC", "b_accuracy", "r_mse", "p_weighted_mae", "b_mse",
+                       "b_weighted_AUC", "p_loss", "b_loss", "r_loss"]
     assert ev == [d[k] for k in names]
     pp, pb, pr = (a.astype(np.float64) for a in m.predict(x))
     onehot = np.eye(3)[yp]
@@ -331,14 +331,14 @@ def test_value_metrics_per_output_as_keras_3(tmp_path):
     assert d["r_mse"] == pytest.approx(((pr - yr) ** 2).mean(), rel=1e-12)
     u = m.evaluate(x, [yp, yb, yr], return_dict=True)  # unweighted: the library's mse loss on the same head
     assert u["r_mse"] == d["r_mse"] and u["r_mse"] == pytest.approx(u["r_loss"], rel=1e-5)
-    assert d["b_auc"] == pytest.approx(hand_auc(pb[:, 0], yb > 0.5, np.ones(30)), rel=1e-12)
-    assert d["b_weighted_auc"] == pytest.approx(hand_auc(pb[:, 0], yb > 0.5, sw), rel=1e-12)
+    assert d["b_AUC"] == pytest.approx(hand_auc(pb[:, 0], yb > 0.5, np.ones(30)), rel=1e-12)
+    assert d["b_weighted_AUC"] == pytest.approx(hand_auc(pb[:, 0], yb > 0.5, sw), rel=1e-12)
     assert d["p_acc"] == pytest.approx((pp.argmax(1) == yp).mean())
     # fit: the keys and their val_ twins; the last epoch's validation values are evaluate's on those rows
     h = m.fit(x, [yp, yb, yr], epochs=2, validation_split=0.2, verbose=0, shuffle=False)
     assert sorted(h.history) == sorted(names + ["val_" + k for k in names])
     vd = m.evaluate(x[24:], [yp[24:], yb[24:], yr[24:]], return_dict=True)
-    for k in ("p_mae", "b_auc", "r_mse", "p_weighted_mae", "b_mse"):
+    for k in ("p_mae", "b_AUC", "r_mse", "p_weighted_mae", "b_mse"):
         assert h.history["val_" + k][-1] == pytest.approx(vd[k], rel=1e-9), k
     # saved and loaded with the model
     path = str(tmp_path / "heads.lf")
@@ -353,7 +353,7 @@ def test_value_metrics_per_output_as_keras_3(tmp_path):
     # train_on_batch: the metrics measured before the step, in evaluate's orders
     before = m.evaluate(x, [yp, yb, yr], sample_weight=sw, return_dict=True)
     got = m.train_on_batch(x, [yp, yb, yr], sample_weight=sw, return_dict=True)
-    assert list(got) == list(before) and got["p_mae"] == before["p_mae"] and got["b_auc"] == before["b_auc"]
+    assert list(got) == list(before) and got["p_mae"] == before["p_mae"] and got["b_AUC"] == before["b_AUC"]
 
 
 def test_value_metrics_per_output_lists_and_batch_logs():
