@@ -216,7 +216,14 @@ class _Reader:
             idf = np.asarray(ds[()], dtype=np.float32)[:len(vocab)]  # pad_to_max_tokens pads it with zeros
         try:
             if kind == "TextVectorization":
-                cfg.setdefault("split_cjk", False)  # Keras' whitespace split keeps CJK runs whole
+                # latefuse's own options: beside the config (_latefuse_options), or in it (files written
+                # before that); none: Keras' whitespace split, which keeps CJK runs whole
+                own = e.get("latefuse") if isinstance(e.get("latefuse"), dict) else {}
+                unknown = sorted(set(own) - {"split_cjk", "char_ngrams"})
+                if unknown:
+                    raise ValueError("unknown latefuse option %s" % ", ".join(unknown))
+                cfg.update(own)
+                cfg.setdefault("split_cjk", False)
                 if isinstance(cfg.get("ngrams"), list):
                     cfg["ngrams"] = tuple(cfg["ngrams"])
                 obj = TextVectorization(**cfg)
@@ -640,10 +647,6 @@ def _preprocessing_config(tv, name):
                "idf_weights": None, "encoding": "utf-8", "vocabulary_size": tv.vocabulary_size()}
         if given and c["output_mode"] == "tf_idf":
             cfg["idf_weights"] = [float(w) for w in tv.idf_weights()[2 if c["output_mode"] == "int" else 1:]]
-        if c["split_cjk"]:  # latefuse's additions, written only when on (Keras refuses them)
-            cfg["split_cjk"] = True
-        if c["char_ngrams"]:
-            cfg["char_ngrams"] = list(c["char_ngrams"])
         return cfg
     c = tv.get_config()
     cfg = {"name": name, "trainable": True, "invert": c["invert"], "max_tokens": c["max_tokens"],
@@ -656,6 +659,32 @@ def _preprocessing_config(tv, name):
     if type(tv).__name__ == "StringLookup":
         cfg["encoding"] = "utf-8"
     return cfg
+
+
+def _latefuse_options(tv, name):
+    """A TextVectorization's latefuse-only options that are on ({} when
+    none), which the file keeps beside the layer's Keras config, under the
+    layer entry's key "latefuse": Keras' TextVectorization takes no such
+    argument (its from_config would refuse the whole file), while
+    deserialize_keras_object (keras/src/saving/serialization_lib.py) reads
+    only the entry's module, class_name, config, registered_name,
+    build_config and compile_config, so Keras loads the file.  split_cjk
+    changes the tokens of CJK text only (Keras' whitespace split keeps a
+    CJK run whole); char_ngrams changes every token, so saving one warns
+    that Keras would compute another model."""
+    from .text import TextVectorization
+    if not isinstance(tv, TextVectorization):
+        return {}
+    c, out = tv.get_config(), {}
+    if c["split_cjk"]:
+        out["split_cjk"] = True
+    if c["char_ngrams"]:
+        out["char_ngrams"] = list(c["char_ngrams"])
+        import warnings
+        warnings.warn("save: TextVectorization '%s' has char_ngrams=%s, which Keras does not have: the .keras file "
+                      "keeps it where Keras ignores it, so Keras would load it splitting words only (latefuse's "
+                      "load_model restores it)" % (name, tuple(c["char_ngrams"])), UserWarning)
+    return out
 
 
 def _preprocessing_names(model):
@@ -730,8 +759,12 @@ def _config(model):
                 layers.append(e)
                 src = _tensor(raw.sample_shape, [nm, 0, 0])
                 src["config"]["dtype"] = e["config"]["dtype"]
-                layers.append(dict(_serialized(type(tv).__name__, _preprocessing_config(tv, pre[k])), name=pre[k],
-                                   inbound_nodes=[{"args": [src], "kwargs": {}}]))
+                entry = dict(_serialized(type(tv).__name__, _preprocessing_config(tv, pre[k])), name=pre[k],
+                             inbound_nodes=[{"args": [src], "kwargs": {}}])
+                extra = _latefuse_options(tv, pre[k])
+                if extra:
+                    entry["latefuse"] = extra
+                layers.append(entry)
                 continue
             layers.append(_input_entry(t, nm))
             continue

@@ -89,3 +89,70 @@ def test_auc_and_value_metrics_are_keyed_as_keras_3_names_them(tmp_path):
     assert cc["metrics"][1] == "AUC" and cc["weighted_metrics"] == ["auc"]
     back = load_model(tmp_path / "m.keras")
     assert back.metrics_names == m.metrics_names == ["loss", "x", "AUC", "auc"]
+
+
+# ---------------------------------------------------------------- TextVectorization's own options in .keras
+
+# keras/src/layers/preprocessing/text_vectorization.py TextVectorization.__init__'s
+# arguments (and the has_input_vocabulary / vocabulary_size it pops from kwargs), and
+# keras/src/layers/layer.py Layer.__init__'s (input_dim / input_shape popped; any
+# other kwarg: "Unrecognized keyword arguments"): Keras' from_config (cls(**config))
+# refuses any other key of the config
+_KERAS_TV_ARGS = {"max_tokens", "standardize", "split", "ngrams", "output_mode", "output_sequence_length",
+                  "pad_to_max_tokens", "vocabulary", "idf_weights", "sparse", "ragged", "encoding", "name",
+                  "has_input_vocabulary", "vocabulary_size", "activity_regularizer", "trainable", "dtype",
+                  "autocast", "input_dim", "input_shape"}
+
+
+def _tv_model(**kw):
+    from latefuse.layers import TextVectorization
+    vec = TextVectorization(output_mode="int", output_sequence_length=4, **kw)
+    vec.adapt(["東京 大阪 the cat", "京都 a dog", "the 東京 dog"])
+    s = Input(shape=(1,), dtype="string", name="text")
+    from latefuse.layers import Embedding, Flatten
+    return Model(s, Dense(1)(Flatten()(Embedding(vec.vocabulary_size(), 2)(vec(s)))), seed=3), vec
+
+
+def _tv_entry(path):
+    import json
+    import zipfile
+    layers = json.loads(zipfile.ZipFile(path).read("config.json"))["config"]["layers"]
+    return next(e for e in layers if e["class_name"] == "TextVectorization")
+
+
+def test_text_vectorization_own_options_are_kept_where_keras_ignores_them(tmp_path):
+    """split_cjk (on by default) and char_ngrams are latefuse's: in the
+    layer's config Keras' from_config would refuse the file; beside it (the
+    entry's key "latefuse", which keras/src/saving/serialization_lib.py
+    deserialize_keras_object does not read) Keras loads the file and
+    latefuse's load_model restores them.  char_ngrams warns (Keras' model
+    would tokenize otherwise)."""
+    import warnings
+    from latefuse import load_model
+    probe = np.array([["東京 the cat"], ["京都 dog zebra"]], dtype=object)
+    m, vec = _tv_model()
+    assert vec.get_config()["split_cjk"] is True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # split_cjk alone: no warning
+        m.save(tmp_path / "cjk.keras")
+    e = _tv_entry(tmp_path / "cjk.keras")
+    assert set(e["config"]) <= _KERAS_TV_ARGS, sorted(set(e["config"]) - _KERAS_TV_ARGS)
+    assert e["latefuse"] == {"split_cjk": True}
+    back = load_model(tmp_path / "cjk.keras")
+    assert back._tv[0].get_config()["split_cjk"] is True
+    np.testing.assert_array_equal(back.predict(probe, verbose=0), m.predict(probe, verbose=0))
+    # off: nothing beside the config; read back as Keras' whitespace split
+    m, vec = _tv_model(split_cjk=False)
+    m.save(tmp_path / "plain.keras")
+    assert "latefuse" not in _tv_entry(tmp_path / "plain.keras")
+    assert load_model(tmp_path / "plain.keras")._tv[0].get_config()["split_cjk"] is False
+    # char_ngrams: kept and restored, with a warning naming the layer
+    m, vec = _tv_model(char_ngrams=(1, 2))
+    with pytest.warns(UserWarning, match=r"^save: TextVectorization '.*' has char_ngrams=\(1, 2\), which Keras "
+                                         r"does not have"):
+        m.save(tmp_path / "chars.keras")
+    e = _tv_entry(tmp_path / "chars.keras")
+    assert set(e["config"]) <= _KERAS_TV_ARGS and e["latefuse"] == {"split_cjk": True, "char_ngrams": [1, 2]}
+    back = load_model(tmp_path / "chars.keras")
+    assert back._tv[0].get_config()["char_ngrams"] == (1, 2)
+    np.testing.assert_array_equal(back.predict(probe, verbose=0), m.predict(probe, verbose=0))
