@@ -2689,7 +2689,8 @@ lf_status lf_textvec_adapt(lf_textvec *tv, const char *const *texts, size_t n);
 /* Keras' set_vocabulary(vocabulary, idf_weights) (a Keras file's
  * vocabulary): n terms (valid UTF-8), which may start with the reserved
  * entries ("" and "[UNK]" in int mode, "[UNK]" in the others; then
- * skipped); idf: in tf_idf mode (only there, where it is required) n
+ * skipped; otherwise a term "[UNK]" is a term like any other, found at its
+ * own index, as Keras 3's index_lookup.py); idf: in tf_idf mode (only there, where it is required) n
  * finite weights, one per term given, the reserved entries' their mean
  * when the terms do not start with them.  Refused (LF_ERR_ARG, Keras'
  * words; the object unchanged): an empty list, "" after the reserved

@@ -569,6 +569,55 @@ static void test_set_vocabulary(void) {
     lf_textvec_free(tv);
 }
 
+/* A vocabulary with "[UNK]" among its terms, as Keras 3 takes it
+ * (keras/src/layers/preprocessing/index_lookup.py set_vocabulary: the
+ * reserved entries are skipped only when they lead in order, ['', '[UNK]']
+ * in int mode, ['[UNK]'] in the others; otherwise "[UNK]" is a term like any
+ * other, found at its own index, and only the mask token is refused): int
+ * and multi_hot, and the file's round trip of such a vocabulary */
+static void test_set_vocabulary_unk_term(void) {
+    lf_textvec_options o = lf_textvec_defaults();
+    o.standardize = LF_TEXTVEC_STANDARDIZE_NONE; /* "[UNK]" reaches the lookup as it is */
+    o.output_sequence_length = 4;
+    lf_textvec *tv = make(o);
+    const char *v[] = {"[UNK]", "a", "b"}, *texts[] = {"a [UNK] zz b"};
+    CHECK(lf_textvec_set_vocabulary(tv, v, 3, NULL) == LF_OK, "int: %s", lf_textvec_error(tv));
+    const char *want_v[] = {"", "[UNK]", "[UNK]", "a", "b"};
+    int same = lf_textvec_vocabulary_size(tv) == 5;
+    for (size_t i = 0; same && i < 5; i++) same = strcmp(lf_textvec_vocabulary(tv, i), want_v[i]) == 0;
+    CHECK(same, "int: the vocabulary is '', '[UNK]', then the three terms");
+    int32_t ids[4] = {0};
+    CHECK(lf_textvec_transform_int(tv, texts, 1, 4, ids) == LF_OK, "%s", lf_textvec_error(tv));
+    CHECK(ids[0] == 3 && ids[1] == 2 && ids[2] == 1 && ids[3] == 4, "int ids %d %d %d %d", ids[0], ids[1], ids[2],
+          ids[3]);
+    char path[160];
+    snprintf(path, sizeof path, "%s/unk.safetensors", tmpdir);
+    lf_textvec *back = make(lf_textvec_defaults());
+    CHECK(lf_textvec_save(tv, path) == LF_OK && lf_textvec_load(back, path) == LF_OK, "save and load: %s / %s",
+          lf_textvec_error(tv), lf_textvec_error(back));
+    int32_t ids2[4] = {0};
+    CHECK(lf_textvec_transform_int(back, texts, 1, 4, ids2) == LF_OK && memcmp(ids, ids2, sizeof ids) == 0,
+          "the loaded copy's ids %d %d %d %d", ids2[0], ids2[1], ids2[2], ids2[3]);
+    const char *twice[] = {"a", "[UNK]", "[UNK]"};
+    CHECK(lf_textvec_set_vocabulary(tv, twice, 3, NULL) == LF_ERR_ARG &&
+              strcmp(lf_textvec_error(tv), "the vocabulary holds '[UNK]' twice (entries 3 and 4)") == 0,
+          "a repeated '[UNK]' term: %s", lf_textvec_error(tv));
+    lf_textvec_free(back);
+    lf_textvec_free(tv);
+    o.output_mode = LF_TEXTVEC_MULTI_HOT;
+    o.output_sequence_length = 0;
+    tv = make(o);
+    const char *m[] = {"a", "[UNK]", "b"};
+    CHECK(lf_textvec_set_vocabulary(tv, m, 3, NULL) == LF_OK && lf_textvec_vocabulary_size(tv) == 4 &&
+              strcmp(lf_textvec_vocabulary(tv, 2), "[UNK]") == 0,
+          "multi_hot: %s", lf_textvec_error(tv));
+    float out[4] = {0};
+    CHECK(lf_textvec_transform(tv, (const char *[]){"[UNK] zz"}, 1, out) == LF_OK && out[0] == 1 && out[1] == 0 &&
+              out[2] == 1 && out[3] == 0,
+          "multi_hot: %g %g %g %g", out[0], out[1], out[2], out[3]);
+    lf_textvec_free(tv);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_textvec_XXXXXX");
     if (!mkdtemp(tmpdir)) {
@@ -585,6 +634,7 @@ int main(void) {
     test_options();
     test_save_load();
     test_set_vocabulary();
+    test_set_vocabulary_unk_term();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

@@ -156,3 +156,46 @@ def test_text_vectorization_own_options_are_kept_where_keras_ignores_them(tmp_pa
     back = load_model(tmp_path / "chars.keras")
     assert back._tv[0].get_config()["char_ngrams"] == (1, 2)
     np.testing.assert_array_equal(back.predict(probe, verbose=0), m.predict(probe, verbose=0))
+
+
+# ---------------------------------------------------------------- set_vocabulary with the reserved tokens
+
+def test_set_vocabulary_with_unk_or_mask_given_as_keras_3(tmp_path):
+    """keras/src/layers/preprocessing/index_lookup.py set_vocabulary: the
+    reserved entries ([mask] in int mode with a mask token, then the OOV
+    token) are dropped only when they lead the vocabulary in that order;
+    otherwise '[UNK]' is a term like any other, at its own index (refused
+    only with invert=True), and the mask token anywhere is refused.
+    TextVectorization's lookup has mask_token '' (text_vectorization.py)."""
+    from latefuse import load_model
+    from latefuse.layers import Embedding, Flatten, TextVectorization
+    from latefuse.lookup import StringLookup
+    tv = TextVectorization(standardize=None, output_sequence_length=4)
+    tv.set_vocabulary(["[UNK]", "a", "b"])  # not ['', '[UNK]'] in front: '[UNK]' is a term
+    assert tv.get_vocabulary() == ["", "[UNK]", "[UNK]", "a", "b"]
+    assert tv(["a [UNK] zz b"]).tolist() == [[3, 2, 1, 4]]
+    tv.set_vocabulary(["", "[UNK]", "a", "b"])  # leading in order: dropped
+    assert tv.get_vocabulary() == ["", "[UNK]", "a", "b"] and tv(["a [UNK] zz b"]).tolist() == [[2, 1, 1, 3]]
+    mh = TextVectorization(standardize=None, output_mode="multi_hot")
+    mh.set_vocabulary(["a", "[UNK]", "b"])
+    assert mh.get_vocabulary() == ["[UNK]", "a", "[UNK]", "b"] and mh(["[UNK] zz"]).tolist() == [[1, 0, 1, 0]]
+    with pytest.raises(ValueError, match=r"^Found reserved mask token at unexpected location in `vocabulary`"):
+        mh.set_vocabulary(["", "[UNK]", "a"])  # '' is not reserved outside int mode
+    # StringLookup(mask_token=''): the same rule through index_lookup.py
+    sl = StringLookup(mask_token="")
+    sl.set_vocabulary(["[UNK]", "a"])
+    assert sl.get_vocabulary() == ["", "[UNK]", "[UNK]", "a"] and sl(["a", "[UNK]", "zz", ""]).tolist() == [3, 2, 1, 0]
+    with pytest.raises(ValueError, match=r"^Found reserved OOV token at unexpected location in `vocabulary`"):
+        StringLookup(invert=True).set_vocabulary(["a", "[UNK]"])
+    # a model's vectorizer with such a vocabulary: its .keras file (assets/.../vocabulary.txt) reads back
+    tv = TextVectorization(standardize=None, output_sequence_length=4)
+    tv.set_vocabulary(["[UNK]", "a", "b"])
+    s = Input(shape=(1,), dtype="string", name="text")
+    m = Model(s, Dense(1)(Flatten()(Embedding(5, 2)(tv(s)))), seed=3)
+    m.save(tmp_path / "unk.keras")
+    back = load_model(tmp_path / "unk.keras")
+    assert back._tv[0].get_vocabulary() == ["", "[UNK]", "[UNK]", "a", "b"]
+    probe = np.array([["a [UNK] zz b"], ["b b"]], dtype=object)
+    np.testing.assert_array_equal(back.predict(probe, verbose=0), m.predict(probe, verbose=0))
+    m.save(tmp_path / "unk.lf")
+    assert load_model(tmp_path / "unk.lf")._tv[0].get_vocabulary() == ["", "[UNK]", "[UNK]", "a", "b"]

@@ -116,22 +116,31 @@ size_t lf_textvec_output_dim(const lf_textvec *tv) {
 /* ------------------------------------------------------------- hashing */
 
 /* the index over the tokens (its table: text.h, slots.c) */
-lf_status lf_textvec_vocab_index(lf_textvec_vocab *v, lf_err *e) {
+lf_status lf_textvec_vocab_index(lf_textvec_vocab *v, size_t reserved, lf_err *e) {
     size_t ns;
     size_t *s = lf_text_slots_new(v->n, &ns);
     if (!s) return lf_fail(e, LF_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < v->n; i++) {
+    /* the tokens first, then the reserved entries where no token has their
+     * string: a token "[UNK]" (Keras 3 keeps one that does not lead the
+     * vocabulary, index_lookup.py set_vocabulary) is found at its own index */
+    for (size_t q = 0; q < v->n; q++) {
+        const size_t i = q < v->n - reserved ? reserved + q : q - (v->n - reserved);
         size_t j = lf_text_hash(v->tokens[i], v->lens[i]) & (ns - 1);
+        int seen = 0;
         while (s[j] != LF_SLOT_EMPTY) {
             const size_t k = s[j];
             if (v->lens[k] == v->lens[i] && memcmp(v->tokens[k], v->tokens[i], v->lens[i]) == 0) {
+                if (i < reserved) {
+                    seen = 1;
+                    break;
+                }
                 LF_FREE(s);
                 return lf_fail(e, LF_ERR_FORMAT, "the vocabulary holds '%.80s' twice (entries %zu and %zu)",
                                v->tokens[i], k, i);
             }
             j = (j + 1) & (ns - 1);
         }
-        s[j] = i;
+        if (!seen) s[j] = i;
     }
     LF_FREE(v->slots);
     v->slots = s, v->n_slots = ns;
@@ -438,7 +447,7 @@ lf_status lf_textvec_adapt(lf_textvec *tv, const char *const *texts, size_t n) {
             if (v.idf && st == LF_OK)
                 for (size_t i = 0; i < r; i++) v.idf[i] = (float)(sum / (double)learned);
         }
-        if (st == LF_OK) st = lf_textvec_vocab_index(&v, &tv->err);
+        if (st == LF_OK) st = lf_textvec_vocab_index(&v, r, &tv->err);
     }
     for (size_t i = 0; i < n_ent; i++) LF_FREE(ent[i].tok);
     LF_FREE(ent), LF_FREE(slots);
@@ -508,7 +517,7 @@ lf_status lf_textvec_set_vocabulary(lf_textvec *tv, const char *const *terms, si
         for (size_t i = 0; i < total; i++)
             v.idf[i] = i >= r ? idf[skip + i - r] : skip ? idf[i] : (float)(sum / (double)n);
     }
-    if (st == LF_OK) st = lf_textvec_vocab_index(&v, e);
+    if (st == LF_OK) st = lf_textvec_vocab_index(&v, r, e);
     if (st != LF_OK) {
         lf_textvec_vocab_free(&v);
         return st == LF_ERR_FORMAT ? LF_ERR_ARG : st; /* a repeated term */

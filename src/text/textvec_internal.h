@@ -37,8 +37,11 @@ struct lf_textvec {
 size_t lf_textvec_reserved(lf_textvec_mode mode);
 /* LF_ERR_ARG with a message for options that create refuses. */
 lf_status lf_textvec_check_options(const lf_textvec_options *o, lf_err *e);
-/* Builds v's index; LF_ERR_FORMAT when a token appears twice. */
-lf_status lf_textvec_vocab_index(lf_textvec_vocab *v, lf_err *e);
+/* Builds v's index, whose first `reserved` entries are the reserved ones
+ * (lf_textvec_reserved; v->n >= reserved): a token of the same string as a
+ * reserved entry is found at its own index; LF_ERR_FORMAT when a token
+ * appears twice. */
+lf_status lf_textvec_vocab_index(lf_textvec_vocab *v, size_t reserved, lf_err *e);
 void lf_textvec_vocab_free(lf_textvec_vocab *v);
 
 /* textvec_io.c: the file format's "config" and "vocabulary" JSON of an

@@ -182,8 +182,8 @@ static lf_status parse_vocab(const char *text, const lf_textvec_options *o, lf_t
         const char *want = i < r ? ((r == 2 && i == 0) ? "" : "[UNK]") : NULL;
         if (want && strcmp(t->str, want) != 0)
             st = lf_fail(e, LF_ERR_FORMAT, "vocabulary: entry %zu must be \"%s\" in %s mode", i, want, MODES[o->output_mode]);
-        else if (!want && (t->str_len == 0 || (t->str_len == 5 && memcmp(t->str, "[UNK]", 5) == 0)))
-            st = lf_fail(e, LF_ERR_FORMAT, "vocabulary: entry %zu is empty or \"[UNK]\"", i);
+        else if (!want && t->str_len == 0) /* a token "[UNK]" is one (Keras 3's set_vocabulary keeps it) */
+            st = lf_fail(e, LF_ERR_FORMAT, "vocabulary: entry %zu is empty", i);
     }
     if (st == LF_OK) {
         v->tokens = lf_alloc_array(n, sizeof *v->tokens);
@@ -200,7 +200,7 @@ static lf_status parse_vocab(const char *text, const lf_textvec_options *o, lf_t
     lf_json_free(arr);
     if (st == LF_OK) {
         lf_err ie;
-        st = lf_textvec_vocab_index(v, &ie);
+        st = lf_textvec_vocab_index(v, r, &ie);
         if (st != LF_OK) lf_fail(e, st, "vocabulary: %s", ie.msg);
     }
     return st;
@@ -304,7 +304,7 @@ lf_status lf_textvec_copy(lf_textvec **out, const lf_textvec *tv) {
         }
         if (st == LF_OK && v->idf) memcpy(v->idf, tv->vocab.idf, n * sizeof *v->idf);
         lf_err e;
-        if (st == LF_OK) st = lf_textvec_vocab_index(v, &e);
+        if (st == LF_OK) st = lf_textvec_vocab_index(v, lf_textvec_reserved(c->opt.output_mode), &e);
     }
     if (st != LF_OK) {
         lf_textvec_free(c);
