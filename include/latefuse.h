@@ -1670,6 +1670,32 @@ lf_status lf_get_weights(lf_model *m, const char *layer, size_t idx, float *out,
 lf_status lf_set_weights(lf_model *m, const char *layer, size_t idx, const float *in,
                          size_t count);
 
+/* The optimizer's state of a compiled model (Keras' optimizer variables,
+ * what lf_model_save's LF_SAVE_OPTIMIZER keeps), by layer weight as
+ * lf_get_weights: the number of state arrays (slots) it keeps per weight,
+ * 0 when m is NULL or not compiled, else 2 or 3: slot 0 the first moment
+ * (SGD's and RMSprop's momentum, Adam's, Adamax's and Nadam's m, Lion's;
+ * Adadelta's accumulated updates), 1 the second (Adam's velocity,
+ * RMSprop's, Adagrad's accumulator, Adamax's norm, Adadelta's accumulated
+ * gradients), 2 amsgrad's velocity_hat or centered RMSprop's average
+ * gradient.  A slot the optimizer does not use holds zeros.  Compile
+ * resets the state (zeros; Adagrad's accumulator its initial value). */
+int lf_model_optimizer_slots(const lf_model *m);
+/* Copies / sets slot `slot` of the layer's weight idx (count values, in
+ * lf_get_weights' layout).  Set refuses (LF_ERR_NUMERIC, the state
+ * unchanged) a value that is not finite, or negative in a slot the
+ * optimizer keeps >= 0 (slot 1 but for SGD and Lion; Adadelta's slot 0;
+ * amsgrad's slot 2); LF_ERR_STATE when not compiled, LF_ERR_ARG for a slot
+ * out of range, LF_ERR_SHAPE for another count. */
+lf_status lf_get_optimizer_slot(lf_model *m, const char *layer, size_t idx, int slot, float *out, size_t count);
+lf_status lf_set_optimizer_slot(lf_model *m, const char *layer, size_t idx, int slot, const float *in,
+                                size_t count);
+/* Sets the optimizer steps taken (lf_model_iterations: Adam's bias
+ * correction and a schedule's rate follow it), as a resumed Keras
+ * optimizer's iterations; LF_ERR_STATE when not compiled, LF_ERR_ARG above
+ * 2^63 - 1. */
+lf_status lf_model_set_iterations(lf_model *m, uint64_t iterations);
+
 /* ------------------------------------------------------------ save/load */
 
 /* Every save (lf_model_save, lf_fusion_save) writes "<path>.tmp-XXXXXX"

@@ -587,3 +587,55 @@ lf_status lf_set_weights(lf_model *m, const char *layer, size_t idx, const float
     memcpy(m->params + off, in, count * sizeof *in);
     return LF_OK;
 }
+
+/* ------------------------------------------------ the optimizer's state */
+
+int lf_model_optimizer_slots(const lf_model *m) { return !m || !m->compiled ? 0 : m->m3 ? 3 : 2; }
+
+/* The state array `slot` of a compiled model, and the offset of the
+ * layer's weight idx in it (count checked as lf_get_weights does). */
+static lf_status slot_checked(lf_model *m, const char *layer, size_t idx, int slot, const void *buf, size_t count,
+                              size_t *off, float **state) {
+    *state = NULL;
+    if (!m) return LF_ERR_ARG;
+    if (!m->compiled) return lf_model_fail(m, LF_ERR_STATE, "the optimizer's state needs a compiled model");
+    if (slot < 0 || slot >= lf_model_optimizer_slots(m))
+        return lf_model_fail(m, LF_ERR_ARG, "optimizer slot %d: the optimizer keeps slots 0..%d", slot,
+                             lf_model_optimizer_slots(m) - 1);
+    lf_status st = weight_checked(m, layer, idx, buf, count, off);
+    if (st == LF_OK) *state = slot == 0 ? m->m1 : slot == 1 ? m->m2 : m->m3;
+    return st;
+}
+
+lf_status lf_get_optimizer_slot(lf_model *m, const char *layer, size_t idx, int slot, float *out, size_t count) {
+    size_t off;
+    float *state;
+    lf_status st = slot_checked(m, layer, idx, slot, out, count, &off, &state);
+    if (st == LF_OK) memcpy(out, state + off, count * sizeof *out);
+    return st;
+}
+
+lf_status lf_set_optimizer_slot(lf_model *m, const char *layer, size_t idx, int slot, const float *in,
+                                size_t count) {
+    size_t off;
+    float *state;
+    lf_status st = slot_checked(m, layer, idx, slot, in, count, &off, &state);
+    if (st != LF_OK) return st;
+    const int nonneg = lf_optim_nonneg(&m->opt, slot);
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(in[i]) || (nonneg && in[i] < 0.0f))
+            return lf_model_fail(m, LF_ERR_NUMERIC, "layer '%s' weight %zu, optimizer slot %d: value %zu is %s",
+                                 layer, idx, slot, i, isfinite(in[i]) ? "negative (this optimizer keeps it >= 0)"
+                                                                      : "not finite");
+    memcpy(state + off, in, count * sizeof *in);
+    return LF_OK;
+}
+
+lf_status lf_model_set_iterations(lf_model *m, uint64_t iterations) {
+    if (!m) return LF_ERR_ARG;
+    if (!m->compiled) return lf_model_fail(m, LF_ERR_STATE, "set_iterations needs a compiled model");
+    if (iterations > (uint64_t)INT64_MAX)
+        return lf_model_fail(m, LF_ERR_ARG, "iterations %llu is more than 2^63 - 1", (unsigned long long)iterations);
+    m->step = iterations;
+    return LF_OK;
+}

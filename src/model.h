@@ -416,6 +416,10 @@ void lf_optim_step(const lf_optimizer *o, float *restrict w, float *restrict g, 
  * amsgrad, "average_gradient" of centered rmsprop, Keras' names), NULL for
  * an optimizer that keeps two (m3 is then NULL) */
 const char *lf_optim_third(const lf_optimizer *o);
+/* Whether the state array `slot` (0: m1, 1: m2, 2: m3) is >= 0 in every
+ * state the updates leave (second moments, accumulators, adamax's norm,
+ * amsgrad's maximum; adadelta's both). */
+int lf_optim_nonneg(const lf_optimizer *o, int slot);
 /* Keras 3's gradient clipping (the one clip of o that is set; none: nothing)
  * of the gradients g of the n_vars weights at (offset, count) pairs vars
  * (each weight one variable: clipnorm is per weight, global_clipnorm over

@@ -390,8 +390,7 @@ static lf_status check_moments(const lf_model *m, const char *prefix, lf_err *e)
     const lf_optimizer *o = &m->opt;
     const float *const state[3] = {m->m1, m->m2, m->m3};
     const char *const names[3] = {"m", "v", lf_optim_third(o)};
-    int keep[3] = {o->kind == LF_OPT_ADADELTA, o->kind != LF_OPT_SGD && o->kind != LF_OPT_LION,
-                   o->kind == LF_OPT_ADAM && o->amsgrad};
+    const int keep[3] = {lf_optim_nonneg(o, 0), lf_optim_nonneg(o, 1), lf_optim_nonneg(o, 2)};
     for (int k = 0; k < 3; k++)
         for (size_t i = 0; keep[k] && state[k] && i < m->n_params; i++)
             if (state[k][i] < 0.0f)

@@ -210,6 +210,15 @@ void lf_optim_step(const lf_optimizer *o, float *restrict w, float *restrict g, 
     step(o, &k, w, g, m1, m2, m3, n);
 }
 
+int lf_optim_nonneg(const lf_optimizer *o, int slot) {
+    switch (slot) {
+    case 0: return o->kind == LF_OPT_ADADELTA;
+    case 1: return o->kind != LF_OPT_SGD && o->kind != LF_OPT_LION;
+    case 2: return o->kind == LF_OPT_ADAM && o->amsgrad;
+    default: return 0;
+    }
+}
+
 const char *lf_optim_third(const lf_optimizer *o) {
     if (o->kind == LF_OPT_ADAM && o->amsgrad) return "velocity_hat";
     if (o->kind == LF_OPT_RMSPROP && o->centered) return "average_gradient";

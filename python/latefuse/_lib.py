@@ -287,6 +287,10 @@ _proto("lf_model_train_on_batch", _S, _P, c_void_p, c_void_p, c_size, c_void_p, 
 _proto("lf_model_set_learning_rate", _S, _P, ctypes.c_float)
 _proto("lf_model_learning_rate", ctypes.c_float, _P)
 _proto("lf_model_iterations", ctypes.c_uint64, _P)
+_proto("lf_model_set_iterations", _S, _P, ctypes.c_uint64)
+_proto("lf_model_optimizer_slots", c_int, _P)
+_proto("lf_get_optimizer_slot", _S, _P, c_char_p, c_size, c_int, c_void_p, c_size)
+_proto("lf_set_optimizer_slot", _S, _P, c_char_p, c_size, c_int, c_void_p, c_size)
 # lf_rate_fn: a LearningRateSchedule of the user's own, each step's rate
 RATE_FN = ctypes.CFUNCTYPE(ctypes.c_double, c_void_p, ctypes.c_uint64)
 _proto("lf_model_set_rate_fn", _S, _P, RATE_FN, c_void_p)

@@ -42,13 +42,14 @@ Sequential models are inlined; weights come from model.weights.h5, every one
 checked before any is set; compile_config compiles it (optimizer, loss,
 loss_weights, metrics, weighted_metrics: names, Keras' serialized
 functions, and latefuse.losses / latefuse.metrics' classes in Keras'
-serialized form, so a crossentropy's from_logits).  The optimizer's variables ("optimizer/vars")
-are not read: a loaded model trains on from fresh optimizer moments.
+serialized form, so a crossentropy's from_logits).  The optimizer's variables ("optimizer/vars":
+iterations, learning_rate, then the per-variable state in Keras' order, _keras_slot_groups)
+are read and written, so a loaded model trains on as the saved one would have.
 Write: the same layout, with the layers' latefuse configs (Keras' argument
 names; initializers as Keras 3 serializes them, {"module":
 "keras.initializers", "class_name", "config", "registered_name": null}: read
-in that form or as a name, both dropped), no optimizer variables (Keras then
-warns that it skipped them).
+in that form or as a name, both dropped), the optimizer's variables of a compiled
+model (none for Adamax, Nadam, Adadelta and use_ema).
 A StringLookup / IntegerLookup / TextVectorization between the string (or
 integer) Input and the rest: the model's attached preprocessing object, its
 vocabulary in the config (given) or in the archive's assets/<layer path>/
@@ -558,12 +559,17 @@ def load(path, compile=True, seed=0):
             if seed:
                 model._seed = int(seed)
             rd.weights(model, f, h5py)
+            og = f.get("optimizer/vars")  # Keras' optimizer variables (saving_lib: the model's "optimizer")
+            opt_vars = {k: np.asarray(v[()]) for k, v in og.items() if isinstance(v, h5py.Dataset)} \
+                if isinstance(og, h5py.Group) else None
     if compile and isinstance(top.get("compile_config"), dict):
         try:
             rd.compile(model, top["compile_config"])
         except (TypeError, AttributeError, KeyError, IndexError) as e:
             raise rd.fail("compile_config is not Keras 3's (%s: %s); load_model(..., compile=False) loads the model "
                           "uncompiled" % (type(e).__name__, e)) from None
+        if opt_vars:  # none: a fresh optimizer
+            _load_optimizer_vars(model, opt_vars, rd)
     return model
 
 
@@ -856,10 +862,136 @@ def _preprocessing_state(model, f, used, ly, assets):
             assets.append(("assets/%s/vocabulary.txt" % sub, vocab))
 
 
-def _weights_h5(model, h5py, assets=None):
+def _keras_slot_groups(opt):
+    """The optimizer's variables after iterations and learning_rate, in
+    Keras 3's order: build adds them by add_optimizer_variables
+    (keras/src/optimizers/base_optimizer.py), one call per name list, each
+    interleaving its names per trainable variable (Adam: momentum, velocity
+    of variable 0, of variable 1, ...; then amsgrad's velocity_hat); as a
+    list of calls, each the latefuse slots (lf_model_optimizer_slots: 0 the
+    first moment, 1 the second, 2 the third) it adds per variable.  SGD:
+    momentum when momentum != 0 (sgd.py); Adam / AdamW (adam.py); RMSprop:
+    velocity, momentum when momentum > 0, average_gradient when centered
+    (rmsprop.py); Adagrad: accumulator (adagrad.py); Lion: momentum
+    (lion.py).  None: an optimizer whose variables latefuse does not map
+    (Adamax, Nadam, Adadelta; use_ema's averages, which only fit keeps)."""
+    from . import optimizers as O
+    if getattr(opt, "use_ema", False):
+        return None
+    if isinstance(opt, O.Adam):
+        return [[0, 1]] + ([[2]] if opt.amsgrad else [])
+    if isinstance(opt, O.RMSprop):
+        return [[1]] + ([[0]] if opt.momentum > 0 else []) + ([[2]] if opt.centered else [])
+    if isinstance(opt, O.SGD):
+        return [[0]] if opt.momentum != 0 else []
+    if isinstance(opt, O.Adagrad):
+        return [[1]]
+    if isinstance(opt, O.Lion):
+        return [[0]]
+    return None
+
+
+def _optimizer_vars(model):
+    """Keras 3's optimizer variables of a compiled model, in
+    base_optimizer.py save_own_variables' order (self.variables: iterations
+    (int64), learning_rate (float32; none under a LearningRateSchedule),
+    then _keras_slot_groups' per-variable state over
+    model.trainable_variables), or None (_keras_slot_groups)"""
+    opt = model.optimizer
+    groups = _keras_slot_groups(opt)
+    if groups is None:
+        return None
+    model._pull_iterations()
+    out = [np.array(int(opt.iterations), dtype=np.int64)]
+    if getattr(opt, "_schedule", None) is None:
+        out.append(np.array(opt.learning_rate, dtype=np.float32))
+    slots = model._optimizer_slots()
+    for g in groups:
+        for _, _, arrs in slots:
+            out += [arrs[k] for k in g]
+    return out
+
+
+def _load_optimizer_vars(model, got, rd):
+    """Sets a loaded, compiled model's optimizer state from the file's
+    optimizer/vars datasets got ({"0": array, ...}), as Keras'
+    load_own_variables: another count of variables than this optimizer
+    has warns (Keras' words) and leaves it fresh; every shape and value is
+    checked before any is set (a ValueError naming the file)."""
+    import warnings
+    opt = model.optimizer
+    groups = _keras_slot_groups(opt)
+    slots = model._optimizer_slots()
+    has_lr = getattr(opt, "_schedule", None) is None
+    want = None if groups is None else 1 + has_lr + len(slots) * sum(len(g) for g in groups)
+    name = type(opt).__name__.lower()
+    if want is None:
+        warnings.warn("Skipping variable loading for optimizer '%s': latefuse does not read the variables of %s%s; "
+                      "training goes on from fresh moments" % (name, type(opt).__name__,
+                                                                " with use_ema" if opt.use_ema else ""), UserWarning)
+        return
+    if want != len(got):
+        warnings.warn("Skipping variable loading for optimizer '%s', because it has %d variables whereas the saved "
+                      "optimizer has %d variables. " % (name, want, len(got)), UserWarning)
+        return
+    if sorted(got) != sorted(str(i) for i in range(want)):
+        raise rd.fail("model.weights.h5 optimizer/vars holds %s, not the datasets 0..%d"
+                      % (", ".join(sorted(got)), want - 1))
+    vals = [got[str(i)] for i in range(want)]
+    it = vals[0]
+    if it.shape != () or it.dtype.kind not in "iu" or int(it) < 0:
+        raise rd.fail("model.weights.h5 optimizer/vars/0 (iterations) is %s %s, not an integer >= 0"
+                      % (it.dtype, it.shape))
+    lr, pos = None, 1
+    if has_lr:
+        lr = vals[1]
+        if lr.shape != () or lr.dtype.kind != "f" or not (np.isfinite(lr) and lr > 0):
+            raise rd.fail("model.weights.h5 optimizer/vars/1 (learning_rate) is %r, not a finite number > 0"
+                          % (lr.tolist(),))
+        pos = 2
+    plan = []
+    for g in groups:
+        for ly, i, arrs in slots:
+            for k in g:
+                a, what = vals[pos], "model.weights.h5 optimizer/vars/%d (layer '%s' weight %d)" % (
+                    pos, model._names[id(ly)], i)
+                if a.shape != arrs[k].shape:
+                    raise rd.fail("%s has shape %s, latefuse's %s state for it %s"
+                                  % (what, a.shape, type(opt).__name__, arrs[k].shape))
+                if a.dtype.kind != "f" or not np.all(np.isfinite(a)):
+                    raise rd.fail("%s holds a value that is not a finite number" % what)
+                if _nonneg(opt, k) and np.any(a < 0):
+                    raise rd.fail("%s holds a negative value (%s keeps it >= 0)" % (what, type(opt).__name__))
+                plan.append((ly, i, k, a))
+                pos += 1
+    for ly, i, k, a in plan:
+        model._set_optimizer_slot(ly, i, k, a, "load_model")
+    if lr is not None and np.float32(opt.learning_rate) != lr:  # the rate then (a callback's), else the config's
+        opt.learning_rate = float(lr)
+    model._set_iterations(int(it))
+
+
+def _nonneg(opt, slot):
+    """Whether the optimizer keeps its state slot >= 0 (optim.c's
+    lf_optim_nonneg for the kinds _keras_slot_groups maps)"""
+    from . import optimizers as O
+    if slot == 1:
+        return not isinstance(opt, (O.SGD, O.Lion))
+    return slot == 2 and isinstance(opt, O.Adam) and opt.amsgrad
+
+
+def _weights_h5(model, h5py, assets=None, optimizer=None):
+    """model.weights.h5's bytes: the layers' variables, and with
+    optimizer (_optimizer_vars' arrays) the group optimizer/vars (Keras 3
+    saves the model's optimizer under "optimizer", saving_lib._save_state)"""
     from .models import Sequential
     bio = io.BytesIO()
     with h5py.File(bio, "w") as f:
+        if optimizer is not None:
+            g = f.create_group("optimizer/vars")
+            g.attrs["name"] = type(model.optimizer).__name__.lower()
+            for i, a in enumerate(optimizer):
+                g.create_dataset(str(i), data=a)
         f.create_group("vars").attrs["name"] = model.name
         used = {}
         for ly in model._layers:
@@ -891,7 +1023,7 @@ def save(model, filepath, overwrite=True):
     if model._compiled:
         top["compile_config"] = _compile_config(model)
     assets = []
-    weights = _weights_h5(model, h5py, assets)
+    weights = _weights_h5(model, h5py, assets, _optimizer_vars(model) if model._compiled else None)
     meta = {"keras_version": KERAS_VERSION, "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
 
     def write(fh):

@@ -1767,6 +1767,58 @@ class Model:
             _lib.raise_model(h, st)
         return w
 
+    def _c_slot(self, nm, idx, slot):
+        shape = (ctypes.c_size_t * 2)()
+        count = ctypes.c_size_t()
+        st = lib.lf_layer_weight_shape(self._handle, nm, idx, shape, ctypes.byref(count))
+        if st:
+            _lib.raise_model(self._handle, st)
+        w = np.empty((shape[0], shape[1]), dtype=np.float32)
+        st = lib.lf_get_optimizer_slot(self._handle, nm, idx, slot, w.ctypes.data, count.value)
+        if st:
+            _lib.raise_model(self._handle, st)
+        return w
+
+    def _trainable_indices(self, ly):
+        """The indices (get_weights' order) of the layer's weights that
+        Keras' model.trainable_variables lists (_split_weights' rule)"""
+        if not ly.trainable:
+            return []
+        n = lib.lf_layer_num_weights(self._handle, _enc(self._names[id(ly)]))
+        return [i for i in range(n) if i not in ly._fixed_weights]
+
+    def _optimizer_slots(self):
+        """[(layer, weight index, [slot arrays])] of every trainable weight in
+        model.trainable_variables' order (get_weights' layout), the
+        optimizer's lf_model_optimizer_slots state arrays"""
+        self._sync()
+        k = int(lib.lf_model_optimizer_slots(self._handle))
+        out = []
+        for ly in self._layers:
+            idx = self._trainable_indices(ly)
+            if idx:
+                per = [self._layer_weights(ly, slot) for slot in range(k)]
+                out += [(ly, i, [per[s][i] for s in range(k)]) for i in idx]
+        return out
+
+    def _set_optimizer_slot(self, ly, idx, slot, a, what):
+        """Sets the optimizer's state `slot` of the layer's weight idx from
+        a (get_weights' layout, its shape checked), lf_set_optimizer_slot"""
+        ws = self._layer_weights(ly, slot)
+        ws[idx] = a
+        nm, i, c = self._prepare_layer(ly, ws, what)[idx]
+        st = lib.lf_set_optimizer_slot(self._handle, nm, i, slot, c.ctypes.data, c.size)
+        if st:
+            _lib.raise_model(self._handle, st)
+
+    def _set_iterations(self, n):
+        """The optimizer's steps taken (lf_model_set_iterations), and
+        optimizer.iterations"""
+        st = lib.lf_model_set_iterations(self._handle, int(n))
+        if st:
+            _lib.raise_model(self._handle, st)
+        self._pull_iterations()
+
     @staticmethod
     def _keras_shape(ly, idx, cshape):
         r, c = cshape
@@ -1778,12 +1830,15 @@ class Model:
             return (1, c, r)
         return (1, 1, r)
 
-    def _layer_weights(self, ly):
+    def _layer_weights(self, ly, slot=None):
+        """The layer's weights in get_weights' layout; with slot, the
+        optimizer's state array of that slot for each of them
+        (lf_get_optimizer_slot), in the same layout."""
         self._sync([ly])
         nm = _enc(self._names[id(ly)])
         out = []
         for idx in range(lib.lf_layer_num_weights(self._handle, nm)):
-            w = self._c_weight(self._handle, nm, idx)
+            w = self._c_weight(self._handle, nm, idx) if slot is None else self._c_slot(nm, idx, slot)
             if hasattr(ly, "_weight_shapes"):
                 w = w.reshape(ly._weight_shapes()[idx])
             elif isinstance(ly, L.Dense):

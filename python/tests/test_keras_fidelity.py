@@ -199,3 +199,122 @@ def test_set_vocabulary_with_unk_or_mask_given_as_keras_3(tmp_path):
     np.testing.assert_array_equal(back.predict(probe, verbose=0), m.predict(probe, verbose=0))
     m.save(tmp_path / "unk.lf")
     assert load_model(tmp_path / "unk.lf")._tv[0].get_vocabulary() == ["", "[UNK]", "[UNK]", "a", "b"]
+
+
+# ---------------------------------------------------------------- the optimizer's variables in .keras
+
+def _regression_model(opt, seed=5):
+    from latefuse.layers import BatchNormalization
+    inp = Input((4,))
+    h = BatchNormalization()(Dense(6, activation="tanh")(inp))
+    frozen = Dense(5, name="frozen")
+    m = Model(inp, Dense(2)(frozen(h)), seed=seed)
+    frozen.trainable = False  # not among Keras' trainable variables: no optimizer state
+    m.compile(opt, "mse")
+    return m
+
+
+@pytest.mark.parametrize("make, k", [
+    (lambda O: O.Adam(0.01), 2), (lambda O: O.Adam(0.01, amsgrad=True), 3), (lambda O: O.AdamW(0.01), 2),
+    (lambda O: O.SGD(0.05, momentum=0.9), 1), (lambda O: O.SGD(0.05, momentum=0.8, nesterov=True), 1),
+    (lambda O: O.RMSprop(0.01), 1), (lambda O: O.RMSprop(0.01, momentum=0.5, centered=True), 3),
+    (lambda O: O.Adagrad(0.05), 1), (lambda O: O.Lion(0.001), 1)],
+    ids=["adam", "amsgrad", "adamw", "sgd_momentum", "nesterov", "rmsprop", "rmsprop_centered", "adagrad", "lion"])
+def test_keras_file_keeps_the_optimizer_state(tmp_path, make, k):
+    """keras/src/optimizers/base_optimizer.py save_own_variables: the
+    group optimizer/vars of model.weights.h5 holds iterations, learning_rate,
+    then each build's add_optimizer_variables per trainable variable
+    (interleaved: Adam's momentum and velocity of variable 0, of variable 1,
+    ...): written so, and read back, a fit continued after save and
+    load_model gives the same bits as one continued without them."""
+    import h5py
+    import io
+    import zipfile
+    from latefuse import load_model, optimizers as O
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(40, 4)).astype(np.float32)
+    y = np.c_[x[:, 0] - x[:, 1], x[:, 2] * 0.5].astype(np.float32)
+    m = _regression_model(make(O))
+    m.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    m.save(tmp_path / "m.keras")
+    back = load_model(tmp_path / "m.keras")
+    assert back.optimizer.iterations == m.optimizer.iterations == 10
+    m.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    back.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    for a, b in zip(m.get_weights(), back.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # the layout: iterations, learning_rate, then the per-variable state over the
+    # trainable variables (dense kernel, bias, BatchNormalization gamma, beta, dense_1
+    # kernel, bias: the frozen layer and the moving statistics have none)
+    with zipfile.ZipFile(tmp_path / "m.keras") as zf, h5py.File(io.BytesIO(zf.read("model.weights.h5")), "r") as f:
+        g = f["optimizer/vars"]
+        n = len(g)
+        assert g["0"][()] == 10 and g["0"].dtype == np.int64
+        assert g["1"][()] == np.float32(m.optimizer.learning_rate) and g["1"].dtype == np.float32
+        shapes = [g[str(i)].shape for i in range(2, n)]
+    tv = [(4, 6), (6,), (6,), (6,), (5, 2), (2,)]
+    assert len(shapes) == k * len(tv)
+    if type(m.optimizer) in (O.Adam, O.AdamW):  # momentum, velocity interleaved per variable
+        assert shapes[:2 * len(tv)] == [s for s in tv for _ in range(2)]
+    else:
+        assert shapes[:len(tv)] == tv
+
+
+def test_keras_file_optimizer_state_absent_mismatched_or_bad(tmp_path):
+    """no optimizer/vars: a fresh optimizer; another count of variables
+    than the optimizer has: Keras' warning, a fresh optimizer; a bad value:
+    load_model's error naming the dataset"""
+    import h5py
+    import io
+    import zipfile
+    from latefuse import load_model
+    from latefuse.optimizers import Adam, Nadam, SGD
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(16, 4)).astype(np.float32)
+    y = rng.normal(size=(16, 2)).astype(np.float32)
+    m = _regression_model(Adam(0.01))
+    m.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    m.save(tmp_path / "m.keras")
+
+    def rewrite(name, edit):
+        src, dst = zipfile.ZipFile(tmp_path / "m.keras"), tmp_path / name
+        with zipfile.ZipFile(dst, "w") as out:
+            for item in src.namelist():
+                data = src.read(item)
+                if item == "model.weights.h5":
+                    bio = io.BytesIO(data)
+                    with h5py.File(bio, "a") as f:
+                        edit(f)
+                    data = bio.getvalue()
+                out.writestr(item, data)
+        return dst
+
+    fresh = load_model(rewrite("none.keras", lambda f: f.__delitem__("optimizer")))
+    assert fresh.optimizer.iterations == 0
+    assert np.all(fresh._optimizer_slots()[0][2][0] == 0)
+    with pytest.warns(UserWarning, match=r"^Skipping variable loading for optimizer 'adam', because it has 14 "
+                                         r"variables whereas the saved optimizer has 13 variables. $"):
+        short = load_model(rewrite("short.keras", lambda f: f["optimizer/vars"].__delitem__("13")))
+    assert short.optimizer.iterations == 0
+
+    def negative(f):
+        v = f["optimizer/vars/3"][()]  # the velocity of dense's kernel
+        del f["optimizer/vars/3"]
+        f["optimizer/vars"].create_dataset("3", data=-np.abs(v) - 1)
+    with pytest.raises(ValueError, match=r"^load_model: '.*neg.keras': model.weights.h5 optimizer/vars/3 \(layer "
+                                         r"'dense' weight 0\) holds a negative value \(Adam keeps it >= 0\)$"):
+        load_model(rewrite("neg.keras", negative))
+    # an optimizer whose variables latefuse does not map: written without them, read fresh
+    n = _regression_model(Nadam(0.01))
+    n.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    n.save(tmp_path / "nadam.keras")
+    with zipfile.ZipFile(tmp_path / "nadam.keras") as zf, h5py.File(io.BytesIO(zf.read("model.weights.h5")), "r") as f:
+        assert "optimizer" not in f
+    assert load_model(tmp_path / "nadam.keras").optimizer.iterations == 0
+    # plain SGD: iterations and learning_rate only
+    s = _regression_model(SGD(0.1))
+    s.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    s.save(tmp_path / "sgd.keras")
+    with zipfile.ZipFile(tmp_path / "sgd.keras") as zf, h5py.File(io.BytesIO(zf.read("model.weights.h5")), "r") as f:
+        assert sorted(f["optimizer/vars"]) == ["0", "1"]
+    assert load_model(tmp_path / "sgd.keras").optimizer.iterations == 2

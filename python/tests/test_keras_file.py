@@ -178,7 +178,7 @@ def write_keras(path, config, weights, members=None, optimizer=True):
             g = f.create_group(grp + "/vars")
             for i, a in enumerate(arrays):
                 g.create_dataset(str(i), data=a)
-        if optimizer:  # Adam's variables: not read
+        if optimizer:  # not Adam's count of variables: skipped with Keras' warning (a fresh optimizer)
             f.create_group("optimizer/vars").create_dataset("0", data=np.int64(3))
     data = {"metadata.json": json.dumps({"keras_version": "3.16.0", "date_saved": "2026-01-01@00:00:00"}),
             "config.json": json.dumps(config), "model.weights.h5": bio.getvalue()}
