@@ -567,6 +567,22 @@ static void optimizer_step(lf_model *m, const param_plan *p) {
     }
 }
 
+/* The update of one step, as fit's, train_on_batch's and testing.h's
+ * steps all take it: the optimizer step, then the weights' moving average
+ * (ema: NULL without use_ema; fit's only), then the constraints (Keras 3:
+ * after the update and its average). */
+static void apply_step(lf_model *m, const param_plan *p, float *ema) {
+    optimizer_step(m, p);
+    if (ema) {
+        float mom = m->step == 1 ? 0.0f : m->opt.ema_momentum;
+        for (size_t i = 0; i < p->n_runs; i++) {
+            size_t off = p->runs[2 * i];
+            lf_ema_update(ema + off, m->params + off, p->runs[2 * i + 1], mom);
+        }
+    }
+    lf_constraints_apply(m);
+}
+
 /* testing.h's hook for the gradient and golden tests */
 lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t, size_t n,
                              int training, int step, double *loss, float **input_grads) {
@@ -601,8 +617,7 @@ lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t,
         float *g = LF_MALLOC((m->n_params ? m->n_params : 1) * sizeof *g);
         if (g) {
             memcpy(g, m->grads, m->n_params * sizeof *g);
-            optimizer_step(m, &plan);
-            lf_constraints_apply(m);
+            apply_step(m, &plan, NULL);
             memcpy(m->grads, g, m->n_params * sizeof *g);
             LF_FREE(g);
         } else {
@@ -993,15 +1008,7 @@ static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum) {
         return nb;
     }
     *pen_sum += lf_weight_penalty(m, m->grads) * (double)nb;
-    optimizer_step(m, &r->plan);
-    if (r->ema) {
-        float mom = m->step == 1 ? 0.0f : m->opt.ema_momentum;
-        for (size_t i = 0; i < r->plan.n_runs; i++) {
-            size_t off = r->plan.runs[2 * i];
-            lf_ema_update(r->ema + off, m->params + off, r->plan.runs[2 * i + 1], mom);
-        }
-    }
-    lf_constraints_apply(m); /* Keras 3: after the update and its average */
+    apply_step(m, &r->plan, r->ema);
     return nb;
 }
 
@@ -1581,8 +1588,7 @@ lf_status lf_model_train_on_batch(lf_model *m, const lf_typed_array *x, const fl
     lf_draws draws = {lf_rng_next(&m->rng), 0};
     double lsum = train_batch(m, ws, xp, y, sample_weight, n, (double)n, 1, &draws, 0, lk, ck);
     double pen = lf_weight_penalty(m, m->grads);
-    optimizer_step(m, &plan);
-    lf_constraints_apply(m);
+    apply_step(m, &plan, NULL);
     if (losses) {
         losses[0] = (lsum + pen * (double)n) / (double)n; /* as a fit of one step sums it */
         for (size_t k = 0; k < K; k++) losses[1 + k] = m->outs[k].loss == LF_LOSS_NONE ? NAN : lk[k] / (double)n;
