@@ -1229,7 +1229,18 @@ typedef struct lf_optimizer {
  * over it (as Keras 3's EarlyStopping does at the end of training).  A fit
  * that starts from trained weights starts its average from them.  Validation during fit sees the raw
  * weights.  lf_model_train_on_batch does not use it (Keras only writes the
- * average back at the end of fit). */
+ * average back at the end of fit).
+ *
+ * A step whose loss is finite but one of whose gradients (after the clip)
+ * is finite with a square past float's range (|g| above about 1.8e19) is
+ * refused by the kinds that square it (adam, nadam, rmsprop, adagrad,
+ * adadelta), where the moment would turn inf and then NaN (Keras 3's adam)
+ * or stop the weight for good (PyTorch's): fit and train_on_batch fail
+ * with LF_ERR_NUMERIC naming the weight ("fit: at step 12 the gradient of
+ * layer 'dense' (kernel, value 3) is 2e+20: the optimizer squares it past
+ * float's range ..."), the weights, moments and step count those before
+ * the step.  A gradient that is NaN or infinite is not refused: the loss
+ * it makes NaN ends the fit (lf_model_stop_training, TerminateOnNaN). */
 lf_optimizer lf_optimizer_default(lf_optimizer_kind kind);
 
 /* Model(inputs, output).compile(optimizer, loss).  `output` is the node

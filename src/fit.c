@@ -548,16 +548,48 @@ static lf_status rate_checked(lf_model *m, const char *what, lf_err *e) {
     return LF_OK;
 }
 
+/* LF_ERR_NUMERIC for gradient `at` of the flat block, whose square
+ * overflows (lf_optim_overflows): the message (into e, `what` its prefix)
+ * names its layer, weight and index, and its value. */
+static lf_status overflow_fail(const lf_model *m, size_t at, const char *what, lf_err *e) {
+    const char *layer = "?", *weight = "?";
+    size_t idx = at;
+    for (size_t id = 0; id < m->n_nodes; id++) {
+        const lf_node *nd = &m->nodes[id];
+        if (!nd->n_params || at < nd->param_off || at - nd->param_off >= nd->n_params) continue;
+        lf_weight w[LF_MAX_WEIGHTS];
+        size_t nw = lf_node_weights(m, nd, w);
+        for (size_t k = 0; k < nw; k++)
+            if (at - nd->param_off >= w[k].off && at - nd->param_off - w[k].off < lf_weight_count(&w[k]))
+                layer = nd->name, weight = w[k].suffix, idx = at - nd->param_off - w[k].off;
+    }
+    return lf_fail(e, LF_ERR_NUMERIC, "%s: at step %llu the gradient of layer '%s' (%s, value %zu) is %g: the "
+                                      "optimizer squares it past float's range (|g| above 1.8e19); the step was "
+                                      "not taken; try a smaller learning rate, clipnorm or clipvalue",
+                   what, (unsigned long long)m->step + 1, layer, weight, idx, (double)m->grads[at]);
+}
+
 /* One optimizer step over the weights that train; the gradients of the
  * others (a frozen layer's, its L2 term included) are dropped, so that
- * every gradient is zero after, as lf_optim_step leaves its own. */
-static void optimizer_step(lf_model *m, const param_plan *p) {
+ * every gradient is zero after, as lf_optim_step leaves its own.  check:
+ * first, after the clip, no gradient that trains overflows the optimizer's
+ * second moment (lf_optim_overflows), else LF_ERR_NUMERIC (overflow_fail)
+ * with nothing updated, the step not counted and the gradients zero. */
+static lf_status optimizer_step(lf_model *m, const param_plan *p, int check, const char *what, lf_err *e) {
     for (size_t i = 0; i < p->n_dead; i++) memset(m->grads + p->dead[2 * i], 0, p->dead[2 * i + 1] * sizeof(float));
     /* the schedule's rate of this step (0-based: Keras' iterations before it) */
     lf_optimizer o = m->opt;
     o.learning_rate = m->rate_fn ? m->step_rate : lf_lr_schedule_rate(&m->opt.schedule, m->opt.learning_rate, m->step);
-    m->step += m->step < (uint64_t)INT64_MAX; /* Keras' int64 count, which the model file holds, stops at its end */
     lf_optim_clip(&o, m->grads, p->vars, p->n_vars); /* Keras 3's order: clip, decay, update */
+    for (size_t i = 0; check && i < p->n_runs; i++) {
+        size_t off = p->runs[2 * i], n = p->runs[2 * i + 1], j = lf_optim_overflows(&o, m->grads + off, n);
+        if (j < n) {
+            lf_status st = overflow_fail(m, off + j, what, e);
+            memset(m->grads, 0, m->n_params * sizeof *m->grads);
+            return st;
+        }
+    }
+    m->step += m->step < (uint64_t)INT64_MAX; /* Keras' int64 count, which the model file holds, stops at its end */
     lf_optim_decay(&o, m->params, p->runs, p->n_runs);
     for (size_t i = 0; i < p->n_runs; i++) {
         size_t off = p->runs[2 * i];
@@ -565,14 +597,23 @@ static void optimizer_step(lf_model *m, const param_plan *p) {
                       m->m3 ? m->m3 + off : NULL, p->runs[2 * i + 1],
                       m->step);
     }
+    return LF_OK;
 }
 
 /* The update of one step, as fit's, train_on_batch's and testing.h's
  * steps all take it: the optimizer step, then the weights' moving average
  * (ema: NULL without use_ema; fit's only), then the constraints (Keras 3:
- * after the update and its average). */
-static void apply_step(lf_model *m, const param_plan *p, float *ema) {
-    optimizer_step(m, p);
+ * after the update and its average).  loss_finite: the step's loss (fit's:
+ * the epoch's so far) is finite; then a finite gradient whose square
+ * overflows the optimizer's second moment fails the step (optimizer_step's
+ * check): adam's v += (g^2 - v)(1 - b2), Keras 3's form, would be inf, NaN
+ * at the next step (PyTorch's b2 v + (1 - b2) g^2 stays inf: the weight
+ * stops for good), and nothing in the loss shows it.  A loss that is not
+ * finite is left to the caller (Keras' TerminateOnNaN). */
+static lf_status apply_step(lf_model *m, const param_plan *p, float *ema, int loss_finite, const char *what,
+                            lf_err *e) {
+    lf_status st = optimizer_step(m, p, loss_finite, what, e);
+    if (st != LF_OK) return st;
     if (ema) {
         float mom = m->step == 1 ? 0.0f : m->opt.ema_momentum;
         for (size_t i = 0; i < p->n_runs; i++) {
@@ -581,6 +622,7 @@ static void apply_step(lf_model *m, const param_plan *p, float *ema) {
         }
     }
     lf_constraints_apply(m);
+    return LF_OK;
 }
 
 /* testing.h's hook for the gradient and golden tests */
@@ -617,7 +659,7 @@ lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t,
         float *g = LF_MALLOC((m->n_params ? m->n_params : 1) * sizeof *g);
         if (g) {
             memcpy(g, m->grads, m->n_params * sizeof *g);
-            apply_step(m, &plan, NULL);
+            st = apply_step(m, &plan, NULL, isfinite(lsum) && isfinite(pen), "lf__loss_and_grads", &m->err);
             memcpy(m->grads, g, m->n_params * sizeof *g);
             LF_FREE(g);
         } else {
@@ -1008,7 +1050,7 @@ static size_t fit_step(fit_run *r, size_t s, double *lsum, double *pen_sum) {
         return nb;
     }
     *pen_sum += lf_weight_penalty(m, m->grads) * (double)nb;
-    apply_step(m, &r->plan, r->ema);
+    r->st = apply_step(m, &r->plan, r->ema, isfinite(*lsum + *pen_sum), "fit", &r->st_err);
     return nb;
 }
 
@@ -1588,7 +1630,11 @@ lf_status lf_model_train_on_batch(lf_model *m, const lf_typed_array *x, const fl
     lf_draws draws = {lf_rng_next(&m->rng), 0};
     double lsum = train_batch(m, ws, xp, y, sample_weight, n, (double)n, 1, &draws, 0, lk, ck);
     double pen = lf_weight_penalty(m, m->grads);
-    apply_step(m, &plan, NULL);
+    st = apply_step(m, &plan, NULL, isfinite(lsum) && isfinite(pen), "train_on_batch", &m->err);
+    if (st != LF_OK) {
+        LF_FREE(lk), LF_FREE(ck), LF_FREE(plan.runs), LF_FREE(mem);
+        return st;
+    }
     if (losses) {
         losses[0] = (lsum + pen * (double)n) / (double)n; /* as a fit of one step sums it */
         for (size_t k = 0; k < K; k++) losses[1 + k] = m->outs[k].loss == LF_LOSS_NONE ? NAN : lk[k] / (double)n;

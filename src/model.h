@@ -428,6 +428,17 @@ void lf_optim_clip(const lf_optimizer *o, float *g, const size_t *vars, size_t n
 /* Keras 3's decoupled weight decay, w -= w * weight_decay * learning_rate,
  * on the n_runs (offset, count) runs of w (nothing when it is 0). */
 void lf_optim_decay(const lf_optimizer *o, float *w, const size_t *runs, size_t n_runs);
+/* Whether o's update squares the gradient into a moment (adam, nadam,
+ * rmsprop, adagrad, adadelta: a float gradient above sqrt(FLT_MAX), about
+ * 1.8e19, makes that moment inf, and Keras 3's v += (g^2 - v)(1 - b2) then
+ * NaN at the next step). */
+int lf_optim_squares(const lf_optimizer *o);
+/* When o squares the gradient: the index of the first of the n gradients
+ * g that is finite and whose square is not (it would make o's moment inf,
+ * which no loss shows), n when there is none; n always when o does not
+ * square it (NaN and infinite gradients are not looked for: the loss that
+ * they make NaN ends the fit, Keras' TerminateOnNaN). */
+size_t lf_optim_overflows(const lf_optimizer *o, const float *g, size_t n);
 /* avg = momentum * avg + (1 - momentum) * w (Keras' use_ema), flushed to
  * zero below FLT_MIN */
 void lf_ema_update(float *restrict avg, const float *restrict w, size_t n, float momentum);

@@ -219,6 +219,34 @@ int lf_optim_nonneg(const lf_optimizer *o, int slot) {
     }
 }
 
+int lf_optim_squares(const lf_optimizer *o) {
+    switch (o->kind) {
+    case LF_OPT_ADAM:
+    case LF_OPT_RMSPROP:
+    case LF_OPT_ADAGRAD:
+    case LF_OPT_NADAM:
+    case LF_OPT_ADADELTA:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* g: (n)  1 when a value is finite and its square is not: one pass that
+ * ORs two compares, which vectorises; the caller looks for which one after */
+LF_CLONES static int any_overflows(const float *restrict g, size_t n) {
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) bad |= (g[i] * g[i] > FLT_MAX) & (fabsf(g[i]) <= FLT_MAX);
+    return bad;
+}
+
+size_t lf_optim_overflows(const lf_optimizer *o, const float *g, size_t n) {
+    if (!lf_optim_squares(o) || !any_overflows(g, n)) return n;
+    size_t i = 0;
+    while (i < n && !any_overflows(g + i, 1)) i++;
+    return i;
+}
+
 const char *lf_optim_third(const lf_optimizer *o) {
     if (o->kind == LF_OPT_ADAM && o->amsgrad) return "velocity_hat";
     if (o->kind == LF_OPT_RMSPROP && o->centered) return "average_gradient";

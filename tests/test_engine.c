@@ -2093,6 +2093,113 @@ static void test_subnormal_flush(void) {
     free(x), free(y);
 }
 
+/* A model x (4) -> Dense "o" (1, linear) under MSE and optimizer o, its
+ * kernel (1, 0, 0, 0) and bias 0 */
+static lf_model *overflow_model(const lf_optimizer *o) {
+    lf_model *m;
+    lf_model_create(&m, 7);
+    int in = lf_input(m, 4, "x"), out = lf_dense(m, in, 1, LF_ACT_LINEAR, 1, "o");
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, o) == LF_OK, "compile: %s", lf_model_error(m));
+    float k[4] = {1, 0, 0, 0}, b = 0;
+    lf_set_weights(m, "o", 0, k, 4), lf_set_weights(m, "o", 1, &b, 1);
+    return m;
+}
+
+/* A finite gradient whose square overflows float (the kernel's 2e20 from
+ * the row (1e10, 0, 0, 0), target 0: y = 1e10, dL/dy = 2e10, the loss 1e20
+ * finite): Adam's v += (g^2 - v)(1 - b2) is inf after it and NaN at the
+ * next step (shown on lf_optim_step itself); train_on_batch, fit and
+ * testing.h's step refuse it with a message that names the weight, the
+ * weights, moments and step count as they were, for every optimizer that
+ * squares the gradient; those that do not (sgd, adamax, lion) take it, and
+ * clipvalue before the check lets it through. */
+static void test_moment_overflow(void) {
+    /* the reason: Adam's second moment after the gradient, then a sane one */
+    lf_optimizer adam = lf_optimizer_default(LF_OPT_ADAM);
+    float w = 1, g = 2e20f, m1 = 0, m2 = 0;
+    lf_optim_step(&adam, &w, &g, &m1, &m2, NULL, 1, 1);
+    CHECK(isinf(m2) && isfinite(w), "step 1: v %g, w %g", (double)m2, (double)w);
+    g = 1;
+    lf_optim_step(&adam, &w, &g, &m1, &m2, NULL, 1, 2);
+    CHECK(isnan(m2) && isnan(w), "step 2: v %g, w %g (Keras 3's form: inf - inf)", (double)m2, (double)w);
+
+    float x[4] = {1e10f, 0, 0, 0}, t = 0, xs_ok[4] = {0.5f, -1, 0.25f, 2}, t_ok = 1;
+    const float *xs[1] = {x}, *ys[1] = {&t}, *yo[1] = {&t_ok};
+    lf_typed_array ta = {LF_DTYPE_FLOAT32, x}, tok = {LF_DTYPE_FLOAT32, xs_ok};
+    float big = 2e10f * 1e10f; /* the kernel's gradient */
+    char want[512];
+    static const lf_optimizer_kind kinds[] = {LF_OPT_ADAM, LF_OPT_NADAM, LF_OPT_RMSPROP, LF_OPT_ADAGRAD,
+                                              LF_OPT_ADADELTA, LF_OPT_SGD, LF_OPT_ADAMAX, LF_OPT_LION};
+    for (size_t q = 0; q < sizeof kinds / sizeof *kinds; q++) {
+        lf_optimizer o = lf_optimizer_default(kinds[q]);
+        int squares = q < 5;
+        lf_model *a = overflow_model(&o), *b = overflow_model(&o);
+        float k0[5], k1[5];
+        lf_get_weights(a, "o", 0, k0, 4), lf_get_weights(a, "o", 1, k0 + 4, 1);
+        double losses[2];
+        lf_status st = lf_model_train_on_batch(a, &ta, ys, 1, NULL, losses, NULL);
+        lf_get_weights(a, "o", 0, k1, 4), lf_get_weights(a, "o", 1, k1 + 4, 1);
+        if (!squares) {
+            CHECK(st == LF_OK && lf_model_iterations(a) == 1, "optimizer %zu: %s", q, lf_model_error(a));
+        } else {
+            snprintf(want, sizeof want,
+                     "train_on_batch: at step 1 the gradient of layer 'o' (kernel, value 0) is %g: the optimizer "
+                     "squares it past float's range (|g| above 1.8e19); the step was not taken; try a smaller "
+                     "learning rate, clipnorm or clipvalue",
+                     (double)big);
+            CHECK(st == LF_ERR_NUMERIC && strcmp(lf_model_error(a), want) == 0, "optimizer %zu: %d %s", q, (int)st,
+                  lf_model_error(a));
+            CHECK(memcmp(k0, k1, sizeof k0) == 0 && lf_model_iterations(a) == 0, "optimizer %zu: weights moved",
+                  q);
+            /* nothing lost: a sane batch then steps as on a fresh model */
+            CHECK(lf_model_train_on_batch(a, &tok, yo, 1, NULL, NULL, NULL) == LF_OK &&
+                      lf_model_train_on_batch(b, &tok, yo, 1, NULL, NULL, NULL) == LF_OK,
+                  "sane batch: %s", lf_model_error(a));
+            CHECK(memcmp(a->params, b->params, a->n_params * sizeof(float)) == 0 &&
+                      memcmp(a->m2, b->m2, a->n_params * sizeof(float)) == 0,
+                  "optimizer %zu: the step after the refused one differs from a fresh model's", q);
+        }
+        lf_model_free(a), lf_model_free(b);
+    }
+    /* fit: the same refusal, the weights of the step before */
+    lf_model *f = overflow_model(&adam);
+    lf_fit_options fo = lf_fit_defaults();
+    fo.epochs = 3, fo.batch_size = 1, fo.shuffle = 0;
+    float xf[8] = {0.5f, -1, 0.25f, 2, 1e10f, 0, 0, 0}, tf[2] = {1, 0};
+    const float *xfs[1] = {xf};
+    /* its value follows from step 1's weights: the text around it */
+    const char *head = "fit: at step 2 the gradient of layer 'o' (kernel, value 0) is ",
+               *tail = ": the optimizer squares it past float's range (|g| above 1.8e19); the step was not taken; "
+                       "try a smaller learning rate, clipnorm or clipvalue";
+    lf_status st = lf_model_fit(f, xfs, tf, 2, &fo);
+    float kf[4], k1[4];
+    lf_get_weights(f, "o", 0, kf, 4);
+    const char *msg = lf_model_error(f);
+    CHECK(st == LF_ERR_NUMERIC && strncmp(msg, head, strlen(head)) == 0 && strlen(msg) > strlen(tail) &&
+              strcmp(msg + strlen(msg) - strlen(tail), tail) == 0 && lf_model_iterations(f) == 1,
+          "fit: %d %s (%llu steps)", (int)st, msg, (unsigned long long)lf_model_iterations(f));
+    lf_model *f1 = overflow_model(&adam);
+    CHECK(lf_model_train_on_batch(f1, &tok, yo, 1, NULL, NULL, NULL) == LF_OK, "one step");
+    lf_get_weights(f1, "o", 0, k1, 4);
+    CHECK(memcmp(kf, k1, sizeof kf) == 0 && isfinite(kf[0]), "fit left the weights of its step 1");
+    lf_model_free(f), lf_model_free(f1);
+    /* testing.h's step: refused, the gradients still there to read */
+    lf_model *h = overflow_model(&adam);
+    double loss;
+    CHECK(lf__loss_and_grads(h, xs, &t, 1, 1, 1, &loss, NULL) == LF_ERR_NUMERIC && h->grads[0] == big &&
+              loss == 1e20 && lf_model_iterations(h) == 0,
+          "lf__loss_and_grads: %s, gradient %g, loss %g", lf_model_error(h), (double)h->grads[0], loss);
+    lf_model_free(h);
+    /* clipped first (Keras 3's order): the step is taken */
+    lf_optimizer clipped = adam;
+    clipped.clipvalue = 1.0f;
+    lf_model *c = overflow_model(&clipped);
+    CHECK(lf_model_train_on_batch(c, &ta, ys, 1, NULL, NULL, NULL) == LF_OK && lf_model_iterations(c) == 1 &&
+              isfinite(c->m2[0]),
+          "clipvalue: %s", lf_model_error(c));
+    lf_model_free(c);
+}
+
 int main(void) {
     test_validation_freq_initial_epoch();
     test_subnormal_flush();
@@ -2124,6 +2231,7 @@ int main(void) {
     test_stop_training();
     test_stop_training_step();
     test_validation_steps();
+    test_moment_overflow();
     rmdir(tmpdir);
     return check_report("test_engine");
 }
