@@ -12,6 +12,7 @@
 #include "engine_util.h"
 #include "layers/layer.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,12 +300,72 @@ static void test_broadcast(void) {
     lf_model_free(m);
 }
 
+/* Dot(axes=2, normalize=True) of a (B, 3, 4) and b (B, 2, 4), forward and
+ * backward against the cosine and its derivative in double: backward reads
+ * the sums of squares, norms and inner products forward kept (aux) instead
+ * of summing them again.  A zero fiber and a fiber whose |a|^2 is below
+ * Keras' 1e-12 (the norm the constant 1e-6: d/da = b / (na nb)) */
+static void test_dot_normalized(void) {
+    enum { B = 2, FA = 3, FB = 2, K = 4 };
+    lf_model *m;
+    lf_model_create(&m, 3);
+    int a = lf_input_shape(m, 2, (size_t[]){FA, K}, LF_DTYPE_FLOAT32, "a");
+    int b = lf_input_shape(m, 2, (size_t[]){FB, K}, LF_DTYPE_FLOAT32, "b");
+    int d = lf_dot_axes(m, a, b, 2, 2, 1, "dot");
+    int f = lf_flatten(m, d, "f");
+    CHECK(lf_model_compile(m, f, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    float xa[B * FA * K], xb[B * FB * K], t[B * FA * FB];
+    for (int i = 0; i < B * FA * K; i++) xa[i] = (float)((i * 7) % 11) / 4.0f - 1.2f;
+    for (int i = 0; i < B * FB * K; i++) xb[i] = (float)((i * 5) % 13) / 5.0f - 1.1f;
+    for (int i = 0; i < B * FA * FB; i++) t[i] = (float)(i % 3) - 1.0f;
+    for (int k = 0; k < K; k++) xa[1 * K + k] = 0.0f, xa[(FA + 2) * K + k] = 1e-7f * (float)(k + 1);
+    const float *xs[2] = {xa, xb};
+    float y[B * FA * FB], *outs[8] = {0};
+    outs[d] = y;
+    CHECK(lf__forward_nodes(m, xs, B, outs) == LF_OK, "forward");
+    float ga[B * FA * K], gb[B * FB * K], *ig[2] = {ga, gb};
+    double loss;
+    CHECK(lf__loss_and_grads(m, xs, t, B, 0, 0, &loss, ig) == LF_OK, "gradients: %s", lf_model_error(m));
+    double ra[B * FA * K] = {0}, rb[B * FB * K] = {0};
+    int ok_y = 1, ok_g = 1;
+    for (int r = 0; r < B; r++)
+        for (int i = 0; i < FA; i++)
+            for (int j = 0; j < FB; j++) {
+                const float *u = xa + (r * FA + i) * K, *v = xb + (r * FB + j) * K;
+                double uv = 0, uu = 0, vv = 0;
+                for (int k = 0; k < K; k++) uv += (double)u[k] * v[k], uu += (double)u[k] * u[k], vv += (double)v[k] * v[k];
+                double nu = sqrt(uu > 1e-12 ? uu : 1e-12), nv = sqrt(vv > 1e-12 ? vv : 1e-12), c = uv / (nu * nv);
+                size_t at = (size_t)(r * FA + i) * FB + (size_t)j;
+                ok_y &= fabs(y[at] - c) <= 1e-6 * (fabs(c) + 1e-3);
+                double g = 2.0 * ((double)y[at] - t[at]) / (B * FA * FB); /* MSE's dL/dy */
+                for (int k = 0; k < K; k++) {
+                    ra[(r * FA + i) * K + k] += g * (v[k] / nv - (uu > 1e-12 ? c * u[k] / nu : 0.0)) / nu;
+                    rb[(r * FB + j) * K + k] += g * (u[k] / nu - (vv > 1e-12 ? c * v[k] / nv : 0.0)) / nv;
+                }
+            }
+    double worst = 0;
+    for (int i = 0; i < B * FA * K; i++) {
+        double e = fabs(ga[i] - ra[i]) / (fabs(ra[i]) + 1e-3);
+        worst = e > worst ? e : worst;
+    }
+    for (int i = 0; i < B * FB * K; i++) {
+        double e = fabs(gb[i] - rb[i]) / (fabs(rb[i]) + 1e-3);
+        worst = e > worst ? e : worst;
+    }
+    ok_g = worst < 1e-5;
+    /* the clamped fiber's gradient is b / (na nb) times g: large, not 0 */
+    CHECK(ok_y, "cosines against double");
+    CHECK(ok_g && fabs(ra[(FA + 2) * K]) > 1e3, "gradients against double: worst relative error %g", worst);
+    lf_model_free(m);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_merge_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     test_masks_by_hand();
     test_old_file();
     test_broadcast();
+    test_dot_normalized();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) return 1;

@@ -46,14 +46,16 @@ void lf_concat_forward(float *restrict y, const float *const *xs, const size_t *
                        size_t B, size_t outer);
 void lf_concat_backward(float *const *dxs, const float *restrict dy, const size_t *dims,
                         size_t k, size_t B, size_t outer);
-/* Dot(axes=1): a, b: (B, D) -> y: (B, 1); normalize: cosine similarity with
- * norms[r*2 + {0,1}] = sqrt(max(|a_r|^2, 1e-12)), likewise b_r (stored for
- * backward).  da and db may be one buffer (a and b one node). */
-void lf_dot_forward(float *restrict y, float *restrict norms, const float *restrict a,
+/* Dot(axes=1): a, b: (B, D) -> y: (B, 1); normalize: cosine similarity
+ * (norms sqrt(max(|a_r|^2, 1e-12)), likewise b_r), with aux (B, 10) floats
+ * that forward fills and backward reads (merge.c: the sums of squares, the
+ * norms and the inner product, as doubles).  da and db may be one buffer
+ * (a and b one node). */
+void lf_dot_forward(float *restrict y, float *restrict aux, const float *restrict a,
                     const float *restrict b, size_t B, size_t D, int normalize);
 void lf_dot_backward(float *da, float *db, const float *restrict dy,
                      const float *restrict a, const float *restrict b,
-                     const float *restrict norms, size_t B, size_t D, int normalize);
+                     const float *restrict aux, size_t B, size_t D, int normalize);
 
 /* ---- weighted.c: softmax-weighted averages over k inputs xs[i]: (B, D)
  * WeightedAverage   w: (k)      a: (B, k) per-row weights (masked softmax)

@@ -131,41 +131,53 @@ static inline size_t dot_at(lf_dot_side s, size_t K, size_t f, size_t k) {
     return f / s.post * K * s.post + k * s.post + f % s.post;
 }
 
-// a: (B, Fa K)  b: (B, Fb K)  y: (B, Fa, Fb)  norms: (B, Fa + Fb)
+/* Dot(normalize=True)'s aux, per row, doubles held two floats each (the
+ * buffer is floats, its doubles not aligned: read and written by memcpy):
+ * sq (Fa + Fb), each fiber's sum of squares; nrm (Fa + Fb), its norm
+ * sqrt(max(sq, eps)); ab (Fa Fb), each pair's inner product.  Forward
+ * computes them once; backward reads them instead of summing again. */
+static inline size_t dot_aux_doubles(size_t Fa, size_t Fb) { return 2 * (Fa + Fb) + Fa * Fb; }
+static inline void dot_put(float *p, size_t i, double v) { memcpy(p + 2 * i, &v, sizeof v); }
+static inline double dot_get(const float *p, size_t i) {
+    double v;
+    memcpy(&v, p + 2 * i, sizeof v);
+    return v;
+}
+
+// a: (B, Fa K)  b: (B, Fb K)  y: (B, Fa, Fb)  aux: (B, 2 dot_aux_doubles) when normalize
 // (Fa = pre post of a; Fa = Fb = 1: the inner product of two rows)
-static void lf_dot_forward_axes(float *restrict y, float *restrict norms, const float *restrict a,
+static void lf_dot_forward_axes(float *restrict y, float *restrict aux, const float *restrict a,
                          const float *restrict b, size_t B, size_t K, lf_dot_side sa, lf_dot_side sb,
                          int normalize) {
-    size_t Fa = sa.pre * sa.post, Fb = sb.pre * sb.post;
+    size_t Fa = sa.pre * sa.post, Fb = sb.pre * sb.post, F = Fa + Fb;
     for (size_t r = 0; r < B; r++) {
         const float *ar = a + r * Fa * K, *br = b + r * Fb * K;
-        float *yr = y + r * Fa * Fb, *nr = norms + r * (Fa + Fb);
-        if (normalize) {
-            for (size_t f = 0; f < Fa + Fb; f++) {
-                const float *x = f < Fa ? ar : br;
-                lf_dot_side s = f < Fa ? sa : sb;
-                size_t g = f < Fa ? f : f - Fa;
-                double xx = 0;
-                for (size_t k = 0; k < K; k++) xx += (double)x[dot_at(s, K, g, k)] * x[dot_at(s, K, g, k)];
-                nr[f] = (float)sqrt(xx > DOT_EPS ? xx : DOT_EPS);
-            }
+        float *yr = y + r * Fa * Fb;
+        if (!normalize) {
+            for (size_t fa = 0; fa < Fa; fa++)
+                for (size_t fb = 0; fb < Fb; fb++) {
+                    double ab = 0;
+                    for (size_t k = 0; k < K; k++) ab += (double)ar[dot_at(sa, K, fa, k)] * br[dot_at(sb, K, fb, k)];
+                    yr[fa * Fb + fb] = (float)ab;
+                }
+            continue;
+        }
+        float *xr = aux + 2 * r * dot_aux_doubles(Fa, Fb), *nrm = xr + 2 * F, *abr = xr + 4 * F;
+        for (size_t f = 0; f < F; f++) {
+            const float *x = f < Fa ? ar : br;
+            lf_dot_side s = f < Fa ? sa : sb;
+            size_t g = f < Fa ? f : f - Fa;
+            double xx = 0;
+            for (size_t k = 0; k < K; k++) xx += (double)x[dot_at(s, K, g, k)] * x[dot_at(s, K, g, k)];
+            dot_put(xr, f, xx);
+            dot_put(nrm, f, sqrt(xx > DOT_EPS ? xx : DOT_EPS));
         }
         for (size_t fa = 0; fa < Fa; fa++)
             for (size_t fb = 0; fb < Fb; fb++) {
-                double ab = 0, aa = 0, bb = 0;
-                if (!normalize) {
-                    for (size_t k = 0; k < K; k++) ab += (double)ar[dot_at(sa, K, fa, k)] * br[dot_at(sb, K, fb, k)];
-                    yr[fa * Fb + fb] = (float)ab;
-                    continue;
-                }
-                for (size_t k = 0; k < K; k++) {
-                    float u = ar[dot_at(sa, K, fa, k)], v = br[dot_at(sb, K, fb, k)];
-                    ab += (double)u * v;
-                    aa += (double)u * u;
-                    bb += (double)v * v;
-                }
-                double na = sqrt(aa > DOT_EPS ? aa : DOT_EPS), nb = sqrt(bb > DOT_EPS ? bb : DOT_EPS);
-                yr[fa * Fb + fb] = (float)(ab / (na * nb));
+                double ab = 0;
+                for (size_t k = 0; k < K; k++) ab += (double)ar[dot_at(sa, K, fa, k)] * br[dot_at(sb, K, fb, k)];
+                dot_put(abr, fa * Fb + fb, ab);
+                yr[fa * Fb + fb] = (float)(ab / (dot_get(nrm, fa) * dot_get(nrm, Fa + fb)));
             }
     }
 }
@@ -173,11 +185,13 @@ static void lf_dot_forward_axes(float *restrict y, float *restrict norms, const 
 /* da and db may be one buffer (one node on both sides, Dot(axes=2)([x, x])):
  * not restrict, so that each += reads what the other wrote */
 static void lf_dot_backward_axes(float *da, float *db, const float *restrict dy,
-                          const float *restrict a, const float *restrict b, const float *restrict norms,
+                          const float *restrict a, const float *restrict b, const float *restrict aux,
                           size_t B, size_t K, lf_dot_side sa, lf_dot_side sb, int normalize) {
-    size_t Fa = sa.pre * sa.post, Fb = sb.pre * sb.post;
+    size_t Fa = sa.pre * sa.post, Fb = sb.pre * sb.post, F = Fa + Fb;
     for (size_t r = 0; r < B; r++) {
-        const float *ar = a + r * Fa * K, *br = b + r * Fb * K, *nr = norms + r * (Fa + Fb);
+        const float *ar = a + r * Fa * K, *br = b + r * Fb * K;
+        const float *xr = normalize ? aux + 2 * r * dot_aux_doubles(Fa, Fb) : NULL;
+        const float *nrm = xr ? xr + 2 * F : NULL, *abr = xr ? xr + 4 * F : NULL;
         float *dar = da ? da + r * Fa * K : NULL, *dbr = db ? db + r * Fb * K : NULL;
         for (size_t fa = 0; fa < Fa; fa++)
             for (size_t fb = 0; fb < Fb; fb++) {
@@ -191,16 +205,11 @@ static void lf_dot_backward_axes(float *da, float *db, const float *restrict dy,
                     continue;
                 }
                 /* y = <a/na, b/nb>; d/da = (b/nb - y a/na) / na when |a|^2 > eps
-                 * (below eps the norm is the constant sqrt(eps): d/da = b/(na nb)) */
-                double na = nr[fa], nb = nr[Fa + fb], y = 0, aa = 0, bb = 0;
-                for (size_t k = 0; k < K; k++) {
-                    float u = ar[dot_at(sa, K, fa, k)], v = br[dot_at(sb, K, fb, k)];
-                    y += (double)u * v;
-                    aa += (double)u * u;
-                    bb += (double)v * v;
-                }
-                y /= na * nb;
-                int a_clamped = aa <= DOT_EPS, b_clamped = bb <= DOT_EPS;
+                 * (below eps the norm is the constant sqrt(eps): d/da = b/(na nb));
+                 * na, nb the norms in float (as forward's y rounds them not) */
+                double na = (float)dot_get(nrm, fa), nb = (float)dot_get(nrm, Fa + fb);
+                double y = dot_get(abr, fa * Fb + fb) / (na * nb);
+                int a_clamped = dot_get(xr, fa) <= DOT_EPS, b_clamped = dot_get(xr, Fa + fb) <= DOT_EPS;
                 for (size_t k = 0; k < K; k++) {
                     size_t ia = dot_at(sa, K, fa, k), ib = dot_at(sb, K, fb, k);
                     if (dar) {
@@ -216,18 +225,18 @@ static void lf_dot_backward_axes(float *da, float *db, const float *restrict dy,
     }
 }
 
-// a, b: (B, D)  y: (B, 1)  norms: (B, 2)
-void lf_dot_forward(float *restrict y, float *restrict norms, const float *restrict a,
+// a, b: (B, D)  y: (B, 1)  aux: (B, 10) when normalize
+void lf_dot_forward(float *restrict y, float *restrict aux, const float *restrict a,
                     const float *restrict b, size_t B, size_t D, int normalize) {
     lf_dot_side one = {1, 1};
-    lf_dot_forward_axes(y, norms, a, b, B, D, one, one, normalize);
+    lf_dot_forward_axes(y, aux, a, b, B, D, one, one, normalize);
 }
 
 void lf_dot_backward(float *da, float *db, const float *restrict dy,
                      const float *restrict a, const float *restrict b,
-                     const float *restrict norms, size_t B, size_t D, int normalize) {
+                     const float *restrict aux, size_t B, size_t D, int normalize) {
     lf_dot_side one = {1, 1};
-    lf_dot_backward_axes(da, db, dy, a, b, norms, B, D, one, one, normalize);
+    lf_dot_backward_axes(da, db, dy, a, b, aux, B, D, one, one, normalize);
 }
 
 /* --------------------------------------------------------------- records */
@@ -885,8 +894,8 @@ static int dot_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
                              r + 1, LF_MAX_RANK);
     nd->dot_ax[0] = ax[0], nd->dot_ax[1] = ax[1];
     if (!lf_shape_set(m, kn, nd, r, out)) return 0;
-    size_t K = a->shape[ax[0]];
-    nd->aux_per_row = a->dim / K + b->dim / K; /* the norms of every fiber */
+    size_t K = a->shape[ax[0]], Fa = a->dim / K, Fb = b->dim / K;
+    nd->aux_per_row = nd->normalize ? 2 * dot_aux_doubles(Fa, Fb) : 0; /* what backward reads */
     return 1;
 }
 
