@@ -1262,6 +1262,37 @@ static void test_sepconv_layers(void) {
 #endif
 }
 
+/* BatchNormalization's batch statistics on huge activations (training,
+ * momentum 0: the moving statistics are the batch's).  Channel 0: values
+ * 1e20 .. 1.3e20, whose squares (above 1e40) overflow float while their
+ * variance (1.25e38) does not: the moving mean and variance against double.
+ * Channel 1: +-1e20, variance 1e40, past float: the normalised values
+ * (+-1) are still right (1 / std from the variance in double), where the
+ * float root of an inf variance made them all 0; checked through the loss
+ * against targets set to the normalised values in double. */
+static void test_batchnorm_huge(void) {
+    enum { N = 4, C = 2 };
+    lf_model *m;
+    lf_model_create(&m, 5);
+    int x = lf_input(m, C, "x");
+    int bn = lf_batch_normalization(m, x, 0.0f, 1e-3f, "bn");
+    CHECK(lf_model_compile(m, bn, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    float xin[N * C] = {1e20f, 1e20f, 1.1e20f, -1e20f, 1.2e20f, 1e20f, 1.3e20f, -1e20f}, t[N * C];
+    double mean[C] = {0}, var[C] = {0};
+    for (int i = 0; i < N * C; i++) mean[i % C] += xin[i] / (double)N;
+    for (int i = 0; i < N * C; i++) var[i % C] += (xin[i] - mean[i % C]) * (xin[i] - mean[i % C]) / (double)N;
+    for (int i = 0; i < N * C; i++) t[i] = (float)((xin[i] - mean[i % C]) / sqrt(var[i % C] + 1e-3));
+    const float *xs[1] = {xin};
+    double loss;
+    CHECK(lf__loss_and_grads(m, xs, t, N, 1, 0, &loss, NULL) == LF_OK, "training pass: %s", lf_model_error(m));
+    float st[2 * C];
+    lf_get_weights(m, "bn", 2, st, C), lf_get_weights(m, "bn", 3, st + C, C);
+    CHECK(isinf(1e20f * 1e20f) && fabs(st[0] - mean[0]) <= 1e-6 * mean[0] && fabs(st[C] - var[0]) <= 1e-6 * var[0],
+          "channel 0: moving mean %g variance %g, want %g %g", (double)st[0], (double)st[C], mean[0], var[0]);
+    CHECK(loss < 1e-10, "the normalised values against double: the loss is %g (0.5: channel 1's all 0)", loss);
+    lf_model_free(m);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_image_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -1286,6 +1317,7 @@ int main(void) {
      * region here, before they resize the team, left LeakSanitizer two
      * blocks of libomp's own to report */
     test_batchnorm_stats_parts();
+    test_batchnorm_huge();
     rmdir(tmpdir);
     return check_report("test_image_layers");
 }

@@ -30,6 +30,10 @@
  * The batch's statistics come from one pass over x: per channel the sums
  * (in double) of x - shift and (x - shift)^2, shift the batch's first value
  * of the channel, give mean = shift + s / N and var = ss / N - (s / N)^2.
+ * Huge activations (1e20) keep a variance that float holds right (the
+ * squares are never floats); one past float's range (a spread above about
+ * 1.8e19) still normalises right, its 1 / std taken in double (bn_inv_std),
+ * while the float moving variance is then inf.
  *
  * In a fit over P > 1 MPI ranks (c->reduce) the statistics are the whole
  * batch's (synchronised BatchNormalization): each rank's per-channel sums
@@ -160,6 +164,15 @@ static void bn_shift(const bn_args *a, size_t c0, size_t nc, float *shift) {
     for (size_t k = 0; k < nc; k++) shift[k] = a->N ? a->x[c0 + k] : 0.0f;
 }
 
+/* 1 / sqrt(var + epsilon) of a batch's variance, vd in double and var its
+ * float: in float (Keras' float32), except where var overflowed (vd above
+ * FLT_MAX: a spread of values above about 1.8e19), where the float root
+ * made it 0 and every normalised value 0; from vd in double there, as the
+ * normalised values are well inside float's range (their variance is 1) */
+static inline float bn_inv_std(double vd, float var, float epsilon) {
+    return isinf(var) ? (float)(1.0 / sqrt(vd + epsilon)) : 1.0f / sqrtf(var + epsilon);
+}
+
 /* The statistics of channels [c0, c0 + nc) from the sums s of x - shift
  * and ss of (x - shift)^2 over the n (unmasked) rows of the batch, and the
  * moving ones updated: mean = shift + s / n, var = ss / n - (s / n)^2 (in
@@ -172,9 +185,10 @@ static void bn_stats_finish(const bn_args *a, size_t c0, size_t nc, const float 
     for (size_t k = 0; k < nc; k++) {
         size_t ch = c0 + k;
         double m = s[k] / n, vd = ss[k] / n - m * m;
-        float mean = (float)(shift[k] + m), var = (float)(vd > 0 ? vd : 0.0);
+        vd = vd > 0 ? vd : 0.0;
+        float mean = (float)(shift[k] + m), var = (float)vd;
         a->aux[AUX_MEAN * C + ch] = mean;
-        a->aux[AUX_INV * C + ch] = 1.0f / sqrtf(var + a->epsilon);
+        a->aux[AUX_INV * C + ch] = bn_inv_std(vd, var, a->epsilon);
         mm[ch] = mm[ch] * a->momentum + mean * (1.0f - a->momentum);
         mv[ch] = mv[ch] * a->momentum + var * (1.0f - a->momentum);
     }
@@ -375,7 +389,7 @@ static void bn_stats_sync(const bn_args *a, const lf_reduce *red) {
     float *mm = a->mm, *mv = a->mv;
     for (size_t ch = 0; ch < C; ch++) {
         float var = (float)(v[ch] / Ng);
-        a->aux[AUX_INV * C + ch] = 1.0f / sqrtf(var + a->epsilon);
+        a->aux[AUX_INV * C + ch] = bn_inv_std(v[ch] / Ng, var, a->epsilon);
         mm[ch] = mm[ch] * a->momentum + mean[ch] * (1.0f - a->momentum);
         mv[ch] = mv[ch] * a->momentum + var * (1.0f - a->momentum);
     }
