@@ -14,8 +14,9 @@
 #include "latefuse.h"
 
 /* fit.c: the batch loss (mean + L2) and gradients of n rows in one batch,
- * optionally taking an optimizer step.  input_grads: NULL or one array per
- * input. */
+ * optionally taking an optimizer step (fit's: LF_ERR_NUMERIC where fit's
+ * would refuse it, the gradients still written).  input_grads: NULL or one
+ * array per input. */
 lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t, size_t n,
                              int training, int step, double *loss, float **input_grads);
 
