@@ -739,7 +739,7 @@ static void test_loss_none(void) {
     for (size_t j = 0; j < m->n_params; j++) m->params[j] *= 3.0f, z->params[j] *= 3.0f;
     float *x[2] = {k.a, k.b};
     fd_check("loss none on out_a", m, x, tn, 7);
-    double ln, lz;
+    double ln = 0, lz = 0;
     CHECK(lf__loss_and_grads(m, (const float *const *)x, tn, n, 0, 0, &ln, NULL) == LF_OK &&
               lf__loss_and_grads(z, (const float *const *)x, k.t, n, 0, 0, &lz, NULL) == LF_OK,
           "loss_and_grads");

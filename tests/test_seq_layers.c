@@ -1588,8 +1588,8 @@ static void test_causal_masking(void) {
     lf_model_free(l);
     lf_st_file f;
     static const char *const fields[] = {
-        "\"name\":\"causal\",\"type\":\"Conv1D\",\"inbound\":[\"x\"],\"filters\":3,\"kernel_size\":[3],\"strides\":[1],"
-        "\"padding\":\"causal\",\"activation\":\"tanh\",\"use_bias\":true,\"l2\":0,\"dilation_rate\":[2]}",
+        ("\"name\":\"causal\",\"type\":\"Conv1D\",\"inbound\":[\"x\"],\"filters\":3,\"kernel_size\":[3],\"strides\":[1],"
+         "\"padding\":\"causal\",\"activation\":\"tanh\",\"use_bias\":true,\"l2\":0,\"dilation_rate\":[2]}"),
         "\"padding\":\"valid\",\"activation\":\"linear\",\"use_bias\":true,\"l2\":0,\"dilation_rate\":[3]}",
         "\"name\":\"masking\",\"type\":\"Masking\",\"inbound\":[\"x\"],\"mask_value\":0}",
     };
