@@ -228,36 +228,17 @@ int lf_conv_check(lf_model *m, const char *kn, const lf_node *nd, size_t rank, i
     return 1;
 }
 
+static const lf_conv_spec conv2d_spec = {.kn = "Conv2D", .rank = 2, .filters = 1};
+
 /* the builder put filters in nd->dim, kernel, strides, dilation, padding, act */
 static int conv_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
     (void)t;
-    const lf_node *x = lf_input_node(m, "Conv2D", in, n_in, 3);
-    if (!x || !lf_check_act(m, nd->act)) return 0;
-    size_t F = nd->dim;
-    if (F == 0 || F > LF_ARCH_MAX_DIM)
-        return lf_build_fail(m, LF_ERR_ARG, "Conv2D: filters must be in 1..%zu, got %zu", LF_ARCH_MAX_DIM, F);
-    if (!lf_conv_check(m, "Conv2D", nd, 2, 0)) return 0;
+    size_t out[2], cols, F = nd->dim;
+    const lf_node *x = lf_conv_setup(m, &conv2d_spec, nd, in, n_in, out);
+    if (!x) return 0;
     geom g = geom_of(x, nd, F);
-    if (g.Ho == 0 || g.Wo == 0) {
-        char s[96];
-        lf_shape_str(x, s, sizeof s);
-        if (g.dh > 1 || g.dw > 1)
-            return lf_build_fail(m, LF_ERR_SHAPE,
-                                 "Conv2D: input '%s' of shape %s is smaller than the kernel (%zu, %zu) dilated by "
-                                 "(%zu, %zu) with padding 'valid'",
-                                 x->name, s, g.kh, g.kw, g.dh, g.dw);
-        return lf_build_fail(m, LF_ERR_SHAPE,
-                             "Conv2D: input '%s' of shape %s is smaller than the kernel (%zu, %zu) with "
-                             "padding 'valid'",
-                             x->name, s, g.kh, g.kw);
-    }
-    size_t out[3] = {g.Ho, g.Wo, F}, cols, zz, nw;
-    if (!lf_shape_set(m, "Conv2D", nd, 3, out)) return 0;
-    if (!lf_mul_ok(g.Ho * g.Wo, g.K, &cols) || cols > LF_ARCH_MAX_DIM || !lf_mul_ok(g.K, F, &nw) ||
-        nw > LF_ARCH_MAX_DIM)
-        return lf_build_fail(m, LF_ERR_ARG, "Conv2D: %zu x %zu columns or %zu x %zu weights are too many",
-                             g.Ho * g.Wo, g.K, g.K, F);
-    zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * nd->dim; /* z and dz */
+    if (!lf_conv_columns(m, "Conv2D", nd, 2, out, g.Ho * g.Wo, g.K, F, &cols)) return 0;
+    size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * nd->dim; /* z and dz */
     nd->aux_per_row = cols + zz;
     nd->aux_fixed = 0;
     if (use_wino(&g)) {
@@ -271,11 +252,9 @@ static int conv_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const in
 }
 
 static size_t conv_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
-    const lf_node *x = conv_input(m, nd);
-    size_t F = nd->shape[2], C = x->shape[2];
-    w[0] = (lf_weight){"kernel", 0, 4, {nd->kernel[0], nd->kernel[1], C, F}, 1, 0, 0, 0};
+    size_t F = nd->shape[2], n = lf_conv_kernel(&w[0], "kernel", 0, 2, nd->kernel, conv_input(m, nd)->shape[2], F);
     if (!nd->use_bias) return 1;
-    w[1] = (lf_weight){"bias", nd->kernel[0] * nd->kernel[1] * C * F, 1, {F}, 0, 0, 1, 0};
+    lf_conv_bias(&w[1], n, F);
     return 2;
 }
 
@@ -283,8 +262,7 @@ static void conv_init(lf_model *m, lf_node *nd) {
     const lf_node *x = conv_input(m, nd);
     size_t F = nd->shape[2], rf = nd->kernel[0] * nd->kernel[1], nw = rf * x->shape[2] * F;
     float *w = m->params + nd->param_off;
-    float limit = sqrtf(6.0f / (float)(rf * x->shape[2] + rf * F));
-    for (size_t i = 0; i < nw; i++) w[i] = (2.0f * lf_rng_uniform(&m->rng) - 1.0f) * limit;
+    lf_conv_glorot(m, w, nw, rf * x->shape[2], rf * F);
     if (nd->use_bias) memset(w + nw, 0, F * sizeof *w);
 }
 
@@ -394,17 +372,7 @@ static void conv_backward(const lf_layer_ctx *c) {
     size_t B = c->B, P = g.Ho * g.Wo, N = B * P, per = chunk_images(&g);
     size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * N * g.F;
     float *cols = c->aux + zz;
-    const float *dz = c->dy;
-    if (nd->act != LF_ACT_LINEAR) {
-        float *z = c->aux, *dzb = z + N * g.F;
-        lf_act_backward(nd->act, dzb, c->dy, z, c->y, N, g.F);
-        dz = dzb;
-    }
-    if (nd->use_bias) {
-        float *db = c->dw + g.K * g.F;
-        for (size_t r = 0; r < N; r++)
-            for (size_t f = 0; f < g.F; f++) db[f] += dz[r * g.F + f];
-    }
+    const float *dz = lf_conv_dz(c, c->aux, N, g.F, nd->use_bias ? c->dw + g.K * g.F : NULL);
     float *dx = c->dxs[0];
     if (use_wino(&g)) {
         wino_bufs wb = wino_bufs_of(c, &g, zz);
@@ -534,13 +502,7 @@ int lf_conv2d(lf_model *m, int x, size_t filters, size_t kh, size_t kw, size_t s
 int lf_conv2d_dilated(lf_model *m, int x, size_t filters, size_t kh, size_t kw, size_t sh, size_t sw,
                       lf_padding padding, size_t dh, size_t dw, lf_activation act, int use_bias,
                       const char *name) {
-    lf_node nd = LF_NODE_PROTO;
-    nd.dim = filters;
-    nd.kernel[0] = kh, nd.kernel[1] = kw;
-    nd.strides[0] = sh, nd.strides[1] = sw;
-    nd.dilation[0] = dh, nd.dilation[1] = dw;
-    nd.padding = padding;
-    nd.act = act;
-    nd.use_bias = use_bias != 0;
+    size_t k[2] = {kh, kw}, s[2] = {sh, sw}, d[2] = {dh, dw};
+    lf_node nd = lf_conv_node(2, filters, k, s, d, padding, act, use_bias);
     return lf_node_add(m, &lf_type_conv2d, LF_K_CONV2D, nd, &x, 1, name);
 }

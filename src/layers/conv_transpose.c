@@ -64,51 +64,30 @@ static lf_conv_geom tgeom(const lf_node *x, const lf_node *nd, size_t filters) {
 
 static const lf_node *tconv_input(const lf_model *m, const lf_node *nd) { return &m->nodes[nd->in[0]]; }
 
+static size_t tconv_axis(const lf_node *nd, size_t a, size_t in, size_t *crop) {
+    return tconv_out(in, nd->kernel[a], nd->strides[a], nd->padding, nd->out_pad[a], crop);
+}
+
+static const lf_conv_spec tconv2d_spec = {
+    .kn = "Conv2DTranspose", .rank = 2, .filters = 1, .transpose = 1, .axis_out = tconv_axis};
+
 /* the builder put filters in nd->dim, kernel, strides, padding, out_pad, act */
 static int tconv_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
     (void)t;
-    const char *kn = "Conv2DTranspose";
-    const lf_node *x = lf_input_node(m, kn, in, n_in, 3);
-    if (!x || !lf_check_act(m, nd->act)) return 0;
-    size_t F = nd->dim;
-    if (F == 0 || F > LF_ARCH_MAX_DIM)
-        return lf_build_fail(m, LF_ERR_ARG, "%s: filters must be in 1..%zu, got %zu", kn, LF_ARCH_MAX_DIM, F);
-    if ((unsigned)nd->padding > LF_PADDING_SAME)
-        return lf_build_fail(m, LF_ERR_ARG, "%s: unknown padding %d", kn, (int)nd->padding);
-    for (int a = 0; a < 2; a++)
-        if (nd->kernel[a] == 0 || nd->kernel[a] > 1024 || nd->strides[a] == 0 || nd->strides[a] > 1024)
-            return lf_build_fail(m, LF_ERR_ARG,
-                                 "%s: kernel_size and strides must be in 1..1024, got (%zu, %zu) and (%zu, %zu)", kn,
-                                 nd->kernel[0], nd->kernel[1], nd->strides[0], nd->strides[1]);
-    for (int a = 0; a < 2; a++)
-        if (nd->out_pad[a] != LF_INFER && nd->out_pad[a] >= nd->strides[a])
-            /* Keras' message (base_conv_transpose.py) */
-            return lf_build_fail(m, LF_ERR_ARG,
-                                 "%s: `output_padding` must be strictly less than `strides` for all dimensions. "
-                                 "At dimension %d, `output_padding` is %zu but `strides` is %zu",
-                                 kn, a, nd->out_pad[a], nd->strides[a]);
-    lf_conv_geom g = tgeom(x, nd, F);
-    if (g.H == 0 || g.W == 0) {
-        char s[96];
-        lf_shape_str(x, s, sizeof s);
-        return lf_build_fail(m, LF_ERR_SHAPE, "%s: input '%s' of shape %s gives an output of %zu x %zu pixels", kn,
-                             x->name, s, g.H, g.W);
-    }
-    size_t out[3] = {g.H, g.W, F}, cols, nw, K;
-    if (!lf_shape_set(m, kn, nd, 3, out)) return 0;
-    if (!lf_mul_ok(g.kh * g.kw, F, &K) || !lf_mul_ok(g.Ho * g.Wo, K, &cols) || cols > LF_ARCH_MAX_DIM ||
-        !lf_mul_ok(K, g.F, &nw) || nw > LF_ARCH_MAX_DIM)
-        return lf_build_fail(m, LF_ERR_ARG, "%s: %zu x %zu columns or %zu x %zu weights are too many", kn,
-                             g.Ho * g.Wo, K, K, g.F);
+    size_t out[2], cols;
+    const lf_node *x = lf_conv_setup(m, &tconv2d_spec, nd, in, n_in, out);
+    if (!x) return 0;
+    lf_conv_geom g = tgeom(x, nd, nd->dim);
+    if (!lf_conv_columns(m, "Conv2DTranspose", nd, 2, out, g.Ho * g.Wo, g.K, g.F, &cols)) return 0;
     nd->aux_per_row = cols + (nd->act == LF_ACT_LINEAR ? 0 : 2 * nd->dim); /* z and dz, then the columns */
     return 1;
 }
 
 static size_t tconv_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     size_t C = tconv_input(m, nd)->shape[2], F = nd->shape[2];
-    w[0] = (lf_weight){"kernel", 0, 4, {nd->kernel[0], nd->kernel[1], F, C}, 1, 0, 0, 0};
+    size_t n = lf_conv_kernel(&w[0], "kernel", 0, 2, nd->kernel, F, C);
     if (!nd->use_bias) return 1;
-    w[1] = (lf_weight){"bias", nd->kernel[0] * nd->kernel[1] * F * C, 1, {F}, 0, 0, 1, 0};
+    lf_conv_bias(&w[1], n, F);
     return 2;
 }
 
@@ -116,8 +95,7 @@ static void tconv_init(lf_model *m, lf_node *nd) {
     size_t C = tconv_input(m, nd)->shape[2], F = nd->shape[2], rf = nd->kernel[0] * nd->kernel[1];
     size_t nw = rf * F * C;
     float *w = m->params + nd->param_off;
-    float limit = sqrtf(6.0f / (float)(rf * F + rf * C));
-    for (size_t i = 0; i < nw; i++) w[i] = (2.0f * lf_rng_uniform(&m->rng) - 1.0f) * limit;
+    lf_conv_glorot(m, w, nw, rf * F, rf * C);
     if (nd->use_bias) memset(w + nw, 0, F * sizeof *w);
 }
 
@@ -170,17 +148,7 @@ static void tconv_backward(const lf_layer_ctx *c) {
     size_t B = c->B, N = B * g.H * g.W, per = lf_conv_chunk_images(g.Ho * g.Wo);
     size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * B * nd->dim;
     float *cols = c->aux + zz;
-    const float *dz = c->dy;
-    if (nd->act != LF_ACT_LINEAR) {
-        float *z = c->aux, *dzb = z + B * nd->dim;
-        lf_act_backward(nd->act, dzb, c->dy, z, c->y, N, g.C);
-        dz = dzb;
-    }
-    if (nd->use_bias) {
-        float *db = c->dw + g.K * g.F;
-        for (size_t r = 0; r < N; r++)
-            for (size_t f = 0; f < g.C; f++) db[f] += dz[r * g.C + f];
-    }
+    const float *dz = lf_conv_dz(c, c->aux, N, g.C, nd->use_bias ? c->dw + g.K * g.F : NULL);
     float *dx = c->dxs[0];
     int par = lf_conv_chunks_parallel(B, per, B * g.Ho * g.Wo * g.K);
     (void)par;
@@ -233,14 +201,9 @@ const lf_layer_type lf_type_conv2d_transpose = {
 int lf_conv2d_transpose(lf_model *m, int x, size_t filters, size_t kh, size_t kw, size_t sh, size_t sw,
                         lf_padding padding, const size_t *output_padding, lf_activation act, int use_bias,
                         const char *name) {
-    lf_node nd = LF_NODE_PROTO;
-    nd.dim = filters;
-    nd.kernel[0] = kh, nd.kernel[1] = kw;
-    nd.strides[0] = sh, nd.strides[1] = sw;
-    nd.padding = padding;
+    size_t k[2] = {kh, kw}, s[2] = {sh, sw};
+    lf_node nd = lf_conv_node(2, filters, k, s, NULL, padding, act, use_bias);
     nd.out_pad[0] = output_padding ? output_padding[0] : LF_INFER;
     nd.out_pad[1] = output_padding ? output_padding[1] : LF_INFER;
-    nd.act = act;
-    nd.use_bias = use_bias != 0;
     return lf_node_add(m, &lf_type_conv2d_transpose, LF_K_CONV2D_TRANSPOSE, nd, &x, 1, name);
 }

@@ -166,10 +166,6 @@ static void dw_dx(float *dx, const float *dy, const float *w, size_t B, int fres
     }
 }
 
-static void glorot(lf_model *m, float *w, size_t n, size_t fan_in, size_t fan_out) {
-    float limit = sqrtf(6.0f / (float)(fan_in + fan_out));
-    for (size_t i = 0; i < n; i++) w[i] = (2.0f * lf_rng_uniform(&m->rng) - 1.0f) * limit;
-}
 
 /* ---------------------------------------------- the records' shared part */
 
@@ -178,23 +174,11 @@ static const lf_node *dw_input(const lf_model *m, const lf_node *nd) { return &m
 /* kn's input, settings and output (Ho, Wo, F: C M for DepthwiseConv2D);
  * aux_per_row: `extra` values per output pixel before z and dz */
 static int dw_infer_common(lf_model *m, const char *kn, lf_node *nd, const int *in, size_t n_in, int separable) {
-    const lf_node *x = lf_input_node(m, kn, in, n_in, 3);
-    if (!x || !lf_check_act(m, nd->act)) return 0;
-    if (separable && (nd->dim == 0 || nd->dim > LF_ARCH_MAX_DIM))
-        return lf_build_fail(m, LF_ERR_ARG, "%s: filters must be in 1..%zu, got %zu", kn, LF_ARCH_MAX_DIM, nd->dim);
-    if (nd->depth_multiplier == 0 || nd->depth_multiplier > LF_ARCH_MAX_DIM)
-        return lf_build_fail(m, LF_ERR_ARG, "%s: depth_multiplier must be in 1..%zu, got %zu", kn, LF_ARCH_MAX_DIM,
-                             nd->depth_multiplier);
-    if (!lf_conv_check(m, kn, nd, 2, 0)) return 0;
+    lf_conv_spec spec = {.kn = kn, .rank = 2, .filters = separable, .depthwise = 1, .dilation_said = 1};
+    size_t o[2];
+    const lf_node *x = lf_conv_setup(m, &spec, nd, in, n_in, o);
+    if (!x) return 0;
     dgeom g = dgeom_of(x, nd);
-    if (g.Ho == 0 || g.Wo == 0) {
-        char s[96];
-        lf_shape_str(x, s, sizeof s);
-        return lf_build_fail(m, LF_ERR_SHAPE,
-                             "%s: input '%s' of shape %s is smaller than the kernel (%zu, %zu) dilated by (%zu, %zu) "
-                             "with padding 'valid'",
-                             kn, x->name, s, g.kh, g.kw, g.dh, g.dw);
-    }
     size_t CM, nw, t;
     if (!lf_mul_ok(g.C, g.M, &CM) || !lf_mul_ok(CM, g.kh * g.kw, &nw) || nw > LF_ARCH_MAX_DIM ||
         (separable && (!lf_mul_ok(CM, nd->dim, &nw) || nw > LF_ARCH_MAX_DIM)) || !lf_mul_ok(g.Ho * g.Wo, CM, &t) ||
@@ -241,22 +225,6 @@ static lf_status dw_read_common(const lf_json *L, size_t n_in, const char *type,
     return lf_arch_read_bias_l2(L, nd, where, e);
 }
 
-/* the activation's backward into dz (aux after `extra` values per row), or
- * dy itself */
-static const float *dz_of(const lf_layer_ctx *c, size_t zoff) {
-    const lf_node *nd = c->nd;
-    if (nd->act == LF_ACT_LINEAR) return c->dy;
-    size_t N = c->B * nd->dim / nd->shape[2];
-    float *z = c->aux + zoff, *dz = z + c->B * nd->dim;
-    lf_act_backward(nd->act, dz, c->dy, z, c->y, N, nd->shape[2]);
-    return dz;
-}
-
-static void bias_grad(float *restrict db, const float *restrict dz, size_t N, size_t F) {
-    for (size_t r = 0; r < N; r++)
-        for (size_t f = 0; f < F; f++) db[f] += dz[r * F + f];
-}
-
 /* ------------------------------------------------------ DepthwiseConv2D */
 
 static int dwc_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
@@ -265,17 +233,17 @@ static int dwc_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
 }
 
 static size_t dwc_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
-    size_t C = dw_input(m, nd)->shape[2], M = nd->depth_multiplier, n = nd->kernel[0] * nd->kernel[1] * C * M;
-    w[0] = (lf_weight){"kernel", 0, 4, {nd->kernel[0], nd->kernel[1], C, M}, 1, 0, 0, 0};
+    size_t C = dw_input(m, nd)->shape[2], M = nd->depth_multiplier;
+    size_t n = lf_conv_kernel(&w[0], "kernel", 0, 2, nd->kernel, C, M);
     if (!nd->use_bias) return 1;
-    w[1] = (lf_weight){"bias", n, 1, {C * M}, 0, 0, 1, 0};
+    lf_conv_bias(&w[1], n, C * M);
     return 2;
 }
 
 static void dwc_init(lf_model *m, lf_node *nd) {
     size_t C = dw_input(m, nd)->shape[2], M = nd->depth_multiplier, rf = nd->kernel[0] * nd->kernel[1];
     float *w = m->params + nd->param_off;
-    glorot(m, w, rf * C * M, rf * C, rf * M);
+    lf_conv_glorot(m, w, rf * C * M, rf * C, rf * M);
     if (nd->use_bias) memset(w + rf * C * M, 0, C * M * sizeof *w);
 }
 
@@ -292,9 +260,8 @@ static void dwc_forward(const lf_layer_ctx *c) {
 static void dwc_backward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     dgeom g = dgeom_of(dw_input(c->m, nd), nd);
-    const float *dz = dz_of(c, 0);
     size_t nk = g.kh * g.kw * g.CM;
-    if (nd->use_bias) bias_grad(c->dw + nk, dz, c->B * g.Ho * g.Wo, g.CM);
+    const float *dz = lf_conv_dz(c, c->aux, c->B * g.Ho * g.Wo, g.CM, nd->use_bias ? c->dw + nk : NULL);
     dw_dw(c->dw, c->xs[0], dz, c->B, &g);
     if (c->dxs[0]) dw_dx(c->dxs[0], dz, c->w, c->B, c->dx_fresh, &g);
 }
@@ -334,15 +301,9 @@ const lf_layer_type lf_type_depthwise_conv2d = {
  * DepthwiseConv2D) */
 static lf_node dw_node(size_t filters, size_t kh, size_t kw, size_t sh, size_t sw, lf_padding padding,
                        size_t depth_multiplier, size_t dh, size_t dw, lf_activation act, int use_bias) {
-    lf_node nd = LF_NODE_PROTO;
-    nd.dim = filters;
-    nd.kernel[0] = kh, nd.kernel[1] = kw;
-    nd.strides[0] = sh, nd.strides[1] = sw;
-    nd.dilation[0] = dh, nd.dilation[1] = dw;
-    nd.padding = padding;
+    size_t k[2] = {kh, kw}, s[2] = {sh, sw}, d[2] = {dh, dw};
+    lf_node nd = lf_conv_node(2, filters, k, s, d, padding, act, use_bias);
     nd.depth_multiplier = depth_multiplier;
-    nd.act = act;
-    nd.use_bias = use_bias != 0;
     return nd;
 }
 
@@ -362,11 +323,11 @@ static int sep_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
 
 static size_t sep_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     size_t C = dw_input(m, nd)->shape[2], M = nd->depth_multiplier, F = nd->shape[2];
-    size_t nd_ = nd->kernel[0] * nd->kernel[1] * C * M;
-    w[0] = (lf_weight){"depthwise_kernel", 0, 4, {nd->kernel[0], nd->kernel[1], C, M}, 1, 0, 0, 0};
-    w[1] = (lf_weight){"pointwise_kernel", nd_, 4, {1, 1, C * M, F}, 1, 0, 0, 0};
+    static const size_t one[2] = {1, 1};
+    size_t nd_ = lf_conv_kernel(&w[0], "depthwise_kernel", 0, 2, nd->kernel, C, M);
+    size_t np = lf_conv_kernel(&w[1], "pointwise_kernel", nd_, 2, one, C * M, F);
     if (!nd->use_bias) return 2;
-    w[2] = (lf_weight){"bias", nd_ + C * M * F, 1, {F}, 0, 0, 1, 0};
+    lf_conv_bias(&w[2], nd_ + np, F);
     return 3;
 }
 
@@ -374,8 +335,8 @@ static void sep_init(lf_model *m, lf_node *nd) {
     size_t C = dw_input(m, nd)->shape[2], M = nd->depth_multiplier, F = nd->shape[2];
     size_t rf = nd->kernel[0] * nd->kernel[1], nd_ = rf * C * M;
     float *w = m->params + nd->param_off;
-    glorot(m, w, nd_, rf * C, rf * M);
-    glorot(m, w + nd_, C * M * F, C * M, F);
+    lf_conv_glorot(m, w, nd_, rf * C, rf * M);
+    lf_conv_glorot(m, w + nd_, C * M * F, C * M, F);
     if (nd->use_bias) memset(w + nd_ + C * M * F, 0, F * sizeof *w);
 }
 
@@ -396,8 +357,8 @@ static void sep_backward(const lf_layer_ctx *c) {
     dgeom g = dgeom_of(dw_input(c->m, nd), nd);
     size_t N = c->B * g.Ho * g.Wo, F = nd->shape[2], nk = g.kh * g.kw * g.CM;
     float *t = c->aux;
-    const float *dz = dz_of(c, N * g.CM), *pw = c->w + nk;
-    if (nd->use_bias) bias_grad(c->dw + nk + g.CM * F, dz, N, F);
+    const float *pw = c->w + nk;
+    const float *dz = lf_conv_dz(c, t + N * g.CM, N, F, nd->use_bias ? c->dw + nk + g.CM * F : NULL);
     lf_sgemm(1, 0, g.CM, F, N, 1.0f, t, g.CM, dz, F, 1.0f, c->dw + nk, F); /* d pointwise += t^T dz */
     /* t is spent: it becomes dt = dz pointwise^T */
     lf_sgemm(0, 1, N, g.CM, F, 1.0f, dz, F, pw, F, 0.0f, t, g.CM);

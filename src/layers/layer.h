@@ -356,6 +356,47 @@ size_t lf_conv_out_dilated(size_t in, size_t k, size_t s, size_t d, lf_padding p
  * Keras' base_conv.py) and its padding (causal only when `causal`); 0
  * after lf_build_fail, whose message starts with kn */
 int lf_conv_check(lf_model *m, const char *kn, const lf_node *nd, size_t rank, int causal);
+/* ---- conv_setup.c: the node set-up the convolution kinds share */
+typedef struct lf_conv_spec {
+    const char *kn;     /* the kind's name, first in every message */
+    size_t rank;        /* spatial axes: 1 (x (T, C)) or 2 (x (H, W, C)) */
+    int filters;        /* nd->dim holds filters (1..LF_ARCH_MAX_DIM) */
+    int depthwise;      /* nd->depth_multiplier (1..LF_ARCH_MAX_DIM) */
+    int causal;         /* padding "causal" allowed (Conv1D) */
+    int transpose;      /* a transposed convolution: output_padding below strides */
+    int dilation_said;  /* the too-small message names the dilation even when 1 */
+    /* an axis' output size (NULL: lf_conv_out_dilated) and its padding */
+    size_t (*axis_out)(const lf_node *nd, size_t a, size_t in, size_t *pad);
+} lf_conv_spec;
+/* Checks nd's input (rank + 1 dims), activation and settings as s says and
+ * puts the output's spatial sizes in out[0], out[1] (1 for rank 1);
+ * returns the input node, or NULL after lf_build_fail */
+const lf_node *lf_conv_setup(lf_model *m, const lf_conv_spec *s, const lf_node *nd, const int *in, size_t n_in,
+                             size_t *out);
+/* sets nd's shape (out[0..rank), nd->dim) and checks the columns (P, K)
+ * of an im2col and the weights (K, F) (Conv1D, Conv2D, the transposed
+ * ones); *cols is P K.  0 after lf_build_fail */
+int lf_conv_columns(lf_model *m, const char *kn, lf_node *nd, size_t rank, const size_t *out, size_t P, size_t K,
+                    size_t F, size_t *cols);
+/* backward's start: dz, the gradient of the pre-activation z (N rows of F
+ * values, z in the node's scratch with dz after it, B nd->dim values each)
+ * or dy without an activation; and db += dz summed over the rows unless
+ * db is NULL */
+const float *lf_conv_dz(const lf_layer_ctx *c, float *z, size_t N, size_t F, float *db);
+/* a convolution input's (H, W, C); a sequence (T, C) is (T, 1, C) */
+void lf_conv_hwc(const lf_node *x, size_t *H, size_t *W, size_t *C);
+/* a builder's node: rank values of kernel, strides and dilation (NULL: 1),
+ * the axes after them 1 */
+lf_node lf_conv_node(size_t rank, size_t filters, const size_t *kernel, const size_t *strides,
+                     const size_t *dilation, lf_padding padding, lf_activation act, int use_bias);
+/* w: the kernel `name` (window[0..rank), a, b) at off (l2 applies);
+ * returns its count of values */
+size_t lf_conv_kernel(lf_weight *w, const char *name, size_t off, size_t rank, const size_t *window, size_t a,
+                      size_t b);
+/* w: "bias" (n) at off (bias_l2 applies) */
+void lf_conv_bias(lf_weight *w, size_t off, size_t n);
+/* n glorot_uniform values (limit sqrt(6 / (fan_in + fan_out))) from m->rng */
+void lf_conv_glorot(lf_model *m, float *w, size_t n, size_t fan_in, size_t fan_out);
 /* "padding": "valid" or "same" (conv.c) */
 lf_status lf_arch_padding(const lf_json *L, lf_padding *p, const char *where, lf_err *e);
 /* The inbound count a kind requires: "<where>: Dense takes 1 inbound layer" */

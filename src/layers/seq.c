@@ -339,50 +339,31 @@ static void col2im1(float *restrict dx, const float *restrict dcols, const geom1
 
 static const lf_node *conv1_input(const lf_model *m, const lf_node *nd) { return &m->nodes[nd->in[0]]; }
 
+static const lf_conv_spec conv1d_spec = {.kn = "Conv1D", .rank = 1, .filters = 1, .causal = 1};
+
 /* the builder put filters in nd->dim, kernel[0], strides[0], padding, act */
 static int conv1_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
     (void)t;
-    const lf_node *x = lf_input_node(m, "Conv1D", in, n_in, 2);
-    if (!x || !lf_check_act(m, nd->act)) return 0;
-    size_t F = nd->dim;
-    if (F == 0 || F > LF_ARCH_MAX_DIM)
-        return lf_build_fail(m, LF_ERR_ARG, "Conv1D: filters must be in 1..%zu, got %zu", LF_ARCH_MAX_DIM, F);
-    if (!lf_conv_check(m, "Conv1D", nd, 1, 1)) return 0;
-    size_t pad, To = lf_conv_out_dilated(x->shape[0], nd->kernel[0], nd->strides[0], nd->dilation[0], nd->padding, &pad);
-    if (To == 0) {
-        char s[96];
-        lf_shape_str(x, s, sizeof s);
-        if (nd->dilation[0] > 1)
-            return lf_build_fail(m, LF_ERR_SHAPE,
-                                 "Conv1D: input '%s' of shape %s is shorter than the kernel %zu dilated by %zu with "
-                                 "padding 'valid'",
-                                 x->name, s, nd->kernel[0], nd->dilation[0]);
-        return lf_build_fail(m, LF_ERR_SHAPE,
-                             "Conv1D: input '%s' of shape %s is shorter than the kernel %zu with padding 'valid'",
-                             x->name, s, nd->kernel[0]);
-    }
-    size_t out[2] = {To, F}, K = nd->kernel[0] * x->shape[1], cols, nw;
-    if (!lf_shape_set(m, "Conv1D", nd, 2, out)) return 0;
-    if (!lf_mul_ok(To, K, &cols) || cols > LF_ARCH_MAX_DIM || !lf_mul_ok(K, F, &nw) || nw > LF_ARCH_MAX_DIM)
-        return lf_build_fail(m, LF_ERR_ARG, "Conv1D: %zu x %zu columns or %zu x %zu weights are too many", To, K,
-                             K, F);
+    size_t out[2], cols;
+    const lf_node *x = lf_conv_setup(m, &conv1d_spec, nd, in, n_in, out);
+    if (!x) return 0;
+    size_t K = nd->kernel[0] * x->shape[1];
+    if (!lf_conv_columns(m, "Conv1D", nd, 1, out, out[0], K, nd->dim, &cols)) return 0;
     nd->aux_per_row = cols + (nd->act == LF_ACT_LINEAR ? 0 : 2 * nd->dim); /* columns, z and dz */
     return 1;
 }
 
 static size_t conv1_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
-    size_t F = nd->shape[1], C = conv1_input(m, nd)->shape[1], k = nd->kernel[0];
-    w[0] = (lf_weight){"kernel", 0, 3, {k, C, F}, 1, 0, 0, 0};
+    size_t F = nd->shape[1], n = lf_conv_kernel(&w[0], "kernel", 0, 1, nd->kernel, conv1_input(m, nd)->shape[1], F);
     if (!nd->use_bias) return 1;
-    w[1] = (lf_weight){"bias", k * C * F, 1, {F}, 0, 0, 1, 0};
+    lf_conv_bias(&w[1], n, F);
     return 2;
 }
 
 static void conv1_init(lf_model *m, lf_node *nd) {
     size_t F = nd->shape[1], C = conv1_input(m, nd)->shape[1], k = nd->kernel[0], nw = k * C * F;
     float *w = m->params + nd->param_off;
-    float limit = sqrtf(6.0f / (float)(k * C + k * F));
-    for (size_t i = 0; i < nw; i++) w[i] = (2.0f * lf_rng_uniform(&m->rng) - 1.0f) * limit;
+    lf_conv_glorot(m, w, nw, k * C, k * F);
     if (nd->use_bias) memset(w + nw, 0, F * sizeof *w);
 }
 
@@ -408,17 +389,7 @@ static void conv1_backward(const lf_layer_ctx *c) {
     size_t B = c->B, N = B * g.To, in = g.T * g.C;
     size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * N * g.F;
     float *cols = c->aux + zz;
-    const float *dz = c->dy;
-    if (nd->act != LF_ACT_LINEAR) {
-        float *z = c->aux, *dzb = z + N * g.F;
-        lf_act_backward(nd->act, dzb, c->dy, z, c->y, N, g.F);
-        dz = dzb;
-    }
-    if (nd->use_bias) {
-        float *db = c->dw + g.K * g.F;
-        for (size_t r = 0; r < N; r++)
-            for (size_t f = 0; f < g.F; f++) db[f] += dz[r * g.F + f];
-    }
+    const float *dz = lf_conv_dz(c, c->aux, N, g.F, nd->use_bias ? c->dw + g.K * g.F : NULL);
     lf_sgemm(1, 0, g.K, g.F, N, 1.0f, cols, g.K, dz, g.F, 1.0f, c->dw, g.F);
     float *dx = c->dxs[0];
     if (!dx) return;
@@ -463,14 +434,7 @@ int lf_conv1d(lf_model *m, int x, size_t filters, size_t kernel_size, size_t str
 
 int lf_conv1d_dilated(lf_model *m, int x, size_t filters, size_t kernel_size, size_t strides, lf_padding padding,
                       size_t dilation_rate, lf_activation act, int use_bias, const char *name) {
-    lf_node nd = LF_NODE_PROTO;
-    nd.dim = filters;
-    nd.kernel[0] = kernel_size, nd.kernel[1] = 1;
-    nd.strides[0] = strides, nd.strides[1] = 1;
-    nd.dilation[0] = dilation_rate, nd.dilation[1] = 1;
-    nd.padding = padding;
-    nd.act = act;
-    nd.use_bias = use_bias != 0;
+    lf_node nd = lf_conv_node(1, filters, &kernel_size, &strides, &dilation_rate, padding, act, use_bias);
     return lf_node_add(m, &lf_type_conv1d, LF_K_CONV1D, nd, &x, 1, name);
 }
 

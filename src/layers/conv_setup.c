@@ -1,0 +1,153 @@
+/*
+ * conv_setup.c — the node set-up every convolution kind shares: Conv1D
+ * (seq.c), Conv2D (conv.c), Conv1DTranspose / Conv2DTranspose
+ * (conv_transpose.c), DepthwiseConv1D / DepthwiseConv2D and
+ * SeparableConv1D / SeparableConv2D (depthwise.c).
+ *
+ * lf_conv_setup checks a node's input, activation, filters,
+ * depth_multiplier, padding, kernel_size, strides, dilation_rate and
+ * output_padding in that order and computes the output size of every
+ * spatial axis (each kind's messages as they were before the kinds shared
+ * it); lf_conv_node fills a builder's node; lf_conv_kernel / lf_conv_bias
+ * write the weight records (Keras' shapes: the window's axes, then two
+ * channel axes) and lf_conv_glorot draws a glorot_uniform kernel.  A 1-D
+ * kind keeps (k, 1), (s, 1) and (d, 1) in the node, so that the 2-D
+ * kernels run it as an image (T, 1, C) (lf_conv_hwc).
+ */
+#include "kernels.h"
+#include "layers/layer.h"
+
+#include <math.h>
+
+void lf_conv_hwc(const lf_node *x, size_t *H, size_t *W, size_t *C) {
+    *H = x->shape[0];
+    *W = x->rank == 2 ? 1 : x->shape[1];
+    *C = x->shape[x->rank - 1];
+}
+
+static size_t axis_out(const lf_conv_spec *s, const lf_node *nd, size_t a, size_t in, size_t *pad) {
+    if (s->axis_out) return s->axis_out(nd, a, in, pad);
+    return lf_conv_out_dilated(in, nd->kernel[a], nd->strides[a], nd->dilation[a], nd->padding, pad);
+}
+
+/* the message of an output with no pixel (axis sizes out) */
+static int too_small(lf_model *m, const lf_conv_spec *s, const lf_node *x, const lf_node *nd, const size_t *out) {
+    char sh[96];
+    lf_shape_str(x, sh, sizeof sh);
+    if (s->transpose) {
+        if (s->rank == 1)
+            return lf_build_fail(m, LF_ERR_SHAPE, "%s: input '%s' of shape %s gives an output of %zu steps", s->kn,
+                                 x->name, sh, out[0]);
+        return lf_build_fail(m, LF_ERR_SHAPE, "%s: input '%s' of shape %s gives an output of %zu x %zu pixels",
+                             s->kn, x->name, sh, out[0], out[1]);
+    }
+    int dilated = s->dilation_said || nd->dilation[0] > 1 || (s->rank == 2 && nd->dilation[1] > 1);
+    if (s->rank == 1 && dilated)
+        return lf_build_fail(m, LF_ERR_SHAPE,
+                             "%s: input '%s' of shape %s is shorter than the kernel %zu dilated by %zu with padding "
+                             "'valid'",
+                             s->kn, x->name, sh, nd->kernel[0], nd->dilation[0]);
+    if (s->rank == 1)
+        return lf_build_fail(m, LF_ERR_SHAPE,
+                             "%s: input '%s' of shape %s is shorter than the kernel %zu with padding 'valid'", s->kn,
+                             x->name, sh, nd->kernel[0]);
+    if (dilated)
+        return lf_build_fail(m, LF_ERR_SHAPE,
+                             "%s: input '%s' of shape %s is smaller than the kernel (%zu, %zu) dilated by (%zu, %zu) "
+                             "with padding 'valid'",
+                             s->kn, x->name, sh, nd->kernel[0], nd->kernel[1], nd->dilation[0], nd->dilation[1]);
+    return lf_build_fail(m, LF_ERR_SHAPE,
+                         "%s: input '%s' of shape %s is smaller than the kernel (%zu, %zu) with padding 'valid'",
+                         s->kn, x->name, sh, nd->kernel[0], nd->kernel[1]);
+}
+
+const lf_node *lf_conv_setup(lf_model *m, const lf_conv_spec *s, const lf_node *nd, const int *in, size_t n_in,
+                             size_t *out) {
+    const char *kn = s->kn;
+    const lf_node *x = lf_input_node(m, kn, in, n_in, s->rank + 1);
+    if (!x || !lf_check_act(m, nd->act)) return NULL;
+    if (s->filters && (nd->dim == 0 || nd->dim > LF_ARCH_MAX_DIM)) {
+        lf_build_fail(m, LF_ERR_ARG, "%s: filters must be in 1..%zu, got %zu", kn, LF_ARCH_MAX_DIM, nd->dim);
+        return NULL;
+    }
+    if (s->depthwise && (nd->depth_multiplier == 0 || nd->depth_multiplier > LF_ARCH_MAX_DIM)) {
+        lf_build_fail(m, LF_ERR_ARG, "%s: depth_multiplier must be in 1..%zu, got %zu", kn, LF_ARCH_MAX_DIM,
+                      nd->depth_multiplier);
+        return NULL;
+    }
+    if (s->transpose && (unsigned)nd->padding > LF_PADDING_SAME) {
+        lf_build_fail(m, LF_ERR_ARG, "%s: unknown padding %d", kn, (int)nd->padding);
+        return NULL;
+    }
+    if (!lf_conv_check(m, kn, nd, s->rank, s->causal)) return NULL;
+    for (size_t a = 0; s->transpose && a < s->rank; a++)
+        if (nd->out_pad[a] != LF_INFER && nd->out_pad[a] >= nd->strides[a]) {
+            /* Keras' message (base_conv_transpose.py) */
+            lf_build_fail(m, LF_ERR_ARG,
+                          "%s: `output_padding` must be strictly less than `strides` for all dimensions. "
+                          "At dimension %zu, `output_padding` is %zu but `strides` is %zu",
+                          kn, a, nd->out_pad[a], nd->strides[a]);
+            return NULL;
+        }
+    size_t H, W, C, pad;
+    lf_conv_hwc(x, &H, &W, &C);
+    out[0] = axis_out(s, nd, 0, H, &pad);
+    out[1] = s->rank == 1 ? 1 : axis_out(s, nd, 1, W, &pad);
+    if (out[0] == 0 || out[1] == 0) return too_small(m, s, x, nd, out), NULL;
+    return x;
+}
+
+lf_node lf_conv_node(size_t rank, size_t filters, const size_t *kernel, const size_t *strides,
+                     const size_t *dilation, lf_padding padding, lf_activation act, int use_bias) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.dim = filters;
+    for (size_t a = 0; a < 2; a++) {
+        nd.kernel[a] = a < rank ? kernel[a] : 1;
+        nd.strides[a] = a < rank ? strides[a] : 1;
+        nd.dilation[a] = a < rank && dilation ? dilation[a] : 1;
+    }
+    nd.padding = padding;
+    nd.act = act;
+    nd.use_bias = use_bias != 0;
+    return nd;
+}
+
+size_t lf_conv_kernel(lf_weight *w, const char *name, size_t off, size_t rank, const size_t *window, size_t a,
+                      size_t b) {
+    *w = (lf_weight){name, off, rank + 2, {0}, 1, 0, 0, 0};
+    size_t n = 1;
+    for (size_t i = 0; i < rank; i++) w->shape[i] = window[i], n *= window[i];
+    w->shape[rank] = a, w->shape[rank + 1] = b;
+    return n * a * b;
+}
+
+void lf_conv_bias(lf_weight *w, size_t off, size_t n) { *w = (lf_weight){"bias", off, 1, {n}, 0, 0, 1, 0}; }
+
+void lf_conv_glorot(lf_model *m, float *w, size_t n, size_t fan_in, size_t fan_out) {
+    float limit = sqrtf(6.0f / (float)(fan_in + fan_out));
+    for (size_t i = 0; i < n; i++) w[i] = (2.0f * lf_rng_uniform(&m->rng) - 1.0f) * limit;
+}
+
+int lf_conv_columns(lf_model *m, const char *kn, lf_node *nd, size_t rank, const size_t *out, size_t P, size_t K,
+                    size_t F, size_t *cols) {
+    size_t shape[3] = {out[0], rank == 1 ? nd->dim : out[1], nd->dim}, nw;
+    if (!lf_shape_set(m, kn, nd, rank + 1, shape)) return 0;
+    if (!lf_mul_ok(P, K, cols) || *cols > LF_ARCH_MAX_DIM || !lf_mul_ok(K, F, &nw) || nw > LF_ARCH_MAX_DIM)
+        return lf_build_fail(m, LF_ERR_ARG, "%s: %zu x %zu columns or %zu x %zu weights are too many", kn, P, K, K,
+                             F);
+    return 1;
+}
+
+const float *lf_conv_dz(const lf_layer_ctx *c, float *z, size_t N, size_t F, float *db) {
+    const lf_node *nd = c->nd;
+    const float *dz = c->dy;
+    if (nd->act != LF_ACT_LINEAR) {
+        float *dzb = z + c->B * nd->dim;
+        lf_act_backward(nd->act, dzb, c->dy, z, c->y, N, F);
+        dz = dzb;
+    }
+    if (db)
+        for (size_t r = 0; r < N; r++)
+            for (size_t f = 0; f < F; f++) db[f] += dz[r * F + f];
+    return dz;
+}
