@@ -581,6 +581,38 @@ int lf_conv1d(lf_model *m, int x, size_t filters, size_t kernel_size, size_t str
 int lf_conv1d_dilated(lf_model *m, int x, size_t filters, size_t kernel_size, size_t strides, lf_padding padding,
                       size_t dilation_rate, lf_activation act, int use_bias, const char *name);
 
+/* ---- rev2: the 1-D depthwise, separable and transposed convolutions.
+ * Each is its 2-D form (above) on one axis, x (batch, T, C), Keras 3's
+ * arguments; padding LF_PADDING_VALID or LF_PADDING_SAME (Keras 3 refuses
+ * "causal" for them); strides and a dilation_rate both above 1 refused.
+ * Each ends the padding mask.
+ *
+ * DepthwiseConv1D(kernel_size, strides, padding, depth_multiplier M,
+ * dilation_rate, activation, use_bias): y (batch, To, C M), channel c M + j
+ * = act(sum_j' x[o strides + j' dilation_rate - pad, c] kernel[j', c, j] +
+ * bias[c M + j]), To as Conv1D's.  "kernel" (kernel_size, C, M),
+ * glorot_uniform (fan_in kernel_size C, fan_out kernel_size M), "bias"
+ * (C M), zeros. */
+int lf_depthwise_conv1d(lf_model *m, int x, size_t kernel_size, size_t strides, lf_padding padding,
+                        size_t depth_multiplier, size_t dilation_rate, lf_activation act, int use_bias,
+                        const char *name);
+/* SeparableConv1D(filters, kernel_size, strides, padding, depth_multiplier,
+ * dilation_rate, activation, use_bias): DepthwiseConv1D without bias or
+ * activation, then a pointwise convolution to filters.  Weights in Keras'
+ * order: "depthwise_kernel" (kernel_size, C, M), "pointwise_kernel" (1,
+ * C M, filters), "bias" (filters); glorot_uniform kernels, zero bias. */
+int lf_separable_conv1d(lf_model *m, int x, size_t filters, size_t kernel_size, size_t strides, lf_padding padding,
+                        size_t depth_multiplier, size_t dilation_rate, lf_activation act, int use_bias,
+                        const char *name);
+/* Conv1DTranspose(filters, kernel_size, strides, padding, output_padding,
+ * activation, use_bias): the transpose of a Conv1D of the same kernel,
+ * strides and padding; To from T as lf_conv2d_transpose's Ho from H.
+ * output_padding: one value below strides, or NULL for Keras' None.  The
+ * kernel is Keras' (kernel_size, filters, C), glorot_uniform; b = 0.
+ * dilation_rate 1 only (as lf_conv2d_transpose). */
+int lf_conv1d_transpose(lf_model *m, int x, size_t filters, size_t kernel_size, size_t strides, lf_padding padding,
+                        const size_t *output_padding, lf_activation act, int use_bias, const char *name);
+
 /* Masking(mask_value): Keras' layer over x (batch, T, ..., D): a step
  * whose D features all equal mask_value is masked: its output is 0 (and
  * its gradient), and the layer owns the padding mask of its output (0

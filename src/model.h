@@ -73,7 +73,11 @@
     X(LF_K_ZERO_PADDING1D, lf_type_zero_padding1d) \
     X(LF_K_CROPPING1D, lf_type_cropping1d) \
     X(LF_K_ATTENTION, lf_type_attention) \
-    X(LF_K_ADDITIVE_ATTENTION, lf_type_additive_attention)
+    X(LF_K_ADDITIVE_ATTENTION, lf_type_additive_attention) \
+    /* rev2: the 1-D depthwise, separable and transposed convolutions */ \
+    X(LF_K_DEPTHWISE_CONV1D, lf_type_depthwise_conv1d) \
+    X(LF_K_SEPARABLE_CONV1D, lf_type_separable_conv1d) \
+    X(LF_K_CONV1D_TRANSPOSE, lf_type_conv1d_transpose)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;

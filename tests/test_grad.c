@@ -1337,7 +1337,8 @@ static void test_bias_l2(void) {
     CHECK(lf_set_bias_l2(m, x, 0.4f) == LF_ERR_ARG &&
               strcmp(lf_model_error(m), "lf_set_bias_l2: node 0 is not a Dense, Conv2D, Conv1D, "
                                         "MultiHeadAttention, LSTM, GRU, SimpleRNN, Bidirectional, Conv2DTranspose, "
-                                        "DepthwiseConv2D or SeparableConv2D layer") == 0,
+                                        "DepthwiseConv2D, SeparableConv2D, DepthwiseConv1D, SeparableConv1D or "
+                                        "Conv1DTranspose layer") == 0,
           "on an input: %s", lf_model_error(m));
     fill_weight(m, "h", 1, -1, 1, 2571);
     run("Dense with an L2 penalty on its bias", m, lf_dense(m, h, 2, LF_ACT_LINEAR, 1, "o"), LF_LOSS_MSE, 5, 2572);
@@ -1511,6 +1512,59 @@ static void test_dilated_depthwise(void) {
         snprintf(what, sizeof what, "Conv1D case %zu (%s, stride %zu, dilation %zu, %s)", k, pads[c1[k].pad], c1[k].s,
                  c1[k].d, lf_activation_name(c1[k].act));
         seq_run(what, m, lf_flatten(m, h, NULL), 3300 + k, -1);
+        lf_model_free(m);
+    }
+}
+
+/* rev2: DepthwiseConv1D, SeparableConv1D and Conv1DTranspose: every
+ * parameter's and the input's gradient by finite differences, with
+ * strides, dilation, both paddings, depth multipliers and output_padding */
+static void test_conv1d_kinds(void) {
+    struct {
+        int kind; /* 0 DepthwiseConv1D, 1 SeparableConv1D, 2 Conv1DTranspose */
+        size_t T, C, F, k, s, M, d, op;
+        lf_padding pad;
+        lf_activation act;
+        int bias;
+    } cases[] = {
+        {0, 8, 2, 0, 3, 1, 1, 1, 0, LF_PADDING_VALID, LF_ACT_TANH, 1},
+        {0, 7, 2, 0, 3, 2, 3, 1, 0, LF_PADDING_SAME, LF_ACT_LINEAR, 1}, /* odd padding after */
+        {0, 8, 3, 0, 2, 1, 2, 3, 0, LF_PADDING_SAME, LF_ACT_ELU, 0},
+        {0, 9, 2, 0, 3, 1, 1, 2, 0, LF_PADDING_VALID, LF_ACT_SIGMOID, 1},
+        {1, 8, 2, 3, 3, 1, 2, 1, 0, LF_PADDING_SAME, LF_ACT_TANH, 1},
+        {1, 9, 3, 2, 2, 2, 1, 1, 0, LF_PADDING_VALID, LF_ACT_LINEAR, 0},
+        {1, 9, 2, 2, 3, 1, 2, 2, 0, LF_PADDING_SAME, LF_ACT_LINEAR, 1},
+        {2, 5, 2, 3, 3, 2, 0, 1, LF_INFER, LF_PADDING_VALID, LF_ACT_TANH, 1},
+        {2, 5, 3, 2, 4, 2, 0, 1, LF_INFER, LF_PADDING_SAME, LF_ACT_LINEAR, 1},
+        {2, 4, 2, 2, 3, 3, 0, 1, 2, LF_PADDING_SAME, LF_ACT_LINEAR, 0},
+        {2, 4, 2, 3, 2, 3, 0, 1, 1, LF_PADDING_VALID, LF_ACT_ELU, 1},
+    };
+    static const char *const kinds[] = {"DepthwiseConv1D", "SeparableConv1D", "Conv1DTranspose"};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lf_model *m;
+        lf_model_create(&m, 3700 + k);
+        int x = lf_input_shape(m, 2, (size_t[]){cases[k].T, cases[k].C}, LF_DTYPE_FLOAT32, "x"), h;
+        if (cases[k].kind == 0)
+            h = lf_depthwise_conv1d(m, x, cases[k].k, cases[k].s, cases[k].pad, cases[k].M, cases[k].d, cases[k].act,
+                                    cases[k].bias, "conv");
+        else if (cases[k].kind == 1)
+            h = lf_separable_conv1d(m, x, cases[k].F, cases[k].k, cases[k].s, cases[k].pad, cases[k].M, cases[k].d,
+                                    cases[k].act, cases[k].bias, "conv");
+        else
+            h = lf_conv1d_transpose(m, x, cases[k].F, cases[k].k, cases[k].s, cases[k].pad,
+                                    cases[k].op == LF_INFER ? NULL : &cases[k].op, cases[k].act, cases[k].bias,
+                                    "conv");
+        CHECK(h >= 0, "%s case %zu: %s", kinds[cases[k].kind], k, lf_model_error(m));
+        char what[128];
+        snprintf(what, sizeof what, "%s case %zu (%s, stride %zu, dilation %zu, M %zu, %s)", kinds[cases[k].kind],
+                 k, cases[k].pad ? "same" : "valid", cases[k].s, cases[k].d, cases[k].M,
+                 lf_activation_name(cases[k].act));
+        if (h >= 0) {
+            scale_kernel(m, "conv", 2);
+            if (cases[k].kind == 1) fill_weight(m, "conv", 1, -1.2f, 1.2f, 3750 + k);
+            if (cases[k].bias) fill_weight(m, "conv", cases[k].kind == 1 ? 2 : 1, -0.5f, 0.5f, 3760 + k);
+            seq_run(what, m, lf_flatten(m, h, NULL), 3800 + k, -1);
+        }
         lf_model_free(m);
     }
 }
@@ -1848,6 +1902,7 @@ int main(void) {
     test_bias_l2();
     test_regularizers();
     test_dilated_depthwise();
+    test_conv1d_kinds();
     test_masking();
     test_concat_axes();
     test_dot_axes();

@@ -50,19 +50,28 @@ static size_t tconv_out(size_t in, size_t k, size_t s, lf_padding p, size_t op, 
 /* The Conv2D that this layer transposes: from y (Ho, Wo, filters) to x */
 static lf_conv_geom tgeom(const lf_node *x, const lf_node *nd, size_t filters) {
     lf_conv_geom g;
-    size_t H = x->shape[0], W = x->shape[1];
+    size_t H, W, C;
+    lf_conv_hwc(x, &H, &W, &C);
     g.kh = nd->kernel[0], g.kw = nd->kernel[1], g.sh = nd->strides[0], g.sw = nd->strides[1];
     g.dh = g.dw = 1;
     g.H = tconv_out(H, g.kh, g.sh, nd->padding, nd->out_pad[0], &g.pt);
     g.W = tconv_out(W, g.kw, g.sw, nd->padding, nd->out_pad[1], &g.pl);
     g.C = filters;
     g.Ho = H, g.Wo = W;
-    g.F = x->shape[2]; /* the input's channels */
+    g.F = C; /* the input's channels */
     g.K = g.kh * g.kw * g.C;
     return g;
 }
 
 static const lf_node *tconv_input(const lf_model *m, const lf_node *nd) { return &m->nodes[nd->in[0]]; }
+
+/* the spatial axes of a node (its output's rank less the channels), the
+ * input's channels */
+static size_t rank_of(const lf_node *nd) { return nd->rank - 1; }
+static size_t in_channels(const lf_model *m, const lf_node *nd) {
+    const lf_node *x = tconv_input(m, nd);
+    return x->shape[x->rank - 1];
+}
 
 static size_t tconv_axis(const lf_node *nd, size_t a, size_t in, size_t *crop) {
     return tconv_out(in, nd->kernel[a], nd->strides[a], nd->padding, nd->out_pad[a], crop);
@@ -84,15 +93,15 @@ static int tconv_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const i
 }
 
 static size_t tconv_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
-    size_t C = tconv_input(m, nd)->shape[2], F = nd->shape[2];
-    size_t n = lf_conv_kernel(&w[0], "kernel", 0, 2, nd->kernel, F, C);
+    size_t C = in_channels(m, nd), F = nd->shape[rank_of(nd)];
+    size_t n = lf_conv_kernel(&w[0], "kernel", 0, rank_of(nd), nd->kernel, F, C);
     if (!nd->use_bias) return 1;
     lf_conv_bias(&w[1], n, F);
     return 2;
 }
 
 static void tconv_init(lf_model *m, lf_node *nd) {
-    size_t C = tconv_input(m, nd)->shape[2], F = nd->shape[2], rf = nd->kernel[0] * nd->kernel[1];
+    size_t C = in_channels(m, nd), F = nd->shape[rank_of(nd)], rf = nd->kernel[0] * nd->kernel[1];
     size_t nw = rf * F * C;
     float *w = m->params + nd->param_off;
     lf_conv_glorot(m, w, nw, rf * F, rf * C);
@@ -120,7 +129,7 @@ static void tconv_fwd_chunk(const lf_layer_ctx *c, const lf_conv_geom *g, float 
 
 static void tconv_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
-    lf_conv_geom g = tgeom(tconv_input(c->m, nd), nd, nd->shape[2]);
+    lf_conv_geom g = tgeom(tconv_input(c->m, nd), nd, nd->shape[rank_of(nd)]);
     size_t B = c->B, per = lf_conv_chunk_images(g.Ho * g.Wo);
     size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * B * nd->dim;
     float *cols = c->aux + zz, *z = nd->act == LF_ACT_LINEAR ? c->y : c->aux;
@@ -144,7 +153,7 @@ static void tconv_dx_chunk(const lf_layer_ctx *c, const lf_conv_geom *g, const f
 
 static void tconv_backward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
-    lf_conv_geom g = tgeom(tconv_input(c->m, nd), nd, nd->shape[2]);
+    lf_conv_geom g = tgeom(tconv_input(c->m, nd), nd, nd->shape[rank_of(nd)]);
     size_t B = c->B, N = B * g.H * g.W, per = lf_conv_chunk_images(g.Ho * g.Wo);
     size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * B * nd->dim;
     float *cols = c->aux + zz;
@@ -160,22 +169,30 @@ static void tconv_backward(const lf_layer_ctx *c) {
 
 static void tconv_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
-    lf_conv_write_json(nd, 2, b);
+    lf_conv_write_json(nd, rank_of(nd), b);
     if (nd->out_pad[0] == LF_INFER) lf_buf_puts(b, ",\"output_padding\":null");
+    else if (rank_of(nd) == 1) lf_buf_printf(b, ",\"output_padding\":[%zu]", nd->out_pad[0]);
     else lf_buf_printf(b, ",\"output_padding\":[%zu,%zu]", nd->out_pad[0], nd->out_pad[1]);
+}
+
+static lf_status tconv_read_rank(const lf_json *L, size_t n_in, size_t rank, const char *type, lf_node *nd,
+                                 const char *where, lf_err *e) {
+    lf_status st;
+    /* lf_conv_read_json takes Conv1D's "causal" for rank 1: Keras'
+     * Conv1DTranspose does not */
+    if (rank == 1 && (st = lf_arch_padding(L, &nd->padding, where, e)) != LF_OK) return st;
+    if ((st = lf_conv_read_json(L, n_in, rank, type, nd, where, e)) != LF_OK) return st;
+    if (rank == 1) nd->kernel[1] = nd->strides[1] = 1; /* a 1-D layer's second axis */
+    const lf_json *op = lf_json_get(L, "output_padding");
+    nd->out_pad[0] = nd->out_pad[1] = LF_INFER;
+    if (!op || lf_json_is(op, LF_JSON_NULL)) return LF_OK;
+    return lf_arch_sizes(L, "output_padding", 0, 1023, rank, rank, nd->out_pad, NULL, where, e);
 }
 
 static lf_status tconv_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
                             lf_err *e) {
     (void)m;
-    lf_status st = lf_conv_read_json(L, n_in, 2, "Conv2DTranspose", nd, where, e);
-    if (st != LF_OK) return st;
-    const lf_json *op = lf_json_get(L, "output_padding");
-    if (!op || lf_json_is(op, LF_JSON_NULL)) {
-        nd->out_pad[0] = nd->out_pad[1] = LF_INFER;
-        return LF_OK;
-    }
-    return lf_arch_sizes(L, "output_padding", 0, 1023, 2, 2, nd->out_pad, NULL, where, e);
+    return tconv_read_rank(L, n_in, 2, "Conv2DTranspose", nd, where, e);
 }
 
 static const char *const tconv_keys[] = {"name",       "type",    "inbound", "filters", "kernel_size",
@@ -206,4 +223,55 @@ int lf_conv2d_transpose(lf_model *m, int x, size_t filters, size_t kh, size_t kw
     nd.out_pad[0] = output_padding ? output_padding[0] : LF_INFER;
     nd.out_pad[1] = output_padding ? output_padding[1] : LF_INFER;
     return lf_node_add(m, &lf_type_conv2d_transpose, LF_K_CONV2D_TRANSPOSE, nd, &x, 1, name);
+}
+
+/* ------------------------------------------------------- Conv1DTranspose
+ * (keras/src/layers/convolutional/conv1d_transpose.py): a sequence x
+ * (B, T, C) run as the image (B, T, 1, C) through the functions above,
+ * the node's kernel (k, 1), strides (s, 1) and output_padding (op, None);
+ * the kernel in Keras' shape (k, filters, C), the same values.  Padding
+ * "valid" or "same"; dilation_rate 1 only (as Conv2DTranspose here). */
+
+static const lf_conv_spec tconv1d_spec = {
+    .kn = "Conv1DTranspose", .rank = 1, .filters = 1, .transpose = 1, .axis_out = tconv_axis};
+
+static int tconv1_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    (void)t;
+    size_t out[2], cols;
+    const lf_node *x = lf_conv_setup(m, &tconv1d_spec, nd, in, n_in, out);
+    if (!x) return 0;
+    lf_conv_geom g = tgeom(x, nd, nd->dim);
+    if (!lf_conv_columns(m, "Conv1DTranspose", nd, 1, out, g.Ho * g.Wo, g.K, g.F, &cols)) return 0;
+    nd->aux_per_row = cols + (nd->act == LF_ACT_LINEAR ? 0 : 2 * nd->dim); /* z and dz, then the columns */
+    return 1;
+}
+
+static lf_status tconv1_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                             lf_err *e) {
+    (void)m;
+    return tconv_read_rank(L, n_in, 1, "Conv1DTranspose", nd, where, e);
+}
+
+const lf_layer_type lf_type_conv1d_transpose = {
+    .type = "Conv1DTranspose",
+    .prefix = "conv1d_transpose",
+    .keys = tconv_keys,
+    .l2 = 1,
+    .bias_l2 = 1,
+    .dx_assign = 1,
+    .infer = tconv1_infer,
+    .weights = tconv_weights,
+    .init = tconv_init,
+    .forward = tconv_forward,
+    .backward = tconv_backward,
+    .write_json = tconv_json,
+    .read_json = tconv1_read,
+};
+
+int lf_conv1d_transpose(lf_model *m, int x, size_t filters, size_t kernel_size, size_t strides, lf_padding padding,
+                        const size_t *output_padding, lf_activation act, int use_bias, const char *name) {
+    lf_node nd = lf_conv_node(1, filters, &kernel_size, &strides, NULL, padding, act, use_bias);
+    nd.out_pad[0] = output_padding ? output_padding[0] : LF_INFER;
+    nd.out_pad[1] = LF_INFER;
+    return lf_node_add(m, &lf_type_conv1d_transpose, LF_K_CONV1D_TRANSPOSE, nd, &x, 1, name);
 }

@@ -50,7 +50,8 @@ typedef struct dgeom {
 
 static dgeom dgeom_of(const lf_node *x, const lf_node *nd) {
     dgeom g;
-    g.H = x->shape[0], g.W = x->shape[1], g.C = x->shape[2], g.M = nd->depth_multiplier, g.CM = g.C * g.M;
+    lf_conv_hwc(x, &g.H, &g.W, &g.C);
+    g.M = nd->depth_multiplier, g.CM = g.C * g.M;
     g.kh = nd->kernel[0], g.kw = nd->kernel[1], g.sh = nd->strides[0], g.sw = nd->strides[1];
     g.dh = nd->dilation[0], g.dw = nd->dilation[1];
     g.Ho = lf_conv_out_dilated(g.H, g.kh, g.sh, g.dh, nd->padding, &g.pt);
@@ -173,8 +174,9 @@ static const lf_node *dw_input(const lf_model *m, const lf_node *nd) { return &m
 
 /* kn's input, settings and output (Ho, Wo, F: C M for DepthwiseConv2D);
  * aux_per_row: `extra` values per output pixel before z and dz */
-static int dw_infer_common(lf_model *m, const char *kn, lf_node *nd, const int *in, size_t n_in, int separable) {
-    lf_conv_spec spec = {.kn = kn, .rank = 2, .filters = separable, .depthwise = 1, .dilation_said = 1};
+static int dw_infer_common(lf_model *m, const char *kn, size_t rank, lf_node *nd, const int *in, size_t n_in,
+                           int separable) {
+    lf_conv_spec spec = {.kn = kn, .rank = rank, .filters = separable, .depthwise = 1, .dilation_said = 1};
     size_t o[2];
     const lf_node *x = lf_conv_setup(m, &spec, nd, in, n_in, o);
     if (!x) return 0;
@@ -185,27 +187,35 @@ static int dw_infer_common(lf_model *m, const char *kn, lf_node *nd, const int *
         t > LF_ARCH_MAX_DIM)
         return lf_build_fail(m, LF_ERR_ARG, "%s: %zu channels times depth_multiplier %zu make too many values", kn,
                              g.C, g.M);
-    size_t out[3] = {g.Ho, g.Wo, separable ? nd->dim : CM};
-    if (!lf_shape_set(m, kn, nd, 3, out)) return 0;
+    size_t F = separable ? nd->dim : CM, out[3] = {g.Ho, rank == 1 ? F : g.Wo, F};
+    if (!lf_shape_set(m, kn, nd, rank + 1, out)) return 0;
     nd->aux_per_row = (separable ? t : 0) + (nd->act == LF_ACT_LINEAR ? 0 : 2 * nd->dim);
     return 1;
 }
 
 static const char *const pad_names[] = {"valid", "same"};
 
-static void dw_write_common(const lf_node *nd, lf_buf *b) {
-    lf_buf_printf(b, ",\"kernel_size\":[%zu,%zu],\"strides\":[%zu,%zu],\"padding\":\"%s\",\"depth_multiplier\":%zu",
-                  nd->kernel[0], nd->kernel[1], nd->strides[0], nd->strides[1], pad_names[nd->padding],
-                  nd->depth_multiplier);
+/* a list of rank sizes: ",\"key\":[a,b]" */
+static void write_sizes(lf_buf *b, const char *key, const size_t *v, size_t rank) {
+    lf_buf_printf(b, ",\"%s\":[", key);
+    for (size_t i = 0; i < rank; i++) lf_buf_printf(b, "%s%zu", i ? "," : "", v[i]);
+    lf_buf_puts(b, "]");
+}
+
+/* the fields of a node of rank spatial axes */
+static void dw_write_common(const lf_node *nd, size_t rank, lf_buf *b) {
+    write_sizes(b, "kernel_size", nd->kernel, rank);
+    write_sizes(b, "strides", nd->strides, rank);
+    lf_buf_printf(b, ",\"padding\":\"%s\",\"depth_multiplier\":%zu", pad_names[nd->padding], nd->depth_multiplier);
     lf_buf_printf(b, ",\"activation\":\"%s\",\"use_bias\":%s,\"l2\":", lf_activation_name(nd->act),
                   nd->use_bias ? "true" : "false");
     lf_buf_json_float(b, nd->l2);
     lf_arch_write_bias_l2(nd, b);
-    lf_conv_write_dilation(nd, 2, b);
+    lf_conv_write_dilation(nd, rank, b);
 }
 
-static lf_status dw_read_common(const lf_json *L, size_t n_in, const char *type, lf_node *nd, const char *where,
-                                lf_err *e) {
+static lf_status dw_read_common(const lf_json *L, size_t n_in, size_t rank, const char *type, lf_node *nd,
+                                const char *where, lf_err *e) {
     lf_status st = lf_arch_arity(n_in, 1, type, where, e);
     if (st != LF_OK) return st;
     int act = lf_activation_parse(lf_arch_str(L, "activation"));
@@ -215,9 +225,10 @@ static lf_status dw_read_common(const lf_json *L, size_t n_in, const char *type,
         nd->depth_multiplier > LF_ARCH_MAX_DIM)
         return lf_fail(e, LF_ERR_FORMAT, "%s: 'depth_multiplier' must be an integer in 1..%zu", where,
                        LF_ARCH_MAX_DIM);
-    if ((st = lf_arch_sizes(L, "kernel_size", 1, 1024, 2, 2, nd->kernel, NULL, where, e)) ||
-        (st = lf_arch_sizes(L, "strides", 1, 1024, 2, 2, nd->strides, NULL, where, e)) ||
-        (st = lf_conv_read_dilation(L, 2, nd, where, e)) || (st = lf_arch_padding(L, &nd->padding, where, e)) ||
+    nd->kernel[1] = nd->strides[1] = 1; /* a 1-D layer's second axis */
+    if ((st = lf_arch_sizes(L, "kernel_size", 1, 1024, rank, rank, nd->kernel, NULL, where, e)) ||
+        (st = lf_arch_sizes(L, "strides", 1, 1024, rank, rank, nd->strides, NULL, where, e)) ||
+        (st = lf_conv_read_dilation(L, rank, nd, where, e)) || (st = lf_arch_padding(L, &nd->padding, where, e)) ||
         (st = lf_arch_bool(L, "use_bias", &nd->use_bias, where, e)))
         return st;
     if (lf_json_get(L, "l2") && (st = lf_arch_float_in(L, "l2", 0, INFINITY, 0, &nd->l2, where, e)) != LF_OK)
@@ -225,23 +236,32 @@ static lf_status dw_read_common(const lf_json *L, size_t n_in, const char *type,
     return lf_arch_read_bias_l2(L, nd, where, e);
 }
 
+/* the spatial axes of a node: its output's rank less the channels */
+static size_t rank_of(const lf_node *nd) { return nd->rank - 1; }
+
+/* the input's channels */
+static size_t in_channels(const lf_model *m, const lf_node *nd) {
+    const lf_node *x = &m->nodes[nd->in[0]];
+    return x->shape[x->rank - 1];
+}
+
 /* ------------------------------------------------------ DepthwiseConv2D */
 
 static int dwc_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
     (void)t;
-    return dw_infer_common(m, "DepthwiseConv2D", nd, in, n_in, 0);
+    return dw_infer_common(m, "DepthwiseConv2D", 2, nd, in, n_in, 0);
 }
 
 static size_t dwc_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
-    size_t C = dw_input(m, nd)->shape[2], M = nd->depth_multiplier;
-    size_t n = lf_conv_kernel(&w[0], "kernel", 0, 2, nd->kernel, C, M);
+    size_t C = in_channels(m, nd), M = nd->depth_multiplier;
+    size_t n = lf_conv_kernel(&w[0], "kernel", 0, rank_of(nd), nd->kernel, C, M);
     if (!nd->use_bias) return 1;
     lf_conv_bias(&w[1], n, C * M);
     return 2;
 }
 
 static void dwc_init(lf_model *m, lf_node *nd) {
-    size_t C = dw_input(m, nd)->shape[2], M = nd->depth_multiplier, rf = nd->kernel[0] * nd->kernel[1];
+    size_t C = in_channels(m, nd), M = nd->depth_multiplier, rf = nd->kernel[0] * nd->kernel[1];
     float *w = m->params + nd->param_off;
     lf_conv_glorot(m, w, rf * C * M, rf * C, rf * M);
     if (nd->use_bias) memset(w + rf * C * M, 0, C * M * sizeof *w);
@@ -268,13 +288,13 @@ static void dwc_backward(const lf_layer_ctx *c) {
 
 static void dwc_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
-    dw_write_common(nd, b);
+    dw_write_common(nd, rank_of(nd), b);
 }
 
 static lf_status dwc_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
                           lf_err *e) {
     (void)m;
-    return dw_read_common(L, n_in, "DepthwiseConv2D", nd, where, e);
+    return dw_read_common(L, n_in, 2, "DepthwiseConv2D", nd, where, e);
 }
 
 static const char *const dwc_keys[] = {"name",       "type",     "inbound", "kernel_size", "strides",
@@ -318,21 +338,21 @@ int lf_depthwise_conv2d(lf_model *m, int x, size_t kh, size_t kw, size_t sh, siz
 
 static int sep_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
     (void)t;
-    return dw_infer_common(m, "SeparableConv2D", nd, in, n_in, 1);
+    return dw_infer_common(m, "SeparableConv2D", 2, nd, in, n_in, 1);
 }
 
 static size_t sep_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
-    size_t C = dw_input(m, nd)->shape[2], M = nd->depth_multiplier, F = nd->shape[2];
+    size_t C = in_channels(m, nd), M = nd->depth_multiplier, F = nd->shape[rank_of(nd)];
     static const size_t one[2] = {1, 1};
-    size_t nd_ = lf_conv_kernel(&w[0], "depthwise_kernel", 0, 2, nd->kernel, C, M);
-    size_t np = lf_conv_kernel(&w[1], "pointwise_kernel", nd_, 2, one, C * M, F);
+    size_t nd_ = lf_conv_kernel(&w[0], "depthwise_kernel", 0, rank_of(nd), nd->kernel, C, M);
+    size_t np = lf_conv_kernel(&w[1], "pointwise_kernel", nd_, rank_of(nd), one, C * M, F);
     if (!nd->use_bias) return 2;
     lf_conv_bias(&w[2], nd_ + np, F);
     return 3;
 }
 
 static void sep_init(lf_model *m, lf_node *nd) {
-    size_t C = dw_input(m, nd)->shape[2], M = nd->depth_multiplier, F = nd->shape[2];
+    size_t C = in_channels(m, nd), M = nd->depth_multiplier, F = nd->shape[rank_of(nd)];
     size_t rf = nd->kernel[0] * nd->kernel[1], nd_ = rf * C * M;
     float *w = m->params + nd->param_off;
     lf_conv_glorot(m, w, nd_, rf * C, rf * M);
@@ -344,7 +364,7 @@ static void sep_init(lf_model *m, lf_node *nd) {
 static void sep_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     dgeom g = dgeom_of(dw_input(c->m, nd), nd);
-    size_t N = c->B * g.Ho * g.Wo, F = nd->shape[2], nk = g.kh * g.kw * g.CM;
+    size_t N = c->B * g.Ho * g.Wo, F = nd->shape[rank_of(nd)], nk = g.kh * g.kw * g.CM;
     float *t = c->aux, *z = nd->act == LF_ACT_LINEAR ? c->y : t + N * g.CM;
     const float *pw = c->w + nk, *bias = nd->use_bias ? pw + g.CM * F : NULL;
     dw_forward(t, c->xs[0], c->w, NULL, c->B, &g);
@@ -355,7 +375,7 @@ static void sep_forward(const lf_layer_ctx *c) {
 static void sep_backward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     dgeom g = dgeom_of(dw_input(c->m, nd), nd);
-    size_t N = c->B * g.Ho * g.Wo, F = nd->shape[2], nk = g.kh * g.kw * g.CM;
+    size_t N = c->B * g.Ho * g.Wo, F = nd->shape[rank_of(nd)], nk = g.kh * g.kw * g.CM;
     float *t = c->aux;
     const float *pw = c->w + nk;
     const float *dz = lf_conv_dz(c, t + N * g.CM, N, F, nd->use_bias ? c->dw + nk + g.CM * F : NULL);
@@ -368,16 +388,21 @@ static void sep_backward(const lf_layer_ctx *c) {
 
 static void sep_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
-    lf_buf_printf(b, ",\"filters\":%zu", nd->shape[2]);
-    dw_write_common(nd, b);
+    lf_buf_printf(b, ",\"filters\":%zu", nd->shape[rank_of(nd)]);
+    dw_write_common(nd, rank_of(nd), b);
+}
+
+static lf_status sep_read_rank(const lf_json *L, size_t n_in, size_t rank, const char *type, lf_node *nd,
+                               const char *where, lf_err *e) {
+    if (!lf_json_size(lf_json_get(L, "filters"), &nd->dim) || nd->dim == 0 || nd->dim > LF_ARCH_MAX_DIM)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: 'filters' must be an integer in 1..%zu", where, LF_ARCH_MAX_DIM);
+    return dw_read_common(L, n_in, rank, type, nd, where, e);
 }
 
 static lf_status sep_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
                           lf_err *e) {
     (void)m;
-    if (!lf_json_size(lf_json_get(L, "filters"), &nd->dim) || nd->dim == 0 || nd->dim > LF_ARCH_MAX_DIM)
-        return lf_fail(e, LF_ERR_FORMAT, "%s: 'filters' must be an integer in 1..%zu", where, LF_ARCH_MAX_DIM);
-    return dw_read_common(L, n_in, "SeparableConv2D", nd, where, e);
+    return sep_read_rank(L, n_in, 2, "SeparableConv2D", nd, where, e);
 }
 
 static const char *const sep_keys[] = {"name",    "type",        "inbound",          "filters",    "kernel_size",
@@ -405,4 +430,82 @@ int lf_separable_conv2d(lf_model *m, int x, size_t filters, size_t kh, size_t kw
                         int use_bias, const char *name) {
     lf_node nd = dw_node(filters, kh, kw, sh, sw, padding, depth_multiplier, dh, dw, act, use_bias);
     return lf_node_add(m, &lf_type_separable_conv2d, LF_K_SEPARABLE_CONV2D, nd, &x, 1, name);
+}
+
+/* ------------------------------- DepthwiseConv1D, SeparableConv1D
+ * (keras/src/layers/convolutional/depthwise_conv1d.py, separable_conv1d.py):
+ * a sequence x (B, T, C) run as the image (B, T, 1, C) through the 2-D
+ * kinds' functions above, the node's kernel (k, 1), strides (s, 1) and
+ * dilation (d, 1); the weights in Keras' 1-D shapes, the same values:
+ * "kernel" / "depthwise_kernel" (k, C, M), "pointwise_kernel" (1, C M,
+ * filters).  Padding "valid" or "same" (Keras 3 refuses "causal" here). */
+
+static int dwc1_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    (void)t;
+    return dw_infer_common(m, "DepthwiseConv1D", 1, nd, in, n_in, 0);
+}
+
+static lf_status dwc1_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                           lf_err *e) {
+    (void)m;
+    return dw_read_common(L, n_in, 1, "DepthwiseConv1D", nd, where, e);
+}
+
+const lf_layer_type lf_type_depthwise_conv1d = {
+    .type = "DepthwiseConv1D",
+    .prefix = "depthwise_conv1d",
+    .keys = dwc_keys,
+    .l2 = 1,
+    .bias_l2 = 1,
+    .dx_assign = 1,
+    .infer = dwc1_infer,
+    .weights = dwc_weights,
+    .init = dwc_init,
+    .forward = dwc_forward,
+    .backward = dwc_backward,
+    .write_json = dwc_json,
+    .read_json = dwc1_read,
+};
+
+int lf_depthwise_conv1d(lf_model *m, int x, size_t kernel_size, size_t strides, lf_padding padding,
+                        size_t depth_multiplier, size_t dilation_rate, lf_activation act, int use_bias,
+                        const char *name) {
+    lf_node nd = lf_conv_node(1, 0, &kernel_size, &strides, &dilation_rate, padding, act, use_bias);
+    nd.depth_multiplier = depth_multiplier;
+    return lf_node_add(m, &lf_type_depthwise_conv1d, LF_K_DEPTHWISE_CONV1D, nd, &x, 1, name);
+}
+
+static int sep1_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    (void)t;
+    return dw_infer_common(m, "SeparableConv1D", 1, nd, in, n_in, 1);
+}
+
+static lf_status sep1_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                           lf_err *e) {
+    (void)m;
+    return sep_read_rank(L, n_in, 1, "SeparableConv1D", nd, where, e);
+}
+
+const lf_layer_type lf_type_separable_conv1d = {
+    .type = "SeparableConv1D",
+    .prefix = "separable_conv1d",
+    .keys = sep_keys,
+    .l2 = 1,
+    .bias_l2 = 1,
+    .dx_assign = 1,
+    .infer = sep1_infer,
+    .weights = sep_weights,
+    .init = sep_init,
+    .forward = sep_forward,
+    .backward = sep_backward,
+    .write_json = sep_json,
+    .read_json = sep1_read,
+};
+
+int lf_separable_conv1d(lf_model *m, int x, size_t filters, size_t kernel_size, size_t strides, lf_padding padding,
+                        size_t depth_multiplier, size_t dilation_rate, lf_activation act, int use_bias,
+                        const char *name) {
+    lf_node nd = lf_conv_node(1, filters, &kernel_size, &strides, &dilation_rate, padding, act, use_bias);
+    nd.depth_multiplier = depth_multiplier;
+    return lf_node_add(m, &lf_type_separable_conv1d, LF_K_SEPARABLE_CONV1D, nd, &x, 1, name);
 }
