@@ -1874,6 +1874,17 @@ def main(argv):
          "grads, Keras-3 Adam steps 1 and 5.",
          build_late("late_layers", 5)),
     ]
+    files += [  # rev2: the 1-D depthwise, separable and transposed convolutions
+        ("conv1d_kinds.safetensors",
+         "1-D depthwise, separable and transposed convolutions: x (3,7,3) -> DepthwiseConv1D (Keras' kernel "
+         "(k,C,M), torch's conv1d groups=C) (3,valid,M 2,tanh), (2,strides 2,same,elu,no bias), (2,same,dilation 2); "
+         "SeparableConv1D (depthwise_kernel (k,C,M), pointwise_kernel (1,C M,F), bias) (4,3,same,M 2,tanh), "
+         "(3,2,strides 2,valid,no bias), (2,3,dilation 2,valid,elu); Conv1DTranspose (kernel (k,F,C), torch's "
+         "conv_transpose1d cropped to Keras' size) (3,3,strides 2,valid,tanh), (2,4,strides 2,same), (2,3,strides 3,"
+         "same,output_padding 1,no bias); each flattened, Concatenate, Dense(3,linear); mse; forward, grads, "
+         "Keras-3 Adam steps 1 and 5.  Drawn after torch.manual_seed(35), whatever ran before.",
+         build_conv1d_kinds("conv1d_kinds", 5)),
+    ]
     for fname, desc, tensors in files:
         path = os.path.join(outdir, fname)
         size = write_safetensors(path, tensors, desc)
@@ -1975,6 +1986,104 @@ def build_late(label, steps):
                  ["vec", "seq", "q", "kv", "y"], steps, 0.0, max_tries=1)
 
 
+
+# ---------------------------------------------------------------------------
+# rev2: DepthwiseConv1D, SeparableConv1D, Conv1DTranspose (B = 3), Keras 3's
+# keras/src/layers/convolutional/{depthwise_conv1d,separable_conv1d,
+# conv1d_transpose}.py.  Depthwise: torch's conv1d with groups = C, Keras'
+# kernel (k, C, M) as torch's (C M, 1, k) (output channel c M + j), F.pad
+# for 'same' over the dilated window.  Transposed: torch's conv_transpose1d
+# (weight (C, F, k)), the full (n - 1) s + k steps cropped / zero-extended
+# to Keras' size (keras_tconv_axis above).
+# ---------------------------------------------------------------------------
+CONV1DK_LAYERS = {  # name: kind, filters (None: depthwise), kernel, strides, padding, M, dilation, op, act, bias
+    "dw_v": ("dw", None, 3, 1, "valid", 2, 1, None, "tanh", True),
+    "dw_st": ("dw", None, 2, 2, "same", 1, 1, None, "elu", False),
+    "dw_d": ("dw", None, 2, 1, "same", 1, 2, None, "linear", True),
+    "sep": ("sep", 4, 3, 1, "same", 2, 1, None, "tanh", True),
+    "sep_st": ("sep", 3, 2, 2, "valid", 1, 1, None, "linear", False),
+    "sep_d": ("sep", 2, 3, 1, "valid", 1, 2, None, "elu", True),
+    "tc_v": ("tc", 3, 3, 2, "valid", None, 1, None, "tanh", True),
+    "tc_s": ("tc", 2, 4, 2, "same", None, 1, None, "linear", True),
+    "tc_op": ("tc", 2, 3, 3, "same", None, 1, 1, "linear", False),
+}
+CONV1DK_NODES = list(CONV1DK_LAYERS) + ["cat", "out"]
+
+
+def keras_depthwise1d(x, K, b, stride, padding, dilation=1):
+    """x (B,T,C), Keras' depthwise kernel (k,C,M) -> (B,To,C M)"""
+    k, C, M = K.shape
+    xc = x.permute(0, 2, 1)
+    if padding == "same":
+        xc = torch.nn.functional.pad(xc, same_pads(x.shape[1], dilation * (k - 1) + 1, stride))
+    W = K.reshape(k, C * M).permute(1, 0).unsqueeze(1)
+    return torch.nn.functional.conv1d(xc, W, b, stride=stride, dilation=dilation, groups=C).permute(0, 2, 1)
+
+
+def keras_conv1d_transpose(x, K, b, stride, padding, output_padding=None):
+    """x (B,T,C), Keras' kernel (k,F,C) -> (B,To,F)"""
+    k = K.shape[0]
+    full = torch.nn.functional.conv_transpose1d(x.permute(0, 2, 1), K.permute(2, 1, 0), None, stride=stride)
+    To, pt = keras_tconv_axis(x.shape[1], k, stride, padding, output_padding)
+    full = torch.nn.functional.pad(full, (0, max(pt + To - full.shape[2], 0)))
+    y = full[:, :, pt:pt + To].permute(0, 2, 1)
+    return y if b is None else y + b
+
+
+def conv1d_kinds_model(p, x):
+    act = {"tanh": torch.tanh, "linear": lambda v: v, "elu": elu}
+    n = {}
+    for k, (kind, F, ks, st, pad, M, dil, op, a, bias) in CONV1DK_LAYERS.items():
+        b = p[k + ".bias"] if bias else None
+        if kind == "dw":
+            v = keras_depthwise1d(x["x"], p[k + ".kernel"], b, st, pad, dil)
+        elif kind == "sep":
+            v = keras_depthwise1d(x["x"], p[k + ".depthwise_kernel"], None, st, pad, dil) @ p[k + ".pointwise_kernel"][0]
+            v = v if b is None else v + b
+        else:
+            v = keras_conv1d_transpose(x["x"], p[k + ".kernel"], b, st, pad, op)
+        n[k] = act[a](v)
+    n["cat"] = torch.cat([flat(n[k]) for k in CONV1DK_LAYERS], dim=1)
+    n["out"] = dense(n["cat"], p["out.kernel"], p["out.bias"])
+    return n, mse(n["out"], x["y"]), 1.0
+
+
+def draw_conv1d_kinds():
+    B, T, C = 3, 7, 3
+    inputs = {"x": n32((B, T, C)), "y": n32((B, 3))}
+    params = {}
+    for k, (kind, F, ks, st, pad, M, dil, op, a, bias) in CONV1DK_LAYERS.items():
+        if kind == "dw":
+            params[k + ".kernel"] = conv_kernel32(ks, 1, C, M).reshape(ks, C, M)
+        elif kind == "sep":
+            params[k + ".depthwise_kernel"] = conv_kernel32(ks, 1, C, M).reshape(ks, C, M)
+            params[k + ".pointwise_kernel"] = conv_kernel32(1, 1, C * M, F).reshape(1, C * M, F)
+        else:
+            params[k + ".kernel"] = conv_kernel32(ks, 1, F, C).reshape(ks, F, C)
+        if bias:
+            params[k + ".bias"] = bias32(F if F is not None else C * M)
+    probe = {k: v.double() for k, v in params.items()}
+    probe["out.kernel"], probe["out.bias"] = torch.zeros(3, 1, dtype=torch.float64), torch.zeros(3, dtype=torch.float64)
+    width = 0
+    for k, (kind, F, ks, st, pad, M, dil, op, a, bias) in CONV1DK_LAYERS.items():
+        b = probe.get(k + ".bias")
+        xd = inputs["x"].double()
+        if kind == "dw":
+            v = keras_depthwise1d(xd, probe[k + ".kernel"], b, st, pad, dil)
+        elif kind == "sep":
+            v = keras_depthwise1d(xd, probe[k + ".depthwise_kernel"], None, st, pad, dil)
+            v = v @ probe[k + ".pointwise_kernel"][0]
+        else:
+            v = keras_conv1d_transpose(xd, probe[k + ".kernel"], b, st, pad, op)
+        width += flat(v).shape[1]
+    params["out.kernel"] = glorot32(3, width)
+    params["out.bias"] = bias32(3)
+    return params, inputs
+
+
+def build_conv1d_kinds(label, steps):
+    torch.manual_seed(35)  # the same draws whether the files before it ran or not
+    return build(label, draw_conv1d_kinds, conv1d_kinds_model, CONV1DK_NODES, ["x", "y"], steps, 0.0, max_tries=1)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

@@ -625,6 +625,35 @@ static void test_late_layers(void) {
     lf_model_free(m);
 }
 
+/* rev2: DepthwiseConv1D, SeparableConv1D and Conv1DTranspose (make_golden.py's
+ * conv1d_kinds_model: torch's conv1d with groups = C, conv_transpose1d
+ * cropped to Keras' size); forward, gradients, Adam steps 1 and 5 */
+static void test_conv1d_kinds(void) {
+    lf_model *m;
+    lf_model_create(&m, 14);
+    int x = lf_input_shape(m, 2, (size_t[]){7, 3}, LF_DTYPE_FLOAT32, "x");
+    size_t op1 = 1;
+    int parts[] = {
+        lf_depthwise_conv1d(m, x, 3, 1, LF_PADDING_VALID, 2, 1, LF_ACT_TANH, 1, "dw_v"),
+        lf_depthwise_conv1d(m, x, 2, 2, LF_PADDING_SAME, 1, 1, LF_ACT_ELU, 0, "dw_st"),
+        lf_depthwise_conv1d(m, x, 2, 1, LF_PADDING_SAME, 1, 2, LF_ACT_LINEAR, 1, "dw_d"),
+        lf_separable_conv1d(m, x, 4, 3, 1, LF_PADDING_SAME, 2, 1, LF_ACT_TANH, 1, "sep"),
+        lf_separable_conv1d(m, x, 3, 2, 2, LF_PADDING_VALID, 1, 1, LF_ACT_LINEAR, 0, "sep_st"),
+        lf_separable_conv1d(m, x, 2, 3, 1, LF_PADDING_VALID, 1, 2, LF_ACT_ELU, 1, "sep_d"),
+        lf_conv1d_transpose(m, x, 3, 3, 2, LF_PADDING_VALID, NULL, LF_ACT_TANH, 1, "tc_v"),
+        lf_conv1d_transpose(m, x, 2, 4, 2, LF_PADDING_SAME, NULL, LF_ACT_LINEAR, 1, "tc_s"),
+        lf_conv1d_transpose(m, x, 2, 3, 3, LF_PADDING_SAME, &op1, LF_ACT_LINEAR, 0, "tc_op"),
+    };
+    size_t n = sizeof parts / sizeof *parts;
+    int flat[sizeof parts / sizeof *parts];
+    for (size_t i = 0; i < n; i++) flat[i] = lf_flatten(m, parts[i], NULL);
+    int cat = lf_concatenate(m, n, flat, "cat");
+    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    check_network(m, "tests/golden/conv1d_kinds.safetensors", 3, 5);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_multi();
     test_seed();
@@ -644,5 +673,6 @@ int main(void) {
     test_sepconv();
     test_conv1d_masking();
     test_late_layers();
+    test_conv1d_kinds();
     return check_report("test_golden");
 }
