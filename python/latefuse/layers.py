@@ -3748,12 +3748,199 @@ def dot(inputs, axes=-1, normalize=False, **kwargs):
 
 # Keras 3 layers that the C engine has no kind for: asking for one names
 # the alternative instead of a bare AttributeError
+# ---- rev2: the 1-D depthwise, separable and transposed convolutions
+# (keras/src/layers/convolutional/depthwise_conv1d.py, separable_conv1d.py,
+# conv1d_transpose.py): the C library runs them as the 2-D forms on
+# (steps, 1, channels); the weights have Keras' 1-D shapes.
+__all__ += ["DepthwiseConv1D", "SeparableConv1D", "Conv1DTranspose"]
+
+_lib._proto("lf_depthwise_conv1d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
+_lib._proto("lf_separable_conv1d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_size_t, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+            ctypes.c_char_p)
+_lib._proto("lf_conv1d_transpose", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_size_t, ctypes.c_int, ctypes.POINTER(ctypes.c_size_t), ctypes.c_int, ctypes.c_int,
+            ctypes.c_char_p)
+
+
+class DepthwiseConv1D(DepthwiseConv2D):
+    """DepthwiseConv1D(kernel_size, strides=1, padding='valid',
+    depth_multiplier=1, data_format=None, dilation_rate=1, activation=None,
+    use_bias=True, depthwise_regularizer=None, bias_regularizer=None): Keras'
+    layer (keras/src/layers/convolutional/depthwise_conv1d.py) over (batch,
+    steps, channels): each channel convolved by depth_multiplier filters of
+    its own; kernel (kernel_size, in_channels, depth_multiplier)
+    glorot_uniform, bias (in_channels depth_multiplier) zeros; output channel
+    c M + j.  Padding 'valid' or 'same'; it ends the padding mask."""
+
+    prefix = "depthwise_conv1d"
+
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
+                 depthwise_constraint=None, bias_constraint=None, name=None, **kwargs):
+        kn = type(self).__name__
+        k, s, d = (_one_int(v, w, kn)[0] for v, w in ((kernel_size, "kernel_size"), (strides, "strides"),
+                                                        (dilation_rate, "dilation_rate")))
+        super().__init__((k, 1), (s, 1), padding, depth_multiplier, data_format, (d, 1), activation, use_bias,
+                         depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,
+                         depthwise_constraint, bias_constraint, name, **kwargs)
+        self.kernel_size, self.strides, self.dilation_rate = (k,), (s,), (d,)
+
+    def _call(self, x):
+        x = _sequence(self, x)
+        (T, C), k, s, d = x.sample_shape, self.kernel_size[0], self.strides[0], self.dilation_rate[0]
+        to = _out_size(T, k, s, self.padding, d)
+        if to < 1:
+            raise ValueError("%s: input of shape %s is shorter than the kernel %d dilated by %d with padding "
+                             "'valid'" % (type(self).__name__, _shape_str(x.sample_shape), k, d))
+        self._in_channels = C
+        return KerasTensor(self, [x], (to, self._out_channels(C)))
+
+    def _weight_shapes(self):
+        C, M = self._in_channels, self.depth_multiplier
+        k = (self.kernel_size[0], C, M)
+        return [k, (C * M,)] if self.use_bias else [k]
+
+    @classmethod
+    def _settings(cls, spec):
+        return dict(super()._settings(spec), dilation_rate=tuple(spec.get("dilation_rate", (1,))))
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        i = lib.lf_depthwise_conv1d(h, ii[0], self.kernel_size[0], self.strides[0], _pad_id(self.padding),
+                                    self.depth_multiplier, self.dilation_rate[0],
+                                    lib.lf_activation_parse(self.activation.encode()), int(self.use_bias), name)
+        return _set_penalties(lib, h, i, self)
+
+
+class SeparableConv1D(DepthwiseConv1D):
+    """SeparableConv1D(filters, kernel_size, strides=1, padding='valid',
+    data_format=None, dilation_rate=1, depth_multiplier=1, activation=None,
+    use_bias=True, depthwise_regularizer=None, pointwise_regularizer=None,
+    bias_regularizer=None): Keras' layer (separable_conv1d.py): the
+    depthwise convolution (no bias) then a pointwise convolution to filters.
+    Weights in Keras' order: depthwise_kernel (kernel_size, C, M),
+    pointwise_kernel (1, C M, filters), bias (filters).  One L2 factor on
+    both kernels (as SeparableConv2D): the two regularizers must agree."""
+
+    prefix = "separable_conv1d"
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 depth_multiplier=1, activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+                 pointwise_initializer="glorot_uniform", bias_initializer="zeros", depthwise_regularizer=None,
+                 pointwise_regularizer=None, bias_regularizer=None, depthwise_constraint=None,
+                 pointwise_constraint=None, bias_constraint=None, name=None, **kwargs):
+        kn = "SeparableConv1D"
+        _defaults_only(kn, pointwise_initializer=(pointwise_initializer, "glorot_uniform"),
+                       pointwise_constraint=(pointwise_constraint, None))
+        super().__init__(kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate, activation,
+                         use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer,
+                         bias_regularizer, depthwise_constraint, bias_constraint, name, **kwargs)
+        self.filters = _positive(filters, "filters", kn)
+        self.pointwise_initializer, self.pointwise_constraint = pointwise_initializer, None
+        self.pointwise_regularizer = _reg_of(pointwise_regularizer, kn + ": pointwise_regularizer")
+        factors = [(r.l1, r.l2) if r is not None else (0.0, 0.0)
+                   for r in (self.depthwise_regularizer, self.pointwise_regularizer)]
+        if factors[0] != factors[1]:
+            raise ValueError("%s: depthwise_regularizer and pointwise_regularizer must be the same (one l1 and "
+                             "one l2 factor on both kernels here), got %r and %r"
+                             % (kn, self.depthwise_regularizer, self.pointwise_regularizer))
+
+    _out_channels = SeparableConv2D._out_channels
+    _load = classmethod(SeparableConv2D._load.__func__)  # its reader, cls this class
+
+    def _weight_shapes(self):
+        C, M = self._in_channels, self.depth_multiplier
+        k = [(self.kernel_size[0], C, M), (1, C * M, self.filters)]
+        return k + [(self.filters,)] if self.use_bias else k
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        i = lib.lf_separable_conv1d(h, ii[0], self.filters, self.kernel_size[0], self.strides[0],
+                                    _pad_id(self.padding), self.depth_multiplier, self.dilation_rate[0],
+                                    lib.lf_activation_parse(self.activation.encode()), int(self.use_bias), name)
+        return _set_penalties(lib, h, i, self)
+
+
+class Conv1DTranspose(Conv2DTranspose):
+    """Conv1DTranspose(filters, kernel_size, strides=1, padding='valid',
+    output_padding=None, data_format=None, dilation_rate=1, activation=None,
+    use_bias=True, ...): Keras' transposed convolution over (batch, steps,
+    channels) (keras/src/layers/convolutional/conv1d_transpose.py); kernel
+    (kernel_size, filters, in_channels) glorot_uniform, zero bias; output
+    size and 'same' padding as Keras' TensorFlow and JAX backends, as
+    Conv2DTranspose's.  dilation_rate 1 only."""
+
+    prefix = "conv1d_transpose"
+    _fixed_input = True
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, name=None, **kwargs):
+        Layer.__init__(self, name)  # Conv2DTranspose's _load, its own settings
+        kn = "Conv1DTranspose"
+        if kwargs:
+            raise ValueError("%s: unsupported arguments %s" % (kn, ", ".join(sorted(kwargs))))
+        self.data_format = _channels_last(data_format, kn)
+        if _one_int(dilation_rate, "dilation_rate", kn) != (1,):
+            raise ValueError("%s: only dilation_rate=1 is supported, got %r" % (kn, dilation_rate))
+        self.dilation_rate = (1,)
+        _take_constraints(self, kn, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, kn + ": kernel_regularizer")
+        self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, kn + ": bias_regularizer")
+        self.kernel_initializer = _init.get(kernel_initializer, kn + ": kernel_initializer")
+        self.bias_initializer = _init.get(bias_initializer, kn + ": bias_initializer")
+        self.filters = _positive(filters, "filters", kn)
+        self.kernel_size = _one_int(kernel_size, "kernel_size", kn)
+        self.strides = _one_int(strides, "strides", kn)
+        self.padding = _padding(padding, kn)
+        if output_padding is not None:
+            op = output_padding[0] if isinstance(output_padding, (tuple, list)) and len(output_padding) == 1 \
+                else output_padding
+            if not _integer(op) or op < 0:
+                raise ValueError("%s: output_padding must be None, an integer >= 0 or a tuple of one, got %r"
+                                 % (kn, output_padding))
+            op = int(op)
+            if op >= self.strides[0]:  # Keras' message (base_conv_transpose.py)
+                raise ValueError("`output_padding` must be strictly less than `strides` for all dimensions. "
+                                 "At dimension 0, `output_padding` is %d but `strides` is %d. Received: "
+                                 "output_padding=%r, strides=%r" % (op, self.strides[0], (op,), self.strides))
+            output_padding = (op,)
+        self.output_padding = output_padding
+        self.activation = _activation(activation)
+        self.use_bias = bool(use_bias)
+
+    def _call(self, x):
+        x = _sequence(self, x)
+        T, C = x.sample_shape
+        op = self.output_padding[0] if self.output_padding else None
+        to = _tconv_size(T, self.kernel_size[0], self.strides[0], self.padding, op)
+        if to < 1:
+            raise ValueError("Conv1DTranspose: input of shape %s gives an output of %d steps"
+                             % (_shape_str(x.sample_shape), to))
+        self._in_channels = C
+        return KerasTensor(self, [x], (to, self.filters))
+
+    def _weight_shapes(self):
+        k = (self.kernel_size[0], self.filters, self._in_channels)
+        return [k, (self.filters,)] if self.use_bias else [k]
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        op = None if self.output_padding is None else (ctypes.c_size_t * 1)(self.output_padding[0])
+        i = lib.lf_conv1d_transpose(h, ii[0], self.filters, self.kernel_size[0], self.strides[0],
+                                    _pad_id(self.padding), op, lib.lf_activation_parse(self.activation.encode()),
+                                    int(self.use_bias), name)
+        return _set_penalties(lib, h, i, self)
+
+
 _NOT_HERE = {
     "Lambda": "a Lambda runs Python code inside the graph, and the graph runs in C: compute it on the arrays "
               "before fit / predict, or use a built-in layer (Activation, Rescaling, Reshape, the merging layers)",
     "Conv3D": "images are (height, width, channels): use Conv2D",
-    "SeparableConv1D": "use Conv1D (or SeparableConv2D on (steps, 1, channels))",
-    "DepthwiseConv1D": "use DepthwiseConv2D on (steps, 1, channels)",
     "TimeDistributed": "Dense acts on the last axis of a (steps, features) tensor already: call Dense directly",
     "ConvLSTM2D": "use LSTM on (steps, features)",
     "SpatialDropout1D": "use Dropout",

@@ -1621,8 +1621,8 @@ def test_missing_layers_explained_on_import_too():
     with pytest.raises(ImportError, match=r"^latefuse.layers has no Lambda \(Keras' keras.layers.Lambda\): a Lambda "
                                           r"runs Python code inside the graph"):
         from latefuse.layers import Dense as _, Lambda  # noqa: F401
-    with pytest.raises(AttributeError, match="^latefuse.layers has no SeparableConv1D"):
-        L.SeparableConv1D  # (Masking is a layer now)
+    with pytest.raises(AttributeError, match="^latefuse.layers has no ConvLSTM2D"):
+        L.ConvLSTM2D  # (Masking and SeparableConv1D are layers now)
     assert not hasattr(L, "Lambda") and getattr(L, "Conv3D", None) is None  # (Attention is a layer now)
     with pytest.raises(ImportError, match="^cannot import name 'NoSuchLayer'"):
         from latefuse.layers import NoSuchLayer  # noqa: F401

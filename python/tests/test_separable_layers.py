@@ -171,8 +171,9 @@ def test_keras_errors():
         layers.SeparableConv2D(2, 3, depthwise_regularizer=keras.regularizers.l2(0.1))
     with pytest.raises(ValueError, match="mask_value must be a finite number"):
         layers.Masking(float("nan"))
-    with pytest.raises(AttributeError, match="SeparableConv1D"):
-        layers.SeparableConv1D
+    with pytest.raises(ValueError, match="SeparableConv1D: depthwise_regularizer and pointwise_regularizer must be "
+                       "the same"):
+        layers.SeparableConv1D(2, 3, pointwise_regularizer=keras.regularizers.l2(0.1))
 
 
 def test_numpy_integers_taken_and_other_types_refused_by_name(tmp_path):
