@@ -833,6 +833,40 @@ int lf_attention(lf_model *m, int query, int value, int key, int use_scale, lf_s
 int lf_additive_attention(lf_model *m, int query, int value, int key, int use_scale, float dropout,
                           int use_causal_mask, int return_attention_scores, const char *name);
 
+/* Keras 3's noise and regularization layers (keras/src/layers/
+ * regularization/).  The random ones act in training only: evaluate and
+ * predict are the identity, bit for bit; their draws come from the model's
+ * seed (the same seed, the same bits, on any number of threads or MPI
+ * ranks; Keras' own generators draw other numbers from the same
+ * distributions).  Each keeps its input's shape and padding mask.
+ *  - lf_spatial_dropout1d on (T, C), lf_spatial_dropout2d on (H, W, C):
+ *    Dropout of whole channels (Keras' noise shape (B, 1, C), (B, 1, 1,
+ *    C)): in each row a channel is dropped (every step or pixel of it 0)
+ *    with probability rate, else all its values are scaled by 1/(1-rate).
+ *    Errors: an input of another rank ("SpatialDropout1D: input 'x' has
+ *    shape (None, 12); it needs rank 3 ..."), rate outside [0, 1)
+ *    ("SpatialDropout1D rate must be in [0, 1), got 1").
+ *  - lf_gaussian_noise: y = x + stddev z, z standard normal; stddev in
+ *    [0, 1] as Keras ("GaussianNoise stddev must be in [0, 1], got -1").
+ *  - lf_gaussian_dropout: y = x (1 + sqrt(rate / (1 - rate)) z), rate in
+ *    [0, 1) ("GaussianDropout rate must be in [0, 1), got 1").
+ *  - lf_alpha_dropout: SELU's alpha dropout: each value dropped with
+ *    probability rate to alpha' = -1.6732632 * 1.0507010, then y = a x + b,
+ *    a = ((1 - rate)(1 + rate alpha'^2))^-1/2, b = -a alpha' rate (kept:
+ *    a x + b, dropped: a alpha' + b); rate in [0, 1).
+ *  - lf_activity_regularization: the identity with the activity
+ *    regularizer L1L2(l1, l2) on its output (LF_REG_ACTIVITY, which
+ *    lf_set_regularizer / lf_get_regularizer reach too); l1, l2 finite and
+ *    >= 0 ("ActivityRegularization: l1 and l2 must be finite and >= 0, got
+ *    -1, 0").
+ * Errors are the builders' (sticky, -1). */
+int lf_spatial_dropout1d(lf_model *m, int x, float rate, const char *name);
+int lf_spatial_dropout2d(lf_model *m, int x, float rate, const char *name);
+int lf_gaussian_noise(lf_model *m, int x, float stddev, const char *name);
+int lf_gaussian_dropout(lf_model *m, int x, float rate, const char *name);
+int lf_alpha_dropout(lf_model *m, int x, float rate, const char *name);
+int lf_activity_regularization(lf_model *m, int x, float l1, float l2, const char *name);
+
 /* Keras merging layers over n >= 2 inputs (Subtract: exactly 2).  Add,
  * Subtract, Multiply, Average, Maximum, Minimum broadcast as Keras 3's
  * (keras/src/layers/merging/base_merge.py): the per-sample shapes aligned
@@ -936,7 +970,8 @@ typedef enum lf_reg_target {
     LF_REG_RECURRENT,  /* recurrent_regularizer: an LSTM, GRU or SimpleRNN's
                           recurrent kernel (Bidirectional: both copies') */
     LF_REG_ACTIVITY,   /* activity_regularizer of a Dense, Conv1D, Conv2D,
-                          Embedding, LSTM, GRU, SimpleRNN or Bidirectional:
+                          Embedding, LSTM, GRU, SimpleRNN or Bidirectional
+                          (and ActivityRegularization's l1, l2):
                           its output y (every output of a node of several),
                           as Keras 3's Layer.__call__ the batch's penalty
                           divided by its rows, (1/B) sum_r (l1 |y_r| +

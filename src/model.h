@@ -74,10 +74,17 @@
     X(LF_K_CROPPING1D, lf_type_cropping1d) \
     X(LF_K_ATTENTION, lf_type_attention) \
     X(LF_K_ADDITIVE_ATTENTION, lf_type_additive_attention) \
-    /* rev2: the 1-D depthwise, separable and transposed convolutions */ \
+    /* the 1-D depthwise, separable and transposed convolutions */ \
     X(LF_K_DEPTHWISE_CONV1D, lf_type_depthwise_conv1d) \
     X(LF_K_SEPARABLE_CONV1D, lf_type_separable_conv1d) \
-    X(LF_K_CONV1D_TRANSPOSE, lf_type_conv1d_transpose)
+    X(LF_K_CONV1D_TRANSPOSE, lf_type_conv1d_transpose) \
+    /* the noise and regularization layers */ \
+    X(LF_K_SPATIAL_DROPOUT1D, lf_type_spatial_dropout1d) \
+    X(LF_K_SPATIAL_DROPOUT2D, lf_type_spatial_dropout2d) \
+    X(LF_K_GAUSSIAN_NOISE, lf_type_gaussian_noise) \
+    X(LF_K_GAUSSIAN_DROPOUT, lf_type_gaussian_dropout) \
+    X(LF_K_ALPHA_DROPOUT, lf_type_alpha_dropout) \
+    X(LF_K_ACTIVITY_REGULARIZATION, lf_type_activity_regularization)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;

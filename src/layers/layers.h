@@ -112,4 +112,21 @@ void lf_attention_backward(float *restrict dq, float *restrict dk, float *restri
                            const float *restrict k, const float *restrict v, size_t B, size_t T,
                            size_t S, size_t H, size_t kd, size_t vd);
 
+/* ---- noise.c: Keras' noise layers (their draws as lf_dropout_forward's)
+ * SpatialDropout: x, y (B, S, C), S the steps or pixels; mask (B, C)
+ * receives 0 or 1/(1-rate), channel c of row r from draw c */
+void lf_spatial_dropout_forward(float *restrict y, float *restrict mask, const float *restrict x, size_t B,
+                                size_t S, size_t C, float rate, const lf_draws *d, uint64_t node);
+void lf_spatial_dropout_backward(float *restrict dx, const float *restrict dy, const float *restrict mask,
+                                 size_t B, size_t S, size_t C);
+/* GaussianNoise: y = x + stddev z; GaussianDropout: mult = 1 + sqrt(rate /
+ * (1 - rate)) z, y = x mult; AlphaDropout: y = a x + b kept, a alpha' + b
+ * dropped, slope a or 0 (noise.c); all (B, D), z standard normal */
+void lf_gaussian_noise_forward(float *restrict y, const float *restrict x, size_t B, size_t D, float stddev,
+                               const lf_draws *d, uint64_t node);
+void lf_gaussian_dropout_forward(float *restrict y, float *restrict mult, const float *restrict x, size_t B,
+                                 size_t D, float rate, const lf_draws *d, uint64_t node);
+void lf_alpha_dropout_forward(float *restrict y, float *restrict slope, const float *restrict x, size_t B,
+                              size_t D, float rate, const lf_draws *d, uint64_t node);
+
 #endif
