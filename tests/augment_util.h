@@ -140,7 +140,7 @@ static inline void aug_check_threads(int (*add)(lf_model *m, int img), float x_h
 }
 
 /* m saved to path and loaded back: its layer `layer` (node `node`) draws
- * (aux_width floats per row) and maps the N rows of x (D values each) to
+ * (aux_width floats per row, 0: none) and maps the N rows of x (D values each) to
  * the same bits with key k, and the file's architecture holds `want`. */
 static inline void aug_check_file(lf_model *m, int node, const char *layer, const char *path, const float *x,
                                   size_t N, size_t D, size_t aux_width, const lf_draws *k, const char *want,
@@ -157,7 +157,7 @@ static inline void aug_check_file(lf_model *m, int node, const char *layer, cons
     lf_graph_forward_drawn(m, &a, xs, N, 1, k);
     lf_graph_forward_drawn(l, &b, xs, N, 1, k);
     CHECK(nl == node && memcmp(a.out[node], b.out[nl], N * D * sizeof(float)) == 0 &&
-              memcmp(a.aux[node], b.aux[nl], aux_width * N * sizeof(float)) == 0,
+              (aux_width == 0 || memcmp(a.aux[node], b.aux[nl], aux_width * N * sizeof(float)) == 0),
           "%s: the loaded layer draws and maps the same bits", what);
     lf_ws_free(&a), lf_ws_free(&b);
     lf_model_free(l);
