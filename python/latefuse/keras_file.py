@@ -611,6 +611,11 @@ def _initializer(v):
     return v
 
 
+# Keras' layers whose __init__ takes only its own arguments, name and dtype
+# (spatial_dropout.py's BaseSpatialDropout): no "trainable" in their config
+_NO_TRAINABLE = ("SpatialDropout1D", "SpatialDropout2D")
+
+
 def _serialized(kind, cfg):
     """serialize_keras_object's form of a layer of ours (Keras' public
     classes: module keras.layers; latefuse's own: module latefuse.layers,
@@ -623,6 +628,8 @@ def _serialized(kind, cfg):
                     "registered_name": None}  # Keras' exported classes (serialize_with_public_class)
         return v
     own = kind in ("WeightedAverage", "ClassWeightedAverage", "GatedAverage")
+    if kind in _NO_TRAINABLE:  # Keras' __init__ takes no trainable (and the layer has no weights)
+        cfg = {k: v for k, v in cfg.items() if k != "trainable"}
     return {"module": "latefuse.layers" if own else "keras.layers", "class_name": kind,
             "config": {k: _initializer(v) if k.endswith("_initializer") else fix(v) for k, v in cfg.items()},
             "registered_name": "latefuse>" + kind if own else None}

@@ -3937,16 +3937,147 @@ class Conv1DTranspose(Conv2DTranspose):
         return _set_penalties(lib, h, i, self)
 
 
+# ---------------------------------------------------------------------------
+# Keras 3's noise and regularization layers (src/layers/noise.c)
+# ---------------------------------------------------------------------------
+#
+# Train-only (the identity in evaluate and predict, and in an eager call);
+# their draws come from the model's seed, as Dropout's: Keras' `seed`
+# argument is kept for get_config but does not choose the draws.
+
+for _fn in ("lf_spatial_dropout1d", "lf_spatial_dropout2d", "lf_gaussian_noise", "lf_gaussian_dropout",
+            "lf_alpha_dropout"):
+    _lib._proto(_fn, ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_char_p)
+del _fn
+_lib._proto("lf_activity_regularization", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float,
+            ctypes.c_char_p)
+
+
+def _noise_rate(layer, v, what="rate", closed=False):
+    """a rate in [0, 1) (Dropout's; Keras accepts 1), or GaussianNoise's
+    stddev in [0, 1] (Keras' range)"""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0.0 <= v < 1.0 or (closed and v == 1.0)):
+        raise ValueError("%s: %s must be in [0, 1%s, got %r" % (layer, what, "]" if closed else ")", v))
+    return float(v)
+
+
+class _Noise(Layer):
+    """one input, its shape kept; `builder` the C builder, `rank` the
+    input's per-sample rank it needs (0: any)"""
+    builder, rank = None, 0
+
+    def __init__(self, rate, seed=None, name=None):
+        super().__init__(name)
+        self.rate, self.seed = _noise_rate(type(self).__name__, rate), seed
+
+    def _call(self, x):
+        x = _one(self, x)
+        if self.rank and len(x.sample_shape) != self.rank:
+            raise ValueError("%s: input of shape %s must be %s" % (
+                type(self).__name__, _shape_str(x.sample_shape),
+                "(batch, steps, channels)" if self.rank == 2 else "(batch, height, width, channels)"))
+        return KerasTensor(self, [x], x.sample_shape)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(float(spec["rate"]), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return getattr(lib, self.builder)(h, ii[0], self.rate, name)
+
+
+class SpatialDropout1D(_Noise):
+    """SpatialDropout1D(rate, seed=None): Keras 3's Dropout of whole channels
+    of (batch, steps, channels) (noise shape (batch, 1, channels)): in each
+    row a channel is 0 at every step with probability rate, else scaled by
+    1 / (1 - rate) at every step."""
+    prefix, builder, rank = "spatial_dropout1d", "lf_spatial_dropout1d", 2
+
+
+class SpatialDropout2D(_Noise):
+    """SpatialDropout2D(rate, data_format=None, seed=None): whole channels of
+    (batch, height, width, channels) (noise shape (batch, 1, 1, channels));
+    channels_last only."""
+    prefix, builder, rank = "spatial_dropout2d", "lf_spatial_dropout2d", 3
+
+    def __init__(self, rate, data_format=None, seed=None, name=None):
+        super().__init__(rate, seed=seed, name=name)
+        if data_format not in (None, "channels_last"):
+            raise ValueError("SpatialDropout2D: data_format must be 'channels_last' (images are (height, width, "
+                             "channels)), got %r" % (data_format,))
+        self.data_format = "channels_last"
+
+
+class GaussianNoise(_Noise):
+    """GaussianNoise(stddev, seed=None): x + stddev z, z standard normal,
+    while training; stddev in [0, 1] (Keras' range)."""
+    prefix, builder = "gaussian_noise", "lf_gaussian_noise"
+
+    def __init__(self, stddev, seed=None, name=None):
+        Layer.__init__(self, name)
+        self.stddev, self.seed = _noise_rate("GaussianNoise", stddev, "stddev", closed=True), seed
+        self.rate = self.stddev
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(float(spec["stddev"]), name=spec["name"])(ins)
+
+
+class GaussianDropout(_Noise):
+    """GaussianDropout(rate, seed=None): x (1 + sqrt(rate / (1 - rate)) z)
+    while training."""
+    prefix, builder = "gaussian_dropout", "lf_gaussian_dropout"
+
+
+class AlphaDropout(_Noise):
+    """AlphaDropout(rate, noise_shape=None, seed=None): SELU's alpha dropout
+    while training: a value dropped with probability rate to alpha' =
+    -1.6733 * 1.0507, then a x + b with a = ((1 - rate)(1 + rate alpha'^2))
+    ^-1/2, b = -a alpha' rate.  noise_shape None only."""
+    prefix, builder = "alpha_dropout", "lf_alpha_dropout"
+
+    def __init__(self, rate, noise_shape=None, seed=None, name=None):
+        super().__init__(rate, seed=seed, name=name)
+        if noise_shape is not None:
+            raise ValueError("AlphaDropout: noise_shape is not supported (a draw per value)")
+        self.noise_shape = None
+
+
+class ActivityRegularization(Layer):
+    """ActivityRegularization(l1=0.0, l2=0.0): the identity, with the activity
+    regularizer L1L2(l1, l2) on its output (the batch's l1 sum |y| + l2
+    sum y^2 divided by its rows, added to the training loss, as Keras 3)."""
+
+    prefix = "activity_regularization"
+
+    def __init__(self, l1=0.0, l2=0.0, name=None):
+        super().__init__(name)
+        for what, v in (("l1", l1), ("l2", l2)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0.0 <= v < float("inf")):
+                raise ValueError("ActivityRegularization: %s must be a finite number >= 0, got %r" % (what, v))
+        self.l1, self.l2 = float(l1), float(l2)
+
+    def _call(self, x):
+        x = _one(self, x)
+        return KerasTensor(self, [x], x.sample_shape)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        r = (spec.get("regularizers") or {}).get("activity") or {}
+        return cls(float(r.get("l1", 0.0)), float(r.get("l2", 0.0)), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_activity_regularization(h, ii[0], self.l1, self.l2, name)
+
+
 _NOT_HERE = {
     "Lambda": "a Lambda runs Python code inside the graph, and the graph runs in C: compute it on the arrays "
               "before fit / predict, or use a built-in layer (Activation, Rescaling, Reshape, the merging layers)",
     "Conv3D": "images are (height, width, channels): use Conv2D",
     "TimeDistributed": "Dense acts on the last axis of a (steps, features) tensor already: call Dense directly",
     "ConvLSTM2D": "use LSTM on (steps, features)",
-    "SpatialDropout1D": "use Dropout",
-    "SpatialDropout2D": "use Dropout",
-    "GaussianNoise": "there is no noise layer",
-    "ActivityRegularization": "the regularizers are kernel_regularizer / bias_regularizer (l2)",
     "Hashing": "hash the values before the model (StringLookup / IntegerLookup map them)",
     "Discretization": "bin the values before the model",
 }
