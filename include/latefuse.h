@@ -867,6 +867,32 @@ int lf_gaussian_dropout(lf_model *m, int x, float rate, const char *name);
 int lf_alpha_dropout(lf_model *m, int x, float rate, const char *name);
 int lf_activity_regularization(lf_model *m, int x, float l1, float l2, const char *name);
 
+/* Keras 3's Discretization(bin_boundaries) (keras/src/layers/preprocessing/
+ * discretization.py), output_mode "int": each value becomes the index of
+ * its bin, numpy's digitize: the number of boundaries <= x, so the bins
+ * (-inf, b0), [b0, b1), ..., [b_{n-1}, inf) are 0..n, and a NaN is n.  The
+ * index is a float (Keras': int64); the output has the input's shape, no
+ * gradient and no padding mask.  bin_boundaries (n >= 1, non-decreasing,
+ * no NaN) are copied into the layer's one weight, "bin_boundaries" (n,),
+ * fixed (lf_set_weights may replace them; unsorted ones then give some
+ * bin, not digitize's).  Errors: n == 0 ("Discretization: 0 bin
+ * boundaries; it needs 1..268435456"), unsorted ("Discretization:
+ * bin_boundaries must be sorted: bin_boundaries[2] = 1 <
+ * bin_boundaries[1] = 3"), a NaN. */
+int lf_discretization(lf_model *m, int x, const float *bin_boundaries, size_t n, const char *name);
+
+/* Keras 3's Discretization.adapt(data) with num_bins and epsilon, on the n
+ * values of x as one array: the boundaries Keras' quantile summary gives
+ * (discretize.c spells it out: its summarize and compress_summary, float32
+ * and float64 where numpy computes in them), not exact quantiles.  Writes
+ * *n_bins boundaries (at most num_bins: bins needs room for num_bins;
+ * fewer than num_bins - 1 when x has few values) in non-decreasing order.
+ * LF_ERR_ARG (with err) for no values, num_bins < 2, epsilon outside
+ * (0, 1], a NaN value, or values that give no boundary (a single one);
+ * LF_ERR_NOMEM. */
+lf_status lf_discretization_adapt(const float *x, size_t n, size_t num_bins, double epsilon, float *bins,
+                                  size_t *n_bins, char *err, size_t errlen);
+
 /* Keras merging layers over n >= 2 inputs (Subtract: exactly 2).  Add,
  * Subtract, Multiply, Average, Maximum, Minimum broadcast as Keras 3's
  * (keras/src/layers/merging/base_merge.py): the per-sample shapes aligned

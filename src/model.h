@@ -84,7 +84,8 @@
     X(LF_K_GAUSSIAN_NOISE, lf_type_gaussian_noise) \
     X(LF_K_GAUSSIAN_DROPOUT, lf_type_gaussian_dropout) \
     X(LF_K_ALPHA_DROPOUT, lf_type_alpha_dropout) \
-    X(LF_K_ACTIVITY_REGULARIZATION, lf_type_activity_regularization)
+    X(LF_K_ACTIVITY_REGULARIZATION, lf_type_activity_regularization) \
+    X(LF_K_DISCRETIZATION, lf_type_discretization)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;

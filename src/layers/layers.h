@@ -129,4 +129,9 @@ void lf_gaussian_dropout_forward(float *restrict y, float *restrict mult, const 
 void lf_alpha_dropout_forward(float *restrict y, float *restrict slope, const float *restrict x, size_t B,
                               size_t D, float rate, const lf_draws *d, uint64_t node);
 
+/* ---- discretize.c: Discretization, numpy's digitize: y = the number of
+ * boundaries b[k] <= x (NaN: n); x, y: (B, D), b: (n) non-decreasing */
+void lf_discretize_forward(float *restrict y, const float *restrict x, size_t B, size_t D, const float *restrict b,
+                           size_t n);
+
 #endif
