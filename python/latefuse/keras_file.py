@@ -355,6 +355,8 @@ class _Reader:
     def weights(self, model, f, h5py):
         prepared = []
         for path, ly in self.paths:
+            if isinstance(ly, L.Discretization):
+                continue  # Keras' has no variables: its boundaries are in the config
             ours = model._layer_weights(ly)
             slots = _slots(ly, len(ours))
             got = []
@@ -612,8 +614,9 @@ def _initializer(v):
 
 
 # Keras' layers whose __init__ takes only its own arguments, name and dtype
-# (spatial_dropout.py's BaseSpatialDropout): no "trainable" in their config
-_NO_TRAINABLE = ("SpatialDropout1D", "SpatialDropout2D")
+# (spatial_dropout.py's BaseSpatialDropout, discretization.py): no
+# "trainable" in their config
+_NO_TRAINABLE = ("SpatialDropout1D", "SpatialDropout2D", "Discretization")
 
 
 def _serialized(kind, cfg):
@@ -1008,7 +1011,7 @@ def _weights_h5(model, h5py, assets=None, optimizer=None):
                 continue  # Sequential.layers leaves its InputLayer out
             path = "layers/" + _unique(_snake(type(ly).__name__), used)
             f.create_group(path + "/vars").attrs["name"] = model._names[id(ly)]
-            ws = model._layer_weights(ly)
+            ws = [] if isinstance(ly, L.Discretization) else model._layer_weights(ly)  # Keras': no variables
             for (sub, i), w in zip(_slots(ly, len(ws)), ws):
                 grp = path + ("/" + sub if sub else "") + "/vars"
                 g = f.require_group(grp)

@@ -4072,6 +4072,132 @@ class ActivityRegularization(Layer):
         return lib.lf_activity_regularization(h, ii[0], self.l1, self.l2, name)
 
 
+# ---------------------------------------------------------------------------
+# Keras 3's Discretization (src/layers/discretize.c)
+# ---------------------------------------------------------------------------
+
+_lib._proto("lf_discretization", ctypes.c_int, _lib._P, ctypes.c_int, _lib.c_float_p, ctypes.c_size_t,
+            ctypes.c_char_p)
+_lib._proto("lf_discretization_adapt", ctypes.c_int, _lib.c_float_p, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_double, _lib.c_float_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_char_p, ctypes.c_size_t)
+
+
+class Discretization(Layer):
+    """Discretization(bin_boundaries=None, num_bins=None, epsilon=0.01,
+    output_mode='int', sparse=False): Keras 3's bucketing of values, numpy's
+    digitize: the index of each value's bin, (-inf, b0) -> 0, [b0, b1) ->
+    1, ..., [b_last, inf) -> len(bin_boundaries), NaN the last.  The indices
+    come out as float32 (Keras': int64); output_mode 'int' only (Keras'
+    'one_hot', 'multi_hot', 'count' are CategoryEncoding(num_tokens=
+    len(bin_boundaries) + 1) after it).  adapt(data) with num_bins: the
+    boundaries of Keras' quantile summary of data as one array (its
+    summarize / compress_summary, computed in C: lf_discretization_adapt),
+    not exact quantiles.  The boundaries are the layer's one weight in the
+    C model (get_weights() gives them; Keras' layer has no weights)."""
+
+    prefix = "discretization"
+    _fixed_weights = (0,)
+
+    def __init__(self, bin_boundaries=None, num_bins=None, epsilon=0.01, output_mode="int", sparse=False,
+                 name=None):
+        super().__init__(name)
+        if output_mode not in ("int", "one_hot", "multi_hot", "count"):
+            raise ValueError("Invalid value for argument `output_mode`. Expected one of {'int', 'one_hot', "
+                             "'multi_hot', 'count'}. Received: output_mode=%s" % (output_mode,))
+        if output_mode != "int":
+            raise ValueError("Discretization: output_mode=%r is not supported: use output_mode='int' and "
+                             "CategoryEncoding(num_tokens=len(bin_boundaries) + 1, output_mode=%r) after it "
+                             "(the same values)" % (output_mode, output_mode))
+        if sparse:
+            raise ValueError("Discretization: sparse=True is not supported")
+        if num_bins is not None and (isinstance(num_bins, bool) or not _integer(num_bins) or num_bins < 0):
+            raise ValueError("`num_bins` must be greater than or equal to 0. Received: `num_bins=%s`" % (num_bins,))
+        if num_bins is not None and bin_boundaries is not None:
+            raise ValueError("Both `num_bins` and `bin_boundaries` should not be set. Received: `num_bins=%s` and "
+                             "`bin_boundaries=%s`" % (num_bins, bin_boundaries))
+        if num_bins is None and bin_boundaries is None:
+            raise ValueError("You need to set either `num_bins` or `bin_boundaries`.")
+        if not (isinstance(epsilon, (int, float)) and not isinstance(epsilon, bool) and 0 < epsilon <= 1):
+            raise ValueError("Discretization: epsilon must be in (0, 1], got %r" % (epsilon,))
+        self.bin_boundaries = None if bin_boundaries is None else self._checked(bin_boundaries)
+        self.num_bins = None if num_bins is None else int(num_bins)
+        self.epsilon, self.output_mode, self.sparse = float(epsilon), output_mode, False
+
+    @staticmethod
+    def _checked(b):
+        import numpy as np
+        a = np.asarray(b, dtype=np.float64).reshape(-1)
+        if a.size == 0:
+            raise ValueError("Discretization: bin_boundaries is empty; it needs at least one boundary")
+        if np.isnan(a).any() or (np.diff(a) < 0).any():
+            raise ValueError("Discretization: bin_boundaries must be sorted numbers, got %r" % (list(b),))
+        return [float(v) for v in np.asarray(a, dtype=np.float32)]
+
+    def adapt(self, data, steps=None):
+        """Keras' adapt(data): the boundaries of num_bins bins from data (an
+        array, or an iterable of batches, joined into one array)."""
+        import numpy as np
+        if self.num_bins is None:
+            raise ValueError("Cannot adapt a Discretization layer that has been initialized with `bin_boundaries`, "
+                             "use `num_bins` instead.")
+        if steps is not None:
+            raise ValueError("Discretization.adapt: `steps` is only for datasets; pass an array")
+        if not hasattr(data, "shape") and not isinstance(data, np.ndarray):
+            data = np.concatenate([np.asarray(b, dtype=np.float32).reshape(-1) for b in data])
+        a = np.ascontiguousarray(np.asarray(data, dtype=np.float32).reshape(-1))
+        out = np.zeros(max(self.num_bins, 1), dtype=np.float32)
+        n = ctypes.c_size_t(0)
+        err = ctypes.create_string_buffer(256)
+        st = _lib.lib.lf_discretization_adapt(a.ctypes.data_as(_lib.c_float_p), a.size, self.num_bins,
+                                              self.epsilon, out.ctypes.data_as(_lib.c_float_p), ctypes.byref(n),
+                                              err, 256)
+        if st != 0:
+            raise ValueError(err.value.decode())
+        self.bin_boundaries = [float(v) for v in out[:n.value]]
+        if self._holder is not None:
+            if len(self.bin_boundaries) != len(self.get_weights()[0]):
+                raise ValueError("Discretization.adapt: the layer in a model has %d boundaries; adapt gave %d"
+                                 % (len(self.get_weights()[0]), len(self.bin_boundaries)))
+            self.set_weights([out[:n.value]])
+
+    def _weight_shapes(self):
+        return [(len(self.bin_boundaries),)]
+
+    def get_config(self):
+        if self._holder is not None:  # the C model's boundaries (lf_set_weights, a loaded file)
+            self.bin_boundaries = [float(v) for v in self.get_weights()[0]]
+        return super().get_config()
+
+    @classmethod
+    def from_config(cls, config):
+        """Keras' from_config: an adapted layer's config has both
+        bin_boundaries and num_bins"""
+        config = dict(config)
+        if config.get("bin_boundaries") is not None and config.get("num_bins") is not None:
+            b = config.pop("bin_boundaries")
+            layer = cls(**config)
+            layer.bin_boundaries = cls._checked(b)
+            return layer
+        return cls(**config)
+
+    def _call(self, x):
+        x = _one(self, x)
+        if self.bin_boundaries is None:
+            raise ValueError("You need to either pass the `bin_boundaries` argument at construction time or call "
+                             "`adapt(dataset)` before you can start using the `Discretization` layer.")
+        return KerasTensor(self, [x], x.sample_shape)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):  # the boundaries: the file's tensor, read by get_config
+        return cls(bin_boundaries=[0.0] * int(spec["num_boundaries"]), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        import numpy as np
+        ii, _ = _ids(t, ids)
+        b = np.ascontiguousarray(self.bin_boundaries, dtype=np.float32)
+        return lib.lf_discretization(h, ii[0], b.ctypes.data_as(_lib.c_float_p), b.size, name)
+
+
 _NOT_HERE = {
     "Lambda": "a Lambda runs Python code inside the graph, and the graph runs in C: compute it on the arrays "
               "before fit / predict, or use a built-in layer (Activation, Rescaling, Reshape, the merging layers)",
@@ -4079,7 +4205,6 @@ _NOT_HERE = {
     "TimeDistributed": "Dense acts on the last axis of a (steps, features) tensor already: call Dense directly",
     "ConvLSTM2D": "use LSTM on (steps, features)",
     "Hashing": "hash the values before the model (StringLookup / IntegerLookup map them)",
-    "Discretization": "bin the values before the model",
 }
 
 
