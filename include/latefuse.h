@@ -581,7 +581,7 @@ int lf_conv1d(lf_model *m, int x, size_t filters, size_t kernel_size, size_t str
 int lf_conv1d_dilated(lf_model *m, int x, size_t filters, size_t kernel_size, size_t strides, lf_padding padding,
                       size_t dilation_rate, lf_activation act, int use_bias, const char *name);
 
-/* ---- rev2: the 1-D depthwise, separable and transposed convolutions.
+/* ---- the 1-D depthwise, separable and transposed convolutions.
  * Each is its 2-D form (above) on one axis, x (batch, T, C), Keras 3's
  * arguments; padding LF_PADDING_VALID or LF_PADDING_SAME (Keras 3 refuses
  * "causal" for them); strides and a dilation_rate both above 1 refused.

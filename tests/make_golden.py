@@ -1874,7 +1874,7 @@ def main(argv):
          "grads, Keras-3 Adam steps 1 and 5.",
          build_late("late_layers", 5)),
     ]
-    files += [  # rev2: the 1-D depthwise, separable and transposed convolutions
+    files += [  # the 1-D depthwise, separable and transposed convolutions
         ("conv1d_kinds.safetensors",
          "1-D depthwise, separable and transposed convolutions: x (3,7,3) -> DepthwiseConv1D (Keras' kernel "
          "(k,C,M), torch's conv1d groups=C) (3,valid,M 2,tanh), (2,strides 2,same,elu,no bias), (2,same,dilation 2); "
@@ -1988,7 +1988,7 @@ def build_late(label, steps):
 
 
 # ---------------------------------------------------------------------------
-# rev2: DepthwiseConv1D, SeparableConv1D, Conv1DTranspose (B = 3), Keras 3's
+# DepthwiseConv1D, SeparableConv1D, Conv1DTranspose (B = 3), Keras 3's
 # keras/src/layers/convolutional/{depthwise_conv1d,separable_conv1d,
 # conv1d_transpose}.py.  Depthwise: torch's conv1d with groups = C, Keras'
 # kernel (k, C, M) as torch's (C M, 1, k) (output channel c M + j), F.pad

@@ -625,7 +625,7 @@ static void test_late_layers(void) {
     lf_model_free(m);
 }
 
-/* rev2: DepthwiseConv1D, SeparableConv1D and Conv1DTranspose (make_golden.py's
+/* DepthwiseConv1D, SeparableConv1D and Conv1DTranspose (make_golden.py's
  * conv1d_kinds_model: torch's conv1d with groups = C, conv_transpose1d
  * cropped to Keras' size); forward, gradients, Adam steps 1 and 5 */
 static void test_conv1d_kinds(void) {

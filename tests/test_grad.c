@@ -1516,7 +1516,7 @@ static void test_dilated_depthwise(void) {
     }
 }
 
-/* rev2: DepthwiseConv1D, SeparableConv1D and Conv1DTranspose: every
+/* DepthwiseConv1D, SeparableConv1D and Conv1DTranspose: every
  * parameter's and the input's gradient by finite differences, with
  * strides, dilation, both paddings, depth multipliers and output_padding */
 static void test_conv1d_kinds(void) {

@@ -3748,7 +3748,7 @@ def dot(inputs, axes=-1, normalize=False, **kwargs):
 
 # Keras 3 layers that the C engine has no kind for: asking for one names
 # the alternative instead of a bare AttributeError
-# ---- rev2: the 1-D depthwise, separable and transposed convolutions
+# ---- the 1-D depthwise, separable and transposed convolutions
 # (keras/src/layers/convolutional/depthwise_conv1d.py, separable_conv1d.py,
 # conv1d_transpose.py): the C library runs them as the 2-D forms on
 # (steps, 1, channels); the weights have Keras' 1-D shapes.
