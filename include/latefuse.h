@@ -176,13 +176,17 @@ const char *lf_model_error(const lf_model *m);
  * error.  So a model can be built without checking each call.
  *
  * Shapes: a node's per-sample shape has rank 1 to LF_MAX_RANK, channels
- * last like Keras: vectors (D), sequences (T, D), images (H, W, C).  Its
+ * last like Keras: vectors (D), sequences (T, D), images (H, W, C), videos
+ * (T, H, W, C) (frames of images; lf_time_distributed runs image layers on
+ * each frame).  Its
  * `dim` is the product of the shape; the values of a batch are always
  * (batch, dim) row-major floats (an image row is H x W x C values, channel
  * fastest), so the arrays given to fit, evaluate and predict are 2-D.
  */
 
-#define LF_MAX_RANK 3
+/* 4 since video inputs (T, H, W, C); 3 before.  A caller that sizes an
+ * lf_node_shape buffer by it must be rebuilt against this header. */
+#define LF_MAX_RANK 4
 
 /* What an input holds (lf_input_shape) and what an array holds (lf_typed_array).
  *   LF_DTYPE_FLOAT32  real values;
@@ -229,7 +233,7 @@ int lf_activation_parse(const char *name);
 int lf_input(lf_model *m, size_t dim, const char *name);
 
 /* Input(shape, dtype): rank 1..LF_MAX_RANK dims, each >= 1, channels last
- * ((H, W, C) for an image).  lf_input(m, d, name) is lf_input_shape(m, 1,
+ * ((H, W, C) for an image, (T, H, W, C) for a video).  lf_input(m, d, name) is lf_input_shape(m, 1,
  * &d, LF_DTYPE_FLOAT32, name). */
 int lf_input_shape(lf_model *m, size_t rank, const size_t *dims, lf_dtype dtype,
                    const char *name);

@@ -10,8 +10,8 @@ class's `_build` calls its own builder function.  Shapes
 are checked here at call time, with Keras-like messages, so mistakes show
 where the layer is called rather than when the model is built.
 
-A tensor is (batch, *shape), shape of rank 1 to 3, channels last like
-Keras: images (H, W, C), sequences (T, D), vectors (D,).  A layer object
+A tensor is (batch, *shape), shape of rank 1 to 4, channels last like
+Keras: videos (T, H, W, C), images (H, W, C), sequences (T, D), vectors (D,).  A layer object
 called again is Keras' shared layer: each call is a node of the graph and
 all of them use the layer's one set of weights (lf_share_weights; training
 sums their gradients).  The weights live in the C model of a Model that
@@ -537,7 +537,8 @@ class InputLayer(Layer):
 def Input(shape: Any = None, batch_size: Optional[int] = None, dtype: Optional[str] = None,
           name: Optional[str] = None, batch_shape: Any = None, **kwargs) -> KerasTensor:
     """Input(shape) -> a symbolic (batch, *shape) tensor, as keras.Input:
-    shape of rank 1 to 3, channels last ((64, 64, 3) for images).  dtype
+    shape of rank 1 to 4, channels last ((64, 64, 3) for images, (8, 64, 64, 3)
+    for videos of 8 frames).  dtype
     float32 (float16, bfloat16 and float64 too: the library computes in
     float32), or an integer type for token ids (int32; int64, the type of
     Keras' TextVectorization, and the other integer types as int32: ids
@@ -564,10 +565,11 @@ def Input(shape: Any = None, batch_size: Optional[int] = None, dtype: Optional[s
         raise ValueError("Input: a dimension of None (a variable length) is not supported, got %r: give the "
                          "length, and pad or cut the rows to it (TextVectorization(output_sequence_length=T) "
                          "does)" % (shape,))
-    if (shape is None or not 1 <= len(tuple(shape)) <= 3 or
+    if (shape is None or not 1 <= len(tuple(shape)) <= 4 or
             any(isinstance(d, bool) or int(d) < 1 for d in tuple(shape))):
-        raise ValueError("Input: shape must be 1 to 3 dims >= 1, channels last (features,), (steps, "
-                         "features) or (height, width, channels), got %r" % (shape,))
+        raise ValueError("Input: shape must be 1 to 4 dims >= 1, channels last (features,), (steps, "
+                         "features), (height, width, channels) or (frames, height, width, channels), got %r"
+                         % (shape,))
     ints = ("int32", "int64", "int16", "int8", "uint8", "uint16", "uint32")
     if dtype not in (None, "float32", "float64", "float16", "bfloat16") + ints:
         raise ValueError("Input: dtype must be a float or an integer type (token ids) or string, got %r (the "
@@ -1153,7 +1155,7 @@ _lib._proto("lf_reshape", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t,
 
 
 class Reshape(Layer):
-    """Reshape(target_shape): the same values in a new shape (1 to 3 dims);
+    """Reshape(target_shape): the same values in a new shape (1 to 4 dims);
     one of them may be -1, the size that keeps the number of values (as
     Keras)."""
 
@@ -1162,8 +1164,8 @@ class Reshape(Layer):
     def __init__(self, target_shape, name=None):
         super().__init__(name)
         self.target_shape = tuple(int(d) for d in target_shape)
-        if not 1 <= len(self.target_shape) <= 3 or any(d < 1 and d != -1 for d in self.target_shape):
-            raise ValueError("Reshape: target_shape must be 1 to 3 dims >= 1 (one may be -1), got %r"
+        if not 1 <= len(self.target_shape) <= 4 or any(d < 1 and d != -1 for d in self.target_shape):
+            raise ValueError("Reshape: target_shape must be 1 to 4 dims >= 1 (one may be -1), got %r"
                              % (target_shape,))
         if self.target_shape.count(-1) > 1:
             raise ValueError("Reshape: target_shape %r has more than one -1" % (target_shape,))

@@ -45,8 +45,9 @@ static lf_status input_read(const lf_model *m, const lf_json *L, size_t n_in, lf
                                      &nd->rank, where, e);
         if (st != LF_OK) return st;
         size_t prod = 1;
-        for (size_t d = 0; d < nd->rank; d++) prod *= nd->shape[d]; /* each <= 2^28, rank <= 3 */
-        if (prod != nd->dim)
+        int fits = 1; /* 4 dims of up to 2^28 pass 2^64: a product that overflows matches no dim */
+        for (size_t d = 0; d < nd->rank; d++) fits &= lf_mul_ok(prod, nd->shape[d], &prod);
+        if (!fits || prod != nd->dim)
             return lf_fail(e, LF_ERR_FORMAT, "%s: 'shape' holds %zu values but 'dim' is %zu", where, prod,
                            nd->dim);
     }

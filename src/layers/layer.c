@@ -277,7 +277,8 @@ const lf_node *lf_input_node(lf_model *m, const char *kn, const int *in, size_t 
         lf_shape_str(x, s, sizeof s);
         return lf_build_fail(m, LF_ERR_SHAPE, "%s: input '%s' has shape %s; it needs rank %zu%s", kn,
                              x->name, s, rank + 1,
-                             rank == 3   ? " (batch, height, width, channels)"
+                             rank == 4   ? " (batch, frames, height, width, channels)"
+                             : rank == 3 ? " (batch, height, width, channels)"
                              : rank == 2 ? " (batch, steps, features)"
                              : rank == 1 ? " (batch, features): add a Flatten"
                                          : ""),

@@ -69,8 +69,8 @@ static int emb_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
         char s[96];
         lf_shape_str(x, s, sizeof s);
         return lf_build_fail(m, LF_ERR_SHAPE,
-                             "Embedding: input '%s' has shape %s; token ids have rank 2 (batch, steps) or 3",
-                             x->name, s);
+                             "Embedding: input '%s' has shape %s; token ids have rank 2 (batch, steps) to %d",
+                             x->name, s, LF_MAX_RANK);
     }
     size_t out[LF_MAX_RANK];
     memcpy(out, x->shape, x->rank * sizeof *out);

@@ -1,0 +1,126 @@
+/*
+ * test_video.c — rank-4 per-sample shapes (videos, (T, H, W, C)): the
+ * summary's shapes, the layers that take rank 4 (Flatten, Reshape,
+ * Permute, Dense on the last axis) against hand-computed values, the
+ * build-time refusals of those that do not, and a model file round trip
+ * predicting the same bits.
+ */
+#include "check.h"
+#include "engine_util.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static char tmpdir[64];
+
+static int has(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
+
+static char *summary_of(const lf_model *m) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return NULL;
+    lf_model_summary(m, f);
+    fclose(f);
+    return buf;
+}
+
+/* Input (8, 6, 5, 3), Permute, Reshape and Flatten on it, Dense on its last axis */
+static void test_rank4_shapes(void) {
+    lf_model *m;
+    lf_model_create(&m, 1);
+    size_t v[4] = {8, 6, 5, 3}, dims[LF_MAX_RANK] = {0};
+    int x = lf_input_shape(m, 4, v, LF_DTYPE_FLOAT32, "video");
+    CHECK(lf_node_shape(m, x, dims) == 4 && dims[0] == 8 && dims[3] == 3, "input (8, 6, 5, 3)");
+    CHECK(lf_node_dim(m, x) == 720, "dim 720");
+    int p = lf_permute(m, x, 4, (size_t[]){4, 2, 3, 1}, "perm");
+    CHECK(lf_node_shape(m, p, dims) == 4 && dims[0] == 3 && dims[1] == 6 && dims[2] == 5 && dims[3] == 8,
+          "Permute (4, 2, 3, 1): (3, 6, 5, 8)");
+    int r = lf_reshape(m, p, 4, (size_t[]){2, 3, LF_INFER, 8}, "resh");
+    CHECK(lf_node_shape(m, r, dims) == 4 && dims[2] == 15, "Reshape (2, 3, -1, 8): (2, 3, 15, 8)");
+    int d = lf_dense(m, r, 2, LF_ACT_LINEAR, 0, "per_pixel");
+    CHECK(lf_node_shape(m, d, dims) == 4 && dims[3] == 2, "Dense on the last axis: (2, 3, 15, 2)");
+    int f = lf_flatten(m, d, "flat");
+    CHECK(lf_node_dim(m, f) == 180, "Flatten 180");
+    int o = lf_dense(m, f, 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
+          lf_model_error(m));
+    char *s = summary_of(m);
+    if (!s) s = strdup("(no summary)");
+    CHECK(has(s, "video (InputLayer)                                 (None, 8, 6, 5, 3)"), "summary:\n%s", s ? s : "");
+    CHECK(has(s, "perm (Permute)                                     (None, 3, 6, 5, 8)"), "summary:\n%s", s ? s : "");
+    CHECK(has(s, "per_pixel (Dense)                                  (None, 2, 3, 15, 2)"), "summary:\n%s", s ? s : "");
+    free(s);
+
+    /* Permute moves values as hand-indexed: perm[a][b][c][d] = x[d][b][c][a] */
+    float x0[720], y[3];
+    for (size_t i = 0; i < 720; i++) x0[i] = (float)i;
+    const float *xs[1] = {x0};
+    CHECK(lf_model_predict(m, xs, 1, y) == LF_OK, "predict: %s", lf_model_error(m));
+    lf_ws ws;
+    CHECK(lf_ws_init(&ws, m, 1, 0, NULL, 0) == LF_OK, "ws");
+    lf_graph_forward(m, &ws, xs, 1, 0, NULL);
+    int perm_ok = 1;
+    for (size_t a = 0; a < 3; a++)
+        for (size_t b = 0; b < 6; b++)
+            for (size_t c = 0; c < 5; c++)
+                for (size_t e = 0; e < 8; e++)
+                    perm_ok &= ws.out[p][((a * 6 + b) * 5 + c) * 8 + e] == x0[((e * 6 + b) * 5 + c) * 3 + a];
+    CHECK(perm_ok, "Permute (4, 2, 3, 1) by hand");
+    lf_ws_free(&ws);
+
+    /* save, load: the shapes and the predictions, bit for bit */
+    char path[128];
+    snprintf(path, sizeof path, "%s/r4.lf", tmpdir);
+    CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model *l;
+    lf_model_create(&l, 9);
+    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+    CHECK(lf_node_shape(l, lf_node_find(l, "video"), dims) == 4 && dims[0] == 8 && dims[1] == 6, "loaded shape");
+    float y2[3];
+    CHECK(lf_model_predict(l, xs, 1, y2) == LF_OK && memcmp(y, y2, sizeof y) == 0, "loaded predicts the same bits");
+    lf_model_free(l);
+    unlink(path);
+    lf_model_free(m);
+}
+
+/* layers that need another rank refuse rank 4, naming themselves */
+static void test_rank4_refusals(void) {
+    struct {
+        int what;
+        const char *msg;
+    } cases[] = {
+        {0, "Conv2D: input 'video' has shape (None, 8, 6, 5, 3); it needs rank 4 (batch, height, width, channels)"},
+        {1, "MaxPooling2D: input 'video' has shape (None, 8, 6, 5, 3); it needs rank 4 (batch, height, width, "
+            "channels)"},
+        {2, "LSTM: input 'video' has shape (None, 8, 6, 5, 3); it needs rank 3 (batch, steps, features)"},
+        {3, "GlobalAveragePooling2D: input 'video' has shape (None, 8, 6, 5, 3); it needs rank 4 (batch, height, "
+            "width, channels)"},
+        {4, "InputLayer: a shape has 1 to 4 dims, got 5"},
+        {5, "Reshape: a target shape has 1 to 4 dims, got 5"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lf_model *m;
+        lf_model_create(&m, 2);
+        int x = lf_input_shape(m, 4, (size_t[]){8, 6, 5, 3}, LF_DTYPE_FLOAT32, "video");
+        switch (cases[c].what) {
+        case 0: lf_conv2d(m, x, 4, 3, 3, 1, 1, LF_PADDING_VALID, LF_ACT_RELU, 1, NULL); break;
+        case 1: lf_max_pooling2d(m, x, 2, 2, 2, 2, LF_PADDING_VALID, NULL); break;
+        case 2: lf_lstm(m, x, 4, 1, 1, 0, 0, NULL); break;
+        case 3: lf_global_average_pooling2d(m, x, NULL); break;
+        case 4: lf_input_shape(m, 5, (size_t[]){1, 8, 6, 5, 3}, LF_DTYPE_FLOAT32, NULL); break;
+        default: lf_reshape(m, x, 5, (size_t[]){1, 8, 6, 5, 3}, NULL); break;
+        }
+        CHECK(strcmp(lf_model_error(m), cases[c].msg) == 0, "case %zu: got '%s'", c, lf_model_error(m));
+        lf_model_free(m);
+    }
+}
+
+int main(void) {
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_video_XXXXXX");
+    if (!mkdtemp(tmpdir)) return 1;
+    test_rank4_shapes();
+    test_rank4_refusals();
+    rmdir(tmpdir);
+    return check_report("test_video");
+}
