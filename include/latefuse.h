@@ -755,6 +755,25 @@ int lf_output_view(lf_model *m, int node, size_t k, const char *name);
  * is not one. */
 size_t lf_node_num_outputs(const lf_model *m, int node);
 
+/* TimeDistributed(layer) (Keras 3, keras/src/layers/rnn/time_distributed.py):
+ * the same layers applied to every step of x (batch, T, ...) with one set
+ * of weights.  lf_time_distributed(m, x, name) returns a node of x's shape
+ * without its steps axis, (batch, ...): the layers built on it (any kinds,
+ * several, a nested model's layers) run on each step, as on a batch of
+ * batch x T rows (BatchNormalization's statistics over those rows, as
+ * Keras); lf_time_distributed_end(m, y, name) on the last of them returns
+ * the node (batch, T, y's shape) (NULL names: "time_distributed_input",
+ * "time_distributed").  TimeDistributed(Conv2D(8, 3)) on frames (T, H, W,
+ * C): s = lf_time_distributed(m, frames, NULL); c = lf_conv2d(m, s, 8, 3,
+ * 3, ...); td = lf_time_distributed_end(m, c, "td").  x needs rank >= 2 and
+ * no padding mask; the result at most LF_MAX_RANK.  A layer may not mix
+ * inputs on the steps and off them (its message names both); the steps
+ * cannot nest; compile refuses an output on the steps.  The summary prints
+ * the layers between with Keras' (None, T, ...) shapes.  -1 (sticky) on
+ * failure. */
+int lf_time_distributed(lf_model *m, int x, const char *name);
+int lf_time_distributed_end(lf_model *m, int y, const char *name);
+
 /* LayerNormalization(axis=-1, epsilon, center, scale) over the last axis of
  * a rank 1..3 x (Keras' defaults: epsilon 1e-3, center and scale on): each
  * position's features are normalised by their own mean and biased

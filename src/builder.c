@@ -181,6 +181,9 @@ lf_status lf_model_compile_outputs(lf_model *m, size_t n_out, const int *outputs
         if (out->n_outs > 1)
             return lf_model_fail(m, LF_ERR_ARG, "compile: output '%s' has %zu outputs (Keras returns a list); "
                                  "pick one with lf_output_view", out->name, out->n_outs);
+        if (out->td)
+            return lf_model_fail(m, LF_ERR_ARG, "compile: output '%s' is on the steps of TimeDistributed '%s'; "
+                                 "close them with lf_time_distributed_end", out->name, m->nodes[out->td - 1].name);
         /* the categorical losses score one distribution per sample: a (T, C)
          * output would be scored as one distribution over T x C values,
          * unlike Keras' per-step loss */
@@ -470,6 +473,11 @@ lf_status lf_model_summary(const lf_model *m, FILE *f) {
         char lt[96], shape[256], conn[160];
         snprintf(lt, sizeof lt, "%s (%s)", nd->name, lf_type_of(nd)->type);
         lf_shape_str(nd, shape, sizeof shape);
+        if (nd->td_steps) { /* on a TimeDistributed's steps: Keras' (None, T, ...) */
+            char per_step[sizeof shape];
+            memcpy(per_step, shape, sizeof shape);
+            snprintf(shape, sizeof shape, "(None, %zu%.200s", nd->td_steps, per_step + 5); /* after "(None" */
+        }
         if (nd->n_outs > 1 && lf_type_of(nd)->outputs) { /* Keras' list: [(None, 8), (None, 8)] */
             lf_out_view v[LF_MAX_OUTS];
             size_t n = lf_type_of(nd)->outputs(m, nd, v), used = 1;

@@ -71,8 +71,9 @@ lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads,
         int fold = folds_relu(m, i, with_grads);
         size_t per_row = nd->aux_per_row + (lf_type_of(nd)->is_input || fold ? 0 : nd->dim) +
                          (with_grads && !fold ? nd->dim : 0) + (nd->seq_mask == (int)i ? lf_mask_steps(nd) : 0);
-        size_t sz;
-        if (!lf_mul_ok(per_row, batch, &sz) || sz > SIZE_MAX / 8 - nd->aux_fixed ||
+        size_t sz, rows;
+        /* a node on a TimeDistributed's steps: T rows a sample */
+        if (!lf_mul_ok(batch, lf_node_rows(nd), &rows) || !lf_mul_ok(per_row, rows, &sz) || sz > SIZE_MAX / 8 - nd->aux_fixed ||
             (sz += nd->aux_fixed) > SIZE_MAX / 8 - total)
             return LF_ERR_NOMEM;
         total += sz;
@@ -107,14 +108,15 @@ lf_status lf_ws_init(lf_ws *ws, const lf_model *m, size_t batch, int with_grads,
     float *p = ws->block;
     for (size_t i = 0; i < n; i++) {
         const lf_node *nd = &m->nodes[i];
+        size_t rows = batch * lf_node_rows(nd);
         if (folds_relu(m, i, with_grads)) {
             ws->out[i] = ws->out[nd->in[0]], ws->dout[i] = ws->dout[nd->in[0]];
         } else {
-            if (!lf_type_of(nd)->is_input) ws->out[i] = p, p += batch * nd->dim;
-            if (with_grads) ws->dout[i] = p, p += batch * nd->dim;
+            if (!lf_type_of(nd)->is_input) ws->out[i] = p, p += rows * nd->dim;
+            if (with_grads) ws->dout[i] = p, p += rows * nd->dim;
         }
-        if (nd->aux_per_row || nd->aux_fixed) ws->aux[i] = p, p += batch * nd->aux_per_row + nd->aux_fixed;
-        if (nd->seq_mask == (int)i) ws->seq_mask[i] = p, p += batch * lf_mask_steps(nd);
+        if (nd->aux_per_row || nd->aux_fixed) ws->aux[i] = p, p += rows * nd->aux_per_row + nd->aux_fixed;
+        if (nd->seq_mask == (int)i) ws->seq_mask[i] = p, p += rows * lf_mask_steps(nd);
     }
     ws->batch = batch;
     ws->n_nodes = n;
@@ -202,8 +204,13 @@ void lf_graph_forward_drawn(const lf_model *m, lf_ws *ws, const float *const *x,
         uint64_t draw_id = lf_node_draws(nd) ? drawing++ : 0;
         if (!nd->needed || !t->forward || folded(m, ws, id)) continue;
         lf_layer_ctx c;
-        node_ctx(&c, m, ws, id, B, 0, 0);
-        c.draws = draws;
+        size_t rows = lf_node_rows(nd);
+        node_ctx(&c, m, ws, id, B * rows, 0, 0);
+        /* on a TimeDistributed's steps, row r of sample b is b T + r: the
+         * draws' global rows likewise */
+        lf_draws d_steps = draws ? *draws : (lf_draws){0, 0};
+        d_steps.row0 *= rows;
+        c.draws = draws && rows > 1 ? &d_steps : draws;
         c.draw_id = draw_id;
         t->forward(&c);
     }
@@ -239,21 +246,22 @@ void lf_graph_backward(const lf_model *m, lf_ws *ws, float *grads, size_t B, int
         if (nd->out_k >= 0) last = id;
         if (nd->needed && nd->out_k < 0 && grad_of(m, ws, (int)id, input_grads) &&
             !written_whole(m, (int)id, input_grads))
-            memset(ws->dout[id], 0, B * nd->dim * sizeof(float));
+            memset(ws->dout[id], 0, B * lf_node_rows(nd) * nd->dim * sizeof(float));
     }
     for (size_t id = last + 1; id-- > 0;) {
         const lf_node *nd = &m->nodes[id];
         const lf_layer_type *t = lf_type_of(nd);
         if (!runs_backward(m, id, input_grads) || folded(m, ws, id)) continue;
         lf_layer_ctx c;
-        node_ctx(&c, m, ws, id, B, 1, input_grads);
+        size_t rows = B * lf_node_rows(nd);
+        node_ctx(&c, m, ws, id, rows, 1, input_grads);
         c.dw = grads + nd->param_off;
         c.dx_fresh = t->dx_assign && nd->n_in == 1 && m->nodes[nd->in[0]].sole_user == (int)id &&
                      c.dxs[0] && written_whole(m, nd->in[0], input_grads);
         /* its readers have all added to dy: the activity regularizer's term
          * (regularizer.c; such an output is not fused, dy is d/dy) */
         if (ws->act_scale != 0.0f && lf_node_has_activity(m, (int)id))
-            lf_activity_grad(m, nd, ws->out[id], ws->dout[id], B, ws->act_scale);
+            lf_activity_grad(m, nd, ws->out[id], ws->dout[id], rows, ws->act_scale);
         t->backward(&c);
     }
 }

@@ -85,7 +85,10 @@
     X(LF_K_GAUSSIAN_DROPOUT, lf_type_gaussian_dropout) \
     X(LF_K_ALPHA_DROPOUT, lf_type_alpha_dropout) \
     X(LF_K_ACTIVITY_REGULARIZATION, lf_type_activity_regularization) \
-    X(LF_K_DISCRETIZATION, lf_type_discretization)
+    X(LF_K_DISCRETIZATION, lf_type_discretization) \
+    /* TimeDistributed */ \
+    X(LF_K_TD_INPUT, lf_type_td_input) \
+    X(LF_K_TIME_DISTRIBUTED, lf_type_time_distributed)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -194,7 +197,16 @@ typedef struct lf_node {
                             that train (lf_graph_plan) */
     int sole_user;       /* the one node that reads it, as its only input and
                             through no other edge, or -1 (lf_graph_plan) */
+    /* TimeDistributed (layers/time_distributed.c): a node computed on the
+     * steps of one, between its TimeDistributedInput and its TimeDistributed
+     * node, runs on B * td_steps rows of its per-step shape */
+    int td;              /* 1 + the id of that TimeDistributedInput; 0: none */
+    size_t td_steps;     /* its steps T (the rows per sample); 0 when td is 0 */
 } lf_node;
+
+/* Rows per sample of a node's workspace buffers: T on a TimeDistributed's
+ * steps, else 1. */
+static inline size_t lf_node_rows(const lf_node *nd) { return nd->td_steps ? nd->td_steps : 1; }
 
 /* One output of a compiled model: Keras' compile(loss=[...],
  * loss_weights=[...]) entry for it. */

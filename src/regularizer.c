@@ -154,7 +154,8 @@ double lf_activity_penalty(const lf_model *m, const lf_ws *ws, size_t B) {
         if (!nd->needed || (o->act_l1 == 0.0f && o->act_l2 == 0.0f)) continue;
         const float *y = ws->out[i];
         double s1 = 0, s2 = 0;
-        for (size_t j = 0; j < B * nd->dim; j++) s1 += fabs((double)y[j]), s2 += (double)y[j] * y[j];
+        for (size_t j = 0, n = B * lf_node_rows(nd) * nd->dim; j < n; j++)
+            s1 += fabs((double)y[j]), s2 += (double)y[j] * y[j];
         pen += (double)o->act_l1 * s1 + (double)o->act_l2 * s2;
     }
     return pen;

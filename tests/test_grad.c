@@ -1874,6 +1874,48 @@ static void test_attention(void) {
     }
 }
 
+/* TimeDistributed (time_distributed.c): a video (T, H, W, C) through
+ * TimeDistributed(Conv2D -> MaxPooling2D -> Flatten -> Dense) -> Flatten
+ * -> Dense, every step on one set of weights; then with
+ * BatchNormalization in training (statistics over the B T rows: the wide
+ * difference, as test_norm_augment) -> AveragePooling2D ->
+ * GlobalAveragePooling2D */
+static void test_time_distributed(void) {
+    for (int bn = 0; bn <= 1; bn++) {
+        lf_model *m;
+        lf_model_create(&m, 2100 + (uint64_t)bn);
+        int x = lf_input_shape(m, 4, (size_t[]){3, 5, 4, 2}, LF_DTYPE_FLOAT32, "video");
+        int s = lf_time_distributed(m, x, "steps");
+        int h = lf_conv2d(m, s, 3, 3, 3, 1, 1, LF_PADDING_SAME, bn ? LF_ACT_LINEAR : LF_ACT_TANH, !bn, "conv");
+        if (bn) {
+            h = lf_batch_normalization(m, h, 0.9f, 1e-3f, "bn");
+            h = lf_average_pooling2d(m, h, 2, 2, 2, 2, LF_PADDING_SAME, NULL);
+            h = lf_global_average_pooling2d(m, h, NULL);
+        } else {
+            h = lf_max_pooling2d(m, h, 2, 2, 2, 2, LF_PADDING_VALID, NULL);
+            h = lf_dense(m, lf_flatten(m, h, NULL), 3, LF_ACT_TANH, 1, "per_step");
+        }
+        int td = lf_time_distributed_end(m, h, "td");
+        int o = lf_dense(m, lf_flatten(m, td, NULL), 2, LF_ACT_LINEAR, 1, "o");
+        lf_status st = lf_model_compile(m, o, LF_LOSS_MSE, NULL);
+        CHECK(st == LF_OK, "TimeDistributed: compile: %s", lf_model_error(m));
+        if (st == LF_OK) {
+            scale_kernel(m, "conv", 2);
+            scale_kernel(m, "o", 3);
+            if (bn) {
+                float g[3] = {1.5f, -0.7f, 1.1f}, b[3] = {0.3f, -0.2f, 0.1f};
+                lf_set_weights(m, "bn", 0, g, 3), lf_set_weights(m, "bn", 1, b, 3);
+            }
+            data d = make_data(m, 3, LF_LOSS_MSE, 2200 + (uint64_t)bn);
+            fd_check_wide(bn ? "TimeDistributed(Conv2D, BatchNormalization (training), pools)"
+                             : "TimeDistributed(Conv2D, MaxPooling2D, Flatten, Dense)",
+                          m, d.x, d.t, 3, -1, bn, bn);
+            free_data(&d);
+        }
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     test_activations();
     test_losses();
@@ -1908,5 +1950,6 @@ int main(void) {
     test_dot_axes();
     test_reshaping_layers();
     test_attention();
+    test_time_distributed();
     return check_report("test_grad");
 }

@@ -3,7 +3,9 @@
  * summary's shapes, the layers that take rank 4 (Flatten, Reshape,
  * Permute, Dense on the last axis) against hand-computed values, the
  * build-time refusals of those that do not, and a model file round trip
- * predicting the same bits.
+ * predicting the same bits; TimeDistributed (time_distributed.c): its
+ * steps against the frames run alone, its summary, file and refusals
+ * (its gradients: test_grad.c; PyTorch's numbers: test_golden.c).
  */
 #include "check.h"
 #include "engine_util.h"
@@ -116,11 +118,135 @@ static void test_rank4_refusals(void) {
     }
 }
 
+/* TimeDistributed(Conv2D -> MaxPooling2D -> Flatten -> Dense) on a video:
+ * each step's output is the same network's on that frame alone (a model
+ * of images with the same weights); the summary's rows; a model file round
+ * trip predicting the same bits */
+static void test_td_frames(void) {
+    enum { T = 4, H = 6, W = 5, C = 2, N = 3 };
+    lf_model *m, *im;
+    lf_model_create(&m, 5);
+    int x = lf_input_shape(m, 4, (size_t[]){T, H, W, C}, LF_DTYPE_FLOAT32, "video");
+    int s = lf_time_distributed(m, x, NULL);
+    int c = lf_conv2d(m, s, 3, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, "conv");
+    int p = lf_max_pooling2d(m, c, 2, 2, 2, 2, LF_PADDING_VALID, "pool");
+    int d = lf_dense(m, lf_flatten(m, p, "flat"), 4, LF_ACT_TANH, 1, "per_step");
+    int td = lf_time_distributed_end(m, d, NULL);
+    size_t dims[LF_MAX_RANK];
+    CHECK(lf_node_shape(m, s, dims) == 3 && dims[0] == H && dims[2] == C, "the steps' shape (6, 5, 2)");
+    CHECK(lf_node_shape(m, td, dims) == 2 && dims[0] == T && dims[1] == 4, "TimeDistributed (4, 4)");
+    int o = lf_dense(m, lf_global_average_pooling1d(m, td, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
+          lf_model_error(m));
+    char *sum = summary_of(m);
+    CHECK(has(sum, "time_distributed_input (TimeDistributedInput)      (None, 4, 6, 5, 2)"), "summary:\n%s",
+          sum ? sum : "");
+    CHECK(has(sum, "conv (Conv2D)                                      (None, 4, 6, 5, 3)"), "summary:\n%s",
+          sum ? sum : "");
+    CHECK(has(sum, "time_distributed (TimeDistributed)                 (None, 4, 4)"), "summary:\n%s",
+          sum ? sum : "");
+    free(sum);
+
+    lf_model_create(&im, 6);
+    int ix = lf_input_shape(im, 3, (size_t[]){H, W, C}, LF_DTYPE_FLOAT32, "frame");
+    int ic = lf_conv2d(im, ix, 3, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, "conv");
+    int ip = lf_max_pooling2d(im, ic, 2, 2, 2, 2, LF_PADDING_VALID, "pool");
+    int idn = lf_dense(im, lf_flatten(im, ip, "flat"), 4, LF_ACT_TANH, 1, "per_step");
+    CHECK(lf_model_compile(im, idn, LF_LOSS_MSE, NULL) == LF_OK, "compile the image model");
+    const char *layers[] = {"conv", "per_step"};
+    for (size_t l = 0; l < 2; l++)
+        for (size_t k = 0; k < 2; k++) {
+            size_t shape[2], cnt;
+            lf_layer_weight_shape(m, layers[l], k, shape, &cnt);
+            float *w = malloc(cnt * sizeof *w);
+            lf_get_weights(m, layers[l], k, w, cnt);
+            fill_uniform(w, cnt, -0.5f, 0.5f, 70 + 2 * l + k); /* biases away from 0 too */
+            lf_set_weights(m, layers[l], k, w, cnt);
+            CHECK(lf_set_weights(im, layers[l], k, w, cnt) == LF_OK, "copy %s", layers[l]);
+            free(w);
+        }
+    static float xv[N * T * H * W * C], yi[N * T * 4];
+    fill_uniform(xv, sizeof xv / sizeof *xv, -1, 1, 77);
+    const float *xs[1] = {xv};
+    lf_ws ws;
+    CHECK(lf_ws_init(&ws, m, N, 0, NULL, 0) == LF_OK, "ws");
+    lf_graph_forward(m, &ws, xs, N, 0, NULL);
+    /* the image model on the N T frames, one row each */
+    CHECK(lf_model_predict(im, xs, N * T, yi) == LF_OK, "predict frames: %s", lf_model_error(im));
+    CHECK_CLOSE("TimeDistributed's steps vs the frames alone", ws.out[td], yi, (size_t)N * T * 4, 1e-6, 1e-6);
+    lf_ws_free(&ws);
+
+    /* save, load: the same bits */
+    float y[N * 2], y2[N * 2];
+    CHECK(lf_model_predict(m, xs, N, y) == LF_OK, "predict");
+    char path[128];
+    snprintf(path, sizeof path, "%s/td.lf", tmpdir);
+    CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model *l;
+    lf_model_create(&l, 9);
+    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+    CHECK(lf_model_predict(l, xs, N, y2) == LF_OK && memcmp(y, y2, sizeof y) == 0,
+          "the loaded TimeDistributed model predicts the same bits");
+    int lc = lf_node_find(l, "conv");
+    CHECK(lc >= 0 && l->nodes[lc].td_steps == T, "the loaded conv is on the steps");
+    lf_model_free(l);
+    unlink(path);
+    lf_model_free(im);
+    lf_model_free(m);
+}
+
+/* misuse, refused at build time by name */
+static void test_td_errors(void) {
+    struct {
+        int what;
+        const char *msg;
+    } cases[] = {
+        {0, "TimeDistributed: input 'v' has shape (None, 12); it needs rank 3 or more (batch, steps, ...)"},
+        {1, "Add 'add': input 'conv' is on the steps of TimeDistributed 'steps' and input 'frame' is not; close "
+            "the steps with lf_time_distributed_end first"},
+        {2, "TimeDistributed: input 'conv' is on the steps of TimeDistributed 'steps' already; nesting them is not "
+            "supported"},
+        {3, "TimeDistributed: input 'frame' is not on the steps of a TimeDistributed (open them with "
+            "lf_time_distributed)"},
+        {4, "compile: output 'gap' is on the steps of TimeDistributed 'steps'; close them with "
+            "lf_time_distributed_end"},
+        {5, "TimeDistributed: the steps' output 'resh' has shape (None, 2, 3, 5, 4); with the steps axis that is "
+            "rank 6, above 4 (batch included: 5)"},
+        {6, "TimeDistributed: input 'emb' carries the padding mask of 'emb'; masks through TimeDistributed are "
+            "not supported"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lf_model *m;
+        lf_model_create(&m, 2);
+        int x = lf_input_shape(m, 4, (size_t[]){8, 6, 5, 3}, LF_DTYPE_FLOAT32, "video");
+        int f = lf_input_shape(m, 3, (size_t[]){6, 5, 4}, LF_DTYPE_FLOAT32, "frame");
+        int v = lf_input(m, 12, "v");
+        int s = lf_time_distributed(m, x, "steps");
+        int cv = lf_conv2d(m, s, 4, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, "conv");
+        switch (cases[c].what) {
+        case 0: lf_time_distributed(m, v, NULL); break;
+        case 1: lf_add(m, 2, (int[]){cv, f}, "add"); break;
+        case 2: lf_time_distributed(m, cv, NULL); break;
+        case 3: lf_time_distributed_end(m, f, NULL); break;
+        case 4: lf_model_compile(m, lf_global_average_pooling2d(m, cv, "gap"), LF_LOSS_MSE, NULL); break;
+        case 5: lf_time_distributed_end(m, lf_reshape(m, cv, 4, (size_t[]){2, 3, 5, 4}, "resh"), NULL); break;
+        default: {
+            int ids = lf_input_shape(m, 2, (size_t[]){3, 4}, LF_DTYPE_INT32, "ids");
+            lf_time_distributed(m, lf_embedding(m, ids, 10, 2, 1, "emb"), NULL);
+        }
+        }
+        CHECK(strcmp(lf_model_error(m), cases[c].msg) == 0, "case %zu: got '%s'", c, lf_model_error(m));
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_video_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     test_rank4_shapes();
     test_rank4_refusals();
+    test_td_frames();
+    test_td_errors();
     rmdir(tmpdir);
     return check_report("test_video");
 }

@@ -86,6 +86,37 @@ static int seq_mask_of(lf_model *m, const lf_layer_type *t, lf_node *nd, const i
     return 1;
 }
 
+/* The TimeDistributed steps node nd is computed on (nd->td, td_steps:
+ * time_distributed.c): its inputs' (gate and mask included), which must
+ * all be the same; the two TimeDistributed kinds set their own in infer.
+ * 0 after lf_build_fail. */
+static int td_of(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in, const char *name) {
+    if (nd->kind == LF_K_TD_INPUT || nd->kind == LF_K_TIME_DISTRIBUTED) return 1;
+    int first = -1;
+    nd->td = 0, nd->td_steps = 0;
+    for (size_t i = 0; i < n_in + 2; i++) {
+        int src = i < n_in ? in[i] : i == n_in ? nd->gate : nd->mask;
+        if (src < 0 || (size_t)src >= m->n_nodes) continue;
+        const lf_node *s = &m->nodes[src];
+        if (first < 0) {
+            first = src, nd->td = s->td, nd->td_steps = s->td_steps;
+        } else if (s->td != nd->td) {
+            const lf_node *in_td = s->td ? s : &m->nodes[first], *out_td = s->td ? &m->nodes[first] : s;
+            if (in_td->td && out_td->td)
+                return lf_build_fail(m, LF_ERR_ARG,
+                                     "%s '%s': input '%s' is on the steps of TimeDistributed '%s' and input '%s' "
+                                     "on those of '%s'; a layer reads the steps of one",
+                                     t->type, name, m->nodes[first].name, m->nodes[m->nodes[first].td - 1].name,
+                                     s->name, m->nodes[s->td - 1].name);
+            return lf_build_fail(m, LF_ERR_ARG,
+                                 "%s '%s': input '%s' is on the steps of TimeDistributed '%s' and input '%s' is "
+                                 "not; close the steps with lf_time_distributed_end first",
+                                 t->type, name, in_td->name, m->nodes[in_td->td - 1].name, out_td->name);
+        }
+    }
+    return 1;
+}
+
 int lf_node_add(lf_model *m, const lf_layer_type *t, lf_kind kind, lf_node proto, const int *in,
                 size_t n_in, const char *name) {
     if (!m || lf_build_stuck(m)) return -1;
@@ -135,6 +166,7 @@ int lf_node_add(lf_model *m, const lf_layer_type *t, lf_kind kind, lf_node proto
                                  buf, i, in[i]),
                    -1;
     if (proto.dim == 0) return lf_build_fail(m, LF_ERR_SHAPE, "layer '%s' would have 0 features", buf), -1;
+    if (!td_of(m, t, &proto, in, n_in, buf)) return -1;
     if (!seq_mask_of(m, t, &proto, in, n_in, buf)) return -1;
     if (m->n_nodes >= (size_t)0x7fffffff) return lf_build_fail(m, LF_ERR_ARG, "too many layers"), -1;
     if (t->is_input) {
