@@ -1700,14 +1700,17 @@ def build_rnn_state(label, steps):
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: make_golden.py OUTDIR\n")
+    if len(argv) not in (2, 3) or (len(argv) == 3 and argv[2] not in SEEDED_FILES):
+        sys.stderr.write("usage: make_golden.py OUTDIR [%s]\n" % " | ".join(sorted(SEEDED_FILES)))
         return 2
     outdir = argv[1]
     os.makedirs(outdir, exist_ok=True)
-    torch.manual_seed(0)
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
+    if len(argv) == 3:  # one file that seeds itself, alone: the others keep their bytes
+        write_files(outdir, [SEEDED_FILES[argv[2]]()])
+        return 0
+    torch.manual_seed(0)
 
     files = [
         ("seed.safetensors",
@@ -1885,6 +1888,14 @@ def main(argv):
          "Keras-3 Adam steps 1 and 5.  Drawn after torch.manual_seed(35), whatever ran before.",
          build_conv1d_kinds("conv1d_kinds", 5)),
     ]
+    # files that seed torch themselves (so that they can be written alone),
+    # after the others, whose draws follow manual_seed(0) in order
+    files += [SEEDED_FILES[k]() for k in sorted(SEEDED_FILES)]
+    write_files(outdir, files)
+    return 0
+
+
+def write_files(outdir, files):
     for fname, desc, tensors in files:
         path = os.path.join(outdir, fname)
         size = write_safetensors(path, tensors, desc)
@@ -1894,7 +1905,79 @@ def main(argv):
             ref = t.to(F32).numpy().reshape(back[name].shape)
             assert np.array_equal(back[name], ref), "read-back mismatch for " + name
         print("wrote %s (%d tensors, %d bytes)" % (path, len(tensors), size))
-    return 0
+
+
+# ---------------------------------------------------------------------------
+# video: TimeDistributed (Keras 3, keras/src/layers/rnn/time_distributed.py:
+# (B, T, ...) reshaped to (B T, ...), the layer applied, reshaped back) over
+# Conv2D -> BatchNormalization (training: statistics over the B T frames'
+# pixels) -> ReLU -> MaxPooling2D -> Flatten -> Dense, then
+# GlobalAveragePooling1D over the steps -> Dense(softmax).  torch here folds
+# the frames into the batch as Keras does; its own manual_seed(35).
+# ---------------------------------------------------------------------------
+VIDEO_B, VIDEO_T, VIDEO_H, VIDEO_W, VIDEO_C = 3, 3, 6, 6, 2
+VIDEO_NODES = ["steps", "conv1", "bn", "relu", "pool", "per_step", "td", "gap", "out"]
+
+
+def video_frames_conv(p, x):
+    v = x["img"]
+    f = v.reshape(VIDEO_B * VIDEO_T, VIDEO_H, VIDEO_W, VIDEO_C)
+    return conv2d(f, p["conv1.kernel"], None, (1, 1), "same")
+
+
+def video_model(p, x):
+    n = {}
+    n["steps"] = x["img"]
+    n["conv1"] = video_frames_conv(p, x)                                  # (B T, 6, 6, 4)
+    n["bn"], _, _ = batchnorm_train(n["conv1"], p["bn.gamma"], p["bn.beta"])
+    n["relu"] = torch.relu(n["bn"])
+    n["pool"] = pool2d(n["relu"], "max", (2, 2), (2, 2), "valid")         # (B T, 3, 3, 4)
+    n["per_step"] = torch.tanh(dense(flat(n["pool"]), p["per_step.kernel"], p["per_step.bias"]))
+    n["td"] = n["per_step"].reshape(VIDEO_B, VIDEO_T, -1)                 # (B, T, 4)
+    n["gap"] = n["td"].mean(dim=1)
+    z = dense(n["gap"], p["out.kernel"], p["out.bias"])
+    n["out"] = torch.softmax(z, dim=1)
+    loss = cce_from_logits(z, x["y"])
+    BT = VIDEO_B * VIDEO_T
+    win = n["relu"].permute(0, 3, 1, 2).unfold(2, 2, 2).unfold(3, 2, 2).reshape(BT, 4, 3, 3, 4).permute(
+        4, 0, 1, 2, 3)
+    top, _ = torch.sort(win.detach(), dim=0)
+    gap = torch.where(top[-1] > 0, top[-1] - top[-2], torch.full_like(top[-1], math.inf)).min().item()
+    return n, loss, min(n["bn"].abs().min().item(), gap)
+
+
+def video_bn_stats(p, x):
+    _, mean, var = batchnorm_train(video_frames_conv(p, x), p["bn.gamma"], p["bn.beta"])
+    return mean, var
+
+
+def draw_video():
+    B = VIDEO_B
+    inputs = {"img": u32((B, VIDEO_T, VIDEO_H, VIDEO_W, VIDEO_C), -1.0, 1.0), "y": torch.zeros((B, 3), dtype=F32)}
+    inputs["y"][torch.arange(B), torch.tensor([0, 2, 1])] = 1.0
+    params = {
+        "conv1.kernel": conv_kernel32(3, 3, VIDEO_C, 4),
+        "bn.gamma": u32((4,), 0.5, 1.5), "bn.beta": bias32(4),
+        "bn.moving_mean": torch.zeros(4, dtype=F32), "bn.moving_variance": torch.ones(4, dtype=F32),
+        "per_step.kernel": glorot32(4, 36), "per_step.bias": bias32(4),
+        "out.kernel": glorot32(3, 4), "out.bias": bias32(3),
+    }
+    return params, inputs
+
+
+def video_file():
+    torch.manual_seed(35)
+    return ("video.safetensors",
+            "TimeDistributed: img (3,3,6,6,2) video of 3 frames -> TimeDistributed(Conv2D(4,3x3,same,no bias) -> "
+            "BatchNormalization (training: statistics over the 9 frames' pixels, eps 1e-3) -> ReLU -> "
+            "MaxPooling2D(2) -> Flatten -> Dense(4,tanh)) (torch: frames folded into the batch) -> "
+            "GlobalAveragePooling1D over the steps -> Dense(3,softmax); categorical crossentropy from logits; "
+            "forward, grads, Keras-3 Adam steps 1 and 5, the moving statistics after 1 and 5 training passes.",
+            build_image("video", draw_video, video_model, VIDEO_NODES, 5, SEED_HEAD_MARGIN,
+                        fixed=("bn.moving_mean", "bn.moving_variance"), bn_stats=video_bn_stats))
+
+
+SEEDED_FILES = {"video.safetensors": video_file}
 
 
 # ---------------------------------------------------------------------------

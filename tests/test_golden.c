@@ -5,7 +5,8 @@
  * the weights after 1 and 5 Keras-Adam steps to the files in tests/golden/
  * (multi.safetensors: a model with three outputs and loss weights;
  * pool1d.safetensors: the 1-D poolings; late_layers.safetensors: RepeatVector,
- * Permute, the 1-D resampling layers and Attention / AdditiveAttention).
+ * Permute, the 1-D resampling layers and Attention / AdditiveAttention;
+ * video.safetensors: TimeDistributed over a CNN with BatchNormalization).
  * Here the C engine starts from the same weights and must agree within
  * 2e-5 absolute + 2e-4 relative (float32 arithmetic over sums of up to 128
  * terms; the script measured its own float32 re-run within 5.5e-7).
@@ -85,7 +86,7 @@ static void forward_training(lf_model *m, const float *const *x, size_t B, float
     CHECK(lf_ws_init(&ws, m, B, 0, NULL, 0) == LF_OK, "workspace");
     lf_graph_forward(m, &ws, x, B, 1, &rng);
     for (size_t id = 0; id < m->n_nodes; id++)
-        if (outs[id]) memcpy(outs[id], ws.out[id], B * m->nodes[id].dim * sizeof(float));
+        if (outs[id]) memcpy(outs[id], ws.out[id], B * lf_node_rows(&m->nodes[id]) * m->nodes[id].dim * sizeof(float));
     lf_ws_free(&ws);
     memcpy(m->params, saved, m->n_params * sizeof *saved);
     free(saved);
@@ -111,7 +112,8 @@ static void check_network_mode(lf_model *m, const char *file, size_t B, int step
     /* every node's forward value */
     float **outs = calloc(m->n_nodes, sizeof *outs);
     for (size_t id = 0; id < m->n_nodes; id++)
-        if (m->nodes[id].kind != LF_K_INPUT) outs[id] = malloc(B * m->nodes[id].dim * sizeof(float));
+        if (m->nodes[id].kind != LF_K_INPUT)
+            outs[id] = malloc(B * lf_node_rows(&m->nodes[id]) * m->nodes[id].dim * sizeof(float));
     if (training) forward_training(m, (const float *const *)x, B, outs);
     else CHECK(lf__forward_nodes(m, (const float *const *)x, B, outs) == LF_OK, "forward");
     for (size_t id = 0; id < m->n_nodes; id++) {
@@ -122,7 +124,7 @@ static void check_network_mode(lf_model *m, const char *file, size_t B, int step
         const lf_node *nd = &m->nodes[id];
         int same = nd->kind == LF_K_DROPOUT || nd->kind == LF_K_FLATTEN;
         snprintf(name, sizeof name, "fwd.%s", same ? m->nodes[nd->in[0]].name : nd->name);
-        if (outs[id]) compare(name, outs[id], B * nd->dim);
+        if (outs[id]) compare(name, outs[id], B * lf_node_rows(nd) * nd->dim);
         free(outs[id]);
     }
     free(outs);
@@ -221,6 +223,28 @@ static void test_cnn(void) {
     int out = lf_dense(m, gap, 3, LF_ACT_SOFTMAX, 1, "out");
     CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
     check_network_mode(m, "tests/golden/cnn.safetensors", 4, 1, 1);
+    lf_model_free(m);
+}
+
+/* TimeDistributed(Conv2D -> BatchNormalization -> ReLU -> MaxPooling2D ->
+ * Flatten -> Dense) on a video of 3 frames, trained with batch statistics
+ * over the 9 frames (PyTorch: the frames folded into the batch), then
+ * GlobalAveragePooling1D over the steps -> Dense(softmax) */
+static void test_video(void) {
+    lf_model *m;
+    lf_model_create(&m, 35);
+    int img = lf_input_shape(m, 4, (size_t[]){3, 6, 6, 2}, LF_DTYPE_FLOAT32, "img");
+    int s = lf_time_distributed(m, img, "steps");
+    int c1 = lf_conv2d(m, s, 4, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 0, "conv1");
+    int bn = lf_batch_normalization(m, c1, 0.99f, 1e-3f, "bn");
+    int relu = lf_activation_layer(m, bn, LF_ACT_RELU, "relu");
+    int pool = lf_max_pooling2d(m, relu, 2, 2, 0, 0, LF_PADDING_VALID, "pool");
+    int d = lf_dense(m, lf_flatten(m, pool, "flat"), 4, LF_ACT_TANH, 1, "per_step");
+    int td = lf_time_distributed_end(m, d, "td");
+    int gap = lf_global_average_pooling1d(m, td, "gap");
+    int out = lf_dense(m, gap, 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
+    check_network_mode(m, "tests/golden/video.safetensors", 3, 1, 1);
     lf_model_free(m);
 }
 
@@ -660,6 +684,7 @@ int main(void) {
     test_head();
     test_zoo();
     test_cnn();
+    test_video();
     test_image_zoo();
     test_seq();
     test_attention();
