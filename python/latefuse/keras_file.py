@@ -236,6 +236,25 @@ class _Reader:
         except (TypeError, ValueError) as err:
             raise self.fail("layer '%s' (%s): %s" % (name, kind, err)) from None
 
+    def time_distributed(self, e, sub):
+        """Keras' TimeDistributed {"config": {"layer": <a serialized layer or
+        model>, ...}}: the wrapped layer's weights are model.weights.h5's
+        <sub>/layer/vars (the wrapper's attribute `layer`, _save_state)"""
+        cfg = dict(e.get("config") or {})
+        inner = cfg.pop("layer", None)
+        if not isinstance(inner, dict):
+            raise self.fail("layer '%s' (TimeDistributed): no serialized 'layer' in its config" % cfg.get("name"))
+        wrapped = self.nested(inner, sub + "/layer")
+        if wrapped is None:
+            wrapped = self.layer(inner)
+            self.paths.append((sub + "/layer", wrapped))
+        for k in ("trainable", "dtype"):
+            cfg.pop(k, None)
+        try:
+            return L.TimeDistributed(wrapped, **cfg)
+        except (TypeError, ValueError) as err:
+            raise self.fail("layer '%s' (TimeDistributed): %s" % (cfg.get("name"), err)) from None
+
     def layer(self, e):
         kind = e.get("class_name")
         if kind not in L.Layer._types or kind.startswith("_") or kind == "InputLayer":
@@ -282,6 +301,8 @@ class _Reader:
             ly = self.nested(e, sub)
             if ly is None and e.get("class_name") in _PREPROCESSING:
                 ly = self.preprocessing(e, sub)
+            elif ly is None and e.get("class_name") == "TimeDistributed":
+                ly = self.time_distributed(e, sub)
             elif ly is None:
                 ly = self.layer(e)
                 self.paths.append((sub, ly))
@@ -313,6 +334,8 @@ class _Reader:
             obj = self.nested(e, sub)
             if kind in _PREPROCESSING:
                 obj = self.preprocessing(e, sub)
+            elif kind == "TimeDistributed":
+                obj = self.time_distributed(e, sub)
             # a nested Functional's node 0 is its own graph, so its calls count from 1
             # (functional.py: get_config's kept_nodes, get_tensor); a Sequential's from 0
             base = 1 if kind in ("Functional", "Model") else 0
@@ -720,9 +743,37 @@ def _preprocessing_names(model):
     return out
 
 
+def _on_steps(model):
+    """The layers a TimeDistributed runs (its TimeDistributedInput and the
+    wrapped layers), which Keras' config keeps inside the wrapper: ids."""
+    out = set()
+    for ly in model._layers:
+        if isinstance(ly, L.TimeDistributed):
+            if not isinstance(ly.layer, L.Layer):
+                raise NotImplementedError("saving a .keras file: TimeDistributed '%s' wraps a model; latefuse writes "
+                                          "TimeDistributed of one layer (save the latefuse model file instead)"
+                                          % model._names[id(ly)])
+            out |= {id(x) for x in ly._inner or []}
+        elif isinstance(ly, L._TimeSteps):
+            out.add(id(ly))
+    return out
+
+
+def _td_input(t):
+    """the tensor a TimeDistributed call t was made on (before its steps)"""
+    stack = [t.inputs[0]]
+    while stack:
+        x = stack.pop()
+        if isinstance(x.layer, L._TimeSteps):
+            return x.inputs[0]
+        stack.extend(x.inputs)
+    raise ValueError("TimeDistributed call without its steps")  # pragma: no cover
+
+
 def _config(model):
     from .models import Sequential
     names = model._names
+    inside = _on_steps(model)
     plain = isinstance(model, Sequential) and getattr(model, "_stack", None) and not any(
         not isinstance(ly, L.Layer) for ly in model._stack) and not model._tv
     if plain:
@@ -754,6 +805,8 @@ def _config(model):
         return _tensor(t.sample_shape, hist(t))
 
     def call_of(t):  # a recurrent call's inputs after x are Keras' initial_state kwarg
+        if isinstance(t.layer, L.TimeDistributed):  # Keras' call on the video, the steps inside it
+            return {"args": [ref(_td_input(t))], "kwargs": {}}
         if isinstance(t.layer, (L._Recurrent, L.Bidirectional)) and len(t.inputs) > 1:
             return {"args": [ref(t.inputs[0])], "kwargs": {"initial_state": [ref(a) for a in t.inputs[1:]]}}
         ts = [ref(a) for a in t.inputs]
@@ -764,6 +817,8 @@ def _config(model):
     layers = []
     for ly in model._layers:
         nm = names[id(ly)]
+        if id(ly) in inside:
+            continue
         if isinstance(ly, L.InputLayer):
             t = next(t for t in model._nodes if t.layer is ly)
             k = next((k for k, x in enumerate(model.inputs) if x is t), None)
@@ -1003,8 +1058,20 @@ def _weights_h5(model, h5py, assets=None, optimizer=None):
             for i, a in enumerate(optimizer):
                 g.create_dataset(str(i), data=a)
         f.create_group("vars").attrs["name"] = model.name
-        used = {}
+        used, inside = {}, _on_steps(model)
         for ly in model._layers:
+            if id(ly) in inside:
+                continue
+            if isinstance(ly, L.TimeDistributed):  # the wrapped layer's weights: <path>/layer/vars
+                path = "layers/" + _unique(_snake(type(ly).__name__), used)
+                f.create_group(path + "/vars").attrs["name"] = model._names[id(ly)]
+                inner = ly.layer
+                f.create_group(path + "/layer/vars").attrs["name"] = model._names[id(inner)]
+                ws = model._layer_weights(inner)
+                for (sub, i), w in zip(_slots(inner, len(ws)), ws):
+                    g = f.require_group(path + "/layer" + ("/" + sub if sub else "") + "/vars")
+                    g.create_dataset(str(i), data=np.array(w, dtype=np.float32, order="C"))
+                continue
             if isinstance(ly, L.InputLayer) and assets is not None:
                 _preprocessing_state(model, f, used, ly, assets)
             if isinstance(model, Sequential) and isinstance(ly, L.InputLayer):

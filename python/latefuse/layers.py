@@ -43,6 +43,7 @@ __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Fl
            "Embedding", "PositionEmbedding", "Conv1D", "DepthwiseConv2D", "SeparableConv2D", "Masking", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
            "MaxPooling1D", "AveragePooling1D", "LayerNormalization",
            "MultiHeadAttention", "Attention", "AdditiveAttention", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "CategoryEncoding",
+           "TimeDistributed",
            "StringLookup", "IntegerLookup", "add", "subtract", "multiply", "average", "maximum", "minimum",
            "concatenate", "dot"]
 
@@ -4200,11 +4201,157 @@ class Discretization(Layer):
         return lib.lf_discretization(h, ii[0], b.ctypes.data_as(_lib.c_float_p), b.size, name)
 
 
+# ---- TimeDistributed (the C library's lf_time_distributed / _end)
+
+_lib._proto("lf_time_distributed", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_char_p)
+_lib._proto("lf_time_distributed_end", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_char_p)
+
+
+class _TimeSteps(Layer):
+    """The steps of one TimeDistributed call (lf_time_distributed): its
+    input without the steps axis, on which the wrapped layer is called.  Not
+    a Keras layer: the model file's "TimeDistributedInput"."""
+
+    prefix = "time_distributed_input"
+
+    def _call(self, x):
+        x = _one(self, x)
+        return KerasTensor(self, [x], x.sample_shape[1:])
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_time_distributed(h, ii[0], name)
+
+
+Layer._types["TimeDistributedInput"] = _TimeSteps
+
+
+def _layers_between(steps, y):
+    """The layers of the calls from the steps tensor to y, in call order."""
+    seen, order, stack = set(), [], [y]
+    while stack:
+        t = stack.pop()
+        if t is steps or id(t) in seen:
+            continue
+        seen.add(id(t))
+        order.append(t)
+        stack.extend(t.inputs)
+        stack.extend(v for v in t.extra.values() if v is not None)
+    out = []
+    for t in sorted(order, key=lambda t: t._order):
+        if t._view is None and t.layer not in out:
+            out.append(t.layer)
+    return out
+
+
+class TimeDistributed(Layer):
+    """TimeDistributed(layer), Keras 3's wrapper
+    (keras/src/layers/rnn/time_distributed.py): the layer applied to every
+    step of x (batch, T, ...) with one set of weights, its output (batch, T,
+    ...).  `layer` is a layer or a model (TimeDistributed(cnn_model)(frames):
+    the model's layers run on each frame).  The library runs the steps as a
+    batch of batch x T rows (BatchNormalization's statistics over them, as
+    Keras').  As for a nested model, the wrapped layers are the model's own
+    (model.layers lists them, after a private "time_distributed_input"
+    layer, and this layer after them); get_weights() gives the wrapped
+    layer's.  Not available: a mask through it (an input that carries a
+    padding mask is refused), a layer returning several tensors, nesting."""
+
+    prefix = "time_distributed"
+
+    def __init__(self, layer, name=None, **kwargs):
+        super().__init__(name)
+        if kwargs:
+            raise ValueError("TimeDistributed: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        if isinstance(layer, dict):
+            layer = _layer_of(layer, "layer")
+        if not isinstance(layer, Layer) and not hasattr(layer, "_call_symbolic"):
+            raise ValueError("Please initialize `TimeDistributed` layer with a `keras.layers.Layer` instance. "
+                             "Received: %r" % (layer,))
+        self.layer = layer
+        self._inner = None  # the layers run on the steps (the first call's)
+
+    def _call(self, x, mask=None, training=None):
+        x = _one(self, x)
+        if len(x.sample_shape) < 2:
+            raise ValueError("`TimeDistributed` Layer should be passed an `input_shape` with at least 3 dimensions, "
+                             "received: %s" % _shape_str(x.sample_shape))
+        steps = _TimeSteps()(x)
+        y = self.layer(steps)
+        if isinstance(y, (list, tuple)):
+            raise ValueError("TimeDistributed: the wrapped %s returns %d tensors; it must return one"
+                             % (type(self.layer).__name__, len(y)))
+        if len(y.sample_shape) + 1 > 4:
+            raise ValueError("TimeDistributed: the wrapped %s's output %s with the steps axis has rank %d; at most "
+                             "5 (batch included)" % (type(self.layer).__name__, _shape_str((None,) + y.sample_shape),
+                                                   len(y.sample_shape) + 2))
+        if self._inner is None:
+            self._inner = _layers_between(steps, y)
+        return KerasTensor(self, [y], (x.sample_shape[0],) + y.sample_shape)
+
+    def get_config(self):
+        if not isinstance(self.layer, Layer):
+            raise NotImplementedError("TimeDistributed.get_config: the wrapped model has no layer config here")
+        return {"name": self.name, "trainable": self.trainable,
+                "layer": {"class_name": type(self.layer).__name__, "config": self.layer.get_config()}}
+
+    def get_weights(self):
+        """The wrapped layer's weights (Keras: the wrapper's are its layer's)."""
+        return [w for ly in (self._inner or []) for w in ly.get_weights()]
+
+    def set_weights(self, weights):
+        weights, k = list(weights), 0
+        for ly in self._inner or []:
+            n = len(ly.get_weights())
+            ly.set_weights(weights[k:k + n])
+            k += n
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_time_distributed_end(h, ii[0], name)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        """A model file's TimeDistributed: its inbound layer is the last of
+        the layers on the steps, which the file lists before it (after their
+        TimeDistributedInput): the wrapped layer when it is one."""
+        y = ins[0]
+        steps, stack = None, [y]
+        while stack and steps is None:
+            t = stack.pop()
+            if isinstance(t.layer, _TimeSteps):
+                steps = t
+            stack.extend(t.inputs)
+        inner = _layers_between(steps, y)
+        td = cls.__new__(cls)
+        Layer.__init__(td, spec["name"])
+        td.layer = inner[0] if len(inner) == 1 else _WrappedLayers(inner)
+        td._inner = inner
+        t = KerasTensor(td, [y], (steps.inputs[0].sample_shape[0],) + y.sample_shape)
+        td._output, td._in_shapes = t, (steps.inputs[0].sample_shape,)
+        return t
+
+
+class _WrappedLayers:
+    """The layers a model file's TimeDistributed wraps when they are several
+    (the file keeps no nested model): callable on a steps tensor again."""
+
+    def __init__(self, layers):
+        self.layers = list(layers)
+
+    def _call_symbolic(self, xs):  # pragma: no cover - a loaded model's TimeDistributed is not called again
+        raise ValueError("TimeDistributed: a wrapper of several layers read from a model file cannot be called "
+                         "again")
+
+    def __call__(self, x):
+        return self._call_symbolic([x])
+
+
 _NOT_HERE = {
     "Lambda": "a Lambda runs Python code inside the graph, and the graph runs in C: compute it on the arrays "
               "before fit / predict, or use a built-in layer (Activation, Rescaling, Reshape, the merging layers)",
-    "Conv3D": "images are (height, width, channels): use Conv2D",
-    "TimeDistributed": "Dense acts on the last axis of a (steps, features) tensor already: call Dense directly",
+    "Conv3D": "there is no 3-D convolution: use TimeDistributed(Conv2D(...)) over (steps, height, width, "
+              "channels), or Conv2D on one frame",
     "ConvLSTM2D": "use LSTM on (steps, features)",
     "Hashing": "hash the values before the model (StringLookup / IntegerLookup map them)",
 }
