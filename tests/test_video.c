@@ -195,6 +195,40 @@ static void test_td_frames(void) {
     lf_model_free(m);
 }
 
+/* Dropout on the steps (Keras: a (B T, ...) batch, so each step its own
+ * mask): the masks of a sample's steps differ, and the same draws give the
+ * same bits */
+static void test_td_dropout(void) {
+    enum { T = 4, D = 64, N = 2 };
+    lf_model *m;
+    lf_model_create(&m, 8);
+    int x = lf_input_shape(m, 2, (size_t[]){T, D}, LF_DTYPE_FLOAT32, "seq");
+    int s = lf_time_distributed(m, x, NULL);
+    int d = lf_dropout(m, s, 0.5f, "drop");
+    int td = lf_time_distributed_end(m, d, "td");
+    int o = lf_dense(m, lf_flatten(m, td, NULL), 1, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    static float xv[N * T * D];
+    for (size_t i = 0; i < sizeof xv / sizeof *xv; i++) xv[i] = 1.0f;
+    const float *xs[1] = {xv};
+    lf_ws ws, ws2;
+    CHECK(lf_ws_init(&ws, m, N, 0, NULL, 0) == LF_OK && lf_ws_init(&ws2, m, N, 0, NULL, 0) == LF_OK, "ws");
+    lf_draws dr = {12345, 0};
+    lf_graph_forward_drawn(m, &ws, xs, N, 1, &dr);
+    lf_graph_forward_drawn(m, &ws2, xs, N, 1, &dr);
+    CHECK(memcmp(ws.out[td], ws2.out[td], sizeof xv) == 0, "the same draws, the same bits");
+    size_t kept = 0, same_steps = 0;
+    for (size_t i = 0; i < N * T * D; i++) kept += ws.out[td][i] != 0.0f;
+    for (size_t b = 0; b < N; b++)
+        for (size_t t = 1; t < T; t++)
+            same_steps += memcmp(ws.out[td] + (b * T + t) * D, ws.out[td] + b * T * D, D * sizeof(float)) == 0;
+    CHECK(kept > N * T * D / 4 && kept < 3 * N * T * D / 4, "about half kept: %zu of %d", kept, N * T * D);
+    CHECK(same_steps == 0, "every step its own mask");
+    lf_ws_free(&ws);
+    lf_ws_free(&ws2);
+    lf_model_free(m);
+}
+
 /* misuse, refused at build time by name */
 static void test_td_errors(void) {
     struct {
@@ -247,6 +281,7 @@ int main(void) {
     test_rank4_refusals();
     test_td_frames();
     test_td_errors();
+    test_td_dropout();
     rmdir(tmpdir);
     return check_report("test_video");
 }
