@@ -774,6 +774,13 @@ size_t lf_node_num_outputs(const lf_model *m, int node);
 int lf_time_distributed(lf_model *m, int x, const char *name);
 int lf_time_distributed_end(lf_model *m, int y, const char *name);
 
+/* GlobalMaxPooling3D() / GlobalAveragePooling3D() (Keras 3): x (batch, T,
+ * H, W, C) -> (batch, C), the largest / the mean value of each channel
+ * over the T x H x W voxels (the max's gradient to the first largest, in
+ * row-major order, as GlobalMaxPooling2D's). */
+int lf_global_max_pooling3d(lf_model *m, int x, const char *name);
+int lf_global_average_pooling3d(lf_model *m, int x, const char *name);
+
 /* LayerNormalization(axis=-1, epsilon, center, scale) over the last axis of
  * a rank 1..3 x (Keras' defaults: epsilon 1e-3, center and scale on): each
  * position's features are normalised by their own mean and biased

@@ -88,7 +88,9 @@
     X(LF_K_DISCRETIZATION, lf_type_discretization) \
     /* TimeDistributed */ \
     X(LF_K_TD_INPUT, lf_type_td_input) \
-    X(LF_K_TIME_DISTRIBUTED, lf_type_time_distributed)
+    X(LF_K_TIME_DISTRIBUTED, lf_type_time_distributed) \
+    X(LF_K_GMAXPOOL3D, lf_type_gmaxpool3d) \
+    X(LF_K_GAVGPOOL3D, lf_type_gavgpool3d)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;

@@ -1916,7 +1916,7 @@ def write_files(outdir, files):
 # the frames into the batch as Keras does; its own manual_seed(35).
 # ---------------------------------------------------------------------------
 VIDEO_B, VIDEO_T, VIDEO_H, VIDEO_W, VIDEO_C = 3, 3, 6, 6, 2
-VIDEO_NODES = ["steps", "conv1", "bn", "relu", "pool", "per_step", "td", "gap", "out"]
+VIDEO_NODES = ["steps", "conv1", "bn", "relu", "pool", "per_step", "td", "gap", "gmax3", "gavg3", "cat", "out"]
 
 
 def video_frames_conv(p, x):
@@ -1935,7 +1935,10 @@ def video_model(p, x):
     n["per_step"] = torch.tanh(dense(flat(n["pool"]), p["per_step.kernel"], p["per_step.bias"]))
     n["td"] = n["per_step"].reshape(VIDEO_B, VIDEO_T, -1)                 # (B, T, 4)
     n["gap"] = n["td"].mean(dim=1)
-    z = dense(n["gap"], p["out.kernel"], p["out.bias"])
+    n["gmax3"] = x["img"].amax(dim=(1, 2, 3))                           # GlobalMaxPooling3D (B, 2)
+    n["gavg3"] = x["img"].mean(dim=(1, 2, 3))                           # GlobalAveragePooling3D
+    n["cat"] = torch.cat([n["gap"], n["gmax3"], n["gavg3"]], dim=1)
+    z = dense(n["cat"], p["out.kernel"], p["out.bias"])
     n["out"] = torch.softmax(z, dim=1)
     loss = cce_from_logits(z, x["y"])
     BT = VIDEO_B * VIDEO_T
@@ -1943,7 +1946,9 @@ def video_model(p, x):
         4, 0, 1, 2, 3)
     top, _ = torch.sort(win.detach(), dim=0)
     gap = torch.where(top[-1] > 0, top[-1] - top[-2], torch.full_like(top[-1], math.inf)).min().item()
-    return n, loss, min(n["bn"].abs().min().item(), gap)
+    vox, _ = torch.sort(x["img"].detach().reshape(VIDEO_B, -1, VIDEO_C), dim=1)
+    gap3 = (vox[:, -1] - vox[:, -2]).min().item()
+    return n, loss, min(n["bn"].abs().min().item(), gap, gap3)
 
 
 def video_bn_stats(p, x):
@@ -1960,7 +1965,7 @@ def draw_video():
         "bn.gamma": u32((4,), 0.5, 1.5), "bn.beta": bias32(4),
         "bn.moving_mean": torch.zeros(4, dtype=F32), "bn.moving_variance": torch.ones(4, dtype=F32),
         "per_step.kernel": glorot32(4, 36), "per_step.bias": bias32(4),
-        "out.kernel": glorot32(3, 4), "out.bias": bias32(3),
+        "out.kernel": glorot32(3, 4 + 2 * VIDEO_C), "out.bias": bias32(3),
     }
     return params, inputs
 
@@ -1971,7 +1976,8 @@ def video_file():
             "TimeDistributed: img (3,3,6,6,2) video of 3 frames -> TimeDistributed(Conv2D(4,3x3,same,no bias) -> "
             "BatchNormalization (training: statistics over the 9 frames' pixels, eps 1e-3) -> ReLU -> "
             "MaxPooling2D(2) -> Flatten -> Dense(4,tanh)) (torch: frames folded into the batch) -> "
-            "GlobalAveragePooling1D over the steps -> Dense(3,softmax); categorical crossentropy from logits; "
+            "GlobalAveragePooling1D over the steps, concatenated with GlobalMaxPooling3D and GlobalAveragePooling3D "
+            "of img -> Dense(3,softmax); categorical crossentropy from logits; "
             "forward, grads, Keras-3 Adam steps 1 and 5, the moving statistics after 1 and 5 training passes.",
             build_image("video", draw_video, video_model, VIDEO_NODES, 5, SEED_HEAD_MARGIN,
                         fixed=("bn.moving_mean", "bn.moving_variance"), bn_stats=video_bn_stats))

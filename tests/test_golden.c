@@ -6,7 +6,8 @@
  * (multi.safetensors: a model with three outputs and loss weights;
  * pool1d.safetensors: the 1-D poolings; late_layers.safetensors: RepeatVector,
  * Permute, the 1-D resampling layers and Attention / AdditiveAttention;
- * video.safetensors: TimeDistributed over a CNN with BatchNormalization).
+ * video.safetensors: TimeDistributed over a CNN with BatchNormalization,
+ * the global 3-D poolings).
  * Here the C engine starts from the same weights and must agree within
  * 2e-5 absolute + 2e-4 relative (float32 arithmetic over sums of up to 128
  * terms; the script measured its own float32 re-run within 5.5e-7).
@@ -229,7 +230,8 @@ static void test_cnn(void) {
 /* TimeDistributed(Conv2D -> BatchNormalization -> ReLU -> MaxPooling2D ->
  * Flatten -> Dense) on a video of 3 frames, trained with batch statistics
  * over the 9 frames (PyTorch: the frames folded into the batch), then
- * GlobalAveragePooling1D over the steps -> Dense(softmax) */
+ * GlobalAveragePooling1D over the steps, beside GlobalMaxPooling3D and
+ * GlobalAveragePooling3D of the video -> Dense(softmax) */
 static void test_video(void) {
     lf_model *m;
     lf_model_create(&m, 35);
@@ -242,7 +244,9 @@ static void test_video(void) {
     int d = lf_dense(m, lf_flatten(m, pool, "flat"), 4, LF_ACT_TANH, 1, "per_step");
     int td = lf_time_distributed_end(m, d, "td");
     int gap = lf_global_average_pooling1d(m, td, "gap");
-    int out = lf_dense(m, gap, 3, LF_ACT_SOFTMAX, 1, "out");
+    int gmax3 = lf_global_max_pooling3d(m, img, "gmax3"), gavg3 = lf_global_average_pooling3d(m, img, "gavg3");
+    int cat = lf_concatenate(m, 3, (int[]){gap, gmax3, gavg3}, "cat");
+    int out = lf_dense(m, cat, 3, LF_ACT_SOFTMAX, 1, "out");
     CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
     check_network_mode(m, "tests/golden/video.safetensors", 3, 1, 1);
     lf_model_free(m);

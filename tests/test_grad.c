@@ -1916,6 +1916,24 @@ static void test_time_distributed(void) {
     }
 }
 
+/* GlobalMaxPooling3D and GlobalAveragePooling3D of a video (T, H, W, C) */
+static void test_global_pool3d(void) {
+    lf_model *m;
+    lf_model_create(&m, 2300);
+    int x = lf_input_shape(m, 4, (size_t[]){3, 4, 3, 2}, LF_DTYPE_FLOAT32, "video");
+    int a = lf_global_max_pooling3d(m, x, NULL), b = lf_global_average_pooling3d(m, x, NULL);
+    int o = lf_dense(m, lf_concatenate(m, 2, (int[]){a, b}, NULL), 2, LF_ACT_LINEAR, 1, "o");
+    lf_status st = lf_model_compile(m, o, LF_LOSS_MSE, NULL);
+    CHECK(st == LF_OK, "global 3-D poolings: compile: %s", lf_model_error(m));
+    if (st == LF_OK) {
+        scale_kernel(m, "o", 30); /* the mean's gradient is 1/72 of the output's: large weights lift it */
+        data d = make_data(m, 3, LF_LOSS_MSE, 2400);
+        fd_check("GlobalMaxPooling3D, GlobalAveragePooling3D", m, d.x, d.t, 3);
+        free_data(&d);
+    }
+    lf_model_free(m);
+}
+
 int main(void) {
     test_activations();
     test_losses();
@@ -1951,5 +1969,6 @@ int main(void) {
     test_reshaping_layers();
     test_attention();
     test_time_distributed();
+    test_global_pool3d();
     return check_report("test_grad");
 }

@@ -5,7 +5,8 @@
  * build-time refusals of those that do not, and a model file round trip
  * predicting the same bits; TimeDistributed (time_distributed.c): its
  * steps against the frames run alone, its summary, file and refusals
- * (its gradients: test_grad.c; PyTorch's numbers: test_golden.c).
+ * (its gradients: test_grad.c; PyTorch's numbers: test_golden.c);
+ * GlobalMaxPooling3D / GlobalAveragePooling3D by hand.
  */
 #include "check.h"
 #include "engine_util.h"
@@ -229,6 +230,50 @@ static void test_td_dropout(void) {
     lf_model_free(m);
 }
 
+/* GlobalMaxPooling3D / GlobalAveragePooling3D against sums by hand; a
+ * model file round trip; rank 3 refused */
+static void test_global_pool3d(void) {
+    enum { T = 3, H = 2, W = 4, C = 2 };
+    lf_model *m;
+    lf_model_create(&m, 3);
+    int x = lf_input_shape(m, 4, (size_t[]){T, H, W, C}, LF_DTYPE_FLOAT32, "video");
+    int a = lf_global_max_pooling3d(m, x, "gmax3"), b = lf_global_average_pooling3d(m, x, "gavg3");
+    int cat = lf_concatenate(m, 2, (int[]){a, b}, "cat");
+    CHECK(lf_model_compile(m, cat, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+    float xv[2 * T * H * W * C], y[2 * 2 * C], want[2 * 2 * C];
+    fill_uniform(xv, sizeof xv / sizeof *xv, -2, 2, 31);
+    for (size_t r = 0; r < 2; r++)
+        for (size_t ch = 0; ch < C; ch++) {
+            float mx = -INFINITY, sum = 0;
+            for (size_t v = 0; v < T * H * W; v++) {
+                float e = xv[(r * T * H * W + v) * C + ch];
+                mx = e > mx ? e : mx, sum += e;
+            }
+            want[r * 2 * C + ch] = mx, want[r * 2 * C + C + ch] = sum / (T * H * W);
+        }
+    const float *xs[1] = {xv};
+    CHECK(lf_model_predict(m, xs, 2, y) == LF_OK, "predict: %s", lf_model_error(m));
+    CHECK_CLOSE("global 3-D poolings by hand", y, want, 2 * 2 * C, 1e-6, 1e-6);
+    char path[128];
+    snprintf(path, sizeof path, "%s/gp3.lf", tmpdir);
+    CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model *l;
+    lf_model_create(&l, 9);
+    float y2[2 * 2 * C];
+    CHECK(lf_model_load(l, path) == LF_OK && lf_model_predict(l, xs, 2, y2) == LF_OK && memcmp(y, y2, sizeof y) == 0,
+          "loaded: the same bits");
+    lf_model_free(l);
+    unlink(path);
+    lf_model_free(m);
+    lf_model_create(&m, 4);
+    int img = lf_input_shape(m, 3, (size_t[]){6, 5, 3}, LF_DTYPE_FLOAT32, "img");
+    lf_global_average_pooling3d(m, img, NULL);
+    CHECK(strcmp(lf_model_error(m), "GlobalAveragePooling3D: input 'img' has shape (None, 6, 5, 3); it needs rank 5 "
+                                    "(batch, frames, height, width, channels)") == 0,
+          "got '%s'", lf_model_error(m));
+    lf_model_free(m);
+}
+
 /* misuse, refused at build time by name */
 static void test_td_errors(void) {
     struct {
@@ -282,6 +327,7 @@ int main(void) {
     test_td_frames();
     test_td_errors();
     test_td_dropout();
+    test_global_pool3d();
     rmdir(tmpdir);
     return check_report("test_video");
 }

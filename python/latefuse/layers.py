@@ -43,7 +43,7 @@ __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Fl
            "Embedding", "PositionEmbedding", "Conv1D", "DepthwiseConv2D", "SeparableConv2D", "Masking", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
            "MaxPooling1D", "AveragePooling1D", "LayerNormalization",
            "MultiHeadAttention", "Attention", "AdditiveAttention", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "CategoryEncoding",
-           "TimeDistributed",
+           "TimeDistributed", "GlobalMaxPooling3D", "GlobalAveragePooling3D",
            "StringLookup", "IntegerLookup", "add", "subtract", "multiply", "average", "maximum", "minimum",
            "concatenate", "dot"]
 
@@ -4332,6 +4332,31 @@ class TimeDistributed(Layer):
         return t
 
 
+_lib._proto("lf_global_max_pooling3d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_char_p)
+_lib._proto("lf_global_average_pooling3d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_char_p)
+
+
+class _GlobalPool3D(_GlobalPool2D):
+    def _call(self, x):
+        x = _one(self, x)
+        if len(x.sample_shape) != 4:
+            raise ValueError("%s: input of shape %s must be (batch, frames, height, width, channels)"
+                             % (type(self).__name__, _shape_str(x.sample_shape)))
+        return KerasTensor(self, [x], (x.sample_shape[3],))
+
+
+class GlobalMaxPooling3D(_GlobalPool3D):
+    """GlobalMaxPooling3D(): (batch, T, H, W, C) -> (batch, C)."""
+    prefix = "global_max_pooling3d"
+    builder = "lf_global_max_pooling3d"
+
+
+class GlobalAveragePooling3D(_GlobalPool3D):
+    """GlobalAveragePooling3D(): (batch, T, H, W, C) -> (batch, C)."""
+    prefix = "global_average_pooling3d"
+    builder = "lf_global_average_pooling3d"
+
+
 class _WrappedLayers:
     """The layers a model file's TimeDistributed wraps when they are several
     (the file keeps no nested model): callable on a steps tensor again."""
@@ -4350,8 +4375,7 @@ class _WrappedLayers:
 _NOT_HERE = {
     "Lambda": "a Lambda runs Python code inside the graph, and the graph runs in C: compute it on the arrays "
               "before fit / predict, or use a built-in layer (Activation, Rescaling, Reshape, the merging layers)",
-    "Conv3D": "there is no 3-D convolution: use TimeDistributed(Conv2D(...)) over (steps, height, width, "
-              "channels), or Conv2D on one frame",
+    "Conv3D": "convolve each frame of a video with TimeDistributed(Conv2D(...)) (or Conv2D on images)",
     "ConvLSTM2D": "use LSTM on (steps, features)",
     "Hashing": "hash the values before the model (StringLookup / IntegerLookup map them)",
 }

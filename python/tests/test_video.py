@@ -5,7 +5,7 @@ on each frame alone (one set of weights), a wrapped model
 (TimeDistributed(cnn_model)), a video + audio two-branch model that learns
 a synthetic task (seeded; accuracy well above chance) and comes back from
 the latefuse model file and from a .keras file predicting bit for bit,
-and the refusals.
+the global 3-D poolings against numpy, and the refusals.
 """
 import json
 import zipfile
@@ -16,7 +16,7 @@ import pytest
 import latefuse
 from latefuse import Model, load_model
 from latefuse.layers import (Concatenate, Conv2D, Dense, Flatten, GlobalAveragePooling1D, GlobalAveragePooling2D,
-                             Input, MaxPooling2D, TimeDistributed)
+                             GlobalAveragePooling3D, GlobalMaxPooling3D, Input, MaxPooling2D, TimeDistributed)
 from latefuse.optimizers import Adam
 
 
@@ -99,6 +99,20 @@ def test_keras_file_round_trip(tmp_path):
     assert layers[1]["inbound_nodes"][0]["args"][0]["config"]["keras_history"][0] == layers[0]["name"]
     back = load_model(path)
     assert np.array_equal(back.predict(x, verbose=0), p)
+
+
+def test_global_pool3d(tmp_path):
+    video = Input(shape=(3, 4, 5, 2))
+    m = Model(video, Concatenate()([GlobalMaxPooling3D()(video), GlobalAveragePooling3D()(video)]))
+    x = np.random.default_rng(4).standard_normal((3, 3, 4, 5, 2)).astype(np.float32)
+    got = m.predict(x, verbose=0)
+    np.testing.assert_allclose(got, np.concatenate([x.max(axis=(1, 2, 3)), x.mean(axis=(1, 2, 3))], axis=1),
+                               rtol=1e-6, atol=1e-6)
+    path = str(tmp_path / "gp3.keras")
+    m.save(path)
+    assert np.array_equal(load_model(path).predict(x, verbose=0), got)
+    with pytest.raises(ValueError, match=r"GlobalAveragePooling3D: input of shape \(None, 4, 5, 2\) must be"):
+        GlobalAveragePooling3D()(Input(shape=(4, 5, 2)))
 
 
 def test_refusals():

@@ -14,6 +14,9 @@
  *
  * GlobalAveragePooling2D / GlobalMaxPooling2D: y (B, C), the mean / the
  * largest value of each channel over all H x W pixels.
+ * GlobalAveragePooling3D / GlobalMaxPooling3D: the same over the T x H x W
+ * voxels of x (B, T, H, W, C) (videos), run as the 2-D ones on the
+ * (T H, W, C) image of the same row-major values.
  *
  * MaxPooling1D / AveragePooling1D (pool_size, strides = pool_size by
  * default, padding) over sequences x (B, T, D): y (B, To, D), To as
@@ -37,11 +40,15 @@ typedef struct pgeom {
 /* a 1-D kind: (T, D) pooled as a (T, 1, D) image, its windows (k, 1) */
 static int pool_1d(const lf_node *nd) { return nd->kind == LF_K_MAXPOOL1D || nd->kind == LF_K_AVGPOOL1D; }
 
+/* a 3-D global kind: (T, H, W, C) pooled as a (T H, W, C) image */
+static int pool_3d(const lf_node *nd) { return nd->kind == LF_K_GMAXPOOL3D || nd->kind == LF_K_GAVGPOOL3D; }
+
 static pgeom pgeom_of(const lf_node *x, const lf_node *nd) {
     pgeom g;
     if (pool_1d(nd)) g.H = x->shape[0], g.W = 1, g.C = x->shape[1];
+    else if (pool_3d(nd)) g.H = x->shape[0] * x->shape[1], g.W = x->shape[2], g.C = x->shape[3];
     else g.H = x->shape[0], g.W = x->shape[1], g.C = x->shape[2];
-    if (nd->kind == LF_K_GMAXPOOL2D || nd->kind == LF_K_GAVGPOOL2D) {
+    if (nd->kind == LF_K_GMAXPOOL2D || nd->kind == LF_K_GAVGPOOL2D || pool_3d(nd)) {
         g.kh = g.H, g.kw = g.W, g.sh = g.H, g.sw = g.W, g.pt = g.pl = 0, g.Ho = g.Wo = 1;
         return g;
     }
@@ -274,7 +281,7 @@ static void pool_backward(const lf_layer_ctx *c) {
  * global kinds; the 1-D kinds' second values are 1) */
 static int pool_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
     int one = pool_1d(nd);
-    const lf_node *x = lf_input_node(m, t->type, in, n_in, one ? 2 : 3);
+    const lf_node *x = lf_input_node(m, t->type, in, n_in, one ? 2 : pool_3d(nd) ? 4 : 3);
     if (!x) return 0;
     int global = t->op == POOL_GMAX || t->op == POOL_GAVG;
     if (!global) {
@@ -382,6 +389,10 @@ POOL_RECORD(lf_type_gmaxpool2d, "GlobalMaxPooling2D", "global_max_pooling2d", PO
 POOL_RECORD(lf_type_gavgpool2d, "GlobalAveragePooling2D", "global_average_pooling2d", POOL_GAVG, gpool_keys,
             NULL, gpool_read)
 POOL_RECORD(lf_type_maxpool1d, "MaxPooling1D", "max_pooling1d", POOL_MAX, pool_keys, pool_json, pool1_read)
+POOL_RECORD(lf_type_gmaxpool3d, "GlobalMaxPooling3D", "global_max_pooling3d", POOL_GMAX, gpool_keys, NULL,
+            gpool_read)
+POOL_RECORD(lf_type_gavgpool3d, "GlobalAveragePooling3D", "global_average_pooling3d", POOL_GAVG, gpool_keys,
+            NULL, gpool_read)
 POOL_RECORD(lf_type_avgpool1d, "AveragePooling1D", "average_pooling1d", POOL_AVG, pool_keys, pool_json, pool1_read)
 
 static int pool_add(lf_model *m, const lf_layer_type *t, lf_kind k, int x, size_t ph, size_t pw, size_t sh,
@@ -421,4 +432,14 @@ int lf_max_pooling1d(lf_model *m, int x, size_t pool_size, size_t strides, lf_pa
 int lf_average_pooling1d(lf_model *m, int x, size_t pool_size, size_t strides, lf_padding padding,
                          const char *name) {
     return pool_add(m, &lf_type_avgpool1d, LF_K_AVGPOOL1D, x, pool_size, 1, strides, 1, padding, name);
+}
+
+int lf_global_max_pooling3d(lf_model *m, int x, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    return lf_node_add(m, &lf_type_gmaxpool3d, LF_K_GMAXPOOL3D, nd, &x, 1, name);
+}
+
+int lf_global_average_pooling3d(lf_model *m, int x, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    return lf_node_add(m, &lf_type_gavgpool3d, LF_K_GAVGPOOL3D, nd, &x, 1, name);
 }
