@@ -1654,7 +1654,7 @@ lf_status lf__forward_nodes(const lf_model *m, const float *const *x, size_t n, 
     lf_graph_forward(m, &ws, x, n, 0, NULL);
     for (size_t id = 0; id < m->n_nodes; id++)
         if (out[id] && m->nodes[id].needed)
-            memcpy(out[id], ws.out[id], n * m->nodes[id].dim * sizeof(float));
+            memcpy(out[id], ws.out[id], n * lf_node_rows(&m->nodes[id]) * m->nodes[id].dim * sizeof(float));
     lf_ws_free(&ws);
     return LF_OK;
 }

@@ -21,7 +21,7 @@ lf_status lf__loss_and_grads(lf_model *m, const float *const *x, const float *t,
                              int training, int step, double *loss, float **input_grads);
 
 /* fit.c: the inference-mode output of every node for n rows (out[id] NULL
- * to skip a node). */
+ * to skip a node; a node on TimeDistributed steps has n T rows). */
 lf_status lf__forward_nodes(const lf_model *m, const float *const *x, size_t n, float **out);
 
 /* kernels.c: the packed sgemm path with a given micro-kernel (isa 0
