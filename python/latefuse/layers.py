@@ -1287,6 +1287,30 @@ def _tconv_size(n, k, s, padding, op):
     return n * s if op is None else (n - 1) * s + k % 2 + op
 
 
+def _transpose_settings(self, kn, ints, one, filters, kernel_size, strides, padding, data_format, dilation_rate,
+                        kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                        kernel_constraint, bias_constraint, kwargs):
+    """The settings Conv2DTranspose and Conv1DTranspose share, checked and
+    kept on self; ints reads a size argument (_pair or _one_int), one is
+    dilation_rate's one allowed value as the message writes it"""
+    if kwargs:
+        raise ValueError("%s: unsupported arguments %s" % (kn, ", ".join(sorted(kwargs))))
+    self.data_format = _channels_last(data_format, kn)
+    unit = ints(1, "dilation_rate", kn)
+    if ints(dilation_rate, "dilation_rate", kn) != unit:
+        raise ValueError("%s: only dilation_rate=%s is supported, got %r" % (kn, one, dilation_rate))
+    self.dilation_rate = unit
+    _take_constraints(self, kn, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+    self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, kn + ": kernel_regularizer")
+    self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, kn + ": bias_regularizer")
+    self.kernel_initializer = _init.get(kernel_initializer, kn + ": kernel_initializer")
+    self.bias_initializer = _init.get(bias_initializer, kn + ": bias_initializer")
+    self.filters = _positive(filters, "filters", kn)
+    self.kernel_size = ints(kernel_size, "kernel_size", kn)
+    self.strides = ints(strides, "strides", kn)
+    self.padding = _padding(padding, kn)
+
+
 class Conv2DTranspose(Layer):
     """Conv2DTranspose(filters, kernel_size, strides=(1, 1), padding='valid',
     output_padding=None, data_format=None, dilation_rate=(1, 1), activation=None,
@@ -1304,21 +1328,9 @@ class Conv2DTranspose(Layer):
                  bias_regularizer=None, kernel_constraint=None, bias_constraint=None, name=None, **kwargs):
         super().__init__(name)
         kn = "Conv2DTranspose"
-        if kwargs:
-            raise ValueError("%s: unsupported arguments %s" % (kn, ", ".join(sorted(kwargs))))
-        self.data_format = _channels_last(data_format, kn)
-        if _pair(dilation_rate, "dilation_rate", kn) != (1, 1):
-            raise ValueError("%s: only dilation_rate=(1, 1) is supported, got %r" % (kn, dilation_rate))
-        self.dilation_rate = (1, 1)
-        _take_constraints(self, kn, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
-        self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, kn + ": kernel_regularizer")
-        self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, kn + ": bias_regularizer")
-        self.kernel_initializer = _init.get(kernel_initializer, kn + ": kernel_initializer")
-        self.bias_initializer = _init.get(bias_initializer, kn + ": bias_initializer")
-        self.filters = _positive(filters, "filters", kn)
-        self.kernel_size = _pair(kernel_size, "kernel_size", kn)
-        self.strides = _pair(strides, "strides", kn)
-        self.padding = _padding(padding, kn)
+        _transpose_settings(self, kn, _pair, "(1, 1)", filters, kernel_size, strides, padding, data_format,
+                            dilation_rate, kernel_initializer, bias_initializer, kernel_regularizer,
+                            bias_regularizer, kernel_constraint, bias_constraint, kwargs)
         if output_padding is not None:
             op = _pairs_of(output_padding, 0)
             if op is None:
@@ -3885,21 +3897,9 @@ class Conv1DTranspose(Conv2DTranspose):
                  bias_constraint=None, name=None, **kwargs):
         Layer.__init__(self, name)  # Conv2DTranspose's _load, its own settings
         kn = "Conv1DTranspose"
-        if kwargs:
-            raise ValueError("%s: unsupported arguments %s" % (kn, ", ".join(sorted(kwargs))))
-        self.data_format = _channels_last(data_format, kn)
-        if _one_int(dilation_rate, "dilation_rate", kn) != (1,):
-            raise ValueError("%s: only dilation_rate=1 is supported, got %r" % (kn, dilation_rate))
-        self.dilation_rate = (1,)
-        _take_constraints(self, kn, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
-        self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, kn + ": kernel_regularizer")
-        self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, kn + ": bias_regularizer")
-        self.kernel_initializer = _init.get(kernel_initializer, kn + ": kernel_initializer")
-        self.bias_initializer = _init.get(bias_initializer, kn + ": bias_initializer")
-        self.filters = _positive(filters, "filters", kn)
-        self.kernel_size = _one_int(kernel_size, "kernel_size", kn)
-        self.strides = _one_int(strides, "strides", kn)
-        self.padding = _padding(padding, kn)
+        _transpose_settings(self, kn, _one_int, "1", filters, kernel_size, strides, padding, data_format,
+                            dilation_rate, kernel_initializer, bias_initializer, kernel_regularizer,
+                            bias_regularizer, kernel_constraint, bias_constraint, kwargs)
         if output_padding is not None:
             op = output_padding[0] if isinstance(output_padding, (tuple, list)) and len(output_padding) == 1 \
                 else output_padding
