@@ -138,6 +138,10 @@ static lf_status unit_des(lf_err *e, lf_cv_ctx *c, const lf_cv_item *items, size
     size_t ntr, nte;
     if (st == LF_OK) st = lf_cv_split(c, k, &ntr, &nte, e);
     for (size_t i = 0; st == LF_OK && i < n; i++) {
+        if (lf_cancelled(c->o->cancel)) { /* each fit searches the neighbours of its weights' rows */
+            st = lf_cancel_fail(e);
+            break;
+        }
         st = lf_fusion_fit_rows(&fs[i], c->p, c->names, M, c->C, c->y, c->train, ntr, c->o, g->group[i], g->calibrate);
         if (st != LF_OK) lf_fail(e, st, "%s, fold %zu: %s", lf_method_name(g->group[i]), k + 1, fs[i].err.msg);
     }
@@ -153,7 +157,7 @@ static lf_status unit_des(lf_err *e, lf_cv_ctx *c, const lf_cv_item *items, size
         size_t bad = 0;
         st = lf_probs_prepare(e, c->pdrop, M, c->C, c->o->logits, fs[0].temps, c->test, nte, &pr);
         if (st == LF_OK) st = lf_probs_features(e, &pr, &fs[0], c->o->features, c->o->n_features, c->test, nte);
-        if (st == LF_OK && !lf_des_predict_shared(fp, n, &pr, outs, &st)) /* one by one */
+        if (st == LF_OK && !lf_des_predict_shared(fp, n, &pr, outs, c->o->cancel, &st)) /* one by one */
             for (size_t i = 0; st == LF_OK && i < n; i++) {
                 lf_probs_free(&pr);
                 st = lf_probs_prepare(e, c->pdrop, M, c->C, c->o->logits, fs[i].temps, c->test, nte, &pr);
@@ -163,6 +167,10 @@ static lf_status unit_des(lf_err *e, lf_cv_ctx *c, const lf_cv_item *items, size
                 bad = i;
             }
         lf_probs_free(&pr);
+        if (st == LF_ERR_CANCELLED) { /* the flag, seen within the search */
+            lf_cancel_fail(e);
+            break;
+        }
         if (st != LF_OK) {
             lf_fail(e, st, "%s, fold %zu: prediction failed (%s)", lf_method_name(g->group[bad]), k + 1,
                     lf_status_string(st));

@@ -392,16 +392,19 @@ static lf_status group_space(const des_state *s, const des_groups *g, size_t gi,
  * its rule's predict alone).  excl0 < SIZE_MAX: the rows are the fitting
  * rows from excl0 on, row r left out of its own neighbours (K = k, at most
  * n - 1), as the weights are measured. */
+/* cancel: read before each block of QB queries (NULL: none); a set flag
+ * skips the blocks left and returns LF_ERR_CANCELLED, the outputs then
+ * partly written */
 static lf_status des_predict_kinds(const des_state *s, const des_kind *kinds, size_t nk, const lf_probs *pr,
-                                   size_t excl0, float *const *outs) {
+                                   size_t excl0, float *const *outs, const volatile int *cancel) {
     size_t N = pr->N, M = pr->M, C = pr->C;
     if (s->F && (!pr->feat || pr->F != s->F)) return LF_ERR_ARG; /* lf_fusion_predict_features says why */
     int excl = excl0 != SIZE_MAX;
     size_t K = excl ? (s->k < s->n ? s->k : s->n - 1) : s->k;
     des_groups g;
     if (group_queries(s, pr, NULL, N, M, C, &g) != LF_OK) return LF_ERR_NOMEM;
-    int failed = 0;
-    for (size_t gi = 0; gi < g.ng && !failed; gi++) {
+    int failed = 0, stopped = 0;
+    for (size_t gi = 0; gi < g.ng && !failed && !stopped; gi++) {
         des_space space, *sp = &space;
         if (group_space(s, &g, gi, M, C, sp) != LF_OK) {
             failed = 1;
@@ -425,6 +428,11 @@ static lf_status des_predict_kinds(const des_state *s, const des_kind *kinds, si
                 if (!ok) {
 #pragma omp atomic write
                     failed = 1;
+                    continue;
+                }
+                if (lf_cancelled(cancel)) {
+#pragma omp atomic write
+                    stopped = 1;
                     continue;
                 }
                 size_t q0 = (size_t)b * QB, nq = ng - q0 < QB ? ng - q0 : QB;
@@ -458,22 +466,22 @@ static lf_status des_predict_kinds(const des_state *s, const des_kind *kinds, si
         space_free(sp);
     }
     groups_free(&g);
-    return failed ? LF_ERR_NOMEM : LF_OK;
+    return failed ? LF_ERR_NOMEM : stopped ? LF_ERR_CANCELLED : LF_OK;
 }
 
 static lf_status des_predict(const lf_fusion *f, const lf_probs *pr, float *out) {
     des_kind kind = ((const des_params *)f->def->params)->kind;
-    return des_predict_kinds(f->state, &kind, 1, pr, SIZE_MAX, &out);
+    return des_predict_kinds(f->state, &kind, 1, pr, SIZE_MAX, &out, NULL);
 }
 
 static lf_status des_predict_fitting(const lf_fusion *f, const lf_probs *pr, size_t r0, float *out) {
     const des_state *s = f->state;
     if (r0 > s->n || pr->N > s->n - r0) return des_predict(f, pr, out); /* not the fitting rows */
     des_kind kind = ((const des_params *)f->def->params)->kind;
-    return des_predict_kinds(s, &kind, 1, pr, r0, &out);
+    return des_predict_kinds(s, &kind, 1, pr, r0, &out, NULL);
 }
 int lf_des_predict_shared(const lf_fusion *const *fs, size_t n, const lf_probs *pr, float *const *outs,
-                          lf_status *st) {
+                          const volatile int *cancel, lf_status *st) {
     des_kind kinds[4];
     if (n == 0 || n > 4) return 0;
     const des_state *s0 = fs[0]->state;
@@ -490,14 +498,15 @@ int lf_des_predict_shared(const lf_fusion *const *fs, size_t n, const lf_probs *
             return 0;
         kinds[i] = ((const des_params *)fs[i]->def->params)->kind;
     }
-    *st = des_predict_kinds(s0, kinds, n, pr, SIZE_MAX, outs);
+    *st = des_predict_kinds(s0, kinds, n, pr, SIZE_MAX, outs, cancel);
     return 1;
 }
 
 /* each model's mean share of the fused output over up to WEIGHT_ROWS
  * fitting rows, each left out of its own neighbours and searched as a
  * query with its models (des_space) */
-static lf_status measure_weights(des_state *s, des_kind kind, size_t M, size_t C, lf_err *e) {
+static lf_status measure_weights(des_state *s, des_kind kind, size_t M, size_t C, const volatile int *cancel,
+                                 lf_err *e) {
     size_t n_eval = s->n < WEIGHT_ROWS ? s->n : WEIGHT_ROWS;
     double *share = LF_CALLOC(M, sizeof *share);
     size_t *idx = lf_alloc_array(n_eval, sizeof *idx);
@@ -512,8 +521,8 @@ static lf_status measure_weights(des_state *s, des_kind kind, size_t M, size_t C
         return lf_fail(e, LF_ERR_NOMEM, "out of memory");
     }
     size_t rows_counted = 0;
-    int failed = 0;
-    for (size_t gi = 0; gi < g.ng && !failed; gi++) {
+    int failed = 0, stopped = 0;
+    for (size_t gi = 0; gi < g.ng && !failed && !stopped; gi++) {
         des_space space, *sp = &space;
         if (group_space(s, &g, gi, M, C, sp) != LF_OK) {
             failed = 1;
@@ -534,6 +543,11 @@ static lf_status measure_weights(des_state *s, des_kind kind, size_t M, size_t C
                 if (!ok || !mine) {
 #pragma omp atomic write
                     failed = 1;
+                    continue;
+                }
+                if (lf_cancelled(cancel)) { /* each block searches every fitting row */
+#pragma omp atomic write
+                    stopped = 1;
                     continue;
                 }
                 size_t q0 = (size_t)b * QB, nq = ng - q0 < QB ? ng - q0 : QB;
@@ -565,7 +579,7 @@ static lf_status measure_weights(des_state *s, des_kind kind, size_t M, size_t C
     for (size_t k = 0; k < M; k++)
         s->weights[k] = rows_counted ? (float)(share[k] / (double)rows_counted) : (float)(1.0 / (double)M);
     LF_FREE(share), LF_FREE(idx);
-    return failed ? lf_fail(e, LF_ERR_NOMEM, "out of memory") : LF_OK;
+    return failed ? lf_fail(e, LF_ERR_NOMEM, "out of memory") : stopped ? lf_cancel_fail(e) : LF_OK;
 }
 
 /* the features of the fitting rows standardised by their own mean and std
@@ -617,7 +631,7 @@ static lf_status des_fit(lf_fusion *f, const lf_probs *pr, const int *y, const l
     lf_status st = pr->feat ? fit_features(s, pr, &f->err) : LF_OK;
     f->n_features = s->F;
     if (st == LF_OK) st = derive(s, M, C, &f->err);
-    if (st == LF_OK) st = measure_weights(s, ((const des_params *)f->def->params)->kind, M, C, &f->err);
+    if (st == LF_OK) st = measure_weights(s, ((const des_params *)f->def->params)->kind, M, C, o->cancel, &f->err);
     return st;
 }
 
