@@ -631,7 +631,10 @@ static lf_status des_fit(lf_fusion *f, const lf_probs *pr, const int *y, const l
     lf_status st = pr->feat ? fit_features(s, pr, &f->err) : LF_OK;
     f->n_features = s->F;
     if (st == LF_OK) st = derive(s, M, C, &f->err);
-    if (st == LF_OK) st = measure_weights(s, ((const des_params *)f->def->params)->kind, M, C, o->cancel, &f->err);
+    /* over MPI ranks the flag is read only where they agree on it (fusion.c): not here */
+    if (st == LF_OK)
+        st = measure_weights(s, ((const des_params *)f->def->params)->kind, M, C, o->mpi_comm ? NULL : o->cancel,
+                             &f->err);
     return st;
 }
 
