@@ -471,14 +471,14 @@ static lf_status des_predict_kinds(const des_state *s, const des_kind *kinds, si
 
 static lf_status des_predict(const lf_fusion *f, const lf_probs *pr, float *out) {
     des_kind kind = ((const des_params *)f->def->params)->kind;
-    return des_predict_kinds(f->state, &kind, 1, pr, SIZE_MAX, &out, NULL);
+    return des_predict_kinds(f->state, &kind, 1, pr, SIZE_MAX, &out, pr->cancel);
 }
 
 static lf_status des_predict_fitting(const lf_fusion *f, const lf_probs *pr, size_t r0, float *out) {
     const des_state *s = f->state;
     if (r0 > s->n || pr->N > s->n - r0) return des_predict(f, pr, out); /* not the fitting rows */
     des_kind kind = ((const des_params *)f->def->params)->kind;
-    return des_predict_kinds(s, &kind, 1, pr, r0, &out, NULL);
+    return des_predict_kinds(s, &kind, 1, pr, r0, &out, pr->cancel);
 }
 int lf_des_predict_shared(const lf_fusion *const *fs, size_t n, const lf_probs *pr, float *const *outs,
                           const volatile int *cancel, lf_status *st) {

@@ -383,17 +383,17 @@ static int plain_rule(const lf_fusion *f, const float *const *p) {
 /* predict on checked arguments (N > 0); the inputs validated here unless
  * checked says the caller did */
 static lf_status predict_rows(const lf_fusion *f, const float *const *p, size_t N, const float *features,
-                              float *out, int checked, lf_err *e) {
+                              float *out, int checked, const volatile int *cancel, lf_err *e) {
     if (plain_rule(f, p) && lf_rule_fused((lf_rule)f->def->rule, p, f->M, N, f->C, out)) return LF_OK;
     lf_status st = checked ? LF_OK : lf_inputs_validate(e, p, NULL, f->M, N, f->C, f->logits);
     if (st != LF_OK) return st;
     lf_probs pr;
     st = lf_probs_prepare(e, p, f->M, f->C, f->logits, f->temps, NULL, N, &pr);
     if (st == LF_OK) st = lf_probs_features(e, &pr, f, features, f->n_features, NULL, N);
-    pr.err = e;
+    pr.err = e, pr.cancel = cancel;
     if (st == LF_OK) st = lf_fusion_predict_core(f, &pr, out);
     lf_probs_free(&pr);
-    return st;
+    return st == LF_ERR_CANCELLED ? lf_cancel_fail(e) : st;
 }
 
 /* predict_rows block by block, the cancel flag read before each.  A
@@ -420,7 +420,7 @@ static lf_status predict_blocks(const lf_fusion *f, const float *const *p, size_
         if (!checked && plain && lf_rule_fused((lf_rule)f->def->rule, pb, f->M, n, C, out + r0 * C)) continue;
         if (!checked && (st = lf_inputs_validate(e, p, NULL, f->M, N, C, f->logits)) != LF_OK) break;
         checked = 1;
-        st = predict_rows(f, pb, n, o->features && F ? o->features + r0 * F : NULL, out + r0 * C, 1, e);
+        st = predict_rows(f, pb, n, o->features && F ? o->features + r0 * F : NULL, out + r0 * C, 1, o->cancel, e);
     }
     LF_FREE(pb);
     return st;
@@ -444,7 +444,7 @@ lf_status lf_fusion_predict_with(const lf_fusion *f, const float *const *p, size
         st = lf_fusion_features_check(f, o.features, o.n_features, N, &e);
     if (st == LF_OK && N) {
         int saved = lf_threads_push(o.threads);
-        st = o.cancel ? predict_blocks(f, p, N, &o, out, &e) : predict_rows(f, p, N, o.features, out, 0, &e);
+        st = o.cancel ? predict_blocks(f, p, N, &o, out, &e) : predict_rows(f, p, N, o.features, out, 0, NULL, &e);
         lf_threads_pop(saved);
     }
     if (st != LF_OK && err && errlen) snprintf(err, errlen, "%s", e.msg[0] ? e.msg : lf_status_string(st));

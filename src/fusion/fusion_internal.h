@@ -59,6 +59,9 @@ typedef struct lf_probs {
     float *feat_block; /* owned copy behind feat, or NULL */
     lf_err *err;       /* where a method's predict may say why it failed (its
                           caller's, not shared between threads), or NULL */
+    const volatile int *cancel; /* a predict's cancel flag (lf_fusion_predict_options),
+                                   read by a method that searches block by block
+                                   (dynamic selection: LF_ERR_CANCELLED), or NULL */
 } lf_probs;
 
 void lf_probs_free(lf_probs *pr);
