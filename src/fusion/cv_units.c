@@ -157,12 +157,14 @@ static lf_status unit_des(lf_err *e, lf_cv_ctx *c, const lf_cv_item *items, size
         size_t bad = 0;
         st = lf_probs_prepare(e, c->pdrop, M, c->C, c->o->logits, fs[0].temps, c->test, nte, &pr);
         if (st == LF_OK) st = lf_probs_features(e, &pr, &fs[0], c->o->features, c->o->n_features, c->test, nte);
-        if (st == LF_OK && !lf_des_predict_shared(fp, n, &pr, outs, c->o->cancel, &st)) /* one by one */
+        pr.cancel = c->o->cancel; /* read within the search */
+        if (st == LF_OK && !lf_des_predict_shared(fp, n, &pr, outs, &st)) /* one by one */
             for (size_t i = 0; st == LF_OK && i < n; i++) {
                 lf_probs_free(&pr);
                 st = lf_probs_prepare(e, c->pdrop, M, c->C, c->o->logits, fs[i].temps, c->test, nte, &pr);
                 if (st == LF_OK)
                     st = lf_probs_features(e, &pr, &fs[i], c->o->features, c->o->n_features, c->test, nte);
+                pr.cancel = c->o->cancel;
                 if (st == LF_OK) st = lf_fusion_predict_core(&fs[i], &pr, outs[i]);
                 bad = i;
             }

@@ -481,7 +481,7 @@ static lf_status des_predict_fitting(const lf_fusion *f, const lf_probs *pr, siz
     return des_predict_kinds(s, &kind, 1, pr, r0, &out, pr->cancel);
 }
 int lf_des_predict_shared(const lf_fusion *const *fs, size_t n, const lf_probs *pr, float *const *outs,
-                          const volatile int *cancel, lf_status *st) {
+                          lf_status *st) {
     des_kind kinds[4];
     if (n == 0 || n > 4) return 0;
     const des_state *s0 = fs[0]->state;
@@ -498,7 +498,7 @@ int lf_des_predict_shared(const lf_fusion *const *fs, size_t n, const lf_probs *
             return 0;
         kinds[i] = ((const des_params *)fs[i]->def->params)->kind;
     }
-    *st = des_predict_kinds(s0, kinds, n, pr, SIZE_MAX, outs, cancel);
+    *st = des_predict_kinds(s0, kinds, n, pr, SIZE_MAX, outs, pr->cancel);
     return 1;
 }
 

@@ -141,11 +141,11 @@ size_t lf_penalty_pick(const struct lf_metrics *per, size_t G, size_t K, int by_
  * models that hold the same fitting rows, labels, k and temperatures (the
  * same training rows and options), from one neighbour search: outs[i] gets
  * the bits of fs[i]'s predict on pr (prepared with those temperatures),
- * *st the status: LF_ERR_CANCELLED when *cancel (NULL: never), read before
- * each block of queries, was set.  Returns 0, doing nothing, when they do
- * not share them. */
+ * *st the status: LF_ERR_CANCELLED when pr->cancel, read before each block
+ * of queries, was set.  Returns 0, doing nothing, when they do not share
+ * them. */
 int lf_des_predict_shared(const lf_fusion *const *fs, size_t n, const lf_probs *pr, float *const *outs,
-                          const volatile int *cancel, lf_status *st);
+                          lf_status *st);
 
 extern const lf_method_def *const lf_fixed_methods[];     /* fixed.c */
 extern const lf_method_def *const lf_classical_methods[]; /* classical.c */
