@@ -16,7 +16,8 @@
  * and an FNV-1a hash of the neighbour counts and indices; the same hashes
  * from two builds mean the same neighbours.  kernel: the filter's, 0 the
  * fastest the CPU has (default), 1 the portable one, 2 AVX-512 VNNI
- * where the CPU also has AMX (knn.h; the hashes must not change);
+ * where the CPU also has AMX, 3 AVX2 where it also has AVX-512 (knn.h;
+ * the hashes must not change);
  * searches: 1 for predict's alone (default 2, both).
  *
  * Built against the static library and its internal header, like the

@@ -4,7 +4,7 @@
  * knn.h: squared distance in double, eight partial sums; equal keys to the
  * lower row; a full sort of every row), neighbour for neighbour, with each
  * filter kernel (knn.h: the default, AMX where the CPU has it; AVX-512
- * VNNI; the portable one), which must also let the same rows through;
+ * VNNI; AVX2; the portable one), which must also let the same rows through;
  * widths around AMX's slices of 16 groups; random
  * profiles with missing models, row and query counts around the kernel's
  * 32-row chunks, 16-query tiles and 4096-row cache blocks, k from 1 to
@@ -68,10 +68,10 @@ static int agree_range(const char *what, const float *rows, size_t n, size_t D, 
         CHECK(0, "%s: out of memory", what);
         return 0;
     }
-    size_t *nb = malloc((nq * K + 1) * sizeof *nb), *cnt = malloc(nq * sizeof *cnt), want[64], exact[3];
-    static const char *const name[] = {"default", "portable", "VNNI"};
+    size_t *nb = malloc((nq * K + 1) * sizeof *nb), *cnt = malloc(nq * sizeof *cnt), want[64], exact[4];
+    static const char *const name[] = {"default", "portable", "VNNI", "AVX2"};
     int ok = 1;
-    for (int k = 0; k < 3; k++) { /* LF_KNN_BEST, LF_KNN_PORTABLE, LF_KNN_VNNI */
+    for (int k = 0; k < 4; k++) { /* LF_KNN_BEST, LF_KNN_PORTABLE, LF_KNN_VNNI, LF_KNN_AVX2 */
         memset(nb, 0xff, (nq * K + 1) * sizeof *nb);
         w.guess = 0, w.exact = 0;
         lf_knn_search(&ix, q, nq, K, excl, nb, cnt, &w, (lf_knn_kernel)k);
@@ -90,9 +90,9 @@ static int agree_range(const char *what, const float *rows, size_t n, size_t D, 
     /* every kernel computes the same integers, so it lets the same rows
      * through: a kernel that let too many through would still give the
      * right neighbours, but not the same count */
-    if (exact[0] != exact[1] || exact[2] != exact[1]) {
-        CHECK(0, "%s: rows let through by the filter: %zu (default), %zu (portable), %zu (VNNI)", what, exact[0],
-              exact[1], exact[2]);
+    if (exact[0] != exact[1] || exact[2] != exact[1] || exact[3] != exact[1]) {
+        CHECK(0, "%s: rows let through by the filter: %zu (default), %zu (portable), %zu (VNNI), %zu (AVX2)", what,
+              exact[0], exact[1], exact[2], exact[3]);
         ok = 0;
     }
     free(nb), free(cnt);

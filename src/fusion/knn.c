@@ -51,8 +51,9 @@
  * limit and returns a 32-bit mask per query and chunk: with AMX's int8
  * tile multiply where the CPU has it (tile_amx: 16 x 16 sums an
  * instruction), else with AVX-512 VNNI (tile_vnni: 8 queries by 32 rows at
- * a time, 16 accumulators), else in plain loops (tile_portable); the same
- * integers in all three.  Queries are taken 16 at a time against blocks
+ * a time, 16 accumulators), else with AVX2 (tile_avx2: 2 queries by 16
+ * rows, the bytes widened to 16 bits, as vpmaddwd multiplies them), else
+ * in plain loops (tile_portable); the same integers in all four.  Queries are taken 16 at a time against blocks
  * of XB rows that stay in the L2 cache, in batches of chunks: the kernel
  * over every chunk of the batch, then the exact keys of the rows that
  * passed, in row order, the bounds updated between batches (one chunk a
@@ -166,6 +167,7 @@ int lf_knn_work_alloc(lf_knn_work *w, const lf_knn *ix, size_t nq_max, size_t K)
     size_t nt = (nq_max + QT - 1) / QT * QT, k = K ? K : 1;
     w->nq_max = nq_max, w->K = K;
     w->q8 = lf_alloc_array(nt, ix->G * 4);
+    w->q16 = lf_alloc_array(nt, ix->G * 4 * sizeof *w->q16);
     w->thr = lf_alloc_array(nt, sizeof *w->thr);
     w->eq = lf_alloc_array(nt, sizeof *w->eq);
     w->cq = lf_alloc_array(nt, sizeof *w->cq);
@@ -178,14 +180,14 @@ int lf_knn_work_alloc(lf_knn_work *w, const lf_knn *ix, size_t nq_max, size_t K)
     w->start = lf_alloc_array(nq_max, sizeof *w->start);
     w->mk = lf_alloc_array(XB / RC * QT, sizeof *w->mk);
     w->lst = lf_alloc_array(XB / RC * QT * RC, sizeof *w->lst);
-    if (w->q8 && w->thr && w->eq && w->cq && w->qn && w->bd && w->bi && w->cnt && w->id && w->kth && w->start && w->mk && w->lst)
+    if (w->q8 && w->q16 && w->thr && w->eq && w->cq && w->qn && w->bd && w->bi && w->cnt && w->id && w->kth && w->start && w->mk && w->lst)
         return 1;
     lf_knn_work_free(w);
     return 0;
 }
 
 void lf_knn_work_free(lf_knn_work *w) {
-    LF_FREE(w->q8), LF_FREE(w->thr), LF_FREE(w->eq), LF_FREE(w->cq), LF_FREE(w->qn), LF_FREE(w->bd), LF_FREE(w->bi),
+    LF_FREE(w->q8), LF_FREE(w->q16), LF_FREE(w->thr), LF_FREE(w->eq), LF_FREE(w->cq), LF_FREE(w->qn), LF_FREE(w->bd), LF_FREE(w->bi),
         LF_FREE(w->cnt), LF_FREE(w->id), LF_FREE(w->kth), LF_FREE(w->start), LF_FREE(w->mk), LF_FREE(w->lst);
     memset(w, 0, sizeof *w);
 }
@@ -209,8 +211,9 @@ static void tile_portable1(const uint8_t *xc, const int32_t *ch, const int8_t *q
 }
 
 /* tile_portable1 over nch chunks after one another (QT masks a chunk) */
-static void tile_portable(const uint8_t *xc, const int32_t *ch, const int8_t *q8, size_t G, const int32_t *lim,
-                          uint32_t *mask, size_t nch) {
+static void tile_portable(const uint8_t *xc, const int32_t *ch, const int8_t *q8, const int16_t *q16, size_t G,
+                          const int32_t *lim, uint32_t *mask, size_t nch) {
+    (void)q16;
     for (size_t c = 0; c < nch; c++) tile_portable1(xc + c * G * RC * 4, ch + c * RC, q8, G, lim, mask + c * QT);
 }
 
@@ -251,7 +254,7 @@ static double exact(const float *q, const float *x, size_t D) {
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(LF_NO_SIMD)
 #include <immintrin.h>
-#define HAVE_VNNI_KERNEL 1
+#define HAVE_X86_KERNELS 1
 
 /* acc + the byte products of x (unsigned) and b (signed), 4 to a lane; as
  * inline assembly because GCC 12 copies the accumulator around each
@@ -292,10 +295,10 @@ tile_vnni1(const uint8_t *xc, const int32_t *ch, const int8_t *q8, size_t G, con
 
 /* tile_vnni1 over nch chunks after one another, for the two halves of the
  * QT queries (QT masks a chunk) */
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void tile_vnni(const uint8_t *xc, const int32_t *ch,
-                                                                           const int8_t *q8, size_t G,
-                                                                           const int32_t *lim, uint32_t *mask,
-                                                                           size_t nch) {
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
+tile_vnni(const uint8_t *xc, const int32_t *ch, const int8_t *q8, const int16_t *q16, size_t G, const int32_t *lim,
+          uint32_t *mask, size_t nch) {
+    (void)q16;
     for (size_t c = 0; c < nch; c++)
         for (size_t h = 0; h < QT; h += 8)
             tile_vnni1(xc + c * G * RC * 4, ch + c * RC, q8 + h * G * 4, G, lim + h, mask + c * QT + h);
@@ -327,6 +330,82 @@ __attribute__((target("avx512f,avx512vl"))) static double exact_avx512(const flo
     double v[8];
     _mm512_storeu_pd(v, p);
     return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+}
+
+/* One query's mask of 16 rows from tile_avx2's sums: s0..s3 hold 4 rows
+ * each, a row's sum in two lanes after another (vpmaddwd adds 2 of its 4
+ * products); ch: the rows' accumulators' start (knn.c's top). */
+__attribute__((target("avx2"))) static inline uint32_t mask16_avx2(__m256i s0, __m256i s1, __m256i s2, __m256i s3,
+                                                                   const int32_t *ch, int32_t lim) {
+    /* hadd: rows 0 1 4 5 | 2 3 6 7; the permute puts them in order */
+    __m256i r0 = _mm256_permute4x64_epi64(_mm256_hadd_epi32(s0, s1), 0xD8),
+            r1 = _mm256_permute4x64_epi64(_mm256_hadd_epi32(s2, s3), 0xD8);
+    r0 = _mm256_add_epi32(r0, _mm256_loadu_si256((const __m256i *)ch));
+    r1 = _mm256_add_epi32(r1, _mm256_loadu_si256((const __m256i *)(ch + 8)));
+    __m256i l = _mm256_set1_epi32(lim); /* sum >= lim: not lim > sum */
+    uint32_t below = (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(l, r0))) |
+                     (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(l, r1))) << 8;
+    return ~below & 0xffff;
+}
+
+/* tile_portable with AVX2: per chunk, each half of 16 rows against the
+ * queries two at a time (8 accumulators, 4 registers of rows, 2 of query
+ * values).  A group's 4 bytes of each row are widened to 16 bits, as are
+ * the query's (q16, filled with q8), and vpmaddwd adds each 2 products in
+ * 32 bits, exactly (|255 * 128 * 2| < 2^31). */
+__attribute__((target("avx2"))) static void tile_avx2(const uint8_t *xc, const int32_t *ch, const int8_t *q8,
+                                                      const int16_t *q16, size_t G, const int32_t *lim,
+                                                      uint32_t *mask, size_t nch) {
+    (void)q8;
+    for (size_t c = 0; c < nch; c++) {
+        const uint8_t *x = xc + c * G * RC * 4;
+        for (size_t t = 0; t < QT; t++) mask[c * QT + t] = 0;
+        for (size_t h = 0; h < RC; h += 16)
+            for (size_t t = 0; t < QT; t += 2) {
+                __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+                const int16_t *qa = q16 + t * G * 4, *qb = qa + G * 4;
+                for (size_t g = 0; g < G; g++) {
+                    const uint8_t *xg = x + (g * RC + h) * 4;
+                    __m256i x0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)xg)),
+                            x1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(xg + 16))),
+                            x2 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(xg + 32))),
+                            x3 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(xg + 48)));
+                    int64_t va, vb;
+                    memcpy(&va, qa + g * 4, 8), memcpy(&vb, qb + g * 4, 8);
+                    __m256i wa = _mm256_set1_epi64x(va), wb = _mm256_set1_epi64x(vb);
+                    /* the product first: GCC 12 then keeps the accumulators in registers */
+                    a0 = _mm256_add_epi32(_mm256_madd_epi16(x0, wa), a0);
+                    b0 = _mm256_add_epi32(_mm256_madd_epi16(x0, wb), b0);
+                    a1 = _mm256_add_epi32(_mm256_madd_epi16(x1, wa), a1);
+                    b1 = _mm256_add_epi32(_mm256_madd_epi16(x1, wb), b1);
+                    a2 = _mm256_add_epi32(_mm256_madd_epi16(x2, wa), a2);
+                    b2 = _mm256_add_epi32(_mm256_madd_epi16(x2, wb), b2);
+                    a3 = _mm256_add_epi32(_mm256_madd_epi16(x3, wa), a3);
+                    b3 = _mm256_add_epi32(_mm256_madd_epi16(x3, wb), b3);
+                }
+                const int32_t *cc = ch + c * RC + h;
+                mask[c * QT + t] |= mask16_avx2(a0, a1, a2, a3, cc, lim[t]) << h;
+                mask[c * QT + t + 1] |= mask16_avx2(b0, b1, b2, b3, cc, lim[t + 1]) << h;
+            }
+    }
+}
+
+/* exact() with its eight partial sums in two registers: the same additions */
+__attribute__((target("avx2"))) static double exact_avx2(const float *q, const float *x, size_t D) {
+    __m256d p0 = _mm256_setzero_pd(), p1 = p0;
+    size_t d = 0;
+    for (; d + 8 <= D; d += 8) {
+        __m256d t0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(q + d)), _mm256_cvtps_pd(_mm_loadu_ps(x + d))),
+                t1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(q + d + 4)), _mm256_cvtps_pd(_mm_loadu_ps(x + d + 4)));
+        p0 = _mm256_add_pd(p0, _mm256_mul_pd(t0, t0)), p1 = _mm256_add_pd(p1, _mm256_mul_pd(t1, t1));
+    }
+    double p[8];
+    _mm256_storeu_pd(p, p0), _mm256_storeu_pd(p + 4, p1);
+    for (size_t j = 0; d + j < D; j++) {
+        double t = (double)q[d + j] - (double)x[d + j];
+        p[j] += t * t;
+    }
+    return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
 }
 
 static int has_vnni(void) {
@@ -378,8 +457,9 @@ typedef struct amx_config {
     }
 
 __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw"))) static void
-tile_amx(const uint8_t *xc, const int32_t *ch, const int8_t *q8, size_t G, const int32_t *lim, uint32_t *mask,
-         size_t nch) {
+tile_amx(const uint8_t *xc, const int32_t *ch, const int8_t *q8, const int16_t *q16, size_t G, const int32_t *lim,
+         uint32_t *mask, size_t nch) {
+    (void)q16;
     size_t gs = G < 16 ? G : 16, ns = (G + 15) / 16, ld = G * 4;
     amx_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -437,8 +517,8 @@ static int has_amx(void) {
 #endif
 #endif
 
-typedef void (*tile_fn)(const uint8_t *, const int32_t *, const int8_t *, size_t, const int32_t *, uint32_t *,
-                        size_t);
+typedef void (*tile_fn)(const uint8_t *, const int32_t *, const int8_t *, const int16_t *, size_t, const int32_t *,
+                        uint32_t *, size_t);
 typedef double (*exact_fn)(const float *, const float *, size_t);
 typedef uint32_t (*passed_fn)(const uint32_t *, size_t, uint32_t *);
 typedef struct kernels { /* the functions a search uses: portable, or for the CPU's AVX-512 */
@@ -476,7 +556,9 @@ static void search_pass(const lf_knn *ix, const float *q, const size_t *id, size
     size_t D = ix->D, G = ix->G, n = ix->n, nchunks = (n + RC - 1) / RC, ntiles = (m + QT - 1) / QT;
     for (size_t i = 0; i < ntiles * QT; i++) {
         int8_t *q8 = w->q8 + i * G * 4;
+        int16_t *q16 = w->q16 + i * G * 4;
         memset(q8, -128, G * 4); /* 0 after the shift by 128 */
+        for (size_t j = 0; j < G * 4; j++) q16[j] = -128;
         w->thr[i] = INT32_MAX;   /* a padding query: no row passes */
         if (i >= m) continue;
         const float *qi = q + id[i] * D;
@@ -490,7 +572,7 @@ static void search_pass(const lf_knn *ix, const float *q, const size_t *id, size
                 continue;
             }
             int v = quantise(qi[d], ix->lo, ix->w, &e2);
-            q8[k] = (int8_t)(v - 128);
+            q8[k] = (int8_t)(v - 128), q16[k] = (int16_t)(v - 128);
             sq += v * v;
         }
         w->eq[i] = sqrt(e2) * (1 + 1e-12), w->cq[i] = c2, w->qn[i] = sq, w->cnt[i] = 0;
@@ -509,9 +591,10 @@ static void search_pass(const lf_knn *ix, const float *q, const size_t *id, size
         for (size_t T = 0; T < ntiles; T++) {
             int32_t *thr = w->thr + T * QT;
             const int8_t *q8 = w->q8 + T * QT * G * 4;
+            const int16_t *q16 = w->q16 + T * QT * G * 4;
             for (size_t cb = c0; cb < c1; cb += sb) {
                 size_t ce = c1 - cb < sb ? c1 : cb + sb;
-                tile(ix->packed + cb * G * RC * 4, ix->ch + cb * RC, q8, G, thr, mk, ce - cb);
+                tile(ix->packed + cb * G * RC * 4, ix->ch + cb * RC, q8, q16, G, thr, mk, ce - cb);
                 uint32_t nl = passed(mk, ce - cb, lst); /* entry(c - cb, t, j) */
                 if (nl && (excl || ce == nchunks)) { /* rows left out, rows past n */
                     uint32_t k = 0;
@@ -553,12 +636,14 @@ static void search_pass(const lf_knn *ix, const float *q, const size_t *id, size
 void lf_knn_search(const lf_knn *ix, const float *q, size_t nq, size_t K, const size_t *excl, size_t *nb,
                    size_t *cnt, lf_knn_work *w, lf_knn_kernel kernel) {
     kernels kn = {tile_portable, exact, passed_portable};
-#ifdef HAVE_VNNI_KERNEL
-    if (kernel != LF_KNN_PORTABLE && has_vnni()) kn.tile = tile_vnni;
+#ifdef HAVE_X86_KERNELS
+    if (kernel != LF_KNN_PORTABLE && __builtin_cpu_supports("avx2")) kn.tile = tile_avx2, kn.ex = exact_avx2;
+    if ((kernel == LF_KNN_BEST || kernel == LF_KNN_VNNI) && has_vnni()) kn.tile = tile_vnni;
 #ifdef HAVE_AMX_KERNEL
     if (kernel == LF_KNN_BEST && kn.tile == tile_vnni && ix->G > 0 && has_amx()) kn.tile = tile_amx; /* G 0: no tile */
 #endif
-    if (kernel != LF_KNN_PORTABLE && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
+    if ((kernel == LF_KNN_BEST || kernel == LF_KNN_VNNI) && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512vl"))
         kn.ex = exact_avx512, kn.passed = passed_avx512;
 #else
     (void)kernel;

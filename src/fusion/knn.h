@@ -49,7 +49,8 @@ void lf_knn_free(lf_knn *ix);
  * on it, not the neighbours. */
 typedef struct lf_knn_work {
     size_t nq_max, K;
-    int8_t *q8;     /* queries, 8-bit, 8 at a time */
+    int8_t *q8;     /* queries, 8-bit, QT at a time (knn.c) */
+    int16_t *q16;   /* the same values widened to 16 bits (the AVX2 kernel's) */
     int32_t *thr;   /* per query: the filter's limit (knn.c) */
     double *eq;     /* per query: rounding error */
     double *cq;     /* per query: squared distance over the values the same in every row */
@@ -71,10 +72,11 @@ int lf_knn_work_alloc(lf_knn_work *w, const lf_knn *ix, size_t nq_max, size_t K)
 void lf_knn_work_free(lf_knn_work *w);
 
 /* The filter's kernel: the fastest the CPU has (AMX's int8 tiles, else
- * AVX-512 VNNI, else plain loops), the plain loops, or AVX-512 VNNI even
- * where AMX is there (else plain loops).  Every kernel computes the same
+ * AVX-512 VNNI, else AVX2, else plain loops), the plain loops, AVX-512
+ * VNNI even where AMX is there, or AVX2 even where AVX-512 is there (each
+ * else the best of those below it).  Every kernel computes the same
  * integers, so the neighbours are the same; the tests compare them all. */
-typedef enum lf_knn_kernel { LF_KNN_BEST, LF_KNN_PORTABLE, LF_KNN_VNNI } lf_knn_kernel;
+typedef enum lf_knn_kernel { LF_KNN_BEST, LF_KNN_PORTABLE, LF_KNN_VNNI, LF_KNN_AVX2 } lf_knn_kernel;
 
 /* The K nearest rows of each of the nq (<= w->nq_max) queries (nq x D),
  * nearest first, into nb (nq x K) and cnt (how many: K, or fewer when
