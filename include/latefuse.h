@@ -897,18 +897,52 @@ int lf_gaussian_dropout(lf_model *m, int x, float rate, const char *name);
 int lf_alpha_dropout(lf_model *m, int x, float rate, const char *name);
 int lf_activity_regularization(lf_model *m, int x, float l1, float l2, const char *name);
 
-/* Keras 3's Discretization(bin_boundaries) (keras/src/layers/preprocessing/
- * discretization.py), output_mode "int": each value becomes the index of
- * its bin, numpy's digitize: the number of boundaries <= x, so the bins
- * (-inf, b0), [b0, b1), ..., [b_{n-1}, inf) are 0..n, and a NaN is n.  The
- * index is a float (Keras': int64); the output has the input's shape, no
- * gradient and no padding mask.  bin_boundaries (n >= 1, non-decreasing,
- * no NaN) are copied into the layer's one weight, "bin_boundaries" (n,),
+/* Keras 3's Discretization(bin_boundaries, output_mode) (keras/src/layers/
+ * preprocessing/discretization.py): each value becomes the index of its
+ * bin, numpy's digitize: the number of boundaries <= x, so the bins
+ * (-inf, b0), [b0, b1), ..., [b_{n-1}, inf) are 0..n (a boundary itself is
+ * in the bin it opens), -inf is 0, +inf and NaN are n.  Then, as Keras'
+ * numerical_utils.encode_categorical_inputs with depth n + 1, by
+ * output_mode:
+ *  - LF_DISCRETIZATION_INT (lf_discretization's): the index as a float
+ *    (Keras': int64), the input's shape.
+ *  - LF_DISCRETIZATION_ONE_HOT: each value a row of n + 1 with a 1 at its
+ *    bin: a per-sample shape (..., d) gives (..., d, n + 1), and (..., 1)
+ *    gives (..., n + 1) (Keras squeezes a last axis of 1).
+ *  - LF_DISCRETIZATION_MULTI_HOT: per sample (d,), (n + 1,) with a 1 at
+ *    every bin of its values; LF_DISCRETIZATION_COUNT: how many of its
+ *    values are in each bin.  Inputs of per-sample rank > 1 are refused
+ *    ("Discretization: output_mode \"multi_hot\" takes inputs of shape
+ *    (batch, d); input 'x' has shape (None, 2, 3) (Keras 3 reduces such an
+ *    input over its axis 1, not its last axis)").
+ * The encoded outputs are float32 as Keras' (its floatx).  No gradient
+ * flows (bins are not differentiable: backward leaves x's gradient alone)
+ * and no padding mask is kept.  bin_boundaries (n >= 1, non-decreasing, no
+ * NaN) are copied into the layer's one weight, "bin_boundaries" (n,),
  * fixed (lf_set_weights may replace them; unsorted ones then give some
- * bin, not digitize's).  Errors: n == 0 ("Discretization: 0 bin
- * boundaries; it needs 1..268435456"), unsorted ("Discretization:
- * bin_boundaries must be sorted: bin_boundaries[2] = 1 <
- * bin_boundaries[1] = 3"), a NaN. */
+ * bin, not digitize's).  opt->num_bins is Keras' num_bins when the
+ * boundaries came from adapt (lf_discretization_adapt), 0 for Keras'
+ * None: kept in the model file, it changes nothing in the outputs.  opt
+ * NULL: LF_DISCRETIZATION_INT, num_bins 0.  Errors (sticky, -1): n == 0
+ * ("Discretization: 0 bin boundaries; it needs 1..268435456"), unsorted
+ * ("Discretization: bin_boundaries must be sorted: bin_boundaries[2] = 1
+ * < bin_boundaries[1] = 3"), a NaN, an unknown output_mode
+ * ("Discretization: output_mode 7 is none of LF_DISCRETIZATION_INT,
+ * LF_DISCRETIZATION_ONE_HOT, LF_DISCRETIZATION_MULTI_HOT,
+ * LF_DISCRETIZATION_COUNT"), a shape refused above or too large. */
+typedef enum lf_discretization_mode {
+    LF_DISCRETIZATION_INT = 0, /* Keras' default */
+    LF_DISCRETIZATION_ONE_HOT = 1,
+    LF_DISCRETIZATION_MULTI_HOT = 2,
+    LF_DISCRETIZATION_COUNT = 3
+} lf_discretization_mode;
+typedef struct lf_discretization_options {
+    lf_discretization_mode output_mode;
+    size_t num_bins; /* Keras' num_bins, 0: None */
+} lf_discretization_options;
+int lf_discretization_opt(lf_model *m, int x, const float *bin_boundaries, size_t n,
+                          const lf_discretization_options *opt, const char *name);
+/* lf_discretization_opt with opt NULL: output_mode "int", num_bins None */
 int lf_discretization(lf_model *m, int x, const float *bin_boundaries, size_t n, const char *name);
 
 /* Keras 3's Discretization.adapt(data) with num_bins and epsilon, on the n

@@ -167,7 +167,9 @@ typedef struct lf_node {
     unsigned norm_keep;  /* Normalization: bit a set: per-sample axis a kept (infer) */
     int invert;          /* Normalization: the inverse map */
     int mode;            /* RandomFlip: LF_FLIP_*; LayerNormalization's and BatchNormalization's scale;
-                            CategoryEncoding: lf_category_mode; UpSampling2D: lf_interpolation */
+                            CategoryEncoding: lf_category_mode; UpSampling2D: lf_interpolation;
+                            Discretization: lf_discretization_mode */
+    size_t num_bins;     /* Discretization: Keras' num_bins, 0 for None (kept, not used) */
     int shares;          /* Keras' shared layer: 1 + the id of the node whose
                             weights this one uses (lf_share_weights); 0: its own */
     size_t heads, key_dim, value_dim; /* MultiHeadAttention */

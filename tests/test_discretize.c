@@ -5,13 +5,30 @@
  * Keras' summary (its docstring's example, 0..999 in 4 bins, 0..24 with
  * epsilon 0.1, where the summary is compressed twice); the layer in a fit
  * (its boundaries fixed); the model file's round trip and refusals; the
- * builder's and adapt's errors word for word.
+ * builder's and adapt's errors word for word; the output modes one_hot,
+ * multi_hot and count against vectors worked out by hand (boundaries,
+ * NaN, infinities; Keras' shapes: a last axis of 1 squeezed by one_hot),
+ * their refusals, and their model files (mode and num_bins kept, the same
+ * bytes saved again).
  */
 #include "check.h"
 #include "engine_util.h"
 
 #include <stdlib.h>
 #include <unistd.h>
+
+static int same_bytes(const char *a, const char *b) {
+    FILE *f = fopen(a, "rb"), *g = fopen(b, "rb");
+    int same = f && g;
+    while (same) {
+        int c = fgetc(f), d = fgetc(g);
+        if (c != d) same = 0;
+        if (c == EOF || d == EOF) break;
+    }
+    if (f) fclose(f);
+    if (g) fclose(g);
+    return same;
+}
 
 /* x (D) -> Discretization(b) "disc", the model's output */
 static lf_model *disc_model(size_t D, const float *b, size_t n, int *node) {
@@ -188,8 +205,177 @@ static void test_fit_and_file(void) {
     lf_model_free(m);
 }
 
+/* x (shape) -> Discretization(b, mode, num_bins) "disc", the output; NULL
+ * when the builder refuses, its message in err */
+static lf_model *mode_model(const size_t *shape, size_t rank, const float *b, size_t n, lf_discretization_mode mode,
+                            size_t num_bins, char *err, size_t cap) {
+    lf_model *m;
+    lf_model_create(&m, 1);
+    int x = lf_input_shape(m, rank, shape, LF_DTYPE_FLOAT32, "x");
+    lf_discretization_options opt = {mode, num_bins};
+    int d = lf_discretization_opt(m, x, b, n, &opt, "disc");
+    if (d < 0 || lf_model_compile(m, d, LF_LOSS_MSE, NULL) != LF_OK) {
+        snprintf(err, cap, "%s", lf_model_error(m));
+        lf_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* the output modes by hand: b = {0, 1, 2}, depth 4; a boundary is in the
+ * bin it opens, -inf in bin 0, +inf and NaN in bin 3 */
+static void test_modes(void) {
+    const float b[3] = {0, 1, 2};
+    char err[256] = "";
+    size_t dims[LF_MAX_RANK] = {0};
+    /* one_hot of (1,): Keras squeezes the last axis: (4,) a sample */
+    const float x1[7] = {-1, 0, 1, 2, NAN, -INFINITY, INFINITY};
+    const float want1[28] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 1};
+    size_t s1[1] = {1};
+    lf_model *m = mode_model(s1, 1, b, 3, LF_DISCRETIZATION_ONE_HOT, 0, err, sizeof err);
+    CHECK(m != NULL, "one_hot (1,): %s", err);
+    if (m) {
+        float y[28];
+        const float *xs[1] = {x1};
+        CHECK(lf_node_shape(m, lf_node_find(m, "disc"), dims) == 1 && dims[0] == 4, "one_hot (1,) -> (4,)");
+        CHECK(lf_model_predict(m, xs, 7, y) == LF_OK && memcmp(y, want1, sizeof y) == 0, "one_hot (1,) values");
+        lf_model_free(m);
+    }
+    /* one_hot of (3,): (3, 4) */
+    const float x3[6] = {0.5f, 2, -3, 0.999f, NAN, 1};
+    const float want3[24] = {0, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0};
+    size_t s3[1] = {3};
+    m = mode_model(s3, 1, b, 3, LF_DISCRETIZATION_ONE_HOT, 0, err, sizeof err);
+    CHECK(m != NULL, "one_hot (3,): %s", err);
+    if (m) {
+        float y[24];
+        const float *xs[1] = {x3};
+        CHECK(lf_node_shape(m, lf_node_find(m, "disc"), dims) == 2 && dims[0] == 3 && dims[1] == 4,
+              "one_hot (3,) -> (3, 4)");
+        CHECK(lf_model_predict(m, xs, 2, y) == LF_OK && memcmp(y, want3, sizeof y) == 0, "one_hot (3,) values");
+        lf_model_free(m);
+    }
+    /* one_hot of (2, 1): (2, 4); of (2, 3): (2, 3, 4) */
+    size_t s21[2] = {2, 1}, s23[2] = {2, 3};
+    m = mode_model(s21, 2, b, 3, LF_DISCRETIZATION_ONE_HOT, 0, err, sizeof err);
+    CHECK(m && lf_node_shape(m, lf_node_find(m, "disc"), dims) == 2 && dims[0] == 2 && dims[1] == 4,
+          "one_hot (2, 1) -> (2, 4): %s", err);
+    lf_model_free(m);
+    m = mode_model(s23, 2, b, 3, LF_DISCRETIZATION_ONE_HOT, 0, err, sizeof err);
+    CHECK(m && lf_node_shape(m, lf_node_find(m, "disc"), dims) == 3 && dims[0] == 2 && dims[1] == 3 && dims[2] == 4,
+          "one_hot (2, 3) -> (2, 3, 4): %s", err);
+    lf_model_free(m);
+    /* multi_hot and count of (4,): (4,), over each row's values */
+    const float x4[8] = {0, 0.5f, 3, NAN, -INFINITY, 1, 1.5f, 2};
+    const float want_mh[8] = {0, 1, 0, 1, 1, 0, 1, 1}, want_ct[8] = {0, 2, 0, 2, 1, 0, 2, 1};
+    size_t s4[1] = {4};
+    for (int c = 0; c < 2; c++) {
+        m = mode_model(s4, 1, b, 3, c ? LF_DISCRETIZATION_COUNT : LF_DISCRETIZATION_MULTI_HOT, 0, err, sizeof err);
+        CHECK(m != NULL, "%s: %s", c ? "count" : "multi_hot", err);
+        if (!m) continue;
+        float y[8];
+        const float *xs[1] = {x4};
+        CHECK(lf_node_shape(m, lf_node_find(m, "disc"), dims) == 1 && dims[0] == 4, "(4,) -> (4,)");
+        CHECK(lf_model_predict(m, xs, 2, y) == LF_OK && memcmp(y, c ? want_ct : want_mh, sizeof y) == 0,
+              "%s: %g %g %g %g  %g %g %g %g", c ? "count" : "multi_hot", y[0], y[1], y[2], y[3], y[4], y[5], y[6],
+              y[7]);
+        lf_model_free(m);
+    }
+    /* refusals, word for word */
+    size_t s4d[4] = {2, 2, 2, 2};
+    struct {
+        const size_t *shape;
+        size_t rank;
+        int mode;
+        const char *want;
+    } cases[] = {
+        {s23, 2, LF_DISCRETIZATION_MULTI_HOT,
+         "Discretization: output_mode \"multi_hot\" takes inputs of shape (batch, d); input 'x' has shape (None, 2, 3) (Keras 3 "
+         "reduces such an input over its axis 1, not its last axis)"},
+        {s21, 2, LF_DISCRETIZATION_COUNT,
+         "Discretization: output_mode \"count\" takes inputs of shape (batch, d); input 'x' has shape (None, 2, 1) (Keras 3 "
+         "reduces such an input over its axis 1, not its last axis)"},
+        {s4d, 4, LF_DISCRETIZATION_ONE_HOT,
+         "Discretization: output_mode \"one_hot\" of input 'x' of shape (None, 2, 2, 2, 2) in 4 bins is too large (rank "
+         "at most 4, 268435456 values)"},
+        {s4, 1, 7,
+         "Discretization: output_mode 7 is none of LF_DISCRETIZATION_INT, LF_DISCRETIZATION_ONE_HOT, "
+         "LF_DISCRETIZATION_MULTI_HOT, LF_DISCRETIZATION_COUNT"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        err[0] = '\0';
+        m = mode_model(cases[c].shape, cases[c].rank, b, 3, (lf_discretization_mode)cases[c].mode, 0, err,
+                       sizeof err);
+        CHECK(m == NULL && strcmp(err, cases[c].want) == 0, "case %zu: got \"%s\"", c, err);
+        lf_model_free(m);
+    }
+}
+
+/* each mode and num_bins through a model file: the same predictions, the
+ * same bytes saved again, the fields in the file; a bad mode refused */
+static void test_mode_files(void) {
+    const float b[3] = {-0.5f, 0.0f, 0.5f};
+    char dir[] = "/tmp/lf_discm_XXXXXX";
+    if (!mkdtemp(dir)) return;
+    char path[64], path2[64], bad[64], err[256] = "";
+    snprintf(path, sizeof path, "%s/d.lf", dir);
+    snprintf(path2, sizeof path2, "%s/e.lf", dir);
+    snprintf(bad, sizeof bad, "%s/b.lf", dir);
+    static const char *const field[4] = {NULL, "output_mode\\\":\\\"one_hot", "output_mode\\\":\\\"multi_hot",
+                                         "output_mode\\\":\\\"count"};
+    size_t s3[1] = {3};
+    float xv[12];
+    fill_uniform(xv, 12, -1, 1, 5);
+    xv[1] = NAN, xv[2] = 0.0f;
+    for (int mode = 0; mode < 4; mode++) {
+        lf_model *m = mode_model(s3, 1, b, 3, (lf_discretization_mode)mode, mode ? 4 : 0, err, sizeof err);
+        CHECK(m != NULL, "mode %d: %s", mode, err);
+        if (!m) continue;
+        CHECK(lf_model_save(m, path, LF_WRITE_NO_FSYNC) == LF_OK, "save: %s", lf_model_error(m));
+        lf_model *l;
+        lf_model_create(&l, 0);
+        CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+        float p1[48], p2[48];
+        const float *xs[1] = {xv};
+        CHECK(lf_model_predict(m, xs, 4, p1) == LF_OK && lf_model_predict(l, xs, 4, p2) == LF_OK &&
+                  memcmp(p1, p2, lf_model_output_dim(m) * 4 * sizeof(float)) == 0,
+              "mode %d: the loaded model predicts the same bits", mode);
+        CHECK(lf_model_save(l, path2, LF_WRITE_NO_FSYNC) == LF_OK && same_bytes(path, path2),
+              "mode %d: saved again, the same bytes", mode);
+        lf_model_free(l);
+        /* the fields are there (or, for "int" without num_bins, absent as in earlier files) */
+        CHECK(check_edit_file(path, bad, "num_bins\\\":4", "num_bins\\\":0") == (mode != 0), "mode %d: num_bins",
+              mode);
+        if (mode) {
+            lf_model_create(&l, 0);
+            char want[200];
+            snprintf(want, sizeof want, "'%s': architecture: layer 'disc': 'num_bins' must be an integer in "
+                     "1..268435456", bad);
+            CHECK(lf_model_load(l, bad) == LF_ERR_FORMAT && strcmp(lf_model_error(l), want) == 0, "got \"%s\"",
+                  lf_model_error(l));
+            lf_model_free(l);
+            char to[40];
+            snprintf(to, sizeof to, "%s", field[mode]);
+            to[strlen(to) - 1] = 'X';
+            CHECK(check_edit_file(path, bad, field[mode], to), "mode %d: field", mode);
+            lf_model_create(&l, 0);
+            snprintf(want, sizeof want, "'%s': architecture: layer 'disc': 'output_mode' must be \"int\", "
+                     "\"one_hot\", \"multi_hot\" or \"count\"", bad);
+            CHECK(lf_model_load(l, bad) == LF_ERR_FORMAT && strcmp(lf_model_error(l), want) == 0, "got \"%s\"",
+                  lf_model_error(l));
+            lf_model_free(l);
+        } else {
+            CHECK(!check_edit_file(path, bad, "output_mode", "output_modX"), "int: no output_mode written");
+        }
+        lf_model_free(m);
+    }
+    remove(path), remove(path2), remove(bad), rmdir(dir);
+}
+
 int main(void) {
     test_bins();
+    test_modes();
+    test_mode_files();
     test_adapt();
     test_errors();
     test_fit_and_file();

@@ -133,5 +133,9 @@ void lf_alpha_dropout_forward(float *restrict y, float *restrict slope, const fl
  * boundaries b[k] <= x (NaN: n); x, y: (B, D), b: (n) non-decreasing */
 void lf_discretize_forward(float *restrict y, const float *restrict x, size_t B, size_t D, const float *restrict b,
                            size_t n);
+/* and its output modes: one_hot (B, D, n + 1), else (B, n + 1): multi_hot
+ * (count 0) or count (count 1) */
+void lf_discretize_encode_forward(float *restrict y, const float *restrict x, size_t B, size_t D,
+                                  const float *restrict b, size_t n, int one_hot, int count);
 
 #endif
