@@ -4081,6 +4081,15 @@ class ActivityRegularization(Layer):
 
 _lib._proto("lf_discretization", ctypes.c_int, _lib._P, ctypes.c_int, _lib.c_float_p, ctypes.c_size_t,
             ctypes.c_char_p)
+
+
+class _DiscretizationOptions(ctypes.Structure):  # lf_discretization_options
+    _fields_ = [("output_mode", ctypes.c_int), ("num_bins", ctypes.c_size_t)]
+
+
+_DISCRETIZATION_MODES = {"int": 0, "one_hot": 1, "multi_hot": 2, "count": 3}  # lf_discretization_mode
+_lib._proto("lf_discretization_opt", ctypes.c_int, _lib._P, ctypes.c_int, _lib.c_float_p, ctypes.c_size_t,
+            ctypes.POINTER(_DiscretizationOptions), ctypes.c_char_p)
 _lib._proto("lf_discretization_adapt", ctypes.c_int, _lib.c_float_p, ctypes.c_size_t, ctypes.c_size_t,
             ctypes.c_double, _lib.c_float_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_char_p, ctypes.c_size_t)
 
@@ -4090,9 +4099,13 @@ class Discretization(Layer):
     output_mode='int', sparse=False): Keras 3's bucketing of values, numpy's
     digitize: the index of each value's bin, (-inf, b0) -> 0, [b0, b1) ->
     1, ..., [b_last, inf) -> len(bin_boundaries), NaN the last.  The indices
-    come out as float32 (Keras': int64); output_mode 'int' only (Keras'
-    'one_hot', 'multi_hot', 'count' are CategoryEncoding(num_tokens=
-    len(bin_boundaries) + 1) after it).  adapt(data) with num_bins: the
+    come out as float32 (Keras': int64).  output_mode 'one_hot',
+    'multi_hot', 'count' encode them as Keras' encode_categorical_inputs
+    at depth len(bin_boundaries) + 1 (float32, computed in C): one_hot of
+    (batch, ..., d) is (batch, ..., d, depth), of (batch, ..., 1) (batch,
+    ..., depth); multi_hot and count of (batch, d) are (batch, depth), and
+    are refused for inputs of higher rank (Keras 3 reduces those over axis
+    1, not the last).  sparse=True is refused.  adapt(data) with num_bins: the
     boundaries of Keras' quantile summary of data as one array (its
     summarize / compress_summary, computed in C: lf_discretization_adapt),
     not exact quantiles.  The boundaries are the layer's one weight in the
@@ -4107,12 +4120,8 @@ class Discretization(Layer):
         if output_mode not in ("int", "one_hot", "multi_hot", "count"):
             raise ValueError("Invalid value for argument `output_mode`. Expected one of {'int', 'one_hot', "
                              "'multi_hot', 'count'}. Received: output_mode=%s" % (output_mode,))
-        if output_mode != "int":
-            raise ValueError("Discretization: output_mode=%r is not supported: use output_mode='int' and "
-                             "CategoryEncoding(num_tokens=len(bin_boundaries) + 1, output_mode=%r) after it "
-                             "(the same values)" % (output_mode, output_mode))
         if sparse:
-            raise ValueError("Discretization: sparse=True is not supported")
+            raise ValueError("Discretization: sparse=True is not supported: the outputs are dense float32 arrays")
         if num_bins is not None and (isinstance(num_bins, bool) or not _integer(num_bins) or num_bins < 0):
             raise ValueError("`num_bins` must be greater than or equal to 0. Received: `num_bins=%s`" % (num_bins,))
         if num_bins is not None and bin_boundaries is not None:
@@ -4188,17 +4197,31 @@ class Discretization(Layer):
         if self.bin_boundaries is None:
             raise ValueError("You need to either pass the `bin_boundaries` argument at construction time or call "
                              "`adapt(dataset)` before you can start using the `Discretization` layer.")
-        return KerasTensor(self, [x], x.sample_shape)
+        s, depth = x.sample_shape, len(self.bin_boundaries) + 1
+        if self.output_mode == "int":
+            return KerasTensor(self, [x], s)
+        if self.output_mode == "one_hot":  # Keras squeezes a last axis of 1
+            return KerasTensor(self, [x], (s[:-1] if s[-1] == 1 else s) + (depth,))
+        if len(s) != 1:
+            raise ValueError("Discretization: output_mode \"%s\" takes inputs of shape (batch, d); got shape %s "
+                             "(Keras 3 reduces such an input over its axis 1, not its last axis)"
+                             % (self.output_mode, _shape_str(s)))
+        return KerasTensor(self, [x], (depth,))
 
     @classmethod
     def _load(cls, spec, ins, tensors):  # the boundaries: the file's tensor, read by get_config
-        return cls(bin_boundaries=[0.0] * int(spec["num_boundaries"]), name=spec["name"])(ins)
+        layer = cls(bin_boundaries=[0.0] * int(spec["num_boundaries"]), output_mode=spec.get("output_mode", "int"),
+                    name=spec["name"])
+        layer.num_bins = int(spec["num_bins"]) if "num_bins" in spec else None
+        return layer(ins)
 
     def _build(self, lib, h, t, ids, name):
         import numpy as np
         ii, _ = _ids(t, ids)
         b = np.ascontiguousarray(self.bin_boundaries, dtype=np.float32)
-        return lib.lf_discretization(h, ii[0], b.ctypes.data_as(_lib.c_float_p), b.size, name)
+        opt = _DiscretizationOptions(_DISCRETIZATION_MODES[self.output_mode], self.num_bins or 0)
+        return lib.lf_discretization_opt(h, ii[0], b.ctypes.data_as(_lib.c_float_p), b.size, ctypes.byref(opt),
+                                         name)
 
 
 # ---- TimeDistributed (the C library's lf_time_distributed / _end)

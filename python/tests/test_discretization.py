@@ -5,7 +5,10 @@ docstring examples, adapt against boundaries worked out by hand, Keras'
 argument errors word for word, the layer in a fit (boundaries fixed), a
 model's adapt, and the .lf and .keras files (Keras' config: no
 "trainable", no variables; an adapted layer's config has both
-bin_boundaries and num_bins, which from_config takes as Keras' does).
+bin_boundaries and num_bins, which from_config takes as Keras' does);
+the output modes one_hot, multi_hot and count against values worked out
+by hand (Keras' shapes, NaN and infinities), their refusal, and their
+files (.lf and .keras keep output_mode and num_bins).
 """
 import json
 import zipfile
@@ -49,9 +52,9 @@ def test_errors_as_keras():
         L.Discretization(num_bins=-1)
     with pytest.raises(ValueError, match=r"^Invalid value for argument `output_mode`"):
         L.Discretization(bin_boundaries=[0.0], output_mode="bins")
-    with pytest.raises(ValueError, match=r"^Discretization: output_mode='one_hot' is not supported: use "
-                                         r"output_mode='int' and CategoryEncoding"):
-        L.Discretization(bin_boundaries=[0.0], output_mode="one_hot")
+    with pytest.raises(ValueError, match=r"^Discretization: sparse=True is not supported: the outputs are dense "
+                                         r"float32 arrays$"):
+        L.Discretization(bin_boundaries=[0.0], output_mode="one_hot", sparse=True)
     with pytest.raises(ValueError, match=r"^Discretization: bin_boundaries must be sorted numbers, got \[1, 0\]$"):
         L.Discretization(bin_boundaries=[1, 0])
     with pytest.raises(ValueError, match=r"^Cannot adapt a Discretization layer that has been initialized with "
@@ -100,3 +103,48 @@ def test_in_a_model_and_files(tmp_path):
     # Keras' from_config of an adapted layer's config
     again = L.Discretization.from_config(cfg[0]["config"])
     assert again.bin_boundaries == cfg[0]["config"]["bin_boundaries"] and again.num_bins == 4
+
+
+def test_output_modes_by_hand():
+    b = [0., 1., 2.]  # depth 4; X's bins [[0, 2, 3, 1], [1, 3, 2, 1]]
+    oh = L.Discretization(bin_boundaries=b, output_mode="one_hot")(X)
+    assert oh.shape == (2, 4, 4) and oh.dtype == np.float32
+    np.testing.assert_array_equal(oh, np.eye(4)[[[0, 2, 3, 1], [1, 3, 2, 1]]])
+    # a last axis of 1 is squeezed (Keras' encode_categorical_inputs)
+    np.testing.assert_array_equal(L.Discretization(bin_boundaries=b, output_mode="one_hot")(X[:, :1]),
+                                  [[1, 0, 0, 0], [0, 1, 0, 0]])
+    np.testing.assert_array_equal(L.Discretization(bin_boundaries=b, output_mode="multi_hot")(X),
+                                  [[1, 1, 1, 1], [0, 1, 1, 1]])
+    np.testing.assert_array_equal(L.Discretization(bin_boundaries=b, output_mode="count")(X),
+                                  [[1, 1, 1, 1], [0, 2, 1, 1]])
+    # NaN and +inf in the last bin (numpy's digitize), -inf in the first, a boundary in the bin it opens
+    odd = np.array([[np.nan, np.inf, -np.inf, 2.0]])
+    np.testing.assert_array_equal(L.Discretization(bin_boundaries=b, output_mode="count")(odd), [[1, 0, 0, 3]])
+    i = keras.Input((2, 3))
+    assert L.Discretization(bin_boundaries=b, output_mode="one_hot")(i).shape == (None, 2, 3, 4)
+    with pytest.raises(ValueError, match=r'^Discretization: output_mode "multi_hot" takes inputs of shape '
+                                         r'\(batch, d\); got shape \(None, 2, 3\) \(Keras 3 reduces such an input '
+                                         r'over its axis 1, not its last axis\)$'):
+        L.Discretization(bin_boundaries=b, output_mode="multi_hot")(i)
+
+
+@pytest.mark.parametrize("mode", ["one_hot", "multi_hot", "count"])
+def test_output_mode_files(tmp_path, mode):
+    d = L.Discretization(num_bins=4, output_mode=mode, name="disc")
+    d.adapt(X)
+    i = keras.Input((4,))
+    m = Model(i, L.Dense(1, name="o")(L.Flatten()(d(i))))
+    m.compile(optimizer="adam", loss="mse")
+    p = m.predict(X, verbose=0)
+    for ext in (".lf", ".keras"):
+        if ext == ".keras":
+            pytest.importorskip("h5py")
+        path = str(tmp_path / ("m" + ext))
+        m.save(path)
+        m2 = load_model(path)
+        np.testing.assert_array_equal(m2.predict(X, verbose=0), p)
+        cfg = m2.get_layer("disc").get_config()
+        assert (cfg["output_mode"], cfg["num_bins"], cfg["bin_boundaries"]) == (mode, 4, d.bin_boundaries), ext
+    with zipfile.ZipFile(str(tmp_path / "m.keras")) as z:
+        cfg = [e for e in json.loads(z.read("config.json"))["config"]["layers"] if e["class_name"] == "Discretization"]
+    assert cfg[0]["config"]["output_mode"] == mode and cfg[0]["config"]["num_bins"] == 4
