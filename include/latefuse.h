@@ -781,6 +781,32 @@ int lf_time_distributed_end(lf_model *m, int y, const char *name);
 int lf_global_max_pooling3d(lf_model *m, int x, const char *name);
 int lf_global_average_pooling3d(lf_model *m, int x, const char *name);
 
+/* Conv3D(filters, kernel_size=(kd, kh, kw), strides=(sd, sh, sw), padding,
+ * activation, use_bias) (Keras 3, channels_last, dilation_rate 1): x
+ * (batch, D, H, W, C) -> y (batch, Do, Ho, Wo, filters) = act(conv(x) + b),
+ * each output axis as Conv2D's: (D - kd) / sd + 1 with LF_PADDING_VALID,
+ * ceil(D / sd) with LF_PADDING_SAME, whose total padding max((Do - 1) sd +
+ * kd - D, 0) puts half (rounded down) before and the rest after, as
+ * Keras/TensorFlow.  The kernel is Keras' (kd, kh, kw, C, filters),
+ * glorot_uniform (fan_in kd kh kw C, fan_out kd kh kw filters); b = 0.
+ * Errors name the layer: "Conv3D: input 'x' of shape (None, 2, 8, 8, 3) is
+ * smaller than the kernel (3, 3, 3) with padding 'valid'", a rank other
+ * than 4, kernel_size or strides outside 1..1024.  -1 (sticky) on failure. */
+int lf_conv3d(lf_model *m, int x, size_t filters, size_t kd, size_t kh, size_t kw, size_t sd, size_t sh, size_t sw,
+              lf_padding padding, lf_activation act, int use_bias, const char *name);
+/* MaxPooling3D / AveragePooling3D(pool_size=(pd, ph, pw), strides=(sd, sh,
+ * sw), padding) (Keras 3): x (batch, D, H, W, C) -> (batch, Do, Ho, Wo, C),
+ * the largest / the mean of each window, the sizes as Conv3D's; a stride 0
+ * is Keras' None, the pool size.  With LF_PADDING_SAME the padded voxels
+ * take no part: the mean divides by the count of the window's real voxels
+ * (TensorFlow's rule; torch's count_include_pad=False).  The max's gradient
+ * goes to the first largest voxel of the window in row-major order.  -1
+ * (sticky) on failure. */
+int lf_max_pooling3d(lf_model *m, int x, size_t pd, size_t ph, size_t pw, size_t sd, size_t sh, size_t sw,
+                     lf_padding padding, const char *name);
+int lf_average_pooling3d(lf_model *m, int x, size_t pd, size_t ph, size_t pw, size_t sd, size_t sh, size_t sw,
+                         lf_padding padding, const char *name);
+
 /* LayerNormalization(axis=-1, epsilon, center, scale) over the last axis of
  * a rank 1..3 x (Keras' defaults: epsilon 1e-3, center and scale on): each
  * position's features are normalised by their own mean and biased

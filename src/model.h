@@ -90,7 +90,10 @@
     X(LF_K_TD_INPUT, lf_type_td_input) \
     X(LF_K_TIME_DISTRIBUTED, lf_type_time_distributed) \
     X(LF_K_GMAXPOOL3D, lf_type_gmaxpool3d) \
-    X(LF_K_GAVGPOOL3D, lf_type_gavgpool3d)
+    X(LF_K_GAVGPOOL3D, lf_type_gavgpool3d) \
+    X(LF_K_CONV3D, lf_type_conv3d) \
+    X(LF_K_MAXPOOL3D, lf_type_maxpool3d) \
+    X(LF_K_AVGPOOL3D, lf_type_avgpool3d)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -140,11 +143,12 @@ typedef struct lf_node {
     float rec_l1, rec_l2; /* on the weights it marks recurrent (recurrent_regularizer) */
     float act_l1, act_l2; /* on the output (activity_regularizer) */
     lf_constraint con[LF_ROLE_COUNT]; /* Keras' constraints, by weight role (lf_set_constraint) */
-    size_t kernel[2];    /* Conv2D kernel_size, pooling pool_size (h, w); Conv1D's (k, 1); UpSampling2D's size;
+    size_t kernel[3];    /* Conv2D kernel_size, pooling pool_size (h, w); Conv1D's (k, 1); UpSampling2D's size;
+                            Conv3D's, MaxPooling3D's, AveragePooling3D's (d, h, w);
                             UpSampling1D's (size, 1);
                             RepeatVector's n */
-    size_t strides[2];   /* Conv2D, pooling */
-    size_t dilation[2];  /* Conv1D/2D, DepthwiseConv2D, SeparableConv2D: dilation_rate (Conv1D's (d, 1)) */
+    size_t strides[3];   /* Conv2D, Conv3D, pooling */
+    size_t dilation[3];  /* Conv1D/2D (Conv3D: 1), DepthwiseConv2D, SeparableConv2D: dilation_rate (Conv1D's (d, 1)) */
     size_t depth_multiplier; /* DepthwiseConv2D, SeparableConv2D */
     float mask_value;    /* Masking */
     lf_padding padding;  /* Conv2D, pooling */

@@ -1983,7 +1983,105 @@ def video_file():
                         fixed=("bn.moving_mean", "bn.moving_variance"), bn_stats=video_bn_stats))
 
 
-SEEDED_FILES = {"video.safetensors": video_file}
+# ---------------------------------------------------------------------------
+# conv3d: Conv3D, MaxPooling3D, AveragePooling3D (Keras 3,
+# keras/src/layers/convolutional/conv3d.py, keras/src/layers/pooling/
+# {max,average}_pooling3d.py; channels_last).  Keras' "same" pads each axis
+# total = max((o - 1) s + k - n, 0), total // 2 before and the rest after
+# (same_pads), which torch's symmetric padding argument cannot say: the
+# input is padded explicitly (zeros for the convolution, -inf for the max).
+# The "same" average divides by the count of the window's real voxels
+# (TensorFlow's rule, torch's count_include_pad=False): the zero-padded sum
+# over the zero-padded count of ones.  img (3, 4, 5, 6, 2) ->
+# conv1 Conv3D(3, (2,3,3), strides (1,2,2), same, tanh) -> conv2 Conv3D(2,
+# (2,2,2), strides (2,1,1), valid, no bias); pmax MaxPooling3D((2,2,2),
+# strides (1,2,2), same) of conv1; pavg AveragePooling3D((3,2,3), strides 2,
+# same) of img; pavg2 AveragePooling3D(2) (valid) of conv1; flattened,
+# concatenated -> Dense(3, softmax).  Its own manual_seed(36).
+# ---------------------------------------------------------------------------
+C3_B, C3_D, C3_H, C3_W, C3_C = 3, 4, 5, 6, 2
+C3_NODES = ["conv1", "conv2", "pmax", "pavg", "pavg2", "cat", "out"]
+
+
+def pad3(xc, n3, k, s, padding, value=0.0):
+    """xc (B, C, D, H, W) padded as Keras' padding for windows k, strides s"""
+    if padding != "same":
+        return xc
+    pads = []
+    for a in (2, 1, 0):  # torch's pad lists the last axis first
+        lo, hi = same_pads(n3[a], k[a], s[a])
+        pads += [lo, hi]
+    return torch.nn.functional.pad(xc, pads, value=value)
+
+
+def conv3d(x, K, b, strides, padding):
+    """x (B,D,H,W,C), K Keras (kd,kh,kw,C,F), b (F) or None -> (B,Do,Ho,Wo,F)"""
+    xc = pad3(x.permute(0, 4, 1, 2, 3), x.shape[1:4], K.shape[0:3], strides, padding)
+    y = torch.nn.functional.conv3d(xc, K.permute(4, 3, 0, 1, 2), b, stride=strides)
+    return y.permute(0, 2, 3, 4, 1)
+
+
+def pool3d(x, kind, k, strides, padding):
+    xc = x.permute(0, 4, 1, 2, 3)
+    if kind == "max":
+        y = torch.nn.functional.max_pool3d(pad3(xc, x.shape[1:4], k, strides, padding, -math.inf), k, strides)
+    else:
+        total = torch.nn.functional.avg_pool3d(pad3(xc, x.shape[1:4], k, strides, padding), k, strides)
+        ones = torch.ones_like(xc[:, :1])
+        count = torch.nn.functional.avg_pool3d(pad3(ones, x.shape[1:4], k, strides, padding), k, strides)
+        y = total / count
+    return y.permute(0, 2, 3, 4, 1)
+
+
+def max3d_margin(x, k, strides, padding):
+    """the smallest gap between a max window's two largest real voxels"""
+    xp = pad3(x.detach().permute(0, 4, 1, 2, 3), x.shape[1:4], k, strides, padding, -math.inf)
+    win = xp.unfold(2, k[0], strides[0]).unfold(3, k[1], strides[1]).unfold(4, k[2], strides[2])
+    top, _ = torch.sort(win.reshape(*win.shape[:5], -1), dim=-1)
+    gap = top[..., -1] - top[..., -2]
+    return torch.where(torch.isfinite(gap), gap, torch.full_like(gap, math.inf)).min().item()
+
+
+def conv3d_model(p, x):
+    n = {}
+    n["conv1"] = torch.tanh(conv3d(x["img"], p["conv1.kernel"], p["conv1.bias"], (1, 2, 2), "same"))  # (4,3,3,3)
+    n["conv2"] = conv3d(n["conv1"], p["conv2.kernel"], None, (2, 1, 1), "valid")                     # (2,2,2,2)
+    n["pmax"] = pool3d(n["conv1"], "max", (2, 2, 2), (1, 2, 2), "same")                             # (4,2,2,3)
+    n["pavg"] = pool3d(x["img"], "avg", (3, 2, 3), (2, 2, 2), "same")                               # (2,3,3,2)
+    n["pavg2"] = pool3d(n["conv1"], "avg", (2, 2, 2), (2, 2, 2), "valid")                           # (2,1,1,3)
+    n["cat"] = torch.cat([flat(n[k]) for k in ("conv2", "pmax", "pavg", "pavg2")], dim=1)
+    z = dense(n["cat"], p["out.kernel"], p["out.bias"])
+    n["out"] = torch.softmax(z, dim=1)
+    loss = cce_from_logits(z, x["y"])
+    return n, loss, max3d_margin(n["conv1"], (2, 2, 2), (1, 2, 2), "same")
+
+
+def draw_conv3d():
+    B = C3_B
+    inputs = {"img": u32((B, C3_D, C3_H, C3_W, C3_C), -1.0, 1.0), "y": torch.zeros((B, 3), dtype=F32)}
+    inputs["y"][torch.arange(B), torch.tensor([1, 0, 2])] = 1.0
+    lim1 = math.sqrt(6.0 / (18 * C3_C + 18 * 3))
+    lim2 = math.sqrt(6.0 / (8 * 3 + 8 * 2))
+    params = {
+        "conv1.kernel": u32((2, 3, 3, C3_C, 3), -2 * lim1, 2 * lim1), "conv1.bias": bias32(3),
+        "conv2.kernel": u32((2, 2, 2, 3, 2), -lim2, lim2),
+        "out.kernel": glorot32(3, 16 + 48 + 36 + 6), "out.bias": bias32(3),
+    }
+    return params, inputs
+
+
+def conv3d_file():
+    torch.manual_seed(36)
+    return ("conv3d.safetensors",
+            "Conv3D / MaxPooling3D / AveragePooling3D: img (3,4,5,6,2) -> conv1 Conv3D(3,(2,3,3),strides (1,2,2),"
+            "same (asymmetric: padded explicitly),tanh) -> conv2 Conv3D(2,(2,2,2),strides (2,1,1),valid,no bias); "
+            "pmax MaxPooling3D((2,2,2),strides (1,2,2),same) of conv1; pavg AveragePooling3D((3,2,3),strides 2,same: "
+            "divided by the real voxels) of img; pavg2 AveragePooling3D(2) of conv1; flattened, concatenated -> "
+            "Dense(3,softmax); categorical crossentropy from logits; forward, grads, Keras-3 Adam steps 1 and 5.",
+            build_image("conv3d", draw_conv3d, conv3d_model, C3_NODES, 5, SEED_HEAD_MARGIN))
+
+
+SEEDED_FILES = {"video.safetensors": video_file, "conv3d.safetensors": conv3d_file}
 
 
 # ---------------------------------------------------------------------------

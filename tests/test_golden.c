@@ -7,7 +7,8 @@
  * pool1d.safetensors: the 1-D poolings; late_layers.safetensors: RepeatVector,
  * Permute, the 1-D resampling layers and Attention / AdditiveAttention;
  * video.safetensors: TimeDistributed over a CNN with BatchNormalization,
- * the global 3-D poolings).
+ * the global 3-D poolings; conv3d.safetensors: Conv3D, MaxPooling3D,
+ * AveragePooling3D).
  * Here the C engine starts from the same weights and must agree within
  * 2e-5 absolute + 2e-4 relative (float32 arithmetic over sums of up to 128
  * terms; the script measured its own float32 re-run within 5.5e-7).
@@ -249,6 +250,26 @@ static void test_video(void) {
     int out = lf_dense(m, cat, 3, LF_ACT_SOFTMAX, 1, "out");
     CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
     check_network_mode(m, "tests/golden/video.safetensors", 3, 1, 1);
+    lf_model_free(m);
+}
+
+/* Conv3D (same with odd padding, strides above 1; valid), MaxPooling3D
+ * (same), AveragePooling3D (same: divided by the real voxels; valid) on a
+ * video, flattened and concatenated -> Dense(softmax) */
+static void test_conv3d(void) {
+    lf_model *m;
+    lf_model_create(&m, 36);
+    int img = lf_input_shape(m, 4, (size_t[]){4, 5, 6, 2}, LF_DTYPE_FLOAT32, "img");
+    int c1 = lf_conv3d(m, img, 3, 2, 3, 3, 1, 2, 2, LF_PADDING_SAME, LF_ACT_TANH, 1, "conv1");
+    int c2 = lf_conv3d(m, c1, 2, 2, 2, 2, 2, 1, 1, LF_PADDING_VALID, LF_ACT_LINEAR, 0, "conv2");
+    int pmax = lf_max_pooling3d(m, c1, 2, 2, 2, 1, 2, 2, LF_PADDING_SAME, "pmax");
+    int pavg = lf_average_pooling3d(m, img, 3, 2, 3, 2, 2, 2, LF_PADDING_SAME, "pavg");
+    int pavg2 = lf_average_pooling3d(m, c1, 2, 2, 2, 0, 0, 0, LF_PADDING_VALID, "pavg2");
+    int f[4] = {lf_flatten(m, c2, NULL), lf_flatten(m, pmax, NULL), lf_flatten(m, pavg, NULL), lf_flatten(m, pavg2, NULL)};
+    int cat = lf_concatenate(m, 4, f, "cat");
+    int out = lf_dense(m, cat, 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
+    check_network_mode(m, "tests/golden/conv3d.safetensors", 3, 5, 0);
     lf_model_free(m);
 }
 
@@ -689,6 +710,7 @@ int main(void) {
     test_zoo();
     test_cnn();
     test_video();
+    test_conv3d();
     test_image_zoo();
     test_seq();
     test_attention();

@@ -1337,8 +1337,8 @@ static void test_bias_l2(void) {
     CHECK(lf_set_bias_l2(m, x, 0.4f) == LF_ERR_ARG &&
               strcmp(lf_model_error(m), "lf_set_bias_l2: node 0 is not a Dense, Conv2D, Conv1D, "
                                         "MultiHeadAttention, LSTM, GRU, SimpleRNN, Bidirectional, Conv2DTranspose, "
-                                        "DepthwiseConv2D, SeparableConv2D, DepthwiseConv1D, SeparableConv1D or "
-                                        "Conv1DTranspose layer") == 0,
+                                        "DepthwiseConv2D, SeparableConv2D, DepthwiseConv1D, SeparableConv1D, "
+                                        "Conv1DTranspose or Conv3D layer") == 0,
           "on an input: %s", lf_model_error(m));
     fill_weight(m, "h", 1, -1, 1, 2571);
     run("Dense with an L2 penalty on its bias", m, lf_dense(m, h, 2, LF_ACT_LINEAR, 1, "o"), LF_LOSS_MSE, 5, 2572);
@@ -1934,6 +1934,63 @@ static void test_global_pool3d(void) {
     lf_model_free(m);
 }
 
+/* a video input (D, H, W, C) -> the layer under test -> Flatten -> Dense(2) */
+static lf_model *video_model(uint64_t seed, size_t D, size_t H, size_t W, size_t C, int *x) {
+    lf_model *m;
+    lf_model_create(&m, seed);
+    *x = lf_input_shape(m, 4, (size_t[]){D, H, W, C}, LF_DTYPE_FLOAT32, "video");
+    return m;
+}
+
+/* Conv3D (conv3d.c): both paddings, strides above 1 (odd "same" padding:
+ * the extra voxel after), an activation, no bias */
+static void test_conv3d(void) {
+    struct {
+        size_t D, H, W, C, F, kd, kh, kw, sd, sh, sw;
+        lf_padding pad;
+        lf_activation act;
+        int bias;
+    } cases[] = {
+        {3, 4, 4, 2, 3, 2, 3, 2, 1, 1, 1, LF_PADDING_VALID, LF_ACT_TANH, 1},
+        {3, 5, 4, 2, 2, 3, 3, 2, 2, 2, 3, LF_PADDING_SAME, LF_ACT_LINEAR, 1},
+        {4, 4, 5, 1, 2, 2, 2, 3, 2, 1, 2, LF_PADDING_VALID, LF_ACT_ELU, 0},
+        {2, 3, 3, 2, 2, 2, 2, 2, 1, 2, 2, LF_PADDING_SAME, LF_ACT_SIGMOID, 1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int x;
+        lf_model *m = video_model(2500 + k, cases[k].D, cases[k].H, cases[k].W, cases[k].C, &x);
+        int h = lf_conv3d(m, x, cases[k].F, cases[k].kd, cases[k].kh, cases[k].kw, cases[k].sd, cases[k].sh,
+                          cases[k].sw, cases[k].pad, cases[k].act, cases[k].bias, "conv");
+        CHECK(h >= 0, "Conv3D case %zu: %s", k, lf_model_error(m));
+        char what[96];
+        snprintf(what, sizeof what, "Conv3D case %zu (%s, %s)", k, cases[k].pad ? "same" : "valid",
+                 lf_activation_name(cases[k].act));
+        if (h >= 0) scale_kernel(m, "conv", 2);
+        image_run(what, m, h, 2600 + k, 3, 0);
+        lf_model_free(m);
+    }
+}
+
+/* MaxPooling3D / AveragePooling3D (pool3d.c): valid and same, strides
+ * other than the pool */
+static void test_pool3d(void) {
+    for (int kind = 0; kind < 4; kind++) {
+        int x;
+        lf_model *m = video_model(2700 + (uint64_t)kind, 3, 5, 4, 2, &x);
+        int h;
+        const char *what;
+        switch (kind) {
+        case 0: h = lf_max_pooling3d(m, x, 2, 2, 2, 0, 0, 0, LF_PADDING_VALID, NULL), what = "MaxPooling3D valid"; break;
+        case 1: h = lf_max_pooling3d(m, x, 2, 3, 2, 2, 2, 3, LF_PADDING_SAME, NULL), what = "MaxPooling3D same"; break;
+        case 2: h = lf_average_pooling3d(m, x, 2, 2, 3, 1, 2, 1, LF_PADDING_VALID, NULL), what = "AveragePooling3D valid"; break;
+        default: h = lf_average_pooling3d(m, x, 2, 3, 3, 2, 2, 2, LF_PADDING_SAME, NULL), what = "AveragePooling3D same"; break;
+        }
+        CHECK(h >= 0, "%s: %s", what, lf_model_error(m));
+        image_run(what, m, h, 2800 + (uint64_t)kind, kind >= 2 ? 10 : 3, 0);
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     test_activations();
     test_losses();
@@ -1970,5 +2027,7 @@ int main(void) {
     test_attention();
     test_time_distributed();
     test_global_pool3d();
+    test_conv3d();
+    test_pool3d();
     return check_report("test_grad");
 }

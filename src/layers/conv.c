@@ -202,6 +202,17 @@ int lf_conv_check(lf_model *m, const char *kn, const lf_node *nd, size_t rank, i
         bad |= 2 * (nd->dilation[a] == 0 || nd->dilation[a] > 1024);
         dilated |= nd->dilation[a] > 1, strided |= nd->strides[a] > 1;
     }
+    if (rank == 3) { /* Conv3D: no dilation */
+        if (bad & 1)
+            return lf_build_fail(m, LF_ERR_ARG,
+                                 "%s: kernel_size and strides must be in 1..1024, got (%zu, %zu, %zu) and (%zu, %zu, %zu)",
+                                 kn, nd->kernel[0], nd->kernel[1], nd->kernel[2], nd->strides[0], nd->strides[1],
+                                 nd->strides[2]);
+        if (dilated || (bad & 2))
+            return lf_build_fail(m, LF_ERR_ARG, "%s: dilation_rate other than 1 is not supported, got (%zu, %zu, %zu)",
+                                 kn, nd->dilation[0], nd->dilation[1], nd->dilation[2]);
+        return 1;
+    }
     if (rank == 1) {
         if (bad & 1)
             return lf_build_fail(m, LF_ERR_ARG, "%s: kernel_size and strides must be in 1..1024, got %zu and %zu", kn,
@@ -426,7 +437,7 @@ void lf_conv_write_dilation(const lf_node *nd, size_t rank, lf_buf *b) {
 }
 
 lf_status lf_conv_read_dilation(const lf_json *L, size_t rank, lf_node *nd, const char *where, lf_err *e) {
-    nd->dilation[0] = nd->dilation[1] = 1;
+    nd->dilation[0] = nd->dilation[1] = nd->dilation[2] = 1;
     if (!lf_json_get(L, "dilation_rate")) return LF_OK;
     return lf_arch_sizes(L, "dilation_rate", 1, 1024, rank, rank, nd->dilation, NULL, where, e);
 }

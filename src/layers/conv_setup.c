@@ -2,12 +2,12 @@
  * conv_setup.c — the node set-up every convolution kind shares: Conv1D
  * (seq.c), Conv2D (conv.c), Conv1DTranspose / Conv2DTranspose
  * (conv_transpose.c), DepthwiseConv1D / DepthwiseConv2D and
- * SeparableConv1D / SeparableConv2D (depthwise.c).
+ * SeparableConv1D / SeparableConv2D (depthwise.c), Conv3D (conv3d.c).
  *
  * lf_conv_setup checks a node's input, activation, filters,
  * depth_multiplier, padding, kernel_size, strides, dilation_rate and
  * output_padding in that order and computes the output size of every
- * spatial axis (each kind's messages as they were before the kinds shared
+ * spatial axis (a rank-3 kind's input (D, H, W, C); each kind's messages as they were before the kinds shared
  * it); lf_conv_node fills a builder's node; lf_conv_kernel / lf_conv_bias
  * write the weight records (Keras' shapes: the window's axes, then two
  * channel axes) and lf_conv_glorot draws a glorot_uniform kernel.  A 1-D
@@ -41,6 +41,11 @@ static int too_small(lf_model *m, const lf_conv_spec *s, const lf_node *x, const
         return lf_build_fail(m, LF_ERR_SHAPE, "%s: input '%s' of shape %s gives an output of %zu x %zu pixels",
                              s->kn, x->name, sh, out[0], out[1]);
     }
+    if (s->rank == 3)
+        return lf_build_fail(m, LF_ERR_SHAPE,
+                             "%s: input '%s' of shape %s is smaller than the kernel (%zu, %zu, %zu) with padding "
+                             "'valid'",
+                             s->kn, x->name, sh, nd->kernel[0], nd->kernel[1], nd->kernel[2]);
     int dilated = s->dilation_said || nd->dilation[0] > 1 || (s->rank == 2 && nd->dilation[1] > 1);
     if (s->rank == 1 && dilated)
         return lf_build_fail(m, LF_ERR_SHAPE,
@@ -89,7 +94,13 @@ const lf_node *lf_conv_setup(lf_model *m, const lf_conv_spec *s, const lf_node *
                           kn, a, nd->out_pad[a], nd->strides[a]);
             return NULL;
         }
-    size_t H, W, C, pad;
+    size_t pad, none = 0;
+    if (s->rank == 3) { /* x (D, H, W, C) */
+        for (size_t a = 0; a < 3; a++) out[a] = axis_out(s, nd, a, x->shape[a], &pad), none |= out[a] == 0;
+        if (none) return too_small(m, s, x, nd, out), NULL;
+        return x;
+    }
+    size_t H, W, C;
     lf_conv_hwc(x, &H, &W, &C);
     out[0] = axis_out(s, nd, 0, H, &pad);
     out[1] = s->rank == 1 ? 1 : axis_out(s, nd, 1, W, &pad);
@@ -101,7 +112,7 @@ lf_node lf_conv_node(size_t rank, size_t filters, const size_t *kernel, const si
                      const size_t *dilation, lf_padding padding, lf_activation act, int use_bias) {
     lf_node nd = LF_NODE_PROTO;
     nd.dim = filters;
-    for (size_t a = 0; a < 2; a++) {
+    for (size_t a = 0; a < 3; a++) {
         nd.kernel[a] = a < rank ? kernel[a] : 1;
         nd.strides[a] = a < rank ? strides[a] : 1;
         nd.dilation[a] = a < rank && dilation ? dilation[a] : 1;
@@ -130,7 +141,9 @@ void lf_conv_glorot(lf_model *m, float *w, size_t n, size_t fan_in, size_t fan_o
 
 int lf_conv_columns(lf_model *m, const char *kn, lf_node *nd, size_t rank, const size_t *out, size_t P, size_t K,
                     size_t F, size_t *cols) {
-    size_t shape[3] = {out[0], rank == 1 ? nd->dim : out[1], nd->dim}, nw;
+    size_t shape[4], nw;
+    for (size_t a = 0; a < rank; a++) shape[a] = out[a];
+    shape[rank] = nd->dim;
     if (!lf_shape_set(m, kn, nd, rank + 1, shape)) return 0;
     if (!lf_mul_ok(P, K, cols) || *cols > LF_ARCH_MAX_DIM || !lf_mul_ok(K, F, &nw) || nw > LF_ARCH_MAX_DIM)
         return lf_build_fail(m, LF_ERR_ARG, "%s: %zu x %zu columns or %zu x %zu weights are too many", kn, P, K, K,

@@ -58,7 +58,7 @@
 /* One weight tensor of a node, as the model file and lf_get_weights see
  * it: its slice of the node's parameters and its row-major shape. */
 #define LF_MAX_WEIGHTS 8   /* weight tensors of one node */
-#define LF_WEIGHT_DIMS 4   /* dimensions of one weight tensor */
+#define LF_WEIGHT_DIMS 5   /* dimensions of one weight tensor (Conv3D's kernel: 5) */
 typedef struct lf_weight {
     const char *suffix;    /* tensor "<layer>.<suffix>": "kernel", "bias", "W" */
     size_t off;            /* first value, counted from the node's param_off */
@@ -359,7 +359,7 @@ int lf_conv_check(lf_model *m, const char *kn, const lf_node *nd, size_t rank, i
 /* ---- conv_setup.c: the node set-up the convolution kinds share */
 typedef struct lf_conv_spec {
     const char *kn;     /* the kind's name, first in every message */
-    size_t rank;        /* spatial axes: 1 (x (T, C)) or 2 (x (H, W, C)) */
+    size_t rank;        /* spatial axes: 1 (x (T, C)), 2 (x (H, W, C)) or 3 (x (D, H, W, C)) */
     int filters;        /* nd->dim holds filters (1..LF_ARCH_MAX_DIM) */
     int depthwise;      /* nd->depth_multiplier (1..LF_ARCH_MAX_DIM) */
     int causal;         /* padding "causal" allowed (Conv1D) */
@@ -369,7 +369,8 @@ typedef struct lf_conv_spec {
     size_t (*axis_out)(const lf_node *nd, size_t a, size_t in, size_t *pad);
 } lf_conv_spec;
 /* Checks nd's input (rank + 1 dims), activation and settings as s says and
- * puts the output's spatial sizes in out[0], out[1] (1 for rank 1);
+ * puts the output's spatial sizes in out[0], out[1] (1 for rank 1), and
+ * out[2] for rank 3;
  * returns the input node, or NULL after lf_build_fail */
 const lf_node *lf_conv_setup(lf_model *m, const lf_conv_spec *s, const lf_node *nd, const int *in, size_t n_in,
                              size_t *out);
