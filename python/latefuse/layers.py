@@ -43,7 +43,8 @@ __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Fl
            "Embedding", "PositionEmbedding", "Conv1D", "DepthwiseConv2D", "SeparableConv2D", "Masking", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
            "MaxPooling1D", "AveragePooling1D", "LayerNormalization",
            "MultiHeadAttention", "Attention", "AdditiveAttention", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "CategoryEncoding",
-           "TimeDistributed", "GlobalMaxPooling3D", "GlobalAveragePooling3D",
+           "TimeDistributed", "GlobalMaxPooling3D", "GlobalAveragePooling3D", "Conv3D", "MaxPooling3D",
+           "AveragePooling3D",
            "StringLookup", "IntegerLookup", "add", "subtract", "multiply", "average", "maximum", "minimum",
            "concatenate", "dot"]
 
@@ -4380,6 +4381,143 @@ class GlobalAveragePooling3D(_GlobalPool3D):
     builder = "lf_global_average_pooling3d"
 
 
+def _triple(v, what, layer):
+    """v (an integer or three of them) as a triple of Python ints >= 1"""
+    t = (v, v, v) if _integer(v) else v
+    try:
+        t = tuple(t)
+    except TypeError:
+        t = ()
+    if len(t) != 3 or not all(_integer(d) and d >= 1 for d in t):
+        raise ValueError("%s: %s must be a positive integer or a tuple of 3 of them, got %r" % (layer, what, v))
+    return tuple(int(d) for d in t)
+
+
+def _video(layer, x):
+    x = _one(layer, x)
+    if len(x.sample_shape) != 4:
+        raise ValueError("%s: input of shape %s must be (batch, frames, height, width, channels)"
+                         % (type(layer).__name__, _shape_str(x.sample_shape)))
+    return x
+
+
+_lib._proto("lf_conv3d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+            ctypes.c_int, ctypes.c_char_p)
+
+
+class Conv3D(Layer):
+    """Conv3D(filters, kernel_size, strides=(1, 1, 1), padding='valid',
+    data_format=None, dilation_rate=(1, 1, 1), activation=None, use_bias=True,
+    kernel/bias initializer, regularizer, constraint, activity_regularizer):
+    Keras' convolution over channels-last volumes (batch, D, H, W, C); kernel
+    (kd, kh, kw, in_channels, filters); 'same' puts the odd voxel after, as
+    Keras.  channels_last and dilation_rate 1 only."""
+
+    prefix = "conv3d"
+    _fixed_input = True
+
+    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1, 1), activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, name=None, **kwargs):
+        super().__init__(name)
+        if kwargs:
+            raise ValueError("Conv3D: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        self.data_format = _channels_last(data_format, "Conv3D")
+        self.dilation_rate = _triple(dilation_rate, "dilation_rate", "Conv3D")
+        if self.dilation_rate != (1, 1, 1):
+            raise ValueError("Conv3D: dilation_rate other than 1 is not supported, got %r" % (dilation_rate,))
+        _take_constraints(self, "Conv3D", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "Conv3D: kernel_regularizer")
+        self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "Conv3D: bias_regularizer")
+        self.activity_regularizer = _reg_of(activity_regularizer, "Conv3D: activity_regularizer")
+        self.kernel_initializer = _init.get(kernel_initializer, "Conv3D: kernel_initializer")
+        self.bias_initializer = _init.get(bias_initializer, "Conv3D: bias_initializer")
+        self.filters = _positive(filters, "filters", "Conv3D")
+        self.kernel_size = _triple(kernel_size, "kernel_size", "Conv3D")
+        self.strides = _triple(strides, "strides", "Conv3D")
+        self.padding = _padding(padding, "Conv3D")
+        self.activation = _activation(activation)
+        self.use_bias = bool(use_bias)
+
+    def _call(self, x):
+        x = _video(self, x)
+        D, H, W, C = x.sample_shape
+        out = tuple(_out_size(n, k, s, self.padding) for n, k, s in zip((D, H, W), self.kernel_size, self.strides))
+        if min(out) < 1:
+            raise ValueError("Conv3D: input of shape %s is smaller than the kernel %r with padding 'valid'"
+                             % (_shape_str(x.sample_shape), self.kernel_size))
+        self._in_channels = C
+        return KerasTensor(self, [x], out + (self.filters,))
+
+    def _weight_shapes(self):
+        k = self.kernel_size + (self._in_channels, self.filters)
+        return [k, (self.filters,)] if self.use_bias else [k]
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(int(spec["filters"]), tuple(spec["kernel_size"]), tuple(spec["strides"]), spec["padding"],
+                   activation=spec["activation"], use_bias=spec["use_bias"], name=spec["name"],
+                   **_penalties_of(spec, _WEIGHTED_REGS),
+                   **_constraints_of(spec, ("kernel_constraint", "bias_constraint")))(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        (kd, kh, kw), (sd, sh, sw) = self.kernel_size, self.strides
+        i = lib.lf_conv3d(h, ii[0], self.filters, kd, kh, kw, sd, sh, sw, _pad_id(self.padding),
+                          lib.lf_activation_parse(self.activation.encode()), int(self.use_bias), name)
+        return _set_penalties(lib, h, i, self)
+
+
+_POOL3_ARGS = (ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
+               ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int, ctypes.c_char_p)
+_lib._proto("lf_max_pooling3d", *_POOL3_ARGS)
+_lib._proto("lf_average_pooling3d", *_POOL3_ARGS)
+
+
+class _Pool3D(Layer):
+    builder = None
+
+    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, name=None):
+        super().__init__(name)
+        kind = type(self).__name__
+        self.pool_size = _triple(pool_size, "pool_size", kind)
+        self.strides = self.pool_size if strides is None else _triple(strides, "strides", kind)
+        self.padding = _padding(padding, kind)
+        self.data_format = _channels_last(data_format, kind)
+
+    def _call(self, x):
+        x = _video(self, x)
+        D, H, W, C = x.sample_shape
+        out = tuple(_out_size(n, k, s, self.padding) for n, k, s in zip((D, H, W), self.pool_size, self.strides))
+        if min(out) < 1:
+            raise ValueError("%s: input of shape %s is smaller than the pool %r with padding 'valid'"
+                             % (type(self).__name__, _shape_str(x.sample_shape), self.pool_size))
+        return KerasTensor(self, [x], out + (C,))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(tuple(spec["pool_size"]), tuple(spec["strides"]), spec["padding"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return getattr(lib, self.builder)(h, ii[0], *self.pool_size, *self.strides, _pad_id(self.padding), name)
+
+
+class MaxPooling3D(_Pool3D):
+    """MaxPooling3D(pool_size=(2, 2, 2), strides=None (= pool_size), padding='valid')."""
+    prefix = "max_pooling3d"
+    builder = "lf_max_pooling3d"
+
+
+class AveragePooling3D(_Pool3D):
+    """AveragePooling3D(pool_size=(2, 2, 2), strides=None (= pool_size),
+    padding='valid'); with 'same' the mean is over the real voxels."""
+    prefix = "average_pooling3d"
+    builder = "lf_average_pooling3d"
+
+
 class _WrappedLayers:
     """The layers a model file's TimeDistributed wraps when they are several
     (the file keeps no nested model): callable on a steps tensor again."""
@@ -4398,7 +4536,6 @@ class _WrappedLayers:
 _NOT_HERE = {
     "Lambda": "a Lambda runs Python code inside the graph, and the graph runs in C: compute it on the arrays "
               "before fit / predict, or use a built-in layer (Activation, Rescaling, Reshape, the merging layers)",
-    "Conv3D": "convolve each frame of a video with TimeDistributed(Conv2D(...)) (or Conv2D on images)",
     "ConvLSTM2D": "use LSTM on (steps, features)",
     "Hashing": "hash the values before the model (StringLookup / IntegerLookup map them)",
 }

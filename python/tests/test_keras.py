@@ -1623,7 +1623,7 @@ def test_missing_layers_explained_on_import_too():
         from latefuse.layers import Dense as _, Lambda  # noqa: F401
     with pytest.raises(AttributeError, match="^latefuse.layers has no ConvLSTM2D"):
         L.ConvLSTM2D  # (Masking and SeparableConv1D are layers now)
-    assert not hasattr(L, "Lambda") and getattr(L, "Conv3D", None) is None  # (Attention is a layer now)
+    assert not hasattr(L, "Lambda") and getattr(L, "ConvLSTM2D", None) is None  # (Attention, Conv3D are layers now)
     with pytest.raises(ImportError, match="^cannot import name 'NoSuchLayer'"):
         from latefuse.layers import NoSuchLayer  # noqa: F401
 
