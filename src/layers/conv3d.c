@@ -25,34 +25,32 @@
 
 #include <string.h>
 
+/* lf_vol_geom with the filters F and the columns' width K = kd kh kw C */
 typedef struct vgeom {
-    size_t D, H, W, C, Do, Ho, Wo, kd, kh, kw, sd, sh, sw, pf, pt, pl, F, K;
+    lf_vol_geom v;
+    size_t F, K;
 } vgeom;
 
 static const lf_node *conv3d_input(const lf_model *m, const lf_node *nd) { return &m->nodes[nd->in[0]]; }
 
 static vgeom vgeom_of(const lf_node *x, const lf_node *nd) {
     vgeom g;
-    g.D = x->shape[0], g.H = x->shape[1], g.W = x->shape[2], g.C = x->shape[3];
-    g.kd = nd->kernel[0], g.kh = nd->kernel[1], g.kw = nd->kernel[2];
-    g.sd = nd->strides[0], g.sh = nd->strides[1], g.sw = nd->strides[2];
-    g.Do = lf_conv_out(g.D, g.kd, g.sd, nd->padding, &g.pf);
-    g.Ho = lf_conv_out(g.H, g.kh, g.sh, nd->padding, &g.pt);
-    g.Wo = lf_conv_out(g.W, g.kw, g.sw, nd->padding, &g.pl);
-    g.F = nd->dim / (g.Do * g.Ho * g.Wo);
-    g.K = g.kd * g.kh * g.kw * g.C;
+    g.v = lf_vol_geom_of(x, nd);
+    g.F = nd->dim / (g.v.Do * g.v.Ho * g.v.Wo);
+    g.K = g.v.kd * g.v.kh * g.v.kw * g.v.C;
     return g;
 }
 
 /* cols: (Do Ho Wo, K)  x: (D, H, W, C).  add 0: cols = the receptive
  * fields of x, zeros where the window leaves the volume; add 1: dx (D, H,
  * W, C) += the columns scattered back (the transpose). */
-static void vol2col(float *restrict cols, float *restrict dx, const float *restrict x, const vgeom *g, int add) {
+static void vol2col(float *restrict cols, float *restrict dx, const float *restrict x, const lf_vol_geom *g, size_t K,
+                    int add) {
     size_t C = g->C;
     for (size_t od = 0; od < g->Do; od++)
         for (size_t oy = 0; oy < g->Ho; oy++)
             for (size_t ox = 0; ox < g->Wo; ox++) {
-                float *row = cols + ((od * g->Ho + oy) * g->Wo + ox) * g->K;
+                float *row = cols + ((od * g->Ho + oy) * g->Wo + ox) * K;
                 for (size_t kz = 0; kz < g->kd; kz++) {
                     size_t iz = od * g->sd + kz; /* + pf: unsigned, compared shifted */
                     int zin = iz >= g->pf && iz - g->pf < g->D;
@@ -109,8 +107,8 @@ static void conv3d_init(lf_model *m, lf_node *nd) {
 
 // x: (r1 - r0, D, H, W, C)  cols: (B P, K)  w: (K, F)  z: (B P, F), rows [r0, r1)
 static void conv3d_fwd_chunk(const lf_layer_ctx *c, const vgeom *g, float *cols, float *z, size_t r0, size_t r1) {
-    size_t P = g->Do * g->Ho * g->Wo, in = g->D * g->H * g->W * g->C;
-    for (size_t r = r0; r < r1; r++) vol2col(cols + r * P * g->K, NULL, c->xs[0] + r * in, g, 0);
+    size_t P = g->v.Do * g->v.Ho * g->v.Wo, in = g->v.D * g->v.H * g->v.W * g->v.C;
+    for (size_t r = r0; r < r1; r++) vol2col(cols + r * P * g->K, NULL, c->xs[0] + r * in, &g->v, g->K, 0);
     const float *b = c->nd->use_bias ? c->w + g->K * g->F : NULL;
     lf_sgemm_bias_relu(0, 0, (r1 - r0) * P, g->F, g->K, cols + r0 * P * g->K, g->K, c->w, g->F, b, 0,
                        z + r0 * P * g->F, g->F);
@@ -119,7 +117,7 @@ static void conv3d_fwd_chunk(const lf_layer_ctx *c, const vgeom *g, float *cols,
 static void conv3d_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     vgeom g = vgeom_of(conv3d_input(c->m, nd), nd);
-    size_t B = c->B, P = g.Do * g.Ho * g.Wo, per = lf_conv_chunk_images(P);
+    size_t B = c->B, P = g.v.Do * g.v.Ho * g.v.Wo, per = lf_conv_chunk_images(P);
     size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * B * nd->dim;
     float *cols = c->aux + zz;
     float *z = nd->act == LF_ACT_LINEAR ? c->y : c->aux;
@@ -134,19 +132,19 @@ static void conv3d_forward(const lf_layer_ctx *c) {
 // dz: (B P, F)  w: (K, F)  cols: (B P, K) become d cols  dx: (B, D, H, W, C), rows [r0, r1)
 static void conv3d_dx_chunk(const lf_layer_ctx *c, const vgeom *g, const float *dz, float *cols, float *dx,
                             size_t r0, size_t r1) {
-    size_t P = g->Do * g->Ho * g->Wo, in = g->D * g->H * g->W * g->C;
+    size_t P = g->v.Do * g->v.Ho * g->v.Wo, in = g->v.D * g->v.H * g->v.W * g->v.C;
     lf_sgemm(0, 1, (r1 - r0) * P, g->K, g->F, 1.0f, dz + r0 * P * g->F, g->F, c->w, g->F, 0.0f,
              cols + r0 * P * g->K, g->K);
     for (size_t r = r0; r < r1; r++) {
         if (c->dx_fresh) memset(dx + r * in, 0, in * sizeof *dx);
-        vol2col(cols + r * P * g->K, dx + r * in, NULL, g, 1);
+        vol2col(cols + r * P * g->K, dx + r * in, NULL, &g->v, g->K, 1);
     }
 }
 
 static void conv3d_backward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     vgeom g = vgeom_of(conv3d_input(c->m, nd), nd);
-    size_t B = c->B, P = g.Do * g.Ho * g.Wo, N = B * P, per = lf_conv_chunk_images(P);
+    size_t B = c->B, P = g.v.Do * g.v.Ho * g.v.Wo, N = B * P, per = lf_conv_chunk_images(P);
     size_t zz = nd->act == LF_ACT_LINEAR ? 0 : 2 * N * g.F;
     float *cols = c->aux + zz;
     const float *dz = lf_conv_dz(c, c->aux, N, g.F, nd->use_bias ? c->dw + g.K * g.F : NULL);
@@ -174,13 +172,10 @@ static lf_status conv3d_read(const lf_model *m, const lf_json *L, size_t n_in, l
     return lf_conv_read_json(L, n_in, 3, "Conv3D", nd, where, e);
 }
 
-static const char *const conv3d_keys[] = {"name",       "type",     "inbound", "filters", "kernel_size", "strides",
-                                          "padding",    "activation", "use_bias", "l2",     "bias_l2",     "dilation_rate", NULL};
-
 const lf_layer_type lf_type_conv3d = {
     .type = "Conv3D",
     .prefix = "conv3d",
-    .keys = conv3d_keys,
+    .keys = lf_conv_keys,
     .l2 = 1,
     .bias_l2 = 1,
     .activity_reg = 1,

@@ -10,7 +10,9 @@
  * spatial axis (a rank-3 kind's input (D, H, W, C); each kind's messages as they were before the kinds shared
  * it); lf_conv_node fills a builder's node; lf_conv_kernel / lf_conv_bias
  * write the weight records (Keras' shapes: the window's axes, then two
- * channel axes) and lf_conv_glorot draws a glorot_uniform kernel.  A 1-D
+ * channel axes) and lf_conv_glorot draws a glorot_uniform kernel;
+ * lf_vol_geom_of gives a 3-D window's geometry (Conv3D, the 3-D
+ * poolings).  A 1-D
  * kind keeps (k, 1), (s, 1) and (d, 1) in the node, so that the 2-D
  * kernels run it as an image (T, 1, C) (lf_conv_hwc).
  */
@@ -23,6 +25,17 @@ void lf_conv_hwc(const lf_node *x, size_t *H, size_t *W, size_t *C) {
     *H = x->shape[0];
     *W = x->rank == 2 ? 1 : x->shape[1];
     *C = x->shape[x->rank - 1];
+}
+
+lf_vol_geom lf_vol_geom_of(const lf_node *x, const lf_node *nd) {
+    lf_vol_geom g;
+    g.D = x->shape[0], g.H = x->shape[1], g.W = x->shape[2], g.C = x->shape[3];
+    g.kd = nd->kernel[0], g.kh = nd->kernel[1], g.kw = nd->kernel[2];
+    g.sd = nd->strides[0], g.sh = nd->strides[1], g.sw = nd->strides[2];
+    g.Do = lf_conv_out(g.D, g.kd, g.sd, nd->padding, &g.pf);
+    g.Ho = lf_conv_out(g.H, g.kh, g.sh, nd->padding, &g.pt);
+    g.Wo = lf_conv_out(g.W, g.kw, g.sw, nd->padding, &g.pl);
+    return g;
 }
 
 static size_t axis_out(const lf_conv_spec *s, const lf_node *nd, size_t a, size_t in, size_t *pad) {

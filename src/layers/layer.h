@@ -384,6 +384,14 @@ int lf_conv_columns(lf_model *m, const char *kn, lf_node *nd, size_t rank, const
  * or dy without an activation; and db += dz summed over the rows unless
  * db is NULL */
 const float *lf_conv_dz(const lf_layer_ctx *c, float *z, size_t N, size_t F, float *db);
+/* The geometry of a 3-D window over one volume x (D, H, W, C) under nd's
+ * kernel (kd, kh, kw), strides and padding (pf, pt, pl before the first
+ * voxel of each axis; the odd one after): output (Do, Ho, Wo).  Conv3D
+ * (conv3d.c) and the 3-D poolings (pool3d.c). */
+typedef struct lf_vol_geom {
+    size_t D, H, W, C, Do, Ho, Wo, kd, kh, kw, sd, sh, sw, pf, pt, pl;
+} lf_vol_geom;
+lf_vol_geom lf_vol_geom_of(const lf_node *x, const lf_node *nd);
 /* a convolution input's (H, W, C); a sequence (T, C) is (T, 1, C) */
 void lf_conv_hwc(const lf_node *x, size_t *H, size_t *W, size_t *C);
 /* a builder's node: rank values of kernel, strides and dilation (NULL: 1),

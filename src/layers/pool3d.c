@@ -21,21 +21,6 @@
 
 enum { P3_MAX, P3_AVG };
 
-typedef struct p3geom {
-    size_t D, H, W, C, Do, Ho, Wo, kd, kh, kw, sd, sh, sw, pf, pt, pl;
-} p3geom;
-
-static p3geom p3geom_of(const lf_node *x, const lf_node *nd) {
-    p3geom g;
-    g.D = x->shape[0], g.H = x->shape[1], g.W = x->shape[2], g.C = x->shape[3];
-    g.kd = nd->kernel[0], g.kh = nd->kernel[1], g.kw = nd->kernel[2];
-    g.sd = nd->strides[0], g.sh = nd->strides[1], g.sw = nd->strides[2];
-    g.Do = lf_conv_out(g.D, g.kd, g.sd, nd->padding, &g.pf);
-    g.Ho = lf_conv_out(g.H, g.kh, g.sh, nd->padding, &g.pt);
-    g.Wo = lf_conv_out(g.W, g.kw, g.sw, nd->padding, &g.pl);
-    return g;
-}
-
 /* one axis' window of output o clipped to the input: [*a, *b) */
 static void span(size_t o, size_t s, size_t k, size_t pad, size_t n, size_t *a, size_t *b) {
     size_t st = o * s; /* in padded coordinates */
@@ -47,7 +32,7 @@ static void span(size_t o, size_t s, size_t k, size_t pad, size_t n, size_t *a, 
 /* the window of output voxel (od, oy, ox): [z0, z1) x [y0, y1) x [x0, x1) */
 typedef struct box { size_t z0, z1, y0, y1, x0, x1; } box;
 
-static box window3(const p3geom *g, size_t od, size_t oy, size_t ox) {
+static box window3(const lf_vol_geom *g, size_t od, size_t oy, size_t ox) {
     box b;
     span(od, g->sd, g->kd, g->pf, g->D, &b.z0, &b.z1);
     span(oy, g->sh, g->kh, g->pt, g->H, &b.y0, &b.y1);
@@ -60,7 +45,7 @@ static const lf_node *p3_input(const lf_model *m, const lf_node *nd) { return &m
 #define P3_PARALLEL 65536 /* input values of a batch below which one thread works */
 
 // x: (D, H, W, C)  y: (Do, Ho, Wo, C)  arg: (Do, Ho, Wo, C) the chosen voxels (max; NULL: average)
-static void p3_row(const p3geom *g, const float *restrict x, float *restrict y, uint32_t *restrict arg) {
+static void p3_row(const lf_vol_geom *g, const float *restrict x, float *restrict y, uint32_t *restrict arg) {
     size_t C = g->C;
     for (size_t od = 0; od < g->Do; od++)
         for (size_t oy = 0; oy < g->Ho; oy++)
@@ -98,7 +83,7 @@ static void p3_row(const p3geom *g, const float *restrict x, float *restrict y, 
 }
 
 static void p3_forward(const lf_layer_ctx *c) {
-    p3geom g = p3geom_of(p3_input(c->m, c->nd), c->nd);
+    lf_vol_geom g = lf_vol_geom_of(p3_input(c->m, c->nd), c->nd);
     int avg = c->t->op == P3_AVG;
     size_t in = g.D * g.H * g.W * g.C, out = c->nd->dim;
 #pragma omp parallel for if (c->B * in >= P3_PARALLEL) schedule(static)
@@ -107,7 +92,7 @@ static void p3_forward(const lf_layer_ctx *c) {
 }
 
 // dy: (Do, Ho, Wo, C) -> d: (D, H, W, C) +=, through the chosen voxels (max) or spread over the window (average)
-static void p3_row_backward(const p3geom *g, const float *restrict dy, const uint32_t *restrict arg,
+static void p3_row_backward(const lf_vol_geom *g, const float *restrict dy, const uint32_t *restrict arg,
                             float *restrict d, size_t out) {
     if (arg) {
         for (size_t j = 0; j < out; j++) d[arg[j]] += dy[j];
@@ -132,7 +117,7 @@ static void p3_row_backward(const p3geom *g, const float *restrict dy, const uin
 static void p3_backward(const lf_layer_ctx *c) {
     float *dx = c->dxs[0];
     if (!dx) return;
-    p3geom g = p3geom_of(p3_input(c->m, c->nd), c->nd);
+    lf_vol_geom g = lf_vol_geom_of(p3_input(c->m, c->nd), c->nd);
     int avg = c->t->op == P3_AVG;
     size_t in = g.D * g.H * g.W * g.C, out = c->nd->dim;
 #pragma omp parallel for if (c->B * in >= P3_PARALLEL) schedule(static)
@@ -156,7 +141,7 @@ static int p3_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int 
                                  "%zu)",
                                  t->type, nd->kernel[0], nd->kernel[1], nd->kernel[2], nd->strides[0], nd->strides[1],
                                  nd->strides[2]);
-    p3geom g = p3geom_of(x, nd);
+    lf_vol_geom g = lf_vol_geom_of(x, nd);
     if (g.Do == 0 || g.Ho == 0 || g.Wo == 0) {
         char s[96];
         lf_shape_str(x, s, sizeof s);
