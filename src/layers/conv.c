@@ -262,21 +262,6 @@ static int conv_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const in
     return 1;
 }
 
-static size_t conv_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
-    size_t F = nd->shape[2], n = lf_conv_kernel(&w[0], "kernel", 0, 2, nd->kernel, conv_input(m, nd)->shape[2], F);
-    if (!nd->use_bias) return 1;
-    lf_conv_bias(&w[1], n, F);
-    return 2;
-}
-
-static void conv_init(lf_model *m, lf_node *nd) {
-    const lf_node *x = conv_input(m, nd);
-    size_t F = nd->shape[2], rf = nd->kernel[0] * nd->kernel[1], nw = rf * x->shape[2] * F;
-    float *w = m->params + nd->param_off;
-    lf_conv_glorot(m, w, nw, rf * x->shape[2], rf * F);
-    if (nd->use_bias) memset(w + nw, 0, F * sizeof *w);
-}
-
 /* Images are worked on in chunks of at least CHUNK_ROWS output pixels (a
  * whole number of images): a chunk's columns are made and multiplied (or,
  * backward, multiplied and scattered) while they are still in the core's
@@ -497,8 +482,8 @@ const lf_layer_type lf_type_conv2d = {
     .activity_reg = 1,
     .dx_assign = 1,
     .infer = conv_infer,
-    .weights = conv_weights,
-    .init = conv_init,
+    .weights = lf_conv_weights,
+    .init = lf_conv_init,
     .forward = conv_forward,
     .backward = conv_backward,
     .write_json = conv_json,

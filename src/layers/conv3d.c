@@ -90,21 +90,6 @@ static int conv3d_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const 
     return 1;
 }
 
-static size_t conv3d_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
-    size_t F = nd->shape[3], n = lf_conv_kernel(&w[0], "kernel", 0, 3, nd->kernel, conv3d_input(m, nd)->shape[3], F);
-    if (!nd->use_bias) return 1;
-    lf_conv_bias(&w[1], n, F);
-    return 2;
-}
-
-static void conv3d_init(lf_model *m, lf_node *nd) {
-    size_t C = conv3d_input(m, nd)->shape[3], F = nd->shape[3];
-    size_t rf = nd->kernel[0] * nd->kernel[1] * nd->kernel[2], nw = rf * C * F;
-    float *w = m->params + nd->param_off;
-    lf_conv_glorot(m, w, nw, rf * C, rf * F);
-    if (nd->use_bias) memset(w + nw, 0, F * sizeof *w);
-}
-
 // x: (r1 - r0, D, H, W, C)  cols: (B P, K)  w: (K, F)  z: (B P, F), rows [r0, r1)
 static void conv3d_fwd_chunk(const lf_layer_ctx *c, const vgeom *g, float *cols, float *z, size_t r0, size_t r1) {
     size_t P = g->v.Do * g->v.Ho * g->v.Wo, in = g->v.D * g->v.H * g->v.W * g->v.C;
@@ -181,8 +166,8 @@ const lf_layer_type lf_type_conv3d = {
     .activity_reg = 1,
     .dx_assign = 1,
     .infer = conv3d_infer,
-    .weights = conv3d_weights,
-    .init = conv3d_init,
+    .weights = lf_conv_weights,
+    .init = lf_conv_init,
     .forward = conv3d_forward,
     .backward = conv3d_backward,
     .write_json = conv3d_json,

@@ -7,19 +7,21 @@
  * lf_conv_setup checks a node's input, activation, filters,
  * depth_multiplier, padding, kernel_size, strides, dilation_rate and
  * output_padding in that order and computes the output size of every
- * spatial axis (a rank-3 kind's input (D, H, W, C); each kind's messages as they were before the kinds shared
- * it); lf_conv_node fills a builder's node; lf_conv_kernel / lf_conv_bias
- * write the weight records (Keras' shapes: the window's axes, then two
- * channel axes) and lf_conv_glorot draws a glorot_uniform kernel;
- * lf_vol_geom_of gives a 3-D window's geometry (Conv3D, the 3-D
- * poolings).  A 1-D
- * kind keeps (k, 1), (s, 1) and (d, 1) in the node, so that the 2-D
- * kernels run it as an image (T, 1, C) (lf_conv_hwc).
+ * spatial axis (a rank-3 kind's input is (D, H, W, C); each kind's
+ * messages as they were before the kinds shared it); lf_conv_node fills a
+ * builder's node; lf_conv_kernel / lf_conv_bias write the weight records
+ * (Keras' shapes: the window's axes, then two channel axes),
+ * lf_conv_glorot draws a glorot_uniform kernel, and lf_conv_weights /
+ * lf_conv_init are the weights and initialisation of Conv1D, Conv2D and
+ * Conv3D; lf_vol_geom_of gives a 3-D window's geometry (Conv3D, the 3-D
+ * poolings).  A 1-D kind keeps (k, 1), (s, 1) and (d, 1) in the node, so
+ * that the 2-D kernels run it as an image (T, 1, C) (lf_conv_hwc).
  */
 #include "kernels.h"
 #include "layers/layer.h"
 
 #include <math.h>
+#include <string.h>
 
 void lf_conv_hwc(const lf_node *x, size_t *H, size_t *W, size_t *C) {
     *H = x->shape[0];
@@ -150,6 +152,25 @@ void lf_conv_bias(lf_weight *w, size_t off, size_t n) { *w = (lf_weight){"bias",
 void lf_conv_glorot(lf_model *m, float *w, size_t n, size_t fan_in, size_t fan_out) {
     float limit = sqrtf(6.0f / (float)(fan_in + fan_out));
     for (size_t i = 0; i < n; i++) w[i] = (2.0f * lf_rng_uniform(&m->rng) - 1.0f) * limit;
+}
+
+size_t lf_conv_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
+    const lf_node *x = &m->nodes[nd->in[0]];
+    size_t rank = nd->rank - 1, F = nd->shape[rank];
+    size_t n = lf_conv_kernel(&w[0], "kernel", 0, rank, nd->kernel, x->shape[x->rank - 1], F);
+    if (!nd->use_bias) return 1;
+    lf_conv_bias(&w[1], n, F);
+    return 2;
+}
+
+void lf_conv_init(lf_model *m, lf_node *nd) {
+    const lf_node *x = &m->nodes[nd->in[0]];
+    size_t rank = nd->rank - 1, F = nd->shape[rank], C = x->shape[x->rank - 1], rf = 1;
+    for (size_t a = 0; a < rank; a++) rf *= nd->kernel[a];
+    size_t nw = rf * C * F;
+    float *w = m->params + nd->param_off;
+    lf_conv_glorot(m, w, nw, rf * C, rf * F);
+    if (nd->use_bias) memset(w + nw, 0, F * sizeof *w);
 }
 
 int lf_conv_columns(lf_model *m, const char *kn, lf_node *nd, size_t rank, const size_t *out, size_t P, size_t K,

@@ -406,6 +406,13 @@ size_t lf_conv_kernel(lf_weight *w, const char *name, size_t off, size_t rank, c
 void lf_conv_bias(lf_weight *w, size_t off, size_t n);
 /* n glorot_uniform values (limit sqrt(6 / (fan_in + fan_out))) from m->rng */
 void lf_conv_glorot(lf_model *m, float *w, size_t n, size_t fan_in, size_t fan_out);
+/* The weights records and the initialisation of a convolution with
+ * Keras' kernel (window..., C, F) and bias (F): Conv1D, Conv2D, Conv3D.
+ * The node's rank less one is the window's; C is the input's last axis.
+ * The kernel is glorot_uniform (fan_in = window C, fan_out = window F),
+ * the bias 0. */
+size_t lf_conv_weights(const lf_model *m, const lf_node *nd, lf_weight *w);
+void lf_conv_init(lf_model *m, lf_node *nd);
 /* "padding": "valid" or "same" (conv.c) */
 lf_status lf_arch_padding(const lf_json *L, lf_padding *p, const char *where, lf_err *e);
 /* The inbound count a kind requires: "<where>: Dense takes 1 inbound layer" */

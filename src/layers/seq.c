@@ -353,20 +353,6 @@ static int conv1_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const i
     return 1;
 }
 
-static size_t conv1_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
-    size_t F = nd->shape[1], n = lf_conv_kernel(&w[0], "kernel", 0, 1, nd->kernel, conv1_input(m, nd)->shape[1], F);
-    if (!nd->use_bias) return 1;
-    lf_conv_bias(&w[1], n, F);
-    return 2;
-}
-
-static void conv1_init(lf_model *m, lf_node *nd) {
-    size_t F = nd->shape[1], C = conv1_input(m, nd)->shape[1], k = nd->kernel[0], nw = k * C * F;
-    float *w = m->params + nd->param_off;
-    lf_conv_glorot(m, w, nw, k * C, k * F);
-    if (nd->use_bias) memset(w + nw, 0, F * sizeof *w);
-}
-
 static void conv1_forward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     geom1 g = geom1_of(conv1_input(c->m, nd), nd);
@@ -419,8 +405,8 @@ const lf_layer_type lf_type_conv1d = {
     .bias_l2 = 1,
     .activity_reg = 1,
     .infer = conv1_infer,
-    .weights = conv1_weights,
-    .init = conv1_init,
+    .weights = lf_conv_weights,
+    .init = lf_conv_init,
     .forward = conv1_forward,
     .backward = conv1_backward,
     .write_json = conv1_json,
