@@ -1099,18 +1099,24 @@ def _integer(d):
     return isinstance(d, numbers.Integral) and not isinstance(d, bool) and type(d).__name__ != "bool_"
 
 
-def _pairs_of(v, least):
-    """v (an integer or a pair of them) as a pair of Python ints >= least,
+def _ints_of(v, n, least):
+    """v (an integer or n of them) as a tuple of n Python ints >= least,
     or None"""
     if _integer(v):
-        v = (v, v)
+        v = (v,) * n
     try:
         v = tuple(v)
     except TypeError:
         return None
-    if len(v) != 2 or not all(_integer(d) and d >= least for d in v):
+    if len(v) != n or not all(_integer(d) and d >= least for d in v):
         return None
-    return (int(v[0]), int(v[1]))
+    return tuple(int(d) for d in v)
+
+
+def _pairs_of(v, least):
+    """v (an integer or a pair of them) as a pair of Python ints >= least,
+    or None"""
+    return _ints_of(v, 2, least)
 
 
 def _pair(v, what, layer):
@@ -4383,14 +4389,10 @@ class GlobalAveragePooling3D(_GlobalPool3D):
 
 def _triple(v, what, layer):
     """v (an integer or three of them) as a triple of Python ints >= 1"""
-    t = (v, v, v) if _integer(v) else v
-    try:
-        t = tuple(t)
-    except TypeError:
-        t = ()
-    if len(t) != 3 or not all(_integer(d) and d >= 1 for d in t):
+    out = _ints_of(v, 3, 1)
+    if out is None:
         raise ValueError("%s: %s must be a positive integer or a tuple of 3 of them, got %r" % (layer, what, v))
-    return tuple(int(d) for d in t)
+    return out
 
 
 def _video(layer, x):
