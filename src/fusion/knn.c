@@ -53,8 +53,9 @@
  * instruction), else with AVX-512 VNNI (tile_vnni: 8 queries by 32 rows at
  * a time, 16 accumulators), else with AVX2 (tile_avx2: 2 queries by 16
  * rows, the bytes widened to 16 bits, as vpmaddwd multiplies them), else
- * in plain loops (tile_portable); the same integers in all four.  Queries are taken 16 at a time against blocks
- * of XB rows that stay in the L2 cache, in batches of chunks: the kernel
+ * in plain loops (tile_portable); the same integers in all four.
+ * Queries are taken 16 at a time against blocks of XB rows that stay in
+ * the L2 cache, in batches of chunks: the kernel
  * over every chunk of the batch, then the exact keys of the rows that
  * passed, in row order, the bounds updated between batches (one chunk a
  * batch in the first block, where they fall fast; the whole block after,
