@@ -948,8 +948,11 @@ int lf_activity_regularization(lf_model *m, int x, float l1, float l2, const cha
  * fixed (lf_set_weights may replace them; unsorted ones then give some
  * bin, not digitize's).  opt->num_bins is Keras' num_bins when the
  * boundaries came from adapt (lf_discretization_adapt), 0 for Keras'
- * None: kept in the model file, it changes nothing in the outputs.  opt
- * NULL: LF_DISCRETIZATION_INT, num_bins 0.  Errors (sticky, -1): n == 0
+ * None; opt->epsilon Keras' epsilon (adapt's precision), 0 for its
+ * default 0.01: both kept in the model file, they change nothing in the
+ * outputs.  opt NULL: LF_DISCRETIZATION_INT, num_bins 0, epsilon 0.01.
+ * Errors (sticky, -1): an epsilon outside (0, 1] other than 0
+ * ("Discretization: epsilon must be in (0, 1], got 1.5"), n == 0
  * ("Discretization: 0 bin boundaries; it needs 1..268435456"), unsorted
  * ("Discretization: bin_boundaries must be sorted: bin_boundaries[2] = 1
  * < bin_boundaries[1] = 3"), a NaN, an unknown output_mode
@@ -965,10 +968,11 @@ typedef enum lf_discretization_mode {
 typedef struct lf_discretization_options {
     lf_discretization_mode output_mode;
     size_t num_bins; /* Keras' num_bins, 0: None */
+    double epsilon;  /* Keras' epsilon, 0: its default 0.01 */
 } lf_discretization_options;
 int lf_discretization_opt(lf_model *m, int x, const float *bin_boundaries, size_t n,
                           const lf_discretization_options *opt, const char *name);
-/* lf_discretization_opt with opt NULL: output_mode "int", num_bins None */
+/* lf_discretization_opt with opt NULL: output_mode "int", num_bins None, epsilon 0.01 */
 int lf_discretization(lf_model *m, int x, const float *bin_boundaries, size_t n, const char *name);
 
 /* Keras 3's Discretization.adapt(data) with num_bins and epsilon, on the n

@@ -174,6 +174,7 @@ typedef struct lf_node {
                             CategoryEncoding: lf_category_mode; UpSampling2D: lf_interpolation;
                             Discretization: lf_discretization_mode */
     size_t num_bins;     /* Discretization: Keras' num_bins, 0 for None (kept, not used) */
+    double bins_epsilon; /* Discretization: Keras' epsilon, 0 for its default 0.01 (kept, not used) */
     int shares;          /* Keras' shared layer: 1 + the id of the node whose
                             weights this one uses (lf_share_weights); 0: its own */
     size_t heads, key_dim, value_dim; /* MultiHeadAttention */

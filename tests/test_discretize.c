@@ -212,7 +212,7 @@ static lf_model *mode_model(const size_t *shape, size_t rank, const float *b, si
     lf_model *m;
     lf_model_create(&m, 1);
     int x = lf_input_shape(m, rank, shape, LF_DTYPE_FLOAT32, "x");
-    lf_discretization_options opt = {mode, num_bins};
+    lf_discretization_options opt = {mode, num_bins, 0};
     int d = lf_discretization_opt(m, x, b, n, &opt, "disc");
     if (d < 0 || lf_model_compile(m, d, LF_LOSS_MSE, NULL) != LF_OK) {
         snprintf(err, cap, "%s", lf_model_error(m));
@@ -367,6 +367,56 @@ static void test_mode_files(void) {
         } else {
             CHECK(!check_edit_file(path, bad, "output_mode", "output_modX"), "int: no output_mode written");
         }
+        lf_model_free(m);
+    }
+    /* Keras' epsilon: kept when not its default 0.01, read back to the bit */
+    lf_model *m;
+    lf_model_create(&m, 1);
+    int x = lf_input_shape(m, 1, s3, LF_DTYPE_FLOAT32, "x");
+    lf_discretization_options eo = {LF_DISCRETIZATION_INT, 4, 0.05};
+    int d = lf_discretization_opt(m, x, b, 3, &eo, "disc");
+    CHECK(d >= 0 && lf_model_compile(m, d, LF_LOSS_MSE, NULL) == LF_OK, "epsilon 0.05: %s", lf_model_error(m));
+    CHECK(lf_model_save(m, path, LF_WRITE_NO_FSYNC) == LF_OK, "save: %s", lf_model_error(m));
+    CHECK(check_edit_file(path, bad, "epsilon\\\":0.050000000000000003",
+                          "epsilon\\\":1.500000000000000000"),
+          "epsilon 0.05 written as the double it is");
+    lf_model *l;
+    lf_model_create(&l, 0);
+    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+    CHECK(lf_model_save(l, path2, LF_WRITE_NO_FSYNC) == LF_OK && same_bytes(path, path2), "epsilon: saved again, "
+          "the same bytes");
+    lf_model_free(l);
+    lf_model_create(&l, 0);
+    char want[200];
+    snprintf(want, sizeof want, "'%s': architecture: layer 'disc': 'epsilon' must be a number in (0, 1]", bad);
+    CHECK(lf_model_load(l, bad) == LF_ERR_FORMAT && strcmp(lf_model_error(l), want) == 0, "got \"%s\"",
+          lf_model_error(l));
+    lf_model_free(l);
+    lf_model_free(m);
+    /* 0.01 (and 0, its stand-in) are not written: the files before the field */
+    for (int i = 0; i < 2; i++) {
+        lf_model_create(&m, 1);
+        x = lf_input_shape(m, 1, s3, LF_DTYPE_FLOAT32, "x");
+        eo.epsilon = i ? 0.01 : 0;
+        d = lf_discretization_opt(m, x, b, 3, &eo, "disc");
+        CHECK(d >= 0 && lf_model_compile(m, d, LF_LOSS_MSE, NULL) == LF_OK &&
+                  lf_model_save(m, path, LF_WRITE_NO_FSYNC) == LF_OK,
+              "epsilon %g: %s", eo.epsilon, lf_model_error(m));
+        CHECK(check_edit_file(path, bad, "num_bins\\\":4}", "num_bins\\\":4 "), "epsilon %g: not written",
+              eo.epsilon);
+        lf_model_free(m);
+    }
+    /* the builder refuses an epsilon outside (0, 1] */
+    const double bad_eps[3] = {1.5, -0.1, NAN};
+    const char *const want_eps[3] = {"Discretization: epsilon must be in (0, 1], got 1.5",
+                                     "Discretization: epsilon must be in (0, 1], got -0.1",
+                                     "Discretization: epsilon must be in (0, 1], got nan"};
+    for (int i = 0; i < 3; i++) {
+        lf_model_create(&m, 1);
+        x = lf_input_shape(m, 1, s3, LF_DTYPE_FLOAT32, "x");
+        eo.epsilon = bad_eps[i];
+        CHECK(lf_discretization_opt(m, x, b, 3, &eo, "disc") == -1 && strcmp(lf_model_error(m), want_eps[i]) == 0,
+              "epsilon %g: got \"%s\"", bad_eps[i], lf_model_error(m));
         lf_model_free(m);
     }
     remove(path), remove(path2), remove(bad), rmdir(dir);

@@ -4091,9 +4091,11 @@ _lib._proto("lf_discretization", ctypes.c_int, _lib._P, ctypes.c_int, _lib.c_flo
 
 
 class _DiscretizationOptions(ctypes.Structure):  # lf_discretization_options
-    _fields_ = [("output_mode", ctypes.c_int), ("num_bins", ctypes.c_size_t)]
+    _fields_ = [("output_mode", ctypes.c_int), ("num_bins", ctypes.c_size_t), ("epsilon", ctypes.c_double)]
 
 
+_DISC_UNADAPTED = ("You need to either pass the `bin_boundaries` argument at construction time or call "
+                   "`adapt(dataset)` before you can start using the `Discretization` layer.")
 _DISCRETIZATION_MODES = {"int": 0, "one_hot": 1, "multi_hot": 2, "count": 3}  # lf_discretization_mode
 _lib._proto("lf_discretization_opt", ctypes.c_int, _lib._P, ctypes.c_int, _lib.c_float_p, ctypes.c_size_t,
             ctypes.POINTER(_DiscretizationOptions), ctypes.c_char_p)
@@ -4116,7 +4118,10 @@ class Discretization(Layer):
     boundaries of Keras' quantile summary of data as one array (its
     summarize / compress_summary, computed in C: lf_discretization_adapt),
     not exact quantiles.  The boundaries are the layer's one weight in the
-    C model (get_weights() gives them; Keras' layer has no weights)."""
+    C model (get_weights() gives them; Keras' layer has no weights).
+    Called on an array of rank 0 or 1 it encodes as Keras' does for that
+    rank (see __call__).  Model files keep output_mode, num_bins and
+    epsilon."""
 
     prefix = "discretization"
     _fixed_weights = (0,)
@@ -4182,6 +4187,28 @@ class Discretization(Layer):
     def _weight_shapes(self):
         return [(len(self.bin_boundaries),)]
 
+    def __call__(self, inputs, **kwargs):
+        """Keras' call; an array of rank 0 or 1 (Keras takes those) is
+        digitized as a batch of single values, through the C layer in "int"
+        mode, then encoded as Keras' encode_categorical_inputs does for
+        that rank: "int" keeps the shape, "one_hot" gives (n, depth),
+        "multi_hot" and "count" one (depth,) over all the values."""
+        import numpy as np
+        if isinstance(inputs, KerasTensor) or not _is_array(inputs) and not isinstance(inputs, (int, float, list)):
+            return super().__call__(inputs, **kwargs)
+        a = np.asarray(inputs)
+        if a.ndim > 1 or a.dtype.kind not in "biuf":
+            return super().__call__(inputs, **kwargs)
+        if self._holder is not None:  # the C model's boundaries, as get_config
+            self.bin_boundaries = [float(v) for v in self.get_weights()[0]]
+        if self.bin_boundaries is None:
+            raise ValueError(_DISC_UNADAPTED)
+        one = Discretization(bin_boundaries=self.bin_boundaries, name=self.name)
+        idx = one(a.reshape(-1, 1).astype(np.float32), **kwargs).reshape(a.shape)
+        if self.output_mode == "int":
+            return idx
+        return _encode_categorical(idx.astype(np.int64), self.output_mode, len(self.bin_boundaries) + 1)
+
     def get_config(self):
         if self._holder is not None:  # the C model's boundaries (lf_set_weights, a loaded file)
             self.bin_boundaries = [float(v) for v in self.get_weights()[0]]
@@ -4202,8 +4229,7 @@ class Discretization(Layer):
     def _call(self, x):
         x = _one(self, x)
         if self.bin_boundaries is None:
-            raise ValueError("You need to either pass the `bin_boundaries` argument at construction time or call "
-                             "`adapt(dataset)` before you can start using the `Discretization` layer.")
+            raise ValueError(_DISC_UNADAPTED)
         s, depth = x.sample_shape, len(self.bin_boundaries) + 1
         if self.output_mode == "int":
             return KerasTensor(self, [x], s)
@@ -4218,7 +4244,7 @@ class Discretization(Layer):
     @classmethod
     def _load(cls, spec, ins, tensors):  # the boundaries: the file's tensor, read by get_config
         layer = cls(bin_boundaries=[0.0] * int(spec["num_boundaries"]), output_mode=spec.get("output_mode", "int"),
-                    name=spec["name"])
+                    epsilon=spec.get("epsilon", 0.01), name=spec["name"])
         layer.num_bins = int(spec["num_bins"]) if "num_bins" in spec else None
         return layer(ins)
 
@@ -4226,7 +4252,7 @@ class Discretization(Layer):
         import numpy as np
         ii, _ = _ids(t, ids)
         b = np.ascontiguousarray(self.bin_boundaries, dtype=np.float32)
-        opt = _DiscretizationOptions(_DISCRETIZATION_MODES[self.output_mode], self.num_bins or 0)
+        opt = _DiscretizationOptions(_DISCRETIZATION_MODES[self.output_mode], self.num_bins or 0, self.epsilon)
         return lib.lf_discretization_opt(h, ii[0], b.ctypes.data_as(_lib.c_float_p), b.size, ctypes.byref(opt),
                                          name)
 

@@ -148,3 +148,38 @@ def test_output_mode_files(tmp_path, mode):
     with zipfile.ZipFile(str(tmp_path / "m.keras")) as z:
         cfg = [e for e in json.loads(z.read("config.json"))["config"]["layers"] if e["class_name"] == "Discretization"]
     assert cfg[0]["config"]["output_mode"] == mode and cfg[0]["config"]["num_bins"] == 4
+
+
+def test_epsilon_kept_in_files(tmp_path):
+    d = L.Discretization(num_bins=4, epsilon=0.05, name="disc")
+    d.adapt(X)
+    m = _model(d)
+    for ext in (".lf", ".keras"):
+        if ext == ".keras":
+            pytest.importorskip("h5py")
+        path = str(tmp_path / ("m" + ext))
+        m.save(path)
+        assert load_model(path).get_layer("disc").get_config()["epsilon"] == 0.05, ext
+
+
+def test_rank_0_and_1_arrays_as_keras():
+    # Keras' Discretization takes a vector: digitize each value, then encode_categorical_inputs
+    # for that rank (one_hot (n, depth); multi_hot and count one (depth,) over all the values)
+    b, v = [0., 1., 2.], np.array([-1.5, 1.0, 3.0, 0.5, np.nan, 1.0])
+    np.testing.assert_array_equal(L.Discretization(bin_boundaries=b)(v), [0, 2, 3, 1, 3, 2])
+    np.testing.assert_array_equal(L.Discretization(bin_boundaries=b)([2.0, -0.5]), [3, 0])
+    assert L.Discretization(bin_boundaries=b)(0.5).shape == () and L.Discretization(bin_boundaries=b)(0.5) == 1
+    np.testing.assert_array_equal(L.Discretization(bin_boundaries=b, output_mode="one_hot")(v),
+                                  np.eye(4)[[0, 2, 3, 1, 3, 2]])
+    np.testing.assert_array_equal(L.Discretization(bin_boundaries=b, output_mode="one_hot")(0.5), [[0, 1, 0, 0]])
+    np.testing.assert_array_equal(L.Discretization(bin_boundaries=b, output_mode="multi_hot")(v), [1, 1, 1, 1])
+    np.testing.assert_array_equal(L.Discretization(bin_boundaries=b, output_mode="count")(v), [1, 1, 2, 2])
+    np.testing.assert_array_equal(L.Discretization(bin_boundaries=b, output_mode="count")(1.5), [0, 0, 1, 0])
+    # the boundaries of a layer in a model are the C model's (set_weights)
+    d = L.Discretization(bin_boundaries=b, name="disc")
+    m = _model(d)
+    d.set_weights([np.float32([10, 20, 30])])
+    np.testing.assert_array_equal(d(np.array([15.0, 5.0])), [1, 0])
+    assert m.get_layer("disc") is d
+    with pytest.raises(ValueError, match="You need to either pass the `bin_boundaries`"):
+        L.Discretization(num_bins=3)(v)

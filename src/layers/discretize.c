@@ -23,7 +23,7 @@
  * boundaries are a fixed weight "bin_boundaries" (n,): never trained, set
  * by the builder or lf_set_weights, kept in the model file as tensors are
  * (the architecture holds their count, "num_boundaries", and, when not
- * Keras' defaults, "output_mode" and "num_bins").
+ * Keras' defaults, "output_mode", "num_bins" and "epsilon").
  *
  * lf_discretization_adapt computes the boundaries from data as Keras 3's
  * adapt() of one array does (summarize, then compress_summary at epsilon,
@@ -146,6 +146,7 @@ static void disc_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     lf_buf_printf(b, ",\"num_boundaries\":%zu", nd->input_dim);
     if (nd->mode != LF_DISCRETIZATION_INT) lf_buf_printf(b, ",\"output_mode\":\"%s\"", disc_modes[nd->mode]);
     if (nd->num_bins) lf_buf_printf(b, ",\"num_bins\":%zu", nd->num_bins);
+    if (nd->bins_epsilon != 0 && nd->bins_epsilon != 0.01) lf_buf_printf(b, ",\"epsilon\":%.17g", nd->bins_epsilon);
 }
 
 static lf_status disc_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
@@ -159,6 +160,9 @@ static lf_status disc_read(const lf_model *m, const lf_json *L, size_t n_in, lf_
     const lf_json *nb = lf_json_get(L, "num_bins"); /* absent: None (files before it) */
     if (nb && (!lf_json_size(nb, &nd->num_bins) || nd->num_bins == 0 || nd->num_bins > LF_ARCH_MAX_DIM))
         return lf_fail(e, LF_ERR_FORMAT, "%s: 'num_bins' must be an integer in 1..%zu", where, LF_ARCH_MAX_DIM);
+    const lf_json *eps = lf_json_get(L, "epsilon"); /* absent: 0.01 */
+    if (eps && (!lf_json_num(eps, &nd->bins_epsilon) || !(nd->bins_epsilon > 0 && nd->bins_epsilon <= 1)))
+        return lf_fail(e, LF_ERR_FORMAT, "%s: 'epsilon' must be a number in (0, 1]", where);
     nd->mode = LF_DISCRETIZATION_INT; /* absent: "int" (files before it) */
     if (lf_json_get(L, "output_mode")) {
         const char *mode = lf_arch_str(L, "output_mode");
@@ -172,7 +176,8 @@ static lf_status disc_read(const lf_model *m, const lf_json *L, size_t n_in, lf_
     return LF_OK;
 }
 
-static const char *const disc_keys[] = {"name", "type", "inbound", "num_boundaries", "output_mode", "num_bins", NULL};
+static const char *const disc_keys[] = {"name",        "type",     "inbound", "num_boundaries",
+                                        "output_mode", "num_bins", "epsilon", NULL};
 
 const lf_layer_type lf_type_discretization = {
     .type = "Discretization",
@@ -217,10 +222,13 @@ int lf_discretization_opt(lf_model *m, int x, const float *bin_boundaries, size_
         return lf_build_fail(m, LF_ERR_ARG, "Discretization: num_bins %zu; it must be at most %zu", opt->num_bins,
                              LF_ARCH_MAX_DIM),
                -1;
+    if (opt && opt->epsilon != 0 && !(opt->epsilon > 0 && opt->epsilon <= 1))
+        return lf_build_fail(m, LF_ERR_ARG, "Discretization: epsilon must be in (0, 1], got %g", opt->epsilon), -1;
     lf_node nd = LF_NODE_PROTO;
     nd.input_dim = n;
     nd.mode = opt ? (int)opt->output_mode : LF_DISCRETIZATION_INT;
     nd.num_bins = opt ? opt->num_bins : 0;
+    nd.bins_epsilon = opt ? opt->epsilon : 0;
     int id = lf_node_add(m, &lf_type_discretization, LF_K_DISCRETIZATION, nd, &x, 1, name);
     if (id >= 0) memcpy(m->params + m->nodes[id].param_off, bin_boundaries, n * sizeof(float));
     return id;
