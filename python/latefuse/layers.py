@@ -385,19 +385,25 @@ class Layer:
         made of this one layer on Inputs of the arrays' shapes (int arrays:
         int32 token ids), so the layer gets (or keeps, when already built)
         its weights as in Keras: a later call, eager or in a model, shares
-        them.  Returns numpy arrays (Keras: the backend's tensors); the
-        layer runs in inference mode (Keras' default outside fit)."""
+        them.  Vectors (every array of rank 1) are one sample, their axis
+        the features, as Keras' layers take a vector: Dense(4) of (3,) is
+        (4,), Normalization(axis=None) of (5,) is (5,).  Returns numpy
+        arrays (Keras: the backend's tensors); the layer runs in inference
+        mode (Keras' default outside fit)."""
         import numpy as np
         from .models import Model
         if kwargs.pop("training", None):
             raise ValueError("layer %s(arrays, training=True) is not supported: an eager call runs in "
                              "inference mode (train the layer in a Model with fit)" % (self.name or type(self).__name__))
         arrs = [np.asarray(x) for x in xs]
+        vectors = all(a.ndim == 1 for a in arrs)
         for a in arrs:
-            if a.ndim < 2 or a.dtype.kind not in "biuf":
+            if a.ndim < 2 and not vectors or a.ndim == 0 or a.dtype.kind not in "biuf":
                 raise ValueError("layer %s called on an array of shape %s and dtype %s: an eager call takes "
-                                 "numeric arrays of shape (batch, ...)" % (self.name or type(self).__name__,
-                                                                          a.shape, a.dtype))
+                                 "numeric arrays of shape (batch, ...), or vectors (features,) only"
+                                 % (self.name or type(self).__name__, a.shape, a.dtype))
+        if vectors:
+            arrs = [a[None] for a in arrs]
         ins = [Input(shape=a.shape[1:], dtype="int32" if a.dtype.kind in "iu" else "float32") for a in arrs]
         extra = []  # the tensor arguments given as arrays (attention_mask, initial_state): float inputs too
 
@@ -416,7 +422,10 @@ class Layer:
         out = Layer.__call__(self, ins if isinstance(inputs, (list, tuple)) else ins[0], **kwargs)
         ins, arrs = ins + [t for t, _ in extra], arrs + [a for _, a in extra]
         model = Model(ins, out, name="eager_" + (self.name or self.prefix))
-        return model.predict(arrs if len(arrs) > 1 else arrs[0], verbose=0)
+        y = model.predict(arrs if len(arrs) > 1 else arrs[0], verbose=0)
+        if vectors:  # the one sample's outputs
+            return [o[0] for o in y] if isinstance(y, list) else y[0]
+        return y
 
     def build(self, input_shape) -> None:
         """Keras' layer.build(input_shape) on a layer of its own (the batch
@@ -1988,8 +1997,10 @@ class Normalization(Layer):
         keep = kshape = None
         for b in batches:
             b = np.asarray(b, dtype=np.float64)
+            if b.ndim == 1:  # a vector: one sample (its axis the features), as the eager call takes it
+                b = b[None]
             if b.ndim < 2:
-                raise ValueError("Normalization.adapt: data must be batches (batch, ...), got shape %s"
+                raise ValueError("Normalization.adapt: data must be batches (batch, ...) or vectors, got shape %s"
                                  % (b.shape,))
             k, ks = self._keep(b.shape[1:])
             if kshape is None:

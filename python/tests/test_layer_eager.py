@@ -176,3 +176,27 @@ def test_eager_tensor_arguments_given_as_arrays():
     with pytest.raises(ValueError, match=r"^layer lstm called on an array argument of dtype <U1: an eager call "
                                          r"takes numeric arrays$"):
         layers.LSTM(2, name="lstm")(x, initial_state=[np.array([["a", "b"]] * 2)] * 2)
+
+
+def test_a_vector_is_one_sample_as_keras():
+    # Keras' layers take a vector as it is, its axis the features: Dense(2) of (3,) is (2,)
+    d = layers.Dense(2, name="dv")
+    x = np.array([0.5, -1.0, 2.0], "float32")
+    y = d(x)
+    k, b = d.get_weights()
+    assert y.shape == (2,) and k.shape == (3, 2)
+    np.testing.assert_allclose(y, x @ k + b, rtol=1e-6, atol=1e-7)
+    # the Normalization docstring's first example: adapt and call on vectors, axis=None
+    n = layers.Normalization(axis=None)
+    n.adapt(np.array([1., 2., 3., 4., 5.], "float32"))
+    np.testing.assert_allclose(n(np.array([1., 2., 3.], "float32")), [-2 ** 0.5, -0.5 ** 0.5, 0.0], rtol=1e-6)
+    # scalar mean and variance, the default axis: elementwise
+    np.testing.assert_allclose(layers.Normalization(mean=3., variance=4.)(np.array([1., 5.])), [-1, 1])
+    # merges of vectors, and a layer of several outputs is not special
+    np.testing.assert_array_equal(layers.Add()([np.array([1., 2.]), np.array([3., 4.])]), [4, 6])
+    with pytest.raises(ValueError, match=r"^layer rs called on an array of shape \(\) and dtype float64: an eager call "
+                                         r"takes numeric arrays of shape \(batch, \.\.\.\), or vectors \(features,\) "
+                                         r"only$"):
+        layers.Rescaling(2.0, name="rs")(np.float64(3.0))
+    with pytest.raises(ValueError, match=r"^layer add_v called on an array of shape \(2,\)"):
+        layers.Add(name="add_v")([np.array([1., 2.]), np.ones((3, 2))])
