@@ -249,6 +249,42 @@ int lf_dense(lf_model *m, int x, size_t units, lf_activation act, int use_bias,
 /* Activation(act) as a layer of its own. */
 int lf_activation_layer(lf_model *m, int x, lf_activation act, const char *name);
 
+/* Keras 3's activation layer classes (keras/src/layers/activations/), each
+ * y of x's shape, value by value; the first four keep an input's padding
+ * mask.  Their arguments are checked when the node is added (a failed
+ * check is the builder's sticky LF_ERR_ARG, its message Keras' where
+ * Keras has one).
+ *
+ * ReLU(max_value, negative_slope, threshold): y = max_value for x >=
+ * max_value, x for threshold < x < max_value, negative_slope (x -
+ * threshold) for x <= threshold.  max_value INFINITY is Keras' None; all
+ * three >= 0, as Keras refuses negative ones (NaN refused too). */
+int lf_relu_layer(lf_model *m, int x, float max_value, float negative_slope, float threshold, const char *name);
+
+/* LeakyReLU(negative_slope): y = x for x >= 0, negative_slope x below;
+ * negative_slope finite and >= 0 (Keras' default 0.3). */
+int lf_leaky_relu(lf_model *m, int x, float negative_slope, const char *name);
+
+/* ELU(alpha): y = x for x > 0, alpha (exp(x) - 1) otherwise; alpha finite
+ * (Keras' default 1). */
+int lf_elu_layer(lf_model *m, int x, float alpha, const char *name);
+
+/* PReLU(shared_axes): y = x for x > 0, alpha x otherwise, alpha a trainable
+ * weight "alpha" (zeros at first, Keras' alpha_initializer "Zeros") shaped
+ * as x's per-sample shape with each shared axis 1 (Keras' build).
+ * shared_axes: n_shared distinct axes in Keras' numbering, 1 the first
+ * axis after the batch (n_shared 0, shared_axes may be NULL: Keras' None);
+ * for an image (H, W, C), {1, 2} gives one alpha per channel. */
+int lf_prelu(lf_model *m, int x, const int *shared_axes, size_t n_shared, const char *name);
+
+/* Softmax(axis): y = exp(x - max) / sum(exp(x - max)) over each group of
+ * values that differ only along the n_axes axes (n_axes >= 1, distinct;
+ * Keras' numbering: 1 the first per-sample axis, -1 the last; 0, the
+ * batch, refused).  {-1} is Keras' default, Activation(softmax)'s values.
+ * An input carrying a padding mask is refused (Keras adds the mask to the
+ * values, a broadcast that fits only some shapes). */
+int lf_softmax_layer(lf_model *m, int x, const int *axes, size_t n_axes, const char *name);
+
 /* Dropout(rate), 0 <= rate < 1: inverted dropout while training (kept units
  * scaled by 1/(1-rate)), identity in evaluate and predict. */
 int lf_dropout(lf_model *m, int x, float rate, const char *name);

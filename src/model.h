@@ -93,7 +93,13 @@
     X(LF_K_GAVGPOOL3D, lf_type_gavgpool3d) \
     X(LF_K_CONV3D, lf_type_conv3d) \
     X(LF_K_MAXPOOL3D, lf_type_maxpool3d) \
-    X(LF_K_AVGPOOL3D, lf_type_avgpool3d)
+    X(LF_K_AVGPOOL3D, lf_type_avgpool3d) \
+    /* Keras' activation layers (activation_layers.c) */ \
+    X(LF_K_RELU, lf_type_relu) \
+    X(LF_K_LEAKY_RELU, lf_type_leaky_relu) \
+    X(LF_K_ELU, lf_type_elu) \
+    X(LF_K_PRELU, lf_type_prelu) \
+    X(LF_K_SOFTMAX, lf_type_softmax)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -173,6 +179,11 @@ typedef struct lf_node {
     int mode;            /* RandomFlip: LF_FLIP_*; LayerNormalization's and BatchNormalization's scale;
                             CategoryEncoding: lf_category_mode; UpSampling2D: lf_interpolation;
                             Discretization: lf_discretization_mode */
+    float act_arg[3];    /* ReLU: max_value (INFINITY: None), negative_slope, threshold;
+                            LeakyReLU: negative_slope in [1]; ELU: alpha in [0] */
+    int act_axis[LF_MAX_RANK]; /* PReLU: shared_axes; Softmax: axis (Keras' numbering, */
+    size_t n_act_axis;   /* as given: 1.. or negative, 0 the batch) */
+    unsigned act_axes;   /* those axes resolved (infer): bit a, per-sample axis a */
     size_t num_bins;     /* Discretization: Keras' num_bins, 0 for None (kept, not used) */
     double bins_epsilon; /* Discretization: Keras' epsilon, 0 for its default 0.01 (kept, not used) */
     int shares;          /* Keras' shared layer: 1 + the id of the node whose

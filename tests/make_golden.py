@@ -2272,5 +2272,73 @@ def build_conv1d_kinds(label, steps):
     torch.manual_seed(35)  # the same draws whether the files before it ran or not
     return build(label, draw_conv1d_kinds, conv1d_kinds_model, CONV1DK_NODES, ["x", "y"], steps, 0.0, max_tries=1)
 
+
+# ---------------------------------------------------------------------------
+# activation_layers: Keras 3's ReLU, LeakyReLU, ELU, PReLU and Softmax layer
+# classes (keras/src/layers/activations/): ReLU as torch's F.threshold
+# (x > threshold ? x : 0), clamped to max_value, less negative_slope
+# relu(threshold - x) (activations.py ReLU.static_call's order); nn.PReLU's
+# F.prelu with one alpha per channel for Keras' alpha (1, C) of
+# shared_axes=[1] on (T, C) (the channels moved to torch's axis 1); Keras'
+# alpha of no shared axis (T, C) as relu(x) - alpha relu(-x); Softmax over
+# axis -1, axis 1 (the steps) and axes [1, 2] (Keras' exp(x - logsumexp)).
+# Its own manual_seed(37); forward, gradients, 2 Keras-3 Adam steps.
+# ---------------------------------------------------------------------------
+TF = torch.nn.functional
+ACT_B, ACT_T, ACT_C = 3, 4, 3
+ACT_RELU = (1.2, 0.1, 0.3)  # relu_t: max_value, negative_slope, threshold
+ACT_NODES = ["pre", "relu_t", "relu_max", "leaky", "elu", "prelu_c", "prelu_all", "soft_last", "soft_steps",
+             "soft_all", "cat", "out"]
+
+
+def act_relu(x, max_value, slope, threshold):
+    y = torch.clamp(TF.threshold(x, threshold, 0.0), max=max_value)
+    return y - slope * TF.relu(threshold - x) if slope else y
+
+
+def act_model(p, x):
+    v = x["x"]
+    n = {"pre": dense(v, p["pre.kernel"], p["pre.bias"])}
+    n["relu_t"] = act_relu(v, *ACT_RELU)
+    n["relu_max"] = act_relu(n["pre"], 0.8, 0.0, 0.0)
+    n["leaky"] = TF.leaky_relu(v, 0.2)
+    n["elu"] = TF.elu(n["pre"], 0.7)
+    n["prelu_c"] = TF.prelu(n["pre"].permute(0, 2, 1), p["prelu_c.alpha"].reshape(ACT_C)).permute(0, 2, 1)
+    n["prelu_all"] = TF.relu(v) - p["prelu_all.alpha"] * TF.relu(-v)
+    n["soft_last"] = TF.softmax(n["pre"], dim=-1)
+    n["soft_steps"] = TF.softmax(v, dim=1)
+    n["soft_all"] = torch.exp(v - torch.logsumexp(v, dim=(1, 2), keepdim=True))
+    n["cat"] = torch.cat([flat(n[k]) for k in ACT_NODES[1:-2]], dim=1)
+    n["out"] = dense(n["cat"], p["out.kernel"], p["out.bias"])
+    # the distance of every value from a kink of the layer it enters
+    kinks = [(v, 0.0), (v, ACT_RELU[0]), (v, ACT_RELU[2]), (n["pre"], 0.0), (n["pre"], 0.8)]
+    margin = min(float((a.detach() - k).abs().min()) for a, k in kinks)
+    return n, mse(n["out"], x["y"]), margin
+
+
+def draw_act():
+    inputs = {"x": n32((ACT_B, ACT_T, ACT_C)), "y": n32((ACT_B, 3))}
+    params = {"pre.kernel": glorot32(ACT_C, ACT_C), "pre.bias": bias32(ACT_C),
+              "prelu_c.alpha": u32((1, ACT_C), 0.1, 0.4), "prelu_all.alpha": u32((ACT_T, ACT_C), -0.3, 0.5),
+              "out.kernel": glorot32(3, 9 * ACT_T * ACT_C), "out.bias": bias32(3)}
+    return params, inputs
+
+
+def activation_layers_file():
+    torch.manual_seed(37)
+    return ("activation_layers.safetensors",
+            "Keras' activation layers: x (3,4,3) -> pre Dense(3); relu_t ReLU(max_value 1.2, negative_slope 0.1, "
+            "threshold 0.3) of x (F.threshold, clamp, less 0.1 relu(0.3 - x)); relu_max ReLU(max_value 0.8) of pre "
+            "(clamp of F.relu); leaky LeakyReLU(0.2) of x (F.leaky_relu); elu ELU(0.7) of pre (F.elu); prelu_c "
+            "PReLU(shared_axes [1]) of pre (F.prelu, alpha (1,3) as nn.PReLU(3)'s per channel); prelu_all PReLU() "
+            "of x (alpha (4,3)); soft_last Softmax() of pre, soft_steps Softmax(axis 1) of x, soft_all "
+            "Softmax(axis [1,2]) of x (exp(x - logsumexp)); each flattened, Concatenate, Dense(3,linear); mse; "
+            "forward, grads, Keras-3 Adam steps 1 and 2.",
+            build("activation_layers", draw_act, act_model, ACT_NODES, ["x", "y"], 2, 0.02))
+
+
+SEEDED_FILES["activation_layers.safetensors"] = activation_layers_file
+
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

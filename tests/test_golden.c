@@ -8,7 +8,8 @@
  * Permute, the 1-D resampling layers and Attention / AdditiveAttention;
  * video.safetensors: TimeDistributed over a CNN with BatchNormalization,
  * the global 3-D poolings; conv3d.safetensors: Conv3D, MaxPooling3D,
- * AveragePooling3D).
+ * AveragePooling3D; activation_layers.safetensors: ReLU, LeakyReLU, ELU,
+ * PReLU, Softmax, with 2 Adam steps).
  * Here the C engine starts from the same weights and must agree within
  * 2e-5 absolute + 2e-4 relative (float32 arithmetic over sums of up to 128
  * terms; the script measured its own float32 re-run within 5.5e-7).
@@ -94,8 +95,9 @@ static void forward_training(lf_model *m, const float *const *x, size_t B, float
     free(saved);
 }
 
-/* forward values, loss, gradients (and Adam steps when steps != 0); with
- * training, every pass is a training pass */
+/* forward values, loss, gradients (and Adam steps when steps != 0: steps 1
+ * to the file's last, steps, or 5 when steps is 1); with training, every
+ * pass is a training pass */
 static void check_network_mode(lf_model *m, const char *file, size_t B, int steps, int training) {
     lf_err e;
     lf_status st = lf_st_read(file, &gf, &e);
@@ -142,13 +144,17 @@ static void check_network_mode(lf_model *m, const char *file, size_t B, int step
         compare(name, ig[i], B * lf_model_input_dim(m, i));
     }
     if (steps) {
+        int last = steps > 1 ? steps : 5; /* the file's last step: steps, 1 standing for 5 */
         compare_weights(m, "step1.");
-        for (int s = 2; s <= 5; s++)
+        for (int s = 2; s <= last; s++)
             lf__loss_and_grads(m, (const float *const *)x, y, B, training, 1, &loss, NULL);
-        compare_weights(m, "step5.");
+        char name[32];
+        snprintf(name, sizeof name, "step%d.", last);
+        compare_weights(m, name);
         lf__loss_and_grads(m, (const float *const *)x, y, B, training, 0, &loss, NULL);
         lf = (float)loss;
-        compare("loss.step5", &lf, 1);
+        snprintf(name, sizeof name, "loss.step%d", last);
+        compare(name, &lf, 1);
     }
     for (size_t i = 0; i < ni; i++) free(x[i]), free(ig[i]);
     free(y);
@@ -703,6 +709,37 @@ static void test_conv1d_kinds(void) {
     lf_model_free(m);
 }
 
+/* Keras' activation layers (activation_layers.c) on x (4, 3) and a Dense
+ * of it: ReLU with all three arguments and with max_value alone,
+ * LeakyReLU, ELU, PReLU (alpha per channel, and per value), Softmax over
+ * the last axis, the steps and both; 2 Adam steps */
+static void test_activation_layers(void) {
+    lf_model *m;
+    lf_model_create(&m, 37);
+    int x = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "x");
+    int pre = lf_dense(m, x, 3, LF_ACT_LINEAR, 1, "pre");
+    int steps_axis = 1, both[2] = {1, 2}, last = -1;
+    int parts[] = {
+        lf_relu_layer(m, x, 1.2f, 0.1f, 0.3f, "relu_t"),
+        lf_relu_layer(m, pre, 0.8f, 0.0f, 0.0f, "relu_max"),
+        lf_leaky_relu(m, x, 0.2f, "leaky"),
+        lf_elu_layer(m, pre, 0.7f, "elu"),
+        lf_prelu(m, pre, &steps_axis, 1, "prelu_c"),
+        lf_prelu(m, x, NULL, 0, "prelu_all"),
+        lf_softmax_layer(m, pre, &last, 1, "soft_last"),
+        lf_softmax_layer(m, x, &steps_axis, 1, "soft_steps"),
+        lf_softmax_layer(m, x, both, 2, "soft_all"),
+    };
+    size_t n = sizeof parts / sizeof *parts;
+    int flat[sizeof parts / sizeof *parts];
+    for (size_t i = 0; i < n; i++) flat[i] = lf_flatten(m, parts[i], NULL);
+    int cat = lf_concatenate(m, n, flat, "cat");
+    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    check_network(m, "tests/golden/activation_layers.safetensors", 3, 2);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_multi();
     test_seed();
@@ -725,5 +762,6 @@ int main(void) {
     test_conv1d_masking();
     test_late_layers();
     test_conv1d_kinds();
+    test_activation_layers();
     return check_report("test_golden");
 }

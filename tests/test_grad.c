@@ -1991,6 +1991,46 @@ static void test_pool3d(void) {
     }
 }
 
+/* Keras' activation layers (activation_layers.c) on x (3, 4), each then
+ * flattened into a Dense(4) (its kernel x 3, so that Softmax's gradients
+ * stand above the tolerance), mse: the input gradients through the layer,
+ * PReLU's alpha.  x in [-2.5, 2.5] moved 0.1 away from the kinks (ReLU's
+ * 0.5 and 1.5, 0), so that the step 1e-3 never crosses one. */
+static void test_activation_layers(void) {
+    enum { N = 3, T = 3, C = 4 };
+    const char *what[] = {"ReLU(1.5, 0.2, 0.5)", "ReLU(max_value=1.5)", "LeakyReLU(0.3)", "ELU(0.7)",
+                          "PReLU(shared_axes=[1])", "PReLU()", "Softmax()", "Softmax(axis=1)", "Softmax(axis=[1, 2])"};
+    const float kinks[] = {0.0f, 0.5f, 1.5f};
+    for (int k = 0; k < 9; k++) {
+        lf_model *m;
+        lf_model_create(&m, 3700 + (uint64_t)k);
+        int x = lf_input_shape(m, 2, (size_t[]){T, C}, LF_DTYPE_FLOAT32, "x"), one = 1;
+        int y = k == 0   ? lf_relu_layer(m, x, 1.5f, 0.2f, 0.5f, "act")
+                : k == 1 ? lf_relu_layer(m, x, 1.5f, 0.0f, 0.0f, "act")
+                : k == 2 ? lf_leaky_relu(m, x, 0.3f, "act")
+                : k == 3 ? lf_elu_layer(m, x, 0.7f, "act")
+                : k == 4 ? lf_prelu(m, x, &one, 1, "act")
+                : k == 5 ? lf_prelu(m, x, NULL, 0, "act")
+                : k == 6 ? lf_softmax_layer(m, x, (int[]){-1}, 1, "act")
+                : k == 7 ? lf_softmax_layer(m, x, &one, 1, "act")
+                         : lf_softmax_layer(m, x, (int[]){1, 2}, 2, "act");
+        if (k == 4 || k == 5) fill_weight(m, "act", 0, -1.0f, 1.0f, 3750 + (uint64_t)k);
+        int out = lf_dense(m, lf_flatten(m, y, NULL), 4, LF_ACT_LINEAR, 1, "out");
+        scale_kernel(m, "out", 3.0f);
+        CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s: compile: %s", what[k], lf_model_error(m));
+        data d = make_data(m, N, LF_LOSS_MSE, 3760 + (uint64_t)k);
+        for (size_t j = 0; j < N * T * C; j++) {
+            float v = d.x[0][j] * 2.5f;
+            for (size_t q = 0; q < sizeof kinks / sizeof *kinks; q++)
+                if (fabsf(v - kinks[q]) < 0.1f) v = kinks[q] + (v < kinks[q] ? -0.1f : 0.1f);
+            d.x[0][j] = v;
+        }
+        fd_check(what[k], m, d.x, d.t, N);
+        free_data(&d);
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     test_activations();
     test_losses();
@@ -2029,5 +2069,6 @@ int main(void) {
     test_global_pool3d();
     test_conv3d();
     test_pool3d();
+    test_activation_layers();
     return check_report("test_grad");
 }
