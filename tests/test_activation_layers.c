@@ -44,6 +44,7 @@ static int add_leaky(lf_model *m, int x) { return lf_leaky_relu(m, x, 0.3f, "act
 static int add_elu(lf_model *m, int x) { return lf_elu_layer(m, x, 0.5f, "act"); }
 static int add_prelu_1(lf_model *m, int x) { return lf_prelu(m, x, (int[]){1}, 1, "act"); }
 static int add_prelu_none(lf_model *m, int x) { return lf_prelu(m, x, NULL, 0, "act"); }
+static int add_prelu_2(lf_model *m, int x) { return lf_prelu(m, x, (int[]){2}, 1, "act"); }
 static int add_prelu_12(lf_model *m, int x) { return lf_prelu(m, x, (int[]){1, 2}, 2, "act"); }
 static int add_soft_last(lf_model *m, int x) { return lf_softmax_layer(m, x, (int[]){-1}, 1, "act"); }
 static int add_soft_2(lf_model *m, int x) { return lf_softmax_layer(m, x, (int[]){2}, 1, "act"); }
@@ -92,16 +93,16 @@ static void test_pointwise(void) {
 static void test_prelu(void) {
     static const struct {
         int (*add)(lf_model *, int);
-        size_t rank, shape[3], count;
+        size_t rank, shape[3], count, div; /* value i's alpha: (i / div) % count */
         const char *what;
     } cases[] = {
-        {add_prelu_1, 2, {2, 3}, 3, "PReLU(shared_axes=[1]) of (2, 3)"},
-        {add_prelu_none, 2, {2, 3}, 6, "PReLU() of (2, 3)"},
-        {add_prelu_12, 3, {2, 2, 3}, 3, "PReLU(shared_axes=[1, 2]) of (2, 2, 3)"},
+        {add_prelu_1, 2, {2, 3}, 3, 1, "PReLU(shared_axes=[1]) of (2, 3)"},
+        {add_prelu_none, 2, {2, 3}, 6, 1, "PReLU() of (2, 3)"},
+        {add_prelu_12, 3, {2, 2, 3}, 3, 1, "PReLU(shared_axes=[1, 2]) of (2, 2, 3)"},
+        {add_prelu_2, 2, {2, 3}, 2, 3, "PReLU(shared_axes=[2]) of (2, 3)"},
     };
     const float x[12] = {-1, 2, -3, 4, -5, -6, 1, -1, -2, -4, 3, -0.5f};
     const float alpha[6] = {0.1f, -0.5f, 2, 0.25f, 1, 0.5f};
-    /* the rows of 3 use alpha[(row % rows of alpha) * 3 + j] */
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         int node;
         lf_model *m = one_layer(cases[c].rank, cases[c].shape, cases[c].add, &node);
@@ -113,7 +114,7 @@ static void test_prelu(void) {
         float relu[12], want[12];
         for (size_t i = 0; i < 12; i++) {
             relu[i] = x[i] > 0 ? x[i] : 0;
-            size_t k = cases[c].count == 3 ? i % 3 : i % 6;
+            size_t k = (i / cases[c].div) % cases[c].count;
             want[i] = x[i] > 0 ? x[i] : alpha[k] * x[i];
         }
         expect(cases[c].what, m, x, n, D, relu); /* alpha 0 */

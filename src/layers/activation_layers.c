@@ -73,19 +73,16 @@ static void elu_backward(float *restrict dx, const float *restrict dy, const flo
     for (size_t i = 0; i < n; i++) dx[i] += x[i] > 0.0f ? dy[i] : dy[i] * (y[i] + alpha);
 }
 
-/* The index, among the values of one sample of nd's shape, of value i
- * with the coordinates along the axes in `axes` (bit a: axis a) set to 0
- * when `keep` is 0 — the first value of i's Softmax group — or left out
- * when `keep` is 1 — i's entry in PReLU's alpha. */
-static size_t collapse(const lf_node *nd, unsigned axes, int keep, size_t i) {
+/* The index of value i of one sample of nd's shape in that shape with the
+ * axes in `axes` (bit a: axis a) left out: i's entry in PReLU's alpha (the
+ * shared axes left out), the number of i's Softmax group (its axes left
+ * out). */
+static size_t collapse(const lf_node *nd, unsigned axes, size_t i) {
     size_t k = 0, stride = 1;
     for (size_t a = nd->rank; a-- > 0;) {
         size_t n = nd->shape[a], coord = i % n;
         i /= n;
-        if (axes >> a & 1u) {
-            if (!keep) stride *= n;
-            continue;
-        }
+        if (axes >> a & 1u) continue;
         k += coord * stride;
         stride *= n;
     }
@@ -97,7 +94,7 @@ static void prelu_forward(float *restrict y, const float *restrict x, const floa
                           const lf_node *nd, size_t B) {
     size_t D = nd->dim;
     for (size_t j = 0; j < D; j++) {
-        float a = alpha[collapse(nd, nd->act_axes, 1, j)];
+        float a = alpha[collapse(nd, nd->act_axes, j)];
         for (size_t b = 0; b < B; b++) {
             float v = x[b * D + j];
             y[b * D + j] = v > 0.0f ? v : a * v;
@@ -110,7 +107,7 @@ static void prelu_backward(float *restrict dx, float *restrict dalpha, const flo
                            const float *restrict x, const float *restrict alpha, const lf_node *nd, size_t B) {
     size_t D = nd->dim;
     for (size_t j = 0; j < D; j++) {
-        size_t k = collapse(nd, nd->act_axes, 1, j);
+        size_t k = collapse(nd, nd->act_axes, j);
         float a = alpha[k], da = 0.0f;
         for (size_t b = 0; b < B; b++) {
             float v = x[b * D + j], g = dy[b * D + j];
@@ -121,22 +118,22 @@ static void prelu_backward(float *restrict dx, float *restrict dalpha, const flo
     }
 }
 
-// x, y: (D) one sample  scratch: (2 D), per group (at its first value) its max and sum
+// x, y: (D) one sample  scratch: (2 D), per group (by its number) its max and sum
 static void softmax_groups_forward(float *restrict y, const float *restrict x, float *restrict scratch,
                                    const lf_node *nd) {
     size_t D = nd->dim;
     float *mx = scratch, *sum = scratch + D;
     for (size_t i = 0; i < D; i++) mx[i] = -INFINITY, sum[i] = 0.0f;
     for (size_t i = 0; i < D; i++) {
-        size_t g = collapse(nd, nd->act_axes, 0, i);
+        size_t g = collapse(nd, nd->act_axes, i);
         if (x[i] > mx[g]) mx[g] = x[i];
     }
     for (size_t i = 0; i < D; i++) {
-        size_t g = collapse(nd, nd->act_axes, 0, i);
+        size_t g = collapse(nd, nd->act_axes, i);
         y[i] = expf(x[i] - mx[g]);
         sum[g] += y[i];
     }
-    for (size_t i = 0; i < D; i++) y[i] /= sum[collapse(nd, nd->act_axes, 0, i)];
+    for (size_t i = 0; i < D; i++) y[i] /= sum[collapse(nd, nd->act_axes, i)];
 }
 
 // y, dy, dx: (D) one sample  scratch: (D), per group sum(dy y); dx += y (dy - that sum)
@@ -144,8 +141,8 @@ static void softmax_groups_backward(float *restrict dx, const float *restrict dy
                                     float *restrict scratch, const lf_node *nd) {
     size_t D = nd->dim;
     for (size_t i = 0; i < D; i++) scratch[i] = 0.0f;
-    for (size_t i = 0; i < D; i++) scratch[collapse(nd, nd->act_axes, 0, i)] += dy[i] * y[i];
-    for (size_t i = 0; i < D; i++) dx[i] += y[i] * (dy[i] - scratch[collapse(nd, nd->act_axes, 0, i)]);
+    for (size_t i = 0; i < D; i++) scratch[collapse(nd, nd->act_axes, i)] += dy[i] * y[i];
+    for (size_t i = 0; i < D; i++) dx[i] += y[i] * (dy[i] - scratch[collapse(nd, nd->act_axes, i)]);
 }
 
 /* ---- the records */
