@@ -4594,3 +4594,188 @@ def __getattr__(name):
 
 
 _IMPORT_FROM = dis.opmap["IMPORT_FROM"]
+
+
+# ---------------------------------------------------------------------------
+# Keras 3's activation layer classes (keras/src/layers/activations/*.py;
+# src/layers/activation_layers.c)
+# ---------------------------------------------------------------------------
+
+__all__ += ["ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax"]
+
+_lib._proto("lf_relu_layer", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float, ctypes.c_float,
+            ctypes.c_char_p)
+_lib._proto("lf_leaky_relu", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_char_p)
+_lib._proto("lf_elu_layer", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_char_p)
+_lib._proto("lf_prelu", ctypes.c_int, _lib._P, ctypes.c_int, _lib.c_int_p, ctypes.c_size_t, ctypes.c_char_p)
+_lib._proto("lf_softmax_layer", ctypes.c_int, _lib._P, ctypes.c_int, _lib.c_int_p, ctypes.c_size_t,
+            ctypes.c_char_p)
+
+
+def _number(v):
+    return not isinstance(v, bool) and isinstance(v, numbers.Real)
+
+
+def _axes_list(v, what, layer):
+    """an int or a list / tuple of ints, as a list (Keras' axis /
+    shared_axes); their range is the C builder's to check"""
+    axes = list(v) if isinstance(v, (list, tuple)) else [v]
+    if not axes or any(isinstance(a, bool) or not isinstance(a, numbers.Integral) for a in axes):
+        raise ValueError("%s: %s must be an integer or a list of integers, got %r" % (layer, what, v))
+    return [int(a) for a in axes]
+
+
+class _Pointwise(Layer):
+    """a layer that maps x to the same shape"""
+
+    def _call(self, x):
+        x = _one(self, x)
+        return KerasTensor(self, [x], x.sample_shape)
+
+
+class ReLU(_Pointwise):
+    """ReLU(max_value=None, negative_slope=0.0, threshold=0.0): Keras'
+    layer: max_value from max_value on, x for threshold < x < max_value,
+    negative_slope * (x - threshold) at or below threshold; the three >= 0."""
+
+    prefix = "re_lu"
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, name=None):
+        super().__init__(name)
+        # keras/src/layers/activations/relu.py's checks and messages
+        if max_value is not None and (not _number(max_value) or not max_value >= 0.0):
+            raise ValueError("max_value of a ReLU layer cannot be a negative value. Received: max_value=%s"
+                             % (max_value,))
+        if negative_slope is None or not _number(negative_slope) or not 0.0 <= negative_slope < math.inf:
+            raise ValueError("negative_slope of a ReLU layer cannot be a negative value. Received: "
+                             "negative_slope=%s" % (negative_slope,))
+        if threshold is None or not _number(threshold) or not 0.0 <= threshold < math.inf:
+            raise ValueError("threshold of a ReLU layer cannot be a negative value. Received: threshold=%s"
+                             % (threshold,))
+        self.max_value = None if max_value is None else float(max_value)
+        self.negative_slope, self.threshold = float(negative_slope), float(threshold)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec.get("max_value"), spec.get("negative_slope", 0.0), spec.get("threshold", 0.0),
+                   name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        top = math.inf if self.max_value is None else self.max_value
+        return lib.lf_relu_layer(h, ii[0], top, self.negative_slope, self.threshold, name)
+
+
+class LeakyReLU(_Pointwise):
+    """LeakyReLU(negative_slope=0.3): x for x >= 0, negative_slope * x
+    below (Keras 3's deprecated `alpha` is taken for it, with its warning)."""
+
+    prefix = "leaky_re_lu"
+
+    def __init__(self, negative_slope=0.3, name=None, **kwargs):
+        if "alpha" in kwargs:
+            import warnings
+            negative_slope = kwargs.pop("alpha")
+            warnings.warn("Argument `alpha` is deprecated. Use `negative_slope` instead.", stacklevel=2)
+        if kwargs:
+            raise ValueError("LeakyReLU: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        super().__init__(name)
+        if negative_slope is None or not _number(negative_slope) or not 0.0 <= negative_slope < math.inf:
+            raise ValueError("The negative_slope value of a Leaky ReLU layer cannot be None or negative value. "
+                             "Expected a float. Received: negative_slope=%s" % (negative_slope,))
+        self.negative_slope = float(negative_slope)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec.get("negative_slope", 0.3), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_leaky_relu(h, ii[0], self.negative_slope, name)
+
+
+class ELU(_Pointwise):
+    """ELU(alpha=1.0): x for x > 0, alpha * (exp(x) - 1) otherwise."""
+
+    prefix = "elu"
+
+    def __init__(self, alpha=1.0, name=None):
+        super().__init__(name)
+        if not _number(alpha) or not math.isfinite(alpha):
+            raise ValueError("ELU: alpha must be a finite number, got %r" % (alpha,))
+        self.alpha = float(alpha)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec.get("alpha", 1.0), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_elu_layer(h, ii[0], self.alpha, name)
+
+
+class PReLU(_Pointwise):
+    """PReLU(alpha_initializer="Zeros", alpha_regularizer=None,
+    alpha_constraint=None, shared_axes=None): x for x > 0, alpha * x
+    otherwise, alpha a trainable weight shaped as the input without its
+    batch axis, each shared axis (1 the first after the batch) 1.  Regularizer
+    and constraint: None only."""
+
+    prefix = "p_re_lu"
+
+    def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None, shared_axes=None,
+                 name=None):
+        super().__init__(name)
+        self.alpha_initializer = _init.get(alpha_initializer, "PReLU: alpha_initializer")
+        for what, v in (("alpha_regularizer", alpha_regularizer), ("alpha_constraint", alpha_constraint)):
+            if v is not None:
+                raise ValueError("PReLU: %s is not supported (only None), got %r" % (what, v))
+        self.alpha_regularizer = self.alpha_constraint = None
+        self.shared_axes = None if shared_axes is None else _axes_list(shared_axes, "shared_axes", "PReLU")
+
+    def _call(self, x):
+        y = super()._call(x)
+        shape = list(y.sample_shape)
+        for a in self.shared_axes or []:
+            if 1 <= a <= len(shape):  # others: the builder's error
+                shape[a - 1] = 1
+        self._alpha_shape = tuple(shape)
+        return y
+
+    def _weight_shapes(self):
+        return [self._alpha_shape]
+
+    def _initializers(self):
+        return [] if self.alpha_initializer == "zeros" else [(0, self.alpha_initializer)]
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(shared_axes=spec.get("shared_axes"), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        axes = self.shared_axes or []
+        return lib.lf_prelu(h, ii[0], (ctypes.c_int * max(1, len(axes)))(*axes), len(axes), name)
+
+
+class Softmax(_Pointwise):
+    """Softmax(axis=-1): exp(x - max) / sum(exp(x - max)) over the axis, or
+    jointly over a list of axes (1 the first after the batch, negative from
+    the end).  An input carrying a padding mask (Embedding(mask_zero=True),
+    Masking) is refused: Keras adds that mask to the values."""
+
+    prefix = "softmax"
+
+    def __init__(self, axis=-1, name=None):
+        super().__init__(name)
+        _axes_list(axis, "axis", "Softmax")
+        self.axis = list(axis) if isinstance(axis, (list, tuple)) else int(axis)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec.get("axis", -1), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        axes = _axes_list(self.axis, "axis", "Softmax")
+        return lib.lf_softmax_layer(h, ii[0], (ctypes.c_int * len(axes))(*axes), len(axes), name)

@@ -96,8 +96,8 @@ static void prelu_forward(float *restrict y, const float *restrict x, const floa
     for (size_t j = 0; j < D; j++) {
         float a = alpha[collapse(nd, nd->act_axes, j)];
         for (size_t b = 0; b < B; b++) {
-            float v = x[b * D + j];
-            y[b * D + j] = v > 0.0f ? v : a * v;
+            float v = x[b * D + j]; /* Keras' relu(x) - alpha relu(-x): +0 at x <= 0 when alpha is 0 */
+            y[b * D + j] = (v > 0.0f ? v : 0.0f) - a * (v < 0.0f ? -v : 0.0f);
         }
     }
 }
