@@ -220,12 +220,38 @@ typedef enum lf_activation {
     LF_ACT_GELU,       /* exact: x * Phi(x), as Keras/PyTorch default         */
     LF_ACT_SIGMOID,
     LF_ACT_TANH,
-    LF_ACT_SOFTMAX     /* over the features of each row                       */
+    LF_ACT_SOFTMAX,    /* over the features of each row                       */
+    /* Keras 3's other activations (keras/src/activations/activations.py),
+     * appended so that the numbers above keep their values: */
+    LF_ACT_SELU,           /* scale (x > 0 ? x : alpha (exp(x) - 1)), alpha
+                              1.6732632423543772, scale 1.0507009873554805   */
+    LF_ACT_SOFTPLUS,       /* log(1 + exp(x))                                 */
+    LF_ACT_SOFTSIGN,       /* x / (1 + |x|)                                   */
+    LF_ACT_SILU,           /* x sigmoid(x); "swish" parses to it              */
+    LF_ACT_RELU6,          /* min(max(x, 0), 6)                               */
+    LF_ACT_HARD_SIGMOID,   /* relu6(x + 3) / 6                                */
+    LF_ACT_HARD_SILU,      /* x hard_sigmoid(x); "hard_swish" parses to it    */
+    LF_ACT_MISH,           /* x tanh(softplus(x))                             */
+    LF_ACT_EXPONENTIAL,    /* exp(x)                                          */
+    LF_ACT_CELU,           /* alpha 1: x >= 0 ? x : exp(x) - 1 (elu's values) */
+    LF_ACT_LOG_SIGMOID,    /* -softplus(-x)                                   */
+    LF_ACT_HARD_TANH,      /* min(max(x, -1), 1)                              */
+    LF_ACT_TANH_SHRINK,    /* x - tanh(x)                                     */
+    LF_ACT_SQUAREPLUS,     /* (x + sqrt(x^2 + 4)) / 2  (b = 4)                */
+    LF_ACT_SOFT_SHRINK,    /* x > .5 ? x - .5 : x < -.5 ? x + .5 : 0          */
+    LF_ACT_HARD_SHRINK,    /* |x| > .5 ? x : 0                                */
+    LF_ACT_SPARSE_PLUS,    /* x <= -1 ? 0 : x < 1 ? (x + 1)^2 / 4 : x         */
+    LF_ACT_SPARSE_SIGMOID, /* x <= -1 ? 0 : x >= 1 ? 1 : (x + 1) / 2          */
+    LF_ACT_LOG_SOFTMAX,    /* x - log(sum(exp(x))) over the features of a row */
+    LF_ACT_COUNT           /* the number of activations, not one itself       */
 } lf_activation;
 
-/* Returns the Keras spelling ("relu", ...) or NULL for an invalid value. */
+/* Returns the Keras spelling ("relu", ...) or NULL for an invalid value
+ * (LF_ACT_COUNT included). */
 const char *lf_activation_name(lf_activation a);
-/* Parses a Keras spelling; returns -1 if unknown. */
+/* Parses a Keras spelling, Keras' aliases "swish" (LF_ACT_SILU) and
+ * "hard_swish" (LF_ACT_HARD_SILU) included; returns -1 if unknown.  Keras'
+ * glu, sparsemax and threshold are not available. */
 int lf_activation_parse(const char *name);
 
 /* Input(dim).  Inputs are numbered in creation order: that is the order of

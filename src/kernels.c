@@ -936,6 +936,44 @@ void lf_softmax_rows(float *x, size_t B, size_t D) {
 #define LEAKY_SLOPE 0.2f
 #define INV_SQRT2 0.70710678118654752440
 #define INV_SQRT2PI 0.39894228040143267794
+/* selu's constants as keras/src/backend/numpy/nn.py writes them (PyTorch's too) */
+#define SELU_ALPHA 1.6732632423543772848170429916717
+#define SELU_SCALE 1.0507009873554804934193349852946
+#define SQUAREPLUS_B 4.0  /* Keras' default b */
+#define SHRINK_T 0.5f     /* soft_shrink / hard_shrink's default threshold */
+
+/* log(1 + exp(x)) without overflow or loss for large |x| */
+static inline double softplus_d(double x) { return log1p(exp(-fabs(x))) + (x > 0 ? x : 0.0); }
+
+/* 1 / (1 + exp(-x)), the exp of a negative number only */
+static inline double sigmoid_d(double x) {
+    double e = exp(-fabs(x));
+    return x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+}
+
+/* (x + sqrt(x^2 + b)) / 2; for x < 0 as b / (2 (sqrt(x^2 + b) - x)), the
+ * same value without the cancellation of x + sqrt(x^2 + b) */
+static inline double squareplus_d(double x) {
+    double r = sqrt(x * x + SQUAREPLUS_B);
+    return x >= 0 ? 0.5 * (x + r) : 0.5 * SQUAREPLUS_B / (r - x);
+}
+
+/* min(max(x, lo), hi) */
+static inline float clampf(float x, float lo, float hi) { return x < lo ? lo : x > hi ? hi : x; }
+
+/* y = log_softmax of each row of D: x - max - log(sum exp(x - max)) */
+static void log_softmax_rows(float *restrict y, const float *restrict z, size_t B, size_t D) {
+    for (size_t r = 0; r < B; r++) {
+        const float *zr = z + r * D;
+        float *yr = y + r * D;
+        float mx = -INFINITY;
+        for (size_t j = 0; j < D; j++) mx = zr[j] > mx ? zr[j] : mx;
+        double s = 0;
+        for (size_t j = 0; j < D; j++) s += exp((double)zr[j] - mx);
+        double lse = mx + log(s);
+        for (size_t j = 0; j < D; j++) yr[j] = (float)(zr[j] - lse);
+    }
+}
 
 LF_CLONES static void act_forward(lf_activation a, float *restrict y, const float *restrict z, size_t B,
                                   size_t D) {
@@ -967,6 +1005,69 @@ LF_CLONES static void act_forward(lf_activation a, float *restrict y, const floa
     case LF_ACT_SOFTMAX:
         if (y != z) memcpy(y, z, n * sizeof *y);
         lf_softmax_rows(y, B, D);
+        break;
+    case LF_ACT_SELU:
+        for (size_t i = 0; i < n; i++)
+            y[i] = (float)(z[i] > 0 ? SELU_SCALE * z[i] : SELU_SCALE * SELU_ALPHA * expm1((double)z[i]));
+        break;
+    case LF_ACT_SOFTPLUS:
+        for (size_t i = 0; i < n; i++) y[i] = (float)softplus_d(z[i]);
+        break;
+    case LF_ACT_SOFTSIGN:
+        for (size_t i = 0; i < n; i++) y[i] = z[i] / (1.0f + fabsf(z[i]));
+        break;
+    case LF_ACT_SILU:
+        for (size_t i = 0; i < n; i++) y[i] = (float)(z[i] * sigmoid_d(z[i]));
+        break;
+    case LF_ACT_RELU6:
+        for (size_t i = 0; i < n; i++) y[i] = clampf(z[i], 0.0f, 6.0f);
+        break;
+    case LF_ACT_HARD_SIGMOID: /* Keras 3 (and PyTorch's hardsigmoid): relu6(x + 3) / 6 */
+        for (size_t i = 0; i < n; i++) y[i] = clampf(z[i] + 3.0f, 0.0f, 6.0f) / 6.0f;
+        break;
+    case LF_ACT_HARD_SILU: /* x * hard_sigmoid(x), in that order, as Keras */
+        for (size_t i = 0; i < n; i++) y[i] = z[i] * (clampf(z[i] + 3.0f, 0.0f, 6.0f) / 6.0f);
+        break;
+    case LF_ACT_MISH:
+        for (size_t i = 0; i < n; i++) y[i] = (float)(z[i] * tanh(softplus_d(z[i])));
+        break;
+    case LF_ACT_EXPONENTIAL:
+        for (size_t i = 0; i < n; i++) y[i] = expf(z[i]);
+        break;
+    case LF_ACT_CELU: /* max(x, 0) + alpha expm1(min(x, 0) / alpha), alpha 1: elu's values */
+        for (size_t i = 0; i < n; i++) y[i] = z[i] >= 0 ? z[i] : expm1f(z[i]);
+        break;
+    case LF_ACT_LOG_SIGMOID: /* -softplus(-x) = min(x, 0) - log1p(exp(-|x|)) */
+        for (size_t i = 0; i < n; i++) y[i] = (float)-softplus_d(-(double)z[i]);
+        break;
+    case LF_ACT_HARD_TANH:
+        for (size_t i = 0; i < n; i++) y[i] = clampf(z[i], -1.0f, 1.0f);
+        break;
+    case LF_ACT_TANH_SHRINK: /* in double: x - tanh(x) cancels for small x */
+        for (size_t i = 0; i < n; i++) y[i] = (float)((double)z[i] - tanh((double)z[i]));
+        break;
+    case LF_ACT_SQUAREPLUS:
+        for (size_t i = 0; i < n; i++) y[i] = (float)squareplus_d(z[i]);
+        break;
+    case LF_ACT_SOFT_SHRINK:
+        for (size_t i = 0; i < n; i++)
+            y[i] = z[i] > SHRINK_T ? z[i] - SHRINK_T : z[i] < -SHRINK_T ? z[i] + SHRINK_T : 0.0f;
+        break;
+    case LF_ACT_HARD_SHRINK:
+        for (size_t i = 0; i < n; i++) y[i] = fabsf(z[i]) > SHRINK_T ? z[i] : 0.0f;
+        break;
+    case LF_ACT_SPARSE_PLUS:
+        for (size_t i = 0; i < n; i++)
+            y[i] = z[i] <= -1.0f ? 0.0f : z[i] < 1.0f ? 0.25f * (z[i] + 1.0f) * (z[i] + 1.0f) : z[i];
+        break;
+    case LF_ACT_SPARSE_SIGMOID:
+        for (size_t i = 0; i < n; i++)
+            y[i] = z[i] <= -1.0f ? 0.0f : z[i] >= 1.0f ? 1.0f : 0.5f * (z[i] + 1.0f);
+        break;
+    case LF_ACT_LOG_SOFTMAX:
+        log_softmax_rows(y, z, B, D);
+        break;
+    case LF_ACT_COUNT:
         break;
     }
 }
@@ -1015,6 +1116,105 @@ LF_CLONES static void act_backward(lf_activation a, float *restrict dz, const fl
             for (size_t j = 0; j < D; j++) s += (double)dyr[j] * yr[j];
             for (size_t j = 0; j < D; j++) dzr[j] = yr[j] * (dyr[j] - (float)s);
         }
+        break;
+    /* the kinds below: "reads z", "reads y" or both, in each comment */
+    case LF_ACT_SELU: /* z and y: scale alpha exp(z) = y + scale alpha */
+        for (size_t i = 0; i < n; i++)
+            dz[i] = z[i] > 0 ? (float)(dy[i] * SELU_SCALE) : (float)(dy[i] * (y[i] + SELU_SCALE * SELU_ALPHA));
+        break;
+    case LF_ACT_SOFTPLUS: /* z: sigmoid(z) */
+        for (size_t i = 0; i < n; i++) dz[i] = (float)(dy[i] * sigmoid_d(z[i]));
+        break;
+    case LF_ACT_SOFTSIGN: /* z: 1 / (1 + |z|)^2 */
+        for (size_t i = 0; i < n; i++) {
+            float d = 1.0f + fabsf(z[i]);
+            dz[i] = dy[i] / (d * d);
+        }
+        break;
+    case LF_ACT_SILU: /* z: s (1 + z (1 - s)), s = sigmoid(z) */
+        for (size_t i = 0; i < n; i++) {
+            double sg = sigmoid_d(z[i]);
+            dz[i] = (float)(dy[i] * sg * (1.0 + z[i] * (1.0 - sg)));
+        }
+        break;
+    case LF_ACT_RELU6: /* z: 1 on (0, 6), PyTorch's 0 at the ends */
+        for (size_t i = 0; i < n; i++) {
+            float g = dy[i];
+            dz[i] = z[i] > 0.0f && z[i] < 6.0f ? g : 0.0f;
+        }
+        break;
+    case LF_ACT_HARD_SIGMOID: /* z: 1/6 on (-3, 3) */
+        for (size_t i = 0; i < n; i++) {
+            float g = dy[i];
+            dz[i] = z[i] > -3.0f && z[i] < 3.0f ? g / 6.0f : 0.0f;
+        }
+        break;
+    case LF_ACT_HARD_SILU: /* z: 0 below -3, (2 z + 3) / 6 up to 3, 1 above (PyTorch's ends) */
+        for (size_t i = 0; i < n; i++) {
+            float g = dy[i];
+            dz[i] = z[i] < -3.0f ? 0.0f : z[i] <= 3.0f ? g * (2.0f * z[i] + 3.0f) / 6.0f : g;
+        }
+        break;
+    case LF_ACT_MISH: /* z: t + z sigmoid(z) (1 - t^2), t = tanh(softplus(z)) */
+        for (size_t i = 0; i < n; i++) {
+            double t = tanh(softplus_d(z[i]));
+            dz[i] = (float)(dy[i] * (t + z[i] * sigmoid_d(z[i]) * (1.0 - t * t)));
+        }
+        break;
+    case LF_ACT_EXPONENTIAL: /* y: exp(z) = y */
+        for (size_t i = 0; i < n; i++) dz[i] = dy[i] * y[i];
+        break;
+    case LF_ACT_CELU: /* z and y, as elu: exp(z) = y + 1 below 0 */
+        for (size_t i = 0; i < n; i++) dz[i] = z[i] >= 0 ? dy[i] : dy[i] * (y[i] + 1.0f);
+        break;
+    case LF_ACT_LOG_SIGMOID: /* z: sigmoid(-z) */
+        for (size_t i = 0; i < n; i++) dz[i] = (float)(dy[i] * sigmoid_d(-(double)z[i]));
+        break;
+    case LF_ACT_HARD_TANH: /* z: 1 on (-1, 1) */
+        for (size_t i = 0; i < n; i++) {
+            float g = dy[i];
+            dz[i] = z[i] > -1.0f && z[i] < 1.0f ? g : 0.0f;
+        }
+        break;
+    case LF_ACT_TANH_SHRINK: /* z: tanh(z)^2 (z - y would cancel) */
+        for (size_t i = 0; i < n; i++) {
+            double t = tanh((double)z[i]);
+            dz[i] = (float)(dy[i] * t * t);
+        }
+        break;
+    case LF_ACT_SQUAREPLUS: /* z and y: (1 + z / r) / 2 = y / r, r = sqrt(z^2 + b) */
+        for (size_t i = 0; i < n; i++)
+            dz[i] = (float)(dy[i] * (y[i] / sqrt((double)z[i] * z[i] + SQUAREPLUS_B)));
+        break;
+    case LF_ACT_SOFT_SHRINK: /* z: 1 outside [-0.5, 0.5] */
+    case LF_ACT_HARD_SHRINK:
+        for (size_t i = 0; i < n; i++) {
+            float g = dy[i];
+            dz[i] = fabsf(z[i]) > SHRINK_T ? g : 0.0f;
+        }
+        break;
+    case LF_ACT_SPARSE_PLUS: /* z: 0 up to -1, (z + 1) / 2 below 1, 1 from 1 */
+        for (size_t i = 0; i < n; i++) {
+            float g = dy[i];
+            dz[i] = z[i] <= -1.0f ? 0.0f : z[i] < 1.0f ? g * 0.5f * (z[i] + 1.0f) : g;
+        }
+        break;
+    case LF_ACT_SPARSE_SIGMOID: /* z: 1/2 on (-1, 1) */
+        for (size_t i = 0; i < n; i++) {
+            float g = dy[i];
+            dz[i] = z[i] > -1.0f && z[i] < 1.0f ? 0.5f * g : 0.0f;
+        }
+        break;
+    case LF_ACT_LOG_SOFTMAX: /* y: dy - softmax(z) sum(dy), softmax(z) = exp(y) */
+        for (size_t r = 0; r < B; r++) {
+            const float *yr = y + r * D, *dyr = dy + r * D;
+            float *dzr = dz + r * D;
+            double s = 0;
+            for (size_t j = 0; j < D; j++) s += dyr[j];
+            for (size_t j = 0; j < D; j++) dzr[j] = (float)(dyr[j] - exp((double)yr[j]) * s);
+        }
+        break;
+    case LF_ACT_COUNT:
         break;
     }
 }

@@ -13,6 +13,7 @@
  */
 #include "check.h"
 #include "engine_util.h"
+#include "kernels.h"
 #include "layers/layer.h"
 
 #include <float.h>
@@ -196,8 +197,57 @@ static void run(const char *what, lf_model *m, int out, lf_loss loss, size_t n, 
     free_data(&d);
 }
 
+/* the kinks (or jumps) of an activation, where no derivative exists: a
+ * finite difference across one means nothing */
+static size_t act_kinks(lf_activation a, float k[3]) {
+    switch (a) {
+    case LF_ACT_RELU6: k[0] = 0, k[1] = 6; return 2;
+    case LF_ACT_HARD_SIGMOID: case LF_ACT_HARD_SILU: k[0] = -3, k[1] = 3; return 2;
+    case LF_ACT_HARD_TANH: case LF_ACT_SPARSE_SIGMOID: case LF_ACT_SPARSE_PLUS: k[0] = -1, k[1] = 1; return 2;
+    case LF_ACT_SOFT_SHRINK: case LF_ACT_HARD_SHRINK: k[0] = -0.5f, k[1] = 0.5f; return 2;
+    case LF_ACT_RELU: case LF_ACT_LEAKY_RELU: case LF_ACT_ELU: case LF_ACT_SELU: case LF_ACT_CELU:
+        k[0] = 0; return 1;
+    default: return 0;
+    }
+}
+
+/* the distance of the nearest of the n x (5 -> 4) pre-activations x W^T of
+ * the Dense layer "h" (its bias still the initial zeros) to a kink of a */
+static float kink_margin(lf_model *m, lf_activation a, const float *x, size_t n) {
+    float k[3], W[20], best = INFINITY;
+    size_t nk = act_kinks(a, k);
+    CHECK(lf_get_weights(m, "h", 0, W, 20) == LF_OK, "kernel of h");
+    for (size_t r = 0; r < n; r++)
+        for (size_t u = 0; u < 4; u++) {
+            float z = 0;
+            for (size_t i = 0; i < 5; i++) z += x[r * 5 + i] * W[u * 5 + i];
+            for (size_t j = 0; j < nk; j++) best = fminf(best, fabsf(z - k[j]));
+        }
+    return best;
+}
+
+static void run_act(const char *what, lf_model *m, int out, lf_activation a, size_t n, uint64_t seed) {
+    lf_status st = lf_model_compile(m, out, LF_LOSS_MSE, NULL);
+    CHECK(st == LF_OK, "%s: compile: %s", what, lf_model_error(m));
+    if (st != LF_OK) return;
+    /* the steps move a pre-activation by up to about 2e-3 (1e-3 on a weight
+     * times an input within 1, or on an input times a weight within 2): the
+     * first of 50 draws of the data whose pre-activations all lie 2e-2 or
+     * more from a kink */
+    data d;
+    float margin = 0;
+    for (int k = 0; k < 50 && margin <= 2e-2f; k++) {
+        if (k) free_data(&d);
+        d = make_data(m, n, LF_LOSS_MSE, seed + 1000 * (uint64_t)k);
+        margin = kink_margin(m, a, d.x[0], n);
+    }
+    CHECK(margin > 2e-2f, "%s: a pre-activation lies %g from a kink", what, (double)margin);
+    fd_check(what, m, d.x, d.t, n);
+    free_data(&d);
+}
+
 static void test_activations(void) {
-    for (int a = LF_ACT_LINEAR; a <= LF_ACT_SOFTMAX; a++) {
+    for (int a = LF_ACT_LINEAR; a < LF_ACT_COUNT; a++) {
         lf_model *m;
         lf_model_create(&m, 10 + a);
         int x = lf_input(m, 5, "x");
@@ -205,7 +255,15 @@ static void test_activations(void) {
         int o = lf_dense(m, h, 3, LF_ACT_LINEAR, 1, "o");
         char what[64];
         snprintf(what, sizeof what, "Dense(4, %s)", lf_activation_name(a));
-        run(what, m, o, LF_LOSS_MSE, 6, 100 + a);
+        if (a <= LF_ACT_SOFTMAX) { /* as before the later kinds came */
+            run(what, m, o, LF_LOSS_MSE, 6, 100 + a);
+        } else {
+            /* kernel x 2: pre-activations over about (-3, 3), past the
+             * kinks at -1, -0.5, 0.5, 1 (the kernel-level check below
+             * reaches +-3 and 6) */
+            scale_kernel(m, "h", 2.0f);
+            run_act(what, m, o, a, 6, 100 + a);
+        }
         lf_model_free(m);
         /* the same activation as a layer of its own */
         lf_model_create(&m, 20 + a);
@@ -214,8 +272,51 @@ static void test_activations(void) {
         int act = lf_activation_layer(m, h, a, "act");
         o = lf_dense(m, act, 2, LF_ACT_LINEAR, 1, "o");
         snprintf(what, sizeof what, "Activation(%s)", lf_activation_name(a));
-        run(what, m, o, LF_LOSS_MSE, 6, 200 + a);
+        if (a <= LF_ACT_SOFTMAX) {
+            run(what, m, o, LF_LOSS_MSE, 6, 200 + a);
+        } else {
+            scale_kernel(m, "h", 2.0f);
+            run_act(what, m, o, a, 6, 200 + a);
+        }
         lf_model_free(m);
+    }
+}
+
+/* Each activation after softmax on its own: the loss sum_i w_i act(z)_i
+ * (w_i in (0.5, 1.5), signs alternating) of 6 rows of 5 values spread over
+ * (-5.9, 6.8), each at least 0.05 (in fact 0.09) from a kink; lf_act_backward with dy = w
+ * against central differences (step 1e-3, the loss summed in double) */
+static void test_activation_kernels(void) {
+    enum { R = 6, D = 5, N = R * D };
+    float z[N], w[N], y[N], dz[N], num[N], zp[N], yp[N];
+    for (size_t i = 0; i < N; i++) {
+        z[i] = -5.9f + 0.437f * (float)((i * 7) % N); /* every row spread out */
+        w[i] = (0.5f + (float)((i * 5) % 11) / 10.0f) * (i % 2 ? -1.0f : 1.0f);
+    }
+    const float h = 1e-3f;
+    for (int a = LF_ACT_SOFTMAX + 1; a < LF_ACT_COUNT; a++) {
+        float k[3];
+        size_t nk = act_kinks((lf_activation)a, k);
+        float margin = INFINITY;
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < nk; j++) margin = fminf(margin, fabsf(z[i] - k[j]));
+        CHECK(margin >= 0.05f, "%s: an input lies %g from a kink", lf_activation_name(a), (double)margin);
+        lf_act_forward(a, y, z, R, D);
+        lf_act_backward(a, dz, w, z, y, R, D);
+        for (size_t i = 0; i < N; i++) {
+            double l[2];
+            for (int s = 0; s < 2; s++) {
+                memcpy(zp, z, sizeof zp);
+                zp[i] += s ? -h : h;
+                lf_act_forward(a, yp, zp, R, D);
+                l[s] = 0;
+                for (size_t j = 0; j < N; j++) l[s] += (double)w[j] * yp[j];
+            }
+            num[i] = (float)((l[0] - l[1]) / (2.0 * (double)h));
+        }
+        char label[96];
+        snprintf(label, sizeof label, "%s: lf_act_backward against finite differences", lf_activation_name(a));
+        compare_grads(label, dz, num, N);
     }
 }
 
@@ -2033,6 +2134,7 @@ static void test_activation_layers(void) {
 
 int main(void) {
     test_activations();
+    test_activation_kernels();
     test_losses();
     test_merges();
     test_merge_masks();

@@ -1,24 +1,41 @@
 /*
  * activation.c — the activation functions' names and the Activation layer,
  * y = act(x) (the functions themselves are in kernels.c, shared with Dense).
- * Softmax runs over the last axis, as Keras': over the channels of each pixel
- * of an image, over the features of a vector.
+ * Softmax and log_softmax run over the last axis, as Keras': over the
+ * channels of each pixel of an image, over the features of a vector.
  */
 #include "kernels.h"
 #include "layers/layer.h"
 
 #include <string.h>
 
-static const char *const act_names[] = {"linear", "relu", "leaky_relu", "elu",
-                                        "gelu",   "sigmoid", "tanh", "softmax"};
+/* Keras 3's names (keras/src/activations/__init__.py), one per
+ * lf_activation in its order */
+static const char *const act_names[LF_ACT_COUNT] = {
+    "linear",      "relu",         "leaky_relu",     "elu",         "gelu",           "sigmoid",
+    "tanh",        "softmax",      "selu",           "softplus",    "softsign",       "silu",
+    "relu6",       "hard_sigmoid", "hard_silu",      "mish",        "exponential",    "celu",
+    "log_sigmoid", "hard_tanh",    "tanh_shrink",    "squareplus",  "soft_shrink",    "hard_shrink",
+    "sparse_plus", "sparse_sigmoid", "log_softmax"};
+
+/* Keras' other names of the same functions (ALL_OBJECTS_DICT's aliases);
+ * lf_activation_name gives the main one, as Keras serialises silu for
+ * "swish" */
+static const struct {
+    const char *name;
+    lf_activation act;
+} act_aliases[] = {{"swish", LF_ACT_SILU}, {"hard_swish", LF_ACT_HARD_SILU}};
 
 const char *lf_activation_name(lf_activation a) {
-    return (unsigned)a <= LF_ACT_SOFTMAX ? act_names[a] : NULL;
+    return (unsigned)a < LF_ACT_COUNT ? act_names[a] : NULL;
 }
 
 int lf_activation_parse(const char *name) {
-    for (int a = 0; a <= LF_ACT_SOFTMAX; a++)
-        if (name && strcmp(name, act_names[a]) == 0) return a;
+    if (!name) return -1;
+    for (int a = 0; a < LF_ACT_COUNT; a++)
+        if (strcmp(name, act_names[a]) == 0) return a;
+    for (size_t k = 0; k < sizeof act_aliases / sizeof act_aliases[0]; k++)
+        if (strcmp(name, act_aliases[k].name) == 0) return (int)act_aliases[k].act;
     return -1;
 }
 
@@ -26,7 +43,9 @@ static int act_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
     (void)t, (void)n_in;
     if (!lf_check_act(m, nd->act)) return 0;
     nd->dim = (in[0] >= 0 && (size_t)in[0] < m->n_nodes) ? m->nodes[in[0]].dim : 1;
-    nd->aux_per_row = nd->act == LF_ACT_RELU ? 0 : nd->dim; /* dz (relu's backward needs none) */
+    /* dz, for the backward pass adding to dx (relu's backward needs none;
+     * every other kind, the ones after softmax too, writes dz first) */
+    nd->aux_per_row = nd->act == LF_ACT_RELU ? 0 : nd->dim;
     return 1;
 }
 

@@ -31,7 +31,7 @@ int lf_build_stuck(lf_model *m) {
 }
 
 int lf_check_act(lf_model *m, lf_activation act) {
-    if ((unsigned)act > LF_ACT_SOFTMAX) return lf_build_fail(m, LF_ERR_ARG, "unknown activation %d", (int)act);
+    if ((unsigned)act >= LF_ACT_COUNT) return lf_build_fail(m, LF_ERR_ARG, "unknown activation %d", (int)act);
     return 1;
 }
 
