@@ -2340,5 +2340,120 @@ def activation_layers_file():
 SEEDED_FILES["activation_layers.safetensors"] = activation_layers_file
 
 
+# ---------------------------------------------------------------------------
+# activations: Keras 3's activations after softmax (keras/src/activations/
+# activations.py, formulas of keras/src/backend/numpy/nn.py), forward and
+# input gradient on a fixed (6, 8) tensor with large |x| (+-30, +-15) and no
+# value at a kink, by PyTorch's functions where it has one (each checked
+# against Keras' formula written out below, in float64) and by the formula
+# otherwise; then a Dense of each smooth one in a small network trained
+# 5 Keras-Adam steps.
+# ---------------------------------------------------------------------------
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _keras_softplus(x):
+    return torch.logaddexp(x, torch.zeros_like(x))
+
+
+def _keras_hard_sigmoid(x):  # numpy backend: clip(x / 6 + 0.5, 0, 1); jax: relu6(x + 3) / 6
+    return torch.clamp(x / 6.0 + 0.5, 0.0, 1.0)
+
+
+KERAS_ACTS = {  # name: (PyTorch's function or None, Keras' formula)
+    "selu": (TF.selu, lambda x: SELU_SCALE * torch.where(x >= 0, x, SELU_ALPHA * torch.expm1(x))),
+    "softplus": (TF.softplus, _keras_softplus),
+    "softsign": (TF.softsign, lambda x: x / (1.0 + x.abs())),
+    "silu": (TF.silu, lambda x: x * torch.sigmoid(x)),
+    "relu6": (TF.relu6, lambda x: torch.minimum(torch.maximum(x, torch.zeros_like(x)), torch.full_like(x, 6.0))),
+    "hard_sigmoid": (TF.hardsigmoid, _keras_hard_sigmoid),
+    "hard_silu": (TF.hardswish, lambda x: x * _keras_hard_sigmoid(x)),
+    "mish": (TF.mish, lambda x: x * torch.tanh(_keras_softplus(x))),
+    "exponential": (None, torch.exp),
+    "celu": (lambda x: TF.celu(x, alpha=1.0),
+             lambda x: torch.clamp(x, min=0.0) + 1.0 * torch.expm1(torch.clamp(x, max=0.0) / 1.0)),
+    "log_sigmoid": (TF.logsigmoid, lambda x: -_keras_softplus(-x)),
+    "hard_tanh": (TF.hardtanh, lambda x: torch.clamp(x, -1.0, 1.0)),
+    "tanh_shrink": (TF.tanhshrink, lambda x: x - torch.tanh(x)),
+    "squareplus": (None, lambda x: (x + torch.sqrt(x * x + 4.0)) / 2.0),
+    "soft_shrink": (lambda x: TF.softshrink(x, 0.5),
+                    lambda x: torch.where(x > 0.5, x - 0.5, torch.where(x < -0.5, x + 0.5, torch.zeros_like(x)))),
+    "hard_shrink": (lambda x: TF.hardshrink(x, 0.5), lambda x: torch.where(x.abs() > 0.5, x, torch.zeros_like(x))),
+    "sparse_plus": (None, lambda x: torch.where(x <= -1, torch.zeros_like(x),
+                                                torch.where(x < 1, 0.25 * (x + 1) ** 2, x))),
+    "sparse_sigmoid": (None, lambda x: torch.where(x <= -1, torch.zeros_like(x),
+                                                   torch.where(x >= 1, torch.ones_like(x), 0.5 * (x + 1)))),
+    "log_softmax": (lambda x: TF.log_softmax(x, dim=-1),
+                    lambda x: x - x.max(dim=-1, keepdim=True).values - torch.log(
+                        torch.exp(x - x.max(dim=-1, keepdim=True).values).sum(dim=-1, keepdim=True))),
+}
+ACT_KINKS = [-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0, 6.0]
+ACT_X = [[-30.0, -15.0, -7.5, -4.2, -2.7, -1.6, -0.8, -0.3],
+         [-0.07, 0.09, 0.3, 0.8, 1.3, 2.2, 3.6, 5.1],
+         [6.4, 9.0, 15.0, 30.0, -0.62, 0.71, -1.9, 2.9],
+         [30.0, 29.5, -30.0, 0.2, -0.2, 4.4, -5.3, 1.1],
+         [-2.05, -3.4, 2.6, 0.44, -0.37, 0.93, -0.91, 5.9],
+         [0.015, -0.035, 1.7, -1.2, 12.0, -12.0, 7.3, -6.1]]
+ACT_NET = ["silu", "mish", "softplus", "softsign", "tanh_shrink", "log_sigmoid", "squareplus", "log_softmax"]
+ACTS_B = 6
+
+
+def act_fn(name):
+    f, keras = KERAS_ACTS[name]
+    return f if f is not None else keras
+
+
+def act_net_model(p, x):
+    n = {}
+    for a in ACT_NET:
+        n["d_" + a] = act_fn(a)(dense(x["x"], p["d_%s.kernel" % a], p["d_%s.bias" % a]))
+    n["cat"] = torch.cat([n["d_" + a] for a in ACT_NET], dim=1)
+    n["out"] = dense(n["cat"], p["out.kernel"], p["out.bias"])
+    return n, mse(n["out"], x["y"]), 1.0  # smooth activations only: no kink
+
+
+def draw_act_net():
+    inputs = {"x": n32((ACTS_B, 4), 1.5), "y": n32((ACTS_B, 3))}
+    params = {}
+    for a in ACT_NET:
+        params["d_%s.kernel" % a] = glorot32(4, 4) * 2.0  # pre-activations over about (-6, 6)
+        params["d_%s.bias" % a] = bias32(4)
+    params["out.kernel"] = glorot32(3, 4 * len(ACT_NET))
+    params["out.bias"] = bias32(3)
+    return params, inputs
+
+
+def activations_file():
+    torch.manual_seed(37)
+    x32 = torch.tensor(ACT_X, dtype=F32)
+    assert min(abs(v - k) for row in ACT_X for v in row for k in ACT_KINKS) >= 0.015
+    x = x32.double()
+    dy = n32(x.shape).double()
+    out = [("x", x), ("dy", dy)]
+    for name, (f, keras) in KERAS_ACTS.items():
+        xr = x.clone().requires_grad_(True)
+        y = act_fn(name)(xr)
+        (g,) = torch.autograd.grad((y * dy).sum(), [xr])
+        if f is not None:  # PyTorch's function is Keras' formula
+            yk = keras(x)
+            assert torch.allclose(y.detach(), yk, rtol=1e-12, atol=1e-12), name
+        out += [("act." + name, y.detach()), ("dact." + name, g.detach())]
+    tensors = build("activations", draw_act_net, act_net_model, ["d_" + a for a in ACT_NET] + ["cat", "out"],
+                    ["x", "y"], 5, 0.0, max_tries=1)
+    return ("activations.safetensors",
+            "Keras 3's activations after softmax: x (6,8) with +-30 and +-15, no value at a kink; act.NAME = NAME(x) "
+            "and dact.NAME = dy * NAME'(x) (PyTorch's selu, softplus, softsign, silu, relu6, hardsigmoid, hardswish, "
+            "mish, celu, logsigmoid, hardtanh, tanhshrink, softshrink(0.5), hardshrink(0.5), log_softmax(-1), each "
+            "equal to Keras' formula in float64; exponential, squareplus(b=4), sparse_plus, sparse_sigmoid by their "
+            "formulas), float64 from float32 x; then x (6,4) -> Dense(4, NAME) for " + ", ".join(ACT_NET) +
+            " (kernels glorot x 2) -> Concatenate -> Dense(3,linear); mse; forward, grads, Keras-3 Adam steps 1 "
+            "and 5.",
+            out + tensors)
+
+
+SEEDED_FILES["activations.safetensors"] = activations_file
+
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

@@ -9,7 +9,8 @@
  * video.safetensors: TimeDistributed over a CNN with BatchNormalization,
  * the global 3-D poolings; conv3d.safetensors: Conv3D, MaxPooling3D,
  * AveragePooling3D; activation_layers.safetensors: ReLU, LeakyReLU, ELU,
- * PReLU, Softmax, with 2 Adam steps).
+ * PReLU, Softmax, with 2 Adam steps; activations.safetensors: Keras 3's
+ * activations after softmax, each alone and in a small network).
  * Here the C engine starts from the same weights and must agree within
  * 2e-5 absolute + 2e-4 relative (float32 arithmetic over sums of up to 128
  * terms; the script measured its own float32 re-run within 5.5e-7).
@@ -17,6 +18,7 @@
 #include "check.h"
 #include "engine_util.h"
 #include "io/safetensors.h"
+#include "kernels.h"
 #include "layers/layer.h"
 
 #include <stdlib.h>
@@ -740,6 +742,48 @@ static void test_activation_layers(void) {
     lf_model_free(m);
 }
 
+/* Keras 3's activations after softmax: each kernel's forward and input
+ * gradient on a (6, 8) tensor with +-30 and +-15 (act.NAME, dact.NAME);
+ * then a Dense of each smooth one in a network, trained 5 Adam steps */
+static void test_activations(void) {
+    lf_err e;
+    lf_status st = lf_st_read("tests/golden/activations.safetensors", &gf, &e);
+    CHECK(st == LF_OK, "reading activations.safetensors: %s", e.msg);
+    if (st != LF_OK) return;
+    size_t n = 0;
+    float *x = golden("x", &n), *dy = golden("dy", NULL);
+    CHECK(n == 48, "x has %zu values, not 6 x 8", n);
+    float y[48], dz[48];
+    for (int a = LF_ACT_SOFTMAX + 1; a < LF_ACT_COUNT && x && dy && n == 48; a++) {
+        char name[64];
+        lf_act_forward((lf_activation)a, y, x, 6, 8);
+        snprintf(name, sizeof name, "act.%s", lf_activation_name(a));
+        compare(name, y, 48);
+        lf_act_backward((lf_activation)a, dz, dy, x, y, 6, 8);
+        snprintf(name, sizeof name, "dact.%s", lf_activation_name(a));
+        compare(name, dz, 48);
+    }
+    free(x), free(dy);
+    lf_st_free(&gf);
+
+    static const lf_activation net[] = {LF_ACT_SILU,        LF_ACT_MISH,        LF_ACT_SOFTPLUS,
+                                        LF_ACT_SOFTSIGN,    LF_ACT_TANH_SHRINK, LF_ACT_LOG_SIGMOID,
+                                        LF_ACT_SQUAREPLUS, LF_ACT_LOG_SOFTMAX};
+    enum { K = sizeof net / sizeof net[0] };
+    lf_model *m;
+    lf_model_create(&m, 37);
+    int in = lf_input(m, 4, "x"), d[K];
+    for (int k = 0; k < K; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "d_%s", lf_activation_name(net[k]));
+        d[k] = lf_dense(m, in, 4, net[k], 1, name);
+    }
+    int out = lf_dense(m, lf_concatenate(m, K, d, "cat"), 3, LF_ACT_LINEAR, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    check_network(m, "tests/golden/activations.safetensors", 6, 1);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_multi();
     test_seed();
@@ -763,5 +807,6 @@ int main(void) {
     test_late_layers();
     test_conv1d_kinds();
     test_activation_layers();
+    test_activations();
     return check_report("test_golden");
 }
