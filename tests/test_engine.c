@@ -2200,6 +2200,57 @@ static void test_moment_overflow(void) {
     lf_model_free(c);
 }
 
+/* every activation's Keras name parses back to it, Keras' aliases to their
+ * function, anything else to -1; a number past the last is refused with its
+ * message; a model of a few new ones saves and loads to the same bits */
+static void test_activation_names(void) {
+    for (int a = 0; a < LF_ACT_COUNT; a++) {
+        const char *n = lf_activation_name((lf_activation)a);
+        CHECK(n && lf_activation_parse(n) == a, "activation %d: name %s", a, n ? n : "(null)");
+        for (int b = 0; b < a && n; b++) CHECK(strcmp(n, lf_activation_name((lf_activation)b)) != 0, "%s twice", n);
+    }
+    CHECK(LF_ACT_SOFTMAX == 7 && LF_ACT_LOG_SOFTMAX == 26, "the numbers of the first kinds kept");
+    CHECK(lf_activation_parse("swish") == LF_ACT_SILU && lf_activation_parse("hard_swish") == LF_ACT_HARD_SILU,
+          "Keras' aliases");
+    CHECK(strcmp(lf_activation_name(LF_ACT_HARD_SIGMOID), "hard_sigmoid") == 0, "hard_sigmoid");
+    CHECK(!lf_activation_name(LF_ACT_COUNT) && !lf_activation_name((lf_activation)-1), "no name past the end");
+    CHECK(lf_activation_parse("glu") == -1 && lf_activation_parse("Swish") == -1 && lf_activation_parse("") == -1 &&
+              lf_activation_parse(NULL) == -1,
+          "unknown names");
+    lf_model *m;
+    lf_model_create(&m, 1);
+    int x = lf_input(m, 3, "x");
+    CHECK(lf_dense(m, x, 2, LF_ACT_COUNT, 1, NULL) < 0 && strcmp(lf_model_error(m), "unknown activation 27") == 0,
+          "got '%s'", lf_model_error(m));
+    lf_model_free(m);
+
+    char path[160];
+    snprintf(path, sizeof path, "%s/acts.lf", tmpdir);
+    lf_model_create(&m, 5);
+    x = lf_input(m, 4, "x");
+    int h = lf_dense(m, x, 5, LF_ACT_SELU, 1, "h");
+    h = lf_activation_layer(m, h, LF_ACT_SQUAREPLUS, "sq");
+    h = lf_dense(m, h, 4, LF_ACT_HARD_SILU, 1, "g");
+    int o = lf_dense(m, h, 3, LF_ACT_LOG_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model *l;
+    lf_model_create(&l, 0);
+    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+    float in[6 * 4], p1[6 * 3], p2[6 * 3];
+    fill_uniform(in, 24, -3, 3, 8);
+    const float *xs[1] = {in};
+    lf_model_predict(m, xs, 6, p1);
+    lf_model_predict(l, xs, 6, p2);
+    CHECK(memcmp(p1, p2, sizeof p1) == 0, "the loaded model predicts differently");
+    for (size_t k = 0; k < l->n_nodes; k++)
+        CHECK(l->nodes[k].act == m->nodes[k].act, "node %zu: activation %d, saved %d", k, (int)l->nodes[k].act,
+              (int)m->nodes[k].act);
+    lf_model_free(l);
+    lf_model_free(m);
+    unlink(path);
+}
+
 int main(void) {
     test_validation_freq_initial_epoch();
     test_subnormal_flush();
@@ -2218,6 +2269,7 @@ int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_engine_XXXXXX");
     if (!mkdtemp(tmpdir)) return 2;
     test_builder();
+    test_activation_names();
     test_dropout();
     test_fit();
     test_save_load();

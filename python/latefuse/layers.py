@@ -50,15 +50,32 @@ __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Fl
 
 _counter = itertools.count()
 
-ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softmax")
+def _activation_names():
+    """The C library's activations in lf_activation's order (Keras 3's names)."""
+    names, a = [], 0
+    while True:
+        n = _lib.lib.lf_activation_name(a)
+        if n is None:
+            return tuple(names)
+        names.append(n.decode())
+        a += 1
+
+
+ACTIVATIONS = _activation_names()
+# Keras' other names of the same functions (keras/src/activations/__init__.py)
+ACTIVATION_ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}
 
 
 def _activation(a):
+    """Keras' name of activation `a` (None: linear); an alias ("swish")
+    becomes its function's name ("silu"), as Keras serialises it."""
     if a is None:
         return "linear"
-    if not isinstance(a, str) or a not in ACTIVATIONS:
-        raise ValueError("unknown activation %r: use one of %s" % (a, ", ".join(ACTIVATIONS)))
-    return a
+    k = _lib.lib.lf_activation_parse(a.encode()) if isinstance(a, str) else -1
+    if k < 0:
+        raise ValueError("unknown activation %r: use one of %s (or %s)" % (
+            a, ", ".join(ACTIVATIONS), ", ".join(sorted(ACTIVATION_ALIASES))))
+    return ACTIVATIONS[k]
 
 
 def _shape_str(shape):
