@@ -827,8 +827,12 @@ size_t lf_node_num_outputs(const lf_model *m, int node);
  * the node (batch, T, y's shape) (NULL names: "time_distributed_input",
  * "time_distributed").  TimeDistributed(Conv2D(8, 3)) on frames (T, H, W,
  * C): s = lf_time_distributed(m, frames, NULL); c = lf_conv2d(m, s, 8, 3,
- * 3, ...); td = lf_time_distributed_end(m, c, "td").  x needs rank >= 2 and
- * no padding mask; the result at most LF_MAX_RANK.  A layer may not mix
+ * 3, ...); td = lf_time_distributed_end(m, c, "td").  x needs rank >= 2;
+ * the result at most LF_MAX_RANK.  A padding mask of x (batch, T, ...) is
+ * each step's for the layers on the steps (Keras' mask[i]: an LSTM or a
+ * GlobalAveragePooling1D there skips the padded tokens of each step), and
+ * the result carries none (Keras 3's TimeDistributed does not support
+ * masking: a later layer sees every step).  A layer may not mix
  * inputs on the steps and off them (its message names both); the steps
  * cannot nest; compile refuses an output on the steps.  The summary prints
  * the layers between with Keras' (None, T, ...) shapes.  -1 (sticky) on

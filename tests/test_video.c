@@ -284,6 +284,119 @@ static void test_global_pool3d(void) {
     lf_model_free(m);
 }
 
+/* copies every weight of layer `name` from a to b */
+static void copy_layer(lf_model *a, lf_model *b, const char *name) {
+    for (size_t k = 0; k < lf_layer_num_weights(a, name); k++) {
+        size_t shape[2], n;
+        float buf[256];
+        CHECK(lf_layer_weight_shape(a, name, k, shape, &n) == LF_OK && n <= 256, "%s.%zu", name, k);
+        CHECK(lf_get_weights(a, name, k, buf, n) == LF_OK && lf_set_weights(b, name, k, buf, n) == LF_OK,
+              "copy %s.%zu: %s", name, k, lf_model_error(b));
+    }
+}
+
+/* Embedding (6, 2) with row k = (k, -k / 2): ids (T, S) or (T) */
+static int td_embedding(lf_model *m, int ids, int mask_zero) {
+    int e = lf_embedding(m, ids, 6, 2, mask_zero, "emb");
+    float table[12];
+    for (int k = 0; k < 6; k++) table[2 * k] = (float)k, table[2 * k + 1] = 0.0f - 0.5f * (float)k;
+    CHECK(lf_set_weights(m, "emb", 0, table, 12) == LF_OK, "set: %s", lf_model_error(m));
+    return e;
+}
+
+/* A padding mask through TimeDistributed, as Keras 3's call: the layer on
+ * the steps gets each step's mask (mask[i]: (B, S) of a (B, T, S) mask),
+ * and the output carries none (supports_masking False; its compute_mask is
+ * the default, unused). */
+static void test_td_masks(void) {
+    enum { N = 2, T = 3, S = 4 };
+    /* padding inside, after, everywhere (step 1 of row 0), none */
+    static const float ids[N * T * S] = {3, 0, 5, 0, 0, 0, 0, 0, 1, 2, 3, 4,
+                                         0, 0, 0, 2, 4, 4, 0, 1, 5, 1, 0, 0};
+    const float *xs[1] = {ids};
+    /* 1. TimeDistributed(Dropout -> GlobalAveragePooling1D) by hand: each step the mean
+     *    of its real tokens' rows, 0 where all are padding */
+    {
+        lf_model *m;
+        lf_model_create(&m, 1);
+        int x = lf_input_shape(m, 2, (size_t[]){T, S}, LF_DTYPE_INT32, "ids");
+        int s = lf_time_distributed(m, td_embedding(m, x, 1), "steps");
+        /* Dropout (inference: the identity) keeps the mask on the steps */
+        int d = lf_dropout(m, s, 0.5f, "drop");
+        int td = lf_time_distributed_end(m, lf_global_average_pooling1d(m, d, "gap"), "td");
+        CHECK(lf_model_compile(m, td, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(m));
+        float y[N * T * 2], want[N * T * 2];
+        for (size_t r = 0; r < N * T; r++) {
+            float sum = 0, n = 0;
+            for (size_t k = 0; k < S; k++) sum += ids[r * S + k], n += ids[r * S + k] != 0;
+            want[2 * r] = n ? sum / n : 0, want[2 * r + 1] = n ? -0.5f * sum / n : 0;
+        }
+        CHECK(lf_model_predict(m, xs, N, y) == LF_OK, "predict: %s", lf_model_error(m));
+        CHECK_CLOSE("TimeDistributed(GlobalAveragePooling1D) over each step's real tokens", y, want, N * T * 2, 1e-6,
+                    1e-6);
+        lf_model_free(m);
+    }
+    /* 2. TimeDistributed(LSTM) with each step's mask: the same bits as the
+     *    LSTM on the N T steps as rows of S tokens; the mask matters (mask_zero
+     *    0 differs); a model file round trip keeps the bits */
+    {
+        float y[N * T * 3], alone[N * T * 3], unmasked[N * T * 3];
+        lf_model *m[3];
+        for (int k = 0; k < 3; k++) {
+            lf_model_create(&m[k], 5 + (uint64_t)k);
+            int x = lf_input_shape(m[k], k == 1 ? 1 : 2, k == 1 ? (size_t[]){S} : (size_t[]){T, S}, LF_DTYPE_INT32,
+                                   "ids");
+            int e = td_embedding(m[k], x, k != 2);
+            int h = k == 1 ? e : lf_time_distributed(m[k], e, "steps");
+            h = lf_lstm(m[k], h, 3, 1, 1, 0, 0, "lstm");
+            if (k != 1) h = lf_time_distributed_end(m[k], h, "td");
+            CHECK(lf_model_compile(m[k], h, LF_LOSS_MSE, NULL) == LF_OK, "compile %d: %s", k, lf_model_error(m[k]));
+            if (k) copy_layer(m[0], m[k], "lstm");
+        }
+        CHECK(lf_model_predict(m[0], xs, N, y) == LF_OK, "predict: %s", lf_model_error(m[0]));
+        CHECK(lf_model_predict(m[1], xs, N * T, alone) == LF_OK, "predict alone: %s", lf_model_error(m[1]));
+        CHECK(lf_model_predict(m[2], xs, N, unmasked) == LF_OK, "predict unmasked: %s", lf_model_error(m[2]));
+        CHECK(memcmp(y, alone, sizeof y) == 0, "TimeDistributed(LSTM) with the steps' masks: the LSTM alone's bits");
+        CHECK(memcmp(y, unmasked, sizeof y) != 0, "the mask changes the result");
+        char path[128];
+        snprintf(path, sizeof path, "%s/tdmask.lf", tmpdir);
+        CHECK(lf_model_save(m[0], path, 0) == LF_OK, "save: %s", lf_model_error(m[0]));
+        lf_model *l;
+        lf_model_create(&l, 9);
+        float back[N * T * 3];
+        CHECK(lf_model_load(l, path) == LF_OK && lf_model_predict(l, xs, N, back) == LF_OK &&
+                  memcmp(back, y, sizeof y) == 0,
+              "the loaded model: the same bits (%s)", lf_model_error(l));
+        lf_model_free(l);
+        unlink(path);
+        for (int k = 0; k < 3; k++) lf_model_free(m[k]);
+    }
+    /* 3. the output carries no mask: Embedding(mask_zero) -> TimeDistributed
+     *    (Dense) -> GlobalAveragePooling1D averages every step, the bits of
+     *    the same model without the mask; Dense without the wrapper keeps
+     *    the mask (Keras), and its pooling differs */
+    {
+        float y[3][N * 2];
+        lf_model *m[3];
+        for (int k = 0; k < 3; k++) {
+            lf_model_create(&m[k], 7);
+            int x = lf_input_shape(m[k], 1, (size_t[]){T * S}, LF_DTYPE_INT32, "ids");
+            int e = td_embedding(m[k], x, k != 1);
+            /* (T S, 2) as (T S) steps of 2: the wrapper's steps are the tokens */
+            int h = k == 2 ? e : lf_time_distributed(m[k], e, "steps");
+            h = lf_dense(m[k], h, 2, LF_ACT_LINEAR, 1, "dense");
+            if (k != 2) h = lf_time_distributed_end(m[k], h, "td");
+            h = lf_global_average_pooling1d(m[k], h, "gap");
+            CHECK(lf_model_compile(m[k], h, LF_LOSS_MSE, NULL) == LF_OK, "compile %d: %s", k, lf_model_error(m[k]));
+            if (k) copy_layer(m[0], m[k], "dense");
+            CHECK(lf_model_predict(m[k], xs, N, y[k]) == LF_OK, "predict %d: %s", k, lf_model_error(m[k]));
+        }
+        CHECK(memcmp(y[0], y[1], sizeof y[0]) == 0, "TimeDistributed(Dense) drops the mask: the unmasked bits");
+        CHECK(memcmp(y[0], y[2], sizeof y[0]) != 0, "Dense alone keeps it: a masked mean");
+        for (int k = 0; k < 3; k++) lf_model_free(m[k]);
+    }
+}
+
 /* misuse, refused at build time by name */
 static void test_td_errors(void) {
     struct {
@@ -301,8 +414,6 @@ static void test_td_errors(void) {
             "lf_time_distributed_end"},
         {5, "TimeDistributed: the steps' output 'resh' has shape (None, 2, 3, 5, 4); with the steps axis that is "
             "rank 6, above 4 (batch included: 5)"},
-        {6, "TimeDistributed: input 'emb' carries the padding mask of 'emb'; masks through TimeDistributed are "
-            "not supported"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         lf_model *m;
@@ -318,11 +429,7 @@ static void test_td_errors(void) {
         case 2: lf_time_distributed(m, cv, NULL); break;
         case 3: lf_time_distributed_end(m, f, NULL); break;
         case 4: lf_model_compile(m, lf_global_average_pooling2d(m, cv, "gap"), LF_LOSS_MSE, NULL); break;
-        case 5: lf_time_distributed_end(m, lf_reshape(m, cv, 4, (size_t[]){2, 3, 5, 4}, "resh"), NULL); break;
-        default: {
-            int ids = lf_input_shape(m, 2, (size_t[]){3, 4}, LF_DTYPE_INT32, "ids");
-            lf_time_distributed(m, lf_embedding(m, ids, 10, 2, 1, "emb"), NULL);
-        }
+        default: lf_time_distributed_end(m, lf_reshape(m, cv, 4, (size_t[]){2, 3, 5, 4}, "resh"), NULL); break;
         }
         CHECK(strcmp(lf_model_error(m), cases[c].msg) == 0, "case %zu: got '%s'", c, lf_model_error(m));
         lf_model_free(m);
@@ -337,6 +444,7 @@ int main(void) {
     test_td_frames();
     test_td_errors();
     test_td_dropout();
+    test_td_masks();
     test_global_pool3d();
     rmdir(tmpdir);
     return check_report("test_video");

@@ -79,7 +79,9 @@ static int seq_mask_of(lf_model *m, const lf_layer_type *t, lf_node *nd, const i
                                  "%s '%s': its inputs carry the padding masks of two layers ('%s' and "
                                  "'%s'); combining masks is not supported",
                                  t->type, name, m->nodes[nd->seq_mask].name, m->nodes[s].name);
-        if (lf_mask_steps(&m->nodes[s]) != lf_mask_steps(nd))
+        /* the input's steps, not the owner's: on a TimeDistributed's steps
+         * the owner's T s steps are s per row of B T */
+        if (lf_mask_steps(&m->nodes[in[i]]) != lf_mask_steps(nd))
             return 1; /* the steps changed (a Dense over a flat input): no mask */
         nd->seq_mask = s;
     }

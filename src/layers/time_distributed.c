@@ -17,8 +17,13 @@
  * (backward).  lf_node_add refuses a node whose inputs are on different
  * steps (one inside, one outside), compile an output on the steps.
  *
- * Not here: masks (an input carrying a padding mask is refused), nesting
- * (a TimeDistributed on the steps of another).  The model file keeps both
+ * A padding mask of x (B, T s) is, value for value, (B T) rows of s: the
+ * TimeDistributedInput node carries x's mask owner (LF_MASKING_OWN), so the
+ * layers on the steps read each step's mask (Keras' call passes mask[i] to
+ * the wrapped layer) from the owner's buffer, and the TimeDistributed node
+ * carries none (Keras 3: supports_masking False, the mask ends there).
+ *
+ * Not here: nesting (a TimeDistributed on the steps of another).  The model file keeps both
  * nodes as layers {"type": "TimeDistributedInput"} and {"type":
  * "TimeDistributed"} with no field of their own; what lies between them is
  * derived from the inbound layers again when the file is read.
@@ -42,12 +47,10 @@ static int td_input_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, cons
                              "TimeDistributed: input '%s' is on the steps of TimeDistributed '%s' already; "
                              "nesting them is not supported",
                              x->name, m->nodes[x->td - 1].name);
-    if (x->seq_mask >= 0)
-        return lf_build_fail(m, LF_ERR_ARG,
-                             "TimeDistributed: input '%s' carries the padding mask of '%s'; masks through "
-                             "TimeDistributed are not supported",
-                             x->name, m->nodes[x->seq_mask].name);
     if (!lf_shape_set(m, "TimeDistributed", nd, x->rank - 1, x->shape + 1)) return 0;
+    /* x's padding mask, B x (T s) values, is (B T) x s: each step's mask
+     * (Keras' mask[i]) for the layers on the steps, in the owner's buffer */
+    nd->seq_mask = x->seq_mask;
     nd->td = (int)m->n_nodes + 1; /* the new node's id */
     nd->td_steps = x->shape[0];
     return 1;
@@ -109,6 +112,7 @@ const lf_layer_type lf_type_td_input = {
     .prefix = "time_distributed_input",
     .keys = td_keys,
     .infer = td_input_infer,
+    .masking = LF_MASKING_OWN, /* x's mask, per step: set by infer */
     .forward = td_copy_forward,
     .backward = td_copy_backward,
     .read_json = td_input_read,
