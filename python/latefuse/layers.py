@@ -4335,11 +4335,12 @@ class TimeDistributed(Layer):
     ...).  `layer` is a layer or a model (TimeDistributed(cnn_model)(frames):
     the model's layers run on each frame).  The library runs the steps as a
     batch of batch x T rows (BatchNormalization's statistics over them, as
-    Keras').  As for a nested model, the wrapped layers are the model's own
-    (model.layers lists them, after a private "time_distributed_input"
-    layer, and this layer after them); get_weights() gives the wrapped
-    layer's.  Not available: a mask through it (an input that carries a
-    padding mask is refused), a layer returning several tensors, nesting."""
+    Keras').  model.layers, get_layer and summary() show it as one layer,
+    as Keras' (the C graph's TimeDistributedInput and wrapped layers are
+    not listed); get_weights() gives the wrapped layer's.  A padding mask
+    of x reaches the wrapped layer per step (Keras' mask[i]) and ends here
+    (Keras 3's TimeDistributed does not support masking).  Not available:
+    a layer returning several tensors, nesting."""
 
     prefix = "time_distributed"
 

@@ -437,8 +437,37 @@ class Model:
     def layers(self) -> List[Any]:
         """The model's layers, each once, in Keras 3's order (the order of
         get_weights()): deepest first, by the number of calls between a
-        layer and the outputs, InputLayers included (_keras_layer_order)."""
-        return list(self._layers)
+        layer and the outputs, InputLayers included (_keras_layer_order).
+        A TimeDistributed is one layer, as Keras' (its `.layer` the wrapped
+        one): the layers run on its steps are not listed."""
+        hidden = self._on_steps()[0]
+        return [ly for ly in self._layers if id(ly) not in hidden]
+
+    def _on_steps(self):
+        """The layers the C graph runs on TimeDistributed steps (its
+        TimeDistributedInput and the wrapped layers), which Keras keeps
+        inside the wrapper: (their ids, {TimeDistributed call's id: the
+        call's steps tensor and the tensors on its steps})."""
+        calls, on = {}, set()
+        for t in self._nodes:
+            if t._view is not None or not isinstance(t.layer, L.TimeDistributed):
+                continue
+            steps, seen, stack = None, [], [t.inputs[0]]
+            while stack:
+                x = stack.pop()
+                if any(x is v for v in seen):
+                    continue
+                seen.append(x)
+                if isinstance(x.layer, L._TimeSteps):
+                    steps = x
+                    continue
+                stack.extend(x.inputs)
+                stack.extend(v for v in x.extra.values() if v is not None)
+            calls[id(t)] = (steps, seen)
+            on |= {id(x) for x in seen}
+        hidden = {id(t.layer) for t in self._nodes if id(t) in on}
+        hidden -= {id(t.layer) for t in self._nodes if id(t) not in on}  # a layer also called off the steps
+        return hidden, calls
 
     def _trainable_layers(self):
         return self._layers
@@ -1967,11 +1996,11 @@ class Model:
             return self.layers[index]
         if name is None:
             raise ValueError("Provide either a layer name or layer index at `get_layer`.")
-        for ly in self._layers:
+        for ly in self.layers:
             if self._names[id(ly)] == name:
                 return ly
         raise ValueError("No such layer: %s. Existing layers are: %s" %
-                         (name, ", ".join(self._names[id(ly)] for ly in self._layers)))
+                         (name, ", ".join(self._names[id(ly)] for ly in self.layers)))
 
     def count_params(self) -> int:
         return int(lib.lf_model_num_params(self._handle))
@@ -2000,7 +2029,7 @@ class Model:
         matching the one to the last matching the other) the table is laid
         out again by Keras' rules, long cells folded within their column.
         expand_nested has nothing to expand: the table lists every layer."""
-        text = _summary_text(self._handle).rstrip("\n")
+        text = self._td_rows(_summary_text(self._handle).rstrip("\n"))
         # Keras 3's first line names the model (keras/src/utils/summary_utils.py:
         # 'Model: "{model.name}"'); the C table has no name to print
         text = re.sub(r'^Model: "functional"', lambda _: 'Model: "%s"' % self.name, text, count=1)
@@ -2009,9 +2038,51 @@ class Model:
                                      lambda name: self._trainable_mark(name))
         (print_fn or print)(text)
 
+    def _td_rows(self, text):
+        """The C table's rows of a TimeDistributed's steps (its
+        TimeDistributedInput and the wrapped layers) folded into its own
+        row, as Keras' summary: one row, the wrapped layers' parameters,
+        connected to the tensor it was called on."""
+        hidden, calls = self._on_steps()
+        if not calls:
+            return text
+        row = re.compile(r"^(\S+ \(\w+\)) +(\(.*?\)) +(\d+)  (.*)$")
+        drop, fold = {}, {}  # a dropped row's node name: its TimeDistributed's; that one's row: [params, conn]
+        for tid, (steps, seen) in calls.items():
+            tn, x = self._node_names[tid], steps.inputs[0]
+            for v in seen:
+                drop[self._node_names.get(id(v))] = tn
+            # the C table's name of what it was called on: output k of a call of several is "<node>[0][k]"
+            fold[tn] = [0, self._node_names[id(x)] if x._view is None
+                        else "%s[0][%d]" % (self._node_names[id(x.inputs[0])], x._view)]
+        lines, out, skip = text.split("\n"), [], False
+        for ln in lines:
+            if skip:  # the rule under a dropped row
+                skip = False
+                continue
+            nm = ln.split(" (", 1)[0]
+            mt = row.match(ln) if nm in drop or nm in fold else None
+            if mt and nm in drop:
+                fold[drop[nm]][0] += int(mt.group(3))
+                skip = True
+                continue
+            out.append(ln)
+        for i, ln in enumerate(out):
+            nm = ln.split(" (", 1)[0]
+            mt = row.match(ln) if nm in fold else None
+            if mt:
+                out[i] = "%-50s %-20s %10d  %s" % (mt.group(1), mt.group(2), int(mt.group(3)) + fold[nm][0],
+                                                   fold[nm][1])
+        return "\n".join(out)
+
     def _trainable_mark(self, name):
         """summary(show_trainable=True)'s cell: Y / N for a layer with
         weights, as its trainable flag, - for one without (as Keras)"""
+        ly = self.get_layer(name)
+        if isinstance(ly, L.TimeDistributed):  # the wrapped layers' weights
+            if not ly.get_weights():
+                return "-"
+            return "Y" if all(x.trainable for x in ly._inner or []) else "N"
         if not lib.lf_layer_num_weights(self._handle, name.encode()):
             return "-"
         return "Y" if self.get_layer(name).trainable else "N"

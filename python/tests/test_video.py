@@ -5,7 +5,9 @@ on each frame alone (one set of weights), a wrapped model
 (TimeDistributed(cnn_model)), a video + audio two-branch model that learns
 a synthetic task (seeded; accuracy well above chance) and comes back from
 the latefuse model file and from a .keras file predicting bit for bit,
-the global 3-D poolings against numpy, and the refusals.
+the global 3-D poolings against numpy, and the refusals; a padding mask
+through it (each step's to the wrapped layer, none after it, as Keras 3);
+model.layers, get_layer and summary() with it as one layer, as Keras'.
 """
 import json
 import zipfile
@@ -15,8 +17,9 @@ import pytest
 
 import latefuse
 from latefuse import Model, load_model
-from latefuse.layers import (Concatenate, Conv2D, Dense, Flatten, GlobalAveragePooling1D, GlobalAveragePooling2D,
-                             GlobalAveragePooling3D, GlobalMaxPooling3D, Input, MaxPooling2D, TimeDistributed)
+from latefuse.layers import (LSTM, Concatenate, Conv2D, Dense, Embedding, Flatten, GlobalAveragePooling1D,
+                             GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalMaxPooling3D, Input, MaxPooling2D,
+                             TimeDistributed)
 from latefuse.optimizers import Adam
 
 
@@ -124,3 +127,96 @@ def test_refusals():
     with pytest.raises(ValueError, match=r"^Input: shape must be 1 to 4 dims"):
         Input(shape=(1, 2, 3, 4, 5))
     assert latefuse.layers.TimeDistributed is TimeDistributed
+
+
+def _emb(ids, mask_zero):
+    """Embedding(6, 2) with row k = (k, -k / 2)"""
+    e = Embedding(6, 2, mask_zero=mask_zero)
+    y = e(ids)
+    return e, y
+
+
+def _table():
+    return [np.stack([np.arange(6), -0.5 * np.arange(6)], axis=1).astype(np.float32)]
+
+
+IDS = np.array([[[3, 0, 5, 0], [0, 0, 0, 0], [1, 2, 3, 4]],
+                [[0, 0, 0, 2], [4, 4, 0, 1], [5, 1, 0, 0]]])
+
+
+def test_mask_per_step():
+    """Keras 3's TimeDistributed.call gives the wrapped layer each step's
+    mask (mask[i]): an LSTM on the steps gives the bits of the LSTM alone on
+    the 6 rows of 4 tokens; GlobalAveragePooling1D on the steps averages
+    each step's real tokens (0 where all are padding)"""
+    ids = Input(shape=(3, 4), dtype="int32")
+    e, x = _emb(ids, True)
+    lstm = LSTM(3)
+    m = Model(ids, TimeDistributed(lstm)(x), seed=1)
+    e.set_weights(_table())
+    one = Input(shape=(4,), dtype="int32")
+    e1, x1 = _emb(one, True)
+    alone = Model(one, lstm(x1))
+    e1.set_weights(_table())
+    got = m.predict(IDS, verbose=0)
+    assert got.shape == (2, 3, 3)
+    assert np.array_equal(got, alone.predict(IDS.reshape(6, 4), verbose=0).reshape(2, 3, 3))
+    ids2 = Input(shape=(3, 4), dtype="int32")
+    e2, x2 = _emb(ids2, True)
+    p = Model(ids2, TimeDistributed(GlobalAveragePooling1D())(x2))
+    e2.set_weights(_table())
+    n = (IDS != 0).sum(axis=2, keepdims=True)
+    s = IDS.sum(axis=2, keepdims=True) / np.maximum(n, 1)
+    want = np.where(n > 0, np.concatenate([s, -0.5 * s], axis=2), 0)
+    np.testing.assert_allclose(p.predict(IDS, verbose=0), want, rtol=1e-6, atol=1e-6)
+
+
+def test_mask_ends_at_the_wrapper(tmp_path):
+    """Keras 3's TimeDistributed does not support masking: after it a
+    GlobalAveragePooling1D averages every step, the bits of the model
+    without the mask; Dense without the wrapper keeps it (a masked mean)"""
+    flat = IDS.reshape(2, 12)
+    outs = []
+    for wrap, mask_zero in ((True, True), (True, False), (False, True)):
+        ids = Input(shape=(12,), dtype="int32")
+        e, x = _emb(ids, mask_zero)
+        d = Dense(2, kernel_initializer="ones", bias_initializer="ones")
+        h = TimeDistributed(d)(x) if wrap else d(x)
+        m = Model(ids, GlobalAveragePooling1D()(h))
+        e.set_weights(_table())
+        outs.append(m.predict(flat, verbose=0))
+        if wrap and mask_zero:
+            m.save(str(tmp_path / "m.lf"))
+            assert np.array_equal(load_model(str(tmp_path / "m.lf")).predict(flat, verbose=0), outs[0])
+    assert np.array_equal(outs[0], outs[1])
+    assert not np.allclose(outs[0], outs[2])
+
+
+def test_layers_summary_as_keras():
+    """model.layers, get_layer and summary() show a TimeDistributed as one
+    layer, as Keras (its .layer the wrapped one): no TimeDistributedInput,
+    no wrapped layers; its row the wrapped layers' parameters, connected to
+    the tensor it was called on"""
+    frames = Input(shape=(3, 6, 6, 2), name="frames")
+    conv = Conv2D(4, 3, name="conv")
+    h = TimeDistributed(conv, name="tdc")(frames)
+    img = Input(shape=(4, 4, 4))
+    cnn = Model(img, Dense(2, name="head")(Flatten()(img)), name="cnn")
+    h = TimeDistributed(cnn, name="tdm")(h)
+    m = Model(frames, GlobalAveragePooling1D(name="gap")(h))
+    assert [ly.name for ly in m.layers] == ["frames", "tdc", "tdm", "gap"]
+    assert m.get_layer("tdc").layer is conv and m.get_layer(index=2).layer is cnn
+    for hidden in ("time_distributed_input", "conv", "head"):
+        with pytest.raises(ValueError, match=r"^No such layer: %s\. Existing layers are: frames, tdc, tdm, gap$"
+                                             % hidden):
+            m.get_layer(hidden)
+    lines = []
+    m.summary(print_fn=lines.append)
+    rows = [ln for ln in lines[0].split("\n") if " (" in ln and not ln.startswith(("Model", "Layer", " "))]
+    assert [r.split()[0] for r in rows] == ["frames", "tdc", "tdm", "gap"]
+    assert rows[1].split()[-2:] == ["76", "frames"]  # 3 * 3 * 2 * 4 + 4
+    assert rows[2].split()[-2:] == ["130", "tdc"]  # 64 * 2 + 2
+    assert "Total params: 206" in lines[0]
+    lines = []
+    m.summary(print_fn=lines.append, show_trainable=True)
+    assert [ln.split()[-1] for ln in lines[0].split("\n") if ln.startswith(("tdc", "tdm"))] == ["Y", "Y"]
