@@ -55,6 +55,9 @@ integer) Input and the rest: the model's attached preprocessing object, its
 vocabulary in the config (given) or in the archive's assets/<layer path>/
 vocabulary.txt (index_lookup.py save_assets / load_assets), tf_idf's idf
 weights in model.weights.h5 <layer path>/vars/idf_weights; read and written.
+TimeDistributed(layer or model): the wrapped one under the config's "layer"
+(a model as its own Functional / Sequential config, its layers named as in
+the saving model) and its weights under <layer path>/layer; read and written.
 Not read or written: custom objects, Lambda layers.  A config.json of
 another layout (a value of another type than Keras 3 writes, a tensor
 argument without a layer's keras_history) is load_model's ValueError
@@ -749,10 +752,6 @@ def _on_steps(model):
     out = set()
     for ly in model._layers:
         if isinstance(ly, L.TimeDistributed):
-            if not isinstance(ly.layer, L.Layer):
-                raise NotImplementedError("saving a .keras file: TimeDistributed '%s' wraps a model; latefuse writes "
-                                          "TimeDistributed of one layer (save the latefuse model file instead)"
-                                          % model._names[id(ly)])
             out |= {id(x) for x in ly._inner or []}
         elif isinstance(ly, L._TimeSteps):
             out.add(id(ly))
@@ -770,9 +769,14 @@ def _td_input(t):
     raise ValueError("TimeDistributed call without its steps")  # pragma: no cover
 
 
-def _config(model):
+def _config(model, outer=None):
+    """config.json's model entry; outer: the model a TimeDistributed of
+    this (wrapped) model is saved in, whose layer names its layers take
+    (the reader inlines them there, where names must be unique)."""
     from .models import Sequential
-    names = model._names
+    names = dict(model._names)
+    if outer is not None:
+        names.update((k, v) for k, v in outer._names.items() if k in names)
     inside = _on_steps(model)
     plain = isinstance(model, Sequential) and getattr(model, "_stack", None) and not any(
         not isinstance(ly, L.Layer) for ly in model._stack) and not model._tv
@@ -840,8 +844,12 @@ def _config(model):
             layers.append(_input_entry(t, nm))
             continue
         calls = [call_of(t) for t in model._nodes if t.layer is ly and t._view is None]
-        layers.append(dict(_serialized(type(ly).__name__, dict(ly.get_config(), name=nm)), name=nm,
-                           inbound_nodes=calls))
+        if isinstance(ly, L.TimeDistributed) and not isinstance(ly.layer, L.Layer):
+            # a wrapped model: Keras' serialize_keras_object of it, its own config (as a saved model's)
+            cfg = {"name": nm, "trainable": ly.trainable, "layer": _config(ly.layer, model)}
+        else:
+            cfg = dict(ly.get_config(), name=nm)
+        layers.append(dict(_serialized(type(ly).__name__, cfg), name=nm, inbound_nodes=calls))
     outs = [hist(t) for t in model.outputs]
     ins = [hist(t) for t in model.inputs]
     return {"module": "keras.src.models.functional", "class_name": "Functional",
@@ -1066,6 +1074,9 @@ def _weights_h5(model, h5py, assets=None, optimizer=None):
                 path = "layers/" + _unique(_snake(type(ly).__name__), used)
                 f.create_group(path + "/vars").attrs["name"] = model._names[id(ly)]
                 inner = ly.layer
+                if not isinstance(inner, L.Layer):
+                    _wrapped_model_h5(f, model, inner, path + "/layer")
+                    continue
                 f.create_group(path + "/layer/vars").attrs["name"] = model._names[id(inner)]
                 ws = model._layer_weights(inner)
                 for (sub, i), w in zip(_slots(inner, len(ws)), ws):
@@ -1086,6 +1097,28 @@ def _weights_h5(model, h5py, assets=None, optimizer=None):
                     g.attrs["name"] = sub.split("/")[-1].replace("_dense", "")
                 g.create_dataset(str(i), data=np.array(w, dtype=np.float32, order="C"))  # 0-d stays 0-d (Attention's scale)
     return bio.getvalue()
+
+
+def _wrapped_model_h5(f, model, inner, path):
+    """TimeDistributed(inner)'s wrapped model under path: its layers as a
+    nested model's (<path>/layers/<class in snake case>, made unique in its
+    model.layers' order, the InputLayer included but in a Sequential, as
+    the reader's functional / sequential walk them), their values the outer
+    model's, which trains them."""
+    from .models import Sequential
+    f.create_group(path + "/vars").attrs["name"] = inner.name
+    used = {}
+    for ly in inner._layers:
+        if isinstance(ly, L.InputLayer) and isinstance(inner, Sequential):
+            continue
+        p = path + "/layers/" + _unique(_snake(type(ly).__name__), used)
+        f.create_group(p + "/vars").attrs["name"] = model._names.get(id(ly), inner._names[id(ly)])
+        ws = [] if isinstance(ly, (L.InputLayer, L.Discretization)) else model._layer_weights(ly)
+        for (sub, i), w in zip(_slots(ly, len(ws)), ws):
+            g = f.require_group(p + ("/" + sub if sub else "") + "/vars")
+            if "name" not in g.attrs:
+                g.attrs["name"] = sub.split("/")[-1].replace("_dense", "")
+            g.create_dataset(str(i), data=np.array(w, dtype=np.float32, order="C"))
 
 
 def save(model, filepath, overwrite=True):

@@ -9,6 +9,7 @@ the global 3-D poolings against numpy, and the refusals; a padding mask
 through it (each step's to the wrapped layer, none after it, as Keras 3);
 model.layers, get_layer and summary() with it as one layer, as Keras'.
 """
+import io
 import json
 import zipfile
 
@@ -16,10 +17,10 @@ import numpy as np
 import pytest
 
 import latefuse
-from latefuse import Model, load_model
-from latefuse.layers import (LSTM, Concatenate, Conv2D, Dense, Embedding, Flatten, GlobalAveragePooling1D,
-                             GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalMaxPooling3D, Input, MaxPooling2D,
-                             TimeDistributed)
+from latefuse import Model, Sequential, load_model
+from latefuse.layers import (LSTM, BatchNormalization, Concatenate, Conv2D, Dense, Embedding, Flatten,
+                             GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalMaxPooling3D,
+                             Input, MaxPooling2D, Reshape, TimeDistributed)
 from latefuse.optimizers import Adam
 
 
@@ -220,3 +221,41 @@ def test_layers_summary_as_keras():
     lines = []
     m.summary(print_fn=lines.append, show_trainable=True)
     assert [ln.split()[-1] for ln in lines[0].split("\n") if ln.startswith(("tdc", "tdm"))] == ["Y", "Y"]
+
+
+def test_keras_file_wrapped_models(tmp_path):
+    """TimeDistributed(model) in a .keras file: the wrapped Functional or
+    Sequential as Keras serializes it (its own config under "layer", its
+    weights under <wrapper>/layer/layers/...), its layers named as in the
+    saving model (the reader inlines them there); trained (BatchNormalization's
+    moving statistics included), saved, loaded: the same bits"""
+    img = Input(shape=(6, 6, 1))
+    h = BatchNormalization()(Conv2D(4, 3, padding="same", activation="relu")(img))
+    cnn = Model(img, Dense(4, activation="relu")(GlobalAveragePooling2D()(MaxPooling2D()(h))), name="frame_cnn")
+    video = Input(shape=(3, 6, 6, 1), name="video")
+    v = GlobalAveragePooling1D()(TimeDistributed(cnn, name="per_frame")(video))
+    seq = Sequential([Input(shape=(4,)), Dense(3), Dense(2)])
+    m = Model(video, Dense(2)(TimeDistributed(seq, name="per_row")(Reshape((1, 4))(v))))
+    m.compile(optimizer=Adam(0.01), loss="mse")
+    x = np.random.default_rng(5).random((6, 3, 6, 6, 1), dtype=np.float32)
+    m.fit(x, np.ones((6, 1, 2), dtype=np.float32), epochs=2, batch_size=3, verbose=0)
+    p = m.predict(x, verbose=0)
+    path = str(tmp_path / "wrapped.keras")
+    m.save(path)
+    z = zipfile.ZipFile(path)
+    layers = json.loads(z.read("config.json"))["config"]["layers"]
+    inner = layers[1]["config"]["layer"]
+    assert (layers[1]["class_name"], inner["class_name"]) == ("TimeDistributed", "Functional")
+    assert [e["class_name"] for e in inner["config"]["layers"]] == ["InputLayer", "Conv2D", "BatchNormalization",
+                                                                   "MaxPooling2D", "GlobalAveragePooling2D", "Dense"]
+    assert layers[4]["config"]["layer"]["class_name"] == "Sequential"
+    names = [e["config"]["name"] for e in inner["config"]["layers"][1:]]
+    names += [e["config"]["name"] for e in layers[4]["config"]["layer"]["config"]["layers"][1:]]
+    assert len(set(names)) == len(names), names  # "dense" in both wrapped models alone
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(io.BytesIO(z.read("model.weights.h5")), "r") as f:
+        assert f["layers/time_distributed/layer/layers/batch_normalization/vars/3"].shape == (4,)
+        assert f["layers/time_distributed_1/layer/layers/dense_1/vars/0"].shape == (3, 2)
+    back = load_model(path)
+    assert np.array_equal(back.predict(x, verbose=0), p)
+    assert [ly.name for ly in back.layers] == [ly.name for ly in m.layers]
