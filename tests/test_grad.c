@@ -2017,6 +2017,35 @@ static void test_time_distributed(void) {
     }
 }
 
+/* A padding mask through TimeDistributed: token ids (T, S) -> Embedding
+ * (mask_zero) -> TimeDistributed(LSTM (return_sequences) ->
+ * GlobalAveragePooling1D), each step's mask skipping its padded tokens in
+ * the LSTM and the pooling, backward as forward -> Flatten -> Dense */
+static void test_time_distributed_mask(void) {
+    enum { N = 3, T = 3, S = 4 };
+    lf_model *m;
+    lf_model_create(&m, 2150);
+    int x = lf_input_shape(m, 2, (size_t[]){T, S}, LF_DTYPE_INT32, "ids");
+    int s = lf_time_distributed(m, lf_embedding(m, x, 6, 3, 1, "emb"), "steps");
+    int h = lf_global_average_pooling1d(m, lf_lstm(m, s, 3, 1, 1, 1, 0, "lstm"), NULL);
+    int o = lf_dense(m, lf_flatten(m, lf_time_distributed_end(m, h, "td"), NULL), 2, LF_ACT_LINEAR, 1, "o");
+    lf_status st = lf_model_compile(m, o, LF_LOSS_MSE, NULL);
+    CHECK(st == LF_OK, "TimeDistributed with a mask: compile: %s", lf_model_error(m));
+    if (st == LF_OK) {
+        scale_kernel(m, "lstm", 2);
+        scale_kernel(m, "o", 3);
+        data d = make_data(m, N, LF_LOSS_MSE, 2250);
+        /* padding inside and after, a step of padding only, none */
+        static const float ids[N * T * S] = {3, 0, 5, 0, 0, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 2, 4, 4, 0, 1,
+                                             5, 1, 0, 0, 2, 0, 0, 3, 1, 1, 1, 1, 0, 5, 5, 0};
+        memcpy(d.x[0], ids, sizeof ids);
+        fd_check_skip("TimeDistributed(LSTM, GlobalAveragePooling1D) with each step's padding mask", m, d.x, d.t, N,
+                      -1);
+        free_data(&d);
+    }
+    lf_model_free(m);
+}
+
 /* GlobalMaxPooling3D and GlobalAveragePooling3D of a video (T, H, W, C) */
 static void test_global_pool3d(void) {
     lf_model *m;
@@ -2168,6 +2197,7 @@ int main(void) {
     test_reshaping_layers();
     test_attention();
     test_time_distributed();
+    test_time_distributed_mask();
     test_global_pool3d();
     test_conv3d();
     test_pool3d();
