@@ -848,7 +848,7 @@ int lf_global_max_pooling3d(lf_model *m, int x, const char *name);
 int lf_global_average_pooling3d(lf_model *m, int x, const char *name);
 
 /* Conv3D(filters, kernel_size=(kd, kh, kw), strides=(sd, sh, sw), padding,
- * activation, use_bias) (Keras 3, channels_last, dilation_rate 1): x
+ * activation, use_bias) (Keras 3, channels_last): x
  * (batch, D, H, W, C) -> y (batch, Do, Ho, Wo, filters) = act(conv(x) + b),
  * each output axis as Conv2D's: (D - kd) / sd + 1 with LF_PADDING_VALID,
  * ceil(D / sd) with LF_PADDING_SAME, whose total padding max((Do - 1) sd +
@@ -860,6 +860,17 @@ int lf_global_average_pooling3d(lf_model *m, int x, const char *name);
  * than 4, kernel_size or strides outside 1..1024.  -1 (sticky) on failure. */
 int lf_conv3d(lf_model *m, int x, size_t filters, size_t kd, size_t kh, size_t kw, size_t sd, size_t sh, size_t sw,
               lf_padding padding, lf_activation act, int use_bias, const char *name);
+/* lf_conv3d with Keras' dilation_rate=(dd, dh, dw): kernel tap (kz, ky, kx)
+ * reads input voxel (od sd + kz dd, oy sh + ky dh, ox sw + kx dw) (before
+ * padding); the sizes and the "same" padding above with the dilated window
+ * d (k - 1) + 1 for k (TensorFlow's rule).  As Keras, strides and a
+ * dilation both above 1 are refused: "Conv3D: strides > 1 not supported in
+ * conjunction with dilation_rate > 1, got strides (2, 1, 1) and
+ * dilation_rate (1, 2, 1)"; a dilation outside 1..1024 too.  lf_conv3d is
+ * (1, 1, 1); a dilated layer is saved with its dilation_rate. */
+int lf_conv3d_dilated(lf_model *m, int x, size_t filters, size_t kd, size_t kh, size_t kw, size_t sd, size_t sh,
+                      size_t sw, lf_padding padding, size_t dd, size_t dh, size_t dw, lf_activation act, int use_bias,
+                      const char *name);
 /* MaxPooling3D / AveragePooling3D(pool_size=(pd, ph, pw), strides=(sd, sh,
  * sw), padding) (Keras 3): x (batch, D, H, W, C) -> (batch, Do, Ho, Wo, C),
  * the largest / the mean of each window, the sizes as Conv3D's; a stride 0

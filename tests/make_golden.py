@@ -2014,10 +2014,12 @@ def pad3(xc, n3, k, s, padding, value=0.0):
     return torch.nn.functional.pad(xc, pads, value=value)
 
 
-def conv3d(x, K, b, strides, padding):
-    """x (B,D,H,W,C), K Keras (kd,kh,kw,C,F), b (F) or None -> (B,Do,Ho,Wo,F)"""
-    xc = pad3(x.permute(0, 4, 1, 2, 3), x.shape[1:4], K.shape[0:3], strides, padding)
-    y = torch.nn.functional.conv3d(xc, K.permute(4, 3, 0, 1, 2), b, stride=strides)
+def conv3d(x, K, b, strides, padding, dilation=(1, 1, 1)):
+    """x (B,D,H,W,C), K Keras (kd,kh,kw,C,F), b (F) or None -> (B,Do,Ho,Wo,F);
+    "same" pads for the dilated window d (k - 1) + 1 (TensorFlow's rule)"""
+    window = [d * (k - 1) + 1 for k, d in zip(K.shape[0:3], dilation)]
+    xc = pad3(x.permute(0, 4, 1, 2, 3), x.shape[1:4], window, strides, padding)
+    y = torch.nn.functional.conv3d(xc, K.permute(4, 3, 0, 1, 2), b, stride=strides, dilation=dilation)
     return y.permute(0, 2, 3, 4, 1)
 
 
@@ -2081,7 +2083,55 @@ def conv3d_file():
             build_image("conv3d", draw_conv3d, conv3d_model, C3_NODES, 5, SEED_HEAD_MARGIN))
 
 
-SEEDED_FILES = {"video.safetensors": video_file, "conv3d.safetensors": conv3d_file}
+# ---------------------------------------------------------------------------
+# conv3d_dilated: Conv3D's dilation_rate (Keras 3 base_conv.py; the output
+# size of keras/src/ops/operation_utils.py compute_conv_output_shape with
+# the window d (k - 1) + 1), against torch.nn.functional.conv3d(dilation=).
+# img (3, 5, 6, 7, 2) -> conv1 Conv3D(3, (2,2,2), dilation (1,2,3), same,
+# tanh): windows (2,3,4), "same" totals 1, 2, 3 (the odd voxel after) ->
+# conv2 Conv3D(2, (2,2,2), dilation (2,2,1), valid, no bias): (3,4,6,2) ->
+# flattened -> Dense(3, softmax).  Its own manual_seed(37).
+# ---------------------------------------------------------------------------
+C3D_B, C3D_D, C3D_H, C3D_W, C3D_C = 3, 5, 6, 7, 2
+C3D_NODES = ["conv1", "conv2", "out"]
+
+
+def conv3d_dilated_model(p, x):
+    n = {}
+    n["conv1"] = torch.tanh(conv3d(x["img"], p["conv1.kernel"], p["conv1.bias"], (1, 1, 1), "same", (1, 2, 3)))
+    n["conv2"] = conv3d(n["conv1"], p["conv2.kernel"], None, (1, 1, 1), "valid", (2, 2, 1))  # (3,4,6,2)
+    z = dense(flat(n["conv2"]), p["out.kernel"], p["out.bias"])
+    n["out"] = torch.softmax(z, dim=1)
+    return n, cce_from_logits(z, x["y"]), math.inf
+
+
+def draw_conv3d_dilated():
+    B = C3D_B
+    inputs = {"img": u32((B, C3D_D, C3D_H, C3D_W, C3D_C), -1.0, 1.0), "y": torch.zeros((B, 3), dtype=F32)}
+    inputs["y"][torch.arange(B), torch.tensor([2, 0, 1])] = 1.0
+    lim1 = math.sqrt(6.0 / (8 * C3D_C + 8 * 3))
+    lim2 = math.sqrt(6.0 / (8 * 3 + 8 * 2))
+    params = {
+        "conv1.kernel": u32((2, 2, 2, C3D_C, 3), -2 * lim1, 2 * lim1), "conv1.bias": bias32(3),
+        "conv2.kernel": u32((2, 2, 2, 3, 2), -lim2, lim2),
+        "out.kernel": glorot32(3, 3 * 4 * 6 * 2), "out.bias": bias32(3),
+    }
+    return params, inputs
+
+
+def conv3d_dilated_file():
+    torch.manual_seed(37)
+    return ("conv3d_dilated.safetensors",
+            "Conv3D dilation_rate: img (3,5,6,7,2) -> conv1 Conv3D(3,(2,2,2),dilation (1,2,3),same (windows "
+            "(2,3,4): asymmetric, padded explicitly),tanh) -> conv2 Conv3D(2,(2,2,2),dilation (2,2,1),valid,no "
+            "bias) -> flattened -> Dense(3,softmax); categorical crossentropy from logits; torch's "
+            "conv3d(dilation=); forward, grads, Keras-3 Adam steps 1 and 5.",
+            build_image("conv3d_dilated", draw_conv3d_dilated, conv3d_dilated_model, C3D_NODES, 5,
+                        SEED_HEAD_MARGIN))
+
+
+SEEDED_FILES = {"video.safetensors": video_file, "conv3d.safetensors": conv3d_file,
+                "conv3d_dilated.safetensors": conv3d_dilated_file}
 
 
 # ---------------------------------------------------------------------------

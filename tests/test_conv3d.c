@@ -2,9 +2,10 @@
  * test_conv3d.c — Conv3D (conv3d.c), MaxPooling3D and AveragePooling3D
  * (pool3d.c) against hand computations: Conv3D against a direct six-fold
  * loop over Keras' kernel layout with "same" padding's split (the odd
- * voxel after), the "same" average divided by the count of real voxels, the
+ * voxel after), dilated too (the window d (k - 1) + 1), the "same" average divided by the count of real voxels, the
  * max's window; the summary's shapes; a model file round trip predicting
- * the same bits; the build-time and file refusals by their exact messages.
+ * the same bits, a dilated one too; the build-time and file refusals by
+ * their exact messages.
  * (Gradients: test_grad.c; PyTorch's numbers: test_golden.c.)
  */
 #include "check.h"
@@ -15,7 +16,8 @@
 
 static char tmpdir[64];
 
-/* "same" padding before the first voxel of an axis (Keras/TF: total / 2) */
+/* "same" padding before the first voxel of an axis (Keras/TF: total / 2),
+ * k the dilated window */
 static size_t pad_before(size_t n, size_t k, size_t s, lf_padding p, size_t *o) {
     if (p == LF_PADDING_VALID) {
         *o = (n - k) / s + 1;
@@ -26,11 +28,12 @@ static size_t pad_before(size_t n, size_t k, size_t s, lf_padding p, size_t *o) 
     return need > n ? (need - n) / 2 : 0;
 }
 
-/* x (D, H, W, C), kernel (kd, kh, kw, C, F) Keras' layout -> y (Do, Ho, Wo, F), direct */
+/* x (D, H, W, C), kernel (kd, kh, kw, C, F) Keras' layout -> y (Do, Ho, Wo, F), direct; tap a of an axis
+ * reads o st + a dl - pad */
 static void conv3d_direct(float *y, const float *x, const float *k, const float *b, const size_t *in, size_t F,
-                          const size_t *ks, const size_t *st, lf_padding p) {
+                          const size_t *ks, const size_t *st, const size_t *dl, lf_padding p) {
     size_t o[3], pad[3];
-    for (int a = 0; a < 3; a++) pad[a] = pad_before(in[a], ks[a], st[a], p, &o[a]);
+    for (int a = 0; a < 3; a++) pad[a] = pad_before(in[a], dl[a] * (ks[a] - 1) + 1, st[a], p, &o[a]);
     size_t C = in[3];
     for (size_t od = 0; od < o[0]; od++)
         for (size_t oy = 0; oy < o[1]; oy++)
@@ -40,9 +43,9 @@ static void conv3d_direct(float *y, const float *x, const float *k, const float 
                     for (size_t a = 0; a < ks[0]; a++)
                         for (size_t bb = 0; bb < ks[1]; bb++)
                             for (size_t c = 0; c < ks[2]; c++) {
-                                long iz = (long)(od * st[0] + a) - (long)pad[0];
-                                long iy = (long)(oy * st[1] + bb) - (long)pad[1];
-                                long ix = (long)(ox * st[2] + c) - (long)pad[2];
+                                long iz = (long)(od * st[0] + a * dl[0]) - (long)pad[0];
+                                long iy = (long)(oy * st[1] + bb * dl[1]) - (long)pad[1];
+                                long ix = (long)(ox * st[2] + c * dl[2]) - (long)pad[2];
                                 if (iz < 0 || iy < 0 || ix < 0 || iz >= (long)in[0] || iy >= (long)in[1] ||
                                     ix >= (long)in[2])
                                     continue;
@@ -55,22 +58,26 @@ static void conv3d_direct(float *y, const float *x, const float *k, const float 
 }
 
 /* Conv3D, linear, vs the direct loop: "same" with odd padding and strides,
+ * "valid"; dilated "same" (odd total padding of the dilated window) and
  * "valid" */
 static void test_conv3d_by_hand(void) {
     struct {
-        size_t in[4], F, ks[3], st[3];
+        size_t in[4], F, ks[3], st[3], dl[3];
         lf_padding p;
     } cases[] = {
-        {{4, 5, 6, 2}, 3, {2, 3, 3}, {1, 2, 2}, LF_PADDING_SAME},
-        {{3, 4, 5, 3}, 2, {3, 2, 2}, {1, 1, 2}, LF_PADDING_VALID},
-        {{5, 3, 4, 1}, 4, {3, 3, 1}, {2, 3, 1}, LF_PADDING_SAME},
+        {{4, 5, 6, 2}, 3, {2, 3, 3}, {1, 2, 2}, {1, 1, 1}, LF_PADDING_SAME},
+        {{3, 4, 5, 3}, 2, {3, 2, 2}, {1, 1, 2}, {1, 1, 1}, LF_PADDING_VALID},
+        {{5, 3, 4, 1}, 4, {3, 3, 1}, {2, 3, 1}, {1, 1, 1}, LF_PADDING_SAME},
+        {{5, 6, 7, 2}, 3, {2, 3, 2}, {1, 1, 1}, {2, 1, 3}, LF_PADDING_SAME},
+        {{6, 5, 7, 2}, 2, {2, 2, 3}, {1, 1, 1}, {3, 2, 2}, LF_PADDING_VALID},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         lf_model *m;
         lf_model_create(&m, 40 + c);
         int x = lf_input_shape(m, 4, cases[c].in, LF_DTYPE_FLOAT32, "video");
-        int y = lf_conv3d(m, x, cases[c].F, cases[c].ks[0], cases[c].ks[1], cases[c].ks[2], cases[c].st[0],
-                          cases[c].st[1], cases[c].st[2], cases[c].p, LF_ACT_LINEAR, 1, "c3");
+        int y = lf_conv3d_dilated(m, x, cases[c].F, cases[c].ks[0], cases[c].ks[1], cases[c].ks[2], cases[c].st[0],
+                                  cases[c].st[1], cases[c].st[2], cases[c].p, cases[c].dl[0], cases[c].dl[1],
+                                  cases[c].dl[2], LF_ACT_LINEAR, 1, "c3");
         CHECK(lf_model_compile(m, y, LF_LOSS_MSE, NULL) == LF_OK, "case %zu: compile: %s", c, lf_model_error(m));
         size_t kshape[2], kcount, nx = cases[c].in[0] * cases[c].in[1] * cases[c].in[2] * cases[c].in[3];
         CHECK(lf_layer_weight_shape(m, "c3", 0, kshape, &kcount) == LF_OK &&
@@ -88,7 +95,7 @@ static void test_conv3d_by_hand(void) {
         CHECK(lf_model_predict(m, xs, B, got) == LF_OK, "case %zu: predict: %s", c, lf_model_error(m));
         for (size_t r = 0; r < B; r++)
             conv3d_direct(want + r * ny, xv + r * nx, k, b, cases[c].in, cases[c].F, cases[c].ks, cases[c].st,
-                          cases[c].p);
+                          cases[c].dl, cases[c].p);
         char what[64];
         snprintf(what, sizeof what, "Conv3D case %zu by hand", c);
         CHECK_CLOSE(what, got, want, B * ny, 1e-5, 1e-5);
@@ -155,6 +162,22 @@ static void test_pool3d_by_hand(void) {
 
 static int has(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
 
+/* whether the file at path holds the bytes of s (the file may hold NULs) */
+static int file_has(const char *path, const char *s) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = strlen(s), at = 0;
+    int c, found = 0;
+    char win[64];
+    while (!found && n <= sizeof win && (c = fgetc(f)) != EOF) {
+        if (at == n) memmove(win, win + 1, n - 1), at--;
+        win[at++] = (char)c;
+        found = at == n && memcmp(win, s, n) == 0;
+    }
+    fclose(f);
+    return found;
+}
+
 /* a C3D-style branch: the summary's shapes and parameters, a model file
  * round trip predicting the same bits (after a few training steps) */
 static void test_roundtrip(void) {
@@ -198,14 +221,64 @@ static void test_roundtrip(void) {
     CHECK(lf_model_predict(l, xs, B, y2) == LF_OK && memcmp(y, y2, sizeof y) == 0, "loaded: the same bits");
     lf_model_free(l);
 
-    /* a file whose Conv3D has a dilation_rate: refused by name */
-    char bad[160];
-    snprintf(bad, sizeof bad, "%s/dil.lf", tmpdir);
-    CHECK(check_edit_file(path, bad, "\\\"strides\\\":[2,1,1]", "\\\"dilation_rate\\\":2"), "edited %s", bad);
+    /* an undilated Conv3D's file has no dilation_rate (older files keep their bytes) */
+    CHECK(!file_has(path, "dilation_rate"), "an undilated Conv3D writes no dilation_rate");
+
+    unlink(path);
+    lf_model_free(m);
+}
+
+/* a dilated Conv3D ("same" and "valid"): the file keeps its dilation_rate
+ * and the loaded model predicts the same bits after training */
+static void test_dilated_roundtrip(void) {
+    lf_model *m;
+    lf_model_create(&m, 11);
+    int x = lf_input_shape(m, 4, (size_t[]){5, 7, 6, 2}, LF_DTYPE_FLOAT32, "video");
+    int c1 = lf_conv3d_dilated(m, x, 3, 2, 3, 2, 1, 1, 1, LF_PADDING_SAME, 2, 1, 2, LF_ACT_RELU, 1, "conv1");
+    int c2 = lf_conv3d_dilated(m, c1, 2, 2, 2, 2, 1, 1, 1, LF_PADDING_VALID, 1, 3, 2, LF_ACT_LINEAR, 1, "conv2");
+    int o = lf_dense(m, lf_flatten(m, c2, NULL), 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
+          lf_model_error(m));
+    size_t dims[LF_MAX_RANK];
+    /* conv2 "valid": windows (2, 4, 3) over (5, 7, 6) */
+    CHECK(lf_node_shape(m, c2, dims) == 4 && dims[0] == 4 && dims[1] == 4 && dims[2] == 4 && dims[3] == 2,
+          "conv2: (4, 4, 4, 2), got (%zu, %zu, %zu, %zu)", dims[0], dims[1], dims[2], dims[3]);
+    enum { B = 5, NX = 5 * 7 * 6 * 2 };
+    float xv[B * NX], t[B], y[B * 3], y2[B * 3];
+    fill_uniform(xv, B * NX, -1, 1, 81);
+    for (size_t r = 0; r < B; r++) t[r] = (float)(r % 3);
+    const float *xs[1] = {xv};
+    lf_fit_options fo = lf_fit_defaults();
+    fo.epochs = 2, fo.batch_size = 2;
+    CHECK(lf_model_fit(m, xs, t, B, &fo) == LF_OK, "fit: %s", lf_model_error(m));
+    CHECK(lf_model_predict(m, xs, B, y) == LF_OK, "predict: %s", lf_model_error(m));
+    char path[128];
+    snprintf(path, sizeof path, "%s/dil.lf", tmpdir);
+    CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+    CHECK(file_has(path, "\\\"dilation_rate\\\":[1,3,2]"), "conv2's dilation_rate in the file");
+    lf_model *l;
     lf_model_create(&l, 9);
-    CHECK(lf_model_load(l, bad) == LF_ERR_FORMAT, "a dilated Conv3D loads");
-    CHECK(has(lf_model_error(l), "layer 'conv2': Conv3D supports dilation_rate 1 only"), "got '%s'",
-          lf_model_error(l));
+    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+    CHECK(lf_model_predict(l, xs, B, y2) == LF_OK && memcmp(y, y2, sizeof y) == 0, "dilated, loaded: the same bits");
+    lf_model_free(l);
+
+    /* conv1 (the first strides in the file) made strided too: Keras' refusal */
+    char bad[160];
+    snprintf(bad, sizeof bad, "%s/bad.lf", tmpdir);
+    CHECK(check_edit_file(path, bad, "\\\"strides\\\":[1,1,1]", "\\\"strides\\\":[2,1,1]"), "edited %s", bad);
+    lf_model_create(&l, 9);
+    CHECK(lf_model_load(l, bad) != LF_OK, "a strided and dilated Conv3D loads");
+    CHECK(has(lf_model_error(l), "Conv3D: strides > 1 not supported in conjunction with dilation_rate > 1, got "
+                                 "strides (2, 1, 1) and dilation_rate (2, 1, 2)"),
+          "got '%s'", lf_model_error(l));
+    lf_model_free(l);
+    /* a dilation 0 in the file: refused by the field's rule */
+    CHECK(check_edit_file(path, bad, "\\\"dilation_rate\\\":[2,1,2]", "\\\"dilation_rate\\\":[2,0,2]"),
+          "edited %s", bad);
+    lf_model_create(&l, 9);
+    CHECK(lf_model_load(l, bad) == LF_ERR_FORMAT, "a dilation 0 loads");
+    CHECK(has(lf_model_error(l), "layer 'conv1': 'dilation_rate' must be a list of 3..3 integers in 1..1024"),
+          "got '%s'", lf_model_error(l));
     lf_model_free(l);
     unlink(bad);
     unlink(path);
@@ -229,6 +302,11 @@ static void test_refusals(void) {
         {4, "Conv3D: kernel_size and strides must be in 1..1024, got (3, 0, 3) and (1, 1, 1)"},
         {5, "Conv3D: filters must be in 1..268435456, got 0"},
         {6, "AveragePooling3D: pool_size and strides must be in 1..1024, got (2, 2, 2) and (2, 2, 2000)"},
+        {7, "Conv3D: strides > 1 not supported in conjunction with dilation_rate > 1, got strides (1, 2, 1) and "
+            "dilation_rate (1, 1, 2)"},
+        {8, "Conv3D: dilation_rate must be in 1..1024, got (1, 0, 1)"},
+        {9, "Conv3D: input 'video' of shape (None, 2, 6, 5, 3) is smaller than the kernel (2, 3, 3) dilated by "
+            "(2, 1, 1) with padding 'valid'"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         lf_model *m;
@@ -242,7 +320,10 @@ static void test_refusals(void) {
         case 3: lf_average_pooling3d(m, img, 2, 2, 2, 0, 0, 0, LF_PADDING_VALID, NULL); break;
         case 4: lf_conv3d(m, v, 4, 3, 0, 3, 1, 1, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, NULL); break;
         case 5: lf_conv3d(m, v, 0, 3, 3, 3, 1, 1, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, NULL); break;
-        default: lf_average_pooling3d(m, v, 2, 2, 2, 0, 0, 2000, LF_PADDING_SAME, NULL); break;
+        case 6: lf_average_pooling3d(m, v, 2, 2, 2, 0, 0, 2000, LF_PADDING_SAME, NULL); break;
+        case 7: lf_conv3d_dilated(m, v, 4, 1, 3, 3, 1, 2, 1, LF_PADDING_SAME, 1, 1, 2, LF_ACT_RELU, 1, NULL); break;
+        case 8: lf_conv3d_dilated(m, v, 4, 1, 3, 3, 1, 1, 1, LF_PADDING_SAME, 1, 0, 1, LF_ACT_RELU, 1, NULL); break;
+        default: lf_conv3d_dilated(m, v, 4, 2, 3, 3, 1, 1, 1, LF_PADDING_VALID, 2, 1, 1, LF_ACT_RELU, 1, NULL); break;
         }
         CHECK(strcmp(lf_model_error(m), cases[c].msg) == 0, "case %zu: got '%s'", c, lf_model_error(m));
         lf_model_free(m);
@@ -255,6 +336,7 @@ int main(void) {
     test_conv3d_by_hand();
     test_pool3d_by_hand();
     test_roundtrip();
+    test_dilated_roundtrip();
     test_refusals();
     rmdir(tmpdir);
     return check_report("test_conv3d");

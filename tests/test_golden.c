@@ -8,9 +8,10 @@
  * Permute, the 1-D resampling layers and Attention / AdditiveAttention;
  * video.safetensors: TimeDistributed over a CNN with BatchNormalization,
  * the global 3-D poolings; conv3d.safetensors: Conv3D, MaxPooling3D,
- * AveragePooling3D; activation_layers.safetensors: ReLU, LeakyReLU, ELU,
- * PReLU, Softmax, with 2 Adam steps; activations.safetensors: Keras 3's
- * activations after softmax, each alone and in a small network).
+ * AveragePooling3D; conv3d_dilated.safetensors: Conv3D's dilation_rate;
+ * activation_layers.safetensors: ReLU, LeakyReLU, ELU, PReLU, Softmax,
+ * with 2 Adam steps; activations.safetensors: Keras 3's activations after
+ * softmax, each alone and in a small network).
  * Here the C engine starts from the same weights and must agree within
  * 2e-5 absolute + 2e-4 relative (float32 arithmetic over sums of up to 128
  * terms; the script measured its own float32 re-run within 5.5e-7).
@@ -278,6 +279,20 @@ static void test_conv3d(void) {
     int out = lf_dense(m, cat, 3, LF_ACT_SOFTMAX, 1, "out");
     CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
     check_network_mode(m, "tests/golden/conv3d.safetensors", 3, 5, 0);
+    lf_model_free(m);
+}
+
+/* Conv3D's dilation_rate against torch's conv3d(dilation=): "same" over
+ * the dilated windows (2, 3, 4), odd totals padded after; "valid", no bias */
+static void test_conv3d_dilated(void) {
+    lf_model *m;
+    lf_model_create(&m, 37);
+    int img = lf_input_shape(m, 4, (size_t[]){5, 6, 7, 2}, LF_DTYPE_FLOAT32, "img");
+    int c1 = lf_conv3d_dilated(m, img, 3, 2, 2, 2, 1, 1, 1, LF_PADDING_SAME, 1, 2, 3, LF_ACT_TANH, 1, "conv1");
+    int c2 = lf_conv3d_dilated(m, c1, 2, 2, 2, 2, 1, 1, 1, LF_PADDING_VALID, 2, 2, 1, LF_ACT_LINEAR, 0, "conv2");
+    int out = lf_dense(m, lf_flatten(m, c2, NULL), 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
+    check_network_mode(m, "tests/golden/conv3d_dilated.safetensors", 3, 5, 0);
     lf_model_free(m);
 }
 
@@ -792,6 +807,7 @@ int main(void) {
     test_cnn();
     test_video();
     test_conv3d();
+    test_conv3d_dilated();
     test_image_zoo();
     test_seq();
     test_attention();

@@ -2073,28 +2073,33 @@ static lf_model *video_model(uint64_t seed, size_t D, size_t H, size_t W, size_t
 }
 
 /* Conv3D (conv3d.c): both paddings, strides above 1 (odd "same" padding:
- * the extra voxel after), an activation, no bias */
+ * the extra voxel after), an activation, no bias; dilated, both paddings
+ * (the "same" one odd over the dilated window) */
 static void test_conv3d(void) {
     struct {
-        size_t D, H, W, C, F, kd, kh, kw, sd, sh, sw;
+        size_t D, H, W, C, F, kd, kh, kw, sd, sh, sw, dd, dh, dw;
         lf_padding pad;
         lf_activation act;
         int bias;
     } cases[] = {
-        {3, 4, 4, 2, 3, 2, 3, 2, 1, 1, 1, LF_PADDING_VALID, LF_ACT_TANH, 1},
-        {3, 5, 4, 2, 2, 3, 3, 2, 2, 2, 3, LF_PADDING_SAME, LF_ACT_LINEAR, 1},
-        {4, 4, 5, 1, 2, 2, 2, 3, 2, 1, 2, LF_PADDING_VALID, LF_ACT_ELU, 0},
-        {2, 3, 3, 2, 2, 2, 2, 2, 1, 2, 2, LF_PADDING_SAME, LF_ACT_SIGMOID, 1},
+        {3, 4, 4, 2, 3, 2, 3, 2, 1, 1, 1, 1, 1, 1, LF_PADDING_VALID, LF_ACT_TANH, 1},
+        {3, 5, 4, 2, 2, 3, 3, 2, 2, 2, 3, 1, 1, 1, LF_PADDING_SAME, LF_ACT_LINEAR, 1},
+        {4, 4, 5, 1, 2, 2, 2, 3, 2, 1, 2, 1, 1, 1, LF_PADDING_VALID, LF_ACT_ELU, 0},
+        {2, 3, 3, 2, 2, 2, 2, 2, 1, 2, 2, 1, 1, 1, LF_PADDING_SAME, LF_ACT_SIGMOID, 1},
+        {4, 5, 5, 2, 2, 2, 2, 2, 1, 1, 1, 2, 1, 3, LF_PADDING_VALID, LF_ACT_TANH, 1},
+        {3, 5, 4, 2, 3, 2, 2, 3, 1, 1, 1, 1, 2, 2, LF_PADDING_SAME, LF_ACT_LINEAR, 1},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         int x;
         lf_model *m = video_model(2500 + k, cases[k].D, cases[k].H, cases[k].W, cases[k].C, &x);
-        int h = lf_conv3d(m, x, cases[k].F, cases[k].kd, cases[k].kh, cases[k].kw, cases[k].sd, cases[k].sh,
-                          cases[k].sw, cases[k].pad, cases[k].act, cases[k].bias, "conv");
+        int h = lf_conv3d_dilated(m, x, cases[k].F, cases[k].kd, cases[k].kh, cases[k].kw, cases[k].sd, cases[k].sh,
+                                  cases[k].sw, cases[k].pad, cases[k].dd, cases[k].dh, cases[k].dw, cases[k].act,
+                                  cases[k].bias, "conv");
         CHECK(h >= 0, "Conv3D case %zu: %s", k, lf_model_error(m));
         char what[96];
-        snprintf(what, sizeof what, "Conv3D case %zu (%s, %s)", k, cases[k].pad ? "same" : "valid",
-                 lf_activation_name(cases[k].act));
+        snprintf(what, sizeof what, "Conv3D case %zu (%s, %s, dilation %zu %zu %zu)", k,
+                 cases[k].pad ? "same" : "valid", lf_activation_name(cases[k].act), cases[k].dd, cases[k].dh,
+                 cases[k].dw);
         if (h >= 0) scale_kernel(m, "conv", 2);
         image_run(what, m, h, 2600 + k, 3, 0);
         lf_model_free(m);

@@ -202,15 +202,21 @@ int lf_conv_check(lf_model *m, const char *kn, const lf_node *nd, size_t rank, i
         bad |= 2 * (nd->dilation[a] == 0 || nd->dilation[a] > 1024);
         dilated |= nd->dilation[a] > 1, strided |= nd->strides[a] > 1;
     }
-    if (rank == 3) { /* Conv3D: no dilation */
+    if (rank == 3) { /* Conv3D */
         if (bad & 1)
             return lf_build_fail(m, LF_ERR_ARG,
                                  "%s: kernel_size and strides must be in 1..1024, got (%zu, %zu, %zu) and (%zu, %zu, %zu)",
                                  kn, nd->kernel[0], nd->kernel[1], nd->kernel[2], nd->strides[0], nd->strides[1],
                                  nd->strides[2]);
-        if (dilated || (bad & 2))
-            return lf_build_fail(m, LF_ERR_ARG, "%s: dilation_rate other than 1 is not supported, got (%zu, %zu, %zu)",
-                                 kn, nd->dilation[0], nd->dilation[1], nd->dilation[2]);
+        if (bad & 2)
+            return lf_build_fail(m, LF_ERR_ARG, "%s: dilation_rate must be in 1..1024, got (%zu, %zu, %zu)", kn,
+                                 nd->dilation[0], nd->dilation[1], nd->dilation[2]);
+        if (dilated && strided)
+            return lf_build_fail(m, LF_ERR_ARG,
+                                 "%s: strides > 1 not supported in conjunction with dilation_rate > 1, got strides "
+                                 "(%zu, %zu, %zu) and dilation_rate (%zu, %zu, %zu)",
+                                 kn, nd->strides[0], nd->strides[1], nd->strides[2], nd->dilation[0],
+                                 nd->dilation[1], nd->dilation[2]);
         return 1;
     }
     if (rank == 1) {

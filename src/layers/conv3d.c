@@ -7,8 +7,11 @@
  * glorot_uniform kernel (fan_in = kd kh kw C, fan_out = kd kh kw filters),
  * zero bias.  Strides (sd, sh, sw); padding "valid" or "same" per axis as
  * Conv2D's (lf_conv_out: "same" pads total = max((o - 1) s + k - in, 0),
- * total / 2 before and the rest after, TensorFlow's rule).  Only
- * channels_last and dilation_rate 1 (lf_conv_check refuses others).
+ * total / 2 before and the rest after, TensorFlow's rule).  dilation_rate
+ * (dd, dh, dw) spreads the taps dd frames, dh rows and dw columns apart, the
+ * sizes above with the dilated window d (k - 1) + 1 for k (as Conv2D's,
+ * keras/src/ops/operation_utils.py compute_conv_output_shape); as Keras,
+ * not with strides above 1 too (lf_conv_check).  Only channels_last.
  *
  * Both passes go through the project's sgemm by vol2col, as Conv2D's
  * im2col: every output voxel's receptive field becomes one row of
@@ -43,7 +46,9 @@ static vgeom vgeom_of(const lf_node *x, const lf_node *nd) {
 
 /* cols: (Do Ho Wo, K)  x: (D, H, W, C).  add 0: cols = the receptive
  * fields of x, zeros where the window leaves the volume; add 1: dx (D, H,
- * W, C) += the columns scattered back (the transpose). */
+ * W, C) += the columns scattered back (the transpose).  Tap (kz, ky, kx) of
+ * output voxel (od, oy, ox) reads voxel (od sd + kz dd - pf, oy sh + ky dh
+ * - pt, ox sw + kx dw - pl). */
 static void vol2col(float *restrict cols, float *restrict dx, const float *restrict x, const lf_vol_geom *g, size_t K,
                     int add) {
     size_t C = g->C;
@@ -52,13 +57,13 @@ static void vol2col(float *restrict cols, float *restrict dx, const float *restr
             for (size_t ox = 0; ox < g->Wo; ox++) {
                 float *row = cols + ((od * g->Ho + oy) * g->Wo + ox) * K;
                 for (size_t kz = 0; kz < g->kd; kz++) {
-                    size_t iz = od * g->sd + kz; /* + pf: unsigned, compared shifted */
+                    size_t iz = od * g->sd + kz * g->dd; /* + pf: unsigned, compared shifted */
                     int zin = iz >= g->pf && iz - g->pf < g->D;
                     for (size_t ky = 0; ky < g->kh; ky++) {
-                        size_t iy = oy * g->sh + ky;
+                        size_t iy = oy * g->sh + ky * g->dh;
                         int yin = zin && iy >= g->pt && iy - g->pt < g->H;
                         for (size_t kx = 0; kx < g->kw; kx++) {
-                            size_t ix = ox * g->sw + kx;
+                            size_t ix = ox * g->sw + kx * g->dw;
                             float *v = row + ((kz * g->kh + ky) * g->kw + kx) * C;
                             int in = yin && ix >= g->pl && ix - g->pl < g->W;
                             size_t at = in ? (((iz - g->pf) * g->H + iy - g->pt) * g->W + ix - g->pl) * C : 0;
@@ -146,14 +151,12 @@ static void conv3d_backward(const lf_layer_ctx *c) {
 static void conv3d_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
     lf_conv_write_json(nd, 3, b);
+    lf_conv_write_dilation(nd, 3, b); /* only when not (1, 1, 1): older files keep their bytes */
 }
 
 static lf_status conv3d_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
                              lf_err *e) {
     (void)m;
-    /* Conv2D's fields; a dilation_rate is refused by name */
-    if (lf_json_get(L, "dilation_rate"))
-        return lf_fail(e, LF_ERR_FORMAT, "%s: Conv3D supports dilation_rate 1 only", where);
     return lf_conv_read_json(L, n_in, 3, "Conv3D", nd, where, e);
 }
 
@@ -176,7 +179,13 @@ const lf_layer_type lf_type_conv3d = {
 
 int lf_conv3d(lf_model *m, int x, size_t filters, size_t kd, size_t kh, size_t kw, size_t sd, size_t sh, size_t sw,
               lf_padding padding, lf_activation act, int use_bias, const char *name) {
-    size_t k[3] = {kd, kh, kw}, s[3] = {sd, sh, sw};
-    lf_node nd = lf_conv_node(3, filters, k, s, NULL, padding, act, use_bias);
+    return lf_conv3d_dilated(m, x, filters, kd, kh, kw, sd, sh, sw, padding, 1, 1, 1, act, use_bias, name);
+}
+
+int lf_conv3d_dilated(lf_model *m, int x, size_t filters, size_t kd, size_t kh, size_t kw, size_t sd, size_t sh,
+                      size_t sw, lf_padding padding, size_t dd, size_t dh, size_t dw, lf_activation act, int use_bias,
+                      const char *name) {
+    size_t k[3] = {kd, kh, kw}, s[3] = {sd, sh, sw}, d[3] = {dd, dh, dw};
+    lf_node nd = lf_conv_node(3, filters, k, s, d, padding, act, use_bias);
     return lf_node_add(m, &lf_type_conv3d, LF_K_CONV3D, nd, &x, 1, name);
 }

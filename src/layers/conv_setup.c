@@ -13,8 +13,8 @@
  * (Keras' shapes: the window's axes, then two channel axes),
  * lf_conv_glorot draws a glorot_uniform kernel, and lf_conv_weights /
  * lf_conv_init are the weights and initialisation of Conv1D, Conv2D and
- * Conv3D; lf_vol_geom_of gives a 3-D window's geometry (Conv3D, the 3-D
- * poolings).  A 1-D kind keeps (k, 1), (s, 1) and (d, 1) in the node, so
+ * Conv3D; lf_vol_geom_of gives a 3-D window's geometry (Conv3D, its
+ * dilation too, and the 3-D poolings).  A 1-D kind keeps (k, 1), (s, 1) and (d, 1) in the node, so
  * that the 2-D kernels run it as an image (T, 1, C) (lf_conv_hwc).
  */
 #include "kernels.h"
@@ -34,9 +34,13 @@ lf_vol_geom lf_vol_geom_of(const lf_node *x, const lf_node *nd) {
     g.D = x->shape[0], g.H = x->shape[1], g.W = x->shape[2], g.C = x->shape[3];
     g.kd = nd->kernel[0], g.kh = nd->kernel[1], g.kw = nd->kernel[2];
     g.sd = nd->strides[0], g.sh = nd->strides[1], g.sw = nd->strides[2];
-    g.Do = lf_conv_out(g.D, g.kd, g.sd, nd->padding, &g.pf);
-    g.Ho = lf_conv_out(g.H, g.kh, g.sh, nd->padding, &g.pt);
-    g.Wo = lf_conv_out(g.W, g.kw, g.sw, nd->padding, &g.pl);
+    /* a pooling's node leaves its dilation 0: undilated */
+    g.dd = nd->dilation[0] ? nd->dilation[0] : 1;
+    g.dh = nd->dilation[1] ? nd->dilation[1] : 1;
+    g.dw = nd->dilation[2] ? nd->dilation[2] : 1;
+    g.Do = lf_conv_out_dilated(g.D, g.kd, g.sd, g.dd, nd->padding, &g.pf);
+    g.Ho = lf_conv_out_dilated(g.H, g.kh, g.sh, g.dh, nd->padding, &g.pt);
+    g.Wo = lf_conv_out_dilated(g.W, g.kw, g.sw, g.dw, nd->padding, &g.pl);
     return g;
 }
 
@@ -56,6 +60,12 @@ static int too_small(lf_model *m, const lf_conv_spec *s, const lf_node *x, const
         return lf_build_fail(m, LF_ERR_SHAPE, "%s: input '%s' of shape %s gives an output of %zu x %zu pixels",
                              s->kn, x->name, sh, out[0], out[1]);
     }
+    if (s->rank == 3 && (nd->dilation[0] > 1 || nd->dilation[1] > 1 || nd->dilation[2] > 1))
+        return lf_build_fail(m, LF_ERR_SHAPE,
+                             "%s: input '%s' of shape %s is smaller than the kernel (%zu, %zu, %zu) dilated by "
+                             "(%zu, %zu, %zu) with padding 'valid'",
+                             s->kn, x->name, sh, nd->kernel[0], nd->kernel[1], nd->kernel[2], nd->dilation[0],
+                             nd->dilation[1], nd->dilation[2]);
     if (s->rank == 3)
         return lf_build_fail(m, LF_ERR_SHAPE,
                              "%s: input '%s' of shape %s is smaller than the kernel (%zu, %zu, %zu) with padding "

@@ -389,7 +389,7 @@ const float *lf_conv_dz(const lf_layer_ctx *c, float *z, size_t N, size_t F, flo
  * voxel of each axis; the odd one after): output (Do, Ho, Wo).  Conv3D
  * (conv3d.c) and the 3-D poolings (pool3d.c). */
 typedef struct lf_vol_geom {
-    size_t D, H, W, C, Do, Ho, Wo, kd, kh, kw, sd, sh, sw, pf, pt, pl;
+    size_t D, H, W, C, Do, Ho, Wo, kd, kh, kw, sd, sh, sw, dd, dh, dw, pf, pt, pl;
 } lf_vol_geom;
 lf_vol_geom lf_vol_geom_of(const lf_node *x, const lf_node *nd);
 /* a convolution input's (H, W, C); a sequence (T, C) is (T, 1, C) */
