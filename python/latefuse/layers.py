@@ -4458,9 +4458,9 @@ def _video(layer, x):
     return x
 
 
-_lib._proto("lf_conv3d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
-            ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
-            ctypes.c_int, ctypes.c_char_p)
+_lib._proto("lf_conv3d_dilated", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int,
+            ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
 
 
 class Conv3D(Layer):
@@ -4469,7 +4469,8 @@ class Conv3D(Layer):
     kernel/bias initializer, regularizer, constraint, activity_regularizer):
     Keras' convolution over channels-last volumes (batch, D, H, W, C); kernel
     (kd, kh, kw, in_channels, filters); 'same' puts the odd voxel after, as
-    Keras.  channels_last and dilation_rate 1 only."""
+    Keras; dilation_rate spreads the taps (not with strides above 1, as
+    Keras).  channels_last only."""
 
     prefix = "conv3d"
     _fixed_input = True
@@ -4483,8 +4484,6 @@ class Conv3D(Layer):
             raise ValueError("Conv3D: unsupported arguments %s" % ", ".join(sorted(kwargs)))
         self.data_format = _channels_last(data_format, "Conv3D")
         self.dilation_rate = _triple(dilation_rate, "dilation_rate", "Conv3D")
-        if self.dilation_rate != (1, 1, 1):
-            raise ValueError("Conv3D: dilation_rate other than 1 is not supported, got %r" % (dilation_rate,))
         _take_constraints(self, "Conv3D", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "Conv3D: kernel_regularizer")
         self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "Conv3D: bias_regularizer")
@@ -4497,11 +4496,13 @@ class Conv3D(Layer):
         self.padding = _padding(padding, "Conv3D")
         self.activation = _activation(activation)
         self.use_bias = bool(use_bias)
+        _no_dilated_strides(self.strides, self.dilation_rate, "Conv3D")
 
     def _call(self, x):
         x = _video(self, x)
         D, H, W, C = x.sample_shape
-        out = tuple(_out_size(n, k, s, self.padding) for n, k, s in zip((D, H, W), self.kernel_size, self.strides))
+        out = tuple(_out_size(n, k, s, self.padding, d)
+                    for n, k, s, d in zip((D, H, W), self.kernel_size, self.strides, self.dilation_rate))
         if min(out) < 1:
             raise ValueError("Conv3D: input of shape %s is smaller than the kernel %r with padding 'valid'"
                              % (_shape_str(x.sample_shape), self.kernel_size))
@@ -4516,14 +4517,14 @@ class Conv3D(Layer):
     def _load(cls, spec, ins, tensors):
         return cls(int(spec["filters"]), tuple(spec["kernel_size"]), tuple(spec["strides"]), spec["padding"],
                    activation=spec["activation"], use_bias=spec["use_bias"], name=spec["name"],
-                   **_penalties_of(spec, _WEIGHTED_REGS),
+                   dilation_rate=tuple(spec.get("dilation_rate", (1, 1, 1))), **_penalties_of(spec, _WEIGHTED_REGS),
                    **_constraints_of(spec, ("kernel_constraint", "bias_constraint")))(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
-        (kd, kh, kw), (sd, sh, sw) = self.kernel_size, self.strides
-        i = lib.lf_conv3d(h, ii[0], self.filters, kd, kh, kw, sd, sh, sw, _pad_id(self.padding),
-                          lib.lf_activation_parse(self.activation.encode()), int(self.use_bias), name)
+        (kd, kh, kw), (sd, sh, sw), (dd, dh, dw) = self.kernel_size, self.strides, self.dilation_rate
+        i = lib.lf_conv3d_dilated(h, ii[0], self.filters, kd, kh, kw, sd, sh, sw, _pad_id(self.padding), dd, dh, dw,
+                                  lib.lf_activation_parse(self.activation.encode()), int(self.use_bias), name)
         return _set_penalties(lib, h, i, self)
 
 

@@ -4,7 +4,8 @@ Keras-style API: shapes at call time, a tiny C3D-style model that trains
 (its loss falls) and comes back from the latefuse model file and from a
 .keras file predicting bit for bit (the .keras config under Keras' names and
 arguments, the kernel in Keras' (kd, kh, kw, in, filters) layout), Conv3D
-against numpy, the 'same' average over the real voxels, and the refusals.
+against numpy, dilated too (its files keep the dilation), the 'same'
+average over the real voxels, and the refusals.
 """
 import json
 import zipfile
@@ -93,6 +94,38 @@ def test_conv3d_vs_numpy_and_same_average():
     assert np.array_equal(ones, np.ones_like(ones))  # divided by the real voxels, not the window's 12
 
 
+def test_dilated_vs_numpy_and_round_trips(tmp_path):
+    """dilation_rate (2, 1, 3), 'same' over the dilated window (3, 2, 7): pads
+    (1, 1), (0, 1), (3, 3); the .lf and .keras files keep it"""
+    x = Input(shape=(4, 3, 8, 2))
+    conv = Conv3D(3, (2, 2, 3), padding="same", dilation_rate=(2, 1, 3), name="c")
+    m = Model(x, conv(x))
+    assert m.output_shape == (None, 4, 3, 8, 3)
+    rng = np.random.default_rng(6)
+    k = rng.standard_normal((2, 2, 3, 2, 3)).astype(np.float32)
+    b = rng.standard_normal(3).astype(np.float32)
+    conv.set_weights([k, b])
+    v = rng.standard_normal((2, 4, 3, 8, 2)).astype(np.float32)
+    got = m.predict(v, verbose=0)
+    vp = np.pad(v.astype(np.float64), ((0, 0), (1, 1), (0, 1), (3, 3), (0, 0)))
+    want = np.zeros((2, 4, 3, 8, 3))
+    for d in range(4):
+        for i in range(3):
+            for j in range(8):
+                patch = vp[:, d:d + 3:2, i:i + 2, j:j + 7:3, :]
+                want[:, d, i, j, :] = np.einsum("bdhwc,dhwcf->bf", patch, k) + b
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert Conv3D(2, 3, dilation_rate=2)(Input(shape=(5, 6, 7, 1))).shape == (None, 1, 2, 3, 2)
+    for f in ("d.lf", "d.keras"):
+        m.save(str(tmp_path / f))
+        back = load_model(str(tmp_path / f))
+        assert back.get_layer("c").dilation_rate == (2, 1, 3)
+        assert np.array_equal(back.predict(v, verbose=0), got)
+    cfg = json.loads(zipfile.ZipFile(str(tmp_path / "d.keras")).read("config.json"))
+    c = [e for e in cfg["config"]["layers"] if e["config"]["name"] == "c"][0]["config"]
+    assert c["dilation_rate"] == [2, 1, 3]
+
+
 def test_refusals():
     with pytest.raises(ValueError, match=r"^Conv3D: input of shape \(None, 2, 6, 5, 3\) is smaller than the kernel "
                                          r"\(3, 3, 3\) with padding 'valid'$"):
@@ -100,8 +133,9 @@ def test_refusals():
     with pytest.raises(ValueError, match=r"^Conv3D: input of shape \(None, 6, 5, 3\) must be \(batch, frames, height, "
                                          r"width, channels\)$"):
         Conv3D(4, 3)(Input(shape=(6, 5, 3)))
-    with pytest.raises(ValueError, match=r"^Conv3D: dilation_rate other than 1 is not supported, got 2$"):
-        Conv3D(4, 3, dilation_rate=2)
+    with pytest.raises(ValueError, match=r"^Conv3D: `strides > 1` not supported in conjunction with `dilation_rate > "
+                                         r"1`. Received: strides=\(1, 2, 1\) and dilation_rate=\(2, 2, 2\)$"):
+        Conv3D(4, 3, strides=(1, 2, 1), dilation_rate=2)
     with pytest.raises(ValueError, match=r"^Conv3D: data_format must be 'channels_last'"):
         Conv3D(4, 3, data_format="channels_first")
     with pytest.raises(ValueError, match=r"^MaxPooling3D: input of shape \(None, 1, 6, 5, 3\) is smaller than the "
