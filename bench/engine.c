@@ -1,5 +1,5 @@
 /*
- * engine.c — the latefuse side of benchmarks B1, B2, B3 and B8 (see
+ * engine.c — the latefuse side of benchmarks B1, B2, B3, B8 and B11 (see
  * bench/README.md), through the public C API only (include/latefuse.h).
  * bench/torch_peer.py runs the identical work in PyTorch.
  *
@@ -12,6 +12,8 @@
  *                           a MultiHeadAttention encoder block, one epoch
  *                           of `batches` training steps (one model: its
  *                           warm-up epoch, then `runs` timed epochs)
+ *   engine b11 [batches] [runs]
+ *                           a small C3D-style video network (Conv3D), as b8
  *
  * Each run builds and compiles a fresh model outside the timed region and
  * times only lf_model_fit (or each lf_model_predict call); one untimed
@@ -332,6 +334,81 @@ done:
     return rc;
 }
 
+/* ------------------------------------------------ C3D-style network */
+
+/* video (16, 32, 32, 3) -> Conv3D(32, 3, same, relu) -> MaxPooling3D((1, 2,
+ * 2)) -> Conv3D(64, 3, same, relu) -> MaxPooling3D(2) ->
+ * GlobalAveragePooling3D -> Dense(10, softmax); adam, sparse categorical
+ * cross-entropy, batch 8 */
+enum { B11_D = 16, B11_HW = 32, B11_C = 3, B11_CLASSES = 10, B11_BATCH = 8 };
+
+static lf_model *c3d_net(uint64_t seed) {
+    lf_model *m = NULL;
+    if (lf_model_create(&m, seed) != LF_OK) return NULL;
+    int x = lf_input_shape(m, 4, (size_t[]){B11_D, B11_HW, B11_HW, B11_C}, LF_DTYPE_FLOAT32, "video");
+    int h = lf_conv3d(m, x, 32, 3, 3, 3, 1, 1, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, "conv1");
+    h = lf_max_pooling3d(m, h, 1, 2, 2, 0, 0, 0, LF_PADDING_VALID, "pool1");
+    h = lf_conv3d(m, h, 64, 3, 3, 3, 1, 1, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, "conv2");
+    h = lf_max_pooling3d(m, h, 2, 2, 2, 0, 0, 0, LF_PADDING_VALID, "pool2");
+    h = lf_global_average_pooling3d(m, h, NULL);
+    int out = lf_dense(m, h, B11_CLASSES, LF_ACT_SOFTMAX, 1, "out");
+    lf_optimizer opt = lf_optimizer_default(LF_OPT_ADAM);
+    if (lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &opt) != LF_OK) {
+        fail(m, "B11 compile");
+        return NULL;
+    }
+    return m;
+}
+
+/* as bench_b8: one model, a warm-up epoch of `batches` steps, then `runs`
+ * timed epochs; the time per step */
+static int bench_b11(size_t batches, size_t runs) {
+    uint64_t s = 10;
+    size_t rows = batches * B11_BATCH;
+    float *x = uniform(rows * B11_D * B11_HW * B11_HW * B11_C, &s), *y = malloc(rows * sizeof *y);
+    double *t = malloc((runs + 1) * sizeof *t);
+    lf_model *m = c3d_net(1000);
+    int rc = 1;
+    if (!x || !y || !t || !m) goto done;
+    for (size_t i = 0; i < rows; i++) y[i] = (float)(next_u64(&s) % B11_CLASSES);
+    const float *xs[1] = {x};
+    lf_fit_options o = lf_fit_defaults();
+    o.batch_size = B11_BATCH;
+    o.epochs = 1;
+    o.shuffle = 1;
+    double loss = 0;
+    for (size_t r = 0; r <= runs; r++) { /* run 0 is the warm-up */
+        o.seed = r;
+        double t0 = now_s();
+        lf_status st = lf_model_fit(m, xs, y, rows, &o);
+        double dt = now_s() - t0;
+        if (st != LF_OK) {
+            fail(m, "B11 fit");
+            m = NULL;
+            goto done;
+        }
+        const lf_history *h = lf_model_history(m);
+        loss = h->loss[h->epochs - 1];
+        if (r > 0) t[r - 1] = dt / (double)batches;
+        fprintf(stderr, "engine: B11 epoch %zu%s: %.1f ms per step\n", r, r ? "" : " (warm-up)",
+                dt / (double)batches * 1e3);
+    }
+    printf("RESULT b11.batches %zu\n", batches);
+    printf("RESULT b11.latefuse.runs %zu\n", runs);
+    printf("RESULT b11.latefuse.median_s %.6g\n", median(t, runs));
+    printf("RESULT b11.latefuse.min_s %.6g\n", t[0]);
+    printf("RESULT b11.latefuse.max_s %.6g\n", t[runs - 1]);
+    printf("RESULT b11.latefuse.final_loss %.6g\n", loss);
+    printf("RESULT b11.latefuse.final_loss_hex %a\n", loss); /* bits, for same-bits checks */
+    rc = 0;
+done:
+    lf_model_free(m);
+    free(x);
+    free(y);
+    free(t);
+    return rc;
+}
+
 static size_t arg_size(int argc, char **argv, int i, size_t def) {
     if (argc <= i) return def;
     char *end = NULL;
@@ -347,6 +424,8 @@ int main(int argc, char **argv) {
         return bench_b3(arg_size(argc, argv, 2, 100000), arg_size(argc, argv, 3, 3),
                         argc > 4 ? strtod(argv[4], NULL) : 0);
     if (strcmp(which, "b8") == 0) return bench_b8(arg_size(argc, argv, 2, 16), arg_size(argc, argv, 3, 3));
-    fprintf(stderr, "usage: engine b1 [runs] | b2 [calls] | b3 [rows] [runs] [max_run_s] | b8 [batches] [runs]\n");
+    if (strcmp(which, "b11") == 0) return bench_b11(arg_size(argc, argv, 2, 4), arg_size(argc, argv, 3, 3));
+    fprintf(stderr, "usage: engine b1 [runs] | b2 [calls] | b3 [rows] [runs] [max_run_s] | b8 [batches] [runs] | "
+                    "b11 [batches] [runs]\n");
     return 2;
 }

@@ -300,6 +300,16 @@ def rows_b8(res):
              fmt_span(res, "b8.latefuse"), fmt_span(res, "b8.torch"), fmt_ratio(r), ">= 1.2x", met(r, 1.2))]
 
 
+def rows_b11(res):
+    lf, pt = num(res, "b11.latefuse.median_s"), num(res, "b11.torch.median_s")
+    if lf is None and pt is None:
+        return []
+    r = ratio(pt, lf)
+    return [(f"B11 Conv3D training step, C3D-style, batch 8 x (16, 32, 32, 3) (median of "
+             f"{res.get('b11.latefuse.runs', '?')} epochs of {res.get('b11.batches', '?')} steps, min-max)",
+             fmt_span(res, "b11.latefuse"), fmt_span(res, "b11.torch"), fmt_ratio(r), "", "")]
+
+
 def b6_sizes(res):
     return sorted(int(k.split(".")[1]) for k in res
                   if k.startswith("b6.") and k.endswith(".input_bytes"))
@@ -351,7 +361,8 @@ def rows_b6(res):
     return rows
 
 
-ROWS = [rows_machine, rows_b1, rows_b2, rows_b3, rows_b4, rows_b5, rows_b6, rows_b7, rows_b8, rows_b9]
+ROWS = [rows_machine, rows_b1, rows_b2, rows_b3, rows_b4, rows_b5, rows_b6, rows_b7, rows_b8, rows_b9,
+        rows_b11]
 HEADER = ("benchmark", "latefuse", "peer", "peer/latefuse", "goal", "goal met")
 
 

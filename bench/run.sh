@@ -16,7 +16,7 @@
 # in bench/report.py.
 #
 # Environment (all optional):
-#   LF_BENCH            benchmarks to run, default "machine b1 b2 b3 b4 b5 b6 b7 b8 b9"
+#   LF_BENCH            benchmarks to run, default "machine b1 b2 b3 b4 b5 b6 b7 b8 b9 b11"
 #   LF_BENCH_QUICK=1    tiny sizes, to check that the harness works (the
 #                       numbers mean nothing)
 #   LF_BENCH_B1_RUNS    timed fits of B1 (default 7, after one warm-up)
@@ -45,6 +45,8 @@
 #   LF_BENCH_B9_RUNS    timed calls of B9 after a warm-up (default 3)
 #   LF_BENCH_B8_BATCHES training steps per timed epoch of B8 (default 16)
 #   LF_BENCH_B8_RUNS    timed epochs of B8, after one warm-up epoch (default 3)
+#   LF_BENCH_B11_BATCHES training steps per timed epoch of B11 (default 4)
+#   LF_BENCH_B11_RUNS   timed epochs of B11, after one warm-up epoch (default 3)
 #   LF_BENCH_B6_SIZES   row counts of B6 (default "10000 100000 1000000
 #                       10000000"; sizes above B4's rows are skipped)
 #   LF_BENCH_B6_EPOCHS  epochs of B6's wavg fits (default 1)
@@ -86,6 +88,8 @@ if [ "${LF_BENCH_QUICK:-0}" = 1 ]; then
     B7_ROWS=64
     B8_BATCHES=${LF_BENCH_B8_BATCHES:-2}
     B8_RUNS=${LF_BENCH_B8_RUNS:-1}
+    B11_BATCHES=${LF_BENCH_B11_BATCHES:-1}
+    B11_RUNS=${LF_BENCH_B11_RUNS:-1}
     COPY_MIB=${LF_BENCH_COPY_MIB:-16}
 else
     B1_RUNS=${LF_BENCH_B1_RUNS:-7}
@@ -105,6 +109,8 @@ else
     B7_ROWS=0
     B8_BATCHES=${LF_BENCH_B8_BATCHES:-16}
     B8_RUNS=${LF_BENCH_B8_RUNS:-3}
+    B11_BATCHES=${LF_BENCH_B11_BATCHES:-4}
+    B11_RUNS=${LF_BENCH_B11_RUNS:-3}
     COPY_MIB=${LF_BENCH_COPY_MIB:-512}
 fi
 B3_MAX_RUN_S=${LF_BENCH_B3_MAX_RUN_S:-30}
@@ -474,7 +480,14 @@ bench_b8() {
     peer b8.torch b8 "$B8_BATCHES" "$B8_RUNS"
 }
 
-for b in ${LF_BENCH:-machine b1 b2 b3 b4 b5 b6 b7 b8 b9}; do
+# B11: training steps of a small C3D-style video network (Conv3D), against
+# the same network in PyTorch (nn.Conv3d, its own NCDHW layout)
+bench_b11() {
+    run_step b11.latefuse "$OUT/engine" b11 "$B11_BATCHES" "$B11_RUNS"
+    peer b11.torch b11 "$B11_BATCHES" "$B11_RUNS"
+}
+
+for b in ${LF_BENCH:-machine b1 b2 b3 b4 b5 b6 b7 b8 b9 b11}; do
     if command -v "bench_$b" >/dev/null 2>&1; then
         "bench_$b"
     else

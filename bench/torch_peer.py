@@ -1,4 +1,4 @@
-"""torch_peer.py — the PyTorch side of benchmarks B1, B2, B3, B5 and B8.
+"""torch_peer.py — the PyTorch side of benchmarks B1, B2, B3, B5, B8 and B11.
 
 The same networks, optimizer (Adam, lr 1e-3, eps 1e-7 as Keras), loss,
 batch size, epochs and data sizes as bench/engine.c, with the data shuffled
@@ -12,6 +12,7 @@ and optimizer outside the timed region; one untimed warm-up run comes first.
     /usr/bin/python3 bench/torch_peer.py b5 DIR EPOCHS [RUNS]
     /usr/bin/python3 bench/torch_peer.py b7 WEBNEWS_DIR [RUNS] [ROWS] [example|large]
     /usr/bin/python3 bench/torch_peer.py b8 [batches] [runs]
+    /usr/bin/python3 bench/torch_peer.py b11 [batches] [runs]
 
 B5 trains latefuse's learned fusion networks (src/fusion/learned.c) on the
 files bench/gendata.py b5 wrote: see b5() below for what is replicated.
@@ -279,6 +280,62 @@ def b8(batches=16, runs=3):
             times.append(dt)
     result_times("b8.torch", times)
     result("b8.torch.final_loss", f"{loss:.6g}")
+
+
+# ------------------------------------------------ C3D-style network (B11)
+
+B11_D, B11_HW, B11_C, B11_CLASSES, B11_BATCH = 16, 32, 3, 10, 8
+
+
+class C3D(nn.Module):
+    """bench/engine.c's c3d_net in PyTorch's own layout (batch, channels, D,
+    H, W), as PyTorch users write it: Conv3d(32, 3, padding 1) relu,
+    MaxPool3d((1, 2, 2)), Conv3d(64, 3, padding 1) relu, MaxPool3d(2), the
+    mean over the voxels, Linear(10)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv3d(B11_C, 32, 3, padding=1)
+        self.conv2 = nn.Conv3d(32, 64, 3, padding=1)
+        self.out = nn.Linear(64, B11_CLASSES)
+
+    def forward(self, x):
+        h = nn.functional.max_pool3d(torch.relu(self.conv1(x)), (1, 2, 2))
+        h = nn.functional.max_pool3d(torch.relu(self.conv2(h)), 2)
+        return self.out(h.mean(dim=(2, 3, 4)))
+
+
+def b11(batches=4, runs=3):
+    """As b8: one model and optimizer; a warm-up epoch, then `runs` timed
+    epochs of `batches` steps."""
+    torch.manual_seed(10)
+    rows = batches * B11_BATCH
+    x = torch.rand(rows, B11_C, B11_D, B11_HW, B11_HW)
+    y = torch.randint(0, B11_CLASSES, (rows,))
+    model = C3D()
+    model.train()
+    opt = adam(model)
+    ce = nn.CrossEntropyLoss()
+    times, loss = [], 0.0
+    for r in range(runs + 1):  # run 0 is the warm-up
+        t0 = time.perf_counter()
+        perm = torch.randperm(rows)
+        total = 0.0
+        for i in range(0, rows, B11_BATCH):
+            idx = perm[i:i + B11_BATCH]
+            out = model(x[idx])
+            lo = ce(out, y[idx])
+            opt.zero_grad(set_to_none=True)
+            lo.backward()
+            opt.step()
+            total += lo.item() * idx.shape[0]
+        dt = (time.perf_counter() - t0) / batches
+        loss = total / rows
+        print(f"torch_peer: B11 epoch {r}{'' if r else ' (warm-up)'}: {dt * 1e3:.1f} ms per step", file=sys.stderr)
+        if r:
+            times.append(dt)
+    result_times("b11.torch", times)
+    result("b11.torch.final_loss", f"{loss:.6g}")
 
 
 # ------------------------------------------------- learned fusion (B5)
@@ -589,9 +646,12 @@ def main(argv):
         b3(*(nums or [100000, 3]))
     elif which == "b8":
         b8(*(nums or [16, 3]))
+    elif which == "b11":
+        b11(*(nums or [4, 3]))
     else:
         print("usage: torch_peer.py b1 [runs] | b2 [calls] | b3 [rows] [runs] [max_run_s] | "
-              "b5 DIR EPOCHS [RUNS] | b7 WEBNEWS_DIR [RUNS] [ROWS] [example|large] | b8 [batches] [runs]",
+              "b5 DIR EPOCHS [RUNS] | b7 WEBNEWS_DIR [RUNS] [ROWS] [example|large] | b8 [batches] [runs] | "
+              "b11 [batches] [runs]",
               file=sys.stderr)
         return 2
     return 0
