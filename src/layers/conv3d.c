@@ -62,6 +62,18 @@ static void vol2col(float *restrict cols, float *restrict dx, const float *restr
                     for (size_t ky = 0; ky < g->kh; ky++) {
                         size_t iy = oy * g->sh + ky * g->dh;
                         int yin = zin && iy >= g->pt && iy - g->pt < g->H;
+                        size_t xs = ox * g->sw; /* the window's first column, padded coordinates */
+                        if (yin && g->dw == 1 && xs >= g->pl && xs - g->pl + g->kw <= g->W) {
+                            /* the row's kw taps wholly inside: one run of kw C values in x and the
+                             * columns alike, copied (added) in a plain loop, in the taps' order */
+                            float *restrict v = row + (kz * g->kh + ky) * g->kw * C;
+                            size_t n = g->kw * C, at = (((iz - g->pf) * g->H + iy - g->pt) * g->W + xs - g->pl) * C;
+                            if (add)
+                                for (size_t j = 0; j < n; j++) dx[at + j] += v[j];
+                            else
+                                for (size_t j = 0; j < n; j++) v[j] = x[at + j];
+                            continue;
+                        }
                         for (size_t kx = 0; kx < g->kw; kx++) {
                             size_t ix = ox * g->sw + kx * g->dw;
                             float *v = row + ((kz * g->kh + ky) * g->kw + kx) * C;
