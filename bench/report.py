@@ -390,7 +390,7 @@ def notes(res):
                    f"so it timed {res.get('b3.torch.runs', '?')} epoch of "
                    f"{res.get('b3.torch.rows', '?')} rows; the ratios compare throughput "
                    f"(rows/s).")
-    out.append("Peers: PyTorch for B1-B3, B5 and B8, numpy for B4, scikit-learn where named; "
+    out.append("Peers: PyTorch for B1-B3, B5, B8 and B11, numpy for B4, scikit-learn where named; "
                "B6 has no peer.")
     if "b4.rows" in res:
         out.append(f"B4: latefuse is timed as a whole `latefuse predict` process (reading the .npy "
