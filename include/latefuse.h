@@ -823,7 +823,9 @@ size_t lf_node_num_outputs(const lf_model *m, int node);
  * without its steps axis, (batch, ...): the layers built on it (any kinds,
  * several, a nested model's layers) run on each step, as on a batch of
  * batch x T rows (BatchNormalization's statistics over those rows, as
- * Keras); lf_time_distributed_end(m, y, name) on the last of them returns
+ * tf.keras 2's reshape did; Keras 3 calls the layer once per step, so its
+ * training statistics are per step over the batch and its moving averages
+ * move T times a batch: not reproduced); lf_time_distributed_end(m, y, name) on the last of them returns
  * the node (batch, T, y's shape) (NULL names: "time_distributed_input",
  * "time_distributed").  TimeDistributed(Conv2D(8, 3)) on frames (T, H, W,
  * C): s = lf_time_distributed(m, frames, NULL); c = lf_conv2d(m, s, 8, 3,

@@ -12,8 +12,10 @@
  * is "on the steps" (lf_node.td, td_steps, set by lf_node_add from its
  * inputs): the workspace gives it B T rows and the graph driver runs its
  * record with a batch of B T rows (graph.c), so one set of weights serves
- * every step, and BatchNormalization's statistics run over the B T rows as
- * Keras'.  Both nodes copy their rows (forward) and add the gradient back
+ * every step, and BatchNormalization's statistics run over the B T rows
+ * (tf.keras 2's reshape; Keras 3 calls the layer once per step, whose
+ * training statistics are then per step over B rows: not reproduced).
+ * Both nodes copy their rows (forward) and add the gradient back
  * (backward).  lf_node_add refuses a node whose inputs are on different
  * steps (one inside, one outside), compile an output on the steps.
  *
