@@ -287,50 +287,60 @@ static lf_model *encoder_block(uint64_t seed) {
     return m;
 }
 
-static int bench_b8(size_t batches, size_t runs) {
-    uint64_t s = 8;
-    size_t rows = batches * B8_BATCH;
-    float *x = uniform(rows * B8_T * B8_D, &s), *y = malloc(rows * sizeof *y);
-    double *t = malloc((runs + 1) * sizeof *t);
-    lf_model *m = encoder_block(800);
-    int rc = 1;
-    if (!x || !y || !t || !m) goto done;
-    for (size_t i = 0; i < rows; i++) y[i] = (float)(next_u64(&s) % B8_CLASSES);
+/* B8's and B11's measure: m fitted one epoch of `batches` steps of `batch`
+ * rows of x, y as a warm-up, then `runs` timed epochs (the seed of each its
+ * number); RESULT lines "<tag>.batches", "<tag>.latefuse.median_s" (per
+ * step), min_s, max_s and the last epoch's loss.  Frees m. */
+static int time_epochs(const char *tag, lf_model *m, const float *x, const float *y, size_t batch, size_t batches,
+                       size_t runs) {
+    double *t = malloc(runs * sizeof *t), loss = 0;
+    if (!t) return fail(m, tag);
     const float *xs[1] = {x};
     lf_fit_options o = lf_fit_defaults();
-    o.batch_size = B8_BATCH;
+    o.batch_size = batch;
     o.epochs = 1;
     o.shuffle = 1;
-    double loss = 0;
     for (size_t r = 0; r <= runs; r++) { /* run 0 is the warm-up */
         o.seed = r;
         double t0 = now_s();
-        lf_status st = lf_model_fit(m, xs, y, rows, &o);
+        lf_status st = lf_model_fit(m, xs, y, batches * batch, &o);
         double dt = now_s() - t0;
         if (st != LF_OK) {
-            fail(m, "B8 fit");
-            m = NULL;
-            goto done;
+            free(t);
+            return fail(m, tag);
         }
         const lf_history *h = lf_model_history(m);
         loss = h->loss[h->epochs - 1];
         if (r > 0) t[r - 1] = dt / (double)batches;
-        fprintf(stderr, "engine: B8 epoch %zu%s: %.1f ms per step\n", r, r ? "" : " (warm-up)",
+        fprintf(stderr, "engine: %s epoch %zu%s: %.1f ms per step\n", tag, r, r ? "" : " (warm-up)",
                 dt / (double)batches * 1e3);
     }
-    printf("RESULT b8.batches %zu\n", batches);
-    printf("RESULT b8.latefuse.runs %zu\n", runs);
-    printf("RESULT b8.latefuse.median_s %.6g\n", median(t, runs));
-    printf("RESULT b8.latefuse.min_s %.6g\n", t[0]);
-    printf("RESULT b8.latefuse.max_s %.6g\n", t[runs - 1]);
-    printf("RESULT b8.latefuse.final_loss %.6g\n", loss);
-    printf("RESULT b8.latefuse.final_loss_hex %a\n", loss); /* bits, for same-bits checks */
-    rc = 0;
-done:
+    printf("RESULT %s.batches %zu\n", tag, batches);
+    printf("RESULT %s.latefuse.runs %zu\n", tag, runs);
+    printf("RESULT %s.latefuse.median_s %.6g\n", tag, median(t, runs));
+    printf("RESULT %s.latefuse.min_s %.6g\n", tag, t[0]);
+    printf("RESULT %s.latefuse.max_s %.6g\n", tag, t[runs - 1]);
+    printf("RESULT %s.latefuse.final_loss %.6g\n", tag, loss);
+    printf("RESULT %s.latefuse.final_loss_hex %a\n", tag, loss); /* bits, for same-bits checks */
+    free(t);
     lf_model_free(m);
+    return 0;
+}
+
+static int bench_b8(size_t batches, size_t runs) {
+    uint64_t s = 8;
+    size_t rows = batches * B8_BATCH;
+    float *x = uniform(rows * B8_T * B8_D, &s), *y = malloc(rows * sizeof *y);
+    lf_model *m = encoder_block(800);
+    int rc = 1;
+    if (x && y && m) {
+        for (size_t i = 0; i < rows; i++) y[i] = (float)(next_u64(&s) % B8_CLASSES);
+        rc = time_epochs("b8", m, x, y, B8_BATCH, batches, runs);
+    } else {
+        lf_model_free(m);
+    }
     free(x);
     free(y);
-    free(t);
     return rc;
 }
 
@@ -360,52 +370,20 @@ static lf_model *c3d_net(uint64_t seed) {
     return m;
 }
 
-/* as bench_b8: one model, a warm-up epoch of `batches` steps, then `runs`
- * timed epochs; the time per step */
 static int bench_b11(size_t batches, size_t runs) {
     uint64_t s = 10;
     size_t rows = batches * B11_BATCH;
     float *x = uniform(rows * B11_D * B11_HW * B11_HW * B11_C, &s), *y = malloc(rows * sizeof *y);
-    double *t = malloc((runs + 1) * sizeof *t);
     lf_model *m = c3d_net(1000);
     int rc = 1;
-    if (!x || !y || !t || !m) goto done;
-    for (size_t i = 0; i < rows; i++) y[i] = (float)(next_u64(&s) % B11_CLASSES);
-    const float *xs[1] = {x};
-    lf_fit_options o = lf_fit_defaults();
-    o.batch_size = B11_BATCH;
-    o.epochs = 1;
-    o.shuffle = 1;
-    double loss = 0;
-    for (size_t r = 0; r <= runs; r++) { /* run 0 is the warm-up */
-        o.seed = r;
-        double t0 = now_s();
-        lf_status st = lf_model_fit(m, xs, y, rows, &o);
-        double dt = now_s() - t0;
-        if (st != LF_OK) {
-            fail(m, "B11 fit");
-            m = NULL;
-            goto done;
-        }
-        const lf_history *h = lf_model_history(m);
-        loss = h->loss[h->epochs - 1];
-        if (r > 0) t[r - 1] = dt / (double)batches;
-        fprintf(stderr, "engine: B11 epoch %zu%s: %.1f ms per step\n", r, r ? "" : " (warm-up)",
-                dt / (double)batches * 1e3);
+    if (x && y && m) {
+        for (size_t i = 0; i < rows; i++) y[i] = (float)(next_u64(&s) % B11_CLASSES);
+        rc = time_epochs("b11", m, x, y, B11_BATCH, batches, runs);
+    } else {
+        lf_model_free(m);
     }
-    printf("RESULT b11.batches %zu\n", batches);
-    printf("RESULT b11.latefuse.runs %zu\n", runs);
-    printf("RESULT b11.latefuse.median_s %.6g\n", median(t, runs));
-    printf("RESULT b11.latefuse.min_s %.6g\n", t[0]);
-    printf("RESULT b11.latefuse.max_s %.6g\n", t[runs - 1]);
-    printf("RESULT b11.latefuse.final_loss %.6g\n", loss);
-    printf("RESULT b11.latefuse.final_loss_hex %a\n", loss); /* bits, for same-bits checks */
-    rc = 0;
-done:
-    lf_model_free(m);
     free(x);
     free(y);
-    free(t);
     return rc;
 }
 

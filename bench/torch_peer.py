@@ -256,7 +256,15 @@ def b8(batches=16, runs=3):
     rows = batches * B8_BATCH
     x = torch.rand(rows, B8_T, B8_D)
     y = torch.randint(0, B8_CLASSES, (rows,))
-    model = EncoderBlock()
+    time_epochs("b8", EncoderBlock(), x, y, B8_BATCH, batches, runs)
+
+
+def time_epochs(tag, model, x, y, batch, batches, runs):
+    """B8's and B11's measure: model trained with Adam and cross-entropy,
+    a warm-up epoch of `batches` steps of `batch` rows (each: gather the
+    batch, forward, loss, backward, Adam), then `runs` timed epochs; the
+    RESULT lines "<tag>.torch.*" as bench/engine.c's time_epochs."""
+    rows = batches * batch
     model.train()
     opt = adam(model)
     ce = nn.CrossEntropyLoss()
@@ -265,8 +273,8 @@ def b8(batches=16, runs=3):
         t0 = time.perf_counter()
         perm = torch.randperm(rows)
         total = 0.0
-        for i in range(0, rows, B8_BATCH):
-            idx = perm[i:i + B8_BATCH]
+        for i in range(0, rows, batch):
+            idx = perm[i:i + batch]
             out = model(x[idx])
             lo = ce(out, y[idx])
             opt.zero_grad(set_to_none=True)
@@ -275,11 +283,11 @@ def b8(batches=16, runs=3):
             total += lo.item() * idx.shape[0]
         dt = (time.perf_counter() - t0) / batches
         loss = total / rows
-        print(f"torch_peer: B8 epoch {r}{'' if r else ' (warm-up)'}: {dt * 1e3:.1f} ms per step", file=sys.stderr)
+        print(f"torch_peer: {tag} epoch {r}{'' if r else ' (warm-up)'}: {dt * 1e3:.1f} ms per step", file=sys.stderr)
         if r:
             times.append(dt)
-    result_times("b8.torch", times)
-    result("b8.torch.final_loss", f"{loss:.6g}")
+    result_times(tag + ".torch", times)
+    result(tag + ".torch.final_loss", f"{loss:.6g}")
 
 
 # ------------------------------------------------ C3D-style network (B11)
@@ -312,30 +320,7 @@ def b11(batches=4, runs=3):
     rows = batches * B11_BATCH
     x = torch.rand(rows, B11_C, B11_D, B11_HW, B11_HW)
     y = torch.randint(0, B11_CLASSES, (rows,))
-    model = C3D()
-    model.train()
-    opt = adam(model)
-    ce = nn.CrossEntropyLoss()
-    times, loss = [], 0.0
-    for r in range(runs + 1):  # run 0 is the warm-up
-        t0 = time.perf_counter()
-        perm = torch.randperm(rows)
-        total = 0.0
-        for i in range(0, rows, B11_BATCH):
-            idx = perm[i:i + B11_BATCH]
-            out = model(x[idx])
-            lo = ce(out, y[idx])
-            opt.zero_grad(set_to_none=True)
-            lo.backward()
-            opt.step()
-            total += lo.item() * idx.shape[0]
-        dt = (time.perf_counter() - t0) / batches
-        loss = total / rows
-        print(f"torch_peer: B11 epoch {r}{'' if r else ' (warm-up)'}: {dt * 1e3:.1f} ms per step", file=sys.stderr)
-        if r:
-            times.append(dt)
-    result_times("b11.torch", times)
-    result("b11.torch.final_loss", f"{loss:.6g}")
+    time_epochs("b11", C3D(), x, y, B11_BATCH, batches, runs)
 
 
 # ------------------------------------------------- learned fusion (B5)
