@@ -567,6 +567,16 @@ static void test_rnn_state(void) {
     lf_model_free(m);
 }
 
+
+/* make_golden.py's networks of parts: each part flattened, "cat" their
+ * Concatenate, "out" a Dense(3, linear) of it, mse; compiled */
+static void compile_parts(lf_model *m, const int *parts, size_t n) {
+    int *flat = malloc(n * sizeof *flat);
+    for (size_t i = 0; flat && i < n; i++) flat[i] = lf_flatten(m, parts[i], NULL);
+    int out = flat ? lf_dense(m, lf_concatenate(m, n, flat, "cat"), 3, LF_ACT_LINEAR, 1, "out") : -1;
+    CHECK(out >= 0 && lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    free(flat);
+}
 /* the decoder layers (make_golden.py's decoder_model): Conv2DTranspose
  * over both paddings, output_padding and strides wider than the kernel,
  * UpSampling2D nearest and bilinear, ZeroPadding2D, Cropping2D; forward,
@@ -590,12 +600,7 @@ static void test_decoder(void) {
         lf_zero_padding2d(m, ts, 1, 2, 0, 1, "zpad"),
         lf_cropping2d(m, tv, 1, 0, 2, 1, "crop"),
     };
-    size_t n = sizeof parts / sizeof *parts;
-    int flat[sizeof parts / sizeof *parts];
-    for (size_t i = 0; i < n; i++) flat[i] = lf_flatten(m, parts[i], NULL);
-    int cat = lf_concatenate(m, n, flat, "cat");
-    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
-    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    compile_parts(m, parts, sizeof parts / sizeof *parts);
     check_network(m, "tests/golden/decoder.safetensors", 3, 5);
     lf_model_free(m);
 }
@@ -620,12 +625,7 @@ static void test_sepconv(void) {
         lf_separable_conv2d(m, img, 2, 3, 3, 2, 2, LF_PADDING_SAME, 3, 1, 1, LF_ACT_ELU, 1, "sep_st"),
         lf_conv2d_dilated(m, pre, 16, 3, 3, 1, 1, LF_PADDING_SAME, 2, 2, LF_ACT_TANH, 1, "wide_d"),
     };
-    size_t n = sizeof parts / sizeof *parts;
-    int flat[sizeof parts / sizeof *parts];
-    for (size_t i = 0; i < n; i++) flat[i] = lf_flatten(m, parts[i], NULL);
-    int cat = lf_concatenate(m, n, flat, "cat");
-    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
-    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    compile_parts(m, parts, sizeof parts / sizeof *parts);
     check_network(m, "tests/golden/sepconv.safetensors", 3, 5);
     lf_model_free(m);
 }
@@ -686,12 +686,7 @@ static void test_late_layers(void) {
         lf_attention(m, dv, dv, -1, 1, LF_SCORE_CONCAT, 0.0f, 1, 0, "att_c"),
         lf_additive_attention(m, dq, dv, -1, 1, 0.0f, 0, 0, "add_att"),
     };
-    size_t n = sizeof parts / sizeof *parts;
-    int flat[sizeof parts / sizeof *parts];
-    for (size_t i = 0; i < n; i++) flat[i] = lf_flatten(m, parts[i], NULL);
-    int cat = lf_concatenate(m, n, flat, "cat");
-    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
-    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    compile_parts(m, parts, sizeof parts / sizeof *parts);
     CHECK(m->nodes[dv].seq_mask == mk && m->nodes[parts[7]].seq_mask == mk, "Masking's mask reaches the attentions");
     check_network(m, "tests/golden/late_layers.safetensors", 3, 5);
     lf_model_free(m);
@@ -716,12 +711,7 @@ static void test_conv1d_kinds(void) {
         lf_conv1d_transpose(m, x, 2, 4, 2, LF_PADDING_SAME, NULL, LF_ACT_LINEAR, 1, "tc_s"),
         lf_conv1d_transpose(m, x, 2, 3, 3, LF_PADDING_SAME, &op1, LF_ACT_LINEAR, 0, "tc_op"),
     };
-    size_t n = sizeof parts / sizeof *parts;
-    int flat[sizeof parts / sizeof *parts];
-    for (size_t i = 0; i < n; i++) flat[i] = lf_flatten(m, parts[i], NULL);
-    int cat = lf_concatenate(m, n, flat, "cat");
-    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
-    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    compile_parts(m, parts, sizeof parts / sizeof *parts);
     check_network(m, "tests/golden/conv1d_kinds.safetensors", 3, 5);
     lf_model_free(m);
 }
@@ -747,12 +737,7 @@ static void test_activation_layers(void) {
         lf_softmax_layer(m, x, &steps_axis, 1, "soft_steps"),
         lf_softmax_layer(m, x, both, 2, "soft_all"),
     };
-    size_t n = sizeof parts / sizeof *parts;
-    int flat[sizeof parts / sizeof *parts];
-    for (size_t i = 0; i < n; i++) flat[i] = lf_flatten(m, parts[i], NULL);
-    int cat = lf_concatenate(m, n, flat, "cat");
-    int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, "out");
-    CHECK(lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
+    compile_parts(m, parts, sizeof parts / sizeof *parts);
     check_network(m, "tests/golden/activation_layers.safetensors", 3, 2);
     lf_model_free(m);
 }
