@@ -567,7 +567,6 @@ static void test_rnn_state(void) {
     lf_model_free(m);
 }
 
-
 /* make_golden.py's networks of parts: each part flattened, "cat" their
  * Concatenate, "out" a Dense(3, linear) of it, mse; compiled */
 static void compile_parts(lf_model *m, const int *parts, size_t n) {
@@ -577,6 +576,7 @@ static void compile_parts(lf_model *m, const int *parts, size_t n) {
     CHECK(out >= 0 && lf_model_compile(m, out, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
     free(flat);
 }
+
 /* the decoder layers (make_golden.py's decoder_model): Conv2DTranspose
  * over both paddings, output_padding and strides wider than the kernel,
  * UpSampling2D nearest and bilinear, ZeroPadding2D, Cropping2D; forward,
