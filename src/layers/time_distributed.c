@@ -25,10 +25,11 @@
  * the wrapped layer) from the owner's buffer, and the TimeDistributed node
  * carries none (Keras 3: supports_masking False, the mask ends there).
  *
- * Not here: nesting (a TimeDistributed on the steps of another).  The model file keeps both
- * nodes as layers {"type": "TimeDistributedInput"} and {"type":
- * "TimeDistributed"} with no field of their own; what lies between them is
- * derived from the inbound layers again when the file is read.
+ * Not here: nesting (a TimeDistributed on the steps of another).  The
+ * model file keeps both nodes as layers {"type": "TimeDistributedInput"}
+ * and {"type": "TimeDistributed"} with no field of their own; what lies
+ * between them is derived from the inbound layers again when the file is
+ * read.
  */
 #include "layers/layer.h"
 
