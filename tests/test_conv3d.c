@@ -178,6 +178,34 @@ static int file_has(const char *path, const char *s) {
     return found;
 }
 
+/* m (one input of nx values a sample, 3 classes of sparse labels r % 3)
+ * fitted 2 epochs of batch rows on b rows of uniform x (seed), saved to
+ * path and loaded again: the loaded model predicts the same bits ("<what>:
+ * the same bits").  The file is left for the caller. */
+static void fit_save_load(lf_model *m, size_t b, size_t nx, size_t batch, uint64_t seed, const char *path,
+                          const char *what) {
+    float *xv = malloc(b * nx * sizeof *xv), *t = malloc(b * sizeof *t), *y = malloc(b * 3 * sizeof *y),
+          *y2 = malloc(b * 3 * sizeof *y2);
+    CHECK(xv && t && y && y2, "%s: out of memory", what);
+    if (xv && t && y && y2) {
+        fill_uniform(xv, b * nx, -1, 1, seed);
+        for (size_t r = 0; r < b; r++) t[r] = (float)(r % 3);
+        const float *xs[1] = {xv};
+        lf_fit_options fo = lf_fit_defaults();
+        fo.epochs = 2, fo.batch_size = batch;
+        CHECK(lf_model_fit(m, xs, t, b, &fo) == LF_OK, "fit: %s", lf_model_error(m));
+        CHECK(lf_model_predict(m, xs, b, y) == LF_OK, "predict: %s", lf_model_error(m));
+        CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+        lf_model *l;
+        lf_model_create(&l, 9);
+        CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+        CHECK(lf_model_predict(l, xs, b, y2) == LF_OK && memcmp(y, y2, b * 3 * sizeof *y) == 0, "%s: the same bits",
+              what);
+        lf_model_free(l);
+    }
+    free(xv), free(t), free(y), free(y2);
+}
+
 /* a C3D-style branch: the summary's shapes and parameters, a model file
  * round trip predicting the same bits (after a few training steps) */
 static void test_roundtrip(void) {
@@ -203,23 +231,9 @@ static void test_roundtrip(void) {
           "summary:\n%s", s ? s : "");
     CHECK(has(s, "pool2 (AveragePooling3D)                           (None, 2, 2, 2, 3)"), "summary:\n%s", s ? s : "");
     free(s);
-    enum { B = 6, NX = 4 * 6 * 6 * 2 };
-    float xv[B * NX], t[B], y[B * 3], y2[B * 3];
-    fill_uniform(xv, B * NX, -1, 1, 80);
-    for (size_t r = 0; r < B; r++) t[r] = (float)(r % 3);
-    const float *xs[1] = {xv};
-    lf_fit_options fo = lf_fit_defaults();
-    fo.epochs = 2, fo.batch_size = 3;
-    CHECK(lf_model_fit(m, xs, t, B, &fo) == LF_OK, "fit: %s", lf_model_error(m));
-    CHECK(lf_model_predict(m, xs, B, y) == LF_OK, "predict: %s", lf_model_error(m));
     char path[128];
     snprintf(path, sizeof path, "%s/c3d.lf", tmpdir);
-    CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
-    lf_model *l;
-    lf_model_create(&l, 9);
-    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
-    CHECK(lf_model_predict(l, xs, B, y2) == LF_OK && memcmp(y, y2, sizeof y) == 0, "loaded: the same bits");
-    lf_model_free(l);
+    fit_save_load(m, 6, 4 * 6 * 6 * 2, 3, 80, path, "loaded");
 
     /* an undilated Conv3D's file has no dilation_rate (older files keep their bytes) */
     CHECK(!file_has(path, "dilation_rate"), "an undilated Conv3D writes no dilation_rate");
@@ -243,24 +257,11 @@ static void test_dilated_roundtrip(void) {
     /* conv2 "valid": windows (2, 4, 3) over (5, 7, 6) */
     CHECK(lf_node_shape(m, c2, dims) == 4 && dims[0] == 4 && dims[1] == 4 && dims[2] == 4 && dims[3] == 2,
           "conv2: (4, 4, 4, 2), got (%zu, %zu, %zu, %zu)", dims[0], dims[1], dims[2], dims[3]);
-    enum { B = 5, NX = 5 * 7 * 6 * 2 };
-    float xv[B * NX], t[B], y[B * 3], y2[B * 3];
-    fill_uniform(xv, B * NX, -1, 1, 81);
-    for (size_t r = 0; r < B; r++) t[r] = (float)(r % 3);
-    const float *xs[1] = {xv};
-    lf_fit_options fo = lf_fit_defaults();
-    fo.epochs = 2, fo.batch_size = 2;
-    CHECK(lf_model_fit(m, xs, t, B, &fo) == LF_OK, "fit: %s", lf_model_error(m));
-    CHECK(lf_model_predict(m, xs, B, y) == LF_OK, "predict: %s", lf_model_error(m));
     char path[128];
     snprintf(path, sizeof path, "%s/dil.lf", tmpdir);
-    CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+    fit_save_load(m, 5, 5 * 7 * 6 * 2, 2, 81, path, "dilated, loaded");
     CHECK(file_has(path, "\\\"dilation_rate\\\":[1,3,2]"), "conv2's dilation_rate in the file");
     lf_model *l;
-    lf_model_create(&l, 9);
-    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
-    CHECK(lf_model_predict(l, xs, B, y2) == LF_OK && memcmp(y, y2, sizeof y) == 0, "dilated, loaded: the same bits");
-    lf_model_free(l);
 
     /* conv1 (the first strides in the file) made strided too: Keras' refusal */
     char bad[160];
