@@ -290,24 +290,24 @@ def rows_b9(res):
     return rows
 
 
-def rows_b8(res):
-    lf, pt = num(res, "b8.latefuse.median_s"), num(res, "b8.torch.median_s")
+def rows_steps(res, tag, what, goal):
+    """B8's and B11's row: a training step's median time (engine.c's and
+    torch_peer.py's time_epochs) against PyTorch's; goal a ratio or None"""
+    lf, pt = num(res, tag + ".latefuse.median_s"), num(res, tag + ".torch.median_s")
     if lf is None and pt is None:
         return []
     r = ratio(pt, lf)
-    return [(f"B8 MultiHeadAttention encoder block, one training step, batch 32 x (128, 128) (median of "
-             f"{res.get('b8.latefuse.runs', '?')} epochs of {res.get('b8.batches', '?')} steps, min-max)",
-             fmt_span(res, "b8.latefuse"), fmt_span(res, "b8.torch"), fmt_ratio(r), ">= 1.2x", met(r, 1.2))]
+    return [(f"{what} (median of {res.get(tag + '.latefuse.runs', '?')} epochs of {res.get(tag + '.batches', '?')} "
+             f"steps, min-max)", fmt_span(res, tag + ".latefuse"), fmt_span(res, tag + ".torch"), fmt_ratio(r),
+             f">= {goal}x" if goal else "", met(r, goal) if goal else "")]
+
+
+def rows_b8(res):
+    return rows_steps(res, "b8", "B8 MultiHeadAttention encoder block, one training step, batch 32 x (128, 128)", 1.2)
 
 
 def rows_b11(res):
-    lf, pt = num(res, "b11.latefuse.median_s"), num(res, "b11.torch.median_s")
-    if lf is None and pt is None:
-        return []
-    r = ratio(pt, lf)
-    return [(f"B11 Conv3D training step, C3D-style, batch 8 x (16, 32, 32, 3) (median of "
-             f"{res.get('b11.latefuse.runs', '?')} epochs of {res.get('b11.batches', '?')} steps, min-max)",
-             fmt_span(res, "b11.latefuse"), fmt_span(res, "b11.torch"), fmt_ratio(r), "", "")]
+    return rows_steps(res, "b11", "B11 Conv3D training step, C3D-style, batch 8 x (16, 32, 32, 3)", None)
 
 
 def b6_sizes(res):
