@@ -407,6 +407,110 @@ static int later(const char *dir) {
     return rc;
 }
 
+/* every activation (a Dense of each, and the Activation layer of the last)
+ * and the activation layers ReLU, LeakyReLU, ELU, PReLU and Softmax on a
+ * sequence (ok_activations.lfm) */
+static int activations(const char *dir) {
+    lf_model *m;
+    if (lf_model_create(&m, 19) != LF_OK) return 1;
+    size_t ssh[2] = {4, 3};
+    int x = lf_input(m, 3, "x");
+    int s = lf_input_shape(m, 2, ssh, LF_DTYPE_FLOAT32, "s");
+    int d[LF_ACT_COUNT + 6];
+    size_t n = 0;
+    for (int k = 0; k < LF_ACT_COUNT; k++) d[n++] = lf_dense(m, x, 2, (lf_activation)k, k % 2, NULL);
+    d[n++] = lf_activation_layer(m, d[0], (lf_activation)(LF_ACT_COUNT - 1), NULL);
+    int h = lf_relu_layer(m, s, 6.0f, 0.1f, 0.5f, NULL);
+    h = lf_leaky_relu(m, h, 0.2f, NULL);
+    h = lf_elu_layer(m, h, 0.5f, NULL);
+    int shared[1] = {1};
+    h = lf_prelu(m, h, shared, 1, NULL);
+    int axes[2] = {1, 2}, axis[1] = {-1};
+    d[n++] = lf_flatten(m, lf_softmax_layer(m, h, axes, 2, NULL), NULL);
+    d[n++] = lf_flatten(m, lf_softmax_layer(m, lf_prelu(m, s, NULL, 0, NULL), axis, 1, NULL), NULL);
+    int out = lf_dense(m, lf_concatenate(m, n, d, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
+    int rc = lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) != LF_OK;
+    if (rc) fprintf(stderr, "activations: %s\n", lf_model_error(m));
+    rc = rc || save(m, dir, "ok_activations.lfm", 0);
+    lf_model_free(m);
+    return rc;
+}
+
+/* the sequence layers the other seeds lack (ok_seq_more.lfm): Attention
+ * and AdditiveAttention, the 1-D pooling, depthwise, separable and
+ * transposed convolutions, UpSampling1D, ZeroPadding1D, Cropping1D,
+ * Permute, RepeatVector, Normalization, Discretization, and the noise and
+ * regularization layers */
+static int seq_more(const char *dir) {
+    lf_model *m;
+    if (lf_model_create(&m, 20) != LF_OK) return 1;
+    size_t ssh[2] = {6, 3};
+    int s = lf_input_shape(m, 2, ssh, LF_DTYPE_FLOAT32, "s");
+    int v = lf_input(m, 3, "v");
+    int axis[1] = {-1};
+    float mean[3] = {0.5f, -0.25f, 1.0f}, var[3] = {2.0f, 0.5f, 1.0f};
+    int h = lf_normalization(m, s, axis, 1, mean, var, 0, NULL);
+    h = lf_gaussian_noise(m, h, 0.1f, NULL);
+    h = lf_gaussian_dropout(m, h, 0.2f, NULL);
+    h = lf_alpha_dropout(m, h, 0.1f, NULL);
+    h = lf_spatial_dropout1d(m, h, 0.25f, NULL);
+    h = lf_activity_regularization(m, h, 0.01f, 0.02f, NULL);
+    int at = lf_attention(m, h, h, -1, 1, LF_SCORE_CONCAT, 0.1f, 1, 0, NULL);
+    int ad = lf_additive_attention(m, h, h, -1, 1, 0.0f, 0, 0, NULL);
+    int mp = lf_max_pooling1d(m, at, 2, 0, LF_PADDING_VALID, NULL);
+    int ap = lf_average_pooling1d(m, ad, 3, 2, LF_PADDING_SAME, NULL);
+    int dw = lf_depthwise_conv1d(m, h, 3, 1, LF_PADDING_SAME, 2, 2, LF_ACT_RELU, 1, NULL);
+    int sp = lf_separable_conv1d(m, dw, 4, 2, 1, LF_PADDING_VALID, 1, 1, LF_ACT_LINEAR, 1, NULL);
+    size_t op = 1;
+    int tc = lf_conv1d_transpose(m, sp, 2, 3, 2, LF_PADDING_SAME, &op, LF_ACT_RELU, 1, NULL);
+    int up = lf_upsampling1d(m, mp, 2, NULL);
+    int zp = lf_cropping1d(m, lf_zero_padding1d(m, ap, 1, 2, NULL), 1, 0, NULL);
+    size_t perm[2] = {2, 1};
+    int pm = lf_permute(m, h, 2, perm, NULL);
+    int rv = lf_repeat_vector(m, v, 4, NULL);
+    float bins[3] = {-1.0f, 0.0f, 1.0f};
+    lf_discretization_options dopt = {.output_mode = LF_DISCRETIZATION_MULTI_HOT, .num_bins = 0, .epsilon = 0.05};
+    int ds = lf_discretization_opt(m, v, bins, 3, &dopt, NULL);
+    int p[7] = {lf_global_average_pooling1d(m, tc, NULL), lf_global_average_pooling1d(m, up, NULL),
+                lf_global_max_pooling1d(m, zp, NULL), lf_global_average_pooling1d(m, pm, NULL),
+                lf_global_average_pooling1d(m, rv, NULL), ds, lf_global_average_pooling1d(m, at, NULL)};
+    int out = lf_dense(m, lf_concatenate(m, 7, p, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
+    int rc = lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) != LF_OK;
+    if (rc) fprintf(stderr, "seq_more: %s\n", lf_model_error(m));
+    rc = rc || save(m, dir, "ok_seq_more.lfm", 0);
+    lf_model_free(m);
+    return rc;
+}
+
+/* volumes and the image layers the other seeds lack (ok_volumes.lfm): a
+ * dilated Conv3D, the 3-D pooling, TimeDistributed(Conv2D ->
+ * GlobalAveragePooling2D) over the frames, RandomContrast,
+ * RandomBrightness, RandomRotation and SpatialDropout2D */
+static int volumes(const char *dir) {
+    lf_model *m;
+    if (lf_model_create(&m, 21) != LF_OK) return 1;
+    size_t vsh[4] = {4, 6, 6, 2};
+    int vol = lf_input_shape(m, 4, vsh, LF_DTYPE_FLOAT32, "vol");
+    int c = lf_conv3d_dilated(m, vol, 2, 2, 2, 2, 1, 1, 1, LF_PADDING_SAME, 1, 2, 1, LF_ACT_RELU, 1, NULL);
+    int mp = lf_max_pooling3d(m, c, 2, 2, 2, 0, 0, 0, LF_PADDING_VALID, NULL);
+    int ap = lf_average_pooling3d(m, c, 2, 2, 2, 1, 1, 1, LF_PADDING_SAME, NULL);
+    int st = lf_time_distributed(m, vol, NULL);
+    int fr = lf_random_contrast(m, st, 0.0f, 0.5f, 0.0f, 1.0f, NULL);
+    fr = lf_random_brightness(m, fr, -0.2f, 0.2f, 0.0f, 1.0f, NULL);
+    fr = lf_random_rotation(m, fr, -0.1f, 0.1f, LF_FILL_REFLECT, LF_INTERP_BILINEAR, 0.0f, NULL);
+    fr = lf_spatial_dropout2d(m, fr, 0.25f, NULL);
+    fr = lf_conv2d(m, fr, 3, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, NULL);
+    int td = lf_time_distributed_end(m, lf_global_average_pooling2d(m, fr, NULL), "td");
+    int p[3] = {lf_global_max_pooling3d(m, mp, NULL), lf_global_average_pooling3d(m, ap, NULL),
+                lf_global_average_pooling1d(m, td, NULL)};
+    int out = lf_dense(m, lf_concatenate(m, 3, p, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
+    int rc = lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) != LF_OK;
+    if (rc) fprintf(stderr, "volumes: %s\n", lf_model_error(m));
+    rc = rc || save(m, dir, "ok_volumes.lfm", 0);
+    lf_model_free(m);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: make_model_seeds OUTDIR\n");
@@ -414,5 +518,5 @@ int main(int argc, char **argv) {
     }
     return seed_net(argv[1]) || zoo(argv[1]) || uncompiled(argv[1]) || cnn(argv[1]) || seq(argv[1]) ||
            attention(argv[1]) || optimizers(argv[1]) || extras(argv[1]) || lookups(argv[1]) || session(argv[1]) ||
-           later(argv[1]);
+           later(argv[1]) || activations(argv[1]) || seq_more(argv[1]) || volumes(argv[1]);
 }

@@ -18,6 +18,7 @@
 #include "io/json.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
+#include "model.h"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -206,6 +207,50 @@ static lf_status message_of(const char *target, const char *file, char *msg, siz
     return st;
 }
 
+/* Whether the n bytes at buf hold the string needle. */
+static int holds(const unsigned char *buf, size_t n, const char *needle) {
+    size_t k = strlen(needle);
+    for (size_t i = 0; k <= n && i <= n - k; i++)
+        if (buf[i] == (unsigned char)needle[0] && memcmp(buf + i, needle, k) == 0) return 1;
+    return 0;
+}
+
+/* Every layer kind and every activation appears in a model seed of
+ * fuzz/corpus/model/ok_*.lfm (in the architecture JSON, escaped inside the
+ * metadata string), so that the replay above and the fuzzer load, predict,
+ * train and save each of them: a new kind or activation needs a seed
+ * (fuzz/make_model_seeds.c). */
+static void check_seed_coverage(void) {
+    size_t n;
+    char **names = list_dir("fuzz/corpus/model", &n);
+    unsigned char *all = NULL;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!starts_with(names[i], "ok_")) continue;
+        char path[1024];
+        snprintf(path, sizeof path, "fuzz/corpus/model/%s", names[i]);
+        size_t l = 0;
+        unsigned char *data = slurp(path, &l);
+        unsigned char *grown = data ? realloc(all, len + l) : NULL;
+        CHECK(grown != NULL, "cannot read %s", path);
+        if (grown) memcpy(grown + len, data, l), all = grown, len += l;
+        free(data);
+    }
+    free_list(names, n);
+    char needle[128];
+    for (int k = 0; k < LF_K_COUNT; k++) {
+        snprintf(needle, sizeof needle, "\\\"type\\\":\\\"%s\\\"", lf_kind_name((lf_kind)k));
+        CHECK(holds(all, len, needle), "no model seed has a layer of type %s (add one to fuzz/make_model_seeds.c)",
+              lf_kind_name((lf_kind)k));
+    }
+    for (int a = 0; a < LF_ACT_COUNT; a++) {
+        snprintf(needle, sizeof needle, "\\\"activation\\\":\\\"%s\\\"", lf_activation_name((lf_activation)a));
+        CHECK(holds(all, len, needle), "no model seed has the activation %s (add one to fuzz/make_model_seeds.c)",
+              lf_activation_name((lf_activation)a));
+    }
+    free(all);
+}
+
 int main(void) {
     tally all = {0, 0, 0};
     for (size_t k = 0; k < fz_num_targets; k++) {
@@ -323,6 +368,7 @@ int main(void) {
         CHECK(strstr(msg, msgs[i].want) != NULL, "%s: message '%s' lacks '%s'", msgs[i].file, msg,
               msgs[i].want);
     }
+    check_seed_coverage();
     printf("test_corpus: replayed %zu files (%zu ok_ and %zu bad_ seeds)\n", all.files,
            all.ok_seeds, all.bad_seeds);
     return check_report("test_corpus");
