@@ -243,6 +243,9 @@ typedef enum lf_activation {
     LF_ACT_SPARSE_PLUS,    /* x <= -1 ? 0 : x < 1 ? (x + 1)^2 / 4 : x         */
     LF_ACT_SPARSE_SIGMOID, /* x <= -1 ? 0 : x >= 1 ? 1 : (x + 1) / 2          */
     LF_ACT_LOG_SOFTMAX,    /* x - log(sum(exp(x))) over the features of a row */
+    LF_ACT_SPARSEMAX,      /* max(x - tau, 0) over the features of a row, tau
+                              making them sum to 1 (Martins & Astudillo 2016;
+                              Keras 3 after its fix of Aug 2026, PR 23469)   */
     LF_ACT_COUNT           /* the number of activations, not one itself       */
 } lf_activation;
 
@@ -251,7 +254,8 @@ typedef enum lf_activation {
 const char *lf_activation_name(lf_activation a);
 /* Parses a Keras spelling, Keras' aliases "swish" (LF_ACT_SILU) and
  * "hard_swish" (LF_ACT_HARD_SILU) included; returns -1 if unknown.  Keras'
- * glu, sparsemax and threshold are not available. */
+ * glu (which halves the features) and threshold (which needs arguments) are
+ * not available. */
 int lf_activation_parse(const char *name);
 
 /* Input(dim).  Inputs are numbered in creation order: that is the order of

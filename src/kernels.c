@@ -975,6 +975,40 @@ static void log_softmax_rows(float *restrict y, const float *restrict z, size_t 
     }
 }
 
+/* The sparsemax threshold of one row of D values (Martins & Astudillo,
+ * "From Softmax to Sparsemax", ICML 2016): the tau with sum_j max(z_j - tau,
+ * 0) = 1.  Michelot's iteration instead of the paper's sort: tau from the
+ * values above the last tau, until that set stops shrinking (it only
+ * shrinks: tau never decreases); the first tau is over the whole row.  The
+ * set it ends with is the paper's support, z_j > tau.  In double. */
+static double sparsemax_tau(const float *restrict z, size_t D) {
+    double tau = -INFINITY;
+    size_t k = D + 1;
+    for (;;) {
+        double s = 0;
+        size_t c = 0;
+        for (size_t j = 0; j < D; j++) {
+            if (isnan(z[j])) return NAN; /* the whole row NaN, as the sort's */
+            if (z[j] > tau) s += z[j], c++;
+        }
+        if (c == 0 || c >= k) break; /* c 0: an infinity in the row */
+        k = c;
+        tau = (s - 1.0) / (double)c;
+    }
+    return tau;
+}
+
+/* y = sparsemax of each row of D: max(z - tau, 0) */
+static void sparsemax_rows(float *restrict y, const float *restrict z, size_t B, size_t D) {
+    for (size_t r = 0; r < B; r++) {
+        double tau = sparsemax_tau(z + r * D, D);
+        for (size_t j = 0; j < D; j++) {
+            double v = (double)z[r * D + j] - tau;
+            y[r * D + j] = v <= 0 ? 0.0f : (float)v; /* NaN stays NaN */
+        }
+    }
+}
+
 LF_CLONES static void act_forward(lf_activation a, float *restrict y, const float *restrict z, size_t B,
                                   size_t D) {
     size_t n = B * D;
@@ -1066,6 +1100,9 @@ LF_CLONES static void act_forward(lf_activation a, float *restrict y, const floa
         break;
     case LF_ACT_LOG_SOFTMAX:
         log_softmax_rows(y, z, B, D);
+        break;
+    case LF_ACT_SPARSEMAX:
+        sparsemax_rows(y, z, B, D);
         break;
     case LF_ACT_COUNT:
         break;
@@ -1212,6 +1249,18 @@ LF_CLONES static void act_backward(lf_activation a, float *restrict dz, const fl
             double s = 0;
             for (size_t j = 0; j < D; j++) s += dyr[j];
             for (size_t j = 0; j < D; j++) dzr[j] = (float)(dyr[j] - exp((double)yr[j]) * s);
+        }
+        break;
+    case LF_ACT_SPARSEMAX: /* y: on the support S (y > 0) dy - mean of dy over S, 0 off it */
+        for (size_t r = 0; r < B; r++) {
+            const float *yr = y + r * D, *dyr = dy + r * D;
+            float *dzr = dz + r * D;
+            double s = 0;
+            size_t k = 0;
+            for (size_t j = 0; j < D; j++)
+                if (yr[j] > 0) s += dyr[j], k++;
+            double mean = k ? s / (double)k : 0.0;
+            for (size_t j = 0; j < D; j++) dzr[j] = yr[j] > 0 ? (float)(dyr[j] - mean) : 0.0f;
         }
         break;
     case LF_ACT_COUNT:

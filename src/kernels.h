@@ -55,7 +55,8 @@ void lf_act_forward(lf_activation a, float *restrict y, const float *restrict z,
 
 /* dz = dy * act'(z), given z and y = act(z); for softmax the full Jacobian
  * product dz = y * (dy - <dy, y>) per row, for log_softmax dz = dy -
- * exp(y) sum(dy) per row.  Overwrites dz. */
+ * exp(y) sum(dy) per row, for sparsemax dz = dy - mean(dy) on the row's
+ * support (y > 0) and 0 off it.  Overwrites dz. */
 void lf_act_backward(lf_activation a, float *restrict dz, const float *restrict dy,
                      const float *restrict z, const float *restrict y, size_t B, size_t D);
 

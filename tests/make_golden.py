@@ -2411,6 +2411,20 @@ def _keras_hard_sigmoid(x):  # numpy backend: clip(x / 6 + 0.5, 0, 1); jax: relu
     return torch.clamp(x / 6.0 + 0.5, 0.0, 1.0)
 
 
+def _keras_sparsemax(x):
+    """Keras 3's sparsemax over the last axis (keras/src/backend/*/nn.py) after
+    its fix (keras-team/keras PR 23469, Aug 2026: the threshold sums the
+    sorted values over the support, not their cumulative sums); autograd
+    differentiates through the sort."""
+    s = torch.sort(x, dim=-1, descending=True).values
+    cs = torch.cumsum(s, dim=-1)
+    r = torch.arange(1, x.shape[-1] + 1, dtype=x.dtype)
+    support = s - (cs - 1) / r > 0
+    k = support.sum(dim=-1, keepdim=True)
+    tau = (torch.where(support, s, torch.zeros_like(s)).sum(dim=-1, keepdim=True) - 1) / k
+    return torch.clamp(x - tau, min=0.0), tau
+
+
 KERAS_ACTS = {  # name: (PyTorch's function or None, Keras' formula)
     "selu": (TF.selu, lambda x: SELU_SCALE * torch.where(x >= 0, x, SELU_ALPHA * torch.expm1(x))),
     "softplus": (TF.softplus, _keras_softplus),
@@ -2437,6 +2451,7 @@ KERAS_ACTS = {  # name: (PyTorch's function or None, Keras' formula)
     "log_softmax": (lambda x: TF.log_softmax(x, dim=-1),
                     lambda x: x - x.max(dim=-1, keepdim=True).values - torch.log(
                         torch.exp(x - x.max(dim=-1, keepdim=True).values).sum(dim=-1, keepdim=True))),
+    "sparsemax": (None, lambda x: _keras_sparsemax(x)[0]),
 }
 ACT_KINKS = [-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0, 6.0]
 ACT_X = [[-30.0, -15.0, -7.5, -4.2, -2.7, -1.6, -0.8, -0.3],
@@ -2479,6 +2494,9 @@ def activations_file():
     x32 = torch.tensor(ACT_X, dtype=F32)
     assert min(abs(v - k) for row in ACT_X for v in row for k in ACT_KINKS) >= 0.015
     x = x32.double()
+    sp, tau = _keras_sparsemax(x)  # sparsemax's kinks: each row's threshold
+    assert torch.allclose(sp.sum(dim=-1), torch.ones(x.shape[0], dtype=F64), rtol=0, atol=1e-12)
+    assert (x - tau).abs().min() >= 0.015 and ((sp > 0).sum(dim=-1) >= 2).sum() >= 2
     dy = n32(x.shape).double()
     out = [("x", x), ("dy", dy)]
     for name, (f, keras) in KERAS_ACTS.items():
@@ -2495,7 +2513,8 @@ def activations_file():
             "Keras 3's activations after softmax: x (6,8) with +-30 and +-15, no value at a kink; act.NAME = NAME(x) "
             "and dact.NAME = dy * NAME'(x) (PyTorch's selu, softplus, softsign, silu, relu6, hardsigmoid, hardswish, "
             "mish, celu, logsigmoid, hardtanh, tanhshrink, softshrink(0.5), hardshrink(0.5), log_softmax(-1), each "
-            "equal to Keras' formula in float64; exponential, squareplus(b=4), sparse_plus, sparse_sigmoid by their "
+            "equal to Keras' formula in float64; exponential, squareplus(b=4), sparse_plus, sparse_sigmoid, sparsemax "
+            "(Keras' after its fix of Aug 2026, through torch.sort) by their "
             "formulas), float64 from float32 x; then x (6,4) -> Dense(4, NAME) for " + ", ".join(ACT_NET) +
             " (kernels glorot x 2) -> Concatenate -> Dense(3,linear); mse; forward, grads, Keras-3 Adam steps 1 "
             "and 5.",

@@ -2209,7 +2209,8 @@ static void test_activation_names(void) {
         CHECK(n && lf_activation_parse(n) == a, "activation %d: name %s", a, n ? n : "(null)");
         for (int b = 0; b < a && n; b++) CHECK(strcmp(n, lf_activation_name((lf_activation)b)) != 0, "%s twice", n);
     }
-    CHECK(LF_ACT_SOFTMAX == 7 && LF_ACT_LOG_SOFTMAX == 26, "the numbers of the first kinds kept");
+    CHECK(LF_ACT_SOFTMAX == 7 && LF_ACT_LOG_SOFTMAX == 26 && LF_ACT_SPARSEMAX == 27,
+          "the numbers of the first kinds kept");
     CHECK(lf_activation_parse("swish") == LF_ACT_SILU && lf_activation_parse("hard_swish") == LF_ACT_HARD_SILU,
           "Keras' aliases");
     CHECK(strcmp(lf_activation_name(LF_ACT_HARD_SIGMOID), "hard_sigmoid") == 0, "hard_sigmoid");
@@ -2220,7 +2221,7 @@ static void test_activation_names(void) {
     lf_model *m;
     lf_model_create(&m, 1);
     int x = lf_input(m, 3, "x");
-    CHECK(lf_dense(m, x, 2, LF_ACT_COUNT, 1, NULL) < 0 && strcmp(lf_model_error(m), "unknown activation 27") == 0,
+    CHECK(lf_dense(m, x, 2, LF_ACT_COUNT, 1, NULL) < 0 && strcmp(lf_model_error(m), "unknown activation 28") == 0,
           "got '%s'", lf_model_error(m));
     lf_model_free(m);
 

@@ -211,18 +211,41 @@ static size_t act_kinks(lf_activation a, float k[3]) {
     }
 }
 
+/* sparsemax's kinks move with the row: its threshold tau (sum_j max(z_j -
+ * tau, 0) = 1), by the paper's sort (Martins & Astudillo 2016, Algorithm
+ * 1), an independent way from the kernel's */
+static double sparsemax_tau_sorted(const float *z, size_t D) {
+    double s[16], cum = 0, tau = 0;
+    for (size_t j = 0; j < D; j++) { /* insertion sort, descending */
+        size_t i = j;
+        for (; i > 0 && s[i - 1] < z[j]; i--) s[i] = s[i - 1];
+        s[i] = z[j];
+    }
+    for (size_t k = 1; k <= D; k++) {
+        cum += s[k - 1];
+        if (1.0 + (double)k * s[k - 1] > cum) tau = (cum - 1.0) / (double)k;
+    }
+    return tau;
+}
+
 /* the distance of the nearest of the n x (5 -> 4) pre-activations x W^T of
  * the Dense layer "h" (its bias still the initial zeros) to a kink of a */
 static float kink_margin(lf_model *m, lf_activation a, const float *x, size_t n) {
     float k[3], W[20], best = INFINITY;
     size_t nk = act_kinks(a, k);
     CHECK(lf_get_weights(m, "h", 0, W, 20) == LF_OK, "kernel of h");
-    for (size_t r = 0; r < n; r++)
+    for (size_t r = 0; r < n; r++) {
+        float z[4];
         for (size_t u = 0; u < 4; u++) {
-            float z = 0;
-            for (size_t i = 0; i < 5; i++) z += x[r * 5 + i] * W[u * 5 + i];
-            for (size_t j = 0; j < nk; j++) best = fminf(best, fabsf(z - k[j]));
+            z[u] = 0;
+            for (size_t i = 0; i < 5; i++) z[u] += x[r * 5 + i] * W[u * 5 + i];
+            for (size_t j = 0; j < nk; j++) best = fminf(best, fabsf(z[u] - k[j]));
         }
+        if (a == LF_ACT_SPARSEMAX) {
+            double tau = sparsemax_tau_sorted(z, 4);
+            for (size_t u = 0; u < 4; u++) best = fminf(best, (float)fabs(z[u] - tau));
+        }
+    }
     return best;
 }
 
@@ -318,6 +341,71 @@ static void test_activation_kernels(void) {
         snprintf(label, sizeof label, "%s: lf_act_backward against finite differences", lf_activation_name(a));
         compare_grads(label, dz, num, N);
     }
+}
+
+/* sparsemax by hand (each row sums to 1, the support by the paper's test)
+ * and its Jacobian product against central differences on rows whose
+ * support holds 1 to 4 of the 5 values, each value at least 0.05 from its
+ * row's threshold; a row holding a NaN gives NaNs (not a hang, nor the NaN
+ * dropped) */
+static void test_sparsemax(void) {
+    float z1[3] = {0.0f, 0.5f, 1.0f}, y1[3];
+    lf_act_forward(LF_ACT_SPARSEMAX, y1, z1, 1, 3); /* tau = (1.5 - 1) / 2 */
+    CHECK(y1[0] == 0.0f && fabsf(y1[1] - 0.25f) < 1e-7f && fabsf(y1[2] - 0.75f) < 1e-7f,
+          "sparsemax(0, .5, 1) = (%g, %g, %g), not (0, .25, .75)", y1[0], y1[1], y1[2]);
+    float z2[4] = {2.0f, 2.0f, 2.0f, 2.0f}, y2[4], z3[1] = {-7.0f}, y3[1];
+    lf_act_forward(LF_ACT_SPARSEMAX, y2, z2, 1, 4);
+    lf_act_forward(LF_ACT_SPARSEMAX, y3, z3, 1, 1);
+    CHECK(y2[0] == 0.25f && y2[3] == 0.25f && y3[0] == 1.0f, "a flat row: %g, one value: %g", y2[0], y3[0]);
+    float z4[3] = {1.0f, NAN, 0.0f}, y4[3];
+    lf_act_forward(LF_ACT_SPARSEMAX, y4, z4, 1, 3);
+    CHECK(isnan(y4[0]) && isnan(y4[1]) && isnan(y4[2]), "a row with a NaN: (%g, %g, %g), not all NaN", y4[0],
+          y4[1], y4[2]);
+
+    enum { R = 4, D = 5, N = R * D };
+    static const float z[N] = {0.9f,  -0.05f, -0.6f, 0.35f, -1.2f, /* support 2 */
+                               0.2f,  0.3f, 0.1f,  -0.1f, 0.25f, /* 4 */
+                               3.0f,  0.5f, -1.0f, 0.2f,  1.1f,  /* 1 */
+                               -0.4f, 0.5f, 0.45f, -0.2f, 0.15f}; /* 3 */
+    float w[N], y[N], dz[N], num[N], zp[N], yp[N];
+    size_t sizes[R];
+    float margin = INFINITY;
+    for (size_t r = 0; r < R; r++) {
+        double tau = sparsemax_tau_sorted(z + r * D, D);
+        sizes[r] = 0;
+        for (size_t j = 0; j < D; j++) {
+            margin = fminf(margin, (float)fabs(z[r * D + j] - tau));
+            sizes[r] += z[r * D + j] > tau;
+        }
+    }
+    CHECK(margin >= 0.05f && sizes[0] == 2 && sizes[1] == 4 && sizes[2] == 1 && sizes[3] == 3,
+          "the rows: margin %g, supports %zu %zu %zu %zu", (double)margin, sizes[0], sizes[1], sizes[2], sizes[3]);
+    for (size_t i = 0; i < N; i++) w[i] = (0.5f + (float)((i * 5) % 11) / 10.0f) * (i % 2 ? -1.0f : 1.0f);
+    lf_act_forward(LF_ACT_SPARSEMAX, y, z, R, D);
+    for (size_t r = 0; r < R; r++) {
+        double sum = 0, tau = sparsemax_tau_sorted(z + r * D, D);
+        for (size_t j = 0; j < D; j++) {
+            sum += y[r * D + j];
+            double want = z[r * D + j] > tau ? z[r * D + j] - tau : 0.0;
+            CHECK(fabs(y[r * D + j] - want) < 1e-6, "sparsemax row %zu value %zu: %g, by hand %g", r, j,
+                  (double)y[r * D + j], want);
+        }
+        CHECK(fabs(sum - 1.0) < 1e-6, "sparsemax row %zu sums to %.9g", r, sum);
+    }
+    lf_act_backward(LF_ACT_SPARSEMAX, dz, w, z, y, R, D);
+    const float h = 1e-3f;
+    for (size_t i = 0; i < N; i++) {
+        double l[2];
+        for (int s = 0; s < 2; s++) {
+            memcpy(zp, z, sizeof zp);
+            zp[i] += s ? -h : h;
+            lf_act_forward(LF_ACT_SPARSEMAX, yp, zp, R, D);
+            l[s] = 0;
+            for (size_t j = 0; j < N; j++) l[s] += (double)w[j] * yp[j];
+        }
+        num[i] = (float)((l[0] - l[1]) / (2.0 * (double)h));
+    }
+    compare_grads("sparsemax: lf_act_backward against finite differences", dz, num, N);
 }
 
 static void test_losses(void) {
@@ -2169,6 +2257,7 @@ static void test_activation_layers(void) {
 int main(void) {
     test_activations();
     test_activation_kernels();
+    test_sparsemax();
     test_losses();
     test_merges();
     test_merge_masks();

@@ -16,7 +16,7 @@ from latefuse.layers import ACTIVATIONS, Activation, Conv2D, Dense, SimpleRNN
 KERAS_NAMES = ["linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softmax", "selu", "softplus",
                "softsign", "silu", "relu6", "hard_sigmoid", "hard_silu", "mish", "exponential", "celu",
                "log_sigmoid", "hard_tanh", "tanh_shrink", "squareplus", "soft_shrink", "hard_shrink",
-               "sparse_plus", "sparse_sigmoid", "log_softmax"]
+               "sparse_plus", "sparse_sigmoid", "log_softmax", "sparsemax"]
 
 
 def _softplus(x):
@@ -30,6 +30,15 @@ def _hard_sigmoid(x):
 def _log_softmax(x):
     m = x.max(axis=-1, keepdims=True)
     return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
+
+
+def _sparsemax(x):  # Keras' numpy backend after its fix (PR 23469): tau from the sorted values on the support
+    s = -np.sort(-x, axis=-1)
+    cs = np.cumsum(s, axis=-1)
+    r = np.arange(1, x.shape[-1] + 1)
+    support = s - (cs - 1) / r > 0
+    tau = (np.where(support, s, 0.0).sum(axis=-1, keepdims=True) - 1) / support.sum(axis=-1, keepdims=True)
+    return np.maximum(x - tau, 0.0)
 
 
 SELU_A, SELU_S = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
@@ -53,6 +62,7 @@ FORMULAS = {  # Keras' numpy backend, in float64
     "sparse_plus": lambda x: np.where(x <= -1, 0.0, np.where(x < 1, 0.25 * (x + 1) ** 2, x)),
     "sparse_sigmoid": lambda x: np.where(x <= -1, 0.0, np.where(x >= 1, 1.0, 0.5 * (x + 1))),
     "log_softmax": _log_softmax,
+    "sparsemax": _sparsemax,
 }
 
 
@@ -83,11 +93,22 @@ def test_eager_activation_matches_keras_formula(name):
 
 
 def test_unknown_activation_lists_the_names():
-    with pytest.raises(ValueError, match=r"unknown activation 'glu': use one of linear, relu, .*log_softmax "
+    with pytest.raises(ValueError, match=r"unknown activation 'glu': use one of linear, relu, .*log_softmax, sparsemax "
                                          r"\(or hard_swish, swish\)"):
         Dense(3, activation="glu")
     with pytest.raises(ValueError, match="unknown activation 'Swish'"):
         Activation("Swish")
+
+
+def test_sparsemax_sums_to_one_on_its_support():
+    # Keras before its fix gave [0, 0, 0.25] here (keras-team/keras issue 23425)
+    got = np.asarray(Activation("sparsemax")(np.array([[0.0, 0.5, 1.0]], dtype=np.float32)))
+    np.testing.assert_allclose(got, [[0.0, 0.25, 0.75]], rtol=0, atol=1e-7)
+    x = np.random.default_rng(5).normal(scale=0.6, size=(40, 6)).astype(np.float32)
+    got = np.asarray(Activation("sparsemax")(x), dtype=np.float64)
+    np.testing.assert_allclose(got, _sparsemax(x.astype(np.float64)), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(got.sum(axis=1), 1.0, rtol=0, atol=1e-6)
+    assert (got == 0).any() and ((got > 0).sum(axis=1) >= 2).mean() > 0.5  # sparse, and not one-hot
 
 
 def _model():

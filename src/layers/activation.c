@@ -1,7 +1,7 @@
 /*
  * activation.c — the activation functions' names and the Activation layer,
  * y = act(x) (the functions themselves are in kernels.c, shared with Dense).
- * Softmax and log_softmax run over the last axis, as Keras': over the
+ * Softmax, log_softmax and sparsemax run over the last axis, as Keras': over the
  * channels of each pixel of an image, over the features of a vector.
  */
 #include "kernels.h"
@@ -16,7 +16,7 @@ static const char *const act_names[LF_ACT_COUNT] = {
     "tanh",        "softmax",      "selu",           "softplus",    "softsign",       "silu",
     "relu6",       "hard_sigmoid", "hard_silu",      "mish",        "exponential",    "celu",
     "log_sigmoid", "hard_tanh",    "tanh_shrink",    "squareplus",  "soft_shrink",    "hard_shrink",
-    "sparse_plus", "sparse_sigmoid", "log_softmax"};
+    "sparse_plus", "sparse_sigmoid", "log_softmax", "sparsemax"};
 
 /* Keras' other names of the same functions (ALL_OBJECTS_DICT's aliases);
  * lf_activation_name gives the main one, as Keras serialises silu for
