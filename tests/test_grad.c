@@ -305,18 +305,45 @@ static void test_activations(void) {
     }
 }
 
+/* lf_act_backward of a on R rows of D values z (R D <= 32), dy = w,
+ * against central differences of the loss sum_i w_i act(z)_i (step 1e-3,
+ * summed in double) */
+static void act_fd_check(lf_activation a, const float *z, const float *w, size_t R, size_t D) {
+    enum { NMAX = 32 };
+    size_t N = R * D;
+    float y[NMAX], dz[NMAX], num[NMAX], zp[NMAX], yp[NMAX];
+    const float h = 1e-3f;
+    CHECK(N <= NMAX, "act_fd_check: %zu values", N);
+    if (N > NMAX) return;
+    lf_act_forward(a, y, z, R, D);
+    lf_act_backward(a, dz, w, z, y, R, D);
+    for (size_t i = 0; i < N; i++) {
+        double l[2];
+        for (int s = 0; s < 2; s++) {
+            memcpy(zp, z, N * sizeof *zp);
+            zp[i] += s ? -h : h;
+            lf_act_forward(a, yp, zp, R, D);
+            l[s] = 0;
+            for (size_t j = 0; j < N; j++) l[s] += (double)w[j] * yp[j];
+        }
+        num[i] = (float)((l[0] - l[1]) / (2.0 * (double)h));
+    }
+    char label[96];
+    snprintf(label, sizeof label, "%s: lf_act_backward against finite differences", lf_activation_name(a));
+    compare_grads(label, dz, num, N);
+}
+
 /* Each activation after softmax on its own: the loss sum_i w_i act(z)_i
  * (w_i in (0.5, 1.5), signs alternating) of 6 rows of 5 values spread over
  * (-5.9, 6.8), each at least 0.05 (in fact 0.09) from a kink; lf_act_backward with dy = w
  * against central differences (step 1e-3, the loss summed in double) */
 static void test_activation_kernels(void) {
     enum { R = 6, D = 5, N = R * D };
-    float z[N], w[N], y[N], dz[N], num[N], zp[N], yp[N];
+    float z[N], w[N];
     for (size_t i = 0; i < N; i++) {
         z[i] = -5.9f + 0.437f * (float)((i * 7) % N); /* every row spread out */
         w[i] = (0.5f + (float)((i * 5) % 11) / 10.0f) * (i % 2 ? -1.0f : 1.0f);
     }
-    const float h = 1e-3f;
     for (int a = LF_ACT_SOFTMAX + 1; a < LF_ACT_COUNT; a++) {
         float k[3];
         size_t nk = act_kinks((lf_activation)a, k);
@@ -324,22 +351,7 @@ static void test_activation_kernels(void) {
         for (size_t i = 0; i < N; i++)
             for (size_t j = 0; j < nk; j++) margin = fminf(margin, fabsf(z[i] - k[j]));
         CHECK(margin >= 0.05f, "%s: an input lies %g from a kink", lf_activation_name(a), (double)margin);
-        lf_act_forward(a, y, z, R, D);
-        lf_act_backward(a, dz, w, z, y, R, D);
-        for (size_t i = 0; i < N; i++) {
-            double l[2];
-            for (int s = 0; s < 2; s++) {
-                memcpy(zp, z, sizeof zp);
-                zp[i] += s ? -h : h;
-                lf_act_forward(a, yp, zp, R, D);
-                l[s] = 0;
-                for (size_t j = 0; j < N; j++) l[s] += (double)w[j] * yp[j];
-            }
-            num[i] = (float)((l[0] - l[1]) / (2.0 * (double)h));
-        }
-        char label[96];
-        snprintf(label, sizeof label, "%s: lf_act_backward against finite differences", lf_activation_name(a));
-        compare_grads(label, dz, num, N);
+        act_fd_check((lf_activation)a, z, w, R, D);
     }
 }
 
@@ -367,7 +379,7 @@ static void test_sparsemax(void) {
                                0.2f,  0.3f, 0.1f,  -0.1f, 0.25f, /* 4 */
                                3.0f,  0.5f, -1.0f, 0.2f,  1.1f,  /* 1 */
                                -0.4f, 0.5f, 0.45f, -0.2f, 0.15f}; /* 3 */
-    float w[N], y[N], dz[N], num[N], zp[N], yp[N];
+    float w[N], y[N];
     size_t sizes[R];
     float margin = INFINITY;
     for (size_t r = 0; r < R; r++) {
@@ -392,20 +404,7 @@ static void test_sparsemax(void) {
         }
         CHECK(fabs(sum - 1.0) < 1e-6, "sparsemax row %zu sums to %.9g", r, sum);
     }
-    lf_act_backward(LF_ACT_SPARSEMAX, dz, w, z, y, R, D);
-    const float h = 1e-3f;
-    for (size_t i = 0; i < N; i++) {
-        double l[2];
-        for (int s = 0; s < 2; s++) {
-            memcpy(zp, z, sizeof zp);
-            zp[i] += s ? -h : h;
-            lf_act_forward(LF_ACT_SPARSEMAX, yp, zp, R, D);
-            l[s] = 0;
-            for (size_t j = 0; j < N; j++) l[s] += (double)w[j] * yp[j];
-        }
-        num[i] = (float)((l[0] - l[1]) / (2.0 * (double)h));
-    }
-    compare_grads("sparsemax: lf_act_backward against finite differences", dz, num, N);
+    act_fd_check(LF_ACT_SPARSEMAX, z, w, R, D);
 }
 
 static void test_losses(void) {
