@@ -117,6 +117,16 @@ static int uncompiled(const char *dir) {
     return rc;
 }
 
+/* compiles m (output out, sparse categorical cross-entropy, Adam), saves
+ * it as dir/name without the optimizer and frees it; 0 on success */
+static int compile_save(lf_model *m, int out, const char *dir, const char *name) {
+    int rc = lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) != LF_OK;
+    if (rc) fprintf(stderr, "%s: %s\n", name, lf_model_error(m));
+    rc = rc || save(m, dir, name, 0);
+    lf_model_free(m);
+    return rc;
+}
+
 static int cnn(const char *dir) {
     lf_model *m;
     if (lf_model_create(&m, 4) != LF_OK) return 1;
@@ -134,10 +144,7 @@ static int cnn(const char *dir) {
     size_t rs[2] = {2, 3};
     int r = lf_flatten(m, lf_reshape(m, lf_concatenate(m, 2, xs, NULL), 2, rs, NULL), NULL);
     int out = lf_dense(m, r, 2, LF_ACT_SOFTMAX, 1, "out");
-    int rc = lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) != LF_OK;
-    rc = rc || save(m, dir, "ok_cnn.lfm", 0);
-    lf_model_free(m);
-    return rc;
+    return compile_save(m, out, dir, "ok_cnn.lfm");
 }
 
 /* every sequence layer, with the padding mask */
@@ -154,11 +161,7 @@ static int seq(const char *dir) {
     int p[2] = {lf_global_average_pooling1d(m, h, NULL), lf_global_max_pooling1d(m, c, NULL)};
     int out = lf_dense(m, lf_layer_normalization(m, lf_concatenate(m, 2, p, NULL), 1e-5f, 0, 1, NULL), 2,
                        LF_ACT_SOFTMAX, 1, "out");
-    int rc = lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) != LF_OK;
-    if (rc) fprintf(stderr, "seq: %s\n", lf_model_error(m));
-    rc = rc || save(m, dir, "ok_seq.lfm", 0);
-    lf_model_free(m);
-    return rc;
+    return compile_save(m, out, dir, "ok_seq.lfm");
 }
 
 /* MultiHeadAttention: self-attention over a padded sequence, and
@@ -174,11 +177,7 @@ static int attention(const char *dir) {
     int a = lf_multi_head_attention(m, e, e, -1, 2, 3, 0, 0.1f, 1, 0, NULL);
     int c = lf_multi_head_attention(m, a, v, k, 3, 2, 5, 0.0f, 0, 6, NULL);
     int out = lf_dense(m, lf_global_average_pooling1d(m, c, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
-    int rc = lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) != LF_OK;
-    if (rc) fprintf(stderr, "attention: %s\n", lf_model_error(m));
-    rc = rc || save(m, dir, "ok_attention.lfm", 0);
-    lf_model_free(m);
-    return rc;
+    return compile_save(m, out, dir, "ok_attention.lfm");
 }
 
 /* the seed network fitted two steps with optimizer o (its state is not
@@ -267,11 +266,7 @@ static int extras(const char *dir) {
     int z2 = lf_flatten(m, lf_random_zoom(m, x, &zo, 1, NULL), NULL);
     int all[10] = {c1, c2, c3, c4, r1, r2, r3, r4, z1, z2};
     int out = lf_dense(m, lf_concatenate(m, 10, all, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
-    int rc = lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) != LF_OK;
-    if (rc) fprintf(stderr, "extras: %s\n", lf_model_error(m));
-    rc = rc || save(m, dir, "ok_extras.lfm", 0);
-    lf_model_free(m);
-    return rc;
+    return compile_save(m, out, dir, "ok_extras.lfm");
 }
 
 /* two inputs fed by lookups: strings with a mask ("int"), integers
@@ -429,11 +424,7 @@ static int activations(const char *dir) {
     d[n++] = lf_flatten(m, lf_softmax_layer(m, h, axes, 2, NULL), NULL);
     d[n++] = lf_flatten(m, lf_softmax_layer(m, lf_prelu(m, s, NULL, 0, NULL), axis, 1, NULL), NULL);
     int out = lf_dense(m, lf_concatenate(m, n, d, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
-    int rc = lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) != LF_OK;
-    if (rc) fprintf(stderr, "activations: %s\n", lf_model_error(m));
-    rc = rc || save(m, dir, "ok_activations.lfm", 0);
-    lf_model_free(m);
-    return rc;
+    return compile_save(m, out, dir, "ok_activations.lfm");
 }
 
 /* the sequence layers the other seeds lack (ok_seq_more.lfm): Attention
@@ -475,11 +466,7 @@ static int seq_more(const char *dir) {
                 lf_global_max_pooling1d(m, zp, NULL), lf_global_average_pooling1d(m, pm, NULL),
                 lf_global_average_pooling1d(m, rv, NULL), ds, lf_global_average_pooling1d(m, at, NULL)};
     int out = lf_dense(m, lf_concatenate(m, 7, p, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
-    int rc = lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) != LF_OK;
-    if (rc) fprintf(stderr, "seq_more: %s\n", lf_model_error(m));
-    rc = rc || save(m, dir, "ok_seq_more.lfm", 0);
-    lf_model_free(m);
-    return rc;
+    return compile_save(m, out, dir, "ok_seq_more.lfm");
 }
 
 /* volumes and the image layers the other seeds lack (ok_volumes.lfm): a
@@ -504,11 +491,7 @@ static int volumes(const char *dir) {
     int p[3] = {lf_global_max_pooling3d(m, mp, NULL), lf_global_average_pooling3d(m, ap, NULL),
                 lf_global_average_pooling1d(m, td, NULL)};
     int out = lf_dense(m, lf_concatenate(m, 3, p, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
-    int rc = lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) != LF_OK;
-    if (rc) fprintf(stderr, "volumes: %s\n", lf_model_error(m));
-    rc = rc || save(m, dir, "ok_volumes.lfm", 0);
-    lf_model_free(m);
-    return rc;
+    return compile_save(m, out, dir, "ok_volumes.lfm");
 }
 
 int main(int argc, char **argv) {
