@@ -575,6 +575,34 @@ int lf_upsampling2d(lf_model *m, int x, size_t sh, size_t sw, lf_interpolation i
 int lf_zero_padding2d(lf_model *m, int x, size_t top, size_t bottom, size_t left, size_t right, const char *name);
 int lf_cropping2d(lf_model *m, int x, size_t top, size_t bottom, size_t left, size_t right, const char *name);
 
+/* Resizing(height, width, interpolation, crop_to_aspect_ratio): Keras 3's
+ * layer, (batch, H, W, C) -> (batch, height, width, C), Keras' half-pixel
+ * resize (tf.image.resize, jax.image.resize; antialias off).  Per axis of n
+ * pixels resized to m, scale = n / m, output pixel o reads
+ *  - LF_INTERP_BILINEAR (Keras' default): the input at (o + 0.5) scale -
+ *    0.5, clamped to the image, the two pixels around it weighted by their
+ *    distances (PyTorch's bilinear, align_corners=False, for up- and
+ *    down-scaling alike);
+ *  - LF_INTERP_NEAREST: pixel min(floor((o + 0.5) scale), n - 1)
+ *    (PyTorch's "nearest-exact", not its "nearest").
+ * crop_to_aspect_ratio nonzero: first the largest centred window of the
+ * target's aspect ratio, rows ch = max(min(H, int(W height / width)), 1)
+ * from int((H - ch) / 2), columns cw = max(min(W, int(H width / height)), 1)
+ * from int((W - cw) / 2), as Keras.  height and width in 1..2^28.  The
+ * gradient flows back to x through the same weights (none to the pixels
+ * cropped off).  Keras' pad_to_aspect_ratio, antialias and the other
+ * interpolations are not available. */
+int lf_resizing(lf_model *m, int x, size_t height, size_t width, lf_interpolation interpolation,
+                int crop_to_aspect_ratio, const char *name);
+
+/* CenterCrop(height, width): Keras 3's layer, (batch, H, W, C) -> (batch,
+ * height, width, C).  When H >= height and W >= width: x[:, top:top +
+ * height, left:left + width, :], top = (H - height) / 2, left = (W - width)
+ * / 2 rounded down (the odd pixel goes below / right).  Otherwise, as
+ * Keras' smart_resize: lf_resizing's aspect-ratio window, resized
+ * bilinearly to (height, width). */
+int lf_center_crop(lf_model *m, int x, size_t height, size_t width, const char *name);
+
 /* ---- sequence layers: x is (batch, T, D), channels last
  *
  * The padding mask.  Embedding(mask_zero=1) marks every step whose token id

@@ -99,7 +99,9 @@
     X(LF_K_LEAKY_RELU, lf_type_leaky_relu) \
     X(LF_K_ELU, lf_type_elu) \
     X(LF_K_PRELU, lf_type_prelu) \
-    X(LF_K_SOFTMAX, lf_type_softmax)
+    X(LF_K_SOFTMAX, lf_type_softmax) \
+    X(LF_K_RESIZING, lf_type_resizing) \
+    X(LF_K_CENTER_CROP, lf_type_center_crop)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -150,6 +152,7 @@ typedef struct lf_node {
     float act_l1, act_l2; /* on the output (activity_regularizer) */
     lf_constraint con[LF_ROLE_COUNT]; /* Keras' constraints, by weight role (lf_set_constraint) */
     size_t kernel[3];    /* Conv2D kernel_size, pooling pool_size (h, w); Conv1D's (k, 1); UpSampling2D's size;
+                            Resizing's and CenterCrop's (height, width);
                             Conv3D's, MaxPooling3D's, AveragePooling3D's (d, h, w);
                             UpSampling1D's (size, 1);
                             RepeatVector's n */
@@ -162,14 +165,15 @@ typedef struct lf_node {
     size_t perm[LF_MAX_RANK]; /* Permute: dims (1-based, Keras' numbering), */
     size_t n_perm;       /* their count, the input's rank */
     size_t crop[4];      /* ZeroPadding2D's padding, Cropping2D's cropping: top, bottom, left, right;
-                            the 1-D ones' (left, right, 0, 0) */
+                            the 1-D ones' (left, right, 0, 0); Resizing's and CenterCrop's
+                            window of the input (top, rows, left, columns), set by infer */
     float momentum, epsilon; /* BatchNormalization; LayerNormalization's epsilon */
     float scale, offset; /* Rescaling */
     lf_translation_options tr; /* RandomTranslation's settings */
     int whole_pixels;    /* RandomTranslation: the shift rounded when drawn
                             (lf_random_translation and its files) */
     int keep_aspect;     /* RandomZoom: width_factor None, the width's zoom the height's draw
-                            (tr's width range unused) */
+                            (tr's width range unused); Resizing: crop_to_aspect_ratio */
     float factor[2];     /* RandomContrast, RandomBrightness, RandomRotation: Keras' self.factor (lower, upper) */
     float value_range[2]; /* and value_range, as the layer keeps it */
     int norm_axis[LF_MAX_RANK]; /* Normalization: the axes kept, as given (Keras' */
@@ -177,7 +181,7 @@ typedef struct lf_node {
     unsigned norm_keep;  /* Normalization: bit a set: per-sample axis a kept (infer) */
     int invert;          /* Normalization: the inverse map */
     int mode;            /* RandomFlip: LF_FLIP_*; LayerNormalization's and BatchNormalization's scale;
-                            CategoryEncoding: lf_category_mode; UpSampling2D: lf_interpolation;
+                            CategoryEncoding: lf_category_mode; UpSampling2D, Resizing: lf_interpolation;
                             Discretization: lf_discretization_mode */
     float act_arg[3];    /* ReLU: max_value (INFINITY: None), negative_slope, threshold;
                             LeakyReLU: negative_slope in [1]; ELU: alpha in [0] */
