@@ -2524,5 +2524,92 @@ def activations_file():
 SEEDED_FILES["activations.safetensors"] = activations_file
 
 
+
+# ---------------------------------------------------------------------------
+# resizing: Keras 3's Resizing and CenterCrop
+# (keras/src/layers/preprocessing/image_preprocessing/resizing.py,
+# center_crop.py) by PyTorch's F.interpolate on the channels-first
+# permutation: "bilinear" with align_corners=False, antialias=False (Keras'
+# half-pixel resize without antialias), "nearest" as mode="nearest-exact"
+# (TF2's half-pixel nearest; Keras' torch backend maps "nearest" to it);
+# crop_to_aspect_ratio's window and CenterCrop's offsets / smart_resize
+# written from Keras' formulas below.  img (3,5,7,2): odd sizes, so that no
+# nearest source (o + 0.5) H / h falls on a whole number (float32 and
+# float64 scales pick the same pixel).  Its own manual_seed(38).
+# ---------------------------------------------------------------------------
+RESIZE_B, RESIZE_H, RESIZE_W = 3, 5, 7
+RESIZE_NODES = ["rs_up", "rs_down", "rs_n_up", "rs_n_down", "rs_crop", "cc", "cc_small", "rs_in", "conv_a", "cat",
+                "out"]
+
+
+def keras_resize(x, size, mode="bilinear"):
+    """x (B,H,W,C) -> (B,h,w,C): F.interpolate of the (B,C,H,W) permutation"""
+    kw = {"align_corners": False, "antialias": False} if mode == "bilinear" else {}
+    return TF.interpolate(x.permute(0, 3, 1, 2), size=size, mode=mode, **kw).permute(0, 2, 3, 1)
+
+
+def keras_aspect_crop(x, size):
+    """Keras' crop_to_aspect_ratio / smart_resize window (backend/tensorflow/
+    image.py resize, utils/image_utils.py smart_resize)"""
+    height, width = x.shape[1], x.shape[2]
+    th, tw = size
+    ch = max(min(height, int(float(width * th) / tw)), 1)
+    cw = max(min(width, int(float(height * tw) / th)), 1)
+    h0, w0 = int(float(height - ch) / 2), int(float(width - cw) / 2)
+    return x[:, h0:h0 + ch, w0:w0 + cw, :]
+
+
+def keras_center_crop(x, size):
+    """center_crop.py _center_crop: a slice from (H - h) // 2, (W - w) // 2
+    when the image is large enough, else smart_resize (bilinear)"""
+    hd, wd = x.shape[1] - size[0], x.shape[2] - size[1]
+    if hd >= 0 and wd >= 0:
+        return x[:, hd // 2:hd // 2 + size[0], wd // 2:wd // 2 + size[1], :]
+    return keras_resize(keras_aspect_crop(x, size), size)
+
+
+def resize_model(p, x):
+    img = x["img"]
+    n = {}
+    n["rs_up"] = keras_resize(img, (8, 9))                           # 5x7 -> 8x9 bilinear
+    n["rs_down"] = keras_resize(img, (3, 4))                         # 5x7 -> 3x4
+    n["rs_n_up"] = keras_resize(img, (8, 10), "nearest-exact")       # nearest
+    n["rs_n_down"] = keras_resize(img, (3, 4), "nearest-exact")
+    n["rs_crop"] = keras_resize(keras_aspect_crop(img, (4, 4)), (4, 4))  # crop_to_aspect_ratio: 5x5 from column 1
+    n["cc"] = keras_center_crop(img, (3, 4))                          # rows 1..3, columns 1..4
+    n["cc_small"] = keras_center_crop(img, (6, 6))                    # smart_resize of 5x5 from column 1
+    n["rs_in"] = keras_resize(img, (6, 6))
+    n["conv_a"] = torch.tanh(conv2d(n["rs_in"], p["conv_a.kernel"], p["conv_a.bias"], (1, 1), "valid"))
+    n["cat"] = torch.cat([flat(n[k]) for k in RESIZE_NODES[:-2] if k != "rs_in"], dim=1)
+    n["out"] = dense(n["cat"], p["out.kernel"], p["out.bias"])
+    return n, mse(n["out"], x["y"]), 1.0
+
+
+def draw_resize():
+    inputs = {"img": n32((RESIZE_B, RESIZE_H, RESIZE_W, 2)), "y": n32((RESIZE_B, 3))}
+    sizes = (8 * 9 + 3 * 4 + 8 * 10 + 3 * 4 + 4 * 4 + 3 * 4 + 6 * 6) * 2 + 4 * 4 * 3
+    params = {"conv_a.kernel": conv_kernel32(3, 3, 2, 3), "conv_a.bias": bias32(3),
+              "out.kernel": glorot32(3, sizes), "out.bias": bias32(3)}
+    return params, inputs
+
+
+def resizing_file():
+    torch.manual_seed(38)
+    x = n32((2, 5, 7, 3)).double()
+    assert torch.equal(keras_resize(x, (4, 6), "nearest-exact"),
+                       x[:, [0, 1, 3, 4]][:, :, [0, 1, 2, 4, 5, 6]]), "nearest-exact: floor((o + 0.5) scale)"
+    return ("resizing.safetensors",
+            "Resizing and CenterCrop (Keras 3): img (3,5,7,2) -> Resizing(8,9) and (3,4) bilinear (F.interpolate, "
+            "align_corners False, antialias False, on the channels-first permutation), Resizing(8,10) and (3,4) "
+            "nearest (mode nearest-exact), Resizing(4,4,crop_to_aspect_ratio) (5x5 window from column 1, then "
+            "bilinear), CenterCrop(3,4) (rows 1..3, columns 1..4), CenterCrop(6,6) (smart_resize: the 5x5 window, "
+            "bilinear), Resizing(6,6) -> Conv2D(3,3x3,valid,tanh) as conv_a; each flattened (but rs_in), "
+            "Concatenate, Dense(3,linear); mse; forward, grads, Keras-3 Adam steps 1 and 2.",
+            build_image("resizing", draw_resize, resize_model, RESIZE_NODES, 2, 0.0, max_tries=1))
+
+
+SEEDED_FILES["resizing.safetensors"] = resizing_file
+
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

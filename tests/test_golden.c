@@ -605,6 +605,31 @@ static void test_decoder(void) {
     lf_model_free(m);
 }
 
+/* Resizing and CenterCrop (make_golden.py's resize_model): PyTorch's
+ * F.interpolate bilinear (align_corners=False, antialias=False) and
+ * nearest-exact, up and down by non-integer ratios, crop_to_aspect_ratio,
+ * CenterCrop's slice and its smart_resize, Resizing -> Conv2D; forward,
+ * gradients (the input's too), Adam steps 1 and 2 */
+static void test_resizing(void) {
+    lf_model *m;
+    lf_model_create(&m, 13);
+    int img = lf_input_shape(m, 3, (size_t[]){5, 7, 2}, LF_DTYPE_FLOAT32, "img");
+    int rs = lf_resizing(m, img, 6, 6, LF_INTERP_BILINEAR, 0, "rs_in");
+    int parts[] = {
+        lf_resizing(m, img, 8, 9, LF_INTERP_BILINEAR, 0, "rs_up"),
+        lf_resizing(m, img, 3, 4, LF_INTERP_BILINEAR, 0, "rs_down"),
+        lf_resizing(m, img, 8, 10, LF_INTERP_NEAREST, 0, "rs_n_up"),
+        lf_resizing(m, img, 3, 4, LF_INTERP_NEAREST, 0, "rs_n_down"),
+        lf_resizing(m, img, 4, 4, LF_INTERP_BILINEAR, 1, "rs_crop"),
+        lf_center_crop(m, img, 3, 4, "cc"),
+        lf_center_crop(m, img, 6, 6, "cc_small"),
+        lf_conv2d(m, rs, 3, 3, 3, 1, 1, LF_PADDING_VALID, LF_ACT_TANH, 1, "conv_a"),
+    };
+    compile_parts(m, parts, sizeof parts / sizeof *parts);
+    check_network(m, "tests/golden/resizing.safetensors", 3, 2);
+    lf_model_free(m);
+}
+
 /* dilation, DepthwiseConv2D and SeparableConv2D (make_golden.py's
  * sepconv_model): PyTorch's conv2d with dilation= and groups=C; a dilated
  * 3x3 Conv2D of 16 channels and filters (Winograd's shape undilated: it
@@ -803,6 +828,7 @@ int main(void) {
     test_bidirectional();
     test_rnn_state();
     test_decoder();
+    test_resizing();
     test_sepconv();
     test_conv1d_masking();
     test_late_layers();
