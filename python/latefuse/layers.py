@@ -1545,6 +1545,106 @@ class Cropping2D(_Edges2D):
         return KerasTensor(self, [x], (H - t - b, W - l - r, C))
 
 
+__all__ += ["Resizing", "CenterCrop"]
+
+_lib._proto("lf_resizing", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int,
+            ctypes.c_int, ctypes.c_char_p)
+_lib._proto("lf_center_crop", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_char_p)
+
+
+def _target(kn, height, width):
+    """Resizing's / CenterCrop's height and width: positive integers"""
+    for what, v in (("height", height), ("width", width)):
+        if not _integer(v) or v < 1:
+            raise ValueError("%s: `%s` must be a positive integer, got %r" % (kn, what, v))
+    return int(height), int(width)
+
+
+class Resizing(Layer):
+    """Resizing(height, width, interpolation='bilinear',
+    crop_to_aspect_ratio=False, pad_to_aspect_ratio=False,
+    fill_mode='constant', fill_value=0.0, antialias=False, data_format=None):
+    Keras 3's layer (keras/src/layers/preprocessing/image_preprocessing/
+    resizing.py), images (batch, H, W, C) -> (batch, height, width, C) by
+    Keras' half-pixel resize: 'bilinear' (PyTorch's bilinear,
+    align_corners=False) or 'nearest' (PyTorch's nearest-exact);
+    crop_to_aspect_ratio first keeps the largest centred window of the
+    target's aspect ratio (lf_resizing in include/latefuse.h).  Not
+    supported: the other interpolations, pad_to_aspect_ratio=True,
+    antialias=True.  Gradients flow to the input."""
+
+    prefix = "resizing"
+
+    def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False, pad_to_aspect_ratio=False,
+                 fill_mode="constant", fill_value=0.0, antialias=False, data_format=None, name=None):
+        super().__init__(name)
+        self.height, self.width = _target("Resizing", height, width)
+        interpolation = str(interpolation)
+        if interpolation in ("lanczos3", "lanczos5", "bicubic", "area"):
+            raise ValueError("Resizing: interpolation must be 'bilinear' or 'nearest' (Keras' 'bicubic', 'lanczos3', "
+                             "'lanczos5' and 'area' are not supported), got %r" % (interpolation,))
+        if interpolation not in ("bilinear", "nearest"):
+            raise ValueError("Invalid value for argument `interpolation`. Expected of one ('bilinear', 'nearest', "
+                             "'lanczos3', 'lanczos5', 'bicubic', 'area'). Received: interpolation=%s" % interpolation)
+        if fill_mode != "constant":
+            raise ValueError("Invalid value for argument `fill_mode`. Only `'constant'` is supported. Received: "
+                             "fill_mode=%s" % (fill_mode,))
+        if pad_to_aspect_ratio and crop_to_aspect_ratio:
+            raise ValueError("Only one of `pad_to_aspect_ratio` & `crop_to_aspect_ratio` can be `True`.")
+        if pad_to_aspect_ratio:
+            raise ValueError("Resizing: pad_to_aspect_ratio=True is not supported")
+        if antialias:
+            raise ValueError("Resizing: antialias=True is not supported")
+        self.interpolation = interpolation
+        self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
+        self.pad_to_aspect_ratio = False
+        self.fill_mode, self.fill_value, self.antialias = fill_mode, float(fill_value), False
+        self.data_format = _channels_last(data_format, "Resizing")
+
+    def _call(self, x):
+        x = _image(self, x)
+        return KerasTensor(self, [x], (self.height, self.width, x.sample_shape[2]))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec["height"], spec["width"], interpolation=spec.get("interpolation", "bilinear"),
+                   crop_to_aspect_ratio=spec.get("crop_to_aspect_ratio", False), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_resizing(h, ii[0], self.height, self.width, 1 if self.interpolation == "nearest" else 0,
+                               int(self.crop_to_aspect_ratio), name)
+
+
+class CenterCrop(Layer):
+    """CenterCrop(height, width, data_format=None): Keras 3's layer
+    (keras/src/layers/preprocessing/image_preprocessing/center_crop.py):
+    the centre (height, width) window, from ((H - height) // 2, (W - width)
+    // 2); an image smaller than the target is resized as Keras'
+    smart_resize (the largest centred window of the target's aspect ratio,
+    bilinear).  Gradients flow to the input."""
+
+    prefix = "center_crop"
+
+    def __init__(self, height, width, data_format=None, name=None):
+        super().__init__(name)
+        self.height, self.width = _target("CenterCrop", height, width)
+        self.data_format = _channels_last(data_format, "CenterCrop")
+
+    def _call(self, x):
+        x = _image(self, x)
+        return KerasTensor(self, [x], (self.height, self.width, x.sample_shape[2]))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec["height"], spec["width"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_center_crop(h, ii[0], self.height, self.width, name)
+
+
 _lib._proto("lf_repeat_vector", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p)
 _lib._proto("lf_permute", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_char_p)
 _lib._proto("lf_upsampling1d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p)
