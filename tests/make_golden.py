@@ -2575,7 +2575,7 @@ def resize_model(p, x):
     n["rs_down"] = keras_resize(img, (3, 4))                         # 5x7 -> 3x4
     n["rs_n_up"] = keras_resize(img, (8, 10), "nearest-exact")       # nearest
     n["rs_n_down"] = keras_resize(img, (3, 4), "nearest-exact")
-    n["rs_crop"] = keras_resize(keras_aspect_crop(img, (4, 4)), (4, 4))  # crop_to_aspect_ratio: 5x5 from column 1
+    n["rs_crop"] = keras_resize(keras_aspect_crop(img, (3, 5)), (3, 5))  # crop_to_aspect_ratio: 4x7 from row 0
     n["cc"] = keras_center_crop(img, (3, 4))                          # rows 1..3, columns 1..4
     n["cc_small"] = keras_center_crop(img, (6, 6))                    # smart_resize of 5x5 from column 1
     n["rs_in"] = keras_resize(img, (6, 6))
@@ -2587,7 +2587,7 @@ def resize_model(p, x):
 
 def draw_resize():
     inputs = {"img": n32((RESIZE_B, RESIZE_H, RESIZE_W, 2)), "y": n32((RESIZE_B, 3))}
-    sizes = (8 * 9 + 3 * 4 + 8 * 10 + 3 * 4 + 4 * 4 + 3 * 4 + 6 * 6) * 2 + 4 * 4 * 3
+    sizes = (8 * 9 + 3 * 4 + 8 * 10 + 3 * 4 + 3 * 5 + 3 * 4 + 6 * 6) * 2 + 4 * 4 * 3
     params = {"conv_a.kernel": conv_kernel32(3, 3, 2, 3), "conv_a.bias": bias32(3),
               "out.kernel": glorot32(3, sizes), "out.bias": bias32(3)}
     return params, inputs
@@ -2601,8 +2601,8 @@ def resizing_file():
     return ("resizing.safetensors",
             "Resizing and CenterCrop (Keras 3): img (3,5,7,2) -> Resizing(8,9) and (3,4) bilinear (F.interpolate, "
             "align_corners False, antialias False, on the channels-first permutation), Resizing(8,10) and (3,4) "
-            "nearest (mode nearest-exact), Resizing(4,4,crop_to_aspect_ratio) (5x5 window from column 1, then "
-            "bilinear), CenterCrop(3,4) (rows 1..3, columns 1..4), CenterCrop(6,6) (smart_resize: the 5x5 window, "
+            "nearest (mode nearest-exact), Resizing(3,5,crop_to_aspect_ratio) (the 4x7 window from row int(1 / 2) = "
+            "0, then bilinear), CenterCrop(3,4) (rows 1..3, columns 1..4), CenterCrop(6,6) (smart_resize: the 5x5 window, "
             "bilinear), Resizing(6,6) -> Conv2D(3,3x3,valid,tanh) as conv_a; each flattened (but rs_in), "
             "Concatenate, Dense(3,linear); mse; forward, grads, Keras-3 Adam steps 1 and 2.",
             build_image("resizing", draw_resize, resize_model, RESIZE_NODES, 2, 0.0, max_tries=1))

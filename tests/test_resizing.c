@@ -75,14 +75,19 @@ static void test_hand_values(void) {
 
     /* crop_to_aspect_ratio: 4x6 to 2x2: rows int(6 * 2 / 2) = 6 -> 4, columns int(4 * 2 / 2) = 4 from
      * int((6 - 4) / 2) = 1; then 4x4 -> 2x2, the block means of columns 1..4 of x = 6 r + c */
-    float x24[24];
-    for (int i = 0; i < 24; i++) x24[i] = (float)i;
+    float x24[24], x28[28];
+    for (int i = 0; i < 28; i++) x28[i] = (float)i;
+    memcpy(x24, x28, sizeof x24);
     run_one(K_RESIZE_CROP, 4, 6, x24, 2, 2, y, "crop_to_aspect_ratio 4x6 -> 2x2");
     expect(y, (float[]){4.5f, 6.5f, 16.5f, 18.5f}, 4, "crop_to_aspect_ratio 4x6 -> 2x2");
     /* 5x3 to 1x2: rows int(3 * 1 / 2) = 1 (truncated) from int((5 - 1) / 2) = 2, columns int(5 * 2 / 1) =
      * 10 -> 3; row 2 = [6, 7, 8] resized 3 -> 2 (sources 0.25, 1.75): [6.25, 7.75] */
     run_one(K_RESIZE_CROP, 5, 3, x24, 1, 2, y, "crop_to_aspect_ratio 5x3 -> 1x2");
     expect(y, (float[]){6.25f, 7.75f}, 2, "crop_to_aspect_ratio 5x3 -> 1x2");
+    /* an odd difference: 4x7 to 2x2: columns int(4 * 2 / 2) = 4 from int((7 - 4) / 2) = 1 (not 2); the
+     * block means of columns 1..4 of x = 7 r + c */
+    run_one(K_RESIZE_CROP, 4, 7, x28, 2, 2, y, "crop_to_aspect_ratio 4x7 -> 2x2");
+    expect(y, (float[]){5, 7, 19, 21}, 4, "crop_to_aspect_ratio 4x7 -> 2x2");
     /* without it the same 5x3 -> 1x2 reads all rows: rows scale 5, source 2 (pixel 2 alone), the same
      * here; 4x6 -> 2x2 reads column blocks 0..2 and 3..5: sources 1 and 4 */
     run_one(K_RESIZE_BILINEAR, 4, 6, x24, 2, 2, y, "no crop 4x6 -> 2x2");
