@@ -170,8 +170,8 @@ static void test_round_trip(void) {
     CHECK(lf_st_read(path, &f, &e) == LF_OK, "%s", e.msg);
     const char *arch = lf_st_metadata(&f, "architecture");
     const char *fields[] = {
-        "\"name\":\"rs_n\",\"type\":\"Resizing\",\"inbound\":[\"img\"],\"height\":4,\"width\":6,"
-        "\"interpolation\":\"nearest\",\"crop_to_aspect_ratio\":true}",
+        ("\"name\":\"rs_n\",\"type\":\"Resizing\",\"inbound\":[\"img\"],\"height\":4,\"width\":6,"
+         "\"interpolation\":\"nearest\",\"crop_to_aspect_ratio\":true}"),
         "\"name\":\"cc\",\"type\":\"CenterCrop\",\"inbound\":[\"img\"],\"height\":5,\"width\":4}",
         "\"name\":\"resizing\",\"type\":\"Resizing\",\"inbound\":[\"img\"],\"height\":10,\"width\":5}",
     };
