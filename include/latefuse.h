@@ -926,6 +926,27 @@ int lf_average_pooling3d(lf_model *m, int x, size_t pd, size_t ph, size_t pw, si
  * when center). */
 int lf_layer_normalization(lf_model *m, int x, float epsilon, int center, int scale, const char *name);
 
+/* GroupNormalization(groups, axis=-1, epsilon, center, scale), Keras' layer,
+ * on an x of any rank with channels last (Keras' defaults: groups 32,
+ * epsilon 1e-3, center and scale on): the C channels are cut into `groups`
+ * runs of C / groups, and each sample's group is normalised by the mean and
+ * biased variance of all its values (every position, the group's channels),
+ * y = gamma (x - mean) / sqrt(var + epsilon) + beta, in training and
+ * inference alike.  groups 1 normalises each sample over all its values;
+ * groups -1 (Keras' instance normalization) is C.  groups must divide C and
+ * be at most C (Keras' messages); epsilon finite and > 0.  Weights gamma (C,
+ * ones, when scale) and beta (C, zeros, when center).  The padding mask
+ * passes through; the statistics include the padded steps, as Keras'.
+ * -1 (sticky) on failure. */
+int lf_group_normalization(lf_model *m, int x, int groups, float epsilon, int center, int scale,
+                           const char *name);
+
+/* UnitNormalization(axis=-1), Keras' layer: each position's last-axis
+ * features of x (any rank) divided by their L2 norm as Keras'
+ * ops.normalize, y = x / sqrt(max(sum x^2, 1e-24)) (epsilon 1e-12).  No
+ * weights; the padding mask passes through.  -1 (sticky) on failure. */
+int lf_unit_normalization(lf_model *m, int x, const char *name);
+
 /* MultiHeadAttention(num_heads, key_dim, value_dim, dropout, use_bias,
  * output_shape), Keras' layer, on sequences: query (batch, T, Dq), value
  * (batch, S, Dv) and key (batch, S, Dk), or key = -1 for the value (Keras'

@@ -101,7 +101,9 @@
     X(LF_K_PRELU, lf_type_prelu) \
     X(LF_K_SOFTMAX, lf_type_softmax) \
     X(LF_K_RESIZING, lf_type_resizing) \
-    X(LF_K_CENTER_CROP, lf_type_center_crop)
+    X(LF_K_CENTER_CROP, lf_type_center_crop) \
+    X(LF_K_GROUP_NORM, lf_type_group_norm) \
+    X(LF_K_UNIT_NORM, lf_type_unit_norm)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -168,6 +170,7 @@ typedef struct lf_node {
                             the 1-D ones' (left, right, 0, 0); Resizing's and CenterCrop's
                             window of the input (top, rows, left, columns), set by infer */
     float momentum, epsilon; /* BatchNormalization; LayerNormalization's epsilon */
+    int groups;          /* GroupNormalization: groups (-1 from the builder: the channels) */
     float scale, offset; /* Rescaling */
     lf_translation_options tr; /* RandomTranslation's settings */
     int whole_pixels;    /* RandomTranslation: the shift rounded when drawn
