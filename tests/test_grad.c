@@ -1201,6 +1201,38 @@ static void test_layernorm(void) {
     }
 }
 
+/* GroupNormalization (groups over a vector, a sequence, an image, with and
+ * without center / scale; groups 1 and C) and UnitNormalization behind a
+ * Dense, so that the input's gradient goes through both */
+static void test_group_unit_norm(void) {
+    struct {
+        size_t rank, shape[3], units;
+        int groups, center, scale; /* groups 0: UnitNormalization */
+    } cases[] = {
+        {1, {6}, 6, 3, 1, 1},     {2, {4, 5}, 4, 2, 1, 1},  {3, {2, 3, 4}, 6, 3, 1, 1}, {2, {3, 4}, 4, 1, 0, 1},
+        {2, {3, 4}, 4, 4, 1, 0},  {3, {2, 2, 3}, 4, 2, 0, 0}, {2, {4, 5}, 4, 0, 0, 0}, {1, {6}, 5, 0, 0, 0},
+        {3, {2, 3, 4}, 3, 0, 0, 0},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lf_model *m;
+        lf_model_create(&m, 2270 + k);
+        int x = lf_input_shape(m, cases[k].rank, cases[k].shape, LF_DTYPE_FLOAT32, "x");
+        int h = lf_dense(m, x, cases[k].units, LF_ACT_LINEAR, 1, "pre");
+        h = cases[k].groups ? lf_group_normalization(m, h, cases[k].groups, 1e-3f, cases[k].center, cases[k].scale, "gn")
+                            : lf_unit_normalization(m, h, "gn");
+        size_t nw = lf_layer_num_weights(m, "gn");
+        CHECK(nw == (size_t)(cases[k].center + cases[k].scale), "GroupNormalization case %zu: %zu weights", k, nw);
+        for (size_t w = 0; w < nw; w++) fill_weight(m, "gn", w, -1.5f, 1.5f, 2280 + k + 10 * w);
+        char what[112];
+        if (cases[k].groups)
+            snprintf(what, sizeof what, "GroupNormalization case %zu (rank %zu, groups %d, center %d, scale %d)", k,
+                     cases[k].rank, cases[k].groups, cases[k].center, cases[k].scale);
+        else snprintf(what, sizeof what, "UnitNormalization case %zu (rank %zu)", k, cases[k].rank);
+        seq_run(what, m, cases[k].rank > 1 ? lf_flatten(m, h, NULL) : h, 2290 + k, -1);
+        lf_model_free(m);
+    }
+}
+
 /* Add of a masked Embedding and unmasked inputs under the rule of earlier
  * model files (lf_set_merge_mask_rule): the sum keeps the Embedding's mask,
  * a masked sequence whose values take gradients */
@@ -2301,6 +2333,7 @@ int main(void) {
     test_conv1d();
     test_pool1d();
     test_layernorm();
+    test_group_unit_norm();
     test_sequence();
     test_rnn();
     test_bidirectional();
