@@ -2391,6 +2391,80 @@ SEEDED_FILES["activation_layers.safetensors"] = activation_layers_file
 
 
 # ---------------------------------------------------------------------------
+# group_norm: Keras 3's GroupNormalization (keras/src/layers/normalization/
+# group_normalization.py: each sample's group of channels normalised over
+# its positions and channels, the biased variance) as F.group_norm on the
+# channels-first permutation, and UnitNormalization (unit_normalization.py:
+# ops.normalize, x rsqrt(max(sum x^2, 1e-12^2))) as that formula in float64.
+# x (3, 4, 6) -> pre Dense(6); gn_seq GroupNormalization(3) of pre; gn_one
+# GroupNormalization(1, scale=False) of x; gn_img GroupNormalization(2,
+# epsilon 1e-5, center=False) of img (3, 3, 2, 4); gn_inst
+# GroupNormalization(-1: 4) of img; un_seq UnitNormalization of pre; un_img
+# of img; flattened, Concatenate, Dense(3); mse.  Its own manual_seed(38);
+# forward, input gradients, 2 Keras-3 Adam steps.
+# ---------------------------------------------------------------------------
+GN_B, GN_T, GN_C, GN_H, GN_W, GN_IC = 3, 4, 6, 3, 2, 4
+GN_NODES = ["pre", "gn_seq", "gn_one", "gn_img", "gn_inst", "un_seq", "un_img", "cat", "out"]
+
+
+def gn_channels_last(x, groups, gamma, beta, eps):
+    """F.group_norm over x (B, ..., C) moved to (B, C, ...) and back; a gamma or
+    beta of None as constant ones / zeros (this torch's group_norm backward
+    fails with one None and the other given)"""
+    C = x.shape[-1]
+    gamma = torch.ones(C, dtype=x.dtype) if gamma is None else gamma
+    beta = torch.zeros(C, dtype=x.dtype) if beta is None else beta
+    perm = [0, x.dim() - 1] + list(range(1, x.dim() - 1))
+    back = [0] + list(range(2, x.dim())) + [1]
+    return TF.group_norm(x.permute(*perm), groups, gamma, beta, eps).permute(*back)
+
+
+def unit_norm(x):
+    ss = (x * x).sum(dim=-1, keepdim=True)
+    return x * torch.rsqrt(torch.clamp(ss, min=1e-12 * 1e-12))
+
+
+def gn_model(p, x):
+    v, img = x["x"], x["img"]
+    n = {"pre": dense(v, p["pre.kernel"], p["pre.bias"])}
+    n["gn_seq"] = gn_channels_last(n["pre"], 3, p["gn_seq.gamma"], p["gn_seq.beta"], 1e-3)
+    n["gn_one"] = gn_channels_last(v, 1, None, p["gn_one.beta"], 1e-3)
+    n["gn_img"] = gn_channels_last(img, 2, p["gn_img.gamma"], None, 1e-5)
+    n["gn_inst"] = gn_channels_last(img, GN_IC, p["gn_inst.gamma"], p["gn_inst.beta"], 1e-3)
+    n["un_seq"] = unit_norm(n["pre"])
+    n["un_img"] = unit_norm(img)
+    n["cat"] = torch.cat([flat(n[k]) for k in GN_NODES[1:-2]], dim=1)
+    n["out"] = dense(n["cat"], p["out.kernel"], p["out.bias"])
+    return n, mse(n["out"], x["y"]), math.inf
+
+
+def draw_gn():
+    inputs = {"x": n32((GN_B, GN_T, GN_C)), "img": u32((GN_B, GN_H, GN_W, GN_IC), -1.5, 2.0), "y": n32((GN_B, 3))}
+    width = 3 * GN_T * GN_C + 3 * GN_H * GN_W * GN_IC
+    params = {"pre.kernel": glorot32(GN_C, GN_C), "pre.bias": bias32(GN_C),
+              "gn_seq.gamma": u32((GN_C,), 0.5, 1.5), "gn_seq.beta": u32((GN_C,), -0.5, 0.5),
+              "gn_one.beta": u32((GN_C,), -0.5, 0.5),
+              "gn_img.gamma": u32((GN_IC,), 0.5, 1.5),
+              "gn_inst.gamma": u32((GN_IC,), 0.5, 1.5), "gn_inst.beta": u32((GN_IC,), -0.5, 0.5),
+              "out.kernel": glorot32(3, width), "out.bias": bias32(3)}
+    return params, inputs
+
+
+def group_norm_file():
+    torch.manual_seed(38)
+    return ("group_norm.safetensors",
+            "GroupNormalization / UnitNormalization: x (3,4,6) -> pre Dense(6); gn_seq GroupNormalization(3) of "
+            "pre; gn_one GroupNormalization(1,scale=False) of x; img (3,3,2,4) -> gn_img GroupNormalization(2,"
+            "epsilon 1e-5,center=False); gn_inst GroupNormalization(-1) (F.group_norm on the channels-first "
+            "permutation); un_seq UnitNormalization of pre, un_img of img (x rsqrt(max(sum x^2, 1e-24)), float64); "
+            "each flattened, Concatenate, Dense(3,linear); mse; forward, grads, Keras-3 Adam steps 1 and 2.",
+            build("group_norm", draw_gn, gn_model, GN_NODES, ["x", "img", "y"], 2, 0.02))
+
+
+SEEDED_FILES["group_norm.safetensors"] = group_norm_file
+
+
+# ---------------------------------------------------------------------------
 # activations: Keras 3's activations after softmax (keras/src/activations/
 # activations.py, formulas of keras/src/backend/numpy/nn.py), forward and
 # input gradient on a fixed (6, 8) tensor with large |x| (+-30, +-15) and no

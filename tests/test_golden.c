@@ -11,7 +11,8 @@
  * AveragePooling3D; conv3d_dilated.safetensors: Conv3D's dilation_rate;
  * activation_layers.safetensors: ReLU, LeakyReLU, ELU, PReLU, Softmax,
  * with 2 Adam steps; activations.safetensors: Keras 3's activations after
- * softmax, each alone and in a small network).
+ * softmax, each alone and in a small network; group_norm.safetensors:
+ * GroupNormalization, UnitNormalization, with 2 Adam steps).
  * Here the C engine starts from the same weights and must agree within
  * 2e-5 absolute + 2e-4 relative (float32 arithmetic over sums of up to 128
  * terms; the script measured its own float32 re-run within 5.5e-7).
@@ -767,6 +768,29 @@ static void test_activation_layers(void) {
     lf_model_free(m);
 }
 
+/* GroupNormalization (a sequence in 3 groups, groups 1 without scale, an
+ * image in 2 groups without center, groups -1 = instance normalization) and
+ * UnitNormalization (a sequence, an image) against F.group_norm on the
+ * channels-first permutation and Keras' formula; 2 Adam steps */
+static void test_group_norm(void) {
+    lf_model *m;
+    lf_model_create(&m, 38);
+    int x = lf_input_shape(m, 2, (size_t[]){4, 6}, LF_DTYPE_FLOAT32, "x");
+    int img = lf_input_shape(m, 3, (size_t[]){3, 2, 4}, LF_DTYPE_FLOAT32, "img");
+    int pre = lf_dense(m, x, 6, LF_ACT_LINEAR, 1, "pre");
+    int parts[] = {
+        lf_group_normalization(m, pre, 3, 1e-3f, 1, 1, "gn_seq"),
+        lf_group_normalization(m, x, 1, 1e-3f, 1, 0, "gn_one"),
+        lf_group_normalization(m, img, 2, 1e-5f, 0, 1, "gn_img"),
+        lf_group_normalization(m, img, -1, 1e-3f, 1, 1, "gn_inst"),
+        lf_unit_normalization(m, pre, "un_seq"),
+        lf_unit_normalization(m, img, "un_img"),
+    };
+    compile_parts(m, parts, sizeof parts / sizeof *parts);
+    check_network(m, "tests/golden/group_norm.safetensors", 3, 2);
+    lf_model_free(m);
+}
+
 /* Keras 3's activations after softmax: each kernel's forward and input
  * gradient on a (6, 8) tensor with +-30 and +-15 (act.NAME, dact.NAME);
  * then a Dense of each smooth one in a network, trained 5 Adam steps */
@@ -835,5 +859,6 @@ int main(void) {
     test_conv1d_kinds();
     test_activation_layers();
     test_activations();
+    test_group_norm();
     return check_report("test_golden");
 }
