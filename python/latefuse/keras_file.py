@@ -171,7 +171,9 @@ class _Reader:
         takes |= {"trainable", "dtype", "name"}
         out = {}
         for k, v in cfg.items():
-            if k.endswith("_initializer") or (k in _DEFAULTS and v in _DEFAULTS[k]):
+            # GroupNormalization's groups is its own argument (Keras' 32 by default), not Conv's groups
+            if k.endswith("_initializer") or (k in _DEFAULTS and v in _DEFAULTS[k]
+                                               and not (k == "groups" and kind == "GroupNormalization")):
                 continue  # only the initial weights (the file's replace them), or a default
             if k in takes and isinstance(v, dict) and k.endswith(("_constraint", "_regularizer")):
                 out[k] = self._penalty(kind, cfg, entry, k, v)

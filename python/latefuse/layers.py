@@ -44,7 +44,7 @@ __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Fl
            "MaxPooling1D", "AveragePooling1D", "LayerNormalization",
            "MultiHeadAttention", "Attention", "AdditiveAttention", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "CategoryEncoding",
            "TimeDistributed", "GlobalMaxPooling3D", "GlobalAveragePooling3D", "Conv3D", "MaxPooling3D",
-           "AveragePooling3D",
+           "AveragePooling3D", "GroupNormalization", "UnitNormalization",
            "StringLookup", "IntegerLookup", "add", "subtract", "multiply", "average", "maximum", "minimum",
            "concatenate", "dot"]
 
@@ -3157,6 +3157,97 @@ class LayerNormalization(Layer):
         ii, _ = _ids(t, ids)
         return _set_constraints(lib, h, lib.lf_layer_normalization(h, ii[0], self.epsilon, int(self.center),
                                                                    int(self.scale), name), self)
+
+
+_lib._proto("lf_group_normalization", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_float,
+            ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
+_lib._proto("lf_unit_normalization", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_char_p)
+
+
+class GroupNormalization(Layer):
+    """GroupNormalization(groups=32, axis=-1, epsilon=1e-3, center=True,
+    scale=True, beta_initializer="zeros", gamma_initializer="ones"), Keras'
+    layer: the last axis' C channels in `groups` runs of C / groups, each
+    sample's group normalised by the mean and biased variance of all its
+    values (every position, the group's channels); groups=-1 is C (instance
+    normalization).  Weights [gamma (C), beta (C)] as enabled.  The C
+    library checks groups against the channels (Keras' messages)."""
+
+    prefix = "group_normalization"
+
+    def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_constraint=None, gamma_constraint=None, name=None, **kwargs):
+        super().__init__(name)
+        if kwargs:
+            raise ValueError("GroupNormalization: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or (groups <= 0 and groups != -1):
+            raise ValueError("Received an invalid value for argument `groups`, expected a positive integer (or "
+                             "`-1` for instance normalization). Received: groups=%r" % (groups,))
+        _take_constraints(self, "GroupNormalization", beta_constraint=beta_constraint,
+                          gamma_constraint=gamma_constraint)
+        self.groups = int(groups)
+        self.axis = _last_axis(self, axis)
+        self.epsilon = float(epsilon)
+        if not self.epsilon > 0.0:
+            raise ValueError("GroupNormalization: epsilon must be > 0, got %r" % (epsilon,))
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer = _init.get(beta_initializer, "GroupNormalization: beta_initializer")
+        self.gamma_initializer = _init.get(gamma_initializer, "GroupNormalization: gamma_initializer")
+
+    def _call(self, x):
+        x = _one(self, x)
+        _check_last_axis(self, self.axis, x)
+        self._features = x.sample_shape[-1]
+        return KerasTensor(self, [x], x.sample_shape)
+
+    def _weight_shapes(self):
+        return [(self._features,)] * (int(self.center) + int(self.scale))
+
+    def _initializers(self):
+        out = []
+        if self.scale and self.gamma_initializer != "ones":
+            out.append((0, self.gamma_initializer))
+        if self.center and self.beta_initializer != "zeros":
+            out.append((int(self.scale), self.beta_initializer))
+        return out
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec.get("groups", 32), -1, spec.get("epsilon", 1e-3), spec.get("center", True),
+                   spec.get("scale", True), name=spec["name"],
+                   **_constraints_of(spec, ("beta_constraint", "gamma_constraint")))(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return _set_constraints(lib, h, lib.lf_group_normalization(h, ii[0], self.groups, self.epsilon,
+                                                                   int(self.center), int(self.scale), name), self)
+
+
+class UnitNormalization(Layer):
+    """UnitNormalization(axis=-1), Keras' layer: each position's last-axis
+    features divided by their L2 norm, x / sqrt(max(sum x^2, 1e-24)) (Keras'
+    ops.normalize, epsilon 1e-12).  No weights."""
+
+    prefix = "unit_normalization"
+
+    def __init__(self, axis=-1, name=None, **kwargs):
+        super().__init__(name)
+        if kwargs:
+            raise ValueError("UnitNormalization: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        self.axis = _last_axis(self, axis)
+
+    def _call(self, x):
+        x = _one(self, x)
+        _check_last_axis(self, self.axis, x)
+        return KerasTensor(self, [x], x.sample_shape)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_unit_normalization(h, ii[0], name)
 
 
 _lib._proto("lf_multi_head_attention", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_int,
