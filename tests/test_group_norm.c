@@ -244,7 +244,8 @@ static void test_roundtrip(void) {
     load_refused(bad, LF_ERR_FORMAT, "layer 'gn': 'groups' must be an integer in 1..268435456");
     CHECK(check_edit_file(path, bad, "\\\"groups\\\":2", "\\\"groups\\\":3"), "edited %s", bad);
     load_refused(bad, LF_ERR_FORMAT,
-                 "layer 'gn': GroupNormalization: Number of groups (3) must be a multiple of the number of channels (4).");
+                 "layer 'gn': GroupNormalization: Number of groups (3) must be a multiple of the number of "
+                 "channels (4).");
     /* "center":false made "axis":2 (the same length) */
     CHECK(check_edit_file(path, bad, "\\\"center\\\":false", "\\\"axis\\\":2      "), "edited %s", bad);
     load_refused(bad, LF_ERR_FORMAT, "layer 'gn': 'axis' must be -1");
