@@ -33,6 +33,7 @@
  *   LF_MASKING_KEEP  the output carries its inputs' mask (Dense on (T, D),
  *                    Dropout, Activation,
  *                    LayerNormalization, BatchNormalization,
+ *                    GroupNormalization, UnitNormalization,
  *                    Rescaling, Normalization): the one mask
  *                    among the inputs (inputs masked by two different
  *                    owners are refused at build time);
