@@ -430,8 +430,9 @@ static int activations(const char *dir) {
 /* the sequence layers the other seeds lack (ok_seq_more.lfm): Attention
  * and AdditiveAttention, the 1-D pooling, depthwise, separable and
  * transposed convolutions, UpSampling1D, ZeroPadding1D, Cropping1D,
- * Permute, RepeatVector, Normalization, Discretization, and the noise and
- * regularization layers */
+ * Permute, RepeatVector, Normalization, GroupNormalization,
+ * UnitNormalization, Discretization, and the noise and regularization
+ * layers */
 static int seq_more(const char *dir) {
     lf_model *m;
     if (lf_model_create(&m, 20) != LF_OK) return 1;
@@ -441,6 +442,7 @@ static int seq_more(const char *dir) {
     int axis[1] = {-1};
     float mean[3] = {0.5f, -0.25f, 1.0f}, var[3] = {2.0f, 0.5f, 1.0f};
     int h = lf_normalization(m, s, axis, 1, mean, var, 0, NULL);
+    h = lf_unit_normalization(m, lf_group_normalization(m, h, 3, 1e-2f, 0, 1, NULL), NULL);
     h = lf_gaussian_noise(m, h, 0.1f, NULL);
     h = lf_gaussian_dropout(m, h, 0.2f, NULL);
     h = lf_alpha_dropout(m, h, 0.1f, NULL);
