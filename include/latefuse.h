@@ -905,6 +905,26 @@ int lf_conv3d(lf_model *m, int x, size_t filters, size_t kd, size_t kh, size_t k
 int lf_conv3d_dilated(lf_model *m, int x, size_t filters, size_t kd, size_t kh, size_t kw, size_t sd, size_t sh,
                       size_t sw, lf_padding padding, size_t dd, size_t dh, size_t dw, lf_activation act, int use_bias,
                       const char *name);
+/* Conv3DTranspose(filters, kernel_size=(kd, kh, kw), strides=(sd, sh, sw),
+ * padding, output_padding, activation, use_bias) (Keras 3): x (batch, D, H,
+ * W, C) -> (batch, Do, Ho, Wo, filters), the transpose of a Conv3D of the
+ * same kernel, strides and padding: input voxel i adds x[i] kernel[t] to
+ * output voxel i s + t - P (per axis).  output_padding: three values (d, h,
+ * w), each below its stride, or NULL for Keras' None.  Each axis' size and
+ * P as lf_conv2d_transpose's (Keras 3's TensorFlow and JAX rule): valid,
+ * (n - 1) s + k + op (None: max(k, s) - k); same, n s (None) or (n - 1) s +
+ * k % 2 + op.  The kernel is Keras' (kd, kh, kw, filters, C),
+ * glorot_uniform (fan_in kd kh kw filters, fan_out kd kh kw C); b = 0.
+ * dilation_rate 1 only.  Errors name the layer as Keras: "Conv3DTranspose:
+ * `output_padding` must be strictly less than `strides` for all
+ * dimensions. At dimension 2, `output_padding` is 2 but `strides` is 2";
+ * "Conv3DTranspose: input 'v' of shape (1, 1, 1, 2) gives an output of 0 x
+ * 0 x 0 voxels"; a rank other than 4, kernel_size or strides outside
+ * 1..1024.  A layer with output_padding is saved with it.  -1 (sticky) on
+ * failure. */
+int lf_conv3d_transpose(lf_model *m, int x, size_t filters, size_t kd, size_t kh, size_t kw, size_t sd, size_t sh,
+                        size_t sw, lf_padding padding, const size_t *output_padding, lf_activation act, int use_bias,
+                        const char *name);
 /* MaxPooling3D / AveragePooling3D(pool_size=(pd, ph, pw), strides=(sd, sh,
  * sw), padding) (Keras 3): x (batch, D, H, W, C) -> (batch, Do, Ho, Wo, C),
  * the largest / the mean of each window, the sizes as Conv3D's; a stride 0

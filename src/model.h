@@ -103,7 +103,8 @@
     X(LF_K_RESIZING, lf_type_resizing) \
     X(LF_K_CENTER_CROP, lf_type_center_crop) \
     X(LF_K_GROUP_NORM, lf_type_group_norm) \
-    X(LF_K_UNIT_NORM, lf_type_unit_norm)
+    X(LF_K_UNIT_NORM, lf_type_unit_norm) \
+    X(LF_K_CONV3D_TRANSPOSE, lf_type_conv3d_transpose)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -163,7 +164,8 @@ typedef struct lf_node {
     size_t depth_multiplier; /* DepthwiseConv2D, SeparableConv2D */
     float mask_value;    /* Masking */
     lf_padding padding;  /* Conv2D, pooling */
-    size_t out_pad[2];   /* Conv2DTranspose: output_padding (h, w), LF_INFER for Keras' None */
+    size_t out_pad[3];   /* Conv2DTranspose: output_padding (h, w), Conv3DTranspose (d, h, w);
+                            LF_INFER for Keras' None */
     size_t perm[LF_MAX_RANK]; /* Permute: dims (1-based, Keras' numbering), */
     size_t n_perm;       /* their count, the input's rank */
     size_t crop[4];      /* ZeroPadding2D's padding, Cropping2D's cropping: top, bottom, left, right;

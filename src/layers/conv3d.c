@@ -49,8 +49,8 @@ static vgeom vgeom_of(const lf_node *x, const lf_node *nd) {
  * W, C) += the columns scattered back (the transpose).  Tap (kz, ky, kx) of
  * output voxel (od, oy, ox) reads voxel (od sd + kz dd - pf, oy sh + ky dh
  * - pt, ox sw + kx dw - pl). */
-static void vol2col(float *restrict cols, float *restrict dx, const float *restrict x, const lf_vol_geom *g, size_t K,
-                    int add) {
+void lf_vol2col(float *restrict cols, float *restrict dx, const float *restrict x, const lf_vol_geom *g, size_t K,
+                int add) {
     size_t C = g->C;
     for (size_t od = 0; od < g->Do; od++)
         for (size_t oy = 0; oy < g->Ho; oy++)
@@ -110,7 +110,7 @@ static int conv3d_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const 
 // x: (r1 - r0, D, H, W, C)  cols: (B P, K)  w: (K, F)  z: (B P, F), rows [r0, r1)
 static void conv3d_fwd_chunk(const lf_layer_ctx *c, const vgeom *g, float *cols, float *z, size_t r0, size_t r1) {
     size_t P = g->v.Do * g->v.Ho * g->v.Wo, in = g->v.D * g->v.H * g->v.W * g->v.C;
-    for (size_t r = r0; r < r1; r++) vol2col(cols + r * P * g->K, NULL, c->xs[0] + r * in, &g->v, g->K, 0);
+    for (size_t r = r0; r < r1; r++) lf_vol2col(cols + r * P * g->K, NULL, c->xs[0] + r * in, &g->v, g->K, 0);
     const float *b = c->nd->use_bias ? c->w + g->K * g->F : NULL;
     lf_sgemm_bias_relu(0, 0, (r1 - r0) * P, g->F, g->K, cols + r0 * P * g->K, g->K, c->w, g->F, b, 0,
                        z + r0 * P * g->F, g->F);
@@ -139,7 +139,7 @@ static void conv3d_dx_chunk(const lf_layer_ctx *c, const vgeom *g, const float *
              cols + r0 * P * g->K, g->K);
     for (size_t r = r0; r < r1; r++) {
         if (c->dx_fresh) memset(dx + r * in, 0, in * sizeof *dx);
-        vol2col(cols + r * P * g->K, dx + r * in, NULL, &g->v, g->K, 1);
+        lf_vol2col(cols + r * P * g->K, dx + r * in, NULL, &g->v, g->K, 1);
     }
 }
 

@@ -2,7 +2,8 @@
  * conv_setup.c — the node set-up every convolution kind shares: Conv1D
  * (seq.c), Conv2D (conv.c), Conv1DTranspose / Conv2DTranspose
  * (conv_transpose.c), DepthwiseConv1D / DepthwiseConv2D and
- * SeparableConv1D / SeparableConv2D (depthwise.c), Conv3D (conv3d.c).
+ * SeparableConv1D / SeparableConv2D (depthwise.c), Conv3D (conv3d.c),
+ * Conv3DTranspose (conv3d_transpose.c).
  *
  * lf_conv_setup checks a node's input, activation, filters,
  * depth_multiplier, padding, kernel_size, strides, dilation_rate and
@@ -54,6 +55,10 @@ static int too_small(lf_model *m, const lf_conv_spec *s, const lf_node *x, const
     char sh[96];
     lf_shape_str(x, sh, sizeof sh);
     if (s->transpose) {
+        if (s->rank == 3)
+            return lf_build_fail(m, LF_ERR_SHAPE,
+                                 "%s: input '%s' of shape %s gives an output of %zu x %zu x %zu voxels", s->kn,
+                                 x->name, sh, out[0], out[1], out[2]);
         if (s->rank == 1)
             return lf_build_fail(m, LF_ERR_SHAPE, "%s: input '%s' of shape %s gives an output of %zu steps", s->kn,
                                  x->name, sh, out[0]);

@@ -36,8 +36,7 @@
 #include <math.h>
 #include <string.h>
 
-/* One axis: the output size of `in` pixels (0: none) and, in *crop, P. */
-static size_t tconv_out(size_t in, size_t k, size_t s, lf_padding p, size_t op, size_t *crop) {
+size_t lf_tconv_out(size_t in, size_t k, size_t s, lf_padding p, size_t op, size_t *crop) {
     if (p == LF_PADDING_VALID) {
         *crop = 0;
         return (in - 1) * s + k + (op == LF_INFER ? (k > s ? k : s) - k : op);
@@ -54,8 +53,8 @@ static lf_conv_geom tgeom(const lf_node *x, const lf_node *nd, size_t filters) {
     lf_conv_hwc(x, &H, &W, &C);
     g.kh = nd->kernel[0], g.kw = nd->kernel[1], g.sh = nd->strides[0], g.sw = nd->strides[1];
     g.dh = g.dw = 1;
-    g.H = tconv_out(H, g.kh, g.sh, nd->padding, nd->out_pad[0], &g.pt);
-    g.W = tconv_out(W, g.kw, g.sw, nd->padding, nd->out_pad[1], &g.pl);
+    g.H = lf_tconv_out(H, g.kh, g.sh, nd->padding, nd->out_pad[0], &g.pt);
+    g.W = lf_tconv_out(W, g.kw, g.sw, nd->padding, nd->out_pad[1], &g.pl);
     g.C = filters;
     g.Ho = H, g.Wo = W;
     g.F = C; /* the input's channels */
@@ -74,7 +73,7 @@ static size_t in_channels(const lf_model *m, const lf_node *nd) {
 }
 
 static size_t tconv_axis(const lf_node *nd, size_t a, size_t in, size_t *crop) {
-    return tconv_out(in, nd->kernel[a], nd->strides[a], nd->padding, nd->out_pad[a], crop);
+    return lf_tconv_out(in, nd->kernel[a], nd->strides[a], nd->padding, nd->out_pad[a], crop);
 }
 
 static const lf_conv_spec tconv2d_spec = {

@@ -393,6 +393,17 @@ typedef struct lf_vol_geom {
     size_t D, H, W, C, Do, Ho, Wo, kd, kh, kw, sd, sh, sw, dd, dh, dw, pf, pt, pl;
 } lf_vol_geom;
 lf_vol_geom lf_vol_geom_of(const lf_node *x, const lf_node *nd);
+/* conv3d.c: cols (Do Ho Wo, K = kd kh kw C) and one volume (D, H, W, C) of
+ * geometry g.  add 0: cols = x's receptive fields (zeros outside the
+ * volume); add 1: dx += cols scattered back (the transpose).  Conv3D's
+ * passes, and Conv3DTranspose (conv3d_transpose.c) the other way round. */
+void lf_vol2col(float *restrict cols, float *restrict dx, const float *restrict x, const lf_vol_geom *g, size_t K,
+                int add);
+/* conv_transpose.c: a transposed convolution's output size of one axis of
+ * `in` pixels under kernel k, stride s, padding p and output_padding op
+ * (LF_INFER: Keras' None), 0 when none; *crop the pixels cropped before the
+ * first (Keras' rule: conv_transpose.c's top) */
+size_t lf_tconv_out(size_t in, size_t k, size_t s, lf_padding p, size_t op, size_t *crop);
 /* a convolution input's (H, W, C); a sequence (T, C) is (T, 1, C) */
 void lf_conv_hwc(const lf_node *x, size_t *H, size_t *W, size_t *C);
 /* a builder's node: rank values of kernel, strides and dilation (NULL: 1),
