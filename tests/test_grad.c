@@ -1585,7 +1585,7 @@ static void test_bias_l2(void) {
               strcmp(lf_model_error(m), "lf_set_bias_l2: node 0 is not a Dense, Conv2D, Conv1D, "
                                         "MultiHeadAttention, LSTM, GRU, SimpleRNN, Bidirectional, Conv2DTranspose, "
                                         "DepthwiseConv2D, SeparableConv2D, DepthwiseConv1D, SeparableConv1D, "
-                                        "Conv1DTranspose or Conv3D layer") == 0,
+                                        "Conv1DTranspose, Conv3D or Conv3DTranspose layer") == 0,
           "on an input: %s", lf_model_error(m));
     fill_weight(m, "h", 1, -1, 1, 2571);
     run("Dense with an L2 penalty on its bias", m, lf_dense(m, h, 2, LF_ACT_LINEAR, 1, "o"), LF_LOSS_MSE, 5, 2572);
@@ -2252,6 +2252,43 @@ static void test_conv3d(void) {
     }
 }
 
+/* Conv3DTranspose (conv3d_transpose.c): strides 1 and 2, both paddings
+ * (an even kernel's "same" crop), output_padding None and given, an
+ * activation, no bias, a stride above the kernel (gaps); the input's
+ * gradient is the layer's dx, the kernel's and bias' its dw */
+static void test_conv3d_transpose(void) {
+    struct {
+        size_t D, H, W, C, F, kd, kh, kw, sd, sh, sw;
+        lf_padding pad;
+        int op; /* output_padding below, else None */
+        size_t opd, oph, opw;
+        lf_activation act;
+        int bias;
+    } cases[] = {
+        {2, 3, 2, 2, 3, 2, 3, 2, 1, 1, 1, LF_PADDING_VALID, 0, 0, 0, 0, LF_ACT_TANH, 1},
+        {2, 2, 3, 2, 2, 3, 2, 3, 1, 1, 1, LF_PADDING_SAME, 0, 0, 0, 0, LF_ACT_LINEAR, 1},
+        {2, 2, 2, 2, 2, 3, 3, 2, 2, 2, 2, LF_PADDING_SAME, 0, 0, 0, 0, LF_ACT_ELU, 0},   /* Do = 2 D; even kw */
+        {2, 2, 2, 1, 2, 2, 3, 2, 2, 2, 1, LF_PADDING_VALID, 1, 1, 1, 0, LF_ACT_SIGMOID, 1}, /* output_padding */
+        {2, 2, 2, 2, 2, 3, 4, 2, 2, 2, 2, LF_PADDING_SAME, 1, 1, 0, 1, LF_ACT_LINEAR, 1},   /* same + op */
+        {2, 2, 2, 2, 2, 1, 2, 1, 2, 3, 2, LF_PADDING_VALID, 0, 0, 0, 0, LF_ACT_LINEAR, 1},  /* stride > kernel */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int x;
+        lf_model *m = video_model(2700 + k, cases[k].D, cases[k].H, cases[k].W, cases[k].C, &x);
+        size_t op[3] = {cases[k].opd, cases[k].oph, cases[k].opw};
+        int h = lf_conv3d_transpose(m, x, cases[k].F, cases[k].kd, cases[k].kh, cases[k].kw, cases[k].sd,
+                                    cases[k].sh, cases[k].sw, cases[k].pad, cases[k].op ? op : NULL, cases[k].act,
+                                    cases[k].bias, "tconv");
+        CHECK(h >= 0, "Conv3DTranspose case %zu: %s", k, lf_model_error(m));
+        char what[96];
+        snprintf(what, sizeof what, "Conv3DTranspose case %zu (%s, %s)", k, cases[k].pad ? "same" : "valid",
+                 lf_activation_name(cases[k].act));
+        if (h >= 0) scale_kernel(m, "tconv", 2);
+        image_run(what, m, h, 2800 + k, 3, 0);
+        lf_model_free(m);
+    }
+}
+
 /* MaxPooling3D / AveragePooling3D (pool3d.c): valid and same, strides
  * other than the pool */
 static void test_pool3d(void) {
@@ -2354,6 +2391,7 @@ int main(void) {
     test_time_distributed_mask();
     test_global_pool3d();
     test_conv3d();
+    test_conv3d_transpose();
     test_pool3d();
     test_activation_layers();
     return check_report("test_grad");

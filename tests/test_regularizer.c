@@ -249,7 +249,8 @@ static void test_refusals(void) {
           "recurrent on a Dense: %s", lf_model_error(m));
     CHECK(lf_set_regularizer(m, x, LF_REG_ACTIVITY, 0.1f, 0) == LF_ERR_ARG &&
               strcmp(lf_model_error(m), "lf_set_regularizer: activity: node 0 is not a Dense, Conv2D, Embedding, "
-                                        "Conv1D, LSTM, GRU, SimpleRNN, Bidirectional, ActivityRegularization or Conv3D layer") == 0,
+                                        "Conv1D, LSTM, GRU, SimpleRNN, Bidirectional, ActivityRegularization, Conv3D or "
+                                        "Conv3DTranspose layer") == 0,
           "activity on an input: %s", lf_model_error(m));
     CHECK(lf_set_regularizer(m, d, LF_REG_ACTIVITY, -0.1f, 0) == LF_ERR_ARG &&
               strcmp(lf_model_error(m), "lf_set_regularizer: activity: l1 and l2 must be finite and >= 0") == 0,
