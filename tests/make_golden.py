@@ -2130,8 +2130,88 @@ def conv3d_dilated_file():
                         SEED_HEAD_MARGIN))
 
 
+# ---------------------------------------------------------------------------
+# conv3d_transpose: Conv3DTranspose (Keras 3, keras/src/layers/convolutional/
+# conv3d_transpose.py, base_conv_transpose.py): Keras' kernel (kd,kh,kw,F,C)
+# is torch's conv_transpose3d weight (C, F, kd, kh, kw); torch's full
+# transposed convolution ((n - 1) s + k voxels an axis) cropped / zero-
+# extended per axis to Keras' output (keras_tconv_axis, as the 2-D decoder
+# case).  img (3, 2,2,3, 2) -> t1 Conv3DTranspose(3, (3,3,2), strides 2,
+# same, tanh): (4,4,6,3); t2 Conv3DTranspose(2, (2,3,2), strides (2,2,1),
+# valid, output_padding (1,1,0), no bias): (5,6,4,2); t3
+# Conv3DTranspose(2, (2,2,3), strides (2,1,2), same, output_padding
+# (1,0,1)): (3,1,6,2); flattened, concatenated -> Dense(3, softmax).
+# Its own manual_seed(38); Keras-3 Adam steps 1 and 2.
+# ---------------------------------------------------------------------------
+C3T_B, C3T_D, C3T_H, C3T_W, C3T_C = 3, 2, 2, 3, 2
+C3T = {  # name: filters, kernel, strides, padding, output_padding, activation, bias
+    "t1": (3, (3, 3, 2), (2, 2, 2), "same", None, "tanh", True),
+    "t2": (2, (2, 3, 2), (2, 2, 1), "valid", (1, 1, 0), "linear", False),
+    "t3": (2, (2, 2, 3), (2, 1, 2), "same", (1, 0, 1), "linear", True),
+}
+C3T_NODES = ["t1", "t2", "t3", "cat", "out"]
+
+
+def conv3d_transpose(x, K, b, strides, padding, output_padding=None):
+    """x (B,D,H,W,C), K Keras (kd,kh,kw,F,C), b (F) or None -> (B,Do,Ho,Wo,F):
+    torch's conv_transpose3d without padding, cropped / zero-extended to
+    Keras' output per axis"""
+    full = torch.nn.functional.conv_transpose3d(x.permute(0, 4, 1, 2, 3), K.permute(4, 3, 0, 1, 2), None,
+                                                stride=strides)
+    ops = output_padding if output_padding is not None else (None, None, None)
+    sizes = [keras_tconv_axis(x.shape[1 + a], K.shape[a], strides[a], padding, ops[a]) for a in range(3)]
+    pads = []
+    for a in (2, 1, 0):  # torch's pad lists the last axis first
+        size, crop = sizes[a]
+        pads += [0, max(crop + size - full.shape[2 + a], 0)]
+    full = torch.nn.functional.pad(full, pads)
+    (d, pd), (h, ph), (w, pw) = sizes
+    y = full[:, :, pd:pd + d, ph:ph + h, pw:pw + w].permute(0, 2, 3, 4, 1)
+    return y if b is None else y + b
+
+
+def conv3d_transpose_model(p, x):
+    n = {}
+    act = {"tanh": torch.tanh, "linear": lambda v: v}
+    for k, (F, ks, st, pad, op, a, bias) in C3T.items():
+        n[k] = act[a](conv3d_transpose(x["img"], p[k + ".kernel"], p[k + ".bias"] if bias else None, st, pad, op))
+    n["cat"] = torch.cat([flat(n[k]) for k in C3T], dim=1)
+    z = dense(n["cat"], p["out.kernel"], p["out.bias"])
+    n["out"] = torch.softmax(z, dim=1)
+    return n, cce_from_logits(z, x["y"]), math.inf
+
+
+def draw_conv3d_transpose():
+    B = C3T_B
+    inputs = {"img": u32((B, C3T_D, C3T_H, C3T_W, C3T_C), -1.0, 1.0), "y": torch.zeros((B, 3), dtype=F32)}
+    inputs["y"][torch.arange(B), torch.tensor([0, 2, 1])] = 1.0
+    params = {}
+    for k, (F, ks, st, pad, op, a, bias) in C3T.items():
+        rf = ks[0] * ks[1] * ks[2]
+        lim = math.sqrt(6.0 / (rf * (F + C3T_C)))
+        params[k + ".kernel"] = u32(ks + (F, C3T_C), -2 * lim, 2 * lim)
+        if bias:
+            params[k + ".bias"] = bias32(F)
+    params["out.kernel"] = glorot32(3, 4 * 4 * 6 * 3 + 5 * 6 * 4 * 2 + 3 * 1 * 6 * 2)
+    params["out.bias"] = bias32(3)
+    return params, inputs
+
+
+def conv3d_transpose_file():
+    torch.manual_seed(38)
+    return ("conv3d_transpose.safetensors",
+            "Conv3DTranspose (Keras' kernel (kd,kh,kw,filters,C); torch's conv_transpose3d cropped / zero-extended "
+            "per axis to Keras' output): img (3,2,2,3,2) -> t1 (3,(3,3,2),strides 2,same,tanh) (4,4,6,3); t2 "
+            "(2,(2,3,2),strides (2,2,1),valid,output_padding (1,1,0),no bias) (5,6,4,2); t3 (2,(2,2,3),strides "
+            "(2,1,2),same,output_padding (1,0,1)) (3,1,6,2); flattened, concatenated -> Dense(3,softmax); "
+            "categorical crossentropy from logits; forward, grads, Keras-3 Adam steps 1 and 2.",
+            build_image("conv3d_transpose", draw_conv3d_transpose, conv3d_transpose_model, C3T_NODES, 2,
+                        SEED_HEAD_MARGIN))
+
+
 SEEDED_FILES = {"video.safetensors": video_file, "conv3d.safetensors": conv3d_file,
-                "conv3d_dilated.safetensors": conv3d_dilated_file}
+                "conv3d_dilated.safetensors": conv3d_dilated_file,
+                "conv3d_transpose.safetensors": conv3d_transpose_file}
 
 
 # ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@
  * video.safetensors: TimeDistributed over a CNN with BatchNormalization,
  * the global 3-D poolings; conv3d.safetensors: Conv3D, MaxPooling3D,
  * AveragePooling3D; conv3d_dilated.safetensors: Conv3D's dilation_rate;
+ * conv3d_transpose.safetensors: Conv3DTranspose, with 2 Adam steps;
  * activation_layers.safetensors: ReLU, LeakyReLU, ELU, PReLU, Softmax,
  * with 2 Adam steps; activations.safetensors: Keras 3's activations after
  * softmax, each alone and in a small network; group_norm.safetensors:
@@ -294,6 +295,25 @@ static void test_conv3d_dilated(void) {
     int out = lf_dense(m, lf_flatten(m, c2, NULL), 3, LF_ACT_SOFTMAX, 1, "out");
     CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
     check_network_mode(m, "tests/golden/conv3d_dilated.safetensors", 3, 5, 0);
+    lf_model_free(m);
+}
+
+/* Conv3DTranspose against torch's conv_transpose3d cropped to Keras'
+ * sizes: same (stride 2, tanh), valid with output_padding (no bias), same
+ * with output_padding; flattened, concatenated -> Dense(softmax) */
+static void test_conv3d_transpose(void) {
+    lf_model *m;
+    lf_model_create(&m, 38);
+    int img = lf_input_shape(m, 4, (size_t[]){2, 2, 3, 2}, LF_DTYPE_FLOAT32, "img");
+    int t1 = lf_conv3d_transpose(m, img, 3, 3, 3, 2, 2, 2, 2, LF_PADDING_SAME, NULL, LF_ACT_TANH, 1, "t1");
+    int t2 = lf_conv3d_transpose(m, img, 2, 2, 3, 2, 2, 2, 1, LF_PADDING_VALID, (size_t[]){1, 1, 0}, LF_ACT_LINEAR,
+                                 0, "t2");
+    int t3 = lf_conv3d_transpose(m, img, 2, 2, 2, 3, 2, 1, 2, LF_PADDING_SAME, (size_t[]){1, 0, 1}, LF_ACT_LINEAR, 1,
+                                 "t3");
+    int f[3] = {lf_flatten(m, t1, NULL), lf_flatten(m, t2, NULL), lf_flatten(m, t3, NULL)};
+    int out = lf_dense(m, lf_concatenate(m, 3, f, "cat"), 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
+    check_network_mode(m, "tests/golden/conv3d_transpose.safetensors", 3, 2, 0);
     lf_model_free(m);
 }
 
@@ -842,6 +862,7 @@ int main(void) {
     test_video();
     test_conv3d();
     test_conv3d_dilated();
+    test_conv3d_transpose();
     test_image_zoo();
     test_seq();
     test_attention();
