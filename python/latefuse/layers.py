@@ -4719,6 +4719,86 @@ class Conv3D(Layer):
         return _set_penalties(lib, h, i, self)
 
 
+__all__ += ["Conv3DTranspose"]
+
+_lib._proto("lf_conv3d_transpose", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int,
+            ctypes.POINTER(ctypes.c_size_t), ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
+
+
+class Conv3DTranspose(Layer):
+    """Conv3DTranspose(filters, kernel_size, strides=(1, 1, 1), padding='valid',
+    data_format=None, output_padding=None, dilation_rate=(1, 1, 1),
+    activation=None, use_bias=True, kernel/bias initializer, regularizer,
+    constraint, activity_regularizer): Keras' transposed convolution over
+    channels-last volumes (keras/src/layers/convolutional/
+    conv3d_transpose.py; data_format before output_padding, as Keras);
+    kernel (kd, kh, kw, filters, in_channels) glorot_uniform, zero bias;
+    output sizes and 'same' padding per axis as Conv2DTranspose's (Keras'
+    TensorFlow and JAX backends).  dilation_rate 1 only."""
+
+    prefix = "conv3d_transpose"
+    _fixed_input = True
+
+    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid", data_format=None,
+                 output_padding=None, dilation_rate=(1, 1, 1), activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 name=None, **kwargs):
+        super().__init__(name)
+        kn = "Conv3DTranspose"
+        _transpose_settings(self, kn, _triple, "(1, 1, 1)", filters, kernel_size, strides, padding, data_format,
+                            dilation_rate, kernel_initializer, bias_initializer, kernel_regularizer,
+                            bias_regularizer, kernel_constraint, bias_constraint, kwargs)
+        self.activity_regularizer = _reg_of(activity_regularizer, kn + ": activity_regularizer")
+        if output_padding is not None:
+            op = _ints_of(output_padding, 3, 0)
+            if op is None:
+                raise ValueError("%s: output_padding must be None, an integer >= 0 or a tuple of 3 of them, got %r"
+                                 % (kn, output_padding))
+            for i, (o, st) in enumerate(zip(op, self.strides)):
+                if o >= st:  # Keras' message (base_conv_transpose.py)
+                    raise ValueError("`output_padding` must be strictly less than `strides` for all dimensions. "
+                                     "At dimension %d, `output_padding` is %d but `strides` is %d. Received: "
+                                     "output_padding=%r, strides=%r" % (i, o, st, op, self.strides))
+            output_padding = op
+        self.output_padding = output_padding
+        self.activation = _activation(activation)
+        self.use_bias = bool(use_bias)
+
+    def _call(self, x):
+        x = _video(self, x)
+        D, H, W, C = x.sample_shape
+        op = self.output_padding or (None, None, None)
+        out = tuple(_tconv_size(n, k, s, self.padding, o)
+                    for n, k, s, o in zip((D, H, W), self.kernel_size, self.strides, op))
+        if min(out) < 1:
+            raise ValueError("Conv3DTranspose: input of shape %s gives an output of %d x %d x %d voxels"
+                             % ((_shape_str(x.sample_shape),) + out))
+        self._in_channels = C
+        return KerasTensor(self, [x], out + (self.filters,))
+
+    def _weight_shapes(self):
+        k = self.kernel_size + (self.filters, self._in_channels)
+        return [k, (self.filters,)] if self.use_bias else [k]
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        op = spec.get("output_padding")
+        return cls(int(spec["filters"]), tuple(spec["kernel_size"]), tuple(spec["strides"]), spec["padding"],
+                   output_padding=None if op is None else tuple(op), activation=spec["activation"],
+                   use_bias=spec["use_bias"], name=spec["name"], **_penalties_of(spec, _WEIGHTED_REGS),
+                   **_constraints_of(spec, ("kernel_constraint", "bias_constraint")))(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        (kd, kh, kw), (sd, sh, sw) = self.kernel_size, self.strides
+        op = None if self.output_padding is None else (ctypes.c_size_t * 3)(*self.output_padding)
+        i = lib.lf_conv3d_transpose(h, ii[0], self.filters, kd, kh, kw, sd, sh, sw, _pad_id(self.padding), op,
+                                    lib.lf_activation_parse(self.activation.encode()), int(self.use_bias), name)
+        return _set_penalties(lib, h, i, self)
+
+
 _POOL3_ARGS = (ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
                ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int, ctypes.c_char_p)
 _lib._proto("lf_max_pooling3d", *_POOL3_ARGS)
