@@ -474,9 +474,10 @@ static int seq_more(const char *dir) {
 /* volumes and the image layers the other seeds lack (ok_volumes.lfm): a
  * dilated Conv3D, the 3-D pooling, TimeDistributed(Conv2D ->
  * GlobalAveragePooling2D) over the frames, RandomContrast,
- * RandomBrightness, RandomRotation and SpatialDropout2D; Resizing (bilinear,
- * and nearest cropped to the aspect ratio) and CenterCrop (cropping, and
- * resizing a smaller image) */
+ * RandomBrightness, RandomRotation and SpatialDropout2D; Conv3DTranspose
+ * (stride 2, same, output_padding); Resizing (bilinear, and nearest cropped
+ * to the aspect ratio) and CenterCrop (cropping, and resizing a smaller
+ * image) */
 static int volumes(const char *dir) {
     lf_model *m;
     if (lf_model_create(&m, 21) != LF_OK) return 1;
@@ -492,14 +493,16 @@ static int volumes(const char *dir) {
     fr = lf_spatial_dropout2d(m, fr, 0.25f, NULL);
     fr = lf_conv2d(m, fr, 3, 3, 3, 1, 1, LF_PADDING_SAME, LF_ACT_RELU, 1, NULL);
     int td = lf_time_distributed_end(m, lf_global_average_pooling2d(m, fr, NULL), "td");
+    size_t op[3] = {1, 0, 1};
+    int tv = lf_conv3d_transpose(m, mp, 2, 2, 2, 2, 2, 2, 2, LF_PADDING_SAME, op, LF_ACT_TANH, 1, NULL);
     size_t ish[3] = {6, 5, 2};
     int img = lf_input_shape(m, 3, ish, LF_DTYPE_FLOAT32, "img");
     int rs = lf_center_crop(m, lf_resizing(m, img, 4, 4, LF_INTERP_BILINEAR, 0, NULL), 3, 3, NULL);
     int rn = lf_center_crop(m, lf_resizing(m, img, 3, 4, LF_INTERP_NEAREST, 1, NULL), 4, 5, NULL);
-    int p[5] = {lf_global_max_pooling3d(m, mp, NULL), lf_global_average_pooling3d(m, ap, NULL),
-                lf_global_average_pooling1d(m, td, NULL), lf_global_average_pooling2d(m, rs, NULL),
-                lf_global_max_pooling2d(m, rn, NULL)};
-    int out = lf_dense(m, lf_concatenate(m, 5, p, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
+    int p[6] = {lf_global_max_pooling3d(m, mp, NULL), lf_global_average_pooling3d(m, ap, NULL),
+                lf_global_average_pooling1d(m, td, NULL), lf_global_average_pooling3d(m, tv, NULL),
+                lf_global_average_pooling2d(m, rs, NULL), lf_global_max_pooling2d(m, rn, NULL)};
+    int out = lf_dense(m, lf_concatenate(m, 6, p, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
     return compile_save(m, out, dir, "ok_volumes.lfm");
 }
 
