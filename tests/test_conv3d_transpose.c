@@ -157,8 +157,8 @@ static void test_hand(void) {
 
 static void test_refusals(void) {
     static const char *const want[] = {
-        "Conv3DTranspose: `output_padding` must be strictly less than `strides` for all dimensions. At dimension 2, "
-        "`output_padding` is 2 but `strides` is 2",
+        ("Conv3DTranspose: `output_padding` must be strictly less than `strides` for all dimensions. At dimension 2, "
+         "`output_padding` is 2 but `strides` is 2"),
         "Conv3DTranspose: unknown padding 2",
         "Conv3DTranspose: input 'v' of shape (None, 1, 1, 1, 2) gives an output of 0 x 0 x 0 voxels",
         "Conv3DTranspose: kernel_size and strides must be in 1..1024, got (3, 0, 3) and (1, 1, 1)",
