@@ -938,6 +938,25 @@ int lf_max_pooling3d(lf_model *m, int x, size_t pd, size_t ph, size_t pw, size_t
 int lf_average_pooling3d(lf_model *m, int x, size_t pd, size_t ph, size_t pw, size_t sd, size_t sh, size_t sw,
                          lf_padding padding, const char *name);
 
+/* UpSampling3D(size=(sd, sh, sw)) (Keras 3): x (batch, D, H, W, C) ->
+ * (batch, D sd, H sh, W sw, C), each frame, row and column repeated (Keras'
+ * nearest repeat; each factor 1..1024).
+ * ZeroPadding3D(padding=((d0, d1), (h0, h1), (w0, w1))): zeros around the
+ * volume, (batch, D + d0 + d1, H + h0 + h1, W + w0 + w1, C).
+ * Cropping3D(cropping=((d0, d1), (h0, h1), (w0, w1))): x[:, d0:D - d1,
+ * h0:H - h1, w0:W - w1, :]; a crop of D, H or W voxels or more is refused
+ * with Keras' message.  None keeps a padding mask (Keras 3's support none).
+ * -1 (sticky) on failure. */
+int lf_upsampling3d(lf_model *m, int x, size_t sd, size_t sh, size_t sw, const char *name);
+int lf_zero_padding3d(lf_model *m, int x, size_t d0, size_t d1, size_t h0, size_t h1, size_t w0, size_t w1,
+                      const char *name);
+int lf_cropping3d(lf_model *m, int x, size_t d0, size_t d1, size_t h0, size_t h1, size_t w0, size_t w1,
+                  const char *name);
+
+/* Identity() (Keras 3): y = x, any shape; it keeps x's padding mask (Keras'
+ * supports_masking), a placeholder or a ResNet-style shortcut's branch. */
+int lf_identity(lf_model *m, int x, const char *name);
+
 /* LayerNormalization(axis=-1, epsilon, center, scale) over the last axis of
  * a rank 1..3 x (Keras' defaults: epsilon 1e-3, center and scale on): each
  * position's features are normalised by their own mean and biased

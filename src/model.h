@@ -104,7 +104,12 @@
     X(LF_K_CENTER_CROP, lf_type_center_crop) \
     X(LF_K_GROUP_NORM, lf_type_group_norm) \
     X(LF_K_UNIT_NORM, lf_type_unit_norm) \
-    X(LF_K_CONV3D_TRANSPOSE, lf_type_conv3d_transpose)
+    X(LF_K_CONV3D_TRANSPOSE, lf_type_conv3d_transpose) \
+    /* the 3-D decoder layers (spatial3d.c), Identity (identity.c) */ \
+    X(LF_K_UPSAMPLING3D, lf_type_upsampling3d) \
+    X(LF_K_ZERO_PADDING3D, lf_type_zero_padding3d) \
+    X(LF_K_CROPPING3D, lf_type_cropping3d) \
+    X(LF_K_IDENTITY, lf_type_identity)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -157,7 +162,7 @@ typedef struct lf_node {
     size_t kernel[3];    /* Conv2D kernel_size, pooling pool_size (h, w); Conv1D's (k, 1); UpSampling2D's size;
                             Resizing's and CenterCrop's (height, width);
                             Conv3D's, MaxPooling3D's, AveragePooling3D's (d, h, w);
-                            UpSampling1D's (size, 1);
+                            UpSampling1D's (size, 1); UpSampling3D's (sd, sh, sw);
                             RepeatVector's n */
     size_t strides[3];   /* Conv2D, Conv3D, pooling */
     size_t dilation[3];  /* Conv1D/2D (Conv3D: 1), DepthwiseConv2D, SeparableConv2D: dilation_rate (Conv1D's (d, 1)) */
@@ -168,9 +173,10 @@ typedef struct lf_node {
                             LF_INFER for Keras' None */
     size_t perm[LF_MAX_RANK]; /* Permute: dims (1-based, Keras' numbering), */
     size_t n_perm;       /* their count, the input's rank */
-    size_t crop[4];      /* ZeroPadding2D's padding, Cropping2D's cropping: top, bottom, left, right;
-                            the 1-D ones' (left, right, 0, 0); Resizing's and CenterCrop's
-                            window of the input (top, rows, left, columns), set by infer */
+    size_t crop[6];      /* ZeroPadding2D's padding, Cropping2D's cropping: top, bottom, left, right;
+                            the 1-D ones' (left, right, 0, 0); the 3-D ones' (d0, d1, h0, h1, w0, w1);
+                            Resizing's and CenterCrop's window of the input (top, rows, left,
+                            columns), set by infer */
     float momentum, epsilon; /* BatchNormalization; LayerNormalization's epsilon */
     int groups;          /* GroupNormalization: groups (-1 from the builder: the channels) */
     float scale, offset; /* Rescaling */
