@@ -2309,6 +2309,35 @@ static void test_pool3d(void) {
     }
 }
 
+/* UpSampling3D, ZeroPadding3D, Cropping3D (spatial3d.c) and Identity
+ * (identity.c): on the input itself (its gradient straight through the
+ * layer), then after a Conv3D so that their dx reaches a weight too;
+ * asymmetric sides and factors */
+static void test_spatial3d(void) {
+    for (int kind = 0; kind < 8; kind++) {
+        int x;
+        lf_model *m = video_model(6100 + (uint64_t)kind, 3, 4, 3, 2, &x);
+        int c = x;
+        if (kind >= 4) {
+            c = lf_conv3d(m, x, 2, 2, 2, 2, 1, 1, 1, LF_PADDING_SAME, LF_ACT_TANH, 1, "conv");
+            if (c >= 0) scale_kernel(m, "conv", 2);
+        }
+        int h;
+        const char *what;
+        switch (kind % 4) {
+        case 0: h = lf_upsampling3d(m, c, 2, 1, 3, NULL), what = "UpSampling3D (2, 1, 3)"; break;
+        case 1: h = lf_zero_padding3d(m, c, 1, 0, 2, 1, 0, 3, NULL), what = "ZeroPadding3D ((1, 0), (2, 1), (0, 3))"; break;
+        case 2: h = lf_cropping3d(m, c, 1, 1, 0, 2, 1, 0, NULL), what = "Cropping3D ((1, 1), (0, 2), (1, 0))"; break;
+        default: h = lf_identity(m, c, NULL), what = "Identity"; break;
+        }
+        CHECK(h >= 0, "%s: %s", what, lf_model_error(m));
+        char label[96];
+        snprintf(label, sizeof label, "%s%s", what, kind >= 4 ? " after Conv3D" : "");
+        image_run(label, m, h, 6200 + (uint64_t)kind, 3, 0);
+        lf_model_free(m);
+    }
+}
+
 /* Keras' activation layers (activation_layers.c) on x (3, 4), each then
  * flattened into a Dense(4) (its kernel x 3, so that Softmax's gradients
  * stand above the tolerance), mse: the input gradients through the layer,
@@ -2393,6 +2422,7 @@ int main(void) {
     test_conv3d();
     test_conv3d_transpose();
     test_pool3d();
+    test_spatial3d();
     test_activation_layers();
     return check_report("test_grad");
 }
