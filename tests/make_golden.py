@@ -2765,5 +2765,80 @@ def resizing_file():
 SEEDED_FILES["resizing.safetensors"] = resizing_file
 
 
+# spatial3d: UpSampling3D, ZeroPadding3D, Cropping3D and Identity (Keras 3,
+# keras/src/layers/reshaping/{up_sampling3d,zero_padding3d,cropping3d}.py,
+# keras/src/layers/core/identity.py; channels_last), on the channels-first
+# permutation: F.pad (the last axis first), slicing, F.interpolate(mode=
+# "nearest", scale_factor) and repeat_interleave.  img (3, 2, 3, 3, 2) ->
+# pad ZeroPadding3D(((1,0),(0,2),(1,1))) (3,5,5,2) -> conv Conv3D(3, (2,2,2),
+# valid, tanh) (2,4,4,3) -> crop Cropping3D(((1,0),(1,2),(0,1))) (1,1,3,3)
+# -> up UpSampling3D((2,1,3)) (2,1,9,3) -> ident Identity -> gap
+# GlobalAveragePooling3D (3); crop2 Cropping3D(((0,1),(1,1),(0,1))) of img
+# (1,1,2,2) and up2 UpSampling3D((1,2,2)) of img (2,6,6,2), flattened, so
+# that img's gradient goes through them voxel by voxel; concatenated ->
+# Dense(3, softmax).  Forward, grads, Keras-3 Adam steps 1 and 2.  Its own
+# manual_seed(38).
+# ---------------------------------------------------------------------------
+S3_B, S3_D, S3_H, S3_W, S3_C = 3, 2, 3, 3, 2
+S3_NODES = ["pad", "conv", "crop", "up", "ident", "gap", "crop2", "up2", "cat", "out"]
+
+
+def zero_pad3(x, p):
+    """x (B,D,H,W,C) padded by p ((d0,d1),(h0,h1),(w0,w1)) with zeros"""
+    (d0, d1), (h0, h1), (w0, w1) = p
+    return torch.nn.functional.pad(x.permute(0, 4, 1, 2, 3), [w0, w1, h0, h1, d0, d1]).permute(0, 2, 3, 4, 1)
+
+
+def crop3(x, p):
+    (d0, d1), (h0, h1), (w0, w1) = p
+    xc = x.permute(0, 4, 1, 2, 3)
+    D, H, W = xc.shape[2:]
+    return xc[:, :, d0:D - d1, h0:H - h1, w0:W - w1].permute(0, 2, 3, 4, 1)
+
+
+def spatial3d_model(p, x):
+    n = {}
+    n["pad"] = zero_pad3(x["img"], ((1, 0), (0, 2), (1, 1)))
+    n["conv"] = torch.tanh(conv3d(n["pad"], p["conv.kernel"], p["conv.bias"], (1, 1, 1), "valid"))
+    n["crop"] = crop3(n["conv"], ((1, 0), (1, 2), (0, 1)))
+    n["up"] = torch.nn.functional.interpolate(n["crop"].permute(0, 4, 1, 2, 3), scale_factor=(2, 1, 3),
+                                              mode="nearest").permute(0, 2, 3, 4, 1)
+    n["ident"] = n["up"]
+    n["gap"] = n["ident"].mean(dim=(1, 2, 3))
+    n["crop2"] = crop3(x["img"], ((0, 1), (1, 1), (0, 1)))
+    n["up2"] = x["img"].repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
+    n["cat"] = torch.cat([n["gap"], flat(n["crop2"]), flat(n["up2"])], dim=1)
+    z = dense(n["cat"], p["out.kernel"], p["out.bias"])
+    n["out"] = torch.softmax(z, dim=1)
+    return n, cce_from_logits(z, x["y"]), math.inf
+
+
+def draw_spatial3d():
+    B = S3_B
+    inputs = {"img": u32((B, S3_D, S3_H, S3_W, S3_C), -1.0, 1.0), "y": torch.zeros((B, 3), dtype=F32)}
+    inputs["y"][torch.arange(B), torch.tensor([2, 1, 0])] = 1.0
+    lim = math.sqrt(6.0 / (8 * S3_C + 8 * 3))
+    params = {
+        "conv.kernel": u32((2, 2, 2, S3_C, 3), -2 * lim, 2 * lim), "conv.bias": bias32(3),
+        "out.kernel": glorot32(3, 3 + 4 + 144), "out.bias": bias32(3),
+    }
+    return params, inputs
+
+
+def spatial3d_file():
+    torch.manual_seed(38)
+    return ("spatial3d.safetensors",
+            "UpSampling3D / ZeroPadding3D / Cropping3D / Identity: img (3,2,3,3,2) -> pad ZeroPadding3D(((1,0),(0,2),"
+            "(1,1))) -> conv Conv3D(3,(2,2,2),valid,tanh) -> crop Cropping3D(((1,0),(1,2),(0,1))) -> up "
+            "UpSampling3D((2,1,3)) (F.interpolate nearest) -> ident Identity -> gap GlobalAveragePooling3D; crop2 "
+            "Cropping3D(((0,1),(1,1),(0,1))) and up2 UpSampling3D((1,2,2)) (repeat_interleave) of img, flattened; "
+            "concatenated -> Dense(3,softmax); categorical crossentropy from logits; forward, grads (img's through "
+            "every layer), Keras-3 Adam steps 1 and 2.",
+            build_image("spatial3d", draw_spatial3d, spatial3d_model, S3_NODES, 2, SEED_HEAD_MARGIN))
+
+
+SEEDED_FILES["spatial3d.safetensors"] = spatial3d_file
+
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

@@ -10,6 +10,7 @@
  * the global 3-D poolings; conv3d.safetensors: Conv3D, MaxPooling3D,
  * AveragePooling3D; conv3d_dilated.safetensors: Conv3D's dilation_rate;
  * conv3d_transpose.safetensors: Conv3DTranspose, with 2 Adam steps;
+ * spatial3d.safetensors: UpSampling3D, ZeroPadding3D, Cropping3D, Identity;
  * activation_layers.safetensors: ReLU, LeakyReLU, ELU, PReLU, Softmax,
  * with 2 Adam steps; activations.safetensors: Keras 3's activations after
  * softmax, each alone and in a small network; group_norm.safetensors:
@@ -314,6 +315,28 @@ static void test_conv3d_transpose(void) {
     int out = lf_dense(m, lf_concatenate(m, 3, f, "cat"), 3, LF_ACT_SOFTMAX, 1, "out");
     CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
     check_network_mode(m, "tests/golden/conv3d_transpose.safetensors", 3, 2, 0);
+    lf_model_free(m);
+}
+
+/* UpSampling3D (F.interpolate nearest; repeat_interleave), ZeroPadding3D
+ * (F.pad), Cropping3D (slicing) and Identity: pad -> Conv3D -> crop -> up ->
+ * Identity -> GlobalAveragePooling3D, and a crop and an upsampling of img
+ * flattened, concatenated -> Dense(softmax); 2 Adam steps */
+static void test_spatial3d(void) {
+    lf_model *m;
+    lf_model_create(&m, 38);
+    int img = lf_input_shape(m, 4, (size_t[]){2, 3, 3, 2}, LF_DTYPE_FLOAT32, "img");
+    int pad = lf_zero_padding3d(m, img, 1, 0, 0, 2, 1, 1, "pad");
+    int conv = lf_conv3d(m, pad, 3, 2, 2, 2, 1, 1, 1, LF_PADDING_VALID, LF_ACT_TANH, 1, "conv");
+    int crop = lf_cropping3d(m, conv, 1, 0, 1, 2, 0, 1, "crop");
+    int up = lf_upsampling3d(m, crop, 2, 1, 3, "up");
+    int gap = lf_global_average_pooling3d(m, lf_identity(m, up, "ident"), "gap");
+    int crop2 = lf_cropping3d(m, img, 0, 1, 1, 1, 0, 1, "crop2");
+    int up2 = lf_upsampling3d(m, img, 1, 2, 2, "up2");
+    int f[3] = {gap, lf_flatten(m, crop2, NULL), lf_flatten(m, up2, NULL)};
+    int out = lf_dense(m, lf_concatenate(m, 3, f, "cat"), 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
+    check_network_mode(m, "tests/golden/spatial3d.safetensors", 3, 2, 0);
     lf_model_free(m);
 }
 
@@ -863,6 +886,7 @@ int main(void) {
     test_conv3d();
     test_conv3d_dilated();
     test_conv3d_transpose();
+    test_spatial3d();
     test_image_zoo();
     test_seq();
     test_attention();
