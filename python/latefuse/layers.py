@@ -5069,3 +5069,168 @@ class Softmax(_Pointwise):
         ii, _ = _ids(t, ids)
         axes = _axes_list(self.axis, "axis", "Softmax")
         return lib.lf_softmax_layer(h, ii[0], (ctypes.c_int * len(axes))(*axes), len(axes), name)
+
+
+# --- the 3-D decoder layers (src/layers/spatial3d.c) and Identity (identity.c)
+
+__all__ += ["UpSampling3D", "ZeroPadding3D", "Cropping3D", "Identity"]
+
+_lib._proto("lf_upsampling3d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_size_t, ctypes.c_char_p)
+_EDGE3_ARGS = (ctypes.c_int, _lib._P, ctypes.c_int) + (ctypes.c_size_t,) * 6 + (ctypes.c_char_p,)
+_lib._proto("lf_zero_padding3d", *_EDGE3_ARGS)
+_lib._proto("lf_cropping3d", *_EDGE3_ARGS)
+_lib._proto("lf_identity", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_char_p)
+
+
+def _keras_tuple_of(value, n, name, least):
+    """Keras' argument_validation.standardize_tuple (keras/src/utils/
+    argument_validation.py): an int, or n ints, each >= least, with its
+    messages"""
+    msg = "The `%s` argument must be a tuple of %d integers. Received %s=%s" % (name, n, name, value)
+    if _integer(value):
+        t = (int(value),) * n
+    else:
+        try:
+            t = tuple(value)
+        except TypeError:
+            raise ValueError(msg) from None
+        if len(t) != n:
+            raise ValueError(msg)
+        for v in t:
+            if not _integer(v):
+                raise ValueError(msg + "including element %s of type %s" % (v, type(v)))
+        t = tuple(int(v) for v in t)
+    bad = {v for v in t if v < least}
+    if bad:
+        raise ValueError(msg + ", including values %s that do not satisfy `value %s`"
+                         % (bad, "> 0" if least > 0 else ">= 0"))
+    return t
+
+
+def _edges3(v, key):
+    """Keras' ZeroPadding3D padding / Cropping3D cropping: an int, 3 ints
+    (symmetric) or 3 pairs -> ((d0, d1), (h0, h1), (w0, w1))
+    (zero_padding3d.py, cropping3d.py __init__, their messages)"""
+    if _integer(v):
+        if v < 0:  # Keras' Cropping3D message (its ZeroPadding3D leaves a negative int to ops.pad)
+            raise ValueError("`%s` cannot be negative. Received: %s=%s." % (key, key, v))
+        return ((int(v),) * 2,) * 3
+    if hasattr(v, "__len__") and not isinstance(v, (str, bytes, dict)):
+        if len(v) != 3:
+            raise ValueError("`%s` should have 3 elements. Received: %s." % (key, v))
+        return tuple(_keras_tuple_of(e, 2, "%s entry of %s" % (nth, key), 0)
+                     for e, nth in zip(v, ("1st", "2nd", "3rd")))
+    what = "crop" if key == "cropping" else "pad"
+    raise ValueError("`%s` should be either an int, a tuple of 3 ints (symmetric_dim1_%s, symmetric_dim2_%s, "
+                     "symmetric_dim3_%s), or a tuple of 3 tuples of 2 ints ((left_dim1_%s, right_dim1_%s), "
+                     "(left_dim2_%s, right_dim2_%s), (left_dim3_%s, right_dim2_%s)). Received: %s=%r."
+                     % ((key,) + (what,) * 9 + (key, v)))
+
+
+class UpSampling3D(Layer):
+    """UpSampling3D(size=(2, 2, 2), data_format=None): (batch, D, H, W, C)
+    -> (batch, D sd, H sh, W sw, C), each frame, row and column repeated
+    (keras/src/layers/reshaping/up_sampling3d.py; nearest, as Keras)."""
+
+    prefix = "up_sampling3d"
+
+    def __init__(self, size=(2, 2, 2), data_format=None, name=None):
+        super().__init__(name)
+        self.data_format = _channels_last(data_format, "UpSampling3D")
+        self.size = _keras_tuple_of(size, 3, "size", 1)
+
+    def _call(self, x):
+        x = _video(self, x)
+        D, H, W, C = x.sample_shape
+        return KerasTensor(self, [x], (D * self.size[0], H * self.size[1], W * self.size[2], C))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(tuple(spec["size"]), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_upsampling3d(h, ii[0], *self.size, name)
+
+
+class _Edges3D(Layer):
+    key = "padding"
+    builder = None
+
+    def __init__(self, arg, data_format=None, name=None):
+        super().__init__(name)
+        self.data_format = _channels_last(data_format, type(self).__name__)
+        setattr(self, self.key, _edges3(arg, self.key))
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg[self.key] = [list(e) for e in getattr(self, self.key)]
+        return cfg
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(tuple(tuple(e) for e in spec[cls.key]), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        flat_sides = [n for e in getattr(self, self.key) for n in e]
+        return getattr(lib, self.builder)(h, ii[0], *flat_sides, name)
+
+
+class ZeroPadding3D(_Edges3D):
+    """ZeroPadding3D(padding=((1, 1), (1, 1), (1, 1)), data_format=None):
+    zeros around the volume (keras/src/layers/reshaping/zero_padding3d.py);
+    padding an int, 3 ints or ((d0, d1), (h0, h1), (w0, w1))."""
+
+    prefix = "zero_padding3d"
+    key = "padding"
+    builder = "lf_zero_padding3d"
+
+    def __init__(self, padding=((1, 1), (1, 1), (1, 1)), data_format=None, name=None):
+        super().__init__(padding, data_format, name)
+
+    def _call(self, x):
+        x = _video(self, x)
+        out = tuple(n + a + b for n, (a, b) in zip(x.sample_shape[:3], self.padding))
+        return KerasTensor(self, [x], out + (x.sample_shape[3],))
+
+
+class Cropping3D(_Edges3D):
+    """Cropping3D(cropping=((1, 1), (1, 1), (1, 1)), data_format=None):
+    x[:, d0:D - d1, h0:H - h1, w0:W - w1, :] (keras/src/layers/reshaping/
+    cropping3d.py), Keras' error when nothing would be left on an axis."""
+
+    prefix = "cropping3d"
+    key = "cropping"
+    builder = "lf_cropping3d"
+
+    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, name=None):
+        super().__init__(cropping, data_format, name)
+
+    def _call(self, x):
+        x = _video(self, x)
+        out = tuple(n - a - b for n, (a, b) in zip(x.sample_shape[:3], self.cropping))
+        if min(out) <= 0:
+            raise ValueError("Values in `cropping` argument should be smaller than the corresponding spatial "
+                             "dimension of the input. Received: input_shape=%s, cropping=%r"
+                             % (_shape_str(x.sample_shape), self.cropping))
+        return KerasTensor(self, [x], out + (x.sample_shape[3],))
+
+
+class Identity(Layer):
+    """Identity(): y = x, any shape (keras/src/layers/core/identity.py); it
+    keeps a padding mask, as Keras' (supports_masking)."""
+
+    prefix = "identity"
+
+    def __init__(self, name=None):
+        super().__init__(name)
+
+    def _call(self, x):
+        x = _one(self, x)
+        return KerasTensor(self, [x], x.sample_shape)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_identity(h, ii[0], name)
