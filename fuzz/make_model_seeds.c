@@ -474,10 +474,11 @@ static int seq_more(const char *dir) {
 /* volumes and the image layers the other seeds lack (ok_volumes.lfm): a
  * dilated Conv3D, the 3-D pooling, TimeDistributed(Conv2D ->
  * GlobalAveragePooling2D) over the frames, RandomContrast,
- * RandomBrightness, RandomRotation and SpatialDropout2D; Conv3DTranspose
- * (stride 2, same, output_padding); Resizing (bilinear, and nearest cropped
- * to the aspect ratio) and CenterCrop (cropping, and resizing a smaller
- * image) */
+ * RandomBrightness, RandomRotation and SpatialDropout2D; ZeroPadding3D,
+ * Cropping3D, UpSampling3D and Identity on the average pooling;
+ * Conv3DTranspose (stride 2, same, output_padding); Resizing (bilinear, and
+ * nearest cropped to the aspect ratio) and CenterCrop (cropping, and
+ * resizing a smaller image) */
 static int volumes(const char *dir) {
     lf_model *m;
     if (lf_model_create(&m, 21) != LF_OK) return 1;
@@ -486,6 +487,9 @@ static int volumes(const char *dir) {
     int c = lf_conv3d_dilated(m, vol, 2, 2, 2, 2, 1, 1, 1, LF_PADDING_SAME, 1, 2, 1, LF_ACT_RELU, 1, NULL);
     int mp = lf_max_pooling3d(m, c, 2, 2, 2, 0, 0, 0, LF_PADDING_VALID, NULL);
     int ap = lf_average_pooling3d(m, c, 2, 2, 2, 1, 1, 1, LF_PADDING_SAME, NULL);
+    /* ZeroPadding3D, Cropping3D, UpSampling3D, Identity (spatial3d.c, identity.c) */
+    ap = lf_identity(m, lf_upsampling3d(m, lf_cropping3d(m, lf_zero_padding3d(m, ap, 1, 0, 0, 1, 2, 1, NULL), 0, 1, 1, 0,
+                                                         1, 1, NULL), 1, 2, 1, NULL), NULL);
     int st = lf_time_distributed(m, vol, NULL);
     int fr = lf_random_contrast(m, st, 0.0f, 0.5f, 0.0f, 1.0f, NULL);
     fr = lf_random_brightness(m, fr, -0.2f, 0.2f, 0.0f, 1.0f, NULL);
