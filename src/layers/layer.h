@@ -31,7 +31,7 @@
  *                    Flatten, PositionEmbedding, ...) and the poolings
  *                    consume it;
  *   LF_MASKING_KEEP  the output carries its inputs' mask (Dense on (T, D),
- *                    Dropout, Activation,
+ *                    Dropout, Activation, Identity,
  *                    LayerNormalization, BatchNormalization,
  *                    GroupNormalization, UnitNormalization,
  *                    Rescaling, Normalization): the one mask
