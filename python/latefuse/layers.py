@@ -1320,6 +1320,23 @@ def _tconv_size(n, k, s, padding, op):
     return n * s if op is None else (n - 1) * s + k % 2 + op
 
 
+def _output_padding_of(kn, v, strides, noun):
+    """A transposed convolution's output_padding over len(strides) axes:
+    None (Keras' default), or an integer >= 0 or `noun`, as a tuple, each
+    below its stride (else Keras' message, base_conv_transpose.py)"""
+    if v is None:
+        return None
+    op = _ints_of(v, len(strides), 0)
+    if op is None:
+        raise ValueError("%s: output_padding must be None, an integer >= 0 or %s, got %r" % (kn, noun, v))
+    for i, (o, st) in enumerate(zip(op, strides)):
+        if o >= st:
+            raise ValueError("`output_padding` must be strictly less than `strides` for all dimensions. "
+                             "At dimension %d, `output_padding` is %d but `strides` is %d. Received: "
+                             "output_padding=%r, strides=%r" % (i, o, st, op, strides))
+    return op
+
+
 def _transpose_settings(self, kn, ints, one, filters, kernel_size, strides, padding, data_format, dilation_rate,
                         kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
                         kernel_constraint, bias_constraint, kwargs):
@@ -1364,18 +1381,7 @@ class Conv2DTranspose(Layer):
         _transpose_settings(self, kn, _pair, "(1, 1)", filters, kernel_size, strides, padding, data_format,
                             dilation_rate, kernel_initializer, bias_initializer, kernel_regularizer,
                             bias_regularizer, kernel_constraint, bias_constraint, kwargs)
-        if output_padding is not None:
-            op = _pairs_of(output_padding, 0)
-            if op is None:
-                raise ValueError("%s: output_padding must be None, an integer >= 0 or a pair of them, got %r"
-                                 % (kn, output_padding))
-            for i, (o, st) in enumerate(zip(op, self.strides)):
-                if o >= st:  # Keras' message (base_conv_transpose.py)
-                    raise ValueError("`output_padding` must be strictly less than `strides` for all dimensions. "
-                                     "At dimension %d, `output_padding` is %d but `strides` is %d. Received: "
-                                     "output_padding=%r, strides=%r" % (i, o, st, op, self.strides))
-            output_padding = op
-        self.output_padding = output_padding
+        self.output_padding = _output_padding_of(kn, output_padding, self.strides, "a pair of them")
         self.activation = _activation(activation)
         self.use_bias = bool(use_bias)
 
@@ -4126,19 +4132,7 @@ class Conv1DTranspose(Conv2DTranspose):
         _transpose_settings(self, kn, _one_int, "1", filters, kernel_size, strides, padding, data_format,
                             dilation_rate, kernel_initializer, bias_initializer, kernel_regularizer,
                             bias_regularizer, kernel_constraint, bias_constraint, kwargs)
-        if output_padding is not None:
-            op = output_padding[0] if isinstance(output_padding, (tuple, list)) and len(output_padding) == 1 \
-                else output_padding
-            if not _integer(op) or op < 0:
-                raise ValueError("%s: output_padding must be None, an integer >= 0 or a tuple of one, got %r"
-                                 % (kn, output_padding))
-            op = int(op)
-            if op >= self.strides[0]:  # Keras' message (base_conv_transpose.py)
-                raise ValueError("`output_padding` must be strictly less than `strides` for all dimensions. "
-                                 "At dimension 0, `output_padding` is %d but `strides` is %d. Received: "
-                                 "output_padding=%r, strides=%r" % (op, self.strides[0], (op,), self.strides))
-            output_padding = (op,)
-        self.output_padding = output_padding
+        self.output_padding = _output_padding_of(kn, output_padding, self.strides, "a tuple of one")
         self.activation = _activation(activation)
         self.use_bias = bool(use_bias)
 
@@ -4751,18 +4745,7 @@ class Conv3DTranspose(Layer):
                             dilation_rate, kernel_initializer, bias_initializer, kernel_regularizer,
                             bias_regularizer, kernel_constraint, bias_constraint, kwargs)
         self.activity_regularizer = _reg_of(activity_regularizer, kn + ": activity_regularizer")
-        if output_padding is not None:
-            op = _ints_of(output_padding, 3, 0)
-            if op is None:
-                raise ValueError("%s: output_padding must be None, an integer >= 0 or a tuple of 3 of them, got %r"
-                                 % (kn, output_padding))
-            for i, (o, st) in enumerate(zip(op, self.strides)):
-                if o >= st:  # Keras' message (base_conv_transpose.py)
-                    raise ValueError("`output_padding` must be strictly less than `strides` for all dimensions. "
-                                     "At dimension %d, `output_padding` is %d but `strides` is %d. Received: "
-                                     "output_padding=%r, strides=%r" % (i, o, st, op, self.strides))
-            output_padding = op
-        self.output_padding = output_padding
+        self.output_padding = _output_padding_of(kn, output_padding, self.strides, "a tuple of 3 of them")
         self.activation = _activation(activation)
         self.use_bias = bool(use_bias)
 
