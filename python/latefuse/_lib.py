@@ -251,6 +251,7 @@ class Constraint(ctypes.Structure):
 _proto("lf_set_constraint", _S, _P, c_int, c_int, ctypes.POINTER(Constraint))
 _proto("lf_model_num_nodes", c_size, _P)
 _proto("lf_node_dim", c_size, _P, c_int)
+_proto("lf_node_shape", c_size, _P, c_int, ctypes.POINTER(c_size))
 _proto("lf_node_find", c_int, _P, c_char_p)
 _proto("lf_loss_name", c_char_p, c_int)
 _proto("lf_loss_parse", c_int, c_char_p)

@@ -88,6 +88,20 @@ _LOSS_NAMES = ("mse", "mae", "binary_crossentropy", "categorical_crossentropy", 
                "sparse_categorical_crossentropy")
 
 
+def _check_shape(h, node, t):
+    """The engine's per-sample shape of the node just built for tensor t
+    must be the one Python computed (the arrays predict and the eager calls
+    allocate are sized by Python's): a disagreement is a bug, raised here
+    instead of writing past a buffer."""
+    dims = (ctypes.c_size_t * 8)()
+    rank = lib.lf_node_shape(h, node, dims)
+    got = tuple(dims[k] for k in range(rank))
+    if got != tuple(t.sample_shape):
+        raise LatefuseError("internal error: layer '%s' (%s): the engine's output shape %s differs from "
+                            "Python's %s; please report it" % (t.layer.name, type(t.layer).__name__,
+                                                                 (None,) + got, (None,) + tuple(t.sample_shape)), 5)
+
+
 def _enc(s):
     return s.encode("utf-8")
 
@@ -363,6 +377,7 @@ class Model:
                 i = t.layer._build(lib, h, t, ids, _enc(self._node_names[id(t)]))
                 if i < 0:
                     _lib.raise_model(h, 5)
+                _check_shape(h, i, t)
                 owner = self._first[id(t.layer)]
                 if owner is not t:  # the layer called again: its weights are the first node's
                     st = lib.lf_share_weights(h, i, ids[id(owner)])

@@ -567,3 +567,18 @@ def test_keras_optimizer_arguments_and_config():
     m = seed_model()
     with pytest.raises(Exception, match=r"lion's beta_1 in \(0, 1\]"):
         m.compile(O.Lion(beta_1=1.0, beta_2=1.5), 'mse')
+
+
+def test_a_python_shape_the_engine_disagrees_with_is_an_error():
+    # Python sizes predict's and the eager calls' arrays by its own shapes:
+    # a layer whose Python shape is wrong must raise, not write past them
+    class WrongDense(Dense):
+        def _call(self, x):
+            t = super()._call(x)
+            t.sample_shape = (self.units + 1,)
+            return t
+
+    x = Input((3,))
+    with pytest.raises(latefuse.LatefuseError, match=r"internal error: layer 'wrong' \(WrongDense\): the engine's "
+                                                     r"output shape \(None, 2\) differs from Python's \(None, 3\)"):
+        Model(x, WrongDense(2, name="wrong")(x)).predict(np.zeros((4, 3), np.float32), verbose=0)
