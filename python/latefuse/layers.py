@@ -1505,8 +1505,8 @@ class _Edges2D(Layer):
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
-        (a, b), (c, d) = getattr(self, self.key)
-        return getattr(lib, self.builder)(h, ii[0], a, b, c, d, name)
+        flat_sides = [n for e in getattr(self, self.key) for n in e]
+        return getattr(lib, self.builder)(h, ii[0], *flat_sides, name)
 
 
 class ZeroPadding2D(_Edges2D):
@@ -5137,28 +5137,14 @@ class UpSampling3D(Layer):
         return lib.lf_upsampling3d(h, ii[0], *self.size, name)
 
 
-class _Edges3D(Layer):
-    key = "padding"
-    builder = None
+class _Edges3D(_Edges2D):
+    """_Edges2D with three pairs of sides: its config, loader and builder
+    call serve both"""
 
     def __init__(self, arg, data_format=None, name=None):
-        super().__init__(name)
+        Layer.__init__(self, name)
         self.data_format = _channels_last(data_format, type(self).__name__)
         setattr(self, self.key, _edges3(arg, self.key))
-
-    def get_config(self):
-        cfg = super().get_config()
-        cfg[self.key] = [list(e) for e in getattr(self, self.key)]
-        return cfg
-
-    @classmethod
-    def _load(cls, spec, ins, tensors):
-        return cls(tuple(tuple(e) for e in spec[cls.key]), name=spec["name"])(ins)
-
-    def _build(self, lib, h, t, ids, name):
-        ii, _ = _ids(t, ids)
-        flat_sides = [n for e in getattr(self, self.key) for n in e]
-        return getattr(lib, self.builder)(h, ii[0], *flat_sides, name)
 
 
 class ZeroPadding3D(_Edges3D):
