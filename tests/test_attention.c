@@ -17,7 +17,7 @@
 #include "engine_util.h"
 #include "layers/layer.h"
 #include "layers/layers.h"
-#include "io/safetensors.h"
+#include "model_checks.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -31,8 +31,6 @@
 #define RTOL 2e-2
 
 static char tmpdir[64];
-
-static int has(const char *s, const char *sub) { return s && strstr(s, sub) != NULL; }
 
 static void compare_fd(const char *label, const float *ana, const float *num, size_t n) {
     CHECK_CLOSE(label, ana, num, n, ATOL, RTOL);
@@ -833,14 +831,7 @@ static void test_round_trip(void) {
     lf_fit_options fo = lf_fit_defaults();
     fo.epochs = 2, fo.batch_size = 8;
     CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
-    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
-    lf_model *l;
-    lf_model_create(&l, 0);
-    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
-    float p1[N * 3], p2[N * 3];
-    lf_model_predict(m, xs, N, p1);
-    lf_model_predict(l, xs, N, p2);
-    CHECK(memcmp(p1, p2, sizeof p1) == 0, "the loaded model predicts differently");
+    lf_model *l = check_reload(m, xs, N, 3, path, "the loaded model");
     lf_model_free(l);
     lf_st_file f;
     lf_err e;

@@ -10,15 +10,13 @@
  */
 #include "check.h"
 #include "engine_util.h"
-#include "io/safetensors.h"
+#include "model_checks.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static char tmpdir[64];
-
-static int has(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
 
 static int node_of(const lf_model *m, const char *name) {
     for (size_t n = 0; n < m->n_nodes; n++)
@@ -36,21 +34,6 @@ static void copy_weights(lf_model *a, lf_model *b, const char *name) {
         CHECK(lf_set_weights(b, name, k, w, cnt) == LF_OK, "set %s %zu: %s", name, k, lf_model_error(b));
         free(w);
     }
-}
-
-static int weights_equal(lf_model *a, lf_model *b, const char *name) {
-    int same = 1;
-    for (size_t k = 0; k < lf_layer_num_weights(a, name); k++) {
-        size_t shape[8], cnt;
-        lf_layer_weight_shape(a, name, k, shape, &cnt);
-        float *wa = malloc(cnt * sizeof *wa), *wb = malloc(cnt * sizeof *wb);
-        lf_get_weights(a, name, k, wa, cnt);
-        lf_get_weights(b, name, k, wb, cnt);
-        same &= memcmp(wa, wb, cnt * sizeof *wa) == 0;
-        free(wa);
-        free(wb);
-    }
-    return same;
 }
 
 /* kind 0 DepthwiseConv1D, 1 SeparableConv1D, 2 Conv1DTranspose on x (T, C)
@@ -148,11 +131,7 @@ static void test_shapes_and_hand_values(void) {
     int parts[] = {lf_global_average_pooling1d(m, c, NULL), lf_global_average_pooling1d(m, d, NULL)};
     int o = lf_dense(m, lf_concatenate(m, 2, parts, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
     CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mf = open_memstream(&buf, &len);
-    lf_model_summary(m, mf);
-    fclose(mf);
+    char *buf = summary_of(m);
     CHECK(has(buf, "dw (DepthwiseConv1D)                               (None, 10, 6)                24  seq"),
           "summary DepthwiseConv1D row (3 3 2 + 6):\n%s", buf);
     CHECK(has(buf, "sep (SeparableConv1D)                              (None, 4, 5)                 53  dw"),
@@ -172,14 +151,7 @@ static void test_shapes_and_hand_values(void) {
     CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
     char path[128];
     snprintf(path, sizeof path, "%s/conv1d_kinds.lf", tmpdir);
-    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
-    lf_model *l;
-    lf_model_create(&l, 0);
-    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
-    float p1[N * 2], p2[N * 2];
-    lf_model_predict(m, xs, N, p1);
-    lf_model_predict(l, xs, N, p2);
-    CHECK(memcmp(p1, p2, sizeof p1) == 0, "the loaded model predicts differently");
+    lf_model *l = check_reload(m, xs, N, 2, path, "the loaded model");
     /* one more epoch each: the optimizer state came back too */
     fo.epochs = 1;
     lf_model_fit(m, xs, y, N, &fo);

@@ -13,18 +13,13 @@
  */
 #include "check.h"
 #include "engine_util.h"
-#include "io/safetensors.h"
+#include "model_checks.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 static char tmpdir[64];
-
-static int has(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
 
 /* Keras' transposed-convolution arithmetic of one axis (JAX's form): the
  * input dilated by s, padded left / right, a valid convolution with the
@@ -190,21 +185,6 @@ static void test_refusals(void) {
     }
 }
 
-static int weights_equal(lf_model *a, lf_model *b, const char *name) {
-    int same = 1;
-    for (size_t k = 0; k < lf_layer_num_weights(a, name); k++) {
-        size_t shape[8], cnt;
-        lf_layer_weight_shape(a, name, k, shape, &cnt);
-        float *wa = malloc(cnt * sizeof *wa), *wb = malloc(cnt * sizeof *wb);
-        lf_get_weights(a, name, k, wa, cnt);
-        lf_get_weights(b, name, k, wb, cnt);
-        same &= memcmp(wa, wb, cnt * sizeof *wa) == 0;
-        free(wa);
-        free(wb);
-    }
-    return same;
-}
-
 /* a small decoder: (2, 3, 3, 2) -> up (stride 2, same, op (1, 0, 1)) ->
  * up2 (valid, None) -> pooled -> softmax; the summary, fit, save, load */
 static void test_round_trip(void) {
@@ -223,11 +203,7 @@ static void test_round_trip(void) {
           "up2: (%zu, %zu, %zu, %zu)", dims[0], dims[1], dims[2], dims[3]);
     int o = lf_dense(m, lf_global_average_pooling3d(m, b, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
     CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mf = open_memstream(&buf, &len);
-    lf_model_summary(m, mf);
-    fclose(mf);
+    char *buf = summary_of(m);
     CHECK(has(buf, "up (Conv3DTranspose)                               (None, 4, 5, 5, 3)          111  vol"),
           "summary Conv3DTranspose row (3 3 2 3 2 + 3):\n%s", buf);
     CHECK(has(buf, "up2 (Conv3DTranspose)                              (None, 5, 6, 6, 2)           48  up"),
@@ -245,31 +221,25 @@ static void test_round_trip(void) {
     char path[128], bad[140];
     snprintf(path, sizeof path, "%s/conv3d_transpose.lf", tmpdir);
     snprintf(bad, sizeof bad, "%s/bad.lf", tmpdir);
-    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
-    lf_model *l;
-    lf_model_create(&l, 0);
-    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
-    float p1[N * 2], p2[N * 2];
-    lf_model_predict(m, xs, N, p1);
-    lf_model_predict(l, xs, N, p2);
-    CHECK(memcmp(p1, p2, sizeof p1) == 0, "the loaded model predicts differently");
+    lf_model *l = check_reload(m, xs, N, 2, path, "Conv3DTranspose");
     fo.epochs = 1;
     lf_model_fit(m, xs, y, N, &fo);
-    lf_model_fit(l, xs, y, N, &fo);
-    CHECK(weights_equal(m, l, "up") && weights_equal(m, l, "up2"), "the loaded model trains differently");
+    if (l) lf_model_fit(l, xs, y, N, &fo);
+    CHECK(l && weights_equal(m, l, "up") && weights_equal(m, l, "up2"), "the loaded model trains differently");
     lf_model_free(l);
+    static const char *const fields[] = {
+        "\"name\":\"up\",\"type\":\"Conv3DTranspose\",\"inbound\":[\"vol\"],\"filters\":3,"
+        "\"kernel_size\":[3,3,2],\"strides\":[2,2,2],\"padding\":\"same\",\"activation\":\"relu\","
+        "\"use_bias\":true,\"l2\":0,\"output_padding\":[1,0,1]}",
+        /* up2 without output_padding */
+        "\"name\":\"up2\",\"type\":\"Conv3DTranspose\",\"inbound\":[\"up\"],\"filters\":2,"
+        "\"kernel_size\":[2,2,2],\"strides\":[1,1,1],\"padding\":\"valid\",\"activation\":\"tanh\","
+        "\"use_bias\":false,\"l2\":0}",
+    };
+    check_arch_fields(path, fields, sizeof fields / sizeof *fields, "Conv3DTranspose");
     lf_st_file f;
     lf_err e;
     CHECK(lf_st_read(path, &f, &e) == LF_OK, "%s", e.msg);
-    const char *arch = lf_st_metadata(&f, "architecture");
-    CHECK(has(arch, "\"name\":\"up\",\"type\":\"Conv3DTranspose\",\"inbound\":[\"vol\"],\"filters\":3,"
-                    "\"kernel_size\":[3,3,2],\"strides\":[2,2,2],\"padding\":\"same\",\"activation\":\"relu\","
-                    "\"use_bias\":true,\"l2\":0,\"output_padding\":[1,0,1]}"),
-          "arch lacks up's fields:\n%s", arch ? arch : "(none)");
-    CHECK(has(arch, "\"name\":\"up2\",\"type\":\"Conv3DTranspose\",\"inbound\":[\"up\"],\"filters\":2,"
-                    "\"kernel_size\":[2,2,2],\"strides\":[1,1,1],\"padding\":\"valid\",\"activation\":\"tanh\","
-                    "\"use_bias\":false,\"l2\":0}"),
-          "arch: up2 without output_padding:\n%s", arch ? arch : "(none)");
     const lf_st_tensor *t = lf_st_find(&f, "up.kernel");
     CHECK(t && t->ndim == 5 && t->shape[0] == 3 && t->shape[1] == 3 && t->shape[2] == 2 && t->shape[3] == 3 &&
               t->shape[4] == 2,
@@ -284,57 +254,25 @@ static void test_round_trip(void) {
          "Conv3DTranspose: `output_padding` must be strictly less than `strides` for all dimensions. At dimension "
          "2, `output_padding` is 2 but `strides` is 2"},
     };
-    for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
-        CHECK(check_edit_file(path, bad, edits[i].from, edits[i].to), "edit %zu", i);
-        lf_model *r;
-        lf_model_create(&r, 0);
-        CHECK(lf_model_load(r, bad) != LF_OK && has(lf_model_error(r), edits[i].msg), "bad file %zu: %s", i,
-              lf_model_error(r));
-        lf_model_free(r);
-    }
+    for (size_t i = 0; i < sizeof edits / sizeof *edits; i++)
+        check_edit_refused(path, bad, edits[i].from, edits[i].to, edits[i].msg);
     unlink(bad);
     unlink(path);
     lf_model_free(m);
     free(xin);
 }
 
+/* a strided and a valid Conv3DTranspose, pooled, a softmax Dense */
+static int build_decoder(lf_model *m) {
+    int h = lf_input_shape(m, 4, (size_t[]){4, 6, 6, 3}, LF_DTYPE_FLOAT32, "vol");
+    h = lf_conv3d_transpose(m, h, 6, 3, 3, 3, 2, 2, 2, LF_PADDING_SAME, NULL, LF_ACT_RELU, 1, NULL);
+    h = lf_conv3d_transpose(m, h, 4, 3, 3, 3, 1, 1, 1, LF_PADDING_VALID, NULL, LF_ACT_TANH, 1, NULL);
+    return lf_dense(m, lf_global_average_pooling3d(m, h, NULL), 4, LF_ACT_SOFTMAX, 1, "out");
+}
+
 /* chunks on OpenMP's threads (above Conv2D's threshold): trained on 3 and
  * 1 threads, the same bits */
-static void test_threads(void) {
-#ifdef _OPENMP
-    enum { N = 48, D = 4 * 6 * 6 * 3 };
-    static const int threads[2] = {3, 1};
-    int initial = omp_get_max_threads();
-    float *x = malloc(N * D * sizeof *x), y[N], *w[2] = {0};
-    fill_uniform(x, N * D, -1, 1, 41);
-    for (size_t r = 0; r < N; r++) y[r] = (float)(r % 4);
-    size_t np = 0;
-    for (int t = 0; t < 2; t++) {
-        omp_set_num_threads(threads[t]);
-        lf_model *m;
-        lf_model_create(&m, 9);
-        int h = lf_input_shape(m, 4, (size_t[]){4, 6, 6, 3}, LF_DTYPE_FLOAT32, "vol");
-        h = lf_conv3d_transpose(m, h, 6, 3, 3, 3, 2, 2, 2, LF_PADDING_SAME, NULL, LF_ACT_RELU, 1, NULL);
-        h = lf_conv3d_transpose(m, h, 4, 3, 3, 3, 1, 1, 1, LF_PADDING_VALID, NULL, LF_ACT_TANH, 1, NULL);
-        int o = lf_dense(m, lf_global_average_pooling3d(m, h, NULL), 4, LF_ACT_SOFTMAX, 1, "out");
-        CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
-              lf_model_error(m));
-        lf_fit_options opt = lf_fit_defaults();
-        opt.epochs = 1, opt.batch_size = 24, opt.seed = 4;
-        const float *xs[1] = {x};
-        CHECK(lf_model_fit(m, xs, y, N, &opt) == LF_OK, "fit: %s", lf_model_error(m));
-        np = m->n_params;
-        w[t] = malloc(np * sizeof(float));
-        memcpy(w[t], m->params, np * sizeof(float));
-        lf_model_free(m);
-    }
-    CHECK(memcmp(w[0], w[1], np * sizeof(float)) == 0, "Conv3DTranspose weights: 3 and 1 threads differ");
-    omp_set_num_threads(initial);
-    free(w[0]), free(w[1]), free(x);
-#else
-    CHECK_SKIP("built without OpenMP: thread-count determinism not tested");
-#endif
-}
+static void test_threads(void) { check_fit_same_on_threads("Conv3DTranspose", build_decoder, 48, 4 * 6 * 6 * 3, 4, 1, 24); }
 
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_conv3dt_XXXXXX");

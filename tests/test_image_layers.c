@@ -9,7 +9,7 @@
  */
 #include "check.h"
 #include "engine_util.h"
-#include "io/safetensors.h"
+#include "model_checks.h"
 
 #include <float.h>
 #include <math.h>
@@ -21,8 +21,6 @@
 #endif
 
 static char tmpdir[64];
-
-static int has(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
 
 static void test_shapes(void) {
     lf_model *m;
@@ -48,11 +46,7 @@ static void test_shapes(void) {
     int o = lf_dense(m, f, 2, LF_ACT_SOFTMAX, 1, "out");
     CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
           lf_model_error(m));
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mf = open_memstream(&buf, &len);
-    lf_model_summary(m, mf);
-    fclose(mf);
+    char *buf = summary_of(m);
     CHECK(has(buf, "img (InputLayer)                                   (None, 6, 5, 3)"), "summary input row:\n%s", buf);
     CHECK(has(buf, "seq (Reshape)                                      (None, 30, 3)"), "summary Reshape row:\n%s", buf);
     CHECK(has(buf, "flat (Flatten)                                     (None, 90)"), "summary Flatten row:\n%s", buf);
@@ -231,11 +225,7 @@ static void test_batchnorm_stats(void) {
     CHECK(ok, "inference output from the moving statistics");
     free(outs[1]);
     /* the summary counts them as non-trainable */
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mf = open_memstream(&buf, &len);
-    lf_model_summary(m, mf);
-    fclose(mf);
+    char *buf = summary_of(m);
     CHECK(has(buf, "Total params: 15 (0.06 KB)") && has(buf, "Trainable params: 11 (0.04 KB)") &&
               has(buf, "Non-trainable params: 4 (0.02 KB)"),
           "summary:\n%s", buf);
@@ -410,14 +400,7 @@ static void test_cnn_round_trip(void) {
     float mv[4];
     lf_get_weights(m, "batch_normalization", 3, mv, 4);
     CHECK(mv[0] != 1.0f && mv[3] != 1.0f, "the moving variance moved: %g", (double)mv[0]);
-    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
-    lf_model *l;
-    lf_model_create(&l, 0);
-    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
-    float p1[N * 3], p2[N * 3];
-    lf_model_predict(m, xs, N, p1);
-    lf_model_predict(l, xs, N, p2);
-    CHECK(memcmp(p1, p2, sizeof p1) == 0, "the loaded CNN predicts differently");
+    lf_model *l = check_reload(m, xs, N, 3, path, "the loaded CNN");
     /* and trains on identically (the generator is not saved: reseed both) */
     lf_model_free(l);
     lf_st_file f;
@@ -931,11 +914,7 @@ static void test_decoder_layers(void) {
               "%s: (%zu, %zu, %zu), want (%zu, %zu, %zu)", want[i].name, dims[0], dims[1], dims[2], want[i].h,
               want[i].w, want[i].c);
     }
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mf = open_memstream(&buf, &len);
-    lf_model_summary(m, mf);
-    fclose(mf);
+    char *buf = summary_of(m);
     /* Keras' counts: kh kw filters C + filters */
     CHECK(has(buf, "up_same (Conv2DTranspose)                          (None, 10, 14, 4)           112  img"),
           "summary Conv2DTranspose row:\n%s", buf);
@@ -1010,14 +989,7 @@ static void test_decoder_layers(void) {
     CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
     char path[128];
     snprintf(path, sizeof path, "%s/decoder.lf", tmpdir);
-    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
-    lf_model *l;
-    lf_model_create(&l, 0);
-    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
-    float p1[N * 3], p2[N * 3];
-    lf_model_predict(m, xs, N, p1);
-    lf_model_predict(l, xs, N, p2);
-    CHECK(memcmp(p1, p2, sizeof p1) == 0, "the loaded decoder predicts differently");
+    lf_model *l = check_reload(m, xs, N, 3, path, "the loaded decoder");
     lf_model_free(l);
     lf_st_file f;
     lf_err e;
@@ -1045,42 +1017,26 @@ static void test_decoder_layers(void) {
     free(xin);
 }
 
+/* strided and valid Conv2DTranspose, pooled, a softmax Dense */
+static int build_conv_transpose(lf_model *m) {
+    int h = lf_input_shape(m, 3, (size_t[]){8, 8, 8}, LF_DTYPE_FLOAT32, "img");
+    h = lf_conv2d_transpose(m, h, 6, 3, 3, 2, 2, LF_PADDING_SAME, NULL, LF_ACT_RELU, 1, NULL);
+    h = lf_conv2d_transpose(m, h, 4, 3, 3, 1, 1, LF_PADDING_VALID, NULL, LF_ACT_TANH, 1, NULL);
+    return lf_dense(m, lf_global_average_pooling2d(m, h, NULL), 4, LF_ACT_SOFTMAX, 1, "out");
+}
+
 /* Conv2DTranspose's chunks on OpenMP's threads (above Conv2D's
  * threshold): trained on 3 and 1 threads, the same bits */
 static void test_conv_transpose_threads(void) {
-#ifdef _OPENMP
-    enum { N = 64, D = 8 * 8 * 8 };
-    static const int threads[2] = {3, 1};
-    int initial = omp_get_max_threads();
-    float *x = malloc(N * D * sizeof *x), y[N], *w[2] = {0};
-    fill_uniform(x, N * D, -1, 1, 41);
-    for (size_t r = 0; r < N; r++) y[r] = (float)(r % 4);
-    size_t np = 0;
-    for (int t = 0; t < 2; t++) {
-        omp_set_num_threads(threads[t]);
-        lf_model *m;
-        lf_model_create(&m, 9);
-        int h = lf_input_shape(m, 3, (size_t[]){8, 8, 8}, LF_DTYPE_FLOAT32, "img");
-        h = lf_conv2d_transpose(m, h, 6, 3, 3, 2, 2, LF_PADDING_SAME, NULL, LF_ACT_RELU, 1, NULL);
-        h = lf_conv2d_transpose(m, h, 4, 3, 3, 1, 1, LF_PADDING_VALID, NULL, LF_ACT_TANH, 1, NULL);
-        int o = lf_dense(m, lf_global_average_pooling2d(m, h, NULL), 4, LF_ACT_SOFTMAX, 1, "out");
-        CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
-              lf_model_error(m));
-        lf_fit_options opt = lf_fit_defaults();
-        opt.epochs = 1, opt.batch_size = 32, opt.seed = 4;
-        const float *xs[1] = {x};
-        CHECK(lf_model_fit(m, xs, y, N, &opt) == LF_OK, "fit: %s", lf_model_error(m));
-        np = m->n_params;
-        w[t] = malloc(np * sizeof(float));
-        memcpy(w[t], m->params, np * sizeof(float));
-        lf_model_free(m);
-    }
-    CHECK(memcmp(w[0], w[1], np * sizeof(float)) == 0, "Conv2DTranspose weights: 3 and 1 threads differ");
-    omp_set_num_threads(initial);
-    free(w[0]), free(w[1]), free(x);
-#else
-    CHECK_SKIP("built without OpenMP: thread-count determinism not tested");
-#endif
+    check_fit_same_on_threads("Conv2DTranspose", build_conv_transpose, 64, 8 * 8 * 8, 4, 1, 32);
+}
+
+/* a SeparableConv2D and a dilated DepthwiseConv2D, pooled, a softmax Dense */
+static int build_sepconv(lf_model *m) {
+    int h = lf_input_shape(m, 3, (size_t[]){10, 10, 8}, LF_DTYPE_FLOAT32, "img");
+    h = lf_separable_conv2d(m, h, 12, 3, 3, 1, 1, LF_PADDING_SAME, 2, 1, 1, LF_ACT_RELU, 1, NULL);
+    h = lf_depthwise_conv2d(m, h, 3, 3, 1, 1, LF_PADDING_VALID, 1, 2, 2, LF_ACT_TANH, 1, NULL);
+    return lf_dense(m, lf_global_average_pooling2d(m, h, NULL), 4, LF_ACT_SOFTMAX, 1, "out");
 }
 
 /* DepthwiseConv2D, SeparableConv2D and dilated Conv2D: Keras' output shapes
@@ -1125,11 +1081,7 @@ static void test_sepconv_layers(void) {
               "%s: (%zu, %zu, %zu), want (%zu, %zu, %zu)", want[i].name, dims[0], dims[1], dims[2], want[i].h,
               want[i].w, want[i].c);
     }
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mf = open_memstream(&buf, &len);
-    lf_model_summary(m, mf);
-    fclose(mf);
+    char *buf = summary_of(m);
     CHECK(has(buf, "dw (DepthwiseConv2D)                               (None, 9, 8, 6)              60  img"),
           "summary DepthwiseConv2D row (3 3 3 2 + 6):\n%s", buf);
     CHECK(has(buf, "sep (SeparableConv2D)                              (None, 4, 3, 8)             110  dw"),
@@ -1193,14 +1145,7 @@ static void test_sepconv_layers(void) {
     CHECK(lf_model_fit(m, xs, y, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
     char path[128];
     snprintf(path, sizeof path, "%s/sepconv.lf", tmpdir);
-    CHECK(lf_model_save(m, path, LF_SAVE_OPTIMIZER) == LF_OK, "save: %s", lf_model_error(m));
-    lf_model *l;
-    lf_model_create(&l, 0);
-    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
-    float p1[N * 3], p2[N * 3];
-    lf_model_predict(m, xs, N, p1);
-    lf_model_predict(l, xs, N, p2);
-    CHECK(memcmp(p1, p2, sizeof p1) == 0, "the loaded model predicts differently");
+    lf_model *l = check_reload(m, xs, N, 3, path, "the loaded model");
     lf_model_free(l);
     lf_st_file f;
     lf_err e;
@@ -1229,37 +1174,8 @@ static void test_sepconv_layers(void) {
     lf_model_free(m);
     free(xin);
 
-#ifdef _OPENMP
     /* the depthwise kernel's images and taps on OpenMP's threads: 3 and 1 threads, the same bits */
-    enum { NT = 64 };
-    int initial = omp_get_max_threads();
-    float *x = malloc(NT * 10 * 10 * 8 * sizeof *x), yt[NT], *wt[2] = {0};
-    fill_uniform(x, NT * 10 * 10 * 8, -1, 1, 43);
-    for (size_t r = 0; r < NT; r++) yt[r] = (float)(r % 4);
-    size_t np = 0;
-    for (int k = 0; k < 2; k++) {
-        omp_set_num_threads(k ? 1 : 3);
-        lf_model *tm;
-        lf_model_create(&tm, 9);
-        int h = lf_input_shape(tm, 3, (size_t[]){10, 10, 8}, LF_DTYPE_FLOAT32, "img");
-        h = lf_separable_conv2d(tm, h, 12, 3, 3, 1, 1, LF_PADDING_SAME, 2, 1, 1, LF_ACT_RELU, 1, NULL);
-        h = lf_depthwise_conv2d(tm, h, 3, 3, 1, 1, LF_PADDING_VALID, 1, 2, 2, LF_ACT_TANH, 1, NULL);
-        int ot = lf_dense(tm, lf_global_average_pooling2d(tm, h, NULL), 4, LF_ACT_SOFTMAX, 1, "out");
-        CHECK(lf_model_compile(tm, ot, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
-              lf_model_error(tm));
-        lf_fit_options opt = lf_fit_defaults();
-        opt.epochs = 1, opt.batch_size = 32, opt.seed = 4;
-        const float *xt[1] = {x};
-        CHECK(lf_model_fit(tm, xt, yt, NT, &opt) == LF_OK, "fit: %s", lf_model_error(tm));
-        np = tm->n_params;
-        wt[k] = malloc(np * sizeof(float));
-        memcpy(wt[k], tm->params, np * sizeof(float));
-        lf_model_free(tm);
-    }
-    CHECK(memcmp(wt[0], wt[1], np * sizeof(float)) == 0, "depthwise/separable weights: 3 and 1 threads differ");
-    omp_set_num_threads(initial);
-    free(wt[0]), free(wt[1]), free(x);
-#endif
+    check_fit_same_on_threads("depthwise/separable", build_sepconv, 64, 10 * 10 * 8, 4, 1, 32);
 }
 
 /* BatchNormalization's batch statistics on huge activations (training,

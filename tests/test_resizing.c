@@ -10,14 +10,12 @@
  */
 #include "check.h"
 #include "engine_util.h"
-#include "io/safetensors.h"
+#include "model_checks.h"
 
 #include <stdlib.h>
 #include <unistd.h>
 
 static char tmpdir[64];
-
-static int has(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
 
 enum { K_RESIZE_BILINEAR, K_RESIZE_NEAREST, K_RESIZE_CROP, K_CENTER_CROP };
 

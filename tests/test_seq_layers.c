@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 #include "engine_util.h"
-#include "io/safetensors.h"
+#include "model_checks.h"
 #include "layers/layer.h"
 #include "model_io.h"
 
@@ -24,15 +24,9 @@
 
 static char tmpdir[64];
 
-static int has(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
-
 /* m's summary holds each of the n rows */
 static void check_summary(const lf_model *m, const char *const *rows, size_t n) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mf = open_memstream(&buf, &len);
-    lf_model_summary(m, mf);
-    fclose(mf);
+    char *buf = summary_of(m);
     for (size_t i = 0; i < n; i++) CHECK(has(buf, rows[i]), "summary lacks\n%s\nin\n%s", rows[i], buf);
     free(buf);
 }

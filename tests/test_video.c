@@ -10,23 +10,12 @@
  */
 #include "check.h"
 #include "engine_util.h"
+#include "model_checks.h"
 
 #include <stdlib.h>
 #include <unistd.h>
 
 static char tmpdir[64];
-
-static int has(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
-
-static char *summary_of(const lf_model *m) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f) return NULL;
-    lf_model_summary(m, f);
-    fclose(f);
-    return buf;
-}
 
 /* Input (8, 6, 5, 3), Permute, Reshape and Flatten on it, Dense on its last axis */
 static void test_rank4_shapes(void) {

@@ -11,6 +11,7 @@
  */
 #include "check.h"
 #include "engine_util.h"
+#include "model_checks.h"
 #include "augment_util.h"
 #include "zoom_golden.h"
 
@@ -19,8 +20,6 @@
 #include <unistd.h>
 
 static char tmpdir[64];
-
-static int has(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
 
 static const char *const fills[] = {"reflect", "wrap", "nearest", "constant"};
 
