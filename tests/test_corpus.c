@@ -251,6 +251,25 @@ static void check_seed_coverage(void) {
     free(all);
 }
 
+/* fuzz/model.dict lists every layer type and activation name (as "Name"
+ * or "\"Name\""), so that the fuzzer can write any of them into a seed's
+ * architecture */
+static void check_dictionary(void) {
+    size_t len = 0;
+    unsigned char *dict = slurp("fuzz/model.dict", &len);
+    CHECK(dict != NULL, "cannot read fuzz/model.dict (run from the repository root)");
+    if (!dict) return;
+    char plain[128], quoted[128];
+    for (int k = 0; k < LF_K_COUNT + LF_ACT_COUNT; k++) {
+        const char *name = k < LF_K_COUNT ? lf_kind_name((lf_kind)k) : lf_activation_name((lf_activation)(k - LF_K_COUNT));
+        snprintf(plain, sizeof plain, "\"%s\"", name);
+        snprintf(quoted, sizeof quoted, "\\\"%s\\\"", name);
+        CHECK(holds(dict, len, plain) || holds(dict, len, quoted), "fuzz/model.dict lacks the %s name \"%s\"",
+              k < LF_K_COUNT ? "layer type" : "activation", name);
+    }
+    free(dict);
+}
+
 int main(void) {
     tally all = {0, 0, 0};
     for (size_t k = 0; k < fz_num_targets; k++) {
@@ -369,6 +388,7 @@ int main(void) {
               msgs[i].want);
     }
     check_seed_coverage();
+    check_dictionary();
     printf("test_corpus: replayed %zu files (%zu ok_ and %zu bad_ seeds)\n", all.files,
            all.ok_seeds, all.bad_seeds);
     return check_report("test_corpus");
