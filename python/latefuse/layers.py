@@ -646,6 +646,18 @@ def _take_constraints(layer, kn, **given):
         setattr(layer, arg, _constraints.get(c, "%s: %s" % (kn, arg)))
 
 
+def _kernel_and_bias(self, kn, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                     kernel_constraint, bias_constraint):
+    """The kernel's and the bias' initializer, L2 regularizer and
+    constraint arguments of a Dense or convolution layer kn, checked and
+    kept on self"""
+    _take_constraints(self, kn, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+    self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, kn + ": kernel_regularizer")
+    self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, kn + ": bias_regularizer")
+    self.kernel_initializer = _init.get(kernel_initializer, kn + ": kernel_initializer")
+    self.bias_initializer = _init.get(bias_initializer, kn + ": bias_initializer")
+
+
 def _set_constraints(lib, h, i, layer):
     """lf_set_constraint on node i for each constraint the layer has; i, or -1"""
     for arg, role, _ in _CONSTRAINT_ROLES:
@@ -720,16 +732,13 @@ class Dense(Layer):
         super().__init__(name)
         if kwargs:
             raise ValueError("Dense: unsupported arguments %s" % ", ".join(sorted(kwargs)))
-        _take_constraints(self, "Dense", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        _kernel_and_bias(self, "Dense", kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                         kernel_constraint, bias_constraint)
         if isinstance(units, bool) or not isinstance(units, int) or units < 1:
             raise ValueError("Dense: units must be a positive integer, got %r" % (units,))
-        self.kernel_initializer = _init.get(kernel_initializer, "Dense: kernel_initializer")
-        self.bias_initializer = _init.get(bias_initializer, "Dense: bias_initializer")
         self.units = units
         self.activation = _activation(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "Dense: kernel_regularizer")
-        self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "Dense: bias_regularizer")
         self.activity_regularizer = _reg_of(activity_regularizer, "Dense: activity_regularizer")
 
     def _call(self, x):
@@ -1256,12 +1265,9 @@ class Conv2D(Layer):
         if kwargs:
             raise ValueError("Conv2D: unsupported arguments %s" % ", ".join(sorted(kwargs)))
         self.dilation_rate = _pair(dilation_rate, "dilation_rate", "Conv2D")
-        _take_constraints(self, "Conv2D", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
-        self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "Conv2D: kernel_regularizer")
-        self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "Conv2D: bias_regularizer")
+        _kernel_and_bias(self, "Conv2D", kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                         kernel_constraint, bias_constraint)
         self.activity_regularizer = _reg_of(activity_regularizer, "Conv2D: activity_regularizer")
-        self.kernel_initializer = _init.get(kernel_initializer, "Conv2D: kernel_initializer")
-        self.bias_initializer = _init.get(bias_initializer, "Conv2D: bias_initializer")
         self.filters = _positive(filters, "filters", "Conv2D")
         self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2D")
         self.strides = _pair(strides, "strides", "Conv2D")
@@ -1350,11 +1356,8 @@ def _transpose_settings(self, kn, ints, one, filters, kernel_size, strides, padd
     if ints(dilation_rate, "dilation_rate", kn) != unit:
         raise ValueError("%s: only dilation_rate=%s is supported, got %r" % (kn, one, dilation_rate))
     self.dilation_rate = unit
-    _take_constraints(self, kn, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
-    self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, kn + ": kernel_regularizer")
-    self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, kn + ": bias_regularizer")
-    self.kernel_initializer = _init.get(kernel_initializer, kn + ": kernel_initializer")
-    self.bias_initializer = _init.get(bias_initializer, kn + ": bias_initializer")
+    _kernel_and_bias(self, kn, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                     kernel_constraint, bias_constraint)
     self.filters = _positive(filters, "filters", kn)
     self.kernel_size = ints(kernel_size, "kernel_size", kn)
     self.strides = ints(strides, "strides", kn)
@@ -2794,12 +2797,9 @@ class Conv1D(Layer):
         if kwargs:
             raise ValueError("Conv1D: unsupported arguments %s" % ", ".join(sorted(kwargs)))
         self.dilation_rate = _single(dilation_rate, "dilation_rate")
-        _take_constraints(self, "Conv1D", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
-        self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "Conv1D: kernel_regularizer")
-        self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "Conv1D: bias_regularizer")
+        _kernel_and_bias(self, "Conv1D", kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                         kernel_constraint, bias_constraint)
         self.activity_regularizer = _reg_of(activity_regularizer, "Conv1D: activity_regularizer")
-        self.kernel_initializer = _init.get(kernel_initializer, "Conv1D: kernel_initializer")
-        self.bias_initializer = _init.get(bias_initializer, "Conv1D: bias_initializer")
         self.filters = _positive(filters, "filters", "Conv1D")
         self.kernel_size = _single(kernel_size, "kernel_size")
         self.strides = _single(strides, "strides")
@@ -4669,12 +4669,9 @@ class Conv3D(Layer):
             raise ValueError("Conv3D: unsupported arguments %s" % ", ".join(sorted(kwargs)))
         self.data_format = _channels_last(data_format, "Conv3D")
         self.dilation_rate = _triple(dilation_rate, "dilation_rate", "Conv3D")
-        _take_constraints(self, "Conv3D", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
-        self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "Conv3D: kernel_regularizer")
-        self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "Conv3D: bias_regularizer")
+        _kernel_and_bias(self, "Conv3D", kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                         kernel_constraint, bias_constraint)
         self.activity_regularizer = _reg_of(activity_regularizer, "Conv3D: activity_regularizer")
-        self.kernel_initializer = _init.get(kernel_initializer, "Conv3D: kernel_initializer")
-        self.bias_initializer = _init.get(bias_initializer, "Conv3D: bias_initializer")
         self.filters = _positive(filters, "filters", "Conv3D")
         self.kernel_size = _triple(kernel_size, "kernel_size", "Conv3D")
         self.strides = _triple(strides, "strides", "Conv3D")
