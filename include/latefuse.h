@@ -1030,6 +1030,35 @@ lf_status lf_set_attention_mask(lf_model *m, int node, int attention_mask, int u
  * take gradients. */
 lf_status lf_set_return_attention_scores(lf_model *m, int node, int return_attention_scores);
 
+/* GroupedQueryAttention(head_dim, num_query_heads, num_key_value_heads,
+ * dropout, use_bias), Keras' layer (keras/src/layers/attention/
+ * grouped_query_attention.py), called with use_causal_mask: query (batch,
+ * T, D), value (batch, S, D) (the same features D as the query), key
+ * (batch, S, Dk) or -1 for the value; output (batch, T, D).  Hq =
+ * num_query_heads query heads and Hk = num_key_value_heads key/value heads
+ * of head_dim; query head h attends with key/value head h / (Hq / Hk)
+ * (Keras repeats each key/value head Hq / Hk times): Hk = Hq is
+ * MultiHeadAttention(Hq, head_dim), Hk = 1 multi-query attention.  Per
+ * query head: a = softmax(q_h k_g^T / sqrt(head_dim)), o_h = a v_g;
+ * y = [o_1 .. o_Hq] Wo + bo.  Weights in Keras' order and shapes:
+ * query.kernel (D, Hq, head_dim), query.bias (Hq, head_dim), key.kernel
+ * (Dk, Hk, head_dim), key.bias (Hk, head_dim), value.kernel (D, Hk,
+ * head_dim), value.bias, attention_output.kernel (Hq, head_dim, D),
+ * attention_output.bias (D) (no biases without use_bias); glorot_uniform
+ * kernels with Keras' fans, zero biases.  Padding masks, dropout on the
+ * weights while training and use_causal_mask != 0 (query step t attends
+ * keys s <= t) as lf_multi_head_attention and lf_set_attention_mask; the
+ * output carries the query's mask.  Errors (LF_ERR_ARG unless said):
+ * head_dim outside 1..65536 or the head counts outside 1..4096;
+ * num_query_heads not a multiple of num_key_value_heads ("...
+ * `num_query_heads` must be divisible by `num_key_value_heads`. Received:
+ * num_query_heads=6, num_key_value_heads=4", Keras' words); dropout outside
+ * [0, 1); inputs of rank other than 3, key and value steps or query and
+ * value features that differ (LF_ERR_SHAPE).  -1 (sticky) on failure. */
+int lf_grouped_query_attention(lf_model *m, int query, int value, int key, size_t head_dim, size_t num_query_heads,
+                               size_t num_key_value_heads, float dropout, int use_bias, int use_causal_mask,
+                               const char *name);
+
 /* Keras' Attention (Luong dot-product attention, keras/src/layers/attention/
  * attention.py), called as layer([query, value]) or [query, value, key]:
  * query (batch, T, D), value (batch, S, Dv), key (batch, S, D) (key < 0:

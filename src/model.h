@@ -109,7 +109,8 @@
     X(LF_K_UPSAMPLING3D, lf_type_upsampling3d) \
     X(LF_K_ZERO_PADDING3D, lf_type_zero_padding3d) \
     X(LF_K_CROPPING3D, lf_type_cropping3d) \
-    X(LF_K_IDENTITY, lf_type_identity)
+    X(LF_K_IDENTITY, lf_type_identity) \
+    X(LF_K_GQA, lf_type_gqa)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -237,6 +238,8 @@ typedef struct lf_node {
      * node, runs on B * td_steps rows of its per-step shape */
     int td;              /* 1 + the id of that TimeDistributedInput; 0: none */
     size_t td_steps;     /* its steps T (the rows per sample); 0 when td is 0 */
+    size_t kv_heads;     /* GroupedQueryAttention: num_key_value_heads (its query heads
+                            are `heads`); 0: MultiHeadAttention, as many as `heads` */
 } lf_node;
 
 /* Rows per sample of a node's workspace buffers: T on a TimeDistributed's

@@ -2378,6 +2378,57 @@ static void test_activation_layers(void) {
     }
 }
 
+/* GroupedQueryAttention (gqa.c): every weight tensor and every float input
+ * by finite differences; 4 query heads on 2 and on 1 key/value heads (the
+ * key/value gradients summed over each group), self-attention of
+ * Embedding(mask_zero) sequences (the padding mask, and the causal mask),
+ * cross-attention with a key of its own, no bias, dropout in training */
+static void test_gqa(void) {
+    struct {
+        size_t hq, hk;
+        int masked, key, causal, bias;
+        float dropout;
+    } cases[] = {
+        {4, 2, 1, 0, 0, 1, 0.0f}, {4, 1, 1, 0, 1, 1, 0.0f}, {4, 2, 0, 1, 0, 1, 0.0f},
+        {2, 1, 0, 0, 1, 0, 0.0f}, {4, 2, 1, 0, 0, 1, 0.3f},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lf_model *m;
+        lf_model_create(&m, 3900 + k);
+        int q, key = -1;
+        if (cases[k].masked) {
+            int iq = lf_input_shape(m, 1, (size_t[]){5}, LF_DTYPE_INT32, "iq");
+            q = lf_embedding(m, iq, 9, 3, 1, "eq");
+            fill_weight(m, "eq", 0, -1.5f, 1.5f, 3920 + k);
+        } else {
+            int xq = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "xq");
+            q = lf_dense(m, xq, 3, LF_ACT_TANH, 1, "dq");
+            scale_kernel(m, "dq", 3);
+            if (cases[k].key) {
+                int xk = lf_input_shape(m, 2, (size_t[]){4, 2}, LF_DTYPE_FLOAT32, "xk");
+                key = lf_dense(m, xk, 2, LF_ACT_TANH, 1, "dk");
+                scale_kernel(m, "dk", 3);
+            }
+        }
+        int a = lf_grouped_query_attention(m, q, q, key, 2, cases[k].hq, cases[k].hk, cases[k].dropout,
+                                           cases[k].bias, cases[k].causal, "gqa");
+        CHECK(a >= 0, "GroupedQueryAttention case %zu: %s", k, lf_model_error(m));
+        if (a < 0) {
+            lf_model_free(m);
+            continue;
+        }
+        for (size_t w = 0; w < lf_layer_num_weights(m, "gqa"); w++) /* biases away from 0 too */
+            fill_weight(m, "gqa", w, -1.0f, 1.0f, 3940 + 10 * k + w);
+        char what[128];
+        snprintf(what, sizeof what, "GroupedQueryAttention(%zu, %zu)%s%s%s%s%s", cases[k].hq, cases[k].hk,
+                 cases[k].masked ? ", masked" : "", cases[k].key ? " with a key" : "",
+                 cases[k].causal ? ", causal" : "", cases[k].bias ? "" : ", no bias",
+                 cases[k].dropout > 0 ? ", dropout" : "");
+        att_run(what, m, a, 3960 + k, cases[k].dropout > 0);
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     test_activations();
     test_activation_kernels();
@@ -2424,5 +2475,6 @@ int main(void) {
     test_pool3d();
     test_spatial3d();
     test_activation_layers();
+    test_gqa();
     return check_report("test_grad");
 }

@@ -190,30 +190,32 @@ LF_CLONES static void softmax_rows_backward(float *restrict dp, const float *res
     }
 }
 
-// q: (B, T, H, kd)  k: (B, S, H, kd)  v: (B, S, H, vd)
+// q: (B, T, H, kd)  k: (B, S, Hk, kd)  v: (B, S, Hk, vd)   (Hk divides H:
+// query head h reads key/value head h / (H / Hk), Keras' ops.repeat of the
+// key and value heads in GroupedQueryAttention; Hk = H: MultiHeadAttention)
 // qmask: (B, T) or NULL  kmask: (B, S) or NULL   (1 present, 0 absent)
 // drop: (B, H, T, S) or NULL: dropout multipliers, 0 or 1/(1-rate)
 // -> prob: (B, H, T, S) softmax weights, att: (B, H, T, S) prob * drop
 //    (written only with drop; NULL without), out: (B, T, H, vd)
 // amask: (B, T, S) or NULL: Keras' combined attention mask (then qmask and
 // kmask are not read)
-void lf_attention_forward_masked(float *restrict out, float *restrict prob, float *restrict att,
-                                 const float *restrict q, const float *restrict k,
-                                 const float *restrict v, const float *restrict qmask,
-                                 const float *restrict kmask, const float *restrict amask,
-                                 const float *restrict drop, size_t B, size_t T, size_t S, size_t H,
-                                 size_t kd, size_t vd) {
+void lf_attention_forward_grouped(float *restrict out, float *restrict prob, float *restrict att,
+                                  const float *restrict q, const float *restrict k,
+                                  const float *restrict v, const float *restrict qmask,
+                                  const float *restrict kmask, const float *restrict amask,
+                                  const float *restrict drop, size_t B, size_t T, size_t S, size_t H,
+                                  size_t Hk, size_t kd, size_t vd) {
     float scale = 1.0f / sqrtf((float)kd);
-    size_t HK = H * kd, HV = H * vd, G = B * H;
+    size_t HK = H * kd, HV = H * vd, G = B * H, rep = H / Hk, KK = Hk * kd, KV = Hk * vd;
     size_t work = G * T * S * (kd + vd);
     (void)work; /* read only by the OpenMP clause */
 #pragma omp parallel for if (work > ATT_PARALLEL_WORK) schedule(static)
     for (size_t g = 0; g < G; g++) {
-        size_t b = g / H, h = g % H;
+        size_t b = g / H, h = g % H, hk = h / rep;
         float *p = prob + g * T * S;
-        const float *qb = q + b * T * HK + h * kd, *kb = k + b * S * HK + h * kd;
+        const float *qb = q + b * T * HK + h * kd, *kb = k + b * S * KK + hk * kd;
         // scores (T, S) = q_h (T, kd) k_h^T (kd, S) / sqrt(kd)
-        lf_sgemm(0, 1, T, S, kd, scale, qb, HK, kb, HK, 0.0f, p, S);
+        lf_sgemm(0, 1, T, S, kd, scale, qb, HK, kb, KK, 0.0f, p, S);
         if (amask) softmax_rows(p, T, S, amask + b * T * S, S, NULL);
         else softmax_rows(p, T, S, kmask ? kmask + b * S : NULL, 0, qmask ? qmask + b * T : NULL);
         const float *a = p;
@@ -224,9 +226,18 @@ void lf_attention_forward_masked(float *restrict out, float *restrict prob, floa
             a = ad;
         }
         // out_h (T, vd) = a (T, S) v_h (S, vd)
-        lf_sgemm(0, 0, T, vd, S, 1.0f, a, S, v + b * S * HV + h * vd, HV, 0.0f,
+        lf_sgemm(0, 0, T, vd, S, 1.0f, a, S, v + b * S * KV + hk * vd, KV, 0.0f,
                  out + b * T * HV + h * vd, HV);
     }
+}
+
+void lf_attention_forward_masked(float *restrict out, float *restrict prob, float *restrict att,
+                                 const float *restrict q, const float *restrict k,
+                                 const float *restrict v, const float *restrict qmask,
+                                 const float *restrict kmask, const float *restrict amask,
+                                 const float *restrict drop, size_t B, size_t T, size_t S, size_t H,
+                                 size_t kd, size_t vd) {
+    lf_attention_forward_grouped(out, prob, att, q, k, v, qmask, kmask, amask, drop, B, T, S, H, H, kd, vd);
 }
 
 void lf_attention_forward(float *restrict out, float *restrict prob, float *restrict att,
@@ -238,9 +249,11 @@ void lf_attention_forward(float *restrict out, float *restrict prob, float *rest
 }
 
 // dout: (B, T, H, vd); prob, att, drop, q, k, v as the forward pass left them
-// -> dq (B, T, H, kd), dk (B, S, H, kd), dv (B, S, H, vd), written (each
-//    value belongs to one (sample, head): no sums across them to keep);
-//    dscore: (B, H, T, S) scratch
+// (k, v: Hk heads, as lf_attention_forward_grouped)
+// -> dq (B, T, H, kd), dk (B, S, Hk, kd), dv (B, S, Hk, vd), written: the
+//    sums over the H / Hk query heads of a key/value head are kept in one
+//    (sample, key/value head) pair, its heads added in order, the first
+//    written; dscore: (B, H, T, S) scratch
 // dprob: NULL, or the gradient of the softmax weights as an output of their
 // own (Keras' return_attention_scores): sample b's (H, T, S) at dprob + b ld
 static void attention_backward(float *restrict dq, float *restrict dk, float *restrict dv,
@@ -248,36 +261,40 @@ static void attention_backward(float *restrict dq, float *restrict dk, float *re
                                const float *restrict prob, const float *restrict att,
                                const float *restrict drop, const float *restrict dprob, size_t ld,
                                const float *restrict q, const float *restrict k, const float *restrict v,
-                               size_t B, size_t T, size_t S, size_t H, size_t kd, size_t vd) {
+                               size_t B, size_t T, size_t S, size_t H, size_t Hk, size_t kd, size_t vd) {
     float scale = 1.0f / sqrtf((float)kd);
-    size_t HK = H * kd, HV = H * vd, G = B * H;
-    size_t work = G * T * S * (kd + vd);
+    size_t HK = H * kd, HV = H * vd, rep = H / Hk, KK = Hk * kd, KV = Hk * vd, GK = B * Hk;
+    size_t work = B * H * T * S * (kd + vd);
     (void)work; /* read only by the OpenMP clause */
 #pragma omp parallel for if (work > ATT_PARALLEL_WORK) schedule(static)
-    for (size_t g = 0; g < G; g++) {
-        size_t b = g / H, h = g % H;
-        const float *p = prob + g * T * S, *a = drop ? att + g * T * S : p;
-        const float *dob = dout + b * T * HV + h * vd;
-        float *ds = dscore + g * T * S;
-        // dv_h (S, vd) = a^T (S, T) dout_h (T, vd)
-        lf_sgemm(1, 0, S, vd, T, 1.0f, a, S, dob, HV, 0.0f, dv + b * S * HV + h * vd, HV);
-        // d a (T, S) = dout_h (T, vd) v_h^T (vd, S)
-        lf_sgemm(0, 1, T, S, vd, 1.0f, dob, HV, v + b * S * HV + h * vd, HV, 0.0f, ds, S);
-        if (drop) {
-            const float *dr = drop + g * T * S;
-            for (size_t i = 0; i < T * S; i++) ds[i] *= dr[i];
+    for (size_t gk = 0; gk < GK; gk++) {
+        size_t b = gk / Hk, hk = gk % Hk;
+        for (size_t r = 0; r < rep; r++) {
+            size_t h = hk * rep + r, g = b * H + h;
+            float beta = r ? 1.0f : 0.0f; /* the group's first head writes dk, dv */
+            const float *p = prob + g * T * S, *a = drop ? att + g * T * S : p;
+            const float *dob = dout + b * T * HV + h * vd;
+            float *ds = dscore + g * T * S;
+            // dv_hk (S, vd) (+)= a^T (S, T) dout_h (T, vd)
+            lf_sgemm(1, 0, S, vd, T, 1.0f, a, S, dob, HV, beta, dv + b * S * KV + hk * vd, KV);
+            // d a (T, S) = dout_h (T, vd) v_hk^T (vd, S)
+            lf_sgemm(0, 1, T, S, vd, 1.0f, dob, HV, v + b * S * KV + hk * vd, KV, 0.0f, ds, S);
+            if (drop) {
+                const float *dr = drop + g * T * S;
+                for (size_t i = 0; i < T * S; i++) ds[i] *= dr[i];
+            }
+            if (dprob) { /* the weights' own output (before dropout, as Keras returns them) */
+                const float *dp = dprob + b * ld + h * T * S;
+                for (size_t i = 0; i < T * S; i++) ds[i] += dp[i];
+            }
+            // d score = p (d p - <d p, p>) per row (0 where p is 0)
+            softmax_rows_backward(ds, p, T, S);
+            const float *qb = q + b * T * HK + h * kd, *kb = k + b * S * KK + hk * kd;
+            // dq_h (T, kd) = d score (T, S) k_hk (S, kd) / sqrt(kd)
+            lf_sgemm(0, 0, T, kd, S, scale, ds, S, kb, KK, 0.0f, dq + b * T * HK + h * kd, HK);
+            // dk_hk (S, kd) (+)= d score^T (S, T) q_h (T, kd) / sqrt(kd)
+            lf_sgemm(1, 0, S, kd, T, scale, ds, S, qb, HK, beta, dk + b * S * KK + hk * kd, KK);
         }
-        if (dprob) { /* the weights' own output (before dropout, as Keras returns them) */
-            const float *dp = dprob + b * ld + h * T * S;
-            for (size_t i = 0; i < T * S; i++) ds[i] += dp[i];
-        }
-        // d score = p (d p - <d p, p>) per row (0 where p is 0)
-        softmax_rows_backward(ds, p, T, S);
-        const float *qb = q + b * T * HK + h * kd, *kb = k + b * S * HK + h * kd;
-        // dq_h (T, kd) = d score (T, S) k_h (S, kd) / sqrt(kd)
-        lf_sgemm(0, 0, T, kd, S, scale, ds, S, kb, HK, 0.0f, dq + b * T * HK + h * kd, HK);
-        // dk_h (S, kd) = d score^T (S, T) q_h (T, kd) / sqrt(kd)
-        lf_sgemm(1, 0, S, kd, T, scale, ds, S, qb, HK, 0.0f, dk + b * S * HK + h * kd, HK);
     }
 }
 
@@ -287,7 +304,7 @@ void lf_attention_backward(float *restrict dq, float *restrict dk, float *restri
                            const float *restrict drop, const float *restrict q,
                            const float *restrict k, const float *restrict v, size_t B, size_t T,
                            size_t S, size_t H, size_t kd, size_t vd) {
-    attention_backward(dq, dk, dv, dscore, dout, prob, att, drop, NULL, 0, q, k, v, B, T, S, H, kd, vd);
+    attention_backward(dq, dk, dv, dscore, dout, prob, att, drop, NULL, 0, q, k, v, B, T, S, H, H, kd, vd);
 }
 
 /* ---------------------------------------------------------------- record */
@@ -299,6 +316,7 @@ void lf_attention_backward(float *restrict dq, float *restrict dk, float *restri
  * in floats over the whole batch. */
 typedef struct mha_geom {
     size_t T, S, Dq, Dk, Dv, Do, H, kd, vd, HK, HV;
+    size_t Hk, KK, KV; /* key/value heads (H but in GroupedQueryAttention), Hk kd, Hk vd */
     size_t wq, bq, wk, bk, wv, bv, wo, bo, n_params;
 } mha_geom;
 
@@ -310,12 +328,13 @@ static mha_geom geom_of(const lf_model *m, const lf_node *nd) {
     g.S = xv->shape[0], g.Dv = xv->shape[1], g.Dk = xk->shape[1];
     g.H = nd->heads, g.kd = nd->key_dim, g.vd = nd->value_dim;
     g.HK = g.H * g.kd, g.HV = g.H * g.vd;
+    g.Hk = nd->kv_heads ? nd->kv_heads : g.H, g.KK = g.Hk * g.kd, g.KV = g.Hk * g.vd;
     g.Do = nd->units;
     size_t nb = nd->use_bias != 0;
     g.wq = 0, g.bq = g.Dq * g.HK;
-    g.wk = g.bq + nb * g.HK, g.bk = g.wk + g.Dk * g.HK;
-    g.wv = g.bk + nb * g.HK, g.bv = g.wv + g.Dv * g.HV;
-    g.wo = g.bv + nb * g.HV, g.bo = g.wo + g.HV * g.Do;
+    g.wk = g.bq + nb * g.HK, g.bk = g.wk + g.Dk * g.KK;
+    g.wv = g.bk + nb * g.KK, g.bv = g.wv + g.Dv * g.KV;
+    g.wo = g.bv + nb * g.KV, g.bo = g.wo + g.HV * g.Do;
     g.n_params = g.bo + nb * g.Do;
     return g;
 }
@@ -330,7 +349,7 @@ typedef struct mha_aux {
 
 static mha_aux aux_of(float *aux, const mha_geom *g, size_t B, int dropout) {
     mha_aux a;
-    size_t nq = B * g->T * g->HK, nk = B * g->S * g->HK, nv = B * g->S * g->HV, no = B * g->T * g->HV;
+    size_t nq = B * g->T * g->HK, nk = B * g->S * g->KK, nv = B * g->S * g->KV, no = B * g->T * g->HV;
     size_t np = B * g->H * g->T * g->S;
     a.q = aux, a.k = a.q + nq, a.v = a.k + nk, a.o = a.v + nv;
     a.prob = a.o + no, a.ds = a.prob + np;
@@ -342,13 +361,13 @@ static mha_aux aux_of(float *aux, const mha_geom *g, size_t B, int dropout) {
     return a;
 }
 
-static int mha_fail_shape(lf_model *m, const char *what, const lf_node *x) {
+static int mha_fail_shape(lf_model *m, const char *who, const char *what, const lf_node *x) {
     char s[96];
     lf_shape_str(x, s, sizeof s);
     return lf_build_fail(m, LF_ERR_SHAPE,
-                         "MultiHeadAttention: the %s '%s' has shape %s; it needs rank 3 "
+                         "%s: the %s '%s' has shape %s; it needs rank 3 "
                          "(batch, sequence, features)",
-                         what, x->name, s);
+                         who, what, x->name, s);
 }
 
 /* Keras' return_attention_scores: the node's row holds the output (T, Do)
@@ -400,35 +419,35 @@ static int mha_mask_ok(lf_model *m, int mask, size_t T, size_t S) {
  * output's features (0: the query's) in nd; an attention_mask node in
  * nd->mask and use_causal_mask in nd->causal */
 static int mha_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
-    (void)t;
+    const char *who = t->type; /* MultiHeadAttention, or GroupedQueryAttention (gqa.c) */
     static const char *const what[3] = {"query", "value", "key"};
     if (n_in < 2 || n_in > 3)
-        return lf_build_fail(m, LF_ERR_ARG, "MultiHeadAttention takes a query, a value and an optional key, "
-                                            "got %zu inputs", n_in);
+        return lf_build_fail(m, LF_ERR_ARG, "%s takes a query, a value and an optional key, "
+                                            "got %zu inputs", who, n_in);
     for (size_t i = 0; i < n_in; i++) {
         if (in[i] < 0 || (size_t)in[i] >= m->n_nodes)
-            return lf_build_fail(m, LF_ERR_ARG, "MultiHeadAttention: the %s is not a node of this model (id %d)",
-                                 what[i], in[i]);
-        if (m->nodes[in[i]].rank != 2) return mha_fail_shape(m, what[i], &m->nodes[in[i]]);
+            return lf_build_fail(m, LF_ERR_ARG, "%s: the %s is not a node of this model (id %d)",
+                                 who, what[i], in[i]);
+        if (m->nodes[in[i]].rank != 2) return mha_fail_shape(m, who, what[i], &m->nodes[in[i]]);
     }
     const lf_node *xq = &m->nodes[in[0]], *xv = &m->nodes[in[1]];
     if (n_in > 2 && m->nodes[in[2]].shape[0] != xv->shape[0])
         return lf_build_fail(m, LF_ERR_SHAPE,
-                             "MultiHeadAttention: the key '%s' has %zu steps and the value '%s' %zu; they "
+                             "%s: the key '%s' has %zu steps and the value '%s' %zu; they "
                              "must be equal",
-                             m->nodes[in[2]].name, m->nodes[in[2]].shape[0], xv->name, xv->shape[0]);
+                             who, m->nodes[in[2]].name, m->nodes[in[2]].shape[0], xv->name, xv->shape[0]);
     if (nd->heads == 0 || nd->heads > 4096 || nd->key_dim == 0 || nd->key_dim > 65536 || nd->value_dim == 0 ||
         nd->value_dim > 65536)
         return lf_build_fail(m, LF_ERR_ARG,
-                             "MultiHeadAttention: num_heads must be in 1..4096 and key_dim and value_dim in "
+                             "%s: num_heads must be in 1..4096 and key_dim and value_dim in "
                              "1..65536, got %zu, %zu and %zu",
-                             nd->heads, nd->key_dim, nd->value_dim);
+                             who, nd->heads, nd->key_dim, nd->value_dim);
     if (!(nd->rate >= 0.0f && nd->rate < 1.0f))
-        return lf_build_fail(m, LF_ERR_ARG, "MultiHeadAttention: dropout must be in [0, 1), got %g",
-                             (double)nd->rate);
+        return lf_build_fail(m, LF_ERR_ARG, "%s: dropout must be in [0, 1), got %g",
+                             who, (double)nd->rate);
     size_t Do = nd->dim ? nd->dim : xq->shape[1];
     size_t out[2] = {xq->shape[0], Do};
-    if (!lf_shape_set(m, "MultiHeadAttention", nd, 2, out)) return 0;
+    if (!lf_shape_set(m, who, nd, 2, out)) return 0;
     nd->units = Do;
     /* every size below is checked against overflow before it is used */
     size_t T = xq->shape[0], S = xv->shape[0], HK = nd->heads * nd->key_dim, HV = nd->heads * nd->value_dim;
@@ -440,17 +459,17 @@ static int mha_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
         !lf_mul_ok(wmax, hmax, &wsz) || wsz > LF_ARCH_MAX_DIM || !lf_mul_ok(T + S, hmax, &seq) ||
         seq > LF_ARCH_MAX_DIM)
         return lf_build_fail(m, LF_ERR_ARG,
-                             "MultiHeadAttention: %zu heads over %zu x %zu steps, or weights of %zu x %zu, "
+                             "%s: %zu heads over %zu x %zu steps, or weights of %zu x %zu, "
                              "are too many",
-                             nd->heads, T, S, wmax, hmax);
+                             who, nd->heads, T, S, wmax, hmax);
     /* the padding masks: the keys take the value's, or the key's; the
      * output carries the query's (Keras; LF_MASKING_FIRST) */
     int mv = xv->seq_mask, mk = n_in > 2 ? m->nodes[in[2]].seq_mask : -1;
     if (mv >= 0 && mk >= 0 && mv != mk)
         return lf_build_fail(m, LF_ERR_SHAPE,
-                             "MultiHeadAttention: the value and the key carry the padding masks of two "
+                             "%s: the value and the key carry the padding masks of two "
                              "layers ('%s' and '%s'); combining masks is not supported",
-                             m->nodes[mv].name, m->nodes[mk].name);
+                             who, m->nodes[mv].name, m->nodes[mk].name);
     if (!mha_mask_ok(m, nd->mask, T, S)) return 0;
     int dropout = nd->rate > 0.0f;
     nd->aux_per_row = 2 * (T * HK + S * HK + S * HV + T * HV) + (2 + 2 * (size_t)dropout) * hts +
@@ -464,10 +483,10 @@ static size_t mha_weights(const lf_model *m, const lf_node *nd, lf_weight *w) {
     size_t n = 0;
     w[n++] = (lf_weight){"query.kernel", g.wq, 3, {g.Dq, g.H, g.kd}, 1, 0, 0, 0};
     if (nd->use_bias) w[n++] = (lf_weight){"query.bias", g.bq, 2, {g.H, g.kd}, 0, 0, 1, 0};
-    w[n++] = (lf_weight){"key.kernel", g.wk, 3, {g.Dk, g.H, g.kd}, 1, 0, 0, 0};
-    if (nd->use_bias) w[n++] = (lf_weight){"key.bias", g.bk, 2, {g.H, g.kd}, 0, 0, 1, 0};
-    w[n++] = (lf_weight){"value.kernel", g.wv, 3, {g.Dv, g.H, g.vd}, 1, 0, 0, 0};
-    if (nd->use_bias) w[n++] = (lf_weight){"value.bias", g.bv, 2, {g.H, g.vd}, 0, 0, 1, 0};
+    w[n++] = (lf_weight){"key.kernel", g.wk, 3, {g.Dk, g.Hk, g.kd}, 1, 0, 0, 0};
+    if (nd->use_bias) w[n++] = (lf_weight){"key.bias", g.bk, 2, {g.Hk, g.kd}, 0, 0, 1, 0};
+    w[n++] = (lf_weight){"value.kernel", g.wv, 3, {g.Dv, g.Hk, g.vd}, 1, 0, 0, 0};
+    if (nd->use_bias) w[n++] = (lf_weight){"value.bias", g.bv, 2, {g.Hk, g.vd}, 0, 0, 1, 0};
     w[n++] = (lf_weight){"attention_output.kernel", g.wo, 3, {g.H, g.vd, g.Do}, 1, 0, 0, 0};
     if (nd->use_bias) w[n++] = (lf_weight){"attention_output.bias", g.bo, 1, {g.Do}, 0, 0, 1, 0};
     return n;
@@ -484,8 +503,8 @@ static void mha_init(lf_model *m, lf_node *nd) {
     float *w = m->params + nd->param_off;
     memset(w, 0, g.n_params * sizeof *w); /* the biases */
     glorot3(m, w + g.wq, g.Dq, g.H, g.kd);
-    glorot3(m, w + g.wk, g.Dk, g.H, g.kd);
-    glorot3(m, w + g.wv, g.Dv, g.H, g.vd);
+    glorot3(m, w + g.wk, g.Dk, g.Hk, g.kd);
+    glorot3(m, w + g.wv, g.Dv, g.Hk, g.vd);
     glorot3(m, w + g.wo, g.H, g.vd, g.Do);
 }
 
@@ -501,10 +520,10 @@ static void mha_forward(const lf_layer_ctx *c) {
     int nb = nd->use_bias;
     lf_sgemm_bias_relu(0, 0, B * g.T, g.HK, g.Dq, c->xs[0], g.Dq, w + g.wq, g.HK, nb ? w + g.bq : NULL, 0,
                        a.q, g.HK);
-    lf_sgemm_bias_relu(0, 0, B * g.S, g.HK, g.Dk, key_input(c), g.Dk, w + g.wk, g.HK, nb ? w + g.bk : NULL,
-                       0, a.k, g.HK);
-    lf_sgemm_bias_relu(0, 0, B * g.S, g.HV, g.Dv, c->xs[1], g.Dv, w + g.wv, g.HV, nb ? w + g.bv : NULL, 0,
-                       a.v, g.HV);
+    lf_sgemm_bias_relu(0, 0, B * g.S, g.KK, g.Dk, key_input(c), g.Dk, w + g.wk, g.KK, nb ? w + g.bk : NULL,
+                       0, a.k, g.KK);
+    lf_sgemm_bias_relu(0, 0, B * g.S, g.KV, g.Dv, c->xs[1], g.Dv, w + g.wv, g.KV, nb ? w + g.bv : NULL, 0,
+                       a.v, g.KV);
     const float *drop = NULL;
     if (dropout && c->training) {
         /* row b's H x T x S multipliers: draws of its global row's stream
@@ -537,8 +556,8 @@ static void mha_forward(const lf_layer_ctx *c) {
             }
         amask = a.amask;
     }
-    lf_attention_forward_masked(a.o, a.prob, a.att, a.q, a.k, a.v, c->in_masks[0], kmask, amask, drop, B, g.T,
-                                g.S, g.H, g.kd, g.vd);
+    lf_attention_forward_grouped(a.o, a.prob, a.att, a.q, a.k, a.v, c->in_masks[0], kmask, amask, drop, B, g.T,
+                                 g.S, g.H, g.Hk, g.kd, g.vd);
     if (!nd->return_scores) {
         lf_sgemm_bias_relu(0, 0, B * g.T, g.Do, g.HV, a.o, g.HV, w + g.wo, g.Do, nb ? w + g.bo : NULL, 0, c->y,
                            g.Do);
@@ -589,17 +608,17 @@ static void mha_backward(const lf_layer_ctx *c) {
     }
     const float *drop = dropout && c->training ? a.drop : NULL;
     attention_backward(a.dq, a.dk, a.dv, a.ds, a.dout, a.prob, a.att, drop,
-                       nd->return_scores ? c->dy + g.T * g.Do : NULL, ld, a.q, a.k, a.v, B, g.T, g.S, g.H, g.kd,
-                       g.vd);
+                       nd->return_scores ? c->dy + g.T * g.Do : NULL, ld, a.q, a.k, a.v, B, g.T, g.S, g.H, g.Hk,
+                       g.kd, g.vd);
     int ik = nd->n_in > 2 ? 2 : 1;
     projection_backward(c->dxs[0], dw + g.wq, nb ? dw + g.bq : NULL, a.dq, c->xs[0], w + g.wq, B * g.T,
                         g.Dq, g.HK);
     /* the key bias adds q . bk to every score of a row, which the softmax
      * ignores: its gradient is exactly 0 (the sums of dk would give
      * rounding noise, on which Adam would take full steps) */
-    projection_backward(c->dxs[ik], dw + g.wk, NULL, a.dk, c->xs[ik], w + g.wk, B * g.S, g.Dk, g.HK);
+    projection_backward(c->dxs[ik], dw + g.wk, NULL, a.dk, c->xs[ik], w + g.wk, B * g.S, g.Dk, g.KK);
     projection_backward(c->dxs[1], dw + g.wv, nb ? dw + g.bv : NULL, a.dv, c->xs[1], w + g.wv, B * g.S,
-                        g.Dv, g.HV);
+                        g.Dv, g.KV);
 }
 
 static void mha_json(const lf_model *m, const lf_node *nd, lf_buf *b) {

@@ -103,6 +103,15 @@ void lf_attention_forward_masked(float *restrict out, float *restrict prob, floa
                                  const float *restrict kmask, const float *restrict amask,
                                  const float *restrict drop, size_t B, size_t T, size_t S, size_t H,
                                  size_t kd, size_t vd);
+/* the same with Hk key/value heads, Hk dividing H: k (B, S, Hk, kd), v (B, S,
+ * Hk, vd), query head h reading key/value head h / (H / Hk) (Keras'
+ * GroupedQueryAttention); Hk = H is lf_attention_forward_masked */
+void lf_attention_forward_grouped(float *restrict out, float *restrict prob, float *restrict att,
+                                  const float *restrict q, const float *restrict k,
+                                  const float *restrict v, const float *restrict qmask,
+                                  const float *restrict kmask, const float *restrict amask,
+                                  const float *restrict drop, size_t B, size_t T, size_t S, size_t H,
+                                  size_t Hk, size_t kd, size_t vd);
 /* dout (B, T, H, vd) -> dq, dk, dv, written (=, not +=: every value
  * belongs to one sample and head); dscore (B, H, T, S) is scratch */
 void lf_attention_backward(float *restrict dq, float *restrict dk, float *restrict dv,
