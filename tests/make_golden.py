@@ -2840,5 +2840,114 @@ def spatial3d_file():
 SEEDED_FILES["spatial3d.safetensors"] = spatial3d_file
 
 
+# gqa: Keras 3's GroupedQueryAttention (keras/src/layers/attention/
+# grouped_query_attention.py: EinsumDense kernels query (D, Hq, hd), key /
+# value (D, Hk, hd), attention_output (Hq, hd, D); the key and value heads
+# repeated Hq / Hk times (ops.repeat on the heads axis: repeat_interleave),
+# the query scaled by 1/sqrt(hd)).  This torch has no
+# scaled_dot_product_attention(enable_gqa), so the attention is written with
+# torch ops.  ids (4, 6) (SEQ_PAD: a row without padding, two trailing
+# pads, all padding, a 0 inside) -> emb Embedding(11, 8, mask_zero) -> enc
+# GroupedQueryAttention(2, 4, 2) (self; the padding mask on keys and rows)
+# -> gap GlobalAveragePooling1D (masked); x (4, 5, 6) -> mq
+# GroupedQueryAttention(3, 4, 1, use_causal_mask) (self, multi-query); x,
+# v (4, 4, 6), k (4, 4, 3) -> cross GroupedQueryAttention(2, 6, 3,
+# use_bias=False) (value v, key k); gap, mq and cross flattened,
+# Concatenate, Dense(3, softmax) as out; categorical crossentropy from
+# logits.  Forward, grads, 2 Keras-3 Adam steps.  Its own manual_seed(38).
+# ---------------------------------------------------------------------------
+GQA_B, GQA_T = 4, 6
+GQA_NODES = ["emb", "enc", "gap", "mq", "cross", "cat", "out"]
+
+
+def gqa(p, name, xq, xv, xk=None, qmask=None, kmask=None, causal=False):
+    """(B, T, D), (B, S, D), (B, S, Dk) -> (B, T, D); masks (B, T) / (B, S) of
+    0/1; biases when the parameters hold them"""
+    xk = xv if xk is None else xk
+    hq, hd = p[name + ".query.kernel"].shape[1:]
+    hk = p[name + ".key.kernel"].shape[1]
+
+    def proj(x, part):
+        y = torch.einsum("bsd,dhk->bshk", x, p[name + "." + part + ".kernel"])
+        return y + p[name + "." + part + ".bias"] if name + "." + part + ".bias" in p else y
+    q, k, v = proj(xq, "query"), proj(xk, "key"), proj(xv, "value")
+    k, v = k.repeat_interleave(hq // hk, dim=2), v.repeat_interleave(hq // hk, dim=2)
+    s = torch.einsum("bthk,bshk->bhts", q * (1.0 / math.sqrt(hd)), k)
+    B, T, S = xq.shape[0], xq.shape[1], xv.shape[1]
+    allowed = torch.ones(B, T, S, dtype=torch.bool)
+    if qmask is not None:
+        allowed = allowed & (qmask[:, :, None] > 0.5)
+    if kmask is not None:
+        allowed = allowed & (kmask[:, None, :] > 0.5)
+    if causal:
+        allowed = allowed & torch.ones(T, S, dtype=torch.bool).tril()[None]
+    allowed = allowed[:, None]
+    s = torch.where(allowed, s, torch.full_like(s, -math.inf))
+    a = torch.softmax(torch.where(allowed.any(dim=-1, keepdim=True), s, torch.zeros_like(s)), dim=-1)
+    a = torch.where(allowed, a, torch.zeros_like(a))
+    o = torch.einsum("bhts,bshk->bthk", a, v)
+    y = torch.einsum("bthk,hko->bto", o, p[name + ".attention_output.kernel"])
+    return y + p[name + ".attention_output.bias"] if name + ".attention_output.bias" in p else y
+
+
+def gqa_params32(name, d, dk, hq, hk, hd, bias=True):
+    out = {name + ".query.kernel": mha_kernel32(d, hq, hd), name + ".query.bias": u32((hq, hd), -0.1, 0.1),
+           name + ".key.kernel": mha_kernel32(dk, hk, hd), name + ".key.bias": u32((hk, hd), -0.1, 0.1),
+           name + ".value.kernel": mha_kernel32(d, hk, hd), name + ".value.bias": u32((hk, hd), -0.1, 0.1),
+           name + ".attention_output.kernel": mha_kernel32(hq, hd, d),
+           name + ".attention_output.bias": u32((d,), -0.1, 0.1)}
+    return {k: v for k, v in out.items() if bias or not k.endswith(".bias")}
+
+
+def gqa_model_ids(ids):
+    mask = ids != 0
+
+    def model(p, x):
+        n = {}
+        m = mask.to(p["emb.embeddings"].dtype)
+        n["emb"] = p["emb.embeddings"][ids]
+        n["enc"] = gqa(p, "enc", n["emb"], n["emb"], qmask=m, kmask=m)
+        n["gap"] = masked_avg(n["enc"], mask)
+        n["mq"] = gqa(p, "mq", x["x"], x["x"], causal=True)
+        n["cross"] = gqa(p, "cross", x["x"], x["v"], x["k"])
+        n["cat"] = torch.cat([n["gap"], flat(n["mq"]), flat(n["cross"])], dim=1)
+        z = dense(n["cat"], p["out.kernel"], p["out.bias"])
+        n["out"] = torch.softmax(z, dim=1)
+        return n, cce_from_logits(z, x["y"]), math.inf
+    return model
+
+
+def draw_gqa():
+    B = GQA_B
+    inputs = {"x": n32((B, 5, 6)), "v": n32((B, 4, 6)), "k": n32((B, 4, 3)), "y": torch.zeros((B, 3), dtype=F32)}
+    inputs["y"][torch.arange(B), torch.tensor([2, 0, 1, 0])] = 1.0
+    params = {"emb.embeddings": u32((11, 8), -1.0, 1.0)}
+    params.update(gqa_params32("enc", 8, 8, 4, 2, 2))
+    params.update(gqa_params32("mq", 6, 6, 4, 1, 3))
+    params.update(gqa_params32("cross", 6, 3, 6, 3, 2, bias=False))
+    params["out.kernel"] = glorot32(3, 8 + 2 * 5 * 6)
+    params["out.bias"] = bias32(3)
+    return params, inputs
+
+
+def gqa_file():
+    torch.manual_seed(38)
+    ids = torch.randint(1, 11, (GQA_B, GQA_T)) * torch.tensor(SEQ_PAD)
+    out = build("gqa", draw_gqa, gqa_model_ids(ids), GQA_NODES, ["x", "v", "k", "y"], 2, 0.0, max_tries=1)
+    idsf = ids.to(F64)
+    return ("gqa.safetensors",
+            "GroupedQueryAttention (Keras 3; torch ops, the key/value heads repeat_interleave'd): ids (4,6) -> emb "
+            "Embedding(11,8,mask_zero) -> enc GroupedQueryAttention(head_dim 2, 4 query heads, 2 key/value heads; "
+            "self, padding masks) -> gap GlobalAveragePooling1D (masked); x (4,5,6) -> mq "
+            "GroupedQueryAttention(3,4,1,use_causal_mask) (self); x, v (4,4,6), k (4,4,3) -> cross "
+            "GroupedQueryAttention(2,6,3,use_bias=False) (query x, value v, key k); gap, mq, cross flattened, "
+            "Concatenate, Dense(3,softmax); categorical crossentropy from logits; forward, grads, Keras-3 Adam "
+            "steps 1 and 2.",
+            [("x.ids", idsf)] + out + [("grad.x.ids", torch.zeros_like(idsf))])
+
+
+SEEDED_FILES["gqa.safetensors"] = gqa_file
+
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

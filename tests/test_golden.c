@@ -14,7 +14,8 @@
  * activation_layers.safetensors: ReLU, LeakyReLU, ELU, PReLU, Softmax,
  * with 2 Adam steps; activations.safetensors: Keras 3's activations after
  * softmax, each alone and in a small network; group_norm.safetensors:
- * GroupNormalization, UnitNormalization, with 2 Adam steps).
+ * GroupNormalization, UnitNormalization, with 2 Adam steps; gqa.safetensors:
+ * GroupedQueryAttention, with 2 Adam steps).
  * Here the C engine starts from the same weights and must agree within
  * 2e-5 absolute + 2e-4 relative (float32 arithmetic over sums of up to 128
  * terms; the script measured its own float32 re-run within 5.5e-7).
@@ -876,6 +877,31 @@ static void test_activations(void) {
     lf_model_free(m);
 }
 
+/* GroupedQueryAttention (make_golden.py's gqa_model_ids: the key/value
+ * heads repeat_interleave'd): self-attention of Embedding(mask_zero)
+ * sequences (4 query heads on 2) -> masked GlobalAveragePooling1D; causal
+ * multi-query self-attention (4 on 1); cross-attention with a key of its
+ * own, no bias (6 on 3); Dense(softmax); forward, gradients, 2 Adam steps */
+static void test_gqa(void) {
+    lf_model *m;
+    lf_model_create(&m, 38);
+    int ids = lf_input_shape(m, 1, (size_t[]){6}, LF_DTYPE_INT32, "ids");
+    int x = lf_input_shape(m, 2, (size_t[]){5, 6}, LF_DTYPE_FLOAT32, "x");
+    int v = lf_input_shape(m, 2, (size_t[]){4, 6}, LF_DTYPE_FLOAT32, "v");
+    int k = lf_input_shape(m, 2, (size_t[]){4, 3}, LF_DTYPE_FLOAT32, "k");
+    int emb = lf_embedding(m, ids, 11, 8, 1, "emb");
+    int enc = lf_grouped_query_attention(m, emb, emb, -1, 2, 4, 2, 0.0f, 1, 0, "enc");
+    int gap = lf_global_average_pooling1d(m, enc, "gap");
+    int mq = lf_grouped_query_attention(m, x, x, -1, 3, 4, 1, 0.0f, 1, 1, "mq");
+    int cross = lf_grouped_query_attention(m, x, v, k, 2, 6, 3, 0.0f, 0, 0, "cross");
+    int cat = lf_concatenate(m, 3, (int[]){gap, lf_flatten(m, mq, NULL), lf_flatten(m, cross, NULL)}, "cat");
+    int out = lf_dense(m, cat, 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
+    CHECK(m->nodes[enc].seq_mask == emb, "the padding mask reaches the pooling");
+    check_network(m, "tests/golden/gqa.safetensors", 4, 2);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_multi();
     test_seed();
@@ -905,5 +931,6 @@ int main(void) {
     test_activation_layers();
     test_activations();
     test_group_norm();
+    test_gqa();
     return check_report("test_golden");
 }
