@@ -29,7 +29,9 @@
  * mask_value, DepthwiseConv2D / SeparableConv2D's depth_multiplier,
  * Conv2DTranspose's output_padding, UpSampling2D of both interpolations,
  * ZeroPadding2D, Cropping2D, compile's metrics and weighted_metrics) and
- * OUTDIR/ok_model_outputs.lfm (an uncompiled model's model_outputs).
+ * OUTDIR/ok_model_outputs.lfm (an uncompiled model's model_outputs);
+ * OUTDIR/ok_gqa.lfm (GroupedQueryAttention: masked, causal, dropout;
+ * multi-query cross-attention with a key, no bias).
  */
 #include "latefuse.h"
 
@@ -510,6 +512,23 @@ static int volumes(const char *dir) {
     return compile_save(m, out, dir, "ok_volumes.lfm");
 }
 
+/* GroupedQueryAttention (ok_gqa.lfm): self-attention of Embedding(mask_zero)
+ * sequences, 4 query heads on 2, with dropout and use_causal_mask;
+ * multi-query cross-attention with a key, no bias */
+static int gqa(const char *dir) {
+    lf_model *m;
+    if (lf_model_create(&m, 21) != LF_OK) return 1;
+    size_t tsh[1] = {5}, ksh[2] = {4, 3}, vsh[2] = {4, 6};
+    int ids = lf_input_shape(m, 1, tsh, LF_DTYPE_INT32, "ids");
+    int k = lf_input_shape(m, 2, ksh, LF_DTYPE_FLOAT32, "k");
+    int v = lf_input_shape(m, 2, vsh, LF_DTYPE_FLOAT32, "v");
+    int e = lf_embedding(m, ids, 9, 6, 1, NULL);
+    int a = lf_grouped_query_attention(m, e, e, -1, 2, 4, 2, 0.1f, 1, 1, NULL);
+    int c = lf_grouped_query_attention(m, a, v, k, 3, 2, 1, 0.0f, 0, 0, NULL);
+    int out = lf_dense(m, lf_global_average_pooling1d(m, c, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
+    return compile_save(m, out, dir, "ok_gqa.lfm");
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: make_model_seeds OUTDIR\n");
@@ -517,5 +536,6 @@ int main(int argc, char **argv) {
     }
     return seed_net(argv[1]) || zoo(argv[1]) || uncompiled(argv[1]) || cnn(argv[1]) || seq(argv[1]) ||
            attention(argv[1]) || optimizers(argv[1]) || extras(argv[1]) || lookups(argv[1]) || session(argv[1]) ||
-           later(argv[1]) || activations(argv[1]) || seq_more(argv[1]) || volumes(argv[1]);
+           later(argv[1]) || activations(argv[1]) || seq_more(argv[1]) || volumes(argv[1]) ||
+           gqa(argv[1]);
 }
