@@ -32,6 +32,12 @@
  * them into one (B, T, S) mask, per row as above.  Dropout (rate `dropout`) applies to the
  * attention weights while training, drawn per row as dropout draws (lf_draws).
  *
+ * GroupedQueryAttention (gqa.c) runs this record with fewer key/value
+ * heads, nd->kv_heads (0 here: H): k and v then have Hk heads and query
+ * head h reads key/value head h / (H / Hk); the backward sums the group's
+ * gradients into its key/value head.  With Hk = H every product is the
+ * same as before.
+ *
  * Speed: the four projections are one sgemm each over all B T (or B S)
  * rows; per (sample, head) the scores and the weighted sum are sgemms on
  * strided views of q, k, v (no copies), and OpenMP spreads the B H pairs
