@@ -24,7 +24,9 @@ of three members, stored uncompressed, written in this order:
                     sub-objects (sorted; "_"-names last): LSTM's "cell",
                     Bidirectional's "backward_layer"/"forward_layer",
                     MultiHeadAttention's "key_dense", "output_dense",
-                    "query_dense", "value_dense".  Each saveable's variables
+                    "query_dense", "value_dense"; GroupedQueryAttention's
+                    private "_key_dense", "_output_dense", "_query_dense",
+                    "_value_dense".  Each saveable's variables
                     are datasets "0", "1", ... of the group "<path>/vars"
                     (attribute "name"), in save_own_variables' order (Dense,
                     Conv, EinsumDense: kernel, bias; BatchNormalization:
@@ -120,6 +122,9 @@ def _slots(ly, n):
                                                                      for i in range(n // 2)]
     if isinstance(ly, L._Recurrent):
         return [("cell", i) for i in range(n)]
+    if isinstance(ly, L.GroupedQueryAttention):  # its EinsumDense layers are private attributes
+        return [(s, j) for s in ("_query_dense", "_key_dense", "_value_dense", "_output_dense")
+                for j in range(n // 4)]
     if isinstance(ly, L.MultiHeadAttention):
         return [(s, j) for s in ("query_dense", "key_dense", "value_dense", "output_dense") for j in range(n // 4)]
     return [("", i) for i in range(n)]

@@ -46,7 +46,7 @@ __all__ = ["Input", "InputLayer", "Layer", "Dense", "Activation", "Dropout", "Fl
            "TimeDistributed", "GlobalMaxPooling3D", "GlobalAveragePooling3D", "Conv3D", "MaxPooling3D",
            "AveragePooling3D", "GroupNormalization", "UnitNormalization",
            "StringLookup", "IntegerLookup", "add", "subtract", "multiply", "average", "maximum", "minimum",
-           "concatenate", "dot"]
+           "concatenate", "dot", "GroupedQueryAttention"]
 
 _counter = itertools.count()
 
@@ -3394,6 +3394,108 @@ class MultiHeadAttention(Layer):
         if i >= 0 and t.flags.get("return_attention_scores") and lib.lf_set_return_attention_scores(h, i, 1) != 0:
             return -1
         return _set_penalties(lib, h, i, self)
+
+
+_lib._proto("lf_grouped_query_attention", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+            ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_float, ctypes.c_int, ctypes.c_int,
+            ctypes.c_char_p)
+
+
+class GroupedQueryAttention(MultiHeadAttention):
+    """GroupedQueryAttention(head_dim, num_query_heads, num_key_value_heads,
+    dropout=0.0, use_bias=True): Keras' layer (keras/src/layers/attention/
+    grouped_query_attention.py), called as layer(query, value, key=None,
+    use_causal_mask=False): num_key_value_heads key/value heads, each shared
+    by num_query_heads / num_key_value_heads consecutive query heads (1:
+    multi-query attention; num_query_heads: MultiHeadAttention).  The query
+    and the value have the same features, which the output keeps.  Weights in
+    Keras' order and shapes: query kernel (features, num_query_heads,
+    head_dim) and bias (num_query_heads, head_dim), key / value kernels
+    (features, num_key_value_heads, head_dim) and biases, output kernel
+    (num_query_heads, head_dim, features) and bias.  Padding masks and
+    dropout as MultiHeadAttention.  Not available: attention_mask,
+    return_attention_scores, sliding_window, use_gate, regularizers and
+    constraints."""
+
+    prefix = "grouped_query_attention"
+
+    def __init__(self, head_dim, num_query_heads, num_key_value_heads, dropout=0.0, use_bias=True,
+                 flash_attention=None, kernel_initializer="glorot_uniform", bias_initializer="zeros", name=None,
+                 **kwargs):
+        Layer.__init__(self, name)
+        if kwargs:
+            raise ValueError("GroupedQueryAttention: unsupported arguments %s" % ", ".join(sorted(kwargs)))
+        if kernel_initializer != "glorot_uniform" or bias_initializer != "zeros":
+            raise ValueError("GroupedQueryAttention: only kernel_initializer='glorot_uniform' and "
+                             "bias_initializer='zeros' are available")
+        self.kernel_initializer, self.bias_initializer = "glorot_uniform", "zeros"
+        self.head_dim = _positive(head_dim, "head_dim", "GroupedQueryAttention")
+        self.num_query_heads = _positive(num_query_heads, "num_query_heads", "GroupedQueryAttention")
+        self.num_key_value_heads = _positive(num_key_value_heads, "num_key_value_heads", "GroupedQueryAttention")
+        if self.num_query_heads % self.num_key_value_heads != 0:  # Keras' words
+            raise ValueError("`num_query_heads` must be divisible by `num_key_value_heads`.")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError("GroupedQueryAttention: dropout must be in [0, 1), got %r" % (dropout,))
+        if flash_attention and float(dropout) > 0.0:  # Keras' check
+            raise ValueError("Dropout is not supported when flash attention is enabled. Please set dropout to 0.0 "
+                             "to use flash attention.")
+        self.flash_attention = flash_attention  # Keras' choice of kernel: the same values
+        self.dropout = float(dropout)
+        self.use_bias = bool(use_bias)
+        # MultiHeadAttention's names, which its call and shape code read
+        self.num_heads, self.key_dim, self.value_dim, self.output_shape = \
+            self.num_query_heads, self.head_dim, self.head_dim, None
+        self.l2 = self.bias_l2 = 0.0
+        self.kernel_regularizer = self.bias_regularizer = None
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.pop("flash_attention", None)  # not in Keras' get_config
+        return cfg
+
+    def __call__(self, query, value=None, key=None, attention_mask=None, return_attention_scores=False,
+                 training=None, use_causal_mask=False, **kwargs):
+        if kwargs:
+            raise ValueError("GroupedQueryAttention: unsupported call arguments %s" % ", ".join(sorted(kwargs)))
+        if value is None:
+            raise ValueError("GroupedQueryAttention: call it as layer(query, value) (self-attention: layer(x, x))")
+        if attention_mask is not None or return_attention_scores:
+            raise ValueError("GroupedQueryAttention: attention_mask and return_attention_scores are not available")
+        return Layer.__call__(self, [query, value] + ([] if key is None else [key]),
+                              use_causal_mask=bool(use_causal_mask))
+
+    def _call(self, xs, use_causal_mask=False):
+        for i, x in enumerate(xs):
+            if not isinstance(x, KerasTensor):
+                raise ValueError("GroupedQueryAttention: the %s must be a tensor from Input() or another layer, "
+                                 "got %r" % (("query", "value", "key")[i], type(x).__name__))
+        if len(xs[0].sample_shape) == 2 and len(xs[1].sample_shape) == 2 and \
+                xs[0].sample_shape[-1] != xs[1].sample_shape[-1]:  # Keras' compute_output_shape
+            raise ValueError("GroupedQueryAttention: the last dimension of the query and the value must be "
+                             "equal, but are %d, %d" % (xs[0].sample_shape[-1], xs[1].sample_shape[-1]))
+        try:
+            return MultiHeadAttention._call(self, xs, use_causal_mask=use_causal_mask)
+        except ValueError as e:
+            raise ValueError(str(e).replace("MultiHeadAttention", "GroupedQueryAttention")) from None
+
+    def _weight_shapes(self):
+        dq, dv, dk = self._dims
+        hq, hk, hd = self.num_query_heads, self.num_key_value_heads, self.head_dim
+        shapes = [(dq, hq, hd), (hq, hd), (dk, hk, hd), (hk, hd), (dv, hk, hd), (hk, hd), (hq, hd, dq), (dq,)]
+        return shapes if self.use_bias else shapes[0::2]
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        layer = cls(int(spec["head_dim"]), int(spec["num_query_heads"]), int(spec["num_key_value_heads"]),
+                    float(spec.get("dropout", 0.0)), bool(spec.get("use_bias", True)), name=spec["name"])
+        return layer(ins[0], ins[1], ins[2] if len(ins) > 2 else None,
+                     use_causal_mask=bool(spec.get("use_causal_mask")))
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_grouped_query_attention(h, ii[0], ii[1], ii[2] if len(ii) > 2 else -1, self.head_dim,
+                                              self.num_query_heads, self.num_key_value_heads, self.dropout,
+                                              int(self.use_bias), int(t.flags.get("use_causal_mask", False)), name)
 
 
 # score_mode: an lf_score_mode (_SCORE_MODES); Attention checks Keras' strings
