@@ -603,6 +603,23 @@ int lf_resizing(lf_model *m, int x, size_t height, size_t width, lf_interpolatio
  * bilinearly to (height, width). */
 int lf_center_crop(lf_model *m, int x, size_t height, size_t width, const char *name);
 
+/* RandomCrop(height, width): Keras 3's augmentation layer, (batch, H, W,
+ * C) -> (batch, height, width, C); height and width in 1..2^28
+ * ("RandomCrop: height and width must be in 1..268435456, got (0, 4)").
+ * In a training pass, when H > height and W > width, one window of
+ * (height, width) pixels for the whole batch (Keras draws one location a
+ * batch) from row int(u (H - height + 1)), column int(v (W - width + 1)),
+ * u and v uniform in [0, 1) from the model's seed (the same seed, the same
+ * bits, on any number of threads or ranks); otherwise in training Keras'
+ * fallback: height x width pixels sliced from the start of lf_resizing's
+ * aspect-ratio window (clipped to the image) and, when smaller, resized
+ * bilinearly to (height, width).  Evaluate and predict: lf_resizing(height,
+ * width, bilinear, crop_to_aspect_ratio) bit for bit (Keras' docstring;
+ * Keras 3's code returns the input unchanged there, of another shape
+ * unless it is (height, width)).  The gradient flows back to the window's
+ * pixels.  Keras' seed is not kept. */
+int lf_random_crop(lf_model *m, int x, size_t height, size_t width, const char *name);
+
 /* ---- sequence layers: x is (batch, T, D), channels last
  *
  * The padding mask.  Embedding(mask_zero=1) marks every step whose token id
@@ -965,6 +982,15 @@ int lf_identity(lf_model *m, int x, const char *name);
  * when center). */
 int lf_layer_normalization(lf_model *m, int x, float epsilon, int center, int scale, const char *name);
 
+/* RMSNormalization(axis=-1, epsilon) (Keras 3.9+; Keras' default epsilon
+ * 1e-6) over the last axis of x, any rank: y = x / sqrt(mean(x^2) +
+ * epsilon) * scale, the mean over each position's features, in training
+ * and inference alike (torch.nn.functional.rms_norm).  One weight "scale"
+ * (the last axis' size, ones).  epsilon finite and >= 0
+ * ("RMSNormalization: epsilon must be finite and >= 0, got -1").  It keeps
+ * x's padding mask.  Keras' other axes are not available. */
+int lf_rms_normalization(lf_model *m, int x, float epsilon, const char *name);
+
 /* GroupNormalization(groups, axis=-1, epsilon, center, scale), Keras' layer,
  * on an x of any rank with channels last (Keras' defaults: groups 32,
  * epsilon 1e-3, center and scale on): the C channels are cut into `groups`
@@ -1095,9 +1121,9 @@ int lf_additive_attention(lf_model *m, int query, int value, int key, int use_sc
  * seed (the same seed, the same bits, on any number of threads or MPI
  * ranks; Keras' own generators draw other numbers from the same
  * distributions).  Each keeps its input's shape and padding mask.
- *  - lf_spatial_dropout1d on (T, C), lf_spatial_dropout2d on (H, W, C):
- *    Dropout of whole channels (Keras' noise shape (B, 1, C), (B, 1, 1,
- *    C)): in each row a channel is dropped (every step or pixel of it 0)
+ *  - lf_spatial_dropout1d on (T, C), lf_spatial_dropout2d on (H, W, C),
+ *    lf_spatial_dropout3d on (D, H, W, C): Dropout of whole channels
+ *    (Keras' noise shape (B, 1, C), (B, 1, 1, C), (B, 1, 1, 1, C)): in each row a channel is dropped (every step or pixel of it 0)
  *    with probability rate, else all its values are scaled by 1/(1-rate).
  *    Errors: an input of another rank ("SpatialDropout1D: input 'x' has
  *    shape (None, 12); it needs rank 3 ..."), rate outside [0, 1)
@@ -1118,6 +1144,7 @@ int lf_additive_attention(lf_model *m, int query, int value, int key, int use_sc
  * Errors are the builders' (sticky, -1). */
 int lf_spatial_dropout1d(lf_model *m, int x, float rate, const char *name);
 int lf_spatial_dropout2d(lf_model *m, int x, float rate, const char *name);
+int lf_spatial_dropout3d(lf_model *m, int x, float rate, const char *name);
 int lf_gaussian_noise(lf_model *m, int x, float stddev, const char *name);
 int lf_gaussian_dropout(lf_model *m, int x, float rate, const char *name);
 int lf_alpha_dropout(lf_model *m, int x, float rate, const char *name);

@@ -110,7 +110,10 @@
     X(LF_K_ZERO_PADDING3D, lf_type_zero_padding3d) \
     X(LF_K_CROPPING3D, lf_type_cropping3d) \
     X(LF_K_IDENTITY, lf_type_identity) \
-    X(LF_K_GQA, lf_type_gqa)
+    X(LF_K_GQA, lf_type_gqa) \
+    X(LF_K_SPATIAL_DROPOUT3D, lf_type_spatial_dropout3d) \
+    X(LF_K_RMS_NORM, lf_type_rms_norm) \
+    X(LF_K_RANDOM_CROP, lf_type_random_crop)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;

@@ -147,4 +147,20 @@ void lf_discretize_forward(float *restrict y, const float *restrict x, size_t B,
 void lf_discretize_encode_forward(float *restrict y, const float *restrict x, size_t B, size_t D,
                                   const float *restrict b, size_t n, int one_hot, int count);
 
+/* ---- resizing.c: Resizing and CenterCrop's passes (RandomCrop's too)
+ * A window (top, rows, left, cols) of each image x (H, W, C) — W, C and
+ * in = H W C given — resized to (Ho, Wo) (out = Ho Wo C values a row),
+ * bilinear or nearest, with half-pixel centres (resizing.c's top) */
+typedef struct lf_resize_geom {
+    size_t W, C, top, rows, left, cols, Ho, Wo, in, out;
+    int nearest;
+} lf_resize_geom;
+// x: (B, H, W, C)  y: (B, Ho, Wo, C)
+void lf_resize_forward(float *restrict y, const float *restrict x, size_t B, const lf_resize_geom *g);
+// dy: (B, Ho, Wo, C)  dx: (B, H, W, C), added to
+void lf_resize_backward(float *restrict dx, const float *restrict dy, size_t B, const lf_resize_geom *g);
+/* Keras' aspect-ratio window of an H x W image for a th x tw target (its
+ * crop_to_aspect_ratio, smart_resize): win = (top, rows, left, columns) */
+void lf_aspect_window(size_t H, size_t W, size_t th, size_t tw, size_t *win);
+
 #endif

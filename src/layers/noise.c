@@ -1,6 +1,6 @@
 /*
  * noise.c — Keras 3's noise and regularization layers: SpatialDropout1D,
- * SpatialDropout2D, GaussianNoise, GaussianDropout, AlphaDropout and
+ * SpatialDropout2D, SpatialDropout3D, GaussianNoise, GaussianDropout, AlphaDropout and
  * ActivityRegularization (keras/src/layers/regularization/).
  *
  * The random ones act only in a training pass that draws (as Dropout,
@@ -11,7 +11,8 @@
  * argument is not kept: the draws come from the model's seed.
  *
  *   SpatialDropout1D(rate) on (T, C), SpatialDropout2D(rate) on (H, W, C),
- *     channels last (spatial_dropout.py: noise shape (B, 1, C), (B, 1, 1, C)):
+ *     SpatialDropout3D(rate) on (D, H, W, C), channels last
+ *     (spatial_dropout.py: noise shape (B, 1, C), (B, 1, 1, C), (B, 1, 1, 1, C)):
  *     per row, channel c is dropped when draw c < rate, else every one of its
  *     values is scaled by 1/(1-rate); mask (B, C) in the node's scratch.
  *   GaussianNoise(stddev) (gaussian_noise.py): y = x + stddev z.
@@ -46,7 +47,9 @@
 #define SELU_SCALE 1.0507009873554804934193349852946
 
 /* the record's op */
-enum { NOISE_SPATIAL1D, NOISE_SPATIAL2D, NOISE_GAUSSIAN, NOISE_GDROPOUT, NOISE_ALPHA, NOISE_ACTREG };
+enum { NOISE_SPATIAL1D, NOISE_SPATIAL2D, NOISE_GAUSSIAN, NOISE_GDROPOUT, NOISE_ALPHA, NOISE_ACTREG, NOISE_SPATIAL3D };
+
+static int noise_spatial(int op) { return op == NOISE_SPATIAL1D || op == NOISE_SPATIAL2D || op == NOISE_SPATIAL3D; }
 
 /* A standard normal number from the draws 2j and 2j+1 of stream s. */
 static float normal_draw(uint64_t s, size_t j) {
@@ -135,13 +138,14 @@ static void scale_backward(float *restrict dx, const float *restrict dy, const f
 static const char *noise_what(int op) {
     return op == NOISE_GAUSSIAN ? "GaussianNoise stddev" : op == NOISE_SPATIAL1D ? "SpatialDropout1D rate"
            : op == NOISE_SPATIAL2D                        ? "SpatialDropout2D rate"
+           : op == NOISE_SPATIAL3D                        ? "SpatialDropout3D rate"
            : op == NOISE_GDROPOUT                         ? "GaussianDropout rate"
                                                           : "AlphaDropout rate";
 }
 
 static int noise_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
     int op = t->op;
-    size_t rank = op == NOISE_SPATIAL1D ? 2 : op == NOISE_SPATIAL2D ? 3 : 0;
+    size_t rank = op == NOISE_SPATIAL1D ? 2 : op == NOISE_SPATIAL2D ? 3 : op == NOISE_SPATIAL3D ? 4 : 0;
     const lf_node *x = lf_input_node(m, t->type, in, n_in, rank);
     if (!x) return 0;
     if (op == NOISE_GAUSSIAN && !(nd->rate >= 0.0f && nd->rate <= 1.0f))
@@ -167,7 +171,8 @@ static void noise_forward(const lf_layer_ctx *c) {
     }
     switch (c->t->op) {
     case NOISE_SPATIAL1D:
-    case NOISE_SPATIAL2D: {
+    case NOISE_SPATIAL2D:
+    case NOISE_SPATIAL3D: {
         size_t C = nd->shape[nd->rank - 1];
         lf_spatial_dropout_forward(c->y, c->aux, c->xs[0], B, D / C, C, nd->rate, c->draws, c->draw_id);
         break;
@@ -188,7 +193,7 @@ static void noise_backward(const lf_layer_ctx *c) {
     int op = c->t->op;
     /* the forward pass's multipliers: the gradient of every kind but
      * GaussianNoise (additive: dy passes) in a training pass */
-    if (c->training && nd->aux_per_row && (op == NOISE_SPATIAL1D || op == NOISE_SPATIAL2D)) {
+    if (c->training && nd->aux_per_row && noise_spatial(op)) {
         size_t C = nd->shape[nd->rank - 1];
         lf_spatial_dropout_backward(dx, c->dy, c->aux, c->B, nd->dim / C, C);
     } else if (c->training && nd->aux_per_row) {
@@ -241,6 +246,7 @@ NOISE_RECORD(lf_type_spatial_dropout2d, "SpatialDropout2D", "spatial_dropout2d",
 NOISE_RECORD(lf_type_gaussian_noise, "GaussianNoise", "gaussian_noise", NOISE_GAUSSIAN, stddev_keys);
 NOISE_RECORD(lf_type_gaussian_dropout, "GaussianDropout", "gaussian_dropout", NOISE_GDROPOUT, rate_keys);
 NOISE_RECORD(lf_type_alpha_dropout, "AlphaDropout", "alpha_dropout", NOISE_ALPHA, rate_keys);
+NOISE_RECORD(lf_type_spatial_dropout3d, "SpatialDropout3D", "spatial_dropout3d", NOISE_SPATIAL3D, rate_keys);
 
 static int noise_add(lf_model *m, const lf_layer_type *t, lf_kind kind, int x, float rate, const char *name) {
     lf_node nd = LF_NODE_PROTO;
@@ -253,6 +259,9 @@ int lf_spatial_dropout1d(lf_model *m, int x, float rate, const char *name) {
 }
 int lf_spatial_dropout2d(lf_model *m, int x, float rate, const char *name) {
     return noise_add(m, &lf_type_spatial_dropout2d, LF_K_SPATIAL_DROPOUT2D, x, rate, name);
+}
+int lf_spatial_dropout3d(lf_model *m, int x, float rate, const char *name) {
+    return noise_add(m, &lf_type_spatial_dropout3d, LF_K_SPATIAL_DROPOUT3D, x, rate, name);
 }
 int lf_gaussian_noise(lf_model *m, int x, float stddev, const char *name) {
     return noise_add(m, &lf_type_gaussian_noise, LF_K_GAUSSIAN_NOISE, x, stddev, name);

@@ -39,14 +39,13 @@
  * supported (the Python layer refuses them).
  */
 #include "layers/layer.h"
+#include "layers/layers.h"
 
 #include <string.h>
 
 static const char *const interp_names[] = {"bilinear", "nearest"}; /* by lf_interpolation */
 
-/* Keras' aspect-ratio window of an H x W image for a th x tw target:
- * win = (top, rows, left, columns) */
-static void aspect_window(size_t H, size_t W, size_t th, size_t tw, size_t *win) {
+void lf_aspect_window(size_t H, size_t W, size_t th, size_t tw, size_t *win) {
     size_t ch = (size_t)((double)(W * th) / (double)tw), cw = (size_t)((double)(H * tw) / (double)th);
     ch = ch < H ? ch : H, cw = cw < W ? cw : W;
     ch = ch ? ch : 1, cw = cw ? cw : 1;
@@ -66,9 +65,9 @@ static int resize_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const 
     win[0] = 0, win[1] = H, win[2] = 0, win[3] = W;
     if (t->op) { /* CenterCrop */
         if (H >= th && W >= tw) win[0] = (H - th) / 2, win[1] = th, win[2] = (W - tw) / 2, win[3] = tw;
-        else aspect_window(H, W, th, tw, win);
+        else lf_aspect_window(H, W, th, tw, win);
     } else if (nd->keep_aspect) {
-        aspect_window(H, W, th, tw, win);
+        lf_aspect_window(H, W, th, tw, win);
     }
     size_t out[3] = {th, tw, x->shape[2]};
     return lf_shape_set(m, t->type, nd, 3, out);
@@ -91,28 +90,23 @@ static void axis_at(size_t o, size_t n, size_t m, int nearest, size_t *i0, size_
     *w = s - (float)i;
 }
 
-/* The geometry of node nd over its input xn: the window (top, rows, left,
- * cols) of the input (H, W, C), resized to (Ho, Wo) */
-typedef struct rs_geom {
-    size_t W, C, top, rows, left, cols, Ho, Wo, in, out;
-    int nearest;
-} rs_geom;
-
-static rs_geom geom_of(const lf_layer_ctx *c) {
+/* The geometry of node nd over its input xn: the window nd->crop of the
+ * input (H, W, C), resized to nd's (Ho, Wo) */
+static lf_resize_geom geom_of(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd, *xn = &c->m->nodes[nd->in[0]];
-    rs_geom g = {.W = xn->shape[1], .C = xn->shape[2], .top = nd->crop[0], .rows = nd->crop[1],
-                 .left = nd->crop[2], .cols = nd->crop[3], .Ho = nd->shape[0], .Wo = nd->shape[1],
-                 .in = xn->dim, .out = nd->dim, .nearest = nd->mode == LF_INTERP_NEAREST};
+    lf_resize_geom g = {.W = xn->shape[1], .C = xn->shape[2], .top = nd->crop[0], .rows = nd->crop[1],
+                        .left = nd->crop[2], .cols = nd->crop[3], .Ho = nd->shape[0], .Wo = nd->shape[1],
+                        .in = xn->dim, .out = nd->dim, .nearest = nd->mode == LF_INTERP_NEAREST};
     return g;
 }
 
 // x: (B, H, W, C)  y: (B, Ho, Wo, C)
-static void resize_forward(const lf_layer_ctx *c) {
-    rs_geom g = geom_of(c);
+void lf_resize_forward(float *restrict ys, const float *restrict xs, size_t B, const lf_resize_geom *geom) {
+    lf_resize_geom g = *geom;
     size_t C = g.C;
-    for (size_t r = 0; r < c->B; r++) {
-        const float *x = c->xs[0] + r * g.in;
-        float *y = c->y + r * g.out;
+    for (size_t r = 0; r < B; r++) {
+        const float *x = xs + r * g.in;
+        float *y = ys + r * g.out;
         for (size_t oy = 0; oy < g.Ho; oy++) {
             size_t y0, y1;
             float ly;
@@ -136,14 +130,12 @@ static void resize_forward(const lf_layer_ctx *c) {
 }
 
 // dy: (B, Ho, Wo, C)  dx: (B, H, W, C), added to
-static void resize_backward(const lf_layer_ctx *c) {
-    float *dxs = c->dxs[0];
-    if (!dxs) return;
-    rs_geom g = geom_of(c);
+void lf_resize_backward(float *restrict dxs, const float *restrict dys, size_t B, const lf_resize_geom *geom) {
+    lf_resize_geom g = *geom;
     size_t C = g.C;
-    for (size_t r = 0; r < c->B; r++) {
+    for (size_t r = 0; r < B; r++) {
         float *dx = dxs + r * g.in;
-        const float *dy = c->dy + r * g.out;
+        const float *dy = dys + r * g.out;
         for (size_t oy = 0; oy < g.Ho; oy++) {
             size_t y0, y1;
             float ly;
@@ -168,6 +160,17 @@ static void resize_backward(const lf_layer_ctx *c) {
             }
         }
     }
+}
+
+static void resize_forward(const lf_layer_ctx *c) {
+    lf_resize_geom g = geom_of(c);
+    lf_resize_forward(c->y, c->xs[0], c->B, &g);
+}
+
+static void resize_backward(const lf_layer_ctx *c) {
+    if (!c->dxs[0]) return;
+    lf_resize_geom g = geom_of(c);
+    lf_resize_backward(c->dxs[0], c->dy, c->B, &g);
 }
 
 /* "height", "width" always; Resizing's "interpolation" and
