@@ -2949,5 +2949,53 @@ def gqa_file():
 SEEDED_FILES["gqa.safetensors"] = gqa_file
 
 
+# ---------------------------------------------------------------------------
+# rms_norm: Keras 3.9's RMSNormalization (keras/src/layers/normalization/
+# rms_normalization.py, ops.rms_normalization: x rsqrt(mean(x^2, axis=-1) +
+# epsilon) scale) as that formula in float64 (this torch has no
+# F.rms_norm, which computes the same).  x (3, 4, 6) -> pre Dense(5) ->
+# rms_seq RMSNormalization (epsilon 1e-6) of pre; rms_x RMSNormalization
+# (epsilon 0.1) of x; each flattened, Concatenate, Dense(3); mse.  Its own
+# manual_seed(39); forward, input and scale gradients, 2 Keras-3 Adam steps.
+# ---------------------------------------------------------------------------
+RMS_B, RMS_T, RMS_C, RMS_U = 3, 4, 6, 5
+RMS_NODES = ["pre", "rms_seq", "rms_x", "cat", "out"]
+
+
+def rms_norm(x, scale, eps):
+    return x * torch.rsqrt((x * x).mean(dim=-1, keepdim=True) + eps) * scale
+
+
+def rms_model(p, x):
+    v = x["x"]
+    n = {"pre": dense(v, p["pre.kernel"], p["pre.bias"])}
+    n["rms_seq"] = rms_norm(n["pre"], p["rms_seq.scale"], 1e-6)
+    n["rms_x"] = rms_norm(v, p["rms_x.scale"], 0.1)
+    n["cat"] = torch.cat([flat(n["rms_seq"]), flat(n["rms_x"])], dim=1)
+    n["out"] = dense(n["cat"], p["out.kernel"], p["out.bias"])
+    return n, mse(n["out"], x["y"]), math.inf
+
+
+def draw_rms():
+    inputs = {"x": n32((RMS_B, RMS_T, RMS_C)), "y": n32((RMS_B, 3))}
+    width = RMS_T * RMS_U + RMS_T * RMS_C
+    params = {"pre.kernel": glorot32(RMS_U, RMS_C), "pre.bias": bias32(RMS_U),
+              "rms_seq.scale": u32((RMS_U,), 0.5, 1.5), "rms_x.scale": u32((RMS_C,), -1.5, 1.5),
+              "out.kernel": glorot32(3, width), "out.bias": bias32(3)}
+    return params, inputs
+
+
+def rms_norm_file():
+    torch.manual_seed(39)
+    return ("rms_norm.safetensors",
+            "RMSNormalization: x (3,4,6) -> pre Dense(5); rms_seq RMSNormalization(epsilon 1e-6) of pre; rms_x "
+            "RMSNormalization(epsilon 0.1) of x (x rsqrt(mean(x^2, -1) + epsilon) scale, float64); each flattened, "
+            "Concatenate, Dense(3,linear); mse; forward, grads, Keras-3 Adam steps 1 and 2.",
+            build("rms_norm", draw_rms, rms_model, RMS_NODES, ["x", "y"], 2, 0.02))
+
+
+SEEDED_FILES["rms_norm.safetensors"] = rms_norm_file
+
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

@@ -15,7 +15,8 @@
  * with 2 Adam steps; activations.safetensors: Keras 3's activations after
  * softmax, each alone and in a small network; group_norm.safetensors:
  * GroupNormalization, UnitNormalization, with 2 Adam steps; gqa.safetensors:
- * GroupedQueryAttention, with 2 Adam steps).
+ * GroupedQueryAttention, with 2 Adam steps; rms_norm.safetensors:
+ * RMSNormalization, with 2 Adam steps).
  * Here the C engine starts from the same weights and must agree within
  * 2e-5 absolute + 2e-4 relative (float32 arithmetic over sums of up to 128
  * terms; the script measured its own float32 re-run within 5.5e-7).
@@ -902,6 +903,21 @@ static void test_gqa(void) {
     lf_model_free(m);
 }
 
+/* RMSNormalization (make_golden.py's rms_model): of a Dense's sequence
+ * (epsilon 1e-6) and of the input (epsilon 0.1) against x rsqrt(mean(x^2)
+ * + epsilon) scale in float64; forward, input and scale gradients, Adam
+ * steps 1 and 2 */
+static void test_rms_norm(void) {
+    lf_model *m;
+    lf_model_create(&m, 39);
+    int x = lf_input_shape(m, 2, (size_t[]){4, 6}, LF_DTYPE_FLOAT32, "x");
+    int pre = lf_dense(m, x, 5, LF_ACT_LINEAR, 1, "pre");
+    int parts[] = {lf_rms_normalization(m, pre, 1e-6f, "rms_seq"), lf_rms_normalization(m, x, 0.1f, "rms_x")};
+    compile_parts(m, parts, sizeof parts / sizeof *parts);
+    check_network(m, "tests/golden/rms_norm.safetensors", 3, 2);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_multi();
     test_seed();
@@ -932,5 +948,6 @@ int main(void) {
     test_activations();
     test_group_norm();
     test_gqa();
+    test_rms_norm();
     return check_report("test_golden");
 }

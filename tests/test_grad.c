@@ -2429,6 +2429,48 @@ static void test_gqa(void) {
     }
 }
 
+/* RMSNormalization behind a Dense (so that the input's gradient goes
+ * through both; scale filled away from ones), and RandomCrop's window in a
+ * training pass (each pass draws the same: a slice), its fallback (Keras':
+ * a slice resized) and its inference (Resizing with crop_to_aspect_ratio) */
+static void test_rms_random_crop(void) {
+    struct {
+        size_t rank, shape[3];
+        float eps;
+    } cases[] = {{1, {6}, 1e-6f}, {2, {4, 5}, 1e-6f}, {3, {2, 3, 4}, 0.1f}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lf_model *m;
+        lf_model_create(&m, 2500 + k);
+        int x = lf_input_shape(m, cases[k].rank, cases[k].shape, LF_DTYPE_FLOAT32, "x");
+        int h = lf_dense(m, x, 4, LF_ACT_LINEAR, 1, "pre");
+        h = lf_rms_normalization(m, h, cases[k].eps, "rms");
+        fill_weight(m, "rms", 0, -1.5f, 1.5f, 2510 + k);
+        char what[96];
+        snprintf(what, sizeof what, "RMSNormalization case %zu (rank %zu, epsilon %g)", k, cases[k].rank,
+                 (double)cases[k].eps);
+        seq_run(what, m, cases[k].rank > 1 ? lf_flatten(m, h, NULL) : h, 2520 + k, -1);
+        lf_model_free(m);
+    }
+    static const struct {
+        size_t H, W, th, tw;
+        int training;
+        const char *what;
+    } crops[] = {
+        {6, 7, 3, 4, 1, "RandomCrop 6x7 -> 3x4 (training: a drawn window)"},
+        {5, 4, 6, 3, 1, "RandomCrop 5x4 -> 6x3 (training: Keras' fallback, a slice resized)"},
+        {6, 7, 3, 4, 0, "RandomCrop 6x7 -> 3x4 (inference: the aspect window resized)"},
+    };
+    for (size_t k = 0; k < sizeof crops / sizeof crops[0]; k++) {
+        int x;
+        lf_model *m = image_model(2530 + k, crops[k].H, crops[k].W, 2, &x);
+        int h = lf_random_crop(m, x, crops[k].th, crops[k].tw, NULL);
+        h = lf_conv2d(m, h, 2, 2, 2, 1, 1, LF_PADDING_VALID, LF_ACT_TANH, 1, "conv");
+        if (h >= 0) scale_kernel(m, "conv", 2);
+        image_run(crops[k].what, m, h, 2540 + k, 3, crops[k].training);
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     test_activations();
     test_activation_kernels();
@@ -2476,5 +2518,6 @@ int main(void) {
     test_spatial3d();
     test_activation_layers();
     test_gqa();
+    test_rms_random_crop();
     return check_report("test_grad");
 }
