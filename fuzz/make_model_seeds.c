@@ -529,6 +529,25 @@ static int gqa(const char *dir) {
     return compile_save(m, out, dir, "ok_gqa.lfm");
 }
 
+/* RandomCrop (an image larger than its target: the drawn window; and one
+ * smaller: Keras' fallback), SpatialDropout3D on a volume and
+ * RMSNormalization (Keras' epsilon, and another) (ok_crop.lfm) */
+static int crop(const char *dir) {
+    lf_model *m;
+    if (lf_model_create(&m, 22) != LF_OK) return 1;
+    size_t ish[3] = {6, 5, 2}, vsh[4] = {2, 3, 3, 2}, ssh[2] = {3, 4};
+    int img = lf_input_shape(m, 3, ish, LF_DTYPE_FLOAT32, "img");
+    int vol = lf_input_shape(m, 4, vsh, LF_DTYPE_FLOAT32, "vol");
+    int seq = lf_input_shape(m, 2, ssh, LF_DTYPE_FLOAT32, "seq");
+    int a = lf_random_crop(m, img, 4, 3, NULL), b = lf_random_crop(m, img, 7, 4, NULL);
+    int v = lf_spatial_dropout3d(m, vol, 0.25f, NULL);
+    int r = lf_rms_normalization(m, lf_rms_normalization(m, seq, 1e-6f, NULL), 0.5f, NULL);
+    int p[4] = {lf_global_average_pooling2d(m, a, NULL), lf_global_max_pooling2d(m, b, NULL),
+                lf_global_average_pooling3d(m, v, NULL), lf_global_average_pooling1d(m, r, NULL)};
+    int out = lf_dense(m, lf_concatenate(m, 4, p, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
+    return compile_save(m, out, dir, "ok_crop.lfm");
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: make_model_seeds OUTDIR\n");
@@ -537,5 +556,5 @@ int main(int argc, char **argv) {
     return seed_net(argv[1]) || zoo(argv[1]) || uncompiled(argv[1]) || cnn(argv[1]) || seq(argv[1]) ||
            attention(argv[1]) || optimizers(argv[1]) || extras(argv[1]) || lookups(argv[1]) || session(argv[1]) ||
            later(argv[1]) || activations(argv[1]) || seq_more(argv[1]) || volumes(argv[1]) ||
-           gqa(argv[1]);
+           gqa(argv[1]) || crop(argv[1]);
 }
