@@ -98,8 +98,7 @@ static void test_file(void) {
         CHECK(lf_model_compile(m, o, LF_LOSS_MSE, NULL) == LF_OK, "%s", lf_model_error(m));
         lf_fit_options fo = lf_fit_defaults();
         fo.epochs = 2, fo.batch_size = 8, fo.seed = 3;
-        const float *xs[1] = {x}, *ys[1] = {t};
-        (void)ys;
+        const float *xs[1] = {x};
         CHECK(lf_model_fit(m, xs, t, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
         float w[D];
         CHECK(lf_get_weights(m, "rms", 0, w, D) == LF_OK && w[0] != 1.0f, "the fit trains scale");

@@ -649,7 +649,7 @@ def _initializer(v):
 # Keras' layers whose __init__ takes only its own arguments, name and dtype
 # (spatial_dropout.py's BaseSpatialDropout, discretization.py): no
 # "trainable" in their config
-_NO_TRAINABLE = ("SpatialDropout1D", "SpatialDropout2D", "Discretization")
+_NO_TRAINABLE = ("SpatialDropout1D", "SpatialDropout2D", "Discretization", "SpatialDropout3D")
 
 
 def _serialized(kind, cfg):

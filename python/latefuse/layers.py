@@ -5302,3 +5302,106 @@ class Identity(Layer):
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         return lib.lf_identity(h, ii[0], name)
+
+
+# ---------------------------------------------------------------------------
+# RandomCrop, SpatialDropout3D, RMSNormalization (Keras 3; src/layers/
+# random_crop.c, noise.c, layernorm.c)
+# ---------------------------------------------------------------------------
+
+__all__ += ["RandomCrop", "SpatialDropout3D", "RMSNormalization"]
+
+_lib._proto("lf_random_crop", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_char_p)
+_lib._proto("lf_spatial_dropout3d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_char_p)
+_lib._proto("lf_rms_normalization", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_char_p)
+
+
+class RandomCrop(Layer):
+    """RandomCrop(height, width, seed=None, data_format=None): Keras 3's
+    augmentation layer (keras/src/layers/preprocessing/image_preprocessing/
+    random_crop.py), (batch, H, W, C) -> (batch, height, width, C).  In
+    training, when H > height and W > width, one random (height, width)
+    window for the whole batch (Keras' rule), drawn from the model's seed;
+    otherwise Keras' fallback (a slice from the centred aspect-ratio window,
+    resized bilinearly when smaller).  In evaluate, predict and an eager
+    call: Resizing(height, width, crop_to_aspect_ratio=True), the docstring's
+    inference (Keras 3's code returns the input unchanged there; see
+    lf_random_crop in include/latefuse.h).  `seed` is kept for get_config
+    but does not choose the draws.  Gradients flow to the input."""
+
+    prefix = "random_crop"
+
+    def __init__(self, height, width, seed=None, data_format=None, name=None):
+        super().__init__(name)
+        self.height, self.width = _target("RandomCrop", height, width)
+        self.seed = seed
+        self.data_format = _channels_last(data_format, "RandomCrop")
+
+    def _call(self, x):
+        x = _image(self, x)
+        return KerasTensor(self, [x], (self.height, self.width, x.sample_shape[2]))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec["height"], spec["width"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_random_crop(h, ii[0], self.height, self.width, name)
+
+
+class SpatialDropout3D(_Noise):
+    """SpatialDropout3D(rate, data_format=None, seed=None): whole channels of
+    (batch, depth, height, width, channels) (noise shape (batch, 1, 1, 1,
+    channels)) dropped while training, the kept scaled by 1 / (1 - rate);
+    channels_last only."""
+    prefix, builder, rank = "spatial_dropout3d", "lf_spatial_dropout3d", 4
+
+    def __init__(self, rate, data_format=None, seed=None, name=None):
+        super().__init__(rate, seed=seed, name=name)
+        if data_format not in (None, "channels_last"):
+            raise ValueError("SpatialDropout3D: data_format must be 'channels_last' (volumes are (depth, height, "
+                             "width, channels)), got %r" % (data_format,))
+        self.data_format = "channels_last"
+
+    def _call(self, x):
+        x = _one(self, x)
+        if len(x.sample_shape) != 4:
+            raise ValueError("SpatialDropout3D: input of shape %s must be (batch, depth, height, width, channels)"
+                             % _shape_str(x.sample_shape))
+        return KerasTensor(self, [x], x.sample_shape)
+
+
+class RMSNormalization(Layer):
+    """RMSNormalization(axis=-1, epsilon=1e-6): Keras 3.9's layer
+    (keras/src/layers/normalization/rms_normalization.py): y = x /
+    sqrt(mean(x^2) + epsilon) * scale over the last axis; one weight
+    "scale" (ones).  Keras' other axes are not available."""
+
+    prefix = "rms_normalization"
+
+    def __init__(self, axis=-1, epsilon=1e-6, name=None):
+        super().__init__(name)
+        self.axis = _last_axis(self, axis)
+        if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not (
+                math.isfinite(epsilon) and epsilon >= 0):
+            raise ValueError("RMSNormalization: epsilon must be finite and >= 0, got %r" % (epsilon,))
+        self.epsilon = float(epsilon)
+
+    def _call(self, x):
+        x = _one(self, x)
+        _check_last_axis(self, self.axis, x)
+        self._features = x.sample_shape[-1]
+        return KerasTensor(self, [x], x.sample_shape)
+
+    def _weight_shapes(self):
+        return [(self._features,)]
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(-1, spec.get("epsilon", 1e-6), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_rms_normalization(h, ii[0], self.epsilon, name)
