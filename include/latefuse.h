@@ -764,6 +764,43 @@ int lf_lstm(lf_model *m, int x, size_t units, int use_bias, int unit_forget_bias
 int lf_gru(lf_model *m, int x, size_t units, int use_bias, int return_sequences, int go_backwards,
            const char *name);
 
+/* ConvLSTM2D(filters, kernel_size=(kh, kw), strides, padding,
+ * dilation_rate, use_bias, unit_forget_bias, return_sequences,
+ * go_backwards), Keras 3's layer (keras/src/layers/rnn/conv_lstm.py,
+ * channels_last, activation tanh, recurrent_activation sigmoid): an LSTM
+ * whose products are convolutions, over videos x (batch, T, H, W, C) ->
+ * (batch, T, Ho, Wo, filters) with return_sequences (every step's h, in the
+ * order the steps ran: reversed with go_backwards, as Keras), else (batch,
+ * Ho, Wo, filters) (the last step's), from zero states.  Ho, Wo as
+ * lf_conv2d_dilated's under strides, padding and dilation_rate (not both
+ * above 1).  One step: z = conv(x_t, kernel) + b + conv(h, recurrent_kernel)
+ * (that one stride 1, padding "same", undilated); i, f, o = sigmoid(.), g =
+ * tanh(.) of z's blocks; c' = f c + i g, h' = o tanh(c').  Weights in
+ * Keras' order and layout, G = 4 filters in gate blocks i, f, c, o: kernel
+ * (kh, kw, C, G) glorot_uniform; recurrent_kernel (kh, kw, filters, G)
+ * orthogonal over its (kh kw filters, G) flattening; bias (G) zeros, the
+ * forget block ones with unit_forget_bias.  opt NULL: Keras' defaults
+ * (lf_conv_lstm_defaults: strides 1, "valid", dilation 1, use_bias and
+ * unit_forget_bias on, return_sequences and go_backwards off).  lf_set_l2
+ * penalises the kernel, lf_set_regularizer's recurrent one the recurrent
+ * kernel.  An x carrying a padding mask is refused (the mask would be per
+ * pixel).  Not available: dropout, recurrent_dropout, return_state,
+ * initial_state, stateful, other activations, channels_first.
+ * lf_conv_lstm1d: ConvLSTM1D, the same over x (batch, T, L, C) with a
+ * window of kernel_size steps (strides[0], dilation_rate[0]); kernel
+ * (kernel_size, C, G), recurrent_kernel (kernel_size, filters, G). */
+typedef struct lf_conv_lstm_options {
+    size_t strides[2];       /* (rows, columns); ConvLSTM1D: [0] */
+    size_t dilation_rate[2]; /* likewise */
+    lf_padding padding;      /* LF_PADDING_VALID or LF_PADDING_SAME */
+    int use_bias, unit_forget_bias, return_sequences, go_backwards;
+} lf_conv_lstm_options;
+lf_conv_lstm_options lf_conv_lstm_defaults(void);
+int lf_conv_lstm2d(lf_model *m, int x, size_t filters, size_t kh, size_t kw, const lf_conv_lstm_options *opt,
+                   const char *name);
+int lf_conv_lstm1d(lf_model *m, int x, size_t filters, size_t kernel_size, const lf_conv_lstm_options *opt,
+                   const char *name);
+
 /* SimpleRNN(units, activation, use_bias, return_sequences, go_backwards),
  * Keras' layer (keras/src/layers/rnn/simple_rnn.py; Keras' default
  * activation LF_ACT_TANH): h' = activation(x W + h U + b) from h = 0, over

@@ -113,7 +113,10 @@
     X(LF_K_GQA, lf_type_gqa) \
     X(LF_K_SPATIAL_DROPOUT3D, lf_type_spatial_dropout3d) \
     X(LF_K_RMS_NORM, lf_type_rms_norm) \
-    X(LF_K_RANDOM_CROP, lf_type_random_crop)
+    X(LF_K_RANDOM_CROP, lf_type_random_crop) \
+    /* ConvLSTM2D, ConvLSTM1D (conv_lstm.c) */ \
+    X(LF_K_CONV_LSTM2D, lf_type_conv_lstm2d) \
+    X(LF_K_CONV_LSTM1D, lf_type_conv_lstm1d)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;

@@ -431,6 +431,11 @@ lf_status lf_arch_padding(const lf_json *L, lf_padding *p, const char *where, lf
 lf_status lf_arch_arity(size_t n_in, size_t want, const char *type, const char *where,
                         lf_err *e);
 
+/* rnn.c: Keras' Orthogonal (gain 1) for a (rows, cols) weight drawn from
+ * r: orthonormal rows when rows <= cols (the recurrent layers' recurrent
+ * kernel), else orthonormal columns (ConvLSTM's (kh kw F, 4 F)) */
+void lf_orthogonal(float *w, size_t rows, size_t cols, lf_rng *r);
+
 /* ---- constraint.c: Keras' weight constraints (lf_set_constraint) */
 
 /* The role of weight w (lf_weight_role, from its Keras name: "kernel" and

@@ -329,6 +329,28 @@ static void orthogonal_rows(float *w, size_t rows, size_t cols, lf_rng *r) {
     }
 }
 
+void lf_orthogonal(float *w, size_t rows, size_t cols, lf_rng *r) {
+    if (rows <= cols) {
+        orthogonal_rows(w, rows, cols, r);
+        return;
+    }
+    /* more rows than columns: the columns made orthonormal (Q of the
+     * matrix's own QR), by the same Gram-Schmidt down each column */
+    for (size_t i = 0; i < rows * cols; i++) w[i] = (float)std_normal(r);
+    for (size_t j = 0; j < cols; j++) {
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t k = 0; k < j; k++) {
+                double d = 0;
+                for (size_t i = 0; i < rows; i++) d += (double)w[i * cols + k] * w[i * cols + j];
+                for (size_t i = 0; i < rows; i++) w[i * cols + j] = (float)(w[i * cols + j] - d * w[i * cols + k]);
+            }
+        double n = 0;
+        for (size_t i = 0; i < rows; i++) n += (double)w[i * cols + j] * w[i * cols + j];
+        n = n > 0 ? 1.0 / sqrt(n) : 0.0;
+        for (size_t i = 0; i < rows; i++) w[i * cols + j] = (float)(w[i * cols + j] * n);
+    }
+}
+
 static void dir_init(lf_model *m, const lf_node *nd, const rnn_geom *g, float *w) {
     float limit = sqrtf(6.0f / (float)(g->D + g->G));
     for (size_t i = 0; i < g->D * g->G; i++) w[i] = (2.0f * lf_rng_uniform(&m->rng) - 1.0f) * limit;

@@ -1,0 +1,335 @@
+/*
+ * test_conv_lstm.c — ConvLSTM2D and ConvLSTM1D (conv_lstm.c) against hand
+ * computations: a direct loop (the convolutions by nested loops over
+ * Keras' kernel layouts, "same" padding's odd pixel after, then the LSTM
+ * cell) over "same" / "valid" padding, strides, dilation, return_sequences
+ * and go_backwards; 1x1 kernels against an LSTM run on every pixel's
+ * sequence; the output shapes; a model file round trip predicting the
+ * same bits; the build-time and file refusals by their exact messages.
+ * (Gradients: test_grad.c; PyTorch's numbers: test_golden.c.)
+ */
+#include "check.h"
+#include "engine_util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char tmpdir[64];
+
+/* output size and "same" padding before the first pixel (Keras/TF: total
+ * / 2) of an axis of n pixels under a window k (dilated), stride s */
+static size_t pad_before(size_t n, size_t k, size_t s, lf_padding p, size_t *o) {
+    if (p == LF_PADDING_VALID) {
+        *o = (n - k) / s + 1;
+        return 0;
+    }
+    *o = (n + s - 1) / s;
+    size_t need = (*o - 1) * s + k;
+    return need > n ? (need - n) / 2 : 0;
+}
+
+/* z (Ho, Wo, G) += conv(x (H, W, C), k (kh, kw, C, G)), tap (a, b) of
+ * output (oy, ox) at (oy s + a d - pad) */
+static void conv_add(double *z, const float *x, const float *k, size_t H, size_t W, size_t C, size_t G, size_t kh,
+                     size_t kw, size_t sh, size_t sw, size_t dh, size_t dw, size_t pt, size_t pl, size_t Ho,
+                     size_t Wo) {
+    for (size_t oy = 0; oy < Ho; oy++)
+        for (size_t ox = 0; ox < Wo; ox++)
+            for (size_t a = 0; a < kh; a++)
+                for (size_t b = 0; b < kw; b++) {
+                    long iy = (long)(oy * sh + a * dh) - (long)pt, ix = (long)(ox * sw + b * dw) - (long)pl;
+                    if (iy < 0 || ix < 0 || iy >= (long)H || ix >= (long)W) continue;
+                    for (size_t ch = 0; ch < C; ch++) {
+                        double v = x[((size_t)iy * W + (size_t)ix) * C + ch];
+                        for (size_t j = 0; j < G; j++)
+                            z[(oy * Wo + ox) * G + j] += v * k[((a * kw + b) * C + ch) * G + j];
+                    }
+                }
+}
+
+static double sig(double v) { return 1.0 / (1.0 + exp(-v)); }
+
+typedef struct spec {
+    size_t T, H, W, C, F, kh, kw, sh, sw, dh, dw;
+    lf_padding p;
+    int seq, back;
+} spec;
+
+/* one sample x (T, H, W, C) -> y: every step's h (T, Ho, Wo, F) with seq,
+ * else the last one's */
+static void conv_lstm_direct(float *y, const float *x, const float *K, const float *U, const float *bias,
+                             const spec *s) {
+    size_t Ho, Wo, rh, rw, G = 4 * s->F;
+    size_t pt = pad_before(s->H, s->dh * (s->kh - 1) + 1, s->sh, s->p, &Ho);
+    size_t pl = pad_before(s->W, s->dw * (s->kw - 1) + 1, s->sw, s->p, &Wo);
+    size_t rpt = pad_before(Ho, s->kh, 1, LF_PADDING_SAME, &rh), rpl = pad_before(Wo, s->kw, 1, LF_PADDING_SAME, &rw);
+    size_t P = Ho * Wo, F = s->F;
+    float *h = calloc(P * F, sizeof *h), *c = calloc(P * F, sizeof *c);
+    double *z = malloc(P * G * sizeof *z);
+    for (size_t k = 0; k < s->T; k++) {
+        size_t t = s->back ? s->T - 1 - k : k;
+        for (size_t i = 0; i < P * G; i++) z[i] = bias ? bias[i % G] : 0.0;
+        conv_add(z, x + t * s->H * s->W * s->C, K, s->H, s->W, s->C, G, s->kh, s->kw, s->sh, s->sw, s->dh, s->dw, pt,
+                 pl, Ho, Wo);
+        conv_add(z, h, U, Ho, Wo, F, G, s->kh, s->kw, 1, 1, 1, 1, rpt, rpl, Ho, Wo);
+        for (size_t p = 0; p < P; p++)
+            for (size_t j = 0; j < F; j++) {
+                const double *zp = z + p * G;
+                double i = sig(zp[j]), f = sig(zp[F + j]), g = tanh(zp[2 * F + j]), o = sig(zp[3 * F + j]);
+                double cc = f * c[p * F + j] + i * g;
+                c[p * F + j] = (float)cc;
+                h[p * F + j] = (float)(o * tanh(cc));
+            }
+        if (s->seq) memcpy(y + k * P * F, h, P * F * sizeof *y);
+    }
+    if (!s->seq) memcpy(y, h, P * F * sizeof *y);
+    free(h), free(c), free(z);
+}
+
+static int build(lf_model *m, const spec *s, int one_d, const char *name) {
+    lf_conv_lstm_options o = lf_conv_lstm_defaults();
+    o.strides[0] = s->sh, o.strides[1] = s->sw, o.dilation_rate[0] = s->dh, o.dilation_rate[1] = s->dw;
+    o.padding = s->p, o.return_sequences = s->seq, o.go_backwards = s->back;
+    if (one_d) {
+        int x = lf_input_shape(m, 3, (size_t[]){s->T, s->H, s->C}, LF_DTYPE_FLOAT32, "seq");
+        return lf_conv_lstm1d(m, x, s->F, s->kh, &o, name);
+    }
+    int x = lf_input_shape(m, 4, (size_t[]){s->T, s->H, s->W, s->C}, LF_DTYPE_FLOAT32, "video");
+    return lf_conv_lstm2d(m, x, s->F, s->kh, s->kw, &o, name);
+}
+
+/* ConvLSTM2D (and 1D: W = kw = 1) vs the direct loop, random weights */
+static void test_by_hand(void) {
+    spec cases[] = {
+        {3, 5, 4, 2, 3, 3, 3, 1, 1, 1, 1, LF_PADDING_SAME, 1, 0},
+        {4, 6, 5, 3, 2, 3, 2, 1, 1, 1, 1, LF_PADDING_VALID, 0, 0},
+        {3, 7, 6, 2, 2, 2, 3, 2, 2, 1, 1, LF_PADDING_SAME, 1, 1},
+        {2, 6, 7, 1, 3, 2, 2, 1, 1, 2, 2, LF_PADDING_VALID, 0, 1},
+        {3, 5, 6, 2, 2, 3, 3, 2, 1, 1, 1, LF_PADDING_VALID, 1, 1},
+        {4, 8, 1, 2, 3, 3, 1, 2, 1, 1, 1, LF_PADDING_SAME, 1, 0}, /* ConvLSTM1D */
+        {3, 9, 1, 3, 2, 2, 1, 1, 1, 3, 1, LF_PADDING_VALID, 0, 1}, /* ConvLSTM1D dilated */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const spec *s = &cases[k];
+        int one_d = s->W == 1 && s->kw == 1;
+        lf_model *m;
+        lf_model_create(&m, 30 + k);
+        int y = build(m, s, one_d, "cl");
+        CHECK(y >= 0 && lf_model_compile(m, y, LF_LOSS_MSE, NULL) == LF_OK, "case %zu: compile: %s", k,
+              lf_model_error(m));
+        if (y < 0) {
+            lf_model_free(m);
+            continue;
+        }
+        size_t shp[8], nk, nu, nb, G = 4 * s->F;
+        CHECK(lf_layer_weight_shape(m, "cl", 0, shp, &nk) == LF_OK && nk == s->kh * s->kw * s->C * G, "case %zu: kernel",
+              k);
+        CHECK(lf_layer_weight_shape(m, "cl", 1, shp, &nu) == LF_OK && nu == s->kh * s->kw * s->F * G,
+              "case %zu: recurrent_kernel", k);
+        CHECK(lf_layer_weight_shape(m, "cl", 2, shp, &nb) == LF_OK && nb == G, "case %zu: bias", k);
+        float *K = malloc(nk * sizeof *K), *U = malloc(nu * sizeof *U), *b = malloc(nb * sizeof *b);
+        fill_uniform(K, nk, -0.6f, 0.6f, 100 + k);
+        fill_uniform(U, nu, -0.6f, 0.6f, 200 + k);
+        fill_uniform(b, nb, -0.5f, 0.5f, 300 + k);
+        lf_set_weights(m, "cl", 0, K, nk);
+        lf_set_weights(m, "cl", 1, U, nu);
+        lf_set_weights(m, "cl", 2, b, nb);
+        size_t B = 2, nx = s->T * s->H * s->W * s->C, ny = lf_node_dim(m, y);
+        float *xv = malloc(B * nx * sizeof *xv), *got = malloc(B * ny * sizeof *got), *want = malloc(B * ny * sizeof *want);
+        fill_uniform(xv, B * nx, -1.5f, 1.5f, 400 + k);
+        const float *xs[1] = {xv};
+        CHECK(lf_model_predict(m, xs, B, got) == LF_OK, "case %zu: predict: %s", k, lf_model_error(m));
+        for (size_t r = 0; r < B; r++) conv_lstm_direct(want + r * ny, xv + r * nx, K, U, b, s);
+        char what[64];
+        snprintf(what, sizeof what, "ConvLSTM case %zu by hand", k);
+        CHECK_CLOSE(what, got, want, B * ny, 2e-6, 1e-5);
+        free(K), free(U), free(b), free(xv), free(got), free(want);
+        lf_model_free(m);
+    }
+}
+
+/* 1x1 kernels: an LSTM over every pixel's sequence, the same weights */
+static void test_one_by_one_is_lstm(void) {
+    enum { T = 4, H = 3, W = 2, C = 3, F = 2, G = 4 * F, B = 2, P = H * W };
+    for (int back = 0; back < 2; back++) {
+        lf_model *a, *l;
+        lf_model_create(&a, 5);
+        lf_model_create(&l, 6);
+        lf_conv_lstm_options o = lf_conv_lstm_defaults();
+        o.return_sequences = 1, o.go_backwards = back;
+        int xa = lf_input_shape(a, 4, (size_t[]){T, H, W, C}, LF_DTYPE_FLOAT32, "video");
+        int ya = lf_conv_lstm2d(a, xa, F, 1, 1, &o, "cl");
+        int xl = lf_input_shape(l, 2, (size_t[]){T, C}, LF_DTYPE_FLOAT32, "seq");
+        int yl = lf_lstm(l, xl, F, 1, 1, 1, back, "lstm");
+        CHECK(lf_model_compile(a, ya, LF_LOSS_MSE, NULL) == LF_OK && lf_model_compile(l, yl, LF_LOSS_MSE, NULL) == LF_OK,
+              "compile");
+        float K[C * G], U[F * G], b[G];
+        fill_uniform(K, C * G, -0.8f, 0.8f, 11);
+        fill_uniform(U, F * G, -0.8f, 0.8f, 12);
+        fill_uniform(b, G, -0.5f, 0.5f, 13);
+        for (size_t i = 0; i < 3; i++) {
+            const float *w = i == 0 ? K : i == 1 ? U : b;
+            size_t n = i == 0 ? C * G : i == 1 ? F * G : G;
+            lf_set_weights(a, "cl", i, w, n);
+            lf_set_weights(l, "lstm", i, w, n);
+        }
+        float x[B * T * P * C], xp[B * P * T * C], ya_[B * T * P * F], yl_[B * P * T * F], want[B * T * P * F];
+        fill_uniform(x, B * T * P * C, -2, 2, 14);
+        for (size_t r = 0; r < B; r++) /* the pixel sequences: (r, p) a row of (T, C) */
+            for (size_t t = 0; t < T; t++)
+                for (size_t p = 0; p < P; p++)
+                    memcpy(xp + ((r * P + p) * T + t) * C, x + ((r * T + t) * P + p) * C, C * sizeof *x);
+        const float *xs[1] = {x}, *xsl[1] = {xp};
+        CHECK(lf_model_predict(a, xs, B, ya_) == LF_OK && lf_model_predict(l, xsl, B * P, yl_) == LF_OK, "predict");
+        for (size_t r = 0; r < B; r++)
+            for (size_t t = 0; t < T; t++)
+                for (size_t p = 0; p < P; p++)
+                    memcpy(want + ((r * T + t) * P + p) * F, yl_ + ((r * P + p) * T + t) * F, F * sizeof *want);
+        CHECK_CLOSE(back ? "1x1 ConvLSTM2D = LSTM per pixel, go_backwards" : "1x1 ConvLSTM2D = LSTM per pixel", ya_,
+                    want, B * T * P * F, 1e-6, 1e-6);
+        lf_model_free(a), lf_model_free(l);
+    }
+}
+
+static int has(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
+
+/* the shapes: return_sequences, "same" with strides; the default bias
+ * (forget block ones); a model file round trip after training predicting
+ * the same bits; the file holds no default fields */
+static void test_roundtrip(void) {
+    lf_model *m;
+    lf_model_create(&m, 7);
+    int x = lf_input_shape(m, 4, (size_t[]){3, 7, 6, 2}, LF_DTYPE_FLOAT32, "video");
+    lf_conv_lstm_options o = lf_conv_lstm_defaults();
+    o.strides[0] = 2, o.padding = LF_PADDING_SAME, o.return_sequences = 1;
+    int c1 = lf_conv_lstm2d(m, x, 3, 3, 3, &o, "cl1");
+    int c2 = lf_conv_lstm2d(m, c1, 2, 2, 2, NULL, "cl2");
+    int o1 = lf_dense(m, lf_flatten(m, c2, NULL), 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, o1, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "compile: %s",
+          lf_model_error(m));
+    size_t dims[LF_MAX_RANK];
+    CHECK(lf_node_shape(m, c1, dims) == 4 && dims[0] == 3 && dims[1] == 4 && dims[2] == 6 && dims[3] == 3,
+          "cl1: (3, 4, 6, 3)");
+    CHECK(lf_node_shape(m, c2, dims) == 3 && dims[0] == 3 && dims[1] == 5 && dims[2] == 2, "cl2: (3, 5, 2)");
+    float bias[8];
+    CHECK(lf_get_weights(m, "cl2", 2, bias, 8) == LF_OK, "bias");
+    int ok = 1;
+    for (size_t j = 0; j < 8; j++) ok &= bias[j] == (j >= 2 && j < 4 ? 1.0f : 0.0f);
+    CHECK(ok, "unit_forget_bias: the forget block starts at 1, the rest at 0");
+    char *s = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&s, &len);
+    if (f) lf_model_summary(m, f), fclose(f);
+    /* 3 3 (2 + 3) 12 + 12 = 552; 2 2 (3 + 2) 8 + 8 = 168 */
+    CHECK(has(s, "cl1 (ConvLSTM2D)") && has(s, "(None, 3, 4, 6, 3)") && has(s, "552") && has(s, "168"),
+          "summary:\n%s", s ? s : "");
+    free(s);
+
+    enum { N = 6, NX = 3 * 7 * 6 * 2 };
+    float *xv = malloc(N * NX * sizeof *xv), t[N], y[N * 3], y2[N * 3];
+    fill_uniform(xv, N * NX, -1, 1, 80);
+    for (size_t r = 0; r < N; r++) t[r] = (float)(r % 3);
+    const float *xs[1] = {xv};
+    lf_fit_options fo = lf_fit_defaults();
+    fo.epochs = 2, fo.batch_size = 3;
+    CHECK(lf_model_fit(m, xs, t, N, &fo) == LF_OK, "fit: %s", lf_model_error(m));
+    CHECK(lf_model_predict(m, xs, N, y) == LF_OK, "predict: %s", lf_model_error(m));
+    char path[128], json[4096];
+    snprintf(path, sizeof path, "%s/cl.lf", tmpdir);
+    CHECK(lf_model_save(m, path, 0) == LF_OK, "save: %s", lf_model_error(m));
+    lf_model *l;
+    lf_model_create(&l, 9);
+    CHECK(lf_model_load(l, path) == LF_OK, "load: %s", lf_model_error(l));
+    CHECK(lf_model_predict(l, xs, N, y2) == LF_OK && memcmp(y, y2, sizeof y) == 0, "loaded: the same bits");
+    lf_model_free(l);
+    /* cl2 has Keras' defaults but the required fields: nothing else written */
+    FILE *fp = fopen(path, "rb");
+    size_t n = fp ? fread(json, 1, sizeof json - 1, fp) : 0;
+    if (fp) fclose(fp);
+    json[n] = 0;
+    for (size_t i = 0; i < n; i++) json[i] = json[i] ? json[i] : ' ';
+    CHECK(has(json, "\\\"name\\\":\\\"cl2\\\",\\\"type\\\":\\\"ConvLSTM2D\\\",\\\"inbound\\\":[\\\"cl1\\\"],"
+                    "\\\"filters\\\":2,\\\"kernel_size\\\":[2,2]}"),
+          "cl2's fields: %.600s", json);
+    CHECK(has(json, "\\\"filters\\\":3,\\\"kernel_size\\\":[3,3],\\\"strides\\\":[2,1],\\\"padding\\\":\\\"same\\\","
+                    "\\\"return_sequences\\\":true}"),
+          "cl1's fields: %.600s", json);
+    /* a file's other activation: refused by name */
+    char bad[160];
+    snprintf(bad, sizeof bad, "%s/bad.lf", tmpdir);
+    CHECK(check_edit_file(path, bad, "\\\"return_sequences\\\":true", "\\\"activation\\\":\\\"relu\\\"  "),
+          "edited");
+    lf_model_create(&l, 9);
+    CHECK(lf_model_load(l, bad) == LF_ERR_FORMAT, "a relu ConvLSTM2D loads");
+    CHECK(has(lf_model_error(l), "layer 'cl1': ConvLSTM2D supports only activation 'tanh' and recurrent_activation "
+                                 "'sigmoid'"),
+          "got '%s'", lf_model_error(l));
+    lf_model_free(l);
+    CHECK(check_edit_file(path, bad, "\\\"return_sequences\\\":true", "\\\"dropout\\\":0.5          "),
+          "edited");
+    lf_model_create(&l, 9);
+    CHECK(lf_model_load(l, bad) == LF_ERR_FORMAT, "a ConvLSTM2D with dropout loads");
+    CHECK(has(lf_model_error(l), "unknown field 'dropout'"), "got '%s'", lf_model_error(l));
+    lf_model_free(l);
+    unlink(bad);
+    unlink(path);
+    free(xv);
+    lf_model_free(m);
+}
+
+/* misuse refused at build time by name */
+static void test_refusals(void) {
+    static const char *const msgs[] = {
+        "ConvLSTM2D: input 'img' has shape (None, 6, 5, 3); it needs rank 5 (batch, time, rows, cols, channels)",
+        "ConvLSTM2D: input 'video' of shape (None, 2, 6, 5, 3) is smaller than the kernel (3, 6) with padding "
+        "'valid'",
+        "ConvLSTM2D: filters must be in 1..67108864, got 0",
+        "ConvLSTM2D: strides > 1 not supported in conjunction with dilation_rate > 1, got strides (2, 1) and "
+        "dilation_rate (1, 2)",
+        "ConvLSTM2D: unknown padding 2 ('causal' is Conv1D's only)",
+        "ConvLSTM2D: input 'masking' carries a padding mask, which ConvLSTM2D does not support (the mask would be per "
+        "pixel, not per time step)",
+        "ConvLSTM1D: input 'video' has shape (None, 2, 6, 5, 3); it needs rank 4 (batch, time, steps, channels)",
+        "ConvLSTM1D: input 'seq' of shape (None, 2, 6, 3) is shorter than the kernel 7 with padding 'valid'",
+        "ConvLSTM2D: kernel_size and strides must be in 1..1024, got (0, 3) and (1, 1)",
+    };
+    for (size_t c = 0; c < sizeof msgs / sizeof msgs[0]; c++) {
+        lf_model *m;
+        lf_model_create(&m, 2);
+        int v = lf_input_shape(m, 4, (size_t[]){2, 6, 5, 3}, LF_DTYPE_FLOAT32, "video");
+        int img = lf_input_shape(m, 3, (size_t[]){6, 5, 3}, LF_DTYPE_FLOAT32, "img");
+        int sq = lf_input_shape(m, 3, (size_t[]){2, 6, 3}, LF_DTYPE_FLOAT32, "seq");
+        lf_conv_lstm_options o = lf_conv_lstm_defaults();
+        switch (c) {
+        case 0: lf_conv_lstm2d(m, img, 2, 3, 3, NULL, NULL); break;
+        case 1: lf_conv_lstm2d(m, v, 2, 3, 6, NULL, NULL); break;
+        case 2: lf_conv_lstm2d(m, v, 0, 3, 3, NULL, NULL); break;
+        case 3:
+            o.strides[0] = 2, o.dilation_rate[1] = 2;
+            lf_conv_lstm2d(m, v, 2, 3, 3, &o, NULL);
+            break;
+        case 4:
+            o.padding = LF_PADDING_CAUSAL;
+            lf_conv_lstm2d(m, v, 2, 3, 3, &o, NULL);
+            break;
+        case 5: lf_conv_lstm2d(m, lf_masking(m, v, 0.0f, "masking"), 2, 3, 3, NULL, NULL); break;
+        case 6: lf_conv_lstm1d(m, v, 2, 3, NULL, NULL); break;
+        case 7: lf_conv_lstm1d(m, sq, 2, 7, NULL, NULL); break;
+        default: lf_conv_lstm2d(m, v, 2, 0, 3, NULL, NULL); break;
+        }
+        CHECK(strcmp(lf_model_error(m), msgs[c]) == 0, "case %zu: got '%s'", c, lf_model_error(m));
+        lf_model_free(m);
+    }
+}
+
+int main(void) {
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_conv_lstm_XXXXXX");
+    if (!mkdtemp(tmpdir)) return 1;
+    test_by_hand();
+    test_one_by_one_is_lstm();
+    test_roundtrip();
+    test_refusals();
+    rmdir(tmpdir);
+    return check_report("test_conv_lstm");
+}
