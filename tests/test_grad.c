@@ -1585,7 +1585,7 @@ static void test_bias_l2(void) {
               strcmp(lf_model_error(m), "lf_set_bias_l2: node 0 is not a Dense, Conv2D, Conv1D, "
                                         "MultiHeadAttention, LSTM, GRU, SimpleRNN, Bidirectional, Conv2DTranspose, "
                                         "DepthwiseConv2D, SeparableConv2D, DepthwiseConv1D, SeparableConv1D, "
-                                        "Conv1DTranspose, Conv3D or Conv3DTranspose layer") == 0,
+                                        "Conv1DTranspose, Conv3D, Conv3DTranspose, ConvLSTM2D or ConvLSTM1D layer") == 0,
           "on an input: %s", lf_model_error(m));
     fill_weight(m, "h", 1, -1, 1, 2571);
     run("Dense with an L2 penalty on its bias", m, lf_dense(m, h, 2, LF_ACT_LINEAR, 1, "o"), LF_LOSS_MSE, 5, 2572);
@@ -2471,6 +2471,50 @@ static void test_rms_random_crop(void) {
     }
 }
 
+/* ConvLSTM2D / ConvLSTM1D (conv_lstm.c): both paddings, strides, a
+ * dilation, return_sequences, go_backwards, no bias, 1-D; the kernel,
+ * recurrent kernel, bias and input gradients through time */
+static void test_conv_lstm(void) {
+    struct {
+        size_t T, H, W, C, F, kh, kw, sh, sw, dh, dw;
+        lf_padding pad;
+        int bias, seq, back;
+    } cases[] = {
+        {3, 4, 4, 2, 2, 3, 3, 1, 1, 1, 1, LF_PADDING_SAME, 1, 1, 0},
+        {3, 5, 4, 2, 2, 2, 3, 2, 1, 1, 1, LF_PADDING_VALID, 1, 0, 1},
+        {2, 5, 5, 1, 3, 2, 2, 2, 2, 1, 1, LF_PADDING_SAME, 0, 1, 1},
+        {3, 5, 5, 2, 2, 2, 2, 1, 1, 2, 1, LF_PADDING_VALID, 1, 1, 0},
+        {4, 6, 1, 2, 2, 3, 1, 2, 1, 1, 1, LF_PADDING_SAME, 1, 1, 1}, /* ConvLSTM1D */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lf_model *m;
+        lf_model_create(&m, 2700 + k);
+        lf_conv_lstm_options o = lf_conv_lstm_defaults();
+        o.strides[0] = cases[k].sh, o.strides[1] = cases[k].sw;
+        o.dilation_rate[0] = cases[k].dh, o.dilation_rate[1] = cases[k].dw, o.padding = cases[k].pad;
+        o.use_bias = cases[k].bias, o.return_sequences = cases[k].seq, o.go_backwards = cases[k].back;
+        int one_d = cases[k].W == 1, h;
+        if (one_d) {
+            int x = lf_input_shape(m, 3, (size_t[]){cases[k].T, cases[k].H, cases[k].C}, LF_DTYPE_FLOAT32, "seq");
+            h = lf_conv_lstm1d(m, x, cases[k].F, cases[k].kh, &o, "cl");
+        } else {
+            int x = lf_input_shape(m, 4, (size_t[]){cases[k].T, cases[k].H, cases[k].W, cases[k].C},
+                                   LF_DTYPE_FLOAT32, "video");
+            h = lf_conv_lstm2d(m, x, cases[k].F, cases[k].kh, cases[k].kw, &o, "cl");
+        }
+        CHECK(h >= 0, "ConvLSTM case %zu: %s", k, lf_model_error(m));
+        char what[96];
+        snprintf(what, sizeof what, "ConvLSTM%s case %zu (%s)", one_d ? "1D" : "2D", k,
+                 cases[k].pad ? "same" : "valid");
+        if (h >= 0) {
+            scale_kernel(m, "cl", 2);
+            if (cases[k].bias) fill_weight(m, "cl", 2, -1, 1, 2800 + k);
+        }
+        image_run(what, m, h, 2900 + k, 3, 0);
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     test_activations();
     test_activation_kernels();
@@ -2519,5 +2563,6 @@ int main(void) {
     test_activation_layers();
     test_gqa();
     test_rms_random_crop();
+    test_conv_lstm();
     return check_report("test_grad");
 }
