@@ -2997,5 +2997,83 @@ def rms_norm_file():
 SEEDED_FILES["rms_norm.safetensors"] = rms_norm_file
 
 
+# ---------------------------------------------------------------------------
+# conv_lstm: ConvLSTM2D (Keras 3, keras/src/layers/rnn/conv_lstm.py): the
+# cell written out with torch.nn.functional.conv2d (keras_conv2d: channels-
+# first permutations, Keras' "same" padded explicitly) in a loop over time:
+# z = conv(x_t, kernel; strides, padding) + b + conv(h, recurrent_kernel;
+# stride 1, "same"); i, f, o = sigmoid, g = tanh of z's blocks i, f, c, o;
+# c' = f c + i g, h' = o tanh(c').  img (3, 3, 5, 4, 2) -> cl1 ConvLSTM2D(3,
+# (3,3), strides (2,1), same) -> gap GlobalAveragePooling2D; cl2
+# ConvLSTM2D(2, (2,2), valid, no bias, return_sequences, go_backwards) of
+# img, flattened; concatenated -> Dense(3, softmax).  Its own
+# manual_seed(39).
+# ---------------------------------------------------------------------------
+CL_B, CL_T, CL_H, CL_W, CL_C = 3, 3, 5, 4, 2
+CL_NODES = ["cl1", "gap", "cl2", "cat", "out"]
+
+
+def conv_lstm2d(x, K, U, b, strides, padding, return_sequences=False, go_backwards=False):
+    """x (B,T,H,W,C), Keras' kernel (kh,kw,C,4F), recurrent_kernel (kh,kw,F,4F)"""
+    F = U.shape[2]
+    h = c = None
+    ys = []
+    steps = range(x.shape[1] - 1, -1, -1) if go_backwards else range(x.shape[1])
+    for t in steps:
+        z = keras_conv2d(x[:, t], K, b, strides, padding)
+        if h is None:
+            h = torch.zeros(z.shape[:3] + (F,), dtype=z.dtype)
+            c = torch.zeros_like(h)
+        z = z + keras_conv2d(h, U, None, (1, 1), "same")
+        i, f, g, o = torch.sigmoid(z[..., :F]), torch.sigmoid(z[..., F:2 * F]), torch.tanh(z[..., 2 * F:3 * F]), \
+            torch.sigmoid(z[..., 3 * F:])
+        c = f * c + i * g
+        h = o * torch.tanh(c)
+        ys.append(h)
+    return torch.stack(ys, dim=1) if return_sequences else h
+
+
+def conv_lstm_model(p, x):
+    n = {}
+    n["cl1"] = conv_lstm2d(x["img"], p["cl1.kernel"], p["cl1.recurrent_kernel"], p["cl1.bias"], (2, 1), "same")
+    n["gap"] = n["cl1"].mean(dim=(1, 2))
+    n["cl2"] = conv_lstm2d(x["img"], p["cl2.kernel"], p["cl2.recurrent_kernel"], None, (1, 1), "valid", True, True)
+    n["cat"] = torch.cat([n["gap"], flat(n["cl2"])], dim=1)
+    z = dense(n["cat"], p["out.kernel"], p["out.bias"])
+    n["out"] = torch.softmax(z, dim=1)
+    return n, cce_from_logits(z, x["y"]), math.inf
+
+
+def draw_conv_lstm():
+    B = CL_B
+    inputs = {"img": u32((B, CL_T, CL_H, CL_W, CL_C), -1.0, 1.0), "y": torch.zeros((B, 3), dtype=F32)}
+    inputs["y"][torch.arange(B), torch.tensor([2, 0, 1])] = 1.0
+    lim1 = math.sqrt(6.0 / (9 * CL_C + 9 * 12))
+    lim2 = math.sqrt(6.0 / (4 * CL_C + 4 * 8))
+    params = {
+        "cl1.kernel": u32((3, 3, CL_C, 12), -2 * lim1, 2 * lim1),
+        "cl1.recurrent_kernel": u32((3, 3, 3, 12), -0.5, 0.5),
+        "cl1.bias": u32((12,), -0.5, 0.5),
+        "cl2.kernel": u32((2, 2, CL_C, 8), -2 * lim2, 2 * lim2),
+        "cl2.recurrent_kernel": u32((2, 2, 2, 8), -0.6, 0.6),
+        "out.kernel": glorot32(3, 3 + 3 * 4 * 3 * 2), "out.bias": bias32(3),
+    }
+    return params, inputs
+
+
+def conv_lstm_file():
+    torch.manual_seed(39)
+    return ("conv_lstm.safetensors",
+            "ConvLSTM2D: img (3,3,5,4,2) -> cl1 ConvLSTM2D(3,(3,3),strides (2,1),same) -> gap "
+            "GlobalAveragePooling2D; cl2 ConvLSTM2D(2,(2,2),valid,no bias,return_sequences,go_backwards) of img, "
+            "flattened; concatenated -> Dense(3,softmax); the cell as F.conv2d (channels-first permutations, Keras' "
+            "same padded explicitly) in a loop over time; categorical crossentropy from logits; forward, grads, "
+            "Keras-3 Adam steps 1 and 2.",
+            build_image("conv_lstm", draw_conv_lstm, conv_lstm_model, CL_NODES, 2, SEED_HEAD_MARGIN))
+
+
+SEEDED_FILES["conv_lstm.safetensors"] = conv_lstm_file
+
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

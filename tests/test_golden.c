@@ -16,7 +16,8 @@
  * softmax, each alone and in a small network; group_norm.safetensors:
  * GroupNormalization, UnitNormalization, with 2 Adam steps; gqa.safetensors:
  * GroupedQueryAttention, with 2 Adam steps; rms_norm.safetensors:
- * RMSNormalization, with 2 Adam steps).
+ * RMSNormalization, with 2 Adam steps; conv_lstm.safetensors: ConvLSTM2D,
+ * its cell as torch conv2d over time, with 2 Adam steps).
  * Here the C engine starts from the same weights and must agree within
  * 2e-5 absolute + 2e-4 relative (float32 arithmetic over sums of up to 128
  * terms; the script measured its own float32 re-run within 5.5e-7).
@@ -339,6 +340,26 @@ static void test_spatial3d(void) {
     int out = lf_dense(m, lf_concatenate(m, 3, f, "cat"), 3, LF_ACT_SOFTMAX, 1, "out");
     CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
     check_network_mode(m, "tests/golden/spatial3d.safetensors", 3, 2, 0);
+    lf_model_free(m);
+}
+
+/* ConvLSTM2D against its cell written with torch's conv2d in a loop over
+ * time: same with strides (2, 1) -> GlobalAveragePooling2D, and valid,
+ * no bias, return_sequences, go_backwards, flattened; concatenated ->
+ * Dense(softmax); 2 Adam steps */
+static void test_conv_lstm(void) {
+    lf_model *m;
+    lf_model_create(&m, 39);
+    int img = lf_input_shape(m, 4, (size_t[]){3, 5, 4, 2}, LF_DTYPE_FLOAT32, "img");
+    lf_conv_lstm_options o1 = lf_conv_lstm_defaults(), o2 = lf_conv_lstm_defaults();
+    o1.strides[0] = 2, o1.padding = LF_PADDING_SAME;
+    o2.use_bias = 0, o2.return_sequences = 1, o2.go_backwards = 1;
+    int gap = lf_global_average_pooling2d(m, lf_conv_lstm2d(m, img, 3, 3, 3, &o1, "cl1"), "gap");
+    int cl2 = lf_conv_lstm2d(m, img, 2, 2, 2, &o2, "cl2");
+    int f[2] = {gap, lf_flatten(m, cl2, NULL)};
+    int out = lf_dense(m, lf_concatenate(m, 2, f, "cat"), 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
+    check_network_mode(m, "tests/golden/conv_lstm.safetensors", 3, 2, 0);
     lf_model_free(m);
 }
 
@@ -949,5 +970,6 @@ int main(void) {
     test_group_norm();
     test_gqa();
     test_rms_norm();
+    test_conv_lstm();
     return check_report("test_golden");
 }
