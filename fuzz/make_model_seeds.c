@@ -548,6 +548,25 @@ static int crop(const char *dir) {
     return compile_save(m, out, dir, "ok_crop.lfm");
 }
 
+/* ConvLSTM2D (strides, same, return_sequences, go_backwards, no bias)
+ * and ConvLSTM1D (valid, dilated, unit_forget_bias off) (ok_convlstm.lfm) */
+static int convlstm(const char *dir) {
+    lf_model *m;
+    if (lf_model_create(&m, 22) != LF_OK) return 1;
+    size_t vsh[4] = {3, 5, 4, 2}, ssh[3] = {4, 7, 2};
+    int vid = lf_input_shape(m, 4, vsh, LF_DTYPE_FLOAT32, "vid");
+    int sq = lf_input_shape(m, 3, ssh, LF_DTYPE_FLOAT32, "sq");
+    lf_conv_lstm_options o = lf_conv_lstm_defaults();
+    o.strides[0] = 2, o.padding = LF_PADDING_SAME, o.return_sequences = 1, o.go_backwards = 1, o.use_bias = 0;
+    int c2 = lf_conv_lstm2d(m, vid, 2, 3, 2, &o, NULL);
+    lf_conv_lstm_options o1 = lf_conv_lstm_defaults();
+    o1.dilation_rate[0] = 2, o1.unit_forget_bias = 0;
+    int c1 = lf_conv_lstm1d(m, sq, 3, 2, &o1, NULL);
+    int p[2] = {lf_flatten(m, c2, NULL), lf_global_average_pooling1d(m, c1, NULL)};
+    int out = lf_dense(m, lf_concatenate(m, 2, p, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
+    return compile_save(m, out, dir, "ok_convlstm.lfm");
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: make_model_seeds OUTDIR\n");
@@ -556,5 +575,5 @@ int main(int argc, char **argv) {
     return seed_net(argv[1]) || zoo(argv[1]) || uncompiled(argv[1]) || cnn(argv[1]) || seq(argv[1]) ||
            attention(argv[1]) || optimizers(argv[1]) || extras(argv[1]) || lookups(argv[1]) || session(argv[1]) ||
            later(argv[1]) || activations(argv[1]) || seq_more(argv[1]) || volumes(argv[1]) ||
-           gqa(argv[1]) || crop(argv[1]);
+           gqa(argv[1]) || crop(argv[1]) || convlstm(argv[1]);
 }
