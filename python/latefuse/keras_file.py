@@ -120,7 +120,7 @@ def _slots(ly, n):
     if isinstance(ly, L.Bidirectional):
         return [("forward_layer/cell", i) for i in range(n // 2)] + [("backward_layer/cell", i)
                                                                      for i in range(n // 2)]
-    if isinstance(ly, L._Recurrent):
+    if isinstance(ly, (L._Recurrent, L._ConvLSTM)):
         return [("cell", i) for i in range(n)]
     if isinstance(ly, L.GroupedQueryAttention):  # its EinsumDense layers are private attributes
         return [(s, j) for s in ("_query_dense", "_key_dense", "_value_dense", "_output_dense")

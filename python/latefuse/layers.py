@@ -5405,3 +5405,164 @@ class RMSNormalization(Layer):
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         return lib.lf_rms_normalization(h, ii[0], self.epsilon, name)
+
+
+__all__ += ["ConvLSTM2D", "ConvLSTM1D"]
+
+
+class _ConvLSTMOptions(ctypes.Structure):  # lf_conv_lstm_options
+    _fields_ = [("strides", ctypes.c_size_t * 2), ("dilation_rate", ctypes.c_size_t * 2), ("padding", ctypes.c_int),
+                ("use_bias", ctypes.c_int), ("unit_forget_bias", ctypes.c_int), ("return_sequences", ctypes.c_int),
+                ("go_backwards", ctypes.c_int)]
+
+
+_lib._proto("lf_conv_lstm2d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.POINTER(_ConvLSTMOptions), ctypes.c_char_p)
+_lib._proto("lf_conv_lstm1d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.POINTER(_ConvLSTMOptions), ctypes.c_char_p)
+
+_CONV_LSTM_REGS = ("kernel_regularizer", "bias_regularizer", "recurrent_regularizer", "activity_regularizer")
+
+
+class _ConvLSTM(Layer):
+    """What ConvLSTM2D and ConvLSTM1D share (keras/src/layers/rnn/
+    conv_lstm.py): Keras' arguments, those not available refused by name,
+    the shapes; the C builder runs the cell (src/layers/conv_lstm.c)."""
+
+    _rank = 2
+    _fixed_input = True
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
+                 dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, name=None, **kwargs):
+        super().__init__(name)
+        kn, r = type(self).__name__, self._rank
+        if kwargs:
+            raise ValueError("%s: unsupported arguments %s" % (kn, ", ".join(sorted(kwargs))))
+        self.filters = _positive(filters, "filters", kn)
+        ints = _pair if r == 2 else (lambda v, what, layer: _one_tuple(v, what, layer))
+        self.kernel_size = ints(kernel_size, "kernel_size", kn)
+        self.strides = ints(strides, "strides", kn)
+        self.dilation_rate = ints(dilation_rate, "dilation_rate", kn)
+        self.padding = _padding(padding, kn)
+        self.data_format = _channels_last(data_format, kn)
+        _no_dilated_strides(self.strides, self.dilation_rate, kn)
+        if activation != "tanh" or recurrent_activation != "sigmoid":
+            raise ValueError("%s: only activation='tanh' and recurrent_activation='sigmoid' are available, got %r "
+                             "and %r" % (kn, activation, recurrent_activation))
+        if (_init.get(kernel_initializer) != "glorot_uniform" or recurrent_initializer != "orthogonal"
+                or _init.get(bias_initializer) != "zeros"):
+            raise ValueError("%s: only kernel_initializer='glorot_uniform', recurrent_initializer='orthogonal' and "
+                             "bias_initializer='zeros' are available" % kn)
+        if dropout or recurrent_dropout:
+            raise ValueError("%s: dropout and recurrent_dropout are not available (only 0), got %r and %r"
+                             % (kn, dropout, recurrent_dropout))
+        for flag, v in (("return_state", return_state), ("stateful", stateful)):
+            if v:
+                raise ValueError("%s: %s=True is not available" % (kn, flag))
+        _take_constraints(self, kn, kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                          bias_constraint=bias_constraint)
+        self.kernel_regularizer, self.l2 = _l2_of(kernel_regularizer, "%s: kernel_regularizer" % kn)
+        self.bias_regularizer, self.bias_l2 = _l2_of(bias_regularizer, "%s: bias_regularizer" % kn)
+        for arg, v in (("recurrent_regularizer", recurrent_regularizer), ("activity_regularizer",
+                                                                           activity_regularizer)):
+            setattr(self, arg, _reg_of(v, "%s: %s" % (kn, arg)))
+        self.activation, self.recurrent_activation = activation, recurrent_activation
+        self.kernel_initializer, self.recurrent_initializer = "glorot_uniform", "orthogonal"
+        self.bias_initializer = "zeros"
+        self.use_bias, self.unit_forget_bias = bool(use_bias), bool(unit_forget_bias)
+        self.dropout = self.recurrent_dropout = 0.0
+        self.seed = seed
+        self.return_sequences, self.go_backwards = bool(return_sequences), bool(go_backwards)
+        self.return_state = self.stateful = False
+
+    def _initializers(self):
+        return []  # the C builder draws Keras' defaults (orthogonal recurrent kernel included)
+
+    def _call(self, x):
+        kn, r = type(self).__name__, self._rank
+        x = _one(self, x)
+        if len(x.sample_shape) != r + 2:
+            raise ValueError("%s: input of shape %s must be %s" % (
+                kn, _shape_str(x.sample_shape),
+                "(batch, time, rows, cols, channels)" if r == 2 else "(batch, time, steps, channels)"))
+        T, sp, C = x.sample_shape[0], x.sample_shape[1:-1], x.sample_shape[-1]
+        out = tuple(_out_size(n, k, s, self.padding, d)
+                    for n, k, s, d in zip(sp, self.kernel_size, self.strides, self.dilation_rate))
+        if min(out) < 1:
+            raise ValueError("%s: input of shape %s is smaller than the kernel %r with padding 'valid'"
+                             % (kn, _shape_str(x.sample_shape), self.kernel_size))
+        self._in_channels = C
+        return KerasTensor(self, [x], ((T,) if self.return_sequences else ()) + out + (self.filters,))
+
+    def _weight_shapes(self):
+        G = 4 * self.filters
+        shapes = [self.kernel_size + (self._in_channels, G), self.kernel_size + (self.filters, G)]
+        return shapes + [(G,)] if self.use_bias else shapes
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        one = (1,) * cls._rank
+        return cls(int(spec["filters"]), tuple(spec["kernel_size"]), strides=tuple(spec.get("strides", one)),
+                   padding=spec.get("padding", "valid"), dilation_rate=tuple(spec.get("dilation_rate", one)),
+                   use_bias=spec.get("use_bias", True), unit_forget_bias=spec.get("unit_forget_bias", True),
+                   return_sequences=spec.get("return_sequences", False), go_backwards=spec.get("go_backwards", False),
+                   name=spec["name"], **_penalties_of(spec, _CONV_LSTM_REGS),
+                   **_constraints_of(spec, ("kernel_constraint", "recurrent_constraint", "bias_constraint")))(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        o = _ConvLSTMOptions()
+        for a in range(self._rank):
+            o.strides[a], o.dilation_rate[a] = self.strides[a], self.dilation_rate[a]
+        for a in range(self._rank, 2):
+            o.strides[a] = o.dilation_rate[a] = 1
+        o.padding, o.use_bias, o.unit_forget_bias = _pad_id(self.padding), int(self.use_bias), int(self.unit_forget_bias)
+        o.return_sequences, o.go_backwards = int(self.return_sequences), int(self.go_backwards)
+        if self._rank == 2:
+            i = lib.lf_conv_lstm2d(h, ii[0], self.filters, self.kernel_size[0], self.kernel_size[1], ctypes.byref(o),
+                                   name)
+        else:
+            i = lib.lf_conv_lstm1d(h, ii[0], self.filters, self.kernel_size[0], ctypes.byref(o), name)
+        return _set_penalties(lib, h, i, self)
+
+
+def _one_tuple(v, what, layer):
+    out = _ints_of(v, 1, 1)
+    if out is None:
+        raise ValueError("%s: %s must be a positive integer or a tuple of one, got %r" % (layer, what, v))
+    return out
+
+
+class ConvLSTM2D(_ConvLSTM):
+    """ConvLSTM2D(filters, kernel_size, strides=1, padding='valid',
+    data_format=None, dilation_rate=1, activation='tanh',
+    recurrent_activation='sigmoid', use_bias=True, unit_forget_bias=True,
+    kernel/recurrent/bias regularizer and constraint, activity_regularizer,
+    return_sequences=False, go_backwards=False), Keras 3's layer
+    (keras/src/layers/rnn/conv_lstm2d.py) over videos (batch, time, rows,
+    cols, channels): an LSTM whose input and recurrent products are
+    convolutions (the input's with strides / padding / dilation_rate, the
+    state's stride 1 'same'); output (batch, time, rows', cols', filters)
+    with return_sequences (in the order the steps ran), else the last
+    step's.  Weights kernel (kh, kw, channels, 4 filters), recurrent_kernel
+    (kh, kw, filters, 4 filters), bias (4 filters), gate blocks i, f, c, o.
+    Not available: dropout, recurrent_dropout, return_state, stateful,
+    other activations or initializers, channels_first, a padding mask."""
+
+    prefix = "conv_lstm2d"
+    _rank = 2
+
+
+class ConvLSTM1D(_ConvLSTM):
+    """ConvLSTM1D(filters, kernel_size, ...): ConvLSTM2D's cell over
+    (batch, time, steps, channels) with 1-D convolutions (keras/src/layers/
+    rnn/conv_lstm1d.py); kernel (k, channels, 4 filters), recurrent_kernel
+    (k, filters, 4 filters); the same arguments and exclusions."""
+
+    prefix = "conv_lstm1d"
+    _rank = 1
