@@ -4947,7 +4947,6 @@ class _WrappedLayers:
 _NOT_HERE = {
     "Lambda": "a Lambda runs Python code inside the graph, and the graph runs in C: compute it on the arrays "
               "before fit / predict, or use a built-in layer (Activation, Rescaling, Reshape, the merging layers)",
-    "ConvLSTM2D": "use LSTM on (steps, features)",
     "Hashing": "hash the values before the model (StringLookup / IntegerLookup map them)",
 }
 

@@ -1621,9 +1621,9 @@ def test_missing_layers_explained_on_import_too():
     with pytest.raises(ImportError, match=r"^latefuse.layers has no Lambda \(Keras' keras.layers.Lambda\): a Lambda "
                                           r"runs Python code inside the graph"):
         from latefuse.layers import Dense as _, Lambda  # noqa: F401
-    with pytest.raises(AttributeError, match="^latefuse.layers has no ConvLSTM2D"):
-        L.ConvLSTM2D  # (Masking and SeparableConv1D are layers now)
-    assert not hasattr(L, "Lambda") and getattr(L, "ConvLSTM2D", None) is None  # (Attention, Conv3D are layers now)
+    with pytest.raises(AttributeError, match="^latefuse.layers has no Hashing"):
+        L.Hashing  # (Masking, SeparableConv1D and ConvLSTM2D are layers now)
+    assert not hasattr(L, "Lambda") and getattr(L, "Hashing", None) is None  # (Attention, Conv3D are layers now)
     with pytest.raises(ImportError, match="^cannot import name 'NoSuchLayer'"):
         from latefuse.layers import NoSuchLayer  # noqa: F401
 
