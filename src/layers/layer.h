@@ -430,6 +430,11 @@ lf_status lf_arch_padding(const lf_json *L, lf_padding *p, const char *where, lf
 /* The inbound count a kind requires: "<where>: Dense takes 1 inbound layer" */
 lf_status lf_arch_arity(size_t n_in, size_t want, const char *type, const char *where,
                         lf_err *e);
+/* resizing.c: one inbound layer and the fields "height" and "width", each
+ * an integer in 1..LF_ARCH_MAX_DIM, into nd->kernel[0..2) (Resizing,
+ * CenterCrop, RandomCrop) */
+lf_status lf_arch_height_width(const lf_json *L, size_t n_in, lf_node *nd, const char *type, const char *where,
+                               lf_err *e);
 
 /* rnn.c: Keras' Orthogonal (gain 1) for a (rows, cols) weight drawn from
  * r: orthonormal rows when rows <= cols (the recurrent layers' recurrent

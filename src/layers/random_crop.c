@@ -141,15 +141,7 @@ static void rc_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
 static lf_status rc_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
                          lf_err *e) {
     (void)m;
-    lf_status st = lf_arch_arity(n_in, 1, "RandomCrop", where, e);
-    if (st != LF_OK) return st;
-    const char *keys[] = {"height", "width"};
-    for (int k = 0; k < 2; k++)
-        if (!lf_json_size(lf_json_get(L, keys[k]), &nd->kernel[k]) || nd->kernel[k] == 0 ||
-            nd->kernel[k] > LF_ARCH_MAX_DIM)
-            return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be an integer in 1..%zu", where, keys[k],
-                           LF_ARCH_MAX_DIM);
-    return LF_OK;
+    return lf_arch_height_width(L, n_in, nd, "RandomCrop", where, e);
 }
 
 static const char *const rc_keys[] = {"name", "type", "inbound", "height", "width", NULL};

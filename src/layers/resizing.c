@@ -183,9 +183,9 @@ static void resize_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     if (nd->keep_aspect) lf_buf_printf(b, ",\"crop_to_aspect_ratio\":true");
 }
 
-static lf_status size_read(const lf_layer_type *t, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
-                           lf_err *e) {
-    lf_status st = lf_arch_arity(n_in, 1, t->type, where, e);
+lf_status lf_arch_height_width(const lf_json *L, size_t n_in, lf_node *nd, const char *type, const char *where,
+                               lf_err *e) {
+    lf_status st = lf_arch_arity(n_in, 1, type, where, e);
     if (st != LF_OK) return st;
     const char *keys[] = {"height", "width"};
     for (int k = 0; k < 2; k++)
@@ -199,7 +199,7 @@ static lf_status size_read(const lf_layer_type *t, const lf_json *L, size_t n_in
 static lf_status resize_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
                              lf_err *e) {
     (void)m;
-    lf_status st = size_read(&lf_type_resizing, L, n_in, nd, where, e);
+    lf_status st = lf_arch_height_width(L, n_in, nd, "Resizing", where, e);
     if (st != LF_OK) return st;
     nd->mode = LF_INTERP_BILINEAR;
     if (lf_json_get(L, "interpolation")) {
@@ -220,7 +220,7 @@ static lf_status crop_read(const lf_model *m, const lf_json *L, size_t n_in, lf_
                            lf_err *e) {
     (void)m;
     nd->mode = LF_INTERP_BILINEAR;
-    return size_read(&lf_type_center_crop, L, n_in, nd, where, e);
+    return lf_arch_height_width(L, n_in, nd, "CenterCrop", where, e);
 }
 
 static const char *const resize_keys[] = {"name", "type", "inbound", "height", "width", "interpolation",
