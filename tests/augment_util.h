@@ -13,10 +13,7 @@
 #ifndef LF_AUGMENT_UTIL_H
 #define LF_AUGMENT_UTIL_H
 
-#include "io/safetensors.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "model_checks.h"
 
 /* The start of the tests' one-layer models: a model (seed 3) with the
  * input "x" of shape (H, W, C); returns the input's node. */
@@ -100,43 +97,32 @@ static inline void aug_check_identity(const lf_model *m, int node, const float *
     free(p), free(outs);
 }
 
+struct aug_threads_ctx {
+    int (*add)(lf_model *m, int img);
+};
+/* Input (32, 32, 3) -> add -> Conv2D(2, 3x3, strides 2, tanh) -> Flatten
+ * -> Dense(1) "o" */
+static inline int aug_threads_model(lf_model *m, const void *ctx) {
+    int h = ((const struct aug_threads_ctx *)ctx)
+                ->add(m, lf_input_shape(m, 3, (size_t[]){32, 32, 3}, LF_DTYPE_FLOAT32, "img"));
+    h = lf_conv2d(m, h, 2, 3, 3, 2, 2, LF_PADDING_VALID, LF_ACT_TANH, 1, NULL);
+    return lf_dense(m, lf_flatten(m, h, NULL), 1, LF_ACT_LINEAR, 1, "o");
+}
+
 /* A fit's batches large enough to be shared out to the threads (by
  * images): img (32, 32, 3) in [0, x_hi) -> add(img) -> Conv2D -> Dense
- * gets the same weights on 1 and 2 threads (nothing without OpenMP).  A
+ * gets the same weights on 1 and 2 threads (a skip without OpenMP).  A
  * batch of 32 such images is 98304 values, past augment.c's AUG_PARALLEL
  * (65536), so the layers' maps do run on both threads (at 24 x 24 it was
  * 55296: they ran on one). */
 static inline void aug_check_threads(int (*add)(lf_model *m, int img), float x_hi, const char *what) {
-#ifdef _OPENMP
-    enum { N = 48, H = 32, W = 32, D = H * W * 3 };
-    int initial = omp_get_max_threads();
-    float *x = malloc(N * D * sizeof *x), *y = malloc(N * sizeof *y), *w[2] = {0};
+    enum { N = 48, D = 32 * 32 * 3 };
+    float *x = malloc(N * D * sizeof *x), *y = malloc(N * sizeof *y);
     fill_uniform(x, N * D, 0, x_hi, 13);
     for (int r = 0; r < N; r++) y[r] = (float)(r % 3) - 1.0f;
-    size_t np = 0;
-    for (int t = 0; t < 2; t++) {
-        omp_set_num_threads(2 - t);
-        lf_model *m;
-        lf_model_create(&m, 5);
-        int h = add(m, lf_input_shape(m, 3, (size_t[]){H, W, 3}, LF_DTYPE_FLOAT32, "img"));
-        h = lf_conv2d(m, h, 2, 3, 3, 2, 2, LF_PADDING_VALID, LF_ACT_TANH, 1, NULL);
-        h = lf_dense(m, lf_flatten(m, h, NULL), 1, LF_ACT_LINEAR, 1, "o");
-        CHECK(lf_model_compile(m, h, LF_LOSS_MSE, NULL) == LF_OK, "%s: compile: %s", what, lf_model_error(m));
-        lf_fit_options opt = lf_fit_defaults();
-        opt.epochs = 2, opt.batch_size = 32, opt.seed = 4;
-        const float *xs[1] = {x};
-        CHECK(lf_model_fit(m, xs, y, N, &opt) == LF_OK, "%s: fit: %s", what, lf_model_error(m));
-        np = m->n_params;
-        w[t] = malloc(np * sizeof(float));
-        memcpy(w[t], m->params, np * sizeof(float));
-        lf_model_free(m);
-    }
-    CHECK(memcmp(w[0], w[1], np * sizeof(float)) == 0, "%s: weights: 2 and 1 threads differ", what);
-    omp_set_num_threads(initial);
-    free(w[0]), free(w[1]), free(x), free(y);
-#else
-    (void)add, (void)x_hi, (void)what;
-#endif
+    struct aug_threads_ctx ctx = {add};
+    check_fit_threads(what, aug_threads_model, &ctx, 5, LF_LOSS_MSE, x, y, N, 2, 2, 32);
+    free(x), free(y);
 }
 
 /* m saved to path and loaded back: its layer `layer` (node `node`) draws

@@ -118,26 +118,24 @@ static inline void check_edit_refused(const char *path, const char *bad, const c
  * returned (not compiled) */
 typedef int (*check_build_fn)(lf_model *m);
 
-/* build's model (seed 9), compiled with sparse categorical cross-entropy,
- * trained for `epochs` epochs of `batch` rows (seed 4) on N rows of D
- * values uniform in [-1, 1) (seed 41) with labels r % classes, on 3
- * threads and on 1: the weights are the same bits. */
-static inline void check_fit_same_on_threads(const char *what, check_build_fn build, size_t N, size_t D,
-                                             size_t classes, size_t epochs, size_t batch) {
+/* The model build(m, ctx) (seed model_seed), compiled with `loss`, trained
+ * for `epochs` epochs of `batch` rows (seed 4) on the N rows of x and y, on
+ * `many` threads and on 1: the weights are the same bits. */
+typedef int (*check_build_ctx_fn)(lf_model *m, const void *ctx);
+static inline void check_fit_threads(const char *what, check_build_ctx_fn build, const void *ctx,
+                                     uint64_t model_seed, lf_loss loss, const float *x, const float *y, size_t N,
+                                     int many, size_t epochs, size_t batch) {
 #ifdef _OPENMP
-    static const int threads[2] = {3, 1};
+    const int threads[2] = {many, 1};
     int initial = omp_get_max_threads();
-    float *x = malloc(N * D * sizeof *x), *y = malloc(N * sizeof *y), *w[2] = {0};
-    fill_uniform(x, N * D, -1, 1, 41);
-    for (size_t r = 0; r < N; r++) y[r] = (float)(r % classes);
+    float *w[2] = {0};
     size_t np = 0;
     for (int t = 0; t < 2; t++) {
         omp_set_num_threads(threads[t]);
         lf_model *m;
-        lf_model_create(&m, 9);
-        int o = build(m);
-        CHECK(lf_model_compile(m, o, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s: compile: %s",
-              what, lf_model_error(m));
+        lf_model_create(&m, model_seed);
+        int o = build(m, ctx);
+        CHECK(lf_model_compile(m, o, loss, NULL) == LF_OK, "%s: compile: %s", what, lf_model_error(m));
         lf_fit_options opt = lf_fit_defaults();
         opt.epochs = epochs, opt.batch_size = batch, opt.seed = 4;
         const float *xs[1] = {x};
@@ -147,13 +145,36 @@ static inline void check_fit_same_on_threads(const char *what, check_build_fn bu
         memcpy(w[t], m->params, np * sizeof(float));
         lf_model_free(m);
     }
-    CHECK(memcmp(w[0], w[1], np * sizeof(float)) == 0, "%s weights: 3 and 1 threads differ", what);
+    CHECK(memcmp(w[0], w[1], np * sizeof(float)) == 0, "%s weights: %d and 1 threads differ", what, many);
     omp_set_num_threads(initial);
-    free(w[0]), free(w[1]), free(x), free(y);
+    free(w[0]), free(w[1]);
 #else
-    (void)build, (void)N, (void)D, (void)classes, (void)epochs, (void)batch;
+    (void)build, (void)ctx, (void)model_seed, (void)loss, (void)x, (void)y, (void)N, (void)many, (void)epochs,
+        (void)batch;
     CHECK_SKIP("%s: built without OpenMP: thread-count determinism not tested", what);
 #endif
+}
+
+struct check_plain_build {
+    check_build_fn build;
+};
+static inline int check_plain_build(lf_model *m, const void *ctx) {
+    return ((const struct check_plain_build *)ctx)->build(m);
+}
+
+/* build's model (seed 9), compiled with sparse categorical cross-entropy,
+ * trained for `epochs` epochs of `batch` rows (seed 4) on N rows of D
+ * values uniform in [-1, 1) (seed 41) with labels r % classes, on 3
+ * threads and on 1: the weights are the same bits. */
+static inline void check_fit_same_on_threads(const char *what, check_build_fn build, size_t N, size_t D,
+                                             size_t classes, size_t epochs, size_t batch) {
+    float *x = malloc(N * D * sizeof *x), *y = malloc(N * sizeof *y);
+    fill_uniform(x, N * D, -1, 1, 41);
+    for (size_t r = 0; r < N; r++) y[r] = (float)(r % classes);
+    struct check_plain_build ctx = {build};
+    check_fit_threads(what, check_plain_build, &ctx, 9, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, x, y, N, 3, epochs,
+                      batch);
+    free(x), free(y);
 }
 
 #endif
