@@ -1570,7 +1570,32 @@ def _target(kn, height, width):
     return int(height), int(width)
 
 
-class Resizing(Layer):
+class _ImageTarget(Layer):
+    """The layers that map images (batch, H, W, C) to (batch, height, width,
+    C): Resizing, CenterCrop, RandomCrop; `builder` names the C builder of
+    the kinds whose only arguments are height and width."""
+
+    builder = None
+
+    def _set_target(self, height, width, data_format):
+        what = type(self).__name__
+        self.height, self.width = _target(what, height, width)
+        self.data_format = _channels_last(data_format, what)
+
+    def _call(self, x):
+        x = _image(self, x)
+        return KerasTensor(self, [x], (self.height, self.width, x.sample_shape[2]))
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec["height"], spec["width"], name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return getattr(lib, self.builder)(h, ii[0], self.height, self.width, name)
+
+
+class Resizing(_ImageTarget):
     """Resizing(height, width, interpolation='bilinear',
     crop_to_aspect_ratio=False, pad_to_aspect_ratio=False,
     fill_mode='constant', fill_value=0.0, antialias=False, data_format=None):
@@ -1588,7 +1613,7 @@ class Resizing(Layer):
     def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False, pad_to_aspect_ratio=False,
                  fill_mode="constant", fill_value=0.0, antialias=False, data_format=None, name=None):
         super().__init__(name)
-        self.height, self.width = _target("Resizing", height, width)
+        self._set_target(height, width, data_format)
         interpolation = str(interpolation)
         if interpolation in ("lanczos3", "lanczos5", "bicubic", "area"):
             raise ValueError("Resizing: interpolation must be 'bilinear' or 'nearest' (Keras' 'bicubic', 'lanczos3', "
@@ -1609,11 +1634,6 @@ class Resizing(Layer):
         self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
         self.pad_to_aspect_ratio = False
         self.fill_mode, self.fill_value, self.antialias = fill_mode, float(fill_value), False
-        self.data_format = _channels_last(data_format, "Resizing")
-
-    def _call(self, x):
-        x = _image(self, x)
-        return KerasTensor(self, [x], (self.height, self.width, x.sample_shape[2]))
 
     @classmethod
     def _load(cls, spec, ins, tensors):
@@ -1626,7 +1646,7 @@ class Resizing(Layer):
                                int(self.crop_to_aspect_ratio), name)
 
 
-class CenterCrop(Layer):
+class CenterCrop(_ImageTarget):
     """CenterCrop(height, width, data_format=None): Keras 3's layer
     (keras/src/layers/preprocessing/image_preprocessing/center_crop.py):
     the centre (height, width) window, from ((H - height) // 2, (W - width)
@@ -1635,23 +1655,11 @@ class CenterCrop(Layer):
     bilinear).  Gradients flow to the input."""
 
     prefix = "center_crop"
+    builder = "lf_center_crop"
 
     def __init__(self, height, width, data_format=None, name=None):
         super().__init__(name)
-        self.height, self.width = _target("CenterCrop", height, width)
-        self.data_format = _channels_last(data_format, "CenterCrop")
-
-    def _call(self, x):
-        x = _image(self, x)
-        return KerasTensor(self, [x], (self.height, self.width, x.sample_shape[2]))
-
-    @classmethod
-    def _load(cls, spec, ins, tensors):
-        return cls(spec["height"], spec["width"], name=spec["name"])(ins)
-
-    def _build(self, lib, h, t, ids, name):
-        ii, _ = _ids(t, ids)
-        return lib.lf_center_crop(h, ii[0], self.height, self.width, name)
+        self._set_target(height, width, data_format)
 
 
 _lib._proto("lf_repeat_vector", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p)
@@ -5316,7 +5324,7 @@ _lib._proto("lf_spatial_dropout3d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.
 _lib._proto("lf_rms_normalization", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_char_p)
 
 
-class RandomCrop(Layer):
+class RandomCrop(_ImageTarget):
     """RandomCrop(height, width, seed=None, data_format=None): Keras 3's
     augmentation layer (keras/src/layers/preprocessing/image_preprocessing/
     random_crop.py), (batch, H, W, C) -> (batch, height, width, C).  In
@@ -5330,24 +5338,12 @@ class RandomCrop(Layer):
     but does not choose the draws.  Gradients flow to the input."""
 
     prefix = "random_crop"
+    builder = "lf_random_crop"
 
     def __init__(self, height, width, seed=None, data_format=None, name=None):
         super().__init__(name)
-        self.height, self.width = _target("RandomCrop", height, width)
+        self._set_target(height, width, data_format)
         self.seed = seed
-        self.data_format = _channels_last(data_format, "RandomCrop")
-
-    def _call(self, x):
-        x = _image(self, x)
-        return KerasTensor(self, [x], (self.height, self.width, x.sample_shape[2]))
-
-    @classmethod
-    def _load(cls, spec, ins, tensors):
-        return cls(spec["height"], spec["width"], name=spec["name"])(ins)
-
-    def _build(self, lib, h, t, ids, name):
-        ii, _ = _ids(t, ids)
-        return lib.lf_random_crop(h, ii[0], self.height, self.width, name)
 
 
 class SpatialDropout3D(_Noise):
