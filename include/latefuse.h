@@ -1075,8 +1075,9 @@ int lf_multi_head_attention(lf_model *m, int query, int value, int key, size_t n
                             size_t output_dim, const char *name);
 
 /* Keras' call arguments attention_mask and use_causal_mask of the
- * MultiHeadAttention node `node` (keras/src/layers/attention/
- * multi_head_attention.py _compute_attention_mask), before compile:
+ * MultiHeadAttention (or GroupedQueryAttention) node `node`
+ * (keras/src/layers/attention/multi_head_attention.py
+ * _compute_attention_mask), before compile:
  * attention_mask is -1 or a node added before it, of shape (batch, T, S),
  * nonzero where query step t may attend key step s; use_causal_mask != 0
  * lets step t attend keys s <= t only (Keras' lower-triangular mask).  Both
@@ -1085,10 +1086,11 @@ int lf_multi_head_attention(lf_model *m, int query, int value, int key, size_t n
  * The mask takes no gradient. */
 lf_status lf_set_attention_mask(lf_model *m, int node, int attention_mask, int use_causal_mask);
 
-/* Keras' return_attention_scores=True on the MultiHeadAttention node `node`,
- * before any layer reads it: the node then has two outputs (read them with
- * lf_output_view): 0 the output (batch, T, output_dim), with the query's
- * padding mask, 1 the attention weights (batch, num_heads, T, S) (the
+/* Keras' return_attention_scores=True on the MultiHeadAttention (or
+ * GroupedQueryAttention) node `node`, before any layer reads it: the node
+ * then has two outputs (read them with lf_output_view): 0 the output
+ * (batch, T, output_dim), with the query's padding mask, 1 the attention
+ * weights (batch, num_heads, T, S) (the
  * softmax, before dropout, as Keras returns them), without a mask; both
  * take gradients. */
 lf_status lf_set_return_attention_scores(lf_model *m, int node, int return_attention_scores);
@@ -1111,7 +1113,10 @@ lf_status lf_set_return_attention_scores(lf_model *m, int node, int return_atten
  * kernels with Keras' fans, zero biases.  Padding masks, dropout on the
  * weights while training and use_causal_mask != 0 (query step t attends
  * keys s <= t) as lf_multi_head_attention and lf_set_attention_mask; the
- * output carries the query's mask.  Errors (LF_ERR_ARG unless said):
+ * output carries the query's mask.  Keras' call arguments attention_mask
+ * and return_attention_scores through lf_set_attention_mask and
+ * lf_set_return_attention_scores, as for MultiHeadAttention (the scores
+ * (batch, num_query_heads, T, S)).  Errors (LF_ERR_ARG unless said):
  * head_dim outside 1..65536 or the head counts outside 1..4096;
  * num_query_heads not a multiple of num_key_value_heads ("...
  * `num_query_heads` must be divisible by `num_key_value_heads`. Received:

@@ -609,7 +609,7 @@ static void test_layer_causal(void) {
     } cases[] = {
         {out, a, LF_ERR_SHAPE, "MultiHeadAttention 'mha': the attention_mask 'am' has shape (None, 4, 5); it needs "
                                "(None, 4, 4) (batch, query steps, key steps)"},
-        {x, -1, LF_ERR_ARG, "lf_set_attention_mask: node 0 is not a MultiHeadAttention layer"},
+        {x, -1, LF_ERR_ARG, "lf_set_attention_mask: node 0 is not a MultiHeadAttention or GroupedQueryAttention layer"},
         {out, out, LF_ERR_ARG, "lf_set_attention_mask: the attention_mask of 'mha' must be a layer added before it "
                                "(id 3)"},
     };
@@ -748,7 +748,8 @@ static void test_layer_scores(void) {
                                         "by layer 'reader'; set it before adding the layers that read it") == 0,
           "a read node: %s", lf_model_error(m));
     CHECK(lf_set_return_attention_scores(m, x, 1) == LF_ERR_ARG &&
-              strcmp(lf_model_error(m), "lf_set_return_attention_scores: node 0 is not a MultiHeadAttention layer") == 0,
+              strcmp(lf_model_error(m), "lf_set_return_attention_scores: node 0 is not a MultiHeadAttention or "
+                                        "GroupedQueryAttention layer") == 0,
           "not an attention layer: %s", lf_model_error(m));
     int h2 = lf_multi_head_attention(m, x, x, -1, 2, 3, 0, 0.0f, 1, 0, "mha2");
     CHECK(lf_set_return_attention_scores(m, h2, 1) == LF_OK, "set: %s", lf_model_error(m));

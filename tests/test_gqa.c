@@ -37,9 +37,11 @@ static const float *weight(lf_model *m, int node, size_t k) {
  * sqrt(hd), softmax over the keys a row may attend (the query's and the
  * value's masks, 1 present, and the causal mask; a row with none: zero
  * weights), output projection.  x: (B, T, D) the query and the value,
- * qm, km: (B, T) or NULL */
-static void reference(double *y, lf_model *m, int node, const float *x, const float *qm, size_t B, size_t T,
-                      size_t D, size_t Hq, size_t Hk, size_t hd, int bias, int causal) {
+ * qm: (B, T) or NULL, am: Keras' attention_mask (B, T, T) or NULL;
+ * prob: the weights (B, Hq, T, T) or NULL */
+static void reference(double *y, double *prob, lf_model *m, int node, const float *x, const float *qm,
+                      const float *am, size_t B, size_t T, size_t D, size_t Hq, size_t Hk, size_t hd, int bias,
+                      int causal) {
     size_t k = 0;
     const float *wq = weight(m, node, k++), *bq = bias ? weight(m, node, k++) : NULL;
     const float *wk = weight(m, node, k++), *bk = bias ? weight(m, node, k++) : NULL;
@@ -70,13 +72,15 @@ static void reference(double *y, lf_model *m, int node, const float *x, const fl
                 double sc[64], mx = -INFINITY, sum = 0;
                 int on[64];
                 for (size_t s = 0; s < T; s++) {
-                    on[s] = (!qm || (qm[b * T + t] != 0 && qm[b * T + s] != 0)) && (!causal || s <= t);
+                    on[s] = (!qm || (qm[b * T + t] != 0 && qm[b * T + s] != 0)) && (!causal || s <= t) &&
+                            (!am || am[(b * T + t) * T + s] != 0);
                     double d = 0;
                     for (size_t i = 0; i < hd; i++) d += q[(t * Hq + h) * hd + i] * kk[(s * Hk + g) * hd + i];
                     sc[s] = d / sqrt((double)hd);
                     if (on[s] && sc[s] > mx) mx = sc[s];
                 }
                 for (size_t s = 0; s < T; s++) sc[s] = on[s] ? exp(sc[s] - mx) : 0, sum += sc[s];
+                for (size_t s = 0; prob && s < T; s++) prob[((b * Hq + h) * T + t) * T + s] = sum > 0 ? sc[s] / sum : 0;
                 for (size_t i = 0; i < hd; i++) {
                     double acc = 0;
                     for (size_t s = 0; s < T; s++) acc += (sum > 0 ? sc[s] / sum : 0) * v[(s * Hk + g) * hd + i];
@@ -150,7 +154,7 @@ static void test_grouped(void) {
         fill_uniform(xv, B * T * D, -2, 2, 70 + c);
         const float *xs[1] = {xv};
         lf_model_predict(m, xs, B, y);
-        reference(want, m, a, xv, NULL, B, T, D, 4, Hk, 3, bias, 0);
+        reference(want, NULL, m, a, xv, NULL, NULL, B, T, D, 4, Hk, 3, bias, 0);
         char what[80];
         snprintf(what, sizeof what, "4 query heads on %zu key/value heads%s", Hk, bias ? "" : ", no bias");
         check_ref(what, y, want, B * T * D);
@@ -207,7 +211,7 @@ static void test_masks(void) {
         const float *xs[1] = {tok};
         lf_model_predict(m, xs, B, y);
         double want[B * T * D];
-        reference(want, m, a, emb, qm, B, T, D, 4, 2, 2, 1, causal);
+        reference(want, NULL, m, a, emb, qm, NULL, B, T, D, 4, 2, 2, 1, causal);
         check_ref(causal ? "padding and causal masks" : "padding mask", y, want, B * T * D);
         const float *bo = weight(m, a, 7);
         int bias = 1;
@@ -228,6 +232,89 @@ static void test_masks(void) {
               causal);
         lf_model_free(m);
     }
+}
+
+/* Keras' call arguments attention_mask and return_attention_scores
+ * (lf_set_attention_mask, lf_set_return_attention_scores): x (T, D) and a
+ * (T, T) mask input, with and without the causal mask; the output and the
+ * weights (B, Hq, T, T) against the reference (2 of 4 query heads per
+ * key/value head), a query row whose keys are all masked giving zero
+ * weights and the output bias; the model file keeps both arguments and
+ * predicts the same bits when loaded; the setters' refusals name the layer */
+static void test_call_args(void) {
+    enum { B = 2, T = 4, D = 6, Hq = 4, Hk = 2, hd = 3 };
+    char path[128];
+    snprintf(path, sizeof path, "%s/gqa_args.lf", tmpdir);
+    for (int causal = 0; causal < 2; causal++) {
+        lf_model *m;
+        lf_model_create(&m, 120 + causal);
+        int x = lf_input_shape(m, 2, (size_t[]){T, D}, LF_DTYPE_FLOAT32, "x");
+        int am = lf_input_shape(m, 2, (size_t[]){T, T}, LF_DTYPE_FLOAT32, "am");
+        int a = lf_grouped_query_attention(m, x, x, -1, hd, Hq, Hk, 0.0f, 1, 0, "gqa");
+        CHECK(lf_set_attention_mask(m, a, am, causal) == LF_OK && lf_set_return_attention_scores(m, a, 1) == LF_OK,
+              "set: %s", lf_model_error(m));
+        int y = lf_output_view(m, a, 0, NULL), sc = lf_output_view(m, a, 1, NULL);
+        CHECK(sc >= 0 && m->nodes[sc].rank == 3 && m->nodes[sc].shape[0] == Hq && m->nodes[sc].shape[1] == T &&
+                  m->nodes[sc].shape[2] == T && m->nodes[y].rank == 2 && m->nodes[y].shape[1] == D,
+              "the views' shapes (Hq, T, T) and (T, D)");
+        lf_loss l2[2] = {LF_LOSS_MSE, LF_LOSS_MSE};
+        CHECK(lf_model_compile_outputs(m, 2, (int[]){y, sc}, l2, NULL, NULL) == LF_OK, "compile: %s",
+              lf_model_error(m));
+        fill_uniform(m->params + m->nodes[a].param_off, m->nodes[a].n_params, -1, 1, 130 + causal);
+        float xv[B * T * D], mask[B * T * T], yo[B * T * D], ys[B * Hq * T * T];
+        fill_uniform(xv, B * T * D, -2, 2, 140 + causal);
+        for (size_t i = 0; i < B * T * T; i++) mask[i] = (i * 7 + 3) % 5 != 0; /* some keys off */
+        for (size_t s = 0; s < T; s++) mask[(1 * T + 2) * T + s] = 0;            /* sample 1, query 2: none */
+        lf_typed_array xa[2] = {{LF_DTYPE_FLOAT32, xv}, {LF_DTYPE_FLOAT32, mask}};
+        float *outs[2] = {yo, ys};
+        CHECK(lf_model_predict_arrays(m, xa, B, outs) == LF_OK, "predict: %s", lf_model_error(m));
+        double want[B * T * D], wp[B * Hq * T * T];
+        reference(want, wp, m, a, xv, NULL, mask, B, T, D, Hq, Hk, hd, 1, causal);
+        check_ref(causal ? "attention_mask and causal: output" : "attention_mask: output", yo, want, B * T * D);
+        check_ref(causal ? "attention_mask and causal: scores" : "attention_mask: scores", ys, wp, B * Hq * T * T);
+        const float *bo = weight(m, a, 7);
+        int none = 1;
+        for (size_t h = 0; h < Hq; h++)
+            for (size_t s = 0; s < T; s++) none &= ys[((1 * Hq + h) * T + 2) * T + s] == 0.0f;
+        for (size_t d = 0; d < D; d++) none &= yo[(1 * T + 2) * D + d] == bo[d];
+        CHECK(none, "a row with every key masked: zero weights, the output bias");
+        if (causal) { /* one output for the file round trip */
+            lf_model *r;
+            lf_model_create(&r, 150);
+            int rx = lf_input_shape(r, 2, (size_t[]){T, D}, LF_DTYPE_FLOAT32, "x");
+            int ram = lf_input_shape(r, 2, (size_t[]){T, T}, LF_DTYPE_FLOAT32, "am");
+            int ra = lf_grouped_query_attention(r, rx, rx, -1, hd, Hq, Hk, 0.0f, 1, 0, "gqa");
+            lf_set_attention_mask(r, ra, ram, 1);
+            lf_set_return_attention_scores(r, ra, 1);
+            int o1 = lf_dense(r, lf_flatten(r, lf_output_view(r, ra, 0, NULL), NULL), 2, LF_ACT_LINEAR, 1, "o1");
+            int o2 = lf_dense(r, lf_flatten(r, lf_output_view(r, ra, 1, NULL), NULL), 2, LF_ACT_LINEAR, 1, "o2");
+            int o = lf_add(r, 2, (int[]){o1, o2}, "out");
+            CHECK(lf_model_compile(r, o, LF_LOSS_MSE, NULL) == LF_OK, "compile: %s", lf_model_error(r));
+            const float *xs[2] = {xv, mask};
+            lf_model_free(check_reload(r, xs, B, 2, path, "attention_mask and scores"));
+            const char *want_arch = "\"num_key_value_heads\":2,\"use_causal_mask\":true,\"attention_mask\":\"am\","
+                                    "\"return_attention_scores\":true}";
+            check_arch_fields(path, &want_arch, 1, "attention_mask and scores");
+            lf_model_free(r);
+        }
+        lf_model_free(m);
+    }
+    unlink(path);
+    lf_model *m;
+    lf_model_create(&m, 160);
+    int x = lf_input_shape(m, 2, (size_t[]){T, D}, LF_DTYPE_FLOAT32, "x");
+    int bad = lf_input_shape(m, 2, (size_t[]){T, T + 1}, LF_DTYPE_FLOAT32, "bad");
+    int a = lf_grouped_query_attention(m, x, x, -1, hd, Hq, Hk, 0.0f, 1, 0, "gqa");
+    CHECK(lf_set_attention_mask(m, a, bad, 0) == LF_ERR_SHAPE &&
+              strcmp(lf_model_error(m), "GroupedQueryAttention 'gqa': the attention_mask 'bad' has shape (None, 4, "
+                                        "5); it needs (None, 4, 4) (batch, query steps, key steps)") == 0,
+          "a mask of the wrong shape: %s", lf_model_error(m));
+    lf_dense(m, a, 2, LF_ACT_LINEAR, 1, "reader");
+    CHECK(lf_set_return_attention_scores(m, a, 1) == LF_ERR_STATE &&
+              strcmp(lf_model_error(m), "lf_set_return_attention_scores: GroupedQueryAttention 'gqa' is already "
+                                        "read by layer 'reader'; set it before adding the layers that read it") == 0,
+          "a read node: %s", lf_model_error(m));
+    lf_model_free(m);
 }
 
 /* the weights: Keras' names, shapes (query (D, Hq, hd), key / value (D,
@@ -370,6 +457,7 @@ int main(void) {
     test_grouped();
     test_by_hand();
     test_masks();
+    test_call_args();
     test_weights();
     test_errors();
     test_round_trip();

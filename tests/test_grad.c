@@ -2382,15 +2382,20 @@ static void test_activation_layers(void) {
  * by finite differences; 4 query heads on 2 and on 1 key/value heads (the
  * key/value gradients summed over each group), self-attention of
  * Embedding(mask_zero) sequences (the padding mask, and the causal mask),
- * cross-attention with a key of its own, no bias, dropout in training */
+ * cross-attention with a key of its own, no bias, dropout in training; an
+ * attention_mask input (ids, their trailing zeros masking keys), and
+ * return_attention_scores (the output and the scores flattened and
+ * concatenated: the gradient reaches the grouped keys through both) */
 static void test_gqa(void) {
     struct {
         size_t hq, hk;
         int masked, key, causal, bias;
         float dropout;
+        int amask, scores;
     } cases[] = {
-        {4, 2, 1, 0, 0, 1, 0.0f}, {4, 1, 1, 0, 1, 1, 0.0f}, {4, 2, 0, 1, 0, 1, 0.0f},
-        {2, 1, 0, 0, 1, 0, 0.0f}, {4, 2, 1, 0, 0, 1, 0.3f},
+        {4, 2, 1, 0, 0, 1, 0.0f, 0, 0}, {4, 1, 1, 0, 1, 1, 0.0f, 0, 0}, {4, 2, 0, 1, 0, 1, 0.0f, 0, 0},
+        {2, 1, 0, 0, 1, 0, 0.0f, 0, 0}, {4, 2, 1, 0, 0, 1, 0.3f, 0, 0}, {4, 2, 0, 0, 0, 1, 0.0f, 1, 1},
+        {4, 1, 1, 0, 1, 1, 0.0f, 1, 1}, {2, 1, 0, 1, 0, 0, 0.3f, 0, 1},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         lf_model *m;
@@ -2410,21 +2415,32 @@ static void test_gqa(void) {
                 scale_kernel(m, "dk", 3);
             }
         }
+        size_t T = cases[k].masked ? 5 : 4;
+        int am = cases[k].amask ? lf_input_shape(m, 2, (size_t[]){T, T}, LF_DTYPE_INT32, "am") : -1;
         int a = lf_grouped_query_attention(m, q, q, key, 2, cases[k].hq, cases[k].hk, cases[k].dropout,
                                            cases[k].bias, cases[k].causal, "gqa");
-        CHECK(a >= 0, "GroupedQueryAttention case %zu: %s", k, lf_model_error(m));
-        if (a < 0) {
+        if (a >= 0 && am >= 0 && lf_set_attention_mask(m, a, am, cases[k].causal) != LF_OK) a = -1;
+        int h = a;
+        if (a >= 0 && cases[k].scores) {
+            if (lf_set_return_attention_scores(m, a, 1) != LF_OK) a = -1;
+            int y = lf_flatten(m, lf_output_view(m, a, 0, NULL), NULL);
+            int sc = lf_flatten(m, lf_output_view(m, a, 1, NULL), NULL);
+            h = lf_concatenate(m, 2, (int[]){y, sc}, NULL);
+        }
+        CHECK(a >= 0 && h >= 0, "GroupedQueryAttention case %zu: %s", k, lf_model_error(m));
+        if (a < 0 || h < 0) {
             lf_model_free(m);
             continue;
         }
         for (size_t w = 0; w < lf_layer_num_weights(m, "gqa"); w++) /* biases away from 0 too */
             fill_weight(m, "gqa", w, -1.0f, 1.0f, 3940 + 10 * k + w);
         char what[128];
-        snprintf(what, sizeof what, "GroupedQueryAttention(%zu, %zu)%s%s%s%s%s", cases[k].hq, cases[k].hk,
+        snprintf(what, sizeof what, "GroupedQueryAttention(%zu, %zu)%s%s%s%s%s%s%s", cases[k].hq, cases[k].hk,
                  cases[k].masked ? ", masked" : "", cases[k].key ? " with a key" : "",
                  cases[k].causal ? ", causal" : "", cases[k].bias ? "" : ", no bias",
-                 cases[k].dropout > 0 ? ", dropout" : "");
-        att_run(what, m, a, 3960 + k, cases[k].dropout > 0);
+                 cases[k].dropout > 0 ? ", dropout" : "", cases[k].amask ? ", attention_mask" : "",
+                 cases[k].scores ? ", scores" : "");
+        att_run(what, m, h, 3960 + k, cases[k].dropout > 0);
         lf_model_free(m);
     }
 }

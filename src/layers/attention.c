@@ -405,18 +405,18 @@ static int mask_shape_wrong(const lf_node *x, size_t T, size_t S, char sh[96]) {
 }
 
 /* an attention_mask node (or -1): an earlier node of shape (T, S) */
-static int mha_mask_ok(lf_model *m, int mask, size_t T, size_t S) {
+static int mha_mask_ok(lf_model *m, const char *who, int mask, size_t T, size_t S) {
     if (mask == -1) return 1;
     if (mask < 0 || (size_t)mask >= m->n_nodes)
-        return lf_build_fail(m, LF_ERR_ARG, "MultiHeadAttention: the attention_mask is not a node of this model "
-                                            "(id %d)", mask);
+        return lf_build_fail(m, LF_ERR_ARG, "%s: the attention_mask is not a node of this model (id %d)", who,
+                             mask);
     const lf_node *x = &m->nodes[mask];
     char sh[96];
     if (mask_shape_wrong(x, T, S, sh)) {
         return lf_build_fail(m, LF_ERR_SHAPE,
-                             "MultiHeadAttention: the attention_mask '%s' has shape %s; it needs (None, %zu, %zu) "
+                             "%s: the attention_mask '%s' has shape %s; it needs (None, %zu, %zu) "
                              "(batch, query steps, key steps)",
-                             x->name, sh, T, S);
+                             who, x->name, sh, T, S);
     }
     return 1;
 }
@@ -476,7 +476,7 @@ static int mha_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int
                              "%s: the value and the key carry the padding masks of two "
                              "layers ('%s' and '%s'); combining masks is not supported",
                              who, m->nodes[mv].name, m->nodes[mk].name);
-    if (!mha_mask_ok(m, nd->mask, T, S)) return 0;
+    if (!mha_mask_ok(m, who, nd->mask, T, S)) return 0;
     int dropout = nd->rate > 0.0f;
     nd->aux_per_row = 2 * (T * HK + S * HK + S * HV + T * HV) + (2 + 2 * (size_t)dropout) * hts +
                       (nd->causal || nd->mask >= 0 ? ts : 0);
@@ -635,10 +635,27 @@ static void mha_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
                   nd->units);
     lf_buf_json_float(b, nd->l2);
     lf_arch_write_bias_l2(nd, b);
-    /* written only when set, so that other files stay as they were */
+    lf_mha_write_call(m, nd, b);
+}
+
+/* written only when set, so that other files stay as they were */
+void lf_mha_write_call(const lf_model *m, const lf_node *nd, lf_buf *b) {
     if (nd->causal) lf_buf_puts(b, ",\"use_causal_mask\":true");
     if (nd->mask >= 0) lf_buf_puts(b, ",\"attention_mask\":"), lf_buf_json_string(b, m->nodes[nd->mask].name);
     if (nd->return_scores) lf_buf_puts(b, ",\"return_attention_scores\":true");
+}
+
+lf_status lf_mha_read_call(const lf_model *m, const lf_json *L, lf_node *nd, const char *where, lf_err *e) {
+    lf_status st;
+    if (lf_json_get(L, "use_causal_mask") && (st = lf_arch_bool(L, "use_causal_mask", &nd->causal, where, e)))
+        return st;
+    if (lf_json_get(L, "return_attention_scores") &&
+        (st = lf_arch_bool(L, "return_attention_scores", &nd->return_scores, where, e)))
+        return st;
+    const lf_json *am = lf_json_get(L, "attention_mask");
+    if (am && (nd->mask = lf_arch_node(m, am)) < 0)
+        return lf_fail(e, LF_ERR_FORMAT, "%s: 'attention_mask' does not name an earlier layer", where);
+    return LF_OK;
 }
 
 static lf_status mha_size(const lf_json *L, const char *key, size_t hi, size_t *out, const char *where,
@@ -661,14 +678,7 @@ static lf_status mha_read(const lf_model *m, const lf_json *L, size_t n_in, lf_n
         (st = lf_arch_bool(L, "use_bias", &nd->use_bias, where, e)))
         return st;
     if (lf_json_get(L, "l2") && (st = lf_arch_float_in(L, "l2", 0, INFINITY, 0, &nd->l2, where, e)) != LF_OK) return st;
-    if (lf_json_get(L, "use_causal_mask") && (st = lf_arch_bool(L, "use_causal_mask", &nd->causal, where, e)))
-        return st;
-    if (lf_json_get(L, "return_attention_scores") &&
-        (st = lf_arch_bool(L, "return_attention_scores", &nd->return_scores, where, e)))
-        return st;
-    const lf_json *am = lf_json_get(L, "attention_mask");
-    if (am && (nd->mask = lf_arch_node(m, am)) < 0)
-        return lf_fail(e, LF_ERR_FORMAT, "%s: 'attention_mask' does not name an earlier layer", where);
+    if ((st = lf_mha_read_call(m, L, nd, where, e))) return st;
     return lf_arch_read_bias_l2(L, nd, where, e);
 }
 
@@ -709,12 +719,20 @@ int lf_multi_head_attention(lf_model *m, int query, int value, int key, size_t n
     return lf_node_add(m, &lf_type_mha, LF_K_MHA, nd, in, key >= 0 ? 3 : 2, name);
 }
 
+/* node: a MultiHeadAttention or GroupedQueryAttention (which runs this record) */
+static int is_mha(const lf_model *m, int node) {
+    return node >= 0 && (size_t)node < m->n_nodes &&
+           (m->nodes[node].kind == LF_K_MHA || m->nodes[node].kind == LF_K_GQA);
+}
+
 lf_status lf_set_attention_mask(lf_model *m, int node, int attention_mask, int use_causal_mask) {
     if (!m) return LF_ERR_ARG;
     if (lf_build_stuck(m)) return m->sticky;
     if (m->compiled) return lf_model_fail(m, LF_ERR_STATE, "lf_set_attention_mask: the model is already compiled");
-    if (node < 0 || (size_t)node >= m->n_nodes || m->nodes[node].kind != LF_K_MHA)
-        return lf_model_fail(m, LF_ERR_ARG, "lf_set_attention_mask: node %d is not a MultiHeadAttention layer", node);
+    if (!is_mha(m, node))
+        return lf_model_fail(m, LF_ERR_ARG,
+                             "lf_set_attention_mask: node %d is not a MultiHeadAttention or GroupedQueryAttention "
+                             "layer", node);
     lf_node *nd = &m->nodes[node];
     if (attention_mask != -1 && (attention_mask < 0 || attention_mask >= node))
         return lf_model_fail(m, LF_ERR_ARG,
@@ -725,9 +743,9 @@ lf_status lf_set_attention_mask(lf_model *m, int node, int attention_mask, int u
     char sh[96];
     if (x && mask_shape_wrong(x, g.T, g.S, sh))
         return lf_model_fail(m, LF_ERR_SHAPE,
-                             "MultiHeadAttention '%s': the attention_mask '%s' has shape %s; it needs (None, %zu, "
+                             "%s '%s': the attention_mask '%s' has shape %s; it needs (None, %zu, "
                              "%zu) (batch, query steps, key steps)",
-                             nd->name, x->name, sh, g.T, g.S);
+                             lf_type_of(nd)->type, nd->name, x->name, sh, g.T, g.S);
     size_t ts = g.T * g.S, had = nd->causal || nd->mask >= 0 ? ts : 0;
     nd->mask = attention_mask, nd->causal = use_causal_mask != 0;
     nd->aux_per_row += (nd->causal || nd->mask >= 0 ? ts : 0) - had; /* the combined mask's room, as infer */
@@ -739,9 +757,9 @@ lf_status lf_set_return_attention_scores(lf_model *m, int node, int return_atten
     if (lf_build_stuck(m)) return m->sticky;
     if (m->compiled)
         return lf_model_fail(m, LF_ERR_STATE, "lf_set_return_attention_scores: the model is already compiled");
-    if (node < 0 || (size_t)node >= m->n_nodes || m->nodes[node].kind != LF_K_MHA)
+    if (!is_mha(m, node))
         return lf_model_fail(m, LF_ERR_ARG, "lf_set_return_attention_scores: node %d is not a MultiHeadAttention "
-                             "layer", node);
+                             "or GroupedQueryAttention layer", node);
     lf_node *nd = &m->nodes[node];
     if (!return_attention_scores == !nd->return_scores) return LF_OK;
     if (!return_attention_scores)
@@ -753,9 +771,9 @@ lf_status lf_set_return_attention_scores(lf_model *m, int node, int return_atten
         int reads = o->gate == node || o->mask == node;
         for (size_t j = 0; j < o->n_in; j++) reads |= o->in[j] == node;
         if (reads)
-            return lf_model_fail(m, LF_ERR_STATE, "lf_set_return_attention_scores: MultiHeadAttention '%s' is "
+            return lf_model_fail(m, LF_ERR_STATE, "lf_set_return_attention_scores: %s '%s' is "
                                  "already read by layer '%s'; set it before adding the layers that read it",
-                                 nd->name, o->name);
+                                 lf_type_of(nd)->type, nd->name, o->name);
     }
     mha_geom g = geom_of(m, nd);
     nd->return_scores = 1;

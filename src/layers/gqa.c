@@ -22,7 +22,10 @@
  * lf_attention_forward_grouped reads key/value head h / (Hq / Hk) for
  * query head h).  Scores scaled by 1/sqrt(head_dim); the padding masks of
  * the query and the value (or key), use_causal_mask and dropout on the
- * weights in training as MultiHeadAttention.
+ * weights in training as MultiHeadAttention; Keras' call arguments
+ * attention_mask and return_attention_scores through MultiHeadAttention's
+ * lf_set_attention_mask and lf_set_return_attention_scores (the scores
+ * (B, num_query_heads, T, S)).
  */
 #include "layers/layers.h"
 #include "layers/layer.h"
@@ -65,15 +68,18 @@ static void gqa_forward(const lf_layer_ctx *c) { lf_type_mha.forward(c); }
 
 static void gqa_backward(const lf_layer_ctx *c) { lf_type_mha.backward(c); }
 
+static size_t gqa_outputs(const lf_model *m, const lf_node *nd, lf_out_view *v) {
+    return lf_type_mha.outputs(m, nd, v);
+}
+
 /* Keras' settings; the defaults (dropout 0, use_bias true, no causal mask)
  * are not written.  (No L2: Keras' kernel_regularizer is not taken.) */
 static void gqa_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
-    (void)m;
     lf_buf_printf(b, ",\"head_dim\":%zu,\"num_query_heads\":%zu,\"num_key_value_heads\":%zu", nd->key_dim,
                   nd->heads, nd->kv_heads);
     if (nd->rate != 0.0f) lf_buf_puts(b, ",\"dropout\":"), lf_buf_json_float(b, nd->rate);
     if (!nd->use_bias) lf_buf_puts(b, ",\"use_bias\":false");
-    if (nd->causal) lf_buf_puts(b, ",\"use_causal_mask\":true");
+    lf_mha_write_call(m, nd, b);
 }
 
 static lf_status gqa_size(const lf_json *L, const char *key, size_t hi, size_t *out, const char *where,
@@ -85,7 +91,6 @@ static lf_status gqa_size(const lf_json *L, const char *key, size_t hi, size_t *
 
 static lf_status gqa_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
                           lf_err *e) {
-    (void)m;
     if (n_in < 2 || n_in > 3) return lf_fail(e, LF_ERR_FORMAT, "%s: " GQA " takes 2 or 3 inbound layers", where);
     lf_status st;
     nd->use_bias = 1;
@@ -97,14 +102,12 @@ static lf_status gqa_read(const lf_model *m, const lf_json *L, size_t n_in, lf_n
         (st = lf_arch_float_in(L, "dropout", 0, 1, LF_ARCH_HI_OPEN, &nd->rate, where, e)))
         return st;
     if (lf_json_get(L, "use_bias") && (st = lf_arch_bool(L, "use_bias", &nd->use_bias, where, e))) return st;
-    if (lf_json_get(L, "use_causal_mask") && (st = lf_arch_bool(L, "use_causal_mask", &nd->causal, where, e)))
-        return st;
-    return LF_OK;
+    return lf_mha_read_call(m, L, nd, where, e);
 }
 
 static const char *const gqa_keys[] = {"name",    "type",     "inbound",         "head_dim", "num_query_heads",
                                        "num_key_value_heads", "dropout", "use_bias", "use_causal_mask",
-                                       NULL};
+                                       "attention_mask", "return_attention_scores", NULL};
 
 const lf_layer_type lf_type_gqa = {
     .type = GQA,
@@ -112,6 +115,7 @@ const lf_layer_type lf_type_gqa = {
     .keys = gqa_keys,
     .masking = LF_MASKING_FIRST, /* the query's mask */
     .draws = 1,                  /* its attention dropout */
+    .outputs = gqa_outputs,      /* return_attention_scores */
     .infer = gqa_infer,
     .weights = gqa_weights,
     .init = gqa_init,

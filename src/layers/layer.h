@@ -436,6 +436,13 @@ lf_status lf_arch_arity(size_t n_in, size_t want, const char *type, const char *
 lf_status lf_arch_height_width(const lf_json *L, size_t n_in, lf_node *nd, const char *type, const char *where,
                                lf_err *e);
 
+/* attention.c: MultiHeadAttention's call arguments in a model file, which
+ * GroupedQueryAttention shares: "use_causal_mask", "attention_mask" (the
+ * mask's layer name) and "return_attention_scores", each written only when
+ * set */
+void lf_mha_write_call(const lf_model *m, const lf_node *nd, lf_buf *b);
+lf_status lf_mha_read_call(const lf_model *m, const lf_json *L, lf_node *nd, const char *where, lf_err *e);
+
 /* rnn.c: Keras' Orthogonal (gain 1) for a (rows, cols) weight drawn from
  * r: orthonormal rows when rows <= cols (the recurrent layers' recurrent
  * kernel), else orthonormal columns (ConvLSTM's (kh kw F, 4 F)) */
