@@ -3396,12 +3396,18 @@ class MultiHeadAttention(Layer):
         i = lib.lf_multi_head_attention(h, ii[0], ii[1], ii[2] if len(ii) > 2 else -1, self.num_heads,
                                         self.key_dim, self.value_dim, self.dropout, int(self.use_bias),
                                         self.output_shape or 0, name)
-        am, causal = _extra_id(t, ids, "attention_mask"), t.flags.get("use_causal_mask", False)
-        if i >= 0 and (am >= 0 or causal) and lib.lf_set_attention_mask(h, i, am, int(causal)) != 0:
-            return -1
-        if i >= 0 and t.flags.get("return_attention_scores") and lib.lf_set_return_attention_scores(h, i, 1) != 0:
-            return -1
-        return _set_penalties(lib, h, i, self)
+        return _set_penalties(lib, h, _attention_call_args(lib, h, t, ids, i), self)
+
+
+def _attention_call_args(lib, h, t, ids, i):
+    """the call arguments attention_mask, use_causal_mask and
+    return_attention_scores of the attention node i (or -1): i, or -1"""
+    am, causal = _extra_id(t, ids, "attention_mask"), t.flags.get("use_causal_mask", False)
+    if i >= 0 and (am >= 0 or causal) and lib.lf_set_attention_mask(h, i, am, int(causal)) != 0:
+        return -1
+    if i >= 0 and t.flags.get("return_attention_scores") and lib.lf_set_return_attention_scores(h, i, 1) != 0:
+        return -1
+    return i
 
 
 _lib._proto("lf_grouped_query_attention", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_int, ctypes.c_int,
@@ -3421,9 +3427,10 @@ class GroupedQueryAttention(MultiHeadAttention):
     head_dim) and bias (num_query_heads, head_dim), key / value kernels
     (features, num_key_value_heads, head_dim) and biases, output kernel
     (num_query_heads, head_dim, features) and bias.  Padding masks and
-    dropout as MultiHeadAttention.  Not available: attention_mask,
-    return_attention_scores, sliding_window, use_gate, regularizers and
-    constraints."""
+    dropout as MultiHeadAttention, and its call arguments attention_mask=
+    (batch, T, S) and return_attention_scores=True ([output, scores], the
+    scores (batch, num_query_heads, T, S)).  Not available: sliding_window,
+    use_gate, regularizers and constraints."""
 
     prefix = "grouped_query_attention"
 
@@ -3465,14 +3472,14 @@ class GroupedQueryAttention(MultiHeadAttention):
                  training=None, use_causal_mask=False, **kwargs):
         if kwargs:
             raise ValueError("GroupedQueryAttention: unsupported call arguments %s" % ", ".join(sorted(kwargs)))
-        if value is None:
-            raise ValueError("GroupedQueryAttention: call it as layer(query, value) (self-attention: layer(x, x))")
-        if attention_mask is not None or return_attention_scores:
-            raise ValueError("GroupedQueryAttention: attention_mask and return_attention_scores are not available")
-        return Layer.__call__(self, [query, value] + ([] if key is None else [key]),
-                              use_causal_mask=bool(use_causal_mask))
+        try:
+            return MultiHeadAttention.__call__(self, query, value, key, attention_mask=attention_mask,
+                                               return_attention_scores=return_attention_scores,
+                                               use_causal_mask=use_causal_mask)
+        except ValueError as e:
+            raise ValueError(str(e).replace("MultiHeadAttention", "GroupedQueryAttention")) from None
 
-    def _call(self, xs, use_causal_mask=False):
+    def _call(self, xs, attention_mask=None, use_causal_mask=False, return_attention_scores=False):
         for i, x in enumerate(xs):
             if not isinstance(x, KerasTensor):
                 raise ValueError("GroupedQueryAttention: the %s must be a tensor from Input() or another layer, "
@@ -3482,7 +3489,8 @@ class GroupedQueryAttention(MultiHeadAttention):
             raise ValueError("GroupedQueryAttention: the last dimension of the query and the value must be "
                              "equal, but are %d, %d" % (xs[0].sample_shape[-1], xs[1].sample_shape[-1]))
         try:
-            return MultiHeadAttention._call(self, xs, use_causal_mask=use_causal_mask)
+            return MultiHeadAttention._call(self, xs, attention_mask=attention_mask, use_causal_mask=use_causal_mask,
+                                            return_attention_scores=return_attention_scores)
         except ValueError as e:
             raise ValueError(str(e).replace("MultiHeadAttention", "GroupedQueryAttention")) from None
 
@@ -3496,14 +3504,17 @@ class GroupedQueryAttention(MultiHeadAttention):
     def _load(cls, spec, ins, tensors):
         layer = cls(int(spec["head_dim"]), int(spec["num_query_heads"]), int(spec["num_key_value_heads"]),
                     float(spec.get("dropout", 0.0)), bool(spec.get("use_bias", True)), name=spec["name"])
-        return layer(ins[0], ins[1], ins[2] if len(ins) > 2 else None,
-                     use_causal_mask=bool(spec.get("use_causal_mask")))
+        am = tensors[spec["attention_mask"]] if spec.get("attention_mask") else None
+        return layer(ins[0], ins[1], ins[2] if len(ins) > 2 else None, attention_mask=am,
+                     use_causal_mask=bool(spec.get("use_causal_mask")),
+                     return_attention_scores=bool(spec.get("return_attention_scores")))
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
-        return lib.lf_grouped_query_attention(h, ii[0], ii[1], ii[2] if len(ii) > 2 else -1, self.head_dim,
-                                              self.num_query_heads, self.num_key_value_heads, self.dropout,
-                                              int(self.use_bias), int(t.flags.get("use_causal_mask", False)), name)
+        i = lib.lf_grouped_query_attention(h, ii[0], ii[1], ii[2] if len(ii) > 2 else -1, self.head_dim,
+                                           self.num_query_heads, self.num_key_value_heads, self.dropout,
+                                           int(self.use_bias), 0, name)
+        return _attention_call_args(lib, h, t, ids, i)
 
 
 # score_mode: an lf_score_mode (_SCORE_MODES); Attention checks Keras' strings

@@ -2,7 +2,8 @@
 test_gqa.py — GroupedQueryAttention through the Keras-style API: Keras'
 weight shapes, eager values and a model's predictions against numpy (the
 key/value heads repeated, as Keras' ops.repeat), the padding mask and
-use_causal_mask, a fit, .lf and .keras round trips predicting the same bits
+use_causal_mask, attention_mask and return_attention_scores, a fit, .lf and
+.keras round trips predicting the same bits
 (the .keras weights under Keras' private _query_dense ... paths), get_config,
 and the argument errors word for word.
 """
@@ -18,8 +19,9 @@ from latefuse.layers import (Dense, Embedding, GlobalAveragePooling1D, GroupedQu
                              MultiHeadAttention)
 
 
-def numpy_gqa(q_in, v_in, k_in, w, hq, hk, hd, qmask=None, kmask=None, causal=False):
-    """Keras' GroupedQueryAttention in numpy (float64), weights in Keras' order"""
+def numpy_gqa(q_in, v_in, k_in, w, hq, hk, hd, qmask=None, kmask=None, causal=False, amask=None, scores=False):
+    """Keras' GroupedQueryAttention in numpy (float64), weights in Keras' order;
+    with scores, (output, the softmax weights (B, hq, T, S))"""
     w = [a.astype(np.float64) for a in w]
     wq, bq, wk, bk, wv, bv, wo, bo = w if len(w) == 8 else [w[0], 0, w[1], 0, w[2], 0, w[3], 0]
     q = np.einsum("btd,dhk->bthk", q_in, wq) + bq
@@ -34,12 +36,15 @@ def numpy_gqa(q_in, v_in, k_in, w, hq, hk, hd, qmask=None, kmask=None, causal=Fa
         ok &= kmask[:, None, None, :]
     if causal:
         ok &= np.tril(np.ones((T, S), bool))
+    if amask is not None:
+        ok &= amask[:, None, :, :] != 0
     s = np.where(ok, s, -np.inf)
     s = s - np.where(ok.any(-1, keepdims=True), s.max(-1, keepdims=True), 0)
     p = np.where(ok, np.exp(s), 0)
     p /= np.maximum(p.sum(-1, keepdims=True), 1e-300)
     o = np.einsum("bhts,bshk->bthk", p, v)
-    return np.einsum("bthk,hko->bto", o, wo) + bo
+    y = np.einsum("bthk,hko->bto", o, wo) + bo
+    return (y, p) if scores else y
 
 
 def test_shapes_and_weights():
@@ -154,6 +159,45 @@ def test_keras_file_round_trip(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_mask_and_scores(tmp_path, causal):
+    """Keras' call arguments attention_mask and return_attention_scores: the
+    output and the weights against numpy, a query row with no key left
+    giving zero weights and the output bias; .lf and .keras round trips"""
+    x, am = Input((4, 6), name="x"), Input((4, 4), name="am")
+    g = GroupedQueryAttention(3, 4, 2, name="gqa")
+    y, sc = g(x, x, attention_mask=am, use_causal_mask=causal, return_attention_scores=True)
+    assert tuple(sc.shape) == (None, 4, 4, 4) and tuple(y.shape) == (None, 4, 6)
+    m = Model([x, am], [y, sc], seed=5)
+    rng = np.random.default_rng(3)
+    g.set_weights([rng.uniform(-1, 1, w.shape).astype(np.float32) for w in g.get_weights()])
+    xs = rng.normal(size=(3, 4, 6)).astype(np.float32)
+    ms = (rng.uniform(size=(3, 4, 4)) > 0.3).astype(np.float32)
+    ms[1, 2, :] = 0  # sample 1, query 2: no key
+    yo, so = m.predict([xs, ms], verbose=0)
+    want, wp = numpy_gqa(xs.astype(np.float64), xs.astype(np.float64), xs.astype(np.float64), g.get_weights(),
+                         4, 2, 3, causal=causal, amask=ms, scores=True)
+    np.testing.assert_allclose(yo, want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(so, wp, rtol=1e-4, atol=1e-6)
+    assert (so[1, :, 2, :] == 0).all() and (yo[1, 2] == g.get_weights()[-1]).all()
+    pytest.importorskip("h5py")
+    for ext in ("lf", "keras"):
+        path = os.path.join(tmp_path, "gqa_args." + ext)
+        m.save(path)
+        loaded = load_model(path)
+        for a, b in zip(m.predict([xs, ms], verbose=0), loaded.predict([xs, ms], verbose=0)):
+            np.testing.assert_array_equal(a, b)
+        # the loaded model's layer keeps its call arguments: its own .keras file says so
+        again = os.path.join(tmp_path, "again_%s.keras" % ext)
+        loaded.save(again)
+        with zipfile.ZipFile(again) as z:
+            cfg = json.loads(z.read("config.json"))
+        c = {l["config"]["name"]: l for l in cfg["config"]["layers"]}["gqa"]
+        kw = c["inbound_nodes"][0]["kwargs"]
+        assert kw.get("return_attention_scores") is True and kw["attention_mask"]["config"]["keras_history"][0] == "am"
+        assert kw.get("use_causal_mask", False) is causal
+
+
 def test_equals_multi_head_attention():
     x = Input((5, 6))
     g, h = GroupedQueryAttention(3, 2, 2), MultiHeadAttention(2, 3)
@@ -180,7 +224,7 @@ def test_errors():
     with pytest.raises(ValueError, match=r"^GroupedQueryAttention: the query of shape \(None, 12\) must be "
                                          r"\(batch, steps, features\)$"):
         GroupedQueryAttention(4, 4, 2)(Input((12,)), Input((3, 12)))
-    with pytest.raises(ValueError, match="^GroupedQueryAttention: attention_mask and return_attention_scores are "
-                                         "not available$"):
+    with pytest.raises(ValueError, match=r"^GroupedQueryAttention: the attention_mask of shape \(None, 5, 4\) "
+                                         r"must be \(None, 5, 5\) \(batch, query steps, key steps\)$"):
         x = Input((5, 6))
-        GroupedQueryAttention(4, 4, 2)(x, x, return_attention_scores=True)
+        GroupedQueryAttention(4, 4, 2)(x, x, attention_mask=Input((5, 4)))
