@@ -590,10 +590,21 @@ int lf_cropping2d(lf_model *m, int x, size_t top, size_t bottom, size_t left, si
  * from int((H - ch) / 2), columns cw = max(min(W, int(H width / height)), 1)
  * from int((W - cw) / 2), as Keras.  height and width in 1..2^28.  The
  * gradient flows back to x through the same weights (none to the pixels
- * cropped off).  Keras' pad_to_aspect_ratio, antialias and the other
- * interpolations are not available. */
+ * cropped off).  Keras' antialias and the other interpolations are not
+ * available. */
 int lf_resizing(lf_model *m, int x, size_t height, size_t width, lf_interpolation interpolation,
                 int crop_to_aspect_ratio, const char *name);
+
+/* Resizing(height, width, interpolation, pad_to_aspect_ratio=True,
+ * fill_value): lf_resizing on the image padded to the target's aspect
+ * ratio, as Keras' backends do: ph = max(H, int(W height / width)) and pw =
+ * max(W, int(H width / height)); when hs = int((ph - H) / 2) > 0, hs rows
+ * of fill_value above and hs below the image, else ws = int((pw - W) / 2)
+ * columns left and right (an odd difference leaves the padded image a row
+ * or column short of the ratio, as Keras').  fill_value finite.  The
+ * gradient reaches the image's pixels only. */
+int lf_resizing_pad(lf_model *m, int x, size_t height, size_t width, lf_interpolation interpolation,
+                    float fill_value, const char *name);
 
 /* CenterCrop(height, width): Keras 3's layer, (batch, H, W, C) -> (batch,
  * height, width, C).  When H >= height and W >= width: x[:, top:top +

@@ -183,7 +183,7 @@ typedef struct lf_node {
     size_t crop[6];      /* ZeroPadding2D's padding, Cropping2D's cropping: top, bottom, left, right;
                             the 1-D ones' (left, right, 0, 0); the 3-D ones' (d0, d1, h0, h1, w0, w1);
                             Resizing's and CenterCrop's window of the input (top, rows, left,
-                            columns), set by infer */
+                            columns, Resizing's padding rows, columns), set by infer */
     float momentum, epsilon; /* BatchNormalization; LayerNormalization's epsilon */
     int groups;          /* GroupNormalization: groups (-1 from the builder: the channels) */
     float scale, offset; /* Rescaling */
@@ -191,7 +191,8 @@ typedef struct lf_node {
     int whole_pixels;    /* RandomTranslation: the shift rounded when drawn
                             (lf_random_translation and its files) */
     int keep_aspect;     /* RandomZoom: width_factor None, the width's zoom the height's draw
-                            (tr's width range unused); Resizing: crop_to_aspect_ratio */
+                            (tr's width range unused); Resizing: 1 crop_to_aspect_ratio,
+                            2 pad_to_aspect_ratio (its fill_value in tr.fill_value) */
     float factor[2];     /* RandomContrast, RandomBrightness, RandomRotation: Keras' self.factor (lower, upper) */
     float value_range[2]; /* and value_range, as the layer keeps it */
     int norm_axis[LF_MAX_RANK]; /* Normalization: the axes kept, as given (Keras' */

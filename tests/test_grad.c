@@ -667,26 +667,29 @@ static void test_decoder_layers(void) {
 }
 
 /* Resizing (bilinear and nearest, up and down, non-integer ratios,
- * crop_to_aspect_ratio) and CenterCrop (a crop, a resize of a smaller
+ * crop_to_aspect_ratio, pad_to_aspect_ratio) and CenterCrop (a crop, a resize of a smaller
  * input) on the input: the input's gradient through each */
 static void test_resizing_layers(void) {
     static const struct {
         size_t H, W, th, tw;
-        int kind; /* 0 Resizing bilinear, 1 nearest, 2 bilinear crop_to_aspect_ratio, 3 CenterCrop */
+        int kind; /* 0 Resizing bilinear, 1 nearest, 2 bilinear crop_to_aspect_ratio, 3 CenterCrop,
+                     4 bilinear pad_to_aspect_ratio, 5 nearest pad_to_aspect_ratio (fill_value 0.7) */
         const char *what;
     } cases[] = {
         {4, 5, 7, 8, 0, "Resizing bilinear 4x5 -> 7x8"},  {5, 7, 3, 4, 0, "Resizing bilinear 5x7 -> 3x4"},
         {4, 5, 6, 9, 1, "Resizing nearest 4x5 -> 6x9"},   {5, 7, 2, 3, 1, "Resizing nearest 5x7 -> 2x3"},
         {5, 7, 3, 3, 2, "Resizing crop_to_aspect_ratio 5x7 -> 3x3"},
         {5, 7, 2, 4, 3, "CenterCrop 5x7 -> 2x4"},         {3, 4, 5, 5, 3, "CenterCrop 3x4 -> 5x5"},
+        {3, 6, 4, 4, 4, "Resizing pad_to_aspect_ratio 3x6 -> 4x4 (rows padded)"},
+        {6, 3, 2, 2, 5, "Resizing pad_to_aspect_ratio nearest 6x3 -> 2x2 (columns padded)"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         int x;
         lf_model *m = image_model(1800 + k, cases[k].H, cases[k].W, 2, &x);
-        int h = cases[k].kind == 3 ? lf_center_crop(m, x, cases[k].th, cases[k].tw, NULL)
-                                   : lf_resizing(m, x, cases[k].th, cases[k].tw,
-                                                 cases[k].kind == 1 ? LF_INTERP_NEAREST : LF_INTERP_BILINEAR,
-                                                 cases[k].kind == 2, NULL);
+        lf_interpolation ip = cases[k].kind == 1 || cases[k].kind == 5 ? LF_INTERP_NEAREST : LF_INTERP_BILINEAR;
+        int h = cases[k].kind == 3   ? lf_center_crop(m, x, cases[k].th, cases[k].tw, NULL)
+                : cases[k].kind >= 4 ? lf_resizing_pad(m, x, cases[k].th, cases[k].tw, ip, 0.7f, NULL)
+                                     : lf_resizing(m, x, cases[k].th, cases[k].tw, ip, cases[k].kind == 2, NULL);
         CHECK(h >= 0, "%s: %s", cases[k].what, lf_model_error(m));
         image_run(cases[k].what, m, h, 1900 + k, 3, 0);
         lf_model_free(m);

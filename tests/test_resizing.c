@@ -17,17 +17,20 @@
 
 static char tmpdir[64];
 
-enum { K_RESIZE_BILINEAR, K_RESIZE_NEAREST, K_RESIZE_CROP, K_CENTER_CROP };
+enum { K_RESIZE_BILINEAR, K_RESIZE_NEAREST, K_RESIZE_CROP, K_CENTER_CROP, K_RESIZE_PAD, K_RESIZE_PAD_NEAREST };
+
+#define PAD_FILL 9.0f /* K_RESIZE_PAD*'s fill_value */
 
 /* One image x (H, W, 1) through one layer of `kind` to (th, tw): y */
 static void run_one(int kind, size_t H, size_t W, const float *x, size_t th, size_t tw, float *y, const char *what) {
     lf_model *m;
     lf_model_create(&m, 1);
     int in = lf_input_shape(m, 3, (size_t[]){H, W, 1}, LF_DTYPE_FLOAT32, "x");
-    int l = kind == K_CENTER_CROP ? lf_center_crop(m, in, th, tw, "l")
-                                  : lf_resizing(m, in, th, tw,
-                                                kind == K_RESIZE_NEAREST ? LF_INTERP_NEAREST : LF_INTERP_BILINEAR,
-                                                kind == K_RESIZE_CROP, "l");
+    lf_interpolation ip = kind == K_RESIZE_NEAREST || kind == K_RESIZE_PAD_NEAREST ? LF_INTERP_NEAREST
+                                                                                  : LF_INTERP_BILINEAR;
+    int l = kind == K_CENTER_CROP                             ? lf_center_crop(m, in, th, tw, "l")
+            : kind == K_RESIZE_PAD || kind == K_RESIZE_PAD_NEAREST ? lf_resizing_pad(m, in, th, tw, ip, PAD_FILL, "l")
+                                                              : lf_resizing(m, in, th, tw, ip, kind == K_RESIZE_CROP, "l");
     CHECK(lf_model_compile(m, lf_flatten(m, l, NULL), LF_LOSS_MSE, NULL) == LF_OK, "%s: %s", what,
           lf_model_error(m));
     const float *xs[1] = {x};
@@ -91,6 +94,24 @@ static void test_hand_values(void) {
     run_one(K_RESIZE_BILINEAR, 4, 6, x24, 2, 2, y, "no crop 4x6 -> 2x2");
     expect(y, (float[]){4, 7, 16, 19}, 4, "no crop 4x6 -> 2x2");
 
+    /* pad_to_aspect_ratio (fill 9): 2x4 -> 4x4: rows max(2, int(4 * 4 / 4)) = 4, int((4 - 2) / 2) = 1 row of
+     * fill above and below; the padded 4x4 resized to 4x4 is itself (bilinear and nearest) */
+    const float padded[16] = {9, 9, 9, 9, 0, 1, 2, 3, 4, 5, 6, 7, 9, 9, 9, 9};
+    run_one(K_RESIZE_PAD, 2, 4, x24, 4, 4, y, "pad_to_aspect_ratio 2x4 -> 4x4");
+    expect(y, padded, 16, "pad_to_aspect_ratio 2x4 -> 4x4");
+    run_one(K_RESIZE_PAD_NEAREST, 2, 4, x24, 4, 4, y, "pad_to_aspect_ratio nearest 2x4 -> 4x4");
+    expect(y, padded, 16, "pad_to_aspect_ratio nearest 2x4 -> 4x4");
+    /* 4x2 -> 2x2: columns max(2, int(4 * 2 / 2)) = 4, 1 column of fill left and right; the padded 4x4 of x =
+     * 2 r + c to 2x2 (sources 0.5, 2.5): the means of its 2x2 blocks, (9 + 0 + 9 + 2) / 4 = 5, (1 + 9 + 3 +
+     * 9) / 4 = 5.5, (9 + 4 + 9 + 6) / 4 = 7, (5 + 9 + 7 + 9) / 4 = 7.5 */
+    run_one(K_RESIZE_PAD, 4, 2, x24, 2, 2, y, "pad_to_aspect_ratio 4x2 -> 2x2");
+    expect(y, (float[]){5, 5.5f, 7, 7.5f}, 4, "pad_to_aspect_ratio 4x2 -> 2x2");
+    /* 3x4 -> 4x4: rows int((4 - 3) / 2) = 0 and columns max(4, int(3 * 4 / 4)) = 4: no padding (Keras'
+     * truncation), a stretch of rows 3 -> 4 (sources 0, 0.625, 1.375, 2) of x = 4 r + c */
+    run_one(K_RESIZE_PAD, 3, 4, x24, 4, 4, y, "pad_to_aspect_ratio 3x4 -> 4x4");
+    expect(y, (float[]){0, 1, 2, 3, 2.5f, 3.5f, 4.5f, 5.5f, 5.5f, 6.5f, 7.5f, 8.5f, 8, 9, 10, 11}, 16,
+           "pad_to_aspect_ratio 3x4 -> 4x4");
+
     /* CenterCrop 5x6 -> 2x3: differences 3 and 3, starts 3 // 2 = 1 (the odd pixel below / right):
      * rows 1..2, columns 1..3 of x = 6 r + c */
     run_one(K_CENTER_CROP, 5, 6, x24, 2, 3, y, "CenterCrop 5x6 -> 2x3");
@@ -116,7 +137,8 @@ static void refused(int which, const char *want) {
     int id = which == 0   ? lf_resizing(e, x, 0, 4, LF_INTERP_BILINEAR, 0, NULL)
              : which == 1 ? lf_resizing(e, x, 2, 2, (lf_interpolation)7, 0, NULL)
              : which == 2 ? lf_center_crop(e, x, 3, 0, NULL)
-                          : lf_center_crop(e, x, 2, 2, NULL);
+             : which == 3 ? lf_center_crop(e, x, 2, 2, NULL)
+                          : lf_resizing_pad(e, x, 2, 2, LF_INTERP_BILINEAR, NAN, NULL);
     CHECK(id < 0 && strcmp(lf_model_error(e), want) == 0, "refusal %d: %s", which, lf_model_error(e));
     lf_model_free(e);
 }
@@ -126,6 +148,7 @@ static void test_errors(void) {
     refused(1, "Resizing: unknown interpolation 7");
     refused(2, "CenterCrop: height and width must be in 1..268435456, got (3, 0)");
     refused(3, "CenterCrop: input 'x' has shape (None, 4, 4); it needs rank 4 (batch, height, width, channels)");
+    refused(4, "Resizing: fill_value must be finite");
 }
 
 /* Resizing (nearest, crop_to_aspect_ratio) -> Conv2D, CenterCrop -> Conv2D,
@@ -139,9 +162,13 @@ static void test_round_trip(void) {
     int a = lf_resizing(m, x, 4, 6, LF_INTERP_NEAREST, 1, "rs_n");
     int b = lf_center_crop(m, x, 5, 4, "cc");
     int d = lf_resizing(m, x, 10, 5, LF_INTERP_BILINEAR, 0, NULL);
+    /* a fill_value of 14 characters: the edits below swap its field for crop_to_aspect_ratio */
+    int pd = lf_resizing_pad(m, x, 3, 2, LF_INTERP_BILINEAR, -0.00012345678f, "rs_pad");
     int ca = lf_conv2d(m, a, 2, 3, 3, 1, 1, LF_PADDING_VALID, LF_ACT_RELU, 1, NULL);
     int cb = lf_conv2d(m, b, 2, 3, 3, 1, 1, LF_PADDING_VALID, LF_ACT_RELU, 1, NULL);
-    int cat = lf_concatenate(m, 3, (int[]){lf_flatten(m, ca, NULL), lf_flatten(m, cb, NULL), lf_flatten(m, d, NULL)},
+    int cat = lf_concatenate(m, 4,
+                             (int[]){lf_flatten(m, ca, NULL), lf_flatten(m, cb, NULL), lf_flatten(m, d, NULL),
+                                     lf_flatten(m, pd, NULL)},
                              NULL);
     int out = lf_dense(m, cat, 3, LF_ACT_LINEAR, 1, NULL);
     CHECK(lf_model_compile(m, out, LF_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
@@ -172,6 +199,8 @@ static void test_round_trip(void) {
          "\"interpolation\":\"nearest\",\"crop_to_aspect_ratio\":true}"),
         "\"name\":\"cc\",\"type\":\"CenterCrop\",\"inbound\":[\"img\"],\"height\":5,\"width\":4}",
         "\"name\":\"resizing\",\"type\":\"Resizing\",\"inbound\":[\"img\"],\"height\":10,\"width\":5}",
+        ("\"name\":\"rs_pad\",\"type\":\"Resizing\",\"inbound\":[\"img\"],\"height\":3,\"width\":2,"
+         "\"pad_to_aspect_ratio\":true,\"fill_value\":-0.00012345678}"),
     };
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
         CHECK(has(arch, fields[i]), "arch lacks %s:\n%s", fields[i], arch ? arch : "(none)");
@@ -183,6 +212,9 @@ static void test_round_trip(void) {
         {"crop_to_aspect_ratio\\\":true", "crop_to_aspect_ratio\\\":7777", "layer 'rs_n': 'crop_to_aspect_ratio' must be true or false"},
         {"height\\\":5,", "height\\\":0,", "layer 'cc': 'height' must be an integer in 1..268435456"},
         {"width\\\":5}", "widtx\\\":5}", "layer 'resizing': unknown field 'widtx'"},
+        {"\\\"fill_value\\\":-0.00012345678", "\\\"crop_to_aspect_ratio\\\":true",
+         "layer 'rs_pad': Only one of `pad_to_aspect_ratio` & `crop_to_aspect_ratio` can be `True`."},
+        {"-0.00012345678", "1e99          ", "layer 'rs_pad': 'fill_value' must be a finite number"},
     };
     for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
         CHECK(check_edit_file(path, bad, edits[i][0], edits[i][1]), "edit %zu", i);

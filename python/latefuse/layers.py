@@ -1556,6 +1556,8 @@ class Cropping2D(_Edges2D):
 
 __all__ += ["Resizing", "CenterCrop"]
 
+_lib._proto("lf_resizing_pad", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int,
+            ctypes.c_float, ctypes.c_char_p)
 _lib._proto("lf_resizing", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int,
             ctypes.c_int, ctypes.c_char_p)
 _lib._proto("lf_center_crop", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
@@ -1604,9 +1606,11 @@ class Resizing(_ImageTarget):
     Keras' half-pixel resize: 'bilinear' (PyTorch's bilinear,
     align_corners=False) or 'nearest' (PyTorch's nearest-exact);
     crop_to_aspect_ratio first keeps the largest centred window of the
-    target's aspect ratio (lf_resizing in include/latefuse.h).  Not
-    supported: the other interpolations, pad_to_aspect_ratio=True,
-    antialias=True.  Gradients flow to the input."""
+    target's aspect ratio (lf_resizing in include/latefuse.h);
+    pad_to_aspect_ratio first pads the image evenly with fill_value to the
+    target's aspect ratio, as Keras' backends (lf_resizing_pad).  Not
+    supported: the other interpolations, antialias=True.  Gradients flow to
+    the input."""
 
     prefix = "resizing"
 
@@ -1626,24 +1630,29 @@ class Resizing(_ImageTarget):
                              "fill_mode=%s" % (fill_mode,))
         if pad_to_aspect_ratio and crop_to_aspect_ratio:
             raise ValueError("Only one of `pad_to_aspect_ratio` & `crop_to_aspect_ratio` can be `True`.")
-        if pad_to_aspect_ratio:
-            raise ValueError("Resizing: pad_to_aspect_ratio=True is not supported")
+        if not _number(fill_value) or not math.isfinite(fill_value):
+            raise ValueError("Resizing: fill_value must be a finite number, got %r" % (fill_value,))
         if antialias:
             raise ValueError("Resizing: antialias=True is not supported")
         self.interpolation = interpolation
         self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
-        self.pad_to_aspect_ratio = False
+        self.pad_to_aspect_ratio = bool(pad_to_aspect_ratio)
         self.fill_mode, self.fill_value, self.antialias = fill_mode, float(fill_value), False
 
     @classmethod
     def _load(cls, spec, ins, tensors):
         return cls(spec["height"], spec["width"], interpolation=spec.get("interpolation", "bilinear"),
-                   crop_to_aspect_ratio=spec.get("crop_to_aspect_ratio", False), name=spec["name"])(ins)
+                   crop_to_aspect_ratio=spec.get("crop_to_aspect_ratio", False),
+                   pad_to_aspect_ratio=spec.get("pad_to_aspect_ratio", False), fill_value=spec.get("fill_value", 0.0),
+                   name=spec["name"])(ins)
 
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
-        return lib.lf_resizing(h, ii[0], self.height, self.width, 1 if self.interpolation == "nearest" else 0,
-                               int(self.crop_to_aspect_ratio), name)
+        interpolation = 1 if self.interpolation == "nearest" else 0
+        if self.pad_to_aspect_ratio:
+            return lib.lf_resizing_pad(h, ii[0], self.height, self.width, interpolation, self.fill_value, name)
+        return lib.lf_resizing(h, ii[0], self.height, self.width, interpolation, int(self.crop_to_aspect_ratio),
+                               name)
 
 
 class CenterCrop(_ImageTarget):

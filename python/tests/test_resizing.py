@@ -3,7 +3,8 @@ test_resizing.py — Keras 3's Resizing and CenterCrop
 (keras/src/layers/preprocessing/image_preprocessing/resizing.py,
 center_crop.py) in Python: eager values against a numpy half-pixel resize
 written here and against PyTorch's F.interpolate (bilinear, align_corners
-False; nearest-exact), CenterCrop's offsets and its smart_resize, a model
+False; nearest-exact), pad_to_aspect_ratio against Keras' numpy padding
+then both resizes, CenterCrop's offsets and its smart_resize, a model
 with Resizing in front trained by fit, the .lf and .keras files (predictions
 bit for bit, Keras' config keys), the errors word for word.
 """
@@ -55,6 +56,21 @@ def _aspect(x, h, w):
     return x[:, t:t + ch, l:l + cw]
 
 
+def _pad(x, h, w, fill):
+    """Keras' pad_to_aspect_ratio (keras/src/backend/numpy/image.py resize):
+    fill rows above and below, else fill columns left and right, evenly"""
+    B, H, W, C = x.shape
+    ph, pw = max(H, int(float(W * h) / w)), max(W, int(float(H * w) / h))
+    hs, ws = int(float(ph - H) / 2), int(float(pw - W) / 2)
+    if hs > 0:
+        f = np.full((B, hs, W, C), fill, x.dtype)
+        return np.concatenate([f, x, f], axis=1)
+    if ws > 0:
+        f = np.full((B, H, ws, C), fill, x.dtype)
+        return np.concatenate([f, x, f], axis=2)
+    return x
+
+
 def _torch(x, h, w, mode):
     kw = {"align_corners": False, "antialias": False} if mode == "bilinear" else {}
     t = torch.tensor(x).permute(0, 3, 1, 2)
@@ -71,6 +87,18 @@ def test_eager_values(H, W, h, w):
         np.testing.assert_allclose(y, _torch(x, h, w, mode), rtol=1e-6, atol=1e-6)
         y = layers.Resizing(h, w, interpolation=interp, crop_to_aspect_ratio=True)(x)
         np.testing.assert_allclose(y, _resize(_aspect(x, h, w), h, w, interp == "nearest"), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("H,W,h,w", [(2, 4, 4, 4), (4, 2, 2, 2), (5, 7, 8, 9), (3, 9, 4, 4), (9, 4, 3, 5),
+                                     (3, 4, 4, 4)])
+def test_pad_to_aspect_ratio_values(H, W, h, w):
+    x = np.random.default_rng(H * 10 + W).normal(size=(2, H, W, 3)).astype("float32")
+    for interp, mode in (("bilinear", "bilinear"), ("nearest", "nearest-exact")):
+        y = layers.Resizing(h, w, interpolation=interp, pad_to_aspect_ratio=True, fill_value=-2.5)(x)
+        padded = _pad(x, h, w, -2.5)
+        assert y.shape == (2, h, w, 3)
+        np.testing.assert_allclose(y, _resize(padded, h, w, interp == "nearest"), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(y, _torch(padded, h, w, mode), rtol=1e-6, atol=1e-6)
 
 
 def test_center_crop_values():
@@ -92,8 +120,10 @@ def _model():
     a = layers.Conv2D(4, 3, activation="relu", name="conv")(a)
     b = layers.CenterCrop(5, 4, name="cc")(img)
     c = layers.Resizing(4, 8, interpolation="nearest", crop_to_aspect_ratio=True, name="rs_n")(img)
+    d = layers.Resizing(6, 3, pad_to_aspect_ratio=True, fill_value=128.0, name="rs_pad")(img)
     cat = layers.Concatenate()([layers.Flatten()(a), layers.Flatten()(layers.Rescaling(1 / 255)(b)),
-                                layers.Flatten()(layers.Rescaling(1 / 255)(c))])
+                                layers.Flatten()(layers.Rescaling(1 / 255)(c)),
+                                layers.Flatten()(layers.Rescaling(1 / 255)(d))])
     return Model(img, layers.Dense(3, activation="softmax", name="out")(cat))
 
 
@@ -126,6 +156,13 @@ def test_fit_and_files(tmp_path):
         "height": 4, "width": 8, "interpolation": "nearest", "crop_to_aspect_ratio": True,
         "pad_to_aspect_ratio": False, "fill_mode": "constant", "fill_value": 0.0, "antialias": False,
         "data_format": "channels_last"}
+    pad = by["rs_pad"]["config"]
+    assert (pad["pad_to_aspect_ratio"], pad["fill_value"], pad["crop_to_aspect_ratio"]) == (True, 128.0, False)
+    again = str(tmp_path / "again.keras")  # the layer read from the .lf keeps its arguments
+    load_model(str(tmp_path / "m.lf")).save(again)
+    with zipfile.ZipFile(again) as z:
+        back = {e["config"]["name"]: e for e in json.loads(z.read("config.json"))["config"]["layers"]}
+    assert back["rs_pad"]["config"] == pad
     assert {k: by["cc"]["config"][k] for k in ("height", "width", "data_format")} == {
         "height": 5, "width": 4, "data_format": "channels_last"}
     # Keras' antialias=True in a .keras file: refused by name
@@ -160,8 +197,8 @@ def test_errors():
     with pytest.raises(ValueError, match=r"^Only one of `pad_to_aspect_ratio` & `crop_to_aspect_ratio` can be "
                                          r"`True`\.$"):
         layers.Resizing(2, 2, crop_to_aspect_ratio=True, pad_to_aspect_ratio=True)
-    with pytest.raises(ValueError, match=r"^Resizing: pad_to_aspect_ratio=True is not supported$"):
-        layers.Resizing(2, 2, pad_to_aspect_ratio=True)
+    with pytest.raises(ValueError, match=r"^Resizing: fill_value must be a finite number, got nan$"):
+        layers.Resizing(2, 2, pad_to_aspect_ratio=True, fill_value=float("nan"))
     with pytest.raises(ValueError, match=r"^Resizing: antialias=True is not supported$"):
         layers.Resizing(2, 2, antialias=True)
     with pytest.raises(ValueError, match=r"^Invalid value for argument `fill_mode`\. Only `'constant'` is "

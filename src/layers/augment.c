@@ -89,20 +89,12 @@ static void rescale_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
 
 /* The number under key as a finite float: the builders take any finite
  * value, so the file may hold any. */
-static lf_status read_finite(const lf_json *L, const char *key, float *out, const char *where, lf_err *e) {
-    double v;
-    if (!lf_json_num(lf_json_get(L, key), &v) || !(fabs(v) <= FLT_MAX))
-        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be a finite number", where, key);
-    *out = (float)v;
-    return LF_OK;
-}
-
 static lf_status rescale_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,
                               const char *where, lf_err *e) {
     (void)m;
     lf_status st = lf_arch_arity(n_in, 1, "Rescaling", where, e);
-    if (st == LF_OK) st = read_finite(L, "scale", &nd->scale, where, e);
-    if (st == LF_OK) st = read_finite(L, "offset", &nd->offset, where, e);
+    if (st == LF_OK) st = lf_arch_float_in(L, "scale", -INFINITY, INFINITY, 0, &nd->scale, where, e);
+    if (st == LF_OK) st = lf_arch_float_in(L, "offset", -INFINITY, INFINITY, 0, &nd->offset, where, e);
     return st;
 }
 
@@ -511,7 +503,7 @@ static lf_status read_fill(const lf_json *L, lf_translation_options *o, const ch
                        "%s: 'fill_mode' must be \"reflect\", \"wrap\", \"nearest\" or \"constant\"", where);
     if (im < 0) return lf_fail(e, LF_ERR_FORMAT, "%s: 'interpolation' must be \"bilinear\" or \"nearest\"", where);
     o->fill_mode = (lf_fill_mode)fm, o->interpolation = (lf_interpolation)im;
-    return read_finite(L, "fill_value", &o->fill_value, where, e);
+    return lf_arch_float_in(L, "fill_value", -INFINITY, INFINITY, 0, &o->fill_value, where, e);
 }
 
 static lf_status translate_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd,

@@ -349,6 +349,8 @@ lf_status lf_arch_float_in(const lf_json *obj, const char *key, float lo, float 
     float f = ok ? (float)v : 0.0f; /* compared as the builder compares it */
     ok = ok && isfinite(f) && ((open & LF_ARCH_LO_OPEN) ? f > lo : f >= lo) &&
          ((open & LF_ARCH_HI_OPEN) ? f < hi : f <= hi);
+    if (!ok && isinf(lo) && isinf(hi))
+        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be a finite number", where, key);
     if (!ok)
         return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be a finite number in %c%g, %g%c", where, key,
                        (open & LF_ARCH_LO_OPEN) ? '(' : '[', (double)lo, (double)hi,

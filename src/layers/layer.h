@@ -290,7 +290,8 @@ int lf_arch_node(const lf_model *m, const lf_json *j); /* an earlier layer by na
 lf_status lf_arch_float(const lf_json *obj, const char *key, float lo, float hi, float *out,
                         const char *where, lf_err *e);
 /* A number that, as a float, is finite and in [lo, hi], the ends left out
- * by the flags (hi INFINITY: no upper bound): the range the builder or
+ * by the flags (hi INFINITY: no upper bound; lo -INFINITY and hi INFINITY:
+ * any finite number, "'<key>' must be a finite number"): the range the builder or
  * lf_model_compile accepts, so that every file they let a model write is
  * read back. */
 enum { LF_ARCH_LO_OPEN = 1, LF_ARCH_HI_OPEN = 2 };

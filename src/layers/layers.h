@@ -154,6 +154,8 @@ void lf_discretize_encode_forward(float *restrict y, const float *restrict x, si
 typedef struct lf_resize_geom {
     size_t W, C, top, rows, left, cols, Ho, Wo, in, out;
     int nearest;
+    size_t H, pad_top, pad_left; /* Resizing's pad_to_aspect_ratio (resizing.c): the window */
+    float fill;                  /* in an image padded with fill; 0 for the kernels below */
 } lf_resize_geom;
 // x: (B, H, W, C)  y: (B, Ho, Wo, C)
 void lf_resize_forward(float *restrict y, const float *restrict x, size_t B, const lf_resize_geom *g);
