@@ -631,6 +631,47 @@ int lf_center_crop(lf_model *m, int x, size_t height, size_t width, const char *
  * pixels.  Keras' seed is not kept. */
 int lf_random_crop(lf_model *m, int x, size_t height, size_t width, const char *name);
 
+/* Keras 3's colour layers on channels-last images (batch, H, W, C)
+ * (src/layers/color_ops.c), the output the input's shape.  RandomGrayscale,
+ * RandomInvert and Solarization are train-only (the identity in evaluate
+ * and predict, as Keras); in a training pass each image draws from the
+ * model's seed (the same seed, the same bits on any number of threads or
+ * ranks).  Keras' seed is not kept.
+ *  - lf_random_grayscale: Keras' RandomGrayscale(factor=0.5): an image
+ *    drawing u < factor (u uniform in [0, 1)) becomes 0.2989 r + 0.5870 g
+ *    + 0.1140 b in each of its 3 channels (Keras' rgb_to_grayscale); a
+ *    1-channel image is kept.  factor in [0, 1]; C must be 1 or 3
+ *    ("RandomGrayscale: images need 3 channels (RGB) or 1 (grayscale), got 4").
+ *  - lf_random_invert: Keras' RandomInvert(factor, value_range=(0, 255)):
+ *    lower and upper are Keras' layer.factor (RandomInvert(f) is [0, f],
+ *    its default 1.0 is [0, 1]; a pair sorted, lower <= 1, upper >= 0); an
+ *    image draws p uniform in [lower, upper) and t uniform in [0, 1) and,
+ *    when t < p, becomes value_high - x (Keras' formula: value_low unused).
+ *  - lf_solarization: Keras' Solarization(addition_factor=0.0,
+ *    threshold_factor=0.0, value_range=(0, 255)): each factor a range
+ *    [lower, upper] in [0, 1] (Solarization(a) is [0, a]); an image draws
+ *    addition = uniform(addition_lower, 255 addition_upper) and threshold
+ *    = uniform(threshold_lower, 255 threshold_upper) (Keras' bounds: the
+ *    lower end not scaled), its values go to (0, 255) (z = (x - low) /
+ *    (high - low) 255), r = clip(z + addition, 0, 255), r where r <
+ *    threshold else 255 - r, back to [value_low, value_high].  The
+ *    gradient is the piecewise one (+-dy where the clip passes, 0 where
+ *    clipped; the threshold's step has none).
+ *  - lf_auto_contrast: Keras' AutoContrast(value_range=(0, 255)), in
+ *    training and inference alike (as Keras): per image and channel,
+ *    y = clip((z - min) 255 / (max - min), 0, 255) back in the value
+ *    range (z the values in (0, 255)); a constant channel (Keras' NaN)
+ *    keeps its values.  The gradient goes through min and max too.
+ * value_low < value_high for Solarization and AutoContrast (Keras sorts
+ * value_range; equal ends would give NaN or the identity there); every
+ * number finite. */
+int lf_random_grayscale(lf_model *m, int x, float factor, const char *name);
+int lf_random_invert(lf_model *m, int x, float lower, float upper, float value_low, float value_high,
+                     const char *name);
+int lf_solarization(lf_model *m, int x, float addition_lower, float addition_upper, float threshold_lower,
+                    float threshold_upper, float value_low, float value_high, const char *name);
+int lf_auto_contrast(lf_model *m, int x, float value_low, float value_high, const char *name);
+
 /* ---- sequence layers: x is (batch, T, D), channels last
  *
  * The padding mask.  Embedding(mask_zero=1) marks every step whose token id

@@ -116,7 +116,12 @@
     X(LF_K_RANDOM_CROP, lf_type_random_crop) \
     /* ConvLSTM2D, ConvLSTM1D (conv_lstm.c) */ \
     X(LF_K_CONV_LSTM2D, lf_type_conv_lstm2d) \
-    X(LF_K_CONV_LSTM1D, lf_type_conv_lstm1d)
+    X(LF_K_CONV_LSTM1D, lf_type_conv_lstm1d) \
+    /* RandomGrayscale, RandomInvert, Solarization, AutoContrast (color_ops.c) */ \
+    X(LF_K_RANDOM_GRAYSCALE, lf_type_random_grayscale) \
+    X(LF_K_RANDOM_INVERT, lf_type_random_invert) \
+    X(LF_K_SOLARIZATION, lf_type_solarization) \
+    X(LF_K_AUTO_CONTRAST, lf_type_auto_contrast)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -247,6 +252,7 @@ typedef struct lf_node {
     size_t td_steps;     /* its steps T (the rows per sample); 0 when td is 0 */
     size_t kv_heads;     /* GroupedQueryAttention: num_key_value_heads (its query heads
                             are `heads`); 0: MultiHeadAttention, as many as `heads` */
+    float threshold_factor[2]; /* Solarization (its addition_factor: factor) */
 } lf_node;
 
 /* Rows per sample of a node's workspace buffers: T on a TimeDistributed's
