@@ -2534,6 +2534,40 @@ static void test_conv_lstm(void) {
     }
 }
 
+/* RandomGrayscale, RandomInvert, Solarization (color_ops.c) in a training
+ * pass (each pass draws the same; factors 1: every image mapped), and
+ * AutoContrast (through the channel's min and max too), then a conv.
+ * Solarization's threshold step has no derivative: its cases keep every
+ * value on one side (threshold 0: all solarized) or leave the draws' kink
+ * away from the data, and AutoContrast's data no near tie for a min or max
+ * (seeds 3110..: at 3105 two minima lay 5e-5 apart, inside the step). */
+static void test_color_ops(void) {
+    for (int kind = 0; kind < 6; kind++) {
+        int x;
+        lf_model *m = image_model(3000 + kind, 4, 5, 3, &x);
+        int h;
+        const char *what;
+        switch (kind) {
+        case 0: h = lf_random_grayscale(m, x, 1.0f, NULL), what = "RandomGrayscale (factor 1)"; break;
+        case 1: h = lf_random_invert(m, x, 1.0f, 1.0f, -1.0f, 1.5f, NULL), what = "RandomInvert (factor 1)"; break;
+        case 2:
+            h = lf_solarization(m, x, 0.0f, 0.0f, 0.0f, 0.0f, -2.0f, 2.0f, NULL);
+            what = "Solarization (threshold 0: all solarized)";
+            break;
+        case 3:
+            h = lf_solarization(m, x, 0.1f, 0.1f, 0.0f, 0.0f, -1.0f, 1.0f, NULL);
+            what = "Solarization (addition 0.1 .. 25.5: some clipped)";
+            break;
+        case 4: h = lf_auto_contrast(m, x, -1.0f, 1.0f, NULL), what = "AutoContrast (-1, 1)"; break;
+        default: h = lf_auto_contrast(m, x, 0.0f, 2.0f, NULL), what = "AutoContrast (0, 2)"; break;
+        }
+        h = lf_conv2d(m, h, 2, 2, 2, 1, 1, LF_PADDING_VALID, LF_ACT_TANH, 1, "conv");
+        if (h >= 0) scale_kernel(m, "conv", 2);
+        image_run(what, m, h, 3110 + kind, 3, 1);
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     test_activations();
     test_activation_kernels();
@@ -2583,5 +2617,6 @@ int main(void) {
     test_gqa();
     test_rms_random_crop();
     test_conv_lstm();
+    test_color_ops();
     return check_report("test_grad");
 }
