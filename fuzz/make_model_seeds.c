@@ -567,6 +567,24 @@ static int convlstm(const char *dir) {
     return compile_save(m, out, dir, "ok_convlstm.lfm");
 }
 
+/* RandomGrayscale, RandomInvert, Solarization and AutoContrast, with
+ * non-default settings and defaults (ok_color_ops.lfm) */
+static int color_ops(const char *dir) {
+    lf_model *m;
+    if (lf_model_create(&m, 22) != LF_OK) return 1;
+    size_t ish[3] = {5, 4, 3};
+    int img = lf_input_shape(m, 3, ish, LF_DTYPE_FLOAT32, "img");
+    int h = lf_random_grayscale(m, img, 0.25f, NULL);
+    h = lf_random_invert(m, h, 0.0f, 1.0f, 0.0f, 255.0f, NULL);
+    h = lf_solarization(m, h, 0.1f, 0.3f, 0.2f, 0.6f, 0.0f, 255.0f, NULL);
+    h = lf_auto_contrast(m, h, 0.0f, 255.0f, NULL);
+    h = lf_random_invert(m, h, 0.25f, 0.5f, -1.0f, 1.0f, NULL);
+    h = lf_solarization(m, lf_auto_contrast(m, h, -1.0f, 1.0f, NULL), 0.0f, 0.0f, 0.0f, 0.0f, -1.0f, 1.0f, NULL);
+    int out = lf_dense(m, lf_global_average_pooling2d(m, lf_random_grayscale(m, h, 0.5f, NULL), NULL), 2,
+                       LF_ACT_SOFTMAX, 1, "out");
+    return compile_save(m, out, dir, "ok_color_ops.lfm");
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: make_model_seeds OUTDIR\n");
@@ -575,5 +593,6 @@ int main(int argc, char **argv) {
     return seed_net(argv[1]) || zoo(argv[1]) || uncompiled(argv[1]) || cnn(argv[1]) || seq(argv[1]) ||
            attention(argv[1]) || optimizers(argv[1]) || extras(argv[1]) || lookups(argv[1]) || session(argv[1]) ||
            later(argv[1]) || activations(argv[1]) || seq_more(argv[1]) || volumes(argv[1]) ||
-           gqa(argv[1]) || crop(argv[1]) || convlstm(argv[1]);
+           gqa(argv[1]) || crop(argv[1]) || convlstm(argv[1]) ||
+           color_ops(argv[1]);
 }
