@@ -5581,3 +5581,166 @@ class ConvLSTM1D(_ConvLSTM):
 
     prefix = "conv_lstm1d"
     _rank = 1
+
+
+# ---------------------------------------------------------------------------
+# RandomGrayscale, RandomInvert, Solarization, AutoContrast (Keras 3;
+# src/layers/color_ops.c)
+# ---------------------------------------------------------------------------
+
+__all__ += ["RandomGrayscale", "RandomInvert", "Solarization", "AutoContrast"]
+
+_lib._proto("lf_random_grayscale", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_char_p)
+_lib._proto("lf_random_invert", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float, ctypes.c_float,
+            ctypes.c_float, ctypes.c_char_p)
+_lib._proto("lf_solarization", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float, ctypes.c_float,
+            ctypes.c_float, ctypes.c_float, ctypes.c_float, ctypes.c_char_p)
+_lib._proto("lf_auto_contrast", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float,
+            ctypes.c_char_p)
+
+
+def _sorted_range(cls, value_range):
+    """Keras' _set_value_range (solarization.py, auto_contrast.py): sorted;
+    equal ends are refused here (Keras' NaN / identity)"""
+    vr = sorted(_value_range(cls, value_range))
+    if not vr[0] < vr[1]:
+        raise ValueError("%s: value_range must be two different numbers, got %r" % (cls, value_range))
+    return vr
+
+
+def _unit_factor(cls, arg, factor):
+    """Solarization's _set_factor: a number f in [0, 1] is (0, f), a pair of
+    numbers in [0, 1] is sorted"""
+    msg = "%s: %s must be a number (or a list of two numbers) in the range [0, 1], got %r" % (cls, arg, factor)
+    vals = list(factor) if isinstance(factor, (tuple, list)) else [factor]
+    if len(vals) not in (1, 2) or (isinstance(factor, (tuple, list)) and len(vals) != 2) \
+            or not all(_finite_number(v) and 0 <= v <= 1 for v in vals):
+        raise ValueError(msg)
+    return (0.0, float(vals[0])) if len(vals) == 1 else tuple(sorted(float(v) for v in vals))
+
+
+class _ColorOp(Layer):
+    """the shape of the four: an image (batch, H, W, C) to its own shape"""
+
+    def _call(self, x):
+        x = _image(self, x)
+        return KerasTensor(self, [x], x.sample_shape)
+
+
+class RandomGrayscale(_ColorOp):
+    """RandomGrayscale(factor=0.5, data_format=None, seed=None): Keras 3's
+    train-only layer (keras/src/layers/preprocessing/image_preprocessing/
+    random_grayscale.py; the identity in evaluate, predict and an eager
+    call): each image drawing u < factor becomes 0.2989 r + 0.5870 g +
+    0.1140 b in each of its 3 channels (Keras' rgb_to_grayscale); images of
+    1 channel are kept, other channel counts refused.  The draws come from
+    the model's seed; `seed` is kept for get_config only."""
+
+    prefix = "random_grayscale"
+
+    def __init__(self, factor=0.5, data_format=None, seed=None, name=None):
+        super().__init__(name)
+        if not _finite_number(factor) or not 0 <= factor <= 1:
+            raise ValueError("RandomGrayscale: `factor` should be between 0 and 1, got %r" % (factor,))
+        self.factor, self.seed = float(factor), seed
+        self.data_format = _channels_last(data_format, "RandomGrayscale")
+
+    def _call(self, x):
+        y = super()._call(x)
+        if y.sample_shape[2] not in (1, 3):
+            raise ValueError("RandomGrayscale: images need 3 channels (RGB) or 1 (grayscale), got %d"
+                             % y.sample_shape[2])
+        return y
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec.get("factor", 0.5), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_random_grayscale(h, ii[0], self.factor, name)
+
+
+class RandomInvert(_ColorOp):
+    """RandomInvert(factor=1.0, value_range=(0, 255), seed=None,
+    data_format=None): Keras 3's train-only layer (random_invert.py; the
+    identity in evaluate, predict and an eager call).  factor as Keras'
+    _set_factor with bounds (0, 1) (a number f is (0, f), a pair with
+    factor[0] <= 1 and factor[1] >= 0 sorted); each image draws p uniform in
+    that range and t uniform in [0, 1) and, when t < p, becomes
+    value_range[1] - x (Keras' formula; value_range kept as given).  The
+    draws come from the model's seed; `seed` is kept for get_config only."""
+
+    prefix = "random_invert"
+
+    def __init__(self, factor=1.0, value_range=(0, 255), seed=None, data_format=None, name=None):
+        super().__init__(name)
+        self.factor = _color_factor("RandomInvert", factor, (0, 1))
+        self._vr = _value_range("RandomInvert", value_range)
+        self.value_range, self.seed = value_range, seed
+        self.data_format = _channels_last(data_format, "RandomInvert")
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec.get("factor", (0.0, 1.0)), value_range=spec.get("value_range", (0, 255)),
+                   name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_random_invert(h, ii[0], self.factor[0], self.factor[1], self._vr[0], self._vr[1], name)
+
+
+class Solarization(_ColorOp):
+    """Solarization(addition_factor=0.0, threshold_factor=0.0,
+    value_range=(0, 255), seed=None): Keras 3's train-only layer
+    (solarization.py; the identity in evaluate, predict and an eager call).
+    Each factor a number f in [0, 1] ((0, f)) or a pair in [0, 1], sorted;
+    value_range sorted.  Each image draws addition = uniform(a0, 255 a1)
+    and threshold = uniform(t0, 255 t1) (Keras' bounds), its values go to
+    (0, 255), r = clip(z + addition, 0, 255), r where r < threshold else
+    255 - r, and back to value_range.  The gradient is the piecewise one.
+    The draws come from the model's seed; `seed` is kept for get_config."""
+
+    prefix = "solarization"
+
+    def __init__(self, addition_factor=0.0, threshold_factor=0.0, value_range=(0, 255), seed=None, data_format=None,
+                 name=None):
+        super().__init__(name)
+        self.addition_factor = _unit_factor("Solarization", "addition_factor", addition_factor)
+        self.threshold_factor = _unit_factor("Solarization", "threshold_factor", threshold_factor)
+        self.value_range, self.seed = _sorted_range("Solarization", value_range), seed
+        self.data_format = _channels_last(data_format, "Solarization")
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(tuple(spec.get("addition_factor", (0.0, 0.0))), tuple(spec.get("threshold_factor", (0.0, 0.0))),
+                   value_range=spec.get("value_range", (0, 255)), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        a, th, vr = self.addition_factor, self.threshold_factor, self.value_range
+        return lib.lf_solarization(h, ii[0], a[0], a[1], th[0], th[1], vr[0], vr[1], name)
+
+
+class AutoContrast(_ColorOp):
+    """AutoContrast(value_range=(0, 255)): Keras 3's layer (auto_contrast.py),
+    active in training and inference alike, as Keras: per image and
+    channel the values stretched from their (min, max) to value_range
+    (sorted), through (0, 255) as Keras computes it; a constant channel
+    keeps its values (Keras' NaN guard).  Gradients flow through the min
+    and max too."""
+
+    prefix = "auto_contrast"
+
+    def __init__(self, value_range=(0, 255), data_format=None, name=None):
+        super().__init__(name)
+        self.value_range = _sorted_range("AutoContrast", value_range)
+        self.data_format = _channels_last(data_format, "AutoContrast")
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(value_range=spec.get("value_range", (0, 255)), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return lib.lf_auto_contrast(h, ii[0], self.value_range[0], self.value_range[1], name)
