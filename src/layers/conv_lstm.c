@@ -44,6 +44,7 @@
  */
 #include "kernels.h"
 #include "layers/layer.h"
+#include "layers/lstm_cell.h"
 
 #include <math.h>
 #include <string.h>
@@ -183,8 +184,6 @@ static cl_bufs bufs_of(const lf_layer_ctx *c, const cl_geom *g) {
     return b;
 }
 
-static inline float sigm(float v) { return 1.0f / (1.0f + expf(-v)); }
-
 /* the time index of the s-th step run */
 static inline size_t step_t(int back, size_t T, size_t s) { return back ? T - 1 - s : s; }
 
@@ -207,15 +206,8 @@ static void cl_forward(const lf_layer_ctx *c) {
                 lf_im2col(hc, hp, &g.gh);
                 lf_sgemm(0, 0, P, G, g.Kr, 1.0f, hc, g.Kr, U, G, 1.0f, z, G);
             }
-            for (size_t p = 0; p < P; p++) {
-                float *zp = z + p * G;
-                for (size_t j = 0; j < F; j++) {
-                    float i = sigm(zp[j]), fg = sigm(zp[F + j]), gg = tanhf(zp[2 * F + j]), o = sigm(zp[3 * F + j]);
-                    zp[j] = i, zp[F + j] = fg, zp[2 * F + j] = gg, zp[3 * F + j] = o;
-                    cc[p * F + j] = fg * (cp ? cp[p * F + j] : 0.0f) + i * gg;
-                    h[p * F + j] = o * tanhf(cc[p * F + j]);
-                }
-            }
+            for (size_t p = 0; p < P; p++)
+                lf_lstm_cell_forward(z + p * G, cp ? cp + p * F : NULL, cc + p * F, h + p * F, F);
         }
     }
     /* y: h of every step in the order they ran, or the last one's */
@@ -251,21 +243,8 @@ static void cl_backward(const lf_layer_ctx *c) {
                 for (size_t j = 0; j < PF; j++) d[j] += dyr[j];
             /* z (P, G) becomes d z; dc carries d c_prev, dh restarts at 0
              * (h_prev reaches h' only through U: added below) */
-            for (size_t p = 0; p < P; p++) {
-                float *zp = z + p * G;
-                for (size_t j = 0; j < F; j++) {
-                    size_t q = p * F + j;
-                    float i = zp[j], fg = zp[F + j], gg = zp[2 * F + j], o = zp[3 * F + j];
-                    float tc = tanhf(cc[q]), c0 = cp ? cp[q] : 0.0f;
-                    float dct = dcr[q] + d[q] * o * (1.0f - tc * tc);
-                    zp[3 * F + j] = d[q] * tc * o * (1.0f - o);
-                    zp[j] = dct * gg * i * (1.0f - i);
-                    zp[F + j] = dct * c0 * fg * (1.0f - fg);
-                    zp[2 * F + j] = dct * i * (1.0f - gg * gg);
-                    dcr[q] = dct * fg;
-                    d[q] = 0.0f;
-                }
-            }
+            for (size_t p = 0; p < P; p++)
+                lf_lstm_cell_backward(z + p * G, cc + p * F, cp ? cp + p * F : NULL, d + p * F, dcr + p * F, F);
             if (!k) continue; /* the zero initial states take no gradient */
             /* dU (Kr, G) += cols(h_prev)^T dz;  dh (P, F) += col2im(dz U^T) */
             float *hc = s.Hc + r * P * g.Kr;

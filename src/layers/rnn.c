@@ -89,6 +89,7 @@
  */
 #include "kernels.h"
 #include "layers/layer.h"
+#include "layers/lstm_cell.h"
 
 #include <math.h>
 #include <string.h>
@@ -529,13 +530,7 @@ static void dir_forward(const lf_layer_ctx *c, const rnn_geom *gp, const rnn_dir
             } else if (g.simple) {
                 lf_act_forward(nd->act, h, z, 1, u);
             } else {
-                float *cc = C + r * Tu + t * u;
-                for (size_t j = 0; j < u; j++) {
-                    float i = sigm(z[j]), f = sigm(z[u + j]), gg = tanhf(z[2 * u + j]), o = sigm(z[3 * u + j]);
-                    z[j] = i, z[u + j] = f, z[2 * u + j] = gg, z[3 * u + j] = o;
-                    cc[j] = f * (cp ? cp[j] : 0.0f) + i * gg;
-                    h[j] = o * tanhf(cc[j]);
-                }
+                lf_lstm_cell_forward(z, cp, C + r * Tu + t * u, h, u);
             }
         }
     }
@@ -622,17 +617,8 @@ static void dir_backward(const lf_layer_ctx *c, const rnn_geom *gp, const rnn_di
             } else {
                 const float *cc = C + r * Tu + t * u, *cp = Cp ? Cp + r * ldp : NULL;
                 float *dcr = dc + r * u;
-                for (size_t j = 0; j < u; j++) {
-                    float i = z[j], f = z[u + j], gg = z[2 * u + j], o = z[3 * u + j];
-                    float tc = tanhf(cc[j]), c0 = cp ? cp[j] : 0.0f;
-                    float dct = dcr[j] + d[j] * o * (1.0f - tc * tc);
-                    z[3 * u + j] = d[j] * tc * o * (1.0f - o);
-                    z[j] = dct * gg * i * (1.0f - i);
-                    z[u + j] = dct * c0 * f * (1.0f - f);
-                    z[2 * u + j] = dct * i * (1.0f - gg * gg);
-                    dcr[j] = dct * f;
-                    d[j] = 0.0f; /* h_prev reaches h' only through U: added below */
-                }
+                /* h_prev reaches h' only through U: added below */
+                lf_lstm_cell_backward(z, cc, cp, d, dcr, u);
             }
         }
         if (!Hp) break; /* the zero initial states take no gradient */
