@@ -239,7 +239,7 @@ def model_corpus(d, seed):
     first = next(k for k in hdr if k != "__metadata__")
 
     def set_type(a):
-        a["layers"][3]["type"] = "ConvLSTM3D"
+        a["layers"][3]["type"] = "ConvLSTM4D"
 
     def unknown_field(a):
         a["layers"][0]["exec"] = "rm -rf /"

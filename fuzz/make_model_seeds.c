@@ -585,6 +585,23 @@ static int color_ops(const char *dir) {
     return compile_save(m, out, dir, "ok_color_ops.lfm");
 }
 
+/* ConvLSTM3D (same, strides, return_sequences) then a second one (valid,
+ * dilated, go_backwards, no bias) (ok_convlstm3d.lfm) */
+static int convlstm3d(const char *dir) {
+    lf_model *m;
+    if (lf_model_create(&m, 23) != LF_OK) return 1;
+    size_t vsh[5] = {3, 4, 5, 4, 2};
+    int vol = lf_input_shape(m, 5, vsh, LF_DTYPE_FLOAT32, "vol");
+    lf_conv_lstm_options o = lf_conv_lstm_defaults();
+    o.strides[1] = 2, o.padding = LF_PADDING_SAME, o.return_sequences = 1;
+    int c1 = lf_conv_lstm3d(m, vol, 2, 2, 3, 2, &o, NULL);
+    lf_conv_lstm_options o2 = lf_conv_lstm_defaults();
+    o2.dilation_rate[0] = 2, o2.go_backwards = 1, o2.use_bias = 0;
+    int c2 = lf_conv_lstm3d(m, c1, 2, 2, 1, 2, &o2, NULL);
+    int out = lf_dense(m, lf_flatten(m, c2, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
+    return compile_save(m, out, dir, "ok_convlstm3d.lfm");
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: make_model_seeds OUTDIR\n");
@@ -593,6 +610,5 @@ int main(int argc, char **argv) {
     return seed_net(argv[1]) || zoo(argv[1]) || uncompiled(argv[1]) || cnn(argv[1]) || seq(argv[1]) ||
            attention(argv[1]) || optimizers(argv[1]) || extras(argv[1]) || lookups(argv[1]) || session(argv[1]) ||
            later(argv[1]) || activations(argv[1]) || seq_more(argv[1]) || volumes(argv[1]) ||
-           gqa(argv[1]) || crop(argv[1]) || convlstm(argv[1]) ||
-           color_ops(argv[1]);
+           gqa(argv[1]) || crop(argv[1]) || convlstm(argv[1]) || color_ops(argv[1]) || convlstm3d(argv[1]);
 }

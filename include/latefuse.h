@@ -184,9 +184,10 @@ const char *lf_model_error(const lf_model *m);
  * fastest), so the arrays given to fit, evaluate and predict are 2-D.
  */
 
-/* 4 since video inputs (T, H, W, C); 3 before.  A caller that sizes an
+/* 5 since ConvLSTM3D's inputs (T, D, H, W, C); 4 before (videos (T, H, W, C)),
+ * 3 before that.  A caller that sizes an
  * lf_node_shape buffer by it must be rebuilt against this header. */
-#define LF_MAX_RANK 4
+#define LF_MAX_RANK 5
 
 /* What an input holds (lf_input_shape) and what an array holds (lf_typed_array).
  *   LF_DTYPE_FLOAT32  real values;
@@ -842,8 +843,8 @@ int lf_gru(lf_model *m, int x, size_t units, int use_bias, int return_sequences,
  * window of kernel_size steps (strides[0], dilation_rate[0]); kernel
  * (kernel_size, C, G), recurrent_kernel (kernel_size, filters, G). */
 typedef struct lf_conv_lstm_options {
-    size_t strides[2];       /* (rows, columns); ConvLSTM1D: [0] */
-    size_t dilation_rate[2]; /* likewise */
+    size_t strides[3];       /* (rows, columns); ConvLSTM1D: [0]; ConvLSTM3D: (depth, rows, columns) */
+    size_t dilation_rate[3]; /* likewise */
     lf_padding padding;      /* LF_PADDING_VALID or LF_PADDING_SAME */
     int use_bias, unit_forget_bias, return_sequences, go_backwards;
 } lf_conv_lstm_options;
@@ -852,6 +853,18 @@ int lf_conv_lstm2d(lf_model *m, int x, size_t filters, size_t kh, size_t kw, con
                    const char *name);
 int lf_conv_lstm1d(lf_model *m, int x, size_t filters, size_t kernel_size, const lf_conv_lstm_options *opt,
                    const char *name);
+/* ConvLSTM3D(filters, (kd, kh, kw)) (keras/src/layers/rnn/conv_lstm3d.py):
+ * lf_conv_lstm2d's cell over sequences of volumes x (batch, T, D, H, W, C),
+ * 3-D convolutions with strides[0..2], dilation_rate[0..2] (depth, rows,
+ * columns) and padding; output (batch, Do, Ho, Wo, filters), with
+ * return_sequences (batch, T, Do, Ho, Wo, filters).  kernel (kd, kh, kw,
+ * C, 4 filters) glorot_uniform, recurrent_kernel (kd, kh, kw, filters,
+ * 4 filters) orthogonal over its flattening, bias as lf_conv_lstm2d's; the
+ * same options, refusals and regularizers.  Returns the node, or -1 with
+ * the model's error set (x not of rank 5, a volume smaller than the
+ * window under 'valid', strides and dilation both above 1, ...). */
+int lf_conv_lstm3d(lf_model *m, int x, size_t filters, size_t kd, size_t kh, size_t kw,
+                   const lf_conv_lstm_options *opt, const char *name);
 
 /* SimpleRNN(units, activation, use_bias, return_sequences, go_backwards),
  * Keras' layer (keras/src/layers/rnn/simple_rnn.py; Keras' default

@@ -121,7 +121,8 @@
     X(LF_K_RANDOM_GRAYSCALE, lf_type_random_grayscale) \
     X(LF_K_RANDOM_INVERT, lf_type_random_invert) \
     X(LF_K_SOLARIZATION, lf_type_solarization) \
-    X(LF_K_AUTO_CONTRAST, lf_type_auto_contrast)
+    X(LF_K_AUTO_CONTRAST, lf_type_auto_contrast) \
+    X(LF_K_CONV_LSTM3D, lf_type_conv_lstm3d)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;

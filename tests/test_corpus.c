@@ -353,7 +353,7 @@ int main(void) {
         {"model", "bad_no_architecture.lfm", "the metadata has no architecture"},
         {"model", "bad_units_beyond_max.lfm", "architecture: layer 'dense': 'units' must be an integer in"},
         {"model", "bad_unknown_field.lfm", "architecture: layer 'in_a': unknown field 'exec'"},
-        {"model", "bad_unknown_layer_type.lfm", "architecture: layer 'dense_1': unknown layer type 'ConvLSTM3D'"},
+        {"model", "bad_unknown_layer_type.lfm", "architecture: layer 'dense_1': unknown layer type 'ConvLSTM4D'"},
         {"model", "bad_wrong_tensor_shape.lfm", "tensor 'dense.kernel' must be F32 of shape (4, 3)"},
         {"model", "bad_schedule_values_count.lfm", "architecture: optimizer: the PiecewiseConstantDecay schedule's "
                                                    "'boundaries' must be a list of 1 to 32 numbers and its 'values' a "

@@ -282,7 +282,7 @@ static void test_modes(void) {
         lf_model_free(m);
     }
     /* refusals, word for word */
-    size_t s4d[4] = {2, 2, 2, 2};
+    size_t s5d[5] = {2, 2, 2, 2, 2};
     struct {
         const size_t *shape;
         size_t rank;
@@ -295,9 +295,9 @@ static void test_modes(void) {
         {s21, 2, LF_DISCRETIZATION_COUNT,
          "Discretization: output_mode \"count\" takes inputs of shape (batch, d); input 'x' has shape (None, 2, 1) (Keras 3 "
          "reduces such an input over its axis 1, not its last axis)"},
-        {s4d, 4, LF_DISCRETIZATION_ONE_HOT,
-         "Discretization: output_mode \"one_hot\" of input 'x' of shape (None, 2, 2, 2, 2) in 4 bins is too large (rank "
-         "at most 4, 268435456 values)"},
+        {s5d, 5, LF_DISCRETIZATION_ONE_HOT,
+         "Discretization: output_mode \"one_hot\" of input 'x' of shape (None, 2, 2, 2, 2, 2) in 4 bins is too large "
+         "(rank at most 5, 268435456 values)"},
         {s4, 1, 7,
          "Discretization: output_mode 7 is none of LF_DISCRETIZATION_INT, LF_DISCRETIZATION_ONE_HOT, "
          "LF_DISCRETIZATION_MULTI_HOT, LF_DISCRETIZATION_COUNT"},

@@ -77,7 +77,7 @@ static void test_shapes(void) {
     } cases[] = {
         {0, "GlobalAveragePooling1D: input 'img' has shape (None, 6, 5, 3); it needs rank 3 (batch, steps, features)"},
         {1, "Reshape: input 'img' of shape (None, 6, 5, 3) (90 values) cannot become (None, 7, 13) (91 values)"},
-        {2, "InputLayer: a shape has 1 to 4 dims, got 5"},
+        {2, "InputLayer: a shape has 1 to 5 dims, got 6"},
         {3, "InputLayer: dim 1 of the shape is 0; dims must be >= 1 and their product at most 268435456"},
         {4, "Add: Inputs have incompatible shapes. Received shapes (6, 5, 3) and (90,) (at input 1, 'flat')"},
         {5, "Concatenate: inputs must have matching shapes except for the concatenation axis -1, got (None, 6, 5, 3) ('img') and (None, 90) ('flat')"},
@@ -98,7 +98,7 @@ static void test_shapes(void) {
         switch (cases[c].what) {
         case 0: lf_global_average_pooling1d(m, x, NULL); break;
         case 1: lf_reshape(m, x, 2, (size_t[]){7, 13}, NULL); break;
-        case 2: lf_input_shape(m, 5, (size_t[]){1, 2, 3, 4, 5}, LF_DTYPE_FLOAT32, NULL); break;
+        case 2: lf_input_shape(m, 6, (size_t[]){1, 2, 3, 4, 5, 1}, LF_DTYPE_FLOAT32, NULL); break;
         case 3: lf_input_shape(m, 2, (size_t[]){4, 0}, LF_DTYPE_FLOAT32, NULL); break;
         case 4: lf_add(m, 2, (int[]){x, fl}, NULL); break;
         case 5: lf_concatenate(m, 2, (int[]){x, fl}, NULL); break;

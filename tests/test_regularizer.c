@@ -245,12 +245,12 @@ static void test_refusals(void) {
     int x = lf_input(m, 3, "x"), d = lf_dense(m, x, 2, LF_ACT_LINEAR, 1, "dense");
     CHECK(lf_set_regularizer(m, d, LF_REG_RECURRENT, 0.1f, 0) == LF_ERR_ARG &&
               strcmp(lf_model_error(m), "lf_set_regularizer: recurrent_kernel: node 1 is not a LSTM, GRU, SimpleRNN, "
-                                        "Bidirectional, ConvLSTM2D or ConvLSTM1D layer") == 0,
+                                        "Bidirectional, ConvLSTM2D, ConvLSTM1D or ConvLSTM3D layer") == 0,
           "recurrent on a Dense: %s", lf_model_error(m));
     CHECK(lf_set_regularizer(m, x, LF_REG_ACTIVITY, 0.1f, 0) == LF_ERR_ARG &&
               strcmp(lf_model_error(m), "lf_set_regularizer: activity: node 0 is not a Dense, Conv2D, Embedding, "
                                         "Conv1D, LSTM, GRU, SimpleRNN, Bidirectional, ActivityRegularization, Conv3D, "
-                                        "Conv3DTranspose, ConvLSTM2D or ConvLSTM1D layer") == 0,
+                                        "Conv3DTranspose, ConvLSTM2D, ConvLSTM1D or ConvLSTM3D layer") == 0,
           "activity on an input: %s", lf_model_error(m));
     CHECK(lf_set_regularizer(m, d, LF_REG_ACTIVITY, -0.1f, 0) == LF_ERR_ARG &&
               strcmp(lf_model_error(m), "lf_set_regularizer: activity: l1 and l2 must be finite and >= 0") == 0,

@@ -88,8 +88,8 @@ static void test_rank4_refusals(void) {
         {2, "LSTM: input 'video' has shape (None, 8, 6, 5, 3); it needs rank 3 (batch, steps, features)"},
         {3, "GlobalAveragePooling2D: input 'video' has shape (None, 8, 6, 5, 3); it needs rank 4 (batch, height, "
             "width, channels)"},
-        {4, "InputLayer: a shape has 1 to 4 dims, got 5"},
-        {5, "Reshape: a target shape has 1 to 4 dims, got 5"},
+        {4, "InputLayer: a shape has 1 to 5 dims, got 6"},
+        {5, "Reshape: a target shape has 1 to 5 dims, got 6"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         lf_model *m;
@@ -100,8 +100,8 @@ static void test_rank4_refusals(void) {
         case 1: lf_max_pooling2d(m, x, 2, 2, 2, 2, LF_PADDING_VALID, NULL); break;
         case 2: lf_lstm(m, x, 4, 1, 1, 0, 0, NULL); break;
         case 3: lf_global_average_pooling2d(m, x, NULL); break;
-        case 4: lf_input_shape(m, 5, (size_t[]){1, 8, 6, 5, 3}, LF_DTYPE_FLOAT32, NULL); break;
-        default: lf_reshape(m, x, 5, (size_t[]){1, 8, 6, 5, 3}, NULL); break;
+        case 4: lf_input_shape(m, 6, (size_t[]){1, 1, 8, 6, 5, 3}, LF_DTYPE_FLOAT32, NULL); break;
+        default: lf_reshape(m, x, 6, (size_t[]){1, 1, 8, 6, 5, 3}, NULL); break;
         }
         CHECK(strcmp(lf_model_error(m), cases[c].msg) == 0, "case %zu: got '%s'", c, lf_model_error(m));
         lf_model_free(m);
@@ -401,8 +401,8 @@ static void test_td_errors(void) {
             "lf_time_distributed)"},
         {4, "compile: output 'gap' is on the steps of TimeDistributed 'steps'; close them with "
             "lf_time_distributed_end"},
-        {5, "TimeDistributed: the steps' output 'resh' has shape (None, 2, 3, 5, 4); with the steps axis that is "
-            "rank 6, above 4 (batch included: 5)"},
+        {5, "TimeDistributed: the steps' output 'resh' has shape (None, 2, 3, 5, 2, 2); with the steps axis "
+            "that is rank 7, above 5 (batch included: 6)"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         lf_model *m;
@@ -418,7 +418,7 @@ static void test_td_errors(void) {
         case 2: lf_time_distributed(m, cv, NULL); break;
         case 3: lf_time_distributed_end(m, f, NULL); break;
         case 4: lf_model_compile(m, lf_global_average_pooling2d(m, cv, "gap"), LF_LOSS_MSE, NULL); break;
-        default: lf_time_distributed_end(m, lf_reshape(m, cv, 4, (size_t[]){2, 3, 5, 4}, "resh"), NULL); break;
+        default: lf_time_distributed_end(m, lf_reshape(m, cv, 5, (size_t[]){2, 3, 5, 2, 2}, "resh"), NULL); break;
         }
         CHECK(strcmp(lf_model_error(m), cases[c].msg) == 0, "case %zu: got '%s'", c, lf_model_error(m));
         lf_model_free(m);

@@ -10,8 +10,8 @@ class's `_build` calls its own builder function.  Shapes
 are checked here at call time, with Keras-like messages, so mistakes show
 where the layer is called rather than when the model is built.
 
-A tensor is (batch, *shape), shape of rank 1 to 4, channels last like
-Keras: videos (T, H, W, C), images (H, W, C), sequences (T, D), vectors (D,).  A layer object
+A tensor is (batch, *shape), shape of rank 1 to 5, channels last like
+Keras: sequences of volumes (T, D, H, W, C), videos (T, H, W, C), images (H, W, C), sequences (T, D), vectors (D,).  A layer object
 called again is Keras' shared layer: each call is a node of the graph and
 all of them use the layer's one set of weights (lf_share_weights; training
 sums their gradients).  The weights live in the C model of a Model that
@@ -565,8 +565,8 @@ class InputLayer(Layer):
 def Input(shape: Any = None, batch_size: Optional[int] = None, dtype: Optional[str] = None,
           name: Optional[str] = None, batch_shape: Any = None, **kwargs) -> KerasTensor:
     """Input(shape) -> a symbolic (batch, *shape) tensor, as keras.Input:
-    shape of rank 1 to 4, channels last ((64, 64, 3) for images, (8, 64, 64, 3)
-    for videos of 8 frames).  dtype
+    shape of rank 1 to 5, channels last ((64, 64, 3) for images, (8, 64, 64, 3)
+    for videos of 8 frames, (8, 16, 64, 64, 1) for 8 volumes).  dtype
     float32 (float16, bfloat16 and float64 too: the library computes in
     float32), or an integer type for token ids (int32; int64, the type of
     Keras' TextVectorization, and the other integer types as int32: ids
@@ -593,10 +593,11 @@ def Input(shape: Any = None, batch_size: Optional[int] = None, dtype: Optional[s
         raise ValueError("Input: a dimension of None (a variable length) is not supported, got %r: give the "
                          "length, and pad or cut the rows to it (TextVectorization(output_sequence_length=T) "
                          "does)" % (shape,))
-    if (shape is None or not 1 <= len(tuple(shape)) <= 4 or
+    if (shape is None or not 1 <= len(tuple(shape)) <= 5 or
             any(isinstance(d, bool) or int(d) < 1 for d in tuple(shape))):
-        raise ValueError("Input: shape must be 1 to 4 dims >= 1, channels last (features,), (steps, "
-                         "features), (height, width, channels) or (frames, height, width, channels), got %r"
+        raise ValueError("Input: shape must be 1 to 5 dims >= 1, channels last (features,), (steps, "
+                         "features), (height, width, channels), (frames, height, width, channels) or (frames, "
+                         "depth, height, width, channels), got %r"
                          % (shape,))
     ints = ("int32", "int64", "int16", "int8", "uint8", "uint16", "uint32")
     if dtype not in (None, "float32", "float64", "float16", "bfloat16") + ints:
@@ -1198,7 +1199,7 @@ _lib._proto("lf_reshape", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t,
 
 
 class Reshape(Layer):
-    """Reshape(target_shape): the same values in a new shape (1 to 4 dims);
+    """Reshape(target_shape): the same values in a new shape (1 to 5 dims);
     one of them may be -1, the size that keeps the number of values (as
     Keras)."""
 
@@ -1207,8 +1208,8 @@ class Reshape(Layer):
     def __init__(self, target_shape, name=None):
         super().__init__(name)
         self.target_shape = tuple(int(d) for d in target_shape)
-        if not 1 <= len(self.target_shape) <= 4 or any(d < 1 and d != -1 for d in self.target_shape):
-            raise ValueError("Reshape: target_shape must be 1 to 4 dims >= 1 (one may be -1), got %r"
+        if not 1 <= len(self.target_shape) <= 5 or any(d < 1 and d != -1 for d in self.target_shape):
+            raise ValueError("Reshape: target_shape must be 1 to 5 dims >= 1 (one may be -1), got %r"
                              % (target_shape,))
         if self.target_shape.count(-1) > 1:
             raise ValueError("Reshape: target_shape %r has more than one -1" % (target_shape,))
@@ -4681,9 +4682,9 @@ class TimeDistributed(Layer):
         if isinstance(y, (list, tuple)):
             raise ValueError("TimeDistributed: the wrapped %s returns %d tensors; it must return one"
                              % (type(self.layer).__name__, len(y)))
-        if len(y.sample_shape) + 1 > 4:
+        if len(y.sample_shape) + 1 > 5:
             raise ValueError("TimeDistributed: the wrapped %s's output %s with the steps axis has rank %d; at most "
-                             "5 (batch included)" % (type(self.layer).__name__, _shape_str((None,) + y.sample_shape),
+                             "6 (batch included)" % (type(self.layer).__name__, _shape_str((None,) + y.sample_shape),
                                                    len(y.sample_shape) + 2))
         if self._inner is None:
             self._inner = _layers_between(steps, y)
@@ -5422,11 +5423,11 @@ class RMSNormalization(Layer):
         return lib.lf_rms_normalization(h, ii[0], self.epsilon, name)
 
 
-__all__ += ["ConvLSTM2D", "ConvLSTM1D"]
+__all__ += ["ConvLSTM2D", "ConvLSTM1D", "ConvLSTM3D"]
 
 
 class _ConvLSTMOptions(ctypes.Structure):  # lf_conv_lstm_options
-    _fields_ = [("strides", ctypes.c_size_t * 2), ("dilation_rate", ctypes.c_size_t * 2), ("padding", ctypes.c_int),
+    _fields_ = [("strides", ctypes.c_size_t * 3), ("dilation_rate", ctypes.c_size_t * 3), ("padding", ctypes.c_int),
                 ("use_bias", ctypes.c_int), ("unit_forget_bias", ctypes.c_int), ("return_sequences", ctypes.c_int),
                 ("go_backwards", ctypes.c_int)]
 
@@ -5435,12 +5436,14 @@ _lib._proto("lf_conv_lstm2d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size
             ctypes.POINTER(_ConvLSTMOptions), ctypes.c_char_p)
 _lib._proto("lf_conv_lstm1d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t,
             ctypes.POINTER(_ConvLSTMOptions), ctypes.c_char_p)
+_lib._proto("lf_conv_lstm3d", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
+            ctypes.c_size_t, ctypes.POINTER(_ConvLSTMOptions), ctypes.c_char_p)
 
 _CONV_LSTM_REGS = ("kernel_regularizer", "bias_regularizer", "recurrent_regularizer", "activity_regularizer")
 
 
 class _ConvLSTM(Layer):
-    """What ConvLSTM2D and ConvLSTM1D share (keras/src/layers/rnn/
+    """What ConvLSTM2D, ConvLSTM1D and ConvLSTM3D share (keras/src/layers/rnn/
     conv_lstm.py): Keras' arguments, those not available refused by name,
     the shapes; the C builder runs the cell (src/layers/conv_lstm.c)."""
 
@@ -5459,7 +5462,7 @@ class _ConvLSTM(Layer):
         if kwargs:
             raise ValueError("%s: unsupported arguments %s" % (kn, ", ".join(sorted(kwargs))))
         self.filters = _positive(filters, "filters", kn)
-        ints = _pair if r == 2 else (lambda v, what, layer: _one_tuple(v, what, layer))
+        ints = _pair if r == 2 else _triple if r == 3 else (lambda v, what, layer: _one_tuple(v, what, layer))
         self.kernel_size = ints(kernel_size, "kernel_size", kn)
         self.strides = ints(strides, "strides", kn)
         self.dilation_rate = ints(dilation_rate, "dilation_rate", kn)
@@ -5504,7 +5507,8 @@ class _ConvLSTM(Layer):
         if len(x.sample_shape) != r + 2:
             raise ValueError("%s: input of shape %s must be %s" % (
                 kn, _shape_str(x.sample_shape),
-                "(batch, time, rows, cols, channels)" if r == 2 else "(batch, time, steps, channels)"))
+                "(batch, time, rows, cols, channels)" if r == 2 else
+                "(batch, time, depth, rows, cols, channels)" if r == 3 else "(batch, time, steps, channels)"))
         T, sp, C = x.sample_shape[0], x.sample_shape[1:-1], x.sample_shape[-1]
         out = tuple(_out_size(n, k, s, self.padding, d)
                     for n, k, s, d in zip(sp, self.kernel_size, self.strides, self.dilation_rate))
@@ -5534,11 +5538,14 @@ class _ConvLSTM(Layer):
         o = _ConvLSTMOptions()
         for a in range(self._rank):
             o.strides[a], o.dilation_rate[a] = self.strides[a], self.dilation_rate[a]
-        for a in range(self._rank, 2):
+        for a in range(self._rank, 3):
             o.strides[a] = o.dilation_rate[a] = 1
         o.padding, o.use_bias, o.unit_forget_bias = _pad_id(self.padding), int(self.use_bias), int(self.unit_forget_bias)
         o.return_sequences, o.go_backwards = int(self.return_sequences), int(self.go_backwards)
-        if self._rank == 2:
+        if self._rank == 3:
+            i = lib.lf_conv_lstm3d(h, ii[0], self.filters, self.kernel_size[0], self.kernel_size[1],
+                                   self.kernel_size[2], ctypes.byref(o), name)
+        elif self._rank == 2:
             i = lib.lf_conv_lstm2d(h, ii[0], self.filters, self.kernel_size[0], self.kernel_size[1], ctypes.byref(o),
                                    name)
         else:
@@ -5581,6 +5588,18 @@ class ConvLSTM1D(_ConvLSTM):
 
     prefix = "conv_lstm1d"
     _rank = 1
+
+
+class ConvLSTM3D(_ConvLSTM):
+    """ConvLSTM3D(filters, kernel_size, ...): ConvLSTM2D's cell over
+    sequences of volumes (batch, time, depth, rows, cols, channels) with
+    3-D convolutions (keras/src/layers/rnn/conv_lstm3d.py); kernel_size,
+    strides and dilation_rate an int or 3 ints; kernel (kd, kh, kw,
+    channels, 4 filters), recurrent_kernel (kd, kh, kw, filters,
+    4 filters); the same arguments and exclusions."""
+
+    prefix = "conv_lstm3d"
+    _rank = 3
 
 
 # ---------------------------------------------------------------------------

@@ -181,7 +181,7 @@ def test_reshape_minus_one():
                             "90 is not a multiple of 7")
     with pytest.raises(ValueError) as e:
         Reshape((0, -1))
-    assert str(e.value) == "Reshape: target_shape must be 1 to 4 dims >= 1 (one may be -1), got (0, -1)"
+    assert str(e.value) == "Reshape: target_shape must be 1 to 5 dims >= 1 (one may be -1), got (0, -1)"
 
 
 @pytest.mark.parametrize("center,scale", [(False, True), (True, False), (False, False)])

@@ -338,10 +338,10 @@ def test_bad_files_exact_messages(tmp_path):
                        r"\(5, 4\), latefuse's Dense weight 0 has shape \(4, 5\)$" % p):
         load_model(p)
     cfg = golden_config()
-    cfg["config"]["layers"][6]["class_name"] = "ConvLSTM3D"
+    cfg["config"]["layers"][6]["class_name"] = "ConvLSTM4D"
     p = bad(tmp_path, "class.keras", config=cfg)
     with pytest.raises(ValueError, match=r"^load_model: '%s': layer 'global_average_pooling2d': the layer class "
-                       r"'ConvLSTM3D' \(module keras.layers\) is not available in latefuse$" % p):
+                       r"'ConvLSTM4D' \(module keras.layers\) is not available in latefuse$" % p):
         load_model(p)
     cfg = golden_config()
     cfg["config"]["layers"][2]["config"]["groups"] = 2  # (dilation_rate is read since Conv2D takes it)

@@ -125,8 +125,8 @@ def test_refusals():
         TimeDistributed(Dense(2))(Input(shape=(12,)))
     with pytest.raises(ValueError, match="Please initialize `TimeDistributed` layer with a `keras.layers.Layer`"):
         TimeDistributed(3)
-    with pytest.raises(ValueError, match=r"^Input: shape must be 1 to 4 dims"):
-        Input(shape=(1, 2, 3, 4, 5))
+    with pytest.raises(ValueError, match=r"^Input: shape must be 1 to 5 dims"):
+        Input(shape=(1, 2, 3, 4, 5, 6))
     assert latefuse.layers.TimeDistributed is TimeDistributed
 
 
