@@ -1588,7 +1588,8 @@ static void test_bias_l2(void) {
               strcmp(lf_model_error(m), "lf_set_bias_l2: node 0 is not a Dense, Conv2D, Conv1D, "
                                         "MultiHeadAttention, LSTM, GRU, SimpleRNN, Bidirectional, Conv2DTranspose, "
                                         "DepthwiseConv2D, SeparableConv2D, DepthwiseConv1D, SeparableConv1D, "
-                                        "Conv1DTranspose, Conv3D, Conv3DTranspose, ConvLSTM2D or ConvLSTM1D layer") == 0,
+                                        "Conv1DTranspose, Conv3D, Conv3DTranspose, ConvLSTM2D, ConvLSTM1D or "
+                                        "ConvLSTM3D layer") == 0,
           "on an input: %s", lf_model_error(m));
     fill_weight(m, "h", 1, -1, 1, 2571);
     run("Dense with an L2 penalty on its bias", m, lf_dense(m, h, 2, LF_ACT_LINEAR, 1, "o"), LF_LOSS_MSE, 5, 2572);
@@ -2568,6 +2569,41 @@ static void test_color_ops(void) {
     }
 }
 
+/* ConvLSTM3D (conv_lstm.c through conv3d.c's vol2col): both paddings, a
+ * stride, a dilation, return_sequences, go_backwards, no bias; the kernel,
+ * recurrent kernel, bias and input gradients through time */
+static void test_conv_lstm3d(void) {
+    struct {
+        size_t T, D, H, W, C, F, k[3], s[3], d[3];
+        lf_padding pad;
+        int bias, seq, back;
+    } cases[] = {
+        {3, 3, 3, 2, 2, 2, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}, LF_PADDING_SAME, 1, 1, 0},
+        {2, 3, 4, 3, 1, 2, {2, 3, 2}, {1, 2, 1}, {1, 1, 1}, LF_PADDING_VALID, 1, 0, 1},
+        {2, 4, 3, 3, 2, 2, {2, 2, 2}, {1, 1, 1}, {2, 1, 1}, LF_PADDING_VALID, 0, 1, 1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lf_model *m;
+        lf_model_create(&m, 3700 + k);
+        lf_conv_lstm_options o = lf_conv_lstm_defaults();
+        for (size_t a = 0; a < 3; a++) o.strides[a] = cases[k].s[a], o.dilation_rate[a] = cases[k].d[a];
+        o.padding = cases[k].pad, o.use_bias = cases[k].bias, o.return_sequences = cases[k].seq;
+        o.go_backwards = cases[k].back;
+        int x = lf_input_shape(m, 5, (size_t[]){cases[k].T, cases[k].D, cases[k].H, cases[k].W, cases[k].C},
+                               LF_DTYPE_FLOAT32, "vol");
+        int h = lf_conv_lstm3d(m, x, cases[k].F, cases[k].k[0], cases[k].k[1], cases[k].k[2], &o, "cl");
+        CHECK(h >= 0, "ConvLSTM3D case %zu: %s", k, lf_model_error(m));
+        char what[96];
+        snprintf(what, sizeof what, "ConvLSTM3D case %zu (%s)", k, cases[k].pad ? "same" : "valid");
+        if (h >= 0) {
+            scale_kernel(m, "cl", 2);
+            if (cases[k].bias) fill_weight(m, "cl", 2, -1, 1, 3800 + k);
+        }
+        image_run(what, m, h, 3900 + k, 3, 0);
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     test_activations();
     test_activation_kernels();
@@ -2618,5 +2654,6 @@ int main(void) {
     test_rms_random_crop();
     test_conv_lstm();
     test_color_ops();
+    test_conv_lstm3d();
     return check_report("test_grad");
 }
