@@ -3075,5 +3075,79 @@ def conv_lstm_file():
 SEEDED_FILES["conv_lstm.safetensors"] = conv_lstm_file
 
 
+
+# ---------------------------------------------------------------------------
+# conv_lstm3d: ConvLSTM3D (Keras 3, keras/src/layers/rnn/conv_lstm3d.py,
+# conv_lstm.py): conv_lstm2d's cell with torch.nn.functional.conv3d (conv3d
+# above: channels-first permutations, Keras' "same" padded explicitly) in a
+# loop over time.  img (3, 3, 3, 4, 3, 2) -> cl1 ConvLSTM3D(2, (2,2,2),
+# strides (1,2,1), same), flattened; cl2 ConvLSTM3D(2, (2,2,2), valid,
+# dilation (2,1,1), no bias, return_sequences, go_backwards) of img,
+# flattened; concatenated -> Dense(3, softmax).  Its own manual_seed(40).
+# ---------------------------------------------------------------------------
+C3L_B, C3L_T, C3L_D, C3L_H, C3L_W, C3L_C = 3, 3, 3, 4, 3, 2
+C3L_NODES = ["cl1", "cl2", "cat", "out"]
+
+
+def conv_lstm3d(x, K, U, b, strides, padding, dilation=(1, 1, 1), return_sequences=False, go_backwards=False):
+    """x (B,T,D,H,W,C), Keras' kernel (kd,kh,kw,C,4F), recurrent_kernel (kd,kh,kw,F,4F)"""
+    F = U.shape[3]
+    h = c = None
+    ys = []
+    steps = range(x.shape[1] - 1, -1, -1) if go_backwards else range(x.shape[1])
+    for t in steps:
+        z = conv3d(x[:, t], K, b, strides, padding, dilation)
+        if h is None:
+            h = torch.zeros(z.shape[:4] + (F,), dtype=z.dtype)
+            c = torch.zeros_like(h)
+        z = z + conv3d(h, U, None, (1, 1, 1), "same")
+        i, f, g, o = torch.sigmoid(z[..., :F]), torch.sigmoid(z[..., F:2 * F]), torch.tanh(z[..., 2 * F:3 * F]), \
+            torch.sigmoid(z[..., 3 * F:])
+        c = f * c + i * g
+        h = o * torch.tanh(c)
+        ys.append(h)
+    return torch.stack(ys, dim=1) if return_sequences else h
+
+
+def conv_lstm3d_model(p, x):
+    n = {}
+    n["cl1"] = conv_lstm3d(x["img"], p["cl1.kernel"], p["cl1.recurrent_kernel"], p["cl1.bias"], (1, 2, 1), "same")
+    n["cl2"] = conv_lstm3d(x["img"], p["cl2.kernel"], p["cl2.recurrent_kernel"], None, (1, 1, 1), "valid",
+                           (2, 1, 1), True, True)
+    n["cat"] = torch.cat([flat(n["cl1"]), flat(n["cl2"])], dim=1)
+    z = dense(n["cat"], p["out.kernel"], p["out.bias"])
+    n["out"] = torch.softmax(z, dim=1)
+    return n, cce_from_logits(z, x["y"]), math.inf
+
+
+def draw_conv_lstm3d():
+    B = C3L_B
+    inputs = {"img": u32((B, C3L_T, C3L_D, C3L_H, C3L_W, C3L_C), -1.0, 1.0), "y": torch.zeros((B, 3), dtype=F32)}
+    inputs["y"][torch.arange(B), torch.tensor([2, 0, 1])] = 1.0
+    lim = math.sqrt(6.0 / (8 * C3L_C + 8 * 8))
+    params = {
+        "cl1.kernel": u32((2, 2, 2, C3L_C, 8), -2 * lim, 2 * lim),
+        "cl1.recurrent_kernel": u32((2, 2, 2, 2, 8), -0.5, 0.5),
+        "cl1.bias": u32((8,), -0.5, 0.5),
+        "cl2.kernel": u32((2, 2, 2, C3L_C, 8), -2 * lim, 2 * lim),
+        "cl2.recurrent_kernel": u32((2, 2, 2, 2, 8), -0.6, 0.6),
+        "out.kernel": glorot32(3, 3 * 2 * 3 * 2 + 3 * 1 * 3 * 2 * 2), "out.bias": bias32(3),
+    }
+    return params, inputs
+
+
+def conv_lstm3d_file():
+    torch.manual_seed(40)
+    return ("conv_lstm3d.safetensors",
+            "ConvLSTM3D: img (3,3,3,4,3,2) -> cl1 ConvLSTM3D(2,(2,2,2),strides (1,2,1),same), flattened; cl2 "
+            "ConvLSTM3D(2,(2,2,2),valid,dilation (2,1,1),no bias,return_sequences,go_backwards) of img, flattened; "
+            "concatenated -> Dense(3,softmax); the cell as F.conv3d (channels-first permutations, Keras' same "
+            "padded explicitly) in a loop over time; categorical crossentropy from logits; forward, grads, "
+            "Keras-3 Adam steps 1 and 2.",
+            build_image("conv_lstm3d", draw_conv_lstm3d, conv_lstm3d_model, C3L_NODES, 2, SEED_HEAD_MARGIN))
+
+
+SEEDED_FILES["conv_lstm3d.safetensors"] = conv_lstm3d_file
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

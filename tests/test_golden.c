@@ -17,7 +17,9 @@
  * GroupNormalization, UnitNormalization, with 2 Adam steps; gqa.safetensors:
  * GroupedQueryAttention, with 2 Adam steps; rms_norm.safetensors:
  * RMSNormalization, with 2 Adam steps; conv_lstm.safetensors: ConvLSTM2D,
- * its cell as torch conv2d over time, with 2 Adam steps).
+ * its cell as torch conv2d over time, with 2 Adam steps;
+ * conv_lstm3d.safetensors: ConvLSTM3D, its cell as torch conv3d over time,
+ * with 2 Adam steps).
  * Here the C engine starts from the same weights and must agree within
  * 2e-5 absolute + 2e-4 relative (float32 arithmetic over sums of up to 128
  * terms; the script measured its own float32 re-run within 5.5e-7).
@@ -939,6 +941,25 @@ static void test_rms_norm(void) {
     lf_model_free(m);
 }
 
+/* ConvLSTM3D against its cell written with torch's conv3d in a loop over
+ * time: same with strides (1, 2, 1), flattened; valid, dilation (2, 1, 1),
+ * no bias, return_sequences, go_backwards, flattened; concatenated ->
+ * Dense(softmax); 2 Adam steps */
+static void test_conv_lstm3d(void) {
+    lf_model *m;
+    lf_model_create(&m, 40);
+    int img = lf_input_shape(m, 5, (size_t[]){3, 3, 4, 3, 2}, LF_DTYPE_FLOAT32, "img");
+    lf_conv_lstm_options o1 = lf_conv_lstm_defaults(), o2 = lf_conv_lstm_defaults();
+    o1.strides[1] = 2, o1.padding = LF_PADDING_SAME;
+    o2.dilation_rate[0] = 2, o2.use_bias = 0, o2.return_sequences = 1, o2.go_backwards = 1;
+    int f[2] = {lf_flatten(m, lf_conv_lstm3d(m, img, 2, 2, 2, 2, &o1, "cl1"), NULL),
+                lf_flatten(m, lf_conv_lstm3d(m, img, 2, 2, 2, 2, &o2, "cl2"), NULL)};
+    int out = lf_dense(m, lf_concatenate(m, 2, f, "cat"), 3, LF_ACT_SOFTMAX, 1, "out");
+    CHECK(lf_model_compile(m, out, LF_LOSS_CATEGORICAL_CROSSENTROPY, NULL) == LF_OK, "%s", lf_model_error(m));
+    check_network_mode(m, "tests/golden/conv_lstm3d.safetensors", 3, 2, 0);
+    lf_model_free(m);
+}
+
 int main(void) {
     test_multi();
     test_seed();
@@ -971,5 +992,6 @@ int main(void) {
     test_gqa();
     test_rms_norm();
     test_conv_lstm();
+    test_conv_lstm3d();
     return check_report("test_golden");
 }
