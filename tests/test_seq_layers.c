@@ -476,7 +476,7 @@ static void test_seq_errors(void) {
         int what;
         const char *msg;
     } cases[] = {
-        {0, "Embedding: input 'vid' has shape (None, 2, 4, 5, 3); token ids have rank 2 (batch, steps) to 4"},
+        {0, "Embedding: input 'vid' has shape (None, 1, 2, 4, 5, 3); token ids have rank 2 (batch, steps) to 5"},
         {1, "Embedding: input_dim and output_dim must be in 1..268435456, got 0 and 4"},
         {2, "PositionEmbedding: input 'seq' has shape (None, 6, 3), longer than sequence_length 5"},
         {3, "PositionEmbedding: input 'v' has shape (None, 12); it needs rank 3 (batch, steps, features)"},
@@ -493,7 +493,7 @@ static void test_seq_errors(void) {
         int img = lf_input_shape(m, 3, (size_t[]){4, 5, 3}, LF_DTYPE_FLOAT32, "img"), v = lf_input(m, 12, "v");
         int seq = lf_input_shape(m, 2, (size_t[]){6, 3}, LF_DTYPE_FLOAT32, "seq");
         switch (cases[c].what) {
-        case 0: lf_embedding(m, lf_input_shape(m, 4, (size_t[]){2, 4, 5, 3}, LF_DTYPE_FLOAT32, "vid"), 10, 4, 0, NULL); break;
+        case 0: lf_embedding(m, lf_input_shape(m, 5, (size_t[]){1, 2, 4, 5, 3}, LF_DTYPE_FLOAT32, "vid"), 10, 4, 0, NULL); break;
         case 1: lf_embedding(m, v, 0, 4, 0, NULL); break;
         case 2: lf_position_embedding(m, seq, 5, NULL); break;
         case 3: lf_position_embedding(m, v, 5, NULL); break;
