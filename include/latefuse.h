@@ -560,6 +560,35 @@ int lf_random_contrast(lf_model *m, int x, float lower, float upper, float value
 int lf_random_brightness(lf_model *m, int x, float lower, float upper, float value_low, float value_high,
                          const char *name);
 
+/* RandomSaturation, RandomHue and RandomColorDegeneration: Keras 3's layers
+ * on channels-last RGB images, train-only (the identity in evaluate and
+ * predict).  lower and upper are Keras' layer.factor (its _set_factor: a
+ * number f is [max(-|f|, bound), |f|], a pair sorted), value_low and
+ * value_high its value_range; each image draws from the model's generator
+ * a number f = lower + u (upper - lower), u uniform in [0, 1), shared by
+ * its pixels.  Each step is Keras' float32 operation (rgb_to_hsv,
+ * hsv_to_rgb, rgb_to_grayscale of its numpy backend).
+ *  - lf_random_saturation (C = 3): k = f / (1 - f + 1e-7); each pixel's
+ *    HSV saturation S becomes clip(S k, value_low, value_high) (Keras
+ *    clips S to the value range), back to RGB; f = 0.5 keeps the image,
+ *    0 makes it grey, 1 saturates it.  Bound -1; value_low <= value_high.
+ *  - lf_random_hue (C = 3): a second draw picks the sign s (-1 when above
+ *    0.5), delta = s f / 2; pixels are taken from value_range to [0, 1],
+ *    the hue moved by delta (wrapped into [0, 1]), back to RGB, clipped to
+ *    [0, 1] and to value_range.  Bound 0; value_range kept as given (not
+ *    sorted, as Keras), its ends different.
+ *  - lf_random_color_degeneration (C = 1 or 3): y = clip(x + f (gray - x),
+ *    value_low, value_high), gray = 0.2989 r + 0.5870 g + 0.1140 b (the
+ *    image itself when C = 1).  Bound -1; value_low <= value_high.
+ * Here lower <= upper, lower <= 1, upper >= the bound, every number
+ * finite; other channel counts are refused.  The gradient follows the
+ * same map (hsv.c says how its kinks are treated). */
+int lf_random_saturation(lf_model *m, int x, float lower, float upper, float value_low, float value_high,
+                         const char *name);
+int lf_random_hue(lf_model *m, int x, float lower, float upper, float value_low, float value_high, const char *name);
+int lf_random_color_degeneration(lf_model *m, int x, float lower, float upper, float value_low, float value_high,
+                                 const char *name);
+
 /* ---- decoder layers (with Conv2DTranspose above): x is (batch, H, W, C) */
 
 /* UpSampling2D(size=(sh, sw), interpolation): (batch, H, W, C) -> (batch,

@@ -122,7 +122,10 @@
     X(LF_K_RANDOM_INVERT, lf_type_random_invert) \
     X(LF_K_SOLARIZATION, lf_type_solarization) \
     X(LF_K_AUTO_CONTRAST, lf_type_auto_contrast) \
-    X(LF_K_CONV_LSTM3D, lf_type_conv_lstm3d)
+    X(LF_K_CONV_LSTM3D, lf_type_conv_lstm3d) \
+    X(LF_K_RANDOM_SATURATION, lf_type_random_saturation) \
+    X(LF_K_RANDOM_HUE, lf_type_random_hue) \
+    X(LF_K_RANDOM_COLOR_DEGENERATION, lf_type_random_color_degeneration)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;

@@ -70,4 +70,13 @@ void lf__rotate_image(const lf_translation_options *o, size_t H, size_t W, size_
 void lf__rotate_image_grad(const lf_translation_options *o, size_t H, size_t W, size_t C, float degrees,
                            const float *g, float *dx);
 
+/* hsv.c: RandomSaturation's, RandomHue's and RandomColorDegeneration's map
+ * of one image of HW pixels of C channels for its drawn number k (the
+ * saturation factor, the hue delta, the blend factor), value_range vr,
+ * and its transpose (added to dx; x the input). */
+typedef enum { LF_HSV_SATURATION, LF_HSV_HUE, LF_HSV_DEGENERATION } lf_hsv_op;
+void lf__hsv_image(lf_hsv_op op, size_t HW, size_t C, float k, const float *vr, const float *x, float *y);
+void lf__hsv_image_grad(lf_hsv_op op, size_t HW, size_t C, float k, const float *vr, const float *x, const float *g,
+                        float *dx);
+
 #endif
