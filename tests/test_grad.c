@@ -2604,6 +2604,59 @@ static void test_conv_lstm3d(void) {
     }
 }
 
+/* RandomSaturation, RandomHue, RandomColorDegeneration in a training pass
+ * (each pass draws the same), then a conv.  Fixed draws (a one-point
+ * factor range; the hue's sign drawn) and pixels in [0.05, 0.95] whose
+ * channels differ by 0.1 or more and whose shifted hue keeps 0.1 / 6 from
+ * hsv_to_rgb's ramp corners for either sign: the differences cross no kink
+ * of the maps (hsv.c); saturation k = 0.6 / 0.4 = 1.5 and value_range (0,
+ * 1) clip some S, the degeneration's (0.2, 0.9) some values. */
+static int hsv_pixel_ok(const float *p) {
+    double v = fmax(fmax(p[0], p[1]), p[2]), mn = fmin(fmin(p[0], p[1]), p[2]);
+    if (fabs(p[0] - p[1]) < 0.1 || fabs(p[1] - p[2]) < 0.1 || fabs(p[0] - p[2]) < 0.1) return 0;
+    double h = v == p[0] ? (p[1] - p[2]) / (6 * (v - mn))
+               : v == p[1] ? (p[2] - p[0]) / (6 * (v - mn)) + 2.0 / 6 : (p[0] - p[1]) / (6 * (v - mn)) + 4.0 / 6;
+    if (fabs(1.5 * (v - mn) / v - 1.0) < 0.05) return 0; /* the saturation's clip */
+    for (int s = -1; s <= 1; s += 2) {
+        double dh = 6 * (h + s * 0.1);
+        dh -= 6 * floor(dh / 6);
+        if (fabs(dh - floor(dh + 0.5)) < 0.1) return 0;
+    }
+    return 1;
+}
+
+static void test_hsv_layers(void) {
+    for (int kind = 0; kind < 4; kind++) {
+        int x;
+        size_t C = kind == 3 ? 1 : 3;
+        lf_model *m = image_model(4400 + kind, 3, 2, C, &x);
+        static const char *const what[] = {"RandomSaturation (clipped)", "RandomHue", "RandomColorDegeneration (clipped)",
+                                           "RandomColorDegeneration (one channel)"};
+        int h = kind == 0   ? lf_random_saturation(m, x, 0.6f, 0.6f, 0.0f, 1.0f, NULL)
+                : kind == 1 ? lf_random_hue(m, x, 0.2f, 0.2f, 0.0f, 1.0f, NULL)
+                            : lf_random_color_degeneration(m, x, 0.7f, 0.7f, 0.2f, 0.9f, NULL);
+        h = lf_conv2d(m, h, 2, 2, 2, 1, 1, LF_PADDING_VALID, LF_ACT_TANH, 1, "conv");
+        int o = lf_dense(m, lf_flatten(m, h, NULL), 2, LF_ACT_LINEAR, 1, "o");
+        lf_status st = lf_model_compile(m, o, LF_LOSS_MSE, NULL);
+        CHECK(st == LF_OK, "%s: compile: %s", what[kind], lf_model_error(m));
+        if (st == LF_OK) {
+            scale_kernel(m, "conv", 2), scale_kernel(m, "o", 3);
+            data d = make_data(m, 3, LF_LOSS_MSE, 4450 + kind);
+            uint64_t seed = 4460 + kind;
+            for (size_t i = 0; i < 3 * 6; i++) { /* the pixels of 3 rows of 3 x 2 */
+                float p[3];
+                do {
+                    fill_uniform(p, 3, 0.05f, 0.95f, seed++);
+                } while (!hsv_pixel_ok(p));
+                for (size_t c = 0; c < C; c++) d.x[0][i * C + c] = p[c];
+            }
+            fd_check_mode(what[kind], m, d.x, d.t, 3, -1, 1);
+            free_data(&d);
+        }
+        lf_model_free(m);
+    }
+}
+
 int main(void) {
     test_activations();
     test_activation_kernels();
@@ -2655,5 +2708,6 @@ int main(void) {
     test_conv_lstm();
     test_color_ops();
     test_conv_lstm3d();
+    test_hsv_layers();
     return check_report("test_grad");
 }
