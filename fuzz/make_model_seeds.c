@@ -602,6 +602,23 @@ static int convlstm3d(const char *dir) {
     return compile_save(m, out, dir, "ok_convlstm3d.lfm");
 }
 
+/* RandomSaturation (value_range (0, 1)), RandomHue (default value_range)
+ * and RandomColorDegeneration on RGB and on one channel (ok_hsv.lfm) */
+static int hsv(const char *dir) {
+    lf_model *m;
+    if (lf_model_create(&m, 22) != LF_OK) return 1;
+    size_t ish[3] = {4, 5, 3}, gsh[3] = {3, 3, 1};
+    int img = lf_input_shape(m, 3, ish, LF_DTYPE_FLOAT32, "img");
+    int gray = lf_input_shape(m, 3, gsh, LF_DTYPE_FLOAT32, "gray");
+    int h = lf_random_saturation(m, img, -0.5f, 0.75f, 0.0f, 1.0f, NULL);
+    h = lf_random_hue(m, h, 0.0f, 0.4f, 0.0f, 255.0f, NULL);
+    h = lf_random_color_degeneration(m, h, -1.0f, 1.0f, 0.0f, 255.0f, NULL);
+    int g = lf_random_color_degeneration(m, gray, 0.2f, 0.3f, -1.0f, 1.0f, NULL);
+    int p[2] = {lf_global_average_pooling2d(m, h, NULL), lf_global_max_pooling2d(m, g, NULL)};
+    int out = lf_dense(m, lf_concatenate(m, 2, p, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
+    return compile_save(m, out, dir, "ok_hsv.lfm");
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: make_model_seeds OUTDIR\n");
@@ -610,5 +627,6 @@ int main(int argc, char **argv) {
     return seed_net(argv[1]) || zoo(argv[1]) || uncompiled(argv[1]) || cnn(argv[1]) || seq(argv[1]) ||
            attention(argv[1]) || optimizers(argv[1]) || extras(argv[1]) || lookups(argv[1]) || session(argv[1]) ||
            later(argv[1]) || activations(argv[1]) || seq_more(argv[1]) || volumes(argv[1]) ||
-           gqa(argv[1]) || crop(argv[1]) || convlstm(argv[1]) || color_ops(argv[1]) || convlstm3d(argv[1]);
+           gqa(argv[1]) || crop(argv[1]) || convlstm(argv[1]) || color_ops(argv[1]) || convlstm3d(argv[1]) ||
+           hsv(argv[1]);
 }
