@@ -5640,6 +5640,33 @@ def _unit_factor(cls, arg, factor):
 
 class _ColorOp(Layer):
     """the shape of the four: an image (batch, H, W, C) to its own shape"""
+# ---------------------------------------------------------------------------
+# RandomSaturation, RandomHue, RandomColorDegeneration (Keras 3;
+# src/layers/hsv.c)
+# ---------------------------------------------------------------------------
+
+__all__ += ["RandomSaturation", "RandomHue", "RandomColorDegeneration"]
+
+for _f in ("lf_random_saturation", "lf_random_hue", "lf_random_color_degeneration"):
+    _lib._proto(_f, ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float, ctypes.c_float,
+                ctypes.c_float, ctypes.c_char_p)
+
+
+class _HsvLayer(Layer):
+    """What the three share: Keras' _set_factor over the class's bounds,
+    value_range (sorted unless the class keeps it), channels_last, the
+    draws from the model's seed (seed is kept for get_config only, as
+    RandomCrop's)."""
+    bounds, builder, sort_range = (-1, 1), None, True
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, name=None):
+        super().__init__(name)
+        cls = type(self).__name__
+        self.factor = _color_factor(cls, factor, self.bounds)
+        vr = _value_range(cls, value_range)
+        self.value_range = sorted(vr) if self.sort_range else vr
+        self.data_format = _channels_last(data_format, cls)
+        self.seed = seed
 
     def _call(self, x):
         x = _image(self, x)
@@ -5763,3 +5790,42 @@ class AutoContrast(_ColorOp):
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         return lib.lf_auto_contrast(h, ii[0], self.value_range[0], self.value_range[1], name)
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec["factor"], value_range=spec.get("value_range", (0, 255)), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        return getattr(lib, self.builder)(h, ii[0], self.factor[0], self.factor[1], self.value_range[0],
+                                          self.value_range[1], name)
+
+
+class RandomSaturation(_HsvLayer):
+    """RandomSaturation(factor, value_range=(0, 255), data_format=None,
+    seed=None): Keras 3's train-only saturation change of RGB images (the
+    identity in evaluate and predict).  Each image draws f uniform in
+    (lower, upper) = self.factor (a number f in [-1, 1] is (-|f|, |f|), a
+    pair sorted: Keras' _set_factor), k = f / (1 - f + 1e-7), and each
+    pixel's HSV saturation becomes clip(S k, *value_range): f = 0.5 keeps
+    the image, 0 makes it grey, 1 fully saturated."""
+    prefix, builder = "random_saturation", "lf_random_saturation"
+
+
+class RandomHue(_HsvLayer):
+    """RandomHue(factor, value_range=(0, 255), data_format=None, seed=None):
+    Keras 3's train-only hue shift of RGB images (the identity in evaluate
+    and predict).  Each image draws a sign and f uniform in (lower, upper) =
+    self.factor (a number f in [0, 1] is (0, f)); its pixels, taken from
+    value_range (kept as given, as Keras) to [0, 1], have their hue moved by
+    +-f / 2 (wrapped), are clipped to [0, 1] and taken back."""
+    prefix, builder, bounds, sort_range = "random_hue", "lf_random_hue", (0, 1), False
+
+
+class RandomColorDegeneration(_HsvLayer):
+    """RandomColorDegeneration(factor, value_range=(0, 255), data_format=None,
+    seed=None): Keras 3's train-only blend with the grey image (the identity
+    in evaluate and predict): x + f (gray - x) clipped to value_range, f
+    uniform in (lower, upper) = self.factor (a number f in [-1, 1] is
+    (-|f|, |f|)), gray = 0.2989 r + 0.5870 g + 0.1140 b (the image itself
+    for one channel)."""
+    prefix, builder = "random_color_degeneration", "lf_random_color_degeneration"
