@@ -589,6 +589,19 @@ int lf_random_hue(lf_model *m, int x, float lower, float upper, float value_low,
 int lf_random_color_degeneration(lf_model *m, int x, float lower, float upper, float value_low, float value_high,
                                  const char *name);
 
+/* RandomColorJitter: Keras 3's layer on channels-last RGB images,
+ * train-only (the identity in evaluate and predict): Keras' sub-layers
+ * RandomBrightness, RandomContrast, RandomSaturation, RandomHue applied in
+ * that order, each with its own draw, to the previous one's output, all
+ * with value_range (value_low, value_high) (brightness and saturation
+ * sort it, contrast and hue keep it as given, as Keras' sub-layers).  Each
+ * factor is that sub-layer's resolved [lower, upper] (two floats), or NULL
+ * for Keras' None: the sub-layer is left out.  The rules and refusals are
+ * those of lf_random_brightness, lf_random_contrast, lf_random_saturation
+ * and lf_random_hue for the factors given. */
+int lf_random_color_jitter(lf_model *m, int x, float value_low, float value_high, const float *brightness,
+                           const float *contrast, const float *saturation, const float *hue, const char *name);
+
 /* ---- decoder layers (with Conv2DTranspose above): x is (batch, H, W, C) */
 
 /* UpSampling2D(size=(sh, sw), interpolation): (batch, H, W, C) -> (batch,

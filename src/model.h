@@ -125,7 +125,8 @@
     X(LF_K_CONV_LSTM3D, lf_type_conv_lstm3d) \
     X(LF_K_RANDOM_SATURATION, lf_type_random_saturation) \
     X(LF_K_RANDOM_HUE, lf_type_random_hue) \
-    X(LF_K_RANDOM_COLOR_DEGENERATION, lf_type_random_color_degeneration)
+    X(LF_K_RANDOM_COLOR_DEGENERATION, lf_type_random_color_degeneration) \
+    X(LF_K_RANDOM_COLOR_JITTER, lf_type_random_color_jitter)
 
 #define LF_KIND_ENUM_(kind, record) kind,
 typedef enum lf_kind { LF_LAYER_TABLE(LF_KIND_ENUM_) LF_K_COUNT } lf_kind;
@@ -257,6 +258,9 @@ typedef struct lf_node {
     size_t kv_heads;     /* GroupedQueryAttention: num_key_value_heads (its query heads
                             are `heads`); 0: MultiHeadAttention, as many as `heads` */
     float threshold_factor[2]; /* Solarization (its addition_factor: factor) */
+    int jitter_on;       /* RandomColorJitter (hsv.c): which sub-layers apply, bits
+                            1 brightness, 2 contrast, 4 saturation, 8 hue */
+    float jitter[8];     /* their factors' [lower, upper], in that order */
 } lf_node;
 
 /* Rows per sample of a node's workspace buffers: T on a TimeDistributed's

@@ -2626,15 +2626,21 @@ static int hsv_pixel_ok(const float *p) {
 }
 
 static void test_hsv_layers(void) {
-    for (int kind = 0; kind < 4; kind++) {
+    for (int kind = 0; kind < 6; kind++) {
         int x;
         size_t C = kind == 3 ? 1 : 3;
         lf_model *m = image_model(4400 + kind, 3, 2, C, &x);
         static const char *const what[] = {"RandomSaturation (clipped)", "RandomHue", "RandomColorDegeneration (clipped)",
-                                           "RandomColorDegeneration (one channel)"};
+                                           "RandomColorDegeneration (one channel)", "RandomColorJitter (all four)",
+                                           "RandomColorJitter (brightness, hue)"};
+        /* the jitter: its draws random per row (the same each pass); the
+         * contrast's and brightness' clips in value_range (-4, 4) cut nothing */
+        static const float jb[2] = {-0.05f, 0.05f}, jc[2] = {0.1f, 0.3f}, js[2] = {0.55f, 0.6f}, jh[2] = {0.2f, 0.2f};
         int h = kind == 0   ? lf_random_saturation(m, x, 0.6f, 0.6f, 0.0f, 1.0f, NULL)
                 : kind == 1 ? lf_random_hue(m, x, 0.2f, 0.2f, 0.0f, 1.0f, NULL)
-                            : lf_random_color_degeneration(m, x, 0.7f, 0.7f, 0.2f, 0.9f, NULL);
+                : kind == 2 || kind == 3 ? lf_random_color_degeneration(m, x, 0.7f, 0.7f, 0.2f, 0.9f, NULL)
+                : kind == 4 ? lf_random_color_jitter(m, x, -4.0f, 4.0f, jb, jc, js, jh, NULL)
+                            : lf_random_color_jitter(m, x, -4.0f, 4.0f, jb, NULL, NULL, jh, NULL);
         h = lf_conv2d(m, h, 2, 2, 2, 1, 1, LF_PADDING_VALID, LF_ACT_TANH, 1, "conv");
         int o = lf_dense(m, lf_flatten(m, h, NULL), 2, LF_ACT_LINEAR, 1, "o");
         lf_status st = lf_model_compile(m, o, LF_LOSS_MSE, NULL);

@@ -399,6 +399,172 @@ static void test_refusals(void) {
     lf_model_free(m);
 }
 
+/* ---- RandomColorJitter */
+
+/* Keras' contrast in double (numpy's mean over H then W), np.clip to vr as given */
+static void ref_contrast(size_t H, size_t W, size_t C, double k, const float *vr, const double *x, double *y) {
+    for (size_t ch = 0; ch < C; ch++) {
+        double mean = 0;
+        for (size_t j = 0; j < W; j++) {
+            double col = 0;
+            for (size_t i = 0; i < H; i++) col += x[(i * W + j) * C + ch];
+            mean += col / (double)H;
+        }
+        mean /= (double)W;
+        for (size_t p = 0; p < H * W; p++) y[p * C + ch] = clipd((x[p * C + ch] - mean) * k + mean, vr[0], vr[1]);
+    }
+}
+
+/* x (H, W, 3) -> RandomColorJitter ("aug") with the factors f[i] (NULL: None) */
+static lf_model *jitter_model(const float *vr, const float *const *f, size_t H, size_t W, int *node) {
+    lf_model *m;
+    int x = aug_input(&m, H, W, 3);
+    *node = lf_random_color_jitter(m, x, vr[0], vr[1], f[0], f[1], f[2], f[3], "aug");
+    return aug_finish(m, *node);
+}
+
+/* Each row's draws as the sub-layers' (brightness draw 0, contrast 1,
+ * saturation 2, hue 3 and 4), the output Keras' sub-layers in order,
+ * recomputed in double from the draws; sub-layers left out (None) leave
+ * the rest as it was; same draws, identity at inference. */
+static void test_jitter_values(void) {
+    enum { N = 40, H = 3, W = 4, D = H * W * 3 };
+    static const float b[2] = {-0.2f, 0.3f}, c[2] = {0.1f, 0.5f}, s[2] = {0.2f, 0.9f}, h[2] = {0.1f, 0.6f};
+    static const struct {
+        float vr[2];
+        int on;
+        double tol;
+    } cases[] = {{{0, 255}, 15, 5e-4}, {{0, 1}, 15, 2e-6}, {{255, 0}, 10, 5e-4}, {{0, 1}, 5, 2e-6}, {{0, 1}, 0, 0}};
+    float *x = malloc(N * D * sizeof *x);
+    double *cur = malloc(2 * D * sizeof *cur), *nxt = cur + D;
+    for (size_t cs = 0; cs < sizeof cases / sizeof *cases; cs++) {
+        const float *vr = cases[cs].vr, *f[4] = {b, c, s, h};
+        float sv[2] = {fminf(vr[0], vr[1]), fmaxf(vr[0], vr[1])};
+        int on = cases[cs].on;
+        for (int i = 0; i < 4; i++)
+            if (!(on >> i & 1)) f[i] = NULL;
+        fill_uniform(x, N * D, sv[0], sv[1], 30 + cs);
+        char what[64];
+        snprintf(what, sizeof what, "RandomColorJitter case %zu", cs);
+        int node;
+        lf_model *m = jitter_model(vr, f, H, W, &node);
+        lf_ws ws;
+        lf_ws_init(&ws, m, N, 0, NULL, 0);
+        const float *xs[1] = {x};
+        lf_draws k0 = {lf_draw_key(12, 1, 4), 0};
+        lf_graph_forward_drawn(m, &ws, xs, N, 1, &k0);
+        int draws_ok = 1;
+        double worst = 0;
+        for (int r = 0; r < N; r++) {
+            const float *d = ws.aux[node] + m->nodes[node].aux_per_row * r;
+            uint64_t st = lf_draw_stream(k0.key, 0, (uint64_t)r);
+            float u[5];
+            for (int i = 0; i < 5; i++) u[i] = lf_draw_uniform(st, (uint64_t)i);
+            float sat = s[0] + (s[1] - s[0]) * u[2];
+            float want[4] = {(b[0] + (b[1] - b[0]) * u[0]) * (sv[1] - sv[0]),
+                             (1.0f - c[0]) + ((1.0f + c[1]) - (1.0f - c[0])) * u[1], sat / (1.0f - sat + 1e-7f),
+                             (u[3] > 0.5f ? -1.0f : 1.0f) * (h[0] + (h[1] - h[0]) * u[4]) * 0.5f};
+            draws_ok &= d[0] == 1.0f;
+            for (int i = 0; i < 4; i++) draws_ok &= !(on >> i & 1) || d[1 + i] == want[i];
+            for (int j = 0; j < D; j++) cur[j] = x[r * D + j];
+            for (int i = 0; i < 4; i++) {
+                if (!(on >> i & 1)) continue;
+                if (i == 0)
+                    for (int j = 0; j < D; j++) nxt[j] = clipd(cur[j] + d[1], sv[0], sv[1]);
+                else if (i == 1)
+                    ref_contrast(H, W, 3, d[2], vr, cur, nxt);
+                else {
+                    float xf[D]; /* the stage's input as the layer holds it (float32) */
+                    for (int j = 0; j < D; j++) xf[j] = (float)cur[j];
+                    keras_rule(i == 2 ? 0 : 1, H * W, 3, d[1 + i], i == 2 ? sv : vr, xf, nxt);
+                }
+                memcpy(cur, nxt, D * sizeof *cur);
+            }
+            for (int j = 0; j < D; j++) worst = fmax(worst, fabs(cur[j] - ws.out[node][r * D + j]));
+        }
+        CHECK(draws_ok, "%s: the draws are the sub-layers' formulas of the row's uniform numbers", what);
+        CHECK(worst <= cases[cs].tol, "%s: off Keras' sub-layers by %.3g", what, worst);
+        aug_check_same_draws(m, &ws, node, x, N, D, &k0, what);
+        aug_check_identity(m, node, x, N, D, what);
+        lf_ws_free(&ws);
+        lf_model_free(m);
+    }
+    free(x), free(cur);
+}
+
+static int jitter_layer(lf_model *m, int img) {
+    static const float b[2] = {-0.2f, 0.2f}, c[2] = {0.0f, 0.4f}, s[2] = {0.3f, 0.7f}, h[2] = {0.0f, 0.3f};
+    return lf_rescaling(m, lf_random_color_jitter(m, img, 0, 255, b, c, s, h, NULL), 1.0f / 255, 0.0f, NULL);
+}
+
+/* threads, the file (value_range and the factors given only; check_reload),
+ * the file's and the builder's refusals */
+static void test_jitter_file(void) {
+    aug_check_threads(jitter_layer, 255.0f, "RandomColorJitter");
+    enum { N = 8, H = 4, W = 5, D = H * W * 3 };
+    char path[128], bad[128];
+    snprintf(path, sizeof path, "%s/j.lf", tmpdir);
+    snprintf(bad, sizeof bad, "%s/badj.lf", tmpdir);
+    float x[N * D], t[N];
+    fill_uniform(x, N * D, 0, 1, 19);
+    fill_uniform(t, N, -1, 1, 20);
+    static const float c[2] = {0, 0.25f}, h[2] = {0.125f, 0.5f}, vr[2] = {0, 1};
+    const float *f[4] = {NULL, c, NULL, h};
+    int node;
+    lf_model *m = jitter_model(vr, f, H, W, &node);
+    lf_draws k = {lf_draw_key(5, 1, 1), 0};
+    aug_check_file(m, node, "aug", path, x, N, D, 8 /* the draws */, &k,
+                   "\"type\":\"RandomColorJitter\",\"inbound\":[\"x\"],\"value_range\":[0,1],\"contrast_factor\":[0,0.25],"
+                   "\"hue_factor\":[0.125,0.5]}", "RandomColorJitter");
+    const float *xs[1] = {x};
+    lf_fit_options opt = lf_fit_defaults();
+    opt.epochs = 1, opt.batch_size = 4, opt.seed = 2;
+    CHECK(lf_model_fit(m, xs, t, N, &opt) == LF_OK, "RandomColorJitter: fit: %s", lf_model_error(m));
+    lf_model_free(check_reload(m, xs, N, 1, path, "RandomColorJitter"));
+    lf_model_free(m);
+    static const struct {
+        const char *from, *to, *msg;
+    } cases[] = {
+        {"[0,0.25]", "[0,-0.2]", "'contrast_factor' must be a pair [lower, upper] with lower <= 1 and upper >= 0"},
+        {"[0.125,0.5]", "[0.5,0.125]", "'hue_factor' must be a pair [lower, upper] with lower <= 1 and upper >= 0"},
+        {"[0,1]", "[1,1]", "'value_range' must have two different ends"},
+        {"\\\"hue_factor\\\"", "\\\"hue_factxr\\\"", "unknown field 'hue_factxr'"},
+    };
+    for (size_t cs = 0; cs < sizeof cases / sizeof cases[0]; cs++)
+        aug_check_file_refusal(path, bad, "aug", cs, cases[cs].from, cases[cs].to, cases[cs].msg, 0);
+    remove(bad);
+    remove(path);
+    static const float good[2] = {0, 0.2f}, neg[2] = {-0.5f, -0.2f}, swapped[2] = {0.3f, 0.1f};
+    static const struct {
+        size_t C;
+        float vr[2];
+        const float *f[4];
+        const char *msg;
+    } refusals[] = {
+        {3, {0, 255}, {swapped, NULL, NULL, NULL},
+         "RandomColorJitter: brightness_factor must be a range [lower, upper] with lower <= 1 and upper >= -1, got [0.3, 0.1]"},
+        {3, {0, 255}, {NULL, neg, NULL, NULL},
+         "RandomColorJitter: contrast_factor must be a range [lower, upper] with lower <= 1 and upper >= 0, got [-0.5, -0.2]"},
+        {3, {0, 255}, {NULL, NULL, NULL, neg},
+         "RandomColorJitter: hue_factor must be a range [lower, upper] with lower <= 1 and upper >= 0, got [-0.5, -0.2]"},
+        {3, {2, 2}, {NULL, NULL, NULL, good},
+         "RandomColorJitter: value_range must have two different ends with a hue_factor, got [2, 2]"},
+        {3, {0, NAN}, {good, NULL, NULL, NULL}, "RandomColorJitter: value_range must be two finite numbers, got [0, nan]"},
+        {1, {0, 255}, {NULL, NULL, good, NULL},
+         "RandomColorJitter: the images need 3 channels (RGB, channels_last) with a saturation_factor or hue_factor, got 1"},
+    };
+    for (size_t cs = 0; cs < sizeof refusals / sizeof *refusals; cs++) {
+        lf_model *r;
+        lf_model_create(&r, 2);
+        int in = lf_input_shape(r, 3, (size_t[]){4, 5, refusals[cs].C}, LF_DTYPE_FLOAT32, "img");
+        const float *const *g = refusals[cs].f;
+        int id = lf_random_color_jitter(r, in, refusals[cs].vr[0], refusals[cs].vr[1], g[0], g[1], g[2], g[3], NULL);
+        CHECK(id < 0 && strcmp(lf_model_error(r), refusals[cs].msg) == 0, "jitter case %zu: got '%s'", cs,
+              lf_model_error(r));
+        lf_model_free(r);
+    }
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lf_hsv_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -408,6 +574,8 @@ int main(void) {
     test_threads();
     test_file();
     test_refusals();
+    test_jitter_values();
+    test_jitter_file();
     rmdir(tmpdir);
     return check_report("test_hsv");
 }

@@ -1,6 +1,7 @@
 /*
  * hsv.c — Keras 3's colour augmentation layers RandomSaturation, RandomHue
- * and RandomColorDegeneration(factor, value_range=(0, 255)): train-only
+ * and RandomColorDegeneration(factor, value_range=(0, 255)), and
+ * RandomColorJitter (at the end of the file): train-only
  * maps of channels-last images (H, W, C), the identity in evaluate and
  * predict (keras/src/layers/preprocessing/image_preprocessing/
  * random_saturation.py, random_hue.py, random_color_degeneration.py; the
@@ -20,6 +21,11 @@
  *  - RandomColorDegeneration (C = 1 or 3): k = uniform(lower, upper),
  *    y = clip(x + k (gray - x), value_range), gray = 0.2989 r + 0.5870 g +
  *    0.1140 b (Keras' weights; the image itself when C = 1).
+ * RandomColorJitter(value_range, brightness_factor, contrast_factor,
+ * saturation_factor, hue_factor) (random_color_jitter.py): Keras'
+ * sub-layers RandomBrightness, RandomContrast (augment.c's maps),
+ * RandomSaturation, RandomHue in that order, each given factor its own
+ * draw; a factor None leaves its sub-layer out.
  * Every step is Keras' float32 operation in its order (rgb_to_hsv first
  * sets values below float32's epsilon in magnitude to 0).
  *
@@ -441,4 +447,208 @@ int lf_random_color_degeneration(lf_model *m, int x, float lower, float upper, f
                                  const char *name) {
     return hsv_add(m, &lf_type_random_color_degeneration, LF_K_RANDOM_COLOR_DEGENERATION, x, lower, upper, value_low,
                    value_high, name);
+}
+
+/* ----------------------------------------------------- RandomColorJitter */
+
+/* Keras 3's RandomColorJitter (random_color_jitter.py): its sub-layers in
+ * Keras' order, each on the previous one's output, with augment.c's
+ * brightness and contrast maps and this file's saturation and hue.  Each
+ * row draws from its stream: brightness draw 0, contrast 1, saturation 2,
+ * hue 3 (the sign) and 4.  aux per row: [applied, brightness delta,
+ * contrast k, saturation k, hue delta, 0, 0, 0], then the inputs of the
+ * second, third and fourth stages (D values each) for the backward pass,
+ * then two images of scratch for the gradient between the stages. */
+
+enum { JIT_B = 1, JIT_C = 2, JIT_S = 4, JIT_H = 8, JIT_HEAD = 8 };
+
+static const char *const jitter_keys[] = {"name",           "type",        "inbound",           "value_range",
+                                          "brightness_factor", "contrast_factor", "saturation_factor",
+                                          "hue_factor",     NULL};
+
+/* the factor keys, the bits and the sub-layers' lower bounds, in order */
+static const char *const jitter_names[4] = {"brightness_factor", "contrast_factor", "saturation_factor", "hue_factor"};
+static const float jitter_bound[4] = {-1.0f, 0.0f, -1.0f, 0.0f};
+
+static void sorted_range(const float *vr, float *s) {
+    s[0] = fminf(vr[0], vr[1]), s[1] = fmaxf(vr[0], vr[1]);
+}
+
+static int jitter_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const int *in, size_t n_in) {
+    const lf_node *x = lf_input_node(m, t->type, in, n_in, 3);
+    if (!x) return 0;
+    for (int i = 0; i < 4; i++) {
+        if (!(nd->jitter_on >> i & 1)) continue;
+        float lo = nd->jitter[2 * i], hi = nd->jitter[2 * i + 1];
+        if (!(lo <= hi && lo <= 1.0f && hi >= jitter_bound[i] && isfinite(lo) && isfinite(hi)))
+            return lf_build_fail(m, LF_ERR_ARG, "RandomColorJitter: %s must be a range [lower, upper] with lower <= 1 "
+                                 "and upper >= %g, got [%g, %g]", jitter_names[i], (double)jitter_bound[i],
+                                 (double)lo, (double)hi);
+    }
+    const float *vr = nd->value_range;
+    if (!isfinite(vr[0]) || !isfinite(vr[1]))
+        return lf_build_fail(m, LF_ERR_ARG, "RandomColorJitter: value_range must be two finite numbers, got [%g, %g]",
+                             (double)vr[0], (double)vr[1]);
+    if ((nd->jitter_on & JIT_H) && vr[0] == vr[1])
+        return lf_build_fail(m, LF_ERR_ARG, "RandomColorJitter: value_range must have two different ends with a "
+                             "hue_factor, got [%g, %g]", (double)vr[0], (double)vr[1]);
+    if ((nd->jitter_on & (JIT_S | JIT_H)) && x->shape[2] != 3)
+        return lf_build_fail(m, LF_ERR_ARG, "RandomColorJitter: the images need 3 channels (RGB, channels_last) with "
+                             "a saturation_factor or hue_factor, got %zu", x->shape[2]);
+    if (!lf_shape_set(m, t->type, nd, 3, x->shape)) return 0;
+    nd->aux_per_row = JIT_HEAD + 5 * nd->dim;
+    return 1;
+}
+
+/* stage i (0 brightness .. 3 hue) of one image x -> y with its draw v */
+static void jitter_stage(const lf_node *nd, int i, float v, const float *x, float *y) {
+    size_t H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
+    float s[2];
+    sorted_range(nd->value_range, s);
+    if (i == 0)
+        lf__brightness_image(nd->dim, v, s, x, y);
+    else if (i == 1)
+        lf__contrast_image(H, W, C, v, nd->value_range, x, y);
+    else if (i == 2)
+        lf__hsv_image(LF_HSV_SATURATION, H * W, C, v, s, x, y);
+    else
+        lf__hsv_image(LF_HSV_HUE, H * W, C, v, nd->value_range, x, y);
+}
+
+/* its transpose: g at y -> added to dx */
+static void jitter_stage_grad(const lf_node *nd, int i, float v, const float *x, const float *g, float *dx) {
+    size_t H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
+    float s[2];
+    sorted_range(nd->value_range, s);
+    if (i == 0)
+        lf__brightness_image_grad(nd->dim, v, s, x, g, dx);
+    else if (i == 1)
+        lf__contrast_image_grad(H, W, C, v, nd->value_range, x, g, dx);
+    else if (i == 2)
+        lf__hsv_image_grad(LF_HSV_SATURATION, H * W, C, v, s, x, g, dx);
+    else
+        lf__hsv_image_grad(LF_HSV_HUE, H * W, C, v, nd->value_range, x, g, dx);
+}
+
+static void jitter_forward(const lf_layer_ctx *c) {
+    const lf_node *nd = c->nd;
+    size_t D = nd->dim, A = nd->aux_per_row;
+    const float *f = nd->jitter;
+    float s[2];
+    sorted_range(nd->value_range, s);
+    for (size_t r = 0; r < c->B; r++) {
+        float *d = c->aux + A * r;
+        memset(d, 0, JIT_HEAD * sizeof *d);
+        if (!c->training || !c->draws) continue;
+        uint64_t st = lf_draw_stream(c->draws->key, c->draw_id, c->draws->row0 + r);
+        d[0] = 1.0f;
+        /* the sub-layers' draws, as their own layers make them (augment.c, above) */
+        d[1] = (f[0] + (f[1] - f[0]) * lf_draw_uniform(st, 0)) * (s[1] - s[0]);
+        float a = 1.0f - f[2], b = 1.0f + f[3];
+        d[2] = a + (b - a) * lf_draw_uniform(st, 1);
+        float v = f[4] + (f[5] - f[4]) * lf_draw_uniform(st, 2);
+        d[3] = v / (1.0f - v + 1e-7f);
+        float invert = lf_draw_uniform(st, 3) > 0.5f ? -1.0f : 1.0f;
+        d[4] = invert * (f[6] + (f[7] - f[6]) * lf_draw_uniform(st, 4)) * 0.5f;
+    }
+#pragma omp parallel for if (c->B * D >= HSV_PARALLEL) schedule(static)
+    for (size_t r = 0; r < c->B; r++) {
+        const float *d = c->aux + A * r, *x = c->xs[0] + r * D;
+        float *y = c->y + r * D, *keep = c->aux + A * r + JIT_HEAD;
+        if (d[0] == 0.0f || !nd->jitter_on) {
+            memcpy(y, x, D * sizeof *y);
+            continue;
+        }
+        const float *cur = x;
+        int last = 0;
+        for (int i = 0; i < 4; i++)
+            if (nd->jitter_on >> i & 1) last = i;
+        for (int i = 0, k = 0; i < 4; i++) {
+            if (!(nd->jitter_on >> i & 1)) continue;
+            float *out = i == last ? y : keep + (size_t)k++ * D; /* the next stage's input, kept */
+            jitter_stage(nd, i, d[1 + i], cur, out);
+            cur = out;
+        }
+    }
+}
+
+static void jitter_backward(const lf_layer_ctx *c) {
+    float *dx = c->dxs[0];
+    if (!dx) return;
+    const lf_node *nd = c->nd;
+    size_t D = nd->dim, A = nd->aux_per_row;
+#pragma omp parallel for if (c->B * D >= HSV_PARALLEL) schedule(static)
+    for (size_t r = 0; r < c->B; r++) {
+        const float *d = c->aux + A * r, *x = c->xs[0] + r * D, *g = c->dy + r * D;
+        float *keep = c->aux + A * r + JIT_HEAD, *scratch[2] = {keep + 3 * D, keep + 4 * D};
+        float *dxr = dx + r * D;
+        if (d[0] == 0.0f || !nd->jitter_on) {
+            for (size_t j = 0; j < D; j++) dxr[j] += g[j];
+            continue;
+        }
+        int stages[4], n = 0;
+        for (int i = 0; i < 4; i++)
+            if (nd->jitter_on >> i & 1) stages[n++] = i;
+        const float *gin = g; /* the gradient at the output of stage k */
+        for (int k = n - 1; k >= 0; k--) {
+            const float *in = k == 0 ? x : keep + (size_t)(k - 1) * D;
+            float *gout = k == 0 ? dxr : scratch[k % 2];
+            if (k > 0) memset(gout, 0, D * sizeof *gout);
+            jitter_stage_grad(nd, stages[k], d[1 + stages[k]], in, gin, gout);
+            gin = gout;
+        }
+    }
+}
+
+/* value_range when not (0, 255); the factors given (Keras writes null for
+ * the others) */
+static void jitter_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
+    (void)m;
+    if (nd->value_range[0] != 0.0f || nd->value_range[1] != 255.0f) write_pair(b, "value_range", nd->value_range);
+    for (int i = 0; i < 4; i++)
+        if (nd->jitter_on >> i & 1) write_pair(b, jitter_names[i], nd->jitter + 2 * i);
+}
+
+static lf_status jitter_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
+                             lf_err *e) {
+    (void)m;
+    lf_status st = lf_arch_arity(n_in, 1, "RandomColorJitter", where, e);
+    nd->value_range[0] = 0.0f, nd->value_range[1] = 255.0f;
+    if (st == LF_OK && lf_json_get(L, "value_range")) st = read_pair(L, "value_range", nd->value_range, where, e);
+    for (int i = 0; st == LF_OK && i < 4; i++) {
+        const lf_json *v = lf_json_get(L, jitter_names[i]);
+        if (!v || lf_json_is(v, LF_JSON_NULL)) continue;
+        st = read_pair(L, jitter_names[i], nd->jitter + 2 * i, where, e);
+        if (st != LF_OK) break;
+        float lo = nd->jitter[2 * i], hi = nd->jitter[2 * i + 1];
+        if (!(lo <= hi && lo <= 1.0f && hi >= jitter_bound[i]))
+            return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be a pair [lower, upper] with lower <= 1 and upper >= %s",
+                           where, jitter_names[i], jitter_bound[i] < 0 ? "-1" : "0");
+        nd->jitter_on |= 1 << i;
+    }
+    if (st == LF_OK && (nd->jitter_on & JIT_H) && nd->value_range[0] == nd->value_range[1])
+        return lf_fail(e, LF_ERR_FORMAT, "%s: 'value_range' must have two different ends", where);
+    return st;
+}
+
+const lf_layer_type lf_type_random_color_jitter = {
+    .type = "RandomColorJitter",
+    .prefix = "random_color_jitter",
+    .keys = jitter_keys,
+    .draws = 1,
+    .infer = jitter_infer,
+    .forward = jitter_forward,
+    .backward = jitter_backward,
+    .write_json = jitter_json,
+    .read_json = jitter_read,
+};
+
+int lf_random_color_jitter(lf_model *m, int x, float value_low, float value_high, const float *brightness,
+                           const float *contrast, const float *saturation, const float *hue, const char *name) {
+    lf_node nd = LF_NODE_PROTO;
+    nd.value_range[0] = value_low, nd.value_range[1] = value_high;
+    const float *f[4] = {brightness, contrast, saturation, hue};
+    for (int i = 0; i < 4; i++)
+        if (f[i]) nd.jitter_on |= 1 << i, nd.jitter[2 * i] = f[i][0], nd.jitter[2 * i + 1] = f[i][1];
+    return lf_node_add(m, &lf_type_random_color_jitter, LF_K_RANDOM_COLOR_JITTER, nd, &x, 1, name);
 }
