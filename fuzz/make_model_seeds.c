@@ -602,8 +602,9 @@ static int convlstm3d(const char *dir) {
     return compile_save(m, out, dir, "ok_convlstm3d.lfm");
 }
 
-/* RandomSaturation (value_range (0, 1)), RandomHue (default value_range)
- * and RandomColorDegeneration on RGB and on one channel (ok_hsv.lfm) */
+/* RandomSaturation (value_range (0, 1)), RandomHue (default value_range),
+ * and RandomColorDegeneration on RGB and on one channel, RandomColorJitter
+ * (brightness and hue) (ok_hsv.lfm) */
 static int hsv(const char *dir) {
     lf_model *m;
     if (lf_model_create(&m, 22) != LF_OK) return 1;
@@ -613,6 +614,8 @@ static int hsv(const char *dir) {
     int h = lf_random_saturation(m, img, -0.5f, 0.75f, 0.0f, 1.0f, NULL);
     h = lf_random_hue(m, h, 0.0f, 0.4f, 0.0f, 255.0f, NULL);
     h = lf_random_color_degeneration(m, h, -1.0f, 1.0f, 0.0f, 255.0f, NULL);
+    static const float jb[2] = {-0.2f, 0.2f}, jh[2] = {0.0f, 0.5f};
+    h = lf_random_color_jitter(m, h, 0.0f, 255.0f, jb, NULL, NULL, jh, NULL);
     int g = lf_random_color_degeneration(m, gray, 0.2f, 0.3f, -1.0f, 1.0f, NULL);
     int p[2] = {lf_global_average_pooling2d(m, h, NULL), lf_global_max_pooling2d(m, g, NULL)};
     int out = lf_dense(m, lf_concatenate(m, 2, p, NULL), 2, LF_ACT_SOFTMAX, 1, "out");
