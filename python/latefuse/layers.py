@@ -5829,3 +5829,53 @@ class RandomColorDegeneration(_HsvLayer):
     (-|f|, |f|)), gray = 0.2989 r + 0.5870 g + 0.1140 b (the image itself
     for one channel)."""
     prefix, builder = "random_color_degeneration", "lf_random_color_degeneration"
+
+
+__all__ += ["RandomColorJitter"]
+
+_lib._proto("lf_random_color_jitter", ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float,
+            ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float),
+            ctypes.POINTER(ctypes.c_float), ctypes.c_char_p)
+
+
+class RandomColorJitter(Layer):
+    """RandomColorJitter(value_range=(0, 255), brightness_factor=None,
+    contrast_factor=None, saturation_factor=None, hue_factor=None,
+    seed=None, data_format=None): Keras 3's train-only colour jitter (the
+    identity in evaluate and predict): RandomBrightness, RandomContrast,
+    RandomSaturation and RandomHue with value_range, in that order, each
+    with its own draw; a factor None leaves its sub-layer out.  Each factor
+    is kept as given (get_config) and resolved by its sub-layer's
+    _set_factor (brightness and saturation bounds [-1, 1], contrast and
+    hue [0, 1])."""
+
+    prefix = "random_color_jitter"
+    _subs = (("brightness_factor", "RandomBrightness", (-1, 1)), ("contrast_factor", "RandomContrast", (0, 1)),
+             ("saturation_factor", "RandomSaturation", (-1, 1)), ("hue_factor", "RandomHue", (0, 1)))
+
+    def __init__(self, value_range=(0, 255), brightness_factor=None, contrast_factor=None, saturation_factor=None,
+                 hue_factor=None, seed=None, data_format=None, name=None):
+        super().__init__(name)
+        self._vr = _value_range("RandomColorJitter", value_range)
+        self.value_range = list(value_range)
+        given = (brightness_factor, contrast_factor, saturation_factor, hue_factor)
+        self._ranges = []
+        for (key, sub, bounds), f in zip(self._subs, given):
+            setattr(self, key, list(f) if isinstance(f, tuple) else f)
+            self._ranges.append(None if f is None else _color_factor("RandomColorJitter: %s (%s)" % (key, sub),
+                                                                     f, bounds))
+        self.data_format = _channels_last(data_format, "RandomColorJitter")
+        self.seed = seed
+
+    def _call(self, x):
+        x = _image(self, x)
+        return KerasTensor(self, [x], x.sample_shape)
+
+    @classmethod
+    def _load(cls, spec, ins, tensors):
+        return cls(spec.get("value_range", (0, 255)), *(spec.get(k) for k, _, _ in cls._subs), name=spec["name"])(ins)
+
+    def _build(self, lib, h, t, ids, name):
+        ii, _ = _ids(t, ids)
+        fs = [None if r is None else (ctypes.c_float * 2)(*r) for r in self._ranges]
+        return lib.lf_random_color_jitter(h, ii[0], self._vr[0], self._vr[1], *fs, name)

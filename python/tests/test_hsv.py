@@ -240,3 +240,76 @@ def test_errors():
         Model(x, layers.RandomHue(0.5, value_range=(2, 2))(x))
     g = keras.Input(shape=(4, 4, 1))
     Model(g, layers.RandomColorDegeneration(0.5)(g))  # one channel: taken
+
+
+# ---- RandomColorJitter
+
+def test_jitter_fit_is_keras_sub_layers_in_order():
+    """brightness (0.1, 0.1) then saturation (0.3, 0.3), fixed draws: the fit
+    equals the fit on numpy's saturation(clip(x + 0.1)) (Keras' order:
+    brightness, contrast, saturation, hue); eager and predict the identity"""
+    x = _x((24, 3, 4, 3), 6)
+    y = x.mean(axis=(1, 2, 3))[:, None] * 2 - 1
+    jit = layers.RandomColorJitter(value_range=(0, 1), brightness_factor=(0.1, 0.1), saturation_factor=(0.3, 0.3))
+    assert np.array_equal(jit(x), x)
+    a = _dense_model((3, 4, 3), jit)
+    b = _dense_model((3, 4, 3), None)
+    b.set_weights(a.get_weights())
+    assert np.array_equal(a.predict(x, verbose=0), b.predict(x, verbose=0))
+    for m in (a, b):
+        m.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    a.fit(x, y, batch_size=8, epochs=3, verbose=0, seed=3)
+    b.fit(keras_saturation(np.clip(x + np.float32(0.1), 0, 1), 0.3, (0, 1)), y, batch_size=8, epochs=3, verbose=0,
+          seed=3)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+
+
+def test_jitter_round_trips(tmp_path):
+    img = keras.Input(shape=(5, 5, 3), name="img")
+    h = layers.RandomColorJitter(value_range=(0, 1), brightness_factor=0.2, contrast_factor=0.3,
+                                 saturation_factor=(0.4, 0.6), hue_factor=0.1, name="jit")(img)
+    m = Model(img, layers.Dense(1, name="out")(layers.Flatten()(h)))
+    x = _x((16, 5, 5, 3), 8)
+    m.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    m.fit(x, x.mean(axis=(1, 2, 3))[:, None], batch_size=8, epochs=2, verbose=0, seed=1)
+    want = m.predict(x, verbose=0)
+    for name in ("j.lf", "j.keras"):
+        path = os.path.join(str(tmp_path), name)
+        m.save(path)
+        back = load_model(path)
+        assert np.array_equal(back.predict(x, verbose=0), want), name
+        assert back.get_layer("jit")._ranges == [(-0.2, 0.2), (0.0, 0.3), (0.4, 0.6), (0.0, 0.1)], name
+    with zipfile.ZipFile(os.path.join(str(tmp_path), "j.keras")) as z:
+        cfg = json.loads(z.read("config.json"))["config"]["layers"][1]["config"]
+    assert cfg["brightness_factor"] == 0.2 and cfg["saturation_factor"] == [0.4, 0.6] and cfg["value_range"] == [0, 1]
+    # as Keras 3 writes it: the factors as given, None for the absent
+    shape = (4, 4, 3)
+    kcfg = {"value_range": [0, 255], "brightness_factor": None, "contrast_factor": [0.1, 0.2],
+            "saturation_factor": None, "hue_factor": 0.25, "seed": 5, "data_format": "channels_last"}
+    p = keras_archive(str(tmp_path / "k.keras"), [input_entry("x", shape), entry("RandomColorJitter", "lay", kcfg,
+                      [call(tensor(shape, "x"))])], ["x", 0, 0], ["lay", 0, 0], {}, {})
+    lay = load_model(p).get_layer("lay")
+    assert lay._ranges == [None, (0.1, 0.2), None, (0.0, 0.25)]
+    load_model(p).save(str(tmp_path / "back.keras"))
+    with zipfile.ZipFile(str(tmp_path / "back.keras")) as z:
+        back = json.loads(z.read("config.json"))["config"]["layers"][1]["config"]
+    assert {k: back[k] for k in kcfg} == kcfg
+
+
+def test_jitter_errors():
+    with pytest.raises(ValueError, match=r"^RandomColorJitter: hue_factor \(RandomHue\): factor must be a number "
+                                         r"\(or a list of two numbers\) in the range \[0, 1\], got -0.2$"):
+        layers.RandomColorJitter(hue_factor=-0.2)
+    with pytest.raises(ValueError, match=r"^RandomColorJitter: brightness_factor \(RandomBrightness\): factor must "
+                                         r"be a number"):
+        layers.RandomColorJitter(brightness_factor=(1, 2, 3))
+    with pytest.raises(ValueError, match=r"^RandomColorJitter: data_format must be 'channels_last'"):
+        layers.RandomColorJitter(data_format="channels_first")
+    with pytest.raises(ValueError, match=r"^RandomColorJitter: value_range must be a list of two finite numbers"):
+        layers.RandomColorJitter(value_range=(0, float("inf")))
+    g = keras.Input(shape=(4, 4, 1))
+    with pytest.raises(keras.LatefuseError, match=r"^RandomColorJitter: the images need 3 channels \(RGB, "
+                                                  r"channels_last\) with a saturation_factor or hue_factor, got 1$"):
+        Model(g, layers.RandomColorJitter(saturation_factor=0.5)(g))
+    Model(g, layers.RandomColorJitter(brightness_factor=0.5, contrast_factor=0.5)(g))  # one channel: taken
