@@ -114,15 +114,16 @@
     X(LF_K_SPATIAL_DROPOUT3D, lf_type_spatial_dropout3d) \
     X(LF_K_RMS_NORM, lf_type_rms_norm) \
     X(LF_K_RANDOM_CROP, lf_type_random_crop) \
-    /* ConvLSTM2D, ConvLSTM1D (conv_lstm.c) */ \
+    /* ConvLSTM2D, ConvLSTM1D, ConvLSTM3D (conv_lstm.c) */ \
     X(LF_K_CONV_LSTM2D, lf_type_conv_lstm2d) \
     X(LF_K_CONV_LSTM1D, lf_type_conv_lstm1d) \
+    X(LF_K_CONV_LSTM3D, lf_type_conv_lstm3d) \
     /* RandomGrayscale, RandomInvert, Solarization, AutoContrast (color_ops.c) */ \
     X(LF_K_RANDOM_GRAYSCALE, lf_type_random_grayscale) \
     X(LF_K_RANDOM_INVERT, lf_type_random_invert) \
     X(LF_K_SOLARIZATION, lf_type_solarization) \
     X(LF_K_AUTO_CONTRAST, lf_type_auto_contrast) \
-    X(LF_K_CONV_LSTM3D, lf_type_conv_lstm3d) \
+    /* RandomSaturation, RandomHue, RandomColorDegeneration, RandomColorJitter (hsv.c) */ \
     X(LF_K_RANDOM_SATURATION, lf_type_random_saturation) \
     X(LF_K_RANDOM_HUE, lf_type_random_hue) \
     X(LF_K_RANDOM_COLOR_DEGENERATION, lf_type_random_color_degeneration) \
