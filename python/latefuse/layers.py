@@ -5640,33 +5640,6 @@ def _unit_factor(cls, arg, factor):
 
 class _ColorOp(Layer):
     """the shape of the four: an image (batch, H, W, C) to its own shape"""
-# ---------------------------------------------------------------------------
-# RandomSaturation, RandomHue, RandomColorDegeneration (Keras 3;
-# src/layers/hsv.c)
-# ---------------------------------------------------------------------------
-
-__all__ += ["RandomSaturation", "RandomHue", "RandomColorDegeneration"]
-
-for _f in ("lf_random_saturation", "lf_random_hue", "lf_random_color_degeneration"):
-    _lib._proto(_f, ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float, ctypes.c_float,
-                ctypes.c_float, ctypes.c_char_p)
-
-
-class _HsvLayer(Layer):
-    """What the three share: Keras' _set_factor over the class's bounds,
-    value_range (sorted unless the class keeps it), channels_last, the
-    draws from the model's seed (seed is kept for get_config only, as
-    RandomCrop's)."""
-    bounds, builder, sort_range = (-1, 1), None, True
-
-    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, name=None):
-        super().__init__(name)
-        cls = type(self).__name__
-        self.factor = _color_factor(cls, factor, self.bounds)
-        vr = _value_range(cls, value_range)
-        self.value_range = sorted(vr) if self.sort_range else vr
-        self.data_format = _channels_last(data_format, cls)
-        self.seed = seed
 
     def _call(self, x):
         x = _image(self, x)
@@ -5790,6 +5763,40 @@ class AutoContrast(_ColorOp):
     def _build(self, lib, h, t, ids, name):
         ii, _ = _ids(t, ids)
         return lib.lf_auto_contrast(h, ii[0], self.value_range[0], self.value_range[1], name)
+
+
+# ---------------------------------------------------------------------------
+# RandomSaturation, RandomHue, RandomColorDegeneration (Keras 3;
+# src/layers/hsv.c)
+# ---------------------------------------------------------------------------
+
+__all__ += ["RandomSaturation", "RandomHue", "RandomColorDegeneration"]
+
+for _f in ("lf_random_saturation", "lf_random_hue", "lf_random_color_degeneration"):
+    _lib._proto(_f, ctypes.c_int, _lib._P, ctypes.c_int, ctypes.c_float, ctypes.c_float, ctypes.c_float,
+                ctypes.c_float, ctypes.c_char_p)
+
+
+class _HsvLayer(Layer):
+    """What the three share: Keras' _set_factor over the class's bounds,
+    value_range (sorted unless the class keeps it), channels_last, the
+    draws from the model's seed (seed is kept for get_config only, as
+    RandomCrop's)."""
+    bounds, builder, sort_range = (-1, 1), None, True
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, name=None):
+        super().__init__(name)
+        cls = type(self).__name__
+        self.factor = _color_factor(cls, factor, self.bounds)
+        vr = _value_range(cls, value_range)
+        self.value_range = sorted(vr) if self.sort_range else vr
+        self.data_format = _channels_last(data_format, cls)
+        self.seed = seed
+
+    def _call(self, x):
+        x = _image(self, x)
+        return KerasTensor(self, [x], x.sample_shape)
+
     @classmethod
     def _load(cls, spec, ins, tensors):
         return cls(spec["factor"], value_range=spec.get("value_range", (0, 255)), name=spec["name"])(ins)
