@@ -112,7 +112,7 @@ static inline int aug_threads_model(lf_model *m, const void *ctx) {
 /* A fit's batches large enough to be shared out to the threads (by
  * images): img (32, 32, 3) in [0, x_hi) -> add(img) -> Conv2D -> Dense
  * gets the same weights on 1 and 2 threads (a skip without OpenMP).  A
- * batch of 32 such images is 98304 values, past augment.c's AUG_PARALLEL
+ * batch of 32 such images is 98304 values, past layer.h's LF_AUG_PARALLEL
  * (65536), so the layers' maps do run on both threads (at 24 x 24 it was
  * 55296: they ran on one). */
 static inline void aug_check_threads(int (*add)(lf_model *m, int img), float x_hi, const char *what) {

@@ -55,17 +55,12 @@ static int rescale_infer(lf_model *m, const lf_layer_type *t, lf_node *nd, const
     return lf_shape_set(m, "Rescaling", nd, x->rank, x->shape);
 }
 
-/* Batches of at least this many values are shared out to the threads (by
- * values here, by rows below): every value is computed the same way on any
- * thread. */
-#define AUG_PARALLEL 65536
-
 static void rescale_forward(const lf_layer_ctx *c) {
     size_t n = c->B * c->nd->dim;
     float s = c->nd->scale, o = c->nd->offset;
     const float *x = c->xs[0];
     float *y = c->y;
-#pragma omp parallel for if (n >= AUG_PARALLEL) schedule(static)
+#pragma omp parallel for if (n >= LF_AUG_PARALLEL) schedule(static)
     for (size_t j = 0; j < n; j++) y[j] = x[j] * s + o;
 }
 
@@ -75,7 +70,7 @@ static void rescale_backward(const lf_layer_ctx *c) {
     size_t n = c->B * c->nd->dim;
     float s = c->nd->scale;
     const float *dy = c->dy;
-#pragma omp parallel for if (n >= AUG_PARALLEL) schedule(static)
+#pragma omp parallel for if (n >= LF_AUG_PARALLEL) schedule(static)
     for (size_t j = 0; j < n; j++) dx[j] += dy[j] * s;
 }
 
@@ -151,7 +146,7 @@ static void flip_forward(const lf_layer_ctx *c) {
         if (nd->mode & LF_FLIP_VERTICAL) d[0] = lf_draw_uniform(s, 0) < 0.5f;
         if (nd->mode & LF_FLIP_HORIZONTAL) d[1] = lf_draw_uniform(s, 1) < 0.5f;
     }
-#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
+#pragma omp parallel for if (c->B * D >= LF_AUG_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         const float *d = c->aux + 2 * r;
         const float *x = c->xs[0] + r * D;
@@ -174,7 +169,7 @@ static void flip_backward(const lf_layer_ctx *c) {
     if (!dx) return;
     const lf_node *nd = c->nd;
     size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
-#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
+#pragma omp parallel for if (c->B * D >= LF_AUG_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         const float *d = c->aux + 2 * r, *dy = c->dy + r * D;
         float *dxr = dx + r * D;
@@ -437,7 +432,7 @@ static void translate_forward(const lf_layer_ctx *c) {
         d[0] = u * (float)H, d[1] = v * (float)W;
         if (nd->whole_pixels) d[0] = floorf(d[0] + 0.5f), d[1] = floorf(d[1] + 0.5f);
     }
-#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
+#pragma omp parallel for if (c->B * D >= LF_AUG_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) lf__translate_image(o, H, W, C, c->aux + 2 * r, c->xs[0] + r * D, c->y + r * D);
 }
 
@@ -446,18 +441,9 @@ static void translate_backward(const lf_layer_ctx *c) {
     if (!dx) return;
     const lf_node *nd = c->nd;
     size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
-#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
+#pragma omp parallel for if (c->B * D >= LF_AUG_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++)
         lf__translate_image_grad(&nd->tr, H, W, C, c->aux + 2 * r, c->dy + r * D, dx + r * D);
-}
-
-/* ,"key":[lo,hi] */
-static void write_range(lf_buf *b, const char *key, float lo, float hi) {
-    lf_buf_printf(b, ",\"%s\":[", key);
-    lf_buf_json_float(b, lo);
-    lf_buf_puts(b, ",");
-    lf_buf_json_float(b, hi);
-    lf_buf_puts(b, "]");
 }
 
 /* lf_random_translation's form is written as before (single factors,
@@ -474,8 +460,8 @@ static void translate_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
         lf_buf_puts(b, ",\"fill_mode\":\"constant\",\"interpolation\":\"nearest\"");
         return;
     }
-    write_range(b, "height_factor", o->height_lower, o->height_upper);
-    write_range(b, "width_factor", o->width_lower, o->width_upper);
+    lf_arch_write_pair(b, "height_factor", o->height_lower, o->height_upper);
+    lf_arch_write_pair(b, "width_factor", o->width_lower, o->width_upper);
     lf_buf_printf(b, ",\"fill_mode\":\"%s\",\"interpolation\":\"%s\",\"fill_value\":", fill_names[o->fill_mode],
                   interp_names[o->interpolation]);
     lf_buf_json_float(b, o->fill_value);
@@ -669,7 +655,7 @@ static void color_forward(const lf_layer_ctx *c) {
         float v = a + (b - a) * lf_draw_uniform(s, 0);
         d[0] = 1.0f, d[1] = contrast ? v : v * span;
     }
-#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
+#pragma omp parallel for if (c->B * D >= LF_AUG_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         const float *d = c->aux + 2 * r, *x = c->xs[0] + r * D;
         float *y = c->y + r * D;
@@ -688,7 +674,7 @@ static void color_backward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2];
     int contrast = is_contrast(c->t);
-#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
+#pragma omp parallel for if (c->B * D >= LF_AUG_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         const float *d = c->aux + 2 * r, *x = c->xs[0] + r * D, *g = c->dy + r * D;
         float *dxr = dx + r * D;
@@ -703,19 +689,8 @@ static void color_backward(const lf_layer_ctx *c) {
 
 static void color_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
-    write_range(b, "factor", nd->factor[0], nd->factor[1]);
-    write_range(b, "value_range", nd->value_range[0], nd->value_range[1]);
-}
-
-/* A pair of finite numbers under key. */
-static lf_status read_pair(const lf_json *L, const char *key, float *v, const char *where, lf_err *e) {
-    const lf_json *a = lf_json_get(L, key);
-    double d[2];
-    if (!lf_json_is(a, LF_JSON_ARRAY) || lf_json_len(a) != 2 || !lf_json_num(lf_json_at(a, 0), &d[0]) ||
-        !lf_json_num(lf_json_at(a, 1), &d[1]) || !(fabs(d[0]) <= FLT_MAX) || !(fabs(d[1]) <= FLT_MAX))
-        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be a pair of finite numbers", where, key);
-    v[0] = (float)d[0], v[1] = (float)d[1];
-    return LF_OK;
+    lf_arch_write_pair(b, "factor", nd->factor[0], nd->factor[1]);
+    lf_arch_write_pair(b, "value_range", nd->value_range[0], nd->value_range[1]);
 }
 
 /* The file's pairs, in the ranges the builders take. */
@@ -724,8 +699,8 @@ static lf_status color_read(const lf_model *m, const lf_json *L, size_t n_in, lf
     (void)m;
     const char *type = lf_json_str(lf_json_get(L, "type"));
     lf_status st = lf_arch_arity(n_in, 1, type ? type : "RandomContrast", where, e);
-    if (st == LF_OK) st = read_pair(L, "factor", nd->factor, where, e);
-    if (st == LF_OK) st = read_pair(L, "value_range", nd->value_range, where, e);
+    if (st == LF_OK) st = lf_arch_float_pair(L, "factor", nd->factor, where, e);
+    if (st == LF_OK) st = lf_arch_float_pair(L, "value_range", nd->value_range, where, e);
     if (st != LF_OK) return st;
     int contrast = type && strcmp(type, "RandomContrast") == 0;
     float lo = nd->factor[0], hi = nd->factor[1];
@@ -763,23 +738,24 @@ const lf_layer_type lf_type_random_brightness = {
     .read_json = color_read,
 };
 
-static int color_add(lf_model *m, const lf_layer_type *t, lf_kind k, int x, float lower, float upper, float value_low,
-                     float value_high, const char *name) {
+int lf_factor_layer_add(lf_model *m, const lf_layer_type *t, int k, int x, float lower, float upper, float value_low,
+                        float value_high, const char *name) {
     lf_node nd = LF_NODE_PROTO;
     nd.factor[0] = lower, nd.factor[1] = upper;
     nd.value_range[0] = value_low, nd.value_range[1] = value_high;
-    return lf_node_add(m, t, k, nd, &x, 1, name);
+    return lf_node_add(m, t, (lf_kind)k, nd, &x, 1, name);
 }
 
 int lf_random_contrast(lf_model *m, int x, float lower, float upper, float value_low, float value_high,
                        const char *name) {
-    return color_add(m, &lf_type_random_contrast, LF_K_RANDOM_CONTRAST, x, lower, upper, value_low, value_high, name);
+    return lf_factor_layer_add(m, &lf_type_random_contrast, LF_K_RANDOM_CONTRAST, x, lower, upper, value_low,
+                               value_high, name);
 }
 
 int lf_random_brightness(lf_model *m, int x, float lower, float upper, float value_low, float value_high,
                          const char *name) {
-    return color_add(m, &lf_type_random_brightness, LF_K_RANDOM_BRIGHTNESS, x, lower, upper, value_low, value_high,
-                     name);
+    return lf_factor_layer_add(m, &lf_type_random_brightness, LF_K_RANDOM_BRIGHTNESS, x, lower, upper, value_low,
+                               value_high, name);
 }
 
 /* ------------------------------------------------------------ RandomZoom */
@@ -867,7 +843,7 @@ typedef void (*affine_of)(const lf_node *nd, const float *d, double *t);
 static void affine_rows(const lf_layer_ctx *c, affine_of affine) {
     const lf_node *nd = c->nd;
     size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2], A = nd->aux_per_row;
-#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
+#pragma omp parallel for if (c->B * D >= LF_AUG_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         const float *d = c->aux + A * r, *x = c->xs[0] + r * D;
         float *y = c->y + r * D;
@@ -887,7 +863,7 @@ static void affine_rows_grad(const lf_layer_ctx *c, affine_of affine) {
     if (!dx) return;
     const lf_node *nd = c->nd;
     size_t D = nd->dim, H = nd->shape[0], W = nd->shape[1], C = nd->shape[2], A = nd->aux_per_row;
-#pragma omp parallel for if (c->B * D >= AUG_PARALLEL) schedule(static)
+#pragma omp parallel for if (c->B * D >= LF_AUG_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         const float *d = c->aux + A * r, *g = c->dy + r * D;
         float *dxr = dx + r * D;
@@ -982,11 +958,11 @@ static void zoom_backward(const lf_layer_ctx *c) { affine_rows_grad(c, zoom_affi
 static void zoom_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
     const lf_translation_options *o = &nd->tr;
-    write_range(b, "height_factor", o->height_lower, o->height_upper);
+    lf_arch_write_pair(b, "height_factor", o->height_lower, o->height_upper);
     if (nd->keep_aspect)
         lf_buf_puts(b, ",\"width_factor\":null");
     else
-        write_range(b, "width_factor", o->width_lower, o->width_upper);
+        lf_arch_write_pair(b, "width_factor", o->width_lower, o->width_upper);
     lf_buf_printf(b, ",\"fill_mode\":\"%s\",\"interpolation\":\"%s\",\"fill_value\":", fill_names[o->fill_mode],
                   interp_names[o->interpolation]);
     lf_buf_json_float(b, o->fill_value);
@@ -1114,7 +1090,7 @@ static void rotate_backward(const lf_layer_ctx *c) { affine_rows_grad(c, rotate_
 static void rotate_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
     const lf_translation_options *o = &nd->tr;
-    write_range(b, "factor", nd->factor[0], nd->factor[1]);
+    lf_arch_write_pair(b, "factor", nd->factor[0], nd->factor[1]);
     lf_buf_printf(b, ",\"fill_mode\":\"%s\",\"interpolation\":\"%s\",\"fill_value\":", fill_names[o->fill_mode],
                   interp_names[o->interpolation]);
     lf_buf_json_float(b, o->fill_value);
@@ -1125,7 +1101,7 @@ static lf_status rotate_read(const lf_model *m, const lf_json *L, size_t n_in, l
     (void)m;
     lf_translation_options *o = &nd->tr;
     lf_status st = lf_arch_arity(n_in, 1, "RandomRotation", where, e);
-    if (st == LF_OK) st = read_pair(L, "factor", nd->factor, where, e);
+    if (st == LF_OK) st = lf_arch_float_pair(L, "factor", nd->factor, where, e);
     if (st != LF_OK) return st;
     if (!(nd->factor[0] <= nd->factor[1] && nd->factor[0] <= 1.0f && nd->factor[1] >= -1.0f))
         return lf_fail(e, LF_ERR_FORMAT, "%s: 'factor' must be a pair [lower, upper] with lower <= 1 and upper >= -1",

@@ -47,12 +47,7 @@
 #include <math.h>
 #include <string.h>
 
-/* Batches of at least this many values are shared out to the threads by
- * rows: each row is computed the same way on any thread. */
-#define COLOR_PARALLEL 65536
-
-/* Keras' rgb_to_grayscale weights (tf.image.rgb_to_grayscale's) */
-static const float gray_w[3] = {0.2989f, 0.5870f, 0.1140f};
+static const float gray_w[3] = {LF_GRAY_R, LF_GRAY_G, LF_GRAY_B};
 
 /* The row's stream in a training pass that draws; 0: none (identity). */
 static int color_stream(const lf_layer_ctx *c, size_t r, uint64_t *s) {
@@ -259,7 +254,7 @@ static void cop_forward(const lf_layer_ctx *c) {
     size_t D = nd->dim, HW = nd->shape[0] * nd->shape[1], C = nd->shape[2], A = aux_of(c->t->op);
     int op = c->t->op;
     for (size_t r = 0; r < c->B && A; r++) cop_draw(c, r, c->aux + A * r);
-#pragma omp parallel for if (c->B * D >= COLOR_PARALLEL) schedule(static)
+#pragma omp parallel for if (c->B * D >= LF_AUG_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         const float *x = c->xs[0] + r * D, *d = A ? c->aux + A * r : NULL;
         float *y = c->y + r * D;
@@ -282,7 +277,7 @@ static void cop_backward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     size_t D = nd->dim, HW = nd->shape[0] * nd->shape[1], C = nd->shape[2], A = aux_of(c->t->op);
     int op = c->t->op;
-#pragma omp parallel for if (c->B * D >= COLOR_PARALLEL) schedule(static)
+#pragma omp parallel for if (c->B * D >= LF_AUG_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         const float *x = c->xs[0] + r * D, *g = c->dy + r * D, *d = A ? c->aux + A * r : NULL;
         float *dxr = dx + r * D;
@@ -305,12 +300,7 @@ static void cop_backward(const lf_layer_ctx *c) {
 static const float def_vr[2] = {0.0f, 255.0f};
 
 static void put_pair(lf_buf *b, const char *key, const float *v, const float *def) {
-    if (v[0] == def[0] && v[1] == def[1]) return;
-    lf_buf_printf(b, ",\"%s\":[", key);
-    lf_buf_json_float(b, v[0]);
-    lf_buf_puts(b, ",");
-    lf_buf_json_float(b, v[1]);
-    lf_buf_puts(b, "]");
+    if (v[0] != def[0] || v[1] != def[1]) lf_arch_write_pair(b, key, v[0], v[1]);
 }
 
 static void cop_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
@@ -336,16 +326,8 @@ static void cop_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
 /* An optional pair of finite numbers under key (absent: def). */
 static lf_status get_pair(const lf_json *L, const char *key, const float *def, float *v, const char *where,
                           lf_err *e) {
-    const lf_json *a = lf_json_get(L, key);
-    if (!a) {
-        v[0] = def[0], v[1] = def[1];
-        return LF_OK;
-    }
-    double d[2];
-    if (!lf_json_is(a, LF_JSON_ARRAY) || lf_json_len(a) != 2 || !lf_json_num(lf_json_at(a, 0), &d[0]) ||
-        !lf_json_num(lf_json_at(a, 1), &d[1]) || !(fabs(d[0]) <= FLT_MAX) || !(fabs(d[1]) <= FLT_MAX))
-        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be a pair of finite numbers", where, key);
-    v[0] = (float)d[0], v[1] = (float)d[1];
+    if (lf_json_get(L, key)) return lf_arch_float_pair(L, key, v, where, e);
+    v[0] = def[0], v[1] = def[1];
     return LF_OK;
 }
 

@@ -51,12 +51,7 @@
 #include <math.h>
 #include <string.h>
 
-/* Batches of at least this many values are shared out to the threads (by
- * images), as augment.c's. */
-#define HSV_PARALLEL 65536
-
-/* Keras' rgb_to_grayscale weights (tf.image.rgb_to_grayscale's) */
-static const float gray_w[3] = {0.2989f, 0.5870f, 0.1140f};
+static const float gray_w[3] = {LF_GRAY_R, LF_GRAY_G, LF_GRAY_B};
 
 /* ---------------------------------------------------------------- a pixel */
 
@@ -309,7 +304,7 @@ static void hsv_forward(const lf_layer_ctx *c) {
             d[1] = op == LF_HSV_SATURATION ? f / (1.0f - f + 1e-7f) : f;
         }
     }
-#pragma omp parallel for if (c->B * D >= HSV_PARALLEL) schedule(static)
+#pragma omp parallel for if (c->B * D >= LF_AUG_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         const float *d = c->aux + 2 * r, *x = c->xs[0] + r * D;
         float *y = c->y + r * D;
@@ -326,7 +321,7 @@ static void hsv_backward(const lf_layer_ctx *c) {
     const lf_node *nd = c->nd;
     size_t D = nd->dim, HW = nd->shape[0] * nd->shape[1], C = nd->shape[2];
     lf_hsv_op op = op_of(c->t);
-#pragma omp parallel for if (c->B * D >= HSV_PARALLEL) schedule(static)
+#pragma omp parallel for if (c->B * D >= LF_AUG_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         const float *d = c->aux + 2 * r, *x = c->xs[0] + r * D, *g = c->dy + r * D;
         float *dxr = dx + r * D;
@@ -337,31 +332,12 @@ static void hsv_backward(const lf_layer_ctx *c) {
     }
 }
 
-/* ,"key":[lo,hi] */
-static void write_pair(lf_buf *b, const char *key, const float *v) {
-    lf_buf_printf(b, ",\"%s\":[", key);
-    lf_buf_json_float(b, v[0]);
-    lf_buf_puts(b, ",");
-    lf_buf_json_float(b, v[1]);
-    lf_buf_puts(b, "]");
-}
-
 /* factor always; value_range when not Keras' default (0, 255) */
 static void hsv_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
-    write_pair(b, "factor", nd->factor);
-    if (nd->value_range[0] != 0.0f || nd->value_range[1] != 255.0f) write_pair(b, "value_range", nd->value_range);
-}
-
-/* A pair of finite numbers under key. */
-static lf_status read_pair(const lf_json *L, const char *key, float *v, const char *where, lf_err *e) {
-    const lf_json *a = lf_json_get(L, key);
-    double d[2];
-    if (!lf_json_is(a, LF_JSON_ARRAY) || lf_json_len(a) != 2 || !lf_json_num(lf_json_at(a, 0), &d[0]) ||
-        !lf_json_num(lf_json_at(a, 1), &d[1]) || !(fabs(d[0]) <= FLT_MAX) || !(fabs(d[1]) <= FLT_MAX))
-        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be a pair of finite numbers", where, key);
-    v[0] = (float)d[0], v[1] = (float)d[1];
-    return LF_OK;
+    lf_arch_write_pair(b, "factor", nd->factor[0], nd->factor[1]);
+    if (nd->value_range[0] != 0.0f || nd->value_range[1] != 255.0f)
+        lf_arch_write_pair(b, "value_range", nd->value_range[0], nd->value_range[1]);
 }
 
 static lf_status hsv_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
@@ -372,9 +348,10 @@ static lf_status hsv_read(const lf_model *m, const lf_json *L, size_t n_in, lf_n
                    : type && strcmp(type, "RandomSaturation") == 0 ? LF_HSV_SATURATION
                                                                     : LF_HSV_DEGENERATION;
     lf_status st = lf_arch_arity(n_in, 1, type ? type : "RandomSaturation", where, e);
-    if (st == LF_OK) st = read_pair(L, "factor", nd->factor, where, e);
+    if (st == LF_OK) st = lf_arch_float_pair(L, "factor", nd->factor, where, e);
     nd->value_range[0] = 0.0f, nd->value_range[1] = 255.0f;
-    if (st == LF_OK && lf_json_get(L, "value_range")) st = read_pair(L, "value_range", nd->value_range, where, e);
+    if (st == LF_OK && lf_json_get(L, "value_range"))
+        st = lf_arch_float_pair(L, "value_range", nd->value_range, where, e);
     if (st != LF_OK) return st;
     float lo = nd->factor[0], hi = nd->factor[1];
     if (!(lo <= hi && lo <= 1.0f && hi >= factor_bound(op)))
@@ -425,28 +402,21 @@ const lf_layer_type lf_type_random_color_degeneration = {
     .read_json = hsv_read,
 };
 
-static int hsv_add(lf_model *m, const lf_layer_type *t, lf_kind k, int x, float lower, float upper, float value_low,
-                   float value_high, const char *name) {
-    lf_node nd = LF_NODE_PROTO;
-    nd.factor[0] = lower, nd.factor[1] = upper;
-    nd.value_range[0] = value_low, nd.value_range[1] = value_high;
-    return lf_node_add(m, t, k, nd, &x, 1, name);
-}
 
 int lf_random_saturation(lf_model *m, int x, float lower, float upper, float value_low, float value_high,
                          const char *name) {
-    return hsv_add(m, &lf_type_random_saturation, LF_K_RANDOM_SATURATION, x, lower, upper, value_low, value_high,
-                   name);
+    return lf_factor_layer_add(m, &lf_type_random_saturation, LF_K_RANDOM_SATURATION, x, lower, upper, value_low,
+                               value_high, name);
 }
 
 int lf_random_hue(lf_model *m, int x, float lower, float upper, float value_low, float value_high, const char *name) {
-    return hsv_add(m, &lf_type_random_hue, LF_K_RANDOM_HUE, x, lower, upper, value_low, value_high, name);
+    return lf_factor_layer_add(m, &lf_type_random_hue, LF_K_RANDOM_HUE, x, lower, upper, value_low, value_high, name);
 }
 
 int lf_random_color_degeneration(lf_model *m, int x, float lower, float upper, float value_low, float value_high,
                                  const char *name) {
-    return hsv_add(m, &lf_type_random_color_degeneration, LF_K_RANDOM_COLOR_DEGENERATION, x, lower, upper, value_low,
-                   value_high, name);
+    return lf_factor_layer_add(m, &lf_type_random_color_degeneration, LF_K_RANDOM_COLOR_DEGENERATION, x, lower,
+                               upper, value_low, value_high, name);
 }
 
 /* ----------------------------------------------------- RandomColorJitter */
@@ -551,7 +521,7 @@ static void jitter_forward(const lf_layer_ctx *c) {
         float invert = lf_draw_uniform(st, 3) > 0.5f ? -1.0f : 1.0f;
         d[4] = invert * (f[6] + (f[7] - f[6]) * lf_draw_uniform(st, 4)) * 0.5f;
     }
-#pragma omp parallel for if (c->B * D >= HSV_PARALLEL) schedule(static)
+#pragma omp parallel for if (c->B * D >= LF_AUG_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         const float *d = c->aux + A * r, *x = c->xs[0] + r * D;
         float *y = c->y + r * D, *keep = c->aux + A * r + JIT_HEAD;
@@ -577,7 +547,7 @@ static void jitter_backward(const lf_layer_ctx *c) {
     if (!dx) return;
     const lf_node *nd = c->nd;
     size_t D = nd->dim, A = nd->aux_per_row;
-#pragma omp parallel for if (c->B * D >= HSV_PARALLEL) schedule(static)
+#pragma omp parallel for if (c->B * D >= LF_AUG_PARALLEL) schedule(static)
     for (size_t r = 0; r < c->B; r++) {
         const float *d = c->aux + A * r, *x = c->xs[0] + r * D, *g = c->dy + r * D;
         float *keep = c->aux + A * r + JIT_HEAD, *scratch[2] = {keep + 3 * D, keep + 4 * D};
@@ -604,9 +574,10 @@ static void jitter_backward(const lf_layer_ctx *c) {
  * the others) */
 static void jitter_json(const lf_model *m, const lf_node *nd, lf_buf *b) {
     (void)m;
-    if (nd->value_range[0] != 0.0f || nd->value_range[1] != 255.0f) write_pair(b, "value_range", nd->value_range);
+    if (nd->value_range[0] != 0.0f || nd->value_range[1] != 255.0f)
+        lf_arch_write_pair(b, "value_range", nd->value_range[0], nd->value_range[1]);
     for (int i = 0; i < 4; i++)
-        if (nd->jitter_on >> i & 1) write_pair(b, jitter_names[i], nd->jitter + 2 * i);
+        if (nd->jitter_on >> i & 1) lf_arch_write_pair(b, jitter_names[i], nd->jitter[2 * i], nd->jitter[2 * i + 1]);
 }
 
 static lf_status jitter_read(const lf_model *m, const lf_json *L, size_t n_in, lf_node *nd, const char *where,
@@ -614,11 +585,12 @@ static lf_status jitter_read(const lf_model *m, const lf_json *L, size_t n_in, l
     (void)m;
     lf_status st = lf_arch_arity(n_in, 1, "RandomColorJitter", where, e);
     nd->value_range[0] = 0.0f, nd->value_range[1] = 255.0f;
-    if (st == LF_OK && lf_json_get(L, "value_range")) st = read_pair(L, "value_range", nd->value_range, where, e);
+    if (st == LF_OK && lf_json_get(L, "value_range"))
+        st = lf_arch_float_pair(L, "value_range", nd->value_range, where, e);
     for (int i = 0; st == LF_OK && i < 4; i++) {
         const lf_json *v = lf_json_get(L, jitter_names[i]);
         if (!v || lf_json_is(v, LF_JSON_NULL)) continue;
-        st = read_pair(L, jitter_names[i], nd->jitter + 2 * i, where, e);
+        st = lf_arch_float_pair(L, jitter_names[i], nd->jitter + 2 * i, where, e);
         if (st != LF_OK) break;
         float lo = nd->jitter[2 * i], hi = nd->jitter[2 * i + 1];
         if (!(lo <= hi && lo <= 1.0f && hi >= jitter_bound[i]))

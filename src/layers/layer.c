@@ -359,6 +359,24 @@ lf_status lf_arch_float_in(const lf_json *obj, const char *key, float lo, float 
     return LF_OK;
 }
 
+void lf_arch_write_pair(lf_buf *b, const char *key, float lo, float hi) {
+    lf_buf_printf(b, ",\"%s\":[", key);
+    lf_buf_json_float(b, lo);
+    lf_buf_puts(b, ",");
+    lf_buf_json_float(b, hi);
+    lf_buf_puts(b, "]");
+}
+
+lf_status lf_arch_float_pair(const lf_json *L, const char *key, float *v, const char *where, lf_err *e) {
+    const lf_json *a = lf_json_get(L, key);
+    double d[2];
+    if (!lf_json_is(a, LF_JSON_ARRAY) || lf_json_len(a) != 2 || !lf_json_num(lf_json_at(a, 0), &d[0]) ||
+        !lf_json_num(lf_json_at(a, 1), &d[1]) || !(fabs(d[0]) <= FLT_MAX) || !(fabs(d[1]) <= FLT_MAX))
+        return lf_fail(e, LF_ERR_FORMAT, "%s: '%s' must be a pair of finite numbers", where, key);
+    v[0] = (float)d[0], v[1] = (float)d[1];
+    return LF_OK;
+}
+
 lf_status lf_arch_bool(const lf_json *obj, const char *key, int *out, const char *where,
                        lf_err *e) {
     if (!lf_json_bool(lf_json_get(obj, key), out))

@@ -299,6 +299,16 @@ lf_status lf_arch_float_in(const lf_json *obj, const char *key, float lo, float 
                            const char *where, lf_err *e);
 lf_status lf_arch_bool(const lf_json *obj, const char *key, int *out, const char *where,
                        lf_err *e);
+/* ,"key":[lo,hi] (the augmentation layers' factor and value_range pairs) */
+void lf_arch_write_pair(lf_buf *b, const char *key, float lo, float hi);
+/* A pair of finite numbers under key into v[0..2) ("'<key>' must be a pair
+ * of finite numbers") */
+lf_status lf_arch_float_pair(const lf_json *L, const char *key, float *v, const char *where, lf_err *e);
+/* augment.c: a node of kind k with factor (lower, upper) and value_range
+ * (value_low, value_high): RandomContrast, RandomBrightness and hsv.c's
+ * layers */
+int lf_factor_layer_add(lf_model *m, const lf_layer_type *t, int k, int x, float lower, float upper, float value_low,
+                        float value_high, const char *name);
 /* The optional field "bias_l2" (lf_set_bias_l2): written only when not 0,
  * so that the files of layers without one stay as they were; absent reads
  * as 0. */
@@ -460,6 +470,15 @@ int lf_weight_role_of(const lf_weight *w);
  * added (id), through lf_set_constraint's checks. */
 void lf_arch_write_constraints(const lf_node *nd, lf_buf *b);
 lf_status lf_arch_read_constraints(lf_model *m, int id, const lf_json *L, const char *where, lf_err *e);
+
+/* The image augmentation layers (augment.c, color_ops.c, hsv.c): batches of
+ * at least this many values are shared out to the threads, each value or
+ * row computed the same way on any thread */
+#define LF_AUG_PARALLEL 65536
+/* Keras' rgb_to_grayscale weights (tf.image.rgb_to_grayscale's): r, g, b */
+#define LF_GRAY_R 0.2989f
+#define LF_GRAY_G 0.5870f
+#define LF_GRAY_B 0.1140f
 
 #define LF_ARCH_MAX_DIM ((size_t)1 << 28)
 
