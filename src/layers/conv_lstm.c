@@ -400,59 +400,17 @@ static const char *const cl_keys[] = {"name",         "type",    "inbound",     
                                       "return_sequences", "go_backwards", "l2",     "bias_l2",
                                       NULL};
 
-const lf_layer_type lf_type_conv_lstm2d = {
-    .type = "ConvLSTM2D",
-    .prefix = "conv_lstm2d",
-    .keys = cl_keys,
-    .op = 2,
-    .l2 = 1,
-    .bias_l2 = 1,
-    .recurrent_reg = 1,
-    .activity_reg = 1,
-    .infer = cl_infer,
-    .weights = cl_weights,
-    .init = cl_init,
-    .forward = cl_forward,
-    .backward = cl_backward,
-    .write_json = cl_json,
-    .read_json = cl_read,
-};
+/* ConvLSTM1D, ConvLSTM2D, ConvLSTM3D: one record, op the convolutions' rank */
+#define CONV_LSTM_TYPE(rank)                                                                                          \
+    {                                                                                                                 \
+        .type = "ConvLSTM" #rank "D", .prefix = "conv_lstm" #rank "d", .keys = cl_keys, .op = rank, .l2 = 1,          \
+        .bias_l2 = 1, .recurrent_reg = 1, .activity_reg = 1, .infer = cl_infer, .weights = cl_weights,                \
+        .init = cl_init, .forward = cl_forward, .backward = cl_backward, .write_json = cl_json, .read_json = cl_read, \
+    }
 
-const lf_layer_type lf_type_conv_lstm1d = {
-    .type = "ConvLSTM1D",
-    .prefix = "conv_lstm1d",
-    .keys = cl_keys,
-    .op = 1,
-    .l2 = 1,
-    .bias_l2 = 1,
-    .recurrent_reg = 1,
-    .activity_reg = 1,
-    .infer = cl_infer,
-    .weights = cl_weights,
-    .init = cl_init,
-    .forward = cl_forward,
-    .backward = cl_backward,
-    .write_json = cl_json,
-    .read_json = cl_read,
-};
-
-const lf_layer_type lf_type_conv_lstm3d = {
-    .type = "ConvLSTM3D",
-    .prefix = "conv_lstm3d",
-    .keys = cl_keys,
-    .op = 3,
-    .l2 = 1,
-    .bias_l2 = 1,
-    .recurrent_reg = 1,
-    .activity_reg = 1,
-    .infer = cl_infer,
-    .weights = cl_weights,
-    .init = cl_init,
-    .forward = cl_forward,
-    .backward = cl_backward,
-    .write_json = cl_json,
-    .read_json = cl_read,
-};
+const lf_layer_type lf_type_conv_lstm2d = CONV_LSTM_TYPE(2);
+const lf_layer_type lf_type_conv_lstm1d = CONV_LSTM_TYPE(1);
+const lf_layer_type lf_type_conv_lstm3d = CONV_LSTM_TYPE(3);
 
 lf_conv_lstm_options lf_conv_lstm_defaults(void) {
     lf_conv_lstm_options o;
